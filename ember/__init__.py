@@ -1,0 +1,76 @@
+"""ember: PyTorch's API on NumPy (CPU) and CuPy (CUDA).
+
+``import ember as torch`` and ordinary PyTorch programs run unchanged. This module is
+the torch namespace; the code lives in the private modules it re-exports.
+"""
+__version__ = "0.1.0"
+
+from . import _dtype
+from ._dtype import *  # noqa: F401,F403  dtypes, promotion, finfo/iinfo
+from ._device import device
+from ._tensor import (Tensor, Size, FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor,
+                      ByteTensor, CharTensor, ShortTensor, IntTensor, LongTensor, BoolTensor)
+from ._random import (Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state,
+                      default_generator)
+from ._printing import set_printoptions, get_printoptions
+from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
+                                 is_grad_enabled, is_inference_mode_enabled)
+from . import autograd
+
+# the op library: each family re-exports its public functions
+from ._ops import (conversion as _conversion, pointwise as _pointwise,
+                   reduction as _reduction, shape as _shape, joining as _joining,
+                   indexing as _indexing, linalg as _linalg, creation as _creation)
+from ._ops.creation import *  # noqa: F401,F403
+from ._ops.conversion import *  # noqa: F401,F403
+from ._ops.pointwise import *  # noqa: F401,F403
+from ._ops.reduction import *  # noqa: F401,F403
+from ._ops.shape import *  # noqa: F401,F403
+from ._ops.joining import *  # noqa: F401,F403
+from ._ops.indexing import *  # noqa: F401,F403
+from ._ops.linalg import *  # noqa: F401,F403
+
+
+class _Layout:
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return "ember." + self.name
+
+
+class _MemoryFormat(_Layout):
+    pass
+
+
+strided = _Layout("strided")
+sparse_coo = _Layout("sparse_coo")
+contiguous_format = _MemoryFormat("contiguous_format")
+channels_last = _MemoryFormat("channels_last")
+preserve_format = _MemoryFormat("preserve_format")
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_storage(obj):
+    return False
+
+
+def numel(input):
+    return input.numel()
+
+
+def is_floating_point(input):
+    return input.dtype.is_floating_point
+
+
+def is_complex(input):
+    return input.dtype.is_complex
+
+
+def is_nonzero(input):
+    if input.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input.item())

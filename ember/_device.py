@@ -1,0 +1,77 @@
+"""device objects and the backend that serves each device type."""
+from . import _backend
+
+__all__ = ["device"]
+
+
+class device:
+    """A device: a type ('cpu' or 'cuda') and an optional index."""
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):
+        if isinstance(type, device):
+            self.type, self.index = type.type, type.index
+            return
+        if isinstance(type, int) and not isinstance(type, bool):
+            type, index = "cuda", type
+        if not isinstance(type, str):
+            raise TypeError(f"device() received an invalid combination of arguments - got ({type!r})")
+        if ":" in type:
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index was "
+                                   f"passed explicitly: {type}")
+            type, _, idx = type.partition(":")
+            try:
+                index = int(idx)
+            except ValueError:
+                raise RuntimeError(f"Invalid device string: '{type}:{idx}'") from None
+        if type not in ("cpu", "cuda", "meta"):
+            raise RuntimeError(
+                "Expected one of cpu, cuda, meta device type at start of device string: " + type)
+        if index is not None and index < 0:
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        self.type, self.index = type, index
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and self.type == other.type and self.index == other.index
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))
+
+    def __enter__(self):
+        raise NotImplementedError("using a device as a context manager is not supported yet")
+
+    def __exit__(self, *exc):
+        return False
+
+
+CPU = device("cpu")
+
+
+def as_device(d):
+    """Normalise a device argument (str, int, device, None) to a device; None means CPU."""
+    if d is None:
+        return CPU
+    if type(d) is device:
+        return d
+    if isinstance(d, str) and d == "cpu":
+        return CPU
+    return device(d)
+
+
+def backend_for(dev):
+    """The array namespace module serving a device."""
+    return _backend.get(dev)

@@ -1,0 +1,98 @@
+"""The op dispatcher: run an op's forward on arrays and, when gradients are needed,
+record it in the graph.
+
+An op is a Node subclass with two static methods:
+
+    forward(ctx, *arrays, *params) -> array or tuple of arrays   (ctx.xp is the array namespace)
+    backward(ctx, *grads)          -> one gradient Tensor (or None) per tensor input
+
+Class attributes choose what backward may read through ``ctx.saved_tensors``:
+``save_inputs`` (indices of inputs, saved with their version) and ``save_output``
+(the output, saved after the inputs); ``save_needed_by`` skips saving an input
+that only the gradients of inputs which need none would read. Anything else backward needs (a dim, a mask
+array) is set on ctx in forward.
+"""
+import numpy as np
+
+from ..autograd import grad_mode
+from ..autograd.graph import Node, SavedTensor, accumulator_of, _seq
+from ..autograd import anomaly
+
+_GRAD = grad_mode.GRAD_ENABLED
+_ndarray = np.ndarray
+_generic = np.generic
+
+
+class Op(Node):
+    save_inputs = ()
+    save_output = False
+    # {input index: indices of the inputs whose gradient needs it}; None: always save
+    save_needed_by = None
+
+
+def _edge(t):
+    if t is None or not t._requires_grad:
+        return (None, 0)
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    return (accumulator_of(t), 0)
+
+
+def apply(cls, inputs, arrays, *params):
+    """Run op `cls` on `arrays` (the data of `inputs`, already cast) and wrap the result.
+
+    `inputs` are the Tensor operands (None for non-tensor operands) the graph links to.
+    """
+    from .._tensor import Tensor
+    ctx = cls.__new__(cls)
+    ctx.xp = np
+    out = cls.forward(ctx, *arrays, *params)
+    if _GRAD[0]:
+        for t in inputs:
+            if t is not None and t._requires_grad:
+                return _record(ctx, inputs, out)
+    if type(out) is tuple:
+        return tuple(Tensor._make(o if type(o) is _ndarray else np.asarray(o)) for o in out)
+    if type(out) is not _ndarray:
+        out = np.asarray(out)
+    return Tensor._make(out)
+
+
+def _record(ctx, inputs, out):
+    from .._tensor import Tensor
+    ctx.next_functions = tuple([_edge(t) for t in inputs])
+    ctx._input_meta = tuple([(t.shape, t.dtype) if t is not None else None for t in inputs])
+    ctx._seq = next(_seq)
+    if anomaly._ENABLED[0]:
+        anomaly.record_trace(ctx)
+    multi = type(out) is tuple
+    outs = out if multi else (out,)
+    results = []
+    nondiff = ctx.nondiff_outputs
+    for i, o in enumerate(outs):
+        if type(o) is not _ndarray:
+            o = np.asarray(o)
+        diff = i not in nondiff and o.dtype.kind in "fcV"
+        t = Tensor._make(o, diff)
+        if diff:
+            t.grad_fn = ctx
+            t._output_nr = i
+        results.append(t)
+    if multi:
+        ctx._num_outputs = len(outs)
+        ctx._output_meta = [(r.shape, r.dtype, r.device) for r in results]
+    save = []
+    need_by = ctx.save_needed_by
+    nf = ctx.next_functions
+    for i in ctx.save_inputs:
+        t = inputs[i]
+        if t is None or (need_by is not None and all(nf[j][0] is None for j in need_by[i])):
+            save.append(None)
+        else:
+            save.append(SavedTensor(t))
+    if ctx.save_output:
+        save.append(SavedTensor(results[0], is_output=True))
+    if save:
+        ctx._saved = save
+    return tuple(results) if multi else results[0]

@@ -1,0 +1,106 @@
+"""Shared argument handling for ops: operand conversion, promotion, dims, devices."""
+import numbers
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor
+
+_ndarray = np.ndarray
+
+
+def is_scalar(x):
+    return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
+
+
+def check_tensor(x, fname, argname="input"):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fname}(): argument '{argname}' (position 1) must be Tensor, not "
+                        f"{type(x).__name__}")
+    return x
+
+
+def check_same_device(*tensors):
+    first = None
+    for t in tensors:
+        if isinstance(t, Tensor) and type(t._data) is not _ndarray:
+            break
+    else:
+        return
+    devs = {str(t.device) for t in tensors if isinstance(t, Tensor) and t._data.ndim > 0}
+    devs |= {str(t.device) for t in tensors if isinstance(t, Tensor) and t._data.ndim == 0
+             and t.device.type != "cpu"}
+    if len(devs) > 1:
+        a, b = sorted(devs, reverse=True)[:2]
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
+                           f"devices, {a} and {b}!")
+
+
+def cast(t, dt):
+    """The array of tensor `t` as dtype `dt` (no copy when it already is)."""
+    a = t._data
+    if a.dtype is dt.np or a.dtype == dt.np:
+        return a
+    return a.astype(dt.np)
+
+
+def scalar_for(value, dt):
+    """A Python scalar operand adapted to dtype `dt` the way PyTorch wraps it."""
+    if dt._category == 1 and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        info = np.iinfo(dt.np)
+        if value < info.min or value > info.max:
+            return np.array(value).astype(dt.np)  # wraps around, as PyTorch does
+        return value
+    if isinstance(value, np.generic):
+        return value.astype(dt.np)
+    if dt is _dtype.bfloat16 or dt is _dtype.float16:
+        return np.asarray(value, dtype=dt.np)
+    return value
+
+
+def wrap_dim(dim, ndim):
+    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    if dim < lo or dim > hi:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got "
+                         f"{dim})")
+    if ndim == 0:
+        return 0
+    return dim + ndim if dim < 0 else dim
+
+
+def wrap_dims(dims, ndim):
+    """Normalise an int / tuple / list / None dims argument to a sorted tuple (None -> all)."""
+    if dims is None:
+        return tuple(range(ndim))
+    if isinstance(dims, numbers.Integral):
+        dims = (dims,)
+    out = []
+    for d in dims:
+        w = wrap_dim(d, ndim)
+        if w in out:
+            raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
+        out.append(w)
+    if ndim == 0:
+        return ()
+    return tuple(sorted(out))
+
+
+def float_dtype_for(dt):
+    """The dtype a float-valued op (exp, mean, div) returns for input dtype `dt`."""
+    if dt.is_floating_point or dt.is_complex:
+        return dt
+    return _dtype.get_default_dtype()
+
+
+def dtype_name(dt):
+    """PyTorch's ScalarType name used in messages (Float, Long, ...)."""
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+            "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(
+                dt.name, dt.name)
+
+
+def shape_str(shape):
+    return "[" + ", ".join(str(s) for s in shape) + "]"

@@ -1,0 +1,267 @@
+"""Copies and conversions (to, clone, contiguous, copy_) and the in-place update
+machinery every `op_` method goes through."""
+import numbers
+
+import numpy as np
+
+from .. import _dtype
+from .._device import as_device, device as _device_cls
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ._base import Op, apply
+from ._util import dtype_name, shape_str
+
+__all__ = ["clone"]
+
+
+class ToCopy(Op):
+    _name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, np_dtype, dev):
+        ctx.src_dtype = x.dtype
+        ctx.src_device = None
+        out = x.astype(np_dtype) if np_dtype is not None and x.dtype != np_dtype else x.copy()
+        if dev is not None:
+            out, ctx.src_device = _move(out, dev)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad
+        if ctx.src_device is not None:
+            g = g.to(ctx.src_device)
+        return g.to(_dtype._FROM_NP[ctx.src_dtype])
+
+
+def _move(arr, dev):
+    from .._backend import cuda_backend
+    if dev.type == "cpu":
+        if type(arr) is np.ndarray:
+            return arr, None
+        return cuda_backend().asnumpy(arr), _device_cls("cuda", arr.device.id)
+    if type(arr) is np.ndarray:
+        return cuda_backend().from_numpy(arr, dev.index), _device_cls("cpu")
+    if (dev.index or 0) != arr.device.id:
+        xp = cuda_backend().xp
+        with xp.cuda.Device(dev.index or 0):
+            return xp.asarray(arr), _device_cls("cuda", arr.device.id)
+    return arr, None
+
+
+def _parse_to(args, kwargs):
+    dev = kwargs.pop("device", None)
+    dt = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    for a in args:
+        if isinstance(a, _dtype.dtype):
+            dt = a
+        elif isinstance(a, Tensor):
+            dt, dev = a.dtype, a.device
+        elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
+            dev = a
+        elif isinstance(a, bool):
+            continue
+        elif a is not None:
+            raise TypeError(f"to() received an invalid combination of arguments - got "
+                            f"({type(a).__name__})")
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    return (as_device(dev) if dev is not None else None), dt, copy
+
+
+def to(self, *args, **kwargs):
+    """Convert dtype and/or device; returns self when nothing changes (unless copy=True)."""
+    dev, dt, copy = _parse_to(args, kwargs)
+    same_dt = dt is None or dt is self.dtype
+    same_dev = dev is None or dev.type == self.device.type and (
+        dev.index is None or dev == self.device)
+    if same_dt and same_dev and not copy:
+        return self
+    return apply(ToCopy, (self,), (self._data,), None if same_dt else dt.np,
+                 None if same_dev else dev)
+
+
+def _cast_method(dt):
+    def method(self, memory_format=None):
+        return to(self, dt)
+    method.__name__ = dt.name
+    return method
+
+
+def cpu(self, memory_format=None):
+    return to(self, "cpu")
+
+
+def cuda(self, device=None, non_blocking=False, memory_format=None):
+    return to(self, _device_cls("cuda", device if isinstance(device, int) else None)
+              if not isinstance(device, (str, _device_cls)) else device)
+
+
+class Clone(Op):
+    _name = "CloneBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def clone(input, *, memory_format=None):
+    return apply(Clone, (input,), (input._data,))
+
+
+def contiguous(self, memory_format=None):
+    if self._data.flags.c_contiguous:
+        return self
+    return clone(self)
+
+
+# ---------------------------------------------------------------------------- in-place
+
+def check_inplace(t):
+    """Raise PyTorch's errors for in-place ops that autograd cannot record."""
+    if not grad_mode.GRAD_ENABLED[0]:
+        return
+    if t._requires_grad and t.grad_fn is None:
+        if t._base is not None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    base = t._base
+    if base is not None and base._requires_grad and base.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+
+
+def inplace_source(self, args=()):
+    """The operand an in-place op computes from: `self`, or, when autograd records the op,
+    a copy of self's values standing in for self in the graph (the op may save it for
+    backward, and self's memory is about to be overwritten)."""
+    if not grad_mode.GRAD_ENABLED[0]:
+        return self
+    if not self._requires_grad and not any(isinstance(a, Tensor) and a._requires_grad
+                                           for a in args):
+        return self
+    src = Tensor._make(self._data.copy(), self._requires_grad)
+    src.grad_fn, src._output_nr = self.grad_fn, self._output_nr
+    if self.grad_fn is None and self._requires_grad:
+        src._accumulator = self._accumulator  # a leaf: errors out in commit_inplace anyway
+    return src
+
+
+def commit_inplace(self, result):
+    """Write `result` (computed out of place, maybe with a graph) into `self`'s memory and
+    make `self` take result's place in the graph."""
+    check_inplace(self)
+    rdt, sdt = result.dtype, self.dtype
+    if rdt is not sdt and not _dtype.can_cast(rdt, sdt):
+        raise RuntimeError(f"result type {dtype_name(rdt)} can't be cast to the desired output type "
+                           f"{dtype_name(sdt)}")
+    rs, ss = result._data.shape, self._data.shape
+    if rs != ss:
+        if np.broadcast_shapes(rs, ss) != ss:
+            raise RuntimeError(f"output with shape {shape_str(ss)} doesn't match the broadcast shape "
+                               f"{shape_str(np.broadcast_shapes(rs, ss))}")
+    self._data[...] = result._data
+    self._bump_version()
+    if result._requires_grad and grad_mode.GRAD_ENABLED[0]:
+        if result.dtype is not sdt:
+            result = result.to(sdt)
+        if result.shape != self.shape:
+            result = result.expand(self.shape)
+        _rebase(self, result)
+    return self
+
+
+def _rebase(self, result):
+    base = self._base
+    if base is None:
+        self.grad_fn = result.grad_fn
+        self._output_nr = result._output_nr
+        self._requires_grad = True
+        return
+    # self is a view: the base's history becomes "old base with the view region replaced"
+    old = Tensor._make(base._data, base._requires_grad)
+    old.grad_fn, old._output_nr = base.grad_fn, base._output_nr
+    node = apply(CopySlices, (old, result), (base._data, result._data), self._view_fn)
+    base.grad_fn, base._output_nr, base._requires_grad = node.grad_fn, 0, True
+    with grad_mode.enable_grad():
+        fresh = self._view_fn(base)
+    self.grad_fn, self._output_nr, self._requires_grad = fresh.grad_fn, fresh._output_nr, True
+
+
+class CopySlices(Op):
+    """The base of a view after an in-place op on the view (PyTorch's CopySlices)."""
+    _name = "CopySlices"
+
+    @staticmethod
+    def forward(ctx, base_arr, view_arr, view_fn):
+        ctx.view_fn = view_fn
+        return base_arr  # the memory already holds the new values
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .._ops.creation import zeros_like
+        g_base = grad.clone()
+        ctx.view_fn(g_base)._data[...] = 0
+        g_view = ctx.view_fn(grad)
+        return g_base, g_view
+
+
+class Copy(Op):
+    _name = "CopyBackwards"
+
+    @staticmethod
+    def forward(ctx, dst, src):
+        return np.broadcast_to(src, dst.shape).astype(dst.dtype, copy=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, grad
+
+
+def copy_(self, src, non_blocking=False):
+    """Copy `src` (broadcast) into self, keeping self's dtype and device."""
+    if not isinstance(src, Tensor):
+        from .creation import tensor
+        src = tensor(src)
+    if src.device != self.device:
+        src = src.to(self.device)
+    try:
+        np.broadcast_shapes(src._data.shape, self._data.shape)
+        if np.broadcast_shapes(src._data.shape, self._data.shape) != self._data.shape:
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1})"
+                           f" must match the size of tensor b ({src._data.shape[-1]}) at non-"
+                           f"singleton dimension {self._data.ndim - 1}") from None
+    result = apply(Copy, (None, src), (self._data, src._data))
+    return commit_inplace(self, result)
+
+
+def _type_as(self, other):
+    return to(self, other.dtype)
+
+
+Tensor.to = to
+Tensor.cpu = cpu
+Tensor.cuda = cuda
+Tensor.clone = clone
+Tensor.contiguous = contiguous
+Tensor.copy_ = copy_
+Tensor.type_as = _type_as
+for _dt, _names in [(_dtype.float32, ("float",)), (_dtype.float64, ("double",)),
+                    (_dtype.float16, ("half",)), (_dtype.bfloat16, ("bfloat16",)),
+                    (_dtype.int64, ("long",)), (_dtype.int32, ("int",)),
+                    (_dtype.int16, ("short",)), (_dtype.int8, ("char",)),
+                    (_dtype.uint8, ("byte",)), (_dtype.bool, ("bool",)),
+                    (_dtype.complex64, ("cfloat",)), (_dtype.complex128, ("cdouble",))]:
+    for _n in _names:
+        setattr(Tensor, _n, _cast_method(_dt))

@@ -1,0 +1,481 @@
+"""class Tensor: one backend array, autograd metadata, and view/version bookkeeping.
+
+Operators and most methods are attached by the op modules in ember._ops (each family
+registers its own), so this file holds only what every tensor is: data, dtype, device,
+grad state, views and conversions.
+"""
+import numbers
+import weakref
+
+import numpy as np
+
+from . import _dtype
+from ._device import CPU, device as _device_cls
+from .autograd import grad_mode
+from .autograd.graph import RemovableHandle, run_backward, warn_nonleaf_grad
+
+_ndarray = np.ndarray
+_FROM_NP = _dtype._FROM_NP
+
+
+class Size(tuple):
+    """A tensor shape: a tuple of ints that prints as ``ember.Size([2, 3])``."""
+
+    def __repr__(self):
+        return f"ember.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, k):
+        r = tuple.__getitem__(self, k)
+        return Size(r) if isinstance(k, slice) else r
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
+
+
+class Tensor:
+    """A multi-dimensional array with autograd (``torch.Tensor``)."""
+    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_vc", "_base",
+                 "_view_fn", "_hooks", "_retains_grad", "_accumulator", "__dict__", "__weakref__")
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def _make(cls, data, requires_grad=False):
+        t = object.__new__(cls)
+        t._data = data
+        t._requires_grad = requires_grad
+        t._grad = None
+        t.grad_fn = None
+        t._output_nr = 0
+        t._vc = None
+        t._base = None
+        t._view_fn = None
+        t._hooks = None
+        t._retains_grad = False
+        t._accumulator = None
+        return t
+
+    def __new__(cls, *args, device=None, dtype=None):
+        # Legacy constructor: Tensor(data) copies data as the default dtype,
+        # Tensor(2, 3) / Tensor(size) allocates uninitialised memory.
+        from ._ops import creation
+        dt = dtype or getattr(cls, "_legacy_dtype", None) or _dtype.get_default_dtype()
+        if len(args) == 1 and not isinstance(args[0], (numbers.Integral, Size)):
+            a = args[0]
+            if isinstance(a, Tensor):
+                if a.dtype is not dt:
+                    raise TypeError(f"expected {dt} (got {a.dtype})")
+                return a.detach()
+            return creation.tensor(a, dtype=dt, device=device)
+        shape = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
+        for s in shape:
+            if not isinstance(s, numbers.Integral) or isinstance(s, bool):
+                raise TypeError(f"new() received an invalid combination of arguments - got "
+                                f"({', '.join(type(a).__name__ for a in args)})")
+        return creation.empty(*shape, dtype=dt, device=device)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[self._wrap_dim(dim)]
+
+    @property
+    def dtype(self):
+        return _FROM_NP[self._data.dtype]
+
+    @property
+    def device(self):
+        if type(self._data) is _ndarray:
+            return CPU
+        return _device_cls("cuda", self._data.device.id)
+
+    @property
+    def is_cuda(self):
+        return self.device.type == "cuda"
+
+    @property
+    def is_cpu(self):
+        return type(self._data) is _ndarray
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def nbytes(self):
+        return self._data.nbytes
+
+    def stride(self, dim=None):
+        item = self._data.itemsize
+        st = tuple(s // item for s in self._data.strides)
+        if dim is None:
+            return st
+        return st[self._wrap_dim(dim)]
+
+    def storage_offset(self):
+        base = self._data
+        while isinstance(base.base, _ndarray):
+            base = base.base
+        if base is self._data:
+            return 0
+        return (self._data.__array_interface__["data"][0]
+                - base.__array_interface__["data"][0]) // self._data.itemsize
+
+    def is_contiguous(self, memory_format=None):
+        if memory_format is not None and getattr(memory_format, "name", "") == "channels_last":
+            d = self._data
+            if d.ndim != 4:
+                return False
+            return d.transpose(0, 2, 3, 1).flags.c_contiguous
+        return self._data.flags.c_contiguous
+
+    def data_ptr(self):
+        if type(self._data) is _ndarray:
+            return self._data.__array_interface__["data"][0]
+        return self._data.data.ptr
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def is_complex(self):
+        return self.dtype.is_complex
+
+    @property
+    def is_sparse(self):
+        return False
+
+    @property
+    def is_quantized(self):
+        return False
+
+    @property
+    def is_meta(self):
+        return False
+
+    @property
+    def layout(self):
+        from . import strided
+        return strided
+
+    def _wrap_dim(self, dim):
+        n = self._data.ndim
+        lo, hi = (-1, 0) if n == 0 else (-n, n - 1)
+        if not isinstance(dim, numbers.Integral):
+            raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+        if dim < lo or dim > hi:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
+                             f"but got {dim})")
+        return dim + n if dim < 0 else (0 if n == 0 else dim)
+
+    def _type_name(self):
+        legacy = self.dtype._legacy or self.dtype.name
+        return ("torch.cuda." if self.is_cuda else "torch.") + legacy
+
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        if dtype is None:
+            return self._type_name()
+        dev = None
+        if isinstance(dtype, str):
+            name = dtype.rsplit(".", 1)[-1]
+            matches = [d for d in _dtype.ALL_DTYPES if d._legacy == name]
+            if not matches:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dev = "cuda" if ".cuda." in dtype else "cpu"
+            dtype = matches[0]
+        elif isinstance(dtype, _LegacyMeta):
+            dtype = dtype._legacy_dtype
+        return self.to(device=dev, dtype=dtype)
+
+    # ------------------------------------------------------------------ autograd state
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if not isinstance(value, bool):
+            value = bool(value)
+        if self.grad_fn is not None:
+            if value:
+                return
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
+                               "want to use a computed variable in a subgraph that doesn't require "
+                               "differentiation use var_no_grad = var.detach().")
+        if value and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def grad(self):
+        if self.grad_fn is not None and not self._retains_grad:
+            warn_nonleaf_grad()
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size")
+            if value.dtype is not self.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = value
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    @property
+    def output_nr(self):
+        return self._output_nr
+
+    @property
+    def _version(self):
+        return 0 if self._vc is None else self._vc[0]
+
+    def _bump_version(self):
+        if self._vc is None:
+            self._vc = [1]
+        else:
+            self._vc[0] += 1
+
+    @property
+    def data(self):
+        t = Tensor._make(self._data)
+        t._vc = None
+        return t
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data = value._data
+
+    def detach(self):
+        """A tensor sharing this one's memory, outside the graph."""
+        t = Tensor._make(self._data)
+        if self._vc is None:
+            self._vc = [0]
+        t._vc = self._vc
+        return t
+
+    def detach_(self):
+        if self._base is not None and self._base._requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self):
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if self._retains_grad:
+            return
+        self._retains_grad = True
+        ref = weakref.ref(self)
+
+        def _retain(grad):
+            t = ref()
+            if t is not None:
+                if t._grad is None:
+                    t._grad = Tensor._make(grad._data.copy())
+                else:
+                    t._grad = t._grad + grad.detach()
+        self.grad_fn._register_tensor_hook(self._output_nr, _retain)
+
+    def register_hook(self, hook):
+        """hook(grad) -> Tensor or None, called with this tensor's gradient."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            return self.grad_fn._register_tensor_hook(self._output_nr, hook)
+        if self._hooks is None:
+            self._hooks = {}
+        h = RemovableHandle(self._hooks)
+        self._hooks[h.id] = hook
+        return h
+
+    def register_post_accumulate_grad_hook(self, hook):
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks = self.__dict__.setdefault("_post_accumulate_hooks", {})
+        h = RemovableHandle(hooks)
+        hooks[h.id] = hook
+        return h
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # ------------------------------------------------------------------ Python protocol
+    def __repr__(self, *, tensor_contents=None):
+        from ._printing import tensor_repr
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self):
+        return id(self)
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __index__(self):
+        if self.dtype.is_floating_point or self.dtype.is_complex or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.reshape(()))
+
+    def __array__(self, dtype=None, copy=None):
+        a = self._cpu_array()
+        return a if dtype is None else a.astype(dtype)
+
+    def __reduce_ex__(self, proto):
+        from ._ops.creation import _rebuild_tensor
+        return (_rebuild_tensor, (self._cpu_array().copy(), self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
+                               "the deepcopy protocol at the moment.")
+        t = type(self)._make(self._data.copy(), self._requires_grad)
+        if type(self) is not Tensor and hasattr(self, "__dict__"):
+            import copy
+            t.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        if self._grad is not None:
+            t._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = t
+        return t
+
+    # ------------------------------------------------------------------ conversions
+    def _cpu_array(self):
+        if type(self._data) is _ndarray:
+            return self._data
+        from ._backend import cuda_backend
+        return cuda_backend().asnumpy(self._data)
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to "
+                               f"Scalar")
+        v = self._cpu_array().reshape(()).item()
+        if self.dtype is _dtype.bfloat16:
+            v = float(v)
+        return v
+
+    def tolist(self):
+        a = self._cpu_array()
+        if self.dtype is _dtype.bfloat16:
+            a = a.astype(np.float32)
+        return a.tolist()
+
+    def numpy(self, *, force=False):
+        if force:
+            return self.detach()._cpu_array()
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        if type(self._data) is not _ndarray:
+            raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to "
+                            "copy the tensor to host memory first.")
+        return self._data
+
+
+# legacy typed constructors: FloatTensor([1, 2]), LongTensor(3) ...
+# isinstance(t, ember.FloatTensor) checks the dtype, as in PyTorch.
+class _LegacyMeta(type):
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype is cls._legacy_dtype
+
+
+def _make_legacy(name, dt):
+    def new(cls, *args, device=None):
+        return Tensor.__new__(Tensor, *args, dtype=dt, device=device)
+    return _LegacyMeta(name, (), {"__new__": new, "_legacy_dtype": dt, "__module__": "ember"})
+
+
+FloatTensor = _make_legacy("FloatTensor", _dtype.float32)
+DoubleTensor = _make_legacy("DoubleTensor", _dtype.float64)
+HalfTensor = _make_legacy("HalfTensor", _dtype.float16)
+BFloat16Tensor = _make_legacy("BFloat16Tensor", _dtype.bfloat16)
+ByteTensor = _make_legacy("ByteTensor", _dtype.uint8)
+CharTensor = _make_legacy("CharTensor", _dtype.int8)
+ShortTensor = _make_legacy("ShortTensor", _dtype.int16)
+IntTensor = _make_legacy("IntTensor", _dtype.int32)
+LongTensor = _make_legacy("LongTensor", _dtype.int64)
+BoolTensor = _make_legacy("BoolTensor", _dtype.bool)

@@ -1,0 +1,147 @@
+"""ember.autograd: backward, grad, grad modes, Function, functional, gradcheck."""
+import numbers
+
+from . import grad_mode
+from .anomaly import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
+from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
+                        set_grad_enabled)
+from .graph import Node, run_backward
+
+__all__ = ["backward", "grad", "Function", "no_grad", "enable_grad", "set_grad_enabled",
+           "inference_mode", "detect_anomaly", "set_detect_anomaly", "gradcheck",
+           "gradgradcheck", "functional", "Variable"]
+
+
+def _as_tuple(x):
+    if x is None:
+        return ()
+    if isinstance(x, (list, tuple)):
+        return tuple(x)
+    return (x,)
+
+
+def _make_grads(outputs, grad_outputs, create_graph):
+    from .._tensor import Tensor
+    from .._ops.creation import ones_like
+    grads = []
+    for i, out in enumerate(outputs):
+        g = grad_outputs[i] if i < len(grad_outputs) else None
+        if g is None:
+            if out._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not out.dtype.is_floating_point and not out.dtype.is_complex:
+                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but "
+                                   f"got {out.dtype}")
+            g = ones_like(out)
+        elif isinstance(g, numbers.Number):
+            from .._ops.creation import full_like
+            g = full_like(out, g)
+        elif isinstance(g, Tensor):
+            if g.shape != out.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
+                    f"has a shape of {out.shape}.")
+            if not create_graph:
+                g = g.detach()
+        else:
+            raise TypeError(f"gradients can be either Tensors or None, but got "
+                            f"{type(g).__name__}")
+        grads.append(g)
+    return grads
+
+
+def _check_outputs(outputs):
+    for i, out in enumerate(outputs):
+        if not out._requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a "
+                               f"grad_fn")
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
+             inputs=None):
+    """Accumulate gradients of `tensors` into the .grad of graph leaves."""
+    tensors = _as_tuple(tensors)
+    grad_tensors = _as_tuple(grad_tensors if grad_tensors is not None else grad_variables)
+    if retain_graph is None:
+        retain_graph = create_graph
+    _check_outputs(tensors)
+    grads = _make_grads(tensors, grad_tensors, create_graph)
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        capture = [_capture_point(t) for t in inputs]
+        got = run_backward(tensors, grads, retain_graph, create_graph, capture=capture,
+                           accumulate=False)
+        from .graph import _accumulate
+        for t, g in zip(inputs, got):
+            if g is not None:
+                if t.grad_fn is None:
+                    _accumulate(t, g, create_graph)
+                else:
+                    t._grad = g if t._grad is None else t._grad + g
+        return
+    run_backward(tensors, grads, retain_graph, create_graph)
+
+
+def _capture_point(t):
+    from .graph import accumulator_of
+    if not t._requires_grad:
+        raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if t.grad_fn is not None:
+        return (t.grad_fn, t._output_nr)
+    return (accumulator_of(t), 0)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Gradients of `outputs` with respect to `inputs`, returned as a tuple."""
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported by ember")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False.")
+    single_input = not isinstance(inputs, (list, tuple))
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    grad_outputs = _as_tuple(grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    _check_outputs(outputs)
+    grads = _make_grads(outputs, grad_outputs, create_graph)
+    capture = [_capture_point(t) for t in inputs]
+    result = run_backward(outputs, grads, retain_graph, create_graph, capture=capture,
+                          accumulate=False)
+    out = []
+    for i, (t, g) in enumerate(zip(inputs, result)):
+        if g is None:
+            if materialize_grads:
+                from .._ops.creation import zeros_like
+                g = zeros_like(t)
+            elif not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used "
+                                   "in the graph. Set allow_unused=True if this is the desired "
+                                   "behavior.")
+        out.append(g)
+    return tuple(out)
+
+
+def Variable(data, requires_grad=False, volatile=False):
+    """Deprecated wrapper kept for old scripts: returns the tensor itself."""
+    return data.requires_grad_(requires_grad) if requires_grad else data
+
+
+def __getattr__(name):
+    # Function, functional and gradcheck import lazily (they need the op library).
+    if name in ("Function", "once_differentiable", "FunctionCtx"):
+        from . import function
+        return getattr(function, name)
+    if name == "functional":
+        from . import functional
+        return functional
+    if name in ("gradcheck", "gradgradcheck"):
+        from . import gradcheck as gc
+        return getattr(gc, name)
+    raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")

@@ -1,0 +1,131 @@
+"""Grad modes: no_grad, enable_grad, set_grad_enabled, inference_mode.
+
+The flag lives in a one-element list so the op dispatcher reads it with one
+index, the cheapest lookup Python offers.
+"""
+import functools
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+           "is_inference_mode_enabled"]
+
+GRAD_ENABLED = [True]
+_INFERENCE = [False]
+
+
+def is_grad_enabled():
+    return GRAD_ENABLED[0]
+
+
+def is_inference_mode_enabled():
+    return _INFERENCE[0]
+
+
+class _DecoratorContextManager:
+    """A context manager that also works as a decorator (with or without parentheses)."""
+
+    def __call__(self, func):
+        if isinstance(func, type):
+            raise TypeError(f"{type(self).__name__} cannot decorate a class")
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self.clone():
+                return func(*args, **kwargs)
+        return wrapper
+
+    def clone(self):
+        return type(self)()
+
+
+class no_grad(_DecoratorContextManager):
+    """Disable gradient recording inside the block."""
+
+    def __new__(cls, orig_func=None):
+        self = super().__new__(cls)
+        if callable(orig_func):  # used as a bare @no_grad decorator
+            self.__init__()
+            return self(orig_func)
+        return self
+
+    def __init__(self, orig_func=None):
+        self.prev = False
+
+    def __enter__(self):
+        self.prev = GRAD_ENABLED[0]
+        GRAD_ENABLED[0] = False
+
+    def __exit__(self, *exc):
+        GRAD_ENABLED[0] = self.prev
+        return False
+
+
+class enable_grad(_DecoratorContextManager):
+    """Enable gradient recording inside the block (even within no_grad)."""
+
+    def __new__(cls, orig_func=None):
+        self = super().__new__(cls)
+        if callable(orig_func):
+            self.__init__()
+            return self(orig_func)
+        return self
+
+    def __init__(self, orig_func=None):
+        self.prev = True
+
+    def __enter__(self):
+        self.prev = GRAD_ENABLED[0]
+        GRAD_ENABLED[0] = True
+
+    def __exit__(self, *exc):
+        GRAD_ENABLED[0] = self.prev
+        return False
+
+
+class set_grad_enabled(_DecoratorContextManager):
+    """Set grad mode to `mode`; takes effect at once, and as a context manager restores it."""
+
+    def __init__(self, mode):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled(): argument 'mode' must be bool, not {type(mode).__name__}")
+        self.prev = GRAD_ENABLED[0]
+        self.mode = mode
+        GRAD_ENABLED[0] = mode
+
+    def __enter__(self):
+        GRAD_ENABLED[0] = self.mode
+
+    def __exit__(self, *exc):
+        GRAD_ENABLED[0] = self.prev
+        return False
+
+    def clone(self):
+        return type(self)(self.mode)
+
+
+class inference_mode(_DecoratorContextManager):
+    """Like no_grad (ember keeps no separate inference tensors)."""
+
+    def __new__(cls, mode=True):
+        self = super().__new__(cls)
+        if callable(mode) and not isinstance(mode, bool):
+            self.__init__(True)
+            return self(mode)
+        return self
+
+    def __init__(self, mode=True):
+        self.mode = mode
+        self.prev = True
+        self.prev_inf = False
+
+    def __enter__(self):
+        self.prev, self.prev_inf = GRAD_ENABLED[0], _INFERENCE[0]
+        if self.mode:
+            GRAD_ENABLED[0] = False
+            _INFERENCE[0] = True
+
+    def __exit__(self, *exc):
+        GRAD_ENABLED[0], _INFERENCE[0] = self.prev, self.prev_inf
+        return False
+
+    def clone(self):
+        return type(self)(self.mode)

@@ -1,0 +1,395 @@
+"""The autograd graph: Node (one recorded op), AccumulateGrad, saved tensors, and the
+backward engine.
+
+The engine walks the graph iteratively (a 10,000-op chain must not hit the recursion
+limit): it counts, for every node reachable from the roots, how many edges lead into
+it, then runs nodes whose incoming gradients are complete, highest sequence number
+(most recently recorded) first, as PyTorch does.
+"""
+import heapq
+import itertools
+import warnings
+import weakref
+
+from . import grad_mode
+
+_seq = itertools.count()
+
+
+class RemovableHandle:
+    """Returned by register_hook; `remove()` unregisters the hook."""
+    _ids = itertools.count()
+
+    def __init__(self, hooks_dict):
+        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        self.id = next(RemovableHandle._ids)
+
+    def remove(self):
+        d = self.hooks_dict_ref()
+        if d is not None:
+            d.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class Node:
+    """One recorded operation; its `backward` maps output gradients to input gradients.
+
+    Subclasses (built-in ops in ember._ops and user autograd.Functions) define
+    `forward` and `backward`. `next_functions` holds one (node, output_nr) edge per
+    input, (None, 0) for inputs that need no gradient.
+    """
+    _name = None
+    # outputs whose gradient is never needed (indices of max, ...)
+    nondiff_outputs = ()
+    materialize_grads = True
+
+    def name(self):
+        return self._name or type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    def __call__(self, *grads):
+        return self.backward(self, *grads)
+
+    # --- recorded state -------------------------------------------------------
+    @property
+    def saved_tensors(self):
+        saved = self.__dict__.get("_saved")
+        if saved is None:
+            if self.__dict__.get("_freed"):
+                raise RuntimeError(
+                    "Trying to backward through the graph a second time (or directly access saved "
+                    "tensors after they have already been freed). Saved intermediate values of the "
+                    "graph are freed when you call .backward() or autograd.grad(). Specify "
+                    "retain_graph=True if you need to backward through the graph a second time or "
+                    "if you need to access saved tensors after calling backward.")
+            return ()
+        return tuple(s.unpack(self) if s is not None else None for s in saved)
+
+    @property
+    def needs_input_grad(self):
+        return tuple(fn is not None for fn, _ in self.next_functions)
+
+    @property
+    def metadata(self):
+        md = self.__dict__.get("_metadata")
+        if md is None:
+            md = self._metadata = {}
+        return md
+
+    def _release(self):
+        if self.__dict__.get("_saved") is not None:
+            self._saved = None
+            self._freed = True
+
+    # --- hooks ----------------------------------------------------------------
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) -> new grad_inputs or None, run after backward."""
+        hooks = self.__dict__.setdefault("_post_hooks", {})
+        h = RemovableHandle(hooks)
+        hooks[h.id] = fn
+        return h
+
+    def register_prehook(self, fn):
+        """fn(grad_outputs) -> new grad_outputs or None, run before backward."""
+        hooks = self.__dict__.setdefault("_pre_hooks", {})
+        h = RemovableHandle(hooks)
+        hooks[h.id] = fn
+        return h
+
+    def _register_tensor_hook(self, output_nr, fn):
+        per_output = self.__dict__.setdefault("_tensor_hooks", {})
+        hooks = per_output.setdefault(output_nr, {})
+        h = RemovableHandle(hooks)
+        hooks[h.id] = fn
+        return h
+
+
+class AccumulateGrad(Node):
+    """The node at a leaf tensor that requires grad: adds incoming gradients into `.grad`."""
+    _name = "AccumulateGrad"
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+        self._seq = -1
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("AccumulateGrad is applied by the engine")
+
+
+def accumulator_of(t):
+    """The (cached) AccumulateGrad node of leaf tensor `t`."""
+    ref = t._accumulator
+    acc = ref() if ref is not None else None
+    if acc is None:
+        acc = AccumulateGrad(t)
+        t._accumulator = weakref.ref(acc)
+    return acc
+
+
+class SavedTensor:
+    """A tensor saved for backward, with the version it had when saved."""
+    __slots__ = ("data", "vc", "version", "grad_fn", "output_nr", "requires_grad", "leaf",
+                 "is_output", "dtype_name", "shape")
+
+    def __init__(self, t, is_output=False):
+        self.vc = t._vc
+        self.version = 0 if t._vc is None else t._vc[0]
+        if t.grad_fn is None and not is_output:
+            self.leaf = t
+            return
+        self.leaf = None
+        self.data = t._data
+        self.grad_fn = None if is_output else t.grad_fn
+        self.output_nr = t._output_nr
+        self.requires_grad = t._requires_grad
+        self.is_output = is_output
+
+    def unpack(self, node):
+        if self.vc is not None and self.vc[0] != self.version:
+            t = self.leaf
+            if t is None:
+                from .._tensor import Tensor
+                t = Tensor._make(self.data)
+            producer = node.name() if self.leaf is None and self.is_output else (
+                self.grad_fn.name() if self.leaf is None and self.grad_fn is not None else None)
+            where = f", which is output {self.output_nr} of {producer}," if producer else ""
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{t._type_name()} {list(t.shape)}]{where} is at version "
+                f"{self.vc[0]}; expected version {self.version} instead. Hint: enable anomaly "
+                "detection to find the operation that failed to compute its gradient, with "
+                "torch.autograd.set_detect_anomaly(True).")
+        if self.leaf is not None:
+            return self.leaf
+        from .._tensor import Tensor
+        t = Tensor._make(self.data, self.requires_grad)
+        t._vc = self.vc
+        if self.requires_grad:
+            t.grad_fn = node if self.is_output else self.grad_fn
+            t._output_nr = self.output_nr
+        return t
+
+
+# --------------------------------------------------------------------------------------
+# the engine
+
+
+def _collect(roots, capture):
+    """Nodes reachable from `roots` in post-order (children first), and which of them lead
+    to a capture point (all do when capture is None)."""
+    order = []
+    seen = set()
+    stack = [(r, False) for r in roots if r is not None]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for fn, _ in node.next_functions:
+            if fn is not None and fn not in seen:
+                stack.append((fn, False))
+    if capture is None:
+        return order, None
+    needed = set()
+    targets = {fn for fn, _ in capture}
+    for node in order:  # children come before parents
+        if node in targets or any(fn in needed for fn, _ in node.next_functions if fn is not None):
+            needed.add(node)
+    return order, needed
+
+
+def _add(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=True):
+    """Back-propagate `root_grads` from `roots` (Tensors).
+
+    capture: list of (node, output_nr) points whose total incoming gradient is returned
+    (autograd.grad); with accumulate=False leaves' .grad is left alone.
+    """
+    from .anomaly import anomaly_enabled, check_nan
+    root_nodes = [t.grad_fn if t.grad_fn is not None else accumulator_of(t) for t in roots]
+    order, needed = _collect(root_nodes, capture)
+    deps = {}
+    for node in order:
+        if needed is not None and node not in needed:
+            continue
+        for fn, _ in node.next_functions:
+            if fn is not None and (needed is None or fn in needed):
+                deps[fn] = deps.get(fn, 0) + 1
+
+    buffers = {}
+    for t, node, g in zip(roots, root_nodes, root_grads):
+        buf = buffers.setdefault(node, [None] * _num_outputs(node))
+        nr = t._output_nr if t.grad_fn is not None else 0
+        buf[nr] = _add(buf[nr], g)
+
+    captured = {}
+    capture_index = {}
+    if capture is not None:
+        for i, key in enumerate(capture):
+            capture_index.setdefault(key, []).append(i)
+
+    ready = []
+    for node in set(root_nodes):
+        if deps.get(node, 0) == 0:
+            heapq.heappush(ready, (-node._seq, id(node), node))
+
+    prev_mode = grad_mode.GRAD_ENABLED[0]
+    grad_mode.GRAD_ENABLED[0] = create_graph
+    try:
+        while ready:
+            _, _, node = heapq.heappop(ready)
+            grads = buffers.pop(node, None)
+            if grads is None:
+                continue
+            # tensor hooks registered on this node's outputs (non-leaf register_hook/retain_grad)
+            th = node.__dict__.get("_tensor_hooks")
+            if th:
+                for nr, hooks in th.items():
+                    for fn in list(hooks.values()):
+                        if grads[nr] is None:
+                            continue
+                        r = fn(grads[nr])
+                        if r is not None:
+                            grads[nr] = r
+            if capture_index:
+                for nr in range(len(grads)):
+                    for i in capture_index.get((node, nr), ()):
+                        captured[i] = grads[nr]
+            if type(node) is AccumulateGrad:
+                if accumulate and grads[0] is not None:
+                    _accumulate(node.variable, grads[0], create_graph)
+                continue
+            if needed is not None and node not in needed:
+                continue
+            pre = node.__dict__.get("_pre_hooks")
+            if pre:
+                for fn in list(pre.values()):
+                    r = fn(tuple(grads))
+                    if r is not None:
+                        grads = list(r)
+            in_grads = _call_backward(node, grads, anomaly_enabled())
+            post = node.__dict__.get("_post_hooks")
+            if post:
+                for fn in list(post.values()):
+                    r = fn(in_grads, tuple(grads))
+                    if r is not None:
+                        in_grads = tuple(r)
+            if not retain_graph:
+                node._release()
+            if anomaly_enabled():
+                check_nan(node, in_grads)
+            meta = node.__dict__.get("_input_meta")
+            for i, (fn, nr) in enumerate(node.next_functions):
+                if fn is None or (needed is not None and fn not in needed):
+                    continue
+                g = in_grads[i] if i < len(in_grads) else None
+                if g is not None:
+                    if meta is not None:
+                        g = _fit(g, meta[i])
+                    buf = buffers.get(fn)
+                    if buf is None:
+                        buf = buffers[fn] = [None] * _num_outputs(fn)
+                    buf[nr] = _add(buf[nr], g)
+                d = deps[fn] - 1
+                deps[fn] = d
+                if d == 0:
+                    heapq.heappush(ready, (-fn._seq, id(fn), fn))
+    finally:
+        grad_mode.GRAD_ENABLED[0] = prev_mode
+    if capture is not None:
+        return [captured.get(i) for i in range(len(capture))]
+    return None
+
+
+def _num_outputs(node):
+    return node.__dict__.get("_num_outputs", 1)
+
+
+def _call_backward(node, grads, anomaly):
+    if any(g is None for g in grads):
+        if node.materialize_grads:
+            outs = node._output_meta
+            from .._ops.creation import zeros as _zeros
+            grads = [g if g is not None else _zeros(shape, dtype=dt, device=dev)
+                     for g, (shape, dt, dev) in zip(grads, outs)]
+    try:
+        r = node.backward(node, *grads)
+    except Exception as e:
+        if anomaly:
+            from .anomaly import report_forward_trace
+            report_forward_trace(node)
+        raise e
+    if not isinstance(r, tuple):
+        r = (r,)
+    n_in = len(node.next_functions)
+    if len(r) != n_in:
+        if len(r) > n_in and all(x is None for x in r[n_in:]):
+            r = r[:n_in]
+        else:
+            raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                               f"(expected {n_in}, got {len(r)})")
+    return r
+
+
+def _fit(g, meta):
+    """Reduce a broadcast gradient to its input's shape and cast it to the input's dtype."""
+    shape, dtype = meta
+    if g.shape != shape:
+        from .._ops.reduction import sum_to_size
+        g = sum_to_size(g, shape)
+    if g.dtype is not dtype:
+        g = g.to(dtype)
+    return g
+
+
+def _accumulate(t, g, create_graph):
+    hooks = t._hooks
+    if hooks:
+        for fn in list(hooks.values()):
+            r = fn(g)
+            if r is not None:
+                g = r
+    if t._grad is None:
+        if create_graph:
+            t._grad = g
+        else:
+            from .._tensor import Tensor
+            t._grad = Tensor._make(g._data.copy())
+    elif create_graph or t._grad._requires_grad:
+        t._grad = t._grad + g
+    else:
+        t._grad._data += g._data
+    post = t.__dict__.get("_post_accumulate_hooks") if hasattr(t, "__dict__") else None
+    if post:
+        for fn in list(post.values()):
+            fn(t)
+
+
+def warn_nonleaf_grad():
+    warnings.warn(
+        "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+        "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+        "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+        "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+        "instead. See github.com/pytorch/pytorch/pull/30531 for more informations.",
+        UserWarning, stacklevel=3)
