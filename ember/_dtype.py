@@ -113,14 +113,25 @@ def default_complex_dtype():
     return complex128 if _default_dtype is float64 else complex64
 
 
+_BARE_UNSIGNED = ("uint16", "uint32", "uint64")
+
+
 def _promote_pair(a, b):
     if a is b:
         return a
     ca, cb = a._category, b._category
+    # PyTorch promotes the "barebones" unsigned types only with floating types
+    if a.name in _BARE_UNSIGNED or b.name in _BARE_UNSIGNED:
+        if ca == _FLOAT:
+            return a
+        if cb == _FLOAT:
+            return b
+        raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, "
+                           f"attempted to promote {a.name} and {b.name}")
     if ca == _COMPLEX or cb == _COMPLEX:
-        size = builtins.max(a.to_real().itemsize if ca == _COMPLEX else a.itemsize,
-                            b.to_real().itemsize if cb == _COMPLEX else b.itemsize)
-        return complex128 if size >= 8 else complex64
+        # the complex type keeps its width unless the other operand is a wider float/complex
+        other_real = [d.to_real() for d in (a, b) if d._category >= _FLOAT]
+        return complex128 if any(d is float64 for d in other_real) else complex64
     if ca == _FLOAT and cb == _FLOAT:
         if {a, b} == {float16, bfloat16}:
             return float32
@@ -129,12 +140,7 @@ def _promote_pair(a, b):
         return a
     if cb == _FLOAT:
         return b
-    # integers and bool: NumPy's table agrees with PyTorch's here
-    if a in (uint16, uint32, uint64) or b in (uint16, uint32, uint64):
-        if a is bool or b is bool:
-            return a if b is bool else b
-        raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, "
-                           f"attempted to promote {a.name} and {b.name}")
+    # signed integers, uint8 and bool: NumPy's table agrees with PyTorch's here
     return _FROM_NP[np.promote_types(a.np, b.np)]
 
 
@@ -234,7 +240,7 @@ class finfo:
         self.min = builtins.float(info.min)
         self.tiny = builtins.float(info.tiny)
         self.smallest_normal = self.tiny
-        self.resolution = builtins.float(info.resolution)
+        self.resolution = 10.0 ** -builtins.int(info.precision)
         self.dtype = type.to_real().name
 
     def __repr__(self):
@@ -245,12 +251,12 @@ class finfo:
 
 class iinfo:
     def __init__(self, type):
-        if type._category != _INT and type is not bool:
+        if type._category != _INT:
             raise TypeError(f"iinfo only supports integer types, got {type}")
-        info = np.iinfo(type.np) if type is not bool else None
-        self.bits = 8 if info is None else info.bits
-        self.max = 1 if info is None else builtins.int(info.max)
-        self.min = 0 if info is None else builtins.int(info.min)
+        info = np.iinfo(type.np)
+        self.bits = info.bits
+        self.max = builtins.int(info.max)
+        self.min = builtins.int(info.min)
         self.dtype = type.name
 
     def __repr__(self):
