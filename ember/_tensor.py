@@ -358,7 +358,7 @@ class Tensor:
     # ------------------------------------------------------------------ Python protocol
     def __repr__(self, *, tensor_contents=None):
         from ._printing import tensor_repr
-        return tensor_repr(self)
+        return tensor_repr(self, tensor_contents=tensor_contents)
 
     __str__ = __repr__
 
