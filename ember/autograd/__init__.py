@@ -6,6 +6,7 @@ from .anomaly import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled)
 from .graph import Node, run_backward
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = ["backward", "grad", "Function", "no_grad", "enable_grad", "set_grad_enabled",
            "inference_mode", "detect_anomaly", "set_detect_anomaly", "gradcheck",
@@ -141,7 +142,4 @@ def __getattr__(name):
     if name == "functional":
         from . import functional
         return functional
-    if name in ("gradcheck", "gradgradcheck"):
-        from . import gradcheck as gc
-        return getattr(gc, name)
     raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")

@@ -330,8 +330,10 @@ def _call_backward(node, grads, anomaly):
         if node.materialize_grads:
             outs = node._output_meta
             from .._ops.creation import zeros as _zeros
-            grads = [g if g is not None else _zeros(shape, dtype=dt, device=dev)
-                     for g, (shape, dt, dev) in zip(grads, outs)]
+            # meta is None for an output that is not a tensor (autograd.Function)
+            grads = [g if g is not None or meta is None else
+                     _zeros(meta[0], dtype=meta[1], device=meta[2])
+                     for g, meta in zip(grads, outs)]
     try:
         r = node.backward(node, *grads)
     except Exception as e:

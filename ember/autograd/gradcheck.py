@@ -1,0 +1,335 @@
+"""gradcheck and gradgradcheck: compare autograd's gradients with finite differences.
+
+For a function f with inputs x_1..x_n and outputs y_1..y_m, the Jacobian block of output
+y_o with respect to input x_i is J[i, o] (rows: the elements of x_i, columns: the
+elements of y_o, PyTorch's layout). Two estimates are compared, for every pair:
+
+    numerical   J[i, o][k, :] = (f(x + eps e_k) - f(x - eps e_k))_o / (2 eps)   (central differences)
+    analytical  J[i, o][:, l] = autograd.grad(y_o, x_i, grad_outputs=e_l)       (one backward per
+                                                                                   output element)
+
+and they pass when |analytical - numerical| <= atol + rtol |numerical| everywhere.
+
+fast_mode compares one random projection instead of whole matrices: with random unit
+vectors u (over x_i) and v (over y_o),
+
+    numerical   v . (f(x + eps u) - f(x - eps u))_o / (2 eps)
+    analytical  u . autograd.grad(y_o, x_i, grad_outputs=v)
+
+gradgradcheck runs gradcheck on the function (x, grad_outputs) -> autograd.grad(f(x), x,
+grad_outputs, create_graph=True), which checks the second derivatives.
+
+Only real floating inputs are supported; ember has no forward-mode AD nor vmap, so the
+checks that need them raise NotImplementedError.
+"""
+import warnings
+
+import numpy as np
+
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
+
+
+class GradcheckError(RuntimeError):
+    """Raised by gradcheck and gradgradcheck when a check fails."""
+
+
+def _as_tuple(x):
+    if isinstance(x, (list, tuple)):
+        return tuple(x)
+    return (x,)
+
+
+def _is_tensor(x):
+    from .._tensor import Tensor
+    return isinstance(x, Tensor)
+
+
+def _fail(msg, raise_exception):
+    if raise_exception:
+        raise GradcheckError(msg)
+    return False
+
+
+def _unsupported(**flags):
+    for name, on in flags.items():
+        if on:
+            raise NotImplementedError(
+                f"gradcheck({name}=True) is not supported by ember: it needs forward-mode AD or "
+                "vmap, which ember does not have")
+
+
+def _diff_inputs(inputs):
+    """Indices of the inputs gradcheck differentiates (tensors that require grad)."""
+    idx = [i for i, x in enumerate(inputs) if _is_tensor(x) and x.requires_grad]
+    if not idx:
+        raise ValueError("gradcheck expects at least one input tensor to require gradient, but "
+                         "none of them have requires_grad=True.")
+    for i in idx:
+        dt = inputs[i].dtype
+        if dt.is_complex:
+            raise NotImplementedError("gradcheck of complex inputs is not supported by ember")
+        if dt.name != "float64":
+            warnings.warn(
+                f"Input #{i} requires gradient and is not a double precision floating point or "
+                f"complex. This check will likely fail if all the inputs are not of double "
+                f"precision floating point or complex. ", UserWarning, stacklevel=3)
+    return idx
+
+
+def _run(func, inputs):
+    """func(*inputs) as a tuple of outputs."""
+    return _as_tuple(func(*inputs))
+
+
+def _output_arrays(func, inputs):
+    """The outputs' values (float64 copies: outputs may be views of the inputs)."""
+    from . import grad_mode
+    with grad_mode.no_grad():
+        outs = _run(func, inputs)
+    return [np.array(o.detach()._cpu_array(), dtype=np.float64) if _is_tensor(o) else None
+            for o in outs]
+
+
+def _numerical_columns(func, inputs, x, eps):
+    """Yield, for each element k of input x, the list over outputs of d out / d x[k]
+    (flattened float64 arrays), by central differences on x's memory."""
+    data = x._data
+    for k in range(data.size):
+        idx = np.unravel_index(k, data.shape)
+        orig = data[idx].copy()
+        data[idx] = orig - eps
+        lo = _output_arrays(func, inputs)
+        data[idx] = orig + eps
+        hi = _output_arrays(func, inputs)
+        data[idx] = orig
+        yield [None if a is None else ((b - a) / (2 * eps)).ravel() for a, b in zip(lo, hi)]
+
+
+def _numerical_jacobian(func, inputs, diff_idx, outputs, eps):
+    """{(i, o): float64 array (numel of input i, numel of output o)}."""
+    jac = {}
+    for i in diff_idx:
+        x = inputs[i]
+        cols = list(_numerical_columns(func, inputs, x, eps))
+        for o, out in enumerate(outputs):
+            if not _is_tensor(out):
+                continue
+            m = np.zeros((x.numel(), out.numel()))
+            for k, col in enumerate(cols):
+                m[k] = col[o]
+            jac[i, o] = m
+    return jac
+
+
+def _vjp(out, inputs, diff_idx, v):
+    """autograd.grad(out, inputs, v) as float64 arrays (zeros for unused inputs)."""
+    from . import grad as _grad
+    ins = [inputs[i] for i in diff_idx]
+    gs = _grad(out, ins, v, retain_graph=True, allow_unused=True)
+    res = []
+    for x, g in zip(ins, gs):
+        if g is None:
+            res.append(np.zeros(x.numel()))
+            continue
+        if tuple(g.shape) != tuple(x.shape):
+            raise GradcheckError(f"Gradient has incorrect shape: expected {tuple(x.shape)}, got "
+                                 f"{tuple(g.shape)}")
+        res.append(np.array(g.detach()._cpu_array(), dtype=np.float64).ravel())
+    return res, gs
+
+
+def _analytical_jacobian(inputs, diff_idx, outputs, check_grad_dtypes):
+    """{(i, o): float64 array (numel of input i, numel of output o)} by one backward per
+    output element, each run twice to catch nondeterministic backward passes."""
+    from .._ops.creation import zeros_like
+    jac, again = {}, {}
+    for o, out in enumerate(outputs):
+        if not out.requires_grad:
+            continue
+        for i in diff_idx:
+            jac[i, o] = np.zeros((inputs[i].numel(), out.numel()))
+            again[i, o] = np.zeros((inputs[i].numel(), out.numel()))
+        for l in range(out.numel()):
+            v = zeros_like(out)
+            v._data[np.unravel_index(l, out._data.shape)] = 1
+            for store in (jac, again):
+                rows, gs = _vjp(out, inputs, diff_idx, v)
+                for i, row, g in zip(diff_idx, rows, gs):
+                    store[i, o][:, l] = row
+                    if check_grad_dtypes and g is not None and g.dtype is not inputs[i].dtype:
+                        raise GradcheckError("Gradient has dtype mismatch")
+    return jac, again
+
+
+def _fmt(m):
+    from .._ops.creation import tensor
+    return repr(tensor(m, dtype=None))
+
+
+def _check_outputs_differentiable(func, inputs, diff_idx, outputs, eps, nondet_tol,
+                                  raise_exception):
+    """No output requires grad: then the numerical gradient must be zero."""
+    num = _numerical_jacobian(func, inputs, diff_idx, outputs, eps)
+    for m in num.values():
+        if np.any(np.abs(m) > nondet_tol):
+            return _fail("Numerical gradient for function expected to be zero", raise_exception)
+    return True
+
+
+def _slow_check(func, inputs, diff_idx, outputs, eps, atol, rtol, nondet_tol, check_grad_dtypes,
+                raise_exception):
+    num = _numerical_jacobian(func, inputs, diff_idx, outputs, eps)
+    ana, again = _analytical_jacobian(inputs, diff_idx, outputs, check_grad_dtypes)
+    for (i, o), a in ana.items():
+        if not np.allclose(a, again[i, o], rtol=0, atol=nondet_tol):
+            return _fail(
+                f"Backward is not reentrant, i.e., running backward with same input and "
+                f"grad_output multiple times gives different values, although analytical gradient "
+                f"matches numerical gradient.The tolerance for nondeterminism was {nondet_tol}.",
+                raise_exception)
+    for (i, o), n in num.items():
+        a = ana.get((i, o), np.zeros_like(n))
+        if not np.allclose(a, n, rtol=rtol, atol=atol):
+            return _fail(f"Jacobian mismatch for output {o} with respect to input {i},\n"
+                         f"numerical:{_fmt(n)}\nanalytical:{_fmt(a)}\n", raise_exception)
+    return True
+
+
+def _fast_check(func, inputs, diff_idx, outputs, eps, atol, rtol, check_grad_dtypes,
+                raise_exception):
+    from .._ops.creation import tensor
+    rng = np.random.default_rng(0)
+    for o, out in enumerate(outputs):
+        if not _is_tensor(out):
+            continue
+        v = rng.standard_normal(out.numel())
+        v /= max(np.linalg.norm(v), 1e-12)
+        if out.requires_grad:
+            v_t = tensor(v.reshape(out.shape), dtype=out.dtype)
+            rows, _ = _vjp(out, inputs, diff_idx, v_t)
+        else:
+            rows = [np.zeros(inputs[i].numel()) for i in diff_idx]
+        for i, row in zip(diff_idx, rows):
+            x = inputs[i]
+            u = rng.standard_normal(x.numel())
+            u /= max(np.linalg.norm(u), 1e-12)
+            orig = x._data.copy()
+            x._data[...] = orig - eps * u.reshape(x.shape)
+            lo = _output_arrays(func, inputs)[o]
+            x._data[...] = orig + eps * u.reshape(x.shape)
+            hi = _output_arrays(func, inputs)[o]
+            x._data[...] = orig
+            numerical = float(v @ ((hi - lo).ravel() / (2 * eps)))
+            analytical = float(u @ row)
+            if not np.isclose(analytical, numerical, rtol=rtol, atol=atol):
+                if not raise_exception:
+                    return False
+                num = _numerical_jacobian(func, inputs, [i], outputs, eps)[i, o]
+                ana, _ = _analytical_jacobian(inputs, [i], outputs, False)
+                ana = ana.get((i, o), np.zeros_like(num))
+                raise GradcheckError(
+                    f"Jacobian mismatch for output {o} with respect to input {i},\n"
+                    f"numerical:{numerical}\nanalytical:{analytical}\n\n"
+                    "The above quantities relating the numerical and analytical jacobians are "
+                    "computed \nin fast mode. Below, we recompute numerical and analytical "
+                    f"jacobians in slow mode:\n\nNumerical:\n {_fmt(num)}\nAnalytical:\n{_fmt(ana)}"
+                    f"\n\nThe max per-element difference (slow mode) is: "
+                    f"{float(np.max(np.abs(num - ana), initial=0.0))}.\n")
+    return True
+
+
+def _check_undefined_grad(inputs, diff_idx, outputs, raise_exception):
+    """Backward must accept zero (undefined) output gradients and give zero input gradients."""
+    from . import grad as _grad
+    from .._ops.creation import zeros_like
+    outs = [o for o in outputs if _is_tensor(o) and o.requires_grad]
+    ins = [inputs[i] for i in diff_idx]
+    try:
+        gs = _grad(outs, ins, [zeros_like(o) for o in outs], retain_graph=True, allow_unused=True)
+    except RuntimeError as e:
+        return _fail("Expected backward function to handle undefined output grads. Please look at "
+                     f"\"Notes about undefined output gradients\" in \"tools/autograd/"
+                     f"derivatives.yaml\"\n{e}", raise_exception)
+    for g in gs:
+        if g is not None and np.any(g.detach()._cpu_array() != 0):
+            return _fail("Expected all input grads to be undefined or zero when all output grads "
+                         "are undefined or zero.", raise_exception)
+    return True
+
+
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
+              nondet_tol=0.0, check_undefined_grad=True, check_grad_dtypes=False,
+              check_batched_grad=False, check_batched_forward_grad=False, check_forward_ad=False,
+              check_backward_ad=True, fast_mode=False, masked=None):
+    """Check the gradients of `func` at `inputs` (float64 tensors with requires_grad=True)
+    against central finite differences; see the module docstring for the math.
+
+    Returns True, or raises GradcheckError (returns False with raise_exception=False).
+    """
+    _unsupported(check_batched_grad=check_batched_grad,
+                 check_batched_forward_grad=check_batched_forward_grad,
+                 check_forward_ad=check_forward_ad)
+    inputs = _as_tuple(inputs)
+    diff_idx = _diff_inputs(inputs)
+    if not check_backward_ad:
+        return True
+    outputs = _run(func, inputs)
+    for o in outputs:
+        if _is_tensor(o) and o.dtype.is_complex:
+            raise NotImplementedError("gradcheck of complex outputs is not supported by ember")
+    if not any(_is_tensor(o) and o.requires_grad for o in outputs):
+        return _check_outputs_differentiable(func, inputs, diff_idx, outputs, eps, nondet_tol,
+                                             raise_exception)
+    if fast_mode:
+        ok = _fast_check(func, inputs, diff_idx, outputs, eps, atol, rtol, check_grad_dtypes,
+                         raise_exception)
+    else:
+        ok = _slow_check(func, inputs, diff_idx, outputs, eps, atol, rtol, nondet_tol,
+                         check_grad_dtypes, raise_exception)
+    if ok and check_undefined_grad:
+        ok = _check_undefined_grad(inputs, diff_idx, outputs, raise_exception)
+    return ok
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  gen_non_contig_grad_outputs=False, raise_exception=True, nondet_tol=0.0,
+                  check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
+                  check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False,
+                  masked=False):
+    """Check second derivatives: gradcheck of (inputs, grad_outputs) -> d(func)/d(inputs)
+    . grad_outputs, the vector-Jacobian product built with create_graph=True.
+
+    grad_outputs defaults to random values (requiring grad) shaped like the outputs.
+    """
+    _unsupported(check_batched_grad=check_batched_grad, check_fwd_over_rev=check_fwd_over_rev)
+    from . import grad as _grad, grad_mode
+    from .._ops.creation import tensor
+    inputs = _as_tuple(inputs)
+    diff_idx = _diff_inputs(inputs)
+    if not check_rev_over_rev:
+        return True
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        outputs = _run(func, inputs)
+        grad_outputs = tuple(
+            tensor(rng.uniform(-1, 1, tuple(o.shape)), dtype=o.dtype, requires_grad=True)
+            for o in outputs if _is_tensor(o) and o.requires_grad)
+        if gen_non_contig_grad_outputs:
+            grad_outputs = tuple(g.detach().t().contiguous().t().requires_grad_()
+                                 if g.dim() == 2 else g for g in grad_outputs)
+    grad_outputs = _as_tuple(grad_outputs)
+    n_in = len(inputs)
+
+    def first_derivative(*args):
+        # gradcheck evaluates this under no_grad for finite differences; the vjp needs a graph
+        ins, gos = args[:n_in], args[n_in:]
+        with grad_mode.enable_grad():
+            outs = [o for o in _run(func, ins) if _is_tensor(o) and o.requires_grad]
+            diff = [ins[i] for i in diff_idx]
+            gs = _grad(outs, diff, gos, create_graph=True, allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+
+    return gradcheck(first_derivative, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception, nondet_tol=nondet_tol,
+                     check_undefined_grad=check_undefined_grad,
+                     check_grad_dtypes=check_grad_dtypes, fast_mode=fast_mode, masked=masked)
