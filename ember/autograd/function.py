@@ -302,7 +302,7 @@ def once_differentiable(fn):
 
 class DelayedError(Node):
     """Stands for the gradient of a once_differentiable backward: differentiating it raises."""
-    _name = "Error"
+    _name = "torch::autograd::Error"  # PyTorch's name for this node
 
     @staticmethod
     def backward(ctx, *grads):

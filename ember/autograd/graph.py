@@ -21,13 +21,11 @@ class RemovableHandle:
     _ids = itertools.count()
 
     def __init__(self, hooks_dict):
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        self.hooks_dict = hooks_dict  # plain dicts cannot be weakly referenced
         self.id = next(RemovableHandle._ids)
 
     def remove(self):
-        d = self.hooks_dict_ref()
-        if d is not None:
-            d.pop(self.id, None)
+        self.hooks_dict.pop(self.id, None)
 
     def __enter__(self):
         return self
@@ -141,8 +139,10 @@ class SavedTensor:
                  "is_output", "dtype_name", "shape")
 
     def __init__(self, t, is_output=False):
+        if t._vc is None:  # give t its counter now, so later in-place ops bump this one
+            t._vc = [0]
         self.vc = t._vc
-        self.version = 0 if t._vc is None else t._vc[0]
+        self.version = t._vc[0]
         if t.grad_fn is None and not is_output:
             self.leaf = t
             return
