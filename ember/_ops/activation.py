@@ -1,0 +1,137 @@
+"""Activation ops for networks: softmax/log_softmax (fused, stable), GELU, and the
+piecewise activations. Simple ones are composed from primitives (STYLE 3)."""
+import math
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor
+from ._base import Op, apply
+from ._util import wrap_dim, cast, float_dtype_for, dtype_name
+
+__all__ = ["softmax", "log_softmax"]
+
+
+def _softmax_arrays(x, dim):
+    m = np.max(x, axis=dim, keepdims=True) if x.size else x
+    e = np.exp(x - m) if x.size else x.copy()
+    if x.size:
+        e /= np.sum(e, axis=dim, keepdims=True)
+    return e
+
+
+class Softmax(Op):
+    _name = "SoftmaxBackward0"
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        if x.ndim == 0:
+            return np.ones_like(x)
+        return _softmax_arrays(x, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        if out.dim() == 0:
+            return grad * 0
+        return out * (grad - (grad * out).sum(ctx.dim, keepdim=True))
+
+
+class LogSoftmax(Op):
+    _name = "LogSoftmaxBackward0"
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        if x.ndim == 0:
+            return np.zeros_like(x)
+        if x.size == 0:
+            return x.copy()
+        m = np.max(x, axis=dim, keepdims=True)
+        shifted = x - m
+        return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        if out.dim() == 0:
+            return grad * 0
+        return grad - out.exp() * grad.sum(ctx.dim, keepdim=True)
+
+
+def _softmax_input(input, dim, dtype, fname):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fname}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if dim is None:
+        import warnings
+        warnings.warn(f"Implicit dimension choice for {fname} has been deprecated. Change the call "
+                      f"to include dim=X as an argument.", UserWarning, stacklevel=3)
+        dim = 0 if input.dim() in (0, 1, 3) else 1
+    d = wrap_dim(dim, input.dim())
+    dt = dtype or input.dtype
+    if not (dt.is_floating_point or dt.is_complex):
+        raise RuntimeError(f'"{fname}_lastdim_kernel_impl" not implemented for '
+                           f"'{dtype_name(dt)}'")
+    arr = cast(input, dt)
+    low = arr.dtype.kind == "V" or arr.dtype == np.float16
+    return d, dt, (arr.astype(np.float32) if low else arr), low
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """exp(x) / sum(exp(x)) along `dim`, computed stably."""
+    d, dt, arr, low = _softmax_input(input, dim, dtype, "softmax")
+    r = apply(Softmax, (input,), (arr,), d)
+    return r.to(dt) if low else r
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """x - logsumexp(x) along `dim`."""
+    d, dt, arr, low = _softmax_input(input, dim, dtype, "log_softmax")
+    r = apply(LogSoftmax, (input,), (arr,), d)
+    return r.to(dt) if low else r
+
+
+class Gelu(Op):
+    _name = "GeluBackward0"
+    save_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
+            return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
+        from .pointwise import erf
+        cdf = 0.5 * (1 + erf(Tensor._make(x / math.sqrt(2)))._data)
+        return (x * cdf).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            inner = k * (x + 0.044715 * x.pow(3))
+            t = inner.tanh()
+            d_inner = k * (1 + 3 * 0.044715 * x * x)
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner)
+        from .pointwise import erf
+        cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
+        pdf = (-0.5 * x * x).exp() / math.sqrt(2 * math.pi)
+        return grad * (cdf + x * pdf)
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh.")
+    dt = float_dtype_for(input.dtype)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f'"GeluKernelImpl" not implemented for \'{dtype_name(input.dtype)}\'')
+    return apply(Gelu, (input,), (cast(input, dt),), approximate)
+
+
+Tensor.softmax = lambda self, dim=None, dtype=None: softmax(self, dim, dtype=dtype)
+Tensor.log_softmax = lambda self, dim=None, dtype=None: log_softmax(self, dim, dtype=dtype)

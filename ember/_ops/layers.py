@@ -1,0 +1,118 @@
+"""Network layer ops: linear (one fused node, AddmmBackward0 as in PyTorch) and dropout."""
+import numpy as np
+
+from .._tensor import Tensor
+from .._random import gen_of
+from ._base import Op, apply
+from ._util import dtype_name
+
+__all__ = []
+
+
+class Linear(Op):
+    """y = x W^T + b over the last dim of x."""
+    _name = "AddmmBackward0"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0,)}
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        lowp = x.dtype.kind == "V"
+        xx, ww = (x.astype(np.float32), w.astype(np.float32)) if lowp else (x, w)
+        out = np.matmul(xx, ww.T)
+        if b is not None:
+            out += b
+        return out.astype(x.dtype, copy=False) if lowp else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = grad.matmul(w) if need[0] else None
+        gw = gb = None
+        if need[1]:
+            g2 = grad.reshape(-1, grad.shape[-1])
+            gw = g2.t().mm(x.reshape(-1, x.shape[-1]))
+        if len(need) > 2 and need[2]:
+            gb = grad.sum(tuple(range(grad.dim() - 1))) if grad.dim() > 1 else grad
+        return gx, gw, gb
+
+
+def linear(input, weight, bias=None):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"linear(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if input.dim() == 0 or weight.dim() not in (1, 2):
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
+                           f"{input.dim()}D and {weight.dim()}D")
+    if weight.dim() == 1 or input.shape[-1] != weight.shape[-1]:
+        if weight.dim() == 1:
+            out = input.matmul(weight)
+            return out + bias if bias is not None else out
+        rows = int(np.prod(input.shape[:-1])) if input.dim() > 1 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} "
+                           f"and {weight.shape[1]}x{weight.shape[0]})")
+    if input.dtype is not weight.dtype or (bias is not None and bias.dtype is not input.dtype):
+        other = weight if input.dtype is not weight.dtype else bias
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{dtype_name(input.dtype)} and {dtype_name(other.dtype)}")
+    inputs = (input, weight, bias) if bias is not None else (input, weight)
+    arrays = (input._data, weight._data, bias._data if bias is not None else None)
+    r = apply(Linear, inputs, arrays)
+    if r.grad_fn is not None:
+        if bias is None:
+            r.grad_fn._name = "MmBackward0" if input.dim() == 2 else "UnsafeViewBackward0"
+        elif input.dim() != 2:
+            r.grad_fn._name = "ViewBackward0" if input.dim() > 2 else "AddBackward0"
+    return r
+
+
+class Dropout(Op):
+    _name = "NativeDropoutBackward0"
+
+    @staticmethod
+    def forward(ctx, x, mask, scale):
+        ctx.mask = mask
+        ctx.scale = scale
+        return (x * mask * scale).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * Tensor._make((ctx.mask * ctx.scale).astype(grad._data.dtype))
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        mask = np.zeros(input.shape, dtype=bool)
+        scale = 0.0
+    else:
+        mask = gen_of(None).random(input.shape) >= p
+        scale = 1.0 / (1.0 - p)
+    out = apply(Dropout, (input,), (input._data, mask, scale))
+    if inplace:
+        from .conversion import commit_inplace
+        return commit_inplace(input, out)
+    return out
+
+
+def feature_dropout(input, p, training, inplace, batched_dim):
+    """Zero whole channels (Dropout1d/2d/3d): one draw per (N, C)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    shape = input.shape[:2] + (1,) * (input.dim() - 2) if input.dim() == batched_dim else \
+        input.shape[:1] + (1,) * (input.dim() - 1)
+    mask = np.broadcast_to(gen_of(None).random(shape) >= p, input.shape)
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    out = apply(Dropout, (input,), (input._data, mask, scale))
+    if out.grad_fn is not None:
+        out.grad_fn._name = "MulBackward0"
+    if inplace:
+        from .conversion import commit_inplace
+        return commit_inplace(input, out)
+    return out

@@ -1,0 +1,356 @@
+"""Loss ops with fused forward/backward where PyTorch has one node (NllLossBackward0,
+MseLossBackward0, BinaryCrossEntropyBackward0, ...): the node names learners see
+when they print a loss, and numerically stable forms."""
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor
+from ._base import Op, apply
+from ._util import cast, dtype_name, shape_str
+
+__all__ = []
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def reduction_enum(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _check_same_shape(input, target, name):
+    if input.shape != target.shape:
+        import warnings
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+                      f"({input.shape}). This will likely lead to incorrect results due to "
+                      f"broadcasting. Please ensure they have the same size.".replace(
+                          "ember.Size", "torch.Size"), UserWarning, stacklevel=4)
+
+
+class PointwiseLoss(Op):
+    """An elementwise loss l(x, t) with reduction folded into the node."""
+    save_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, t, reduction, fn):
+        ctx.reduction, ctx.n = reduction, np.broadcast_shapes(x.shape, t.shape)
+        ctx.shape = ctx.n
+        loss = fn.value(x, t)
+        ctx.fn = fn
+        if reduction == "mean":
+            return np.mean(loss, dtype=loss.dtype) if loss.size else np.array(np.nan, loss.dtype)
+        if reduction == "sum":
+            return np.sum(loss, dtype=loss.dtype)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        if ctx.reduction == "mean":
+            grad = grad / max(int(np.prod(ctx.shape)), 1)
+        gx, gt = ctx.fn.derivative(x, t)
+        return (grad * gx if ctx.needs_input_grad[0] else None,
+                grad * gt if ctx.needs_input_grad[1] else None)
+
+
+class _Mse:
+    name = "MseLossBackward0"
+
+    @staticmethod
+    def value(x, t):
+        d = x - t
+        return d * d
+
+    @staticmethod
+    def derivative(x, t):
+        d = 2 * (x - t)
+        return d, -d
+
+
+class _L1:
+    name = "L1LossBackward0"
+
+    @staticmethod
+    def value(x, t):
+        return np.abs(x - t)
+
+    @staticmethod
+    def derivative(x, t):
+        s = (x - t).sign()
+        return s, -s
+
+
+def pointwise_loss(fn, input, target, reduction):
+    reduction_enum(reduction)
+    if not isinstance(target, Tensor):
+        raise TypeError(f"loss(): argument 'target' must be Tensor, not {type(target).__name__}")
+    _check_same_shape(input, target, fn.name)
+    dt = _dtype.result_dtype(input, target)
+    try:
+        np.broadcast_shapes(input._data.shape, target._data.shape)
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a ({input.shape[-1]}) must match the size of "
+                           f"tensor b ({target.shape[-1]}) at non-singleton dimension "
+                           f"{max(input.dim(), target.dim()) - 1}") from None
+    r = apply(PointwiseLoss, (input, target), (cast(input, dt), cast(target, dt)), reduction, fn)
+    if r.grad_fn is not None:
+        r.grad_fn._name = fn.name
+    return r
+
+
+def mse_loss(input, target, reduction="mean"):
+    return pointwise_loss(_Mse, input, target, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    return pointwise_loss(_L1, input, target, reduction)
+
+
+class NllLoss(Op):
+    """-w[t] * input[n, t[n], ...], reduced; ignore_index entries contribute nothing."""
+    _name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction):
+        # x: (N, C, d1, ...) or (C,); target: (N, d1, ...) or ()
+        ctx.reduction, ctx.shape = reduction, x.shape
+        if x.ndim == 1:
+            x2, t2 = x[None], target.reshape(1)
+        else:
+            x2, t2 = np.moveaxis(x, 1, -1).reshape(-1, x.shape[1]), target.reshape(-1)
+        valid = t2 != ignore_index
+        safe_t = np.where(valid, t2, 0)
+        w = weight[safe_t] if weight is not None else np.ones(safe_t.shape, dtype=x.dtype)
+        w = np.where(valid, w, 0).astype(x.dtype)
+        picked = x2[np.arange(x2.shape[0]), safe_t]
+        losses = -picked * w
+        if reduction == "none":
+            out = losses.reshape(target.shape)
+            denom = None
+        elif reduction == "sum":
+            out = losses.sum(dtype=x.dtype)
+            denom = None
+        else:
+            denom = w.sum(dtype=x.dtype)
+            out = (losses.sum(dtype=x.dtype) / denom).astype(x.dtype)
+        ctx.coef = (safe_t, w, denom)
+        return np.asarray(out, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        safe_t, w, denom = ctx.coef
+        C = ctx.shape[0] if len(ctx.shape) == 1 else ctx.shape[1]
+        n = safe_t.shape[0]
+        coef = np.zeros((n, C), dtype=w.dtype)
+        coef[np.arange(n), safe_t] = -w
+        if denom is not None:
+            coef = coef / denom
+        if len(ctx.shape) == 1:
+            coef_t = Tensor._make(coef.reshape(C))
+            return grad * coef_t
+        moved = (ctx.shape[0],) + tuple(ctx.shape[2:]) + (C,)
+        coef_t = Tensor._make(np.moveaxis(coef.reshape(moved), -1, 1))
+        if ctx.reduction == "none":
+            return grad.unsqueeze(1) * coef_t
+        return grad * coef_t
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    reduction_enum(reduction)
+    if input.dim() < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if target.dtype.is_floating_point:
+        raise RuntimeError(f"expected scalar type Long but found {dtype_name(target.dtype)}")
+    if input.dim() == 1:
+        if target.dim() != 0:
+            raise ValueError(f"Expected input batch_size ({1}) to match target batch_size "
+                             f"({target.shape[0] if target.dim() else 0}).")
+    else:
+        if input.shape[0] != target.shape[0] if target.dim() else True:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                             f"batch_size ({target.shape[0] if target.dim() else 0}).")
+        if tuple(target.shape[1:]) != tuple(input.shape[2:]):
+            raise RuntimeError(f"size mismatch (got input: {shape_str(input.shape)}, target: "
+                               f"{shape_str(target.shape)})")
+    C = input.shape[0] if input.dim() == 1 else input.shape[1]
+    t = target._data.astype(np.int64, copy=False)
+    bad = (t != ignore_index) & ((t < 0) | (t >= C))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
+    if weight is not None and weight.shape != (C,):
+        raise RuntimeError(f"weight tensor should be defined either for all {C} classes or no "
+                           f"classes but got weight tensor of shape: {shape_str(weight.shape)}")
+    w = cast(weight, input.dtype) if weight is not None else None
+    r = apply(NllLoss, (input,), (input._data, t, w, ignore_index, reduction))
+    if r.grad_fn is not None and input.dim() > 2:
+        r.grad_fn._name = "NllLoss2DBackward0" if input.dim() == 4 else "NllLossNdBackward0"
+    return r
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """log_softmax over the class dim followed by nll_loss; probability targets and label
+    smoothing as PyTorch defines them."""
+    from .activation import log_softmax
+    reduction_enum(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    class_dim = 0 if input.dim() == 1 else 1
+    logp = log_softmax(input, class_dim)
+    C = input.shape[class_dim]
+    if target.dtype.is_floating_point:
+        if target.shape != input.shape:
+            raise RuntimeError(f"Expected target size {shape_str(input.shape)}, got "
+                               f"{shape_str(target.shape)}")
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / C
+        wshape = [1] * input.dim()
+        wshape[class_dim] = C
+        prod = logp * target
+        if weight is not None:
+            prod = prod * weight.reshape(wshape)
+        loss = -prod.sum(class_dim)
+        if reduction == "mean":
+            n = input.shape[0] if input.dim() > 1 else 1
+            n = loss.numel() if input.dim() > 1 else 1
+            return loss.sum() / n
+        return reduce(loss, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing <= 0:
+        return nll
+    wshape = [1] * input.dim()
+    wshape[class_dim] = C
+    lp = logp * weight.reshape(wshape) if weight is not None else logp
+    smooth = -lp.sum(class_dim)
+    mask = (target != ignore_index)
+    smooth = smooth * mask
+    if reduction == "mean":
+        if weight is not None:
+            from .creation import zeros
+            tw = weight[target.clamp(0, C - 1) if hasattr(target, "clamp") else target] * mask
+            smooth = smooth.sum() / tw.sum()
+        else:
+            smooth = smooth.sum() / mask.sum()
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return (1 - label_smoothing) * nll + (label_smoothing / C) * smooth
+
+
+class BinaryCrossEntropy(Op):
+    _name = "BinaryCrossEntropyBackward0"
+    save_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, t, w, reduction):
+        ctx.reduction, ctx.w, ctx.n = reduction, w, max(x.size, 1)
+        with np.errstate(divide="ignore"):
+            logx = np.maximum(np.log(x), -100)
+            log1mx = np.maximum(np.log1p(-x), -100)
+        loss = -(t * logx + (1 - t) * log1mx)
+        if w is not None:
+            loss = loss * w
+        loss = loss.astype(x.dtype, copy=False)
+        if reduction == "mean":
+            return np.mean(loss, dtype=x.dtype) if loss.size else np.array(np.nan, x.dtype)
+        if reduction == "sum":
+            return np.sum(loss, dtype=x.dtype)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        if ctx.reduction == "mean":
+            grad = grad / ctx.n
+        eps = 1e-12
+        gx = grad * (x - t) / ((1 - x) * x).clamp_min(eps) if ctx.needs_input_grad[0] else None
+        gt = None
+        if ctx.needs_input_grad[1]:
+            gt = grad * ((1 - x).log().clamp_min(-100) - x.log().clamp_min(-100))
+        if ctx.w is not None:
+            wt = Tensor._make(ctx.w)
+            gx = gx * wt if gx is not None else None
+            gt = gt * wt if gt is not None else None
+        return gx, gt
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    reduction_enum(reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
+                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
+                         f"size.".replace("ember.Size", "torch.Size"))
+    x = input._data
+    if ((x < 0) | (x > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    dt = input.dtype
+    w = np.broadcast_to(cast(weight, dt), x.shape) if weight is not None else None
+    return apply(BinaryCrossEntropy, (input, target), (x, cast(target, dt), w, reduction))
+
+
+class BCEWithLogits(Op):
+    _name = "BinaryCrossEntropyWithLogitsBackward0"
+    save_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, t, w, pw, reduction):
+        ctx.reduction, ctx.w, ctx.pw, ctx.n = reduction, w, pw, max(
+            int(np.prod(np.broadcast_shapes(x.shape, t.shape))), 1)
+        # log(1 + exp(-|x|)) + max(-x, 0) = -log(sigmoid(x)) without overflow
+        softplus_neg = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
+        if pw is not None:
+            coef = 1 + (pw - 1) * t
+            loss = (1 - t) * x + coef * softplus_neg
+        else:
+            loss = (1 - t) * x + softplus_neg
+        if w is not None:
+            loss = loss * w
+        loss = loss.astype(x.dtype, copy=False)
+        if reduction == "mean":
+            return np.mean(loss, dtype=x.dtype)
+        if reduction == "sum":
+            return np.sum(loss, dtype=x.dtype)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        if ctx.reduction == "mean":
+            grad = grad / ctx.n
+        s = x.sigmoid()
+        pw = Tensor._make(ctx.pw) if ctx.pw is not None else None
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            gx = grad * (s * (pw * t + 1 - t) - pw * t if pw is not None else s - t)
+        if ctx.needs_input_grad[1]:
+            # d/dt = -(pw * log(sigmoid(x)) - log(1 - sigmoid(x))) = log1mσ - pw logσ
+            log_sig = -((-x).relu() + (1 + (-x.abs()).exp()).log())
+            log_1m = log_sig - x
+            gt = grad * (log_1m - (pw * log_sig if pw is not None else log_sig))
+        if ctx.w is not None:
+            wt = Tensor._make(ctx.w)
+            gx = gx * wt if gx is not None else None
+            gt = gt * wt if gt is not None else None
+        return gx, gt
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    reduction_enum(reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})".replace("ember.Size", "torch.Size"))
+    dt = input.dtype
+    w = cast(weight, dt) if weight is not None else None
+    pw = cast(pos_weight, dt) if pos_weight is not None else None
+    return apply(BCEWithLogits, (input, target), (input._data, cast(target, dt), w, pw, reduction))

@@ -1,0 +1,316 @@
+"""ember.nn.functional: the op layer's public face for networks (torch.nn.functional)."""
+import math
+import warnings
+
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from .._ops.activation import softmax, log_softmax, gelu
+from .._ops.layers import linear, dropout as _dropout, feature_dropout
+from .._ops import loss as _loss
+from .._ops.loss import (mse_loss, l1_loss, nll_loss, cross_entropy, binary_cross_entropy,
+                         binary_cross_entropy_with_logits)
+from .._ops.pointwise import where, sigmoid, tanh
+
+
+def _inplace_result(input, result, inplace):
+    if inplace:
+        from .._ops.conversion import commit_inplace
+        return commit_inplace(input, result)
+    return result
+
+
+# ---------------------------------------------------------------------------- activations
+
+def relu(input, inplace=False):
+    return input.relu_() if inplace else input.relu()
+
+
+def relu_(input):
+    return input.relu_()
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return _inplace_result(input, where(input > 0, input, input * negative_slope), inplace)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return _inplace_result(input, where(input > 0, input, alpha * (input.exp() - 1)), inplace)
+
+
+def selu(input, inplace=False):
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    return _inplace_result(input, scale * where(input > 0, input, alpha * (input.exp() - 1)),
+                           inplace)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    return _inplace_result(input, where(input > 0, input, alpha * ((input / alpha).exp() - 1)),
+                           inplace)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    z = input * beta
+    soft = (z.clamp_max(threshold).exp()).log1p() / beta
+    return where(z > threshold, input, soft)
+
+
+def silu(input, inplace=False):
+    return _inplace_result(input, input * input.sigmoid(), inplace)
+
+
+def mish(input, inplace=False):
+    return _inplace_result(input, input * softplus(input).tanh(), inplace)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _inplace_result(input, input.clamp(min_val, max_val), inplace)
+
+
+def hardsigmoid(input, inplace=False):
+    return _inplace_result(input, (input / 6 + 0.5).clamp(0, 1), inplace)
+
+
+def hardswish(input, inplace=False):
+    return _inplace_result(input, input * (input + 3).clamp(0, 6) / 6, inplace)
+
+
+def hardshrink(input, lambd=0.5):
+    return where(input.abs() > lambd, input, 0.0)
+
+
+def softshrink(input, lambd=0.5):
+    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+
+
+def tanhshrink(input):
+    return input - input.tanh()
+
+
+def softsign(input):
+    return input / (1 + input.abs())
+
+
+def threshold(input, threshold, value, inplace=False):
+    return _inplace_result(input, where(input > threshold, input, value), inplace)
+
+
+def logsigmoid(input):
+    return -softplus(-input)
+
+
+def glu(input, dim=-1):
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    if input.shape[dim] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim % input.dim()} is "
+                           f"size {input.shape[dim]}")
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def prelu(input, weight):
+    if weight.numel() != 1 and input.dim() >= 2:
+        shape = [1] * input.dim()
+        shape[1] = weight.numel()
+        weight = weight.reshape(shape)
+    return where(input > 0, input, weight * input)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    if training:
+        from .._ops.creation import rand
+        slope = rand(input.shape, dtype=input.dtype) * (upper - lower) + lower
+    else:
+        slope = (lower + upper) / 2
+    return _inplace_result(input, where(input >= 0, input, input * slope), inplace)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    return softmax(-input, dim, dtype=dtype)
+
+
+# ---------------------------------------------------------------------------- dropout
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    return _dropout(input, p, training, inplace)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    return feature_dropout(input, p, training, inplace, 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    return feature_dropout(input, p, training, inplace, 4)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    return feature_dropout(input, p, training, inplace, 5)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    if not training or p == 0:
+        return input
+    alpha_p = -1.7580993408473766
+    from .._ops.creation import rand
+    keep = (rand(input.shape, dtype=input.dtype) >= p).to(input.dtype)
+    a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
+    b = -a * alpha_p * p
+    return _inplace_result(input, (input * keep + alpha_p * (1 - keep)) * a + b, inplace)
+
+
+# ---------------------------------------------------------------------------- losses
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    _loss.reduction_enum(reduction)
+    d = (input - target).abs()
+    if beta == 0:
+        loss = d
+    else:
+        loss = where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta)
+    return _loss.reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    _loss.reduction_enum(reduction)
+    d = (input - target).abs()
+    loss = where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
+    if weight is not None:
+        loss = loss * weight
+    return _loss.reduce(loss, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", UserWarning, stacklevel=2)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        from .._ops.pointwise import xlogy
+        loss = xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.dim() else loss.sum()
+    return _loss.reduce(loss, _loss.reduction_enum(reduction))
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    return _loss.reduce(softplus(-input * target), _loss.reduction_enum(reduction))
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    loss = (-target * (input1 - input2) + margin).clamp_min(0)
+    return _loss.reduce(loss, _loss.reduction_enum(reduction))
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    pos = where(target == 1, input, 0.0)
+    neg = where(target == -1, (margin - input).clamp_min(0), 0.0)
+    return _loss.reduce(pos + neg, _loss.reduction_enum(reduction))
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + where(target > 1, stirling, 0.0)
+    return _loss.reduce(loss, _loss.reduction_enum(reduction))
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    if var.dim() == input.dim() - 1 or (var.dim() == input.dim() and var.shape[-1] == 1
+                                          and input.shape[-1] != 1):
+        if var.dim() == input.dim() - 1:
+            var = var.unsqueeze(-1)
+    with grad_mode.no_grad():
+        if (var._data < 0).any():
+            raise ValueError("var has negative entry/entries")
+    v = var.clamp_min(eps)
+    loss = 0.5 * (v.log() + (input - target) ** 2 / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _loss.reduce(loss, _loss.reduction_enum(reduction))
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    num = (x1 * x2).sum(dim)
+    n1 = (x1 * x1).sum(dim).sqrt()
+    n2 = (x2 * x2).sum(dim).sqrt()
+    return num / (n1 * n2).clamp_min(eps)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    d = x1 - x2 + eps
+    from .._ops.reduction import vector_norm
+    return vector_norm(d, p, dim=-1, keepdim=keepdim)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                          reduction="mean"):
+    cos = cosine_similarity(input1, input2, dim=-1, eps=1e-12)
+    loss = where(target == 1, 1 - cos, (cos - margin).clamp_min(0))
+    return _loss.reduce(loss, _loss.reduction_enum(reduction))
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    d_ap = pairwise_distance(anchor, positive, p, eps)
+    d_an = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        from .._ops.pointwise import minimum
+        d_an = minimum(d_an, pairwise_distance(positive, negative, p, eps))
+    loss = (d_ap - d_an + margin).clamp_min(0)
+    return _loss.reduce(loss, _loss.reduction_enum(reduction))
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(-1) / input.shape[-1]
+    return _loss.reduce(loss, _loss.reduction_enum(reduction))
+
+
+# ---------------------------------------------------------------------------- misc
+
+def one_hot(tensor, num_classes=-1):
+    import numpy as np
+    from .. import _dtype
+    if tensor.dtype is not _dtype.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    arr = tensor._data
+    if num_classes == -1:
+        num_classes = int(arr.max()) + 1 if arr.size else 0
+    if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+        raise RuntimeError("Class values must be smaller than num_classes." if arr.size and
+                           arr.min() >= 0 else "Class values must be non-negative.")
+    out = np.zeros(arr.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, arr[..., None], 1, axis=-1) if arr.size else None
+    return Tensor._make(out)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    from .._ops.reduction import vector_norm
+    denom = vector_norm(input, p, dim=dim, keepdim=True).clamp_min(eps)
+    return input / denom
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y = x1^T A x2 + b over the last dims."""
+    from .._ops.linalg import einsum
+    out = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out + bias if bias is not None else out

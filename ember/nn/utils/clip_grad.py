@@ -1,0 +1,65 @@
+"""Gradient clipping (in place, without recording a graph)."""
+import math
+
+import numpy as np
+
+from ..._tensor import Tensor
+from ...autograd import grad_mode
+
+
+def _grads(parameters):
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p._grad for p in parameters if p._grad is not None]
+
+
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    from ..._ops.creation import tensor
+    norm_type = float(norm_type)
+    if not tensors:
+        return tensor(0.0)
+    arrays = [t._data.astype(np.float64) if t._data.dtype.kind == "V" else t._data
+              for t in tensors]
+    if norm_type == math.inf:
+        total = max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrays)
+    elif norm_type == -math.inf:
+        total = min(float(np.min(np.abs(a))) if a.size else math.inf for a in arrays)
+    else:
+        norms = [np.sum(np.abs(a.astype(np.float64)) ** norm_type) for a in arrays]
+        total = float(np.sum(norms)) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` "
+                           f"is non-finite, so it cannot be clipped. To disable this error and "
+                           f"scale the gradients by the non-finite norm anyway, set "
+                           f"`error_if_nonfinite=False`")
+    return tensor(total, dtype=tensors[0].dtype)
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Scale all gradients so their joint norm is at most max_norm; returns the norm."""
+    grads = _grads(parameters)
+    total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    if not grads:
+        return total
+    coef = float(max_norm) / (float(total.item()) + 1e-6)
+    if coef < 1:
+        with grad_mode.no_grad():
+            for g in grads:
+                g._data *= np.asarray(coef, dtype=g._data.dtype)
+                g._bump_version()
+    return total
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    import warnings
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    """Clamp every gradient element into [-clip_value, clip_value]."""
+    clip_value = float(clip_value)
+    for g in _grads(parameters):
+        np.clip(g._data, -clip_value, clip_value, out=g._data)
+        g._bump_version()

@@ -1,0 +1,261 @@
+"""Optimizer base: parameter groups, per-parameter state, zero_grad, step hooks and
+state dicts in PyTorch's structure (state keyed by parameter index)."""
+import copy
+import itertools
+from collections import OrderedDict, defaultdict
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ..autograd.graph import RemovableHandle
+
+__all__ = ["Optimizer", "required"]
+
+
+class _RequiredParameter:
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+_global_pre_hooks = OrderedDict()
+_global_post_hooks = OrderedDict()
+
+
+class Optimizer:
+    """Base class: subclasses implement `step` as one pure update per parameter."""
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self._step_pre_hooks = OrderedDict()
+        self._step_post_hooks = OrderedDict()
+        self._state_dict_pre_hooks = OrderedDict()
+        self._state_dict_post_hooks = OrderedDict()
+        self._load_pre_hooks = OrderedDict()
+        self._load_post_hooks = OrderedDict()
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            f"Tensors or dicts, but got {params._type_name()}")
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(dict(group))
+
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        for name in ("_step_pre_hooks", "_step_post_hooks", "_state_dict_pre_hooks",
+                     "_state_dict_post_hooks", "_load_pre_hooks", "_load_post_hooks"):
+            self.__dict__.setdefault(name, OrderedDict())
+
+    def __repr__(self):
+        s = self.__class__.__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            s += "\n"
+            s += f"Parameter Group {i}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    s += f"    {key}: {group[key]}\n"
+        s += ")"
+        return s
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters (a dict with 'params' and per-group options)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            param_group["params"] = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. Please "
+                            "use a list instead.")
+        else:
+            param_group["params"] = list(params)
+        for p in param_group["params"]:
+            if not isinstance(p, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is " +
+                                type(p).__name__)
+            if not (p.dtype.is_floating_point or p.dtype.is_complex):
+                raise ValueError(f"optimizer can only optimize Tensors of floating point dtype, "
+                                 f"but got {p.dtype}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(f"parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            param_group.setdefault(name, default)
+        if len({id(p) for p in param_group["params"]}) != len(param_group["params"]):
+            import warnings
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in "
+                          "future, this will cause an error; see "
+                          "github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=3)
+        seen = set()
+        for group in self.param_groups:
+            seen.update(id(p) for p in group["params"])
+        if seen & {id(p) for p in param_group["params"]}:
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    def zero_grad(self, set_to_none=True):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p._grad is not None:
+                    if set_to_none:
+                        p._grad = None
+                    else:
+                        if p._grad.grad_fn is not None:
+                            p._grad = p._grad.detach()
+                        p._grad._data[...] = 0
+
+    def step(self, closure=None):
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ hooks
+    def register_step_pre_hook(self, hook):
+        h = RemovableHandle(self._step_pre_hooks)
+        self._step_pre_hooks[h.id] = hook
+        return h
+
+    def register_step_post_hook(self, hook):
+        h = RemovableHandle(self._step_post_hooks)
+        self._step_post_hooks[h.id] = hook
+        return h
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        h = RemovableHandle(self._state_dict_pre_hooks)
+        self._state_dict_pre_hooks[h.id] = hook
+        return h
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        h = RemovableHandle(self._state_dict_post_hooks)
+        self._state_dict_post_hooks[h.id] = hook
+        return h
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        h = RemovableHandle(self._load_pre_hooks)
+        self._load_pre_hooks[h.id] = hook
+        return h
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        h = RemovableHandle(self._load_post_hooks)
+        self._load_post_hooks[h.id] = hook
+        return h
+
+    def _run_step(self, update, closure):
+        """Run hooks around one step; `update()` applies the parameter updates."""
+        for hook in itertools.chain(_global_pre_hooks.values(), self._step_pre_hooks.values()):
+            r = hook(self, (), {})
+            if r is not None:
+                raise RuntimeError("optimizer step pre-hooks must return None")
+        loss = None
+        if closure is not None:
+            with grad_mode.enable_grad():
+                loss = closure()
+        with grad_mode.no_grad():
+            update()
+        for hook in itertools.chain(_global_post_hooks.values(), self._step_post_hooks.values()):
+            hook(self, (), {})
+        return loss
+
+    # ------------------------------------------------------------------ state dict
+    def state_dict(self):
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self)
+        index = {}
+        start = 0
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            ids = []
+            for p in group["params"]:
+                if id(p) not in index:
+                    index[id(p)] = start
+                    start += 1
+                ids.append(index[id(p)])
+            packed["params"] = ids
+            groups.append(packed)
+        state = {index[id(p)]: v for p, v in self.state.items() if id(p) in index}
+        sd = {"state": state, "param_groups": groups}
+        for hook in self._state_dict_post_hooks.values():
+            r = hook(self, sd)
+            if r is not None:
+                sd = r
+        return sd
+
+    def load_state_dict(self, state_dict):
+        """Restore state saved by state_dict(); validated first, so a mismatch changes
+        nothing."""
+        for hook in self._load_pre_hooks.values():
+            r = hook(self, state_dict)
+            if r is not None:
+                state_dict = r
+        groups = self.param_groups
+        saved_groups = state_dict["param_groups"]
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        for g, sg in zip(groups, saved_groups):
+            if len(g["params"]) != len(sg["params"]):
+                raise ValueError("loaded state dict contains a parameter group that doesn't match "
+                                 "the size of optimizer's group")
+        state_dict = copy.deepcopy(state_dict)
+        id_map = {}
+        for g, sg in zip(groups, state_dict["param_groups"]):
+            for p, i in zip(g["params"], sg["params"]):
+                id_map[i] = p
+        new_state = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                p = id_map[k]
+                new_state[p] = {key: self._cast_state(p, key, val) for key, val in v.items()}
+            else:
+                new_state[k] = v
+        new_groups = []
+        for g, sg in zip(groups, state_dict["param_groups"]):
+            ng = dict(sg)
+            ng["params"] = g["params"]
+            new_groups.append(ng)
+        self.__setstate__({"state": new_state, "param_groups": new_groups})
+        for hook in self._load_post_hooks.values():
+            hook(self)
+
+    @staticmethod
+    def _cast_state(param, key, value):
+        if isinstance(value, Tensor):
+            if key == "step":
+                return value
+            if param.dtype.is_floating_point:
+                return value.to(dtype=param.dtype, device=param.device)
+            return value.to(device=param.device)
+        if isinstance(value, dict):
+            return {k: Optimizer._cast_state(param, k, v) for k, v in value.items()}
+        return value
+
+
+def _step_tensor(state):
+    """Increment and return the float 'step' count stored as a 0-dim tensor (PyTorch's
+    layout since 1.12)."""
+    from .._ops.creation import tensor
+    st = state.get("step")
+    if st is None:
+        st = state["step"] = tensor(0.0)
+    st._data[...] += 1
+    return float(st._data)
+
+
+def check_lr(lr, name="lr"):
+    if isinstance(lr, Tensor):
+        lr = lr.item()
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")

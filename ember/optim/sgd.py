@@ -1,0 +1,57 @@
+"""SGD with momentum, dampening, Nesterov and weight decay."""
+import numpy as np
+
+from .._tensor import Tensor
+from .optimizer import Optimizer, check_lr
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent.
+
+    g = grad + weight_decay * p;  with momentum: b = momentum * b + (1 - dampening) * g
+    (b = g on the first step), g = g + momentum * b (nesterov) or g = b;  p = p - lr * g.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+                 *, maximize=False, foreach=None, differentiable=False, fused=None):
+        check_lr(lr)
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
+
+    def step(self, closure=None):
+        return self._run_step(self._update, closure)
+
+    def _update(self):
+        for group in self.param_groups:
+            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+            wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                g = p._grad._data
+                if maximize:
+                    g = -g
+                if wd != 0:
+                    g = g + wd * p._data
+                if momentum != 0:
+                    state = self.state[p]
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = state["momentum_buffer"] = Tensor._make(np.array(g, copy=True))
+                    else:
+                        b = buf._data
+                        b *= momentum
+                        b += (1 - dampening) * g
+                    g = g + momentum * buf._data if nesterov else buf._data
+                p._data -= (lr * g).astype(p._data.dtype, copy=False)
+                p._bump_version()
