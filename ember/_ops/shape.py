@@ -1,16 +1,29 @@
-"""Shape ops. View ops return tensors sharing memory and the version counter with
-their input, and remember how to rebuild themselves from their base (for in-place
-ops on views)."""
+"""View ops: tensors that share memory and the version counter with their input.
+
+Every op here returns a NumPy view of its input's array and registers itself with
+`as_view`, which records how to rebuild the view from its base (an in-place op on a
+view rewrites the base's history through that function, see conversion.CopySlices).
+
+The backward of a view that only rearranges elements (view, permute, transpose,
+squeeze ...) is the inverse rearrangement. Views that pick a subset of elements
+(diagonal, unfold, as_strided) scatter the gradient back through the flat positions
+they read, with the `GatherFlat` / `ScatterAddFlat` pair of ops (each one the
+adjoint of the other, so double backward works).
+"""
 import numbers
+import warnings
 
 import numpy as np
 
+from .. import _dtype
 from .._tensor import Tensor, Size
 from ._base import Op, apply
 from ._util import wrap_dim, shape_str
 
 __all__ = ["reshape", "transpose", "permute", "squeeze", "unsqueeze", "t", "unbind",
-           "broadcast_to", "flatten", "swapaxes", "swapdims"]
+           "broadcast_to", "broadcast_tensors", "broadcast_shapes", "flatten", "unflatten",
+           "swapaxes", "swapdims", "movedim", "moveaxis", "adjoint", "diagonal", "as_strided",
+           "atleast_1d", "atleast_2d", "atleast_3d"]
 
 
 def as_view(out, src, view_fn):
@@ -29,10 +42,23 @@ def as_view(out, src, view_fn):
     return out
 
 
-def _parse_shape(shape, numel, fname="view"):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
-        shape = tuple(shape[0])
-    shape = tuple(int(s) if not isinstance(s, Tensor) else int(s.item()) for s in shape)
+def _int_list(args, fname):
+    """`f(2, 3)`, `f((2, 3))`, `f([2, 3])`, `f(Size)` -> (2, 3)."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
+        args = tuple(args[0])
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            a = a.item() if a.numel() == 1 and not a.is_floating_point() else a
+        if not isinstance(a, numbers.Integral) or isinstance(a, bool):
+            raise TypeError(f"{fname}(): argument 'size' must be tuple of ints, but found element "
+                            f"of type {type(a).__name__}")
+        out.append(int(a))
+    return tuple(out)
+
+
+def _infer_shape(shape, numel):
+    """Resolve one -1 in `shape` so that it holds `numel` elements (PyTorch's infer_size)."""
     infer = [i for i, s in enumerate(shape) if s == -1]
     if len(infer) > 1:
         raise RuntimeError("only one dimension can be inferred")
@@ -46,59 +72,101 @@ def _parse_shape(shape, numel, fname="view"):
     if infer:
         if known == 0 or numel % known:
             raise RuntimeError(f"shape '{shape_str(shape)}' is invalid for input of size {numel}")
-        shape = tuple(numel // known if s == -1 else s for s in shape)
-    elif known != numel:
+        return tuple(numel // known if s == -1 else s for s in shape)
+    if known != numel:
         raise RuntimeError(f"shape '{shape_str(shape)}' is invalid for input of size {numel}")
     return shape
 
 
+# ---------------------------------------------------------------------------- view / reshape
+
 class View(Op):
+    """out = x with a new shape and the same memory; grad_x = grad.reshape(x.shape)."""
     _name = "ViewBackward0"
 
     @staticmethod
-    def forward(ctx, x, shape, must_view):
+    def forward(ctx, x, shape):
         ctx.in_shape = x.shape
-        try:
-            return np.reshape(x, shape, copy=False)
-        except ValueError:
-            if must_view:
-                raise RuntimeError(
-                    "view size is not compatible with input tensor's size and stride (at least one "
-                    "dimension spans across two contiguous subspaces). Use .reshape(...) "
-                    "instead.") from None
-            ctx._name = "CloneBackward0"
-            return np.reshape(x, shape).copy()
+        return np.reshape(x, shape, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         return grad.reshape(ctx.in_shape)
 
 
+class UnsafeView(Op):
+    """reshape of a tensor whose strides allow no view: a contiguous copy in the new shape."""
+    _name = "UnsafeViewBackward0"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return np.reshape(x, shape).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.in_shape)
+
+
+def _viewable(arr, shape):
+    """Whether `arr` can take `shape` without copying (PyTorch's computeStride)."""
+    try:
+        np.reshape(arr, shape, copy=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _view_dtype(self, dtype):
+    """Reinterpret the bytes of `self` as `dtype` (Tensor.view(dtype))."""
+    if dtype is self.dtype:
+        return as_view(apply(_Alias, (self,), (self._data,)), self, lambda b: b.view(dtype))
+    old, new = self._data.itemsize, dtype.np.itemsize
+    if old != new:
+        if self._data.ndim == 0:
+            raise RuntimeError("self.dim() cannot be 0 to view " + self.dtype.name + " as " +
+                               dtype.name + " (different element sizes)")
+        if self._data.shape[-1] * old % new or self.stride(-1) != 1:
+            raise RuntimeError(f"self.size(-1) must be divisible by {new // old or 1} to view "
+                               f"{self.dtype.name} as {dtype.name} (different element sizes), but "
+                               f"got {self._data.shape[-1]}")
+    out = Tensor._make(self._data.view(dtype.np))
+    return as_view(out, self, lambda b: b.view(dtype))
+
+
 def view(self, *shape):
-    if len(shape) == 1 and hasattr(shape[0], "np"):
-        from .conversion import to
-        raise NotImplementedError("Tensor.view(dtype) is not supported by ember yet")
-    shape = _parse_shape(shape, self._data.size)
-    out = apply(View, (self,), (self._data,), shape, True)
+    """A tensor with the same data and `shape` (one -1 is inferred); never copies."""
+    if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
+        return _view_dtype(self, shape[0])
+    shape = _infer_shape(_int_list(shape, "view"), self._data.size)
+    if not _viewable(self._data, shape):
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                           "least one dimension spans across two contiguous subspaces). Use "
+                           ".reshape(...) instead.")
+    out = apply(View, (self,), (self._data,), shape)
     return as_view(out, self, lambda b: b.view(shape))
 
 
+def view_as(self, other):
+    return view(self, other.shape)
+
+
 def reshape(input, *shape):
-    """`input` with a new shape; a view when the memory layout allows, else a copy."""
-    shape = _parse_shape(shape, input._data.size, "reshape")
-    if shape == input._data.shape:
-        return as_view(apply(_Alias, (input,), (input._data,)), input, lambda b: b.view(shape))
-    out = apply(View, (input,), (input._data,), shape, False)
-    if np.shares_memory(out._data, input._data):
-        out.grad_fn is not None and setattr(out.grad_fn, "_name", "ViewBackward0")
+    """`input` with a new shape: a view when the strides allow it, else a copy."""
+    shape = _infer_shape(_int_list(shape, "reshape"), input._data.size)
+    if _viewable(input._data, shape):
+        out = apply(View, (input,), (input._data,), shape)
         return as_view(out, input, lambda b: b.view(shape))
-    if out.grad_fn is not None:
-        out.grad_fn._name = "ReshapeAliasBackward0"
-    return out
+    return apply(UnsafeView, (input,), (input._data,), shape)
+
+
+def reshape_as(self, other):
+    return reshape(self, other.shape)
 
 
 class _Alias(Op):
-    _name = "ViewBackward0"
+    """A new tensor object on the same memory (view(dtype) with the tensor's own dtype)."""
+    _name = "AliasBackward0"
 
     @staticmethod
     def forward(ctx, x):
@@ -109,7 +177,45 @@ class _Alias(Op):
         return grad
 
 
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims start_dim..end_dim into one (a view when possible)."""
+    n = input._data.ndim
+    if n == 0:
+        return reshape(input, (1,))
+    s, e = wrap_dim(start_dim, n), wrap_dim(end_dim, n)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return input
+    shape = input._data.shape
+    merged = 1
+    for size in shape[s:e + 1]:
+        merged *= size
+    return reshape(input, shape[:s] + (merged,) + shape[e + 1:])
+
+
+def unflatten(input, dim, sizes):
+    """Split dim `dim` into `sizes` (one entry may be -1)."""
+    d = wrap_dim(dim, input._data.ndim)
+    sizes = _int_list((sizes,), "unflatten")
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    n = input._data.shape[d]
+    try:
+        sizes = _infer_shape(sizes, n)
+    except RuntimeError as e:
+        if "inferred" in str(e):
+            raise
+        raise RuntimeError(f"unflatten: Provided sizes {shape_str(sizes)} don't multiply up to the "
+                           f"size of dim {dim} ({n}) in the input tensor") from None
+    shape = input._data.shape
+    return view(input, shape[:d] + sizes + shape[d + 1:])
+
+
+# ---------------------------------------------------------------------------- dim permutations
+
 class Permute(Op):
+    """out = x with dims reordered; grad_x = grad permuted by the inverse order."""
     _name = "PermuteBackward0"
 
     @staticmethod
@@ -126,8 +232,7 @@ class Permute(Op):
 
 
 def permute(input, *dims):
-    if len(dims) == 1 and isinstance(dims[0], (tuple, list, Size)):
-        dims = tuple(dims[0])
+    dims = _int_list(dims, "permute")
     n = input._data.ndim
     if len(dims) != n:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not "
@@ -140,17 +245,47 @@ def permute(input, *dims):
     return as_view(out, input, lambda b: b.permute(wd))
 
 
+def movedim(input, source, destination):
+    """Move dims `source` to positions `destination`; the other dims keep their order."""
+    n = input._data.ndim
+    src = (source,) if isinstance(source, numbers.Integral) else tuple(source)
+    dst = (destination,) if isinstance(destination, numbers.Integral) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims)"
+                           f" should contain the same number of dims as destination "
+                           f"({list(dst)} dims)")
+    src = [wrap_dim(d, n) for d in src]
+    dst = [wrap_dim(d, n) for d in dst]
+    for name, ds in (("source", src), ("destination", dst)):
+        if len(set(ds)) != len(ds):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({ds})")
+    order = [None] * n
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(d for d in range(n) if d not in src)
+    order = [o if o is not None else next(rest) for o in order]
+    return permute(input, order)
+
+
+moveaxis = movedim
+
+
 class Transpose(Op):
+    """out = x with dims d0 and d1 swapped; grad_x = grad with them swapped back."""
     _name = "TransposeBackward0"
 
     @staticmethod
     def forward(ctx, x, d0, d1):
         ctx.d = (d0, d1)
-        return np.swapaxes(x, d0, d1)
+        return x.view() if d0 == d1 else np.swapaxes(x, d0, d1)
 
     @staticmethod
     def backward(ctx, grad):
         return grad.transpose(*ctx.d)
+
+
+class TransposeT(Transpose):
+    _name = "TBackward0"
 
 
 def transpose(input, dim0, dim1):
@@ -164,24 +299,85 @@ swapaxes = swapdims = transpose
 
 
 def t(input):
-    if input._data.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
-                           f"{input._data.ndim}D")
-    if input._data.ndim < 2:
-        return as_view(apply(_Alias, (input,), (input._data,)), input, lambda b: b.t())
-    out = transpose(input, 0, 1)
-    if out.grad_fn is not None:
-        out.grad_fn._name = "TBackward0"
-    return out
+    """Transpose of a matrix; a vector or a scalar comes back as it is (a view)."""
+    n = input._data.ndim
+    if n > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {n}D")
+    d1 = 1 if n == 2 else 0
+    out = apply(TransposeT, (input,), (input._data,), 0, d1)
+    return as_view(out, input, lambda b: b.t())
 
+
+def _conj_if_complex(t):
+    if not t.dtype.is_complex:
+        return t
+    if not hasattr(Tensor, "conj"):
+        raise NotImplementedError("conjugate transposes of complex tensors need Tensor.conj")
+    return t.conj()
+
+
+def _T(self):
+    n = self._data.ndim
+    if n != 2:
+        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
+                      "these cases." if n == 0 else
+                      "The use of `x.T` on tensors of dimension other than 2 to reverse their "
+                      "shape is deprecated and it will throw an error in a future release. "
+                      "Consider `x.mT` to transpose batches of matrices or `x.permute(*torch."
+                      "arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.",
+                      UserWarning, stacklevel=2)
+    return permute(self, tuple(range(n))[::-1])
+
+
+def _mT(self):
+    if self._data.ndim < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got "
+                           f"{self._data.ndim}-D tensor.")
+    return transpose(self, -2, -1)
+
+
+def _H(self):
+    n = self._data.ndim
+    if n == 0:
+        warnings.warn("Tensor.H is deprecated on 0-D tensors. Consider using x.conj().",
+                      UserWarning, stacklevel=2)
+        return _conj_if_complex(self)
+    if n != 2:
+        hint = " For batches of matrices, consider using tensor.mH" if n > 2 else ""
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {n}-D "
+                           f"tensor.{hint}")
+    return _conj_if_complex(transpose(self, 0, 1))
+
+
+def _mH(self):
+    if self._data.ndim < 2:
+        raise RuntimeError(f"tensor.mH is only supported on matrices or batches of matrices. Got "
+                           f"{self._data.ndim}-D tensor.")
+    return _conj_if_complex(transpose(self, -2, -1))
+
+
+def adjoint(input):
+    """The conjugate transpose of the last two dims."""
+    if input._data.ndim < 2:
+        raise RuntimeError(f"tensor.adjoint() is only supported on matrices or batches of matrices."
+                           f" Got {input._data.ndim}-D tensor.")
+    return _mH(input)
+
+
+# ---------------------------------------------------------------------------- expand / squeeze
 
 class Expand(Op):
+    """out = x broadcast to `shape` (stride 0); grad_x = grad summed over the broadcast dims."""
     _name = "ExpandBackward0"
 
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
-        return np.broadcast_to(x, shape)
+        lead = len(shape) - x.ndim
+        strides = (0,) * lead + tuple(0 if n == 1 and s != 1 else st
+                                      for n, s, st in zip(x.shape, shape[lead:], x.strides))
+        # a writable view, as in PyTorch (np.broadcast_to would be read-only)
+        return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=x.flags.writeable)
 
     @staticmethod
     def backward(ctx, grad):
@@ -190,8 +386,7 @@ class Expand(Op):
 
 
 def expand(self, *sizes):
-    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, Size)):
-        sizes = tuple(sizes[0])
+    sizes = _int_list(sizes, "expand")
     shape = self._data.shape
     if len(sizes) < len(shape):
         raise RuntimeError(f"expand(torch.{self.dtype._legacy or self.dtype.name}{{{list(shape)}}}, "
@@ -201,7 +396,6 @@ def expand(self, *sizes):
     lead = len(sizes) - len(shape)
     target = []
     for i, s in enumerate(sizes):
-        s = int(s)
         if i < lead:
             if s < 0:
                 raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a leading,"
@@ -215,23 +409,53 @@ def expand(self, *sizes):
             raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size "
                                f"({cur}) at non-singleton dimension {i}.  Target sizes: "
                                f"{list(sizes)}.  Tensor sizes: {list(shape)}")
+        elif s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(sizes)}")
         target.append(s)
     target = tuple(target)
-    if target == shape:
-        return as_view(apply(_Alias, (self,), (self._data,)), self, lambda b: b.expand(target))
     out = apply(Expand, (self,), (self._data,), target)
     return as_view(out, self, lambda b: b.expand(target))
-
-
-def broadcast_to(input, size):
-    return expand(input, tuple(size))
 
 
 def expand_as(self, other):
     return expand(self, other.shape)
 
 
+def broadcast_to(input, size):
+    return expand(input, tuple(size))
+
+
+def broadcast_shapes(*shapes):
+    """The shape that all `shapes` broadcast to (ints count as 1-D shapes)."""
+    shapes = [(s,) if isinstance(s, numbers.Integral) else tuple(s) for s in shapes]
+    ndim = max((len(s) for s in shapes), default=0)
+    out = [1] * ndim
+    for k, s in enumerate(shapes):
+        for i, size in enumerate(s):
+            pos = ndim - len(s) + i
+            if size < 0:
+                raise RuntimeError(f"Trying to create tensor with negative dimension {size}: "
+                                   f"{list(s)}")
+            if size == 1 or size == out[pos]:
+                continue
+            if out[pos] != 1:
+                raise RuntimeError(f"Attempting to broadcast a dimension of length {size} at "
+                                   f"{pos - ndim}! Mismatching argument at index {k} had {s}; but "
+                                   f"expected shape should be broadcastable to {out}")
+            out[pos] = size
+    return Size(out)
+
+
+def broadcast_tensors(*tensors):
+    """Expand every tensor to the common broadcast shape (unchanged ones are returned as is)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tuple(tensors[0])
+    shape = broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(t if t.shape == shape else expand(t, shape) for t in tensors)
+
+
 class Squeeze(Op):
+    """out = x without the size-1 dims `dims`; grad_x = grad.reshape(x.shape)."""
     _name = "SqueezeBackward0"
 
     @staticmethod
@@ -244,22 +468,30 @@ class Squeeze(Op):
         return grad.reshape(ctx.in_shape)
 
 
+class SqueezeDim(Squeeze):
+    _name = "SqueezeBackward1"
+
+
+class SqueezeDims(Squeeze):
+    _name = "SqueezeBackward2"
+
+
 def squeeze(input, dim=None):
+    """Remove size-1 dims: all of them, or those among `dim` (an int or a tuple)."""
     shape = input._data.shape
     if dim is None:
-        dims = tuple(i for i, s in enumerate(shape) if s == 1)
+        cls, ds = Squeeze, range(len(shape))
+    elif isinstance(dim, (tuple, list)):
+        cls, ds = SqueezeDims, [wrap_dim(d, len(shape)) for d in dim]
     else:
-        ds = dim if isinstance(dim, (tuple, list)) else (dim,)
-        dims = tuple(sorted({wrap_dim(d, len(shape)) for d in ds}))
-        dims = tuple(d for d in dims if len(shape) and shape[d] == 1)
-    out = apply(Squeeze, (input,), (input._data,), dims)
-    if out.grad_fn is not None and dim is not None:
-        out.grad_fn._name = "SqueezeBackward1" if not isinstance(dim, (tuple, list)) else \
-            "SqueezeBackward2"
+        cls, ds = SqueezeDim, [wrap_dim(dim, len(shape))]
+    dims = tuple(sorted({d for d in ds if len(shape) and shape[d] == 1}))
+    out = apply(cls, (input,), (input._data,), dims)
     return as_view(out, input, lambda b: b.squeeze(dim))
 
 
 class Unsqueeze(Op):
+    """out = x with a new size-1 dim at `dim`; grad_x = grad.squeeze(dim)."""
     _name = "UnsqueezeBackward0"
 
     @staticmethod
@@ -278,26 +510,46 @@ def unsqueeze(input, dim):
     return as_view(out, input, lambda b: b.unsqueeze(d))
 
 
-def flatten(input, start_dim=0, end_dim=-1):
-    n = input._data.ndim
-    if n == 0:
-        return reshape(input, (1,))
-    s, e = wrap_dim(start_dim, n), wrap_dim(end_dim, n)
-    if s > e:
-        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-    shape = input._data.shape
-    new = shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:]
-    return reshape(input, new)
+def _atleast(tensors, fn):
+    if len(tensors) == 1:
+        if isinstance(tensors[0], (tuple, list)):
+            return tuple(fn(t) for t in tensors[0])
+        return fn(tensors[0])
+    return tuple(fn(t) for t in tensors)
 
+
+def atleast_1d(*tensors):
+    return _atleast(tensors, lambda t: reshape(t, (1,)) if t.dim() == 0 else t)
+
+
+def atleast_2d(*tensors):
+    def one(t):
+        if t.dim() == 0:
+            return reshape(t, (1, 1))
+        return unsqueeze(t, 0) if t.dim() == 1 else t
+    return _atleast(tensors, one)
+
+
+def atleast_3d(*tensors):
+    def one(t):
+        if t.dim() == 0:
+            return reshape(t, (1, 1, 1))
+        if t.dim() == 1:
+            return unsqueeze(unsqueeze(t, 0), -1)
+        return unsqueeze(t, -1) if t.dim() == 2 else t
+    return _atleast(tensors, one)
+
+
+# ---------------------------------------------------------------------------- unbind
 
 class Unbind(Op):
+    """outs[i] = x.select(dim, i); grad_x = stack(grads, dim)."""
     _name = "UnbindBackward0"
 
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        return tuple(np.take(x, i, axis=dim) if False else x[(slice(None),) * dim + (i,)]
-                     for i in range(x.shape[dim]))
+        return tuple(x[(slice(None),) * dim + (i,)] for i in range(x.shape[dim]))
 
     @staticmethod
     def backward(ctx, *grads):
@@ -306,9 +558,9 @@ class Unbind(Op):
 
 
 def unbind(input, dim=0):
-    d = wrap_dim(dim, input._data.ndim)
     if input._data.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    d = wrap_dim(dim, input._data.ndim)
     outs = apply(Unbind, (input,), (input._data,), d)
     if type(outs) is not tuple:
         outs = (outs,)
@@ -316,20 +568,245 @@ def unbind(input, dim=0):
                  for i, o in enumerate(outs))
 
 
+# ---------------------------------------------------------------------------- element-picking views
+
+class GatherFlat(Op):
+    """out = x.ravel()[index]: the elements of x at flat positions `index` (an int array).
+
+    grad_x = zeros(x.shape) with grad added at `index` (ScatterAddFlat)."""
+    _name = "GatherFlatBackward0"
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.index, ctx.in_shape = index, x.shape
+        return x.reshape(-1)[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return scatter_add_flat(grad, ctx.index, ctx.in_shape)
+
+
+class ScatterAddFlat(Op):
+    """out = zeros(shape); out.ravel()[index] += g (repeated positions add up).
+
+    The adjoint of GatherFlat: grad_g = grad.ravel()[index]."""
+    _name = "ScatterAddFlatBackward0"
+
+    @staticmethod
+    def forward(ctx, g, index, shape):
+        ctx.index = index
+        size = 1
+        for s in shape:
+            size *= s
+        low_precision = g.dtype.kind == "V" or (g.dtype.kind == "f" and g.dtype.itemsize < 4)
+        acc = np.float32 if low_precision else g.dtype  # bfloat16/float16 add up in float32
+        out = np.zeros(size, dtype=acc)
+        np.add.at(out, index.reshape(-1), g.reshape(-1).astype(acc, copy=False))
+        return out.reshape(shape).astype(g.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return apply(GatherFlat, (grad,), (grad._data,), ctx.index)
+
+
+def scatter_add_flat(g, index, shape):
+    return apply(ScatterAddFlat, (g,), (g._data,), index, tuple(shape))
+
+
+def _index_map(shape, view):
+    """The flat input position of every element `view` picks from an array of `shape`."""
+    return view(np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape))
+
+
+def _diagonal_array(x, offset, d1, d2):
+    """The writable strided view of the diagonal of x over dims d1, d2 (moved to the end)."""
+    n1, n2 = x.shape[d1], x.shape[d2]
+    length = max(0, min(n1 + min(offset, 0), n2 - max(offset, 0)))
+    start = [0] * x.ndim
+    if length:
+        start[d2 if offset >= 0 else d1] = abs(offset)
+    base = x[tuple(slice(s, None) for s in start)] if length else x
+    keep = [d for d in range(x.ndim) if d not in (d1, d2)]
+    shape = tuple(x.shape[d] for d in keep) + (length,)
+    strides = tuple(x.strides[d] for d in keep) + (x.strides[d1] + x.strides[d2],)
+    return np.lib.stride_tricks.as_strided(base, shape, strides,
+                                           writeable=x.flags.writeable)
+
+
+class Diagonal(Op):
+    """out = the diagonal of x over (dim1, dim2) with `offset`, as the last dim (a view).
+
+    grad_x = zeros(x.shape) with grad written on that diagonal."""
+    _name = "DiagonalBackward0"
+
+    @staticmethod
+    def forward(ctx, x, offset, d1, d2):
+        ctx.in_shape, ctx.args = x.shape, (offset, d1, d2)
+        return _diagonal_array(x, offset, d1, d2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        index = _index_map(ctx.in_shape, lambda a: _diagonal_array(a, *ctx.args))
+        return scatter_add_flat(grad, index, ctx.in_shape)
+
+
+def _diagonal_dims(ndim, dim1, dim2, fname="diagonal"):
+    d1, d2 = wrap_dim(dim1, ndim), wrap_dim(dim2, ndim)
+    if d1 == d2:
+        raise RuntimeError(f"{fname} dimensions cannot be identical {dim1}, {dim2}")
+    return d1, d2
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal `offset` of the matrices spanned by dim1, dim2 (a view; it becomes the
+    last dim)."""
+    d1, d2 = _diagonal_dims(input._data.ndim, dim1, dim2)
+    out = apply(Diagonal, (input,), (input._data,), offset, d1, d2)
+    return as_view(out, input, lambda b: b.diagonal(offset, d1, d2))
+
+
+def _unfold_array(x, dim, size, step):
+    n = (x.shape[dim] - size) // step + 1 if x.ndim else 1
+    if x.ndim == 0:
+        return x.reshape(1)
+    shape = x.shape[:dim] + (n,) + x.shape[dim + 1:] + (size,)
+    strides = x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1:] + (x.strides[dim],)
+    return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=x.flags.writeable)
+
+
+class Unfold(Op):
+    """out = all windows of length `size` along `dim`, `step` apart, as a new last dim.
+
+    grad_x = the window gradients added back at the positions they came from."""
+    _name = "UnfoldBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, size, step):
+        ctx.in_shape, ctx.args = x.shape, (dim, size, step)
+        return _unfold_array(x, dim, size, step)
+
+    @staticmethod
+    def backward(ctx, grad):
+        index = _index_map(ctx.in_shape, lambda a: _unfold_array(a, *ctx.args))
+        return scatter_add_flat(grad, index, ctx.in_shape)
+
+
+def unfold(self, dimension, size, step):
+    """Tensor.unfold: sliding windows over `dimension` (a view)."""
+    d = wrap_dim(dimension, self._data.ndim)
+    n = self._data.shape[d] if self._data.ndim else 1
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    out = apply(Unfold, (self,), (self._data,), d, size, step)
+    return as_view(out, self, lambda b: b.unfold(d, size, step))
+
+
+def _storage(arr):
+    """The array owning arr's memory, flattened (a view), and arr's offset into it."""
+    root = arr
+    while True:
+        b = root.base
+        if isinstance(b, np.ndarray):
+            root = b
+        elif isinstance(getattr(b, "base", None), np.ndarray):  # np.lib.stride_tricks wrapper
+            root = b.base
+        else:
+            break
+    flat = root.reshape(-1, order="A") if root.ndim else root.reshape(1)
+    if not np.shares_memory(flat, root) and root.size:
+        raise NotImplementedError("as_strided on a tensor whose memory is not one contiguous block")
+    addr = arr.__array_interface__["data"][0] - flat.__array_interface__["data"][0]
+    return flat, addr // arr.itemsize
+
+
+def _strided_index(shape, strides, offset):
+    """Storage positions of the elements of a (shape, strides, offset) geometry."""
+    index = np.full(shape, offset, dtype=np.int64)
+    for d, (size, stride) in enumerate(zip(shape, strides)):
+        step = np.arange(size, dtype=np.int64) * stride
+        index += step.reshape((size,) + (1,) * (len(shape) - d - 1))
+    return index
+
+
+class AsStrided(Op):
+    """out = the view of x's storage with (size, stride, storage_offset).
+
+    Backward as PyTorch's: grad is added up per storage element, divided by how many
+    times x's own geometry reads that element, and read back through x's geometry."""
+    _name = "AsStridedBackward0"
+
+    @staticmethod
+    def forward(ctx, x, size, stride, offset):
+        flat, x_offset = _storage(x)
+        item = x.itemsize
+        ctx.in_index = _strided_index(x.shape, tuple(s // item for s in x.strides), x_offset)
+        ctx.out_index = _strided_index(size, stride, offset)
+        return np.lib.stride_tricks.as_strided(flat[offset:], size,
+                                               tuple(s * item for s in stride),
+                                               writeable=x.flags.writeable)
+
+    @staticmethod
+    def backward(ctx, grad):
+        in_index, out_index = ctx.in_index, ctx.out_index
+        extent = 1 + max(int(in_index.max(initial=0)), int(out_index.max(initial=0)))
+        storage = scatter_add_flat(grad, out_index, (extent,))
+        count = np.bincount(in_index.reshape(-1), minlength=extent)
+        if count.max(initial=0) > 1:  # x itself reads some elements several times
+            storage = storage / Tensor._make(np.maximum(count, 1).astype(storage._data.dtype))
+        return apply(GatherFlat, (storage,), (storage._data,), in_index)
+
+
+def as_strided(input, size, stride, storage_offset=None):
+    """A view of input's storage with the given sizes, strides and offset (in elements)."""
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"mismatch in length of strides and shape")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, got "
+                           f"strides: {list(stride)}")
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(size)}")
+    flat, own_offset = _storage(input._data)
+    offset = own_offset if storage_offset is None else int(storage_offset)
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+    needed = 0 if 0 in size else offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))
+    item = input._data.itemsize
+    if needed > flat.size:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset"
+                           f" {offset}, and itemsize {item} requiring a storage size of "
+                           f"{needed * item} are out of bounds for storage of size "
+                           f"{flat.size * item}")
+    out = apply(AsStrided, (input,), (input._data,), size, stride, offset)
+    return as_view(out, input, lambda b: b.as_strided(size, stride, offset))
+
+
 Tensor.view = view
+Tensor.view_as = view_as
 Tensor.reshape = reshape
+Tensor.reshape_as = reshape_as
+Tensor.flatten = flatten
+Tensor.unflatten = unflatten
 Tensor.permute = permute
+Tensor.movedim = Tensor.moveaxis = movedim
 Tensor.transpose = transpose
 Tensor.swapaxes = Tensor.swapdims = transpose
 Tensor.t = t
+Tensor.adjoint = adjoint
+Tensor.T = property(_T)
+Tensor.mT = property(_mT)
+Tensor.H = property(_H)
+Tensor.mH = property(_mH)
 Tensor.expand = expand
 Tensor.expand_as = expand_as
 Tensor.broadcast_to = broadcast_to
 Tensor.squeeze = squeeze
 Tensor.unsqueeze = unsqueeze
-Tensor.flatten = flatten
 Tensor.unbind = unbind
-Tensor.view_as = lambda self, other: view(self, other.shape)
-Tensor.reshape_as = lambda self, other: reshape(self, other.shape)
-Tensor.T = property(lambda self: permute(self, tuple(range(self._data.ndim))[::-1]))
-Tensor.mT = property(lambda self: transpose(self, -2, -1))
+Tensor.diagonal = diagonal
+Tensor.unfold = unfold
+Tensor.as_strided = as_strided
