@@ -8,7 +8,7 @@ An op is a Node subclass with two static methods:
 
 Class attributes choose what backward may read through ``ctx.saved_tensors``:
 ``save_inputs`` (indices of inputs, saved with their version) and ``save_output``
-(the output, saved after the inputs); ``save_needed_by`` skips saving an input
+(True: the output, saved after the inputs; a tuple of indices: those outputs); ``save_needed_by`` skips saving an input
 that only the gradients of inputs which need none would read. Anything else backward needs (a dim, a mask
 array) is set on ctx in forward.
 """
@@ -92,7 +92,9 @@ def _record(ctx, inputs, out):
         else:
             save.append(SavedTensor(t))
     if ctx.save_output:
-        save.append(SavedTensor(results[0], is_output=True))
+        # True saves the output; a tuple saves those outputs of a multi-output op
+        for i in ((0,) if ctx.save_output is True else ctx.save_output):
+            save.append(SavedTensor(results[i], is_output=True))
     if save:
         ctx._saved = save
     return tuple(results) if multi else results[0]
