@@ -135,11 +135,12 @@ def Variable(data, requires_grad=False, volatile=False):
 
 
 def __getattr__(name):
-    # Function, functional and gradcheck import lazily (they need the op library).
+    # Function and functional import lazily (they need the op library).
     if name in ("Function", "once_differentiable", "FunctionCtx"):
         from . import function
         return getattr(function, name)
     if name == "functional":
-        from . import functional
-        return functional
+        # import_module: `from . import functional` would call this __getattr__ again
+        import importlib
+        return importlib.import_module(__name__ + ".functional")
     raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")
