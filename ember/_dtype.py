@@ -95,6 +95,12 @@ def from_numpy_dtype(np_dtype):
             "uint64, uint32, uint16, uint8, and bool.") from None
 
 
+def from_python_type(t):
+    """The dtype PyTorch uses for a Python type given as a dtype (float -> float64), or None."""
+    return {builtins.bool: bool, builtins.int: int64, builtins.float: float64,
+            builtins.complex: complex128}.get(t)
+
+
 _default_dtype = float32
 
 

@@ -78,6 +78,8 @@ class Tensor:
                 return a.detach()
             return creation.tensor(a, dtype=dt, device=device)
         shape = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
+        if not args:
+            shape = (0,)
         for s in shape:
             if not isinstance(s, numbers.Integral) or isinstance(s, bool):
                 raise TypeError(f"new() received an invalid combination of arguments - got "
@@ -359,8 +361,6 @@ class Tensor:
     def __repr__(self, *, tensor_contents=None):
         from ._printing import tensor_repr
         return tensor_repr(self, tensor_contents=tensor_contents)
-
-    __str__ = __repr__
 
     def __format__(self, spec):
         if self._data.ndim == 0:

@@ -10,6 +10,9 @@ from .. import _dtype
 from .._device import as_device, CPU
 from .._random import gen_of
 from .._tensor import Tensor, Size
+from ._base import Op, apply
+from ._util import dtype_name
+from .conversion import commit_inplace
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
            "eye", "arange", "range", "linspace", "logspace", "zeros_like", "ones_like",
@@ -26,85 +29,183 @@ def _to_device(arr, device):
     return cuda_backend().from_numpy(arr, dev.index)
 
 
-def _finish(arr, dtype, device, requires_grad):
+def _finish(arr, dtype, device, requires_grad, out=None):
+    """Wrap a freshly computed NumPy array (already of `dtype`) as the op's result."""
     t = Tensor._make(_to_device(arr, device))
     if requires_grad:
         t.requires_grad = True
+    if out is not None:
+        return _write_out(out, t)
     return t
 
 
-def _check_dtype(dtype, fname):
-    if dtype is not None and not isinstance(dtype, _dtype.dtype):
+def _write_out(out, result):
+    """Store `result` in the `out=` tensor, resizing it as PyTorch does."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
+    arr = result._data
+    if arr.dtype != out._data.dtype:
+        arr = arr.astype(out._data.dtype)
+    if out._data.shape == arr.shape:
+        out._data[...] = arr
+    else:
+        out._data = arr.copy()
+    out._bump_version()
+    return out
+
+
+def _dtype_arg(dtype, fname, default=None):
+    """An ember dtype from a `dtype=` argument (ember dtype or Python type), or `default`."""
+    if dtype is None:
+        return default
+    if isinstance(dtype, _dtype.dtype):
+        return dtype
+    py = _dtype.from_python_type(dtype)
+    if py is None:
         raise TypeError(f"{fname}(): argument 'dtype' must be ember.dtype, not "
                         f"{type(dtype).__name__}")
+    return py
 
 
-def _infer_array(data):
-    """NumPy array for arbitrary (nested) data with PyTorch's dtype inference."""
-    if isinstance(data, Tensor):
-        return data._cpu_array(), True
-    if isinstance(data, np.ndarray):
-        return data, True
-    if isinstance(data, np.generic):
-        return np.asarray(data), True
-    if isinstance(data, (list, tuple)) and _contains_tensor(data):
-        arr = np.array([_infer_array(d)[0] for d in data])
-        return arr, True
-    if isinstance(data, (str, bytes)) or data is None or isinstance(data, dict):
-        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
-    try:
-        arr = np.array(data)
-    except (ValueError, OverflowError) as e:
-        if isinstance(e, OverflowError) or "too large" in str(e) or "int too big" in str(e):
-            raise RuntimeError(f"Overflow when unpacking long") from None
-        raise ValueError(f"expected sequence of equal-length lists: {e}") from None
-    if arr.dtype == object:
-        for x in np.ravel(arr):
-            if not isinstance(x, numbers.Number):
-                raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
-        raise ValueError("expected sequence of equal-length lists (ragged nested sequence)")
-    if arr.dtype.kind in "US":
-        raise TypeError(f"new(): invalid data type 'str'")
-    return arr, False
+# ---------------------------------------------------------------------------- tensor()
+
+_SEQUENCES = (list, tuple, builtins.range)
 
 
-def _contains_tensor(seq):
-    for x in seq:
-        if isinstance(x, Tensor):
-            return True
-        if isinstance(x, (list, tuple)) and x and _contains_tensor(x):
-            return True
-    return False
-
-
-def _python_dtype(arr):
-    k = arr.dtype.kind
-    if k == "f":
+def _leaf_dtype(x):
+    """The dtype PyTorch infers for one scalar element of tensor() data."""
+    t = type(x)
+    if t is builtins.float:
         return _dtype.get_default_dtype()
-    if k == "c":
-        return _dtype.default_complex_dtype()
-    if k in "iu":
+    if t is builtins.int:
         return _dtype.int64
-    if k == "b":
+    if t is builtins.bool:
         return _dtype.bool
-    return _dtype.from_numpy_dtype(arr.dtype)
+    if isinstance(x, Tensor):
+        if x._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return x.dtype
+    if isinstance(x, (np.generic, np.ndarray)):
+        return _dtype.from_numpy_dtype(x.dtype)
+    if isinstance(x, builtins.complex):
+        return _dtype.default_complex_dtype()
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{t.__name__}'")
+    if isinstance(x, numbers.Integral):
+        return _dtype.int64
+    if isinstance(x, numbers.Real):
+        return _dtype.get_default_dtype()
+    raise RuntimeError(f"Could not infer dtype of {t.__name__}")
+
+
+_PY_TYPE_DTYPE = {builtins.bool: "bool", builtins.int: "int64", builtins.float: None}
+
+
+def _scan(seq, level, shape, state):
+    """Check that nested sequence `seq` is rectangular; return its elements' promoted dtype.
+
+    shape collects the length seen at each level; state[0] is the level where scalars
+    live (None until the first scalar is seen), state[1] whether a leaf needs converting
+    (tensors, numpy scalars) before NumPy can read the data.
+    """
+    n = len(seq)
+    if level == len(shape):
+        shape.append(n)
+    elif shape[level] != n:
+        raise ValueError(f"expected sequence of length {shape[level]} at dim {level} (got {n})")
+    kinds = set(map(type, seq))
+    if kinds and kinds <= {builtins.bool, builtins.int, builtins.float}:
+        # the common case, a flat list of Python numbers: no per-element work
+        _at_leaf_level(level + 1, state)
+        if builtins.float in kinds:
+            return _dtype.get_default_dtype()
+        return _dtype.int64 if builtins.int in kinds else _dtype.bool
+    dt = None
+    for x in seq:
+        if isinstance(x, _SEQUENCES) or (isinstance(x, np.ndarray) and x.ndim):
+            if state[0] is not None and state[0] <= level + 1:
+                raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an integer")
+            d = _scan(x, level + 1, shape, state)
+        else:
+            if isinstance(x, np.ndarray):
+                raise TypeError("len() of unsized object")
+            _at_leaf_level(level + 1, state)
+            d = _leaf_dtype(x)
+            if not isinstance(x, (builtins.bool, builtins.int, builtins.float)):
+                state[1] = True
+        if d is not None:
+            dt = d if dt is None else _dtype.promote_types(dt, d)
+    return dt
+
+
+def _at_leaf_level(level, state):
+    if state[0] is None:
+        state[0] = level
+    elif state[0] != level:
+        raise TypeError("not a sequence")
+
+
+def _plain(seq):
+    """Nested lists with tensors and numpy scalars replaced by Python numbers."""
+    if isinstance(seq, _SEQUENCES) or isinstance(seq, np.ndarray) and seq.ndim:
+        return [_plain(x) for x in seq]
+    if isinstance(seq, Tensor):
+        return seq.item()
+    if isinstance(seq, np.generic):
+        return seq.item()
+    return seq
+
+
+def _infer(data):
+    """(array, dtype) for tensor() data, with PyTorch's dtype inference."""
+    if isinstance(data, Tensor):
+        return data._cpu_array(), data.dtype
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.asarray(data), _dtype.from_numpy_dtype(data.dtype)
+    if isinstance(data, _SEQUENCES):
+        state = [None, False]
+        dt = _scan(data, 0, [], state) or _dtype.get_default_dtype()
+        return (_plain(data) if state[1] else data), dt
+    return data, _leaf_dtype(data)
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    """A new tensor holding a copy of `data` (nested lists, scalars, arrays, tensors)."""
-    _check_dtype(dtype, "tensor")
+    """A new tensor holding a copy of `data` (nested lists, scalars, arrays, tensors).
+
+    Without `dtype`, Python bools give bool, ints int64, floats the default dtype, complex
+    numbers the default complex dtype; NumPy values and tensors keep theirs, and a list
+    mixing them takes the promoted type of its elements.
+    """
+    dt = _dtype_arg(dtype, "tensor")
     if isinstance(data, Tensor):
         import warnings
         warnings.warn("To copy construct from a tensor, it is recommended to use "
                       "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
                       "requires_grad_(True), rather than torch.tensor(sourceTensor).",
                       UserWarning, stacklevel=2)
-    arr, typed = _infer_array(data)
-    dt = dtype or (_dtype.from_numpy_dtype(arr.dtype) if typed else _python_dtype(arr))
-    arr = np.array(arr, dtype=dt.np, copy=True)
-    if device is None and isinstance(data, Tensor):
-        device = data.device
+        if device is None:
+            device = data.device
+    values, inferred = _infer(data)
+    dt = dt or inferred
+    try:
+        with np.errstate(over="ignore"):
+            arr = np.array(values, dtype=dt.np, copy=True)
+    except OverflowError:
+        _raise_overflow(values, dt)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"tensor(): could not convert data to {dt}: {e}") from None
     return _finish(arr, dt, device, requires_grad)
+
+
+def _raise_overflow(values, dt):
+    """PyTorch's error for integers that do not fit: ValueError beyond int64, else
+    RuntimeError naming the target dtype."""
+    try:
+        np.array(values, dtype=np.int64)
+    except OverflowError:
+        raise ValueError("Overflow when unpacking long long") from None
+    raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
@@ -114,6 +215,7 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
 
 def as_tensor(data, dtype=None, device=None):
     """Like tensor(), but shares memory with `data` (a Tensor or ndarray) when it can."""
+    dtype = _dtype_arg(dtype, "as_tensor")
     if isinstance(data, Tensor):
         if (dtype is None or data.dtype is dtype) and (device is None or
                                                        as_device(device) == data.device):
@@ -126,13 +228,21 @@ def as_tensor(data, dtype=None, device=None):
 
 
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    """as_tensor() with a `copy` switch: True always copies, False never does (or raises)."""
     if copy:
         t = tensor(obj, dtype=dtype, device=device)
     else:
         t = as_tensor(obj, dtype=dtype, device=device)
+        if copy is False and not (isinstance(obj, (Tensor, np.ndarray)) and
+                                  t.data_ptr() == _data_ptr(obj)):
+            raise ValueError("can't alias the object: a copy is needed to create the tensor")
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def _data_ptr(obj):
+    return obj.data_ptr() if isinstance(obj, Tensor) else obj.__array_interface__["data"][0]
 
 
 def from_numpy(ndarray):
@@ -152,59 +262,62 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
 
 
 def _shape(size, fname):
+    """A shape tuple from size arguments given as varargs, a tuple, a list or a Size."""
     if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
         size = tuple(size[0])
     out = []
     for s in size:
-        if isinstance(s, Tensor):
+        if isinstance(s, Tensor) and s._data.ndim == 0 and s.dtype._category == 1:
             s = s.item()
-        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
-            raise TypeError(f"{fname}(): argument 'size' must be tuple of ints, but found element of "
-                            f"type {type(s).__name__}")
+        if not isinstance(s, numbers.Integral) or isinstance(s, builtins.bool):
+            raise TypeError(f"{fname}(): argument 'size' must be tuple of ints, but found element "
+                            f"of type {type(s).__name__}")
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
                                f"{list(size)}")
-        out.append(int(s))
+        out.append(builtins.int(s))
     return tuple(out)
 
 
-def _filled(fname, size, value, dtype, device, requires_grad):
-    _check_dtype(dtype, fname)
+def _filled(fname, size, value, dtype, device, requires_grad, out=None):
+    """A tensor of shape `size` filled with `value` (None: uninitialised)."""
+    dt = _dtype_arg(dtype, fname) or (out.dtype if out is not None else
+                                      _dtype.get_default_dtype())
     shape = _shape(size, fname)
-    dt = dtype or _dtype.get_default_dtype()
     dev = as_device(device)
     if dev.type == "cpu":
-        if value == 0:
-            arr = np.zeros(shape, dtype=dt.np)
-        elif value is None:
+        if value is None:
             arr = np.empty(shape, dtype=dt.np)
+        elif value == 0:
+            arr = np.zeros(shape, dtype=dt.np)
         else:
             arr = np.full(shape, value, dtype=dt.np)
-        t = Tensor._make(arr)
     else:
         from .._backend import cuda_backend
         xp = cuda_backend().xp
         with xp.cuda.Device(dev.index or 0):
             arr = xp.full(shape, 0 if value is None else value, dtype=dt.np)
-        t = Tensor._make(arr)
+    t = Tensor._make(arr)
     if requires_grad:
         t.requires_grad = True
+    if out is not None:
+        return _write_out(out, t)
     return t
 
 
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False, memory_format=None):
-    return _filled("zeros", size, 0, dtype, device, requires_grad)
+    return _filled("zeros", size, 0, dtype, device, requires_grad, out)
 
 
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False, memory_format=None):
-    return _filled("ones", size, 1, dtype, device, requires_grad)
+    return _filled("ones", size, 1, dtype, device, requires_grad, out)
 
 
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False, memory_format=None):
-    return _filled("empty", size, None, dtype, device, requires_grad)
+    return _filled("empty", size, None, dtype, device, requires_grad, out)
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -214,19 +327,23 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False):
+    """A tensor of shape `size` filled with `fill_value`; the dtype follows the value
+    (bool, int64, the default float or complex dtype) unless given."""
+    if not isinstance(size, (tuple, list, Size)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{type(size).__name__}")
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    if dtype is None:
+    if dtype is None and out is None:
         dtype = _dtype.scalar_dtype(fill_value)
-    return _filled("full", (tuple(size) if isinstance(size, (list, tuple)) else (size,),),
-                   fill_value, dtype, device, requires_grad)
+    return _filled("full", (tuple(size),), fill_value, dtype, device, requires_grad, out)
 
 
 def _like(fname, input, value, dtype, device, requires_grad):
     if not isinstance(input, Tensor):
         raise TypeError(f"{fname}(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
-    return _filled(fname, (input._data.shape,), value, dtype or input.dtype,
+    return _filled(fname, (input._data.shape,), value, _dtype_arg(dtype, fname) or input.dtype,
                    device if device is not None else input.device, requires_grad)
 
 
@@ -253,13 +370,16 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    """The n x m identity matrix (m defaults to n)."""
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
     if m is not None and m < 0:
         raise RuntimeError(f"m must be greater or equal to 0, got {m}")
-    dt = dtype or _dtype.get_default_dtype()
-    return _finish(np.eye(n, m, dtype=dt.np), dt, device, requires_grad)
+    dt = _dtype_arg(dtype, "eye", _dtype.get_default_dtype())
+    return _finish(np.eye(n, m, dtype=dt.np), dt, device, requires_grad, out)
 
+
+# ---------------------------------------------------------------------------- ranges
 
 def _num(x):
     return x.item() if isinstance(x, Tensor) else x
@@ -267,47 +387,63 @@ def _num(x):
 
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
            requires_grad=False):
-    """Values from start (inclusive) to end (exclusive) by step."""
+    """Values start, start + step, ... up to end (exclusive).
+
+    The count is ceil((end - start) / step) computed in double precision, as PyTorch
+    does, so arange(0, 1, 0.1) has 10 elements; element i is start + i * step.
+    """
     start, end, step = _num(start), _num(end), _num(step)
     if end is None:
         start, end = 0, start
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    dt = _dtype_arg(dtype, "arange")
+    if dt is None:
+        integral = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+        dt = _dtype.int64 if integral else _dtype.get_default_dtype()
+    if not (dt.is_floating_point or dt.is_complex):
+        # an integer result casts the bounds and the step first
+        start, end, step = builtins.int(start), builtins.int(end), builtins.int(step)
+        if step == 0:
+            raise ValueError("step must be nonzero")
     if (end - start) * step < 0 and end != start:
         raise RuntimeError("upper bound and larger bound inconsistent with step sign")
-    if dtype is None:
-        if all(isinstance(v, numbers.Integral) for v in (start, end, step)):
-            dtype = _dtype.int64
-        else:
-            dtype = _dtype.get_default_dtype()
     n = builtins.max(0, math.ceil((end - start) / step))
-    if dtype.is_floating_point:
-        arr = (start + np.arange(n, dtype=np.float64) * step).astype(dtype.np)
+    if dt.is_floating_point or dt.is_complex:
+        arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
     else:
-        arr = np.arange(start, start + n * step, step)[:n].astype(dtype.np)
-    return _finish(arr, dtype, device, requires_grad)
+        arr = (start + np.arange(n, dtype=np.int64) * step).astype(dt.np)
+    return _finish(arr, dt, device, requires_grad, out)
 
 
-def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False):
+    """Deprecated: values from start to end inclusive."""
     import warnings
     warnings.warn("torch.range is deprecated and will be removed in a future release because its "
                   "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, "
                   "which produces values in [start, end).", UserWarning, stacklevel=2)
     if end is None:
         start, end = 0, start
-    dtype = dtype or _dtype.get_default_dtype()
-    n = int(math.floor((end - start) / step)) + 1
-    arr = (start + np.arange(n, dtype=np.float64) * step).astype(dtype.np)
-    return _finish(arr, dtype, device, requires_grad)
+    dt = _dtype_arg(dtype, "range", _dtype.get_default_dtype())
+    n = builtins.int(math.floor((end - start) / step)) + 1
+    arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
+    return _finish(arr, dt, device, requires_grad, out)
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
+    """`steps` evenly spaced values from start to end inclusive.
+
+    As PyTorch, the first half is computed forward from start (start + i * step) and the
+    second half backward from end (end - (steps - 1 - i) * step), so both ends are exact.
+    """
     start, end = _num(start), _num(end)
+    if not isinstance(steps, numbers.Integral):
+        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    dt = dtype or _dtype.get_default_dtype()
-    # PyTorch fills the first half forward from start and the second half backward from end
+    dt = _dtype_arg(dtype, "linspace", _dtype.get_default_dtype())
     if steps == 1:
         arr = np.array([start], dtype=np.float64)
     else:
@@ -315,63 +451,100 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
         idx = np.arange(steps, dtype=np.float64)
         half = steps // 2
         arr = np.where(idx < half, start + step * idx, end - step * (steps - 1 - idx))
-    if not dt.is_floating_point and not dt.is_complex:
-        arr = np.trunc(arr) if dt is not _dtype.bool else arr
-    return _finish(arr.astype(dt.np), dt, device, requires_grad)
+    if not (dt.is_floating_point or dt.is_complex) and dt is not _dtype.bool:
+        arr = np.trunc(arr)
+    return _finish(arr.astype(dt.np), dt, device, requires_grad, out)
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
-    dt = dtype or _dtype.get_default_dtype()
+    """base ** linspace(start, end, steps)."""
+    dt = _dtype_arg(dtype, "logspace", _dtype.get_default_dtype())
     lin = linspace(start, end, steps, dtype=_dtype.float64)._data
-    return _finish(np.power(base, lin).astype(dt.np), dt, device, requires_grad)
+    return _finish(np.power(base, lin).astype(dt.np), dt, device, requires_grad, out)
 
 
 # ---------------------------------------------------------------------------- random
 
+def _not_implemented_for(kernel, dt):
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{dtype_name(dt)}'")
+
+
+def _uniform_array(g, shape, dt, low=0.0, high=1.0):
+    """Uniform samples on [low, high) as dtype `dt` (rounding never reaches `high`)."""
+    if dt is _dtype.float32 or dt is _dtype.float64:
+        arr = g.random(shape, dtype=dt.np)
+    else:
+        arr = g.random(shape).astype(dt.np)
+        # float16 / bfloat16 can round values just below 1 up to 1
+        arr[arr >= 1] = np.nextafter(np.array(1, dt.np), np.array(0, dt.np))
+    if low != 0.0 or high != 1.0:
+        arr = (low + (high - low) * arr.astype(np.float64)).astype(dt.np)
+    return arr
+
+
+def _normal_array(g, shape, dt):
+    """Standard normal samples as dtype `dt`; complex ones have variance 1/2 per part."""
+    if dt.is_complex:
+        real = g.standard_normal(shape) * math.sqrt(0.5)
+        imag = g.standard_normal(shape) * math.sqrt(0.5)
+        return (real + 1j * imag).astype(dt.np)
+    if dt is _dtype.float32 or dt is _dtype.float64:
+        return g.standard_normal(shape, dtype=dt.np)
+    return g.standard_normal(shape).astype(dt.np)
+
+
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     """Uniform samples on [0, 1)."""
-    dt = dtype or _dtype.get_default_dtype()
-    if not dt.is_floating_point:
-        raise RuntimeError(f"\"check_uniform_bounds\" not implemented for '{dt.name}'")
-    arr = gen_of(generator).random(_shape(size, "rand"), dtype=np.float64).astype(dt.np)
-    return _finish(arr, dt, device, requires_grad)
+    dt = _dtype_arg(dtype, "rand", out.dtype if out is not None else _dtype.get_default_dtype())
+    if not (dt.is_floating_point or dt.is_complex):
+        raise _not_implemented_for("check_uniform_bounds", dt)
+    arr = _uniform_array(gen_of(generator), _shape(size, "rand"), dt)
+    return _finish(arr, dt, device, requires_grad, out)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     """Standard normal samples."""
-    dt = dtype or _dtype.get_default_dtype()
-    if not dt.is_floating_point and not dt.is_complex:
-        raise RuntimeError(f"\"normal_kernel_cpu\" not implemented for '{dt.name}'")
-    arr = gen_of(generator).standard_normal(_shape(size, "randn")).astype(dt.np)
-    return _finish(arr, dt, device, requires_grad)
+    dt = _dtype_arg(dtype, "randn", out.dtype if out is not None else _dtype.get_default_dtype())
+    if not (dt.is_floating_point or dt.is_complex):
+        raise _not_implemented_for("normal_kernel_cpu", dt)
+    arr = _normal_array(gen_of(generator), _shape(size, "randn"), dt)
+    return _finish(arr, dt, device, requires_grad, out)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
             device=None, requires_grad=False):
-    """Integers uniform on [low, high)."""
+    """Integers uniform on [low, high): randint(high, size) or randint(low, high, size)."""
     if size is None:
-        if high is None or not isinstance(high, (tuple, list, Size)):
+        if not isinstance(high, (tuple, list, Size)):
             raise TypeError("randint() missing required argument 'size'")
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    for name, v in (("low", low), ("high", high)):
+        if not isinstance(v, numbers.Integral) or isinstance(v, builtins.bool):
+            raise TypeError(f"randint(): argument '{name}' must be int, not {type(v).__name__}")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}")
-    dt = dtype or _dtype.int64
-    arr = gen_of(generator).integers(low, high, size=_shape((size,), "randint")).astype(dt.np)
-    return _finish(arr, dt, device, requires_grad)
+    dt = _dtype_arg(dtype, "randint", _dtype.int64)
+    shape = _shape((size,), "randint")
+    arr = gen_of(generator).integers(low, high, size=shape).astype(dt.np)
+    return _finish(arr, dt, device, requires_grad, out)
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
+    """A random permutation of 0 .. n-1."""
+    if not isinstance(n, numbers.Integral):
+        raise TypeError(f"randperm(): argument 'n' must be int, not {type(n).__name__}")
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
-    dt = dtype or _dtype.int64
-    return _finish(gen_of(generator).permutation(n).astype(dt.np), dt, device, requires_grad)
+    dt = _dtype_arg(dtype, "randperm", _dtype.int64)
+    arr = gen_of(generator).permutation(n).astype(dt.np)
+    return _finish(arr, dt, device, requires_grad, out)
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -394,38 +567,97 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
                    device=device or input.device)
 
 
+class _Normal(Op):
+    """mean + std * noise. The samples do not depend smoothly on the parameters in
+    PyTorch's definition: both gradients are zero."""
+
+    @staticmethod
+    def forward(ctx, mean, std, noise):
+        return mean + std * noise
+
+    @staticmethod
+    def backward(ctx, grad):
+        zero = zeros_like(grad)
+        return (zero if ctx.needs_input_grad[0] else None,
+                zero if ctx.needs_input_grad[1] else None)
+
+
+class NormalBackward1(_Normal):  # normal(Tensor mean, float std)
+    _name = "NormalBackward1"
+
+
+class NormalBackward2(_Normal):  # normal(float mean, Tensor std)
+    _name = "NormalBackward2"
+
+
+class NormalBackward3(_Normal):  # normal(Tensor mean, Tensor std)
+    _name = "NormalBackward3"
+
+
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
            device=None, requires_grad=False):
-    """Normal samples with the given mean(s) and standard deviation(s)."""
+    """Normal samples: normal(mean, std) with tensor mean and/or std (broadcast together,
+    the dtype of mean when it is a tensor), or normal(mean, std, size) with numbers."""
     g = gen_of(generator)
-    if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        ref = mean if isinstance(mean, Tensor) else std
-        m = mean._data if isinstance(mean, Tensor) else mean
-        s = std._data if isinstance(std, Tensor) else std
-        if isinstance(std, Tensor) and (std._data < 0).any():
+    mean_t, std_t = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if mean_t or std_t:
+        ref = mean if mean_t else std
+        dt = ref.dtype
+        if not dt.is_floating_point:
+            raise _not_implemented_for("normal_kernel_cpu", dt)
+        if std_t and (std._data < 0).any():
             raise RuntimeError("normal expects all elements of std >= 0.0")
-        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
-        arr = (m + s * g.standard_normal(shape)).astype(ref.dtype.np)
-        return _finish(arr, ref.dtype, ref.device, False)
+        if not std_t and std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        m = mean._data if mean_t else mean
+        s = std._data if std_t else std
+        try:
+            shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        except ValueError:
+            raise RuntimeError(f"The size of tensor a ({np.shape(m)[-1]}) must match the size of "
+                               f"tensor b ({np.shape(s)[-1]}) at non-singleton dimension "
+                               f"0") from None
+        op = NormalBackward3 if mean_t and std_t else (NormalBackward1 if mean_t else
+                                                       NormalBackward2)
+        m = m.astype(dt.np) if mean_t else m
+        s = s.astype(dt.np) if std_t else s
+        noise = _normal_array(g, shape, dt)
+        result = apply(op, (mean if mean_t else None, std if std_t else None), (m, s, noise))
+        if out is not None:
+            return _write_out(out, result)
+        return result
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     if size is None:
         raise TypeError("normal() received an invalid combination of arguments: size is required "
                         "when mean and std are numbers")
-    dt = dtype or _dtype.get_default_dtype()
-    arr = (mean + std * g.standard_normal(_shape((size,), "normal"))).astype(dt.np)
-    return _finish(arr, dt, device, requires_grad)
+    dt = _dtype_arg(dtype, "normal", _dtype.get_default_dtype())
+    arr = (mean + std * _normal_array(g, _shape((size,), "normal"), dt)).astype(dt.np)
+    return _finish(arr, dt, device, requires_grad, out)
+
+
+def _check_probability(p):
+    if p < 0 or p > 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
 
 
 def bernoulli(input, p=None, *, generator=None, out=None):
-    probs = input._data if p is None else p
-    if p is None and ((input._data < 0).any() or (input._data > 1).any()):
-        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    """0/1 samples: P(1) is `input` elementwise, or the number `p` for every element."""
+    if p is None:
+        if not (input.dtype.is_floating_point):
+            raise _not_implemented_for("bernoulli_tensor_cpu_p_", input.dtype)
+        probs = input._cpu_array()
+        if (probs < 0).any() or (probs > 1).any():
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    else:
+        _check_probability(p)
+        probs = p
     arr = (gen_of(generator).random(input.shape) < probs).astype(input.dtype.np)
-    return Tensor._make(_to_device(arr, input.device))
+    return _finish(arr, input.dtype, input.device, False, out)
 
 
 def poisson(input, generator=None):
+    """Poisson samples with rates `input`."""
     arr = gen_of(generator).poisson(input._cpu_array()).astype(input.dtype.np)
     return Tensor._make(_to_device(arr, input.device))
 
@@ -434,6 +666,11 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     """Sample category indices from the rows of `input` (unnormalised probabilities)."""
     if input.dim() not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{dtype_name(input.dtype)}")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
     probs = input._cpu_array().astype(np.float64)
     if (probs < 0).any() or not np.isfinite(probs).all():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
@@ -442,25 +679,124 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
     g = gen_of(generator)
-    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    result = np.empty((rows.shape[0], num_samples), dtype=np.int64)
     for i, row in enumerate(rows):
-        s = row.sum()
-        if s <= 0:
+        total = row.sum()
+        if total <= 0:
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if replacement:
-            out[i] = g.choice(row.size, size=num_samples, replace=True, p=row / s)
-        else:
-            nz = np.count_nonzero(row)
-            if num_samples > nz:
-                raise RuntimeError("invalid multinomial distribution (with replacement=False, not "
-                                   "enough non-negative category to sample)")
-            out[i] = g.choice(row.size, size=num_samples, replace=False, p=row / s)
+        if not replacement and num_samples > np.count_nonzero(row):
+            raise RuntimeError("invalid multinomial distribution (with replacement=False, not "
+                               "enough non-negative category to sample)")
+        result[i] = g.choice(row.size, size=num_samples, replace=replacement, p=row / total)
     if input.dim() == 1:
-        out = out[0]
-    return Tensor._make(_to_device(out, input.device))
+        result = result[0]
+    return _finish(result, _dtype.int64, input.device, False, out)
+
+
+# ---------------------------------------------------------------------------- in-place random
+
+def _fill_random(self, arr):
+    """Overwrite self with freshly sampled values `arr` (an in-place op outside autograd)."""
+    return commit_inplace(self, Tensor._make(_to_device(arr.astype(self._data.dtype, copy=False),
+                                                        self.device)))
+
+
+def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+    """Fill with samples uniform on [from_, to)."""
+    if not (self.dtype.is_floating_point or self.dtype.is_complex):
+        raise _not_implemented_for("check_uniform_bounds", self.dtype)
+    if from_ > to:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_} "
+                           f"> to={to}")
+    return _fill_random(self, _uniform_array(gen_of(generator), self.shape, self.dtype, from_, to))
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fill with normal samples."""
+    if not (self.dtype.is_floating_point or self.dtype.is_complex):
+        raise _not_implemented_for("normal_kernel_cpu", self.dtype)
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    arr = mean + std * _normal_array(gen_of(generator), self.shape, self.dtype)
+    return _fill_random(self, arr)
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    """Fill with 0/1 samples, P(1) = p (a number or a tensor broadcast to self)."""
+    if isinstance(p, Tensor):
+        probs = p._cpu_array()
+    else:
+        _check_probability(p)
+        probs = p
+    return _fill_random(self, gen_of(generator).random(self.shape) < probs)
+
+
+def random_(self, from_=0, to=None, *, generator=None):
+    """Fill with integers uniform on [from_, to); random_(to) samples [0, to) and random_()
+    [0, 2**mantissa bits] for floating dtypes, the whole range for integer dtypes."""
+    if to is None and from_ != 0:
+        from_, to = 0, from_
+    if to is None:
+        dt = self.dtype
+        if dt is _dtype.bool:
+            to = 2
+        elif dt.is_floating_point:
+            to = 2 ** (np.finfo(dt.np).nmant + 1 if dt is not _dtype.bfloat16 else 8) + 1
+        else:
+            to = builtins.int(np.iinfo(dt.np).max) + 1
+    if from_ >= to:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= "
+                           f"to={to}")
+    return _fill_random(self, gen_of(generator).integers(from_, to, size=self.shape))
+
+
+def exponential_(self, lambd=1.0, *, generator=None):
+    """Fill with exponential samples of rate `lambd`."""
+    if lambd <= 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    return _fill_random(self, gen_of(generator).exponential(1.0 / lambd, size=self.shape))
+
+
+def geometric_(self, p, *, generator=None):
+    """Fill with the number of Bernoulli(p) trials up to the first success."""
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    return _fill_random(self, gen_of(generator).geometric(p, size=self.shape))
+
+
+def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    """Fill with exp(normal(mean, std)) samples."""
+    if std <= 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    return _fill_random(self, gen_of(generator).lognormal(mean, std, size=self.shape))
+
+
+def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    """Fill with Cauchy(median, sigma) samples."""
+    return _fill_random(self, median + sigma * gen_of(generator).standard_cauchy(self.shape))
 
 
 def _rebuild_tensor(arr, requires_grad):
     t = Tensor._make(arr)
     t._requires_grad = requires_grad
     return t
+
+
+def _bernoulli_method(self, p=None, *, generator=None):
+    return bernoulli(self, p, generator=generator)
+
+
+def _multinomial_method(self, num_samples, replacement=False, *, generator=None):
+    return multinomial(self, num_samples, replacement, generator=generator)
+
+
+Tensor.uniform_ = uniform_
+Tensor.normal_ = normal_
+Tensor.bernoulli_ = bernoulli_
+Tensor.random_ = random_
+Tensor.exponential_ = exponential_
+Tensor.geometric_ = geometric_
+Tensor.log_normal_ = log_normal_
+Tensor.cauchy_ = cauchy_
+Tensor.bernoulli = _bernoulli_method
+Tensor.multinomial = _multinomial_method
