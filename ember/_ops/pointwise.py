@@ -1,9 +1,15 @@
-"""Pointwise ops: arithmetic, unary math, comparisons, logical ops.
+"""Pointwise ops: arithmetic, the unary math table, comparisons, where.
 
 Unary float ops are one table (name, forward on arrays, derivative formula) so each
 derivative reads as one line, as in PyTorch's derivatives.yaml. `grad`, `x` (the
 input) and `out` (the output) are Tensors; a formula uses only what its row saves.
+Binary ops beyond the arithmetic core (atan2, hypot, fmod, clamp, bitwise ...) are in
+pointwise_more.py and use the same machinery (`binary_operands`, `opmath`, `_out`).
+
+Half and bfloat16 are computed in float32 and rounded back once (PyTorch's "opmath"),
+so a Python float operand is not rounded to half precision before the operation.
 """
+import math
 import numbers
 
 import numpy as np
@@ -15,196 +21,102 @@ from ._base import Op, apply
 from ._util import cast, check_same_device, float_dtype_for, scalar_for, dtype_name
 from .conversion import commit_inplace, inplace_source
 
-__all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg",
-           "negative", "pow", "exp", "log", "sqrt", "tanh", "sigmoid", "abs", "eq", "ne", "lt",
-           "le", "gt", "ge", "where", "square", "relu", "sin", "cos", "rsqrt", "reciprocal"]
+__all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
+           "pow", "float_power", "neg", "negative", "positive", "abs", "absolute", "sign", "sgn",
+           "exp", "exp2", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "square",
+           "reciprocal", "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos",
+           "arctan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "arcsinh", "arccosh",
+           "arctanh", "sigmoid", "logit", "relu", "floor", "ceil", "round", "trunc", "fix",
+           "frac", "deg2rad", "rad2deg", "eq", "ne", "lt", "le", "gt", "ge", "greater",
+           "greater_equal", "less", "less_equal", "not_equal", "where"]
 
 _ndarray = np.ndarray
+_LOW_PRECISION = (np.dtype(np.float16), _dtype.bfloat16.np)
+_FLOAT32 = np.dtype(np.float32)
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
 
 
 # ---------------------------------------------------------------------------- operands
 
-def binary_operands(a, b, fname):
-    """(inputs, arrays, dtype) for a binary pointwise op under PyTorch's promotion."""
-    if type(a) is Tensor or isinstance(a, Tensor):
-        if type(b) is Tensor or isinstance(b, Tensor):
+def is_number(x):
+    return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
+
+
+def _scalar_operand(value, dt, exact):
+    """A Python/NumPy scalar operand for an op computed in dtype `dt`.
+
+    With `exact`, half/bfloat16 ops keep the scalar as a Python number: the op runs in
+    float32 (`opmath`) and the scalar is not rounded to half precision first.
+    """
+    if exact and (dt is _dtype.float16 or dt is _dtype.bfloat16):
+        return value.item() if isinstance(value, np.generic) else value
+    return scalar_for(value, dt)
+
+
+def check_broadcast(*shapes):
+    """Raise PyTorch's RuntimeError when `shapes` do not broadcast together."""
+    n = max(len(s) for s in shapes)
+    for i in range(1, n + 1):
+        sizes = [s[-i] for s in shapes if i <= len(s)]
+        big = [v for v in sizes if v != 1]
+        if big and any(v != big[0] for v in big):
+            a, b = big[0], next(v for v in big if v != big[0])
+            raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b ({b}) "
+                               f"at non-singleton dimension {n - i}")
+
+
+def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
+    """(inputs, arrays, dtype) for a binary pointwise op under PyTorch's promotion.
+
+    `inputs` holds the Tensor operands (None for a scalar), `arrays` the operands cast to
+    the result dtype (a scalar stays a Python number where that is exact).
+    """
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
             da, db = a.dtype, b.dtype
             dt = da if da is db else _dtype.result_dtype(a, b)
             if type(a._data) is not _ndarray or type(b._data) is not _ndarray:
                 check_same_device(a, b)
+            if a._data.shape != b._data.shape:
+                check_broadcast(a._data.shape, b._data.shape)
             return (a, b), (cast(a, dt), cast(b, dt)), dt
-        if isinstance(b, (numbers.Number, np.generic)):
+        if is_number(b):
             dt = _dtype.result_dtype(a, b)
-            return (a, None), (cast(a, dt), scalar_for(b, dt)), dt
-        raise TypeError(f"{fname}(): argument 'other' must be Tensor or Number, not "
-                        f"{type(b).__name__}")
-    if isinstance(a, (numbers.Number, np.generic)) and isinstance(b, Tensor):
+            return (a, None), (cast(a, dt), _scalar_operand(b, dt, exact_scalars)), dt
+        raise TypeError(f"{fname}(): argument '{names[1]}' (position 2) must be Tensor or Number, "
+                        f"not {type(b).__name__}")
+    if is_number(a) and isinstance(b, Tensor):
         dt = _dtype.result_dtype(a, b)
-        return (None, b), (scalar_for(a, dt), cast(b, dt)), dt
-    raise TypeError(f"{fname}(): argument 'input' (position 1) must be Tensor, not "
+        return (None, b), (_scalar_operand(a, dt, exact_scalars), cast(b, dt)), dt
+    raise TypeError(f"{fname}(): argument '{names[0]}' (position 1) must be Tensor, not "
                     f"{type(a).__name__}")
 
 
-def _as_compute(arrays, dt, new_dt):
-    if new_dt is dt:
-        return arrays
-    return tuple(a.astype(new_dt.np) if isinstance(a, (_ndarray, np.generic)) else a
+def as_dtype(arrays, dt):
+    """Operands (arrays or scalars) converted to dtype `dt` (a float op on int inputs)."""
+    return tuple(a.astype(dt.np) if isinstance(a, _ndarray) and a.dtype != dt.np else a
                  for a in arrays)
 
 
-# ---------------------------------------------------------------------------- arithmetic
-
-class Add(Op):
-    _name = "AddBackward0"
-
-    @staticmethod
-    def forward(ctx, x, y, alpha):
-        ctx.alpha = alpha
-        return x + y if alpha == 1 else x + alpha * y
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, (grad if ctx.alpha == 1 else grad * ctx.alpha)
-
-
-class Sub(Op):
-    _name = "SubBackward0"
-
-    @staticmethod
-    def forward(ctx, x, y, alpha):
-        ctx.alpha = alpha
-        return x - y if alpha == 1 else x - alpha * y
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, -grad if ctx.alpha == 1 else grad * (-ctx.alpha)
-
-
-class RSub(Op):
-    _name = "RsubBackward1"
-
-    @staticmethod
-    def forward(ctx, x, y, alpha):  # y - alpha * x
-        ctx.alpha = alpha
-        return y - x if alpha == 1 else y - alpha * x
-
-    @staticmethod
-    def backward(ctx, grad):
-        return (-grad if ctx.alpha == 1 else grad * (-ctx.alpha)), grad
-
-
-class Mul(Op):
-    _name = "MulBackward0"
-    save_inputs = (0, 1)
-    save_needed_by = {0: (1,), 1: (0,)}
-
-    @staticmethod
-    def forward(ctx, x, y):
-        ctx.scalars = (x if not isinstance(x, _ndarray) else None,
-                       y if not isinstance(y, _ndarray) else None)
-        return x * y
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        sx, sy = ctx.scalars
-        gx = grad * (y if y is not None else sy) if ctx.needs_input_grad[0] else None
-        gy = grad * (x if x is not None else sx) if ctx.needs_input_grad[1] else None
-        return gx, gy
-
-
-class Div(Op):
-    _name = "DivBackward0"
-    save_inputs = (0, 1)
-    save_needed_by = {0: (1,), 1: (0, 1)}
-
-    @staticmethod
-    def forward(ctx, x, y):
-        ctx.scalars = (x if not isinstance(x, _ndarray) else None,
-                       y if not isinstance(y, _ndarray) else None)
-        return x / y
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        sx, sy = ctx.scalars
-        yv = y if y is not None else sy
-        gx = grad / yv if ctx.needs_input_grad[0] else None
-        gy = None
-        if ctx.needs_input_grad[1]:
-            xv = x if x is not None else sx
-            gy = -grad * xv / (yv * yv)
-        return gx, gy
-
-
-def _mark_scalar_inputs(inputs):
-    return inputs
-
-
-def add(input, other, *, alpha=1, out=None):
-    """input + alpha * other, with broadcasting and type promotion."""
-    inputs, arrays, dt = binary_operands(input, other, "add")
-    if dt is _dtype.bool and alpha != 1 and not isinstance(alpha, bool):
-        raise RuntimeError("Boolean alpha only supported for Boolean results.")
-    if isinstance(alpha, float) and not (dt.is_floating_point or dt.is_complex):
-        raise RuntimeError(f"For integral input tensors, argument alpha must not be a floating "
-                           f"point number.")
-    if dt is _dtype.bool:
-        return apply(_LogicalOr, inputs, arrays)
-    return _out(apply(Add, inputs, arrays, alpha), out)
-
-
-def sub(input, other, *, alpha=1, out=None):
-    """input - alpha * other."""
-    inputs, arrays, dt = binary_operands(input, other, "sub")
-    if dt is _dtype.bool:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
-                           "Use the `^` or `logical_xor()` operator instead.")
-    if not isinstance(input, Tensor):
-        return apply(RSub, (inputs[1], inputs[0]), (arrays[1], arrays[0]), alpha)
-    return _out(apply(Sub, inputs, arrays, alpha), out)
-
-
-subtract = sub
-
-
-def rsub(input, other, *, alpha=1):
-    inputs, arrays, dt = binary_operands(input, other, "rsub")
-    return apply(RSub, inputs, arrays, alpha)
-
-
-def mul(input, other, *, out=None):
-    """Elementwise product."""
-    inputs, arrays, dt = binary_operands(input, other, "mul")
-    if dt is _dtype.bool:
-        return apply(_LogicalAnd, inputs, arrays)
-    return _out(apply(Mul, inputs, arrays), out)
-
-
-multiply = mul
-
-
-def div(input, other, *, rounding_mode=None, out=None):
-    """input / other; rounding_mode None (true division), 'trunc' or 'floor'."""
-    inputs, arrays, dt = binary_operands(input, other, "div")
-    if rounding_mode is None:
-        fdt = float_dtype_for(dt)
-        return _out(apply(Div, inputs, _as_compute(arrays, dt, fdt)), out)
-    if rounding_mode not in ("trunc", "floor"):
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
-                         f"found '{rounding_mode}'")
-    from . import pointwise_more
-    return _out(pointwise_more.rounded_div(inputs, arrays, dt, rounding_mode), out)
-
-
-divide = div
-
-
-def true_divide(input, other, *, out=None):
-    return div(input, other, out=out)
+def opmath(fn, *args):
+    """fn(*args) on arrays, with half/bfloat16 arrays computed in float32 and the result
+    rounded back once, as PyTorch does; floating-point warnings (log(0), x/0) are silenced
+    since PyTorch returns inf/nan without a warning."""
+    low = None
+    for a in args:
+        if type(a) is _ndarray and a.dtype in _LOW_PRECISION:
+            low = a.dtype
+            break
+    with np.errstate(all="ignore"):
+        if low is None:
+            return fn(*args)
+        up = [a.astype(_FLOAT32) if type(a) is _ndarray and a.dtype == low else a for a in args]
+        return np.asarray(fn(*up)).astype(low)
 
 
 def _out(result, out):
+    """Write `result` into the `out=` tensor (resized when its shape differs)."""
     if out is None:
         return result
     if not isinstance(out, Tensor):
@@ -216,7 +128,108 @@ def _out(result, out):
     return out
 
 
+def _scalars(x, y):
+    """The operands of a binary forward that are Python scalars (None for arrays)."""
+    return (None if isinstance(x, _ndarray) else x, None if isinstance(y, _ndarray) else y)
+
+
+def _either(tensor, scalar):
+    return tensor if tensor is not None else scalar
+
+
+# ---------------------------------------------------------------------------- arithmetic
+
+class Add(Op):
+    """out = x + alpha * y;  dx = grad, dy = alpha * grad."""
+    _name = "AddBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, alpha):
+        ctx.alpha = alpha
+        if alpha == 1:
+            return opmath(np.add, x, y)
+        return opmath(lambda a, b: a + alpha * b, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (grad if ctx.alpha == 1 else grad * ctx.alpha)
+
+
+class Sub(Op):
+    """out = x - alpha * y;  dx = grad, dy = -alpha * grad."""
+    _name = "SubBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, alpha):
+        ctx.alpha = alpha
+        if alpha == 1:
+            return opmath(np.subtract, x, y)
+        return opmath(lambda a, b: a - alpha * b, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (-grad if ctx.alpha == 1 else grad * (-ctx.alpha))
+
+
+class RSub(Op):
+    """out = y - alpha * x (`scalar - tensor`);  dx = -alpha * grad, dy = grad."""
+    _name = "RsubBackward1"
+
+    @staticmethod
+    def forward(ctx, x, y, alpha):
+        ctx.alpha = alpha
+        if alpha == 1:
+            return opmath(np.subtract, y, x)
+        return opmath(lambda a, b: b - alpha * a, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (-grad if ctx.alpha == 1 else grad * (-ctx.alpha)), grad
+
+
+class Mul(Op):
+    """out = x * y;  dx = grad * y, dy = grad * x."""
+    _name = "MulBackward0"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0,)}
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.scalars = _scalars(x, y)
+        return opmath(np.multiply, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        sx, sy = ctx.scalars
+        gx = grad * _either(y, sy) if ctx.needs_input_grad[0] else None
+        gy = grad * _either(x, sx) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Div(Op):
+    """out = x / y;  dx = grad / y, dy = -grad * x / y**2."""
+    _name = "DivBackward0"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0, 1)}
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.scalars = _scalars(x, y)
+        return opmath(np.true_divide, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        sx, sy = ctx.scalars
+        yv = _either(y, sy)
+        gx = grad / yv if ctx.needs_input_grad[0] else None
+        gy = -grad * _either(x, sx) / (yv * yv) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
 class _LogicalOr(Op):
+    """bool + bool is logical or (not differentiable)."""
     _name = "LogicalOrBackward0"
 
     @staticmethod
@@ -225,6 +238,7 @@ class _LogicalOr(Op):
 
 
 class _LogicalAnd(Op):
+    """bool * bool is logical and (not differentiable)."""
     _name = "LogicalAndBackward0"
 
     @staticmethod
@@ -232,22 +246,109 @@ class _LogicalAnd(Op):
         return np.logical_and(x, y)
 
 
+def _check_alpha(alpha, dt):
+    if not is_number(alpha):
+        raise TypeError(f"argument 'alpha' must be Number, not {type(alpha).__name__}")
+    if dt is _dtype.bool and not isinstance(alpha, (bool, np.bool_)):
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, (float, np.floating)) and not (dt.is_floating_point or dt.is_complex):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number.")
+
+
+def add(input, other, *, alpha=1, out=None):
+    """out = input + alpha * other, broadcast, with PyTorch's type promotion."""
+    inputs, arrays, dt = binary_operands(input, other, "add")
+    if alpha != 1:
+        _check_alpha(alpha, dt)
+    if dt is _dtype.bool:
+        if alpha == 1 or alpha is True:
+            return _out(apply(_LogicalOr, inputs, arrays), out)
+        return _out(Tensor._make(np.asarray(arrays[0]).copy()), out)
+    return _out(apply(Add, inputs, arrays, alpha), out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """out = input - alpha * other."""
+    inputs, arrays, dt = binary_operands(input, other, "sub")
+    if dt is _dtype.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if alpha != 1:
+        _check_alpha(alpha, dt)
+    if not isinstance(input, Tensor):
+        return _out(apply(RSub, (inputs[1], inputs[0]), (arrays[1], arrays[0]), alpha), out)
+    return _out(apply(Sub, inputs, arrays, alpha), out)
+
+
+subtract = sub
+
+
+def rsub(input, other, *, alpha=1):
+    """out = other - alpha * input."""
+    inputs, arrays, dt = binary_operands(input, other, "rsub")
+    if dt is _dtype.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if alpha != 1:
+        _check_alpha(alpha, dt)
+    return apply(RSub, inputs, arrays, alpha)
+
+
+def mul(input, other, *, out=None):
+    """Elementwise product (logical and for bool)."""
+    inputs, arrays, dt = binary_operands(input, other, "mul")
+    if dt is _dtype.bool:
+        return _out(apply(_LogicalAnd, inputs, arrays), out)
+    return _out(apply(Mul, inputs, arrays), out)
+
+
+multiply = mul
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """input / other. rounding_mode None: true division (ints give the default float dtype);
+    'trunc': rounded toward zero; 'floor': rounded down (Python's //), in the input dtype."""
+    inputs, arrays, dt = binary_operands(input, other, "div")
+    if rounding_mode is None:
+        fdt = float_dtype_for(dt)
+        return _out(apply(Div, inputs, as_dtype(arrays, fdt)), out)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                         f"found '{rounding_mode}'")
+    from . import pointwise_more
+    return _out(pointwise_more.rounded_div(inputs, arrays, dt, rounding_mode), out)
+
+
+divide = div
+
+
+def true_divide(input, other, *, out=None):
+    """input / other, always true division."""
+    return div(input, other, out=out)
+
+
 class Pow(Op):
+    """out = x ** y.
+    dx = grad * y * x**(y-1)   (0 where y == 0)
+    dy = grad * out * log(x)   (0 where x == 0 and y >= 0)
+    Named PowBackward0 for a scalar exponent, PowBackward2 for a scalar base."""
     _name = "PowBackward1"
     save_inputs = (0, 1)
     save_output = True
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.scalars = (x if not isinstance(x, _ndarray) else None,
-                       y if not isinstance(y, _ndarray) else None)
+        ctx.scalars = _scalars(x, y)
         if ctx.scalars[1] is not None:
             ctx._name = "PowBackward0"
         elif ctx.scalars[0] is not None:
             ctx._name = "PowBackward2"
-        if isinstance(x, _ndarray) and x.dtype.kind in "iu" and np.any(np.asarray(y) < 0):
+        if np.asarray(x).dtype.kind in "iu" and ctx.scalars[1] is not None and y < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        return ctx.xp.power(x, y)
+        if np.asarray(x).dtype.kind in "iub":
+            return _int_power(x, y)
+        return opmath(np.power, x, y)
 
     @staticmethod
     def backward(ctx, grad):
@@ -258,40 +359,81 @@ class Pow(Op):
             if sy is not None:
                 gx = grad * sy * x.pow(sy - 1) if sy != 0 else grad * 0
             else:
-                gx = grad * y * x.pow(y - 1)
-                gx = where(y == 0, 0.0, gx)
+                gx = where(y == 0, 0.0, grad * y * x.pow(y - 1))
         if ctx.needs_input_grad[1]:
-            base = x if x is not None else sx
-            logb = log(base) if isinstance(base, Tensor) else float(np.log(base))
-            gy = grad * out * logb
-            if isinstance(base, Tensor):
-                gy = where((base == 0) & (y >= 0), 0.0, gy)
+            if x is not None:
+                gy = where((x == 0) & (y >= 0), 0.0, grad * out * log(x))
+            elif sx == 0:
+                gy = where(y >= 0, 0.0, grad * out * math.log(abs(sx) or 1.0))
+            else:
+                gy = grad * out * math.log(sx) if sx > 0 else grad * out * float("nan")
         return gx, gy
 
 
+def _int_power(x, y):
+    """Integer power as PyTorch computes it: negative exponents give 1 / x**|y| truncated
+    (so 0 except for bases 1 and -1); overflow wraps."""
+    xa, ya = np.asarray(x), np.asarray(y)
+    if xa.dtype == np.bool_:
+        xa = xa.astype(np.int64) if ya.dtype == np.bool_ else xa.astype(ya.dtype)
+    neg = ya < 0
+    if not np.any(neg):
+        return np.power(xa, ya.astype(xa.dtype, copy=False) if ya.dtype == np.bool_ else ya)
+    safe = np.power(xa, np.where(neg, 0, ya))
+    odd = (ya % 2) != 0
+    inverse = np.where(xa == 1, 1, np.where(xa == -1, np.where(odd, -1, 1), 0))
+    return np.where(neg, inverse, safe).astype(safe.dtype)
+
+
 def pow(input, exponent, *, out=None):
-    """input ** exponent (either may be a scalar)."""
-    inputs, arrays, dt = binary_operands(input, exponent, "pow")
-    if not isinstance(exponent, Tensor) and isinstance(input, Tensor) and exponent == 1:
-        from .conversion import clone
-        return clone(input) if input.dtype is dt else input.to(dt)
+    """input ** exponent (either may be a Python scalar, not both)."""
+    if is_number(input) and not isinstance(exponent, Tensor):
+        raise TypeError(f"pow(): argument 'exponent' must be Tensor, not {type(exponent).__name__}")
+    inputs, arrays, dt = binary_operands(input, exponent, "pow", names=("input", "exponent"))
+    if isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        if dt is _dtype.bool and not isinstance(exponent, (bool, np.bool_)):
+            dt = _dtype.int64
+            arrays = as_dtype(arrays, dt)
+        if exponent == 1 and input.dtype is dt and not input._requires_grad:
+            return _out(Tensor._make(arrays[0].copy()), out)
     return _out(apply(Pow, inputs, arrays), out)
+
+
+def float_power(input, exponent, *, out=None):
+    """input ** exponent computed in float64 (complex128 for complex operands)."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError("float_power(): argument 'input' (position 1) must be Tensor")
+    complex_ = any(isinstance(v, complex) or (isinstance(v, Tensor) and v.is_complex())
+                   for v in (input, exponent))
+    dt = _dtype.complex128 if complex_ else _dtype.float64
+    if out is not None and out.dtype is not dt:
+        raise RuntimeError(f"the output given to float_power has dtype {dtype_name(out.dtype)} but "
+                           f"the operation's result requires dtype {dtype_name(dt)}")
+    a = input.to(dt) if isinstance(input, Tensor) else (complex(input) if complex_ else float(input))
+    b = exponent.to(dt) if isinstance(exponent, Tensor) else (
+        complex(exponent) if complex_ else float(exponent))
+    return pow(a, b, out=out)
 
 
 # ---------------------------------------------------------------------------- unary table
 
 class Unary(Op):
-    """A float-valued unary op built from a table row."""
-    float_out = True
+    """A unary op built from a table row."""
 
 
-def _unary_row(name, node_name, fwd, bwd, save, float_out=True):
+def _unary_row(name, node_name, fwd, bwd, save, kind="float", reject=None, int_identity=False):
+    """Build the public function of one unary op.
+
+    fwd(xp, x) -> array; bwd(grad, x, out) -> grad of x. `save` names what bwd reads
+    ("x", "out"). kind "float": integer/bool inputs give the default float dtype;
+    "same": the input dtype is kept. reject(dtype) raises for dtypes the op refuses.
+    int_identity: on integer inputs the op is the identity (floor, round ...).
+    """
     cls = type(node_name, (Unary,), {
         "_name": node_name,
-        "forward": staticmethod(lambda ctx, x: fwd(ctx.xp, x)),
+        "forward": staticmethod(lambda ctx, x: opmath(lambda a: fwd(ctx.xp, a), x)),
         "save_inputs": (0,) if "x" in save else (),
         "save_output": "out" in save,
-        "float_out": float_out,
     })
 
     def backward(ctx, grad):
@@ -306,43 +448,123 @@ def _unary_row(name, node_name, fwd, bwd, save, float_out=True):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
                             f"{type(input).__name__}")
         dt = input.dtype
-        fdt = float_dtype_for(dt) if float_out else dt
-        arr = cast(input, fdt)
-        return _out(apply(cls, (input,), (arr,)), out)
+        if reject is not None:
+            reject(dt)
+        if int_identity and not (dt.is_floating_point or dt.is_complex):
+            return _out(Tensor._make(input._data.copy()), out)
+        fdt = float_dtype_for(dt) if kind == "float" else dt
+        return _out(apply(cls, (input,), (cast(input, fdt),)), out)
     public.__name__ = name
-    public.__doc__ = f"Elementwise {name}."
+    public.__doc__ = f"Elementwise {name}; backward: see {node_name}."
+    public.node = cls
     return public
 
+
+def _not_for(dtypes, message):
+    """A `reject` check raising NotImplementedError like PyTorch's kernel dispatch."""
+    def reject(dt):
+        if dt in dtypes:
+            raise NotImplementedError(message.format(dtype_name(dt)))
+    return reject
+
+
+def _no_bool(message):
+    def reject(dt):
+        if dt is _dtype.bool:
+            raise RuntimeError(message)
+    return reject
+
+
+_INTS = (_dtype.bool, _dtype.uint8, _dtype.int8, _dtype.int16, _dtype.int32, _dtype.int64)
 
 # name, node, forward(xp, x), derivative(grad, x, out), saved
 exp = _unary_row("exp", "ExpBackward0", lambda xp, x: xp.exp(x),
                  lambda g, x, out: g * out, "out")
+exp2 = _unary_row("exp2", "Exp2Backward0", lambda xp, x: xp.exp2(x),
+                  lambda g, x, out: g * out * _LN2, "out")
+expm1 = _unary_row("expm1", "Expm1Backward0", lambda xp, x: xp.expm1(x),
+                   lambda g, x, out: g * (out + 1), "out")
 log = _unary_row("log", "LogBackward0", lambda xp, x: xp.log(x),
                  lambda g, x, out: g / x, "x")
+log1p = _unary_row("log1p", "Log1PBackward0", lambda xp, x: xp.log1p(x),
+                   lambda g, x, out: g / (x + 1), "x")
+log2 = _unary_row("log2", "Log2Backward0", lambda xp, x: xp.log2(x),
+                  lambda g, x, out: g / (x * _LN2), "x")
+log10 = _unary_row("log10", "Log10Backward0", lambda xp, x: xp.log10(x),
+                   lambda g, x, out: g / (x * _LN10), "x")
 sqrt = _unary_row("sqrt", "SqrtBackward0", lambda xp, x: xp.sqrt(x),
                   lambda g, x, out: g / (2 * out), "out")
 rsqrt = _unary_row("rsqrt", "RsqrtBackward0", lambda xp, x: 1 / xp.sqrt(x),
                    lambda g, x, out: -0.5 * g * out.pow(3), "out")
-tanh = _unary_row("tanh", "TanhBackward0", lambda xp, x: xp.tanh(x),
-                  lambda g, x, out: g * (1 - out * out), "out")
-sigmoid = _unary_row("sigmoid", "SigmoidBackward0",
-                     lambda xp, x: _sigmoid_array(xp, x),
-                     lambda g, x, out: g * out * (1 - out), "out")
+reciprocal = _unary_row("reciprocal", "ReciprocalBackward0", lambda xp, x: 1 / x,
+                        lambda g, x, out: -g * out * out, "out")
 sin = _unary_row("sin", "SinBackward0", lambda xp, x: xp.sin(x),
                  lambda g, x, out: g * cos(x), "x")
 cos = _unary_row("cos", "CosBackward0", lambda xp, x: xp.cos(x),
                  lambda g, x, out: -g * sin(x), "x")
-reciprocal = _unary_row("reciprocal", "ReciprocalBackward0", lambda xp, x: 1 / x,
-                        lambda g, x, out: -g * out * out, "out")
-neg = _unary_row("neg", "NegBackward0", lambda xp, x: -x, lambda g, x, out: -g, "",
-                 float_out=False)
+tan = _unary_row("tan", "TanBackward0", lambda xp, x: xp.tan(x),
+                 lambda g, x, out: g * (1 + out * out), "out")
+asin = _unary_row("asin", "AsinBackward0", lambda xp, x: xp.arcsin(x),
+                  lambda g, x, out: g * (1 - x * x).rsqrt(), "x")
+acos = _unary_row("acos", "AcosBackward0", lambda xp, x: xp.arccos(x),
+                  lambda g, x, out: -g * (1 - x * x).rsqrt(), "x")
+atan = _unary_row("atan", "AtanBackward0", lambda xp, x: xp.arctan(x),
+                  lambda g, x, out: g / (x * x + 1), "x")
+sinh = _unary_row("sinh", "SinhBackward0", lambda xp, x: xp.sinh(x),
+                  lambda g, x, out: g * cosh(x), "x")
+cosh = _unary_row("cosh", "CoshBackward0", lambda xp, x: xp.cosh(x),
+                  lambda g, x, out: g * sinh(x), "x")
+tanh = _unary_row("tanh", "TanhBackward0", lambda xp, x: xp.tanh(x),
+                  lambda g, x, out: g * (1 - out * out), "out")
+asinh = _unary_row("asinh", "AsinhBackward0", lambda xp, x: xp.arcsinh(x),
+                   lambda g, x, out: g * (x * x + 1).rsqrt(), "x")
+acosh = _unary_row("acosh", "AcoshBackward0", lambda xp, x: xp.arccosh(x),
+                   lambda g, x, out: g * (x * x - 1).rsqrt(), "x")
+atanh = _unary_row("atanh", "AtanhBackward0", lambda xp, x: xp.arctanh(x),
+                   lambda g, x, out: g / (1 - x * x), "x")
+sigmoid = _unary_row("sigmoid", "SigmoidBackward0", lambda xp, x: _sigmoid_array(xp, x),
+                     lambda g, x, out: g * out * (1 - out), "out")
+deg2rad = _unary_row("deg2rad", "Deg2RadBackward0", lambda xp, x: x * (math.pi / 180),
+                     lambda g, x, out: g * (math.pi / 180), "")
+rad2deg = _unary_row("rad2deg", "Rad2DegBackward0", lambda xp, x: x * (180 / math.pi),
+                     lambda g, x, out: g * (180 / math.pi), "")
+
+neg = _unary_row("neg", "NegBackward0", lambda xp, x: -x, lambda g, x, out: -g, "", kind="same",
+                 reject=_no_bool("Negation, the `-` operator, on a bool tensor is not supported. "
+                                 "If you are trying to invert a mask, use the `~` or "
+                                 "`logical_not()` operator instead."))
 abs = _unary_row("abs", "AbsBackward0", lambda xp, x: xp.abs(x),
-                 lambda g, x, out: g * x.sign(), "x", float_out=False)
-square = _unary_row("square", "PowBackward0", lambda xp, x: x * x,
-                    lambda g, x, out: g * 2 * x, "x", float_out=False)
+                 lambda g, x, out: g * x.sgn(), "x", kind="same",
+                 reject=_not_for((_dtype.bool,), "\"abs_cpu\" not implemented for '{}'"))
+sign = _unary_row("sign", "SignBackward0", lambda xp, x: xp.sign(x) if x.dtype != bool else x.copy(),
+                  lambda g, x, out: g * 0, "", kind="same")
+sgn = _unary_row("sgn", "SgnBackward0", lambda xp, x: xp.sign(x) if x.dtype != bool else x.copy(),
+                 lambda g, x, out: g * 0, "", kind="same")
 relu = _unary_row("relu", "ReluBackward0", lambda xp, x: xp.maximum(x, 0).astype(x.dtype),
-                  lambda g, x, out: g * (out > 0), "out", float_out=False)
+                  lambda g, x, out: g * (out > 0), "out", kind="same",
+                  reject=_no_bool("Boolean inputs not supported for relu"))
+floor = _unary_row("floor", "FloorBackward0", lambda xp, x: xp.floor(x),
+                   lambda g, x, out: g * 0, "", kind="same", int_identity=True,
+                   reject=_not_for((_dtype.bool,), "\"floor_vml_cpu\" not implemented for '{}'"))
+ceil = _unary_row("ceil", "CeilBackward0", lambda xp, x: xp.ceil(x),
+                  lambda g, x, out: g * 0, "", kind="same", int_identity=True,
+                  reject=_not_for((_dtype.bool,), "\"ceil_vml_cpu\" not implemented for '{}'"))
+trunc = _unary_row("trunc", "TruncBackward0", lambda xp, x: xp.trunc(x),
+                   lambda g, x, out: g * 0, "", kind="same", int_identity=True,
+                   reject=_not_for((_dtype.bool,), "\"trunc_vml_cpu\" not implemented for '{}'"))
+frac = _unary_row("frac", "FracBackward0", lambda xp, x: x - xp.trunc(x),
+                  lambda g, x, out: g, "", kind="same",
+                  reject=_not_for(_INTS, "\"frac_cpu\" not implemented for '{}'"))
+_round_half_even = _unary_row(
+    "round", "RoundBackward0", lambda xp, x: xp.round(x), lambda g, x, out: g * 0, "",
+    kind="same", int_identity=True,
+    reject=_not_for((_dtype.bool,), "\"round_vml_cpu\" not implemented for '{}'"))
+
+absolute = abs
 negative = neg
+fix = trunc
+arcsin, arccos, arctan = asin, acos, atan
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 
 def _sigmoid_array(xp, x):
@@ -355,30 +577,83 @@ def _sigmoid_array(xp, x):
     return out
 
 
-class Sign(Op):
-    _name = "SignBackward0"
+def positive(input):
+    """+input: the input itself (an error for bool)."""
+    if input.dtype is _dtype.bool:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def square(input, *, out=None):
+    """input ** 2 (bool gives int64, as pow does)."""
+    return pow(input, 2, out=out)
+
+
+class RoundDecimals(Op):
+    """out = round(x * 10**d) / 10**d (half to even);  dx = 0."""
+    _name = "RoundBackward1"
 
     @staticmethod
-    def forward(ctx, x):
-        return np.sign(x)
+    def forward(ctx, x, decimals):
+        if decimals >= 0:
+            scale = 10.0 ** decimals
+            return opmath(lambda a: np.round(a * scale) / scale, x)
+        scale = 10.0 ** (-decimals)
+        return opmath(lambda a: np.round(a / scale) * scale, x)
 
     @staticmethod
     def backward(ctx, grad):
         return grad * 0
 
 
-def sign(input, *, out=None):
-    if input.dtype is _dtype.bool:
-        raise RuntimeError("sign is not implemented for bool tensors.")
-    return _out(apply(Sign, (input,), (input._data,)), out)
+def round(input, *, decimals=0, out=None):
+    """Round half to even; with `decimals`, to that many decimal places (float only)."""
+    if decimals == 0:
+        return _round_half_even(input, out=out)
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"round_cpu\" not implemented for '{dtype_name(input.dtype)}'")
+    return _out(apply(RoundDecimals, (input,), (input._data,), decimals), out)
+
+
+class Logit(Op):
+    """out = log(z / (1 - z)), z = clamp(x, eps, 1 - eps) when eps is given.
+    dx = grad / (x * (1 - x)) inside [eps, 1 - eps], 0 outside (nan outside [0, 1]
+    without eps)."""
+    _name = "LogitBackward0"
+    save_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, x, eps):
+        ctx.eps = eps
+
+        def f(a):
+            if eps is not None:
+                a = np.clip(a, eps, 1 - eps)
+            return np.log(a / (1 - a))
+        return opmath(f, x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        g = grad / (x * (1 - x))
+        if ctx.eps is None:
+            return where((x < 0) | (x > 1), float("nan"), g)
+        return where((x < ctx.eps) | (x > 1 - ctx.eps), 0.0, g)
+
+
+def logit(input, eps=None, *, out=None):
+    """log(p / (1 - p)), p clamped to [eps, 1 - eps] when eps is given."""
+    fdt = float_dtype_for(input.dtype)
+    return _out(apply(Logit, (input,), (cast(input, fdt),), eps), out)
 
 
 # ---------------------------------------------------------------------------- comparisons
 
 def _compare(name, ufunc):
     def cmp(input, other, *, out=None):
-        inputs, arrays, dt = binary_operands(input, other, name)
-        r = ufunc(*arrays)
+        inputs, arrays, dt = binary_operands(input, other, name, exact_scalars=False)
+        with np.errstate(invalid="ignore"):
+            r = ufunc(*arrays)
         if type(r) is not _ndarray:
             r = np.asarray(r)
         return _out(Tensor._make(r), out)
@@ -393,11 +668,25 @@ lt = _compare("lt", np.less)
 le = _compare("le", np.less_equal)
 gt = _compare("gt", np.greater)
 ge = _compare("ge", np.greater_equal)
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def _operator_eq(self, other):
+    if not isinstance(other, Tensor) and not is_number(other):
+        return False
+    return eq(self, other)
+
+
+def _operator_ne(self, other):
+    if not isinstance(other, Tensor) and not is_number(other):
+        return True
+    return ne(self, other)
 
 
 # ---------------------------------------------------------------------------- where
 
 class Where(Op):
+    """out = cond ? x : y;  dx = cond ? grad : 0, dy = cond ? 0 : grad."""
     _name = "WhereBackward0"
 
     @staticmethod
@@ -425,9 +714,10 @@ def where(condition, input=None, other=None, *, out=None):
     if condition.dtype is not _dtype.bool and condition.dtype is not _dtype.uint8:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
                            f"dtype {dtype_name(condition.dtype)}")
-    inputs, arrays, dt = binary_operands(input, other, "where")
+    inputs, arrays, dt = binary_operands(input, other, "where", exact_scalars=False)
     check_same_device(condition, *[t for t in inputs if t is not None])
     cond = condition._data.astype(bool, copy=False)
+    check_broadcast(cond.shape, np.shape(arrays[0]), np.shape(arrays[1]))
     return _out(apply(Where, (None,) + inputs, (cond,) + arrays), out)
 
 
@@ -436,7 +726,13 @@ def where(condition, input=None, other=None, *, out=None):
 def _reflect(fn):
     def method(self, other):
         return fn(other, self)
+    method.__name__ = "__r" + fn.__name__ + "__"
     return method
+
+
+def _rtruediv(self, other):
+    # PyTorch computes `scalar / t` as t.reciprocal() * scalar (grad_fn MulBackward0)
+    return mul(reciprocal(self), other)
 
 
 def _inplace(fn):
@@ -482,39 +778,39 @@ Tensor.new_full = _new_full
 Tensor.new_empty = _new_empty
 Tensor.new_tensor = _new_tensor
 
-Tensor.__add__ = Tensor.add = add
+_METHODS = ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
+            "float_power", "neg", "negative", "positive", "abs", "absolute", "sign", "sgn", "exp",
+            "exp2", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "square",
+            "reciprocal", "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos",
+            "arctan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "arcsinh", "arccosh",
+            "arctanh", "sigmoid", "logit", "relu", "floor", "ceil", "round", "trunc", "fix",
+            "frac", "deg2rad", "rad2deg", "eq", "ne", "lt", "le", "gt", "ge", "greater",
+            "greater_equal", "less", "less_equal", "not_equal")
+_INPLACE = tuple(n for n in _METHODS if n != "positive")
+for _name in _METHODS:
+    setattr(Tensor, _name, globals()[_name])
+for _name in _INPLACE:
+    setattr(Tensor, _name + "_", _inplace(globals()[_name]))
+Tensor.where = lambda self, condition, other: where(condition, self, other)
+
+Tensor.__add__ = add
 Tensor.__radd__ = _reflect(add)
-Tensor.__sub__ = Tensor.sub = sub
-Tensor.subtract = sub
+Tensor.__iadd__ = Tensor.add_
+Tensor.__sub__ = sub
 Tensor.__rsub__ = _reflect(sub)
-Tensor.__mul__ = Tensor.mul = mul
-Tensor.multiply = mul
+Tensor.__isub__ = Tensor.sub_
+Tensor.__mul__ = mul
 Tensor.__rmul__ = _reflect(mul)
-Tensor.__truediv__ = Tensor.div = div
-Tensor.divide = Tensor.true_divide = div
-Tensor.__rtruediv__ = _reflect(div)
-Tensor.__pow__ = Tensor.pow = pow
+Tensor.__imul__ = Tensor.mul_
+Tensor.__truediv__ = Tensor.__div__ = div
+Tensor.__rtruediv__ = Tensor.__rdiv__ = _rtruediv
+Tensor.__itruediv__ = Tensor.__idiv__ = Tensor.div_
+Tensor.__pow__ = pow
 Tensor.__rpow__ = _reflect(pow)
-Tensor.__neg__ = Tensor.neg = neg
-Tensor.negative = neg
-Tensor.__abs__ = Tensor.abs = abs
-Tensor.__eq__, Tensor.__ne__ = eq, ne
+Tensor.__ipow__ = Tensor.pow_
+Tensor.__neg__ = neg
+Tensor.__pos__ = positive
+Tensor.__abs__ = abs
+Tensor.__eq__, Tensor.__ne__ = _operator_eq, _operator_ne
 Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = lt, le, gt, ge
 Tensor.__hash__ = lambda self: id(self)
-for _name in ("eq", "ne", "lt", "le", "gt", "ge", "exp", "log", "sqrt", "rsqrt", "tanh",
-              "sigmoid", "sin", "cos", "reciprocal", "square", "relu", "sign", "where"):
-    setattr(Tensor, _name, globals()[_name])
-Tensor.greater, Tensor.less, Tensor.greater_equal, Tensor.less_equal = gt, lt, ge, le
-Tensor.not_equal = ne
-Tensor.where = lambda self, condition, other: where(condition, self, other)
-for _name in ("add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "rsqrt",
-              "tanh", "sigmoid", "sin", "cos", "reciprocal", "square", "relu", "sign", "eq", "ne",
-              "lt", "le", "gt", "ge"):
-    setattr(Tensor, _name + "_", _inplace(globals()[_name]))
-Tensor.subtract_, Tensor.multiply_, Tensor.divide_, Tensor.true_divide_ = (
-    Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.div_)
-Tensor.__iadd__ = Tensor.add_
-Tensor.__isub__ = Tensor.sub_
-Tensor.__imul__ = Tensor.mul_
-Tensor.__itruediv__ = Tensor.div_
-Tensor.__ipow__ = Tensor.pow_

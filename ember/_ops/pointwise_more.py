@@ -1,0 +1,861 @@
+"""More pointwise ops: rounded division and remainders, clamp, maximum/minimum, lerp,
+addcmul/addcdiv, two-argument float functions (atan2, hypot, copysign, xlogy,
+logaddexp), the error function family, float predicates, logical and bitwise ops,
+shifts, and closeness tests.
+
+Binary float ops are table rows like the unary ones in pointwise.py: forward on
+arrays, then one derivative formula per input written with ember ops, with `grad`,
+`x`, `y` (Tensors, or the Python scalar an operand was) and `out`.
+"""
+import math
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor
+from ._base import Op, apply
+from ._util import cast, dtype_name, float_dtype_for
+from .pointwise import (_inplace, _out, _reflect, _scalars, _either, _unary_row, as_dtype,
+                        binary_operands, check_broadcast, div, is_number, log, opmath, where,
+                        _not_for, _INTS)
+
+__all__ = ["floor_divide", "remainder", "fmod", "clamp", "clip", "clamp_min", "clamp_max",
+           "maximum", "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "nan_to_num",
+           "hypot", "copysign", "atan2", "arctan2", "xlogy", "heaviside", "logaddexp",
+           "logaddexp2", "erf", "erfc", "erfinv", "isnan", "isinf", "isfinite", "isposinf",
+           "isneginf", "isreal", "signbit", "logical_and", "logical_or", "logical_xor",
+           "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+           "bitwise_left_shift", "bitwise_right_shift", "isclose", "allclose", "equal"]
+
+_ndarray = np.ndarray
+
+
+def _check_int_divisor(y, dt):
+    if dt._category == 1 and np.any(np.asarray(y) == 0):
+        raise RuntimeError("ZeroDivisionError")
+
+
+class NotDifferentiable(Op):
+    """Base of ops PyTorch records with a node that refuses to differentiate."""
+    _name = "torch::autograd::NotImplemented"
+    op_name = None
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(f"the derivative for '{ctx.op_name}' is not implemented.")
+
+
+# ---------------------------------------------------------------------------- division family
+
+def _trunc_divide(x, y):
+    if np.asarray(x).dtype.kind in "iu":
+        return (x - np.fmod(x, y)) // y
+    return np.trunc(x / y)
+
+
+def _floor_divide(x, y):
+    if np.asarray(x).dtype.kind in "iu":
+        return np.floor_divide(x, y)
+    # PyTorch's div_floor: a / 0 is a signed inf (or nan), not NumPy's floor of it
+    q = np.floor_divide(x, y)
+    return np.where(np.asarray(y) == 0, np.true_divide(x, y), q)
+
+
+class DivRounded(Op):
+    """out = trunc(x / y) or floor(x / y);  dx = dy = 0 (piecewise constant)."""
+    _name = "DivBackward2"
+
+    @staticmethod
+    def forward(ctx, x, y, mode):
+        return opmath(_trunc_divide if mode == "trunc" else _floor_divide, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0, grad * 0
+
+
+def _rounded_operands(arrays, dt, kernel):
+    if dt is _dtype.bool:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+    _check_int_divisor(arrays[1], dt)
+
+
+def rounded_div(inputs, arrays, dt, mode):
+    """div(..., rounding_mode='trunc'|'floor') on operands from binary_operands."""
+    _rounded_operands(arrays, dt, "div_trunc_cpu" if mode == "trunc" else "div_floor_cpu")
+    return apply(DivRounded, inputs, arrays, mode)
+
+
+class FloorDivide(NotDifferentiable):
+    op_name = "floor_divide"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return opmath(_floor_divide, x, y)
+
+
+def floor_divide(input, other, *, out=None):
+    """Division rounded down, Python's `//` (integer division by zero raises)."""
+    inputs, arrays, dt = binary_operands(input, other, "floor_divide")
+    _rounded_operands(arrays, dt, "div_floor_cpu")
+    return _out(apply(FloorDivide, inputs, arrays), out)
+
+
+class Remainder(Op):
+    """out = x - floor(x / y) * y (sign of y, Python's %).
+    dx = grad, dy = -grad * floor(x / y)."""
+    _name = "RemainderBackward1"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (1,)}
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.scalars = _scalars(x, y)
+        if ctx.scalars[1] is not None:
+            ctx._name = "RemainderBackward0"
+        return opmath(np.remainder, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        gy = None
+        if ctx.needs_input_grad[1]:
+            gy = -grad * div(x, y, rounding_mode="floor")
+        return grad, gy
+
+
+class RRemainder(NotDifferentiable):
+    """scalar % tensor: PyTorch does not differentiate it."""
+    op_name = "remainder"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return opmath(np.remainder, x, y)
+
+
+def remainder(input, other, *, out=None):
+    """Python's modulus: the result has the sign of `other`."""
+    inputs, arrays, dt = binary_operands(input, other, "remainder")
+    _rounded_operands(arrays, dt, "remainder_cpu")
+    if inputs[0] is None:
+        return _out(apply(RRemainder, inputs, arrays), out)
+    return _out(apply(Remainder, inputs, arrays), out)
+
+
+class Fmod(Op):
+    """out = x - trunc(x / y) * y (sign of x, C's fmod).
+    dx = grad, dy = -grad * trunc(x / y)."""
+    _name = "FmodBackward1"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (1,)}
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.scalars = _scalars(x, y)
+        if ctx.scalars[1] is not None:
+            ctx._name = "FmodBackward0"
+        return opmath(np.fmod, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        gy = None
+        if ctx.needs_input_grad[1]:
+            gy = -grad * div(x, y, rounding_mode="trunc")
+        return grad, gy
+
+
+def fmod(input, other, *, out=None):
+    """C's fmod: the result has the sign of `input`."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"fmod() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, {type(other).__name__})")
+    inputs, arrays, dt = binary_operands(input, other, "fmod")
+    _rounded_operands(arrays, dt, "fmod_cpu")
+    return _out(apply(Fmod, inputs, arrays), out)
+
+
+# ---------------------------------------------------------------------------- clamp
+
+class Clamp(Op):
+    """out = min(max(x, lo), hi) (either bound may be absent).
+    dx = grad where lo <= x <= hi, dlo = grad where x < lo, dhi = grad where x > hi."""
+    _name = "ClampBackward1"
+    save_inputs = (0, 1, 2)
+
+    @staticmethod
+    def forward(ctx, x, lo, hi, node_name):
+        ctx._name = node_name
+        ctx.bounds = _scalars(lo, hi) if lo is not None or hi is not None else (None, None)
+
+        def f(a, lo, hi):
+            if lo is not None:
+                a = np.maximum(a, lo)
+            if hi is not None:
+                a = np.minimum(a, hi)
+            return a.astype(x.dtype, copy=False) if type(a) is _ndarray else a
+        return opmath(f, x, lo, hi)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, lo_t, hi_t = ctx.saved_tensors
+        lo = _either(lo_t, ctx.bounds[0])
+        hi = _either(hi_t, ctx.bounds[1])
+        zero = grad.new_zeros(())
+        above = x >= lo if lo is not None else None
+        below = x <= hi if hi is not None else None
+        if above is None:
+            inside = below
+        elif below is None:
+            inside = above
+        else:
+            inside = above & below
+        gx = where(inside, grad, zero) if ctx.needs_input_grad[0] else None
+        glo = where(above, zero, grad) if ctx.needs_input_grad[1] else None
+        ghi = where(below, zero, grad) if ctx.needs_input_grad[2] else None
+        return gx, glo, ghi
+
+
+def _clamp(input, min, max, out, names):
+    """Shared body of clamp/clamp_min/clamp_max. names: (node for scalar bounds, for tensor
+    bounds)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"clamp(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    for b in (min, max):
+        if b is not None and not isinstance(b, Tensor) and not is_number(b):
+            raise TypeError(f"clamp(): argument 'min' must be Number or Tensor, not "
+                            f"{type(b).__name__}")
+    if input.dtype is _dtype.bool:
+        raise NotImplementedError("\"clamp_cpu\" not implemented for 'Bool'")
+    dt = _dtype.result_dtype(input, min, max)
+    tensors = [b for b in (min, max) if isinstance(b, Tensor)]
+    if tensors:
+        check_broadcast(input._data.shape, *[t._data.shape for t in tensors])
+
+    def operand(b):
+        if b is None:
+            return None
+        if isinstance(b, Tensor):
+            return cast(b, dt)
+        return b.item() if isinstance(b, np.generic) else b
+    arrays = (cast(input, dt), operand(min), operand(max))
+    inputs = (input,) + tuple(b if isinstance(b, Tensor) else None for b in (min, max))
+    node = names[1] if tensors else names[0]
+    return _out(apply(Clamp, inputs, arrays, node), out)
+
+
+def clamp(input, min=None, max=None, *, out=None):
+    """Limit input to [min, max] (scalars or broadcastable tensors); min > max gives max."""
+    return _clamp(input, min, max, out, ("ClampBackward1", "ClampBackward0"))
+
+
+clip = clamp
+
+
+def clamp_min(input, min, *, out=None):
+    """max(input, min)."""
+    return _clamp(input, min, None, out, ("ClampMinBackward0", "ClampMinBackward1"))
+
+
+def clamp_max(input, max, *, out=None):
+    """min(input, max)."""
+    return _clamp(input, None, max, out, ("ClampMaxBackward0", "ClampMaxBackward1"))
+
+
+# ---------------------------------------------------------------------------- binary table
+
+class Binary(Op):
+    """A binary op built from a table row."""
+    save_inputs = (0, 1)
+
+
+def _binary_row(name, node_name, fwd, dx, dy, save_out=False, kind="float", reject=None,
+                scalar_nodes=(None, None), tensors_only=False):
+    """Build the public function of one binary op.
+
+    fwd(x, y) on arrays; dx/dy(grad, x, y, out) -> gradient of that operand (None: the op
+    is not differentiable). kind "float": integer results give the default float dtype;
+    "same": the promoted dtype. scalar_nodes: node names when `other` / `input` is a
+    Python scalar. tensors_only: both operands must be Tensors.
+    """
+    differentiable = dx is not None
+
+    def forward(ctx, x, y):
+        ctx.scalars = _scalars(x, y)
+        if ctx.scalars[1] is not None and scalar_nodes[0]:
+            ctx._name = scalar_nodes[0]
+        elif ctx.scalars[0] is not None and scalar_nodes[1]:
+            ctx._name = scalar_nodes[1]
+        return opmath(fwd, x, y)
+
+    def backward(ctx, grad):
+        saved = ctx.saved_tensors
+        x = _either(saved[0], ctx.scalars[0])
+        y = _either(saved[1], ctx.scalars[1])
+        out = saved[2] if save_out else None
+        gx = dx(grad, x, y, out) if ctx.needs_input_grad[0] else None
+        gy = dy(grad, x, y, out) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+    if differentiable:
+        cls = type(node_name, (Binary,), {"_name": node_name, "save_output": save_out,
+                                          "forward": staticmethod(forward),
+                                          "backward": staticmethod(backward)})
+    else:
+        cls = type(name, (NotDifferentiable,), {"op_name": name,
+                                                "forward": staticmethod(forward)})
+
+    def public(input, other, *, out=None):
+        if tensors_only:
+            for arg, argname, pos in ((input, "input", 1), (other, "other", 2)):
+                if not isinstance(arg, Tensor):
+                    raise TypeError(f"{name}(): argument '{argname}' (position {pos}) must be "
+                                    f"Tensor, not {type(arg).__name__}")
+        inputs, arrays, dt = binary_operands(input, other, name)
+        if reject is not None:
+            reject(dt, input, other)
+        if kind == "float":
+            fdt = float_dtype_for(dt)
+            arrays = as_dtype(arrays, fdt)
+        return _out(apply(cls, inputs, arrays), out)
+    public.__name__ = name
+    public.__doc__ = f"Elementwise {name}; backward: see {node_name}."
+    return public
+
+
+def _float_only(kernel):
+    def reject(dt, x, y):
+        if not (dt.is_floating_point or dt.is_complex):
+            raise NotImplementedError(f"\"{kernel}\" not implemented for '{dtype_name(dt)}'")
+    return reject
+
+
+def _same_dtype(dt, x, y):
+    if x.dtype is not y.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+
+
+def _tie_split(grad, x, y, mine):
+    """Gradient of max/min for the operand selected where `mine` holds: grad there,
+    half of it on ties (x == y)."""
+    return where(x == y, grad / 2, where(mine, grad, grad.new_zeros(())))
+
+
+def _fmax_grad(grad, chosen):
+    return where(chosen, grad, grad.new_zeros(()))
+
+
+maximum = _binary_row("maximum", "MaximumBackward0", np.maximum,
+                      lambda g, x, y, out: _tie_split(g, x, y, x > y),
+                      lambda g, x, y, out: _tie_split(g, x, y, y > x),
+                      kind="same", tensors_only=True)
+minimum = _binary_row("minimum", "MinimumBackward0", np.minimum,
+                      lambda g, x, y, out: _tie_split(g, x, y, x < y),
+                      lambda g, x, y, out: _tie_split(g, x, y, y < x),
+                      kind="same", tensors_only=True)
+fmax = _binary_row("fmax", "FmaxBackward0", np.fmax,
+                   lambda g, x, y, out: _fmax_grad(g, (x >= y) | y.isnan()),
+                   lambda g, x, y, out: _fmax_grad(g, ~((x >= y) | y.isnan())),
+                   kind="same", tensors_only=True)
+fmin = _binary_row("fmin", "FminBackward0", np.fmin,
+                   lambda g, x, y, out: _fmax_grad(g, (x <= y) | y.isnan()),
+                   lambda g, x, y, out: _fmax_grad(g, ~((x <= y) | y.isnan())),
+                   kind="same", tensors_only=True)
+atan2 = _binary_row("atan2", "Atan2Backward0", np.arctan2,
+                    lambda g, x, y, out: g * y / (x * x + y * y),
+                    lambda g, x, y, out: g * -x / (x * x + y * y), tensors_only=True)
+hypot = _binary_row("hypot", "HypotBackward0", np.hypot,
+                    lambda g, x, y, out: g * x / out,
+                    lambda g, x, y, out: g * y / out, save_out=True,
+                    reject=_float_only("hypot_cpu"), tensors_only=True)
+copysign = _binary_row("copysign", "CopysignBackward0", np.copysign,
+                       lambda g, x, y, out: g * where(x == 0, 0.0, out / x),
+                       lambda g, x, y, out: g * 0, save_out=True,
+                       scalar_nodes=("CopysignBackward1", None))
+xlogy = _binary_row("xlogy", "XlogyBackward0",
+                    lambda x, y: np.where((x == 0) & ~np.isnan(y), 0, x * np.log(y)),
+                    lambda g, x, y, out: g * xlogy((x != 0).to(g.dtype), y),
+                    lambda g, x, y, out: g * x / y,
+                    scalar_nodes=("XlogyBackward2", "XlogyBackward1"))
+logaddexp = _binary_row("logaddexp", "LogaddexpBackward0", np.logaddexp,
+                        lambda g, x, y, out: g / ((y - x).exp() + 1),
+                        lambda g, x, y, out: g / ((x - y).exp() + 1),
+                        reject=_float_only("logaddexp_cpu"), tensors_only=True)
+logaddexp2 = _binary_row("logaddexp2", "Logaddexp2Backward0", np.logaddexp2,
+                         lambda g, x, y, out: g / ((y - x).exp2() + 1),
+                         lambda g, x, y, out: g / ((x - y).exp2() + 1),
+                         reject=_float_only("logaddexp2_cpu"), tensors_only=True)
+heaviside = _binary_row("heaviside", None,
+                        lambda x, v: np.where(x == 0, v, (x > 0).astype(x.dtype)),
+                        None, None, kind="same", reject=_same_dtype, tensors_only=True)
+arctan2 = atan2
+
+
+# ---------------------------------------------------------------------------- lerp, addc*
+
+class Lerp(Op):
+    """out = x + w * (y - x).
+    dx = grad * (1 - w), dy = grad * w, dw = grad * (y - x)."""
+    _name = "LerpBackward1"
+    save_inputs = (0, 1, 2)
+
+    @staticmethod
+    def forward(ctx, x, y, w):
+        ctx.weight = None if isinstance(w, _ndarray) else w
+        if ctx.weight is not None:
+            ctx._name = "LerpBackward0"
+
+        def f(a, b, wt):
+            # PyTorch's two-sided formula keeps lerp exact at both ends
+            return np.where(np.abs(wt) < 0.5, a + wt * (b - a), b - (b - a) * (1 - wt))
+        return opmath(f, x, y, w).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, w_t = ctx.saved_tensors
+        w = _either(w_t, ctx.weight)
+        gx = grad * (1 - w) if ctx.needs_input_grad[0] else None
+        gy = grad * w if ctx.needs_input_grad[1] else None
+        gw = grad * (y - x) if ctx.needs_input_grad[2] else None
+        return gx, gy, gw
+
+
+def lerp(input, end, weight, *, out=None):
+    """Linear interpolation input + weight * (end - input); weight a scalar or tensor."""
+    for arg, argname in ((end, "end"), (weight, "weight")):
+        if isinstance(arg, Tensor) and arg.dtype is not input.dtype:
+            raise RuntimeError(f"expected dtype {str(input.dtype).split('.')[-1]} for `{argname}` "
+                               f"but got dtype {str(arg.dtype).split('.')[-1]}")
+    if not isinstance(end, Tensor):
+        raise TypeError(f"lerp(): argument 'end' (position 2) must be Tensor, not "
+                        f"{type(end).__name__}")
+    if not input.dtype.is_floating_point and not input.dtype.is_complex:
+        kernel = "lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dtype_name(input.dtype)}'")
+    shapes = [input._data.shape, end._data.shape]
+    if isinstance(weight, Tensor):
+        shapes.append(weight._data.shape)
+        w = weight._data
+    else:
+        w = weight.item() if isinstance(weight, np.generic) else weight
+    check_broadcast(*shapes)
+    inputs = (input, end, weight if isinstance(weight, Tensor) else None)
+    return _out(apply(Lerp, inputs, (input._data, end._data, w)), out)
+
+
+class Addcmul(Op):
+    """out = x + value * t1 * t2.
+    dx = grad, dt1 = grad * value * t2, dt2 = grad * value * t1."""
+    _name = "AddcmulBackward0"
+    save_inputs = (1, 2)
+
+    @staticmethod
+    def forward(ctx, x, t1, t2, value):
+        ctx.value = value
+        return opmath(lambda a, b, c: a + value * (b * c), x, t1, t2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        t1, t2 = ctx.saved_tensors
+        g1 = grad * t2 * ctx.value if ctx.needs_input_grad[1] else None
+        g2 = grad * t1 * ctx.value if ctx.needs_input_grad[2] else None
+        return grad, g1, g2
+
+
+class Addcdiv(Op):
+    """out = x + value * t1 / t2.
+    dx = grad, dt1 = grad * value / t2, dt2 = -grad * value * t1 / t2**2."""
+    _name = "AddcdivBackward0"
+    save_inputs = (1, 2)
+
+    @staticmethod
+    def forward(ctx, x, t1, t2, value):
+        ctx.value = value
+        return opmath(lambda a, b, c: a + value * (b / c), x, t1, t2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        t1, t2 = ctx.saved_tensors
+        g1 = grad * ctx.value / t2 if ctx.needs_input_grad[1] else None
+        g2 = -grad * ctx.value * t1 / (t2 * t2) if ctx.needs_input_grad[2] else None
+        return grad, g1, g2
+
+
+def _addc_operands(name, input, tensor1, tensor2, value):
+    for arg, argname, pos in ((input, "input", 1), (tensor1, "tensor1", 2), (tensor2, "tensor2", 3)):
+        if not isinstance(arg, Tensor):
+            raise TypeError(f"{name}(): argument '{argname}' (position {pos}) must be Tensor, "
+                            f"not {type(arg).__name__}")
+    check_broadcast(input._data.shape, tensor1._data.shape, tensor2._data.shape)
+    dt = _dtype.result_dtype(input, tensor1, tensor2)
+    if isinstance(value, float) and not (dt.is_floating_point or dt.is_complex):
+        value = int(value)  # PyTorch casts value to the integral result type
+    return (input, tensor1, tensor2), (cast(input, dt), cast(tensor1, dt), cast(tensor2, dt)), value
+
+
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 * tensor2."""
+    inputs, arrays, value = _addc_operands("addcmul", input, tensor1, tensor2, value)
+    return _out(apply(Addcmul, inputs, arrays, value), out)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 are refused)."""
+    if (isinstance(tensor1, Tensor) and isinstance(tensor2, Tensor)
+            and not tensor1.dtype.is_floating_point and not tensor2.dtype.is_floating_point
+            and not tensor1.dtype.is_complex and not tensor2.dtype.is_complex):
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future "
+                           " release addcdiv will perform a true division of tensor1 and tensor2. "
+                           "The historic addcdiv behavior can be implemented as (input + value * "
+                           "torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and "
+                           "as (input + value * tensor1 / tensor2) for float inputs. The future "
+                           "addcdiv behavior is just the latter implementation: (input + value * "
+                           "tensor1 / tensor2), for all dtypes.")
+    inputs, arrays, value = _addc_operands("addcdiv", input, tensor1, tensor2, value)
+    return _out(apply(Addcdiv, inputs, arrays, value), out)
+
+
+# ---------------------------------------------------------------------------- nan_to_num
+
+class NanToNum(Op):
+    """out = x with nan, +inf, -inf replaced;  dx = grad where x is finite, else 0."""
+    _name = "NanToNumBackward0"
+    save_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        info = _dtype.finfo(_dtype._FROM_NP[x.dtype])
+        hi = info.max if posinf is None else posinf
+        lo = info.min if neginf is None else neginf
+        out = np.where(np.isnan(x), nan, x)
+        out = np.where(out == np.inf, hi, out)
+        return np.where(out == -np.inf, lo, out).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * isfinite(x)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    """Replace nan by `nan`, +inf by `posinf`, -inf by `neginf` (defaults: 0 and the
+    dtype's largest / lowest finite values); integer tensors are copied unchanged."""
+    if not input.dtype.is_floating_point:
+        return _out(Tensor._make(input._data.copy()), out)
+    return _out(apply(NanToNum, (input,), (input._data,), nan, posinf, neginf), out)
+
+
+# ---------------------------------------------------------------------------- erf family
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SERIES_TERMS = 45
+_FRACTION_TERMS = 60
+_SERIES_LIMIT = 2.5
+
+
+def _erf_series(x):
+    """erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n 2^n x^(2n+1) / (1*3*...*(2n+1)).
+    All terms are positive, so there is no cancellation; used for |x| < 2.5."""
+    x2 = x * x
+    term = x.copy()
+    total = x.copy()
+    for n in range(1, _SERIES_TERMS):
+        term = term * (2 * x2) / (2 * n + 1)
+        total += term
+    return _TWO_OVER_SQRT_PI * np.exp(-x2) * total
+
+
+def _erfc_fraction(x):
+    """erfc(x) for x >= 2.5 from the continued fraction
+    erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...)))))."""
+    tail = np.zeros_like(x)
+    for k in range(_FRACTION_TERMS, 0, -1):
+        tail = (k / 2) / (x + tail)
+    return np.exp(-x * x) / (math.sqrt(math.pi) * (x + tail))
+
+
+def _erfc_positive(a):
+    """erfc(a) for a >= 0 (float64 array)."""
+    small = a < _SERIES_LIMIT
+    out = np.empty_like(a)
+    out[small] = 1.0 - _erf_series(a[small])
+    big = a[~small]
+    out[~small] = _erfc_fraction(np.where(np.isinf(big), 1e300, big))
+    return out
+
+
+def erf_array(x):
+    """erf on an array, computed in float64 and returned in x's dtype."""
+    a = np.asarray(x, dtype=np.float64)
+    ab = np.abs(a)
+    small = ab < _SERIES_LIMIT
+    out = np.empty_like(a)
+    out[small] = _erf_series(a[small])
+    out[~small] = np.sign(a[~small]) * (1.0 - _erfc_positive(ab[~small]))
+    out[np.isnan(a)] = np.nan
+    return out.astype(np.asarray(x).dtype, copy=False)
+
+
+def erfc_array(x):
+    """erfc on an array, accurate in the tail (no 1 - erf cancellation for x > 0)."""
+    a = np.asarray(x, dtype=np.float64)
+    pos = _erfc_positive(np.abs(a))
+    out = np.where(a < 0, 2.0 - pos, pos)
+    out[np.isnan(a)] = np.nan
+    return out.astype(np.asarray(x).dtype, copy=False)
+
+
+def erfinv_array(z):
+    """erfinv: Winitzki's closed-form estimate (error ~2e-3) refined by two Halley steps (cubic convergence)
+    on f(x) = erf(x) - z (written with erfc near |z| = 1 to keep the residual accurate)."""
+    zz = np.asarray(z, dtype=np.float64)
+    az = np.abs(zz)
+    inside = az < 1
+    a = 0.147
+    with np.errstate(all="ignore"):
+        ln = np.log1p(-az * az)
+        first = 2 / (math.pi * a) + ln / 2
+        x = np.sqrt(np.sqrt(first * first - ln / a) - first)
+        x = np.where(inside, x, 0.0)
+        for _ in range(2):
+            residual = np.where(az > 0.5, (1 - az) - erfc_array(x), erf_array(x) - az)
+            slope = _TWO_OVER_SQRT_PI * np.exp(-x * x)
+            x = x - residual / (slope + x * residual)
+    out = np.where(inside, np.sign(zz) * x, np.where(az == 1, np.sign(zz) * np.inf, np.nan))
+    out = np.where(np.isnan(zz), np.nan, out)
+    return out.astype(np.asarray(z).dtype, copy=False)
+
+
+erf = _unary_row("erf", "ErfBackward0", lambda xp, x: erf_array(x),
+                 lambda g, x, out: g * _TWO_OVER_SQRT_PI * (-x * x).exp(), "x")
+erfc = _unary_row("erfc", "ErfcBackward0", lambda xp, x: erfc_array(x),
+                  lambda g, x, out: -g * _TWO_OVER_SQRT_PI * (-x * x).exp(), "x")
+erfinv = _unary_row("erfinv", "ErfinvBackward0", lambda xp, x: erfinv_array(x),
+                    lambda g, x, out: g * (math.sqrt(math.pi) / 2) * (out * out).exp(), "out")
+
+
+# ---------------------------------------------------------------------------- predicates
+
+def _predicate(name, float_fn, int_value=None, int_fn=None):
+    """A bool-valued test; integer inputs give a constant (int_value) or int_fn(x)."""
+    def fn(input):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                            f"{type(input).__name__}")
+        a = input._data
+        if input.dtype.is_floating_point or input.dtype.is_complex:
+            r = opmath(float_fn, a)
+        elif int_fn is not None:
+            r = int_fn(a)
+        else:
+            r = np.full(a.shape, int_value, dtype=bool)
+        return Tensor._make(np.asarray(r, dtype=bool))
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name}; returns a bool tensor."
+    return fn
+
+
+isnan = _predicate("isnan", np.isnan, False)
+isinf = _predicate("isinf", np.isinf, False)
+isfinite = _predicate("isfinite", np.isfinite, True)
+isposinf = _predicate("isposinf", np.isposinf, False)
+isneginf = _predicate("isneginf", np.isneginf, False)
+signbit = _predicate("signbit", np.signbit, int_fn=lambda a: a < 0)
+isreal = _predicate("isreal", np.isreal, True)
+
+
+# ---------------------------------------------------------------------------- logical
+
+def _logical(name, ufunc):
+    def fn(input, other, *, out=None):
+        for arg, argname, pos in ((input, "input", 1), (other, "other", 2)):
+            if not isinstance(arg, Tensor):
+                raise TypeError(f"{name}(): argument '{argname}' (position {pos}) must be Tensor, "
+                                f"not {type(arg).__name__}")
+        check_broadcast(input._data.shape, other._data.shape)
+        r = ufunc(input._data != 0, other._data != 0)
+        return _out(Tensor._make(np.asarray(r)), out)
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} of the truth values; returns a bool tensor."
+    return fn
+
+
+logical_and = _logical("logical_and", np.logical_and)
+logical_or = _logical("logical_or", np.logical_or)
+logical_xor = _logical("logical_xor", np.logical_xor)
+
+
+def logical_not(input, *, out=None):
+    """Elementwise not of the truth values; returns a bool tensor."""
+    return _out(Tensor._make(np.asarray(input._data == 0)), out)
+
+
+# ---------------------------------------------------------------------------- bitwise
+
+def _int_operands(name, kernel, input, other):
+    inputs, arrays, dt = binary_operands(input, other, name, exact_scalars=False)
+    if dt.is_floating_point or dt.is_complex:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dtype_name(dt)}'")
+    return arrays, dt
+
+
+def _bitwise(name, kernel, ufunc):
+    def fn(input, other, *, out=None):
+        arrays, dt = _int_operands(name, kernel, input, other)
+        return _out(Tensor._make(np.asarray(ufunc(*arrays))), out)
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} of integer or bool tensors."
+    return fn
+
+
+bitwise_and = _bitwise("bitwise_and", "bitwise_and_cpu", np.bitwise_and)
+bitwise_or = _bitwise("bitwise_or", "bitwise_or_cpu", np.bitwise_or)
+bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor_cpu", np.bitwise_xor)
+
+
+def bitwise_not(input, *, out=None):
+    """Bitwise not (logical not for bool)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"bitwise_not(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if input.dtype.is_floating_point or input.dtype.is_complex:
+        raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for "
+                                  f"'{dtype_name(input.dtype)}'")
+    return _out(Tensor._make(np.asarray(np.invert(input._data))), out)
+
+
+def _shift_counts(arrays):
+    a, b = (np.asarray(v) for v in arrays)
+    bits = a.dtype.itemsize * 8
+    return a, b, (b < 0) | (b >= bits), bits
+
+
+def bitwise_left_shift(input, other, *, out=None):
+    """input << other; shifting by a negative count or by the bit width or more gives 0."""
+    arrays, dt = _int_operands("bitwise_left_shift", "lshift_cpu", input, other)
+    a, b, outside, bits = _shift_counts(arrays)
+    r = np.left_shift(a, np.where(outside, 0, b).astype(a.dtype))
+    return _out(Tensor._make(np.asarray(np.where(outside, 0, r).astype(a.dtype))), out)
+
+
+def bitwise_right_shift(input, other, *, out=None):
+    """input >> other (arithmetic); an out-of-range count fills with the sign bit."""
+    arrays, dt = _int_operands("bitwise_right_shift", "rshift_cpu", input, other)
+    a, b, outside, bits = _shift_counts(arrays)
+    r = np.right_shift(a, np.where(outside, bits - 1, b).astype(a.dtype))
+    if a.dtype.kind == "u":
+        r = np.where(outside, 0, r)
+    return _out(Tensor._make(np.asarray(r.astype(a.dtype))), out)
+
+
+def _invert(self):
+    if self.dtype.is_floating_point or self.dtype.is_complex:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
+    return bitwise_not(self)
+
+
+# ---------------------------------------------------------------------------- closeness
+
+def _check_match(input, other):
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"{dtype_name(input.dtype)} did not match {dtype_name(other.dtype)}")
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol * |other|, elementwise (equal infinities are close)."""
+    _check_match(input, other)
+    if rtol < 0 or atol < 0:
+        raise RuntimeError(f"{'rtol' if rtol < 0 else 'atol'} must be greater than or equal to "
+                           f"zero, but got {rtol if rtol < 0 else atol}")
+    check_broadcast(input._data.shape, other._data.shape)
+    a, b = input._data, other._data
+    if input.dtype.is_floating_point or input.dtype.is_complex:
+        def f(a, b):
+            with np.errstate(all="ignore"):
+                close = (a == b) | (np.abs(a - b) <= atol + rtol * np.abs(b))
+            if equal_nan:
+                close |= np.isnan(a) & np.isnan(b)
+            return close
+        r = opmath(f, a, b)
+    else:
+        a64, b64 = a.astype(np.float64), b.astype(np.float64)
+        r = (a == b) | (np.abs(a64 - b64) <= atol + rtol * np.abs(b64))
+    return Tensor._make(np.asarray(r, dtype=bool))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether every element of input is close to other (a Python bool)."""
+    return bool(np.all(isclose(input, other, rtol, atol, equal_nan)._data))
+
+
+def equal(input, other):
+    """True when both tensors have the same shape and the same values (nan != nan)."""
+    if input.shape != other.shape:
+        return False
+    if input.dtype is not other.dtype:
+        dt = _dtype.promote_types(input.dtype, other.dtype)
+        return bool(np.array_equal(cast(input, dt), cast(other, dt)))
+    return bool(np.array_equal(input._data, other._data))
+
+
+# ---------------------------------------------------------------------------- methods
+
+_METHODS = ("floor_divide", "remainder", "fmod", "clamp", "clip", "clamp_min", "clamp_max",
+            "maximum", "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "nan_to_num",
+            "hypot", "copysign", "atan2", "arctan2", "xlogy", "heaviside", "logaddexp",
+            "logaddexp2", "erf", "erfc", "erfinv", "isnan", "isinf", "isfinite", "isposinf",
+            "isneginf", "isreal", "signbit", "logical_and", "logical_or", "logical_xor",
+            "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+            "bitwise_left_shift", "bitwise_right_shift", "isclose", "allclose", "equal")
+_INPLACE = ("floor_divide", "remainder", "fmod", "clamp", "clip", "clamp_min", "clamp_max",
+            "lerp", "addcmul", "addcdiv", "nan_to_num", "hypot", "copysign", "atan2", "arctan2",
+            "xlogy", "heaviside", "logaddexp", "erf", "erfc", "erfinv", "logical_and",
+            "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
+            "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift")
+for _name in _METHODS:
+    setattr(Tensor, _name, globals()[_name])
+for _name in _INPLACE:
+    setattr(Tensor, _name + "_", _inplace(globals()[_name]))
+
+
+def _logical_inplace(fn):
+    # logical ops in place keep self's dtype (1/0 in a float tensor)
+    def method(self, *args):
+        from .conversion import check_inplace
+        check_inplace(self)
+        self._data[...] = fn(self, *args)._data
+        self._bump_version()
+        return self
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+for _name in ("logical_and", "logical_or", "logical_xor", "logical_not"):
+    setattr(Tensor, _name + "_", _logical_inplace(globals()[_name]))
+
+Tensor.__floordiv__ = floor_divide
+Tensor.__rfloordiv__ = _reflect(floor_divide)
+Tensor.__ifloordiv__ = Tensor.floor_divide_
+Tensor.__mod__ = remainder
+Tensor.__rmod__ = _reflect(remainder)
+Tensor.__imod__ = Tensor.remainder_
+Tensor.__and__ = bitwise_and
+Tensor.__rand__ = _reflect(bitwise_and)
+Tensor.__iand__ = Tensor.bitwise_and_
+Tensor.__or__ = bitwise_or
+Tensor.__ror__ = _reflect(bitwise_or)
+Tensor.__ior__ = Tensor.bitwise_or_
+Tensor.__xor__ = bitwise_xor
+Tensor.__rxor__ = _reflect(bitwise_xor)
+Tensor.__ixor__ = Tensor.bitwise_xor_
+Tensor.__invert__ = _invert
+Tensor.__lshift__ = bitwise_left_shift
+Tensor.__rlshift__ = _reflect(bitwise_left_shift)
+Tensor.__ilshift__ = Tensor.bitwise_left_shift_
+Tensor.__rshift__ = bitwise_right_shift
+Tensor.__rrshift__ = _reflect(bitwise_right_shift)
+Tensor.__irshift__ = Tensor.bitwise_right_shift_
