@@ -24,6 +24,7 @@ from ._ops import (conversion as _conversion, pointwise as _pointwise,
 from ._ops.creation import *  # noqa: F401,F403
 from ._ops.conversion import *  # noqa: F401,F403
 from ._ops.pointwise import *  # noqa: F401,F403
+from ._ops.pointwise_more import *  # noqa: F401,F403
 from ._ops.reduction import *  # noqa: F401,F403
 from ._ops.shape import *  # noqa: F401,F403
 from ._ops.joining import *  # noqa: F401,F403
