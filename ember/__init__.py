@@ -16,6 +16,8 @@ from ._printing import set_printoptions, get_printoptions
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
                                  is_grad_enabled, is_inference_mode_enabled)
 from . import autograd
+from . import _random as random  # torch.random: manual_seed, fork_rng, get_rng_state ...
+from . import cuda
 
 # the op library: each family re-exports its public functions
 from ._ops import (conversion as _conversion, pointwise as _pointwise,

@@ -25,7 +25,7 @@ class Generator:
     def manual_seed(self, seed):
         seed = int(seed)
         if seed < -0x8000_0000_0000_0000 or seed > 0xFFFF_FFFF_FFFF_FFFF:
-            raise RuntimeError(f"Overflow when unpacking long long")
+            raise ValueError("Overflow when unpacking long long")
         seed &= 0xFFFF_FFFF_FFFF_FFFF
         self._seed = seed
         self._np = np.random.Generator(np.random.PCG64(seed))
