@@ -68,10 +68,11 @@ class Cat(Op):
 
     @staticmethod
     def backward(ctx, grad):
+        from .creation import zeros
         grads, start = [], 0
         for size in ctx.sizes:
-            if size is None:
-                grads.append(None)
+            if size is None:  # a skipped 1-D empty input
+                grads.append(zeros(0, dtype=grad.dtype, device=grad.device))
                 continue
             grads.append(grad.narrow(ctx.dim, start, size))
             start += size
@@ -89,7 +90,7 @@ def cat(tensors, dim=0, *, out=None):
     """Join tensors along an existing dim, promoting to their common dtype."""
     _check_tensor_list(tensors, "cat")
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     ref = next((t for t in tensors if not _is_legacy_empty(t.shape)), tensors[0])
     for i, t in enumerate(tensors):
         if t.dim() == 0:
