@@ -1,4 +1,18 @@
-"""Indexing: __getitem__ (basic -> views, advanced -> copies) and __setitem__."""
+"""Indexing and selection: ``t[key]`` (basic -> views, advanced -> copies), ``t[key] = v``,
+index_select / index_add / index_copy / index_fill / index_put, masked_fill / masked_select /
+masked_scatter, gather / scatter / scatter_add / scatter_reduce, take / take_along_dim / put,
+nonzero / argwhere.
+
+How PyTorch reads an index (and so ember): integers (and 0-dim integer tensors), slices
+and None are applied first, as a view; then the advanced indices (integer tensors, lists,
+boolean masks, a bool scalar) index that view with NumPy's placement rule (advanced dims
+adjacent -> in place, separated -> in front). A boolean mask of k dims is the k integer
+index arrays of its nonzero positions. So ``x[0, :, [0, 1]]`` has shape (3, 2) for
+``x.shape == (2, 3, 4)``, where NumPy (which counts the 0 as advanced) gives (2, 3).
+
+Gradients of selections scatter back with accumulation (np.add.at): duplicate indices
+add up. Every backward is written with ember ops, so double backward works.
+"""
 import numbers
 
 import numpy as np
@@ -6,167 +20,1143 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
-from ._util import cast
+from ._util import cast, dtype_name, shape_str, wrap_dim
 
-__all__ = ["nonzero"]
+__all__ = ["nonzero", "argwhere", "index_select", "masked_fill", "masked_select",
+           "masked_scatter", "gather", "scatter", "scatter_add", "scatter_reduce", "index_add",
+           "index_copy", "index_fill", "index_put", "index_put_", "take", "take_along_dim", "put"]
+
+_INDEX_TYPE_ERROR = "tensors used as indices must be long, int, byte or bool tensors"
 
 
-def _convert_key(key):
-    """Translate an index (ints, slices, None, Ellipsis, tensors, lists) to a NumPy key.
+# ---------------------------------------------------------------------------- reading a key
 
-    Returns (key, advanced) where advanced tells whether NumPy will copy.
+def _as_index_array(k):
+    """A list / ndarray / non-0-dim tensor index as an int64 or bool ndarray."""
+    if isinstance(k, Tensor):
+        a = k._cpu_array()
+    elif isinstance(k, list):
+        a = np.asarray([int(v) if isinstance(v, Tensor) and v.dtype is not _dtype.bool else
+                        (bool(v) if isinstance(v, Tensor) else v) for v in k])
+        if a.size == 0:
+            a = a.astype(np.int64)
+    else:
+        a = np.asarray(k)
+    if a.dtype == np.uint8 or a.dtype == np.bool_:
+        return a.astype(bool, copy=False)
+    if a.dtype.kind not in "iu":
+        raise IndexError(_INDEX_TYPE_ERROR)
+    return a.astype(np.int64, copy=False)
+
+
+def _treat_as_tuple(key):
+    """PyTorch (still, with a deprecation warning) reads a short list holding sequences,
+    slices, None, Ellipsis or tensors as a tuple of indices."""
+    return len(key) < 32 and any(isinstance(k, (list, tuple, slice, Tensor, type(None)))
+                                 or k is Ellipsis for k in key)
+
+
+def _classify(k):
+    """(kind, value) of one index item; kind in int, slice, none, ellipsis, bool, array."""
+    if k is None:
+        return "none", None
+    if k is Ellipsis:
+        return "ellipsis", None
+    if isinstance(k, slice):
+        for part in (k.start, k.stop, k.step):
+            if part is not None and not isinstance(part, (numbers.Integral, Tensor)):
+                raise TypeError("slice indices must be integers or None or have an __index__ "
+                                "method")
+        if k.step is not None and int(k.step) <= 0:
+            raise ValueError("step must be greater than zero")
+        return "slice", slice(*[None if p is None else int(p) for p in (k.start, k.stop, k.step)])
+    if isinstance(k, (bool, np.bool_)):
+        return "bool", bool(k)
+    if isinstance(k, Tensor) and k._data.ndim == 0:
+        if k.dtype is _dtype.bool:
+            return "bool", bool(k._data)
+        if k.dtype.is_floating_point or k.dtype.is_complex:
+            raise IndexError(_INDEX_TYPE_ERROR)
+        return "int", int(k._data)
+    if isinstance(k, (numbers.Integral, np.integer)):
+        return "int", int(k)
+    if isinstance(k, (Tensor, list, np.ndarray)):
+        return "array", _as_index_array(k)
+    if isinstance(k, str):
+        raise TypeError(f"new(): invalid data type '{type(k).__name__}'")
+    raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                     "Variables are valid indices (got " + type(k).__name__ + ")")
+
+
+def _check_bounds(arr, dim, size):
+    """Raise PyTorch's IndexError when an integer index array leaves [-size, size)."""
+    if arr.size == 0:
+        return
+    lo, hi = arr.min(), arr.max()
+    bad = hi if hi >= size else (lo if lo < -size else None)
+    if bad is not None:
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def parse_key(shape, key):
+    """Split `key` into PyTorch's two steps.
+
+    Returns (basic, advanced, name): `basic` is a NumPy basic key (ints, slices, None)
+    giving a view; `advanced` is None or a key of full slices and int64 arrays applied to
+    that view; `name` is the grad_fn name of the view (the last basic op applied).
     """
+    if isinstance(key, list) and _treat_as_tuple(key):
+        key = tuple(key)
     if not isinstance(key, tuple):
         key = (key,)
-    out, advanced = [], False
-    for k in key:
-        if isinstance(k, Tensor):
-            if k.dtype is _dtype.bool or k.dtype is _dtype.uint8:
-                out.append(k._data.astype(bool, copy=False))
-                advanced = True
-            elif k.dtype.is_floating_point or k.dtype.is_complex:
-                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-            elif k._data.ndim == 0:
-                out.append(int(k._data))
-            else:
-                out.append(k._data)
-                advanced = True
-        elif isinstance(k, (list, np.ndarray)):
-            a = np.asarray(k) if not isinstance(k, list) or not any(
-                isinstance(x, Tensor) for x in k) else np.asarray([int(x) for x in k])
-            if a.dtype.kind == "f":
-                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-            out.append(a)
-            advanced = True
-        elif isinstance(k, bool):
-            out.append(k)
-            advanced = True
-        elif isinstance(k, numbers.Integral):
-            out.append(int(k))
-        elif k is None or k is Ellipsis or isinstance(k, slice):
-            if isinstance(k, slice) and k.step is not None and k.step <= 0:
-                raise ValueError("step must be greater than zero")
-            out.append(k)
+    items = [_classify(k) for k in key]
+    ndim = len(shape)
+    used = 0
+    for kind, v in items:
+        if kind in ("int", "slice"):
+            used += 1
+        elif kind == "array":
+            used += v.ndim if v.dtype == np.bool_ else 1
+    if used > ndim:
+        if ndim == 0 and any(kind in ("int", "slice") for kind, _ in items):
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    basic, adv, has_adv, name = [], [], False, "AliasBackward0"
+    full = slice(None)
+    d = 0  # the dim of the indexed tensor the next item applies to
+    for kind, v in items:
+        if kind == "ellipsis":
+            n = ndim - used  # PyTorch accepts more than one; the later ones span no dims
+            used = ndim
+            basic += [full] * n
+            adv += [full] * n
+            d += n
+        elif kind == "int":
+            size = shape[d]
+            if not -size <= v < size:
+                raise IndexError(f"index {v} is out of bounds for dimension {d} with size {size}")
+            basic.append(v)
+            name = "SelectBackward0"
+            d += 1
+        elif kind == "slice":
+            basic.append(v)
+            adv.append(full)
+            if v != full:
+                name = "SliceBackward0"
+            d += 1
+        elif kind == "none":
+            basic.append(None)
+            adv.append(full)
+            name = "UnsqueezeBackward0"
+        elif kind == "bool":
+            basic.append(None)
+            adv.append(np.zeros(int(v), dtype=np.int64))
+            has_adv = True
+        elif v.dtype == np.bool_:
+            k = v.ndim
+            for j in range(k):
+                if d + j >= ndim or v.shape[j] != shape[d + j]:
+                    raise IndexError(f"The shape of the mask {shape_str(v.shape)} at index {j} does "
+                                     f"not match the shape of the indexed tensor "
+                                     f"{shape_str(shape)} at index {d + j}")
+            basic += [full] * k
+            adv += [a.astype(np.int64) for a in np.nonzero(v)]
+            has_adv = True
+            d += k
         else:
-            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte "
-                             "Variables are valid indices (got " + type(k).__name__ + ")")
-    return tuple(out), advanced
+            _check_bounds(v, d, shape[d])
+            basic.append(full)
+            adv.append(v)
+            has_adv = True
+            d += 1
+    return tuple(basic), (tuple(adv) if has_adv else None), name
 
 
-def _numpy_index(arr, key):
-    try:
-        return arr[key]
-    except IndexError as e:
-        msg = str(e).replace("axis", "dimension")
-        raise IndexError(msg) from None
+def _is_trivial(basic):
+    return all(type(k) is slice and k == slice(None) for k in basic)
 
+
+# ---------------------------------------------------------------------------- the two primitives
 
 class Index(Op):
+    """out = x[key] (NumPy key of ints, slices, None and int64 arrays)."""
     _name = "IndexBackward0"
 
     @staticmethod
-    def forward(ctx, x, key, advanced):
-        ctx.shape, ctx.key, ctx.advanced = x.shape, key, advanced
-        return _numpy_index(x, key)
+    def forward(ctx, x, key):
+        ctx.shape, ctx.key = x.shape, key
+        return x[key]
 
     @staticmethod
     def backward(ctx, grad):
-        return apply(IndexPutZeros, (grad,), (grad._data,), ctx.shape, ctx.key, ctx.advanced)
+        return apply(IndexPutZeros, (grad,), (grad._data,), ctx.shape, ctx.key)
 
 
 class IndexPutZeros(Op):
-    """Zeros of `shape` with `grad` added at `key` (the backward of indexing)."""
+    """zeros(shape) with `g` added at `key`; duplicates accumulate (the backward of Index)."""
     _name = "IndexBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, shape, key, advanced):
-        ctx.key, ctx.advanced = key, advanced
+    def forward(ctx, g, shape, key):
+        ctx.key = key
         out = np.zeros(shape, dtype=g.dtype)
-        if advanced:
-            np.add.at(out, key, g)
-        else:
-            out[key] = g
+        np.add.at(out, key, g)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        return apply(Index, (grad,), (grad._data,), ctx.key, ctx.advanced)
+        return apply(Index, (grad,), (grad._data,), ctx.key)
+
+
+def _basic_view(t, basic, name):
+    from .shape import as_view
+    out = apply(Index, (t,), (t._data,), basic)
+    if out.grad_fn is not None:
+        out.grad_fn._name = name
+    return as_view(out, t, lambda b: _basic_view(b, basic, name))
 
 
 def getitem(self, key):
-    from .shape import as_view
-    if self._data.ndim == 0 and not isinstance(key, (type(None), type(Ellipsis), tuple, bool,
-                                                      Tensor)):
-        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
-                         "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
-    np_key, advanced = _convert_key(key)
-    out = apply(Index, (self,), (self._data,), np_key, advanced)
-    if out.grad_fn is not None and not advanced:
-        only_int = all(isinstance(k, int) for k in np_key)
-        out.grad_fn._name = "SelectBackward0" if only_int else "SliceBackward0"
-    if not advanced:
-        return as_view(out, self, lambda b: b[key])
-    return out
+    """self[key]: a view for basic keys, a copy when the key holds advanced indices."""
+    basic, adv, name = parse_key(self._data.shape, key)
+    view = self if _is_trivial(basic) and adv is not None else _basic_view(self, basic, name)
+    if adv is None:
+        return view
+    return apply(Index, (view,), (view._data,), adv)
 
 
 class IndexPut(Op):
+    """out = x with out[key] = v (accumulate: out[key] += v, duplicates adding up).
+
+        grad_x = grad with zeros at key (grad when accumulating),   grad_v = grad[key]
+    """
     _name = "IndexPutBackward0"
 
     @staticmethod
-    def forward(ctx, x, v, key, advanced):
-        ctx.key, ctx.advanced = key, advanced
+    def forward(ctx, x, v, key, accumulate):
+        ctx.key, ctx.accumulate = key, accumulate
         out = x.copy()
-        out[key] = v
+        if accumulate:
+            np.add.at(out, key, v)
+        else:
+            out[key] = v
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        from .conversion import clone
         gx = gv = None
         if ctx.needs_input_grad[0]:
-            gx = grad.clone()
-            gx._data[ctx.key] = 0
+            gx = grad if ctx.accumulate else apply(
+                IndexPut, (grad, None), (grad._data, np.zeros((), grad._data.dtype)), ctx.key,
+                False)
         if ctx.needs_input_grad[1]:
-            gv = apply(Index, (grad,), (grad._data,), ctx.key, ctx.advanced)
+            gv = apply(Index, (grad,), (grad._data,), ctx.key)
         return gx, gv
 
 
-def setitem(self, key, value):
-    """self[key] = value (broadcast), recorded for autograd like index_put_."""
-    from .conversion import commit_inplace
-    np_key, advanced = _convert_key(key)
-    if isinstance(value, Tensor):
-        if value.device != self.device:
-            value = value.to(self.device)
-        varr = cast(value, self.dtype)
-        vin = value
-    else:
-        varr = np.asarray(value, dtype=self.dtype.np)
-        vin = None
-    try:
-        target_shape = np.empty(self._data.shape, dtype=bool)[np_key].shape
-        np.broadcast_to(varr, target_shape) if varr.size or not target_shape else None
-    except IndexError as e:
-        raise IndexError(str(e).replace("axis", "dimension")) from None
-    except ValueError:
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(varr))} cannot be "
-                           f"broadcast to indexing result of shape {list(target_shape)}") from None
-    result = apply(IndexPut, (self, vin), (self._data, varr), np_key, advanced)
-    commit_inplace(self, result)
+def _indexed_shape(shape, key):
+    return np.empty(shape, dtype=np.bool_)[key].shape
 
+
+def _check_value_shape(vshape, target):
+    try:
+        ok = np.broadcast_shapes(vshape, target) == tuple(target)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {shape_str(vshape)} cannot be "
+                           f"broadcast to indexing result of shape {shape_str(target)}")
+
+
+def _index_put_into(dst, key, value, accumulate):
+    """Write `value` (a Tensor of dst's dtype) at `key` of tensor `dst`, in place, recorded."""
+    from .conversion import commit_inplace
+    _check_value_shape(value._data.shape, _indexed_shape(dst._data.shape, key))
+    result = apply(IndexPut, (dst, value), (dst._data, value._data), key, accumulate)
+    return commit_inplace(dst, result)
+
+
+def _value_tensor(value, like):
+    from .creation import tensor
+    if isinstance(value, Tensor):
+        if value.device != like.device:
+            value = value.to(like.device)
+        return value.to(like.dtype)
+    return tensor(value, dtype=like.dtype, device=like.device)
+
+
+def setitem(self, key, value):
+    """self[key] = value (broadcast, cast to self's dtype); differentiable in self and value."""
+    basic, adv, name = parse_key(self._data.shape, key)
+    if not isinstance(value, (Tensor, numbers.Number, np.generic)):
+        raise TypeError(f"can't assign a {type(value).__name__} to a {self._type_name()}")
+    value = _value_tensor(value, self)
+    view = self if _is_trivial(basic) and adv is not None else _basic_view(self, basic, name)
+    if adv is None:
+        vs, ts = value._data.shape, view._data.shape
+        try:
+            fits = np.broadcast_shapes(vs, ts) == ts
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeError(f"The expanded size of the tensor ({ts[-1] if ts else 1}) must match "
+                               f"the existing size ({vs[-1]}) at non-singleton dimension "
+                               f"{len(ts) - 1}.  Target sizes: {shape_str(ts)}.  Tensor sizes: "
+                               f"{shape_str(vs)}")
+        _index_put_into(view, (Ellipsis,), value, False)
+        return
+    _index_put_into(view, adv, value, False)
+
+
+def _index_put_key(self, indices):
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, not "
+                        f"{type(indices).__name__}")
+    key = []
+    for k in indices:
+        if k is None:
+            key.append(slice(None))
+        elif not isinstance(k, Tensor):
+            raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, not "
+                            f"{type(k).__name__}")
+        else:
+            key.append(_as_index_array(k))
+    basic, adv, _ = parse_key(self._data.shape, tuple(key))
+    return adv if adv is not None else basic
+
+
+def _check_put_values(self, values):
+    if not isinstance(values, Tensor):
+        raise TypeError(f"index_put(): argument 'values' must be Tensor, not "
+                        f"{type(values).__name__}")
+    if values.dtype is not self.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{dtype_name(self.dtype)} for the destination and "
+                           f"{dtype_name(values.dtype)} for the source.")
+
+
+def index_put_(self, indices, values, accumulate=False):
+    """self[indices] = values (or += when accumulate, duplicates adding up), in place."""
+    _check_put_values(self, values)
+    return _index_put_into(self, _index_put_key(self, indices), values, accumulate)
+
+
+def index_put(input, indices, values, accumulate=False):
+    """Out-of-place index_put_: a copy of input with values written at indices."""
+    _check_put_values(input, values)
+    key = _index_put_key(input, indices)
+    _check_value_shape(values._data.shape, _indexed_shape(input._data.shape, key))
+    return apply(IndexPut, (input, values), (input._data, values._data), key, accumulate)
+
+
+# ---------------------------------------------------------------------------- index_* along a dim
+
+def _dim_index(fname, input, dim, index, allow_int32=True):
+    """Validate a 1-D (or 0-dim) index for an index_* op; returns (dim, int64 array)."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{fname}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    d = wrap_dim(dim, input._data.ndim)
+    ok = (_dtype.int64, _dtype.int32) if allow_int32 else (_dtype.int64,)
+    if index.dtype not in ok:
+        raise RuntimeError(f"{fname}(): Expected dtype int32 or int64 for index" if allow_int32
+                           else f"{fname}(): Expected dtype int64 for index")
+    if index._data.ndim > 1:
+        raise IndexError(f"{fname}(): Index is supposed to be a vector")
+    return d, index._cpu_array().reshape(-1).astype(np.int64)
+
+
+def _along(ndim, dim, idx):
+    """The NumPy key selecting idx along dim."""
+    return (slice(None),) * dim + (idx,) if ndim else (idx,)
+
+
+class IndexSelect(Op):
+    """out = x.index_select(dim, idx); grad_x = zeros.index_add(dim, idx, grad)."""
+    _name = "IndexSelectBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, idx):
+        ctx.shape, ctx.dim, ctx.idx = x.shape, dim, idx
+        return x[_along(x.ndim, dim, idx)]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return apply(IndexAdd, (None, grad), (np.zeros(ctx.shape, grad._data.dtype), grad._data),
+                     ctx.dim, ctx.idx, 1)
+
+
+def index_select(input, dim, index, *, out=None):
+    """The slices of `input` along `dim` at the positions in the 1-D `index`."""
+    d, idx = _dim_index("index_select", input, dim, index)
+    x = _at_least_1d(input)
+    if idx.size and (idx.max() >= x._data.shape[d] or idx.min() < 0):
+        raise IndexError("index out of range in self")
+    res = apply(IndexSelect, (x,), (x._data,), d, idx)
+    return _restore(res, input) if index._data.ndim == 0 or input._data.ndim == 0 else res
+
+
+class IndexAdd(Op):
+    """out = x; out[..., idx[i], ...] += alpha * src[..., i, ...] (duplicates add up).
+
+        grad_x = grad,   grad_src = alpha * grad.index_select(dim, idx)
+    """
+    _name = "IndexAddBackward0"
+
+    @staticmethod
+    def forward(ctx, x, src, dim, idx, alpha):
+        ctx.dim, ctx.idx, ctx.alpha = dim, idx, alpha
+        out = x.copy()
+        np.add.at(out, _along(x.ndim, dim, idx), src if alpha == 1 else src * alpha)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gsrc = None
+        if ctx.needs_input_grad[1]:
+            gsrc = apply(IndexSelect, (grad,), (grad._data,), ctx.dim, ctx.idx)
+            if ctx.alpha != 1:
+                gsrc = gsrc * ctx.alpha
+        return grad, gsrc
+
+
+def _check_source(fname, input, d, idx, source):
+    if not isinstance(source, Tensor):
+        raise TypeError(f"{fname}(): argument 'source' must be Tensor, not {type(source).__name__}")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"{fname}_(): self ({dtype_name(input.dtype)}) and source "
+                           f"({dtype_name(source.dtype)}) must have the same scalar type")
+    expected = list(input._data.shape)
+    if expected:
+        expected[d] = idx.size
+    sshape = list(source._data.shape)
+    if sshape != expected and not (source._data.size == idx.size and len(expected) <= 1):
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = "
+                           f"{shape_str(input._data.shape)} source.shape = {shape_str(sshape)}")
+    size = input._data.shape[d] if input._data.ndim else 1
+    if idx.size and (idx.max() >= size or idx.min() < -size):
+        bad = idx.max() if idx.max() >= size else idx.min()
+        return bad, size
+    return None, size
+
+
+def index_add(input, dim, index, source, *, alpha=1, out=None):
+    """input with alpha * source's slices added at `index` along `dim`."""
+    d, idx = _dim_index("index_add", input, dim, index)
+    bad, size = _check_source("index_add", input, d, idx, source)
+    if bad is not None:
+        if input._data.ndim <= 1:  # PyTorch's 1-D kernel reports it differently
+            raise IndexError("index out of range in self")
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+    x = _at_least_1d(input)
+    src = source.reshape(idx.size) if input._data.ndim <= 1 else source
+    return _restore(apply(IndexAdd, (x, src), (x._data, src._data), d, idx, alpha), input)
+
+
+class IndexCopy(Op):
+    """out = x; out[..., idx[i], ...] = src[..., i, ...].
+
+        grad_x = grad.index_fill(dim, idx, 0),   grad_src = grad.index_select(dim, idx)
+    """
+    _name = "IndexCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, src, dim, idx):
+        ctx.dim, ctx.idx = dim, idx
+        out = x.copy()
+        out[_along(x.ndim, dim, idx)] = src
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gx = gsrc = None
+        if ctx.needs_input_grad[0]:
+            gx = apply(IndexFill, (grad, None), (grad._data, np.zeros((), grad._data.dtype)),
+                       ctx.dim, ctx.idx)
+        if ctx.needs_input_grad[1]:
+            gsrc = apply(IndexSelect, (grad,), (grad._data,), ctx.dim, ctx.idx)
+        return gx, gsrc
+
+
+def index_copy(input, dim, index, source):
+    """input with source's slices written at `index` along `dim`."""
+    d, idx = _dim_index("index_copy", input, dim, index, allow_int32=False)
+    bad, size = _check_source("index_copy", input, d, idx, source)
+    if bad is not None:
+        raise IndexError(f"index_copy_(): index {bad} is out of bounds for dimension {d} with "
+                         f"size {size}")
+    x = _at_least_1d(input)
+    src = source.reshape(idx.size) if input._data.ndim <= 1 else source
+    return _restore(apply(IndexCopy, (x, src), (x._data, src._data), d, idx), input)
+
+
+class IndexFill(Op):
+    """out = x with the slices at idx along dim set to value (a scalar or 0-dim tensor).
+
+        grad_x = grad.index_fill(dim, idx, 0),   grad_value = grad.index_select(dim, unique(idx)).sum()
+    """
+    _name = "IndexFillBackward0"
+
+    @staticmethod
+    def forward(ctx, x, value, dim, idx):
+        ctx.dim, ctx.idx = dim, idx
+        out = x.copy()
+        out[_along(x.ndim, dim, idx)] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gx = gv = None
+        if ctx.needs_input_grad[0]:
+            gx = apply(IndexFill, (grad, None), (grad._data, np.zeros((), grad._data.dtype)),
+                       ctx.dim, ctx.idx)
+        if ctx.needs_input_grad[1]:
+            size = grad._data.shape[ctx.dim]
+            uniq = np.unique(np.where(ctx.idx < 0, ctx.idx + size, ctx.idx))
+            gv = apply(IndexSelect, (grad,), (grad._data,), ctx.dim, uniq).sum()
+        return gx, gv
+
+
+def index_fill(input, dim, index, value):
+    """input with the slices at `index` along `dim` set to `value`."""
+    d, idx = _dim_index("index_fill", input, dim, index, allow_int32=False)
+    size = input._data.shape[d] if input._data.ndim else 1
+    if idx.size and (idx.max() >= size or idx.min() < -size):
+        bad = idx.max() if idx.max() >= size else idx.min()
+        raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value._data.ndim} dimension(s).")
+        vin, varr = value, cast(value, input.dtype)
+    else:
+        vin, varr = None, np.asarray(value).astype(input._data.dtype)
+    x = _at_least_1d(input)
+    out = apply(IndexFill, (x, vin), (x._data, varr), d, idx)
+    if out.grad_fn is not None and vin is not None:
+        out.grad_fn._name = "IndexFillBackward1"
+    return _restore(out, input)
+
+
+# ---------------------------------------------------------------------------- masks
+
+_C_TYPE_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short",
+                 "int32": "int", "int64": "long int", "float32": "float", "float64": "double"}
+
+
+def _mask_array(fname, mask):
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{fname}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
+    if mask.dtype is not _dtype.bool:
+        if fname == "masked_select":
+            raise RuntimeError("masked_select: expected BoolTensor for mask")
+        raise RuntimeError(f"{fname}_ only supports boolean masks, but got mask with dtype "
+                           f"{_C_TYPE_NAMES.get(mask.dtype.name, mask.dtype.name)}")
+    return mask._data
+
+
+def _broadcast(fname, *shapes):
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        a, b = shapes[0], shapes[1]
+        raise RuntimeError(f"{fname}: shapes {shape_str(a)} and {shape_str(b)} are not "
+                           f"broadcastable") from None
+
+
+class MaskedFill(Op):
+    """out = where(mask, value, x).
+
+        grad_x = where(mask, 0, grad),   grad_value = where(mask, grad, 0).sum()
+    """
+    _name = "MaskedFillBackward0"
+
+    @staticmethod
+    def forward(ctx, x, value, mask):
+        ctx.mask = mask
+        return np.where(mask, value, x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .pointwise import where
+        m = Tensor._make(ctx.mask)
+        zero = grad.new_zeros(())
+        gx = where(m, zero, grad) if ctx.needs_input_grad[0] else None
+        gv = where(m, grad, zero).sum() if ctx.needs_input_grad[1] else None
+        return gx, gv
+
+
+def masked_fill(input, mask, value):
+    """input with the positions where `mask` (broadcast) holds set to `value`."""
+    m = _mask_array("masked_fill", mask)
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value._data.ndim} dimension(s).")
+        vin, varr = value, cast(value, input.dtype)
+    else:
+        if not isinstance(value, (numbers.Number, np.generic)):
+            raise TypeError(f"masked_fill(): argument 'value' must be Number, not "
+                            f"{type(value).__name__}")
+        vin, varr = None, np.asarray(value).astype(input._data.dtype)
+    _broadcast("masked_fill", input._data.shape, m.shape)
+    out = apply(MaskedFill, (input, vin), (input._data, varr), m)
+    if out.grad_fn is not None and vin is not None:
+        out.grad_fn._name = "MaskedFillBackward1"
+    return out
+
+
+def masked_select(input, mask, *, out=None):
+    """The 1-D tensor of input's elements where `mask` holds (both broadcast)."""
+    m = _mask_array("masked_select", mask)
+    shape = _broadcast("masked_select", input._data.shape, m.shape)
+    x = input if input._data.shape == shape else input.expand(shape)
+    if shape:
+        key = tuple(a.astype(np.int64) for a in np.nonzero(np.broadcast_to(m, shape)))
+    else:
+        key = (np.zeros(int(bool(m)), dtype=np.int64),)
+        x = x.reshape(1)
+    res = apply(Index, (x,), (x._data,), key)
+    if res.grad_fn is not None:
+        res.grad_fn._name = "MaskedSelectBackward0"
+    return res
+
+
+class MaskedScatter(Op):
+    """out = x with the positions where mask holds filled, in order, from source's elements.
+
+        grad_x = where(mask, 0, grad),   grad_source = grad[mask] padded with zeros to source
+    """
+    _name = "MaskedScatterBackward0"
+
+    @staticmethod
+    def forward(ctx, x, src, mask):
+        out = np.array(np.broadcast_to(x, np.broadcast_shapes(x.shape, mask.shape)))
+        m = np.broadcast_to(mask, out.shape)
+        count = int(m.sum())
+        ctx.mask, ctx.src_shape, ctx.count = m, src.shape, count
+        out[m] = src.reshape(-1)[:count]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .pointwise import where
+        m = Tensor._make(ctx.mask)
+        gx = gsrc = None
+        if ctx.needs_input_grad[0]:
+            gx = where(m, grad.new_zeros(()), grad)
+        if ctx.needs_input_grad[1]:
+            key = tuple(a.astype(np.int64) for a in np.nonzero(ctx.mask))
+            picked = apply(Index, (grad,), (grad._data,), key)
+            n = int(np.prod(ctx.src_shape))
+            gsrc = apply(IndexPutZeros, (picked,), (picked._data,), (n,),
+                         (np.arange(ctx.count),)).reshape(ctx.src_shape)
+        return gx, gsrc
+
+
+def masked_scatter(input, mask, source):
+    """input with the positions where `mask` holds filled from source (row-major order)."""
+    m = _mask_array("masked_scatter", mask)
+    if not isinstance(source, Tensor):
+        raise TypeError(f"masked_scatter(): argument 'source' must be Tensor, not "
+                        f"{type(source).__name__}")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"masked_scatter_: expected self and source to have same dtypes but got "
+                           f"{dtype_name(input.dtype)} and {dtype_name(source.dtype)}")
+    shape = _broadcast("masked_scatter", input._data.shape, m.shape)
+    if int(np.broadcast_to(m, shape).sum()) > source._data.size:
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    return apply(MaskedScatter, (input, source), (input._data, source._data, m))
+
+
+# ---------------------------------------------------------------------------- gather / scatter
+
+def _gather_key(index, dim):
+    """Full coordinate arrays addressing, for every element of `index`, the position
+    (i0, .., index[i], .., in) of the tensor it gathers from or scatters into."""
+    key = list(np.indices(index.shape, sparse=True))
+    key[dim] = index
+    return tuple(key)
+
+
+def _check_scatter_index(fname, input, d, index, src_shape=None, gather=False):
+    """PyTorch's gather/scatter index checks; returns the int64 index array (>= 1-d)."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{fname}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
+        raise RuntimeError(f"{fname}(): Expected dtype int32/int64 for index")
+    idx = index._cpu_array().astype(np.int64, copy=False)
+    xshape = input._data.shape or (1,)
+    ishape = idx.shape or (1,)
+    if idx.size == 0:
+        return idx.reshape(ishape)
+    if len(ishape) != len(xshape) and (idx.ndim or input._data.ndim > 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as "
+                           + ("input tensor" if gather else "self tensor"))
+    for i, (a, b) in enumerate(zip(ishape, xshape)):
+        if i != d and a > b:
+            which = "self" if gather or src_shape is None else "self"
+            raise RuntimeError(f"Size does not match at dimension {i} expected index "
+                               f"{shape_str(ishape)} to be no larger than {which} "
+                               f"{shape_str(xshape)} apart from dimension {d}")
+    if src_shape is not None:
+        for i, (a, b) in enumerate(zip(ishape, src_shape or (1,))):
+            if a > b:
+                raise RuntimeError(f"Size does not match at dimension {i} expected index "
+                                   f"{shape_str(ishape)} to be no larger than src "
+                                   f"{shape_str(src_shape)}")
+    size = xshape[d]
+    if idx.max() >= size or idx.min() < -size:
+        bad = idx.max() if idx.max() >= size else idx.min()
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+    return idx.reshape(ishape)
+
+
+def _head(src, shape):
+    """The leading block of `src` with `shape` (scatter reads only that part of src)."""
+    return src[tuple(slice(0, s) for s in shape)]
+
+
+class Gather(Op):
+    """out[i][j][k] = x[i][index[i][j][k]][k] (dim=1).
+
+        grad_x = zeros.scatter_add(dim, index, grad)
+    """
+    _name = "GatherBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
+        return x[_gather_key(index, dim)]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return apply(ScatterAdd, (None, grad), (np.zeros(ctx.shape, grad._data.dtype), grad._data),
+                     ctx.dim, ctx.index)
+
+
+class ScatterAdd(Op):
+    """out = x; out[i][index[i][j][k]][k] += src[i][j][k] (dim=1).
+
+        grad_x = grad,   grad_src = grad.gather(dim, index) (zero outside index's block)
+    """
+    _name = "ScatterAddBackward0"
+
+    @staticmethod
+    def forward(ctx, x, src, dim, index):
+        ctx.dim, ctx.index, ctx.src_shape = dim, index, src.shape
+        out = x.copy()
+        np.add.at(out, _gather_key(index, dim), _head(src, index.shape))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gsrc = None
+        if ctx.needs_input_grad[1]:
+            gsrc = _pad(apply(Gather, (grad,), (grad._data,), ctx.dim, ctx.index), ctx.src_shape)
+        return grad, gsrc
+
+
+def _pad(g, shape):
+    """g placed in the leading block of zeros(shape)."""
+    if g._data.shape == tuple(shape):
+        return g
+    key = tuple(slice(0, s) for s in g._data.shape)
+    return apply(IndexPutZeros, (g,), (g._data,), shape, key)
+
+
+class Scatter(Op):
+    """out = x; out[i][index[i][j][k]][k] = src[i][j][k] (dim=1), src a tensor or a scalar.
+
+        grad_x = grad.scatter(dim, index, 0),   grad_src = grad.gather(dim, index)
+    """
+    _name = "ScatterBackward0"
+
+    @staticmethod
+    def forward(ctx, x, src, dim, index):
+        ctx.dim, ctx.index, ctx.src_shape = dim, index, src.shape
+        out = x.copy()
+        out[_gather_key(index, dim)] = _head(src, index.shape) if src.ndim else src
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gx = gsrc = None
+        if ctx.needs_input_grad[0]:
+            gx = apply(Scatter, (grad, None), (grad._data, np.zeros((), grad._data.dtype)),
+                       ctx.dim, ctx.index)
+        if ctx.needs_input_grad[1]:
+            gsrc = _pad(apply(Gather, (grad,), (grad._data,), ctx.dim, ctx.index), ctx.src_shape)
+        return gx, gsrc
+
+
+def _at_least_1d(t):
+    """gather/scatter treat a 0-dim tensor as one element along dim 0."""
+    return t.reshape(1) if t._data.ndim == 0 else t
+
+
+def _restore(out, input):
+    return out.reshape(()) if input._data.ndim == 0 else out
+
+
+def gather(input, dim, index, *, sparse_grad=False, out=None):
+    """out[i][j][k] = input[i][index[i][j][k]][k] for dim=1 (likewise for other dims)."""
+    d = wrap_dim(dim, input._data.ndim)
+    x = _at_least_1d(input)
+    idx = _check_scatter_index("gather", x, d, index, gather=True)
+    res = apply(Gather, (x,), (x._data,), d, idx)
+    return res.reshape(()) if index._data.ndim == 0 else res
+
+
+def _scatter_src(fname, input, src, value):
+    """(tensor or None, array) for scatter's src / value argument."""
+    if src is None:
+        src = value
+    if isinstance(src, Tensor):
+        if src.dtype is not input.dtype:
+            raise RuntimeError(f"{fname}(): Expected self.dtype to be equal to src.dtype")
+        src = _at_least_1d(src)
+        return src, src._data
+    if not isinstance(src, (numbers.Number, np.generic)):
+        raise TypeError(f"{fname}(): argument 'src' must be Tensor, not {type(src).__name__}")
+    return None, np.asarray(src).astype(input._data.dtype)
+
+
+_LEGACY_REDUCE = {"add": "sum", "multiply": "prod"}
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """out[i][index[i][j][k]][k] = src[i][j][k] (dim=1); `src` may be a scalar value.
+
+    reduce='add' / 'multiply' combines instead of overwriting; like PyTorch, that form has
+    no derivative (backward raises NotImplementedError).
+    """
+    d = wrap_dim(dim, input._data.ndim)
+    x = _at_least_1d(input)
+    sin, sarr = _scatter_src("scatter", input, src, value)
+    idx = _check_scatter_index("scatter", x, d, index,
+                               src_shape=sarr.shape if sin is not None else None)
+    if reduce is not None:
+        if reduce not in _LEGACY_REDUCE:
+            raise RuntimeError(f"reduce argument must be either add or multiply. Got {reduce}")
+        full = np.broadcast_to(sarr, idx.shape) if sin is None else sarr
+        res = apply(_ScatterLegacyReduce, (x, sin), (x._data, full), d, idx,
+                    _LEGACY_REDUCE[reduce])
+        return _restore(res, input)
+    res = apply(Scatter, (x, sin), (x._data, sarr), d, idx)
+    if res.grad_fn is not None and sin is None:
+        res.grad_fn._name = "ScatterBackward1"
+    return _restore(res, input)
+
+
+class _ScatterLegacyReduce(Op):
+    """scatter(..., reduce='add'|'multiply'): recorded, but without a derivative (as PyTorch)."""
+    _name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, x, src, dim, index, reduce):
+        return ScatterReduce.forward(ctx, x, src, dim, index, reduce, True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError("the derivative for 'scatter' with reduce= is not implemented; "
+                                  "use scatter_reduce")
+
+
+def scatter_add(input, dim, index, src):
+    """out = input; out[i][index[i][j][k]][k] += src[i][j][k] (dim=1), duplicates adding up."""
+    d = wrap_dim(dim, input._data.ndim)
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
+    if src.dtype is not input.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    x, s = _at_least_1d(input), _at_least_1d(src)
+    idx = _check_scatter_index("scatter_add", x, d, index, src_shape=s._data.shape)
+    return _restore(apply(ScatterAdd, (x, s), (x._data, s._data), d, idx), input)
+
+
+_REDUCE_UFUNC = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum,
+                 "amin": np.minimum}
+
+
+def _reduce_identity(reduce, dt):
+    """The value a reached position starts from when include_self=False."""
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    big = reduce == "amin"
+    if dt.kind == "b":
+        return big
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+        return info.max if big else info.min
+    return np.inf if big else -np.inf
+
+
+class ScatterReduce(Op):
+    """out[i][index[i][j][k]][k] = reduce(x[...] (if include_self), all src scattered there).
+
+    reduce in sum, prod, mean, amax, amin. Gradients (g the output gradient, r the output):
+        sum:  grad_x = g, grad_src = g.gather
+        mean: both divided by the number of values averaged at their position
+        amax/amin: g shared evenly among the values equal to r at each position
+        prod: g * (product of the other values at the position)
+    Positions no src reaches keep x; with include_self=False the reached ones drop x.
+    """
+    _name = "ScatterReduceBackward0"
+    save_inputs = (0, 1)
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, src, dim, index, reduce, include_self):
+        ctx.dim, ctx.index, ctx.reduce, ctx.include_self = dim, index, reduce, include_self
+        ctx.src_shape = src.shape
+        key = _gather_key(index, dim)
+        low = x.dtype.name in ("bfloat16", "float16")
+        out = x.astype(np.float32) if low else x.copy()
+        reached = np.zeros(x.shape, dtype=bool)
+        reached[key] = True
+        ctx.reached = reached
+        if not include_self:
+            out[reached] = _reduce_identity(reduce, out.dtype)
+        _REDUCE_UFUNC[reduce].at(out, key, _head(src, index.shape).astype(out.dtype, copy=False))
+        if reduce == "mean":
+            count = np.zeros(x.shape, dtype=np.int64)
+            np.add.at(count, key, 1)
+            count += include_self
+            count = np.maximum(count, 1)
+            out = out / count if out.dtype.kind in "fc" else np.floor_divide(out, count)
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .pointwise import where
+        x, src, out = ctx.saved_tensors
+        reduce = ctx.reduce
+        reached = Tensor._make(ctx.reached)
+        zero = grad.new_zeros(())
+        one = grad.new_ones(())
+
+        def gather_(t):
+            return apply(Gather, (t,), (t._data,), ctx.dim, ctx.index)
+
+        def scatter_add_(base, t):
+            return apply(ScatterAdd, (base, t), (base._data, t._data), ctx.dim, ctx.index)
+
+        def drop_reached(t):  # with include_self=False, x does not reach the reached positions
+            return t if ctx.include_self else where(reached, zero, t)
+
+        srch = apply(Index, (src,), (src._data,), tuple(slice(0, s) for s in ctx.index.shape))
+        if reduce == "sum":
+            gx, gsrc = drop_reached(grad), gather_(grad)
+        elif reduce == "mean":
+            n = scatter_add_(drop_reached(grad.new_ones(grad.shape)), srch.new_ones(srch.shape))
+            g = grad / where(n == 0, one, n)
+            gx, gsrc = drop_reached(g), gather_(g)
+        elif reduce in ("amax", "amin"):
+            # PyTorch counts x among the ties even when include_self=False (then drops its
+            # share), so a src maximum equal to x gets half the gradient there: kept as the spec.
+            x_hit = (x == out).to(grad.dtype)
+            src_hit = (srch == gather_(out)).to(grad.dtype)
+            n = scatter_add_(x_hit, src_hit)
+            share = grad / where(n == 0, one, n)
+            gx, gsrc = drop_reached(x_hit * share), src_hit * gather_(share)
+        else:
+            # prod: a value's gradient is g times the product of the others at its position,
+            # computed without dividing by zero: with no zero there it is prod / value, for the
+            # only zero there it is the product of the nonzero ones, otherwise 0.
+            x_in = x if ctx.include_self else where(reached, one, x)
+            x_zero = drop_reached((x == 0).to(grad.dtype))
+            src_zero = (srch == 0).to(grad.dtype)
+            zeros_at = scatter_add_(x_zero, src_zero)
+            x_nz = where(x_in == 0, one, x_in)
+            src_nz = where(srch == 0, one, srch)
+            prod_nz = apply(ScatterReduce, (x_nz, src_nz), (x_nz._data, src_nz._data), ctx.dim,
+                            ctx.index, "prod", True)
+
+            def others(v, v_zero, prod, zc):
+                plain = where(zc == 0, prod / where(v == 0, one, v), zero)
+                return plain + where((zc == 1) & (v_zero == 1), prod, zero)
+
+            gx = drop_reached(grad * others(x_in, x_zero, prod_nz, zeros_at))
+            gsrc = gather_(grad) * others(srch, src_zero, gather_(prod_nz), gather_(zeros_at))
+        return gx, _pad(gsrc, ctx.src_shape)
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """Reduce (sum, prod, mean, amax, amin) src's values into input at index along dim."""
+    d = wrap_dim(dim, input._data.ndim)
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # PyTorch accepts both names
+    if reduce not in _REDUCE_UFUNC:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_reduce(): argument 'src' must be Tensor, not "
+                        f"{type(src).__name__}")
+    if src.dtype is not input.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    x, s = _at_least_1d(input), _at_least_1d(src)
+    idx = _check_scatter_index("scatter_reduce", x, d, index, src_shape=s._data.shape)
+    res = apply(ScatterReduce, (x, s), (x._data, s._data), d, idx, reduce, include_self)
+    return _restore(res, input)
+
+
+# ---------------------------------------------------------------------------- take / put
+
+def take(input, index):
+    """input viewed as 1-D, indexed by `index` (result has index's shape)."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"take(): argument 'index' (position 2) must be Tensor, not "
+                        f"{type(index).__name__}")
+    if index.dtype is not _dtype.int64:
+        raise RuntimeError(f"take(): Expected a long tensor for index, but got "
+                           f"{dtype_name(index.dtype)}")
+    idx = index._cpu_array()
+    n = input._data.size
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        bad = idx.max() if idx.max() >= n else idx.min()
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                         f"elements.")
+    flat = input.reshape(-1)
+    res = apply(Index, (flat,), (flat._data,), (idx,))
+    if res.grad_fn is not None:
+        res.grad_fn._name = "TakeBackward0"
+    return res
+
+
+def take_along_dim(input, indices, dim=None, *, out=None):
+    """gather along dim after broadcasting input and indices over the other dims; dim=None
+    works on both flattened."""
+    if not isinstance(indices, Tensor):
+        raise TypeError(f"take_along_dim(): argument 'indices' (position 2) must be Tensor, not "
+                        f"{type(indices).__name__}")
+    if indices.dtype not in (_dtype.int64, _dtype.int32, _dtype.int16, _dtype.int8,
+                             _dtype.uint8):
+        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be int but got "
+                           f"{dtype_name(indices.dtype)} instead")
+    if indices.dtype is not _dtype.int64:
+        indices = indices.to(_dtype.int64)
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    if input._data.ndim != indices._data.ndim:
+        raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
+                           f"number of dimensions, but got {input._data.ndim} dimensions for input, "
+                           f"and {indices._data.ndim} dimensions for indices")
+    d = wrap_dim(dim, input._data.ndim)
+    xs, js = list(input._data.shape), list(indices._data.shape)
+    xs[d] = js[d] = 1
+    try:
+        common = list(np.broadcast_shapes(tuple(xs), tuple(js)))
+    except ValueError:
+        raise RuntimeError(f"take_along_dim(): shapes {shape_str(input.shape)} and "
+                           f"{shape_str(indices.shape)} are not broadcastable") from None
+    xs_b, js_b = list(common), list(common)
+    if common:
+        xs_b[d], js_b[d] = input._data.shape[d], indices._data.shape[d]
+    x = input if list(input.shape) == xs_b else input.expand(xs_b)
+    j = indices if list(indices.shape) == js_b else indices.expand(js_b)
+    return gather(x, d, j)
+
+
+class Put(Op):
+    """out = x with out.view(-1)[index] = src.view(-1) (+= when accumulate).
+
+        grad_x = grad.put(index, 0) (grad when accumulating),   grad_src = grad.take(index)
+    """
+    _name = "PutBackward0"
+
+    @staticmethod
+    def forward(ctx, x, src, idx, accumulate):
+        ctx.idx, ctx.accumulate, ctx.src_shape = idx, accumulate, src.shape
+        out = x.copy()
+        flat = out.reshape(-1)
+        if accumulate:
+            np.add.at(flat, idx, src.reshape(-1))
+        else:
+            flat[idx] = src.reshape(-1)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gx = gsrc = None
+        if ctx.needs_input_grad[0]:
+            gx = grad if ctx.accumulate else apply(
+                Put, (grad, None), (grad._data, np.zeros(ctx.idx.shape, grad._data.dtype)),
+                ctx.idx, False)
+        if ctx.needs_input_grad[1]:
+            flat = grad.reshape(-1)
+            gsrc = apply(Index, (flat,), (flat._data,), (ctx.idx.reshape(-1),)).reshape(
+                ctx.src_shape)
+        return gx, gsrc
+
+
+def put(input, index, source, accumulate=False):
+    """A copy of input with source's elements written at the flat positions `index`."""
+    if not isinstance(index, Tensor) or not isinstance(source, Tensor):
+        raise TypeError("put(): argument 'index' and 'source' must be Tensors")
+    if index.dtype is not _dtype.int64:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got "
+                           f"{dtype_name(index.dtype)}")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
+                           f"self.dtype = {dtype_name(input.dtype)} and source.dtype = "
+                           f"{dtype_name(source.dtype)}")
+    if index._data.size != source._data.size:
+        raise IndexError(f"put_(): Expected source and index to have the same number of "
+                           f"elements, but got source.numel() = {source._data.size}, "
+                           f"index.numel() = {index._data.size}")
+    idx = index._cpu_array().reshape(-1)
+    n = input._data.size
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        bad = idx.max() if idx.max() >= n else idx.min()
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                         f"elements.")
+    return apply(Put, (input, source), (input._data, source._data), idx, accumulate)
+
+
+# ---------------------------------------------------------------------------- nonzero
 
 def nonzero(input, *, out=None, as_tuple=False):
-    idx = np.nonzero(input._data)
+    """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
+    a = input._cpu_array()
+    if a.ndim == 0:
+        a = a.reshape(1)
+        idx = np.nonzero(a)
+        if as_tuple:
+            return (Tensor._make(idx[0].astype(np.int64)),)
+        return Tensor._make(np.zeros((idx[0].size, 0), dtype=np.int64))
+    idx = np.nonzero(a)
     if as_tuple:
-        if input._data.ndim == 0:
-            return (Tensor._make(np.zeros(int(bool(input._data)), dtype=np.int64)),)
         return tuple(Tensor._make(i.astype(np.int64)) for i in idx)
-    if input._data.ndim == 0:
-        return Tensor._make(np.zeros((int(bool(input._data)), 0), dtype=np.int64))
-    return Tensor._make(np.stack(idx, axis=1).astype(np.int64) if idx else
-                        np.zeros((0, 0), dtype=np.int64))
+    return Tensor._make(np.stack(idx, axis=1).astype(np.int64))
+
+
+def argwhere(input):
+    """nonzero(input): the (n, ndim) indices of input's nonzero elements."""
+    return nonzero(input)
+
+
+# ---------------------------------------------------------------------------- methods
+
+def _inplace_from(fn):
+    def method(self, *args, **kwargs):
+        from .conversion import commit_inplace, inplace_source
+        return commit_inplace(self, fn(inplace_source(self, args), *args, **kwargs))
+    method.__name__ = fn.__name__ + "_"
+    return method
 
 
 Tensor.__getitem__ = getitem
 Tensor.__setitem__ = setitem
 Tensor.nonzero = nonzero
+Tensor.argwhere = argwhere
+Tensor.index_put_ = index_put_
+for _fn in (index_select, masked_fill, masked_select, masked_scatter, gather, scatter,
+            scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put, take,
+            take_along_dim, put):
+    setattr(Tensor, _fn.__name__, _fn)
+for _fn in (masked_fill, masked_scatter, scatter, scatter_add, scatter_reduce, index_add,
+            index_copy, index_fill, put):
+    setattr(Tensor, _fn.__name__ + "_", _inplace_from(_fn))
