@@ -32,6 +32,7 @@ from ._ops.shape import *  # noqa: F401,F403
 from ._ops.joining import *  # noqa: F401,F403
 from ._ops.rearrange import *  # noqa: F401,F403
 from ._ops.indexing import *  # noqa: F401,F403
+from ._ops.sorting import *  # noqa: F401,F403
 from ._ops.linalg import *  # noqa: F401,F403
 
 
