@@ -6,7 +6,6 @@ their values are gathered from the input by a node whose backward scatters the g
 back to the positions the values came from. The other ops return integer counts or
 positions and have no gradient.
 """
-import collections
 import numbers
 
 import numpy as np
@@ -14,23 +13,17 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from .reduction import _return_type, return_types
 from ._util import dtype_name, shape_str, wrap_dim
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
            "searchsorted", "bucketize", "bincount", "histc"]
 
 
-def _return_type(name):
-    cls = collections.namedtuple(name, ["values", "indices"])
-    cls.__module__ = "ember.return_types"
-    cls.__repr__ = lambda self: (f"ember.return_types.{name}(\nvalues={self.values!r},\n"
-                                 f"indices={self.indices!r})")
-    return cls
-
-
-sort_result = _return_type("sort")
-topk_result = _return_type("topk")
-kthvalue_result = _return_type("kthvalue")
+# torch.return_types.sort / topk / kthvalue, registered beside the reductions' named tuples
+return_types.sort = _return_type("sort", ["values", "indices"])
+return_types.topk = _return_type("topk", ["values", "indices"])
+return_types.kthvalue = _return_type("kthvalue", ["values", "indices"])
 
 
 class TakeAlong(Op):
@@ -94,7 +87,7 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     idx = _argsort(a, d, descending).astype(np.int64)
     values = _values_at(input, d, idx, True, "SortBackward0")
     indices = Tensor._make(idx if input._data.ndim else idx.reshape(()))
-    return sort_result(values, indices)
+    return return_types.sort(values, indices)
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -118,8 +111,9 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     idx = np.take(_argsort(a, d, largest), np.arange(k), axis=d).astype(np.int64)
     values = _values_at(input, d, idx, True, "TopkBackward0")
     if input._data.ndim == 0:
-        return topk_result(values.reshape(()) if k else values, Tensor._make(idx.reshape(())))
-    return topk_result(values, Tensor._make(idx))
+        values = values.reshape(()) if k else values
+        return return_types.topk(values, Tensor._make(idx.reshape(())))
+    return return_types.topk(values, Tensor._make(idx))
 
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
@@ -131,8 +125,8 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     idx = np.take(_argsort(a, d, False), [k - 1], axis=d).astype(np.int64)
     values = _values_at(input, d, idx, keepdim or input._data.ndim == 0, "KthvalueBackward0")
     if input._data.ndim == 0:
-        return kthvalue_result(values, Tensor._make(idx.reshape(())))
-    return kthvalue_result(values, Tensor._make(idx if keepdim else idx.squeeze(d)))
+        return return_types.kthvalue(values, Tensor._make(idx.reshape(())))
+    return return_types.kthvalue(values, Tensor._make(idx if keepdim else idx.squeeze(d)))
 
 
 # ---------------------------------------------------------------------------- unique
