@@ -300,6 +300,7 @@ OPTION_ARRAYS = [
     np.arange(20, dtype=np.float32) / 3,
     np.array([1e10, 1e-10, 1.0], np.float64),
     np.array([1.0, 2.0, math.nan], np.float32),
+    np.array([[1.0, -20.0], [300.0, 0.0]], np.float64),
     np.arange(30, dtype=np.int64).reshape(5, 6),
     np.arange(1200, dtype=np.float32).reshape(30, 40) * 1.5,
     (np.arange(12) * (1 - 1j)).astype(np.complex64).reshape(3, 4),
