@@ -28,6 +28,8 @@ from ._ops.conversion import *  # noqa: F401,F403
 from ._ops.pointwise import *  # noqa: F401,F403
 from ._ops.pointwise_more import *  # noqa: F401,F403
 from ._ops.reduction import *  # noqa: F401,F403
+from ._ops.reduction import return_types  # noqa: F401
+from ._ops.cumulative import *  # noqa: F401,F403
 from ._ops.shape import *  # noqa: F401,F403
 from ._ops.joining import *  # noqa: F401,F403
 from ._ops.rearrange import *  # noqa: F401,F403

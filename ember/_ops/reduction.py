@@ -1,13 +1,62 @@
-"""Reductions: sum, mean, ... (dim as int or tuple, keepdim, dtype)."""
+"""Reductions: sum, mean, prod, var/std, max/min, amax/amin, arg-reductions, all/any,
+norms, logsumexp, median, mode, count_nonzero, aminmax.
+
+Arguments follow PyTorch: ``dim`` is an int, a tuple or a list (None or an empty list
+reduces every dim, except for all/any), negative dims wrap, ``keepdim`` keeps reduced
+dims with size 1. Integer and bool inputs promote like PyTorch (sum of int32 is int64);
+float16/bfloat16 inputs are computed in float32 and cast back.
+
+Reductions that select one element per slice (max/min/median/mode with a dim) return a
+named tuple ``(values, indices)``; their gradient flows to the selected element. Full
+reductions that select (max(), amax, median()) split the gradient evenly among ties.
+"""
+import builtins
+import collections
+import math
+import numbers
+import warnings
+
 import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
-from ._util import cast, wrap_dims, float_dtype_for, dtype_name
+from ._util import cast, wrap_dim, wrap_dims, dtype_name, check_tensor
 
-__all__ = ["sum", "mean", "sum_to_size"]
+__all__ = ["sum", "nansum", "mean", "nanmean", "prod", "std", "var", "std_mean", "var_mean",
+           "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "norm", "logsumexp",
+           "median", "nanmedian", "mode", "count_nonzero", "aminmax", "sum_to_size"]
 
+_LOWP = ("float16", "bfloat16")
+
+
+# ---------------------------------------------------------------------------- return types
+
+def _return_type(name, fields):
+    """A named tuple class that prints like ``torch.return_types.<name>`` (with ember.)."""
+    cls = collections.namedtuple(name, fields)
+    cls.__module__ = "ember.return_types"
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
+        return f"ember.return_types.{name}(\n{body})"
+    cls.__repr__ = cls.__str__ = __repr__
+    return cls
+
+
+class return_types:
+    """The named tuples returned by value-and-index reductions (``torch.return_types``)."""
+    max = _return_type("max", ["values", "indices"])
+    min = _return_type("min", ["values", "indices"])
+    median = _return_type("median", ["values", "indices"])
+    nanmedian = _return_type("nanmedian", ["values", "indices"])
+    mode = _return_type("mode", ["values", "indices"])
+    cummax = _return_type("cummax", ["values", "indices"])
+    cummin = _return_type("cummin", ["values", "indices"])
+    aminmax = _return_type("aminmax", ["min", "max"])
+
+
+# ---------------------------------------------------------------------------- helpers
 
 def _keep_shape(shape, dims):
     return tuple(1 if i in dims else s for i, s in enumerate(shape))
@@ -20,15 +69,115 @@ def expand_reduced(grad, shape, dims, keepdim):
     return grad.expand(shape)
 
 
+def _reduce_dims(input, dim, fname):
+    """The dims a multi-dim reduction reduces: int / tuple / list; None or [] mean all."""
+    ndim = input._data.ndim
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return tuple(range(ndim))
+    if isinstance(dim, (tuple, list)):
+        for d in dim:
+            if not isinstance(d, numbers.Integral) or isinstance(d, builtins.bool):
+                raise TypeError(f"{fname}(): argument 'dim' must be tuple of ints, but found "
+                                f"element of type {type(d).__name__}")
+    elif not isinstance(dim, numbers.Integral) or isinstance(dim, builtins.bool):
+        raise TypeError(f"{fname}(): argument 'dim' must be int or tuple of ints, not "
+                        f"{type(dim).__name__}")
+    return wrap_dims(dim, ndim)
+
+
+def _one_dim(input, dim, fname):
+    """A single wrapped dim (argmax, prod, cumsum, median ...); dim must be an int."""
+    if not isinstance(dim, numbers.Integral) or isinstance(dim, builtins.bool):
+        raise TypeError(f"{fname}(): argument 'dim' must be int, not {type(dim).__name__}")
+    return wrap_dim(dim, input._data.ndim)
+
+
+def _numel(shape, dims):
+    n = 1
+    for d in dims:
+        n *= shape[d]
+    return n
+
+
+def _compute(arr):
+    """The array to compute on: float16/bfloat16 are widened to float32."""
+    if arr.dtype.name in _LOWP:
+        return arr.astype(np.float32)
+    return arr
+
+
+def _squeeze(arr, dims, keepdim):
+    return arr if keepdim else np.squeeze(arr, axis=dims)
+
+
+def _check_nonempty(input, dims, fname, sep="(): "):
+    """Selecting reductions have no identity: an empty slice is an error."""
+    if input._data.ndim == 0:
+        return
+    for d in dims:
+        if input._data.shape[d] == 0:
+            raise IndexError(f"{fname}{sep}Expected reduction dim {d} to have non-zero size.")
+
+
+def _check_numel(input, fname):
+    if input._data.size == 0:
+        raise RuntimeError(f"{fname}(): Expected reduction dim to be specified for input.numel() "
+                           f"== 0. Specify the reduction dim with the 'dim' argument.")
+
+
+def _out(result, out):
+    from .pointwise import _out as write_out
+    return write_out(result, out)
+
+
+def _ties_mask(x, out, dims, keepdim):
+    """Bool array: where `x` equals the reduced value `out` (NaN matches NaN)."""
+    o = out if keepdim or not dims else np.expand_dims(out, dims)
+    with np.errstate(invalid="ignore"):
+        mask = x == o
+    if x.dtype.kind in "fc":
+        mask |= np.isnan(x) & np.isnan(o)
+    return mask
+
+
+def evenly_distribute(grad, x_arr, out_arr, dims, keepdim):
+    """Gradient of a selecting full reduction: `grad` split evenly among the tied maxima."""
+    mask = _ties_mask(x_arr, out_arr, dims, keepdim)
+    count = np.sum(mask, axis=dims, keepdims=True)
+    share = Tensor._make(np.where(mask, 1.0 / np.maximum(count, 1), 0.0).astype(grad._data.dtype))
+    return expand_reduced(grad, x_arr.shape, dims, keepdim) * share
+
+
+def scatter_along(grad, idx, dim, shape):
+    """Zeros of `shape` with `grad` added at positions `idx` along `dim` (differentiable).
+
+    `grad` and the int64 array `idx` have the same shape (the input's ndim).
+    """
+    from .indexing import scatter_add
+    if len(shape) == 0:
+        return grad.reshape(())
+    return scatter_add(grad.new_zeros(shape), dim, Tensor._make(idx), grad)
+
+
+def _flip(t, dim):
+    from .rearrange import flip
+    return flip(t, (dim,))
+
+
+# ---------------------------------------------------------------------------- sum, nansum
+
 class Sum(Op):
+    """out = sum of x over dims;  dx = grad broadcast back over the reduced dims."""
     _name = "SumBackward1"
 
     @staticmethod
-    def forward(ctx, x, dims, keepdim, np_dtype):
+    def forward(ctx, x, dims, keepdim, dt):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         if len(dims) == x.ndim and not keepdim:
             ctx._name = "SumBackward0"
-        return np.sum(x, axis=dims, keepdims=keepdim, dtype=np_dtype)
+        acc = np.float32 if dt.name in _LOWP else dt.np
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN, silently
+            return np.sum(x, axis=dims, keepdims=keepdim, dtype=acc).astype(dt.np, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -36,63 +185,758 @@ class Sum(Op):
 
 
 def _sum_dtype(dt, dtype):
+    """sum/prod/cumsum: integer and bool inputs accumulate in int64 unless dtype is given."""
     if dtype is not None:
         return dtype
-    if dt is _dtype.bool or (dt._category == 1):
+    if dt._category <= 1:
         return _dtype.int64
     return dt
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Sum over `dim` (all dims when None)."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"sum(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(input).__name__}")
-    dims = wrap_dims(dim, input._data.ndim) if dim is not None and dim != () and dim != [] \
-        else tuple(range(input._data.ndim))
+    check_tensor(input, "sum")
+    dims = _reduce_dims(input, dim, "sum")
     odt = _sum_dtype(input.dtype, dtype)
-    arr = input._data
-    if odt is _dtype.bfloat16 or odt is _dtype.float16:
-        r = apply(Sum, (input,), (arr.astype(np.float32),), dims, keepdim, None)
-        return r.to(odt)
-    return apply(Sum, (input,), (arr,), dims, keepdim, odt.np)
+    arr = input._data if dtype is None else cast(input, dtype)
+    return _out(apply(Sum, (input,), (arr,), dims, keepdim, odt), out)
 
+
+class Nansum(Op):
+    """out = sum of the non-NaN elements;  dx = grad where x is not NaN, else 0."""
+    _name = "NansumBackward0"
+    save_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, dt):
+        ctx.dims, ctx.keepdim = dims, keepdim
+        acc = np.float32 if dt.name in _LOWP else dt.np
+        return np.nansum(x, axis=dims, keepdims=keepdim, dtype=acc).astype(dt.np, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        keep = Tensor._make(~np.isnan(x._data))
+        return expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim) * keep
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """Sum over `dim`, treating NaN as zero."""
+    check_tensor(input, "nansum")
+    dims = _reduce_dims(input, dim, "nansum")
+    odt = _sum_dtype(input.dtype, dtype)
+    arr = input._data if dtype is None else cast(input, dtype)
+    return _out(apply(Nansum, (input,), (arr,), dims, keepdim, odt), out)
+
+
+# ---------------------------------------------------------------------------- mean, nanmean
 
 class Mean(Op):
+    """out = sum(x) / n over dims (NaN for an empty reduction);  dx = grad / n."""
     _name = "MeanBackward1"
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        n = 1
-        for d in dims:
-            n *= x.shape[d]
-        ctx.n = n
+        ctx.n = _numel(x.shape, dims)
         if len(dims) == x.ndim and not keepdim:
             ctx._name = "MeanBackward0"
-        if x.size == 0 or n == 0:
-            return np.full(np.sum(x, axis=dims, keepdims=keepdim).shape, np.nan, dtype=x.dtype)
-        return np.mean(x, axis=dims, keepdims=keepdim, dtype=x.dtype)
+        s = np.sum(_compute(x), axis=dims, keepdims=keepdim)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (s / ctx.n).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         return expand_reduced(grad / ctx.n, ctx.shape, ctx.dims, ctx.keepdim)
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
-    """Arithmetic mean over `dim` (all dims when None); needs a float or complex dtype."""
+def _mean_dtype(input, dtype, fname):
     dt = dtype or input.dtype
     if not (dt.is_floating_point or dt.is_complex):
-        raise RuntimeError(
-            f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
-            f"complex dtype. Got: {dtype_name(input.dtype)}")
-    dims = wrap_dims(dim, input._data.ndim) if dim is not None and dim != () and dim != [] \
-        else tuple(range(input._data.ndim))
-    arr = cast(input, dt)
-    if dt is _dtype.bfloat16 or dt is _dtype.float16:
-        return apply(Mean, (input,), (arr.astype(np.float32),), dims, keepdim).to(dt)
-    return apply(Mean, (input,), (arr,), dims, keepdim)
+        which = "Optional dtype" if dtype is not None else "Input dtype"
+        raise RuntimeError(f"{fname}(): could not infer output dtype. {which} must be either a "
+                           f"floating point or complex dtype. Got: {dtype_name(dt)}")
+    return dt
 
+
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """Arithmetic mean over `dim` (all dims when None); needs a float or complex dtype."""
+    check_tensor(input, "mean")
+    dt = _mean_dtype(input, dtype, "mean")
+    dims = _reduce_dims(input, dim, "mean")
+    return _out(apply(Mean, (input,), (cast(input, dt),), dims, keepdim), out)
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """Mean of the non-NaN elements: nansum(x) / count(not NaN)."""
+    check_tensor(input, "nanmean")
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
+                           f"but got {dtype_name(input.dtype)}")
+    dims = _reduce_dims(input, dim, "nanmean")
+    count = np.sum(~np.isnan(input._data), axis=dims, keepdims=keepdim)
+    total = nansum(input, dims, keepdim, dtype=dtype)
+    return _out(total / Tensor._make(np.asarray(count)), out)
+
+
+# ---------------------------------------------------------------------------- prod
+
+class Prod(Op):
+    """out = product of x over dims.
+
+    dx_i = grad * prod_{j != i} x_j: out / x_i when the slice holds no zero, else the
+    product of the exclusive cumulative products from the left and from the right.
+    """
+    _name = "ProdBackward1"
+    save_inputs = (0,)
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, dt):
+        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.has_zero = builtins.bool(np.any(x == 0))
+        if len(dims) == x.ndim and not keepdim:
+            ctx._name = "ProdBackward0"
+        acc = np.float32 if dt.name in _LOWP else dt.np
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.prod(x, axis=dims, keepdims=keepdim, dtype=acc).astype(dt.np, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        g = expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim)
+        if not ctx.has_zero:
+            return g * expand_reduced(out, x.shape, ctx.dims, ctx.keepdim) / x
+        if len(ctx.dims) == 1:
+            return g * _prod_of_others(x, ctx.dims[0])
+        return g * _prod_of_others(x.reshape(-1), 0).reshape(x.shape)
+
+
+def _prod_of_others(x, dim):
+    """prod_{j != i} x_j along `dim`, valid with zeros: exclusive left * exclusive right."""
+    from .cumulative import cumprod
+    from .joining import cat
+    n = x.shape[dim]
+    if n == 0:
+        return x
+    ones = x.new_ones(_keep_shape(x.shape, (dim,)))
+
+    def exclusive(t):
+        return cumprod(cat([ones, t.narrow(dim, 0, n - 1)], dim), dim)
+    return exclusive(x) * _flip(exclusive(_flip(x, dim)), dim)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """Product over `dim` (one int) or over all elements."""
+    check_tensor(input, "prod")
+    if dim is None:
+        dims = tuple(range(input._data.ndim))
+    else:
+        dims = (_one_dim(input, dim, "prod"),) if input._data.ndim else ()
+    odt = _sum_dtype(input.dtype, dtype)
+    arr = input._data if dtype is None else cast(input, dtype)
+    return _out(apply(Prod, (input,), (arr,), dims, keepdim, odt), out)
+
+
+# ---------------------------------------------------------------------------- var, std
+
+class VarMean(Op):
+    """var = sum |x - mean|^2 / max(0, n - correction), optionally std = sqrt(var), and mean.
+
+    d var / dx = 2 (x - mean) / (n - correction);  d std / dx = d var / dx / (2 std)
+    (0 where std is 0);  d mean / dx = 1 / n.
+    """
+    save_inputs = (0,)
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim, take_sqrt, with_mean):
+        ctx.dims, ctx.keepdim, ctx.take_sqrt, ctx.with_mean = dims, keepdim, take_sqrt, with_mean
+        n = _numel(x.shape, dims)
+        ctx.n, ctx.dof = n, n - correction
+        if ctx.dof <= 0:
+            warnings.warn("var(): degrees of freedom is <= 0. Correction should be strictly less "
+                          "than the reduction factor (input numel divided by output numel).",
+                          UserWarning, stacklevel=5)
+        names = {(False, False): "VarBackward0", (True, False): "StdBackward0",
+                 (False, True): "VarMeanBackward0", (True, True): "StdMeanBackward0"}
+        ctx._name = names[(take_sqrt, with_mean)]
+        xc = _compute(x)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = np.sum(xc, axis=dims, keepdims=True) / n
+            d = xc - m
+            sq = (d * np.conj(d)).real if x.dtype.kind == "c" else d * d
+            v = np.sum(sq, axis=dims, keepdims=keepdim) / builtins.max(0, ctx.dof)
+        real = np.dtype(np.float64) if x.dtype == np.complex128 else (
+            np.dtype(np.float32) if x.dtype.kind == "c" else x.dtype)
+        v = (np.sqrt(v) if take_sqrt else v).astype(real, copy=False)
+        if not with_mean:
+            return v
+        return v, _squeeze(m, dims, keepdim).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad, grad_mean=None):
+        x, out = ctx.saved_tensors
+        dims, keepdim = ctx.dims, ctx.keepdim
+        centred = x - x.mean(dims, keepdim=True)
+        if ctx.take_sqrt:
+            from .pointwise import where
+            grad = where(out == 0, 0.0, grad / (2 * out))
+        scale = 2.0 / ctx.dof if ctx.dof != 0 else math.inf
+        gx = expand_reduced(grad, x.shape, dims, keepdim) * centred * scale
+        if ctx.with_mean:
+            gx = gx + expand_reduced(grad_mean / ctx.n, x.shape, dims, keepdim)
+        return gx
+
+
+def _correction(fname, dim, unbiased, correction):
+    """Resolve PyTorch's (dim, unbiased, correction) overloads to (dim, correction)."""
+    if isinstance(dim, builtins.bool):  # var(input, unbiased)
+        if unbiased is not None:
+            raise TypeError(f"{fname}() received an invalid combination of arguments")
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{fname}() received an invalid combination of arguments - got both "
+                        f"unbiased and correction")
+    if unbiased is not None and not isinstance(unbiased, builtins.bool):
+        raise TypeError(f"{fname}(): argument 'unbiased' must be bool, not "
+                        f"{type(unbiased).__name__}")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return dim, correction
+
+
+def _var_mean(fname, input, dim, unbiased, keepdim, correction, take_sqrt, with_mean):
+    check_tensor(input, fname)
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    dim, correction = _correction(fname, dim, unbiased, correction)
+    dims = _reduce_dims(input, dim, fname)
+    return apply(VarMean, (input,), (input._data,), dims, correction, keepdim, take_sqrt,
+                 with_mean)
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    """Variance over `dim` with Bessel's `correction` (1 by default; unbiased=False -> 0)."""
+    return _out(_var_mean("var", input, dim, unbiased, keepdim, correction, False, False), out)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    """Standard deviation: sqrt(var(input, dim, correction))."""
+    return _out(_var_mean("std", input, dim, unbiased, keepdim, correction, True, False), out)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) over `dim` in one pass."""
+    return _var_mean("var_mean", input, dim, unbiased, keepdim, correction, False, True)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) over `dim` in one pass."""
+    return _var_mean("std_mean", input, dim, unbiased, keepdim, correction, True, True)
+
+
+# ---------------------------------------------------------------------------- selecting reductions
+
+class SelectAll(Op):
+    """A full or multi-dim reduction that selects elements (max(), amax, median() ...).
+
+    The gradient is split evenly among the elements equal to the result.
+    """
+    save_inputs = (0,)
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, reduce_fn, name):
+        ctx.dims, ctx.keepdim, ctx._name = dims, keepdim, name
+        with np.errstate(invalid="ignore"):
+            return reduce_fn(x, dims, keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        return evenly_distribute(grad, x._data, out._data, ctx.dims, ctx.keepdim)
+
+
+class SelectDim(Op):
+    """A reduction along one dim returning (values, indices) (max(dim), median(dim) ...).
+
+    `index_fn(x, dim)` returns the chosen index per slice (keepdims shape); the gradient
+    goes to the chosen element.
+    """
+    nondiff_outputs = (1,)
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, index_fn, name):
+        ctx._name, ctx.shape, ctx.dim, ctx.keepdim = name, x.shape, dim, keepdim
+        if x.ndim == 0:
+            return x.copy(), np.zeros((), dtype=np.int64)
+        idx = index_fn(x, dim).astype(np.int64)
+        ctx.idx = idx
+        values = np.take_along_axis(x, idx, axis=dim)
+        return _squeeze(values, (dim,), keepdim), _squeeze(idx, (dim,), keepdim)
+
+    @staticmethod
+    def backward(ctx, grad, grad_indices=None):
+        if len(ctx.shape) == 0:
+            return grad
+        if not ctx.keepdim:
+            grad = grad.unsqueeze(ctx.dim)
+        return scatter_along(grad, ctx.idx, ctx.dim, ctx.shape)
+
+
+def _amax_array(x, dims, keepdim):
+    return np.max(x, axis=dims, keepdims=keepdim)
+
+
+def _amin_array(x, dims, keepdim):
+    return np.min(x, axis=dims, keepdims=keepdim)
+
+
+def _argmax_array(x, dim):
+    return np.argmax(x, axis=dim, keepdims=True)  # first maximum; NaN counts as maximal
+
+
+def _argmin_array(x, dim):
+    return np.argmin(x, axis=dim, keepdims=True)
+
+
+def _check_real(input, fname, kernel):
+    if input.dtype.is_complex:
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{dtype_name(input.dtype)}'")
+
+
+def _extreme(fname, arr_fn, index_fn, input, dim, keepdim, other, out):
+    check_tensor(input, fname)
+    if other is not None or isinstance(dim, Tensor):
+        return _binary_extreme(fname, input, other if other is not None else dim, out)
+    _check_real(input, fname, f"{fname}_all" if dim is None else f"{fname}_cpu")
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{fname}() received an invalid combination of arguments - got "
+                            f"(keepdim=bool) without dim")
+        _check_numel(input, fname)
+        dims = tuple(range(input._data.ndim))
+        name = "MaxBackward1" if fname == "max" else "MinBackward1"
+        return _out(apply(SelectAll, (input,), (input._data,), dims, False, arr_fn, name), out)
+    d = _one_dim(input, dim, fname)
+    _check_nonempty(input, (d,), fname)
+    name = "MaxBackward0" if fname == "max" else "MinBackward0"
+    values, indices = apply(SelectDim, (input,), (input._data,), d, keepdim, index_fn, name)
+    return getattr(return_types, fname)(values, indices)
+
+
+def _binary_extreme(fname, input, other, out):
+    """max(a, b) / min(a, b): the elementwise maximum / minimum."""
+    from .pointwise_more import maximum, minimum
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{fname}() received an invalid combination of arguments - got "
+                        f"(Tensor, {type(other).__name__})")
+    return (maximum if fname == "max" else minimum)(input, other, out=out)
+
+
+def max(input, dim=None, keepdim=False, *, other=None, out=None):
+    """max(input) -> the largest element; max(input, dim) -> (values, indices);
+    max(input, other) -> the elementwise maximum."""
+    return _extreme("max", _amax_array, _argmax_array, input, dim, keepdim, other, out)
+
+
+def min(input, dim=None, keepdim=False, *, other=None, out=None):
+    """min(input) -> the smallest element; min(input, dim) -> (values, indices);
+    min(input, other) -> the elementwise minimum."""
+    return _extreme("min", _amin_array, _argmin_array, input, dim, keepdim, other, out)
+
+
+def _amax_amin(fname, arr_fn, input, dim, keepdim, out):
+    check_tensor(input, fname)
+    _check_real(input, fname, f"{fname}_cpu")
+    dims = _reduce_dims(input, dim, fname)
+    if len(dims) == input._data.ndim:
+        _check_numel(input, fname)
+    _check_nonempty(input, dims, fname)
+    name = "AmaxBackward0" if fname == "amax" else "AminBackward0"
+    return _out(apply(SelectAll, (input,), (input._data,), dims, keepdim, arr_fn, name), out)
+
+
+def amax(input, dim=(), keepdim=False, *, out=None):
+    """Largest value over `dim` (all dims when empty); ties share the gradient evenly."""
+    return _amax_amin("amax", _amax_array, input, dim, keepdim, out)
+
+
+def amin(input, dim=(), keepdim=False, *, out=None):
+    """Smallest value over `dim` (all dims when empty); ties share the gradient evenly."""
+    return _amax_amin("amin", _amin_array, input, dim, keepdim, out)
+
+
+def _arg_extreme(fname, index_fn, input, dim, keepdim, out):
+    check_tensor(input, fname)
+    if input.dtype is _dtype.bool:
+        raise RuntimeError(f"{fname}(): does not support bool input")
+    _check_real(input, fname, f"{fname}_cpu")
+    arr = input._data
+    if dim is None:
+        if arr.size == 0:
+            raise IndexError(f"{fname}(): Expected reduction dim to be specified for "
+                             f"input.numel() == 0.")
+        idx = index_fn(arr.reshape(-1), 0).reshape(())
+        if keepdim:
+            idx = idx.reshape((1,) * arr.ndim)
+    else:
+        d = _one_dim(input, dim, fname)
+        _check_nonempty(input, (d,), fname)
+        idx = np.zeros((), np.int64) if arr.ndim == 0 else _squeeze(index_fn(arr, d), (d,), keepdim)
+    return _out(Tensor._make(np.asarray(idx, dtype=np.int64)), out)
+
+
+def argmax(input, dim=None, keepdim=False, *, out=None):
+    """Index of the largest element (of the flattened input when dim is None)."""
+    return _arg_extreme("argmax", _argmax_array, input, dim, keepdim, out)
+
+
+def argmin(input, dim=None, keepdim=False, *, out=None):
+    """Index of the smallest element (of the flattened input when dim is None)."""
+    return _arg_extreme("argmin", _argmin_array, input, dim, keepdim, out)
+
+
+class Aminmax(Op):
+    """(min, max) over `dims`; each gradient is split evenly among its ties."""
+    _name = "AminmaxBackward0"
+    save_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.lo = np.min(x, axis=dims, keepdims=keepdim)
+        ctx.hi = np.max(x, axis=dims, keepdims=keepdim)
+        return ctx.lo, ctx.hi
+
+    @staticmethod
+    def backward(ctx, grad_min, grad_max):
+        x, = ctx.saved_tensors
+        return (evenly_distribute(grad_min, x._data, ctx.lo, ctx.dims, ctx.keepdim)
+                + evenly_distribute(grad_max, x._data, ctx.hi, ctx.dims, ctx.keepdim))
+
+
+def aminmax(input, *, dim=None, keepdim=False, out=None):
+    """The named tuple (min, max) over `dim` (one int) or over all elements."""
+    check_tensor(input, "aminmax")
+    _check_real(input, "aminmax", "aminmax_cpu")
+    if dim is None:
+        if input._data.size == 0:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                               "operation has no identity.")
+        dims = tuple(range(input._data.ndim))
+    else:
+        dims = (_one_dim(input, dim, "aminmax"),) if input._data.ndim else ()
+        _check_nonempty(input, dims, "aminmax", sep=": ")
+    lo, hi = apply(Aminmax, (input,), (input._data,), dims, keepdim)
+    return return_types.aminmax(lo, hi)
+
+
+# ---------------------------------------------------------------------------- median, mode
+
+def _nan_count(x, dim):
+    if x.dtype.kind not in "fc":
+        return np.zeros(_keep_shape(x.shape, (dim,)), dtype=np.int64)
+    return np.sum(np.isnan(x), axis=dim, keepdims=True)
+
+
+def _median_index(x, dim):
+    """Lower median's index; a slice holding NaN gives its first NaN (sorted last)."""
+    order = np.argsort(x, axis=dim, kind="stable")
+    n, nans = x.shape[dim], _nan_count(x, dim)
+    pos = np.where(nans > 0, n - nans, (n - 1) // 2)
+    return np.take_along_axis(order, pos, axis=dim)
+
+
+def _nanmedian_index(x, dim):
+    """Lower median's index among the non-NaN elements (all NaN: the middle NaN)."""
+    order = np.argsort(x, axis=dim, kind="stable")
+    n = x.shape[dim]
+    valid = n - _nan_count(x, dim)
+    pos = np.where(valid > 0, (valid - 1) // 2, (n - 1) // 2)
+    return np.take_along_axis(order, pos, axis=dim)
+
+
+def _mode_index(x, dim):
+    """Index of the most frequent value (smallest on ties), its last occurrence."""
+    moved = np.moveaxis(x, dim, -1)
+    rows = moved.reshape(-1, moved.shape[-1])
+    idx = np.empty(rows.shape[0], dtype=np.int64)
+    for r, row in enumerate(rows):
+        values, counts = np.unique(row, return_counts=True)
+        v = values[np.argmax(counts)]
+        hits = np.isnan(row) if v != v else row == v
+        idx[r] = np.flatnonzero(hits)[-1]
+    return np.expand_dims(idx.reshape(moved.shape[:-1]), dim)
+
+
+def _median_all(kind):
+    def reduce(x, dims, keepdim):
+        flat = x.reshape(-1)
+        if flat.size == 0:
+            return np.asarray(np.nan, dtype=x.dtype)
+        if kind == "median":
+            i = _median_index(flat, 0)
+        else:
+            i = _nanmedian_index(flat, 0)
+        return np.asarray(flat[i]).reshape(())
+    return reduce
+
+
+def _median(fname, index_fn, input, dim, keepdim, out):
+    check_tensor(input, fname)
+    if input.dtype is _dtype.bool or input.dtype.is_complex:
+        raise NotImplementedError(f'"{fname}_cpu" not implemented for '
+                                  f"'{dtype_name(input.dtype)}'")
+    if dim is None:
+        name = "MedianBackward0" if fname == "median" else "NanmedianBackward0"
+        dims = tuple(range(input._data.ndim))
+        return _out(apply(SelectAll, (input,), (input._data,), dims, False, _median_all(fname),
+                          name), out)
+    d = _one_dim(input, dim, fname)
+    _check_nonempty(input, (d,), fname)
+    name = "MedianBackward1" if fname == "median" else "NanmedianBackward1"
+    values, indices = apply(SelectDim, (input,), (input._data,), d, keepdim, index_fn, name)
+    return getattr(return_types, fname)(values, indices)
+
+
+def median(input, dim=None, keepdim=False, *, out=None):
+    """Lower median (NaN if any NaN): a value for dim=None, else (values, indices)."""
+    return _median("median", _median_index, input, dim, keepdim, out)
+
+
+def nanmedian(input, dim=None, keepdim=False, *, out=None):
+    """Lower median ignoring NaN: a value for dim=None, else (values, indices)."""
+    return _median("nanmedian", _nanmedian_index, input, dim, keepdim, out)
+
+
+def mode(input, dim=-1, keepdim=False, *, out=None):
+    """(values, indices): the most frequent value along `dim` and its last index."""
+    check_tensor(input, "mode")
+    _check_real(input, "mode", "mode_cpu")
+    d = _one_dim(input, dim, "mode")
+    _check_nonempty(input, (d,), "mode")
+    values, indices = apply(SelectDim, (input,), (input._data,), d, keepdim, _mode_index,
+                            "ModeBackward0")
+    return return_types.mode(values, indices)
+
+
+# ---------------------------------------------------------------------------- all, any, count
+
+def _logical_reduce(fname, np_fn, input, dim, keepdim, out):
+    check_tensor(input, fname)
+    arr = input._data
+    if dim is None:
+        dims = tuple(range(arr.ndim))
+    elif isinstance(dim, (tuple, list)):
+        dims = _reduce_dims(input, dim, fname) if len(dim) else ()
+    else:
+        dims = (_one_dim(input, dim, fname),) if arr.ndim else ()
+    r = np_fn(arr.astype(np.bool_, copy=False), axis=dims, keepdims=keepdim)
+    odt = np.uint8 if arr.dtype == np.uint8 else np.bool_
+    return _out(Tensor._make(np.asarray(r).astype(odt)), out)
+
+
+def all(input, dim=None, keepdim=False, *, out=None):
+    """True where every element over `dim` is nonzero (uint8 input gives uint8)."""
+    return _logical_reduce("all", np.all, input, dim, keepdim, out)
+
+
+def any(input, dim=None, keepdim=False, *, out=None):
+    """True where some element over `dim` is nonzero (uint8 input gives uint8)."""
+    return _logical_reduce("any", np.any, input, dim, keepdim, out)
+
+
+def count_nonzero(input, dim=None):
+    """Number of nonzero elements over `dim` (int64)."""
+    check_tensor(input, "count_nonzero")
+    dims = _reduce_dims(input, dim, "count_nonzero")
+    r = np.sum(input._data != 0, axis=dims, dtype=np.int64)
+    return Tensor._make(np.asarray(r))
+
+
+# ---------------------------------------------------------------------------- logsumexp
+
+class Logsumexp(Op):
+    """out = m + log(sum(exp(x - m))) with m the (finite) max;  dx = grad * exp(x - out)."""
+    _name = "LogsumexpBackward0"
+    save_inputs = (0,)
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.dims, ctx.keepdim = dims, keepdim
+        xc = _compute(x)
+        m = np.max(xc, axis=dims, keepdims=True, initial=-np.inf)
+        m = np.where(np.isfinite(m), m, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.log(np.sum(np.exp(xc - m), axis=dims, keepdims=True)) + m
+        return _squeeze(s, dims, keepdim).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        o = expand_reduced(out, x.shape, ctx.dims, ctx.keepdim)
+        return expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim) * (x - o).exp()
+
+
+def logsumexp(input, dim, keepdim=False, *, out=None):
+    """log(sum(exp(input))) over `dim`, computed stably; integers give the default float."""
+    check_tensor(input, "logsumexp")
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        raise RuntimeError("logsumexp(): dim must name at least one dimension")
+    dims = _reduce_dims(input, dim, "logsumexp")
+    dt = input.dtype if input.dtype._category >= 2 else _dtype.get_default_dtype()
+    return _out(apply(Logsumexp, (input,), (cast(input, dt),), dims, keepdim), out)
+
+
+# ---------------------------------------------------------------------------- norms
+
+def _ord_str(ord):
+    if isinstance(ord, float) and ord.is_integer():
+        return str(int(ord))
+    return str(ord)
+
+
+class VectorNorm(Op):
+    """out = (sum |x|^p)^(1/p) over dims; p = inf/-inf: max/min |x|; p = 0: count nonzero.
+
+    dx = grad * sgn(x) |x|^(p-1) / out^(p-1) (0 where out or x is 0); p = 1: grad * sgn(x);
+    p = 2: grad * x / out; p = +-inf: grad * sgn(x) shared evenly among |x| == out.
+    """
+    _name = "LinalgVectorNormBackward0"
+    save_inputs = (0,)
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, ord, dims, keepdim):
+        ctx.ord, ctx.dims, ctx.keepdim = ord, dims, keepdim
+        a = np.abs(_compute(x))
+        if ord == math.inf:
+            r = np.max(a, axis=dims, keepdims=keepdim, initial=0.0)
+        elif ord == -math.inf:
+            r = np.min(a, axis=dims, keepdims=keepdim)
+        elif ord == 0:
+            r = np.sum(a != 0, axis=dims, keepdims=keepdim).astype(a.dtype)
+        elif ord == 1:
+            r = np.sum(a, axis=dims, keepdims=keepdim)
+        elif ord == 2:
+            r = np.sqrt(np.sum(a * a, axis=dims, keepdims=keepdim))
+        else:
+            with np.errstate(divide="ignore"):
+                r = np.sum(a ** ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
+        real = x.dtype if x.dtype.kind != "c" else np.abs(x[:0]).dtype
+        return np.asarray(r).astype(real, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .pointwise import where
+        x, out = ctx.saved_tensors
+        p, dims, keepdim = ctx.ord, ctx.dims, ctx.keepdim
+        if p == 0:
+            return None
+        g = expand_reduced(grad, x.shape, dims, keepdim)
+        if p == 1:
+            return g * x.sign()
+        if builtins.abs(p) == math.inf:
+            return evenly_distribute(grad, np.abs(x._data), out._data, dims, keepdim) * x.sign()
+        o = expand_reduced(out, x.shape, dims, keepdim)
+        if p == 2:
+            return where(o == 0, 0.0, g * x / o)
+        scaled = x.sign() * x.abs().pow(p - 1)
+        return where((o == 0) | (x == 0), 0.0, g * scaled / o.pow(p - 1))
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
+    """The vector ord-norm of `x` over `dim` (all elements when None) (linalg.vector_norm)."""
+    check_tensor(x, "linalg_vector_norm")
+    if not isinstance(ord, numbers.Number) or isinstance(ord, builtins.bool):
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, not "
+                        f"{type(ord).__name__}")
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {dtype_name(x.dtype)}")
+    if dtype is not None and _dtype.promote_types(x.dtype, dtype) is not dtype:
+        raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({dtype_name(x.dtype)}) "
+                           f"should be convertible without narrowing to the specified dtype "
+                           f"({dtype_name(dtype)})")
+    dims = _reduce_dims(x, dim, "linalg_vector_norm")
+    if ord < 0 or ord == math.inf:
+        if _numel(x._data.shape, dims) == 0 and (x._data.ndim or x._data.size == 0):
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {_ord_str(ord)} norm on an "
+                               f"empty tensor because the operation does not have an identity")
+    arr = x._data if dtype is None else cast(x, dtype)
+    return _out(apply(VectorNorm, (x,), (arr,), float(ord), dims, keepdim), out)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    """Matrix norm over the two dims `dim`: 'fro', 'nuc', +-1, +-2, +-inf (linalg.matrix_norm).
+
+    +-1: max/min column sum of |A|; +-inf: max/min row sum; 'nuc'/+-2 need singular values.
+    """
+    check_tensor(A, "linalg_matrix_norm")
+    if A._data.ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if isinstance(dim, numbers.Integral) or len(dim) != 2:
+        shown = dim if isinstance(dim, numbers.Integral) else " ".join(str(d) for d in dim)
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {shown}")
+    d0, d1 = wrap_dim(dim[0], A._data.ndim), wrap_dim(dim[1], A._data.ndim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, {dim[1]})")
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim, dtype=dtype, out=out)
+    if ord == "nuc" or ord in (2, -2):
+        return _out(_singular_value_norm(A, ord, d0, d1, keepdim, dtype), out)
+    if ord not in (1, -1, math.inf, -math.inf):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    if not (A.dtype.is_floating_point or A.dtype.is_complex):
+        raise RuntimeError(f"linalg.matrix_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {dtype_name(A.dtype)}")
+    summed, picked = (d0, d1) if builtins.abs(ord) == 1 else (d1, d0)
+    if A._data.size == 0:
+        shape = _squeeze(np.empty(_keep_shape(A._data.shape, (d0, d1))), (d0, d1), keepdim).shape
+        from .creation import zeros
+        return zeros(shape, dtype=(dtype or A.dtype).to_real())
+    sums = vector_norm(A, 1, summed, keepdim, dtype=dtype)
+    if not keepdim and picked > summed:
+        picked -= 1
+    return _out((amax if ord > 0 else amin)(sums, picked, keepdim), out)
+
+
+def _singular_value_norm(A, ord, d0, d1, keepdim, dtype):
+    """'nuc' (sum of singular values), 2 (largest), -2 (smallest), via linalg.svdvals."""
+    try:
+        from ..linalg import svdvals
+    except ImportError:
+        raise NotImplementedError(f"matrix_norm(ord={ord!r}) needs ember.linalg.svdvals, which "
+                                  f"is not available yet") from None
+    if dtype is not None:
+        A = A.to(dtype)
+    nd = A._data.ndim
+    rest = [i for i in range(nd) if i not in (d0, d1)]
+    s = svdvals(A.permute(*rest, d0, d1))
+    r = s.sum(-1) if ord == "nuc" else (amax(s, -1) if ord == 2 else amin(s, -1))
+    if keepdim:
+        r = r.reshape(_keep_shape(A._data.shape, (d0, d1)))
+    return r
+
+
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    """torch.norm: p='fro' / number -> vector norm over dim; p='nuc' -> matrix norm."""
+    check_tensor(input, "norm")
+    if isinstance(p, str):
+        if p == "fro" and (dim is None or isinstance(dim, numbers.Integral) or len(dim) <= 2):
+            return vector_norm(input, 2, dim, keepdim, dtype=dtype, out=out)
+        if dim is None:
+            dim = tuple(range(input._data.ndim))
+        return matrix_norm(input, p, dim, keepdim, dtype=dtype, out=out)
+    return vector_norm(input, 2.0 if p is None else p, dim, keepdim, dtype=dtype, out=out)
+
+
+# ---------------------------------------------------------------------------- sum_to_size
 
 def sum_to_size(input, *size):
     """Sum `input` down to `size` (the inverse of broadcasting)."""
@@ -116,6 +960,9 @@ def sum_to_size(input, *size):
     return r
 
 
-Tensor.sum = sum
-Tensor.mean = mean
-Tensor.sum_to_size = sum_to_size
+# ---------------------------------------------------------------------------- methods
+
+for _name in ("sum", "nansum", "mean", "nanmean", "prod", "std", "var", "max", "min", "amax",
+              "amin", "argmax", "argmin", "all", "any", "norm", "logsumexp", "median",
+              "nanmedian", "mode", "count_nonzero", "aminmax", "sum_to_size"):
+    setattr(Tensor, _name, globals()[_name])

@@ -1,0 +1,160 @@
+"""Scans along one dim: cumsum, cumprod, cummax, cummin.
+
+Integer and bool inputs of cumsum/cumprod accumulate in int64 (unless ``dtype=`` says
+otherwise); float16/bfloat16 are computed in float32 and cast back.
+"""
+import numpy as np
+
+from .._tensor import Tensor
+from ._base import Op, apply
+from ._util import cast, check_tensor
+from .reduction import (return_types, scatter_along, _flip, _one_dim, _sum_dtype, _compute,
+                        _check_real)
+
+__all__ = ["cumsum", "cumprod", "cummax", "cummin"]
+
+
+class Cumsum(Op):
+    """out_i = sum_{j <= i} x_j;  dx_i = sum_{j >= i} grad_j (a reversed cumsum)."""
+    _name = "CumsumBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, dt):
+        ctx.dim = dim
+        out = np.cumsum(_compute(x), axis=dim, dtype=None if x.dtype == dt.np else dt.np)
+        return out.reshape(x.shape).astype(dt.np, copy=False)  # a 0-dim input stays 0-dim
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _reverse_cumsum(grad, ctx.dim)
+
+
+def _cumsum(t, dim):
+    return apply(Cumsum, (t,), (t._data,), dim, t.dtype)
+
+
+def _reverse_cumsum(t, dim):
+    """sum_{j >= i} t_j along `dim`."""
+    return _flip(_cumsum(_flip(t, dim), dim), dim)
+
+
+class Cumprod(Op):
+    """out_i = prod_{j <= i} x_j.
+
+    dx_i = sum_{j >= i} grad_j prod_{l <= j, l != i} x_l. Without zeros this is
+    reversed_cumsum(grad * out)_i / x_i; with zeros it is computed from the products
+    with x_i replaced by 1 (quadratic in the dim's length, but exact and differentiable).
+    """
+    _name = "CumprodBackward0"
+    save_inputs = (0,)
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim, dt):
+        ctx.dim = dim
+        ctx.has_zero = bool(np.any(x == 0))
+        out = np.cumprod(_compute(x), axis=dim, dtype=None if x.dtype == dt.np else dt.np)
+        return out.reshape(x.shape).astype(dt.np, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        dim = ctx.dim
+        if x.ndim == 0 or x.shape[dim] == 0:
+            return grad
+        if not ctx.has_zero:
+            return _reverse_cumsum(grad * out, dim) / x
+        return _cumprod_backward_with_zeros(grad, x, dim)
+
+
+def _cumprod_backward_with_zeros(grad, x, dim):
+    """sum_{j >= i} g_j prod_{l <= j, l != i} x_l via rows Y[i] = x with x_i set to 1."""
+    from .pointwise import where
+    xt, gt = x.transpose(dim, -1), grad.transpose(dim, -1)
+    n = xt.shape[-1]
+    eye = Tensor._make(np.eye(n, dtype=bool))
+    upper = Tensor._make(np.triu(np.ones((n, n), dtype=bool)).astype(x._data.dtype))
+    rows = where(eye, 1.0, xt.unsqueeze(-2))              # [..., i, l]
+    partial = cumprod(rows, -1)                            # prod_{l <= j, l != i} x_l
+    gi = (gt.unsqueeze(-2) * partial * upper).sum(-1)      # sum over j >= i
+    return gi.transpose(dim, -1)
+
+
+def _scan(fname, op, input, dim, dtype):
+    check_tensor(input, fname)
+    d = _one_dim(input, dim, fname)
+    odt = _sum_dtype(input.dtype, dtype)
+    arr = input._data if dtype is None else cast(input, dtype)
+    return apply(op, (input,), (arr,), d, odt)
+
+
+def cumsum(input, dim, *, dtype=None, out=None):
+    """Cumulative sum along `dim`."""
+    from .reduction import _out
+    return _out(_scan("cumsum", Cumsum, input, dim, dtype), out)
+
+
+def cumprod(input, dim, *, dtype=None, out=None):
+    """Cumulative product along `dim` (gradient exact with zeros in the input)."""
+    from .reduction import _out
+    return _out(_scan("cumprod", Cumprod, input, dim, dtype), out)
+
+
+class CumExtreme(Op):
+    """(values, indices): running max (or min) along `dim` and where it was last reached.
+
+    A NaN propagates from where it appears. dx = grad scattered-added to the indices.
+    """
+    nondiff_outputs = (1,)
+
+    @staticmethod
+    def forward(ctx, x, dim, is_max):
+        ctx._name = "CummaxBackward0" if is_max else "CumminBackward0"
+        ctx.dim, ctx.shape = dim, x.shape
+        if x.ndim == 0:
+            ctx.idx = np.zeros((), np.int64)
+            return x.copy(), ctx.idx
+        moved = np.moveaxis(x, dim, 0)
+        values = np.empty_like(moved)
+        idx = np.zeros(moved.shape, dtype=np.int64)
+        better = np.greater_equal if is_max else np.less_equal
+        for i in range(moved.shape[0]):
+            if i == 0:
+                values[0] = moved[0]
+                continue
+            cur = moved[i]
+            take = better(cur, values[i - 1])
+            if moved.dtype.kind == "f":
+                take |= np.isnan(cur)
+            values[i] = np.where(take, cur, values[i - 1])
+            idx[i] = np.where(take, i, idx[i - 1])
+        ctx.idx = np.moveaxis(idx, 0, dim)
+        return np.moveaxis(values, 0, dim), ctx.idx
+
+    @staticmethod
+    def backward(ctx, grad, grad_indices=None):
+        return scatter_along(grad, ctx.idx, ctx.dim, ctx.shape)
+
+
+def _cum_extreme(fname, input, dim, is_max):
+    check_tensor(input, fname)
+    _check_real(input, fname, f"{fname}_cpu")
+    d = _one_dim(input, dim, fname)
+    values, indices = apply(CumExtreme, (input,), (input._data,), d, is_max)
+    return getattr(return_types, fname)(values, indices)
+
+
+def cummax(input, dim):
+    """(values, indices) of the running maximum along `dim`."""
+    return _cum_extreme("cummax", input, dim, True)
+
+
+def cummin(input, dim):
+    """(values, indices) of the running minimum along `dim`."""
+    return _cum_extreme("cummin", input, dim, False)
+
+
+Tensor.cumsum = cumsum
+Tensor.cumprod = cumprod
+Tensor.cummax = cummax
+Tensor.cummin = cummin
