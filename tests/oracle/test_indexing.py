@@ -485,3 +485,48 @@ def test_double_backward(fn):
         (gg,) = L.autograd.grad((g * g).sum(), x)
         out.append(gg.detach().numpy())
     np.testing.assert_allclose(out[1], out[0], rtol=1e-10)
+
+
+# ---------------------------------------------------------------- float64 gradcheck (no torch)
+
+def _e(a):
+    return ember.tensor(np.asarray(a))
+
+
+GRADCHECK = [
+    ("getitem_adv_dup", lambda x: x[[0, 0, 1], 1:], (3, 4)),
+    ("getitem_mask", lambda x: x[_e([[True, False, True]] * 2)], (2, 3)),
+    ("getitem_basic", lambda x: x[None, -1, ::2], (3, 4)),
+    ("setitem_self", lambda x: _set(x * 1, ([0, 2], slice(None)), 0.5), (3, 2)),
+    ("setitem_value", lambda x: _set(ember.zeros(4, 2, dtype=ember.float64), [3, 1], x[0]),
+     (2, 2)),
+    ("index_put_acc", lambda x: x.index_put((_e([0, 0]),), x[1:], accumulate=True), (3,)),
+    ("index_select", lambda x: x.index_select(1, _e([2, 0, 2])), (2, 3)),
+    ("index_add", lambda x: x.index_add(0, _e([1, 1]), x * x, alpha=2.0), (2, 3)),
+    ("index_copy", lambda x: x.index_copy(0, _e([1, 0]), x.flip(0) * 2), (2, 3)),
+    ("index_fill_value", lambda x: x.index_fill(1, _e([0]), x[0, 1]), (2, 3)),
+    ("masked_fill", lambda x: x.masked_fill(_e([True, False, True]), x[1]), (3,)),
+    ("masked_select", lambda x: x.masked_select(_e([[True], [False]])), (2, 3)),
+    ("masked_scatter", lambda x: x.masked_scatter(_e([True, False, True]), x * 3), (3,)),
+    ("gather", lambda x: x.gather(1, _e([[0, 0], [2, 1]])), (2, 3)),
+    ("scatter", lambda x: x.scatter(1, _e([[2], [0]]), x[:, 1:2] ** 2), (2, 3)),
+    ("scatter_add", lambda x: x.scatter_add(0, _e([[1, 1, 0]]), x[:1] * x[1:]), (2, 3)),
+    ("scatter_reduce_mean", lambda x: x.scatter_reduce(0, _e([0, 0, 2]), x * 2, "mean",
+                                                      include_self=False), (3,)),
+    ("scatter_reduce_prod", lambda x: x.scatter_reduce(0, _e([0, 0, 2]), x + 1, "prod"), (3,)),
+    ("scatter_reduce_amax", lambda x: x.scatter_reduce(0, _e([0, 0, 1]), x * 2, "amax"), (3,)),
+    ("take", lambda x: x.take(_e([[5, 0], [5, 1]])), (2, 3)),
+    ("take_along_dim", lambda x: ember.take_along_dim(x, _e([[1], [0]]), 1), (2, 3)),
+    ("put", lambda x: x.put(_e([0, 4]), x[0, :2] * 3), (2, 3)),
+    ("sort", lambda x: ember.sort(x, 1, descending=True).values, (3, 4)),
+    ("topk", lambda x: ember.topk(x, 2, 0).values, (4, 3)),
+    ("kthvalue", lambda x: ember.kthvalue(x, 2).values, (3, 4)),
+]
+
+
+@pytest.mark.parametrize("name,fn,shape", GRADCHECK, ids=[g[0] for g in GRADCHECK])
+def test_gradcheck(name, fn, shape):
+    from ember.autograd import gradcheck, gradgradcheck
+    x = ember.tensor(np.random.default_rng(1).standard_normal(shape), requires_grad=True)
+    assert gradcheck(fn, (x,))
+    assert gradgradcheck(fn, (x,))
