@@ -71,6 +71,11 @@ def assert_same(e, t, rtol=None, atol=None, what="output"):
         for i, (a, b) in enumerate(zip(e, t)):
             assert_same(a, b, rtol, atol, f"{what}[{i}]")
         return
+    if isinstance(t, dict):
+        assert isinstance(e, dict) and list(e) == list(t), f"{what}: keys {list(e)} != {list(t)}"
+        for k in t:
+            assert_same(e[k], t[k], rtol, atol, f"{what}[{k!r}]")
+        return
     if isinstance(t, torch.Tensor):
         assert isinstance(e, ember.Tensor), f"{what}: expected a Tensor, got {type(e).__name__}"
         assert dtype_name(e) == dtype_name(t), f"{what}: dtype {e.dtype} != {t.dtype}"

@@ -1,0 +1,2 @@
+"""ember.utils: data loading (torch.utils.data)."""
+from . import data
