@@ -151,8 +151,13 @@ class Tensor:
 
     def storage_offset(self):
         base = self._data
-        while isinstance(base.base, _ndarray):
-            base = base.base
+        while True:  # np.lib.stride_tricks views keep their array behind a wrapper object
+            owner = base.base
+            if not isinstance(owner, _ndarray):
+                owner = getattr(owner, "base", None)
+            if not isinstance(owner, _ndarray):
+                break
+            base = owner
         if base is self._data:
             return 0
         return (self._data.__array_interface__["data"][0]
