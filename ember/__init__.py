@@ -15,6 +15,7 @@ from ._random import (Generator, manual_seed, seed, initial_seed, get_rng_state,
 from ._printing import set_printoptions, get_printoptions
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
                                  is_grad_enabled, is_inference_mode_enabled)
+from .autograd.anomaly import is_anomaly_enabled, is_anomaly_check_nan_enabled
 from . import autograd
 from . import _random as random  # torch.random: manual_seed, fork_rng, get_rng_state ...
 from . import cuda
@@ -36,6 +37,8 @@ from ._ops.rearrange import *  # noqa: F401,F403
 from ._ops.indexing import *  # noqa: F401,F403
 from ._ops.sorting import *  # noqa: F401,F403
 from ._ops.linalg import *  # noqa: F401,F403
+from ._ops.linalg_solvers import *  # noqa: F401,F403
+from . import linalg  # noqa: F401
 
 
 class _Layout:
@@ -81,3 +84,7 @@ def is_nonzero(input):
     if input.numel() != 1:
         raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
     return bool(input.item())
+
+from . import nn  # noqa: E402  (nn builds on the op library above)
+from . import optim  # noqa: E402
+from . import utils  # noqa: E402

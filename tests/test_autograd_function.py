@@ -5,36 +5,14 @@ import torch
 
 import ember
 
+from tests.autograd_compare import both, np_
+
 LIBS = [torch, ember]
 X = np.array([0.5, -1.0, 2.0], dtype=np.float64)
 
 
 def leaf(lib, arr=X, dtype=None):
     return lib.tensor(arr, dtype=dtype or lib.float64, requires_grad=True)
-
-
-def np_(t):
-    return np.asarray(t.detach().tolist())
-
-
-def both(fn):
-    """fn(lib) on both libraries; their results (nested lists/tuples/tensors) must agree."""
-    t, e = fn(torch), fn(ember)
-    _same(e, t)
-    return e
-
-
-def _same(e, t):
-    if isinstance(t, (tuple, list)):
-        assert len(e) == len(t)
-        for a, b in zip(e, t):
-            _same(a, b)
-    elif isinstance(t, torch.Tensor):
-        assert isinstance(e, ember.Tensor), e
-        assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
-        np.testing.assert_allclose(np_(e), np_(t), rtol=1e-6, atol=1e-7)
-    else:
-        assert e == t, (e, t)
 
 
 def make_exp(lib):

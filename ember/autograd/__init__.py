@@ -70,7 +70,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if inputs is not None:
         inputs = _as_tuple(inputs)
         if not inputs:
-            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         capture = [_capture_point(t) for t in inputs]
         got = run_backward(tensors, grads, retain_graph, create_graph, capture=capture,
                            accumulate=False)

@@ -1,6 +1,9 @@
 """Anomaly detection: remember where each op was recorded, and check backward for NaN."""
+import os
 import traceback
 import warnings
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _ENABLED = [False, True]  # enabled, check_nan
 
@@ -10,7 +13,10 @@ def anomaly_enabled():
 
 
 def record_trace(node):
-    node._trace = "".join(traceback.format_stack()[:-3])
+    """Keep the user's part of the stack (ember's own frames dropped), as PyTorch shows it."""
+    frames = [f for f in traceback.extract_stack()
+              if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR + os.sep)]
+    node._trace = "".join(traceback.format_list(frames))
 
 
 def report_forward_trace(node):

@@ -91,6 +91,11 @@ class set_grad_enabled(_DecoratorContextManager):
         self.mode = mode
         GRAD_ENABLED[0] = mode
 
+    def __call__(self, func):
+        # as a decorator it must not change the mode outside the decorated function
+        GRAD_ENABLED[0] = self.prev
+        return super().__call__(func)
+
     def __enter__(self):
         GRAD_ENABLED[0] = self.mode
 

@@ -8,6 +8,7 @@ it, then runs nodes whose incoming gradients are complete, highest sequence numb
 """
 import heapq
 import itertools
+import re
 import warnings
 import weakref
 
@@ -50,7 +51,8 @@ class Node:
         return self._name or type(self).__name__
 
     def __repr__(self):
-        return f"<{self.name()} object at {hex(id(self))}>"
+        # engine nodes are named "torch::autograd::X" by name() but print as X, like PyTorch's
+        return f"<{self.name().rsplit('::', 1)[-1]} object at {hex(id(self))}>"
 
     def __call__(self, *grads):
         return self.backward(self, *grads)
@@ -111,7 +113,7 @@ class Node:
 
 class AccumulateGrad(Node):
     """The node at a leaf tensor that requires grad: adds incoming gradients into `.grad`."""
-    _name = "AccumulateGrad"
+    _name = "torch::autograd::AccumulateGrad"
 
     def __init__(self, variable):
         self.variable = variable
@@ -161,13 +163,15 @@ class SavedTensor:
                 t = Tensor._make(self.data)
             producer = node.name() if self.leaf is None and self.is_output else (
                 self.grad_fn.name() if self.leaf is None and self.grad_fn is not None else None)
+            if producer:  # PyTorch names the op without its "Backward0" suffix here
+                producer = re.sub(r"Backward\d*$", "", producer)
             where = f", which is output {self.output_nr} of {producer}," if producer else ""
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: [{t._type_name()} {list(t.shape)}]{where} is at version "
                 f"{self.vc[0]}; expected version {self.version} instead. Hint: enable anomaly "
                 "detection to find the operation that failed to compute its gradient, with "
-                "torch.autograd.set_detect_anomaly(True).")
+                "torch.autograd.set_detect_anomaly(True, check_nan=False).")
         if self.leaf is not None:
             return self.leaf
         from .._tensor import Tensor
