@@ -1,126 +1,1048 @@
-"""Matrix products and linear algebra."""
+"""Matrix products: mm, bmm, mv, dot, matmul, the add-and-multiply family (addmm, addmv,
+addbmm, baddbmm, addr), einsum, tensordot, kron, cross, trace and multi_dot.
+
+The factorizations and solvers (inv, det, svd, ...) live in ``linalg_solvers.py``; the
+public ``ember.linalg`` namespace re-exports both.
+
+NumPy has no bfloat16 GEMM and computes float16 GEMMs slowly in half precision, so
+low-precision operands are multiplied in float32 and the result cast back (PyTorch
+accumulates in float32 as well). float32 stays float32: operands are never promoted.
+"""
+import string
+
 import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
-from ._util import cast, check_same_device, dtype_name
+from ._util import check_same_device, dtype_name, shape_str, wrap_dim
+from .conversion import commit_inplace, inplace_source
 
-__all__ = ["matmul", "mm"]
-
-
-def _mm_dtype(a, b, fname):
-    if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype} != "
-                           f"{b.dtype}" if fname == "mm" else
-                           f"expected both vectors to have same dtype, but found "
-                           f"{dtype_name(a.dtype)} and {dtype_name(b.dtype)}" if fname == "dot" else
-                           f"expected mat1 and mat2 to have the same dtype, but got: "
-                           f"{dtype_name(a.dtype).lower()} != {dtype_name(b.dtype).lower()}")
-    return a.dtype
+__all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
+           "addmv", "addbmm", "baddbmm", "addr", "einsum", "tensordot", "kron", "cross",
+           "trace", "chain_matmul"]
 
 
-def _lowp(x):
-    # NumPy has no bfloat16 GEMM (it returns float32); compute in float32 and cast back
-    return x.astype(np.float32) if x.dtype.kind == "V" else x
+# ---------------------------------------------------------------------------- helpers
 
+def compute_array(x):
+    """`x` as an array NumPy multiplies well: bfloat16 and float16 go to float32."""
+    if x.dtype.kind == "V" or x.dtype == np.float16:
+        return x.astype(np.float32)
+    return x
+
+
+def finish(out, dt):
+    """The result array of a product back in the operands' dtype `dt` (a NumPy dtype)."""
+    out = np.asarray(out)
+    return out if out.dtype == dt else out.astype(dt)
+
+
+def mH(t):
+    """The conjugate transpose of the last two dims (a plain transpose for real tensors)."""
+    return t.mT.conj() if t.dtype.is_complex else t.mT
+
+
+def conj(t):
+    return t.conj() if t.dtype.is_complex else t
+
+
+def _require_tensor(x, fname, argname, pos):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fname}(): argument '{argname}' (position {pos}) must be Tensor, not "
+                        f"{type(x).__name__}")
+
+
+def _no_bool(fname, *tensors):
+    for t in tensors:
+        if t.dtype is _dtype.bool:
+            raise NotImplementedError(f"\"{fname}\" not implemented for 'Bool'")
+
+
+def _same_dtype(message, *tensors):
+    first = tensors[0].dtype
+    for t in tensors[1:]:
+        if t.dtype is not first:
+            raise RuntimeError(message)
+
+
+def _scale(x, factor):
+    return x if factor == 1 else x * factor
+
+
+# ---------------------------------------------------------------------------- mm / bmm / mv / dot
 
 class Mm(Op):
+    """out = x @ y for matrices; dx = g @ y^H, dy = x^H @ g."""
     _name = "MmBackward0"
     save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0,)}
 
     @staticmethod
     def forward(ctx, x, y):
-        out = np.matmul(_lowp(x), _lowp(y))
-        return out.astype(x.dtype, copy=False)
+        return finish(ctx.xp.matmul(compute_array(x), compute_array(y)), x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        gx = grad.mm(y.t()) if ctx.needs_input_grad[0] else None
-        gy = x.t().mm(grad) if ctx.needs_input_grad[1] else None
+        gx = grad.mm(mH(y)) if ctx.needs_input_grad[0] else None
+        gy = mH(x).mm(grad) if ctx.needs_input_grad[1] else None
         return gx, gy
 
 
-def mm(input, mat2, *, out=None):
-    """Matrix product of two 2-D tensors."""
-    if input.dim() != 2 or mat2.dim() != 2:
-        bad = input if input.dim() != 2 else mat2
-        raise RuntimeError(f"{'self' if bad is input else 'mat2'} must be a matrix")
+def _check_mm(input, mat2):
+    if input.dim() != 2:
+        raise RuntimeError("self must be a matrix")
+    if mat2.dim() != 2:
+        raise RuntimeError("mat2 must be a matrix")
     if input.shape[1] != mat2.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x"
                            f"{input.shape[1]} and {mat2.shape[0]}x{mat2.shape[1]})")
-    _mm_dtype(input, mat2, "mm")
+    if input.dtype is not mat2.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{dtype_name(input.dtype).lower()} != {dtype_name(mat2.dtype).lower()}")
     check_same_device(input, mat2)
+
+
+def mm(input, mat2, *, out=None):
+    """Matrix product of an (n, m) and an (m, p) matrix: (n, p)."""
+    _require_tensor(input, "mm", "input", 1)
+    _require_tensor(mat2, "mm", "mat2", 2)
+    _check_mm(input, mat2)
+    _no_bool("addmm_impl_cpu_", input)
     return apply(Mm, (input, mat2), (input._data, mat2._data))
 
 
-class Matmul(Op):
-    """Batched / broadcast matmul of tensors with at least 2 dims."""
+class Bmm(Op):
+    """Batched matrix product of (b, n, m) and (b, m, p); the same formulas as Mm per batch."""
     _name = "BmmBackward0"
     save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0,)}
 
     @staticmethod
     def forward(ctx, x, y):
-        return np.matmul(_lowp(x), _lowp(y)).astype(x.dtype, copy=False)
+        return finish(ctx.xp.matmul(compute_array(x), compute_array(y)), x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        gx = grad.matmul(y.mT) if ctx.needs_input_grad[0] else None
-        gy = x.mT.matmul(grad) if ctx.needs_input_grad[1] else None
+        gx = grad.bmm(mH(y)) if ctx.needs_input_grad[0] else None
+        gy = mH(x).bmm(grad) if ctx.needs_input_grad[1] else None
         return gx, gy
 
 
+def _check_bmm(batch1, batch2):
+    if batch1.dim() != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if batch2.dim() != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    b, _, k = batch1.shape
+    if batch2.shape[0] != b or batch2.shape[1] != k:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{b}, {k}] but got: [{batch2.shape[0]}, {batch2.shape[1]}].")
+    if batch1.dtype is not batch2.dtype:
+        raise RuntimeError(f"expected scalar type {dtype_name(batch1.dtype)} but found "
+                           f"{dtype_name(batch2.dtype)}")
+    check_same_device(batch1, batch2)
+
+
+def bmm(input, mat2, *, out=None):
+    """Batched matrix product of two 3-D tensors: (b, n, m) @ (b, m, p) -> (b, n, p)."""
+    _require_tensor(input, "bmm", "input", 1)
+    _require_tensor(mat2, "bmm", "mat2", 2)
+    _check_bmm(input, mat2)
+    _no_bool("bmm", input)
+    return apply(Bmm, (input, mat2), (input._data, mat2._data))
+
+
+class Mv(Op):
+    """out = A @ v; dA = g v^H (an outer product), dv = A^H g."""
+    _name = "MvBackward0"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0,)}
+
+    @staticmethod
+    def forward(ctx, a, v):
+        return finish(ctx.xp.matmul(compute_array(a), compute_array(v)), a.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, v = ctx.saved_tensors
+        ga = outer(grad, conj(v)) if ctx.needs_input_grad[0] else None
+        gv = mH(a).mv(grad) if ctx.needs_input_grad[1] else None
+        return ga, gv
+
+
+def _check_mv(mat, vec, fname="mv"):
+    if mat.dim() != 2 or vec.dim() != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {mat.dim()}, {vec.dim()}")
+    if mat.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({mat.shape[0]}), mat "
+                           f"({mat.shape[0]}x{mat.shape[1]}), vec ({vec.shape[0]})")
+    if mat.dtype is not vec.dtype:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                           f"{dtype_name(vec.dtype)}, {dtype_name(mat.dtype)}, and "
+                           f"{dtype_name(vec.dtype)}")
+    check_same_device(mat, vec)
+
+
+def mv(input, vec, *, out=None):
+    """Matrix-vector product: (n, m) @ (m,) -> (n,)."""
+    _require_tensor(input, "mv", "input", 1)
+    _require_tensor(vec, "mv", "vec", 2)
+    _check_mv(input, vec)
+    _no_bool("addmv_impl_cpu", input)
+    return apply(Mv, (input, vec), (input._data, vec._data))
+
+
+class Dot(Op):
+    """out = sum_i x_i y_i; dx = g y, dy = g x (conjugated for complex, as PyTorch)."""
+    _name = "DotBackward0"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0,)}
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return finish(ctx.xp.dot(compute_array(x), compute_array(y)), x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        gx = grad * conj(y) if ctx.needs_input_grad[0] else None
+        gy = grad * conj(x) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Vdot(Op):
+    """out = sum_i conj(x_i) y_i; dx = conj(g) y ... for real tensors the same as Dot."""
+    _name = "VdotBackward0"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0,)}
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return finish(ctx.xp.vdot(compute_array(x), compute_array(y)), x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        gx = y * conj(grad) if ctx.needs_input_grad[0] else None
+        gy = grad * x if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+def _check_dot(x, y):
+    if x.dim() != 1 or y.dim() != 1:
+        raise RuntimeError(f"1D tensors expected, but got {x.dim()}D and {y.dim()}D tensors")
+    if x.shape[0] != y.shape[0]:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src "
+                           f"[{y.shape[0]}] to have the same number of elements, but got "
+                           f"{x.shape[0]} and {y.shape[0]} elements respectively")
+    if x.dtype is not y.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{dtype_name(x.dtype)} and {dtype_name(y.dtype)}")
+    check_same_device(x, y)
+
+
+def dot(input, tensor, *, out=None):
+    """Inner product of two 1-D tensors of equal length (no conjugation)."""
+    _require_tensor(input, "dot", "input", 1)
+    _require_tensor(tensor, "dot", "tensor", 2)
+    _check_dot(input, tensor)
+    _no_bool("dot", input)
+    return apply(Dot, (input, tensor), (input._data, tensor._data))
+
+
+def vdot(input, other, *, out=None):
+    """Inner product conj(input) . other of two 1-D tensors."""
+    _require_tensor(input, "vdot", "input", 1)
+    _require_tensor(other, "vdot", "other", 2)
+    _check_dot(input, other)
+    _no_bool("dot", input)
+    return apply(Vdot, (input, other), (input._data, other._data))
+
+
+# ---------------------------------------------------------------------------- matmul
+
+class Matmul(Op):
+    """Broadcast batched product (..., n, m) @ (..., m, p), both at least 2-D.
+
+    Backward: dx = g @ y^H and dy = x^H @ g at the broadcast shape; the engine sums the
+    broadcast batch dims back to each input's shape.
+    """
+    _name = "BmmBackward0"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0,)}
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return finish(ctx.xp.matmul(compute_array(x), compute_array(y)), x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        gx = grad.matmul(mH(y)) if ctx.needs_input_grad[0] else None
+        gy = mH(x).matmul(grad) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+def _check_batched(input, other, a_shape, b_shape):
+    """Torch's messages for the batched cases (it folds batch dims into one)."""
+    try:
+        batch = np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+    except ValueError:
+        sa, sb = a_shape[:-2], b_shape[:-2]
+        n = max(len(sa), len(sb))
+        sa, sb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+        i = next(i for i in range(n) if sa[i] != sb[i] and sa[i] != 1 and sb[i] != 1)
+        raise RuntimeError(f"The size of tensor a ({sa[i]}) must match the size of tensor b "
+                           f"({sb[i]}) at non-singleton dimension {i}") from None
+    if a_shape[-1] == b_shape[-2]:
+        return
+    if other.dim() == 1:
+        rows = int(np.prod(a_shape[:-1]))
+        raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{a_shape[-1]}), "
+                           f"vec ({other.shape[0]})")
+    if other.dim() == 2:
+        rows = int(np.prod(a_shape[:-1]))
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{a_shape[-1]} and "
+                           f"{b_shape[-2]}x{b_shape[-1]})")
+    nb = int(np.prod(batch))
+    raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                       f"[{nb}, {a_shape[-1]}] but got: [{nb}, {b_shape[-2]}].")
+
+
 def matmul(input, other, *, out=None):
-    """Matrix product with NumPy/PyTorch broadcasting of batch dims; 1-D operands are
-    treated as a row (left) or column (right) vector and the added dim is removed."""
-    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
-        bad = input if not isinstance(input, Tensor) else other
-        raise TypeError(f"matmul(): argument '{'input' if bad is input else 'other'}' must be "
-                        f"Tensor, not {type(bad).__name__}")
+    """Matrix product with PyTorch's dispatch on the number of dims:
+
+    1-D @ 1-D: dot product; 2-D @ 1-D: matrix-vector; 1-D @ N-D: the vector is a row
+    (a dim prepended, then removed); N-D @ 1-D: a column (appended, then removed);
+    otherwise a batched product of the last two dims with broadcast batch dims.
+    """
+    _require_tensor(input, "matmul", "input", 1)
+    _require_tensor(other, "matmul", "other", 2)
     da, db = input.dim(), other.dim()
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D "
                            f"and {db}D")
+    if da == 1 and db == 1:
+        return dot(input, other)
+    if da == 2 and db == 1:
+        return mv(input, other)
     if da == 2 and db == 2:
         return mm(input, other)
-    _mm_dtype(input, other, "matmul")
+    if da == 1 and db == 2:
+        if input.shape[0] != other.shape[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied (1x{input.shape[0]} and "
+                               f"{other.shape[0]}x{other.shape[1]})")
+        return mm(input.unsqueeze(0), other).squeeze(0)
+    a_shape = (1,) + input.shape if da == 1 else tuple(input.shape)
+    b_shape = tuple(other.shape) + (1,) if db == 1 else tuple(other.shape)
+    _check_batched(input, other, a_shape, b_shape)
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"expected scalar type {dtype_name(input.dtype)} but found "
+                           f"{dtype_name(other.dtype)}")
     check_same_device(input, other)
+    _no_bool("bmm", input)
     a = input.unsqueeze(0) if da == 1 else input
     b = other.unsqueeze(-1) if db == 1 else other
-    if a.shape[-1] != b.shape[-2]:
-        if da == 1 and db == 1:
-            raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src"
-                               f" [{other.shape[0]}] to have the same number of elements, but got "
-                               f"{input.shape[0]} and {other.shape[0]} elements respectively")
-        if db == 1:
-            raise RuntimeError(f"size mismatch, got input ({a.shape[-2]}), mat "
-                               f"({a.shape[-2]}x{a.shape[-1]}), vec ({other.shape[0]})")
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                           f"({int(np.prod(a.shape[:-1]))}x{a.shape[-1]} and "
-                           f"{b.shape[-2]}x{b.shape[-1]})")
-    try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        raise RuntimeError(f"The size of tensor a ({a.shape[-3]}) must match the size of tensor b "
-                           f"({b.shape[-3]}) at non-singleton dimension 0") from None
-    out = apply(Matmul, (a, b), (a._data, b._data))
-    if da == 1 and db == 1:
-        if out.grad_fn is not None:
-            out.grad_fn._name = "DotBackward0"
-        return out.reshape(())
+    result = apply(Matmul, (a, b), (a._data, b._data))
     if da == 1:
-        out = out.squeeze(-2)
+        result = result.squeeze(-2)
     if db == 1:
-        out = out.squeeze(-1)
-    return out
+        result = result.squeeze(-1)
+    return result
 
 
 def _rmatmul(self, other):
     return matmul(other, self)
 
 
+# ---------------------------------------------------------------------------- inner / outer
+
+def outer(input, vec2, *, out=None):
+    """Outer product of two 1-D tensors: out[i, j] = input[i] * vec2[j] (dtypes promote)."""
+    _require_tensor(input, "outer", "input", 1)
+    _require_tensor(vec2, "outer", "vec2", 2)
+    for name, t in (("self", input), ("vec2", vec2)):
+        if t.dim() != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.dim()}-D")
+    return input.reshape(-1, 1) * vec2
+
+
+ger = outer
+
+
+def inner(input, other, *, out=None):
+    """Sum over the last dims: out[i..., j...] = sum_k input[i..., k] other[j..., k];
+    a 0-dim operand multiplies."""
+    _require_tensor(input, "inner", "input", 1)
+    _require_tensor(other, "inner", "other", 2)
+    if input.dim() == 0 or other.dim() == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got "
+                           f"shapes {shape_str(input.shape)} and {shape_str(other.shape)}")
+    return tensordot(input, other, dims=([-1], [-1]))
+
+
+# ---------------------------------------------------------------------------- addmm family
+
+class Addmm(Op):
+    """out = beta * input + alpha * (m1 @ m2)  (input broadcast to the result)."""
+    _name = "AddmmBackward0"
+    save_inputs = (1, 2)
+    save_needed_by = {1: (2,), 2: (1,)}
+
+    @staticmethod
+    def forward(ctx, c, m1, m2, beta, alpha):
+        ctx.beta, ctx.alpha = beta, alpha
+        prod = ctx.xp.matmul(compute_array(m1), compute_array(m2))
+        return finish(_axpby(compute_array(c), prod, beta, alpha), m1.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        m1, m2 = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gc = _scale(grad, ctx.beta) if need[0] else None
+        gm1 = _scale(grad.mm(mH(m2)), ctx.alpha) if need[1] else None
+        gm2 = _scale(mH(m1).mm(grad), ctx.alpha) if need[2] else None
+        return gc, gm1, gm2
+
+
+class Addmv(Op):
+    """out = beta * input + alpha * (mat @ vec)."""
+    _name = "AddmvBackward0"
+    save_inputs = (1, 2)
+    save_needed_by = {1: (2,), 2: (1,)}
+
+    @staticmethod
+    def forward(ctx, c, mat, vec, beta, alpha):
+        ctx.beta, ctx.alpha = beta, alpha
+        prod = ctx.xp.matmul(compute_array(mat), compute_array(vec))
+        return finish(_axpby(compute_array(c), prod, beta, alpha), mat.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        mat, vec = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gc = _scale(grad, ctx.beta) if need[0] else None
+        gmat = _scale(outer(grad, conj(vec)), ctx.alpha) if need[1] else None
+        gvec = _scale(mH(mat).mv(grad), ctx.alpha) if need[2] else None
+        return gc, gmat, gvec
+
+
+class Addbmm(Op):
+    """out = beta * input + alpha * sum_b (batch1[b] @ batch2[b])."""
+    _name = "AddbmmBackward0"
+    save_inputs = (1, 2)
+    save_needed_by = {1: (2,), 2: (1,)}
+
+    @staticmethod
+    def forward(ctx, c, b1, b2, beta, alpha):
+        ctx.beta, ctx.alpha = beta, alpha
+        prod = ctx.xp.matmul(compute_array(b1), compute_array(b2)).sum(axis=0)
+        return finish(_axpby(compute_array(c), prod, beta, alpha), b1.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        b1, b2 = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gc = _scale(grad, ctx.beta) if need[0] else None
+        g = grad.unsqueeze(0)
+        gb1 = _scale(g.matmul(mH(b2)), ctx.alpha) if need[1] else None
+        gb2 = _scale(mH(b1).matmul(g), ctx.alpha) if need[2] else None
+        return gc, gb1, gb2
+
+
+class Baddbmm(Op):
+    """out = beta * input + alpha * (batch1 @ batch2), batch by batch."""
+    _name = "BaddbmmBackward0"
+    save_inputs = (1, 2)
+    save_needed_by = {1: (2,), 2: (1,)}
+
+    @staticmethod
+    def forward(ctx, c, b1, b2, beta, alpha):
+        ctx.beta, ctx.alpha = beta, alpha
+        prod = ctx.xp.matmul(compute_array(b1), compute_array(b2))
+        return finish(_axpby(compute_array(c), prod, beta, alpha), b1.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        b1, b2 = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gc = _scale(grad, ctx.beta) if need[0] else None
+        gb1 = _scale(grad.bmm(mH(b2)), ctx.alpha) if need[1] else None
+        gb2 = _scale(mH(b1).bmm(grad), ctx.alpha) if need[2] else None
+        return gc, gb1, gb2
+
+
+class Addr(Op):
+    """out = beta * input + alpha * outer(vec1, vec2)."""
+    _name = "AddrBackward0"
+    save_inputs = (1, 2)
+    save_needed_by = {1: (2,), 2: (1,)}
+
+    @staticmethod
+    def forward(ctx, c, v1, v2, beta, alpha):
+        ctx.beta, ctx.alpha = beta, alpha
+        prod = ctx.xp.multiply.outer(compute_array(v1), compute_array(v2))
+        return finish(_axpby(compute_array(c), prod, beta, alpha), v1.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        v1, v2 = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gc = _scale(grad, ctx.beta) if need[0] else None
+        gv1 = _scale(grad.mv(conj(v2)), ctx.alpha) if need[1] else None
+        gv2 = _scale(mH(grad).mv(conj(v1)), ctx.alpha) if need[2] else None
+        return gc, gv1, gv2
+
+
+def _axpby(c, prod, beta, alpha):
+    """beta * c + alpha * prod at prod's shape; beta == 0 ignores c (NaNs in it too)."""
+    scaled = prod if alpha == 1 else prod * alpha
+    if beta == 0:
+        return scaled
+    return (c if beta == 1 else c * beta) + scaled
+
+
+def _check_expandable(input, shape):
+    """PyTorch's message when `input` does not broadcast to the product's shape."""
+    s, t = tuple(input.shape), tuple(shape)
+    if len(s) > len(t):
+        raise RuntimeError(f"The expanded size of the tensor ({t[0] if t else 0}) must match the "
+                           f"existing size ({s[0]}) at non-singleton dimension 0.  Target sizes: "
+                           f"{shape_str(t)}.  Tensor sizes: {shape_str(s)}")
+    padded = (1,) * (len(t) - len(s)) + s
+    for i, (a, b) in enumerate(zip(padded, t)):
+        if a != 1 and a != b:
+            raise RuntimeError(f"The expanded size of the tensor ({b}) must match the existing size "
+                               f"({a}) at non-singleton dimension {i}.  Target sizes: "
+                               f"{shape_str(t)}.  Tensor sizes: {shape_str(s)}")
+
+
+def _check_add_dtype(input, first):
+    if input.dtype is not first.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{dtype_name(input.dtype)} and {dtype_name(first.dtype)}")
+
+
+def _apply_addop(cls, input, a, b, shape, beta, alpha):
+    _check_expandable(input, shape)
+    _check_add_dtype(input, a)
+    check_same_device(input, a, b)
+    return apply(cls, (input, a, b), (input._data, a._data, b._data), beta, alpha)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    """beta * input + alpha * (mat1 @ mat2); input broadcasts to (n, p)."""
+    _require_tensor(input, "addmm", "input", 1)
+    _check_mm(mat1, mat2)
+    _no_bool("addmm_impl_cpu_", mat1)
+    return _apply_addop(Addmm, input, mat1, mat2, (mat1.shape[0], mat2.shape[1]), beta, alpha)
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
+    """beta * input + alpha * (mat @ vec); input broadcasts to (n,)."""
+    _require_tensor(input, "addmv", "input", 1)
+    _check_mv(mat, vec)
+    if tuple(input.shape) not in ((), (1,), (mat.shape[0],)):
+        raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat "
+                           f"({mat.shape[0]}x{mat.shape[1]}), vec ({vec.shape[0]})")
+    _no_bool("addmv_impl_cpu", mat)
+    return _apply_addop(Addmv, input, mat, vec, (mat.shape[0],), beta, alpha)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    """beta * input + alpha * sum_b batch1[b] @ batch2[b]; input broadcasts to (n, p)."""
+    _require_tensor(input, "addbmm", "input", 1)
+    if batch1.dim() != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if batch2.dim() != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if batch1.shape[0] != batch2.shape[0]:
+        raise RuntimeError(f"batch1 and batch2 must have same number of batches, got "
+                           f"{batch1.shape[0]} and {batch2.shape[0]}")
+    if batch1.shape[2] != batch2.shape[1]:
+        raise RuntimeError(f"Incompatible matrix sizes for bmm ({batch1.shape[1]}x"
+                           f"{batch1.shape[2]} and {batch2.shape[1]}x{batch2.shape[2]})")
+    _check_bmm(batch1, batch2)
+    _no_bool("addbmm", batch1)
+    shape = (batch1.shape[1], batch2.shape[2])
+    return _apply_addop(Addbmm, input, batch1, batch2, shape, beta, alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    """beta * input + alpha * (batch1 @ batch2) per batch; input broadcasts to (b, n, p)."""
+    _require_tensor(input, "baddbmm", "input", 1)
+    _check_bmm(batch1, batch2)
+    _no_bool("baddbmm", batch1)
+    shape = (batch1.shape[0], batch1.shape[1], batch2.shape[2])
+    return _apply_addop(Baddbmm, input, batch1, batch2, shape, beta, alpha)
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
+    """beta * input + alpha * outer(vec1, vec2); input broadcasts to (n, m)."""
+    _require_tensor(input, "addr", "input", 1)
+    if vec1.dim() != 1 or vec2.dim() != 1:
+        raise RuntimeError(f"addr: Expected 1-D argument vec1, but got {vec1.dim()}-D"
+                           if vec1.dim() != 1 else
+                           f"addr: Expected 1-D argument vec2, but got {vec2.dim()}-D")
+    _same_dtype(f"expected scalar type {dtype_name(vec1.dtype)} but found "
+                f"{dtype_name(vec2.dtype)}", vec1, vec2)
+    return _apply_addop(Addr, input, vec1, vec2, (vec1.shape[0], vec2.shape[0]), beta, alpha)
+
+
+def _inplace(fn):
+    def method(self, *args, **kwargs):
+        return commit_inplace(self, fn(inplace_source(self, args), *args, **kwargs))
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+# ---------------------------------------------------------------------------- einsum
+
+_LETTERS = string.ascii_uppercase + string.ascii_lowercase
+
+
+class Einsum(Op):
+    """out = einsum(equation, *operands) with explicit labels (no ellipsis) of consistent sizes.
+
+    The gradient of operand k is itself an einsum: the output gradient contracted with
+    the other operands onto operand k's labels. A label operand k repeats (a diagonal)
+    gets a fresh label tied to the first by an identity matrix; a label that appears
+    nowhere else (summed out of operand k alone) is supplied by a vector of ones.
+    """
+    _name = "EinsumBackward0"
+
+    @staticmethod
+    def forward(ctx, *arrays_and_params):
+        *arrays, in_labels, out_labels = arrays_and_params
+        ctx.in_labels, ctx.out_labels = in_labels, out_labels
+        ctx.save_inputs = tuple(range(len(arrays)))
+        ctx.sizes = {}
+        for labels, a in zip(in_labels, arrays):
+            ctx.sizes.update(zip(labels, a.shape))
+        dt = arrays[0].dtype
+        equation = ",".join(in_labels) + "->" + out_labels
+        out = ctx.xp.einsum(equation, *[compute_array(a) for a in arrays], optimize=True)
+        return finish(out, dt)
+
+    @staticmethod
+    def backward(ctx, grad):
+        operands = ctx.saved_tensors
+        grads = []
+        for k, labels in enumerate(ctx.in_labels):
+            if not ctx.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            grads.append(_einsum_grad(ctx, k, grad, operands))
+        return tuple(grads)
+
+
+def _einsum_grad(ctx, k, grad, operands):
+    terms = [(ctx.out_labels, grad)]
+    terms += [(lab, t) for j, (lab, t) in enumerate(zip(ctx.in_labels, operands)) if j != k]
+    used = set("".join(ctx.in_labels) + ctx.out_labels)
+    fresh = [c for c in _LETTERS if c not in used]
+    available = set("".join(lab for lab, _ in terms))
+    xp_dt = grad._data.dtype
+    target, seen = [], set()
+    for label in ctx.in_labels[k]:
+        n = ctx.sizes[label]
+        if label in seen:
+            f = fresh.pop()
+            terms.append((label + f, Tensor._make(np.eye(n, dtype=xp_dt))))
+            target.append(f)
+            continue
+        seen.add(label)
+        target.append(label)
+        if label not in available:
+            terms.append((label, Tensor._make(np.ones(n, dtype=xp_dt))))
+    equation = ",".join(lab for lab, _ in terms) + "->" + "".join(target)
+    return einsum(equation, *[t for _, t in terms])
+
+
+def _parse_einsum(equation, operands):
+    """Labels per operand and of the output, with each ellipsis replaced by fresh labels
+    (right-aligned, shared by all operands), as two lists of strings."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) > len(operands):
+        raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
+    if len(terms) < len(operands):
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
+    for c in eq:
+        if c not in _LETTERS and c not in ",.->":
+            raise RuntimeError(f"einsum(): invalid subscript given at index {eq.index(c)} in the "
+                               f"equation string, subscripts must be in [a-zA-Z]")
+    used = set(c for c in eq if c in _LETTERS)
+    spare = [c for c in reversed(_LETTERS) if c not in used]
+    ell_dims = 0
+    for term, op in zip(terms, operands):
+        if "..." in term:
+            ell_dims = max(ell_dims, op.dim() - (len(term) - 3))
+    ell = "".join(spare[:ell_dims][::-1])
+    in_labels = []
+    for i, (term, op) in enumerate(zip(terms, operands)):
+        if "..." in term:
+            n = op.dim() - (len(term) - 3)
+            if n < 0 or term.count("...") > 1 or "." in term.replace("...", "", 1):
+                raise RuntimeError(f"einsum(): the number of subscripts in the equation "
+                                   f"({len(term) - 3}) is more than the number of dimensions "
+                                   f"({op.dim()}) for operand {i}")
+            term = term.replace("...", ell[ell_dims - n:])
+        elif "." in term:
+            raise RuntimeError("einsum(): found '.' for operand {i} that is not part of any "
+                               "ellipsis")
+        elif len(term) != op.dim():
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(term)}) "
+                               f"does not match the number of dimensions ({op.dim()}) for "
+                               f"operand {i} and no ellipsis was given")
+        in_labels.append(term)
+    if arrow:
+        out = rhs.replace("...", ell)
+        for c in out:
+            if out.count(c) > 1:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in "
+                                   f"the output")
+            if c not in "".join(in_labels):
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the "
+                                   f"equation for any input operand")
+    else:
+        counts = {}
+        for c in "".join(t.replace("...", "") for t in terms):
+            counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1))
+    return in_labels, out
+
+
+def einsum(equation, *operands):
+    """Einstein summation: einsum("ij,jk->ik", a, b) is a @ b.
+
+    Labels are letters; '...' stands for broadcast leading dims; without '->' the
+    output holds the labels that appear once, in alphabetical order, after the ellipsis
+    dims. A size-1 dim broadcasts against the same label's size in other operands.
+    The sublist form einsum(op0, [0, 1], op1, [1, 2], [0, 2]) is accepted too.
+    """
+    if not isinstance(equation, str):
+        equation, operands = _sublist_equation((equation,) + operands)
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    for i, op in enumerate(operands):
+        if not isinstance(op, Tensor):
+            raise TypeError(f"einsum(): argument 'operands' must be tuple of Tensors, but found "
+                            f"element of type {type(op).__name__} at pos {i}")
+    if not operands:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    in_labels, out_labels = _parse_einsum(equation, operands)
+    sizes = {}
+    for i, (labels, op) in enumerate(zip(in_labels, operands)):
+        for label, n in zip(labels, op.shape):
+            seen = sizes.get(label)
+            if seen is not None and n != seen and n != 1 and seen != 1:
+                raise RuntimeError(f"einsum(): subscript {label} has size {n} for operand {i} which "
+                                   f"does not broadcast with previously seen size {seen}")
+            if seen is None or seen == 1:
+                sizes[label] = n
+    dt = operands[0].dtype
+    for op in operands[1:]:
+        if op.dtype is not dt:
+            raise RuntimeError(f"expected scalar type {dtype_name(dt)} but found "
+                               f"{dtype_name(op.dtype)}")
+    check_same_device(*operands)
+    _no_bool("bmm", operands[0])
+    expanded = []
+    for labels, op in zip(in_labels, operands):
+        target = tuple(sizes[c] for c in labels)
+        expanded.append(op.expand(target) if tuple(op.shape) != target else op)
+    return apply(Einsum, tuple(expanded), tuple(t._data for t in expanded), tuple(in_labels),
+                 out_labels)
+
+
+def _sublist_equation(args):
+    """(equation, operands) from the sublist form op0, sub0, op1, sub1, ..., [out]."""
+    args = list(args)
+    operands, terms = [], []
+    while len(args) >= 2 and isinstance(args[0], Tensor):
+        operands.append(args.pop(0))
+        terms.append(_sublist_term(args.pop(0)))
+    eq = ",".join(terms)
+    if args:
+        eq += "->" + _sublist_term(args.pop(0))
+    return eq, tuple(operands)
+
+
+def _sublist_term(sub):
+    out = []
+    for s in sub:
+        if s is Ellipsis:
+            out.append("...")
+        elif 0 <= s < 52:
+            out.append(_LETTERS[s])
+        else:
+            raise RuntimeError(f"einsum(): expected subscript to be within the range [0, 52), but "
+                               f"got {s}")
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------- tensordot / kron
+
+def tensordot(a, b, dims=2, out=None):
+    """Contract dims of `a` with dims of `b`: dims=k pairs a's last k with b's first k,
+    dims=([a dims], [b dims]) names them. Computed as one mm of the flattened operands."""
+    _require_tensor(a, "tensordot", "a", 1)
+    _require_tensor(b, "tensordot", "b", 2)
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > a.dim() or dims > b.dim():
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        dims_a = list(range(-dims, 0))
+        dims_b = list(range(dims))
+    else:
+        dims_a, dims_b = dims
+        dims_a = [dims_a] if isinstance(dims_a, int) else list(dims_a)
+        dims_b = [dims_b] if isinstance(dims_b, int) else list(dims_b)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError("both dimension lists should have same length")
+    if a.dtype is not b.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size "
+                               f"{a.shape[da]} in dim {da} and second has size {b.shape[db]} in "
+                               f"dim {db}")
+    dims_a = [wrap_dim(d, a.dim()) for d in dims_a]
+    dims_b = [wrap_dim(d, b.dim()) for d in dims_b]
+    free_a = [d for d in range(a.dim()) if d not in dims_a]
+    free_b = [d for d in range(b.dim()) if d not in dims_b]
+    k = int(np.prod([a.shape[d] for d in dims_a]))
+    out_shape = tuple(a.shape[d] for d in free_a) + tuple(b.shape[d] for d in free_b)
+    left = a.permute(free_a + dims_a).reshape(-1, k)
+    right = b.permute(dims_b + free_b).reshape(k, -1)
+    return left.mm(right).reshape(out_shape)
+
+
+def kron(input, other, *, out=None):
+    """Kronecker product: out[i * m + k, ...] = input[i, ...] * other[k, ...], dims padded on
+    the left to the same number; dtypes promote."""
+    _require_tensor(input, "kron", "input", 1)
+    _require_tensor(other, "kron", "other", 2)
+    n = max(input.dim(), other.dim())
+    sa = (1,) * (n - input.dim()) + tuple(input.shape)
+    sb = (1,) * (n - other.dim()) + tuple(other.shape)
+    # interleave: a's dims at even positions, b's at odd ones, then merge each pair
+    a = input.reshape(tuple(s for d in sa for s in (d, 1)))
+    b = other.reshape(tuple(s for d in sb for s in (1, d)))
+    return (a * b).reshape(tuple(x * y for x, y in zip(sa, sb)))
+
+
+# ---------------------------------------------------------------------------- cross / trace
+
+class Cross(Op):
+    """out = x cross y along dim; dx = y cross g, dy = g cross x."""
+    _name = "LinalgCrossBackward0"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0,)}
+
+    @staticmethod
+    def forward(ctx, x, y, dim):
+        ctx.dim = dim
+        out = ctx.xp.cross(compute_array(x), compute_array(y), axis=dim)
+        return finish(out, x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        gx = _linalg_cross(conj(y), grad, ctx.dim) if ctx.needs_input_grad[0] else None
+        gy = _linalg_cross(grad, conj(x), ctx.dim) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+def _linalg_cross(input, other, dim):
+    shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
+    a, b = input, other
+    if tuple(a.shape) != shape:
+        a = a.expand(shape)
+    if tuple(b.shape) != shape:
+        b = b.expand(shape)
+    return apply(Cross, (a, b), (a._data, b._data), dim)
+
+
+def linalg_cross(input, other, *, dim=-1, out=None):
+    """Cross product of 3-vectors along `dim` (inputs broadcast)."""
+    _require_tensor(input, "linalg_cross", "input", 1)
+    _require_tensor(other, "linalg_cross", "other", 2)
+    if input.dim() != other.dim():
+        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions.")
+    try:
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
+    except ValueError:
+        n = input.dim()
+        i = next(i for i in range(n) if input.shape[i] != other.shape[i]
+                 and input.shape[i] != 1 and other.shape[i] != 1)
+        raise RuntimeError(f"The size of tensor a ({input.shape[i]}) must match the size of tensor "
+                           f"b ({other.shape[i]}) at non-singleton dimension {i}") from None
+    d = wrap_dim(dim, len(shape))
+    if input.shape[d] != 3 or other.shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{input.shape[d]} and {other.shape[d]}")
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"expected scalar type {dtype_name(input.dtype)} but found "
+                           f"{dtype_name(other.dtype)}")
+    check_same_device(input, other)
+    _no_bool("cross", input)
+    return _linalg_cross(input, other, d)
+
+
+def cross(input, other, dim=None, *, out=None):
+    """torch.cross: like linalg.cross, but dim=None picks the first dim of size 3."""
+    _require_tensor(input, "cross", "input", 1)
+    _require_tensor(other, "cross", "other", 2)
+    if dim is None:
+        import warnings
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
+                      "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "
+                      "default value of dim will change to agree with that of linalg.cross in a "
+                      "future release.", UserWarning, stacklevel=2)
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
+        dim = next((i for i, s in enumerate(shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    return linalg_cross(input, other, dim=dim)
+
+
+class Trace(Op):
+    """out = sum_i A[i, i]; dA = g * I (the identity of A's shape)."""
+    _name = "TraceBackward0"
+
+    @staticmethod
+    def forward(ctx, a, out_dt):
+        ctx.shape = a.shape
+        return np.asarray(ctx.xp.trace(compute_array(a))).astype(out_dt)
+
+    @staticmethod
+    def backward(ctx, grad):
+        eye = Tensor._make(np.eye(*ctx.shape, dtype=grad._data.dtype))
+        return grad * eye
+
+
+def trace(input):
+    """Sum of the main diagonal of a matrix (integer inputs give int64, as sum does)."""
+    _require_tensor(input, "trace", "input", 1)
+    if input.dim() != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.dim()}")
+    _no_bool("trace", input)
+    dt = input.dtype
+    out_dt = _dtype.int64 if dt._category == 1 else dt
+    return apply(Trace, (input,), (input._data,), out_dt.np)
+
+
+# ---------------------------------------------------------------------------- chains
+
+def multi_dot(tensors, *, out=None):
+    """A product of matrices in the cheapest order (the classic matrix-chain dynamic
+    program); the first and last may be 1-D (a row and a column vector)."""
+    tensors = list(tensors)
+    n = len(tensors)
+    if n < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {n}")
+    first_1d, last_1d = tensors[0].dim() == 1, tensors[-1].dim() == 1
+    if tensors[0].dim() not in (1, 2):
+        raise RuntimeError(f"multi_dot(): the first tensor must be 1D or 2D but got "
+                           f"{tensors[0].dim()}D")
+    if tensors[-1].dim() not in (1, 2):
+        raise RuntimeError(f"multi_dot(): the last tensor must be 1D or 2D but got "
+                           f"{tensors[-1].dim()}D")
+    for i in range(1, n - 1):
+        if tensors[i].dim() != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {tensors[i].dim()}D")
+    dt = tensors[0].dtype
+    for t in tensors[1:]:
+        if t.dtype is not dt:
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor "
+                               f"0 is {dt} and tensor {tensors.index(t)} {t.dtype}")
+    if first_1d:
+        tensors[0] = tensors[0].unsqueeze(0)
+    if last_1d:
+        tensors[-1] = tensors[-1].unsqueeze(-1)
+    for i in range(n - 1):
+        if tensors[i].shape[1] != tensors[i + 1].shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes "
+                               f"{shape_str(tensors[i].shape)} and "
+                               f"{shape_str(tensors[i + 1].shape)} cannot be multiplied")
+    result = _chain(tensors, _chain_order(tensors), 0, n - 1)
+    if first_1d and last_1d:
+        return result.reshape(())
+    if first_1d:
+        return result.squeeze(0)
+    if last_1d:
+        return result.squeeze(-1)
+    return result
+
+
+def _chain_order(mats):
+    """split[i][j]: where the cheapest product of mats[i..j] splits."""
+    n = len(mats)
+    dims = [mats[0].shape[0]] + [m.shape[1] for m in mats]
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if cost[i][j] is None or c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+    return split
+
+
+def _chain(mats, split, i, j):
+    if i == j:
+        return mats[i]
+    k = split[i][j]
+    return mm(_chain(mats, split, i, k), _chain(mats, split, k + 1, j))
+
+
+def chain_matmul(*matrices, out=None):
+    """Product of 2-D matrices (deprecated in PyTorch in favour of linalg.multi_dot)."""
+    if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
+        matrices = tuple(matrices[0])
+    if len(matrices) == 1:
+        return matrices[0].clone()
+    for i, m in enumerate(matrices):
+        if m.dim() != 2:
+            raise RuntimeError(f"Tensor dimension is {m.dim()}, expected 2 instead.")
+    return multi_dot(matrices)
+
+
+# ---------------------------------------------------------------------------- methods
+
 Tensor.matmul = Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = _rmatmul
 Tensor.mm = mm
+Tensor.bmm = bmm
+Tensor.mv = mv
+Tensor.dot = dot
+Tensor.vdot = vdot
+Tensor.inner = inner
+Tensor.outer = Tensor.ger = outer
+Tensor.addmm = addmm
+Tensor.addmv = addmv
+Tensor.addbmm = addbmm
+Tensor.baddbmm = baddbmm
+Tensor.addr = addr
+Tensor.addmm_ = _inplace(addmm)
+Tensor.addmv_ = _inplace(addmv)
+Tensor.addbmm_ = _inplace(addbmm)
+Tensor.baddbmm_ = _inplace(baddbmm)
+Tensor.addr_ = _inplace(addr)
+Tensor.kron = kron
+Tensor.cross = cross
+Tensor.trace = trace

@@ -1,0 +1,13 @@
+"""ember.linalg: PyTorch's torch.linalg namespace (the code lives in ember._ops)."""
+from ._ops.linalg import (matmul, multi_dot, linalg_cross as cross)  # noqa: F401
+from ._ops.reduction import vector_norm, matrix_norm  # noqa: F401
+from ._ops.linalg_solvers import (  # noqa: F401
+    LinAlgError, inv, inv_ex, det, linalg_slogdet as slogdet, solve, solve_ex,
+    linalg_cholesky as cholesky, cholesky_ex, linalg_qr as qr, linalg_svd as svd, svdvals,
+    eigh, eigvalsh, eig, eigvals, pinv, lstsq, matrix_power, matrix_rank, norm, cond, vecdot)
+
+__all__ = ["LinAlgError", "matmul", "multi_dot", "cross", "inv", "inv_ex", "det", "slogdet",
+           "solve", "solve_ex", "cholesky", "cholesky_ex", "qr", "svd", "svdvals", "eigh",
+           "eigvalsh", "eig", "eigvals", "pinv", "lstsq", "matrix_power", "matrix_rank", "norm",
+           "cond", "vecdot", "vector_norm", "matrix_norm"]
+
