@@ -100,12 +100,27 @@ def cuda(self, device=None, non_blocking=False, memory_format=None):
               if not isinstance(device, (str, _device_cls)) else device)
 
 
+def _copy_in_format(x, memory_format):
+    """A copy of array `x` laid out as `memory_format` asks: contiguous_format (row-major),
+    channels_last (NHWC strides for a 4-d NCHW tensor) or preserve_format (x's own
+    stride order, as PyTorch keeps it for dense tensors)."""
+    name = getattr(memory_format, "name", "preserve_format")
+    if name == "contiguous_format":
+        return x.copy(order="C")
+    if name == "channels_last":
+        if x.ndim != 4:
+            raise RuntimeError("required rank 4 tensor to use channels_last format")
+        return x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)
+    return x.copy(order="K")
+
+
 class Clone(Op):
+    """A copy of the input; the gradient passes through unchanged."""
     _name = "CloneBackward0"
 
     @staticmethod
-    def forward(ctx, x):
-        return x.copy()
+    def forward(ctx, x, memory_format):
+        return _copy_in_format(x, memory_format)
 
     @staticmethod
     def backward(ctx, grad):
@@ -113,13 +128,16 @@ class Clone(Op):
 
 
 def clone(input, *, memory_format=None):
-    return apply(Clone, (input,), (input._data,))
+    return apply(Clone, (input,), (input._data,), memory_format)
 
 
 def contiguous(self, memory_format=None):
-    if self._data.flags.c_contiguous:
+    """self if it is already laid out as `memory_format` (row-major by default), else a copy."""
+    if self.is_contiguous(memory_format):
         return self
-    return clone(self)
+    if memory_format is None:
+        from .. import contiguous_format as memory_format
+    return clone(self, memory_format=memory_format)
 
 
 # ---------------------------------------------------------------------------- in-place
