@@ -170,11 +170,12 @@ def parse_key(shape, key):
             adv.append(v)
             has_adv = True
             d += 1
-    return tuple(basic), (tuple(adv) if has_adv else None), name
+    # the trailing Ellipsis makes NumPy return a 0-dim view, never a scalar copy
+    return tuple(basic) + (Ellipsis,), (tuple(adv) if has_adv else None), name
 
 
 def _is_trivial(basic):
-    return all(type(k) is slice and k == slice(None) for k in basic)
+    return all(k is Ellipsis or (type(k) is slice and k == slice(None)) for k in basic)
 
 
 # ---------------------------------------------------------------------------- the two primitives

@@ -48,6 +48,8 @@ CASES = [
     ("get_0dim_none", lambda L, x: x[None], Grad(np.float32(2.5))),
     ("get_int_dtype", lambda L, x: x[1, 1:], np.arange(12).reshape(3, 4)),
     ("get_view_shares", lambda L, x: x[0].add_(1) and x, f32(2, 3)),
+    ("get_view_0dim_writes", lambda L, x: x[1].mul_(0) and x, f32(3)),
+    ("set_0dim_ellipsis", lambda L, x: _set(x * 1, Ellipsis, 2.0), Grad(np.float32(1))),
     # ---------------------------------------------------------------- getitem advanced
     ("get_list", lambda L, x: x[[0, 1, 1]], Grad(X)),
     ("get_list_neg", lambda L, x: x[:, [-1, 0]], Grad(X)),
