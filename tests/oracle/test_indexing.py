@@ -532,3 +532,34 @@ def test_gradcheck(name, fn, shape):
     x = ember.tensor(np.random.default_rng(1).standard_normal(shape), requires_grad=True)
     assert gradcheck(fn, (x,))
     assert gradgradcheck(fn, (x,))
+
+
+# ---------------------------------------------------------------- reduced-precision dtypes
+
+def _low(dt):
+    if dt == "bfloat16":
+        import ml_dtypes
+        return f32(3, 4).astype(ml_dtypes.bfloat16)
+    return f32(3, 4).astype(dt)
+
+
+LOW = [
+    ("getitem", lambda L, x: x[[0, 2], 1:]),
+    ("setitem", lambda L, x: _set(x * 1, (slice(None), [0, 3]), 1.5)),
+    ("index_add", lambda L, x: x.index_add(0, L.tensor([0, 0]), x[:2])),
+    ("gather", lambda L, x: x.gather(1, L.tensor([[0, 0], [1, 3], [2, 2]]))),
+    ("scatter_add", lambda L, x: x.scatter_add(1, L.tensor([[0, 0], [1, 3], [2, 2]]), x[:, :2])),
+    ("scatter_reduce_mean", lambda L, x: x.scatter_reduce(1, L.tensor([[0, 0], [1, 3], [2, 2]]),
+                                                          x[:, 1:3], "mean")),
+    ("masked_fill", lambda L, x: x.masked_fill(x > 0, 2.0)),
+    ("sort", lambda L, x: L.sort(x, stable=True)),
+    ("topk", lambda L, x: L.topk(x.detach().float().argsort().to(x.dtype) * x, 2)),
+    ("unique", lambda L, x: L.unique(x.detach())),
+    ("histc", lambda L, x: L.histc(x.detach().float(), bins=4).to(x.dtype)),
+]
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16", "float64"])
+@pytest.mark.parametrize("name,fn", LOW, ids=[c[0] for c in LOW])
+def test_dtypes(name, fn, dt):
+    check(fn, Grad(_low(dt)))
