@@ -131,8 +131,21 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
 
 # ---------------------------------------------------------------------------- unique
 
-def _unique_result(values, inverse, counts, return_inverse, return_counts):
-    out = [Tensor._make(values)]
+class _NoDerivative(Op):
+    """Records an output PyTorch marks as requiring grad but cannot differentiate (unique)."""
+
+    @staticmethod
+    def forward(ctx, x, values, name, torch_fn):
+        ctx._name, ctx.torch_fn = name, torch_fn
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError(f"the derivative for '{ctx.torch_fn}' is not implemented.")
+
+
+def _unique_result(input, node, values, inverse, counts, return_inverse, return_counts):
+    out = [apply(_NoDerivative, (input,), (None, values), *node)]
     if return_inverse:
         out.append(Tensor._make(inverse.astype(np.int64)))
     if return_counts:
@@ -150,14 +163,17 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
                                        return_counts=True)
             vals = vals.astype(a.dtype)
         else:
-            vals, inv, cnt = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
-        return _unique_result(vals, inv.reshape(a.shape), cnt, return_inverse, return_counts)
+            vals, inv, cnt = np.unique(a.reshape(-1), return_inverse=True, return_counts=True,
+                                       equal_nan=False)
+        return _unique_result(input, ("Unique2Backward0", "_unique2"), vals,
+                              inv.reshape(a.shape), cnt, return_inverse, return_counts)
     d = wrap_dim(dim, a.ndim)
     if a.ndim and a.shape[d] == 0:
-        return _unique_result(a.copy(), np.zeros(0, np.int64), np.zeros(0, np.int64),
-                              return_inverse, return_counts)
-    vals, inv, cnt = np.unique(a, return_inverse=True, return_counts=True, axis=d)
-    return _unique_result(vals, inv.reshape(-1), cnt, return_inverse, return_counts)
+        vals, inv, cnt = a.copy(), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    else:
+        vals, inv, cnt = np.unique(a, return_inverse=True, return_counts=True, axis=d)
+    return _unique_result(input, ("UniqueDimBackward0", "unique_dim"), vals, inv.reshape(-1),
+                          cnt, return_inverse, return_counts)
 
 
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
@@ -182,7 +198,8 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     inverse = (np.cumsum(starts) - 1).reshape(inv_shape)
     pos = np.flatnonzero(starts)
     counts = np.diff(np.append(pos, starts.size))
-    return _unique_result(np.ascontiguousarray(vals), inverse, counts, return_inverse,
+    return _unique_result(input, ("UniqueConsecutiveBackward0", "unique_consecutive"),
+                          np.ascontiguousarray(vals), inverse, counts, return_inverse,
                           return_counts)
 
 

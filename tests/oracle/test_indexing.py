@@ -343,6 +343,13 @@ CASES += [
     ("unique_dim1", lambda L, x: L.unique(x, dim=1), np.array([[1, 0, 1], [2, 5, 2]])),
     ("unique_empty", lambda L, x: L.unique(x, return_inverse=True), np.zeros(0, np.int64)),
     ("unique_bool", lambda L, x: L.unique(x), np.array([True, False, True])),
+    ("unique_nan", lambda L, x: L.unique(x, return_counts=True),
+     np.array([np.nan, 1.0, np.nan, 1.0], np.float32)),
+    ("unique_grad_err", lambda L, x: L.autograd.grad(L.unique(x).sum(), x), Grad(f32(4))),
+    ("unique_dim_grad_err", lambda L, x: L.autograd.grad(L.unique(x, dim=0).sum(), x),
+     Grad(f32(2, 2))),
+    ("unique_consecutive_grad_err",
+     lambda L, x: L.autograd.grad(L.unique_consecutive(x).sum(), x), Grad(f32(4))),
     ("unique_consecutive", lambda L, x: L.unique_consecutive(x), np.array([1, 1, 2, 2, 3, 1, 1])),
     ("unique_consecutive_all", lambda L, x: L.unique_consecutive(x, return_inverse=True,
                                                                  return_counts=True),
@@ -447,6 +454,8 @@ NAMED = [
     lambda L, x: L.scatter_reduce(x, 0, L.zeros(1, 1, 1, dtype=L.long), x, "prod"),
     lambda L, x: _set(x * 1, 0, 1.0), lambda L, x: _set(x * 1, [0], 1.0),
     lambda L, x: _set(x * 1, (0, [0]), 1.0),
+    lambda L, x: L.unique(x), lambda L, x: L.unique(x, dim=1),
+    lambda L, x: L.unique_consecutive(x),
 ]
 
 
