@@ -1,0 +1,632 @@
+"""save / load: ember's own safe format, PyTorch's zip format (read and write) and
+safetensors -- none of them ever executes code from a file.
+
+ember format: a zip archive with ``ember_archive/data.json`` (the object tree as plain
+JSON) and one raw little-endian buffer per storage under ``ember_archive/data/``.
+Tensors record dtype, shape, strides and offset into their storage, so views that
+shared memory when saved share it again after loading.
+
+PyTorch files are read with a restricted unpickler that admits only tensor/storage
+rebuilds, Parameters, OrderedDict and plain containers; any other global is refused
+with an UnpicklingError naming it, and never called. Writes are atomic: the file is
+written beside the target and renamed into place.
+"""
+import base64
+import io
+import json
+import math
+import os
+import pickle
+import struct
+import tempfile
+import zipfile
+from collections import OrderedDict
+
+import ml_dtypes
+import numpy as np
+
+from . import _dtype
+from ._device import device as _device_cls
+from ._tensor import Tensor, Size
+
+__all__ = ["save", "load"]
+
+_EMBER_DIR = "ember_archive"
+_FORMAT_VERSION = 1
+
+
+# ============================================================================ helpers
+
+def _root_array(arr):
+    """The ndarray that owns `arr`'s memory (following .base), or arr itself."""
+    root = arr
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    return root
+
+
+def _offset_elems(arr, root):
+    start = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return start // arr.itemsize
+
+
+def _le(arr):
+    """Little-endian contiguous bytes of `arr`."""
+    a = np.ascontiguousarray(arr)
+    if a.dtype.byteorder == ">":
+        a = a.astype(a.dtype.newbyteorder("<"))
+    return a.tobytes()
+
+
+def _is_path(f):
+    return isinstance(f, (str, os.PathLike))
+
+
+def _name_of(f):
+    return os.fspath(f) if _is_path(f) else getattr(f, "name", repr(f))
+
+
+def _atomic_write(f, write_fn):
+    """Write through write_fn(fileobj) atomically when f is a path."""
+    if not _is_path(f):
+        write_fn(f)
+        return
+    path = os.fspath(f)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                               dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write_fn(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# ============================================================================ ember format
+
+class _Encoder:
+    def __init__(self):
+        self.storages = {}   # id(root) -> (key, root array)
+
+    def storage_key(self, arr):
+        root = _root_array(arr)
+        ok = (root.dtype == arr.dtype and root.flags.c_contiguous)
+        if not ok:
+            root = np.ascontiguousarray(arr)
+        k = id(root)
+        if k not in self.storages:
+            self.storages[k] = (str(len(self.storages)), root)
+        return self.storages[k][0], root
+
+    def enc(self, obj):
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, int) and not isinstance(obj, bool):
+            return obj
+        if isinstance(obj, float):
+            if math.isfinite(obj):
+                return {"__float__": repr(obj)}
+            return {"__float__": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
+        if isinstance(obj, Tensor):
+            from .nn.parameter import Parameter
+            arr = obj._cpu_array()
+            key, root = self.storage_key(arr)
+            item = arr.itemsize
+            return {"__tensor__": key, "dtype": obj.dtype.name, "shape": list(arr.shape),
+                    "strides": [s // item for s in arr.strides],
+                    "offset": _offset_elems(arr, root) if root is not arr else 0,
+                    "requires_grad": obj._requires_grad, "parameter": isinstance(obj, Parameter)}
+        if isinstance(obj, Size):
+            return {"__size__": list(obj)}
+        if isinstance(obj, _dtype.dtype):
+            return {"__dtype__": obj.name}
+        if isinstance(obj, _device_cls):
+            return {"__device__": str(obj)}
+        if isinstance(obj, bytes):
+            return {"__bytes__": base64.b64encode(obj).decode()}
+        if isinstance(obj, tuple):
+            return {"__tuple__": [self.enc(x) for x in obj]}
+        if isinstance(obj, list):
+            return [self.enc(x) for x in obj]
+        if isinstance(obj, dict):
+            kind = "OrderedDict" if isinstance(obj, OrderedDict) else "dict"
+            return {"__dict__": kind, "items": [[self.enc(k), self.enc(v)] for k, v in
+                                                 obj.items()]}
+        if isinstance(obj, (np.integer, np.floating, np.bool_)):
+            return self.enc(obj.item())
+        raise TypeError(f"ember.save cannot store objects of type {type(obj).__name__} (it stores "
+                        f"tensors, numbers, strings, bytes, None, dtypes, devices, Size and "
+                        f"dict/list/tuple of them)")
+
+
+def _save_ember(obj, fh):
+    enc = _Encoder()
+    tree = enc.enc(obj)
+    meta = {"format": "ember", "version": _FORMAT_VERSION, "byteorder": "little"}
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
+        z.writestr(f"{_EMBER_DIR}/meta.json", json.dumps(meta))
+        z.writestr(f"{_EMBER_DIR}/data.json", json.dumps(tree, allow_nan=False))
+        for key, root in enc.storages.values():
+            z.writestr(f"{_EMBER_DIR}/data/{key}", _le(root))
+        z.writestr(f"{_EMBER_DIR}/storages.json", json.dumps(
+            {key: {"dtype": _dtype._FROM_NP[root.dtype].name, "numel": int(root.size)}
+             for key, root in enc.storages.values()}))
+
+
+class _Decoder:
+    def __init__(self, storages, map_location):
+        self.storages = storages
+        self.map_location = map_location
+
+    def dec(self, x):
+        if isinstance(x, list):
+            return [self.dec(v) for v in x]
+        if not isinstance(x, dict):
+            return x
+        if "__float__" in x:
+            return float(x["__float__"])
+        if "__tensor__" in x:
+            return self.tensor(x)
+        if "__tuple__" in x:
+            return tuple(self.dec(v) for v in x["__tuple__"])
+        if "__dict__" in x:
+            cls = OrderedDict if x["__dict__"] == "OrderedDict" else dict
+            return cls((_hashable(self.dec(k)), self.dec(v)) for k, v in x["items"])
+        if "__size__" in x:
+            return Size(x["__size__"])
+        if "__dtype__" in x:
+            return getattr(_dtype, x["__dtype__"])
+        if "__device__" in x:
+            return _device_cls(x["__device__"])
+        if "__bytes__" in x:
+            return base64.b64decode(x["__bytes__"])
+        raise ValueError(f"unknown record {sorted(x)[:3]}")
+
+    def tensor(self, x):
+        storage = self.storages(x["__tensor__"])
+        dt = getattr(_dtype, x["dtype"])
+        if storage.dtype != dt.np:
+            raise ValueError(f"storage {x['__tensor__']} has dtype {storage.dtype}, tensor says "
+                             f"{dt.name}")
+        shape, strides, offset = tuple(x["shape"]), tuple(x["strides"]), x["offset"]
+        extent = offset + sum((n - 1) * s for n, s in zip(shape, strides) if n > 0) + 1
+        if any(n == 0 for n in shape):
+            extent = offset
+        if offset < 0 or extent > storage.size or any(s < 0 for s in strides):
+            raise ValueError(f"tensor view (shape {list(shape)}, strides {list(strides)}, offset "
+                             f"{offset}) does not fit its storage of {storage.size} elements")
+        item = storage.itemsize
+        arr = np.lib.stride_tricks.as_strided(storage[offset:] if storage.size else storage,
+                                              shape, tuple(s * item for s in strides))
+        t = Tensor._make(arr)
+        t = _apply_map_location(t, self.map_location)
+        if x.get("parameter"):
+            from .nn.parameter import Parameter
+            return Parameter(t, requires_grad=x["requires_grad"])
+        if x["requires_grad"]:
+            t.requires_grad_(True)
+        return t
+
+
+def _hashable(k):
+    return tuple(k) if isinstance(k, list) else k
+
+
+def _load_ember(z, name, map_location, mmap_path):
+    meta = json.loads(z.read(f"{_EMBER_DIR}/meta.json"))
+    if meta.get("version", 0) > _FORMAT_VERSION:
+        raise RuntimeError(f"{name} was written by a newer ember (format {meta['version']})")
+    tree = json.loads(z.read(f"{_EMBER_DIR}/data.json"))
+    infos = json.loads(z.read(f"{_EMBER_DIR}/storages.json"))
+    cache = {}
+
+    def storage(key):
+        if key not in cache:
+            info = infos[key]
+            dt = getattr(_dtype, info["dtype"]).np
+            cache[key] = _read_record(z, f"{_EMBER_DIR}/data/{key}", dt, info["numel"],
+                                      mmap_path, "<")
+        return cache[key]
+    return _Decoder(storage, map_location).dec(tree)
+
+
+def _read_record(z, member, dt, numel, mmap_path, byteorder):
+    """One storage as a writable array: a private copy, or a copy-on-write memory map."""
+    info = z.getinfo(member)
+    if info.file_size != numel * np.dtype(dt).itemsize:
+        raise ValueError(f"record {member} holds {info.file_size} bytes, expected "
+                         f"{numel * np.dtype(dt).itemsize}")
+    file_dt = np.dtype(dt).newbyteorder(byteorder) if np.dtype(dt).kind not in "bV" else \
+        np.dtype(dt)
+    if mmap_path is not None and info.compress_type == zipfile.ZIP_STORED and numel:
+        with open(mmap_path, "rb") as fh:
+            fh.seek(info.header_offset)
+            header = fh.read(30)
+            name_len, extra_len = struct.unpack("<HH", header[26:30])
+        start = info.header_offset + 30 + name_len + extra_len
+        arr = np.memmap(mmap_path, dtype=file_dt, mode="c", offset=start, shape=(numel,))
+        return arr if file_dt == np.dtype(dt) else arr.astype(dt)
+    raw = z.read(member)
+    arr = np.frombuffer(raw, dtype=file_dt, count=numel).copy()
+    return arr if file_dt == np.dtype(dt) else arr.astype(dt)
+
+
+def _apply_map_location(t, map_location, location="cpu"):
+    if map_location is None:
+        return t
+    if callable(map_location) and not isinstance(map_location, (str, _device_cls)):
+        r = map_location(t, location)
+        return r if isinstance(r, Tensor) else t
+    if isinstance(map_location, dict):
+        target = map_location.get(location, location)
+        return t if target == "cpu" else t.to(target)
+    dev = _device_cls(map_location) if not isinstance(map_location, _device_cls) else map_location
+    return t if dev.type == "cpu" else t.to(dev)
+
+
+# ============================================================================ PyTorch format
+
+_TORCH_STORAGES = {
+    "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
+    "BFloat16Storage": ml_dtypes.bfloat16, "LongStorage": np.int64, "IntStorage": np.int32,
+    "ShortStorage": np.int16, "CharStorage": np.int8, "ByteStorage": np.uint8,
+    "BoolStorage": np.bool_, "ComplexFloatStorage": np.complex64,
+    "ComplexDoubleStorage": np.complex128,
+}
+_STORAGE_NAME = {np.dtype(v): k for k, v in _TORCH_STORAGES.items()}
+
+
+class _StorageType:
+    def __init__(self, name):
+        self.name = name
+        self.dtype = _TORCH_STORAGES[name]
+
+
+def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False,
+                    backward_hooks=None, metadata=None):
+    item = storage.itemsize
+    size, stride = tuple(size), tuple(stride)
+    if any(s < 0 for s in stride) or storage_offset < 0:
+        raise pickle.UnpicklingError("invalid tensor view in checkpoint")
+    extent = storage_offset + sum((n - 1) * s for n, s in zip(size, stride) if n > 0) + 1
+    if all(n > 0 for n in size) and extent > storage.size:
+        raise pickle.UnpicklingError(f"tensor view (size {list(size)}, stride {list(stride)}, "
+                                     f"offset {storage_offset}) exceeds its storage of "
+                                     f"{storage.size} elements")
+    base = storage[storage_offset:] if storage.size else storage
+    t = Tensor._make(np.lib.stride_tricks.as_strided(base, size, tuple(s * item for s in stride)))
+    t._requires_grad = bool(requires_grad) and t.dtype.is_floating_point
+    return t
+
+
+def _rebuild_parameter(data, requires_grad, backward_hooks=None, *state):
+    from .nn.parameter import Parameter
+    return Parameter(data, requires_grad=requires_grad)
+
+
+def _rebuild_from_type_v2(func, new_type, args, state):
+    return func(*args)
+
+
+class _TorchUnpickler(pickle.Unpickler):
+    """Admits only what a weights file needs; everything else is refused unseen."""
+
+    _ALLOWED = {
+        ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+        ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+        ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+        ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+        ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
+        ("collections", "OrderedDict"): OrderedDict,
+        ("torch.nn.parameter", "Parameter"): None,   # only as new_type in from_type_v2
+        ("torch", "Tensor"): None,
+        ("builtins", "set"): set,
+        ("builtins", "frozenset"): frozenset,
+        ("builtins", "slice"): slice,
+        ("builtins", "complex"): complex,
+    }
+
+    def __init__(self, fh, read_storage, map_location):
+        super().__init__(fh)
+        self.read_storage = read_storage
+        self.map_location = map_location
+        self.storages = {}
+
+    def find_class(self, module, name):
+        if module == "torch" and name in _TORCH_STORAGES:
+            return _StorageType(name)
+        if module == "torch" and name in _dtype._BY_NAME:
+            return getattr(_dtype, name)
+        key = (module, name)
+        if key in self._ALLOWED:
+            fn = self._ALLOWED[key]
+            return fn if fn is not None else _Placeholder(module, name)
+        raise pickle.UnpicklingError(
+            f"Weights only load failed: unsupported global {module}.{name} in the pickle. ember "
+            f"never runs code from a checkpoint; only tensors, parameters, OrderedDict and plain "
+            f"containers are admitted.")
+
+    def persistent_load(self, pid):
+        if not isinstance(pid, tuple) or not pid or pid[0] != "storage":
+            raise pickle.UnpicklingError(f"unsupported persistent id {pid!r}")
+        _, stype, key, location, numel = pid[:5]
+        if not isinstance(stype, _StorageType):
+            raise pickle.UnpicklingError(f"unsupported storage type {stype!r}")
+        if key not in self.storages:
+            arr = self.read_storage(str(key), stype.dtype, int(numel))
+            self.storages[key] = arr
+        return self.storages[key]
+
+
+class _Placeholder:
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def __call__(self, *args, **kwargs):
+        raise pickle.UnpicklingError(f"{self.module}.{self.name} cannot be constructed here")
+
+
+def _load_torch_zip(z, name, map_location, mmap_path):
+    names = z.namelist()
+    pkl = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
+    if not pkl:
+        raise RuntimeError(f"{name}: no data.pkl record in the archive")
+    prefix = pkl[0][:-len("data.pkl")]
+    byteorder = "<"
+    if prefix + "byteorder" in names and z.read(prefix + "byteorder").strip() == b"big":
+        byteorder = ">"
+
+    def read_storage(key, dt, numel):
+        return _read_record(z, f"{prefix}data/{key}", dt, numel, mmap_path, byteorder)
+    up = _TorchUnpickler(io.BytesIO(z.read(pkl[0])), read_storage, map_location)
+    obj = up.load()
+    if map_location is not None:
+        obj = _map_tree(obj, lambda t: _apply_map_location(t, map_location))
+    return obj
+
+
+def _map_tree(obj, fn):
+    if isinstance(obj, Tensor):
+        return fn(obj)
+    if isinstance(obj, OrderedDict):
+        out = OrderedDict((k, _map_tree(v, fn)) for k, v in obj.items())
+        if hasattr(obj, "_metadata"):
+            out._metadata = obj._metadata
+        return out
+    if isinstance(obj, dict):
+        return {k: _map_tree(v, fn) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_map_tree(v, fn) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_map_tree(v, fn) for v in obj)
+    return obj
+
+
+class _TorchGlobal:
+    """A reference to a torch global, written into the pickle by name (torch is never
+    imported)."""
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def __call__(self, *args):  # pickle requires reduce functions to be callable
+        raise RuntimeError(f"{self.module}.{self.name} is only a name written into a pickle")
+
+
+class _TorchPickler(pickle._Pickler):
+    def __init__(self, fh, storages):
+        super().__init__(fh, protocol=2)
+        self.storages = storages
+
+    def persistent_id(self, obj):
+        if isinstance(obj, _StorageRef):
+            return ("storage", _TorchGlobal("torch", obj.type_name), obj.key, "cpu", obj.numel)
+        return None
+
+    def save_global(self, obj, name=None):
+        if isinstance(obj, _TorchGlobal):
+            self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
+            self.memoize(obj)
+            return
+        super().save_global(obj, name)
+
+    def save(self, obj, save_persistent_id=True):
+        if isinstance(obj, _Reduced):
+            self.save_reduce(obj.fn, obj.args)
+            return
+        if isinstance(obj, _TorchGlobal):
+            x = self.memo.get(id(obj))
+            if x is not None:
+                self.write(self.get(x[0]))
+                return
+            self.save_global(obj)
+            return
+        if isinstance(obj, Tensor):
+            self._save_tensor(obj)
+            return
+        if isinstance(obj, (_dtype.dtype, _device_cls, Size)):
+            raise TypeError(f"format='torch' cannot store {type(obj).__name__} objects")
+        super().save(obj, save_persistent_id)
+
+    def _save_tensor(self, t):
+        from .nn.parameter import Parameter
+        arr = t._cpu_array()
+        root = _root_array(arr)
+        if root.dtype != arr.dtype or not root.flags.c_contiguous:
+            root = np.ascontiguousarray(arr)
+        ref = self.storages.get(id(root))
+        if ref is None:
+            ref = self.storages[id(root)] = _StorageRef(str(len(self.storages)), root)
+        item = arr.itemsize
+        offset = _offset_elems(arr, root) if root is not arr else 0
+        args = (ref, offset, tuple(arr.shape), tuple(s // item for s in arr.strides),
+                bool(t._requires_grad), OrderedDict())
+        rebuild = (_TorchGlobal("torch._utils", "_rebuild_tensor_v2"), args)
+        if isinstance(t, Parameter):
+            self.save_reduce(_TorchGlobal("torch._utils", "_rebuild_parameter"),
+                             (_Reduced(*rebuild), bool(t._requires_grad), OrderedDict()))
+        else:
+            self.save_reduce(*rebuild)
+
+
+class _Reduced:
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+
+
+class _StorageRef:
+    def __init__(self, key, root):
+        self.key, self.root = key, root
+        self.numel = int(root.size)
+        self.type_name = _STORAGE_NAME[root.dtype]
+
+
+def _save_torch(obj, fh, archive="archive"):
+    storages = {}
+    buf = io.BytesIO()
+    p = _TorchPickler(buf, storages)
+    p.dump(obj)
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
+        z.writestr(f"{archive}/data.pkl", buf.getvalue())
+        z.writestr(f"{archive}/.format_version", "1")
+        z.writestr(f"{archive}/.storage_alignment", "64")
+        z.writestr(f"{archive}/byteorder", "little")
+        for ref in storages.values():
+            z.writestr(f"{archive}/data/{ref.key}", _le(ref.root))
+        z.writestr(f"{archive}/version", "3\n")
+        z.writestr(f"{archive}/.data/serialization_id", str(int.from_bytes(os.urandom(16),
+                                                                            "little")))
+
+
+# ============================================================================ safetensors
+
+_ST_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": ml_dtypes.bfloat16,
+              "I64": np.int64, "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8,
+              "BOOL": np.bool_, "C64": np.complex64}
+_ST_NAMES = {np.dtype(v): k for k, v in _ST_DTYPES.items()}
+
+
+def _save_safetensors(obj, fh, metadata=None):
+    if not isinstance(obj, dict) or not all(isinstance(k, str) and isinstance(v, Tensor)
+                                            for k, v in obj.items()):
+        raise TypeError("safetensors files hold a dict of str -> Tensor")
+    header, chunks, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    for k, t in obj.items():
+        data = _le(t._cpu_array())
+        header[k] = {"dtype": _ST_NAMES[t._data.dtype], "shape": list(t.shape),
+                     "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    hb = json.dumps(header, separators=(",", ":")).encode()
+    hb += b" " * (-len(hb) % 8)
+    fh.write(struct.pack("<Q", len(hb)))
+    fh.write(hb)
+    for c in chunks:
+        fh.write(c)
+
+
+def _load_safetensors(raw, name, map_location):
+    if len(raw) < 8:
+        raise RuntimeError(f"{name}: file too short for a safetensors header")
+    n = struct.unpack("<Q", raw[:8])[0]
+    if n > len(raw) - 8:
+        raise RuntimeError(f"{name}: safetensors header length {n} exceeds the file size")
+    header = json.loads(raw[8:8 + n])
+    base = 8 + n
+    out = OrderedDict()
+    for k, info in header.items():
+        if k == "__metadata__":
+            continue
+        dt = _ST_DTYPES.get(info["dtype"])
+        if dt is None:
+            raise RuntimeError(f"{name}: unsupported safetensors dtype {info['dtype']}")
+        b, e = info["data_offsets"]
+        if base + e > len(raw) or b > e:
+            raise RuntimeError(f"{name}: tensor {k!r} lies outside the file (truncated?)")
+        arr = np.frombuffer(raw[base + b:base + e], dtype=np.dtype(dt).newbyteorder("<")
+                            if np.dtype(dt).kind not in "bV" else dt).astype(dt)
+        out[k] = _apply_map_location(Tensor._make(arr.reshape(info["shape"])), map_location)
+    return out
+
+
+def safetensors_metadata(f):
+    """The ``__metadata__`` dict of a safetensors file."""
+    raw = _read_all(f)
+    n = struct.unpack("<Q", raw[:8])[0]
+    return json.loads(raw[8:8 + n]).get("__metadata__", {})
+
+
+# ============================================================================ public API
+
+def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False, *, format=None, metadata=None):
+    """Save `obj` to a path or binary file.
+
+    format: None (ember's format; '.safetensors' paths use safetensors), 'ember', 'torch'
+    (a file real ``torch.load(weights_only=True)`` reads) or 'safetensors'.
+    """
+    if format is None:
+        format = "safetensors" if _is_path(f) and os.fspath(f).endswith(".safetensors") \
+            else "ember"
+    if format not in ("ember", "torch", "safetensors"):
+        raise ValueError(f"unknown format {format!r}: expected 'ember', 'torch' or 'safetensors'")
+    if format == "ember":
+        _Encoder().enc(obj)  # validate before touching the target
+        _atomic_write(f, lambda fh: _save_ember(obj, fh))
+    elif format == "torch":
+        archive = "archive"
+        _atomic_write(f, lambda fh: _save_torch(obj, fh, archive))
+    else:
+        _atomic_write(f, lambda fh: _save_safetensors(obj, fh, metadata))
+
+
+def _read_all(f):
+    if _is_path(f):
+        with open(f, "rb") as fh:
+            return fh.read()
+    return f.read()
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=False,
+         **pickle_load_args):
+    """Load an object saved by ember.save, torch.save (zip format) or safetensors."""
+    name = _name_of(f)
+    if _is_path(f) and not os.path.exists(f):
+        raise FileNotFoundError(f"[Errno 2] No such file or directory: '{name}'")
+    mmap_path = os.fspath(f) if (mmap and _is_path(f)) else None
+    if mmap and not _is_path(f):
+        raise ValueError("f must be a file path in order to use the mmap argument")
+    raw = _read_all(f)
+    if raw[:4] == b"PK\x03\x04" or raw[:4] == b"PK\x05\x06":
+        try:
+            z = zipfile.ZipFile(io.BytesIO(raw))
+            names = z.namelist()
+            if f"{_EMBER_DIR}/data.json" in names:
+                return _load_ember(z, name, map_location, mmap_path)
+            return _load_torch_zip(z, name, map_location, mmap_path)
+        except pickle.UnpicklingError:
+            raise
+        except (zipfile.BadZipFile, KeyError, ValueError, json.JSONDecodeError, EOFError,
+                struct.error) as e:
+            raise RuntimeError(f"ember.load: {name} is not a valid checkpoint (corrupted or "
+                               f"truncated): {e}") from None
+    if len(raw) >= 8 and raw[8:9] == b"{":
+        try:
+            return _load_safetensors(raw, name, map_location)
+        except (json.JSONDecodeError, ValueError, KeyError) as e:
+            raise RuntimeError(f"ember.load: {name} is not a valid safetensors file: {e}") \
+                from None
+    if raw[:2] == b"\x80\x02":
+        raise NotImplementedError(f"{name} uses PyTorch's legacy (pre-1.6) format, which ember "
+                                  f"does not read; re-save it with a recent torch.save")
+    raise RuntimeError(f"ember.load: {name} is not a checkpoint ember recognises (truncated or "
+                       f"corrupted? first bytes {raw[:8]!r})")

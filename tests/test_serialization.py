@@ -1,0 +1,215 @@
+"""ember.save / ember.load: round trips, PyTorch files both ways, safetensors, safety."""
+import io
+import os
+import pickle
+from collections import OrderedDict
+
+import ml_dtypes
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32",
+          "float64", "complex64", "complex128"]
+
+
+def _arr(name, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    a = np.asarray(rng.standard_normal(shape) * 10)
+    if name == "bool":
+        return np.asarray(a > 0)
+    if name.startswith("complex"):
+        return np.asarray(a + 0.5j * a).astype(name)
+    if name == "bfloat16":
+        return np.asarray(a).astype(ml_dtypes.bfloat16)
+    return np.asarray(a).astype(name)
+
+
+def _same(a, b):
+    assert a.dtype is b.dtype and tuple(a.shape) == tuple(b.shape)
+    np.testing.assert_array_equal(a.detach()._cpu_array(), b.detach()._cpu_array())
+
+
+@pytest.mark.parametrize("fmt", ["ember", "torch"])
+@pytest.mark.parametrize("dt", DTYPES)
+def test_round_trip_every_dtype(tmp_path, fmt, dt):
+    shapes = [(), (0,), (3, 0), (4, 5)]
+    obj = {str(s): ember.from_numpy(_arr(dt, s)) for s in shapes}
+    obj["nc"] = ember.from_numpy(_arr(dt, (4, 6))).t()[1:, ::2]
+    p = tmp_path / "t.pt"
+    ember.save(obj, p, format=fmt)
+    back = ember.load(p)
+    for k in obj:
+        _same(obj[k], back[k])
+
+
+@pytest.mark.parametrize("fmt", ["ember", "torch"])
+def test_views_stay_shared_and_metadata(tmp_path, fmt):
+    base = ember.arange(12.0)
+    lin = ember.nn.Linear(3, 2)
+    obj = OrderedDict(base=base, view=base[2:8].view(2, 3), t=base.view(3, 4).t(),
+                      param=ember.nn.Parameter(ember.ones(2)), frozen=ember.nn.Parameter(
+                          ember.ones(2), requires_grad=False),
+                      rg=ember.ones(3, requires_grad=True), sd=lin.state_dict(),
+                      nested=[1, (2.5, "x", None, True), {"k": [ember.zeros(1)]}])
+    if fmt == "ember":
+        obj["extras"] = (ember.float16, ember.device("cpu"), ember.Size([2, 3]), b"\x00\x01",
+                         float("inf"), {3: "int key"})
+    p = tmp_path / "v.pt"
+    ember.save(obj, p, format=fmt)
+    back = ember.load(p)
+    back["base"][3] = 100.0
+    assert back["view"][0, 1].item() == 100.0 and back["t"][3, 0].item() == 100.0
+    assert isinstance(back["param"], ember.nn.Parameter) and back["param"].requires_grad
+    assert isinstance(back["frozen"], ember.nn.Parameter) and not back["frozen"].requires_grad
+    assert back["rg"].requires_grad and not isinstance(back["rg"], ember.nn.Parameter)
+    assert list(back["sd"]) == ["weight", "bias"]
+    assert back["nested"][1] == (2.5, "x", None, True)
+    if fmt == "ember":
+        assert back["extras"][:3] == (ember.float16, ember.device("cpu"), ember.Size([2, 3]))
+        assert back["extras"][3:] == (b"\x00\x01", float("inf"), {3: "int key"})
+
+
+def test_torch_files_load_in_ember(tmp_path):
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    opt = torch.optim.Adam(tm.parameters(), lr=0.01)
+    tm(torch.randn(5, 4)).sum().backward()
+    opt.step()
+    base = torch.arange(10.0)
+    ckpt = {"model": tm.state_dict(), "optim": opt.state_dict(), "epoch": 7,
+            "view": base[3:7], "base": base, "bf16": torch.randn(3).to(torch.bfloat16)}
+    p = tmp_path / "torch.pth"
+    torch.save(ckpt, p)
+    back = ember.load(p)
+    assert back["epoch"] == 7
+    for k, v in ckpt["model"].items():
+        np.testing.assert_array_equal(back["model"][k].numpy(), v.numpy())
+    st = back["optim"]["state"][0]
+    np.testing.assert_array_equal(st["exp_avg"].numpy(), ckpt["optim"]["state"][0]["exp_avg"])
+    assert back["optim"]["param_groups"][0]["lr"] == 0.01
+    back["base"][4] = -1.0
+    assert back["view"][1].item() == -1.0
+    np.testing.assert_array_equal(back["bf16"].float().numpy(), ckpt["bf16"].float().numpy())
+    em = ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.ReLU(), ember.nn.Linear(8, 3))
+    em.load_state_dict(back["model"])
+    x = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
+    np.testing.assert_allclose(em(ember.from_numpy(x)).detach().numpy(),
+                               tm(torch.from_numpy(x)).detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_ember_torch_format_loads_in_torch(tmp_path):
+    em = ember.nn.Linear(3, 2)
+    opt = ember.optim.SGD(em.parameters(), lr=0.1, momentum=0.9)
+    em(ember.randn(4, 3)).sum().backward()
+    opt.step()
+    p = tmp_path / "to_torch.pt"
+    ember.save({"model": em.state_dict(), "opt": opt.state_dict(), "step": 3}, p, format="torch")
+    back = torch.load(p, weights_only=True)
+    for k, v in em.state_dict().items():
+        np.testing.assert_array_equal(back["model"][k].numpy(), v.numpy())
+    tm = torch.nn.Linear(3, 2)
+    tm.load_state_dict(back["model"])
+    topt = torch.optim.SGD(tm.parameters(), lr=0.1, momentum=0.9)
+    topt.load_state_dict(back["opt"])
+    assert back["step"] == 3
+
+
+def test_safetensors_both_ways(tmp_path):
+    from safetensors.numpy import save_file, load_file
+    arrays = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.array([1, 2], np.int64),
+              "c": np.ones(3, dtype=ml_dtypes.bfloat16)}
+    p = tmp_path / "w.safetensors"
+    save_file(arrays, str(p), metadata={"format": "np"})
+    back = ember.load(p)
+    for k, v in arrays.items():
+        np.testing.assert_array_equal(back[k].numpy().astype(np.float64), v.astype(np.float64))
+    assert ember.serialization.safetensors_metadata(p) == {"format": "np"}
+    q = tmp_path / "mine.safetensors"
+    ember.save({k: ember.from_numpy(v) for k, v in arrays.items()}, q, metadata={"by": "ember"})
+    again = load_file(str(q))
+    for k, v in arrays.items():
+        np.testing.assert_array_equal(again[k].astype(np.float64), v.astype(np.float64))
+
+
+class _Evil:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.path}",))
+
+
+def test_malicious_pickle_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    p = tmp_path / "evil.pt"
+    torch.save({"x": torch.ones(1), "evil": _Evil(marker)}, p)
+    with pytest.raises(pickle.UnpicklingError, match=r"(posix|os)\.system"):
+        ember.load(p)
+    with pytest.raises(pickle.UnpicklingError):
+        ember.load(p, weights_only=False)
+    assert not marker.exists()
+
+
+def test_corrupted_and_truncated_files(tmp_path):
+    p = tmp_path / "ok.pt"
+    ember.save({"w": ember.ones(100)}, p)
+    raw = p.read_bytes()
+    (tmp_path / "trunc.pt").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(RuntimeError, match="trunc.pt"):
+        ember.load(tmp_path / "trunc.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(RuntimeError, match="junk.pt"):
+        ember.load(tmp_path / "junk.pt")
+    with pytest.raises(FileNotFoundError):
+        ember.load(tmp_path / "missing.pt")
+
+
+def test_interrupted_save_keeps_previous(tmp_path):
+    p = tmp_path / "ckpt.pt"
+    ember.save({"epoch": 1, "w": ember.ones(3)}, p)
+
+    class Boom(ember.Tensor):
+        pass
+    with pytest.raises(TypeError):
+        ember.save({"epoch": 2, "bad": object()}, p)
+    orig = ember.serialization._save_ember
+
+    def crash(obj, fh):
+        fh.write(b"partial")
+        raise KeyboardInterrupt
+    ember.serialization._save_ember = crash
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ember.save({"epoch": 3}, p)
+    finally:
+        ember.serialization._save_ember = orig
+    assert ember.load(p)["epoch"] == 1
+    assert [f for f in os.listdir(tmp_path) if f.endswith(".tmp")] == []
+
+
+def test_mmap_and_map_location_and_file_objects(tmp_path):
+    p = tmp_path / "m.pt"
+    w = ember.randn(64, 64)
+    ember.save({"w": w}, p)
+    back = ember.load(p, mmap=True)
+    np.testing.assert_array_equal(back["w"].numpy(), w.numpy())
+    back["w"][0, 0] = 5.0  # copy-on-write: the file is unchanged
+    assert ember.load(p)["w"][0, 0].item() == w[0, 0].item()
+    assert ember.load(p, map_location="cpu")["w"].device.type == "cpu"
+    assert ember.load(p, map_location=lambda s, loc: s)["w"].shape == (64, 64)
+    buf = io.BytesIO()
+    ember.save([w], buf)
+    buf.seek(0)
+    np.testing.assert_array_equal(ember.load(buf)[0].numpy(), w.numpy())
+
+
+def test_seed_state_dict_flow(tmp_path):
+    model = ember.nn.Linear(1, 1)
+    p = tmp_path / "model.pth"
+    ember.save(model.state_dict(), p)
+    other = ember.nn.Linear(1, 1)
+    other.load_state_dict(ember.load(p))
+    np.testing.assert_array_equal(other.weight.detach().numpy(), model.weight.detach().numpy())
