@@ -88,3 +88,4 @@ def is_nonzero(input):
 from . import nn  # noqa: E402  (nn builds on the op library above)
 from . import optim  # noqa: E402
 from . import utils  # noqa: E402
+from .serialization import save, load  # noqa: E402
