@@ -278,8 +278,8 @@ def split(tensor, split_size_or_sections, dim=0):
             raise RuntimeError(f"split expects split_size be non-negative, but got split_size="
                                f"{size}")
         if size == 0 and n != 0:
-            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension "
-                               f"size of {n}")
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {n}")
         sizes = [0] if size == 0 else _split_sizes(n, size)
         return _split(tensor, sizes, d, Split, lambda b: b.split(size, d))
     sizes = [int(s) for s in split_size_or_sections]

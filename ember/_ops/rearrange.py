@@ -138,7 +138,6 @@ class Flip(Op):
 
 
 def _distinct_dims(dims, ndim):
-    dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
     wrapped = []
     for d in dims:
         w = wrap_dim(d, ndim)
@@ -148,11 +147,17 @@ def _distinct_dims(dims, ndim):
     return tuple(wrapped) if ndim else ()
 
 
-def flip(input, *dims):
-    """Reverse the order of elements along `dims`."""
-    if len(dims) == 1:
-        dims = dims[0]
+def flip(input, dims):
+    """Reverse the order of elements along `dims` (a tuple or list of dims)."""
+    if not isinstance(dims, (tuple, list)):
+        raise TypeError(f"flip(): argument 'dims' (position 2) must be tuple of ints, not "
+                        f"{type(dims).__name__}")
     return apply(Flip, (input,), (input._data,), _distinct_dims(dims, input.dim()))
+
+
+def _flip_method(self, *dims):
+    """Tensor.flip(0, 1) and Tensor.flip((0, 1))."""
+    return flip(self, _int_list(dims, "flip"))
 
 
 def fliplr(input):
@@ -227,7 +232,7 @@ def rot90(input, k=1, dims=(0, 1)):
     return apply(Rot90, (input,), (input._data,), int(k) % 4, (d0, d1))
 
 
-# ---------------------------------------------------------------------------- triangles and diagonals
+# ---------------------------------------------------------------------------- triangles, diagonals
 
 class Tril(Op):
     """out = x with the elements above diagonal `k` of the last two dims set to zero;
@@ -331,7 +336,7 @@ def diagflat(input, offset=0):
 Tensor.repeat = repeat
 Tensor.tile = tile
 Tensor.repeat_interleave = repeat_interleave
-Tensor.flip = flip
+Tensor.flip = _flip_method
 Tensor.fliplr = fliplr
 Tensor.flipud = flipud
 Tensor.roll = roll

@@ -118,9 +118,8 @@ def _viewable(arr, shape):
 
 
 def _view_dtype(self, dtype):
-    """Reinterpret the bytes of `self` as `dtype` (Tensor.view(dtype))."""
-    if dtype is self.dtype:
-        return as_view(apply(_Alias, (self,), (self._data,)), self, lambda b: b.view(dtype))
+    """Reinterpret the bytes of `self` as `dtype` (Tensor.view(dtype)); like PyTorch, the
+    result is outside the graph."""
     old, new = self._data.itemsize, dtype.np.itemsize
     if old != new:
         if self._data.ndim == 0:
@@ -162,19 +161,6 @@ def reshape(input, *shape):
 
 def reshape_as(self, other):
     return reshape(self, other.shape)
-
-
-class _Alias(Op):
-    """A new tensor object on the same memory (view(dtype) with the tensor's own dtype)."""
-    _name = "AliasBackward0"
-
-    @staticmethod
-    def forward(ctx, x):
-        return x.view()
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -410,7 +396,8 @@ def expand(self, *sizes):
                                f"({cur}) at non-singleton dimension {i}.  Target sizes: "
                                f"{list(sizes)}.  Tensor sizes: {list(shape)}")
         elif s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(sizes)}")
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(sizes)}")
         target.append(s)
     target = tuple(target)
     out = apply(Expand, (self,), (self._data,), target)

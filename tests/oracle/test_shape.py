@@ -2,6 +2,7 @@
 shapes, gradients and exception types against PyTorch, and grad_fn names."""
 import warnings
 
+import ml_dtypes
 import numpy as np
 import pytest
 import torch
@@ -22,6 +23,10 @@ def f64(*s):
 
 def i64(*s):
     return rng.integers(-5, 5, s).astype(np.int64)
+
+
+def bf16(*s):
+    return f32(*s).astype(ml_dtypes.bfloat16)
 
 
 def bools(*s):
@@ -319,6 +324,50 @@ CASES = [
     ("reshape_bool", lambda L, x: x.reshape(3, 2), (bools(2, 3),)),
     ("flip_f16", lambda L, x: x.flip(1), (G(f32(2, 3).astype(np.float16)),)),
     ("cat_f16_f32", lambda L, a, b: L.cat([a, b]), (G(f32(2).astype(np.float16)), G(f32(1)))),
+    ("cat_bf16_f32", lambda L, a, b: L.cat([a, b]), (G(bf16(2)), G(f32(1)))),
+    ("diagonal_bf16", lambda L, x: x.diagonal(), (G(bf16(3, 3)),)),
+    ("unfold_bf16", lambda L, x: x.unfold(0, 3, 1), (G(bf16(5)),)),
+    ("repeat_interleave_bf16", lambda L, x: x.repeat_interleave(L.tensor([2, 1])), (G(bf16(2)),)),
+    ("tril_bf16", lambda L, x: x.tril(), (G(bf16(3, 3)),)),
+    ("stack_int32_bool", lambda L, a, b: L.stack([a, b]), (i64(2).astype(np.int32), bools(2))),
+    # argument forms and corner cases
+    ("view_0d_to_1d", lambda L, x: x.view(-1), (G(f32()),)),
+    ("view_dtype_same_no_grad", lambda L, x: x.view(L.float32), (G(f32(2)),)),
+    ("view_dtype_bigger", lambda L, x: x.view(L.float64), (f32(2, 4),)),
+    ("err_view_dtype_bigger", lambda L, x: x.view(L.float64), (f32(2, 3),)),
+    ("reshape_tensor_sizes", lambda L, x: x.reshape(L.tensor(3), 2), (G(f32(6)),)),
+    ("expand_tensor_sizes", lambda L, x: x.expand(L.tensor(2), 3), (G(f32(3)),)),
+    ("expand_empty_keep", lambda L, x: x.expand(2, -1, -1), (G(f32(0, 3)),)),
+    ("squeeze_empty_tuple", lambda L, x: x.squeeze(()), (G(f32(1, 2)),)),
+    ("unflatten_empty", lambda L, x: x.unflatten(0, (0, -1)), (G(f32(0)),)),
+    ("err_flip_int_function", lambda L, x: L.flip(x, -1), (f32(2, 3),)),
+    ("flip_varargs_method", lambda L, x: x.flip(-1, 0), (G(f32(2, 3)),)),
+    ("roll_big_shift", lambda L, x: x.roll(-7, -1), (G(f32(2, 3)),)),
+    ("rot90_5", lambda L, x: x.rot90(5), (G(f32(2, 3)),)),
+    ("tile_empty_dims", lambda L, x: x.tile(()), (G(f32(2, 3)),)),
+    ("tile_0d", lambda L, x: x.tile(2), (G(f32()),)),
+    ("tensor_split_more_sections", lambda L, x: x.tensor_split(5), (G(f32(3)),)),
+    ("tensor_split_no_indices", lambda L, x: x.tensor_split(()), (G(f32(3)),)),
+    ("hsplit_tensor", lambda L, x: x.hsplit(L.tensor([1])), (G(f32(2, 3)),)),
+    ("unfold_big_step", lambda L, x: x.unfold(1, 2, 5), (G(f32(2, 4)),)),
+    ("as_strided_zero_stride", lambda L, x: x.as_strided((2, 3), (0, 1)), (G(f32(4)),)),
+    ("as_strided_empty", lambda L, x: x.as_strided((0, 3), (1, 1), 10), (G(f32(4)),)),
+    ("as_strided_0d", lambda L, x: x.as_strided((), (), 2), (G(f32(4)),)),
+    ("as_strided_of_step_slice", lambda L, x: x[::2].as_strided((2,), (2,)), (G(f32(6)),)),
+    ("diag_empty", lambda L, x: L.diag(x, 1), (G(f32(0)),)),
+    ("diag_far_offset", lambda L, x: L.diag(x, 5), (G(f32(3, 3)),)),
+    ("diag_embed_3d", lambda L, x: L.diag_embed(x, 2, 1, 0), (G(f32(2, 3, 2)),)),
+    ("diagonal_batch_empty", lambda L, x: x.diagonal(0, -2, -1), (G(f32(0, 3, 3)),)),
+    ("narrow_tensor_start", lambda L, x: x.narrow(0, L.tensor(1), 2), (G(f32(4)),)),
+    ("repeat_interleave_flat_tensor",
+     lambda L, x: x.repeat_interleave(L.tensor([1, 2, 0, 1, 1, 3])),
+     (G(f32(2, 3)),)),
+    ("repeat_interleave_0d_tensor", lambda L, x: x.repeat_interleave(L.tensor(2), dim=0),
+     (G(f32(2, 3)),)),
+    ("cat_float_long", lambda L, a: L.cat([a, a.long()], 0), (G(f32(2)),)),
+    ("vstack_0d", lambda L, x: L.vstack([x]), (G(f32()),)),
+    ("column_stack_0d", lambda L, x: L.column_stack([x]), (G(f32()),)),
+    ("broadcast_tensors_one", lambda L, x: L.broadcast_tensors(x), (G(f32(2)),)),
 ]
 
 
