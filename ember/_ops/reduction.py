@@ -216,7 +216,7 @@ class Nansum(Op):
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
-        keep = Tensor._make(~np.isnan(x._data))
+        keep = Tensor._make(np.asarray(~np.isnan(x._data)))
         return expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim) * keep
 
 
@@ -552,7 +552,7 @@ def _amax_amin(fname, arr_fn, input, dim, keepdim, out):
     check_tensor(input, fname)
     _check_real(input, fname, f"{fname}_cpu")
     dims = _reduce_dims(input, dim, fname)
-    if len(dims) == input._data.ndim:
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         _check_numel(input, fname)
     _check_nonempty(input, dims, fname)
     name = "AmaxBackward0" if fname == "amax" else "AminBackward0"

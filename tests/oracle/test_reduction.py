@@ -298,6 +298,10 @@ CASES = [
      [Grad(X3)]),
     ("matrix_norm_-inf_dims", lambda L, a: L.linalg.matrix_norm(a, -math.inf, (2, 0)),
      [Grad(X3)]),
+    ("matrix_norm_nuc", lambda L, a: L.linalg.matrix_norm(a, "nuc"), [Grad(X3)]),
+    ("matrix_norm_2_dims", lambda L, a: L.linalg.matrix_norm(a, 2, (0, 2)), [Grad(X3)]),
+    ("matrix_norm_-2_keep", lambda L, a: L.linalg.matrix_norm(a, -2, keepdim=True), [Grad(X)]),
+    ("norm_nuc", lambda L, a: a.norm("nuc"), [Grad(X64)]),
     ("matrix_norm_1d_error", lambda L, a: L.linalg.matrix_norm(a), [f32(3)]),
     ("matrix_norm_order_error", lambda L, a: L.linalg.matrix_norm(a, 3), [X]),
     ("matrix_norm_dims_error", lambda L, a: L.linalg.matrix_norm(a, dim=(0, 0)), [X]),
@@ -458,3 +462,44 @@ def test_double_backward_matches_torch():
             gg, = L.autograd.grad((g * g).sum(), x)
             res.append(gg.detach().numpy() if L is torch else gg._data)
         np.testing.assert_allclose(res[1], res[0], rtol=1e-6, atol=1e-8, err_msg=name)
+
+
+# ---- float64 gradcheck + gradgradcheck (finite differences, no torch)
+
+G = f64(3, 4)                    # distinct values, away from ties and zeros
+GZ = with_zeros(f64(3, 4), (1, 2), (2, 0), (2, 3))
+GRADCHECK = [
+    ("sum", lambda t: t.sum((0, 1))), ("sum_dim", lambda t: ember.sum(t, -1, keepdim=True)),
+    ("nansum", lambda t: t.nansum(0)), ("mean", lambda t: t.mean(1)),
+    ("nanmean", lambda t: t.nanmean(0)), ("prod", lambda t: t.prod(1)),
+    ("prod_all", lambda t: t.prod()), ("var", lambda t: t.var(1)),
+    ("std", lambda t: t.std(0, keepdim=True)), ("std_c0", lambda t: t.std(correction=0)),
+    ("var_mean", lambda t: ember.var_mean(t, 1)), ("std_mean", lambda t: ember.std_mean(t, 0)),
+    ("max", lambda t: t.max()), ("max_dim", lambda t: t.max(1).values),
+    ("min_dim", lambda t: t.min(0, keepdim=True).values), ("amax", lambda t: t.amax((0, 1))),
+    ("amin", lambda t: t.amin(1)), ("aminmax", lambda t: ember.aminmax(t, dim=1)),
+    ("logsumexp", lambda t: t.logsumexp(1)), ("norm", lambda t: t.norm()),
+    ("norm_p1", lambda t: t.norm(1, 1)), ("norm_p3", lambda t: t.norm(3, 0)),
+    ("norm_p05", lambda t: t.norm(0.5)), ("norm_inf", lambda t: t.norm(math.inf, 1)),
+    ("matrix_norm_1", lambda t: ember.linalg.matrix_norm(t, 1)),
+    ("matrix_norm_nuc", lambda t: ember.linalg.matrix_norm(t, "nuc")),
+    ("median", lambda t: t.median()), ("median_dim", lambda t: t.median(1).values),
+    ("nanmedian_dim", lambda t: t.nanmedian(0).values), ("cumsum", lambda t: t.cumsum(1)),
+    ("cumprod", lambda t: t.cumprod(1)), ("cummax", lambda t: t.cummax(0).values),
+    ("cummin", lambda t: t.cummin(1).values),
+]
+GRADCHECK_ZEROS = [
+    ("prod_zeros", lambda t: t.prod(1)), ("prod_all_zeros", lambda t: t.prod()),
+    ("prod_dim0_zeros", lambda t: t.prod(0)), ("cumprod_zeros", lambda t: t.cumprod(1)),
+    ("cumprod_dim0_zeros", lambda t: t.cumprod(0)),
+]
+
+
+@pytest.mark.parametrize("name,fn,arr", [c + (G,) for c in GRADCHECK]
+                         + [c + (GZ,) for c in GRADCHECK_ZEROS],
+                         ids=[c[0] for c in GRADCHECK + GRADCHECK_ZEROS])
+def test_gradcheck(name, fn, arr):
+    from ember.autograd import gradcheck, gradgradcheck
+    x = ember.tensor(arr, requires_grad=True)
+    assert gradcheck(fn, (x,))
+    assert gradgradcheck(fn, (x,))
