@@ -5,3 +5,4 @@ from .loss import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .flatten import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403

@@ -1,0 +1,320 @@
+"""N-d convolution and transposed convolution on NumPy through im2col + GEMM.
+
+Three ops close under differentiation, so double backward needs no extra code:
+    Conv(x, w)                y = x (*) w
+    ConvInputGrad(g, w)       dL/dx given dL/dy = g   (this is also conv_transpose)
+    ConvWeightGrad(x, g)      dL/dw given dL/dy = g
+Each one's backward is written with the other two. Bias is a separate broadcast add.
+
+im2col lays the patches out as (C*prod(k), N*prod(out)) (Caffe's layout), so the
+product is one W(O, C*prod(k)) @ cols GEMM per group, the fastest arrangement measured
+for NumPy (../shared/notes/dependencies.md).
+"""
+import math
+from itertools import product
+
+import numpy as np
+
+from .._tensor import Tensor
+from ._base import Op, apply
+from ._util import dtype_name, shape_str
+
+__all__ = []
+
+
+def _tuple(v, n, name="argument"):
+    if isinstance(v, (tuple, list)):
+        if len(v) == 1:
+            return tuple(int(x) for x in v) * n
+        if len(v) != n:
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} "
+                               f"values to match the convolution dimensions, but got "
+                               f"{name}={list(v)}")
+        return tuple(int(x) for x in v)
+    return (int(v),) * n
+
+
+def _out_size(n, k, s, p, d):
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _lowp(a):
+    return a.astype(np.float32) if a.dtype.kind == "V" or a.dtype == np.float16 else a
+
+
+def _pad(x, pad):
+    if not any(pad):
+        return x
+    return np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in pad])
+
+
+def _cols(xp, k, s, d, out):
+    """Patches of padded input xp (N, C, *sp) as a (C*prod(k), N*prod(out)) matrix."""
+    nd = len(k)
+    N, C = xp.shape[:2]
+    st = xp.strides
+    view = np.lib.stride_tricks.as_strided(
+        xp, (N, C) + tuple(out) + tuple(k),
+        st[:2] + tuple(st[2 + i] * s[i] for i in range(nd)) +
+        tuple(st[2 + i] * d[i] for i in range(nd)), writeable=False)
+    perm = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))
+    return view.transpose(perm).reshape(C * math.prod(k), N * math.prod(out))
+
+
+class Conv(Op):
+    _name = "ConvolutionBackward0"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0,)}
+
+    @staticmethod
+    def forward(ctx, x, w, stride, padding, dilation, groups):
+        ctx.cfg = (stride, padding, dilation, groups)
+        ctx.x_shape = x.shape
+        dt = x.dtype
+        x, w = _lowp(x), _lowp(w)
+        k = w.shape[2:]
+        N, C = x.shape[:2]
+        O = w.shape[0]
+        out = tuple(_out_size(x.shape[2 + i], k[i], stride[i], padding[i], dilation[i])
+                    for i in range(len(k)))
+        cols = _cols(_pad(x, padding), k, stride, dilation, out)
+        rows = cols.shape[0] // groups
+        og = O // groups
+        w2 = w.reshape(O, -1)
+        y = np.empty((O, N * math.prod(out)), dtype=x.dtype)
+        for g in range(groups):
+            np.matmul(w2[g * og:(g + 1) * og], cols[g * rows:(g + 1) * rows],
+                      out=y[g * og:(g + 1) * og])
+        y = y.reshape((O, N) + out)
+        return np.ascontiguousarray(np.moveaxis(y, 0, 1)).astype(dt, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        stride, padding, dilation, groups = ctx.cfg
+        gx = gw = None
+        if ctx.needs_input_grad[0]:
+            gx = conv_input_grad(grad, w, ctx.x_shape, stride, padding, dilation, groups)
+        if ctx.needs_input_grad[1]:
+            gw = conv_weight_grad(x, grad, w.shape, stride, padding, dilation, groups)
+        return gx, gw
+
+
+class ConvInputGrad(Op):
+    """dx for y = conv(x, w) given dy = g: scatter W^T g back through the patches."""
+    _name = "ConvolutionBackward0"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0,)}
+
+    @staticmethod
+    def forward(ctx, g, w, x_shape, stride, padding, dilation, groups):
+        ctx.cfg = (x_shape, stride, padding, dilation, groups)
+        dt = g.dtype
+        g, w = _lowp(g), _lowp(w)
+        k = w.shape[2:]
+        nd = len(k)
+        N, O = g.shape[:2]
+        out = g.shape[2:]
+        C = x_shape[1]
+        og, cg = O // groups, C // groups
+        g2 = np.moveaxis(g, 1, 0).reshape(O, -1)
+        w2 = w.reshape(O, -1)
+        kk = math.prod(k)
+        dcols = np.empty((C * kk, g2.shape[1]), dtype=g.dtype)
+        for gi in range(groups):
+            np.matmul(w2[gi * og:(gi + 1) * og].T, g2[gi * og:(gi + 1) * og],
+                      out=dcols[gi * cg * kk:(gi + 1) * cg * kk])
+        dcols = dcols.reshape((C,) + tuple(k) + (N,) + tuple(out))
+        padded = tuple(x_shape[2 + i] + 2 * padding[i] for i in range(nd))
+        gx = np.zeros((N, C) + padded, dtype=g.dtype)
+        for offs in product(*[range(n) for n in k]):
+            sl = tuple(slice(o * dilation[i], o * dilation[i] + stride[i] * (out[i] - 1) + 1,
+                             stride[i]) for i, o in enumerate(offs))
+            patch = dcols[(slice(None),) + offs]            # (C, N, *out)
+            gx[(slice(None), slice(None)) + sl] += np.moveaxis(patch, 0, 1)
+        crop = tuple(slice(padding[i], padding[i] + x_shape[2 + i]) for i in range(nd))
+        return np.ascontiguousarray(gx[(slice(None), slice(None)) + crop]).astype(dt, copy=False)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        g, w = ctx.saved_tensors
+        x_shape, stride, padding, dilation, groups = ctx.cfg
+        d_g = d_w = None
+        if ctx.needs_input_grad[0]:
+            d_g = conv_nd(ggx, w, stride, padding, dilation, groups)
+        if ctx.needs_input_grad[1]:
+            d_w = conv_weight_grad(ggx, g, w.shape, stride, padding, dilation, groups)
+        return d_g, d_w
+
+
+class ConvWeightGrad(Op):
+    """dw for y = conv(x, w) given dy = g: g @ cols(x)^T per group."""
+    _name = "ConvolutionBackward0"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0,)}
+
+    @staticmethod
+    def forward(ctx, x, g, w_shape, stride, padding, dilation, groups):
+        ctx.cfg = (w_shape, stride, padding, dilation, groups)
+        dt = x.dtype
+        x, g = _lowp(x), _lowp(g)
+        k = tuple(w_shape[2:])
+        O = w_shape[0]
+        out = g.shape[2:]
+        cols = _cols(_pad(x, padding), k, stride, dilation, out)
+        g2 = np.moveaxis(g, 1, 0).reshape(O, -1)
+        rows = cols.shape[0] // groups
+        og = O // groups
+        gw = np.empty((O, rows), dtype=x.dtype)
+        for gi in range(groups):
+            np.matmul(g2[gi * og:(gi + 1) * og], cols[gi * rows:(gi + 1) * rows].T,
+                      out=gw[gi * og:(gi + 1) * og])
+        return gw.reshape(w_shape).astype(dt, copy=False)
+
+    @staticmethod
+    def backward(ctx, ggw):
+        x, g = ctx.saved_tensors
+        w_shape, stride, padding, dilation, groups = ctx.cfg
+        d_x = d_g = None
+        if ctx.needs_input_grad[0]:
+            d_x = conv_input_grad(g, ggw, x.shape, stride, padding, dilation, groups)
+        if ctx.needs_input_grad[1]:
+            d_g = conv_nd(x, ggw, stride, padding, dilation, groups)
+        return d_x, d_g
+
+
+def conv_nd(x, w, stride, padding, dilation, groups):
+    return apply(Conv, (x, w), (x._data, w._data), stride, padding, dilation, groups)
+
+
+def conv_input_grad(g, w, x_shape, stride, padding, dilation, groups):
+    return apply(ConvInputGrad, (g, w), (g._data, w._data), tuple(x_shape), stride, padding,
+                 dilation, groups)
+
+
+def conv_weight_grad(x, g, w_shape, stride, padding, dilation, groups):
+    return apply(ConvWeightGrad, (x, g), (x._data, g._data), tuple(w_shape), stride, padding,
+                 dilation, groups)
+
+
+def _check_conv(nd, input, weight, bias, groups, fname, transposed=False):
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{fname}(): argument 'input' and 'weight' must be Tensors")
+    if weight.dim() != nd + 2:
+        raise RuntimeError(f"weight should have at least three dimensions" if nd == 1 else
+                           f"Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input,"
+                           f" but got weight of size {shape_str(weight.shape)} instead")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                           f"{fname}, but got input of size: {shape_str(input.shape)}")
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(f"Input type ({input._type_name()}) and weight type "
+                           f"({weight._type_name()}) should be the same")
+    if bias is not None and bias.dtype is not input.dtype:
+        raise RuntimeError(f"Input type ({input._type_name()}) and bias type "
+                           f"({bias._type_name()}) should be the same")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    c_in = input.shape[-nd - 1]
+    if not transposed:
+        if c_in != weight.shape[1] * groups:
+            raise RuntimeError(
+                f"Given groups={groups}, weight of size {shape_str(weight.shape)}, expected "
+                f"input{shape_str(input.shape if input.dim() == nd + 2 else (1,) + input.shape)}"
+                f" to have {weight.shape[1] * groups} channels, but got {c_in} channels instead")
+        if weight.shape[0] % groups:
+            raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                               f"{groups} at dimension 0, but got weight of size "
+                               f"{shape_str(weight.shape)} instead")
+    else:
+        if c_in != weight.shape[0]:
+            raise RuntimeError(
+                f"Given transposed=1, weight of size {shape_str(weight.shape)}, expected input"
+                f"{shape_str(input.shape if input.dim() == nd + 2 else (1,) + input.shape)} to "
+                f"have {weight.shape[0]} channels, but got {c_in} channels instead")
+
+
+def convolution(nd, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """F.conv1d/2d/3d: cross-correlation of input (N, C, *sp) with weight (O, C/groups, *k)."""
+    fname = f"conv{nd}d"
+    _check_conv(nd, input, weight, bias, groups, fname)
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    stride = _tuple(stride, nd, "stride")
+    dilation = _tuple(dilation, nd, "dilation")
+    k = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0,) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            total = [dilation[i] * (k[i] - 1) for i in range(nd)]
+            left = [t // 2 for t in total]
+            if any(t % 2 for t in total):
+                # asymmetric: pad the extra element on the right, then convolve unpadded
+                from .padding import pad as _pad_fn
+                pads = []
+                for i in reversed(range(nd)):
+                    pads += [left[i], total[i] - left[i]]
+                x = _pad_fn(x, pads)
+                padding = (0,) * nd
+            else:
+                padding = tuple(left)
+        else:
+            raise ValueError(f"Invalid padding string '{padding}', should be one of "
+                             f"{{'valid', 'same'}}")
+    else:
+        padding = _tuple(padding, nd, "padding")
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    for i in range(nd):
+        eff = dilation[i] * (k[i] - 1) + 1
+        if x.shape[2 + i] + 2 * padding[i] < eff:
+            raise RuntimeError(
+                f"Calculated padded input size per channel: "
+                f"({' x '.join(str(x.shape[2 + j] + 2 * padding[j]) for j in range(nd))}). "
+                f"Kernel size: ({' x '.join(str(dilation[j] * (k[j] - 1) + 1) for j in range(nd))}"
+                f"). Kernel size can't be greater than actual input size")
+    y = conv_nd(x, weight, stride, padding, dilation, groups)
+    if bias is not None:
+        y = y + bias.reshape((1, -1) + (1,) * nd)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv_transpose(nd, input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                   groups=1, dilation=1):
+    """F.conv_transpose1d/2d/3d: the gradient of convolution with respect to its input;
+    weight (C_in, C_out/groups, *k)."""
+    fname = f"conv_transpose{nd}d"
+    _check_conv(nd, input, weight, bias, groups, fname, transposed=True)
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    stride = _tuple(stride, nd, "stride")
+    padding = _tuple(padding, nd, "padding")
+    output_padding = _tuple(output_padding, nd, "output_padding")
+    dilation = _tuple(dilation, nd, "dilation")
+    for i in range(nd):
+        if output_padding[i] >= max(stride[i], dilation[i]):
+            raise RuntimeError("output padding must be smaller than either stride or dilation, "
+                               f"but got output_padding_height: {output_padding[0]} "
+                               f"output_padding_width: {output_padding[-1]} stride_height: "
+                               f"{stride[0]} stride_width: {stride[-1]} dilation_height: "
+                               f"{dilation[0]} dilation_width: {dilation[-1]}")
+    k = weight.shape[2:]
+    C_out = weight.shape[1] * groups
+    sp = tuple((x.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (k[i] - 1)
+               + output_padding[i] + 1 for i in range(nd))
+    if any(s <= 0 for s in sp):
+        raise RuntimeError(f"Given input size per channel: {list(x.shape[2:])}. Calculated output "
+                           f"size per channel: {list(sp)}. Output size is too small")
+    # conv_transpose(x, w) = d conv(z, w') / dz applied to x, where w' (C_in, C_out/g, k)
+    # read as a conv weight (O = C_in, C = C_out/g): exactly ConvInputGrad.
+    y = conv_input_grad(x, weight, (x.shape[0], C_out) + sp, stride, padding, dilation, groups)
+    if y.grad_fn is not None:
+        y.grad_fn._name = "ConvolutionBackward0"
+    if bias is not None:
+        y = y + bias.reshape((1, -1) + (1,) * nd)
+    return y.squeeze(0) if unbatched else y

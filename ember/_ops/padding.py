@@ -1,0 +1,118 @@
+"""F.pad: constant, reflect, replicate and circular padding (negative pads crop).
+
+Non-constant modes are a gather along each padded dim with an index map (np.pad of an
+arange), so the backward is a scatter-add with the same map and double backward
+is the gather again.
+"""
+import numpy as np
+
+from .._tensor import Tensor
+from ._base import Op, apply
+from ._util import shape_str
+
+__all__ = []
+
+_NP_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+class ConstantPad(Op):
+    _name = "ConstantPadNdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, pads, value):
+        # pads: ((before, after) per dim); negative values crop
+        ctx.pads = pads
+        crop = tuple(slice(max(-b, 0), x.shape[i] - max(-a, 0)) for i, (b, a) in enumerate(pads))
+        x = x[crop]
+        widths = [(max(b, 0), max(a, 0)) for b, a in pads]
+        return np.pad(x, widths, constant_values=value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        inv = tuple((-b, -a) for b, a in ctx.pads)
+        return apply(ConstantPad, (grad,), (grad._data,), inv, 0)
+
+
+class Gather(Op):
+    """out = take(x, idx, axis): the padded tensor along one dim."""
+    _name = "ReflectionPadBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axis, idx):
+        ctx.axis, ctx.idx, ctx.n = axis, idx, x.shape[axis]
+        return np.take(x, idx, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return apply(ScatterAdd, (grad,), (grad._data,), ctx.axis, ctx.idx, ctx.n)
+
+
+class ScatterAdd(Op):
+    _name = "ReflectionPadBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, axis, idx, n):
+        ctx.axis, ctx.idx = axis, idx
+        shape = list(g.shape)
+        shape[axis] = n
+        out = np.zeros(shape, dtype=g.dtype)
+        moved = np.moveaxis(out, axis, 0)
+        np.add.at(moved, idx, np.moveaxis(g, axis, 0))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return apply(Gather, (grad,), (grad._data,), ctx.axis, ctx.idx)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last len(pad)//2 dims; pad = (last_left, last_right, prev_left, ...)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"pad(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    npad = len(pad) // 2
+    if npad > input.dim():
+        raise RuntimeError("Padding length should be less than or equal to two times the input "
+                           "dimension but got padding length " + str(len(pad)) + " and input of "
+                           "dimension " + str(input.dim()))
+    pads = [(0, 0)] * input.dim()
+    for i in range(npad):
+        pads[input.dim() - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    if mode == "constant":
+        for d, (b, a) in enumerate(pads):
+            if input.shape[d] + b + a < 0:
+                raise RuntimeError(f"The input size {input.shape[d]}, plus negative padding {b} "
+                                   f"and {a} resulted in a negative output size, which is "
+                                   f"invalid. Check dimension {d} of your input.")
+        return apply(ConstantPad, (input,), (input._data,), tuple(pads),
+                     0 if value is None else value)
+    if mode not in _NP_MODE:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value:
+        raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    lead = input.dim() - npad
+    if lead not in (1, 2):
+        raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
+                                  f"supported for now (got input of size "
+                                  f"{shape_str(input.shape)} with {mode} padding of {npad} dims)")
+    out = input
+    for d in range(lead, input.dim()):
+        b, a = pads[d]
+        if b == 0 and a == 0:
+            continue
+        n = input.shape[d]
+        if mode == "reflect" and (b >= n or a >= n):
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding "
+                               f"input dimension, but got: padding ({b}, {a}) at dimension {d} "
+                               f"of input {shape_str(input.shape)}")
+        if mode == "circular" and (b > n or a > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        idx = np.pad(np.arange(n), (max(b, 0), max(a, 0)), mode=_NP_MODE[mode])
+        idx = idx[max(-b, 0):len(idx) - max(-a, 0)]
+        out = apply(Gather, (out,), (out._data,), d, idx)
+        if out.grad_fn is not None:
+            out.grad_fn._name = {"reflect": "ReflectionPad", "replicate": "ReplicationPad",
+                                 "circular": "CircularPad"}[mode] + f"{npad}DBackward0"
+    return out

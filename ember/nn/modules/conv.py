@@ -1,0 +1,168 @@
+"""Conv1d/2d/3d and ConvTranspose1d/2d/3d."""
+import math
+
+from ..._ops.creation import empty
+from ..._ops.conv import convolution, conv_transpose, _tuple
+from ..._ops.padding import pad as _pad
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+
+_PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
+
+
+class _ConvNd(Module):
+    _nd = 2
+    transposed = False
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", output_padding=0, device=None,
+                 dtype=None):
+        super().__init__()
+        nd = self._nd
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
+        kernel_size, stride = _tuple(kernel_size, nd), _tuple(stride, nd)
+        dilation = _tuple(dilation, nd)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Invalid padding string {padding!r}, should be one of "
+                                 f"{{'valid', 'same'}}")
+            if padding == "same" and any(s != 1 for s in stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+        else:
+            padding = _tuple(padding, nd)
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, but got "
+                             f"padding_mode='{padding_mode}'")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.groups, self.padding_mode = dilation, groups, padding_mode
+        self.output_padding = _tuple(output_padding, nd)
+        if isinstance(padding, str):
+            rev = [0, 0] * nd
+            if padding == "same":
+                for d, k, i in zip(dilation, kernel_size, range(nd - 1, -1, -1)):
+                    total = d * (k - 1)
+                    left = total // 2
+                    rev[2 * i], rev[2 * i + 1] = left, total - left
+        else:
+            rev = []
+            for p in reversed(padding):
+                rev += [p, p]
+        self._reversed_padding_repeated_twice = rev
+        if self.transposed:
+            shape = (in_channels, out_channels // groups) + kernel_size
+        else:
+            shape = (out_channels, in_channels // groups) + kernel_size
+        self.weight = Parameter(empty(shape, device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            if fan_in != 0:
+                bound = 1 / math.sqrt(fan_in)
+                init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self):
+        s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
+        if self.padding != (0,) * len(self.padding):
+            s += ", padding={padding}"
+        if self.dilation != (1,) * len(self.dilation):
+            s += ", dilation={dilation}"
+        if self.output_padding != (0,) * len(self.output_padding):
+            s += ", output_padding={output_padding}"
+        if self.groups != 1:
+            s += ", groups={groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += ", padding_mode={padding_mode}"
+        return s.format(**self.__dict__)
+
+    def _conv_forward(self, input, weight, bias):
+        if self.padding_mode != "zeros":
+            x = _pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return convolution(self._nd, x, weight, bias, self.stride, 0, self.dilation,
+                               self.groups)
+        return convolution(self._nd, input, weight, bias, self.stride, self.padding,
+                           self.dilation, self.groups)
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C_in, L); weight (C_out, C_in/groups, k)."""
+    _nd = 1
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C_in, H, W); weight (C_out, C_in/groups, kH, kW),
+    initialised U(-b, b) with b = 1/sqrt(fan_in) (kaiming_uniform, a=sqrt(5))."""
+    _nd = 2
+
+
+class Conv3d(_ConvNd):
+    _nd = 3
+
+
+class _ConvTransposeNd(_ConvNd):
+    transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f'{self.__class__.__name__}')
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, output_padding, device, dtype)
+
+    def _output_padding(self, input, output_size):
+        if output_size is None:
+            return self.output_padding
+        nd = self._nd
+        output_size = list(output_size)[-nd:]
+        pads = []
+        for i in range(nd):
+            dim = input.shape[input.dim() - nd + i]
+            base = ((dim - 1) * self.stride[i] - 2 * self.padding[i] +
+                    self.dilation[i] * (self.kernel_size[i] - 1) + 1)
+            extra = output_size[i] - base
+            if extra < 0 or extra >= max(self.stride[i], self.dilation[i]):
+                raise ValueError(f"requested an output size of {output_size}, but valid sizes "
+                                 f"range from {base} to {base + self.stride[i] - 1} (for an input "
+                                 f"of {list(input.shape[2:])})")
+            pads.append(extra)
+        return tuple(pads)
+
+    def forward(self, input, output_size=None):
+        op = self._output_padding(input, output_size)
+        return conv_transpose(self._nd, input, self.weight, self.bias, self.stride, self.padding,
+                              op, self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    _nd = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution; weight (C_in, C_out/groups, kH, kW)."""
+    _nd = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    _nd = 3

@@ -1,0 +1,124 @@
+"""Convolutions and F.pad against torch (values, input and parameter grads, reprs), and
+float64 gradcheck/gradgradcheck of the three conv ops."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.autograd import gradcheck, gradgradcheck
+
+from .test_layers_oracle import run_layer
+
+rng = np.random.default_rng(1)
+
+
+def f32(*s):
+    return rng.standard_normal(s).astype(np.float32)
+
+
+CONVS = [
+    ("Conv1d", lambda L: L.nn.Conv1d(3, 4, 3), [f32(2, 3, 10)]),
+    ("Conv1d-s2-p1-d2", lambda L: L.nn.Conv1d(3, 4, 3, stride=2, padding=1, dilation=2),
+     [f32(2, 3, 11)]),
+    ("Conv1d-unbatched", lambda L: L.nn.Conv1d(3, 4, 2), [f32(3, 7)]),
+    ("Conv1d-same-even", lambda L: L.nn.Conv1d(2, 2, 4, padding="same"), [f32(1, 2, 9)]),
+    ("Conv2d", lambda L: L.nn.Conv2d(3, 5, 3), [f32(2, 3, 8, 7)]),
+    ("Conv2d-rect", lambda L: L.nn.Conv2d(3, 5, (2, 3), stride=(2, 1), padding=(1, 0)),
+     [f32(2, 3, 8, 7)]),
+    ("Conv2d-groups", lambda L: L.nn.Conv2d(4, 6, 3, groups=2, bias=False), [f32(2, 4, 6, 6)]),
+    ("Conv2d-depthwise", lambda L: L.nn.Conv2d(4, 4, 3, groups=4, padding=1), [f32(1, 4, 5, 5)]),
+    ("Conv2d-same", lambda L: L.nn.Conv2d(3, 2, 3, padding="same", dilation=2), [f32(1, 3, 7, 7)]),
+    ("Conv2d-valid", lambda L: L.nn.Conv2d(3, 2, 3, padding="valid"), [f32(1, 3, 7, 7)]),
+    ("Conv2d-reflect", lambda L: L.nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect"),
+     [f32(2, 2, 5, 6)]),
+    ("Conv2d-replicate", lambda L: L.nn.Conv2d(2, 3, 3, padding=2, padding_mode="replicate"),
+     [f32(2, 2, 5, 6)]),
+    ("Conv2d-circular", lambda L: L.nn.Conv2d(2, 3, 3, padding=1, padding_mode="circular"),
+     [f32(2, 2, 5, 6)]),
+    ("Conv2d-1x1", lambda L: L.nn.Conv2d(8, 4, 1), [f32(2, 8, 4, 4)]),
+    ("Conv3d", lambda L: L.nn.Conv3d(2, 3, 2, stride=(1, 2, 1)), [f32(1, 2, 4, 5, 4)]),
+    ("ConvTranspose1d", lambda L: L.nn.ConvTranspose1d(3, 2, 3, stride=2), [f32(2, 3, 5)]),
+    ("ConvTranspose2d", lambda L: L.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1,
+                                                       output_padding=1, groups=2),
+     [f32(2, 4, 5, 4)]),
+    ("ConvTranspose2d-dil", lambda L: L.nn.ConvTranspose2d(2, 3, 2, dilation=2, bias=False),
+     [f32(1, 2, 4, 4)]),
+    ("ConvTranspose3d", lambda L: L.nn.ConvTranspose3d(2, 2, 2, stride=2), [f32(1, 2, 2, 3, 2)]),
+]
+
+
+@pytest.mark.parametrize("name,make,inputs", CONVS, ids=[c[0] for c in CONVS])
+def test_conv_layer(name, make, inputs):
+    run_layer(make, inputs, rtol=1e-4, atol=1e-4)
+
+
+PADS = [((1, 2), "constant"), ((1, 1, 2, 0), "constant"), ((-1, 2), "constant"),
+        ((2, 1), "reflect"), ((1, 2, 2, 1), "reflect"), ((1, 3), "replicate"),
+        ((2, 2, 1, 1), "replicate"), ((1, 2), "circular"), ((1, 1, 2, 2), "circular")]
+
+
+@pytest.mark.parametrize("pad,mode", PADS)
+def test_pad_matches_torch(pad, mode):
+    x = f32(2, 3, 5, 6) if len(pad) == 4 or mode == "constant" else f32(3, 5, 6)
+    tx, ex = torch.from_numpy(x).requires_grad_(), ember.from_numpy(x.copy()).requires_grad_()
+    ty = torch.nn.functional.pad(tx, pad, mode=mode)
+    ey = ember.nn.functional.pad(ex, pad, mode=mode)
+    np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy())
+    w = f32(*ty.shape)
+    (ty * torch.from_numpy(w)).sum().backward()
+    (ey * ember.from_numpy(w.copy())).sum().backward()
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_conv_errors_like_torch():
+    for lib in (torch, ember):
+        F = lib.nn.functional
+        with pytest.raises(NotImplementedError):
+            F.pad(lib.randn(2, 3, 4, 5), (1, 1), mode="reflect")
+        with pytest.raises(RuntimeError):
+            F.pad(lib.randn(2, 3), (3, 3), mode="reflect")
+        with pytest.raises(RuntimeError):
+            F.conv2d(lib.randn(1, 3, 5, 5), lib.randn(4, 2, 3, 3))       # channel mismatch
+        with pytest.raises(RuntimeError):
+            F.conv2d(lib.randn(1, 3, 2, 2), lib.randn(4, 3, 3, 3))       # kernel > input
+        with pytest.raises(RuntimeError):
+            F.conv2d(lib.randn(3, 5), lib.randn(4, 3, 3, 3))             # 2-D input
+        with pytest.raises(ValueError):
+            lib.nn.Conv2d(3, 4, 3, groups=2)
+        with pytest.raises(ValueError):
+            lib.nn.Conv2d(3, 4, 3, stride=2, padding="same")
+        with pytest.raises(RuntimeError):
+            F.conv2d(lib.randn(1, 3, 5, 5), lib.randn(4, 3, 3, 3).double())
+
+
+def test_conv_gradcheck_and_double_backward():
+    r = np.random.default_rng(3)
+    x = ember.from_numpy(r.standard_normal((2, 4, 5, 5))).requires_grad_()
+    w = ember.from_numpy(r.standard_normal((6, 2, 3, 3))).requires_grad_()
+    b = ember.from_numpy(r.standard_normal(6)).requires_grad_()
+
+    def f(x, w, b):
+        return ember.nn.functional.conv2d(x, w, b, stride=2, padding=1, dilation=1, groups=2)
+    assert gradcheck(f, (x, w, b))
+    assert gradgradcheck(f, (x, w, b))
+    wt = ember.from_numpy(r.standard_normal((4, 3, 2, 2))).requires_grad_()
+
+    def g(x, w):
+        return ember.nn.functional.conv_transpose2d(x, w, stride=2, groups=2)
+    assert gradcheck(g, (x, wt))
+    assert gradgradcheck(g, (x, wt))
+
+
+def test_conv_double_backward_matches_torch():
+    x = f32(1, 2, 5, 5).astype(np.float64)
+    w = f32(3, 2, 3, 3).astype(np.float64)
+    outs = []
+    for lib in (torch, ember):
+        tx = lib.from_numpy(x.copy()).requires_grad_()
+        tw = lib.from_numpy(w.copy()).requires_grad_()
+        y = lib.nn.functional.conv2d(tx, tw, padding=1)
+        gx, = lib.autograd.grad(y.pow(2).sum(), tx, create_graph=True)
+        gx.pow(2).sum().backward()
+        outs.append((tx.grad.numpy(), tw.grad.numpy()))
+    np.testing.assert_allclose(outs[1][0], outs[0][0], rtol=1e-10)
+    np.testing.assert_allclose(outs[1][1], outs[0][1], rtol=1e-10)
