@@ -1,0 +1,348 @@
+"""Pooling: max (with indices), average, adaptive, LP, and max-unpooling, N-d.
+
+Windows are strided views of the (padded) input, shape (N, C, *out, *k). Max pooling
+keeps the flat input index of each maximum (PyTorch's `indices`); its backward is a
+scatter-add to those indices, whose own backward is a gather, so double backward works.
+Average pooling's backward spreads grad / divisor over each window (the adjoint of the
+forward), and the adjoint of that is average pooling again.
+"""
+import math
+from itertools import product
+
+import numpy as np
+
+from .._tensor import Tensor
+from ._base import Op, apply
+from ._util import shape_str
+
+__all__ = []
+
+
+def _tuple(v, n):
+    if isinstance(v, (tuple, list)):
+        return tuple(int(x) for x in v) if len(v) == n else tuple(int(v[0]) for _ in range(n))
+    return (int(v),) * n
+
+
+def _pool_out(n, k, s, p, d, ceil_mode):
+    num = n + 2 * p - d * (k - 1) - 1
+    out = (-(-num // s) if ceil_mode else num // s) + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _windows(xp, k, s, d, out):
+    nd = len(k)
+    st = xp.strides
+    return np.lib.stride_tricks.as_strided(
+        xp, xp.shape[:2] + tuple(out) + tuple(k),
+        st[:2] + tuple(st[2 + i] * s[i] for i in range(nd)) +
+        tuple(st[2 + i] * d[i] for i in range(nd)), writeable=False)
+
+
+def _padded(x, p, out, k, s, d, fill):
+    """x padded by p on the left and enough on the right for every window."""
+    nd = len(k)
+    right = [max(0, (out[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 - x.shape[2 + i] - p[i])
+             for i in range(nd)]
+    if not any(p) and not any(right):
+        return x
+    return np.pad(x, [(0, 0), (0, 0)] + [(p[i], right[i]) for i in range(nd)],
+                  constant_values=fill)
+
+
+class MaxPool(Op):
+    _name = "MaxPool2DWithIndicesBackward0"
+    nondiff_outputs = (1,)
+
+    @staticmethod
+    def forward(ctx, x, k, s, p, d, ceil_mode):
+        nd = len(k)
+        sp = x.shape[2:]
+        out = tuple(_pool_out(sp[i], k[i], s[i], p[i], d[i], ceil_mode) for i in range(nd))
+        fill = -np.inf if x.dtype.kind in "fV" else np.iinfo(x.dtype).min
+        xp = _padded(x, p, out, k, s, d, fill)
+        win = _windows(xp, k, s, d, out).reshape(x.shape[:2] + out + (-1,))
+        arg = np.argmax(win, axis=-1)
+        if x.dtype.kind == "f":  # NaN propagates like PyTorch
+            nan = np.isnan(win).any(axis=-1)
+            if nan.any():
+                arg = np.where(nan, np.argmax(np.isnan(win), axis=-1), arg)
+        vals = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+        # flat input index of each maximum: window origin + offset within the window
+        koff = np.unravel_index(arg, k)
+        flat = np.zeros(arg.shape, dtype=np.int64)
+        grids = np.meshgrid(*[np.arange(o) for o in out], indexing="ij")
+        for i in range(nd):
+            pos = grids[i] * s[i] - p[i] + koff[i] * d[i]
+            flat = flat * sp[i] + pos
+        ctx.in_shape = x.shape
+        ctx.indices = flat
+        return np.ascontiguousarray(vals), flat
+
+    @staticmethod
+    def backward(ctx, grad, _unused=None):
+        return pool_scatter(grad, ctx.indices, ctx.in_shape)
+
+
+class PoolScatter(Op):
+    """Zeros of in_shape with grad added at the flat spatial `indices` (per N, C)."""
+    _name = "MaxPool2DWithIndicesBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, indices, in_shape):
+        ctx.indices = indices
+        N, C = in_shape[:2]
+        out = np.zeros((N, C, math.prod(in_shape[2:])), dtype=g.dtype)
+        idx = indices.reshape(N, C, -1)
+        gg = g.reshape(N, C, -1)
+        n_i, c_i = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")
+        np.add.at(out, (n_i[..., None], c_i[..., None], idx), gg)
+        return out.reshape(in_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return pool_gather(grad, ctx.indices)
+
+
+class PoolGather(Op):
+    _name = "GatherBackward0"
+
+    @staticmethod
+    def forward(ctx, x, indices):
+        ctx.indices, ctx.in_shape = indices, x.shape
+        N, C = x.shape[:2]
+        flat = x.reshape(N, C, -1)
+        return np.take_along_axis(flat, indices.reshape(N, C, -1), axis=2).reshape(
+            indices.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return pool_scatter(grad, ctx.indices, ctx.in_shape)
+
+
+def pool_scatter(g, indices, in_shape):
+    return apply(PoolScatter, (g,), (g._data, indices, tuple(in_shape)))
+
+
+def pool_gather(x, indices):
+    return apply(PoolGather, (x,), (x._data, indices))
+
+
+def _check_pool_input(nd, input, fname):
+    if fname.startswith("avg") and input.dim() < nd + 1:
+        n = input.dim()
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(n, 1)}, "
+                         f"{max(n, 1) - 1}], but got {-nd - 1})")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{fname}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with "
+                           f"optional 0 dim batch size for input, but got: "
+                           f"{shape_str(input.shape)}")
+
+
+def max_pool(nd, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+             return_indices=False):
+    fname = f"max_pool{nd}d"
+    _check_pool_input(nd, input, fname)
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    k = _tuple(kernel_size, nd)
+    s = _tuple(stride if stride not in (None, []) else kernel_size, nd)
+    p, d = _tuple(padding, nd), _tuple(dilation, nd)
+    for i in range(nd):
+        if p[i] > k[i] // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={p[i]}, kernel_size={k[i]} and dilation={d[i]}")
+        if any(v <= 0 for v in (k[i], s[i], d[i])):
+            raise RuntimeError(f"{fname}: kernel_size, stride and dilation must be greater than "
+                               f"zero")
+        if _pool_out(x.shape[2 + i], k[i], s[i], p[i], d[i], ceil_mode) <= 0:
+            raise RuntimeError(f"Given input size: {shape_str(x.shape[1:])}. Calculated output "
+                               f"size is too small")
+    vals, idx = apply(MaxPool, (x,), (x._data, k, s, p, d, ceil_mode))
+    if vals.grad_fn is not None:
+        vals.grad_fn._name = f"MaxPool{nd}DWithIndicesBackward0"
+    if unbatched:
+        vals, idx = vals.squeeze(0), idx.squeeze(0)
+    return (vals, idx) if return_indices else vals
+
+
+def _avg_divisor(sp, k, s, p, out, count_include_pad, divisor_override):
+    if divisor_override:
+        return np.float64(divisor_override)
+    div = np.ones((), dtype=np.float64)
+    for i in range(len(k)):
+        start = np.arange(out[i]) * s[i] - p[i]
+        end = np.minimum(start + k[i], sp[i] + p[i])
+        size_pad = end - start
+        cs, ce = np.maximum(start, 0), np.minimum(end, sp[i])
+        cnt = size_pad if count_include_pad else ce - cs
+        div = np.multiply.outer(div, cnt.astype(np.float64))
+    return div
+
+
+class AvgPool(Op):
+    _name = "AvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, k, s, p, out, divisor):
+        ctx.cfg = (x.shape, k, s, p, out, divisor)
+        d = (1,) * len(k)
+        xp = _padded(x, p, out, k, s, d, 0)
+        win = _windows(xp, k, s, d, out)
+        total = win.sum(axis=tuple(range(-len(k), 0)), dtype=np.float64 if x.dtype ==
+                        np.float64 else np.float32)
+        return (total / divisor).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return apply(AvgPoolAdjoint, (grad,), (grad._data,) + ctx.cfg)
+
+
+class AvgPoolAdjoint(Op):
+    _name = "AvgPool2DBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, in_shape, k, s, p, out, divisor):
+        ctx.cfg = (k, s, p, out, divisor)
+        nd = len(k)
+        gd = g / divisor
+        padded = tuple(max(in_shape[2 + i] + 2 * p[i], (out[i] - 1) * s[i] + k[i])
+                       for i in range(nd))
+        gx = np.zeros(in_shape[:2] + padded, dtype=np.float64 if g.dtype == np.float64
+                      else np.float32)
+        for offs in product(*[range(n) for n in k]):
+            sl = tuple(slice(o, o + s[i] * (out[i] - 1) + 1, s[i]) for i, o in enumerate(offs))
+            gx[(slice(None), slice(None)) + sl] += gd
+        crop = tuple(slice(p[i], p[i] + in_shape[2 + i]) for i in range(nd))
+        return np.ascontiguousarray(gx[(slice(None), slice(None)) + crop]).astype(g.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        k, s, p, out, divisor = ctx.cfg
+        return apply(AvgPool, (grad,), (grad._data, k, s, p, out, divisor))
+
+
+def avg_pool(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
+             count_include_pad=True, divisor_override=None):
+    fname = f"avg_pool{nd}d"
+    _check_pool_input(nd, input, fname)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f'"{fname}" not implemented for \'{input.dtype.name}\'')
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    k = _tuple(kernel_size, nd)
+    s = _tuple(stride if stride not in (None, []) else kernel_size, nd)
+    p = _tuple(padding, nd)
+    for i in range(nd):
+        if p[i] > k[i] // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={p[i]}, kernel_size={k[i]} and dilation=1")
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    sp = x.shape[2:]
+    out = tuple(_pool_out(sp[i], k[i], s[i], p[i], 1, ceil_mode) for i in range(nd))
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"Given input size: {shape_str(x.shape[1:])}. Calculated output size "
+                           f"is too small")
+    div = _avg_divisor(sp, k, s, p, out, count_include_pad, divisor_override)
+    y = apply(AvgPool, (x,), (x._data, k, s, p, out, div))
+    if y.grad_fn is not None:
+        y.grad_fn._name = f"AvgPool{nd}DBackward0"
+    return y.squeeze(0) if unbatched else y
+
+
+def _adaptive_bounds(n, o):
+    starts = [(i * n) // o for i in range(o)]
+    ends = [-(-((i + 1) * n) // o) for i in range(o)]
+    return starts, ends
+
+
+def adaptive_pool(nd, input, output_size, kind, return_indices=False):
+    """Adaptive average/max pooling: output cell i covers [floor(i n/o), ceil((i+1) n/o))."""
+    fname = f"adaptive_{kind}_pool{nd}d"
+    _check_pool_input(nd, input, fname)
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    sp = x.shape[2:]
+    if not isinstance(output_size, (tuple, list)):
+        output_size = (output_size,) * nd
+    out = tuple(sp[i] if output_size[i] is None else int(output_size[i]) for i in range(nd))
+    if len(out) != nd:
+        raise RuntimeError(f"{fname}: output_size must be {nd}")
+    if all(sp[i] % out[i] == 0 for i in range(nd)):
+        k = tuple(sp[i] // out[i] for i in range(nd))
+        if kind == "avg":
+            y = avg_pool(nd, x, k, k)
+            if y.grad_fn is not None:
+                y.grad_fn._name = f"AdaptiveAvgPool{nd}DBackward0"
+            r = y
+        else:
+            r = max_pool(nd, x, k, k, return_indices=True)
+            if r[0].grad_fn is not None:
+                r[0].grad_fn._name = f"AdaptiveMaxPool{nd}DBackward0"
+    else:
+        # uneven windows: build each output cell from a slice (differentiable ops)
+        from .joining import stack
+        bounds = [_adaptive_bounds(sp[i], out[i]) for i in range(nd)]
+        cells, idx_cells = [], []
+        for pos in product(*[range(o) for o in out]):
+            sl = (slice(None), slice(None)) + tuple(slice(bounds[i][0][pos[i]],
+                                                          bounds[i][1][pos[i]])
+                                                    for i in range(nd))
+            region = x[sl]
+            dims = tuple(range(2, 2 + nd))
+            if kind == "avg":
+                cells.append(region.mean(dims))
+            else:
+                flat = region.reshape(region.shape[:2] + (-1,))
+                cells.append(flat.amax(-1))
+                loc = np.argmax(flat._data, axis=-1)
+                offs = np.unravel_index(loc, region.shape[2:])
+                fi = np.zeros(loc.shape, dtype=np.int64)
+                for i in range(nd):
+                    fi = fi * sp[i] + offs[i] + bounds[i][0][pos[i]]
+                idx_cells.append(fi)
+        y = stack(cells, -1).reshape(x.shape[:2] + out)
+        r = y if kind == "avg" else (y, Tensor._make(np.stack(idx_cells, -1).reshape(
+            x.shape[:2] + out)))
+    if kind == "avg":
+        return r.squeeze(0) if unbatched else r
+    vals, idx = r
+    if unbatched:
+        vals, idx = vals.squeeze(0), idx.squeeze(0)
+    return (vals, idx) if return_indices else vals
+
+
+def max_unpool(nd, input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    k = _tuple(kernel_size, nd)
+    s = _tuple(stride if stride is not None else kernel_size, nd)
+    p = _tuple(padding, nd)
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    idx = indices.unsqueeze(0) if unbatched else indices
+    if output_size is None:
+        out = tuple((x.shape[2 + i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(nd))
+    else:
+        out = tuple(output_size)[-nd:]
+    if idx.shape != x.shape:
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({shape_str(x.shape)}) but got indices tensor with shape: "
+                           f"{shape_str(idx.shape)}")
+    if idx._data.size and (idx._data.max() >= math.prod(out) or idx._data.min() < 0):
+        raise RuntimeError(f"Found an invalid max index: {int(idx._data.max())} (output volumes "
+                           f"are of size {'x'.join(str(o) for o in out)}")
+    y = pool_scatter(x, idx._data, x.shape[:2] + out)
+    if y.grad_fn is not None:
+        y.grad_fn._name = f"MaxUnpool{nd}DBackward0"
+    return y.squeeze(0) if unbatched else y
+
+
+def lp_pool(nd, input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    k = _tuple(kernel_size, nd)
+    if norm_type == math.inf:
+        return max_pool(nd, input, kernel_size, stride, 0, 1, ceil_mode)
+    out = avg_pool(nd, input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    from .pointwise import sign, relu
+    return (sign(out) * relu(out.abs())).mul(math.prod(k)).pow(1.0 / norm_type)

@@ -1,0 +1,91 @@
+"""Pooling layers against torch: values, indices, input grads, reprs; double backward."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.autograd import gradcheck, gradgradcheck
+
+from .test_layers_oracle import run_layer
+
+rng = np.random.default_rng(2)
+
+
+def f32(*s):
+    return rng.standard_normal(s).astype(np.float32)
+
+
+POOLS = [
+    ("MaxPool1d", lambda L: L.nn.MaxPool1d(3), [f32(2, 3, 10)]),
+    ("MaxPool1d-s1-p1", lambda L: L.nn.MaxPool1d(3, 1, 1), [f32(2, 3, 10)]),
+    ("MaxPool2d", lambda L: L.nn.MaxPool2d(2), [f32(2, 3, 8, 8)]),
+    ("MaxPool2d-odd", lambda L: L.nn.MaxPool2d(3, 2), [f32(2, 3, 9, 7)]),
+    ("MaxPool2d-pad-dil", lambda L: L.nn.MaxPool2d(3, 2, 1, dilation=2), [f32(1, 2, 9, 9)]),
+    ("MaxPool2d-ceil", lambda L: L.nn.MaxPool2d(3, 2, ceil_mode=True), [f32(1, 2, 8, 8)]),
+    ("MaxPool2d-unbatched", lambda L: L.nn.MaxPool2d((2, 3)), [f32(3, 6, 6)]),
+    ("MaxPool3d", lambda L: L.nn.MaxPool3d(2), [f32(1, 2, 4, 4, 4)]),
+    ("AvgPool1d", lambda L: L.nn.AvgPool1d(3, 2, 1), [f32(2, 3, 9)]),
+    ("AvgPool2d", lambda L: L.nn.AvgPool2d(2), [f32(2, 3, 8, 8)]),
+    ("AvgPool2d-pad", lambda L: L.nn.AvgPool2d(3, 2, 1), [f32(2, 3, 7, 8)]),
+    ("AvgPool2d-pad-nocount", lambda L: L.nn.AvgPool2d(3, 2, 1, count_include_pad=False),
+     [f32(2, 3, 7, 8)]),
+    ("AvgPool2d-ceil", lambda L: L.nn.AvgPool2d(3, 2, 1, ceil_mode=True), [f32(1, 2, 8, 8)]),
+    ("AvgPool2d-ceil-nocount", lambda L: L.nn.AvgPool2d(3, 2, 0, ceil_mode=True,
+                                                        count_include_pad=False),
+     [f32(1, 2, 8, 8)]),
+    ("AvgPool2d-divisor", lambda L: L.nn.AvgPool2d(2, divisor_override=3), [f32(1, 2, 6, 6)]),
+    ("AvgPool3d", lambda L: L.nn.AvgPool3d(2, 1), [f32(1, 2, 3, 4, 3)]),
+    ("AdaptiveAvgPool2d-1", lambda L: L.nn.AdaptiveAvgPool2d(1), [f32(2, 3, 7, 7)]),
+    ("AdaptiveAvgPool2d-uneven", lambda L: L.nn.AdaptiveAvgPool2d((3, 2)), [f32(2, 3, 7, 5)]),
+    ("AdaptiveAvgPool2d-None", lambda L: L.nn.AdaptiveAvgPool2d((None, 2)), [f32(2, 3, 7, 4)]),
+    ("AdaptiveAvgPool1d", lambda L: L.nn.AdaptiveAvgPool1d(4), [f32(2, 3, 10)]),
+    ("AdaptiveMaxPool2d", lambda L: L.nn.AdaptiveMaxPool2d((2, 3)), [f32(2, 3, 6, 7)]),
+    ("AdaptiveMaxPool1d", lambda L: L.nn.AdaptiveMaxPool1d(3), [f32(2, 3, 9)]),
+    ("LPPool2d", lambda L: L.nn.LPPool2d(2, 2), [np.abs(f32(1, 2, 6, 6)) + 0.1]),
+]
+
+
+@pytest.mark.parametrize("name,make,inputs", POOLS, ids=[p[0] for p in POOLS])
+def test_pool_layer(name, make, inputs):
+    run_layer(make, inputs, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("nd,shape", [(1, (2, 3, 9)), (2, (2, 3, 7, 6)), (3, (1, 2, 4, 5, 4))])
+def test_max_pool_indices_and_unpool(nd, shape):
+    x = f32(*shape)
+    outs = []
+    for lib in (torch, ember):
+        F = lib.nn.functional
+        mp = getattr(F, f"max_pool{nd}d")
+        v, i = mp(lib.from_numpy(x.copy()), 2, return_indices=True)
+        u = getattr(F, f"max_unpool{nd}d")(v, i, 2, output_size=shape[2:])
+        outs.append((v.numpy(), i.numpy(), u.numpy()))
+    for a, b in zip(outs[1], outs[0]):
+        np.testing.assert_array_equal(a, b)
+    tv, ti = torch.nn.functional.adaptive_max_pool2d(torch.from_numpy(f32(1, 1, 5, 7)), (2, 3),
+                                                      return_indices=True) if nd == 2 else (0, 0)
+
+
+def test_pool_errors_like_torch():
+    for lib in (torch, ember):
+        F = lib.nn.functional
+        with pytest.raises(RuntimeError):
+            F.max_pool2d(lib.randn(1, 1, 4, 4), 2, padding=2)
+        with pytest.raises(RuntimeError):
+            F.max_pool2d(lib.randn(1, 1, 1, 1), 3)
+        with pytest.raises(IndexError):
+            F.avg_pool2d(lib.randn(4), 2)
+        with pytest.raises(RuntimeError):
+            F.max_pool2d(lib.randn(3, 4), 2)
+        with pytest.raises(RuntimeError):
+            F.adaptive_avg_pool2d(lib.randn(3, 4), 2)
+
+
+def test_pool_double_backward():
+    r = np.random.default_rng(5)
+    x = ember.from_numpy(r.standard_normal((1, 2, 5, 6))).requires_grad_()
+    assert gradcheck(lambda x: ember.nn.functional.max_pool2d(x, 2, 1), (x,))
+    assert gradgradcheck(lambda x: ember.nn.functional.max_pool2d(x, 2, 1), (x,))
+    assert gradcheck(lambda x: ember.nn.functional.avg_pool2d(x, 3, 2, 1), (x,))
+    assert gradgradcheck(lambda x: ember.nn.functional.avg_pool2d(x, 3, 2, 1), (x,))
+    assert gradgradcheck(lambda x: ember.nn.functional.adaptive_avg_pool2d(x, (2, 4)), (x,))
