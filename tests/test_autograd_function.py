@@ -403,3 +403,14 @@ def test_next_functions_of_function_node():
         y = make_exp(lib).apply(h)
         return [fn.name() if fn is not None else None for fn, _ in y.grad_fn.next_functions]
     assert both(run) == ["MulBackward0"]
+
+
+def test_public_import_paths_in_fresh_interpreter():
+    import subprocess
+    import sys
+    code = ("import ember\n"
+            "from ember.autograd.function import once_differentiable, FunctionCtx\n"
+            "assert ember.autograd.function.Function is ember.autograd.Function\n"
+            "assert callable(ember.autograd.functional.jacobian)\n"
+            "assert callable(ember.autograd.gradcheck)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

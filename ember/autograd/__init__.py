@@ -7,6 +7,7 @@ from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled)
 from .graph import Node, run_backward
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .function import Function, FunctionCtx, once_differentiable
 
 __all__ = ["backward", "grad", "Function", "no_grad", "enable_grad", "set_grad_enabled",
            "inference_mode", "detect_anomaly", "set_detect_anomaly", "gradcheck",
@@ -135,10 +136,7 @@ def Variable(data, requires_grad=False, volatile=False):
 
 
 def __getattr__(name):
-    # Function and functional import lazily (they need the op library).
-    if name in ("Function", "once_differentiable", "FunctionCtx"):
-        from . import function
-        return getattr(function, name)
+    # functional imports lazily (it needs the op library)
     if name == "functional":
         # import_module: `from . import functional` would call this __getattr__ again
         import importlib
