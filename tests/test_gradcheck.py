@@ -1,5 +1,4 @@
 """gradcheck / gradgradcheck: they pass on correct gradients, fail (like torch's) on wrong ones."""
-import warnings
 
 import numpy as np
 import pytest

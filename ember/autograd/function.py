@@ -244,7 +244,7 @@ def _record(ctx, args, output):
     ctx._num_outputs = len(outs)
     # non-tensor outputs get None (never materialized zeros) as their gradient
     ctx._output_meta = [(r.shape, r.dtype, r.device) if _is_tensor(r) else None for r in results]
-    _save(ctx, results, inputs)
+    _save(ctx, results)
     return tuple(results) if multi else results[0]
 
 
@@ -264,7 +264,7 @@ def _set_history(t, ctx, output_nr):
     t._output_nr = output_nr
 
 
-def _save(ctx, results, inputs):
+def _save(ctx, results):
     to_save = ctx.__dict__.pop("to_save", None)
     if not to_save:
         return
