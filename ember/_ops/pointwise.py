@@ -18,7 +18,8 @@ from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
-from ._util import cast, check_same_device, float_dtype_for, scalar_for, dtype_name
+from ._util import (cast, check_same_device, float_dtype_for, scalar_for, dtype_name,
+                    ignore_fp_errors, restore_fp_errors)
 from .conversion import commit_inplace, inplace_source
 
 __all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
@@ -31,6 +32,7 @@ __all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide",
            "greater_equal", "less", "less_equal", "not_equal", "where"]
 
 _ndarray = np.ndarray
+_FROM_NP = _dtype._FROM_NP
 _LOW_PRECISION = (np.dtype(np.float16), _dtype.bfloat16.np)
 _FLOAT32 = np.dtype(np.float32)
 _LN2 = math.log(2.0)
@@ -74,6 +76,12 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
     """
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
+            xa, xb = a._data, b._data
+            if xa.dtype is xb.dtype and type(xa) is _ndarray and type(xb) is _ndarray:
+                # the common case, same dtype on the CPU: nothing to promote or cast
+                if xa.shape != xb.shape:
+                    check_broadcast(xa.shape, xb.shape)
+                return (a, b), (xa, xb), _FROM_NP[xa.dtype]
             da, db = a.dtype, b.dtype
             dt = da if da is db else _dtype.result_dtype(a, b)
             if type(a._data) is not _ndarray or type(b._data) is not _ndarray:
@@ -93,6 +101,19 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
                     f"{type(a).__name__}")
 
 
+def float_operands(a, b, fname, names=("input", "other")):
+    """binary_operands for an op computed in a float dtype (true division, atan2 ...):
+    integer results become the default float dtype and a Python scalar is not first
+    wrapped to the integer dtype (int8 tensor / 300 divides by 300)."""
+    inputs, arrays, dt = binary_operands(a, b, fname, names=names)
+    fdt = float_dtype_for(dt)
+    if fdt is not dt:
+        arrays = tuple(cast(t, fdt) if t is not None else (v.item() if isinstance(v, np.generic)
+                                                            else v)
+                       for t, v in zip(inputs, (a, b)))
+    return inputs, arrays, fdt
+
+
 def as_dtype(arrays, dt):
     """Operands (arrays or scalars) converted to dtype `dt` (a float op on int inputs)."""
     return tuple(a.astype(dt.np) if isinstance(a, _ndarray) and a.dtype != dt.np else a
@@ -105,14 +126,18 @@ def opmath(fn, *args):
     since PyTorch returns inf/nan without a warning."""
     low = None
     for a in args:
-        if type(a) is _ndarray and a.dtype in _LOW_PRECISION:
+        # itemsize first: a cheap test that skips the dtype comparisons for most arrays
+        if type(a) is _ndarray and a.itemsize == 2 and a.dtype in _LOW_PRECISION:
             low = a.dtype
             break
-    with np.errstate(all="ignore"):
+    token = ignore_fp_errors()
+    try:
         if low is None:
             return fn(*args)
         up = [a.astype(_FLOAT32) if type(a) is _ndarray and a.dtype == low else a for a in args]
         return np.asarray(fn(*up)).astype(low)
+    finally:
+        restore_fp_errors(token)
 
 
 def _out(result, out):
@@ -249,7 +274,7 @@ class _LogicalAnd(Op):
 def _check_alpha(alpha, dt):
     if not is_number(alpha):
         raise TypeError(f"argument 'alpha' must be Number, not {type(alpha).__name__}")
-    if dt is _dtype.bool and not isinstance(alpha, (bool, np.bool_)):
+    if dt is not _dtype.bool and isinstance(alpha, (bool, np.bool_)):
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if isinstance(alpha, (float, np.floating)) and not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
@@ -262,18 +287,28 @@ def add(input, other, *, alpha=1, out=None):
     if alpha != 1:
         _check_alpha(alpha, dt)
     if dt is _dtype.bool:
-        if alpha == 1 or alpha is True:
+        if alpha:
             return _out(apply(_LogicalOr, inputs, arrays), out)
-        return _out(Tensor._make(np.asarray(arrays[0]).copy()), out)
+        return _out(Tensor._make(np.broadcast_to(arrays[0], np.broadcast_shapes(
+            np.shape(arrays[0]), np.shape(arrays[1]))).copy()), out)
     return _out(apply(Add, inputs, arrays, alpha), out)
+
+
+def _check_no_bool_sub(input, other, dt):
+    if dt is _dtype.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    for v in (input, other):
+        if (isinstance(v, Tensor) and v.dtype is _dtype.bool) or isinstance(v, (bool, np.bool_)):
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                               "supported. If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
 
 
 def sub(input, other, *, alpha=1, out=None):
     """out = input - alpha * other."""
     inputs, arrays, dt = binary_operands(input, other, "sub")
-    if dt is _dtype.bool:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
-                           "Use the `^` or `logical_xor()` operator instead.")
+    _check_no_bool_sub(input, other, dt)
     if alpha != 1:
         _check_alpha(alpha, dt)
     if not isinstance(input, Tensor):
@@ -286,10 +321,11 @@ subtract = sub
 
 def rsub(input, other, *, alpha=1):
     """out = other - alpha * input."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"rsub() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, {type(other).__name__})")
     inputs, arrays, dt = binary_operands(input, other, "rsub")
-    if dt is _dtype.bool:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
-                           "Use the `^` or `logical_xor()` operator instead.")
+    _check_no_bool_sub(input, other, dt)
     if alpha != 1:
         _check_alpha(alpha, dt)
     return apply(RSub, inputs, arrays, alpha)
@@ -311,10 +347,10 @@ def div(input, other, *, rounding_mode=None, out=None):
     'trunc': rounded toward zero; 'floor': rounded down (Python's //), in the input dtype."""
     inputs, arrays, dt = binary_operands(input, other, "div")
     if rounding_mode is None:
-        fdt = float_dtype_for(dt)
-        return _out(apply(Div, inputs, as_dtype(arrays, fdt)), out)
+        inputs, arrays, fdt = float_operands(input, other, "div")
+        return _out(apply(Div, inputs, arrays), out)
     if rounding_mode not in ("trunc", "floor"):
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                          f"found '{rounding_mode}'")
     from . import pointwise_more
     return _out(pointwise_more.rounded_div(inputs, arrays, dt, rounding_mode), out)
@@ -338,15 +374,13 @@ class Pow(Op):
     save_output = True
 
     @staticmethod
-    def forward(ctx, x, y):
+    def forward(ctx, x, y, integral):
         ctx.scalars = _scalars(x, y)
         if ctx.scalars[1] is not None:
             ctx._name = "PowBackward0"
         elif ctx.scalars[0] is not None:
             ctx._name = "PowBackward2"
-        if np.asarray(x).dtype.kind in "iu" and ctx.scalars[1] is not None and y < 0:
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if np.asarray(x).dtype.kind in "iub":
+        if integral:
             return _int_power(x, y)
         return opmath(np.power, x, y)
 
@@ -364,7 +398,7 @@ class Pow(Op):
             if x is not None:
                 gy = where((x == 0) & (y >= 0), 0.0, grad * out * log(x))
             elif sx == 0:
-                gy = where(y >= 0, 0.0, grad * out * math.log(abs(sx) or 1.0))
+                gy = where(y >= 0, 0.0, grad * out * float("-inf"))
             else:
                 gy = grad * out * math.log(sx) if sx > 0 else grad * out * float("nan")
         return gx, gy
@@ -372,13 +406,17 @@ class Pow(Op):
 
 def _int_power(x, y):
     """Integer power as PyTorch computes it: negative exponents give 1 / x**|y| truncated
-    (so 0 except for bases 1 and -1); overflow wraps."""
-    xa, ya = np.asarray(x), np.asarray(y)
-    if xa.dtype == np.bool_:
-        xa = xa.astype(np.int64) if ya.dtype == np.bool_ else xa.astype(ya.dtype)
+    (so 0 except for bases 1 and -1); overflow wraps. x and y share one integer dtype."""
+    if not isinstance(x, _ndarray):
+        x = np.asarray(x, dtype=y.dtype)
+    if not isinstance(y, _ndarray):
+        if y < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        return np.power(x, y)
+    xa, ya = x, y
     neg = ya < 0
     if not np.any(neg):
-        return np.power(xa, ya.astype(xa.dtype, copy=False) if ya.dtype == np.bool_ else ya)
+        return np.power(xa, ya)
     safe = np.power(xa, np.where(neg, 0, ya))
     odd = (ya % 2) != 0
     inverse = np.where(xa == 1, 1, np.where(xa == -1, np.where(odd, -1, 1), 0))
@@ -390,13 +428,22 @@ def pow(input, exponent, *, out=None):
     if is_number(input) and not isinstance(exponent, Tensor):
         raise TypeError(f"pow(): argument 'exponent' must be Tensor, not {type(exponent).__name__}")
     inputs, arrays, dt = binary_operands(input, exponent, "pow", names=("input", "exponent"))
+    if dt is _dtype.bool:
+        if not isinstance(input, Tensor) or isinstance(exponent, Tensor):
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+        result = arrays[0].copy() if exponent else np.ones_like(arrays[0])
+        return _out(Tensor._make(result), out)
+    if dt._category == 1:
+        for v in (input, exponent):
+            if is_number(v) and not isinstance(v, (bool, np.bool_)):
+                info = np.iinfo(dt.np)
+                if not info.min <= v <= info.max:
+                    raise RuntimeError(f"value cannot be converted to type {dt.name}_t without "
+                                       f"overflow")
     if isinstance(input, Tensor) and not isinstance(exponent, Tensor):
-        if dt is _dtype.bool and not isinstance(exponent, (bool, np.bool_)):
-            dt = _dtype.int64
-            arrays = as_dtype(arrays, dt)
         if exponent == 1 and input.dtype is dt and not input._requires_grad:
             return _out(Tensor._make(arrays[0].copy()), out)
-    return _out(apply(Pow, inputs, arrays), out)
+    return _out(apply(Pow, inputs, arrays, dt._category <= 1), out)
 
 
 def float_power(input, exponent, *, out=None):
@@ -413,6 +460,15 @@ def float_power(input, exponent, *, out=None):
     b = exponent.to(dt) if isinstance(exponent, Tensor) else (
         complex(exponent) if complex_ else float(exponent))
     return pow(a, b, out=out)
+
+
+def _float_power_(self, exponent):
+    dt = _dtype.complex128 if self.is_complex() or isinstance(exponent, complex) or (
+        isinstance(exponent, Tensor) and exponent.is_complex()) else _dtype.float64
+    if self.dtype is not dt:
+        raise RuntimeError(f"the base given to float_power_ has dtype {dtype_name(self.dtype)} but "
+                           f"the operation's result requires dtype {dtype_name(dt)}")
+    return commit_inplace(self, float_power(inplace_source(self, (exponent,)), exponent))
 
 
 # ---------------------------------------------------------------------------- unary table
@@ -536,9 +592,9 @@ neg = _unary_row("neg", "NegBackward0", lambda xp, x: -x, lambda g, x, out: -g, 
 abs = _unary_row("abs", "AbsBackward0", lambda xp, x: xp.abs(x),
                  lambda g, x, out: g * x.sgn(), "x", kind="same",
                  reject=_not_for((_dtype.bool,), "\"abs_cpu\" not implemented for '{}'"))
-sign = _unary_row("sign", "SignBackward0", lambda xp, x: xp.sign(x) if x.dtype != bool else x.copy(),
+sign = _unary_row("sign", "SignBackward0", lambda xp, x: _sign_array(xp, x),
                   lambda g, x, out: g * 0, "", kind="same")
-sgn = _unary_row("sgn", "SgnBackward0", lambda xp, x: xp.sign(x) if x.dtype != bool else x.copy(),
+sgn = _unary_row("sgn", "SgnBackward0", lambda xp, x: _sign_array(xp, x),
                  lambda g, x, out: g * 0, "", kind="same")
 relu = _unary_row("relu", "ReluBackward0", lambda xp, x: xp.maximum(x, 0).astype(x.dtype),
                   lambda g, x, out: g * (out > 0), "out", kind="same",
@@ -565,6 +621,16 @@ negative = neg
 fix = trunc
 arcsin, arccos, arctan = asin, acos, atan
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+
+def _sign_array(xp, x):
+    """-1, 0 or 1 (0 for nan, as PyTorch; bool is unchanged)."""
+    if x.dtype == np.bool_:
+        return x.copy()
+    s = xp.sign(x)
+    if x.dtype.kind == "f":
+        s = xp.where(xp.isnan(s), 0, s).astype(x.dtype)
+    return s
 
 
 def _sigmoid_array(xp, x):
@@ -651,6 +717,9 @@ def logit(input, eps=None, *, out=None):
 
 def _compare(name, ufunc):
     def cmp(input, other, *, out=None):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                            f"({type(input).__name__}, {type(other).__name__})")
         inputs, arrays, dt = binary_operands(input, other, name, exact_scalars=False)
         with np.errstate(invalid="ignore"):
             r = ufunc(*arrays)
@@ -786,12 +855,51 @@ _METHODS = ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_
             "arctanh", "sigmoid", "logit", "relu", "floor", "ceil", "round", "trunc", "fix",
             "frac", "deg2rad", "rad2deg", "eq", "ne", "lt", "le", "gt", "ge", "greater",
             "greater_equal", "less", "less_equal", "not_equal")
-_INPLACE = tuple(n for n in _METHODS if n != "positive")
+_INPLACE = tuple(n for n in _METHODS if n not in ("positive", "eq", "ne", "lt", "le", "gt", "ge",
+                                                  "greater", "greater_equal", "less",
+                                                  "less_equal", "not_equal", "float_power"))
 for _name in _METHODS:
     setattr(Tensor, _name, globals()[_name])
 for _name in _INPLACE:
     setattr(Tensor, _name + "_", _inplace(globals()[_name]))
 Tensor.where = lambda self, condition, other: where(condition, self, other)
+Tensor.float_power_ = _float_power_
+
+
+class CompareInPlace(Op):
+    """x.eq_(y) and friends: 1/0 in x's dtype; the gradient is zero."""
+    _name = "EqBackward1"
+
+    @staticmethod
+    def forward(ctx, x, y, ufunc, node_name, out_dtype):
+        ctx._name = node_name
+        return ufunc(x, y).astype(out_dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0, grad * 0
+
+
+def _compare_inplace(name, ufunc):
+    node_name = {"greater": "Gt", "greater_equal": "Ge", "less": "Lt", "less_equal": "Le",
+                 "not_equal": "Ne"}.get(name, name.capitalize())
+
+    def method(self, other):
+        src = inplace_source(self, (other,))
+        inputs, arrays, dt = binary_operands(src, other, name, exact_scalars=False)
+        suffix = "Backward1" if isinstance(other, Tensor) else "Backward0"
+        result = apply(CompareInPlace, inputs, arrays, ufunc, node_name + suffix, self.dtype.np)
+        return commit_inplace(self, result)
+    method.__name__ = name + "_"
+    return method
+
+
+for _name, _ufunc in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
+                      ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal),
+                      ("greater", np.greater), ("greater_equal", np.greater_equal),
+                      ("less", np.less), ("less_equal", np.less_equal),
+                      ("not_equal", np.not_equal)):
+    setattr(Tensor, _name + "_", _compare_inplace(_name, _ufunc))
 
 Tensor.__add__ = add
 Tensor.__radd__ = _reflect(add)

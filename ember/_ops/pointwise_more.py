@@ -14,9 +14,9 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
-from ._util import cast, dtype_name, float_dtype_for
-from .pointwise import (_inplace, _out, _reflect, _scalars, _either, _unary_row, as_dtype,
-                        binary_operands, check_broadcast, div, is_number, log, opmath, where,
+from ._util import cast, dtype_name
+from .pointwise import (_inplace, _out, _reflect, _scalars, _either, _unary_row,
+                        binary_operands, float_operands, check_broadcast, div, is_number, log, opmath, where,
                         _not_for, _INTS)
 
 __all__ = ["floor_divide", "remainder", "fmod", "clamp", "clip", "clamp_min", "clamp_max",
@@ -47,14 +47,19 @@ class NotDifferentiable(Op):
 
 # ---------------------------------------------------------------------------- division family
 
+def _integral(x, y):
+    """Whether a binary op computes in an integer dtype (its array operand tells)."""
+    return (x if isinstance(x, _ndarray) else np.asarray(y)).dtype.kind in "iu"
+
+
 def _trunc_divide(x, y):
-    if np.asarray(x).dtype.kind in "iu":
+    if _integral(x, y):
         return (x - np.fmod(x, y)) // y
     return np.trunc(x / y)
 
 
 def _floor_divide(x, y):
-    if np.asarray(x).dtype.kind in "iu":
+    if _integral(x, y):
         return np.floor_divide(x, y)
     # PyTorch's div_floor: a / 0 is a signed inf (or nan), not NumPy's floor of it
     q = np.floor_divide(x, y)
@@ -135,7 +140,7 @@ class RRemainder(NotDifferentiable):
 
 def remainder(input, other, *, out=None):
     """Python's modulus: the result has the sign of `other`."""
-    inputs, arrays, dt = binary_operands(input, other, "remainder")
+    inputs, arrays, dt = binary_operands(input, other, "remainder", exact_scalars=False)
     _rounded_operands(arrays, dt, "remainder_cpu")
     if inputs[0] is None:
         return _out(apply(RRemainder, inputs, arrays), out)
@@ -170,7 +175,7 @@ def fmod(input, other, *, out=None):
     if not isinstance(input, Tensor):
         raise TypeError(f"fmod() received an invalid combination of arguments - got "
                         f"({type(input).__name__}, {type(other).__name__})")
-    inputs, arrays, dt = binary_operands(input, other, "fmod")
+    inputs, arrays, dt = binary_operands(input, other, "fmod", exact_scalars=False)
     _rounded_operands(arrays, dt, "fmod_cpu")
     return _out(apply(Fmod, inputs, arrays), out)
 
@@ -228,10 +233,10 @@ def _clamp(input, min, max, out, names):
         if b is not None and not isinstance(b, Tensor) and not is_number(b):
             raise TypeError(f"clamp(): argument 'min' must be Number or Tensor, not "
                             f"{type(b).__name__}")
-    if input.dtype is _dtype.bool:
-        raise NotImplementedError("\"clamp_cpu\" not implemented for 'Bool'")
     dt = _dtype.result_dtype(input, min, max)
     tensors = [b for b in (min, max) if isinstance(b, Tensor)]
+    if dt is _dtype.bool and not tensors:
+        raise NotImplementedError("\"clamp_scalar_cpu\" not implemented for 'Bool'")
     if tensors:
         check_broadcast(input._data.shape, *[t._data.shape for t in tensors])
 
@@ -240,7 +245,13 @@ def _clamp(input, min, max, out, names):
             return None
         if isinstance(b, Tensor):
             return cast(b, dt)
-        return b.item() if isinstance(b, np.generic) else b
+        value = b.item() if isinstance(b, np.generic) else b
+        if dt._category == 1 and not isinstance(value, bool):
+            info = np.iinfo(dt.np)
+            if not info.min <= value <= info.max:
+                raise RuntimeError(f"value cannot be converted to type {dt.name}_t without "
+                                   f"overflow")
+        return value
     arrays = (cast(input, dt), operand(min), operand(max))
     inputs = (input,) + tuple(b if isinstance(b, Tensor) else None for b in (min, max))
     node = names[1] if tensors else names[0]
@@ -272,14 +283,21 @@ class Binary(Op):
     save_inputs = (0, 1)
 
 
+def _as_grad_dtype(t, grad):
+    """A saved operand in the computation's dtype (an int or bool operand of a float op)."""
+    if t is None or t.dtype is grad.dtype:
+        return t
+    return t.to(grad.dtype)
+
+
 def _binary_row(name, node_name, fwd, dx, dy, save_out=False, kind="float", reject=None,
-                scalar_nodes=(None, None), tensors_only=False):
+                scalar_nodes=(None, None), tensors_only=False, tensor_input=False):
     """Build the public function of one binary op.
 
     fwd(x, y) on arrays; dx/dy(grad, x, y, out) -> gradient of that operand (None: the op
     is not differentiable). kind "float": integer results give the default float dtype;
     "same": the promoted dtype. scalar_nodes: node names when `other` / `input` is a
-    Python scalar. tensors_only: both operands must be Tensors.
+    Python scalar. tensors_only: both operands must be Tensors; tensor_input: the first.
     """
     differentiable = dx is not None
 
@@ -293,8 +311,8 @@ def _binary_row(name, node_name, fwd, dx, dy, save_out=False, kind="float", reje
 
     def backward(ctx, grad):
         saved = ctx.saved_tensors
-        x = _either(saved[0], ctx.scalars[0])
-        y = _either(saved[1], ctx.scalars[1])
+        x = _either(_as_grad_dtype(saved[0], grad), ctx.scalars[0])
+        y = _either(_as_grad_dtype(saved[1], grad), ctx.scalars[1])
         out = saved[2] if save_out else None
         gx = dx(grad, x, y, out) if ctx.needs_input_grad[0] else None
         gy = dy(grad, x, y, out) if ctx.needs_input_grad[1] else None
@@ -309,17 +327,20 @@ def _binary_row(name, node_name, fwd, dx, dy, save_out=False, kind="float", reje
                                                 "forward": staticmethod(forward)})
 
     def public(input, other, *, out=None):
+        if tensor_input and not isinstance(input, Tensor):
+            raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                            f"({type(input).__name__}, {type(other).__name__})")
         if tensors_only:
             for arg, argname, pos in ((input, "input", 1), (other, "other", 2)):
                 if not isinstance(arg, Tensor):
                     raise TypeError(f"{name}(): argument '{argname}' (position {pos}) must be "
                                     f"Tensor, not {type(arg).__name__}")
-        inputs, arrays, dt = binary_operands(input, other, name)
-        if reject is not None:
-            reject(dt, input, other)
         if kind == "float":
-            fdt = float_dtype_for(dt)
-            arrays = as_dtype(arrays, fdt)
+            inputs, arrays, dt = float_operands(input, other, name)
+        else:
+            inputs, arrays, dt = binary_operands(input, other, name)
+        if reject is not None:
+            reject(_dtype.result_dtype(input, other), input, other)
         return _out(apply(cls, inputs, arrays), out)
     public.__name__ = name
     public.__doc__ = f"Elementwise {name}; backward: see {node_name}."
@@ -338,10 +359,10 @@ def _same_dtype(dt, x, y):
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
 
 
-def _tie_split(grad, x, y, mine):
-    """Gradient of max/min for the operand selected where `mine` holds: grad there,
-    half of it on ties (x == y)."""
-    return where(x == y, grad / 2, where(mine, grad, grad.new_zeros(())))
+def _tie_split(grad, x, y, loses):
+    """Gradient of max/min for one operand: half of grad on ties (x == y), none where the
+    other operand wins (`loses`), all of it elsewhere (so both get it at a nan)."""
+    return where(x == y, grad / 2, where(loses, grad.new_zeros(()), grad))
 
 
 def _fmax_grad(grad, chosen):
@@ -349,12 +370,12 @@ def _fmax_grad(grad, chosen):
 
 
 maximum = _binary_row("maximum", "MaximumBackward0", np.maximum,
-                      lambda g, x, y, out: _tie_split(g, x, y, x > y),
-                      lambda g, x, y, out: _tie_split(g, x, y, y > x),
-                      kind="same", tensors_only=True)
-minimum = _binary_row("minimum", "MinimumBackward0", np.minimum,
                       lambda g, x, y, out: _tie_split(g, x, y, x < y),
                       lambda g, x, y, out: _tie_split(g, x, y, y < x),
+                      kind="same", tensors_only=True)
+minimum = _binary_row("minimum", "MinimumBackward0", np.minimum,
+                      lambda g, x, y, out: _tie_split(g, x, y, x > y),
+                      lambda g, x, y, out: _tie_split(g, x, y, y > x),
                       kind="same", tensors_only=True)
 fmax = _binary_row("fmax", "FmaxBackward0", np.fmax,
                    lambda g, x, y, out: _fmax_grad(g, (x >= y) | y.isnan()),
@@ -374,9 +395,15 @@ hypot = _binary_row("hypot", "HypotBackward0", np.hypot,
 copysign = _binary_row("copysign", "CopysignBackward0", np.copysign,
                        lambda g, x, y, out: g * where(x == 0, 0.0, out / x),
                        lambda g, x, y, out: g * 0, save_out=True,
-                       scalar_nodes=("CopysignBackward1", None))
-xlogy = _binary_row("xlogy", "XlogyBackward0",
-                    lambda x, y: np.where((x == 0) & ~np.isnan(y), 0, x * np.log(y)),
+                       scalar_nodes=("CopysignBackward1", None), tensor_input=True)
+def _xlogy_array(x, y):
+    """x * log(y), 0 where x == 0 (unless y is nan), in the float dtype of the array operand."""
+    dt = (x if isinstance(x, _ndarray) else y).dtype
+    x, y = np.asarray(x, dtype=dt), np.asarray(y, dtype=dt)
+    return np.where((x == 0) & ~np.isnan(y), dt.type(0), x * np.log(y))
+
+
+xlogy = _binary_row("xlogy", "XlogyBackward0", _xlogy_array,
                     lambda g, x, y, out: g * xlogy((x != 0).to(g.dtype), y),
                     lambda g, x, y, out: g * x / y,
                     scalar_nodes=("XlogyBackward2", "XlogyBackward1"))
@@ -695,9 +722,9 @@ def logical_not(input, *, out=None):
 
 # ---------------------------------------------------------------------------- bitwise
 
-def _int_operands(name, kernel, input, other):
+def _int_operands(name, kernel, input, other, allow_bool=True):
     inputs, arrays, dt = binary_operands(input, other, name, exact_scalars=False)
-    if dt.is_floating_point or dt.is_complex:
+    if dt.is_floating_point or dt.is_complex or (dt is _dtype.bool and not allow_bool):
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{dtype_name(dt)}'")
     return arrays, dt
 
@@ -735,7 +762,7 @@ def _shift_counts(arrays):
 
 def bitwise_left_shift(input, other, *, out=None):
     """input << other; shifting by a negative count or by the bit width or more gives 0."""
-    arrays, dt = _int_operands("bitwise_left_shift", "lshift_cpu", input, other)
+    arrays, dt = _int_operands("bitwise_left_shift", "lshift_cpu", input, other, False)
     a, b, outside, bits = _shift_counts(arrays)
     r = np.left_shift(a, np.where(outside, 0, b).astype(a.dtype))
     return _out(Tensor._make(np.asarray(np.where(outside, 0, r).astype(a.dtype))), out)
@@ -743,7 +770,7 @@ def bitwise_left_shift(input, other, *, out=None):
 
 def bitwise_right_shift(input, other, *, out=None):
     """input >> other (arithmetic); an out-of-range count fills with the sign bit."""
-    arrays, dt = _int_operands("bitwise_right_shift", "rshift_cpu", input, other)
+    arrays, dt = _int_operands("bitwise_right_shift", "rshift_cpu", input, other, False)
     a, b, outside, bits = _shift_counts(arrays)
     r = np.right_shift(a, np.where(outside, bits - 1, b).astype(a.dtype))
     if a.dtype.kind == "u":
@@ -767,6 +794,10 @@ def _check_match(input, other):
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """|input - other| <= atol + rtol * |other|, elementwise (equal infinities are close)."""
+    for arg, argname, pos in ((input, "input", 1), (other, "other", 2)):
+        if not isinstance(arg, Tensor):
+            raise TypeError(f"isclose(): argument '{argname}' (position {pos}) must be Tensor, "
+                            f"not {type(arg).__name__}")
     _check_match(input, other)
     if rtol < 0 or atol < 0:
         raise RuntimeError(f"{'rtol' if rtol < 0 else 'atol'} must be greater than or equal to "
@@ -776,7 +807,8 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     if input.dtype.is_floating_point or input.dtype.is_complex:
         def f(a, b):
             with np.errstate(all="ignore"):
-                close = (a == b) | (np.abs(a - b) <= atol + rtol * np.abs(b))
+                error = np.abs(a - b)
+                close = (a == b) | (np.isfinite(error) & (error <= atol + rtol * np.abs(b)))
             if equal_nan:
                 close |= np.isnan(a) & np.isnan(b)
             return close
@@ -813,7 +845,7 @@ _METHODS = ("floor_divide", "remainder", "fmod", "clamp", "clip", "clamp_min", "
             "bitwise_left_shift", "bitwise_right_shift", "isclose", "allclose", "equal")
 _INPLACE = ("floor_divide", "remainder", "fmod", "clamp", "clip", "clamp_min", "clamp_max",
             "lerp", "addcmul", "addcdiv", "nan_to_num", "hypot", "copysign", "atan2", "arctan2",
-            "xlogy", "heaviside", "logaddexp", "erf", "erfc", "erfinv", "logical_and",
+            "xlogy", "heaviside", "erf", "erfc", "erfinv", "logical_and",
             "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
             "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift")
 for _name in _METHODS:
@@ -827,7 +859,11 @@ def _logical_inplace(fn):
     def method(self, *args):
         from .conversion import check_inplace
         check_inplace(self)
-        self._data[...] = fn(self, *args)._data
+        result = fn(self, *args)._data
+        if result.shape != self._data.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
+                               f"shape {list(result.shape)}")
+        self._data[...] = result
         self._bump_version()
         return self
     method.__name__ = fn.__name__ + "_"
