@@ -173,7 +173,7 @@ class Mv(Op):
         return ga, gv
 
 
-def _check_mv(mat, vec, fname="mv"):
+def _check_mv(mat, vec):
     if mat.dim() != 2 or vec.dim() != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {mat.dim()}, {vec.dim()}")
     if mat.shape[1] != vec.shape[0]:

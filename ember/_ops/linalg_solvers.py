@@ -131,11 +131,6 @@ def _diag_embed(v):
     return v.unsqueeze(-1) * _eye_like(v)
 
 
-def _diagonal(M):
-    """(..., n, n) -> (..., n): the main diagonal (as a differentiable product)."""
-    return (M * _eye_like(M)).sum(-1)
-
-
 def _tril(M, k=0):
     mask = np.tril(np.ones(M.shape[-2:], dtype=M._data.dtype), k)
     return M * Tensor._make(mask)
@@ -180,6 +175,7 @@ def inv(A, *, out=None):
 
 
 def inverse(input, *, out=None):
+    """torch.inverse: the same as linalg.inv."""
     return inv(input)
 
 
@@ -841,10 +837,6 @@ def vecdot(x, y, *, dim=-1, out=None):
 
 # ---------------------------------------------------------------------------- methods
 
-def _matrix_power_method(self, n):
-    return matrix_power(self, n)
-
-
 Tensor.inverse = inverse
 Tensor.det = det
 Tensor.logdet = logdet
@@ -853,4 +845,4 @@ Tensor.cholesky = cholesky
 Tensor.qr = qr
 Tensor.svd = svd
 Tensor.pinverse = pinverse
-Tensor.matrix_power = _matrix_power_method
+Tensor.matrix_power = matrix_power
