@@ -391,3 +391,8 @@ def _pool_fns(nd):
  max_unpool2d, lp_pool2d) = _pool_fns(2)
 (max_pool3d, max_pool3d_with_indices, avg_pool3d, adaptive_avg_pool3d, adaptive_max_pool3d,
  max_unpool3d, lp_pool3d) = _pool_fns(3)
+
+
+# ---------------------------------------------------------------------------- normalization
+from .._ops.norm import (batch_norm, layer_norm, group_norm, instance_norm, rms_norm,  # noqa
+                         local_response_norm, embedding, embedding_bag)

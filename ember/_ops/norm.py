@@ -1,0 +1,366 @@
+"""Normalization: one fused op normalizes over chosen axes (with optional affine), and
+batch/layer/group/instance norm are built on it; RMSNorm and local response norm are
+composed from primitives.
+
+Backward recomputes mean and inverse std from x with differentiable ops, so double
+backward is exact:  xhat = (x - mean) * invstd,  g_xhat = g * w,
+    dx = invstd * (g_xhat - mean(g_xhat) - xhat * mean(g_xhat * xhat))   (means over axes).
+"""
+import math
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ._base import Op, apply
+from ._util import shape_str
+
+__all__ = []
+
+
+def _lowp(a):
+    return a.astype(np.float32) if a is not None and (a.dtype.kind == "V" or
+                                                      a.dtype == np.float16) else a
+
+
+class Normalize(Op):
+    """y = (x - mean) / sqrt(var + eps) * w + b, statistics over `axes` of x."""
+    _name = "NativeBatchNormBackward0"
+    save_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, w, b, axes, eps, mean, var):
+        ctx.axes, ctx.eps = axes, eps
+        dt = x.dtype
+        x = _lowp(x)
+        invstd = 1.0 / np.sqrt(var + eps)
+        y = (x - mean) * invstd
+        if w is not None:
+            y = y * _lowp(w)
+        if b is not None:
+            y = y + _lowp(b)
+        return y.astype(dt, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        axes = ctx.axes
+        mean = x.mean(axes, keepdim=True)
+        xc = x - mean
+        invstd = ((xc * xc).mean(axes, keepdim=True) + ctx.eps).rsqrt()
+        xhat = xc * invstd
+        need = ctx.needs_input_grad
+        gxhat = grad * w if w is not None else grad
+        gx = gw = gb = None
+        if need[0]:
+            gx = invstd * (gxhat - gxhat.mean(axes, keepdim=True)
+                           - xhat * (gxhat * xhat).mean(axes, keepdim=True))
+        if len(need) > 1 and need[1]:
+            gw = grad * xhat
+        if len(need) > 2 and need[2]:
+            gb = grad
+        return gx, gw, gb
+
+
+def _stats(x, axes):
+    xx = _lowp(x)
+    mean = xx.mean(axis=axes, keepdims=True)
+    var = xx.var(axis=axes, keepdims=True)
+    return mean, var
+
+
+def normalize(x, w, b, axes, eps, name, mean=None, var=None):
+    """Fused normalization of tensor x over axes; w, b broadcastable Tensors or None."""
+    if mean is None:
+        mean, var = _stats(x._data, axes)
+    inputs = (x, w, b)
+    y = apply(Normalize, inputs, (x._data, None if w is None else w._data,
+                                  None if b is None else b._data, axes, eps, mean, var))
+    if y.grad_fn is not None:
+        y.grad_fn._name = name
+    return y
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    if input.dim() < 2:
+        raise ValueError(f"Expected 2D or more input (got {input.dim()}D input)")
+    C = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != C:
+            raise RuntimeError(f"{name} should contain {C} elements not {t.numel()}")
+    axes = (0,) + tuple(range(2, input.dim()))
+    bshape = (1, C) + (1,) * (input.dim() - 2)
+    w = weight.reshape(bshape) if weight is not None else None
+    b = bias.reshape(bshape) if bias is not None else None
+    if training:
+        count = input.numel() // C
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {input.shape}".replace("ember.Size", "torch.Size"))
+        mean, var = _stats(input._data, axes)
+        if running_mean is not None:
+            with grad_mode.no_grad():
+                rm = running_mean._data
+                rm *= (1 - momentum)
+                rm += (momentum * mean.reshape(C)).astype(rm.dtype)
+                running_mean._bump_version()
+        if running_var is not None:
+            with grad_mode.no_grad():
+                rv = running_var._data
+                rv *= (1 - momentum)
+                rv += (momentum * var.reshape(C) * count / (count - 1)).astype(rv.dtype)
+                running_var._bump_version()
+        return normalize(input, w, b, axes, eps, "NativeBatchNormBackward0", mean, var)
+    if running_mean is None or running_var is None:
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    rm, rv = running_mean.reshape(bshape), running_var.reshape(bshape)
+    y = (input - rm) * (rv + eps).rsqrt()
+    if w is not None:
+        y = y * w
+    if b is not None:
+        y = y + b
+    return y
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(input.shape[input.dim() - k:]) != normalized_shape or k == 0:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with "
+                           f"shape [*, {', '.join(str(s) for s in normalized_shape)}], but got "
+                           f"input of size{shape_str(input.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != normalized_shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got "
+                               f"{name} of shape {shape_str(t.shape)} and normalized_shape = "
+                               f"{shape_str(normalized_shape)}")
+    axes = tuple(range(input.dim() - k, input.dim()))
+    return normalize(input, weight, bias, axes, eps, "NativeLayerNormBackward0")
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{input.dim()}")
+    N, C = input.shape[:2]
+    if C % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, "
+                           f"but got input of shape {shape_str(input.shape)} and num_groups="
+                           f"{num_groups}")
+    x = input.reshape(N, num_groups, -1)
+    y = normalize(x, None, None, (2,), eps, "NativeGroupNormBackward0").reshape(input.shape)
+    bshape = (1, C) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        y = y * weight.reshape(bshape)
+    if bias is not None:
+        y = y + bias.reshape(bshape)
+    return y
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    N, C = input.shape[:2]
+    axes = tuple(range(2, input.dim()))
+    bshape = (1, C) + (1,) * (input.dim() - 2)
+    if use_input_stats:
+        if input.numel() // (N * C) <= 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input "
+                             f"size {input.shape}".replace("ember.Size", "torch.Size"))
+        mean, var = _stats(input._data, axes)
+        if running_mean is not None:
+            count = input.numel() // (N * C)
+            with grad_mode.no_grad():
+                rm, rv = running_mean._data, running_var._data
+                rm *= (1 - momentum)
+                rm += (momentum * mean.reshape(N, C).mean(0)).astype(rm.dtype)
+                rv *= (1 - momentum)
+                rv += (momentum * (var.reshape(N, C) * count / (count - 1)).mean(0)).astype(
+                    rv.dtype)
+        y = normalize(input, None, None, axes, eps, "NativeBatchNormBackward0", mean, var)
+    else:
+        y = (input - running_mean.reshape(bshape)) * (running_var.reshape(bshape) + eps).rsqrt()
+    if weight is not None:
+        y = y * weight.reshape(bshape)
+    if bias is not None:
+        y = y + bias.reshape(bshape)
+    return y
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    k = len(normalized_shape)
+    if tuple(input.shape[input.dim() - k:]) != tuple(normalized_shape):
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with "
+                           f"shape [*, {', '.join(str(s) for s in normalized_shape)}], but got "
+                           f"input of size{shape_str(input.shape)}")
+    if eps is None:
+        eps = _dtype.finfo(input.dtype).eps
+    dims = tuple(range(input.dim() - k, input.dim()))
+    y = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return y * weight if weight is not None else y
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    from .padding import pad
+    from .pooling import avg_pool
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {dim} dimensions)")
+    if input.numel() == 0:
+        return input
+    div = input * input
+    if dim == 3:
+        div = div.unsqueeze(1)
+        div = pad(div, (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool(2, div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = input.shape
+        div = div.reshape(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool(3, div, (size, 1, 1), stride=1).squeeze(1)
+        div = div.reshape(sizes)
+    div = (div * alpha + k).pow(beta)
+    return input / div
+
+
+# ---------------------------------------------------------------------------- embedding
+
+class Embedding(Op):
+    _name = "EmbeddingBackward0"
+
+    @staticmethod
+    def forward(ctx, w, idx, padding_idx, scale_grad_by_freq):
+        ctx.idx, ctx.num, ctx.padding_idx = idx, w.shape[0], padding_idx
+        ctx.scale = scale_grad_by_freq
+        return w[idx]
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx = ctx.idx
+        g = grad
+        if ctx.scale:
+            counts = np.bincount(idx.reshape(-1), minlength=ctx.num)
+            g = g / Tensor._make(counts[idx].astype(grad._data.dtype)[..., None])
+        if ctx.padding_idx is not None:
+            keep = (idx != ctx.padding_idx).astype(grad._data.dtype)[..., None]
+            g = g * Tensor._make(keep)
+        from .pooling import PoolScatter
+        flat_idx = idx.reshape(-1)
+        d = g.shape[-1]
+        out = apply(_EmbeddingScatter, (g,), (g._data.reshape(-1, d), flat_idx, ctx.num))
+        return out
+
+
+class _EmbeddingScatter(Op):
+    _name = "EmbeddingDenseBackward0"
+
+    @staticmethod
+    def forward(ctx, g, idx, num):
+        ctx.idx = idx
+        out = np.zeros((num, g.shape[-1]), dtype=g.dtype)
+        np.add.at(out, idx, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return apply(_Rows, (grad,), (grad._data, ctx.idx))
+
+
+class _Rows(Op):
+    _name = "IndexSelectBackward0"
+
+    @staticmethod
+    def forward(ctx, w, idx):
+        ctx.idx, ctx.num = idx, w.shape[0]
+        return w[idx]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return apply(_EmbeddingScatter, (grad,), (grad._data, ctx.idx, ctx.num))
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    if input.dtype.is_floating_point or input.dtype is _dtype.bool:
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {input._type_name()} "
+                           f"instead (while checking arguments for embedding)")
+    num = weight.shape[0]
+    if padding_idx is not None:
+        if padding_idx > 0 and padding_idx >= num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        if padding_idx < 0:
+            if padding_idx < -num:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx += num
+    idx = input._data.astype(np.int64, copy=False)
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
+        raise IndexError("index out of range in self")
+    if max_norm is not None:
+        with grad_mode.no_grad():
+            rows = np.unique(idx)
+            sub = weight._data[rows]
+            norms = np.linalg.norm(sub.astype(np.float64), ord=norm_type, axis=1)
+            scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+            weight._data[rows] = (sub * scale[:, None]).astype(weight._data.dtype)
+            weight._bump_version()
+    return apply(Embedding, (weight,), (weight._data, idx, padding_idx, scale_grad_by_freq))
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
+                  mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False,
+                  padding_idx=None):
+    """Sums/means/maxes of embedding rows per bag (2-D input: one bag per row)."""
+    from .joining import stack
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max")
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is "
+                             "a mini-batch of fixed length sequences.")
+        bags = [(i * input.shape[1], (i + 1) * input.shape[1]) for i in range(input.shape[0])]
+        flat = input.reshape(-1)
+        psw = per_sample_weights.reshape(-1) if per_sample_weights is not None else None
+    else:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        off = offsets.tolist()
+        if include_last_offset:
+            bounds = off
+        else:
+            bounds = off + [input.shape[0]]
+        bags = list(zip(bounds[:-1], bounds[1:]))
+        flat = input
+        psw = per_sample_weights
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' (got "
+                                  f"mode='{mode}'). Please open a feature request on GitHub.")
+    rows = embedding(flat, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq)
+    if psw is not None:
+        rows = rows * psw.unsqueeze(-1)
+    keep = None
+    if padding_idx is not None:
+        keep = (flat._data != (padding_idx % weight.shape[0]))
+    outs = []
+    for s, e in bags:
+        sel = np.arange(s, e)
+        if keep is not None:
+            sel = sel[keep[s:e]]
+        if len(sel) == 0:
+            outs.append(weight.new_zeros(weight.shape[1]) * 0)
+            continue
+        part = rows[Tensor._make(sel)]
+        if mode == "sum":
+            outs.append(part.sum(0))
+        elif mode == "mean":
+            outs.append(part.mean(0))
+        else:
+            outs.append(part.amax(0))
+    return stack(outs, 0)
