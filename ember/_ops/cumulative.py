@@ -158,3 +158,19 @@ Tensor.cumsum = cumsum
 Tensor.cumprod = cumprod
 Tensor.cummax = cummax
 Tensor.cummin = cummin
+
+
+def _cumsum_(self, dim, *, dtype=None):
+    """In-place cumsum (the result is cast back to self's dtype)."""
+    from .pointwise import _inplace
+    return _inplace(cumsum)(self, dim, dtype=dtype)
+
+
+def _cumprod_(self, dim, *, dtype=None):
+    """In-place cumprod (the result is cast back to self's dtype)."""
+    from .pointwise import _inplace
+    return _inplace(cumprod)(self, dim, dtype=dtype)
+
+
+Tensor.cumsum_ = _cumsum_
+Tensor.cumprod_ = _cumprod_

@@ -363,6 +363,9 @@ CASES = [
     ("cumprod_uint8", lambda L, a: a.cumprod(0), [U8]),
     ("cumprod_dtype", lambda L, a: a.cumprod(0, dtype=L.float64), [Grad(X)]),
     ("cumprod_bf16", lambda L, a: a.cumprod(1), [Grad(BF)]),
+    ("cumsum_inplace", lambda L, a: (a * 1).cumsum_(1), [Grad(X)]),
+    ("cumsum_inplace_int", lambda L, a: a.clone().cumsum_(0), [I32]),
+    ("cumprod_inplace", lambda L, a: (a * 1).cumprod_(0), [Grad(X64)]),
     # ---- cummax / cummin
     ("cummax", lambda L, a: a.cummax(1), [Grad(X)]),
     ("cummax_ties", lambda L, a: a.cummax(1), [Grad(TIES)]),
