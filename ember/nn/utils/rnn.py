@@ -1,0 +1,133 @@
+"""PackedSequence and the pad/pack helpers (torch.nn.utils.rnn)."""
+from collections import namedtuple
+
+import numpy as np
+
+from ..._tensor import Tensor
+
+__all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
+           "pack_sequence", "unpad_sequence", "unpack_sequence"]
+
+
+class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorted_indices",
+                                                   "unsorted_indices"])):
+    """Sequences of different lengths packed time-major: at step t, the first
+    batch_sizes[t] sequences (sorted by decreasing length) contribute a row of `data`."""
+
+    def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
+        if unsorted_indices is None and sorted_indices is not None:
+            unsorted_indices = _invert(sorted_indices)
+        return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
+
+    def to(self, *args, **kwargs):
+        data = self.data.to(*args, **kwargs)
+        return self if data is self.data else type(self)(data, self.batch_sizes,
+                                                         self.sorted_indices,
+                                                         self.unsorted_indices)
+
+    @property
+    def is_cuda(self):
+        return self.data.is_cuda
+
+
+def _invert(perm):
+    from ..._ops.creation import tensor
+    inv = np.empty_like(perm._data)
+    inv[perm._data] = np.arange(perm._data.size)
+    return Tensor._make(inv)
+
+
+def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+    from ..._ops.joining import cat
+    from ..._ops.creation import tensor
+    lengths_np = np.asarray(lengths.tolist() if isinstance(lengths, Tensor) else lengths,
+                            dtype=np.int64)
+    if enforce_sorted:
+        if np.any(np.diff(lengths_np) > 0):
+            raise RuntimeError("`lengths` array must be sorted in decreasing order when "
+                               "`enforce_sorted` is True. You can pass `enforce_sorted=False` "
+                               "to pack_padded_sequence and/or pack_sequence to sidestep this "
+                               "requirement if you do not need ONNX exportability.")
+        sorted_indices = None
+        order = np.arange(len(lengths_np))
+    else:
+        order = np.argsort(-lengths_np, kind="stable")
+        sorted_indices = Tensor._make(order.astype(np.int64))
+    if np.any(lengths_np <= 0):
+        raise RuntimeError("Length of all samples has to be greater than 0, but found an element "
+                           "in 'lengths' that is <= 0")
+    x = input.transpose(0, 1) if batch_first else input   # (T, B, *)
+    if sorted_indices is not None:
+        x = x[:, Tensor._make(order)]
+    sl = lengths_np[order]
+    T = int(sl[0])
+    if T > x.shape[0]:
+        raise RuntimeError(f"Expected sequence length to be larger than or equal to {T}")
+    batch_sizes = np.array([(sl > t).sum() for t in range(T)], dtype=np.int64)
+    data = cat([x[t, :int(batch_sizes[t])] for t in range(T)], 0)
+    return PackedSequence(data, Tensor._make(batch_sizes), sorted_indices)
+
+
+def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+    from ..._ops.joining import stack, cat
+    from ..._ops.creation import full
+    data, batch_sizes = sequence.data, sequence.batch_sizes._data
+    B = int(batch_sizes[0])
+    T = len(batch_sizes)
+    if total_length is not None:
+        if total_length < T:
+            raise ValueError(f"Expected total_length to be at least the length of the longest "
+                             f"sequence in input, but got total_length={total_length} and max "
+                             f"sequence length being {T}")
+    steps, offset = [], 0
+    tail = data.shape[1:]
+    for t in range(T):
+        bs = int(batch_sizes[t])
+        row = data[offset:offset + bs]
+        if bs < B:
+            row = cat([row, full((B - bs,) + tuple(tail), padding_value, dtype=data.dtype)], 0)
+        steps.append(row)
+        offset += bs
+    for _ in range(T, total_length or T):
+        steps.append(full((B,) + tuple(tail), padding_value, dtype=data.dtype))
+    out = stack(steps, 0)
+    lengths = np.array([(batch_sizes > b).sum() for b in range(B)], dtype=np.int64)
+    if sequence.unsorted_indices is not None:
+        out = out[:, sequence.unsorted_indices]
+        lengths = lengths[sequence.unsorted_indices._data]
+    if batch_first:
+        out = out.transpose(0, 1)
+    return out, Tensor._make(lengths)
+
+
+def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+    from ..._ops.joining import stack, cat
+    from ..._ops.creation import full
+    if isinstance(sequences, Tensor):
+        sequences = list(sequences.unbind(0))
+    T = max(s.shape[0] for s in sequences)
+    padded = []
+    for s in sequences:
+        extra = T - s.shape[0]
+        if extra:
+            pad = full((extra,) + tuple(s.shape[1:]), padding_value, dtype=s.dtype)
+            s = cat([s, pad] if padding_side == "right" else [pad, s], 0)
+        padded.append(s)
+    out = stack(padded, 1)
+    return out.transpose(0, 1) if batch_first else out
+
+
+def pack_sequence(sequences, enforce_sorted=True):
+    from ..._ops.creation import tensor
+    lengths = tensor([s.shape[0] for s in sequences])
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first=False):
+    x = padded_sequences if batch_first else padded_sequences.transpose(0, 1)
+    return [x[i, :int(n)] for i, n in enumerate(lengths.tolist())]
+
+
+def unpack_sequence(packed_sequences):
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
