@@ -17,6 +17,11 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.graph import Node, SavedTensor, accumulator_of, _seq
 from ..autograd import anomaly
+from .._dtype import _FROM_NP
+from .._tensor import Tensor
+
+_make = Tensor._make
+_new_object = object.__new__
 
 _GRAD = grad_mode.GRAD_ENABLED
 _ndarray = np.ndarray
@@ -30,9 +35,12 @@ class Op(Node):
     save_needed_by = None
 
 
+_NO_EDGE = (None, 0)
+
+
 def _edge(t):
     if t is None or not t._requires_grad:
-        return (None, 0)
+        return _NO_EDGE
     fn = t.grad_fn
     if fn is not None:
         return (fn, t._output_nr)
@@ -43,26 +51,34 @@ def apply(cls, inputs, arrays, *params):
     """Run op `cls` on `arrays` (the data of `inputs`, already cast) and wrap the result.
 
     `inputs` are the Tensor operands (None for non-tensor operands) the graph links to.
+    This is every op's hot path: keep it free of imports and property calls.
     """
-    from .._tensor import Tensor
-    ctx = cls.__new__(cls)
+    ctx = _new_object(cls)
     ctx.xp = np
     out = cls.forward(ctx, *arrays, *params)
     if _GRAD[0]:
         for t in inputs:
             if t is not None and t._requires_grad:
                 return _record(ctx, inputs, out)
+    if type(out) is _ndarray:
+        return _make(out)
     if type(out) is tuple:
-        return tuple(Tensor._make(o if type(o) is _ndarray else np.asarray(o)) for o in out)
-    if type(out) is not _ndarray:
-        out = np.asarray(out)
-    return Tensor._make(out)
+        return tuple(_make(o if type(o) is _ndarray else np.asarray(o)) for o in out)
+    return _make(np.asarray(out))
 
 
 def _record(ctx, inputs, out):
-    from .._tensor import Tensor
-    ctx.next_functions = tuple([_edge(t) for t in inputs])
-    ctx._input_meta = tuple([(t.shape, t.dtype) if t is not None else None for t in inputs])
+    edges = []
+    meta = []
+    for t in inputs:
+        if t is None:
+            edges.append(_NO_EDGE)
+            meta.append(None)
+            continue
+        edges.append(_edge(t))
+        meta.append((t._data.shape, _FROM_NP[t._data.dtype]))
+    ctx.next_functions = tuple(edges)
+    ctx._input_meta = tuple(meta)
     ctx._seq = next(_seq)
     if anomaly._ENABLED[0]:
         anomaly.record_trace(ctx)
@@ -74,7 +90,7 @@ def _record(ctx, inputs, out):
         if type(o) is not _ndarray:
             o = np.asarray(o)
         diff = i not in nondiff and o.dtype.kind in "fcV"
-        t = Tensor._make(o, diff)
+        t = _make(o, diff)
         if diff:
             t.grad_fn = ctx
             t._output_nr = i

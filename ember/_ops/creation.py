@@ -14,6 +14,8 @@ from ._base import Op, apply
 from ._util import dtype_name
 from .conversion import commit_inplace
 
+_FROM_NP = _dtype._FROM_NP
+
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
            "eye", "arange", "range", "linspace", "logspace", "zeros_like", "ones_like",
            "full_like", "empty_like", "rand", "randn", "randint", "randperm", "rand_like",
@@ -283,8 +285,12 @@ def _filled(fname, size, value, dtype, device, requires_grad, out=None):
     """A tensor of shape `size` filled with `value` (None: uninitialised)."""
     dt = _dtype_arg(dtype, fname) or (out.dtype if out is not None else
                                       _dtype.get_default_dtype())
-    shape = _shape(size, fname)
-    dev = as_device(device)
+    return _alloc(_shape(size, fname), value, dt, device, requires_grad, out)
+
+
+def _alloc(shape, value, dt, device, requires_grad, out=None):
+    """A tensor of the valid shape tuple `shape` and dtype `dt` filled with `value`."""
+    dev = CPU if device is None else as_device(device)
     if dev.type == "cpu":
         if value is None:
             arr = np.empty(shape, dtype=dt.np)
@@ -343,8 +349,9 @@ def _like(fname, input, value, dtype, device, requires_grad):
     if not isinstance(input, Tensor):
         raise TypeError(f"{fname}(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
-    return _filled(fname, (input._data.shape,), value, _dtype_arg(dtype, fname) or input.dtype,
-                   device if device is not None else input.device, requires_grad)
+    dt = _dtype_arg(dtype, fname) or _FROM_NP[input._data.dtype]
+    return _alloc(input._data.shape, value, dt, device if device is not None else input.device,
+                  requires_grad)
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,

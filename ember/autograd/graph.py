@@ -13,6 +13,7 @@ import warnings
 import weakref
 
 from . import grad_mode
+from .anomaly import anomaly_enabled, check_nan
 
 _seq = itertools.count()
 
@@ -229,7 +230,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
     capture: list of (node, output_nr) points whose total incoming gradient is returned
     (autograd.grad); with accumulate=False leaves' .grad is left alone.
     """
-    from .anomaly import anomaly_enabled, check_nan
+    anomaly = anomaly_enabled()
     root_nodes = [t.grad_fn if t.grad_fn is not None else accumulator_of(t) for t in roots]
     order, needed = _collect(root_nodes, capture)
     deps = {}
@@ -291,7 +292,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                     r = fn(tuple(grads))
                     if r is not None:
                         grads = list(r)
-            in_grads = _call_backward(node, grads, anomaly_enabled())
+            in_grads = _call_backward(node, grads, anomaly)
             post = node.__dict__.get("_post_hooks")
             if post:
                 for fn in list(post.values()):
@@ -300,7 +301,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                         in_grads = tuple(r)
             if not retain_graph:
                 node._release()
-            if anomaly_enabled():
+            if anomaly:
                 check_nan(node, in_grads)
             meta = node.__dict__.get("_input_meta")
             for i, (fn, nr) in enumerate(node.next_functions):

@@ -1,0 +1,3 @@
+from .compare import main
+
+main()
