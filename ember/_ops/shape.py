@@ -653,9 +653,10 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 
 
 def _unfold_array(x, dim, size, step):
-    n = (x.shape[dim] - size) // step + 1 if x.ndim else 1
+    """The writable strided view of the windows of x along dim (a 0-d x gives one window)."""
     if x.ndim == 0:
         return x.reshape(1)
+    n = (x.shape[dim] - size) // step + 1
     shape = x.shape[:dim] + (n,) + x.shape[dim + 1:] + (size,)
     strides = x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1:] + (x.strides[dim],)
     return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=x.flags.writeable)
