@@ -27,15 +27,16 @@ __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", 
 
 def compute_array(x):
     """`x` as an array NumPy multiplies well: bfloat16 and float16 go to float32."""
-    if x.dtype.kind == "V" or x.dtype == np.float16:
+    if x.itemsize == 2 and x.dtype.kind in "fV":  # float16 / bfloat16 (itemsize: a cheap test)
         return x.astype(np.float32)
     return x
 
 
 def finish(out, dt):
     """The result array of a product back in the operands' dtype `dt` (a NumPy dtype)."""
-    out = np.asarray(out)
-    return out if out.dtype == dt else out.astype(dt)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    return out if out.dtype is dt or out.dtype == dt else out.astype(dt)
 
 
 def mH(t):
@@ -91,11 +92,12 @@ class Mm(Op):
 
 
 def _check_mm(input, mat2):
-    if input.dim() != 2:
+    a, b = input._data.shape, mat2._data.shape
+    if len(a) != 2:
         raise RuntimeError("self must be a matrix")
-    if mat2.dim() != 2:
+    if len(b) != 2:
         raise RuntimeError("mat2 must be a matrix")
-    if input.shape[1] != mat2.shape[0]:
+    if a[1] != b[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x"
                            f"{input.shape[1]} and {mat2.shape[0]}x{mat2.shape[1]})")
     if input.dtype is not mat2.dtype:
