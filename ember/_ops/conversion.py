@@ -242,7 +242,8 @@ class Copy(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return None, grad
+        from .creation import zeros_like
+        return zeros_like(grad), grad
 
 
 def copy_(self, src, non_blocking=False):
@@ -260,7 +261,9 @@ def copy_(self, src, non_blocking=False):
         raise RuntimeError(f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1})"
                            f" must match the size of tensor b ({src._data.shape[-1]}) at non-"
                            f"singleton dimension {self._data.ndim - 1}") from None
-    result = apply(Copy, (None, src), (self._data, src._data))
+    # self is an input so the result takes over self's place in the graph even when src needs
+    # no grad (the overwritten values then pass no gradient back: Copy returns None for them)
+    result = apply(Copy, (self, src), (self._data, src._data))
     return commit_inplace(self, result)
 
 
