@@ -2,5 +2,14 @@
 from .optimizer import Optimizer
 from .sgd import SGD
 from .adam import Adam, AdamW
-from .rmsprop import RMSprop, Adagrad
+from .adamax import Adamax
+from .nadam import NAdam
+from .radam import RAdam
+from .rmsprop import RMSprop
+from .adagrad import Adagrad
+from .adadelta import Adadelta
+from .rprop import Rprop
+from .asgd import ASGD
+from .lbfgs import LBFGS
+from .sparse_adam import SparseAdam
 from . import lr_scheduler

@@ -1,10 +1,8 @@
 """Adam and AdamW."""
-import math
-
-import numpy as np
-
+from .._backend import array_namespace
 from .._tensor import Tensor
-from .optimizer import Optimizer, check_lr, _step_tensor
+from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
+                        _to_scalar, _new_step, _step_tensor, _lerp_)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -12,22 +10,20 @@ __all__ = ["Adam", "AdamW"]
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba), optionally AMSGrad and decoupled weight decay (AdamW).
 
-    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
-    p = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+    m = lerp(m, g, 1 - b1);  v = b2 v + (1 - b2) g^2;  (AMSGrad: v_max = max(v_max, v), used
+    for v below);  p = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+    Weight decay adds weight_decay * p to g, or with decoupled_weight_decay multiplies p by
+    (1 - lr * weight_decay) first.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
         check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_nonneg(eps, "epsilon")
+        check_betas(betas)
+        check_nonneg(weight_decay, "weight_decay")
+        check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                                       capturable=capturable, differentiable=differentiable,
@@ -38,42 +34,39 @@ class Adam(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-            wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
-            decoupled = group.get("decoupled_weight_decay", False)
+            lr, (beta1, beta2), eps = _to_scalar(group["lr"]), group["betas"], group["eps"]
+            wd, amsgrad = group["weight_decay"], group["amsgrad"]
             for p in group["params"]:
                 if p._grad is None:
                     continue
                 x = p._data
-                g = p._grad._data
-                if maximize:
-                    g = -g
+                xp = array_namespace(x)
+                g = -p._grad._data if group["maximize"] else p._grad._data
                 state = self.state[p]
-                if "exp_avg" not in state:
-                    state["step"] = Tensor._make(np.array(0.0, dtype=np.float32))
-                    state["exp_avg"] = Tensor._make(np.zeros_like(x))
-                    state["exp_avg_sq"] = Tensor._make(np.zeros_like(x))
+                if len(state) == 0:
+                    state["step"] = _new_step()
+                    state["exp_avg"] = Tensor._make(xp.zeros_like(x))
+                    state["exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
                     if amsgrad:
-                        state["max_exp_avg_sq"] = Tensor._make(np.zeros_like(x))
+                        state["max_exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
                 step = _step_tensor(state)
                 if wd != 0:
-                    if decoupled:
+                    if group["decoupled_weight_decay"]:
                         x *= 1 - lr * wd
                     else:
                         g = g + wd * x
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                m += (1 - beta1) * (g - m)          # lerp(m, g, 1 - beta1)
+                _lerp_(m, g, 1 - beta1)
                 v *= beta2
                 v += (1 - beta2) * g * g
-                bias1 = 1 - beta1 ** step
-                bias2_sqrt = math.sqrt(1 - beta2 ** step)
+                step_size = lr / (1 - beta1 ** step)
+                bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
                 if amsgrad:
-                    vmax = state["max_exp_avg_sq"]._data
-                    np.maximum(vmax, v, out=vmax)
-                    denom = np.sqrt(vmax) / bias2_sqrt + eps
-                else:
-                    denom = np.sqrt(v) / bias2_sqrt + eps
-                x -= ((lr / bias1) * (m / denom)).astype(x.dtype, copy=False)
+                    v_max = state["max_exp_avg_sq"]._data
+                    xp.maximum(v_max, v, out=v_max)
+                    v = v_max
+                denom = xp.sqrt(v) / bias_correction2_sqrt + eps
+                x -= step_size * m / denom
                 p._bump_version()
 
 

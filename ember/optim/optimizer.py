@@ -81,14 +81,20 @@ class Optimizer:
                             "use a list instead.")
         else:
             param_group["params"] = list(params)
+        # (name, tensor) pairs, as from module.named_parameters(), keep their names
+        names = [p[0] for p in param_group["params"] if isinstance(p, tuple)]
+        param_group["params"] = [p[1] if isinstance(p, tuple) else p
+                                 for p in param_group["params"]]
+        if names:
+            if len(names) != len(param_group["params"]):
+                raise ValueError("all optimizer params should be with/without names. Some param "
+                                 "names are missing")
+            param_group["param_names"] = names
         for p in param_group["params"]:
             if not isinstance(p, Tensor):
                 raise TypeError("optimizer can only optimize Tensors, but one of the params is " +
                                 type(p).__name__)
-            if not (p.dtype.is_floating_point or p.dtype.is_complex):
-                raise ValueError(f"optimizer can only optimize Tensors of floating point dtype, "
-                                 f"but got {p.dtype}")
-            if not p.is_leaf:
+            if not (p.is_leaf or p._retains_grad):
                 raise ValueError("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():
             if default is required and name not in param_group:
@@ -104,6 +110,10 @@ class Optimizer:
         seen = set()
         for group in self.param_groups:
             seen.update(id(p) for p in group["params"])
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError(f"all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {which} to the optimizer")
         if seen & {id(p) for p in param_group["params"]}:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
@@ -154,7 +164,8 @@ class Optimizer:
         return h
 
     def _run_step(self, update, closure):
-        """Run hooks around one step; `update()` applies the parameter updates."""
+        """Run hooks around one step; `update()` applies the parameter updates under no_grad.
+        Returns the closure's loss, or what `update()` returns if that is not None (LBFGS)."""
         for hook in itertools.chain(_global_pre_hooks.values(), self._step_pre_hooks.values()):
             r = hook(self, (), {})
             if r is not None:
@@ -163,11 +174,20 @@ class Optimizer:
         if closure is not None:
             with grad_mode.enable_grad():
                 loss = closure()
+        self._check_grads()
         with grad_mode.no_grad():
-            update()
+            result = update()
         for hook in itertools.chain(_global_post_hooks.values(), self._step_post_hooks.values()):
             hook(self, (), {})
-        return loss
+        return loss if result is None else result
+
+    def _check_grads(self):
+        """Refuse, before anything is updated, parameters an update can't be applied to."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p._grad is not None and not (p.dtype.is_floating_point or p.dtype.is_complex):
+                    raise RuntimeError(f"{type(self).__name__} can only update floating point "
+                                       f"parameters, but got a parameter of dtype {p.dtype}")
 
     # ------------------------------------------------------------------ state dict
     def state_dict(self):
@@ -225,6 +245,8 @@ class Optimizer:
         for g, sg in zip(groups, state_dict["param_groups"]):
             ng = dict(sg)
             ng["params"] = g["params"]
+            if "param_names" in g and "param_names" not in ng:
+                ng["param_names"] = g["param_names"]
             new_groups.append(ng)
         self.__setstate__({"state": new_state, "param_groups": new_groups})
         for hook in self._load_post_hooks.values():
@@ -240,22 +262,63 @@ class Optimizer:
             return value.to(device=param.device)
         if isinstance(value, dict):
             return {k: Optimizer._cast_state(param, k, v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(Optimizer._cast_state(param, None, v) for v in value)
         return value
 
 
+def _new_step():
+    """A fresh per-parameter step counter: a 0-dim float32 tensor, PyTorch's layout since 1.12."""
+    return Tensor._make(np.array(0.0, dtype=np.float32))
+
+
 def _step_tensor(state):
-    """Increment and return the float 'step' count stored as a 0-dim tensor (PyTorch's
-    layout since 1.12)."""
-    from .._ops.creation import tensor
+    """Increment the 'step' counter of `state` (created on first use) and return its value."""
     st = state.get("step")
     if st is None:
-        st = state["step"] = tensor(0.0)
+        st = state["step"] = _new_step()
     st._data[...] += 1
     return float(st._data)
 
 
+def _lerp_(start, end, weight):
+    """start <- start + weight * (end - start), in place, with PyTorch's two-sided formula
+    (end - (end - start) * (1 - weight) when |weight| >= 0.5) so results agree to the bit."""
+    if abs(weight) < 0.5:
+        start += weight * (end - start)
+    else:
+        start[...] = end - (end - start) * (1 - weight)
+
+
+def _to_scalar(x):
+    """A learning rate or other hyper-parameter given as a 1-element Tensor, as a float."""
+    if isinstance(x, Tensor):
+        if x.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        return x.item()
+    return x
+
+
 def check_lr(lr, name="lr"):
-    if isinstance(lr, Tensor):
-        lr = lr.item()
-    if not 0.0 <= lr:
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= _to_scalar(lr):
         raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def check_nonneg(value, what):
+    """Raise torch's ValueError('Invalid <what> value: ...') for a negative hyper-parameter."""
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {what} value: {value}")
+
+
+def check_betas(betas):
+    for i, beta in enumerate(betas[:2]):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+
+
+def check_not_differentiable(differentiable):
+    if differentiable:
+        raise NotImplementedError("differentiable=True is not supported by ember optimizers: "
+                                  "updates are applied to the parameters' data outside autograd")

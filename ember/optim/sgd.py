@@ -1,8 +1,6 @@
 """SGD with momentum, dampening, Nesterov and weight decay."""
-import numpy as np
-
 from .._tensor import Tensor
-from .optimizer import Optimizer, check_lr
+from .optimizer import Optimizer, check_lr, check_not_differentiable, _to_scalar, required
 
 __all__ = ["SGD"]
 
@@ -16,13 +14,15 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
                  *, maximize=False, foreach=None, differentiable=False, fused=None):
-        check_lr(lr)
+        if lr is not required:
+            check_lr(lr)
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0.0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize, foreach=foreach,
@@ -33,25 +33,25 @@ class SGD(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-            wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            lr, momentum, dampening = _to_scalar(group["lr"]), group["momentum"], \
+                group["dampening"]
+            wd, nesterov = group["weight_decay"], group["nesterov"]
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                g = p._grad._data
-                if maximize:
-                    g = -g
+                x = p._data
+                g = -p._grad._data if group["maximize"] else p._grad._data
                 if wd != 0:
-                    g = g + wd * p._data
+                    g = g + wd * x
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = Tensor._make(np.array(g, copy=True))
+                        buf = state["momentum_buffer"] = Tensor._make(g.copy())
                     else:
                         b = buf._data
                         b *= momentum
                         b += (1 - dampening) * g
                     g = g + momentum * buf._data if nesterov else buf._data
-                p._data -= (lr * g).astype(p._data.dtype, copy=False)
+                x -= lr * g
                 p._bump_version()

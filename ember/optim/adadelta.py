@@ -1,0 +1,58 @@
+"""Adadelta (Zeiler, 2012)."""
+from .._backend import array_namespace
+from .._tensor import Tensor
+from .optimizer import (Optimizer, check_lr, check_nonneg, check_not_differentiable, _to_scalar,
+                        _new_step, _step_tensor)
+
+__all__ = ["Adadelta"]
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta.
+
+    v = rho v + (1 - rho) g^2;  delta = sqrt(u + eps) / sqrt(v + eps) * g;
+    u = rho u + (1 - rho) delta^2;  p = p - lr * delta.
+    """
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
+                 capturable=False, maximize=False, differentiable=False):
+        check_lr(lr)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        check_nonneg(eps, "epsilon")
+        check_nonneg(weight_decay, "weight_decay")
+        check_not_differentiable(differentiable)
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize, capturable=capturable, foreach=foreach,
+                                      differentiable=differentiable))
+
+    def step(self, closure=None):
+        return self._run_step(self._update, closure)
+
+    def _update(self):
+        for group in self.param_groups:
+            lr, rho, eps, wd = _to_scalar(group["lr"]), group["rho"], group["eps"], \
+                group["weight_decay"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                x = p._data
+                xp = array_namespace(x)
+                g = -p._grad._data if group["maximize"] else p._grad._data
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _new_step()
+                    state["square_avg"] = Tensor._make(xp.zeros_like(x))
+                    state["acc_delta"] = Tensor._make(xp.zeros_like(x))
+                _step_tensor(state)
+                if wd != 0:
+                    g = g + wd * x
+                v, u = state["square_avg"]._data, state["acc_delta"]._data
+                v *= rho
+                v += (1 - rho) * g * g
+                std = xp.sqrt(v + eps)
+                delta = xp.sqrt(u + eps) / std * g
+                u *= rho
+                u += (1 - rho) * delta * delta
+                x -= lr * delta
+                p._bump_version()

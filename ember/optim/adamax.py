@@ -1,0 +1,55 @@
+"""Adamax: Adam with the infinity norm."""
+from .._backend import array_namespace
+from .._tensor import Tensor
+from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
+                        _to_scalar, _new_step, _step_tensor, _lerp_)
+
+__all__ = ["Adamax"]
+
+
+class Adamax(Optimizer):
+    r"""Adamax (Kingma & Ba, section 7.1).
+
+    g = grad + weight_decay * p;  m = lerp(m, g, 1 - b1);  u = max(b2 * u, |g| + eps);
+    p = p - lr / (1 - b1^t) * m / u.
+    """
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
+        check_lr(lr)
+        check_nonneg(eps, "epsilon")
+        check_betas(betas)
+        check_nonneg(weight_decay, "weight_decay")
+        check_not_differentiable(differentiable)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable, capturable=capturable))
+
+    def step(self, closure=None):
+        return self._run_step(self._update, closure)
+
+    def _update(self):
+        for group in self.param_groups:
+            lr, (beta1, beta2) = _to_scalar(group["lr"]), group["betas"]
+            eps, wd = group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                x = p._data
+                xp = array_namespace(x)
+                g = -p._grad._data if group["maximize"] else p._grad._data
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _new_step()
+                    state["exp_avg"] = Tensor._make(xp.zeros_like(x))
+                    state["exp_inf"] = Tensor._make(xp.zeros_like(x))
+                step = _step_tensor(state)
+                if wd != 0:
+                    g = g + wd * x
+                m, u = state["exp_avg"]._data, state["exp_inf"]._data
+                _lerp_(m, g, 1 - beta1)
+                u *= beta2
+                xp.maximum(u, xp.abs(g) + eps, out=u)
+                clr = lr / (1 - beta1 ** step)
+                x -= clr * m / u
+                p._bump_version()

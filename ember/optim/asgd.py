@@ -1,0 +1,66 @@
+"""ASGD: averaged stochastic gradient descent (Polyak & Juditsky, 1992)."""
+import numpy as np
+
+from .._backend import array_namespace
+from .._tensor import Tensor
+from .optimizer import Optimizer, check_lr, check_nonneg, check_not_differentiable, _to_scalar, \
+    _new_step, _step_tensor
+
+__all__ = ["ASGD"]
+
+
+def _scalar_state(value):
+    """A 0-dim float32 tensor, the layout torch keeps 'eta' and 'mu' in."""
+    return Tensor._make(np.array(value, dtype=np.float32))
+
+
+class ASGD(Optimizer):
+    r"""ASGD.
+
+    p = p (1 - lambd * eta) - eta * g;  ax = ax + mu (p - ax)  (ax = p while mu == 1);
+    eta = lr / (1 + lambd * lr * t)^alpha;  mu = 1 / max(1, t - t0).
+    """
+
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
+                 foreach=None, maximize=False, differentiable=False, capturable=False):
+        check_lr(lr)
+        check_nonneg(weight_decay, "weight_decay")
+        check_not_differentiable(differentiable)
+        super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0,
+                                      weight_decay=weight_decay, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable,
+                                      capturable=capturable))
+
+    def step(self, closure=None):
+        return self._run_step(self._update, closure)
+
+    def _update(self):
+        for group in self.param_groups:
+            lr, lambd, alpha = _to_scalar(group["lr"]), group["lambd"], group["alpha"]
+            t0, wd = group["t0"], group["weight_decay"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                x = p._data
+                xp = array_namespace(x)
+                g = -p._grad._data if group["maximize"] else p._grad._data
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _new_step()
+                    state["eta"] = _scalar_state(lr)
+                    state["mu"] = _scalar_state(1.0)
+                    state["ax"] = Tensor._make(xp.zeros_like(x))
+                step = _step_tensor(state)
+                if wd != 0:
+                    g = g + wd * x
+                eta, mu = float(state["eta"]._data), state["mu"]._data
+                x *= 1 - lambd * eta
+                x -= eta * g
+                ax = state["ax"]._data
+                if float(mu) != 1:
+                    ax += (x - ax) * mu
+                else:
+                    ax[...] = x
+                state["eta"]._data[...] = lr / ((1 + lambd * lr * step) ** alpha)
+                state["mu"]._data[...] = 1 / max(1, step - t0)
+                p._bump_version()

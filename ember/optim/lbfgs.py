@@ -1,0 +1,321 @@
+"""L-BFGS with an optional strong-Wolfe line search (a port of minFunc, as torch.optim.LBFGS)."""
+import numpy as np
+
+from .._backend import array_namespace
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from .optimizer import Optimizer, check_lr, _to_scalar
+
+__all__ = ["LBFGS"]
+
+
+def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
+    """Minimizer of the cubic through (x1, f1) and (x2, f2) with slopes g1, g2, clipped to
+    `bounds` (default: [min(x1, x2), max(x1, x2)]); the midpoint when the cubic has none.
+
+    d1 = g1 + g2 - 3 (f1 - f2) / (x1 - x2);  d2 = sqrt(d1^2 - g1 g2);
+    x = x2 - (x2 - x1) (g2 + d2 - d1) / (g2 - g1 + 2 d2).
+    """
+    if bounds is not None:
+        xmin_bound, xmax_bound = bounds
+    else:
+        xmin_bound, xmax_bound = (x1, x2) if x1 <= x2 else (x2, x1)
+    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    d2_square = d1 ** 2 - g1 * g2
+    if d2_square < 0:
+        return (xmin_bound + xmax_bound) / 2.0
+    d2 = d2_square ** 0.5
+    if x1 <= x2:
+        min_pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+    else:
+        min_pos = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
+    return min(max(min_pos, xmin_bound), xmax_bound)
+
+
+def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9,
+                  max_ls=25):
+    """Find a step t along d satisfying the strong Wolfe conditions
+    f(x + t d) <= f + c1 t gtd and |g(x + t d) . d| <= -c2 gtd:
+    bracket an interval containing such a t, then zoom in by cubic interpolation.
+    Returns (f_new, g_new, t, number of function evaluations)."""
+    d_norm = float(np.abs(d).max())
+    g = g.copy()
+    f_new, g_new = obj_func(x, t, d)
+    ls_func_evals = 1
+    gtd_new = float(g_new.dot(d))
+
+    t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
+    done = False
+    ls_iter = 0
+    while ls_iter < max_ls:
+        if f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev):
+            bracket, bracket_f = [t_prev, t], [f_prev, f_new]
+            bracket_g, bracket_gtd = [g_prev, g_new.copy()], [gtd_prev, gtd_new]
+            break
+        if abs(gtd_new) <= -c2 * gtd:
+            bracket, bracket_f, bracket_g = [t], [f_new], [g_new]
+            done = True
+            break
+        if gtd_new >= 0:
+            bracket, bracket_f = [t_prev, t], [f_prev, f_new]
+            bracket_g, bracket_gtd = [g_prev, g_new.copy()], [gtd_prev, gtd_new]
+            break
+        # extrapolate
+        min_step = t + 0.01 * (t - t_prev)
+        max_step = t * 10
+        tmp = t
+        t = _cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
+                               bounds=(min_step, max_step))
+        t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new.copy(), gtd_new
+        f_new, g_new = obj_func(x, t, d)
+        ls_func_evals += 1
+        gtd_new = float(g_new.dot(d))
+        ls_iter += 1
+
+    if ls_iter == max_ls:
+        bracket, bracket_f, bracket_g = [0, t], [f, f_new], [g, g_new]
+
+    # zoom: shrink the bracket until a point satisfies the conditions
+    insuf_progress = False
+    low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[-1] else (1, 0)
+    while not done and ls_iter < max_ls:
+        if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
+            break
+        t = _cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0],
+                               bracket[1], bracket_f[1], bracket_gtd[1])
+        # a t too close to the bracket's ends (twice, or beyond them) moves 10% inside
+        eps = 0.1 * (max(bracket) - min(bracket))
+        if min(max(bracket) - t, t - min(bracket)) < eps:
+            if insuf_progress or t >= max(bracket) or t <= min(bracket):
+                if abs(t - max(bracket)) < abs(t - min(bracket)):
+                    t = max(bracket) - eps
+                else:
+                    t = min(bracket) + eps
+                insuf_progress = False
+            else:
+                insuf_progress = True
+        else:
+            insuf_progress = False
+
+        f_new, g_new = obj_func(x, t, d)
+        ls_func_evals += 1
+        gtd_new = float(g_new.dot(d))
+        ls_iter += 1
+
+        if f_new > (f + c1 * t * gtd) or f_new >= bracket_f[low_pos]:
+            # not enough decrease: t becomes the high end
+            bracket[high_pos], bracket_f[high_pos] = t, f_new
+            bracket_g[high_pos], bracket_gtd[high_pos] = g_new.copy(), gtd_new
+            low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[1] else (1, 0)
+        else:
+            if abs(gtd_new) <= -c2 * gtd:
+                done = True
+            elif gtd_new * (bracket[high_pos] - bracket[low_pos]) >= 0:
+                bracket[high_pos], bracket_f[high_pos] = bracket[low_pos], bracket_f[low_pos]
+                bracket_g[high_pos] = bracket_g[low_pos]
+                bracket_gtd[high_pos] = bracket_gtd[low_pos]
+            bracket[low_pos], bracket_f[low_pos] = t, f_new
+            bracket_g[low_pos], bracket_gtd[low_pos] = g_new.copy(), gtd_new
+
+    return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
+
+
+class LBFGS(Optimizer):
+    r"""L-BFGS: quasi-Newton steps d = -H g, with H the inverse-Hessian estimate built from the
+    last `history_size` pairs (s = step, y = change of gradient) by the two-loop recursion,
+    scaled by H_diag = y.s / y.y.  One `step(closure)` runs up to `max_iter` iterations
+    (`max_eval` closure calls); the step length is lr (the first iteration
+    min(1, 1/|g|_1) * lr) or found by a strong-Wolfe line search.
+
+    Only one parameter group is supported; the whole state lives under the first parameter:
+    'func_evals', 'n_iter', 'd', 't', 'old_dirs', 'old_stps', 'ro', 'H_diag',
+    'prev_flat_grad', 'prev_loss' and 'al', as in torch (ro, H_diag and al hold Python floats
+    where torch keeps 0-dim tensors).
+    """
+
+    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
+                 tolerance_change=1e-9, history_size=100, line_search_fn=None):
+        check_lr(lr)
+        if max_eval is None:
+            max_eval = max_iter * 5 // 4
+        super().__init__(params, dict(lr=lr, max_iter=max_iter, max_eval=max_eval,
+                                      tolerance_grad=tolerance_grad,
+                                      tolerance_change=tolerance_change,
+                                      history_size=history_size, line_search_fn=line_search_fn))
+        if len(self.param_groups) != 1:
+            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
+        self._params = self.param_groups[0]["params"]
+        for p in self._params:
+            if p.dtype.is_complex:
+                raise NotImplementedError("ember's LBFGS does not support complex parameters")
+
+    # ------------------------------------------------------------------ flat views
+    def _gather_flat_grad(self):
+        xp = array_namespace(self._params[0]._data)
+        return xp.concatenate([xp.zeros(p._data.size, dtype=p._data.dtype) if p._grad is None
+                               else p._grad._data.reshape(-1) for p in self._params])
+
+    def _add_grad(self, step_size, update):
+        """p += step_size * update, `update` being the flat concatenation over parameters."""
+        offset = 0
+        for p in self._params:
+            n = p._data.size
+            p._data += step_size * update[offset:offset + n].reshape(p._data.shape)
+            p._bump_version()
+            offset += n
+
+    def _clone_param(self):
+        return [p._data.copy() for p in self._params]
+
+    def _set_param(self, params_data):
+        for p, data in zip(self._params, params_data):
+            p._data[...] = data
+            p._bump_version()
+
+    def _evaluate(self, closure):
+        with grad_mode.enable_grad():
+            return closure()
+
+    def _directional_evaluate(self, closure, x, t, d):
+        """Loss and flat gradient at x + t d; the parameters are restored to x afterwards."""
+        self._add_grad(t, d)
+        loss = float(self._evaluate(closure))
+        flat_grad = self._gather_flat_grad()
+        self._set_param(x)
+        return loss, flat_grad
+
+    # ------------------------------------------------------------------ step
+    def step(self, closure):
+        """Run up to max_iter L-BFGS iterations; `closure` re-evaluates the model and returns
+        the loss (it is required). Returns the loss of the first evaluation."""
+        return self._run_step(lambda: self._minimize(closure), None)
+
+    def _minimize(self, closure):
+        group = self.param_groups[0]
+        lr = _to_scalar(group["lr"])
+        max_iter, max_eval = group["max_iter"], group["max_eval"]
+        tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
+        line_search_fn, history_size = group["line_search_fn"], group["history_size"]
+
+        state = self.state[self._params[0]]
+        state.setdefault("func_evals", 0)
+        state.setdefault("n_iter", 0)
+
+        orig_loss = self._evaluate(closure)
+        loss = float(orig_loss)
+        current_evals = 1
+        state["func_evals"] += 1
+        flat_grad = self._gather_flat_grad()
+        if np.abs(flat_grad).max() <= tolerance_grad:
+            return orig_loss
+        opt_cond = False
+
+        d = _array(state.get("d"))
+        t = _float(state.get("t"))
+        old_dirs = [_array(v) for v in state.get("old_dirs", [])]
+        old_stps = [_array(v) for v in state.get("old_stps", [])]
+        ro = [_float(v) for v in state.get("ro", [])]
+        h_diag = _float(state.get("H_diag"))
+        prev_flat_grad = _array(state.get("prev_flat_grad"))
+        prev_loss = state.get("prev_loss")
+
+        n_iter = 0
+        while n_iter < max_iter:
+            n_iter += 1
+            state["n_iter"] += 1
+
+            # direction: steepest descent first, then the two-loop recursion d = -H g
+            if state["n_iter"] == 1:
+                d = -flat_grad
+                old_dirs, old_stps, ro = [], [], []
+                h_diag = 1
+            else:
+                y = flat_grad - prev_flat_grad
+                s = d * t
+                ys = float(y.dot(s))
+                if ys > 1e-10:
+                    if len(old_dirs) == history_size:
+                        old_dirs.pop(0)
+                        old_stps.pop(0)
+                        ro.pop(0)
+                    old_dirs.append(y)
+                    old_stps.append(s)
+                    ro.append(1.0 / ys)
+                    h_diag = ys / float(y.dot(y))
+                if "al" not in state:
+                    state["al"] = [None] * history_size
+                al = state["al"]
+                q = -flat_grad
+                for i in range(len(old_dirs) - 1, -1, -1):
+                    al[i] = float(old_stps[i].dot(q)) * ro[i]
+                    q += -al[i] * old_dirs[i]
+                d = r = q * h_diag
+                for i in range(len(old_dirs)):
+                    be_i = float(old_dirs[i].dot(r)) * ro[i]
+                    r += (al[i] - be_i) * old_stps[i]
+
+            prev_flat_grad = flat_grad.copy()
+            prev_loss = loss
+
+            # step length
+            if state["n_iter"] == 1:
+                t = min(1.0, 1.0 / float(np.abs(flat_grad).sum())) * lr
+            else:
+                t = lr
+            gtd = float(flat_grad.dot(d))
+            if gtd > -tolerance_change:
+                break
+
+            ls_func_evals = 0
+            if line_search_fn is not None:
+                if line_search_fn != "strong_wolfe":
+                    raise RuntimeError("only 'strong_wolfe' is supported")
+                x_init = self._clone_param()
+
+                def obj_func(x, t, d):
+                    return self._directional_evaluate(closure, x, t, d)
+                loss, flat_grad, t, ls_func_evals = _strong_wolfe(
+                    obj_func, x_init, t, d, loss, flat_grad, gtd, max_ls=max_eval - current_evals)
+                self._add_grad(t, d)
+                opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+            else:
+                self._add_grad(t, d)
+                if n_iter != max_iter:
+                    # re-evaluate only if another iteration follows
+                    loss = float(self._evaluate(closure))
+                    flat_grad = self._gather_flat_grad()
+                    opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                    ls_func_evals = 1
+            current_evals += ls_func_evals
+            state["func_evals"] += ls_func_evals
+
+            if n_iter == max_iter or current_evals >= max_eval or opt_cond:
+                break
+            if np.abs(d * t).max() <= tolerance_change:
+                break
+            if abs(loss - prev_loss) < tolerance_change:
+                break
+
+        state["d"] = _tensor(d)
+        state["t"] = t
+        state["old_dirs"] = [_tensor(v) for v in old_dirs]
+        state["old_stps"] = [_tensor(v) for v in old_stps]
+        state["ro"] = ro
+        state["H_diag"] = h_diag
+        state["prev_flat_grad"] = _tensor(prev_flat_grad)
+        state["prev_loss"] = prev_loss
+        return orig_loss
+
+
+def _array(value):
+    """State vectors are stored as Tensors (so state_dict and save/load see Tensors)."""
+    return value._data if isinstance(value, Tensor) else value
+
+
+def _float(value):
+    """State scalars may come back as 0-dim Tensors (a torch checkpoint): use floats."""
+    return float(value) if isinstance(value, Tensor) else value
+
+
+def _tensor(array):
+    return None if array is None else Tensor._make(array)

@@ -1,0 +1,76 @@
+"""NAdam: Adam with Nesterov momentum (Dozat, 2016)."""
+import numpy as np
+
+from .._backend import array_namespace
+from .._tensor import Tensor
+from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
+                        _to_scalar, _new_step, _step_tensor, _lerp_)
+
+__all__ = ["NAdam"]
+
+
+class NAdam(Optimizer):
+    r"""NAdam with momentum decay.
+
+    mu_t = b1 (1 - 0.5 * 0.96^(t * momentum_decay));  prod_t = mu_1 ... mu_t (a float32 scalar);
+    m = lerp(m, g, 1 - b1);  v = b2 v + (1 - b2) g^2;  denom = sqrt(v / (1 - b2^t)) + eps;
+    p = p - lr (1 - mu_t) / (1 - prod_t) * g / denom
+          - lr mu_{t+1} / (1 - prod_t mu_{t+1}) * m / denom.
+    Weight decay adds weight_decay * p to g, or with decoupled_weight_decay multiplies p by
+    (1 - lr * weight_decay) first.
+    """
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
+                 maximize=False, capturable=False, differentiable=False):
+        check_lr(lr)
+        check_nonneg(eps, "epsilon")
+        check_betas(betas)
+        check_nonneg(weight_decay, "weight_decay")
+        check_nonneg(momentum_decay, "momentum_decay")
+        check_not_differentiable(differentiable)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable))
+
+    def step(self, closure=None):
+        return self._run_step(self._update, closure)
+
+    def _update(self):
+        for group in self.param_groups:
+            lr, (beta1, beta2) = _to_scalar(group["lr"]), group["betas"]
+            eps, wd, psi = group["eps"], group["weight_decay"], group["momentum_decay"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                x = p._data
+                xp = array_namespace(x)
+                g = -p._grad._data if group["maximize"] else p._grad._data
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _new_step()
+                    state["mu_product"] = Tensor._make(np.array(1.0, dtype=np.float32))
+                    state["exp_avg"] = Tensor._make(xp.zeros_like(x))
+                    state["exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
+                step = _step_tensor(state)
+                bias_correction2 = 1 - beta2 ** step
+                if wd != 0:
+                    if group["decoupled_weight_decay"]:
+                        x *= 1 - lr * wd
+                    else:
+                        g = g + wd * x
+                mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
+                mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
+                mu_product = state["mu_product"]._data
+                mu_product *= mu                      # float32, as torch keeps it
+                mu_product_next = float(mu_product) * mu_next
+                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+                _lerp_(m, g, 1 - beta1)
+                v *= beta2
+                v += (1 - beta2) * g * g
+                denom = xp.sqrt(v / bias_correction2) + eps
+                x += (-lr * (1.0 - mu) / (1.0 - float(mu_product))) * g / denom
+                x += (-lr * mu_next / (1.0 - mu_product_next)) * m / denom
+                p._bump_version()

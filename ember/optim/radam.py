@@ -1,0 +1,77 @@
+"""RAdam: Adam with a rectified adaptive learning rate (Liu et al., 2019)."""
+import math
+
+from .._backend import array_namespace
+from .._tensor import Tensor
+from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
+                        _to_scalar, _new_step, _step_tensor, _lerp_)
+
+__all__ = ["RAdam"]
+
+
+class RAdam(Optimizer):
+    r"""RAdam.
+
+    m = lerp(m, g, 1 - b1);  v = b2 v + (1 - b2) g^2;  m_hat = m / (1 - b1^t);
+    rho_inf = 2 / (1 - b2) - 1;  rho_t = rho_inf - 2 t b2^t / (1 - b2^t);
+    if rho_t > 5:  r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t)),
+                   p = p - m_hat * lr * sqrt(1 - b2^t) / (sqrt(v) + eps) * r
+    else:          p = p - m_hat * lr.
+    Weight decay adds weight_decay * p to g, or with decoupled_weight_decay multiplies p by
+    (1 - lr * weight_decay) first.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False):
+        check_lr(lr)
+        check_nonneg(eps, "epsilon")
+        check_betas(betas)
+        check_nonneg(weight_decay, "weight_decay")
+        check_not_differentiable(differentiable)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      differentiable=differentiable))
+
+    def step(self, closure=None):
+        return self._run_step(self._update, closure)
+
+    def _update(self):
+        for group in self.param_groups:
+            lr, (beta1, beta2) = _to_scalar(group["lr"]), group["betas"]
+            eps, wd = group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                x = p._data
+                xp = array_namespace(x)
+                g = -p._grad._data if group["maximize"] else p._grad._data
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _new_step()
+                    state["exp_avg"] = Tensor._make(xp.zeros_like(x))
+                    state["exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
+                step = _step_tensor(state)
+                if wd != 0:
+                    if group["decoupled_weight_decay"]:
+                        x *= 1 - lr * wd
+                    else:
+                        g = g + wd * x
+                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+                _lerp_(m, g, 1 - beta1)
+                v *= beta2
+                v += (1 - beta2) * g * g
+                bias_correction1 = 1 - beta1 ** step
+                bias_correction2 = 1 - beta2 ** step
+                m_hat = m / bias_correction1
+                rho_inf = 2 / (1 - beta2) - 1
+                rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+                if rho_t > 5.0:
+                    rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                            / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+                    adaptive_lr = bias_correction2 ** 0.5 / (xp.sqrt(v) + eps)
+                    x -= m_hat * lr * adaptive_lr * rect
+                else:
+                    x -= m_hat * lr
+                p._bump_version()
