@@ -396,3 +396,8 @@ def _pool_fns(nd):
 # ---------------------------------------------------------------------------- normalization
 from .._ops.norm import (batch_norm, layer_norm, group_norm, instance_norm, rms_norm,  # noqa
                          local_response_norm, embedding, embedding_bag)
+
+
+# ---------------------------------------------------------------------------- attention
+from .._ops.attention import (scaled_dot_product_attention,  # noqa: E402,F401
+                              multi_head_attention_forward)

@@ -10,3 +10,5 @@ from .pooling import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
+from .activation_attn import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
