@@ -59,11 +59,14 @@ def linear(input, weight, bias=None):
     inputs = (input, weight, bias) if bias is not None else (input, weight)
     arrays = (input._data, weight._data, bias._data if bias is not None else None)
     r = apply(Linear, inputs, arrays)
-    if r.grad_fn is not None:
+    if r.grad_fn is not None and input.dim() != 2:
+        # PyTorch reshapes non-2-D inputs around its matmul; its top node is named after that
         if bias is None:
-            r.grad_fn._name = "MmBackward0" if input.dim() == 2 else "UnsafeViewBackward0"
-        elif input.dim() != 2:
-            r.grad_fn._name = "ViewBackward0" if input.dim() > 2 else "AddBackward0"
+            r.grad_fn._name = "SqueezeBackward4" if input.dim() == 1 else "UnsafeViewBackward0"
+        else:
+            r.grad_fn._name = "ViewBackward0"
+    elif r.grad_fn is not None and bias is None:
+        r.grad_fn._name = "MmBackward0"
     return r
 
 
