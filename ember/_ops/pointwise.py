@@ -922,3 +922,7 @@ Tensor.__abs__ = abs
 Tensor.__eq__, Tensor.__ne__ = _operator_eq, _operator_ne
 Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = lt, le, gt, ge
 Tensor.__hash__ = lambda self: id(self)
+
+# The rest of the family (erf, xlogy, minimum, clamp ...) lives in pointwise_more; it is
+# importable from here too, since other op modules import pointwise ops from this module.
+from .pointwise_more import *  # noqa: E402,F401,F403
