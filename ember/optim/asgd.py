@@ -61,6 +61,7 @@ class ASGD(Optimizer):
                     ax += (x - ax) * mu
                 else:
                     ax[...] = x
-                state["eta"]._data[...] = lr / ((1 + lambd * lr * step) ** alpha)
-                state["mu"]._data[...] = 1 / max(1, step - t0)
+                # rounded to float32 even when a loaded state holds them in float64, as torch
+                state["eta"]._data[...] = np.float32(lr / ((1 + lambd * lr * step) ** alpha))
+                state["mu"]._data[...] = np.float32(1 / max(1, step - t0))
                 p._bump_version()
