@@ -70,6 +70,7 @@ class Conv(Op):
     def forward(ctx, x, w, stride, padding, dilation, groups):
         ctx.cfg = (stride, padding, dilation, groups)
         ctx.x_shape = x.shape
+        ctx.w_shape = w.shape  # w itself is not saved when x needs no gradient
         dt = x.dtype
         x, w = _lowp(x), _lowp(w)
         k = w.shape[2:]
@@ -96,7 +97,7 @@ class Conv(Op):
         if ctx.needs_input_grad[0]:
             gx = conv_input_grad(grad, w, ctx.x_shape, stride, padding, dilation, groups)
         if ctx.needs_input_grad[1]:
-            gw = conv_weight_grad(x, grad, w.shape, stride, padding, dilation, groups)
+            gw = conv_weight_grad(x, grad, ctx.w_shape, stride, padding, dilation, groups)
         return gx, gw
 
 
