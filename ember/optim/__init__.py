@@ -12,4 +12,4 @@ from .rprop import Rprop
 from .asgd import ASGD
 from .lbfgs import LBFGS
 from .sparse_adam import SparseAdam
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
