@@ -246,10 +246,14 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    num = (x1 * x2).sum(dim)
-    n1 = (x1 * x1).sum(dim).sqrt()
-    n2 = (x2 * x2).sum(dim).sqrt()
-    return num / (n1 * n2).clamp_min(eps)
+    """sum(x1/max(||x1||, eps) * x2/max(||x2||, eps)) along dim. As in PyTorch the clamp
+    acts on the value only: the norm's gradient is the unclamped one (finite at 0)."""
+    from .._ops.reduction import vector_norm
+
+    def unit(x):
+        n = vector_norm(x, 2, dim=dim, keepdim=True)
+        return x / (n + (n.clamp_min(eps) - n).detach())
+    return (unit(x1) * unit(x2)).sum(dim)
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
@@ -401,3 +405,10 @@ from .._ops.norm import (batch_norm, layer_norm, group_norm, instance_norm, rms_
 # ---------------------------------------------------------------------------- attention
 from .._ops.attention import (scaled_dot_product_attention,  # noqa: E402,F401
                               multi_head_attention_forward)
+
+
+# ---------------------------------------------------------------------------- resampling
+from .._ops.interpolate import (interpolate, upsample, upsample_nearest,  # noqa: E402,F401
+                                upsample_bilinear)
+from .._ops.fold import (fold, unfold, pixel_shuffle, pixel_unshuffle,  # noqa: E402,F401
+                         channel_shuffle, native_channel_shuffle)

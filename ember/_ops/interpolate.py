@@ -1,0 +1,215 @@
+"""F.interpolate: nearest, nearest-exact, (bi/tri)linear, bicubic and area resampling.
+
+Every mode except area is separable: along each spatial dim the output is a weighted sum
+of a few input taps, out[..., i, ...] = sum_k w_k[i] * x[..., idx_k[i], ...]. The taps
+follow PyTorch's kernels (source index = scale * (i + 0.5) - 0.5, or scale * i with
+align_corners; cubic convolution with A = -0.75 and clamped borders). Each tap is an
+index_select, so gradients (scatter-adds) and double backward come from that op.
+"""
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor
+from ._util import dtype_name
+
+__all__ = []
+
+_MODE_NDIM = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
+_CUBIC_A = -0.75
+
+
+def _nearest_taps(n_in, n_out, scale, exact):
+    """One tap: floor(i * s) (nearest) or floor((i + 0.5) * s) (nearest-exact), float32."""
+    s = np.float32(1.0 / scale if scale else n_in / n_out)
+    i = np.arange(n_out, dtype=np.float32)
+    if not exact and n_out == n_in:
+        return [(np.arange(n_out), None)]
+    src = np.floor(((i + np.float32(0.5)) if exact else i) * s).astype(np.int64)
+    return [(np.minimum(src, n_in - 1), None)]
+
+
+def _source_index(n_in, n_out, scale, align_corners, cubic, ct):
+    """Real-valued source coordinate of each output index (PyTorch's
+    area_pixel_compute_source_index), computed in the op-math type ct."""
+    i = np.arange(n_out, dtype=ct)
+    if align_corners:
+        s = ct((n_in - 1) / (n_out - 1)) if n_out > 1 else ct(0)
+        return s * i
+    s = ct(1.0 / scale) if scale else ct(n_in / n_out)
+    src = s * (i + ct(0.5)) - ct(0.5)
+    return src if cubic else np.maximum(src, ct(0))
+
+
+def _linear_taps(n_in, n_out, scale, align_corners, ct):
+    src = _source_index(n_in, n_out, scale, align_corners, False, ct)
+    i0 = np.minimum(src.astype(np.int64), n_in - 1)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    lam = np.clip(src - i0, 0, 1).astype(ct)
+    return [(i0, ct(1) - lam), (i1, lam)]
+
+
+def _cubic_taps(n_in, n_out, scale, align_corners, ct):
+    """Keys cubic convolution, A = -0.75: weights of x[i-1], x[i], x[i+1], x[i+2]."""
+    src = _source_index(n_in, n_out, scale, align_corners, True, ct)
+    base = np.floor(src)
+    t = (src - base).astype(ct)
+    base = base.astype(np.int64)
+    A = ct(_CUBIC_A)
+
+    def near(x):  # |x| <= 1
+        return ((A + 2) * x - (A + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    return [(np.clip(base + k - 1, 0, n_in - 1), w.astype(ct)) for k, w in enumerate(weights)]
+
+
+def _resample(x, dim, taps):
+    """sum_k w_k * x.index_select(dim, idx_k), w_k broadcast along dim."""
+    out = None
+    shape = [1] * x.dim()
+    shape[dim] = -1
+    for idx, w in taps:
+        term = x.index_select(dim, Tensor._make(idx))
+        if w is not None:
+            term = term * Tensor._make(w.reshape(shape))
+        out = term if out is None else out + term
+    return out
+
+
+def _output_size(input, size, scale_factor, dim):
+    """(output sizes, per-dim scale factors or None) as torch.nn.functional.interpolate."""
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    spatial = list(input.shape[2:])
+    if size is not None:
+        if isinstance(size, (list, tuple)):
+            if len(size) != dim:
+                raise ValueError(f"Input and output must have the same number of spatial "
+                                 f"dimensions, but got input with spatial dimensions of "
+                                 f"{spatial} and output size of {size}. Please provide input "
+                                 f"tensor in (N, C, d1, d2, ...,dK) format and output size in "
+                                 f"(o1, o2, ...,oK) format.")
+            if not all(isinstance(s, (int, np.integer)) for s in size):
+                raise TypeError(f"expected size to be one of int or Tuple[int] or Tuple[int, "
+                                f"int] or Tuple[int, int, int], but got size with types "
+                                f"{[type(s) for s in size]}")
+            return [int(s) for s in size], None
+        return [int(size)] * dim, None
+    if scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if isinstance(scale_factor, (list, tuple)):
+        if len(scale_factor) != dim:
+            raise ValueError(f"Input and scale_factor must have the same number of spatial "
+                             f"dimensions, but got input with spatial dimensions of {spatial} "
+                             f"and scale_factor of shape {scale_factor}. Please provide input "
+                             f"tensor in (N, C, d1, d2, ...,dK) format and scale_factor in "
+                             f"(s1, s2, ...,sK) format.")
+        scales = [float(s) for s in scale_factor]
+    else:
+        scales = [float(scale_factor)] * dim
+    return [int(n * s) for n, s in zip(spatial, scales)], scales
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    r"""Resample the spatial dims (all dims after the first two) of input.
+
+    size or scale_factor (one of them) gives the output size, floor(in * scale_factor).
+    Unless recompute_scale_factor, a given scale_factor also sets the sampling step
+    (1/scale_factor instead of in/out). align_corners maps the corner pixel centers of
+    input and output onto each other (linear and cubic modes only).
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"interpolate(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating "
+                             "modes: linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    dim = input.dim() - 2
+    out_size, scales = _output_size(input, size, scale_factor, dim)
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if mode == "area" or recompute_scale_factor:
+        scales = None
+    if antialias:
+        if not (mode in ("bilinear", "bicubic") and input.dim() == 4):
+            raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                             "modes and requires a 4-D tensor as input")
+        raise NotImplementedError("interpolate(antialias=True) is not implemented in ember")
+    known = ("nearest", "nearest-exact", "area") + tuple(_MODE_NDIM)
+    if mode not in known or input.dim() not in (3, 4, 5):
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported "
+                                  f"(got {input.dim()}D) for the modes: nearest | linear | "
+                                  f"bilinear | bicubic | trilinear | lanczos | area | "
+                                  f"nearest-exact (got {mode})")
+    if mode in _MODE_NDIM and input.dim() != _MODE_NDIM[mode]:
+        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs "
+                                  f"{_MODE_NDIM[mode]}D input")
+    for n_in, n_out in zip(input.shape[2:], out_size):
+        if n_in <= 0 or n_out <= 0:
+            names = "DHW"[3 - dim:]
+            ins = ", ".join(f"{c}: {n}" for c, n in zip(names, input.shape[2:]))
+            outs = ", ".join(f"{c}: {n}" for c, n in zip(names, out_size))
+            raise RuntimeError(f"Input and output sizes should be greater than 0, but got "
+                               f"input ({ins}) and output ({outs})")
+    if mode == "area":
+        from .pooling import adaptive_pool
+        return adaptive_pool(dim, input, tuple(out_size), "avg")
+    if not input.dtype.is_floating_point:
+        _check_integer_input(input.dtype, mode)
+    low = input.dtype in (_dtype.float16, _dtype.bfloat16)
+    x = input.float() if low else input
+    ct = np.float64 if x.dtype is _dtype.float64 else np.float32
+    for d in range(dim):
+        n_in, n_out = input.shape[2 + d], out_size[d]
+        scale = scales[d] if scales is not None else None
+        if mode in ("nearest", "nearest-exact"):
+            taps = _nearest_taps(n_in, n_out, scale, mode == "nearest-exact")
+        elif mode == "bicubic":
+            taps = _cubic_taps(n_in, n_out, scale, align_corners, ct)
+        else:
+            taps = _linear_taps(n_in, n_out, scale, align_corners, ct)
+        x = _resample(x, 2 + d, taps)
+    return x.to(input.dtype) if low else x
+
+
+def _check_integer_input(dt, mode):
+    """Integer input: PyTorch's CPU kernels take uint8 for nearest (and, rounding, for
+    bilinear/bicubic, which ember does not implement); other integer types raise."""
+    nearest = mode in ("nearest", "nearest-exact")
+    if dt is _dtype.uint8 and nearest:
+        return
+    if dt is _dtype.uint8 and mode in ("bilinear", "bicubic"):
+        raise NotImplementedError(f"interpolate: {mode} resampling of uint8 input is not "
+                                  f"implemented in ember; convert the input to float first")
+    kind = "nearest" if nearest else "cubic" if mode == "bicubic" else "linear"
+    raise NotImplementedError(f"\"compute_indices_weights_{kind}\" not implemented for "
+                              f"'{_legacy_name(dt)}'")
+
+
+def _legacy_name(dt):
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(dtype_name(dt), dtype_name(dt))
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of interpolate (warns as PyTorch does)."""
+    import warnings
+    warnings.warn(f"`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  f"instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
