@@ -1,0 +1,443 @@
+"""Process groups: the default (world) group, sub-groups, work handles and the watchdog.
+
+A ProcessGroup is a set of ranks plus a backend object (``backend_mpi.MPIBackend`` or
+``backend_nccl.NCCLBackend``) that runs collectives on raw arrays. The public collective
+functions (``collectives.py``) validate tensors, translate global ranks to group ranks,
+and hand contiguous arrays to the backend.
+
+Faults. MPI has no timeouts of its own, so every blocking call and every pending async
+request is registered with a watchdog thread; an operation still running after the
+group's timeout prints which rank and which operation timed out and ends the process
+(``os._exit(1)``). The MPI launcher (``mpirun``, used by ``ember.distributed.run``) then
+ends the other ranks, so a job never hangs. An uncaught exception in a rank ends the
+whole job the same way (see ``_install_excepthook``), instead of hanging in MPI_Finalize
+while the other ranks wait in a collective.
+"""
+import contextlib
+import datetime
+import enum
+import itertools
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+
+__all__ = ["ReduceOp", "Backend", "ProcessGroup", "Work", "GroupMember", "group",
+           "init_process_group", "destroy_process_group", "is_available", "is_initialized",
+           "is_mpi_available", "is_nccl_available", "is_gloo_available", "get_rank",
+           "get_world_size", "get_backend", "new_group", "get_process_group_ranks",
+           "get_global_rank", "get_group_rank", "default_pg_timeout"]
+
+default_pg_timeout = datetime.timedelta(minutes=10)
+
+
+class ReduceOp:
+    """Reduction operators of the collectives (``ReduceOp.SUM`` ...), as torch's."""
+
+    class RedOpType(enum.Enum):
+        SUM = 0
+        AVG = 1
+        PRODUCT = 2
+        MIN = 3
+        MAX = 4
+        BAND = 5
+        BOR = 6
+        BXOR = 7
+
+    SUM = RedOpType.SUM
+    AVG = RedOpType.AVG
+    PRODUCT = RedOpType.PRODUCT
+    MIN = RedOpType.MIN
+    MAX = RedOpType.MAX
+    BAND = RedOpType.BAND
+    BOR = RedOpType.BOR
+    BXOR = RedOpType.BXOR
+
+
+class Backend(str):
+    """Backend names. 'gloo' (PyTorch's CPU backend) is served by MPI in ember."""
+    UNDEFINED = "undefined"
+    MPI = "mpi"
+    NCCL = "nccl"
+    GLOO = "gloo"
+
+    def __new__(cls, name):
+        name = str(name).lower()
+        if name not in (cls.MPI, cls.NCCL, cls.GLOO):
+            raise ValueError(f"Invalid backend: '{name}' (ember supports 'mpi', 'nccl' and "
+                             "'gloo', which runs on MPI)")
+        return str.__new__(cls, name)
+
+
+# ---------------------------------------------------------------------------- watchdog
+class _Watchdog:
+    """Ends the process when an operation runs longer than the process group's timeout."""
+
+    def __init__(self, timeout_s, rank):
+        self.timeout_s = timeout_s
+        self.rank = rank
+        self._ops = {}
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ember-distributed-watchdog",
+                                        daemon=True)
+        self._thread.start()
+
+    def start(self, name):
+        op_id = next(self._ids)
+        with self._lock:
+            self._ops[op_id] = (name, time.monotonic())
+        return op_id
+
+    def finish(self, op_id):
+        with self._lock:
+            self._ops.pop(op_id, None)
+
+    @contextlib.contextmanager
+    def watch(self, name):
+        op_id = self.start(name)
+        try:
+            yield
+        finally:
+            self.finish(op_id)
+
+    def stop(self):
+        self._stop.set()
+
+    def _run(self):
+        period = min(1.0, max(self.timeout_s / 10, 0.01))
+        while not self._stop.wait(period):
+            now = time.monotonic()
+            with self._lock:
+                late = [(name, now - t0) for name, t0 in self._ops.values()
+                        if now - t0 > self.timeout_s]
+            if late:
+                name, age = late[0]
+                _abort(f"{name} did not finish within the process group timeout "
+                       f"({self.timeout_s:g} s; it has run {age:.1f} s): another rank failed, "
+                       "hangs or did not call it", 1, rank=self.rank)
+
+
+def _abort(message, exitcode, rank=None, details=""):
+    """Report a fatal error of this rank and end the process at once.
+
+    The report goes to stderr and, under the launcher, to a per-rank error file that
+    ``ember.distributed.run`` reads to name the failing rank. ``os._exit`` skips
+    MPI_Finalize, which would wait for the other ranks; the MPI launcher sees the exit
+    and stops the job.
+    """
+    if rank is None:
+        rank = os.environ.get("RANK", "?")
+    sys.stderr.write(f"[rank {rank}] ember.distributed: {message}\n{details}")
+    sys.stderr.flush()
+    sys.stdout.flush()
+    error_dir = os.environ.get("EMBER_ERROR_DIR")
+    if error_dir:
+        try:
+            path = os.path.join(error_dir, f"rank_{rank}.json")
+            with open(path, "w") as f:
+                json.dump({"rank": rank, "exitcode": exitcode, "message": message,
+                           "time": time.time()}, f)
+        except OSError:
+            pass
+    os._exit(exitcode)
+
+
+def _install_excepthook(rank):
+    """An uncaught exception in a rank ends the job instead of hanging the others."""
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb):
+        if exc_type is KeyboardInterrupt:
+            previous(exc_type, exc, tb)
+        details = "".join(traceback.format_exception(exc_type, exc, tb))
+        message = "".join(traceback.format_exception_only(exc_type, exc)).strip()
+        _abort(f"uncaught exception: {message}", 1, rank=rank, details=details)
+
+    sys.excepthook = hook
+
+
+# ---------------------------------------------------------------------------- work handles
+class Work:
+    """The handle of an operation started with ``async_op=True`` (torch's ``Work``).
+
+    ``wait()`` blocks until the operation is done (and its results are in the tensors);
+    ``is_completed()`` tests without blocking. Backends build it from a test function,
+    a wait function and the steps to run once the data has arrived (``then``).
+    """
+
+    def __init__(self, test=None, wait=None, watchdog=None, name="", result=()):
+        self._test = test
+        self._wait = wait
+        self._watchdog = watchdog
+        self._op_id = watchdog.start(name) if (watchdog is not None and wait is not None) \
+            else None
+        self._finish = []
+        self._done = wait is None
+        self._result = list(result)
+        self.source = None
+
+    @classmethod
+    def completed(cls, result=()):
+        return cls(result=result)
+
+    def then(self, fn):
+        """Run fn() after the data has arrived (immediately when it already has)."""
+        if self._done:
+            fn()
+        else:
+            self._finish.append(fn)
+        return self
+
+    def _complete(self):
+        self._done = True
+        if self._op_id is not None:
+            self._watchdog.finish(self._op_id)
+        for fn in self._finish:
+            fn()
+        self._finish = []
+
+    def wait(self, timeout=None):
+        if not self._done:
+            self._wait()
+            self._complete()
+        return True
+
+    def is_completed(self):
+        if not self._done and self._test():
+            self._complete()
+        return self._done
+
+    def is_success(self):
+        return self.is_completed()
+
+    def exception(self):
+        return None
+
+    def result(self):
+        self.wait()
+        return self._result
+
+    def _source_rank(self):
+        self.wait()
+        return self.source
+
+    def __repr__(self):
+        return f"<ember.distributed.Work completed={self._done}>"
+
+
+# ---------------------------------------------------------------------------- groups
+class ProcessGroup:
+    """A set of ranks that run collectives together through one backend."""
+
+    def __init__(self, backend_name, backend, ranks, timeout_s):
+        self.backend_name = backend_name
+        self.backend = backend          # None on ranks that are not members
+        self.ranks = list(ranks)        # global ranks, in group-rank order
+        self.timeout_s = timeout_s
+
+    def rank(self):
+        return self.backend.rank if self.backend is not None else -1
+
+    def size(self):
+        return len(self.ranks)
+
+    def name(self):
+        return self.backend_name
+
+    def __repr__(self):
+        return f"<ember.distributed.ProcessGroup backend={self.backend_name} ranks={self.ranks}>"
+
+
+class GroupMember:
+    WORLD = None
+    NON_GROUP_MEMBER = -100
+
+
+class group:  # noqa: N801  torch.distributed.group.WORLD
+    WORLD = None
+
+
+_state = {"world": None, "watchdog": None, "groups": []}
+
+
+def _world():
+    pg = _state["world"]
+    if pg is None:
+        raise ValueError("Default process group has not been initialized, please make sure to "
+                         "call init_process_group.")
+    return pg
+
+
+def _resolve(grp):
+    """The ProcessGroup meant by a ``group=`` argument (None means the world)."""
+    if grp is None or grp is GroupMember.WORLD:
+        return _world()
+    if not isinstance(grp, ProcessGroup):
+        raise TypeError(f"group must be a ProcessGroup or None, got {type(grp).__name__}")
+    _world()
+    return grp
+
+
+def _seconds(timeout):
+    if timeout is None:
+        return default_pg_timeout.total_seconds()
+    if isinstance(timeout, datetime.timedelta):
+        return timeout.total_seconds()
+    if isinstance(timeout, (int, float)):
+        return float(timeout)
+    raise TypeError(f"timeout must be a datetime.timedelta, got {type(timeout).__name__}")
+
+
+def _env_int(*names):
+    for name in names:
+        value = os.environ.get(name)
+        if value is not None and value != "":
+            return int(value)
+    return None
+
+
+def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1,
+                       store=None, group_name="", pg_options=None, device_id=None):
+    """Join the default process group.
+
+    Ranks are started by an MPI launcher (``python -m ember.distributed.run`` or plain
+    ``mpirun``); MPI itself connects them, so ``init_method`` only has to be ``env://``
+    (or None) and ``rank``/``world_size``, when given, must agree with MPI's. The
+    ``RANK``/``WORLD_SIZE`` environment variables are checked the same way.
+    """
+    if _state["world"] is not None:
+        raise ValueError("trying to initialize the default process group twice!")
+    name = Backend(backend if backend is not None else "mpi")
+    if init_method not in (None, "env://") and not str(init_method).startswith(("tcp://",
+                                                                                 "file://")):
+        raise ValueError(f"init_method {init_method!r} is not supported: ember's ranks are "
+                         "connected by MPI; use 'env://'")
+    if store is not None:
+        raise NotImplementedError("ember.distributed: a Store is not supported; MPI connects "
+                                  "the ranks")
+    timeout_s = _seconds(timeout)
+    if name == Backend.NCCL:
+        from . import backend_nccl
+        backend_nccl.check_available()
+    from . import backend_mpi
+    comm = backend_mpi.world_comm()
+    mpi_rank, mpi_size = comm.Get_rank(), comm.Get_size()
+    for what, given, env_names, actual in (
+            ("rank", rank, ("RANK",), mpi_rank),
+            ("world_size", world_size, ("WORLD_SIZE",), mpi_size)):
+        want = given if given is not None and given >= 0 else _env_int(*env_names)
+        if want is not None and want != actual:
+            raise RuntimeError(
+                f"ember.distributed: {what}={want} but MPI started this process as rank "
+                f"{mpi_rank} of {mpi_size}; start the ranks with `python -m "
+                f"ember.distributed.run --nproc-per-node N script.py` or `mpirun -n N`")
+    os.environ.setdefault("RANK", str(mpi_rank))
+    os.environ.setdefault("WORLD_SIZE", str(mpi_size))
+    watchdog = _Watchdog(timeout_s, mpi_rank)
+    if name == Backend.NCCL:
+        from . import backend_nccl
+        impl = backend_nccl.NCCLBackend(comm, watchdog)
+    else:
+        impl = backend_mpi.MPIBackend(comm, watchdog)
+    pg = ProcessGroup(name, impl, range(mpi_size), timeout_s)
+    _state.update(world=pg, watchdog=watchdog, groups=[pg])
+    GroupMember.WORLD = pg
+    group.WORLD = pg
+    _install_excepthook(mpi_rank)
+
+
+def destroy_process_group(group=None):
+    """Leave the group (the default group: every group, and the distributed state)."""
+    pg = _resolve(group)
+    if pg is _state["world"]:
+        for g in _state["groups"]:
+            if g.backend is not None:
+                g.backend.close()
+        _state["watchdog"].stop()
+        _state.update(world=None, watchdog=None, groups=[])
+        GroupMember.WORLD = None
+        globals()["group"].WORLD = None
+    else:
+        if pg.backend is not None:
+            pg.backend.close()
+            pg.backend = None
+        _state["groups"].remove(pg)
+
+
+def is_available():
+    return True
+
+
+def is_initialized():
+    return _state["world"] is not None
+
+
+def is_mpi_available():
+    from . import backend_mpi
+    return backend_mpi.available()
+
+
+def is_nccl_available():
+    from . import backend_nccl
+    return backend_nccl.available()
+
+
+def is_gloo_available():
+    return False
+
+
+def get_rank(group=None):
+    """This process's rank in the group (-1 when it is not a member)."""
+    return _resolve(group).rank()
+
+
+def get_world_size(group=None):
+    pg = _resolve(group)
+    return pg.size() if pg.backend is not None else -1
+
+
+def get_backend(group=None):
+    return _resolve(group).backend_name
+
+
+def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False,
+              group_desc=None, device_id=None):
+    """A group of the given global ranks. Every rank of the world must call it (as torch)."""
+    world = _world()
+    if ranks is None:
+        ranks = list(world.ranks)
+    ranks = [int(r) for r in ranks]
+    if len(set(ranks)) != len(ranks):
+        raise ValueError(f"new_group: ranks must be distinct, got {ranks}")
+    for r in ranks:
+        if not 0 <= r < world.size():
+            raise ValueError(f"new_group: rank {r} is out of range for world size {world.size()}")
+    ranks = sorted(ranks)
+    name = Backend(backend) if backend is not None else world.backend_name
+    timeout_s = world.timeout_s if timeout is None else _seconds(timeout)
+    impl = world.backend.split(ranks, name)
+    pg = ProcessGroup(name, impl, ranks, timeout_s)
+    _state["groups"].append(pg)
+    return pg
+
+
+def get_process_group_ranks(group):
+    return list(_resolve(group).ranks)
+
+
+def get_global_rank(group, group_rank):
+    pg = _resolve(group)
+    if not 0 <= group_rank < pg.size():
+        raise ValueError(f"Group rank {group_rank} is not part of group {pg.ranks}")
+    return pg.ranks[group_rank]
+
+
+def get_group_rank(group, global_rank):
+    pg = _resolve(group)
+    if global_rank not in pg.ranks:
+        raise ValueError(f"Global rank {global_rank} is not part of group {pg.ranks}")
+    return pg.ranks.index(global_rank)
