@@ -89,4 +89,5 @@ def is_nonzero(input):
 from . import nn  # noqa: E402  (nn builds on the op library above)
 from . import optim  # noqa: E402
 from . import utils  # noqa: E402
+from . import distributed  # noqa: E402  (process groups on MPI/NCCL; mpi4py imported lazily)
 from .serialization import save, load  # noqa: E402

@@ -3,3 +3,4 @@ from .parameter import Parameter, Buffer, UninitializedParameter
 from .modules import *  # noqa: F401,F403
 from .modules import Module
 from . import functional, init, utils
+from . import parallel  # noqa: E402  DistributedDataParallel
