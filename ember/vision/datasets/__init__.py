@@ -1,0 +1,9 @@
+"""torchvision.datasets: image data sets read from their published file formats."""
+from .cifar import CIFAR10, CIFAR100
+from .fakedata import FakeData
+from .folder import DatasetFolder, ImageFolder
+from .mnist import EMNIST, KMNIST, MNIST, FashionMNIST
+from .vision import VisionDataset
+
+__all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10",
+           "CIFAR100", "DatasetFolder", "ImageFolder", "FakeData"]

@@ -1,0 +1,61 @@
+"""torchvision.models: architectures with torchvision's names, signatures and state_dict
+keys, so torchvision weight files load into them."""
+import importlib
+
+from . import _api
+from ._api import Weights, WeightsEnum
+from .alexnet import *  # noqa: F401,F403
+from .mobilenetv2 import *  # noqa: F401,F403
+from .resnet import *  # noqa: F401,F403
+from .squeezenet import *  # noqa: F401,F403
+from .vgg import *  # noqa: F401,F403
+
+# the submodules themselves (the package attribute `alexnet` is the builder function)
+_MODULES = [importlib.import_module(f"{__name__}.{name}")
+            for name in ("alexnet", "mobilenetv2", "resnet", "squeezenet", "vgg")]
+
+_BUILDERS = {}
+for _mod in _MODULES:
+    for _name in _mod.__all__:
+        _obj = getattr(_mod, _name)
+        if callable(_obj) and _name.islower() and _name not in ("make_layers", "cfgs"):
+            _BUILDERS[_name] = _obj
+
+
+def list_models(module=None):
+    """The names of the model builders (sorted)."""
+    return sorted(_BUILDERS)
+
+
+def get_model_builder(name):
+    name = name.lower()
+    if name not in _BUILDERS:
+        raise ValueError(f"Unknown model {name}")
+    return _BUILDERS[name]
+
+
+def get_model(name, **config):
+    """Build a model by name: ``get_model("resnet18", weights=None, num_classes=2)``."""
+    return get_model_builder(name)(**config)
+
+
+def get_model_weights(name):
+    """The weights enum of a builder (or builder name)."""
+    builder = get_model_builder(name) if isinstance(name, str) else name
+    module = __import__(builder.__module__, fromlist=["__all__"])
+    for attr in module.__all__:
+        enum_cls = getattr(module, attr)
+        if isinstance(enum_cls, type) and issubclass(enum_cls, WeightsEnum) and \
+                attr.lower().replace("_weights", "").replace("_", "") == \
+                builder.__name__.replace("_", ""):
+            return enum_cls
+    raise ValueError(f"No weights enum for {builder.__name__}")
+
+
+def get_weight(name):
+    """A weights member from its full name, e.g. "ResNet50_Weights.IMAGENET1K_V2"."""
+    enum_name, _, member = name.partition(".")
+    for mod in _MODULES:
+        if enum_name in mod.__all__:
+            return getattr(mod, enum_name).verify(member)
+    raise ValueError(f"Unknown weights enum {enum_name}")
