@@ -27,6 +27,9 @@ def reduce(loss, reduction):
     return loss
 
 
+_reduce = reduce
+
+
 def _check_same_shape(input, target, name):
     if input.shape != target.shape:
         import warnings
@@ -152,7 +155,7 @@ class NllLoss(Op):
         n = safe_t.shape[0]
         coef = np.zeros((n, C), dtype=w.dtype)
         coef[np.arange(n), safe_t] = -w
-        if denom is not None:
+        if denom is not None and denom != 0:  # every target ignored: zero gradient, as torch
             coef = coef / denom
         if len(ctx.shape) == 1:
             coef_t = Tensor._make(coef.reshape(C))
@@ -224,7 +227,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             n = input.shape[0] if input.dim() > 1 else 1
             n = loss.numel() if input.dim() > 1 else 1
             return loss.sum() / n
-        return reduce(loss, reduction)
+        return _reduce(loss, reduction)  # `reduce` is the legacy argument here
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing <= 0:
         return nll

@@ -412,3 +412,101 @@ from .._ops.interpolate import (interpolate, upsample, upsample_nearest,  # noqa
                                 upsample_bilinear)
 from .._ops.fold import (fold, unfold, pixel_shuffle, pixel_unshuffle,  # noqa: E402,F401
                          channel_shuffle, native_channel_shuffle)
+
+
+# ---------------------------------------------------------------------------- more losses
+from .._ops.ctc import ctc_loss  # noqa: E402,F401
+
+
+def _class_targets(input, target, fname):
+    """(input as (N, C), target as (N,) int64 array) with PyTorch's shape checks."""
+    if input.dim() > 2:
+        raise RuntimeError(f"{fname}: Expected 0D, 1D or 2D input, got {input.dim()}D")
+    x = input.reshape(1, -1) if input.dim() < 2 else input
+    t = target.reshape(-1)
+    if t.shape[0] != x.shape[0]:
+        raise RuntimeError(f"inconsistent target size, expected {x.shape[0]} but got "
+                           f"{tuple(target.shape)}")
+    arr = t._data.astype("int64")
+    if arr.size and (arr.min() < 0 or arr.max() >= x.shape[1]):
+        raise RuntimeError("target out of range")
+    return x, arr
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    r"""loss(x, y) = sum_{i != y} w_y max(0, margin - x_y + x_i)^p / C, p in {1, 2}."""
+    reduction = _loss.reduction_enum(reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.dim() != 1:
+        raise ValueError("weight must be one-dimensional")
+    import numpy as np
+    x, t = _class_targets(input, target, "multi_margin_loss")
+    C = x.shape[1]
+    rows = Tensor._make(t.reshape(-1, 1))
+    hinge = (margin - x.gather(1, rows) + x).clamp_min(0)
+    if p == 2:
+        hinge = hinge * hinge
+    if weight is not None:
+        hinge = hinge * weight[Tensor._make(t)].reshape(-1, 1)
+    others = np.ones(x.shape, dtype=bool)
+    others[np.arange(x.shape[0]), t] = False
+    loss = (hinge * Tensor._make(others)).sum(1) / C
+    if input.dim() < 2:
+        loss = loss.reshape(())
+    return _loss.reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    r"""loss(x, y) = sum_{j in y} sum_{i not in y} max(0, 1 - (x_j - x_i)) / C, where y lists
+    the target classes of a sample up to the first -1."""
+    reduction = _loss.reduction_enum(reduction)
+    import numpy as np
+    if input.dim() > 2:
+        raise RuntimeError(f"multilabel_margin_loss: Expected non-empty vector or matrix with "
+                           f"optional 0-dim batch size, but got: {tuple(input.shape)}")
+    x = input.reshape(1, -1) if input.dim() < 2 else input
+    if tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(f"inconsistent target size: {tuple(target.shape)} for input of size: "
+                           f"{tuple(input.shape)}")
+    N, C = x.shape
+    tgt = target._data.reshape(N, C).astype(np.int64)
+    counts = np.zeros((N, C))  # how often class j is listed before the first -1
+    for n in range(N):
+        for j in tgt[n]:
+            if j < 0:
+                break
+            if j >= C:
+                raise RuntimeError("target out of range")
+            counts[n, j] += 1
+    is_target = counts > 0
+    pair = (counts[:, :, None] * ~is_target[:, None, :]).astype(x._data.dtype)
+    hinge = (1 - x.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0)  # [n, j, i]
+    loss = (hinge * Tensor._make(pair)).sum((1, 2)) / C
+    if input.dim() < 2:
+        loss = loss.reshape(())
+    return _loss.reduce(loss, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    r"""max(d(a, p) - d(a, n) + margin, 0), d = distance_function (pairwise_distance by
+    default); swap uses min(d(a, n), d(p, n)) as the negative distance."""
+    reduction = _loss.reduction_enum(reduction)
+    if margin <= 0:
+        raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than "
+                         f"0, got {margin} instead")
+    dims = (anchor.dim(), positive.dim(), negative.dim())
+    if len(set(dims)) != 1:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have "
+                           f"the same number of dimensions, but got: anchor {dims[0]}D, "
+                           f"positive {dims[1]}D, and negative {dims[2]}D inputs")
+    dist = distance_function if distance_function is not None else pairwise_distance
+    d_pos = dist(anchor, positive)
+    d_neg = dist(anchor, negative)
+    if swap:
+        from .._ops.pointwise import minimum
+        d_neg = minimum(d_neg, dist(positive, negative))
+    loss = (margin + d_pos - d_neg).clamp_min(0)
+    return _loss.reduce(loss, reduction)
