@@ -15,7 +15,8 @@ the whole batch (for a loss that is a mean over the batch) and the optimizer ste
 on every rank.
 
 Buckets follow the reverse order of ``module.parameters()`` (roughly the order in which
-backward produces gradients); the first holds at most 1 MB, the others ``bucket_cap_mb``.
+backward produces gradients); the first holds about 1 MB (or ``bucket_cap_mb`` when smaller),
+the others ``bucket_cap_mb``.
 """
 import contextlib
 
@@ -71,7 +72,7 @@ class _Reducer:
             nbytes = p.numel() * p.element_size()
             current.setdefault(key, []).append(p)
             size[key] = size.get(key, 0) + nbytes
-            if size[key] >= limit.get(key, _FIRST_BUCKET_BYTES):
+            if size[key] >= limit.get(key, min(_FIRST_BUCKET_BYTES, cap_bytes)):
                 buckets.append(_Bucket(current.pop(key)))
                 size[key] = 0
                 limit[key] = cap_bytes
@@ -110,10 +111,15 @@ class _Reducer:
             self._mark_ready(param)
 
     def _mark_ready(self, param):
-        bucket = self.bucket_of[id(param)]
-        bucket.pending -= 1
-        if bucket.pending == 0:
-            self._launch(bucket)
+        """Launch every bucket that is ready, in bucket order.
+
+        MPI needs every rank to start its collectives in the same order, and the order in
+        which gradients arrive can differ between ranks (the engine orders leaves by
+        memory address), so a bucket that is ready early waits for the ones before it.
+        """
+        self.bucket_of[id(param)].pending -= 1
+        while self.launched < len(self.buckets) and self.buckets[self.launched].pending == 0:
+            self._launch(self.buckets[self.launched])
             self.launched += 1
             if self.launched == len(self.buckets):
                 self._finalize()
