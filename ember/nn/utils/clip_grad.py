@@ -20,6 +20,9 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
         return tensor(0.0)
     arrays = [t._data.astype(np.float64) if t._data.dtype.kind == "V" else t._data
               for t in tensors]
+    if abs(norm_type) == math.inf and any(a.size == 0 for a in arrays):
+        raise RuntimeError("_foreach_norm cannot compute the infinity norm on an empty tensor "
+                           "because the operation does not have an identity")
     if norm_type == math.inf:
         total = max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrays)
     elif norm_type == -math.inf:
