@@ -113,8 +113,9 @@ def get_dir():
 def load_state_dict_from_url(url, model_dir=None, map_location=None, progress=True,
                              check_hash=False, file_name=None, weights_only=True):
     """The state dict saved at `url`, from ``<hub>/checkpoints/<file name>`` (downloaded
-    there first when missing). With `check_hash`, the first 8+ hex digits after the last
-    '-' in the file name must begin the file's SHA-256, as torch.hub checks."""
+    there first when missing). With `check_hash`, a downloaded file's SHA-256 must begin
+    with the 8+ hex digits after the last '-' in its name; as in torch.hub, a file already
+    in the cache is trusted (so a user's own file may be placed there)."""
     from ... import load
     model_dir = model_dir or os.path.join(get_dir(), "checkpoints")
     filename = file_name or os.path.basename(urllib.parse.urlparse(url).path)
@@ -124,8 +125,8 @@ def load_state_dict_from_url(url, model_dir=None, map_location=None, progress=Tr
             download_url(url, model_dir, filename)
         except RuntimeError as err:
             raise RuntimeError(f"Pretrained weights are not available offline: {err}") from None
-    if check_hash:
-        _check_hash_prefix(cached_file, filename)
+        if check_hash:
+            _check_hash_prefix(cached_file, filename)
     return load(cached_file, map_location=map_location, weights_only=weights_only)
 
 
@@ -140,6 +141,7 @@ def _check_hash_prefix(path, filename):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             sha.update(chunk)
     if not sha.hexdigest().startswith(match.group(1)):
+        os.remove(path)
         raise RuntimeError(f'invalid hash value (expected "{match.group(1)}", got '
                            f'"{sha.hexdigest()}") for {path}')
 
