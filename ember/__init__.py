@@ -39,6 +39,8 @@ from ._ops.sorting import *  # noqa: F401,F403
 from ._ops.linalg import *  # noqa: F401,F403
 from ._ops.linalg_solvers import *  # noqa: F401,F403
 from ._ops.fold import *  # noqa: F401,F403
+from ._ops.misc import *  # noqa: F401,F403
+from ._threads import *  # noqa: F401,F403
 from . import linalg  # noqa: F401
 
 

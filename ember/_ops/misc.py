@@ -1,0 +1,1197 @@
+"""The rest of the torch namespace: statistics (diff, cov, quantile, histogram), distances,
+index generators, scatter-into-copy ops, window functions, integer math, in-place shape
+changes, and the small Tensor methods programs call (fill_, zero_, get_device ...).
+
+Most ops here are compositions of differentiable primitives (STYLE 3): their gradients
+come from the primitives, so they need no backward of their own. The few that are not
+differentiable (gcd, nextafter, frexp's exponent) compute on arrays and return tensors
+without history.
+"""
+import builtins
+import itertools
+import math
+import numbers
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor, Size
+from ..autograd import grad_mode
+from ._util import wrap_dim, dtype_name, shape_str, check_tensor, ignore_fp_errors, \
+    restore_fp_errors
+from .conversion import commit_inplace, inplace_source, check_inplace
+from .rearrange import tril, triu
+from .reduction import _return_type
+
+__all__ = ["diff", "cov", "corrcoef", "cdist", "pdist", "dist", "isin", "tril_indices",
+           "triu_indices", "unravel_index", "block_diag", "cartesian_prod", "combinations",
+           "trapezoid", "trapz", "cumulative_trapezoid", "vander", "histogram", "histogramdd",
+           "quantile", "nanquantile", "renorm", "ravel", "select", "select_scatter",
+           "slice_scatter", "diagonal_scatter", "narrow_copy", "hann_window", "hamming_window",
+           "blackman_window", "bartlett_window", "kaiser_window", "gcd", "lcm", "ldexp", "frexp",
+           "nextafter", "logcumsumexp", "is_same_size", "is_signed", "fill", "fill_", "zero_",
+           "split_with_sizes", "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes",
+           "is_inference", "get_device", "resize_as_", "detach", "detach_"]
+
+_histogram_type = _return_type("histogram", ["hist", "bin_edges"])
+_histogramdd_type = _return_type("histogramdd", ["hist", "bin_edges"])
+_frexp_type = _return_type("frexp", ["mantissa", "exponent"])
+
+
+def _E():
+    """The ember namespace (imported late: this module is loaded while it is built)."""
+    import ember
+    return ember
+
+
+def _require_tensor(x, fname, argname="input", pos=1):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fname}(): argument '{argname}' (position {pos}) must be Tensor, not "
+                        f"{type(x).__name__}")
+    return x
+
+
+# ---------------------------------------------------------------------------- differences
+
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    """n-th forward difference along `dim`: out[i] = x[i + 1] - x[i], applied n times
+    (logical xor for bool), after concatenating `prepend` and `append`."""
+    E = _E()
+    _require_tensor(input, "diff")
+    if input.dim() == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    d = wrap_dim(dim, input.dim())
+    parts = [t if isinstance(t, Tensor) else E.tensor(t, dtype=input.dtype)
+             for t in (prepend, input, append) if t is not None]
+    for t in parts:
+        if t.dim() != input.dim():
+            raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+    x = E.cat(parts, d) if len(parts) > 1 else input
+    for _ in range(n):
+        length = x.shape[d]
+        if length == 0:
+            break
+        hi, lo = x.narrow(d, 1, length - 1), x.narrow(d, 0, length - 1)
+        x = E.logical_xor(hi, lo) if x.dtype is _dtype.bool else hi - lo
+    return x
+
+
+# ---------------------------------------------------------------------------- statistics
+
+def cov(input, *, correction=1, fweights=None, aweights=None):
+    """Covariance of the rows (variables) of `input` over its columns (observations).
+
+    With weights w = fweights * aweights:  mean = sum(w x) / sum(w),
+    cov = (x - mean) w (x - mean)^H / (sum(w) - correction * sum(w aweights) / sum(w))
+    (correction * 1 without aweights)."""
+    E = _E()
+    _require_tensor(input, "cov")
+    if input.dim() > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
+                           f"input with {input.dim()} dimensions")
+    x = input if input.dim() == 2 else input.view(1, -1)
+    num_obs = x.shape[1]
+    w = None
+    if fweights is not None:
+        if fweights.dim() > 1:
+            raise RuntimeError(f"cov(): expected fweights to have one or fewer dimensions but got "
+                               f"fweights with {fweights.dim()} dimensions")
+        if fweights.is_floating_point() or fweights.is_complex():
+            raise RuntimeError(f"cov(): expected fweights to have integral dtype but got fweights "
+                               f"with {dtype_name(fweights.dtype)} dtype")
+        if fweights.numel() != num_obs:
+            raise RuntimeError(f"cov(): expected fweights to have the same numel as there are "
+                               f"observations in the input but got {fweights.numel()} != "
+                               f"{num_obs}")
+        if bool((fweights < 0).any()):
+            raise RuntimeError("cov(): fweights cannot be negative")
+        w = fweights
+    if aweights is not None:
+        if aweights.dim() > 1:
+            raise RuntimeError(f"cov(): expected aweights to have one or fewer dimensions but got "
+                               f"aweights with {aweights.dim()} dimensions")
+        if not aweights.is_floating_point():
+            raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got "
+                               f"aweights with {dtype_name(aweights.dtype)} dtype")
+        if aweights.numel() != num_obs:
+            raise RuntimeError(f"cov(): expected aweights to have the same numel as there are "
+                               f"observations in the input but got {aweights.numel()} != "
+                               f"{num_obs}")
+        if bool((aweights < 0).any()):
+            raise RuntimeError("cov(): aweights cannot be negative")
+        w = aweights if w is None else w * aweights
+    if not (x.is_floating_point() or x.is_complex()):
+        x = x.to(_dtype.get_default_dtype())
+    if w is None:
+        w_sum = E.tensor(num_obs, dtype=_dtype.int64)
+        avg = x.mean(1)
+    else:
+        w_sum = w.sum()
+        avg = (x * w).sum(1) / w_sum
+    if w is None or correction == 0:
+        norm_factor = w_sum - correction
+    elif aweights is None:
+        norm_factor = w_sum - correction
+    else:
+        norm_factor = w_sum - correction * (w * aweights).sum() / w_sum
+    norm_factor = E.clamp(norm_factor, min=0) if not norm_factor.is_complex() else norm_factor
+    xm = x - avg.unsqueeze(1)
+    xw = xm if w is None else xm * w
+    c = E.mm(xw, xm.t().conj() if xm.is_complex() else xm.t())
+    return (c / norm_factor).squeeze()
+
+
+def corrcoef(input):
+    """Pearson correlation coefficients: cov / sqrt(diag(cov) diag(cov)^T), clipped to
+    [-1, 1] for real inputs."""
+    E = _E()
+    _require_tensor(input, "corrcoef")
+    if input.dim() > 2:
+        raise RuntimeError(f"corrcoef(): expected input to have two or fewer dimensions but got "
+                           f"an input with {input.dim()} dimensions")
+    c = cov(input)
+    if c.dim() == 0:
+        return c / c
+    d = E.diagonal(c)
+    stddev = d.real.sqrt() if d.is_complex() else d.sqrt()
+    c = c / stddev.unsqueeze(1)
+    c = c / stddev.unsqueeze(0)
+    if c.is_complex():
+        return c
+    return c.clamp(-1, 1)
+
+
+def _pairwise_norm(delta, p):
+    E = _E()
+    return E.linalg.vector_norm(delta, ord=p, dim=-1)
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """Batched p-norm distance between each row of x1 (B x P x M) and of x2 (B x R x M):
+    out[b, i, j] = ||x1[b, i] - x2[b, j]||_p."""
+    _require_tensor(x1, "cdist", "x1")
+    _require_tensor(x2, "cdist", "x2", 2)
+    if x1.dim() < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.dim()}D")
+    if x2.dim() < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X2 got: {x2.dim()}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} "
+                           f"X2: {x2.shape[-1]}")
+    if not x1.is_floating_point() or not x2.is_floating_point():
+        raise RuntimeError(f"cdist only supports floating-point dtypes, X1 got: "
+                           f"{dtype_name(x1.dtype)}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    delta = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return _pairwise_norm(delta, p)
+
+
+def pdist(input, p=2):
+    """Distances between all pairs of rows i < j of the N x M `input`, in row-major order
+    of the upper triangle: a vector of N (N - 1) / 2 values."""
+    _require_tensor(input, "pdist")
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if not input.is_floating_point():
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    n = input.shape[0]
+    i, j = np.triu_indices(n, 1)
+    rows_i = input[Tensor._make(i.astype(np.int64))]
+    rows_j = input[Tensor._make(j.astype(np.int64))]
+    return _pairwise_norm(rows_i - rows_j, p)
+
+
+def dist(input, other, p=2):
+    """||input - other||_p over all elements (broadcast)."""
+    E = _E()
+    _require_tensor(input, "dist")
+    _require_tensor(other, "dist", "other", 2)
+    return E.linalg.vector_norm(input - other, ord=p)
+
+
+def _quantile_ranks(q, fname):
+    E = _E()
+    if isinstance(q, Tensor):
+        if q.dim() > 1:
+            raise RuntimeError(f"{fname}() q must be a scalar or 1D tensor")
+        if not q.is_floating_point():
+            raise RuntimeError(f"{fname}() q tensor must be of float dtype")
+        values = q._cpu_array().astype(np.float64).reshape(-1)
+        scalar = q.dim() == 0
+    else:
+        if not isinstance(q, numbers.Real):
+            raise TypeError(f"{fname}(): argument 'q' must be Tensor or float, not "
+                            f"{type(q).__name__}")
+        values = np.array([float(q)])
+        scalar = True
+    if np.any((values < 0) | (values > 1)):
+        raise RuntimeError(f"{fname}() q values must be in the range [0, 1]")
+    return values, scalar, E
+
+
+def _quantile(fname, input, q, dim, keepdim, interpolation, ignore_nan):
+    """Shared body of quantile / nanquantile.
+
+    Sort along dim (nan sorts last); for each q the rank is q (n - 1), n the number of
+    non-nan values (nanquantile) or of all values (quantile, whose rows holding a nan get
+    the rank of the last, nan, element). The result interpolates between the values at
+    floor(rank) and ceil(rank); the gradient flows through sort and lerp."""
+    _require_tensor(input, fname)
+    if not input.is_floating_point():
+        raise RuntimeError(f"{fname}() input tensor must be either float or double dtype")
+    if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
+        raise ValueError(f"{fname}() interpolation must be one of linear, lower, higher, "
+                         f"midpoint or nearest. Got {interpolation}")
+    values, scalar_q, E = _quantile_ranks(q, fname)
+    if isinstance(q, Tensor) and q.dtype is not input.dtype:
+        raise RuntimeError(f"{fname}() q tensor must be same dtype as the input tensor")
+    if input.numel() == 0:
+        raise RuntimeError(f"{fname}() input tensor must be non-empty")
+    if dim is None:
+        x = input.reshape(-1)
+        d = 0
+    else:
+        d = wrap_dim(dim, input.dim())
+        x = input if input.dim() > 0 else input.reshape(1)
+    x = x.movedim(d, -1)
+    if x.shape[-1] == 0:
+        raise RuntimeError(f"{fname}() input tensor must be non-empty")
+    sorted_x = E.sort(x, dim=-1).values
+    arr = sorted_x._data
+    n_total = arr.shape[-1]
+    nan_count = np.isnan(arr).sum(-1, keepdims=True)
+    if ignore_nan:
+        n_valid = n_total - nan_count
+        ranks = values * np.maximum(n_valid - 1, 0)
+    else:
+        ranks = values * (n_total - 1) * np.ones_like(nan_count, dtype=np.float64)
+        ranks = np.where(nan_count > 0, n_total - 1, ranks)
+    if interpolation == "lower":
+        ranks = np.floor(ranks)
+    elif interpolation == "higher":
+        ranks = np.ceil(ranks)
+    elif interpolation == "nearest":
+        ranks = np.round(ranks)  # half to even, as PyTorch
+    lo = np.floor(ranks).astype(np.int64)
+    hi = np.ceil(ranks).astype(np.int64)
+    lo_vals = E.gather(sorted_x, -1, Tensor._make(lo))
+    hi_vals = E.gather(sorted_x, -1, Tensor._make(hi))
+    if interpolation == "midpoint":
+        weight = np.where(hi > lo, 0.5, 0.0)
+    else:
+        weight = ranks - lo
+    result = E.lerp(lo_vals, hi_vals, Tensor._make(weight.astype(arr.dtype)))
+    if ignore_nan:
+        all_nan = Tensor._make(np.broadcast_to(nan_count == n_total, result.shape).copy())
+        result = E.where(all_nan, float("nan"), result)
+    result = result.movedim(-1, 0)  # q first: (len(q), *reduced shape)
+    if dim is None:
+        if keepdim:
+            result = result.reshape((len(values),) + (1,) * input.dim())
+    elif keepdim:
+        result = result.unsqueeze(d + 1) if input.dim() > 0 else result
+    elif input.dim() == 0:
+        result = result.reshape(len(values))
+    if scalar_q:
+        result = result.squeeze(0)
+    return result
+
+
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """The q-th quantiles of input along dim (all elements when dim is None)."""
+    return _with_out(_quantile("quantile", input, q, dim, keepdim, interpolation, False), out)
+
+
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """quantile ignoring nan values (nan where a row holds only nan)."""
+    return _with_out(_quantile("nanquantile", input, q, dim, keepdim, interpolation, True), out)
+
+
+def _with_out(result, out):
+    if out is None:
+        return result
+    if out.shape != result.shape:
+        out._data = np.empty(result._data.shape, dtype=out._data.dtype)
+    with grad_mode.no_grad():
+        commit_inplace(out, result)
+    return out
+
+
+def _histogram_edges(input, bins, range_, fname):
+    E = _E()
+    if isinstance(bins, Tensor):
+        if bins.dim() != 1:
+            raise RuntimeError(f"{fname}(): bins tensor should have one dimension, but got "
+                               f"{bins.dim()} dimensions in the bins tensor")
+        return bins._cpu_array().astype(input._data.dtype)
+    if not isinstance(bins, numbers.Integral) or bins <= 0:
+        raise RuntimeError(f"{fname}(): bins must be > 0, but got {bins} for dimension 0")
+    if range_ is not None:
+        lo, hi = float(range_[0]), float(range_[1])
+    elif input.numel() > 0:
+        lo, hi = float(np.min(input._data)), float(np.max(input._data))
+    else:
+        lo, hi = 0.0, 0.0
+    if lo > hi:
+        raise RuntimeError(f"{fname}(): max must be larger than min")
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"{fname}(): range of [{lo}, {hi}] is not finite")
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return E.linspace(lo, hi, bins + 1, dtype=input.dtype)._data
+
+
+def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
+    """Histogram of the values of a float tensor: (hist, bin_edges). `bins` is a count
+    (equal-width bins over `range`, default [min, max]) or a 1-D tensor of edges; the
+    last bin includes its right edge. Not differentiable."""
+    _require_tensor(input, "histogram")
+    if not input.is_floating_point():
+        raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the same "
+                           f"dtype, but got input {dtype_name(input.dtype)} and bins "
+                           f"{dtype_name(input.dtype)}")
+    edges = _histogram_edges(input, bins, range, "histogram")
+    x = input._cpu_array().reshape(-1)
+    w = None if weight is None else weight._cpu_array().reshape(-1)
+    if w is not None and weight.shape != input.shape:
+        raise RuntimeError("histogram(): if weight tensor is provided it should have the same "
+                           "shape as the input tensor")
+    hist, _ = np.histogram(x, bins=edges.astype(np.float64), weights=w)
+    hist = hist.astype(input._data.dtype)
+    if density:
+        widths = np.diff(edges)
+        total = hist.sum()
+        hist = (hist / (widths * total)).astype(input._data.dtype)
+    return _histogram_type(Tensor._make(hist), Tensor._make(edges.copy()))
+
+
+def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
+    """Histogram of the rows of an (N, D) float tensor over D dims: (hist, [edges per dim])."""
+    _require_tensor(input, "histogramdd")
+    if not input.is_floating_point():
+        raise RuntimeError("torch.histogramdd: input tensor should be of floating dtype")
+    x = input._cpu_array().reshape(-1, input.shape[-1])
+    d = x.shape[1]
+    if isinstance(bins, numbers.Integral):
+        bins = [bins] * d
+    edges = []
+    for k in builtins.range(d):
+        column = Tensor._make(np.ascontiguousarray(x[:, k]))
+        b = bins[k]
+        r = None if range is None else (range[2 * k], range[2 * k + 1])
+        edges.append(_histogram_edges(column, b, r, "histogramdd"))
+    w = None if weight is None else weight._cpu_array().reshape(-1)
+    hist, _ = np.histogramdd(x, bins=[e.astype(np.float64) for e in edges], weights=w,
+                             density=density)
+    return _histogramdd_type(Tensor._make(hist.astype(x.dtype)),
+                             [Tensor._make(e.copy()) for e in edges])
+
+
+# ---------------------------------------------------------------------------- index generators
+
+def _index_pair(rows, cols, dtype, fname):
+    if dtype is None:
+        dtype = _dtype.int64
+    if dtype not in (_dtype.int64, _dtype.int32):
+        raise RuntimeError(f"\"{fname}\" not implemented for '{dtype_name(dtype)}'")
+    return np.stack([rows, cols]).astype(dtype.np).reshape(2, -1)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """Coordinates (2 x N) of the lower triangle of a row x col matrix, row-major."""
+    if row < 0 or col < 0:
+        raise RuntimeError(f"row must be non-negative, got{row}" if row < 0 else
+                           f"col must be non-negative, got{col}")
+    r, c = np.tril_indices(row, offset, col)
+    return _to(_index_pair(r, c, dtype, "tril_indices"), device)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """Coordinates (2 x N) of the upper triangle of a row x col matrix, row-major."""
+    if row < 0 or col < 0:
+        raise RuntimeError(f"row must be non-negative, got{row}" if row < 0 else
+                           f"col must be non-negative, got{col}")
+    r, c = np.triu_indices(row, offset, col)
+    return _to(_index_pair(r, c, dtype, "triu_indices"), device)
+
+
+def _to(arr, device):
+    t = Tensor._make(arr)
+    if device is not None:
+        t = t.to(device)
+    return t
+
+
+def unravel_index(indices, shape):
+    """The coordinates in `shape` of flat `indices`: a tuple of int64 tensors."""
+    E = _E()
+    if not isinstance(indices, Tensor):
+        indices = E.tensor(indices)
+    if indices.is_floating_point() or indices.is_complex() or indices.dtype is _dtype.bool:
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    if isinstance(shape, numbers.Integral):
+        shape = (shape,)
+    shape = tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ValueError("'shape' cannot have negative values, but got " + str(tuple(shape)))
+    flat = indices._cpu_array().astype(np.int64)
+    size = int(np.prod(shape))
+    if flat.size and (flat.min() < -size or flat.max() >= size):
+        raise ValueError("'indices' must be in range [-{}, {})".format(size, size))
+    flat = np.where(flat < 0, flat + size, flat)
+    coords = np.unravel_index(flat, shape) if shape else ()
+    return tuple(Tensor._make(np.asarray(c, dtype=np.int64)) for c in coords)
+
+
+def block_diag(*tensors):
+    """A block-diagonal matrix of the inputs (0-d and 1-d inputs count as 1 x n)."""
+    E = _E()
+    mats = []
+    for k, t in enumerate(tensors):
+        _require_tensor(t, "block_diag", f"tensors", k + 1)
+        if t.dim() > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. "
+                               f"Input {k} has {t.dim()} dimensions")
+        mats.append(t.reshape(1, -1) if t.dim() < 2 else t)
+    if not mats:
+        return E.empty(1, 0)
+    dt = mats[0].dtype
+    for m in mats[1:]:
+        dt = _dtype.promote_types(dt, m.dtype)
+    rows = builtins.sum(m.shape[0] for m in mats)
+    cols = builtins.sum(m.shape[1] for m in mats)
+    out = E.zeros(rows, cols, dtype=dt, device=mats[0].device)
+    r = c = 0
+    for m in mats:
+        h, w = m.shape
+        out[r:r + h, c:c + w] = m.to(dt)
+        r, c = r + h, c + w
+    return out
+
+
+def cartesian_prod(*tensors):
+    """All tuples (a, b, ...) of elements of the 1-D inputs, one per row (itertools.product
+    order); one input is returned as is."""
+    E = _E()
+    for k, t in enumerate(tensors):
+        _require_tensor(t, "cartesian_prod", "tensors", k + 1)
+        if t.dim() != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = E.meshgrid(*tensors, indexing="ij")
+    return E.stack([g.reshape(-1) for g in grids], dim=1)
+
+
+def combinations(input, r=2, with_replacement=False):
+    """All length-r combinations of the elements of a 1-D tensor, one per row
+    (itertools.combinations order)."""
+    E = _E()
+    _require_tensor(input, "combinations")
+    if input.dim() != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return E.empty(0, dtype=input.dtype)
+    pick = itertools.combinations_with_replacement if with_replacement else \
+        itertools.combinations
+    idx = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    if idx.shape[0] == 0:
+        return E.empty(0, r, dtype=input.dtype) if r > 1 else E.empty(0, dtype=input.dtype)
+    cols = [input[Tensor._make(idx[:, k].copy())] for k in range(r)]
+    return E.stack(cols, dim=1)
+
+
+# ---------------------------------------------------------------------------- integration
+
+def _trapezoid_args(y, x, dx, dim, fname):
+    _require_tensor(y, fname, "y")
+    if y.dim() == 0:
+        raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got "
+                         f"{dim})")
+    d = wrap_dim(dim, y.dim())
+    if x is not None and dx is not None:
+        raise TypeError(f"{fname}() received an invalid combination of arguments")
+    return d
+
+
+def _spacing(y, x, d):
+    """The widths x[i + 1] - x[i] broadcast against y along dim d (or None for scalar dx)."""
+    n = y.shape[d]
+    if x.dim() == 1:
+        if x.shape[0] != n:
+            raise RuntimeError(f"trapezoid: There must be one `x` value for each sample point")
+        widths = x[1:] - x[:-1]
+        shape = [1] * y.dim()
+        shape[d] = n - 1 if n > 0 else 0
+        return widths.reshape(shape)
+    return diff(x, dim=d)
+
+
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """Trapezoid rule along dim: sum of (y[i] + y[i + 1]) / 2 * width_i."""
+    if not isinstance(x, Tensor) and x is not None and dx is None:
+        dx, x = x, None
+    d = _trapezoid_args(y, x, dx, dim, "trapezoid")
+    n = y.shape[d]
+    if n == 0:
+        return y.sum(d) * 0
+    pair = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
+    if x is not None:
+        return (pair * _spacing(y, x, d)).sum(d) / 2
+    step = 1 if dx is None else dx
+    return pair.sum(d) * (step / 2)
+
+
+def trapz(y, x=None, *, dx=None, dim=-1):
+    """Alias of trapezoid."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    """Running trapezoid rule along dim (one element shorter than y along dim)."""
+    if not isinstance(x, Tensor) and x is not None and dx is None:
+        dx, x = x, None
+    d = _trapezoid_args(y, x, dx, dim, "cumulative_trapezoid")
+    n = y.shape[d]
+    if n == 0:
+        return y.narrow(d, 0, 0) * 1
+    pair = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
+    if x is not None:
+        return (pair * _spacing(y, x, d) / 2).cumsum(d)
+    step = 1 if dx is None else dx
+    return (pair * (step / 2)).cumsum(d)
+
+
+def vander(x, N=None, increasing=False):
+    """Vandermonde matrix: column j is x ** j (increasing) or x ** (N - 1 - j);
+    integer and bool inputs give int64, as PyTorch."""
+    E = _E()
+    _require_tensor(x, "vander", "x")
+    if x.dim() != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    if N is None:
+        N = x.shape[0]
+    if N < 0:
+        raise RuntimeError("N must be non-negative.")
+    dt = x.dtype if (x.is_floating_point() or x.is_complex()) else _dtype.int64
+    xs = x.to(dt)
+    ones = E.ones(x.shape[0], 1, dtype=dt, device=x.device)
+    if N == 0:
+        out = E.empty(x.shape[0], 0, dtype=dt)
+    elif N == 1:
+        out = ones
+    else:
+        powers = xs.unsqueeze(1).expand(x.shape[0], N - 1).cumprod(1)
+        out = E.cat([ones, powers], 1)
+    return out if increasing else out.flip(1)
+
+
+# ---------------------------------------------------------------------------- norms
+
+def renorm(input, p, dim, maxnorm):
+    """Rescale each slice along `dim` whose p-norm exceeds maxnorm to norm maxnorm:
+    out = x * where(||x_i|| > maxnorm, maxnorm / (||x_i|| + 1e-7), 1)."""
+    E = _E()
+    _require_tensor(input, "renorm")
+    if not isinstance(p, numbers.Real) or p <= 0:
+        raise RuntimeError(f"renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    if input.dim() <= 1:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.dim()} "
+                           f"dimensions")
+    d = wrap_dim(dim, input.dim())
+    others = tuple(k for k in range(input.dim()) if k != d)
+    norms = E.linalg.vector_norm(input, ord=p, dim=others, keepdim=True)
+    factor = E.where(norms > maxnorm, maxnorm / (norms + 1e-7), norms.new_ones(()))
+    return input * factor
+
+
+# ---------------------------------------------------------------------------- select / scatter
+
+def ravel(input):
+    """The elements of input as a 1-D tensor (a view when input is contiguous)."""
+    return input.reshape(-1)
+
+
+def select(input, dim, index):
+    """The slice input[..., index, ...] at `dim` (a view with that dim removed)."""
+    _require_tensor(input, "select")
+    if input.dim() == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, input.dim())
+    size = input.shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {dim}")
+    return input[(slice(None),) * d + (index,)]
+
+
+def _scatter_copy(input, src, region, fname):
+    """A copy of input with region(copy) overwritten by src; gradients: grad outside the
+    region to input, grad inside it to src (through the in-place copy's CopySlices)."""
+    _require_tensor(input, fname)
+    _require_tensor(src, fname, "src", 2)
+    out = input.clone()
+    view = region(out)
+    if tuple(view.shape) != tuple(src.shape):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src.shape)}, slice size = {list(view.shape)}")
+    with grad_mode.set_grad_enabled(grad_mode.is_grad_enabled()):
+        view.copy_(src)
+    return out
+
+
+def select_scatter(input, src, dim, index):
+    """input with input.select(dim, index) replaced by src."""
+    return _scatter_copy(input, src, lambda t: select(t, dim, index), "select_scatter")
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    """input with input[..., start:end:step, ...] (at dim) replaced by src."""
+    d = wrap_dim(dim, input.dim())
+    key = (slice(None),) * d + (slice(start, end, step),)
+    return _scatter_copy(input, src, lambda t: t[key], "slice_scatter")
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """input with its diagonal (offset, dim1, dim2) replaced by src."""
+    return _scatter_copy(input, src, lambda t: t.diagonal(offset, dim1, dim2), "diagonal_scatter")
+
+
+def narrow_copy(input, dim, start, length):
+    """input.narrow(dim, start, length) as a new tensor (not a view)."""
+    return input.narrow(dim, start, length).clone()
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    """Split into pieces of the given sizes along dim (they must sum to the size)."""
+    d = wrap_dim(dim, input.dim())
+    if builtins.sum(split_sizes) != input.shape[d]:
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to "
+                           f"{input.shape[d]} (input tensor's size at dimension {dim}), but got "
+                           f"split_sizes={list(split_sizes)}")
+    return input.split(list(split_sizes), dim)
+
+
+def unsafe_split(input, split_size, dim=0):
+    return input.split(split_size, dim)
+
+
+def unsafe_chunk(input, chunks, dim=0):
+    return input.chunk(chunks, dim)
+
+
+def unsafe_split_with_sizes(input, split_sizes, dim=0):
+    return split_with_sizes(input, split_sizes, dim)
+
+
+def _copy_variant(name, view_fn):
+    def fn(input, *args, **kwargs):
+        result = view_fn(input, *args, **kwargs)
+        if isinstance(result, (tuple, list)):
+            return type(result)(r.clone() for r in result)
+        return result.clone()
+    fn.__name__ = name
+    fn.__doc__ = f"A copy (not a view) of the result of {name[:-5]}."
+    return fn
+
+
+# view_copy, t_copy ...: the view op followed by a copy
+_COPY_VARIANTS = {
+    "view_copy": lambda x, *shape: x.view(*shape),
+    "t_copy": lambda x: x.t(),
+    "transpose_copy": lambda x, d0, d1: x.transpose(d0, d1),
+    "permute_copy": lambda x, dims: x.permute(*dims),
+    "expand_copy": lambda x, size, *, implicit=False: x.expand(*size),
+    "diagonal_copy": lambda x, offset=0, dim1=0, dim2=1: x.diagonal(offset, dim1, dim2),
+    "select_copy": lambda x, dim, index: select(x, dim, index),
+    "slice_copy": lambda x, dim=0, start=None, end=None, step=1: x[
+        (slice(None),) * wrap_dim(dim, x.dim()) + (slice(start, end, step),)],
+    "squeeze_copy": lambda x, dim=None: x.squeeze() if dim is None else x.squeeze(dim),
+    "unsqueeze_copy": lambda x, dim: x.unsqueeze(dim),
+    "unbind_copy": lambda x, dim=0: x.unbind(dim),
+    "split_copy": lambda x, split_size, dim=0: x.split(split_size, dim),
+    "split_with_sizes_copy": lambda x, sizes, dim=0: split_with_sizes(x, sizes, dim),
+    "unfold_copy": lambda x, dimension, size, step: x.unfold(dimension, size, step),
+    "detach_copy": lambda x: x.detach(),
+    "alias_copy": lambda x: x.view(x.shape),
+    "as_strided_copy": lambda x, size, stride, storage_offset=None: x.as_strided(
+        size, stride, storage_offset),
+}
+for _name, _view in _COPY_VARIANTS.items():
+    globals()[_name] = _copy_variant(_name, _view)
+    __all__.append(_name)
+
+
+# ---------------------------------------------------------------------------- windows
+
+def _window(name, window_length, periodic, dtype, device, requires_grad, values):
+    """A window of `window_length` points; periodic windows are the symmetric window of
+    length + 1 without its last point. values(N) computes the symmetric window of N
+    points as float64."""
+    E = _E()
+    if not isinstance(window_length, numbers.Integral) or window_length < 0:
+        raise RuntimeError(f"{name} requires non-negative window_length, got "
+                           f"window_length={window_length}")
+    dt = dtype if dtype is not None else _dtype.get_default_dtype()
+    if not dt.is_floating_point:
+        raise RuntimeError(f"{name} expects floating point dtypes, got: {dt}")
+    if window_length == 0:
+        arr = np.empty(0)
+    elif window_length == 1:
+        arr = np.ones(1)
+    else:
+        n = window_length + 1 if periodic else window_length
+        arr = values(n)[:window_length]
+    t = Tensor._make(arr.astype(dt.np))
+    if device is not None:
+        t = t.to(device)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _cosine_sum(coefficients):
+    """The generalized cosine window sum_k (-1)^k a_k cos(2 pi k n / (N - 1))."""
+    def values(n):
+        k = np.arange(n) * (2 * math.pi / (n - 1))
+        return builtins.sum(((-1) ** j) * a * np.cos(j * k) for j, a in enumerate(coefficients))
+    return values
+
+
+def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                pin_memory=False, requires_grad=False):
+    """w[n] = 0.5 - 0.5 cos(2 pi n / (N - 1))."""
+    return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
+                   _cosine_sum((0.5, 0.5)))
+
+
+def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None,
+                   layout=None, device=None, pin_memory=False, requires_grad=False):
+    """w[n] = alpha - beta cos(2 pi n / (N - 1))."""
+    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
+                   _cosine_sum((alpha, beta)))
+
+
+def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                    pin_memory=False, requires_grad=False):
+    """w[n] = 0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))."""
+    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
+                   _cosine_sum((0.42, 0.5, 0.08)))
+
+
+def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                    pin_memory=False, requires_grad=False):
+    """w[n] = 1 - |2 n / (N - 1) - 1|."""
+    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda n: 1 - np.abs(2 * np.arange(n) / (n - 1) - 1))
+
+
+def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None,
+                  device=None, pin_memory=False, requires_grad=False):
+    """w[n] = I0(beta sqrt(1 - (2 n / (N - 1) - 1)^2)) / I0(beta)."""
+    def values(n):
+        ratio = 2 * np.arange(n) / (n - 1) - 1
+        return np.i0(beta * np.sqrt(np.clip(1 - ratio * ratio, 0, None))) / np.i0(beta)
+    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
+                   values)
+
+
+# ---------------------------------------------------------------------------- integer / float bits
+
+def _integer_binary(name, ufunc):
+    def fn(input, other, *, out=None):
+        E = _E()
+        _require_tensor(input, name)
+        if not isinstance(other, Tensor):
+            _require_tensor(other, name, "other", 2)
+        dt = _dtype.result_dtype(input, other)
+        if dt.is_floating_point or dt.is_complex or dt is _dtype.bool:
+            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{dtype_name(dt)}'")
+        result = Tensor._make(np.asarray(ufunc(input._data.astype(dt.np),
+                                               other._data.astype(dt.np))))
+        return _with_out(result, out)
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} of two integer tensors (not differentiable)."
+    return fn
+
+
+gcd = _integer_binary("gcd", np.gcd)
+lcm = _integer_binary("lcm", np.lcm)
+
+
+def ldexp(input, other, *, out=None):
+    """input * 2 ** other (a float result)."""
+    E = _E()
+    _require_tensor(input, "ldexp")
+    return _with_out(E.mul(input, E.pow(2.0, other)), out)
+
+
+def frexp(input, *, out=None):
+    """Mantissa in [0.5, 1) (sign of input) and int32 exponent: input = m * 2 ** e."""
+    _require_tensor(input, "frexp")
+    if not input.is_floating_point():
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    arr = input._data
+    compute = arr.astype(np.float32) if arr.dtype == _dtype.bfloat16.np else arr
+    m, e = np.frexp(compute)
+    return _frexp_type(Tensor._make(np.asarray(m).astype(arr.dtype)),
+                       Tensor._make(np.asarray(e).astype(np.int32)))
+
+
+def nextafter(input, other, *, out=None):
+    """The next floating-point value after input towards other (not differentiable)."""
+    _require_tensor(input, "nextafter")
+    _require_tensor(other, "nextafter", "other", 2)
+    dt = _dtype.result_dtype(input, other)
+    if not dt.is_floating_point or dt is _dtype.bfloat16 or dt is _dtype.float16:
+        raise RuntimeError(f"\"nextafter_cpu\" not implemented for '{dtype_name(dt)}'")
+    result = np.nextafter(input._data.astype(dt.np), other._data.astype(dt.np))
+    return _with_out(Tensor._make(np.asarray(result)), out)
+
+
+def logcumsumexp(input, dim, *, out=None):
+    """log(cumsum(exp(x))) along dim, computed as m + log(cumsum(exp(x - m))) with the
+    (constant, detached) row maximum m so that large values do not overflow."""
+    E = _E()
+    _require_tensor(input, "logcumsumexp")
+    d = wrap_dim(dim, input.dim())
+    x = input if (input.is_floating_point() or input.is_complex()) else \
+        input.to(_dtype.get_default_dtype())
+    if x.numel() == 0:
+        return _with_out(x.clone(), out)
+    if x.is_complex():
+        m = Tensor._make(np.zeros((1,) * x.dim(), dtype=x._data.dtype))
+    else:
+        m_arr = np.max(x._data, axis=d, keepdims=True) if x.dim() else x._data
+        m_arr = np.where(np.isfinite(m_arr), m_arr, 0).astype(x._data.dtype)
+        m = Tensor._make(m_arr)
+    token = ignore_fp_errors()
+    try:
+        result = E.log((x - m).exp().cumsum(d)) + m
+    finally:
+        restore_fp_errors(token)
+    return _with_out(result, out)
+
+
+# ---------------------------------------------------------------------------- predicates
+
+def is_same_size(input, other):
+    return tuple(input.shape) == tuple(other.shape)
+
+
+def is_signed(input):
+    """False only for unsigned integer and bool tensors."""
+    dt = input.dtype
+    return not (dt is _dtype.bool or dt.name.startswith("uint"))
+
+
+def is_inference(input):
+    """ember records no inference-mode tensors: always False."""
+    return False
+
+
+def get_device(input):
+    """-1 for a CPU tensor, else the CUDA device index."""
+    dev = input.device
+    return -1 if dev.type == "cpu" else dev.index
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """A bool tensor: whether each element of `elements` is in `test_elements`
+    (either may be a scalar)."""
+    E = _E()
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin() received an invalid combination of arguments - got "
+                        f"({type(elements).__name__}, {type(test_elements).__name__})")
+    a = elements._cpu_array() if isinstance(elements, Tensor) else np.asarray(elements)
+    b = test_elements._cpu_array() if isinstance(test_elements, Tensor) else \
+        np.asarray(test_elements)
+    shape = a.shape
+    result = np.isin(a.reshape(-1), b.reshape(-1), invert=invert).reshape(shape)
+    dev = elements.device if isinstance(elements, Tensor) else test_elements.device
+    return _to(np.asarray(result), dev if dev.type != "cpu" else None)
+
+
+# ---------------------------------------------------------------------------- fill / zero
+
+def fill(input, value):
+    """A tensor like input filled with value (a number or a 0-dim tensor)."""
+    E = _E()
+    if isinstance(value, Tensor):
+        if value.dim() != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value.dim()} dimensions.")
+        return input * 0 + value.to(input.dtype) if (
+            input.is_floating_point() or input.is_complex()) else E.full_like(input, value.item())
+    return E.full_like(input, value)
+
+
+def fill_(input, value):
+    """Fill input with value in place."""
+    if isinstance(value, Tensor) and value._requires_grad:
+        return commit_inplace(input, fill(inplace_source(input, (value,)), value))
+    if isinstance(value, Tensor):
+        if value.dim() != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value.dim()} dimensions.")
+        value = value.item()
+    check_inplace(input)
+    src = inplace_source(input)
+    result = src * 0 if src._requires_grad and grad_mode.is_grad_enabled() else None
+    if result is not None:
+        result = result + value
+        return commit_inplace(input, result)
+    input._data[...] = value
+    input._bump_version()
+    return input
+
+
+def zero_(input):
+    """Set every element to zero in place."""
+    return fill_(input, 0)
+
+
+def _fill_diagonal_(self, fill_value, wrap=False):
+    """Write fill_value on the main diagonal (all dims equal for more than 2 dims; a tall
+    matrix restarts the diagonal every ncols + 1 rows when wrap)."""
+    if self.dim() < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if self.dim() > 2 and len(set(self.shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    n = builtins.min(self.shape)
+    if self.dim() == 2:
+        rows, cols = self.shape
+        step = cols + 1
+        flat_len = rows * cols
+        if not wrap:
+            flat_len = builtins.min(flat_len, cols * cols)
+        positions = np.arange(0, flat_len, step)
+        idx = np.unravel_index(positions, self.shape)
+    else:
+        idx = tuple(np.arange(n) for _ in range(self.dim()))
+    mask = np.zeros(self.shape, dtype=bool)
+    mask[idx] = True
+    return self.masked_fill_(Tensor._make(mask), fill_value)
+
+
+def resize_(self, *sizes, memory_format=None):
+    """Change the shape in place; the first elements keep their values (row-major), new
+    ones are zero. Not allowed on tensors that require grad."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, Size)):
+        sizes = tuple(sizes[0])
+    for s in sizes:
+        if not isinstance(s, numbers.Integral) or s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(sizes)}")
+    if self._requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    new = np.zeros(sizes, dtype=self._data.dtype)
+    flat_old = self._data.reshape(-1)
+    count = builtins.min(flat_old.size, new.size)
+    new.reshape(-1)[:count] = flat_old[:count]
+    if tuple(sizes) == tuple(self._data.shape):
+        return self
+    self._data = new
+    self._bump_version()
+    return self
+
+
+def resize_as_(self, the_template, memory_format=None):
+    return resize_(self, tuple(the_template.shape))
+
+
+def _resize(self, *sizes):
+    """Tensor.resize (deprecated): a resized copy."""
+    return resize_(self.detach().clone(), *sizes)
+
+
+def detach(input):
+    return input.detach()
+
+
+def detach_(input):
+    return input.detach_()
+
+
+# ---------------------------------------------------------------------------- in-place shape ops
+
+def _shape_inplace(name, view_op):
+    """self.<name>_(...): self takes the shape of view_op(self, ...) in place.
+
+    The data becomes the view's array (same memory); when autograd records the op, self
+    takes the view's place in the graph (TBackward0, SqueezeBackward1 ...)."""
+    def method(self, *args, **kwargs):
+        check_inplace(self)
+        result = view_op(self, *args, **kwargs)
+        self._data = result._data
+        if result._requires_grad and grad_mode.is_grad_enabled():
+            self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+        return self
+    method.__name__ = name
+    method.__doc__ = f"In-place {name[:-1]}: changes self's shape, keeps its memory."
+    return method
+
+
+# ---------------------------------------------------------------------------- CPU-only helpers
+
+def _apply_(self, callable):
+    """Apply a Python function to every element in place (CPU, no autograd)."""
+    if not self.is_cpu:
+        raise TypeError("apply_ is only implemented on CPU tensors")
+    check_inplace(self)
+    values = [callable(v) for v in self._data.reshape(-1).tolist()]
+    self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self._data.shape)
+    self._bump_version()
+    return self
+
+
+def _map_(self, tensor, callable):
+    """self[i] = callable(self[i], tensor[i]) in place (tensor broadcast to self)."""
+    if not self.is_cpu:
+        raise TypeError("map_ is only implemented on CPU tensors")
+    other = np.broadcast_to(tensor._data, self._data.shape)
+    values = [callable(a, b) for a, b in zip(self._data.reshape(-1).tolist(),
+                                             other.reshape(-1).tolist())]
+    self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self._data.shape)
+    self._bump_version()
+    return self
+
+
+def _map2_(self, x, y, callable):
+    """self[i] = callable(self[i], x[i], y[i]) in place."""
+    if not self.is_cpu:
+        raise TypeError("map2_ is only implemented on CPU tensors")
+    xa = np.broadcast_to(x._data, self._data.shape).reshape(-1).tolist()
+    ya = np.broadcast_to(y._data, self._data.shape).reshape(-1).tolist()
+    values = [callable(a, b, c) for a, b, c in zip(self._data.reshape(-1).tolist(), xa, ya)]
+    self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self._data.shape)
+    self._bump_version()
+    return self
+
+
+def _new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False,
+                       layout=None, pin_memory=False):
+    E = _E()
+    return E.empty_strided(size, stride, dtype=dtype or self.dtype, device=device or self.device,
+                           requires_grad=requires_grad)
+
+
+def _as_subclass(self, cls):
+    """self's data and autograd history as an instance of the Tensor subclass cls."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(f"as_subclass(): argument 'cls' must be a subclass of Tensor, not "
+                        f"{cls!r}")
+    t = cls._make(self._data, self._requires_grad)
+    t.grad_fn, t._output_nr = self.grad_fn, self._output_nr
+    if self._vc is None:
+        self._vc = [0]
+    t._vc = self._vc
+    if self.grad_fn is None and self._requires_grad:
+        t._base = self  # a leaf: gradients reach the original through the view machinery
+        t._view_fn = lambda b: b
+        from .shape import view
+        alias = view(self, self.shape)
+        t.grad_fn, t._output_nr = alias.grad_fn, alias._output_nr
+    return t
+
+
+def _new(self, *args, **kwargs):
+    """Legacy Tensor.new: a tensor of self's dtype and device (data or a size)."""
+    E = _E()
+    dtype = kwargs.pop("dtype", self.dtype)
+    device = kwargs.pop("device", self.device)
+    if not args:
+        return E.empty(0, dtype=dtype, device=device)
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        return args[0]
+    if len(args) == 1 and not isinstance(args[0], (numbers.Integral, Size)):
+        return E.tensor(args[0], dtype=dtype, device=device)
+    return E.empty(*args, dtype=dtype, device=device)
+
+
+def _inplace(fn):
+    def method(self, *args, **kwargs):
+        return commit_inplace(self, fn(inplace_source(self, args), *args, **kwargs))
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+def _attach_methods():
+    Tensor.diff = diff
+    Tensor.cov = lambda self, *, correction=1, fweights=None, aweights=None: cov(
+        self, correction=correction, fweights=fweights, aweights=aweights)
+    Tensor.corrcoef = corrcoef
+    Tensor.dist = dist
+    Tensor.isin = lambda self, test_elements, *, assume_unique=False, invert=False: isin(
+        self, test_elements, assume_unique=assume_unique, invert=invert)
+    Tensor.histogram = histogram
+    Tensor.quantile = quantile
+    Tensor.nanquantile = nanquantile
+    Tensor.renorm = renorm
+    Tensor.renorm_ = _inplace(renorm)
+    Tensor.ravel = ravel
+    Tensor.select = select
+    Tensor.select_scatter = select_scatter
+    Tensor.slice_scatter = slice_scatter
+    Tensor.diagonal_scatter = diagonal_scatter
+    Tensor.narrow_copy = narrow_copy
+    Tensor.split_with_sizes = split_with_sizes
+    Tensor.unsafe_split = unsafe_split
+    Tensor.unsafe_chunk = unsafe_chunk
+    Tensor.unsafe_split_with_sizes = unsafe_split_with_sizes
+    Tensor.gcd = gcd
+    Tensor.lcm = lcm
+    Tensor.gcd_ = _inplace(gcd)
+    Tensor.lcm_ = _inplace(lcm)
+    Tensor.ldexp = ldexp
+    Tensor.ldexp_ = _inplace(ldexp)
+    Tensor.frexp = frexp
+    Tensor.nextafter = nextafter
+    Tensor.nextafter_ = _inplace(nextafter)
+    Tensor.logcumsumexp = logcumsumexp
+    Tensor.is_same_size = is_same_size
+    Tensor.is_signed = is_signed
+    Tensor.is_inference = is_inference
+    Tensor.get_device = get_device
+    Tensor.is_nonzero = lambda self: _E().is_nonzero(self)
+    Tensor.fill_ = fill_
+    Tensor.zero_ = zero_
+    Tensor.fill_diagonal_ = _fill_diagonal_
+    Tensor.resize_ = resize_
+    Tensor.resize_as_ = resize_as_
+    Tensor.resize = _resize
+    Tensor.resize_as = lambda self, other: _resize(self, tuple(other.shape))
+    Tensor.apply_ = _apply_
+    Tensor.map_ = _map_
+    Tensor.map2_ = _map2_
+    Tensor.new_empty_strided = _new_empty_strided
+    Tensor.as_subclass = _as_subclass
+    Tensor.new = _new
+    Tensor.share_memory_ = lambda self: self
+    Tensor.is_shared = lambda self: False
+    Tensor.pin_memory = lambda self, device=None: self
+    Tensor.is_pinned = lambda self, device=None: False
+    Tensor.tril_ = _inplace(tril)
+    Tensor.triu_ = _inplace(triu)
+    Tensor.squeeze_ = _shape_inplace("squeeze_", lambda self, dim=None: self.squeeze()
+                                     if dim is None else self.squeeze(dim))
+    Tensor.unsqueeze_ = _shape_inplace("unsqueeze_", lambda self, dim: self.unsqueeze(dim))
+    Tensor.t_ = _shape_inplace("t_", lambda self: self.t())
+    Tensor.transpose_ = _shape_inplace("transpose_", lambda self, d0, d1: self.transpose(d0, d1))
+    Tensor.swapaxes_ = _shape_inplace("swapaxes_", lambda self, d0, d1: self.transpose(d0, d1))
+    Tensor.swapdims_ = Tensor.swapaxes_
+    Tensor.as_strided_ = _shape_inplace("as_strided_", lambda self, size, stride,
+                                        storage_offset=None: self.as_strided(size, stride,
+                                                                             storage_offset))
+
+
+_attach_methods()

@@ -1,0 +1,215 @@
+"""Process-wide settings of the torch namespace: threads, default device, determinism,
+matmul precision, warnings, and the compile/typename helpers.
+
+NumPy runs its BLAS/LAPACK kernels on the thread pool of the linked BLAS library;
+``set_num_threads`` resizes that pool through threadpoolctl when it is installed. The
+"interop" pool of PyTorch (parallel independent ops) does not exist here: its size is
+only recorded, so programs that set and read it keep working.
+"""
+import functools
+import os
+import warnings
+
+from . import _dtype
+from ._device import device as _device_cls
+from ._tensor import Tensor
+
+__all__ = ["set_num_threads", "get_num_threads", "set_num_interop_threads",
+           "get_num_interop_threads", "init_num_threads", "set_default_device",
+           "get_default_device", "set_default_tensor_type", "set_float32_matmul_precision",
+           "get_float32_matmul_precision", "use_deterministic_algorithms",
+           "are_deterministic_algorithms_enabled",
+           "is_deterministic_algorithms_warn_only_enabled", "set_deterministic_debug_mode",
+           "get_deterministic_debug_mode", "set_warn_always", "is_warn_always_enabled",
+           "set_flush_denormal", "typename", "compile"]
+
+try:
+    import threadpoolctl as _threadpoolctl
+except ImportError:  # pragma: no cover - optional dependency
+    _threadpoolctl = None
+
+_STATE = {
+    "num_threads": None,  # None: whatever the BLAS pool has
+    "interop_threads": None,
+    "default_device": None,
+    "matmul_precision": "highest",
+    "deterministic": False,
+    "deterministic_warn_only": False,
+    "warn_always": False,
+    "compile_warned": False,
+}
+_limiter = None
+
+
+def _check_positive(n, fname):
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"{fname}(): argument 'int' (position 1) must be int, not "
+                        f"{type(n).__name__}")
+    if n <= 0:
+        raise RuntimeError(f"{fname} expects a positive integer")
+
+
+def set_num_threads(int):
+    """Set the number of threads NumPy's BLAS kernels use (through threadpoolctl)."""
+    global _limiter
+    _check_positive(int, "set_num_threads")
+    _STATE["num_threads"] = int
+    if _threadpoolctl is not None:
+        _limiter = _threadpoolctl.threadpool_limits(limits=int, user_api="blas")
+
+
+def get_num_threads():
+    """The number of threads of the BLAS pool (the CPU count when it cannot be asked)."""
+    if _STATE["num_threads"] is not None:
+        return _STATE["num_threads"]
+    if _threadpoolctl is not None:
+        pools = [p["num_threads"] for p in _threadpoolctl.threadpool_info()
+                 if p.get("user_api") == "blas"]
+        if pools:
+            return max(pools)
+    return os.cpu_count() or 1
+
+
+def init_num_threads():
+    """Nothing to initialise: the BLAS pool starts itself."""
+
+
+def set_num_interop_threads(int):
+    """Record the inter-op pool size; like PyTorch, it can be set only once."""
+    _check_positive(int, "set_num_interop_threads")
+    if _STATE["interop_threads"] is not None:
+        raise RuntimeError("Error: cannot set number of interop threads after parallel work has "
+                           "started or set_num_interop_threads called")
+    _STATE["interop_threads"] = int
+
+
+def get_num_interop_threads():
+    if _STATE["interop_threads"] is not None:
+        return _STATE["interop_threads"]
+    return os.cpu_count() or 1
+
+
+def set_default_device(device):
+    """Record the default device (None resets it to the CPU).
+
+    Factory functions still create tensors on the CPU unless given ``device=``:
+    ember's creation functions do not read this setting yet."""
+    _STATE["default_device"] = None if device is None else _device_cls(device)
+
+
+def get_default_device():
+    dev = _STATE["default_device"]
+    return dev if dev is not None else _device_cls("cpu")
+
+
+def set_default_tensor_type(t):
+    """Deprecated PyTorch API: set the default floating dtype from a tensor type
+    (``ember.DoubleTensor`` or the string ``"torch.DoubleTensor"``)."""
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.",
+                  UserWarning, stacklevel=2)
+    if isinstance(t, str):
+        name = t.rsplit(".", 1)[-1]
+        matches = [d for d in _dtype.ALL_DTYPES if d._legacy == name]
+        if not matches:
+            raise TypeError(f"invalid type: '{t}'")
+        dt = matches[0]
+        if ".cuda." in t:
+            set_default_device("cuda")
+    else:
+        dt = getattr(t, "_legacy_dtype", None)
+        if dt is None:
+            raise TypeError(f"invalid type: '{t}'")
+    if not dt.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    _dtype.set_default_dtype(dt)
+
+
+def set_float32_matmul_precision(precision):
+    """'highest', 'high' or 'medium'. NumPy always computes float32 matmuls in full
+    float32 precision, so this only records the value."""
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(f"Invalid float32 matmul precision: {precision}; expected one of "
+                           f"'highest', 'high', 'medium'")
+    _STATE["matmul_precision"] = precision
+
+
+def get_float32_matmul_precision():
+    return _STATE["matmul_precision"]
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """Record the flag. Every ember CPU kernel is already deterministic."""
+    if not isinstance(mode, bool):
+        raise TypeError(f"use_deterministic_algorithms(): argument 'mode' (position 1) must be "
+                        f"bool, not {type(mode).__name__}")
+    _STATE["deterministic"] = mode
+    _STATE["deterministic_warn_only"] = warn_only
+
+
+def are_deterministic_algorithms_enabled():
+    return _STATE["deterministic"]
+
+
+def is_deterministic_algorithms_warn_only_enabled():
+    return _STATE["deterministic_warn_only"]
+
+
+def set_deterministic_debug_mode(debug_mode):
+    """0/'default', 1/'warn', 2/'error' as in PyTorch."""
+    names = {"default": 0, "warn": 1, "error": 2}
+    if isinstance(debug_mode, str):
+        if debug_mode not in names:
+            raise RuntimeError(f"invalid value of debug_mode, expected one of `default`, `warn`, "
+                               f"`error`, but got {debug_mode}")
+        debug_mode = names[debug_mode]
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got "
+                           f"{debug_mode}")
+    use_deterministic_algorithms(debug_mode != 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode():
+    if not _STATE["deterministic"]:
+        return 0
+    return 1 if _STATE["deterministic_warn_only"] else 2
+
+
+def set_warn_always(b):
+    _STATE["warn_always"] = bool(b)
+
+
+def is_warn_always_enabled():
+    return _STATE["warn_always"]
+
+
+def set_flush_denormal(mode):
+    """Flushing denormals is a CPU flag NumPy does not expose: returns False (unsupported),
+    as PyTorch does on CPUs without SSE3."""
+    return False
+
+
+def typename(obj):
+    """The type name PyTorch prints: 'torch.FloatTensor' for a float32 tensor, else the
+    qualified class name."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(type(obj), "__module__", "") or ""
+    qualname = type(obj).__qualname__
+    if module in ("", "builtins"):
+        return qualname
+    return f"{module}.{qualname}"
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
+            options=None, disable=False):
+    """Return `model` unchanged: ember has no compiler. Usable as ``compile(fn)``,
+    ``@compile`` and ``@compile(mode=...)``; warns once per process."""
+    if model is None:
+        return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
+                                 mode=mode, options=options, disable=disable)
+    if not disable and not _STATE["compile_warned"]:
+        _STATE["compile_warned"] = True
+        warnings.warn("ember.compile: ember does not compile; the model runs eagerly, unchanged",
+                      UserWarning, stacklevel=2)
+    return model
