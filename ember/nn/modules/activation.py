@@ -49,10 +49,16 @@ class Hardsigmoid(_InplaceAct):
     def forward(self, input):
         return F.hardsigmoid(input, self.inplace)
 
+    def extra_repr(self):  # torch's Hardsigmoid and Hardswish do not show inplace
+        return ""
+
 
 class Hardswish(_InplaceAct):
     def forward(self, input):
         return F.hardswish(input, self.inplace)
+
+    def extra_repr(self):
+        return ""
 
 
 class LeakyReLU(Module):

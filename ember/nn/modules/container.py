@@ -299,14 +299,12 @@ class ParameterList(Module):
             if isinstance(p, Tensor):
                 size = "x".join(str(s) for s in p.size())
                 kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-                lines.append(f"  ({k}): {kind} containing: [{p._type_name()} of size {size}]")
+                # torch spells the dtype here (torch.float32), not the tensor type
+                lines.append(f"  ({k}): {kind} containing: [torch.{p.dtype.name} of size "
+                             f"{size}]")
             else:
                 lines.append(f"  ({k}): Object of type: {type(p).__name__}")
         return "\n".join(lines)
-
-    def __repr__(self):
-        extra = self.extra_repr()
-        return self._get_name() + "(\n" + extra + "\n)" if extra else self._get_name() + "()"
 
 
 class ParameterDict(Module):
@@ -368,7 +366,3 @@ class ParameterDict(Module):
             size = "x".join(str(s) for s in p.size())
             lines.append(f"  ({k}): Parameter containing: [{p._type_name()} of size {size}]")
         return "\n".join(lines)
-
-    def __repr__(self):
-        extra = self.extra_repr()
-        return self._get_name() + "(\n" + extra + "\n)" if extra else self._get_name() + "()"
