@@ -128,7 +128,7 @@ def cnn_train(lib):
     """The CNN, batch 64, Adam."""
     model = cnn_model(lib)
     opt = lib.optim.Adam(model.parameters(), lr=1e-3)
-    return _train_step(lib, model, opt, nn.CrossEntropyLoss(), _data(lib, 64, 1, 28, 28),
+    return _train_step(lib, model, opt, lib.nn.CrossEntropyLoss(), _data(lib, 64, 1, 28, 28),
                        _labels(lib, 64, 10))
 
 

@@ -43,9 +43,12 @@ def _lowp(a):
 
 
 def _pad(x, pad):
+    """x (N, C, *sp) with `pad` zeros on both sides of each spatial dim."""
     if not any(pad):
         return x
-    return np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in pad])
+    out = np.zeros(x.shape[:2] + tuple(n + 2 * p for n, p in zip(x.shape[2:], pad)), x.dtype)
+    out[(slice(None), slice(None)) + tuple(slice(p, p + n) for n, p in zip(x.shape[2:], pad))] = x
+    return out
 
 
 def _cols(xp, k, s, d, out):
@@ -127,14 +130,16 @@ class ConvInputGrad(Op):
                       out=dcols[gi * cg * kk:(gi + 1) * cg * kk])
         dcols = dcols.reshape((C,) + tuple(k) + (N,) + tuple(out))
         padded = tuple(x_shape[2 + i] + 2 * padding[i] for i in range(nd))
-        gx = np.zeros((N, C) + padded, dtype=g.dtype)
+        # accumulate channel-major, (C, N, *padded), the patches' own layout, so each of the
+        # prod(k) adds streams through memory in order; one transposing copy at the end
+        gx = np.zeros((C, N) + padded, dtype=g.dtype)
         for offs in product(*[range(n) for n in k]):
             sl = tuple(slice(o * dilation[i], o * dilation[i] + stride[i] * (out[i] - 1) + 1,
                              stride[i]) for i, o in enumerate(offs))
-            patch = dcols[(slice(None),) + offs]            # (C, N, *out)
-            gx[(slice(None), slice(None)) + sl] += np.moveaxis(patch, 0, 1)
+            gx[(slice(None), slice(None)) + sl] += dcols[(slice(None),) + offs]
         crop = tuple(slice(padding[i], padding[i] + x_shape[2 + i]) for i in range(nd))
-        return np.ascontiguousarray(gx[(slice(None), slice(None)) + crop]).astype(dt, copy=False)
+        gx = np.moveaxis(gx[(slice(None), slice(None)) + crop], 0, 1)
+        return np.ascontiguousarray(gx).astype(dt, copy=False)
 
     @staticmethod
     def backward(ctx, ggx):

@@ -212,9 +212,20 @@ class AvgPoolAdjoint(Op):
                        for i in range(nd))
         gx = np.zeros(in_shape[:2] + padded, dtype=np.float64 if g.dtype == np.float64
                       else np.float32)
-        for offs in product(*[range(n) for n in k]):
-            sl = tuple(slice(o, o + s[i] * (out[i] - 1) + 1, s[i]) for i, o in enumerate(offs))
-            gx[(slice(None), slice(None)) + sl] += gd
+        if all(s[i] == k[i] and p[i] == 0 for i in range(nd)):
+            # windows tile the input without overlap (global and adaptive pooling): each
+            # cell receives its window's gradient once, in one broadcast write
+            span = tuple(out[i] * k[i] for i in range(nd))
+            blocks = sum(((out[i], k[i]) for i in range(nd)), ())
+            ones = sum(((out[i], 1) for i in range(nd)), ())
+            spread = np.broadcast_to(gd.reshape(gd.shape[:2] + ones), gd.shape[:2] + blocks)
+            gx[(slice(None), slice(None)) + tuple(slice(0, n) for n in span)] = \
+                spread.reshape(gd.shape[:2] + span)
+        else:
+            for offs in product(*[range(n) for n in k]):
+                sl = tuple(slice(o, o + s[i] * (out[i] - 1) + 1, s[i])
+                           for i, o in enumerate(offs))
+                gx[(slice(None), slice(None)) + sl] += gd
         crop = tuple(slice(p[i], p[i] + in_shape[2 + i]) for i in range(nd))
         return np.ascontiguousarray(gx[(slice(None), slice(None)) + crop]).astype(g.dtype)
 
