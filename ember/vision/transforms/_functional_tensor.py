@@ -341,16 +341,20 @@ def affine_grid(matrix, w, h, ow, oh, dtype):
     """Source pixel coordinates ``(x, y)`` for each of the ``oh x ow`` output pixels.
 
     The output pixel centre ``(j + 0.5 - ow/2, i + 0.5 - oh/2)`` (origin at the image
-    centre) goes through `matrix`; the result is shifted back to pixel indices of the
-    ``h x w`` input.
+    centre) goes through `matrix`, is normalised by the input half-size as torchvision's
+    ``_gen_affine_grid`` does, then mapped back to pixel indices the way ``grid_sample``
+    (``align_corners=False``) reads them: ``((g + 1) * size - 1) / 2``. The same float
+    operations in the same order keep ties (x.5 coordinates with nearest sampling)
+    resolved as in PyTorch.
     """
     theta = np.array(matrix, dtype=dtype).reshape(2, 3)
-    xs = np.arange(ow, dtype=dtype) - ow * 0.5 + 0.5
-    ys = np.arange(oh, dtype=dtype) - oh * 0.5 + 0.5
+    rescaled = theta.T / np.array([0.5 * w, 0.5 * h], dtype=dtype)
+    xs = np.linspace(-ow * 0.5 + 0.5, ow * 0.5 - 0.5, ow, dtype=dtype)
+    ys = np.linspace(-oh * 0.5 + 0.5, oh * 0.5 - 0.5, oh, dtype=dtype)
     gx, gy = np.meshgrid(xs, ys)
-    src_x = theta[0, 0] * gx + theta[0, 1] * gy + theta[0, 2]
-    src_y = theta[1, 0] * gx + theta[1, 1] * gy + theta[1, 2]
-    return src_x + w * 0.5 - 0.5, src_y + h * 0.5 - 0.5
+    norm_x = gx * rescaled[0, 0] + gy * rescaled[1, 0] + rescaled[2, 0]
+    norm_y = gx * rescaled[0, 1] + gy * rescaled[1, 1] + rescaled[2, 1]
+    return ((norm_x + 1) * w - 1) / 2, ((norm_y + 1) * h - 1) / 2
 
 
 def perspective_grid(coeffs, w, h, dtype):
