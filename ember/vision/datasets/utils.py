@@ -164,6 +164,13 @@ def _checked_dtype(obj, align=False, copy=False):
     return dtype
 
 
+def _latin1_encode(text, encoding="latin1"):
+    """How Python 3 writes bytes in protocol-2 pickles: ``_codecs.encode(str, 'latin1')``."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("unexpected use of _codecs.encode in a data file")
+    return text.encode(encoding)
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     """Admits plain containers (dicts, lists, str, bytes, numbers, made by pickle opcodes)
     and numeric NumPy arrays; any other global is refused, so no code in the file runs."""
@@ -177,6 +184,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
             ("numpy._core.multiarray", "scalar"): scalar,
             ("numpy", "ndarray"): np.ndarray,
             ("numpy", "dtype"): _checked_dtype,
+            ("_codecs", "encode"): _latin1_encode,
         }
         if (module, name) in allowed:
             return allowed[(module, name)]
