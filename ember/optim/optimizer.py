@@ -299,7 +299,7 @@ def _to_scalar(x):
     return x
 
 
-def check_lr(lr, name="lr"):
+def check_lr(lr):
     if isinstance(lr, Tensor) and lr.numel() != 1:
         raise ValueError("Tensor lr must be 1-element")
     if not 0.0 <= _to_scalar(lr):

@@ -1,6 +1,4 @@
 """RAdam: Adam with a rectified adaptive learning rate (Liu et al., 2019)."""
-import math
-
 from .._backend import array_namespace
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,

@@ -343,7 +343,8 @@ def test_float32_params_follow_torch():
     for name, kwargs in CONFIGS:
         tp = [torch.nn.Parameter(p.detach().float()) for p in _params(torch)]
         ep = [ember.nn.Parameter(p.detach().float()) for p in _params(ember)]
-        topt, eopt = getattr(torch.optim, name)(tp, **kwargs), getattr(ember.optim, name)(ep, **kwargs)
+        topt = getattr(torch.optim, name)(tp, **kwargs)
+        eopt = getattr(ember.optim, name)(ep, **kwargs)
         rng = np.random.default_rng(3)
         for _ in range(5):
             for a, b in zip(tp, ep):
