@@ -17,8 +17,10 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor, Size
 from ..autograd import grad_mode
+from ._base import Op, apply
 from ._util import wrap_dim, dtype_name, shape_str, check_tensor, ignore_fp_errors, \
     restore_fp_errors
+from .pointwise import opmath
 from .conversion import commit_inplace, inplace_source, check_inplace
 from .rearrange import tril, triu
 from .reduction import _return_type
@@ -245,8 +247,8 @@ def _quantile(fname, input, q, dim, keepdim, interpolation, ignore_nan):
     if not input.is_floating_point():
         raise RuntimeError(f"{fname}() input tensor must be either float or double dtype")
     if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
-        raise ValueError(f"{fname}() interpolation must be one of linear, lower, higher, "
-                         f"midpoint or nearest. Got {interpolation}")
+        raise RuntimeError(f"{fname}() interpolation must be one of linear, lower, higher, "
+                           f"midpoint or nearest, but got {interpolation}")
     values, scalar_q, E = _quantile_ranks(q, fname)
     if isinstance(q, Tensor) and q.dtype is not input.dtype:
         raise RuntimeError(f"{fname}() q tensor must be same dtype as the input tensor")
@@ -721,7 +723,6 @@ _COPY_VARIANTS = {
     "split_copy": lambda x, split_size, dim=0: x.split(split_size, dim),
     "split_with_sizes_copy": lambda x, sizes, dim=0: split_with_sizes(x, sizes, dim),
     "unfold_copy": lambda x, dimension, size, step: x.unfold(dimension, size, step),
-    "detach_copy": lambda x: x.detach(),
     "alias_copy": lambda x: x.view(x.shape),
     "as_strided_copy": lambda x, size, stride, storage_offset=None: x.as_strided(
         size, stride, storage_offset),
@@ -815,7 +816,7 @@ def _integer_binary(name, ufunc):
             _require_tensor(other, name, "other", 2)
         dt = _dtype.result_dtype(input, other)
         if dt.is_floating_point or dt.is_complex or dt is _dtype.bool:
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{dtype_name(dt)}'")
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{dtype_name(dt)}'")
         result = Tensor._make(np.asarray(ufunc(input._data.astype(dt.np),
                                                other._data.astype(dt.np))))
         return _with_out(result, out)
@@ -858,28 +859,53 @@ def nextafter(input, other, *, out=None):
     return _with_out(Tensor._make(np.asarray(result)), out)
 
 
+class Logcumsumexp(Op):
+    """out_i = log sum_{j <= i} exp(x_j) along dim (NumPy's logaddexp.accumulate, stable).
+
+    dx_j = sum_{i >= j} grad_i exp(x_j - out_i), computed in log space for the positive
+    and negative parts of grad: exp(x + revlcse(log grad+ - out)) - exp(x + revlcse(log
+    grad- - out)), revlcse the reversed logcumsumexp (so double backward works)."""
+    _name = "LogcumsumexpBackward0"
+    save_inputs = (0,)
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        if x.ndim == 0:
+            return x.copy()
+        return opmath(lambda a: np.logaddexp.accumulate(a, axis=dim), x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        d = ctx.dim
+        if x.dim() == 0:
+            return grad
+
+        def reversed_lcse(t):
+            return logcumsumexp(t.flip(d), d).flip(d)
+        def log_part(g):
+            # log(g) where g > 0, -inf elsewhere; the safe argument keeps the second
+            # derivative finite where g <= 0
+            positive = g > 0
+            return _E().where(positive, _E().where(positive, g, 1.0).log(), float("-inf"))
+
+        pos = (reversed_lcse(log_part(grad) - out) + x).exp()
+        neg = (reversed_lcse(log_part(-grad) - out) + x).exp()
+        return pos - neg
+
+
 def logcumsumexp(input, dim, *, out=None):
-    """log(cumsum(exp(x))) along dim, computed as m + log(cumsum(exp(x - m))) with the
-    (constant, detached) row maximum m so that large values do not overflow."""
-    E = _E()
+    """log(cumsum(exp(x))) along dim, without overflow."""
     _require_tensor(input, "logcumsumexp")
+    if not (input.is_floating_point() or input.is_complex()):
+        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for "
+                                  f"'{dtype_name(input.dtype)}'")
+    if input.is_complex():
+        raise NotImplementedError("logcumsumexp of complex tensors is not implemented in ember")
     d = wrap_dim(dim, input.dim())
-    x = input if (input.is_floating_point() or input.is_complex()) else \
-        input.to(_dtype.get_default_dtype())
-    if x.numel() == 0:
-        return _with_out(x.clone(), out)
-    if x.is_complex():
-        m = Tensor._make(np.zeros((1,) * x.dim(), dtype=x._data.dtype))
-    else:
-        m_arr = np.max(x._data, axis=d, keepdims=True) if x.dim() else x._data
-        m_arr = np.where(np.isfinite(m_arr), m_arr, 0).astype(x._data.dtype)
-        m = Tensor._make(m_arr)
-    token = ignore_fp_errors()
-    try:
-        result = E.log((x - m).exp().cumsum(d)) + m
-    finally:
-        restore_fp_errors(token)
-    return _with_out(result, out)
+    return _with_out(apply(Logcumsumexp, (input,), (input._data,), d), out)
 
 
 # ---------------------------------------------------------------------------- predicates
@@ -892,6 +918,15 @@ def is_signed(input):
     """False only for unsigned integer and bool tensors."""
     dt = input.dtype
     return not (dt is _dtype.bool or dt.name.startswith("uint"))
+
+
+def is_nonzero(input):
+    """The truth value of a one-element tensor."""
+    if input.numel() == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if input.numel() > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return builtins.bool(input._data.reshape(-1)[0])
 
 
 def is_inference(input):
@@ -923,36 +958,40 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
 
 # ---------------------------------------------------------------------------- fill / zero
 
-def fill(input, value):
-    """A tensor like input filled with value (a number or a 0-dim tensor)."""
-    E = _E()
+class Fill(Op):
+    """out = value everywhere (input's shape and dtype);  dinput = 0, dvalue = sum(grad)."""
+    _name = "FillBackward0"
+
+    @staticmethod
+    def forward(ctx, x, value):
+        return np.full(x.shape, value, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0, grad.sum()
+
+
+def _fill_value(value):
     if isinstance(value, Tensor):
         if value.dim() != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value.dim()} dimensions.")
-        return input * 0 + value.to(input.dtype) if (
-            input.is_floating_point() or input.is_complex()) else E.full_like(input, value.item())
-    return E.full_like(input, value)
+        return value, value._data
+    return None, value
+
+
+def fill(input, value):
+    """A tensor like input filled with value (a number or a 0-dim tensor)."""
+    _require_tensor(input, "fill")
+    value_tensor, v = _fill_value(value)
+    return apply(Fill, (input, value_tensor), (input._data, v))
 
 
 def fill_(input, value):
     """Fill input with value in place."""
-    if isinstance(value, Tensor) and value._requires_grad:
-        return commit_inplace(input, fill(inplace_source(input, (value,)), value))
-    if isinstance(value, Tensor):
-        if value.dim() != 0:
-            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
-                               f"{value.dim()} dimensions.")
-        value = value.item()
-    check_inplace(input)
-    src = inplace_source(input)
-    result = src * 0 if src._requires_grad and grad_mode.is_grad_enabled() else None
-    if result is not None:
-        result = result + value
-        return commit_inplace(input, result)
-    input._data[...] = value
-    input._bump_version()
-    return input
+    _require_tensor(input, "fill_")
+    _fill_value(value)
+    return commit_inplace(input, fill(inplace_source(input, (value,)), value))
 
 
 def zero_(input):
@@ -1104,6 +1143,14 @@ def _as_subclass(self, cls):
     return t
 
 
+def _pin_memory(self, device=None):
+    """Page-locked memory only matters for copies to a GPU: without one, PyTorch raises."""
+    from .. import cuda
+    if not cuda.is_available():
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+    return self
+
+
 def _new(self, *args, **kwargs):
     """Legacy Tensor.new: a tensor of self's dtype and device (data or a size)."""
     E = _E()
@@ -1131,8 +1178,6 @@ def _attach_methods():
         self, correction=correction, fweights=fweights, aweights=aweights)
     Tensor.corrcoef = corrcoef
     Tensor.dist = dist
-    Tensor.isin = lambda self, test_elements, *, assume_unique=False, invert=False: isin(
-        self, test_elements, assume_unique=assume_unique, invert=invert)
     Tensor.histogram = histogram
     Tensor.quantile = quantile
     Tensor.nanquantile = nanquantile
@@ -1162,7 +1207,7 @@ def _attach_methods():
     Tensor.is_signed = is_signed
     Tensor.is_inference = is_inference
     Tensor.get_device = get_device
-    Tensor.is_nonzero = lambda self: _E().is_nonzero(self)
+    Tensor.is_nonzero = is_nonzero
     Tensor.fill_ = fill_
     Tensor.zero_ = zero_
     Tensor.fill_diagonal_ = _fill_diagonal_
@@ -1178,7 +1223,7 @@ def _attach_methods():
     Tensor.new = _new
     Tensor.share_memory_ = lambda self: self
     Tensor.is_shared = lambda self: False
-    Tensor.pin_memory = lambda self, device=None: self
+    Tensor.pin_memory = _pin_memory
     Tensor.is_pinned = lambda self, device=None: False
     Tensor.tril_ = _inplace(tril)
     Tensor.triu_ = _inplace(triu)

@@ -179,17 +179,15 @@ def polygamma(n, input, *, out=None):
 
 
 def mvlgamma(input, p, *, out=None):
-    """Multivariate log-gamma: sum_{i<p} lgamma(x - i/2) + p (p - 1) / 4 log(pi);
-    every element must exceed (p - 1) / 2."""
+    """Multivariate log-gamma: sum_{i<p} lgamma(x - i/2) + p (p - 1) / 4 log(pi)
+    (defined for x > (p - 1) / 2; PyTorch 2 no longer checks the domain, nor does ember)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"mvlgamma(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
-    if not (input.is_floating_point()):
+    if not input.is_floating_point():
         raise RuntimeError("mvlgamma is not implemented for integral types")
-    if input.numel() and not bool(np.all(input._data > (p - 1) / 2)):
-        raise RuntimeError(f"All elements must be greater than (p-1)/2")
     shifts = Tensor._make(-np.arange(p, dtype=input._data.dtype) / 2)
     total = lgamma(input.unsqueeze(-1) + shifts).sum(-1)
     return _out(total + p * (p - 1) / 4 * math.log(math.pi), out)
@@ -409,7 +407,7 @@ class Zeta(Op):
     @staticmethod
     def forward(ctx, x, q):
         ctx.scalars = _scalars(x, q)
-        return opmath(lambda a, b: _back(_zeta_kernel(a, b), np.result_type(a, b)), x, q)
+        return opmath(lambda a, b: _zeta_kernel(a, b).astype(np.result_type(a, b)), x, q)
 
     @staticmethod
     def backward(ctx, grad):
