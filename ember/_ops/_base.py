@@ -38,13 +38,12 @@ class Op(Node):
 _NO_EDGE = (None, 0)
 
 
-def _edge(t):
-    if t is None or not t._requires_grad:
-        return _NO_EDGE
-    fn = t.grad_fn
-    if fn is not None:
-        return (fn, t._output_nr)
-    return (accumulator_of(t), 0)
+def _any_edge(edges, indices):
+    """Whether any of the inputs at `indices` has a gradient edge."""
+    for j in indices:
+        if edges[j][0] is not None:
+            return True
+    return False
 
 
 def apply(cls, inputs, arrays, *params):
@@ -75,8 +74,14 @@ def _record(ctx, inputs, out):
             edges.append(_NO_EDGE)
             meta.append(None)
             continue
-        edges.append(_edge(t))
-        meta.append((t._data.shape, _FROM_NP[t._data.dtype]))
+        if not t._requires_grad:
+            edges.append(_NO_EDGE)
+        elif t.grad_fn is not None:
+            edges.append((t.grad_fn, t._output_nr))
+        else:
+            edges.append((accumulator_of(t), 0))
+        data = t._data
+        meta.append((data.shape, _FROM_NP[data.dtype]))
     ctx.next_functions = tuple(edges)
     ctx._input_meta = tuple(meta)
     ctx._seq = next(_seq)
@@ -103,7 +108,7 @@ def _record(ctx, inputs, out):
     nf = ctx.next_functions
     for i in ctx.save_inputs:
         t = inputs[i]
-        if t is None or (need_by is not None and all(nf[j][0] is None for j in need_by[i])):
+        if t is None or (need_by is not None and not _any_edge(nf, need_by[i])):
             save.append(None)
         else:
             save.append(SavedTensor(t))

@@ -21,7 +21,8 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
-from ._util import cast, wrap_dim, wrap_dims, dtype_name, check_tensor
+from ._util import (cast, wrap_dim, wrap_dims, dtype_name, check_tensor, ignore_fp_errors,
+                    restore_fp_errors)
 
 __all__ = ["sum", "nansum", "mean", "nanmean", "prod", "std", "var", "std_mean", "var_mean",
            "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "norm", "logsumexp",
@@ -64,9 +65,9 @@ def _keep_shape(shape, dims):
 
 def expand_reduced(grad, shape, dims, keepdim):
     """Broadcast a reduced gradient back over the reduced dims of `shape`."""
-    if not keepdim and dims:
+    if not keepdim and dims and len(dims) < len(shape):
         grad = grad.reshape(_keep_shape(shape, dims))
-    return grad.expand(shape)
+    return grad.expand(shape)  # a full reduction's 0-dim grad expands without a reshape
 
 
 def _reduce_dims(input, dim, fname):
@@ -176,8 +177,12 @@ class Sum(Op):
         if len(dims) == x.ndim and not keepdim:
             ctx._name = "SumBackward0"
         acc = np.float32 if dt.name in _LOWP else dt.np
-        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN, silently
-            return np.sum(x, axis=dims, keepdims=keepdim, dtype=acc).astype(dt.np, copy=False)
+        token = ignore_fp_errors()  # inf - inf is NaN, silently
+        try:
+            out = np.add.reduce(x, axis=dims, dtype=acc, keepdims=keepdim)
+        finally:
+            restore_fp_errors(token)
+        return np.asarray(out).astype(dt.np, copy=False)
 
     @staticmethod
     def backward(ctx, grad):

@@ -14,6 +14,7 @@ import weakref
 
 from . import grad_mode
 from .anomaly import anomaly_enabled, check_nan
+from .._dtype import _FROM_NP
 
 _seq = itertools.count()
 
@@ -216,6 +217,22 @@ def _collect(roots, capture):
     return order, needed
 
 
+def _count_deps(roots):
+    """{node: number of edges leading into it} over the nodes reachable from `roots`,
+    in one iterative walk (the whole graph is needed when nothing is captured)."""
+    deps = {}
+    stack = [r for r in roots if r is not None]
+    seen = set(stack)
+    while stack:
+        for fn, _ in stack.pop().next_functions:
+            if fn is not None:
+                deps[fn] = deps.get(fn, 0) + 1
+                if fn not in seen:
+                    seen.add(fn)
+                    stack.append(fn)
+    return deps
+
+
 def _add(a, b):
     if a is None:
         return b
@@ -232,14 +249,18 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
     """
     anomaly = anomaly_enabled()
     root_nodes = [t.grad_fn if t.grad_fn is not None else accumulator_of(t) for t in roots]
-    order, needed = _collect(root_nodes, capture)
-    deps = {}
-    for node in order:
-        if needed is not None and node not in needed:
-            continue
-        for fn, _ in node.next_functions:
-            if fn is not None and (needed is None or fn in needed):
-                deps[fn] = deps.get(fn, 0) + 1
+    if capture is None:
+        needed = None
+        deps = _count_deps(root_nodes)
+    else:
+        order, needed = _collect(root_nodes, capture)
+        deps = {}
+        for node in order:
+            if node not in needed:
+                continue
+            for fn, _ in node.next_functions:
+                if fn is not None and fn in needed:
+                    deps[fn] = deps.get(fn, 0) + 1
 
     buffers = {}
     for t, node, g in zip(roots, root_nodes, root_grads):
@@ -266,8 +287,9 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
             grads = buffers.pop(node, None)
             if grads is None:
                 continue
+            attrs = node.__dict__
             # tensor hooks registered on this node's outputs (non-leaf register_hook/retain_grad)
-            th = node.__dict__.get("_tensor_hooks")
+            th = attrs.get("_tensor_hooks")
             if th:
                 for nr, hooks in th.items():
                     for fn in list(hooks.values()):
@@ -286,14 +308,14 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                 continue
             if needed is not None and node not in needed:
                 continue
-            pre = node.__dict__.get("_pre_hooks")
+            pre = attrs.get("_pre_hooks")
             if pre:
                 for fn in list(pre.values()):
                     r = fn(tuple(grads))
                     if r is not None:
                         grads = list(r)
             in_grads = _call_backward(node, grads, anomaly)
-            post = node.__dict__.get("_post_hooks")
+            post = attrs.get("_post_hooks")
             if post:
                 for fn in list(post.values()):
                     r = fn(in_grads, tuple(grads))
@@ -303,7 +325,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                 node._release()
             if anomaly:
                 check_nan(node, in_grads)
-            meta = node.__dict__.get("_input_meta")
+            meta = attrs.get("_input_meta")
             for i, (fn, nr) in enumerate(node.next_functions):
                 if fn is None or (needed is not None and fn not in needed):
                     continue
@@ -361,10 +383,11 @@ def _call_backward(node, grads, anomaly):
 def _fit(g, meta):
     """Reduce a broadcast gradient to its input's shape and cast it to the input's dtype."""
     shape, dtype = meta
-    if g.shape != shape:
+    data = g._data
+    if data.shape != shape:
         from .._ops.reduction import sum_to_size
         g = sum_to_size(g, shape)
-    if g.dtype is not dtype:
+    if _FROM_NP[g._data.dtype] is not dtype:
         g = g.to(dtype)
     return g
 
