@@ -42,7 +42,7 @@ def _norm(norm, fname):
     if norm is None:
         return "backward"
     if norm not in _SWAP:
-        raise ValueError(f"Invalid normalization mode: {norm}")
+        raise RuntimeError(f'Invalid normalization mode: "{norm}"')
     return norm
 
 

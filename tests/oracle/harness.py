@@ -49,7 +49,7 @@ def T(lib, arr, requires_grad=False):
 def to_numpy(x):
     """A torch or ember tensor (or nested tuple) as NumPy, for comparison."""
     if isinstance(x, torch.Tensor):
-        x = x.detach()
+        x = x.detach().resolve_conj().resolve_neg()  # torch's lazy conj/neg views refuse .numpy()
         if x.dtype == torch.bfloat16:
             return x.float().numpy()
         return x.numpy()
