@@ -58,15 +58,23 @@ class Adam(Optimizer):
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 _lerp_(m, g, 1 - beta1)
                 v *= beta2
-                v += (1 - beta2) * g * g
+                # the same operations in the same order as the formula, in two scratch
+                # buffers (out=) instead of a new array per operation
+                scratch = xp.multiply(g, 1 - beta2)
+                scratch *= g
+                v += scratch
                 step_size = lr / (1 - beta1 ** step)
                 bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
                 if amsgrad:
                     v_max = state["max_exp_avg_sq"]._data
                     xp.maximum(v_max, v, out=v_max)
                     v = v_max
-                denom = xp.sqrt(v) / bias_correction2_sqrt + eps
-                x -= step_size * m / denom
+                denom = xp.sqrt(v, out=scratch)
+                denom /= bias_correction2_sqrt
+                denom += eps
+                update = xp.multiply(m, step_size)
+                update /= denom
+                x -= update
                 p._bump_version()
 
 
