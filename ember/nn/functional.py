@@ -510,3 +510,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
         d_neg = minimum(d_neg, dist(positive, negative))
     loss = (margin + d_pos - d_neg).clamp_min(0)
     return _loss.reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------------- spatial transformers
+from .._ops.grid_sample import affine_grid, grid_sample  # noqa: E402,F401

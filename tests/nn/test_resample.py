@@ -222,3 +222,59 @@ def test_modules(name, make, inputs):
 def test_module_errors(make, shape):
     x = f32(*shape)
     check(lambda L, t: make(L)(t), x)
+
+
+def gs(**kw):
+    return lambda L, x, g: L.nn.functional.grid_sample(x, g, **kw)
+
+
+def ag(size, **kw):
+    return lambda L, t: L.nn.functional.affine_grid(t, size, **kw)
+
+
+grid = rng.uniform(-1.3, 1.3, (2, 3, 6, 2)).astype(np.float32)
+GRID = [(f"grid_sample-{m}-{p}-ac{ac}", gs(mode=m, padding_mode=p, align_corners=ac),
+         [Grad(f32(2, 3, 4, 5)), Grad(grid)])
+        for m in ("bilinear", "nearest") for p in ("zeros", "border", "reflection")
+        for ac in (False, True)]
+GRID += [
+    ("grid_sample-float64", gs(align_corners=False),
+     [Grad(rng.standard_normal((1, 2, 3, 3))), Grad(rng.uniform(-1, 1, (1, 4, 4, 2)))]),
+    ("grid_sample-1x1-input", gs(align_corners=True, padding_mode="reflection"),
+     [Grad(f32(1, 2, 1, 1)), Grad(grid[:1])]),
+    ("err-grid_sample-mode", gs(mode="cubic", align_corners=False), [f32(1, 1, 3, 3), grid[:1]]),
+    ("err-grid_sample-padding", gs(padding_mode="wrap", align_corners=False),
+     [f32(1, 1, 3, 3), grid[:1]]),
+    ("err-grid_sample-batch", gs(align_corners=False), [f32(3, 1, 3, 3), grid]),
+    ("err-grid_sample-last", gs(align_corners=False), [f32(2, 1, 3, 3), f32(2, 3, 3, 3)]),
+    ("err-grid_sample-dims", gs(align_corners=False), [f32(2, 1, 3), f32(2, 3, 2)]),
+    ("affine_grid", ag((2, 3, 4, 5), align_corners=False), [Grad(f32(2, 2, 3))]),
+    ("affine_grid-ac", ag((2, 3, 4, 5), align_corners=True), [Grad(f32(2, 2, 3))]),
+    ("affine_grid-3d", ag((2, 1, 2, 3, 4), align_corners=False), [Grad(f32(2, 3, 4))]),
+    ("affine_grid-size1", ag((1, 1, 1, 3), align_corners=False), [Grad(f32(1, 2, 3))]),
+    ("err-affine_grid-theta", ag((2, 3, 4, 5), align_corners=False), [f32(2, 3, 3)]),
+    ("err-affine_grid-size", ag((2, 3, 4), align_corners=False), [f32(2, 2, 3)]),
+    ("err-affine_grid-int", ag((2, 3, 4, 5), align_corners=False),
+     [np.zeros((2, 2, 3), np.int64)]),
+    ("stn", lambda L, x, t: L.nn.functional.grid_sample(
+        x, L.nn.functional.affine_grid(t, (2, 3, 5, 4), align_corners=False),
+        align_corners=False), [Grad(f32(2, 3, 4, 5)), Grad(f32(2, 2, 3) * 0.5)]),
+]
+
+
+@pytest.mark.parametrize("name,fn,inputs", GRID, ids=[c[0] for c in GRID])
+def test_grid_sample_affine_grid(name, fn, inputs):
+    check(fn, *inputs, rtol=1e-5, atol=2e-5)
+
+
+def test_grid_sample_align_corners_warning_and_gradcheck():
+    from ember.autograd import gradcheck, gradgradcheck
+    for L in (torch, ember):
+        with pytest.warns(UserWarning, match="align_corners"):
+            L.nn.functional.affine_grid(L.zeros(1, 2, 3), (1, 1, 2, 2))
+    x = ember.randn(1, 2, 3, 4, dtype=ember.float64, requires_grad=True)
+    g = (ember.rand(1, 3, 2, 2, dtype=ember.float64) * 1.6 - 0.8).requires_grad_()
+    fn = (lambda a, b: ember.nn.functional.grid_sample(a, b, padding_mode="reflection",
+                                                       align_corners=False))
+    assert gradcheck(fn, (x, g))
+    assert gradgradcheck(fn, (x, g))
