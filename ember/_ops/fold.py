@@ -7,7 +7,6 @@ so the backward of one is the other and double backward is free.
 """
 import numpy as np
 
-from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import shape_str
 

@@ -201,8 +201,8 @@ def _legacy_name(dt):
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
     """Deprecated alias of interpolate (warns as PyTorch does)."""
     import warnings
-    warnings.warn(f"`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
-                  f"instead.", stacklevel=2)
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 import ember
-from tests.oracle.harness import Grad, T, assert_same, _outputs, to_numpy
+from tests.oracle.harness import T, assert_same, _outputs, to_numpy
 
 
 def copy_state(tm, em):

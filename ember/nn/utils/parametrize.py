@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ..modules.container import ModuleDict, ModuleList
-from ..modules.module import Module
 from ..parameter import Parameter
 
 __all__ = ["cached", "ParametrizationList", "register_parametrization", "is_parametrized",
@@ -178,8 +177,8 @@ def register_parametrization(module, tensor_name, parametrization, *, unsafe=Fal
             y = getattr(module, tensor_name)
             x = parametrization(y)
             if not isinstance(x, Tensor) or x.shape != y.shape or x.dtype != y.dtype:
-                raise ValueError(f"Registering a parametrization may not change the shape or "
-                                 f"dtype of the tensor, unless `unsafe` flag is enabled.")
+                raise ValueError("Registering a parametrization may not change the shape or "
+                                 "dtype of the tensor, unless `unsafe` flag is enabled.")
         plist.append(parametrization)
         plist.unsafe |= unsafe
         return module
