@@ -19,6 +19,7 @@ from ..autograd.graph import Node, SavedTensor, accumulator_of, _seq
 from ..autograd import anomaly
 from .._dtype import _FROM_NP
 from .._tensor import Tensor
+from .._autocast import AUTOCAST as _AUTOCAST, autocast_inputs
 
 _make = Tensor._make
 _new_object = object.__new__
@@ -52,6 +53,8 @@ def apply(cls, inputs, arrays, *params):
     `inputs` are the Tensor operands (None for non-tensor operands) the graph links to.
     This is every op's hot path: keep it free of imports and property calls.
     """
+    if _AUTOCAST[0]:  # autocast casts the operands by the op's policy (ember/_autocast.py)
+        inputs, arrays = autocast_inputs(cls, inputs, arrays)
     ctx = _new_object(cls)
     ctx.xp = np
     out = cls.forward(ctx, *arrays, *params)

@@ -1,0 +1,355 @@
+"""Autocast: the per-device state, PyTorch's op policy tables and the casts they prescribe.
+
+Inside ``ember.autocast(device_type, dtype)`` every op on that device's tensors runs
+under one of PyTorch's policies (aten/src/ATen/autocast_mode.{h,cpp}):
+
+- ``lower``:   floating inputs (except float64) are cast to the autocast dtype: matrix
+               products and convolutions run in bfloat16/float16;
+- ``fp32``:    floating inputs (except float64) are cast to float32: losses, linear
+               algebra, ... (the CPU and CUDA lists differ: on CPU softmax, sums and
+               norms are *not* listed and run in the dtype they get);
+- ``promote``: floating inputs are cast to the widest floating dtype among them;
+- any other op runs in the dtypes it is given.
+
+The casts are ordinary differentiable ``to(dtype)`` calls (``ToCopyBackward0`` nodes):
+backward runs each op in the dtype its forward used, and the gradient of a float32
+parameter comes back as float32. As in PyTorch, a lower-precision cast of a float32 leaf
+that requires grad (a weight) is cached until the outermost autocast region exits.
+
+Two hooks apply the policy. An op's public function calls ``autocast_args(name, ...)``
+first thing when its dtype checks would reject mixed inputs or when it is a composite
+that PyTorch autocasts as a whole (``linear``, ``mm``, ``conv``, ``cross_entropy`` ...);
+the dispatcher (``_ops._base.apply``) calls ``autocast_inputs(cls, inputs, arrays)`` for
+every op node, so single-node ops need no code of their own. Both hooks are guarded by
+``if AUTOCAST[0]:``, so disabled autocast costs one list read per op.
+"""
+import numpy as np
+
+from . import _dtype
+from ._tensor import Tensor
+from .autograd import grad_mode
+
+__all__ = ["is_autocast_enabled", "set_autocast_enabled", "get_autocast_dtype",
+           "set_autocast_dtype", "is_autocast_cache_enabled", "set_autocast_cache_enabled",
+           "clear_autocast_cache", "autocast_increment_nesting", "autocast_decrement_nesting",
+           "get_autocast_cpu_dtype", "get_autocast_gpu_dtype", "is_autocast_cpu_enabled",
+           "set_autocast_cpu_enabled", "set_autocast_cpu_dtype", "set_autocast_gpu_dtype"]
+
+LOWER, FP32, PROMOTE = "lower", "fp32", "promote"
+
+# True while autocast is enabled for at least one device type: the only thing the hooks read
+AUTOCAST = [False]
+
+_ENABLED = {"cpu": False, "cuda": False}
+_DTYPE = {"cpu": _dtype.bfloat16, "cuda": _dtype.float16}
+_CACHE_ENABLED = [True]
+_NESTING = [0]
+_CACHE = {}  # id(float32 leaf) -> (leaf, its version when cast, the cast tensor)
+
+# device types PyTorch knows (torch._C's "Expected one of ..." list); autocast exists for two here
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve",
+                 "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
+                 "privateuseone")
+
+
+# ------------------------------------------------------------------------------ policy tables
+
+_CPU_LOWER = (
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "convolution", "conv_tbc", "bmm", "mm", "linalg_vecdot", "baddbmm", "addmm", "addbmm",
+    "linear", "matmul", "prelu", "scaled_dot_product_attention",
+    # not listed on CPU, but PyTorch computes a contraction of two or more operands with bmm,
+    # which is: the result is in the lower dtype exactly when it would be here
+    "einsum",
+)
+_CPU_FP32 = (
+    "avg_pool3d", "binary_cross_entropy", "grid_sampler", "polar", "prod", "quantile",
+    "nanquantile", "stft", "cdist", "trace", "view_as_complex", "cholesky", "cholesky_inverse",
+    "cholesky_solve", "inverse", "lu_solve", "orgqr", "ormqr", "pinverse", "max_pool3d",
+    "max_unpool2d", "max_unpool3d", "adaptive_avg_pool3d", "reflection_pad1d",
+    "reflection_pad2d", "replication_pad1d", "replication_pad2d", "replication_pad3d",
+    "mse_loss", "cosine_embedding_loss", "nll_loss", "nll_loss2d", "hinge_embedding_loss",
+    "poisson_nll_loss", "smooth_l1_loss", "cross_entropy_loss", "l1_loss", "huber_loss",
+    "margin_ranking_loss", "soft_margin_loss", "triplet_margin_loss", "multi_margin_loss",
+    "ctc_loss", "kl_div", "multilabel_margin_loss", "binary_cross_entropy_with_logits",
+    "fft_fft", "fft_ifft", "fft_fft2", "fft_ifft2", "fft_fftn", "fft_ifftn", "fft_rfft",
+    "fft_irfft", "fft_rfft2", "fft_irfft2", "fft_rfftn", "fft_irfftn", "fft_hfft", "fft_ihfft",
+    "linalg_cond", "linalg_matrix_rank", "linalg_solve", "linalg_cholesky", "linalg_svdvals",
+    "linalg_eigvals", "linalg_eigvalsh", "linalg_inv", "linalg_householder_product",
+    "linalg_tensorinv", "linalg_tensorsolve", "fake_quantize_per_tensor_affine", "geqrf",
+    "_lu_with_info", "qr", "svd", "triangular_solve", "fractional_max_pool2d",
+    "fractional_max_pool3d", "adaptive_max_pool3d", "multilabel_margin_loss_forward",
+    "linalg_qr", "linalg_cholesky_ex", "linalg_svd", "linalg_eig", "linalg_eigh",
+    "linalg_lstsq", "linalg_inv_ex", "linalg_pinv", "linalg_det", "linalg_slogdet",
+)
+_CPU_PROMOTE = ("stack", "cat", "index_copy")
+
+# CUDA: AT_FORALL_LOWER_PRECISION_FP / AT_FORALL_FP32 / AT_FORALL_FP32_SET_OPT_DTYPE /
+# AT_FORALL_PROMOTE of autocast_mode.h (set_opt_dtype ops compute in float32 too)
+_CUDA_LOWER = (
+    "convolution", "conv1d", "conv2d", "conv3d", "conv_tbc", "conv_transpose1d",
+    "conv_transpose2d", "conv_transpose3d", "prelu", "addmm", "addmv", "addr", "matmul",
+    "einsum", "mm", "mv", "linalg_vecdot", "linear", "addbmm", "baddbmm", "bmm", "chain_matmul",
+    "linalg_multi_dot", "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell",
+    "scaled_dot_product_attention",
+)
+_CUDA_FP32 = (
+    "acos", "asin", "cosh", "erfinv", "exp", "expm1", "log", "log10", "log2", "log1p",
+    "reciprocal", "rsqrt", "sinh", "tan", "pow", "softplus", "layer_norm", "group_norm",
+    "frobenius_norm", "nuclear_norm", "cosine_similarity", "poisson_nll_loss",
+    "cosine_embedding_loss", "nll_loss", "nll_loss2d", "hinge_embedding_loss", "kl_div",
+    "l1_loss", "smooth_l1_loss", "huber_loss", "mse_loss", "margin_ranking_loss",
+    "multilabel_margin_loss", "soft_margin_loss", "triplet_margin_loss", "multi_margin_loss",
+    "binary_cross_entropy_with_logits", "dist", "pdist", "cdist", "renorm", "logsumexp",
+    "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d", "upsample_linear1d",
+    "upsample_bilinear2d", "upsample_trilinear3d", "upsample_bicubic2d",
+    # fp32_set_opt_dtype and fp32_append_dtype
+    "prod", "softmax", "log_softmax", "cumprod", "cumsum", "linalg_vector_norm",
+    "linalg_matrix_norm", "sum", "norm", "cross_entropy_loss",
+)
+_CUDA_PROMOTE = ("addcdiv", "addcmul", "atan2", "bilinear", "cross", "dot", "vdot",
+                 "grid_sampler", "index_put", "tensordot", "scatter_add", "stack", "cat",
+                 "index_copy")
+# ops PyTorch refuses to autocast on CUDA (float16 inputs would overflow them)
+_CUDA_BANNED = ("binary_cross_entropy",)
+
+
+def _table(lower, fp32, promote):
+    table = dict.fromkeys(lower, LOWER)
+    table.update(dict.fromkeys(fp32, FP32))
+    table.update(dict.fromkeys(promote, PROMOTE))
+    return table
+
+
+POLICY = {"cpu": _table(_CPU_LOWER, _CPU_FP32, _CPU_PROMOTE),
+          "cuda": _table(_CUDA_LOWER, _CUDA_FP32, _CUDA_PROMOTE)}
+
+# The op nodes of ember the dispatcher hook knows, by "module.class", and the PyTorch op each
+# one is. Every node listed takes its tensor operands as its first arrays, in `inputs` order,
+# and derives its result dtype from those arrays.
+_OP_OF_NODE = {
+    "ember._ops.linalg.Mm": "mm",
+    "ember._ops.linalg.Bmm": "bmm",
+    "ember._ops.linalg.Matmul": "matmul",
+    "ember._ops.linalg.Mv": "mv",
+    "ember._ops.linalg.Dot": "dot",
+    "ember._ops.linalg.Vdot": "vdot",
+    "ember._ops.linalg.Addmm": "addmm",
+    "ember._ops.linalg.Addmv": "addmv",
+    "ember._ops.linalg.Addbmm": "addbmm",
+    "ember._ops.linalg.Baddbmm": "baddbmm",
+    "ember._ops.linalg.Addr": "addr",
+    "ember._ops.layers.Linear": "linear",
+    "ember._ops.conv.Conv": "convolution",
+    "ember._ops.loss.NllLoss": "nll_loss",
+    "ember._ops.loss.PointwiseLoss": "mse_loss",  # mse and l1: the same policy everywhere
+    "ember._ops.loss.BinaryCrossEntropy": "binary_cross_entropy",
+    "ember._ops.loss.BCEWithLogits": "binary_cross_entropy_with_logits",
+    "ember._ops.linalg_solvers.Inv": "linalg_inv",
+    "ember._ops.linalg_solvers.Cholesky": "linalg_cholesky",
+    "ember._ops.linalg_solvers.Qr": "linalg_qr",
+    "ember._ops.linalg_solvers.Svd": "linalg_svd",
+    "ember._ops.linalg_solvers.Svdvals": "linalg_svdvals",
+    "ember._ops.linalg_solvers.Eigh": "linalg_eigh",
+    "ember._ops.linalg_solvers.Eigvalsh": "linalg_eigvalsh",
+    "ember._ops.linalg_solvers.Eig": "linalg_eig",
+    "ember._ops.linalg_solvers.Solve": "linalg_solve",
+}
+_NODE_OP = {}  # node class -> PyTorch op name or None, filled on first use
+
+
+# ------------------------------------------------------------------------------ state
+
+def _check_device_type(device_type):
+    if device_type not in _DEVICE_TYPES:
+        raise RuntimeError("Expected one of " + ", ".join(_DEVICE_TYPES) + " device type at start "
+                           f"of device string: {device_type}")
+    return device_type
+
+
+def is_autocast_available(device_type):
+    """Whether autocast exists for `device_type` ('cpu' and 'cuda')."""
+    return _check_device_type(device_type) in _ENABLED
+
+
+def is_autocast_enabled(device_type=None):
+    """Whether autocast is on for `device_type` (PyTorch's default: 'cuda')."""
+    device_type = "cuda" if device_type is None else device_type
+    return _ENABLED.get(_check_device_type(device_type), False)
+
+
+def set_autocast_enabled(device_type, enabled=None):
+    """Turn autocast on or off for a device type (``set_autocast_enabled(True)``: CUDA)."""
+    if enabled is None:
+        device_type, enabled = "cuda", device_type
+    if _check_device_type(device_type) in _ENABLED:
+        _ENABLED[device_type] = bool(enabled)
+    AUTOCAST[0] = _ENABLED["cpu"] or _ENABLED["cuda"]
+
+
+def get_autocast_dtype(device_type):
+    """The dtype lower-precision ops of `device_type` run in (bfloat16 on CPU, float16 on CUDA)."""
+    _check_device_type(device_type)
+    return _DTYPE.get(device_type, _dtype.float16)
+
+
+def set_autocast_dtype(device_type, dtype):
+    if _check_device_type(device_type) in _DTYPE:
+        _DTYPE[device_type] = dtype
+
+
+def is_autocast_cache_enabled():
+    return _CACHE_ENABLED[0]
+
+
+def set_autocast_cache_enabled(enabled):
+    _CACHE_ENABLED[0] = bool(enabled)
+
+
+def clear_autocast_cache():
+    _CACHE.clear()
+
+
+def autocast_increment_nesting():
+    _NESTING[0] += 1
+    return _NESTING[0]
+
+
+def autocast_decrement_nesting():
+    _NESTING[0] -= 1
+    return _NESTING[0]
+
+
+def _deprecated(old, new):
+    import warnings
+    warnings.warn(f"torch.{old}() is deprecated. Please use torch.{new} instead.",
+                  DeprecationWarning, stacklevel=3)
+
+
+def is_autocast_cpu_enabled():
+    _deprecated("is_autocast_cpu_enabled", "is_autocast_enabled('cpu')")
+    return _ENABLED["cpu"]
+
+
+def set_autocast_cpu_enabled(enabled):
+    _deprecated("set_autocast_cpu_enabled", "set_autocast_enabled('cpu', enabled)")
+    set_autocast_enabled("cpu", enabled)
+
+
+def get_autocast_cpu_dtype():
+    _deprecated("get_autocast_cpu_dtype", "get_autocast_dtype('cpu')")
+    return _DTYPE["cpu"]
+
+
+def set_autocast_cpu_dtype(dtype):
+    _deprecated("set_autocast_cpu_dtype", "set_autocast_dtype('cpu', dtype)")
+    _DTYPE["cpu"] = dtype
+
+
+def get_autocast_gpu_dtype():
+    _deprecated("get_autocast_gpu_dtype", "get_autocast_dtype('cuda')")
+    return _DTYPE["cuda"]
+
+
+def set_autocast_gpu_dtype(dtype):
+    _deprecated("set_autocast_gpu_dtype", "set_autocast_dtype('cuda', dtype)")
+    _DTYPE["cuda"] = dtype
+
+
+# ------------------------------------------------------------------------------ casting
+
+def _device_type(t):
+    return "cpu" if type(t._data) is np.ndarray else "cuda"
+
+
+def _eligible(t, device_type):
+    """PyTorch's is_eligible: a floating tensor (float64 excepted) on the autocast device."""
+    return (isinstance(t, Tensor) and t.dtype.is_floating_point and t.dtype is not _dtype.float64
+            and _device_type(t) == device_type)
+
+
+def _cast(t, dt, device_type):
+    """`t` as dtype `dt`; a float32 leaf weight's lower-precision copy comes from the cache."""
+    if t.dtype is dt:
+        return t
+    cacheable = (_CACHE_ENABLED[0] and dt is _DTYPE[device_type] and t.dtype is _dtype.float32
+                 and t._requires_grad and t.grad_fn is None and t._base is None)
+    # under no_grad the cast would carry no graph: caching it would cut later gradients off
+    if not cacheable or not grad_mode.GRAD_ENABLED[0]:
+        return t.to(dt)
+    hit = _CACHE.get(id(t))
+    if hit is not None and hit[0] is t and hit[1] == t._version:
+        return hit[2]
+    out = t.to(dt)
+    _CACHE[id(t)] = (t, t._version, out)
+    return out
+
+
+def _target_dtype(policy, args, device_type):
+    if policy == LOWER:
+        return _DTYPE[device_type]
+    if policy == FP32:
+        return _dtype.float32
+    # promote: float32 wins over the lower dtype; float64 operands are left out of the vote
+    dt = _DTYPE[device_type]
+    for t in args:
+        if _eligible(t, device_type) and t.dtype is not dt:
+            return _dtype.float32
+    return dt
+
+
+def autocast_args(op, *args):
+    """`args` with their tensors cast as PyTorch's autocast policy for op `op` prescribes on
+    the device of the first tensor."""
+    return _autocast_tuple(op, args)
+
+
+def _autocast_tuple(op, args):
+    """autocast_args on a tuple; the same tuple object when nothing changes."""
+    device_type = None
+    for t in args:
+        if isinstance(t, Tensor):
+            device_type = _device_type(t)
+            break
+    if device_type is None or not _ENABLED[device_type]:
+        return args
+    policy = POLICY[device_type].get(op)
+    if policy is None:
+        if device_type == "cuda" and op in _CUDA_BANNED:
+            raise RuntimeError(
+                f"torch.nn.functional.{op} and torch.nn.BCELoss are unsafe to autocast.\nMany "
+                "models use a sigmoid layer right before the binary cross entropy layer.\nIn this "
+                "case, combine the two layers using torch.nn.functional."
+                "binary_cross_entropy_with_logits\nor torch.nn.BCEWithLogitsLoss.  "
+                "binary_cross_entropy_with_logits and BCEWithLogits are\nsafe to autocast.")
+        return args
+    dt = _target_dtype(policy, args, device_type)
+    out = tuple(_cast(t, dt, device_type) if _eligible(t, device_type) else t for t in args)
+    for a, b in zip(args, out):
+        if a is not b:
+            return out
+    return args
+
+
+def _node_op(cls):
+    op = _NODE_OP.get(cls, False)
+    if op is False:
+        op = _OP_OF_NODE.get(f"{cls.__module__}.{cls.__qualname__}")
+        _NODE_OP[cls] = op
+    return op
+
+
+def autocast_inputs(cls, inputs, arrays):
+    """The dispatcher's hook: `inputs` and `arrays` of op node `cls`, cast by its policy."""
+    op = _node_op(cls)
+    if op is None:
+        return inputs, arrays
+    inputs = tuple(inputs)
+    cast = _autocast_tuple(op, inputs)
+    if cast is inputs:
+        return inputs, arrays
+    arrays = list(arrays)
+    for i, (a, b) in enumerate(zip(inputs, cast)):
+        if a is not b:
+            arrays[i] = b._data
+    return cast, tuple(arrays)
