@@ -10,7 +10,6 @@ tensor's data and return a tensor outside the autograd graph, except ``normalize
 which is written with ember ops and so keeps gradients.
 """
 import enum
-import math
 import numbers
 from collections.abc import Sequence
 
@@ -177,7 +176,8 @@ def to_pil_image(pic, mode=None):
         if arr.shape[-3] > 4:
             raise ValueError(f"pic should not have > 4 channels. Got {arr.shape[-3]} channels.")
         if FT.is_float(arr) and mode != "F":
-            arr = (arr.astype(np.float32) * 255).astype(np.uint8)
+            # as Tensor.byte() does: truncate toward zero, wrap modulo 256
+            arr = (arr.astype(np.float32) * 255).astype(np.int64).astype(np.uint8)
         arr = np.transpose(arr, (1, 2, 0))
     elif isinstance(pic, np.ndarray):
         if pic.ndim not in (2, 3):
