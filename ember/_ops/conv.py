@@ -17,6 +17,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ._base import Op, apply
+from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import dtype_name, shape_str
 
 __all__ = []
@@ -243,6 +244,8 @@ def _check_conv(nd, input, weight, bias, groups, fname, transposed=False):
 def convolution(nd, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """F.conv1d/2d/3d: cross-correlation of input (N, C, *sp) with weight (O, C/groups, *k)."""
     fname = f"conv{nd}d"
+    if _AUTOCAST[0]:
+        input, weight, bias = autocast_args(fname, input, weight, bias)
     _check_conv(nd, input, weight, bias, groups, fname)
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
@@ -295,6 +298,8 @@ def conv_transpose(nd, input, weight, bias=None, stride=1, padding=0, output_pad
     """F.conv_transpose1d/2d/3d: the gradient of convolution with respect to its input;
     weight (C_in, C_out/groups, *k)."""
     fname = f"conv_transpose{nd}d"
+    if _AUTOCAST[0]:
+        input, weight, bias = autocast_args(fname, input, weight, bias)
     _check_conv(nd, input, weight, bias, groups, fname, transposed=True)
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input

@@ -4,6 +4,7 @@ import numpy as np
 from .._tensor import Tensor
 from .._random import gen_of
 from ._base import Op, apply
+from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import dtype_name
 
 __all__ = []
@@ -42,6 +43,8 @@ def linear(input, weight, bias=None):
     if not isinstance(input, Tensor):
         raise TypeError(f"linear(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
+    if _AUTOCAST[0]:
+        input, weight, bias = autocast_args("linear", input, weight, bias)
     if input.dim() == 0 or weight.dim() not in (1, 2):
         raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
                            f"{input.dim()}D and {weight.dim()}D")

@@ -15,6 +15,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import check_same_device, dtype_name, shape_str, wrap_dim
 from .conversion import commit_inplace, inplace_source
 
@@ -110,6 +111,8 @@ def mm(input, mat2, *, out=None):
     """Matrix product of an (n, m) and an (m, p) matrix: (n, p)."""
     _require_tensor(input, "mm", "input", 1)
     _require_tensor(mat2, "mm", "mat2", 2)
+    if _AUTOCAST[0]:
+        input, mat2 = autocast_args("mm", input, mat2)
     _check_mm(input, mat2)
     _no_bool("addmm_impl_cpu_", input)
     return apply(Mm, (input, mat2), (input._data, mat2._data))
@@ -152,6 +155,8 @@ def bmm(input, mat2, *, out=None):
     """Batched matrix product of two 3-D tensors: (b, n, m) @ (b, m, p) -> (b, n, p)."""
     _require_tensor(input, "bmm", "input", 1)
     _require_tensor(mat2, "bmm", "mat2", 2)
+    if _AUTOCAST[0]:
+        input, mat2 = autocast_args("bmm", input, mat2)
     _check_bmm(input, mat2)
     _no_bool("bmm", input)
     return apply(Bmm, (input, mat2), (input._data, mat2._data))
@@ -323,6 +328,8 @@ def matmul(input, other, *, out=None):
     """
     _require_tensor(input, "matmul", "input", 1)
     _require_tensor(other, "matmul", "other", 2)
+    if _AUTOCAST[0]:
+        input, other = autocast_args("matmul", input, other)
     da, db = input.dim(), other.dim()
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D "
@@ -540,6 +547,8 @@ def _apply_addop(cls, input, a, b, shape, beta, alpha):
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat1 @ mat2); input broadcasts to (n, p)."""
     _require_tensor(input, "addmm", "input", 1)
+    if _AUTOCAST[0]:
+        input, mat1, mat2 = autocast_args("addmm", input, mat1, mat2)
     _check_mm(mat1, mat2)
     _no_bool("addmm_impl_cpu_", mat1)
     return _apply_addop(Addmm, input, mat1, mat2, (mat1.shape[0], mat2.shape[1]), beta, alpha)
@@ -559,6 +568,8 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * sum_b batch1[b] @ batch2[b]; input broadcasts to (n, p)."""
     _require_tensor(input, "addbmm", "input", 1)
+    if _AUTOCAST[0]:
+        input, batch1, batch2 = autocast_args("addbmm", input, batch1, batch2)
     if batch1.dim() != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if batch2.dim() != 3:
@@ -578,6 +589,8 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (batch1 @ batch2) per batch; input broadcasts to (b, n, p)."""
     _require_tensor(input, "baddbmm", "input", 1)
+    if _AUTOCAST[0]:
+        input, batch1, batch2 = autocast_args("baddbmm", input, batch1, batch2)
     _check_bmm(batch1, batch2)
     _no_bool("baddbmm", batch1)
     shape = (batch1.shape[0], batch1.shape[1], batch2.shape[2])
@@ -739,6 +752,8 @@ def einsum(equation, *operands):
                             f"element of type {type(op).__name__} at pos {i}")
     if not operands:
         raise RuntimeError("einsum(): must provide at least one operand")
+    if _AUTOCAST[0] and len(operands) > 1:  # PyTorch contracts two or more operands with bmm
+        operands = autocast_args("einsum", *operands)
     in_labels, out_labels = _parse_einsum(equation, operands)
     sizes = {}
     for i, (labels, op) in enumerate(zip(in_labels, operands)):

@@ -6,6 +6,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import cast, dtype_name, shape_str
 
 __all__ = []
@@ -205,6 +206,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """log_softmax over the class dim followed by nll_loss; probability targets and label
     smoothing as PyTorch defines them."""
     from .activation import log_softmax
+    if _AUTOCAST[0]:
+        input, target, weight = autocast_args("cross_entropy_loss", input, target, weight)
     reduction_enum(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
