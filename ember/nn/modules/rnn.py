@@ -10,6 +10,7 @@ import math
 from ... import _dtype
 from ..._ops.creation import empty, zeros
 from ..._ops.joining import cat, stack
+from ..._ops.rnn import lstm_layer
 from ..._tensor import Tensor
 from .. import init
 from .. import functional as F
@@ -20,6 +21,8 @@ from .module import Module
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+# dtypes the fused LSTM layer computes in directly (others take the per-step path)
+_FUSED_DTYPES = (_dtype.float32, _dtype.float64)
 
 
 def _lstm_step(gi, h, c, w_hh, b_hh, w_hr):
@@ -131,6 +134,9 @@ class RNNBase(Module):
     def _run_direction(self, x, h, c, weights, batch_sizes, reverse):
         """x: (T, B, F) padded, or packed rows with batch_sizes; returns outputs, h, c."""
         w_ih, w_hh, b_ih, b_hh, w_hr = weights
+        if (self.mode == "LSTM" and batch_sizes is None and w_hr is None and x.shape[0] > 0
+                and x.dtype in _FUSED_DTYPES):
+            return lstm_layer(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse)
         gi_all = F.linear(x, w_ih, b_ih)
         outs = []
         if batch_sizes is None:

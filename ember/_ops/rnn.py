@@ -1,0 +1,203 @@
+"""Fused recurrent layers: one graph node for one LSTM layer-direction over a whole
+padded sequence (PyTorch's CPU LSTM is one node too, ``MkldnnRnnLayerBackward0``).
+
+Recording one node per time step and gate costs more Python than the arithmetic of a
+small LSTM; here the whole recurrence runs on arrays and backward is backpropagation
+through time on arrays. The recurrence is written once, `_lstm_recurrence` and
+`_lstm_bptt`, over a small kernel namespace: `_ArrayKernel` runs it on NumPy/CuPy arrays,
+`_TensorKernel` on ember Tensors. Backward with ``create_graph=True`` runs the same code
+on Tensors (recomputing the forward from the saved inputs), so double backward works.
+"""
+import numpy as np
+
+from ..autograd import grad_mode
+from .._tensor import Tensor
+from ._base import Op, apply
+from ._util import ignore_fp_errors, restore_fp_errors
+
+__all__ = []
+
+
+class _ArrayKernel:
+    """The few functions the recurrence needs, on arrays of namespace `xp`."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def sigmoid(self, x):
+        # 1 / (1 + exp(-x)) overflows exp for very negative x; exp(-|x|) never does
+        xp = self.xp
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1, e) / (1 + e)
+
+    def tanh(self, x):
+        return self.xp.tanh(x)
+
+    def cat(self, arrays):
+        return self.xp.concatenate(arrays, -1)
+
+    def stack(self, arrays):
+        return self.xp.stack(arrays, 0)
+
+    def linear(self, x, w, b):
+        y = x @ w.T
+        if b is not None:
+            y += b
+        return y
+
+
+class _TensorKernel:
+    """The same functions on ember Tensors (differentiable)."""
+
+    @staticmethod
+    def sigmoid(x):
+        return x.sigmoid()
+
+    @staticmethod
+    def tanh(x):
+        return x.tanh()
+
+    @staticmethod
+    def cat(tensors):
+        from .joining import cat
+        return cat(tensors, -1)
+
+    @staticmethod
+    def stack(tensors):
+        from .joining import stack
+        return stack(tensors, 0)
+
+    @staticmethod
+    def linear(x, w, b):
+        from .layers import linear
+        return linear(x, w, b)
+
+
+def _steps(T, reverse):
+    return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
+    """Run the LSTM over x (T, B, I) from (h0, c0) (B, H); kernel `k`.
+
+        gates_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh;  i, f, g, o = chunks of gates_t
+        i, f, o = sigmoid(.), g = tanh(.)
+        c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
+
+    Returns (hs, cs, acts, tcs): per step t (in time order) h_t, c_t, the activated gates
+    (i, f, g, o) and tanh(c_t), indexed by t.
+    """
+    T = x.shape[0]
+    H = h0.shape[-1]
+    gi = k.linear(x, w_ih, b_ih)
+    hs, cs, acts, tcs = [None] * T, [None] * T, [None] * T, [None] * T
+    h, c = h0, c0
+    for t in _steps(T, reverse):
+        gates = gi[t] + k.linear(h, w_hh, b_hh)
+        i = k.sigmoid(gates[:, :2 * H])
+        i, f = i[:, :H], i[:, H:]
+        g = k.tanh(gates[:, 2 * H:3 * H])
+        o = k.sigmoid(gates[:, 3 * H:])
+        c = f * c + i * g
+        tc = k.tanh(c)
+        h = o * tc
+        hs[t], cs[t], acts[t], tcs[t] = h, c, (i, f, g, o), tc
+    return hs, cs, acts, tcs
+
+
+def _lstm_bptt(k, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, g_out, g_h, g_c, reverse, need):
+    """Backpropagation through time for `_lstm_recurrence`'s outputs.
+
+    g_out (T, B, H) is the gradient of every h_t, (g_h, g_c) that of the final state.
+    Per step, with dh, dc the gradients reaching h_t, c_t:
+        dc_t = dc + dh * o * (1 - tanh(c_t)^2)
+        di = dc_t * g * i(1-i),  df = dc_t * c_{t-1} * f(1-f),  dg = dc_t * i * (1-g^2)
+        do = dh * tanh(c_t) * o(1-o);   dgates = [di, df, dg, do]
+        dh_{t-1} = dgates W_hh,  dc_{t-1} = dc_t * f
+    then the weight gradients are sums over steps: dW_hh = sum_t dgates_t^T h_{t-1},
+    dW_ih = sum_t dgates_t^T x_t, db = sum_t dgates_t, dx_t = dgates_t W_ih.
+    `need` says which of (x, h0, c0, w_ih, w_hh, b_ih, b_hh) need a gradient.
+    """
+    T = x.shape[0]
+    dgates = [None] * T
+    dh, dc = g_h, g_c
+    order = list(_steps(T, reverse))
+    # the state each step started from, indexed by time
+    h_prev, c_prev = [None] * T, [None] * T
+    for n, t in enumerate(order):
+        h_prev[t] = hs[order[n - 1]] if n > 0 else h0
+        c_prev[t] = cs[order[n - 1]] if n > 0 else c0
+    for t in reversed(order):
+        i, f, g, o = acts[t]
+        tc = tcs[t]
+        dh = dh + g_out[t]
+        dct = dc + dh * o * (1 - tc * tc)
+        dgate = k.cat([dct * g * i * (1 - i), dct * c_prev[t] * f * (1 - f),
+                       dct * i * (1 - g * g), dh * tc * o * (1 - o)])
+        dgates[t] = dgate
+        dc = dct * f
+        dh = dgate @ w_hh
+    dG = k.stack(dgates)
+    flat = dG.reshape(-1, dG.shape[-1])
+    grads = [None] * 7
+    if need[0]:
+        grads[0] = dG @ w_ih
+    grads[1], grads[2] = dh, dc
+    if need[3]:
+        grads[3] = flat.T @ x.reshape(-1, x.shape[-1])
+    if need[4]:
+        grads[4] = flat.T @ k.stack(h_prev).reshape(-1, h0.shape[-1])
+    if need[5] or need[6]:
+        db = flat.sum(0)
+        grads[5], grads[6] = db, db
+    return grads
+
+
+class LSTMLayer(Op):
+    """One LSTM layer-direction over a padded sequence: inputs x (T, B, I), h0, c0 (B, H),
+    w_ih (4H, I), w_hh (4H, H), b_ih, b_hh (4H,) or None; outputs h_t for every step
+    (T, B, H), h_T and c_T (the state after the last step processed)."""
+    _name = "MkldnnRnnLayerBackward0"
+    save_inputs = (0, 1, 2, 3, 4, 5, 6)
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
+        k = _ArrayKernel(ctx.xp)
+        token = ignore_fp_errors()
+        try:
+            hs, cs, acts, tcs = _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
+        finally:
+            restore_fp_errors(token)
+        ctx.reverse = reverse
+        ctx.arrays = (hs, cs, acts, tcs)
+        last = 0 if reverse else x.shape[0] - 1
+        return k.stack(hs), hs[last], cs[last]
+
+    @staticmethod
+    def backward(ctx, g_out, g_h, g_c):
+        need = ctx.needs_input_grad
+        saved = ctx.saved_tensors
+        if grad_mode.GRAD_ENABLED[0]:
+            # create_graph: the same computation on Tensors, so it can be differentiated
+            x, h0, c0, w_ih, w_hh, b_ih, b_hh = saved
+            k = _TensorKernel
+            states = _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, ctx.reverse)
+            return tuple(_lstm_bptt(k, x, h0, c0, w_ih, w_hh, *states, g_out, g_h, g_c,
+                                    ctx.reverse, need))
+        x, h0, c0, w_ih, w_hh = (t._data for t in saved[:5])
+        k = _ArrayKernel(ctx.xp)
+        token = ignore_fp_errors()
+        try:
+            grads = _lstm_bptt(k, x, h0, c0, w_ih, w_hh, *ctx.arrays, g_out._data, g_h._data,
+                               g_c._data, ctx.reverse, need)
+        finally:
+            restore_fp_errors(token)
+        return tuple(None if g is None else Tensor._make(g) for g in grads)
+
+
+def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
+    """One LSTM layer-direction over x (T, B, I) as one graph node (no projection, no
+    packed input: the caller checks). Returns (outputs (T, B, H), h_T, c_T)."""
+    inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+    arrays = tuple(None if t is None else t._data for t in inputs)
+    return apply(LSTMLayer, inputs, arrays, reverse)
