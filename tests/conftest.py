@@ -12,3 +12,12 @@ from hypothesis import settings
 
 settings.register_profile("ember", max_examples=30, deadline=None, derandomize=True)
 settings.load_profile("ember")
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def device(request):
+    """The device a test runs on: 'cpu', and 'cuda' where ember.cuda.is_available()."""
+    import ember
+    if request.param == "cuda" and not ember.cuda.is_available():
+        pytest.skip("no CUDA device")
+    return request.param
