@@ -106,7 +106,6 @@ class device:
         if self.idx < 0:
             return
         if not is_available():
-            _lazy_init()
             raise RuntimeError("PyTorch was compiled without CUDA support")
         self.prev_idx = current_device()
         if self.prev_idx != self.idx:
