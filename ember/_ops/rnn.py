@@ -25,10 +25,12 @@ class _ArrayKernel:
         self.xp = xp
 
     def sigmoid(self, x):
-        # 1 / (1 + exp(-x)) overflows exp for very negative x; exp(-|x|) never does
+        # exp(-x) overflows to inf for x below about -88 (float32), giving 1 / inf = 0, the
+        # correctly rounded result or its neighbour; the caller silences the overflow warning
         xp = self.xp
-        e = xp.exp(-xp.abs(x))
-        return xp.where(x >= 0, 1, e) / (1 + e)
+        e = xp.exp(-x)
+        e += 1
+        return xp.reciprocal(e, out=e)
 
     def tanh(self, x):
         return self.xp.tanh(x)
@@ -40,10 +42,11 @@ class _ArrayKernel:
         return self.xp.stack(arrays, 0)
 
     def linear(self, x, w, b):
-        y = x @ w.T
+        # one 2-D GEMM over all leading dims (NumPy loops a 3-D @ 2-D product per matrix)
+        y = x.reshape(-1, x.shape[-1]) @ w.T
         if b is not None:
             y += b
-        return y
+        return y.reshape(x.shape[:-1] + (w.shape[0],))
 
 
 class _TensorKernel:
@@ -141,7 +144,7 @@ def _lstm_bptt(k, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, g_out, g_h, g_c, rev
     flat = dG.reshape(-1, dG.shape[-1])
     grads = [None] * 7
     if need[0]:
-        grads[0] = dG @ w_ih
+        grads[0] = (flat @ w_ih).reshape(x.shape)
     grads[1], grads[2] = dh, dc
     if need[3]:
         grads[3] = flat.T @ x.reshape(-1, x.shape[-1])
