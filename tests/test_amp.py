@@ -5,10 +5,11 @@ output dtype, values and the gradients of the float32 inputs (which must come ba
 float32). Ops whose PyTorch CPU policy ember does not reproduce yet are listed in the
 module-level GAPS note below, not hidden in this table.
 
-GAPS (CPU policy, composites PyTorch autocasts as a whole): kl_div, smooth_l1_loss,
-huber_loss, prod, cdist, trace, quantile, reflection/replication pad, 3-d pooling,
-grid_sample, inverse (refuses bfloat16 before dispatch), polar, index_copy (promote),
-prelu and linalg.vecdot (lower), bilinear (ember's einsum-based form runs lower).
+GAPS (CPU policy, composites PyTorch autocasts as a whole): prod, cdist, trace, quantile,
+reflection/replication pad, 3-d pooling, grid_sample, inverse (refuses bfloat16 before
+dispatch), polar, margin_ranking/poisson_nll/cosine_embedding/triplet/multi_margin losses
+(fp32), index_copy (promote), linalg.vecdot (lower), bilinear (ember's einsum-based form
+runs lower where PyTorch stays float32).
 """
 import pickle
 import warnings
@@ -97,6 +98,14 @@ OPS = [
      [Grad(bf16(6)), np.abs(bf16(6)) / 4]),
     ("bce_with_logits", lambda L, a, b: F(L).binary_cross_entropy_with_logits(a, b),
      [Grad(bf16(2, 3)), np.abs(bf16(2, 3)) / 4]),
+    ("smooth_l1_loss", lambda L, a, b: F(L).smooth_l1_loss(a, b, beta=0.5), [Grad(bf16(3, 4)), bf16(3, 4)]),
+    ("huber_loss", lambda L, a, b: F(L).huber_loss(a, b), [Grad(bf16(5)), f32(5)]),
+    ("kl_div", lambda L, a, b: F(L).kl_div(a, b, reduction="batchmean"),
+     [Grad(bf16(2, 3)), np.abs(bf16(2, 3))]),
+    ("soft_margin_loss", lambda L, a, b: F(L).soft_margin_loss(a, b), [Grad(bf16(4)), np.sign(bf16(4))]),
+    ("hinge_embedding_loss", lambda L, a, b: F(L).hinge_embedding_loss(a, b),
+     [Grad(bf16(4)), np.sign(bf16(4))]),
+    ("prelu", lambda L, a, w: F(L).prelu(a, w), [Grad(f32(2, 3, 2)), Grad(np.full(3, 0.25, np.float32))]),
     # run in the dtype they get (not on PyTorch's CPU lists)
     ("softmax", lambda L, a: F(L).softmax(a, -1), [Grad(bf16(3, 4))]),
     ("log_softmax_f32", lambda L, a: F(L).log_softmax(a, 0), [Grad(f32(3, 4))]),

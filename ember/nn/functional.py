@@ -3,6 +3,7 @@ import math
 import warnings
 
 from .._tensor import Tensor
+from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ..autograd import grad_mode
 from .._ops.activation import softmax, log_softmax, gelu
 from .._ops.layers import linear, dropout as _dropout, feature_dropout
@@ -115,6 +116,8 @@ def glu(input, dim=-1):
 
 
 def prelu(input, weight):
+    if _AUTOCAST[0]:
+        input, weight = autocast_args("prelu", input, weight)
     if weight.numel() != 1 and input.dim() >= 2:
         shape = [1] * input.dim()
         shape[1] = weight.numel()
@@ -167,6 +170,8 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
 # ---------------------------------------------------------------------------- losses
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    if _AUTOCAST[0]:
+        input, target = autocast_args("smooth_l1_loss", input, target)
     _loss.reduction_enum(reduction)
     d = (input - target).abs()
     if beta == 0:
@@ -177,6 +182,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    if _AUTOCAST[0]:
+        input, target, weight = autocast_args("huber_loss", input, target, weight)
     _loss.reduction_enum(reduction)
     d = (input - target).abs()
     loss = where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
@@ -186,6 +193,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    if _AUTOCAST[0]:
+        input, target = autocast_args("kl_div", input, target)
     if reduction == "mean":
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
                       "support size.'batchmean' divides only by the batch size, and aligns with "
@@ -202,6 +211,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    if _AUTOCAST[0]:
+        input, target = autocast_args("soft_margin_loss", input, target)
     return _loss.reduce(softplus(-input * target), _loss.reduction_enum(reduction))
 
 
@@ -213,6 +224,8 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
                          reduction="mean"):
+    if _AUTOCAST[0]:
+        input, target = autocast_args("hinge_embedding_loss", input, target)
     pos = where(target == 1, input, 0.0)
     neg = where(target == -1, (margin - input).clamp_min(0), 0.0)
     return _loss.reduce(pos + neg, _loss.reduction_enum(reduction))
