@@ -30,6 +30,9 @@ _generic = np.generic
 
 
 class Op(Node):
+    # the array namespace forward computes with (a class default: every array is NumPy's
+    # until the CUDA backend sets it per node)
+    xp = np
     save_inputs = ()
     save_output = False
     # {input index: indices of the inputs whose gradient needs it}; None: always save
@@ -56,7 +59,6 @@ def apply(cls, inputs, arrays, *params):
     if _AUTOCAST[0]:  # autocast casts the operands by the op's policy (ember/_autocast.py)
         inputs, arrays = autocast_inputs(cls, inputs, arrays)
     ctx = _new_object(cls)
-    ctx.xp = np
     out = cls.forward(ctx, *arrays, *params)
     if _GRAD[0]:
         for t in inputs:
@@ -85,13 +87,43 @@ def _record(ctx, inputs, out):
             edges.append((accumulator_of(t), 0))
         data = t._data
         meta.append((data.shape, _FROM_NP[data.dtype]))
-    ctx.next_functions = tuple(edges)
-    ctx._input_meta = tuple(meta)
+    nf = ctx.next_functions = tuple(edges)
+    ctx._input_meta = meta
     ctx._seq = next(_seq)
     if anomaly._ENABLED[0]:
         anomaly.record_trace(ctx)
     multi = type(out) is tuple
-    outs = out if multi else (out,)
+    if not multi and type(out) is _ndarray and not ctx.nondiff_outputs:
+        # the common case, one array out: no per-output loop
+        diff = out.dtype.kind in "fcV"
+        results = (_make(out, diff),)
+        if diff:
+            results[0].grad_fn = ctx
+    else:
+        results = _wrap_outputs(ctx, out if multi else (out,))
+        if multi:
+            ctx._num_outputs = len(results)
+            ctx._output_meta = [(r.shape, r.dtype, r.device) for r in results]
+    if ctx.save_inputs or ctx.save_output:
+        save = []
+        need_by = ctx.save_needed_by
+        for i in ctx.save_inputs:
+            t = inputs[i]
+            if t is None or (need_by is not None and not _any_edge(nf, need_by[i])):
+                save.append(None)
+            else:
+                save.append(SavedTensor(t))
+        if ctx.save_output:
+            # True saves the output; a tuple saves those outputs of a multi-output op
+            for i in ((0,) if ctx.save_output is True else ctx.save_output):
+                save.append(SavedTensor(results[i], is_output=True))
+        ctx._saved = save
+    return results if multi else results[0]
+
+
+def _wrap_outputs(ctx, outs):
+    """The output Tensors of node `ctx`: differentiable (linked to ctx) unless integer or
+    listed in ctx.nondiff_outputs."""
     results = []
     nondiff = ctx.nondiff_outputs
     for i, o in enumerate(outs):
@@ -103,22 +135,4 @@ def _record(ctx, inputs, out):
             t.grad_fn = ctx
             t._output_nr = i
         results.append(t)
-    if multi:
-        ctx._num_outputs = len(outs)
-        ctx._output_meta = [(r.shape, r.dtype, r.device) for r in results]
-    save = []
-    need_by = ctx.save_needed_by
-    nf = ctx.next_functions
-    for i in ctx.save_inputs:
-        t = inputs[i]
-        if t is None or (need_by is not None and not _any_edge(nf, need_by[i])):
-            save.append(None)
-        else:
-            save.append(SavedTensor(t))
-    if ctx.save_output:
-        # True saves the output; a tuple saves those outputs of a multi-output op
-        for i in ((0,) if ctx.save_output is True else ctx.save_output):
-            save.append(SavedTensor(results[i], is_output=True))
-    if save:
-        ctx._saved = save
-    return tuple(results) if multi else results[0]
+    return tuple(results)
