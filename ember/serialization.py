@@ -238,23 +238,36 @@ def _load_ember(z, name, map_location, mmap_path):
 
 
 def _read_record(z, member, dt, numel, mmap_path, byteorder):
-    """One storage as a writable array: a private copy, or a copy-on-write memory map."""
+    """One storage as a writable array: a private copy, or a copy-on-write memory map.
+
+    A stored (uncompressed) record is read straight from the archive's file into the
+    final array, one copy in all; like torch.load, its CRC is not verified (a truncated
+    record is still detected). Compressed records go through zipfile.
+    """
     info = z.getinfo(member)
-    if info.file_size != numel * np.dtype(dt).itemsize:
+    itemsize = np.dtype(dt).itemsize
+    if info.file_size != numel * itemsize:
         raise ValueError(f"record {member} holds {info.file_size} bytes, expected "
-                         f"{numel * np.dtype(dt).itemsize}")
+                         f"{numel * itemsize}")
     file_dt = np.dtype(dt).newbyteorder(byteorder) if np.dtype(dt).kind not in "bV" else \
         np.dtype(dt)
-    if mmap_path is not None and info.compress_type == zipfile.ZIP_STORED and numel:
-        with open(mmap_path, "rb") as fh:
-            fh.seek(info.header_offset)
-            header = fh.read(30)
-            name_len, extra_len = struct.unpack("<HH", header[26:30])
-        start = info.header_offset + 30 + name_len + extra_len
+    if info.compress_type != zipfile.ZIP_STORED:
+        arr = np.frombuffer(z.read(member), dtype=file_dt, count=numel).copy()
+        return arr if file_dt == np.dtype(dt) else arr.astype(dt)
+    fh = z.fp
+    fh.seek(info.header_offset)
+    header = fh.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise ValueError(f"record {member}: bad local file header")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    start = info.header_offset + 30 + name_len + extra_len
+    if mmap_path is not None and numel:
         arr = np.memmap(mmap_path, dtype=file_dt, mode="c", offset=start, shape=(numel,))
         return arr if file_dt == np.dtype(dt) else arr.astype(dt)
-    raw = z.read(member)
-    arr = np.frombuffer(raw, dtype=file_dt, count=numel).copy()
+    arr = np.empty(numel, dtype=file_dt)
+    fh.seek(start)
+    if fh.readinto(arr.view(np.uint8)) != info.file_size:
+        raise ValueError(f"record {member} is truncated")
     return arr if file_dt == np.dtype(dt) else arr.astype(dt)
 
 
@@ -552,7 +565,7 @@ def _load_safetensors(raw, name, map_location):
         b, e = info["data_offsets"]
         if base + e > len(raw) or b > e:
             raise RuntimeError(f"{name}: tensor {k!r} lies outside the file (truncated?)")
-        arr = np.frombuffer(raw[base + b:base + e], dtype=np.dtype(dt).newbyteorder("<")
+        arr = np.frombuffer(memoryview(raw)[base + b:base + e], dtype=np.dtype(dt).newbyteorder("<")
                             if np.dtype(dt).kind not in "bV" else dt).astype(dt)
         out[k] = _apply_map_location(Tensor._make(arr.reshape(info["shape"])), map_location)
     return out
@@ -605,10 +618,20 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=Fa
     mmap_path = os.fspath(f) if (mmap and _is_path(f)) else None
     if mmap and not _is_path(f):
         raise ValueError("f must be a file path in order to use the mmap argument")
-    raw = _read_all(f)
-    if raw[:4] == b"PK\x03\x04" or raw[:4] == b"PK\x05\x06":
+    if _is_path(f):
+        with open(f, "rb") as fh:
+            return _load_file(fh, name, map_location, mmap_path)
+    return _load_file(io.BytesIO(f.read()), name, map_location, mmap_path)
+
+
+def _load_file(fh, name, map_location, mmap_path):
+    """load() from a seekable binary file: a zip archive is read record by record, other
+    formats whole."""
+    head = fh.read(9)
+    fh.seek(0)
+    if head[:4] == b"PK\x03\x04" or head[:4] == b"PK\x05\x06":
         try:
-            z = zipfile.ZipFile(io.BytesIO(raw))
+            z = zipfile.ZipFile(fh)
             names = z.namelist()
             if f"{_EMBER_DIR}/data.json" in names:
                 return _load_ember(z, name, map_location, mmap_path)
@@ -619,6 +642,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=Fa
                 struct.error) as e:
             raise RuntimeError(f"ember.load: {name} is not a valid checkpoint (corrupted or "
                                f"truncated): {e}") from None
+    raw = fh.read()
     if len(raw) >= 8 and raw[8:9] == b"{":
         try:
             return _load_safetensors(raw, name, map_location)
