@@ -92,9 +92,10 @@ def is_complex(input):
 def is_nonzero(input):
     if input.numel() != 1:
         raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
-    return bool(input.item())
+    return input.item() != 0
 
 from . import nn  # noqa: E402  (nn builds on the op library above)
+from ._functional_aliases import *  # noqa: E402,F401,F403  torch.softmax, torch.conv2d ...
 from . import optim  # noqa: E402
 from . import utils  # noqa: E402
 from . import distributed  # noqa: E402  (process groups on MPI/NCCL; mpi4py imported lazily)
