@@ -362,7 +362,10 @@ class Expand(Op):
         lead = len(shape) - x.ndim
         strides = (0,) * lead + tuple(0 if n == 1 and s != 1 else st
                                       for n, s, st in zip(x.shape, shape[lead:], x.strides))
-        # a writable view, as in PyTorch (np.broadcast_to would be read-only)
+        # a writable view, as in PyTorch (np.broadcast_to would be read-only); a contiguous
+        # array is wrapped directly, without as_strided's Python-level detour (~5x slower)
+        if type(x) is np.ndarray and x.flags.c_contiguous:
+            return np.ndarray(shape, x.dtype, buffer=x, strides=strides)
         return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=x.flags.writeable)
 
     @staticmethod
