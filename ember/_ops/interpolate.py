@@ -66,6 +66,130 @@ def _cubic_taps(n_in, n_out, scale, align_corners, ct):
     return [(np.clip(base + k - 1, 0, n_in - 1), w.astype(ct)) for k, w in enumerate(weights)]
 
 
+def _scale(n_in, n_out, scale, align_corners):
+    """The source step per output index (PyTorch's area_pixel_compute_scale)."""
+    if align_corners:
+        return (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    return 1.0 / scale if scale else n_in / n_out
+
+
+def _linear_filter(x):
+    """Triangle kernel: 1 - |x| on |x| < 1."""
+    x = abs(x)
+    return 1.0 - x if x < 1.0 else 0.0
+
+
+def _cubic_filter(a):
+    """Keys cubic kernel with parameter a (-0.5 with antialias, as Pillow; -0.75 otherwise)."""
+    def f(x):
+        x = abs(x)
+        if x < 1.0:
+            return ((a + 2) * x - (a + 3)) * x * x + 1
+        if x < 2.0:
+            return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+        return 0.0
+    return f
+
+
+def _aa_weights(n_in, n_out, scale, align_corners, cubic, ct):
+    r"""Antialiased taps (Pillow's resampling, as torch's _upsample_*_aa): output i reads
+    inputs [xmin, xmin + xsize) around center = s (i + 0.5), the kernel stretched by the
+    downscale factor s when s > 1 (support = s * interp_size / 2), weights normalized to
+    sum 1. Returns (xmin, weights (n_out, max_taps) with zeros past xsize)."""
+    interp = 4 if cubic else 2
+    s = ct(_scale(n_in, n_out, scale, align_corners))
+    support = ct(interp * 0.5) * s if s >= 1.0 else ct(interp * 0.5)
+    invscale = ct(1.0) / s if s >= 1.0 else ct(1.0)
+    max_taps = int(np.ceil(support)) * 2 + 1
+    filt = _cubic_filter(ct(-0.5)) if cubic else _linear_filter
+    xmin = np.zeros(n_out, dtype=np.int64)
+    w = np.zeros((n_out, max_taps), dtype=ct)
+    for i in range(n_out):
+        center = s * ct(i + 0.5)
+        lo = max(int(center - support + ct(0.5)), 0)
+        size = min(max(min(int(center + support + ct(0.5)), n_in) - lo, 0), max_taps)
+        row = np.array([filt((ct(j + lo) - center + ct(0.5)) * invscale) for j in range(size)],
+                       dtype=ct)
+        total = row.sum(dtype=ct)
+        w[i, :size] = row / total if total != 0 else row
+        xmin[i] = lo
+    return xmin, w
+
+
+def _aa_taps(n_in, n_out, scale, align_corners, cubic, ct):
+    xmin, w = _aa_weights(n_in, n_out, scale, align_corners, cubic, ct)
+    return [(np.minimum(xmin + j, n_in - 1), w[:, j]) for j in range(w.shape[1])]
+
+
+def _uint8_weights(n_in, n_out, scale, align_corners, cubic):
+    """Taps of torch's uint8 bilinear/bicubic kernel without antialias (computed in
+    double): the 2 or 4 taps of the float kernel, with the weights of taps past a border
+    added onto the border tap. Returns (xmin, weights (n_out, taps))."""
+    taps = 4 if cubic else 2
+    s = _scale(n_in, n_out, scale, align_corners)
+    filt = _cubic_filter(-0.75) if cubic else _linear_filter
+    support = taps // 2
+    xmin = np.zeros(n_out, dtype=np.int64)
+    w = np.zeros((n_out, taps))
+    for i in range(n_out):
+        src = s * i if align_corners else s * (i + 0.5) - 0.5
+        if not cubic and not align_corners:
+            src = max(src, 0.0)
+        index = min(int(np.floor(src)), n_in - 1)
+        lam = min(max(src - index, 0.0), 1.0)
+        lo = index - support + 1
+        xmin[i] = max(lo, 0)
+        size = min(max(min(index + support + 1, n_in) - xmin[i], 0), taps)
+        k = 0
+        for j in range(taps):
+            if lo + j <= 0:
+                k = 0
+            elif lo + j >= n_in - 1:
+                k = size - 1
+            w[i, k] += filt(j + 1 - support - lam)
+            k += 1
+    return xmin, w
+
+
+def _uint8_pass(x, dim, xmin, w):
+    """One separable uint8 pass as torch computes it: weights as int16 fixed point with the
+    largest precision that keeps them below 2**15, sum of products in integers, rounded
+    (+ half) and clamped to [0, 255]."""
+    wt_max = w.max()
+    prec = 0
+    while prec < 22 and int(0.5 + wt_max * (1 << (prec + 1))) < (1 << 15):
+        prec += 1
+    v = w * (1 << prec)
+    iw = np.where(v < 0, np.trunc(v - 0.5), np.trunc(v + 0.5)).astype(np.int64)
+    xi = np.moveaxis(x, dim, -1).astype(np.int64)
+    n_in = xi.shape[-1]
+    acc = np.full(xi.shape[:-1] + (len(xmin),), 1 << (prec - 1), dtype=np.int64)
+    for j in range(w.shape[1]):
+        idx = np.minimum(xmin + j, n_in - 1)
+        acc += xi[..., idx] * iw[:, j]
+    out = np.clip(acc >> prec, 0, 255).astype(np.uint8)
+    return np.moveaxis(out, -1, dim)
+
+
+def _resample_uint8(input, out_size, scales, align_corners, cubic, antialias):
+    """uint8 bilinear/bicubic: width pass then height pass, each rounding to uint8 (the
+    dims whose size is unchanged are skipped)."""
+    x = input._data
+    if tuple(out_size) == tuple(x.shape[2:]):
+        return Tensor._make(x.copy())
+    for d in (1, 0):
+        n_in, n_out = x.shape[2 + d], out_size[d]
+        if n_in == n_out:
+            continue
+        scale = scales[d] if scales is not None else None
+        if antialias:
+            xmin, w = _aa_weights(n_in, n_out, scale, align_corners, cubic, np.float64)
+        else:
+            xmin, w = _uint8_weights(n_in, n_out, scale, align_corners, cubic)
+        x = _uint8_pass(x, 2 + d, xmin, w)
+    return Tensor._make(np.ascontiguousarray(x))
+
+
 def _resample(x, dim, taps):
     """sum_k w_k * x.index_select(dim, idx_k), w_k broadcast along dim."""
     out = None
@@ -141,7 +265,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if not (mode in ("bilinear", "bicubic") and input.dim() == 4):
             raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
                              "modes and requires a 4-D tensor as input")
-        raise NotImplementedError("interpolate(antialias=True) is not implemented in ember")
     known = ("nearest", "nearest-exact", "area") + tuple(_MODE_NDIM)
     if mode not in known or input.dim() not in (3, 4, 5):
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported "
@@ -160,34 +283,63 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                                f"input ({ins}) and output ({outs})")
     if mode == "area":
         from .pooling import adaptive_pool
-        return adaptive_pool(dim, input, tuple(out_size), "avg")
+        out = adaptive_pool(dim, input, tuple(out_size), "avg")
+        return _rename(out, "SqueezeBackward1" if dim == 1 else f"AdaptiveAvgPool{dim}DBackward0")
     if not input.dtype.is_floating_point:
         _check_integer_input(input.dtype, mode)
+        if input.dtype is _dtype.uint8 and mode in ("bilinear", "bicubic"):
+            return _resample_uint8(input, out_size, scales, align_corners, mode == "bicubic",
+                                   antialias)
     low = input.dtype in (_dtype.float16, _dtype.bfloat16)
+    if antialias and low:
+        raise NotImplementedError(f"\"compute_index_ranges_weights\" not implemented for "
+                                  f"'{_legacy_name(input.dtype)}'")
     x = input.float() if low else input
     ct = np.float64 if x.dtype is _dtype.float64 else np.float32
     for d in range(dim):
         n_in, n_out = input.shape[2 + d], out_size[d]
         scale = scales[d] if scales is not None else None
-        if mode in ("nearest", "nearest-exact"):
+        if antialias:
+            if n_in == n_out:  # torch's separable aa kernel skips unchanged dims
+                continue
+            taps = _aa_taps(n_in, n_out, scale, align_corners, mode == "bicubic", ct)
+        elif mode in ("nearest", "nearest-exact"):
             taps = _nearest_taps(n_in, n_out, scale, mode == "nearest-exact")
         elif mode == "bicubic":
             taps = _cubic_taps(n_in, n_out, scale, align_corners, ct)
         else:
             taps = _linear_taps(n_in, n_out, scale, align_corners, ct)
         x = _resample(x, 2 + d, taps)
-    return x.to(input.dtype) if low else x
+    if x is input:  # antialias with every size unchanged: a copy, as torch
+        x = input.clone()
+    out = x.to(input.dtype) if low else x
+    return _rename(out, _node_name(mode, dim, antialias))
+
+
+_NODE_MODE = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
+              "bilinear": "Bilinear", "bicubic": "Bicubic", "trilinear": "Trilinear"}
+
+
+def _node_name(mode, dim, antialias):
+    """torch's node for the upsample kernel, e.g. UpsampleBilinear2DBackward0."""
+    return f"Upsample{_NODE_MODE[mode]}{dim}D{'Aa' if antialias else ''}Backward0"
+
+
+def _rename(out, name):
+    """Give the top node of a composite op torch's name for its fused kernel."""
+    if out.grad_fn is not None:
+        out.grad_fn._name = name
+    return out
 
 
 def _check_integer_input(dt, mode):
-    """Integer input: PyTorch's CPU kernels take uint8 for nearest (and, rounding, for
-    bilinear/bicubic, which ember does not implement); other integer types raise."""
+    """Integer input: PyTorch's CPU kernels take uint8 for nearest, bilinear and bicubic
+    (the last two rounding to uint8); other integer types raise."""
     nearest = mode in ("nearest", "nearest-exact")
     if dt is _dtype.uint8 and nearest:
         return
     if dt is _dtype.uint8 and mode in ("bilinear", "bicubic"):
-        raise NotImplementedError(f"interpolate: {mode} resampling of uint8 input is not "
-                                  f"implemented in ember; convert the input to float first")
+        return
     kind = "nearest" if nearest else "cubic" if mode == "bicubic" else "linear"
     raise NotImplementedError(f"\"compute_indices_weights_{kind}\" not implemented for "
                               f"'{_legacy_name(dt)}'")

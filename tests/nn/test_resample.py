@@ -65,6 +65,35 @@ INTERP += [
     ("err-bad-mode", interp(size=3, mode="cubic"), [x4]),
 ]
 
+# antialias (float: values and grads) and uint8 bilinear/bicubic (rounded, clamped)
+u8 = rng.integers(0, 256, (2, 3, 9, 11)).astype(np.uint8)
+u8_5ch = rng.integers(0, 256, (1, 5, 9, 11)).astype(np.uint8)
+xa = f32(2, 3, 9, 11)
+for mode in ("bilinear", "bicubic"):
+    for ac in (False, True):
+        for kw in ({"size": (4, 5)}, {"scale_factor": 0.3}, {"size": (9, 5)},
+                   {"scale_factor": (0.6, 1.4)}, {"size": (13, 17)}):
+            tag = f"{mode}-ac{ac}-" + "-".join(f"{k}={v}" for k, v in kw.items())
+            INTERP.append((f"aa-{tag}", interp(mode=mode, align_corners=ac, antialias=True,
+                                                **kw), [Grad(xa)]))
+            for aa in (False, True):
+                INTERP.append((f"uint8-aa{aa}-{tag}", interp(mode=mode, align_corners=ac,
+                                                              antialias=aa, **kw), [u8]))
+INTERP += [
+    ("aa-bilinear-float64", interp(mode="bilinear", size=(3, 4), antialias=True),
+     [Grad(rng.standard_normal((1, 2, 7, 9)))]),
+    ("aa-bicubic-same-size", interp(mode="bicubic", size=(9, 11), antialias=True), [Grad(xa)]),
+    ("aa-bilinear-noncontig", lambda L, x: L.nn.functional.interpolate(
+        x.transpose(2, 3), size=(4, 3), mode="bilinear", antialias=True), [Grad(xa)]),
+    ("uint8-bilinear-5ch", interp(mode="bilinear", size=(4, 6)), [u8_5ch]),
+    ("uint8-bicubic-5ch-aa", interp(mode="bicubic", size=(4, 6), antialias=True), [u8_5ch]),
+    ("uint8-bicubic-same", interp(mode="bicubic", size=(9, 11)), [u8]),
+    ("err-aa-float16", interp(mode="bilinear", size=(4, 5), antialias=True),
+     [xa.astype(np.float16)]),
+    ("err-aa-nearest", interp(size=(4, 5), antialias=True), [xa]),
+    ("err-int16-bilinear", interp(mode="bilinear", size=(4, 5)), [u8.astype(np.int16)]),
+]
+
 
 @pytest.mark.parametrize("name,fn,inputs", INTERP, ids=[c[0] for c in INTERP])
 def test_interpolate(name, fn, inputs):
@@ -81,11 +110,38 @@ def test_nearest_grad_is_adjoint_of_forward():
     assert x.grad.numpy().ravel().tolist() == [3, 2, 1]
 
 
+NAME_CASES = [((1, 2, 5), dict(scale_factor=2, mode=m)) for m in ("nearest", "nearest-exact",
+                                                                   "linear", "area")]
+NAME_CASES += [((1, 2, 4, 5), dict(scale_factor=2, mode=m))
+               for m in ("nearest", "nearest-exact", "bilinear", "bicubic", "area")]
+NAME_CASES += [((1, 2, 3, 3, 3), dict(scale_factor=2, mode=m))
+               for m in ("nearest", "nearest-exact", "trilinear", "area")]
+NAME_CASES += [((1, 2, 8, 8), dict(size=(3, 5), mode=m, antialias=True))
+               for m in ("bilinear", "bicubic")]
+
+
+@pytest.mark.parametrize("shape,kw", NAME_CASES)
+def test_interpolate_node_names(shape, kw):
+    names = []
+    for L in (torch, ember):
+        x = L.randn(*shape, requires_grad=True)
+        names.append(L.nn.functional.interpolate(x, **kw).grad_fn.name())
+    assert names[1] == names[0]
+    x16 = ember.randn(*shape, dtype=ember.float16, requires_grad=True)
+    if not kw.get("antialias") and kw["mode"] != "area":
+        assert ember.nn.functional.interpolate(x16, **kw).grad_fn.name() == names[0]
+
+
 def test_interpolate_node_free_double_backward():
     from ember.autograd import gradcheck, gradgradcheck
     x = ember.randn(1, 2, 3, 4, dtype=ember.float64, requires_grad=True)
     for mode in ("bilinear", "bicubic", "nearest"):
         fn = (lambda t, m=mode: ember.nn.functional.interpolate(t, scale_factor=1.5, mode=m))
+        assert gradcheck(fn, (x,))
+        assert gradgradcheck(fn, (x,))
+    for mode in ("bilinear", "bicubic"):
+        fn = (lambda t, m=mode: ember.nn.functional.interpolate(t, size=(2, 3), mode=m,
+                                                                antialias=True))
         assert gradcheck(fn, (x,))
         assert gradgradcheck(fn, (x,))
 
