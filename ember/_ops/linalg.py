@@ -326,6 +326,14 @@ def matmul(input, other, *, out=None):
     (a dim prepended, then removed); N-D @ 1-D: a column (appended, then removed);
     otherwise a batched product of the last two dims with broadcast batch dims.
     """
+    if out is None and not _AUTOCAST[0] and isinstance(input, Tensor) and \
+            isinstance(other, Tensor):
+        # fast path for the common case, two CPU float matrices of one dtype: the checks
+        # below all pass for it, so go straight to the Mm op
+        a, b = input._data, other._data
+        if (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2
+                and a.dtype == b.dtype and a.dtype.kind in "fc" and a.shape[1] == b.shape[0]):
+            return apply(Mm, (input, other), (a, b))
     _require_tensor(input, "matmul", "input", 1)
     _require_tensor(other, "matmul", "other", 2)
     if _AUTOCAST[0]:
