@@ -59,6 +59,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if key.shape[-2] != value.shape[-2]:
         raise RuntimeError(f"Expected key and value to have the same sequence length, got "
                            f"key {shape_str(key.shape)} and value {shape_str(value.shape)}")
+    node_name = _sdpa_node_name(query, key, value, attn_mask, dropout_p, enable_gqa)
     if enable_gqa and query.dim() >= 3 and key.dim() >= 3:
         hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
         if hq % hk or hq % hv:
@@ -94,7 +95,33 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         weights = softmax(scores, -1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
-    return weights @ value
+    out = weights @ value
+    if out.grad_fn is not None and node_name is not None:
+        out.grad_fn._name = node_name
+    return out
+
+
+def _sdpa_node_name(query, key, value, attn_mask, dropout_p, enable_gqa):
+    """The node torch's CPU dispatch ends in: its fused flash kernel for 4-D inputs with
+    equal batch sizes, equal head dims, unit last-dim strides, a 2-D or 4-D mask and no
+    dropout; else the math path's last matmul (mm for 2-D operands, a bmm folded back by
+    _unsafe_view otherwise). None for empty inputs (left as computed)."""
+    qkv = (query, key, value)
+    if any(t.numel() == 0 for t in qkv):
+        return None
+    flash = (all(t.dim() == 4 for t in qkv) and dropout_p == 0.0
+             and query.shape[0] == key.shape[0] == value.shape[0]
+             and query.shape[-1] == key.shape[-1] == value.shape[-1]
+             and (attn_mask is None or attn_mask.dim() in (2, 4))
+             and all(t.stride(-1) == 1 for t in qkv))
+    if flash:
+        hq, hk, hv = query.shape[1], key.shape[1], value.shape[1]
+        flash = hq == hk == hv or (enable_gqa and hk == hv and hq % hk == 0)
+    if flash:
+        return "ScaledDotProductFlashAttentionForCpuBackward0"
+    if query.dim() == 2 and key.dim() == 2 and value.dim() == 2:
+        return "MmBackward0"
+    return "UnsafeViewBackward0"
 
 
 def canonical_mask(mask, mask_name, other_type, other_name, target_type, check_other=True):

@@ -271,3 +271,45 @@ def test_transformer_init_and_deepcopy():
             fan_in, fan_out = p.shape[1], p.shape[0]
             bound = (6 / (fan_in + fan_out)) ** 0.5
             assert float(p.abs().max()) <= bound + 1e-6
+
+
+def _r(L, shape, transpose_last=False):
+    g = torch.Generator().manual_seed(sum(shape))
+    arr = torch.randn(*shape, generator=g).numpy()
+    t = L.from_numpy(arr.copy())
+    if transpose_last:
+        t = t.transpose(-1, -2)
+    return t.requires_grad_()
+
+
+SDPA_NAMES = [
+    ("4d", (2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 4), {}),
+    ("4d-causal", (2, 2, 3, 4), (2, 2, 3, 4), (2, 2, 3, 4), {"is_causal": True}),
+    ("4d-mask2d", (2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 4), {"mask": (3, 5)}),
+    ("4d-mask4d", (2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 4), {"mask": (2, 1, 1, 5)}),
+    ("4d-mask3d", (2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 4), {"mask": (2, 3, 5)}),
+    ("4d-dropout", (2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 4), {"dropout_p": 0.5}),
+    ("4d-ev", (2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 6), {}),
+    ("4d-batch-bcast", (2, 2, 3, 4), (1, 2, 5, 4), (1, 2, 5, 4), {}),
+    ("4d-head-bcast", (1, 4, 3, 4), (1, 1, 5, 4), (1, 1, 5, 4), {}),
+    ("4d-gqa", (1, 4, 3, 4), (1, 2, 5, 4), (1, 2, 5, 4), {"enable_gqa": True}),
+    ("4d-k-stride", (2, 2, 3, 4), (2, 2, 4, 5), (2, 2, 5, 4), {"transpose_k": True}),
+    ("3d", (2, 3, 4), (2, 5, 4), (2, 5, 4), {}),
+    ("2d", (3, 4), (5, 4), (5, 4), {}),
+    ("5d", (2, 2, 2, 3, 4), (2, 2, 2, 5, 4), (2, 2, 2, 5, 4), {}),
+]
+
+
+@pytest.mark.parametrize("name,qs,ks,vs,kw", SDPA_NAMES, ids=[c[0] for c in SDPA_NAMES])
+def test_sdpa_node_name(name, qs, ks, vs, kw):
+    kw = dict(kw)
+    mask = kw.pop("mask", None)
+    transpose_k = kw.pop("transpose_k", False)
+    names = []
+    for L in (torch, ember):
+        if mask is not None:
+            kw["attn_mask"] = L.from_numpy(np.ones(mask, np.float32))
+        out = L.nn.functional.scaled_dot_product_attention(
+            _r(L, qs), _r(L, ks, transpose_k), _r(L, vs), **kw)
+        names.append(out.grad_fn.name())
+    assert names[1] == names[0]
