@@ -8,6 +8,7 @@ import numpy as np
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import cast, check_tensor
+from .pointwise import conj_if_complex
 from .reduction import (return_types, scatter_along, _flip, _one_dim, _sum_dtype, _compute,
                         _check_real)
 
@@ -44,6 +45,7 @@ class Cumprod(Op):
     dx_i = sum_{j >= i} grad_j prod_{l <= j, l != i} x_l. Without zeros this is
     reversed_cumsum(grad * out)_i / x_i; with zeros it is computed from the products
     with x_i replaced by 1 (quadratic in the dim's length, but exact and differentiable).
+    Complex x: the products are conjugated (grad * conj(d out_j / d x_i)).
     """
     _name = "CumprodBackward0"
     save_inputs = (0,)
@@ -63,7 +65,9 @@ class Cumprod(Op):
         if x.ndim == 0 or x.shape[dim] == 0:
             return grad
         if not ctx.has_zero:
-            return _reverse_cumsum(grad * out, dim) / x
+            return _reverse_cumsum(grad * conj_if_complex(out), dim) / conj_if_complex(x)
+        if x.is_complex():  # linear in grad: conj(f(conj(grad))) conjugates the products
+            return _cumprod_backward_with_zeros(grad.conj(), x, dim).conj()
         return _cumprod_backward_with_zeros(grad, x, dim)
 
 

@@ -9,6 +9,7 @@ pointwise_more.py and use the same machinery (`binary_operands`, `opmath`, `_out
 Half and bfloat16 are computed in float32 and rounded back once (PyTorch's "opmath"),
 so a Python float operand is not rounded to half precision before the operation.
 """
+import cmath
 import math
 import numbers
 
@@ -162,6 +163,18 @@ def _either(tensor, scalar):
     return tensor if tensor is not None else scalar
 
 
+def conj_if_complex(v):
+    """conj(v) for a complex Tensor or number; anything real is returned itself (free).
+
+    PyTorch's complex gradients are conjugate Wirtinger derivatives: an op out = f(z)
+    passes grad * conj(df/dz) back, so backward formulas conjugate their factors."""
+    if isinstance(v, Tensor):
+        return v.conj() if v._data.dtype.kind == "c" else v
+    if isinstance(v, (complex, np.complexfloating)):
+        return v.conjugate()
+    return v
+
+
 # ---------------------------------------------------------------------------- arithmetic
 
 class Add(Op):
@@ -177,7 +190,7 @@ class Add(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, (grad if ctx.alpha == 1 else grad * ctx.alpha)
+        return grad, (grad if ctx.alpha == 1 else grad * conj_if_complex(ctx.alpha))
 
 
 class Sub(Op):
@@ -193,7 +206,7 @@ class Sub(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, (-grad if ctx.alpha == 1 else grad * (-ctx.alpha))
+        return grad, (-grad if ctx.alpha == 1 else grad * (-conj_if_complex(ctx.alpha)))
 
 
 class RSub(Op):
@@ -209,11 +222,11 @@ class RSub(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return (-grad if ctx.alpha == 1 else grad * (-ctx.alpha)), grad
+        return (-grad if ctx.alpha == 1 else grad * (-conj_if_complex(ctx.alpha))), grad
 
 
 class Mul(Op):
-    """out = x * y;  dx = grad * y, dy = grad * x."""
+    """out = x * y;  dx = grad * conj(y), dy = grad * conj(x)."""
     _name = "MulBackward0"
     save_inputs = (0, 1)
     save_needed_by = {0: (1,), 1: (0,)}
@@ -227,13 +240,13 @@ class Mul(Op):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         sx, sy = ctx.scalars
-        gx = grad * _either(y, sy) if ctx.needs_input_grad[0] else None
-        gy = grad * _either(x, sx) if ctx.needs_input_grad[1] else None
+        gx = grad * conj_if_complex(_either(y, sy)) if ctx.needs_input_grad[0] else None
+        gy = grad * conj_if_complex(_either(x, sx)) if ctx.needs_input_grad[1] else None
         return gx, gy
 
 
 class Div(Op):
-    """out = x / y;  dx = grad / y, dy = -grad * x / y**2."""
+    """out = x / y;  dx = grad / conj(y), dy = -grad * conj(x) / conj(y)**2."""
     _name = "DivBackward0"
     save_inputs = (0, 1)
     save_needed_by = {0: (1,), 1: (0, 1)}
@@ -247,9 +260,11 @@ class Div(Op):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         sx, sy = ctx.scalars
-        yv = _either(y, sy)
+        yv = conj_if_complex(_either(y, sy))
         gx = grad / yv if ctx.needs_input_grad[0] else None
-        gy = -grad * _either(x, sx) / (yv * yv) if ctx.needs_input_grad[1] else None
+        gy = None
+        if ctx.needs_input_grad[1]:
+            gy = -grad * conj_if_complex(_either(x, sx)) / (yv * yv)
         return gx, gy
 
 
@@ -367,7 +382,8 @@ def true_divide(input, other, *, out=None):
 class Pow(Op):
     """out = x ** y.
     dx = grad * y * x**(y-1)   (0 where y == 0)
-    dy = grad * out * log(x)   (0 where x == 0 and y >= 0)
+    dy = grad * out * log(x)   (0 where x == 0 and Re(y) >= 0)
+    Complex operands get the conjugates of these factors (conjugate Wirtinger).
     Named PowBackward0 for a scalar exponent, PowBackward2 for a scalar base."""
     _name = "PowBackward1"
     save_inputs = (0, 1)
@@ -391,16 +407,24 @@ class Pow(Op):
         gx = gy = None
         if ctx.needs_input_grad[0]:
             if sy is not None:
-                gx = grad * sy * x.pow(sy - 1) if sy != 0 else grad * 0
+                if sy != 0:
+                    gx = grad * conj_if_complex(sy) * conj_if_complex(x.pow(sy - 1))
+                else:
+                    gx = grad * 0
             else:
-                gx = where(y == 0, 0.0, grad * y * x.pow(y - 1))
+                gx = where(y == 0, 0.0,
+                           grad * conj_if_complex(y) * conj_if_complex(x.pow(y - 1)))
         if ctx.needs_input_grad[1]:
+            y_re = y.real if y.is_complex() else y
+            cout = conj_if_complex(out)
             if x is not None:
-                gy = where((x == 0) & (y >= 0), 0.0, grad * out * log(x))
+                gy = where((x == 0) & (y_re >= 0), 0.0, grad * cout * conj_if_complex(log(x)))
             elif sx == 0:
-                gy = where(y >= 0, 0.0, grad * out * float("-inf"))
+                gy = where(y_re >= 0, 0.0, grad * cout * float("-inf"))
+            elif y.is_complex():
+                gy = grad * cout * cmath.log(sx).conjugate()
             else:
-                gy = grad * out * math.log(sx) if sx > 0 else grad * out * float("nan")
+                gy = grad * cout * math.log(sx) if sx > 0 else grad * cout * float("nan")
         return gx, gy
 
 
@@ -477,13 +501,17 @@ class Unary(Op):
     """A unary op built from a table row."""
 
 
-def _unary_row(name, node_name, fwd, bwd, save, kind="float", reject=None, int_identity=False):
+def _unary_row(name, node_name, fwd, bwd, save, kind="float", reject=None, int_identity=False,
+               holomorphic=True):
     """Build the public function of one unary op.
 
-    fwd(xp, x) -> array; bwd(grad, x, out) -> grad of x. `save` names what bwd reads
+    fwd(xp, x) -> array; bwd(grad, x, out) -> grad * f'(x). `save` names what bwd reads
     ("x", "out"). kind "float": integer/bool inputs give the default float dtype;
     "same": the input dtype is kept. reject(dtype) raises for dtypes the op refuses.
     int_identity: on integer inputs the op is the identity (floor, round ...).
+    holomorphic: for a complex gradient, backward returns grad * conj(f'(x)), computed as
+    conj(bwd(conj(grad), x, out)) (PyTorch's conjugate Wirtinger convention); False: bwd
+    handles complex inputs itself (abs, sgn).
     """
     cls = type(node_name, (Unary,), {
         "_name": node_name,
@@ -496,6 +524,8 @@ def _unary_row(name, node_name, fwd, bwd, save, kind="float", reject=None, int_i
         saved = ctx.saved_tensors
         x = saved[0] if "x" in save else None
         out = saved[-1] if "out" in save else None
+        if holomorphic and grad._data.dtype.kind == "c":
+            return bwd(grad.conj(), x, out).conj()
         return bwd(grad, x, out)
     cls.backward = staticmethod(backward)
 
@@ -532,6 +562,26 @@ def _no_bool(message):
 
 
 _INTS = (_dtype.bool, _dtype.uint8, _dtype.int8, _dtype.int16, _dtype.int32, _dtype.int64)
+
+
+def _no_complex(error, message, also=None):
+    """A `reject` check raising `error(message)` for complex dtypes, then running `also`."""
+    def reject(dt):
+        if dt.is_complex:
+            raise error(message.format(dtype_name(dt)))
+        if also is not None:
+            also(dt)
+    return reject
+
+
+def _sgn_backward(g, x, out):
+    """Real x: 0. Complex z: (grad - sgn * Re(grad * conj(sgn))) / |z|, 0 at z == 0:
+    sgn(z) = z / |z| only turns, so only the part of grad orthogonal to sgn(z) counts."""
+    if not x.is_complex():
+        return g * 0
+    r = x.abs()
+    g_perp = g - out * (g * out.conj()).real
+    return where(r == 0, 0.0, g_perp / r)
 
 # name, node, forward(xp, x), derivative(grad, x, out), saved
 exp = _unary_row("exp", "ExpBackward0", lambda xp, x: xp.exp(x),
@@ -581,40 +631,56 @@ atanh = _unary_row("atanh", "AtanhBackward0", lambda xp, x: xp.arctanh(x),
 sigmoid = _unary_row("sigmoid", "SigmoidBackward0", lambda xp, x: _sigmoid_array(xp, x),
                      lambda g, x, out: g * out * (1 - out), "out")
 deg2rad = _unary_row("deg2rad", "Deg2RadBackward0", lambda xp, x: x * (math.pi / 180),
-                     lambda g, x, out: g * (math.pi / 180), "")
+                     lambda g, x, out: g * (math.pi / 180), "",
+                     reject=_no_complex(RuntimeError, "deg2rad is not supported for complex "
+                                                      "tensors."))
 rad2deg = _unary_row("rad2deg", "Rad2DegBackward0", lambda xp, x: x * (180 / math.pi),
-                     lambda g, x, out: g * (180 / math.pi), "")
+                     lambda g, x, out: g * (180 / math.pi), "",
+                     reject=_no_complex(RuntimeError, "rad2deg is not supported for complex "
+                                                      "tensors."))
 
 neg = _unary_row("neg", "NegBackward0", lambda xp, x: -x, lambda g, x, out: -g, "", kind="same",
                  reject=_no_bool("Negation, the `-` operator, on a bool tensor is not supported. "
                                  "If you are trying to invert a mask, use the `~` or "
                                  "`logical_not()` operator instead."))
 abs = _unary_row("abs", "AbsBackward0", lambda xp, x: xp.abs(x),
-                 lambda g, x, out: g * x.sgn(), "x", kind="same",
+                 lambda g, x, out: g * x.sgn(), "x", kind="same", holomorphic=False,
                  reject=_not_for((_dtype.bool,), "\"abs_cpu\" not implemented for '{}'"))
 sign = _unary_row("sign", "SignBackward0", lambda xp, x: _sign_array(xp, x),
-                  lambda g, x, out: g * 0, "", kind="same")
-sgn = _unary_row("sgn", "SgnBackward0", lambda xp, x: _sign_array(xp, x),
-                 lambda g, x, out: g * 0, "", kind="same")
+                  lambda g, x, out: g * 0, "", kind="same",
+                  reject=_no_complex(NotImplementedError, "Unlike NumPy, torch.sign is not "
+                                     "intended to support complex numbers. Please use torch.sgn "
+                                     "instead."))
+sgn = _unary_row("sgn", "SgnBackward0", lambda xp, x: _sign_array(xp, x), _sgn_backward,
+                 "x out", kind="same", holomorphic=False)
 relu = _unary_row("relu", "ReluBackward0", lambda xp, x: xp.maximum(x, 0).astype(x.dtype),
                   lambda g, x, out: g * (out > 0), "out", kind="same",
-                  reject=_no_bool("Boolean inputs not supported for relu"))
+                  reject=_no_complex(NotImplementedError, "clamp is not supported for complex "
+                                     "types", _no_bool("Boolean inputs not supported for relu")))
 floor = _unary_row("floor", "FloorBackward0", lambda xp, x: xp.floor(x),
                    lambda g, x, out: g * 0, "", kind="same", int_identity=True,
-                   reject=_not_for((_dtype.bool,), "\"floor_vml_cpu\" not implemented for '{}'"))
+                   reject=_no_complex(
+                       NotImplementedError, "floor is not supported for complex inputs",
+                       _not_for((_dtype.bool,), "\"floor_vml_cpu\" not implemented for '{}'")))
 ceil = _unary_row("ceil", "CeilBackward0", lambda xp, x: xp.ceil(x),
                   lambda g, x, out: g * 0, "", kind="same", int_identity=True,
-                  reject=_not_for((_dtype.bool,), "\"ceil_vml_cpu\" not implemented for '{}'"))
+                  reject=_no_complex(
+                      NotImplementedError, "ceil is not supported for complex inputs",
+                      _not_for((_dtype.bool,), "\"ceil_vml_cpu\" not implemented for '{}'")))
 trunc = _unary_row("trunc", "TruncBackward0", lambda xp, x: xp.trunc(x),
                    lambda g, x, out: g * 0, "", kind="same", int_identity=True,
-                   reject=_not_for((_dtype.bool,), "\"trunc_vml_cpu\" not implemented for '{}'"))
+                   reject=_no_complex(
+                       NotImplementedError, "trunc is not supported for complex inputs",
+                       _not_for((_dtype.bool,), "\"trunc_vml_cpu\" not implemented for '{}'")))
 frac = _unary_row("frac", "FracBackward0", lambda xp, x: x - xp.trunc(x),
                   lambda g, x, out: g, "", kind="same",
-                  reject=_not_for(_INTS, "\"frac_cpu\" not implemented for '{}'"))
+                  reject=_not_for(_INTS + (_dtype.complex64, _dtype.complex128),
+                                  "\"frac_cpu\" not implemented for '{}'"))
 _round_half_even = _unary_row(
     "round", "RoundBackward0", lambda xp, x: xp.round(x), lambda g, x, out: g * 0, "",
     kind="same", int_identity=True,
-    reject=_not_for((_dtype.bool,), "\"round_vml_cpu\" not implemented for '{}'"))
+    reject=_not_for((_dtype.bool, _dtype.complex64, _dtype.complex128),
+                    "\"round_vml_cpu\" not implemented for '{}'"))
 
 absolute = abs
 negative = neg
@@ -634,6 +700,8 @@ def _sign_array(xp, x):
 
 
 def _sigmoid_array(xp, x):
+    if x.dtype.kind == "c":  # no sign to split by: the plain formula, as PyTorch
+        return 1 / (1 + xp.exp(-x))
     # 1 / (1 + exp(-x)) overflows for very negative x; split by sign for stability
     out = xp.empty_like(x)
     pos = x >= 0

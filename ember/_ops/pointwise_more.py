@@ -17,7 +17,7 @@ from ._base import Op, apply
 from ._util import cast, dtype_name
 from .pointwise import (_inplace, _out, _reflect, _scalars, _either, _unary_row,
                         binary_operands, float_operands, check_broadcast, div, is_number, log, opmath, where,
-                        _not_for, _INTS)
+                        _not_for, _INTS, conj_if_complex)
 
 __all__ = ["floor_divide", "remainder", "fmod", "clamp", "clip", "clamp_min", "clamp_max",
            "maximum", "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "nan_to_num",
@@ -80,8 +80,8 @@ class DivRounded(Op):
 
 
 def _rounded_operands(arrays, dt, kernel):
-    if dt is _dtype.bool:
-        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+    if dt is _dtype.bool or dt.is_complex:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dtype_name(dt)}'")
     _check_int_divisor(arrays[1], dt)
 
 
@@ -234,6 +234,8 @@ def _clamp(input, min, max, out, names):
             raise TypeError(f"clamp(): argument 'min' must be Number or Tensor, not "
                             f"{type(b).__name__}")
     dt = _dtype.result_dtype(input, min, max)
+    if dt.is_complex:
+        raise NotImplementedError("clamp is not supported for complex types")
     tensors = [b for b in (min, max) if isinstance(b, Tensor)]
     if dt is _dtype.bool and not tensors:
         raise NotImplementedError("\"clamp_scalar_cpu\" not implemented for 'Bool'")
@@ -294,9 +296,11 @@ def _binary_row(name, node_name, fwd, dx, dy, save_out=False, kind="float", reje
                 scalar_nodes=(None, None), tensors_only=False, tensor_input=False):
     """Build the public function of one binary op.
 
-    fwd(x, y) on arrays; dx/dy(grad, x, y, out) -> gradient of that operand (None: the op
-    is not differentiable). kind "float": integer results give the default float dtype;
-    "same": the promoted dtype. scalar_nodes: node names when `other` / `input` is a
+    fwd(x, y) on arrays; dx/dy(grad, x, y, out) -> grad * (partial derivative) for that
+    operand (None: the op is not differentiable); for a complex gradient backward returns
+    grad * conj(partial), computed as conj(dx(conj(grad), ...)) (conjugate Wirtinger; the
+    rows that accept complex operands are holomorphic). kind "float": integer results give
+    the default float dtype; "same": the promoted dtype. scalar_nodes: node names when `other` / `input` is a
     Python scalar. tensors_only: both operands must be Tensors; tensor_input: the first.
     """
     differentiable = dx is not None
@@ -314,6 +318,10 @@ def _binary_row(name, node_name, fwd, dx, dy, save_out=False, kind="float", reje
         x = _either(_as_grad_dtype(saved[0], grad), ctx.scalars[0])
         y = _either(_as_grad_dtype(saved[1], grad), ctx.scalars[1])
         out = saved[2] if save_out else None
+        if grad._data.dtype.kind == "c":
+            gx = dx(grad.conj(), x, y, out).conj() if ctx.needs_input_grad[0] else None
+            gy = dy(grad.conj(), x, y, out).conj() if ctx.needs_input_grad[1] else None
+            return gx, gy
         gx = dx(grad, x, y, out) if ctx.needs_input_grad[0] else None
         gy = dy(grad, x, y, out) if ctx.needs_input_grad[1] else None
         return gx, gy
@@ -354,7 +362,27 @@ def _float_only(kernel):
     return reject
 
 
+def _real_only(kernel, also=None):
+    """A `reject` for ops PyTorch has no complex kernel for (then runs `also`)."""
+    def reject(dt, x, y):
+        if dt.is_complex:
+            raise NotImplementedError(f"\"{kernel}\" not implemented for '{dtype_name(dt)}'")
+        if also is not None:
+            also(dt, x, y)
+    return reject
+
+
+def _not_complex(name):
+    """A `reject` for max/min-like ops: complex numbers have no order."""
+    def reject(dt, x, y):
+        if dt.is_complex:
+            raise RuntimeError(f"{name} not implemented for complex tensors.")
+    return reject
+
+
 def _same_dtype(dt, x, y):
+    if dt.is_complex:
+        raise RuntimeError("heaviside is not yet implemented for complex tensors.")
     if x.dtype is not y.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
 
@@ -372,30 +400,38 @@ def _fmax_grad(grad, chosen):
 maximum = _binary_row("maximum", "MaximumBackward0", np.maximum,
                       lambda g, x, y, out: _tie_split(g, x, y, x < y),
                       lambda g, x, y, out: _tie_split(g, x, y, y < x),
-                      kind="same", tensors_only=True)
+                      kind="same", reject=_not_complex("maximum"),
+                      tensors_only=True)
 minimum = _binary_row("minimum", "MinimumBackward0", np.minimum,
                       lambda g, x, y, out: _tie_split(g, x, y, x > y),
                       lambda g, x, y, out: _tie_split(g, x, y, y > x),
-                      kind="same", tensors_only=True)
+                      kind="same", reject=_not_complex("minimum"),
+                      tensors_only=True)
 fmax = _binary_row("fmax", "FmaxBackward0", np.fmax,
                    lambda g, x, y, out: _fmax_grad(g, (x >= y) | y.isnan()),
                    lambda g, x, y, out: _fmax_grad(g, ~((x >= y) | y.isnan())),
-                   kind="same", tensors_only=True)
+                   kind="same", reject=_not_complex("fmax"),
+                   tensors_only=True)
 fmin = _binary_row("fmin", "FminBackward0", np.fmin,
                    lambda g, x, y, out: _fmax_grad(g, (x <= y) | y.isnan()),
                    lambda g, x, y, out: _fmax_grad(g, ~((x <= y) | y.isnan())),
-                   kind="same", tensors_only=True)
+                   kind="same", reject=_not_complex("fmin"),
+                   tensors_only=True)
 atan2 = _binary_row("atan2", "Atan2Backward0", np.arctan2,
                     lambda g, x, y, out: g * y / (x * x + y * y),
-                    lambda g, x, y, out: g * -x / (x * x + y * y), tensors_only=True)
+                    lambda g, x, y, out: g * -x / (x * x + y * y),
+                    reject=_real_only("atan2_cpu"), tensors_only=True)
 hypot = _binary_row("hypot", "HypotBackward0", np.hypot,
                     lambda g, x, y, out: g * x / out,
                     lambda g, x, y, out: g * y / out, save_out=True,
-                    reject=_float_only("hypot_cpu"), tensors_only=True)
+                    reject=_real_only("hypot_cpu", _float_only("hypot_cpu")), tensors_only=True)
 copysign = _binary_row("copysign", "CopysignBackward0", np.copysign,
                        lambda g, x, y, out: g * where(x == 0, 0.0, out / x),
                        lambda g, x, y, out: g * 0, save_out=True,
-                       scalar_nodes=("CopysignBackward1", None), tensor_input=True)
+                       scalar_nodes=("CopysignBackward1", None), tensor_input=True,
+                       reject=_real_only("copysign_cpu"))
+
+
 def _xlogy_array(x, y):
     """x * log(y), 0 where x == 0 (unless y is nan), in the float dtype of the array operand."""
     dt = (x if isinstance(x, _ndarray) else y).dtype
@@ -406,15 +442,27 @@ def _xlogy_array(x, y):
 xlogy = _binary_row("xlogy", "XlogyBackward0", _xlogy_array,
                     lambda g, x, y, out: g * xlogy((x != 0).to(g.dtype), y),
                     lambda g, x, y, out: g * x / y,
-                    scalar_nodes=("XlogyBackward2", "XlogyBackward1"))
-logaddexp = _binary_row("logaddexp", "LogaddexpBackward0", np.logaddexp,
+                    scalar_nodes=("XlogyBackward2", "XlogyBackward1"),
+                    reject=_real_only("xlogy_cpu"))
+def _logaddexp_array(x, y):
+    """log(exp(x) + exp(y)); complex operands as m + log1p(exp(other - m)), m the operand
+    with the larger real part (NumPy's logaddexp is real only)."""
+    if np.result_type(x, y).kind != "c":
+        return np.logaddexp(x, y)
+    x_wins = np.real(x) >= np.real(y)
+    m, other = np.where(x_wins, x, y), np.where(x_wins, y, x)
+    return m + np.log1p(np.exp(other - m))
+
+
+logaddexp = _binary_row("logaddexp", "LogaddexpBackward0", _logaddexp_array,
                         lambda g, x, y, out: g / ((y - x).exp() + 1),
                         lambda g, x, y, out: g / ((x - y).exp() + 1),
                         reject=_float_only("logaddexp_cpu"), tensors_only=True)
 logaddexp2 = _binary_row("logaddexp2", "Logaddexp2Backward0", np.logaddexp2,
                          lambda g, x, y, out: g / ((y - x).exp2() + 1),
                          lambda g, x, y, out: g / ((x - y).exp2() + 1),
-                         reject=_float_only("logaddexp2_cpu"), tensors_only=True)
+                         reject=_real_only("logaddexp2_cpu", _float_only("logaddexp2_cpu")),
+                         tensors_only=True)
 heaviside = _binary_row("heaviside", None,
                         lambda x, v: np.where(x == 0, v, (x > 0).astype(x.dtype)),
                         None, None, kind="same", reject=_same_dtype, tensors_only=True)
@@ -425,7 +473,8 @@ arctan2 = atan2
 
 class Lerp(Op):
     """out = x + w * (y - x).
-    dx = grad * (1 - w), dy = grad * w, dw = grad * (y - x)."""
+    dx = grad * (1 - w), dy = grad * w, dw = grad * (y - x) (conjugated factors for
+    complex operands)."""
     _name = "LerpBackward1"
     save_inputs = (0, 1, 2)
 
@@ -443,10 +492,10 @@ class Lerp(Op):
     @staticmethod
     def backward(ctx, grad):
         x, y, w_t = ctx.saved_tensors
-        w = _either(w_t, ctx.weight)
+        w = conj_if_complex(_either(w_t, ctx.weight))
         gx = grad * (1 - w) if ctx.needs_input_grad[0] else None
         gy = grad * w if ctx.needs_input_grad[1] else None
-        gw = grad * (y - x) if ctx.needs_input_grad[2] else None
+        gw = grad * conj_if_complex(y - x) if ctx.needs_input_grad[2] else None
         return gx, gy, gw
 
 
@@ -475,7 +524,8 @@ def lerp(input, end, weight, *, out=None):
 
 class Addcmul(Op):
     """out = x + value * t1 * t2.
-    dx = grad, dt1 = grad * value * t2, dt2 = grad * value * t1."""
+    dx = grad, dt1 = grad * value * t2, dt2 = grad * value * t1 (conjugated factors for
+    complex operands)."""
     _name = "AddcmulBackward0"
     save_inputs = (1, 2)
 
@@ -487,14 +537,16 @@ class Addcmul(Op):
     @staticmethod
     def backward(ctx, grad):
         t1, t2 = ctx.saved_tensors
-        g1 = grad * t2 * ctx.value if ctx.needs_input_grad[1] else None
-        g2 = grad * t1 * ctx.value if ctx.needs_input_grad[2] else None
+        value = conj_if_complex(ctx.value)
+        g1 = grad * conj_if_complex(t2) * value if ctx.needs_input_grad[1] else None
+        g2 = grad * conj_if_complex(t1) * value if ctx.needs_input_grad[2] else None
         return grad, g1, g2
 
 
 class Addcdiv(Op):
     """out = x + value * t1 / t2.
-    dx = grad, dt1 = grad * value / t2, dt2 = -grad * value * t1 / t2**2."""
+    dx = grad, dt1 = grad * value / t2, dt2 = -grad * value * t1 / t2**2 (conjugated
+    factors for complex operands)."""
     _name = "AddcdivBackward0"
     save_inputs = (1, 2)
 
@@ -506,8 +558,9 @@ class Addcdiv(Op):
     @staticmethod
     def backward(ctx, grad):
         t1, t2 = ctx.saved_tensors
-        g1 = grad * ctx.value / t2 if ctx.needs_input_grad[1] else None
-        g2 = -grad * ctx.value * t1 / (t2 * t2) if ctx.needs_input_grad[2] else None
+        value, t1, t2 = conj_if_complex(ctx.value), conj_if_complex(t1), conj_if_complex(t2)
+        g1 = grad * value / t2 if ctx.needs_input_grad[1] else None
+        g2 = -grad * value * t1 / (t2 * t2) if ctx.needs_input_grad[2] else None
         return grad, g1, g2
 
 
@@ -656,12 +709,16 @@ def erfinv_array(z):
     return out.astype(np.asarray(z).dtype, copy=False)
 
 
+_COMPLEX = (_dtype.complex64, _dtype.complex128)
 erf = _unary_row("erf", "ErfBackward0", lambda xp, x: erf_array(x),
-                 lambda g, x, out: g * _TWO_OVER_SQRT_PI * (-x * x).exp(), "x")
+                 lambda g, x, out: g * _TWO_OVER_SQRT_PI * (-x * x).exp(), "x",
+                 reject=_not_for(_COMPLEX, "\"erf_vml_cpu\" not implemented for '{}'"))
 erfc = _unary_row("erfc", "ErfcBackward0", lambda xp, x: erfc_array(x),
-                  lambda g, x, out: -g * _TWO_OVER_SQRT_PI * (-x * x).exp(), "x")
+                  lambda g, x, out: -g * _TWO_OVER_SQRT_PI * (-x * x).exp(), "x",
+                  reject=_not_for(_COMPLEX, "\"erfc_vml_cpu\" not implemented for '{}'"))
 erfinv = _unary_row("erfinv", "ErfinvBackward0", lambda xp, x: erfinv_array(x),
-                    lambda g, x, out: g * (math.sqrt(math.pi) / 2) * (out * out).exp(), "out")
+                    lambda g, x, out: g * (math.sqrt(math.pi) / 2) * (out * out).exp(), "out",
+                    reject=_not_for(_COMPLEX, "\"erfinv_vml_cpu\" not implemented for '{}'"))
 
 
 # ---------------------------------------------------------------------------- predicates

@@ -21,6 +21,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from .pointwise import conj_if_complex
 from ._util import (cast, wrap_dim, wrap_dims, dtype_name, check_tensor, ignore_fp_errors,
                     restore_fp_errors)
 
@@ -290,7 +291,8 @@ class Prod(Op):
     """out = product of x over dims.
 
     dx_i = grad * prod_{j != i} x_j: out / x_i when the slice holds no zero, else the
-    product of the exclusive cumulative products from the left and from the right.
+    product of the exclusive cumulative products from the left and from the right
+    (conjugated for complex x: grad * conj(prod_{j != i} x_j)).
     """
     _name = "ProdBackward1"
     save_inputs = (0,)
@@ -311,10 +313,11 @@ class Prod(Op):
         x, out = ctx.saved_tensors
         g = expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim)
         if not ctx.has_zero:
-            return g * expand_reduced(out, x.shape, ctx.dims, ctx.keepdim) / x
+            o = expand_reduced(out, x.shape, ctx.dims, ctx.keepdim)
+            return g * conj_if_complex(o) / conj_if_complex(x)
         if len(ctx.dims) == 1:
-            return g * _prod_of_others(x, ctx.dims[0])
-        return g * _prod_of_others(x.reshape(-1), 0).reshape(x.shape)
+            return g * conj_if_complex(_prod_of_others(x, ctx.dims[0]))
+        return g * conj_if_complex(_prod_of_others(x.reshape(-1), 0).reshape(x.shape))
 
 
 def _prod_of_others(x, dim):
@@ -765,7 +768,8 @@ def count_nonzero(input, dim=None):
 # ---------------------------------------------------------------------------- logsumexp
 
 class Logsumexp(Op):
-    """out = m + log(sum(exp(x - m))) with m the (finite) max;  dx = grad * exp(x - out)."""
+    """out = m + log(sum(exp(x - m))) with m the (finite) max;  dx = grad * exp(x - out)
+    (grad * conj(exp(x - out)) for complex x)."""
     _name = "LogsumexpBackward0"
     save_inputs = (0,)
     save_output = True
@@ -784,7 +788,8 @@ class Logsumexp(Op):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         o = expand_reduced(out, x.shape, ctx.dims, ctx.keepdim)
-        return expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim) * (x - o).exp()
+        return (expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim)
+                * conj_if_complex((x - o).exp()))
 
 
 def logsumexp(input, dim, keepdim=False, *, out=None):
@@ -810,6 +815,7 @@ class VectorNorm(Op):
 
     dx = grad * sgn(x) |x|^(p-1) / out^(p-1) (0 where out or x is 0); p = 1: grad * sgn(x);
     p = 2: grad * x / out; p = +-inf: grad * sgn(x) shared evenly among |x| == out.
+    For complex x, sgn(x) = x / |x| (the norm is real, so no conjugate appears).
     """
     _name = "LinalgVectorNormBackward0"
     save_inputs = (0,)
@@ -844,13 +850,13 @@ class VectorNorm(Op):
             return None
         g = expand_reduced(grad, x.shape, dims, keepdim)
         if p == 1:
-            return g * x.sign()
+            return g * x.sgn()
         if builtins.abs(p) == math.inf:
-            return evenly_distribute(grad, np.abs(x._data), out._data, dims, keepdim) * x.sign()
+            return evenly_distribute(grad, np.abs(x._data), out._data, dims, keepdim) * x.sgn()
         o = expand_reduced(out, x.shape, dims, keepdim)
         if p == 2:
             return where(o == 0, 0.0, g * x / o)
-        scaled = x.sign() * x.abs().pow(p - 1)
+        scaled = x.sgn() * x.abs().pow(p - 1)
         return where((o == 0) | (x == 0), 0.0, g * scaled / o.pow(p - 1))
 
 
