@@ -1,10 +1,12 @@
-"""F.affine_grid and F.grid_sample (spatial transformer networks), 2-D.
+"""F.affine_grid and F.grid_sample (spatial transformer networks), 2-D and 3-D.
 
 grid_sample reads input (N, C, H, W) at the normalized locations grid (N, Ho, Wo, 2),
-(x, y) in [-1, 1]. It is composed of differentiable ops: the source coordinates are a
-function of the grid, the integer taps are detached, and the bilinear weights carry the
-gradient to the grid, so grads to input and grid (and double backward) come for free.
+(x, y) in [-1, 1] (5-D: input (N, C, D, H, W), grid (N, Do, Ho, Wo, 3)). It is composed
+of differentiable ops: the source coordinates are a function of the grid, the integer
+taps are detached, and the interpolation weights carry the gradient to the grid, so
+grads to input and grid (and double backward) come for free.
 """
+import itertools
 import warnings
 
 import numpy as np
@@ -87,9 +89,9 @@ def _reflect(coord, low2, high2):
     return where(even, extra + lo, span - extra + lo)
 
 
-def _source(coord, n, padding_mode, align_corners):
-    """Pixel coordinate of the sample along one axis, after the padding rule."""
-    c = _unnormalize(coord, n, align_corners)
+def _pad(c, n, padding_mode, align_corners):
+    """Pixel coordinate c after the padding rule (PyTorch's compute_coordinates): border
+    clamps into [0, n-1], reflection reflects at the borders, zeros leaves c."""
     if padding_mode == "border":
         c = c.clamp(0, n - 1)
     elif padding_mode == "reflection":
@@ -98,21 +100,76 @@ def _source(coord, n, padding_mode, align_corners):
     return c
 
 
-def _gather(flat, iy, ix, H, W):
-    """flat (N, C, H*W) at integer taps (N, Ho, Wo); out-of-range taps read 0."""
-    valid = (ix >= 0) & (ix < W) & (iy >= 0) & (iy < H)
-    idx = np.where(valid, iy * W + ix, 0)
+def _gather(flat, taps, spatial):
+    """flat (N, C, prod(spatial)) at the integer taps (one (N, *out) array per spatial dim);
+    out-of-range taps read 0. Returns (values (N, C, *out), valid mask)."""
+    valid = np.ones(taps[0].shape, dtype=bool)
+    idx = np.zeros(taps[0].shape, dtype=np.int64)
+    for t, n in zip(taps, spatial):
+        valid &= (t >= 0) & (t < n)
+        idx = idx * n + t
+    idx = np.where(valid, idx, 0)
     N, C = flat.shape[:2]
+    out_shape = taps[0].shape[1:]
     index = Tensor._make(np.broadcast_to(idx.reshape(N, 1, -1), (N, C, idx[0].size)).copy())
-    vals = flat.gather(2, index).reshape(N, C, *ix.shape[1:])
+    vals = flat.gather(2, index).reshape(N, C, *out_shape)
     return vals, valid
+
+
+def _mask(valid, like):
+    return Tensor._make(valid.astype(like._data.dtype))
+
+
+def _cubic_coefficients(t):
+    """Keys cubic convolution weights (A = -0.75) of the taps at -1, 0, 1, 2 for the
+    fractional offset t (PyTorch's get_cubic_upsample_coefficients)."""
+    A = -0.75
+
+    def near(x):  # |x| <= 1
+        return ((A + 2) * x - (A + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
+
+
+def _check(input, grid, mode):
+    nd = input.dim() - 2
+    if input.dim() not in (4, 5) or grid.dim() != input.dim():
+        kind = "5D" if input.dim() == 5 else "4D"
+        raise RuntimeError(f"grid_sampler(): expected {kind} input and grid with same number of "
+                           f"dimensions, but got input with sizes {shape_str(input.shape)} and "
+                           f"grid with sizes {shape_str(grid.shape)}")
+    if input.shape[0] != grid.shape[0]:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, "
+                           f"but got input with sizes {shape_str(input.shape)} and grid with "
+                           f"sizes {shape_str(grid.shape)}")
+    if grid.shape[-1] != nd:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {nd} in last dimension, "
+                           f"but got grid with sizes {shape_str(grid.shape)}")
+    for d in range(2, input.dim()):
+        if input.shape[d] <= 0:
+            raise RuntimeError(f"grid_sampler(): expected input to have non-empty spatial "
+                               f"dimensions, but input has sizes {shape_str(input.shape)} with "
+                               f"dimension {d} being empty")
+    if mode == "bicubic" and nd == 3:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    if input.dtype != grid.dtype:
+        raise RuntimeError(f"grid_sampler(): expected input and grid to have same dtype, but "
+                           f"input has {dtype_name(input.dtype)} and grid has "
+                           f"{dtype_name(grid.dtype)}")
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     r"""out[n, c, h, w] = input[n, c] sampled at grid[n, h, w] = (x, y) in [-1, 1]
-    (-1: the left/top edge; with align_corners the centre of the corner pixel).
+    (-1: the left/top edge; with align_corners the centre of the corner pixel); 5-D input
+    (N, C, D, H, W) with grid (N, Do, Ho, Wo, 3) = (x, y, z) samples a volume.
 
-    mode: bilinear | nearest; padding_mode: zeros | border | reflection.
+    mode: bilinear (trilinear for 5-D) | nearest | bicubic (4-D only: 4x4 taps, Keys cubic
+    A = -0.75, the padding rule applied to each tap); padding_mode: zeros | border |
+    reflection. The weights are differentiable functions of the grid, the integer taps
+    constants, so gradients to input and grid (and double backward) follow.
     """
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
@@ -123,50 +180,60 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if align_corners is None:
         warnings.warn(_ALIGN_WARNING, stacklevel=2)
         align_corners = False
-    if input.dim() == 5:
-        raise NotImplementedError("grid_sample of 5-D (volumetric) input is not implemented "
-                                  "in ember")
+    _check(input, grid, mode)
+    N, C = input.shape[:2]
+    spatial = tuple(input.shape[2:])
+    nd = len(spatial)
+    flat = input.reshape(N, C, int(np.prod(spatial)))
+    # grid[..., k] addresses spatial dim nd-1-k: x the width, y the height, z the depth
+    raw = [_unnormalize(grid[..., nd - 1 - d], spatial[d], align_corners) for d in range(nd)]
     if mode == "bicubic":
-        raise NotImplementedError("grid_sample(mode='bicubic') is not implemented in ember")
-    if input.dim() != 4 or grid.dim() != 4:
-        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number "
-                           f"of dimensions, but got input with sizes {shape_str(input.shape)} "
-                           f"and grid with sizes {shape_str(grid.shape)}")
-    if input.shape[0] != grid.shape[0]:
-        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, "
-                           f"but got input with sizes {shape_str(input.shape)} and grid with "
-                           f"sizes {shape_str(grid.shape)}")
-    if grid.shape[-1] != 2:
-        raise RuntimeError(f"grid_sampler(): expected grid to have size 2 in last dimension, "
-                           f"but got grid with sizes {shape_str(grid.shape)}")
-    if input.dtype != grid.dtype:
-        raise RuntimeError(f"grid_sampler(): expected input and grid to have same dtype, but "
-                           f"input has {dtype_name(input.dtype)} and grid has "
-                           f"{dtype_name(grid.dtype)}")
-    N, C, H, W = input.shape
-    x = _source(grid[..., 0], W, padding_mode, align_corners)
-    y = _source(grid[..., 1], H, padding_mode, align_corners)
-    flat = input.reshape(N, C, H * W)
-    if mode == "nearest":
-        ix = np.round(x._data).astype(np.int64)  # round half to even, as nearbyint
-        iy = np.round(y._data).astype(np.int64)
-        vals, valid = _gather(flat, iy, ix, H, W)
-        mask = Tensor._make(valid.astype(vals._data.dtype))
-        # PyTorch reports a zero (not a missing) grid gradient for nearest: link the grid
-        # to the output through a factor of value 1 and derivative 0
-        mask = mask * (x * 0 + 1)
-        return vals * mask.unsqueeze(1)
-    x0 = np.floor(x._data)
-    y0 = np.floor(y._data)
-    wx1 = x - Tensor._make(x0)
-    wy1 = y - Tensor._make(y0)
-    wx0, wy0 = 1 - wx1, 1 - wy1
-    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+        out = _bicubic(flat, raw, spatial, padding_mode, align_corners)
+    else:
+        coords = [_pad(c, n, padding_mode, align_corners) for c, n in zip(raw, spatial)]
+        if mode == "nearest":
+            taps = [np.round(c._data).astype(np.int64) for c in coords]  # half to even
+            vals, valid = _gather(flat, taps, spatial)
+            # PyTorch reports a zero (not a missing) grid gradient for nearest: link the grid
+            # to the output through a factor of value 1 and derivative 0
+            out = vals * (_mask(valid, vals) * (coords[0] * 0 + 1)).unsqueeze(1)
+        else:
+            out = _linear(flat, coords, spatial)
+    if out.grad_fn is not None:
+        out.grad_fn._name = f"GridSampler{nd}DBackward0"
+    return out
+
+
+def _linear(flat, coords, spatial):
+    """Bi/trilinear: the 2**nd corners around each sample, weights prod(1 - |c - corner|)."""
+    lows = [np.floor(c._data) for c in coords]
+    fracs = [c - Tensor._make(lo) for c, lo in zip(coords, lows)]
+    lows = [lo.astype(np.int64) for lo in lows]
     out = None
-    for iy, wy in ((y0, wy0), (y0 + 1, wy1)):
-        for ix, wx in ((x0, wx0), (x0 + 1, wx1)):
-            vals, valid = _gather(flat, iy, ix, H, W)
-            w = wy * wx * Tensor._make(valid.astype(wx._data.dtype))
+    for corner in itertools.product((0, 1), repeat=len(coords)):
+        taps = [lo + b for lo, b in zip(lows, corner)]
+        vals, valid = _gather(flat, taps, spatial)
+        w = _mask(valid, fracs[0])
+        for f, b in zip(fracs, corner):
+            w = w * (f if b else 1 - f)
+        term = vals * w.unsqueeze(1)
+        out = term if out is None else out + term
+    return out
+
+
+def _bicubic(flat, raw, spatial, padding_mode, align_corners):
+    """4x4 taps around floor(c); the padding rule maps each integer tap, zeros outside."""
+    lows = [np.floor(c._data) for c in raw]
+    coefs = [_cubic_coefficients(c - Tensor._make(lo)) for c, lo in zip(raw, lows)]
+    out = None
+    for j in range(4):
+        for i in range(4):
+            taps = []
+            for lo, k, n in zip(lows, (j, i), spatial):
+                tap = Tensor._make(lo + (k - 1))
+                taps.append(_pad(tap, n, padding_mode, align_corners)._data.astype(np.int64))
+            vals, valid = _gather(flat, taps, spatial)
+            w = coefs[0][j] * coefs[1][i] * _mask(valid, coefs[0][j])
             term = vals * w.unsqueeze(1)
             out = term if out is None else out + term
     return out

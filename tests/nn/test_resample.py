@@ -293,7 +293,28 @@ GRID = [(f"grid_sample-{m}-{p}-ac{ac}", gs(mode=m, padding_mode=p, align_corners
          [Grad(f32(2, 3, 4, 5)), Grad(grid)])
         for m in ("bilinear", "nearest") for p in ("zeros", "border", "reflection")
         for ac in (False, True)]
+grid5 = rng.uniform(-1.3, 1.3, (2, 3, 2, 4, 3)).astype(np.float32)
+GRID += [(f"grid_sample-3d-{m}-{p}-ac{ac}", gs(mode=m, padding_mode=p, align_corners=ac),
+          [Grad(f32(2, 2, 3, 4, 5)), Grad(grid5)])
+         for m in ("bilinear", "nearest") for p in ("zeros", "border", "reflection")
+         for ac in (False, True)]
+GRID += [(f"grid_sample-bicubic-{p}-ac{ac}", gs(mode="bicubic", padding_mode=p, align_corners=ac),
+          [Grad(f32(2, 3, 4, 5)), Grad(grid)])
+         for p in ("zeros", "border", "reflection") for ac in (False, True)]
 GRID += [
+    ("grid_sample-3d-float64", gs(align_corners=True, padding_mode="border"),
+     [Grad(rng.standard_normal((1, 2, 2, 3, 3))), Grad(rng.uniform(-1, 1, (1, 2, 2, 3, 3)))]),
+    ("grid_sample-bicubic-1x1-input", gs(mode="bicubic", align_corners=False,
+                                         padding_mode="reflection"),
+     [Grad(f32(1, 2, 1, 1)), Grad(grid[:1])]),
+    ("grid_sample-3d-noncontig", lambda L, x, g: L.nn.functional.grid_sample(
+        x.transpose(2, 4), g, align_corners=False), [Grad(f32(1, 2, 3, 4, 3)), Grad(grid5[:1])]),
+    ("grid_sample-empty-channels", gs(align_corners=False), [f32(2, 0, 3, 3), grid]),
+    ("err-grid_sample-3d-bicubic", gs(mode="bicubic", align_corners=False),
+     [f32(2, 1, 2, 3, 3), grid5]),
+    ("err-grid_sample-3d-last", gs(align_corners=False), [f32(2, 1, 2, 3, 3), f32(2, 2, 2, 2, 2)]),
+    ("err-grid_sample-3d-grid-4d", gs(align_corners=False), [f32(2, 1, 2, 3, 3), grid]),
+    ("err-grid_sample-empty-spatial", gs(align_corners=False), [f32(2, 1, 0, 3, 3), grid5]),
     ("grid_sample-float64", gs(align_corners=False),
      [Grad(rng.standard_normal((1, 2, 3, 3))), Grad(rng.uniform(-1, 1, (1, 4, 4, 2)))]),
     ("grid_sample-1x1-input", gs(align_corners=True, padding_mode="reflection"),
@@ -334,3 +355,34 @@ def test_grid_sample_align_corners_warning_and_gradcheck():
                                                        align_corners=False))
     assert gradcheck(fn, (x, g))
     assert gradgradcheck(fn, (x, g))
+
+
+@pytest.mark.parametrize("mode,shape,gshape", [
+    ("bilinear", (1, 2, 3, 4), (1, 2, 3, 2)), ("nearest", (1, 2, 3, 4), (1, 2, 3, 2)),
+    ("bicubic", (1, 2, 3, 4), (1, 2, 3, 2)), ("bilinear", (1, 2, 2, 3, 4), (1, 2, 2, 3, 3)),
+    ("nearest", (1, 2, 2, 3, 4), (1, 2, 2, 3, 3))])
+def test_grid_sample_node_names(mode, shape, gshape):
+    names = []
+    for L in (torch, ember):
+        x = L.randn(*shape, requires_grad=True)
+        g = L.rand(*gshape, requires_grad=True)
+        names.append(L.nn.functional.grid_sample(x, g, mode=mode, align_corners=False)
+                     .grad_fn.name())
+    assert names[1] == names[0]
+
+
+def test_grid_sample_3d_bicubic_gradcheck():
+    from ember.autograd import gradcheck, gradgradcheck
+    x = ember.randn(1, 2, 2, 3, 3, dtype=ember.float64, requires_grad=True)
+    g = (ember.rand(1, 2, 2, 2, 3, dtype=ember.float64) * 1.6 - 0.8).requires_grad_()
+    fn = (lambda a, b: ember.nn.functional.grid_sample(a, b, padding_mode="border",
+                                                       align_corners=True))
+    assert gradcheck(fn, (x, g))
+    assert gradgradcheck(fn, (x, g))
+    x2 = ember.randn(1, 2, 3, 4, dtype=ember.float64, requires_grad=True)
+    g2 = (ember.rand(1, 3, 2, 2, dtype=ember.float64) * 1.6 - 0.8).requires_grad_()
+    fn2 = (lambda a, b: ember.nn.functional.grid_sample(a, b, mode="bicubic",
+                                                        padding_mode="reflection",
+                                                        align_corners=False))
+    assert gradcheck(fn2, (x2, g2))
+    assert gradgradcheck(fn2, (x2, g2))
