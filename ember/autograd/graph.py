@@ -388,6 +388,8 @@ def _fit(g, meta):
         from .._ops.reduction import sum_to_size
         g = sum_to_size(g, shape)
     if _FROM_NP[g._data.dtype] is not dtype:
+        if g._data.dtype.kind == "c" and not dtype.is_complex:
+            g = g.real  # a real input takes the real part (no ComplexWarning, as PyTorch)
         g = g.to(dtype)
     return g
 
