@@ -777,6 +777,8 @@ class Logit(Op):
 
 def logit(input, eps=None, *, out=None):
     """log(p / (1 - p)), p clamped to [eps, 1 - eps] when eps is given."""
+    if input.dtype.is_complex:
+        raise NotImplementedError(f"\"logit_cpu\" not implemented for '{dtype_name(input.dtype)}'")
     fdt = float_dtype_for(input.dtype)
     return _out(apply(Logit, (input,), (cast(input, fdt),), eps), out)
 

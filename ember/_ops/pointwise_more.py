@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor
+from ..autograd import grad_mode
 from ._base import Op, apply
 from ._util import cast, dtype_name
 from .pointwise import (_inplace, _out, _reflect, _scalars, _either, _unary_row,
@@ -622,7 +623,17 @@ class NanToNum(Op):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     """Replace nan by `nan`, +inf by `posinf`, -inf by `neginf` (defaults: 0 and the
-    dtype's largest / lowest finite values); integer tensors are copied unchanged."""
+    dtype's largest / lowest finite values); integer tensors are copied unchanged; complex
+    ones have their real and imaginary parts replaced separately (not differentiable)."""
+    if input.dtype.is_complex:
+        if input.requires_grad and grad_mode.is_grad_enabled():
+            raise RuntimeError("nan_to_num does not support automatic differentiation for "
+                               "outputs with complex dtype.")
+        z = input.detach()
+        result = np.empty_like(input._data)
+        result.real = nan_to_num(z.real, nan, posinf, neginf)._data
+        result.imag = nan_to_num(z.imag, nan, posinf, neginf)._data
+        return _out(Tensor._make(result), out)
     if not input.dtype.is_floating_point:
         return _out(Tensor._make(input._data.copy()), out)
     return _out(apply(NanToNum, (input,), (input._data,), nan, posinf, neginf), out)
@@ -723,12 +734,15 @@ erfinv = _unary_row("erfinv", "ErfinvBackward0", lambda xp, x: erfinv_array(x),
 
 # ---------------------------------------------------------------------------- predicates
 
-def _predicate(name, float_fn, int_value=None, int_fn=None):
-    """A bool-valued test; integer inputs give a constant (int_value) or int_fn(x)."""
+def _predicate(name, float_fn, int_value=None, int_fn=None, complex_error=None):
+    """A bool-valued test; integer inputs give a constant (int_value) or int_fn(x);
+    complex inputs raise `complex_error` (an exception) when given."""
     def fn(input):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
                             f"{type(input).__name__}")
+        if complex_error is not None and input.dtype.is_complex:
+            raise type(complex_error)(*complex_error.args)
         a = input._data
         if input.dtype.is_floating_point or input.dtype.is_complex:
             r = opmath(float_fn, a)
@@ -745,9 +759,13 @@ def _predicate(name, float_fn, int_value=None, int_fn=None):
 isnan = _predicate("isnan", np.isnan, False)
 isinf = _predicate("isinf", np.isinf, False)
 isfinite = _predicate("isfinite", np.isfinite, True)
-isposinf = _predicate("isposinf", np.isposinf, False)
-isneginf = _predicate("isneginf", np.isneginf, False)
-signbit = _predicate("signbit", np.signbit, int_fn=lambda a: a < 0)
+isposinf = _predicate("isposinf", np.isposinf, False,
+                      complex_error=RuntimeError("isposinf does not support complex inputs."))
+isneginf = _predicate("isneginf", np.isneginf, False,
+                      complex_error=RuntimeError("isneginf does not support complex inputs."))
+signbit = _predicate("signbit", np.signbit, int_fn=lambda a: a < 0,
+                     complex_error=NotImplementedError("signbit is not implemented for complex "
+                                                       "tensors."))
 isreal = _predicate("isreal", np.isreal, True)
 
 

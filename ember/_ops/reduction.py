@@ -229,6 +229,8 @@ class Nansum(Op):
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Sum over `dim`, treating NaN as zero."""
     check_tensor(input, "nansum")
+    if input.dtype.is_complex:
+        raise RuntimeError("nansum on CPU does not support complex inputs")
     dims = _reduce_dims(input, dim, "nansum")
     odt = _sum_dtype(input.dtype, dtype)
     arr = input._data if dtype is None else cast(input, dtype)
@@ -279,6 +281,8 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
                            f"but got {dtype_name(input.dtype)}")
+    if input.dtype.is_complex:  # nanmean is nansum / count, as PyTorch
+        raise RuntimeError("nansum on CPU does not support complex inputs")
     dims = _reduce_dims(input, dim, "nanmean")
     count = np.sum(~np.isnan(input._data), axis=dims, keepdims=keepdim)
     total = nansum(input, dims, keepdim, dtype=dtype)

@@ -176,6 +176,18 @@ CASES += [
     ("amax-error", lambda lib, x: x.amax(), (Grad(Z),)),
     ("cummax-error", lambda lib, x: x.cummax(0), (Grad(Z),)),
     ("erf-error", unary("erf"), (Grad(Z),)),
+    ("logit-error", unary("logit"), (Grad(Z),)),
+    ("nansum-error", lambda lib, x: x.nansum(), (Grad(Z),)),
+    ("nanmean-error", lambda lib, x: x.nanmean(), (Grad(Z),)),
+    ("signbit-error", lambda lib, x: x.signbit(), (Z,)),
+    ("isposinf-error", lambda lib, x: lib.isposinf(x), (Z,)),
+    ("nan_to_num-grad-error", unary("nan_to_num"), (Grad(Z),)),
+    ("atan2-error", binary(lambda lib, x, y: lib.atan2(x, y)), (Grad(Z), Grad(Z))),
+    ("remainder-error", lambda lib, x: x % 2, (Grad(Z),)),
+    # not differentiable on complex, but the values must match
+    ("nan_to_num", unary("nan_to_num", posinf=7.0),
+     (np.array([complex(np.nan, 1), complex(np.inf, -np.inf), 1 + 1j], dtype=C64),)),
+    ("isinf", lambda lib, x: lib.isinf(x), (np.array([complex(np.inf, 0), 1j], dtype=C128),)),
 ]
 
 
