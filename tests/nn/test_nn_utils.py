@@ -275,3 +275,82 @@ def test_parameters_vector_roundtrip():
         np.testing.assert_array_equal(b.detach().numpy(), a.detach().numpy(), err_msg=n)
     with pytest.raises(TypeError):
         ember.nn.utils.vector_to_parameters([1.0], em.parameters())
+
+
+def orth(shape, **kw):
+    def make(L):
+        return P(L).orthogonal(L.nn.Linear(shape[1], shape[0]), **kw)
+    return make
+
+
+ORTHOGONAL = [(f"{m}-{s[0]}x{s[1]}-triv{t}", orth(s, orthogonal_map=m, use_trivialization=t), s)
+              for s in ((4, 4), (3, 5), (5, 3)) for m in ("matrix_exp", "cayley", "householder")
+              for t in (True, False)]
+ORTHOGONAL += [(f"default-{s[0]}x{s[1]}", orth(s), s) for s in ((4, 4), (3, 5))]
+ORTHOGONAL += [("default-wide-notriv", orth((3, 5), use_trivialization=False), (3, 5))]
+
+
+@pytest.mark.parametrize("name,make,shape", ORTHOGONAL, ids=[c[0] for c in ORTHOGONAL])
+def test_orthogonal_against_torch(name, make, shape):
+    """torch's original (and base) copied into ember: weight, output and all grads agree."""
+    compare_module(make, [Grad(f32(2, shape[1]))], rtol=1e-4, atol=1e-5)
+    tm, em = make(torch), make(ember)
+    assert list(em.state_dict()) == list(tm.state_dict())
+    # ember's own initialization gives an orthogonal weight
+    w = em.weight.detach().numpy().astype(np.float64)
+    gram = w.T @ w if shape[0] >= shape[1] else w @ w.T
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-5)
+
+
+@pytest.mark.parametrize("kw,shape", [
+    (dict(orthogonal_map="matrix_exp", use_trivialization=False), (4, 4)),
+    (dict(orthogonal_map="cayley", use_trivialization=False), (3, 5)),
+])
+def test_orthogonal_assign_without_trivialization_raises(kw, shape):
+    """Registering keeps the weight as the original (right_inverse's NotImplementedError
+    counts as the identity); assigning raises."""
+    for L in (torch, ember):
+        m = orth(shape, **kw)(L)
+        with pytest.raises(NotImplementedError):
+            m.weight = L.zeros(*shape)
+
+
+@pytest.mark.parametrize("kw", [dict(orthogonal_map="rotation"), dict(name="bias")])
+def test_orthogonal_errors(kw):
+    for L in (torch, ember):
+        with pytest.raises(ValueError):
+            P(L).orthogonal(L.nn.Linear(3, 4), **kw)
+
+
+def test_orthogonal_batched_float64_assign_and_gradcheck():
+    class Batched:
+        @staticmethod
+        def make(L):
+            m = L.nn.Module()
+            m.weight = L.nn.Parameter(L.zeros(2, 3, 3, dtype=L.float64))
+            return m
+    for kw in (dict(), dict(orthogonal_map="cayley"), dict(orthogonal_map="householder")):
+        tm = P(torch).orthogonal(Batched.make(torch), **kw)
+        em = P(ember).orthogonal(Batched.make(ember), **kw)
+        copy_state(tm, em)
+        np.testing.assert_allclose(em.weight.detach().numpy(), tm.weight.detach().numpy(),
+                                   atol=1e-12)
+        # assigning an orthogonal matrix reproduces it (trivialization stores it as base)
+        q = np.linalg.qr(rng.standard_normal((2, 3, 3)))[0]
+        em.weight = ember.from_numpy(q.copy())
+        np.testing.assert_allclose(em.weight.detach().numpy(), q, atol=1e-10)
+    from ember.autograd import gradcheck, gradgradcheck
+    from ember.nn.utils.parametrizations import _matrix_exp, _householder_product
+    a = ember.randn(3, 3, dtype=ember.float64, requires_grad=True)
+    assert gradcheck(lambda t: _matrix_exp(t * 2), (a,))
+    assert gradgradcheck(_matrix_exp, (a,))
+    h = ember.randn(4, 3, dtype=ember.float64, requires_grad=True)
+    tau = ember.rand(3, dtype=ember.float64, requires_grad=True)
+    assert gradcheck(_householder_product, (h, tau))
+    t_q = torch.linalg.householder_product(torch.from_numpy(h.detach().numpy()),
+                                           torch.from_numpy(tau.detach().numpy()))
+    np.testing.assert_allclose(_householder_product(h, tau).detach().numpy(), t_q.numpy(),
+                               atol=1e-12)
+    big = rng.standard_normal((4, 4)) * 3
+    np.testing.assert_allclose(_matrix_exp(ember.from_numpy(big)).numpy(),
+                               torch.matrix_exp(torch.from_numpy(big)).numpy(), rtol=1e-10)
