@@ -348,7 +348,14 @@ class Tensor:
             self._hooks = {}
         h = RemovableHandle(self._hooks)
         self._hooks[h.id] = hook
+        self._pin_to_graph()
         return h
+
+    def _pin_to_graph(self):
+        # A leaf's AccumulateGrad refers to it weakly; a leaf with hooks must outlive its
+        # Python references while a graph uses it, as in PyTorch, so the node holds it.
+        from .autograd.graph import accumulator_of
+        accumulator_of(self)._pinned = self
 
     def register_post_accumulate_grad_hook(self, hook):
         if self.grad_fn is not None:
@@ -356,6 +363,7 @@ class Tensor:
         hooks = self.__dict__.setdefault("_post_accumulate_hooks", {})
         h = RemovableHandle(hooks)
         hooks[h.id] = hook
+        self._pin_to_graph()
         return h
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):

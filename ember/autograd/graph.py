@@ -118,9 +118,15 @@ class AccumulateGrad(Node):
     _name = "torch::autograd::AccumulateGrad"
 
     def __init__(self, variable):
-        self.variable = variable
+        # the leaf holds its node and the node refers back weakly: no reference cycle, and
+        # the node lives as long as the leaf instead of being rebuilt for every op
+        self._variable = weakref.ref(variable)
         self.next_functions = ()
         self._seq = -1
+
+    @property
+    def variable(self):
+        return self._variable()
 
     @staticmethod
     def backward(ctx, grad):
@@ -129,11 +135,9 @@ class AccumulateGrad(Node):
 
 def accumulator_of(t):
     """The (cached) AccumulateGrad node of leaf tensor `t`."""
-    ref = t._accumulator
-    acc = ref() if ref is not None else None
+    acc = t._accumulator
     if acc is None:
-        acc = AccumulateGrad(t)
-        t._accumulator = weakref.ref(acc)
+        acc = t._accumulator = AccumulateGrad(t)
     return acc
 
 
@@ -304,7 +308,9 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                         captured[i] = grads[nr]
             if type(node) is AccumulateGrad:
                 if accumulate and grads[0] is not None:
-                    _accumulate(node.variable, grads[0], create_graph)
+                    leaf = node.variable
+                    if leaf is not None:  # a leaf nobody holds any more has nowhere to go
+                        _accumulate(leaf, grads[0], create_graph)
                 continue
             if needed is not None and node not in needed:
                 continue
