@@ -40,6 +40,8 @@ from ._ops.linalg import *  # noqa: F401,F403
 from ._ops.linalg_solvers import *  # noqa: F401,F403
 from ._ops.fold import *  # noqa: F401,F403
 from ._ops.misc import *  # noqa: F401,F403
+from ._ops.statistics import *  # noqa: F401,F403
+from ._ops.windows import *  # noqa: F401,F403
 from ._ops.special import *  # noqa: F401,F403
 from ._ops.complex_ops import *  # noqa: F401,F403
 from . import special, fft  # noqa: F401

@@ -1,6 +1,6 @@
-"""The rest of the torch namespace: statistics (diff, cov, quantile, histogram), distances,
-index generators, scatter-into-copy ops, window functions, integer math, in-place shape
-changes, and the small Tensor methods programs call (fill_, zero_, get_device ...).
+"""The rest of the torch namespace: diff, index generators, integration, scatter-into-copy
+ops, integer math, in-place shape changes, and the small Tensor methods programs call
+(fill_, zero_, get_device ...). Statistics live in statistics.py, windows in windows.py.
 
 Most ops here are compositions of differentiable primitives (STYLE 3): their gradients
 come from the primitives, so they need no backward of their own. The few that are not
@@ -25,18 +25,16 @@ from .conversion import commit_inplace, inplace_source, check_inplace
 from .rearrange import tril, triu
 from .reduction import _return_type
 
-__all__ = ["diff", "cov", "corrcoef", "cdist", "pdist", "dist", "isin", "tril_indices",
+__all__ = ["diff", "isin", "tril_indices",
            "triu_indices", "unravel_index", "block_diag", "cartesian_prod", "combinations",
-           "trapezoid", "trapz", "cumulative_trapezoid", "vander", "histogram", "histogramdd",
-           "quantile", "nanquantile", "renorm", "ravel", "select", "select_scatter",
-           "slice_scatter", "diagonal_scatter", "narrow_copy", "hann_window", "hamming_window",
-           "blackman_window", "bartlett_window", "kaiser_window", "gcd", "lcm", "ldexp", "frexp",
+           "trapezoid", "trapz", "cumulative_trapezoid", "vander",
+           "renorm", "ravel", "select", "select_scatter",
+           "slice_scatter", "diagonal_scatter", "narrow_copy",
+           "gcd", "lcm", "ldexp", "frexp",
            "nextafter", "logcumsumexp", "is_same_size", "is_signed", "fill", "fill_", "zero_",
            "split_with_sizes", "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes",
            "is_inference", "get_device", "resize_as_", "detach", "detach_"]
 
-_histogram_type = _return_type("histogram", ["hist", "bin_edges"])
-_histogramdd_type = _return_type("histogramdd", ["hist", "bin_edges"])
 _frexp_type = _return_type("frexp", ["mantissa", "exponent"])
 
 
@@ -44,6 +42,16 @@ def _E():
     """The ember namespace (imported late: this module is loaded while it is built)."""
     import ember
     return ember
+
+
+def _with_out(result, out):
+    if out is None:
+        return result
+    if out.shape != result.shape:
+        out._data = np.empty(result._data.shape, dtype=out._data.dtype)
+    with grad_mode.no_grad():
+        commit_inplace(out, result)
+    return out
 
 
 def _require_tensor(x, fname, argname="input", pos=1):
@@ -78,320 +86,6 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
         hi, lo = x.narrow(d, 1, length - 1), x.narrow(d, 0, length - 1)
         x = E.logical_xor(hi, lo) if x.dtype is _dtype.bool else hi - lo
     return x
-
-
-# ---------------------------------------------------------------------------- statistics
-
-def cov(input, *, correction=1, fweights=None, aweights=None):
-    """Covariance of the rows (variables) of `input` over its columns (observations).
-
-    With weights w = fweights * aweights:  mean = sum(w x) / sum(w),
-    cov = (x - mean) w (x - mean)^H / (sum(w) - correction * sum(w aweights) / sum(w))
-    (correction * 1 without aweights)."""
-    E = _E()
-    _require_tensor(input, "cov")
-    if input.dim() > 2:
-        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
-                           f"input with {input.dim()} dimensions")
-    x = input if input.dim() == 2 else input.view(1, -1)
-    num_obs = x.shape[1]
-    w = None
-    if fweights is not None:
-        if fweights.dim() > 1:
-            raise RuntimeError(f"cov(): expected fweights to have one or fewer dimensions but got "
-                               f"fweights with {fweights.dim()} dimensions")
-        if fweights.is_floating_point() or fweights.is_complex():
-            raise RuntimeError(f"cov(): expected fweights to have integral dtype but got fweights "
-                               f"with {dtype_name(fweights.dtype)} dtype")
-        if fweights.numel() != num_obs:
-            raise RuntimeError(f"cov(): expected fweights to have the same numel as there are "
-                               f"observations in the input but got {fweights.numel()} != "
-                               f"{num_obs}")
-        if bool((fweights < 0).any()):
-            raise RuntimeError("cov(): fweights cannot be negative")
-        w = fweights
-    if aweights is not None:
-        if aweights.dim() > 1:
-            raise RuntimeError(f"cov(): expected aweights to have one or fewer dimensions but got "
-                               f"aweights with {aweights.dim()} dimensions")
-        if not aweights.is_floating_point():
-            raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got "
-                               f"aweights with {dtype_name(aweights.dtype)} dtype")
-        if aweights.numel() != num_obs:
-            raise RuntimeError(f"cov(): expected aweights to have the same numel as there are "
-                               f"observations in the input but got {aweights.numel()} != "
-                               f"{num_obs}")
-        if bool((aweights < 0).any()):
-            raise RuntimeError("cov(): aweights cannot be negative")
-        w = aweights if w is None else w * aweights
-    if not (x.is_floating_point() or x.is_complex()):
-        x = x.to(_dtype.get_default_dtype())
-    if w is None:
-        w_sum = E.tensor(num_obs, dtype=_dtype.int64)
-        avg = x.mean(1)
-    else:
-        w_sum = w.sum()
-        avg = (x * w).sum(1) / w_sum
-    if w is None or correction == 0:
-        norm_factor = w_sum - correction
-    elif aweights is None:
-        norm_factor = w_sum - correction
-    else:
-        norm_factor = w_sum - correction * (w * aweights).sum() / w_sum
-    norm_factor = E.clamp(norm_factor, min=0) if not norm_factor.is_complex() else norm_factor
-    xm = x - avg.unsqueeze(1)
-    xw = xm if w is None else xm * w
-    c = E.mm(xw, xm.t().conj() if xm.is_complex() else xm.t())
-    return (c / norm_factor).squeeze()
-
-
-def corrcoef(input):
-    """Pearson correlation coefficients: cov / sqrt(diag(cov) diag(cov)^T), clipped to
-    [-1, 1] for real inputs."""
-    E = _E()
-    _require_tensor(input, "corrcoef")
-    if input.dim() > 2:
-        raise RuntimeError(f"corrcoef(): expected input to have two or fewer dimensions but got "
-                           f"an input with {input.dim()} dimensions")
-    c = cov(input)
-    if c.dim() == 0:
-        return c / c
-    d = E.diagonal(c)
-    stddev = d.real.sqrt() if d.is_complex() else d.sqrt()
-    c = c / stddev.unsqueeze(1)
-    c = c / stddev.unsqueeze(0)
-    if c.is_complex():
-        return c
-    return c.clamp(-1, 1)
-
-
-def _pairwise_norm(delta, p):
-    E = _E()
-    return E.linalg.vector_norm(delta, ord=p, dim=-1)
-
-
-def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
-    """Batched p-norm distance between each row of x1 (B x P x M) and of x2 (B x R x M):
-    out[b, i, j] = ||x1[b, i] - x2[b, j]||_p."""
-    _require_tensor(x1, "cdist", "x1")
-    _require_tensor(x2, "cdist", "x2", 2)
-    if x1.dim() < 2:
-        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.dim()}D")
-    if x2.dim() < 2:
-        raise RuntimeError(f"cdist only supports at least 2D tensors, X2 got: {x2.dim()}D")
-    if x1.shape[-1] != x2.shape[-1]:
-        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} "
-                           f"X2: {x2.shape[-1]}")
-    if not x1.is_floating_point() or not x2.is_floating_point():
-        raise RuntimeError(f"cdist only supports floating-point dtypes, X1 got: "
-                           f"{dtype_name(x1.dtype)}")
-    if p < 0:
-        raise RuntimeError("cdist only supports non-negative p values")
-    delta = x1.unsqueeze(-2) - x2.unsqueeze(-3)
-    return _pairwise_norm(delta, p)
-
-
-def pdist(input, p=2):
-    """Distances between all pairs of rows i < j of the N x M `input`, in row-major order
-    of the upper triangle: a vector of N (N - 1) / 2 values."""
-    _require_tensor(input, "pdist")
-    if input.dim() != 2:
-        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
-    if not input.is_floating_point():
-        raise RuntimeError("pdist only supports floating-point dtypes")
-    if p < 0:
-        raise RuntimeError("pdist only supports non-negative p values")
-    n = input.shape[0]
-    i, j = np.triu_indices(n, 1)
-    rows_i = input[Tensor._make(i.astype(np.int64))]
-    rows_j = input[Tensor._make(j.astype(np.int64))]
-    return _pairwise_norm(rows_i - rows_j, p)
-
-
-def dist(input, other, p=2):
-    """||input - other||_p over all elements (broadcast)."""
-    E = _E()
-    _require_tensor(input, "dist")
-    _require_tensor(other, "dist", "other", 2)
-    return E.linalg.vector_norm(input - other, ord=p)
-
-
-def _quantile_ranks(q, fname):
-    E = _E()
-    if isinstance(q, Tensor):
-        if q.dim() > 1:
-            raise RuntimeError(f"{fname}() q must be a scalar or 1D tensor")
-        if not q.is_floating_point():
-            raise RuntimeError(f"{fname}() q tensor must be of float dtype")
-        values = q._cpu_array().astype(np.float64).reshape(-1)
-        scalar = q.dim() == 0
-    else:
-        if not isinstance(q, numbers.Real):
-            raise TypeError(f"{fname}(): argument 'q' must be Tensor or float, not "
-                            f"{type(q).__name__}")
-        values = np.array([float(q)])
-        scalar = True
-    if np.any((values < 0) | (values > 1)):
-        raise RuntimeError(f"{fname}() q values must be in the range [0, 1]")
-    return values, scalar, E
-
-
-def _quantile(fname, input, q, dim, keepdim, interpolation, ignore_nan):
-    """Shared body of quantile / nanquantile.
-
-    Sort along dim (nan sorts last); for each q the rank is q (n - 1), n the number of
-    non-nan values (nanquantile) or of all values (quantile, whose rows holding a nan get
-    the rank of the last, nan, element). The result interpolates between the values at
-    floor(rank) and ceil(rank); the gradient flows through sort and lerp."""
-    _require_tensor(input, fname)
-    if not input.is_floating_point():
-        raise RuntimeError(f"{fname}() input tensor must be either float or double dtype")
-    if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
-        raise RuntimeError(f"{fname}() interpolation must be one of linear, lower, higher, "
-                           f"midpoint or nearest, but got {interpolation}")
-    values, scalar_q, E = _quantile_ranks(q, fname)
-    if isinstance(q, Tensor) and q.dtype is not input.dtype:
-        raise RuntimeError(f"{fname}() q tensor must be same dtype as the input tensor")
-    if input.numel() == 0:
-        raise RuntimeError(f"{fname}() input tensor must be non-empty")
-    if dim is None:
-        x = input.reshape(-1)
-        d = 0
-    else:
-        d = wrap_dim(dim, input.dim())
-        x = input if input.dim() > 0 else input.reshape(1)
-    x = x.movedim(d, -1)
-    if x.shape[-1] == 0:
-        raise RuntimeError(f"{fname}() input tensor must be non-empty")
-    sorted_x = E.sort(x, dim=-1).values
-    arr = sorted_x._data
-    n_total = arr.shape[-1]
-    nan_count = np.isnan(arr).sum(-1, keepdims=True)
-    if ignore_nan:
-        n_valid = n_total - nan_count
-        ranks = values * np.maximum(n_valid - 1, 0)
-    else:
-        ranks = values * (n_total - 1) * np.ones_like(nan_count, dtype=np.float64)
-        ranks = np.where(nan_count > 0, n_total - 1, ranks)
-    if interpolation == "lower":
-        ranks = np.floor(ranks)
-    elif interpolation == "higher":
-        ranks = np.ceil(ranks)
-    elif interpolation == "nearest":
-        ranks = np.round(ranks)  # half to even, as PyTorch
-    lo = np.floor(ranks).astype(np.int64)
-    hi = np.ceil(ranks).astype(np.int64)
-    lo_vals = E.gather(sorted_x, -1, Tensor._make(lo))
-    hi_vals = E.gather(sorted_x, -1, Tensor._make(hi))
-    if interpolation == "midpoint":
-        weight = np.where(hi > lo, 0.5, 0.0)
-    else:
-        weight = ranks - lo
-    result = E.lerp(lo_vals, hi_vals, Tensor._make(weight.astype(arr.dtype)))
-    if ignore_nan:
-        all_nan = Tensor._make(np.broadcast_to(nan_count == n_total, result.shape).copy())
-        result = E.where(all_nan, float("nan"), result)
-    result = result.movedim(-1, 0)  # q first: (len(q), *reduced shape)
-    if dim is None:
-        if keepdim:
-            result = result.reshape((len(values),) + (1,) * input.dim())
-    elif keepdim:
-        result = result.unsqueeze(d + 1) if input.dim() > 0 else result
-    elif input.dim() == 0:
-        result = result.reshape(len(values))
-    if scalar_q:
-        result = result.squeeze(0)
-    return result
-
-
-def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
-    """The q-th quantiles of input along dim (all elements when dim is None)."""
-    return _with_out(_quantile("quantile", input, q, dim, keepdim, interpolation, False), out)
-
-
-def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
-    """quantile ignoring nan values (nan where a row holds only nan)."""
-    return _with_out(_quantile("nanquantile", input, q, dim, keepdim, interpolation, True), out)
-
-
-def _with_out(result, out):
-    if out is None:
-        return result
-    if out.shape != result.shape:
-        out._data = np.empty(result._data.shape, dtype=out._data.dtype)
-    with grad_mode.no_grad():
-        commit_inplace(out, result)
-    return out
-
-
-def _histogram_edges(input, bins, range_, fname):
-    E = _E()
-    if isinstance(bins, Tensor):
-        if bins.dim() != 1:
-            raise RuntimeError(f"{fname}(): bins tensor should have one dimension, but got "
-                               f"{bins.dim()} dimensions in the bins tensor")
-        return bins._cpu_array().astype(input._data.dtype)
-    if not isinstance(bins, numbers.Integral) or bins <= 0:
-        raise RuntimeError(f"{fname}(): bins must be > 0, but got {bins} for dimension 0")
-    if range_ is not None:
-        lo, hi = float(range_[0]), float(range_[1])
-    elif input.numel() > 0:
-        lo, hi = float(np.min(input._data)), float(np.max(input._data))
-    else:
-        lo, hi = 0.0, 0.0
-    if lo > hi:
-        raise RuntimeError(f"{fname}(): max must be larger than min")
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise RuntimeError(f"{fname}(): range of [{lo}, {hi}] is not finite")
-    if lo == hi:
-        lo, hi = lo - 0.5, hi + 0.5
-    return E.linspace(lo, hi, bins + 1, dtype=input.dtype)._data
-
-
-def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
-    """Histogram of the values of a float tensor: (hist, bin_edges). `bins` is a count
-    (equal-width bins over `range`, default [min, max]) or a 1-D tensor of edges; the
-    last bin includes its right edge. Not differentiable."""
-    _require_tensor(input, "histogram")
-    if not input.is_floating_point():
-        raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the same "
-                           f"dtype, but got input {dtype_name(input.dtype)} and bins "
-                           f"{dtype_name(input.dtype)}")
-    edges = _histogram_edges(input, bins, range, "histogram")
-    x = input._cpu_array().reshape(-1)
-    w = None if weight is None else weight._cpu_array().reshape(-1)
-    if w is not None and weight.shape != input.shape:
-        raise RuntimeError("histogram(): if weight tensor is provided it should have the same "
-                           "shape as the input tensor")
-    hist, _ = np.histogram(x, bins=edges.astype(np.float64), weights=w)
-    hist = hist.astype(input._data.dtype)
-    if density:
-        widths = np.diff(edges)
-        total = hist.sum()
-        hist = (hist / (widths * total)).astype(input._data.dtype)
-    return _histogram_type(Tensor._make(hist), Tensor._make(edges.copy()))
-
-
-def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
-    """Histogram of the rows of an (N, D) float tensor over D dims: (hist, [edges per dim])."""
-    _require_tensor(input, "histogramdd")
-    if not input.is_floating_point():
-        raise RuntimeError("torch.histogramdd: input tensor should be of floating dtype")
-    x = input._cpu_array().reshape(-1, input.shape[-1])
-    d = x.shape[1]
-    if isinstance(bins, numbers.Integral):
-        bins = [bins] * d
-    edges = []
-    for k in builtins.range(d):
-        column = Tensor._make(np.ascontiguousarray(x[:, k]))
-        b = bins[k]
-        r = None if range is None else (range[2 * k], range[2 * k + 1])
-        edges.append(_histogram_edges(column, b, r, "histogramdd"))
-    w = None if weight is None else weight._cpu_array().reshape(-1)
-    hist, _ = np.histogramdd(x, bins=[e.astype(np.float64) for e in edges], weights=w,
-                             density=density)
-    return _histogramdd_type(Tensor._make(hist.astype(x.dtype)),
-                             [Tensor._make(e.copy()) for e in edges])
 
 
 # ---------------------------------------------------------------------------- index generators
@@ -730,80 +424,6 @@ _COPY_VARIANTS = {
 for _name, _view in _COPY_VARIANTS.items():
     globals()[_name] = _copy_variant(_name, _view)
     __all__.append(_name)
-
-
-# ---------------------------------------------------------------------------- windows
-
-def _window(name, window_length, periodic, dtype, device, requires_grad, values):
-    """A window of `window_length` points; periodic windows are the symmetric window of
-    length + 1 without its last point. values(N) computes the symmetric window of N
-    points as float64."""
-    E = _E()
-    if not isinstance(window_length, numbers.Integral) or window_length < 0:
-        raise RuntimeError(f"{name} requires non-negative window_length, got "
-                           f"window_length={window_length}")
-    dt = dtype if dtype is not None else _dtype.get_default_dtype()
-    if not dt.is_floating_point:
-        raise RuntimeError(f"{name} expects floating point dtypes, got: {dt}")
-    if window_length == 0:
-        arr = np.empty(0)
-    elif window_length == 1:
-        arr = np.ones(1)
-    else:
-        n = window_length + 1 if periodic else window_length
-        arr = values(n)[:window_length]
-    t = Tensor._make(arr.astype(dt.np))
-    if device is not None:
-        t = t.to(device)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
-
-
-def _cosine_sum(coefficients):
-    """The generalized cosine window sum_k (-1)^k a_k cos(2 pi k n / (N - 1))."""
-    def values(n):
-        k = np.arange(n) * (2 * math.pi / (n - 1))
-        return builtins.sum(((-1) ** j) * a * np.cos(j * k) for j, a in enumerate(coefficients))
-    return values
-
-
-def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
-                pin_memory=False, requires_grad=False):
-    """w[n] = 0.5 - 0.5 cos(2 pi n / (N - 1))."""
-    return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosine_sum((0.5, 0.5)))
-
-
-def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None,
-                   layout=None, device=None, pin_memory=False, requires_grad=False):
-    """w[n] = alpha - beta cos(2 pi n / (N - 1))."""
-    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosine_sum((alpha, beta)))
-
-
-def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
-                    pin_memory=False, requires_grad=False):
-    """w[n] = 0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))."""
-    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosine_sum((0.42, 0.5, 0.08)))
-
-
-def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
-                    pin_memory=False, requires_grad=False):
-    """w[n] = 1 - |2 n / (N - 1) - 1|."""
-    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
-                   lambda n: 1 - np.abs(2 * np.arange(n) / (n - 1) - 1))
-
-
-def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None,
-                  device=None, pin_memory=False, requires_grad=False):
-    """w[n] = I0(beta sqrt(1 - (2 n / (N - 1) - 1)^2)) / I0(beta)."""
-    def values(n):
-        ratio = 2 * np.arange(n) / (n - 1) - 1
-        return np.i0(beta * np.sqrt(np.clip(1 - ratio * ratio, 0, None))) / np.i0(beta)
-    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
-                   values)
 
 
 # ---------------------------------------------------------------------------- integer / float bits
@@ -1174,13 +794,6 @@ def _inplace(fn):
 
 def _attach_methods():
     Tensor.diff = diff
-    Tensor.cov = lambda self, *, correction=1, fweights=None, aweights=None: cov(
-        self, correction=correction, fweights=fweights, aweights=aweights)
-    Tensor.corrcoef = corrcoef
-    Tensor.dist = dist
-    Tensor.histogram = histogram
-    Tensor.quantile = quantile
-    Tensor.nanquantile = nanquantile
     Tensor.renorm = renorm
     Tensor.renorm_ = _inplace(renorm)
     Tensor.ravel = ravel
