@@ -60,6 +60,16 @@ class device:
 
 CPU = device("cpu")
 
+# the device factory functions use when given none (ember.set_default_device); None: the CPU
+DEFAULT = [None]
+
+
+def factory_device(d):
+    """The device a factory function creates on: `d`, or the default device when None."""
+    if d is None:
+        return DEFAULT[0] or CPU
+    return as_device(d)
+
 
 def as_device(d):
     """Normalise a device argument (str, int, device, None) to a device; None means CPU."""

@@ -31,7 +31,6 @@ except ImportError:  # pragma: no cover - optional dependency
 _STATE = {
     "num_threads": None,  # None: whatever the BLAS pool has
     "interop_threads": None,
-    "default_device": None,
     "matmul_precision": "highest",
     "deterministic": False,
     "deterministic_warn_only": False,
@@ -90,16 +89,18 @@ def get_num_interop_threads():
 
 
 def set_default_device(device):
-    """Record the default device (None resets it to the CPU).
-
-    Factory functions still create tensors on the CPU unless given ``device=``:
-    ember's creation functions do not read this setting yet."""
-    _STATE["default_device"] = None if device is None else _device_cls(device)
+    """Set the device factory functions create tensors on when given no ``device=``
+    (None resets it to the CPU)."""
+    from . import _device
+    dev = None if device is None else _device_cls(device)
+    if dev is not None and dev.type == "cuda" and dev.index is None:
+        dev = _device_cls("cuda", 0)
+    _device.DEFAULT[0] = None if dev is None or dev.type == "cpu" else dev
 
 
 def get_default_device():
-    dev = _STATE["default_device"]
-    return dev if dev is not None else _device_cls("cpu")
+    from . import _device
+    return _device.DEFAULT[0] or _device_cls("cpu")
 
 
 def set_default_tensor_type(t):

@@ -1,6 +1,14 @@
 """Test setup: BLAS limited to one thread (multi-threaded OpenBLAS stalls when the
 other core is busy), hypothesis kept small and deterministic."""
+import os
+
 import pytest
+
+if os.environ.get("EMBER_FAKE_CUDA") == "1":
+    # a CPU stand-in for CuPy (tests/fakecupy.py): runs the CUDA cases here, to catch
+    # NumPy-only code before a real GPU run
+    from . import fakecupy
+    fakecupy.install(force=True)
 
 try:
     from threadpoolctl import threadpool_limits
@@ -21,3 +29,24 @@ def device(request):
     if request.param == "cuda" and not ember.cuda.is_available():
         pytest.skip("no CUDA device")
     return request.param
+
+
+def run_on_device(request):
+    """The body of the autouse `ember_device` fixtures (tests/oracle, tests/nn): the CPU
+    case as written; the CUDA case with ember's inputs moved to the GPU (the oracle
+    harness's T) and factory functions creating there (ember.set_default_device), so its
+    results are compared with torch's CPU ones. Skips without a CUDA device."""
+    import ember
+    from tests.oracle import harness
+    if request.param == "cpu":
+        yield "cpu"
+        return
+    if not ember.cuda.is_available():
+        pytest.skip("no CUDA device")
+    harness.DEVICE[0] = "cuda"
+    ember.set_default_device("cuda")
+    try:
+        yield "cuda"
+    finally:
+        harness.DEVICE[0] = "cpu"
+        ember.set_default_device(None)

@@ -6,6 +6,11 @@ kernels that differ between NumPy and CuPy live in the backend modules.
 from . import numpy_backend
 
 _CUDA = None
+# [True] once the CUDA backend is loaded: the dispatcher checks devices only from then on,
+# so CPU-only programs pay nothing for it
+CUDA_ON = [False]
+# the array types of the loaded backends (NumPy's, then CuPy's once loaded)
+ARRAY_TYPES = [numpy_backend.xp.ndarray]
 
 
 def get(dev):
@@ -22,6 +27,8 @@ def cuda_backend():
         from . import cupy_backend
         cupy_backend.check_available()
         _CUDA = cupy_backend
+        ARRAY_TYPES.append(cupy_backend.xp.ndarray)
+        CUDA_ON[0] = True
     return _CUDA
 
 
@@ -30,3 +37,29 @@ def array_namespace(arr):
     if type(arr).__module__.startswith("cupy"):
         return cuda_backend().xp
     return numpy_backend.xp
+
+
+def as_array(x, dtype=None):
+    """`x` as an array: arrays of either backend pass through (cast to `dtype` if given);
+    anything else (a NumPy scalar, a list) becomes a NumPy array, as np.asarray makes it."""
+    t = type(x)
+    if t is numpy_backend.xp.ndarray or t in ARRAY_TYPES:
+        return x if dtype is None else x.astype(dtype, copy=False)
+    return numpy_backend.xp.asarray(x, dtype=dtype)
+
+
+def like(arr, ref):
+    """NumPy array (or scalar) `arr` on the device of array `ref` (a copy to the GPU when
+    `ref` is a CuPy array)."""
+    if type(ref) is numpy_backend.xp.ndarray or not CUDA_ON[0] or type(ref) is not ARRAY_TYPES[1]:
+        return arr
+    xp = _CUDA.xp
+    with xp.cuda.Device(ref.device.id):
+        return xp.asarray(arr)
+
+
+def strided_view(x, shape, strides, writeable=True):
+    """A view of array `x` with the given shape and byte strides, in x's own namespace."""
+    if type(x) is numpy_backend.xp.ndarray:
+        return numpy_backend.xp.lib.stride_tricks.as_strided(x, shape, strides, writeable=writeable)
+    return _CUDA.xp.lib.stride_tricks.as_strided(x, shape, strides)

@@ -20,6 +20,8 @@ from ..autograd import anomaly
 from .._dtype import _FROM_NP
 from .._tensor import Tensor
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_inputs
+from .. import _backend
+from .._backend import CUDA_ON as _CUDA_ON, ARRAY_TYPES as _ARRAY_TYPES
 
 _make = Tensor._make
 _new_object = object.__new__
@@ -59,6 +61,8 @@ def apply(cls, inputs, arrays, *params):
     if _AUTOCAST[0]:  # autocast casts the operands by the op's policy (ember/_autocast.py)
         inputs, arrays = autocast_inputs(cls, inputs, arrays)
     ctx = _new_object(cls)
+    if _CUDA_ON[0]:
+        arrays = on_one_device(ctx, arrays)
     out = cls.forward(ctx, *arrays, *params)
     if _GRAD[0]:
         for t in inputs:
@@ -67,8 +71,56 @@ def apply(cls, inputs, arrays, *params):
     if type(out) is _ndarray:
         return _make(out)
     if type(out) is tuple:
-        return tuple(_make(o if type(o) is _ndarray else np.asarray(o)) for o in out)
-    return _make(np.asarray(out))
+        return tuple(_make(_as_array(ctx, o)) for o in out)
+    return _make(_as_array(ctx, out))
+
+
+def _as_array(ctx, o):
+    """An op's output as an array of the op's namespace (a NumPy scalar becomes 0-dim)."""
+    t = type(o)
+    if t is _ndarray or t in _ARRAY_TYPES:
+        return o
+    return ctx.xp.asarray(o)
+
+
+def on_one_device(ctx, arrays):
+    """Check that an op's operands live on one device, as PyTorch does, and set ctx.xp.
+
+    Runs only once the CUDA backend is loaded. A CPU 0-dim operand may join CUDA ones (as
+    a PyTorch CPU scalar tensor may); it is copied over. Anything else mixed raises."""
+    gpu_type = _ARRAY_TYPES[1]
+    gpu = None
+    for a in arrays:
+        t = type(a)
+        if t is gpu_type:
+            gpu = a
+            break
+        if t is list or t is tuple:  # cat/stack and friends take a list of arrays
+            gpu = next((b for b in a if type(b) is gpu_type), None)
+            if gpu is not None:
+                break
+    if gpu is None:
+        return arrays
+    xp = ctx.xp = _backend.cuda_backend().xp
+    dev = gpu.device.id
+    return tuple(_to_device_operand(a, xp, dev, gpu_type) for a in arrays)
+
+
+def _to_device_operand(a, xp, dev, gpu_type):
+    t = type(a)
+    if t is gpu_type:
+        if a.device.id != dev:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
+                               f"two devices, cuda:{dev} and cuda:{a.device.id}!")
+        return a
+    if t is _ndarray:
+        if a.ndim == 0:
+            return xp.asarray(a)
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
+                           f"devices, cuda:{dev} and cpu!")
+    if t is list or t is tuple:
+        return t(_to_device_operand(b, xp, dev, gpu_type) for b in a)
+    return a
 
 
 def _record(ctx, inputs, out):
@@ -93,7 +145,7 @@ def _record(ctx, inputs, out):
     if anomaly._ENABLED[0]:
         anomaly.record_trace(ctx)
     multi = type(out) is tuple
-    if not multi and type(out) is _ndarray and not ctx.nondiff_outputs:
+    if not multi and (type(out) is _ndarray or type(out) in _ARRAY_TYPES) and not ctx.nondiff_outputs:
         # the common case, one array out: no per-output loop
         diff = out.dtype.kind in "fcV"
         results = (_make(out, diff),)
@@ -128,7 +180,7 @@ def _wrap_outputs(ctx, outs):
     nondiff = ctx.nondiff_outputs
     for i, o in enumerate(outs):
         if type(o) is not _ndarray:
-            o = np.asarray(o)
+            o = _as_array(ctx, o)
         diff = i not in nondiff and o.dtype.kind in "fcV"
         t = _make(o, diff)
         if diff:

@@ -3,6 +3,7 @@ import numbers
 
 import numpy as np
 
+from .._backend import as_array
 from .. import _dtype
 from .._tensor import Tensor
 
@@ -82,7 +83,7 @@ def scalar_for(value, dt):
     if isinstance(value, np.generic):
         return value.astype(dt.np)
     if dt is _dtype.bfloat16 or dt is _dtype.float16:
-        return np.asarray(value, dtype=dt.np)
+        return as_array(value, dtype=dt.np)
     return value
 
 

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .._backend import as_array, strided_view
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -81,7 +82,7 @@ def imag(input):
 def _set_part(getter):
     def setter(self, value):
         getter(self).copy_(value if isinstance(value, Tensor) else
-                           Tensor._make(np.asarray(value)))
+                           Tensor._make(as_array(value)))
     return setter
 
 
@@ -226,7 +227,7 @@ class ViewAsReal(Op):
     def forward(ctx, z):
         # the real parts with a trailing axis whose stride steps onto the imaginary part
         re = z.real
-        return np.lib.stride_tricks.as_strided(re, z.shape + (2,), re.strides + (re.itemsize,),
+        return strided_view(re, z.shape + (2,), re.strides + (re.itemsize,),
                                                writeable=z.flags.writeable)
 
     @staticmethod

@@ -15,6 +15,7 @@ from itertools import product
 
 import numpy as np
 
+from .._backend import strided_view
 from .._tensor import Tensor
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
@@ -57,7 +58,7 @@ def _cols(xp, k, s, d, out):
     nd = len(k)
     N, C = xp.shape[:2]
     st = xp.strides
-    view = np.lib.stride_tricks.as_strided(
+    view = strided_view(
         xp, (N, C) + tuple(out) + tuple(k),
         st[:2] + tuple(st[2 + i] * s[i] for i in range(nd)) +
         tuple(st[2 + i] * d[i] for i in range(nd)), writeable=False)

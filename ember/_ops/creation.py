@@ -6,8 +6,9 @@ import numbers
 
 import numpy as np
 
+from .._backend import as_array
 from .. import _dtype
-from .._device import as_device, CPU
+from .._device import as_device, factory_device, CPU
 from .._random import gen_of
 from .._tensor import Tensor, Size
 from ._base import Op, apply
@@ -24,7 +25,7 @@ __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "ful
 
 
 def _to_device(arr, device):
-    dev = as_device(device)
+    dev = factory_device(device)
     if dev.type == "cpu":
         return arr
     from .._backend import cuda_backend
@@ -164,7 +165,7 @@ def _infer(data):
     if isinstance(data, Tensor):
         return data._cpu_array(), data.dtype
     if isinstance(data, (np.ndarray, np.generic)):
-        return np.asarray(data), _dtype.from_numpy_dtype(data.dtype)
+        return as_array(data), _dtype.from_numpy_dtype(data.dtype)
     if isinstance(data, _SEQUENCES):
         state = [None, False]
         dt = _scan(data, 0, [], state) or _dtype.get_default_dtype()
@@ -290,7 +291,7 @@ def _filled(fname, size, value, dtype, device, requires_grad, out=None):
 
 def _alloc(shape, value, dt, device, requires_grad, out=None):
     """A tensor of the valid shape tuple `shape` and dtype `dt` filled with `value`."""
-    dev = CPU if device is None else as_device(device)
+    dev = factory_device(device)
     if dev.type == "cpu":
         if value is None:
             arr = np.empty(shape, dtype=dt.np)

@@ -14,6 +14,7 @@ log_softmax that produced lp) and 0 after the input ends.
 """
 import numpy as np
 
+from .._backend import as_array
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import dtype_name
@@ -135,7 +136,7 @@ def _lengths(x, name, n):
                                f"{dtype_name(x.dtype)}")
         arr = x._data.reshape(-1).astype(np.int64)
     else:
-        arr = np.asarray(list(x) if not np.isscalar(x) else [x], dtype=np.int64).reshape(-1)
+        arr = as_array(list(x) if not np.isscalar(x) else [x], dtype=np.int64).reshape(-1)
     if arr.shape[0] != n:
         raise RuntimeError(f"Expected tensor to have size at least {n} at dimension 1, but got "
                            f"size {arr.shape[0]} for argument #2 '{name}' (while checking "

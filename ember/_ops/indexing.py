@@ -17,6 +17,7 @@ import numbers
 
 import numpy as np
 
+from .._backend import as_array
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -36,12 +37,12 @@ def _as_index_array(k):
     if isinstance(k, Tensor):
         a = k._cpu_array()
     elif isinstance(k, list):
-        a = np.asarray([int(v) if isinstance(v, Tensor) and v.dtype is not _dtype.bool else
+        a = as_array([int(v) if isinstance(v, Tensor) and v.dtype is not _dtype.bool else
                         (bool(v) if isinstance(v, Tensor) else v) for v in k])
         if a.size == 0:
             a = a.astype(np.int64)
     else:
-        a = np.asarray(k)
+        a = as_array(k)
     if a.dtype == np.uint8 or a.dtype == np.bool_:
         return a.astype(bool, copy=False)
     if a.dtype.kind not in "iu":
@@ -532,7 +533,7 @@ def index_fill(input, dim, index, value):
                                f"tensor with {value._data.ndim} dimension(s).")
         vin, varr = value, cast(value, input.dtype)
     else:
-        vin, varr = None, np.asarray(value).astype(input._data.dtype)
+        vin, varr = None, as_array(value).astype(input._data.dtype)
     x = _at_least_1d(input)
     out = apply(IndexFill, (x, vin), (x._data, varr), d, idx)
     if out.grad_fn is not None and vin is not None:
@@ -600,7 +601,7 @@ def masked_fill(input, mask, value):
         if not isinstance(value, (numbers.Number, np.generic)):
             raise TypeError(f"masked_fill(): argument 'value' must be Number, not "
                             f"{type(value).__name__}")
-        vin, varr = None, np.asarray(value).astype(input._data.dtype)
+        vin, varr = None, as_array(value).astype(input._data.dtype)
     _broadcast("masked_fill", input._data.shape, m.shape)
     out = apply(MaskedFill, (input, vin), (input._data, varr), m)
     if out.grad_fn is not None and vin is not None:
@@ -821,7 +822,7 @@ def _scatter_src(fname, input, src, value):
         return src, src._data
     if not isinstance(src, (numbers.Number, np.generic)):
         raise TypeError(f"{fname}(): argument 'src' must be Tensor, not {type(src).__name__}")
-    return None, np.asarray(src).astype(input._data.dtype)
+    return None, as_array(src).astype(input._data.dtype)
 
 
 _LEGACY_REDUCE = {"add": "sum", "multiply": "prod"}

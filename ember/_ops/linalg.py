@@ -12,6 +12,7 @@ import string
 
 import numpy as np
 
+from .._backend import as_array
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -36,7 +37,7 @@ def compute_array(x):
 def finish(out, dt):
     """The result array of a product back in the operands' dtype `dt` (a NumPy dtype)."""
     if type(out) is not np.ndarray:
-        out = np.asarray(out)
+        out = as_array(out)
     return out if out.dtype is dt or out.dtype == dt else out.astype(dt)
 
 
@@ -949,7 +950,7 @@ class Trace(Op):
     @staticmethod
     def forward(ctx, a, out_dt):
         ctx.shape = a.shape
-        return np.asarray(ctx.xp.trace(compute_array(a))).astype(out_dt)
+        return as_array(ctx.xp.trace(compute_array(a))).astype(out_dt)
 
     @staticmethod
     def backward(ctx, grad):

@@ -20,6 +20,7 @@ import numbers
 
 import numpy as np
 
+from .._backend import as_array
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -249,7 +250,7 @@ def logdet(input):
     from .pointwise import where
     _check_matrix(input, "logdet")
     sign, logabs = linalg_slogdet(input)
-    nan = Tensor._make(np.asarray(np.nan, dtype=logabs._data.dtype))
+    nan = Tensor._make(as_array(np.nan, dtype=logabs._data.dtype))
     return where(sign < 0, nan, logabs)
 
 
@@ -758,7 +759,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if driver == "gels":
         rank_t = Tensor._make(np.empty(0, dtype=np.int64))
     else:
-        rank_t = Tensor._make(np.asarray(rank, dtype=np.int64))
+        rank_t = Tensor._make(as_array(rank, dtype=np.int64))
     return _LstsqResult(x.squeeze(-1) if vector else x, residuals, rank_t, sv)
 
 
@@ -799,7 +800,7 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None)
         return Tensor._make(np.zeros(a.shape[:-2], dtype=np.int64))
     s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
     threshold = np.maximum(atol, rtol * s.max(axis=-1, keepdims=True))
-    return Tensor._make(np.asarray((s > threshold).sum(-1), dtype=np.int64))
+    return Tensor._make(as_array((s > threshold).sum(-1), dtype=np.int64))
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):

@@ -3,6 +3,7 @@ MseLossBackward0, BinaryCrossEntropyBackward0, ...): the node names learners see
 when they print a loss, and numerically stable forms."""
 import numpy as np
 
+from .._backend import as_array
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -147,7 +148,7 @@ class NllLoss(Op):
             denom = w.sum(dtype=x.dtype)
             out = (losses.sum(dtype=x.dtype) / denom).astype(x.dtype)
         ctx.coef = (safe_t, w, denom)
-        return np.asarray(out, dtype=x.dtype)
+        return as_array(out, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad):

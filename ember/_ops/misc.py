@@ -14,6 +14,7 @@ import numbers
 
 import numpy as np
 
+from .._backend import as_array
 from .. import _dtype
 from .._tensor import Tensor, Size
 from ..autograd import grad_mode
@@ -141,7 +142,7 @@ def unravel_index(indices, shape):
         raise ValueError("'indices' must be in range [-{}, {})".format(size, size))
     flat = np.where(flat < 0, flat + size, flat)
     coords = np.unravel_index(flat, shape) if shape else ()
-    return tuple(Tensor._make(np.asarray(c, dtype=np.int64)) for c in coords)
+    return tuple(Tensor._make(as_array(c, dtype=np.int64)) for c in coords)
 
 
 def block_diag(*tensors):
@@ -437,7 +438,7 @@ def _integer_binary(name, ufunc):
         dt = _dtype.result_dtype(input, other)
         if dt.is_floating_point or dt.is_complex or dt is _dtype.bool:
             raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{dtype_name(dt)}'")
-        result = Tensor._make(np.asarray(ufunc(input._data.astype(dt.np),
+        result = Tensor._make(as_array(ufunc(input._data.astype(dt.np),
                                                other._data.astype(dt.np))))
         return _with_out(result, out)
     fn.__name__ = name
@@ -464,8 +465,8 @@ def frexp(input, *, out=None):
     arr = input._data
     compute = arr.astype(np.float32) if arr.dtype == _dtype.bfloat16.np else arr
     m, e = np.frexp(compute)
-    return _frexp_type(Tensor._make(np.asarray(m).astype(arr.dtype)),
-                       Tensor._make(np.asarray(e).astype(np.int32)))
+    return _frexp_type(Tensor._make(as_array(m).astype(arr.dtype)),
+                       Tensor._make(as_array(e).astype(np.int32)))
 
 
 def nextafter(input, other, *, out=None):
@@ -476,7 +477,7 @@ def nextafter(input, other, *, out=None):
     if not dt.is_floating_point or dt is _dtype.bfloat16 or dt is _dtype.float16:
         raise RuntimeError(f"\"nextafter_cpu\" not implemented for '{dtype_name(dt)}'")
     result = np.nextafter(input._data.astype(dt.np), other._data.astype(dt.np))
-    return _with_out(Tensor._make(np.asarray(result)), out)
+    return _with_out(Tensor._make(as_array(result)), out)
 
 
 class Logcumsumexp(Op):
@@ -567,13 +568,13 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
         raise TypeError("isin() received an invalid combination of arguments - got "
                         f"({type(elements).__name__}, {type(test_elements).__name__})")
-    a = elements._cpu_array() if isinstance(elements, Tensor) else np.asarray(elements)
+    a = elements._cpu_array() if isinstance(elements, Tensor) else as_array(elements)
     b = test_elements._cpu_array() if isinstance(test_elements, Tensor) else \
-        np.asarray(test_elements)
+        as_array(test_elements)
     shape = a.shape
     result = np.isin(a.reshape(-1), b.reshape(-1), invert=invert).reshape(shape)
     dev = elements.device if isinstance(elements, Tensor) else test_elements.device
-    return _to(np.asarray(result), dev if dev.type != "cpu" else None)
+    return _to(as_array(result), dev if dev.type != "cpu" else None)
 
 
 # ---------------------------------------------------------------------------- fill / zero
@@ -708,7 +709,7 @@ def _apply_(self, callable):
         raise TypeError("apply_ is only implemented on CPU tensors")
     check_inplace(self)
     values = [callable(v) for v in self._data.reshape(-1).tolist()]
-    self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self._data.shape)
+    self._data[...] = as_array(values, dtype=self._data.dtype).reshape(self._data.shape)
     self._bump_version()
     return self
 
@@ -720,7 +721,7 @@ def _map_(self, tensor, callable):
     other = np.broadcast_to(tensor._data, self._data.shape)
     values = [callable(a, b) for a, b in zip(self._data.reshape(-1).tolist(),
                                              other.reshape(-1).tolist())]
-    self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self._data.shape)
+    self._data[...] = as_array(values, dtype=self._data.dtype).reshape(self._data.shape)
     self._bump_version()
     return self
 
@@ -732,7 +733,7 @@ def _map2_(self, x, y, callable):
     xa = np.broadcast_to(x._data, self._data.shape).reshape(-1).tolist()
     ya = np.broadcast_to(y._data, self._data.shape).reshape(-1).tolist()
     values = [callable(a, b, c) for a, b, c in zip(self._data.reshape(-1).tolist(), xa, ya)]
-    self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self._data.shape)
+    self._data[...] = as_array(values, dtype=self._data.dtype).reshape(self._data.shape)
     self._bump_version()
     return self
 

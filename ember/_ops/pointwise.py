@@ -15,6 +15,7 @@ import numbers
 
 import numpy as np
 
+from .._backend import as_array
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -136,7 +137,7 @@ def opmath(fn, *args):
         if low is None:
             return fn(*args)
         up = [a.astype(_FLOAT32) if type(a) is _ndarray and a.dtype == low else a for a in args]
-        return np.asarray(fn(*up)).astype(low)
+        return as_array(fn(*up)).astype(low)
     finally:
         restore_fp_errors(token)
 
@@ -432,7 +433,7 @@ def _int_power(x, y):
     """Integer power as PyTorch computes it: negative exponents give 1 / x**|y| truncated
     (so 0 except for bases 1 and -1); overflow wraps. x and y share one integer dtype."""
     if not isinstance(x, _ndarray):
-        x = np.asarray(x, dtype=y.dtype)
+        x = as_array(x, dtype=y.dtype)
     if not isinstance(y, _ndarray):
         if y < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
@@ -794,7 +795,7 @@ def _compare(name, ufunc):
         with np.errstate(invalid="ignore"):
             r = ufunc(*arrays)
         if type(r) is not _ndarray:
-            r = np.asarray(r)
+            r = as_array(r)
         return _out(Tensor._make(r), out)
     cmp.__name__ = name
     cmp.__doc__ = f"Elementwise `{name}` comparison; returns a bool tensor."

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .._backend import as_array
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -32,7 +33,7 @@ _ndarray = np.ndarray
 
 
 def _check_int_divisor(y, dt):
-    if dt._category == 1 and np.any(np.asarray(y) == 0):
+    if dt._category == 1 and np.any(as_array(y) == 0):
         raise RuntimeError("ZeroDivisionError")
 
 
@@ -50,7 +51,7 @@ class NotDifferentiable(Op):
 
 def _integral(x, y):
     """Whether a binary op computes in an integer dtype (its array operand tells)."""
-    return (x if isinstance(x, _ndarray) else np.asarray(y)).dtype.kind in "iu"
+    return (x if isinstance(x, _ndarray) else as_array(y)).dtype.kind in "iu"
 
 
 def _trunc_divide(x, y):
@@ -64,7 +65,7 @@ def _floor_divide(x, y):
         return np.floor_divide(x, y)
     # PyTorch's div_floor: a / 0 is a signed inf (or nan), not NumPy's floor of it
     q = np.floor_divide(x, y)
-    return np.where(np.asarray(y) == 0, np.true_divide(x, y), q)
+    return np.where(as_array(y) == 0, np.true_divide(x, y), q)
 
 
 class DivRounded(Op):
@@ -436,7 +437,7 @@ copysign = _binary_row("copysign", "CopysignBackward0", np.copysign,
 def _xlogy_array(x, y):
     """x * log(y), 0 where x == 0 (unless y is nan), in the float dtype of the array operand."""
     dt = (x if isinstance(x, _ndarray) else y).dtype
-    x, y = np.asarray(x, dtype=dt), np.asarray(y, dtype=dt)
+    x, y = as_array(x, dtype=dt), as_array(y, dtype=dt)
     return np.where((x == 0) & ~np.isnan(y), dt.type(0), x * np.log(y))
 
 
@@ -680,29 +681,29 @@ def _erfc_positive(a):
 
 def erf_array(x):
     """erf on an array, computed in float64 and returned in x's dtype."""
-    a = np.asarray(x, dtype=np.float64)
+    a = as_array(x, dtype=np.float64)
     ab = np.abs(a)
     small = ab < _SERIES_LIMIT
     out = np.empty_like(a)
     out[small] = _erf_series(a[small])
     out[~small] = np.sign(a[~small]) * (1.0 - _erfc_positive(ab[~small]))
     out[np.isnan(a)] = np.nan
-    return out.astype(np.asarray(x).dtype, copy=False)
+    return out.astype(as_array(x).dtype, copy=False)
 
 
 def erfc_array(x):
     """erfc on an array, accurate in the tail (no 1 - erf cancellation for x > 0)."""
-    a = np.asarray(x, dtype=np.float64)
+    a = as_array(x, dtype=np.float64)
     pos = _erfc_positive(np.abs(a))
     out = np.where(a < 0, 2.0 - pos, pos)
     out[np.isnan(a)] = np.nan
-    return out.astype(np.asarray(x).dtype, copy=False)
+    return out.astype(as_array(x).dtype, copy=False)
 
 
 def erfinv_array(z):
     """erfinv: Winitzki's closed-form estimate (error ~2e-3) refined by two Halley steps (cubic convergence)
     on f(x) = erf(x) - z (written with erfc near |z| = 1 to keep the residual accurate)."""
-    zz = np.asarray(z, dtype=np.float64)
+    zz = as_array(z, dtype=np.float64)
     az = np.abs(zz)
     inside = az < 1
     a = 0.147
@@ -717,7 +718,7 @@ def erfinv_array(z):
             x = x - residual / (slope + x * residual)
     out = np.where(inside, np.sign(zz) * x, np.where(az == 1, np.sign(zz) * np.inf, np.nan))
     out = np.where(np.isnan(zz), np.nan, out)
-    return out.astype(np.asarray(z).dtype, copy=False)
+    return out.astype(as_array(z).dtype, copy=False)
 
 
 _COMPLEX = (_dtype.complex64, _dtype.complex128)
@@ -750,7 +751,7 @@ def _predicate(name, float_fn, int_value=None, int_fn=None, complex_error=None):
             r = int_fn(a)
         else:
             r = np.full(a.shape, int_value, dtype=bool)
-        return Tensor._make(np.asarray(r, dtype=bool))
+        return Tensor._make(as_array(r, dtype=bool))
     fn.__name__ = name
     fn.__doc__ = f"Elementwise {name}; returns a bool tensor."
     return fn
@@ -779,7 +780,7 @@ def _logical(name, ufunc):
                                 f"not {type(arg).__name__}")
         check_broadcast(input._data.shape, other._data.shape)
         r = ufunc(input._data != 0, other._data != 0)
-        return _out(Tensor._make(np.asarray(r)), out)
+        return _out(Tensor._make(as_array(r)), out)
     fn.__name__ = name
     fn.__doc__ = f"Elementwise {name} of the truth values; returns a bool tensor."
     return fn
@@ -792,7 +793,7 @@ logical_xor = _logical("logical_xor", np.logical_xor)
 
 def logical_not(input, *, out=None):
     """Elementwise not of the truth values; returns a bool tensor."""
-    return _out(Tensor._make(np.asarray(input._data == 0)), out)
+    return _out(Tensor._make(as_array(input._data == 0)), out)
 
 
 # ---------------------------------------------------------------------------- bitwise
@@ -807,7 +808,7 @@ def _int_operands(name, kernel, input, other, allow_bool=True):
 def _bitwise(name, kernel, ufunc):
     def fn(input, other, *, out=None):
         arrays, dt = _int_operands(name, kernel, input, other)
-        return _out(Tensor._make(np.asarray(ufunc(*arrays))), out)
+        return _out(Tensor._make(as_array(ufunc(*arrays))), out)
     fn.__name__ = name
     fn.__doc__ = f"Elementwise {name} of integer or bool tensors."
     return fn
@@ -826,11 +827,11 @@ def bitwise_not(input, *, out=None):
     if input.dtype.is_floating_point or input.dtype.is_complex:
         raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for "
                                   f"'{dtype_name(input.dtype)}'")
-    return _out(Tensor._make(np.asarray(np.invert(input._data))), out)
+    return _out(Tensor._make(as_array(np.invert(input._data))), out)
 
 
 def _shift_counts(arrays):
-    a, b = (np.asarray(v) for v in arrays)
+    a, b = (as_array(v) for v in arrays)
     bits = a.dtype.itemsize * 8
     return a, b, (b < 0) | (b >= bits), bits
 
@@ -840,7 +841,7 @@ def bitwise_left_shift(input, other, *, out=None):
     arrays, dt = _int_operands("bitwise_left_shift", "lshift_cpu", input, other, False)
     a, b, outside, bits = _shift_counts(arrays)
     r = np.left_shift(a, np.where(outside, 0, b).astype(a.dtype))
-    return _out(Tensor._make(np.asarray(np.where(outside, 0, r).astype(a.dtype))), out)
+    return _out(Tensor._make(as_array(np.where(outside, 0, r).astype(a.dtype))), out)
 
 
 def bitwise_right_shift(input, other, *, out=None):
@@ -850,7 +851,7 @@ def bitwise_right_shift(input, other, *, out=None):
     r = np.right_shift(a, np.where(outside, bits - 1, b).astype(a.dtype))
     if a.dtype.kind == "u":
         r = np.where(outside, 0, r)
-    return _out(Tensor._make(np.asarray(r.astype(a.dtype))), out)
+    return _out(Tensor._make(as_array(r.astype(a.dtype))), out)
 
 
 def _invert(self):
@@ -891,7 +892,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     else:
         a64, b64 = a.astype(np.float64), b.astype(np.float64)
         r = (a == b) | (np.abs(a64 - b64) <= atol + rtol * np.abs(b64))
-    return Tensor._make(np.asarray(r, dtype=bool))
+    return Tensor._make(as_array(r, dtype=bool))
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):

@@ -11,6 +11,7 @@ from itertools import product
 
 import numpy as np
 
+from .._backend import strided_view
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import shape_str
@@ -35,7 +36,7 @@ def _pool_out(n, k, s, p, d, ceil_mode):
 def _windows(xp, k, s, d, out):
     nd = len(k)
     st = xp.strides
-    return np.lib.stride_tricks.as_strided(
+    return strided_view(
         xp, xp.shape[:2] + tuple(out) + tuple(k),
         st[:2] + tuple(st[2 + i] * s[i] for i in range(nd)) +
         tuple(st[2 + i] * d[i] for i in range(nd)), writeable=False)

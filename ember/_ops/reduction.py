@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from .._backend import as_array
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -183,7 +184,7 @@ class Sum(Op):
             out = np.add.reduce(x, axis=dims, dtype=acc, keepdims=keepdim)
         finally:
             restore_fp_errors(token)
-        return np.asarray(out).astype(dt.np, copy=False)
+        return as_array(out).astype(dt.np, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -222,7 +223,7 @@ class Nansum(Op):
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
-        keep = Tensor._make(np.asarray(~np.isnan(x._data)))
+        keep = Tensor._make(as_array(~np.isnan(x._data)))
         return expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim) * keep
 
 
@@ -286,7 +287,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dims = _reduce_dims(input, dim, "nanmean")
     count = np.sum(~np.isnan(input._data), axis=dims, keepdims=keepdim)
     total = nansum(input, dims, keepdim, dtype=dtype)
-    return _out(total / Tensor._make(np.asarray(count)), out)
+    return _out(total / Tensor._make(as_array(count)), out)
 
 
 # ---------------------------------------------------------------------------- prod
@@ -598,7 +599,7 @@ def _arg_extreme(fname, index_fn, input, dim, keepdim, out):
         d = _one_dim(input, dim, fname)
         _check_nonempty(input, (d,), fname)
         idx = np.zeros((), np.int64) if arr.ndim == 0 else _squeeze(index_fn(arr, d), (d,), keepdim)
-    return _out(Tensor._make(np.asarray(idx, dtype=np.int64)), out)
+    return _out(Tensor._make(as_array(idx, dtype=np.int64)), out)
 
 
 def argmax(input, dim=None, keepdim=False, *, out=None):
@@ -688,12 +689,12 @@ def _median_all(kind):
     def reduce(x, dims, keepdim):
         flat = x.reshape(-1)
         if flat.size == 0:
-            return np.asarray(np.nan, dtype=x.dtype)
+            return as_array(np.nan, dtype=x.dtype)
         if kind == "median":
             i = _median_index(flat, 0)
         else:
             i = _nanmedian_index(flat, 0)
-        return np.asarray(flat[i]).reshape(())
+        return as_array(flat[i]).reshape(())
     return reduce
 
 
@@ -748,7 +749,7 @@ def _logical_reduce(fname, np_fn, input, dim, keepdim, out):
         dims = (_one_dim(input, dim, fname),) if arr.ndim else ()
     r = np_fn(arr.astype(np.bool_, copy=False), axis=dims, keepdims=keepdim)
     odt = np.uint8 if arr.dtype == np.uint8 else np.bool_
-    return _out(Tensor._make(np.asarray(r).astype(odt)), out)
+    return _out(Tensor._make(as_array(r).astype(odt)), out)
 
 
 def all(input, dim=None, keepdim=False, *, out=None):
@@ -766,7 +767,7 @@ def count_nonzero(input, dim=None):
     check_tensor(input, "count_nonzero")
     dims = _reduce_dims(input, dim, "count_nonzero")
     r = np.sum(input._data != 0, axis=dims, dtype=np.int64)
-    return Tensor._make(np.asarray(r))
+    return Tensor._make(as_array(r))
 
 
 # ---------------------------------------------------------------------------- logsumexp
@@ -843,7 +844,7 @@ class VectorNorm(Op):
             with np.errstate(divide="ignore"):
                 r = np.sum(a ** ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
         real = x.dtype if x.dtype.kind != "c" else np.abs(x[:0]).dtype
-        return np.asarray(r).astype(real, copy=False)
+        return as_array(r).astype(real, copy=False)
 
     @staticmethod
     def backward(ctx, grad):

@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from .._backend import strided_view
 from .. import _dtype
 from .._tensor import Tensor, Size
 from ._base import Op, apply
@@ -362,7 +363,7 @@ class Expand(Op):
         # array is wrapped directly, without as_strided's Python-level detour (~5x slower)
         if type(x) is np.ndarray and x.flags.c_contiguous:
             return np.ndarray(shape, x.dtype, buffer=x, strides=strides)
-        return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=x.flags.writeable)
+        return strided_view(x, shape, strides, writeable=x.flags.writeable)
 
     @staticmethod
     def backward(ctx, grad):
@@ -615,7 +616,7 @@ def _diagonal_array(x, offset, d1, d2):
     keep = [d for d in range(x.ndim) if d not in (d1, d2)]
     shape = tuple(x.shape[d] for d in keep) + (length,)
     strides = tuple(x.strides[d] for d in keep) + (x.strides[d1] + x.strides[d2],)
-    return np.lib.stride_tricks.as_strided(base, shape, strides,
+    return strided_view(base, shape, strides,
                                            writeable=x.flags.writeable)
 
 
@@ -658,7 +659,7 @@ def _unfold_array(x, dim, size, step):
     n = (x.shape[dim] - size) // step + 1
     shape = x.shape[:dim] + (n,) + x.shape[dim + 1:] + (size,)
     strides = x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1:] + (x.strides[dim],)
-    return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=x.flags.writeable)
+    return strided_view(x, shape, strides, writeable=x.flags.writeable)
 
 
 class Unfold(Op):
@@ -732,7 +733,7 @@ class AsStrided(Op):
         item = x.itemsize
         ctx.in_index = _strided_index(x.shape, tuple(s // item for s in x.strides), x_offset)
         ctx.out_index = _strided_index(size, stride, offset)
-        return np.lib.stride_tricks.as_strided(flat[offset:], size,
+        return strided_view(flat[offset:], size,
                                                tuple(s * item for s in stride),
                                                writeable=x.flags.writeable)
 

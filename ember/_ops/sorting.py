@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from .._backend import as_array
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -236,7 +237,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
         right = side == "right"
     seq = _compute_array(sorted_sequence)
     scalar = not isinstance(input, Tensor)
-    vals = np.asarray(input) if scalar else _compute_array(input)
+    vals = as_array(input) if scalar else _compute_array(input)
     if seq.ndim == 0:
         raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the "
                            "first N-1 dimensions of boundaries tensor and input value tensor must "
@@ -257,7 +258,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
         if srt.size and (srt.min() < 0 or srt.max() >= seq.shape[-1]):
             raise RuntimeError("torch.searchsorted(): sorter index out of range")
     res = _search(seq, vals, "right" if right else "left", srt)
-    return Tensor._make(np.asarray(res, dtype=np.int32 if out_int32 else np.int64))
+    return Tensor._make(as_array(res, dtype=np.int32 if out_int32 else np.int64))
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .._backend import as_array
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -35,12 +36,12 @@ _SQRT_HALF = math.sqrt(0.5)
 
 
 def _f64(x):
-    return np.asarray(x, dtype=np.float64)
+    return as_array(x, dtype=np.float64)
 
 
 def _back(result, x):
     """A float64 result in the dtype of the kernel's input array."""
-    return np.asarray(result).astype(np.asarray(x).dtype, copy=False)
+    return as_array(result).astype(as_array(x).dtype, copy=False)
 
 
 # ---------------------------------------------------------------------------- gamma family
@@ -258,7 +259,7 @@ i1e = _unary_row("special_i1e", "SpecialI1EBackward0", lambda xp, x: _i1e_kernel
 # ---------------------------------------------------------------------------- sinc, entr
 
 def _sinc_kernel(x):
-    a = np.asarray(x)
+    a = as_array(x)
     with np.errstate(all="ignore"):
         px = math.pi * a
         out = np.where(a == 0, 1.0, np.sin(px) / np.where(a == 0, 1.0, px))
@@ -275,7 +276,7 @@ sinc = _unary_row("sinc", "SincBackward0", lambda xp, x: _sinc_kernel(x), _sinc_
 
 
 def _entr_kernel(x):
-    a = np.asarray(x)
+    a = as_array(x)
     with np.errstate(all="ignore"):
         out = np.where(a > 0, -a * np.log(np.where(a > 0, a, 1.0)), np.where(a == 0, 0.0, -np.inf))
     out = np.where(np.isnan(a), np.nan, out)
@@ -388,7 +389,7 @@ def _xlog1py_array(x, y):
     """x * log1p(y), 0 where x == 0 (unless y is nan)."""
     with np.errstate(all="ignore"):
         out = x * np.log1p(y)
-    return np.where((np.asarray(x) == 0) & ~np.isnan(y), 0.0, out).astype(
+    return np.where((as_array(x) == 0) & ~np.isnan(y), 0.0, out).astype(
         np.result_type(x, y), copy=False)
 
 

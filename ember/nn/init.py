@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 
+from .._backend import like
 from .._tensor import Tensor
 from .._random import gen_of
 from ..autograd import grad_mode
@@ -11,7 +12,7 @@ from ..autograd import grad_mode
 
 def _fill(tensor, arr):
     with grad_mode.no_grad():
-        tensor._data[...] = arr.astype(tensor._data.dtype, copy=False)
+        tensor._data[...] = like(arr.astype(tensor._data.dtype, copy=False), tensor._data)
         tensor._bump_version()
     return tensor
 

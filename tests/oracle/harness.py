@@ -21,6 +21,11 @@ TOL = {  # (rtol, atol) per dtype name, from torch.testing's defaults, a little 
 }
 
 
+# the device ember's tensors go to: "cpu", or "cuda" while the `ember_device` fixture
+# (tests/conftest.py) runs a test's CUDA case, which compares CUDA results with torch's CPU ones
+DEVICE = ["cpu"]
+
+
 class Grad:
     """Marks an input array that requires grad."""
 
@@ -40,6 +45,8 @@ def T(lib, arr, requires_grad=False):
                 t = torch.from_numpy(arr.copy())
         else:
             t = ember.from_numpy(arr.copy())
+            if DEVICE[0] != "cpu":
+                t = t.to(DEVICE[0])
         if requires_grad:
             t.requires_grad_(True)
         return t
@@ -78,6 +85,7 @@ def assert_same(e, t, rtol=None, atol=None, what="output"):
         return
     if isinstance(t, torch.Tensor):
         assert isinstance(e, ember.Tensor), f"{what}: expected a Tensor, got {type(e).__name__}"
+        assert e.device.type == DEVICE[0], f"{what}: on {e.device}, expected {DEVICE[0]}"
         assert dtype_name(e) == dtype_name(t), f"{what}: dtype {e.dtype} != {t.dtype}"
         assert tuple(e.shape) == tuple(t.shape), f"{what}: shape {tuple(e.shape)} != {tuple(t.shape)}"
         r, a = TOL.get(dtype_name(t), (0, 0))
@@ -136,7 +144,7 @@ def check(fn, *inputs, rtol=None, atol=None, grad=True, grad_rtol=None, grad_ato
     for to, eo in zip(t_outs, e_outs):
         w = rng.standard_normal(tuple(to.shape)).astype(to_numpy(to).dtype)
         t_loss = t_loss + (to * torch.from_numpy(w).to(to.dtype)).sum()
-        e_loss = e_loss + (eo * ember.from_numpy(w.copy()).to(eo.dtype)).sum()
+        e_loss = e_loss + (eo * ember.from_numpy(w.copy()).to(eo.device, eo.dtype)).sum()
     t_g = torch.autograd.grad(t_loss, t_leaves, allow_unused=True)
     e_g = ember.autograd.grad(e_loss, e_leaves, allow_unused=True)
     for i, (a, b) in enumerate(zip(e_g, t_g)):

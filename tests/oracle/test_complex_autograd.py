@@ -221,7 +221,7 @@ def _weighted_loss(lib, out, seed=3):
     total = 0
     for p in parts:
         w = rng.standard_normal(tuple(p.shape)).astype(np.float64)
-        total = total + (p * lib.from_numpy(w).to(p.dtype)).sum()
+        total = total + (p * lib.from_numpy(w).to(p.device, p.dtype)).sum()
     return total
 
 

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from ..._backend import as_array
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 
@@ -48,7 +49,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if coef < 1:
         with grad_mode.no_grad():
             for g in grads:
-                g._data *= np.asarray(coef, dtype=g._data.dtype)
+                g._data *= as_array(coef, dtype=g._data.dtype)
                 g._bump_version()
     return total
 

@@ -3,6 +3,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..._backend import as_array
 from ..._tensor import Tensor
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
@@ -40,7 +41,7 @@ def _invert(perm):
 def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
     from ..._ops.joining import cat
     from ..._ops.creation import tensor
-    lengths_np = np.asarray(lengths.tolist() if isinstance(lengths, Tensor) else lengths,
+    lengths_np = as_array(lengths.tolist() if isinstance(lengths, Tensor) else lengths,
                             dtype=np.int64)
     if enforce_sorted:
         if np.any(np.diff(lengths_np) > 0):
