@@ -50,6 +50,11 @@ TARGETS = {
     "DataLoader, 2 workers": (1 / 0.9, "throughput >= 0.9"),
     "checkpoint save/load": (1.0, "<= 1.0"),
     "import time": (0.2, "<= 0.2"),
+    # issue 9's targets, on a CUDA GPU
+    "GPU MLP training step": (1.5, "<= 1.5"),
+    "GPU CNN training step": (1.5, "<= 1.5"),
+    "GPU ResNet-style training step": (1.5, "<= 1.5"),
+    "GPU Transformer training step": (1.5, "<= 1.5"),
 }
 RSS_TARGET = 1.0   # peak memory of a training step, ember / torch
 
@@ -293,10 +298,10 @@ def machine():
            f"Python {platform.python_version()}"
 
 
-def results_markdown(rows, workloads, blas, sizes, command):
+def results_markdown(rows, workloads, blas, sizes, command, gpu=False):
     loaded = any(r["under_load"] for r in rows)
     parts = [
-        "# Benchmark results: ember vs PyTorch on the CPU", "",
+        f"# Benchmark results: ember vs PyTorch on the {'GPU' if gpu else 'CPU'}", "",
         f"- date: {datetime.date.today().isoformat()}",
         f"- machine: {machine()}",
         f"- command: `{command}`",
@@ -325,6 +330,8 @@ def main(argv=None):
     p.add_argument("--max-wait", type=float, default=5.0,
                    help="seconds to wait for a quiet machine before a pair")
     p.add_argument("--quiet", action="store_true", help="no per-pair log lines")
+    p.add_argument("--gpu", action="store_true",
+                   help="run the CUDA workloads (names ending in _cuda) instead of the CPU ones")
     p.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
     p.add_argument("--names", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -332,7 +339,8 @@ def main(argv=None):
         worker(args.worker, args.names)
         return
     wanted = args.only.split(",") if args.only else None
-    names = [n for n in WORKLOADS if wanted is None or any(w in n for w in wanted)]
+    names = [n for n in WORKLOADS if (wanted is None or any(w in n for w in wanted))
+             and n.endswith("_cuda") == args.gpu]
     if not names:
         raise SystemExit(f"no workload matches {args.only!r}; known: {', '.join(WORKLOADS)}")
 
@@ -355,7 +363,8 @@ def main(argv=None):
     command = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.results:
         with open(args.results, "w") as f:
-            f.write(results_markdown(rows, WORKLOADS, blas, installed_size(), command.strip()))
+            f.write(results_markdown(rows, WORKLOADS, blas, installed_size(), command.strip(),
+                                     args.gpu))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"rows": rows, "blas": blas, "settings": vars(args)}, f, indent=2)

@@ -352,6 +352,56 @@ def import_time(lib):
     return step
 
 
+# ---------------------------------------------------------------------------- 7. on a CUDA GPU
+# The training models above, on the GPU with larger batches (the CPU ones would time
+# kernel launches alone); each step ends with a synchronize so the time is the GPU's.
+
+def _on_gpu(lib, make_model, make_opt, loss_fn, x, y):
+    model = make_model(lib).to("cuda")
+    opt = make_opt(lib, model)
+    x, y = x.to("cuda"), y.to("cuda")
+    step = _train_step(lib, model, opt, loss_fn, x, y)
+
+    def synced():
+        step()
+        lib.cuda.synchronize()
+    return synced
+
+
+def gemm_4096_cuda(lib):
+    """A 4096x4096 float32 matrix product on the GPU."""
+    a, b = _data(lib, 4096, 4096, seed=0).cuda(), _data(lib, 4096, 4096, seed=1).cuda()
+
+    def step():
+        a @ b
+        lib.cuda.synchronize()
+    return step
+
+
+def mlp_train_cuda(lib):
+    """The MLP, batch 1024, SGD momentum 0.9, on the GPU."""
+    return _on_gpu(lib, mlp_model, lambda L, m: L.optim.SGD(m.parameters(), lr=0.01, momentum=0.9),
+                   lib.nn.CrossEntropyLoss(), _data(lib, 1024, 784), _labels(lib, 1024, 10))
+
+
+def cnn_train_cuda(lib):
+    """The CNN, batch 256, Adam, on the GPU."""
+    return _on_gpu(lib, cnn_model, lambda L, m: L.optim.Adam(m.parameters(), lr=1e-3),
+                   lib.nn.CrossEntropyLoss(), _data(lib, 256, 1, 28, 28), _labels(lib, 256, 10))
+
+
+def resnet_train_cuda(lib):
+    """The ResNet-style net, batch 128, SGD, on the GPU."""
+    return _on_gpu(lib, resnet_model, lambda L, m: L.optim.SGD(m.parameters(), lr=0.01),
+                   lib.nn.CrossEntropyLoss(), _data(lib, 128, 3, 32, 32), _labels(lib, 128, 10))
+
+
+def transformer_train_cuda(lib):
+    """The encoder layer, batch 64 of sequences of 128, Adam, on the GPU."""
+    return _on_gpu(lib, transformer_model, lambda L, m: L.optim.Adam(m.parameters(), lr=1e-3),
+                   lib.nn.MSELoss(), _data(lib, 64, 128, 128), _data(lib, 64, 128, 128, seed=2))
+
+
 WORKLOADS = {
     "add_4x4": Workload(add_4x4, "tiny-op overhead"),
     "add_4x4_grad": Workload(add_4x4_grad, "tiny-op overhead"),
@@ -379,4 +429,14 @@ WORKLOADS = {
     "checkpoint_save": Workload(checkpoint_save, "checkpoint save/load", min_time=0, repeats=3),
     "checkpoint_load": Workload(checkpoint_load, "checkpoint save/load", min_time=0, repeats=3),
     "import_time": Workload(import_time, "import time", min_time=0, repeats=3),
+    "gemm_4096_cuda": Workload(gemm_4096_cuda, "GPU GEMM peak", min_time=0.2,
+                               flops=2 * 4096 ** 3),
+    "mlp_train_cuda": Workload(mlp_train_cuda, "GPU MLP training step", min_time=0.3,
+                               flops=3 * 2 * 1024 * _MLP_MACS),
+    "cnn_train_cuda": Workload(cnn_train_cuda, "GPU CNN training step", min_time=0.3,
+                               flops=3 * 2 * 256 * _CNN_MACS),
+    "resnet_train_cuda": Workload(resnet_train_cuda, "GPU ResNet-style training step",
+                                  min_time=0.3, flops=3 * 2 * 128 * _RESNET_MACS),
+    "transformer_train_cuda": Workload(transformer_train_cuda, "GPU Transformer training step",
+                                       min_time=0.3, flops=3 * 2 * 64 * 128 * (4 * 128 * 128 + 2 * 128 * 128 + 2 * 128 * 512)),
 }
