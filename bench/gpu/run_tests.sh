@@ -1,0 +1,14 @@
+#!/bin/bash
+# On the GPU machine: the CUDA cases of the test suite (and the NCCL test), a failure
+# triage, then optionally the GPU benchmarks. Output goes to $OUT.
+#   bash bench/gpu/run_tests.sh [pytest -k expression] [bench]
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+K=${1:-"cuda or nccl"}
+python3 -c "import ember, cupy; print('ember sees CUDA:', ember.cuda.is_available(), cupy.__version__)"
+timeout 420 python3 -m pytest -q -n 16 -p no:cacheprovider tests -k "$K" --tb=short \
+    > $OUT/cuda_tests.log 2>&1
+echo "pytest rc=$?"
+grep -cE "^FAILED|^ERROR" $OUT/cuda_tests.log
+grep -E "[0-9]+ (passed|failed)" $OUT/cuda_tests.log | tail -1
+python3 bench/gpu/triage.py $OUT/cuda_tests.log > $OUT/triage.txt
+head -60 $OUT/triage.txt
