@@ -5,7 +5,7 @@
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 K=${1:-"cuda or nccl"}
 python3 -c "import ember, cupy; print('ember sees CUDA:', ember.cuda.is_available(), cupy.__version__)"
-timeout 420 python3 -m pytest -q -n 16 -p no:cacheprovider tests -k "$K" --tb=short \
+timeout 420 python3 -m pytest -n 16 -p no:cacheprovider tests -k "$K" --tb=short \
     > $OUT/cuda_tests.log 2>&1
 echo "pytest rc=$?"
 grep -cE "^FAILED|^ERROR" $OUT/cuda_tests.log
