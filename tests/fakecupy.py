@@ -90,6 +90,9 @@ def _function(func, numpy_ok=False):
     def wrapper(*args, **kwargs):
         if not numpy_ok:
             _reject_numpy((args, kwargs))
+        for key in ("initial", "where"):   # CuPy's reductions (amax, sum ...) take neither
+            if key in kwargs and func.__name__ not in ("where", "putmask", "place", "copyto"):
+                raise TypeError(f"{func.__name__}() got an unexpected keyword argument '{key}'")
         return _result(func(*_unwrap(args), **_unwrap(kwargs)), kwargs.get("out"))
     return wrapper
 
@@ -115,10 +118,15 @@ def _apply_ufunc(uf, method, inputs, kwargs):
     allowed = _UFUNC_METHODS.get(method)
     if allowed is not None and uf.__name__ not in allowed:
         raise NotImplementedError(f"`cupy_{uf.__name__}.{method}` is not supported yet")
-    if method == "at":   # CuPy takes host index arrays here, as in indexing
-        _reject_numpy((inputs[0], inputs[2:], kwargs))
+    if method == "at":   # measured on CuPy 14.2: host arrays anywhere fail
+        if any(isinstance(x, numpy.ndarray) for x in _flat((inputs, kwargs))):
+            raise TypeError(f"operand type(s) all returned NotImplemented from "
+                            f"__array_ufunc__(<ufunc '{uf.__name__}'>, 'at', ...)")
         uf.at(*_unwrap(inputs))
         return None
+    for key in ("where", "initial"):   # CuPy's ufuncs and reductions take neither
+        if key in kwargs:
+            raise TypeError(f"Wrong arguments {{{key!r}: ...}}")
     _reject_numpy(kwargs)
     if method == "__call__":
         _check_inputs(inputs)
@@ -148,6 +156,29 @@ class ufunc:
 
 # ------------------------------------------------------------------ the array
 
+def _flat(x):
+    """Every leaf of nested tuples/lists/dicts."""
+    if isinstance(x, dict):
+        x = tuple(x.values())
+    if isinstance(x, (tuple, list)):
+        for y in x:
+            yield from _flat(y)
+    else:
+        yield x
+
+
+class _Flags:
+    """CuPy's flags: c_contiguous, f_contiguous, owndata (no `writeable`)."""
+
+    def __init__(self, f):
+        self.c_contiguous, self.f_contiguous, self.owndata = (f.c_contiguous, f.f_contiguous,
+                                                              f.owndata)
+
+    def __getitem__(self, key):
+        return {"C_CONTIGUOUS": self.c_contiguous, "F_CONTIGUOUS": self.f_contiguous,
+                "OWNDATA": self.owndata}[key]
+
+
 class _Pointer:
     def __init__(self, ptr):
         self.ptr, self.device_id = ptr, 0
@@ -157,6 +188,9 @@ def _method(name, numpy_ok=False):
     def method(self, *args, **kwargs):
         if not numpy_ok:
             _reject_numpy((args, kwargs))
+        for key in ("initial", "where"):   # CuPy's array reductions take neither
+            if key in kwargs:
+                raise TypeError(f"{name}() got an unexpected keyword argument '{key}'")
         result = getattr(self._a, name)(*_unwrap(args), **_unwrap(kwargs))
         return self if result is self._a else _result(result, kwargs.get("out"))
     method.__name__ = name
@@ -200,7 +234,7 @@ class ndarray(numpy.lib.mixins.NDArrayOperatorsMixin):
     itemsize = property(lambda self: self._a.itemsize)
     nbytes = property(lambda self: self._a.nbytes)
     strides = property(lambda self: self._a.strides)
-    flags = property(lambda self: self._a.flags)
+    flags = property(lambda self: _Flags(self._a.flags))
     T = property(lambda self: _wrap(self._a.T))
     real = property(lambda self: _wrap(self._a.real))
     imag = property(lambda self: _wrap(self._a.imag))

@@ -120,7 +120,14 @@ def test_indexing():
 
 def test_ufunc_methods():
     a = cp.zeros(3)
-    assert np.add.at(a, np.array([0, 0, 2]), 1.0) is None
+    assert np.add.at(a, cp.asarray([0, 0, 2]), 1.0) is None
+    with pytest.raises(TypeError, match="NotImplemented"):   # host index arrays: as CuPy 14.2
+        np.add.at(a, np.array([0]), 1.0)
+    with pytest.raises(TypeError):
+        np.exp(a, where=a > 0)
+    with pytest.raises(TypeError):
+        np.max(a, initial=0)
+    assert not hasattr(a.flags, "writeable")
     assert a.tolist() == [2.0, 0.0, 1.0]                # in place on the fake's buffer
     cp.cupyx.scatter_add(a, cp.asarray([1]), cp.ones(1))
     assert a.tolist() == [2.0, 1.0, 1.0]
