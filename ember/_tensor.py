@@ -447,6 +447,30 @@ class Tensor:
         from ._backend import cuda_backend
         return cuda_backend().asnumpy(self._data)
 
+    def is_pinned(self, device=None):
+        """Whether this CPU tensor lies in page-locked memory (see pin_memory)."""
+        if type(self._data) is not _ndarray:
+            return False
+        from ._backend import CUDA_ON, cuda_backend
+        return CUDA_ON[0] and cuda_backend().is_pinned(self._data)
+
+    def pin_memory(self, device=None):
+        """A copy of this CPU tensor in page-locked memory, which copies to the GPU faster
+        and asynchronously (``non_blocking=True``); itself when already pinned."""
+        from . import cuda
+        if not cuda.is_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        if type(self._data) is not _ndarray:
+            raise RuntimeError(f"cannot pin '{self._type_name()}' only dense CPU tensors can "
+                               f"be pinned")
+        if self.is_pinned():
+            return self
+        from ._backend import cuda_backend
+        out = self.clone() if self._requires_grad and grad_mode.is_grad_enabled() else \
+            Tensor._make(None)
+        out._data = cuda_backend().pinned_copy(self._data)   # same values, pinned memory
+        return out
+
     def item(self):
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to "

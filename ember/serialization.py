@@ -94,6 +94,7 @@ def _atomic_write(f, write_fn):
 class _Encoder:
     def __init__(self):
         self.storages = {}   # id(root) -> (key, root array)
+        self.device_roots = []
 
     def storage_key(self, arr):
         root = _root_array(arr)
@@ -104,6 +105,20 @@ class _Encoder:
         if k not in self.storages:
             self.storages[k] = (str(len(self.storages)), root)
         return self.storages[k][0], root
+
+    def device_storage_key(self, arr):
+        """(storage key, offset in elements) of a GPU array: its root array is copied to
+        the host once, so views of one device tensor share one storage in the file."""
+        root = arr
+        while root.base is not None:
+            root = root.base
+        if root.dtype != arr.dtype or not root.flags.c_contiguous:
+            root = arr.copy()
+        k = id(root)
+        if k not in self.storages:
+            self.storages[k] = (str(len(self.storages)), root.get().reshape(-1))
+            self.device_roots.append(root)   # keeps id(root) unique while encoding
+        return self.storages[k][0], (arr.data.ptr - root.data.ptr) // arr.itemsize
 
     def enc(self, obj):
         if obj is None or isinstance(obj, (bool, str)):
@@ -116,13 +131,19 @@ class _Encoder:
             return {"__float__": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
         if isinstance(obj, Tensor):
             from .nn.parameter import Parameter
-            arr = obj._cpu_array()
-            key, root = self.storage_key(arr)
+            arr = obj._data
+            if type(arr) is np.ndarray:
+                key, root = self.storage_key(arr)
+                offset = _offset_elems(arr, root) if root is not arr else 0
+            else:
+                key, offset = self.device_storage_key(arr)
             item = arr.itemsize
-            return {"__tensor__": key, "dtype": obj.dtype.name, "shape": list(arr.shape),
-                    "strides": [s // item for s in arr.strides],
-                    "offset": _offset_elems(arr, root) if root is not arr else 0,
-                    "requires_grad": obj._requires_grad, "parameter": isinstance(obj, Parameter)}
+            rec = {"__tensor__": key, "dtype": obj.dtype.name, "shape": list(arr.shape),
+                   "strides": [s // item for s in arr.strides], "offset": offset,
+                   "requires_grad": obj._requires_grad, "parameter": isinstance(obj, Parameter)}
+            if type(arr) is not np.ndarray:
+                rec["device"] = str(obj.device)
+            return rec
         if isinstance(obj, Size):
             return {"__size__": list(obj)}
         if isinstance(obj, _dtype.dtype):
@@ -164,6 +185,7 @@ class _Decoder:
     def __init__(self, storages, map_location):
         self.storages = storages
         self.map_location = map_location
+        self.on_device = {}   # (storage key, device) -> the storage copied there
 
     def dec(self, x):
         if isinstance(x, list):
@@ -203,10 +225,23 @@ class _Decoder:
             raise ValueError(f"tensor view (shape {list(shape)}, strides {list(strides)}, offset "
                              f"{offset}) does not fit its storage of {storage.size} elements")
         item = storage.itemsize
-        arr = np.lib.stride_tricks.as_strided(storage[offset:] if storage.size else storage,
-                                              shape, tuple(s * item for s in strides))
-        t = Tensor._make(arr)
-        t = _apply_map_location(t, self.map_location)
+        location = x.get("device", "cpu")
+        target = _target_device(self.map_location, location)
+        if target is not None and target.type != "cpu":
+            # one copy of the storage per device, so views stay views there
+            from ._backend import cuda_backend, strided_view
+            cache_key = (x["__tensor__"], str(target))
+            if cache_key not in self.on_device:
+                self.on_device[cache_key] = cuda_backend().from_numpy(storage, target.index)
+            dev_storage = self.on_device[cache_key]
+            t = Tensor._make(strided_view(dev_storage[offset:] if storage.size else dev_storage,
+                                          shape, tuple(s * item for s in strides)))
+        else:
+            arr = np.lib.stride_tricks.as_strided(storage[offset:] if storage.size else storage,
+                                                  shape, tuple(s * item for s in strides))
+            t = Tensor._make(arr)
+            if target is None:
+                t = _apply_map_location(t, self.map_location, location)
         if x.get("parameter"):
             from .nn.parameter import Parameter
             return Parameter(t, requires_grad=x["requires_grad"])
@@ -271,9 +306,20 @@ def _read_record(z, member, dt, numel, mmap_path, byteorder):
     return arr if file_dt == np.dtype(dt) else arr.astype(dt)
 
 
+def _target_device(map_location, location):
+    """The device a tensor saved on `location` loads to; None when a callable decides."""
+    if map_location is None:
+        return _device_cls(location)
+    if callable(map_location) and not isinstance(map_location, (str, _device_cls)):
+        return None
+    if isinstance(map_location, dict):
+        return _device_cls(map_location.get(location, location))
+    return _device_cls(map_location)
+
+
 def _apply_map_location(t, map_location, location="cpu"):
     if map_location is None:
-        return t
+        return t if location == "cpu" else t.to(location)
     if callable(map_location) and not isinstance(map_location, (str, _device_cls)):
         r = map_location(t, location)
         return r if isinstance(r, Tensor) else t

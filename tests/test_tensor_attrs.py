@@ -136,6 +136,8 @@ CASES = [
 
 @pytest.mark.parametrize("name,fn,inputs", CASES, ids=[c[0] for c in CASES])
 def test_attribute(name, fn, inputs):
+    if "cuda" in name and ember.cuda.is_available():
+        pytest.skip("compares with CPU-only torch's errors; ember has CUDA here")
     check(fn, *inputs)
 
 
@@ -192,6 +194,7 @@ def test_deepcopy_and_pickle():
         copy.deepcopy(x * 2)
 
 
+@pytest.mark.skipif(ember.cuda.is_available(), reason="ember has CUDA here")
 def test_cuda_module_without_gpu():
     assert ember.cuda.is_available() == torch.cuda.is_available() is False
     assert ember.cuda.device_count() == 0

@@ -764,14 +764,6 @@ def _as_subclass(self, cls):
     return t
 
 
-def _pin_memory(self, device=None):
-    """Page-locked memory only matters for copies to a GPU: without one, PyTorch raises."""
-    from .. import cuda
-    if not cuda.is_available():
-        raise RuntimeError("Cannot access accelerator device when none is available.")
-    return self
-
-
 def _new(self, *args, **kwargs):
     """Legacy Tensor.new: a tensor of self's dtype and device (data or a size)."""
     E = _E()
@@ -837,8 +829,6 @@ def _attach_methods():
     Tensor.new = _new
     Tensor.share_memory_ = lambda self: self
     Tensor.is_shared = lambda self: False
-    Tensor.pin_memory = _pin_memory
-    Tensor.is_pinned = lambda self, device=None: False
     Tensor.tril_ = _inplace(tril)
     Tensor.triu_ = _inplace(triu)
     Tensor.squeeze_ = _shape_inplace("squeeze_", lambda self, dim=None: self.squeeze()

@@ -26,6 +26,8 @@ import warnings
 
 import numpy as np
 
+from .._backend import like
+
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
 
@@ -205,7 +207,7 @@ def _fast_check(func, inputs, diff_idx, outputs, eps, atol, rtol, check_grad_dty
         v = rng.standard_normal(out.numel())
         v /= max(np.linalg.norm(v), 1e-12)
         if out.requires_grad:
-            v_t = tensor(v.reshape(out.shape), dtype=out.dtype)
+            v_t = tensor(v.reshape(out.shape), dtype=out.dtype, device=out.device)
             rows, _ = _vjp(out, inputs, diff_idx, v_t)
         else:
             rows = [np.zeros(inputs[i].numel()) for i in diff_idx]
@@ -213,6 +215,7 @@ def _fast_check(func, inputs, diff_idx, outputs, eps, atol, rtol, check_grad_dty
             x = inputs[i]
             u = rng.standard_normal(x.numel())
             u /= max(np.linalg.norm(u), 1e-12)
+            u = like(u, x._data)   # drawn on the host, applied on x's device
             orig = x._data.copy()
             x._data[...] = orig - eps * u.reshape(x.shape)
             lo = _output_arrays(func, inputs)[o]
@@ -312,7 +315,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
         rng = np.random.default_rng(0)
         outputs = _run(func, inputs)
         grad_outputs = tuple(
-            tensor(rng.uniform(-1, 1, tuple(o.shape)), dtype=o.dtype, requires_grad=True)
+            tensor(rng.uniform(-1, 1, tuple(o.shape)), dtype=o.dtype, device=o.device,
+                   requires_grad=True)
             for o in outputs if _is_tensor(o) and o.requires_grad)
         if gen_non_contig_grad_outputs:
             grad_outputs = tuple(g.detach().t().contiguous().t().requires_grad_()

@@ -6,6 +6,7 @@ per worker in flight, and returns results in sampler order. Faults never hang: a
 exception is re-raised with its traceback, a dead worker or a timeout raises
 RuntimeError, and every worker is shut down first.
 """
+import collections.abc
 import itertools
 import multiprocessing as mp
 import os
@@ -16,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from ..._tensor import Tensor
 from . import _shm
 from ._collate import default_collate, default_convert
 from ._worker import ExceptionWrapper, _IterableStop, _ResumeIteration, worker_loop
@@ -210,6 +212,13 @@ class _BaseIter:
         self._sampler_iter = iter(self._index_sampler)
         self._loader = loader
         self._base_seed = _shared_seed(loader.generator)
+        self._pin = False
+        if loader.pin_memory:
+            from ... import cuda
+            self._pin = cuda.is_available()
+            if not self._pin:
+                warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
+                              "then device pinned memory won't be used.", stacklevel=3)
 
     def __iter__(self):
         return self
@@ -226,8 +235,35 @@ class _BaseIter:
 
     def __next__(self):
         data = self._next_data()
+        if self._pin:
+            data = _pin_memory(data)
         self._num_yielded += 1
         return data
+
+
+def _pin_memory(data):
+    """`data` with every tensor inside copied to page-locked memory (Tensor.pin_memory)."""
+    if isinstance(data, Tensor):
+        return data.pin_memory()
+    if isinstance(data, (str, bytes)):
+        return data
+    if isinstance(data, collections.abc.Mapping):
+        try:
+            return type(data)({k: _pin_memory(v) for k, v in data.items()})
+        except TypeError:
+            return {k: _pin_memory(v) for k, v in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(_pin_memory(v) for v in data))
+    if isinstance(data, tuple):
+        return [_pin_memory(v) for v in data]
+    if isinstance(data, collections.abc.Sequence):
+        try:
+            return type(data)([_pin_memory(v) for v in data])
+        except TypeError:
+            return [_pin_memory(v) for v in data]
+    if hasattr(data, "pin_memory"):
+        return data.pin_memory()
+    return data
 
 
 def _shared_seed(generator):
