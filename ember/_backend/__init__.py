@@ -58,8 +58,10 @@ def like(arr, ref):
         return xp.asarray(arr)
 
 
-def strided_view(x, shape, strides, writeable=True):
-    """A view of array `x` with the given shape and byte strides, in x's own namespace."""
+def strided_view(x, shape, strides, writeable=None):
+    """A view of array `x` with the given shape and byte strides, in x's own namespace;
+    writable when x is, unless `writeable` is False (CuPy views are always writable)."""
     if type(x) is numpy_backend.xp.ndarray:
-        return numpy_backend.xp.lib.stride_tricks.as_strided(x, shape, strides, writeable=writeable)
+        return numpy_backend.xp.lib.stride_tricks.as_strided(
+            x, shape, strides, writeable=x.flags.writeable if writeable is None else writeable)
     return _CUDA.xp.lib.stride_tricks.as_strided(x, shape, strides)

@@ -227,8 +227,7 @@ class ViewAsReal(Op):
     def forward(ctx, z):
         # the real parts with a trailing axis whose stride steps onto the imaginary part
         re = z.real
-        return strided_view(re, z.shape + (2,), re.strides + (re.itemsize,),
-                                               writeable=z.flags.writeable)
+        return strided_view(re, z.shape + (2,), re.strides + (re.itemsize,))
 
     @staticmethod
     def backward(ctx, grad):

@@ -363,7 +363,7 @@ class Expand(Op):
         # array is wrapped directly, without as_strided's Python-level detour (~5x slower)
         if type(x) is np.ndarray and x.flags.c_contiguous:
             return np.ndarray(shape, x.dtype, buffer=x, strides=strides)
-        return strided_view(x, shape, strides, writeable=x.flags.writeable)
+        return strided_view(x, shape, strides)
 
     @staticmethod
     def backward(ctx, grad):
@@ -616,8 +616,7 @@ def _diagonal_array(x, offset, d1, d2):
     keep = [d for d in range(x.ndim) if d not in (d1, d2)]
     shape = tuple(x.shape[d] for d in keep) + (length,)
     strides = tuple(x.strides[d] for d in keep) + (x.strides[d1] + x.strides[d2],)
-    return strided_view(base, shape, strides,
-                                           writeable=x.flags.writeable)
+    return strided_view(base, shape, strides)
 
 
 class Diagonal(Op):
@@ -659,7 +658,7 @@ def _unfold_array(x, dim, size, step):
     n = (x.shape[dim] - size) // step + 1
     shape = x.shape[:dim] + (n,) + x.shape[dim + 1:] + (size,)
     strides = x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1:] + (x.strides[dim],)
-    return strided_view(x, shape, strides, writeable=x.flags.writeable)
+    return strided_view(x, shape, strides)
 
 
 class Unfold(Op):
@@ -734,8 +733,7 @@ class AsStrided(Op):
         ctx.in_index = _strided_index(x.shape, tuple(s // item for s in x.strides), x_offset)
         ctx.out_index = _strided_index(size, stride, offset)
         return strided_view(flat[offset:], size,
-                                               tuple(s * item for s in stride),
-                                               writeable=x.flags.writeable)
+                                               tuple(s * item for s in stride))
 
     @staticmethod
     def backward(ctx, grad):

@@ -55,7 +55,7 @@ def _group_rank(pg, global_rank, role):
 def _contiguous(t):
     """(array to hand to the backend, write-back function or None) for tensor t."""
     arr = t._data
-    if arr.flags.c_contiguous and arr.flags.writeable:
+    if arr.flags.c_contiguous and getattr(arr.flags, "writeable", True):
         return arr, None
     buf = array_namespace(arr).ascontiguousarray(arr)
     return buf, lambda: arr.__setitem__(Ellipsis, buf)
