@@ -1,17 +1,18 @@
 """ASGD: averaged stochastic gradient descent (Polyak & Juditsky, 1992)."""
 import numpy as np
 
-from .._backend import array_namespace
+from .._backend import array_namespace, like
 from .._tensor import Tensor
 from .optimizer import Optimizer, check_lr, check_nonneg, check_not_differentiable, _to_scalar, \
-    _new_step, _step_tensor
+    _step_tensor
 
 __all__ = ["ASGD"]
 
 
-def _scalar_state(value):
-    """A 0-dim float32 tensor, the layout torch keeps 'eta' and 'mu' in."""
-    return Tensor._make(np.array(value, dtype=np.float32))
+def _scalar_state(value, ref):
+    """A 0-dim float32 tensor on the device of array `ref`, the layout torch keeps 'eta' and
+    'mu' in."""
+    return Tensor._make(like(np.array(value, dtype=np.float32), ref))
 
 
 class ASGD(Optimizer):
@@ -46,9 +47,9 @@ class ASGD(Optimizer):
                 g = -p._grad._data if group["maximize"] else p._grad._data
                 state = self.state[p]
                 if len(state) == 0:
-                    state["step"] = _new_step()
-                    state["eta"] = _scalar_state(lr)
-                    state["mu"] = _scalar_state(1.0)
+                    state["step"] = _scalar_state(0.0, x)   # on the device, as torch's ASGD
+                    state["eta"] = _scalar_state(lr, x)
+                    state["mu"] = _scalar_state(1.0, x)
                     state["ax"] = Tensor._make(xp.zeros_like(x))
                 step = _step_tensor(state)
                 if wd != 0:
@@ -62,6 +63,7 @@ class ASGD(Optimizer):
                 else:
                     ax[...] = x
                 # rounded to float32 even when a loaded state holds them in float64, as torch
-                state["eta"]._data[...] = np.float32(lr / ((1 + lambd * lr * step) ** alpha))
-                state["mu"]._data[...] = np.float32(1 / max(1, step - t0))
+                eta = np.float32(lr / ((1 + lambd * lr * step) ** alpha))
+                state["eta"]._data[...] = float(eta)
+                state["mu"]._data[...] = float(np.float32(1 / max(1, step - t0)))
                 p._bump_version()

@@ -1,7 +1,7 @@
 """NAdam: Adam with Nesterov momentum (Dozat, 2016)."""
 import numpy as np
 
-from .._backend import array_namespace
+from .._backend import array_namespace, like
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
                         _to_scalar, _new_step, _step_tensor, _lerp_)
@@ -51,7 +51,7 @@ class NAdam(Optimizer):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = _new_step()
-                    state["mu_product"] = Tensor._make(np.array(1.0, dtype=np.float32))
+                    state["mu_product"] = Tensor._make(like(np.array(1.0, dtype=np.float32), x))
                     state["exp_avg"] = Tensor._make(xp.zeros_like(x))
                     state["exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
                 step = _step_tensor(state)
