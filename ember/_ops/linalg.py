@@ -12,7 +12,7 @@ import string
 
 import numpy as np
 
-from .._backend import as_array
+from .._backend import as_array, like
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -677,13 +677,13 @@ def _einsum_grad(ctx, k, grad, operands):
         n = ctx.sizes[label]
         if label in seen:
             f = fresh.pop()
-            terms.append((label + f, Tensor._make(np.eye(n, dtype=xp_dt))))
+            terms.append((label + f, Tensor._make(like(np.eye(n, dtype=xp_dt), grad._data))))
             target.append(f)
             continue
         seen.add(label)
         target.append(label)
         if label not in available:
-            terms.append((label, Tensor._make(np.ones(n, dtype=xp_dt))))
+            terms.append((label, Tensor._make(like(np.ones(n, dtype=xp_dt), grad._data))))
     equation = ",".join(lab for lab, _ in terms) + "->" + "".join(target)
     return einsum(equation, *[t for _, t in terms])
 
@@ -954,7 +954,7 @@ class Trace(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        eye = Tensor._make(np.eye(*ctx.shape, dtype=grad._data.dtype))
+        eye = Tensor._make(like(np.eye(*ctx.shape, dtype=grad._data.dtype), grad._data))
         return grad * eye
 
 

@@ -16,11 +16,12 @@ with g the gradient of the output and A^H the conjugate transpose,
     svd       A = U S V^H         the usual F-matrix formula (distinct singular values)
     eigh      A = V diag(w) V^H   dA = V (diag(g_w) + skew(V^H g_V) / E) V^H,  E_ij = w_j - w_i
 """
+import contextlib
 import numbers
 
 import numpy as np
 
-from .._backend import as_array
+from .._backend import as_array, like
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -77,6 +78,26 @@ def _check_matrix(A, fname, square=True, floating=True):
         raise RuntimeError(f"{fname}: Low precision dtypes not supported. Got {dtype_name(dt)}")
 
 
+def _host(a):
+    """Array `a` on the host: the error-reporting paths below loop over matrices in NumPy."""
+    return a if type(a) is np.ndarray else a.get()
+
+
+def _raising(xp):
+    """CuPy's inv/solve/cholesky return NaNs for a singular (or indefinite) input unless
+    told to check cuSOLVER's info; PyTorch raises LinAlgError on CUDA too, so ask for it
+    (which waits for the GPU, as PyTorch's check does)."""
+    if xp is np:
+        return contextlib.nullcontext()
+    import cupyx
+    return cupyx.errstate(linalg="raise")
+
+
+def _zeros_like_batch(A, dtype):
+    """Zeros of A's batch shape on A's device (the info tensors of the *_ex functions)."""
+    return Tensor._make(like(np.zeros(A.shape[:-2], dtype=dtype), A._data))
+
+
 def _batch_prefix(index, batch_shape):
     if not batch_shape:
         return ""
@@ -124,7 +145,7 @@ def _raise_singular(A, fname):
 
 def _eye_like(t, n=None):
     n = t.shape[-1] if n is None else n
-    return Tensor._make(np.eye(n, dtype=t._data.dtype))
+    return Tensor._make(like(np.eye(n, dtype=t._data.dtype), t._data))
 
 
 def _diag_embed(v):
@@ -134,7 +155,7 @@ def _diag_embed(v):
 
 def _tril(M, k=0):
     mask = np.tril(np.ones(M.shape[-2:], dtype=M._data.dtype), k)
-    return M * Tensor._make(mask)
+    return M * Tensor._make(like(mask, M._data))
 
 
 def _inverse_gaps(x):
@@ -158,9 +179,10 @@ class Inv(Op):
     @staticmethod
     def forward(ctx, a, fname):
         try:
-            return ctx.xp.linalg.inv(a)
+            with _raising(ctx.xp):
+                return ctx.xp.linalg.inv(a)
         except np.linalg.LinAlgError:
-            _raise_singular(a, fname)
+            _raise_singular(_host(a), fname)
 
     @staticmethod
     def backward(ctx, grad):
@@ -183,7 +205,7 @@ def inverse(input, *, out=None):
 def inv_ex(A, *, check_errors=False, out=None):
     """inv returning (inverse, info); info is 0 where the matrix was invertible."""
     _check_matrix(A, "linalg.inv_ex")
-    info = Tensor._make(np.zeros(A.shape[:-2], dtype=np.int32))
+    info = _zeros_like_batch(A, np.int32)
     return _InvExResult(inv(A), info)
 
 
@@ -266,9 +288,10 @@ class Solve(Op):
     @staticmethod
     def forward(ctx, a, b):
         try:
-            return ctx.xp.linalg.solve(a, b)
+            with _raising(ctx.xp):
+                return ctx.xp.linalg.solve(a, b)
         except np.linalg.LinAlgError:
-            _raise_singular(a, "linalg.solve")
+            _raise_singular(_host(a), "linalg.solve")
 
     @staticmethod
     def backward(ctx, grad):
@@ -318,7 +341,7 @@ def solve(A, B, *, left=True, out=None):
 
 
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
-    info = Tensor._make(np.zeros(A.shape[:-2], dtype=np.int32))
+    info = _zeros_like_batch(A, np.int32)
     return _SolveExResult(solve(A, B, left=left), info)
 
 
@@ -336,9 +359,10 @@ class Cholesky(Op):
     @staticmethod
     def forward(ctx, a, fname):
         try:
-            return ctx.xp.linalg.cholesky(a)
+            with _raising(ctx.xp):
+                return ctx.xp.linalg.cholesky(a)
         except np.linalg.LinAlgError:
-            _raise_not_pd(a, fname)
+            _raise_not_pd(_host(a), fname)
 
     @staticmethod
     def backward(ctx, grad):
@@ -374,7 +398,7 @@ def linalg_cholesky(A, *, upper=False, out=None):
 
 
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
-    info = Tensor._make(np.zeros(A.shape[:-2], dtype=np.int32))
+    info = _zeros_like_batch(A, np.int32)
     return _CholeskyExResult(linalg_cholesky(A, upper=upper), info)
 
 
@@ -398,7 +422,7 @@ class Qr(Op):
     def forward(ctx, a, mode):
         ctx.mode = mode
         if mode == "r":
-            return np.empty(0, dtype=a.dtype), ctx.xp.linalg.qr(a, mode="r")
+            return ctx.xp.empty(0, dtype=a.dtype), ctx.xp.linalg.qr(a, mode="r")
         return tuple(ctx.xp.linalg.qr(a, mode=mode))
 
     @staticmethod
@@ -602,7 +626,11 @@ class Eig(Op):
 
     @staticmethod
     def forward(ctx, a):
-        w, v = ctx.xp.linalg.eig(a)
+        if ctx.xp is np or hasattr(ctx.xp.linalg, "eig"):
+            w, v = ctx.xp.linalg.eig(a)
+        else:  # CuPy before 14 has no general eig: compute it on the host
+            w, v = np.linalg.eig(a.get())
+            w, v = like(w, a), like(v, a)
         cdt = np.result_type(a.dtype, np.complex64)
         return w.astype(cdt), v.astype(cdt)
 
@@ -658,7 +686,7 @@ class Pinv(Op):
 
 def _pinv_array(a, atol, rtol, hermitian):
     if a.size == 0:
-        return np.zeros(a.shape[:-2] + (a.shape[-1], a.shape[-2]), dtype=a.dtype)
+        return like(np.zeros(a.shape[:-2] + (a.shape[-1], a.shape[-2]), dtype=a.dtype), a)
     if hermitian:
         w, v = np.linalg.eigh(a)
         s = np.abs(w)
@@ -706,9 +734,9 @@ class Lstsq(Op):
     @staticmethod
     def forward(ctx, a, b, rcond):
         ctx.rcond = rcond
-        x = np.empty(a.shape[:-2] + (a.shape[-1], b.shape[-1]), dtype=a.dtype)
+        x = ctx.xp.empty(a.shape[:-2] + (a.shape[-1], b.shape[-1]), dtype=a.dtype)
         for index in np.ndindex(a.shape[:-2]):
-            x[index] = np.linalg.lstsq(a[index], b[index], rcond=rcond)[0]
+            x[index] = ctx.xp.linalg.lstsq(a[index], b[index], rcond=rcond)[0]
         return x
 
     @staticmethod
@@ -743,8 +771,12 @@ def lstsq(A, B, rcond=None, *, driver=None):
     eps = np.finfo(np.empty(0, dtype=A._data.dtype).real.dtype).eps
     rc = eps * max(A.shape[-2], A.shape[-1]) if rcond is None else rcond
     x = apply(Lstsq, (a, b), (a._data, b._data), rc)
-    s = np.linalg.svd(a._data, compute_uv=False) if a.numel() else np.zeros(batch + (0,))
+    if a.numel():
+        s = np.linalg.svd(a._data, compute_uv=False)
+    else:
+        s = like(np.zeros(batch + (0,)), a._data)
     rank = (s > rc * s.max(axis=-1, keepdims=True)).sum(-1) if s.shape[-1] else np.zeros(batch)
+    rank = like(rank, a._data)
     real = np.empty(0, dtype=a._data.dtype).real.dtype
     # residuals are a function of the solution (PyTorch records them in the graph too);
     # when not computed they are an empty slice of it
@@ -752,12 +784,12 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if driver in ("gelsd", "gelss"):
         sv = Tensor._make(s.astype(real))
         m, n = A.shape[-2], A.shape[-1]
-        if m > n and np.all(rank == n):
+        if m > n and bool((rank == n).all()):
             residuals = ((a.matmul(x) - b).abs() ** 2).sum(-2)
     else:
-        sv = Tensor._make(np.empty(0, dtype=real))
+        sv = Tensor._make(like(np.empty(0, dtype=real), a._data))
     if driver == "gels":
-        rank_t = Tensor._make(np.empty(0, dtype=np.int64))
+        rank_t = Tensor._make(like(np.empty(0, dtype=np.int64), a._data))
     else:
         rank_t = Tensor._make(as_array(rank, dtype=np.int64))
     return _LstsqResult(x.squeeze(-1) if vector else x, residuals, rank_t, sv)
@@ -773,7 +805,7 @@ def matrix_power(A, n):
                         f"{type(n).__name__}")
     if n == 0:
         eye = np.broadcast_to(np.eye(A.shape[-1], dtype=A._data.dtype), A.shape).copy()
-        return Tensor._make(eye)
+        return Tensor._make(like(eye, A._data))
     if n < 0:
         A = inv(A)
         n = -n
@@ -797,7 +829,7 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None)
     atol, rtol = _tolerances(A, atol, rtol)
     a = A._data
     if a.size == 0:
-        return Tensor._make(np.zeros(a.shape[:-2], dtype=np.int64))
+        return Tensor._make(like(np.zeros(a.shape[:-2], dtype=np.int64), a))
     s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
     threshold = np.maximum(atol, rtol * s.max(axis=-1, keepdims=True))
     return Tensor._make(as_array((s > threshold).sum(-1), dtype=np.int64))
