@@ -24,6 +24,8 @@ import numbers
 import numpy as np
 
 from .. import _dtype
+from .._backend import like
+from .._device import factory_device
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import wrap_dim, dtype_name
@@ -147,7 +149,7 @@ class FFTC2R(Op):
             weights[-1] = 1.0
         shape = [1] * g.dim()
         shape[dim] = -1
-        g = g * Tensor._make(weights.reshape(shape))
+        g = g * Tensor._make(like(weights.reshape(shape), grad._data))
         return _resize(g, dim, m)
 
 
@@ -336,7 +338,8 @@ def rfftfreq(n, d=1.0, *, dtype=None, layout=None, device=None, requires_grad=Fa
 def _freq(values, dtype, device, requires_grad):
     dt = dtype or _dtype.get_default_dtype()
     t = Tensor._make(values.astype(dt.np))
-    if device is not None:
+    device = factory_device(device)
+    if device.type != "cpu":
         t = t.to(device)
     if requires_grad:
         t.requires_grad_(True)
