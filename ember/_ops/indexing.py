@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from .._backend import as_array
+from .._backend import ARRAY_TYPES, CUDA_ON, array_namespace, as_array, like
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -30,12 +30,44 @@ __all__ = ["nonzero", "argwhere", "index_select", "masked_fill", "masked_select"
 _INDEX_TYPE_ERROR = "tensors used as indices must be long, int, byte or bool tensors"
 
 
+# ---------------------------------------------------------------------------- devices of indices
+
+def _key_to_device(key, x):
+    """Advanced key `key` with its index arrays on the device of array `x`: PyTorch lets a
+    CUDA tensor be indexed by CPU indices (they are copied over), but a CPU tensor only by
+    CPU indices."""
+    if not CUDA_ON[0] or key is None:
+        return key
+    if type(x) is np.ndarray:
+        for k in key:
+            if hasattr(k, "dtype") and type(k) is not np.ndarray:
+                raise RuntimeError("indices should be either on cpu or on the same device as "
+                                   "the indexed tensor (cpu)")
+        return key
+    return tuple(like(k, x) if type(k) is np.ndarray else k for k in key)
+
+
+def _same_device(fname, input, other, what="index"):
+    """other._data, after PyTorch's check that an index / mask tensor lives on input's device."""
+    a = other._data
+    if type(a) is not type(input._data) and CUDA_ON[0]:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
+                           f"two devices, {input.device} and {other.device}! (when checking "
+                           f"argument for argument {what} in method wrapper_{fname})")
+    return a
+
+
+def _zeros(shape, dtype, ref):
+    """zeros on the device of array `ref` (for backward formulas building arrays)."""
+    return array_namespace(ref).zeros(shape, dtype)
+
+
 # ---------------------------------------------------------------------------- reading a key
 
 def _as_index_array(k):
     """A list / ndarray / non-0-dim tensor index as an int64 or bool ndarray."""
     if isinstance(k, Tensor):
-        a = k._cpu_array()
+        a = k._data
     elif isinstance(k, list):
         a = as_array([int(v) if isinstance(v, Tensor) and v.dtype is not _dtype.bool else
                         (bool(v) if isinstance(v, Tensor) else v) for v in k])
@@ -81,7 +113,7 @@ def _classify(k):
         return "int", int(k._data)
     if isinstance(k, (numbers.Integral, np.integer)):
         return "int", int(k)
-    if isinstance(k, (Tensor, list, np.ndarray)):
+    if isinstance(k, (Tensor, list, np.ndarray)) or type(k) in ARRAY_TYPES:
         return "array", _as_index_array(k)
     if isinstance(k, str):
         raise TypeError(f"new(): invalid data type '{type(k).__name__}'")
@@ -162,7 +194,7 @@ def parse_key(shape, key):
                                      f"not match the shape of the indexed tensor "
                                      f"{shape_str(shape)} at index {d + j}")
             basic += [full] * k
-            adv += [a.astype(np.int64) for a in np.nonzero(v)]
+            adv += [a.astype(np.int64) for a in v.nonzero()]
             has_adv = True
             d += k
         else:
@@ -202,7 +234,7 @@ class IndexPutZeros(Op):
     @staticmethod
     def forward(ctx, g, shape, key):
         ctx.key = key
-        out = np.zeros(shape, dtype=g.dtype)
+        out = _zeros(shape, g.dtype, g)
         np.add.at(out, key, g)
         return out
 
@@ -225,7 +257,7 @@ def getitem(self, key):
     view = self if _is_trivial(basic) and adv is not None else _basic_view(self, basic, name)
     if adv is None:
         return view
-    return apply(Index, (view,), (view._data,), adv)
+    return apply(Index, (view,), (view._data,), _key_to_device(adv, view._data))
 
 
 class IndexPut(Op):
@@ -250,7 +282,7 @@ class IndexPut(Op):
         gx = gv = None
         if ctx.needs_input_grad[0]:
             gx = grad if ctx.accumulate else apply(
-                IndexPut, (grad, None), (grad._data, np.zeros((), grad._data.dtype)), ctx.key,
+                IndexPut, (grad, None), (grad._data, _zeros((), grad._data.dtype, grad._data)), ctx.key,
                 False)
         if ctx.needs_input_grad[1]:
             gv = apply(Index, (grad,), (grad._data,), ctx.key)
@@ -258,6 +290,9 @@ class IndexPut(Op):
 
 
 def _indexed_shape(shape, key):
+    # index arrays stand in as zeros of their shape: only the shapes matter (and they may
+    # live on the GPU)
+    key = tuple(np.broadcast_to(np.intp(0), k.shape) if hasattr(k, "dtype") else k for k in key)
     return np.empty(shape, dtype=np.bool_)[key].shape
 
 
@@ -275,6 +310,7 @@ def _index_put_into(dst, key, value, accumulate):
     """Write `value` (a Tensor of dst's dtype) at `key` of tensor `dst`, in place, recorded."""
     from .conversion import commit_inplace
     _check_value_shape(value._data.shape, _indexed_shape(dst._data.shape, key))
+    key = _key_to_device(key, dst._data)
     result = apply(IndexPut, (dst, value), (dst._data, value._data), key, accumulate)
     return commit_inplace(dst, result)
 
@@ -349,6 +385,7 @@ def index_put(input, indices, values, accumulate=False):
     _check_put_values(input, values)
     key = _index_put_key(input, indices)
     _check_value_shape(values._data.shape, _indexed_shape(input._data.shape, key))
+    key = _key_to_device(key, input._data)
     return apply(IndexPut, (input, values), (input._data, values._data), key, accumulate)
 
 
@@ -365,7 +402,7 @@ def _dim_index(fname, input, dim, index, allow_int32=True):
                            else f"{fname}(): Expected dtype int64 for index")
     if index._data.ndim > 1:
         raise IndexError(f"{fname}(): Index is supposed to be a vector")
-    return d, index._cpu_array().reshape(-1).astype(np.int64)
+    return d, _same_device(f"_{fname}", input, index).reshape(-1).astype(np.int64)
 
 
 def _along(ndim, dim, idx):
@@ -384,7 +421,8 @@ class IndexSelect(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return apply(IndexAdd, (None, grad), (np.zeros(ctx.shape, grad._data.dtype), grad._data),
+        return apply(IndexAdd, (None, grad), (_zeros(ctx.shape, grad._data.dtype, grad._data),
+                                              grad._data),
                      ctx.dim, ctx.idx, 1)
 
 
@@ -474,7 +512,7 @@ class IndexCopy(Op):
     def backward(ctx, grad):
         gx = gsrc = None
         if ctx.needs_input_grad[0]:
-            gx = apply(IndexFill, (grad, None), (grad._data, np.zeros((), grad._data.dtype)),
+            gx = apply(IndexFill, (grad, None), (grad._data, _zeros((), grad._data.dtype, grad._data)),
                        ctx.dim, ctx.idx)
         if ctx.needs_input_grad[1]:
             gsrc = apply(IndexSelect, (grad,), (grad._data,), ctx.dim, ctx.idx)
@@ -511,7 +549,7 @@ class IndexFill(Op):
     def backward(ctx, grad):
         gx = gv = None
         if ctx.needs_input_grad[0]:
-            gx = apply(IndexFill, (grad, None), (grad._data, np.zeros((), grad._data.dtype)),
+            gx = apply(IndexFill, (grad, None), (grad._data, _zeros((), grad._data.dtype, grad._data)),
                        ctx.dim, ctx.idx)
         if ctx.needs_input_grad[1]:
             size = grad._data.shape[ctx.dim]
@@ -558,6 +596,16 @@ def _mask_array(fname, mask):
     return mask._data
 
 
+def _mask_on(fname, input, mask, m):
+    """mask array m after PyTorch's device check (masked_fill's own message)."""
+    if CUDA_ON[0] and type(m) is not type(input._data):
+        if fname == "masked_fill":
+            raise RuntimeError(f"expected self and mask to be on the same device, but got mask "
+                               f"on {mask.device} and self on {input.device}")
+        return _same_device(fname, input, mask, "mask")
+    return m
+
+
 def _broadcast(fname, *shapes):
     try:
         return np.broadcast_shapes(*shapes)
@@ -591,7 +639,7 @@ class MaskedFill(Op):
 
 def masked_fill(input, mask, value):
     """input with the positions where `mask` (broadcast) holds set to `value`."""
-    m = _mask_array("masked_fill", mask)
+    m = _mask_on("masked_fill", input, mask, _mask_array("masked_fill", mask))
     if isinstance(value, Tensor):
         if value._data.ndim:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
@@ -611,13 +659,13 @@ def masked_fill(input, mask, value):
 
 def masked_select(input, mask, *, out=None):
     """The 1-D tensor of input's elements where `mask` holds (both broadcast)."""
-    m = _mask_array("masked_select", mask)
+    m = _mask_on("masked_select", input, mask, _mask_array("masked_select", mask))
     shape = _broadcast("masked_select", input._data.shape, m.shape)
     x = input if input._data.shape == shape else input.expand(shape)
     if shape:
-        key = tuple(a.astype(np.int64) for a in np.nonzero(np.broadcast_to(m, shape)))
+        key = tuple(a.astype(np.int64) for a in np.broadcast_to(m, shape).nonzero())
     else:
-        key = (np.zeros(int(bool(m)), dtype=np.int64),)
+        key = (_zeros(int(bool(m)), np.int64, m),)
         x = x.reshape(1)
     res = apply(Index, (x,), (x._data,), key)
     if res.grad_fn is not None:
@@ -634,7 +682,7 @@ class MaskedScatter(Op):
 
     @staticmethod
     def forward(ctx, x, src, mask):
-        out = np.array(np.broadcast_to(x, np.broadcast_shapes(x.shape, mask.shape)))
+        out = np.broadcast_to(x, np.broadcast_shapes(x.shape, mask.shape)).copy()
         m = np.broadcast_to(mask, out.shape)
         count = int(m.sum())
         ctx.mask, ctx.src_shape, ctx.count = m, src.shape, count
@@ -649,17 +697,17 @@ class MaskedScatter(Op):
         if ctx.needs_input_grad[0]:
             gx = where(m, grad.new_zeros(()), grad)
         if ctx.needs_input_grad[1]:
-            key = tuple(a.astype(np.int64) for a in np.nonzero(ctx.mask))
+            key = tuple(a.astype(np.int64) for a in ctx.mask.nonzero())
             picked = apply(Index, (grad,), (grad._data,), key)
             n = int(np.prod(ctx.src_shape))
             gsrc = apply(IndexPutZeros, (picked,), (picked._data,), (n,),
-                         (np.arange(ctx.count),)).reshape(ctx.src_shape)
+                         (array_namespace(ctx.mask).arange(ctx.count),)).reshape(ctx.src_shape)
         return gx, gsrc
 
 
 def masked_scatter(input, mask, source):
     """input with the positions where `mask` holds filled from source (row-major order)."""
-    m = _mask_array("masked_scatter", mask)
+    m = _mask_on("masked_scatter", input, mask, _mask_array("masked_scatter", mask))
     if not isinstance(source, Tensor):
         raise TypeError(f"masked_scatter(): argument 'source' must be Tensor, not "
                         f"{type(source).__name__}")
@@ -677,7 +725,7 @@ def masked_scatter(input, mask, source):
 def _gather_key(index, dim):
     """Full coordinate arrays addressing, for every element of `index`, the position
     (i0, .., index[i], .., in) of the tensor it gathers from or scatters into."""
-    key = list(np.indices(index.shape, sparse=True))
+    key = [like(k, index) for k in np.indices(index.shape, sparse=True)]
     key[dim] = index
     return tuple(key)
 
@@ -688,7 +736,7 @@ def _check_scatter_index(fname, input, d, index, src_shape=None, gather=False):
         raise TypeError(f"{fname}(): argument 'index' must be Tensor, not {type(index).__name__}")
     if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
         raise RuntimeError(f"{fname}(): Expected dtype int32/int64 for index")
-    idx = index._cpu_array().astype(np.int64, copy=False)
+    idx = _same_device(fname, input, index).astype(np.int64, copy=False)
     xshape = input._data.shape or (1,)
     ishape = idx.shape or (1,)
     if idx.size == 0:
@@ -734,7 +782,8 @@ class Gather(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return apply(ScatterAdd, (None, grad), (np.zeros(ctx.shape, grad._data.dtype), grad._data),
+        return apply(ScatterAdd, (None, grad), (_zeros(ctx.shape, grad._data.dtype, grad._data),
+                                                grad._data),
                      ctx.dim, ctx.index)
 
 
@@ -786,7 +835,7 @@ class Scatter(Op):
     def backward(ctx, grad):
         gx = gsrc = None
         if ctx.needs_input_grad[0]:
-            gx = apply(Scatter, (grad, None), (grad._data, np.zeros((), grad._data.dtype)),
+            gx = apply(Scatter, (grad, None), (grad._data, _zeros((), grad._data.dtype, grad._data)),
                        ctx.dim, ctx.index)
         if ctx.needs_input_grad[1]:
             gsrc = _pad(apply(Gather, (grad,), (grad._data,), ctx.dim, ctx.index), ctx.src_shape)
@@ -842,7 +891,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     if reduce is not None:
         if reduce not in _LEGACY_REDUCE:
             raise RuntimeError(f"reduce argument must be either add or multiply. Got {reduce}")
-        full = np.broadcast_to(sarr, idx.shape) if sin is None else sarr
+        full = np.broadcast_to(like(sarr, x._data), idx.shape) if sin is None else sarr
         res = apply(_ScatterLegacyReduce, (x, sin), (x._data, full), d, idx,
                     _LEGACY_REDUCE[reduce])
         return _restore(res, input)
@@ -918,14 +967,21 @@ class ScatterReduce(Op):
         key = _gather_key(index, dim)
         low = x.dtype.name in ("bfloat16", "float16")
         out = x.astype(np.float32) if low else x.copy()
-        reached = np.zeros(x.shape, dtype=bool)
+        reached = _zeros(x.shape, bool, x)
         reached[key] = True
         ctx.reached = reached
         if not include_self:
             out[reached] = _reduce_identity(reduce, out.dtype)
-        _REDUCE_UFUNC[reduce].at(out, key, _head(src, index.shape).astype(out.dtype, copy=False))
+        vals = _head(src, index.shape).astype(out.dtype, copy=False)
+        if reduce == "prod" and type(out) is not np.ndarray:
+            # CuPy has no multiply.at: the product of duplicates is taken on the host
+            host = out.get()
+            np.multiply.at(host, tuple(k.get() for k in key), vals.get())
+            out = like(host, out)
+        else:
+            _REDUCE_UFUNC[reduce].at(out, key, vals)
         if reduce == "mean":
-            count = np.zeros(x.shape, dtype=np.int64)
+            count = _zeros(x.shape, np.int64, x)
             np.add.at(count, key, 1)
             count += include_self
             count = np.maximum(count, 1)
@@ -1015,7 +1071,7 @@ def take(input, index):
     if index.dtype is not _dtype.int64:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got "
                            f"{dtype_name(index.dtype)}")
-    idx = index._cpu_array()
+    idx = _same_device("_take", input, index)
     n = input._data.size
     if idx.size and (idx.max() >= n or idx.min() < -n):
         bad = idx.max() if idx.max() >= n else idx.min()
@@ -1085,7 +1141,7 @@ class Put(Op):
         gx = gsrc = None
         if ctx.needs_input_grad[0]:
             gx = grad if ctx.accumulate else apply(
-                Put, (grad, None), (grad._data, np.zeros(ctx.idx.shape, grad._data.dtype)),
+                Put, (grad, None), (grad._data, _zeros(ctx.idx.shape, grad._data.dtype, grad._data)),
                 ctx.idx, False)
         if ctx.needs_input_grad[1]:
             flat = grad.reshape(-1)
@@ -1109,7 +1165,7 @@ def put(input, index, source, accumulate=False):
         raise IndexError(f"put_(): Expected source and index to have the same number of "
                            f"elements, but got source.numel() = {source._data.size}, "
                            f"index.numel() = {index._data.size}")
-    idx = index._cpu_array().reshape(-1)
+    idx = _same_device("_put_", input, index).reshape(-1)
     n = input._data.size
     if idx.size and (idx.max() >= n or idx.min() < -n):
         bad = idx.max() if idx.max() >= n else idx.min()
@@ -1122,14 +1178,14 @@ def put(input, index, source, accumulate=False):
 
 def nonzero(input, *, out=None, as_tuple=False):
     """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
-    a = input._cpu_array()
+    a = input._data
     if a.ndim == 0:
         a = a.reshape(1)
-        idx = np.nonzero(a)
+        idx = a.nonzero()
         if as_tuple:
             return (Tensor._make(idx[0].astype(np.int64)),)
-        return Tensor._make(np.zeros((idx[0].size, 0), dtype=np.int64))
-    idx = np.nonzero(a)
+        return Tensor._make(_zeros((idx[0].size, 0), np.int64, a))
+    idx = a.nonzero()
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64)) for i in idx)
     return Tensor._make(np.stack(idx, axis=1).astype(np.int64))

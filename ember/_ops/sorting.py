@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from .._backend import as_array
+from .._backend import array_namespace, as_array, like
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -44,7 +44,8 @@ class TakeAlong(Op):
     def backward(ctx, grad):
         from .indexing import ScatterAdd
         g = grad if ctx.keepdim else grad.unsqueeze(ctx.dim)
-        return apply(ScatterAdd, (None, g), (np.zeros(ctx.shape, g._data.dtype), g._data),
+        zeros = array_namespace(g._data).zeros(ctx.shape, g._data.dtype)
+        return apply(ScatterAdd, (None, g), (zeros, g._data),
                      ctx.dim, ctx.idx)
 
 
@@ -63,7 +64,7 @@ def _sortable(fname, input):
                         f"{type(input).__name__}")
     if input.dtype.is_complex:
         raise RuntimeError(f"{fname}(): Sort does not support complex dtypes on CPU")
-    a = input._cpu_array()
+    a = input._data
     if a.dtype.name == "bfloat16":
         a = a.astype(np.float32)
     return a if a.ndim else a.reshape(1)
@@ -109,7 +110,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
         raise TypeError(f"topk(): argument 'k' (position 2) must be int, not {type(k).__name__}")
     if k < 0 or k > a.shape[d]:
         raise RuntimeError("selected index k out of range")
-    idx = np.take(_argsort(a, d, largest), np.arange(k), axis=d).astype(np.int64)
+    idx = _argsort(a, d, largest)[(slice(None),) * d + (slice(0, k),)].astype(np.int64)
     values = _values_at(input, d, idx, True, "TopkBackward0")
     if input._data.ndim == 0:
         values = values.reshape(()) if k else values
@@ -123,7 +124,7 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     d = wrap_dim(dim, input._data.ndim)
     if not 1 <= k <= a.shape[d]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
-    idx = np.take(_argsort(a, d, False), [k - 1], axis=d).astype(np.int64)
+    idx = _argsort(a, d, False)[(slice(None),) * d + (slice(k - 1, k),)].astype(np.int64)
     values = _values_at(input, d, idx, keepdim or input._data.ndim == 0, "KthvalueBackward0")
     if input._data.ndim == 0:
         return return_types.kthvalue(values, Tensor._make(idx.reshape(())))
@@ -157,7 +158,7 @@ def _unique_result(input, node, values, inverse, counts, return_inverse, return_
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """The distinct values of input (sorted), or the distinct slices along dim; optionally
     the index of each input element's value in the result and how often each occurs."""
-    a = input._cpu_array()
+    a = input._data
     if dim is None:
         if a.dtype.name == "bfloat16":
             vals, inv, cnt = np.unique(a.astype(np.float32).reshape(-1), return_inverse=True,
@@ -170,7 +171,8 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
                               inv.reshape(a.shape), cnt, return_inverse, return_counts)
     d = wrap_dim(dim, a.ndim)
     if a.ndim and a.shape[d] == 0:
-        vals, inv, cnt = a.copy(), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        none = array_namespace(a).zeros(0, np.int64)
+        vals, inv, cnt = a.copy(), none, none
     else:
         vals, inv, cnt = np.unique(a, return_inverse=True, return_counts=True, axis=d)
     return _unique_result(input, ("UniqueDimBackward0", "unique_dim"), vals, inv.reshape(-1),
@@ -179,10 +181,11 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     """input with each run of equal consecutive values (or slices along dim) kept once."""
-    a = input._cpu_array()
+    a = input._data
+    xp = array_namespace(a)
     if dim is None:
         flat = a.reshape(-1)
-        starts = np.ones(flat.size, dtype=bool)
+        starts = xp.ones(flat.size, dtype=bool)
         starts[1:] = flat[1:] != flat[:-1]
         vals = flat[starts]
         inv_shape = a.shape
@@ -190,7 +193,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     else:
         d = wrap_dim(dim, a.ndim)
         moved = np.moveaxis(a, d, 0)
-        starts = np.ones(moved.shape[0], dtype=bool)
+        starts = xp.ones(moved.shape[0], dtype=bool)
         if moved.shape[0] > 1:
             diff = (moved[1:] != moved[:-1]).reshape(moved.shape[0] - 1, -1)
             starts[1:] = diff.any(axis=1)
@@ -200,7 +203,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     pos = np.flatnonzero(starts)
     counts = np.diff(np.append(pos, starts.size))
     return _unique_result(input, ("UniqueConsecutiveBackward0", "unique_consecutive"),
-                          np.ascontiguousarray(vals), inverse, counts, return_inverse,
+                          xp.ascontiguousarray(vals), inverse, counts, return_inverse,
                           return_counts)
 
 
@@ -210,7 +213,7 @@ def _search(seq, values, side, sorter):
     """np.searchsorted over the last dim of seq, batched over its leading dims."""
     if seq.ndim == 1:
         return np.searchsorted(seq, values, side=side, sorter=sorter)
-    out = np.empty(values.shape, dtype=np.int64)
+    out = array_namespace(seq).empty(values.shape, dtype=np.int64)
     lead = seq.shape[:-1]
     for i in np.ndindex(*lead):
         out[i] = np.searchsorted(seq[i], values[i], side=side,
@@ -219,7 +222,7 @@ def _search(seq, values, side, sorter):
 
 
 def _compute_array(t):
-    a = t._cpu_array()
+    a = t._data
     return a.astype(np.float32) if a.dtype.name == "bfloat16" else a
 
 
@@ -237,7 +240,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
         right = side == "right"
     seq = _compute_array(sorted_sequence)
     scalar = not isinstance(input, Tensor)
-    vals = as_array(input) if scalar else _compute_array(input)
+    vals = like(as_array(input), seq) if scalar else _compute_array(input)
     if seq.ndim == 0:
         raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the "
                            "first N-1 dimensions of boundaries tensor and input value tensor must "
@@ -254,7 +257,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
             raise RuntimeError(f"torch.searchsorted(): boundary and sorter must have the same size, "
                                f"but got boundary tensor {shape_str(seq.shape)}and got sorter "
                                f"tensor {shape_str(sorter.shape)}")
-        srt = sorter._cpu_array().astype(np.int64)
+        srt = sorter._data.astype(np.int64)
         if srt.size and (srt.min() < 0 or srt.max() >= seq.shape[-1]):
             raise RuntimeError("torch.searchsorted(): sorter index out of range")
     res = _search(seq, vals, "right" if right else "left", srt)
@@ -276,14 +279,14 @@ def bincount(input, weights=None, minlength=0):
     if input.dtype.is_floating_point or input.dtype.is_complex or input.dtype is _dtype.bool:
         raise NotImplementedError(f"\"bincount_cpu\" not implemented for "
                                   f"'{dtype_name(input.dtype)}'")
-    a = input._cpu_array()
+    a = input._data
     if a.ndim != 1 or (a.size and a.min() < 0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
     if weights is None:
         return Tensor._make(np.bincount(a, minlength=minlength).astype(np.int64))
-    w = weights._cpu_array()
+    w = weights._data
     if w.ndim != 1 or w.shape[0] != a.shape[0]:
         raise RuntimeError("weights should be 1-d and have the same length as input")
     odt = np.float32 if weights.dtype is _dtype.float32 else np.float64

@@ -494,7 +494,7 @@ def test_double_backward(fn):
         x = L.tensor(a, requires_grad=True)
         (g,) = L.autograd.grad(fn(L, x), x, create_graph=True)
         (gg,) = L.autograd.grad((g * g).sum(), x)
-        out.append(gg.detach().numpy())
+        out.append(gg.detach().cpu().numpy())
     np.testing.assert_allclose(out[1], out[0], rtol=1e-10)
 
 
