@@ -150,6 +150,11 @@ class Tensor:
         return st[self._wrap_dim(dim)]
 
     def storage_offset(self):
+        if type(self._data) is not _ndarray:   # a CuPy array: views keep their root in .base
+            root = self._data
+            while root.base is not None:
+                root = root.base
+            return (self._data.data.ptr - root.data.ptr) // self._data.itemsize
         base = self._data
         while True:  # np.lib.stride_tricks views keep their array behind a wrapper object
             owner = base.base

@@ -215,11 +215,11 @@ def _fast_check(func, inputs, diff_idx, outputs, eps, atol, rtol, check_grad_dty
             x = inputs[i]
             u = rng.standard_normal(x.numel())
             u /= max(np.linalg.norm(u), 1e-12)
-            u = like(u, x._data)   # drawn on the host, applied on x's device
+            step = eps * like(u.reshape(x._data.shape), x._data)   # drawn on the host
             orig = x._data.copy()
-            x._data[...] = orig - eps * u.reshape(x.shape)
+            x._data[...] = orig - step
             lo = _output_arrays(func, inputs)[o]
-            x._data[...] = orig + eps * u.reshape(x.shape)
+            x._data[...] = orig + step
             hi = _output_arrays(func, inputs)[o]
             x._data[...] = orig
             numerical = float(v @ ((hi - lo).ravel() / (2 * eps)))
