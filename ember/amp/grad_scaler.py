@@ -126,8 +126,9 @@ class GradScaler:
                     found = found_inf_per_device.get(dev)
                     if found is None:
                         found = found_inf_per_device[dev] = _full(0.0, _dtype.float32, dev)
-                    if not bool(grad.isfinite().all()):
-                        found.fill_(1.0)
+                    # on the device, without a host sync per gradient: found = max(found,
+                    # 1 - all(isfinite(grad)))
+                    found.copy_(found.maximum(grad.isfinite().all().logical_not().float()))
                     grad.mul_(inv_scale.to(device=dev))
         return found_inf_per_device
 
