@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .._backend import as_array
+from .._backend import as_array, like
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -107,6 +107,20 @@ def _compute(arr):
     if arr.dtype.name in _LOWP:
         return arr.astype(np.float32)
     return arr
+
+
+def _max_initial(x, dims, keepdim, initial):
+    """np.max with `initial` (the result for empty slices); CuPy's max has no `initial`, so
+    there an empty input gets it filled in by hand (a non-empty max is never below the
+    initials used here: -inf, or 0 for absolute values)."""
+    if type(x) is np.ndarray:
+        return np.max(x, axis=dims, keepdims=keepdim, initial=initial)
+    if x.size:
+        return np.max(x, axis=dims, keepdims=keepdim)
+    shape = _keep_shape(x.shape, dims)
+    if not keepdim:
+        shape = tuple(n for i, n in enumerate(x.shape) if i not in dims)
+    return like(np.full(shape, initial, dtype=x.dtype), x)
 
 
 def _squeeze(arr, dims, keepdim):
@@ -483,7 +497,7 @@ class SelectDim(Op):
     def forward(ctx, x, dim, keepdim, index_fn, name):
         ctx._name, ctx.shape, ctx.dim, ctx.keepdim = name, x.shape, dim, keepdim
         if x.ndim == 0:
-            return x.copy(), np.zeros((), dtype=np.int64)
+            return x.copy(), ctx.xp.zeros((), dtype=np.int64)
         idx = index_fn(x, dim).astype(np.int64)
         ctx.idx = idx
         values = np.take_along_axis(x, idx, axis=dim)
@@ -598,7 +612,10 @@ def _arg_extreme(fname, index_fn, input, dim, keepdim, out):
     else:
         d = _one_dim(input, dim, fname)
         _check_nonempty(input, (d,), fname)
-        idx = np.zeros((), np.int64) if arr.ndim == 0 else _squeeze(index_fn(arr, d), (d,), keepdim)
+        if arr.ndim == 0:
+            idx = like(np.zeros((), np.int64), arr)
+        else:
+            idx = _squeeze(index_fn(arr, d), (d,), keepdim)
     return _out(Tensor._make(as_array(idx, dtype=np.int64)), out)
 
 
@@ -651,7 +668,7 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
 
 def _nan_count(x, dim):
     if x.dtype.kind not in "fc":
-        return np.zeros(_keep_shape(x.shape, (dim,)), dtype=np.int64)
+        return like(np.zeros(_keep_shape(x.shape, (dim,)), dtype=np.int64), x)
     return np.sum(np.isnan(x), axis=dim, keepdims=True)
 
 
@@ -674,6 +691,8 @@ def _nanmedian_index(x, dim):
 
 def _mode_index(x, dim):
     """Index of the most frequent value (smallest on ties), its last occurrence."""
+    if type(x) is not np.ndarray:  # a loop of np.unique per row: done on the host
+        return like(_mode_index(x.get(), dim), x)
     moved = np.moveaxis(x, dim, -1)
     rows = moved.reshape(-1, moved.shape[-1])
     idx = np.empty(rows.shape[0], dtype=np.int64)
@@ -689,7 +708,7 @@ def _median_all(kind):
     def reduce(x, dims, keepdim):
         flat = x.reshape(-1)
         if flat.size == 0:
-            return as_array(np.nan, dtype=x.dtype)
+            return like(np.array(np.nan, dtype=x.dtype), x)
         if kind == "median":
             i = _median_index(flat, 0)
         else:
@@ -783,7 +802,7 @@ class Logsumexp(Op):
     def forward(ctx, x, dims, keepdim):
         ctx.dims, ctx.keepdim = dims, keepdim
         xc = _compute(x)
-        m = np.max(xc, axis=dims, keepdims=True, initial=-np.inf)
+        m = _max_initial(xc, dims, True, -np.inf)
         m = np.where(np.isfinite(m), m, 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             s = np.log(np.sum(np.exp(xc - m), axis=dims, keepdims=True)) + m
@@ -831,7 +850,7 @@ class VectorNorm(Op):
         ctx.ord, ctx.dims, ctx.keepdim = ord, dims, keepdim
         a = np.abs(_compute(x))
         if ord == math.inf:
-            r = np.max(a, axis=dims, keepdims=keepdim, initial=0.0)
+            r = _max_initial(a, dims, keepdim, 0.0)
         elif ord == -math.inf:
             r = np.min(a, axis=dims, keepdims=keepdim)
         elif ord == 0:
@@ -915,7 +934,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     if A._data.size == 0:
         shape = _squeeze(np.empty(_keep_shape(A._data.shape, (d0, d1))), (d0, d1), keepdim).shape
         from .creation import zeros
-        return zeros(shape, dtype=(dtype or A.dtype).to_real())
+        return zeros(shape, dtype=(dtype or A.dtype).to_real(), device=A.device)
     sums = vector_norm(A, 1, summed, keepdim, dtype=dtype)
     if not keepdim and picked > summed:
         picked -= 1
