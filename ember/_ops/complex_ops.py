@@ -182,9 +182,9 @@ class Complex(Op):
     @staticmethod
     def forward(ctx, re, im):
         dt = np.complex64 if re.dtype == np.float32 else np.complex128
-        out = np.empty(np.broadcast_shapes(re.shape, im.shape), dtype=dt)
-        out.real = re
-        out.imag = im
+        out = ctx.xp.empty(np.broadcast_shapes(re.shape, im.shape), dtype=dt)
+        out.real[...] = re
+        out.imag[...] = im
         return out
 
     @staticmethod

@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from .._backend import as_array
+from .._backend import as_array, like, array_namespace, ARRAY_TYPES as _ARRAY_TYPES
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -47,6 +47,11 @@ def is_number(x):
     return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
 
 
+def is_array(x):
+    """Whether `x` is an array of a loaded backend (NumPy's or CuPy's), not a scalar."""
+    return type(x) is _ndarray or type(x) in _ARRAY_TYPES
+
+
 def _scalar_operand(value, dt, exact):
     """A Python/NumPy scalar operand for an op computed in dtype `dt`.
 
@@ -56,6 +61,13 @@ def _scalar_operand(value, dt, exact):
     if exact and (dt is _dtype.float16 or dt is _dtype.bfloat16):
         return value.item() if isinstance(value, np.generic) else value
     return scalar_for(value, dt)
+
+
+def gpu_special():
+    """cupyx.scipy.special: special-function kernels for CuPy arrays (imported on first
+    use, on the CUDA path only)."""
+    import cupyx.scipy.special
+    return cupyx.scipy.special
 
 
 def check_broadcast(*shapes):
@@ -86,19 +98,28 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
                 return (a, b), (xa, xb), _FROM_NP[xa.dtype]
             da, db = a.dtype, b.dtype
             dt = da if da is db else _dtype.result_dtype(a, b)
-            if type(a._data) is not _ndarray or type(b._data) is not _ndarray:
+            xa, xb = cast(a, dt), cast(b, dt)
+            if type(xa) is not _ndarray or type(xb) is not _ndarray:
                 check_same_device(a, b)
+                # a CPU 0-dim tensor joins a CUDA one (ops that skip the dispatcher need it)
+                xa, xb = like(xa, xb), like(xb, xa)
             if a._data.shape != b._data.shape:
                 check_broadcast(a._data.shape, b._data.shape)
-            return (a, b), (cast(a, dt), cast(b, dt)), dt
+            return (a, b), (xa, xb), dt
         if is_number(b):
             dt = _dtype.result_dtype(a, b)
-            return (a, None), (cast(a, dt), _scalar_operand(b, dt, exact_scalars)), dt
+            sb = _scalar_operand(b, dt, exact_scalars)
+            if type(sb) is _ndarray and type(a._data) is not _ndarray:
+                sb = like(sb, a._data)  # a wrapped scalar joins a CUDA tensor on its device
+            return (a, None), (cast(a, dt), sb), dt
         raise TypeError(f"{fname}(): argument '{names[1]}' (position 2) must be Tensor or Number, "
                         f"not {type(b).__name__}")
     if is_number(a) and isinstance(b, Tensor):
         dt = _dtype.result_dtype(a, b)
-        return (None, b), (_scalar_operand(a, dt, exact_scalars), cast(b, dt)), dt
+        sa = _scalar_operand(a, dt, exact_scalars)
+        if type(sa) is _ndarray and type(b._data) is not _ndarray:
+            sa = like(sa, b._data)
+        return (None, b), (sa, cast(b, dt)), dt
     raise TypeError(f"{fname}(): argument '{names[0]}' (position 1) must be Tensor, not "
                     f"{type(a).__name__}")
 
@@ -118,7 +139,7 @@ def float_operands(a, b, fname, names=("input", "other")):
 
 def as_dtype(arrays, dt):
     """Operands (arrays or scalars) converted to dtype `dt` (a float op on int inputs)."""
-    return tuple(a.astype(dt.np) if isinstance(a, _ndarray) and a.dtype != dt.np else a
+    return tuple(a.astype(dt.np) if is_array(a) and a.dtype != dt.np else a
                  for a in arrays)
 
 
@@ -129,14 +150,19 @@ def opmath(fn, *args):
     low = None
     for a in args:
         # itemsize first: a cheap test that skips the dtype comparisons for most arrays
-        if type(a) is _ndarray and a.itemsize == 2 and a.dtype in _LOW_PRECISION:
+        t = type(a)
+        if t is _ndarray:
+            if a.itemsize == 2 and a.dtype in _LOW_PRECISION:
+                low = a.dtype
+                break
+        elif t in _ARRAY_TYPES and a.itemsize == 2 and a.dtype in _LOW_PRECISION:  # CuPy
             low = a.dtype
             break
     token = ignore_fp_errors()
     try:
         if low is None:
             return fn(*args)
-        up = [a.astype(_FLOAT32) if type(a) is _ndarray and a.dtype == low else a for a in args]
+        up = [a.astype(_FLOAT32) if is_array(a) and a.dtype == low else a for a in args]
         return as_array(fn(*up)).astype(low)
     finally:
         restore_fp_errors(token)
@@ -149,7 +175,8 @@ def _out(result, out):
     if not isinstance(out, Tensor):
         raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
     if out.shape != result.shape:
-        out._data = np.empty(result._data.shape, dtype=out._data.dtype)
+        out._data = array_namespace(result._data).empty(result._data.shape,
+                                                        dtype=out._data.dtype)
     with grad_mode.no_grad():
         commit_inplace(out, result)
     return out
@@ -157,7 +184,9 @@ def _out(result, out):
 
 def _scalars(x, y):
     """The operands of a binary forward that are Python scalars (None for arrays)."""
-    return (None if isinstance(x, _ndarray) else x, None if isinstance(y, _ndarray) else y)
+    tx, ty = type(x), type(y)
+    return (None if tx is _ndarray or tx in _ARRAY_TYPES else x,
+            None if ty is _ndarray or ty in _ARRAY_TYPES else y)
 
 
 def _either(tensor, scalar):
@@ -432,9 +461,9 @@ class Pow(Op):
 def _int_power(x, y):
     """Integer power as PyTorch computes it: negative exponents give 1 / x**|y| truncated
     (so 0 except for bases 1 and -1); overflow wraps. x and y share one integer dtype."""
-    if not isinstance(x, _ndarray):
-        x = as_array(x, dtype=y.dtype)
-    if not isinstance(y, _ndarray):
+    if not is_array(x):
+        x = like(as_array(x, dtype=y.dtype), y)
+    if not is_array(y):
         if y < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         return np.power(x, y)
@@ -704,9 +733,11 @@ def _sigmoid_array(xp, x):
     if x.dtype.kind == "c":  # no sign to split by: the plain formula, as PyTorch
         return 1 / (1 + xp.exp(-x))
     # 1 / (1 + exp(-x)) overflows for very negative x; split by sign for stability
-    out = xp.empty_like(x)
     pos = x >= 0
     e = xp.exp(-xp.abs(x))
+    if xp is not np:  # CuPy's ufuncs take no where=
+        return xp.where(pos, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    out = xp.empty_like(x)
     xp.divide(1, 1 + e, out=out, where=pos)
     xp.divide(e, 1 + e, out=out, where=~pos)
     return out

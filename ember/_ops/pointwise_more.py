@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .._backend import as_array
+from .._backend import as_array, like, ARRAY_TYPES as _ARRAY_TYPES
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -19,7 +19,7 @@ from ._base import Op, apply
 from ._util import cast, dtype_name
 from .pointwise import (_inplace, _out, _reflect, _scalars, _either, _unary_row,
                         binary_operands, float_operands, check_broadcast, div, is_number, log, opmath, where,
-                        _not_for, _INTS, conj_if_complex)
+                        _not_for, _INTS, conj_if_complex, is_array, gpu_special)
 
 __all__ = ["floor_divide", "remainder", "fmod", "clamp", "clip", "clamp_min", "clamp_max",
            "maximum", "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "nan_to_num",
@@ -51,7 +51,7 @@ class NotDifferentiable(Op):
 
 def _integral(x, y):
     """Whether a binary op computes in an integer dtype (its array operand tells)."""
-    return (x if isinstance(x, _ndarray) else as_array(y)).dtype.kind in "iu"
+    return (x if is_array(x) else as_array(y)).dtype.kind in "iu"
 
 
 def _trunc_divide(x, y):
@@ -200,7 +200,7 @@ class Clamp(Op):
                 a = np.maximum(a, lo)
             if hi is not None:
                 a = np.minimum(a, hi)
-            return a.astype(x.dtype, copy=False) if type(a) is _ndarray else a
+            return a.astype(x.dtype, copy=False) if is_array(a) else a
         return opmath(f, x, lo, hi)
 
     @staticmethod
@@ -436,8 +436,9 @@ copysign = _binary_row("copysign", "CopysignBackward0", np.copysign,
 
 def _xlogy_array(x, y):
     """x * log(y), 0 where x == 0 (unless y is nan), in the float dtype of the array operand."""
-    dt = (x if isinstance(x, _ndarray) else y).dtype
-    x, y = as_array(x, dtype=dt), as_array(y, dtype=dt)
+    ref = x if is_array(x) else y
+    dt = ref.dtype
+    x, y = like(as_array(x, dtype=dt), ref), like(as_array(y, dtype=dt), ref)
     return np.where((x == 0) & ~np.isnan(y), dt.type(0), x * np.log(y))
 
 
@@ -482,7 +483,7 @@ class Lerp(Op):
 
     @staticmethod
     def forward(ctx, x, y, w):
-        ctx.weight = None if isinstance(w, _ndarray) else w
+        ctx.weight = None if is_array(w) else w
         if ctx.weight is not None:
             ctx._name = "LerpBackward0"
 
@@ -632,8 +633,8 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
                                "outputs with complex dtype.")
         z = input.detach()
         result = np.empty_like(input._data)
-        result.real = nan_to_num(z.real, nan, posinf, neginf)._data
-        result.imag = nan_to_num(z.imag, nan, posinf, neginf)._data
+        np.real(result)[...] = nan_to_num(z.real, nan, posinf, neginf)._data
+        np.imag(result)[...] = nan_to_num(z.imag, nan, posinf, neginf)._data
         return _out(Tensor._make(result), out)
     if not input.dtype.is_floating_point:
         return _out(Tensor._make(input._data.copy()), out)
@@ -681,6 +682,8 @@ def _erfc_positive(a):
 
 def erf_array(x):
     """erf on an array, computed in float64 and returned in x's dtype."""
+    if type(x) is not _ndarray and type(x) in _ARRAY_TYPES:  # CuPy
+        return gpu_special().erf(x)
     a = as_array(x, dtype=np.float64)
     ab = np.abs(a)
     small = ab < _SERIES_LIMIT
@@ -693,6 +696,8 @@ def erf_array(x):
 
 def erfc_array(x):
     """erfc on an array, accurate in the tail (no 1 - erf cancellation for x > 0)."""
+    if type(x) is not _ndarray and type(x) in _ARRAY_TYPES:  # CuPy
+        return gpu_special().erfc(x)
     a = as_array(x, dtype=np.float64)
     pos = _erfc_positive(np.abs(a))
     out = np.where(a < 0, 2.0 - pos, pos)
@@ -703,6 +708,8 @@ def erfc_array(x):
 def erfinv_array(z):
     """erfinv: Winitzki's closed-form estimate (error ~2e-3) refined by two Halley steps (cubic convergence)
     on f(x) = erf(x) - z (written with erfc near |z| = 1 to keep the residual accurate)."""
+    if type(z) is not _ndarray and type(z) in _ARRAY_TYPES:  # CuPy
+        return gpu_special().erfinv(z)
     zz = as_array(z, dtype=np.float64)
     az = np.abs(zz)
     inside = az < 1
@@ -750,7 +757,7 @@ def _predicate(name, float_fn, int_value=None, int_fn=None, complex_error=None):
         elif int_fn is not None:
             r = int_fn(a)
         else:
-            r = np.full(a.shape, int_value, dtype=bool)
+            r = np.full_like(a, int_value, dtype=bool)
         return Tensor._make(as_array(r, dtype=bool))
     fn.__name__ = name
     fn.__doc__ = f"Elementwise {name}; returns a bool tensor."
@@ -832,6 +839,8 @@ def bitwise_not(input, *, out=None):
 
 def _shift_counts(arrays):
     a, b = (as_array(v) for v in arrays)
+    if type(a) is not type(b):  # a Python scalar operand joins a CUDA tensor on its device
+        a, b = like(a, b), like(b, a)
     bits = a.dtype.itemsize * 8
     return a, b, (b < 0) | (b >= bits), bits
 

@@ -2,7 +2,8 @@
 
 NumPy has none of these as ufuncs, so each kernel here is a series or asymptotic
 expansion written for float64 arrays (half and float32 inputs are computed through
-them and rounded back by the unary table's opmath). Their accuracy is checked against
+them and rounded back by the unary table's opmath). CuPy arrays go to the kernels of
+cupyx.scipy.special instead (`_gpu_or`). Their accuracy is checked against
 PyTorch at rtol 1e-6 in float64 (tests/oracle/test_special.py).
 
 Derivatives, in the unary table's notation (grad, x, out):
@@ -18,12 +19,13 @@ import math
 
 import numpy as np
 
-from .._backend import as_array
+from .._backend import as_array, like, ARRAY_TYPES as _ARRAY_TYPES
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import cast, float_dtype_for, dtype_name
-from .pointwise import _unary_row, _out, opmath, where, float_operands, _scalars, _either
+from .pointwise import (_unary_row, _out, opmath, where, float_operands, _scalars, _either,
+                        gpu_special)
 from .pointwise_more import erfc_array, _binary_row, _xlogy_array
 from .conversion import commit_inplace, inplace_source
 
@@ -33,6 +35,18 @@ _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2 * math.pi)
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 _SQRT_HALF = math.sqrt(0.5)
+
+
+def _gpu_or(name, kernel):
+    """fwd(xp, x) of a unary row: `kernel` on NumPy arrays, cupyx.scipy.special's `name`
+    (one GPU kernel) on CuPy arrays; the series kernels (written with NumPy calls that
+    CuPy also serves) stand in where cupyx lacks the function."""
+    def fwd(xp, x):
+        if xp is np:
+            return kernel(x)
+        fn = getattr(gpu_special(), name, None)
+        return kernel(x) if fn is None else fn(x)
+    return fwd
 
 
 def _f64(x):
@@ -108,7 +122,7 @@ def _zeta_kernel(x, q):
     x == 1: inf; x < 1: nan; q a non-positive integer: inf; q < 0 with x not an integer:
     nan."""
     x, q = np.broadcast_arrays(_f64(x), _f64(q))
-    s = np.zeros(x.shape)
+    s = np.zeros_like(x)
     a = q.copy()
     with np.errstate(all="ignore"):
         for i in range(100000):
@@ -139,6 +153,8 @@ def _zeta_kernel(x, q):
 
 def _polygamma_kernel(n, x):
     """psi^(n)(x) = (-1)^(n+1) n! zeta(n + 1, x) for n >= 1; digamma for n = 0."""
+    if type(x) is not np.ndarray and type(x) in _ARRAY_TYPES:  # CuPy
+        return gpu_special().polygamma(n, x)
     if n == 0:
         return _digamma_kernel(x)
     a = _f64(x)
@@ -146,9 +162,9 @@ def _polygamma_kernel(n, x):
     return _back(out, x)
 
 
-lgamma = _unary_row("lgamma", "LgammaBackward0", lambda xp, x: _lgamma_kernel(x),
+lgamma = _unary_row("lgamma", "LgammaBackward0", _gpu_or("gammaln", _lgamma_kernel),
                     lambda g, x, out: g * digamma(x), "x")
-digamma = _unary_row("digamma", "DigammaBackward0", lambda xp, x: _digamma_kernel(x),
+digamma = _unary_row("digamma", "DigammaBackward0", _gpu_or("digamma", _digamma_kernel),
                      lambda g, x, out: g * polygamma(1, x), "x")
 
 
@@ -189,7 +205,7 @@ def mvlgamma(input, p, *, out=None):
         raise RuntimeError("p has to be greater than or equal to 1")
     if not input.is_floating_point():
         raise RuntimeError("mvlgamma is not implemented for integral types")
-    shifts = Tensor._make(-np.arange(p, dtype=input._data.dtype) / 2)
+    shifts = Tensor._make(like(-np.arange(p, dtype=input._data.dtype) / 2, input._data))
     total = lgamma(input.unsqueeze(-1) + shifts).sum(-1)
     return _out(total + p * (p - 1) / 4 * math.log(math.pi), out)
 
@@ -246,13 +262,13 @@ def _i1_over_x(x, out):
     return where(x == 0, 0.5, out / safe)
 
 
-i0 = _unary_row("i0", "I0Backward0", lambda xp, x: _i0_kernel(x),
+i0 = _unary_row("i0", "I0Backward0", _gpu_or("i0", _i0_kernel),
                 lambda g, x, out: g * i1(x), "x")
-i0e = _unary_row("special_i0e", "SpecialI0EBackward0", lambda xp, x: _i0e_kernel(x),
+i0e = _unary_row("special_i0e", "SpecialI0EBackward0", _gpu_or("i0e", _i0e_kernel),
                  lambda g, x, out: g * (i1e(x) - x.sgn() * out), "x out")
-i1 = _unary_row("special_i1", "SpecialI1Backward0", lambda xp, x: _i1_kernel(x),
+i1 = _unary_row("special_i1", "SpecialI1Backward0", _gpu_or("i1", _i1_kernel),
                 lambda g, x, out: g * (i0(x) - _i1_over_x(x, out)), "x out")
-i1e = _unary_row("special_i1e", "SpecialI1EBackward0", lambda xp, x: _i1e_kernel(x),
+i1e = _unary_row("special_i1e", "SpecialI1EBackward0", _gpu_or("i1e", _i1e_kernel),
                  lambda g, x, out: g * (i0e(x) - _i1_over_x(x, out) - x.sgn() * out), "x out")
 
 
@@ -372,14 +388,14 @@ def _ndtri_kernel(p):
     return _back(out, p)
 
 
-erfcx = _unary_row("special_erfcx", "SpecialErfcxBackward0", lambda xp, x: _erfcx_kernel(x),
+erfcx = _unary_row("special_erfcx", "SpecialErfcxBackward0", _gpu_or("erfcx", _erfcx_kernel),
                    lambda g, x, out: g * (2 * x * out - 2 / _SQRT_PI), "x out")
-ndtr = _unary_row("special_ndtr", "SpecialNdtrBackward0", lambda xp, x: _ndtr_kernel(x),
+ndtr = _unary_row("special_ndtr", "SpecialNdtrBackward0", _gpu_or("ndtr", _ndtr_kernel),
                   lambda g, x, out: g * (x * x * -0.5).exp() / _SQRT_2PI, "x")
 log_ndtr = _unary_row("special_log_ndtr", "SpecialLogNdtrBackward0",
-                      lambda xp, x: _log_ndtr_kernel(x),
+                      _gpu_or("log_ndtr", _log_ndtr_kernel),
                       lambda g, x, out: g * (x * x * -0.5 - out).exp() / _SQRT_2PI, "x out")
-ndtri = _unary_row("special_ndtri", "SpecialNdtriBackward0", lambda xp, x: _ndtri_kernel(x),
+ndtri = _unary_row("special_ndtri", "SpecialNdtriBackward0", _gpu_or("ndtri", _ndtri_kernel),
                    lambda g, x, out: g * _SQRT_2PI * (out * out / 2).exp(), "out")
 
 

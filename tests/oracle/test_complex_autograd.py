@@ -201,7 +201,7 @@ def test_reported_abs_of_square():
     a = ember.tensor(1 + 2j, requires_grad=True)
     (a * a).abs().backward()
     assert a.grad.dtype is ember.complex64
-    np.testing.assert_allclose(a.grad.numpy(), 2 + 4j, rtol=1e-6)
+    np.testing.assert_allclose(a.grad.cpu().numpy(), 2 + 4j, rtol=1e-6)
 
 
 def test_real_input_gradients_stay_real():
@@ -210,7 +210,7 @@ def test_real_input_gradients_stay_real():
     z = ember.tensor([1 + 1j, 2 - 1j], dtype=ember.complex128)
     ember.view_as_real(x * z).sum().backward()
     assert x.grad.dtype is ember.float64
-    np.testing.assert_allclose(x.grad.numpy(), [2.0, 1.0])
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [2.0, 1.0])
 
 
 def _weighted_loss(lib, out, seed=3):
@@ -270,7 +270,7 @@ def test_complex_gradient_matches_finite_differences(name, f, z):
     """Independent of torch: ember's complex128 gradient equals dL/dx + i dL/dy."""
     x = ember.from_numpy(z.copy()).requires_grad_(True)
     g, = ember.autograd.grad(_weighted_loss(ember, f(ember, x)), x)
-    np.testing.assert_allclose(g.numpy(), _numeric_gradient(f, z), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(g.cpu().numpy(), _numeric_gradient(f, z), rtol=1e-5, atol=1e-6)
 
 
 def test_real_leaf_of_complex_graph_gets_no_warning():
@@ -280,4 +280,4 @@ def test_real_leaf_of_complex_graph_gets_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         (x * z).abs().sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [np.sqrt(2), 2.0], rtol=1e-6)
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [np.sqrt(2), 2.0], rtol=1e-6)
