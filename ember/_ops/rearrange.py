@@ -5,6 +5,7 @@ import numbers
 
 import numpy as np
 
+from .._backend import array_namespace, like
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import wrap_dim, dtype_name
@@ -65,7 +66,7 @@ class IndexSelect(Op):
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.in_shape, ctx.dim, ctx.index = x.shape, dim, index
-        return np.take(x, index, axis=dim)
+        return np.take(x, like(index, x), axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -80,8 +81,10 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     With only an int tensor `input`, returns the indices [0]*r0 + [1]*r1 + ...."""
     if repeats is None:
         counts = input
+        # the output's size depends on the counts: computed on the host, moved back
         positions = np.arange(counts.numel(), dtype=np.int64)
-        return Tensor._make(np.repeat(positions, counts._data.reshape(-1)))
+        host = np.repeat(positions, counts._cpu_array().reshape(-1))
+        return Tensor._make(like(host, counts._data))
     x = input.reshape(-1) if dim is None else input
     d = 0 if dim is None else wrap_dim(dim, x.dim())
     n = x.shape[d] if x.dim() else 1
@@ -91,7 +94,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
                                       f"'{dtype_name(repeats.dtype)}'")
         if repeats.dim() > 1:
             raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
-        counts = repeats._data.reshape(-1).astype(np.int64)
+        counts = repeats._cpu_array().reshape(-1).astype(np.int64)  # sizes: read on the host
         if counts.size == 1:
             counts = np.repeat(counts, n)
         if counts.size != n:
@@ -293,7 +296,7 @@ class DiagEmbed(Op):
         shape = list(x.shape[:-1])
         for d in sorted((d1, d2)):
             shape.insert(d, n)
-        out = np.zeros(shape, dtype=x.dtype)
+        out = array_namespace(x).zeros(shape, dtype=x.dtype)
         _diagonal_array(out, offset, d1, d2)[...] = x
         return out
 

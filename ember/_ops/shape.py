@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from .._backend import strided_view
+from .._backend import array_namespace, like, strided_view
 from .. import _dtype
 from .._tensor import Tensor, Size
 from ._base import Op, apply
@@ -565,8 +565,8 @@ class GatherFlat(Op):
 
     @staticmethod
     def forward(ctx, x, index):
-        ctx.index, ctx.in_shape = index, x.shape
-        return x.reshape(-1)[index]
+        ctx.index, ctx.in_shape = like(index, x), x.shape
+        return x.reshape(-1)[ctx.index]
 
     @staticmethod
     def backward(ctx, grad):
@@ -581,13 +581,13 @@ class ScatterAddFlat(Op):
 
     @staticmethod
     def forward(ctx, g, index, shape):
-        ctx.index = index
+        ctx.index = index = like(index, g)
         size = 1
         for s in shape:
             size *= s
         low_precision = g.dtype.kind == "V" or (g.dtype.kind == "f" and g.dtype.itemsize < 4)
         acc = np.float32 if low_precision else g.dtype  # bfloat16/float16 add up in float32
-        out = np.zeros(size, dtype=acc)
+        out = array_namespace(g).zeros(size, dtype=acc)
         np.add.at(out, index.reshape(-1), g.reshape(-1).astype(acc, copy=False))
         return out.reshape(shape).astype(g.dtype, copy=False)
 
@@ -632,7 +632,7 @@ class Diagonal(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        index = _index_map(ctx.in_shape, lambda a: _diagonal_array(a, *ctx.args))
+        index = _index_map(ctx.in_shape, lambda a: _diagonal_array(a, *ctx.args))  # host-made
         return scatter_add_flat(grad, index, ctx.in_shape)
 
 
@@ -692,8 +692,13 @@ def unfold(self, dimension, size, step):
     return as_view(out, self, lambda b: b.unfold(d, size, step))
 
 
-def _storage(arr):
-    """The array owning arr's memory, flattened (a view), and arr's offset into it."""
+def _storage(arr, root=None):
+    """The array owning arr's memory, flattened (a view), and arr's offset into it.
+
+    `root` is the array of the tensor arr views (ember's own record of the base): CuPy's
+    as_strided views do not link to the array they view, so on CuPy the walk starts there."""
+    if type(arr) is not np.ndarray:
+        return _device_storage(arr, arr if root is None else root)
     root = arr
     while True:
         b = root.base
@@ -707,6 +712,18 @@ def _storage(arr):
     if not np.shares_memory(flat, root) and root.size:
         raise NotImplementedError("as_strided on a tensor whose memory is not one contiguous block")
     addr = arr.__array_interface__["data"][0] - flat.__array_interface__["data"][0]
+    return flat, addr // arr.itemsize
+
+
+def _device_storage(arr, root):
+    """_storage for a CuPy array: `.base` links and `.data.ptr` addresses."""
+    while root.base is not None:
+        root = root.base
+    flat = root.reshape(-1, order="A") if root.ndim else root.reshape(1)
+    addr = arr.data.ptr - flat.data.ptr
+    if root.size and (flat.data.ptr != root.data.ptr or flat.strides[0] != root.itemsize
+                      or not 0 <= addr < flat.nbytes):
+        raise NotImplementedError("as_strided on a tensor whose memory is not one contiguous block")
     return flat, addr // arr.itemsize
 
 
@@ -727,21 +744,24 @@ class AsStrided(Op):
     _name = "AsStridedBackward0"
 
     @staticmethod
-    def forward(ctx, x, size, stride, offset):
-        flat, x_offset = _storage(x)
+    def forward(ctx, x, size, stride, offset, storage):
+        flat, x_offset = storage
         item = x.itemsize
-        ctx.in_index = _strided_index(x.shape, tuple(s // item for s in x.strides), x_offset)
-        ctx.out_index = _strided_index(size, stride, offset)
+        # index arrays made on the host, used on x's device
+        ctx.in_index = like(_strided_index(x.shape, tuple(s // item for s in x.strides), x_offset),
+                            x)
+        ctx.out_index = like(_strided_index(size, stride, offset), x)
         return strided_view(flat[offset:], size,
                                                tuple(s * item for s in stride))
 
     @staticmethod
     def backward(ctx, grad):
         in_index, out_index = ctx.in_index, ctx.out_index
-        extent = 1 + max(int(in_index.max(initial=0)), int(out_index.max(initial=0)))
+        extent = 1 + max(int(in_index.max()) if in_index.size else 0,
+                         int(out_index.max()) if out_index.size else 0)
         storage = scatter_add_flat(grad, out_index, (extent,))
         count = np.bincount(in_index.reshape(-1), minlength=extent)
-        if count.max(initial=0) > 1:  # x itself reads some elements several times
+        if count.size and count.max() > 1:  # x itself reads some elements several times
             storage = storage / Tensor._make(np.maximum(count, 1).astype(storage._data.dtype))
         return apply(GatherFlat, (storage,), (storage._data,), in_index)
 
@@ -756,7 +776,8 @@ def as_strided(input, size, stride, storage_offset=None):
                            f"strides: {list(stride)}")
     if any(s < 0 for s in size):
         raise RuntimeError(f"Trying to create tensor with negative dimension: {list(size)}")
-    flat, own_offset = _storage(input._data)
+    base = input._base
+    storage = flat, own_offset = _storage(input._data, None if base is None else base._data)
     offset = own_offset if storage_offset is None else int(storage_offset)
     if offset < 0:
         raise RuntimeError(f"Tensor: invalid storage offset {offset}")
@@ -767,7 +788,7 @@ def as_strided(input, size, stride, storage_offset=None):
                            f" {offset}, and itemsize {item} requiring a storage size of "
                            f"{needed * item} are out of bounds for storage of size "
                            f"{flat.size * item}")
-    out = apply(AsStrided, (input,), (input._data,), size, stride, offset)
+    out = apply(AsStrided, (input,), (input._data,), size, stride, offset, storage)
     return as_view(out, input, lambda b: b.as_strided(size, stride, offset))
 
 
