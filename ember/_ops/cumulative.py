@@ -5,6 +5,7 @@ otherwise); float16/bfloat16 are computed in float32 and cast back.
 """
 import numpy as np
 
+from .._backend import array_namespace
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import cast, check_tensor
@@ -76,8 +77,9 @@ def _cumprod_backward_with_zeros(grad, x, dim):
     from .pointwise import where
     xt, gt = x.transpose(dim, -1), grad.transpose(dim, -1)
     n = xt.shape[-1]
-    eye = Tensor._make(np.eye(n, dtype=bool))
-    upper = Tensor._make(np.triu(np.ones((n, n), dtype=bool)).astype(x._data.dtype))
+    xp = array_namespace(x._data)
+    eye = Tensor._make(xp.eye(n, dtype=bool))
+    upper = Tensor._make(xp.triu(xp.ones((n, n), dtype=bool)).astype(x._data.dtype))
     rows = where(eye, 1.0, xt.unsqueeze(-2))              # [..., i, l]
     partial = cumprod(rows, -1)                            # prod_{l <= j, l != i} x_l
     gi = (gt.unsqueeze(-2) * partial * upper).sum(-1)      # sum over j >= i
@@ -115,25 +117,22 @@ class CumExtreme(Op):
     def forward(ctx, x, dim, is_max):
         ctx._name = "CummaxBackward0" if is_max else "CumminBackward0"
         ctx.dim, ctx.shape = dim, x.shape
+        xp = array_namespace(x)
         if x.ndim == 0:
-            ctx.idx = np.zeros((), np.int64)
+            ctx.idx = xp.zeros((), np.int64)
             return x.copy(), ctx.idx
-        moved = np.moveaxis(x, dim, 0)
-        values = np.empty_like(moved)
-        idx = np.zeros(moved.shape, dtype=np.int64)
-        better = np.greater_equal if is_max else np.less_equal
-        for i in range(moved.shape[0]):
-            if i == 0:
-                values[0] = moved[0]
-                continue
-            cur = moved[i]
-            take = better(cur, values[i - 1])
-            if moved.dtype.kind == "f":
-                take |= np.isnan(cur)
-            values[i] = np.where(take, cur, values[i - 1])
-            idx[i] = np.where(take, i, idx[i - 1])
-        ctx.idx = np.moveaxis(idx, 0, dim)
-        return np.moveaxis(values, 0, dim), ctx.idx
+        # x_i is taken (its index becomes the running one) when x_i >= the running max so far,
+        # i.e. when it equals the running max through i; a NaN is taken wherever it appears
+        # (np.maximum propagates NaN, so the running value stays NaN after the first)
+        running = (np.maximum if is_max else np.minimum).accumulate(x, axis=dim)
+        take = x == running
+        if x.dtype.kind in "fc":
+            take |= np.isnan(x)
+        shape = [1] * x.ndim
+        shape[dim] = x.shape[dim]
+        pos = xp.arange(x.shape[dim], dtype=np.int64).reshape(shape)
+        ctx.idx = np.maximum.accumulate(np.where(take, pos, 0), axis=dim)
+        return np.take_along_axis(x, ctx.idx, axis=dim), ctx.idx
 
     @staticmethod
     def backward(ctx, grad, grad_indices=None):
