@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .. import _dtype
+from .._backend import like
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from .activation import softmax
@@ -22,9 +23,11 @@ from ._util import dtype_name, shape_str
 __all__ = []
 
 
-def _neg_inf_bias(allowed, dtype):
-    """An additive bias from a bool array of allowed positions: 0 there, -inf elsewhere."""
-    return Tensor._make(np.where(allowed, 0.0, -np.inf).astype(dtype.np))
+def _neg_inf_bias(allowed, dtype, ref=None):
+    """An additive bias from a bool array of allowed positions: 0 there, -inf elsewhere
+    (moved to the device of array `ref` when given)."""
+    bias = np.where(allowed, 0.0, -np.inf).astype(dtype.np)
+    return Tensor._make(bias if ref is None else like(bias, ref))
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
@@ -75,7 +78,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if attn_mask is not None:
             raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
                                "set when is_causal=True")
-        scores = scores + _neg_inf_bias(np.tril(np.ones((L, S), dtype=bool)), query.dtype)
+        scores = scores + _neg_inf_bias(np.tril(np.ones((L, S), dtype=bool)), query.dtype,
+                                        scores._data)
     if attn_mask is not None:
         if attn_mask.dtype is _dtype.bool:
             scores = scores + _neg_inf_bias(attn_mask._data, query.dtype)

@@ -44,11 +44,11 @@ def _lowp(a):
     return a.astype(np.float32) if a.dtype.kind == "V" or a.dtype == np.float16 else a
 
 
-def _pad(x, pad):
-    """x (N, C, *sp) with `pad` zeros on both sides of each spatial dim."""
+def _pad(xp, x, pad):
+    """x (N, C, *sp) with `pad` zeros on both sides of each spatial dim (xp: x's namespace)."""
     if not any(pad):
         return x
-    out = np.zeros(x.shape[:2] + tuple(n + 2 * p for n, p in zip(x.shape[2:], pad)), x.dtype)
+    out = xp.zeros(x.shape[:2] + tuple(n + 2 * p for n, p in zip(x.shape[2:], pad)), x.dtype)
     out[(slice(None), slice(None)) + tuple(slice(p, p + n) for n, p in zip(x.shape[2:], pad))] = x
     return out
 
@@ -83,16 +83,16 @@ class Conv(Op):
         O = w.shape[0]
         out = tuple(_out_size(x.shape[2 + i], k[i], stride[i], padding[i], dilation[i])
                     for i in range(len(k)))
-        cols = _cols(_pad(x, padding), k, stride, dilation, out)
+        cols = _cols(_pad(ctx.xp, x, padding), k, stride, dilation, out)
         rows = cols.shape[0] // groups
         og = O // groups
         w2 = w.reshape(O, -1)
-        y = np.empty((O, N * math.prod(out)), dtype=x.dtype)
+        y = ctx.xp.empty((O, N * math.prod(out)), dtype=x.dtype)
         for g in range(groups):
             np.matmul(w2[g * og:(g + 1) * og], cols[g * rows:(g + 1) * rows],
                       out=y[g * og:(g + 1) * og])
         y = y.reshape((O, N) + out)
-        return np.ascontiguousarray(np.moveaxis(y, 0, 1)).astype(dt, copy=False)
+        return ctx.xp.ascontiguousarray(np.moveaxis(y, 0, 1)).astype(dt, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -126,7 +126,7 @@ class ConvInputGrad(Op):
         g2 = np.moveaxis(g, 1, 0).reshape(O, -1)
         w2 = w.reshape(O, -1)
         kk = math.prod(k)
-        dcols = np.empty((C * kk, g2.shape[1]), dtype=g.dtype)
+        dcols = ctx.xp.empty((C * kk, g2.shape[1]), dtype=g.dtype)
         for gi in range(groups):
             np.matmul(w2[gi * og:(gi + 1) * og].T, g2[gi * og:(gi + 1) * og],
                       out=dcols[gi * cg * kk:(gi + 1) * cg * kk])
@@ -134,14 +134,14 @@ class ConvInputGrad(Op):
         padded = tuple(x_shape[2 + i] + 2 * padding[i] for i in range(nd))
         # accumulate channel-major, (C, N, *padded), the patches' own layout, so each of the
         # prod(k) adds streams through memory in order; one transposing copy at the end
-        gx = np.zeros((C, N) + padded, dtype=g.dtype)
+        gx = ctx.xp.zeros((C, N) + padded, dtype=g.dtype)
         for offs in product(*[range(n) for n in k]):
             sl = tuple(slice(o * dilation[i], o * dilation[i] + stride[i] * (out[i] - 1) + 1,
                              stride[i]) for i, o in enumerate(offs))
             gx[(slice(None), slice(None)) + sl] += dcols[(slice(None),) + offs]
         crop = tuple(slice(padding[i], padding[i] + x_shape[2 + i]) for i in range(nd))
         gx = np.moveaxis(gx[(slice(None), slice(None)) + crop], 0, 1)
-        return np.ascontiguousarray(gx).astype(dt, copy=False)
+        return ctx.xp.ascontiguousarray(gx).astype(dt, copy=False)
 
     @staticmethod
     def backward(ctx, ggx):
@@ -169,11 +169,11 @@ class ConvWeightGrad(Op):
         k = tuple(w_shape[2:])
         O = w_shape[0]
         out = g.shape[2:]
-        cols = _cols(_pad(x, padding), k, stride, dilation, out)
+        cols = _cols(_pad(ctx.xp, x, padding), k, stride, dilation, out)
         g2 = np.moveaxis(g, 1, 0).reshape(O, -1)
         rows = cols.shape[0] // groups
         og = O // groups
-        gw = np.empty((O, rows), dtype=x.dtype)
+        gw = ctx.xp.empty((O, rows), dtype=x.dtype)
         for gi in range(groups):
             np.matmul(g2[gi * og:(gi + 1) * og], cols[gi * rows:(gi + 1) * rows].T,
                       out=gw[gi * og:(gi + 1) * og])

@@ -14,7 +14,7 @@ log_softmax that produced lp) and 0 after the input ends.
 """
 import numpy as np
 
-from .._backend import as_array
+from .._backend import as_array, like
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import dtype_name
@@ -83,15 +83,21 @@ def _one_sequence(lp, labels, blank):
     return nll, grad
 
 
+def _host(a):
+    """Array `a` as a NumPy array: the recursions step through time on the host."""
+    return a if type(a) is np.ndarray else a.get()
+
+
 class CtcLoss(Op):
-    """Per-sequence negative log likelihoods (N,) of log_probs (T, N, C)."""
+    """Per-sequence negative log likelihoods (N,) of log_probs (T, N, C); targets and
+    lengths are host arrays."""
     _name = "CtcLossBackward0"
 
     @staticmethod
     def forward(ctx, lp, targets, input_lengths, target_lengths, blank, zero_infinity,
                 concatenated):
         T, N, C = lp.shape
-        lp64 = lp.astype(np.float64)
+        lp64 = _host(lp).astype(np.float64)
         losses = np.zeros(N)
         grads = np.zeros((T, N, C))
         offset = 0
@@ -108,8 +114,8 @@ class CtcLoss(Op):
                 nll, g = 0.0, np.zeros_like(g)
             losses[n] = nll
             grads[:il, n] = g
-        ctx.grads = grads.astype(lp.dtype)
-        return losses.astype(lp.dtype)
+        ctx.grads = like(grads.astype(lp.dtype), lp)
+        return like(losses.astype(lp.dtype), lp)
 
     @staticmethod
     def backward(ctx, grad):
@@ -134,7 +140,7 @@ def _lengths(x, name, n):
         if x.dtype.is_floating_point:
             raise RuntimeError(f"ctc_loss(): {name} must be integral, got "
                                f"{dtype_name(x.dtype)}")
-        arr = x._data.reshape(-1).astype(np.int64)
+        arr = x._cpu_array().reshape(-1).astype(np.int64)
     else:
         arr = as_array(list(x) if not np.isscalar(x) else [x], dtype=np.int64).reshape(-1)
     if arr.shape[0] != n:
@@ -165,7 +171,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     T, N, C = lp.shape
     if not 0 <= blank < C:
         raise RuntimeError("blank must be in label range")
-    tgt = targets._data.astype(np.int64)
+    tgt = targets._cpu_array().astype(np.int64)
     il = _lengths(input_lengths, "input_lengths", N)
     tl = _lengths(target_lengths, "target_lengths", N)
     concatenated = tgt.ndim == 1 and not unbatched
@@ -188,13 +194,13 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
             raise RuntimeError(f"Expected tensor to have size at least {int(tl.max())} at "
                                f"dimension 1, but got size {tgt.shape[1]} for argument #2 "
                                f"'targets' (while checking arguments for ctc_loss_cpu)")
-    losses = apply(CtcLoss, (lp,), (lp._data, tgt, il, tl, blank, zero_infinity,
-                                    concatenated))
+    losses = apply(CtcLoss, (lp,), (lp._data,), tgt, il, tl, blank, zero_infinity,
+                   concatenated)
     if unbatched:
         losses = losses.squeeze(0)
     if reduction == "mean":
         from .creation import tensor
-        denom = tensor(np.maximum(tl, 1), dtype=losses.dtype)
+        denom = tensor(np.maximum(tl, 1), dtype=losses.dtype, device=losses.device)
         return (losses / (denom if not unbatched else denom.squeeze(0))).mean()
     if reduction == "sum":
         return losses.sum()

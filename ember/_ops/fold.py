@@ -26,13 +26,14 @@ def _blocks(size, kernel, dilation, padding, stride):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _index_map(spatial, kernel, dilation, padding, stride):
-    """idx[k, l]: flat index into the padded image of element k of block l."""
+def _index_map(xp, spatial, kernel, dilation, padding, stride):
+    """idx[k, l]: flat index into the padded image of element k of block l (an array of
+    namespace xp)."""
     (H, W), (kh, kw), (dh, dw), (ph, pw), (sh, sw) = spatial, kernel, dilation, padding, stride
     bh, bw = _blocks(H, kh, dh, ph, sh), _blocks(W, kw, dw, pw, sw)
-    rows = (np.arange(kh)[:, None] * dh)[:, None, :, None] + (np.arange(bh) * sh)[None, None,
+    rows = (xp.arange(kh)[:, None] * dh)[:, None, :, None] + (xp.arange(bh) * sh)[None, None,
                                                                                     :, None]
-    cols = (np.arange(kw) * dw)[None, :, None, None] + (np.arange(bw) * sw)[None, None, None, :]
+    cols = (xp.arange(kw) * dw)[None, :, None, None] + (xp.arange(bw) * sw)[None, None, None, :]
     idx = rows * (W + 2 * pw) + cols  # (kh, kw, bh, bw)
     return idx.reshape(kh * kw, bh * bw)
 
@@ -45,10 +46,10 @@ class Im2Col(Op):
     def forward(ctx, x, kernel, dilation, padding, stride):
         ctx.args = (x.shape[2:], kernel, dilation, padding, stride)
         (ph, pw) = padding
-        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-        idx = _index_map(x.shape[2:], kernel, dilation, padding, stride)
+        padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        idx = _index_map(ctx.xp, x.shape[2:], kernel, dilation, padding, stride)
         N, C = x.shape[:2]
-        cols = xp.reshape(N, C, -1)[:, :, idx]  # (N, C, K, L)
+        cols = padded.reshape(N, C, -1)[:, :, idx]  # (N, C, K, L)
         return cols.reshape(N, C * idx.shape[0], idx.shape[1])
 
     @staticmethod
@@ -64,15 +65,15 @@ class Col2Im(Op):
     def forward(ctx, cols, output_size, kernel, dilation, padding, stride):
         ctx.args = (kernel, dilation, padding, stride)
         (H, W), (ph, pw) = output_size, padding
-        idx = _index_map(output_size, kernel, dilation, padding, stride)
+        idx = _index_map(ctx.xp, output_size, kernel, dilation, padding, stride)
         N = cols.shape[0]
         C = cols.shape[1] // idx.shape[0]
-        img = np.zeros((N, C, (H + 2 * ph) * (W + 2 * pw)), dtype=cols.dtype)
+        img = ctx.xp.zeros((N, C, (H + 2 * ph) * (W + 2 * pw)), dtype=cols.dtype)
         src = cols.reshape(N, C, idx.shape[0], idx.shape[1])
         for k in range(idx.shape[0]):  # np.add.at is slow; a loop over kernel taps is not
             np.add.at(img, (slice(None), slice(None), idx[k]), src[:, :, k])
         img = img.reshape(N, C, H + 2 * ph, W + 2 * pw)
-        return np.ascontiguousarray(img[:, :, ph:ph + H, pw:pw + W])
+        return ctx.xp.ascontiguousarray(img[:, :, ph:ph + H, pw:pw + W])
 
     @staticmethod
     def backward(ctx, grad):

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from .._backend import array_namespace, like as _like
 from .._tensor import Tensor
 from ._util import dtype_name, shape_str
 
@@ -64,7 +65,9 @@ def affine_grid(theta, size, align_corners=None):
     mesh = np.meshgrid(*axes, indexing="ij")  # dims in (x, y, z) order
     coords = np.stack([m for m in mesh] + [np.ones_like(mesh[0])], axis=-1)
     coords = np.transpose(coords, tuple(range(len(spatial) - 1, -1, -1)) + (len(spatial),))
-    base = Tensor._make(np.ascontiguousarray(coords.reshape(-1, len(spatial) + 1)))
+    # the base grid is built on the host: move it to theta's device
+    base = Tensor._make(_like(np.ascontiguousarray(coords.reshape(-1, len(spatial) + 1)),
+                              theta._data))
     grid = base @ theta.transpose(1, 2)  # (N, prod(spatial), ndim)
     return grid.reshape(size[0], *spatial, len(spatial))
 
@@ -103,8 +106,9 @@ def _pad(c, n, padding_mode, align_corners):
 def _gather(flat, taps, spatial):
     """flat (N, C, prod(spatial)) at the integer taps (one (N, *out) array per spatial dim);
     out-of-range taps read 0. Returns (values (N, C, *out), valid mask)."""
-    valid = np.ones(taps[0].shape, dtype=bool)
-    idx = np.zeros(taps[0].shape, dtype=np.int64)
+    xp = array_namespace(taps[0])
+    valid = xp.ones(taps[0].shape, dtype=bool)
+    idx = xp.zeros(taps[0].shape, dtype=np.int64)
     for t, n in zip(taps, spatial):
         valid &= (t >= 0) & (t < n)
         idx = idx * n + t

@@ -9,6 +9,7 @@ index_select, so gradients (scatter-adds) and double backward come from that op.
 import numpy as np
 
 from .. import _dtype
+from .._backend import array_namespace, like
 from .._tensor import Tensor
 from ._util import dtype_name
 
@@ -160,10 +161,12 @@ def _uint8_pass(x, dim, xmin, w):
     while prec < 22 and int(0.5 + wt_max * (1 << (prec + 1))) < (1 << 15):
         prec += 1
     v = w * (1 << prec)
-    iw = np.where(v < 0, np.trunc(v - 0.5), np.trunc(v + 0.5)).astype(np.int64)
+    # the weights come from the host: move them to x's device
+    iw = like(np.where(v < 0, np.trunc(v - 0.5), np.trunc(v + 0.5)).astype(np.int64), x)
+    xmin = like(xmin, x)
     xi = np.moveaxis(x, dim, -1).astype(np.int64)
     n_in = xi.shape[-1]
-    acc = np.full(xi.shape[:-1] + (len(xmin),), 1 << (prec - 1), dtype=np.int64)
+    acc = array_namespace(x).full(xi.shape[:-1] + (len(xmin),), 1 << (prec - 1), dtype=np.int64)
     for j in range(w.shape[1]):
         idx = np.minimum(xmin + j, n_in - 1)
         acc += xi[..., idx] * iw[:, j]
@@ -187,7 +190,7 @@ def _resample_uint8(input, out_size, scales, align_corners, cubic, antialias):
         else:
             xmin, w = _uint8_weights(n_in, n_out, scale, align_corners, cubic)
         x = _uint8_pass(x, 2 + d, xmin, w)
-    return Tensor._make(np.ascontiguousarray(x))
+    return Tensor._make(array_namespace(x).ascontiguousarray(x))
 
 
 def _resample(x, dim, taps):
@@ -196,9 +199,10 @@ def _resample(x, dim, taps):
     shape = [1] * x.dim()
     shape[dim] = -1
     for idx, w in taps:
-        term = x.index_select(dim, Tensor._make(idx))
+        # the taps are computed on the host: move them to x's device
+        term = x.index_select(dim, Tensor._make(like(idx, x._data)))
         if w is not None:
-            term = term * Tensor._make(w.reshape(shape))
+            term = term * Tensor._make(like(w.reshape(shape), x._data))
         out = term if out is None else out + term
     return out
 

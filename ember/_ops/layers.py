@@ -1,6 +1,7 @@
 """Network layer ops: linear (one fused node, AddmmBackward0 as in PyTorch) and dropout."""
 import numpy as np
 
+from .._backend import like
 from .._tensor import Tensor
 from .._random import gen_of
 from ._base import Op, apply
@@ -98,7 +99,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
     else:
         mask = gen_of(None).random(input.shape) >= p
         scale = 1.0 / (1.0 - p)
-    out = apply(Dropout, (input,), (input._data, mask, scale))
+    # the mask is drawn on the host (ember's generator): move it to the input's device
+    out = apply(Dropout, (input,), (input._data, like(mask, input._data), scale))
     if inplace:
         from .conversion import commit_inplace
         return commit_inplace(input, out)
@@ -113,7 +115,8 @@ def feature_dropout(input, p, training, inplace, batched_dim):
         return input
     shape = input.shape[:2] + (1,) * (input.dim() - 2) if input.dim() == batched_dim else \
         input.shape[:1] + (1,) * (input.dim() - 1)
-    mask = np.broadcast_to(gen_of(None).random(shape) >= p, input.shape)
+    # drawn on the host (ember's generator), moved to the input's device
+    mask = np.broadcast_to(like(gen_of(None).random(shape) >= p, input._data), input.shape)
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     out = apply(Dropout, (input,), (input._data, mask, scale))
     if out.grad_fn is not None:

@@ -3,7 +3,7 @@ MseLossBackward0, BinaryCrossEntropyBackward0, ...): the node names learners see
 when they print a loss, and numerically stable forms."""
 import numpy as np
 
-from .._backend import as_array
+from .._backend import array_namespace, as_array
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -52,7 +52,7 @@ class PointwiseLoss(Op):
         loss = fn.value(x, t)
         ctx.fn = fn
         if reduction == "mean":
-            return np.mean(loss, dtype=loss.dtype) if loss.size else np.array(np.nan, loss.dtype)
+            return np.mean(loss, dtype=loss.dtype) if loss.size else ctx.xp.array(np.nan, loss.dtype)
         if reduction == "sum":
             return np.sum(loss, dtype=loss.dtype)
         return loss
@@ -134,9 +134,9 @@ class NllLoss(Op):
             x2, t2 = np.moveaxis(x, 1, -1).reshape(-1, x.shape[1]), target.reshape(-1)
         valid = t2 != ignore_index
         safe_t = np.where(valid, t2, 0)
-        w = weight[safe_t] if weight is not None else np.ones(safe_t.shape, dtype=x.dtype)
+        w = weight[safe_t] if weight is not None else ctx.xp.ones(safe_t.shape, dtype=x.dtype)
         w = np.where(valid, w, 0).astype(x.dtype)
-        picked = x2[np.arange(x2.shape[0]), safe_t]
+        picked = x2[ctx.xp.arange(x2.shape[0]), safe_t]
         losses = -picked * w
         if reduction == "none":
             out = losses.reshape(target.shape)
@@ -155,8 +155,9 @@ class NllLoss(Op):
         safe_t, w, denom = ctx.coef
         C = ctx.shape[0] if len(ctx.shape) == 1 else ctx.shape[1]
         n = safe_t.shape[0]
-        coef = np.zeros((n, C), dtype=w.dtype)
-        coef[np.arange(n), safe_t] = -w
+        xp = array_namespace(w)
+        coef = xp.zeros((n, C), dtype=w.dtype)
+        coef[xp.arange(n), safe_t] = -w
         if denom is not None and denom != 0:  # every target ignored: zero gradient, as torch
             coef = coef / denom
         if len(ctx.shape) == 1:
@@ -191,7 +192,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     t = target._data.astype(np.int64, copy=False)
     bad = (t != ignore_index) & ((t < 0) | (t >= C))
     if bad.any():
-        raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
+        raise IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds.")
     if weight is not None and weight.shape != (C,):
         raise RuntimeError(f"weight tensor should be defined either for all {C} classes or no "
                            f"classes but got weight tensor of shape: {shape_str(weight.shape)}")
@@ -268,7 +269,7 @@ class BinaryCrossEntropy(Op):
             loss = loss * w
         loss = loss.astype(x.dtype, copy=False)
         if reduction == "mean":
-            return np.mean(loss, dtype=x.dtype) if loss.size else np.array(np.nan, x.dtype)
+            return np.mean(loss, dtype=x.dtype) if loss.size else ctx.xp.array(np.nan, x.dtype)
         if reduction == "sum":
             return np.sum(loss, dtype=x.dtype)
         return loss

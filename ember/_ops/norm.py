@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .. import _dtype
+from .._backend import array_namespace
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
@@ -263,7 +264,7 @@ class _EmbeddingScatter(Op):
     @staticmethod
     def forward(ctx, g, idx, num):
         ctx.idx = idx
-        out = np.zeros((num, g.shape[-1]), dtype=g.dtype)
+        out = ctx.xp.zeros((num, g.shape[-1]), dtype=g.dtype)
         np.add.at(out, idx, g)
         return out
 
@@ -350,7 +351,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         keep = (flat._data != (padding_idx % weight.shape[0]))
     outs = []
     for s, e in bags:
-        sel = np.arange(s, e)
+        sel = array_namespace(flat._data).arange(s, e)
         if keep is not None:
             sel = sel[keep[s:e]]
         if len(sel) == 0:

@@ -6,6 +6,7 @@ is the gather again.
 """
 import numpy as np
 
+from .._backend import like
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import shape_str
@@ -39,6 +40,7 @@ class Gather(Op):
 
     @staticmethod
     def forward(ctx, x, axis, idx):
+        idx = like(idx, x)  # built on the host by pad()
         ctx.axis, ctx.idx, ctx.n = axis, idx, x.shape[axis]
         return np.take(x, idx, axis=axis)
 
@@ -55,7 +57,7 @@ class ScatterAdd(Op):
         ctx.axis, ctx.idx = axis, idx
         shape = list(g.shape)
         shape[axis] = n
-        out = np.zeros(shape, dtype=g.dtype)
+        out = ctx.xp.zeros(shape, dtype=g.dtype)
         moved = np.moveaxis(out, axis, 0)
         np.add.at(moved, idx, np.moveaxis(g, axis, 0))
         return out

@@ -11,7 +11,7 @@ from itertools import product
 
 import numpy as np
 
-from .._backend import strided_view
+from .._backend import array_namespace, like, strided_view
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import shape_str
@@ -73,14 +73,14 @@ class MaxPool(Op):
         vals = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
         # flat input index of each maximum: window origin + offset within the window
         koff = np.unravel_index(arg, k)
-        flat = np.zeros(arg.shape, dtype=np.int64)
-        grids = np.meshgrid(*[np.arange(o) for o in out], indexing="ij")
+        flat = ctx.xp.zeros(arg.shape, dtype=np.int64)
+        grids = ctx.xp.meshgrid(*[ctx.xp.arange(o) for o in out], indexing="ij")
         for i in range(nd):
             pos = grids[i] * s[i] - p[i] + koff[i] * d[i]
             flat = flat * sp[i] + pos
         ctx.in_shape = x.shape
         ctx.indices = flat
-        return np.ascontiguousarray(vals), flat
+        return ctx.xp.ascontiguousarray(vals), flat
 
     @staticmethod
     def backward(ctx, grad, _unused=None):
@@ -95,10 +95,10 @@ class PoolScatter(Op):
     def forward(ctx, g, indices, in_shape):
         ctx.indices = indices
         N, C = in_shape[:2]
-        out = np.zeros((N, C, math.prod(in_shape[2:])), dtype=g.dtype)
+        out = ctx.xp.zeros((N, C, math.prod(in_shape[2:])), dtype=g.dtype)
         idx = indices.reshape(N, C, -1)
         gg = g.reshape(N, C, -1)
-        n_i, c_i = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")
+        n_i, c_i = ctx.xp.meshgrid(ctx.xp.arange(N), ctx.xp.arange(C), indexing="ij")
         np.add.at(out, (n_i[..., None], c_i[..., None], idx), gg)
         return out.reshape(in_shape)
 
@@ -211,8 +211,8 @@ class AvgPoolAdjoint(Op):
         gd = g / divisor
         padded = tuple(max(in_shape[2 + i] + 2 * p[i], (out[i] - 1) * s[i] + k[i])
                        for i in range(nd))
-        gx = np.zeros(in_shape[:2] + padded, dtype=np.float64 if g.dtype == np.float64
-                      else np.float32)
+        gx = ctx.xp.zeros(in_shape[:2] + padded, dtype=np.float64 if g.dtype == np.float64
+                          else np.float32)
         if all(s[i] == k[i] and p[i] == 0 for i in range(nd)):
             # windows tile the input without overlap (global and adaptive pooling): each
             # cell receives its window's gradient once, in one broadcast write
@@ -228,7 +228,7 @@ class AvgPoolAdjoint(Op):
                            for i, o in enumerate(offs))
                 gx[(slice(None), slice(None)) + sl] += gd
         crop = tuple(slice(p[i], p[i] + in_shape[2 + i]) for i in range(nd))
-        return np.ascontiguousarray(gx[(slice(None), slice(None)) + crop]).astype(g.dtype)
+        return ctx.xp.ascontiguousarray(gx[(slice(None), slice(None)) + crop]).astype(g.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -258,7 +258,8 @@ def avg_pool(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
     if any(o <= 0 for o in out):
         raise RuntimeError(f"Given input size: {shape_str(x.shape[1:])}. Calculated output size "
                            f"is too small")
-    div = _avg_divisor(sp, k, s, p, out, count_include_pad, divisor_override)
+    # the divisors are counted on the host: move them to x's device
+    div = like(_avg_divisor(sp, k, s, p, out, count_include_pad, divisor_override), x._data)
     y = apply(AvgPool, (x,), (x._data, k, s, p, out, div))
     if y.grad_fn is not None:
         y.grad_fn._name = f"AvgPool{nd}DBackward0"
@@ -312,7 +313,7 @@ def adaptive_pool(nd, input, output_size, kind, return_indices=False):
                 cells.append(flat.amax(-1))
                 loc = np.argmax(flat._data, axis=-1)
                 offs = np.unravel_index(loc, region.shape[2:])
-                fi = np.zeros(loc.shape, dtype=np.int64)
+                fi = array_namespace(loc).zeros(loc.shape, dtype=np.int64)
                 for i in range(nd):
                     fi = fi * sp[i] + offs[i] + bounds[i][0][pos[i]]
                 idx_cells.append(fi)

@@ -2,6 +2,7 @@
 import math
 import warnings
 
+from .._backend import array_namespace, like
 from .._tensor import Tensor
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ..autograd import grad_mode
@@ -315,9 +316,8 @@ def one_hot(tensor, num_classes=-1):
     if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
         raise RuntimeError("Class values must be smaller than num_classes." if arr.size and
                            arr.min() >= 0 else "Class values must be non-negative.")
-    out = np.zeros(arr.shape + (num_classes,), dtype=np.int64)
-    np.put_along_axis(out, arr[..., None], 1, axis=-1) if arr.size else None
-    return Tensor._make(out)
+    classes = array_namespace(arr).arange(num_classes)
+    return Tensor._make((arr[..., None] == classes).astype(np.int64))
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
@@ -463,8 +463,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         hinge = hinge * hinge
     if weight is not None:
         hinge = hinge * weight[Tensor._make(t)].reshape(-1, 1)
-    others = np.ones(x.shape, dtype=bool)
-    others[np.arange(x.shape[0]), t] = False
+    others = array_namespace(t).arange(C) != t.reshape(-1, 1)
     loss = (hinge * Tensor._make(others)).sum(1) / C
     if input.dim() < 2:
         loss = loss.reshape(())
@@ -484,7 +483,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         raise RuntimeError(f"inconsistent target size: {tuple(target.shape)} for input of size: "
                            f"{tuple(input.shape)}")
     N, C = x.shape
-    tgt = target._data.reshape(N, C).astype(np.int64)
+    tgt = target._cpu_array().reshape(N, C).astype(np.int64)  # a Python loop: on the host
     counts = np.zeros((N, C))  # how often class j is listed before the first -1
     for n in range(N):
         for j in tgt[n]:
@@ -496,7 +495,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     is_target = counts > 0
     pair = (counts[:, :, None] * ~is_target[:, None, :]).astype(x._data.dtype)
     hinge = (1 - x.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0)  # [n, j, i]
-    loss = (hinge * Tensor._make(pair)).sum((1, 2)) / C
+    loss = (hinge * Tensor._make(like(pair, x._data))).sum((1, 2)) / C
     if input.dim() < 2:
         loss = loss.reshape(())
     return _loss.reduce(loss, reduction)

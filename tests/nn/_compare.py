@@ -43,7 +43,7 @@ def compare_module(make, args=(), kwargs=None, train=False, rtol=1e-5, atol=1e-5
         # fully masked rows are NaN in torch's need_weights path: compare where finite
         w = np.where(np.isfinite(to_numpy(a)), w, 0).astype(w.dtype)
         t_loss = t_loss + (a.nan_to_num() * torch.from_numpy(w)).sum()
-        e_loss = e_loss + (b.nan_to_num() * ember.from_numpy(w.copy()).to(b.device)).sum()
+        e_loss = e_loss + (b.nan_to_num() * ember.tensor(w.copy()).to(b.device)).sum()
     t_loss.backward()
     e_loss.backward()
     for i, (a, b) in enumerate(zip(t_args + list(t_kw.values()), e_args + list(e_kw.values()))):

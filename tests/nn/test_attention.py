@@ -227,15 +227,15 @@ def test_transformer_eval_no_grad():
     with torch.no_grad():
         to = tm(torch.from_numpy(src).transpose(0, 1), torch.from_numpy(tgt).transpose(0, 1))
     with ember.no_grad():
-        eo = em(ember.from_numpy(src).transpose(0, 1), ember.from_numpy(tgt).transpose(0, 1))
-    np.testing.assert_allclose(eo.numpy(), to.numpy(), rtol=1e-4, atol=1e-5)
+        eo = em(ember.tensor(src).transpose(0, 1), ember.tensor(tgt).transpose(0, 1))
+    np.testing.assert_allclose(eo.cpu().numpy(), to.cpu().numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_square_subsequent_mask_and_errors():
     for n in (0, 1, 4):
         a = ember.nn.Transformer.generate_square_subsequent_mask(n)
         b = torch.nn.Transformer.generate_square_subsequent_mask(n)
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(a.cpu().numpy(), b.cpu().numpy())
         assert a.dtype is ember.float32
     assert ember.nn.Transformer.generate_square_subsequent_mask(
         3, dtype=ember.float64).dtype is ember.float64
@@ -276,7 +276,7 @@ def test_transformer_init_and_deepcopy():
 def _r(L, shape, transpose_last=False):
     g = torch.Generator().manual_seed(sum(shape))
     arr = torch.randn(*shape, generator=g).numpy()
-    t = L.from_numpy(arr.copy())
+    t = L.tensor(arr.copy())
     if transpose_last:
         t = t.transpose(-1, -2)
     return t.requires_grad_()
@@ -308,7 +308,7 @@ def test_sdpa_node_name(name, qs, ks, vs, kw):
     names = []
     for L in (torch, ember):
         if mask is not None:
-            kw["attn_mask"] = L.from_numpy(np.ones(mask, np.float32))
+            kw["attn_mask"] = L.tensor(np.ones(mask, np.float32))
         out = L.nn.functional.scaled_dot_product_attention(
             _r(L, qs), _r(L, ks, transpose_k), _r(L, vs), **kw)
         names.append(out.grad_fn.name())

@@ -60,14 +60,14 @@ PADS = [((1, 2), "constant"), ((1, 1, 2, 0), "constant"), ((-1, 2), "constant"),
 @pytest.mark.parametrize("pad,mode", PADS)
 def test_pad_matches_torch(pad, mode):
     x = f32(2, 3, 5, 6) if len(pad) == 4 or mode == "constant" else f32(3, 5, 6)
-    tx, ex = torch.from_numpy(x).requires_grad_(), ember.from_numpy(x.copy()).requires_grad_()
+    tx, ex = torch.from_numpy(x).requires_grad_(), ember.tensor(x.copy()).requires_grad_()
     ty = torch.nn.functional.pad(tx, pad, mode=mode)
     ey = ember.nn.functional.pad(ex, pad, mode=mode)
-    np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy())
+    np.testing.assert_allclose(ey.detach().cpu().numpy(), ty.detach().cpu().numpy())
     w = f32(*ty.shape)
     (ty * torch.from_numpy(w)).sum().backward()
-    (ey * ember.from_numpy(w.copy())).sum().backward()
-    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-5)
+    (ey * ember.tensor(w.copy())).sum().backward()
+    np.testing.assert_allclose(ex.grad.cpu().numpy(), tx.grad.cpu().numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_conv_errors_like_torch():
@@ -93,15 +93,15 @@ def test_conv_errors_like_torch():
 
 def test_conv_gradcheck_and_double_backward():
     r = np.random.default_rng(3)
-    x = ember.from_numpy(r.standard_normal((2, 4, 5, 5))).requires_grad_()
-    w = ember.from_numpy(r.standard_normal((6, 2, 3, 3))).requires_grad_()
-    b = ember.from_numpy(r.standard_normal(6)).requires_grad_()
+    x = ember.tensor(r.standard_normal((2, 4, 5, 5))).requires_grad_()
+    w = ember.tensor(r.standard_normal((6, 2, 3, 3))).requires_grad_()
+    b = ember.tensor(r.standard_normal(6)).requires_grad_()
 
     def f(x, w, b):
         return ember.nn.functional.conv2d(x, w, b, stride=2, padding=1, dilation=1, groups=2)
     assert gradcheck(f, (x, w, b))
     assert gradgradcheck(f, (x, w, b))
-    wt = ember.from_numpy(r.standard_normal((4, 3, 2, 2))).requires_grad_()
+    wt = ember.tensor(r.standard_normal((4, 3, 2, 2))).requires_grad_()
 
     def g(x, w):
         return ember.nn.functional.conv_transpose2d(x, w, stride=2, groups=2)
@@ -114,11 +114,11 @@ def test_conv_double_backward_matches_torch():
     w = f32(3, 2, 3, 3).astype(np.float64)
     outs = []
     for lib in (torch, ember):
-        tx = lib.from_numpy(x.copy()).requires_grad_()
-        tw = lib.from_numpy(w.copy()).requires_grad_()
+        tx = lib.tensor(x.copy()).requires_grad_()
+        tw = lib.tensor(w.copy()).requires_grad_()
         y = lib.nn.functional.conv2d(tx, tw, padding=1)
         gx, = lib.autograd.grad(y.pow(2).sum(), tx, create_graph=True)
         gx.pow(2).sum().backward()
-        outs.append((tx.grad.numpy(), tw.grad.numpy()))
+        outs.append((tx.grad.cpu().numpy(), tw.grad.cpu().numpy()))
     np.testing.assert_allclose(outs[1][0], outs[0][0], rtol=1e-10)
     np.testing.assert_allclose(outs[1][1], outs[0][1], rtol=1e-10)

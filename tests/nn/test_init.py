@@ -32,13 +32,13 @@ def ks_stat(samples, cdf):
 
 
 def assert_uniform(t, a, b):
-    x = t.detach().numpy().astype(np.float64)
+    x = t.detach().cpu().numpy().astype(np.float64)
     assert x.min() >= a and x.max() <= b
     assert ks_stat(x, lambda v: np.clip((v - a) / (b - a), 0, 1)) < ks_crit(x.size)
 
 
 def assert_normal(t, mean, std):
-    x = t.detach().numpy().astype(np.float64)
+    x = t.detach().cpu().numpy().astype(np.float64)
     assert ks_stat(x, lambda v: normal_cdf(v, mean, std)) < ks_crit(x.size)
 
 
@@ -54,14 +54,14 @@ def test_uniform_normal_constant():
     assert_normal(init.normal_(big(200, 100), 2.0, 0.5), 2.0, 0.5)
     t = big(3, 4, dtype=ember.float64)
     assert init.constant_(t, 1.5) is t and t.dtype is ember.float64
-    assert (t.numpy() == 1.5).all()
-    assert (init.zeros_(t).numpy() == 0).all() and (init.ones_(t).numpy() == 1).all()
+    assert (t.cpu().numpy() == 1.5).all()
+    assert (init.zeros_(t).cpu().numpy() == 0).all() and (init.ones_(t).cpu().numpy() == 1).all()
 
 
 def test_uniform_with_generator_is_reproducible():
     g1, g2 = ember.Generator().manual_seed(3), ember.Generator().manual_seed(3)
-    a = init.uniform_(big(5), generator=g1).numpy()
-    b = init.uniform_(big(5), generator=g2).numpy()
+    a = init.uniform_(big(5), generator=g1).cpu().numpy()
+    b = init.uniform_(big(5), generator=g2).cpu().numpy()
     np.testing.assert_array_equal(a, b)
 
 
@@ -69,7 +69,7 @@ def test_uniform_with_generator_is_reproducible():
                                           (0, 1, 0.5, 3.0)])
 def test_trunc_normal(mean, std, a, b):
     ember.manual_seed(1)
-    x = init.trunc_normal_(big(N), mean, std, a, b).numpy().astype(np.float64)
+    x = init.trunc_normal_(big(N), mean, std, a, b).cpu().numpy().astype(np.float64)
     assert x.min() >= a and x.max() <= b
     lo, hi = normal_cdf(np.array(a), mean, std), normal_cdf(np.array(b), mean, std)
     assert ks_stat(x, lambda v: (normal_cdf(v, mean, std) - lo) / (hi - lo)) < ks_crit(x.size)
@@ -115,7 +115,7 @@ def test_kaiming_zero_element_warns():
 @pytest.mark.parametrize("gain", [1, 2.0])
 def test_orthogonal(shape, gain):
     ember.manual_seed(4)
-    q = init.orthogonal_(big(*shape), gain).numpy().reshape(shape[0], -1).astype(np.float64)
+    q = init.orthogonal_(big(*shape), gain).cpu().numpy().reshape(shape[0], -1).astype(np.float64)
     rows, cols = q.shape
     gram = q @ q.T if rows <= cols else q.T @ q
     np.testing.assert_allclose(gram, gain ** 2 * np.eye(min(rows, cols)), atol=1e-5)
@@ -125,7 +125,7 @@ def test_orthogonal_is_haar_distributed():
     """Entries of a random orthogonal n x n matrix times sqrt(n) are close to N(0, 1)."""
     ember.manual_seed(5)
     n = 150
-    q = init.orthogonal_(big(n, n)).numpy() * math.sqrt(n)
+    q = init.orthogonal_(big(n, n)).cpu().numpy() * math.sqrt(n)
     assert ks_stat(q, normal_cdf) < 3 * ks_crit(n * n)
 
 
@@ -133,10 +133,10 @@ def test_orthogonal_is_haar_distributed():
 def test_sparse(sparsity, std):
     ember.manual_seed(6)
     rows, cols = 200, 100
-    x = init.sparse_(big(rows, cols), sparsity, std).numpy()
+    x = init.sparse_(big(rows, cols), sparsity, std).cpu().numpy()
     zeros_per_col = (x == 0).sum(0)
     assert (zeros_per_col == math.ceil(sparsity * rows)).all()
-    assert_normal(ember.from_numpy(x[x != 0]), 0, std)
+    assert_normal(ember.tensor(x[x != 0]), 0, std)
 
 
 @pytest.mark.parametrize("shape,groups", [((4, 6, 3), 1), ((6, 4, 3, 3), 2), ((4, 4, 2, 3, 3), 1),
@@ -144,10 +144,10 @@ def test_sparse(sparsity, std):
 def test_dirac_and_eye_match_torch(shape, groups):
     t = torch.nn.init.dirac_(torch.empty(shape), groups)
     e = init.dirac_(ember.empty(*shape), groups)
-    np.testing.assert_array_equal(e.numpy(), t.numpy())
+    np.testing.assert_array_equal(e.cpu().numpy(), t.cpu().numpy())
     for s in ((3, 5), (5, 3), (4, 4)):
-        np.testing.assert_array_equal(init.eye_(ember.empty(*s)).numpy(),
-                                      torch.nn.init.eye_(torch.empty(s)).numpy())
+        np.testing.assert_array_equal(init.eye_(ember.empty(*s)).cpu().numpy(),
+                                      torch.nn.init.eye_(torch.empty(s)).cpu().numpy())
 
 
 GAINS = [("linear", None), ("conv1d", None), ("conv2d", None), ("conv3d", None),
@@ -194,7 +194,7 @@ def test_init_keeps_leaf_and_dtype():
 # ----------------------------------------------------------------------- layer defaults
 
 def bound_check(t, bound, kind="uniform"):
-    x = t.detach().numpy().astype(np.float64).ravel()
+    x = t.detach().cpu().numpy().astype(np.float64).ravel()
     if kind == "uniform":
         assert np.abs(x).max() <= bound + 1e-7
         assert np.abs(x).max() > 0.5 * bound  # actually spread over the interval
@@ -261,9 +261,9 @@ def test_constant_defaults_match_torch():
         for k, v in t_state.items():
             if type(tm).__name__ in ("Embedding", "MultiheadAttention") and "weight" in k:
                 continue  # random; checked above (padding row below)
-            np.testing.assert_array_equal(e_state[k].numpy(), v.numpy(), err_msg=f"{tm} {k}")
+            np.testing.assert_array_equal(e_state[k].cpu().numpy(), v.cpu().numpy(), err_msg=f"{tm} {k}")
     emb = ember.nn.Embedding(5, 3, padding_idx=2)
-    assert (emb.weight.detach().numpy()[2] == 0).all()
+    assert (emb.weight.detach().cpu().numpy()[2] == 0).all()
     mha = ember.nn.MultiheadAttention(4, 2, add_bias_kv=True)
-    assert (mha.in_proj_bias.detach().numpy() == 0).all()
-    assert (mha.out_proj.bias.detach().numpy() == 0).all()
+    assert (mha.in_proj_bias.detach().cpu().numpy() == 0).all()
+    assert (mha.out_proj.bias.detach().cpu().numpy() == 0).all()

@@ -28,26 +28,26 @@ def run_layer(make, inputs, rtol=1e-5, atol=1e-6, train=True, double=False, ngra
     ngrad = len(inputs) if ngrad is None else ngrad
     t_in = [torch.from_numpy(x.copy()).requires_grad_(x.dtype.kind == "f" and i < ngrad)
             for i, x in enumerate(inputs)]
-    e_in = [ember.from_numpy(x.copy()).requires_grad_(x.dtype.kind == "f" and i < ngrad)
+    e_in = [ember.tensor(x.copy()).requires_grad_(x.dtype.kind == "f" and i < ngrad)
             for i, x in enumerate(inputs)]
     to, eo = tm(*t_in), em(*e_in)
     assert eo.dtype.name == str(to.dtype).split(".")[-1]
     assert tuple(eo.shape) == tuple(to.shape)
-    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(eo.detach().cpu().numpy(), to.detach().cpu().numpy(), rtol=rtol, atol=atol)
     if not to.requires_grad:
         return
-    w = rng.standard_normal(tuple(to.shape)).astype(to.detach().numpy().dtype)
+    w = rng.standard_normal(tuple(to.shape)).astype(to.detach().cpu().numpy().dtype)
     (to * torch.from_numpy(w)).sum().backward()
-    (eo * ember.from_numpy(w.copy())).sum().backward()
+    (eo * ember.tensor(w.copy())).sum().backward()
     for i, (a, b) in enumerate(zip(t_in, e_in)):
         if isinstance(a, torch.Tensor) and a.requires_grad and a.grad is not None:
-            np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy(), rtol=rtol, atol=atol,
+            np.testing.assert_allclose(b.grad.cpu().numpy(), a.grad.cpu().numpy(), rtol=rtol, atol=atol,
                                        err_msg=f"input {i} grad")
     for (n, a), (_, b) in zip(tm.named_parameters(), em.named_parameters()):
         if a.grad is None:
             assert b.grad is None, n
             continue
-        np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(b.grad.cpu().numpy(), a.grad.cpu().numpy(), rtol=rtol, atol=atol,
                                    err_msg=n)
 
 
@@ -203,15 +203,15 @@ def test_dropout_train_statistics():
     y = ember.nn.Dropout(0.3)(x)
     zeros = float((y == 0).sum().item()) / x.numel()
     assert abs(zeros - 0.3) < 0.01
-    np.testing.assert_allclose(y[y != 0].numpy(), 1 / 0.7, rtol=1e-6)
+    np.testing.assert_allclose(y[y != 0].cpu().numpy(), 1 / 0.7, rtol=1e-6)
 
 
 def test_default_init_distribution():
     ember.manual_seed(0)
     lin = ember.nn.Linear(400, 300)
     bound = 1 / np.sqrt(400)
-    w = lin.weight.detach().numpy()
+    w = lin.weight.detach().cpu().numpy()
     assert w.min() >= -bound * (1 + 1e-6) and w.max() <= bound * (1 + 1e-6)
     assert abs(w.std() - bound / np.sqrt(3)) < 0.01 * bound
-    b = lin.bias.detach().numpy()
+    b = lin.bias.detach().cpu().numpy()
     assert b.min() >= -bound * (1 + 1e-6) and b.max() <= bound * (1 + 1e-6)

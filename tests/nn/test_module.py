@@ -58,14 +58,14 @@ def test_forward_backward_matches_torch():
     t, e = build(torch), build(ember)
     copy_state(t, e)
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
-    tx, ex = torch.from_numpy(x).requires_grad_(), ember.from_numpy(x.copy()).requires_grad_()
+    tx, ex = torch.from_numpy(x).requires_grad_(), ember.tensor(x.copy()).requires_grad_()
     to, eo = t(tx), e(ex)
-    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(eo.detach().cpu().numpy(), to.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
     to.sum().backward()
     eo.sum().backward()
-    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ex.grad.cpu().numpy(), tx.grad.cpu().numpy(), rtol=1e-5, atol=1e-6)
     for (n, tp), (_, ep) in zip(t.named_parameters(), e.named_parameters()):
-        np.testing.assert_allclose(ep.grad.numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-6,
+        np.testing.assert_allclose(ep.grad.cpu().numpy(), tp.grad.cpu().numpy(), rtol=1e-5, atol=1e-6,
                                    err_msg=n)
 
 
@@ -83,7 +83,7 @@ def test_load_state_dict_errors_leave_module_unchanged():
     assert "Missing key(s) in state_dict: \"seq.0.bias\"" in msg
     assert "Unexpected key(s) in state_dict: \"extra.weight\"" in msg
     for k, v in e.state_dict().items():
-        assert np.array_equal(v.numpy(), before[k].numpy()), k
+        assert np.array_equal(v.cpu().numpy(), before[k].cpu().numpy()), k
     res = e.load_state_dict(OrderedDict(list(before.items())[:2]), strict=False)
     assert len(res.missing_keys) == 0 and res.unexpected_keys == []
     assert repr(e.load_state_dict(before)) == "<All keys matched successfully>"
@@ -170,7 +170,7 @@ def test_deepcopy_and_pickle():
     e = build(ember)
     c = copy.deepcopy(e)
     for (n, a), (_, b) in zip(e.named_parameters(), c.named_parameters()):
-        assert a is not b and np.array_equal(a.detach().numpy(), b.detach().numpy())
+        assert a is not b and np.array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())
     p = pickle.loads(pickle.dumps(e.state_dict()))
     assert list(p) == list(e.state_dict())
 

@@ -258,4 +258,4 @@ def test_wrong_input_shape_raises_like_torch(name, make, shape):
     with pytest.raises(Exception) as te:
         _call(make, torch, torch.from_numpy(x))
     with pytest.raises(type(te.value)):
-        _call(make, ember, ember.from_numpy(x))
+        _call(make, ember, ember.tensor(x))

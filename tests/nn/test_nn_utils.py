@@ -70,29 +70,29 @@ def test_spectral_norm_buffers_follow_torch():
     x = f32(2, 4)
     for _ in range(3):
         tm(torch.from_numpy(x))
-        em(ember.from_numpy(x))
+        em(ember.tensor(x))
     for k, v in tm.state_dict().items():
-        np.testing.assert_allclose(em.state_dict()[k].numpy(), v.numpy(), rtol=1e-5, atol=1e-6,
+        np.testing.assert_allclose(em.state_dict()[k].cpu().numpy(), v.cpu().numpy(), rtol=1e-5, atol=1e-6,
                                    err_msg=k)
     # sigma is the largest singular value after many iterations
     for _ in range(50):
-        em(ember.from_numpy(x))
-    w = em.parametrizations.weight.original.detach().numpy()
-    np.testing.assert_allclose(np.linalg.svd(em.weight.detach().numpy())[1][0], 1.0, rtol=1e-4)
+        em(ember.tensor(x))
+    w = em.parametrizations.weight.original.detach().cpu().numpy()
+    np.testing.assert_allclose(np.linalg.svd(em.weight.detach().cpu().numpy())[1][0], 1.0, rtol=1e-4)
     assert np.linalg.svd(w)[1][0] > 0
 
 
 def test_weight_norm_values_and_legacy_keys():
     lin = ember.nn.Linear(3, 4)
-    w0 = lin.weight.detach().numpy().copy()
+    w0 = lin.weight.detach().cpu().numpy().copy()
     P(ember).weight_norm(lin)
-    np.testing.assert_allclose(lin.weight.detach().numpy(), w0, rtol=1e-6)
+    np.testing.assert_allclose(lin.weight.detach().cpu().numpy(), w0, rtol=1e-6)
     g = lin.parametrizations.weight.original0
     assert tuple(g.shape) == (4, 1)
     # a legacy state_dict (weight_g / weight_v) loads into the parametrized module
     old = {"weight_g": ember.ones(4, 1), "weight_v": ember.ones(4, 3), "bias": ember.zeros(4)}
     lin.load_state_dict(old)
-    np.testing.assert_allclose(lin.weight.detach().numpy(), np.full((4, 3), 3 ** -0.5), rtol=1e-6)
+    np.testing.assert_allclose(lin.weight.detach().cpu().numpy(), np.full((4, 3), 3 ** -0.5), rtol=1e-6)
 
 
 class Symmetric:
@@ -114,7 +114,7 @@ def test_register_parametrization_against_torch():
         return m
     compare_module(make, [Grad(f32(4, 3))], train=True)
     m = make(ember)
-    w = m.weight.detach().numpy()
+    w = m.weight.detach().cpu().numpy()
     np.testing.assert_allclose(w, w.T)
     assert type(m).__name__ == "ParametrizedLinear"
     assert ember.nn.utils.parametrize.is_parametrized(m, "weight")
@@ -123,16 +123,16 @@ def test_register_parametrization_against_torch():
     # assignment goes through right_inverse
     A = ember.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
     m.weight = A
-    np.testing.assert_allclose(m.parametrizations.weight.original.detach().numpy(),
-                               np.triu(A.numpy()))
+    np.testing.assert_allclose(m.parametrizations.weight.original.detach().cpu().numpy(),
+                               np.triu(A.cpu().numpy()))
     with ember.nn.utils.parametrize.cached():
         assert m.weight is m.weight
     assert m.weight is not m.weight
-    sym = m.weight.detach().numpy()
+    sym = m.weight.detach().cpu().numpy()
     ember.nn.utils.parametrize.remove_parametrizations(m, "weight")
     assert type(m) is ember.nn.Linear
     assert isinstance(m.weight, ember.nn.Parameter)
-    np.testing.assert_allclose(m.weight.detach().numpy(), sym)
+    np.testing.assert_allclose(m.weight.detach().cpu().numpy(), sym)
     assert list(m.state_dict()) == ["bias", "weight"]  # as torch: re-registered last
 
 
@@ -157,10 +157,10 @@ def test_remove_legacy_hooks():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = ember.nn.utils.weight_norm(ember.nn.Linear(3, 2))
-    w = m.weight.detach().numpy().copy()
+    w = m.weight.detach().cpu().numpy().copy()
     ember.nn.utils.remove_weight_norm(m)
     assert sorted(n for n, _ in m.named_parameters()) == ["bias", "weight"]
-    np.testing.assert_allclose(m.weight.detach().numpy(), w, rtol=1e-6)
+    np.testing.assert_allclose(m.weight.detach().cpu().numpy(), w, rtol=1e-6)
     m = ember.nn.utils.spectral_norm(ember.nn.Linear(3, 2))
     ember.nn.utils.remove_spectral_norm(m)
     assert sorted(n for n, _ in m.named_parameters()) == ["bias", "weight"]
@@ -200,9 +200,9 @@ def test_fusion(kind):
         tf, ef = (L.nn.utils.fuse_conv_bn_eval(a, b, transpose=kind == "convT") for L, a, b in
                   ((torch, tl, tb), (ember, el, eb)))
     with torch.no_grad():
-        ref = tb(tl(torch.from_numpy(xin))).numpy()
-        np.testing.assert_allclose(tf(torch.from_numpy(xin)).numpy(), ref, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(ef(ember.from_numpy(xin)).detach().numpy(), ref, rtol=1e-4,
+        ref = tb(tl(torch.from_numpy(xin))).cpu().numpy()
+        np.testing.assert_allclose(tf(torch.from_numpy(xin)).cpu().numpy(), ref, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ef(ember.tensor(xin)).detach().cpu().numpy(), ref, rtol=1e-4,
                                atol=1e-5)
     assert ef is not el and isinstance(ef.weight, ember.nn.Parameter)
     with pytest.raises(AssertionError):
@@ -211,9 +211,9 @@ def test_fusion(kind):
 
 
 def grads_of(L, seed_arrays):
-    params = [L.from_numpy(a.copy()).requires_grad_() for a in seed_arrays]
+    params = [L.tensor(a.copy()).requires_grad_() for a in seed_arrays]
     for p, a in zip(params, seed_arrays):
-        p.grad = L.from_numpy((a * 3).copy())
+        p.grad = L.tensor((a * 3).copy())
     return params
 
 
@@ -230,7 +230,7 @@ def test_clip_grad_norm(norm_type, max_norm):
     for L in (torch, ember):
         ps = grads_of(L, arrays)
         total = L.nn.utils.clip_grad_norm_(ps, max_norm, norm_type=norm_type)
-        res.append((float(total), [p.grad.numpy().copy() for p in ps], str(total.dtype)))
+        res.append((float(total), [p.grad.cpu().numpy().copy() for p in ps], str(total.dtype)))
     np.testing.assert_allclose(res[1][0], res[0][0], rtol=1e-5)
     assert res[1][2].split(".")[-1] == res[0][2].split(".")[-1]
     for a, b in zip(res[1][1], res[0][1]):
@@ -255,7 +255,7 @@ def test_clip_grad_value(clip):
     for L in (torch, ember):
         ps = grads_of(L, arrays)
         L.nn.utils.clip_grad_value_(ps, clip)
-        res.append([p.grad.numpy().copy() for p in ps])
+        res.append([p.grad.cpu().numpy().copy() for p in ps])
     for a, b in zip(res[1], res[0]):
         np.testing.assert_array_equal(a, b)
 
@@ -267,12 +267,12 @@ def test_parameters_vector_roundtrip():
     copy_state(tm, em)
     tv = torch.nn.utils.parameters_to_vector(tm.parameters())
     ev = ember.nn.utils.parameters_to_vector(em.parameters())
-    np.testing.assert_array_equal(ev.detach().numpy(), tv.detach().numpy())
+    np.testing.assert_array_equal(ev.detach().cpu().numpy(), tv.detach().cpu().numpy())
     new = np.arange(8, dtype=np.float32)
     torch.nn.utils.vector_to_parameters(torch.from_numpy(new), tm.parameters())
-    ember.nn.utils.vector_to_parameters(ember.from_numpy(new), em.parameters())
+    ember.nn.utils.vector_to_parameters(ember.tensor(new), em.parameters())
     for (n, a), (_, b) in zip(tm.named_parameters(), em.named_parameters()):
-        np.testing.assert_array_equal(b.detach().numpy(), a.detach().numpy(), err_msg=n)
+        np.testing.assert_array_equal(b.detach().cpu().numpy(), a.detach().cpu().numpy(), err_msg=n)
     with pytest.raises(TypeError):
         ember.nn.utils.vector_to_parameters([1.0], em.parameters())
 
@@ -297,7 +297,7 @@ def test_orthogonal_against_torch(name, make, shape):
     tm, em = make(torch), make(ember)
     assert list(em.state_dict()) == list(tm.state_dict())
     # ember's own initialization gives an orthogonal weight
-    w = em.weight.detach().numpy().astype(np.float64)
+    w = em.weight.detach().cpu().numpy().astype(np.float64)
     gram = w.T @ w if shape[0] >= shape[1] else w @ w.T
     np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-5)
 
@@ -333,12 +333,12 @@ def test_orthogonal_batched_float64_assign_and_gradcheck():
         tm = P(torch).orthogonal(Batched.make(torch), **kw)
         em = P(ember).orthogonal(Batched.make(ember), **kw)
         copy_state(tm, em)
-        np.testing.assert_allclose(em.weight.detach().numpy(), tm.weight.detach().numpy(),
+        np.testing.assert_allclose(em.weight.detach().cpu().numpy(), tm.weight.detach().cpu().numpy(),
                                    atol=1e-12)
         # assigning an orthogonal matrix reproduces it (trivialization stores it as base)
         q = np.linalg.qr(rng.standard_normal((2, 3, 3)))[0]
-        em.weight = ember.from_numpy(q.copy())
-        np.testing.assert_allclose(em.weight.detach().numpy(), q, atol=1e-10)
+        em.weight = ember.tensor(q.copy())
+        np.testing.assert_allclose(em.weight.detach().cpu().numpy(), q, atol=1e-10)
     from ember.autograd import gradcheck, gradgradcheck
     from ember.nn.utils.parametrizations import _matrix_exp, _householder_product
     a = ember.randn(3, 3, dtype=ember.float64, requires_grad=True)
@@ -347,10 +347,10 @@ def test_orthogonal_batched_float64_assign_and_gradcheck():
     h = ember.randn(4, 3, dtype=ember.float64, requires_grad=True)
     tau = ember.rand(3, dtype=ember.float64, requires_grad=True)
     assert gradcheck(_householder_product, (h, tau))
-    t_q = torch.linalg.householder_product(torch.from_numpy(h.detach().numpy()),
-                                           torch.from_numpy(tau.detach().numpy()))
-    np.testing.assert_allclose(_householder_product(h, tau).detach().numpy(), t_q.numpy(),
+    t_q = torch.linalg.householder_product(torch.from_numpy(h.detach().cpu().numpy()),
+                                           torch.from_numpy(tau.detach().cpu().numpy()))
+    np.testing.assert_allclose(_householder_product(h, tau).detach().cpu().numpy(), t_q.cpu().numpy(),
                                atol=1e-12)
     big = rng.standard_normal((4, 4)) * 3
-    np.testing.assert_allclose(_matrix_exp(ember.from_numpy(big)).numpy(),
-                               torch.matrix_exp(torch.from_numpy(big)).numpy(), rtol=1e-10)
+    np.testing.assert_allclose(_matrix_exp(ember.tensor(big)).cpu().numpy(),
+                               torch.matrix_exp(torch.from_numpy(big)).cpu().numpy(), rtol=1e-10)

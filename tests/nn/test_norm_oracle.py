@@ -61,15 +61,15 @@ def test_batchnorm_running_stats_match_after_steps(momentum):
     for step in range(5):
         x = f32(4, 3, 5, 5)
         tm(torch.from_numpy(x))
-        em(ember.from_numpy(x))
+        em(ember.tensor(x))
     for k, v in tm.state_dict().items():
-        np.testing.assert_allclose(em.state_dict()[k].numpy(), v.numpy(), rtol=1e-5, atol=1e-6,
+        np.testing.assert_allclose(em.state_dict()[k].cpu().numpy(), v.cpu().numpy(), rtol=1e-5, atol=1e-6,
                                    err_msg=k)
     tm.eval()
     em.eval()
     x = f32(2, 3, 5, 5)
-    np.testing.assert_allclose(em(ember.from_numpy(x)).detach().numpy(),
-                               tm(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(em(ember.tensor(x)).detach().cpu().numpy(),
+                               tm(torch.from_numpy(x)).detach().cpu().numpy(), rtol=1e-5, atol=1e-5)
 
 
 EMB = [
@@ -114,13 +114,13 @@ def test_embedding_errors_and_pretrained():
 
 def test_norm_double_backward():
     r = np.random.default_rng(6)
-    x = ember.from_numpy(r.standard_normal((4, 3, 2))).requires_grad_()
-    w = ember.from_numpy(r.standard_normal(3)).requires_grad_()
-    b = ember.from_numpy(r.standard_normal(3)).requires_grad_()
+    x = ember.tensor(r.standard_normal((4, 3, 2))).requires_grad_()
+    w = ember.tensor(r.standard_normal(3)).requires_grad_()
+    b = ember.tensor(r.standard_normal(3)).requires_grad_()
     f = lambda x, w, b: ember.nn.functional.batch_norm(x, None, None, w, b, training=True)
     assert gradcheck(f, (x, w, b))
     assert gradgradcheck(f, (x, w, b))
-    lw = ember.from_numpy(r.standard_normal(2)).requires_grad_()
+    lw = ember.tensor(r.standard_normal(2)).requires_grad_()
     g = lambda x, w: ember.nn.functional.layer_norm(x, (2,), w)
     assert gradcheck(g, (x, lw))
     assert gradgradcheck(g, (x, lw))

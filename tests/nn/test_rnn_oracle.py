@@ -51,21 +51,21 @@ def test_rnn_matches_torch(name, kw, shape):
     assert repr(em) == repr(tm)
     _copy(tm, em)
     x = f32(*shape)
-    tx, ex = torch.from_numpy(x).requires_grad_(), ember.from_numpy(x.copy()).requires_grad_()
+    tx, ex = torch.from_numpy(x).requires_grad_(), ember.tensor(x.copy()).requires_grad_()
     to, eo = _flat(tm(tx)), _flat(em(ex))
     assert len(to) == len(eo)
     loss_t, loss_e = 0, 0
     for a, b in zip(to, eo):
         assert tuple(a.shape) == tuple(b.shape)
-        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(b.detach().cpu().numpy(), a.detach().cpu().numpy(), rtol=1e-5, atol=1e-5)
         w = f32(*a.shape)
         loss_t = loss_t + (a * torch.from_numpy(w)).sum()
-        loss_e = loss_e + (b * ember.from_numpy(w.copy())).sum()
+        loss_e = loss_e + (b * ember.tensor(w.copy())).sum()
     loss_t.backward()
     loss_e.backward()
-    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ex.grad.cpu().numpy(), tx.grad.cpu().numpy(), rtol=1e-4, atol=1e-5)
     for (n, a), (_, b) in zip(tm.named_parameters(), em.named_parameters()):
-        np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy(), rtol=1e-4, atol=1e-5,
+        np.testing.assert_allclose(b.grad.cpu().numpy(), a.grad.cpu().numpy(), rtol=1e-4, atol=1e-5,
                                    err_msg=n)
 
 
@@ -78,11 +78,11 @@ def test_initial_state_and_errors(name):
     h = f32(2, 2, 4)
     if name == "LSTM":
         th, eh = (torch.from_numpy(h), torch.from_numpy(h * 2)), \
-            (ember.from_numpy(h.copy()), ember.from_numpy(h * 2))
+            (ember.tensor(h.copy()), ember.tensor(h * 2))
     else:
-        th, eh = torch.from_numpy(h), ember.from_numpy(h.copy())
-    np.testing.assert_allclose(em(ember.from_numpy(x), eh)[0].detach().numpy(),
-                               tm(torch.from_numpy(x), th)[0].detach().numpy(), rtol=1e-5,
+        th, eh = torch.from_numpy(h), ember.tensor(h.copy())
+    np.testing.assert_allclose(em(ember.tensor(x), eh)[0].detach().cpu().numpy(),
+                               tm(torch.from_numpy(x), th)[0].detach().cpu().numpy(), rtol=1e-5,
                                atol=1e-5)
     for lib, m in ((torch, tm), (ember, em)):
         with pytest.raises(RuntimeError):
@@ -102,14 +102,14 @@ def test_packed_sequences(name, enforce_sorted):
     res = []
     for lib, m in ((torch, tm), (ember, em)):
         ru = lib.nn.utils.rnn
-        xx = lib.from_numpy(x.copy()).requires_grad_()
+        xx = lib.tensor(x.copy()).requires_grad_()
         packed = ru.pack_padded_sequence(xx, lib.tensor(lengths), enforce_sorted=enforce_sorted)
         out, h = m(packed)
         padded, lens = ru.pad_packed_sequence(out)
         hh = h[0] if isinstance(h, tuple) else h
         (padded.sum() + hh.pow(2).sum()).backward()
-        res.append((padded.detach().numpy(), lens.numpy(), hh.detach().numpy(),
-                    xx.grad.numpy()))
+        res.append((padded.detach().cpu().numpy(), lens.cpu().numpy(), hh.detach().cpu().numpy(),
+                    xx.grad.cpu().numpy()))
     for a, b in zip(res[1], res[0]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
@@ -119,12 +119,12 @@ def test_pad_and_pack_helpers():
     res = []
     for lib in (torch, ember):
         ru = lib.nn.utils.rnn
-        ts = [lib.from_numpy(s.copy()) for s in seqs]
+        ts = [lib.tensor(s.copy()) for s in seqs]
         p = ru.pad_sequence(ts, batch_first=True, padding_value=-1.0)
         pk = ru.pack_sequence(ts, enforce_sorted=False)
         back = ru.unpack_sequence(pk)
-        res.append((p.numpy(), pk.data.numpy(), pk.batch_sizes.numpy(),
-                    [b.numpy() for b in back]))
+        res.append((p.cpu().numpy(), pk.data.cpu().numpy(), pk.batch_sizes.cpu().numpy(),
+                    [b.cpu().numpy() for b in back]))
     np.testing.assert_array_equal(res[1][0], res[0][0])
     np.testing.assert_array_equal(res[1][1], res[0][1])
     np.testing.assert_array_equal(res[1][2], res[0][2])
@@ -138,10 +138,10 @@ def test_cells(name):
     assert repr(em) == repr(tm)
     _copy(tm, em)
     x = f32(2, 3)
-    to, eo = _flat(tm(torch.from_numpy(x))), _flat(em(ember.from_numpy(x.copy())))
+    to, eo = _flat(tm(torch.from_numpy(x))), _flat(em(ember.tensor(x.copy())))
     for a, b in zip(to, eo):
-        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
-    unb = _flat(em(ember.from_numpy(x[0].copy())))
+        np.testing.assert_allclose(b.detach().cpu().numpy(), a.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
+    unb = _flat(em(ember.tensor(x[0].copy())))
     assert unb[0].shape == (4,)
 
 
@@ -165,7 +165,7 @@ def test_seed_lstm_time_series_trains():
     net = LSTMNet(1, 16, 1, 1)
     opt = ember.optim.Adam(net.parameters(), lr=0.01)
     crit = ember.nn.MSELoss()
-    x, y = ember.from_numpy(xs), ember.from_numpy(ys)
+    x, y = ember.tensor(xs), ember.tensor(ys)
     losses = []
     for epoch in range(60):
         opt.zero_grad()

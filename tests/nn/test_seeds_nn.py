@@ -210,16 +210,16 @@ def test_state_dict_round_trip_between_torch_and_ember(build, make_input):
     result = em.load_state_dict(state)
     assert not result.missing_keys and not result.unexpected_keys
     with torch.no_grad():
-        expected = tm(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(em(ember.from_numpy(x)).detach().numpy(), expected, rtol=1e-5,
+        expected = tm(torch.from_numpy(x)).cpu().numpy()
+    np.testing.assert_allclose(em(ember.tensor(x)).detach().cpu().numpy(), expected, rtol=1e-5,
                                atol=1e-5)
     # ember -> torch (a fresh torch model)
     tm2 = build(torch)
-    tm2.load_state_dict({k: torch.from_numpy(v.detach().numpy().copy())
+    tm2.load_state_dict({k: torch.from_numpy(v.detach().cpu().numpy().copy())
                          for k, v in em.state_dict().items()})
     tm2.eval()
     with torch.no_grad():
-        np.testing.assert_allclose(tm2(torch.from_numpy(x)).numpy(), expected, rtol=1e-5,
+        np.testing.assert_allclose(tm2(torch.from_numpy(x)).cpu().numpy(), expected, rtol=1e-5,
                                    atol=1e-5)
     # and through a file ember writes in torch's format
     import io
@@ -230,5 +230,5 @@ def test_state_dict_round_trip_between_torch_and_ember(build, make_input):
     tm3.load_state_dict(torch.load(buf, weights_only=True))
     tm3.eval()
     with torch.no_grad():
-        np.testing.assert_allclose(tm3(torch.from_numpy(x)).numpy(), expected, rtol=1e-5,
+        np.testing.assert_allclose(tm3(torch.from_numpy(x)).cpu().numpy(), expected, rtol=1e-5,
                                    atol=1e-5)

@@ -375,7 +375,7 @@ class RNNCell(_CellBase):
     def forward(self, input, hx=None):
         x, unbatched = self._prep(input, hx, "RNNCell")
         if hx is None:
-            h = zeros((x.shape[0], self.hidden_size), dtype=x.dtype)
+            h = zeros((x.shape[0], self.hidden_size), dtype=x.dtype, device=x.device)
         else:
             h = hx.unsqueeze(0) if unbatched else hx
         out = _rnn_step(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
@@ -389,7 +389,7 @@ class LSTMCell(_CellBase):
     def forward(self, input, hx=None):
         x, unbatched = self._prep(input, hx, "LSTMCell")
         if hx is None:
-            z = zeros((x.shape[0], self.hidden_size), dtype=x.dtype)
+            z = zeros((x.shape[0], self.hidden_size), dtype=x.dtype, device=x.device)
             h, c = z, z
         else:
             h, c = hx
@@ -406,7 +406,7 @@ class GRUCell(_CellBase):
     def forward(self, input, hx=None):
         x, unbatched = self._prep(input, hx, "GRUCell")
         if hx is None:
-            h = zeros((x.shape[0], self.hidden_size), dtype=x.dtype)
+            h = zeros((x.shape[0], self.hidden_size), dtype=x.dtype, device=x.device)
         else:
             h = hx.unsqueeze(0) if unbatched else hx
         out = _gru_step(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,

@@ -3,7 +3,6 @@ import math
 
 import numpy as np
 
-from ..._backend import as_array
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 
@@ -30,13 +29,13 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
         total = min(float(np.min(np.abs(a))) if a.size else math.inf for a in arrays)
     else:
         norms = [np.sum(np.abs(a.astype(np.float64)) ** norm_type) for a in arrays]
-        total = float(np.sum(norms)) ** (1.0 / norm_type)
+        total = float(sum(norms)) ** (1.0 / norm_type)  # one host sync on CUDA
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` "
                            f"is non-finite, so it cannot be clipped. To disable this error and "
                            f"scale the gradients by the non-finite norm anyway, set "
                            f"`error_if_nonfinite=False`")
-    return tensor(total, dtype=tensors[0].dtype)
+    return tensor(total, dtype=tensors[0].dtype, device=tensors[0].device)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
@@ -49,7 +48,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if coef < 1:
         with grad_mode.no_grad():
             for g in grads:
-                g._data *= as_array(coef, dtype=g._data.dtype)
+                g._data *= g._data.dtype.type(coef)
                 g._bump_version()
     return total
 

@@ -4,6 +4,7 @@ from enum import Enum, auto
 
 import numpy as np
 
+from ..._backend import array_namespace, like
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from .. import functional as F
@@ -19,11 +20,11 @@ def _matrix_exp(A):
     order): scaling and squaring, exp(A) = (T_12(A / 2^s))^(2^s) with the degree-12 Taylor
     polynomial T_12 and s chosen so that ||A / 2^s||_1 <= 1/2 (truncation error < 1e-15)."""
     from ..._ops.creation import eye
-    norm = float(np.abs(A.detach().numpy()).sum(axis=-2).max()) if A.numel() else 0.0
+    norm = float(A.detach().abs().sum(-2).max()) if A.numel() else 0.0
     s = max(0, int(np.ceil(np.log2(norm / 0.5)))) if norm > 0.5 else 0
     B = A / (2 ** s)
     n = A.shape[-1]
-    identity = eye(n, dtype=A.dtype)
+    identity = eye(n, dtype=A.dtype, device=A.device)
     # Horner: I + B (I + B/2 (I + B/3 (... (I + B/12))))
     result = identity + B / 12
     for k in range(11, 0, -1):
@@ -39,8 +40,8 @@ def _householder_product(A, tau):
     differentiable ops."""
     from ..._ops.creation import eye
     n, k = A.shape[-2], A.shape[-1]
-    V = A.tril(diagonal=-1) + eye(n, k, dtype=A.dtype)
-    Q = eye(n, k, dtype=A.dtype).expand(*A.shape[:-2], n, k)
+    V = A.tril(diagonal=-1) + eye(n, k, dtype=A.dtype, device=A.device)
+    Q = eye(n, k, dtype=A.dtype, device=A.device).expand(*A.shape[:-2], n, k)
     for i in range(k - 1, -1, -1):
         v = V[..., :, i:i + 1]
         Q = Q - tau[..., i:i + 1].unsqueeze(-1) * (v @ (v.mT @ Q))
@@ -49,11 +50,13 @@ def _householder_product(A, tau):
 
 def _geqrf(A):
     """LAPACK geqrf of a batch of tall matrices as (reflectors and R in one matrix, tau),
-    through NumPy's raw QR (which returns the transposed factor)."""
-    a = A.detach().numpy()
+    through NumPy's raw QR (which returns the transposed factor), computed on the host."""
+    a = A.detach()._cpu_array()
     h, tau = np.linalg.qr(a, mode="raw")
     h = np.ascontiguousarray(np.swapaxes(h, -1, -2)).astype(a.dtype)
-    return Tensor._make(h), Tensor._make(np.ascontiguousarray(tau).astype(a.dtype))
+    ref = A._data
+    return (Tensor._make(like(h, ref)),
+            Tensor._make(like(np.ascontiguousarray(tau).astype(a.dtype), ref)))
 
 
 def _is_orthogonal(Q):
@@ -61,15 +64,16 @@ def _is_orthogonal(Q):
     from ..._ops.creation import eye
     n, k = Q.shape[-2], Q.shape[-1]
     eps = 10.0 * n * float(np.finfo(Q.dtype.np).eps)
-    return bool((Q.mH @ Q).allclose(eye(k, dtype=Q.dtype), atol=eps))
+    return bool((Q.mH @ Q).allclose(eye(k, dtype=Q.dtype, device=Q.device), atol=eps))
 
 
 def _make_orthogonal(A):
     """The Q of A = QR (A tall) with diag(R) >= 0."""
-    q, r = np.linalg.qr(A.detach().numpy())
+    q, r = np.linalg.qr(A.detach()._data)
     signs = np.sign(np.diagonal(r, axis1=-2, axis2=-1))
     signs = np.where(signs == 0, 1, signs)
-    return Tensor._make(np.ascontiguousarray(q * signs[..., None, :]).astype(q.dtype))
+    q = array_namespace(q).ascontiguousarray(q * signs[..., None, :])
+    return Tensor._make(q.astype(q.dtype))
 
 
 class _OrthMaps(Enum):
@@ -114,7 +118,7 @@ class _Orthogonal(Module):
             if self.orthogonal_map == _OrthMaps.matrix_exp:
                 Q = _matrix_exp(A)
             else:
-                identity = eye(n, dtype=A.dtype)
+                identity = eye(n, dtype=A.dtype, device=A.device)
                 Q = solve(identity - 0.5 * A, identity + 0.5 * A)
             if n != k:
                 Q = Q[..., :k]
@@ -162,7 +166,7 @@ class _Orthogonal(Module):
             Q = Q.clone() if _is_orthogonal(Q) else _make_orthogonal(Q)
         else:
             # complete Q to an n x n orthogonal matrix
-            extra = randn(*(tuple(Q.shape[:-2]) + (n, n - k)), dtype=Q.dtype)
+            extra = randn(*(tuple(Q.shape[:-2]) + (n, n - k)), dtype=Q.dtype, device=Q.device)
             Q = _make_orthogonal(cat([Q, extra], dim=-1))
         self.base = Q
         # X = -I makes the householder map give the identity, so Q(X) = base

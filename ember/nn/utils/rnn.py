@@ -3,7 +3,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..._backend import as_array
+from ..._backend import array_namespace, as_array, like
 from ..._tensor import Tensor
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
@@ -34,7 +34,7 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
 def _invert(perm):
     from ..._ops.creation import tensor
     inv = np.empty_like(perm._data)
-    inv[perm._data] = np.arange(perm._data.size)
+    inv[perm._data] = array_namespace(perm._data).arange(perm._data.size)
     return Tensor._make(inv)
 
 
@@ -53,13 +53,14 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         order = np.arange(len(lengths_np))
     else:
         order = np.argsort(-lengths_np, kind="stable")
-        sorted_indices = Tensor._make(order.astype(np.int64))
+        # on the input's device, as torch's (batch_sizes stays on the CPU)
+        sorted_indices = Tensor._make(like(order.astype(np.int64), input._data))
     if np.any(lengths_np <= 0):
         raise RuntimeError("Length of all samples has to be greater than 0, but found an element "
                            "in 'lengths' that is <= 0")
     x = input.transpose(0, 1) if batch_first else input   # (T, B, *)
     if sorted_indices is not None:
-        x = x[:, Tensor._make(order)]
+        x = x[:, sorted_indices]
     sl = lengths_np[order]
     T = int(sl[0])
     if T > x.shape[0]:
@@ -86,16 +87,18 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
         bs = int(batch_sizes[t])
         row = data[offset:offset + bs]
         if bs < B:
-            row = cat([row, full((B - bs,) + tuple(tail), padding_value, dtype=data.dtype)], 0)
+            row = cat([row, full((B - bs,) + tuple(tail), padding_value, dtype=data.dtype,
+                                 device=data.device)], 0)
         steps.append(row)
         offset += bs
     for _ in range(T, total_length or T):
-        steps.append(full((B,) + tuple(tail), padding_value, dtype=data.dtype))
+        steps.append(full((B,) + tuple(tail), padding_value, dtype=data.dtype,
+                          device=data.device))
     out = stack(steps, 0)
     lengths = np.array([(batch_sizes > b).sum() for b in range(B)], dtype=np.int64)
     if sequence.unsorted_indices is not None:
         out = out[:, sequence.unsorted_indices]
-        lengths = lengths[sequence.unsorted_indices._data]
+        lengths = lengths[sequence.unsorted_indices._cpu_array()]  # lengths stay on the CPU
     if batch_first:
         out = out.transpose(0, 1)
     return out, Tensor._make(lengths)
@@ -111,7 +114,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     for s in sequences:
         extra = T - s.shape[0]
         if extra:
-            pad = full((extra,) + tuple(s.shape[1:]), padding_value, dtype=s.dtype)
+            pad = full((extra,) + tuple(s.shape[1:]), padding_value, dtype=s.dtype,
+                       device=s.device)
             s = cat([s, pad] if padding_side == "right" else [pad, s], 0)
         padded.append(s)
     out = stack(padded, 1)
