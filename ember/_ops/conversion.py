@@ -21,7 +21,10 @@ class ToCopy(Op):
     def forward(ctx, x, np_dtype, dev):
         ctx.src_dtype = x.dtype
         ctx.src_device = None
-        out = x.astype(np_dtype) if np_dtype is not None and x.dtype != np_dtype else x.copy()
+        if np_dtype is not None and x.dtype != np_dtype:
+            out = x.astype(np_dtype)
+        else:
+            out = x if dev is not None else x.copy()  # a move to another device copies anyway
         if dev is not None:
             out, ctx.src_device = _move(out, dev)
         return out
@@ -44,8 +47,8 @@ def _move(arr, dev):
         return cuda_backend().from_numpy(arr, dev.index), _device_cls("cpu")
     if (dev.index or 0) != arr.device.id:
         xp = cuda_backend().xp
-        with xp.cuda.Device(dev.index or 0):
-            return xp.asarray(arr), _device_cls("cuda", arr.device.id)
+        with xp.cuda.Device(dev.index or 0):  # CuPy's copy() lands on the current device
+            return arr.copy(), _device_cls("cuda", arr.device.id)
     return arr, None
 
 

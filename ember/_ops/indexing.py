@@ -53,7 +53,7 @@ def _same_device(fname, input, other, what="index"):
     if type(a) is not type(input._data) and CUDA_ON[0]:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
                            f"two devices, {input.device} and {other.device}! (when checking "
-                           f"argument for argument {what} in method wrapper_{fname})")
+                           f"argument for argument {what} in method wrapper_CUDA_{fname})")
     return a
 
 
