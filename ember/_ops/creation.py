@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .._backend import as_array
+from .._backend import as_array, like
 from .. import _dtype
 from .._device import as_device, factory_device, CPU
 from .._random import gen_of
@@ -224,7 +224,7 @@ def as_tensor(data, dtype=None, device=None):
                                                        as_device(device) == data.device):
             return data
         return data.to(device=device, dtype=dtype)
-    if isinstance(data, np.ndarray) and (device is None or as_device(device).type == "cpu"):
+    if isinstance(data, np.ndarray) and factory_device(device).type == "cpu":
         t = from_numpy(data)
         return t if dtype is None or dtype is t.dtype else t.to(dtype)
     return tensor(data, dtype=dtype, device=device)
@@ -629,7 +629,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
                                                        NormalBackward2)
         m = m.astype(dt.np) if mean_t else m
         s = s.astype(dt.np) if std_t else s
-        noise = _normal_array(g, shape, dt)
+        noise = like(_normal_array(g, shape, dt), ref._data)  # drawn on the host
         result = apply(op, (mean if mean_t else None, std if std_t else None), (m, s, noise))
         if out is not None:
             return _write_out(out, result)

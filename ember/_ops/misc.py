@@ -14,7 +14,8 @@ import numbers
 
 import numpy as np
 
-from .._backend import as_array
+from .._backend import as_array, array_namespace, like
+from .._device import factory_device
 from .. import _dtype
 from .._tensor import Tensor, Size
 from ..autograd import grad_mode
@@ -105,7 +106,7 @@ def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
         raise RuntimeError(f"row must be non-negative, got{row}" if row < 0 else
                            f"col must be non-negative, got{col}")
     r, c = np.tril_indices(row, offset, col)
-    return _to(_index_pair(r, c, dtype, "tril_indices"), device)
+    return _to(_index_pair(r, c, dtype, "tril_indices"), factory_device(device))
 
 
 def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
@@ -114,12 +115,13 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
         raise RuntimeError(f"row must be non-negative, got{row}" if row < 0 else
                            f"col must be non-negative, got{col}")
     r, c = np.triu_indices(row, offset, col)
-    return _to(_index_pair(r, c, dtype, "triu_indices"), device)
+    return _to(_index_pair(r, c, dtype, "triu_indices"), factory_device(device))
 
 
 def _to(arr, device):
+    """NumPy array `arr` as a tensor on `device` (None: the CPU)."""
     t = Tensor._make(arr)
-    if device is not None:
+    if device is not None and device.type != "cpu":
         t = t.to(device)
     return t
 
@@ -142,7 +144,7 @@ def unravel_index(indices, shape):
         raise ValueError("'indices' must be in range [-{}, {})".format(size, size))
     flat = np.where(flat < 0, flat + size, flat)
     coords = np.unravel_index(flat, shape) if shape else ()
-    return tuple(Tensor._make(as_array(c, dtype=np.int64)) for c in coords)
+    return tuple(Tensor._make(like(as_array(c, dtype=np.int64), indices._data)) for c in coords)
 
 
 def block_diag(*tensors):
@@ -495,7 +497,7 @@ class Logcumsumexp(Op):
         ctx.dim = dim
         if x.ndim == 0:
             return x.copy()
-        return opmath(lambda a: np.logaddexp.accumulate(a, axis=dim), x)
+        return opmath(lambda a: _logcumsumexp_array(a, dim), x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -515,6 +517,20 @@ class Logcumsumexp(Op):
         pos = (reversed_lcse(log_part(grad) - out) + x).exp()
         neg = (reversed_lcse(log_part(-grad) - out) + x).exp()
         return pos - neg
+
+
+def _logcumsumexp_array(a, dim):
+    if type(a) is np.ndarray:
+        return np.logaddexp.accumulate(a, axis=dim)
+    # CuPy has no logaddexp.accumulate: an inclusive scan in log2(n) doubling steps
+    # (Hillis-Steele), each a stable logaddexp of the array and itself shifted by k
+    xp = array_namespace(a)
+    y = xp.moveaxis(a, dim, -1)
+    k = 1
+    while k < y.shape[-1]:
+        y = xp.concatenate([y[..., :k], xp.logaddexp(y[..., k:], y[..., :-k])], axis=-1)
+        k *= 2
+    return xp.moveaxis(y, -1, dim)
 
 
 def logcumsumexp(input, dim, *, out=None):
@@ -585,7 +601,7 @@ class Fill(Op):
 
     @staticmethod
     def forward(ctx, x, value):
-        return np.full(x.shape, value, dtype=x.dtype)
+        return ctx.xp.full(x.shape, value, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -640,7 +656,7 @@ def _fill_diagonal_(self, fill_value, wrap=False):
         idx = tuple(np.arange(n) for _ in range(self.dim()))
     mask = np.zeros(self.shape, dtype=bool)
     mask[idx] = True
-    return self.masked_fill_(Tensor._make(mask), fill_value)
+    return self.masked_fill_(Tensor._make(like(mask, self._data)), fill_value)
 
 
 def resize_(self, *sizes, memory_format=None):
@@ -654,7 +670,7 @@ def resize_(self, *sizes, memory_format=None):
                                f"{list(sizes)}")
     if self._requires_grad:
         raise RuntimeError("cannot resize variables that require grad")
-    new = np.zeros(sizes, dtype=self._data.dtype)
+    new = array_namespace(self._data).zeros(sizes, dtype=self._data.dtype)
     flat_old = self._data.reshape(-1)
     count = builtins.min(flat_old.size, new.size)
     new.reshape(-1)[:count] = flat_old[:count]

@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from .. import _dtype
+from .._backend import like
 from .._tensor import Tensor, Size
 from ..autograd import grad_mode
 from ._base import Op, apply
@@ -147,8 +148,8 @@ def pdist(input, p=2):
         raise RuntimeError("pdist only supports non-negative p values")
     n = input.shape[0]
     i, j = np.triu_indices(n, 1)
-    rows_i = input[Tensor._make(i.astype(np.int64))]
-    rows_j = input[Tensor._make(j.astype(np.int64))]
+    rows_i = input[Tensor._make(like(i.astype(np.int64), input._data))]
+    rows_j = input[Tensor._make(like(j.astype(np.int64), input._data))]
     return _pairwise_norm(rows_i - rows_j, p)
 
 
@@ -209,6 +210,7 @@ def _quantile(fname, input, q, dim, keepdim, interpolation, ignore_nan):
         raise RuntimeError(f"{fname}() input tensor must be non-empty")
     sorted_x = E.sort(x, dim=-1).values
     arr = sorted_x._data
+    values = like(values, arr)
     n_total = arr.shape[-1]
     nan_count = np.isnan(arr).sum(-1, keepdims=True)
     if ignore_nan:
@@ -233,7 +235,7 @@ def _quantile(fname, input, q, dim, keepdim, interpolation, ignore_nan):
         weight = ranks - lo
     result = E.lerp(lo_vals, hi_vals, Tensor._make(weight.astype(arr.dtype)))
     if ignore_nan:
-        all_nan = Tensor._make(np.broadcast_to(nan_count == n_total, result.shape).copy())
+        all_nan = Tensor._make(np.broadcast_to(nan_count == n_total, tuple(result.shape)).copy())
         result = E.where(all_nan, float("nan"), result)
     result = result.movedim(-1, 0)  # q first: (len(q), *reduced shape)
     if dim is None:
@@ -259,6 +261,7 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", ou
 
 
 def _histogram_edges(input, bins, range_, fname):
+    """The bin edges as a NumPy array (histograms are counted on the host)."""
     E = _E()
     if isinstance(bins, Tensor):
         if bins.dim() != 1:
@@ -279,13 +282,14 @@ def _histogram_edges(input, bins, range_, fname):
         raise RuntimeError(f"{fname}(): range of [{lo}, {hi}] is not finite")
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
-    return E.linspace(lo, hi, bins + 1, dtype=input.dtype)._data
+    return E.linspace(lo, hi, bins + 1, dtype=input.dtype, device="cpu")._data
 
 
 def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
     """Histogram of the values of a float tensor: (hist, bin_edges). `bins` is a count
     (equal-width bins over `range`, default [min, max]) or a 1-D tensor of edges; the
-    last bin includes its right edge. Not differentiable."""
+    last bin includes its right edge. Not differentiable. Counted on the host (NumPy's
+    histogram; PyTorch has no CUDA kernel for it), results on input's device."""
     _require_tensor(input, "histogram")
     if not input.is_floating_point():
         raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the same "
@@ -303,7 +307,8 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
         widths = np.diff(edges)
         total = hist.sum()
         hist = (hist / (widths * total)).astype(input._data.dtype)
-    return _histogram_type(Tensor._make(hist), Tensor._make(edges.copy()))
+    dev = input._data
+    return _histogram_type(Tensor._make(like(hist, dev)), Tensor._make(like(edges.copy(), dev)))
 
 
 def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
@@ -324,8 +329,9 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
     w = None if weight is None else weight._cpu_array().reshape(-1)
     hist, _ = np.histogramdd(x, bins=[e.astype(np.float64) for e in edges], weights=w,
                              density=density)
-    return _histogramdd_type(Tensor._make(hist.astype(x.dtype)),
-                             [Tensor._make(e.copy()) for e in edges])
+    dev = input._data
+    return _histogramdd_type(Tensor._make(like(hist.astype(x.dtype), dev)),
+                             [Tensor._make(like(e.copy(), dev)) for e in edges])
 
 
 Tensor.cov = lambda self, *, correction=1, fweights=None, aweights=None: cov(

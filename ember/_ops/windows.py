@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from .. import _dtype
+from .._device import factory_device
 from .._tensor import Tensor, Size
 from ..autograd import grad_mode
 from ._base import Op, apply
@@ -39,7 +40,8 @@ def _window(name, window_length, periodic, dtype, device, requires_grad, values)
         n = window_length + 1 if periodic else window_length
         arr = values(n)[:window_length]
     t = Tensor._make(arr.astype(dt.np))
-    if device is not None:
+    device = factory_device(device)  # computed on the host, moved to the device
+    if device.type != "cpu":
         t = t.to(device)
     if requires_grad:
         t.requires_grad_(True)

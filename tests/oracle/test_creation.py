@@ -9,6 +9,7 @@ import torch
 
 import ember
 
+from . import harness
 from .harness import Grad, assert_same, check
 
 rng = np.random.default_rng(0)
@@ -234,7 +235,15 @@ CASES = [
 
 @pytest.mark.parametrize("name,fn,inputs", CASES, ids=[c[0] for c in CASES])
 def test_creation(name, fn, inputs):
+    if name.startswith("from_numpy") and harness.DEVICE[0] != "cpu":
+        # from_numpy ignores the default device (PyTorch's too): the result stays on the CPU
+        inputs = [fn] + list(inputs)
+        fn = lambda L, f, *args: f(L, *args).to(harness.DEVICE[0]) if L is ember else f(L, *args)
     check(fn, *inputs, exc_message=False)
+
+
+def test_from_numpy_stays_on_cpu():
+    assert ember.from_numpy(np.zeros(2)).device.type == "cpu"
 
 
 def test_from_numpy_shares_memory_both_ways():
@@ -255,7 +264,9 @@ def test_as_tensor_shares_memory():
     a = np.zeros(3)
     t = ember.as_tensor(a)
     a[1] = 4
-    assert t[1].item() == 4.0
+    # on the CPU it shares a's memory; a CUDA default device makes a copy, as in PyTorch
+    assert t[1].item() == (4.0 if t.device.type == "cpu" else 0.0)
+    assert t.device == ember.get_default_device()
     x = ember.ones(2)
     assert ember.as_tensor(x) is x
 
