@@ -3,6 +3,11 @@
 ember cannot reproduce PyTorch's random streams bit for bit; it reproduces its
 behaviour: manual_seed makes runs repeatable, generators are independent objects,
 states can be saved and restored.
+
+CUDA tensors are sampled with these same (CPU) generators and copied to the device:
+the same seed gives the same values on every device, and ``manual_seed`` /
+``get_rng_state`` / ``fork_rng`` cover CUDA sampling too. The price is a host draw and a
+copy per call (noticeable for large tensors, e.g. dropout masks).
 """
 import json
 

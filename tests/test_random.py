@@ -234,3 +234,59 @@ def test_manual_seed_errors_like_torch():
     for ok in (-1, -2 ** 63, 2 ** 64 - 1, 1.5, "3"):
         assert ember.manual_seed(ok).initial_seed() == torch.manual_seed(ok).initial_seed()
     torch.manual_seed(0)
+
+
+# ---------------------------------------------------------------------------- every device
+# ember draws CUDA samples with its CPU generator and copies them to the device (see
+# ember/cuda/__init__.py): CUDA factories give CUDA tensors, manual_seed makes them
+# repeatable, and they equal the CPU draws of the same seed.
+
+DRAWS = {
+    "rand": lambda d: ember.rand(2000, device=d),
+    "randn": lambda d: ember.randn(2000, device=d, dtype=ember.float64),
+    "randint": lambda d: ember.randint(0, 10, (2000,), device=d),
+    "randperm": lambda d: ember.randperm(50, device=d),
+    "normal": lambda d: ember.normal(2.0, 3.0, (2000,), device=d),
+    "normal_tensor": lambda d: ember.normal(ember.full((2000,), 2.0, device=d), 3.0),
+    "bernoulli": lambda d: ember.bernoulli(ember.full((2000,), 0.3, device=d)),
+    "multinomial": lambda d: ember.multinomial(ember.tensor([1.0, 3.0], device=d), 2000, True),
+    "uniform_": lambda d: ember.empty(2000, device=d).uniform_(-1, 1),
+    "normal_": lambda d: ember.empty(2000, device=d).normal_(),
+    "dropout": lambda d: ember.nn.functional.dropout(ember.ones(2000, device=d), 0.25),
+    "rand_like": lambda d: ember.rand_like(ember.zeros(2000, device=d)),
+}
+MOMENTS = {  # (mean, std) of each draw's distribution
+    "rand": (0.5, math.sqrt(1 / 12)), "randn": (0.0, 1.0), "randint": (4.5, math.sqrt(99 / 12)),
+    "randperm": (24.5, math.sqrt((50 ** 2 - 1) / 12)), "normal": (2.0, 3.0),
+    "normal_tensor": (2.0, 3.0), "bernoulli": (0.3, math.sqrt(0.21)),
+    "multinomial": (0.75, math.sqrt(0.1875)), "uniform_": (0.0, math.sqrt(4 / 12)),
+    "normal_": (0.0, 1.0), "dropout": (1.0, math.sqrt(1 / 3)), "rand_like": (0.5, math.sqrt(1 / 12)),
+}
+
+
+@pytest.mark.parametrize("name", list(DRAWS))
+def test_random_factories_on_device(name, device):
+    ember.manual_seed(123)
+    a = DRAWS[name](device)
+    assert a.device.type == device
+    ember.manual_seed(123)
+    b = DRAWS[name](device)
+    np.testing.assert_array_equal(a.cpu().numpy(), b.cpu().numpy())
+    values = a.cpu().numpy().astype(np.float64)
+    mean, std = MOMENTS[name]
+    assert abs(values.mean() - mean) < 5 * std / math.sqrt(values.size) + 1e-9
+    assert abs(values.std() - std) < 0.1 * std
+    if name == "randperm":
+        assert sorted(values.tolist()) == list(range(50))
+    ember.manual_seed(123)
+    np.testing.assert_array_equal(a.cpu().numpy(), DRAWS[name]("cpu").numpy())
+
+
+def test_cuda_rng_state_roundtrip(device):
+    if device == "cpu":
+        pytest.skip("CUDA generator state")
+    state = ember.cuda.get_rng_state()
+    a = ember.randn(100, device="cuda")
+    ember.cuda.set_rng_state(state)
+    b = ember.randn(100, device="cuda")
+    np.testing.assert_array_equal(a.cpu().numpy(), b.cpu().numpy())
