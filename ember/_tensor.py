@@ -151,7 +151,8 @@ class Tensor:
 
     def storage_offset(self):
         if type(self._data) is not _ndarray:   # a CuPy array: views keep their root in .base
-            root = self._data
+            # (but CuPy's as_strided views do not: start from the array of the tensor's base)
+            root = self._data if self._base is None else self._base._data
             while root.base is not None:
                 root = root.base
             return (self._data.data.ptr - root.data.ptr) // self._data.itemsize

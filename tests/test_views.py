@@ -52,18 +52,23 @@ OVERLAPPING = [
 ]
 
 
-def _base(L):
-    return L.from_numpy(np.arange(24, dtype=np.float32).reshape(2, 3, 4))
+def _base(L, device="cpu"):
+    x = L.from_numpy(np.arange(24, dtype=np.float32).reshape(2, 3, 4))
+    return x if L is torch or device == "cpu" else x.to(device)
 
 
-def _both(fn):
+def _host(t):
+    return t.cpu().numpy()
+
+
+def _both(fn, device):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return fn(torch, _base(torch)), fn(ember, _base(ember))
+        return fn(torch, _base(torch)), fn(ember, _base(ember, device))
 
 
-def _run(L, fn, action):
-    x = _base(L)
+def _run(L, fn, action, device="cpu"):
+    x = _base(L, device)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         v = fn(L, x)
@@ -72,28 +77,29 @@ def _run(L, fn, action):
 
 
 @pytest.mark.parametrize("name,fn", VIEWS, ids=[v[0] for v in VIEWS])
-def test_write_through_view_reaches_base(name, fn):
+def test_write_through_view_reaches_base(name, fn, device):
     def action(x, v):
         v.mul_(-1)
-    (tx, tv), (ex, ev) = _run(torch, fn, action), _run(ember, fn, action)
-    np.testing.assert_array_equal(ex.numpy(), tx.numpy())
-    np.testing.assert_array_equal(ev.numpy(), tv.numpy())
+    (tx, tv), (ex, ev) = _run(torch, fn, action), _run(ember, fn, action, device)
+    assert ev.device.type == device
+    np.testing.assert_array_equal(_host(ex), tx.numpy())
+    np.testing.assert_array_equal(_host(ev), tv.numpy())
     assert ex._version == ev._version == tx._version == 1
 
 
 @pytest.mark.parametrize("name,fn", VIEWS + OVERLAPPING, ids=[v[0] for v in VIEWS + OVERLAPPING])
-def test_write_to_base_seen_through_view(name, fn):
+def test_write_to_base_seen_through_view(name, fn, device):
     def action(x, v):
         x.add_(100)
-    (tx, tv), (ex, ev) = _run(torch, fn, action), _run(ember, fn, action)
+    (tx, tv), (ex, ev) = _run(torch, fn, action), _run(ember, fn, action, device)
     assert tuple(ev.shape) == tuple(tv.shape)
-    np.testing.assert_array_equal(ev.numpy(), tv.numpy())
+    np.testing.assert_array_equal(_host(ev), tv.numpy())
     assert ev._version == ex._version == tv._version == 1
 
 
 @pytest.mark.parametrize("name,fn", VIEWS + OVERLAPPING, ids=[v[0] for v in VIEWS + OVERLAPPING])
-def test_strides_and_contiguity(name, fn):
-    tv, ev = _both(fn)
+def test_strides_and_contiguity(name, fn, device):
+    tv, ev = _both(fn, device)
     assert ev.stride() == tv.stride()
     assert ev.is_contiguous() == tv.is_contiguous()
     assert ev.storage_offset() == tv.storage_offset()
@@ -106,33 +112,35 @@ SINGLE_VIEWS = [v for v in VIEWS if v[0] not in MULTI_OUTPUT]
 
 
 @pytest.mark.parametrize("name,fn", SINGLE_VIEWS, ids=[v[0] for v in SINGLE_VIEWS])
-def test_inplace_on_view_of_nonleaf_grads(name, fn):
+def test_inplace_on_view_of_nonleaf_grads(name, fn, device):
     """y = x * 1; fn(y).mul_(w); (y * c).sum().backward(): the gradient flows through
     CopySlices into x, as in PyTorch."""
     grads = []
     for L in (torch, ember):
-        x = _base(L).double().requires_grad_()
+        x = _base(L, device).double().requires_grad_()
         y = x * 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             v = fn(L, y)
-        w = L.from_numpy(np.linspace(-2, 2, v.numel()).reshape(tuple(v.shape)))
+        w = L.from_numpy(np.linspace(-2, 2, v.numel()).reshape(tuple(v.shape))).to(x.device)
         v.mul_(w)
         assert y.grad_fn.name().endswith("CopySlices")  # torch::autograd::CopySlices
-        c = L.from_numpy(np.arange(24, dtype=np.float64).reshape(2, 3, 4))
+        c = L.from_numpy(np.arange(24, dtype=np.float64).reshape(2, 3, 4)).to(x.device)
         (y * c).sum().backward()
-        grads.append(x.grad.numpy())
+        assert x.grad.device == x.device
+        grads.append(_host(x.grad))
     np.testing.assert_allclose(grads[1], grads[0])
 
 
-def test_diagonal_mul_example():
+def test_diagonal_mul_example(device):
     out = []
     for L in (torch, ember):
-        x = L.ones(3, 3, dtype=L.float64, requires_grad=True)
+        x = L.ones(3, 3, dtype=L.float64, requires_grad=True,
+                   device=device if L is ember else "cpu")
         y = x.clone()
         y.diagonal().mul_(2)
         y.sum().backward()
-        out.append(x.grad.numpy())
+        out.append(_host(x.grad))
     np.testing.assert_array_equal(out[1], out[0])
 
 
@@ -143,8 +151,8 @@ def test_view_of_leaf_inplace_raises():
             x.t().mul_(2)
 
 
-def test_version_shared_by_all_views_of_one_base():
-    x = ember.zeros(4, 4)
+def test_version_shared_by_all_views_of_one_base(device):
+    x = ember.zeros(4, 4, device=device)
     a, b = x.t(), x.diagonal()
     b.add_(1)
     assert x._version == a._version == b._version == 1
@@ -205,8 +213,8 @@ def test_reshape_copy_is_not_a_view():
         assert r._base is None
 
 
-def test_split_pieces_share_memory():
-    x = ember.arange(6.0)
+def test_split_pieces_share_memory(device):
+    x = ember.arange(6.0, device=device)
     a, b = x.split(3)
     b.mul_(10)
     assert x.tolist() == [0, 1, 2, 30, 40, 50]
