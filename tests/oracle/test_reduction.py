@@ -465,7 +465,7 @@ def test_double_backward_matches_torch():
             w = L.tensor(np.linspace(0.5, 1.5, y.numel()).reshape(tuple(y.shape)))
             g, = L.autograd.grad((y * w).sum(), x, create_graph=True)
             gg, = L.autograd.grad((g * g).sum(), x)
-            res.append(gg.detach().numpy() if L is torch else gg._data)
+            res.append(gg.detach().numpy() if L is torch else gg._cpu_array())
         np.testing.assert_allclose(res[1], res[0], rtol=1e-6, atol=1e-8, err_msg=name)
 
 
