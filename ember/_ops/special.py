@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .._backend import as_array, like, ARRAY_TYPES as _ARRAY_TYPES
+from .._backend import as_array, like, array_namespace, ARRAY_TYPES as _ARRAY_TYPES
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -154,7 +154,9 @@ def _zeta_kernel(x, q):
 def _polygamma_kernel(n, x):
     """psi^(n)(x) = (-1)^(n+1) n! zeta(n + 1, x) for n >= 1; digamma for n = 0."""
     if type(x) is not np.ndarray and type(x) in _ARRAY_TYPES:  # CuPy
-        return gpu_special().polygamma(n, x)
+        # cupyx broadcasts n with x as arrays: give it one of x's namespace and dtype
+        order = array_namespace(x).asarray(n, dtype=x.dtype)
+        return gpu_special().polygamma(order, x).astype(x.dtype, copy=False)
     if n == 0:
         return _digamma_kernel(x)
     a = _f64(x)
