@@ -43,7 +43,9 @@ def _unwrap(x):
         return x._a
     if isinstance(x, (list, tuple)):
         items = [_unwrap(v) for v in x]
-        return type(x)(items) if type(x) in (list, tuple) else type(x)(*items)
+        if hasattr(type(x), "_fields"):   # a namedtuple
+            return type(x)(*items)
+        return type(x)(items)
     if isinstance(x, dict):
         return {k: _unwrap(v) for k, v in x.items()}
     return x
@@ -57,7 +59,9 @@ def _wrap(x):
         return ndarray._from(numpy.asarray(x))
     if isinstance(x, (list, tuple)):
         items = [_wrap(v) for v in x]
-        return type(x)(items) if type(x) in (list, tuple) else type(x)(*items)
+        if hasattr(type(x), "_fields"):   # a namedtuple
+            return type(x)(*items)
+        return type(x)(items)
     return x
 
 
