@@ -65,3 +65,57 @@ def strided_view(x, shape, strides, writeable=None):
         return numpy_backend.xp.lib.stride_tricks.as_strided(
             x, shape, strides, writeable=x.flags.writeable if writeable is None else writeable)
     return _CUDA.xp.lib.stride_tricks.as_strided(x, shape, strides)
+
+
+_SCATTER = {"add": "scatter_add", "maximum": "scatter_max", "minimum": "scatter_min"}
+
+
+def ufunc_at(ufunc, out, key, values):
+    """`ufunc.at(out, key, values)` (unbuffered in-place add/maximum/minimum at `key`) in
+    out's namespace. CuPy's ufunc.at refuses tuple keys: its cupyx.scatter_* take them.
+    Dtypes CuPy's atomics lack (bfloat16, complex, bool ...) run on the host and are
+    copied back."""
+    np_ = numpy_backend.xp
+    if type(out) is np_.ndarray:
+        ufunc.at(out, key, values)
+        return
+    import cupyx
+    name = _SCATTER.get(ufunc.__name__)
+    if name is not None and out.dtype.name in ("float16", "float32", "float64", "int32",
+                                               "uint32", "uint64", "int64"):
+        try:
+            getattr(cupyx, name)(out, key, values)
+            return
+        except (TypeError, NotImplementedError):
+            pass
+    host = out.get()
+    ufunc.at(host, _to_host(key), _to_host(values))
+    out[...] = _CUDA.xp.asarray(host)
+
+
+def _to_host(x):
+    if type(x) is tuple:
+        return tuple(_to_host(v) for v in x)
+    if CUDA_ON[0] and type(x) is ARRAY_TYPES[1]:
+        return x.get()
+    return x
+
+
+def accumulate(ufunc, x, axis):
+    """`ufunc.accumulate(x, axis=axis)` in x's namespace. CuPy accumulates add and
+    multiply only: other ufuncs (maximum, minimum, logaddexp) scan in log2(n) steps on
+    the device (each step combines every element with the one `step` places before)."""
+    np_ = numpy_backend.xp
+    if type(x) is np_.ndarray:
+        return ufunc.accumulate(x, axis=axis)
+    xp = _CUDA.xp
+    if ufunc is np_.add:
+        return xp.cumsum(x, axis=axis, dtype=x.dtype)
+    if ufunc is np_.multiply:
+        return xp.cumprod(x, axis=axis, dtype=x.dtype)
+    out = xp.moveaxis(x, axis, -1).copy()
+    n, step = out.shape[-1], 1
+    while step < n:
+        out[..., step:] = ufunc(out[..., step:], out[..., :-step])
+        step *= 2
+    return xp.moveaxis(out, -1, axis)

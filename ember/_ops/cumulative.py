@@ -5,7 +5,7 @@ otherwise); float16/bfloat16 are computed in float32 and cast back.
 """
 import numpy as np
 
-from .._backend import array_namespace
+from .._backend import accumulate, array_namespace
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import cast, check_tensor
@@ -124,14 +124,14 @@ class CumExtreme(Op):
         # x_i is taken (its index becomes the running one) when x_i >= the running max so far,
         # i.e. when it equals the running max through i; a NaN is taken wherever it appears
         # (np.maximum propagates NaN, so the running value stays NaN after the first)
-        running = (np.maximum if is_max else np.minimum).accumulate(x, axis=dim)
+        running = accumulate(np.maximum if is_max else np.minimum, x, dim)
         take = x == running
         if x.dtype.kind in "fc":
             take |= np.isnan(x)
         shape = [1] * x.ndim
         shape[dim] = x.shape[dim]
         pos = xp.arange(x.shape[dim], dtype=np.int64).reshape(shape)
-        ctx.idx = np.maximum.accumulate(np.where(take, pos, 0), axis=dim)
+        ctx.idx = accumulate(np.maximum, np.where(take, pos, 0), dim)
         return np.take_along_axis(x, ctx.idx, axis=dim), ctx.idx
 
     @staticmethod

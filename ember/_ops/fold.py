@@ -7,6 +7,7 @@ so the backward of one is the other and double backward is free.
 """
 import numpy as np
 
+from .._backend import ufunc_at
 from ._base import Op, apply
 from ._util import shape_str
 
@@ -71,7 +72,7 @@ class Col2Im(Op):
         img = ctx.xp.zeros((N, C, (H + 2 * ph) * (W + 2 * pw)), dtype=cols.dtype)
         src = cols.reshape(N, C, idx.shape[0], idx.shape[1])
         for k in range(idx.shape[0]):  # np.add.at is slow; a loop over kernel taps is not
-            np.add.at(img, (slice(None), slice(None), idx[k]), src[:, :, k])
+            ufunc_at(np.add, img, (slice(None), slice(None), idx[k]), src[:, :, k])
         img = img.reshape(N, C, H + 2 * ph, W + 2 * pw)
         return ctx.xp.ascontiguousarray(img[:, :, ph:ph + H, pw:pw + W])
 

@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from .._backend import ARRAY_TYPES, CUDA_ON, array_namespace, as_array, like
+from .._backend import ARRAY_TYPES, CUDA_ON, array_namespace, as_array, like, ufunc_at
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -235,7 +235,7 @@ class IndexPutZeros(Op):
     def forward(ctx, g, shape, key):
         ctx.key = key
         out = _zeros(shape, g.dtype, g)
-        np.add.at(out, key, g)
+        ufunc_at(np.add, out, key, g)
         return out
 
     @staticmethod
@@ -272,7 +272,7 @@ class IndexPut(Op):
         ctx.key, ctx.accumulate = key, accumulate
         out = x.copy()
         if accumulate:
-            np.add.at(out, key, v)
+            ufunc_at(np.add, out, key, v)
         else:
             out[key] = v
         return out
@@ -447,7 +447,7 @@ class IndexAdd(Op):
     def forward(ctx, x, src, dim, idx, alpha):
         ctx.dim, ctx.idx, ctx.alpha = dim, idx, alpha
         out = x.copy()
-        np.add.at(out, _along(x.ndim, dim, idx), src if alpha == 1 else src * alpha)
+        ufunc_at(np.add, out, _along(x.ndim, dim, idx), src if alpha == 1 else src * alpha)
         return out
 
     @staticmethod
@@ -798,7 +798,7 @@ class ScatterAdd(Op):
     def forward(ctx, x, src, dim, index):
         ctx.dim, ctx.index, ctx.src_shape = dim, index, src.shape
         out = x.copy()
-        np.add.at(out, _gather_key(index, dim), _head(src, index.shape))
+        ufunc_at(np.add, out, _gather_key(index, dim), _head(src, index.shape))
         return out
 
     @staticmethod
@@ -979,10 +979,10 @@ class ScatterReduce(Op):
             np.multiply.at(host, tuple(k.get() for k in key), vals.get())
             out = like(host, out)
         else:
-            _REDUCE_UFUNC[reduce].at(out, key, vals)
+            ufunc_at(_REDUCE_UFUNC[reduce], out, key, vals)
         if reduce == "mean":
             count = _zeros(x.shape, np.int64, x)
-            np.add.at(count, key, 1)
+            ufunc_at(np.add, count, key, 1)
             count += include_self
             count = np.maximum(count, 1)
             out = out / count if out.dtype.kind in "fc" else np.floor_divide(out, count)
@@ -1131,7 +1131,7 @@ class Put(Op):
         out = x.copy()
         flat = out.reshape(-1)
         if accumulate:
-            np.add.at(flat, idx, src.reshape(-1))
+            ufunc_at(np.add, flat, idx, src.reshape(-1))
         else:
             flat[idx] = src.reshape(-1)
         return out

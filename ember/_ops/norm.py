@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import _dtype
-from .._backend import array_namespace
+from .._backend import array_namespace, ufunc_at
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
@@ -265,7 +265,7 @@ class _EmbeddingScatter(Op):
     def forward(ctx, g, idx, num):
         ctx.idx = idx
         out = ctx.xp.zeros((num, g.shape[-1]), dtype=g.dtype)
-        np.add.at(out, idx, g)
+        ufunc_at(np.add, out, idx, g)
         return out
 
     @staticmethod

@@ -6,7 +6,7 @@ is the gather again.
 """
 import numpy as np
 
-from .._backend import like
+from .._backend import like, ufunc_at
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import shape_str
@@ -59,7 +59,7 @@ class ScatterAdd(Op):
         shape[axis] = n
         out = ctx.xp.zeros(shape, dtype=g.dtype)
         moved = np.moveaxis(out, axis, 0)
-        np.add.at(moved, idx, np.moveaxis(g, axis, 0))
+        ufunc_at(np.add, moved, idx, np.moveaxis(g, axis, 0))
         return out
 
     @staticmethod

@@ -11,7 +11,7 @@ from itertools import product
 
 import numpy as np
 
-from .._backend import array_namespace, like, strided_view
+from .._backend import array_namespace, like, strided_view, ufunc_at
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import shape_str
@@ -99,7 +99,7 @@ class PoolScatter(Op):
         idx = indices.reshape(N, C, -1)
         gg = g.reshape(N, C, -1)
         n_i, c_i = ctx.xp.meshgrid(ctx.xp.arange(N), ctx.xp.arange(C), indexing="ij")
-        np.add.at(out, (n_i[..., None], c_i[..., None], idx), gg)
+        ufunc_at(np.add, out, (n_i[..., None], c_i[..., None], idx), gg)
         return out.reshape(in_shape)
 
     @staticmethod

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from .._backend import array_namespace, like, strided_view
+from .._backend import array_namespace, like, strided_view, ufunc_at
 from .. import _dtype
 from .._tensor import Tensor, Size
 from ._base import Op, apply
@@ -588,7 +588,7 @@ class ScatterAddFlat(Op):
         low_precision = g.dtype.kind == "V" or (g.dtype.kind == "f" and g.dtype.itemsize < 4)
         acc = np.float32 if low_precision else g.dtype  # bfloat16/float16 add up in float32
         out = array_namespace(g).zeros(size, dtype=acc)
-        np.add.at(out, index.reshape(-1), g.reshape(-1).astype(acc, copy=False))
+        ufunc_at(np.add, out, index.reshape(-1), g.reshape(-1).astype(acc, copy=False))
         return out.reshape(shape).astype(g.dtype, copy=False)
 
     @staticmethod

@@ -49,6 +49,8 @@ def test_launcher_argument_errors():
     assert cmd[:3] == ["/bin/mpirun", "-n", "3"] and cmd[-2:] == ["s.py", "-x"]
 
 
+@pytest.mark.skipif(__import__("ember").cuda.is_available(),
+                    reason="CUDA present: tests/distributed/test_nccl.py runs the nccl backend")
 def test_nccl_without_cupy_raises_clear_error():
     code = ("import ember.distributed as dist\n"
             "try:\n    dist.init_process_group('nccl')\n"
