@@ -23,7 +23,8 @@ class Cumsum(Op):
     @staticmethod
     def forward(ctx, x, dim, dt):
         ctx.dim = dim
-        out = np.cumsum(_compute(x), axis=dim, dtype=None if x.dtype == dt.np else dt.np)
+        out = np.cumsum(_compute(x).reshape(x.shape or (1,)), axis=dim,  # CuPy: no 0-dim
+                        dtype=None if x.dtype == dt.np else dt.np)
         return out.reshape(x.shape).astype(dt.np, copy=False)  # a 0-dim input stays 0-dim
 
     @staticmethod
@@ -56,7 +57,8 @@ class Cumprod(Op):
     def forward(ctx, x, dim, dt):
         ctx.dim = dim
         ctx.has_zero = bool(np.any(x == 0))
-        out = np.cumprod(_compute(x), axis=dim, dtype=None if x.dtype == dt.np else dt.np)
+        out = np.cumprod(_compute(x).reshape(x.shape or (1,)), axis=dim,
+                         dtype=None if x.dtype == dt.np else dt.np)
         return out.reshape(x.shape).astype(dt.np, copy=False)
 
     @staticmethod

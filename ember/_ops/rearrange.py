@@ -245,7 +245,7 @@ class Tril(Op):
     @staticmethod
     def forward(ctx, x, k):
         ctx.k = k
-        return np.tril(x, k)
+        return np.tril(x, k).astype(x.dtype, copy=False)  # CuPy's promotes bfloat16
 
     @staticmethod
     def backward(ctx, grad):
@@ -260,7 +260,7 @@ class Triu(Op):
     @staticmethod
     def forward(ctx, x, k):
         ctx.k = k
-        return np.triu(x, k)
+        return np.triu(x, k).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
