@@ -1,0 +1,82 @@
+"""Time the parts of ember's convolution (and a few other training-step ops) on the GPU,
+next to torch's: which kernel makes ember's ResNet step slow?
+
+    python bench/gpu/conv_parts.py
+"""
+import time
+
+import numpy as np
+
+
+def bench(fn, n=20):
+    import cupy
+    fn()
+    cupy.cuda.Device().synchronize()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    cupy.cuda.Device().synchronize()
+    return (time.perf_counter() - t0) / n * 1e3
+
+
+def main():
+    import cupy as cp
+    import torch
+    import ember
+    from ember._ops import conv as C
+    N, Ch, H = 128, 64, 32
+    rng = np.random.default_rng(0)
+    x = ember.from_numpy(rng.standard_normal((N, Ch, H, H), dtype=np.float32)).cuda()
+    w = ember.from_numpy(rng.standard_normal((Ch, Ch, 3, 3), dtype=np.float32)).cuda()
+    g = ember.from_numpy(rng.standard_normal((N, Ch, H, H), dtype=np.float32)).cuda()
+    xa, wa = x._data, w._data
+    s, p, d = (1, 1), (1, 1), (1, 1)
+    padded = C._pad(cp, xa, p)
+    rows = {}
+    rows["pad"] = bench(lambda: C._pad(cp, xa, p))
+    rows["im2col (cols copy)"] = bench(lambda: C._cols(padded, (3, 3), s, d, (H, H)))
+    cols = C._cols(padded, (3, 3), s, d, (H, H))
+    w2 = wa.reshape(Ch, -1)
+    rows["gemm fwd (matmul)"] = bench(lambda: cp.matmul(w2, cols))
+    out = cp.empty((Ch, cols.shape[1]), cp.float32)
+    rows["gemm fwd (matmul out=)"] = bench(lambda: cp.matmul(w2, cols, out=out))
+    rows["conv forward (ember op)"] = bench(lambda: ember.nn.functional.conv2d(x, w, padding=1))
+    rows["conv input grad"] = bench(lambda: C.conv_input_grad(g, w, x.shape, s, p, d, 1))
+    rows["conv weight grad"] = bench(lambda: C.conv_weight_grad(x, g, w.shape, s, p, d, 1))
+    try:
+        from cupy._core import _routines_linalg as RL
+        old = RL.get_compute_type(cp.float32)
+        RL.set_compute_type(cp.float32, RL.COMPUTE_TYPE_TF32)
+        rows["gemm fwd TF32"] = bench(lambda: cp.matmul(w2, cols))
+        rows["conv forward TF32"] = bench(lambda: ember.nn.functional.conv2d(x, w, padding=1))
+        RL.set_compute_type(cp.float32, old)
+    except Exception as e:  # noqa: BLE001
+        rows[f"TF32 toggle failed: {type(e).__name__}: {e}"] = 0.0
+    bn = ember.nn.BatchNorm2d(Ch).cuda()
+    xr = x.detach().requires_grad_()
+    rows["batchnorm fwd+bwd"] = bench(lambda: bn(xr).sum().backward())
+    rows["relu fwd"] = bench(lambda: ember.relu(x))
+    rows["add"] = bench(lambda: x + g)
+    tx = torch.from_numpy(xa.get()).cuda()
+    tw = torch.from_numpy(wa.get()).cuda()
+    tg = torch.from_numpy(g._data.get()).cuda()
+    txr = tx.clone().requires_grad_()
+    twr = tw.clone().requires_grad_()
+
+    def tsync(fn):
+        def f():
+            fn()
+            torch.cuda.synchronize()
+        return f
+    rows["torch conv forward"] = bench(tsync(lambda: torch.nn.functional.conv2d(tx, tw, padding=1)))
+    rows["torch conv fwd+bwd"] = bench(tsync(lambda: torch.nn.functional.conv2d(
+        txr, twr, padding=1).backward(tg)))
+    torch.backends.cudnn.allow_tf32 = False
+    rows["torch conv fwd+bwd, no TF32"] = bench(tsync(lambda: torch.nn.functional.conv2d(
+        txr, twr, padding=1).backward(tg)))
+    for k, v in rows.items():
+        print(f"{k:40s} {v:8.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
