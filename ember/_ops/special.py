@@ -164,7 +164,15 @@ def _polygamma_kernel(n, x):
     return _back(out, x)
 
 
-lgamma = _unary_row("lgamma", "LgammaBackward0", _gpu_or("gammaln", _lgamma_kernel),
+def _gammaln_gpu(x):
+    """cupyx's gammaln, with lgamma(-inf) = inf as torch gives (cupyx gives -inf; seen on
+    the H100)."""
+    out = gpu_special().gammaln(x)
+    return np.where(np.isneginf(x), np.inf, out).astype(out.dtype, copy=False)
+
+
+lgamma = _unary_row("lgamma", "LgammaBackward0",
+                    lambda xp, x: _lgamma_kernel(x) if xp is np else _gammaln_gpu(x),
                     lambda g, x, out: g * digamma(x), "x")
 digamma = _unary_row("digamma", "DigammaBackward0", _gpu_or("digamma", _digamma_kernel),
                      lambda g, x, out: g * polygamma(1, x), "x")
