@@ -37,10 +37,13 @@ class _Encoder(nn.Module):
 
 
 MODELS = {"mlp": (_mlp, (8, 6)), "cnn": (_cnn, (8, 2, 8, 8)), "encoder": (_Encoder, (8, 5, 8))}
+# Adam's eps is raised from 1e-8: a conv bias before BatchNorm and the attention's key bias
+# have zero gradient in exact arithmetic, and Adam turns their rounding noise (which differs
+# between CPU and GPU summation orders) into full-size steps of either sign
 OPTIMIZERS = {
     "sgd": lambda ps: ember.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4),
-    "adam": lambda ps: ember.optim.Adam(ps, lr=1e-2),
-    "adamw": lambda ps: ember.optim.AdamW(ps, lr=1e-2, weight_decay=0.1, amsgrad=True),
+    "adam": lambda ps: ember.optim.Adam(ps, lr=1e-2, eps=1e-3),
+    "adamw": lambda ps: ember.optim.AdamW(ps, lr=1e-2, eps=1e-3, weight_decay=0.1, amsgrad=True),
 }
 STATE_KEYS = {"sgd": ["momentum_buffer"], "adam": ["exp_avg", "exp_avg_sq"],
               "adamw": ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]}

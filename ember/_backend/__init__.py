@@ -119,3 +119,19 @@ def accumulate(ufunc, x, axis):
         out[..., step:] = ufunc(out[..., step:], out[..., :-step])
         step *= 2
     return xp.moveaxis(out, -1, axis)
+
+
+def sum_over(x, axes, dtype=None, keepdims=False):
+    """x summed over `axes` (a tuple). On CuPy, a reduction over several axes runs as one
+    reduction per axis, last axis first: CuPy's single multi-axis kernel gives each of few
+    outputs (a BatchNorm's channels) one thread block and was ~1 ms per reduction on the
+    H100 (bench/gpu/conv_parts.py), the staged one is one pass with many outputs."""
+    np_ = numpy_backend.xp
+    if type(x) is np_.ndarray or len(axes) < 2:
+        return np_.add.reduce(x, axis=axes, dtype=dtype, keepdims=keepdims)
+    out = x
+    for ax in sorted(axes, reverse=True):
+        out = out.sum(axis=ax, dtype=dtype, keepdims=True)
+    if not keepdims:
+        out = out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+    return out

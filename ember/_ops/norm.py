@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import _dtype
-from .._backend import array_namespace, ufunc_at
+from .._backend import array_namespace, sum_over, ufunc_at
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
@@ -66,9 +66,12 @@ class Normalize(Op):
 
 def _stats(x, axes):
     xx = _lowp(x)
-    mean = xx.mean(axis=axes, keepdims=True)
-    var = xx.var(axis=axes, keepdims=True)
-    return mean, var
+    if type(xx) is np.ndarray:
+        return xx.mean(axis=axes, keepdims=True), xx.var(axis=axes, keepdims=True)
+    n = math.prod(xx.shape[a] for a in axes)   # CuPy: staged sums (see sum_over)
+    mean = sum_over(xx, axes, keepdims=True) / n
+    xc = xx - mean
+    return mean, sum_over(xc * xc, axes, keepdims=True) / n
 
 
 def normalize(x, w, b, axes, eps, name, mean=None, var=None):

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .._backend import as_array, like
+from .._backend import as_array, like, sum_over
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -195,7 +195,7 @@ class Sum(Op):
         acc = np.float32 if dt.name in _LOWP else dt.np
         token = ignore_fp_errors()  # inf - inf is NaN, silently
         try:
-            out = np.add.reduce(x, axis=dims, dtype=acc, keepdims=keepdim)
+            out = sum_over(x, dims, acc, keepdim)
         finally:
             restore_fp_errors(token)
         return as_array(out).astype(dt.np, copy=False)
@@ -264,7 +264,7 @@ class Mean(Op):
         ctx.n = _numel(x.shape, dims)
         if len(dims) == x.ndim and not keepdim:
             ctx._name = "MeanBackward0"
-        s = np.sum(_compute(x), axis=dims, keepdims=keepdim)
+        s = sum_over(_compute(x), dims, keepdims=keepdim)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (s / ctx.n).astype(x.dtype, copy=False)
 
