@@ -1,5 +1,8 @@
 """Adam and AdamW."""
+import numpy as np
+
 from .._backend import array_namespace
+from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
                         _to_scalar, _new_step, _step_tensor, _lerp_)
@@ -50,6 +53,9 @@ class Adam(Optimizer):
                     if amsgrad:
                         state["max_exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
                 step = _step_tensor(state)
+                if _fused_step(x, g, state, group, lr, step):
+                    p._bump_version()
+                    continue
                 if wd != 0:
                     if group["decoupled_weight_decay"]:
                         x *= 1 - lr * wd
@@ -76,6 +82,29 @@ class Adam(Optimizer):
                 update /= denom
                 x -= update
                 p._bump_version()
+
+
+def _fused_step(x, g, state, group, lr, step):
+    """The step as one fused CUDA kernel (ember/_backend/cupy_kernels.py) for float32/64
+    parameters on the GPU; False where it does not apply (the caller then runs the same
+    formula op by op)."""
+    if type(x) is np.ndarray or x.dtype.name not in ("float32", "float64") or \
+            g.dtype != x.dtype:
+        return False
+    amsgrad = group["amsgrad"]
+    k = kernel("adam_amsgrad" if amsgrad else "adam")
+    if k is None:
+        return False
+    (beta1, beta2), eps, wd = group["betas"], group["eps"], group["weight_decay"]
+    decoupled = group["decoupled_weight_decay"]
+    t = x.dtype.type
+    args = [g, t(1 - lr * wd if decoupled else 1), t(0 if decoupled else wd), t(beta1), t(beta2),
+            t(lr / (1 - beta1 ** step)), t((1 - beta2 ** step) ** 0.5), t(eps), x,
+            state["exp_avg"]._data, state["exp_avg_sq"]._data]
+    if amsgrad:
+        args.append(state["max_exp_avg_sq"]._data)
+    k(*args)
+    return True
 
 
 class AdamW(Adam):
