@@ -123,15 +123,28 @@ def accumulate(ufunc, x, axis):
 
 def sum_over(x, axes, dtype=None, keepdims=False):
     """x summed over `axes` (a tuple). On CuPy, a reduction over several axes runs as one
-    reduction per axis, last axis first: CuPy's single multi-axis kernel gives each of few
-    outputs (a BatchNorm's channels) one thread block and was ~1 ms per reduction on the
-    H100 (bench/gpu/conv_parts.py), the staged one is one pass with many outputs."""
+    reduction per run of adjacent axes (merged by a reshape when x is contiguous), last
+    first: CuPy's single multi-axis kernel gives each of few outputs (a BatchNorm's
+    channels) one thread block and took ~1 ms per reduction on the H100
+    (bench/gpu/conv_parts.py); the staged form is two passes with many outputs."""
     np_ = numpy_backend.xp
     if type(x) is np_.ndarray or len(axes) < 2:
         return np_.add.reduce(x, axis=axes, dtype=dtype, keepdims=keepdims)
-    out = x
-    for ax in sorted(axes, reverse=True):
+    shape, runs, i = [], [], 0
+    while i < x.ndim:
+        if i in axes:
+            n = 1
+            while i < x.ndim and i in axes:
+                n *= x.shape[i]
+                i += 1
+            runs.append(len(shape))
+            shape.append(n)
+        else:
+            shape.append(x.shape[i])
+            i += 1
+    out = x.reshape(shape) if x.flags.c_contiguous else x
+    for ax in reversed(runs if x.flags.c_contiguous else sorted(axes)):
         out = out.sum(axis=ax, dtype=dtype, keepdims=True)
-    if not keepdims:
-        out = out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
-    return out
+    if keepdims:
+        return out.reshape(tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
+    return out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))

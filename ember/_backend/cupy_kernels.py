@@ -30,6 +30,16 @@ _SOURCES = {
         vmax = max(vmax, v);
         x = x - step_size * m / (sqrt(vmax) / bc2 + eps);
         """),
+    # SGD with momentum, after the first step (which only copies g into the buffer):
+    # g += wd x; buf = momentum buf + (1 - dampening) g; x -= lr (g + momentum buf | buf)
+    "sgd_momentum": (
+        "T g, T wd, T momentum, T damp_keep, T lr, bool nesterov",
+        "T x, T buf",
+        """
+        T gg = g + wd * x;
+        buf = buf * momentum + damp_keep * gg;
+        x = x - lr * (nesterov ? gg + momentum * buf : buf);
+        """),
 }
 _BUILT = {}
 

@@ -1,4 +1,7 @@
 """SGD with momentum, dampening, Nesterov and weight decay."""
+import numpy as np
+
+from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import Optimizer, check_lr, check_not_differentiable, _to_scalar, required
 
@@ -48,6 +51,9 @@ class SGD(Optimizer):
                     buf = state.get("momentum_buffer")
                     if buf is None:
                         buf = state["momentum_buffer"] = Tensor._make(g.copy())
+                    elif _fused_step(x, p._grad._data, buf._data, group, lr):
+                        p._bump_version()
+                        continue
                     else:
                         b = buf._data
                         b *= momentum
@@ -55,3 +61,18 @@ class SGD(Optimizer):
                     g = g + momentum * buf._data if nesterov else buf._data
                 x -= lr * g
                 p._bump_version()
+
+
+def _fused_step(x, grad, buf, group, lr):
+    """A momentum step as one fused CUDA kernel (ember/_backend/cupy_kernels.py) for
+    float32/64 parameters on the GPU; False where it does not apply."""
+    if type(x) is np.ndarray or x.dtype.name not in ("float32", "float64") or \
+            grad.dtype != x.dtype or group["maximize"]:
+        return False
+    k = kernel("sgd_momentum")
+    if k is None:
+        return False
+    t = x.dtype.type
+    k(grad, t(group["weight_decay"]), t(group["momentum"]), t(1 - group["dampening"]), t(lr),
+      np.bool_(group["nesterov"]), x, buf)
+    return True
