@@ -93,16 +93,41 @@ def ufunc_at(ufunc, out, key, values):
         except (TypeError, NotImplementedError):
             pass
     host = out.get()
-    ufunc.at(host, _to_host(key), _to_host(values))
+    ufunc.at(host, to_host(key), to_host(values))
     out[...] = _CUDA.xp.asarray(host)
 
 
-def _to_host(x):
+def to_host(x):
+    """`x` (an array, or a tuple of arrays and other keys) with CuPy arrays copied to NumPy
+    ones: for the few algorithms that run on the host."""
     if type(x) is tuple:
-        return tuple(_to_host(v) for v in x)
+        return tuple(to_host(v) for v in x)
     if CUDA_ON[0] and type(x) is ARRAY_TYPES[1]:
         return x.get()
     return x
+
+
+def is_array(x):
+    """Whether `x` is an array of a loaded backend (NumPy's or CuPy's), not a scalar."""
+    return type(x) is numpy_backend.xp.ndarray or type(x) in ARRAY_TYPES
+
+
+def gpu_special():
+    """cupyx.scipy.special: special-function kernels for CuPy arrays (imported on first
+    use, on the CUDA path only)."""
+    import cupyx.scipy.special
+    return cupyx.scipy.special
+
+
+def linalg_checks(xp):
+    """A context in which namespace `xp`'s inv/solve/cholesky raise LinAlgError on singular
+    or indefinite input. NumPy always does; CuPy returns NaNs unless asked to check
+    cuSOLVER's info (which waits for the GPU, as PyTorch's own check does)."""
+    if xp is numpy_backend.xp:
+        import contextlib
+        return contextlib.nullcontext()
+    import cupyx
+    return cupyx.errstate(linalg="raise")
 
 
 def accumulate(ufunc, x, axis):

@@ -14,7 +14,7 @@ log_softmax that produced lp) and 0 after the input ends.
 """
 import numpy as np
 
-from .._backend import as_array, like
+from .._backend import as_array, like, to_host
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import dtype_name
@@ -83,11 +83,6 @@ def _one_sequence(lp, labels, blank):
     return nll, grad
 
 
-def _host(a):
-    """Array `a` as a NumPy array: the recursions step through time on the host."""
-    return a if type(a) is np.ndarray else a.get()
-
-
 class CtcLoss(Op):
     """Per-sequence negative log likelihoods (N,) of log_probs (T, N, C); targets and
     lengths are host arrays."""
@@ -97,7 +92,7 @@ class CtcLoss(Op):
     def forward(ctx, lp, targets, input_lengths, target_lengths, blank, zero_infinity,
                 concatenated):
         T, N, C = lp.shape
-        lp64 = _host(lp).astype(np.float64)
+        lp64 = to_host(lp).astype(np.float64)
         losses = np.zeros(N)
         grads = np.zeros((T, N, C))
         offset = 0

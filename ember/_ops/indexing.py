@@ -973,13 +973,7 @@ class ScatterReduce(Op):
         if not include_self:
             out[reached] = _reduce_identity(reduce, out.dtype)
         vals = _head(src, index.shape).astype(out.dtype, copy=False)
-        if reduce == "prod" and type(out) is not np.ndarray:
-            # CuPy has no multiply.at: the product of duplicates is taken on the host
-            host = out.get()
-            np.multiply.at(host, tuple(k.get() for k in key), vals.get())
-            out = like(host, out)
-        else:
-            ufunc_at(_REDUCE_UFUNC[reduce], out, key, vals)
+        ufunc_at(_REDUCE_UFUNC[reduce], out, key, vals)  # prod: on the host under CuPy
         if reduce == "mean":
             count = _zeros(x.shape, np.int64, x)
             ufunc_at(np.add, count, key, 1)

@@ -16,12 +16,11 @@ with g the gradient of the output and A^H the conjugate transpose,
     svd       A = U S V^H         the usual F-matrix formula (distinct singular values)
     eigh      A = V diag(w) V^H   dA = V (diag(g_w) + skew(V^H g_V) / E) V^H,  E_ij = w_j - w_i
 """
-import contextlib
 import numbers
 
 import numpy as np
 
-from .._backend import as_array, like
+from .._backend import as_array, like, linalg_checks, to_host
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -76,21 +75,6 @@ def _check_matrix(A, fname, square=True, floating=True):
                            f"{dtype_name(dt)}")
     if floating and dt in (_dtype.float16, _dtype.bfloat16):
         raise RuntimeError(f"{fname}: Low precision dtypes not supported. Got {dtype_name(dt)}")
-
-
-def _host(a):
-    """Array `a` on the host: the error-reporting paths below loop over matrices in NumPy."""
-    return a if type(a) is np.ndarray else a.get()
-
-
-def _raising(xp):
-    """CuPy's inv/solve/cholesky return NaNs for a singular (or indefinite) input unless
-    told to check cuSOLVER's info; PyTorch raises LinAlgError on CUDA too, so ask for it
-    (which waits for the GPU, as PyTorch's check does)."""
-    if xp is np:
-        return contextlib.nullcontext()
-    import cupyx
-    return cupyx.errstate(linalg="raise")
 
 
 def _zeros_like_batch(A, dtype):
@@ -179,10 +163,10 @@ class Inv(Op):
     @staticmethod
     def forward(ctx, a, fname):
         try:
-            with _raising(ctx.xp):
+            with linalg_checks(ctx.xp):
                 return ctx.xp.linalg.inv(a)
         except np.linalg.LinAlgError:
-            _raise_singular(_host(a), fname)
+            _raise_singular(to_host(a), fname)
 
     @staticmethod
     def backward(ctx, grad):
@@ -288,10 +272,10 @@ class Solve(Op):
     @staticmethod
     def forward(ctx, a, b):
         try:
-            with _raising(ctx.xp):
+            with linalg_checks(ctx.xp):
                 return ctx.xp.linalg.solve(a, b)
         except np.linalg.LinAlgError:
-            _raise_singular(_host(a), "linalg.solve")
+            _raise_singular(to_host(a), "linalg.solve")
 
     @staticmethod
     def backward(ctx, grad):
@@ -359,10 +343,10 @@ class Cholesky(Op):
     @staticmethod
     def forward(ctx, a, fname):
         try:
-            with _raising(ctx.xp):
+            with linalg_checks(ctx.xp):
                 return ctx.xp.linalg.cholesky(a)
         except np.linalg.LinAlgError:
-            _raise_not_pd(_host(a), fname)
+            _raise_not_pd(to_host(a), fname)
 
     @staticmethod
     def backward(ctx, grad):
@@ -629,7 +613,7 @@ class Eig(Op):
         if ctx.xp is np or hasattr(ctx.xp.linalg, "eig"):
             w, v = ctx.xp.linalg.eig(a)
         else:  # CuPy before 14 has no general eig: compute it on the host
-            w, v = np.linalg.eig(a.get())
+            w, v = np.linalg.eig(to_host(a))
             w, v = like(w, a), like(v, a)
         cdt = np.result_type(a.dtype, np.complex64)
         return w.astype(cdt), v.astype(cdt)

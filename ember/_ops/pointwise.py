@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from .._backend import as_array, like, array_namespace, ARRAY_TYPES as _ARRAY_TYPES
+from .._backend import array_namespace, ARRAY_TYPES as _ARRAY_TYPES, as_array, is_array, like
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -47,11 +47,6 @@ def is_number(x):
     return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
 
 
-def is_array(x):
-    """Whether `x` is an array of a loaded backend (NumPy's or CuPy's), not a scalar."""
-    return type(x) is _ndarray or type(x) in _ARRAY_TYPES
-
-
 def _scalar_operand(value, dt, exact):
     """A Python/NumPy scalar operand for an op computed in dtype `dt`.
 
@@ -61,13 +56,6 @@ def _scalar_operand(value, dt, exact):
     if exact and (dt is _dtype.float16 or dt is _dtype.bfloat16):
         return value.item() if isinstance(value, np.generic) else value
     return scalar_for(value, dt)
-
-
-def gpu_special():
-    """cupyx.scipy.special: special-function kernels for CuPy arrays (imported on first
-    use, on the CUDA path only)."""
-    import cupyx.scipy.special
-    return cupyx.scipy.special
 
 
 def check_broadcast(*shapes):

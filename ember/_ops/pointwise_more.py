@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .._backend import as_array, like, ARRAY_TYPES as _ARRAY_TYPES
+from .._backend import ARRAY_TYPES as _ARRAY_TYPES, as_array, gpu_special, is_array, like
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -19,7 +19,7 @@ from ._base import Op, apply
 from ._util import cast, dtype_name
 from .pointwise import (_inplace, _out, _reflect, _scalars, _either, _unary_row,
                         binary_operands, float_operands, check_broadcast, div, is_number, log, opmath, where,
-                        _not_for, _INTS, conj_if_complex, is_array, gpu_special)
+                        _not_for, _INTS, conj_if_complex)
 
 __all__ = ["floor_divide", "remainder", "fmod", "clamp", "clip", "clamp_min", "clamp_max",
            "maximum", "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "nan_to_num",

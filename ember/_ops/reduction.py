@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .._backend import as_array, like, sum_over
+from .._backend import as_array, like, sum_over, to_host
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -691,8 +691,8 @@ def _nanmedian_index(x, dim):
 
 def _mode_index(x, dim):
     """Index of the most frequent value (smallest on ties), its last occurrence."""
-    if type(x) is not np.ndarray:  # a loop of np.unique per row: done on the host
-        return like(_mode_index(x.get(), dim), x)
+    if not isinstance(x, np.ndarray):  # a loop of np.unique per row: done on the host
+        return like(_mode_index(to_host(x), dim), x)
     moved = np.moveaxis(x, dim, -1)
     rows = moved.reshape(-1, moved.shape[-1])
     idx = np.empty(rows.shape[0], dtype=np.int64)

@@ -19,13 +19,12 @@ import math
 
 import numpy as np
 
-from .._backend import as_array, like, array_namespace, ARRAY_TYPES as _ARRAY_TYPES
+from .._backend import array_namespace, ARRAY_TYPES as _ARRAY_TYPES, as_array, gpu_special, like
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import cast, float_dtype_for, dtype_name
-from .pointwise import (_unary_row, _out, opmath, where, float_operands, _scalars, _either,
-                        gpu_special)
+from .pointwise import (_unary_row, _out, opmath, where, float_operands, _scalars, _either)
 from .pointwise_more import erfc_array, _binary_row, _xlogy_array
 from .conversion import commit_inplace, inplace_source
 
