@@ -52,9 +52,18 @@ class device:
         return (device, (self.type, self.index))
 
     def __enter__(self):
-        raise NotImplementedError("using a device as a context manager is not supported yet")
+        """`with device:` makes it the default device of factory functions inside the block."""
+        from ._threads import set_default_device
+        _ENTERED.append(DEFAULT[0])
+        try:
+            set_default_device(self)
+        except Exception:
+            _ENTERED.pop()
+            raise
+        return self
 
     def __exit__(self, *exc):
+        DEFAULT[0] = _ENTERED.pop()
         return False
 
 
@@ -62,6 +71,7 @@ CPU = device("cpu")
 
 # the device factory functions use when given none (ember.set_default_device); None: the CPU
 DEFAULT = [None]
+_ENTERED = []   # the defaults that `with device:` blocks replaced, innermost last
 
 
 def factory_device(d):

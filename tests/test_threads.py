@@ -35,6 +35,29 @@ def test_default_device():
     assert ember.get_default_device().type == "cpu"
 
 
+def test_device_as_context_manager(device):
+    """`with device:` sets the factories' default device for the block and restores it,
+    also when the block raises and when blocks nest (torch's behaviour, on the CPU)."""
+    with torch.device("cpu") as td, ember.device("cpu") as ed:
+        assert repr(ed) == repr(td)
+        assert ember.zeros(2).device.type == torch.zeros(2).device.type == "cpu"
+    with ember.device(device):
+        assert ember.zeros(2).device.type == device
+        assert ember.arange(3).device.type == device
+        with ember.device("cpu"):
+            assert ember.ones(1).device.type == "cpu"
+        assert ember.tensor([1.0]).device.type == device
+    assert ember.zeros(1).device.type == "cpu"
+    with pytest.raises(ValueError):
+        with ember.device(device):
+            raise ValueError
+    assert ember.get_default_device().type == "cpu"
+    with pytest.raises(NotImplementedError, match="meta"):
+        with ember.device("meta"):
+            pass
+    assert ember.get_default_device().type == "cpu"
+
+
 def test_set_default_tensor_type():
     try:
         with pytest.warns(UserWarning):
