@@ -28,6 +28,7 @@ import numpy as np
 from . import _dtype
 from ._device import device as _device_cls
 from ._tensor import Tensor, Size
+from ._zipwrite import write_stored_zip
 
 __all__ = ["save", "load"]
 
@@ -51,11 +52,12 @@ def _offset_elems(arr, root):
 
 
 def _le(arr):
-    """Little-endian contiguous bytes of `arr`."""
+    """The little-endian bytes of `arr` as a flat uint8 array (a view when `arr` is
+    already contiguous and little-endian: no copy)."""
     a = np.ascontiguousarray(arr)
     if a.dtype.byteorder == ">":
         a = a.astype(a.dtype.newbyteorder("<"))
-    return a.tobytes()
+    return a.reshape(-1).view(np.uint8)
 
 
 def _is_path(f):
@@ -171,14 +173,13 @@ def _save_ember(obj, fh):
     enc = _Encoder()
     tree = enc.enc(obj)
     meta = {"format": "ember", "version": _FORMAT_VERSION, "byteorder": "little"}
-    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
-        z.writestr(f"{_EMBER_DIR}/meta.json", json.dumps(meta))
-        z.writestr(f"{_EMBER_DIR}/data.json", json.dumps(tree, allow_nan=False))
-        for key, root in enc.storages.values():
-            z.writestr(f"{_EMBER_DIR}/data/{key}", _le(root))
-        z.writestr(f"{_EMBER_DIR}/storages.json", json.dumps(
-            {key: {"dtype": _dtype._FROM_NP[root.dtype].name, "numel": int(root.size)}
-             for key, root in enc.storages.values()}))
+    records = [(f"{_EMBER_DIR}/meta.json", json.dumps(meta).encode()),
+               (f"{_EMBER_DIR}/data.json", json.dumps(tree, allow_nan=False).encode())]
+    records += [(f"{_EMBER_DIR}/data/{key}", _le(root)) for key, root in enc.storages.values()]
+    records.append((f"{_EMBER_DIR}/storages.json", json.dumps(
+        {key: {"dtype": _dtype._FROM_NP[root.dtype].name, "numel": int(root.size)}
+         for key, root in enc.storages.values()}).encode()))
+    write_stored_zip(fh, records)
 
 
 class _Decoder:
@@ -552,16 +553,15 @@ def _save_torch(obj, fh, archive="archive"):
     buf = io.BytesIO()
     p = _TorchPickler(buf, storages)
     p.dump(obj)
-    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
-        z.writestr(f"{archive}/data.pkl", buf.getvalue())
-        z.writestr(f"{archive}/.format_version", "1")
-        z.writestr(f"{archive}/.storage_alignment", "64")
-        z.writestr(f"{archive}/byteorder", "little")
-        for ref in storages.values():
-            z.writestr(f"{archive}/data/{ref.key}", _le(ref.root))
-        z.writestr(f"{archive}/version", "3\n")
-        z.writestr(f"{archive}/.data/serialization_id", str(int.from_bytes(os.urandom(16),
-                                                                            "little")))
+    records = [(f"{archive}/data.pkl", buf.getvalue()),
+               (f"{archive}/.format_version", b"1"),
+               (f"{archive}/.storage_alignment", b"64"),
+               (f"{archive}/byteorder", b"little")]
+    records += [(f"{archive}/data/{ref.key}", _le(ref.root)) for ref in storages.values()]
+    records += [(f"{archive}/version", b"3\n"),
+                (f"{archive}/.data/serialization_id",
+                 str(int.from_bytes(os.urandom(16), "little")).encode())]
+    write_stored_zip(fh, records)
 
 
 # ============================================================================ safetensors
