@@ -6,6 +6,7 @@ from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
                         _to_scalar, _new_step, _step_tensor, _lerp_)
+from ._foreach import for_each, scratch
 
 __all__ = ["Adam", "AdamW"]
 
@@ -37,51 +38,61 @@ class Adam(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr, (beta1, beta2), eps = _to_scalar(group["lr"]), group["betas"], group["eps"]
-            wd, amsgrad = group["weight_decay"], group["amsgrad"]
+            lr = _to_scalar(group["lr"])
+            todo = []
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                x = p._data
-                xp = array_namespace(x)
-                g = -p._grad._data if group["maximize"] else p._grad._data
                 state = self.state[p]
                 if len(state) == 0:
+                    x = p._data
+                    xp = array_namespace(x)
                     state["step"] = _new_step()
                     state["exp_avg"] = Tensor._make(xp.zeros_like(x))
                     state["exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
-                    if amsgrad:
+                    if group["amsgrad"]:
                         state["max_exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
-                step = _step_tensor(state)
-                if _fused_step(x, g, state, group, lr, step):
+                todo.append((p._data, p._grad._data, state, _step_tensor(state)))
+            for_each(lambda item: _adam(*item, group, lr), todo, [t[0] for t in todo])
+            for p in group["params"]:
+                if p._grad is not None:
                     p._bump_version()
-                    continue
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        x *= 1 - lr * wd
-                    else:
-                        g = g + wd * x
-                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                _lerp_(m, g, 1 - beta1)
-                v *= beta2
-                # the same operations in the same order as the formula, in two scratch
-                # buffers (out=) instead of a new array per operation
-                scratch = xp.multiply(g, 1 - beta2)
-                scratch *= g
-                v += scratch
-                step_size = lr / (1 - beta1 ** step)
-                bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-                if amsgrad:
-                    v_max = state["max_exp_avg_sq"]._data
-                    xp.maximum(v_max, v, out=v_max)
-                    v = v_max
-                denom = xp.sqrt(v, out=scratch)
-                denom /= bias_correction2_sqrt
-                denom += eps
-                update = xp.multiply(m, step_size)
-                update /= denom
-                x -= update
-                p._bump_version()
+
+
+def _adam(x, g, state, step, group, lr):
+    """One Adam step of parameter array `x` (in place) with gradient `g`: the fused CUDA
+    kernel where it applies, else the formula op by op, writing intermediates into two
+    scratch buffers in the order of the formula."""
+    if _fused_step(x, g, state, group, lr, step):
+        return
+    (beta1, beta2), eps, wd = group["betas"], group["eps"], group["weight_decay"]
+    xp = array_namespace(x)
+    s0, s1 = scratch(x, 2)
+    if group["maximize"]:
+        g = xp.negative(g, out=s0)
+    if wd != 0:
+        if group["decoupled_weight_decay"]:
+            x *= 1 - lr * wd
+        else:
+            g = xp.add(g, xp.multiply(x, wd, out=s1), out=s0)
+    m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+    _lerp_(m, g, 1 - beta1, s1)
+    v *= beta2
+    g2 = xp.multiply(g, 1 - beta2, out=s1)
+    g2 *= g
+    v += g2
+    step_size = lr / (1 - beta1 ** step)
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    if group["amsgrad"]:
+        v_max = state["max_exp_avg_sq"]._data
+        xp.maximum(v_max, v, out=v_max)
+        v = v_max
+    denom = xp.sqrt(v, out=s1)
+    denom /= bias_correction2_sqrt
+    denom += eps
+    update = xp.multiply(m, step_size, out=s0)      # g is no longer needed
+    update /= denom
+    x -= update
 
 
 def _fused_step(x, g, state, group, lr, step):

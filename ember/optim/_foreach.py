@@ -1,0 +1,101 @@
+"""Running an optimizer's per-parameter update over a parameter list, fast on the CPU.
+
+A NumPy expression such as ``x - lr * g`` allocates a temporary array per operation; for
+the ~100K-value parameters of a network each temporary is a fresh block of memory whose
+pages are faulted in again at every step, which cost more than the arithmetic. Updates here
+write their intermediate results into `scratch` buffers (``out=``) that each thread keeps
+from step to step, so a step allocates nothing. `for_each` then runs the update of every
+parameter, splitting the list over two threads when there is enough work: NumPy releases
+the GIL inside its loops, so the halves run at the same time on two cores.
+"""
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .. import _threads
+from .._backend import array_namespace
+
+# buffers larger than this are allocated per call instead of kept (a model's few huge
+# embedding matrices would otherwise pin copies of themselves)
+_KEEP_BYTES = 1 << 24
+# below this many values in all, a step runs on the calling thread alone: handing half the
+# list to another thread costs ~150 us
+_PARALLEL_MIN = 1 << 20
+
+_local = threading.local()
+_pool = []
+_cpus = []
+
+
+def scratch(x, count):
+    """`count` arrays of x's shape and dtype with undefined contents. For NumPy arrays they
+    are views of buffers this thread keeps between calls (the same buffers on every call:
+    a caller must be done with them before it calls again); CuPy's memory pool serves the
+    GPU."""
+    if type(x) is not np.ndarray:
+        xp = array_namespace(x)
+        return [xp.empty_like(x) for _ in range(count)]
+    n = x.size
+    if n * x.itemsize > _KEEP_BYTES:
+        return [np.empty(x.shape, x.dtype) for _ in range(count)]
+    cache = getattr(_local, "buffers", None)
+    if cache is None:
+        cache = _local.buffers = {}
+    bufs = cache.get(x.dtype)
+    if bufs is None or len(bufs) < count or bufs[0].size < n:
+        size = max(n, bufs[0].size if bufs else 0)
+        bufs = cache[x.dtype] = [np.empty(size, x.dtype)
+                                 for _ in range(max(count, len(bufs) if bufs else 0))]
+    return [b[:n].reshape(x.shape) for b in bufs[:count]]
+
+
+def for_each(update, items, arrays, threads=None):
+    """Call ``update(item)`` for every item; ``arrays[i]`` is the parameter array item i
+    updates. When all are NumPy arrays with at least _PARALLEL_MIN values in all, and
+    `threads` (default: two if ember.get_num_threads() allows) is 2, a worker thread takes
+    the second half of the list, by values, while this thread runs the first. `update` must
+    touch only its own item's arrays (and `scratch`)."""
+    if threads is None:
+        threads = 2 if len(items) > 1 and _num_threads() > 1 else 1
+    sizes = [a.size for a in arrays] if threads > 1 else ()
+    if threads < 2 or sum(sizes) < _PARALLEL_MIN or \
+            any(type(a) is not np.ndarray for a in arrays):
+        for item in items:
+            update(item)
+        return
+    half, acc, cut = sum(sizes) / 2, 0, len(items) - 1
+    for i, size in enumerate(sizes):
+        acc += size
+        if acc >= half:
+            cut = min(i + 1, len(items) - 1)
+            break
+    job = _executor().submit(_run, update, items[cut:])
+    try:
+        _run(update, items[:cut])
+    finally:
+        job.result()
+
+
+def _run(update, items):
+    for item in items:
+        update(item)
+
+
+def _executor():
+    if not _pool:
+        _pool.append(ThreadPoolExecutor(1, thread_name_prefix="ember-optim"))
+    return _pool[0]
+
+
+def _num_threads():
+    """ember.get_num_threads() without asking threadpoolctl (~1 ms) on every step: the
+    number set by set_num_threads, else the CPUs this process may run on."""
+    n = _threads._STATE["num_threads"]
+    if n is not None:
+        return n
+    if not _cpus:
+        _cpus.append(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                     else os.cpu_count() or 1)
+    return _cpus[0]
