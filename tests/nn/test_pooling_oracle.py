@@ -89,3 +89,26 @@ def test_pool_double_backward():
     assert gradcheck(lambda x: ember.nn.functional.avg_pool2d(x, 3, 2, 1), (x,))
     assert gradgradcheck(lambda x: ember.nn.functional.avg_pool2d(x, 3, 2, 1), (x,))
     assert gradgradcheck(lambda x: ember.nn.functional.adaptive_avg_pool2d(x, (2, 4)), (x,))
+
+
+@pytest.mark.parametrize("nan", [False, True])
+@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1), (3, 3, 1), (2, 1, 0)])
+def test_max_pool_ties_and_nans(k, s, p, nan):
+    """Ties (ReLU zeros) pick the first maximum of the window and NaN propagates, as in
+    torch: values, indices and the input gradient, on both the windows that overlap
+    (scatter-add backward) and those that do not (assignment backward)."""
+    x = np.maximum(f32(2, 3, 9, 10), 0)
+    if nan:
+        x[0, 1, 2, 3] = x[1, 2, 5, 5] = np.nan
+    outs = []
+    for lib in (torch, ember):
+        t = lib.tensor(x.copy()).requires_grad_()
+        v, i = lib.nn.functional.max_pool2d(t, k, s, p, return_indices=True)
+        g = lib.tensor(np.arange(v.numel(), dtype=np.float32).reshape(v.shape))
+        v.backward(g)
+        outs.append((v.detach().cpu().numpy(), i.cpu().numpy(), t.grad.cpu().numpy()))
+    for a, b in zip(outs[1], outs[0]):
+        np.testing.assert_array_equal(a, b)
+    r = np.random.default_rng(6)
+    y = ember.tensor(r.standard_normal((1, 2, 6, 6))).requires_grad_()
+    assert gradgradcheck(lambda y: ember.nn.functional.max_pool2d(y, k, s, p), (y,))
