@@ -47,10 +47,11 @@ def _run(framework, name, steps):
     if framework == "ember":
         for key in _DROP:
             env.pop(key, None)
-    out = subprocess.run([sys.executable, "-m", "bench.cputime", "--worker", framework,
-                          name, "--steps", str(steps)], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["seconds"]
+    proc = subprocess.run([sys.executable, "-m", "bench.cputime", "--worker", framework,
+                           name, "--steps", str(steps)], env=env, capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"{framework} worker failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
 
 
 def _fmt(s):
