@@ -70,6 +70,35 @@ def test_accumulation_into_grad():
     both(run)
 
 
+def test_first_grad_never_shares_memory_with_other_holders():
+    """A leaf's first .grad may keep the engine's gradient buffer (no copy) only when
+    nothing else holds it; each case below holds it elsewhere, then writes in place."""
+    def run(lib):
+        a, b = leaf(lib), leaf(lib, X * 3)
+        (a + b).sum().backward()            # one gradient Tensor sent to two leaves
+        a.grad.mul_(10)
+        kept = []
+        c = leaf(lib)
+        c.register_hook(lambda g: kept.append(g))
+        (c * 2).sum().backward()            # a hook keeps the gradient
+        c.grad.add_(1)
+        d = leaf(lib)
+        y = d.clone()
+        y.retain_grad()                      # y.grad is the gradient d receives
+        (y * 3).sum().backward()
+        d.grad.sub_(5)
+        e = leaf(lib)
+        g = lib.ones(3)
+        e.backward(g)                        # the caller's own gradient tensor
+        e.grad.mul_(7)
+        f = leaf(lib)
+        (f * 4).sum().backward()             # nobody else holds it: later sums still right
+        first = f.grad
+        (f * f).sum().backward()
+        return a.grad, b.grad, kept, c.grad, y.grad, d.grad, g, e.grad, first, f.grad
+    both(run)
+
+
 def test_retain_graph_and_second_backward():
     def run(lib):
         x = leaf(lib)

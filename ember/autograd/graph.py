@@ -9,6 +9,7 @@ it, then runs nodes whose incoming gradients are complete, highest sequence numb
 import heapq
 import itertools
 import re
+import sys
 import warnings
 import weakref
 
@@ -310,7 +311,11 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                 if accumulate and grads[0] is not None:
                     leaf = node.variable
                     if leaf is not None:  # a leaf nobody holds any more has nowhere to go
-                        _accumulate(leaf, grads[0], create_graph)
+                        g = grads[0]
+                        grads = buf = in_grads = None   # leaves g held by the local alone
+                        sole = not leaf._hooks and _sole_owner(g)   # a hook may keep g
+                        _accumulate(leaf, g, create_graph, sole)
+                        g = None
                 continue
             if needed is not None and node not in needed:
                 continue
@@ -400,7 +405,21 @@ def _fit(g, meta):
     return g
 
 
-def _accumulate(t, g, create_graph):
+def _sole_owner(g):
+    """True when the engine's local name is the only hold on gradient `g` and on its array,
+    which owns its memory: then a leaf's first .grad can keep that buffer rather than a
+    copy (PyTorch's AccumulateGrad steals a gradient whose use count is 1 the same way).
+    Counted: the caller's local, this call's argument and getrefcount's own argument for
+    the Tensor; the Tensor's slot, the local `a` and getrefcount's argument for the
+    array. A gradient
+    also held elsewhere (the same Tensor sent to two leaves, a hook's list, a captured
+    gradient, a view of the array) counts more and is copied."""
+    a = g._data
+    return (sys.getrefcount(g) == 3 and sys.getrefcount(a) == 3 and a.base is None
+            and g.grad_fn is None)
+
+
+def _accumulate(t, g, create_graph, sole_owner=False):
     hooks = t._hooks
     if hooks:
         for fn in list(hooks.values()):
@@ -412,7 +431,7 @@ def _accumulate(t, g, create_graph):
             t._grad = g
         else:
             from .._tensor import Tensor
-            t._grad = Tensor._make(g._data.copy())
+            t._grad = Tensor._make(g._data if sole_owner else g._data.copy())
     elif create_graph or t._grad._requires_grad:
         t._grad = t._grad + g
     else:
