@@ -181,8 +181,18 @@ def _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads):
 
 
 def _in_projection(query, key, value, in_proj_weight, in_proj_bias, q_w, k_w, v_w):
-    """q, k, v = x W_i^T + b_i with packed (3E, E) or separate weights."""
+    """q, k, v = x W_i^T + b_i with packed (3E, E) or separate weights.
+
+    Self-attention (query is key is value) projects once with the packed weight and splits
+    the result; key is value projects key and value together (fewer, larger GEMMs)."""
     E = query.shape[-1]
+    if in_proj_weight is not None and key is value and in_proj_weight.shape == (3 * E, E):
+        if query is key:
+            return linear(query, in_proj_weight, in_proj_bias).chunk(3, -1)
+        w_q, w_kv = in_proj_weight.split([E, 2 * E])
+        b_q, b_kv = (None, None) if in_proj_bias is None else in_proj_bias.split([E, 2 * E])
+        k, v = linear(key, w_kv, b_kv).chunk(2, -1)
+        return linear(query, w_q, b_q), k, v
     if in_proj_weight is not None:
         q_w, k_w, v_w = in_proj_weight.chunk(3)
     if in_proj_bias is None:
@@ -271,17 +281,23 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
             attn_mask = pad(attn_mask, (0, 1))
         if key_padding_mask is not None:
             key_padding_mask = pad(key_padding_mask, (0, 1))
-    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
-    k = _heads(k, static_k, bsz, num_heads, head_dim, "static_k")
-    v = _heads(v, static_v, bsz, num_heads, head_dim, "static_v")
-    if add_zero_attn:
-        k = cat([k, zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype)], dim=1)
-        v = cat([v, zeros((bsz * num_heads, 1, head_dim), dtype=v.dtype)], dim=1)
-        if attn_mask is not None:
-            attn_mask = pad(attn_mask, (0, 1))
-        if key_padding_mask is not None:
-            key_padding_mask = pad(key_padding_mask, (0, 1))
-    src_len = k.shape[1]
+    # without weights, static k/v or a zero-attention column, q, k, v stay (L, N, E) here
+    # and become (N, H, L, E/H) views for scaled_dot_product_attention (no copies)
+    heads_4d = not need_weights and static_k is None and static_v is None and not add_zero_attn
+    if heads_4d:
+        src_len = k.shape[0]
+    else:
+        q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+        k = _heads(k, static_k, bsz, num_heads, head_dim, "static_k")
+        v = _heads(v, static_v, bsz, num_heads, head_dim, "static_v")
+        if add_zero_attn:
+            k = cat([k, zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype)], dim=1)
+            v = cat([v, zeros((bsz * num_heads, 1, head_dim), dtype=v.dtype)], dim=1)
+            if attn_mask is not None:
+                attn_mask = pad(attn_mask, (0, 1))
+            if key_padding_mask is not None:
+                key_padding_mask = pad(key_padding_mask, (0, 1))
+        src_len = k.shape[1]
     if key_padding_mask is not None:
         if key_padding_mask.shape[0] != bsz:
             raise AssertionError(f"Expected key_padded_mask.shape[0] to be {bsz}, but got "
@@ -314,9 +330,13 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
             attn_mask = attn_mask.unsqueeze(0)
         else:
             attn_mask = attn_mask.reshape(bsz, num_heads, -1, src_len)
-    q = q.reshape(bsz, num_heads, tgt_len, head_dim)
-    k = k.reshape(bsz, num_heads, src_len, head_dim)
-    v = v.reshape(bsz, num_heads, src_len, head_dim)
+    if heads_4d:
+        q, k, v = (x.reshape(x.shape[0], bsz, num_heads, head_dim).permute(1, 2, 0, 3)
+                   for x in (q, k, v))
+    else:
+        q = q.reshape(bsz, num_heads, tgt_len, head_dim)
+        k = k.reshape(bsz, num_heads, src_len, head_dim)
+        v = v.reshape(bsz, num_heads, src_len, head_dim)
     out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
     out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
     out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
