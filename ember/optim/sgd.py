@@ -1,9 +1,11 @@
 """SGD with momentum, dampening, Nesterov and weight decay."""
 import numpy as np
 
+from .._backend import array_namespace
 from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import Optimizer, check_lr, check_not_differentiable, _to_scalar, required
+from ._foreach import for_each, scratch
 
 __all__ = ["SGD"]
 
@@ -36,31 +38,47 @@ class SGD(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr, momentum, dampening = _to_scalar(group["lr"]), group["momentum"], \
-                group["dampening"]
-            wd, nesterov = group["weight_decay"], group["nesterov"]
+            lr = _to_scalar(group["lr"])
+            todo = []
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                x = p._data
-                g = -p._grad._data if group["maximize"] else p._grad._data
-                if wd != 0:
-                    g = g + wd * x
-                if momentum != 0:
+                buf, first = None, False
+                if group["momentum"] != 0:
                     state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = Tensor._make(g.copy())
-                    elif _fused_step(x, p._grad._data, buf._data, group, lr):
-                        p._bump_version()
-                        continue
-                    else:
-                        b = buf._data
-                        b *= momentum
-                        b += (1 - dampening) * g
-                    g = g + momentum * buf._data if nesterov else buf._data
-                x -= lr * g
-                p._bump_version()
+                    first = "momentum_buffer" not in state
+                    if first:       # filled with the gradient by the first step
+                        state["momentum_buffer"] = Tensor._make(
+                            array_namespace(p._data).empty_like(p._grad._data))
+                    buf = state["momentum_buffer"]._data
+                todo.append((p._data, p._grad._data, buf, first))
+            for_each(lambda item: _sgd(*item, group, lr), todo, [t[0] for t in todo])
+            for p in group["params"]:
+                if p._grad is not None:
+                    p._bump_version()
+
+
+def _sgd(x, grad, buf, first, group, lr):
+    """One SGD step of parameter array `x` (in place) with momentum buffer `buf` (None
+    without momentum; `first`: not yet filled): the fused CUDA kernel where it applies, else
+    the formula op by op, intermediates in two scratch buffers."""
+    momentum, dampening, wd = group["momentum"], group["dampening"], group["weight_decay"]
+    if buf is not None and not first and _fused_step(x, grad, buf, group, lr):
+        return
+    xp = array_namespace(x)
+    s0, s1 = scratch(x, 2)
+    g = xp.negative(grad, out=s0) if group["maximize"] else grad
+    if wd != 0:
+        g = xp.add(g, xp.multiply(x, wd, out=s1), out=s0)
+    if buf is not None:
+        if first:
+            buf[...] = g
+        else:
+            buf *= momentum
+            # (1 - 0) * g is g exactly: without dampening the product is skipped
+            buf += g if dampening == 0 else xp.multiply(g, 1 - dampening, out=s1)
+        g = xp.add(g, xp.multiply(buf, momentum, out=s1), out=s1) if group["nesterov"] else buf
+    x -= xp.multiply(g, lr, out=s1)
 
 
 def _fused_step(x, grad, buf, group, lr):

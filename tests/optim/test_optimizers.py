@@ -424,3 +424,54 @@ def test_seed_linear_regression_with_adam():
     np.testing.assert_allclose(el, tl, rtol=1e-5)
     assert abs(ew - 2) < abs(0.3 - 2) and abs(eb - 1) < abs(-0.2 - 1)
     assert el[-1] < el[0] / 2
+
+
+FOREACH_CONFIGS = [(n, k) for n, k in CONFIGS if n in ("SGD", "Adam", "AdamW")]
+
+
+def _trajectory(lib, name, kwargs, shapes, dtype, device="cpu", steps=8):
+    """Parameters of `shapes` after `steps` steps of the optimizer, as NumPy arrays."""
+    rng = np.random.default_rng(4)
+    ps = [lib.nn.Parameter(lib.from_numpy(rng.standard_normal(s).astype(dtype)).to(device))
+          for s in shapes]
+    opt = getattr(lib.optim, name)(ps, **kwargs)
+    for _ in range(steps):
+        for p in ps:
+            g = rng.standard_normal(tuple(p.shape)).astype(dtype)
+            p.grad = lib.from_numpy(g).to(device)
+        opt.step()
+    return [p.detach().cpu().numpy() for p in ps]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name,kwargs", FOREACH_CONFIGS,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(FOREACH_CONFIGS)])
+def test_two_threads_same_as_one_and_torch(monkeypatch, name, kwargs, dtype):
+    """The CPU step split over two threads (ember/optim/_foreach.py; forced here for a small
+    parameter list, with scratch buffers both kept and, past the size limit, allocated)
+    gives the one-thread result to the bit, and torch's."""
+    from ember.optim import _foreach
+    shapes = [(40, 30), (30,), (7, 5, 3), (2,), (300,), (1,)]
+    want = _trajectory(torch, name, kwargs, shapes, dtype)
+    monkeypatch.setattr(_foreach, "_num_threads", lambda: 1)
+    one = _trajectory(ember, name, kwargs, shapes, dtype)
+    monkeypatch.setattr(_foreach, "_num_threads", lambda: 2)
+    monkeypatch.setattr(_foreach, "_PARALLEL_MIN", 1)
+    monkeypatch.setattr(_foreach, "_KEEP_BYTES", 1000)
+    two = _trajectory(ember, name, kwargs, shapes, dtype)
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+    for a, b, w in zip(one, two, want):
+        np.testing.assert_array_equal(b, a)
+        np.testing.assert_allclose(a, w, **tol)
+
+
+@pytest.mark.parametrize("name,kwargs", FOREACH_CONFIGS,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(FOREACH_CONFIGS)])
+def test_step_on_device_like_torch(device, name, kwargs):
+    """The same steps on the test device (on CUDA: the fused kernels, or the op-by-op formula
+    with CuPy's scratch arrays) as torch's on the CPU."""
+    shapes = [(40, 30), (30,), (7, 5, 3)]
+    want = _trajectory(torch, name, kwargs, shapes, np.float64)
+    got = _trajectory(ember, name, kwargs, shapes, np.float64, device)
+    for a, w in zip(got, want):
+        np.testing.assert_allclose(a, w, rtol=1e-9, atol=1e-12)
