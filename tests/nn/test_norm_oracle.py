@@ -2,6 +2,7 @@
 several training steps, eval mode, and double backward."""
 from collections import OrderedDict
 
+import ml_dtypes
 import numpy as np
 import pytest
 import torch
@@ -9,6 +10,7 @@ import torch
 import ember
 from ember.autograd import gradcheck, gradgradcheck
 
+from tests.oracle.harness import Grad, check
 from .test_layers_oracle import run_layer
 
 rng = np.random.default_rng(4)
@@ -124,3 +126,37 @@ def test_norm_double_backward():
     g = lambda x, w: ember.nn.functional.layer_norm(x, (2,), w)
     assert gradcheck(g, (x, lw))
     assert gradgradcheck(g, (x, lw))
+
+
+def _bn(L, x, w, b):
+    return L.nn.functional.batch_norm(x, None, None, w, b, training=True)
+
+
+def _ln(L, x, w, b):
+    return L.nn.functional.layer_norm(x, tuple(x.shape[-1:]), w, b)
+
+
+# the fused array forward/backward of batch and layer norm (a backward without
+# create_graph): weight constant over the normalized axes (BatchNorm) or not (LayerNorm),
+# without weight or bias, a mean far from 0, float64 and bfloat16
+FUSED = [
+    ("bn-affine", _bn, [Grad(f32(6, 3, 4, 5)), Grad(f32(3)), Grad(f32(3))]),
+    ("bn-bias-only", _bn, [Grad(f32(6, 3, 4)), None, Grad(f32(3))]),
+    ("bn-weight-only", _bn, [Grad(f32(6, 3)), Grad(f32(3)), None]),
+    ("bn-far-mean", _bn, [Grad(f32(8, 2, 3, 3) + 300), Grad(f32(2)), Grad(f32(2))]),
+    ("bn-float64", _bn, [Grad(rng.standard_normal((5, 3, 4))), Grad(rng.standard_normal(3)),
+                         Grad(rng.standard_normal(3))]),
+    ("ln-affine", _ln, [Grad(f32(4, 6, 16)), Grad(f32(16)), Grad(f32(16))]),
+    ("ln-noaffine", _ln, [Grad(f32(4, 6, 16)), None, None]),
+    ("ln-far-mean", _ln, [Grad(f32(5, 16) - 200), Grad(f32(16)), Grad(f32(16))]),
+    ("ln-noncontig", lambda L, x, w, b: _ln(L, x.transpose(0, 1), w, b),
+     [Grad(f32(6, 4, 8)), Grad(f32(8)), Grad(f32(8))]),
+    ("ln-bfloat16", _ln, [Grad(f32(4, 8).astype(ml_dtypes.bfloat16)),
+                          Grad(f32(8).astype(ml_dtypes.bfloat16)), None]),
+]
+
+
+@pytest.mark.parametrize("name,fn,inputs", FUSED, ids=[c[0] for c in FUSED])
+def test_norm_fused_against_torch(name, fn, inputs):
+    tol = {"rtol": 2e-2, "atol": 2e-2} if "bfloat16" in name else {"rtol": 1e-4, "atol": 1e-4}
+    check(fn, *inputs, **tol, grad_rtol=tol["rtol"], grad_atol=tol["atol"])
