@@ -122,3 +122,28 @@ def test_conv_double_backward_matches_torch():
         outs.append((tx.grad.cpu().numpy(), tw.grad.cpu().numpy()))
     np.testing.assert_allclose(outs[1][0], outs[0][0], rtol=1e-10)
     np.testing.assert_allclose(outs[1][1], outs[0][1], rtol=1e-10)
+
+
+CHUNKED = [
+    ("Conv2d-pad", lambda L: L.nn.Conv2d(3, 4, 3, padding=1), f32(7, 3, 6, 5)),
+    ("Conv2d-groups-dil", lambda L: L.nn.Conv2d(4, 6, 3, padding=2, dilation=2, groups=2),
+     f32(5, 4, 7, 6)),
+    ("Conv2d-stride", lambda L: L.nn.Conv2d(3, 4, (3, 2), stride=(2, 1), padding=(1, 0)),
+     f32(5, 3, 8, 7)),
+    ("Conv1d-bigpad", lambda L: L.nn.Conv1d(2, 3, 3, padding=3), f32(5, 2, 9)),
+    ("Conv3d", lambda L: L.nn.Conv3d(2, 3, 2, padding=1), f32(3, 2, 3, 4, 3)),
+    ("ConvTranspose2d-s1-outpad", lambda L: L.nn.ConvTranspose2d(
+        4, 2, 3, padding=1, output_padding=1, dilation=2, groups=2), f32(5, 4, 4, 5)),
+]
+
+
+@pytest.mark.parametrize("name,make,x", CHUNKED, ids=[c[0] for c in CHUNKED])
+def test_conv_batch_chunks(name, make, x, monkeypatch):
+    """The batch (odd) in chunks of two images, the last one short, through the im2col
+    forward, the input gradient as a convolution (stride 1, including the pads it needs
+    beyond the conv's own) or as a scatter (stride 2, padding beyond the kernel's reach),
+    and the weight gradient."""
+    import ember._ops.conv as conv
+    monkeypatch.setattr(conv, "_chunks", lambda xp, n, per_image: [
+        (i, min(n, i + 2)) for i in range(0, n, 2)])
+    run_layer(make, [x], rtol=1e-4, atol=1e-4)
