@@ -6,21 +6,26 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor
+from ..autograd import grad_mode
 from ._base import Op, apply
+from .norm import _sum_keep, _dot_keep
 from ._util import wrap_dim, cast, float_dtype_for, dtype_name
 
 __all__ = ["softmax", "log_softmax"]
 
 
 def _softmax_arrays(x, dim):
-    m = np.max(x, axis=dim, keepdims=True) if x.size else x
-    e = np.exp(x - m) if x.size else x.copy()
-    if x.size:
-        e /= np.sum(e, axis=dim, keepdims=True)
+    """softmax along dim: one fresh array, exp and the division in place."""
+    if not x.size:
+        return x.copy()
+    e = x - x.max(axis=dim, keepdims=True)
+    np.exp(e, out=e)
+    e /= _sum_keep(e, (dim,))
     return e
 
 
 class Softmax(Op):
+    """out = softmax(x); dx = out * (g - sum(g * out)) along dim."""
     _name = "SoftmaxBackward0"
     save_output = True
 
@@ -36,10 +41,17 @@ class Softmax(Op):
         out, = ctx.saved_tensors
         if out.dim() == 0:
             return grad * 0
+        if not grad_mode.GRAD_ENABLED[0]:
+            # no graph of the gradient is built: fused on arrays, two passes
+            o, g = out._data, grad._data
+            gx = g - _dot_keep(g, o, (ctx.dim,))
+            gx *= o
+            return Tensor._make(gx)
         return out * (grad - (grad * out).sum(ctx.dim, keepdim=True))
 
 
 class LogSoftmax(Op):
+    """out = x - logsumexp(x); dx = g - exp(out) * sum(g) along dim."""
     _name = "LogSoftmaxBackward0"
     save_output = True
 
@@ -50,15 +62,21 @@ class LogSoftmax(Op):
             return np.zeros_like(x)
         if x.size == 0:
             return x.copy()
-        m = np.max(x, axis=dim, keepdims=True)
-        shifted = x - m
-        return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+        shifted = x - x.max(axis=dim, keepdims=True)
+        e = np.exp(shifted)
+        shifted -= np.log(_sum_keep(e, (dim,)))
+        return shifted
 
     @staticmethod
     def backward(ctx, grad):
         out, = ctx.saved_tensors
         if out.dim() == 0:
             return grad * 0
+        if not grad_mode.GRAD_ENABLED[0]:
+            o, g = out._data, grad._data
+            e = np.exp(o)
+            e *= _sum_keep(g, (ctx.dim,))
+            return Tensor._make(np.subtract(g, e, out=e))
         return grad - out.exp() * grad.sum(ctx.dim, keepdim=True)
 
 
