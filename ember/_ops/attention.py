@@ -73,7 +73,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         value = value.repeat_interleave(hq // hv, -3)
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = (query @ key.transpose(-2, -1)) * scale
+    if query.shape[-1] < S:   # scale the smaller of q and the scores
+        scores = (query * scale) @ key.transpose(-2, -1)
+    else:
+        scores = (query @ key.transpose(-2, -1)) * scale
     if is_causal:
         if attn_mask is not None:
             raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
@@ -89,9 +92,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query "
                                f"dtype, but got attn_mask.dtype: {dtype_name(attn_mask.dtype)} "
                                f"and  query.dtype: {dtype_name(query.dtype)} instead.")
-    # a fully masked row: softmax would be 0/0; PyTorch returns zeros there
+    # a fully masked row (its maximum is -inf): softmax would be 0/0; PyTorch returns zeros
     with grad_mode.no_grad():
-        dead = Tensor._make(np.all(np.isneginf(scores._data), axis=-1, keepdims=True))
+        dead = Tensor._make(np.isneginf(scores._data.max(axis=-1, keepdims=True))
+                            if scores.numel() else np.zeros((), dtype=bool))
     if dead._data.any():
         scores = where(dead, 0.0, scores)
         weights = where(dead, 0.0, softmax(scores, -1))
