@@ -16,10 +16,13 @@ with the flipped, transposed weight): one more im2col + GEMM, with the GEMM's in
 dimension O*prod(k) instead of O, and no scatter of the columns back into the image.
 """
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from itertools import product
 
 import numpy as np
 
+from .. import _threads
 from .._backend import strided_view
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -95,20 +98,74 @@ def _col_chunks(xp, x, k, s, d, pads, out):
 def _conv(xp, x, w, stride, pads, dilation, groups):
     """y = x (*) w on arrays: x (N, C, *sp), w (O, C/groups, *k), pads (lo, hi) per dim."""
     k = w.shape[2:]
-    N, O = x.shape[0], w.shape[0]
+    N, C, O = x.shape[0], x.shape[1], w.shape[0]
     out = tuple((x.shape[2 + i] + lo + hi - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1
                 for i, (lo, hi) in enumerate(pads))
     P = math.prod(out)
     w2 = w.reshape(O, -1)
-    og, rows = O // groups, w2.shape[1]
     y = xp.empty((N, O, P), dtype=x.dtype)
-    for n0, n1, cols in _col_chunks(xp, x, k, stride, dilation, pads, out):
-        yc = xp.empty((O, cols.shape[1]), dtype=x.dtype)
-        for g in range(groups):
-            xp.matmul(w2[g * og:(g + 1) * og], cols[g * rows:(g + 1) * rows],
-                      out=yc[g * og:(g + 1) * og])
-        y[n0:n1] = yc.reshape(O, n1 - n0, P).transpose(1, 0, 2)
+
+    def run(a, b):  # images a:b into y[a:b]
+        og, rows = O // groups, w2.shape[1]
+        for n0, n1, cols in _col_chunks(xp, x[a:b], k, stride, dilation, pads, out):
+            yc = xp.empty((O, cols.shape[1]), dtype=x.dtype)
+            for g in range(groups):
+                xp.matmul(w2[g * og:(g + 1) * og], cols[g * rows:(g + 1) * rows],
+                          out=yc[g * og:(g + 1) * og])
+            y[a + n0:a + n1] = yc.reshape(O, n1 - n0, P).transpose(1, 0, 2)
+    _over_batch(xp, N, C * math.prod(k) * P * x.itemsize, run)
     return y.reshape((N, O) + out)
+
+
+def _over_batch(xp, n, per_image, run):
+    """run(a, b) over images a:b of a batch of n: on NumPy, with at least two chunks of
+    columns and two cores, the first half on a worker thread and the second on this one,
+    with BLAS at one thread (NumPy releases the GIL in its copies and GEMMs; OpenBLAS's own
+    two threads on the per-chunk GEMMs stalled whenever the other core was busy)."""
+    h = n // 2
+    blas = _blas_controller() if xp is np and n * per_image >= 2 * _CHUNK_BYTES else None
+    if blas is None or h == 0 or _cpu_threads() < 2:
+        return [run(0, n)]
+    with blas.limit(limits=1):
+        job = _worker().submit(run, 0, h)
+        try:
+            second = run(h, n)
+        finally:
+            first = job.result()
+    return [first, second]
+
+
+_WORKER = []
+_BLAS = []
+
+
+def _worker():
+    if not _WORKER:
+        _WORKER.append(ThreadPoolExecutor(1, thread_name_prefix="ember-conv"))
+    return _WORKER[0]
+
+
+def _blas_controller():
+    """threadpoolctl's handle on NumPy's BLAS (setting its threads costs ~12 us), or None
+    without threadpoolctl: then no split, since two threads of two-thread GEMMs oversubscribe
+    the cores."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _BLAS.append(ThreadpoolController().select(user_api="blas"))
+        except ImportError:
+            _BLAS.append(None)
+    return _BLAS[0]
+
+
+def _cpu_threads():
+    """ember.get_num_threads() without asking threadpoolctl: the number set by
+    set_num_threads, else the CPUs this process may run on."""
+    n = _threads._STATE["num_threads"]
+    if n is None:
+        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+            os.cpu_count() or 1
+    return n
 
 
 class Conv(Op):
@@ -212,15 +269,19 @@ class ConvWeightGrad(Op):
         N, O = g.shape[:2]
         out = g.shape[2:]
         g3 = g.reshape(N, O, -1)
-        og = O // groups
-        gw = ctx.xp.zeros((O, math.prod(w_shape[1:])), dtype=x.dtype)
-        rows = gw.shape[1]
-        for n0, n1, cols in _col_chunks(ctx.xp, x, k, stride, dilation,
-                                        [(p, p) for p in padding], out):
-            gc = g3[n0:n1].transpose(1, 0, 2).reshape(O, -1)
-            for gi in range(groups):
-                gw[gi * og:(gi + 1) * og] += ctx.xp.matmul(
-                    gc[gi * og:(gi + 1) * og], cols[gi * rows:(gi + 1) * rows].T)
+        og, rows = O // groups, math.prod(w_shape[1:])
+        pads = [(p, p) for p in padding]
+
+        def run(a, b):  # the sum over images a:b
+            gw = ctx.xp.zeros((O, rows), dtype=x.dtype)
+            for n0, n1, cols in _col_chunks(ctx.xp, x[a:b], k, stride, dilation, pads, out):
+                gc = g3[a + n0:a + n1].transpose(1, 0, 2).reshape(O, -1)
+                for gi in range(groups):
+                    gw[gi * og:(gi + 1) * og] += ctx.xp.matmul(
+                        gc[gi * og:(gi + 1) * og], cols[gi * rows:(gi + 1) * rows].T)
+            return gw
+        parts = _over_batch(ctx.xp, N, rows * groups * math.prod(out) * x.itemsize, run)
+        gw = parts[0] if len(parts) == 1 else parts[0] + parts[1]
         return gw.reshape(w_shape).astype(dt, copy=False)
 
     @staticmethod

@@ -137,13 +137,17 @@ CHUNKED = [
 ]
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("name,make,x", CHUNKED, ids=[c[0] for c in CHUNKED])
-def test_conv_batch_chunks(name, make, x, monkeypatch):
+def test_conv_batch_chunks(name, make, x, threads, monkeypatch):
     """The batch (odd) in chunks of two images, the last one short, through the im2col
     forward, the input gradient as a convolution (stride 1, including the pads it needs
     beyond the conv's own) or as a scatter (stride 2, padding beyond the kernel's reach),
-    and the weight gradient."""
+    and the weight gradient; with two threads each takes half of the batch (on NumPy, where
+    threadpoolctl is installed)."""
     import ember._ops.conv as conv
     monkeypatch.setattr(conv, "_chunks", lambda xp, n, per_image: [
         (i, min(n, i + 2)) for i in range(0, n, 2)])
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv, "_cpu_threads", lambda: threads)
     run_layer(make, [x], rtol=1e-4, atol=1e-4)
