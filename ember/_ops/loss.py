@@ -6,6 +6,7 @@ import numpy as np
 from .._backend import array_namespace, as_array
 from .. import _dtype
 from .._tensor import Tensor
+from ..autograd import grad_mode
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import cast, dtype_name, shape_str
@@ -60,38 +61,67 @@ class PointwiseLoss(Op):
     @staticmethod
     def backward(ctx, grad):
         x, t = ctx.saved_tensors
+        n = max(int(np.prod(ctx.shape)), 1)
+        need = ctx.needs_input_grad
+        if not grad_mode.GRAD_ENABLED[0]:
+            # no graph of the gradient is built: d l / d x on arrays, scaled in place
+            d = ctx.fn.derivative_array(x._data, t._data)
+            d *= grad._data / n if ctx.reduction == "mean" else grad._data
+            return (Tensor._make(d) if need[0] else None,
+                    Tensor._make(np.negative(d)[...]) if need[1] else None)
         if ctx.reduction == "mean":
-            grad = grad / max(int(np.prod(ctx.shape)), 1)
+            grad = grad / n
         gx, gt = ctx.fn.derivative(x, t)
-        return (grad * gx if ctx.needs_input_grad[0] else None,
-                grad * gt if ctx.needs_input_grad[1] else None)
+        return (grad * gx if need[0] else None,
+                grad * gt if need[1] else None)
+
+
+def _diff(x, t):
+    """x - t as a fresh array (NumPy gives a scalar for 0-dim operands; [...] makes it an
+    array again), for the in-place steps that follow."""
+    return (x - t)[...]
 
 
 class _Mse:
+    """(x - t)^2: value, and its derivatives in x and t (Tensors, or d/dx on arrays)."""
     name = "MseLossBackward0"
 
     @staticmethod
     def value(x, t):
-        d = x - t
-        return d * d
+        d = _diff(x, t)
+        d *= d
+        return d
 
     @staticmethod
     def derivative(x, t):
         d = 2 * (x - t)
         return d, -d
 
+    @staticmethod
+    def derivative_array(x, t):
+        d = _diff(x, t)
+        d *= 2
+        return d
+
 
 class _L1:
+    """|x - t|, as _Mse."""
     name = "L1LossBackward0"
 
     @staticmethod
     def value(x, t):
-        return np.abs(x - t)
+        d = _diff(x, t)
+        return np.abs(d, out=d)
 
     @staticmethod
     def derivative(x, t):
         s = (x - t).sign()
         return s, -s
+
+    @staticmethod
+    def derivative_array(x, t):
+        d = _diff(x, t)
+        return np.sign(d, out=d)
 
 
 def pointwise_loss(fn, input, target, reduction):

@@ -90,6 +90,13 @@ for r in REDUCTIONS:
          [Grad(f32(4, 3) * 50), rng.integers(0, 2, (4, 3)).astype(np.float32)]),
         (f"mse-{r}", F_("mse_loss", reduction=r), [Grad(f32(3, 4)), Grad(f32(3, 4))]),
         (f"l1-{r}", F_("l1_loss", reduction=r), [Grad(f32(3, 4)), Grad(f32(3, 4))]),
+        # the fused array backward of mse/l1: 0-dim, ties (x == t), float64, input-only grad
+        (f"mse-0d-{r}", F_("mse_loss", reduction=r), [Grad(np.float32(1.5)),
+                                                     Grad(np.float32(-0.5))]),
+        (f"l1-ties-{r}", F_("l1_loss", reduction=r),
+         [Grad(np.array([1.0, 2.0, 3.0], np.float32)), np.array([1.0, 0.0, 3.0], np.float32)]),
+        (f"mse-float64-{r}", F_("mse_loss", reduction=r),
+         [Grad(rng.standard_normal((2, 5))), rng.standard_normal((2, 5))]),
         (f"smoothl1-{r}", F_("smooth_l1_loss", reduction=r, beta=0.5),
          [Grad(f32(3, 4)), Grad(f32(3, 4))]),
         (f"smoothl1-beta0-{r}", F_("smooth_l1_loss", reduction=r, beta=0.0),
@@ -277,3 +284,15 @@ LOSS_MODULES = [
 @pytest.mark.parametrize("name,make,inputs", LOSS_MODULES, ids=[c[0] for c in LOSS_MODULES])
 def test_loss_modules(name, make, inputs):
     run_layer(make, inputs, rtol=1e-4, atol=1e-5, ngrad=3 if "Triplet" in name else 1)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_pointwise_loss_double_backward(reduction):
+    # create_graph takes the composed derivative, not the fused array one
+    from ember.autograd import gradcheck, gradgradcheck
+    r = np.random.default_rng(3)
+    x = ember.tensor(r.standard_normal((3, 4))).requires_grad_()
+    t = ember.tensor(r.standard_normal((3, 4))).requires_grad_()
+    mse = lambda x, t: ember.nn.functional.mse_loss(x, t, reduction=reduction)
+    assert gradcheck(mse, (x, t)) and gradgradcheck(mse, (x, t))
+    assert gradcheck(lambda x, t: ember.nn.functional.l1_loss(x, t, reduction=reduction), (x, t))
