@@ -84,9 +84,10 @@ def _run(update, items):
 
 
 def _executor():
-    if not _pool:
-        _pool.append(ThreadPoolExecutor(1, thread_name_prefix="ember-optim"))
-    return _pool[0]
+    """The worker thread's pool, made anew in a forked child (whose copy has no thread)."""
+    if not _pool or _pool[0][0] != os.getpid():
+        _pool[:] = [(os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="ember-optim"))]
+    return _pool[0][1]
 
 
 def _num_threads():

@@ -1,5 +1,8 @@
 """Every optimizer, over a grid of its options, moves float64 parameters exactly as
 torch.optim does given the same gradient sequence; state and state_dict agree."""
+import multiprocessing
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -475,3 +478,27 @@ def test_step_on_device_like_torch(device, name, kwargs):
     got = _trajectory(ember, name, kwargs, shapes, np.float64, device)
     for a, w in zip(got, want):
         np.testing.assert_allclose(a, w, rtol=1e-9, atol=1e-12)
+
+
+def _step_twice(opt):
+    opt.step()
+    opt.step()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_two_threads_after_fork(monkeypatch):
+    """A forked child (its copy of the worker pool has no thread) still steps with two."""
+    from ember.optim import _foreach
+    monkeypatch.setattr(_foreach, "_num_threads", lambda: 2)
+    monkeypatch.setattr(_foreach, "_PARALLEL_MIN", 1)
+    ps = [ember.nn.Parameter(ember.randn(50, 20)) for _ in range(4)]
+    for p in ps:
+        p.grad = ember.randn(50, 20)
+    opt = ember.optim.Adam(ps)
+    opt.step()                      # the pool's thread exists in the parent
+    child = multiprocessing.get_context("fork").Process(target=_step_twice, args=(opt,))
+    child.start()
+    child.join(60)
+    if child.exitcode is None:
+        child.kill()
+    assert child.exitcode == 0
