@@ -113,7 +113,33 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return r.to(dt) if low else r
 
 
+_K = math.sqrt(2 / math.pi)   # tanh form: inner = _K (x + 0.044715 x^3)
+_C = 0.044715
+
+
+def _gelu_cdf(x):
+    """Phi(x) = 0.5 (1 + erf(x / sqrt 2)), a fresh array in x's dtype."""
+    from .pointwise_more import erf_array
+    cdf = erf_array(x * (1 / math.sqrt(2)))
+    cdf += 1
+    cdf *= 0.5
+    return cdf
+
+
+def _gelu_tanh_inner(x):
+    """tanh(_K (x + _C x^3)), a fresh array."""
+    t = (x * x)[...]   # [...]: an array for 0-dim x too (NumPy gives a scalar)
+    t *= _C * _K
+    t += _K
+    t *= x
+    return np.tanh(t, out=t)
+
+
 class Gelu(Op):
+    """x Phi(x) (approximate "none") or 0.5 x (1 + tanh(_K (x + _C x^3))) ("tanh").
+
+    dx = g (Phi(x) + x phi(x)), or for tanh with t the tanh above:
+    dx = g (0.5 (1 + t) + 0.5 x (1 - t^2) _K (1 + 3 _C x^2))."""
     _name = "GeluBackward0"
     save_inputs = (0,)
 
@@ -121,25 +147,54 @@ class Gelu(Op):
     def forward(ctx, x, approximate):
         ctx.approximate = approximate
         if approximate == "tanh":
-            inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
-            return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
-        from .pointwise import erf
-        cdf = 0.5 * (1 + erf(Tensor._make(x / math.sqrt(2)))._data)
-        return (x * cdf).astype(x.dtype, copy=False)
+            y = _gelu_tanh_inner(x)
+            y += 1
+            y *= x
+            y *= 0.5
+        else:
+            y = _gelu_cdf(x)
+            y *= x
+        return y.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
+        if not grad_mode.GRAD_ENABLED[0]:
+            return Tensor._make(_gelu_backward_array(x._data, grad._data, ctx.approximate))
         if ctx.approximate == "tanh":
-            k = math.sqrt(2 / math.pi)
-            inner = k * (x + 0.044715 * x.pow(3))
+            inner = _K * (x + _C * x.pow(3))
             t = inner.tanh()
-            d_inner = k * (1 + 3 * 0.044715 * x * x)
+            d_inner = _K * (1 + 3 * _C * x * x)
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner)
         from .pointwise import erf
         cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
         pdf = (-0.5 * x * x).exp() / math.sqrt(2 * math.pi)
         return grad * (cdf + x * pdf)
+
+
+def _gelu_backward_array(x, g, approximate):
+    """Gelu's derivative times g on arrays (backward without create_graph), the formulas of
+    Gelu's docstring in place on fresh buffers."""
+    if approximate == "tanh":
+        t = _gelu_tanh_inner(x)
+        d = (x * x)[...]
+        d *= 3 * _C * _K
+        d += _K                   # _K (1 + 3 _C x^2)
+        d *= x
+        d *= 0.5                  # 0.5 x _K (1 + 3 _C x^2)
+        one_minus = 1 - t * t
+        d *= one_minus
+        t += 1
+        t *= 0.5
+        d += t
+    else:
+        d = (x * x)[...]
+        d *= -0.5
+        np.exp(d, out=d)
+        d *= x * (1 / math.sqrt(2 * math.pi))     # x phi(x)
+        d += _gelu_cdf(x)
+    d *= g
+    return d.astype(x.dtype, copy=False)
 
 
 def gelu(input, approximate="none"):

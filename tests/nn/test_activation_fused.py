@@ -49,3 +49,31 @@ def test_softmax_double_backward(name):
     f = lambda x: getattr(ember.nn.functional, name)(x, 1)
     assert gradcheck(f, (x,))
     assert gradgradcheck(f, (x,))
+
+
+GELU = [
+    ("gelu", lambda L, x: L.nn.functional.gelu(x), [Grad(f32(5, 7))]),
+    ("gelu-tanh", lambda L, x: L.nn.functional.gelu(x, approximate="tanh"), [Grad(f32(5, 7))]),
+    ("gelu-wide", lambda L, x: L.nn.functional.gelu(x), [Grad(f32(4, 9) * 4)]),
+    ("gelu-tanh-wide", lambda L, x: L.nn.functional.gelu(x, approximate="tanh"),
+     [Grad(f32(4, 9) * 4)]),
+    ("gelu-float64", lambda L, x: L.nn.functional.gelu(x), [Grad(rng.standard_normal((3, 4)))]),
+    ("gelu-tanh-float64", lambda L, x: L.nn.functional.gelu(x, approximate="tanh"),
+     [Grad(rng.standard_normal((3, 4)))]),
+    ("gelu-0d", lambda L, x: L.nn.functional.gelu(x), [Grad(np.float32(0.7))]),
+    ("gelu-tanh-0d", lambda L, x: L.nn.functional.gelu(x, approximate="tanh"),
+     [Grad(np.float32(-0.7))]),
+]
+
+
+@pytest.mark.parametrize("name,fn,inputs", GELU, ids=[c[0] for c in GELU])
+def test_gelu_fused_against_torch(name, fn, inputs):
+    check(fn, *inputs, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_double_backward(approximate):
+    x = ember.tensor(rng.standard_normal((3, 4))).requires_grad_()
+    f = lambda x: ember.nn.functional.gelu(x, approximate=approximate)
+    assert gradcheck(f, (x,))
+    assert gradgradcheck(f, (x,))
