@@ -17,6 +17,7 @@ dimension O*prod(k) instead of O, and no scatter of the columns back into the im
 """
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from itertools import product
 
@@ -121,28 +122,36 @@ def _over_batch(xp, n, per_image, run):
     """run(a, b) over images a:b of a batch of n: on NumPy, with at least two chunks of
     columns and two cores, the first half on a worker thread and the second on this one,
     with BLAS at one thread (NumPy releases the GIL in its copies and GEMMs; OpenBLAS's own
-    two threads on the per-chunk GEMMs stalled whenever the other core was busy)."""
-    h = n // 2
+    two threads on the per-chunk GEMMs stalled whenever the other core was busy). One split
+    at a time: a conv on another thread meanwhile runs whole, so the BLAS setting each
+    split restores is never another split's."""
     blas = _blas_controller() if xp is np and n * per_image >= 2 * _CHUNK_BYTES else None
-    if blas is None or h == 0 or _cpu_threads() < 2:
+    if blas is None or n < 2 or _cpu_threads() < 2 or not _SPLIT.acquire(blocking=False):
         return [run(0, n)]
-    with blas.limit(limits=1):
-        job = _worker().submit(run, 0, h)
-        try:
-            second = run(h, n)
-        finally:
-            first = job.result()
+    try:
+        with blas.limit(limits=1):
+            job = _worker().submit(run, 0, n // 2)
+            try:
+                second = run(n // 2, n)
+            finally:
+                first = job.result()
+    finally:
+        _SPLIT.release()
     return [first, second]
 
 
-_WORKER = []
+_SPLIT = threading.Lock()
+_WORKER = {}
 _BLAS = []
 
 
 def _worker():
-    if not _WORKER:
-        _WORKER.append(ThreadPoolExecutor(1, thread_name_prefix="ember-conv"))
-    return _WORKER[0]
+    """The worker thread's executor, one per process (a forked child gets its own)."""
+    pid = os.getpid()
+    if pid not in _WORKER:
+        _WORKER.clear()
+        _WORKER[pid] = ThreadPoolExecutor(1, thread_name_prefix="ember-conv")
+    return _WORKER[pid]
 
 
 def _blas_controller():

@@ -151,3 +151,23 @@ def test_conv_batch_chunks(name, make, x, threads, monkeypatch):
     monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)
     monkeypatch.setattr(conv, "_cpu_threads", lambda: threads)
     run_layer(make, [x], rtol=1e-4, atol=1e-4)
+
+
+def _conv_in_child(x, w):
+    return ember.nn.functional.conv2d(ember.from_numpy(x), ember.from_numpy(w)).numpy()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_conv_two_threads_in_forked_child(monkeypatch):
+    """A process forked after a two-thread conv (a DataLoader worker, say) starts its own
+    worker thread instead of waiting on the parent's, which the child does not have."""
+    import multiprocessing
+    import ember._ops.conv as conv
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv, "_cpu_threads", lambda: 2)
+    x, w = f32(4, 2, 5, 5), f32(3, 2, 3, 3)
+    y = _conv_in_child(x, w)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        np.testing.assert_allclose(pool.apply_async(_conv_in_child, (x, w)).get(timeout=60), y)
+    np.testing.assert_allclose(y, torch.nn.functional.conv2d(
+        torch.from_numpy(x), torch.from_numpy(w)).numpy(), rtol=1e-5, atol=1e-5)
