@@ -265,7 +265,8 @@ class AvgPoolAdjoint(Op):
                            for i, o in enumerate(offs))
                 gx[(slice(None), slice(None)) + sl] += gd
         crop = tuple(slice(p[i], p[i] + in_shape[2 + i]) for i in range(nd))
-        return ctx.xp.ascontiguousarray(gx[(slice(None), slice(None)) + crop]).astype(g.dtype)
+        gx = ctx.xp.ascontiguousarray(gx[(slice(None), slice(None)) + crop])
+        return gx.astype(g.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
