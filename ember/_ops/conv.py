@@ -28,7 +28,7 @@ from .._backend import strided_view
 from .._tensor import Tensor
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
-from ._util import dtype_name, shape_str
+from ._util import shape_str
 
 __all__ = []
 
@@ -323,7 +323,7 @@ def _check_conv(nd, input, weight, bias, groups, fname, transposed=False):
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(f"{fname}(): argument 'input' and 'weight' must be Tensors")
     if weight.dim() != nd + 2:
-        raise RuntimeError(f"weight should have at least three dimensions" if nd == 1 else
+        raise RuntimeError("weight should have at least three dimensions" if nd == 1 else
                            f"Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input,"
                            f" but got weight of size {shape_str(weight.shape)} instead")
     if input.dim() not in (nd + 1, nd + 2):
