@@ -40,15 +40,29 @@ def scratch(x, count):
     n = x.size
     if n * x.itemsize > _KEEP_BYTES:
         return [np.empty(x.shape, x.dtype) for _ in range(count)]
-    cache = getattr(_local, "buffers", None)
-    if cache is None:
-        cache = _local.buffers = {}
-    bufs = cache.get(x.dtype)
+    views = getattr(_local, "views", None)
+    if views is None:
+        views = _local.views = {}
+        _local.buffers = {}
+    key = (x.dtype, x.shape, count)
+    got = views.get(key)
+    if got is None:
+        got = _views(x.dtype, x.shape, n, count)
+        _local.views[key] = got
+    return got
+
+
+def _views(dtype, shape, n, count):
+    """`count` views of shape `shape` on this thread's buffers of `dtype`, grown as needed
+    (forgetting the views made on the old ones)."""
+    bufs = _local.buffers.get(dtype)
     if bufs is None or len(bufs) < count or bufs[0].size < n:
         size = max(n, bufs[0].size if bufs else 0)
-        bufs = cache[x.dtype] = [np.empty(size, x.dtype)
-                                 for _ in range(max(count, len(bufs) if bufs else 0))]
-    return [b[:n].reshape(x.shape) for b in bufs[:count]]
+        bufs = _local.buffers[dtype] = [np.empty(size, dtype)
+                                        for _ in range(max(count, len(bufs) if bufs else 0))]
+        for key in [k for k in _local.views if k[0] == dtype]:
+            del _local.views[key]
+    return [b[:n].reshape(shape) for b in bufs[:count]]
 
 
 def for_each(update, items, arrays, threads=None):
