@@ -671,8 +671,18 @@ sign = _unary_row("sign", "SignBackward0", lambda xp, x: _sign_array(xp, x),
                                      "instead."))
 sgn = _unary_row("sgn", "SgnBackward0", lambda xp, x: _sign_array(xp, x), _sgn_backward,
                  "x out", kind="same", holomorphic=False)
-relu = _unary_row("relu", "ReluBackward0", lambda xp, x: xp.maximum(x, 0).astype(x.dtype),
-                  lambda g, x, out: g * (out > 0), "out", kind="same",
+def _relu_backward(g, x, out):
+    """g where out > 0, else 0. Without create_graph, on arrays: one product with the mask
+    (the composed form pays a bool-to-float cast and two dispatches more)."""
+    gd = g._data
+    if not grad_mode.GRAD_ENABLED[0] and gd.dtype.kind == "f" and gd.itemsize >= 4:
+        return Tensor._make(as_array(gd * (out._data > 0)))   # 0-dim: a NumPy scalar
+    return g * (out > 0)
+
+
+relu = _unary_row("relu", "ReluBackward0",
+                  lambda xp, x: xp.maximum(x, 0).astype(x.dtype, copy=False),
+                  _relu_backward, "out", kind="same",
                   reject=_no_complex(NotImplementedError, "clamp is not supported for complex "
                                      "types", _no_bool("Boolean inputs not supported for relu")))
 floor = _unary_row("floor", "FloorBackward0", lambda xp, x: xp.floor(x),
