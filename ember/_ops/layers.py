@@ -1,4 +1,6 @@
 """Network layer ops: linear (one fused node, AddmmBackward0 as in PyTorch) and dropout."""
+import math
+
 import numpy as np
 
 from .._backend import like
@@ -21,7 +23,14 @@ class Linear(Op):
     def forward(ctx, x, w, b):
         lowp = x.dtype.kind == "V"
         xx, ww = (x.astype(np.float32), w.astype(np.float32)) if lowp else (x, w)
-        out = np.matmul(xx, ww.T)
+        if xx.ndim > 2:
+            # one GEMM over all leading dims: NumPy's matmul would loop over them, one small
+            # GEMM each (slow, and slower still with two BLAS threads)
+            lead = xx.shape[:-1]
+            out = xx.reshape(math.prod(lead), xx.shape[-1]).dot(ww.T)
+            out = out.reshape(lead + (ww.shape[0],))
+        else:
+            out = xx.dot(ww.T)   # matmul's BLAS call without its ~1 us of ufunc dispatch
         if b is not None:
             out += b
         return out.astype(x.dtype, copy=False) if lowp else out
@@ -30,11 +39,18 @@ class Linear(Op):
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        gx = grad.matmul(w) if need[0] else None
+        rows = math.prod(grad.shape[:-1])   # explicit, not -1: a dim may be 0
+        gx = None
+        if need[0]:
+            if grad.dim() > 2:  # one GEMM, as in forward
+                gx = grad.reshape(rows, grad.shape[-1]).mm(w)
+                gx = gx.reshape(tuple(grad.shape[:-1]) + (w.shape[-1],))
+            else:
+                gx = grad.matmul(w)
         gw = gb = None
         if need[1]:
-            g2 = grad.reshape(-1, grad.shape[-1])
-            gw = g2.t().mm(x.reshape(-1, x.shape[-1]))
+            g2 = grad.reshape(rows, grad.shape[-1])
+            gw = g2.t().mm(x.reshape(rows, x.shape[-1]))
         if len(need) > 2 and need[2]:
             gb = grad.sum(tuple(range(grad.dim() - 1))) if grad.dim() > 1 else grad
         return gx, gw, gb

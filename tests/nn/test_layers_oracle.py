@@ -56,6 +56,7 @@ LAYERS = [
     ("Linear-nobias", lambda L: L.nn.Linear(5, 3, bias=False), [f32(4, 5)]),
     ("Linear-3d", lambda L: L.nn.Linear(5, 3), [f32(2, 4, 5)]),
     ("Linear-1d", lambda L: L.nn.Linear(5, 3), [f32(5)]),
+    ("Linear-no-outputs", lambda L: L.nn.Linear(5, 0), [f32(2, 4, 5)]),
     ("Bilinear", lambda L: L.nn.Bilinear(3, 4, 2), [f32(5, 3), f32(5, 4)]),
     ("Identity", lambda L: L.nn.Identity(3, x=1), [f32(2, 3)]),
     ("Flatten", lambda L: L.nn.Flatten(), [f32(2, 3, 4)]),
@@ -94,6 +95,12 @@ LAYERS = [
     ("Sequential", lambda L: L.nn.Sequential(L.nn.Linear(4, 8), L.nn.ReLU(), L.nn.Linear(8, 2),
                                              L.nn.Softmax(dim=1)), [f32(5, 4)]),
     ("float64-Linear", lambda L: L.nn.Linear(3, 2), [rng.standard_normal((4, 3))]),
+    # 3-D and 4-D inputs take one GEMM over the leading dims; a 0-size dim must not break it
+    ("Linear-3d", lambda L: L.nn.Linear(5, 3), [f32(2, 4, 5)]),
+    ("Linear-4d-nobias", lambda L: L.nn.Linear(5, 3, bias=False), [f32(2, 3, 2, 5)]),
+    ("Linear-3d-empty", lambda L: L.nn.Linear(5, 3), [f32(2, 0, 5)]),
+    ("Linear-1d", lambda L: L.nn.Linear(5, 3), [f32(5)]),
+    ("Linear-no-outputs", lambda L: L.nn.Linear(5, 0), [f32(2, 4, 5)]),
 ]
 
 
