@@ -69,6 +69,35 @@ def get_num_threads():
     return os.cpu_count() or 1
 
 
+def intra_op_threads():
+    """How many threads an op or optimizer may split its own work over: the number given
+    to set_num_threads, else the CPUs this process may run on. Cheap (get_num_threads asks
+    threadpoolctl, ~1 ms)."""
+    n = _STATE["num_threads"]
+    if n is not None:
+        return n
+    if not _CPUS:
+        _CPUS.append(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                     else os.cpu_count() or 1)
+    return _CPUS[0]
+
+
+def helper_thread():
+    """The process's one worker thread (a one-thread executor) that conv and the optimizers
+    hand half of a large job to while the calling thread runs the other half (NumPy
+    releases the GIL in its loops and BLAS calls). Made anew in a forked child: the copy
+    of the parent's executor there has no thread and would never run a job."""
+    pid = os.getpid()
+    if not _HELPER or _HELPER[0][0] != pid:
+        from concurrent.futures import ThreadPoolExecutor
+        _HELPER[:] = [(pid, ThreadPoolExecutor(1, thread_name_prefix="ember-helper"))]
+    return _HELPER[0][1]
+
+
+_CPUS = []
+_HELPER = []
+
+
 def init_num_threads():
     """Nothing to initialise: the BLAS pool starts itself."""
 

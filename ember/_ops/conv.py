@@ -16,9 +16,7 @@ with the flipped, transposed weight): one more im2col + GEMM, with the GEMM's in
 dimension O*prod(k) instead of O, and no scatter of the columns back into the image.
 """
 import math
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from itertools import product
 
 import numpy as np
@@ -130,7 +128,7 @@ def _over_batch(xp, n, per_image, run):
         return [run(0, n)]
     try:
         with blas.limit(limits=1):
-            job = _worker().submit(run, 0, n // 2)
+            job = _threads.helper_thread().submit(run, 0, n // 2)
             try:
                 second = run(n // 2, n)
             finally:
@@ -141,17 +139,8 @@ def _over_batch(xp, n, per_image, run):
 
 
 _SPLIT = threading.Lock()
-_WORKER = {}
 _BLAS = []
-
-
-def _worker():
-    """The worker thread's executor, one per process (a forked child gets its own)."""
-    pid = os.getpid()
-    if pid not in _WORKER:
-        _WORKER.clear()
-        _WORKER[pid] = ThreadPoolExecutor(1, thread_name_prefix="ember-conv")
-    return _WORKER[pid]
+_cpu_threads = _threads.intra_op_threads
 
 
 def _blas_controller():
@@ -165,16 +154,6 @@ def _blas_controller():
         except ImportError:
             _BLAS.append(None)
     return _BLAS[0]
-
-
-def _cpu_threads():
-    """ember.get_num_threads() without asking threadpoolctl: the number set by
-    set_num_threads, else the CPUs this process may run on."""
-    n = _threads._STATE["num_threads"]
-    if n is None:
-        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-            os.cpu_count() or 1
-    return n
 
 
 class Conv(Op):

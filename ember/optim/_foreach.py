@@ -8,9 +8,7 @@ from step to step, so a step allocates nothing. `for_each` then runs the update 
 parameter, splitting the list over two threads when there is enough work: NumPy releases
 the GIL inside its loops, so the halves run at the same time on two cores.
 """
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -25,8 +23,7 @@ _KEEP_BYTES = 1 << 24
 _PARALLEL_MIN = 1 << 20
 
 _local = threading.local()
-_pool = []
-_cpus = []
+_num_threads = _threads.intra_op_threads
 
 
 def scratch(x, count):
@@ -85,7 +82,7 @@ def for_each(update, items, arrays, threads=None):
         if acc >= half:
             cut = min(i + 1, len(items) - 1)
             break
-    job = _executor().submit(_run, update, items[cut:])
+    job = _threads.helper_thread().submit(_run, update, items[cut:])
     try:
         _run(update, items[:cut])
     finally:
@@ -95,22 +92,3 @@ def for_each(update, items, arrays, threads=None):
 def _run(update, items):
     for item in items:
         update(item)
-
-
-def _executor():
-    """The worker thread's pool, made anew in a forked child (whose copy has no thread)."""
-    if not _pool or _pool[0][0] != os.getpid():
-        _pool[:] = [(os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="ember-optim"))]
-    return _pool[0][1]
-
-
-def _num_threads():
-    """ember.get_num_threads() without asking threadpoolctl (~1 ms) on every step: the
-    number set by set_num_threads, else the CPUs this process may run on."""
-    n = _threads._STATE["num_threads"]
-    if n is not None:
-        return n
-    if not _cpus:
-        _cpus.append(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                     else os.cpu_count() or 1)
-    return _cpus[0]
