@@ -31,15 +31,7 @@ def main():
     g = ember.from_numpy(rng.standard_normal((N, Ch, H, H), dtype=np.float32)).cuda()
     xa, wa = x._data, w._data
     s, p, d = (1, 1), (1, 1), (1, 1)
-    padded = C._pad(cp, xa, p)
     rows = {}
-    rows["pad"] = bench(lambda: C._pad(cp, xa, p))
-    rows["im2col (cols copy)"] = bench(lambda: C._cols(padded, (3, 3), s, d, (H, H)))
-    cols = C._cols(padded, (3, 3), s, d, (H, H))
-    w2 = wa.reshape(Ch, -1)
-    rows["gemm fwd (matmul)"] = bench(lambda: cp.matmul(w2, cols))
-    out = cp.empty((Ch, cols.shape[1]), cp.float32)
-    rows["gemm fwd (matmul out=)"] = bench(lambda: cp.matmul(w2, cols, out=out))
     rows["conv forward (ember op)"] = bench(lambda: ember.nn.functional.conv2d(x, w, padding=1))
     rows["conv input grad"] = bench(lambda: C.conv_input_grad(g, w, x.shape, s, p, d, 1))
     rows["conv weight grad"] = bench(lambda: C.conv_weight_grad(x, g, w.shape, s, p, d, 1))
@@ -47,7 +39,6 @@ def main():
         from cupy._core import _routines_linalg as RL
         old = RL.get_compute_type(cp.float32)
         RL.set_compute_type(cp.float32, RL.COMPUTE_TYPE_TF32)
-        rows["gemm fwd TF32"] = bench(lambda: cp.matmul(w2, cols))
         rows["conv forward TF32"] = bench(lambda: ember.nn.functional.conv2d(x, w, padding=1))
         RL.set_compute_type(cp.float32, old)
     except Exception as e:  # noqa: BLE001
