@@ -11,9 +11,10 @@ product is one W(O, C*prod(k)) @ cols GEMM per group, the fastest arrangement me
 for NumPy (../shared/notes/dependencies.md). On NumPy the batch is processed a few images
 at a time, so each chunk's columns (a few MB) stay in cache between the copy that builds
 them and the GEMM that reads them; CuPy takes the whole batch at once.
-With stride 1 the input gradient is itself a convolution (of the padded output gradient
-with the flipped, transposed weight): one more im2col + GEMM, with the GEMM's inner
-dimension O*prod(k) instead of O, and no scatter of the columns back into the image.
+With stride 1 the input gradient's columns W^T g are added back into the image in flat
+coordinates, one contiguous add per kernel tap (_input_grad_flat, NumPy, one group), or,
+on CuPy and for groups, computed as a convolution (of the padded output gradient with the
+flipped, transposed weight): one more im2col + GEMM and no scatter of the columns.
 """
 import math
 import threading
@@ -156,6 +157,46 @@ def _blas_controller():
     return _BLAS[0]
 
 
+def _input_grad_flat(g, w, x_shape, padding, dilation):
+    """dx for a stride-1, one-group conv on NumPy, image by image: the columns
+    dcols = W^T g (one GEMM, inner dimension O) added back into the padded image in flat
+    coordinates. g is laid into a zero buffer whose trailing dims are the padded image's,
+    so kernel tap t lands at one flat offset off_t of the whole (C, *padded) image: each of
+    the prod(k) adds is one contiguous 1-D add (a strided 2-D add of short rows runs ~3x
+    slower). Values a tap carries past its channel's end come from g's zero border."""
+    k = w.shape[2:]
+    nd, kk = len(k), math.prod(k)
+    N, O = g.shape[:2]
+    out = g.shape[2:]
+    C = w.shape[1]
+    sp = tuple(out[i] + dilation[i] * (k[i] - 1) for i in range(nd))  # x + 2 padding
+    S, L = math.prod(sp), out[0] * math.prod(sp[1:])
+    offs = [sum(t[i] * dilation[i] * math.prod(sp[i + 1:]) for i in range(nd))
+            for t in product(*[range(n) for n in k])]
+    # rows ordered (tap, channel): tap t's columns are one contiguous run of C * S values
+    wt = np.ascontiguousarray(w.reshape(O, C, kk).transpose(2, 1, 0)).reshape(kk * C, O)
+    gx = np.empty((N, C) + tuple(x_shape[2:]), dtype=g.dtype)
+    inner = (slice(None), slice(None)) + tuple(slice(0, n) for n in out[1:])
+    crop = (slice(None),) + tuple(slice(p, p + n) for p, n in zip(padding, x_shape[2:]))
+    padded = any(padding)
+
+    def run(a, b):
+        gp = np.zeros((O, out[0]) + sp[1:], dtype=g.dtype)
+        cols = np.zeros((kk, C * S), dtype=g.dtype)  # columns past L stay zero
+        acc = np.empty(C * S, dtype=g.dtype) if padded else None
+        for n in range(a, b):
+            gp[inner] = g[n]
+            np.matmul(wt, gp.reshape(O, L), out=cols.reshape(kk * C, S)[:, :L])
+            img = acc if padded else gx[n].reshape(-1)
+            img[...] = cols[0]  # offs[0] == 0
+            for t in range(1, kk):
+                img[offs[t]:] += cols[t, :C * S - offs[t]]
+            if padded:
+                gx[n] = acc.reshape((C,) + sp)[crop]
+    _over_batch(np, N, kk * C * S * g.itemsize, run)
+    return gx
+
+
 class Conv(Op):
     _name = "ConvolutionBackward0"
     save_inputs = (0, 1)
@@ -204,6 +245,8 @@ class ConvInputGrad(Op):
         pads = [(dilation[i] * (k[i] - 1) - padding[i], x_shape[2 + i] + padding[i] - out[i])
                 for i in range(nd)]
         if all(s == 1 for s in stride) and all(lo >= 0 and hi >= 0 for lo, hi in pads):
+            if ctx.xp is np and groups == 1:
+                return _input_grad_flat(g, w, x_shape, padding, dilation).astype(dt, copy=False)
             flip = (Ellipsis,) + (slice(None, None, -1),) * nd
             wt = w.reshape((groups, og, cg) + k).swapaxes(1, 2).reshape((C, og) + k)[flip]
             gx = _conv(ctx.xp, g, ctx.xp.ascontiguousarray(wt), stride, pads, dilation, groups)

@@ -130,6 +130,8 @@ CHUNKED = [
      f32(5, 4, 7, 6)),
     ("Conv2d-stride", lambda L: L.nn.Conv2d(3, 4, (3, 2), stride=(2, 1), padding=(1, 0)),
      f32(5, 3, 8, 7)),
+    ("Conv2d-dil-rect", lambda L: L.nn.Conv2d(3, 4, (3, 2), padding=(2, 1), dilation=(2, 3)),
+     f32(5, 3, 9, 8)),
     ("Conv1d-bigpad", lambda L: L.nn.Conv1d(2, 3, 3, padding=3), f32(5, 2, 9)),
     ("Conv3d", lambda L: L.nn.Conv3d(2, 3, 2, padding=1), f32(3, 2, 3, 4, 3)),
     ("ConvTranspose2d-s1-outpad", lambda L: L.nn.ConvTranspose2d(
@@ -141,8 +143,9 @@ CHUNKED = [
 @pytest.mark.parametrize("name,make,x", CHUNKED, ids=[c[0] for c in CHUNKED])
 def test_conv_batch_chunks(name, make, x, threads, monkeypatch):
     """The batch (odd) in chunks of two images, the last one short, through the im2col
-    forward, the input gradient as a convolution (stride 1, including the pads it needs
-    beyond the conv's own) or as a scatter (stride 2, padding beyond the kernel's reach),
+    forward, the input gradient image by image in flat coordinates (stride 1, one group,
+    with and without padding and dilation), as a convolution (stride 1, groups) or as a
+    scatter (stride 2, padding beyond the kernel's reach),
     and the weight gradient; with two threads each takes half of the batch (on NumPy, where
     threadpoolctl is installed)."""
     import ember._ops.conv as conv
