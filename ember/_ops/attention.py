@@ -1,14 +1,17 @@
 """Attention: scaled dot-product attention and the multi-head attention forward.
 
-Both are composed from differentiable ops (matmul, softmax, dropout, linear), so their
-gradients and double backward come from those ops' definitions.
+Scaled dot-product attention without dropout is one fused node (Attention) whose backward
+works on arrays, or, when a graph of the gradient is built, recomputes the weights with
+differentiable ops; the rest is composed from differentiable ops (matmul, softmax,
+dropout, linear), so gradients and double backward come from those ops' definitions.
 """
 import math
+import threading
 import warnings
 
 import numpy as np
 
-from .. import _dtype
+from .. import _dtype, _threads
 from .._backend import like
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -18,6 +21,7 @@ from .joining import cat
 from .layers import dropout, linear
 from .padding import pad
 from .pointwise import where
+from ._base import Op, apply
 from ._util import dtype_name, shape_str
 
 __all__ = []
@@ -73,40 +77,197 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         value = value.repeat_interleave(hq // hv, -3)
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    if query.shape[-1] < S:   # scale the smaller of q and the scores
-        scores = (query * scale) @ key.transpose(-2, -1)
-    else:
-        scores = (query @ key.transpose(-2, -1)) * scale
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
+                           "set when is_causal=True")
+    bias = None
     if is_causal:
-        if attn_mask is not None:
-            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
-                               "set when is_causal=True")
-        scores = scores + _neg_inf_bias(np.tril(np.ones((L, S), dtype=bool)), query.dtype,
-                                        scores._data)
-    if attn_mask is not None:
+        bias = _neg_inf_bias(np.tril(np.ones((L, S), dtype=bool)), query.dtype, query._data)
+    elif attn_mask is not None:
         if attn_mask.dtype is _dtype.bool:
-            scores = scores + _neg_inf_bias(attn_mask._data, query.dtype)
+            bias = _neg_inf_bias(attn_mask._data, query.dtype)
         elif attn_mask.dtype == query.dtype:
-            scores = scores + attn_mask
+            bias = attn_mask
         else:
             raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query "
                                f"dtype, but got attn_mask.dtype: {dtype_name(attn_mask.dtype)} "
                                f"and  query.dtype: {dtype_name(query.dtype)} instead.")
-    # a fully masked row (its maximum is -inf): softmax would be 0/0; PyTorch returns zeros
-    with grad_mode.no_grad():
-        dead = Tensor._make(np.isneginf(scores._data.max(axis=-1, keepdims=True))
-                            if scores.numel() else np.zeros((), dtype=bool))
-    if dead._data.any():
-        scores = where(dead, 0.0, scores)
-        weights = where(dead, 0.0, softmax(scores, -1))
+    if dropout_p == 0.0 and _fusable(query, key, value, bias):
+        out = apply(Attention, (query, key, value, bias),
+                    (query._data, key._data, value._data,
+                     None if bias is None else bias._data), scale)
     else:
-        weights = softmax(scores, -1)
-    if dropout_p > 0.0:
-        weights = dropout(weights, dropout_p, True)
-    out = weights @ value
+        weights = _attention_weights(query, key, bias, scale)
+        if dropout_p > 0.0:
+            weights = dropout(weights, dropout_p, True)
+        out = weights @ value
     if out.grad_fn is not None and node_name is not None:
         out.grad_fn._name = node_name
     return out
+
+
+def _attention_weights(query, key, bias, scale):
+    """softmax(q k^T * scale + bias) over the last dim, composed from differentiable ops; a
+    row with every position masked (its maximum -inf) gives zeros, as PyTorch's kernels do."""
+    if query.shape[-1] < key.shape[-2]:   # scale the smaller of q and the scores
+        scores = (query * scale) @ key.transpose(-2, -1)
+    else:
+        scores = (query @ key.transpose(-2, -1)) * scale
+    if bias is not None:
+        scores = scores + bias
+    with grad_mode.no_grad():
+        dead = Tensor._make(scores._data.max(axis=-1, keepdims=True) == -math.inf
+                            if scores.numel() else np.zeros((), dtype=bool))
+    if dead._data.any():
+        return where(dead, 0.0, softmax(where(dead, 0.0, scores), -1))
+    return softmax(scores, -1)
+
+
+def _fusable(query, key, value, bias):
+    """The fused node takes float32/float64 operands with equal batch dims (at least one
+    element) and a bias that broadcasts to the scores without growing them."""
+    q, k, v = query._data, key._data, value._data
+    if q.dtype.kind != "f" or q.dtype.itemsize < 4 or not (q.size and k.size and v.size):
+        return False
+    if q.ndim != k.ndim or q.ndim != v.ndim or not q.shape[:-2] == k.shape[:-2] == v.shape[:-2]:
+        return False
+    if bias is None:
+        return True
+    scores = q.shape[:-1] + (k.shape[-2],)
+    return bias.dim() <= len(scores) and np.broadcast_shapes(bias.shape, scores) == scores
+
+
+class Attention(Op):
+    r"""out = w v with w = softmax(q k^T * scale + bias) over the last two dims: one node
+    (PyTorch's fused CPU kernel's), weights kept on ctx. With gs = w * (g v^T - rowsum(g v^T w)):
+
+        dq = gs k * scale,  dk = gs^T q * scale,  dv = w^T g,  dbias = gs
+
+    on arrays when no graph of the gradient is built; else w is recomputed from the saved
+    inputs with differentiable ops (double backward). On NumPy a large batch runs its two
+    halves (dim 0) on two threads; a 4-D output is laid out (N, L, H, E) as PyTorch's kernel
+    lays it, so the heads merge back without a copy."""
+    _name = "ScaledDotProductFlashAttentionForCpuBackward0"
+    save_inputs = (0, 1, 2, 3)
+
+    @staticmethod
+    def forward(ctx, q, k, v, bias, scale):
+        xp = ctx.xp
+        ctx.scale = scale
+        lead, L, S = q.shape[:-2], q.shape[-2], k.shape[-2]
+        w = xp.empty(lead + (L, S), dtype=q.dtype)
+        if q.ndim == 4 and xp is np:
+            out = xp.empty((lead[0], L, lead[1], v.shape[-1]), dtype=q.dtype).swapaxes(1, 2)
+        else:
+            out = xp.empty(lead + (L, v.shape[-1]), dtype=q.dtype)
+
+        def run(a, b):
+            s = w[a:b]
+            if q.shape[-1] < S:
+                xp.matmul(q[a:b] * scale, k[a:b].swapaxes(-1, -2), out=s)
+            else:
+                xp.matmul(q[a:b], k[a:b].swapaxes(-1, -2), out=s)
+                s *= scale
+            if bias is not None:
+                s += bias[a:b] if bias.ndim == s.ndim and bias.shape[0] > 1 else bias
+            _softmax_rows(xp, s)
+            xp.matmul(s, v[a:b], out=out[a:b])
+        _over_dim0(xp, lead[0] if lead else 1, w.size, run, bool(lead))
+        ctx.w = w
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        q, k, v, bias = ctx.saved_tensors
+        need, scale = ctx.needs_input_grad, ctx.scale
+        if grad_mode.GRAD_ENABLED[0]:
+            w = _attention_weights(q, k, bias, scale)
+            gw = grad @ v.transpose(-2, -1)
+            gs = w * (gw - (gw * w).sum(-1, keepdim=True))
+            return (gs @ k * scale if need[0] else None,
+                    gs.transpose(-2, -1) @ q * scale if need[1] else None,
+                    w.transpose(-2, -1) @ grad if need[2] else None,
+                    gs if need[3] else None)
+        xp, w, g = ctx.xp, ctx.w, grad._data
+        qa, ka, va = q._data, k._data, v._data
+        gs = xp.empty_like(w)
+        gq = xp.empty_like(qa) if need[0] else None
+        gk = xp.empty_like(ka) if need[1] else None
+        gv = xp.empty_like(va) if need[2] else None
+        gb = xp.empty_like(w) if need[3] else None
+
+        def run(a, b):
+            s, wb, gb_ = gs[a:b], w[a:b], g[a:b]
+            if gv is not None:
+                xp.matmul(wb.swapaxes(-1, -2), gb_, out=gv[a:b])
+            xp.matmul(gb_, va[a:b].swapaxes(-1, -2), out=s)
+            s -= _rowdot(xp, s, wb)
+            s *= wb
+            if gb is not None:
+                gb[a:b] = s
+            s *= scale
+            if gq is not None:
+                xp.matmul(s, ka[a:b], out=gq[a:b])
+            if gk is not None:
+                xp.matmul(s.swapaxes(-1, -2), qa[a:b], out=gk[a:b])
+        lead = w.shape[:-2]
+        _over_dim0(xp, lead[0] if lead else 1, w.size, run, bool(lead))
+        return tuple(None if a is None else Tensor._make(a) for a in (gq, gk, gv, gb))
+
+
+def _softmax_rows(xp, s):
+    """softmax over the last dim of s, in place; a row whose maximum is -inf (every position
+    masked) becomes zeros."""
+    m = s.max(axis=-1, keepdims=True)
+    dead = m == -math.inf
+    if dead.any():
+        m[dead] = 0
+    s -= m
+    xp.exp(s, out=s)
+    total = _rowsum(xp, s)
+    if dead.any():
+        total[dead] = 1
+    s /= total
+
+
+def _rowsum(xp, s):
+    if xp is np:
+        return np.einsum("...i->...", s)[..., None]
+    return s.sum(axis=-1, keepdims=True)
+
+
+def _rowdot(xp, a, b):
+    if xp is np:
+        return np.einsum("...i,...i->...", a, b)[..., None]
+    return (a * b).sum(axis=-1, keepdims=True)
+
+
+def _over_dim0(xp, n, size, run, batched):
+    """run(a, b) over rows a:b of dim 0 of n (unbatched: run(None, None)). On NumPy, with
+    two threads allowed and at least _SPLIT_MIN scores, the first half runs on the helper
+    thread and the second on this one (NumPy releases the GIL in its loops; the per-head
+    GEMMs are below OpenBLAS's threading threshold, so each stays on its thread). One split
+    at a time."""
+    if not batched:
+        run(None, None)   # whole arrays: x[None:None] is x
+        return
+    if (xp is not np or n < 2 or size < _SPLIT_MIN or _cpu_threads() < 2
+            or not _SPLIT.acquire(blocking=False)):
+        run(0, n)
+        return
+    try:
+        job = _threads.helper_thread().submit(run, 0, n // 2)
+        try:
+            run(n // 2, n)
+        finally:
+            job.result()
+    finally:
+        _SPLIT.release()
+
+
+_SPLIT = threading.Lock()
+_SPLIT_MIN = 1 << 16
+_cpu_threads = _threads.intra_op_threads
 
 
 def _sdpa_node_name(query, key, value, attn_mask, dropout_p, enable_gqa):

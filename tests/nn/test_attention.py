@@ -313,3 +313,67 @@ def test_sdpa_node_name(name, qs, ks, vs, kw):
             _r(L, qs), _r(L, ks, transpose_k), _r(L, vs), **kw)
         names.append(out.grad_fn.name())
     assert names[1] == names[0]
+
+
+def _bool_mask_with_dead_row(L, S):
+    m = np.tril(np.ones((L, S), dtype=bool), 1)
+    m[2] = False
+    return m
+
+
+FUSED = [
+    ("plain", {}),
+    ("scale", {"scale": 0.3}),
+    ("causal", {"is_causal": True}),
+    ("float-mask-grad", {"mask": "float"}),
+    ("float-mask-4d", {"mask": "float4d"}),
+    ("bool-mask-dead-row", {"mask": "bool"}),
+    ("float64", {"dtype": np.float64}),
+    ("long-head-dim", {"E": 40}),
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("name,kw", FUSED, ids=[c[0] for c in FUSED])
+def test_sdpa_fused_node(name, kw, threads, monkeypatch):
+    """The fused attention node (batch dims equal, no dropout) against torch: output, the
+    gradients of q, k, v and of a float mask, a fully masked row; with two threads each
+    half of the batch runs on its own thread (the split's threshold lowered to these
+    shapes); the 4-D output is laid out (N, L, H, E) as torch's kernel lays it."""
+    from ember._ops import attention
+    monkeypatch.setattr(attention, "_cpu_threads", lambda: threads)
+    monkeypatch.setattr(attention, "_SPLIT_MIN", 1)
+    kw = dict(kw)
+    dt, E = kw.pop("dtype", np.float32), kw.pop("E", 8)
+    mask = kw.pop("mask", None)
+    N, H, L, S = 3, 2, 6, 7
+    shapes = [(N, H, L, E), (N, H, S, E), (N, H, S, 5)]
+    if kw.get("is_causal"):
+        shapes[1], shapes[2] = (N, H, L, E), (N, H, L, 5)
+    inputs = [Grad(rng.standard_normal(s).astype(dt)) for s in shapes]
+    if mask == "float":
+        inputs.append(Grad(rng.standard_normal((L, S)).astype(dt)))
+    elif mask == "float4d":
+        inputs.append(Grad(rng.standard_normal((N, 1, L, S)).astype(dt)))
+    elif mask == "bool":
+        inputs.append(_bool_mask_with_dead_row(L, S))
+    check(lambda lib, q, k, v, *m: lib.nn.functional.scaled_dot_product_attention(
+        q, k, v, *m, **kw), *inputs, rtol=1e-5, atol=1e-5)
+    q, k, v = (ember.from_numpy(x.arr.copy()).requires_grad_() for x in inputs[:3])
+    out = ember.nn.functional.scaled_dot_product_attention(q, k, v, **kw)
+    assert type(out.grad_fn).__name__ == "Attention"   # the fused node, not the composite
+    if ember.device(out.device).type == "cpu":
+        assert out.transpose(1, 2).is_contiguous()
+
+
+def test_sdpa_fused_gradgradcheck():
+    """Double backward through the fused node: its backward recomputes the weights with
+    differentiable ops when a graph of the gradient is built."""
+    from ember.autograd import gradgradcheck
+    q, k, v = (ember.randn(2, 2, s, 3, dtype=ember.float64, requires_grad=True)
+               for s in (3, 4, 4))
+    mask = ember.randn(3, 4, dtype=ember.float64, requires_grad=True)
+    dead = ember.tensor(_bool_mask_with_dead_row(3, 4))
+    fn = ember.nn.functional.scaled_dot_product_attention
+    assert gradgradcheck(lambda a, b, c, m: fn(a, b, c, m), (q, k, v, mask))
+    assert gradgradcheck(lambda a, b, c: fn(a, b, c, dead), (q, k, v))
