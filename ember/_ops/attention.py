@@ -510,6 +510,20 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     return out, None
 
 
+def self_attention_batch_first(x, num_heads, in_proj_weight, in_proj_bias, out_proj_weight,
+                               out_proj_bias, dropout_p):
+    """Multi-head self-attention on batch-first x (N, L, E) with the packed in-projection,
+    no mask and no weights returned: the same math as multi_head_attention_forward, kept
+    batch-first. q, k, v are (N, H, L, E/H) views of one GEMM's output and the attention
+    output, laid out (N, L, H, E/H), merges its heads as a view: no transposed copies of the
+    input, the output or their gradients."""
+    N, L, E = x.shape
+    qkv = linear(x, in_proj_weight, in_proj_bias).chunk(3, -1)
+    q, k, v = (t.reshape(N, L, num_heads, E // num_heads).transpose(1, 2) for t in qkv)
+    out = scaled_dot_product_attention(q, k, v, None, dropout_p)
+    return linear(out.transpose(1, 2).reshape(N, L, E), out_proj_weight, out_proj_bias)
+
+
 def _heads(x, static, bsz, num_heads, head_dim, name):
     """(S, N, E) -> (N*H, S, E/H), or the given static keys/values after a shape check."""
     if static is None:

@@ -100,6 +100,11 @@ MHA = [
     ("self-per-head", mha(), [Grad(f32(5, 2, 4))], {}, self_attn(average_attn_weights=False)),
     ("self-noweights", mha(), [Grad(f32(5, 2, 4))], {}, self_attn(need_weights=False)),
     ("batch_first", mha(batch_first=True), [Grad(f32(2, 5, 4))], {}, self_attn()),
+    # the batch-first self-attention path (no weights, no masks): kept batch-first
+    ("batch_first-no-weights", mha(batch_first=True), [Grad(f32(2, 5, 4))], {},
+     self_attn(need_weights=False)),
+    ("batch_first-no-weights-no-bias", mha(batch_first=True, bias=False),
+     [Grad(f32(3, 6, 4))], {}, self_attn(need_weights=False)),
     ("cross", mha(), [Grad(f32(3, 2, 4)), Grad(f32(5, 2, 4)), Grad(f32(5, 2, 4))], {}, None),
     ("kdim-vdim", mha(kdim=3, vdim=6), [Grad(f32(3, 2, 4)), Grad(f32(5, 2, 3)),
                                         Grad(f32(5, 2, 6))], {}, None),

@@ -1,6 +1,7 @@
 """MultiheadAttention (torch.nn.MultiheadAttention), with PyTorch's parameter names."""
 from ..._ops.creation import empty
-from ..._ops.attention import multi_head_attention_forward, canonical_mask
+from ..._ops.attention import (multi_head_attention_forward, canonical_mask,
+                               self_attention_batch_first)
 from .. import init
 from ..parameter import Parameter
 from .linear import Linear
@@ -89,6 +90,15 @@ class MultiheadAttention(Module):
                                           attn_mask.dtype if attn_mask is not None else None,
                                           "attn_mask", query.dtype)
         attn_mask = canonical_mask(attn_mask, "attn_mask", None, "", query.dtype, False)
+        if (self.batch_first and is_batched and query is key is value and not need_weights
+                and attn_mask is None and key_padding_mask is None and not is_causal
+                and self._qkv_same_embed_dim and self.bias_k is None and not self.add_zero_attn
+                and query.shape[-1] == self.embed_dim):
+            # the common self-attention layer, kept batch-first (no transposed copies)
+            out = self_attention_batch_first(
+                query, self.num_heads, self.in_proj_weight, self.in_proj_bias,
+                self.out_proj.weight, self.out_proj.bias, self.dropout if self.training else 0.0)
+            return out, None
         if self.batch_first and is_batched:
             # keep self-attention's operands one tensor: the in-projection is then one GEMM
             if key is value:
