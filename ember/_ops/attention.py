@@ -6,12 +6,11 @@ differentiable ops; the rest is composed from differentiable ops (matmul, softma
 dropout, linear), so gradients and double backward come from those ops' definitions.
 """
 import math
-import threading
 import warnings
 
 import numpy as np
 
-from .. import _dtype, _threads
+from .. import _dtype
 from .._backend import like
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -144,9 +143,8 @@ class Attention(Op):
         dq = gs k * scale,  dk = gs^T q * scale,  dv = w^T g,  dbias = gs
 
     on arrays when no graph of the gradient is built; else w is recomputed from the saved
-    inputs with differentiable ops (double backward). On NumPy a large batch runs its two
-    halves (dim 0) on two threads; a 4-D output is laid out (N, L, H, E) as PyTorch's kernel
-    lays it, so the heads merge back without a copy."""
+    inputs with differentiable ops (double backward). On NumPy a 4-D output is laid out
+    (N, L, H, E) as PyTorch's kernel lays it, so the heads merge back without a copy."""
     _name = "ScaledDotProductFlashAttentionForCpuBackward0"
     save_inputs = (0, 1, 2, 3)
 
@@ -154,27 +152,19 @@ class Attention(Op):
     def forward(ctx, q, k, v, bias, scale):
         xp = ctx.xp
         ctx.scale = scale
-        lead, L, S = q.shape[:-2], q.shape[-2], k.shape[-2]
-        w = xp.empty(lead + (L, S), dtype=q.dtype)
-        if q.ndim == 4 and xp is np:
-            out = xp.empty((lead[0], L, lead[1], v.shape[-1]), dtype=q.dtype).swapaxes(1, 2)
+        if q.shape[-1] < k.shape[-2]:   # scale the smaller of q and the scores
+            w = xp.matmul(q * scale, k.swapaxes(-1, -2))
         else:
-            out = xp.empty(lead + (L, v.shape[-1]), dtype=q.dtype)
-
-        def run(a, b):
-            s = w[a:b]
-            if q.shape[-1] < S:
-                xp.matmul(q[a:b] * scale, k[a:b].swapaxes(-1, -2), out=s)
-            else:
-                xp.matmul(q[a:b], k[a:b].swapaxes(-1, -2), out=s)
-                s *= scale
-            if bias is not None:
-                s += bias[a:b] if bias.ndim == s.ndim and bias.shape[0] > 1 else bias
-            _softmax_rows(xp, s)
-            xp.matmul(s, v[a:b], out=out[a:b])
-        _over_dim0(xp, lead[0] if lead else 1, w.size, run, bool(lead))
+            w = xp.matmul(q, k.swapaxes(-1, -2))
+            w *= scale
+        if bias is not None:
+            w += bias
+        _softmax_rows(xp, w)
         ctx.w = w
-        return out
+        if q.ndim == 4 and xp is np:
+            out = np.empty((q.shape[0], q.shape[2], q.shape[1], v.shape[-1]), dtype=q.dtype)
+            return np.matmul(w, v, out=out.swapaxes(1, 2))
+        return xp.matmul(w, v)
 
     @staticmethod
     def backward(ctx, grad):
@@ -189,29 +179,14 @@ class Attention(Op):
                     w.transpose(-2, -1) @ grad if need[2] else None,
                     gs if need[3] else None)
         xp, w, g = ctx.xp, ctx.w, grad._data
-        qa, ka, va = q._data, k._data, v._data
-        gs = xp.empty_like(w)
-        gq = xp.empty_like(qa) if need[0] else None
-        gk = xp.empty_like(ka) if need[1] else None
-        gv = xp.empty_like(va) if need[2] else None
-        gb = xp.empty_like(w) if need[3] else None
-
-        def run(a, b):
-            s, wb, gb_ = gs[a:b], w[a:b], g[a:b]
-            if gv is not None:
-                xp.matmul(wb.swapaxes(-1, -2), gb_, out=gv[a:b])
-            xp.matmul(gb_, va[a:b].swapaxes(-1, -2), out=s)
-            s -= _rowdot(xp, s, wb)
-            s *= wb
-            if gb is not None:
-                gb[a:b] = s
-            s *= scale
-            if gq is not None:
-                xp.matmul(s, ka[a:b], out=gq[a:b])
-            if gk is not None:
-                xp.matmul(s.swapaxes(-1, -2), qa[a:b], out=gk[a:b])
-        lead = w.shape[:-2]
-        _over_dim0(xp, lead[0] if lead else 1, w.size, run, bool(lead))
+        gv = xp.matmul(w.swapaxes(-1, -2), g) if need[2] else None
+        gs = xp.matmul(g, v._data.swapaxes(-1, -2))
+        gs -= _rowdot(xp, gs, w)
+        gs *= w
+        gb = gs.copy() if need[3] else None
+        gs *= scale
+        gq = xp.matmul(gs, k._data) if need[0] else None
+        gk = xp.matmul(gs.swapaxes(-1, -2), q._data) if need[1] else None
         return tuple(None if a is None else Tensor._make(a) for a in (gq, gk, gv, gb))
 
 
@@ -240,34 +215,6 @@ def _rowdot(xp, a, b):
     if xp is np:
         return np.einsum("...i,...i->...", a, b)[..., None]
     return (a * b).sum(axis=-1, keepdims=True)
-
-
-def _over_dim0(xp, n, size, run, batched):
-    """run(a, b) over rows a:b of dim 0 of n (unbatched: run(None, None)). On NumPy, with
-    two threads allowed and at least _SPLIT_MIN scores, the first half runs on the helper
-    thread and the second on this one (NumPy releases the GIL in its loops; the per-head
-    GEMMs are below OpenBLAS's threading threshold, so each stays on its thread). One split
-    at a time."""
-    if not batched:
-        run(None, None)   # whole arrays: x[None:None] is x
-        return
-    if (xp is not np or n < 2 or size < _SPLIT_MIN or _cpu_threads() < 2
-            or not _SPLIT.acquire(blocking=False)):
-        run(0, n)
-        return
-    try:
-        job = _threads.helper_thread().submit(run, 0, n // 2)
-        try:
-            run(n // 2, n)
-        finally:
-            job.result()
-    finally:
-        _SPLIT.release()
-
-
-_SPLIT = threading.Lock()
-_SPLIT_MIN = 1 << 16
-_cpu_threads = _threads.intra_op_threads
 
 
 def _sdpa_node_name(query, key, value, attn_mask, dropout_p, enable_gqa):

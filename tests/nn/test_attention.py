@@ -338,16 +338,11 @@ FUSED = [
 ]
 
 
-@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("name,kw", FUSED, ids=[c[0] for c in FUSED])
-def test_sdpa_fused_node(name, kw, threads, monkeypatch):
+def test_sdpa_fused_node(name, kw):
     """The fused attention node (batch dims equal, no dropout) against torch: output, the
-    gradients of q, k, v and of a float mask, a fully masked row; with two threads each
-    half of the batch runs on its own thread (the split's threshold lowered to these
-    shapes); the 4-D output is laid out (N, L, H, E) as torch's kernel lays it."""
-    from ember._ops import attention
-    monkeypatch.setattr(attention, "_cpu_threads", lambda: threads)
-    monkeypatch.setattr(attention, "_SPLIT_MIN", 1)
+    gradients of q, k, v and of a float mask, a fully masked row; the 4-D output is laid
+    out (N, L, H, E) as torch's kernel lays it."""
     kw = dict(kw)
     dt, E = kw.pop("dtype", np.float32), kw.pop("E", 8)
     mask = kw.pop("mask", None)
