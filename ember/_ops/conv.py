@@ -95,8 +95,9 @@ def _col_chunks(xp, x, k, s, d, pads, out):
         yield n0, n1, cols.reshape(C * kk, (n1 - n0) * P)
 
 
-def _conv(xp, x, w, stride, pads, dilation, groups):
-    """y = x (*) w on arrays: x (N, C, *sp), w (O, C/groups, *k), pads (lo, hi) per dim."""
+def _conv(xp, x, w, stride, pads, dilation, groups, bias=None):
+    """y = x (*) w (+ bias) on arrays: x (N, C, *sp), w (O, C/groups, *k), pads (lo, hi)
+    per dim, bias (O,) or None (added to each chunk while it is in cache)."""
     k = w.shape[2:]
     N, C, O = x.shape[0], x.shape[1], w.shape[0]
     out = tuple((x.shape[2 + i] + lo + hi - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1
@@ -112,6 +113,8 @@ def _conv(xp, x, w, stride, pads, dilation, groups):
             for g in range(groups):
                 xp.matmul(w2[g * og:(g + 1) * og], cols[g * rows:(g + 1) * rows],
                           out=yc[g * og:(g + 1) * og])
+            if bias is not None:
+                yc += bias[:, None]
             y[a + n0:a + n1] = yc.reshape(O, n1 - n0, P).transpose(1, 0, 2)
     _over_batch(xp, N, C * math.prod(k) * P * x.itemsize, run)
     return y.reshape((N, O) + out)
@@ -198,29 +201,32 @@ def _input_grad_flat(g, w, x_shape, padding, dilation):
 
 
 class Conv(Op):
+    """y = x (*) w + b, the bias (or None) added inside the op, as torch's conv does."""
     _name = "ConvolutionBackward0"
     save_inputs = (0, 1)
     save_needed_by = {0: (1,), 1: (0,)}
 
     @staticmethod
-    def forward(ctx, x, w, stride, padding, dilation, groups):
+    def forward(ctx, x, w, b, stride, padding, dilation, groups):
         ctx.cfg = (stride, padding, dilation, groups)
         ctx.x_shape = x.shape
         ctx.w_shape = w.shape  # w itself is not saved when x needs no gradient
         y = _conv(ctx.xp, _lowp(x), _lowp(w), stride, [(p, p) for p in padding], dilation,
-                  groups)
+                  groups, None if b is None else _lowp(b))
         return y.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         stride, padding, dilation, groups = ctx.cfg
-        gx = gw = None
+        gx = gw = gb = None
         if ctx.needs_input_grad[0]:
             gx = conv_input_grad(grad, w, ctx.x_shape, stride, padding, dilation, groups)
         if ctx.needs_input_grad[1]:
             gw = conv_weight_grad(x, grad, ctx.w_shape, stride, padding, dilation, groups)
-        return gx, gw
+        if ctx.needs_input_grad[2]:
+            gb = grad.sum((0,) + tuple(range(2, grad.dim())))
+        return gx, gw, gb
 
 
 class ConvInputGrad(Op):
@@ -277,7 +283,7 @@ class ConvInputGrad(Op):
         x_shape, stride, padding, dilation, groups = ctx.cfg
         d_g = d_w = None
         if ctx.needs_input_grad[0]:
-            d_g = conv_nd(ggx, w, stride, padding, dilation, groups)
+            d_g = conv_nd(ggx, w, None, stride, padding, dilation, groups)
             if d_g.shape != g.shape:  # conv_transpose's output_padding: rows no window reads
                 d_g = d_g[(slice(None), slice(None)) + tuple(slice(0, n) for n in g.shape[2:])]
         if ctx.needs_input_grad[1]:
@@ -323,12 +329,13 @@ class ConvWeightGrad(Op):
         if ctx.needs_input_grad[0]:
             d_x = conv_input_grad(g, ggw, x.shape, stride, padding, dilation, groups)
         if ctx.needs_input_grad[1]:
-            d_g = conv_nd(x, ggw, stride, padding, dilation, groups)
+            d_g = conv_nd(x, ggw, None, stride, padding, dilation, groups)
         return d_x, d_g
 
 
-def conv_nd(x, w, stride, padding, dilation, groups):
-    return apply(Conv, (x, w), (x._data, w._data), stride, padding, dilation, groups)
+def conv_nd(x, w, b, stride, padding, dilation, groups):
+    return apply(Conv, (x, w, b), (x._data, w._data, None if b is None else b._data), stride,
+                 padding, dilation, groups)
 
 
 def conv_input_grad(g, w, x_shape, stride, padding, dilation, groups):
@@ -424,9 +431,7 @@ def convolution(nd, input, weight, bias=None, stride=1, padding=0, dilation=1, g
                 f"({' x '.join(str(x.shape[2 + j] + 2 * padding[j]) for j in range(nd))}). "
                 f"Kernel size: ({' x '.join(str(dilation[j] * (k[j] - 1) + 1) for j in range(nd))}"
                 f"). Kernel size can't be greater than actual input size")
-    y = conv_nd(x, weight, stride, padding, dilation, groups)
-    if bias is not None:
-        y = y + bias.reshape((1, -1) + (1,) * nd)
+    y = conv_nd(x, weight, bias, stride, padding, dilation, groups)
     return y.squeeze(0) if unbatched else y
 
 

@@ -174,3 +174,17 @@ def test_conv_two_threads_in_forked_child(monkeypatch):
         np.testing.assert_allclose(pool.apply_async(_conv_in_child, (x, w)).get(timeout=60), y)
     np.testing.assert_allclose(y, torch.nn.functional.conv2d(
         torch.from_numpy(x), torch.from_numpy(w)).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_conv_bias_inside_the_node():
+    """The bias joins the conv node, as in torch: one ConvolutionBackward0 whose edges lead
+    to x, w and b (the chunked forward adds it chunk by chunk; values and gradients are in
+    the layer tests above)."""
+    names = []
+    for lib in (torch, ember):
+        x = lib.tensor(f32(2, 3, 5, 5), requires_grad=True)
+        w = lib.tensor(f32(4, 3, 3, 3), requires_grad=True)
+        b = lib.tensor(f32(4), requires_grad=True)
+        y = lib.nn.functional.conv2d(x, w, b)
+        names.append((y.grad_fn.name(), len(y.grad_fn.next_functions)))
+    assert names[1] == names[0]
