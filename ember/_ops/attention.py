@@ -468,7 +468,10 @@ def self_attention_batch_first(x, num_heads, in_proj_weight, in_proj_bias, out_p
     qkv = linear(x, in_proj_weight, in_proj_bias).chunk(3, -1)
     q, k, v = (t.reshape(N, L, num_heads, E // num_heads).transpose(1, 2) for t in qkv)
     out = scaled_dot_product_attention(q, k, v, None, dropout_p)
-    return linear(out.transpose(1, 2).reshape(N, L, E), out_proj_weight, out_proj_bias)
+    r = linear(out.transpose(1, 2).reshape(N, L, E), out_proj_weight, out_proj_bias)
+    if r.grad_fn is not None:   # torch's batch-first path ends in a transpose back
+        r.grad_fn._name = "TransposeBackward0"
+    return r
 
 
 def _heads(x, static, bsz, num_heads, head_dim, name):

@@ -377,3 +377,16 @@ def test_sdpa_fused_gradgradcheck():
     fn = ember.nn.functional.scaled_dot_product_attention
     assert gradgradcheck(lambda a, b, c, m: fn(a, b, c, m), (q, k, v, mask))
     assert gradgradcheck(lambda a, b, c: fn(a, b, c, dead), (q, k, v))
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_mha_output_node_names(need_weights):
+    """The batch-first self-attention fast path ends in the node torch's path ends in."""
+    names = []
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        m = lib.nn.MultiheadAttention(8, 2, batch_first=True)
+        x = lib.randn(2, 3, 8)
+        o, w = m(x, x, x, need_weights=need_weights)
+        names.append((o.grad_fn.name(), None if w is None else w.grad_fn.name()))
+    assert names[1] == names[0]
