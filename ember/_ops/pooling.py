@@ -14,6 +14,7 @@ import numpy as np
 from .._backend import array_namespace, like, strided_view, ufunc_at
 from .._tensor import Tensor
 from ._base import Op, apply
+from .conv import _over_batch
 from ._util import shape_str
 
 __all__ = []
@@ -62,30 +63,51 @@ class MaxPool(Op):
         nd = len(k)
         sp = x.shape[2:]
         out = tuple(_pool_out(sp[i], k[i], s[i], p[i], d[i], ceil_mode) for i in range(nd))
-        fill = -np.inf if x.dtype.kind in "fV" else np.iinfo(x.dtype).min
-        win = _windows(_padded(x, p, out, k, s, d, fill), k, s, d, out)
-        vals, arg = _window_max(ctx.xp, win, k)
-        if arg is None:  # NaNs: the slower argmax path, which propagates them like PyTorch
-            arg, vals = _window_argmax(win, x.shape[:2] + out)
-        # flat input index of each maximum: window origin + offset within the window
-        es = [math.prod(sp[i + 1:]) for i in range(nd)]
-        table = [sum(o[i] * d[i] * es[i] for i in range(nd))
-                 for o in product(*[range(n) for n in k])]
-        origin = 0
-        for i in range(nd):
-            pos = (ctx.xp.arange(out[i]) * s[i] - p[i]) * es[i]
-            origin = origin + pos.reshape((-1,) + (1,) * (nd - 1 - i))
-        flat = ctx.xp.asarray(table, dtype=np.int64)[arg] + origin
         ctx.in_shape = x.shape
-        ctx.indices = flat
         # non-overlapping windows (kernel extent <= stride) give distinct indices, which
         # backward can write with a plain assignment instead of a scatter-add
         ctx.unique = all(d[i] * (k[i] - 1) < s[i] for i in range(nd))
-        return ctx.xp.ascontiguousarray(vals), flat
+        if ctx.xp is not np:
+            vals, flat = _max_pool(ctx.xp, x, k, s, p, d, out)
+        else:  # halves of a large batch on two threads (NumPy releases the GIL in its loops)
+            n = x.shape[0]
+            vals = np.empty(x.shape[:2] + out, dtype=x.dtype)
+            flat = np.empty(x.shape[:2] + out, dtype=np.int64)
+
+            def run(a, b):
+                part = _max_pool(np, x[a:b], k, s, p, d, out)
+                if b - a == n:
+                    return part
+                vals[a:b], flat[a:b] = part
+            parts = _over_batch(np, n, x[:1].nbytes, run)
+            if len(parts) == 1:
+                vals, flat = parts[0]
+        ctx.indices = flat
+        return vals, flat
 
     @staticmethod
     def backward(ctx, grad, _unused=None):
         return pool_scatter(grad, ctx.indices, ctx.in_shape, ctx.unique)
+
+
+def _max_pool(xp, x, k, s, p, d, out):
+    """(maximum, flat input index of the first maximum) of each window of x."""
+    nd = len(k)
+    sp = x.shape[2:]
+    fill = -np.inf if x.dtype.kind in "fV" else np.iinfo(x.dtype).min
+    win = _windows(_padded(x, p, out, k, s, d, fill), k, s, d, out)
+    vals, arg = _window_max(xp, win, k)
+    if arg is None:  # NaNs: the slower argmax path, which propagates them like PyTorch
+        arg, vals = _window_argmax(win, x.shape[:2] + out)
+    # flat input index of each maximum: window origin + offset within the window
+    es = [math.prod(sp[i + 1:]) for i in range(nd)]
+    table = [sum(o[i] * d[i] * es[i] for i in range(nd))
+             for o in product(*[range(n) for n in k])]
+    origin = 0
+    for i in range(nd):
+        pos = (xp.arange(out[i]) * s[i] - p[i]) * es[i]
+        origin = origin + pos.reshape((-1,) + (1,) * (nd - 1 - i))
+    return xp.ascontiguousarray(vals), xp.asarray(table, dtype=np.int64)[arg] + origin
 
 
 def _window_max(xp, win, k):
@@ -130,9 +152,17 @@ class PoolScatter(Op):
         idx = indices.reshape(N, C, -1)
         gg = g.reshape(N, C, -1)
         if unique:
-            out = ctx.xp.zeros(N * C * size, dtype=g.dtype)
-            plane = (ctx.xp.arange(N * C, dtype=np.int64) * size).reshape(N, C, 1)
-            out[(idx + plane).reshape(-1)] = gg.reshape(-1)
+            out = ctx.xp.empty((N, C * size), dtype=g.dtype)
+
+            def run(a, b):  # images a:b (halves of a large batch on two threads on NumPy)
+                part = out[a:b]
+                part.fill(0)
+                plane = ctx.xp.arange((b - a) * C, dtype=np.int64).reshape(b - a, C, 1) * size
+                part.reshape(-1)[(idx[a:b] + plane).reshape(-1)] = gg[a:b].reshape(-1)
+            if ctx.xp is np:
+                _over_batch(np, N, C * size * g.itemsize, run)
+            else:
+                run(0, N)
             return out.reshape(in_shape)
         out = ctx.xp.zeros((N, C, size), dtype=g.dtype)
         n_i, c_i = ctx.xp.meshgrid(ctx.xp.arange(N), ctx.xp.arange(C), indexing="ij")

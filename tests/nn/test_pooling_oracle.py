@@ -91,13 +91,18 @@ def test_pool_double_backward():
     assert gradgradcheck(lambda x: ember.nn.functional.adaptive_avg_pool2d(x, (2, 4)), (x,))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("nan", [False, True])
 @pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1), (3, 3, 1), (2, 1, 0)])
-def test_max_pool_ties_and_nans(k, s, p, nan):
+def test_max_pool_ties_and_nans(k, s, p, nan, threads, monkeypatch):
     """Ties (ReLU zeros) pick the first maximum of the window and NaN propagates, as in
     torch: values, indices and the input gradient, on both the windows that overlap
-    (scatter-add backward) and those that do not (assignment backward)."""
-    x = np.maximum(f32(2, 3, 9, 10), 0)
+    (scatter-add backward) and those that do not (assignment backward); with two threads
+    each takes half of the batch (on NumPy, with threadpoolctl), NaNs only in the first."""
+    import ember._ops.conv as conv
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv, "_cpu_threads", lambda: threads)
+    x = np.maximum(f32(4, 3, 9, 10), 0)
     if nan:
         x[0, 1, 2, 3] = x[1, 2, 5, 5] = np.nan
     outs = []
