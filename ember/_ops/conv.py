@@ -172,7 +172,9 @@ def _input_grad_flat(g, w, x_shape, padding, dilation):
     N, O = g.shape[:2]
     out = g.shape[2:]
     C = w.shape[1]
-    sp = tuple(out[i] + dilation[i] * (k[i] - 1) for i in range(nd))  # x + 2 padding
+    # the padded image; conv_transpose's output_padding makes it longer than the windows
+    # reach (out + d (k-1)): those rows get zeros
+    sp = tuple(x_shape[2 + i] + 2 * padding[i] for i in range(nd))
     S, L = math.prod(sp), out[0] * math.prod(sp[1:])
     offs = [sum(t[i] * dilation[i] * math.prod(sp[i + 1:]) for i in range(nd))
             for t in product(*[range(n) for n in k])]

@@ -134,6 +134,8 @@ CHUNKED = [
      f32(5, 3, 9, 8)),
     ("Conv1d-bigpad", lambda L: L.nn.Conv1d(2, 3, 3, padding=3), f32(5, 2, 9)),
     ("Conv3d", lambda L: L.nn.Conv3d(2, 3, 2, padding=1), f32(3, 2, 3, 4, 3)),
+    ("ConvTranspose2d-s1-outpad-1group", lambda L: L.nn.ConvTranspose2d(
+        3, 4, (3, 2), padding=(0, 1), output_padding=1, dilation=(2, 3)), f32(5, 3, 5, 4)),
     ("ConvTranspose2d-s1-outpad", lambda L: L.nn.ConvTranspose2d(
         4, 2, 3, padding=1, output_padding=1, dilation=2, groups=2), f32(5, 4, 4, 5)),
 ]
