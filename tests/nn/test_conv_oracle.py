@@ -190,3 +190,18 @@ def test_conv_bias_inside_the_node():
         y = lib.nn.functional.conv2d(x, w, b)
         names.append((y.grad_fn.name(), len(y.grad_fn.next_functions)))
     assert names[1] == names[0]
+
+
+def test_conv_empty_batch_gradients():
+    """A batch of no images: empty output and input gradient, zero weight and bias
+    gradients, as torch."""
+    outs = []
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        c = lib.nn.Conv2d(2, 3, 3)
+        x = lib.zeros(0, 2, 5, 5, requires_grad=True)
+        c(x).sum().backward()
+        outs.append((tuple(x.grad.shape), c.weight.grad.cpu().numpy(), c.bias.grad.cpu().numpy()))
+    assert outs[1][0] == outs[0][0]
+    np.testing.assert_array_equal(outs[1][1], outs[0][1])
+    np.testing.assert_array_equal(outs[1][2], outs[0][2])
