@@ -5,6 +5,15 @@ the torch namespace; the code lives in the private modules it re-exports.
 """
 __version__ = "0.1.0"
 
+import os as _os
+
+# OpenBLAS's idle worker threads spin ~0.1 s after every threaded GEMM, taking the second
+# core from ember's own helper thread (conv, pooling, Adam); a short timeout lets them
+# sleep. OpenBLAS reads this once, when NumPy loads it: a program that imports NumPy
+# before ember keeps its own setting (set the variable yourself then). cnn_train, 2 cores:
+# 1.36-1.49x torch's wall time -> 0.96x.
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
 from . import _dtype
 from ._dtype import *  # noqa: F401,F403  dtypes, promotion, finfo/iinfo
 from ._device import device

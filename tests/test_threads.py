@@ -122,3 +122,19 @@ def test_compile_returns_model_and_warns_once():
     model = ember.nn.Linear(2, 2)
     assert ember.compile(model) is model
     assert sum("does not compile" in str(w.message) for w in caught) <= 1
+
+
+def test_openblas_thread_timeout_default_and_user_setting():
+    """ember sets a short OpenBLAS idle timeout before NumPy loads, unless the user set one."""
+    import os
+    import subprocess
+    import sys
+    code = "import os, ember; print(os.environ['OPENBLAS_THREAD_TIMEOUT'])"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "4"
+    env["OPENBLAS_THREAD_TIMEOUT"] = "20"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "20"
