@@ -95,7 +95,12 @@ def _time_workload(step, min_time, repeats):
 
 
 def worker(framework, name):
-    """Run in a subprocess: time workload `name` on `framework`, print one JSON line."""
+    """Run in a subprocess: time workload `name` on `framework`, print one JSON line.
+
+    The framework is the first thing the process imports, NumPy (through the workloads)
+    after it, as in a program that starts with `import torch` (ember sets
+    OPENBLAS_THREAD_TIMEOUT before NumPy loads OpenBLAS; where NumPy comes first it
+    cannot)."""
     if framework == "ember":
         import ember as lib
     else:
@@ -317,7 +322,6 @@ def results_markdown(rows, workloads, blas, sizes, command, gpu=False):
 
 
 def main(argv=None):
-    from .workloads import WORKLOADS
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--only", help="run the workloads whose name contains this text "
                                   "(comma-separated: any of them)")
@@ -335,9 +339,10 @@ def main(argv=None):
     p.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
     p.add_argument("--names", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.worker:
+    if args.worker:   # before the workloads module (and NumPy): see worker()
         worker(args.worker, args.names)
         return
+    from .workloads import WORKLOADS
     wanted = args.only.split(",") if args.only else None
     names = [n for n in WORKLOADS if (wanted is None or any(w in n for w in wanted))
              and n.endswith("_cuda") == args.gpu]
