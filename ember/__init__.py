@@ -7,12 +7,13 @@ __version__ = "0.1.0"
 
 import os as _os
 
-# OpenBLAS's idle worker threads spin ~0.1 s after every threaded GEMM, taking the second
-# core from ember's own helper thread (conv, pooling, Adam); a short timeout lets them
-# sleep. OpenBLAS reads this once, when NumPy loads it: a program that imports NumPy
-# before ember keeps its own setting (set the variable yourself then). cnn_train, 2 cores:
-# 1.36-1.49x torch's wall time -> 0.96x.
-_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+# OpenBLAS's idle worker threads spin 2^28 cycles (~0.1 s) after every threaded GEMM,
+# taking the second core from ember's own helper thread (conv, pooling, Adam); 2^20 cycles
+# (~0.4 ms) still covers the gaps between back-to-back GEMMs (LSTM steps: 2^4 made them
+# 1.5x slower). OpenBLAS reads this once, when NumPy loads it: a program that imports
+# NumPy before ember keeps its own setting (set the variable yourself then). Measured with
+# `python -m bench`, 2 cores: cnn_train 1.53x torch's wall time -> 0.98x.
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 
 from . import _dtype
 from ._dtype import *  # noqa: F401,F403  dtypes, promotion, finfo/iinfo

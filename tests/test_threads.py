@@ -133,8 +133,8 @@ def test_openblas_thread_timeout_default_and_user_setting():
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.strip()
-    assert out == "4"
-    env["OPENBLAS_THREAD_TIMEOUT"] = "20"
+    assert out == "20"
+    env["OPENBLAS_THREAD_TIMEOUT"] = "28"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.strip()
-    assert out == "20"
+    assert out == "28"
