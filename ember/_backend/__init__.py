@@ -177,3 +177,26 @@ def sum_over(x, axes, dtype=None, keepdims=False):
     if keepdims:
         return out.reshape(tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
     return out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def sum_keep(a, axes):
+    """a summed over `axes` (a tuple), dims kept. NumPy: einsum, which reduces over several
+    or strided axes at memory speed (np.sum over a BatchNorm's (0, 2, 3) is ~3x slower);
+    CuPy: sum_over's staged reductions."""
+    if type(a) is not numpy_backend.xp.ndarray:
+        return sum_over(a, axes, keepdims=True)
+    return _einsum_keep(a.shape, axes, a)
+
+
+def dot_keep(a, b, axes):
+    """sum(a * b) over `axes`, dims kept; on NumPy without the product's temporary."""
+    if type(a) is not numpy_backend.xp.ndarray:
+        return sum_over(a * b, axes, keepdims=True)
+    return _einsum_keep(a.shape, axes, a, b)
+
+
+def _einsum_keep(shape, axes, *operands):
+    letters = "abcdefghijklmnopqrstuvwxyz"[:len(shape)]
+    kept = "".join(c for i, c in enumerate(letters) if i not in axes)
+    out = numpy_backend.xp.einsum(",".join([letters] * len(operands)) + "->" + kept, *operands)
+    return out.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))

@@ -4,11 +4,10 @@ import math
 
 import numpy as np
 
-from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
-from .norm import _sum_keep, _dot_keep
+from .._backend import dot_keep, sum_keep
 from ._util import wrap_dim, cast, float_dtype_for, dtype_name
 
 __all__ = ["softmax", "log_softmax"]
@@ -20,7 +19,7 @@ def _softmax_arrays(x, dim):
         return x.copy()
     e = x - x.max(axis=dim, keepdims=True)
     np.exp(e, out=e)
-    e /= _sum_keep(e, (dim,))
+    e /= sum_keep(e, (dim,))
     return e
 
 
@@ -44,7 +43,7 @@ class Softmax(Op):
         if not grad_mode.GRAD_ENABLED[0]:
             # no graph of the gradient is built: fused on arrays, two passes
             o, g = out._data, grad._data
-            gx = g - _dot_keep(g, o, (ctx.dim,))
+            gx = g - dot_keep(g, o, (ctx.dim,))
             gx *= o
             return Tensor._make(gx)
         return out * (grad - (grad * out).sum(ctx.dim, keepdim=True))
@@ -64,7 +63,7 @@ class LogSoftmax(Op):
             return x.copy()
         shifted = x - x.max(axis=dim, keepdims=True)
         e = np.exp(shifted)
-        shifted -= np.log(_sum_keep(e, (dim,)))
+        shifted -= np.log(sum_keep(e, (dim,)))
         return shifted
 
     @staticmethod
@@ -75,7 +74,7 @@ class LogSoftmax(Op):
         if not grad_mode.GRAD_ENABLED[0]:
             o, g = out._data, grad._data
             e = np.exp(o)
-            e *= _sum_keep(g, (ctx.dim,))
+            e *= sum_keep(g, (ctx.dim,))
             return Tensor._make(np.subtract(g, e, out=e))
         return grad - out.exp() * grad.sum(ctx.dim, keepdim=True)
 
@@ -199,7 +198,7 @@ def _gelu_backward_array(x, g, approximate):
 
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
-        raise RuntimeError(f"approximate argument must be either none or tanh.")
+        raise RuntimeError("approximate argument must be either none or tanh.")
     dt = float_dtype_for(input.dtype)
     if not input.dtype.is_floating_point:
         raise RuntimeError(f'"GeluKernelImpl" not implemented for \'{dtype_name(input.dtype)}\'')

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import _dtype
-from .._backend import array_namespace, sum_over, ufunc_at
+from .._backend import array_namespace, dot_keep, sum_keep, ufunc_at
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
@@ -23,28 +23,6 @@ __all__ = []
 def _lowp(a):
     return a.astype(np.float32) if a is not None and (a.dtype.kind == "V" or
                                                       a.dtype == np.float16) else a
-
-
-def _sum_keep(a, axes):
-    """a summed over `axes`, dims kept. NumPy: einsum, which reduces over several or
-    strided axes at memory speed (np.sum over a BatchNorm's (0, 2, 3) is ~3x slower)."""
-    if type(a) is not np.ndarray:
-        return sum_over(a, axes, keepdims=True)
-    return _einsum_keep(a.shape, axes, a)
-
-
-def _dot_keep(a, b, axes):
-    """sum(a * b) over `axes`, dims kept, without the product's temporary on NumPy."""
-    if type(a) is not np.ndarray:
-        return sum_over(a * b, axes, keepdims=True)
-    return _einsum_keep(a.shape, axes, a, b)
-
-
-def _einsum_keep(shape, axes, *operands):
-    letters = "abcdefghijklmnopqrstuvwxyz"[:len(shape)]
-    kept = "".join(c for i, c in enumerate(letters) if i not in axes)
-    out = np.einsum(",".join([letters] * len(operands)) + "->" + kept, *operands)
-    return out.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
 
 
 class Normalize(Op):
@@ -114,11 +92,11 @@ def _normalize_backward_fused(ctx, grad, x, w):
     xc = xa - ctx.mean
     gx = gw = gb = None
     if w is None or _broadcast_dims(nd, w.shape) == axes:
-        sg, sgc = _sum_keep(g, axes), _dot_keep(g, xc, axes)
+        sg, sgc = sum_keep(g, axes), dot_keep(g, xc, axes)
         if len(need) > 1 and need[1]:
             gw = (sgc * invstd).reshape(w.shape)
         if b_dims is not None:
-            gb = sg if b_dims == axes else _sum_keep(g, b_dims)
+            gb = sg if b_dims == axes else sum_keep(g, b_dims)
         if need[0]:
             k = invstd if wa is None else invstd * wa
             gx = g * k
@@ -128,13 +106,13 @@ def _normalize_backward_fused(ctx, grad, x, w):
     else:
         xc *= invstd   # xhat
         if len(need) > 1 and need[1]:
-            gw = _dot_keep(g, xc, _broadcast_dims(nd, w.shape)).reshape(w.shape)
+            gw = dot_keep(g, xc, _broadcast_dims(nd, w.shape)).reshape(w.shape)
         if b_dims is not None:
-            gb = _sum_keep(g, b_dims)
+            gb = sum_keep(g, b_dims)
         if need[0]:
             gx = g * wa
-            c = _dot_keep(gx, xc, axes)
-            gx -= _sum_keep(gx, axes) / n
+            c = dot_keep(gx, xc, axes)
+            gx -= sum_keep(gx, axes) / n
             xc *= c / n
             gx -= xc
             gx *= invstd
@@ -161,9 +139,9 @@ def _stats(x, axes):
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = xx.mean(axis=axes, keepdims=True)
             return mean, xx.var(axis=axes, keepdims=True), xx - mean
-    mean = _sum_keep(xx, axes) / n
+    mean = sum_keep(xx, axes) / n
     xc = xx - mean
-    return mean, _dot_keep(xc, xc, axes) / n, xc
+    return mean, dot_keep(xc, xc, axes) / n, xc
 
 
 def normalize(x, w, b, axes, eps, name, stats=None):
@@ -348,7 +326,6 @@ class Embedding(Op):
         if ctx.padding_idx is not None:
             keep = (idx != ctx.padding_idx).astype(grad._data.dtype)[..., None]
             g = g * Tensor._make(keep)
-        from .pooling import PoolScatter
         flat_idx = idx.reshape(-1)
         d = g.shape[-1]
         out = apply(_EmbeddingScatter, (g,), (g._data.reshape(-1, d), flat_idx, ctx.num))
@@ -417,7 +394,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     """Sums/means/maxes of embedding rows per bag (2-D input: one bag per row)."""
     from .joining import stack
     if mode not in ("sum", "mean", "max"):
-        raise ValueError(f"mode has to be one of sum, mean or max")
+        raise ValueError("mode has to be one of sum, mean or max")
     if input.dim() == 2:
         if offsets is not None:
             raise ValueError("if input is 2D, then offsets has to be None, as input is treated is "
