@@ -18,7 +18,6 @@ import math
 import os
 import pickle
 import struct
-import tempfile
 import zipfile
 from collections import OrderedDict
 
@@ -28,6 +27,7 @@ import numpy as np
 from . import _dtype
 from ._device import device as _device_cls
 from ._tensor import Tensor, Size
+from ._atomicfile import atomic_write
 from ._zipwrite import write_stored_zip
 
 __all__ = ["save", "load"]
@@ -69,26 +69,11 @@ def _name_of(f):
 
 
 def _atomic_write(f, write_fn):
-    """Write through write_fn(fileobj) atomically when f is a path."""
-    if not _is_path(f):
+    """Write through write_fn(fileobj): atomically and durably when f is a path."""
+    if _is_path(f):
+        atomic_write(f, write_fn)
+    else:
         write_fn(f)
-        return
-    path = os.fspath(f)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write_fn(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 # ============================================================================ ember format
