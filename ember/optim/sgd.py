@@ -38,62 +38,70 @@ class SGD(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr = _to_scalar(group["lr"])
+            hyper = _Hyper(group)
             todo = []
             for p in group["params"]:
                 if p._grad is None:
                     continue
                 buf, first = None, False
-                if group["momentum"] != 0:
+                if hyper.momentum != 0:
                     state = self.state[p]
-                    first = "momentum_buffer" not in state
+                    b = state.get("momentum_buffer")
+                    first = b is None
                     if first:       # filled with the gradient by the first step
-                        state["momentum_buffer"] = Tensor._make(
+                        b = state["momentum_buffer"] = Tensor._make(
                             array_namespace(p._data).empty_like(p._grad._data))
-                    buf = state["momentum_buffer"]._data
+                    buf = b._data
                 todo.append((p._data, p._grad._data, buf, first))
-            # one thread: SGD's few passes are bound by memory bandwidth, and splitting the
-            # list over two threads measured no faster (adam_step's did)
-            for_each(lambda item: _sgd(*item, group, lr), todo, [t[0] for t in todo],
-                     threads=1)
-            for p in group["params"]:
-                if p._grad is not None:
-                    p._bump_version()
+                p._bump_version()
+            for_each(lambda item: _sgd(*item, hyper), todo, [t[0] for t in todo])
 
 
-def _sgd(x, grad, buf, first, group, lr):
+class _Hyper:
+    """A group's hyper-parameters, read once per step instead of once per parameter."""
+    __slots__ = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
+
+    def __init__(self, group):
+        self.lr = _to_scalar(group["lr"])
+        self.momentum, self.dampening = group["momentum"], group["dampening"]
+        self.weight_decay, self.nesterov = group["weight_decay"], group["nesterov"]
+        self.maximize = group["maximize"]
+
+
+def _sgd(x, grad, buf, first, h):
     """One SGD step of parameter array `x` (in place) with momentum buffer `buf` (None
-    without momentum; `first`: not yet filled): the fused CUDA kernel where it applies, else
-    the formula op by op, intermediates in two scratch buffers."""
-    momentum, dampening, wd = group["momentum"], group["dampening"], group["weight_decay"]
-    if buf is not None and not first and _fused_step(x, grad, buf, group, lr):
+    without momentum; `first`: not yet filled), hyper-parameters `h`: the fused CUDA kernel
+    where it applies, else the formula op by op, intermediates in two scratch buffers."""
+    if type(x) is np.ndarray:
+        xp = np
+    elif buf is not None and not first and _fused_step(x, grad, buf, h):
         return
-    xp = array_namespace(x)
+    else:
+        xp = array_namespace(x)
     s0, s1 = scratch(x, 2)
-    g = xp.negative(grad, out=s0) if group["maximize"] else grad
-    if wd != 0:
-        g = xp.add(g, xp.multiply(x, wd, out=s1), out=s0)
+    g = xp.negative(grad, out=s0) if h.maximize else grad
+    if h.weight_decay != 0:
+        g = xp.add(g, xp.multiply(x, h.weight_decay, out=s1), out=s0)
     if buf is not None:
         if first:
             buf[...] = g
         else:
-            buf *= momentum
+            buf *= h.momentum
             # (1 - 0) * g is g exactly: without dampening the product is skipped
-            buf += g if dampening == 0 else xp.multiply(g, 1 - dampening, out=s1)
-        g = xp.add(g, xp.multiply(buf, momentum, out=s1), out=s1) if group["nesterov"] else buf
-    x -= xp.multiply(g, lr, out=s1)
+            buf += g if h.dampening == 0 else xp.multiply(g, 1 - h.dampening, out=s1)
+        g = xp.add(g, xp.multiply(buf, h.momentum, out=s1), out=s1) if h.nesterov else buf
+    x -= xp.multiply(g, h.lr, out=s1)
 
 
-def _fused_step(x, grad, buf, group, lr):
+def _fused_step(x, grad, buf, h):
     """A momentum step as one fused CUDA kernel (ember/_backend/cupy_kernels.py) for
     float32/64 parameters on the GPU; False where it does not apply."""
-    if type(x) is np.ndarray or x.dtype.name not in ("float32", "float64") or \
-            grad.dtype != x.dtype or group["maximize"]:
+    if x.dtype.name not in ("float32", "float64") or grad.dtype != x.dtype or h.maximize:
         return False
     k = kernel("sgd_momentum")
     if k is None:
         return False
     t = x.dtype.type
-    k(grad, t(group["weight_decay"]), t(group["momentum"]), t(1 - group["dampening"]), t(lr),
-      np.bool_(group["nesterov"]), x, buf)
+    k(grad, t(h.weight_decay), t(h.momentum), t(1 - h.dampening), t(h.lr), np.bool_(h.nesterov),
+      x, buf)
     return True
