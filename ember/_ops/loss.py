@@ -200,6 +200,75 @@ class NllLoss(Op):
         return grad * coef_t
 
 
+def _class_targets(input, target, weight, ignore_index):
+    """The class-index target as int64 and the class weights in the input's dtype, checked
+    as torch checks them (an index out of range that is not ignore_index raises)."""
+    C = input.shape[0] if input.dim() == 1 else input.shape[1]
+    t = target._data.astype(np.int64, copy=False)
+    if t.size and not (0 <= t.min() and t.max() < C):  # two reductions in the common case
+        bad = (t != ignore_index) & ((t < 0) | (t >= C))
+        if bad.any():
+            raise IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds.")
+    if weight is not None and weight.shape != (C,):
+        raise RuntimeError(f"weight tensor should be defined either for all {C} classes or no "
+                           f"classes but got weight tensor of shape: {shape_str(weight.shape)}")
+    return t, (cast(weight, input.dtype) if weight is not None else None)
+
+
+class CrossEntropy(Op):
+    """log_softmax over the classes and the NLL of the target class in one node, for an
+    (N, C) input with class indices: loss_n = w[t_n] (log sum_c exp x_nc - x_n,t_n), and
+    d loss_n / d x_n = w[t_n] (softmax(x_n) - onehot(t_n)). torch records NllLossBackward0
+    over LogSoftmaxBackward0; this one node carries the outer name."""
+    _name = "NllLossBackward0"
+    save_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, x, t, weight, ignore_index, reduction):
+        xp = ctx.xp
+        rows = xp.arange(x.shape[0])
+        valid = t != ignore_index
+        safe_t = xp.where(valid, t, 0)
+        e = x - x.max(1, keepdims=True)
+        picked = e[rows, safe_t]  # x - max at the target class, before exp overwrites it
+        xp.exp(e, out=e)
+        s = e.sum(1, keepdims=True)
+        w = weight[safe_t] if weight is not None else xp.ones(safe_t.shape, dtype=x.dtype)
+        w *= valid
+        losses = xp.log(s[:, 0])
+        losses -= picked
+        losses *= w
+        ctx.cache = (e, s, rows, safe_t, w)
+        if reduction == "none":
+            ctx.denom = None
+            return losses
+        if reduction == "sum":
+            ctx.denom = None
+            return losses.sum(dtype=x.dtype)[...]
+        ctx.denom = w.sum(dtype=x.dtype)
+        return (losses.sum(dtype=x.dtype) / ctx.denom).astype(x.dtype)[...]
+
+    @staticmethod
+    def backward(ctx, grad):
+        e, s, rows, safe_t, w = ctx.cache
+        denom = ctx.denom
+        if denom is not None and denom != 0:  # every target ignored: zero gradient, as torch
+            w = w / denom
+        if not grad_mode.GRAD_ENABLED[0]:
+            # no graph of the gradient is built: softmax - onehot on arrays, in place
+            scale = w * grad._data
+            p = e / s
+            p *= scale[:, None]
+            p[rows, safe_t] -= scale
+            return Tensor._make(p)
+        x, = ctx.saved_tensors
+        xp = array_namespace(w)
+        onehot = xp.zeros(e.shape, dtype=e.dtype)
+        onehot[rows, safe_t] = w
+        scale = grad.unsqueeze(1) if grad.dim() else grad
+        return (x.softmax(1) * Tensor._make(w[:, None]) - Tensor._make(onehot)) * scale
+
+
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     reduction_enum(reduction)
@@ -218,15 +287,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         if tuple(target.shape[1:]) != tuple(input.shape[2:]):
             raise RuntimeError(f"size mismatch (got input: {shape_str(input.shape)}, target: "
                                f"{shape_str(target.shape)})")
-    C = input.shape[0] if input.dim() == 1 else input.shape[1]
-    t = target._data.astype(np.int64, copy=False)
-    bad = (t != ignore_index) & ((t < 0) | (t >= C))
-    if bad.any():
-        raise IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds.")
-    if weight is not None and weight.shape != (C,):
-        raise RuntimeError(f"weight tensor should be defined either for all {C} classes or no "
-                           f"classes but got weight tensor of shape: {shape_str(weight.shape)}")
-    w = cast(weight, input.dtype) if weight is not None else None
+    t, w = _class_targets(input, target, weight, ignore_index)
     r = apply(NllLoss, (input,), (input._data, t, w, ignore_index, reduction))
     if r.grad_fn is not None and input.dim() > 2:
         r.grad_fn._name = "NllLoss2DBackward0" if input.dim() == 4 else "NllLossNdBackward0"
@@ -243,6 +304,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     reduction_enum(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if (input.dim() == 2 and target.dim() == 1 and label_smoothing <= 0 and input.shape[0]
+            and input.dtype.is_floating_point and input.dtype.itemsize >= 4
+            and not target.dtype.is_floating_point):
+        if input.shape[0] != target.shape[0]:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                             f"batch_size ({target.shape[0]}).")
+        t, w = _class_targets(input, target, weight, ignore_index)
+        return apply(CrossEntropy, (input,), (input._data, t, w, ignore_index, reduction))
     class_dim = 0 if input.dim() == 1 else 1
     logp = log_softmax(input, class_dim)
     C = input.shape[class_dim]

@@ -154,6 +154,13 @@ for r in REDUCTIONS:
 CASES += [
     ("ce-float64", ce(label_smoothing=0.1), [Grad(rng.standard_normal((5, 4))), t6[:5]]),
     ("ce-all-ignored", ce(ignore_index=1), [Grad(f32(2, 4)), np.array([1, 1])]),
+    # (N, C) with class indices takes the fused CrossEntropy node: a batch of 128 with
+    # logits far apart, float64, ignore_index with a weight
+    ("ce-fused-b128", ce(), [Grad(8 * f32(128, 10)), rng.integers(0, 10, 128)]),
+    ("ce-fused-float64", ce(ignore_index=4),
+     [Grad(rng.standard_normal((7, 5))), np.array([0, 4, 2, 3, 1, 4, 0])]),
+    ("ce-fused-weight-ignore-sum", ce(weight=w4, ignore_index=2, reduction="sum"),
+     [Grad(f32(6, 4)), t6]),
     ("ce-empty-batch-sum", ce(reduction="sum"), [Grad(f32(0, 4)), np.zeros(0, np.int64)]),
     ("ce-noncontig", lambda L, x, t: L.nn.functional.cross_entropy(x.t(), t),
      [Grad(f32(4, 6)), t6]),
@@ -296,3 +303,16 @@ def test_pointwise_loss_double_backward(reduction):
     mse = lambda x, t: ember.nn.functional.mse_loss(x, t, reduction=reduction)
     assert gradcheck(mse, (x, t)) and gradgradcheck(mse, (x, t))
     assert gradcheck(lambda x, t: ember.nn.functional.l1_loss(x, t, reduction=reduction), (x, t))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_double_backward(reduction):
+    # the fused node's create_graph backward is built from differentiable ops
+    from ember.autograd import gradcheck, gradgradcheck
+    r = np.random.default_rng(4)
+    x = ember.tensor(r.standard_normal((5, 4))).requires_grad_()
+    t = ember.tensor([0, 3, 1, 1, 2])
+    w = ember.tensor([1.0, 2.0, 0.5, 1.5], dtype=ember.float64)
+    ce_ = lambda x: ember.nn.functional.cross_entropy(x, t, weight=w, ignore_index=2,
+                                                      reduction=reduction)
+    assert gradcheck(ce_, (x,)) and gradgradcheck(ce_, (x,))
