@@ -43,8 +43,9 @@ class Normalize(Op):
             y *= invstd * _lowp(w)   # one scale per channel (BatchNorm)
         else:
             y *= invstd
-            if w is not None:
-                y *= _lowp(w)
+            if w is not None:   # xhat stays for the fused backward (LayerNorm)
+                ctx.xhat = y
+                y = y * _lowp(w)
         if b is not None:
             y += _lowp(b)
         return y.astype(x.dtype, copy=False)
@@ -89,9 +90,9 @@ def _normalize_backward_fused(ctx, grad, x, w):
     n = math.prod(xa.shape[a] for a in axes)
     nd = xa.ndim
     b_dims = _broadcast_dims(nd, ctx._input_meta[2][0]) if len(need) > 2 and need[2] else None
-    xc = xa - ctx.mean
     gx = gw = gb = None
     if w is None or _broadcast_dims(nd, w.shape) == axes:
+        xc = xa - ctx.mean
         sg, sgc = sum_keep(g, axes), dot_keep(g, xc, axes)
         if len(need) > 1 and need[1]:
             gw = (sgc * invstd).reshape(w.shape)
@@ -104,17 +105,16 @@ def _normalize_backward_fused(ctx, grad, x, w):
             gx += xc
             gx += k * (sg / -n)
     else:
-        xc *= invstd   # xhat
+        xhat = ctx.xhat   # forward's; read only (a retained graph backpropagates again)
         if len(need) > 1 and need[1]:
-            gw = dot_keep(g, xc, _broadcast_dims(nd, w.shape)).reshape(w.shape)
+            gw = dot_keep(g, xhat, _broadcast_dims(nd, w.shape)).reshape(w.shape)
         if b_dims is not None:
             gb = sum_keep(g, b_dims)
         if need[0]:
             gx = g * wa
-            c = dot_keep(gx, xc, axes)
-            gx -= sum_keep(gx, axes) / n
-            xc *= c / n
-            gx -= xc
+            a, t = sum_keep(gx, axes), xhat * (dot_keep(gx, xhat, axes) / n)
+            gx -= t
+            gx -= a / n
             gx *= invstd
     out = []
     for a, shape in ((gx, None), (gw, None if w is None else w.shape),
