@@ -3,6 +3,7 @@ from .._backend import array_namespace
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_not_differentiable, _to_scalar,
                         _new_step, _step_tensor)
+from ._foreach import for_each, scratch
 
 __all__ = ["Adagrad"]
 
@@ -39,20 +40,32 @@ class Adagrad(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr, lr_decay, eps = _to_scalar(group["lr"]), group["lr_decay"], group["eps"]
-            wd = group["weight_decay"]
+            lr = _to_scalar(group["lr"])
+            todo = []
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                x = p._data
-                xp = array_namespace(x)
-                g = -p._grad._data if group["maximize"] else p._grad._data
                 state = self.state[p]
                 step = _step_tensor(state)
-                if wd != 0:
-                    g = g + wd * x
-                clr = lr / (1 + (step - 1) * lr_decay)
-                s = state["sum"]._data
-                s += g * g
-                x -= clr * g / (xp.sqrt(s) + eps)
+                clr = lr / (1 + (step - 1) * group["lr_decay"])
+                todo.append((p._data, p._grad._data, state["sum"]._data, clr))
                 p._bump_version()
+            for_each(lambda item: _adagrad(*item, group), todo, [t[0] for t in todo])
+
+
+def _adagrad(x, g, s, clr, group):
+    """One Adagrad step of parameter array `x` (in place) with gradient `g`, accumulator `s`
+    and decayed learning rate `clr`, op by op, intermediates in two scratch buffers."""
+    eps, wd = group["eps"], group["weight_decay"]
+    xp = array_namespace(x)
+    s0, s1 = scratch(x, 2)
+    if group["maximize"]:
+        g = xp.negative(g, out=s0)
+    if wd != 0:
+        g = xp.add(g, xp.multiply(x, wd, out=s1), out=s0)
+    s += xp.multiply(g, g, out=s1)
+    denom = xp.sqrt(s, out=s1)
+    denom += eps
+    update = xp.multiply(g, clr, out=s0)        # g is the gradient or s0 itself
+    update /= denom
+    x -= update

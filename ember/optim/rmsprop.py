@@ -3,6 +3,7 @@ from .._backend import array_namespace
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_not_differentiable, _to_scalar,
                         _new_step, _step_tensor, _lerp_)
+from ._foreach import for_each, scratch
 
 __all__ = ["RMSprop"]
 
@@ -34,39 +35,59 @@ class RMSprop(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr, alpha, eps = _to_scalar(group["lr"]), group["alpha"], group["eps"]
-            wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
+            lr = _to_scalar(group["lr"])
+            todo = []
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                x = p._data
-                xp = array_namespace(x)
-                g = -p._grad._data if group["maximize"] else p._grad._data
                 state = self.state[p]
                 if len(state) == 0:
+                    x = p._data
+                    xp = array_namespace(x)
                     state["step"] = _new_step()
                     state["square_avg"] = Tensor._make(xp.zeros_like(x))
-                    if momentum > 0:
+                    if group["momentum"] > 0:
                         state["momentum_buffer"] = Tensor._make(xp.zeros_like(x))
-                    if centered:
+                    if group["centered"]:
                         state["grad_avg"] = Tensor._make(xp.zeros_like(x))
                 _step_tensor(state)
-                if wd != 0:
-                    g = g + wd * x
-                v = state["square_avg"]._data
-                v *= alpha
-                v += (1 - alpha) * g * g
-                if centered:
-                    ga = state["grad_avg"]._data
-                    _lerp_(ga, g, 1 - alpha)
-                    avg = xp.sqrt(v - ga * ga) + eps
-                else:
-                    avg = xp.sqrt(v) + eps
-                if momentum > 0:
-                    b = state["momentum_buffer"]._data
-                    b *= momentum
-                    b += g / avg
-                    x -= lr * b
-                else:
-                    x -= lr * g / avg
+                todo.append((p._data, p._grad._data, state))
                 p._bump_version()
+            for_each(lambda item: _rmsprop(*item, group, lr), todo, [t[0] for t in todo])
+
+
+def _rmsprop(x, g, state, group, lr):
+    """One RMSprop step of parameter array `x` (in place) with gradient `g`, op by op in the
+    order of the formula, intermediates in two scratch buffers (s0 holds g once it is no
+    longer the gradient itself, s1 the rest)."""
+    alpha, eps, wd, momentum = group["alpha"], group["eps"], group["weight_decay"], \
+        group["momentum"]
+    xp = array_namespace(x)
+    s0, s1 = scratch(x, 2)
+    if group["maximize"]:
+        g = xp.negative(g, out=s0)
+    if wd != 0:
+        g = xp.add(g, xp.multiply(x, wd, out=s1), out=s0)
+    v = state["square_avg"]._data
+    v *= alpha
+    g2 = xp.multiply(g, 1 - alpha, out=s1)
+    g2 *= g
+    v += g2
+    if group["centered"]:
+        ga = state["grad_avg"]._data
+        _lerp_(ga, g, 1 - alpha, s1)
+        avg = xp.multiply(ga, ga, out=s1)
+        xp.subtract(v, avg, out=avg)
+        xp.sqrt(avg, out=avg)
+    else:
+        avg = xp.sqrt(v, out=s1)
+    avg += eps
+    if momentum > 0:
+        b = state["momentum_buffer"]._data
+        b *= momentum
+        b += xp.divide(g, avg, out=avg)
+        x -= xp.multiply(b, lr, out=s1)
+    else:
+        update = xp.multiply(g, lr, out=s0)     # g is the gradient or s0 itself
+        update /= avg
+        x -= update

@@ -429,7 +429,8 @@ def test_seed_linear_regression_with_adam():
     assert el[-1] < el[0] / 2
 
 
-FOREACH_CONFIGS = [(n, k) for n, k in CONFIGS if n in ("SGD", "Adam", "AdamW")]
+FOREACH_CONFIGS = [(n, k) for n, k in CONFIGS
+                   if n in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")]
 
 
 def _trajectory(lib, name, kwargs, shapes, dtype, device="cpu", steps=8):
