@@ -138,33 +138,46 @@ def _fusable(query, key, value, bias):
 
 class Attention(Op):
     r"""out = w v with w = softmax(q k^T * scale + bias) over the last two dims: one node
-    (PyTorch's fused CPU kernel's), weights kept on ctx. With gs = w * (g v^T - rowsum(g v^T w)):
+    (PyTorch's fused CPU kernel's). With gs = w * (g v^T - rowsum(g v^T w)):
 
         dq = gs k * scale,  dk = gs^T q * scale,  dv = w^T g,  dbias = gs
 
     on arrays when no graph of the gradient is built; else w is recomputed from the saved
-    inputs with differentiable ops (double backward). On NumPy a 4-D output is laid out
-    (N, L, H, E) as PyTorch's kernel lays it, so the heads merge back without a copy."""
+    inputs with differentiable ops (double backward). ctx keeps w unnormalized,
+    e = exp(s - rowmax), and r = 1 / rowsum(e): the row scale r is applied to the
+    (L, Ev) products instead of the (L, S) weights (out = (e v) r, dv = e^T (g r),
+    gs = e (g r v^T - r rowsum(g r v^T e))). On NumPy a 4-D output is laid out (N, L, H, E)
+    as PyTorch's kernel lays it, so the heads merge back without a copy."""
     _name = "ScaledDotProductFlashAttentionForCpuBackward0"
     save_inputs = (0, 1, 2, 3)
 
     @staticmethod
     def forward(ctx, q, k, v, bias, scale):
         xp = ctx.xp
-        ctx.scale = scale
-        if q.shape[-1] < k.shape[-2]:   # scale the smaller of q and the scores
-            w = xp.matmul(q * scale, k.swapaxes(-1, -2))
-        else:
-            w = xp.matmul(q, k.swapaxes(-1, -2))
-            w *= scale
-        if bias is not None:
-            w += bias
-        _softmax_rows(xp, w)
-        ctx.w = w
+        lead, L, S = q.shape[:-2], q.shape[-2], k.shape[-2]
+        e = xp.empty(lead + (L, S), dtype=q.dtype)
+        r = xp.empty(lead + (L, 1), dtype=q.dtype)
         if q.ndim == 4 and xp is np:
-            out = np.empty((q.shape[0], q.shape[2], q.shape[1], v.shape[-1]), dtype=q.dtype)
-            return np.matmul(w, v, out=out.swapaxes(1, 2))
-        return xp.matmul(w, v)
+            out = np.empty((lead[0], L, lead[1], v.shape[-1]), dtype=q.dtype).swapaxes(1, 2)
+        else:
+            out = xp.empty(lead + (L, v.shape[-1]), dtype=q.dtype)
+        split_bias = bias is not None and bias.ndim == e.ndim and bias.shape[0] > 1
+
+        def run(i):   # over index i of the batch dims
+            s = e[i]
+            if q.shape[-1] < S:   # scale the smaller of q and the scores
+                xp.matmul(q[i] * scale, k[i].swapaxes(-1, -2), out=s)
+            else:
+                xp.matmul(q[i], k[i].swapaxes(-1, -2), out=s)
+                s *= scale
+            if bias is not None:
+                s += bias[i] if split_bias else bias
+            _exp_rows(xp, s, r[i])
+            o = xp.matmul(s, v[i], out=out[i])
+            o *= r[i]
+        run(slice(None))
+        ctx.scale, ctx.e, ctx.r = scale, e, r
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -178,31 +191,45 @@ class Attention(Op):
                     gs.transpose(-2, -1) @ q * scale if need[1] else None,
                     w.transpose(-2, -1) @ grad if need[2] else None,
                     gs if need[3] else None)
-        xp, w, g = ctx.xp, ctx.w, grad._data
-        gv = xp.matmul(w.swapaxes(-1, -2), g) if need[2] else None
-        gs = xp.matmul(g, v._data.swapaxes(-1, -2))
-        gs -= _rowdot(xp, gs, w)
-        gs *= w
-        gb = gs.copy() if need[3] else None
-        gs *= scale
-        gq = xp.matmul(gs, k._data) if need[0] else None
-        gk = xp.matmul(gs.swapaxes(-1, -2), q._data) if need[1] else None
+        xp, e, r, g = ctx.xp, ctx.e, ctx.r, grad._data
+        qa, ka, va = q._data, k._data, v._data
+        gq, gk, gv = (xp.empty_like(a) if n else None for a, n in zip((qa, ka, va), need))
+        gb = xp.empty_like(e) if need[3] else None
+
+        def run(i):
+            ei, ri = e[i], r[i]
+            gr = g[i] * ri
+            if gv is not None:
+                xp.matmul(ei.swapaxes(-1, -2), gr, out=gv[i])
+            if gb is None:
+                gr *= scale   # scale dq and dk through the small (L, Ev) factor
+            gs = xp.matmul(gr, va[i].swapaxes(-1, -2))
+            gs -= _rowdot(xp, gs, ei) * ri
+            gs *= ei
+            if gb is not None:
+                gb[i] = gs
+                gs *= scale
+            if gq is not None:
+                xp.matmul(gs, ka[i], out=gq[i])
+            if gk is not None:
+                xp.matmul(gs.swapaxes(-1, -2), qa[i], out=gk[i])
+        run(slice(None))
         return tuple(None if a is None else Tensor._make(a) for a in (gq, gk, gv, gb))
 
 
-def _softmax_rows(xp, s):
-    """softmax over the last dim of s, in place; a row whose maximum is -inf (every position
-    masked) becomes zeros."""
+def _exp_rows(xp, s, r):
+    """s = exp(s - rowmax(s)) in place and r = 1 / rowsum(s) (r's last dim 1); a row whose
+    maximum is -inf (every position masked) becomes zeros, its r 1."""
     m = s.max(axis=-1, keepdims=True)
     dead = m == -math.inf
     if dead.any():
         m[dead] = 0
     s -= m
     xp.exp(s, out=s)
-    total = _rowsum(xp, s)
+    r[...] = _rowsum(xp, s)
     if dead.any():
-        total[dead] = 1
-    s /= total
+        r[dead] = 1
+    xp.reciprocal(r, out=r)
 
 
 def _rowsum(xp, s):
