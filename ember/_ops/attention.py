@@ -6,11 +6,12 @@ differentiable ops; the rest is composed from differentiable ops (matmul, softma
 dropout, linear), so gradients and double backward come from those ops' definitions.
 """
 import math
+import threading
 import warnings
 
 import numpy as np
 
-from .. import _dtype
+from .. import _dtype, _threads
 from .._backend import like
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -147,7 +148,8 @@ class Attention(Op):
     e = exp(s - rowmax), and r = 1 / rowsum(e): the row scale r is applied to the
     (L, Ev) products instead of the (L, S) weights (out = (e v) r, dv = e^T (g r),
     gs = e (g r v^T - r rowsum(g r v^T e))). On NumPy a 4-D output is laid out (N, L, H, E)
-    as PyTorch's kernel lays it, so the heads merge back without a copy."""
+    as PyTorch's kernel lays it, so the heads merge back without a copy, and a large batch
+    runs its halves (dim 0) on two threads."""
     _name = "ScaledDotProductFlashAttentionForCpuBackward0"
     save_inputs = (0, 1, 2, 3)
 
@@ -163,7 +165,7 @@ class Attention(Op):
             out = xp.empty(lead + (L, v.shape[-1]), dtype=q.dtype)
         split_bias = bias is not None and bias.ndim == e.ndim and bias.shape[0] > 1
 
-        def run(i):   # over index i of the batch dims
+        def run(i):
             s = e[i]
             if q.shape[-1] < S:   # scale the smaller of q and the scores
                 xp.matmul(q[i] * scale, k[i].swapaxes(-1, -2), out=s)
@@ -175,7 +177,7 @@ class Attention(Op):
             _exp_rows(xp, s, r[i])
             o = xp.matmul(s, v[i], out=out[i])
             o *= r[i]
-        run(slice(None))
+        _over_dim0(xp, e, max(q.shape[-1], v.shape[-1]), run)
         ctx.scale, ctx.e, ctx.r = scale, e, r
         return out
 
@@ -213,7 +215,7 @@ class Attention(Op):
                 xp.matmul(gs, ka[i], out=gq[i])
             if gk is not None:
                 xp.matmul(gs.swapaxes(-1, -2), qa[i], out=gk[i])
-        run(slice(None))
+        _over_dim0(xp, e, max(qa.shape[-1], va.shape[-1]), run)
         return tuple(None if a is None else Tensor._make(a) for a in (gq, gk, gv, gb))
 
 
@@ -230,6 +232,35 @@ def _exp_rows(xp, s, r):
     if dead.any():
         r[dead] = 1
     xp.reciprocal(r, out=r)
+
+
+def _over_dim0(xp, e, head_dim, run):
+    """run(i) over the index i of dim 0 of the scores e: all of it (unbatched scores: the
+    whole arrays); on NumPy, with two threads allowed and at least _SPLIT_MIN scores, the
+    first half on the helper thread and the second on this one (NumPy releases the GIL in
+    its loops). Only while each head's GEMMs stay below OpenBLAS's threading threshold
+    (_ONE_THREAD_GEMM multiply-adds), so that each runs on its own thread. One split at a
+    time."""
+    n = e.shape[0] if e.ndim > 2 else 1
+    if (e.ndim == 2 or xp is not np or n < 2 or e.size < _SPLIT_MIN
+            or e.shape[-1] * e.shape[-2] * head_dim > _ONE_THREAD_GEMM
+            or _cpu_threads() < 2 or not _SPLIT.acquire(blocking=False)):
+        run(slice(None))
+        return
+    try:
+        job = _threads.helper_thread().submit(run, slice(0, n // 2))
+        try:
+            run(slice(n // 2, n))
+        finally:
+            job.result()
+    finally:
+        _SPLIT.release()
+
+
+_SPLIT = threading.Lock()
+_SPLIT_MIN = 1 << 16
+_ONE_THREAD_GEMM = 4 << 16   # OpenBLAS: GEMM_MULTITHREAD_THRESHOLD (4) * 65536
+_cpu_threads = _threads.intra_op_threads
 
 
 def _rowsum(xp, s):

@@ -390,3 +390,23 @@ def test_mha_output_node_names(need_weights):
         o, w = m(x, x, x, need_weights=need_weights)
         names.append((o.grad_fn.name(), None if w is None else w.grad_fn.name()))
     assert names[1] == names[0]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("mask", [None, "float4d", "bool"])
+def test_sdpa_fused_node_split(monkeypatch, threads, mask):
+    """Scores large enough for the fused node's two-thread split over dim 0 (an odd batch,
+    a per-batch float mask sliced with it, a dead row), with one and two threads: output
+    and gradients against torch."""
+    from ember._ops import attention
+    monkeypatch.setattr(attention, "_cpu_threads", lambda: threads)
+    N, H, L, S, E = 5, 4, 64, 70, 16
+    assert N * H * L * S >= attention._SPLIT_MIN
+    inputs = [Grad(rng.standard_normal(s).astype(np.float32))
+              for s in ((N, H, L, E), (N, H, S, E), (N, H, S, 24))]
+    if mask == "float4d":
+        inputs.append(Grad(rng.standard_normal((N, 1, L, S)).astype(np.float32)))
+    elif mask == "bool":
+        inputs.append(_bool_mask_with_dead_row(L, S))
+    check(lambda lib, q, k, v, *m: lib.nn.functional.scaled_dot_product_attention(
+        q, k, v, *m), *inputs, rtol=1e-5, atol=1e-5)
