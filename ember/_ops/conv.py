@@ -17,7 +17,6 @@ on CuPy and for groups, computed as a convolution (of the padded output gradient
 flipped, transposed weight): one more im2col + GEMM and no scatter of the columns.
 """
 import math
-import threading
 from itertools import product
 
 import numpy as np
@@ -123,42 +122,17 @@ def _conv(xp, x, w, stride, pads, dilation, groups, bias=None):
 
 def _over_batch(xp, n, per_image, run):
     """run(a, b) over images a:b of a batch of n: on NumPy, with at least two chunks of
-    columns and two cores, the first half on a worker thread and the second on this one,
-    with BLAS at one thread (NumPy releases the GIL in its copies and GEMMs; OpenBLAS's own
-    two threads on the per-chunk GEMMs stalled whenever the other core was busy). One split
-    at a time: a conv on another thread meanwhile runs whole, so the BLAS setting each
-    split restores is never another split's."""
-    blas = _blas_controller() if xp is np and n * per_image >= 2 * _CHUNK_BYTES else None
-    if blas is None or n < 2 or _cpu_threads() < 2 or not _SPLIT.acquire(blocking=False):
-        return [run(0, n)]
-    try:
-        with blas.limit(limits=1):
-            job = _threads.helper_thread().submit(run, 0, n // 2)
-            try:
-                second = run(n // 2, n)
-            finally:
-                first = job.result()
-    finally:
-        _SPLIT.release()
-    return [first, second]
+    columns and two cores, the first half on the helper thread and the second on this one,
+    with BLAS at one thread (ember._threads.run_pair; OpenBLAS's own two threads on the
+    per-chunk GEMMs stalled whenever the other core was busy)."""
+    if xp is np and n >= 2 and n * per_image >= 2 * _CHUNK_BYTES and _cpu_threads() >= 2:
+        both = _threads.run_pair(lambda: run(0, n // 2), lambda: run(n // 2, n))
+        if both is not None:
+            return list(both)
+    return [run(0, n)]
 
 
-_SPLIT = threading.Lock()
-_BLAS = []
 _cpu_threads = _threads.intra_op_threads
-
-
-def _blas_controller():
-    """threadpoolctl's handle on NumPy's BLAS (setting its threads costs ~12 us), or None
-    without threadpoolctl: then no split, since two threads of two-thread GEMMs oversubscribe
-    the cores."""
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _BLAS.append(ThreadpoolController().select(user_api="blas"))
-        except ImportError:
-            _BLAS.append(None)
-    return _BLAS[0]
 
 
 def _input_grad_flat(g, w, x_shape, padding, dilation):

@@ -3,8 +3,10 @@ import math
 
 import numpy as np
 
+from .. import _threads
 from .._backend import like
 from .._tensor import Tensor
+from ..autograd import grad_mode
 from .._random import gen_of
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
@@ -27,12 +29,10 @@ class Linear(Op):
             # one GEMM over all leading dims: NumPy's matmul would loop over them, one small
             # GEMM each (slow, and slower still with two BLAS threads)
             lead = xx.shape[:-1]
-            out = xx.reshape(math.prod(lead), xx.shape[-1]).dot(ww.T)
+            out = _forward_2d(xx.reshape(math.prod(lead), xx.shape[-1]), ww, b)
             out = out.reshape(lead + (ww.shape[0],))
         else:
-            out = xx.dot(ww.T)   # matmul's BLAS call without its ~1 us of ufunc dispatch
-        if b is not None:
-            out += b
+            out = _forward_2d(xx, ww, b)
         return out.astype(x.dtype, copy=False) if lowp else out
 
     @staticmethod
@@ -40,6 +40,12 @@ class Linear(Op):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         rows = math.prod(grad.shape[:-1])   # explicit, not -1: a dim may be 0
+        if not grad_mode.GRAD_ENABLED[0] and grad.dim() > 1:
+            # no graph of the gradients is built: on arrays, over two threads when large
+            grads = _backward_arrays(grad._data, x._data if need[1] else None,
+                                     w._data if need[0] else None, need, rows)
+            if grads is not None:
+                return grads
         gx = None
         if need[0]:
             if grad.dim() > 2:  # one GEMM, as in forward
@@ -54,6 +60,74 @@ class Linear(Op):
         if len(need) > 2 and need[2]:
             gb = grad.sum(tuple(range(grad.dim() - 1))) if grad.dim() > 1 else grad
         return gx, gw, gb
+
+
+# a product of at least this many multiply-adds (~0.2 ms on one core) is split over two
+# threads on NumPy; below it the hand-over (~70 us) would cost more than half the GEMM saves
+_SPLIT_MACS = 1 << 23
+
+
+def _splits(a, rows, inner, cols):
+    return (type(a) is np.ndarray and a.dtype.kind == "f"
+            and rows * inner * cols >= _SPLIT_MACS)
+
+
+def _forward_2d(x, w, b):
+    """x w^T + b for a 1-D or 2-D x. On NumPy a large product is computed as two column halves
+    (the halves of w's rows) on two threads, each half's bias added while it is in cache;
+    else one GEMM (ndarray.dot: matmul's BLAS call without its ~1 us of ufunc dispatch)."""
+    O = w.shape[0]
+    if x.ndim == 2 and _splits(x, x.shape[0], x.shape[1], O) and x.dtype == w.dtype:
+        out = np.empty((x.shape[0], O), dtype=x.dtype)
+
+        def half(a, c):
+            np.matmul(x, w[a:c].T, out=out[:, a:c])
+            if b is not None:
+                out[:, a:c] += b[a:c]
+        if _threads.run_pair(lambda: half(0, O // 2), lambda: half(O // 2, O)) is not None:
+            return out
+    out = x.dot(w.T)
+    if b is not None:
+        out += b
+    return out
+
+
+def _backward_arrays(g, x, w, need, rows):
+    """Linear's input gradients on arrays (x is None unless w's gradient is needed, w None
+    unless x's is): g w and g^T x, on NumPy over two threads when large (side by side when
+    both are needed, else the one needed in two halves). None for dtypes the Tensor path
+    computes in a wider type (half precision)."""
+    if g.dtype.kind != "f" or g.dtype.itemsize < 4 or any(
+            a is not None and a.dtype != g.dtype for a in (x, w)):
+        return None
+    O, I = g.shape[-1], (w if w is not None else x).shape[-1]
+    g2 = g.reshape(rows, O)
+    x2 = x.reshape(rows, I) if x is not None else None
+    gx = gw = None
+    split = _splits(g, rows, O, I)
+    if need[0] and need[1]:
+        both = _threads.run_pair(lambda: g2.dot(w), lambda: g2.T.dot(x2)) if split else None
+        gx, gw = both if both is not None else (g2.dot(w), g2.T.dot(x2))
+    elif need[1]:
+        gw = np.empty((O, I), dtype=g.dtype) if split else None
+
+        def half(a, c):
+            np.dot(g2[:, a:c].T, x2, out=gw[a:c])
+        if not split or _threads.run_pair(lambda: half(0, O // 2),
+                                          lambda: half(O // 2, O)) is None:
+            gw = g2.T.dot(x2)
+    elif need[0]:
+        gx = np.empty((rows, I), dtype=g.dtype) if split else None
+
+        def half(a, c):
+            np.matmul(g2, w[:, a:c], out=gx[:, a:c])
+        if not split or _threads.run_pair(lambda: half(0, I // 2),
+                                          lambda: half(I // 2, I)) is None:
+            gx = g2.dot(w)
+    gb = Tensor._make(g2.sum(0)) if len(need) > 2 and need[2] else None
+    if gx is not None:
+        gx = Tensor._make(gx.reshape(g.shape[:-1] + (I,)))
+    return gx, (Tensor._make(gw) if gw is not None else None), gb
 
 
 def linear(input, weight, bias=None):
