@@ -184,39 +184,89 @@ class Attention(Op):
     @staticmethod
     def backward(ctx, grad):
         q, k, v, bias = ctx.saved_tensors
-        need, scale = ctx.needs_input_grad, ctx.scale
+        need = ctx.needs_input_grad
         if grad_mode.GRAD_ENABLED[0]:
-            w = _attention_weights(q, k, bias, scale)
-            gw = grad @ v.transpose(-2, -1)
-            gs = w * (gw - (gw * w).sum(-1, keepdim=True))
-            return (gs @ k * scale if need[0] else None,
-                    gs.transpose(-2, -1) @ q * scale if need[1] else None,
-                    w.transpose(-2, -1) @ grad if need[2] else None,
-                    gs if need[3] else None)
-        xp, e, r, g = ctx.xp, ctx.e, ctx.r, grad._data
-        qa, ka, va = q._data, k._data, v._data
-        gq, gk, gv = (xp.empty_like(a) if n else None for a, n in zip((qa, ka, va), need))
-        gb = xp.empty_like(e) if need[3] else None
+            return _composite_grads(q, k, v, bias, grad, ctx.scale, need)
+        outs = [ctx.xp.empty_like(t._data) if n else None for t, n in zip((q, k, v), need)]
+        grads = _array_grads(ctx, grad._data, q._data, k._data, v._data, outs, need[3])
+        return tuple(None if a is None else Tensor._make(a) for a in grads)
 
-        def run(i):
-            ei, ri = e[i], r[i]
-            gr = g[i] * ri
-            if gv is not None:
-                xp.matmul(ei.swapaxes(-1, -2), gr, out=gv[i])
-            if gb is None:
-                gr *= scale   # scale dq and dk through the small (L, Ev) factor
-            gs = xp.matmul(gr, va[i].swapaxes(-1, -2))
-            gs -= _rowdot(xp, gs, ei) * ri
-            gs *= ei
-            if gb is not None:
-                gb[i] = gs
-                gs *= scale
-            if gq is not None:
-                xp.matmul(gs, ka[i], out=gq[i])
-            if gk is not None:
-                xp.matmul(gs.swapaxes(-1, -2), qa[i], out=gk[i])
-        _over_dim0(xp, e, max(qa.shape[-1], va.shape[-1]), run)
-        return tuple(None if a is None else Tensor._make(a) for a in (gq, gk, gv, gb))
+
+class PackedAttention(Op):
+    """Self-attention of heads packed in one projection x (N, L, 3E) = [q | k | v], each
+    split into H heads (N, L, H, E/H), without mask: out (N, L, E), the heads merged. The
+    Attention node's math on views of x; the gradient is written into one (N, L, 3E)
+    buffer through the same views (no concatenation of dq, dk, dv)."""
+    _name = Attention._name
+    save_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, x, heads, scale):
+        ctx.heads = heads
+        out = Attention.forward(ctx, *_packed_heads(x, heads), None, scale)
+        return out.swapaxes(1, 2).reshape(x.shape[:2] + (-1,))   # a view on NumPy
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        N, L, H = x.shape[0], x.shape[1], ctx.heads
+        if grad_mode.GRAD_ENABLED[0]:
+            q, k, v = (t.reshape(N, L, H, -1).transpose(1, 2) for t in x.chunk(3, -1))
+            g = grad.reshape(N, L, H, -1).transpose(1, 2)
+            grads = _composite_grads(q, k, v, None, g, ctx.scale, (True, True, True, False))
+            return cat([t.transpose(1, 2).reshape(N, L, -1) for t in grads[:3]], -1)
+        gx = ctx.xp.empty_like(x._data)
+        g = grad._data.reshape(N, L, H, -1).swapaxes(1, 2)
+        _array_grads(ctx, g, *_packed_heads(x._data, H), _packed_heads(gx, H), False)
+        return Tensor._make(gx)
+
+
+def _packed_heads(x, heads):
+    """q, k, v of x (N, L, 3E) as (N, H, L, E/H) views."""
+    N, L, E = x.shape[0], x.shape[1], x.shape[2] // 3
+    return tuple(x[..., i * E:(i + 1) * E].reshape(N, L, heads, -1).swapaxes(1, 2)
+                 for i in range(3))
+
+
+def _composite_grads(q, k, v, bias, grad, scale, need):
+    """Attention's gradients with differentiable ops (double backward): the weights
+    recomputed from q, k and the bias."""
+    w = _attention_weights(q, k, bias, scale)
+    gw = grad @ v.transpose(-2, -1)
+    gs = w * (gw - (gw * w).sum(-1, keepdim=True))
+    return (gs @ k * scale if need[0] else None,
+            gs.transpose(-2, -1) @ q * scale if need[1] else None,
+            w.transpose(-2, -1) @ grad if need[2] else None,
+            gs if need[3] else None)
+
+
+def _array_grads(ctx, g, qa, ka, va, outs, need_bias):
+    """Attention's gradients on arrays from forward's e and r (see Attention): dq, dk, dv
+    written into outs (None where not needed) and the bias's, a fresh array when
+    need_bias; returns the four (None where not needed)."""
+    xp, e, r, scale = ctx.xp, ctx.e, ctx.r, ctx.scale
+    gq, gk, gv = outs
+    gb = xp.empty_like(e) if need_bias else None
+
+    def run(i):
+        ei, ri = e[i], r[i]
+        gr = g[i] * ri
+        if gv is not None:
+            xp.matmul(ei.swapaxes(-1, -2), gr, out=gv[i])
+        if gb is None:
+            gr *= scale   # scale dq and dk through the small (L, Ev) factor
+        gs = xp.matmul(gr, va[i].swapaxes(-1, -2))
+        gs -= _rowdot(xp, gs, ei) * ri
+        gs *= ei
+        if gb is not None:
+            gb[i] = gs
+            gs *= scale
+        if gq is not None:
+            xp.matmul(gs, ka[i], out=gq[i])
+        if gk is not None:
+            xp.matmul(gs.swapaxes(-1, -2), qa[i], out=gk[i])
+    _over_dim0(xp, e, max(qa.shape[-1], va.shape[-1]), run)
+    return gq, gk, gv, gb
 
 
 def _exp_rows(xp, s, r):
@@ -521,12 +571,19 @@ def self_attention_batch_first(x, num_heads, in_proj_weight, in_proj_bias, out_p
     no mask and no weights returned: the same math as multi_head_attention_forward, kept
     batch-first. q, k, v are (N, H, L, E/H) views of one GEMM's output and the attention
     output, laid out (N, L, H, E/H), merges its heads as a view: no transposed copies of the
-    input, the output or their gradients."""
+    input, the output or their gradients. Without dropout the attention is one node on the
+    packed projection (PackedAttention), whose gradient is one array."""
     N, L, E = x.shape
-    qkv = linear(x, in_proj_weight, in_proj_bias).chunk(3, -1)
-    q, k, v = (t.reshape(N, L, num_heads, E // num_heads).transpose(1, 2) for t in qkv)
-    out = scaled_dot_product_attention(q, k, v, None, dropout_p)
-    r = linear(out.transpose(1, 2).reshape(N, L, E), out_proj_weight, out_proj_bias)
+    qkv = linear(x, in_proj_weight, in_proj_bias)
+    if dropout_p == 0.0 and _fusable(qkv, qkv, qkv, None):
+        out = apply(PackedAttention, (qkv,), (qkv._data, num_heads,
+                                              1.0 / math.sqrt(E // num_heads)))
+    else:
+        q, k, v = (t.reshape(N, L, num_heads, E // num_heads).transpose(1, 2)
+                   for t in qkv.chunk(3, -1))
+        out = scaled_dot_product_attention(q, k, v, None, dropout_p)
+        out = out.transpose(1, 2).reshape(N, L, E)
+    r = linear(out, out_proj_weight, out_proj_bias)
     if r.grad_fn is not None:   # torch's batch-first path ends in a transpose back
         r.grad_fn._name = "TransposeBackward0"
     return r

@@ -410,3 +410,35 @@ def test_sdpa_fused_node_split(monkeypatch, threads, mask):
         inputs.append(_bool_mask_with_dead_row(L, S))
     check(lambda lib, q, k, v, *m: lib.nn.functional.scaled_dot_product_attention(
         q, k, v, *m), *inputs, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_mha_packed_attention_node(monkeypatch, threads):
+    """Batch-first self-attention without dropout or masks runs one PackedAttention node on
+    the in-projection's output: against torch (output, input and parameter gradients), with
+    scores large enough for the two-thread split, on one and two threads."""
+    from ember._ops import attention
+    monkeypatch.setattr(attention, "_cpu_threads", lambda: threads)
+    calls = []
+    forward = attention.PackedAttention.forward
+    monkeypatch.setattr(attention.PackedAttention, "forward",
+                        staticmethod(lambda *a: calls.append(1) or forward(*a)))
+    compare_module(lambda L: L.nn.MultiheadAttention(32, 4, batch_first=True),
+                   [Grad(f32(5, 64, 32))], {}, call=self_attn(need_weights=False))
+    assert calls
+
+
+def test_mha_packed_attention_gradgradcheck():
+    """Double backward through PackedAttention: its backward is composed of differentiable
+    ops when a graph of the gradient is built."""
+    from ember.autograd import gradgradcheck
+    ember.manual_seed(0)
+    m = ember.nn.MultiheadAttention(4, 2, batch_first=True).double()
+    x = ember.randn(2, 3, 4, dtype=ember.float64, requires_grad=True)
+    f = lambda x: m(x, x, x, need_weights=False)[0]
+    assert gradgradcheck(f, (x,))
+    g = ember.randn(2, 3, 4, dtype=ember.float64)
+    composed, = ember.autograd.grad(f(x), x, g, create_graph=True)
+    fused, = ember.autograd.grad(f(x), x, g)
+    np.testing.assert_allclose(composed.detach().cpu().numpy(), fused.cpu().numpy(),
+                               rtol=1e-10, atol=1e-12)
