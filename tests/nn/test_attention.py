@@ -329,6 +329,7 @@ def _bool_mask_with_dead_row(L, S):
 FUSED = [
     ("plain", {}),
     ("scale", {"scale": 0.3}),
+    ("scores-beyond-60", {"mask": "float+100"}),   # the row maximum subtracted (no overflow)
     ("causal", {"is_causal": True}),
     ("float-mask-grad", {"mask": "float"}),
     ("float-mask-4d", {"mask": "float4d"}),
@@ -353,6 +354,8 @@ def test_sdpa_fused_node(name, kw):
     inputs = [Grad(rng.standard_normal(s).astype(dt)) for s in shapes]
     if mask == "float":
         inputs.append(Grad(rng.standard_normal((L, S)).astype(dt)))
+    elif mask == "float+100":
+        inputs.append(Grad((rng.standard_normal((L, S)) + 100).astype(dt)))
     elif mask == "float4d":
         inputs.append(Grad(rng.standard_normal((N, 1, L, S)).astype(dt)))
     elif mask == "bool":
