@@ -6,7 +6,6 @@ differentiable ops; the rest is composed from differentiable ops (matmul, softma
 dropout, linear), so gradients and double backward come from those ops' definitions.
 """
 import math
-import threading
 import warnings
 
 import numpy as np
@@ -177,7 +176,7 @@ class Attention(Op):
             _exp_rows(xp, s, r[i])
             o = xp.matmul(s, v[i], out=out[i])
             o *= r[i]
-        _over_dim0(xp, e, max(q.shape[-1], v.shape[-1]), run)
+        _over_dim0(xp, e, run)
         ctx.scale, ctx.e, ctx.r = scale, e, r
         return out
 
@@ -265,7 +264,7 @@ def _array_grads(ctx, g, qa, ka, va, outs, need_bias):
             xp.matmul(gs, ka[i], out=gq[i])
         if gk is not None:
             xp.matmul(gs.swapaxes(-1, -2), qa[i], out=gk[i])
-    _over_dim0(xp, e, max(qa.shape[-1], va.shape[-1]), run)
+    _over_dim0(xp, e, run)
     return gq, gk, gv, gb
 
 
@@ -292,33 +291,21 @@ def _exp_rows(xp, s, r):
     xp.reciprocal(r, out=r)
 
 
-def _over_dim0(xp, e, head_dim, run):
+def _over_dim0(xp, e, run):
     """run(i) over the index i of dim 0 of the scores e: all of it (unbatched scores: the
     whole arrays); on NumPy, with two threads allowed and at least _SPLIT_MIN scores, the
-    first half on the helper thread and the second on this one (NumPy releases the GIL in
-    its loops). Only while each head's GEMMs stay below OpenBLAS's threading threshold
-    (_ONE_THREAD_GEMM multiply-adds), so that each runs on its own thread. One split at a
-    time."""
+    two halves side by side on two threads (ember._threads.run_pair: BLAS at one thread,
+    one split at a time)."""
     n = e.shape[0] if e.ndim > 2 else 1
-    if (e.ndim == 2 or xp is not np or n < 2 or e.size < _SPLIT_MIN
-            or e.shape[-1] * e.shape[-2] * head_dim > _ONE_THREAD_GEMM
-            or _cpu_threads() < 2 or not _SPLIT.acquire(blocking=False)):
-        run(slice(None))
-        return
-    try:
-        job = _threads.helper_thread().submit(run, slice(0, n // 2))
-        try:
-            run(slice(n // 2, n))
-        finally:
-            job.result()
-    finally:
-        _SPLIT.release()
+    if xp is np and n >= 2 and e.size >= _SPLIT_MIN and _cpu_threads() >= 2:
+        if _threads.run_pair(lambda: run(slice(0, n // 2)),
+                             lambda: run(slice(n // 2, n))) is not None:
+            return
+    run(slice(None))
 
 
-_SPLIT = threading.Lock()
 _SPLIT_MIN = 1 << 16
 _EXP_SAFE = 60.0   # exp(60) * 2**40 columns stays finite in float32, exp(-60) normal
-_ONE_THREAD_GEMM = 4 << 16   # OpenBLAS: GEMM_MULTITHREAD_THRESHOLD (4) * 65536
 _cpu_threads = _threads.intra_op_threads
 
 
