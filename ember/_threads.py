@@ -121,6 +121,16 @@ def run_pair(first, second):
     return a, b
 
 
+def halves(n, run):
+    """run(i) over slices i of range(n): [run(0:n//2), run(n//2:n)] side by side on two
+    threads (run_pair) or, when no split can be had, [run(0:n)]."""
+    if n >= 2:
+        both = run_pair(lambda: run(slice(0, n // 2)), lambda: run(slice(n // 2, n)))
+        if both is not None:
+            return list(both)
+    return [run(slice(0, n))]
+
+
 def _blas_controller():
     """threadpoolctl's handle on NumPy's OpenBLAS (or whichever BLAS it loaded), or None
     without threadpoolctl: then no split, since two threads of two-thread GEMMs

@@ -294,14 +294,12 @@ def _exp_rows(xp, s, r):
 def _over_dim0(xp, e, run):
     """run(i) over the index i of dim 0 of the scores e: all of it (unbatched scores: the
     whole arrays); on NumPy, with two threads allowed and at least _SPLIT_MIN scores, the
-    two halves side by side on two threads (ember._threads.run_pair: BLAS at one thread,
+    two halves side by side on two threads (ember._threads.halves: BLAS at one thread,
     one split at a time)."""
-    n = e.shape[0] if e.ndim > 2 else 1
-    if xp is np and n >= 2 and e.size >= _SPLIT_MIN and _cpu_threads() >= 2:
-        if _threads.run_pair(lambda: run(slice(0, n // 2)),
-                             lambda: run(slice(n // 2, n))) is not None:
-            return
-    run(slice(None))
+    if xp is np and e.ndim > 2 and e.size >= _SPLIT_MIN and _cpu_threads() >= 2:
+        _threads.halves(e.shape[0], run)
+    else:
+        run(slice(None))
 
 
 _SPLIT_MIN = 1 << 16
