@@ -80,12 +80,12 @@ def _forward_2d(x, w, b):
     if x.ndim == 2 and _splits(x, x.shape[0], x.shape[1], O) and x.dtype == w.dtype:
         out = np.empty((x.shape[0], O), dtype=x.dtype)
 
-        def half(a, c):
-            np.matmul(x, w[a:c].T, out=out[:, a:c])
+        def columns(s):
+            np.matmul(x, w[s].T, out=out[:, s])
             if b is not None:
-                out[:, a:c] += b[a:c]
-        if _threads.run_pair(lambda: half(0, O // 2), lambda: half(O // 2, O)) is not None:
-            return out
+                out[:, s] += b[s]
+        _threads.halves(O, columns)
+        return out
     out = x.dot(w.T)
     if b is not None:
         out += b
@@ -108,22 +108,16 @@ def _backward_arrays(g, x, w, need, rows):
     if need[0] and need[1]:
         both = _threads.run_pair(lambda: g2.dot(w), lambda: g2.T.dot(x2)) if split else None
         gx, gw = both if both is not None else (g2.dot(w), g2.T.dot(x2))
+    elif need[1] and split:
+        gw = np.empty((O, I), dtype=g.dtype)
+        _threads.halves(O, lambda s: np.dot(g2[:, s].T, x2, out=gw[s]))
     elif need[1]:
-        gw = np.empty((O, I), dtype=g.dtype) if split else None
-
-        def half(a, c):
-            np.dot(g2[:, a:c].T, x2, out=gw[a:c])
-        if not split or _threads.run_pair(lambda: half(0, O // 2),
-                                          lambda: half(O // 2, O)) is None:
-            gw = g2.T.dot(x2)
+        gw = g2.T.dot(x2)
+    elif need[0] and split:
+        gx = np.empty((rows, I), dtype=g.dtype)
+        _threads.halves(I, lambda s: np.matmul(g2, w[:, s], out=gx[:, s]))
     elif need[0]:
-        gx = np.empty((rows, I), dtype=g.dtype) if split else None
-
-        def half(a, c):
-            np.matmul(g2, w[:, a:c], out=gx[:, a:c])
-        if not split or _threads.run_pair(lambda: half(0, I // 2),
-                                          lambda: half(I // 2, I)) is None:
-            gx = g2.dot(w)
+        gx = g2.dot(w)
     gb = Tensor._make(g2.sum(0)) if len(need) > 2 and need[2] else None
     if gx is not None:
         gx = Tensor._make(gx.reshape(g.shape[:-1] + (I,)))

@@ -343,7 +343,6 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     smooth = smooth * mask
     if reduction == "mean":
         if weight is not None:
-            from .creation import zeros
             tw = weight[target.clamp(0, C - 1) if hasattr(target, "clamp") else target] * mask
             smooth = smooth.sum() / tw.sum()
         else:
