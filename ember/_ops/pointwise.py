@@ -21,7 +21,7 @@ from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
 from ._util import (cast, check_same_device, float_dtype_for, scalar_for, dtype_name,
-                    ignore_fp_errors, restore_fp_errors)
+                    quiet_run, quietly)
 from .conversion import commit_inplace, inplace_source
 
 __all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
@@ -146,14 +146,18 @@ def opmath(fn, *args):
         elif t in _ARRAY_TYPES and a.itemsize == 2 and a.dtype in _LOW_PRECISION:  # CuPy
             low = a.dtype
             break
-    token = ignore_fp_errors()
-    try:
-        if low is None:
-            return fn(*args)
-        up = [a.astype(_FLOAT32) if is_array(a) and a.dtype == low else a for a in args]
-        return as_array(fn(*up)).astype(low)
-    finally:
-        restore_fp_errors(token)
+    if low is None:
+        try:
+            return quiet_run(fn, *args)
+        except RuntimeError:
+            return quietly(fn, *args)
+    return quietly(_in_float32, fn, args, low)
+
+
+def _in_float32(fn, args, low):
+    """fn on `args` with its arrays of dtype `low` in float32, the result rounded to `low`."""
+    up = [a.astype(_FLOAT32) if is_array(a) and a.dtype == low else a for a in args]
+    return as_array(fn(*up)).astype(low)
 
 
 def _out(result, out):
