@@ -15,7 +15,7 @@ array) is set on ctx in forward.
 import numpy as np
 
 from ..autograd import grad_mode
-from ..autograd.graph import Node, SavedTensor, accumulator_of, _seq
+from ..autograd.graph import Node, save_tensor, accumulator_of, _seq
 from ..autograd import anomaly
 from .._dtype import _FROM_NP
 from .._tensor import Tensor
@@ -136,7 +136,7 @@ def _record(ctx, inputs, out):
         elif t.grad_fn is not None:
             edges.append((t.grad_fn, t._output_nr))
         else:
-            edges.append((accumulator_of(t), 0))
+            edges.append((t._accumulator or accumulator_of(t), 0))
         data = t._data
         meta.append((data.shape, _FROM_NP[data.dtype]))
     nf = ctx.next_functions = tuple(edges)
@@ -164,11 +164,11 @@ def _record(ctx, inputs, out):
             if t is None or (need_by is not None and not _any_edge(nf, need_by[i])):
                 save.append(None)
             else:
-                save.append(SavedTensor(t))
+                save.append(save_tensor(t))
         if ctx.save_output:
             # True saves the output; a tuple saves those outputs of a multi-output op
             for i in ((0,) if ctx.save_output is True else ctx.save_output):
-                save.append(SavedTensor(results[i], is_output=True))
+                save.append(save_tensor(results[i], True))
         ctx._saved = save
     return results if multi else results[0]
 

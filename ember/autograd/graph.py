@@ -73,7 +73,7 @@ class Node:
                     "retain_graph=True if you need to backward through the graph a second time or "
                     "if you need to access saved tensors after calling backward.")
             return ()
-        return tuple(s.unpack(self) if s is not None else None for s in saved)
+        return tuple(unpack_saved(s, self) if s is not None else None for s in saved)
 
     @property
     def needs_input_grad(self):
@@ -142,52 +142,63 @@ def accumulator_of(t):
     return acc
 
 
-class SavedTensor:
-    """A tensor saved for backward, with the version it had when saved."""
-    __slots__ = ("data", "vc", "version", "grad_fn", "output_nr", "requires_grad", "leaf",
-                 "is_output", "dtype_name", "shape")
+def save_tensor(t, is_output=False):
+    """What a node keeps of tensor `t` for backward, with the version `t` has now: a leaf
+    input itself, (leaf, vc, version); anything else as its array and graph position,
+    (None, vc, version, array, grad_fn, output_nr, requires_grad, is_output), since
+    holding an output would make a cycle (node -> output -> node). A tuple, not an
+    object: every recorded op saves one or two of these."""
+    vc = t._vc
+    if vc is None:  # give t its counter now, so later in-place ops bump this one
+        vc = t._vc = [0]
+    if t.grad_fn is None and not is_output:
+        return (t, vc, vc[0])
+    return (None, vc, vc[0], t._data, None if is_output else t.grad_fn, t._output_nr,
+            t._requires_grad, is_output)
 
-    def __init__(self, t, is_output=False):
-        if t._vc is None:  # give t its counter now, so later in-place ops bump this one
-            t._vc = [0]
-        self.vc = t._vc
-        self.version = t._vc[0]
-        if t.grad_fn is None and not is_output:
-            self.leaf = t
-            return
-        self.leaf = None
-        self.data = t._data
-        self.grad_fn = None if is_output else t.grad_fn
-        self.output_nr = t._output_nr
-        self.requires_grad = t._requires_grad
-        self.is_output = is_output
 
-    def unpack(self, node):
-        if self.vc is not None and self.vc[0] != self.version:
-            t = self.leaf
-            if t is None:
-                from .._tensor import Tensor
-                t = Tensor._make(self.data)
-            producer = node.name() if self.leaf is None and self.is_output else (
-                self.grad_fn.name() if self.leaf is None and self.grad_fn is not None else None)
-            if producer:  # PyTorch names the op without its "Backward0" suffix here
-                producer = re.sub(r"Backward\d*$", "", producer)
-            where = f", which is output {self.output_nr} of {producer}," if producer else ""
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [{t._type_name()} {list(t.shape)}]{where} is at version "
-                f"{self.vc[0]}; expected version {self.version} instead. Hint: enable anomaly "
-                "detection to find the operation that failed to compute its gradient, with "
-                "torch.autograd.set_detect_anomaly(True, check_nan=False).")
-        if self.leaf is not None:
-            return self.leaf
+# autograd.Function's ctx.save_for_backward saves through the same function
+SavedTensor = save_tensor
+
+
+def unpack_saved(saved, node):
+    """The Tensor that save_tensor kept, for node's backward; raises when it was
+    modified in place since."""
+    leaf, vc, version = saved[0], saved[1], saved[2]
+    if vc[0] != version:
+        _raise_modified(saved, node)
+    if leaf is not None:
+        return leaf
+    from .._tensor import Tensor
+    _, _, _, data, grad_fn, output_nr, requires_grad, is_output = saved
+    t = Tensor._make(data, requires_grad)
+    t._vc = vc
+    if requires_grad:
+        t.grad_fn = node if is_output else grad_fn
+        t._output_nr = output_nr
+    return t
+
+
+def _raise_modified(saved, node):
+    leaf, vc, version = saved[0], saved[1], saved[2]
+    producer = None
+    where = ""
+    t = leaf
+    if leaf is None:
         from .._tensor import Tensor
-        t = Tensor._make(self.data, self.requires_grad)
-        t._vc = self.vc
-        if self.requires_grad:
-            t.grad_fn = node if self.is_output else self.grad_fn
-            t._output_nr = self.output_nr
-        return t
+        _, _, _, data, grad_fn, output_nr, _, is_output = saved
+        t = Tensor._make(data)
+        producer = node.name() if is_output else (grad_fn.name() if grad_fn is not None
+                                                  else None)
+        if producer:  # PyTorch names the op without its "Backward0" suffix here
+            producer = re.sub(r"Backward\d*$", "", producer)
+            where = f", which is output {output_nr} of {producer},"
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{t._type_name()} {list(t.shape)}]{where} is at version "
+        f"{vc[0]}; expected version {version} instead. Hint: enable anomaly "
+        "detection to find the operation that failed to compute its gradient, with "
+        "torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
 
 # --------------------------------------------------------------------------------------
