@@ -44,14 +44,6 @@ class Op(Node):
 _NO_EDGE = (None, 0)
 
 
-def _any_edge(edges, indices):
-    """Whether any of the inputs at `indices` has a gradient edge."""
-    for j in indices:
-        if edges[j][0] is not None:
-            return True
-    return False
-
-
 def apply(cls, inputs, arrays, *params):
     """Run op `cls` on `arrays` (the data of `inputs`, already cast) and wrap the result.
 
@@ -138,7 +130,7 @@ def _record(ctx, inputs, out):
         else:
             edges.append((t._accumulator or accumulator_of(t), 0))
         data = t._data
-        meta.append((data.shape, _FROM_NP[data.dtype]))
+        meta.append((data.shape, data.dtype))
     nf = ctx.next_functions = tuple(edges)
     ctx._input_meta = meta
     ctx._seq = next(_seq)
@@ -161,10 +153,13 @@ def _record(ctx, inputs, out):
         need_by = ctx.save_needed_by
         for i in ctx.save_inputs:
             t = inputs[i]
-            if t is None or (need_by is not None and not _any_edge(nf, need_by[i])):
-                save.append(None)
-            else:
-                save.append(save_tensor(t))
+            if t is not None and need_by is not None:
+                for j in need_by[i]:
+                    if nf[j][0] is not None:
+                        break  # the gradient of input j reads input i
+                else:
+                    t = None
+            save.append(None if t is None else save_tensor(t))
         if ctx.save_output:
             # True saves the output; a tuple saves those outputs of a multi-output op
             for i in ((0,) if ctx.save_output is True else ctx.save_output):

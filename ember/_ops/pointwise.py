@@ -79,11 +79,12 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             xa, xb = a._data, b._data
-            if xa.dtype is xb.dtype and type(xa) is _ndarray and type(xb) is _ndarray:
+            d = xa.dtype
+            if d is xb.dtype and type(xa) is _ndarray and type(xb) is _ndarray:
                 # the common case, same dtype on the CPU: nothing to promote or cast
                 if xa.shape != xb.shape:
                     check_broadcast(xa.shape, xb.shape)
-                return (a, b), (xa, xb), _FROM_NP[xa.dtype]
+                return (a, b), (xa, xb), _FROM_NP[d]
             da, db = a.dtype, b.dtype
             dt = da if da is db else _dtype.result_dtype(a, b)
             xa, xb = cast(a, dt), cast(b, dt)
@@ -328,7 +329,8 @@ def add(input, other, *, alpha=1, out=None):
             return _out(apply(_LogicalOr, inputs, arrays), out)
         return _out(Tensor._make(np.broadcast_to(arrays[0], np.broadcast_shapes(
             np.shape(arrays[0]), np.shape(arrays[1]))).copy()), out)
-    return _out(apply(Add, inputs, arrays, alpha), out)
+    result = apply(Add, inputs, arrays, alpha)
+    return result if out is None else _out(result, out)
 
 
 def _check_no_bool_sub(input, other, dt):
@@ -350,7 +352,8 @@ def sub(input, other, *, alpha=1, out=None):
         _check_alpha(alpha, dt)
     if not isinstance(input, Tensor):
         return _out(apply(RSub, (inputs[1], inputs[0]), (arrays[1], arrays[0]), alpha), out)
-    return _out(apply(Sub, inputs, arrays, alpha), out)
+    result = apply(Sub, inputs, arrays, alpha)
+    return result if out is None else _out(result, out)
 
 
 subtract = sub
@@ -373,7 +376,8 @@ def mul(input, other, *, out=None):
     inputs, arrays, dt = binary_operands(input, other, "mul")
     if dt is _dtype.bool:
         return _out(apply(_LogicalAnd, inputs, arrays), out)
-    return _out(apply(Mul, inputs, arrays), out)
+    result = apply(Mul, inputs, arrays)
+    return result if out is None else _out(result, out)
 
 
 multiply = mul
@@ -382,10 +386,11 @@ multiply = mul
 def div(input, other, *, rounding_mode=None, out=None):
     """input / other. rounding_mode None: true division (ints give the default float dtype);
     'trunc': rounded toward zero; 'floor': rounded down (Python's //), in the input dtype."""
-    inputs, arrays, dt = binary_operands(input, other, "div")
     if rounding_mode is None:
         inputs, arrays, fdt = float_operands(input, other, "div")
-        return _out(apply(Div, inputs, arrays), out)
+        result = apply(Div, inputs, arrays)
+        return result if out is None else _out(result, out)
+    inputs, arrays, dt = binary_operands(input, other, "div")
     if rounding_mode not in ("trunc", "floor"):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                          f"found '{rounding_mode}'")

@@ -403,12 +403,16 @@ def _call_backward(node, grads, anomaly):
 
 
 def _fit(g, meta):
-    """Reduce a broadcast gradient to its input's shape and cast it to the input's dtype."""
+    """Reduce a broadcast gradient to its input's shape and cast it to the input's dtype
+    (meta: the input's shape and NumPy dtype, or ember dtype from an autograd.Function)."""
     shape, dtype = meta
     data = g._data
     if data.shape != shape:
         from .._ops.reduction import sum_to_size
         g = sum_to_size(g, shape)
+    if g._data.dtype is dtype:
+        return g
+    dtype = _FROM_NP.get(dtype, dtype)
     if _FROM_NP[g._data.dtype] is not dtype:
         if g._data.dtype.kind == "c" and not dtype.is_complex:
             g = g.real  # a real input takes the real part (no ComplexWarning, as PyTorch)
