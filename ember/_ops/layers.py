@@ -3,7 +3,6 @@ import math
 
 import numpy as np
 
-from .. import _threads
 from .._backend import like
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -41,7 +40,7 @@ class Linear(Op):
         need = ctx.needs_input_grad
         rows = math.prod(grad.shape[:-1])   # explicit, not -1: a dim may be 0
         if not grad_mode.GRAD_ENABLED[0] and grad.dim() > 1:
-            # no graph of the gradients is built: on arrays, over two threads when large
+            # no graph of the gradients is built: on arrays
             grads = _backward_arrays(grad._data, x._data if need[1] else None,
                                      w._data if need[0] else None, need, rows)
             if grads is not None:
@@ -62,30 +61,14 @@ class Linear(Op):
         return gx, gw, gb
 
 
-# a product of at least this many multiply-adds (~0.2 ms on one core) is split over two
-# threads on NumPy; below it the hand-over (~70 us) would cost more than half the GEMM saves
-_SPLIT_MACS = 1 << 23
-
-
-def _splits(a, rows, inner, cols):
-    return (type(a) is np.ndarray and a.dtype.kind == "f"
-            and rows * inner * cols >= _SPLIT_MACS)
-
-
 def _forward_2d(x, w, b):
-    """x w^T + b for a 1-D or 2-D x. On NumPy a large product is computed as two column halves
-    (the halves of w's rows) on two threads, each half's bias added while it is in cache;
-    else one GEMM (ndarray.dot: matmul's BLAS call without its ~1 us of ufunc dispatch)."""
-    O = w.shape[0]
-    if x.ndim == 2 and _splits(x, x.shape[0], x.shape[1], O) and x.dtype == w.dtype:
-        out = np.empty((x.shape[0], O), dtype=x.dtype)
+    """x w^T + b for a 1-D or 2-D x: one GEMM (ndarray.dot: matmul's BLAS call without its
+    ~1 us of ufunc dispatch), the bias added in place.
 
-        def columns(s):
-            np.matmul(x, w[s].T, out=out[:, s])
-            if b is not None:
-                out[:, s] += b[s]
-        _threads.halves(O, columns)
-        return out
+    (Splitting a large product over two threads, BLAS at one thread each, was measured on a
+    quiet 2-core machine: slower than OpenBLAS's own two threads -- mlp_train 6.2 -> 7.3 ms,
+    mlp_infer_b256 3.4 -> 4.5 ms -- though much faster while another process keeps the
+    second core busy, where OpenBLAS's threads stall.)"""
     out = x.dot(w.T)
     if b is not None:
         out += b
@@ -94,34 +77,17 @@ def _forward_2d(x, w, b):
 
 def _backward_arrays(g, x, w, need, rows):
     """Linear's input gradients on arrays (x is None unless w's gradient is needed, w None
-    unless x's is): g w and g^T x, on NumPy over two threads when large (side by side when
-    both are needed, else the one needed in two halves). None for dtypes the Tensor path
+    unless x's is): g w and g^T x, no Tensor dispatch. None for dtypes the Tensor path
     computes in a wider type (half precision)."""
     if g.dtype.kind != "f" or g.dtype.itemsize < 4 or any(
             a is not None and a.dtype != g.dtype for a in (x, w)):
         return None
     O, I = g.shape[-1], (w if w is not None else x).shape[-1]
     g2 = g.reshape(rows, O)
-    x2 = x.reshape(rows, I) if x is not None else None
-    gx = gw = None
-    split = _splits(g, rows, O, I)
-    if need[0] and need[1]:
-        both = _threads.run_pair(lambda: g2.dot(w), lambda: g2.T.dot(x2)) if split else None
-        gx, gw = both if both is not None else (g2.dot(w), g2.T.dot(x2))
-    elif need[1] and split:
-        gw = np.empty((O, I), dtype=g.dtype)
-        _threads.halves(O, lambda s: np.dot(g2[:, s].T, x2, out=gw[s]))
-    elif need[1]:
-        gw = g2.T.dot(x2)
-    elif need[0] and split:
-        gx = np.empty((rows, I), dtype=g.dtype)
-        _threads.halves(I, lambda s: np.matmul(g2, w[:, s], out=gx[:, s]))
-    elif need[0]:
-        gx = g2.dot(w)
+    gx = Tensor._make(g2.dot(w).reshape(g.shape[:-1] + (I,))) if need[0] else None
+    gw = Tensor._make(g2.T.dot(x.reshape(rows, I))) if need[1] else None
     gb = Tensor._make(g2.sum(0)) if len(need) > 2 and need[2] else None
-    if gx is not None:
-        gx = Tensor._make(gx.reshape(g.shape[:-1] + (I,)))
-    return gx, (Tensor._make(gw) if gw is not None else None), gb
+    return gx, gw, gb
 
 
 def linear(input, weight, bias=None):
