@@ -681,16 +681,27 @@ sign = _unary_row("sign", "SignBackward0", lambda xp, x: _sign_array(xp, x),
 sgn = _unary_row("sgn", "SgnBackward0", lambda xp, x: _sign_array(xp, x), _sgn_backward,
                  "x out", kind="same", holomorphic=False)
 def _relu_backward(g, x, out):
-    """g where out > 0, else 0. Without create_graph, on arrays: one product with the mask
-    (the composed form pays a bool-to-float cast and two dispatches more)."""
+    """0 where out <= 0, else g (a NaN output passes the gradient, as in PyTorch). Without
+    create_graph, on arrays: one product with the mask (the composed form pays a
+    bool-to-float cast and two dispatches more)."""
     gd = g._data
     if not grad_mode.GRAD_ENABLED[0] and gd.dtype.kind == "f" and gd.itemsize >= 4:
-        return Tensor._make(as_array(gd * (out._data > 0)))   # 0-dim: a NumPy scalar
-    return g * (out > 0)
+        keep = out._data <= 0
+        keep = np.logical_not(keep, out=keep) if type(keep) is np.ndarray else ~keep
+        return Tensor._make(as_array(gd * keep))   # 0-dim: a NumPy scalar
+    return g * (out <= 0).logical_not()
 
 
-relu = _unary_row("relu", "ReluBackward0",
-                  lambda xp, x: xp.maximum(x, 0).astype(x.dtype, copy=False),
+def _relu_array(xp, x):
+    """max(x, 0). On NumPy a float array with rows of moderate length is compared with a row
+    of zeros: maximum's array-array loop is SIMD, its array-scalar loop is not (16x64x512
+    float32: 0.15 vs 0.26 ms)."""
+    if xp is np and x.dtype.kind == "f" and x.ndim >= 2 and 64 <= x.shape[-1] <= 65536:
+        return np.maximum(x, np.zeros(x.shape[-1], dtype=x.dtype))
+    return xp.maximum(x, 0).astype(x.dtype, copy=False)
+
+
+relu = _unary_row("relu", "ReluBackward0", _relu_array,
                   _relu_backward, "out", kind="same",
                   reject=_no_complex(NotImplementedError, "clamp is not supported for complex "
                                      "types", _no_bool("Boolean inputs not supported for relu")))

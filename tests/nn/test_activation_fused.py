@@ -77,3 +77,23 @@ def test_gelu_double_backward(approximate):
     f = lambda x: ember.nn.functional.gelu(x, approximate=approximate)
     assert gradcheck(f, (x,))
     assert gradgradcheck(f, (x,))
+
+
+def _relu_rows(dtype):
+    x = (rng.standard_normal((3, 2, 70)) * 3).astype(dtype)
+    x[0, 0, :4] = [np.nan, -np.inf, np.inf, 0.0]
+    return x
+
+
+RELU = [   # rows of 64+ values take NumPy's array-array maximum (a row of zeros)
+    ("relu-rows-f32", lambda L, x: L.relu(x), [Grad(_relu_rows(np.float32))]),
+    ("relu-rows-f64", lambda L, x: L.nn.functional.relu(x), [Grad(_relu_rows(np.float64))]),
+    ("relu-rows-strided", lambda L, x: L.relu(x.transpose(0, 2)), [Grad(_relu_rows(np.float32))]),
+    ("relu-rows-bf16", lambda L, x: L.relu(x), [_relu_rows(np.float32).astype(ml_dtypes.bfloat16)]),
+    ("relu-short-rows", lambda L, x: L.relu(x), [Grad(f32(4, 9))]),
+]
+
+
+@pytest.mark.parametrize("name,fn,inputs", RELU, ids=[c[0] for c in RELU])
+def test_relu_against_torch(name, fn, inputs):
+    check(fn, *inputs, rtol=0, atol=0)
