@@ -92,3 +92,14 @@ def for_each(update, items, arrays, threads=None):
 def _run(update, items):
     for item in items:
         update(item)
+
+
+def decayed_grad(xp, x, g, maximize, weight_decay, s0, s1):
+    """The gradient an update step uses: -g when maximizing, plus weight_decay * x (L2
+    decay), written into scratch buffer s0 (s1 is overwritten); g itself when neither
+    applies."""
+    if maximize:
+        g = xp.negative(g, out=s0)
+    if weight_decay != 0:
+        g = xp.add(g, xp.multiply(x, weight_decay, out=s1), out=s0)
+    return g

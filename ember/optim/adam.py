@@ -6,7 +6,7 @@ from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
                         _to_scalar, _new_step, _step_tensor, _lerp_)
-from ._foreach import for_each, scratch
+from ._foreach import decayed_grad, for_each, scratch
 
 __all__ = ["Adam", "AdamW"]
 
@@ -68,13 +68,10 @@ def _adam(x, g, state, step, group, lr):
     (beta1, beta2), eps, wd = group["betas"], group["eps"], group["weight_decay"]
     xp = array_namespace(x)
     s0, s1 = scratch(x, 2)
-    if group["maximize"]:
-        g = xp.negative(g, out=s0)
-    if wd != 0:
-        if group["decoupled_weight_decay"]:
-            x *= 1 - lr * wd
-        else:
-            g = xp.add(g, xp.multiply(x, wd, out=s1), out=s0)
+    decoupled = group["decoupled_weight_decay"]
+    if decoupled and wd != 0:
+        x *= 1 - lr * wd
+    g = decayed_grad(xp, x, g, group["maximize"], 0 if decoupled else wd, s0, s1)
     m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
     _lerp_(m, g, 1 - beta1, s1)
     v *= beta2

@@ -3,7 +3,7 @@ from .._backend import array_namespace
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_not_differentiable, _to_scalar,
                         _new_step, _step_tensor, _lerp_)
-from ._foreach import for_each, scratch
+from ._foreach import decayed_grad, for_each, scratch
 
 __all__ = ["RMSprop"]
 
@@ -64,10 +64,7 @@ def _rmsprop(x, g, state, group, lr):
         group["momentum"]
     xp = array_namespace(x)
     s0, s1 = scratch(x, 2)
-    if group["maximize"]:
-        g = xp.negative(g, out=s0)
-    if wd != 0:
-        g = xp.add(g, xp.multiply(x, wd, out=s1), out=s0)
+    g = decayed_grad(xp, x, g, group["maximize"], wd, s0, s1)
     v = state["square_avg"]._data
     v *= alpha
     g2 = xp.multiply(g, 1 - alpha, out=s1)

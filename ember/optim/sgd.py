@@ -5,7 +5,7 @@ from .._backend import array_namespace
 from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import Optimizer, check_lr, check_not_differentiable, _to_scalar, required
-from ._foreach import for_each, scratch
+from ._foreach import decayed_grad, for_each, scratch
 
 __all__ = ["SGD"]
 
@@ -79,9 +79,7 @@ def _sgd(x, grad, buf, first, h):
     else:
         xp = array_namespace(x)
     s0, s1 = scratch(x, 2)
-    g = xp.negative(grad, out=s0) if h.maximize else grad
-    if h.weight_decay != 0:
-        g = xp.add(g, xp.multiply(x, h.weight_decay, out=s1), out=s0)
+    g = decayed_grad(xp, x, grad, h.maximize, h.weight_decay, s0, s1)
     if buf is not None:
         if first:
             buf[...] = g
