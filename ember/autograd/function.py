@@ -27,7 +27,7 @@ import inspect
 import numpy as np
 
 from . import anomaly, grad_mode
-from .graph import Node, SavedTensor, accumulator_of, _seq
+from .graph import Node, save_tensor, accumulator_of, _seq
 
 __all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable", "InplaceFunction",
            "NestedIOFunction"]
@@ -274,9 +274,9 @@ def _save(ctx, results):
         if t is None:
             saved.append(None)
         elif id(t) in by_id and t.grad_fn is ctx:
-            saved.append(SavedTensor(t, is_output=True))
+            saved.append(save_tensor(t, is_output=True))
         else:
-            saved.append(SavedTensor(t))
+            saved.append(save_tensor(t))
     ctx._saved = saved
 
 

@@ -157,10 +157,6 @@ def save_tensor(t, is_output=False):
             t._requires_grad, is_output)
 
 
-# autograd.Function's ctx.save_for_backward saves through the same function
-SavedTensor = save_tensor
-
-
 def unpack_saved(saved, node):
     """The Tensor that save_tensor kept, for node's backward; raises when it was
     modified in place since."""
