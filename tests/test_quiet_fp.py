@@ -68,3 +68,14 @@ def test_error_raised_inside_propagates():
 
     with pytest.raises(RuntimeError, match="boom"):
         quietly(fail)
+
+
+def test_an_error_of_the_work_itself_runs_it_once():
+    calls = []
+
+    def work():
+        calls.append(1)
+        raise RuntimeError("the work's own error")
+    with pytest.raises(RuntimeError, match="own error"):
+        quietly(work)
+    assert calls == [1]

@@ -57,8 +57,10 @@ def quietly(fn, *args):
     """fn(*args) with NumPy floating-point warnings silenced (fn: array code)."""
     try:
         return quiet_run(fn, *args)
-    except RuntimeError:
-        # the quiet context is entered already (or fn raised: then it raises again)
+    except RuntimeError as e:
+        if "already entered" not in str(e):
+            raise                   # fn's own error: not run a second time
+        # the quiet context is entered already (another thread, or a nested call)
         token = ignore_fp_errors()
         try:
             return fn(*args)
