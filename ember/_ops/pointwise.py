@@ -21,7 +21,7 @@ from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
 from ._util import (cast, check_same_device, float_dtype_for, scalar_for, dtype_name,
-                    quiet_run, quietly)
+                    quietly)
 from .conversion import commit_inplace, inplace_source
 
 __all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
@@ -148,10 +148,7 @@ def opmath(fn, *args):
             low = a.dtype
             break
     if low is None:
-        try:
-            return quiet_run(fn, *args)
-        except RuntimeError:
-            return quietly(fn, *args)
+        return quietly(fn, *args)
     return quietly(_in_float32, fn, args, low)
 
 
