@@ -14,7 +14,8 @@ hidden here, both measured on a 100 MiB checkpoint (bench ``checkpoint_save``):
   The old file gets a second, hidden name first; the rename then drops only one of its
   two names, and the hidden name is unlinked on a background thread (non-daemon, so
   the interpreter waits for it at exit). If the process dies first, a hidden
-  ``.<name>.<random>.old`` file is left beside the checkpoint: space, never lost data.
+  ``.<name>.<random>.old`` file is left beside the checkpoint (space, never lost data);
+  the next overwrite of that checkpoint removes it.
 """
 import os
 import tempfile
@@ -71,6 +72,21 @@ def _unlink_quietly(path):
         pass
 
 
+def _unlink_old_names(directory, base):
+    """Unlink the hidden old names of checkpoint ``base`` in ``directory``: the one just
+    made, and any a killed process left behind."""
+    prefix = f".{base}."
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        middle = name[len(prefix):-len(".old")]
+        if name.startswith(prefix) and name.endswith(".old") and len(middle) == 12 and \
+                all(c in "0123456789abcdef" for c in middle):
+            _unlink_quietly(os.path.join(directory, name))
+
+
 def _replace(tmp, path):
     """os.replace(tmp, path), with the old file's blocks freed off this thread."""
     try:
@@ -86,7 +102,8 @@ def _replace(tmp, path):
             big = False
     os.replace(tmp, path)
     if big:
-        threading.Thread(target=_unlink_quietly, args=(old,), name="ember-unlink").start()
+        threading.Thread(target=_unlink_old_names, args=(directory or ".", base),
+                         name="ember-unlink").start()
 
 
 def atomic_write(path, write_fn):

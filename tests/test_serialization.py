@@ -289,8 +289,8 @@ def test_writeback_overlap_writes_every_byte(tmp_path, monkeypatch, fmt):
 @pytest.mark.parametrize("links", [True, False])
 def test_overwrite_frees_the_old_file_and_leaves_nothing(tmp_path, monkeypatch, links):
     """Overwriting a big checkpoint: the old file's hidden second name is removed (off the
-    saving thread), or, where hard links fail, the plain rename frees it; either way the
-    folder holds only the new checkpoint."""
+    saving thread, with any such name a killed process left), or, where hard links fail, the
+    plain rename frees it; files that are not the checkpoint's old names stay."""
     import threading
     from ember import _atomicfile
     monkeypatch.setattr(_atomicfile, "_DEFER_UNLINK_BYTES", 100)
@@ -299,11 +299,18 @@ def test_overwrite_frees_the_old_file_and_leaves_nothing(tmp_path, monkeypatch, 
             raise PermissionError(1, "Operation not permitted")
         monkeypatch.setattr(_atomicfile.os, "link", no_link)
     p = tmp_path / "ckpt.pt"
+    # a hidden old name a killed process left behind, and two files that are not ours
+    (tmp_path / ".ckpt.pt.0123456789ab.old").write_bytes(b"old")
+    (tmp_path / ".ckpt.pt.notours.old").write_bytes(b"keep")
+    (tmp_path / ".other.pt.0123456789ab.old").write_bytes(b"keep")
     for epoch in range(3):
         ember.save({"epoch": epoch, "w": ember.full((50, 50), float(epoch))}, p)
     for t in threading.enumerate():
         if t.name == "ember-unlink":
             t.join()
-    assert os.listdir(tmp_path) == ["ckpt.pt"]
+    left = {".ckpt.pt.notours.old", ".other.pt.0123456789ab.old", "ckpt.pt"}
+    if not links:      # no deferred unlink ran, so nothing swept the leftover
+        left.add(".ckpt.pt.0123456789ab.old")
+    assert set(os.listdir(tmp_path)) == left
     back = ember.load(p)
     assert back["epoch"] == 2 and float(back["w"][3, 4]) == 2.0
