@@ -200,6 +200,27 @@ class NllLoss(Op):
         return grad * coef_t
 
 
+def _check_class_target(input, target):
+    """PyTorch's checks of a class-index target against the input: its dtype (int64 or
+    uint8), and its shape (input (N, C, d1, ...) -> target (N, d1, ...); (C,) -> ())."""
+    if input.dim() < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if target.dtype not in (_dtype.int64, _dtype.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{dtype_name(target.dtype)}")
+    if input.dim() == 1:
+        if target.dim() != 0:
+            raise ValueError(f"Expected input batch_size ({1}) to match target batch_size "
+                             f"({target.shape[0] if target.dim() else 0}).")
+    else:
+        if input.shape[0] != target.shape[0] if target.dim() else True:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                             f"batch_size ({target.shape[0] if target.dim() else 0}).")
+        if tuple(target.shape[1:]) != tuple(input.shape[2:]):
+            raise RuntimeError(f"size mismatch (got input: {shape_str(input.shape)}, target: "
+                               f"{shape_str(target.shape)})")
+
+
 def _class_targets(input, target, weight, ignore_index):
     """The class-index target as int64 and the class weights in the input's dtype, checked
     as torch checks them (an index out of range that is not ignore_index raises)."""
@@ -272,21 +293,7 @@ class CrossEntropy(Op):
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     reduction_enum(reduction)
-    if input.dim() < 1:
-        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
-    if target.dtype.is_floating_point:
-        raise RuntimeError(f"expected scalar type Long but found {dtype_name(target.dtype)}")
-    if input.dim() == 1:
-        if target.dim() != 0:
-            raise ValueError(f"Expected input batch_size ({1}) to match target batch_size "
-                             f"({target.shape[0] if target.dim() else 0}).")
-    else:
-        if input.shape[0] != target.shape[0] if target.dim() else True:
-            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
-                             f"batch_size ({target.shape[0] if target.dim() else 0}).")
-        if tuple(target.shape[1:]) != tuple(input.shape[2:]):
-            raise RuntimeError(f"size mismatch (got input: {shape_str(input.shape)}, target: "
-                               f"{shape_str(target.shape)})")
+    _check_class_target(input, target)
     t, w = _class_targets(input, target, weight, ignore_index)
     r = apply(NllLoss, (input,), (input._data, t, w, ignore_index, reduction))
     if r.grad_fn is not None and input.dim() > 2:
@@ -307,9 +314,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if (input.dim() == 2 and target.dim() == 1 and label_smoothing <= 0 and input.shape[0]
             and input.dtype.is_floating_point and input.dtype.itemsize >= 4
             and not target.dtype.is_floating_point):
-        if input.shape[0] != target.shape[0]:
-            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
-                             f"batch_size ({target.shape[0]}).")
+        _check_class_target(input, target)
         t, w = _class_targets(input, target, weight, ignore_index)
         return apply(CrossEntropy, (input,), (input._data, t, w, ignore_index, reduction))
     class_dim = 0 if input.dim() == 1 else 1

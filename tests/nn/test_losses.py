@@ -316,3 +316,20 @@ def test_cross_entropy_double_backward(reduction):
     ce_ = lambda x: ember.nn.functional.cross_entropy(x, t, weight=w, ignore_index=2,
                                                       reduction=reduction)
     assert gradcheck(ce_, (x,)) and gradgradcheck(ce_, (x,))
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("dt", ["int32", "int16", "bool", "uint8", "int64"])
+def test_class_target_dtypes(fn, dt):
+    """Class-index targets must be int64 or uint8: other dtypes raise torch's RuntimeError
+    (on cross_entropy's fused (N, C) path and on nll_loss alike)."""
+    x = f32(4, 3)
+    results = []
+    for lib in (torch, ember):
+        target = lib.tensor([0, 1, 2, 1]).to(getattr(lib, dt))
+        try:
+            out = getattr(lib.nn.functional, fn)(lib.tensor(x), target)
+            results.append(("ok", round(float(out), 5)))
+        except RuntimeError as e:
+            results.append(("RuntimeError", str(e)))
+    assert results[1] == results[0]
