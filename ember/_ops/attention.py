@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from .. import _dtype, _threads
-from .._backend import like
+from .._backend import dot_keep, like, sum_keep
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from .activation import softmax
@@ -255,7 +255,7 @@ def _array_grads(ctx, g, qa, ka, va, outs, need_bias):
         if gb is None:
             gr *= scale   # scale dq and dk through the small (L, Ev) factor
         gs = xp.matmul(gr, va[i].swapaxes(-1, -2))
-        gs -= _rowdot(xp, gs, ei) * ri
+        gs -= _rowdot(gs, ei) * ri
         gs *= ei
         if gb is not None:
             gb[i] = gs
@@ -276,7 +276,7 @@ def _exp_rows(xp, s, r):
     the weights e r are the same up to rounding."""
     if xp is np and -_EXP_SAFE <= s.min() and s.max() <= _EXP_SAFE:   # NaN: False
         np.exp(s, out=s)
-        r[...] = _rowsum(xp, s)
+        r[...] = _rowsum(s)
         np.reciprocal(r, out=r)
         return
     m = s.max(axis=-1, keepdims=True)
@@ -285,7 +285,7 @@ def _exp_rows(xp, s, r):
         m[dead] = 0
     s -= m
     xp.exp(s, out=s)
-    r[...] = _rowsum(xp, s)
+    r[...] = _rowsum(s)
     if dead.any():
         r[dead] = 1
     xp.reciprocal(r, out=r)
@@ -307,16 +307,12 @@ _EXP_SAFE = 60.0   # exp(60) * 2**40 columns stays finite in float32, exp(-60) n
 _cpu_threads = _threads.intra_op_threads
 
 
-def _rowsum(xp, s):
-    if xp is np:
-        return np.einsum("...i->...", s)[..., None]
-    return s.sum(axis=-1, keepdims=True)
+def _rowsum(s):
+    return sum_keep(s, (s.ndim - 1,))
 
 
-def _rowdot(xp, a, b):
-    if xp is np:
-        return np.einsum("...i,...i->...", a, b)[..., None]
-    return (a * b).sum(axis=-1, keepdims=True)
+def _rowdot(a, b):
+    return dot_keep(a, b, (a.ndim - 1,))
 
 
 def _sdpa_node_name(query, key, value, attn_mask, dropout_p, enable_gqa):
