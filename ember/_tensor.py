@@ -11,11 +11,13 @@ import numpy as np
 
 from . import _dtype
 from ._device import CPU, device as _device_cls
+from ._backend import MULTI_GPU as _MULTI_GPU
 from .autograd import grad_mode
 from .autograd.graph import RemovableHandle, run_backward, warn_nonleaf_grad
 
 _ndarray = np.ndarray
 _FROM_NP = _dtype._FROM_NP
+_CUDA_DEVICES = {}   # GPU index -> its device object
 
 
 class Size(tuple):
@@ -105,9 +107,16 @@ class Tensor:
 
     @property
     def device(self):
-        if type(self._data) is _ndarray:
+        data = self._data
+        if type(data) is _ndarray:
             return CPU
-        return _device_cls("cuda", self._data.device.id)
+        # one device object per GPU, as CPU is one (reading data.device builds a CuPy
+        # Device; on a one-GPU machine every array is on cuda:0)
+        i = data.device.id if _MULTI_GPU[0] else 0
+        dev = _CUDA_DEVICES.get(i)
+        if dev is None:
+            dev = _CUDA_DEVICES[i] = _device_cls("cuda", i)
+        return dev
 
     @property
     def is_cuda(self):

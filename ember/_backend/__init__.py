@@ -11,6 +11,10 @@ _CUDA = None
 CUDA_ON = [False]
 # the array types of the loaded backends (NumPy's, then CuPy's once loaded)
 ARRAY_TYPES = [numpy_backend.xp.ndarray]
+# [True] once the CUDA backend is loaded on a machine with more than one GPU: only then can
+# two CuPy operands live on different devices, so only then does the dispatcher compare
+# their device ids (reading `a.device` builds a Device object per array)
+MULTI_GPU = [False]
 
 
 def get(dev):
@@ -28,6 +32,7 @@ def cuda_backend():
         cupy_backend.check_available()
         _CUDA = cupy_backend
         ARRAY_TYPES.append(cupy_backend.xp.ndarray)
+        MULTI_GPU[0] = cupy_backend.xp.cuda.runtime.getDeviceCount() > 1
         CUDA_ON[0] = True
     return _CUDA
 
@@ -54,6 +59,8 @@ def like(arr, ref):
     if type(ref) is numpy_backend.xp.ndarray or not CUDA_ON[0] or type(ref) is not ARRAY_TYPES[1]:
         return arr
     xp = _CUDA.xp
+    if type(arr) is xp.ndarray and not MULTI_GPU[0]:
+        return arr          # already on the only device
     with xp.cuda.Device(ref.device.id):
         return xp.asarray(arr)
 

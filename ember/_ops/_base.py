@@ -21,7 +21,7 @@ from .._dtype import _FROM_NP
 from .._tensor import Tensor
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_inputs
 from .. import _backend
-from .._backend import CUDA_ON as _CUDA_ON, ARRAY_TYPES as _ARRAY_TYPES
+from .._backend import CUDA_ON as _CUDA_ON, ARRAY_TYPES as _ARRAY_TYPES, MULTI_GPU as _MULTI_GPU
 
 _make = Tensor._make
 _new_object = object.__new__
@@ -60,9 +60,10 @@ def apply(cls, inputs, arrays, *params):
         for t in inputs:
             if t is not None and t._requires_grad:
                 return _record(ctx, inputs, out)
-    if type(out) is _ndarray:
+    t = type(out)
+    if t is _ndarray or t in _ARRAY_TYPES:
         return _make(out)
-    if type(out) is tuple:
+    if t is tuple:
         return tuple(_make(_as_array(ctx, o)) for o in out)
     return _make(_as_array(ctx, out))
 
@@ -79,21 +80,33 @@ def on_one_device(ctx, arrays):
     """Check that an op's operands live on one device, as PyTorch does, and set ctx.xp.
 
     Runs only once the CUDA backend is loaded. A CPU 0-dim operand may join CUDA ones (as
-    a PyTorch CPU scalar tensor may); it is copied over. Anything else mixed raises."""
+    a PyTorch CPU scalar tensor may); it is copied over. Anything else mixed raises.
+    The common case, CuPy arrays and Python scalars on a one-GPU machine, is one pass over
+    the operands with nothing to check."""
     gpu_type = _ARRAY_TYPES[1]
     gpu = None
+    host = False        # a NumPy array or a list of arrays among the operands
     for a in arrays:
         t = type(a)
         if t is gpu_type:
-            gpu = a
-            break
-        if t is list or t is tuple:  # cat/stack and friends take a list of arrays
-            gpu = next((b for b in a if type(b) is gpu_type), None)
-            if gpu is not None:
-                break
-    if gpu is None:
+            if gpu is None:
+                gpu = a
+        elif t is _ndarray or t is list or t is tuple:
+            host = True
+    if not host and not _MULTI_GPU[0]:
+        if gpu is not None:
+            ctx.xp = _backend._CUDA.xp
         return arrays
-    xp = ctx.xp = _backend.cuda_backend().xp
+    if gpu is None:
+        for a in arrays:
+            t = type(a)
+            if t is list or t is tuple:  # cat/stack and friends take a list of arrays
+                gpu = next((b for b in a if type(b) is gpu_type), None)
+                if gpu is not None:
+                    break
+        if gpu is None:
+            return arrays
+    xp = ctx.xp = _backend._CUDA.xp
     dev = gpu.device.id
     return tuple(_to_device_operand(a, xp, dev, gpu_type) for a in arrays)
 

@@ -16,6 +16,7 @@ import numbers
 import numpy as np
 
 from .._backend import array_namespace, ARRAY_TYPES as _ARRAY_TYPES, as_array, is_array, like
+from .._backend import cuda_backend
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -70,6 +71,17 @@ def check_broadcast(*shapes):
                                f"at non-singleton dimension {n - i}")
 
 
+def _float_with_scalar(t, value):
+    """The result dtype of float Tensor `t` with a Python int or float (the tensor's own,
+    as result_dtype finds it, without its walk); None for any other pair."""
+    d = t._data.dtype
+    if d.kind == "f":
+        tv = type(value)
+        if tv is float or tv is int:
+            return _FROM_NP[d]
+    return None
+
+
 def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
     """(inputs, arrays, dtype) for a binary pointwise op under PyTorch's promotion.
 
@@ -85,6 +97,11 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
                 if xa.shape != xb.shape:
                     check_broadcast(xa.shape, xb.shape)
                 return (a, b), (xa, xb), _FROM_NP[d]
+            if d is xb.dtype and type(xa) is type(xb):
+                # both CuPy, one dtype: the dispatcher's on_one_device checks the devices
+                if xa.shape != xb.shape:
+                    check_broadcast(xa.shape, xb.shape)
+                return (a, b), (xa, xb), _FROM_NP[d]
             da, db = a.dtype, b.dtype
             dt = da if da is db else _dtype.result_dtype(a, b)
             xa, xb = cast(a, dt), cast(b, dt)
@@ -96,7 +113,7 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
                 check_broadcast(a._data.shape, b._data.shape)
             return (a, b), (xa, xb), dt
         if is_number(b):
-            dt = _dtype.result_dtype(a, b)
+            dt = _float_with_scalar(a, b) or _dtype.result_dtype(a, b)
             sb = _scalar_operand(b, dt, exact_scalars)
             if type(sb) is _ndarray and type(a._data) is not _ndarray:
                 sb = like(sb, a._data)  # a wrapped scalar joins a CUDA tensor on its device
@@ -104,7 +121,7 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
         raise TypeError(f"{fname}(): argument '{names[1]}' (position 2) must be Tensor or Number, "
                         f"not {type(b).__name__}")
     if is_number(a) and isinstance(b, Tensor):
-        dt = _dtype.result_dtype(a, b)
+        dt = _float_with_scalar(b, a) or _dtype.result_dtype(a, b)
         sa = _scalar_operand(a, dt, exact_scalars)
         if type(sa) is _ndarray and type(b._data) is not _ndarray:
             sa = like(sa, b._data)
@@ -135,8 +152,12 @@ def as_dtype(arrays, dt):
 def opmath(fn, *args):
     """fn(*args) on arrays, with half/bfloat16 arrays computed in float32 and the result
     rounded back once, as PyTorch does; floating-point warnings (log(0), x/0) are silenced
-    since PyTorch returns inf/nan without a warning."""
+    since PyTorch returns inf/nan without a warning.
+
+    On CuPy arrays a NumPy ufunc is swapped for CuPy's own (what NumPy's __array_ufunc__
+    dispatch would reach, without that dispatch), and nothing is silenced: CuPy never warns."""
     low = None
+    gpu = False
     for a in args:
         # itemsize first: a cheap test that skips the dtype comparisons for most arrays
         t = type(a)
@@ -144,12 +165,28 @@ def opmath(fn, *args):
             if a.itemsize == 2 and a.dtype in _LOW_PRECISION:
                 low = a.dtype
                 break
-        elif t in _ARRAY_TYPES and a.itemsize == 2 and a.dtype in _LOW_PRECISION:  # CuPy
-            low = a.dtype
-            break
+        elif t in _ARRAY_TYPES:  # CuPy
+            gpu = True
+            if a.itemsize == 2 and a.dtype in _LOW_PRECISION:
+                low = a.dtype
+                break
+    if gpu:
+        fn = _GPU_UFUNCS.get(fn) or _gpu_ufunc(fn)
+        return fn(*args) if low is None else _in_float32(fn, args, low)
     if low is None:
         return quietly(fn, *args)
     return quietly(_in_float32, fn, args, low)
+
+
+_GPU_UFUNCS = {}    # NumPy ufunc -> CuPy's ufunc of the same name (itself when CuPy lacks it)
+
+
+def _gpu_ufunc(fn):
+    """CuPy's ufunc for NumPy ufunc `fn`; any other callable (array code) is returned."""
+    if type(fn) is not np.ufunc:
+        return fn
+    g = _GPU_UFUNCS[fn] = getattr(cuda_backend().xp, fn.__name__, fn)
+    return g
 
 
 def _in_float32(fn, args, low):
