@@ -32,7 +32,34 @@ __version__ = "14.2.0-fake"
 
 _NO_KERNELS = "fakecupy: no kernels"
 _owners = weakref.WeakValueDictionary()   # id(numpy buffer owner) -> the fake that wraps it
-_state = {"linalg": "ignore", "streams": []}
+_state = {"linalg": "ignore", "streams": [], "syncs": 0, "sync_stacks": None}
+
+
+# ------------------------------------------------------------------ host synchronizations
+
+def host_syncs():
+    """How many times a fake's value has been read on the host so far (bool(), float(),
+    int(), operator.index(), .item(), .get(), .tolist(), asnumpy ...). On a real GPU each
+    such read waits until the GPU has finished all queued work."""
+    return _state["syncs"]
+
+
+@contextlib.contextmanager
+def trace_host_syncs():
+    """Within the block, record the Python stack of every host sync; yields the list."""
+    saved = _state["sync_stacks"]
+    _state["sync_stacks"] = stacks = []
+    try:
+        yield stacks
+    finally:
+        _state["sync_stacks"] = saved
+
+
+def _sync():
+    _state["syncs"] += 1
+    if _state["sync_stacks"] is not None:
+        import traceback
+        _state["sync_stacks"].append("".join(traceback.format_stack(limit=12)[:-2]))
 
 
 # ------------------------------------------------------------------ wrapping and checks
@@ -136,7 +163,9 @@ def _apply_ufunc(uf, method, inputs, kwargs):
     if method == "__call__":
         _check_inputs(inputs)
     _reject_numpy(inputs)
-    return _result(getattr(uf, method)(*_unwrap(inputs), **_unwrap(kwargs)), kwargs.get("out"))
+    with numpy.errstate(all="ignore"):   # CuPy never warns (log(0), x/0 ...)
+        result = getattr(uf, method)(*_unwrap(inputs), **_unwrap(kwargs))
+    return _result(result, kwargs.get("out"))
 
 
 class ufunc:
@@ -170,6 +199,21 @@ def _flat(x):
             yield from _flat(y)
     else:
         yield x
+
+
+def _wrap_around(shape, index):
+    """`index` with its integer-array parts taken modulo their axis' length: CuPy wraps an
+    out-of-range integer-array index around where NumPy raises IndexError. (Only for keys
+    of ints, slices and integer arrays, one per leading axis.)"""
+    key = index if isinstance(index, tuple) else (index,)
+    if len(key) > len(shape) or not any(isinstance(k, numpy.ndarray) for k in key):
+        return index
+    if any(k is None or k is Ellipsis or (isinstance(k, numpy.ndarray) and k.dtype.kind not in "iu")
+           for k in key):
+        return index
+    key = tuple(k % shape[i] if isinstance(k, numpy.ndarray) and shape[i] else k
+                for i, k in enumerate(key))
+    return key if isinstance(index, tuple) else key[0]
 
 
 class _Flags:
@@ -260,8 +304,10 @@ class ndarray(numpy.lib.mixins.NDArrayOperatorsMixin):
         return {"shape": face["shape"], "typestr": face["typestr"], "data": face["data"],
                 "strides": face["strides"], "version": 3}
 
-    # -- host transfer and Python conversions (CuPy allows these on size-1 arrays)
+    # -- host transfer and Python conversions (CuPy allows these on size-1 arrays); each
+    # counts as a host synchronization (host_syncs())
     def get(self, stream=None, order="C", out=None, blocking=True):
+        _sync()
         if out is not None:
             out[...] = self._a
             return out
@@ -271,26 +317,33 @@ class ndarray(numpy.lib.mixins.NDArrayOperatorsMixin):
         self._a[...] = arr
 
     def item(self, *args):
+        _sync()
         return self._a.item(*args)
 
     def tolist(self):
+        _sync()
         return self._a.tolist()
 
     def __bool__(self):
+        _sync()
         return bool(self._a)
 
     def __float__(self):
+        _sync()
         return float(self._a)
 
     def __int__(self):
+        _sync()
         return int(self._a)
 
     def __complex__(self):
+        _sync()
         return complex(self._a)
 
     def __index__(self):
         if self.dtype.kind not in "iu" or self.size != 1:
             raise TypeError("only integer scalar arrays can be converted to a scalar index")
+        _sync()
         return int(self._a.reshape(()))
 
     def __len__(self):
@@ -302,17 +355,20 @@ class ndarray(numpy.lib.mixins.NDArrayOperatorsMixin):
         return (self[i] for i in range(len(self)))
 
     def __repr__(self):
+        _sync()
         return repr(self._a)
 
     def __str__(self):
+        _sync()
         return str(self._a)
 
     def __format__(self, spec):
+        _sync()
         return self._a.__format__(spec)
 
     # -- indexing: a scalar element is a 0-d view, never a NumPy scalar
     def __getitem__(self, index):
-        index = _unwrap(index)
+        index = _wrap_around(self._a.shape, _unwrap(index))
         result = self._a[index]
         if not isinstance(result, numpy.ndarray):
             index = index if isinstance(index, tuple) else (index,)
@@ -322,7 +378,7 @@ class ndarray(numpy.lib.mixins.NDArrayOperatorsMixin):
     def __setitem__(self, index, value):
         if isinstance(value, numpy.ndarray) and value.ndim > 0:
             raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
-        self._a[_unwrap(index)] = _unwrap(value)
+        self._a[_wrap_around(self._a.shape, _unwrap(index))] = _unwrap(value)
 
     def fill(self, value):
         if isinstance(value, numpy.ndarray) and value.ndim > 0:
@@ -798,7 +854,8 @@ class _Special:
         _check_inputs(args)
         xs = [numpy.asarray(_unwrap(a)) for a in args]
         dtype = numpy.result_type(*xs, numpy.float32)
-        return _wrap(self._fn(*xs).astype(dtype))
+        with numpy.errstate(all="ignore"):
+            return _wrap(self._fn(*xs).astype(dtype))
 
 
 def _special_module():

@@ -188,8 +188,8 @@ class NllLoss(Op):
         xp = array_namespace(w)
         coef = xp.zeros((n, C), dtype=w.dtype)
         coef[xp.arange(n), safe_t] = -w
-        if denom is not None and denom != 0:  # every target ignored: zero gradient, as torch
-            coef = coef / denom
+        if denom is not None:
+            coef = coef / _nonzero(xp, denom)
         if len(ctx.shape) == 1:
             coef_t = Tensor._make(coef.reshape(C))
             return grad * coef_t
@@ -198,6 +198,13 @@ class NllLoss(Op):
         if ctx.reduction == "none":
             return grad.unsqueeze(1) * coef_t
         return grad * coef_t
+
+
+def _nonzero(xp, denom):
+    """The total weight a mean NLL divides its gradient by, 1 where it is 0 (every target
+    ignored: the weights are all 0 and the gradient is zero, as torch's, not NaN). Chosen
+    on the device: testing `denom != 0` on the host would wait for the GPU."""
+    return xp.where(denom == 0, 1, denom).astype(denom.dtype, copy=False)
 
 
 def _check_class_target(input, target):
@@ -226,7 +233,13 @@ def _class_targets(input, target, weight, ignore_index):
     as torch checks them (an index out of range that is not ignore_index raises)."""
     C = input.shape[0] if input.dim() == 1 else input.shape[1]
     t = target._data.astype(np.int64, copy=False)
-    if t.size and not (0 <= t.min() and t.max() < C):  # two reductions in the common case
+    # The range check runs on the CPU only. On CUDA it would read the targets' range back
+    # to the host, which waits for the GPU to finish all queued work, on every loss call;
+    # PyTorch on CUDA does not check on the host either (a device-side assert fires
+    # later). So on CUDA an out-of-range target raises nothing: CuPy's integer-array
+    # indexing wraps it around (target C reads class 0, target -1 class C - 1), so nothing
+    # is read out of bounds and the loss is defined, but meaningless.
+    if type(t) is np.ndarray and t.size and not (0 <= t.min() and t.max() < C):
         bad = (t != ignore_index) & ((t < 0) | (t >= C))
         if bad.any():
             raise IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds.")
@@ -273,8 +286,8 @@ class CrossEntropy(Op):
     def backward(ctx, grad):
         e, s, rows, safe_t, w = ctx.cache
         denom = ctx.denom
-        if denom is not None and denom != 0:  # every target ignored: zero gradient, as torch
-            w = w / denom
+        if denom is not None:
+            w = w / _nonzero(array_namespace(w), denom)
         if not grad_mode.GRAD_ENABLED[0]:
             # no graph of the gradient is built: softmax - onehot on arrays, in place
             scale = w * grad._data

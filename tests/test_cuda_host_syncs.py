@@ -1,0 +1,117 @@
+"""A training step on CUDA reads nothing back to the host: every bool(), float(), .item()
+of a device value waits for the GPU to finish its queue, serializing host and GPU.
+
+Runs on the fake CuPy only (EMBER_FAKE_CUDA=1), which counts those reads
+(fakecupy.host_syncs()); the first step may build state (optimizer buffers), later steps
+must read nothing."""
+import os
+
+import numpy as np
+import pytest
+
+import ember
+from ember import nn
+
+pytestmark = pytest.mark.skipif(os.environ.get("EMBER_FAKE_CUDA") != "1",
+                                reason="counts host reads on the fake CuPy (EMBER_FAKE_CUDA=1)")
+
+
+def _mlp():
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    return (model, lambda p: ember.optim.SGD(p, lr=0.01, momentum=0.9),
+            nn.CrossEntropyLoss(), (6, 8), 4)
+
+
+def _cnn():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(4 * 3 * 3, 4))
+    return model, lambda p: ember.optim.Adam(p, lr=1e-3), nn.CrossEntropyLoss(), (5, 1, 8, 8), 4
+
+
+def _transformer():
+    model = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True)
+    return model, lambda p: ember.optim.Adam(p, lr=1e-3), nn.MSELoss(), (3, 5, 8), None
+
+
+# known host reads left in files this test's author did not own; strict: an xfail that
+# starts passing fails, so the mark goes once the read is gone
+_POOLING_NAN = pytest.mark.xfail(strict=True, reason="ember/_ops/pooling.py _window_max: "
+                                 "`xp.isnan(vals).any()` read on the host")
+_ATTENTION_DEAD = pytest.mark.xfail(strict=True, reason="ember/_ops/attention.py _exp_rows: "
+                                    "`if dead.any()` (twice) read on the host")
+
+
+@pytest.mark.parametrize("make", [_mlp, pytest.param(_cnn, marks=_POOLING_NAN),
+                                  pytest.param(_transformer, marks=_ATTENTION_DEAD)],
+                         ids=["mlp", "cnn", "transformer"])
+def test_training_step_reads_nothing_back_on_cuda(make):
+    from tests import fakecupy
+    ember.manual_seed(0)
+    model, make_opt, loss_fn, x_shape, classes = make()
+    model = model.to("cuda")
+    opt = make_opt(model.parameters())
+    rng = np.random.default_rng(0)
+    x = ember.tensor(rng.standard_normal(x_shape, dtype=np.float32)).to("cuda")
+    y = (ember.tensor(rng.integers(0, classes, x_shape[0])) if classes else
+         ember.tensor(rng.standard_normal(x_shape, dtype=np.float32))).to("cuda")
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    first = step()
+    with fakecupy.trace_host_syncs() as stacks:
+        before = fakecupy.host_syncs()
+        for _ in range(2):
+            last = step()
+        syncs = fakecupy.host_syncs() - before
+    assert syncs == 0, f"{syncs} host syncs in 2 steps, first at:\n" + "".join(stacks[:3])
+    assert last.item() < first.item()   # it trains
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_out_of_range_target_on_cuda_reads_nothing_back(loss):
+    """On CUDA a class target out of range raises nothing (the check would be a host read;
+    torch asserts on the device): CuPy's indexing wraps it around, so the loss and its
+    gradient are finite and nothing was read back."""
+    from tests import fakecupy
+    x = ember.randn(3, 4, device="cuda", requires_grad=True)
+    t = ember.tensor([0, 4, -2], device="cuda")
+    before = fakecupy.host_syncs()
+    out = getattr(ember.nn.functional, loss)(x, t)
+    out.backward()
+    assert fakecupy.host_syncs() == before
+    assert np.isfinite(out.item()) and np.isfinite(x.grad.cpu().numpy()).all()
+    with pytest.raises(IndexError, match="Target 4 is out of bounds"):   # the CPU still checks
+        getattr(ember.nn.functional, loss)(x.detach().cpu(), t.cpu())
+
+
+@pytest.mark.parametrize("multi_gpu", [False, True])
+def test_device_checks_with_one_or_more_gpus(multi_gpu):
+    """The dispatcher compares CuPy operands' devices only on a machine with several GPUs
+    (ember._backend.MULTI_GPU); a CPU operand with dims still raises torch's error, a CPU
+    0-dim one joins."""
+    from ember import _backend
+    a = ember.ones(3, device="cuda")
+    saved, _backend.MULTI_GPU[0] = _backend.MULTI_GPU[0], multi_gpu
+    try:
+        _check_devices(a)
+    finally:
+        _backend.MULTI_GPU[0] = saved
+
+
+def _check_devices(a):
+    assert (a + a).device == ember.device("cuda", 0)
+    assert (a * ember.tensor(2.0)).cpu().tolist() == [2.0] * 3
+    assert ember.relu(a).device.type == "cuda" and a.sum().device.type == "cuda"
+    msg = "Expected all tensors to be on the same device, but found at least two devices, " \
+          "cuda:0 and cpu!"
+    for op in (lambda x, y: x + y, lambda x, y: x * y, ember.maximum, ember.atan2, ember.dot,
+               ember.nn.functional.mse_loss):
+        with pytest.raises(RuntimeError, match=msg):
+            op(a, ember.ones(3))
+        with pytest.raises(RuntimeError, match=msg):
+            op(ember.ones(3), a)
