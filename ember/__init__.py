@@ -58,6 +58,7 @@ from . import special, fft  # noqa: F401
 from ._threads import *  # noqa: F401,F403
 from ._autocast import *  # noqa: F401,F403  autocast state: is_autocast_enabled, get_autocast_dtype ...
 from . import amp  # noqa: F401
+from . import backends  # noqa: F401
 from .amp import autocast  # noqa: F401
 from . import linalg  # noqa: F401
 

@@ -213,11 +213,14 @@ def set_default_tensor_type(t):
 
 def set_float32_matmul_precision(precision):
     """'highest', 'high' or 'medium'. NumPy always computes float32 matmuls in full
-    float32 precision, so this only records the value."""
+    float32 precision; on CUDA, 'high' and 'medium' let float32 matmuls use TF32 (as
+    torch.backends.cuda.matmul.allow_tf32 = True)."""
     if precision not in ("highest", "high", "medium"):
         raise RuntimeError(f"Invalid float32 matmul precision: {precision}; expected one of "
                            f"'highest', 'high', 'medium'")
     _STATE["matmul_precision"] = precision
+    from ._backend import cupy_kernels
+    cupy_kernels.TF32["matmul"] = precision != "highest"
 
 
 def get_float32_matmul_precision():

@@ -10,6 +10,13 @@ if os.environ.get("EMBER_FAKE_CUDA") == "1":
     from . import fakecupy
     fakecupy.install(force=True)
 
+import ember  # noqa: E402  (after the fake CuPy, which must come first)
+
+# The CUDA cases compare with torch's float32 CPU results: convolutions in full float32
+# (ember, like torch, defaults to TF32 convolutions on CUDA; tests/test_backends.py checks
+# that default and the TF32 path)
+ember.backends.cudnn.allow_tf32 = False
+
 try:
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)

@@ -2,6 +2,7 @@
 op-by-op form takes a dozen. Built on first use; `kernel(name)` is None where CuPy cannot
 build kernels (the CPU test fake, tests/fakecupy.py), and callers then take the op-by-op
 path, which computes the same formula."""
+import numpy as np
 
 _SOURCES = {
     # Adam / AdamW step for one parameter, the formula of ember/optim/adam.py: L2 weight
@@ -40,6 +41,8 @@ _SOURCES = {
         buf = buf * momentum + damp_keep * gg;
         x = x - lr * (nesterov ? gg + momentum * buf : buf);
         """),
+    # relu's gradient: 0 where the output is <= 0, else g (a NaN output passes g, as torch)
+    "relu_backward": ("T g, T y", "T gx", "gx = y <= (T)0 ? (T)0 : g;"),
 }
 _BUILT = {}
 
@@ -55,3 +58,293 @@ def kernel(name):
         except (ImportError, NotImplementedError):
             _BUILT[name] = None
     return _BUILT[name]
+
+
+# ------------------------------------------------------------------ raw (templated) kernels
+# Built once per process as one module, instantiated for float and double. `raw(name, dtype)`
+# is None where CuPy cannot build kernels (the CPU fake) or for other dtypes.
+_RAW_SOURCE = r"""
+// Statistics of each index c of x viewed as (A, C, B), over A and B, in double.
+// Block (c, s) sums part s of index c's A*B values and writes part[(c*S + s)*2 + 0/1]:
+//   mode 0: sum x, sum x*x;   mode 1: sum g, sum g*(x - mean[c]).
+template<typename T>
+__global__ void chan_partial(const T* x, const T* g, const T* mean, double* part,
+                             int A, int C, int B, int S, int mode) {
+    const int c = blockIdx.x;
+    const int s = blockIdx.y;
+    const int M = A * B;
+    const int per = (M + S - 1) / S;
+    const int j0 = s * per;
+    const int j1 = j0 + per < M ? j0 + per : M;
+    const double m = mode ? (double)mean[c] : 0.0;
+    double a0 = 0.0, a1 = 0.0;
+    for (int j = j0 + threadIdx.x; j < j1; j += blockDim.x) {
+        const int n = j / B;
+        const long long off = ((long long)n * C + c) * B + (j - n * B);
+        const double v = (double)x[off];
+        if (mode) {
+            const double gv = (double)g[off];
+            a0 += gv;
+            a1 += gv * (v - m);
+        } else {
+            a0 += v;
+            a1 += v * v;
+        }
+    }
+    __shared__ double s0[256];
+    __shared__ double s1[256];
+    s0[threadIdx.x] = a0;
+    s1[threadIdx.x] = a1;
+    __syncthreads();
+    for (int k = blockDim.x / 2; k > 0; k >>= 1) {
+        if (threadIdx.x < k) {
+            s0[threadIdx.x] += s0[threadIdx.x + k];
+            s1[threadIdx.x] += s1[threadIdx.x + k];
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        part[((long long)c * S + s) * 2] = s0[0];
+        part[((long long)c * S + s) * 2 + 1] = s1[0];
+    }
+}
+
+// Forward statistics from chan_partial's mode-0 parts: st = (mean, biased var, invstd),
+// each C long; with running statistics (has_run), rm and rv move towards them as
+// BatchNorm's momentum rule says (rv with the unbiased variance).
+template<typename T>
+__global__ void chan_stats(const double* part, int S, long long C, double M, double eps,
+                           T* st, int has_run, T* rm, T* rv, double momentum) {
+    const long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    double s0 = 0.0, s1 = 0.0;
+    for (int s = 0; s < S; ++s) {
+        s0 += part[(c * S + s) * 2];
+        s1 += part[(c * S + s) * 2 + 1];
+    }
+    const double mu = s0 / M;
+    double var = s1 / M - mu * mu;
+    if (var < 0.0) var = 0.0;
+    st[c] = (T)mu;
+    st[C + c] = (T)var;
+    st[2 * C + c] = (T)(1.0 / sqrt((double)(T)var + eps));
+    if (has_run) {
+        rm[c] = (T)((1.0 - momentum) * (double)rm[c] + momentum * mu);
+        rv[c] = (T)((1.0 - momentum) * (double)rv[c] + momentum * var * M / (M - 1.0));
+    }
+}
+
+// y = (x - mean[c]) * invstd[c] * w[c] + b[c] over x viewed as (A, C, B) (w, b optional).
+template<typename T>
+__global__ void chan_affine(const T* x, const T* st, const T* w, const T* b, T* y,
+                            int total, int C, int B, int has_w, int has_b) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += blockDim.x * gridDim.x) {
+        const int c = (i / B) % C;
+        T v = (x[i] - st[c]) * st[2 * C + c];
+        if (has_w) v *= w[c];
+        if (has_b) v += b[c];
+        y[i] = v;
+    }
+}
+
+// Backward coefficients from chan_partial's mode-1 parts (sg = sum g, sgc = sum g (x-mean))
+// and invstd: co = (k, -k invstd^2 sgc / n, -k sg / n, sgc invstd, sg) with k = invstd w[c];
+// dx = g k + (x - mean) co[1] + co[2]; dw = co[3]; db = co[4].
+template<typename T>
+__global__ void chan_backward_coef(const double* part, int S, long long C, double M,
+                                   const T* st, const T* w, int has_w, T* co) {
+    const long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    double sg = 0.0, sgc = 0.0;
+    for (int s = 0; s < S; ++s) {
+        sg += part[(c * S + s) * 2];
+        sgc += part[(c * S + s) * 2 + 1];
+    }
+    const double inv = (double)st[2 * C + c];
+    const double k = has_w ? inv * (double)w[c] : inv;
+    co[c] = (T)k;
+    co[C + c] = (T)(-k * inv * inv * sgc / M);
+    co[2 * C + c] = (T)(-k * sg / M);
+    co[3 * C + c] = (T)(sgc * inv);
+    co[4 * C + c] = (T)sg;
+}
+
+// dx = g co[0][c] + (x - mean[c]) co[1][c] + co[2][c] over (A, C, B).
+template<typename T>
+__global__ void chan_backward_apply(const T* g, const T* x, const T* st, const T* co, T* dx,
+                                    int total, int C, int B) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += blockDim.x * gridDim.x) {
+        const int c = (i / B) % C;
+        dx[i] = g[i] * co[c] + (x[i] - st[c]) * co[C + c] + co[2 * C + c];
+    }
+}
+
+// Columns of a 2-D convolution's patches: cols (C, KH, KW, N, OH, OW) from x (N, C, H, W),
+// zero outside the image (padding ph/pw before each spatial dim). Block row blockIdx.y is
+// one (c, kh, kw); 32-bit index arithmetic (the caller checks the sizes).
+template<typename T>
+__global__ void im2col(const T* x, T* cols, int NP, int C, int H, int W, int KH, int KW,
+                       int OH, int OW, int sh, int sw, int ph, int pw, int dh, int dw) {
+    const int r = blockIdx.y;
+    const int kw = r % KW, kh = (r / KW) % KH, c = r / (KW * KH);
+    T* out = cols + (long long)r * NP;
+    const int P = OH * OW;
+    for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < NP; j += blockDim.x * gridDim.x) {
+        const int n = j / P, q = j - n * P;
+        const int oh = q / OW, ow = q - oh * OW;
+        const int ih = oh * sh - ph + kh * dh, iw = ow * sw - pw + kw * dw;
+        out[j] = (ih >= 0 && ih < H && iw >= 0 && iw < W)
+            ? x[((long long)n * C + c) * H * W + (long long)ih * W + iw] : (T)0;
+    }
+}
+"""
+_RAW_NAMES = ("chan_partial", "chan_stats", "chan_affine", "chan_backward_coef",
+              "chan_backward_apply", "im2col")
+_RAW_TYPES = {"f": "float", "d": "double"}   # dtype.char -> C type
+_RAW = {}
+
+
+def raw(name, dtype):
+    """The raw kernel `name` instantiated for `dtype` (float32/float64), or None (other
+    dtypes, or no kernels: the CPU fake)."""
+    ctype = _RAW_TYPES.get(dtype.char)
+    if ctype is None:
+        return None
+    fn = _RAW.get((name, ctype), False)
+    if fn is False:
+        if "module" not in _RAW:
+            try:
+                import cupy
+                exprs = [f"{n}<{t}>" for n in _RAW_NAMES for t in _RAW_TYPES.values()]
+                _RAW["module"] = cupy.RawModule(code=_RAW_SOURCE, options=("-std=c++14",),
+                                                name_expressions=exprs)
+            except (ImportError, NotImplementedError):
+                _RAW["module"] = None
+        module = _RAW["module"]
+        fn = _RAW[(name, ctype)] = None if module is None else module.get_function(
+            f"{name}<{ctype}>")
+    return fn
+
+
+def _grid(total, threads=256):
+    return (max(1, min((total + threads - 1) // threads, 65535)),), (threads,)
+
+
+_i32, _i64, _f64 = np.int32, np.int64, np.float64
+
+
+def _parts(xp, A, C, B):
+    """(S, part buffer): how many blocks share one index's A*B values (the GPU filled with
+    some 1000 blocks, each with at least 2048 values)."""
+    S = int(max(1, min(-(-1024 // C), (A * B) // 2048)))
+    return S, xp.empty(C * S * 2, dtype=xp.float64)
+
+
+def channel_stats(x, A, C, B, eps, running=None, momentum=0.0):
+    """(3, C) array (mean, biased variance, 1/sqrt(var + eps)) of contiguous x viewed as
+    (A, C, B), over A and B; `running` (mean, var) arrays of x's dtype move by BatchNorm's
+    momentum rule. None where the kernels do not apply (dtype, no kernels)."""
+    part_k, stats_k = raw("chan_partial", x.dtype), raw("chan_stats", x.dtype)
+    if part_k is None:
+        return None
+    import cupy as xp
+    S, part = _parts(xp, A, C, B)
+    part_k((C, S), (256,), (x, x, x, part, _i32(A), _i32(C), _i32(B), _i32(S), _i32(0)))
+    st = xp.empty((3, C), dtype=x.dtype)
+    rm, rv = running if running is not None else (st, st)
+    stats_k(*_grid(C), (part, _i32(S), _i64(C), _f64(A * B), _f64(eps), st,
+                        _i32(running is not None), rm, rv, _f64(momentum)))
+    return st
+
+
+def channel_affine(x, st, w, b, A, C, B):
+    """(x - mean) * invstd * w + b for x viewed as (A, C, B), st from channel_stats, w and b
+    C-long arrays or None."""
+    import cupy as xp
+    y = xp.empty_like(x)
+    raw("chan_affine", x.dtype)(*_grid(x.size), (
+        x, st, st if w is None else w, st if b is None else b, y, _i32(x.size), _i32(C),
+        _i32(B), _i32(w is not None), _i32(b is not None)))
+    return y
+
+
+def channel_backward(g, x, st, w, A, C, B):
+    """(dx, dw, db) of channel_affine's output given its gradient g (contiguous, x's
+    shape): dw and db C-long (the sums over A and B)."""
+    import cupy as xp
+    dt = x.dtype
+    S, part = _parts(xp, A, C, B)
+    raw("chan_partial", dt)((C, S), (256,), (x, g, st, part, _i32(A), _i32(C), _i32(B),
+                                             _i32(S), _i32(1)))
+    co = xp.empty((5, C), dtype=dt)
+    raw("chan_backward_coef", dt)(*_grid(C), (part, _i32(S), _i64(C), _f64(A * B), st,
+                                              st if w is None else w, _i32(w is not None), co))
+    dx = xp.empty_like(x)
+    raw("chan_backward_apply", dt)(*_grid(x.size), (g, x, st, co, dx, _i32(x.size), _i32(C),
+                                                    _i32(B)))
+    return dx, co[3], co[4]
+
+
+def im2col(x, k, stride, pads, dilation, out):
+    """The (C*KH*KW, N*OH*OW) patch columns of contiguous x (N, C, H, W) for a 2-D
+    convolution (pads: the padding before each dim); None where the kernel does not apply."""
+    fn = raw("im2col", x.dtype)
+    if fn is None:
+        return None
+    import cupy as xp
+    N, C, H, W = x.shape
+    rows, NP = C * k[0] * k[1], N * out[0] * out[1]
+    if rows > 65535 or NP >= 2 ** 31 or rows == 0 or NP == 0:
+        return None
+    cols = xp.empty((rows, NP), dtype=x.dtype)
+    fn((min(-(-NP // 256), max(4, 16384 // rows)), rows), (256,), (
+        x, cols, _i32(NP), _i32(C), _i32(H), _i32(W), _i32(k[0]), _i32(k[1]), _i32(out[0]),
+        _i32(out[1]), _i32(stride[0]), _i32(stride[1]), _i32(pads[0]), _i32(pads[1]),
+        _i32(dilation[0]), _i32(dilation[1])))
+    return cols
+
+
+# ------------------------------------------------------------------ TF32 matrix products
+# Which float32 GEMMs may run on TF32 tensor cores (10-bit mantissa inputs, float32
+# accumulation), as PyTorch's flags say: convolutions yes (torch.backends.cudnn.allow_tf32
+# defaults to True), matmul no (torch.backends.cuda.matmul.allow_tf32, False unless
+# set_float32_matmul_precision('high'/'medium')). ember.backends sets these.
+TF32 = {"conv": True, "matmul": False}
+
+
+class _TF32:
+    """Context: CuPy's float32 matmuls on TF32 while inside (CuPy's compute-type switch;
+    a no-op where that is missing, e.g. the CPU fake)."""
+    __slots__ = ("prev",)
+
+    def __enter__(self):
+        try:
+            from cupy._core import _routines_linalg as linalg
+            self.prev = linalg.get_compute_type(np.float32)
+            linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32)
+        except (ImportError, AttributeError):
+            self.prev = None
+
+    def __exit__(self, *exc):
+        if self.prev is not None:
+            from cupy._core import _routines_linalg as linalg
+            linalg.set_compute_type(np.float32, self.prev)
+
+
+class _Nothing:
+    __slots__ = ()
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        pass
+
+
+_NOTHING = _Nothing()
+
+
+def tf32(kind, xp):
+    """A context under which namespace xp's float32 GEMMs of `kind` ('conv' or 'matmul')
+    use TF32 when its flag allows (CuPy only)."""
+    return _TF32() if TF32[kind] and xp is not np else _NOTHING

@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import _threads
 from ..autograd import grad_mode
-from .._backend import strided_view
+from .._backend import strided_view, cupy_kernels
 from .._tensor import Tensor
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
@@ -69,6 +69,14 @@ def _col_chunks(xp, x, k, s, d, pads, out):
     are reused from one chunk to the next."""
     nd = len(k)
     N, C = x.shape[:2]
+    if xp is not np and nd <= 2:   # CUDA: one im2col kernel (1-D as 2-D of height 1)
+        one = (1,) * (2 - nd)
+        cols = cupy_kernels.im2col(xp.ascontiguousarray(x).reshape((N, C) + one + x.shape[2:]),
+                                   one + tuple(k), one + tuple(s), (0,) * (2 - nd) +
+                                   tuple(lo for lo, _ in pads), one + tuple(d), one + tuple(out))
+        if cols is not None:
+            yield 0, N, cols
+            return
     kk, P = math.prod(k), math.prod(out)
     chunks = _chunks(xp, N, C * kk * P * x.itemsize)
     step = chunks[0][1] - chunks[0][0] if chunks else 0
@@ -188,8 +196,9 @@ class Conv(Op):
         ctx.cfg = (stride, padding, dilation, groups)
         ctx.x_shape = x.shape
         ctx.w_shape = w.shape  # w itself is not saved when x needs no gradient
-        y = _conv(ctx.xp, _lowp(x), _lowp(w), stride, [(p, p) for p in padding], dilation,
-                  groups, None if b is None else _lowp(b))
+        with cupy_kernels.tf32("conv", ctx.xp):
+            y = _conv(ctx.xp, _lowp(x), _lowp(w), stride, [(p, p) for p in padding], dilation,
+                      groups, None if b is None else _lowp(b))
         return y.astype(x.dtype, copy=False)
 
     @staticmethod
@@ -238,15 +247,18 @@ class ConvInputGrad(Op):
                 return _input_grad_flat(g, w, x_shape, padding, dilation).astype(dt, copy=False)
             flip = (Ellipsis,) + (slice(None, None, -1),) * nd
             wt = w.reshape((groups, og, cg) + k).swapaxes(1, 2).reshape((C, og) + k)[flip]
-            gx = _conv(ctx.xp, g, ctx.xp.ascontiguousarray(wt), stride, pads, dilation, groups)
+            with cupy_kernels.tf32("conv", ctx.xp):
+                gx = _conv(ctx.xp, g, ctx.xp.ascontiguousarray(wt), stride, pads, dilation,
+                           groups)
             return gx.astype(dt, copy=False)
         g2 = np.moveaxis(g, 1, 0).reshape(O, -1)
         w2 = w.reshape(O, -1)
         kk = math.prod(k)
         dcols = ctx.xp.empty((C * kk, g2.shape[1]), dtype=g.dtype)
-        for gi in range(groups):
-            np.matmul(w2[gi * og:(gi + 1) * og].T, g2[gi * og:(gi + 1) * og],
-                      out=dcols[gi * cg * kk:(gi + 1) * cg * kk])
+        with cupy_kernels.tf32("conv", ctx.xp):
+            for gi in range(groups):
+                np.matmul(w2[gi * og:(gi + 1) * og].T, g2[gi * og:(gi + 1) * og],
+                          out=dcols[gi * cg * kk:(gi + 1) * cg * kk])
         dcols = dcols.reshape((C,) + tuple(k) + (N,) + tuple(out))
         padded = tuple(x_shape[2 + i] + 2 * padding[i] for i in range(nd))
         # accumulate channel-major, (C, N, *padded), the patches' own layout, so each of the
@@ -300,7 +312,8 @@ class ConvWeightGrad(Op):
                     gw[gi * og:(gi + 1) * og] += ctx.xp.matmul(
                         gc[gi * og:(gi + 1) * og], cols[gi * rows:(gi + 1) * rows].T)
             return gw
-        parts = _over_batch(ctx.xp, N, rows * groups * math.prod(out) * x.itemsize, run)
+        with cupy_kernels.tf32("conv", ctx.xp):
+            parts = _over_batch(ctx.xp, N, rows * groups * math.prod(out) * x.itemsize, run)
         gw = parts[0] if len(parts) == 1 else parts[0] + parts[1]
         return gw.reshape(w_shape).astype(dt, copy=False)
 

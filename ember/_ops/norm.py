@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _dtype
 from .._backend import array_namespace, dot_keep, sum_keep, ufunc_at
+from .._backend import cupy_kernels
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
@@ -34,8 +35,24 @@ class Normalize(Op):
     save_inputs = (0, 1)
 
     @staticmethod
-    def forward(ctx, x, w, b, axes, eps, mean, var, centered):
-        ctx.axes, ctx.eps = axes, eps
+    def forward(ctx, x, w, b, axes, eps, mean, var, centered, chan):
+        ctx.axes, ctx.eps, ctx.chan = axes, eps, chan
+        if chan is not None:   # CUDA kernels: chan = (statistics, (A, C, B)), see _stats
+            st, view = chan
+            ctx.mean, ctx.invstd = mean, st[2].reshape(mean.shape)
+            xl, w, b = _lowp(x), _lowp(w), _lowp(b)
+            if w is None or _broadcast_dims(x.ndim, w.shape) == axes:
+                if b is None or _broadcast_dims(x.ndim, b.shape) == axes:
+                    return cupy_kernels.channel_affine(
+                        xl, st, None if w is None else w.reshape(-1),
+                        None if b is None else b.reshape(-1), *view).astype(x.dtype, copy=False)
+            y = cupy_kernels.channel_affine(xl, st, None, None, *view)
+            if w is not None:
+                ctx.xhat = y   # for the fused backward, as below
+                y = y * w
+            if b is not None:
+                y += b
+            return y.astype(x.dtype, copy=False)
         invstd = 1.0 / ctx.xp.sqrt(var + eps)
         ctx.mean, ctx.invstd = mean, invstd
         y = centered
@@ -91,7 +108,16 @@ def _normalize_backward_fused(ctx, grad, x, w):
     nd = xa.ndim
     b_dims = _broadcast_dims(nd, ctx._input_meta[2][0]) if len(need) > 2 and need[2] else None
     gx = gw = gb = None
-    if w is None or _broadcast_dims(nd, w.shape) == axes:
+    if ctx.chan is not None and (w is None or _broadcast_dims(nd, w.shape) == axes) and \
+            b_dims in (None, axes):
+        st, view = ctx.chan
+        gx, gw, gb = cupy_kernels.channel_backward(
+            g.reshape(xa.shape) if g.flags.c_contiguous else g.copy(), xa, st,
+            None if wa is None else wa.reshape(-1), *view)
+        gx = gx if need[0] else None
+        gw = gw if len(need) > 1 and need[1] else None
+        gb = gb if b_dims is not None else None
+    elif w is None or _broadcast_dims(nd, w.shape) == axes:
         xc = xa - ctx.mean
         sg, sgc = sum_keep(g, axes), dot_keep(g, xc, axes)
         if len(need) > 1 and need[1]:
@@ -131,26 +157,49 @@ def _broadcast_dims(ndim, shape):
     return tuple(i for i in range(ndim) if full[i] == 1)
 
 
-def _stats(x, axes):
-    """mean and (biased) variance over axes, dims kept, and x - mean (a fresh array)."""
+def _channel_view(x, axes):
+    """(A, C, B) when the statistics over `axes` of array x can run on the CUDA channel
+    kernels (ember/_backend/cupy_kernels.py): x a contiguous float32/64 CuPy array, the
+    kept dims one run, so x is (A, C, B) with statistics per C index over A and B."""
+    if type(x) is np.ndarray or not 0 < x.size < 2 ** 31 or not x.flags.c_contiguous or \
+            cupy_kernels.raw("chan_partial", x.dtype) is None:
+        return None
+    kept = [i for i in range(x.ndim) if i not in axes]
+    if not kept or kept != list(range(kept[0], kept[-1] + 1)):
+        return None
+    return (math.prod(x.shape[:kept[0]]), math.prod(x.shape[kept[0]:kept[-1] + 1]),
+            math.prod(x.shape[kept[-1] + 1:]))
+
+
+def _stats(x, axes, eps=None, running=None, momentum=0.0):
+    """(mean, biased variance, x - mean, chan): the statistics over axes, dims kept; x - mean
+    a fresh array. On the CUDA channel kernels (eps given): x - mean is None and chan is
+    (mean/var/invstd (3, C), (A, C, B)); `running` (mean, var) arrays then move by
+    BatchNorm's momentum rule there too (else the caller updates them)."""
     xx = _lowp(x)
+    view = _channel_view(xx, axes) if eps is not None else None
+    if view is not None:
+        st = cupy_kernels.channel_stats(xx, *view, eps, running, momentum)
+        shape = tuple(1 if i in axes else n for i, n in enumerate(xx.shape))
+        return st[0].reshape(shape), st[1].reshape(shape), None, (st, view)
     n = math.prod(xx.shape[a] for a in axes)
     if xx.size == 0:
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = xx.mean(axis=axes, keepdims=True)
-            return mean, xx.var(axis=axes, keepdims=True), xx - mean
+            return mean, xx.var(axis=axes, keepdims=True), xx - mean, None
     mean = sum_keep(xx, axes) / n
     xc = xx - mean
-    return mean, dot_keep(xc, xc, axes) / n, xc
+    return mean, dot_keep(xc, xc, axes) / n, xc, None
 
 
 def normalize(x, w, b, axes, eps, name, stats=None):
     """Fused normalization of tensor x over axes; w, b broadcastable Tensors or None;
     stats: _stats(x, axes) when the caller computed them (for running statistics)."""
-    mean, var, xc = _stats(x._data, axes) if stats is None else stats
+    mean, var, xc, chan = _stats(x._data, axes, eps) if stats is None else stats
     inputs = (x, w, b)
     y = apply(Normalize, inputs, (x._data, None if w is None else w._data,
-                                  None if b is None else b._data, axes, eps, mean, var, xc))
+                                  None if b is None else b._data, axes, eps, mean, var, xc,
+                                  chan))
     if y.grad_fn is not None:
         y.grad_fn._name = name
     return y
@@ -174,8 +223,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
                              f"size {input.shape}".replace("ember.Size", "torch.Size"))
-        stats = _stats(input._data, axes)
+        run = (running_mean, running_var)
+        on_gpu = None not in run and all(t._data.dtype == _lowp(input._data).dtype for t in run)
+        stats = _stats(input._data, axes, eps, tuple(t._data for t in run) if on_gpu else None,
+                       momentum)
         mean, var = stats[:2]
+        if stats[3] is not None and on_gpu:   # the kernel moved the running statistics
+            running_mean._bump_version()
+            running_var._bump_version()
+            return normalize(input, w, b, axes, eps, "NativeBatchNormBackward0", stats)
         if running_mean is not None:
             with grad_mode.no_grad():
                 rm = running_mean._data
@@ -246,7 +302,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         if input.numel() // (N * C) <= 1:
             raise ValueError(f"Expected more than 1 spatial element when training, got input "
                              f"size {input.shape}".replace("ember.Size", "torch.Size"))
-        stats = _stats(input._data, axes)
+        stats = _stats(input._data, axes, eps)
         mean, var = stats[:2]
         if running_mean is not None:
             count = input.numel() // (N * C)

@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 
 from .._backend import array_namespace, ARRAY_TYPES as _ARRAY_TYPES, as_array, is_array, like
-from .._backend import cuda_backend
+from .._backend import cuda_backend, cupy_kernels
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -720,6 +720,10 @@ def _relu_backward(g, x, out):
     bool-to-float cast and two dispatches more)."""
     gd = g._data
     if not grad_mode.GRAD_ENABLED[0] and gd.dtype.kind == "f" and gd.itemsize >= 4:
+        if type(gd) is not np.ndarray and out._data.dtype == gd.dtype:
+            k = cupy_kernels.kernel("relu_backward")   # CUDA: one kernel
+            if k is not None:
+                return Tensor._make(k(gd, out._data))
         keep = out._data <= 0
         keep = np.logical_not(keep, out=keep) if type(keep) is np.ndarray else ~keep
         return Tensor._make(as_array(gd * keep))   # 0-dim: a NumPy scalar

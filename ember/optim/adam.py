@@ -96,7 +96,7 @@ def _fused_step(x, g, state, group, lr, step):
     """The step as one fused CUDA kernel (ember/_backend/cupy_kernels.py) for float32/64
     parameters on the GPU; False where it does not apply (the caller then runs the same
     formula op by op)."""
-    if type(x) is np.ndarray or x.dtype.name not in ("float32", "float64") or \
+    if type(x) is np.ndarray or x.dtype.char not in "fd" or \
             g.dtype != x.dtype:
         return False
     amsgrad = group["amsgrad"]

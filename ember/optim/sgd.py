@@ -94,7 +94,7 @@ def _sgd(x, grad, buf, first, h):
 def _fused_step(x, grad, buf, h):
     """A momentum step as one fused CUDA kernel (ember/_backend/cupy_kernels.py) for
     float32/64 parameters on the GPU; False where it does not apply."""
-    if x.dtype.name not in ("float32", "float64") or grad.dtype != x.dtype or h.maximize:
+    if x.dtype.char not in "fd" or grad.dtype != x.dtype or h.maximize:
         return False
     k = kernel("sgd_momentum")
     if k is None:

@@ -191,7 +191,10 @@ CASES += [
 
 
 @pytest.mark.parametrize("name,fn,inputs", CASES, ids=[c[0] for c in CASES])
-def test_loss(name, fn, inputs):
+def test_loss(name, fn, inputs, ember_device):
+    if name == "err-ce-target-range" and ember_device == "cuda":
+        pytest.skip("on CUDA the target range is not checked (a host read; torch asserts on "
+                    "the device); see ember/_ops/loss.py _class_targets")
     check(fn, *inputs, rtol=2e-5, atol=2e-5)
 
 

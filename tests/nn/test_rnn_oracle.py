@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import ember
+from tests.nn._compare import check_repr
 
 rng = np.random.default_rng(7)
 
@@ -48,7 +49,7 @@ def test_rnn_matches_torch(name, kw, shape):
     tm = getattr(torch.nn, name)(4, 5, **kw)
     em = getattr(ember.nn, name)(4, 5, **kw)
     assert [n for n, _ in em.named_parameters()] == [n for n, _ in tm.named_parameters()]
-    assert repr(em) == repr(tm)
+    check_repr(em, tm)
     _copy(tm, em)
     x = f32(*shape)
     tx, ex = torch.from_numpy(x).requires_grad_(), ember.tensor(x.copy()).requires_grad_()
@@ -135,7 +136,7 @@ def test_pad_and_pack_helpers():
 @pytest.mark.parametrize("name", ["LSTMCell", "GRUCell", "RNNCell"])
 def test_cells(name):
     tm, em = getattr(torch.nn, name)(3, 4), getattr(ember.nn, name)(3, 4)
-    assert repr(em) == repr(tm)
+    check_repr(em, tm)
     _copy(tm, em)
     x = f32(2, 3)
     to, eo = _flat(tm(torch.from_numpy(x))), _flat(em(ember.tensor(x.copy())))
