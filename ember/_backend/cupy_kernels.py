@@ -2,6 +2,8 @@
 op-by-op form takes a dozen. Built on first use; `kernel(name)` is None where CuPy cannot
 build kernels (the CPU test fake, tests/fakecupy.py), and callers then take the op-by-op
 path, which computes the same formula."""
+import math
+
 import numpy as np
 
 _SOURCES = {
@@ -41,6 +43,8 @@ _SOURCES = {
         buf = buf * momentum + damp_keep * gg;
         x = x - lr * (nesterov ? gg + momentum * buf : buf);
         """),
+    # plain SGD (no momentum): x -= lr (g + wd x)
+    "sgd": ("T g, T wd, T lr", "T x", "x = x - lr * (g + wd * x);"),
     # relu's gradient: 0 where the output is <= 0, else g (a NaN output passes g, as torch)
     "relu_backward": ("T g, T y", "T gx", "gx = y <= (T)0 ? (T)0 : g;"),
 }
@@ -197,9 +201,126 @@ __global__ void im2col(const T* x, T* cols, int NP, int C, int H, int W, int KH,
             ? x[((long long)n * C + c) * H * W + (long long)ih * W + iw] : (T)0;
     }
 }
+
+// 2-D max pooling (1-D as height 1): y and the flat in-plane index of each window's first
+// maximum; a NaN wins (the first one), as on the CPU path. Padding is never a candidate.
+template<typename T>
+__global__ void maxpool2d(const T* x, T* y, long long* idx, int total, int H, int W, int OH,
+                          int OW, int KH, int KW, int sh, int sw, int ph, int pw, int dh,
+                          int dw) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += blockDim.x * gridDim.x) {
+        const int ow = i % OW, t = i / OW, oh = t % OH, nc = t / OH;
+        const T* plane = x + (long long)nc * H * W;
+        T best = (T)0;
+        int bi = -1;
+        for (int kh = 0; kh < KH; ++kh) {
+            const int ih = oh * sh - ph + kh * dh;
+            if (ih < 0 || ih >= H) continue;
+            for (int kw = 0; kw < KW; ++kw) {
+                const int iw = ow * sw - pw + kw * dw;
+                if (iw < 0 || iw >= W) continue;
+                const T v = plane[ih * W + iw];
+                if (bi < 0 || v > best || v != v) {
+                    best = v;
+                    bi = ih * W + iw;
+                    if (v != v) { kh = KH; break; }
+                }
+            }
+        }
+        y[i] = best;
+        idx[i] = bi;
+    }
+}
+
+// The gradient of max pooling: dx (zeroed by the caller) += g at each window's index.
+template<typename T>
+__global__ void maxpool_backward(const T* g, const long long* idx, T* dx, int total, int P,
+                                 int HW) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += blockDim.x * gridDim.x) {
+        atomicAdd(dx + (long long)(i / P) * HW + idx[i], g[i]);
+    }
+}
+
+// Cross-entropy of (N, C) logits with class indices, one warp per row: lse_n = log sum_c
+// exp x_nc, w_n = 0 (ignore_index), weight[t_n] (or 1), NaN for a target out of range (so
+// a bad target shows without a host read), loss_n = w_n (lse_n - x_n,t_n).
+template<typename T>
+__global__ void ce_rows(const T* x, const long long* t, const T* weight, int has_w,
+                        long long ignore, int N, int C, T* loss, T* wout, T* lse) {
+    const int n = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
+    if (n >= N) return;
+    const T* row = x + (long long)n * C;
+    T m = (T)__longlong_as_double(0xfff0000000000000ULL);   // -inf
+    for (int c = lane; c < C; c += 32) {
+        const T v = row[c];
+        if (v > m || v != v) m = v;
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        const T v = __shfl_xor_sync(0xffffffffu, m, o);
+        if (v > m || v != v) m = v;
+    }
+    T s = (T)0;
+    for (int c = lane; c < C; c += 32) s += exp(row[c] - m);
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    if (lane == 0) {
+        const long long tn = t[n];
+        const bool valid = tn != ignore, inside = tn >= 0 && tn < C;
+        const T w = !valid ? (T)0 : !inside ? (T)__longlong_as_double(0x7ff8000000000000ULL)
+                  : has_w ? weight[tn] : (T)1;
+        const T l = m + log(s);
+        lse[n] = l;
+        wout[n] = w;
+        loss[n] = valid ? w * (l - (inside ? row[tn] : (T)0)) : (T)0;
+    }
+}
+
+// out = sum loss (sum) or sum loss / sum w (mean; NaN when every weight is 0, as torch);
+// denom = sum w. One block, sums in double.
+template<typename T>
+__global__ void ce_reduce(const T* loss, const T* w, int N, int mean, T* out, T* denom) {
+    double a = 0.0, b = 0.0;
+    for (int i = threadIdx.x; i < N; i += blockDim.x) {
+        a += (double)loss[i];
+        b += (double)w[i];
+    }
+    __shared__ double sa[256];
+    __shared__ double sb[256];
+    sa[threadIdx.x] = a;
+    sb[threadIdx.x] = b;
+    __syncthreads();
+    for (int k = blockDim.x / 2; k > 0; k >>= 1) {
+        if (threadIdx.x < k) {
+            sa[threadIdx.x] += sa[threadIdx.x + k];
+            sb[threadIdx.x] += sb[threadIdx.x + k];
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        out[0] = (T)(mean ? sa[0] / sb[0] : sa[0]);
+        denom[0] = (T)sb[0];
+    }
+}
+
+// dx = g_n w_n / d (softmax(x_n) - onehot(t_n)), g one value (per_row 0) or one per row,
+// d the total weight (mean; 1 where 0) or 1.
+template<typename T>
+__global__ void ce_backward(const T* x, const long long* t, const T* lse, const T* w,
+                            const T* grad, int per_row, const T* denom, int mean, int N, int C,
+                            T* dx) {
+    const int total = N * C;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += blockDim.x * gridDim.x) {
+        const int n = i / C, c = i - n * C;
+        T d = mean ? denom[0] : (T)1;
+        if (d == (T)0) d = (T)1;
+        const T scale = (per_row ? grad[n] : grad[0]) * w[n] / d;
+        dx[i] = scale * (exp(x[i] - lse[n]) - (c == t[n] ? (T)1 : (T)0));
+    }
+}
 """
 _RAW_NAMES = ("chan_partial", "chan_stats", "chan_affine", "chan_backward_coef",
-              "chan_backward_apply", "im2col")
+              "chan_backward_apply", "im2col", "maxpool2d", "maxpool_backward", "ce_rows", "ce_reduce",
+              "ce_backward")
 _RAW_TYPES = {"f": "float", "d": "double"}   # dtype.char -> C type
 _RAW = {}
 
@@ -303,6 +424,77 @@ def im2col(x, k, stride, pads, dilation, out):
         _i32(dilation[0]), _i32(dilation[1])))
     return cols
 
+
+
+def maxpool2d(x, k, stride, pads, dilation, out):
+    """(max, flat in-plane index) of each window of contiguous x (N, C, H, W) for 2-D max
+    pooling; None where the kernel does not apply."""
+    fn = raw("maxpool2d", x.dtype)
+    N, C, H, W = x.shape
+    total = N * C * out[0] * out[1]
+    if fn is None or x.size >= 2 ** 31 or total == 0:
+        return None
+    import cupy as xp
+    y = xp.empty((N, C) + tuple(out), dtype=x.dtype)
+    idx = xp.empty((N, C) + tuple(out), dtype=np.int64)
+    fn(*_grid(total), (x, y, idx, _i32(total), _i32(H), _i32(W), _i32(out[0]), _i32(out[1]),
+                       _i32(k[0]), _i32(k[1]), _i32(stride[0]), _i32(stride[1]), _i32(pads[0]),
+                       _i32(pads[1]), _i32(dilation[0]), _i32(dilation[1])))
+    return y, idx
+
+
+def maxpool_backward(g, idx, in_shape):
+    """Zeros of in_shape with each value of g (N, C, *out) added at its window's flat
+    in-plane index; None where the kernel does not apply."""
+    fn = raw("maxpool_backward", g.dtype)
+    size = math.prod(in_shape)
+    if fn is None or size >= 2 ** 31 or g.size >= 2 ** 31:
+        return None
+    import cupy as xp
+    dx = xp.zeros(in_shape, dtype=g.dtype)
+    if g.size:
+        HW = math.prod(in_shape[2:])
+        fn(*_grid(g.size), (xp.ascontiguousarray(g), xp.ascontiguousarray(idx), dx,
+                            _i32(g.size), _i32(g.size // max(1, in_shape[0] * in_shape[1])),
+                            _i32(HW)))
+    return dx
+
+
+def cross_entropy(x, t, weight, ignore_index, reduction):
+    """(loss, (lse, w, denom)) of contiguous (N, C) logits x and int64 targets t (reduction
+    'none' / 'sum' / 'mean'), the cache for cross_entropy_backward; None where the kernels
+    do not apply. A target out of range that is not ignore_index gives a NaN loss."""
+    fn = raw("ce_rows", x.dtype)
+    N, C = x.shape
+    if fn is None or x.size >= 2 ** 31 or N == 0 or not x.flags.c_contiguous or \
+            (weight is not None and weight.dtype != x.dtype):
+        return None
+    import cupy as xp
+    loss, w, lse = (xp.empty(N, dtype=x.dtype) for _ in range(3))
+    fn((-(-N * 32 // 256),), (256,), (
+        x, xp.ascontiguousarray(t), x if weight is None else xp.ascontiguousarray(weight),
+        _i32(weight is not None), _i64(ignore_index), _i32(N), _i32(C), loss, w, lse))
+    denom = None
+    if reduction != "none":
+        out, denom = xp.empty((), dtype=x.dtype), xp.empty((), dtype=x.dtype)
+        raw("ce_reduce", x.dtype)((1,), (256,), (loss, w, _i32(N), _i32(reduction == "mean"),
+                                                 out, denom))
+        loss = out
+    return loss, (lse, w, denom if reduction == "mean" else None)
+
+
+def cross_entropy_backward(x, t, cache, grad):
+    """The gradient of cross_entropy's loss w.r.t. x given the loss's gradient `grad`."""
+    import cupy as xp
+    lse, w, denom = cache
+    N, C = x.shape
+    dx = xp.empty_like(x)
+    per_row = grad.ndim > 0   # (ascontiguousarray makes a 0-dim array 1-dim)
+    g = xp.ascontiguousarray(grad.astype(x.dtype, copy=False))
+    raw("ce_backward", x.dtype)(*_grid(x.size), (
+        x, t, lse, w, g, _i32(per_row), w if denom is None else denom,
+        _i32(denom is not None), _i32(N), _i32(C), dx))
+    return dx
 
 # ------------------------------------------------------------------ TF32 matrix products
 # Which float32 GEMMs may run on TF32 tensor cores (10-bit mantissa inputs, float32

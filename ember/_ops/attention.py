@@ -281,12 +281,16 @@ def _exp_rows(xp, s, r):
         return
     m = s.max(axis=-1, keepdims=True)
     dead = m == -math.inf
-    if dead.any():
+    if xp is not np:   # no host read on CUDA: the masked rows by where
+        m = xp.where(dead, m.dtype.type(0), m)
+    elif dead.any():
         m[dead] = 0
     s -= m
     xp.exp(s, out=s)
     r[...] = _rowsum(s)
-    if dead.any():
+    if xp is not np:
+        r[...] = xp.where(dead, r.dtype.type(1), r)
+    elif dead.any():
         r[dead] = 1
     xp.reciprocal(r, out=r)
 

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from .._backend import like
+from .._backend import like, sum_over
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from .._random import gen_of
@@ -86,7 +86,7 @@ def _backward_arrays(g, x, w, need, rows):
     g2 = g.reshape(rows, O)
     gx = Tensor._make(g2.dot(w).reshape(g.shape[:-1] + (I,))) if need[0] else None
     gw = Tensor._make(g2.T.dot(x.reshape(rows, I))) if need[1] else None
-    gb = Tensor._make(g2.sum(0)) if len(need) > 2 and need[2] else None
+    gb = Tensor._make(sum_over(g2, (0,))) if len(need) > 2 and need[2] else None
     return gx, gw, gb
 
 

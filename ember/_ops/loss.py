@@ -3,7 +3,7 @@ MseLossBackward0, BinaryCrossEntropyBackward0, ...): the node names learners see
 when they print a loss, and numerically stable forms."""
 import numpy as np
 
-from .._backend import array_namespace, as_array
+from .._backend import array_namespace, as_array, cupy_kernels
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -260,6 +260,14 @@ class CrossEntropy(Op):
     @staticmethod
     def forward(ctx, x, t, weight, ignore_index, reduction):
         xp = ctx.xp
+        ctx.ignore_index = ignore_index
+        if xp is not np:   # CUDA: two kernels (rows, reduction); None where they do not apply
+            t = xp.ascontiguousarray(t)
+            done = cupy_kernels.cross_entropy(x, t, weight, ignore_index, reduction)
+            if done is not None:
+                ctx.cache, ctx.kernel = None, (t, done[1])
+                return done[0]
+        ctx.kernel = None
         rows = xp.arange(x.shape[0])
         valid = t != ignore_index
         safe_t = xp.where(valid, t, 0)
@@ -284,6 +292,17 @@ class CrossEntropy(Op):
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.kernel is not None:
+            x, = ctx.saved_tensors
+            t, cache = ctx.kernel
+            if not grad_mode.GRAD_ENABLED[0]:
+                return Tensor._make(cupy_kernels.cross_entropy_backward(
+                    x._data, t, cache, grad._data))
+            xp = ctx.xp
+            e = xp.exp(x._data - cache[0][:, None])   # the graph path's softmax pieces
+            ctx.cache = (e, xp.ones((x.shape[0], 1), dtype=e.dtype), xp.arange(x.shape[0]),
+                         xp.where(t != ctx.ignore_index, t, 0), cache[1])
+            ctx.denom = cache[2]
         e, s, rows, safe_t, w = ctx.cache
         denom = ctx.denom
         if denom is not None:

@@ -11,7 +11,7 @@ from itertools import product
 
 import numpy as np
 
-from .._backend import array_namespace, like, strided_view, ufunc_at
+from .._backend import array_namespace, cupy_kernels, like, strided_view, ufunc_at
 from .._tensor import Tensor
 from ._base import Op, apply
 from .conv import _over_batch
@@ -68,7 +68,16 @@ class MaxPool(Op):
         # backward can write with a plain assignment instead of a scatter-add
         ctx.unique = all(d[i] * (k[i] - 1) < s[i] for i in range(nd))
         if ctx.xp is not np:
-            vals, flat = _max_pool(ctx.xp, x, k, s, p, d, out)
+            both = None
+            if nd <= 2:   # CUDA: one kernel (1-D as 2-D of height 1)
+                one = (1,) * (2 - nd)
+                both = cupy_kernels.maxpool2d(
+                    ctx.xp.ascontiguousarray(x).reshape(x.shape[:2] + one + sp), one + k,
+                    one + s, (0,) * (2 - nd) + p, one + d, one + out)
+            if both is not None:
+                vals, flat = (a.reshape(x.shape[:2] + out) for a in both)
+            else:
+                vals, flat = _max_pool(ctx.xp, x, k, s, p, d, out)
         else:  # halves of a large batch on two threads (NumPy releases the GIL in its loops)
             n = x.shape[0]
             vals = np.empty(x.shape[:2] + out, dtype=x.dtype)
@@ -147,6 +156,10 @@ class PoolScatter(Op):
     @staticmethod
     def forward(ctx, g, indices, in_shape, unique=False):
         ctx.indices, ctx.unique = indices, unique
+        if ctx.xp is not np:
+            out = cupy_kernels.maxpool_backward(g, indices, in_shape)   # CUDA: one kernel
+            if out is not None:
+                return out
         N, C = in_shape[:2]
         size = math.prod(in_shape[2:])
         idx = indices.reshape(N, C, -1)

@@ -97,7 +97,7 @@ def _fused_step(x, g, state, group, lr, step):
     parameters on the GPU; False where it does not apply (the caller then runs the same
     formula op by op)."""
     if type(x) is np.ndarray or x.dtype.char not in "fd" or \
-            g.dtype != x.dtype:
+            g.dtype != x.dtype or group["maximize"]:   # (the kernel descends)
         return False
     amsgrad = group["amsgrad"]
     k = kernel("adam_amsgrad" if amsgrad else "adam")

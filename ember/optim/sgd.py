@@ -74,7 +74,7 @@ def _sgd(x, grad, buf, first, h):
     where it applies, else the formula op by op, intermediates in two scratch buffers."""
     if type(x) is np.ndarray:
         xp = np
-    elif buf is not None and not first and _fused_step(x, grad, buf, h):
+    elif not first and _fused_step(x, grad, buf, h):
         return
     else:
         xp = array_namespace(x)
@@ -92,14 +92,18 @@ def _sgd(x, grad, buf, first, h):
 
 
 def _fused_step(x, grad, buf, h):
-    """A momentum step as one fused CUDA kernel (ember/_backend/cupy_kernels.py) for
-    float32/64 parameters on the GPU; False where it does not apply."""
+    """A step (with momentum buffer `buf`, or none) as one fused CUDA kernel
+    (ember/_backend/cupy_kernels.py) for float32/64 parameters on the GPU; False where it
+    does not apply."""
     if x.dtype.char not in "fd" or grad.dtype != x.dtype or h.maximize:
         return False
-    k = kernel("sgd_momentum")
+    k = kernel("sgd" if buf is None else "sgd_momentum")
     if k is None:
         return False
     t = x.dtype.type
-    k(grad, t(h.weight_decay), t(h.momentum), t(1 - h.dampening), t(h.lr), np.bool_(h.nesterov),
-      x, buf)
+    if buf is None:
+        k(grad, t(h.weight_decay), t(h.lr), x)
+    else:
+        k(grad, t(h.weight_decay), t(h.momentum), t(1 - h.dampening), t(h.lr),
+          np.bool_(h.nesterov), x, buf)
     return True
