@@ -221,7 +221,8 @@ def _gemv_sum(x, axes, dtype):
     if ones is None:
         if len(_ONES) >= 64:
             _ONES.clear()
-        ones = _ONES[key] = _CUDA.xp.ones(n, dtype=x.dtype)
+        with _CUDA.xp.cuda.Device(key[0]):   # on x's device, not the current one
+            ones = _ONES[key] = _CUDA.xp.ones(n, dtype=x.dtype)
     return ones @ x.reshape(n, -1) if lead else x.reshape(-1, n) @ ones
 
 
