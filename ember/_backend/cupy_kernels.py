@@ -68,6 +68,26 @@ def kernel(name):
 # Built once per process as one module, instantiated for float and double. `raw(name, dtype)`
 # is None where CuPy cannot build kernels (the CPU fake) or for other dtypes.
 _RAW_SOURCE = r"""
+// Sums a and b over the block, the same in every thread on return: a shared-memory tree
+// (blockDim.x a power of two, at most 256) in a fixed order, so results do not depend on
+// scheduling. Every thread of the block must call it.
+__device__ void block_sum2(double& a, double& b) {
+    __shared__ double sa[256];
+    __shared__ double sb[256];
+    sa[threadIdx.x] = a;
+    sb[threadIdx.x] = b;
+    __syncthreads();
+    for (int k = blockDim.x / 2; k > 0; k >>= 1) {
+        if (threadIdx.x < k) {
+            sa[threadIdx.x] += sa[threadIdx.x + k];
+            sb[threadIdx.x] += sb[threadIdx.x + k];
+        }
+        __syncthreads();
+    }
+    a = sa[0];
+    b = sb[0];
+}
+
 // Statistics of each index c of x viewed as (A, C, B), over A and B, in double.
 // Block (c, s) sums part s of index c's A*B values and writes part[(c*S + s)*2 + 0/1]:
 //   mode 0: sum x, sum x*x;   mode 1: sum g, sum g*(x - mean[c]).
@@ -95,21 +115,10 @@ __global__ void chan_partial(const T* x, const T* g, const T* mean, double* part
             a1 += v * v;
         }
     }
-    __shared__ double s0[256];
-    __shared__ double s1[256];
-    s0[threadIdx.x] = a0;
-    s1[threadIdx.x] = a1;
-    __syncthreads();
-    for (int k = blockDim.x / 2; k > 0; k >>= 1) {
-        if (threadIdx.x < k) {
-            s0[threadIdx.x] += s0[threadIdx.x + k];
-            s1[threadIdx.x] += s1[threadIdx.x + k];
-        }
-        __syncthreads();
-    }
+    block_sum2(a0, a1);
     if (threadIdx.x == 0) {
-        part[((long long)c * S + s) * 2] = s0[0];
-        part[((long long)c * S + s) * 2 + 1] = s1[0];
+        part[((long long)c * S + s) * 2] = a0;
+        part[((long long)c * S + s) * 2 + 1] = a1;
     }
 }
 
@@ -284,21 +293,10 @@ __global__ void ce_reduce(const T* loss, const T* w, int N, int mean, T* out, T*
         a += (double)loss[i];
         b += (double)w[i];
     }
-    __shared__ double sa[256];
-    __shared__ double sb[256];
-    sa[threadIdx.x] = a;
-    sb[threadIdx.x] = b;
-    __syncthreads();
-    for (int k = blockDim.x / 2; k > 0; k >>= 1) {
-        if (threadIdx.x < k) {
-            sa[threadIdx.x] += sa[threadIdx.x + k];
-            sb[threadIdx.x] += sb[threadIdx.x + k];
-        }
-        __syncthreads();
-    }
+    block_sum2(a, b);
     if (threadIdx.x == 0) {
-        out[0] = (T)(mean ? sa[0] / sb[0] : sa[0]);
-        denom[0] = (T)sb[0];
+        out[0] = (T)(mean ? a / b : a);
+        denom[0] = (T)b;
     }
 }
 
