@@ -243,7 +243,27 @@ def dot_keep(a, b, axes):
 
 
 def _einsum_keep(shape, axes, *operands):
-    letters = "abcdefghijklmnopqrstuvwxyz"[:len(shape)]
+    spec = _EINSUM_SPECS.get((len(shape), axes, len(operands)))
+    if spec is None:
+        spec = _einsum_spec(len(shape), axes, len(operands))
+    out = _c_einsum(spec[0], *operands)
+    return out.reshape(tuple(n if k else 1 for n, k in zip(shape, spec[1])))
+
+
+def _einsum_spec(ndim, axes, n_operands):
+    """(subscripts, kept mask) of _einsum_keep's sum over `axes`: built once per rank, axes
+    and operand count (building the string cost ~10 us a call)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"[:ndim]
     kept = "".join(c for i, c in enumerate(letters) if i not in axes)
-    out = numpy_backend.xp.einsum(",".join([letters] * len(operands)) + "->" + kept, *operands)
-    return out.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    spec = (",".join([letters] * n_operands) + "->" + kept,
+            tuple(i not in axes for i in range(ndim)))
+    if len(_EINSUM_SPECS) < 256:
+        _EINSUM_SPECS[(ndim, tuple(axes), n_operands)] = spec
+    return spec
+
+
+_EINSUM_SPECS = {}
+# NumPy's C einsum without np.einsum's Python wrapper (which only forwards to it when no
+# optimize= is given); the wrapper where a NumPy build lacks it
+_c_einsum = getattr(getattr(getattr(numpy_backend.xp, "_core", None), "multiarray", None),
+                    "c_einsum", None) or numpy_backend.xp.einsum
