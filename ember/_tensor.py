@@ -45,10 +45,24 @@ class Size(tuple):
         return (Size, (tuple(self),))
 
 
+# Tensor attributes with class defaults that tie an instance to its graph and memory (a
+# deepcopy starts them afresh)
+_GRAPH_STATE = frozenset(("_output_nr", "_vc", "_base", "_view_fn", "_hooks", "_retains_grad",
+                          "_accumulator"))
+
+
 class Tensor:
     """A multi-dimensional array with autograd (``torch.Tensor``)."""
-    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_vc", "_base",
-                 "_view_fn", "_hooks", "_retains_grad", "_accumulator", "__dict__", "__weakref__")
+    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "__dict__", "__weakref__")
+    # Rarely set: class defaults, written to the instance's __dict__ only where they differ
+    # (a view's base, a version counter, hooks ...), so making a tensor sets four slots.
+    _output_nr = 0
+    _vc = None
+    _base = None
+    _view_fn = None
+    _hooks = None
+    _retains_grad = False
+    _accumulator = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -58,13 +72,6 @@ class Tensor:
         t._requires_grad = requires_grad
         t._grad = None
         t.grad_fn = None
-        t._output_nr = 0
-        t._vc = None
-        t._base = None
-        t._view_fn = None
-        t._hooks = None
-        t._retains_grad = False
-        t._accumulator = None
         return t
 
     def __new__(cls, *args, device=None, dtype=None):
@@ -309,9 +316,7 @@ class Tensor:
 
     @property
     def data(self):
-        t = Tensor._make(self._data)
-        t._vc = None
-        return t
+        return Tensor._make(self._data)   # its own version counter
 
     @data.setter
     def data(self, value):
@@ -449,7 +454,8 @@ class Tensor:
         t = type(self)._make(self._data.copy(), self._requires_grad)
         if type(self) is not Tensor and hasattr(self, "__dict__"):
             import copy
-            t.__dict__.update(copy.deepcopy(self.__dict__, memo))
+            t.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items()
+                                             if k not in _GRAPH_STATE}, memo))
         if self._grad is not None:
             t._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = t
