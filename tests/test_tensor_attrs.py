@@ -194,6 +194,24 @@ def test_deepcopy_and_pickle():
         copy.deepcopy(x * 2)
 
 
+def test_deepcopy_of_a_trained_parameter_starts_its_own_graph_state():
+    """A Parameter that took part in a backward (its gradient accumulator cached, its version
+    counter bumped by an in-place step) deep-copies into an independent leaf, as torch's."""
+    results = []
+    for lib in (torch, ember):
+        p = lib.nn.Parameter(lib.tensor([1.0, 2.0]))
+        (p * 3).sum().backward()
+        with lib.no_grad():
+            p.add_(1)
+        q = copy.deepcopy(p)
+        (q * q).sum().backward()
+        with lib.no_grad():
+            q.mul_(2)
+        results.append((p.grad.tolist(), q.grad.tolist(), p.tolist(), q.tolist(), p._version,
+                        q.is_leaf, type(q).__name__))
+    assert results[0] == results[1]
+
+
 @pytest.mark.skipif(ember.cuda.is_available(), reason="ember has CUDA here")
 def test_cuda_module_without_gpu():
     assert ember.cuda.is_available() == torch.cuda.is_available() is False

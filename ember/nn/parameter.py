@@ -29,6 +29,17 @@ class Parameter(Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
+    def __deepcopy__(self, memo):
+        """A new Parameter of a copy of the data, as PyTorch's: its gradient and any other
+        attribute are not copied."""
+        if id(self) in memo:
+            return memo[id(self)]
+        if isinstance(self, UninitializedParameter):
+            return super().__deepcopy__(memo)
+        result = type(self)(Tensor._make(self._data.copy()), self._requires_grad)
+        memo[id(self)] = result
+        return result
+
     def __reduce_ex__(self, proto):
         from .._ops.creation import _rebuild_tensor
         return (_rebuild_parameter, (self._cpu_array().copy(), self._requires_grad))
