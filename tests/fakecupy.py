@@ -9,7 +9,9 @@ CuPy 14.2):
   ufunc given a list raises too; ``fake[i] = numpy_array`` raises ValueError.
 * Reductions and scalar indexing give 0-d arrays, never NumPy scalars.
 * ``ufunc.reduce/accumulate/reduceat/at`` exist only for the ufuncs CuPy implements them for.
-* No kernels: ``ElementwiseKernel``, ``RawKernel``, ``fuse`` ... raise NotImplementedError.
+* ``RawModule``, ``RawKernel`` and ``ElementwiseKernel`` run their CUDA C++ on the CPU
+  (tests/cuda_emu.py, through g++); without g++ (or with EMBER_CUDA_EMU=0) they raise
+  NotImplementedError, as ``ReductionKernel`` and ``fuse`` always do, and callers fall back.
 * ``linalg.inv/solve/cholesky`` of a singular input give NaNs instead of raising LinAlgError,
   unless inside ``cupyx.errstate(linalg='raise')``.
 
@@ -440,7 +442,88 @@ def _no_kernels(*args, **kwargs):
     raise NotImplementedError(_NO_KERNELS)
 
 
-ElementwiseKernel = ReductionKernel = RawKernel = RawModule = fuse = _no_kernels
+ReductionKernel = fuse = _no_kernels
+
+
+def _emulator():
+    """tests/cuda_emu.py, which runs CUDA kernels on the CPU through g++; NotImplementedError
+    where it cannot (no g++, EMBER_CUDA_EMU=0), so that callers take their fallbacks."""
+    try:
+        from . import cuda_emu
+    except ImportError:   # this file imported outside the tests package
+        import cuda_emu
+    if not cuda_emu.available():
+        raise NotImplementedError(_NO_KERNELS)
+    return cuda_emu
+
+
+def _launch_args(args):
+    """A kernel's arguments as the emulator takes them: fakes -> their NumPy buffers (a
+    launch reads no value on the host, so it is no host sync); host arrays raise, as on
+    CuPy."""
+    _reject_numpy(args)
+    return _unwrap(tuple(args))
+
+
+class _Function:
+    """A kernel of a RawModule: fn(grid, block, args, shared_mem=0, stream=None)."""
+
+    def __init__(self, fn):
+        self._fn = fn
+
+    def __call__(self, grid, block, args, *, shared_mem=0, stream=None):
+        self._fn(grid, block, _launch_args(args), shared_mem)
+
+
+class RawModule:
+    """CUDA C++ run on the CPU (tests/cuda_emu.py); get_function(name) -> a kernel."""
+
+    def __init__(self, code=None, path=None, options=(), backend="nvrtc",
+                 translate_cucomplex=False, *, enable_cooperative_groups=False,
+                 name_expressions=None, jitify=False):
+        emu = _emulator()
+        if code is None:
+            with open(path) as f:
+                code = f.read()
+        self._module = emu.Module(code, options, name_expressions or ())
+
+    def get_function(self, name):
+        return _Function(self._module.get_function(name))
+
+
+class RawKernel:
+    """One extern "C" kernel `name` of `code`, run on the CPU: k(grid, block, args)."""
+
+    def __init__(self, code, name, options=(), backend="nvrtc", translate_cucomplex=False,
+                 *, enable_cooperative_groups=False, jitify=False):
+        self.code, self.name = code, name
+        self._module = _emulator().Module(code, options, (name,))
+
+    def __call__(self, grid, block, args, *, shared_mem=0, stream=None):
+        _Function(self._module.get_function(self.name))(grid, block, args,
+                                                        shared_mem=shared_mem)
+
+
+class ElementwiseKernel:
+    """CuPy's ElementwiseKernel run on the CPU (tests/cuda_emu.py): k(*inputs[, *outputs])
+    returns the output fakes (those given, or new ones)."""
+
+    def __init__(self, in_params, out_params, operation, name="kernel", reduce_dims=True,
+                 preamble="", no_return=False, return_tuple=False, loop_prep="",
+                 after_loop="", options=()):
+        self._k = _emulator().ElementwiseKernel(
+            in_params, out_params, operation, name, reduce_dims, preamble, no_return,
+            return_tuple, loop_prep, after_loop, options)
+
+    def __call__(self, *args, size=None, block_size=None, stream=None):
+        given = {id(a._a): a for a in args if isinstance(a, ndarray)}
+        out = self._k(*_launch_args(args), size=size)
+
+        def fake(o):   # (never `given.get(...) or ...`: bool() of a fake is a host read)
+            return given[id(o)] if id(o) in given else ndarray._from(o)
+        if isinstance(out, tuple):
+            return tuple(fake(o) for o in out)
+        return None if out is None else fake(out)
 
 _NUMPY_OK = {"result_type", "can_cast", "promote_types", "min_scalar_type", "isscalar", "ndim",
              "shape", "size", "iscomplexobj", "isrealobj"}

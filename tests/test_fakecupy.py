@@ -210,10 +210,42 @@ def test_cuda_api():
     assert pool.used_bytes() == 0
 
 
-def test_no_kernels():
-    for make in (cp.ElementwiseKernel, cp.ReductionKernel, cp.RawKernel, cp.fuse):
+def test_no_kernels(monkeypatch):
+    """ReductionKernel and fuse never build; ElementwiseKernel, RawKernel and RawModule run
+    on the CPU emulator (tests/cuda_emu.py), and raise as the others where it cannot run
+    (EMBER_CUDA_EMU=0, or no g++), so that callers take their fallbacks."""
+    for make in (cp.ReductionKernel, cp.fuse):
         with pytest.raises(NotImplementedError, match="fakecupy: no kernels"):
             make("x", "y", "z")
+    monkeypatch.setenv("EMBER_CUDA_EMU", "0")
+    for make in (cp.ElementwiseKernel, cp.RawKernel):
+        with pytest.raises(NotImplementedError, match="fakecupy: no kernels"):
+            make("T x", "T y", "y = x;")
+    with pytest.raises(NotImplementedError, match="fakecupy: no kernels"):
+        cp.RawModule(code="", name_expressions=["f<float>"])
+
+
+def test_kernels_on_the_emulator():
+    """A kernel launch takes fakes (never host arrays) and is no host sync."""
+    from tests import cuda_emu
+    if not cuda_emu.available():
+        pytest.skip("tests/cuda_emu.py needs g++")
+    double = cp.ElementwiseKernel("T x", "T y", "y = 2 * x;", "double_it")
+    x = cp.arange(5, dtype=np.float32)
+    out = cp.empty(5, dtype=np.float32)
+    before = cp.host_syncs()
+    assert double(x, out) is out and type(double(x)) is cp.ndarray
+    fill = cp.RawKernel(r'''extern "C" __global__ void fill(float* y, int n) {
+        int i = blockIdx.x * blockDim.x + threadIdx.x;
+        if (i < n) y[i] = (float)i;
+    }''', "fill")
+    fill((2,), (4,), (out, np.int32(5)))
+    assert cp.host_syncs() == before
+    assert out.get().tolist() == [0, 1, 2, 3, 4] and double(x).get().tolist() == [0, 2, 4, 6, 8]
+    with pytest.raises(TypeError):
+        double(np.arange(5, dtype=np.float32))
+    with pytest.raises(TypeError):
+        fill((2,), (4,), (np.zeros(5, np.float32), np.int32(5)))
 
 
 def test_special_functions():
