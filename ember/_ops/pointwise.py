@@ -238,11 +238,13 @@ class Add(Op):
     """out = x + alpha * y;  dx = grad, dy = alpha * grad."""
     _name = "AddBackward0"
 
+    alpha = 1   # ctx.alpha unless forward sets another (no ctx __dict__ for the common case)
+
     @staticmethod
     def forward(ctx, x, y, alpha):
-        ctx.alpha = alpha
         if alpha == 1:
             return opmath(np.add, x, y)
+        ctx.alpha = alpha
         return opmath(lambda a, b: a + alpha * b, x, y)
 
     @staticmethod
@@ -254,11 +256,13 @@ class Sub(Op):
     """out = x - alpha * y;  dx = grad, dy = -alpha * grad."""
     _name = "SubBackward0"
 
+    alpha = 1   # ctx.alpha unless forward sets another (no ctx __dict__ for the common case)
+
     @staticmethod
     def forward(ctx, x, y, alpha):
-        ctx.alpha = alpha
         if alpha == 1:
             return opmath(np.subtract, x, y)
+        ctx.alpha = alpha
         return opmath(lambda a, b: a - alpha * b, x, y)
 
     @staticmethod
