@@ -162,15 +162,18 @@ inline T atomicCAS(T* p, T compare, T v) {
 // ------------------------------------------------------------------ fibers
 namespace emu {
 
-enum State { RUNNABLE, AT_BARRIER, AT_WARP, DONE };
+enum State { NEW, RUNNABLE, AT_BARRIER, AT_WARP, DONE };
 enum WarpOp { SHFL_IDX, SHFL_XOR, SHFL_DOWN, SHFL_UP, SYNCWARP, BALLOT };
 
-constexpr size_t STACK = 256 * 1024;   // per thread; one guard page below each
+// A thread takes a stack when it starts; when it returns, the next thread, if it has not
+// started, runs on the same stack without a switch: a block whose threads never wait runs
+// them all as plain calls on one stack.
+constexpr size_t STACK = 256 * 1024;   // one guard page below each
 constexpr int MAX_THREADS = 1024;
 
 struct Fiber {
     void* sp;              // saved stack pointer (x86-64 switch)
-    char* stack;           // lowest usable byte
+    char* stack;           // lowest usable byte, while the thread runs
     State state;
     uint3 idx;
     unsigned lane, warp;
@@ -184,7 +187,8 @@ struct Fiber {
 };
 
 Fiber fibers[MAX_THREADS];
-int n_stacks = 0;
+char* free_stacks[MAX_THREADS];
+int n_free = 0;
 Fiber* current = nullptr;
 void* sched_sp = nullptr;
 #if !defined(EMU_ASM_SWITCH)
@@ -193,6 +197,8 @@ ucontext_t sched_ctx;
 void (*invoke)(void (*)(), void**) = nullptr;   // calls the kernel with its arguments
 void (*kernel)() = nullptr;
 void** kernel_args = nullptr;
+int block_threads = 0;   // of the running block
+int live = 0;            // its threads that have not returned
 char error[512];
 bool failed = false;
 
@@ -274,8 +280,9 @@ inline void resume(Fiber* f) {
 void fiber_entry() { fiber_main(current); }
 #endif
 
-// A fiber about to run the kernel from its first line.
-inline void reset(Fiber* f) {
+// A fiber about to run the kernel from its first line, on stack `stack`.
+inline void start(Fiber* f, char* stack) {
+    f->stack = stack;
     f->state = RUNNABLE;
 #if defined(EMU_ASM_SWITCH)
     void** top = (void**)((uintptr_t)(f->stack + STACK) & ~(uintptr_t)15) - 8;
@@ -296,23 +303,34 @@ inline void reset(Fiber* f) {
 #endif
 }
 
-[[noreturn]] void fiber_main(Fiber* f) {
-    invoke(kernel, kernel_args);
-    f->state = DONE;
-    yield_to_scheduler();
-    std::abort();   // a finished fiber is never resumed
+[[noreturn]] void fiber_main(Fiber*) {
+    while (true) {
+        invoke(kernel, kernel_args);
+        Fiber* done = current;
+        done->state = DONE;
+        --live;
+        Fiber* next = done + 1;
+        if (next < fibers + block_threads && next->state == NEW) {   // inherits the stack
+            next->stack = done->stack;
+            next->state = RUNNABLE;
+            current = next;
+            threadIdx = next->idx;
+            continue;
+        }
+        yield_to_scheduler();
+        std::abort();   // a finished thread is never resumed
+    }
 }
 
-inline bool make_stacks(int n) {
+// A stack for a thread that starts: a free one, else a new mapping (nullptr if none).
+inline char* take_stack() {
+    if (n_free) return free_stacks[--n_free];
     const long page = sysconf(_SC_PAGESIZE);
-    for (; n_stacks < n; ++n_stacks) {
-        char* m = (char*)mmap(nullptr, STACK + page, PROT_READ | PROT_WRITE,
-                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED) return false;
-        mprotect(m, page, PROT_NONE);   // a stack overflow faults instead of corrupting
-        fibers[n_stacks].stack = m + page;
-    }
-    return true;
+    char* m = (char*)mmap(nullptr, STACK + page, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return nullptr;
+    mprotect(m, page, PROT_NONE);   // a stack overflow faults instead of corrupting
+    return m + page;
 }
 
 // The calling thread waits at a warp intrinsic until every lane of its warp that has not
@@ -402,13 +420,26 @@ inline bool release_warp(Fiber* f, int n) {
 
 // Runs one block to completion; false (with `error`) on a deadlock or a bad intrinsic.
 inline bool run_block(int n) {
-    for (int t = 0; t < n; ++t) reset(&fibers[t]);
-    int live = n;
+    for (int t = 0; t < n; ++t) fibers[t].state = NEW;
+    block_threads = live = n;
     while (true) {
-        for (int t = 0; t < n; ++t) {
-            if (fibers[t].state != RUNNABLE) continue;
-            resume(&fibers[t]);
-            if (fibers[t].state == DONE) --live;
+        for (int t = 0; t < n;) {
+            Fiber* f = &fibers[t];
+            if (f->state == NEW) {
+                char* stack = take_stack();
+                if (!stack) {
+                    fail("cannot map a thread's stack");
+                    return false;
+                }
+                start(f, stack);
+            } else if (f->state != RUNNABLE) {
+                ++t;
+                continue;
+            }
+            resume(f);   // runs f, and the unstarted threads after it while they return
+            Fiber* last = current;
+            if (last->state == DONE) free_stacks[n_free++] = last->stack;
+            t = (int)(last - fibers) + 1;
         }
         if (live == 0) return true;
         bool opened = false;
@@ -456,10 +487,6 @@ int launch(void (*k)(A...), dim3 g, dim3 b, void** args) {
              g.x, g.y, g.z, (unsigned)n);
         return 1;
     }
-    if (!make_stacks((int)n)) {
-        fail("cannot map fiber stacks");
-        return 1;
-    }
     invoke = &invoke_as<A...>;
     kernel = reinterpret_cast<void (*)()>(k);
     kernel_args = args;
@@ -474,7 +501,12 @@ int launch(void (*k)(A...), dim3 g, dim3 b, void** args) {
         for (unsigned y = 0; y < g.y; ++y)
             for (unsigned x = 0; x < g.x; ++x) {
                 blockIdx = uint3{x, y, z};
-                if (!run_block((int)n)) return 1;
+                if (!run_block((int)n)) {
+                    for (unsigned t = 0; t < n; ++t)   // the stacks of abandoned threads
+                        if (fibers[t].state != NEW && fibers[t].state != DONE)
+                            free_stacks[n_free++] = fibers[t].stack;
+                    return 1;
+                }
             }
     return 0;
 }

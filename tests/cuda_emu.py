@@ -180,59 +180,57 @@ class Function:
             raise CompileError(f"{name}: more than 64 parameters")
         self.params = [(kinds.raw[i:i + 1].decode(), sizes[i], pkinds.raw[i:i + 1].decode(),
                         psizes[i]) for i in range(n)]
+        # each argument's bytes in an 8-byte slot (little-endian), and the slots' addresses
+        self._slots = (ctypes.c_uint64 * max(1, n))()
+        base = ctypes.addressof(self._slots)
+        self._addresses = (ctypes.c_void_p * max(1, n))(*[base + 8 * i for i in range(n)])
 
     def __call__(self, grid, block, args, shared_mem=0, stream=None):
         grid, block = _dim3(grid, "grid"), _dim3(block, "block")
         if shared_mem:
             raise NotImplementedError("cuda_emu: dynamic shared memory")
-        args = tuple(args)
         if len(args) != len(self.params):
             raise LaunchError(f"{self.name} takes {len(self.params)} arguments, "
                               f"{len(args)} given")
-        keep = []   # the ctypes objects that hold each argument's bytes
-        addresses = (ctypes.c_void_p * max(1, len(args)))()
-        for i, (arg, param) in enumerate(zip(args, self.params)):
-            holder = self._argument(i, arg, *param)
-            keep.append(holder)
-            addresses[i] = ctypes.addressof(holder) if isinstance(holder, ctypes.c_void_p) \
-                else holder.ctypes.data
-        with _LOCK:
-            rc = self._launch(*grid, *block, addresses)
-            if rc:
+        with _LOCK:   # (the slots are the Function's)
+            slots = self._slots
+            for i, arg in enumerate(args):
+                slots[i] = self._argument(i, arg, *self.params[i])
+            if self._launch(*grid, *block, self._addresses):
                 raise LaunchError(f"{self.name}: {self._error().decode()}")
 
     def _argument(self, i, arg, kind, size, pkind, psize):
-        """What holds argument i's bytes (checked against its parameter)."""
+        """Argument i's bytes as an integer (an array's data pointer), checked against its
+        parameter."""
         where = f"{self.name} argument {i}"
-        if isinstance(arg, numpy.ndarray):
+        if type(arg) is numpy.ndarray:
+            dt = arg.dtype
             if kind != "p":
                 raise LaunchError(f"{where}: an array for a {size}-byte {_KIND_NAME[kind]} "
                                   f"parameter")
-            if pkind != "v" and (arg.dtype.itemsize != psize or
-                                 _NUMPY_KIND.get(arg.dtype.kind) != pkind):
-                raise LaunchError(f"{where}: a {arg.dtype} array for a pointer to a "
+            if pkind != "v" and (dt.itemsize != psize or _NUMPY_KIND.get(dt.kind) != pkind):
+                raise LaunchError(f"{where}: a {dt} array for a pointer to a "
                                   f"{psize}-byte {_KIND_NAME[pkind]} type")
             if not arg.flags.c_contiguous:
                 raise LaunchError(f"{where}: a non-contiguous array (shape {arg.shape}, "
                                   f"strides {arg.strides}), which the kernel reads as "
                                   f"contiguous")
-            return ctypes.c_void_p(arg.__array_interface__["data"][0])
-        if isinstance(arg, (bool, int, float)):
-            arg = numpy.asarray(arg)   # CuPy: Python scalars as bool, int64, float64
-        elif isinstance(arg, numpy.generic):
-            arg = numpy.asarray(arg)
-        else:
-            raise TypeError(f"{where}: unsupported type {type(arg)}")
+            return arg.__array_interface__["data"][0]
+        if not isinstance(arg, numpy.generic):
+            if not isinstance(arg, (bool, int, float)):
+                raise TypeError(f"{where}: unsupported type {type(arg)}")
+            arg = numpy.asarray(arg)[()]   # CuPy: Python scalars as bool, int64, float64
+        dt = arg.dtype
         if kind == "p":
-            raise LaunchError(f"{where}: a {arg.dtype} scalar for a pointer parameter")
-        if arg.dtype.itemsize != size or _NUMPY_KIND.get(arg.dtype.kind) != kind:
-            raise LaunchError(f"{where}: a {arg.dtype} scalar for a {size}-byte "
+            raise LaunchError(f"{where}: a {dt} scalar for a pointer parameter")
+        if dt.itemsize != size or _NUMPY_KIND.get(dt.kind) != kind:
+            raise LaunchError(f"{where}: a {dt} scalar for a {size}-byte "
                               f"{_KIND_NAME[kind]} parameter")
-        return arg
+        return int.from_bytes(arg.tobytes(), "little")
 
 
 def _dim3(d, what):
-    d = (d,) if isinstance(d, (int, numpy.integer)) else tuple(d)
+    d = (d,) if isinstance(d, (int, numpy.integer)) else d
     if not 1 <= len(d) <= 3 or any(int(v) < 1 for v in d):
         raise LaunchError(f"invalid {what} {d}")
     d = tuple(int(v) for v in d) + (1,) * (3 - len(d))
