@@ -212,7 +212,8 @@ __global__ void im2col(const T* x, T* cols, int NP, int C, int H, int W, int KH,
 }
 
 // 2-D max pooling (1-D as height 1): y and the flat in-plane index of each window's first
-// maximum; a NaN wins (the first one), as on the CPU path. Padding is never a candidate.
+// maximum; a NaN wins (the first one), as on the CPU path. Padding is never a candidate: a
+// window with no tap inside the image (dilation over a narrow input) gives -inf and -1.
 template<typename T>
 __global__ void maxpool2d(const T* x, T* y, long long* idx, int total, int H, int W, int OH,
                           int OW, int KH, int KW, int sh, int sw, int ph, int pw, int dh,
@@ -220,7 +221,7 @@ __global__ void maxpool2d(const T* x, T* y, long long* idx, int total, int H, in
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += blockDim.x * gridDim.x) {
         const int ow = i % OW, t = i / OW, oh = t % OH, nc = t / OH;
         const T* plane = x + (long long)nc * H * W;
-        T best = (T)0;
+        T best = (T)__longlong_as_double(0xfff0000000000000ULL);   // -inf
         int bi = -1;
         for (int kh = 0; kh < KH; ++kh) {
             const int ih = oh * sh - ph + kh * dh;
@@ -241,12 +242,13 @@ __global__ void maxpool2d(const T* x, T* y, long long* idx, int total, int H, in
     }
 }
 
-// The gradient of max pooling: dx (zeroed by the caller) += g at each window's index.
+// The gradient of max pooling: dx (zeroed by the caller) += g at each window's index (none
+// for a window without one, index -1).
 template<typename T>
 __global__ void maxpool_backward(const T* g, const long long* idx, T* dx, int total, int P,
                                  int HW) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += blockDim.x * gridDim.x) {
-        atomicAdd(dx + (long long)(i / P) * HW + idx[i], g[i]);
+        if (idx[i] >= 0) atomicAdd(dx + (long long)(i / P) * HW + idx[i], g[i]);
     }
 }
 
