@@ -3,7 +3,8 @@ kernels run on the CPU (tests/cuda_emu.py: g++, one fiber per CUDA thread) throu
 CuPy (tests/fakecupy.py), each compared with a NumPy or torch reference, in float32 and
 float64, on odd shapes with several blocks so that an indexing error shows. Every array
 the wrappers allocate, and every input, sits between guard bytes checked after the call
-(an out-of-bounds write fails the test; an out-of-bounds read gets huge values).
+(an out-of-bounds write or atomicAdd fails the test; an out-of-bounds read gets 12.08 in
+float32, 2.3e6 in float64).
 
 The first tests check the emulator itself: indices, barriers, warp shuffles, atomics, the
 errors a GPU would hang or misbehave on, and that a wrong kernel is caught."""
@@ -34,8 +35,8 @@ def tol(dtype):
 # ------------------------------------------------------------------ guarded fake arrays
 
 class Guard:
-    """Allocates fake arrays between guard bytes (0x7f: an out-of-bounds float read is
-    huge) and checks them."""
+    """Allocates fake arrays between guard bytes and checks them: 0x41, a float of middling
+    size in both widths, so that adding to it changes it too."""
     PAD = 256
 
     def __init__(self):
@@ -45,14 +46,14 @@ class Guard:
         shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
         dtype = np.dtype(dtype)
         nbytes = math.prod(shape) * dtype.itemsize
-        buf = np.full(nbytes + 2 * self.PAD, 0x7F, dtype=np.uint8)
+        buf = np.full(nbytes + 2 * self.PAD, 0x41, dtype=np.uint8)
         self.buffers.append(buf)
         return buf[self.PAD:self.PAD + nbytes].view(dtype).reshape(shape)
 
     def check(self):
         for buf in self.buffers:
-            assert (buf[:self.PAD] == 0x7F).all(), "a kernel wrote before an array"
-            assert (buf[-self.PAD:] == 0x7F).all(), "a kernel wrote past an array"
+            assert (buf[:self.PAD] == 0x41).all(), "a kernel wrote before an array"
+            assert (buf[-self.PAD:] == 0x41).all(), "a kernel wrote past an array"
 
     def dev(self, a):
         """A guarded fake copy of NumPy array a."""
@@ -432,6 +433,17 @@ def test_cuda_kernel_maxpool2d_and_backward(cp, case, nan, dtype):
     rows = np.repeat(np.arange(shape[0] * shape[1]), out[0] * out[1])
     np.add.at(ref, (rows, ref_idx.ravel()), g.ravel())
     np.testing.assert_allclose(host(dx), ref.reshape(shape), **tol(dtype))
+
+
+def test_cuda_kernel_maxpool_window_in_padding_only(cp):
+    """A window whose taps all fall in the padding (width 1, kernel 2, padding 1, dilation
+    2): -inf and index -1, as the CPU path, and backward adds its gradient nowhere (it
+    wrote before each plane: out of bounds for the first)."""
+    x = np.arange(6.0).reshape(2, 3, 1, 1)
+    y, idx = ck.maxpool2d(cp.dev(x), (1, 2), (1, 1), (0, 1), (1, 2), (1, 1))
+    assert (host(y) == -np.inf).all() and (host(idx) == -1).all()
+    dx = ck.maxpool_backward(cp.dev(np.ones((2, 3, 1, 1))), idx, x.shape)
+    assert (host(dx) == 0).all()
 
 
 # ------------------------------------------------------------------ cross-entropy
