@@ -128,22 +128,23 @@ __global__ void chan_partial(const T* x, const T* g, const T* mean, double* part
 template<typename T>
 __global__ void chan_stats(const double* part, int S, long long C, double M, double eps,
                            T* st, int has_run, T* rm, T* rv, double momentum) {
-    const long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    double s0 = 0.0, s1 = 0.0;
-    for (int s = 0; s < S; ++s) {
-        s0 += part[(c * S + s) * 2];
-        s1 += part[(c * S + s) * 2 + 1];
-    }
-    const double mu = s0 / M;
-    double var = s1 / M - mu * mu;
-    if (var < 0.0) var = 0.0;
-    st[c] = (T)mu;
-    st[C + c] = (T)var;
-    st[2 * C + c] = (T)(1.0 / sqrt((double)(T)var + eps));
-    if (has_run) {
-        rm[c] = (T)((1.0 - momentum) * (double)rm[c] + momentum * mu);
-        rv[c] = (T)((1.0 - momentum) * (double)rv[c] + momentum * var * M / (M - 1.0));
+    for (long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x; c < C;
+         c += (long long)blockDim.x * gridDim.x) {
+        double s0 = 0.0, s1 = 0.0;
+        for (int s = 0; s < S; ++s) {
+            s0 += part[(c * S + s) * 2];
+            s1 += part[(c * S + s) * 2 + 1];
+        }
+        const double mu = s0 / M;
+        double var = s1 / M - mu * mu;
+        if (var < 0.0) var = 0.0;
+        st[c] = (T)mu;
+        st[C + c] = (T)var;
+        st[2 * C + c] = (T)(1.0 / sqrt((double)(T)var + eps));
+        if (has_run) {
+            rm[c] = (T)((1.0 - momentum) * (double)rm[c] + momentum * mu);
+            rv[c] = (T)((1.0 - momentum) * (double)rv[c] + momentum * var * M / (M - 1.0));
+        }
     }
 }
 
@@ -166,20 +167,21 @@ __global__ void chan_affine(const T* x, const T* st, const T* w, const T* b, T* 
 template<typename T>
 __global__ void chan_backward_coef(const double* part, int S, long long C, double M,
                                    const T* st, const T* w, int has_w, T* co) {
-    const long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    double sg = 0.0, sgc = 0.0;
-    for (int s = 0; s < S; ++s) {
-        sg += part[(c * S + s) * 2];
-        sgc += part[(c * S + s) * 2 + 1];
+    for (long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x; c < C;
+         c += (long long)blockDim.x * gridDim.x) {
+        double sg = 0.0, sgc = 0.0;
+        for (int s = 0; s < S; ++s) {
+            sg += part[(c * S + s) * 2];
+            sgc += part[(c * S + s) * 2 + 1];
+        }
+        const double inv = (double)st[2 * C + c];
+        const double k = has_w ? inv * (double)w[c] : inv;
+        co[c] = (T)k;
+        co[C + c] = (T)(-k * inv * inv * sgc / M);
+        co[2 * C + c] = (T)(-k * sg / M);
+        co[3 * C + c] = (T)(sgc * inv);
+        co[4 * C + c] = (T)sg;
     }
-    const double inv = (double)st[2 * C + c];
-    const double k = has_w ? inv * (double)w[c] : inv;
-    co[c] = (T)k;
-    co[C + c] = (T)(-k * inv * inv * sgc / M);
-    co[2 * C + c] = (T)(-k * sg / M);
-    co[3 * C + c] = (T)(sgc * inv);
-    co[4 * C + c] = (T)sg;
 }
 
 // dx = g co[0][c] + (x - mean[c]) co[1][c] + co[2][c] over (A, C, B).
