@@ -341,6 +341,25 @@ def test_cuda_kernel_channel_affine_and_backward(cp, view, affine, dtype):
                                atol=tol(dtype)["atol"] * 10)
 
 
+@pytest.mark.parametrize("dtype", [np.float32])
+def test_cuda_kernel_channels_beyond_the_grid_cap(cp, monkeypatch, dtype):
+    """_grid caps a launch at 65535 blocks, so a kernel launched by it must loop over what
+    lies beyond (LayerNorm's channels are its rows: more than 65535 * 256 = 16.8M rows
+    happen). Simulated with a cap of one block over 300 channels."""
+    monkeypatch.setattr(ck, "_grid", lambda total, threads=256: ((1,), (threads,)))
+    rng = np.random.default_rng(9)
+    A, C, B = 1, 300, 5
+    x, g = rand(rng, (A, C, B), dtype, 2.0, 1.0), rand(rng, (A, C, B), dtype)
+    w = rand(rng, C, dtype)
+    xd = cp.dev(x)
+    st = ck.channel_stats(xd, A, C, B, 1e-5)
+    mean, var = _norm_ref(x)
+    np.testing.assert_allclose(host(st)[0], mean, **tol(dtype))
+    np.testing.assert_allclose(host(st)[1], var, **tol(dtype))
+    dx, dw, db = ck.channel_backward(cp.dev(g), xd, st, cp.dev(w), A, C, B)
+    np.testing.assert_allclose(host(db), g.astype(np.float64).sum((0, 2)), **tol(dtype))
+
+
 # ------------------------------------------------------------------ convolution and pooling
 
 def _out(size, k, s, p, d):
