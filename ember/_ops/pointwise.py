@@ -22,7 +22,7 @@ from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
 from ._util import (cast, check_same_device, float_dtype_for, scalar_for, dtype_name,
-                    quietly)
+                    quietly, quiet_run)
 from .conversion import commit_inplace, inplace_source
 
 __all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
@@ -155,27 +155,31 @@ def opmath(fn, *args):
     since PyTorch returns inf/nan without a warning.
 
     On CuPy arrays a NumPy ufunc is swapped for CuPy's own (what NumPy's __array_ufunc__
-    dispatch would reach, without that dispatch), and nothing is silenced: CuPy never warns."""
-    low = None
-    gpu = False
+    dispatch would reach, without that dispatch), and nothing is silenced: CuPy never warns.
+    (Every pointwise op runs through here: the common case, NumPy arrays of 4 or 8 byte
+    items, is one pass over the operands and one call.)"""
     for a in args:
-        # itemsize first: a cheap test that skips the dtype comparisons for most arrays
-        t = type(a)
-        if t is _ndarray:
+        if type(a) is _ndarray:
             if a.itemsize == 2 and a.dtype in _LOW_PRECISION:
-                low = a.dtype
-                break
-        elif t in _ARRAY_TYPES:  # CuPy
-            gpu = True
-            if a.itemsize == 2 and a.dtype in _LOW_PRECISION:
-                low = a.dtype
-                break
-    if gpu:
-        fn = _GPU_UFUNCS.get(fn) or _gpu_ufunc(fn)
-        return fn(*args) if low is None else _in_float32(fn, args, low)
-    if low is None:
-        return quietly(fn, *args)
-    return quietly(_in_float32, fn, args, low)
+                return quietly(_in_float32, fn, args, a.dtype)
+        elif type(a) in _ARRAY_TYPES:   # CuPy
+            return _opmath_gpu(fn, args)
+    try:
+        return quiet_run(fn, *args)
+    except RuntimeError as e:   # the quiet context is entered already, or fn's own error
+        if "already entered" not in str(e):
+            raise
+    return quietly(fn, *args)
+
+
+def _opmath_gpu(fn, args):
+    low = None
+    for a in args:
+        if type(a) in _ARRAY_TYPES and a.itemsize == 2 and a.dtype in _LOW_PRECISION:
+            low = a.dtype
+            break
+    fn = _GPU_UFUNCS.get(fn) or _gpu_ufunc(fn)
+    return fn(*args) if low is None else _in_float32(fn, args, low)
 
 
 _GPU_UFUNCS = {}    # NumPy ufunc -> CuPy's ufunc of the same name (itself when CuPy lacks it)
