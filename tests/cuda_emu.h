@@ -6,14 +6,17 @@
 // calling OS thread: each runs until it reaches __syncthreads() or a warp intrinsic
 // (__shfl_*_sync, __syncwarp, __ballot_sync ...), or returns; then the next one runs.
 // A barrier opens when every thread of the block that has not returned waits at it; a
-// warp intrinsic when every lane of the warp that has not returned waits at one, and
-// every lane named in a mask takes part (else the launch fails, as it would hang or be
-// undefined on a GPU). __shared__ is `static`: one copy, shared by the threads of the
-// block that runs, which is correct because blocks never overlap.
+// warp intrinsic when every lane its mask names waits at one (a mask naming a returned
+// or missing lane, or a deadlock between barrier and warp, fails the launch: it would
+// hang or be undefined on a GPU). __shared__ is `static`: one copy, shared by the
+// threads of the block that runs, which is correct because blocks never overlap.
 //
 // Not modelled: memory ordering and races (a thread's writes are seen by every thread
-// that runs after it), warp lockstep (lanes never run together without a _sync
-// intrinsic), dynamic shared memory, streams, textures, cooperative groups.
+// that runs after it, so a missing __threadfence or a racy non-atomic update gives one
+// fixed answer here), warp lockstep (lanes never run together without a _sync
+// intrinsic), out-of-bounds accesses (tests put guard bytes around arrays), CUDA's own
+// math library (the host's libm: last-ulp differences), dynamic shared memory, streams,
+// textures, cooperative groups, half types.
 #pragma once
 
 #include <cmath>
