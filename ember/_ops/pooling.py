@@ -92,11 +92,39 @@ class MaxPool(Op):
             if len(parts) == 1:
                 vals, flat = parts[0]
         ctx.indices = flat
+        dead = _dead_windows(sp, k, s, p, d, out)
+        if dead is not None:
+            # windows with every tap in the padding: -inf, index -1 and no gradient (torch
+            # gives an index outside the input there, which its backward writes through);
+            # backward scatters their zeroed gradient at index 0
+            dead = like(dead, flat)
+            flat = ctx.xp.where(dead, -1, flat)
+            ctx.indices = ctx.xp.where(dead, 0, flat)
+            ctx.live = Tensor._make(like((~dead).astype(x.dtype), flat))
+            ctx.unique = False
         return vals, flat
+
+    live = None   # (forward sets it where some window lies wholly in the padding)
 
     @staticmethod
     def backward(ctx, grad, _unused=None):
+        if ctx.live is not None:
+            grad = grad * ctx.live
         return pool_scatter(grad, ctx.indices, ctx.in_shape, ctx.unique)
+
+
+def _dead_windows(sp, k, s, p, d, out):
+    """Bool array of the output positions whose window has no tap inside the input (only
+    possible with dilation: every tap of a window can then fall in the padding); None
+    when there are none."""
+    if all(di == 1 for di in d):
+        return None
+    dead = np.zeros(out, dtype=bool)
+    for i in range(len(k)):
+        taps = (np.arange(out[i])[:, None] * s[i] - p[i] + np.arange(k[i])[None, :] * d[i])
+        miss = ~((taps >= 0) & (taps < sp[i])).any(axis=1)
+        dead |= miss.reshape((-1,) + (1,) * (len(k) - 1 - i))
+    return dead if dead.any() else None
 
 
 def _max_pool(xp, x, k, s, p, d, out):

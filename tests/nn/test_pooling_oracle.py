@@ -117,3 +117,24 @@ def test_max_pool_ties_and_nans(k, s, p, nan, threads, monkeypatch):
     r = np.random.default_rng(6)
     y = ember.tensor(r.standard_normal((1, 2, 6, 6))).requires_grad_()
     assert gradgradcheck(lambda y: ember.nn.functional.max_pool2d(y, k, s, p), (y,))
+
+
+@pytest.mark.parametrize("nd,shape,kw", [
+    (1, (2, 3, 1), dict(kernel_size=2, padding=1, dilation=2)),
+    (2, (1, 2, 3, 1), dict(kernel_size=2, stride=1, padding=(0, 1), dilation=(1, 2))),
+    (3, (1, 1, 2, 1, 2), dict(kernel_size=2, stride=1, padding=(0, 1, 0), dilation=(1, 2, 1)))])
+def test_max_pool_window_wholly_in_padding(nd, shape, kw):
+    """A dilated window with every tap in the padding: -inf as torch; its index -1 and no
+    gradient (torch's index points outside the input, and its backward writes there, so
+    only the values are compared with torch)."""
+    x = f32(*shape)
+    fn = f"max_pool{nd}d"
+    ref = getattr(torch.nn.functional, fn)(torch.from_numpy(x), **kw)
+    t = ember.tensor(x, requires_grad=True)
+    y, idx = getattr(ember.nn.functional, fn)(t, return_indices=True, **kw)
+    assert y.shape == tuple(ref.shape) and np.array_equal(y.detach().cpu().numpy(), ref.numpy())
+    assert np.isneginf(y.detach().cpu().numpy()).all() and (idx.cpu().numpy() == -1).all()
+    y.backward(ember.ones_like(y))
+    assert np.array_equal(t.grad.cpu().numpy(), np.zeros_like(x))
+    assert gradgradcheck(lambda a: getattr(ember.nn.functional, fn)(a, **kw).clamp(min=-1e30),
+                         (ember.tensor(x.astype(np.float64), requires_grad=True),))
