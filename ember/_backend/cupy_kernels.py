@@ -260,7 +260,7 @@ __global__ void maxpool_backward(const T* g, const long long* idx, T* dx, int to
 template<typename T>
 __global__ void ce_rows(const T* x, const long long* t, const T* weight, int has_w,
                         long long ignore, int N, int C, T* loss, T* wout, T* lse) {
-    const int n = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    const long long n = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
     if (n >= N) return;
     const T* row = x + (long long)n * C;
@@ -349,6 +349,12 @@ def raw(name, dtype):
     return fn
 
 
+# The kernels index with 32-bit ints in grid-stride loops: the sizes they take stay below
+# 2**31 by more than one stride (at most 65535 blocks of 256 threads, under 2**25), so the
+# last step cannot overflow.
+INDEX_LIMIT = 2 ** 31 - 2 ** 25
+
+
 def _grid(total, threads=256):
     return (max(1, min((total + threads - 1) // threads, 65535)),), (threads,)
 
@@ -417,7 +423,7 @@ def im2col(x, k, stride, pads, dilation, out):
     import cupy as xp
     N, C, H, W = x.shape
     rows, NP = C * k[0] * k[1], N * out[0] * out[1]
-    if rows > 65535 or NP >= 2 ** 31 or rows == 0 or NP == 0:
+    if rows > 65535 or NP >= INDEX_LIMIT or rows == 0 or NP == 0:
         return None
     cols = xp.empty((rows, NP), dtype=x.dtype)
     fn((min(-(-NP // 256), max(4, 16384 // rows)), rows), (256,), (
@@ -434,7 +440,7 @@ def maxpool2d(x, k, stride, pads, dilation, out):
     fn = raw("maxpool2d", x.dtype)
     N, C, H, W = x.shape
     total = N * C * out[0] * out[1]
-    if fn is None or x.size >= 2 ** 31 or total == 0:
+    if fn is None or x.size >= INDEX_LIMIT or total == 0:
         return None
     import cupy as xp
     y = xp.empty((N, C) + tuple(out), dtype=x.dtype)
@@ -450,7 +456,7 @@ def maxpool_backward(g, idx, in_shape):
     in-plane index; None where the kernel does not apply."""
     fn = raw("maxpool_backward", g.dtype)
     size = math.prod(in_shape)
-    if fn is None or size >= 2 ** 31 or g.size >= 2 ** 31:
+    if fn is None or size >= INDEX_LIMIT or g.size >= INDEX_LIMIT:
         return None
     import cupy as xp
     dx = xp.zeros(in_shape, dtype=g.dtype)
@@ -468,7 +474,7 @@ def cross_entropy(x, t, weight, ignore_index, reduction):
     do not apply. A target out of range that is not ignore_index gives a NaN loss."""
     fn = raw("ce_rows", x.dtype)
     N, C = x.shape
-    if fn is None or x.size >= 2 ** 31 or N == 0 or not x.flags.c_contiguous or \
+    if fn is None or x.size >= INDEX_LIMIT or N == 0 or not x.flags.c_contiguous or \
             (weight is not None and weight.dtype != x.dtype):
         return None
     import cupy as xp

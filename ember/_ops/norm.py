@@ -161,8 +161,8 @@ def _channel_view(x, axes):
     """(A, C, B) when the statistics over `axes` of array x can run on the CUDA channel
     kernels (ember/_backend/cupy_kernels.py): x a contiguous float32/64 CuPy array, the
     kept dims one run, so x is (A, C, B) with statistics per C index over A and B."""
-    if type(x) is np.ndarray or not 0 < x.size < 2 ** 31 or not x.flags.c_contiguous or \
-            cupy_kernels.raw("chan_partial", x.dtype) is None:
+    if type(x) is np.ndarray or not 0 < x.size < cupy_kernels.INDEX_LIMIT or \
+            not x.flags.c_contiguous or cupy_kernels.raw("chan_partial", x.dtype) is None:
         return None
     kept = [i for i in range(x.ndim) if i not in axes]
     if not kept or kept != list(range(kept[0], kept[-1] + 1)):
