@@ -122,6 +122,16 @@ __global__ void chan_partial(const T* x, const T* g, const T* mean, double* part
     }
 }
 
+// The two sums of index c's S parts written by chan_partial, added in part order.
+__device__ void part_sums(const double* part, int S, long long c, double& a, double& b) {
+    a = 0.0;
+    b = 0.0;
+    for (int s = 0; s < S; ++s) {
+        a += part[(c * S + s) * 2];
+        b += part[(c * S + s) * 2 + 1];
+    }
+}
+
 // Forward statistics from chan_partial's mode-0 parts: st = (mean, biased var, invstd),
 // each C long; with running statistics (has_run), rm and rv move towards them as
 // BatchNorm's momentum rule says (rv with the unbiased variance).
@@ -130,11 +140,8 @@ __global__ void chan_stats(const double* part, int S, long long C, double M, dou
                            T* st, int has_run, T* rm, T* rv, double momentum) {
     for (long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x; c < C;
          c += (long long)blockDim.x * gridDim.x) {
-        double s0 = 0.0, s1 = 0.0;
-        for (int s = 0; s < S; ++s) {
-            s0 += part[(c * S + s) * 2];
-            s1 += part[(c * S + s) * 2 + 1];
-        }
+        double s0, s1;
+        part_sums(part, S, c, s0, s1);
         const double mu = s0 / M;
         double var = s1 / M - mu * mu;
         if (var < 0.0) var = 0.0;
@@ -169,11 +176,8 @@ __global__ void chan_backward_coef(const double* part, int S, long long C, doubl
                                    const T* st, const T* w, int has_w, T* co) {
     for (long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x; c < C;
          c += (long long)blockDim.x * gridDim.x) {
-        double sg = 0.0, sgc = 0.0;
-        for (int s = 0; s < S; ++s) {
-            sg += part[(c * S + s) * 2];
-            sgc += part[(c * S + s) * 2 + 1];
-        }
+        double sg, sgc;
+        part_sums(part, S, c, sg, sgc);
         const double inv = (double)st[2 * C + c];
         const double k = has_w ? inv * (double)w[c] : inv;
         co[c] = (T)k;
