@@ -360,6 +360,84 @@ def test_cuda_kernel_channels_beyond_the_grid_cap(cp, monkeypatch, dtype):
     np.testing.assert_allclose(host(db), g.astype(np.float64).sum((0, 2)), **tol(dtype))
 
 
+# LayerNorm's rows (R, D): D under, over and a multiple of the 256-thread block, R over
+# several blocks and several parts of the weight gradient's first pass (S = 2, 3)
+ROWS = [(5, 37), (3, 300), (4, 512), (70, 45), (100, 3)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("affine", ["wb", "w", "b", "none"])
+@pytest.mark.parametrize("rows", ROWS, ids=[f"R{r}xD{d}" for r, d in ROWS])
+def test_cuda_kernel_row_affine_and_backward(cp, rows, affine, dtype):
+    rng = np.random.default_rng(3)
+    R, D = rows
+    x, g = rand(rng, rows, dtype, 2.0, -1.0), rand(rng, rows, dtype)
+    w = rand(rng, D, dtype) if "w" in affine else None
+    b = rand(rng, D, dtype) if "b" in affine else None
+    xd = cp.dev(x)
+    st_d = ck.channel_stats(xd, 1, R, D, 1e-5)
+    st = host(st_d).astype(np.float64)
+    mean, inv = st[0][:, None], st[2][:, None]
+    wr = np.ones(D) if w is None else w.astype(np.float64)
+    br = np.zeros(D) if b is None else b.astype(np.float64)
+    y = ck.row_affine(xd, st_d, None if w is None else cp.dev(w),
+                      None if b is None else cp.dev(b), R, D)
+    xhat = (x - mean) * inv
+    np.testing.assert_allclose(host(y), xhat * wr + br, **tol(dtype))
+
+    dx, dw, db = ck.row_backward(cp.dev(g), xd, st_d, None if w is None else cp.dev(w), R, D)
+    gd = g.astype(np.float64)
+    gw = gd * wr
+    dx_ref = inv * (gw - gw.mean(1, keepdims=True) - xhat * (gw * xhat).mean(1, keepdims=True))
+    np.testing.assert_allclose(host(dw), (gd * xhat).sum(0), **tol(dtype))
+    np.testing.assert_allclose(host(db), gd.sum(0), **tol(dtype))
+    np.testing.assert_allclose(host(dx), dx_ref, rtol=tol(dtype)["rtol"] * 10,
+                               atol=tol(dtype)["atol"] * 10)
+    if dtype == np.float64:   # and torch's LayerNorm from x itself
+        xt, wt, bt = (torch.tensor(a if a is not None else f, requires_grad=True)
+                      for a, f in ((x, None), (w, np.ones(D)), (b, np.zeros(D))))
+        yt = torch.nn.functional.layer_norm(xt, (D,), wt, bt, 1e-5)
+        yt.backward(torch.tensor(g))
+        np.testing.assert_allclose(host(y), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+        for ours, ref in ((dx, xt), (dw, wt), (db, bt)):
+            np.testing.assert_allclose(host(ours), ref.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_cuda_kernel_row_backward_parts_and_grid_cap(cp, monkeypatch):
+    """Only the gradients asked for, and the kernels' loops over what lies beyond a capped
+    grid (simulated with 2 blocks per grid dimension: rows of row_backward, columns of
+    row_param_partial/sums)."""
+    monkeypatch.setattr(ck, "MAX_BLOCKS", 2)
+    rng = np.random.default_rng(4)
+    R, D = 9, 700
+    x, g, w = rand(rng, (R, D), np.float64), rand(rng, (R, D), np.float64), rand(rng, D, np.float64)
+    xd, gd, wd = cp.dev(x), cp.dev(g), cp.dev(w)
+    st_d = ck.channel_stats(xd, 1, R, D, 1e-5)
+    dx, dw, db = ck.row_backward(gd, xd, st_d, wd, R, D)
+    dx_only = ck.row_backward(gd, xd, st_d, wd, R, D, need_wb=False)
+    wb_only = ck.row_backward(gd, xd, st_d, wd, R, D, need_x=False)
+    assert dx_only[1:] == (None, None) and wb_only[0] is None
+    np.testing.assert_array_equal(host(dx_only[0]), host(dx))
+    np.testing.assert_array_equal(host(wb_only[1]), host(dw))
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    bt = torch.zeros(D, dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.layer_norm(xt, (D,), wt, bt, 1e-5).backward(torch.tensor(g))
+    for ours, ref in ((dx, xt), (dw, wt), (db, bt)):
+        np.testing.assert_allclose(host(ours), ref.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_cuda_kernel_row_kernels_do_not_apply(cp):
+    """None (the caller's fallback) for another dtype of w or b, or an empty x."""
+    x = cp.dev(np.ones((2, 3), np.float32))
+    st = ck.channel_stats(x, 1, 2, 3, 1e-5)
+    w64 = cp.dev(np.ones(3, np.float64))
+    assert ck.row_affine(x, st, w64, None, 2, 3) is None
+    assert ck.row_affine(x, st, None, w64, 2, 3) is None
+    assert ck.row_backward(x, x, st, w64, 2, 3) is None
+    empty = cp.dev(np.ones((0, 3), np.float32))
+    assert ck.row_affine(empty, st, None, None, 0, 3) is None
+
+
 # ------------------------------------------------------------------ convolution and pooling
 
 def _out(size, k, s, p, d):

@@ -70,7 +70,8 @@ def kernel(name):
 _RAW_SOURCE = r"""
 // Sums a and b over the block, the same in every thread on return: a shared-memory tree
 // (blockDim.x a power of two, at most 256) in a fixed order, so results do not depend on
-// scheduling. Every thread of the block must call it.
+// scheduling. Every thread of the block must call it; the barrier at the end lets a loop
+// call it again (row_backward) without overwriting sa[0] before every thread has read it.
 __device__ void block_sum2(double& a, double& b) {
     __shared__ double sa[256];
     __shared__ double sb[256];
@@ -86,6 +87,7 @@ __device__ void block_sum2(double& a, double& b) {
     }
     a = sa[0];
     b = sb[0];
+    __syncthreads();
 }
 
 // Statistics of each index c of x viewed as (A, C, B), over A and B, in double.
@@ -155,16 +157,66 @@ __global__ void chan_stats(const double* part, int S, long long C, double M, dou
     }
 }
 
-// y = (x - mean[c]) * invstd[c] * w[c] + b[c] over x viewed as (A, C, B) (w, b optional).
+// y = (x - mean[c]) * invstd[c] * w[k] + b[k] over x viewed as (A, C, B) (w, b optional),
+// k = c (BatchNorm: one scale per channel) or, with along_b, the position in B (LayerNorm
+// as (1, rows, D): w and b vary along the normalized row).
 template<typename T>
 __global__ void chan_affine(const T* x, const T* st, const T* w, const T* b, T* y,
-                            int total, int C, int B, int has_w, int has_b) {
+                            int total, int C, int B, int has_w, int has_b, int along_b) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += blockDim.x * gridDim.x) {
         const int c = (i / B) % C;
+        const int k = along_b ? i % B : c;
         T v = (x[i] - st[c]) * st[2 * C + c];
-        if (has_w) v *= w[c];
-        if (has_b) v += b[c];
+        if (has_w) v *= w[k];
+        if (has_b) v += b[k];
         y[i] = v;
+    }
+}
+
+// LayerNorm's dx over x viewed as (R, D), one block per row (looping over the rows beyond
+// the grid), st from chan_stats: with xhat = (x - mean) invstd and gw = g w (or g),
+// a = sum gw and c = sum gw xhat over the row (in double), dx = invstd (gw - a/D - xhat c/D).
+template<typename T>
+__global__ void row_backward(const T* g, const T* x, const T* st, const T* w, int has_w,
+                             T* dx, int R, int D) {
+    for (int r = blockIdx.x; r < R; r += gridDim.x) {
+        const int off = r * D;
+        const double m = (double)st[r], inv = (double)st[2 * R + r];
+        double a = 0.0, c = 0.0;
+        for (int j = threadIdx.x; j < D; j += blockDim.x) {
+            const double gw = has_w ? (double)g[off + j] * (double)w[j] : (double)g[off + j];
+            a += gw;
+            c += gw * (((double)x[off + j] - m) * inv);
+        }
+        block_sum2(a, c);
+        a /= D;
+        c /= D;
+        for (int j = threadIdx.x; j < D; j += blockDim.x) {
+            const double gw = has_w ? (double)g[off + j] * (double)w[j] : (double)g[off + j];
+            dx[off + j] = (T)(inv * (gw - a - ((double)x[off + j] - m) * inv * c));
+        }
+    }
+}
+
+// LayerNorm's weight and bias gradients over x viewed as (R, D), first pass: block row s
+// (blockIdx.y) sums part s of the rows for each column j, in double, and writes
+// part[(j*S + s)*2 + 0/1] = sum g xhat, sum g (the layout part_sums reads).
+template<typename T>
+__global__ void row_param_partial(const T* g, const T* x, const T* st, double* part, int R,
+                                  int D, int S) {
+    const int s = blockIdx.y;
+    const int per = (R + S - 1) / S;
+    const int r0 = s * per;
+    const int r1 = r0 + per < R ? r0 + per : R;
+    for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < D; j += blockDim.x * gridDim.x) {
+        double a = 0.0, b = 0.0;
+        for (int r = r0; r < r1; ++r) {
+            const double gv = (double)g[r * D + j];
+            a += gv * (((double)x[r * D + j] - (double)st[r]) * (double)st[2 * R + r]);
+            b += gv;
+        }
+        part[((long long)j * S + s) * 2] = a;
+        part[((long long)j * S + s) * 2 + 1] = b;
     }
 }
 
@@ -185,6 +237,17 @@ __global__ void chan_backward_coef(const double* part, int S, long long C, doubl
         co[2 * C + c] = (T)(-k * sg / M);
         co[3 * C + c] = (T)(sgc * inv);
         co[4 * C + c] = (T)sg;
+    }
+}
+
+// Second pass of row_param_partial: dw[j], db[j] = the sums of column j's S parts.
+template<typename T>
+__global__ void row_param_sums(const double* part, int S, int D, T* dw, T* db) {
+    for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < D; j += blockDim.x * gridDim.x) {
+        double a, b;
+        part_sums(part, S, j, a, b);
+        dw[j] = (T)a;
+        db[j] = (T)b;
     }
 }
 
@@ -325,7 +388,8 @@ __global__ void ce_backward(const T* x, const long long* t, const T* lse, const 
 }
 """
 _RAW_NAMES = ("chan_partial", "chan_stats", "chan_affine", "chan_backward_coef",
-              "chan_backward_apply", "im2col", "maxpool2d", "maxpool_backward", "ce_rows", "ce_reduce",
+              "chan_backward_apply", "row_backward", "row_param_partial", "row_param_sums",
+              "im2col", "maxpool2d", "maxpool_backward", "ce_rows", "ce_reduce",
               "ce_backward")
 _RAW_TYPES = {"f": "float", "d": "double"}   # dtype.char -> C type
 _RAW = {}
@@ -357,10 +421,11 @@ def raw(name, dtype):
 # 2**31 by more than one stride (at most 65535 blocks of 256 threads, under 2**25), so the
 # last step cannot overflow.
 INDEX_LIMIT = 2 ** 31 - 2 ** 25
+MAX_BLOCKS = 65535   # per grid dimension, as the launches here use it
 
 
 def _grid(total, threads=256):
-    return (max(1, min((total + threads - 1) // threads, 65535)),), (threads,)
+    return (max(1, min((total + threads - 1) // threads, MAX_BLOCKS)),), (threads,)
 
 
 _i32, _i64, _f64 = np.int32, np.int64, np.float64
@@ -390,14 +455,14 @@ def channel_stats(x, A, C, B, eps, running=None, momentum=0.0):
     return st
 
 
-def channel_affine(x, st, w, b, A, C, B):
+def channel_affine(x, st, w, b, A, C, B, along_b=False):
     """(x - mean) * invstd * w + b for x viewed as (A, C, B), st from channel_stats, w and b
-    C-long arrays or None."""
+    C-long arrays (B-long with along_b: indexed by the position in B) or None."""
     import cupy as xp
     y = xp.empty_like(x)
     raw("chan_affine", x.dtype)(*_grid(x.size), (
         x, st, st if w is None else w, st if b is None else b, y, _i32(x.size), _i32(C),
-        _i32(B), _i32(w is not None), _i32(b is not None)))
+        _i32(B), _i32(w is not None), _i32(b is not None), _i32(along_b)))
     return y
 
 
@@ -416,6 +481,51 @@ def channel_backward(g, x, st, w, A, C, B):
     raw("chan_backward_apply", dt)(*_grid(x.size), (g, x, st, co, dx, _i32(x.size), _i32(C),
                                                     _i32(B)))
     return dx, co[3], co[4]
+
+
+def _rows_apply(x, *arrays):
+    """Whether the row kernels (LayerNorm) take contiguous x and arrays of x's dtype (or
+    None): kernels built, float32/64, under INDEX_LIMIT."""
+    return raw("row_backward", x.dtype) is not None and 0 < x.size < INDEX_LIMIT and \
+        all(a is None or a.dtype == x.dtype for a in arrays)
+
+
+def row_affine(x, st, w, b, R, D):
+    """LayerNorm's (x - mean[r]) * invstd[r] * w + b for contiguous x viewed as (R, D), st
+    from channel_stats over (1, R, D), w and b D-long arrays (varying along the row) or
+    None; None where the kernels do not apply."""
+    if not _rows_apply(x, w, b):
+        return None
+    import cupy as xp
+    w, b = (None if a is None else xp.ascontiguousarray(a) for a in (w, b))
+    return channel_affine(x, st, w, b, 1, R, D, along_b=True)
+
+
+def row_backward(g, x, st, w, R, D, need_x=True, need_wb=True):
+    """(dx, dw, db) of row_affine's output given its gradient g (x's shape): dw = sum_r g
+    xhat and db = sum_r g D-long, summed in a fixed order (two passes over S parts of the
+    rows); dx (or dw and db) None when not needed. None where the kernels do not apply."""
+    if not _rows_apply(x, w):
+        return None
+    import cupy as xp
+    dt = x.dtype
+    g = xp.ascontiguousarray(g.astype(dt, copy=False))
+    w = None if w is None else xp.ascontiguousarray(w)
+    dx = dw = db = None
+    if need_x:
+        dx = xp.empty_like(x)
+        threads = min(256, max(32, 1 << (D - 1).bit_length()))
+        raw("row_backward", dt)((min(R, MAX_BLOCKS),), (threads,), (
+            g, x, st, st if w is None else w, _i32(w is not None), dx, _i32(R), _i32(D)))
+    if need_wb:
+        cols = min(-(-D // 256), MAX_BLOCKS)
+        S = int(max(1, min(-(-1024 // cols), R // 32, MAX_BLOCKS)))
+        part = xp.empty(D * S * 2, dtype=xp.float64)
+        raw("row_param_partial", dt)((cols, S), (256,), (g, x, st, part, _i32(R), _i32(D),
+                                                         _i32(S)))
+        dw, db = xp.empty(D, dtype=dt), xp.empty(D, dtype=dt)
+        raw("row_param_sums", dt)(*_grid(D), (part, _i32(S), _i32(D), dw, db))
+    return dx, dw, db
 
 
 def im2col(x, k, stride, pads, dilation, out):

@@ -41,11 +41,15 @@ class Normalize(Op):
             st, view = chan
             ctx.mean, ctx.invstd = mean, st[2].reshape(mean.shape)
             xl, w, b = _lowp(x), _lowp(w), _lowp(b)
+            wf, bf = (None if a is None else a.reshape(-1) for a in (w, b))
             if w is None or _broadcast_dims(x.ndim, w.shape) == axes:
                 if b is None or _broadcast_dims(x.ndim, b.shape) == axes:
-                    return cupy_kernels.channel_affine(
-                        xl, st, None if w is None else w.reshape(-1),
-                        None if b is None else b.reshape(-1), *view).astype(x.dtype, copy=False)
+                    return cupy_kernels.channel_affine(xl, st, wf, bf, *view).astype(
+                        x.dtype, copy=False)
+            if _along_rows(x.shape, axes, view, w, b):   # LayerNorm, in one launch
+                y = cupy_kernels.row_affine(xl, st, wf, bf, *view[1:])
+                if y is not None:
+                    return y.astype(x.dtype, copy=False)
             y = cupy_kernels.channel_affine(xl, st, None, None, *view)
             if w is not None:
                 ctx.xhat = y   # for the fused backward, as below
@@ -98,7 +102,9 @@ def _normalize_backward_fused(ctx, grad, x, w):
     With xc = x - mean, a = sum(g w), c = sum(g w xc) over axes:
         dx = invstd * (g w - a / n) - xc * invstd^3 * c / n
     When w is constant over the normalized axes (BatchNorm's channels, or no w), w leaves
-    the sums: a = w sum(g), c = w sum(g xc), and dx takes four passes over the data."""
+    the sums: a = w sum(g), c = w sum(g xc), and dx takes four passes over the data. On
+    CUDA (ctx.chan) the channel kernels, or for LayerNorm the row kernels, do it all in
+    three launches."""
     axes, need = ctx.axes, ctx.needs_input_grad
     dt = x._data.dtype
     xa, g = _lowp(x._data), _lowp(grad._data)
@@ -107,20 +113,26 @@ def _normalize_backward_fused(ctx, grad, x, w):
     n = math.prod(xa.shape[a] for a in axes)
     nd = xa.ndim
     b_dims = _broadcast_dims(nd, ctx._input_meta[2][0]) if len(need) > 2 and need[2] else None
-    gx = gw = gb = None
-    if ctx.chan is not None and (w is None or _broadcast_dims(nd, w.shape) == axes) and \
-            b_dims in (None, axes):
+    need_w = len(need) > 1 and need[1]
+    w_per_channel = w is None or _broadcast_dims(nd, w.shape) == axes
+    gx = gw = gb = fused = None
+    if ctx.chan is not None:   # the CUDA kernels
         st, view = ctx.chan
-        gx, gw, gb = cupy_kernels.channel_backward(
-            g.reshape(xa.shape) if g.flags.c_contiguous else g.copy(), xa, st,
-            None if wa is None else wa.reshape(-1), *view)
-        gx = gx if need[0] else None
-        gw = gw if len(need) > 1 and need[1] else None
-        gb = gb if b_dims is not None else None
-    elif w is None or _broadcast_dims(nd, w.shape) == axes:
+        wf = None if wa is None else wa.reshape(-1)
+        if w_per_channel and b_dims in (None, axes):
+            fused = cupy_kernels.channel_backward(
+                g.reshape(xa.shape) if g.flags.c_contiguous else g.copy(), xa, st, wf, *view)
+        elif _along_rows(xa.shape, axes, view, w,
+                         ctx._input_meta[2][0] if b_dims is not None else None):
+            fused = cupy_kernels.row_backward(g, xa, st, wf, *view[1:], need[0],
+                                              need_w or b_dims is not None)
+    if fused is not None:
+        gx, gw, gb = (a if keep else None
+                      for a, keep in zip(fused, (need[0], need_w, b_dims is not None)))
+    elif w_per_channel:
         xc = xa - ctx.mean
         sg, sgc = sum_keep(g, axes), dot_keep(g, xc, axes)
-        if len(need) > 1 and need[1]:
+        if need_w:
             gw = (sgc * invstd).reshape(w.shape)
         if b_dims is not None:
             gb = sg if b_dims == axes else sum_keep(g, b_dims)
@@ -132,7 +144,7 @@ def _normalize_backward_fused(ctx, grad, x, w):
             gx += k * (sg / -n)
     else:
         xhat = ctx.xhat   # forward's; read only (a retained graph backpropagates again)
-        if len(need) > 1 and need[1]:
+        if need_w:
             gw = dot_keep(g, xhat, _broadcast_dims(nd, w.shape)).reshape(w.shape)
         if b_dims is not None:
             gb = sum_keep(g, b_dims)
@@ -155,6 +167,15 @@ def _broadcast_dims(ndim, shape):
     """The dims of an ndim-array along which an operand of `shape` is broadcast."""
     full = (1,) * (ndim - len(shape)) + tuple(shape)
     return tuple(i for i in range(ndim) if full[i] == 1)
+
+
+def _along_rows(shape, axes, view, *params):
+    """Whether params (arrays, shapes or None) are LayerNorm's weight and bias for x of
+    `shape` viewed as (1, R, D) by _channel_view: each full along the normalized axes and
+    broadcast along the others, so it is one D-long row (cupy_kernels.row_affine)."""
+    row = tuple(n if i in axes else 1 for i, n in enumerate(shape))
+    shapes = [tuple(getattr(p, "shape", p)) for p in params if p is not None]
+    return view[0] == 1 and all((1,) * (len(shape) - len(p)) + p == row for p in shapes)
 
 
 def _channel_view(x, axes):
