@@ -547,7 +547,6 @@ def im2col(x, k, stride, pads, dilation, out):
     return cols
 
 
-
 def maxpool2d(x, k, stride, pads, dilation, out):
     """(max, flat in-plane index) of each window of contiguous x (N, C, H, W) for 2-D max
     pooling; None where the kernel does not apply."""
