@@ -476,6 +476,63 @@ def test_cuda_kernel_im2col(cp, case, dtype):
     np.testing.assert_array_equal(host(cols), _im2col_ref(x, k, s, p, d, out))
 
 
+# im2col's adjoint for the CONV cases, and: stride over the kernel (pixels no tap reads get
+# 0), 1-D as height 1, rows past the last window (conv_transpose's output_padding)
+COL2IM = CONV + [((2, 3, 11, 9), (2, 2), (3, 4), (0, 1), (1, 1)),
+                 ((3, 5, 1, 29), (1, 4), (1, 2), (0, 3), (1, 3)),
+                 ((2, 2, 10, 8), (3, 2), (2, 2), (1, 0), (1, 1))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", COL2IM, ids=[f"conv{i}" for i in range(len(COL2IM))])
+def test_cuda_kernel_col2im(cp, case, dtype):
+    """col2im against torch's fold (the same sum, columns laid out (N, C*KH*KW, L)), and
+    as im2col's adjoint: <im2col(x), cols> = <x, col2im(cols)>."""
+    shape, k, s, p, d = case
+    if shape[1] > 100 and dtype == np.float64:
+        pytest.skip("the large case once")
+    rng = np.random.default_rng(5)
+    N, C, H, W = shape
+    out = (_out(H, k[0], s[0], p[0], d[0]), _out(W, k[1], s[1], p[1], d[1]))
+    L = out[0] * out[1]
+    cols = rand(rng, (C * k[0] * k[1], N * L), dtype)
+    dx = host(ck.col2im(cp.dev(cols), shape, k, s, p, d, out))
+    folded = torch.nn.functional.fold(
+        torch.tensor(cols.reshape(-1, N, L).transpose(1, 0, 2)), (H, W), k, d, p, s)
+    np.testing.assert_allclose(dx, folded.numpy(), **tol(dtype))
+    x = rand(rng, shape, dtype)
+    lhs = (_im2col_ref(x, k, s, p, d, out).astype(np.float64) * cols).sum()
+    np.testing.assert_allclose((x.astype(np.float64) * dx).sum(), lhs,
+                               rtol=tol(dtype)["rtol"] * 10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("N, O, P", [(3, 5, 7), (1, 1, 1), (2, 70, 9), (5, 3, 300)])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
+def test_cuda_kernel_conv_out(cp, N, O, P, bias, dtype):
+    rng = np.random.default_rng(6)
+    src, b = rand(rng, (O, N * P), dtype), rand(rng, O, dtype)
+    y = ck.conv_out(cp.dev(src), cp.dev(b) if bias else None, N, O, P)
+    ref = src.reshape(O, N, P).transpose(1, 0, 2) + (b[:, None] if bias else 0)
+    np.testing.assert_array_equal(host(y), ref)
+
+
+def test_cuda_kernel_conv_kernels_beyond_the_grid_cap(cp, monkeypatch):
+    """conv_out and col2im loop over what lies beyond a capped grid (one block here)."""
+    monkeypatch.setattr(ck, "_grid", lambda total, threads=256: ((1,), (threads,)))
+    rng = np.random.default_rng(7)
+    src, b = rand(rng, (6, 4 * 50), np.float32), rand(rng, 6, np.float32)
+    y = ck.conv_out(cp.dev(src), cp.dev(b), 4, 6, 50)
+    np.testing.assert_array_equal(host(y), src.reshape(6, 4, 50).transpose(1, 0, 2) +
+                                  b[:, None])
+    cols = rand(rng, (3 * 4, 2 * 9 * 10), np.float32)
+    dx = host(ck.col2im(cp.dev(cols), (2, 3, 10, 11), (2, 2), (1, 1), (0, 0), (1, 1),
+                        (9, 10)))
+    folded = torch.nn.functional.fold(
+        torch.tensor(cols.reshape(12, 2, 90).transpose(1, 0, 2)), (10, 11), (2, 2))
+    np.testing.assert_allclose(dx, folded.numpy(), **F32_TOL)
+
+
 def _maxpool_ref(x, k, s, p, d, out):
     """The max of each window and the flat in-plane index of its first maximum; the first
     NaN wins; padding never does."""

@@ -280,6 +280,46 @@ __global__ void im2col(const T* x, T* cols, int NP, int C, int H, int W, int KH,
     }
 }
 
+// A convolution's output in NCHW from its GEMM: y (N, O, P) = src (O, N*P) with each
+// output channel's bias b[o] added (has_b), in one pass over y.
+template<typename T>
+__global__ void conv_out(const T* src, const T* b, int has_b, T* y, int total, int O, int P,
+                         int NP) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += blockDim.x * gridDim.x) {
+        const int p = i % P, t = i / P, o = t % O, n = t / O;
+        const T v = src[(long long)o * NP + (long long)n * P + p];
+        y[i] = has_b ? v + b[o] : v;
+    }
+}
+
+// The adjoint of im2col: dx (N, C, H, W) = the sum over the taps (kh, kw) whose window
+// reads (h, w) of cols ((c*KH + kh)*KW + kw, (n*OH + oh)*OW + ow), a gather in a fixed
+// tap order (no atomics). cols may hold more than 2^31 values: its offsets are 64-bit.
+template<typename T>
+__global__ void col2im(const T* cols, T* dx, int total, int C, int H, int W, int KH, int KW,
+                       int OH, int OW, int sh, int sw, int ph, int pw, int dh, int dw,
+                       long long NP) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += blockDim.x * gridDim.x) {
+        const int w = i % W, t = i / W, h = t % H, nc = t / H, c = nc % C, n = nc / C;
+        T acc = (T)0;
+        for (int kh = 0; kh < KH; ++kh) {
+            const int a = h + ph - kh * dh;   // oh * sh when tap kh of row oh reads row h
+            if (a < 0 || a % sh) continue;
+            const int oh = a / sh;
+            if (oh >= OH) continue;
+            for (int kw = 0; kw < KW; ++kw) {
+                const int e = w + pw - kw * dw;
+                if (e < 0 || e % sw) continue;
+                const int ow = e / sw;
+                if (ow >= OW) continue;
+                acc += cols[(long long)((c * KH + kh) * KW + kw) * NP +
+                            ((long long)n * OH + oh) * OW + ow];
+            }
+        }
+        dx[i] = acc;
+    }
+}
+
 // 2-D max pooling (1-D as height 1): y and the flat in-plane index of each window's first
 // maximum; a NaN wins (the first one), as on the CPU path. Padding is never a candidate: a
 // window with no tap inside the image (dilation over a narrow input) gives -inf and -1.
@@ -389,7 +429,7 @@ __global__ void ce_backward(const T* x, const long long* t, const T* lse, const 
 """
 _RAW_NAMES = ("chan_partial", "chan_stats", "chan_affine", "chan_backward_coef",
               "chan_backward_apply", "row_backward", "row_param_partial", "row_param_sums",
-              "im2col", "maxpool2d", "maxpool_backward", "ce_rows", "ce_reduce",
+              "im2col", "conv_out", "col2im", "maxpool2d", "maxpool_backward", "ce_rows", "ce_reduce",
               "ce_backward")
 _RAW_TYPES = {"f": "float", "d": "double"}   # dtype.char -> C type
 _RAW = {}
@@ -545,6 +585,40 @@ def im2col(x, k, stride, pads, dilation, out):
         _i32(out[1]), _i32(stride[0]), _i32(stride[1]), _i32(pads[0]), _i32(pads[1]),
         _i32(dilation[0]), _i32(dilation[1])))
     return cols
+
+
+def conv_out(src, b, N, O, P):
+    """A convolution's output (N, O, P) from its GEMM result src (O, N*P), plus b (O,) when
+    not None; None where the kernel does not apply."""
+    fn = raw("conv_out", src.dtype)
+    total = N * O * P
+    if fn is None or total >= INDEX_LIMIT or total == 0 or not src.flags.c_contiguous or \
+            (b is not None and b.dtype != src.dtype):
+        return None
+    import cupy as xp
+    y = xp.empty((N, O, P), dtype=src.dtype)
+    fn(*_grid(total), (src, src if b is None else xp.ascontiguousarray(b), _i32(b is not None),
+                       y, _i32(total), _i32(O), _i32(P), _i32(N * P)))
+    return y
+
+
+def col2im(cols, x_shape, k, stride, pads, dilation, out):
+    """The adjoint of im2col: (N, C, H, W) = x_shape, each value the sum of the columns
+    (C*KH*KW, N*OH*OW) of the windows that read it (pads: the padding before each dim);
+    None where the kernel does not apply."""
+    fn = raw("col2im", cols.dtype)
+    N, C, H, W = x_shape
+    total = N * C * H * W
+    if fn is None or total >= INDEX_LIMIT or total == 0 or cols.size == 0 or \
+            C * k[0] * k[1] >= INDEX_LIMIT or not cols.flags.c_contiguous:
+        return None
+    import cupy as xp
+    dx = xp.empty((N, C, H, W), dtype=cols.dtype)
+    fn(*_grid(total), (cols, dx, _i32(total), _i32(C), _i32(H), _i32(W), _i32(k[0]),
+                       _i32(k[1]), _i32(out[0]), _i32(out[1]), _i32(stride[0]),
+                       _i32(stride[1]), _i32(pads[0]), _i32(pads[1]), _i32(dilation[0]),
+                       _i32(dilation[1]), _i64(N * out[0] * out[1])))
+    return dx
 
 
 def maxpool2d(x, k, stride, pads, dilation, out):

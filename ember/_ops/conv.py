@@ -13,8 +13,13 @@ at a time, so each chunk's columns (a few MB) stay in cache between the copy tha
 them and the GEMM that reads them; CuPy takes the whole batch at once.
 With stride 1 the input gradient's columns W^T g are added back into the image in flat
 coordinates, one contiguous add per kernel tap (_input_grad_flat, NumPy, one group), or,
-on CuPy and for groups, computed as a convolution (of the padded output gradient with the
-flipped, transposed weight): one more im2col + GEMM and no scatter of the columns.
+for groups (and 3-D on CuPy), computed as a convolution (of the padded output gradient
+with the flipped, transposed weight): one more im2col + GEMM and no scatter of the columns.
+On CuPy (1-D and 2-D) each step is one launch, since the host cost of a launch is what a
+training step spends most on: forward = im2col, GEMM, one kernel writing NCHW plus bias;
+backward = g copied once to channel-major (O, N*P), then dw = that times the columns of x
+(im2col + GEMM), dx = col2im of W^T g (GEMM + one gather kernel, any stride), db = a sum
+along its rows.
 """
 import math
 from itertools import product
@@ -58,15 +63,15 @@ def _lowp(a):
 
 def _chunks(xp, n, per_image):
     """(start, stop) ranges over a batch of n images, about _CHUNK_BYTES of `per_image`
-    bytes each on NumPy; one range on CuPy, where one large GEMM is best."""
-    step = max(1, min(n, _CHUNK_BYTES // max(per_image, 1))) if xp is np else max(n, 1)
+    bytes each (NumPy; CuPy takes the whole batch, where one large GEMM is best)."""
+    step = max(1, min(n, _CHUNK_BYTES // max(per_image, 1)))
     return [(i, min(n, i + step)) for i in range(0, n, step)]
 
 
 def _col_chunks(xp, x, k, s, d, pads, out):
     """For each chunk of the batch, (n0, n1, cols): cols (C*prod(k), (n1-n0)*prod(out)) holds
     the patches of x[n0:n1] zero-padded by pads ((lo, hi) per spatial dim). The buffers
-    are reused from one chunk to the next."""
+    are reused from one chunk to the next. On CuPy one chunk: the whole batch."""
     nd = len(k)
     N, C = x.shape[:2]
     if xp is not np and nd <= 2:   # CUDA: one im2col kernel (1-D as 2-D of height 1)
@@ -78,7 +83,7 @@ def _col_chunks(xp, x, k, s, d, pads, out):
             yield 0, N, cols
             return
     kk, P = math.prod(k), math.prod(out)
-    chunks = _chunks(xp, N, C * kk * P * x.itemsize)
+    chunks = _chunks(xp, N, C * kk * P * x.itemsize) if xp is np else [(0, N)] if N else []
     step = chunks[0][1] - chunks[0][0] if chunks else 0
     buf = xp.empty(C * kk * step * P, dtype=x.dtype)
     padded = any(lo or hi for lo, hi in pads)
@@ -112,6 +117,8 @@ def _conv(xp, x, w, stride, pads, dilation, groups, bias=None):
                 for i, (lo, hi) in enumerate(pads))
     P = math.prod(out)
     w2 = w.reshape(O, -1)
+    if xp is not np:
+        return _conv_gpu(xp, x, w2, k, stride, pads, dilation, groups, bias, out)
     y = xp.empty((N, O, P), dtype=x.dtype)
 
     def run(a, b):  # images a:b into y[a:b]
@@ -126,6 +133,77 @@ def _conv(xp, x, w, stride, pads, dilation, groups, bias=None):
             y[a + n0:a + n1] = yc.reshape(O, n1 - n0, P).transpose(1, 0, 2)
     _over_batch(xp, N, C * math.prod(k) * P * x.itemsize, run)
     return y.reshape((N, O) + out)
+
+
+def _conv_gpu(xp, x, w2, k, stride, pads, dilation, groups, bias, out):
+    """_conv on CuPy, the whole batch at once: one im2col, one GEMM per group into
+    (O, N*P), and one kernel that lays that out as (N, O, P) and adds the bias."""
+    N, O, P = x.shape[0], w2.shape[0], math.prod(out)
+    if N == 0:
+        return xp.empty((0, O) + out, dtype=x.dtype)
+    og, rows = O // groups, w2.shape[1]
+    (_, _, cols), = _col_chunks(xp, x, k, stride, dilation, pads, out)
+    yc = xp.empty((O, N * P), dtype=x.dtype)
+    for g in range(groups):
+        xp.matmul(w2[g * og:(g + 1) * og], cols[g * rows:(g + 1) * rows],
+                  out=yc[g * og:(g + 1) * og])
+    y = cupy_kernels.conv_out(yc, bias, N, O, P)
+    if y is None:
+        if bias is not None:
+            yc += bias[:, None]
+        y = xp.ascontiguousarray(yc.reshape(O, N, P).transpose(1, 0, 2))
+    return y.reshape((N, O) + out)
+
+
+def _channel_major(g):
+    """g (N, O, *out) as a contiguous (O, N*prod(out)) array: the layout of the convolution
+    GEMMs' output rows, which the weight and input gradients multiply with."""
+    N, O = g.shape[:2]
+    return g.reshape(N, O, -1).transpose(1, 0, 2).copy().reshape(O, -1)
+
+
+def _input_grad_gpu(xp, g, w, g_cm, x_shape, stride, padding, dilation, groups):
+    """dx on CuPy for 1-D and 2-D convolutions, any stride: the columns W^T g, one GEMM per
+    group from g laid out as (O, N*P) (g_cm, or made here), summed back into the image by
+    one col2im gather; None where the kernel does not apply."""
+    k = tuple(w.shape[2:])
+    nd = len(k)
+    if cupy_kernels.raw("col2im", g.dtype) is None or \
+            not 0 < math.prod(x_shape) < cupy_kernels.INDEX_LIMIT:
+        return None
+    N, O = g.shape[:2]
+    C = x_shape[1]
+    og, ck = O // groups, C // groups * math.prod(k)
+    if g_cm is None:
+        g_cm = _channel_major(g)
+    w2 = w.reshape(O, -1)
+    dcols = xp.empty((groups * ck, g_cm.shape[1]), dtype=g.dtype)
+    for gi in range(groups):
+        xp.matmul(w2[gi * og:(gi + 1) * og].T, g_cm[gi * og:(gi + 1) * og],
+                  out=dcols[gi * ck:(gi + 1) * ck])
+    one, zero = (1,) * (2 - nd), (0,) * (2 - nd)
+    gx = cupy_kernels.col2im(dcols, (N, C) + one + tuple(x_shape[2:]), one + k,
+                             one + tuple(stride), zero + tuple(padding), one + tuple(dilation),
+                             one + tuple(g.shape[2:]))
+    return None if gx is None else gx.reshape(x_shape)
+
+
+def _weight_grad_gpu(xp, x, g, g_cm, w_shape, stride, padding, dilation, groups):
+    """dw on CuPy: g laid out as (O, N*P) (g_cm, or made here) times the columns of x
+    transposed, one GEMM per group written straight into dw."""
+    N, O = g.shape[:2]
+    if N == 0:
+        return xp.zeros(w_shape, dtype=x.dtype)
+    og, rows = O // groups, math.prod(w_shape[1:])
+    if g_cm is None:
+        g_cm = _channel_major(g)
+    (_, _, cols), = _col_chunks(xp, x, tuple(w_shape[2:]), stride, dilation,
+                                [(p, p) for p in padding], g.shape[2:])
+    gw = xp.empty((O, rows), dtype=x.dtype)
+    for gi in range(groups):
+        xp.matmul(g_cm[gi * og:(gi + 1) * og], cols[gi * rows:(gi + 1) * rows].T,
+                  out=gw[gi * og:(gi + 1) * og])
+    return gw.reshape(w_shape)
 
 
 def _over_batch(xp, n, per_image, run):
@@ -206,16 +284,25 @@ class Conv(Op):
         x, w = ctx.saved_tensors
         stride, padding, dilation, groups = ctx.cfg
         gx = gw = gb = None
+        g = grad._data
+        # on CuPy the three gradients start from g laid out as (O, N*P), copied once here
+        # (the input gradient of a 3-D convolution takes g as it is)
+        need = ctx.needs_input_grad
+        g_cm = _channel_major(_lowp(g)) if ctx.xp is not np and g.size and \
+            (need[1] or need[2] or g.ndim <= 4) else None
         if ctx.needs_input_grad[0]:
-            gx = conv_input_grad(grad, w, ctx.x_shape, stride, padding, dilation, groups)
+            gx = conv_input_grad(grad, w, ctx.x_shape, stride, padding, dilation, groups,
+                                 g_cm)
         if ctx.needs_input_grad[1]:
-            gw = conv_weight_grad(x, grad, ctx.w_shape, stride, padding, dilation, groups)
+            gw = conv_weight_grad(x, grad, ctx.w_shape, stride, padding, dilation, groups,
+                                  g_cm)
         if ctx.needs_input_grad[2]:
-            g = grad._data
             if type(g) is np.ndarray and g.dtype.kind == "f" and g.itemsize >= 4 and \
                     not grad_mode.GRAD_ENABLED[0]:  # one einsum pass (~3x a sum over 3 axes)
                 g3 = g.reshape(g.shape[:2] + (math.prod(g.shape[2:]),))
                 gb = Tensor._make(np.einsum("ncp->c", g3))
+            elif g_cm is not None and g_cm.dtype == g.dtype and not grad_mode.GRAD_ENABLED[0]:
+                gb = Tensor._make(g_cm.sum(axis=1))   # a sum along contiguous rows
             else:
                 gb = grad.sum((0,) + tuple(range(2, grad.dim())))
         return gx, gw, gb
@@ -228,12 +315,18 @@ class ConvInputGrad(Op):
     save_needed_by = {0: (1,), 1: (0,)}
 
     @staticmethod
-    def forward(ctx, g, w, x_shape, stride, padding, dilation, groups):
+    def forward(ctx, g, w, x_shape, stride, padding, dilation, groups, g_cm=None):
         ctx.cfg = (x_shape, stride, padding, dilation, groups)
         dt = g.dtype
         g, w = _lowp(g), _lowp(w)
         k = w.shape[2:]
         nd = len(k)
+        if ctx.xp is not np and nd <= 2:
+            with cupy_kernels.tf32("conv", ctx.xp):
+                gx = _input_grad_gpu(ctx.xp, g, w, g_cm, x_shape, stride, padding, dilation,
+                                     groups)
+            if gx is not None:
+                return gx.astype(dt, copy=False)
         N, O = g.shape[:2]
         out = g.shape[2:]
         C = x_shape[1]
@@ -293,10 +386,15 @@ class ConvWeightGrad(Op):
     save_needed_by = {0: (1,), 1: (0,)}
 
     @staticmethod
-    def forward(ctx, x, g, w_shape, stride, padding, dilation, groups):
+    def forward(ctx, x, g, w_shape, stride, padding, dilation, groups, g_cm=None):
         ctx.cfg = (w_shape, stride, padding, dilation, groups)
         dt = x.dtype
         x, g = _lowp(x), _lowp(g)
+        if ctx.xp is not np:
+            with cupy_kernels.tf32("conv", ctx.xp):
+                gw = _weight_grad_gpu(ctx.xp, x, g, g_cm, w_shape, stride, padding, dilation,
+                                      groups)
+            return gw.astype(dt, copy=False)
         k = tuple(w_shape[2:])
         N, O = g.shape[:2]
         out = g.shape[2:]
@@ -334,14 +432,15 @@ def conv_nd(x, w, b, stride, padding, dilation, groups):
                  padding, dilation, groups)
 
 
-def conv_input_grad(g, w, x_shape, stride, padding, dilation, groups):
+def conv_input_grad(g, w, x_shape, stride, padding, dilation, groups, g_cm=None):
+    """g_cm: g's data as _channel_major lays it out, when the caller has it (CuPy)."""
     return apply(ConvInputGrad, (g, w), (g._data, w._data), tuple(x_shape), stride, padding,
-                 dilation, groups)
+                 dilation, groups, g_cm)
 
 
-def conv_weight_grad(x, g, w_shape, stride, padding, dilation, groups):
+def conv_weight_grad(x, g, w_shape, stride, padding, dilation, groups, g_cm=None):
     return apply(ConvWeightGrad, (x, g), (x._data, g._data), tuple(w_shape), stride, padding,
-                 dilation, groups)
+                 dilation, groups, g_cm)
 
 
 def _check_conv(nd, input, weight, bias, groups, fname, transposed=False):
