@@ -429,8 +429,8 @@ __global__ void ce_backward(const T* x, const long long* t, const T* lse, const 
 """
 _RAW_NAMES = ("chan_partial", "chan_stats", "chan_affine", "chan_backward_coef",
               "chan_backward_apply", "row_backward", "row_param_partial", "row_param_sums",
-              "im2col", "conv_out", "col2im", "maxpool2d", "maxpool_backward", "ce_rows", "ce_reduce",
-              "ce_backward")
+              "im2col", "conv_out", "col2im", "maxpool2d", "maxpool_backward", "ce_rows",
+              "ce_reduce", "ce_backward")
 _RAW_TYPES = {"f": "float", "d": "double"}   # dtype.char -> C type
 _RAW = {}
 
