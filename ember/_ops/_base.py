@@ -136,12 +136,12 @@ def _record(ctx, inputs, out):
             edges.append(_NO_EDGE)
             meta.append(None)
             continue
-        if not t._requires_grad:
-            edges.append(_NO_EDGE)
-        elif t.grad_fn is not None:
-            edges.append((t.grad_fn, t._output_nr))
+        if t._requires_grad:
+            fn = t.grad_fn
+            edges.append((fn, t._output_nr) if fn is not None else
+                         (t._accumulator or accumulator_of(t), 0))
         else:
-            edges.append((t._accumulator or accumulator_of(t), 0))
+            edges.append(_NO_EDGE)
         data = t._data
         meta.append((data.shape, data.dtype))
     nf = ctx.next_functions = tuple(edges)
@@ -149,22 +149,28 @@ def _record(ctx, inputs, out):
     ctx._seq = next(_seq)
     if anomaly._ENABLED[0]:
         anomaly.record_trace(ctx)
-    multi = type(out) is tuple
-    if not multi and (type(out) is _ndarray or type(out) in _ARRAY_TYPES) and not ctx.nondiff_outputs:
+    kind = type(out)
+    if (kind is _ndarray or kind in _ARRAY_TYPES) and not ctx.nondiff_outputs:
         # the common case, one array out: no per-output loop
-        diff = out.dtype.kind in "fcV"
-        results = (_make(out, diff),)
-        if diff:
-            results[0].grad_fn = ctx
+        multi = False
+        if out.dtype.kind in "fcV":
+            result = _make(out, True)
+            result.grad_fn = ctx
+        else:
+            result = _make(out)
+        results = (result,)
     else:
+        multi = kind is tuple
         results = _wrap_outputs(ctx, out if multi else (out,))
         if multi:
             ctx._num_outputs = len(results)
             ctx._output_meta = [(r.shape, r.dtype, r.device) for r in results]
-    if ctx.save_inputs or ctx.save_output:
+        result = None if multi else results[0]   # a multi-output op may have none (unbind)
+    save_inputs = ctx.save_inputs
+    if save_inputs or ctx.save_output:
         save = []
         need_by = ctx.save_needed_by
-        for i in ctx.save_inputs:
+        for i in save_inputs:
             t = inputs[i]
             if t is not None and need_by is not None:
                 for j in need_by[i]:
@@ -172,13 +178,23 @@ def _record(ctx, inputs, out):
                         break  # the gradient of input j reads input i
                 else:
                     t = None
-            save.append(None if t is None else save_tensor(t))
+            if t is None:
+                save.append(None)
+            elif t.grad_fn is None:
+                # a leaf is kept itself (save_tensor's first case, inline: ops on leaves
+                # are the tiny-op hot path)
+                vc = t._vc
+                if vc is None:
+                    vc = t._vc = [0]
+                save.append((t, vc, vc[0]))
+            else:
+                save.append(save_tensor(t))
         if ctx.save_output:
             # True saves the output; a tuple saves those outputs of a multi-output op
             for i in ((0,) if ctx.save_output is True else ctx.save_output):
                 save.append(save_tensor(results[i], True))
         ctx._saved = save
-    return results if multi else results[0]
+    return results if multi else result
 
 
 def _wrap_outputs(ctx, outs):
