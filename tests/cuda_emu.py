@@ -15,7 +15,12 @@ it as contiguous), and checks each argument against the kernel's parameter: an a
 a pointer with the right element type, a scalar of the parameter's size and kind (CuPy
 passes a NumPy scalar's bytes as they are, so a mismatch is a bug on a GPU too).
 
-`available()` is False where g++ is missing or EMBER_CUDA_EMU=0."""
+`available()` is False where g++ is missing or EMBER_CUDA_EMU=0.
+
+New device memory (the outputs an ElementwiseKernel allocates here, and fakecupy's
+empty/empty_like) starts as garbage(): NaN, or a large integer, never the zeros or stale
+values that NumPy's allocator tends to give, so that a kernel or op reading memory it
+never wrote fails every time instead of now and then (EMBER_FAKE_CUDA_POISON=0: off)."""
 import ctypes
 import hashlib
 import os
@@ -52,6 +57,33 @@ def compiler():
 def available():
     """Whether kernels can run: g++ found and EMBER_CUDA_EMU is not '0'."""
     return os.environ.get("EMBER_CUDA_EMU", "1") != "0" and compiler() is not None
+
+
+def poisoning():
+    """Whether new device memory starts as garbage() (EMBER_FAKE_CUDA_POISON is not '0')."""
+    return os.environ.get("EMBER_FAKE_CUDA_POISON", "1") != "0"
+
+
+_GARBAGE_BYTE = 0x5A   # integers: 0x5A5A...: large, positive, far outside any index range
+
+
+def garbage(a):
+    """`a` (new device memory) filled, where poisoning() is on, with what no code should
+    read before writing it: NaN for floats, 0x5A5A... in every byte for integers, True for
+    bools. Returns `a`."""
+    if not poisoning() or a.size == 0:
+        return a
+    kind = a.dtype.kind
+    if kind in "iu":
+        a.fill(int.from_bytes(bytes([_GARBAGE_BYTE]) * a.itemsize, "little"))
+    elif kind == "b":
+        a.fill(True)
+    else:   # floats, complex, ml_dtypes' bfloat16
+        try:
+            a.fill(numpy.nan)
+        except (TypeError, ValueError):   # a structured or object dtype: left as it is
+            pass
+    return a
 
 
 _VERSION = []
@@ -317,8 +349,8 @@ class ElementwiseKernel:
             raise ValueError("Loop size is undecided")
         outs = list(args[self.nin:])
         for p in self.out_params[len(outs):]:
-            outs.append(numpy.empty(shape, dtype=types[p.placeholder] if p.placeholder
-                                    else p.dtype))
+            outs.append(garbage(numpy.empty(shape, dtype=types[p.placeholder] if p.placeholder
+                                            else p.dtype)))
         for p, o in zip(self.out_params, outs):
             if not isinstance(o, numpy.ndarray):
                 raise TypeError("Output arguments must be cupy.ndarray")

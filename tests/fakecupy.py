@@ -12,6 +12,9 @@ CuPy 14.2):
 * ``RawModule``, ``RawKernel`` and ``ElementwiseKernel`` run their CUDA C++ on the CPU
   (tests/cuda_emu.py, through g++); without g++ (or with EMBER_CUDA_EMU=0) they raise
   NotImplementedError, as ``ReductionKernel`` and ``fuse`` always do, and callers fall back.
+* ``empty``, ``empty_like`` (and the outputs a kernel allocates) start as garbage, NaN or a
+  large integer (tests/cuda_emu.py ``garbage``), as a GPU's pool hands back used memory;
+  EMBER_FAKE_CUDA_POISON=0 gives NumPy's ``empty`` instead.
 * ``linalg.inv/solve/cholesky`` of a singular input give NaNs instead of raising LinAlgError,
   unless inside ``cupyx.errstate(linalg='raise')``.
 
@@ -253,7 +256,7 @@ class ndarray(numpy.lib.mixins.NDArrayOperatorsMixin):
     __module__ = "cupy"   # ember tells CuPy arrays by their type's module
 
     def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
-        self._a = numpy.empty(shape, dtype, order=order)
+        self._a = _cuda_emu().garbage(numpy.empty(shape, dtype, order=order))
         _owners[id(self._a)] = self
 
     @classmethod
@@ -403,6 +406,28 @@ class ndarray(numpy.lib.mixins.NDArrayOperatorsMixin):
 
 # ------------------------------------------------------------------ the `cupy` namespace
 
+def empty(shape, dtype=float, order="C"):
+    """New device memory, which on a GPU holds whatever the pool's block held before: here
+    garbage (NaN, a large integer: cuda_emu.garbage), so that reading it before writing it
+    fails every time (EMBER_FAKE_CUDA_POISON=0: NumPy's empty)."""
+    return ndarray._from(_cuda_emu().garbage(numpy.empty(shape, dtype, order=order)))
+
+
+def empty_like(prototype, dtype=None, order="K", subok=None, shape=None):
+    """As empty(), shaped like `prototype` (a fake or a host array, as on CuPy)."""
+    a = numpy.empty_like(_unwrap(prototype), dtype=dtype, order=order, shape=shape)
+    return ndarray._from(_cuda_emu().garbage(a))
+
+
+def _empty_pinned(shape, dtype=float, order="C"):
+    return _cuda_emu().garbage(numpy.empty(shape, dtype, order=order))
+
+
+def _empty_like_pinned(a, dtype=None, order="K", subok=None, shape=None):
+    return _cuda_emu().garbage(numpy.empty_like(_unwrap(a), dtype=dtype, order=order,
+                                                shape=shape))
+
+
 def asarray(a, dtype=None, order=None, *, blocking=False):
     if isinstance(a, ndarray):
         return a if dtype is None or numpy.dtype(dtype) == a.dtype else a.astype(dtype)
@@ -435,7 +460,7 @@ def lexsort(keys):
 
 ascontiguousarray = _function(numpy.ascontiguousarray)
 asfortranarray = _function(numpy.asfortranarray)
-_OVERRIDES = {numpy.lexsort: lexsort}
+_OVERRIDES = {numpy.lexsort: lexsort, numpy.empty_like: empty_like}
 
 
 def _no_kernels(*args, **kwargs):
@@ -445,13 +470,19 @@ def _no_kernels(*args, **kwargs):
 ReductionKernel = fuse = _no_kernels
 
 
-def _emulator():
-    """tests/cuda_emu.py, which runs CUDA kernels on the CPU through g++; NotImplementedError
-    where it cannot (no g++, EMBER_CUDA_EMU=0), so that callers take their fallbacks."""
+def _cuda_emu():
+    """The module tests/cuda_emu.py (importable without g++)."""
     try:
         from . import cuda_emu
     except ImportError:   # this file imported outside the tests package
         import cuda_emu
+    return cuda_emu
+
+
+def _emulator():
+    """tests/cuda_emu.py, which runs CUDA kernels on the CPU through g++; NotImplementedError
+    where it cannot (no g++, EMBER_CUDA_EMU=0), so that callers take their fallbacks."""
+    cuda_emu = _cuda_emu()
     if not cuda_emu.available():
         raise NotImplementedError(_NO_KERNELS)
     return cuda_emu
@@ -811,8 +842,8 @@ def _scatter(np_ufunc):
 cupyx = _Mirror(
     "cupyx", scatter_add=_scatter(numpy.add), scatter_max=_scatter(numpy.maximum),
     scatter_min=_scatter(numpy.minimum), seterr=numpy.seterr, geterr=numpy.geterr,
-    errstate=_errstate, empty_pinned=numpy.empty, zeros_pinned=numpy.zeros,
-    empty_like_pinned=numpy.empty_like, zeros_like_pinned=numpy.zeros_like)
+    errstate=_errstate, empty_pinned=_empty_pinned, zeros_pinned=numpy.zeros,
+    empty_like_pinned=_empty_like_pinned, zeros_like_pinned=numpy.zeros_like)
 cupyx.scipy = _Mirror("cupyx.scipy")
 
 

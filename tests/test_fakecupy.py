@@ -248,6 +248,34 @@ def test_kernels_on_the_emulator():
         fill((2,), (4,), (np.zeros(5, np.float32), np.int32(5)))
 
 
+def test_new_memory_is_garbage(monkeypatch):
+    """empty, empty_like (CuPy's and NumPy's on a fake), ndarray() and the outputs a kernel
+    allocates hold NaN or 0x5A5A... (never NumPy's zeros), so that a read of memory nobody
+    wrote fails every time; EMBER_FAKE_CUDA_POISON=0 turns it off."""
+    from tests import cuda_emu
+    big = {np.dtype(t): int.from_bytes(b"\x5a" * np.dtype(t).itemsize, "little")
+           for t in (np.int32, np.int64, np.uint8)}
+    for dt in (np.float32, np.float64, np.complex64, np.int32, np.int64, np.uint8, np.bool_):
+        like = cp.zeros((2, 3), dtype=dt)
+        for a in (cp.empty((2, 3), dtype=dt), cp.empty_like(like), np.empty_like(like),
+                  cp.empty_like(np.zeros(3, dt)), cp.ndarray((4,), dt),
+                  cp.empty((3, 2), dtype=dt, order="F")):
+            assert type(a) is cp.ndarray and a.dtype == dt
+            v = a.get()
+            if v.dtype.kind in "fc":
+                assert np.isnan(v).all()
+            elif v.dtype.kind == "b":
+                assert v.all()
+            else:
+                assert (v == big[v.dtype]).all()
+    assert np.isnan(cp.cupyx.empty_pinned(3)).all()
+    if cuda_emu.available():
+        keep = cp.ElementwiseKernel("T x", "T y", "if (x > 0) y = x;", "keep_positive")
+        assert np.isnan(keep(cp.asarray([1.0, -1.0])).get()[1])
+    monkeypatch.setenv("EMBER_FAKE_CUDA_POISON", "0")
+    assert cuda_emu.garbage(np.zeros(3)).tolist() == [0.0, 0.0, 0.0]
+
+
 def test_special_functions():
     sp = cp.cupyx.scipy.special
     x = cp.asarray([0.1, 0.5, 0.9], dtype=np.float32)
