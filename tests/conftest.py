@@ -1,6 +1,7 @@
 """Test setup: BLAS limited to one thread (multi-threaded OpenBLAS stalls when the
 other core is busy), hypothesis kept small and deterministic."""
 import os
+import sys
 
 import pytest
 
@@ -27,6 +28,20 @@ from hypothesis import settings
 
 settings.register_profile("ember", max_examples=30, deadline=None, derandomize=True)
 settings.load_profile("ember")
+
+
+@pytest.fixture(autouse=True)
+def torch_seeded():
+    """Each test starts with torch's RNG seeded 0, whatever ran before it in its process.
+    pytest-xdist hands the tests to its workers in another order each run, so a module
+    built in torch (and copied into ember) took other weights each run, and an oracle
+    comparison could fail now and then: the norm_first Transformer with masks
+    (tests/nn/test_attention.py) fails for 6 of 200 seeds on CPU and CUDA alike, where
+    torch's own float32 gradients lie 1-2 tolerances from the float64 result and ember's
+    within one (issue #9)."""
+    torch = sys.modules.get("torch")   # (a test that imports it later starts seeded anyway)
+    if torch is not None:
+        torch.manual_seed(0)
 
 
 @pytest.fixture(params=["cpu", "cuda"])

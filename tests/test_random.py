@@ -290,3 +290,12 @@ def test_cuda_rng_state_roundtrip(device):
     ember.cuda.set_rng_state(state)
     b = ember.randn(100, device="cuda")
     np.testing.assert_array_equal(a.cpu().numpy(), b.cpu().numpy())
+
+
+def test_torch_starts_seeded_in_every_test():
+    """tests/conftest.py seeds torch 0 before each test, so the torch modules that the oracle
+    tests build and copy into ember take the same weights in every run, whichever tests
+    pytest-xdist ran before in the same worker."""
+    assert torch.initial_seed() == 0
+    first = torch.rand(3, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(torch.rand(3), first)
