@@ -28,7 +28,8 @@ class _ArrayKernel:
         # exp(-x) overflows to inf for x below about -88 (float32), giving 1 / inf = 0, the
         # correctly rounded result or its neighbour; the caller silences the overflow warning
         xp = self.xp
-        e = xp.exp(-x)
+        e = xp.negative(x)
+        xp.exp(e, out=e)
         e += 1
         return xp.reciprocal(e, out=e)
 
@@ -47,6 +48,35 @@ class _ArrayKernel:
         if b is not None:
             y += b
         return y.reshape(x.shape[:-1] + (w.shape[0],))
+
+    def gate_activations(self, gates, H):
+        """The activated gates [i f g o] of pre-activations `gates` (B, 4H): sigmoid over
+        the whole block (fewer calls than one per gate), then tanh over g's slice."""
+        act = self.sigmoid(gates)
+        self.xp.tanh(gates[:, 2 * H:3 * H], out=act[:, 2 * H:3 * H])
+        return act
+
+    def gate_derivs(self, act, H):
+        """The derivatives [i(1-i) f(1-f) 1-g^2 o(1-o)] of activated gates `act` (..., 4H)
+        (all steps at once)."""
+        xp = self.xp
+        deriv = xp.subtract(1, act)
+        deriv *= act
+        g, dg = act[..., 2 * H:3 * H], deriv[..., 2 * H:3 * H]
+        xp.multiply(g, g, out=dg)
+        xp.subtract(1, dg, out=dg)
+        return deriv
+
+    def gate_grads(self, pairs, deriv):
+        """[a0 b0, a1 b1, a2 b2, a3 b3] * deriv for the (a, b) `pairs`, products written
+        into their slices of one block."""
+        xp = self.xp
+        out = xp.empty_like(deriv)
+        H = deriv.shape[-1] // 4
+        for n, (a, b) in enumerate(pairs):
+            xp.multiply(a, b, out=out[:, n * H:(n + 1) * H])
+        out *= deriv
+        return out
 
 
 class _TensorKernel:
@@ -75,6 +105,23 @@ class _TensorKernel:
         from .layers import linear
         return linear(x, w, b)
 
+    @staticmethod
+    def gate_activations(gates, H):
+        from .joining import cat
+        return cat([gates[:, :2 * H].sigmoid(), gates[:, 2 * H:3 * H].tanh(),
+                    gates[:, 3 * H:].sigmoid()], -1)
+
+    @staticmethod
+    def gate_derivs(act, H):
+        from .joining import cat
+        i_f, g, o = act[..., :2 * H], act[..., 2 * H:3 * H], act[..., 3 * H:]
+        return cat([i_f * (1 - i_f), 1 - g * g, o * (1 - o)], -1)
+
+    @staticmethod
+    def gate_grads(pairs, deriv):
+        from .joining import cat
+        return cat([a * b for a, b in pairs], -1) * deriv
+
 
 def _steps(T, reverse):
     return range(T - 1, -1, -1) if reverse else range(T)
@@ -83,28 +130,29 @@ def _steps(T, reverse):
 def _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     """Run the LSTM over x (T, B, I) from (h0, c0) (B, H); kernel `k`.
 
-        gates_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh;  i, f, g, o = chunks of gates_t
+        gates_t = x_t W_ih^T + b_ih + b_hh + h_{t-1} W_hh^T;  i, f, g, o = chunks of gates_t
         i, f, o = sigmoid(.), g = tanh(.)
         c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
 
-    Returns (hs, cs, acts, tcs): per step t (in time order) h_t, c_t, the activated gates
-    (i, f, g, o) and tanh(c_t), indexed by t.
+    Returns (hs, cs, acts, tcs), indexed by t (in time order): h_t, c_t, the activated
+    gates [i f g o] as one (B, 4H) block, and tanh(c_t).
     """
     T = x.shape[0]
     H = h0.shape[-1]
     gi = k.linear(x, w_ih, b_ih)
+    if b_hh is not None:   # both biases added once for all steps
+        gi = gi + b_hh
     hs, cs, acts, tcs = [None] * T, [None] * T, [None] * T, [None] * T
     h, c = h0, c0
     for t in _steps(T, reverse):
-        gates = gi[t] + k.linear(h, w_hh, b_hh)
-        i = k.sigmoid(gates[:, :2 * H])
-        i, f = i[:, :H], i[:, H:]
-        g = k.tanh(gates[:, 2 * H:3 * H])
-        o = k.sigmoid(gates[:, 3 * H:])
+        gates = k.linear(h, w_hh, None)
+        gates += gi[t]
+        act = k.gate_activations(gates, H)
+        i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
         c = f * c + i * g
         tc = k.tanh(c)
         h = o * tc
-        hs[t], cs[t], acts[t], tcs[t] = h, c, (i, f, g, o), tc
+        hs[t], cs[t], acts[t], tcs[t] = h, c, act, tc
     return hs, cs, acts, tcs
 
 
@@ -117,11 +165,14 @@ def _lstm_bptt(k, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, g_out, g_h, g_c, rev
         di = dc_t * g * i(1-i),  df = dc_t * c_{t-1} * f(1-f),  dg = dc_t * i * (1-g^2)
         do = dh * tanh(c_t) * o(1-o);   dgates = [di, df, dg, do]
         dh_{t-1} = dgates W_hh,  dc_{t-1} = dc_t * f
-    then the weight gradients are sums over steps: dW_hh = sum_t dgates_t^T h_{t-1},
+    (the factors that do not depend on dh, dc -- the gates' derivatives and
+    o (1 - tanh(c_t)^2) -- computed for all steps at once first), then the weight
+    gradients are sums over steps: dW_hh = sum_t dgates_t^T h_{t-1},
     dW_ih = sum_t dgates_t^T x_t, db = sum_t dgates_t, dx_t = dgates_t W_ih.
     `need` says which of (x, h0, c0, w_ih, w_hh, b_ih, b_hh) need a gradient.
     """
     T = x.shape[0]
+    H = h0.shape[-1]
     dgates = [None] * T
     dh, dc = g_h, g_c
     order = list(_steps(T, reverse))
@@ -130,13 +181,16 @@ def _lstm_bptt(k, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, g_out, g_h, g_c, rev
     for n, t in enumerate(order):
         h_prev[t] = hs[order[n - 1]] if n > 0 else h0
         c_prev[t] = cs[order[n - 1]] if n > 0 else c0
+    act_all = k.stack(acts)
+    derivs = k.gate_derivs(act_all, H)
+    tc_all = k.stack(tcs)
+    dcs = act_all[..., 3 * H:] * (1 - tc_all * tc_all)
     for t in reversed(order):
-        i, f, g, o = acts[t]
-        tc = tcs[t]
+        act = acts[t]
+        i, f, g = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H]
         dh = dh + g_out[t]
-        dct = dc + dh * o * (1 - tc * tc)
-        dgate = k.cat([dct * g * i * (1 - i), dct * c_prev[t] * f * (1 - f),
-                       dct * i * (1 - g * g), dh * tc * o * (1 - o)])
+        dct = dc + dh * dcs[t]
+        dgate = k.gate_grads(((dct, g), (dct, c_prev[t]), (dct, i), (dh, tcs[t])), derivs[t])
         dgates[t] = dgate
         dc = dct * f
         dh = dgate @ w_hh
@@ -168,11 +222,12 @@ class LSTMLayer(Op):
         k = _ArrayKernel(ctx.xp)
         token = ignore_fp_errors()
         try:
-            hs, cs, acts, tcs = _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
+            states = _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
         finally:
             restore_fp_errors(token)
         ctx.reverse = reverse
-        ctx.arrays = (hs, cs, acts, tcs)
+        ctx.arrays = states
+        hs, cs = states[0], states[1]
         last = 0 if reverse else x.shape[0] - 1
         return k.stack(hs), hs[last], cs[last]
 
