@@ -38,33 +38,42 @@ def _mlp_params(rng):
     return ws, bs
 
 
-def numpy_mlp_train():
+def _forward(x, ws, bs):
+    """The MLP's layer outputs [x, relu(x W1^T + b1), relu(. W2^T + b2), logits]."""
+    hs = [x]
+    for n, (w, b) in enumerate(zip(ws, bs)):
+        h = hs[-1].dot(w.T)
+        h += b
+        if n < 2:
+            np.maximum(h, 0, out=h)
+        hs.append(h)
+    return hs
+
+
+def numpy_mlp_train(ws=None, bs=None, x=None, y=None):
     """One SGD-momentum step (lr 0.01, momentum 0.9) of the MLP on a batch of 128 with
-    mean cross-entropy, in NumPy: forward, loss gradient, backward, update in place."""
+    mean cross-entropy, in NumPy: forward, loss gradient, backward, update in place (of
+    `ws`, `bs`: the layers' weights and biases, random by default)."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((128, 784), dtype=np.float32)
-    y = rng.integers(0, 10, 128)
-    ws, bs = _mlp_params(rng)
+    if ws is None:
+        ws, bs = _mlp_params(rng)
+    if x is None:
+        x = rng.standard_normal((128, 784), dtype=np.float32)
+        y = rng.integers(0, 10, 128)
     params = ws + bs
-    bufs = [np.zeros_like(p) for p in params]
+    bufs = [None] * len(params)          # momentum buffers: the first step's gradient
     scratch = [np.empty_like(p) for p in params]
-    rows = np.arange(128)
+    rows = np.arange(len(x))
 
     def step():
-        hs = [x]
-        h = x
-        for n, (w, b) in enumerate(zip(ws, bs)):
-            h = h.dot(w.T)
-            h += b
-            if n < 2:
-                np.maximum(h, 0, out=h)
-            hs.append(h)
+        hs = _forward(x, ws, bs)
+        h = hs[-1]
         p = h - h.max(1, keepdims=True)          # softmax of the logits
         np.exp(p, out=p)
         p /= p.sum(1, keepdims=True)
         p[rows, y] -= 1                          # d(mean cross-entropy)/d(logits)
         g = p
-        g /= 128
+        g /= len(x)
         gws, gbs = [None] * 3, [None] * 3
         for n in (2, 1, 0):
             gws[n] = g.T.dot(hs[n])
@@ -72,9 +81,13 @@ def numpy_mlp_train():
             if n > 0:
                 g = g.dot(ws[n])
                 g *= hs[n] > 0                   # ReLU's gradient
-        for prm, grad, buf, s in zip(params, gws + gbs, bufs, scratch):
-            buf *= 0.9
-            buf += grad
+        for n, (prm, grad, s) in enumerate(zip(params, gws + gbs, scratch)):
+            buf = bufs[n]
+            if buf is None:
+                buf = bufs[n] = grad.copy()
+            else:
+                buf *= 0.9
+                buf += grad
             np.multiply(buf, 0.01, out=s)
             prm -= s
     return step
@@ -87,12 +100,7 @@ def numpy_mlp_infer_b256():
     ws, bs = _mlp_params(rng)
 
     def step():
-        h = x
-        for n, (w, b) in enumerate(zip(ws, bs)):
-            h = h.dot(w.T)
-            h += b
-            if n < 2:
-                np.maximum(h, 0, out=h)
+        _forward(x, ws, bs)
     return step
 
 

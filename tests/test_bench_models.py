@@ -68,3 +68,25 @@ def test_bench_model_matches_torch(kind):
     for name in t_bufs:  # BatchNorm running statistics
         np.testing.assert_allclose(e_bufs[name], t_bufs[name], rtol=1e-4, atol=1e-5,
                                    err_msg=name)
+
+
+def test_numpy_floor_step_is_the_mlp_training_step():
+    """bench/numpy_floor.py's NumPy-alone MLP step does the workload's arithmetic: two
+    SGD-momentum steps from torch's weights leave torch's weights."""
+    from bench import numpy_floor
+    tm = W.mlp_model(torch)
+    linears = [m for m in tm if isinstance(m, torch.nn.Linear)]
+    ws = [m.weight.detach().numpy().copy() for m in linears]
+    bs = [m.bias.detach().numpy().copy() for m in linears]
+    x, y = _batch("mlp", 16)
+    step = numpy_floor.numpy_mlp_train(ws, bs, x, y)
+    opt = torch.optim.SGD(tm.parameters(), lr=0.01, momentum=0.9)
+    for _ in range(2):
+        step()
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(tm(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+        opt.step()
+    for mine, m in zip(ws, linears):
+        np.testing.assert_allclose(mine, m.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
+    for mine, m in zip(bs, linears):
+        np.testing.assert_allclose(mine, m.bias.detach().numpy(), rtol=1e-5, atol=1e-6)
