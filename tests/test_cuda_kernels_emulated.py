@@ -630,11 +630,18 @@ def test_cuda_kernel_cross_entropy(cp, C, ignore, weighted, reduction, dtype):
 
 
 def test_cuda_kernel_cross_entropy_bad_target_and_all_ignored(cp):
-    """A target out of range gives a NaN loss (no host read, so no error); a mean over
-    ignored rows only is NaN, as torch's."""
+    """A target out of range gives a NaN loss and sets the deferred device check's flag
+    (no host read at the call); a mean over ignored rows only is NaN, as torch's."""
     x = np.zeros((3, 4), np.float32)
     loss, _ = ck.cross_entropy(cp.dev(x), cp.dev(np.array([0, 4, -2])), None, -100, "none")
     assert np.isnan(host(loss)[1:]).all() and np.isfinite(host(loss)[0])
+    flag = ck._PENDING[(0, "cross_entropy: Target {} is out of bounds.")]
+    assert host(flag)[0] == 1 and host(flag)[1] in (4, -2)
+    with pytest.raises(RuntimeError, match="device-side assert triggered"):
+        ck.raise_failed_checks()
+    assert host(flag)[0] == 0 and not ck._PENDING
+    loss, _ = ck.cross_entropy(cp.dev(x), cp.dev(np.array([0, 3, -100])), None, -100, "none")
+    ck.raise_failed_checks()    # good targets (and ignore_index) fail nothing
     loss, _ = ck.cross_entropy(cp.dev(x), cp.dev(np.array([-100] * 3)), None, -100, "mean")
     assert np.isnan(host(loss))
 

@@ -4,6 +4,8 @@ try:
 except ImportError:  # pragma: no cover - depends on the machine
     xp = None
 
+from . import cupy_kernels
+
 name = "cuda"
 
 
@@ -25,7 +27,10 @@ def check_available():
 
 
 def asnumpy(a):
-    return xp.asnumpy(a)
+    out = xp.asnumpy(a)
+    if cupy_kernels._PENDING:   # a deferred device check to look at (cupy_kernels)
+        cupy_kernels.raise_failed_checks()
+    return out
 
 
 def from_numpy(a, index=None):

@@ -362,11 +362,13 @@ __global__ void maxpool_backward(const T* g, const long long* idx, T* dx, int to
 }
 
 // Cross-entropy of (N, C) logits with class indices, one warp per row: lse_n = log sum_c
-// exp x_nc, w_n = 0 (ignore_index), weight[t_n] (or 1), NaN for a target out of range (so
-// a bad target shows without a host read), loss_n = w_n (lse_n - x_n,t_n).
+// exp x_nc, w_n = 0 (ignore_index), weight[t_n] (or 1), loss_n = w_n (lse_n - x_n,t_n).
+// A target out of range (not ignore_index) gives w_n = NaN and sets bad = {1, target}, the
+// deferred device check the host raises at its next read (device_check).
 template<typename T>
 __global__ void ce_rows(const T* x, const long long* t, const T* weight, int has_w,
-                        long long ignore, int N, int C, T* loss, T* wout, T* lse) {
+                        long long ignore, int N, int C, T* loss, T* wout, T* lse,
+                        long long* bad) {
     const long long n = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
     if (n >= N) return;
@@ -388,6 +390,10 @@ __global__ void ce_rows(const T* x, const long long* t, const T* weight, int has
         const bool valid = tn != ignore, inside = tn >= 0 && tn < C;
         const T w = !valid ? (T)0 : !inside ? (T)__longlong_as_double(0x7ff8000000000000ULL)
                   : has_w ? weight[tn] : (T)1;
+        if (valid && !inside) {   // any bad row's target will do: the racing writes agree
+            bad[1] = tn;
+            bad[0] = 1;
+        }
         const T l = m + log(s);
         lse[n] = l;
         wout[n] = w;
@@ -655,10 +661,53 @@ def maxpool_backward(g, idx, in_shape):
     return dx
 
 
+# ------------------------------------------------------------------ deferred device checks
+# Where PyTorch's CUDA kernels stop on bad input with a device-side assert (a class target
+# out of range), ember's record it in a small flag array on the device instead: a host-side
+# check would read the device back and stall every step. The host looks at the flags of
+# the checks launched since it last looked when it next reads from the device anyway
+# (asnumpy: .item(), .cpu(), printing) or synchronizes, and raises there -- where PyTorch's
+# assert surfaces too, at the next synchronizing call.
+_FLAGS = {}     # (device id, message) -> int64 device array [failed, value], zeroed once
+_PENDING = {}   # the same, for the checks launched since the host last looked
+
+
+def device_check(xp, device, message):
+    """The flag array [failed, value] a kernel sets on device `device` when it meets the
+    bad input `message` describes ("... {} ..." formatted with the value)."""
+    key = (device, message)
+    flag = _FLAGS.get(key)
+    if flag is None:
+        with xp.cuda.Device(device):
+            flag = _FLAGS[key] = xp.zeros(2, dtype=np.int64)
+    _PENDING[key] = flag
+    return flag
+
+
+def raise_failed_checks():
+    """Raise PyTorch's RuntimeError for a device check that failed since the last look
+    (its flag is cleared, so the next read goes through). Reads the device: call it only
+    where the host reads or waits for the device anyway."""
+    if not _PENDING:
+        return
+    pending = list(_PENDING.items())
+    _PENDING.clear()
+    for (device, message), flag in pending:
+        failed, value = (int(v) for v in flag.get())
+        if failed:
+            flag.fill(0)
+            raise RuntimeError(
+                f"CUDA error: device-side assert triggered (ember: {message.format(value)} "
+                f"The kernel ran on cuda:{device} before this call; like PyTorch's device-side "
+                f"asserts, the error surfaces at the next call that reads from or waits for "
+                f"the device.)")
+
+
 def cross_entropy(x, t, weight, ignore_index, reduction):
     """(loss, (lse, w, denom)) of contiguous (N, C) logits x and int64 targets t (reduction
     'none' / 'sum' / 'mean'), the cache for cross_entropy_backward; None where the kernels
-    do not apply. A target out of range that is not ignore_index gives a NaN loss."""
+    do not apply. A target out of range that is not ignore_index gives a NaN loss and fails
+    a deferred device check (raised at the host's next read, as torch's device assert)."""
     fn = raw("ce_rows", x.dtype)
     N, C = x.shape
     if fn is None or x.size >= INDEX_LIMIT or N == 0 or not x.flags.c_contiguous or \
@@ -666,9 +715,10 @@ def cross_entropy(x, t, weight, ignore_index, reduction):
         return None
     import cupy as xp
     loss, w, lse = (xp.empty(N, dtype=x.dtype) for _ in range(3))
+    bad = device_check(xp, x.device.id, "cross_entropy: Target {} is out of bounds.")
     fn((-(-N * 32 // 256),), (256,), (
         x, xp.ascontiguousarray(t), x if weight is None else xp.ascontiguousarray(weight),
-        _i32(weight is not None), _i64(ignore_index), _i32(N), _i32(C), loss, w, lse))
+        _i32(weight is not None), _i64(ignore_index), _i32(N), _i32(C), loss, w, lse, bad))
     denom = None
     if reduction != "none":
         out, denom = xp.empty((), dtype=x.dtype), xp.empty((), dtype=x.dtype)

@@ -181,6 +181,7 @@ def synchronize(device=None):
     _lazy_init()
     with _cupy_backend.xp.cuda.Device(_index(device)):
         _cupy_backend.xp.cuda.Device().synchronize()
+    _cupy_backend.cupy_kernels.raise_failed_checks()   # a device-side assert shows here
 
 
 def is_bf16_supported(including_emulation=True):
