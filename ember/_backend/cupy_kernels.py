@@ -390,7 +390,7 @@ __global__ void ce_rows(const T* x, const long long* t, const T* weight, int has
         const bool valid = tn != ignore, inside = tn >= 0 && tn < C;
         const T w = !valid ? (T)0 : !inside ? (T)__longlong_as_double(0x7ff8000000000000ULL)
                   : has_w ? weight[tn] : (T)1;
-        if (valid && !inside) {   // any bad row's target will do: the racing writes agree
+        if (valid && !inside) {   // racing rows each write theirs: any one will do
             bad[1] = tn;
             bad[0] = 1;
         }
@@ -692,15 +692,17 @@ def raise_failed_checks():
         return
     pending = list(_PENDING.items())
     _PENDING.clear()
-    for (device, message), flag in pending:
+    failures = []
+    for (device, message), flag in pending:   # every flag looked at and cleared, then raise
         failed, value = (int(v) for v in flag.get())
         if failed:
             flag.fill(0)
-            raise RuntimeError(
-                f"CUDA error: device-side assert triggered (ember: {message.format(value)} "
-                f"The kernel ran on cuda:{device} before this call; like PyTorch's device-side "
-                f"asserts, the error surfaces at the next call that reads from or waits for "
-                f"the device.)")
+            failures.append(f"{message.format(value)} (on cuda:{device})")
+    if failures:
+        raise RuntimeError(
+            f"CUDA error: device-side assert triggered (ember: {' '.join(failures)} The "
+            f"kernel ran before this call; like PyTorch's device-side asserts, the error "
+            f"surfaces at the next call that reads from or waits for the device.)")
 
 
 def cross_entropy(x, t, weight, ignore_index, reduction):
