@@ -99,6 +99,49 @@ def test_first_grad_never_shares_memory_with_other_holders():
     both(run)
 
 
+def _view_grad_function(lib, kept):
+    """x -> x, whose backward returns a reshape view of a fresh array, kept in `kept` when
+    the second input is True."""
+    class ViewGrad(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, keep):
+            ctx.keep = keep
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            base = (g * 2).reshape(1, 3)
+            if ctx.keep:
+                kept.append(base)
+            return base.reshape(3), None
+    return ViewGrad
+
+
+def test_first_grad_view_of_a_held_base_is_copied():
+    """A gradient that is a view (a reshape) is kept as the first .grad without a copy only
+    when nothing else holds its base (a conv's weight gradient, a reshape of its GEMM's
+    output). Where the base is held, ember copies, so .grad written in place leaves it
+    alone. (PyTorch steals the view whenever the gradient Tensor itself is unshared, and
+    here the kept base would read 20: ember's arrays may come from buffers an op keeps,
+    which torch's tensors do not.)"""
+    kept = []
+    w = leaf(ember)
+    _view_grad_function(ember, kept).apply(w, True).sum().backward()
+    w.grad.mul_(10)
+    np.testing.assert_array_equal(kept[0].numpy(), [[2, 2, 2]])
+    np.testing.assert_array_equal(w.grad.numpy(), [20, 20, 20])
+
+
+def test_first_grad_view_of_a_free_base_sums_right():
+    def run(lib):
+        v = leaf(lib)
+        _view_grad_function(lib, []).apply(v, False).sum().backward()
+        first = v.grad
+        (v * v).sum().backward()
+        return first, v.grad
+    both(run)
+
+
 def test_retain_graph_and_second_backward():
     def run(lib):
         x = leaf(lib)

@@ -221,11 +221,11 @@ __global__ void row_param_partial(const T* g, const T* x, const T* st, double* p
 }
 
 // Backward coefficients from chan_partial's mode-1 parts (sg = sum g, sgc = sum g (x-mean))
-// and invstd: co = (k, -k invstd^2 sgc / n, -k sg / n, sgc invstd, sg) with k = invstd w[c];
-// dx = g k + (x - mean) co[1] + co[2]; dw = co[3]; db = co[4].
+// and invstd: co = (k, -k invstd^2 sgc / n, -k sg / n) with k = invstd w[c], for
+// dx = g k + (x - mean) co[1] + co[2]; dw = sgc invstd, db = sg.
 template<typename T>
 __global__ void chan_backward_coef(const double* part, int S, long long C, double M,
-                                   const T* st, const T* w, int has_w, T* co) {
+                                   const T* st, const T* w, int has_w, T* co, T* dw, T* db) {
     for (long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x; c < C;
          c += (long long)blockDim.x * gridDim.x) {
         double sg, sgc;
@@ -235,8 +235,8 @@ __global__ void chan_backward_coef(const double* part, int S, long long C, doubl
         co[c] = (T)k;
         co[C + c] = (T)(-k * inv * inv * sgc / M);
         co[2 * C + c] = (T)(-k * sg / M);
-        co[3 * C + c] = (T)(sgc * inv);
-        co[4 * C + c] = (T)sg;
+        dw[c] = (T)(sgc * inv);
+        db[c] = (T)sg;
     }
 }
 
@@ -520,13 +520,16 @@ def channel_backward(g, x, st, w, A, C, B):
     S, part = _parts(xp, A, C, B)
     raw("chan_partial", dt)((C, S), (256,), (x, g, st, part, _i32(A), _i32(C), _i32(B),
                                              _i32(S), _i32(1)))
-    co = xp.empty((5, C), dtype=dt)
+    # dw and db arrays of their own (not rows of one): the engine keeps a gradient that
+    # nothing else holds as a leaf's .grad without copying it
+    co, dw, db = xp.empty((3, C), dtype=dt), xp.empty(C, dtype=dt), xp.empty(C, dtype=dt)
     raw("chan_backward_coef", dt)(*_grid(C), (part, _i32(S), _i64(C), _f64(A * B), st,
-                                              st if w is None else w, _i32(w is not None), co))
+                                              st if w is None else w, _i32(w is not None), co,
+                                              dw, db))
     dx = xp.empty_like(x)
     raw("chan_backward_apply", dt)(*_grid(x.size), (g, x, st, co, dx, _i32(x.size), _i32(C),
                                                     _i32(B)))
-    return dx, co[3], co[4]
+    return dx, dw, db
 
 
 def _rows_apply(x, *arrays):

@@ -422,12 +422,20 @@ def _sole_owner(g):
     copy (PyTorch's AccumulateGrad steals a gradient whose use count is 1 the same way).
     Counted: the caller's local, this call's argument and getrefcount's own argument for
     the Tensor; the Tensor's slot, the local `a` and getrefcount's argument for the
-    array. A gradient
-    also held elsewhere (the same Tensor sent to two leaves, a hook's list, a captured
-    gradient, a view of the array) counts more and is copied."""
+    array. A gradient also held elsewhere (the same Tensor sent to two leaves, a hook's
+    list, a captured gradient, a view of the array) counts more and is copied.
+
+    The array may be a view (a reshape of a fresh result: a convolution's weight gradient
+    from its GEMM, a BatchNorm weight's from a reduction) when it is contiguous and spans
+    the whole of an array that owns its memory and that nothing else holds: the view's
+    reference, the local `base` and getrefcount's argument."""
     a = g._data
-    return (sys.getrefcount(g) == 3 and sys.getrefcount(a) == 3 and a.base is None
-            and g.grad_fn is None)
+    if sys.getrefcount(g) != 3 or sys.getrefcount(a) != 3 or g.grad_fn is not None:
+        return False
+    base = a.base
+    return base is None or (type(base) is type(a) and sys.getrefcount(base) == 3
+                            and base.base is None and base.nbytes == a.nbytes
+                            and a.flags.c_contiguous)
 
 
 def _accumulate(t, g, create_graph, sole_owner=False):
