@@ -178,17 +178,7 @@ def _record(ctx, inputs, out):
                         break  # the gradient of input j reads input i
                 else:
                     t = None
-            if t is None:
-                save.append(None)
-            elif t.grad_fn is None:
-                # a leaf is kept itself (save_tensor's first case, inline: ops on leaves
-                # are the tiny-op hot path)
-                vc = t._vc
-                if vc is None:
-                    vc = t._vc = [0]
-                save.append((t, vc, vc[0]))
-            else:
-                save.append(save_tensor(t))
+            save.append(None if t is None else save_tensor(t))
         if ctx.save_output:
             # True saves the output; a tuple saves those outputs of a multi-output op
             for i in ((0,) if ctx.save_output is True else ctx.save_output):
