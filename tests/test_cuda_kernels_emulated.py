@@ -71,6 +71,9 @@ def cp(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", fakecupy)
     monkeypatch.setattr(ck, "_RAW", {})
     monkeypatch.setattr(ck, "_BUILT", {})
+    # device-check flags of the fake only (on a GPU machine the real CuPy's stay apart)
+    monkeypatch.setattr(ck, "_FLAGS", {})
+    monkeypatch.setattr(ck, "_PENDING", {})
 
     def empty(shape, dtype=float, order="C"):
         return fakecupy.ndarray._from(guard.alloc(shape, dtype))
