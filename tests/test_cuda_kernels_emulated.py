@@ -633,6 +633,41 @@ def test_cuda_kernel_cross_entropy(cp, C, ignore, weighted, reduction, dtype):
     np.testing.assert_allclose(host(dx), tx.grad.numpy(), **tol(dtype))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(2, 3, 5), (7, 70), (1, 1), (33, 32)])
+def test_cuda_kernel_exp_rows(cp, shape, dtype, monkeypatch):
+    """Attention's softmax numerators: s = exp(s - rowmax) in place, r = 1 / row sum; a
+    fully masked row (-inf) gives zeros and r = 1, a NaN row stays NaN; rows past a capped
+    grid (one block of 8 warps here) are reached by the loop."""
+    monkeypatch.setattr(ck, "MAX_BLOCKS", 1)
+    rng = np.random.default_rng(8)
+    s = rand(rng, shape, dtype, scale=4.0)
+    rows = s.reshape(-1, shape[-1])
+    if rows.shape[0] > 2:
+        rows[1] = -np.inf
+        rows[2, -1] = np.nan
+    if rows.shape[1] > 2:
+        rows[0, :2] = -np.inf   # masked positions in a live row
+    sd, rd = cp.dev(s), cp.dev(np.full(shape[:-1] + (1,), 7, dtype))
+    assert ck.exp_rows(sd, rd)
+    with np.errstate(all="ignore"):
+        m = s.max(-1, keepdims=True)
+        dead = m == -np.inf
+        e = np.exp(s - np.where(dead, 0, m))
+        ref_r = np.where(dead, 1, 1 / e.sum(-1, keepdims=True))
+    np.testing.assert_allclose(host(sd), e, **tol(dtype))
+    np.testing.assert_allclose(host(rd), ref_r, **tol(dtype))
+    if rows.shape[0] > 2:
+        assert np.isnan(host(rd).reshape(-1)[2]) and host(rd).reshape(-1)[1] == 1
+
+
+def test_cuda_kernel_exp_rows_does_not_apply(cp):
+    s = cp.dev(np.ones((3, 4), np.float32))
+    assert not ck.exp_rows(s, cp.dev(np.ones((3, 1), np.float64)))
+    assert not ck.exp_rows(cp.dev(np.ones((3, 8), np.float32))[:, ::2],
+                           cp.dev(np.ones((3, 1), np.float32)))
+
+
 def test_cuda_kernel_cross_entropy_bad_target_and_all_ignored(cp):
     """A target out of range gives a NaN loss and sets the deferred device check's flag
     (no host read at the call); a mean over ignored rows only is NaN, as torch's."""

@@ -423,6 +423,38 @@ __global__ void ce_rows(const T* x, const long long* t, const T* weight, int has
     }
 }
 
+// Softmax numerators in place, one warp per row of s (R, S) (attention's scores):
+// s = exp(s - max) and r = 1 / the row's sum; a NaN max propagates (as the op-by-op form);
+// a row whose max is -inf (every position masked) becomes zeros, its r 1.
+template<typename T>
+__global__ void exp_rows(T* s, T* r, long long R, int S) {
+    const int lane = threadIdx.x & 31;
+    const long long warps = (long long)gridDim.x * (blockDim.x >> 5);
+    for (long long n = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; n < R;
+         n += warps) {
+        T* row = s + n * S;
+        T m = (T)__longlong_as_double(0xfff0000000000000ULL);   // -inf
+        for (int c = lane; c < S; c += 32) {
+            const T v = row[c];
+            if (v > m || v != v) m = v;
+        }
+        for (int o = 16; o > 0; o >>= 1) {
+            const T v = __shfl_xor_sync(0xffffffffu, m, o);
+            if (v > m || v != v) m = v;
+        }
+        const bool dead = m == (T)__longlong_as_double(0xfff0000000000000ULL);
+        if (dead) m = (T)0;
+        T sum = (T)0;
+        for (int c = lane; c < S; c += 32) {
+            const T e = exp(row[c] - m);
+            row[c] = e;
+            sum += e;
+        }
+        for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+        if (lane == 0) r[n] = dead ? (T)1 : (T)1 / sum;
+    }
+}
+
 // out = sum loss (sum) or sum loss / sum w (mean; NaN when every weight is 0, as torch);
 // denom = sum w. One block, sums in double.
 template<typename T>
@@ -458,7 +490,7 @@ __global__ void ce_backward(const T* x, const long long* t, const T* lse, const 
 _RAW_NAMES = ("chan_partial", "chan_stats", "chan_affine", "chan_backward_coef",
               "chan_backward_apply", "row_backward", "row_param_partial", "row_param_sums",
               "im2col", "conv_out", "col2im", "maxpool2d", "maxpool_backward", "ce_rows",
-              "ce_reduce", "ce_backward")
+              "ce_reduce", "ce_backward", "exp_rows")
 _RAW_TYPES = {"f": "float", "d": "double"}   # dtype.char -> C type
 _RAW = {}
 
@@ -739,6 +771,18 @@ def raise_failed_checks():
             f"CUDA error: device-side assert triggered (ember: {' '.join(failures)} The "
             f"kernel ran before this call; like PyTorch's device-side asserts, the error "
             f"surfaces at the next call that reads from or waits for the device.)")
+
+
+def exp_rows(s, r):
+    """s = exp(s - rowmax(s)) in place over the last dim of contiguous s, r = 1 / the row
+    sums (r: s's shape with last dim 1, contiguous); False where the kernel does not apply."""
+    fn = raw("exp_rows", s.dtype)
+    if fn is None or not s.flags.c_contiguous or not r.flags.c_contiguous or \
+            r.dtype != s.dtype or s.size == 0 or s.shape[-1] >= INDEX_LIMIT:
+        return False
+    R = s.size // s.shape[-1]
+    fn((min(-(-R * 32 // 256), MAX_BLOCKS),), (256,), (s, r, _i64(R), _i32(s.shape[-1])))
+    return True
 
 
 def cross_entropy(x, t, weight, ignore_index, reduction):

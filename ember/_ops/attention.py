@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from .. import _dtype, _threads
-from .._backend import dot_keep, like, sum_keep
+from .._backend import cupy_kernels, dot_keep, like, sum_keep
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from .activation import softmax
@@ -278,6 +278,8 @@ def _exp_rows(xp, s, r):
         np.exp(s, out=s)
         r[...] = _rowsum(s)
         np.reciprocal(r, out=r)
+        return
+    if xp is not np and cupy_kernels.exp_rows(s, r):   # one launch on CUDA
         return
     m = s.max(axis=-1, keepdims=True)
     dead = m == -math.inf
