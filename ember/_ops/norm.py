@@ -29,54 +29,39 @@ def _lowp(a):
 class Normalize(Op):
     """y = (x - mean) / sqrt(var + eps) * w + b, statistics over `axes` of x.
 
+    The inputs are the Tensors x, w, b as the caller has them (BatchNorm's 1-D weight and
+    bias); `pshape` is the shape w and b broadcast as against x (BatchNorm's (1, C, 1, 1)),
+    `xshape` the shape x is normalized in (GroupNorm's (N, G, C/G, S)), each None for the
+    Tensor's own. Forward views the arrays so and backward returns gradients of the
+    inputs' shapes, so the graph records no view ops (as PyTorch's has none).
+
     forward reads `centered` = x - mean (made by _stats for the variance), which it turns
     into y in place; mean and invstd stay on ctx for the fused backward."""
     _name = "NativeBatchNormBackward0"
     save_inputs = (0, 1)
 
     @staticmethod
-    def forward(ctx, x, w, b, axes, eps, mean, var, centered, chan):
-        ctx.axes, ctx.eps, ctx.chan = axes, eps, chan
-        if chan is not None:   # CUDA kernels: chan = (statistics, (A, C, B)), see _stats
-            st, view = chan
-            ctx.mean, ctx.invstd = mean, st[2].reshape(mean.shape)
-            xl, w, b = _lowp(x), _lowp(w), _lowp(b)
-            wf, bf = (None if a is None else a.reshape(-1) for a in (w, b))
-            if w is None or _broadcast_dims(x.ndim, w.shape) == axes:
-                if b is None or _broadcast_dims(x.ndim, b.shape) == axes:
-                    return cupy_kernels.channel_affine(xl, st, wf, bf, *view).astype(
-                        x.dtype, copy=False)
-            if _along_rows(x.shape, axes, view, w, b):   # LayerNorm, in one launch
-                y = cupy_kernels.row_affine(xl, st, wf, bf, *view[1:])
-                if y is not None:
-                    return y.astype(x.dtype, copy=False)
-            y = cupy_kernels.channel_affine(xl, st, None, None, *view)
-            if w is not None:
-                ctx.xhat = y   # for the fused backward, as below
-                y = y * w
-            if b is not None:
-                y += b
-            return y.astype(x.dtype, copy=False)
-        invstd = 1.0 / ctx.xp.sqrt(var + eps)
-        ctx.mean, ctx.invstd = mean, invstd
-        y = centered
-        if w is not None and _broadcast_dims(y.ndim, w.shape) == axes:
-            y *= invstd * _lowp(w)   # one scale per channel (BatchNorm)
-        else:
-            y *= invstd
-            if w is not None:   # xhat stays for the fused backward (LayerNorm)
-                ctx.xhat = y
-                y = y * _lowp(w)
-        if b is not None:
-            y += _lowp(b)
-        return y.astype(x.dtype, copy=False)
+    def forward(ctx, x, w, b, axes, eps, mean, var, centered, chan, pshape=None, xshape=None):
+        ctx.axes, ctx.eps, ctx.chan, ctx.pshape, ctx.xshape = axes, eps, chan, pshape, xshape
+        shape, dt = x.shape, x.dtype
+        if xshape is not None:
+            x = x.reshape(xshape)
+        if pshape is not None:
+            w = None if w is None else w.reshape(pshape)
+            b = None if b is None else b.reshape(pshape)
+        y = _affine(ctx, x, w, b, axes, eps, mean, var, centered, chan).astype(dt, copy=False)
+        return y if xshape is None else y.reshape(shape)
 
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         if not grad_mode.GRAD_ENABLED[0] and x.numel() > 0:
             return _normalize_backward_fused(ctx, grad, x, w)
-        axes = ctx.axes
+        axes, meta, pshape = ctx.axes, ctx._input_meta, ctx.pshape
+        if ctx.xshape is not None:
+            x, grad = x.reshape(ctx.xshape), grad.reshape(ctx.xshape)
+        if w is not None and pshape is not None:
+            w = w.reshape(pshape)
         mean = x.mean(axes, keepdim=True)
         xc = x - mean
         invstd = ((xc * xc).mean(axes, keepdim=True) + ctx.eps).rsqrt()
@@ -87,11 +72,58 @@ class Normalize(Op):
         if need[0]:
             gx = invstd * (gxhat - gxhat.mean(axes, keepdim=True)
                            - xhat * (gxhat * xhat).mean(axes, keepdim=True))
+            if ctx.xshape is not None:
+                gx = gx.reshape(meta[0][0])
         if len(need) > 1 and need[1]:
-            gw = grad * xhat
+            gw = _sum_to(grad * xhat, meta[1][0], pshape)
         if len(need) > 2 and need[2]:
-            gb = grad
+            gb = _sum_to(grad, meta[2][0], pshape)
         return gx, gw, gb
+
+
+def _sum_to(t, shape, pshape):
+    """Tensor t summed over the dims along which an operand broadcast as `pshape` (None:
+    as `shape`) is broadcast, and reshaped to `shape` (the operand's own)."""
+    dims = _broadcast_dims(t.dim(), shape if pshape is None else pshape)
+    if dims:
+        t = t.sum(dims, keepdim=True)
+    return t if tuple(t.shape) == tuple(shape) else t.reshape(shape)
+
+
+def _affine(ctx, x, w, b, axes, eps, mean, var, centered, chan):
+    """Normalize's forward on arrays w, b already broadcastable against x."""
+    if chan is not None:   # CUDA kernels: chan = (statistics, (A, C, B)), see _stats
+        st, view = chan
+        ctx.mean, ctx.invstd = mean, st[2].reshape(mean.shape)
+        xl, w, b = _lowp(x), _lowp(w), _lowp(b)
+        wf, bf = (None if a is None else a.reshape(-1) for a in (w, b))
+        if w is None or _broadcast_dims(x.ndim, w.shape) == axes:
+            if b is None or _broadcast_dims(x.ndim, b.shape) == axes:
+                return cupy_kernels.channel_affine(xl, st, wf, bf, *view)
+        if _along_rows(x.shape, axes, view, w, b):   # LayerNorm, in one launch
+            y = cupy_kernels.row_affine(xl, st, wf, bf, *view[1:])
+            if y is not None:
+                return y
+        y = cupy_kernels.channel_affine(xl, st, None, None, *view)
+        if w is not None:
+            ctx.xhat = y   # for the fused backward, as below
+            y = y * w
+        if b is not None:
+            y += b
+        return y
+    invstd = 1.0 / ctx.xp.sqrt(var + eps)
+    ctx.mean, ctx.invstd = mean, invstd
+    y = centered
+    if w is not None and _broadcast_dims(y.ndim, w.shape) == axes:
+        y *= invstd * _lowp(w)   # one scale per channel (BatchNorm)
+    else:
+        y *= invstd
+        if w is not None:   # xhat stays for the fused backward (LayerNorm)
+            ctx.xhat = y
+            y = y * _lowp(w)
+    if b is not None:
+        y += _lowp(b)
+    return y
 
 
 def _normalize_backward_fused(ctx, grad, x, w):
@@ -105,16 +137,22 @@ def _normalize_backward_fused(ctx, grad, x, w):
     the sums: a = w sum(g), c = w sum(g xc), and dx takes four passes over the data. On
     CUDA (ctx.chan) the channel kernels, or for LayerNorm the row kernels, do it all in
     three launches."""
-    axes, need = ctx.axes, ctx.needs_input_grad
+    axes, need, meta, pshape = ctx.axes, ctx.needs_input_grad, ctx._input_meta, ctx.pshape
     dt = x._data.dtype
     xa, g = _lowp(x._data), _lowp(grad._data)
+    if ctx.xshape is not None:
+        xa, g = xa.reshape(ctx.xshape), g.reshape(ctx.xshape)
     wa = None if w is None else _lowp(w._data)
+    if wa is not None and pshape is not None:
+        wa = wa.reshape(pshape)
     invstd = ctx.invstd
     n = math.prod(xa.shape[a] for a in axes)
     nd = xa.ndim
-    b_dims = _broadcast_dims(nd, ctx._input_meta[2][0]) if len(need) > 2 and need[2] else None
     need_w = len(need) > 1 and need[1]
-    w_per_channel = w is None or _broadcast_dims(nd, w.shape) == axes
+    need_b = len(need) > 2 and need[2]
+    bp = None if not need_b else meta[2][0] if pshape is None else pshape   # b as broadcast
+    b_dims = None if bp is None else _broadcast_dims(nd, bp)
+    w_per_channel = wa is None or _broadcast_dims(nd, wa.shape) == axes
     gx = gw = gb = fused = None
     if ctx.chan is not None:   # the CUDA kernels
         st, view = ctx.chan
@@ -122,19 +160,17 @@ def _normalize_backward_fused(ctx, grad, x, w):
         if w_per_channel and b_dims in (None, axes):
             fused = cupy_kernels.channel_backward(
                 g.reshape(xa.shape) if g.flags.c_contiguous else g.copy(), xa, st, wf, *view)
-        elif _along_rows(xa.shape, axes, view, w,
-                         ctx._input_meta[2][0] if b_dims is not None else None):
+        elif _along_rows(xa.shape, axes, view, wa, bp):
             fused = cupy_kernels.row_backward(g, xa, st, wf, *view[1:], need[0],
-                                              need_w or b_dims is not None)
+                                              need_w or need_b)
     if fused is not None:
-        gx, gw, gb = (a if keep else None
-                      for a, keep in zip(fused, (need[0], need_w, b_dims is not None)))
+        gx, gw, gb = (a if keep else None for a, keep in zip(fused, (need[0], need_w, need_b)))
     elif w_per_channel:
         xc = xa - ctx.mean
         sg, sgc = sum_keep(g, axes), dot_keep(g, xc, axes)
         if need_w:
-            gw = (sgc * invstd).reshape(w.shape)
-        if b_dims is not None:
+            gw = sgc * invstd
+        if need_b:
             gb = sg if b_dims == axes else sum_keep(g, b_dims)
         if need[0]:
             k = invstd if wa is None else invstd * wa
@@ -145,8 +181,8 @@ def _normalize_backward_fused(ctx, grad, x, w):
     else:
         xhat = ctx.xhat   # forward's; read only (a retained graph backpropagates again)
         if need_w:
-            gw = dot_keep(g, xhat, _broadcast_dims(nd, w.shape)).reshape(w.shape)
-        if b_dims is not None:
+            gw = dot_keep(g, xhat, _broadcast_dims(nd, wa.shape))
+        if need_b:
             gb = sum_keep(g, b_dims)
         if need[0]:
             gx = g * wa
@@ -155,10 +191,10 @@ def _normalize_backward_fused(ctx, grad, x, w):
             gx -= a / n
             gx *= invstd
     out = []
-    for a, shape in ((gx, None), (gw, None if w is None else w.shape),
-                     (gb, ctx._input_meta[2][0] if b_dims is not None else None)):
+    for i, a in enumerate((gx, gw, gb)):
         if a is not None:
-            a = Tensor._make((a if shape is None else a.reshape(shape)).astype(dt, copy=False))
+            shape = meta[i][0]
+            a = Tensor._make((a if a.shape == shape else a.reshape(shape)).astype(dt, copy=False))
         out.append(a)
     return tuple(out)
 
@@ -213,32 +249,42 @@ def _stats(x, axes, eps=None, running=None, momentum=0.0):
     return mean, dot_keep(xc, xc, axes) / n, xc, None
 
 
-def normalize(x, w, b, axes, eps, name, stats=None):
-    """Fused normalization of tensor x over axes; w, b broadcastable Tensors or None;
-    stats: _stats(x, axes) when the caller computed them (for running statistics)."""
-    mean, var, xc, chan = _stats(x._data, axes, eps) if stats is None else stats
-    inputs = (x, w, b)
-    y = apply(Normalize, inputs, (x._data, None if w is None else w._data,
-                                  None if b is None else b._data, axes, eps, mean, var, xc,
-                                  chan))
+def normalize(x, w, b, axes, eps, name, stats=None, pshape=None, xshape=None):
+    """Fused normalization of tensor x over axes; w, b Tensors or None, broadcastable
+    against x as they are or, given `pshape`, viewed as pshape; `xshape`: the shape x is
+    normalized in, None for its own (the output has x's shape); stats: _stats(x viewed as
+    xshape, axes) when the caller computed them (for running statistics)."""
+    if stats is None:
+        stats = _stats(x._data if xshape is None else x._data.reshape(xshape), axes, eps)
+    mean, var, xc, chan = stats
+    y = apply(Normalize, (x, w, b), (x._data, None if w is None else w._data,
+                                     None if b is None else b._data, axes, eps, mean, var, xc,
+                                     chan, pshape, xshape))
     if y.grad_fn is not None:
         y.grad_fn._name = name
     return y
 
 
+def _check_channels(C, reps=1, **tensors):
+    """PyTorch's check of per-channel Tensors (instance norm counts them `reps` = N times)."""
+    for name, t in tensors.items():
+        if t is not None and t.numel() != C:
+            raise RuntimeError(f"{name} should contain {reps * C} elements not "
+                               f"{reps * t.numel()}")
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
+    """Normalizes over all dims but the channels (dim 1). weight and bias stay the op's
+    1-D inputs, viewed as (1, C, 1, ...) inside it: NativeBatchNormBackward0's edges are
+    input, weight and bias, as PyTorch's."""
     if input.dim() < 2:
         raise ValueError(f"Expected 2D or more input (got {input.dim()}D input)")
     C = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if t is not None and t.numel() != C:
-            raise RuntimeError(f"{name} should contain {C} elements not {t.numel()}")
+    _check_channels(C, running_mean=running_mean, running_var=running_var,
+                    weight=weight, bias=bias)
     axes = (0,) + tuple(range(2, input.dim()))
     bshape = (1, C) + (1,) * (input.dim() - 2)
-    w = weight.reshape(bshape) if weight is not None else None
-    b = bias.reshape(bshape) if bias is not None else None
     if training:
         count = input.numel() // C
         if count <= 1:
@@ -252,7 +298,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if stats[3] is not None and on_gpu:   # the kernel moved the running statistics
             running_mean._bump_version()
             running_var._bump_version()
-            return normalize(input, w, b, axes, eps, "NativeBatchNormBackward0", stats)
+            return normalize(input, weight, bias, axes, eps, "NativeBatchNormBackward0", stats,
+                             bshape)
         if running_mean is not None:
             with grad_mode.no_grad():
                 rm = running_mean._data
@@ -265,15 +312,16 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 rv *= (1 - momentum)
                 rv += (momentum * var.reshape(C) * count / (count - 1)).astype(rv.dtype)
                 running_var._bump_version()
-        return normalize(input, w, b, axes, eps, "NativeBatchNormBackward0", stats)
+        return normalize(input, weight, bias, axes, eps, "NativeBatchNormBackward0", stats,
+                         bshape)
     if running_mean is None or running_var is None:
         raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
     rm, rv = running_mean.reshape(bshape), running_var.reshape(bshape)
     y = (input - rm) * (rv + eps).rsqrt()
-    if w is not None:
-        y = y * w
-    if b is not None:
-        y = y + b
+    if weight is not None:
+        y = y * weight.reshape(bshape)
+    if bias is not None:
+        y = y + bias.reshape(bshape)
     return y
 
 
@@ -296,6 +344,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Statistics per sample and group of C / G channels, a scale and shift per channel:
+    one NativeGroupNormBackward0 node with edges input, weight, bias, as PyTorch's (x is
+    normalized viewed as (N, G, C/G, S), weight and bias as (1, G, C/G, 1))."""
     if input.dim() < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
                            f"{input.dim()}")
@@ -304,21 +355,26 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, "
                            f"but got input of shape {shape_str(input.shape)} and num_groups="
                            f"{num_groups}")
-    x = input.reshape(N, num_groups, -1)
-    y = normalize(x, None, None, (2,), eps, "NativeGroupNormBackward0").reshape(input.shape)
-    bshape = (1, C) + (1,) * (input.dim() - 2)
-    if weight is not None:
-        y = y * weight.reshape(bshape)
-    if bias is not None:
-        y = y + bias.reshape(bshape)
-    return y
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.dim() != 1 or t.numel() != C):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
+                               f"channels in input, but got {name} of shape "
+                               f"{shape_str(t.shape)} and input of shape "
+                               f"{shape_str(input.shape)}")
+    G = num_groups
+    xshape = (N, G, C // G, math.prod(input.shape[2:]))
+    return normalize(input, weight, bias, (2, 3), eps, "NativeGroupNormBackward0",
+                     pshape=(1, G, C // G, 1), xshape=xshape)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Statistics per sample and channel; weight and bias enter the one normalization op
+    (viewed as (1, C, 1, ...) inside it)."""
     N, C = input.shape[:2]
     axes = tuple(range(2, input.dim()))
     bshape = (1, C) + (1,) * (input.dim() - 2)
+    _check_channels(C, N, weight=weight, bias=bias)
     if use_input_stats:
         if input.numel() // (N * C) <= 1:
             raise ValueError(f"Expected more than 1 spatial element when training, got input "
@@ -334,9 +390,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                 rv *= (1 - momentum)
                 rv += (momentum * (var.reshape(N, C) * count / (count - 1)).mean(0)).astype(
                     rv.dtype)
-        y = normalize(input, None, None, axes, eps, "NativeBatchNormBackward0", stats)
-    else:
-        y = (input - running_mean.reshape(bshape)) * (running_var.reshape(bshape) + eps).rsqrt()
+        return normalize(input, weight, bias, axes, eps, "NativeBatchNormBackward0", stats,
+                         bshape)
+    y = (input - running_mean.reshape(bshape)) * (running_var.reshape(bshape) + eps).rsqrt()
     if weight is not None:
         y = y * weight.reshape(bshape)
     if bias is not None:

@@ -128,12 +128,83 @@ def test_norm_double_backward():
     assert gradgradcheck(g, (x, lw))
 
 
+def test_group_and_instance_norm_double_backward():
+    r = np.random.default_rng(8)
+    x = ember.tensor(r.standard_normal((2, 6, 3))).requires_grad_()
+    w = ember.tensor(r.standard_normal(6)).requires_grad_()
+    b = ember.tensor(r.standard_normal(6)).requires_grad_()
+    for f in (lambda x, w, b: ember.nn.functional.group_norm(x, 3, w, b),
+              lambda x, w, b: ember.nn.functional.group_norm(x, 2, None, b),
+              lambda x, w, b: ember.nn.functional.instance_norm(x, weight=w, bias=b),
+              lambda x, w, b: ember.nn.functional.batch_norm(x, None, None, None, b, True)):
+        assert gradcheck(f, (x, w, b))
+        assert gradgradcheck(f, (x, w, b))
+
+
+def _edges(L, y, params):
+    """y's node name, its edges' node names, and whether the edges after the first lead
+    to `params` themselves (their AccumulateGrad; None to None)."""
+    fn = y.grad_fn
+    names = [None if f is None else f.name() for f, _ in fn.next_functions]
+    leads = [(f is None and p is None) or getattr(f, "variable", None) is p
+             for (f, _), p in zip(fn.next_functions[1:], params)]
+    return fn.name(), names, leads
+
+
+# PyTorch's normalization node takes input, weight and bias as its edges: no view of the
+# 1-D weight and bias between it and their AccumulateGrad
+GRAPHS = [
+    ("BatchNorm1d", lambda L: L.nn.BatchNorm1d(3), (4, 3)),
+    ("BatchNorm1d-3d", lambda L: L.nn.BatchNorm1d(3), (4, 3, 5)),
+    ("BatchNorm2d", lambda L: L.nn.BatchNorm2d(3), (4, 3, 5, 5)),
+    ("BatchNorm3d", lambda L: L.nn.BatchNorm3d(3), (2, 3, 2, 3, 2)),
+    ("BatchNorm2d-noaffine", lambda L: L.nn.BatchNorm2d(3, affine=False), (4, 3, 2, 2)),
+    ("BatchNorm2d-nobias", lambda L: L.nn.BatchNorm2d(3, bias=False), (4, 3, 2, 2)),
+    ("GroupNorm", lambda L: L.nn.GroupNorm(3, 6), (2, 6, 4)),
+    ("GroupNorm-noaffine", lambda L: L.nn.GroupNorm(2, 6, affine=False), (2, 6, 2, 2)),
+    ("LayerNorm", lambda L: L.nn.LayerNorm(5), (2, 3, 5)),
+]
+
+
+@pytest.mark.parametrize("name,make,shape", GRAPHS, ids=[g[0] for g in GRAPHS])
+def test_norm_graph_edges_match_torch(name, make, shape):
+    x = f32(*shape)
+    got = []
+    for L in (torch, ember):
+        m = make(L)
+        y = m(L.tensor(x).requires_grad_())
+        got.append(_edges(L, y, (m.weight, m.bias)))
+    assert got[1] == got[0]
+    assert all(got[1][2])
+
+
+@pytest.mark.parametrize("which", ["weight", "bias"])
+def test_functional_batch_norm_edges_match_torch(which):
+    x = f32(4, 3, 2)
+    got = []
+    for L in (torch, ember):
+        p = L.ones(3, requires_grad=True)
+        w, b = (p, None) if which == "weight" else (None, p)
+        y = L.nn.functional.batch_norm(L.tensor(x).requires_grad_(), None, None, w, b, True)
+        got.append(_edges(L, y, (w, b)))
+    assert got[1] == got[0]
+    assert all(got[1][2])
+
+
 def _bn(L, x, w, b):
     return L.nn.functional.batch_norm(x, None, None, w, b, training=True)
 
 
 def _ln(L, x, w, b):
     return L.nn.functional.layer_norm(x, tuple(x.shape[-1:]), w, b)
+
+
+def _gn(L, x, w, b):
+    return L.nn.functional.group_norm(x, 2, w, b)
+
+
+def _in(L, x, w, b):
+    return L.nn.functional.instance_norm(x, weight=w, bias=b)
 
 
 # the fused array forward/backward of batch and layer norm (a backward without
@@ -153,6 +224,15 @@ FUSED = [
      [Grad(f32(6, 4, 8)), Grad(f32(8)), Grad(f32(8))]),
     ("ln-bfloat16", _ln, [Grad(f32(4, 8).astype(ml_dtypes.bfloat16)),
                           Grad(f32(8).astype(ml_dtypes.bfloat16)), None]),
+    # group and instance norm: weight and bias per channel, statistics per sample and
+    # group (channel), in the same op
+    ("gn-affine", _gn, [Grad(f32(3, 4, 5, 5)), Grad(f32(4)), Grad(f32(4))]),
+    ("gn-2d", _gn, [Grad(f32(5, 6)), Grad(f32(6)), Grad(f32(6))]),
+    ("gn-weight-only", _gn, [Grad(f32(3, 4, 7)), Grad(f32(4)), None]),
+    ("gn-noncontig", lambda L, x, w, b: _gn(L, x.transpose(2, 3), w, b),
+     [Grad(f32(2, 4, 3, 5)), Grad(f32(4)), Grad(f32(4))]),
+    ("in-affine", _in, [Grad(f32(2, 3, 4, 5)), Grad(f32(3)), Grad(f32(3))]),
+    ("in-weight-only", _in, [Grad(f32(3, 2, 6)), Grad(f32(2)), None]),
 ]
 
 
