@@ -1,6 +1,7 @@
-"""The CUDA C++ in ember/_backend/cupy_kernels.py compiled by nvcc to PTX, so that a typo in
-a kernel shows on a machine without a GPU (CuPy compiles these strings with NVRTC only at
-first use on a GPU). nvcc --ptx needs no GPU; the tests skip only where nvcc is missing.
+"""The CUDA C++ in ember/_backend/cupy_kernels.py and cupy_multi_tensor.py compiled by nvcc
+to PTX, so that a typo in a kernel shows on a machine without a GPU (CuPy compiles these
+strings with NVRTC only at first use on a GPU). nvcc --ptx needs no GPU; the tests skip
+only where nvcc is missing.
 
 What this proves: the sources compile for float and double, as raw() and kernel() ask
 for them. What it cannot: that the kernels compute the right numbers (the CUDA cases of
@@ -135,6 +136,23 @@ def test_cuda_kernel_source_compiles_elementwise():
     assert rc == 0, f"nvcc failed on cupy_kernels._SOURCES:\n{err}"
     for name in ck._SOURCES:
         assert ptx.count(f"ember_{name}") >= 2, f"ember_{name} missing from the PTX"
+
+
+@needs_nvcc
+def test_cuda_kernel_source_compiles_multi_tensor():
+    """The multi-tensor optimizer kernels (ember/_backend/cupy_multi_tensor.py), with the
+    -D definitions of the options they are built with, for float and double."""
+    from ember._backend import cupy_multi_tensor as mt
+    defines = "".join(f"#define {o[2:].replace('=', ' ', 1)}\n" for o in mt.options()
+                      if o.startswith("-D"))
+    source = defines + mt.SOURCE + raw_instantiations(mt.NAMES, ck._RAW_TYPES.values())
+    rc, err, ptx = nvcc_ptx(source, "ember_multi_tensor")
+    assert rc == 0, f"nvcc failed on cupy_multi_tensor.SOURCE:\n{err}"
+    entries = re.findall(r"\.entry\s+(\w+)", ptx)
+    for name in mt.NAMES:
+        for ctype in ck._RAW_TYPES.values():
+            assert any(e.startswith(_mangled(name, ctype)) for e in entries), \
+                f"{name}<{ctype}> not in the PTX"
 
 
 @needs_nvcc

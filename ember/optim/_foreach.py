@@ -7,13 +7,17 @@ write their intermediate results into `scratch` buffers (``out=``) that each thr
 from step to step, so a step allocates nothing. `for_each` then runs the update of every
 parameter, splitting the list over two threads when there is enough work: NumPy releases
 the GIL inside its loops, so the halves run at the same time on two cores.
+
+On the GPU the cost is the host's, a kernel launch per parameter: `multi_tensor` updates
+the parameters that its kernels take (ember/_backend/cupy_multi_tensor.py) a launch for
+many at a time, and leaves the others to the per-parameter update.
 """
 import threading
 
 import numpy as np
 
 from .. import _threads
-from .._backend import array_namespace
+from .._backend import array_namespace, cupy_multi_tensor
 
 # buffers larger than this are allocated per call instead of kept (a model's few huge
 # embedding matrices would otherwise pin copies of themselves)
@@ -103,3 +107,34 @@ def decayed_grad(xp, x, g, maximize, weight_decay, s0, s1):
     if weight_decay != 0:
         g = xp.add(g, xp.multiply(x, weight_decay, out=s1), out=s0)
     return g
+
+
+def multi_tensor(name, work, scalars):
+    """Update CUDA parameters with the multi-tensor kernel `name`
+    (ember/_backend/cupy_multi_tensor.py): one launch per device, dtype and `key`, and per
+    slots of parameters, instead of one per parameter. `work`: (item, x, arrays, key) per
+    parameter x, arrays as the kernel takes them (gradient, x, state; float32/64 of one
+    dtype) or None where the kernel does not apply, key what the scalars depend on besides
+    the dtype (Adam's step count); scalars(key, t) gives the kernel's scalars as type t.
+    Returns, in order, the items left to the caller to run after the launches: those
+    without arrays or whose arrays do not fit a slot, and any later item of their
+    parameters (a parameter listed twice is updated twice, in order); all where there are
+    no kernels. Empty parameters need nothing."""
+    rest, buckets, left = [], {}, set()
+    for item, x, arrays, key in work:
+        if arrays is not None and x.size == 0:
+            continue
+        if arrays is None or id(x) in left or not cupy_multi_tensor.fits(x, *arrays):
+            rest.append(item)
+        else:
+            bucket = buckets.get((x.data.device_id, x.dtype, key))
+            if bucket is None:
+                bucket = buckets[(x.data.device_id, x.dtype, key)] = ([], [])
+            bucket[0].append(item)
+            bucket[1].append(arrays)
+        left.add(id(x))   # a later update of x follows this one (never races it in a launch)
+    for (device, dtype, key), (items, params) in buckets.items():
+        if not cupy_multi_tensor.launch(name, params, scalars(key, dtype.type), device):
+            # no kernels (built for both dtypes at once: the first launch tells), nothing ran
+            return [item for item, *_ in work]
+    return rest

@@ -1,12 +1,12 @@
 """Adam and AdamW."""
 import numpy as np
 
-from .._backend import array_namespace
+from .._backend import CUDA_ON, array_namespace
 from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
                         _to_scalar, _new_step, _step_tensor, _lerp_)
-from ._foreach import decayed_grad, for_each, scratch
+from ._foreach import decayed_grad, for_each, multi_tensor, scratch
 
 __all__ = ["Adam", "AdamW"]
 
@@ -53,6 +53,7 @@ class Adam(Optimizer):
                     if group["amsgrad"]:
                         state["max_exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
                 todo.append((p._data, p._grad._data, state, _step_tensor(state)))
+            todo = _multi_tensor_steps(todo, group, lr)
             for_each(lambda item: _adam(*item, group, lr), todo, [t[0] for t in todo])
             for p in group["params"]:
                 if p._grad is not None:
@@ -92,27 +93,56 @@ def _adam(x, g, state, step, group, lr):
     x -= update
 
 
+def _fusable(x, g, group):
+    """Whether the fused CUDA kernels take this parameter: float32/64 on the GPU."""
+    return type(x) is not np.ndarray and x.dtype.char in "fd" and g.dtype == x.dtype and \
+        not group["maximize"]   # (the kernels descend)
+
+
+def _kernel_scalars(group, lr, step, t):
+    """The fused kernels' scalars (keep, wd_l2, b1, b2, step_size, bc2, eps) as type t."""
+    (beta1, beta2), eps, wd = group["betas"], group["eps"], group["weight_decay"]
+    decoupled = group["decoupled_weight_decay"]
+    return (t(1 - lr * wd if decoupled else 1), t(0 if decoupled else wd), t(beta1), t(beta2),
+            t(lr / (1 - beta1 ** step)), t((1 - beta2 ** step) ** 0.5), t(eps))
+
+
 def _fused_step(x, g, state, group, lr, step):
     """The step as one fused CUDA kernel (ember/_backend/cupy_kernels.py) for float32/64
     parameters on the GPU; False where it does not apply (the caller then runs the same
     formula op by op)."""
-    if type(x) is np.ndarray or x.dtype.char not in "fd" or \
-            g.dtype != x.dtype or group["maximize"]:   # (the kernel descends)
+    if not _fusable(x, g, group):
         return False
     amsgrad = group["amsgrad"]
     k = kernel("adam_amsgrad" if amsgrad else "adam")
     if k is None:
         return False
-    (beta1, beta2), eps, wd = group["betas"], group["eps"], group["weight_decay"]
-    decoupled = group["decoupled_weight_decay"]
-    t = x.dtype.type
-    args = [g, t(1 - lr * wd if decoupled else 1), t(0 if decoupled else wd), t(beta1), t(beta2),
-            t(lr / (1 - beta1 ** step)), t((1 - beta2 ** step) ** 0.5), t(eps), x,
+    args = [g, *_kernel_scalars(group, lr, step, x.dtype.type), x,
             state["exp_avg"]._data, state["exp_avg_sq"]._data]
     if amsgrad:
         args.append(state["max_exp_avg_sq"]._data)
     k(*args)
     return True
+
+
+def _multi_tensor_steps(todo, group, lr):
+    """Run the steps of the `todo` items (x, g, state, step) that the multi-tensor CUDA
+    kernels take, a launch for many parameters (one per device, dtype and step count, which
+    the bias corrections depend on); return the items left."""
+    if not CUDA_ON[0] or group["maximize"]:   # (a CPU-only program pays nothing)
+        return todo
+    amsgrad = group["amsgrad"]
+    work = []
+    for item in todo:
+        x, g, state, step = item
+        arrays = None
+        if _fusable(x, g, group):
+            arrays = (g, x, state["exp_avg"]._data, state["exp_avg_sq"]._data)
+            if amsgrad:
+                arrays += (state["max_exp_avg_sq"]._data,)
+        work.append((item, x, arrays, step))
+    return multi_tensor("adam_amsgrad" if amsgrad else "adam", work,
+                        lambda step, t: _kernel_scalars(group, lr, step, t))
 
 
 class AdamW(Adam):

@@ -1,11 +1,11 @@
 """SGD with momentum, dampening, Nesterov and weight decay."""
 import numpy as np
 
-from .._backend import array_namespace
+from .._backend import CUDA_ON, array_namespace
 from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import Optimizer, check_lr, check_not_differentiable, _to_scalar, required
-from ._foreach import decayed_grad, for_each, scratch
+from ._foreach import decayed_grad, for_each, multi_tensor, scratch
 
 __all__ = ["SGD"]
 
@@ -54,6 +54,7 @@ class SGD(Optimizer):
                     buf = b._data
                 todo.append((p._data, p._grad._data, buf, first))
                 p._bump_version()
+            todo = _multi_tensor_steps(todo, hyper)
             for_each(lambda item: _sgd(*item, hyper), todo, [t[0] for t in todo])
 
 
@@ -91,19 +92,51 @@ def _sgd(x, grad, buf, first, h):
     x -= xp.multiply(g, h.lr, out=s1)
 
 
+def _fusable(x, grad, h):
+    """Whether the fused CUDA kernels take this parameter: float32/64 on the GPU."""
+    return type(x) is not np.ndarray and x.dtype.char in "fd" and grad.dtype == x.dtype and \
+        not h.maximize
+
+
+def _kernel_scalars(h, momentum, t):
+    """The scalars of kernel sgd (wd, lr) or, with `momentum`, sgd_momentum (wd, momentum,
+    damp_keep, lr, nesterov), as type t."""
+    if not momentum:
+        return t(h.weight_decay), t(h.lr)
+    return (t(h.weight_decay), t(h.momentum), t(1 - h.dampening), t(h.lr),
+            np.bool_(h.nesterov))
+
+
 def _fused_step(x, grad, buf, h):
     """A step (with momentum buffer `buf`, or none) as one fused CUDA kernel
     (ember/_backend/cupy_kernels.py) for float32/64 parameters on the GPU; False where it
     does not apply."""
-    if x.dtype.char not in "fd" or grad.dtype != x.dtype or h.maximize:
+    if not _fusable(x, grad, h):
         return False
     k = kernel("sgd" if buf is None else "sgd_momentum")
     if k is None:
         return False
-    t = x.dtype.type
+    scalars = _kernel_scalars(h, buf is not None, x.dtype.type)
     if buf is None:
-        k(grad, t(h.weight_decay), t(h.lr), x)
+        k(grad, *scalars, x)
     else:
-        k(grad, t(h.weight_decay), t(h.momentum), t(1 - h.dampening), t(h.lr),
-          np.bool_(h.nesterov), x, buf)
+        k(grad, *scalars, x, buf)
     return True
+
+
+def _multi_tensor_steps(todo, h):
+    """Run the steps of the `todo` items (x, grad, buf, first) that the multi-tensor CUDA
+    kernels take, a launch for many parameters; return the items left (among them every
+    momentum buffer's first step, a copy of the gradient)."""
+    if not CUDA_ON[0] or h.maximize:   # (a CPU-only program pays nothing)
+        return todo
+    momentum = h.momentum != 0
+    work = []
+    for item in todo:
+        x, grad, buf, first = item
+        arrays = None
+        if not first and _fusable(x, grad, h):
+            arrays = (grad, x) if buf is None else (grad, x, buf)
+        work.append((item, x, arrays, None))
+    return multi_tensor("sgd_momentum" if momentum else "sgd", work,
+                        lambda key, t: _kernel_scalars(h, momentum, t))
