@@ -33,9 +33,14 @@ import numpy  # noqa: E402
 import ember  # noqa: E402
 from bench import workloads as W  # noqa: E402
 
-MODELS = {   # name -> (model, optimizer, input shape of one image, classes)
-    "cnn": (W.cnn_model, lambda L, m: L.optim.Adam(m.parameters(), lr=1e-3), (1, 28, 28)),
-    "resnet": (W.resnet_model, lambda L, m: L.optim.SGD(m.parameters(), lr=0.01), (3, 32, 32)),
+MODELS = {   # name -> (model, optimizer, shape of one input, of one target: None for a class)
+    "cnn": (W.cnn_model, lambda L, m: L.optim.Adam(m.parameters(), lr=1e-3), (1, 28, 28), None),
+    "resnet": (W.resnet_model, lambda L, m: L.optim.SGD(m.parameters(), lr=0.01), (3, 32, 32),
+               None),
+    "mlp": (W.mlp_model, lambda L, m: L.optim.SGD(m.parameters(), lr=0.01, momentum=0.9),
+            (784,), None),
+    "transformer": (W.transformer_model, lambda L, m: L.optim.Adam(m.parameters(), lr=1e-3),
+                    (128, 128), (128, 128)),
 }
 _ALLOC = {"empty", "empty_like"}
 _MEMSET = {"zeros", "zeros_like"}
@@ -119,12 +124,15 @@ def install_counters():
 
 
 def build(name, batch):
-    make_model, make_opt, shape = MODELS[name]
+    make_model, make_opt, shape, target = MODELS[name]
     model = make_model(ember).to("cuda")
     opt = make_opt(ember, model)
     x = W._data(ember, batch, *shape).to("cuda")
-    y = W._labels(ember, batch, 10).to("cuda")
-    return W._train_step(ember, model, opt, ember.nn.CrossEntropyLoss(), x, y)
+    if target is None:
+        y, loss = W._labels(ember, batch, 10), ember.nn.CrossEntropyLoss()
+    else:   # as the GPU workloads (bench/workloads.py *_cuda): MSE against random targets
+        y, loss = W._data(ember, batch, *target, seed=2), ember.nn.MSELoss()
+    return W._train_step(ember, model, opt, loss, x, y.to("cuda"))
 
 
 def count(name, batch, by_op=False):
