@@ -263,29 +263,20 @@ __global__ void chan_backward_apply(const T* g, const T* x, const T* st, const T
 
 // Columns of a 2-D convolution's patches: cols (C, KH, KW, N, OH, OW) from x (N, C, H, W),
 // zero outside the image (padding ph/pw before each spatial dim). Block row blockIdx.y is
-// one (c, kh, kw); a block is blockDim.y lines (n, oh) of blockDim.x lanes along ow, so
-// the index arithmetic (divisions, bounds) is paid per line, not per value (per value it
-// bounded the kernel on the H100). 32-bit index arithmetic (the caller checks the sizes).
+// one (c, kh, kw); 32-bit index arithmetic (the caller checks the sizes).
 template<typename T>
 __global__ void im2col(const T* x, T* cols, int NP, int C, int H, int W, int KH, int KW,
                        int OH, int OW, int sh, int sw, int ph, int pw, int dh, int dw) {
     const int r = blockIdx.y;
     const int kw = r % KW, kh = (r / KW) % KH, c = r / (KW * KH);
     T* out = cols + (long long)r * NP;
-    const int lines = NP / OW, step = blockDim.y * gridDim.x;
-    for (int line = blockIdx.x * blockDim.y + threadIdx.y; line < lines; line += step) {
-        const int n = line / OH, oh = line - n * OH;
-        const int ih = oh * sh - ph + kh * dh;
-        T* dst = out + (long long)line * OW;
-        if (ih < 0 || ih >= H) {
-            for (int ow = threadIdx.x; ow < OW; ow += blockDim.x) dst[ow] = (T)0;
-            continue;
-        }
-        const T* src = x + (((long long)n * C + c) * H + ih) * W;
-        for (int ow = threadIdx.x; ow < OW; ow += blockDim.x) {
-            const int iw = ow * sw - pw + kw * dw;
-            dst[ow] = (iw >= 0 && iw < W) ? src[iw] : (T)0;
-        }
+    const int P = OH * OW;
+    for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < NP; j += blockDim.x * gridDim.x) {
+        const int n = j / P, q = j - n * P;
+        const int oh = q / OW, ow = q - oh * OW;
+        const int ih = oh * sh - ph + kh * dh, iw = ow * sw - pw + kw * dw;
+        out[j] = (ih >= 0 && ih < H && iw >= 0 && iw < W)
+            ? x[((long long)n * C + c) * H * W + (long long)ih * W + iw] : (T)0;
     }
 }
 
@@ -303,42 +294,29 @@ __global__ void conv_out(const T* src, const T* b, int has_b, T* y, int total, i
 
 // The adjoint of im2col: dx (N, C, H, W) = the sum over the taps (kh, kw) whose window
 // reads (h, w) of cols ((c*KH + kh)*KW + kw, (n*OH + oh)*OW + ow), a gather in a fixed
-// tap order (no atomics). A block is blockDim.y lines (n, c, h) of blockDim.x lanes along
-// w: the row taps are found once per line, and stride 1 needs no division. cols may hold
-// more than 2^31 values: its offsets are 64-bit.
+// tap order (no atomics). cols may hold more than 2^31 values: its offsets are 64-bit.
 template<typename T>
 __global__ void col2im(const T* cols, T* dx, int total, int C, int H, int W, int KH, int KW,
                        int OH, int OW, int sh, int sw, int ph, int pw, int dh, int dw,
                        long long NP) {
-    const int lines = total / W, step = blockDim.y * gridDim.x;
-    for (int line = blockIdx.x * blockDim.y + threadIdx.y; line < lines; line += step) {
-        const int h = line % H, nc = line / H, c = nc % C, n = nc / C;
-        T* dst = dx + (long long)line * W;
-        for (int w = threadIdx.x; w < W; w += blockDim.x) {
-            T acc = (T)0;
-            for (int kh = 0; kh < KH; ++kh) {
-                int oh = h + ph - kh * dh;   // oh * sh when tap kh of row oh reads row h
-                if (oh < 0) continue;
-                if (sh != 1) {
-                    if (oh % sh) continue;
-                    oh /= sh;
-                }
-                if (oh >= OH) continue;
-                const T* row = cols + (long long)(c * KH + kh) * KW * NP +
-                               ((long long)n * OH + oh) * OW;
-                for (int kw = 0; kw < KW; ++kw) {
-                    int ow = w + pw - kw * dw;
-                    if (ow < 0) continue;
-                    if (sw != 1) {
-                        if (ow % sw) continue;
-                        ow /= sw;
-                    }
-                    if (ow >= OW) continue;
-                    acc += row[kw * NP + ow];
-                }
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += blockDim.x * gridDim.x) {
+        const int w = i % W, t = i / W, h = t % H, nc = t / H, c = nc % C, n = nc / C;
+        T acc = (T)0;
+        for (int kh = 0; kh < KH; ++kh) {
+            const int a = h + ph - kh * dh;   // oh * sh when tap kh of row oh reads row h
+            if (a < 0 || a % sh) continue;
+            const int oh = a / sh;
+            if (oh >= OH) continue;
+            for (int kw = 0; kw < KW; ++kw) {
+                const int e = w + pw - kw * dw;
+                if (e < 0 || e % sw) continue;
+                const int ow = e / sw;
+                if (ow >= OW) continue;
+                acc += cols[(long long)((c * KH + kh) * KW + kw) * NP +
+                            ((long long)n * OH + oh) * OW + ow];
             }
-            dst[w] = acc;
         }
+        dx[i] = acc;
     }
 }
 
@@ -631,15 +609,6 @@ def row_backward(g, x, st, w, R, D, need_x=True, need_wb=True):
     return dx, dw, db
 
 
-def _line_block(width, threads=256):
-    """(lanes, lines) of a block for kernels that run along lines `width` values long: the
-    lanes the least power of two >= width, at most a warp."""
-    lanes = 1
-    while lanes < width and lanes < 32:
-        lanes *= 2
-    return lanes, threads // lanes
-
-
 def im2col(x, k, stride, pads, dilation, out):
     """The (C*KH*KW, N*OH*OW) patch columns of contiguous x (N, C, H, W) for a 2-D
     convolution (pads: the padding before each dim); None where the kernel does not apply."""
@@ -652,8 +621,7 @@ def im2col(x, k, stride, pads, dilation, out):
     if rows > 65535 or NP >= INDEX_LIMIT or rows == 0 or NP == 0:
         return None
     cols = xp.empty((rows, NP), dtype=x.dtype)
-    bx, by = _line_block(out[1])
-    fn((min(-(-(NP // out[1]) // by), max(4, 16384 // rows)), rows), (bx, by), (
+    fn((min(-(-NP // 256), max(4, 16384 // rows)), rows), (256,), (
         x, cols, _i32(NP), _i32(C), _i32(H), _i32(W), _i32(k[0]), _i32(k[1]), _i32(out[0]),
         _i32(out[1]), _i32(stride[0]), _i32(stride[1]), _i32(pads[0]), _i32(pads[1]),
         _i32(dilation[0]), _i32(dilation[1])))
@@ -687,8 +655,7 @@ def col2im(cols, x_shape, k, stride, pads, dilation, out):
         return None
     import cupy as xp
     dx = xp.empty((N, C, H, W), dtype=cols.dtype)
-    bx, by = _line_block(W)
-    fn((min(-(-(N * C * H) // by), MAX_BLOCKS),), (bx, by), (cols, dx, _i32(total), _i32(C), _i32(H), _i32(W), _i32(k[0]),
+    fn(*_grid(total), (cols, dx, _i32(total), _i32(C), _i32(H), _i32(W), _i32(k[0]),
                        _i32(k[1]), _i32(out[0]), _i32(out[1]), _i32(stride[0]),
                        _i32(stride[1]), _i32(pads[0]), _i32(pads[1]), _i32(dilation[0]),
                        _i32(dilation[1]), _i64(N * out[0] * out[1])))
