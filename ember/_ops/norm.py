@@ -199,6 +199,75 @@ def _normalize_backward_fused(ctx, grad, x, w):
     return tuple(out)
 
 
+class FrozenNormalize(Op):
+    """BatchNorm in evaluation mode: y = (x - rm) * invstd * w + b, invstd = 1 / sqrt(rv +
+    eps), with the running statistics rm, rv as constants (PyTorch does not differentiate
+    them either). Inputs x, w, b as Normalize's, w and b viewed as pshape; `view`: x's
+    (A, C, B) on the CUDA channel kernels, or None. x's gradient is g * w * invstd, with
+    no terms through the statistics."""
+    _name = "NativeBatchNormBackward0"
+    save_inputs = (0, 1)
+    save_needed_by = {0: (1,), 1: (0,)}   # x only for w's gradient, w only for x's
+
+    @staticmethod
+    def forward(ctx, x, w, b, rm, rv, eps, pshape, view):
+        xp, xl = ctx.xp, _lowp(x)
+        invstd = 1.0 / xp.sqrt(rv + eps)
+        st = ctx.st = xp.stack((rm, rv, invstd)).astype(xl.dtype, copy=False)   # fresh
+        ctx.pshape = pshape
+        w, b = _lowp(w), _lowp(b)
+        if view is not None and all(a is None or a.dtype == xl.dtype for a in (w, b)):
+            return cupy_kernels.channel_affine(xl, st, w, b, *view).astype(x.dtype, copy=False)
+        scale = st[2] if w is None else st[2] * w   # PyTorch's CPU inference: x * a + c
+        shift = -st[0] * scale if b is None else b - st[0] * scale
+        y = xl * scale.reshape(pshape)
+        y += shift.reshape(pshape)
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need, meta, pshape, st = ctx.needs_input_grad, ctx._input_meta, ctx.pshape, ctx.st
+        axes = _broadcast_dims(len(meta[0][0]), pshape)
+        mean, invstd = st[0].reshape(pshape), st[2].reshape(pshape)
+        need_w, need_b = len(need) > 1 and need[1], len(need) > 2 and need[2]
+        if grad_mode.GRAD_ENABLED[0]:   # a graph of the backward (create_graph)
+            k = Tensor._make(invstd)
+            gx = gw = gb = None
+            if need[0]:
+                gx = grad * (k if w is None else w.reshape(pshape) * k)
+            if need_w:
+                gw = _sum_to(grad * ((x - Tensor._make(mean)) * k), meta[1][0], pshape)
+            if need_b:
+                gb = _sum_to(grad, meta[2][0], pshape)
+            return gx, gw, gb
+        dt, g = meta[0][1], _lowp(grad._data)
+        out = [None, None, None]
+        if need[0]:
+            out[0] = g * (invstd if w is None else invstd * _lowp(w._data).reshape(pshape))
+        if need_w:
+            out[1] = dot_keep(g, _lowp(x._data) - mean, axes) * invstd
+        if need_b:
+            out[2] = sum_keep(g, axes)
+        return tuple(None if a is None else
+                     Tensor._make(a.reshape(meta[i][0]).astype(dt, copy=False))
+                     for i, a in enumerate(out))
+
+
+def _frozen_normalize(input, running_mean, running_var, weight, bias, eps, pshape):
+    """Normalization of `input` with the running statistics (one FrozenNormalize op)."""
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t.requires_grad and grad_mode.GRAD_ENABLED[0]:
+            raise RuntimeError(f"The function 'native_batch_norm' is not differentiable with "
+                               f"respect to argument '{name}'. This input cannot have "
+                               f"requires_grad True.")
+    axes = _broadcast_dims(input.dim(), pshape)
+    return apply(FrozenNormalize, (input, weight, bias),
+                 (input._data, None if weight is None else weight._data,
+                  None if bias is None else bias._data, running_mean._data, running_var._data),
+                 eps, pshape, _channel_view(_lowp(input._data), axes))
+
+
 def _broadcast_dims(ndim, shape):
     """The dims of an ndim-array along which an operand of `shape` is broadcast."""
     full = (1,) * (ndim - len(shape)) + tuple(shape)
@@ -257,9 +326,10 @@ def normalize(x, w, b, axes, eps, name, stats=None, pshape=None, xshape=None):
     if stats is None:
         stats = _stats(x._data if xshape is None else x._data.reshape(xshape), axes, eps)
     mean, var, xc, chan = stats
+    # the statistics are x's (on its device): params, not operands for the device check
     y = apply(Normalize, (x, w, b), (x._data, None if w is None else w._data,
-                                     None if b is None else b._data, axes, eps, mean, var, xc,
-                                     chan, pshape, xshape))
+                                     None if b is None else b._data),
+              axes, eps, mean, var, xc, chan, pshape, xshape)
     if y.grad_fn is not None:
         y.grad_fn._name = name
     return y
@@ -314,15 +384,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 running_var._bump_version()
         return normalize(input, weight, bias, axes, eps, "NativeBatchNormBackward0", stats,
                          bshape)
-    if running_mean is None or running_var is None:
-        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
-    rm, rv = running_mean.reshape(bshape), running_var.reshape(bshape)
-    y = (input - rm) * (rv + eps).rsqrt()
-    if weight is not None:
-        y = y * weight.reshape(bshape)
-    if bias is not None:
-        y = y + bias.reshape(bshape)
-    return y
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is None:
+            raise RuntimeError(f"{name} must be defined in evaluation mode")
+    return _frozen_normalize(input, running_mean, running_var, weight, bias, eps, bshape)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -392,12 +457,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                     rv.dtype)
         return normalize(input, weight, bias, axes, eps, "NativeBatchNormBackward0", stats,
                          bshape)
-    y = (input - running_mean.reshape(bshape)) * (running_var.reshape(bshape) + eps).rsqrt()
-    if weight is not None:
-        y = y * weight.reshape(bshape)
-    if bias is not None:
-        y = y + bias.reshape(bshape)
-    return y
+    if running_mean is None or running_var is None:
+        raise RuntimeError("Expected running_mean and running_var to be defined when "
+                           "use_input_stats is false")
+    return _frozen_normalize(input, running_mean, running_var, weight, bias, eps, bshape)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):

@@ -141,6 +141,44 @@ def test_group_and_instance_norm_double_backward():
         assert gradgradcheck(f, (x, w, b))
 
 
+def test_batch_norm_eval_double_backward_and_errors():
+    r = np.random.default_rng(9)
+    x = ember.tensor(r.standard_normal((4, 3, 2))).requires_grad_()
+    w = ember.tensor(r.standard_normal(3)).requires_grad_()
+    b = ember.tensor(r.standard_normal(3)).requires_grad_()
+    rm, rv = ember.tensor(r.standard_normal(3)), ember.tensor(r.random(3) + 0.5)
+    f = lambda x, w, b: ember.nn.functional.batch_norm(x, rm, rv, w, b, training=False)
+    assert gradcheck(f, (x, w, b))
+    assert gradgradcheck(f, (x, w, b))
+    for lib in (torch, ember):
+        x = lib.ones(4, 3)
+        with pytest.raises(RuntimeError, match="not differentiable with respect to argument "
+                                               "'running_mean'"):
+            lib.nn.functional.batch_norm(x, lib.zeros(3, requires_grad=True), lib.ones(3))
+        with pytest.raises(RuntimeError, match="^running_var must be defined in evaluation"):
+            lib.nn.functional.batch_norm(x, lib.zeros(3), None)
+        with pytest.raises(RuntimeError, match="Expected running_mean and running_var to be "
+                                               "defined when use_input_stats is false"):
+            lib.nn.functional.instance_norm(x.reshape(2, 3, 2), use_input_stats=False)
+
+
+def test_batch_norm_eval_backward_reads_the_statistics_of_its_forward():
+    # a training step between forward and backward moves the running statistics in place;
+    # the gradients are those of forward's (mean 0, variance 1)
+    bn = ember.nn.BatchNorm1d(3).eval()
+    x, g = f32(5, 3), f32(5, 3)
+    ex = ember.tensor(x).requires_grad_()
+    y = bn(ex)
+    bn.train()
+    bn(ember.tensor(f32(5, 3) + 4))
+    assert abs(bn.running_mean.cpu().numpy()).max() > 0.1
+    (y * ember.tensor(g)).sum().backward()
+    scale = 1 / np.sqrt(1 + bn.eps)
+    np.testing.assert_allclose(ex.grad.cpu().numpy(), g * scale, rtol=1e-6)
+    np.testing.assert_allclose(bn.weight.grad.cpu().numpy(), (g * x).sum(0) * scale, rtol=1e-5)
+    np.testing.assert_allclose(bn.bias.grad.cpu().numpy(), g.sum(0), rtol=1e-5)
+
+
 def _edges(L, y, params):
     """y's node name, its edges' node names, and whether the edges after the first lead
     to `params` themselves (their AccumulateGrad; None to None)."""
@@ -163,6 +201,8 @@ GRAPHS = [
     ("GroupNorm", lambda L: L.nn.GroupNorm(3, 6), (2, 6, 4)),
     ("GroupNorm-noaffine", lambda L: L.nn.GroupNorm(2, 6, affine=False), (2, 6, 2, 2)),
     ("LayerNorm", lambda L: L.nn.LayerNorm(5), (2, 3, 5)),
+    ("BatchNorm2d-eval", lambda L: L.nn.BatchNorm2d(3).eval(), (4, 3, 2, 2)),
+    ("BatchNorm1d-eval-nobias", lambda L: L.nn.BatchNorm1d(3, bias=False).eval(), (4, 3)),
 ]
 
 
@@ -199,6 +239,19 @@ def _ln(L, x, w, b):
     return L.nn.functional.layer_norm(x, tuple(x.shape[-1:]), w, b)
 
 
+RUN_MEAN, RUN_VAR = f32(3), np.abs(f32(3)) + 0.5
+
+
+def _bn_eval(L, x, w, b):
+    return L.nn.functional.batch_norm(x, L.tensor(RUN_MEAN), L.tensor(RUN_VAR), w, b,
+                                      training=False, eps=1e-3)
+
+
+def _in_frozen(L, x, w, b):
+    return L.nn.functional.instance_norm(x, L.tensor(RUN_MEAN), L.tensor(RUN_VAR), w, b,
+                                         use_input_stats=False)
+
+
 def _gn(L, x, w, b):
     return L.nn.functional.group_norm(x, 2, w, b)
 
@@ -233,6 +286,14 @@ FUSED = [
      [Grad(f32(2, 4, 3, 5)), Grad(f32(4)), Grad(f32(4))]),
     ("in-affine", _in, [Grad(f32(2, 3, 4, 5)), Grad(f32(3)), Grad(f32(3))]),
     ("in-weight-only", _in, [Grad(f32(3, 2, 6)), Grad(f32(2)), None]),
+    # evaluation mode: the running statistics, constants of the op
+    ("bn-eval-affine", _bn_eval, [Grad(f32(6, 3, 4, 5)), Grad(f32(3)), Grad(f32(3))]),
+    ("bn-eval-2d", _bn_eval, [Grad(f32(6, 3)), Grad(f32(3)), Grad(f32(3))]),
+    ("bn-eval-bias-only", _bn_eval, [Grad(f32(6, 3, 4)), None, Grad(f32(3))]),
+    ("bn-eval-noaffine", _bn_eval, [Grad(f32(6, 3, 4)), None, None]),
+    ("bn-eval-bfloat16", _bn_eval, [Grad(f32(4, 3, 5).astype(ml_dtypes.bfloat16)),
+                                    Grad(f32(3)), Grad(f32(3))]),
+    ("in-frozen-affine", _in_frozen, [Grad(f32(2, 3, 4)), Grad(f32(3)), Grad(f32(3))]),
 ]
 
 
