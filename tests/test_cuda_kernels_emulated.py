@@ -258,7 +258,8 @@ def test_cuda_emu_catches_a_wrong_kernel(cp, monkeypatch):
     monkeypatch.setattr(ck, "_RAW", {})
     assert not np.allclose(host(ck.channel_stats(cp.dev(x), 3, 4, 50, 1e-5))[0], x.mean((0, 2)))
 
-    half = "for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync"
+    half = "for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync"   # warp_sum
+    assert half in ck._RAW_SOURCE
     monkeypatch.setattr(ck, "_RAW_SOURCE", ck._RAW_SOURCE.replace(half, half.replace("16", "8")))
     monkeypatch.setattr(ck, "_RAW", {})
     xs, t = rand(rng, (4, 40), np.float64), rng.integers(0, 40, 4)

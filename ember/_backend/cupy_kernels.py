@@ -361,6 +361,29 @@ __global__ void maxpool_backward(const T* g, const long long* idx, T* dx, int to
     }
 }
 
+// The maximum of row[0:C] across a warp (each lane reads every 32nd value), in every lane;
+// a NaN wins (as NumPy's max), -inf for an empty row.
+template<typename T>
+__device__ T warp_row_max(const T* row, int C, int lane) {
+    T m = (T)__longlong_as_double(0xfff0000000000000ULL);   // -inf
+    for (int c = lane; c < C; c += 32) {
+        const T v = row[c];
+        if (v > m || v != v) m = v;
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        const T v = __shfl_xor_sync(0xffffffffu, m, o);
+        if (v > m || v != v) m = v;
+    }
+    return m;
+}
+
+// The sum of v across a warp, in every lane.
+template<typename T>
+__device__ T warp_sum(T v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
 // Cross-entropy of (N, C) logits with class indices, one warp per row: lse_n = log sum_c
 // exp x_nc, w_n = 0 (ignore_index), weight[t_n] (or 1), loss_n = w_n (lse_n - x_n,t_n).
 // A target out of range (not ignore_index) gives w_n = NaN and sets bad = {1, target}, the
@@ -373,18 +396,10 @@ __global__ void ce_rows(const T* x, const long long* t, const T* weight, int has
     const int lane = threadIdx.x & 31;
     if (n >= N) return;
     const T* row = x + (long long)n * C;
-    T m = (T)__longlong_as_double(0xfff0000000000000ULL);   // -inf
-    for (int c = lane; c < C; c += 32) {
-        const T v = row[c];
-        if (v > m || v != v) m = v;
-    }
-    for (int o = 16; o > 0; o >>= 1) {
-        const T v = __shfl_xor_sync(0xffffffffu, m, o);
-        if (v > m || v != v) m = v;
-    }
+    const T m = warp_row_max(row, C, lane);
     T s = (T)0;
     for (int c = lane; c < C; c += 32) s += exp(row[c] - m);
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    s = warp_sum(s);
     if (lane == 0) {
         const long long tn = t[n];
         const bool valid = tn != ignore, inside = tn >= 0 && tn < C;
@@ -411,15 +426,7 @@ __global__ void exp_rows(T* s, T* r, long long R, int S) {
     for (long long n = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; n < R;
          n += warps) {
         T* row = s + n * S;
-        T m = (T)__longlong_as_double(0xfff0000000000000ULL);   // -inf
-        for (int c = lane; c < S; c += 32) {
-            const T v = row[c];
-            if (v > m || v != v) m = v;
-        }
-        for (int o = 16; o > 0; o >>= 1) {
-            const T v = __shfl_xor_sync(0xffffffffu, m, o);
-            if (v > m || v != v) m = v;
-        }
+        T m = warp_row_max(row, S, lane);
         const bool dead = m == (T)__longlong_as_double(0xfff0000000000000ULL);
         if (dead) m = (T)0;
         T sum = (T)0;
@@ -428,7 +435,7 @@ __global__ void exp_rows(T* s, T* r, long long R, int S) {
             row[c] = e;
             sum += e;
         }
-        for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+        sum = warp_sum(sum);
         if (lane == 0) r[n] = dead ? (T)1 : (T)1 / sum;
     }
 }
