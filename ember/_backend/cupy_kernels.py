@@ -483,21 +483,29 @@ _RAW = {}
 def raw(name, dtype):
     """The raw kernel `name` instantiated for `dtype` (float32/float64), or None (other
     dtypes, or no kernels: the CPU fake)."""
+    return template_kernel(_RAW, _RAW_SOURCE, _RAW_NAMES, ("-std=c++14",), name, dtype)
+
+
+def template_kernel(cache, source, names, options, name, dtype):
+    """Kernel template `name` of `source` instantiated for `dtype`'s C type (float32/64),
+    from one RawModule that instantiates every one of `names` for both types, built on
+    first use and kept in `cache` with the kernels; None for other dtypes, or where CuPy
+    cannot build kernels (the CPU fake)."""
     ctype = _RAW_TYPES.get(dtype.char)
     if ctype is None:
         return None
-    fn = _RAW.get((name, ctype), False)
+    fn = cache.get((name, ctype), False)
     if fn is False:
-        if "module" not in _RAW:
+        if "module" not in cache:
             try:
                 import cupy
-                exprs = [f"{n}<{t}>" for n in _RAW_NAMES for t in _RAW_TYPES.values()]
-                _RAW["module"] = cupy.RawModule(code=_RAW_SOURCE, options=("-std=c++14",),
-                                                name_expressions=exprs)
+                exprs = [f"{n}<{t}>" for n in names for t in _RAW_TYPES.values()]
+                cache["module"] = cupy.RawModule(code=source, options=options,
+                                                 name_expressions=exprs)
             except (ImportError, NotImplementedError):
-                _RAW["module"] = None
-        module = _RAW["module"]
-        fn = _RAW[(name, ctype)] = None if module is None else module.get_function(
+                cache["module"] = None
+        module = cache["module"]
+        fn = cache[(name, ctype)] = None if module is None else module.get_function(
             f"{name}<{ctype}>")
     return fn
 

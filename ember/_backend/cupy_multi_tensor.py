@@ -18,7 +18,7 @@ adding up the same counts; an unused slot repeats slot 0's arrays with n = 0 (no
 import numpy as np
 
 from . import MULTI_GPU
-from .cupy_kernels import _SOURCES, _RAW_TYPES, INDEX_LIMIT, MAX_BLOCKS
+from .cupy_kernels import _SOURCES, INDEX_LIMIT, MAX_BLOCKS, template_kernel
 
 THREADS = 256
 # a slot's most blocks: the stride of its grid-stride loop (at most 2**24) keeps 32-bit
@@ -121,23 +121,7 @@ def options():
 def _function(name, dtype):
     """The kernel multi_<name> for `dtype` (float32/64), or None (other dtypes; no kernels:
     the CPU fake without g++)."""
-    ctype = _RAW_TYPES.get(dtype.char)
-    if ctype is None:
-        return None
-    fn = _MODULE.get((name, ctype), False)
-    if fn is False:
-        if "module" not in _MODULE:
-            try:
-                import cupy
-                exprs = [f"{n}<{t}>" for n in NAMES for t in _RAW_TYPES.values()]
-                _MODULE["module"] = cupy.RawModule(code=SOURCE, options=options(),
-                                                   name_expressions=exprs)
-            except (ImportError, NotImplementedError):
-                _MODULE["module"] = None
-        module = _MODULE["module"]
-        fn = _MODULE[(name, ctype)] = None if module is None else module.get_function(
-            f"multi_{name}<{ctype}>")
-    return fn
+    return template_kernel(_MODULE, SOURCE, NAMES, options(), f"multi_{name}", dtype)
 
 
 def fits(x, *others):
