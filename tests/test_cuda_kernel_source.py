@@ -119,15 +119,20 @@ def test_cuda_raw_names_are_global_templates():
     assert len(set(ck._RAW_NAMES)) == len(ck._RAW_NAMES)
 
 
+def _assert_instantiated(ptx, names):
+    """Every template of `names` has a float and a double entry in the PTX."""
+    entries = re.findall(r"\.entry\s+(\w+)", ptx)
+    for name in names:
+        for ctype in ck._RAW_TYPES.values():
+            assert any(e.startswith(_mangled(name, ctype)) for e in entries), \
+                f"{name}<{ctype}> not in the PTX"
+
+
 @needs_nvcc
 def test_cuda_kernel_source_compiles_raw_module():
     rc, err, ptx = nvcc_ptx(raw_module_source(), "ember_raw")
     assert rc == 0, f"nvcc failed on cupy_kernels._RAW_SOURCE:\n{err}"
-    entries = re.findall(r"\.entry\s+(\w+)", ptx)
-    for name in ck._RAW_NAMES:
-        for ctype in ck._RAW_TYPES.values():
-            assert any(e.startswith(_mangled(name, ctype)) for e in entries), \
-                f"{name}<{ctype}> not in the PTX"
+    _assert_instantiated(ptx, ck._RAW_NAMES)
 
 
 @needs_nvcc
@@ -148,11 +153,7 @@ def test_cuda_kernel_source_compiles_multi_tensor():
     source = defines + mt.SOURCE + raw_instantiations(mt.NAMES, ck._RAW_TYPES.values())
     rc, err, ptx = nvcc_ptx(source, "ember_multi_tensor")
     assert rc == 0, f"nvcc failed on cupy_multi_tensor.SOURCE:\n{err}"
-    entries = re.findall(r"\.entry\s+(\w+)", ptx)
-    for name in mt.NAMES:
-        for ctype in ck._RAW_TYPES.values():
-            assert any(e.startswith(_mangled(name, ctype)) for e in entries), \
-                f"{name}<{ctype}> not in the PTX"
+    _assert_instantiated(ptx, mt.NAMES)
 
 
 @needs_nvcc
