@@ -662,6 +662,7 @@ def test_cuda_kernel_exp_rows(cp, shape, dtype, monkeypatch):
 
 
 def test_cuda_kernel_exp_rows_does_not_apply(cp):
+    assert not ck.exp_rows(np.ones((3, 4), np.float32), np.ones((3, 1), np.float32))   # host
     s = cp.dev(np.ones((3, 4), np.float32))
     assert not ck.exp_rows(s, cp.dev(np.ones((3, 1), np.float64)))
     assert not ck.exp_rows(cp.dev(np.ones((3, 8), np.float32))[:, ::2],

@@ -87,6 +87,7 @@ def step_rows():
     import pstats
     import ember
     from bench import workloads as W
+    from bench.gpu import host_probe
     out = {}
     for name, make in (("mlp", W.mlp_train_cuda), ("cnn", W.cnn_train_cuda),
                        ("resnet", W.resnet_train_cuda),
@@ -97,14 +98,7 @@ def step_rows():
         ember.cuda.synchronize()
         for label, gc_on in (("gc on", True), ("gc off", False), ("gc on ", True)):
             (gc.enable if gc_on else gc.disable)()
-            times = []
-            for _ in range(15):
-                ember.cuda.synchronize()
-                t0 = time.perf_counter()
-                step()
-                times.append(time.perf_counter() - t0)
-            ember.cuda.synchronize()
-            out[f"{name} step host ms, {label}"] = statistics.median(times) * 1e3
+            out[f"{name} step host ms, {label}"] = host_probe.timings(ember, step, n=15)[1] * 1e3
         gc.enable()
         prof = cProfile.Profile()
         prof.enable()

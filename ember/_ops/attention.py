@@ -279,7 +279,7 @@ def _exp_rows(xp, s, r):
         r[...] = _rowsum(s)
         np.reciprocal(r, out=r)
         return
-    if xp is not np and cupy_kernels.exp_rows(s, r):   # one launch on CUDA
+    if cupy_kernels.exp_rows(s, r):   # CUDA: one launch
         return
     m = s.max(axis=-1, keepdims=True)
     dead = m == -math.inf

@@ -109,6 +109,14 @@ def decayed_grad(xp, x, g, maximize, weight_decay, s0, s1):
     return g
 
 
+def fusable(x, g, maximize):
+    """Whether the fused CUDA optimizer kernels (per parameter or multi-tensor) take
+    parameter array x with gradient g: float32/64 on the GPU, g of x's dtype, descending
+    (the kernels subtract the update)."""
+    return type(x) is not np.ndarray and x.dtype.char in "fd" and g.dtype == x.dtype and \
+        not maximize
+
+
 def multi_tensor(name, work, scalars):
     """Update CUDA parameters with the multi-tensor kernel `name`
     (ember/_backend/cupy_multi_tensor.py): one launch per device, dtype and `key`, and per

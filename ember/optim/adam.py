@@ -1,12 +1,11 @@
 """Adam and AdamW."""
-import numpy as np
 
 from .._backend import CUDA_ON, array_namespace
 from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
                         _to_scalar, _new_step, _step_tensor, _lerp_)
-from ._foreach import decayed_grad, for_each, multi_tensor, scratch
+from ._foreach import decayed_grad, for_each, fusable, multi_tensor, scratch
 
 __all__ = ["Adam", "AdamW"]
 
@@ -93,12 +92,6 @@ def _adam(x, g, state, step, group, lr):
     x -= update
 
 
-def _fusable(x, g, group):
-    """Whether the fused CUDA kernels take this parameter: float32/64 on the GPU."""
-    return type(x) is not np.ndarray and x.dtype.char in "fd" and g.dtype == x.dtype and \
-        not group["maximize"]   # (the kernels descend)
-
-
 def _kernel_scalars(group, lr, step, t):
     """The fused kernels' scalars (keep, wd_l2, b1, b2, step_size, bc2, eps) as type t."""
     (beta1, beta2), eps, wd = group["betas"], group["eps"], group["weight_decay"]
@@ -111,7 +104,7 @@ def _fused_step(x, g, state, group, lr, step):
     """The step as one fused CUDA kernel (ember/_backend/cupy_kernels.py) for float32/64
     parameters on the GPU; False where it does not apply (the caller then runs the same
     formula op by op)."""
-    if not _fusable(x, g, group):
+    if not fusable(x, g, group["maximize"]):
         return False
     amsgrad = group["amsgrad"]
     k = kernel("adam_amsgrad" if amsgrad else "adam")
@@ -136,7 +129,7 @@ def _multi_tensor_steps(todo, group, lr):
     for item in todo:
         x, g, state, step = item
         arrays = None
-        if _fusable(x, g, group):
+        if fusable(x, g, group["maximize"]):
             arrays = (g, x, state["exp_avg"]._data, state["exp_avg_sq"]._data)
             if amsgrad:
                 arrays += (state["max_exp_avg_sq"]._data,)

@@ -5,7 +5,7 @@ from .._backend import CUDA_ON, array_namespace
 from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import Optimizer, check_lr, check_not_differentiable, _to_scalar, required
-from ._foreach import decayed_grad, for_each, multi_tensor, scratch
+from ._foreach import decayed_grad, for_each, fusable, multi_tensor, scratch
 
 __all__ = ["SGD"]
 
@@ -92,12 +92,6 @@ def _sgd(x, grad, buf, first, h):
     x -= xp.multiply(g, h.lr, out=s1)
 
 
-def _fusable(x, grad, h):
-    """Whether the fused CUDA kernels take this parameter: float32/64 on the GPU."""
-    return type(x) is not np.ndarray and x.dtype.char in "fd" and grad.dtype == x.dtype and \
-        not h.maximize
-
-
 def _kernel_scalars(h, momentum, t):
     """The scalars of kernel sgd (wd, lr) or, with `momentum`, sgd_momentum (wd, momentum,
     damp_keep, lr, nesterov), as type t."""
@@ -111,7 +105,7 @@ def _fused_step(x, grad, buf, h):
     """A step (with momentum buffer `buf`, or none) as one fused CUDA kernel
     (ember/_backend/cupy_kernels.py) for float32/64 parameters on the GPU; False where it
     does not apply."""
-    if not _fusable(x, grad, h):
+    if not fusable(x, grad, h.maximize):
         return False
     k = kernel("sgd" if buf is None else "sgd_momentum")
     if k is None:
@@ -135,7 +129,7 @@ def _multi_tensor_steps(todo, h):
     for item in todo:
         x, grad, buf, first = item
         arrays = None
-        if not first and _fusable(x, grad, h):
+        if not first and fusable(x, grad, h.maximize):
             arrays = (grad, x) if buf is None else (grad, x, buf)
         work.append((item, x, arrays, None))
     return multi_tensor("sgd_momentum" if momentum else "sgd", work,
