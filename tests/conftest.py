@@ -72,3 +72,55 @@ def run_on_device(request):
     finally:
         harness.DEVICE[0] = "cpu"
         ember.set_default_device(None)
+
+
+# Where the oracle installed is older than 2.13 (the GPU machine has torch 2.11), these
+# cases compare against behaviour that 2.13 changed: module reprs that name `bias=` (2.13
+# gave the norm layers a `bias` argument), that argument itself, error wording, and
+# derivatives 2.11 lacks. They are expected to fail there (one is skipped: the old torch
+# dies on it, taking the pytest worker along) and run as usual with 2.13 (CI's oracle).
+# Patterns match the test id with its device parameter removed.
+_ORACLE_2_13 = [
+    (r"tests/nn/test_losses\.py::test_class_target_dtypes\[(bool|int16|int32)-",
+     "torch < 2.13 words the class-target dtype error differently"),
+    (r"tests/nn/test_module_reprs\.py::test_repr\[(BatchNorm|SyncBatchNorm|InstanceNorm|"
+     r"GroupNorm|LayerNorm|Transformer)", "torch < 2.13 norm-layer reprs have no bias="),
+    (r"tests/nn/test_norm_oracle\.py::test_norm_(layer|graph_edges_match_torch)"
+     r"\[BatchNorm.*nobias",
+     "torch < 2.13 BatchNorm takes no bias= argument"),
+    (r"tests/oracle/test_creation\.py::test_creation\[arange_int_dtype_float_step\]",
+     "skip: torch < 2.13 kills its process on arange with an integer dtype and a step "
+     "that truncates to 0 (2.13 raises ValueError)"),
+    (r"tests/oracle/test_misc\.py::test_misc_oracle\[narrow_copy",
+     "torch < 2.13 has no narrow_copy derivative"),
+    (r"tests/oracle/test_reduction\.py::(test_reduction\[aminmax(|_0dim|_dim|_fields|_ties)\]|"
+     r"test_node_names\[AminmaxBackward0)", "torch < 2.13 has no aminmax derivative"),
+    (r"tests/oracle/test_reduction\.py::test_reduction\[cumsum_dim_none_error\]",
+     "torch < 2.13 raises another error for cumsum(dim=None)"),
+]
+
+
+def _oracle_version():
+    try:
+        from importlib.metadata import version
+        return tuple(int(p) for p in version("torch").split("+")[0].split(".")[:2])
+    except Exception:   # no torch installed: the oracle tests skip anyway
+        return None
+
+
+def pytest_collection_modifyitems(config, items):
+    import re
+    ver = _oracle_version()
+    if ver is None or ver >= (2, 13):
+        return
+    rules = [(re.compile(p), why) for p, why in _ORACLE_2_13]
+    for item in items:
+        nodeid = re.sub(r"\[(cpu|cuda)-", "[", item.nodeid)
+        for rx, why in rules:
+            if rx.search(nodeid):
+                if why.startswith("skip: "):
+                    item.add_marker(pytest.mark.skip(reason=f"oracle {ver}: {why[6:]}"))
+                else:
+                    item.add_marker(pytest.mark.xfail(reason=f"oracle {ver}: {why}",
+                                                      strict=False))
+                break

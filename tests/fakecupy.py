@@ -908,8 +908,12 @@ def _zeta(s, q):
 
 
 def _digamma(x):
-    if x <= 0 and x == int(x):
-        return math.nan if x < 0 else -math.inf
+    if math.isinf(x):
+        return x if x > 0 else math.nan
+    if x == 0:   # as cupyx (and SciPy): the sign of zero picks the infinity
+        return math.copysign(math.inf, -x)
+    if x < 0 and x == int(x):
+        return math.nan
     if x < 0:
         return _digamma(1 - x) - math.pi / math.tan(math.pi * x)
     shift = 0.0
@@ -926,7 +930,7 @@ def _polygamma(n, x):
 
 
 def _lgamma(x):
-    return math.inf if x <= 0 and x == int(x) else math.lgamma(x)
+    return math.inf if math.isinf(x) or (x <= 0 and x == int(x)) else math.lgamma(x)
 
 
 def _xlogy(x, y, log=math.log, pole=0.0):

@@ -14,7 +14,7 @@ Every wrapped call, views included, is a "CuPy call" (host time on a GPU run).
 Counts do not depend on the batch on the CUDA path (one im2col and GEMM per conv for the
 whole batch), so the default batch is small: the fake runs the kernels on an emulator.
 With --ops the launches are broken down by the ember op (autograd node class or public
-function) that made them.
+function) that made them; with --calls every CuPy call is, views and allocations included.
 """
 import argparse
 import collections
@@ -68,8 +68,8 @@ def _record(name, launch):
     COUNTS["calls"][name] += 1
     if launch:
         COUNTS["launches"][name] += 1
-        if COUNTS.get("ops"):
-            COUNTS["by_op"][f"{_where()} {name}"] += 1
+    if COUNTS.get("ops") == "calls" or (launch and COUNTS.get("ops")):
+        COUNTS["by_op"][f"{_where()} {name}{'' if launch else ' (no launch)'}"] += 1
 
 
 def _counted_result(orig):
@@ -155,15 +155,18 @@ def main():
     ap.add_argument("models", nargs="*", help=f"of {', '.join(MODELS)} (default: all)")
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--ops", action="store_true", help="launches per ember op")
+    ap.add_argument("--calls", action="store_true",
+                    help="all CuPy calls per ember op, views and allocations included")
     args = ap.parse_args()
     install_counters()
     ember.backends.cudnn.allow_tf32 = True
     for name in args.models or list(MODELS):
-        launches, calls, by_name, by_op = count(name, args.batch, args.ops)
+        launches, calls, by_name, by_op = count(name, args.batch,
+                                               "calls" if args.calls else args.ops)
         print(f"{name}: {launches} launches, {calls} CuPy calls per step (batch {args.batch})")
         for call, n in by_name.most_common():
             print(f"    {n:4d}  {call}")
-        if args.ops:
+        if args.ops or args.calls:
             print("  by op:")
             for op, n in by_op.most_common():
                 print(f"    {n:4d}  {op}")
