@@ -228,12 +228,15 @@ def get_float32_matmul_precision():
 
 
 def use_deterministic_algorithms(mode, *, warn_only=False):
-    """Record the flag. Every ember CPU kernel is already deterministic."""
+    """Record the flag. Every ember CPU kernel is already deterministic; on CUDA the flag
+    limits cuDNN's convolutions to its deterministic algorithms."""
     if not isinstance(mode, bool):
         raise TypeError(f"use_deterministic_algorithms(): argument 'mode' (position 1) must be "
                         f"bool, not {type(mode).__name__}")
     _STATE["deterministic"] = mode
     _STATE["deterministic_warn_only"] = warn_only
+    from ._backend import cudnn
+    cudnn.FLAGS["global_deterministic"] = mode
 
 
 def are_deterministic_algorithms_enabled():

@@ -32,9 +32,17 @@ def main():
     xa, wa = x._data, w._data
     s, p, d = (1, 1), (1, 1), (1, 1)
     rows = {}
-    rows["conv forward (ember op)"] = bench(lambda: ember.nn.functional.conv2d(x, w, padding=1))
-    rows["conv input grad"] = bench(lambda: C.conv_input_grad(g, w, x.shape, s, p, d, 1))
-    rows["conv weight grad"] = bench(lambda: C.conv_weight_grad(x, g, w.shape, s, p, d, 1))
+    for dnn in (True, False):   # through cuDNN (where it loads), then ember's im2col
+        ember.backends.cudnn.enabled = dnn
+        tag = " (cuDNN)" if dnn and ember.backends.cudnn.is_available() else \
+            " (im2col)" if not dnn else " (im2col: no cuDNN)"
+        rows["conv forward (ember op)" + tag] = bench(
+            lambda: ember.nn.functional.conv2d(x, w, padding=1))
+        rows["conv input grad" + tag] = bench(
+            lambda: C.conv_input_grad(g, w, x.shape, s, p, d, 1))
+        rows["conv weight grad" + tag] = bench(
+            lambda: C.conv_weight_grad(x, g, w.shape, s, p, d, 1))
+    ember.backends.cudnn.enabled = True
     try:
         from cupy._core import _routines_linalg as RL
         old = RL.get_compute_type(cp.float32)

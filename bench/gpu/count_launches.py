@@ -13,6 +13,8 @@ Every wrapped call, views included, is a "CuPy call" (host time on a GPU run).
 
 Counts do not depend on the batch on the CUDA path (one im2col and GEMM per conv for the
 whole batch), so the default batch is small: the fake runs the kernels on an emulator.
+With EMBER_CUDNN_LIB set to the CPU fake of cuDNN (tests/fake_cudnn.py's path()),
+convolutions take ember's cuDNN path, and each cuDNN call counts as one launch.
 With --ops the launches are broken down by the ember op (autograd node class or public
 function) that made them; with --calls every CuPy call is, views and allocations included.
 """
@@ -121,6 +123,21 @@ def install_counters():
         _record("getitem", not numpy.may_share_memory(r._a, self._a))
         return r
     fakecupy.ndarray.__getitem__ = getitem
+    from ember._backend import cudnn
+    lib = cudnn.library()   # with EMBER_CUDNN_LIB=<tests/fake_cudnn.py's path()>
+    if lib is not None:     # each cuDNN call counts as one launch (it may run more)
+        for name in ("cudnnConvolutionForward", "cudnnConvolutionBackwardData",
+                     "cudnnConvolutionBackwardFilter", "cudnnConvolutionBackwardBias",
+                     "cudnnAddTensor"):
+            setattr(lib, name, _counted_call(getattr(lib, name), name))
+
+
+def _counted_call(fn, name):
+    def call(*args):
+        _record(name, True)
+        return fn(*args)
+    call.__name__ = name
+    return call
 
 
 def build(name, batch):

@@ -1,6 +1,7 @@
 """Checks on a real GPU of what the emulator alone had checked: cross_entropy's deferred device
-check, the multi-tensor optimizer steps (bitwise against the per-parameter kernels) and
-attention's exp_rows kernel (against the op-by-op path).
+check, the multi-tensor optimizer steps (bitwise against the per-parameter kernels),
+attention's exp_rows kernel (against the op-by-op path) and the cuDNN convolutions
+(ember/_backend/cudnn.py, against the im2col path; tested here only on a CPU fake).
 
     python bench/gpu/verify_kernels.py
 """
@@ -70,4 +71,53 @@ try:
 finally:
     ck.exp_rows = orig
 report("exp_rows == op-by-op attention", np.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True), f"max diff {np.nanmax(np.abs(a - b)):.2e}")
+
+# 4. cuDNN convolutions against the im2col path (float64: both exact to rounding)
+from ember._backend import cudnn
+report("cuDNN loaded", ember.backends.cudnn.is_available(),
+       f"version {ember.backends.cudnn.version()}")
+
+
+def conv_grads(fn, shapes, kw, dtype):
+    rng = np.random.default_rng(0)
+    ts = [ember.tensor(rng.standard_normal(s), dtype=dtype, device="cuda", requires_grad=True)
+          for s in shapes]
+    y = fn(*ts, **kw)
+    (y * y).sum().backward()
+    return [y.detach().cpu().numpy()] + [t.grad.cpu().numpy() for t in ts]
+
+
+CASES = [("conv1d", F.conv1d, [(4, 6, 33), (8, 3, 5), (8,)], dict(stride=2, padding=2, groups=2)),
+         ("conv2d", F.conv2d, [(8, 16, 17, 17), (32, 16, 3, 3), (32,)], dict(padding=1)),
+         ("conv2d s2 d2", F.conv2d, [(4, 8, 15, 16), (8, 4, 3, 3)], dict(stride=2, dilation=2, groups=2)),
+         ("conv3d", F.conv3d, [(2, 4, 7, 8, 9), (6, 4, 3, 3, 3), (6,)], dict(padding=1)),
+         ("conv_transpose2d", F.conv_transpose2d, [(4, 8, 9, 9), (8, 6, 3, 3), (6,)],
+          dict(stride=2, padding=1, output_padding=1))]
+for name, fn, shapes, kw in CASES:
+    calls = {"n": 0}
+    orig_fwd = cudnn._run_into
+
+    def counted(*a, **k):
+        calls["n"] += 1
+        return orig_fwd(*a, **k)
+    cudnn._run_into = counted
+    try:
+        a = conv_grads(fn, shapes, kw, ember.float64)
+    finally:
+        cudnn._run_into = orig_fwd
+    ember.backends.cudnn.enabled = False
+    try:
+        b = conv_grads(fn, shapes, kw, ember.float64)
+    finally:
+        ember.backends.cudnn.enabled = True
+    worst = max(float(np.max(np.abs(u - v) / (1 + np.abs(v)))) for u, v in zip(a, b))
+    report(f"cuDNN {name} == im2col (float64)", calls["n"] >= 3 and worst < 1e-10,
+           f"{calls['n']} cuDNN calls, worst rel diff {worst:.1e}")
+ember.backends.cudnn.deterministic = True
+try:
+    runs = [conv_grads(F.conv2d, [(16, 32, 20, 20), (32, 32, 3, 3)], dict(padding=1),
+                       ember.float32) for _ in range(2)]
+finally:
+    ember.backends.cudnn.deterministic = False
+report("cuDNN deterministic: same bits twice", all(np.array_equal(u, v) for u, v in zip(*runs)))
 print("ALL OK" if ok else "SOME FAILED")

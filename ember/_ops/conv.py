@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import _threads
 from ..autograd import grad_mode
-from .._backend import strided_view, cupy_kernels
+from .._backend import strided_view, cupy_kernels, cudnn
 from .._tensor import Tensor
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
@@ -118,6 +118,10 @@ def _conv(xp, x, w, stride, pads, dilation, groups, bias=None):
     P = math.prod(out)
     w2 = w.reshape(O, -1)
     if xp is not np:
+        y = None if any(lo != hi for lo, hi in pads) else cudnn.conv_forward(
+            x, w, bias, stride, [lo for lo, _ in pads], dilation, groups)
+        if y is not None:
+            return y
         return _conv_gpu(xp, x, w2, k, stride, pads, dilation, groups, bias, out)
     y = xp.empty((N, O, P), dtype=x.dtype)
 
@@ -289,7 +293,7 @@ class Conv(Op):
         # (the input gradient of a 3-D convolution takes g as it is)
         need = ctx.needs_input_grad
         g_cm = _channel_major(_lowp(g)) if ctx.xp is not np and g.size and \
-            (need[1] or need[2] or g.ndim <= 4) else None
+            (need[1] or need[2] or g.ndim <= 4) and not cudnn.available() else None
         if ctx.needs_input_grad[0]:
             gx = conv_input_grad(grad, w, ctx.x_shape, stride, padding, dilation, groups,
                                  g_cm)
@@ -303,6 +307,9 @@ class Conv(Op):
                 gb = Tensor._make(np.einsum("ncp->c", g3))
             elif g_cm is not None and g_cm.dtype == g.dtype and not grad_mode.GRAD_ENABLED[0]:
                 gb = Tensor._make(g_cm.sum(axis=1))   # a sum along contiguous rows
+            elif ctx.xp is not np and not grad_mode.GRAD_ENABLED[0] and \
+                    (db := cudnn.conv_backward_bias(g)) is not None:
+                gb = Tensor._make(db)
             else:
                 gb = grad.sum((0,) + tuple(range(2, grad.dim())))
         return gx, gw, gb
@@ -321,6 +328,10 @@ class ConvInputGrad(Op):
         g, w = _lowp(g), _lowp(w)
         k = w.shape[2:]
         nd = len(k)
+        if ctx.xp is not np:
+            gx = cudnn.conv_backward_data(g, w, x_shape, stride, padding, dilation, groups)
+            if gx is not None:
+                return gx.astype(dt, copy=False)
         if ctx.xp is not np and nd <= 2:
             with cupy_kernels.tf32("conv", ctx.xp):
                 gx = _input_grad_gpu(ctx.xp, g, w, g_cm, x_shape, stride, padding, dilation,
@@ -391,6 +402,9 @@ class ConvWeightGrad(Op):
         dt = x.dtype
         x, g = _lowp(x), _lowp(g)
         if ctx.xp is not np:
+            gw = cudnn.conv_backward_filter(x, g, w_shape, stride, padding, dilation, groups)
+            if gw is not None:
+                return gw.astype(dt, copy=False)
             with cupy_kernels.tf32("conv", ctx.xp):
                 gw = _weight_grad_gpu(ctx.xp, x, g, g_cm, w_shape, stride, padding, dilation,
                                       groups)

@@ -1,24 +1,30 @@
-"""torch.backends.cudnn. ember has no cuDNN: its CUDA convolutions are its own im2col
-kernels and cuBLAS GEMMs, which follow `allow_tf32` (default True, as in PyTorch: float32
-convolutions may round their inputs to TF32)."""
+"""torch.backends.cudnn. Where a cuDNN 9 library loads (ember/_backend/cudnn.py says where
+it is looked for), CUDA convolutions and their gradients run through it; elsewhere through
+ember's own im2col kernels and cuBLAS GEMMs. Both follow `allow_tf32` (default True, as in
+PyTorch: float32 convolutions may round their inputs to TF32), `enabled` (False: im2col
+always) and `deterministic` (only cuDNN algorithms that give the same bits every run)."""
 import sys
 import types
 
+from .._backend import cudnn as _cudnn
 from .._backend import cupy_kernels as _kernels
 
-enabled = True
 benchmark = False
-deterministic = False
 benchmark_limit = 10
 
 
 def is_available():
-    """False: ember does not use cuDNN."""
-    return False
+    """Whether a cuDNN library can be loaded (and CuPy is there to use it)."""
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        return False
+    return _cudnn.library() is not None
 
 
 def version():
-    return None
+    """cuDNN's version (e.g. 92801 for 9.28.1), or None where none loads."""
+    return _cudnn.version() if is_available() else None
 
 
 class _Module(types.ModuleType):
@@ -29,6 +35,22 @@ class _Module(types.ModuleType):
     @allow_tf32.setter
     def allow_tf32(self, value):
         _kernels.TF32["conv"] = bool(value)
+
+    @property
+    def enabled(self):
+        return _cudnn.FLAGS["enabled"]
+
+    @enabled.setter
+    def enabled(self, value):
+        _cudnn.FLAGS["enabled"] = bool(value)
+
+    @property
+    def deterministic(self):
+        return _cudnn.FLAGS["deterministic"]
+
+    @deterministic.setter
+    def deterministic(self, value):
+        _cudnn.FLAGS["deterministic"] = bool(value)
 
 
 sys.modules[__name__].__class__ = _Module
