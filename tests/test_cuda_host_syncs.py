@@ -77,11 +77,11 @@ def test_training_step_reads_nothing_back_on_cuda(make):
 def test_out_of_range_target_on_cuda_reads_nothing_back(loss):
     """On CUDA a class target out of range raises nothing at the call (the check would be a
     host read), and nothing is read back. cross_entropy's kernel (on a GPU, or on the fake's
-    emulator) makes such a loss NaN and fails a deferred device check: the next read from
-    the device raises PyTorch's "device-side assert triggered" RuntimeError, once, as
-    torch's assert surfaces at its next synchronizing call. The op-by-op paths (nll_loss,
-    cross_entropy without kernels) index with CuPy's wrap-around, so theirs is finite and
-    unchecked."""
+    emulator) makes such a loss NaN and nll_loss's check kernel leaves it finite (CuPy's
+    indexing wraps the target around); both fail a deferred device check: the next read
+    from the device raises PyTorch's "device-side assert triggered" RuntimeError, once, as
+    torch's assert surfaces at its next synchronizing call. Without kernels (the fake with
+    EMBER_CUDA_EMU=0) nothing is checked."""
     from tests import fakecupy
     x = ember.randn(3, 4, device="cuda", requires_grad=True)
     t = ember.tensor([0, 4, -2], device="cuda")
@@ -89,15 +89,17 @@ def test_out_of_range_target_on_cuda_reads_nothing_back(loss):
     out = getattr(ember.nn.functional, loss)(x, t)
     out.backward()
     assert fakecupy.host_syncs() == before
-    if loss == "cross_entropy" and cuda_emu.available():
-        with pytest.raises(RuntimeError, match=r"device-side assert triggered.*Target (4|-2) "
-                                               r"is out of bounds"):
+    if cuda_emu.available():
+        with pytest.raises(RuntimeError, match=rf"device-side assert triggered.*{loss}: "
+                                               r"Target (4|-2) is out of bounds"):
             out.item()
-        assert np.isnan(out.item())     # reported once: the next read goes through
-        ember.nn.functional.cross_entropy(x, t)
+        # reported once: the next read goes through
+        assert np.isnan(out.item()) if loss == "cross_entropy" else np.isfinite(out.item())
+        getattr(ember.nn.functional, loss)(x, t)
         with pytest.raises(RuntimeError, match="device-side assert triggered"):
             ember.cuda.synchronize()    # a synchronize reports it too
-        ember.nn.functional.cross_entropy(x, ember.tensor([0, 3, 1], device="cuda")).item()
+        getattr(ember.nn.functional, loss)(x, ember.tensor([0, 3, 1], device="cuda")).item()
+        ember.nn.functional.nll_loss(x, ember.tensor([0, -100, 3], device="cuda")).item()
     else:
         assert np.isfinite(out.item()) and np.isfinite(x.grad.cpu().numpy()).all()
     with pytest.raises(IndexError, match="Target 4 is out of bounds"):   # the CPU still checks

@@ -686,6 +686,28 @@ def test_cuda_kernel_cross_entropy_bad_target_and_all_ignored(cp):
     assert np.isnan(host(loss))
 
 
+@pytest.mark.parametrize("shape", [(3,), (2, 5, 7), (70000,)])
+def test_cuda_kernel_class_check(cp, shape):
+    """nll_loss's class-target check: every target outside [0, C) that is not ignore_index
+    fails it (one of them is reported), ignore_index and the range's ends do not."""
+    n = int(np.prod(shape))
+    key = (0, "nll_loss: Target {} is out of bounds.")
+    good = np.arange(n).reshape(shape) % 5
+    good.reshape(-1)[::3] = -100
+    assert ck.class_target_check(cp.dev(good), 5, -100, "nll_loss")
+    assert host(ck._PENDING[key])[0] == 0
+    ck.raise_failed_checks()
+    for bad_value in (5, -1):
+        bad = good.copy()
+        bad.reshape(-1)[n // 2] = bad_value
+        assert ck.class_target_check(cp.dev(bad), 5, -100, "nll_loss")
+        assert tuple(host(ck._PENDING[key])) == (1, bad_value)
+        with pytest.raises(RuntimeError, match=rf"nll_loss: Target {bad_value} is out"):
+            ck.raise_failed_checks()
+    assert not ck.class_target_check(good, 5, -100, "nll_loss")   # host arrays: not here
+    assert not ck.class_target_check(cp.dev(np.zeros(0, np.int64)), 5, -100, "nll_loss")
+
+
 # ------------------------------------------------------------------ elementwise kernels
 
 SHAPE = (7, 13)   # 91 elements

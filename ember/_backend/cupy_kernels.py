@@ -416,6 +416,21 @@ __global__ void ce_rows(const T* x, const long long* t, const T* weight, int has
     }
 }
 
+// Class targets in range, for the losses whose op-by-op CUDA path indexes with them
+// (nll_loss): a target outside [0, C) that is not ignore sets bad = {1, target}, a
+// deferred device check. (T is unused: the module instantiates every kernel per type.)
+template<typename T>
+__global__ void class_check(const long long* t, long long ignore, long long C, int n,
+                            long long* bad) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+        const long long v = t[i];
+        if (v != ignore && (v < 0 || v >= C)) {   // racing threads each write theirs
+            bad[1] = v;
+            bad[0] = 1;
+        }
+    }
+}
+
 // Softmax numerators in place, one warp per row of s (R, S) (attention's scores):
 // s = exp(s - max) and r = 1 / the row's sum; a NaN max propagates (as the op-by-op form);
 // a row whose max is -inf (every position masked) becomes zeros, its r 1.
@@ -475,7 +490,7 @@ __global__ void ce_backward(const T* x, const long long* t, const T* lse, const 
 _RAW_NAMES = ("chan_partial", "chan_stats", "chan_affine", "chan_backward_coef",
               "chan_backward_apply", "row_backward", "row_param_partial", "row_param_sums",
               "im2col", "conv_out", "col2im", "maxpool2d", "maxpool_backward", "ce_rows",
-              "ce_reduce", "ce_backward", "exp_rows")
+              "ce_reduce", "ce_backward", "exp_rows", "class_check")
 _RAW_TYPES = {"f": "float", "d": "double"}   # dtype.char -> C type
 _RAW = {}
 
@@ -753,6 +768,22 @@ def raise_failed_checks():
             f"CUDA error: device-side assert triggered (ember: {' '.join(failures)} The "
             f"kernel ran before this call; like PyTorch's device-side asserts, the error "
             f"surfaces at the next call that reads from or waits for the device.)")
+
+
+def class_target_check(t, C, ignore_index, name):
+    """A deferred device check that every class target of CuPy int64 array t is in
+    [0, C) or is ignore_index (raised at the host's next read, as torch's device assert);
+    False where the kernel does not apply (NumPy arrays: the caller checks on the host)."""
+    if type(t) is np.ndarray or t.size == 0 or t.size >= INDEX_LIMIT:
+        return False
+    fn = raw("class_check", np.dtype(np.float32))
+    if fn is None:
+        return False
+    import cupy as xp
+    bad = device_check(xp, t.device.id, name + ": Target {} is out of bounds.")
+    fn(*_grid(t.size), (xp.ascontiguousarray(t), _i64(ignore_index), _i64(C), _i32(t.size),
+                        bad))
+    return True
 
 
 def exp_rows(s, r):

@@ -233,12 +233,13 @@ def _class_targets(input, target, weight, ignore_index):
     as torch checks them (an index out of range that is not ignore_index raises)."""
     C = input.shape[0] if input.dim() == 1 else input.shape[1]
     t = target._data.astype(np.int64, copy=False)
-    # The range check runs on the CPU only. On CUDA it would read the targets' range back
-    # to the host, which waits for the GPU to finish all queued work, on every loss call;
-    # PyTorch on CUDA does not check on the host either (a device-side assert fires
-    # later). So on CUDA an out-of-range target raises nothing: CuPy's integer-array
-    # indexing wraps it around (target C reads class 0, target -1 class C - 1), so nothing
-    # is read out of bounds and the loss is defined, but meaningless.
+    # The range check here runs on the CPU only. On CUDA it would read the targets' range
+    # back to the host, which waits for the GPU to finish all queued work, on every loss
+    # call; PyTorch on CUDA does not check on the host either (a device-side assert fires
+    # later). So on CUDA the kernels check on the device (cross_entropy's own, nll_loss's
+    # class_target_check) and the host raises at its next read; meanwhile CuPy's
+    # integer-array indexing wraps a bad target around (target C reads class 0), so
+    # nothing is read out of bounds.
     if type(t) is np.ndarray and t.size and not (0 <= t.min() and t.max() < C):
         bad = (t != ignore_index) & ((t < 0) | (t >= C))
         if bad.any():
@@ -327,6 +328,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     reduction_enum(reduction)
     _check_class_target(input, target)
     t, w = _class_targets(input, target, weight, ignore_index)
+    # on CUDA the range check runs on the device, raised at the host's next read
+    cupy_kernels.class_target_check(t, input.shape[0] if input.dim() == 1 else input.shape[1],
+                                    ignore_index, "nll_loss")
     r = apply(NllLoss, (input,), (input._data, t, w, ignore_index, reduction))
     if r.grad_fn is not None and input.dim() > 2:
         r.grad_fn._name = "NllLoss2DBackward0" if input.dim() == 4 else "NllLossNdBackward0"
