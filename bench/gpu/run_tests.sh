@@ -1,6 +1,7 @@
 #!/bin/bash
 # On the GPU machine: the CUDA cases of the test suite (and the NCCL test), a failure
-# triage, then optionally the GPU benchmarks. Output goes to $OUT.
+# triage, the convolution cases once more without cuDNN (where it loads), then optionally
+# the GPU benchmarks. Output goes to $OUT.
 #   bash bench/gpu/run_tests.sh [pytest -k expression] [bench]
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 K=${1:-"cuda or nccl"}
@@ -12,3 +13,9 @@ grep -cE "^FAILED|^ERROR" $OUT/cuda_tests.log
 grep -E "[0-9]+ (passed|failed)" $OUT/cuda_tests.log | tail -1
 python3 bench/gpu/triage.py $OUT/cuda_tests.log > $OUT/triage.txt
 head -60 $OUT/triage.txt
+# where cuDNN loads, the run above took it for convolutions: once more on ember's im2col
+if python3 -c "import ember, sys; sys.exit(not ember.backends.cudnn.is_available())"; then
+    EMBER_CUDNN=0 timeout 170 python3 -m pytest -n 16 -p no:cacheprovider tests \
+        -k "cuda and (conv or Conv or resnet or cnn)" --tb=short > $OUT/cuda_im2col.log 2>&1
+    echo "im2col pass: $(grep -E '[0-9]+ (passed|failed)' $OUT/cuda_im2col.log | tail -1)"
+fi

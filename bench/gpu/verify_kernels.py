@@ -1,5 +1,5 @@
-"""Checks on a real GPU of what the emulator alone had checked: cross_entropy's deferred device
-check, the multi-tensor optimizer steps (bitwise against the per-parameter kernels),
+"""Checks on a real GPU of what the emulator alone had checked: cross_entropy's and nll_loss's
+deferred device checks, the multi-tensor optimizer steps (bitwise against the per-parameter kernels),
 attention's exp_rows kernel (against the op-by-op path) and the cuDNN convolutions
 (ember/_backend/cudnn.py, against the im2col path; tested here only on a CPU fake).
 
@@ -29,6 +29,11 @@ except RuntimeError as e:
     report("CE bad target raises at synchronize", "device-side assert" in str(e))
 v = ember.nn.functional.cross_entropy(x, ember.tensor([0, 3, 1], device="cuda")).item()
 report("CE good target after", np.isfinite(v))
+ember.nn.functional.nll_loss(x, t)
+try:
+    ember.cuda.synchronize(); report("nll_loss bad target raises at synchronize", False)
+except RuntimeError as e:
+    report("nll_loss bad target raises at synchronize", "nll_loss: Target" in str(e))
 
 # 2. multi-tensor optimizer steps == per-parameter kernels, bitwise
 def run(opt_fn, multi, dtype):
