@@ -187,14 +187,23 @@ def test_an_algorithm_whose_workspace_does_not_fit_gives_way(dnn, monkeypatch):
 
 
 @needs_fake_lib
-def test_a_failing_call_raises_cudnn_error(dnn):
+def test_a_failing_algorithm_gives_way_then_cudnn_error(dnn):
     x, w = _dev(np.ones((1, 1, 4, 4))), _dev(np.ones((1, 1, 3, 3)))
     cudnn.conv_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)
     (plan,) = cudnn._PLANS.values()
-    algo, ws, math = plan.algos[("fwd", False)][0]
+    choices = plan.algos[("fwd", False)]
+    algo, ws, math = choices[0]
     assert algo == FWD_FFT and ws > 0
-    plan.algos[("fwd", False)][0] = (algo, 0, math)   # too small a workspace for that algo
-    with pytest.raises(cudnn.CudnnError, match="CUDNN_STATUS_BAD_PARAM"):
+    choices[0] = (algo, 0, math)   # too small a workspace: the fake refuses the call
+    with pytest.warns(UserWarning, match="cudnnConvolutionForward with algorithm 4 failed "
+                                         r"\(CUDNN_STATUS_BAD_PARAM\)"):
+        y = cudnn.conv_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)
+    np.testing.assert_array_equal(_host(y), np.full((1, 1, 2, 2), 9.0))
+    assert dnn.last_algo("cudnnConvolutionForward") == FWD_IMPLICIT_GEMM
+    assert [a for a, _, _ in choices] == [FWD_IMPLICIT_GEMM]
+    choices[0] = (FWD_FFT, 0, math)   # the last one fails too: an error, not a fallback
+    with pytest.warns(UserWarning), \
+            pytest.raises(cudnn.CudnnError, match="CUDNN_STATUS_BAD_PARAM"):
         cudnn.conv_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)
 
 
@@ -242,6 +251,31 @@ def test_ember_convolutions_go_through_cudnn(fake_dnn_for_ember, transposed):
     assert fake_dnn_for_ember.calls("cudnnConvolutionForward") == 1
     assert fake_dnn_for_ember.calls("cudnnConvolutionBackwardData") == 1
     assert fake_dnn_for_ember.calls("cudnnConvolutionBackwardFilter") == 1
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_ember_low_precision_convolutions_go_through_cudnn(fake_dnn_for_ember, dtype):
+    """float16/bfloat16 go to cuDNN as they are (float32 accumulation), not widened first:
+    torch's CPU results in that dtype, to its rounding."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 4, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)
+    t = [torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=True) for a in (x, w)]
+    e = [ember.tensor(a, dtype=getattr(ember, dtype), device="cuda", requires_grad=True)
+         for a in (x, w)]
+    ty = torch.nn.functional.conv2d(*t, padding=1)
+    ey = ember.nn.functional.conv2d(*e, padding=1)
+    ty.sum().backward()
+    ey.sum().backward()
+    assert ey.dtype == getattr(ember, dtype) and e[1].grad.dtype == ey.dtype
+    tol = dict(rtol=2e-2, atol=5e-2) if dtype == "float16" else dict(rtol=5e-2, atol=2e-1)
+    for a, b in ((ey, ty), (e[0].grad, t[0].grad), (e[1].grad, t[1].grad)):
+        np.testing.assert_allclose(a.detach().float().cpu().numpy(),
+                                   b.detach().float().numpy(), **tol)
+    for name in ("cudnnConvolutionForward", "cudnnConvolutionBackwardData",
+                 "cudnnConvolutionBackwardFilter"):
+        assert fake_dnn_for_ember.calls(name) == 1, name
 
 
 @needs_cuda

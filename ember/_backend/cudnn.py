@@ -322,8 +322,11 @@ def _shapes(x_shape, w_shape, stride, padding, dilation):
 
 
 def conv_forward(x, w, bias, stride, padding, dilation, groups):
-    """y = conv(x, w) (+ bias) for contiguous CuPy arrays of one dtype, or None."""
+    """y = conv(x, w) (+ bias) for CuPy arrays of one float dtype (float16 and bfloat16
+    accumulate in float32, as PyTorch's cuDNN convolutions), or None."""
     stride, padding, dilation = tuple(stride), tuple(padding), tuple(dilation)
+    if w.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
+        return None
     y_shape = _shapes(x.shape, w.shape, stride, padding, dilation)
     found = _plan(x.dtype, x.shape, w.shape, y_shape, stride, padding, dilation, groups)
     if found is None:
@@ -345,28 +348,40 @@ def conv_forward(x, w, bias, stride, padding, dilation, groups):
 
 def _run_into(found, direction, call, desc_a, a, desc_b, b, out_ptr):
     """One convolution call of `direction` writing to out_ptr; False where cuDNN has no
-    algorithm for it."""
+    algorithm for it. An algorithm whose workspace does not fit in memory gives way to the
+    next (as in PyTorch), and so does one whose call fails (with a warning: a library
+    that lacks one of its engines' dependencies fails that way); CudnnError when all
+    have failed."""
     import cupy
     lib, handle, plan = found
     deterministic = FLAGS["deterministic"] or FLAGS["global_deterministic"]
-    while True:   # as PyTorch: an algorithm whose workspace does not fit gives way
+    out_desc = {"fwd": plan.y, "data": plan.x, "filter": plan.w}[direction]
+    failed = None
+    while True:
         choice = plan.algo(direction, handle, deterministic)
         if choice is None:
+            if failed is not None:
+                _check(lib, failed, call.__name__)
             return False
         algo, ws_size, math = choice
         try:
             ws = cupy.empty((max(ws_size, 1),), dtype=np.uint8)
-            break
         except Exception as e:   # cupy.cuda.memory.OutOfMemoryError
             if type(e).__name__ != "OutOfMemoryError":
                 raise
             plan.drop(direction, deterministic)
-    _check(lib, lib.cudnnSetConvolutionMathType(plan.conv, math), "set math type")
-    out_desc = {"fwd": plan.y, "data": plan.x, "filter": plan.w}[direction]
-    _check(lib, call(handle, ctypes.byref(plan.one), desc_a, _P(a.data.ptr), desc_b,
-                     _P(b.data.ptr), plan.conv, algo, _P(ws.data.ptr), ws_size,
-                     ctypes.byref(plan.zero), out_desc, out_ptr), call.__name__)
-    return True
+            continue
+        _check(lib, lib.cudnnSetConvolutionMathType(plan.conv, math), "set math type")
+        status = call(handle, ctypes.byref(plan.one), desc_a, _P(a.data.ptr), desc_b,
+                      _P(b.data.ptr), plan.conv, algo, _P(ws.data.ptr), ws_size,
+                      ctypes.byref(plan.zero), out_desc, out_ptr)
+        if status == 0:
+            return True
+        import warnings
+        warnings.warn(f"cuDNN: {call.__name__} with algorithm {algo} failed "
+                      f"({lib.cudnnGetErrorString(status).decode()}); trying the next one")
+        failed = status
+        plan.drop(direction, deterministic)
 
 
 def conv_backward_data(g, w, x_shape, stride, padding, dilation, groups):
@@ -374,7 +389,8 @@ def conv_backward_data(g, w, x_shape, stride, padding, dilation, groups):
     not give g's shape: a transposed convolution's output_padding past the stride)."""
     stride, padding, dilation, x_shape = tuple(stride), tuple(padding), tuple(dilation), \
         tuple(x_shape)
-    if _shapes(x_shape, w.shape, stride, padding, dilation) != tuple(g.shape):
+    if w.dtype != g.dtype or _shapes(x_shape, w.shape, stride, padding, dilation) != \
+            tuple(g.shape):
         return None
     found = _plan(g.dtype, x_shape, w.shape, tuple(g.shape), stride, padding, dilation, groups)
     if found is None:
@@ -392,7 +408,8 @@ def conv_backward_filter(x, g, w_shape, stride, padding, dilation, groups):
     """dw of y = conv(x, w) given dy = g, or None."""
     stride, padding, dilation, w_shape = tuple(stride), tuple(padding), tuple(dilation), \
         tuple(w_shape)
-    if _shapes(x.shape, w_shape, stride, padding, dilation) != tuple(g.shape):
+    if g.dtype != x.dtype or _shapes(x.shape, w_shape, stride, padding, dilation) != \
+            tuple(g.shape):
         return None
     found = _plan(x.dtype, tuple(x.shape), w_shape, tuple(g.shape), stride, padding,
                   dilation, groups)

@@ -118,10 +118,6 @@ def _conv(xp, x, w, stride, pads, dilation, groups, bias=None):
     P = math.prod(out)
     w2 = w.reshape(O, -1)
     if xp is not np:
-        y = None if any(lo != hi for lo, hi in pads) else cudnn.conv_forward(
-            x, w, bias, stride, [lo for lo, _ in pads], dilation, groups)
-        if y is not None:
-            return y
         return _conv_gpu(xp, x, w2, k, stride, pads, dilation, groups, bias, out)
     y = xp.empty((N, O, P), dtype=x.dtype)
 
@@ -278,6 +274,10 @@ class Conv(Op):
         ctx.cfg = (stride, padding, dilation, groups)
         ctx.x_shape = x.shape
         ctx.w_shape = w.shape  # w itself is not saved when x needs no gradient
+        if ctx.xp is not np:   # cuDNN where it loads, float16/bfloat16 included
+            y = cudnn.conv_forward(x, w, b, stride, padding, dilation, groups)
+            if y is not None:
+                return y
         with cupy_kernels.tf32("conv", ctx.xp):
             y = _conv(ctx.xp, _lowp(x), _lowp(w), stride, [(p, p) for p in padding], dilation,
                       groups, None if b is None else _lowp(b))
@@ -325,13 +325,13 @@ class ConvInputGrad(Op):
     def forward(ctx, g, w, x_shape, stride, padding, dilation, groups, g_cm=None):
         ctx.cfg = (x_shape, stride, padding, dilation, groups)
         dt = g.dtype
-        g, w = _lowp(g), _lowp(w)
-        k = w.shape[2:]
-        nd = len(k)
         if ctx.xp is not np:
             gx = cudnn.conv_backward_data(g, w, x_shape, stride, padding, dilation, groups)
             if gx is not None:
-                return gx.astype(dt, copy=False)
+                return gx
+        g, w = _lowp(g), _lowp(w)
+        k = w.shape[2:]
+        nd = len(k)
         if ctx.xp is not np and nd <= 2:
             with cupy_kernels.tf32("conv", ctx.xp):
                 gx = _input_grad_gpu(ctx.xp, g, w, g_cm, x_shape, stride, padding, dilation,
@@ -400,11 +400,12 @@ class ConvWeightGrad(Op):
     def forward(ctx, x, g, w_shape, stride, padding, dilation, groups, g_cm=None):
         ctx.cfg = (w_shape, stride, padding, dilation, groups)
         dt = x.dtype
-        x, g = _lowp(x), _lowp(g)
         if ctx.xp is not np:
             gw = cudnn.conv_backward_filter(x, g, w_shape, stride, padding, dilation, groups)
             if gw is not None:
-                return gw.astype(dt, copy=False)
+                return gw
+        x, g = _lowp(x), _lowp(g)
+        if ctx.xp is not np:
             with cupy_kernels.tf32("conv", ctx.xp):
                 gw = _weight_grad_gpu(ctx.xp, x, g, g_cm, w_shape, stride, padding, dilation,
                                       groups)
