@@ -1062,6 +1062,71 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(
                       requestedAlgoCount, returnedAlgoCount, perfResults);
 }
 
+/* cudnnFind*: cuDNN runs every algorithm and lists them fastest first. The fake lists the
+ * heuristics' entries with the supported ones in reverse (so a benchmark's choice differs
+ * from the heuristics'), times 1, 2, ... ms, and the unsupported ones last (time -1). */
+static cudnnStatus_t find(enum direction dir, cudnnHandle_t handle, cudnnTensorDescriptor_t x,
+                          cudnnFilterDescriptor_t w, cudnnConvolutionDescriptor_t conv,
+                          cudnnTensorDescriptor_t y, int requested, int *returned,
+                          void *results) {
+    struct perf all[N_ALGOS];
+    int n_all = 0;
+    cudnnStatus_t status = heuristics(dir, handle, x, w, conv, y, N_ALGOS, &n_all, all);
+    if (status != CUDNN_STATUS_SUCCESS)
+        return status;
+    if (requested <= 0 || returned == NULL || results == NULL)
+        return CUDNN_STATUS_BAD_PARAM;
+    struct perf sorted[N_ALGOS];
+    int n = 0;
+    for (int i = n_all - 1; i >= 0; i--)
+        if (all[i].status == CUDNN_STATUS_SUCCESS) {
+            sorted[n] = all[i];
+            sorted[n].time = (float)(n + 1);
+            n++;
+        }
+    for (int i = 0; i < n_all; i++)
+        if (all[i].status != CUDNN_STATUS_SUCCESS)
+            sorted[n++] = all[i];
+    if (n > requested)
+        n = requested;
+    memcpy(results, sorted, (size_t)n * sizeof(struct perf));
+    *returned = n;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnFindConvolutionForwardAlgorithm(cudnnHandle_t handle,
+                                                   const cudnnTensorDescriptor_t xDesc,
+                                                   const cudnnFilterDescriptor_t wDesc,
+                                                   const cudnnConvolutionDescriptor_t convDesc,
+                                                   const cudnnTensorDescriptor_t yDesc,
+                                                   const int requestedAlgoCount,
+                                                   int *returnedAlgoCount,
+                                                   cudnnConvolutionFwdAlgoPerf_t *perfResults) {
+    COUNT_CALL();
+    return find(FORWARD, handle, xDesc, wDesc, convDesc, yDesc, requestedAlgoCount,
+                returnedAlgoCount, perfResults);
+}
+
+cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithm(
+    cudnnHandle_t handle, const cudnnFilterDescriptor_t wDesc,
+    const cudnnTensorDescriptor_t dyDesc, const cudnnConvolutionDescriptor_t convDesc,
+    const cudnnTensorDescriptor_t dxDesc, const int requestedAlgoCount,
+    int *returnedAlgoCount, cudnnConvolutionBwdDataAlgoPerf_t *perfResults) {
+    COUNT_CALL();
+    return find(BACKWARD_DATA, handle, dxDesc, wDesc, convDesc, dyDesc, requestedAlgoCount,
+                returnedAlgoCount, perfResults);
+}
+
+cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithm(
+    cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
+    const cudnnTensorDescriptor_t dyDesc, const cudnnConvolutionDescriptor_t convDesc,
+    const cudnnFilterDescriptor_t dwDesc, const int requestedAlgoCount,
+    int *returnedAlgoCount, cudnnConvolutionBwdFilterAlgoPerf_t *perfResults) {
+    COUNT_CALL();
+    return find(BACKWARD_FILTER, handle, xDesc, dwDesc, convDesc, dyDesc, requestedAlgoCount,
+                returnedAlgoCount, perfResults);
+}
+
 cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t handle,
                                                       const cudnnTensorDescriptor_t xDesc,
                                                       const cudnnFilterDescriptor_t wDesc,

@@ -32,7 +32,7 @@ def _fresh(monkeypatch, lib_path):
     monkeypatch.setattr(cudnn, "_PLANS", {})
     monkeypatch.setattr(cudnn, "_BIAS", {})
     monkeypatch.setattr(cudnn, "FLAGS", {"enabled": True, "deterministic": False,
-                                         "global_deterministic": False})
+                                         "global_deterministic": False, "benchmark": False})
 
 
 @pytest.fixture
@@ -120,14 +120,35 @@ def test_deterministic_flags_pick_a_deterministic_algorithm(dnn):
     x, w = _dev(np.ones((2, 3, 6, 6))), _dev(np.ones((4, 3, 3, 3)))
     cudnn.conv_forward(x, w, None, (1, 1), (1, 1), (1, 1), 1)
     (plan,) = cudnn._PLANS.values()
-    assert plan.algos[("fwd", False)][0][0] == FWD_FFT   # the first supported one
+    assert plan.algos[("fwd", False, False)][0][0] == FWD_FFT   # the first supported one
     assert dnn.last_algo("cudnnConvolutionForward") == FWD_FFT
     for flag in ("deterministic", "global_deterministic"):
         cudnn.FLAGS[flag] = True
         cudnn.conv_forward(x, w, None, (1, 1), (1, 1), (1, 1), 1)
         cudnn.FLAGS[flag] = False
         assert dnn.last_algo("cudnnConvolutionForward") == FWD_IMPLICIT_GEMM
-    assert [a for a, _, _ in plan.algos[("fwd", True)]] == [FWD_IMPLICIT_GEMM]
+    assert [a for a, _, _ in plan.algos[("fwd", True, False)]] == [FWD_IMPLICIT_GEMM]
+
+
+@needs_fake_lib
+def test_benchmark_takes_cudnn_timings_fastest_first(dnn):
+    """cudnn.benchmark: cuDNN times the algorithms (cudnnFind*, once per configuration and
+    direction) and the fastest runs; the fake's timings put IMPLICIT_GEMM first."""
+    x, w = _dev(np.ones((2, 3, 6, 6))), _dev(np.ones((4, 3, 3, 3)))
+    g = _dev(np.ones((2, 4, 6, 6)))
+    cudnn.FLAGS["benchmark"] = True
+    for _ in range(2):
+        y = cudnn.conv_forward(x, w, None, (1, 1), (1, 1), (1, 1), 1)
+        cudnn.conv_backward_data(g, w, (2, 3, 6, 6), (1, 1), (1, 1), (1, 1), 1)
+        cudnn.conv_backward_filter(x, g, (4, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1)
+    assert _host(y)[0, 0, 2, 2] == 27.0
+    for name in ("Forward", "BackwardData", "BackwardFilter"):
+        assert dnn.calls(f"cudnnFindConvolution{name}Algorithm") == 1, name
+        assert dnn.calls(f"cudnnGetConvolution{name}Algorithm_v7") == 0, name
+    assert dnn.last_algo("cudnnConvolutionForward") == FWD_IMPLICIT_GEMM
+    cudnn.FLAGS["benchmark"] = False   # back to the heuristics' first
+    cudnn.conv_forward(x, w, None, (1, 1), (1, 1), (1, 1), 1)
+    assert dnn.last_algo("cudnnConvolutionForward") == FWD_FFT
 
 
 @needs_fake_lib
@@ -183,7 +204,7 @@ def test_an_algorithm_whose_workspace_does_not_fit_gives_way(dnn, monkeypatch):
     np.testing.assert_array_equal(_host(y), np.full((1, 1, 2, 2), 9.0))
     assert dnn.last_algo("cudnnConvolutionForward") == FWD_IMPLICIT_GEMM
     (plan,) = cudnn._PLANS.values()
-    assert [a for a, _, _ in plan.algos[("fwd", False)]] == [FWD_IMPLICIT_GEMM]
+    assert [a for a, _, _ in plan.algos[("fwd", False, False)]] == [FWD_IMPLICIT_GEMM]
 
 
 @needs_fake_lib
@@ -191,7 +212,7 @@ def test_a_failing_algorithm_gives_way_then_cudnn_error(dnn):
     x, w = _dev(np.ones((1, 1, 4, 4))), _dev(np.ones((1, 1, 3, 3)))
     cudnn.conv_forward(x, w, None, (1, 1), (0, 0), (1, 1), 1)
     (plan,) = cudnn._PLANS.values()
-    choices = plan.algos[("fwd", False)]
+    choices = plan.algos[("fwd", False, False)]
     algo, ws, math = choices[0]
     assert algo == FWD_FFT and ws > 0
     choices[0] = (algo, 0, math)   # too small a workspace: the fake refuses the call
@@ -305,7 +326,7 @@ def test_backends_report_the_library(dnn):
 
 def test_backends_flags_reach_the_binding(monkeypatch):
     monkeypatch.setattr(cudnn, "FLAGS", dict(cudnn.FLAGS))
-    for flag in ("enabled", "deterministic"):
+    for flag in ("enabled", "deterministic", "benchmark"):
         old = getattr(ember.backends.cudnn, flag)
         setattr(ember.backends.cudnn, flag, not old)
         assert cudnn.FLAGS[flag] is (not old) and getattr(ember.backends.cudnn, flag) is not old

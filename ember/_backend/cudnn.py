@@ -3,9 +3,9 @@
 PyTorch runs its CUDA convolutions through cuDNN; ember's own path is im2col + cuBLAS,
 which writes and reads a patch matrix prod(k) times the input's size. Where a cuDNN 9
 library loads, this module runs the forward pass and both gradients through cuDNN's
-convolution API (algorithms from cuDNN's heuristics, as PyTorch with
-`torch.backends.cudnn.benchmark = False`), and callers use the im2col path wherever a
-function here returns None: no library, no GPU, ember.backends.cudnn.enabled False, a
+convolution API (algorithms from cuDNN's heuristics, or with
+ember.backends.cudnn.benchmark from cuDNN timing them all, as PyTorch), and callers use
+the im2col path wherever a function here returns None: no library, no GPU, ember.backends.cudnn.enabled False, a
 dtype or configuration cuDNN is not asked to handle (empty tensors, asymmetric padding,
 more than 3 spatial dims, sizes past int32).
 
@@ -26,8 +26,10 @@ import numpy as np
 
 from . import cupy_kernels
 
-# set by ember.backends.cudnn (enabled, deterministic) and ember.use_deterministic_algorithms
-FLAGS = {"enabled": True, "deterministic": False, "global_deterministic": False}
+# set by ember.backends.cudnn (enabled, deterministic, benchmark) and
+# ember.use_deterministic_algorithms
+FLAGS = {"enabled": True, "deterministic": False, "global_deterministic": False,
+         "benchmark": False}
 
 # cudnnDataType_t, cudnnMathType_t, cudnnConvolutionMode_t, cudnnTensorFormat_t,
 # cudnnDeterminism_t (cudnn_graph_v9.h, cudnn_ops_v9.h, cudnn_cnn_v9.h)
@@ -73,6 +75,12 @@ _SIG = {   # entry point -> argument types (all return cudnnStatus_t, an int)
                                                     ctypes.POINTER(_Perf)],
     "cudnnGetConvolutionBackwardFilterAlgorithm_v7": [_P, _P, _P, _P, _P, _I, _IA,
                                                       ctypes.POINTER(_Perf)],
+    # the same with cuDNN timing every algorithm (ember.backends.cudnn.benchmark)
+    "cudnnFindConvolutionForwardAlgorithm": [_P, _P, _P, _P, _P, _I, _IA, ctypes.POINTER(_Perf)],
+    "cudnnFindConvolutionBackwardDataAlgorithm": [_P, _P, _P, _P, _P, _I, _IA,
+                                                  ctypes.POINTER(_Perf)],
+    "cudnnFindConvolutionBackwardFilterAlgorithm": [_P, _P, _P, _P, _P, _I, _IA,
+                                                    ctypes.POINTER(_Perf)],
     "cudnnGetConvolutionForwardWorkspaceSize": [_P, _P, _P, _P, _P, _I,
                                                 ctypes.POINTER(ctypes.c_size_t)],
     "cudnnGetConvolutionBackwardDataWorkspaceSize": [_P, _P, _P, _P, _P, _I,
@@ -228,21 +236,21 @@ class _Plan:
                 tuple(dims) == tuple(y_shape)
         self.algos = {}
 
-    def algo(self, direction, handle, deterministic):
+    def algo(self, direction, handle, deterministic, benchmark=False):
         """(algo, workspace bytes, math type) for 'fwd', 'data' or 'filter': the first of
-        cuDNN's heuristics' list that it supports here (deterministic where asked); None
-        where it offers none."""
-        key = (direction, deterministic)
+        cuDNN's heuristics' list that it supports here (deterministic where asked), or with
+        `benchmark` of its timings' list (fastest first, each configuration timed once, as
+        PyTorch's cudnn.benchmark); None where it offers none."""
+        key = (direction, deterministic, benchmark)
         if key not in self.algos:
             lib = self.lib
-            get, descs = {
-                "fwd": (lib.cudnnGetConvolutionForwardAlgorithm_v7,
-                        (self.x, self.w, self.conv, self.y)),
-                "data": (lib.cudnnGetConvolutionBackwardDataAlgorithm_v7,
-                         (self.w, self.y, self.conv, self.x)),
-                "filter": (lib.cudnnGetConvolutionBackwardFilterAlgorithm_v7,
-                           (self.x, self.y, self.conv, self.w)),
-            }[direction]
+            name = {"fwd": "Forward", "data": "BackwardData", "filter": "BackwardFilter"}[
+                direction]
+            get = getattr(lib, f"cudnnFindConvolution{name}Algorithm" if benchmark else
+                          f"cudnnGetConvolution{name}Algorithm_v7")
+            descs = {"fwd": (self.x, self.w, self.conv, self.y),
+                     "data": (self.w, self.y, self.conv, self.x),
+                     "filter": (self.x, self.y, self.conv, self.w)}[direction]
             perf = (_Perf * _MAX_ALGOS)()
             n = ctypes.c_int(0)
             ok = get(handle, *descs, _MAX_ALGOS, ctypes.byref(n), perf) == 0
@@ -252,9 +260,9 @@ class _Plan:
         choices = self.algos[key]
         return choices[0] if choices else None
 
-    def drop(self, direction, deterministic):
-        """Forget the algorithm algo() gave (its workspace did not fit in memory)."""
-        del self.algos[(direction, deterministic)][0]
+    def drop(self, direction, deterministic, benchmark=False):
+        """Forget the algorithm algo() gave (its workspace did not fit, or it failed)."""
+        del self.algos[(direction, deterministic, benchmark)][0]
 
     def close(self):
         lib = self.lib
@@ -354,11 +362,11 @@ def _run_into(found, direction, call, desc_a, a, desc_b, b, out_ptr):
     have failed."""
     import cupy
     lib, handle, plan = found
-    deterministic = FLAGS["deterministic"] or FLAGS["global_deterministic"]
+    how = (FLAGS["deterministic"] or FLAGS["global_deterministic"], FLAGS["benchmark"])
     out_desc = {"fwd": plan.y, "data": plan.x, "filter": plan.w}[direction]
     failed = None
     while True:
-        choice = plan.algo(direction, handle, deterministic)
+        choice = plan.algo(direction, handle, *how)
         if choice is None:
             if failed is not None:
                 _check(lib, failed, call.__name__)
@@ -369,7 +377,7 @@ def _run_into(found, direction, call, desc_a, a, desc_b, b, out_ptr):
         except Exception as e:   # cupy.cuda.memory.OutOfMemoryError
             if type(e).__name__ != "OutOfMemoryError":
                 raise
-            plan.drop(direction, deterministic)
+            plan.drop(direction, *how)
             continue
         _check(lib, lib.cudnnSetConvolutionMathType(plan.conv, math), "set math type")
         status = call(handle, ctypes.byref(plan.one), desc_a, _P(a.data.ptr), desc_b,
@@ -381,7 +389,7 @@ def _run_into(found, direction, call, desc_a, a, desc_b, b, out_ptr):
         warnings.warn(f"cuDNN: {call.__name__} with algorithm {algo} failed "
                       f"({lib.cudnnGetErrorString(status).decode()}); trying the next one")
         failed = status
-        plan.drop(direction, deterministic)
+        plan.drop(direction, *how)
 
 
 def conv_backward_data(g, w, x_shape, stride, padding, dilation, groups):

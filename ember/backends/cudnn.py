@@ -2,14 +2,14 @@
 it is looked for), CUDA convolutions and their gradients run through it; elsewhere through
 ember's own im2col kernels and cuBLAS GEMMs. Both follow `allow_tf32` (default True, as in
 PyTorch: float32 convolutions may round their inputs to TF32), `enabled` (False: im2col
-always) and `deterministic` (only cuDNN algorithms that give the same bits every run)."""
+always), `deterministic` (only cuDNN algorithms that give the same bits every run) and
+`benchmark` (cuDNN times every algorithm once per configuration and the fastest runs)."""
 import sys
 import types
 
 from .._backend import cudnn as _cudnn
 from .._backend import cupy_kernels as _kernels
 
-benchmark = False
 benchmark_limit = 10
 
 
@@ -43,6 +43,14 @@ class _Module(types.ModuleType):
     @enabled.setter
     def enabled(self, value):
         _cudnn.FLAGS["enabled"] = bool(value)
+
+    @property
+    def benchmark(self):
+        return _cudnn.FLAGS["benchmark"]
+
+    @benchmark.setter
+    def benchmark(self, value):
+        _cudnn.FLAGS["benchmark"] = bool(value)
 
     @property
     def deterministic(self):
