@@ -376,3 +376,32 @@ def test_real_library_accepts_the_plans_descriptors(monkeypatch, cfg):
     assert not plan.ok
     plan.close()
     assert cudnn.available() is False
+
+
+@needs_fake_lib
+@pytest.mark.parametrize("tf32", [False, True])
+def test_math_type_follows_tf32(dnn, monkeypatch, tf32):
+    """float32 without TF32 stays on FMA math even where an algorithm reports tensor-op
+    math; with TF32 the algorithm's math type is set, once while it stays the same."""
+    monkeypatch.setitem(cudnn.cupy_kernels.TF32, "conv", tf32)
+    lib = cudnn.library()
+    seen = []
+    real = lib.cudnnSetConvolutionMathType
+
+    def spy(conv, math):
+        seen.append(math)
+        return real(conv, math)
+    spy.__name__ = "cudnnSetConvolutionMathType"
+    monkeypatch.setattr(lib, "cudnnSetConvolutionMathType", spy)
+    x, w = _dev(np.ones((1, 2, 5, 5), np.float32)), _dev(np.ones((3, 2, 3, 3), np.float32))
+    cudnn.conv_forward(x, w, None, (1, 1), (1, 1), (1, 1), 1)
+    (plan,) = cudnn._PLANS.values()
+    key = ("fwd", False, False)
+    plan.algos[key] = [(FWD_IMPLICIT_GEMM, 0, cudnn._TENSOR_OP_MATH)]
+    for _ in range(2):
+        cudnn.conv_forward(x, w, None, (1, 1), (1, 1), (1, 1), 1)
+    base = cudnn._DEFAULT_MATH if tf32 else cudnn._FMA_MATH
+    assert seen[0] == base   # the plan's descriptor, as asked
+    assert plan.math == (cudnn._TENSOR_OP_MATH if tf32 else cudnn._FMA_MATH)
+    assert cudnn._TENSOR_OP_MATH not in seen if not tf32 else \
+        seen.count(cudnn._TENSOR_OP_MATH) == 1

@@ -5,9 +5,9 @@ which writes and reads a patch matrix prod(k) times the input's size. Where a cu
 library loads, this module runs the forward pass and both gradients through cuDNN's
 convolution API (algorithms from cuDNN's heuristics, or with
 ember.backends.cudnn.benchmark from cuDNN timing them all, as PyTorch), and callers use
-the im2col path wherever a function here returns None: no library, no GPU, ember.backends.cudnn.enabled False, a
-dtype or configuration cuDNN is not asked to handle (empty tensors, asymmetric padding,
-more than 3 spatial dims, sizes past int32).
+the im2col path wherever a function here returns None: no library, no GPU,
+ember.backends.cudnn.enabled False, a dtype or configuration cuDNN is not asked to handle
+(empty tensors, asymmetric padding, more than 3 spatial dims, sizes past int32).
 
 The library is looked for (unless EMBER_CUDNN=0), in order: $EMBER_CUDNN_LIB (a path;
 the tests' CPU fake, tests/fake_cudnn.c, comes this way), libcudnn.so.9 on the loader's
@@ -229,6 +229,7 @@ class _Plan:
                                                 _ints(dilation), _CROSS_CORRELATION, compute)
             or lib.cudnnSetConvolutionGroupCount(self.conv, groups)
             or lib.cudnnSetConvolutionMathType(self.conv, math))
+        self.math = self.base_math = math   # the math type set on self.conv, the asked one
         if self.ok:   # cuDNN's own output size must be the one the caller computed
             dims = (ctypes.c_int * len(y_shape))()
             self.ok = lib.cudnnGetConvolutionNdForwardOutputDim(
@@ -372,17 +373,23 @@ def _run_into(found, direction, call, desc_a, a, desc_b, b, out_ptr):
                 _check(lib, failed, call.__name__)
             return False
         algo, ws_size, math = choice
+        ws = None   # no workspace: a NULL pointer
         try:
-            ws = cupy.empty((max(ws_size, 1),), dtype=np.uint8)
+            if ws_size:
+                ws = cupy.empty((ws_size,), dtype=np.uint8)
         except Exception as e:   # cupy.cuda.memory.OutOfMemoryError
             if type(e).__name__ != "OutOfMemoryError":
                 raise
             plan.drop(direction, *how)
             continue
-        _check(lib, lib.cudnnSetConvolutionMathType(plan.conv, math), "set math type")
+        if plan.base_math == _FMA_MATH:   # float32 without TF32: never tensor-op math
+            math = _FMA_MATH
+        if plan.math != math:
+            _check(lib, lib.cudnnSetConvolutionMathType(plan.conv, math), "set math type")
+            plan.math = math
         status = call(handle, ctypes.byref(plan.one), desc_a, _P(a.data.ptr), desc_b,
-                      _P(b.data.ptr), plan.conv, algo, _P(ws.data.ptr), ws_size,
-                      ctypes.byref(plan.zero), out_desc, out_ptr)
+                      _P(b.data.ptr), plan.conv, algo, None if ws is None else _P(ws.data.ptr),
+                      ws_size, ctypes.byref(plan.zero), out_desc, out_ptr)
         if status == 0:
             return True
         import warnings
