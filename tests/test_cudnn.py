@@ -30,7 +30,8 @@ def _fresh(monkeypatch, lib_path):
     monkeypatch.setattr(cudnn, "_STATE", {"lib": False, "stream": {}})
     monkeypatch.setattr(cudnn, "_HANDLES", {})
     monkeypatch.setattr(cudnn, "_PLANS", {})
-    monkeypatch.setattr(cudnn, "_BIAS", {})
+    monkeypatch.setattr(cudnn, "_CHANNEL", {})
+    monkeypatch.setattr(cudnn, "_CONSTANT", {})
     monkeypatch.setattr(cudnn, "FLAGS", {"enabled": True, "deterministic": False,
                                          "global_deterministic": False, "benchmark": False})
 
@@ -405,3 +406,104 @@ def test_math_type_follows_tf32(dnn, monkeypatch, tf32):
     assert plan.math == (cudnn._TENSOR_OP_MATH if tf32 else cudnn._FMA_MATH)
     assert cudnn._TENSOR_OP_MATH not in seen if not tf32 else \
         seen.count(cudnn._TENSOR_OP_MATH) == 1
+
+
+# ------------------------------------------------------------------ batch normalization
+
+needs_fake_bn = pytest.mark.skipif(
+    fake_cudnn.path() is None or not hasattr(ctypes.CDLL(fake_cudnn.path() or "libc.so.6"),
+                                             "cudnnBatchNormalizationBackward"),
+    reason="tests/fake_cudnn.c needs gcc (and its batch normalization)")
+
+
+@needs_fake_bn
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (2, 3, 4, 5), (2, 2, 3, 2, 3)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_binding_matches_torch(dnn, shape, dtype, affine):
+    rng = np.random.default_rng(4)
+    C = shape[1]
+    x = rng.standard_normal(shape).astype(dtype) * 2 + 1
+    w, b = (rng.standard_normal(C).astype(dtype) if affine else None for _ in range(2))
+    rm, rv = rng.standard_normal(C).astype(dtype), rng.random(C).astype(dtype) + 0.5
+    g = rng.standard_normal(shape).astype(dtype)
+    tx = torch.tensor(x, requires_grad=True)
+    tw, tb = ((torch.tensor(a, requires_grad=True) if affine else None) for a in (w, b))
+    trm, trv = torch.tensor(rm), torch.tensor(rv)
+    ty = torch.nn.functional.batch_norm(tx, trm, trv, tw, tb, True, 0.3, 1e-3)
+    ty.backward(torch.tensor(g))
+    dev = [None if a is None else _dev(a) for a in (x, w, b, rm, rv)]
+    assert cudnn.batch_norm_supported(dev[0], dev[1], dev[2], tuple(dev[3:]), 1e-3)
+    y, saved = cudnn.batch_norm_train(dev[0], dev[1], dev[2], tuple(dev[3:]), 0.3, 1e-3)
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(_host(y), ty.detach().numpy(), **tol)
+    np.testing.assert_allclose(_host(dev[3]), trm.numpy(), **tol)   # moved in place
+    np.testing.assert_allclose(_host(dev[4]), trv.numpy(), **tol)
+    dx, dw, db = cudnn.batch_norm_backward(_dev(g), dev[0], dev[1], saved, 1e-3)
+    np.testing.assert_allclose(_host(dx), tx.grad.numpy(), **tol)
+    if affine:
+        np.testing.assert_allclose(_host(dw), tw.grad.numpy(), **tol)
+        np.testing.assert_allclose(_host(db), tb.grad.numpy(), **tol)
+    assert dnn.calls("cudnnBatchNormalizationForwardTraining") == 1
+    assert dnn.calls("cudnnBatchNormalizationBackward") == 1
+
+
+@needs_fake_bn
+def test_batch_norm_without_running_statistics(dnn):
+    x = _dev(np.arange(24.0).reshape(2, 3, 4))
+    y, _ = cudnn.batch_norm_train(x, None, None, (None, None), 0.1, 1e-5)
+    ref = torch.nn.functional.batch_norm(torch.arange(24.0, dtype=torch.float64).reshape(2, 3, 4),
+                                         None, None, training=True)
+    np.testing.assert_allclose(_host(y), ref.numpy(), rtol=1e-10)
+
+
+@needs_fake_bn
+@pytest.mark.parametrize("case", ["half", "strided", "weight_dtype", "one_running", "6d",
+                                  "disabled"])
+def test_batch_norm_declines(dnn, case):
+    x = np.ones((2, 3, 4, 4))
+    w, running = np.ones(3), (np.zeros(3), np.ones(3))
+    if case == "half":
+        x, w, running = x.astype(np.float16), w.astype(np.float16), (None, None)
+    elif case == "strided":
+        x = np.ones((2, 3, 4, 8))[..., ::2]
+    elif case == "weight_dtype":
+        w = w.astype(np.float32)
+    elif case == "one_running":
+        running = (np.zeros(3), None)
+    elif case == "6d":
+        x = np.ones((2, 3, 2, 2, 2, 2))
+    elif case == "disabled":
+        cudnn.FLAGS["enabled"] = False
+    running = tuple(None if a is None else _dev(a) for a in running)
+    assert not cudnn.batch_norm_supported(_dev(x), _dev(w), None, running, 1e-5)
+
+
+@needs_cuda
+@needs_fake_bn
+def test_ember_batch_norm_goes_through_cudnn(fake_dnn_for_ember):
+    """BatchNorm2d training on CUDA: one cuDNN call forward, one backward, torch's output,
+    gradients and running statistics; a backward with create_graph takes the composed
+    graph (second derivatives as torch's)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3, 5, 5))
+    tm, em = torch.nn.BatchNorm2d(3).double(), ember.nn.BatchNorm2d(3).double().to("cuda")
+    with torch.no_grad():
+        tm.weight.uniform_(0.5, 1.5)
+        tm.bias.uniform_(-1, 1)
+    em.load_state_dict({k: ember.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+    tx = torch.tensor(x, requires_grad=True)
+    ex = ember.tensor(x, device="cuda", requires_grad=True)
+    for lib, m, xx in ((torch, tm, tx), (ember, em, ex)):
+        y = m(xx)
+        gx, = lib.autograd.grad((y * y).sum(), xx, create_graph=True)
+        (gx * gx).sum().backward()
+    assert fake_dnn_for_ember.calls("cudnnBatchNormalizationForwardTraining") == 1
+    for e, t in ((ex.grad, tx.grad), (em.weight.grad, tm.weight.grad),
+                 (em.bias.grad, tm.bias.grad), (em.running_mean, tm.running_mean),
+                 (em.running_var, tm.running_var)):
+        np.testing.assert_allclose(e.cpu().numpy(), t.numpy(), rtol=1e-9, atol=1e-9)
+    y = em(ex)   # and a plain backward: cuDNN's
+    y.sum().backward()
+    assert fake_dnn_for_ember.calls("cudnnBatchNormalizationBackward") == 1
+    assert y.grad_fn.name() == "NativeBatchNormBackward0"

@@ -97,10 +97,23 @@ _SIG = {   # entry point -> argument types (all return cudnnStatus_t, an int)
     "cudnnConvolutionBackwardBias": [_P, _P, _P, _P, _P, _P, _P],
     "cudnnAddTensor": [_P, _P, _P, _P, _P, _P, _P],
 }
+_D = ctypes.c_double
+_BN_SIG = {   # batch normalization (cudnn_ops_v9.h): used where the library has them
+    # handle, mode, alpha, beta, x desc, x, y desc, y, parameter desc, scale, bias,
+    # exponential average factor, running mean, running var, epsilon, save mean, save invstd
+    "cudnnBatchNormalizationForwardTraining": [_P, _I, _P, _P, _P, _P, _P, _P, _P, _P, _P, _D,
+                                               _P, _P, _D, _P, _P],
+    # handle, mode, alpha/beta data, alpha/beta params, x desc, x, dy desc, dy, dx desc, dx,
+    # parameter desc, scale, dscale, dbias, epsilon, saved mean, saved invstd
+    "cudnnBatchNormalizationBackward": [_P, _I, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P,
+                                        _P, _P, _P, _D, _P, _P],
+}
+_BN_SPATIAL = 1   # cudnnBatchNormMode_t: statistics per channel over N and the spatial dims
 _STATE = {"lib": False, "stream": {}}   # lib: False until tried, then the CDLL or None
 _HANDLES = {}   # device id -> cudnnHandle_t
 _PLANS = {}     # configuration -> _Plan
-_BIAS = {}      # (dtype code, dy shape) -> (dy descriptor, db descriptor)
+_CHANNEL = {}   # (dtype code, shape as 4-D/5-D) -> (its descriptor, (1, C, 1..)'s): _per_channel
+_CONSTANT = {}  # (device, C, dtype, value) -> a C-long array of `value` (BN without affine)
 
 
 class CudnnError(RuntimeError):
@@ -135,6 +148,13 @@ def _load():
             lib.cudnnGetErrorString.argtypes = [ctypes.c_int]
             lib.cudnnGetErrorString.restype = ctypes.c_char_p
             lib.cudnnGetVersion.restype = ctypes.c_size_t
+            lib.has_batch_norm = True
+            for name, args in _BN_SIG.items():
+                fn = getattr(lib, name, None)
+                if fn is None:
+                    lib.has_batch_norm = False
+                else:
+                    fn.argtypes, fn.restype = args, ctypes.c_int
             if lib.cudnnGetVersion() < 90000:
                 continue
             return lib
@@ -177,6 +197,11 @@ def _handle(lib):
 def _check(lib, status, what):
     if status != 0:
         raise CudnnError(f"cuDNN error: {lib.cudnnGetErrorString(status).decode()} ({what})")
+
+
+def _ptr(a):
+    """A CuPy array's device pointer for ctypes (None: NULL)."""
+    return None if a is None else _P(a.data.ptr)
 
 
 def _ints(values):
@@ -330,29 +355,65 @@ def _shapes(x_shape, w_shape, stride, padding, dilation):
     return (x_shape[0], w_shape[0]) + out
 
 
-def conv_forward(x, w, bias, stride, padding, dilation, groups):
-    """y = conv(x, w) (+ bias) for CuPy arrays of one float dtype (float16 and bfloat16
-    accumulate in float32, as PyTorch's cuDNN convolutions), or None."""
+def _convolve(direction, first, second, x_shape, w_shape, y_shape, conv):
+    """One cuDNN convolution call into a new array: 'fwd' (x, w) -> y, 'data' (w, dy) -> dx,
+    'filter' (x, dy) -> dw, conv = (stride, padding, dilation, groups); (out, (lib, handle,
+    plan)), or None where cuDNN does not take it (also where x_shape's convolution does not
+    give y_shape: a transposed convolution's output_padding past the stride)."""
+    stride, padding, dilation, groups = conv
     stride, padding, dilation = tuple(stride), tuple(padding), tuple(dilation)
-    if w.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
+    x_shape, w_shape, y_shape = tuple(x_shape), tuple(w_shape), tuple(y_shape)
+    if first.dtype != second.dtype or \
+            _shapes(x_shape, w_shape, stride, padding, dilation) != y_shape:
         return None
-    y_shape = _shapes(x.shape, w.shape, stride, padding, dilation)
-    found = _plan(x.dtype, x.shape, w.shape, y_shape, stride, padding, dilation, groups)
+    found = _plan(first.dtype, x_shape, w_shape, y_shape, stride, padding, dilation, groups)
     if found is None:
         return None
     import cupy
-    x, w = cupy.ascontiguousarray(x), cupy.ascontiguousarray(w)
-    y = cupy.empty(y_shape, dtype=x.dtype)
-    lib, handle, plan = found
-    out_ptr = _P(y.data.ptr)
-    if not _run_into(found, "fwd", lib.cudnnConvolutionForward, plan.x, x, plan.w, w, out_ptr):
+    first, second = cupy.ascontiguousarray(first), cupy.ascontiguousarray(second)
+    lib, _, plan = found
+    name, out_shape, descs = {"fwd": ("Forward", y_shape, (plan.x, plan.w)),
+                              "data": ("BackwardData", x_shape, (plan.w, plan.y)),
+                              "filter": ("BackwardFilter", w_shape, (plan.x, plan.y))}[direction]
+    out = cupy.empty(out_shape, dtype=first.dtype)
+    if not _run_into(found, direction, getattr(lib, "cudnnConvolution" + name), descs[0],
+                     first, descs[1], second, _P(out.data.ptr)):
         return None
+    return out, found
+
+
+def conv_forward(x, w, bias, stride, padding, dilation, groups):
+    """y = conv(x, w) (+ bias) for CuPy arrays of one float dtype (float16 and bfloat16
+    accumulate in float32, as PyTorch's cuDNN convolutions), or None."""
+    if bias is not None and bias.dtype != x.dtype:
+        return None
+    done = _convolve("fwd", x, w, x.shape, w.shape,
+                     _shapes(x.shape, w.shape, stride, padding, dilation),
+                     (stride, padding, dilation, groups))
+    if done is None:
+        return None
+    y, (lib, handle, plan) = done
     if bias is not None:
+        import cupy
         bias = cupy.ascontiguousarray(bias)
         _check(lib, lib.cudnnAddTensor(handle, ctypes.byref(plan.one), plan.b,
                                        _P(bias.data.ptr), ctypes.byref(plan.one), plan.y,
-                                       out_ptr), "cudnnAddTensor")
+                                       _P(y.data.ptr)), "cudnnAddTensor")
     return y
+
+
+def conv_backward_data(g, w, x_shape, stride, padding, dilation, groups):
+    """dx of y = conv(x, w) given dy = g, or None."""
+    done = _convolve("data", w, g, x_shape, w.shape, g.shape,
+                     (stride, padding, dilation, groups))
+    return None if done is None else done[0]
+
+
+def conv_backward_filter(x, g, w_shape, stride, padding, dilation, groups):
+    """dw of y = conv(x, w) given dy = g, or None."""
+    done = _convolve("filter", x, g, x.shape, w_shape, g.shape,
+                     (stride, padding, dilation, groups))
+    return None if done is None else done[0]
 
 
 def _run_into(found, direction, call, desc_a, a, desc_b, b, out_ptr):
@@ -399,76 +460,43 @@ def _run_into(found, direction, call, desc_a, a, desc_b, b, out_ptr):
         plan.drop(direction, *how)
 
 
-def conv_backward_data(g, w, x_shape, stride, padding, dilation, groups):
-    """dx of y = conv(x, w) given dy = g, or None (also where x_shape's convolution does
-    not give g's shape: a transposed convolution's output_padding past the stride)."""
-    stride, padding, dilation, x_shape = tuple(stride), tuple(padding), tuple(dilation), \
-        tuple(x_shape)
-    if w.dtype != g.dtype or _shapes(x_shape, w.shape, stride, padding, dilation) != \
-            tuple(g.shape):
-        return None
-    found = _plan(g.dtype, x_shape, w.shape, tuple(g.shape), stride, padding, dilation, groups)
-    if found is None:
-        return None
-    import cupy
-    g, w = cupy.ascontiguousarray(g), cupy.ascontiguousarray(w)
-    dx = cupy.empty(x_shape, dtype=g.dtype)
-    lib, _, plan = found
-    ok = _run_into(found, "data", lib.cudnnConvolutionBackwardData, plan.w, w, plan.y, g,
-                   _P(dx.data.ptr))
-    return dx if ok else None
-
-
-def conv_backward_filter(x, g, w_shape, stride, padding, dilation, groups):
-    """dw of y = conv(x, w) given dy = g, or None."""
-    stride, padding, dilation, w_shape = tuple(stride), tuple(padding), tuple(dilation), \
-        tuple(w_shape)
-    if g.dtype != x.dtype or _shapes(x.shape, w_shape, stride, padding, dilation) != \
-            tuple(g.shape):
-        return None
-    found = _plan(x.dtype, tuple(x.shape), w_shape, tuple(g.shape), stride, padding,
-                  dilation, groups)
-    if found is None:
-        return None
-    import cupy
-    x, g = cupy.ascontiguousarray(x), cupy.ascontiguousarray(g)
-    dw = cupy.empty(w_shape, dtype=x.dtype)
-    lib, _, plan = found
-    ok = _run_into(found, "filter", lib.cudnnConvolutionBackwardFilter, plan.x, x, plan.y, g,
-                   _P(dw.data.ptr))
-    return dw if ok else None
+def _per_channel(lib, a):
+    """((a's descriptor, a (1, C, 1, ...) descriptor), one, zero) for contiguous CuPy array a
+    (N, C, *spatial) of 2 to 5 dims, seen as 4-D where it has fewer (cuDNN's minimum):
+    the operands of the bias gradient and of batch normalization."""
+    code = _dtype_code(a.dtype)
+    shape = tuple(a.shape) + (1,) * (4 - a.ndim)
+    descs = _CHANNEL.get((code, shape))
+    if descs is None:
+        if len(_CHANNEL) >= _MAX_CACHED:
+            for d in (d for pair in _CHANNEL.values() for d in pair):
+                lib.cudnnDestroyTensorDescriptor(d)
+            _CHANNEL.clear()
+        descs = _CHANNEL[(code, shape)] = (
+            _tensor(lib, code, shape), _tensor(lib, code, (1, shape[1]) + (1,) * (len(shape) - 2)))
+    one, zero = ((ctypes.c_double(1.0), ctypes.c_double(0.0)) if code == _DATA_DOUBLE else
+                 (ctypes.c_float(1.0), ctypes.c_float(0.0)))
+    return descs, one, zero
 
 
 def conv_backward_bias(g):
     """The bias gradient of a convolution, g summed over all dims but 1, or None."""
-    code = _dtype_code(g.dtype)
-    if not FLAGS["enabled"] or code is None or not 3 <= g.ndim <= 5 or 0 in g.shape \
-            or g.size >= 2 ** 31:
+    if not FLAGS["enabled"] or _dtype_code(g.dtype) is None or not 3 <= g.ndim <= 5 or \
+            0 in g.shape or g.size >= 2 ** 31:
         return None
     lib = library()
     handle = None if lib is None else _handle(lib)
     if handle is None:
         return None
-    shape = tuple(g.shape) if g.ndim > 3 else g.shape[:2] + (1,) + g.shape[2:]
-    key = (code, shape)
-    descs = _BIAS.get(key)
-    if descs is None:
-        if len(_BIAS) >= _MAX_CACHED:
-            for d in (d for pair in _BIAS.values() for d in pair):
-                lib.cudnnDestroyTensorDescriptor(d)
-            _BIAS.clear()
-        descs = _BIAS[key] = (_tensor(lib, code, shape),
-                              _tensor(lib, code, (1, shape[1]) + (1,) * (len(shape) - 2)))
-    if None in descs:
-        return None
     import cupy
     g = cupy.ascontiguousarray(g)
+    (gd, bd), one, zero = _per_channel(lib, g)
+    if gd is None or bd is None:
+        return None
     db = cupy.empty((g.shape[1],), dtype=g.dtype)
-    one, zero = ((ctypes.c_double(1.0), ctypes.c_double(0.0)) if code == _DATA_DOUBLE else
-                 (ctypes.c_float(1.0), ctypes.c_float(0.0)))
-    _check(lib, lib.cudnnConvolutionBackwardBias(handle, ctypes.byref(one), descs[0],
-                                                 _P(g.data.ptr), ctypes.byref(zero), descs[1],
-                                                 _P(db.data.ptr)), "cudnnConvolutionBackwardBias")
+    _check(lib, lib.cudnnConvolutionBackwardBias(handle, ctypes.byref(one), gd, _ptr(g),
+                                                 ctypes.byref(zero), bd, _ptr(db)),
+           "cudnnConvolutionBackwardBias")
     return db
 
 
@@ -479,3 +507,70 @@ def available():
         return False
     lib = library()
     return lib is not None and _handle(lib) is not None
+
+
+# ------------------------------------------------------------------ batch normalization
+
+def batch_norm_supported(x, w, b, running, eps):
+    """Whether batch_norm_train takes BatchNorm of CuPy x (N, C, *spatial) in training mode:
+    float32/float64 x, contiguous, 2 to 5 dims; w, b (C-long or None) and the running
+    (mean, var) pair (both arrays or both None) of x's dtype; cuDNN loaded with its
+    batch normalization."""
+    if not FLAGS["enabled"] or x.dtype not in (np.float32, np.float64) or \
+            not 2 <= x.ndim <= 5 or not 0 < x.size < 2 ** 31 or not eps >= 0 or \
+            not x.flags.c_contiguous or (running[0] is None) != (running[1] is None):
+        return False
+    for a in (w, b) + tuple(running):
+        if a is not None and (a.dtype != x.dtype or not a.flags.c_contiguous
+                              or a.shape != (x.shape[1],)):
+            return False
+    return available() and library().has_batch_norm
+
+
+def _constant(x, value):
+    import cupy
+    key = (x.device.id, x.shape[1], x.dtype, value)
+    a = _CONSTANT.get(key)
+    if a is None:
+        a = _CONSTANT[key] = cupy.full(x.shape[1], value, dtype=x.dtype)
+    return a
+
+
+def batch_norm_train(x, w, b, running, momentum, eps):
+    """BatchNorm in training mode in one cuDNN call (batch_norm_supported says where):
+    (y, (mean, invstd)), mean and 1/sqrt(biased var + eps) per channel for the backward;
+    the running (mean, var) pair, unless None, moves by `momentum` (var: the unbiased
+    variance, as PyTorch's)."""
+    import cupy
+    lib = library()
+    handle = _handle(lib)
+    (xd, pd), one, zero = _per_channel(lib, x)
+    C = x.shape[1]
+    y = cupy.empty_like(x)
+    mean, invstd = cupy.empty(C, dtype=x.dtype), cupy.empty(C, dtype=x.dtype)
+    w = _constant(x, 1.0) if w is None else w
+    b = _constant(x, 0.0) if b is None else b
+    _check(lib, lib.cudnnBatchNormalizationForwardTraining(
+        handle, _BN_SPATIAL, ctypes.byref(one), ctypes.byref(zero), xd, _ptr(x), xd, _ptr(y),
+        pd, _ptr(w), _ptr(b), float(momentum), _ptr(running[0]), _ptr(running[1]),
+        float(eps), _ptr(mean), _ptr(invstd)), "cudnnBatchNormalizationForwardTraining")
+    return y, (mean, invstd)
+
+
+def batch_norm_backward(g, x, w, saved, eps):
+    """(dx, dw, db) of batch_norm_train's y given its gradient g, from the saved (mean,
+    invstd); dw and db C-long arrays of their own."""
+    import cupy
+    lib = library()
+    handle = _handle(lib)
+    (xd, pd), one, zero = _per_channel(lib, x)
+    C = x.shape[1]
+    g = cupy.ascontiguousarray(g)
+    dx = cupy.empty_like(x)
+    dw, db = cupy.empty(C, dtype=x.dtype), cupy.empty(C, dtype=x.dtype)
+    w = _constant(x, 1.0) if w is None else w
+    _check(lib, lib.cudnnBatchNormalizationBackward(
+        handle, _BN_SPATIAL, ctypes.byref(one), ctypes.byref(zero), ctypes.byref(one),
+        ctypes.byref(zero), xd, _ptr(x), xd, _ptr(g), xd, _ptr(dx), pd, _ptr(w), _ptr(dw),
+        _ptr(db), float(eps), _ptr(saved[0]), _ptr(saved[1])), "cudnnBatchNormalizationBackward")
+    return dx, dw, db
