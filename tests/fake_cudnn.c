@@ -9,8 +9,9 @@
  * and with -Werror -Wmissing-prototypes any disagreement fails to compile (a local test).
  *
  * Beyond the descriptors and the three convolution directions with their algorithm
- * queries, it has cudnnAddTensor (a bias add) and cudnnConvolutionBackwardBias (its
- * gradient), which ember's binding also calls.
+ * queries, it has cudnnAddTensor (a bias add), cudnnConvolutionBackwardBias (its
+ * gradient) and batch normalization (cudnnDeriveBNTensorDescriptor, training and inference
+ * forward, backward), which ember's binding also calls.
  *
  * The arithmetic runs on the host in double, honouring the tensors' strides, groups,
  * padding, stride, dilation, both convolution modes, alpha and beta. Validation follows the
@@ -125,6 +126,10 @@
     X(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING, 6)                                      \
     X(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, 7)
 
+#define BN_MODE_LIST(X)                                                                     \
+    X(CUDNN_BATCHNORM_PER_ACTIVATION, 0) X(CUDNN_BATCHNORM_SPATIAL, 1)                      \
+    X(CUDNN_BATCHNORM_SPATIAL_PERSISTENT, 2)
+
 #define CUDNN_FAKE_VERSION 92801   /* cuDNN 9.28.1, the headers copied */
 
 #ifndef CUDNN_H_   /* our own declarations; the real cudnn.h supplies them otherwise */
@@ -139,6 +144,9 @@ typedef enum { DETERMINISM_LIST(ENUMERATOR) } cudnnDeterminism_t;
 typedef enum { FWD_ALGO_LIST(ENUMERATOR) } cudnnConvolutionFwdAlgo_t;
 typedef enum { BWD_DATA_ALGO_LIST(ENUMERATOR) } cudnnConvolutionBwdDataAlgo_t;
 typedef enum { BWD_FILTER_ALGO_LIST(ENUMERATOR) } cudnnConvolutionBwdFilterAlgo_t;
+typedef enum { BN_MODE_LIST(ENUMERATOR) } cudnnBatchNormMode_t;
+
+#define CUDNN_BN_MIN_EPSILON 0.0   /* cuDNN 9's (cuDNN 7's was 1e-5) */
 
 typedef struct cudnnContext *cudnnHandle_t;
 typedef struct cudnnTensorStruct *cudnnTensorDescriptor_t;
@@ -169,7 +177,9 @@ DETERMINISM_LIST(ASSERT_VALUE)
 FWD_ALGO_LIST(ASSERT_VALUE)
 BWD_DATA_ALGO_LIST(ASSERT_VALUE)
 BWD_FILTER_ALGO_LIST(ASSERT_VALUE)
+BN_MODE_LIST(ASSERT_VALUE)
 _Static_assert(CUDNN_DIM_MAX == 8, "CUDNN_DIM_MAX");
+_Static_assert(CUDNN_BN_MIN_EPSILON == 0.0, "CUDNN_BN_MIN_EPSILON");
 #endif
 
 /* the perf structs' layout, which a ctypes binding copies (both ways of compiling) */
@@ -887,6 +897,29 @@ cudnnStatus_t cudnnSetTensorNdDescriptor(cudnnTensorDescriptor_t tensorDesc,
     return CUDNN_STATUS_SUCCESS;
 }
 
+/* As the real library: the first min(nbDimsRequested, nbDims) dims and strides; a
+ * descriptor never set reads as 0 dimensions of CUDNN_DATA_FLOAT. (The real one crashes on
+ * a NULL dataType or dimA; the fake returns BAD_PARAM.) */
+cudnnStatus_t cudnnGetTensorNdDescriptor(const cudnnTensorDescriptor_t tensorDesc,
+                                         int nbDimsRequested, cudnnDataType_t *dataType,
+                                         int *nbDims, int dimA[], int strideA[]) {
+    COUNT_CALL();
+    int n = nbDimsRequested < 0 ? 0 : nbDimsRequested;
+    if (!is_live(tensorDesc, TENSOR) || dataType == NULL || nbDims == NULL)
+        return CUDNN_STATUS_BAD_PARAM;
+    if (n > tensorDesc->nb)
+        n = tensorDesc->nb;
+    if (n > 0 && (dimA == NULL || strideA == NULL))
+        return CUDNN_STATUS_BAD_PARAM;
+    *dataType = tensorDesc->is_set ? tensorDesc->type : CUDNN_DATA_FLOAT;
+    *nbDims = tensorDesc->nb;
+    for (int i = 0; i < n; i++) {
+        dimA[i] = tensorDesc->dims[i];
+        strideA[i] = (int)tensorDesc->strides[i];
+    }
+    return CUDNN_STATUS_SUCCESS;
+}
+
 cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *filterDesc) {
     COUNT_CALL();
     return create((void **)filterDesc, sizeof(struct cudnnFilterStruct), FILTER);
@@ -1259,6 +1292,305 @@ cudnnStatus_t cudnnAddTensor(cudnnHandle_t handle, const void *alpha,
           scaling(beta, cDesc->type));
     free(a);
     return CUDNN_STATUS_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ batch normalization */
+
+/* The parameters' shape for x and `mode` (the real library's rule, for any tensor it
+ * accepts): (1, C, 1, ...) in the spatial modes, (1, C, spatial...) per activation; double
+ * for double x, float for half, bfloat16 and int8 x, x's own type otherwise. */
+static cudnnStatus_t bn_param_shape(cudnnTensorDescriptor_t x, cudnnBatchNormMode_t mode,
+                                    int *dims, cudnnDataType_t *type) {
+    if (!tensor_ready(x) || (int)mode < CUDNN_BATCHNORM_PER_ACTIVATION ||
+        (int)mode > CUDNN_BATCHNORM_SPATIAL_PERSISTENT)
+        return CUDNN_STATUS_BAD_PARAM;
+    for (int i = 0; i < x->nb; i++)
+        dims[i] = i == 1 || (i > 1 && mode == CUDNN_BATCHNORM_PER_ACTIVATION) ? x->dims[i] : 1;
+    int widened = x->type == CUDNN_DATA_HALF || x->type == CUDNN_DATA_BFLOAT16 ||
+                  x->type == CUDNN_DATA_INT8;
+    *type = widened ? CUDNN_DATA_FLOAT : x->type;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+/* Any x the real library accepts (2 to 8 dimensions, any strides); the result is
+ * contiguous. derivedBnDesc may be xDesc itself. */
+cudnnStatus_t cudnnDeriveBNTensorDescriptor(cudnnTensorDescriptor_t derivedBnDesc,
+                                            const cudnnTensorDescriptor_t xDesc,
+                                            cudnnBatchNormMode_t mode) {
+    COUNT_CALL();
+    int dims[MAX_DIMS];
+    cudnnDataType_t type;
+    if (!is_live(derivedBnDesc, TENSOR))
+        return CUDNN_STATUS_BAD_PARAM;
+    cudnnStatus_t status = bn_param_shape(xDesc, mode, dims, &type);
+    if (status != CUDNN_STATUS_SUCCESS)
+        return status;
+    derivedBnDesc->type = type;
+    derivedBnDesc->nb = xDesc->nb;
+    memcpy(derivedBnDesc->dims, dims, (size_t)xDesc->nb * sizeof(int));
+    contiguous_strides(xDesc->nb, dims, derivedBnDesc->strides);
+    derivedBnDesc->is_set = 1;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+static int same_shape(cudnnTensorDescriptor_t a, cudnnTensorDescriptor_t b) {
+    return tensor_ready(a) && tensor_ready(b) && a->nb == b->nb && a->type == b->type &&
+           memcmp(a->dims, b->dims, (size_t)a->nb * sizeof(int)) == 0;
+}
+
+/* A batch normalization's sizes, checked. x's element of C-order index i belongs to the
+ * parameter i / inner % params: one per channel (inner: the spatial size) in the spatial
+ * modes, one per channel and position (inner: 1) per activation; each parameter's
+ * statistics run over `per_param` elements. The parameter tensors are read and written
+ * through their descriptor's strides (a derived descriptor's are contiguous). */
+struct norm {
+    const struct cudnnTensorStruct *x, *param;
+    long long total, params, inner, per_param;
+};
+
+/* BAD_PARAM where cuDNN's documentation lists it: x other than 4-D or 5-D, y (dy) not of x's
+ * dims and type, parameters not of the derived shape and type, epsilon below
+ * CUDNN_BN_MIN_EPSILON (or NaN); then NOT_SUPPORTED for types the fake does not compute. */
+static cudnnStatus_t check_norm(cudnnHandle_t handle, cudnnBatchNormMode_t mode,
+                                cudnnTensorDescriptor_t x, cudnnTensorDescriptor_t y,
+                                cudnnTensorDescriptor_t param, double epsilon,
+                                struct norm *b) {
+    int dims[MAX_DIMS];
+    cudnnDataType_t type;
+    if (!is_live(handle, HANDLE) || !tensor_ready(param))
+        return CUDNN_STATUS_BAD_PARAM;
+    cudnnStatus_t status = bn_param_shape(x, mode, dims, &type);
+    if (status != CUDNN_STATUS_SUCCESS)
+        return status;
+    if ((x->nb != 4 && x->nb != 5) || !same_shape(x, y) || param->nb != x->nb ||
+        param->type != type || memcmp(param->dims, dims, (size_t)x->nb * sizeof(int)) != 0 ||
+        !(epsilon >= CUDNN_BN_MIN_EPSILON))
+        return CUDNN_STATUS_BAD_PARAM;
+    if (!supported_type(x->type))
+        return CUDNN_STATUS_NOT_SUPPORTED;
+    b->x = x;
+    b->param = param;
+    b->total = count(x->nb, x->dims);
+    b->params = count(x->nb, dims);
+    b->inner = mode == CUDNN_BATCHNORM_PER_ACTIVATION ? 1 : count(x->nb - 2, x->dims + 2);
+    b->per_param = b->total / b->params;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+static long long param_of(const struct norm *b, long long i) {
+    return i / b->inner % b->params;
+}
+
+/* x (or dy) as dense doubles, malloc'ed */
+static double *gather_data(const void *data, cudnnTensorDescriptor_t desc) {
+    return gather(data, desc->type, desc->nb, desc->dims, desc->strides);
+}
+
+/* a parameter tensor as doubles, malloc'ed */
+static double *gather_param(const struct norm *b, const void *data) {
+    const struct cudnnTensorStruct *t = b->param;
+    return gather(data, t->type, t->nb, t->dims, t->strides);
+}
+
+static void store_param(const struct norm *b, void *data, long long p, double v) {
+    const struct cudnnTensorStruct *t = b->param;
+    store(data, offset_of(p, t->nb, t->dims, t->strides), t->type, v);
+}
+
+/* each parameter's mean and biased variance over its elements of dense x (two passes) */
+static void moments(const struct norm *b, const double *x, double *mean, double *var) {
+    for (long long p = 0; p < b->params; p++)
+        mean[p] = var[p] = 0;
+    for (long long i = 0; i < b->total; i++)
+        mean[param_of(b, i)] += x[i];
+    for (long long p = 0; p < b->params; p++)
+        mean[p] /= (double)b->per_param;
+    for (long long i = 0; i < b->total; i++) {
+        double d = x[i] - mean[param_of(b, i)];
+        var[param_of(b, i)] += d * d;
+    }
+    for (long long p = 0; p < b->params; p++)
+        var[p] /= (double)b->per_param;
+}
+
+/* var (n values) becomes 1 / sqrt(var + epsilon), in place */
+static void invert_std(long long n, double *var, double epsilon) {
+    for (long long p = 0; p < n; p++)
+        var[p] = 1 / sqrt(var[p] + epsilon);
+}
+
+/* y = alpha * (scale * (x - mean) * invstd + bias) + beta * y, from dense x; `out` is
+ * scratch of x's size */
+static void normalize(const struct norm *b, const double *x, const double *mean,
+                      const double *invstd, const double *scale, const double *bias,
+                      const void *alpha, const void *beta, cudnnTensorDescriptor_t y_desc,
+                      void *y, double *out) {
+    for (long long i = 0; i < b->total; i++) {
+        long long p = param_of(b, i);
+        out[i] = scale[p] * (x[i] - mean[p]) * invstd[p] + bias[p];
+    }
+    blend(y, y_desc->type, y_desc->nb, y_desc->dims, y_desc->strides, out,
+          scaling(alpha, b->x->type), scaling(beta, b->x->type));
+}
+
+#define COUNT_OF(array) ((int)(sizeof(array) / sizeof *(array)))
+
+static int all_allocated(int n, double *const *buffers) {
+    for (int i = 0; i < n; i++)
+        if (buffers[i] == NULL)
+            return 0;
+    return 1;
+}
+
+static void free_all(int n, double **buffers) {
+    for (int i = 0; i < n; i++)
+        free(buffers[i]);
+}
+
+/* y from the given statistics (estimatedVariance: the variance itself), as in training */
+cudnnStatus_t cudnnBatchNormalizationForwardInference(
+    cudnnHandle_t handle, cudnnBatchNormMode_t mode, const void *alpha, const void *beta,
+    const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnTensorDescriptor_t yDesc,
+    void *y, const cudnnTensorDescriptor_t bnScaleBiasMeanVarDesc, const void *bnScale,
+    const void *bnBias, const void *estimatedMean, const void *estimatedVariance,
+    double epsilon) {
+    COUNT_CALL();
+    struct norm b;
+    cudnnStatus_t status = check_norm(handle, mode, xDesc, yDesc, bnScaleBiasMeanVarDesc,
+                                      epsilon, &b);
+    if (status != CUDNN_STATUS_SUCCESS)
+        return status;
+    if (alpha == NULL || beta == NULL || x == NULL || y == NULL || bnScale == NULL ||
+        bnBias == NULL || estimatedMean == NULL || estimatedVariance == NULL)
+        return CUDNN_STATUS_BAD_PARAM;
+    double *buffers[] = {gather_data(x, xDesc), gather_param(&b, bnScale),
+                         gather_param(&b, bnBias), gather_param(&b, estimatedMean),
+                         gather_param(&b, estimatedVariance),
+                         malloc((size_t)b.total * sizeof(double))};
+    double *xs = buffers[0], *scale = buffers[1], *bias = buffers[2], *mean = buffers[3];
+    double *invstd = buffers[4], *out = buffers[5];
+    int ok = all_allocated(COUNT_OF(buffers), buffers);
+    if (ok) {
+        invert_std(b.params, invstd, epsilon);
+        normalize(&b, xs, mean, invstd, scale, bias, alpha, beta, yDesc, y, out);
+    }
+    free_all(COUNT_OF(buffers), buffers);
+    return ok ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+}
+
+/* y from the batch's statistics: each parameter's mean and biased variance. The running
+ * statistics (both or neither given) move by exponentialAverageFactor towards the mean and
+ * the UNBIASED variance; the saved ones (both or neither) get the mean and the inverse
+ * standard deviation 1 / sqrt(var + epsilon). */
+cudnnStatus_t cudnnBatchNormalizationForwardTraining(
+    cudnnHandle_t handle, cudnnBatchNormMode_t mode, const void *alpha, const void *beta,
+    const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnTensorDescriptor_t yDesc,
+    void *y, const cudnnTensorDescriptor_t bnScaleBiasMeanVarDesc, const void *bnScale,
+    const void *bnBias, double exponentialAverageFactor, void *resultRunningMean,
+    void *resultRunningVariance, double epsilon, void *resultSaveMean,
+    void *resultSaveInvVariance) {
+    COUNT_CALL();
+    struct norm b;
+    cudnnStatus_t status = check_norm(handle, mode, xDesc, yDesc, bnScaleBiasMeanVarDesc,
+                                      epsilon, &b);
+    if (status != CUDNN_STATUS_SUCCESS)
+        return status;
+    if (alpha == NULL || beta == NULL || x == NULL || y == NULL || bnScale == NULL ||
+        bnBias == NULL || (resultRunningMean == NULL) != (resultRunningVariance == NULL) ||
+        (resultSaveMean == NULL) != (resultSaveInvVariance == NULL))
+        return CUDNN_STATUS_BAD_PARAM;
+    int running = resultRunningMean != NULL, saving = resultSaveMean != NULL;
+    size_t param_bytes = (size_t)b.params * sizeof(double);
+    double *buffers[] = {gather_data(x, xDesc), gather_param(&b, bnScale),
+                         gather_param(&b, bnBias), malloc(param_bytes), malloc(param_bytes),
+                         malloc((size_t)b.total * sizeof(double)),
+                         running ? gather_param(&b, resultRunningMean) : malloc(1),
+                         running ? gather_param(&b, resultRunningVariance) : malloc(1)};
+    double *xs = buffers[0], *scale = buffers[1], *bias = buffers[2], *mean = buffers[3];
+    double *invstd = buffers[4], *out = buffers[5], *run_mean = buffers[6];
+    double *run_var = buffers[7];
+    int ok = all_allocated(COUNT_OF(buffers), buffers);
+    if (ok) {
+        moments(&b, xs, mean, invstd);
+        double n = (double)b.per_param, f = exponentialAverageFactor;
+        for (long long p = 0; p < b.params && running; p++) {
+            double unbiased = invstd[p] * n / (n - 1);   /* n == 1: 0 / 0, NaN */
+            store_param(&b, resultRunningMean, p, (1 - f) * run_mean[p] + f * mean[p]);
+            store_param(&b, resultRunningVariance, p, (1 - f) * run_var[p] + f * unbiased);
+        }
+        invert_std(b.params, invstd, epsilon);
+        normalize(&b, xs, mean, invstd, scale, bias, alpha, beta, yDesc, y, out);
+        for (long long p = 0; p < b.params && saving; p++) {
+            store_param(&b, resultSaveMean, p, mean[p]);
+            store_param(&b, resultSaveInvVariance, p, invstd[p]);
+        }
+    }
+    free_all(COUNT_OF(buffers), buffers);
+    return ok ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+}
+
+/* With xhat = (x - mean) * invstd and m the elements per parameter:
+ * dx = invstd * scale * (dy - sum(dy) / m - xhat * sum(dy * xhat) / m),
+ * dscale = sum(dy * xhat), dbias = sum(dy), each blended with its alpha and beta. The
+ * statistics are the saved ones (both or neither given) or recomputed from x. */
+cudnnStatus_t cudnnBatchNormalizationBackward(
+    cudnnHandle_t handle, cudnnBatchNormMode_t mode, const void *alphaDataDiff,
+    const void *betaDataDiff, const void *alphaParamDiff, const void *betaParamDiff,
+    const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnTensorDescriptor_t dyDesc,
+    const void *dy, const cudnnTensorDescriptor_t dxDesc, void *dx,
+    const cudnnTensorDescriptor_t dBnScaleBiasDesc, const void *bnScale, void *dBnScaleResult,
+    void *dBnBiasResult, double epsilon, const void *savedMean, const void *savedInvVariance) {
+    COUNT_CALL();
+    struct norm b;
+    cudnnStatus_t status = check_norm(handle, mode, xDesc, dyDesc, dBnScaleBiasDesc, epsilon,
+                                      &b);
+    if (status != CUDNN_STATUS_SUCCESS)
+        return status;
+    if (!same_shape(xDesc, dxDesc) || alphaDataDiff == NULL || betaDataDiff == NULL ||
+        alphaParamDiff == NULL || betaParamDiff == NULL || x == NULL || dy == NULL ||
+        dx == NULL || bnScale == NULL || dBnScaleResult == NULL || dBnBiasResult == NULL ||
+        (savedMean == NULL) != (savedInvVariance == NULL))
+        return CUDNN_STATUS_BAD_PARAM;
+    int saved = savedMean != NULL;
+    size_t param_bytes = (size_t)b.params * sizeof(double);
+    double *buffers[] = {gather_data(x, xDesc), gather_data(dy, dyDesc),
+                         gather_param(&b, bnScale),
+                         saved ? gather_param(&b, savedMean) : malloc(param_bytes),
+                         saved ? gather_param(&b, savedInvVariance) : malloc(param_bytes),
+                         calloc((size_t)b.params, sizeof(double)),
+                         calloc((size_t)b.params, sizeof(double)),
+                         malloc((size_t)b.total * sizeof(double))};
+    double *xs = buffers[0], *dys = buffers[1], *scale = buffers[2], *mean = buffers[3];
+    double *invstd = buffers[4], *sum_dy = buffers[5], *sum_dy_xhat = buffers[6];
+    double *out = buffers[7];
+    int ok = all_allocated(COUNT_OF(buffers), buffers);
+    if (ok) {
+        if (!saved) {
+            moments(&b, xs, mean, invstd);
+            invert_std(b.params, invstd, epsilon);
+        }
+        for (long long i = 0; i < b.total; i++) {
+            long long p = param_of(&b, i);
+            sum_dy[p] += dys[i];
+            sum_dy_xhat[p] += dys[i] * (xs[i] - mean[p]) * invstd[p];
+        }
+        double m = (double)b.per_param;
+        for (long long i = 0; i < b.total; i++) {
+            long long p = param_of(&b, i);
+            double xhat = (xs[i] - mean[p]) * invstd[p];
+            out[i] = invstd[p] * scale[p] * (dys[i] - sum_dy[p] / m - xhat * sum_dy_xhat[p] / m);
+        }
+        cudnnDataType_t t = xDesc->type;
+        blend(dx, dxDesc->type, dxDesc->nb, dxDesc->dims, dxDesc->strides, out,
+              scaling(alphaDataDiff, t), scaling(betaDataDiff, t));
+        const struct cudnnTensorStruct *pd = b.param;
+        blend(dBnScaleResult, pd->type, pd->nb, pd->dims, pd->strides, sum_dy_xhat,
+              scaling(alphaParamDiff, t), scaling(betaParamDiff, t));
+        blend(dBnBiasResult, pd->type, pd->nb, pd->dims, pd->strides, sum_dy,
+              scaling(alphaParamDiff, t), scaling(betaParamDiff, t));
+    }
+    free_all(COUNT_OF(buffers), buffers);
+    return ok ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
 }
 
 /* ------------------------------------------------------------------ helpers for tests */

@@ -1,8 +1,9 @@
 """The CPU fake of libcudnn (tests/fake_cudnn.c) against NumPy references: the three
-convolution directions, cudnnAddTensor and cudnnConvolutionBackwardBias in float32,
-float64, half and bfloat16 with any strides; the algorithm lists and workspaces; the
-validation; the test helpers. Two local checks compare it with the real cuDNN 9 headers and
-library where they lie in /tmp/cudnn_dl (not in CI)."""
+convolution directions, cudnnAddTensor, cudnnConvolutionBackwardBias and batch
+normalization (forward training and inference, backward; running statistics also against
+torch) in float32, float64, half and bfloat16 with any strides; the algorithm lists and
+workspaces; the validation; the test helpers. Two local checks compare it with the real
+cuDNN 9 headers and library where they lie in /tmp/cudnn_dl (not in CI)."""
 import ctypes
 import itertools
 import shutil
@@ -17,24 +18,26 @@ import pytest
 from . import fake_cudnn
 
 SUCCESS, BAD_PARAM, NOT_SUPPORTED = 0, 2000, 3000
-FLOAT, DOUBLE, HALF, INT8, BFLOAT16 = 0, 1, 2, 3, 9
+FLOAT, DOUBLE, HALF, INT8, INT32, UINT8, BFLOAT16 = 0, 1, 2, 3, 4, 6, 9
 NCHW, NHWC, NCHW_VECT_C = 0, 1, 2
 CONVOLUTION, CROSS_CORRELATION = 0, 1
 DEFAULT_MATH, TENSOR_OP_MATH, FMA_MATH = 0, 1, 3
 NON_DETERMINISTIC, DETERMINISTIC = 0, 1
+PER_ACTIVATION, SPATIAL, SPATIAL_PERSISTENT = 0, 1, 2
 
 DTYPES = {"float32": (numpy.float32, FLOAT), "float64": (numpy.float64, DOUBLE),
           "float16": (numpy.float16, HALF), "bfloat16": (ml_dtypes.bfloat16, BFLOAT16)}
 
 REAL_CUDNN = Path("/tmp/cudnn_dl/x/nvidia/cudnn")
 
-P, INT, SIZE = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
+P, INT, SIZE, DOUBLE_ARG = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t, ctypes.c_double
 INTS = ctypes.POINTER(ctypes.c_int)
 _SIGNATURES = {
     "cudnnCreate": [P], "cudnnDestroy": [P], "cudnnSetStream": [P, P],
     "cudnnGetStream": [P, P],
     "cudnnCreateTensorDescriptor": [P], "cudnnDestroyTensorDescriptor": [P],
     "cudnnSetTensorNdDescriptor": [P, INT, INT, INTS, INTS],
+    "cudnnGetTensorNdDescriptor": [P, INT, P, P, INTS, INTS],
     "cudnnCreateFilterDescriptor": [P], "cudnnDestroyFilterDescriptor": [P],
     "cudnnSetFilterNdDescriptor": [P, INT, INT, INT, INTS],
     "cudnnCreateConvolutionDescriptor": [P], "cudnnDestroyConvolutionDescriptor": [P],
@@ -52,6 +55,13 @@ _SIGNATURES = {
     "cudnnConvolutionBackwardFilter": [P, P, P, P, P, P, P, INT, P, SIZE, P, P, P],
     "cudnnAddTensor": [P, P, P, P, P, P, P],
     "cudnnConvolutionBackwardBias": [P, P, P, P, P, P, P],
+    "cudnnDeriveBNTensorDescriptor": [P, P, INT],
+    "cudnnBatchNormalizationForwardTraining":
+        [P, INT, P, P, P, P, P, P, P, P, P, DOUBLE_ARG, P, P, DOUBLE_ARG, P, P],
+    "cudnnBatchNormalizationForwardInference":
+        [P, INT, P, P, P, P, P, P, P, P, P, P, P, DOUBLE_ARG],
+    "cudnnBatchNormalizationBackward":
+        [P, INT, P, P, P, P, P, P, P, P, P, P, P, P, P, P, DOUBLE_ARG, P, P],
 }
 
 
@@ -135,6 +145,12 @@ class Session:
         assert self.lib.cudnnSetConvolutionGroupCount(c, groups) == SUCCESS
         assert self.lib.cudnnSetConvolutionMathType(c, math) == SUCCESS
         return c
+
+    def derived(self, x_desc, mode):
+        """The batch normalization parameters' descriptor for x and `mode`."""
+        t = self._keep("cudnnCreateTensorDescriptor", "cudnnDestroyTensorDescriptor")
+        assert self.lib.cudnnDeriveBNTensorDescriptor(t, x_desc, mode) == SUCCESS
+        return t
 
     def close(self):
         for destroy, p in reversed(self.made):
@@ -435,6 +451,372 @@ def test_stores_round_to_nearest_even(lib, session, dtype_name):
         bad = numpy.flatnonzero(got_bits != want_bits)
         assert bad.size == 0, (alpha, beta, exact[~nan][bad[:5]], c[~nan][bad[:5]],
                                expected[~nan][bad[:5]])
+
+
+# ------------------------------------------------------------------ batch normalization
+
+def get_tensor(lib, desc, requested=8):
+    """cudnnGetTensorNdDescriptor: status, data type, nbDims, and 9 entries of the dims and
+    strides arrays (-7 where nothing was written)."""
+    data_type, nb = ctypes.c_int(-1), ctypes.c_int(-1)
+    dims, strides = ints([-7] * 9), ints([-7] * 9)
+    status = lib.cudnnGetTensorNdDescriptor(desc, requested, ctypes.byref(data_type),
+                                            ctypes.byref(nb), dims, strides)
+    return status, data_type.value, nb.value, list(dims), list(strides)
+
+
+def bn_param_shape(shape, mode):
+    """(1, C, 1, ...) in the spatial modes, (1, C, spatial...) per activation."""
+    return tuple(n if i == 1 or (i > 1 and mode == PER_ACTIVATION) else 1
+                 for i, n in enumerate(shape))
+
+
+def bn_param_dtype(np_dtype):
+    """The parameters' dtype: float64 for float64 data, float32 otherwise."""
+    return numpy.float64 if numpy.dtype(np_dtype) == numpy.float64 else numpy.float32
+
+
+def bn_axes(ndim, mode):
+    return (0,) if mode == PER_ACTIVATION else (0, *range(2, ndim))
+
+
+def bn_moments(x, mode):
+    """x as float64, its mean and its biased variance per parameter (in the parameters'
+    shape)."""
+    x = numpy.asarray(x, numpy.float64)
+    axes = bn_axes(x.ndim, mode)
+    return x, x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
+
+
+def bn_backward_reference(x, dy, scale, mean, invstd, mode):
+    """dx, dscale, dbias of y = scale * (x - mean) * invstd + bias, the statistics the
+    batch's own."""
+    x, dy = numpy.asarray(x, numpy.float64), numpy.asarray(dy, numpy.float64)
+    scale, mean, invstd = (numpy.asarray(a, numpy.float64) for a in (scale, mean, invstd))
+    axes = bn_axes(x.ndim, mode)
+    xhat = (x - mean) * invstd
+    dscale, dbias = (dy * xhat).sum(axes, keepdims=True), dy.sum(axes, keepdims=True)
+    m = x.size // mean.size
+    return invstd * scale * (dy - dbias / m - xhat * dscale / m), dscale, dbias
+
+
+def as64(a):
+    """A float64 copy (never a view: the fake writes into its outputs in place)."""
+    return numpy.array(a, numpy.float64)
+
+
+# x shape, mode, x's layout (the outputs take another)
+BN_CASES = {
+    "4d-spatial": ((3, 4, 5, 6), SPATIAL, "c"),
+    "4d-persistent-channels-last": ((3, 4, 5, 6), SPATIAL_PERSISTENT, "channels_last"),
+    "5d-spatial-gaps": ((2, 3, 2, 3, 4), SPATIAL, "gaps"),
+    "4d-per-activation-reversed": ((5, 3, 2, 4), PER_ACTIVATION, "reversed"),
+    "5d-per-activation": ((4, 2, 2, 3, 2), PER_ACTIVATION, "c"),
+}
+OTHER_LAYOUT = {"c": "gaps", "channels_last": "c", "gaps": "reversed",
+                "reversed": "channels_last"}
+
+
+@pytest.mark.parametrize("dtype_name", DTYPES)
+@pytest.mark.parametrize("case", BN_CASES)
+def test_batch_norm_training(lib, session, case, dtype_name):
+    """y and the running and saved statistics: with beta 0 over NaN garbage in y and all
+    four statistics given, then blending into y with none of them (NULL pointers)."""
+    shape, mode, layout = BN_CASES[case]
+    np_dtype = DTYPES[dtype_name][0]
+    p_dtype = bn_param_dtype(np_dtype)
+    rng = numpy.random.default_rng(sum(shape) + mode)
+    s = session
+    x = strided(shape, np_dtype, rng, layout)
+    x64, mean, var = bn_moments(x, mode)
+    scale, bias = (rng.standard_normal(mean.shape).astype(p_dtype) for _ in range(2))
+    xd = s.tensor(x)
+    pd = s.derived(xd, mode)
+    eps, factor, n = 1e-3, 0.25, x.size // mean.size
+    invstd = 1 / numpy.sqrt(var + eps)
+    normalized = as64(scale) * (x64 - mean) * invstd + as64(bias)
+    tol, p_tol = TOLERANCE[dtype_name], TOLERANCE[numpy.dtype(p_dtype).name]
+    for alpha, beta, statistics in ((1.0, 0.0, True), (0.5, -1.5, False)):
+        y = strided(shape, np_dtype, rng, OTHER_LAYOUT[layout])
+        if beta == 0:
+            y[...] = numpy.nan   # cuDNN overwrites: garbage must not leak in
+        old = as64(y)
+        running = [rng.random(mean.shape).astype(p_dtype) for _ in range(2)]
+        start = [as64(a) for a in running]
+        saved = [numpy.full(mean.shape, numpy.nan, p_dtype) for _ in range(2)]
+        pointers = [ptr(a) if statistics else None for a in running + saved]
+        status = lib.cudnnBatchNormalizationForwardTraining(
+            s.handle, mode, scalar(alpha, np_dtype), scalar(beta, np_dtype), xd, ptr(x),
+            s.tensor(y), ptr(y), pd, ptr(scale), ptr(bias), factor, pointers[0], pointers[1],
+            eps, pointers[2], pointers[3])
+        assert status == SUCCESS
+        expected = alpha * normalized + (beta * old if beta else 0)
+        numpy.testing.assert_allclose(as64(y), expected, rtol=tol, atol=tol * 4)
+        if statistics:
+            unbiased = var * n / (n - 1)
+            for got, want in ((running[0], (1 - factor) * start[0] + factor * mean),
+                              (running[1], (1 - factor) * start[1] + factor * unbiased),
+                              (saved[0], mean), (saved[1], invstd)):
+                numpy.testing.assert_allclose(as64(got), want, rtol=p_tol, atol=p_tol)
+        else:
+            assert all((as64(a) == b).all() for a, b in zip(running, start))
+
+
+@pytest.mark.parametrize("dtype_name", DTYPES)
+@pytest.mark.parametrize("case", ["4d-persistent-channels-last", "5d-spatial-gaps",
+                                  "4d-per-activation-reversed"])
+def test_batch_norm_inference(lib, session, case, dtype_name):
+    """y from the given mean and variance; the parameters' descriptor made by hand (the
+    derived one's shape and type) serves as well as a derived one."""
+    shape, mode, layout = BN_CASES[case]
+    np_dtype = DTYPES[dtype_name][0]
+    p_dtype = bn_param_dtype(np_dtype)
+    rng = numpy.random.default_rng(len(case))
+    s = session
+    x = strided(shape, np_dtype, rng, layout)
+    p_shape = bn_param_shape(shape, mode)
+    scale, bias, mean = (rng.standard_normal(p_shape).astype(p_dtype) for _ in range(3))
+    var = rng.random(p_shape).astype(p_dtype) + 0.5
+    eps = 0.0   # CUDNN_BN_MIN_EPSILON: cuDNN 9 takes it
+    normalized = as64(scale) * (as64(x) - as64(mean)) / numpy.sqrt(as64(var)) + as64(bias)
+    for alpha, beta in ((1.0, 0.0), (2.0, 0.5)):
+        y = strided(shape, np_dtype, rng, OTHER_LAYOUT[layout])
+        if beta == 0:
+            y[...] = numpy.nan
+        old = as64(y)
+        status = lib.cudnnBatchNormalizationForwardInference(
+            s.handle, mode, scalar(alpha, np_dtype), scalar(beta, np_dtype), s.tensor(x),
+            ptr(x), s.tensor(y), ptr(y), s.tensor(scale), ptr(scale), ptr(bias), ptr(mean),
+            ptr(var), eps)
+        assert status == SUCCESS
+        tol = TOLERANCE[dtype_name]
+        numpy.testing.assert_allclose(as64(y), alpha * normalized + (beta * old if beta else 0),
+                                      rtol=tol, atol=tol * 4)
+
+
+@pytest.mark.parametrize("dtype_name", DTYPES)
+@pytest.mark.parametrize("case", BN_CASES)
+def test_batch_norm_backward(lib, session, case, dtype_name):
+    """dx, dscale and dbias: from the saved statistics with beta 0 over NaN garbage, then
+    with none saved (NULL: recomputed from x), blending into the old values."""
+    shape, mode, layout = BN_CASES[case]
+    np_dtype = DTYPES[dtype_name][0]
+    p_dtype = bn_param_dtype(np_dtype)
+    rng = numpy.random.default_rng(sum(shape) * 3 + mode)
+    s = session
+    x = strided(shape, np_dtype, rng, layout)
+    dy = strided(shape, np_dtype, rng, OTHER_LAYOUT[layout])
+    _, mean, var = bn_moments(x, mode)
+    eps = 1e-4
+    invstd = 1 / numpy.sqrt(var + eps)
+    saved_mean, saved_invstd = mean.astype(p_dtype), invstd.astype(p_dtype)
+    scale = rng.standard_normal(mean.shape).astype(p_dtype)
+    xd = s.tensor(x)
+    pd = s.derived(xd, mode)
+    tol, p_tol = TOLERANCE[dtype_name], TOLERANCE[numpy.dtype(p_dtype).name]
+    for alphas, betas, use_saved in (((1.0, 1.0), (0.0, 0.0), True),
+                                     ((0.5, -1.0), (2.0, 0.5), False)):
+        dx = strided(shape, np_dtype, rng, "c" if layout != "c" else "channels_last")
+        dscale, dbias = (rng.standard_normal(mean.shape).astype(p_dtype) for _ in range(2))
+        if betas[0] == 0:
+            dx[...] = numpy.nan
+        if betas[1] == 0:
+            dscale[...] = dbias[...] = numpy.nan
+        olds = [as64(a) for a in (dx, dscale, dbias)]
+        statistics = (saved_mean, saved_invstd) if use_saved else (mean, invstd)
+        exact = bn_backward_reference(x, dy, scale, *statistics, mode)
+        saved = (ptr(saved_mean), ptr(saved_invstd)) if use_saved else (None, None)
+        status = lib.cudnnBatchNormalizationBackward(
+            s.handle, mode, scalar(alphas[0], np_dtype), scalar(betas[0], np_dtype),
+            scalar(alphas[1], np_dtype), scalar(betas[1], np_dtype), xd, ptr(x), s.tensor(dy),
+            ptr(dy), s.tensor(dx), ptr(dx), pd, ptr(scale), ptr(dscale), ptr(dbias), eps,
+            *saved)
+        assert status == SUCCESS
+        for got, want, old, alpha, beta, t in (
+                (dx, exact[0], olds[0], alphas[0], betas[0], tol),
+                (dscale, exact[1], olds[1], alphas[1], betas[1], p_tol),
+                (dbias, exact[2], olds[2], alphas[1], betas[1], p_tol)):
+            expected = alpha * want + (beta * old if beta else 0)
+            numpy.testing.assert_allclose(as64(got), expected, rtol=t, atol=t * 8)
+
+
+@pytest.mark.parametrize("mode", [SPATIAL, PER_ACTIVATION])
+def test_batch_norm_matches_torch(lib, session, mode):
+    """Forward training and backward against torch.nn.functional.batch_norm and its
+    autograd: y, the running statistics (momentum = exponentialAverageFactor, the running
+    variance unbiased), dx, dweight, dbias; per activation is torch's batch norm of the
+    (N, C * spatial) view."""
+    torch = pytest.importorskip("torch")
+    s = session
+    rng = numpy.random.default_rng(mode)
+    shape = (4, 3, 2, 3, 2) if mode == SPATIAL else (6, 2, 3, 2)
+    for np_dtype, tol in ((numpy.float64, 1e-12), (numpy.float32, 2e-6)):
+        x = rng.standard_normal(shape).astype(np_dtype) * 3 + 1
+        dy = rng.standard_normal(shape).astype(np_dtype)
+        p_shape = bn_param_shape(shape, mode)
+        scale, bias, run_mean = (rng.standard_normal(p_shape).astype(np_dtype)
+                                 for _ in range(3))
+        run_var = rng.random(p_shape).astype(np_dtype) + 0.5
+        momentum, eps = 0.3, 1e-3
+
+        torch_in = [torch.tensor(a.reshape(-1)) for a in (scale, bias, run_mean, run_var)]
+        weight, torch_bias = (t.requires_grad_() for t in torch_in[:2])
+        xt = torch.tensor(x, requires_grad=True)
+        view = xt if mode == SPATIAL else xt.reshape(shape[0], -1)
+        yt = torch.nn.functional.batch_norm(view, torch_in[2], torch_in[3], weight, torch_bias,
+                                            training=True, momentum=momentum, eps=eps)
+        yt.backward(torch.tensor(dy).reshape(yt.shape))
+
+        y, dx = numpy.empty_like(x), numpy.empty_like(x)
+        saved_mean, saved_invstd, dscale, dbias = (numpy.empty(p_shape, np_dtype)
+                                                   for _ in range(4))
+        one, zero = scalar(1.0, np_dtype), scalar(0.0, np_dtype)
+        xd = s.tensor(x)
+        pd = s.derived(xd, mode)
+        assert lib.cudnnBatchNormalizationForwardTraining(
+            s.handle, mode, one, zero, xd, ptr(x), xd, ptr(y), pd, ptr(scale), ptr(bias),
+            momentum, ptr(run_mean), ptr(run_var), eps, ptr(saved_mean),
+            ptr(saved_invstd)) == SUCCESS
+        assert lib.cudnnBatchNormalizationBackward(
+            s.handle, mode, one, zero, one, zero, xd, ptr(x), xd, ptr(dy), xd, ptr(dx), pd,
+            ptr(scale), ptr(dscale), ptr(dbias), eps, ptr(saved_mean),
+            ptr(saved_invstd)) == SUCCESS
+        for got, want in ((y, yt), (run_mean, torch_in[2]), (run_var, torch_in[3]),
+                          (dx, xt.grad), (dscale, weight.grad), (dbias, torch_bias.grad)):
+            numpy.testing.assert_allclose(got.reshape(-1), want.detach().numpy().reshape(-1),
+                                          rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype_name", DTYPES)
+def test_derive_bn_descriptor(lib, session, dtype_name):
+    """(1, C, 1, ...) or (1, C, spatial...), contiguous, float (double for double x), for
+    x of any strides and dimensions (the compute calls take 4-D and 5-D only)."""
+    np_dtype, code = DTYPES[dtype_name]
+    want_type = DOUBLE if code == DOUBLE else FLOAT
+    rng = numpy.random.default_rng(0)
+    for shape, layout in (((2, 3, 4, 5), "channels_last"), ((2, 3, 4, 5, 6), "reversed"),
+                          ((2, 3, 4), "gaps"), ((2, 3), "c")):
+        xd = session.tensor(strided(shape, np_dtype, rng, layout))
+        for mode in (PER_ACTIVATION, SPATIAL, SPATIAL_PERSISTENT):
+            dims = bn_param_shape(shape, mode)
+            strides = [int(numpy.prod(dims[i + 1:])) for i in range(len(dims))]
+            got = get_tensor(lib, session.derived(xd, mode))
+            pad = [-7] * (9 - len(shape))
+            assert got == (SUCCESS, want_type, len(shape), [*dims, *pad], [*strides, *pad])
+
+
+def test_get_tensor_descriptor(lib, session):
+    """The first min(requested, nbDims) dims and strides; a descriptor never set: 0 dims."""
+    x = numpy.zeros((2, 3, 4, 5), numpy.float16)[:, :, ::-1, ::2]
+    t = session.tensor(x)
+    pad = [-7] * 5
+    assert get_tensor(lib, t) == (SUCCESS, HALF, 4, [2, 3, 4, 3, *pad],
+                                  [60, 20, -5, 2, *pad])
+    assert get_tensor(lib, t, 2) == (SUCCESS, HALF, 4, [2, 3] + [-7] * 7,
+                                     [60, 20] + [-7] * 7)
+    assert get_tensor(lib, t, 0)[2:] == get_tensor(lib, t, -1)[2:] == (4, [-7] * 9, [-7] * 9)
+    unset = session._keep("cudnnCreateTensorDescriptor", "cudnnDestroyTensorDescriptor")
+    assert get_tensor(lib, unset) == (SUCCESS, FLOAT, 0, [-7] * 9, [-7] * 9)
+    data_type = ctypes.c_int()
+    assert lib.cudnnGetTensorNdDescriptor(t, 4, ctypes.byref(data_type), None,
+                                          ints([0] * 4), ints([0] * 4)) == BAD_PARAM
+    assert lib.cudnnGetTensorNdDescriptor(None, 4, ctypes.byref(data_type),
+                                          ctypes.byref(ctypes.c_int()), ints([0] * 4),
+                                          ints([0] * 4)) == BAD_PARAM
+
+
+def test_batch_norm_bad_parameters(lib, session, helpers):
+    """Each of these returns an error status (and does not crash); failed calls count."""
+    s = session
+    rng = numpy.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 4, 5)).astype(numpy.float32)
+    y = numpy.zeros_like(x)
+    xd, yd = s.tensor(x), s.tensor(y)
+    pd = s.derived(xd, SPATIAL)
+    params = [numpy.ones((1, 3, 1, 1), numpy.float32) for _ in range(6)]
+    one, zero = scalar(1.0, numpy.float32), scalar(0.0, numpy.float32)
+    made_up = ctypes.c_void_p(ptr(x))                                   # never created
+    unset = s._keep("cudnnCreateTensorDescriptor", "cudnnDestroyTensorDescriptor")
+    helpers.reset()
+
+    def train(mode=SPATIAL, handle=None, x_desc=xd, y_desc=yd, p_desc=pd, eps=1e-5,
+              null=(), alpha=one, x_ptr=ptr(x)):
+        """scale, bias, running mean, running variance, save mean, save inverse std:
+        those whose index is in `null` are NULL."""
+        p = [None if i in null else ptr(a) for i, a in enumerate(params)]
+        return lib.cudnnBatchNormalizationForwardTraining(
+            s.handle if handle is None else handle, mode, alpha, zero, x_desc, x_ptr, y_desc,
+            ptr(y), p_desc, p[0], p[1], 0.1, p[2], p[3], eps, p[4], p[5])
+
+    assert train() == SUCCESS
+    assert train(null=(2, 3, 4, 5)) == SUCCESS                    # no statistics at all
+    assert train(eps=0.0) == SUCCESS                              # cuDNN 9's minimum
+    bad_calls = [
+        train(eps=-1e-7), train(eps=float("nan")),
+        train(mode=3), train(mode=-1), train(handle=made_up), train(x_desc=made_up),
+        train(x_desc=unset), train(p_desc=unset), train(alpha=None), train(x_ptr=None),
+        train(null=(0,)), train(null=(1,)),
+        train(null=(2,)), train(null=(3,)), train(null=(4,)), train(null=(5,)),   # pairs
+        train(mode=PER_ACTIVATION),                                # spatial parameters
+        train(p_desc=s.derived(xd, PER_ACTIVATION)),
+        train(p_desc=s.tensor(params[0].astype(numpy.float64))),  # double parameters
+        train(p_desc=s.tensor(params[0].reshape(1, 3, 1))),
+        train(y_desc=s.tensor(numpy.zeros((2, 3, 4, 6), numpy.float32))),
+        train(y_desc=s.tensor(numpy.zeros((2, 3, 4, 5)))),         # double y
+    ]
+    assert bad_calls == [BAD_PARAM] * len(bad_calls)
+
+    x3 = numpy.zeros((2, 3, 20), numpy.float32)                    # derives, but 3-D
+    x3d = s.tensor(x3)
+    assert train(x_desc=x3d, y_desc=x3d, p_desc=s.derived(x3d, SPATIAL)) == BAD_PARAM
+    x6 = numpy.zeros((2, 3, 1, 1, 1, 2), numpy.float32)
+    x6d = s.tensor(x6)
+    assert train(x_desc=x6d, y_desc=x6d, p_desc=s.derived(x6d, SPATIAL)) == BAD_PARAM
+    half = s.tensor(x.astype(numpy.float16))
+    assert train(x_desc=half, y_desc=half, p_desc=s.derived(half, SPATIAL)) == SUCCESS
+    assert train(x_desc=half, y_desc=half,
+                 p_desc=s.tensor(params[0].astype(numpy.float16))) == BAD_PARAM
+    int8 = s.tensor(numpy.zeros((2, 3, 4, 5), numpy.int8), INT8)
+    int8_params = s.derived(int8, SPATIAL)                          # float, as the real one
+    assert get_tensor(lib, int8_params)[1] == FLOAT
+    assert train(x_desc=int8, y_desc=int8, p_desc=int8_params) == NOT_SUPPORTED
+    assert helpers.calls("cudnnBatchNormalizationForwardTraining") == 3 + len(bad_calls) + 5
+
+    def infer(eps=1e-5, null=(), p_desc=pd):
+        p = [None if i in null else ptr(a) for i, a in enumerate(params)]
+        return lib.cudnnBatchNormalizationForwardInference(
+            s.handle, SPATIAL, one, zero, xd, ptr(x), yd, ptr(y), p_desc, *p[:4], eps)
+
+    assert infer() == SUCCESS
+    assert [infer(eps=-1.0), infer(null=(2,)), infer(null=(3,)), infer(null=(0,)),
+            infer(p_desc=s.derived(xd, PER_ACTIVATION))] == [BAD_PARAM] * 5
+
+    def backward(dy_desc=xd, dx_desc=yd, eps=1e-5, null=(), alphas=(one, one)):
+        """scale, dscale, dbias, saved mean, saved inverse std: NULL where in `null`"""
+        p = [None if i in null else ptr(a) for i, a in enumerate(params[:5])]
+        return lib.cudnnBatchNormalizationBackward(
+            s.handle, SPATIAL, alphas[0], zero, alphas[1], zero, xd, ptr(x), dy_desc, ptr(x),
+            dx_desc, ptr(y), pd, p[0], p[1], p[2], eps, p[3], p[4])
+
+    assert backward() == SUCCESS
+    assert backward(null=(3, 4)) == SUCCESS                         # recomputed from x
+    bad_calls = [
+        backward(eps=-1e-3), backward(null=(3,)), backward(null=(4,)), backward(null=(0,)),
+        backward(null=(1,)), backward(null=(2,)), backward(alphas=(None, one)),
+        backward(alphas=(one, None)),
+        backward(dx_desc=s.tensor(numpy.zeros((2, 3, 5, 4), numpy.float32))),
+        backward(dy_desc=s.tensor(numpy.zeros((2, 3, 4, 5), numpy.float16))),
+        backward(dx_desc=unset),
+    ]
+    assert bad_calls == [BAD_PARAM] * len(bad_calls)
+    assert helpers.calls("cudnnBatchNormalizationBackward") == 2 + len(bad_calls)
+
+    derive = lib.cudnnDeriveBNTensorDescriptor
+    out = s._keep("cudnnCreateTensorDescriptor", "cudnnDestroyTensorDescriptor")
+    assert [derive(out, xd, 3), derive(out, unset, SPATIAL), derive(made_up, xd, SPATIAL),
+            derive(None, xd, SPATIAL), derive(out, None, SPATIAL)] == [BAD_PARAM] * 5
+    assert derive(xd, xd, SPATIAL) == SUCCESS                       # in place, as the real one
+    assert get_tensor(lib, xd)[3][:4] == [1, 3, 1, 1]
 
 
 # ------------------------------------------------------------------ algorithms, workspaces
@@ -805,3 +1187,56 @@ def test_descriptors_match_the_real_library(lib):
                                 range(3000, 3016), range(4000, 4008), range(5000, 5006)):
         assert lib.cudnnGetErrorString(code) == real.cudnnGetErrorString(code), code
     assert lib.cudnnGetVersion() == real.cudnnGetVersion()
+
+
+# (x dims or None: never set, x strides or None: contiguous, data type, mode)
+BN_REAL_CASES = [
+    ((2, 3, 4, 5), None, FLOAT, SPATIAL),
+    ((2, 3, 4, 5), None, FLOAT, PER_ACTIVATION),
+    ((2, 3, 4, 5), None, DOUBLE, SPATIAL_PERSISTENT),
+    ((2, 3, 4, 5), (60, 1, 15, 3), HALF, PER_ACTIVATION),      # channels last
+    ((2, 3, 4, 5), (60, 20, -5, 1), BFLOAT16, SPATIAL),
+    ((2, 3, 4, 5, 6), None, HALF, SPATIAL),
+    ((2, 3, 4, 5, 6), None, DOUBLE, PER_ACTIVATION),
+    ((2, 3, 4), None, FLOAT, PER_ACTIVATION),                   # 3-D: derived all the same
+    ((2, 3), None, DOUBLE, SPATIAL),
+    ((1, 2, 1, 1, 1, 1, 1, 3), None, FLOAT, PER_ACTIVATION),
+    ((2, 3, 4, 5), None, INT8, SPATIAL),                        # float parameters
+    ((2, 3, 4, 5), None, INT32, SPATIAL),                       # x's own type
+    ((2, 3, 4, 5), None, UINT8, PER_ACTIVATION),
+    ((2, 3, 4, 5), None, FLOAT, 3),                             # no such mode
+    ((2, 3, 4, 5), None, FLOAT, -1),
+    (None, None, FLOAT, SPATIAL),
+]
+
+
+def _bn_descriptor_calls(lib, case):
+    """The status of setting x, of deriving the parameters' descriptor from it, and that
+    descriptor as cudnnGetTensorNdDescriptor reads it with 8, 2 and 0 dimensions asked
+    for; then x read back (a descriptor never set reads as 0 dimensions)."""
+    x_dims, x_strides, data_type, mode = case
+    x, derived = ctypes.c_void_p(), ctypes.c_void_p()
+    lib.cudnnCreateTensorDescriptor(ctypes.byref(x))
+    lib.cudnnCreateTensorDescriptor(ctypes.byref(derived))
+    results = []
+    if x_dims is not None:
+        if x_strides is None:
+            x_strides = [int(numpy.prod(x_dims[i + 1:])) for i in range(len(x_dims))]
+        results.append(lib.cudnnSetTensorNdDescriptor(x, data_type, len(x_dims), ints(x_dims),
+                                                      ints(x_strides)))
+    results.append(lib.cudnnDeriveBNTensorDescriptor(derived, x, mode))
+    if results[-1] == SUCCESS:
+        results += [get_tensor(lib, derived, n) for n in (8, 2, 0)]
+    results.append(get_tensor(lib, x))
+    lib.cudnnDestroyTensorDescriptor(x)
+    lib.cudnnDestroyTensorDescriptor(derived)
+    return results
+
+
+@pytest.mark.skipif(not (REAL_CUDNN / "lib" / "libcudnn.so.9").exists(), reason=_NO_LIBRARY)
+def test_bn_descriptors_match_the_real_library(lib):
+    """cudnnDeriveBNTensorDescriptor and cudnnGetTensorNdDescriptor (host-only calls) give
+    the real library's statuses, dims, strides and data types."""
+    real = load(str(REAL_CUDNN / "lib" / "libcudnn.so.9"))
+    for case in BN_REAL_CASES:
+        assert _bn_descriptor_calls(lib, case) == _bn_descriptor_calls(real, case), case
