@@ -415,8 +415,21 @@ static int supported_type(cudnnDataType_t t) {
            t == CUDNN_DATA_BFLOAT16;
 }
 
-static int known_type(int t) {   /* what the real library accepts in a descriptor */
-    return t >= CUDNN_DATA_FLOAT && t <= CUDNN_DATA_FP8_E5M3;
+/* The data types the real library accepts in each kind of descriptor (compared with it):
+ * a tensor's, FLOAT to BFLOAT16 (the deprecated vectorized int8 types between them too); a
+ * filter's, those but INT32; a convolution's compute type, float, double, half or int32
+ * (not bfloat16: bfloat16 convolutions compute in float). */
+static int tensor_type_known(int t) {
+    return t >= CUDNN_DATA_FLOAT && t <= CUDNN_DATA_BFLOAT16;
+}
+
+static int filter_type_known(int t) {
+    return tensor_type_known(t) && t != CUDNN_DATA_INT32;
+}
+
+static int compute_type_known(int t) {
+    return t == CUDNN_DATA_FLOAT || t == CUDNN_DATA_DOUBLE || t == CUDNN_DATA_HALF ||
+           t == CUDNN_DATA_INT32;
 }
 
 static size_t element_size(cudnnDataType_t t) {
@@ -539,8 +552,8 @@ static int compute_type_fits(cudnnDataType_t data, cudnnDataType_t compute) {
         return compute == CUDNN_DATA_FLOAT;
     case CUDNN_DATA_HALF:   /* true half, or "pseudo half" accumulating in float */
         return compute == CUDNN_DATA_HALF || compute == CUDNN_DATA_FLOAT;
-    default:   /* bfloat16 */
-        return compute == CUDNN_DATA_BFLOAT16 || compute == CUDNN_DATA_FLOAT;
+    default:   /* bfloat16: float (the real library takes no bfloat16 compute type) */
+        return compute == CUDNN_DATA_FLOAT;
     }
 }
 
@@ -873,14 +886,14 @@ cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t tensorDesc) {
 }
 
 /* As the real library: 2 to 8 dimensions (more: NOT_SUPPORTED), each >= 1, strides (in
- * elements) nonzero, of any sign and overlap; any data type it knows (the fake computes
+ * elements) nonzero, of any sign and overlap; the data types it takes (the fake computes
  * with float, double, half and bfloat16 only: NOT_SUPPORTED at the computing call). */
 cudnnStatus_t cudnnSetTensorNdDescriptor(cudnnTensorDescriptor_t tensorDesc,
                                          cudnnDataType_t dataType, int nbDims,
                                          const int dimA[], const int strideA[]) {
     COUNT_CALL();
     if (!is_live(tensorDesc, TENSOR) || dimA == NULL || strideA == NULL || nbDims < 2 ||
-        !known_type(dataType))
+        !tensor_type_known(dataType))
         return CUDNN_STATUS_BAD_PARAM;
     if (nbDims > MAX_DIMS)
         return CUDNN_STATUS_NOT_SUPPORTED;
@@ -937,7 +950,7 @@ cudnnStatus_t cudnnSetFilterNdDescriptor(cudnnFilterDescriptor_t filterDesc,
                                          int nbDims, const int filterDimA[]) {
     COUNT_CALL();
     if (!is_live(filterDesc, FILTER) || filterDimA == NULL || nbDims < 3 ||
-        !known_type(dataType))
+        !filter_type_known(dataType))
         return CUDNN_STATUS_BAD_PARAM;
     if (format != CUDNN_TENSOR_NCHW)
         return format == CUDNN_TENSOR_NHWC ? CUDNN_STATUS_NOT_SUPPORTED
@@ -977,9 +990,8 @@ cudnnStatus_t cudnnSetConvolutionNdDescriptor(cudnnConvolutionDescriptor_t convD
                                               cudnnDataType_t computeType) {
     COUNT_CALL();
     if (!is_live(convDesc, CONVOLUTION) || padA == NULL || filterStrideA == NULL ||
-        dilationA == NULL || arrayLength < 1 || !known_type(computeType) ||
-        (mode != CUDNN_CONVOLUTION && mode != CUDNN_CROSS_CORRELATION) ||
-        computeType == CUDNN_DATA_INT8 || computeType == CUDNN_DATA_UINT8)
+        dilationA == NULL || arrayLength < 1 || !compute_type_known(computeType) ||
+        (mode != CUDNN_CONVOLUTION && mode != CUDNN_CROSS_CORRELATION))
         return CUDNN_STATUS_BAD_PARAM;
     if (arrayLength > MAX_SPATIAL)
         return CUDNN_STATUS_NOT_SUPPORTED;

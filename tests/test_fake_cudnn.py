@@ -988,6 +988,8 @@ def test_bad_parameters(lib, session):
     assert lib.cudnnSetTensorNdDescriptor(t, FLOAT, 4, ints([2, 0, 4, 5]), dims) == BAD_PARAM
     assert lib.cudnnSetTensorNdDescriptor(t, FLOAT, 4, dims, ints([60, 20, 0, 1])) == BAD_PARAM
     assert lib.cudnnSetTensorNdDescriptor(t, 99, 4, dims, ints([60, 20, 5, 1])) == BAD_PARAM
+    assert lib.cudnnSetTensorNdDescriptor(t, 10, 4, dims, ints([60, 20, 5, 1])) == BAD_PARAM
+    assert lib.cudnnSetFilterNdDescriptor(f, INT32, NCHW, 4, dims) == BAD_PARAM
     assert lib.cudnnSetTensorNdDescriptor(t, FLOAT, 4, None, None) == BAD_PARAM
     assert lib.cudnnSetFilterNdDescriptor(f, FLOAT, NHWC, 4, dims) == NOT_SUPPORTED
     assert lib.cudnnSetFilterNdDescriptor(f, FLOAT, NCHW_VECT_C, 4, dims) == BAD_PARAM
@@ -1001,6 +1003,9 @@ def test_bad_parameters(lib, session):
                                                1, FLOAT) == BAD_PARAM
     assert lib.cudnnSetConvolutionNdDescriptor(c, 2, ints([0, 0]), *one_two, 2, FLOAT) == \
         BAD_PARAM
+    for compute in (INT8, UINT8, BFLOAT16, 10):
+        assert lib.cudnnSetConvolutionNdDescriptor(c, 2, ints([0, 0]), *one_two, 1,
+                                                   compute) == BAD_PARAM
     assert lib.cudnnSetConvolutionNdDescriptor(c, 7, *(ints([1] * 7),) * 3, 1, FLOAT) == \
         NOT_SUPPORTED
     assert lib.cudnnSetConvolutionGroupCount(c, 0) == BAD_PARAM
@@ -1176,6 +1181,24 @@ def _descriptor_calls(lib, case):
     return results
 
 
+def _type_statuses(lib, code):
+    """The statuses of a 4-D tensor, a 4-D NCHW filter and a 2-D convolution descriptor set
+    with data (compute) type `code`."""
+    t, f, c = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()
+    lib.cudnnCreateTensorDescriptor(ctypes.byref(t))
+    lib.cudnnCreateFilterDescriptor(ctypes.byref(f))
+    lib.cudnnCreateConvolutionDescriptor(ctypes.byref(c))
+    dims = ints([4, 3, 3, 3])
+    statuses = (lib.cudnnSetTensorNdDescriptor(t, code, 4, dims, ints([27, 9, 3, 1])),
+                lib.cudnnSetFilterNdDescriptor(f, code, NCHW, 4, dims),
+                lib.cudnnSetConvolutionNdDescriptor(c, 2, ints([0, 0]), ints([1, 1]),
+                                                    ints([1, 1]), CROSS_CORRELATION, code))
+    lib.cudnnDestroyTensorDescriptor(t)
+    lib.cudnnDestroyFilterDescriptor(f)
+    lib.cudnnDestroyConvolutionDescriptor(c)
+    return statuses
+
+
 @pytest.mark.skipif(not (REAL_CUDNN / "lib" / "libcudnn.so.9").exists(), reason=_NO_LIBRARY)
 def test_descriptors_match_the_real_library(lib):
     """The real library's host-only calls (it needs no GPU for descriptors; cudnnCreate
@@ -1183,6 +1206,8 @@ def test_descriptors_match_the_real_library(lib):
     real = load(str(REAL_CUDNN / "lib" / "libcudnn.so.9"))
     for case in REAL_CASES:
         assert _descriptor_calls(lib, case) == _descriptor_calls(real, case), case
+    for code in range(-1, 26):   # the data types each descriptor takes
+        assert _type_statuses(lib, code) == _type_statuses(real, code), code
     for code in itertools.chain([0, 7, 9999], range(1000, 1010), range(2000, 2014),
                                 range(3000, 3016), range(4000, 4008), range(5000, 5006)):
         assert lib.cudnnGetErrorString(code) == real.cudnnGetErrorString(code), code
