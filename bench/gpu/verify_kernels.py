@@ -125,4 +125,38 @@ try:
 finally:
     ember.backends.cudnn.deterministic = False
 report("cuDNN deterministic: same bits twice", all(np.array_equal(u, v) for u, v in zip(*runs)))
+
+
+def bn_run(shape, dtype):
+    rng = np.random.default_rng(1)
+    m = ember.nn.BatchNorm2d(shape[1]) if len(shape) == 4 else ember.nn.BatchNorm1d(shape[1])
+    m = m.to(device="cuda", dtype=dtype)
+    x = ember.tensor(rng.standard_normal(shape) * 3 + 1, dtype=dtype, device="cuda",
+                     requires_grad=True)
+    y = m(x)
+    (y * y).sum().backward()
+    return [a.detach().cpu().numpy() for a in (y, x.grad, m.weight.grad, m.bias.grad,
+                                                m.running_mean, m.running_var)]
+
+
+for shape in [(8, 16, 9, 9), (32, 12), (4, 6, 20)]:
+    bn_calls = {"n": 0}
+    orig_bn = cudnn.batch_norm_train
+
+    def counted_bn(*a, **k):
+        bn_calls["n"] += 1
+        return orig_bn(*a, **k)
+    cudnn.batch_norm_train = counted_bn
+    try:
+        a = bn_run(shape, ember.float64)
+    finally:
+        cudnn.batch_norm_train = orig_bn
+    ember.backends.cudnn.enabled = False
+    try:
+        b = bn_run(shape, ember.float64)
+    finally:
+        ember.backends.cudnn.enabled = True
+    worst = max(float(np.max(np.abs(u - v) / (1 + np.abs(v)))) for u, v in zip(a, b))
+    report(f"cuDNN batch norm {shape} == ember's kernels (float64, running stats too)",
+           bn_calls["n"] == 1 and worst < 1e-10, f"{bn_calls['n']} calls, worst {worst:.1e}")
 print("ALL OK" if ok else "SOME FAILED")

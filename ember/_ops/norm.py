@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _dtype
 from .._backend import array_namespace, dot_keep, sum_keep, ufunc_at
-from .._backend import cupy_kernels
+from .._backend import cupy_kernels, cudnn
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
@@ -79,6 +79,29 @@ class Normalize(Op):
         if len(need) > 2 and need[2]:
             gb = _sum_to(grad, meta[2][0], pshape)
         return gx, gw, gb
+
+
+class CudnnBatchNorm(Normalize):
+    """BatchNorm in training mode through cuDNN where it loads (as PyTorch's CUDA
+    BatchNorm): one call forward, which moves the running statistics too, and one backward.
+    The graph (a backward with create_graph) is Normalize's composed one."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, axes, eps, running, momentum, pshape):
+        ctx.axes, ctx.eps, ctx.chan, ctx.pshape, ctx.xshape = axes, eps, None, pshape, None
+        y, ctx.saved_stats = cudnn.batch_norm_train(x, w, b, running, momentum, eps)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad_mode.GRAD_ENABLED[0]:
+            return Normalize.backward(ctx, grad)
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        grads = cudnn.batch_norm_backward(grad._data, x._data, None if w is None else w._data,
+                                          ctx.saved_stats, ctx.eps)
+        return tuple(Tensor._make(a) if i < len(need) and need[i] else None
+                     for i, a in enumerate(grads))
 
 
 def _sum_to(t, shape, pshape):
@@ -361,6 +384,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
                              f"size {input.shape}".replace("ember.Size", "torch.Size"))
         run = (running_mean, running_var)
+        arrays = [None if t is None else t._data for t in (weight, bias) + run]
+        if type(input._data) is not np.ndarray and \
+                cudnn.batch_norm_supported(input._data, *arrays[:2], tuple(arrays[2:]), eps):
+            y = apply(CudnnBatchNorm, (input, weight, bias), (input._data, *arrays[:2]), axes,
+                      eps, tuple(arrays[2:]), momentum, bshape)
+            for t in run:
+                if t is not None:
+                    t._bump_version()
+            return y
         on_gpu = None not in run and all(t._data.dtype == _lowp(input._data).dtype for t in run)
         stats = _stats(input._data, axes, eps, tuple(t._data for t in run) if on_gpu else None,
                        momentum)
