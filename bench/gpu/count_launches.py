@@ -128,8 +128,10 @@ def install_counters():
     if lib is not None:     # each cuDNN call counts as one launch (it may run more)
         for name in ("cudnnConvolutionForward", "cudnnConvolutionBackwardData",
                      "cudnnConvolutionBackwardFilter", "cudnnConvolutionBackwardBias",
-                     "cudnnAddTensor"):
-            setattr(lib, name, _counted_call(getattr(lib, name), name))
+                     "cudnnAddTensor", "cudnnBatchNormalizationForwardTraining",
+                     "cudnnBatchNormalizationBackward"):
+            if hasattr(lib, name):
+                setattr(lib, name, _counted_call(getattr(lib, name), name))
 
 
 def _counted_call(fn, name):
