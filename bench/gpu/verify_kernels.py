@@ -4,6 +4,11 @@ attention's exp_rows kernel (against the op-by-op path) and the cuDNN convolutio
 (ember/_backend/cudnn.py, against the im2col path; tested here only on a CPU fake).
 
     python bench/gpu/verify_kernels.py
+
+On the CPU, through the fake CuPy and the fake cuDNN (the script's own checks, not the GPU's):
+    EMBER_CUDNN_LIB=$(python -c "from tests import fake_cudnn; print(fake_cudnn.path())") \
+    python -c "from tests import fakecupy; fakecupy.install(force=True); import runpy; \
+    runpy.run_path('bench/gpu/verify_kernels.py')"
 """
 import numpy as np, ember
 from ember._backend import cupy_multi_tensor as mt, cupy_kernels as ck
@@ -98,26 +103,33 @@ CASES = [("conv1d", F.conv1d, [(4, 6, 33), (8, 3, 5), (8,)], dict(stride=2, padd
          ("conv3d", F.conv3d, [(2, 4, 7, 8, 9), (6, 4, 3, 3, 3), (6,)], dict(padding=1)),
          ("conv_transpose2d", F.conv_transpose2d, [(4, 8, 9, 9), (8, 6, 3, 3), (6,)],
           dict(stride=2, padding=1, output_padding=1))]
-for name, fn, shapes, kw in CASES:
+
+
+def counted_run(name, fn, *args):
+    """(fn(*args), how many times it called cudnn.`name`)."""
     calls = {"n": 0}
-    orig_fwd = cudnn._run_into
+    orig = getattr(cudnn, name)
 
     def counted(*a, **k):
         calls["n"] += 1
-        return orig_fwd(*a, **k)
-    cudnn._run_into = counted
+        return orig(*a, **k)
+    setattr(cudnn, name, counted)
     try:
-        a = conv_grads(fn, shapes, kw, ember.float64)
+        return fn(*args), calls["n"]
     finally:
-        cudnn._run_into = orig_fwd
+        setattr(cudnn, name, orig)
+
+
+for name, fn, shapes, kw in CASES:
+    a, n_calls = counted_run("_run_into", conv_grads, fn, shapes, kw, ember.float64)
     ember.backends.cudnn.enabled = False
     try:
         b = conv_grads(fn, shapes, kw, ember.float64)
     finally:
         ember.backends.cudnn.enabled = True
     worst = max(float(np.max(np.abs(u - v) / (1 + np.abs(v)))) for u, v in zip(a, b))
-    report(f"cuDNN {name} == im2col (float64)", calls["n"] >= 3 and worst < 1e-10,
-           f"{calls['n']} cuDNN calls, worst rel diff {worst:.1e}")
+    report(f"cuDNN {name} == im2col (float64)", n_calls >= 3 and worst < 1e-10,
+           f"{n_calls} cuDNN calls, worst rel diff {worst:.1e}")
 ember.backends.cudnn.deterministic = True
 try:
     runs = [conv_grads(F.conv2d, [(16, 32, 20, 20), (32, 32, 3, 3)], dict(padding=1),
@@ -140,17 +152,7 @@ def bn_run(shape, dtype):
 
 
 for shape in [(8, 16, 9, 9), (32, 12), (4, 6, 20)]:
-    bn_calls = {"n": 0}
-    orig_bn = cudnn.batch_norm_train
-
-    def counted_bn(*a, **k):
-        bn_calls["n"] += 1
-        return orig_bn(*a, **k)
-    cudnn.batch_norm_train = counted_bn
-    try:
-        a = bn_run(shape, ember.float64)
-    finally:
-        cudnn.batch_norm_train = orig_bn
+    a, n_calls = counted_run("batch_norm_train", bn_run, shape, ember.float64)
     ember.backends.cudnn.enabled = False
     try:
         b = bn_run(shape, ember.float64)
@@ -158,5 +160,5 @@ for shape in [(8, 16, 9, 9), (32, 12), (4, 6, 20)]:
         ember.backends.cudnn.enabled = True
     worst = max(float(np.max(np.abs(u - v) / (1 + np.abs(v)))) for u, v in zip(a, b))
     report(f"cuDNN batch norm {shape} == ember's kernels (float64, running stats too)",
-           bn_calls["n"] == 1 and worst < 1e-10, f"{bn_calls['n']} calls, worst {worst:.1e}")
+           n_calls == 1 and worst < 1e-10, f"{n_calls} calls, worst {worst:.1e}")
 print("ALL OK" if ok else "SOME FAILED")
