@@ -49,6 +49,27 @@ class LaunchError(RuntimeError):
     arguments that do not fit the kernel, a deadlock, a lane missing from a warp mask)."""
 
 
+def cached_build(cache_name, so_name, source, suffix, command, error):
+    """The path of shared library `so_name` in the per-user cache directory `cache_name`
+    under the temporary directory, built there once: `source` written to a file ending in
+    `suffix`, command(source file, output file) run, the output moved into place atomically
+    (another process may be building the same library). A compiler failure raises
+    error(source file, its stderr) and keeps the source file for a look."""
+    cache = Path(tempfile.gettempdir(), f"{cache_name}-{os.getuid()}")
+    cache.mkdir(exist_ok=True)
+    so = cache / so_name
+    if not so.exists():
+        stem = f"{so_name}.{os.getpid()}.{threading.get_ident()}"
+        src, tmp = cache / f"{stem}{suffix}", cache / f"{stem}.tmp.so"
+        src.write_text(source)
+        proc = subprocess.run(command(src, tmp), capture_output=True, text=True)
+        if proc.returncode:
+            raise error(src, proc.stderr)
+        src.unlink()
+        os.replace(tmp, so)
+    return so
+
+
 def compiler():
     """The g++ to use, or None."""
     return shutil.which(os.environ.get("EMBER_CUDA_EMU_CXX", "g++"))
@@ -108,20 +129,11 @@ def build(source, options=()):
     lib = _LIBS.get(key)
     if lib is not None:
         return lib
-    cache = Path(tempfile.gettempdir(), f"ember-cuda-emu-{os.getuid()}")
-    cache.mkdir(exist_ok=True)
-    so = cache / f"{key}.so"
-    if not so.exists():
-        stem = f"{key}.{os.getpid()}.{threading.get_ident()}"
-        cpp, tmp = cache / f"{stem}.cpp", cache / f"{stem}.so"
-        cpp.write_text(source)
-        include = _precompiled(cxx, cache, header, flags)
-        proc = subprocess.run([cxx, *flags, "-include", str(include), str(cpp), "-o", str(tmp)],
-                              capture_output=True, text=True)
-        if proc.returncode:
-            raise CompileError(f"g++ failed on a CUDA source ({cpp}):\n{proc.stderr}")
-        cpp.unlink()
-        os.replace(tmp, so)   # atomic: another process may be building the same library
+    def command(src, out):
+        include = _precompiled(cxx, src.parent, header, flags)
+        return [cxx, *flags, "-include", str(include), str(src), "-o", str(out)]
+    so = cached_build("ember-cuda-emu", f"{key}.so", source, ".cpp", command,
+                      lambda src, err: CompileError(f"g++ failed on a CUDA source ({src}):\n{err}"))
     lib = _LIBS[key] = ctypes.CDLL(str(so))
     lib.emu_error.restype = ctypes.c_char_p
     return lib

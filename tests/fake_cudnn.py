@@ -11,7 +11,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 from pathlib import Path
 
@@ -51,20 +50,11 @@ def path():
 
 
 def _build(cc, source, key):
-    cache = Path(tempfile.gettempdir(), f"ember-fake-cudnn-{os.getuid()}")
-    cache.mkdir(exist_ok=True)
-    so = cache / f"libcudnn-fake-{key}.so"
-    if not so.exists():
-        stem = f"{key}.{os.getpid()}.{threading.get_ident()}"
-        c_file, tmp = cache / f"{stem}.c", cache / f"{stem}.so"
-        c_file.write_text(source)
-        proc = subprocess.run([cc, *FLAGS, str(c_file), "-o", str(tmp), *LIBS],
-                              capture_output=True, text=True)
-        c_file.unlink()
-        if proc.returncode:
-            raise BuildError(f"gcc failed on {SOURCE}:\n{proc.stderr}")
-        os.replace(tmp, so)   # atomic: another process may be building the same library
-    return str(so)
+    from .cuda_emu import cached_build
+    return str(cached_build(
+        "ember-fake-cudnn", f"libcudnn-fake-{key}.so", source, ".c",
+        lambda src, out: [cc, *FLAGS, str(src), "-o", str(out), *LIBS],
+        lambda src, err: BuildError(f"gcc failed on {SOURCE}:\n{err}")))
 
 
 class Helpers:
