@@ -19,6 +19,7 @@ Arrays are C-contiguous NCHW (N, C, *spatial); 1-D convolutions run as 2-D of he
 TF32 follows ember.backends.cudnn.allow_tf32 (PyTorch's default: allowed), deterministic
 algorithms ember.backends.cudnn.deterministic or ember.use_deterministic_algorithms."""
 import ctypes
+import math
 import os
 import sys
 
@@ -234,7 +235,7 @@ class _Plan:
     algorithm and its workspace size (found on first use)."""
 
     def __init__(self, lib, dtype, x_shape, w_shape, y_shape, stride, padding, dilation,
-                 groups, math):
+                 groups, math_type):
         self.lib = lib
         self.dtype = dtype
         self.one, self.zero = ((ctypes.c_double(1.0), ctypes.c_double(0.0))
@@ -253,8 +254,8 @@ class _Plan:
             lib.cudnnSetConvolutionNdDescriptor(self.conv, nd, _ints(padding), _ints(stride),
                                                 _ints(dilation), _CROSS_CORRELATION, compute)
             or lib.cudnnSetConvolutionGroupCount(self.conv, groups)
-            or lib.cudnnSetConvolutionMathType(self.conv, math))
-        self.math = self.base_math = math   # the math type set on self.conv, the asked one
+            or lib.cudnnSetConvolutionMathType(self.conv, math_type))
+        self.math = self.base_math = math_type   # the math type set on self.conv, the asked one
         if self.ok:   # cuDNN's own output size must be the one the caller computed
             dims = (ctypes.c_int * len(y_shape))()
             self.ok = lib.cudnnGetConvolutionNdForwardOutputDim(
@@ -319,7 +320,7 @@ def _plan(dtype, x_shape, w_shape, y_shape, stride, padding, dilation, groups):
     code = _dtype_code(dtype)
     nd = len(stride)
     if code is None or not 1 <= nd <= 3 or 0 in x_shape or 0 in w_shape or 0 in y_shape \
-            or max(np.prod(x_shape), np.prod(w_shape), np.prod(y_shape)) >= 2 ** 31:
+            or max(math.prod(x_shape), math.prod(w_shape), math.prod(y_shape)) >= 2 ** 31:
         return None
     lib = library()
     if lib is None:
@@ -333,10 +334,10 @@ def _plan(dtype, x_shape, w_shape, y_shape, stride, padding, dilation, groups):
                                      y_shape[:2] + (1,) + y_shape[2:])
         stride, padding, dilation = (1,) + stride, (0,) + padding, (1,) + dilation
     if code == _DATA_FLOAT:
-        math = _DEFAULT_MATH if cupy_kernels.TF32["conv"] else _FMA_MATH
+        math_type = _DEFAULT_MATH if cupy_kernels.TF32["conv"] else _FMA_MATH
     else:
-        math = _TENSOR_OP_MATH if code in (_DATA_HALF, _DATA_BFLOAT16) else _DEFAULT_MATH
-    key = (code, x_shape, w_shape, y_shape, stride, padding, dilation, groups, math)
+        math_type = _TENSOR_OP_MATH if code in (_DATA_HALF, _DATA_BFLOAT16) else _DEFAULT_MATH
+    key = (code, x_shape, w_shape, y_shape, stride, padding, dilation, groups, math_type)
     plan = _PLANS.get(key)
     if plan is None:
         if len(_PLANS) >= _MAX_CACHED:
@@ -344,7 +345,7 @@ def _plan(dtype, x_shape, w_shape, y_shape, stride, padding, dilation, groups):
                 p.close()
             _PLANS.clear()
         plan = _PLANS[key] = _Plan(lib, code, x_shape, w_shape, y_shape, stride, padding,
-                                   dilation, groups, math)
+                                   dilation, groups, math_type)
     return (lib, handle, plan) if plan.ok else None
 
 
@@ -433,7 +434,7 @@ def _run_into(found, direction, call, desc_a, a, desc_b, b, out_ptr):
             if failed is not None:
                 _check(lib, failed, call.__name__)
             return False
-        algo, ws_size, math = choice
+        algo, ws_size, math_type = choice
         ws = None   # no workspace: a NULL pointer
         try:
             if ws_size:
@@ -444,10 +445,10 @@ def _run_into(found, direction, call, desc_a, a, desc_b, b, out_ptr):
             plan.drop(direction, *how)
             continue
         if plan.base_math == _FMA_MATH:   # float32 without TF32: never tensor-op math
-            math = _FMA_MATH
-        if plan.math != math:
-            _check(lib, lib.cudnnSetConvolutionMathType(plan.conv, math), "set math type")
-            plan.math = math
+            math_type = _FMA_MATH
+        if plan.math != math_type:
+            _check(lib, lib.cudnnSetConvolutionMathType(plan.conv, math_type), "set math type")
+            plan.math = math_type
         status = call(handle, ctypes.byref(plan.one), desc_a, _P(a.data.ptr), desc_b,
                       _P(b.data.ptr), plan.conv, algo, None if ws is None else _P(ws.data.ptr),
                       ws_size, ctypes.byref(plan.zero), out_desc, out_ptr)
