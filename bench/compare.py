@@ -109,8 +109,18 @@ def worker(framework, name):
     w = WORKLOADS[name]
     seconds = _time_workload(w.setup(lib), w.min_time, w.repeats)
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    info = _blas_info()
+    if name.endswith("_cuda"):   # which convolution path the GPU workload took
+        info.append(_cudnn_info(framework, lib))
     print(json.dumps({"framework": framework, "name": name, "seconds": seconds,
-                      "rss_mib": rss_mib, "blas": _blas_info()}))
+                      "rss_mib": rss_mib, "blas": info}))
+
+
+def _cudnn_info(framework, lib):
+    cudnn = lib.backends.cudnn
+    if framework == "ember" and not (cudnn.is_available() and cudnn.enabled):
+        return "convolutions: ember's im2col kernels (no cuDNN)"
+    return f"convolutions: cuDNN {cudnn.version()} (benchmark={cudnn.benchmark})"
 
 
 # ---------------------------------------------------------------------------- load check
