@@ -510,3 +510,16 @@ def test_ember_batch_norm_goes_through_cudnn(fake_dnn_for_ember):
     y.sum().backward()
     assert fake_dnn_for_ember.calls("cudnnBatchNormalizationBackward") == 2
     assert y.grad_fn.name() == "NativeBatchNormBackward0"
+
+
+@needs_fake_lib
+def test_host_arrays_are_never_given_to_cudnn(dnn):
+    """The ops call the binding on every device; NumPy arrays get None (their own path)."""
+    x, w, g = np.ones((2, 3, 6, 6)), np.ones((4, 3, 3, 3)), np.ones((2, 4, 6, 6))
+    conv = ((1, 1), (1, 1), (1, 1), 1)
+    assert cudnn.conv_forward(x, w, None, *conv) is None
+    assert cudnn.conv_backward_data(g, w, x.shape, *conv) is None
+    assert cudnn.conv_backward_filter(x, g, w.shape, *conv) is None
+    assert cudnn.conv_backward_bias(g) is None
+    assert not cudnn.batch_norm_supported(x, None, None, (None, None), 1e-5)
+    assert dnn.calls() == 0

@@ -123,6 +123,17 @@ def gpu_kernel_time(torch, step, lib, label):
         print("  profiler failed:", type(e).__name__, e)
 
 
+def profile(lib, step, n):
+    """A cProfile.Profile of n steps and the synchronize after them."""
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(n):
+        step()
+    lib.cuda.synchronize()
+    prof.disable()
+    return prof
+
+
 def main(out):
     import ember
     import torch
@@ -133,13 +144,7 @@ def main(out):
         print(f"== {name}: synced ember {e_sync * 1e3:.2f} ms torch {t_sync * 1e3:.2f} ms "
               f"(ratio {e_sync / t_sync:.2f}); host-only ember {e_host * 1e3:.2f} ms "
               f"torch {t_host * 1e3:.2f} ms")
-        prof = cProfile.Profile()
-        prof.enable()
-        for _ in range(10):
-            es()
-        ember.cuda.synchronize()
-        prof.disable()
-        prof.dump_stats(os.path.join(out, f"{name}.prof"))
+        profile(ember, es, 10).dump_stats(os.path.join(out, f"{name}.prof"))
         gpu_kernel_time(torch, es, ember, "ember")
         gpu_kernel_time(torch, ts, torch, "torch")
     print("== host cost per call")

@@ -83,7 +83,6 @@ def gemm_rows():
 def step_rows():
     """Per-step host time (no synchronize inside the timing) of ember's GPU workloads, with
     the cyclic GC on and off, and the time of the GEMM calls inside a step (cProfile)."""
-    import cProfile
     import pstats
     import ember
     from bench import workloads as W
@@ -100,13 +99,7 @@ def step_rows():
             (gc.enable if gc_on else gc.disable)()
             out[f"{name} step host ms, {label}"] = host_probe.timings(ember, step, n=15)[1] * 1e3
         gc.enable()
-        prof = cProfile.Profile()
-        prof.enable()
-        for _ in range(5):
-            step()
-        ember.cuda.synchronize()
-        prof.disable()
-        st = pstats.Stats(prof).stats
+        st = pstats.Stats(host_probe.profile(ember, step, 5)).stats
         for (f, _, fn), (_, nc, tt, _, _) in st.items():
             if fn in ("<built-in method cupy._core._routines_linalg.matmul>",
                       "<method 'dot' of 'cupy._core.core._ndarray_base' objects>") and nc:

@@ -209,6 +209,14 @@ def _ints(values):
     return (ctypes.c_int * len(values))(*values)
 
 
+def _scalars(code):
+    """(1, 0) as the alpha/beta scaling factors cuDNN reads for data of type `code`:
+    doubles for double data, floats for the rest."""
+    if code == _DATA_DOUBLE:
+        return ctypes.c_double(1.0), ctypes.c_double(0.0)
+    return ctypes.c_float(1.0), ctypes.c_float(0.0)
+
+
 def _tensor(lib, dtype, shape):
     d = _P()
     _check(lib, lib.cudnnCreateTensorDescriptor(ctypes.byref(d)), "create tensor")
@@ -238,9 +246,7 @@ class _Plan:
                  groups, math_type):
         self.lib = lib
         self.dtype = dtype
-        self.one, self.zero = ((ctypes.c_double(1.0), ctypes.c_double(0.0))
-                               if dtype == _DATA_DOUBLE else
-                               (ctypes.c_float(1.0), ctypes.c_float(0.0)))
+        self.one, self.zero = _scalars(dtype)
         self.x = _tensor(lib, dtype, x_shape)
         self.w = _filter(lib, dtype, w_shape)
         self.y = _tensor(lib, dtype, y_shape)
@@ -361,6 +367,8 @@ def _convolve(direction, first, second, x_shape, w_shape, y_shape, conv):
     'filter' (x, dy) -> dw, conv = (stride, padding, dilation, groups); (out, (lib, handle,
     plan)), or None where cuDNN does not take it (also where x_shape's convolution does not
     give y_shape: a transposed convolution's output_padding past the stride)."""
+    if type(first) is np.ndarray:   # host arrays: NumPy's path
+        return None
     stride, padding, dilation, groups = conv
     stride, padding, dilation = tuple(stride), tuple(padding), tuple(dilation)
     x_shape, w_shape, y_shape = tuple(x_shape), tuple(w_shape), tuple(y_shape)
@@ -475,15 +483,13 @@ def _per_channel(lib, a):
             _CHANNEL.clear()
         descs = _CHANNEL[(code, shape)] = (
             _tensor(lib, code, shape), _tensor(lib, code, (1, shape[1]) + (1,) * (len(shape) - 2)))
-    one, zero = ((ctypes.c_double(1.0), ctypes.c_double(0.0)) if code == _DATA_DOUBLE else
-                 (ctypes.c_float(1.0), ctypes.c_float(0.0)))
-    return descs, one, zero
+    return (descs,) + _scalars(code)
 
 
 def conv_backward_bias(g):
     """The bias gradient of a convolution, g summed over all dims but 1, or None."""
-    if not FLAGS["enabled"] or _dtype_code(g.dtype) is None or not 3 <= g.ndim <= 5 or \
-            0 in g.shape or g.size >= 2 ** 31:
+    if type(g) is np.ndarray or not FLAGS["enabled"] or _dtype_code(g.dtype) is None or \
+            not 3 <= g.ndim <= 5 or 0 in g.shape or g.size >= 2 ** 31:
         return None
     lib = library()
     handle = None if lib is None else _handle(lib)
@@ -513,11 +519,12 @@ def available():
 # ------------------------------------------------------------------ batch normalization
 
 def batch_norm_supported(x, w, b, running, eps):
-    """Whether batch_norm_train takes BatchNorm of CuPy x (N, C, *spatial) in training mode:
-    float32/float64 x, contiguous, 2 to 5 dims; w, b (C-long or None) and the running
-    (mean, var) pair (both arrays or both None) of x's dtype; cuDNN loaded with its
-    batch normalization."""
-    if not FLAGS["enabled"] or x.dtype not in (np.float32, np.float64) or \
+    """Whether batch_norm_train takes BatchNorm of x (N, C, *spatial) in training mode:
+    x a CuPy array (NumPy ones: no), float32/float64, contiguous, 2 to 5 dims; w, b
+    (C-long or None) and the running (mean, var) pair (both arrays or both None) of x's
+    dtype; cuDNN loaded with its batch normalization."""
+    if type(x) is np.ndarray or not FLAGS["enabled"] or \
+            x.dtype not in (np.float32, np.float64) or \
             not 2 <= x.ndim <= 5 or not 0 < x.size < 2 ** 31 or not eps >= 0 or \
             not x.flags.c_contiguous or (running[0] is None) != (running[1] is None):
         return False

@@ -274,10 +274,10 @@ class Conv(Op):
         ctx.cfg = (stride, padding, dilation, groups)
         ctx.x_shape = x.shape
         ctx.w_shape = w.shape  # w itself is not saved when x needs no gradient
-        if ctx.xp is not np:   # cuDNN where it loads, float16/bfloat16 included
-            y = cudnn.conv_forward(x, w, b, stride, padding, dilation, groups)
-            if y is not None:
-                return y
+        # cuDNN where it loads (None for NumPy arrays), float16/bfloat16 included
+        y = cudnn.conv_forward(x, w, b, stride, padding, dilation, groups)
+        if y is not None:
+            return y
         with cupy_kernels.tf32("conv", ctx.xp):
             y = _conv(ctx.xp, _lowp(x), _lowp(w), stride, [(p, p) for p in padding], dilation,
                       groups, None if b is None else _lowp(b))
@@ -307,7 +307,7 @@ class Conv(Op):
                 gb = Tensor._make(np.einsum("ncp->c", g3))
             elif g_cm is not None and g_cm.dtype == g.dtype and not grad_mode.GRAD_ENABLED[0]:
                 gb = Tensor._make(g_cm.sum(axis=1))   # a sum along contiguous rows
-            elif ctx.xp is not np and not grad_mode.GRAD_ENABLED[0] and \
+            elif not grad_mode.GRAD_ENABLED[0] and \
                     (db := cudnn.conv_backward_bias(g)) is not None:
                 gb = Tensor._make(db)
             else:
@@ -325,10 +325,9 @@ class ConvInputGrad(Op):
     def forward(ctx, g, w, x_shape, stride, padding, dilation, groups, g_cm=None):
         ctx.cfg = (x_shape, stride, padding, dilation, groups)
         dt = g.dtype
-        if ctx.xp is not np:
-            gx = cudnn.conv_backward_data(g, w, x_shape, stride, padding, dilation, groups)
-            if gx is not None:
-                return gx
+        gx = cudnn.conv_backward_data(g, w, x_shape, stride, padding, dilation, groups)
+        if gx is not None:
+            return gx
         g, w = _lowp(g), _lowp(w)
         k = w.shape[2:]
         nd = len(k)
@@ -400,10 +399,9 @@ class ConvWeightGrad(Op):
     def forward(ctx, x, g, w_shape, stride, padding, dilation, groups, g_cm=None):
         ctx.cfg = (w_shape, stride, padding, dilation, groups)
         dt = x.dtype
-        if ctx.xp is not np:
-            gw = cudnn.conv_backward_filter(x, g, w_shape, stride, padding, dilation, groups)
-            if gw is not None:
-                return gw
+        gw = cudnn.conv_backward_filter(x, g, w_shape, stride, padding, dilation, groups)
+        if gw is not None:
+            return gw
         x, g = _lowp(x), _lowp(g)
         if ctx.xp is not np:
             with cupy_kernels.tf32("conv", ctx.xp):

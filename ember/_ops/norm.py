@@ -385,8 +385,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"size {input.shape}".replace("ember.Size", "torch.Size"))
         run = (running_mean, running_var)
         arrays = [None if t is None else t._data for t in (weight, bias) + run]
-        if type(input._data) is not np.ndarray and \
-                cudnn.batch_norm_supported(input._data, *arrays[:2], tuple(arrays[2:]), eps):
+        if cudnn.batch_norm_supported(input._data, *arrays[:2], tuple(arrays[2:]), eps):
             y = apply(CudnnBatchNorm, (input, weight, bias), (input._data, *arrays[:2]), axes,
                       eps, tuple(arrays[2:]), momentum, bshape)
             for t in run:

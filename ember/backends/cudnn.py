@@ -27,38 +27,18 @@ def version():
     return _cudnn.version() if is_available() else None
 
 
+def _flag(module, table, key):
+    """A module attribute read from and written (as a bool) to module.table[key] (the
+    table looked up at each use)."""
+    return property(lambda self: getattr(module, table)[key],
+                    lambda self, value: getattr(module, table).__setitem__(key, bool(value)))
+
+
 class _Module(types.ModuleType):
-    @property
-    def allow_tf32(self):
-        return _kernels.TF32["conv"]
-
-    @allow_tf32.setter
-    def allow_tf32(self, value):
-        _kernels.TF32["conv"] = bool(value)
-
-    @property
-    def enabled(self):
-        return _cudnn.FLAGS["enabled"]
-
-    @enabled.setter
-    def enabled(self, value):
-        _cudnn.FLAGS["enabled"] = bool(value)
-
-    @property
-    def benchmark(self):
-        return _cudnn.FLAGS["benchmark"]
-
-    @benchmark.setter
-    def benchmark(self, value):
-        _cudnn.FLAGS["benchmark"] = bool(value)
-
-    @property
-    def deterministic(self):
-        return _cudnn.FLAGS["deterministic"]
-
-    @deterministic.setter
-    def deterministic(self, value):
-        _cudnn.FLAGS["deterministic"] = bool(value)
+    allow_tf32 = _flag(_kernels, "TF32", "conv")
+    enabled = _flag(_cudnn, "FLAGS", "enabled")
+    benchmark = _flag(_cudnn, "FLAGS", "benchmark")
+    deterministic = _flag(_cudnn, "FLAGS", "deterministic")
 
 
 sys.modules[__name__].__class__ = _Module
