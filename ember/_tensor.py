@@ -48,7 +48,7 @@ class Size(tuple):
 # Tensor attributes with class defaults that tie an instance to its graph and memory (a
 # deepcopy starts them afresh)
 _GRAPH_STATE = frozenset(("_output_nr", "_vc", "_base", "_view_fn", "_hooks", "_retains_grad",
-                          "_accumulator"))
+                          "_accumulator", "_fw_tangent"))
 
 
 class Tensor:
@@ -63,6 +63,7 @@ class Tensor:
     _hooks = None
     _retains_grad = False
     _accumulator = None
+    _fw_tangent = None   # forward-mode AD: the tangent of a dual tensor (autograd/forward_ad.py)
 
     # ------------------------------------------------------------------ construction
     @classmethod

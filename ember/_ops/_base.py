@@ -20,6 +20,8 @@ from ..autograd import anomaly
 from .._dtype import _FROM_NP
 from .._tensor import Tensor
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_inputs
+from ..autograd import forward_ad as _forward_ad
+from ..autograd.forward_ad import ACTIVE as _DUAL
 from .. import _backend
 from .._backend import CUDA_ON as _CUDA_ON, ARRAY_TYPES as _ARRAY_TYPES, MULTI_GPU as _MULTI_GPU
 
@@ -56,6 +58,10 @@ def apply(cls, inputs, arrays, *params):
     if _CUDA_ON[0]:
         arrays = on_one_device(ctx, arrays)
     out = cls.forward(ctx, *arrays, *params)
+    if _DUAL[0]:  # a forward-AD dual level is open
+        for t in inputs:
+            if t is not None and t._fw_tangent is not None:
+                return _dual_apply(ctx, inputs, out)
     if _GRAD[0]:
         for t in inputs:
             if t is not None and t._requires_grad:
@@ -202,3 +208,128 @@ def _wrap_outputs(ctx, outs):
             t._output_nr = i
         results.append(t)
     return tuple(results)
+
+
+# --------------------------------------------------------------------------------------
+# forward-mode AD (ember.autograd.forward_ad)
+
+
+def _wrap(ctx, inputs, out):
+    """apply's ending for an op run outside its hot path: record it when autograd needs
+    to, else wrap the output array(s)."""
+    if _GRAD[0]:
+        for t in inputs:
+            if t is not None and t._requires_grad:
+                return _record(ctx, inputs, out)
+    if type(out) is tuple:
+        return tuple(_make(_as_array(ctx, o)) for o in out)
+    return _make(_as_array(ctx, out))
+
+
+def _dual_apply(ctx, inputs, out):
+    """apply for an op with an operand that carries a forward-AD tangent: the outputs as
+    usual, each floating one with its tangent J t."""
+    tangents = _jvp(ctx, inputs, out)
+    result = _wrap(ctx, inputs, out)
+    if tangents is None:
+        return result
+    results = result if type(result) is tuple else (result,)
+    for r, tangent in zip(results, tangents):
+        if tangent is not None:
+            _forward_ad.set_tangent(r, tangent)
+    _keep_saved_tangents(ctx, inputs, results)
+    return result
+
+
+def _jvp(ctx, inputs, out):
+    """The output tangents (None for an integer or non-differentiable output) of op node
+    `ctx`, which forward has just run, for the tangents its operands carry.
+
+    Every op's backward is linear in the output gradient v and written with
+    differentiable ops, so the Jacobian-vector product is the derivative of a
+    vector-Jacobian product:  J t = d/dv < J^T v, t >.  The op's own forward result is
+    reused (a copy of ctx becomes a node whose inputs are detached copies of the
+    operands), its backward is run once on a v that requires grad, and one more backward
+    pass through that gives J t. Cost: about the op's backward plus that backward's
+    backward, every op, each time (a few times the op's forward).
+
+    For complex tensors the pairing is Re<J^T v, t> = Re sum(conj(J^T v) t), whose gradient
+    in v is again J t. When grad mode is on and an operand or a tangent requires grad, the
+    tangents are computed with create_graph, so that they can be differentiated in turn
+    (reverse over forward)."""
+    outs = out if type(out) is tuple else (out,)
+    nondiff = ctx.nondiff_outputs
+    diff = [i not in nondiff and _as_array(ctx, o).dtype.kind in "fcV" for i, o in enumerate(outs)]
+    if not any(diff):
+        return None
+    tangents = [None if t is None else t._fw_tangent for t in inputs]
+    graph = _GRAD[0] and any(t is not None and t._requires_grad
+                              for t in (*inputs, *tangents))
+    node = _new_object(type(ctx))
+    node.__dict__.update(ctx.__dict__)  # a node of its own: ctx may go into the real graph
+    ones_like = _creation().ones_like
+    prev_grad, prev_dual = _GRAD[0], _DUAL[0]
+    _GRAD[0] = True
+    _DUAL[0] = False   # tangents of the ops run here would be thrown away
+    try:
+        xs = []
+        for t, tangent in zip(inputs, tangents):
+            if t is None or (graph and t._requires_grad):
+                xs.append(t)
+            else:
+                x = _make(t._data, tangent is not None)
+                x._vc = t._vc
+                xs.append(x)
+        y = _record(node, xs, out)
+        ys = y if type(y) is tuple else (y,)
+        vs = [ones_like(o).requires_grad_() if d else None for o, d in zip(ys, diff)]
+        from ..autograd.graph import _call_backward, _fit
+        grads = _call_backward(node, vs, False)
+        total = None
+        for x, tangent, g in zip(xs, tangents, grads):
+            if tangent is None or g is None:
+                continue
+            g = _fit(g, (x._data.shape, x._data.dtype))
+            if g._data.dtype.kind == "c" or tangent._data.dtype.kind == "c":
+                term = (g.conj() * tangent).real.sum()
+            else:
+                term = (g * tangent).sum()
+            total = term if total is None else total + term
+        wrt = [v for v in vs if v is not None]
+        if total is None or not total._requires_grad:
+            found = [None] * len(wrt)
+        else:
+            from ..autograd import grad
+            found = list(grad(total, wrt, allow_unused=True, create_graph=graph))
+        _GRAD[0] = prev_grad
+        result = []
+        for o, v in zip(ys, vs):
+            if v is None:
+                result.append(None)
+                continue
+            jt = found.pop(0)
+            result.append(jt if jt is not None else _creation().zeros_like(o))
+        return result
+    finally:
+        _GRAD[0], _DUAL[0] = prev_grad, prev_dual
+
+
+def _keep_saved_tangents(ctx, inputs, results):
+    """Saved non-leaf tensors come back from backward as new Tensors; they must bring their
+    tangents, for a gradient computed inside the dual level (forward over reverse: a
+    Hessian-vector product) to get its tangent."""
+    saved = ctx.__dict__.get("_saved")
+    if not saved:
+        return
+    keep = [inputs[i] for i in ctx.save_inputs]
+    if ctx.save_output:
+        keep += [results[i] for i in ((0,) if ctx.save_output is True else ctx.save_output)]
+    for k, t in enumerate(keep):
+        entry = saved[k]
+        if entry is not None and len(entry) == 8 and t._fw_tangent is not None:
+            saved[k] = entry + (t._fw_tangent,)
+
+
+def _creation():
+    from . import creation
+    return creation

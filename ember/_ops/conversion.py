@@ -7,7 +7,8 @@ import numpy as np
 from .. import _dtype
 from .._device import as_device, device as _device_cls
 from .._tensor import Tensor
-from ..autograd import grad_mode
+from ..autograd import grad_mode, forward_ad
+from ..autograd.forward_ad import ACTIVE as _DUAL
 from ._base import Op, apply
 from ._util import dtype_name, shape_str
 
@@ -172,6 +173,8 @@ def inplace_source(self, args=()):
         return self
     src = Tensor._make(self._data.copy(), self._requires_grad)
     src.grad_fn, src._output_nr = self.grad_fn, self._output_nr
+    if self._fw_tangent is not None:
+        src._fw_tangent = self._fw_tangent
     if self.grad_fn is None and self._requires_grad:
         src._accumulator = self._accumulator  # a leaf: errors out in commit_inplace anyway
     return src
@@ -192,6 +195,8 @@ def commit_inplace(self, result):
                                f"{shape_str(np.broadcast_shapes(rs, ss))}")
     self._data[...] = result._data
     self._bump_version()
+    if _DUAL[0]:
+        forward_ad.inplace_tangent(self, result)
     if result._requires_grad and grad_mode.GRAD_ENABLED[0]:
         if result.dtype is not sdt:
             result = result.to(sdt)

@@ -19,6 +19,8 @@ from .._backend import array_namespace, like, strided_view, ufunc_at
 from .. import _dtype
 from .._tensor import Tensor, Size
 from ._base import Op, apply
+from ..autograd import forward_ad
+from ..autograd.forward_ad import ACTIVE as _DUAL
 from ._util import wrap_dim, shape_str
 
 __all__ = ["reshape", "transpose", "permute", "squeeze", "unsqueeze", "t", "unbind",
@@ -40,6 +42,8 @@ def as_view(out, src, view_fn):
         out._base = base
         parent = src._view_fn
         out._view_fn = lambda b: view_fn(parent(b))
+    if _DUAL[0]:
+        forward_ad.view_tangent(out, src, view_fn)
     return out
 
 

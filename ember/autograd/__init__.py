@@ -10,6 +10,7 @@ from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
 from .graph import Node, run_backward
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .function import Function, FunctionCtx, once_differentiable
+from . import forward_ad
 
 __all__ = ["backward", "grad", "Function", "no_grad", "enable_grad", "set_grad_enabled",
            "inference_mode", "detect_anomaly", "set_detect_anomaly", "gradcheck",

@@ -166,12 +166,15 @@ def unpack_saved(saved, node):
     if leaf is not None:
         return leaf
     from .._tensor import Tensor
-    _, _, _, data, grad_fn, output_nr, requires_grad, is_output = saved
+    _, _, _, data, grad_fn, output_nr, requires_grad, is_output = saved[:8]
     t = Tensor._make(data, requires_grad)
     t._vc = vc
     if requires_grad:
         t.grad_fn = node if is_output else grad_fn
         t._output_nr = output_nr
+    if len(saved) > 8:   # saved with its forward-AD tangent (see _ops._base._dual_apply)
+        from .forward_ad import restore_tangent
+        restore_tangent(t, saved[8])
     return t
 
 
@@ -182,7 +185,7 @@ def _raise_modified(saved, node):
     t = leaf
     if leaf is None:
         from .._tensor import Tensor
-        _, _, _, data, grad_fn, output_nr, _, is_output = saved
+        _, _, _, data, grad_fn, output_nr, _, is_output = saved[:8]
         t = Tensor._make(data)
         producer = node.name() if is_output else (grad_fn.name() if grad_fn is not None
                                                   else None)
