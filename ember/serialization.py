@@ -1,5 +1,6 @@
-"""save / load: ember's own safe format, PyTorch's zip format (read and write) and
-safetensors -- none of them ever executes code from a file.
+"""save / load: ember's own safe format, PyTorch's zip format (read and write), PyTorch's
+legacy pre-1.6 format (read; ember/_legacy_format.py) and safetensors -- none of them
+ever executes code from a file.
 
 ember format: a zip archive with ``ember_archive/data.json`` (the object tree as plain
 JSON) and one raw little-endian buffer per storage under ``ember_archive/data/``.
@@ -328,10 +329,22 @@ _TORCH_STORAGES = {
 _STORAGE_NAME = {np.dtype(v): k for k, v in _TORCH_STORAGES.items()}
 
 
+# torch dtypes ember has no counterpart for: a checkpoint holding them is refused with
+# NotImplementedError (it is not unsafe, only unsupported)
+_TORCH_ONLY_DTYPES = {
+    "complex32", "chalf", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz",
+    "float8_e8m0fnu", "float4_e2m1fn_x2", "qint8", "quint8", "qint32", "quint4x2", "quint2x4",
+    "bits1x8", "bits2x4", "bits4x2", "bits8", "bits16",
+}
+
+
 class _StorageType:
-    def __init__(self, name):
+    """A ``torch.XStorage`` class named in a pickle: its element dtype. ``UntypedStorage``
+    (what torch writes for dtypes without a typed storage class, e.g. uint16) holds bytes."""
+
+    def __init__(self, name, dtype=None):
         self.name = name
-        self.dtype = _TORCH_STORAGES[name]
+        self.dtype = _TORCH_STORAGES[name] if dtype is None else dtype
 
 
 def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False,
@@ -351,6 +364,19 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False,
     return t
 
 
+def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
+                       dtype, metadata=None):
+    """A tensor of `dtype` over an untyped (byte) storage: the bytes are reinterpreted,
+    not copied, so tensors sharing the storage still share memory."""
+    if not isinstance(dtype, _dtype.dtype):
+        raise pickle.UnpicklingError(f"_rebuild_tensor_v3: {dtype!r} is not a dtype")
+    raw = storage.view(np.uint8)
+    if raw.size % dtype.itemsize:
+        raise pickle.UnpicklingError(f"a storage of {raw.size} bytes cannot hold {dtype.name} "
+                                     f"elements of {dtype.itemsize} bytes")
+    return _rebuild_tensor(raw.view(dtype.np), storage_offset, size, stride, requires_grad)
+
+
 def _rebuild_parameter(data, requires_grad, backward_hooks=None, *state):
     from .nn.parameter import Parameter
     return Parameter(data, requires_grad=requires_grad)
@@ -360,11 +386,16 @@ def _rebuild_from_type_v2(func, new_type, args, state):
     return func(*args)
 
 
+class _RefusedGlobal(pickle.UnpicklingError):
+    """A pickle named a global outside the allow-list (raised before anything is called)."""
+
+
 class _TorchUnpickler(pickle.Unpickler):
     """Admits only what a weights file needs; everything else is refused unseen."""
 
     _ALLOWED = {
         ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+        ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
         ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
         ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
         ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
@@ -378,22 +409,29 @@ class _TorchUnpickler(pickle.Unpickler):
         ("builtins", "complex"): complex,
     }
 
-    def __init__(self, fh, read_storage, map_location):
-        super().__init__(fh)
+    def __init__(self, fh, read_storage, map_location, encoding="ASCII"):
+        super().__init__(fh, encoding=encoding)
         self.read_storage = read_storage
         self.map_location = map_location
         self.storages = {}
 
     def find_class(self, module, name):
+        if module == "__builtin__":   # protocol-2 pickles name builtins as Python 2 did
+            module = "builtins"
         if module == "torch" and name in _TORCH_STORAGES:
             return _StorageType(name)
+        if (module, name) == ("torch.storage", "UntypedStorage"):
+            return _StorageType(name, np.uint8)
         if module == "torch" and name in _dtype._BY_NAME:
             return getattr(_dtype, name)
+        if module == "torch" and name in _TORCH_ONLY_DTYPES:
+            raise NotImplementedError(f"the checkpoint holds torch.{name} tensors; ember has no "
+                                      f"{name} dtype")
         key = (module, name)
         if key in self._ALLOWED:
             fn = self._ALLOWED[key]
             return fn if fn is not None else _Placeholder(module, name)
-        raise pickle.UnpicklingError(
+        raise _RefusedGlobal(
             f"Weights only load failed: unsupported global {module}.{name} in the pickle. ember "
             f"never runs code from a checkpoint; only tensors, parameters, OrderedDict and plain "
             f"containers are admitted.")
@@ -642,7 +680,7 @@ def _read_all(f):
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=False,
          **pickle_load_args):
-    """Load an object saved by ember.save, torch.save (zip format) or safetensors."""
+    """Load an object saved by ember.save, torch.save (zip or legacy format) or safetensors."""
     name = _name_of(f)
     if _is_path(f) and not os.path.exists(f):
         raise FileNotFoundError(f"[Errno 2] No such file or directory: '{name}'")
@@ -673,15 +711,17 @@ def _load_file(fh, name, map_location, mmap_path):
                 struct.error) as e:
             raise RuntimeError(f"ember.load: {name} is not a valid checkpoint (corrupted or "
                                f"truncated): {e}") from None
-    raw = fh.read()
-    if len(raw) >= 8 and raw[8:9] == b"{":
+    if head[8:9] == b"{":   # safetensors: an 8-byte header length, then JSON
+        raw = fh.read()
         try:
             return _load_safetensors(raw, name, map_location)
         except (json.JSONDecodeError, ValueError, KeyError) as e:
             raise RuntimeError(f"ember.load: {name} is not a valid safetensors file: {e}") \
                 from None
-    if raw[:2] == b"\x80\x02":
-        raise NotImplementedError(f"{name} uses PyTorch's legacy (pre-1.6) format, which ember "
-                                  f"does not read; re-save it with a recent torch.save")
+    from . import _legacy_format
+    if head[:1] == b"\x80":   # a pickle (protocol >= 2): PyTorch's legacy format
+        return _legacy_format.load_legacy(fh, name, map_location, mmap_path)
+    if _legacy_format.is_tar(fh):
+        _legacy_format.refuse_tar(name)
     raise RuntimeError(f"ember.load: {name} is not a checkpoint ember recognises (truncated or "
-                       f"corrupted? first bytes {raw[:8]!r})")
+                       f"corrupted? first bytes {head[:8]!r})")

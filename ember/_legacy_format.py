@@ -1,0 +1,191 @@
+"""Reading PyTorch's legacy checkpoint format: what every torch < 1.6 wrote, and what
+``torch.save(obj, f, _use_new_zipfile_serialization=False)`` still writes.
+
+The file is a run of pickles followed by raw storage bytes::
+
+    pickle   the magic number 0x1950a86a20f9469cfc6c
+    pickle   the protocol version, 1001
+    pickle   sys_info: {"protocol_version": 1001, "little_endian": True,
+                        "type_sizes": {"short": 2, "int": 4, "long": 4}}
+    pickle   the object; every storage in it is a persistent id
+             ("storage", torch.<X>Storage, key, location, numel, view_metadata)
+             where view_metadata, written only by old torch, is None or
+             (view key, offset, numel): a slice of the root storage `key`
+    pickle   the list of storage keys, in the order their bytes follow
+    per key  an int64 element count, then count * itemsize bytes (little-endian)
+
+Every pickle goes through serialization's restricted unpickler (the zip reader's
+allow-list and tensor rebuilds): no global outside the allow-list is ever called.
+Storages are allocated while the object pickle is read, tensors become views into
+them, and the bytes are read into them afterwards, so tensors that shared a storage
+in torch share memory in ember too.
+"""
+import pickle
+import struct
+
+import numpy as np
+
+from .serialization import (_TorchUnpickler, _RefusedGlobal, _map_tree, _apply_map_location)
+
+__all__ = ["load_legacy", "is_tar", "refuse_tar"]
+
+_MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
+_PROTOCOL_VERSION = 1001
+# C type sizes torch records; they matter to no field ember reads, so only sizes that a
+# real torch writes are accepted ("long" is 4 where torch measures it with struct's
+# standard sizes, 8 where older releases used the native size)
+_TYPE_SIZES = {"short": (2,), "int": (4,), "long": (4, 8)}
+
+# What a corrupted or truncated file makes pickle, struct and the rebuild functions raise.
+# _RefusedGlobal (a disallowed global) is re-raised as it is; NotImplementedError (a dtype
+# ember lacks) is not in this list.
+_CORRUPTION = (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+               OverflowError, struct.error, pickle.UnpicklingError)
+
+
+class _Corrupt(Exception):
+    """The file breaks the legacy layout; load_legacy turns it into a RuntimeError."""
+
+
+def load_legacy(fh, name, map_location, mmap_path=None):
+    """The object stored in the legacy-format file `fh` (seekable, binary).
+
+    Raises RuntimeError naming the file when it is truncated, corrupted, big-endian or
+    from an unknown protocol; pickle.UnpicklingError when it names a global outside the
+    allow-list, as the zip reader does.
+    """
+    if mmap_path is not None:
+        raise RuntimeError(f"mmap can only be used with files saved with `torch.save({name}, "
+                           f"_use_new_zipfile_serialization=True), please torch.save your "
+                           f"checkpoint with this option in order to use mmap.")
+    file_size = fh.seek(0, 2)
+    fh.seek(0)
+    try:
+        obj = _read(fh, name, file_size)
+    except _RefusedGlobal:
+        raise
+    except (_Corrupt,) + _CORRUPTION as e:
+        raise RuntimeError(f"ember.load: {name} is not a valid checkpoint in PyTorch's legacy "
+                           f"format (corrupted or truncated): {e}") from None
+    if map_location is not None:
+        obj = _map_tree(obj, lambda t: _apply_map_location(t, map_location))
+    return obj
+
+
+def _read(fh, name, file_size):
+    if _plain_pickle(fh) != _MAGIC_NUMBER:
+        raise _Corrupt("invalid magic number")
+    version = _plain_pickle(fh)
+    if version != _PROTOCOL_VERSION:
+        raise _Corrupt(f"invalid protocol version {version!r} (expected {_PROTOCOL_VERSION})")
+    _check_sys_info(_plain_pickle(fh), name)
+
+    up = _LegacyUnpickler(fh, file_size)
+    obj = up.load()
+    keys = _plain_pickle(fh)
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise _Corrupt("the storage key list is not a list of strings")
+    if len(set(keys)) != len(keys) or set(keys) != set(up.storages):
+        raise _Corrupt(f"the storage key list {keys[:4]}... does not match the "
+                       f"{len(up.storages)} storages the object refers to")
+    for key in keys:
+        _fill(fh, key, up.storages[key])
+    return obj
+
+
+def _plain_pickle(fh):
+    """One header or key-list pickle: the same allow-list, and no storage may appear."""
+    return _TorchUnpickler(fh, _no_storage, None, encoding="utf-8").load()
+
+
+def _no_storage(key, dtype, numel):
+    raise _Corrupt(f"storage {key!r} outside the object pickle")
+
+
+def _check_sys_info(info, name):
+    if not isinstance(info, dict):
+        raise _Corrupt(f"sys_info is a {type(info).__name__}, not a dict")
+    if info.get("little_endian") is False:
+        raise RuntimeError(f"ember.load: {name} was written on a big-endian machine; ember reads "
+                           f"only little-endian legacy checkpoints (re-save it on a "
+                           f"little-endian machine)")
+    sizes = info.get("type_sizes")
+    odd = (info.get("little_endian") is not True
+           or info.get("protocol_version", _PROTOCOL_VERSION) != _PROTOCOL_VERSION
+           or not isinstance(sizes, dict)
+           or any(sizes.get(k) not in ok for k, ok in _TYPE_SIZES.items()))
+    if odd:
+        raise RuntimeError(f"ember.load: {name} has a sys_info record ember does not know "
+                           f"({info!r}); expected little_endian=True, protocol_version "
+                           f"{_PROTOCOL_VERSION} and type sizes short 2, int 4, long 4 or 8")
+
+
+class _LegacyUnpickler(_TorchUnpickler):
+    """The object pickle. Each storage is allocated (empty) when first named, and
+    `storages` remembers it under its key for _fill; a view_metadata entry gives a slice
+    of the root storage (old torch wrote those for storage views)."""
+
+    def __init__(self, fh, file_size):
+        super().__init__(fh, self._allocate, None, encoding="utf-8")
+        self.room = file_size   # bytes the storages may still take up
+        self.views = {}
+
+    def _allocate(self, key, dtype, numel):
+        if numel < 0:
+            raise _Corrupt(f"storage {key} has a negative size {numel}")
+        nbytes = numel * np.dtype(dtype).itemsize
+        if nbytes > self.room:   # checked before allocating: a forged size costs nothing
+            raise _Corrupt(f"storage {key} of {numel} elements is larger than the file")
+        self.room -= nbytes
+        return np.empty(numel, dtype=dtype)
+
+    def persistent_load(self, pid):
+        if not isinstance(pid, tuple) or len(pid) != 6:
+            raise _Corrupt(f"unsupported persistent id {pid!r}")
+        root = super().persistent_load(pid[:5])   # checks the storage type, allocates once
+        if root.dtype != np.dtype(pid[1].dtype):
+            raise _Corrupt(f"storage {pid[2]} is named with two element types, {root.dtype} "
+                           f"and {np.dtype(pid[1].dtype)}")
+        view = pid[5]
+        if view is None:
+            return root
+        view_key, offset, numel = view
+        if view_key not in self.views:
+            if offset < 0 or numel < 0 or offset + numel > root.size:
+                raise _Corrupt(f"storage view {view_key} ({numel} elements at {offset}) lies "
+                               f"outside its root storage of {root.size}")
+            self.views[view_key] = root[offset:offset + numel]
+        return self.views[view_key]
+
+
+def _fill(fh, key, storage):
+    """Read one storage's bytes, which follow an int64 element count, into `storage`."""
+    head = fh.read(8)
+    if len(head) != 8:
+        raise _Corrupt(f"the file ends before storage {key}")
+    (count,) = struct.unpack("<q", head)
+    if count != storage.size:
+        raise _Corrupt(f"storage {key} records {count} elements, the object expects "
+                       f"{storage.size}")
+    # ember runs on little-endian hosts, so the file's bytes are the array's bytes
+    buf = storage.view(np.uint8)
+    if fh.readinto(buf) != buf.size:
+        raise _Corrupt(f"storage {key} is truncated")
+
+
+# ---------------------------------------------------------------------------- tar format
+
+def is_tar(fh):
+    """Whether `fh` is a tar archive (ustar magic at byte 257): the legacy format of the
+    earliest PyTorch releases, with members sys_info, pickle, storages and tensors."""
+    fh.seek(257)
+    magic = fh.read(5)
+    fh.seek(0)
+    return magic == b"ustar"
+
+
+def refuse_tar(name):
+    raise NotImplementedError(
+        f"{name} is a tar archive: PyTorch's oldest checkpoint format (its own torch.load "
+        f"refuses it with weights_only=True). ember does not read it; load it with that old "
+        f"torch and re-save it with torch.save")
