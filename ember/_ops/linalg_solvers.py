@@ -9,7 +9,7 @@ with g the gradient of the output and A^H the conjugate transpose,
 
     inv       X = A^-1            dA = -X^H g X^H
     det       d = det A           dA = g d A^-H
-    slogdet   (s, l = log|det A|) dA = g_l A^-H
+    slogdet   (s, l = log|det A|) dA = (g_l + i Im(g_s conj s)) A^-H   (g_s: complex A only)
     solve     X = A^-1 B          dB = A^-H g,   dA = -dB X^H
     cholesky  A = L L^H           dA = L^-H Phi(L^H g) L^-1   (Murray, 2016)
     qr        A = Q R             dA = (g_Q + Q copyltu(M)) R^-H,  M = R g_R^H - g_Q^H Q
@@ -220,10 +220,18 @@ def det(A, *, out=None):
 
 
 class Slogdet(Op):
-    """(sign, log|det A|); d(log|det A|) = A^-H (sign is piecewise constant for real A:
-    recorded, as PyTorch does, but its gradient is zero)."""
+    """(sign, log|det A|) with sign = det A / |det A|.
+
+    With t = tr(A^-1 dA): d log|det A| = Re t, and for complex A d sign = i sign Im t. A
+    real loss then changes by Re(conj(c) t) with c = g_l + i Im(g_s conj(sign)), so
+
+        dA = c A^-H.
+
+    For real A the sign is piecewise constant: recorded, as PyTorch does, but its gradient
+    is zero and c = g_l."""
     _name = "LinalgSlogdetBackward0"
     save_inputs = (0,)
+    save_output = (0,)
 
     @staticmethod
     def forward(ctx, a):
@@ -233,11 +241,11 @@ class Slogdet(Op):
 
     @staticmethod
     def backward(ctx, grad_sign, grad_logabs):
-        a, = ctx.saved_tensors
+        a, sign = ctx.saved_tensors
+        c = grad_logabs
         if a.dtype.is_complex:
-            raise NotImplementedError("slogdet backward for complex inputs is not supported by "
-                                      "ember yet")
-        return _as_matrix_grad(grad_logabs) * mH(inv(a))
+            c = c + 1j * (grad_sign * conj(sign)).imag
+        return _as_matrix_grad(c) * mH(inv(a))
 
 
 def linalg_slogdet(A, *, out=None):
@@ -252,10 +260,16 @@ def slogdet(input, *, out=None):
 
 
 def logdet(input):
-    """log det A: NaN where the determinant is negative, -inf where it is zero."""
+    """log det A: NaN where the determinant is negative, -inf where it is zero. For complex
+    A the principal logarithm, log|det A| + i arg(det A)."""
     from .pointwise import where
     _check_matrix(input, "logdet")
     sign, logabs = linalg_slogdet(input)
+    if input.dtype.is_complex:
+        # a singular A has no argument: -inf + nan i, as PyTorch's
+        from .complex_ops import complex as make_complex
+        nan = Tensor._make(as_array(np.nan, dtype=logabs._data.dtype))
+        return make_complex(logabs, where(sign == 0, nan, sign.angle()))
     nan = Tensor._make(as_array(np.nan, dtype=logabs._data.dtype))
     return where(sign < 0, nan, logabs)
 

@@ -19,8 +19,23 @@ vectors u (over x_i) and v (over y_o),
 gradgradcheck runs gradcheck on the function (x, grad_outputs) -> autograd.grad(f(x), x,
 grad_outputs, create_graph=True), which checks the second derivatives.
 
-Only real floating inputs are supported; ember has no forward-mode AD nor vmap, so the
-checks that need them raise NotImplementedError.
+Complex numbers (Wirtinger calculus, PyTorch's convention). The gradient autograd gives
+for a real loss L of a complex z = x + iy is
+
+    grad_z L = dL/dx + i dL/dy  (= 2 conj(dL/dz) = 2 dL/dz*)
+
+so for a complex input the numerical Jacobian entry is built from two real perturbations,
+J[k, l] = d out_l / d x_k + i d out_l / d y_k, and compared with the (complex) vjp. A
+complex output is not a real loss: the function is checked twice, once with Re of its
+complex outputs and once with Im (imaginary part first, as PyTorch), which together pin
+down the whole complex derivative. In fast mode a complex input gets two random
+directions, u_r for its real part and u_i for its imaginary part:
+
+    numerical   v . df(u_r) / eps-step  +  i v . df(i u_i) / eps-step
+    analytical  u_r . Re(vjp)  +  i u_i . Im(vjp)
+
+ember has no forward-mode AD nor vmap, so the checks that need them raise
+NotImplementedError.
 """
 import warnings
 
@@ -68,9 +83,7 @@ def _diff_inputs(inputs):
                          "none of them have requires_grad=True.")
     for i in idx:
         dt = inputs[i].dtype
-        if dt.is_complex:
-            raise NotImplementedError("gradcheck of complex inputs is not supported by ember")
-        if dt.name != "float64":
+        if dt.name not in ("float64", "complex128"):
             warnings.warn(
                 f"Input #{i} requires gradient and is not a double precision floating point or "
                 f"complex. This check will likely fail if all the inputs are not of double "
@@ -83,8 +96,15 @@ def _run(func, inputs):
     return _as_tuple(func(*inputs))
 
 
+def _host_dtype(x):
+    """The host dtype gradcheck keeps a tensor's derivatives in: complex128 for complex
+    tensors, float64 otherwise."""
+    return np.complex128 if x.dtype.is_complex else np.float64
+
+
 def _output_arrays(func, inputs):
-    """The outputs' values (float64 copies: outputs may be views of the inputs)."""
+    """The outputs' values (float64 copies: outputs may be views of the inputs). The
+    outputs are real here: complex ones were split into real and imaginary parts."""
     from . import grad_mode
     with grad_mode.no_grad():
         outs = _run(func, inputs)
@@ -92,23 +112,35 @@ def _output_arrays(func, inputs):
             for o in outs]
 
 
+def _central_difference(func, inputs, data, idx, step, eps):
+    """The outputs' derivatives (flattened float64 arrays) along `step` added to
+    data[idx] (a real step, or i times one for the imaginary part of a complex input)."""
+    orig = data[idx].copy()
+    data[idx] = orig - step
+    lo = _output_arrays(func, inputs)
+    data[idx] = orig + step
+    hi = _output_arrays(func, inputs)
+    data[idx] = orig
+    return [None if a is None else ((b - a) / (2 * eps)).ravel() for a, b in zip(lo, hi)]
+
+
 def _numerical_columns(func, inputs, x, eps):
     """Yield, for each element k of input x, the list over outputs of d out / d x[k]
-    (flattened float64 arrays), by central differences on x's memory."""
+    (flattened arrays), by central differences on x's memory. For a complex x the entry
+    is d out / d Re x[k] + i d out / d Im x[k], the gradient convention of autograd."""
     data = x._data
     for k in range(data.size):
         idx = np.unravel_index(k, data.shape)
-        orig = data[idx].copy()
-        data[idx] = orig - eps
-        lo = _output_arrays(func, inputs)
-        data[idx] = orig + eps
-        hi = _output_arrays(func, inputs)
-        data[idx] = orig
-        yield [None if a is None else ((b - a) / (2 * eps)).ravel() for a, b in zip(lo, hi)]
+        d_re = _central_difference(func, inputs, data, idx, eps, eps)
+        if not x.dtype.is_complex:
+            yield d_re
+            continue
+        d_im = _central_difference(func, inputs, data, idx, 1j * eps, eps)
+        yield [None if a is None else a + 1j * b for a, b in zip(d_re, d_im)]
 
 
 def _numerical_jacobian(func, inputs, diff_idx, outputs, eps):
-    """{(i, o): float64 array (numel of input i, numel of output o)}."""
+    """{(i, o): array (numel of input i, numel of output o)}, complex for complex inputs."""
     jac = {}
     for i in diff_idx:
         x = inputs[i]
@@ -116,7 +148,7 @@ def _numerical_jacobian(func, inputs, diff_idx, outputs, eps):
         for o, out in enumerate(outputs):
             if not _is_tensor(out):
                 continue
-            m = np.zeros((x.numel(), out.numel()))
+            m = np.zeros((x.numel(), out.numel()), dtype=_host_dtype(x))
             for k, col in enumerate(cols):
                 m[k] = col[o]
             jac[i, o] = m
@@ -124,19 +156,20 @@ def _numerical_jacobian(func, inputs, diff_idx, outputs, eps):
 
 
 def _vjp(out, inputs, diff_idx, v):
-    """autograd.grad(out, inputs, v) as float64 arrays (zeros for unused inputs)."""
+    """autograd.grad(out, inputs, v) as flat host arrays (complex128 for complex inputs,
+    float64 otherwise; zeros for unused inputs)."""
     from . import grad as _grad
     ins = [inputs[i] for i in diff_idx]
     gs = _grad(out, ins, v, retain_graph=True, allow_unused=True)
     res = []
     for x, g in zip(ins, gs):
         if g is None:
-            res.append(np.zeros(x.numel()))
+            res.append(np.zeros(x.numel(), dtype=_host_dtype(x)))
             continue
         if tuple(g.shape) != tuple(x.shape):
             raise GradcheckError(f"Gradient has incorrect shape: expected {tuple(x.shape)}, got "
                                  f"{tuple(g.shape)}")
-        res.append(np.array(g.detach()._cpu_array(), dtype=np.float64).ravel())
+        res.append(np.array(g.detach()._cpu_array(), dtype=_host_dtype(x)).ravel())
     return res, gs
 
 
@@ -149,8 +182,9 @@ def _analytical_jacobian(inputs, diff_idx, outputs, check_grad_dtypes):
         if not out.requires_grad:
             continue
         for i in diff_idx:
-            jac[i, o] = np.zeros((inputs[i].numel(), out.numel()))
-            again[i, o] = np.zeros((inputs[i].numel(), out.numel()))
+            shape, dt = (inputs[i].numel(), out.numel()), _host_dtype(inputs[i])
+            jac[i, o] = np.zeros(shape, dtype=dt)
+            again[i, o] = np.zeros(shape, dtype=dt)
         for l in range(out.numel()):
             v = zeros_like(out)
             v._data[np.unravel_index(l, out._data.shape)] = 1
@@ -179,7 +213,7 @@ def _check_outputs_differentiable(func, inputs, diff_idx, outputs, eps, nondet_t
 
 
 def _slow_check(func, inputs, diff_idx, outputs, eps, atol, rtol, nondet_tol, check_grad_dtypes,
-                raise_exception):
+                raise_exception, prefix=""):
     num = _numerical_jacobian(func, inputs, diff_idx, outputs, eps)
     ana, again = _analytical_jacobian(inputs, diff_idx, outputs, check_grad_dtypes)
     for (i, o), a in ana.items():
@@ -192,38 +226,54 @@ def _slow_check(func, inputs, diff_idx, outputs, eps, atol, rtol, nondet_tol, ch
     for (i, o), n in num.items():
         a = ana.get((i, o), np.zeros_like(n))
         if not np.allclose(a, n, rtol=rtol, atol=atol):
-            return _fail(f"Jacobian mismatch for output {o} with respect to input {i},\n"
+            return _fail(f"{prefix}Jacobian mismatch for output {o} with respect to input {i},\n"
                          f"numerical:{_fmt(n)}\nanalytical:{_fmt(a)}\n", raise_exception)
     return True
 
 
+def _unit_vector(rng, n):
+    u = rng.standard_normal(n)
+    return u / max(np.linalg.norm(u), 1e-12)
+
+
+def _directional_derivative(func, inputs, x, o, direction, eps):
+    """Central-difference derivative of output o along `direction` (flat, numel of x; i
+    times a real vector to step along the imaginary part of a complex x), flattened."""
+    step = eps * like(direction.reshape(x._data.shape), x._data)   # drawn on the host
+    orig = x._data.copy()
+    x._data[...] = orig - step
+    lo = _output_arrays(func, inputs)[o]
+    x._data[...] = orig + step
+    hi = _output_arrays(func, inputs)[o]
+    x._data[...] = orig
+    return (hi - lo).ravel() / (2 * eps)
+
+
 def _fast_check(func, inputs, diff_idx, outputs, eps, atol, rtol, check_grad_dtypes,
-                raise_exception):
+                raise_exception, prefix=""):
     from .._ops.creation import tensor
     rng = np.random.default_rng(0)
     for o, out in enumerate(outputs):
         if not _is_tensor(out):
             continue
-        v = rng.standard_normal(out.numel())
-        v /= max(np.linalg.norm(v), 1e-12)
+        v = _unit_vector(rng, out.numel())
         if out.requires_grad:
             v_t = tensor(v.reshape(out.shape), dtype=out.dtype, device=out.device)
             rows, _ = _vjp(out, inputs, diff_idx, v_t)
         else:
-            rows = [np.zeros(inputs[i].numel()) for i in diff_idx]
+            rows = [np.zeros(inputs[i].numel(), dtype=_host_dtype(inputs[i])) for i in diff_idx]
         for i, row in zip(diff_idx, rows):
             x = inputs[i]
-            u = rng.standard_normal(x.numel())
-            u /= max(np.linalg.norm(u), 1e-12)
-            step = eps * like(u.reshape(x._data.shape), x._data)   # drawn on the host
-            orig = x._data.copy()
-            x._data[...] = orig - step
-            lo = _output_arrays(func, inputs)[o]
-            x._data[...] = orig + step
-            hi = _output_arrays(func, inputs)[o]
-            x._data[...] = orig
-            numerical = float(v @ ((hi - lo).ravel() / (2 * eps)))
-            analytical = float(u @ row)
+            u = _unit_vector(rng, x.numel())
+            numerical = v @ _directional_derivative(func, inputs, x, o, u, eps)
+            analytical = u @ row.real
+            if x.dtype.is_complex:
+                # a second direction for the imaginary part: the real and imaginary parts
+                # of the gradient are checked separately
+                u_im = _unit_vector(rng, x.numel())
+                numerical = numerical + 1j * (
+                    v @ _directional_derivative(func, inputs, x, o, 1j * u_im, eps))
+                analytical = analytical + 1j * (u_im @ row.imag)
             if not np.isclose(analytical, numerical, rtol=rtol, atol=atol):
                 if not raise_exception:
                     return False
@@ -231,14 +281,20 @@ def _fast_check(func, inputs, diff_idx, outputs, eps, atol, rtol, check_grad_dty
                 ana, _ = _analytical_jacobian(inputs, [i], outputs, False)
                 ana = ana.get((i, o), np.zeros_like(num))
                 raise GradcheckError(
-                    f"Jacobian mismatch for output {o} with respect to input {i},\n"
-                    f"numerical:{numerical}\nanalytical:{analytical}\n\n"
+                    f"{prefix}Jacobian mismatch for output {o} with respect to input {i},\n"
+                    f"numerical:{_scalar(numerical)}\nanalytical:{_scalar(analytical)}\n\n"
                     "The above quantities relating the numerical and analytical jacobians are "
                     "computed \nin fast mode. Below, we recompute numerical and analytical "
                     f"jacobians in slow mode:\n\nNumerical:\n {_fmt(num)}\nAnalytical:\n{_fmt(ana)}"
                     f"\n\nThe max per-element difference (slow mode) is: "
                     f"{float(np.max(np.abs(num - ana), initial=0.0))}.\n")
     return True
+
+
+def _scalar(z):
+    """A Python float, or complex where the check involved a complex input."""
+    z = complex(z)
+    return z if z.imag != 0 else z.real
 
 
 def _check_undefined_grad(inputs, diff_idx, outputs, raise_exception):
@@ -264,8 +320,9 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
               nondet_tol=0.0, check_undefined_grad=True, check_grad_dtypes=False,
               check_batched_grad=False, check_batched_forward_grad=False, check_forward_ad=False,
               check_backward_ad=True, fast_mode=False, masked=None):
-    """Check the gradients of `func` at `inputs` (float64 tensors with requires_grad=True)
-    against central finite differences; see the module docstring for the math.
+    """Check the gradients of `func` at `inputs` (float64 or complex128 tensors with
+    requires_grad=True) against central finite differences; see the module docstring for
+    the math, complex inputs and outputs included.
 
     Returns True, or raises GradcheckError (returns False with raise_exception=False).
     """
@@ -277,21 +334,41 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     if not check_backward_ad:
         return True
     outputs = _run(func, inputs)
-    for o in outputs:
-        if _is_tensor(o) and o.dtype.is_complex:
-            raise NotImplementedError("gradcheck of complex outputs is not supported by ember")
-    if not any(_is_tensor(o) and o.requires_grad for o in outputs):
-        return _check_outputs_differentiable(func, inputs, diff_idx, outputs, eps, nondet_tol,
-                                             raise_exception)
-    if fast_mode:
-        ok = _fast_check(func, inputs, diff_idx, outputs, eps, atol, rtol, check_grad_dtypes,
-                         raise_exception)
+    if _has_complex(outputs):
+        # a complex output is checked as two real functions, its imaginary part first
+        parts = [(_part_of_complex_outputs(func, part),
+                  f"While considering the {name} part of complex outputs only, ")
+                 for part, name in (("imag", "imaginary"), ("real", "real"))]
     else:
-        ok = _slow_check(func, inputs, diff_idx, outputs, eps, atol, rtol, nondet_tol,
-                         check_grad_dtypes, raise_exception)
-    if ok and check_undefined_grad:
-        ok = _check_undefined_grad(inputs, diff_idx, outputs, raise_exception)
-    return ok
+        parts = [(func, "")]
+    if not any(_is_tensor(o) and o.requires_grad for o in outputs):
+        return all(_check_outputs_differentiable(f, inputs, diff_idx, _run(f, inputs), eps,
+                                                 nondet_tol, raise_exception) for f, _ in parts)
+    for f, prefix in parts:
+        if fast_mode:
+            ok = _fast_check(f, inputs, diff_idx, _run(f, inputs), eps, atol, rtol,
+                             check_grad_dtypes, raise_exception, prefix)
+        else:
+            ok = _slow_check(f, inputs, diff_idx, _run(f, inputs), eps, atol, rtol, nondet_tol,
+                             check_grad_dtypes, raise_exception, prefix)
+        if not ok:
+            return False
+    if check_undefined_grad:
+        return _check_undefined_grad(inputs, diff_idx, outputs, raise_exception)
+    return True
+
+
+def _has_complex(outputs):
+    return any(_is_tensor(o) and o.dtype.is_complex for o in outputs)
+
+
+def _part_of_complex_outputs(func, part):
+    """func with each complex output replaced by its real or imaginary part ("real" /
+    "imag"), a differentiable real view; real outputs pass through."""
+    def wrapped(*inputs):
+        return tuple(getattr(o, part) if _is_tensor(o) and o.dtype.is_complex else o
+                     for o in _run(func, inputs))
+    return wrapped
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
@@ -315,8 +392,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
         rng = np.random.default_rng(0)
         outputs = _run(func, inputs)
         grad_outputs = tuple(
-            tensor(rng.uniform(-1, 1, tuple(o.shape)), dtype=o.dtype, device=o.device,
-                   requires_grad=True)
+            tensor(_uniform_like(rng, o), dtype=o.dtype, device=o.device, requires_grad=True)
             for o in outputs if _is_tensor(o) and o.requires_grad)
         if gen_non_contig_grad_outputs:
             grad_outputs = tuple(g.detach().t().contiguous().t().requires_grad_()
@@ -337,3 +413,12 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                      raise_exception=raise_exception, nondet_tol=nondet_tol,
                      check_undefined_grad=check_undefined_grad,
                      check_grad_dtypes=check_grad_dtypes, fast_mode=fast_mode, masked=masked)
+
+
+def _uniform_like(rng, o):
+    """Values uniform in [-1, 1) shaped like o (both parts of a complex o)."""
+    shape = tuple(o.shape)
+    values = rng.uniform(-1, 1, shape)
+    if o.dtype.is_complex:
+        values = values + 1j * rng.uniform(-1, 1, shape)
+    return values

@@ -236,7 +236,7 @@ def _count_deps(roots):
     """{node: number of edges leading into it} over the nodes reachable from `roots`,
     in one iterative walk (the whole graph is needed when nothing is captured)."""
     deps = {}
-    stack = [r for r in roots if r is not None]
+    stack = list(dict.fromkeys(r for r in roots if r is not None))  # a node once, however many
     seen = set(stack)
     while stack:
         for fn, _ in stack.pop().next_functions:

@@ -1,0 +1,261 @@
+"""Gradients of complex functions, against PyTorch.
+
+PyTorch's convention (Wirtinger calculus): the gradient of a real loss L with respect to
+z = x + iy is dL/dx + i dL/dy. Each op here is compared with torch on the same inputs
+(values, then the gradient of a fixed real loss: a weighted sum of the real and imaginary
+parts of the outputs), and checked with ember's own gradcheck / gradgradcheck, which
+treat complex inputs and outputs as PyTorch's do. gradcheck itself is compared with
+torch.autograd.gradcheck: the same functions pass, and the same wrong backward fails.
+"""
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+from ember.autograd.gradcheck import GradcheckError
+
+torch = pytest.importorskip("torch")
+TorchGradcheckError = sys.modules["torch.autograd.gradcheck"].GradcheckError
+
+_RNG = np.random.default_rng(11)
+
+
+def cplx(*shape, dtype=np.complex128):
+    return (_RNG.standard_normal(shape) + 1j * _RNG.standard_normal(shape)).astype(dtype)
+
+
+def parts(out):
+    """A tensor or tuple of tensors as a list of real tensors (Re and Im of complex ones)."""
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    res = []
+    for o in outs:
+        res += [o.real, o.imag] if o.is_complex() else [o]
+    return res
+
+
+def weighted_loss(lib, out, seed=5):
+    """sum_k w_k . part_k(out) with fixed random weights: a real loss of every part."""
+    rng = np.random.default_rng(seed)
+    total = 0
+    for p in parts(out):
+        w = rng.standard_normal(tuple(p.shape))
+        total = total + (p * lib.tensor(w, dtype=p.dtype)).sum()
+    return total
+
+
+def to_np(t):
+    return t.detach().cpu().numpy() if hasattr(t, "cpu") else np.asarray(t)
+
+
+def compare_with_torch(f, arrays, rtol=1e-7, atol=1e-9, create_graph=False):
+    """f(lib, *tensors) on both libraries: outputs equal, gradients of weighted_loss equal
+    (and with create_graph, the gradient of a loss of those gradients too)."""
+    results = []
+    for lib in (torch, ember):
+        ins = [lib.tensor(a, requires_grad=True) for a in arrays]
+        out = f(lib, *ins)
+        grads = lib.autograd.grad(weighted_loss(lib, out), ins, create_graph=create_graph)
+        second = ()
+        if create_graph:
+            second = lib.autograd.grad(weighted_loss(lib, grads, seed=6), ins)
+        results.append(([to_np(p) for p in parts(out)], [to_np(g) for g in grads],
+                        [to_np(g) for g in second], [g.dtype for g in grads]))
+    (t_out, t_g, t_g2, t_dt), (e_out, e_g, e_g2, e_dt) = results
+    for t, e in zip(t_out + t_g + t_g2, e_out + e_g + e_g2):
+        np.testing.assert_allclose(e, t, rtol=rtol, atol=atol)
+    assert [str(d).split(".")[1] for d in t_dt] == [str(d).split(".")[1] for d in e_dt]
+
+
+# ---------------------------------------------------------------------------- gradcheck
+
+def _square(lib, wrong):
+    """z -> z^2 as an autograd.Function; the right backward is g conj(2z), the wrong one
+    forgets the conjugate (the classic complex-gradient bug)."""
+    class Square(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, z):
+            ctx.save_for_backward(z)
+            return z * z
+
+        @staticmethod
+        def backward(ctx, g):
+            z, = ctx.saved_tensors
+            return g * 2 * z if wrong else g * (2 * z).conj()
+    return Square.apply
+
+
+def _abs(lib, wrong):
+    """|z| (C -> R); the gradient is g z / |z|, the wrong one g conj(z) / |z|."""
+    class Abs(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, z):
+            ctx.save_for_backward(z)
+            return z.abs()
+
+        @staticmethod
+        def backward(ctx, g):
+            z, = ctx.saved_tensors
+            return g * (z.conj() if wrong else z) / z.abs()
+    return Abs.apply
+
+
+def _to_complex(lib, wrong):
+    """x -> x e^{ix} (R -> C); the gradient Re(conj(g) (1 + ix) e^{ix}), the wrong one
+    takes Re(g ...) instead."""
+    class ToComplex(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * lib.polar(lib.ones_like(x), x)
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            d = (1 + 1j * x) * lib.polar(lib.ones_like(x), x)
+            return (g * d).real if wrong else (g.conj() * d).real
+    return ToComplex.apply
+
+
+Z4 = cplx(4)
+M22 = cplx(2, 2)
+X3 = _RNG.standard_normal(3)
+
+GRADCHECK_CASES = [  # name, f(lib, *inputs), input arrays
+    ("abs_squared", lambda lib, z: (z * z.conj()).real, (Z4,)),
+    ("abs", lambda lib, z: z.abs(), (Z4,)),
+    ("angle", lambda lib, z: z.angle(), (Z4,)),
+    ("exp", lambda lib, z: z.exp(), (Z4,)),
+    ("conj_times_sum", lambda lib, z: z.conj() * z.sum(), (Z4,)),
+    ("det", lambda lib, a: lib.linalg.det(a), (M22,)),
+    ("view_as_real", lambda lib, z: lib.view_as_real(z) ** 2, (Z4,)),
+    ("real_to_complex", lambda lib, x: lib.polar(x.exp(), x), (X3,)),
+    ("mixed_inputs", lambda lib, z, x: (z[:3] * x, (z.abs()[:3] * x).sum()), (Z4, X3)),
+    ("square_function", lambda lib, z: _square(lib, False)(z), (Z4,)),
+    ("abs_function", lambda lib, z: _abs(lib, False)(z), (Z4,)),
+    ("to_complex_function", lambda lib, x: _to_complex(lib, False)(x), (X3,)),
+]
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("name,f,arrays", GRADCHECK_CASES, ids=[c[0] for c in GRADCHECK_CASES])
+def test_gradcheck_passes_like_torch(name, f, arrays, fast):
+    for lib in (torch, ember):
+        ins = tuple(lib.tensor(a, requires_grad=True) for a in arrays)
+        assert lib.autograd.gradcheck(lambda *a: f(lib, *a), ins, fast_mode=fast) is True
+        assert lib.autograd.gradgradcheck(lambda *a: f(lib, *a), ins, fast_mode=fast) is True
+
+
+WRONG = [  # name, wrong function maker, input, the start of torch's message
+    ("square", _square, Z4, "While considering the imaginary part of complex outputs only, "
+                            "Jacobian mismatch for output 0 with respect to input 0"),
+    ("abs", _abs, Z4, "Jacobian mismatch for output 0 with respect to input 0"),
+    ("to_complex", _to_complex, X3, "While considering the imaginary part of complex outputs "
+                                    "only, Jacobian mismatch for output 0 with respect to input 0"),
+]
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("name,make,z,message", WRONG, ids=[c[0] for c in WRONG])
+def test_gradcheck_fails_like_torch_on_wrong_backward(name, make, z, message, fast):
+    for lib in (torch, ember):
+        x = lib.tensor(z, requires_grad=True)
+        error = TorchGradcheckError if lib is torch else GradcheckError
+        with pytest.raises(error) as info:
+            lib.autograd.gradcheck(make(lib, True), (x,), fast_mode=fast)
+        assert str(info.value).startswith(message)
+        assert lib.autograd.gradcheck(make(lib, True), (x,), fast_mode=fast,
+                                      raise_exception=False) is False
+
+
+def test_gradcheck_wrong_imaginary_part_only():
+    """A gradient whose real part is right and imaginary part wrong must fail too (fast mode
+    checks the two parts along separate directions)."""
+    class HalfWrong(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, z):
+            ctx.save_for_backward(z)
+            return (z * z.conj()).real
+
+        @staticmethod
+        def backward(ctx, g):
+            z, = ctx.saved_tensors
+            return g * 2 * ember.complex(z.real, 1.1 * z.imag)
+    x = ember.tensor(Z4, requires_grad=True)
+    for fast in (False, True):
+        assert ember.autograd.gradcheck(HalfWrong.apply, (x,), fast_mode=fast,
+                                        raise_exception=False) is False
+
+
+def test_gradcheck_non_differentiable_complex_output():
+    """No output requires grad: passes when the function is locally constant, fails (on the
+    numerical gradient) when a detached output still depends on the input."""
+    for lib in (torch, ember):
+        z = lib.tensor(Z4, requires_grad=True)
+        steps = lambda a: (a.real > 0).to(lib.complex128) * (1 + 2j)   # noqa: E731
+        assert lib.autograd.gradcheck(steps, (z,))
+        error = TorchGradcheckError if lib is torch else GradcheckError
+        with pytest.raises(error, match="Numerical gradient for function expected to be zero"):
+            lib.autograd.gradcheck(lambda a: a.detach() * 1j, (z,))
+
+
+def test_gradcheck_complex64_warns_complex128_does_not():
+    for lib in (torch, ember):
+        z = lib.tensor(Z4.astype(np.complex64), requires_grad=True)
+        with pytest.warns(UserWarning, match="not a double precision"):
+            lib.autograd.gradcheck(lambda a: a * 2, (z,), atol=1e-2, rtol=1e-2, eps=1e-3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert lib.autograd.gradcheck(lambda a: a * 2, (lib.tensor(Z4, requires_grad=True),))
+
+
+def test_gradcheck_restores_complex_inputs():
+    z = ember.tensor(Z4, requires_grad=True)
+    for fast in (False, True):
+        ember.autograd.gradcheck(lambda a: a.exp(), (z,), fast_mode=fast)
+    np.testing.assert_array_equal(z.detach().numpy(), Z4)
+
+
+def test_backward_from_two_outputs_of_one_node():
+    """autograd.backward([sign, logabsdet]) reaches the input once (the graph walk counted
+    the node's edges twice and the leaf's gradient never arrived)."""
+    a = cplx(3, 3)
+    grads = []
+    for lib in (torch, ember):
+        A = lib.tensor(a, requires_grad=True)
+        s, l = lib.linalg.slogdet(A)
+        lib.autograd.backward([s, l], [lib.ones_like(s) * (1 - 2j), lib.ones_like(l)])
+        grads.append(to_np(A.grad))
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-10)
+
+
+# ---------------------------------------------------------------------------- slogdet
+
+@pytest.mark.parametrize("dtype,rtol", [(np.complex128, 1e-9), (np.complex64, 1e-4)])
+@pytest.mark.parametrize("shape", [(3, 3), (2, 2, 2), (1, 1)])
+def test_slogdet_complex_matches_torch(shape, dtype, rtol):
+    a = cplx(*shape, dtype=dtype)
+    compare_with_torch(lambda lib, A: tuple(lib.linalg.slogdet(A)), [a], rtol=rtol,
+                       atol=rtol)
+    compare_with_torch(lambda lib, A: lib.linalg.slogdet(A)[0], [a], rtol=rtol, atol=rtol)
+    compare_with_torch(lambda lib, A: lib.logdet(A), [a], rtol=rtol, atol=rtol)
+
+
+def test_slogdet_complex_double_backward_matches_torch():
+    compare_with_torch(lambda lib, A: tuple(lib.linalg.slogdet(A)), [cplx(3, 3)], rtol=1e-8,
+                       atol=1e-10, create_graph=True)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_slogdet_complex_gradcheck(fast):
+    A = ember.tensor(cplx(2, 3, 3), requires_grad=True)
+    assert ember.autograd.gradcheck(lambda a: tuple(ember.linalg.slogdet(a)), (A,), fast_mode=fast)
+    assert ember.autograd.gradgradcheck(lambda a: tuple(ember.linalg.slogdet(a)), (A,),
+                                        fast_mode=fast)
+
+
+def test_logdet_complex_singular():
+    for lib in (torch, ember):
+        out = lib.logdet(lib.zeros(2, 2, dtype=lib.complex64))
+        assert np.isneginf(out.real.item()) and np.isnan(out.imag.item())
