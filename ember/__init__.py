@@ -113,3 +113,5 @@ from . import optim  # noqa: E402
 from . import utils  # noqa: E402
 from . import distributed  # noqa: E402  (process groups on MPI/NCCL; mpi4py imported lazily)
 from .serialization import save, load  # noqa: E402
+from . import func  # noqa: E402  (function transforms: grad, vmap, functional_call ...)
+from .func import vmap  # noqa: E402

@@ -71,9 +71,17 @@ class Generator:
 default_generator = Generator()
 
 
+# Called with the Generator before every draw while ember.func.vmap watches them
+# (randomness="error" raises, "same" replays one state per slice); None otherwise.
+_draw_hook = None
+
+
 def gen_of(generator):
     """The NumPy generator behind an optional ember Generator argument."""
-    return (generator or default_generator)._np
+    g = generator or default_generator
+    if _draw_hook is not None:
+        _draw_hook(g)
+    return g._np
 
 
 def manual_seed(seed):

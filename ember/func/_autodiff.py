@@ -1,0 +1,348 @@
+"""Function transforms for derivatives: grad, grad_and_value, vjp, jacrev, hessian,
+jvp, jacfwd (``torch.func``).
+
+They are built on ember's reverse-mode autograd. A transform makes fresh graph inputs
+for the arguments it differentiates, runs the function under grad mode, and calls
+``autograd.grad``:
+
+    grad(f)(x)       = df/dx                       f(x) a scalar
+    vjp(f, x)        = (f(x), v -> v^T J)          one backward pass per call of vjp_fn
+    jacrev(f)(x)     = J, one vjp per output element, shaped f(x).shape + x.shape
+    hessian(f)(x)    = the Jacobian of the gradient
+
+Nesting (grad(grad(f)), jacrev(jacrev(f)), a transform of a function that closes over
+an outer transform's input) works by the rule torch.func's levels implement: the
+backward pass records a graph (create_graph) only when the function's output depends on
+a tensor requiring grad *outside* this transform, i.e. on an enclosing transform's input
+or on a tensor the caller tracks with ordinary autograd. A result is handed back with its
+graph only when it depends on such a tensor; otherwise it is detached, so top-level
+results have ``requires_grad=False`` and no graph is built for them. An input that
+already requires grad is differentiated through a fresh view of it, so the inner
+transform's gradient is taken with respect to that view alone (no "perturbation
+confusion" between the levels). Like torch.func, the transforms run the function with
+grad mode on even under an outer ``no_grad``.
+
+jvp and jacfwd need forward-mode AD (dual numbers); see their docstrings.
+"""
+import functools
+
+from .. import autograd
+from .._tensor import Tensor
+from .._ops.creation import zeros, zeros_like
+from .._ops.joining import stack
+from ..autograd.grad_mode import enable_grad, is_grad_enabled
+from ..autograd.graph import AccumulateGrad
+from ._pytree import tree_flatten, tree_map, tree_unflatten
+
+__all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian", "jvp", "jacfwd", "linearize"]
+
+
+# ------------------------------------------------------------------ levels
+
+class _Level:
+    """One application of a transform: the fresh inputs it differentiates with respect
+    to, and whether the caller had grad mode on (results may then carry a graph)."""
+
+    def __init__(self):
+        self.outer_grad = is_grad_enabled()
+        self.own = set()   # ids of the fresh leaves made here
+
+    def differentiable(self, x):
+        """A fresh graph input standing for `x`: a new leaf, or, when `x` is tracked by an
+        outer level, a view of it (gradients then flow on to the outer level)."""
+        if not isinstance(x, Tensor):
+            raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
+        if x.requires_grad:
+            return x.view_as(x)
+        fresh = x.detach().requires_grad_(True)
+        self.own.add(id(fresh))
+        return fresh
+
+    def reaches_outside(self, t):
+        """Whether tensor `t` depends on a tensor requiring grad that this level did not
+        create: then its derivatives matter to an enclosing level or to the caller."""
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            return False
+        if t.grad_fn is None:
+            return id(t) not in self.own
+        seen = {t.grad_fn}
+        todo = [t.grad_fn]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, AccumulateGrad):
+                v = node.variable
+                if v is None or id(v) not in self.own:
+                    return True
+                continue
+            for fn, _ in node.next_functions:
+                if fn is not None and fn not in seen:
+                    seen.add(fn)
+                    todo.append(fn)
+        return False
+
+    def keep_graph(self, tensors):
+        return self.outer_grad and any(self.reaches_outside(t) for t in tensors)
+
+    def lift(self, tree):
+        """Results as the caller sees them: detached unless they depend on the outside.
+        Like torch.func, a transform returns only tensors (aux outputs included)."""
+        def one(x):
+            if not isinstance(x, Tensor):
+                raise RuntimeError(f"Expected tensors, got unsupported type {type(x)}")
+            if self.outer_grad and self.reaches_outside(x):
+                return x
+            return x.detach()
+        return tree_map(one, tree)
+
+
+def _grads(level, outputs, inputs, cotangents, create_graph, retain_graph=None):
+    """d(sum_i <outputs_i, cotangents_i>)/d(inputs), zeros for inputs the outputs do not
+    use; outputs that do not require grad contribute nothing."""
+    pairs = [(o, c) for o, c in zip(outputs, cotangents) if o.requires_grad]
+    if pairs:
+        outs, cts = zip(*pairs)
+        result = autograd.grad(outs, inputs, cts, retain_graph=retain_graph,
+                               create_graph=create_graph, allow_unused=True)
+    else:
+        result = (None,) * len(inputs)
+    return [zeros_like(x) if g is None else g for x, g in zip(inputs, result)]
+
+
+# ------------------------------------------------------------------ argnums
+
+def _wrap_argnum(argnum, num_args):
+    if not isinstance(argnum, int):
+        raise RuntimeError(f"argnum must be int, got: {type(argnum)}")
+    if -num_args <= argnum < num_args:
+        return argnum % num_args
+    raise RuntimeError(f"Got argnum={argnum}, but only {num_args} positional inputs")
+
+
+def _normalize_argnums(argnums, num_args):
+    """argnums as non-negative positions (an int stays an int, a tuple a tuple)."""
+    if isinstance(argnums, int):
+        return _wrap_argnum(argnums, num_args)
+    if not isinstance(argnums, tuple):
+        raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
+    if len(argnums) == 0:
+        raise RuntimeError("argnums must be non-empty")
+    wrapped = tuple(_wrap_argnum(a, num_args) for a in argnums)
+    if len(set(wrapped)) != len(wrapped):
+        raise RuntimeError(f"argnums elements must be unique, got {argnums}")
+    return wrapped
+
+
+def _select(args, argnums):
+    """The differentiated arguments: one argument for an int argnums, a tuple for a tuple."""
+    if isinstance(argnums, int):
+        return args[argnums]
+    return tuple(args[i] for i in argnums)
+
+
+def _replace(args, argnums, new):
+    args = list(args)
+    if isinstance(argnums, int):
+        args[argnums] = new
+    else:
+        for i, value in zip(argnums, new):
+            args[i] = value
+    return tuple(args)
+
+
+# ------------------------------------------------------------------ grad
+
+def grad_and_value(func, argnums=0, has_aux=False):
+    """A function returning (gradient of `func` with respect to the arguments at
+    `argnums`, value of `func`); with `has_aux`, `func` returns (scalar, aux) and the
+    wrapper (gradient, (value, aux)). `func` must return a 0-dim Tensor. The gradient has
+    the structure of the differentiated argument (a dict of parameters gives a dict), a
+    tuple of them for a tuple `argnums`; unused inputs get zeros."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        level = _Level()
+        with enable_grad():
+            argnums_ = _normalize_argnums(argnums, len(args))
+            diff = tree_map(level.differentiable, _select(args, argnums_))
+            output = func(*_replace(args, argnums_, diff), **kwargs)
+            aux = None
+            if has_aux:
+                if not (isinstance(output, tuple) and len(output) == 2):
+                    raise RuntimeError("grad_and_value(f)(*args): output of function f should "
+                                       "be a tuple: (output, aux) if has_aux is True")
+                output, aux = output
+            if not isinstance(output, Tensor):
+                raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a "
+                                   f"Tensor, got {type(output)}")
+            if output.dim() != 0:
+                raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a "
+                                   f"scalar Tensor, got tensor with {output.dim()} dims. Maybe "
+                                   f"you wanted to use the vjp or jacrev APIs instead?")
+            flat_diff, spec = tree_flatten(diff)
+            grads = _grads(level, [output], flat_diff, [None],
+                           create_graph=level.keep_graph([output]))
+        result = level.lift(tree_unflatten(grads, spec))
+        if has_aux:
+            return result, (level.lift(output), level.lift(aux))
+        return result, level.lift(output)
+    return wrapper
+
+
+def grad(func, argnums=0, has_aux=False):
+    """The gradient of a scalar function: ``grad(f)(x) = df/dx`` (see grad_and_value).
+    With `has_aux`, returns (gradient, aux)."""
+    g_and_v = grad_and_value(func, argnums, has_aux)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        gradient, value = g_and_v(*args, **kwargs)
+        if has_aux:
+            return gradient, value[1]
+        return gradient
+    return wrapper
+
+
+# ------------------------------------------------------------------ vjp, jacrev
+
+def vjp(func, *primals, has_aux=False):
+    """(func(*primals), vjp_fn[, aux]) where ``vjp_fn(v)`` is the vector-Jacobian product
+    ``v^T J`` for cotangents `v` shaped like the output, returned as a tuple with one entry
+    per primal. vjp_fn may be called many times (the graph is kept)."""
+    level = _Level()
+    with enable_grad():
+        diff = tree_map(level.differentiable, primals)
+        output = func(*diff)
+        aux = None
+        if has_aux:
+            if not (isinstance(output, tuple) and len(output) == 2):
+                raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: "
+                                   "(output, aux) if has_aux is True")
+            output, aux = output
+        flat_out, out_spec = tree_flatten(output)
+        for o in flat_out:
+            if not isinstance(o, Tensor):
+                raise RuntimeError(f"vjp(f, *primals): expected f(*primals) to return only "
+                                   f"tensors, got unsupported type {type(o)}")
+            if not (o.dtype.is_floating_point or o.dtype.is_complex):
+                raise RuntimeError(f"vjp(f, ...): All outputs of f must be floating-point or "
+                                   f"complex Tensors, got Tensor with dtype {o.dtype}")
+    flat_diff, primal_spec = tree_flatten(diff)
+    # whether the outputs depend on tensors tracked outside (walked once, not per call)
+    outputs_reach_outside = any(level.reaches_outside(o) for o in flat_out)
+
+    def vjp_fn(cotangents, retain_graph=True, create_graph=None):
+        flat_ct, ct_spec = tree_flatten(cotangents)
+        if ct_spec != out_spec:
+            raise RuntimeError(f"Expected pytree structure of cotangents to be the same as "
+                               f"pytree structure of outputs to the function. cotangents: "
+                               f"{ct_spec}, primal output: {out_spec}")
+        call = _Level()
+        call.own = level.own
+        with enable_grad():
+            if create_graph is None:
+                create_graph = call.outer_grad and (
+                    outputs_reach_outside or any(isinstance(c, Tensor) and c.requires_grad
+                                                     for c in flat_ct))
+            grads = _grads(call, flat_out, flat_diff, flat_ct, create_graph, retain_graph)
+        return call.lift(tree_unflatten(grads, primal_spec))
+
+    if has_aux:
+        return level.lift(output), vjp_fn, level.lift(aux)
+    return level.lift(output), vjp_fn
+
+
+def _check_real(api, tensors, what):
+    for i, t in enumerate(tensors):
+        if isinstance(t, Tensor) and t.dtype.is_complex:
+            raise RuntimeError(f"{api}: Expected all {what}s to be real but received complex "
+                               f"tensor at flattened {what} idx: {i}")
+
+
+def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
+    """The Jacobian of `func` with respect to the arguments at `argnums`, by reverse mode:
+    one vector-Jacobian product per output element (rows of J). For an output of shape
+    O and an input of shape I the block has shape O + I; pytrees of outputs and inputs
+    give the nest output structure -> input structure (a tuple of inputs for a tuple
+    `argnums`). With `has_aux`, returns (jacobian, aux). `chunk_size` is checked and
+    otherwise has no effect (ember computes the rows one at a time)."""
+    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size > 0):
+        raise ValueError("jacrev: `chunk_size` should be greater than 0.")
+
+    @functools.wraps(func)
+    def wrapper(*args):
+        _check_real("jacrev", tree_flatten(args)[0], "input")
+        argnums_ = _normalize_argnums(argnums, len(args))
+        primals = _select(args, argnums_)
+        primals = primals if isinstance(argnums_, tuple) else (primals,)
+
+        def restricted(*diff):
+            new = diff if isinstance(argnums_, tuple) else diff[0]
+            return func(*_replace(args, argnums_, new))
+
+        result = vjp(restricted, *primals, has_aux=has_aux)
+        output, vjp_fn = result[0], result[1]
+        flat_out, out_spec = tree_flatten(output)
+        _check_real("jacrev", flat_out, "output")
+        flat_primals, primal_spec = tree_flatten(primals)
+        zero_cts = [zeros_like(o) for o in flat_out]
+        blocks_per_output = []
+        for i, o in enumerate(flat_out):
+            rows = [[] for _ in flat_primals]
+            for k in range(o.numel()):
+                basis = zeros(o.numel(), dtype=o.dtype, device=o.device)
+                basis[k] = 1
+                cts = list(zero_cts)
+                cts[i] = basis.reshape(o.shape)
+                flat_g = tree_flatten(vjp_fn(tree_unflatten(cts, out_spec)))[0]
+                for j, g in enumerate(flat_g):
+                    rows[j].append(g)
+            blocks = []
+            for j, p in enumerate(flat_primals):
+                shape = tuple(o.shape) + tuple(p.shape)
+                if rows[j]:
+                    blocks.append(stack(rows[j]).reshape(shape))
+                else:
+                    blocks.append(zeros(shape, dtype=p.dtype, device=p.device))
+            per_input = tree_unflatten(blocks, primal_spec)
+            blocks_per_output.append(per_input if isinstance(argnums_, tuple) else per_input[0])
+        jac = tree_unflatten(blocks_per_output, out_spec)
+        if has_aux:
+            return jac, result[2]
+        return jac
+    return wrapper
+
+
+# ------------------------------------------------------------------ forward mode
+
+def _forward_ad():
+    """ember.autograd.forward_ad, or NotImplementedError where ember has none yet."""
+    try:
+        from ..autograd import forward_ad
+    except ImportError:
+        raise NotImplementedError(
+            "ember.func.jvp/jacfwd need forward-mode AD (ember.autograd.forward_ad), which "
+            "ember does not have yet; use jacrev, or ember.autograd.functional.jvp (double "
+            "backward) instead") from None
+    return forward_ad
+
+
+def jvp(func, primals, tangents, *, strict=False, has_aux=False):
+    """(func(*primals), J @ tangents): the Jacobian-vector product by forward-mode AD."""
+    _forward_ad()
+    raise NotImplementedError("ember.func.jvp is not built yet")
+
+
+def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
+    """The Jacobian of `func` by forward-mode AD (one jvp per input element)."""
+    _forward_ad()
+    raise NotImplementedError("ember.func.jacfwd is not built yet")
+
+
+def linearize(func, *primals):
+    """(func(*primals), jvp_fn) in torch.func; needs forward-mode AD."""
+    raise NotImplementedError("ember.func.linearize is not supported by ember")
+
+
+def hessian(func, argnums=0):
+    """The Hessian of a scalar `func`: the Jacobian of its gradient, shaped x.shape + x.shape
+    (computed as jacrev(jacrev(func)))."""
+    return jacrev(jacrev(func, argnums), argnums)

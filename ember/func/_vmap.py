@@ -1,0 +1,223 @@
+"""vmap: map a function over a batch dimension of its inputs (``torch.func.vmap``).
+
+``vmap(f)(x)`` equals ``stack([f(x[0]), f(x[1]), ...])``, and that is how ember computes
+it: it calls `f` once per slice of the batch and stacks the results. This is right for
+every function without side effects (nested vmap, grad inside vmap and functional_call
+included) but it is SLOW: a batch of B costs B Python-level calls of `f`, where PyTorch
+runs each op once on the whole batch. Use it for clarity (per-sample gradients, model
+ensembles), not for speed.
+
+Known differences from PyTorch, which tracks which tensors carry a batch dimension:
+an output with ``out_dims=None`` is accepted when every slice gives the same value
+(PyTorch rejects any output that depends on a batched input, even a constant one); and
+functions whose slices give outputs of different shapes fail in ``stack`` (PyTorch
+rejects them earlier, at the data-dependent op).
+"""
+import functools
+
+from .. import _random
+from .._tensor import Tensor
+from .._ops.creation import zeros
+from .._ops.joining import stack
+from .._ops.pointwise_more import equal
+from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
+
+__all__ = ["vmap"]
+
+_RANDOMNESS = ("error", "different", "same")
+
+
+def _name(func):
+    if isinstance(func, functools.partial):
+        return f"functools.partial({_name(func.func)}, ...)"
+    return getattr(func, "__name__", repr(func))
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    """Vectorize `func` over a dimension of its inputs.
+
+    `in_dims` says, for each positional argument, which dimension is the batch (an int,
+    negative allowed) or None for an argument passed whole to every call; it is an int
+    for all arguments, or a (nested) tuple/list/dict matching the arguments' structure,
+    where an int or None covers a whole sub-structure. Keyword arguments are never
+    batched. `out_dims` places the batch dimension in each output the same way (None:
+    an output that is the same for every slice, returned once). Outputs must be tensors
+    (or nests of them) wherever their out_dim is an int.
+
+    `randomness`: "error" raises when `func` draws random numbers, "different" lets every
+    slice draw its own, "same" gives every slice the same draws (each slice starts from
+    the generators' state at the first draw). `chunk_size` is validated and otherwise
+    has no effect: ember runs `func` one slice at a time anyway (see the module notes:
+    correct for pure functions, but slow).
+    """
+    if randomness not in _RANDOMNESS:
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size > 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+
+    @functools.wraps(func)
+    def wrapped(*args, **kwargs):
+        _check_out_dims(out_dims, func)
+        batch_size, flat_in_dims, flat_args, args_spec = _batched_inputs(func, in_dims, args)
+        with _Randomness(randomness) as rng:
+            if batch_size == 0:
+                # no slice to run: run one of zeros to learn the outputs' shapes
+                sample = [arg if d is None else _zero_slice(arg, d)
+                          for d, arg in zip(flat_in_dims, flat_args)]
+                results = [func(*tree_unflatten(sample, args_spec), **kwargs)]
+            else:
+                results = []
+                for i in range(batch_size):
+                    rng.start_slice(i)
+                    sliced = [arg if d is None else arg.select(d, i)
+                              for d, arg in zip(flat_in_dims, flat_args)]
+                    results.append(func(*tree_unflatten(sliced, args_spec), **kwargs))
+        return _stack_outputs(func, results, out_dims, batch_size)
+    return wrapped
+
+
+def _zero_slice(arg, d):
+    shape = tuple(arg.shape[:d]) + tuple(arg.shape[d + 1:])
+    return zeros(shape, dtype=arg.dtype, device=arg.device)
+
+
+def _check_out_dims(out_dims, func):
+    leaves = tree_flatten(out_dims)[0]
+    if any(d is not None and not isinstance(d, int) for d in leaves):
+        raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims}): `out_dims` must be an "
+                         f"int, None or a python collection of ints representing where in the "
+                         f"outputs the vmapped dimension should appear.")
+
+
+def _batched_inputs(func, in_dims, args):
+    """(batch size, in_dim per leaf of args (non-negative or None), leaves, spec)."""
+    head = f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>)"
+    if not isinstance(in_dims, (int, tuple)):
+        raise ValueError(f"{head}: expected `in_dims` to be int or a (potentially nested) tuple "
+                         f"matching the structure of inputs, got: {type(in_dims)}.")
+    if len(args) == 0:
+        raise ValueError(f"vmap({_name(func)})(<inputs>): got no inputs. Maybe you forgot to add "
+                         f"inputs, or you are trying to vmap over a function with no inputs. "
+                         f"The latter is unsupported.")
+    flat_args, spec = tree_flatten(args)
+    flat_in_dims = broadcast_prefix(in_dims, spec)
+    if flat_in_dims is None:
+        raise ValueError(f"{head}: in_dims is not compatible with the structure of `inputs`. "
+                         f"in_dims has structure {tree_flatten(in_dims)[1]} but inputs has "
+                         f"structure {spec}.")
+    for i, (arg, d) in enumerate(zip(flat_args, flat_in_dims)):
+        if d is None:
+            continue
+        if not isinstance(d, int):
+            raise ValueError(f"{head}: Got in_dim={d} for an input but in_dim must be either an "
+                             f"integer dimension or None.")
+        if not isinstance(arg, Tensor):
+            raise ValueError(f"{head}: Got in_dim={d} for an input but the input is of type "
+                             f"{type(arg)}. We cannot vmap over non-Tensor arguments, please "
+                             f"use None as the respective in_dim")
+        if not -arg.dim() <= d < arg.dim():
+            raise ValueError(f"{head}: Got in_dim={d} for some input, but that input is a Tensor "
+                             f"of dimensionality {arg.dim()} so expected in_dim to satisfy "
+                             f"-{arg.dim()} <= in_dim < {arg.dim()}.")
+        flat_in_dims[i] = d % arg.dim()
+    sizes = [arg.shape[d] for arg, d in zip(flat_args, flat_in_dims) if d is not None]
+    if not sizes:
+        raise ValueError("vmap: Expected at least one Tensor to vmap over")
+    if any(s != sizes[0] for s in sizes):
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {sizes} for the mapped dimension")
+    return sizes[0], flat_in_dims, flat_args, spec
+
+
+def _stack_outputs(func, results, out_dims, batch_size):
+    """One output nest from the per-slice ones: leaves stacked along their out_dim."""
+    flat_first, spec = tree_flatten(results[0])
+    per_slice = [flat_first]
+    for r in results[1:]:
+        flat, other = tree_flatten(r)
+        if other != spec:
+            raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` returned outputs of "
+                             f"different structures for different slices ({spec} and {other})")
+        per_slice.append(flat)
+    incompatible = ValueError(
+        f"vmap({_name(func)}, ..., out_dims={out_dims})(<inputs>): out_dims is not compatible "
+        f"with the structure of `outputs`. out_dims has structure {tree_flatten(out_dims)[1]} "
+        f"but outputs has structure {spec}.")
+    if isinstance(results[0], Tensor):
+        if isinstance(out_dims, tuple) and len(out_dims) == 1:
+            flat_out_dims = list(out_dims)
+        elif out_dims is None or isinstance(out_dims, int):
+            flat_out_dims = [out_dims]
+        else:
+            raise incompatible
+    else:
+        flat_out_dims = broadcast_prefix(out_dims, spec)
+        if flat_out_dims is None:
+            raise incompatible
+    outputs = []
+    for j, d in enumerate(flat_out_dims):
+        values = [flat[j] for flat in per_slice]
+        if d is None:
+            outputs.append(_unbatched(func, values))
+            continue
+        if not isinstance(values[0], Tensor):
+            raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return "
+                             f"Tensors, got type {type(values[0])}. Did you mean to set "
+                             f"out_dims= to None for output?")
+        if batch_size == 0:
+            shape = list(values[0].shape)
+            if not -(len(shape) + 1) <= d <= len(shape):
+                stack(values, dim=d)  # raises torch's IndexError for the out-of-range dim
+            shape.insert(d % (len(shape) + 1), 0)
+            outputs.append(zeros(shape, dtype=values[0].dtype, device=values[0].device))
+        else:
+            outputs.append(stack(values, dim=d))
+    return tree_unflatten(outputs, spec)
+
+
+def _unbatched(func, values):
+    """An output with out_dim None: the same for every slice, returned once."""
+    first = values[0]
+    for v in values[1:]:
+        same = v is first or (isinstance(v, Tensor) and isinstance(first, Tensor)
+                              and v.shape == first.shape and equal(v, first))
+        if not same and isinstance(first, Tensor):
+            raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` can not return a "
+                             f"BatchedTensor when out_dim is None")
+    return first
+
+
+class _Randomness:
+    """Watches random draws while vmap runs `func` (through ember._random's draw hook;
+    an enclosing vmap's hook keeps running first, so its mode still applies)."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.states = {}   # id(generator) -> (generator, state at its first draw)
+
+    def __enter__(self):
+        self.outer = _random._draw_hook
+        if self.mode != "different":
+            _random._draw_hook = self._on_draw
+        return self
+
+    def __exit__(self, *exc):
+        _random._draw_hook = self.outer
+        return False
+
+    def _on_draw(self, generator):
+        if self.outer is not None:
+            self.outer(generator)
+        if self.mode == "error":
+            raise RuntimeError("vmap: called random operation while in randomness error mode. "
+                               "Please either use the 'same' or 'different' randomness flags on "
+                               "vmap or perform the randomness operation out of vmap")
+        if id(generator) not in self.states:   # "same": remember where the draws start
+            self.states[id(generator)] = (generator, generator._np.bit_generator.state)
+
+    def start_slice(self, i):
+        """randomness="same": every slice replays the draws of the first."""
+        if i > 0:
+            for generator, state in self.states.values():
+                generator._np.bit_generator.state = state
