@@ -210,6 +210,42 @@ def test_grad_materialize_with_allow_unused_false_raises():
             lib.autograd.grad(x.sum(), x, allow_unused=False, materialize_grads=True)
 
 
+def test_grad_is_grads_batched():
+    def run(lib):
+        x, y = leaf(lib), leaf(lib, M[0])
+        out = x * x * 3
+        eye = lib.eye(3)
+        (jac,) = lib.autograd.grad(out, x, eye, is_grads_batched=True, retain_graph=True)
+        # two outputs, one batch of cotangents each; an unused input stays None or is
+        # materialized unbatched, as PyTorch's vmap leaves it
+        both_out = (out, (x * y).sum())
+        gx, gy = lib.autograd.grad(both_out, (x, y), [eye, lib.tensor([1.0, 2.0, -1.0])],
+                                   is_grads_batched=True, retain_graph=True)
+        z = leaf(lib)
+        _, gz = lib.autograd.grad(out, (x, z), eye[:2], is_grads_batched=True,
+                                  allow_unused=True, retain_graph=True)
+        _, mz = lib.autograd.grad(out, (x, z), eye[:2], is_grads_batched=True,
+                                  materialize_grads=True, retain_graph=True)
+        # create_graph: the batched gradients are differentiable again
+        (h,) = lib.autograd.grad(out, x, eye, is_grads_batched=True, create_graph=True)
+        (hh,) = lib.autograd.grad(h.sum(), x)
+        return jac, gx, gy, gz is None, mz, h, hh
+    both(run)
+
+
+def test_grad_is_grads_batched_errors():
+    for lib in LIBS:
+        x = leaf(lib)
+        out = x * 2
+        with pytest.raises(RuntimeError, match="the first dimension of each grad_output"):
+            lib.autograd.grad(out, x, lib.ones(2, 4), is_grads_batched=True, retain_graph=True)
+        with pytest.raises(ValueError, match="same size in the mapped dimension"):
+            lib.autograd.grad((out, x.sum()), x, (lib.ones(2, 3), lib.ones(3)),
+                              is_grads_batched=True, retain_graph=True)
+        with pytest.raises(IndexError):
+            lib.autograd.grad(out, x, lib.ones(0, 3), is_grads_batched=True)
+
+
 def test_grad_of_input_not_requiring_grad():
     for lib in LIBS:
         x = leaf(lib)

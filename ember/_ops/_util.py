@@ -161,5 +161,16 @@ def dtype_name(dt):
                 dt.name, dt.name)
 
 
+_C_TYPE_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short",
+                 "int32": "int", "int64": "long int", "float32": "float", "float64": "double",
+                 "float16": "c10::Half", "bfloat16": "c10::BFloat16", "bool": "bool",
+                 "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def c_type_name(dt):
+    """The C++ type name PyTorch's dtype checks print (float, long int, ...)."""
+    return _C_TYPE_NAMES.get(dt.name if hasattr(dt, "name") else str(dt), str(dt))
+
+
 def shape_str(shape):
     return "[" + ", ".join(str(s) for s in shape) + "]"

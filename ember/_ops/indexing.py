@@ -21,7 +21,7 @@ from .._backend import ARRAY_TYPES, CUDA_ON, array_namespace, as_array, like, uf
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
-from ._util import cast, dtype_name, shape_str, wrap_dim
+from ._util import cast, c_type_name, dtype_name, shape_str, wrap_dim
 
 __all__ = ["nonzero", "argwhere", "index_select", "masked_fill", "masked_select",
            "masked_scatter", "gather", "scatter", "scatter_add", "scatter_reduce", "index_add",
@@ -581,10 +581,6 @@ def index_fill(input, dim, index, value):
 
 # ---------------------------------------------------------------------------- masks
 
-_C_TYPE_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short",
-                 "int32": "int", "int64": "long int", "float32": "float", "float64": "double"}
-
-
 def _mask_array(fname, mask):
     if not isinstance(mask, Tensor):
         raise TypeError(f"{fname}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
@@ -592,7 +588,7 @@ def _mask_array(fname, mask):
         if fname == "masked_select":
             raise RuntimeError("masked_select: expected BoolTensor for mask")
         raise RuntimeError(f"{fname}_ only supports boolean masks, but got mask with dtype "
-                           f"{_C_TYPE_NAMES.get(mask.dtype.name, mask.dtype.name)}")
+                           f"{c_type_name(mask.dtype)}")
     return mask._data
 
 

@@ -14,7 +14,8 @@ from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
-from ._util import wrap_dim, cast, check_same_device, dtype_name
+from .pointwise import _out as write_out
+from ._util import wrap_dim, cast, check_same_device, dtype_name, c_type_name
 from .shape import as_view, reshape, atleast_1d, atleast_2d, atleast_3d
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack", "row_stack",
@@ -33,18 +34,25 @@ def _check_tensor_list(tensors, fname):
     check_same_device(*tensors)
 
 
-def _write_out(out, result, fname):
-    """The `out=` convention: copy `result` into `out` (same shape) and return `out`."""
+def _write_out(out, result, fname, exact_dtype=False):
+    """The `out=` convention: write `result` into `out` (resized, with PyTorch's warning,
+    when its shape differs) and return `out`. The join functions cast to out's dtype where
+    PyTorch's casting rules allow; `exact_dtype` functions (triu, tril, diag) want out's
+    dtype to be the result's."""
     if out is None:
         return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{fname}(): argument 'out' must be Tensor, not {type(out).__name__}")
     if grad_mode.is_grad_enabled() and (result.requires_grad or out.requires_grad):
         raise RuntimeError(f"{fname}(): functions with out=... arguments don't support automatic "
                            f"differentiation, but one of the arguments requires grad.")
-    if out.shape != result.shape:
-        raise NotImplementedError(f"{fname}(out=...) with an out tensor of another shape "
-                                  f"({list(out.shape)} instead of {list(result.shape)}) is not "
-                                  f"supported by ember")
-    return out.copy_(result)
+    if exact_dtype and out.dtype is not result.dtype:
+        raise RuntimeError(f"Expected out tensor to have dtype {c_type_name(result.dtype)}, but "
+                           f"got {c_type_name(out.dtype)} instead")
+    if not _dtype.can_cast(result.dtype, out.dtype):
+        raise TypeError(f"torch.cat(): input types can't be cast to the desired output type "
+                        f"{dtype_name(out.dtype)}")
+    return write_out(result, out)
 
 
 def _is_legacy_empty(shape):

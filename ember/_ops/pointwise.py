@@ -12,6 +12,7 @@ so a Python float operand is not rounded to half precision before the operation.
 import cmath
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -206,6 +207,14 @@ def _out(result, out):
     if not isinstance(out, Tensor):
         raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
     if out.shape != result.shape:
+        if out._data.size:
+            warnings.warn(f"An output with one or more elements was resized since it had shape "
+                          f"{list(out.shape)}, which does not match the required output shape "
+                          f"{list(result.shape)}. This behavior is deprecated, and in a future "
+                          f"PyTorch release outputs will not be resized unless they have zero "
+                          f"elements. You can explicitly reuse an out tensor t by resizing it, "
+                          f"inplace, to zero elements with t.resize_(0).", UserWarning,
+                          stacklevel=3)
         out._data = array_namespace(result._data).empty(result._data.shape,
                                                         dtype=out._data.dtype)
     with grad_mode.no_grad():

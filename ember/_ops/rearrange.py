@@ -281,7 +281,7 @@ def triu(input, diagonal=0, *, out=None):
 
 def _finish_out(result, out, fname):
     from .joining import _write_out
-    return _write_out(out, result, fname)
+    return _write_out(out, result, fname, exact_dtype=True)
 
 
 class DiagEmbed(Op):

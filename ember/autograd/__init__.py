@@ -105,7 +105,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Gradients of `outputs` with respect to `inputs`, returned as a tuple."""
     if is_grads_batched:
-        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported by ember")
+        return _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                             allow_unused, materialize_grads)
     if allow_unused is None:
         allow_unused = materialize_grads
     if materialize_grads and allow_unused is False:
@@ -134,6 +135,59 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "behavior.")
         out.append(g)
     return tuple(out)
+
+
+def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """autograd.grad(is_grads_batched=True): the first dimension of every grad_output is a
+    batch of vectors, and the result is one vector-Jacobian product per batch entry,
+    stacked along a new first dimension. PyTorch maps the product over the batch with vmap;
+    ember runs one backward pass per entry, which gives the same numbers."""
+    from .._tensor import Tensor
+    from .._ops.joining import stack
+    outs = _as_tuple(outputs)
+    gos = _as_tuple(grad_outputs)
+    sizes = []
+    for i, out in enumerate(outs):
+        g = gos[i] if i < len(gos) else None
+        if not isinstance(g, Tensor) or g.dim() == 0:
+            raise ValueError(f"autograd.grad(is_grads_batched=True): grad_outputs[{i}] must be a "
+                             f"Tensor whose first dimension is the batch dimension, got "
+                             f"{g if not isinstance(g, Tensor) else 'a 0-dim Tensor'}")
+        if g.shape[1:] != out.shape:
+            raise RuntimeError(
+                f"If `is_grads_batched=True`, we interpret the first dimension of each grad_output "
+                f"as the batch dimension. The sizes of the remaining dimensions are expected to "
+                f"match the shape of corresponding output, but a mismatch was detected: "
+                f"grad_output[{i}] has a shape of {g.shape[1:]} and output[{i}] has a shape of "
+                f"{out.shape}. If you only want some tensors in `grad_output` to be considered "
+                f"batched, consider using vmap.")
+        sizes.append(g.shape[0])
+    if len(set(sizes)) > 1:
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {sizes} for the mapped dimension")
+    batch = sizes[0]
+    if batch == 0:
+        raise IndexError("index 0 is out of bounds for dimension 0 with size 0")
+    if retain_graph is None:
+        retain_graph = create_graph
+    rows = []
+    for b in range(batch):
+        last = b == batch - 1
+        rows.append(grad(outs, inputs, [g[b] for g in gos[:len(outs)]],
+                         retain_graph=retain_graph if last else True,
+                         create_graph=create_graph,
+                         allow_unused=allow_unused or materialize_grads))
+    result = []
+    for t, column in zip(_as_tuple(inputs), zip(*rows)):
+        if column[0] is not None:
+            result.append(stack(column))
+        elif materialize_grads:  # as PyTorch: an unused input's zeros are not batched
+            from .._ops.creation import zeros_like
+            result.append(zeros_like(t))
+        else:
+            result.append(None)
+    return tuple(result)
 
 
 def Variable(data, requires_grad=False, volatile=False):

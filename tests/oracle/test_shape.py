@@ -212,6 +212,18 @@ CASES = [
     ("column_stack", lambda L, a, b, c: L.column_stack([a, b, c]),
      (G(f32(3)), G(f32(3, 2)), G(f32(3)))),
     ("err_hstack_empty", lambda L: L.hstack([]), ()),
+    # out=: resized when its shape differs (with PyTorch's deprecation warning when it held
+    # elements), cast where the casting rules allow
+    # (tensors from NumPy arrays cannot be resized in torch: those out tensors are made here)
+    ("cat_out_resized", lambda L, a, b: L.cat([a, b], out=L.empty(0)), (f32(2, 3), f32(1, 3))),
+    ("cat_out_cast", lambda L, a, b, o: (L.cat([a, b], out=o), o), (f32(2, 3), f32(1, 3), f64(3, 3))),
+    ("stack_out_resized", lambda L, a, b: L.stack([a, b], 1, out=L.zeros(4)), (i64(2), i64(2))),
+    ("hstack_out", lambda L, a, b, o: (L.hstack([a, b], out=o), o), (f32(2), f32(3), f32(5))),
+    ("err_cat_out_uncastable", lambda L, a, o: L.cat([a], out=o), (f32(2), i64(2))),
+    ("err_stack_out_uncastable", lambda L, a, o: L.stack([a], out=o), (f32(2), bools(2))),
+    ("triu_out_resized", lambda L, a: L.triu(a, out=L.empty(0)), (f32(3, 3),)),
+    ("err_triu_out_dtype", lambda L, a, o: L.triu(a, out=o), (f32(3, 3), f64(3, 3))),
+    ("err_diag_out_dtype", lambda L, a, o: L.diag(a, out=o), (f32(3), i64(3, 3))),
     # repeat / tile / repeat_interleave
     ("repeat", lambda L, x: x.repeat(2, 3), (G(f32(2, 3)),)),
     ("repeat_more_dims", lambda L, x: x.repeat(2, 1, 2), (G(tr(f32(3, 2))),)),
