@@ -46,7 +46,7 @@ def weighted_loss(lib, out, seed=5):
 
 
 def to_np(t):
-    return t.detach().cpu().numpy() if hasattr(t, "cpu") else np.asarray(t)
+    return t.detach().cpu().resolve_conj().numpy()
 
 
 def compare_with_torch(f, arrays, rtol=1e-7, atol=1e-9, create_graph=False):
@@ -259,3 +259,78 @@ def test_logdet_complex_singular():
     for lib in (torch, ember):
         out = lib.logdet(lib.zeros(2, 2, dtype=lib.complex64))
         assert np.isneginf(out.real.item()) and np.isnan(out.imag.item())
+
+
+# ---------------------------------------------------------------------------- logcumsumexp
+
+INF = np.inf
+LCSE_VALUES = [  # complex sequences whose scan hits each branch of the complex logaddexp
+    ("branches", [1 + 3j, 2 - 3j, 0.5 + 3.1j, -1 + 2.9j, 3 + 3j]),
+    ("tie_new_wins", [0j, 4j, 4 + 0j, 4 - 4j]),
+    ("neg_inf", [-INF, complex(-INF, 1), 1 + 1j, 1000 + 2j, -INF]),
+    ("pos_inf", [complex(INF, 1), complex(INF, 2), 1]),
+    ("pos_inf_then_finite", [complex(INF, 1), 2, -3j]),
+    ("inf_imag", [complex(1, INF), 0, 1]),
+    ("nan", [1, complex(np.nan, 1), complex(INF, 2), 1]),
+    ("tiny_and_huge", [0, -50 + 1j, -800, 700 + 3j, 1e-20, -1e5j]),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
+@pytest.mark.parametrize("name,values", LCSE_VALUES, ids=[c[0] for c in LCSE_VALUES])
+def test_logcumsumexp_complex_values_match_torch(name, values, dtype):
+    a = np.array(values, dtype=dtype)
+    t = torch.logcumsumexp(torch.tensor(a), 0).numpy()
+    e = ember.logcumsumexp(ember.tensor(a), 0)
+    assert e.dtype is getattr(ember, np.dtype(dtype).name)
+    rtol = 1e-12 if dtype == np.complex128 else 1e-6
+    np.testing.assert_allclose(e.numpy(), t, rtol=rtol, atol=0, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.complex128, 1e-10), (np.complex64, 2e-5)])
+def test_logcumsumexp_complex_gradients_with_infinities_match_torch(dtype, rtol):
+    """Gradients where the input holds -inf (zero gradient after a finite prefix, NaN where
+    the output itself is -inf, as torch) and large magnitudes; the loss reads the finite
+    outputs only."""
+    a = np.array([-INF, complex(-INF, 1), 1 + 1j, 1000 + 2j, -INF, 3 - 40j], dtype=dtype)
+    w = np.array([0, 0, 1 + 2j, -1j, 0.5, 2 - 1j], dtype=dtype)
+    grads = []
+    for lib in (torch, ember):
+        x = lib.tensor(a, requires_grad=True)
+        y = lib.logcumsumexp(x, 0)
+        (y[2:] * lib.tensor(w[2:])).real.sum().backward()
+        grads.append(x.grad.resolve_conj().numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=rtol, atol=rtol, equal_nan=True)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("dtype,rtol", [(np.complex128, 1e-9), (np.complex64, 1e-4)])
+def test_logcumsumexp_complex_matches_torch(dim, dtype, rtol):
+    a = cplx(3, 4, dtype=dtype) * 3
+    compare_with_torch(lambda lib, x: lib.logcumsumexp(x, dim), [a], rtol=rtol, atol=rtol)
+    compare_with_torch(lambda lib, x: lib.logcumsumexp(x.mT, dim), [a], rtol=rtol, atol=rtol)
+
+
+def test_logcumsumexp_complex_double_backward_matches_torch():
+    compare_with_torch(lambda lib, x: lib.logcumsumexp(x, 1), [cplx(2, 5)], rtol=1e-8,
+                       atol=1e-10, create_graph=True)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_logcumsumexp_complex_gradcheck(fast):
+    x = ember.tensor(cplx(3, 4), requires_grad=True)
+    for dim in (0, 1):
+        f = lambda a: ember.logcumsumexp(a, dim)   # noqa: E731
+        assert ember.autograd.gradcheck(f, (x,), fast_mode=fast)
+        assert ember.autograd.gradgradcheck(f, (x,), fast_mode=fast)
+    x0 = ember.tensor(1 + 2j, dtype=ember.complex128, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda a: ember.logcumsumexp(a, 0), (x0,))
+
+
+def test_logcumsumexp_complex_empty_and_zero_dim():
+    for shape in [(0, 3), ()]:
+        a = np.zeros(shape, dtype=np.complex64) + (1 - 1j)
+        t = torch.logcumsumexp(torch.tensor(a), -1 if shape else 0)
+        e = ember.logcumsumexp(ember.tensor(a), -1 if shape else 0)
+        assert tuple(e.shape) == tuple(t.shape) and e.dtype is ember.complex64
+        np.testing.assert_array_equal(e.numpy(), t.numpy())
