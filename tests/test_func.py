@@ -561,3 +561,59 @@ def test_replace_all_batch_norm_modules_and_functionalize():
         return lib.func.functionalize(lambda x: x.add_(1).mul(2))(x.clone()), flags
     e, t = run_both(program, arr(4, 3))
     assert_same(e, t)
+
+
+# ------------------------------------------------------------------ forward mode
+
+def test_jvp_values_pytrees_and_aux():
+    def program(lib, x, y, tx, ty):
+        out, tangent = lib.func.jvp(lambda a, b: {"p": a * b.sum(), "q": [a.exp()]},
+                                    (x, y), (tx, ty))
+        o2, t2, aux = lib.func.jvp(lambda d: ((d["u"] ** 2).sum(), d["u"].cos()),
+                                   ({"u": x},), ({"u": tx},), has_aux=True)
+        constant = lib.func.jvp(lambda a: lib.ones(2), (x,), (tx,))
+        return out, tangent, o2, t2, aux, constant
+    e, t = run_both(program, arr(3), arr(2), arr(3), arr(2))
+    assert_same(e, t)
+    assert not e[1]["p"].requires_grad
+
+
+def test_jacfwd_and_forward_over_reverse():
+    def program(lib, x, y):
+        f = lambda x, y: (x.sin() * y.sum(), (x ** 2).sum())   # noqa: E731
+        return (lib.func.jacfwd(f)(x, y), lib.func.jacfwd(f, argnums=(0, 1))(x, y),
+                lib.func.jacfwd(lambda x: (x.exp(), x.sum()), has_aux=True)(x),
+                lib.func.jvp(lib.func.grad(lambda x: (x.tanh() * x).sum()), (x,), (y[:3] + x,)),
+                lib.func.grad(lambda x: lib.func.jvp(lambda a: (a ** 3).sum(), (x,), (x,))[1])(x),
+                lib.func.hessian(lambda x, y: (x * y[:3]).prod(), argnums=(0, 1))(x, y))
+    e, t = run_both(program, arr(3, dtype=np.float64), arr(4, dtype=np.float64))
+    assert_same(e, t)
+
+
+def test_forward_mode_errors():
+    x = np.ones(2, dtype=np.float32)
+    cases = [
+        lambda lib, x: lib.func.jvp(lambda a: a, [x], [x]),
+        lambda lib, x: lib.func.jvp(lambda a: a, (x,), [x]),
+        lambda lib, x: lib.func.jvp(lambda a: a, (x,), (lib.ones(3),)),
+        lambda lib, x: lib.func.jvp(lambda a: a, (x,), (x,), has_aux=True),
+        lambda lib, x: lib.func.jvp(lambda a: 3.0, (x,), (x,)),
+        lambda lib, x: lib.func.jvp(lambda a: a, (3.0,), (x,)),
+        lambda lib, x: lib.func.jvp(lambda a: a, (), ()),
+        lambda lib, x: lib.func.jvp(lambda a: a * 2, (x.long(),), (x.long(),)),
+        lambda lib, x: lib.func.jacfwd(lambda a: a, randomness="x")(x),
+        lambda lib, x: lib.func.jacfwd(lambda a: a + lib.rand(2))(x),
+        lambda lib, x: lib.func.jacfwd(lambda a: a, argnums=1)(x),
+    ]
+    for program in cases:
+        same_error(program, x)
+    same = ember.func.jacfwd(lambda a: a + ember.rand(2), randomness="same")(ember.ones(2))
+    assert_same(same, torch.eye(2))
+
+
+def test_forward_over_forward_is_not_built():
+    x = ember.ones(2)
+    with pytest.raises(NotImplementedError, match="forward-over-forward"):
+        ember.func.jvp(lambda a: ember.func.jvp(lambda b: b * a, (a,), (a,))[1], (x,), (x,))
+    with pytest.raises(NotImplementedError, match="forward-over-forward"):
+        ember.func.jacfwd(ember.func.jacfwd(lambda a: a.sin()))(x)

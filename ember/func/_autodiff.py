@@ -22,7 +22,10 @@ transform's gradient is taken with respect to that view alone (no "perturbation
 confusion" between the levels). Like torch.func, the transforms run the function with
 grad mode on even under an outer ``no_grad``.
 
-jvp and jacfwd need forward-mode AD (dual numbers); see their docstrings.
+jvp and jacfwd use forward-mode AD (ember.autograd.forward_ad); it has one dual level, so
+they nest with the reverse-mode transforms (hessian = jacfwd(jacrev(f)), jvp(grad(f)))
+but not with each other. Tangents survive the reverse-mode transforms: a fresh input
+made from a dual tensor is itself dual, and so are results handed back.
 """
 import functools
 
@@ -31,6 +34,7 @@ from .._tensor import Tensor
 from .._ops.creation import zeros, zeros_like
 from .._ops.joining import stack
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
+from ..autograd import forward_ad
 from ..autograd.graph import AccumulateGrad
 from ._pytree import tree_flatten, tree_map, tree_unflatten
 
@@ -53,10 +57,10 @@ class _Level:
         if not isinstance(x, Tensor):
             raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
         if x.requires_grad:
-            return x.view_as(x)
+            return x.view_as(x)   # a view keeps x's forward-AD tangent
         fresh = x.detach().requires_grad_(True)
         self.own.add(id(fresh))
-        return fresh
+        return _with_tangent_of(x, fresh)
 
     def reaches_outside(self, t):
         """Whether tensor `t` depends on a tensor requiring grad that this level did not
@@ -91,8 +95,17 @@ class _Level:
                 raise RuntimeError(f"Expected tensors, got unsupported type {type(x)}")
             if self.outer_grad and self.reaches_outside(x):
                 return x
-            return x.detach()
+            return _with_tangent_of(x, x.detach())
         return tree_map(one, tree)
+
+
+def _with_tangent_of(x, detached):
+    """`detached` (x.detach(), which drops forward-AD tangents), given x's tangent back if
+    x has one: jacfwd(jacrev(f)) pushes tangents through jacrev's graph inputs and results."""
+    tangent = x._fw_tangent
+    if tangent is None:
+        return detached
+    return forward_ad.make_dual(detached, tangent)
 
 
 def _grads(level, outputs, inputs, cotangents, create_graph, retain_graph=None):
@@ -313,36 +326,144 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
 
 # ------------------------------------------------------------------ forward mode
 
-def _forward_ad():
-    """ember.autograd.forward_ad, or NotImplementedError where ember has none yet."""
-    try:
-        from ..autograd import forward_ad
-    except ImportError:
+def _open_dual_level():
+    """forward_ad.dual_level() for jvp/jacfwd; ember's forward-mode AD has a single dual
+    level, so a jvp inside another (forward over forward) is not supported."""
+    if forward_ad._LEVEL[0] >= 0:
         raise NotImplementedError(
-            "ember.func.jvp/jacfwd need forward-mode AD (ember.autograd.forward_ad), which "
-            "ember does not have yet; use jacrev, or ember.autograd.functional.jvp (double "
-            "backward) instead") from None
-    return forward_ad
+            "ember.func.jvp/jacfwd inside another jvp/jacfwd or an open forward_ad.dual_level "
+            "(forward-over-forward) is not supported: ember's forward-mode AD has one dual "
+            "level. Use jacrev for the outer (or inner) transform instead")
+    return forward_ad.dual_level()
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
-    """(func(*primals), J @ tangents): the Jacobian-vector product by forward-mode AD."""
-    _forward_ad()
-    raise NotImplementedError("ember.func.jvp is not built yet")
+    """(func(*primals), J @ tangents): the Jacobian-vector product by forward-mode AD
+    (ember.autograd.forward_ad). `primals` is a tuple of (pytrees of) tensors, `tangents`
+    a tuple of the same structure and shapes; the output tangent has the output's
+    structure (zeros where the output does not depend on the primals). With `has_aux`,
+    `func` returns (output, aux) and jvp (output, tangent, aux)."""
+    api = "jvp(f, primals, tangents)"
+    if not isinstance(primals, tuple):
+        raise RuntimeError(f"{api}: Expected primals to be a tuple. E.g. it should be valid to "
+                           f"call f(*primals).")
+    flat_primals, primal_spec = tree_flatten(primals)
+    flat_tangents, tangent_spec = tree_flatten(tangents)
+    if primal_spec != tangent_spec:
+        raise RuntimeError(f"{api}: Expected primals and tangents to have the same python "
+                           f"structure. For example, if primals is a tuple of 3 tensors, "
+                           f"tangents also must be. Got primals with structure {primal_spec} "
+                           f"and tangents with structure {tangent_spec}")
+    if not flat_primals:
+        raise RuntimeError(f"{api}: Expected primals to contain at least one Tensor.")
+    for name, flat in (("primals", flat_primals), ("tangents", flat_tangents)):
+        for x in flat:
+            if not isinstance(x, Tensor):
+                raise RuntimeError(f"{api}: Expected {name} to only contain Tensors, got "
+                                   f"{type(x)}")
+    with _open_dual_level():
+        duals = [forward_ad.make_dual(p, t) for p, t in zip(flat_primals, flat_tangents)]
+        output = func(*tree_unflatten(duals, primal_spec))
+        aux = None
+        if has_aux:
+            if not (isinstance(output, tuple) and len(output) == 2):
+                raise RuntimeError(f"{api}: output of function f should be a tuple: (output, "
+                                   f"aux) if has_aux is True")
+            output, aux = output
+        flat_out, out_spec = tree_flatten(output)
+        values, out_tangents = [], []
+        for o in flat_out:
+            if not isinstance(o, Tensor):
+                raise RuntimeError(f"{api}: expected f(*primals) to return only tensors, got "
+                                   f"unsupported type {type(o)}")
+            value, tangent = forward_ad.unpack_dual(o)
+            values.append(value)
+            out_tangents.append(zeros_like(value) if tangent is None else tangent)
+        if has_aux:
+            aux = tree_map(lambda a: forward_ad.unpack_dual(a)[0] if isinstance(a, Tensor)
+                           else a, aux)
+    result = (tree_unflatten(values, out_spec), tree_unflatten(out_tangents, out_spec))
+    return result + (aux,) if has_aux else result
 
 
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
-    """The Jacobian of `func` by forward-mode AD (one jvp per input element)."""
-    _forward_ad()
-    raise NotImplementedError("ember.func.jacfwd is not built yet")
+    """The Jacobian of `func` with respect to the arguments at `argnums`, by forward mode:
+    one jvp per input element (columns of J), so it suits functions with few inputs and
+    many outputs; shapes and structure as jacrev's. `randomness` is vmap's: "error"
+    raises when `func` draws random numbers, "same" gives every column the same draws,
+    "different" lets each draw its own."""
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+
+    @functools.wraps(func)
+    def wrapper(*args):
+        from ._vmap import _Randomness
+        argnums_ = _normalize_argnums(argnums, len(args))
+        primals = _select(args, argnums_)
+        primals = primals if isinstance(argnums_, tuple) else (primals,)
+        flat_primals, primal_spec = tree_flatten(primals)
+        for x in flat_primals:
+            if not isinstance(x, Tensor):
+                raise RuntimeError(f"jvp(f, primals, tangents): Expected primals to only "
+                                   f"contain Tensors, got {type(x)}")
+        _check_real("jacfwd", flat_primals, "input")
+
+        def restricted(*diff):
+            new = diff if isinstance(argnums_, tuple) else diff[0]
+            return func(*_replace(args, argnums_, new))
+
+        zero_tangents = [zeros_like(p) for p in flat_primals]
+        columns = [[] for _ in flat_primals]   # per input: the output tangents per element
+        first = None
+        with _Randomness(randomness) as rng:
+            n = 0
+            for j, p in enumerate(flat_primals):
+                for k in range(p.numel()):
+                    rng.start_slice(n)
+                    n += 1
+                    basis = zeros(p.numel(), dtype=p.dtype, device=p.device)
+                    basis[k] = 1
+                    tangents = list(zero_tangents)
+                    tangents[j] = basis.reshape(p.shape)
+                    res = jvp(restricted, primals, tree_unflatten(tangents, primal_spec),
+                              has_aux=has_aux)
+                    if first is None:
+                        first = res
+                    columns[j].append(tree_flatten(res[1])[0])
+            if first is None:   # no input elements: one call for the outputs' shapes
+                first = jvp(restricted, primals, tree_unflatten(zero_tangents, primal_spec),
+                            has_aux=has_aux)
+        flat_out, out_spec = tree_flatten(first[0])
+        _check_real("jacfwd", flat_out, "output")
+        per_output = []
+        for i, o in enumerate(flat_out):
+            blocks = []
+            for j, p in enumerate(flat_primals):
+                shape = tuple(o.shape) + tuple(p.shape)
+                if columns[j]:
+                    cols = [c[i].reshape(-1) for c in columns[j]]
+                    blocks.append(stack(cols, dim=1).reshape(shape))
+                else:
+                    blocks.append(zeros(shape, dtype=o.dtype, device=o.device))
+            per_input = tree_unflatten(blocks, primal_spec)
+            per_output.append(per_input if isinstance(argnums_, tuple) else per_input[0])
+        jac = tree_unflatten(per_output, out_spec)
+        return (jac, first[2]) if has_aux else jac
+    return wrapper
 
 
 def linearize(func, *primals):
-    """(func(*primals), jvp_fn) in torch.func; needs forward-mode AD."""
-    raise NotImplementedError("ember.func.linearize is not supported by ember")
+    """(func(*primals), jvp_fn) with ``jvp_fn(*tangents)`` the Jacobian-vector product at
+    `primals` (each call runs `func` again under forward-mode AD)."""
+    output = func(*primals)
+
+    def jvp_fn(*tangents):
+        return jvp(func, primals, tangents)[1]
+    return tree_map(lambda t: t.detach() if isinstance(t, Tensor) else t, output), jvp_fn
 
 
 def hessian(func, argnums=0):
-    """The Hessian of a scalar `func`: the Jacobian of its gradient, shaped x.shape + x.shape
-    (computed as jacrev(jacrev(func)))."""
-    return jacrev(jacrev(func, argnums), argnums)
+    """The Hessian of a scalar `func`: the Jacobian of its gradient, shaped x.shape + x.shape,
+    computed forward-over-reverse as jacfwd(jacrev(func)), as PyTorch does."""
+    return jacfwd(jacrev(func, argnums), argnums)
