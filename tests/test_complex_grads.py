@@ -334,3 +334,65 @@ def test_logcumsumexp_complex_empty_and_zero_dim():
         e = ember.logcumsumexp(ember.tensor(a), -1 if shape else 0)
         assert tuple(e.shape) == tuple(t.shape) and e.dtype is ember.complex64
         np.testing.assert_array_equal(e.numpy(), t.numpy())
+
+
+# ---------------------------------------------------------------------------- eig / eigvals
+
+def eig_invariant(lib, A):
+    """Functions of eig that do not depend on the eigenvectors' phases: the eigenvalues,
+    |V|, and V diag(L) V^-1 (= A)."""
+    w, V = lib.linalg.eig(A)
+    return w, V.abs(), (V * w.unsqueeze(-2)).matmul(lib.linalg.inv(V))
+
+
+EIG_INPUTS = [  # name, array, rtol
+    ("real", _RNG.standard_normal((3, 3)), 1e-8),
+    ("real_batched", _RNG.standard_normal((2, 4, 4)), 1e-8),
+    ("complex128", cplx(3, 3), 1e-8),
+    ("complex128_batched", cplx(2, 3, 3), 1e-8),
+    ("complex64", cplx(3, 3, dtype=np.complex64), 1e-3),
+    ("float32", _RNG.standard_normal((3, 3)).astype(np.float32), 1e-3),
+]
+
+
+@pytest.mark.parametrize("name,a,rtol", EIG_INPUTS, ids=[c[0] for c in EIG_INPUTS])
+def test_eig_gradients_match_torch(name, a, rtol):
+    compare_with_torch(eig_invariant, [a], rtol=rtol, atol=rtol)
+    compare_with_torch(lambda lib, A: lib.linalg.eigvals(A), [a], rtol=rtol, atol=rtol)
+    compare_with_torch(lambda lib, A: lib.linalg.eig(A)[1].abs() ** 2, [a], rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("name,a,rtol", EIG_INPUTS[:4], ids=[c[0] for c in EIG_INPUTS[:4]])
+def test_eig_double_backward_matches_torch(name, a, rtol):
+    compare_with_torch(lambda lib, A: lib.linalg.eigvals(A), [a], rtol=1e-7, atol=1e-9,
+                       create_graph=True)
+    compare_with_torch(lambda lib, A: lib.linalg.eig(A)[1].abs(), [a], rtol=1e-7, atol=1e-9,
+                       create_graph=True)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_eig_gradcheck(dtype, fast):
+    a = _RNG.standard_normal((2, 3, 3)) + (1j * _RNG.standard_normal((2, 3, 3))
+                                           if dtype == np.complex128 else 0)
+    A = ember.tensor(a, requires_grad=True)
+    for f in (lambda x: ember.linalg.eigvals(x), lambda x: eig_invariant(ember, x)[:2]):
+        assert ember.autograd.gradcheck(f, (A,), fast_mode=fast)
+        assert ember.autograd.gradgradcheck(f, (A,), fast_mode=fast)
+
+
+def test_eig_phase_dependent_loss_raises_like_torch():
+    a = _RNG.standard_normal((3, 3))
+    for lib in (torch, ember):
+        A = lib.tensor(a, requires_grad=True)
+        V = lib.linalg.eig(A)[1]
+        with pytest.raises(RuntimeError, match=r"specified up to multiplication by e\^\{i phi\}"):
+            V.real.sum().backward()
+
+
+def test_eig_empty_matrix_gradient():
+    for lib in (torch, ember):
+        A = lib.zeros(0, 0, dtype=lib.float64, requires_grad=True)
+        w, V = lib.linalg.eig(A)
+        (w.abs().sum() + V.abs().sum()).backward()
+        assert tuple(A.grad.shape) == (0, 0) and A.grad.dtype == lib.float64

@@ -15,6 +15,8 @@ with g the gradient of the output and A^H the conjugate transpose,
     qr        A = Q R             dA = (g_Q + Q copyltu(M)) R^-H,  M = R g_R^H - g_Q^H Q
     svd       A = U S V^H         the usual F-matrix formula (distinct singular values)
     eigh      A = V diag(w) V^H   dA = V (diag(g_w) + skew(V^H g_V) / E) V^H,  E_ij = w_j - w_i
+    eig       A = V diag(L) V^-1  dA = V^-H (diag(g_L) + (W - V^H V diag(Re diag W)) / conj(E)) V^H,
+                                  W = V^H g_V,  E_ij = L_j - L_i   (see Eig)
 """
 import numbers
 
@@ -619,11 +621,24 @@ def eigvalsh(A, UPLO="L", *, out=None):
 
 
 class Eig(Op):
-    """Eigen-decomposition of a general matrix (complex results); no gradient yet."""
+    """A = V diag(L) V^-1 for a general square A: complex L and V, each column of V of unit
+    norm with its largest component real (LAPACK's normalization; the phase of a column
+    is otherwise arbitrary).
+
+    With W = V^H g_V and F_ij = 1 / (L_j - L_i) off the diagonal (0 on it),
+
+        dA = V^-H (diag(g_L) + conj(F) * (W - V^H V diag(Re diag W))) V^H
+
+    and its real part for real A. The projection drops the part of g_V that would change a
+    column's norm. A loss that depends on the columns' phases has Im diag W != 0: it has no
+    gradient, and backward raises as PyTorch's does. Needs distinct eigenvalues where g_V
+    is nonzero."""
     _name = "LinalgEigBackward0"
+    save_output = (0, 1)
 
     @staticmethod
     def forward(ctx, a):
+        ctx.real_input = a.dtype.kind != "c"
         if ctx.xp is np or hasattr(ctx.xp.linalg, "eig"):
             w, v = ctx.xp.linalg.eig(a)
         else:  # CuPy before 14 has no general eig: compute it on the host
@@ -634,8 +649,19 @@ class Eig(Op):
 
     @staticmethod
     def backward(ctx, gw, gv):
-        raise NotImplementedError("the gradient of linalg.eig / linalg.eigvals (complex "
-                                  "eigenvectors) is not supported by ember yet")
+        w, v = ctx.saved_tensors
+        vh = mH(v)
+        vhgv = vh.matmul(gv)
+        diag = vhgv.diagonal(0, -2, -1)
+        # PyTorch's tolerance for "the loss ignores the phases" (allclose(Im, 0, 1e-2, 1e-2))
+        if diag.numel() and float(to_host(diag.imag.abs().max()._data)) > 1e-2:
+            raise RuntimeError("linalg_eig_backward: The eigenvectors in the complex case are "
+                               "specified up to multiplication by e^{i phi}. The specified loss "
+                               "function depends on this quantity, so it is ill-defined.")
+        projected = vhgv - vh.matmul(v * diag.real.unsqueeze(-2))
+        core = conj(_inverse_gaps(w)) * projected + _diag_embed(gw)
+        ga = _solve_matrix(vh, core.matmul(vh))
+        return ga.real if ctx.real_input else ga
 
 
 def eig(A, *, out=None):
