@@ -145,22 +145,26 @@ class LBFGS(Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
-        for p in self._params:
-            if p.dtype.is_complex:
-                raise NotImplementedError("ember's LBFGS does not support complex parameters")
 
     # ------------------------------------------------------------------ flat views
+    # A complex parameter takes part as its real and imaginary parts (PyTorch's view_as_real),
+    # so the flat vectors are real and a complex parameter fills two slots per element.
     def _gather_flat_grad(self):
         xp = array_namespace(self._params[0]._data)
-        return xp.concatenate([xp.zeros(p._data.size, dtype=p._data.dtype) if p._grad is None
-                               else p._grad._data.reshape(-1) for p in self._params])
+        return xp.concatenate([_as_real(xp.zeros(p._data.size, dtype=p._data.dtype)
+                                        if p._grad is None else p._grad._data.reshape(-1))
+                               for p in self._params])
 
     def _add_grad(self, step_size, update):
         """p += step_size * update, `update` being the flat concatenation over parameters."""
         offset = 0
         for p in self._params:
-            n = p._data.size
-            p._data += step_size * update[offset:offset + n].reshape(p._data.shape)
+            complex_param = p._data.dtype.kind == "c"
+            n = p._data.size * (2 if complex_param else 1)
+            part = step_size * update[offset:offset + n]
+            if complex_param:
+                part = part.astype(p._data.real.dtype, copy=False).view(p._data.dtype)
+            p._data += part.reshape(p._data.shape)
             p._bump_version()
             offset += n
 
@@ -305,6 +309,13 @@ class LBFGS(Optimizer):
         state["prev_flat_grad"] = _tensor(prev_flat_grad)
         state["prev_loss"] = prev_loss
         return orig_loss
+
+
+def _as_real(flat):
+    """A contiguous flat array with complex entries as interleaved (real, imaginary) pairs."""
+    if flat.dtype.kind != "c":
+        return flat
+    return flat.view(flat.real.dtype)
 
 
 def _array(value):

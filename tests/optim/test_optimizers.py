@@ -225,6 +225,38 @@ def test_lbfgs_same_trajectory_as_torch(kwargs):
                                [float(r) for r in tstate["ro"]], rtol=1e-8)
 
 
+@pytest.mark.parametrize("kwargs", [dict(), dict(line_search_fn="strong_wolfe", history_size=3)],
+                         ids=["plain", "strong_wolfe"])
+def test_lbfgs_complex_parameters_like_torch(kwargs):
+    """A complex parameter is optimized as its real and imaginary parts, beside a real one."""
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3)) + 2 * np.eye(4, 3)
+    b = rng.standard_normal(4) + 1j * rng.standard_normal(4)
+    z0 = rng.standard_normal(3) + 1j * rng.standard_normal(3)
+
+    def run(lib):
+        z = lib.nn.Parameter(lib.from_numpy(z0.copy()))
+        w = lib.nn.Parameter(lib.from_numpy(np.full(2, 0.7)))
+        opt = lib.optim.LBFGS([z, w], **kwargs)
+        At, bt = lib.from_numpy(A.copy()), lib.from_numpy(b.copy())
+
+        def closure():
+            opt.zero_grad()
+            loss = ((At @ z - bt).abs() ** 2).sum() + (w ** 4).sum() + (z.real * w[0]).sum()
+            loss.backward()
+            return loss
+        trajectory = []
+        for _ in range(4):
+            loss = opt.step(closure)
+            trajectory.append([loss.item()] + list(z.detach().numpy()) +
+                              list(w.detach().numpy()))
+        return np.array(trajectory), opt.state[z]["func_evals"]
+    (expected, tevals), (got, eevals) = run(torch), run(ember)
+    # complex |.|^2 and dot products round in another order than torch's: 1e-8 apart
+    np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-10)
+    assert eevals == tevals
+
+
 def test_lbfgs_rules_like_torch():
     for lib in (torch, ember):
         a, b = lib.nn.Parameter(lib.ones(2)), lib.nn.Parameter(lib.ones(1))
