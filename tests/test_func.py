@@ -2,7 +2,6 @@
 against torch.func: the same programs on the same inputs, values, shapes, requires_grad
 and exception types compared."""
 import copy
-import warnings
 
 import numpy as np
 import pytest

@@ -113,6 +113,8 @@ def _broadcast_into(prefix, spec, out):
         if set(prefix) != set(spec.keys):
             return False
         return all(_broadcast_into(prefix[k], c, out) for k, c in zip(spec.keys, spec.children))
-    if isinstance(prefix, tuple) != issubclass(spec.kind, tuple) or len(prefix) != len(spec.children):
+    if isinstance(prefix, tuple) != issubclass(spec.kind, tuple):
+        return False
+    if len(prefix) != len(spec.children):
         return False
     return all(_broadcast_into(p, c, out) for p, c in zip(prefix, spec.children))

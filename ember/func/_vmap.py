@@ -140,21 +140,20 @@ def _stack_outputs(func, results, out_dims, batch_size):
             raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` returned outputs of "
                              f"different structures for different slices ({spec} and {other})")
         per_slice.append(flat)
-    incompatible = ValueError(
-        f"vmap({_name(func)}, ..., out_dims={out_dims})(<inputs>): out_dims is not compatible "
-        f"with the structure of `outputs`. out_dims has structure {tree_flatten(out_dims)[1]} "
-        f"but outputs has structure {spec}.")
     if isinstance(results[0], Tensor):
         if isinstance(out_dims, tuple) and len(out_dims) == 1:
             flat_out_dims = list(out_dims)
         elif out_dims is None or isinstance(out_dims, int):
             flat_out_dims = [out_dims]
         else:
-            raise incompatible
+            flat_out_dims = None
     else:
         flat_out_dims = broadcast_prefix(out_dims, spec)
-        if flat_out_dims is None:
-            raise incompatible
+    if flat_out_dims is None:
+        raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims})(<inputs>): out_dims is "
+                         f"not compatible with the structure of `outputs`. out_dims has "
+                         f"structure {tree_flatten(out_dims)[1]} but outputs has structure "
+                         f"{spec}.")
     outputs = []
     for j, d in enumerate(flat_out_dims):
         values = [flat[j] for flat in per_slice]

@@ -20,7 +20,7 @@ _MISSING = object()
 
 
 def _owner(module, name):
-    """(submodule, attribute) for a dotted name: "layer1.0.weight" -> (module.layer1[0], "weight")."""
+    """(submodule, attribute) of a dotted name: "layer1.0.weight" -> (layer1[0], "weight")."""
     path, _, attr = name.rpartition(".")
     owner = module
     if path:
