@@ -31,8 +31,9 @@ complex outputs and once with Im (imaginary part first, as PyTorch), which toget
 down the whole complex derivative. In fast mode a complex input gets two random
 directions, u_r for its real part and u_i for its imaginary part:
 
-    numerical   v . df(u_r) / eps-step  +  i v . df(i u_i) / eps-step
-    analytical  u_r . Re(vjp)  +  i u_i . Im(vjp)
+    numerical   v . (f(x + eps u_r) - f(x - eps u_r)) / (2 eps)
+                  + i v . (f(x + i eps u_i) - f(x - i eps u_i)) / (2 eps)
+    analytical  u_r . Re(vjp(v))  +  i u_i . Im(vjp(v))
 
 ember has no forward-mode AD nor vmap, so the checks that need them raise
 NotImplementedError.
