@@ -5,8 +5,9 @@ PyTorch's convention: the gradient of a real loss L with respect to z = x + iy i
 dL/dx + i dL/dy, so a holomorphic op passes grad * conj(f'(z)) back. Every case returns
 real tensors (the real and imaginary parts of a complex result, or the real result
 of abs/norm/var), so the harness' real loss sum(out * w) checks the full vector-Jacobian
-product, real and imaginary parts alike. ember.autograd.gradcheck refuses complex inputs,
-so the torch-independent check here is a finite-difference one (`_numeric_gradient`).
+product, real and imaginary parts alike. The torch-independent check here is a
+finite-difference one (`_numeric_gradient`); gradcheck of complex functions is tested in
+tests/test_complex_grads.py.
 """
 import warnings
 
