@@ -15,12 +15,15 @@ The file is a run of pickles followed by raw storage bytes::
     per key  an int64 element count, then count * itemsize bytes (little-endian)
 
 Every pickle goes through serialization's restricted unpickler (the zip reader's
-allow-list and tensor rebuilds): no global outside the allow-list is ever called.
+allow-list and tensor rebuilds): no global outside the allow-list is ever called. Each
+is first walked opcode by opcode (nothing executed) so that forged memo indices and
+lengths are refused before the unpickler allocates for them.
 Storages are allocated while the object pickle is read, tensors become views into
 them, and the bytes are read into them afterwards, so tensors that shared a storage
 in torch share memory in ember too.
 """
 import pickle
+import pickletools
 import struct
 
 import numpy as np
@@ -80,6 +83,7 @@ def _read(fh, name, file_size):
         raise _Corrupt(f"invalid protocol version {version!r} (expected {_PROTOCOL_VERSION})")
     _check_sys_info(_plain_pickle(fh), name)
 
+    _check_pickle_bounds(fh)
     up = _LegacyUnpickler(fh, file_size)
     obj = up.load()
     keys = _plain_pickle(fh)
@@ -95,7 +99,51 @@ def _read(fh, name, file_size):
 
 def _plain_pickle(fh):
     """One header or key-list pickle: the same allow-list, and no storage may appear."""
+    _check_pickle_bounds(fh)
     return _TorchUnpickler(fh, _no_storage, None, encoding="utf-8").load()
+
+
+class _Bounded:
+    """A read-only window on `fh` that never reads past the end of the file, so a forged
+    length makes a short read instead of a huge allocation."""
+
+    def __init__(self, fh, end):
+        self.fh, self.end = fh, end
+        self.pos = fh.tell()
+
+    def read(self, n=-1):
+        if n < 0 or n > self.end - self.pos:
+            n = self.end - self.pos
+        data = self.fh.read(n)
+        self.pos += len(data)
+        return data
+
+    def readline(self):
+        line = self.fh.readline(self.end - self.pos)
+        self.pos += len(line)
+        return line
+
+    def tell(self):
+        return self.pos
+
+
+def _check_pickle_bounds(fh):
+    """Walk the opcodes of the pickle at fh's position (none is executed) and return to
+    it. CPython's C unpickler sizes its memo table by the largest index a PUT names and
+    reads a FRAME or a byte string of whatever length the file claims, so a forged
+    1-kB file could make it allocate tens of gigabytes; a real pickler numbers its memo
+    entries 0, 1, 2 ... and its lengths fit in the file."""
+    start = fh.tell()
+    end = fh.seek(0, 2)
+    fh.seek(start)
+    for count, (op, arg, pos) in enumerate(pickletools.genops(_Bounded(fh, end))):
+        if op.name in ("PUT", "BINPUT", "LONG_BINPUT") and not 0 <= int(arg) <= count:
+            raise _Corrupt(f"pickle memo index {arg} at byte {pos}, after only {count} "
+                           f"opcodes")
+        if op.name == "FRAME" and arg > end - pos - 9:   # FRAME: 1 opcode + 8 length bytes
+            raise _Corrupt(f"pickle frame of {arg} bytes at byte {pos} runs past the end "
+                           f"of the file")
+    fh.seek(start)
 
 
 def _no_storage(key, dtype, numel):

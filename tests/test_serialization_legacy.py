@@ -406,3 +406,20 @@ def test_old_storage_views_share_their_root(tmp_path):
     bad.write_bytes(_old_style_file(np.arange(n), tensors))
     with pytest.raises(RuntimeError, match="bad_view.pt.*outside"):
         ember.load(bad)
+
+
+@pytest.mark.parametrize("object_pickle, match", [
+    # LONG_BINPUT 2**24: CPython's unpickler would size its memo table to match
+    (b"\x80\x02K\x01r\x00\x00\x00\x01.", "memo index"),
+    # a protocol-4 FRAME claiming a terabyte
+    (b"\x80\x04\x95" + (2 ** 40).to_bytes(8, "little") + b"K\x01.", "frame"),
+])
+def test_forged_pickle_sizes_refused_before_allocating(tmp_path, object_pickle, match):
+    p = tmp_path / "ok.pt"
+    _save_legacy(1, p)
+    m, v, info, _ = _split_header(p.read_bytes())
+    bomb = tmp_path / "bomb.pt"
+    bomb.write_bytes(b"".join(pickle.dumps(x, protocol=2) for x in (m, v, info))
+                     + object_pickle + pickle.dumps([], protocol=2))
+    with pytest.raises(RuntimeError, match=f"bomb.pt.*{match}"):
+        ember.load(bomb)
