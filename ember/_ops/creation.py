@@ -256,6 +256,15 @@ def from_numpy(ndarray):
     if not ndarray.dtype.isnative:
         raise ValueError("given numpy array has byte order different from the native byte order. "
                          "Conversion between byte orders is currently not supported.")
+    if any(s < 0 for s in ndarray.strides):
+        raise ValueError(f"At least one stride in the given numpy array is negative, and tensors "
+                         f"with negative strides are not currently supported. (You can probably "
+                         f"work around this by making a copy of your array  with array.copy().) "
+                         f"(strides {ndarray.strides})")
+    if any(s % ndarray.itemsize for s in ndarray.strides):
+        raise ValueError(f"given numpy array strides not a multiple of the element byte size. Copy "
+                         f"the numpy array to reallocate the memory. (strides {ndarray.strides}, "
+                         f"element size {ndarray.itemsize})")
     return Tensor._make(ndarray)
 
 

@@ -697,38 +697,47 @@ def unfold(self, dimension, size, step):
 
 
 def _storage(arr, root=None):
-    """The array owning arr's memory, flattened (a view), and arr's offset into it.
+    """The memory arr lives in, as a flat array of arr's dtype, and arr's offset into it.
 
-    `root` is the array of the tensor arr views (ember's own record of the base): CuPy's
-    as_strided views do not link to the array they view, so on CuPy the walk starts there."""
-    if type(arr) is not np.ndarray:
-        return _device_storage(arr, arr if root is None else root)
-    root = arr
-    while True:
-        b = root.base
-        if isinstance(b, np.ndarray):
-            root = b
-        elif isinstance(getattr(b, "base", None), np.ndarray):  # np.lib.stride_tricks wrapper
-            root = b.base
-        else:
-            break
-    flat = root.reshape(-1, order="A") if root.ndim else root.reshape(1)
-    if not np.shares_memory(flat, root) and root.size:
-        raise NotImplementedError("as_strided on a tensor whose memory is not one contiguous block")
-    addr = arr.__array_interface__["data"][0] - flat.__array_interface__["data"][0]
-    return flat, addr // arr.itemsize
+    The memory is that of the array owning it (the end of arr's `.base` chain), from its
+    lowest to its highest byte: PyTorch's storage of a tensor from NumPy, of a transposed
+    or Fortran-ordered array and of a `.real` view alike. `root` is the array of the tensor
+    arr views (ember's own record of the base): CuPy's as_strided views do not link to the
+    array they view, so on CuPy the walk starts there."""
+    if type(arr) is np.ndarray:
+        root = arr
+        while True:
+            b = root.base
+            if isinstance(b, np.ndarray):
+                root = b
+            elif isinstance(getattr(b, "base", None), np.ndarray):  # stride_tricks wrapper
+                root = b.base
+            else:
+                break
+        address = _host_address
+    else:
+        root = arr if root is None else root
+        while root.base is not None:
+            root = root.base
+        address = _device_address
+    if root.size == 0 or arr.size == 0:
+        return arr.reshape(-1)[:0], 0
+    # the same memory with every stride made non-negative starts at the lowest address
+    forward = root[tuple(slice(None, None, -1) if s < 0 else slice(None) for s in root.strides)]
+    extent = root.itemsize + sum((n - 1) * abs(s) for n, s in zip(root.shape, root.strides))
+    flat = strided_view(forward, (extent // root.itemsize,), (root.itemsize,))
+    if flat.dtype != arr.dtype:  # arr reinterprets the memory (a .real or view_as_real view)
+        flat = flat.view(np.uint8)
+        flat = flat[:flat.size - flat.size % arr.itemsize].view(arr.dtype)
+    return flat, (address(arr) - address(forward)) // arr.itemsize
 
 
-def _device_storage(arr, root):
-    """_storage for a CuPy array: `.base` links and `.data.ptr` addresses."""
-    while root.base is not None:
-        root = root.base
-    flat = root.reshape(-1, order="A") if root.ndim else root.reshape(1)
-    addr = arr.data.ptr - flat.data.ptr
-    if root.size and (flat.data.ptr != root.data.ptr or flat.strides[0] != root.itemsize
-                      or not 0 <= addr < flat.nbytes):
-        raise NotImplementedError("as_strided on a tensor whose memory is not one contiguous block")
-    return flat, addr // arr.itemsize
+def _host_address(a):
+    return a.__array_interface__["data"][0]
+
+
+def _device_address(a):
+    return a.data.ptr
 
 
 def _strided_index(shape, strides, offset):

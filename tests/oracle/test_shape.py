@@ -366,6 +366,11 @@ CASES = [
     ("as_strided_empty", lambda L, x: x.as_strided((0, 3), (1, 1), 10), (G(f32(4)),)),
     ("as_strided_0d", lambda L, x: x.as_strided((), (), 2), (G(f32(4)),)),
     ("as_strided_of_step_slice", lambda L, x: x[::2].as_strided((2,), (2,)), (G(f32(6)),)),
+    # the storage of a .real / view_as_real view holds floats
+    ("as_strided_of_real", lambda L, x: L.complex(x, x * 2).real.as_strided((2, 2), (1, 2), 1),
+     (f32(4),)),
+    ("as_strided_of_view_as_real",
+     lambda L, x: L.view_as_real(L.complex(x, -x)).as_strided((3,), (3,)), (f32(4),)),
     ("diag_empty", lambda L, x: L.diag(x, 1), (G(f32(0)),)),
     ("diag_far_offset", lambda L, x: L.diag(x, 5), (G(f32(3, 3)),)),
     ("diag_embed_3d", lambda L, x: L.diag_embed(x, 2, 1, 0), (G(f32(2, 3, 2)),)),
@@ -388,6 +393,24 @@ def test_shape_op(name, fn, inputs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         check(fn, *inputs)
+
+
+def test_as_strided_storage_of_numpy_arrays():
+    """A tensor from a Fortran-ordered or gapped NumPy array has that array's memory, in
+    address order, as its storage; NumPy arrays with negative strides are refused."""
+    def fortran(L):
+        return L.from_numpy(np.asfortranarray(np.arange(6.0).reshape(2, 3))).as_strided((3,), (1,))
+
+    def gapped(L):
+        arr = np.ndarray((3, 2), np.float64, np.arange(12.0), strides=(32, 8))
+        return L.from_numpy(arr).as_strided((2, 2), (1, 3), 1)
+    for build in (fortran, gapped):
+        assert build(ember).tolist() == build(torch).tolist()
+    for lib in (torch, ember):
+        with pytest.raises(ValueError, match="negative"):
+            lib.from_numpy(np.arange(3.0)[::-1])
+        with pytest.raises(ValueError, match="negative"):
+            lib.as_tensor(np.arange(3.0)[::-1], device="cpu")
 
 
 # grad_fn names as PyTorch prints them
