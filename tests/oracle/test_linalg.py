@@ -560,11 +560,15 @@ def test_named_tuples():
     assert ember.svd(ember.tensor(a))._fields == ("U", "S", "V")
 
 
-def test_eig_gradient_not_implemented():
-    a = ember.tensor(sym(3, 3), requires_grad=True)
-    w = ember.linalg.eigvals(a)
-    with pytest.raises(NotImplementedError):
-        w.abs().sum().backward()
+def test_eig_gradient_matches_torch():
+    """eigvals' gradient (more cases in tests/test_complex_grads.py)."""
+    a = sym(3, 3)
+    grads = []
+    for lib in (torch, ember):
+        x = lib.tensor(a, requires_grad=True)
+        lib.linalg.eigvals(x).abs().sum().backward()
+        grads.append(x.grad.cpu().numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-10, atol=1e-12)
 
 
 def test_double_backward_through_matmul():
