@@ -324,6 +324,7 @@ class ConvInputGrad(Op):
     @staticmethod
     def forward(ctx, g, w, x_shape, stride, padding, dilation, groups, g_cm=None):
         ctx.cfg = (x_shape, stride, padding, dilation, groups)
+        ctx.g_shape = g.shape   # g itself is not saved when w needs no gradient
         dt = g.dtype
         gx = cudnn.conv_backward_data(g, w, x_shape, stride, padding, dilation, groups)
         if gx is not None:
@@ -382,8 +383,8 @@ class ConvInputGrad(Op):
         d_g = d_w = None
         if ctx.needs_input_grad[0]:
             d_g = conv_nd(ggx, w, None, stride, padding, dilation, groups)
-            if d_g.shape != g.shape:  # conv_transpose's output_padding: rows no window reads
-                d_g = d_g[(slice(None), slice(None)) + tuple(slice(0, n) for n in g.shape[2:])]
+            if d_g.shape != ctx.g_shape:  # conv_transpose's output_padding: rows no window reads
+                d_g = d_g[(slice(None), slice(None)) + tuple(slice(0, n) for n in ctx.g_shape[2:])]
         if ctx.needs_input_grad[1]:
             d_w = conv_weight_grad(ggx, g, w.shape, stride, padding, dilation, groups)
         return d_g, d_w

@@ -18,7 +18,7 @@ from .._backend import as_array, array_namespace, like
 from .._device import factory_device
 from .. import _dtype
 from .._tensor import Tensor, Size
-from ..autograd import grad_mode
+from ..autograd import grad_mode, forward_ad
 from ._base import Op, apply
 from ._util import wrap_dim, dtype_name, shape_str, check_tensor, ignore_fp_errors, \
     restore_fp_errors
@@ -764,6 +764,8 @@ def _shape_inplace(name, view_op):
         self._data = result._data
         if result._requires_grad and grad_mode.is_grad_enabled():
             self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+        if result._fw_tangent is not None:   # forward AD: the tangent takes the new shape too
+            forward_ad.set_tangent(self, result._fw_tangent)
         return self
     method.__name__ = name
     method.__doc__ = f"In-place {name[:-1]}: changes self's shape, keeps its memory."

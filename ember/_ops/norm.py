@@ -554,8 +554,8 @@ class Embedding(Op):
             keep = (idx != ctx.padding_idx).astype(grad._data.dtype)[..., None]
             g = g * Tensor._make(keep)
         flat_idx = idx.reshape(-1)
-        d = g.shape[-1]
-        out = apply(_EmbeddingScatter, (g,), (g._data.reshape(-1, d), flat_idx, ctx.num))
+        g = g.reshape(-1, g.shape[-1])   # the rows the scatter reads (its graph input too)
+        out = apply(_EmbeddingScatter, (g,), (g._data, flat_idx, ctx.num))
         return out
 
 

@@ -100,9 +100,9 @@ def make_dual(tensor, tangent, *, level=None):
     from .._tensor import Tensor
     _check_level(level)
     for name, t in (("primal", tensor), ("tangent", tangent)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"make_dual(): argument '{name}' must be Tensor, not "
-                            f"{type(t).__name__}")
+        if not isinstance(t, Tensor):   # (PyTorch's exception type)
+            raise AttributeError(f"make_dual(): {name} must be a Tensor, got "
+                                 f"{type(t).__name__}")
         if not (t.dtype.is_floating_point or t.dtype.is_complex):
             raise ValueError(f"Expected {name} to be floating point or complex, but got: "
                              f"{t.dtype}")
@@ -176,12 +176,19 @@ def view_tangent(out, src, view_fn):
     """`out` = view_fn(src) is a view: its tangent is the same view of src's tangent, so that
     the two share memory as the primals do (an in-place op on one shows in the other)."""
     st = src._fw_tangent
-    if st is not None:
-        ACTIVE[0] = False
-        try:
-            set_tangent(out, view_fn(st))
-        finally:
-            ACTIVE[0] = True
+    if st is None:
+        return
+    kind, src_kind = out._data.dtype.kind, src._data.dtype.kind
+    if kind not in "fc" or (out._data.dtype != src._data.dtype and "c" not in (kind, src_kind)):
+        # view(dtype) reinterprets the bits: no tangent (view_as_real / view_as_complex,
+        # which change the dtype too, keep theirs)
+        out.__dict__.pop("_fw_tangent", None)
+        return
+    ACTIVE[0] = False
+    try:
+        set_tangent(out, view_fn(st))
+    finally:
+        ACTIVE[0] = True
 
 
 def inplace_tangent(self, result):

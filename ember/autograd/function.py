@@ -26,7 +26,7 @@ import inspect
 
 import numpy as np
 
-from . import anomaly, grad_mode
+from . import anomaly, forward_ad, grad_mode
 from .graph import Node, save_tensor, accumulator_of, _seq
 
 __all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable", "InplaceFunction",
@@ -110,6 +110,13 @@ class BackwardCFunction(FunctionCtx, Node):
     def apply(self, *grads):
         return self.backward(self, *grads)
 
+    @property
+    def saved_tensors(self):
+        # inside jvp, the tensors saved for forward-mode AD (ctx.save_for_forward)
+        if self.__dict__.get("_in_jvp"):
+            return tuple(self.__dict__.get("saved_for_forward", ()))
+        return Node.saved_tensors.fget(self)
+
 
 def _check_grad(ctx, index, g, shape):
     if not _is_tensor(g):
@@ -167,7 +174,11 @@ class Function(metaclass=FunctionMeta):
 
     @staticmethod
     def jvp(ctx, *grad_inputs):
-        raise NotImplementedError("ember has no forward-mode AD: Function.jvp is not supported")
+        """Forward-mode AD: one tangent per forward argument in (zeros for a tensor argument
+        without one, None for a non-tensor), one tangent per output out. Inside it,
+        ``ctx.saved_tensors`` are the tensors given to ``ctx.save_for_forward``."""
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -181,15 +192,75 @@ class Function(metaclass=FunctionMeta):
             _is_tensor(a) and a._requires_grad for a in args)
         ctx._arg_is_tensor = tuple(_is_tensor(a) for a in args)
         ctx.needs_input_grad = tuple(record and _is_tensor(a) and a._requires_grad for a in args)
-        with grad_mode.no_grad():
-            if setup_style:
-                output = cls.forward(*args)
-                cls.setup_context(ctx, args, output)
-            else:
-                output = cls.forward(ctx, *args)
-        if not record:
-            return output
-        return _record(ctx, args, output)
+        dual = forward_ad.ACTIVE[0] and any(_is_tensor(a) and a._fw_tangent is not None
+                                             for a in args)
+        if dual:
+            if cls.jvp is Function.jvp:
+                Function.jvp(ctx)   # raises PyTorch's NotImplementedError
+            forward_ad.ACTIVE[0] = False   # the ops inside forward give no tangents: jvp does
+        try:
+            with grad_mode.no_grad():
+                if setup_style:
+                    output = cls.forward(*args)
+                    cls.setup_context(ctx, args, output)
+                else:
+                    output = cls.forward(ctx, *args)
+        finally:
+            if dual:
+                forward_ad.ACTIVE[0] = True
+        if dual:
+            tangents = _run_jvp(cls, ctx, args, output)
+        if record:
+            output = _record(ctx, args, output)
+        if dual:
+            _set_tangents(ctx, args, output, tangents)
+        return output
+
+
+def _run_jvp(cls, ctx, args, output):
+    """The output tangents from the Function's jvp, given one tangent per forward argument
+    (zeros for a tensor argument without one, as PyTorch gives)."""
+    from .._ops.creation import zeros_like
+    tangents = []
+    for a in args:
+        if not _is_tensor(a):
+            tangents.append(None)
+        else:
+            tangents.append(a._fw_tangent if a._fw_tangent is not None else zeros_like(a))
+    ctx._in_jvp = True
+    try:
+        result = cls.jvp(ctx, *tangents)
+    finally:
+        ctx._in_jvp = False
+    n_out = len(output) if isinstance(output, tuple) else 1
+    if not isinstance(result, tuple):
+        result = (result,)
+    if len(result) != n_out:
+        raise RuntimeError(f"jvp of {cls.__name__} returned an incorrect number of tangents "
+                           f"(expected {n_out}, got {len(result)})")
+    return result
+
+
+def _set_tangents(ctx, args, output, tangents):
+    """Give the Function's floating outputs the tangents its jvp returned."""
+    outs = output if isinstance(output, tuple) else (output,)
+    arg_ids = {id(a) for a in args if _is_tensor(a)}
+    for o, tangent in zip(outs, tangents):
+        if not _is_tensor(o) or tangent is None:
+            continue
+        if not (o.dtype.is_floating_point or o.dtype.is_complex):
+            continue
+        if not _is_tensor(tangent):
+            raise TypeError(f"jvp must return Tensors or None as tangents, got "
+                            f"{type(tangent).__name__}")
+        if tangent.shape != o.shape:
+            raise RuntimeError(f"Trying to set a forward gradient that has a different size than "
+                               f"that of the original Tensor, this is not supported. Tensor is of "
+                               f"size {list(o.shape)} while the given forward gradient is of size "
+                               f"{list(tangent.shape)}.")
+        if id(o) in arg_ids:
+            continue   # an input returned as is (not recorded): it keeps its own tangent
+        forward_ad.set_tangent(o, tangent)
 
 
 def _bind(forward, args, kwargs, skip_ctx):
@@ -236,7 +307,9 @@ def _record(ctx, args, output):
         else:
             t = o
         diff = id(o) not in nondiff and (o.dtype.is_floating_point or o.dtype.is_complex)
-        if diff:
+        if diff and id(o) in dirty and o._base is not None:
+            _rebase_view(o, ctx, i)
+        elif diff:
             _set_history(t, ctx, i)
         else:
             t._requires_grad = False
@@ -253,9 +326,20 @@ def _check_dirty(t):
         raise RuntimeError("a leaf Variable that requires grad has been used in an in-place "
                            "operation.")
     base = t._base
-    if base is not None and base._requires_grad:
-        raise NotImplementedError("ember does not support mark_dirty on a view of a tensor that "
-                                  "requires grad")
+    if base is not None and base._requires_grad and base.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+
+
+def _rebase_view(view, ctx, output_nr):
+    """A view the Function modified in place (mark_dirty): as for a built-in in-place op on
+    a view, the base's history becomes "old base with the view's region replaced by the
+    Function's output" (CopySlices), and the view is the base viewed again."""
+    from .._tensor import Tensor
+    from .._ops.conversion import _rebase
+    result = Tensor._make(view._data)
+    _set_history(result, ctx, output_nr)
+    _rebase(view, result)
 
 
 def _set_history(t, ctx, output_nr):

@@ -224,12 +224,17 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     from .._ops.creation import zeros
     from .._ops.joining import stack
     if strategy not in ("reverse-mode", "forward-mode"):
-        raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode". Hint: '
-                         'If your function has more outputs than inputs, "forward-mode" tends to '
-                         'be more performant. Otherwise, prefer to use "reverse-mode".')
-    if strategy == "forward-mode" and not vectorize:
-        raise NotImplementedError("torch.autograd.functional.jacobian: `strategy=\"forward-mode\"` "
-                                  "is only implemented together with `vectorize=True`.")
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode". '
+                             'Hint: If your function has more outputs than inputs, "forward-mode" '
+                             'tends to be more performant. Otherwise, prefer to use '
+                             '"reverse-mode".')
+    if strategy == "forward-mode":
+        if create_graph:
+            raise NotImplementedError('torch.autograd.functional.jacobian: `create_graph=True` and '
+                                      '`strategy="forward-mode"` are not supported together (yet). '
+                                      'Please either set `create_graph=False` or '
+                                      '`strategy="reverse-mode"`.')
+        return _jacobian_forward(func, inputs, strict, vectorize)
     with grad_mode.enable_grad():
         in_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
         inputs = _prepare_inputs(inputs, create_graph)
@@ -260,21 +265,80 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     return _shape_like(out_tuple, tuple(jac))
 
 
+def _jacobian_forward(func, inputs, strict, vectorize):
+    """jacobian(strategy="forward-mode"): column by column, one forward-mode pass per input
+    element with that element's unit tangent (PyTorch maps the passes over the basis with
+    vmap, which ember does not have; the numbers are the same)."""
+    from . import forward_ad
+    from .._ops.creation import zeros, zeros_like
+    from .._ops.joining import stack
+    if strict:
+        raise RuntimeError('torch.autograd.functional.jacobian: `strict=True` and '
+                           '`strategy="forward-mode"` are not supported together (yet). Please '
+                           'either set `strict=False` or `strategy="reverse-mode"`.')
+    in_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
+    if not vectorize:
+        # (PyTorch's message, missing space included)
+        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse "
+                                  "Hessian isonly implemented for `vectorize=True`.")
+    columns = None        # columns[i][j]: the tangents of output i for input j's basis
+    out_tuple = outputs = None
+    for j, x in enumerate(inputs):
+        for k in range(x.numel()):
+            with forward_ad.dual_level():
+                duals = []
+                for jj, xx in enumerate(inputs):
+                    tangent = zeros_like(xx)
+                    if jj == j:
+                        tangent.view(-1)[k] = 1
+                    duals.append(forward_ad.make_dual(xx, tangent))
+                out_tuple, outs = _as_tuple_output(func(*duals), "jacobian")
+                if columns is None:
+                    columns = [[[] for _ in inputs] for _ in outs]
+                    outputs = [forward_ad.unpack_dual(o).primal for o in outs]
+                for i, o in enumerate(outs):
+                    tangent = forward_ad.unpack_dual(o).tangent
+                    columns[i][j].append(zeros_like(o) if tangent is None else tangent)
+    if columns is None:   # every input is empty: func is still called once, for its outputs
+        out_tuple, outputs = _as_tuple_output(func(*inputs), "jacobian")
+        columns = [[[] for _ in inputs] for _ in outputs]
+    jac = []
+    for i, out in enumerate(outputs):
+        blocks = []
+        for j, x in enumerate(inputs):
+            shape = tuple(out.shape) + tuple(x.shape)
+            if columns[i][j]:
+                # stacked along a last dimension: the input's elements vary fastest
+                block = stack(columns[i][j], -1).reshape(shape)
+            else:
+                block = zeros(shape, dtype=out.dtype)
+            blocks.append(block.detach())
+        jac.append(_shape_like(in_tuple, tuple(blocks)))
+    return _shape_like(out_tuple, tuple(jac))
+
+
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
             outer_jacobian_strategy="reverse-mode"):
     """The Hessian of a function with a single-element output: the Jacobian of its
     gradient; for inputs i and j a Tensor shaped inputs[i].shape + inputs[j].shape."""
     in_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
+    if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
 
     def gradient(*xs):
-        _, outs = _as_tuple_output(func(*xs), "hessian")
-        _single_element(outs, "hessian")
-        _check_requires_grad(outs, "outputs", strict)
-        grads = _fill_zeros(_grad(outs, xs, create_graph=True), xs, False, True, "back")
-        _check_requires_grad(grads, "jacobian", strict)
-        return grads
+        with grad_mode.enable_grad():
+            if outer_jacobian_strategy == "forward-mode":
+                # forward over reverse: the dual inputs are the leaves of the gradient
+                xs = tuple(x.requires_grad_(True) for x in xs)
+            _, outs = _as_tuple_output(func(*xs), "hessian")
+            _single_element(outs, "hessian")
+            _check_requires_grad(outs, "outputs", strict)
+            grads = _fill_zeros(_grad(outs, xs, create_graph=True), xs, False, True, "back")
+            _check_requires_grad(grads, "jacobian", strict)
+            return grads
 
-    result = jacobian(gradient, inputs, create_graph=create_graph, strict=strict)
+    result = jacobian(gradient, inputs, create_graph=create_graph, strict=strict,
+                      vectorize=vectorize, strategy=outer_jacobian_strategy)
     return _shape_like(in_tuple, tuple(_shape_like(in_tuple, r) for r in result))
 
 
