@@ -305,7 +305,7 @@ def tensor_repr(t, tensor_contents=None, header=""):
             suffixes.append(f"dtype={dt}")
         body = _tensor_str(arr, dt, indent) if tensor_contents is None else tensor_contents
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{t.grad_fn.name().rsplit('::', 1)[-1]}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return header + _add_suffixes(prefix + body, suffixes, indent)

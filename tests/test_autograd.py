@@ -573,8 +573,7 @@ def test_inplace_on_view_of_nonleaf():
         row = h[0]
         row.add_(x[1])
         (h * h).sum().backward()
-        # ember's CopySlices node is named "CopySlices", PyTorch's "torch::autograd::CopySlices"
-        return x.grad, h.grad_fn.name().rsplit("::")[-1], h._version, v._version
+        return x.grad, h.grad_fn.name(), repr(h.grad_fn).split()[0], h._version, v._version
     both(run)
 
 

@@ -234,6 +234,52 @@ def test_mark_dirty_on_leaf_raises():
             Double_.apply(leaf(lib))
 
 
+def _scale_inplace(lib):
+    class Scale_(lib.autograd.Function):
+        """x *= w in place; marks x dirty."""
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.mark_dirty(x)
+            ctx.save_for_backward(w)
+            x.mul_(w)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            (w,) = ctx.saved_tensors
+            return g * w, g
+    return Scale_
+
+
+def test_mark_dirty_on_a_view_rewrites_the_base_history():
+    def run(lib):
+        Scale_ = _scale_inplace(lib)
+        a = leaf(lib, np.array([1.0, 2.0, 3.0, 4.0]))
+        w = leaf(lib, np.array([10.0, 20.0]))
+        b = a * 1
+        v = b[1:3]
+        out = Scale_.apply(v, w)
+        # the base's history now goes through the Function; the view is the base viewed again
+        base_fn = b.grad_fn.name()
+        (b * lib.arange(4.0, dtype=lib.float64)).sum().backward()
+        # a view of a view, and a base that needed no grad before
+        c = lib.zeros(4, dtype=lib.float64)
+        w2 = leaf(lib, np.array([2.0, 3.0]))
+        Scale_.apply(c[1:].view(3)[:2], w2)
+        needs = c.requires_grad
+        (c * lib.arange(4.0, dtype=lib.float64)).sum().backward()
+        return out is v, base_fn, b, a.grad, w.grad, needs, w2.grad
+    both(run)
+
+
+def test_mark_dirty_on_a_view_of_a_leaf_raises():
+    for lib in LIBS:
+        Scale_ = _scale_inplace(lib)
+        a = leaf(lib, np.array([1.0, 2.0, 3.0, 4.0]))
+        with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+            Scale_.apply(a[1:3], lib.ones(2, dtype=lib.float64))
+
+
 def test_input_returned_unchanged_gets_new_history():
     def run(lib):
         class Ident(lib.autograd.Function):

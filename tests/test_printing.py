@@ -157,7 +157,14 @@ GRAD_FN_CASES = [
     ("float64 mul", lambda lib, x: x.double() * 3),
     ("int result, no grad", lambda lib, x: (x > 0)),
     ("no_grad", lambda lib, x: _no_grad(lib, x)),
+    ("in-place on a view", lambda lib, x: _scaled_row(x)),
 ]
+
+
+def _scaled_row(x):
+    y = x * 1
+    y[0].mul_(2)
+    return y   # grad_fn=<CopySlices>, an engine node named torch::autograd::CopySlices
 
 
 def _no_grad(lib, x):

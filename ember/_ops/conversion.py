@@ -225,7 +225,7 @@ def _rebase(self, result):
 
 class CopySlices(Op):
     """The base of a view after an in-place op on the view (PyTorch's CopySlices)."""
-    _name = "CopySlices"
+    _name = "torch::autograd::CopySlices"
 
     @staticmethod
     def forward(ctx, base_arr, view_arr, view_fn):
