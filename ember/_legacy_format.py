@@ -34,9 +34,9 @@ __all__ = ["load_legacy", "is_tar", "refuse_tar"]
 
 _MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 _PROTOCOL_VERSION = 1001
-# C type sizes torch records; they matter to no field ember reads, so only sizes that a
-# real torch writes are accepted ("long" is 4 where torch measures it with struct's
-# standard sizes, 8 where older releases used the native size)
+# The C type sizes torch records. No field ember reads depends on them; they are checked
+# only to catch files that are not what they claim. torch measures them with struct's
+# standard sizes (long: 4); a native 64-bit long, 8, is accepted as well.
 _TYPE_SIZES = {"short": (2,), "int": (4,), "long": (4, 8)}
 
 # What a corrupted or truncated file makes pickle, struct and the rebuild functions raise.
