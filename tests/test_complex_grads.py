@@ -169,6 +169,21 @@ def test_gradcheck_fails_like_torch_on_wrong_backward(name, make, z, message, fa
                                       raise_exception=False) is False
 
 
+def test_gradcheck_options_with_complex_inputs():
+    """Explicit complex grad_outputs, check_grad_dtypes, non-contiguous grad_outputs, a real
+    and a complex input together, an output that does not depend on the input."""
+    for lib in (torch, ember):
+        z = lib.tensor(Z4[:3], requires_grad=True)
+        x = lib.tensor(X3, requires_grad=True)
+        go = lib.tensor(Z4[1:] * 2, requires_grad=True)
+        assert lib.autograd.gradgradcheck(lambda a: a * a * a, (z,), (go,))
+        assert lib.autograd.gradcheck(lambda a: a * a, (z,), check_grad_dtypes=True)
+        assert lib.autograd.gradgradcheck(lambda a: (a * a).abs(), (z,),
+                                          gen_non_contig_grad_outputs=True)
+        assert lib.autograd.gradcheck(lambda a, b: (a * b).sum(), (z, x), fast_mode=True)
+        assert lib.autograd.gradcheck(lambda a: (a.real * 0 + 1, a * 2), (z,))
+
+
 def test_gradcheck_wrong_imaginary_part_only():
     """A gradient whose real part is right and imaginary part wrong must fail too (fast mode
     checks the two parts along separate directions)."""
