@@ -618,8 +618,33 @@ def test_custom_function_jvp_errors():
         _, _, _, BadJvp = _functions(lib)
         BadJvp.apply(FW[lib].make_dual(lib.ones(3), lib.ones(3)))
 
+    def nondiff_output(tangent_for_z):
+        def run(lib):
+            class Pair(lib.autograd.Function):
+                @staticmethod
+                def forward(ctx, x):
+                    z = x * 3
+                    ctx.mark_non_differentiable(z)
+                    return x * 2, z
+
+                @staticmethod
+                def jvp(ctx, tx):
+                    return tx * 2, (tx * 3 if tangent_for_z else None)
+
+            fw = FW[lib]
+            fw.enter_dual_level()
+            y, z = Pair.apply(fw.make_dual(lib.ones(2), lib.ones(2)))
+            return to_np(fw.unpack_dual(y).tangent), fw.unpack_dual(z).tangent
+        return run
+
     both_raise(no_jvp)
     both_raise(bad_jvp)
+    both_raise(nondiff_output(True))
+    for lib in (torch, ember):
+        y_tangent, z_tangent = nondiff_output(False)(lib)
+        FW[lib].exit_dual_level()
+        np.testing.assert_allclose(y_tangent, [2.0, 2.0])
+        assert z_tangent is None
     with efw.dual_level():
         with pytest.raises(NotImplementedError, match="jvp"):
             no_jvp_cls = _functions(ember)[2]

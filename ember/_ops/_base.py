@@ -29,6 +29,8 @@ _make = Tensor._make
 _new_object = object.__new__
 
 _GRAD = grad_mode.GRAD_ENABLED
+# the running profiler's op hook (ember/profiler/_recorder.py), None when none records
+_PROFILER = [None]
 _ndarray = np.ndarray
 _generic = np.generic
 
@@ -52,6 +54,8 @@ def apply(cls, inputs, arrays, *params):
     `inputs` are the Tensor operands (None for non-tensor operands) the graph links to.
     This is every op's hot path: keep it free of imports and property calls.
     """
+    if _PROFILER[0]:  # a profiler is recording: it times the op and runs it (unhooked)
+        return _PROFILER[0](cls, inputs, arrays, params)
     if _AUTOCAST[0]:  # autocast casts the operands by the op's policy (ember/_autocast.py)
         inputs, arrays = autocast_inputs(cls, inputs, arrays)
     ctx = _new_object(cls)
@@ -61,7 +65,7 @@ def apply(cls, inputs, arrays, *params):
     if _DUAL[0]:  # a forward-AD dual level is open
         for t in inputs:
             if t is not None and t._fw_tangent is not None:
-                return _dual_apply(ctx, inputs, out)
+                return _dual_apply(ctx, inputs, arrays, params, out)
     if _GRAD[0]:
         for t in inputs:
             if t is not None and t._requires_grad:
@@ -226,10 +230,18 @@ def _wrap(ctx, inputs, out):
     return _make(_as_array(ctx, out))
 
 
-def _dual_apply(ctx, inputs, out):
+def _dual_apply(ctx, inputs, arrays, params, out):
     """apply for an op with an operand that carries a forward-AD tangent: the outputs as
     usual, each floating one with its tangent J t."""
-    tangents = _jvp(ctx, inputs, out)
+    outs = out if type(out) is tuple else (out,)
+    nondiff = ctx.nondiff_outputs
+    diff = [i not in nondiff and _as_array(ctx, o).dtype.kind in "fcV" for i, o in enumerate(outs)]
+    if not any(diff):
+        tangents = None
+    elif type(ctx) in _linear_ops():
+        tangents = _linear_jvp(type(ctx), inputs, arrays, params, outs, diff)
+    else:
+        tangents = _jvp(ctx, inputs, out, diff)
     result = _wrap(ctx, inputs, out)
     if tangents is None:
         return result
@@ -241,7 +253,7 @@ def _dual_apply(ctx, inputs, out):
     return result
 
 
-def _jvp(ctx, inputs, out):
+def _jvp(ctx, inputs, out, diff):
     """The output tangents (None for an integer or non-differentiable output) of op node
     `ctx`, which forward has just run, for the tangents its operands carry.
 
@@ -257,11 +269,6 @@ def _jvp(ctx, inputs, out):
     in v is again J t. When grad mode is on and an operand or a tangent requires grad, the
     tangents are computed with create_graph, so that they can be differentiated in turn
     (reverse over forward)."""
-    outs = out if type(out) is tuple else (out,)
-    nondiff = ctx.nondiff_outputs
-    diff = [i not in nondiff and _as_array(ctx, o).dtype.kind in "fcV" for i, o in enumerate(outs)]
-    if not any(diff):
-        return None
     tangents = [None if t is None else t._fw_tangent for t in inputs]
     graph = _GRAD[0] and any(t is not None and t._requires_grad
                               for t in (*inputs, *tangents))
@@ -312,6 +319,67 @@ def _jvp(ctx, inputs, out):
         return result
     finally:
         _GRAD[0], _DUAL[0] = prev_grad, prev_dual
+
+
+_LINEAR = []
+
+
+def _linear_ops():
+    """The ops linear in their array operands jointly, so that J t is the op itself applied
+    to the tangents (zeros for operands without one): views, joins, selections, sums,
+    copies. The generic rule is exact for them too, at a few times the cost."""
+    if not _LINEAR:
+        from . import shape, joining, indexing, reduction, pointwise, conversion, rearrange, \
+            cumulative, complex_ops
+        _LINEAR.append(frozenset((
+            shape.View, shape.UnsafeView, shape.Permute, shape.Transpose, shape.Expand,
+            shape.Squeeze, shape.Unsqueeze, shape.Unbind, shape.Diagonal, shape.Unfold,
+            joining.Cat, joining.Stack, joining.Narrow, joining.Split,
+            indexing.Index, indexing.IndexSelect, indexing.Gather,
+            reduction.Sum, reduction.Mean, pointwise.Add, pointwise.Sub, pointwise.RSub,
+            conversion.ToCopy, conversion.Clone, conversion.Copy,
+            rearrange.Repeat, rearrange.IndexSelect, rearrange.Flip, rearrange.Roll,
+            rearrange.Rot90, rearrange.Tril, rearrange.Triu, rearrange.DiagEmbed,
+            cumulative.Cumsum, complex_ops.Real, complex_ops.Imag, complex_ops.ConjPhysical,
+            complex_ops.ViewAsReal, complex_ops.ViewAsComplex)))
+    return _LINEAR[0]
+
+
+def _linear_jvp(cls, inputs, arrays, params, outs, diff):
+    """J t of a linear op (see _linear_ops): the op run on the tangents, with zeros for
+    the operands that have none (a Python number included: x + 2 has the tangent of x).
+    Recorded like any op, so the tangents stay differentiable."""
+    t_inputs, t_arrays = [], []
+    for t, a in zip(inputs, arrays):
+        tangent = None if t is None else t._fw_tangent
+        if tangent is not None:
+            data = tangent._data
+            if data.dtype != a.dtype:
+                data = data.astype(a.dtype)
+            t_inputs.append(tangent)
+            t_arrays.append(data)
+        elif type(a) is _ndarray or type(a) in _ARRAY_TYPES:
+            t_inputs.append(None)
+            t_arrays.append(_backend.array_namespace(a).broadcast_to(a.dtype.type(0), a.shape))
+        else:
+            t_inputs.append(None)
+            t_arrays.append(a * 0)
+    prev = _DUAL[0]
+    _DUAL[0] = False
+    try:
+        result = apply(cls, tuple(t_inputs), tuple(t_arrays), *params)
+    finally:
+        _DUAL[0] = prev
+    results = result if type(result) is tuple else (result,)
+    tangents = []
+    for r, o, d in zip(results, outs, diff):
+        if not d:
+            tangents.append(None)
+        elif r._data.shape != o.shape:   # the broadcast shape came from an operand with none
+            tangents.append(r.expand(o.shape))
+        else:
+            tangents.append(r)
+    return tangents
 
 
 def _keep_saved_tangents(ctx, inputs, results):

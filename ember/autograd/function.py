@@ -245,11 +245,14 @@ def _set_tangents(ctx, args, output, tangents):
     """Give the Function's floating outputs the tangents its jvp returned."""
     outs = output if isinstance(output, tuple) else (output,)
     arg_ids = {id(a) for a in args if _is_tensor(a)}
-    for o, tangent in zip(outs, tangents):
+    nondiff = {id(t) for t in ctx.__dict__.get("non_differentiable", ())}
+    for i, (o, tangent) in enumerate(zip(outs, tangents)):
         if not _is_tensor(o) or tangent is None:
             continue
-        if not (o.dtype.is_floating_point or o.dtype.is_complex):
-            continue
+        if id(o) in nondiff or not (o.dtype.is_floating_point or o.dtype.is_complex):
+            raise RuntimeError(f"Function's jvp returned a gradient at position {i}, but  the "
+                               f"corresponding forward output is not a differentiable Tensor."
+                               f"You should return None at that position instead.")
         if not _is_tensor(tangent):
             raise TypeError(f"jvp must return Tensors or None as tangents, got "
                             f"{type(tangent).__name__}")
