@@ -1,2 +1,3 @@
-"""ember.utils: data loading (torch.utils.data)."""
+"""ember.utils: data loading (torch.utils.data), activation checkpointing."""
 from . import data
+from . import checkpoint
