@@ -115,3 +115,11 @@ from . import distributed  # noqa: E402  (process groups on MPI/NCCL; mpi4py imp
 from .serialization import save, load  # noqa: E402
 from . import func  # noqa: E402  (function transforms: grad, vmap, functional_call ...)
 from .func import vmap  # noqa: E402
+
+
+def __getattr__(name):
+    # ember.distributions is imported on first use, keeping `import ember` fast
+    if name == "distributions":
+        import importlib
+        return importlib.import_module(".distributions", __name__)
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")
