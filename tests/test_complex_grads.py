@@ -411,3 +411,38 @@ def test_eig_empty_matrix_gradient():
         w, V = lib.linalg.eig(A)
         (w.abs().sum() + V.abs().sum()).backward()
         assert tuple(A.grad.shape) == (0, 0) and A.grad.dtype == lib.float64
+
+
+REPEATED = [  # a decomposition used through its values only, at repeated values
+    ("eigvals", lambda lib, A: lib.linalg.eigvals(A).real.sum()),
+    ("eigvals_complex", lambda lib, A: lib.linalg.eigvals(A.to(lib.complex128)).abs().sum()),
+    ("eig_values", lambda lib, A: lib.linalg.eig(A)[0].real.sum()),
+    ("eigh_values", lambda lib, A: lib.linalg.eigh(A)[0].sum()),
+    ("svd_values", lambda lib, A: lib.linalg.svd(A)[1].sum()),
+]
+
+
+@pytest.mark.parametrize("name,f", REPEATED, ids=[c[0] for c in REPEATED])
+def test_values_only_gradient_at_repeated_values(name, f):
+    """Without an eigenvector / singular vector gradient nothing divides by the gaps, so a
+    repeated value gives torch's finite gradient, not 0 / 0 = NaN."""
+    a = np.diag([2.0, 2.0, -1.0])
+    grads = []
+    for lib in (torch, ember):
+        A = lib.tensor(a, requires_grad=True)
+        f(lib, A).backward()
+        grads.append(to_np(A.grad))
+    assert np.isfinite(grads[1]).all()
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)
+
+
+def test_real_to_complex_cast_backward_takes_real_part_silently():
+    grads = []
+    for lib in (torch, ember):
+        x = lib.tensor(X3, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            (x.to(lib.complex128) * (1 + 2j)).abs().sum().backward()
+        assert x.grad.dtype == lib.float64
+        grads.append(to_np(x.grad))
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12)

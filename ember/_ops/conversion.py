@@ -35,7 +35,10 @@ class ToCopy(Op):
         g = grad
         if ctx.src_device is not None:
             g = g.to(ctx.src_device)
-        return g.to(_dtype._FROM_NP[ctx.src_dtype])
+        src = _dtype._FROM_NP[ctx.src_dtype]
+        if g.is_complex() and not src.is_complex:
+            g = g.real   # a real source takes the real part (no NumPy ComplexWarning), as torch
+        return g.to(src)
 
 
 def _move(arr, dev):

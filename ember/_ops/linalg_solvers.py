@@ -473,10 +473,12 @@ class Svd(Op):
     With F_ij = 1 / (s_j^2 - s_i^2) (i != j), J = F o (U^H g_U), K = F o (V^H g_V):
     dA = U [(J + J^H) S + S (K + K^H) + diag(g_S)] V^H
          + (I - U U^H) g_U S^-1 V^H + U S^-1 g_V^H (I - V V^H)
-    which needs distinct, nonzero singular values when g_U or g_V is nonzero.
+    which needs distinct, nonzero singular values when g_U or g_V is used (a missing
+    output gradient stays None, not zeros, so S alone takes repeated singular values).
     """
     _name = "LinalgSvdBackward0"
     save_output = (0, 1, 2)
+    materialize_grads = False
 
     @staticmethod
     def forward(ctx, a, full_matrices):
@@ -563,10 +565,12 @@ class Eigh(Op):
     """A = V diag(w) V^H for Hermitian A (read from the UPLO triangle), w ascending.
 
     dA = V (diag(g_w) + skew(V^H g_V) / E) V^H with skew(X) = (X - X^H) / 2 and
-    E_ij = w_j - w_i (needs distinct eigenvalues when g_V is nonzero).
+    E_ij = w_j - w_i (needs distinct eigenvalues when g_V is used; a missing output
+    gradient stays None, not zeros, so w alone takes repeated eigenvalues).
     """
     _name = "LinalgEighBackward0"
     save_output = (0, 1)
+    materialize_grads = False
 
     @staticmethod
     def forward(ctx, a, uplo):
@@ -632,9 +636,11 @@ class Eig(Op):
     and its real part for real A. The projection drops the part of g_V that would change a
     column's norm. A loss that depends on the columns' phases has Im diag W != 0: it has no
     gradient, and backward raises as PyTorch's does. Needs distinct eigenvalues where g_V
-    is nonzero."""
+    is used; without g_V (eigvals) repeated eigenvalues are fine, so a missing output
+    gradient stays None rather than zeros (0 / 0 would give NaN)."""
     _name = "LinalgEigBackward0"
     save_output = (0, 1)
+    materialize_grads = False
 
     @staticmethod
     def forward(ctx, a):
@@ -651,15 +657,21 @@ class Eig(Op):
     def backward(ctx, gw, gv):
         w, v = ctx.saved_tensors
         vh = mH(v)
-        vhgv = vh.matmul(gv)
-        diag = vhgv.diagonal(0, -2, -1)
-        # PyTorch's tolerance for "the loss ignores the phases" (allclose(Im, 0, 1e-2, 1e-2))
-        if diag.numel() and float(to_host(diag.imag.abs().max()._data)) > 1e-2:
-            raise RuntimeError("linalg_eig_backward: The eigenvectors in the complex case are "
-                               "specified up to multiplication by e^{i phi}. The specified loss "
-                               "function depends on this quantity, so it is ill-defined.")
-        projected = vhgv - vh.matmul(v * diag.real.unsqueeze(-2))
-        core = conj(_inverse_gaps(w)) * projected + _diag_embed(gw)
+        core = _diag_embed(gw) if gw is not None else None
+        if gv is not None:
+            vhgv = vh.matmul(gv)
+            diag = vhgv.diagonal(0, -2, -1)
+            # PyTorch's tolerance for "the loss ignores the phases": allclose(Im, 0, 1e-2, 1e-2)
+            if diag.numel() and float(to_host(diag.imag.abs().max()._data)) > 1e-2:
+                raise RuntimeError("linalg_eig_backward: The eigenvectors in the complex case "
+                                   "are specified up to multiplication by e^{i phi}. The "
+                                   "specified loss function depends on this quantity, so it "
+                                   "is ill-defined.")
+            projected = vhgv - vh.matmul(v * diag.real.unsqueeze(-2))
+            term = conj(_inverse_gaps(w)) * projected
+            core = term if core is None else core + term
+        if core is None:
+            return None
         ga = _solve_matrix(vh, core.matmul(vh))
         return ga.real if ctx.real_input else ga
 
