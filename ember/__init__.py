@@ -118,8 +118,8 @@ from .func import vmap  # noqa: E402
 
 
 def __getattr__(name):
-    # ember.distributions is imported on first use, keeping `import ember` fast
-    if name == "distributions":
+    # these subpackages are imported on first use, keeping `import ember` fast
+    if name in ("distributions", "testing"):
         import importlib
         return importlib.import_module(".distributions", __name__)
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
