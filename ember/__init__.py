@@ -121,5 +121,5 @@ def __getattr__(name):
     # these subpackages are imported on first use, keeping `import ember` fast
     if name in ("distributions", "testing"):
         import importlib
-        return importlib.import_module(".distributions", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'ember' has no attribute '{name}'")

@@ -227,3 +227,11 @@ def test_make_tensor_low_equals_high_warns():
     with pytest.warns(FutureWarning, match="low==high"):
         t = make_tensor(3, dtype=ember.float32, device="cpu", low=2, high=2)
     assert (t == 2).all()
+
+
+def test_reachable_as_attribute_after_import_ember():
+    import subprocess
+    import sys
+    code = "import ember; ember.testing.assert_close(ember.ones(2), ember.ones(2)); print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
