@@ -483,7 +483,8 @@ def nextafter(input, other, *, out=None):
 
 
 class Logcumsumexp(Op):
-    """out_i = log sum_{j <= i} exp(x_j) along dim (NumPy's logaddexp.accumulate, stable).
+    """out_i = log sum_{j <= i} exp(x_j) along dim (stable: NumPy's logaddexp.accumulate
+    for real x, the sequential scan of _complex_logcumsumexp_array for complex x).
 
     Real x: dx_j = sum_{i >= j} grad_i exp(x_j - out_i), computed in log space for the
     positive and negative parts of grad: exp(x + revlcse(log grad+ - out)) - exp(x +
