@@ -616,3 +616,25 @@ def test_forward_over_forward_is_not_built():
         ember.func.jvp(lambda a: ember.func.jvp(lambda b: b * a, (a,), (a,))[1], (x,), (x,))
     with pytest.raises(NotImplementedError, match="forward-over-forward"):
         ember.func.jacfwd(ember.func.jacfwd(lambda a: a.sin()))(x)
+
+
+def test_hessian_through_fused_backwards():
+    """jacfwd(jacrev(f)) through ops whose backward has a no-grad fast path (relu,
+    log_softmax, cross_entropy, gelu, layer_norm), of a model's loss by parameter dict."""
+    em, tm = paired(lambda lib: lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.GELU(),
+                                                  lib.nn.LayerNorm(4), lib.nn.ReLU(),
+                                                  lib.nn.Linear(4, 3)))
+    x, y = arr(5, 3, dtype=np.float64), rng.integers(0, 3, 5)
+    results = []
+    for lib, m in ((ember, em), (torch, tm)):
+        m.double()
+        params = {k: v.detach() for k, v in m.named_parameters()}
+
+        def loss(p):
+            out = lib.func.functional_call(m, p, (lib.tensor(x),))
+            return (lib.nn.functional.cross_entropy(out, lib.tensor(y))
+                    + lib.nn.functional.log_softmax(out, 1).pow(2).mean())
+        h = lib.func.hessian(loss)(params)
+        results.append({k: h[k]["0.weight"] for k in ("0.weight", "0.bias", "4.weight")})
+    assert_same(*results)
+    assert not results[0]["0.bias"].requires_grad

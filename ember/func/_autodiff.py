@@ -60,7 +60,7 @@ class _Level:
             return x.view_as(x)   # a view keeps x's forward-AD tangent
         fresh = x.detach().requires_grad_(True)
         self.own.add(id(fresh))
-        return _with_tangent_of(x, fresh)
+        return _with_tangent(fresh, x._fw_tangent)
 
     def reaches_outside(self, t):
         """Whether tensor `t` depends on a tensor requiring grad that this level did not
@@ -85,6 +85,12 @@ class _Level:
         return False
 
     def keep_graph(self, tensors):
+        """Whether the backward pass must record a graph: for an enclosing level or the
+        caller, or for an open forward-AD level (jacfwd(jacrev(f))), whose tangents
+        only the differentiable form of every backward carries (the no-grad fast paths
+        of some ops' backward, relu's for one, compute on arrays and drop them)."""
+        if forward_ad.ACTIVE[0]:
+            return True
         return self.outer_grad and any(self.reaches_outside(t) for t in tensors)
 
     def lift(self, tree):
@@ -95,14 +101,17 @@ class _Level:
                 raise RuntimeError(f"Expected tensors, got unsupported type {type(x)}")
             if self.outer_grad and self.reaches_outside(x):
                 return x
-            return _with_tangent_of(x, x.detach())
+            tangent = x._fw_tangent
+            if tangent is not None and not (self.outer_grad and self.reaches_outside(tangent)):
+                tangent = tangent.detach()   # computed with create_graph: drop our graph
+            return _with_tangent(x.detach(), tangent)
         return tree_map(one, tree)
 
 
-def _with_tangent_of(x, detached):
-    """`detached` (x.detach(), which drops forward-AD tangents), given x's tangent back if
-    x has one: jacfwd(jacrev(f)) pushes tangents through jacrev's graph inputs and results."""
-    tangent = x._fw_tangent
+def _with_tangent(detached, tangent):
+    """`detached` (made by detach(), which drops forward-AD tangents) given back the tangent
+    of the tensor it came from, if any: jacfwd(jacrev(f)) pushes tangents through jacrev's
+    graph inputs and results."""
     if tangent is None:
         return detached
     return forward_ad.make_dual(detached, tangent)
@@ -252,7 +261,7 @@ def vjp(func, *primals, has_aux=False):
         call.own = level.own
         with enable_grad():
             if create_graph is None:
-                create_graph = call.outer_grad and (
+                create_graph = forward_ad.ACTIVE[0] or call.outer_grad and (
                     outputs_reach_outside or any(isinstance(c, Tensor) and c.requires_grad
                                                      for c in flat_ct))
             grads = _grads(call, flat_out, flat_diff, flat_ct, create_graph, retain_graph)
