@@ -176,8 +176,8 @@ def inplace_source(self, args=()):
         return self
     src = Tensor._make(self._data.copy(), self._requires_grad)
     src.grad_fn, src._output_nr = self.grad_fn, self._output_nr
-    if self._fw_tangent is not None:
-        src._fw_tangent = self._fw_tangent
+    if self._fw_tangent is not None:   # forward AD: the old tangent, as the old values
+        src._fw_tangent = self._fw_tangent.clone()
     if self.grad_fn is None and self._requires_grad:
         src._accumulator = self._accumulator  # a leaf: errors out in commit_inplace anyway
     return src
