@@ -113,13 +113,14 @@ from . import optim  # noqa: E402
 from . import utils  # noqa: E402
 from . import distributed  # noqa: E402  (process groups on MPI/NCCL; mpi4py imported lazily)
 from .serialization import save, load  # noqa: E402
-from . import func  # noqa: E402  (function transforms: grad, vmap, functional_call ...)
-from .func import vmap  # noqa: E402
 
 
 def __getattr__(name):
     # these subpackages are imported on first use, keeping `import ember` fast
-    if name in ("distributions", "testing"):
+    if name in ("distributions", "testing", "func"):
         import importlib
         return importlib.import_module("." + name, __name__)
+    if name == "vmap":  # torch.vmap is torch.func.vmap
+        from .func import vmap
+        return vmap
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
