@@ -308,4 +308,6 @@ def tensor_repr(t, tensor_contents=None, header=""):
         suffixes.append(f"grad_fn=<{t.grad_fn.name().rsplit('::', 1)[-1]}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
+    if t._fw_tangent is not None:   # a dual tensor (autograd.forward_ad)
+        suffixes.append(f"tangent={t._fw_tangent}")
     return header + _add_suffixes(prefix + body, suffixes, indent)

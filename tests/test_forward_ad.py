@@ -568,6 +568,22 @@ def test_no_grad_detach_and_integer_outputs():
             assert fw.unpack_dual(indices).tangent is None
 
 
+def test_repr_shows_the_tangent():
+    reprs = {}
+    for lib in (torch, ember):
+        fw = FW[lib]
+        with fw.dual_level():
+            x = lib.tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True)
+            d = fw.make_dual(x, lib.ones(2, 2))
+            plain = fw.make_dual(lib.tensor([1.5, 2.0], dtype=lib.float64),
+                                 lib.tensor([1.0, 3.0], dtype=lib.float64))
+            # (a tangent computed from a primal that requires grad has a grad_fn, whose
+            # name is an implementation detail: those are printed from `plain`)
+            reprs[lib] = [repr(d), repr(d.sum()), repr(plain), str(plain * 2)]
+    for e, t in zip(reprs[ember], reprs[torch]):
+        assert e == t.replace("torch.", "ember.")
+
+
 # ------------------------------------------------------------------ views and in-place
 
 def test_views_share_tangents_with_their_base():
