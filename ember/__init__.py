@@ -117,7 +117,7 @@ from .serialization import save, load  # noqa: E402
 
 def __getattr__(name):
     # these subpackages are imported on first use, keeping `import ember` fast
-    if name in ("distributions", "testing", "func"):
+    if name in ("distributions", "testing", "func", "profiler", "jit"):
         import importlib
         return importlib.import_module("." + name, __name__)
     if name == "vmap":  # torch.vmap is torch.func.vmap

@@ -196,9 +196,9 @@ def Variable(data, requires_grad=False, volatile=False):
 
 
 def __getattr__(name):
-    # functional imports lazily (it needs the op library)
-    if name == "functional":
+    # functional and profiler import lazily (they need the op library)
+    if name in ("functional", "profiler"):
         # import_module: `from . import functional` would call this __getattr__ again
         import importlib
-        return importlib.import_module(__name__ + ".functional")
+        return importlib.import_module(__name__ + "." + name)
     raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")
