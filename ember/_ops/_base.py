@@ -240,6 +240,8 @@ def _dual_apply(ctx, inputs, arrays, params, out):
         tangents = None
     elif type(ctx) in _linear_ops():
         tangents = _linear_jvp(type(ctx), inputs, arrays, params, outs, diff)
+    elif type(ctx) in _LINEAR[1]:
+        tangents = [_multilinear_jvp(type(ctx), inputs, arrays, params)]
     else:
         tangents = _jvp(ctx, inputs, out, diff)
     result = _wrap(ctx, inputs, out)
@@ -342,6 +344,9 @@ def _linear_ops():
             rearrange.Rot90, rearrange.Tril, rearrange.Triu, rearrange.DiagEmbed,
             cumulative.Cumsum, complex_ops.Real, complex_ops.Imag, complex_ops.ConjPhysical,
             complex_ops.ViewAsReal, complex_ops.ViewAsComplex)))
+        from . import linalg
+        _LINEAR.append(frozenset((pointwise.Mul, linalg.Mm, linalg.Bmm, linalg.Mv, linalg.Dot,
+                                  linalg.Vdot, linalg.Matmul, linalg.Einsum, linalg.Cross)))
     return _LINEAR[0]
 
 
@@ -380,6 +385,30 @@ def _linear_jvp(cls, inputs, arrays, params, outs, diff):
         else:
             tangents.append(r)
     return tangents
+
+
+def _multilinear_jvp(cls, inputs, arrays, params):
+    """J t of an op linear in each operand separately, with one output (products: mul,
+    the matrix products, einsum, cross; _LINEAR[1]): the product rule,
+    sum over the operands i with a tangent of f(x_1, ..., t_i, ..., x_n)."""
+    total = None
+    prev = _DUAL[0]
+    _DUAL[0] = False
+    try:
+        for i, t in enumerate(inputs):
+            tangent = None if t is None else t._fw_tangent
+            if tangent is None:
+                continue
+            data = tangent._data
+            if data.dtype != arrays[i].dtype:
+                data = data.astype(arrays[i].dtype)
+            t_inputs, t_arrays = list(inputs), list(arrays)
+            t_inputs[i], t_arrays[i] = tangent, data
+            term = apply(cls, tuple(t_inputs), tuple(t_arrays), *params)
+            total = term if total is None else total + term
+    finally:
+        _DUAL[0] = prev
+    return total
 
 
 def _keep_saved_tangents(ctx, inputs, results):
