@@ -290,9 +290,15 @@ def _jvp(ctx, inputs, out, diff):
                 x._vc = t._vc
                 xs.append(x)
         y = _record(node, xs, out)
+        from ..autograd.graph import _call_backward, _fit
+        i = _self_adjoint_operand(node, xs, tangents, y)
+        if i is not None:
+            # a symmetric Jacobian: J t = J^T t, one backward call
+            _GRAD[0] = graph
+            g = _call_backward(node, [tangents[i]], False)[i]
+            return [g if g is not None else _creation().zeros_like(y)]
         ys = y if type(y) is tuple else (y,)
         vs = [ones_like(o).requires_grad_() if d else None for o, d in zip(ys, diff)]
-        from ..autograd.graph import _call_backward, _fit
         grads = _call_backward(node, vs, False)
         total = None
         for x, tangent, g in zip(xs, tangents, grads):
@@ -323,6 +329,28 @@ def _jvp(ctx, inputs, out, diff):
         _GRAD[0], _DUAL[0] = prev_grad, prev_dual
 
 
+def _self_adjoint_operand(node, xs, tangents, y):
+    """The index of the one operand with a tangent when node's Jacobian in it is symmetric,
+    so that its backward gives J t: a real elementwise op of one operand (the unary table:
+    exp, tanh, relu ...; gelu) or softmax, with an output of the operand's shape. None
+    otherwise."""
+    cls = type(node)
+    if type(y) is tuple or not (issubclass(cls, _LINEAR[2]) or cls in _LINEAR[3]):
+        return None
+    found = None
+    for i, tangent in enumerate(tangents):
+        if tangent is not None:
+            if found is not None:
+                return None
+            found = i
+    if found is None:
+        return None
+    x, tangent = xs[found]._data, tangents[found]._data
+    if x.shape != y._data.shape or "c" in (x.dtype.kind, tangent.dtype.kind, y._data.dtype.kind):
+        return None
+    return found
+
+
 _LINEAR = []
 
 
@@ -347,6 +375,9 @@ def _linear_ops():
         from . import linalg
         _LINEAR.append(frozenset((pointwise.Mul, linalg.Mm, linalg.Bmm, linalg.Mv, linalg.Dot,
                                   linalg.Vdot, linalg.Matmul, linalg.Einsum, linalg.Cross)))
+        from . import activation
+        _LINEAR.append(pointwise.Unary)
+        _LINEAR.append(frozenset((activation.Gelu, activation.Softmax)))
     return _LINEAR[0]
 
 
