@@ -1,0 +1,1 @@
+"""ember.utils.benchmark.utils: the modules behind ember.utils.benchmark."""
