@@ -236,11 +236,12 @@ def _dual_apply(ctx, inputs, arrays, params, out):
     outs = out if type(out) is tuple else (out,)
     nondiff = ctx.nondiff_outputs
     diff = [i not in nondiff and _as_array(ctx, o).dtype.kind in "fcV" for i, o in enumerate(outs)]
+    rules = _rules()
     if not any(diff):
         tangents = None
-    elif type(ctx) in _linear_ops():
+    elif type(ctx) in rules["linear"]:
         tangents = _linear_jvp(type(ctx), inputs, arrays, params, outs, diff)
-    elif type(ctx) in _LINEAR[1]:
+    elif type(ctx) in rules["multilinear"]:
         tangents = [_multilinear_jvp(type(ctx), inputs, arrays, params)]
     else:
         tangents = _jvp(ctx, inputs, out, diff)
@@ -265,7 +266,8 @@ def _jvp(ctx, inputs, out, diff):
     reused (a copy of ctx becomes a node whose inputs are detached copies of the
     operands), its backward is run once on a v that requires grad, and one more backward
     pass through that gives J t. Cost: about the op's backward plus that backward's
-    backward, every op, each time (a few times the op's forward).
+    backward, every op, each time (a few times the op's forward). Ops with a symmetric
+    Jacobian stop after the one backward call, on t (see _rules for the other shortcuts).
 
     For complex tensors the pairing is Re<J^T v, t> = Re sum(conj(J^T v) t), whose gradient
     in v is again J t. When grad mode is on and an operand or a tangent requires grad, the
@@ -335,7 +337,8 @@ def _self_adjoint_operand(node, xs, tangents, y):
     exp, tanh, relu ...; gelu) or softmax, with an output of the operand's shape. None
     otherwise."""
     cls = type(node)
-    if type(y) is tuple or not (issubclass(cls, _LINEAR[2]) or cls in _LINEAR[3]):
+    rules = _rules()
+    if type(y) is tuple or not (issubclass(cls, rules["elementwise"]) or cls in rules["symmetric"]):
         return None
     found = None
     for i, tangent in enumerate(tangents):
@@ -351,17 +354,23 @@ def _self_adjoint_operand(node, xs, tangents, y):
     return found
 
 
-_LINEAR = []
+_RULES = {}
 
 
-def _linear_ops():
-    """The ops linear in their array operands jointly, so that J t is the op itself applied
-    to the tangents (zeros for operands without one): views, joins, selections, sums,
-    copies. The generic rule is exact for them too, at a few times the cost."""
-    if not _LINEAR:
+def _rules():
+    """The ops with a cheaper exact rule than _jvp's (which serves every op), by kind:
+
+    linear: linear in their array operands jointly (views, joins, selections, sums,
+        copies, add/sub): J t is the op run on the tangents (_linear_jvp);
+    multilinear: linear in each operand (products): the product rule (_multilinear_jvp);
+    elementwise (a base class), symmetric: a symmetric Jacobian, J t = J^T t, one backward
+        call (_self_adjoint_operand).
+
+    Filled on first use: the op modules import this one."""
+    if not _RULES:
         from . import shape, joining, indexing, reduction, pointwise, conversion, rearrange, \
-            cumulative, complex_ops
-        _LINEAR.append(frozenset((
+            cumulative, complex_ops, linalg, activation
+        _RULES["linear"] = frozenset((
             shape.View, shape.UnsafeView, shape.Permute, shape.Transpose, shape.Expand,
             shape.Squeeze, shape.Unsqueeze, shape.Unbind, shape.Diagonal, shape.Unfold,
             joining.Cat, joining.Stack, joining.Narrow, joining.Split,
@@ -371,18 +380,17 @@ def _linear_ops():
             rearrange.Repeat, rearrange.IndexSelect, rearrange.Flip, rearrange.Roll,
             rearrange.Rot90, rearrange.Tril, rearrange.Triu, rearrange.DiagEmbed,
             cumulative.Cumsum, complex_ops.Real, complex_ops.Imag, complex_ops.ConjPhysical,
-            complex_ops.ViewAsReal, complex_ops.ViewAsComplex)))
-        from . import linalg
-        _LINEAR.append(frozenset((pointwise.Mul, linalg.Mm, linalg.Bmm, linalg.Mv, linalg.Dot,
-                                  linalg.Vdot, linalg.Matmul, linalg.Einsum, linalg.Cross)))
-        from . import activation
-        _LINEAR.append(pointwise.Unary)
-        _LINEAR.append(frozenset((activation.Gelu, activation.Softmax)))
-    return _LINEAR[0]
+            complex_ops.ViewAsReal, complex_ops.ViewAsComplex))
+        _RULES["multilinear"] = frozenset((pointwise.Mul, linalg.Mm, linalg.Bmm, linalg.Mv,
+                                           linalg.Dot, linalg.Vdot, linalg.Matmul,
+                                           linalg.Einsum, linalg.Cross))
+        _RULES["elementwise"] = pointwise.Unary
+        _RULES["symmetric"] = frozenset((activation.Gelu, activation.Softmax))
+    return _RULES
 
 
 def _linear_jvp(cls, inputs, arrays, params, outs, diff):
-    """J t of a linear op (see _linear_ops): the op run on the tangents, with zeros for
+    """J t of a linear op (see _rules): the op run on the tangents, with zeros for
     the operands that have none (a Python number included: x + 2 has the tangent of x).
     Recorded like any op, so the tangents stay differentiable."""
     t_inputs, t_arrays = [], []
@@ -420,7 +428,7 @@ def _linear_jvp(cls, inputs, arrays, params, outs, diff):
 
 def _multilinear_jvp(cls, inputs, arrays, params):
     """J t of an op linear in each operand separately, with one output (products: mul,
-    the matrix products, einsum, cross; _LINEAR[1]): the product rule,
+    the matrix products, einsum, cross): the product rule,
     sum over the operands i with a tangent of f(x_1, ..., t_i, ..., x_n)."""
     total = None
     prev = _DUAL[0]
