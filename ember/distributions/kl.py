@@ -14,14 +14,27 @@ import ember
 import ember.nn.functional as F
 
 from .bernoulli import Bernoulli
+from .beta import Beta
+from .binomial import Binomial
 from .categorical import Categorical
+from .cauchy import Cauchy
+from .dirichlet import Dirichlet
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
+from .exponential import Exponential
+from .gamma import Gamma
+from .geometric import Geometric
+from .gumbel import Gumbel
+from .half_normal import HalfNormal
 from .independent import Independent
+from .laplace import Laplace
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis, _solve_lower
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .poisson import Poisson
+from .transformed_distribution import TransformedDistribution
 from .uniform import Uniform
-from .utils import _sum_rightmost
+from .utils import _sum_rightmost, euler_constant
 
 __all__ = ["register_kl", "kl_divergence"]
 
@@ -191,3 +204,332 @@ def _kl_uniform_normal(p, q):
     t2 = common_term.pow(2) / 12
     t3 = ((p.high + p.low - 2 * q.loc) / 2).pow(2)
     return t1 + 0.5 * (t2 + t3) / q.scale.pow(2)
+
+
+# ------------------------------------------------------------- more same-family pairs
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p, q):
+    """log B(a_q, b_q) - log B(a_p, b_p) + (a_p - a_q) psi(a_p) + (b_p - b_q) psi(b_p)
+    + (a_q + b_q - a_p - b_p) psi(a_p + b_p)."""
+    sum_p = p.concentration1 + p.concentration0
+    sum_q = q.concentration1 + q.concentration0
+    t1 = q.concentration1.lgamma() + q.concentration0.lgamma() + sum_p.lgamma()
+    t2 = p.concentration1.lgamma() + p.concentration0.lgamma() + sum_q.lgamma()
+    t3 = (p.concentration1 - q.concentration1) * ember.digamma(p.concentration1)
+    t4 = (p.concentration0 - q.concentration0) * ember.digamma(p.concentration0)
+    t5 = (sum_q - sum_p) * ember.digamma(sum_p)
+    return t1 - t2 + t3 + t4 + t5
+
+
+@register_kl(Binomial, Binomial)
+def _kl_binomial_binomial(p, q):
+    """n (p log(p/q) + (1-p) log((1-p)/(1-q))) for equal counts; inf when p's count is
+    larger (p reaches values q cannot)."""
+    if bool((p.total_count < q.total_count).any()):
+        raise NotImplementedError("KL between Binomials where q.total_count > "
+                                  "p.total_count is not implemented")
+    kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p()
+                          - (-q.probs).log1p())
+    return ember.where(p.total_count > q.total_count, _infinite_like(kl), kl)
+
+
+@register_kl(Cauchy, Cauchy)
+def _kl_cauchy_cauchy(p, q):
+    """log(((s_p + s_q)^2 + (m_p - m_q)^2) / (4 s_p s_q)) (Chyzak and Nielsen, 2019)."""
+    t1 = ((p.scale + q.scale).pow(2) + (p.loc - q.loc).pow(2)).log()
+    t2 = (4 * p.scale * q.scale).log()
+    return t1 - t2
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p, q):
+    """log Gamma(a0) - log Gamma(b0) - sum(log Gamma(a) - log Gamma(b))
+    + sum((a - b)(psi(a) - psi(a0)))."""
+    sum_p = p.concentration.sum(-1)
+    sum_q = q.concentration.sum(-1)
+    t1 = sum_p.lgamma() - sum_q.lgamma()
+    t2 = (p.concentration.lgamma() - q.concentration.lgamma()).sum(-1)
+    t3 = p.concentration - q.concentration
+    t4 = p.concentration.digamma() - sum_p.digamma().unsqueeze(-1)
+    return t1 - t2 + (t3 * t4).sum(-1)
+
+
+@register_kl(Exponential, Exponential)
+def _kl_exponential_exponential(p, q):
+    """r - 1 - log r with r = rate_q / rate_p."""
+    rate_ratio = q.rate / p.rate
+    return -rate_ratio.log() + rate_ratio - 1
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p, q):
+    """The Bregman divergence of the log normalizer F between the natural parameters:
+    F(theta_q) - F(theta_p) - <theta_q - theta_p, grad F(theta_p)>, grad F by autograd."""
+    if type(p) is not type(q):
+        raise NotImplementedError("The cross KL-divergence between different exponential "
+                                  "families cannot be computed using Bregman divergences")
+    p_nparams = [nparam.detach().requires_grad_() for nparam in p._natural_params]
+    q_nparams = q._natural_params
+    lg_normal = p._log_normalizer(*p_nparams)
+    gradients = ember.autograd.grad(lg_normal.sum(), p_nparams, create_graph=True)
+    result = q._log_normalizer(*q_nparams) - lg_normal
+    for pnp, qnp, g in zip(p_nparams, q_nparams, gradients):
+        term = (qnp - pnp) * g
+        result = result - _sum_rightmost(term, len(q.event_shape))
+    return result
+
+
+@register_kl(Gamma, Gamma)
+def _kl_gamma_gamma(p, q):
+    """a_q log(r_p / r_q) + lgamma(a_q) - lgamma(a_p) + (a_p - a_q) psi(a_p)
+    + (r_q - r_p) a_p / r_p."""
+    t1 = q.concentration * (p.rate / q.rate).log()
+    t2 = q.concentration.lgamma() - p.concentration.lgamma()
+    t3 = (p.concentration - q.concentration) * p.concentration.digamma()
+    t4 = (q.rate - p.rate) * (p.concentration / p.rate)
+    return t1 + t2 + t3 + t4
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p, q):
+    """With c = s_p / s_q: -log c + (m_p - m_q) / s_q + c gamma
+    + exp((m_q - m_p) / s_q) Gamma(1 + c) - (1 + gamma)."""
+    ct1 = p.scale / q.scale
+    ct2 = q.loc / q.scale
+    ct3 = p.loc / q.scale
+    t1 = -ct1.log() - ct2 + ct3
+    t2 = ct1 * euler_constant
+    t3 = ember.exp(ct2 + (1 + ct1).lgamma() - ct3)
+    return t1 + t2 + t3 - (1 + euler_constant)
+
+
+@register_kl(Geometric, Geometric)
+def _kl_geometric_geometric(p, q):
+    """-H(p) - E_p[k] log(1 - q) - log q, with E_p[k] = 1/p - 1."""
+    return -p.entropy() - ember.log1p(-q.probs) / p.probs - q.logits
+
+
+@register_kl(HalfNormal, HalfNormal)
+def _kl_halfnormal_halfnormal(p, q):
+    return _kl_normal_normal(p.base_dist, q.base_dist)
+
+
+@register_kl(Laplace, Laplace)
+def _kl_laplace_laplace(p, q):
+    """With r = s_p / s_q, d = |m_p - m_q|: -log r + d / s_q + r exp(-d / s_p) - 1."""
+    scale_ratio = p.scale / q.scale
+    loc_abs_diff = (p.loc - q.loc).abs()
+    t1 = -scale_ratio.log()
+    t2 = loc_abs_diff / q.scale
+    t3 = scale_ratio * ember.exp(-loc_abs_diff / p.scale)
+    return t1 + t2 + t3 - 1
+
+
+@register_kl(Poisson, Poisson)
+def _kl_poisson_poisson(p, q):
+    """l_p log(l_p / l_q) - (l_p - l_q)."""
+    return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)
+
+
+@register_kl(TransformedDistribution, TransformedDistribution)
+def _kl_transformed_transformed(p, q):
+    """Equal bijections leave the KL divergence unchanged: KL of the bases."""
+    if p.transforms != q.transforms:
+        raise NotImplementedError("KL between TransformedDistributions with different "
+                                  "transforms is not implemented")
+    if p.event_shape != q.event_shape:
+        raise NotImplementedError("KL between TransformedDistributions with different "
+                                  "event shapes is not implemented")
+    extra_event_dim = len(p.event_shape) - len(p.base_dist.event_shape)
+    return _sum_rightmost(kl_divergence(p.base_dist, q.base_dist), extra_event_dim)
+
+
+# ------------------------------------------------------------ cross-family pairs
+# KL(p || q) = -H(p) - E_p[log q(x)]: each function below writes E_p[log q] from p's
+# moments. When p gives mass where q has none the divergence is infinite.
+
+def _gaussian_cross_term(q, mean, var):
+    """-E_p[log N(x; m_q, s_q)] = log(s_q sqrt(2 pi)) + (var + (mean - m_q)^2) / (2 s_q^2)."""
+    return (0.5 * (q.scale.pow(2) * 2 * math.pi).log()
+            + (var + (mean - q.loc).pow(2)) / (2 * q.scale.pow(2)))
+
+
+def _gumbel_cross_term(q, mean, laplace_transform):
+    """-E_p[log Gumbel(x; m, s)] = log s + (E[x] - m) / s + e^(m/s) E[e^(-x/s)]; the
+    caller passes e^(m/s) E[e^(-x/s)] as `laplace_transform`."""
+    return q.scale.log() + (mean - q.loc) / q.scale + laplace_transform
+
+
+def _expected_log_uniform(low, high):
+    """E[log x] for x ~ U(low, high), 0 <= low < high: (h log h - h - l log l + l) / (h - l)."""
+    return (ember.xlogy(high, high) - high - ember.xlogy(low, low) + low) / (high - low)
+
+
+@register_kl(Bernoulli, Poisson)
+def _kl_bernoulli_poisson(p, q):
+    return -p.entropy() - (p.probs * q.rate.log() - q.rate)
+
+
+@register_kl(Beta, Exponential)
+def _kl_beta_exponential(p, q):
+    return -p.entropy() - q.rate.log() + q.rate * (p.concentration1
+                                                  / (p.concentration1 + p.concentration0))
+
+
+@register_kl(Beta, Gamma)
+def _kl_beta_gamma(p, q):
+    """E_Beta[log x] = psi(a) - psi(a + b), E_Beta[x] = a / (a + b)."""
+    total = p.concentration1 + p.concentration0
+    t1 = -p.entropy()
+    t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
+    t3 = (q.concentration - 1) * (p.concentration1.digamma() - total.digamma())
+    t4 = q.rate * p.concentration1 / total
+    return t1 + t2 - t3 + t4
+
+
+@register_kl(Beta, Normal)
+def _kl_beta_normal(p, q):
+    total = p.concentration1 + p.concentration0
+    mean = p.concentration1 / total
+    var = mean * (1 - mean) / (total + 1)
+    return -p.entropy() + _gaussian_cross_term(q, mean, var)
+
+
+@register_kl(Beta, Uniform)
+def _kl_beta_uniform(p, q):
+    result = -p.entropy() + (q.high - q.low).log()
+    outside = (q.low > 0) | (q.high < 1)
+    return ember.where(outside, _infinite_like(result), result)
+
+
+@register_kl(Exponential, Gamma)
+def _kl_exponential_gamma(p, q):
+    """E_Exp[log x] = -gamma - log(rate), E_Exp[x] = 1 / rate."""
+    ratio = q.rate / p.rate
+    t1 = -q.concentration * ember.log(ratio)
+    return (t1 + ratio + q.concentration.lgamma() + q.concentration * euler_constant
+            - (1 + euler_constant))
+
+
+@register_kl(Exponential, Gumbel)
+def _kl_exponential_gumbel(p, q):
+    """E_Exp[e^(-x/s)] = rate / (rate + 1/s)."""
+    scale_rate_prod = p.rate * q.scale
+    loc_scale_ratio = q.loc / q.scale
+    t1 = scale_rate_prod.log() - 1
+    t2 = ember.exp(loc_scale_ratio) * scale_rate_prod / (scale_rate_prod + 1)
+    t3 = scale_rate_prod.reciprocal()
+    return t1 - loc_scale_ratio + t2 + t3
+
+
+@register_kl(Exponential, Normal)
+def _kl_exponential_normal(p, q):
+    mean = p.rate.reciprocal()
+    return -p.entropy() + _gaussian_cross_term(q, mean, mean.pow(2))
+
+
+@register_kl(Gamma, Exponential)
+def _kl_gamma_exponential(p, q):
+    return -p.entropy() - q.rate.log() + q.rate * (p.concentration / p.rate)
+
+
+@register_kl(Gamma, Gumbel)
+def _kl_gamma_gumbel(p, q):
+    """E_Gamma[e^(-x/s)] = (rate / (rate + 1/s))^a."""
+    beta_scale_prod = p.rate * q.scale
+    loc_scale_ratio = q.loc / q.scale
+    t1 = ((p.concentration - 1) * p.concentration.digamma() - p.concentration.lgamma()
+          - p.concentration)
+    t2 = beta_scale_prod.log() + p.concentration / beta_scale_prod
+    t3 = (ember.exp(loc_scale_ratio)
+          * (1 + beta_scale_prod.reciprocal()).pow(-p.concentration) - loc_scale_ratio)
+    return t1 + t2 + t3
+
+
+@register_kl(Gamma, Normal)
+def _kl_gamma_normal(p, q):
+    mean = p.concentration / p.rate
+    var = p.concentration / p.rate.pow(2)
+    return -p.entropy() + _gaussian_cross_term(q, mean, var)
+
+
+@register_kl(Gumbel, Normal)
+def _kl_gumbel_normal(p, q):
+    mean = p.loc + p.scale * euler_constant
+    var = (math.pi ** 2 / 6) * p.scale.pow(2)
+    return -p.entropy() + _gaussian_cross_term(q, mean, var)
+
+
+@register_kl(Laplace, Normal)
+def _kl_laplace_normal(p, q):
+    return -p.entropy() + _gaussian_cross_term(q, p.loc, 2 * p.scale.pow(2))
+
+
+@register_kl(Normal, Gumbel)
+def _kl_normal_gumbel(p, q):
+    """E_N[e^(-x/s)] = exp(-m_p/s + s_p^2 / (2 s^2))."""
+    laplace = ember.exp((q.loc - p.loc) / q.scale + (p.scale / q.scale).pow(2) / 2)
+    return -p.entropy() + _gumbel_cross_term(q, p.loc, laplace)
+
+
+@register_kl(Normal, Laplace)
+def _kl_normal_laplace(p, q):
+    """E_N|x - m_q| = s sqrt(2/pi) e^(-d^2 / (2 s^2)) + d erf(d / (s sqrt 2)), d = m_p - m_q."""
+    d = p.loc - q.loc
+    abs_moment = (p.scale * math.sqrt(2 / math.pi) * ember.exp(-d.pow(2) / (2 * p.scale.pow(2)))
+                  + d * ember.erf(d / (p.scale * math.sqrt(2))))
+    return -p.entropy() + (2 * q.scale).log() + abs_moment / q.scale
+
+
+@register_kl(Uniform, Beta)
+def _kl_uniform_beta(p, q):
+    """-log(h - l) - (a-1) E[log x] - (b-1) E[log(1-x)] + log B(a, b); inf unless
+    [l, h] lies in [0, 1]."""
+    a, b = q.concentration1, q.concentration0
+    log_beta = a.lgamma() + b.lgamma() - (a + b).lgamma()
+    low = p.low.clamp(min=0, max=1)
+    high = p.high.clamp(min=0, max=1)
+    e_log_x = _expected_log_uniform(low, high)
+    e_log_1mx = _expected_log_uniform(1 - high, 1 - low)
+    result = -(p.high - p.low).log() - (a - 1) * e_log_x - (b - 1) * e_log_1mx + log_beta
+    outside = (p.low < 0) | (p.high > 1)
+    return ember.where(outside, _infinite_like(result), result)
+
+
+@register_kl(Uniform, Exponential)
+def _kl_uniform_exponential(p, q):
+    result = q.rate * (p.high + p.low) / 2 - ((p.high - p.low) * q.rate).log()
+    return ember.where(p.low < 0, _infinite_like(result), result)
+
+
+@register_kl(Uniform, Gamma)
+def _kl_uniform_gamma(p, q):
+    low = p.low.clamp(min=0)
+    e_log_x = _expected_log_uniform(low, p.high.clamp(min=0))
+    result = (-(p.high - p.low).log() - q.concentration * q.rate.log()
+              + q.concentration.lgamma() - (q.concentration - 1) * e_log_x
+              + q.rate * (p.high + p.low) / 2)
+    return ember.where(p.low < 0, _infinite_like(result), result)
+
+
+@register_kl(Uniform, Gumbel)
+def _kl_uniform_gumbel(p, q):
+    """E_U[e^(-(x - m)/s)] = e^(m/s) s (e^(-l/s) - e^(-h/s)) / (h - l)."""
+    width = p.high - p.low
+    laplace = (q.scale / width) * (ember.exp((q.loc - p.low) / q.scale)
+                                   - ember.exp((q.loc - p.high) / q.scale))
+    return -width.log() + _gumbel_cross_term(q, (p.high + p.low) / 2, laplace)
+
+
+def _infinite_pair(p, q):
+    """p gives mass where q has none."""
+    return _infinite_like(p.mean)
+
+
+for _p, _q in [(Exponential, Beta), (Gamma, Beta), (Gumbel, Beta), (Laplace, Beta),
+               (Normal, Beta), (Exponential, Uniform), (Gamma, Uniform), (Gumbel, Uniform),
+               (Laplace, Uniform), (Normal, Uniform), (Gumbel, Exponential), (Gumbel, Gamma),
+               (Laplace, Exponential), (Laplace, Gamma), (Normal, Exponential),
+               (Normal, Gamma), (Poisson, Bernoulli), (Poisson, Binomial)]:
+    register_kl(_p, _q)(_infinite_pair)
