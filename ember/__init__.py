@@ -111,13 +111,14 @@ from . import nn  # noqa: E402  (nn builds on the op library above)
 from ._functional_aliases import *  # noqa: E402,F401,F403  torch.softmax, torch.conv2d ...
 from . import optim  # noqa: E402
 from . import utils  # noqa: E402
+from .utils.dlpack import from_dlpack  # noqa: E402
 from . import distributed  # noqa: E402  (process groups on MPI/NCCL; mpi4py imported lazily)
 from .serialization import save, load  # noqa: E402
 
 
 def __getattr__(name):
     # these subpackages are imported on first use, keeping `import ember` fast
-    if name in ("distributions", "testing", "func", "profiler", "jit"):
+    if name in ("distributions", "testing", "func", "profiler", "jit", "multiprocessing", "cpu"):
         import importlib
         return importlib.import_module("." + name, __name__)
     if name == "vmap":  # torch.vmap is torch.func.vmap

@@ -1,11 +1,13 @@
-"""ember.utils: data loading (torch.utils.data), activation checkpointing."""
+"""ember.utils: data loading (torch.utils.data), activation checkpointing, hooks, DLPack,
+benchmark."""
 from . import data
-from . import checkpoint
+from . import hooks
+from . import dlpack   # also gives Tensor its __dlpack__ / __dlpack_device__
 
 
 def __getattr__(name):
-    # benchmark is imported on first use, keeping `import ember` fast
-    if name == "benchmark":
+    # benchmark and checkpoint are imported on first use, keeping `import ember` fast
+    if name in ("benchmark", "checkpoint"):
         import importlib
-        return importlib.import_module(__name__ + ".benchmark")
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'ember.utils' has no attribute '{name}'")

@@ -47,7 +47,6 @@ from .. import _autocast
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.graph import Node, accumulator_of, run_backward, _seq
-from ..func._pytree import tree_flatten, tree_unflatten
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
            "check_backward_validity", "detach_variable", "noop_context_fn",
@@ -282,6 +281,7 @@ class CheckpointBackward(Node):
         create_graph = grad_mode.is_grad_enabled()   # the engine enables grad for create_graph
         with ctx._state.restored(), ctx._recompute_ctx, grad_mode.enable_grad():
             outputs = ctx._function(*args, **kwargs)
+        from ..func._pytree import tree_flatten
         leaves = [x for x in tree_flatten(outputs)[0] if _is_tensor(x)]
         _check_recomputed(ctx, leaves)
         capture = [(_input_at(p, args, kwargs).grad_fn, 0) if p[0] == "input" else p[1]
@@ -335,6 +335,7 @@ def _checkpoint_without_reentrant(function, preserve, context_fn, determinism_ch
     marker = next(_seq)   # nodes numbered from here on were recorded by f
     with forward_ctx:
         outputs = function(*in_args, **in_kwargs)
+    from ..func._pytree import tree_flatten, tree_unflatten   # (ember.func loads lazily)
     leaves, spec = tree_flatten(outputs)
 
     # where each stand-in came from: its position among the arguments

@@ -8,4 +8,3 @@ from .spectral_norm import spectral_norm, remove_spectral_norm
 from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,
                      fuse_linear_bn_weights)
 from . import stateless
-from . import prune
