@@ -2,6 +2,7 @@
 profiled by both, event names, counts, nesting, schedules, the table's layout and the
 Chrome trace compared; timing consistency (self <= total, sums) checked on ember alone,
 since times differ from run to run."""
+import gzip
 import json
 import os
 import warnings
@@ -131,9 +132,12 @@ def test_memory_columns_match_torch():
 
 def test_chrome_trace(tmp_path):
     prof = profiled(ember, record_shapes=True)
+    prof.add_metadata("run", "r1")
+    prof.add_metadata_json("sizes", "[1, 2]")
     path = tmp_path / "trace.json"
     prof.export_chrome_trace(str(path))
     trace = json.loads(path.read_text())
+    assert trace["run"] == "r1" and trace["sizes"] == [1, 2]
     ops = [e for e in trace["traceEvents"] if e["ph"] == "X"]
     assert Counter(e["name"] for e in ops) == Counter(e.name for e in prof.events())
     for e in ops:
@@ -153,6 +157,13 @@ def test_tensorboard_trace_handler(tmp_path):
     assert len(files) == 1 and files[0].startswith("w0.") and files[0].endswith(".pt.trace.json")
     names = [e["name"] for e in json.loads((logdir / files[0]).read_text())["traceEvents"]]
     assert "aten::add" in names
+    with ember.profiler.profile(on_trace_ready=ember.profiler.tensorboard_trace_handler(
+            str(tmp_path / "gz"), worker_name="w1", use_gzip=True)):
+        ember.ones(2) * 2
+    (gz,) = os.listdir(tmp_path / "gz")
+    assert gz.endswith(".pt.trace.json.gz")
+    with gzip.open(tmp_path / "gz" / gz, "rt") as f:
+        assert "aten::mul" in [e["name"] for e in json.load(f)["traceEvents"]]
 
 
 @pytest.mark.parametrize("kwargs", [

@@ -12,9 +12,10 @@ to one (ember/profiler/_names.py), else as ``ember::<OpClass>``; backward nodes 
 measures CPU time only (see profiler.py).
 """
 from ._events import EventList, FunctionEvent, FunctionEventAvg
-from .profiler import (ProfilerAction, ProfilerActivity, profile, record_function, schedule,
-                       supported_activities, tensorboard_trace_handler)
+from .profiler import (ProfilerAction, ProfilerActivity, kineto_available, profile,
+                       record_function, schedule, supported_activities,
+                       tensorboard_trace_handler)
 
 __all__ = ["profile", "record_function", "schedule", "ProfilerAction", "ProfilerActivity",
            "supported_activities", "tensorboard_trace_handler", "EventList", "FunctionEvent",
-           "FunctionEventAvg"]
+           "FunctionEventAvg", "kineto_available"]

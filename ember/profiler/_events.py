@@ -10,6 +10,7 @@ so the self times of all events add up to the time covered by the top-level ones
 is the "Self CPU time total" under the table. An average's ``cpu_time`` is
 ``cpu_time_total / count``.
 """
+import gzip
 import json
 import os
 from collections import namedtuple
@@ -385,8 +386,9 @@ def build_table(events, sort_by=None, row_limit=100, header=None, max_src_column
     return "\n".join(lines) + "\n"
 
 
-def write_chrome_trace(events, path):
-    """The Chrome trace-event JSON of `events` (complete "X" events, microseconds)."""
+def write_chrome_trace(events, path, metadata=None):
+    """Write the Chrome trace-event JSON of `events` (complete "X" events, microseconds;
+    gzip-compressed when `path` ends in .gz)."""
     pid = os.getpid()
     trace = []
     threads = sorted({e.thread for e in events})
@@ -406,5 +408,7 @@ def write_chrome_trace(events, path):
                       "ts": e.time_range.start, "dur": e.cpu_time_total, "args": args})
     document = {"schemaVersion": 1, "deviceProperties": [], "displayTimeUnit": "ms",
                 "traceEvents": trace, "traceName": str(path)}
-    with open(path, "w") as f:
+    document.update(metadata or {})
+    opener = gzip.open if str(path).endswith(".gz") else open   # TensorBoard reads both
+    with opener(path, "wt") as f:
         json.dump(document, f)

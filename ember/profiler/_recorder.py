@@ -114,20 +114,22 @@ class Recorder:
 
 
 def _python_stack():
-    """Source locations of the calling Python frames, innermost first, without ember's own
-    frames (PyTorch's with_stack lists the user's code the same way)."""
+    """Source locations of the calling Python frames, innermost first. The op machinery's
+    frames (the op library, Tensor methods, autograd, the profiler) are left out, as
+    PyTorch's C++ frames are; nn, vision and the user's code are listed."""
     entries = []
     frame = sys._getframe(2)
-    root = _EMBER_ROOT
     while frame is not None:
         path = frame.f_code.co_filename
-        if not path.startswith(root):
+        if not path.startswith(_MACHINERY):
             entries.append(f"{path}({frame.f_lineno}): {frame.f_code.co_name}")
         frame = frame.f_back
     return entries
 
 
 _EMBER_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_MACHINERY = tuple(_EMBER_ROOT + part for part in
+                   ("_ops" + os.sep, "_tensor.py", "autograd" + os.sep, "profiler" + os.sep))
 
 
 # --------------------------------------------------------------------------------------

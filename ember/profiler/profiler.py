@@ -6,6 +6,7 @@ an op's CPU time is the time to launch its kernels (CuPy runs them asynchronousl
 kernel times on the GPU are not recorded, so the table has no CUDA columns.
 """
 import enum
+import json
 import os
 import socket
 import time
@@ -13,7 +14,7 @@ import warnings
 from contextlib import ContextDecorator
 
 from . import _recorder
-from ._events import EventList, FunctionEvent
+from ._events import EventList, FunctionEvent, write_chrome_trace
 
 
 class ProfilerActivity(enum.Enum):
@@ -82,6 +83,12 @@ def schedule(*, wait, warmup, active, repeat=0, skip_first=0, skip_first_wait=0)
         return ProfilerAction.RECORD if phase < cycle - 1 else ProfilerAction.RECORD_AND_SAVE
 
     return schedule_fn
+
+
+def kineto_available():
+    """False: ember's profiler is its own, not PyTorch's Kineto library (the profile API
+    works all the same)."""
+    return False
 
 
 def _record_always(step):
@@ -185,6 +192,7 @@ class _Profile:
         self._recorder = None
         self._function_events = None
         self._origin_ns = None
+        self._metadata = {}
 
     def _prepare_trace(self):
         self._recorder = _recorder.Recorder(self.record_shapes, self.profile_memory,
@@ -230,7 +238,20 @@ class _Profile:
     def export_chrome_trace(self, path):
         """Write the events as Chrome trace JSON (gzip-compressed for a ``.gz`` path)."""
         self._check_finished()
-        self._function_events.export_chrome_trace(path)
+        write_chrome_trace(self._function_events, path, self._metadata)
+
+    def add_metadata(self, key, value):
+        """Add a string entry to the top level of exported Chrome traces."""
+        self._metadata[key] = value
+
+    def add_metadata_json(self, key, value):
+        """Add an entry given as JSON text to the top level of exported Chrome traces."""
+        self._metadata[key] = json.loads(value)
+
+    def export_memory_timeline(self, path, device=None):
+        raise NotImplementedError("ember.profiler: export_memory_timeline needs PyTorch's "
+                                  "memory profiler; ember records the bytes each op's outputs "
+                                  "own (profile_memory=True, the table's CPU Mem columns)")
 
     def export_stacks(self, path, metric="self_cpu_time_total"):
         """Write flame-graph stacks (needs ``with_stack=True``)."""
@@ -351,6 +372,16 @@ class profile(_Profile):
     def _prepare_trace(self):
         if self._recorder is None:
             super()._prepare_trace()
+
+    # PyTorch's public names for the schedule's transitions
+    def prepare_trace(self):
+        self._prepare_trace()
+
+    def start_trace(self):
+        self._start_trace()
+
+    def stop_trace(self):
+        self._stop_trace()
 
     def _trace_ready(self):
         if self.on_trace_ready is not None:
