@@ -121,7 +121,6 @@ def _transform_to_simplex(constraint):
     return transforms.SoftmaxTransform()
 
 
-@biject_to.register(constraints.lower_cholesky)
 @transform_to.register(constraints.lower_cholesky)
 def _transform_to_lower_cholesky(constraint):
     return transforms.LowerCholeskyTransform()

@@ -12,7 +12,8 @@ __all__ = ["Dirichlet"]
 
 class Dirichlet(ExponentialFamily):
     """A distribution over probability vectors (event_shape (K,)). rsample normalises
-    Gamma draws; its gradient is the implicit one of each Beta marginal (as PyTorch's)."""
+    Gamma draws; its gradient is the implicit one of each Beta marginal, the rest of the
+    vector rescaled (ember/distributions/_sampling.py)."""
 
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
