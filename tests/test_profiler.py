@@ -303,3 +303,23 @@ def test_every_op_class_has_a_real_aten_name_or_an_ember_one():
             assert hasattr(torch.ops.aten, name[len("aten::"):]), name
         else:
             assert name.startswith("ember::"), name
+
+
+def test_ops_of_another_thread_form_their_own_tree():
+    import threading
+
+    def work():
+        with ember.profiler.record_function("worker"):
+            ember.ones(2) + 1
+    with ember.profiler.profile() as prof:
+        with ember.profiler.record_function("main"):
+            thread = threading.Thread(target=work)
+            thread.start()
+            thread.join()
+            ember.ones(2) * 2
+    events = prof.events()
+    worker = next(e for e in events if e.name == "worker")
+    main = next(e for e in events if e.name == "main")
+    assert worker.thread != main.thread and worker.cpu_parent is None
+    assert [c.name for c in worker.cpu_children] == ["aten::add"]
+    assert [c.name for c in main.cpu_children] == ["aten::mul"]

@@ -152,6 +152,8 @@ _PLAIN_APPLY = []
 
 def _profiled_apply(cls, inputs, arrays, params):
     rec = ACTIVE[0]
+    if rec is None:   # another thread stopped the profiler after this op read the hook
+        return _PLAIN_APPLY[0](cls, inputs, arrays, *params)
     shapes = None
     if rec.record_shapes:
         shapes = [list(t._data.shape) if t is not None else [] for t in inputs]
@@ -184,6 +186,8 @@ _ENGINE = {}
 
 def _timed_call_backward(node, grads, anomaly):
     rec = ACTIVE[0]
+    if rec is None:
+        return _ENGINE["_call_backward"](node, grads, anomaly)
     name = node.name()
     outer = rec.begin("autograd::engine::evaluate_function: " + name, "cpu_op")
     inner = rec.begin(name, "cpu_op", [list(g.shape) if g is not None else [] for g in grads]
@@ -197,6 +201,8 @@ def _timed_call_backward(node, grads, anomaly):
 
 def _timed_accumulate(t, g, create_graph, sole_owner=False):
     rec = ACTIVE[0]
+    if rec is None:
+        return _ENGINE["_accumulate"](t, g, create_graph, sole_owner)
     name = "torch::autograd::AccumulateGrad"
     outer = rec.begin("autograd::engine::evaluate_function: " + name, "cpu_op")
     inner = rec.begin(name, "cpu_op", [list(g.shape)] if rec.record_shapes else None)
@@ -217,8 +223,8 @@ def _install_hooks():
 
 
 def _remove_hooks():
+    # the originals stay in _PLAIN_APPLY and _ENGINE: a thread that read a hook just
+    # before this still finds them (the hooks run them untimed once ACTIVE is None)
     _base._PROFILER[0] = None
-    if _ENGINE:
-        _graph._call_backward = _ENGINE.pop("_call_backward")
-        _graph._accumulate = _ENGINE.pop("_accumulate")
-    _PLAIN_APPLY.clear()
+    _graph._call_backward = _ENGINE["_call_backward"]
+    _graph._accumulate = _ENGINE["_accumulate"]
