@@ -323,3 +323,14 @@ def test_ops_of_another_thread_form_their_own_tree():
     assert worker.thread != main.thread and worker.cpu_parent is None
     assert [c.name for c in worker.cpu_children] == ["aten::add"]
     assert [c.name for c in main.cpu_children] == ["aten::mul"]
+
+
+def test_emit_nvtx_is_a_no_op_only_when_disabled():
+    with ember.autograd.profiler.emit_nvtx(enabled=False):
+        ember.ones(1) + 1
+    with pytest.raises(NotImplementedError, match="NVTX"):
+        with ember.autograd.profiler.emit_nvtx():
+            pass
+    with pytest.raises(NotImplementedError, match="ITT"):
+        with ember.autograd.profiler.emit_itt():
+            pass

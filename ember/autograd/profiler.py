@@ -5,9 +5,10 @@
     print(prof.key_averages().table(sort_by="self_cpu_time_total"))
 """
 from ..profiler._events import EventList, FunctionEvent, FunctionEventAvg
-from ..profiler.profiler import _Profile, record_function
+from ..profiler.profiler import _Profile, kineto_available, record_function  # noqa: F401
 
-__all__ = ["profile", "record_function", "EventList", "FunctionEvent", "FunctionEventAvg"]
+__all__ = ["profile", "record_function", "emit_nvtx", "emit_itt", "EventList", "FunctionEvent",
+           "FunctionEventAvg", "kineto_available"]
 
 
 class profile(_Profile):
@@ -82,3 +83,28 @@ class profile(_Profile):
         if self._function_events is None:
             return "<unfinished torch.autograd.profile>"
         return repr(self._function_events)
+
+
+class emit_nvtx:
+    """NVTX ranges for each op (PyTorch: for Nsight Systems). ember emits none: with
+    ``enabled=True`` entering raises NotImplementedError; ``enabled=False`` is a no-op."""
+
+    _tool = "NVTX ranges (Nsight Systems)"
+
+    def __init__(self, enabled=True, record_shapes=False):
+        self.enabled = enabled
+
+    def __enter__(self):
+        if self.enabled:
+            raise NotImplementedError(f"ember.autograd.profiler.{type(self).__name__}: ember does "
+                                      f"not emit {self._tool}; use ember.profiler.profile")
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+class emit_itt(emit_nvtx):
+    """ITT ranges for each op (PyTorch: for Intel VTune); as emit_nvtx."""
+
+    _tool = "ITT ranges (Intel VTune)"
