@@ -134,9 +134,10 @@ class FunctionEvent(_TimeStrings):
         return self.cpu_memory_usage - sum(c.cpu_memory_usage for c in self.cpu_children)
 
     def __repr__(self):
+        children = [c.id for c in self.cpu_children]
         return (f"<FunctionEvent id={self.id} name={self.name} "
                 f"cpu_time={self.cpu_time_str} start_us={self.time_range.start:.3f} "
-                f"end_us={self.time_range.end:.3f} cpu_children={[c.id for c in self.cpu_children]} "
+                f"end_us={self.time_range.end:.3f} cpu_children={children} "
                 f"input_shapes={self.input_shapes} thread={self.thread}>")
 
 
