@@ -28,6 +28,7 @@ from .gumbel import Gumbel
 from .half_normal import HalfNormal
 from .independent import Independent
 from .laplace import Laplace
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis, _solve_lower
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
@@ -178,20 +179,37 @@ def _kl_independent_independent(p, q):
     return _sum_rightmost(result, p.reinterpreted_batch_ndims)
 
 
+def _kl_gaussians(p_loc, p_L, q_loc, q_L, n):
+    """(tr(S_q^-1 S_p) + (mu_q - mu_p)^T S_q^-1 (mu_q - mu_p) - k) / 2 + log|L_q| - log|L_p|
+    for S = L L^T, with tr(S_q^-1 S_p) = |L_q^-1 L_p|_F^2."""
+    half_term1 = (q_L.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+                  - p_L.diagonal(dim1=-2, dim2=-1).log().sum(-1))
+    term2 = _batch_trace_XXT(_solve_lower(q_L, p_L))
+    term3 = _batch_mahalanobis(q_L, q_loc - p_loc)
+    return half_term1 + 0.5 * (term2 + term3 - n)
+
+
+def _gaussian_factor(d):
+    """The loc and lower Cholesky factor of a (low-rank or full) multivariate normal, the
+    factor with its own unbroadcast batch shape where it has one."""
+    if isinstance(d, MultivariateNormal):
+        return d.loc, d._unbroadcasted_scale_tril
+    return d.loc, d.scale_tril
+
+
 @register_kl(MultivariateNormal, MultivariateNormal)
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
 def _kl_multivariatenormal_multivariatenormal(p, q):
-    """(tr(S_q^-1 S_p) + (mu_q - mu_p)^T S_q^-1 (mu_q - mu_p) - k) / 2 + log|L_q| - log|L_p|,
-    with tr(S_q^-1 S_p) = |L_q^-1 L_p|_F^2."""
+    """KL between two multivariate normals, full or low-rank (the low-rank covariance
+    through its dense Cholesky factor)."""
     if p.event_shape != q.event_shape:
         raise ValueError("KL-divergence between two Multivariate Normals with different "
                          "event shapes cannot be computed")
-    p_L, q_L = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
-    half_term1 = (q_L.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-                  - p_L.diagonal(dim1=-2, dim2=-1).log().sum(-1))
-    n = p.event_shape[0]
-    term2 = _batch_trace_XXT(_solve_lower(q_L, p_L))
-    term3 = _batch_mahalanobis(q_L, q.loc - p.loc)
-    return half_term1 + 0.5 * (term2 + term3 - n)
+    p_loc, p_L = _gaussian_factor(p)
+    q_loc, q_L = _gaussian_factor(q)
+    return _kl_gaussians(p_loc, p_L, q_loc, q_L, p.event_shape[0])
 
 
 # --------------------------------------------------------------------- cross-family pairs

@@ -192,3 +192,50 @@ def test_enumerate_support():
         for expand in (True, False):
             assert_close(ed.enumerate_support(expand), td.enumerate_support(expand))
         assert_close(ed.log_prob(ed.enumerate_support()), td.log_prob(td.enumerate_support()))
+
+
+_rl = np.random.default_rng(9)
+LR_LOC, LR_W, LR_D = _rl.normal(size=(2, 4)), _rl.normal(size=(4, 2)), _rl.uniform(0.5, 2, 4)
+
+
+def _lowrank(lib, dtype):
+    dt = getattr(lib, dtype)
+    loc = lib.tensor(LR_LOC, dtype=dt, requires_grad=True)
+    W = lib.tensor(LR_W, dtype=dt, requires_grad=True)
+    D = lib.tensor(LR_D, dtype=dt, requires_grad=True)
+    return lib.distributions.LowRankMultivariateNormal(loc, W, D), (loc, W, D)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_lowrank_multivariate_normal(dtype):
+    tol = 1e-10 if dtype == "float64" else 2e-5
+    (td, tp), (ed, ep) = _lowrank(torch, dtype), _lowrank(ember, dtype)
+    assert tuple(ed.batch_shape) == tuple(td.batch_shape) == (2,)
+    assert tuple(ed.event_shape) == tuple(td.event_shape) == (4,)
+    assert repr(ed).replace("ember.", "torch.") == repr(td)
+    v = _rl.normal(size=(3, 2, 4))
+    tlp = td.log_prob(torch.tensor(v, dtype=getattr(torch, dtype)))
+    elp = ed.log_prob(ember.tensor(v, dtype=getattr(ember, dtype)))
+    assert_close(elp, tlp, tol, tol)
+    (tlp.sum() + td.entropy().sum()).backward()
+    (elp.sum() + ed.entropy().sum()).backward()
+    for e, t in zip(ep, tp):
+        assert_close(e.grad, t.grad, tol * 10, tol * 10)
+    for attr in ("mean", "variance", "covariance_matrix", "precision_matrix", "scale_tril"):
+        assert_close(getattr(ed, attr), getattr(td, attr), tol * 10, tol * 10, attr)
+    assert tuple(ed.rsample((5,)).shape) == (5, 2, 4)
+    assert tuple(ed.expand((3, 2)).sample().shape) == (3, 2, 4)
+    # KL against a full-covariance normal, both ways, and between two low-rank ones
+    cov = np.cov(_rl.normal(size=(4, 12))) + np.eye(4)
+    tm = torch.distributions.MultivariateNormal(torch.zeros(4, dtype=getattr(torch, dtype)),
+                                                torch.tensor(cov, dtype=getattr(torch, dtype)))
+    em = ember.distributions.MultivariateNormal(ember.zeros(4, dtype=getattr(ember, dtype)),
+                                                ember.tensor(cov, dtype=getattr(ember, dtype)))
+    kl = ember.distributions.kl_divergence
+    tkl = torch.distributions.kl_divergence
+    assert_close(kl(ed, em), tkl(td, tm), tol * 10, tol * 10)
+    assert_close(kl(em, ed), tkl(tm, td), tol * 10, tol * 10)
+    assert_close(kl(ed, ed.expand((2,))), tkl(td, td.expand((2,))), tol * 10, tol * 10)
+    with pytest.raises(ValueError):
+        ember.distributions.LowRankMultivariateNormal(ember.zeros(3), ember.zeros(4, 2),
+                                                      ember.ones(3))
