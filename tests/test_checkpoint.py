@@ -21,7 +21,7 @@ def arr(*shape):
 
 def close(e, t, tol=1e-5):
     assert e is not None and t is not None
-    np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(e.detach().cpu().numpy(), t.detach().numpy(), rtol=tol, atol=tol)
 
 
 def twin(build):
@@ -43,8 +43,8 @@ def conv_block(lib):
                          nn.Conv2d(4, 3, 3), nn.AvgPool2d(2))
 
 
-def run_model(lib, cp, model, x, reentrant, requires_grad=True):
-    xt = lib.tensor(x, requires_grad=requires_grad)
+def run_model(lib, cp, model, x, reentrant, requires_grad=True, device="cpu"):
+    xt = lib.tensor(x, requires_grad=requires_grad, device=device)
     y = cp.checkpoint(model, xt, use_reentrant=reentrant)
     (y * y).sum().backward()
     return y, xt.grad, [p.grad for p in model.parameters()]
@@ -52,10 +52,11 @@ def run_model(lib, cp, model, x, reentrant, requires_grad=True):
 
 @BOTH
 @pytest.mark.parametrize("build", [mlp, conv_block])
-def test_gradients_match_torch(build, reentrant):
+def test_gradients_match_torch(build, reentrant, device):
     e, t = twin(build)
+    e.to(device)
     x = arr(2, 5) if build is mlp else arr(2, 2, 6, 6)
-    ye, gxe, gpe = run_model(ember, ecp, e, x, reentrant)
+    ye, gxe, gpe = run_model(ember, ecp, e, x, reentrant, device=device)
     yt, gxt, gpt = run_model(torch, tcp, t, x, reentrant)
     close(ye, yt)
     close(gxe, gxt, 1e-4)
@@ -64,23 +65,24 @@ def test_gradients_match_torch(build, reentrant):
 
 
 @BOTH
-def test_gradients_equal_uncheckpointed_with_dropout(reentrant):
+def test_gradients_equal_uncheckpointed_with_dropout(reentrant, device):
     """Dropout draws the same mask in the recomputation: the gradients equal those of the
     plain model run from the same seed."""
     model = ember.nn.Sequential(ember.nn.Linear(6, 16), ember.nn.Dropout(0.5),
-                                ember.nn.Linear(16, 2))
+                                ember.nn.Linear(16, 2)).to(device)
     x = arr(8, 6)
 
     def grads(checkpointed, preserve=True):
         model.zero_grad()
         ember.manual_seed(123)
-        xt = ember.tensor(x, requires_grad=True)
+        xt = ember.tensor(x, requires_grad=True, device=device)
         if checkpointed:
             y = ecp.checkpoint(model, xt, use_reentrant=reentrant, preserve_rng_state=preserve)
         else:
             y = model(xt)
         y.sum().backward()
-        return y.detach().numpy(), xt.grad.numpy(), model[0].weight.grad.numpy()
+        return (y.detach().cpu().numpy(), xt.grad.cpu().numpy(),
+                model[0].weight.grad.cpu().numpy())
 
     plain = grads(False)
     for a, b in zip(grads(True), plain):

@@ -44,7 +44,7 @@ def twin(build=lenet):
 
 
 def same(e, t):
-    np.testing.assert_array_equal(e.detach().numpy(), t.detach().numpy())
+    np.testing.assert_array_equal(e.detach().cpu().numpy(), t.detach().cpu().numpy())
 
 
 def masks_of(model):
@@ -114,10 +114,12 @@ def test_deterministic_iterative_masks_equal_torch():
         same(em[k], tm[k])
     x = rng.standard_normal((2, 1, 28, 28)).astype(np.float32)
     ye, yt = e(ember.tensor(x)), t(torch.tensor(x))
-    np.testing.assert_allclose(ye.detach().numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ye.detach().cpu().numpy(), yt.detach().numpy(), rtol=1e-4,
+                               atol=1e-5)
     ye.sum().backward()
     yt.sum().backward()
-    np.testing.assert_allclose(e.conv2.weight_orig.grad.numpy(), t.conv2.weight_orig.grad.numpy(),
+    np.testing.assert_allclose(e.conv2.weight_orig.grad.cpu().numpy(),
+                               t.conv2.weight_orig.grad.numpy(),
                                rtol=1e-4, atol=1e-5)
 
 
@@ -206,7 +208,7 @@ def test_load_state_dict_of_pruned_model_and_training_step():
     eprune.l1_unstructured(e.fc1, "weight", amount=0.1)   # another mask, replaced by loading
     e.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t.state_dict().items()})
     x = rng.standard_normal((3, 1, 28, 28)).astype(np.float32)
-    same_out = e(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy()
+    same_out = e(ember.tensor(x)).detach().cpu().numpy(), t(torch.tensor(x)).detach().numpy()
     np.testing.assert_allclose(*same_out, rtol=1e-4, atol=1e-5)
     opt = ember.optim.SGD(e.parameters(), lr=0.1)
     e(ember.tensor(x)).sum().backward()

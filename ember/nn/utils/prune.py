@@ -273,8 +273,7 @@ class RandomStructured(BasePruningMethod):
         k = _count(self.amount, channels)
         if not k:
             return default_mask
-        ember = _ember()
-        draws = ember.rand(channels)
+        draws = _ember().rand(channels, device=t.device)
         # the k channels with the lowest draws go
         keep = draws > draws.kthvalue(k).values
         mask = _channel_mask(t, self.dim, keep)
