@@ -261,7 +261,7 @@ class group:  # noqa: N801  torch.distributed.group.WORLD
     WORLD = None
 
 
-_state = {"world": None, "watchdog": None, "groups": []}
+_state = {"world": None, "watchdog": None, "groups": [], "store": None}
 
 
 def _world():
@@ -306,8 +306,11 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
 
     Ranks are started by an MPI launcher (``python -m ember.distributed.run`` or plain
     ``mpirun``); MPI itself connects them, so ``init_method`` only has to be ``env://``
-    (or None) and ``rank``/``world_size``, when given, must agree with MPI's. The
-    ``RANK``/``WORLD_SIZE`` environment variables are checked the same way.
+    (or None; ``tcp://`` and ``file://`` are accepted and not needed) and
+    ``rank``/``world_size``, when given, must agree with MPI's. The ``RANK``/``WORLD_SIZE``
+    environment variables are checked the same way. ``store`` (an ember Store, with
+    ``rank`` and ``world_size``, as torch requires) is accepted and kept; MPI still carries
+    the collectives.
     """
     if _state["world"] is not None:
         raise ValueError("trying to initialize the default process group twice!")
@@ -317,8 +320,19 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         raise ValueError(f"init_method {init_method!r} is not supported: ember's ranks are "
                          "connected by MPI; use 'env://'")
     if store is not None:
-        raise NotImplementedError("ember.distributed: a Store is not supported; MPI connects "
-                                  "the ranks")
+        # As torch: a store excludes init_method and needs both rank and world_size. MPI
+        # still connects the ranks; they are checked against MPI's below, and the store is
+        # kept for the program (torch's default group holds it too).
+        from .store import Store
+        if init_method is not None:
+            raise AssertionError("Cannot specify both init_method and store.")
+        if not isinstance(store, Store):
+            raise TypeError(f"init_process_group: store must be an ember.distributed.Store, "
+                            f"got {type(store).__name__}")
+        if not world_size > 0:
+            raise AssertionError("world_size must be positive if using store")
+        if not rank >= 0:
+            raise AssertionError("rank must be non-negative if using store")
     timeout_s = _seconds(timeout)
     if name == Backend.NCCL:
         from . import backend_nccl
@@ -344,7 +358,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     else:
         impl = backend_mpi.MPIBackend(comm, watchdog)
     pg = ProcessGroup(name, impl, range(mpi_size), timeout_s)
-    _state.update(world=pg, watchdog=watchdog, groups=[pg])
+    _state.update(world=pg, watchdog=watchdog, groups=[pg], store=store)
     GroupMember.WORLD = pg
     group.WORLD = pg
     _install_excepthook(mpi_rank)
@@ -358,7 +372,7 @@ def destroy_process_group(group=None):
             if g.backend is not None:
                 g.backend.close()
         _state["watchdog"].stop()
-        _state.update(world=None, watchdog=None, groups=[])
+        _state.update(world=None, watchdog=None, groups=[], store=None)
         GroupMember.WORLD = None
         globals()["group"].WORLD = None
     else:
