@@ -308,7 +308,7 @@ class _Table:
         self._cond = threading.Condition()
         self._closed = False
 
-    def close(self):
+    def _close(self):
         """Wake every blocked reader; they raise."""
         with self._cond:
             self._closed = True
@@ -555,7 +555,7 @@ class _TCPServer:
         with self._lock:
             self._stopped = True
             conns = list(self._conns)
-        self.table.close()
+        self.table._close()
         for s in [self._listener] + conns:
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
@@ -724,8 +724,16 @@ class TCPStore(Store):
         return f"TCPStore(host={self.host!r}, port={self.port}, {role})"
 
 
+def _remote(op):
+    """A TCPStore primitive: the server runs the table method of the same name."""
+    def primitive(self, *args):
+        return self._client.call(op, *args)
+    primitive.__name__ = op
+    return primitive
+
+
 for _op in _TABLE_OPS:
-    setattr(TCPStore, _op, (lambda op: lambda self, *args: self._client.call(op, *args))(_op))
+    setattr(TCPStore, _op, _remote(_op))
 
 
 # ---------------------------------------------------------------------------- FileStore
@@ -787,7 +795,9 @@ class _FileLog:
         """Append (kind, key, value) records; call while holding the exclusive lock."""
         blob = b"".join(_RECORD.pack(kind, len(k.encode("utf-8")), len(v)) + k.encode("utf-8")
                         + v for kind, k, v in records)
-        os.write(self.fd, blob)
+        written = 0
+        while written < len(blob):   # a regular file takes it whole but for a full disk
+            written += os.write(self.fd, blob[written:])
         self._catch_up()
 
     def close(self):
