@@ -32,6 +32,7 @@ from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis, _solve_lower
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .pareto import Pareto
 from .poisson import Poisson
 from .transformed_distribution import TransformedDistribution
 from .uniform import Uniform
@@ -540,6 +541,59 @@ def _kl_uniform_gumbel(p, q):
     return -width.log() + _gumbel_cross_term(q, (p.high + p.low) / 2, laplace)
 
 
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p, q):
+    """With r = s_p / s_q, c = a_q / a_p: a_q log r - log c + c - 1 when s_p >= s_q
+    (inf otherwise: p reaches below q's minimum)."""
+    scale_ratio = p.scale / q.scale
+    alpha_ratio = q.alpha / p.alpha
+    result = q.alpha * scale_ratio.log() - alpha_ratio.log() + alpha_ratio - 1
+    return ember.where(p.support.lower_bound < q.support.lower_bound,
+                       _infinite_like(result), result)
+
+
+def _pareto_mean(p):
+    """a s / (a - 1), inf for a <= 1 (where the mean diverges)."""
+    mean = p.alpha * p.scale / (p.alpha - 1)
+    return ember.where(p.alpha <= 1, _infinite_like(mean), mean)
+
+
+@register_kl(Pareto, Exponential)
+def _kl_pareto_exponential(p, q):
+    return -p.entropy() - q.rate.log() + q.rate * _pareto_mean(p)
+
+
+@register_kl(Pareto, Gamma)
+def _kl_pareto_gamma(p, q):
+    """E_Pareto[log x] = log s + 1/a."""
+    e_log_x = p.scale.log() + p.alpha.reciprocal()
+    return (-p.entropy() - q.concentration * q.rate.log()
+            - (q.concentration - 1) * e_log_x + q.rate * _pareto_mean(p)
+            + q.concentration.lgamma())
+
+
+@register_kl(Pareto, Normal)
+def _kl_pareto_normal(p, q):
+    """Finite for a > 2 only (the variance s^2 a / ((a-1)^2 (a-2)) diverges otherwise)."""
+    a = p.alpha.clamp(min=2 + 1e-3)  # keeps the masked entries (and their gradients) finite
+    mean = a * p.scale / (a - 1)
+    var = p.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
+    result = -p.entropy() + _gaussian_cross_term(q, mean, var)
+    return ember.where(p.alpha <= 2, _infinite_like(result), result)
+
+
+@register_kl(Uniform, Pareto)
+def _kl_uniform_pareto(p, q):
+    """-log w - log a - a log s + (a + 1) E_U[log x], inf unless low >= s."""
+    inside = p.low >= q.support.lower_bound
+    # the masked entries get a harmless interval so their (discarded) values stay finite
+    low = ember.where(inside, p.low, q.scale)
+    e_log_x = _expected_log_uniform(low, ember.where(inside, p.high, low + 1))
+    result = (-(p.high - p.low).log() - q.alpha.log() - q.alpha * q.scale.log()
+              + (q.alpha + 1) * e_log_x)
+    return ember.where(inside, result, _infinite_like(result))
+
+
 def _infinite_pair(p, q):
     """p gives mass where q has none."""
     return _infinite_like(p.mean)
@@ -549,5 +603,7 @@ for _p, _q in [(Exponential, Beta), (Gamma, Beta), (Gumbel, Beta), (Laplace, Bet
                (Normal, Beta), (Exponential, Uniform), (Gamma, Uniform), (Gumbel, Uniform),
                (Laplace, Uniform), (Normal, Uniform), (Gumbel, Exponential), (Gumbel, Gamma),
                (Laplace, Exponential), (Laplace, Gamma), (Normal, Exponential),
-               (Normal, Gamma), (Poisson, Bernoulli), (Poisson, Binomial)]:
+               (Normal, Gamma), (Poisson, Bernoulli), (Poisson, Binomial), (Beta, Pareto),
+               (Exponential, Pareto), (Gamma, Pareto), (Gumbel, Pareto), (Laplace, Pareto),
+               (Normal, Pareto), (Pareto, Beta), (Pareto, Uniform)]:
     register_kl(_p, _q)(_infinite_pair)

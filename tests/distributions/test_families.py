@@ -39,6 +39,24 @@ CASES = [
         [1.0, 1.0, 1.0, 1.0], 2)}, rng.dirichlet([1.0, 1.0, 1.0, 1.0], 2), {}),
     ("RelaxedOneHotCategorical", {"temperature": np.array(1.5), "logits": rng.normal(size=(2, 4))},
      rng.dirichlet([1.0, 1.0, 1.0, 1.0], 2), {}),
+    ("Multinomial", {"total_count": 4, "probs": rng.dirichlet([1.0, 1.0, 1.0], 2)},
+     np.array([[1.0, 0.0, 3.0], [2.0, 2.0, 0.0]]), {}),
+    ("Multinomial", {"total_count": 3, "logits": rng.normal(size=3)},
+     np.array([[1.0, 1.0, 1.0], [0.0, 3.0, 0.0]]), {}),
+    ("NegativeBinomial", {"total_count": POS * 2, "probs": UNIT},
+     np.array([[0.0, 1.0, 2.0], [5.0, 0.0, 3.0]]), {}),
+    ("NegativeBinomial", {"total_count": 3.0, "logits": LOC},
+     np.array([[0.0, 1.0, 2.0], [5.0, 0.0, 3.0]]), {}),
+    ("HalfCauchy", {"scale": POS}, rng.uniform(0.1, 3, (2, 3)), {"icdf_value": Q}),
+    ("Pareto", {"scale": POS * 0.1, "alpha": POS2}, rng.uniform(0.4, 3, (2, 3)),
+     {"icdf_value": Q}),
+    ("Weibull", {"scale": POS, "concentration": POS2}, rng.uniform(0.1, 3, (2, 3)), {}),
+    ("InverseGamma", {"concentration": POS + 1.5, "rate": POS2}, rng.uniform(0.1, 3, (2, 3)),
+     {}),
+    ("Kumaraswamy", {"concentration1": POS + 0.5, "concentration0": POS2 + 0.5}, UNIT, {}),
+    ("FisherSnedecor", {"df1": POS * 3, "df2": POS2 * 4}, rng.uniform(0.1, 3, (2, 3)), {}),
+    ("LogisticNormal", {"loc": LOC, "scale": POS}, rng.dirichlet([1.0, 1.0, 1.0, 1.0], 2),
+     {}),
 ]
 
 
@@ -125,6 +143,14 @@ SAMPLERS = [
     ("HalfNormal", {"scale": np.array([1.0, 2.0])}),
     ("StudentT", {"df": np.array([5.0, 10.0]), "loc": np.array([1.0, -1.0])}),
     ("Chi2", {"df": np.array([1.0, 4.0])}),
+    ("Multinomial", {"total_count": 5, "probs": np.array([0.2, 0.3, 0.5])}),
+    ("NegativeBinomial", {"total_count": np.array([3.0, 6.0]), "probs": np.array([0.3, 0.6])}),
+    ("Pareto", {"scale": np.array([1.0, 2.0]), "alpha": np.array([5.0, 6.0])}),
+    ("Weibull", {"scale": np.array([1.0, 2.0]), "concentration": np.array([1.5, 3.0])}),
+    ("InverseGamma", {"concentration": np.array([5.0, 8.0]), "rate": np.array([1.0, 2.0])}),
+    ("Kumaraswamy", {"concentration1": np.array([1.5, 3.0]),
+                     "concentration0": np.array([2.0, 0.8])}),
+    ("FisherSnedecor", {"df1": np.array([5.0, 10.0]), "df2": np.array([12.0, 20.0])}),
 ]
 
 
@@ -133,7 +159,8 @@ def test_sample_moments(case):
     """Large-sample means and variances match the distribution's own (fixed seed)."""
     name, spec = case
     ember.manual_seed(0)
-    d = getattr(ember.distributions, name)(**{k: ember.tensor(v) for k, v in spec.items()})
+    d = getattr(ember.distributions, name)(**{k: ember.tensor(v) if isinstance(v, np.ndarray)
+                                              else v for k, v in spec.items()})
     s = d.sample((40000,)).double().numpy()
     mean, var = d.mean.double().numpy(), d.variance.double().numpy()
     np.testing.assert_allclose(s.mean(0), mean, rtol=0.03, atol=0.03)

@@ -35,6 +35,11 @@ PARAMS = {
     "HalfNormal": {"scale": (_pos(), _pos())},
     "Laplace": {"loc": (_r.normal(size=3), _r.normal(size=3)), "scale": (_pos(), _pos())},
     "Poisson": {"rate": (_pos(), _pos())},
+    "Pareto": {"scale": (_pos(), _pos()), "alpha": (_pos(), _pos())},
+    "LogNormal": {"loc": (_r.normal(size=3), _r.normal(size=3)), "scale": (_pos(), _pos())},
+    "Weibull": {"scale": (_pos(), _pos()), "concentration": (_pos(), _pos())},
+    "HalfCauchy": {"scale": (_pos(), _pos())},
+    "InverseGamma": {"concentration": (_pos(), _pos()), "rate": (_pos(), _pos())},
 }
 NO_GRAD = {"total_count"}
 
@@ -164,3 +169,18 @@ def test_register_kl_most_specific_dispatch():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert float(D.kl_divergence(D.Normal(0.0, 1.0), MyNormal(0.0, 1.0))) == 7.0
+
+
+def test_kl_uniform_pareto_finite():
+    """Intervals above the Pareto minimum (the registry table only has infinite ones)."""
+    low, high = np.array([2.6, 3.0, 0.2]), np.array([3.5, 7.0, 1.0])
+    scale, alpha = np.array([1.0, 2.5, 0.5]), np.array([1.5, 3.0, 0.7])
+    out = {}
+    for lib in (torch, ember):
+        leaves = [lib.tensor(v, requires_grad=True) for v in (low, high, scale, alpha)]
+        kl = lib.distributions.kl_divergence(lib.distributions.Uniform(*leaves[:2]),
+                                             lib.distributions.Pareto(*leaves[2:]))
+        kl.sum().backward()
+        out[lib] = [kl] + [v.grad for v in leaves]
+    for e, t in zip(out[ember], out[torch]):
+        assert_close(e, t, 1e-10, 1e-10)

@@ -46,6 +46,19 @@ TRANSFORMS = {
         L.distributions.transforms.SigmoidTransform(), 1), X),
     "Reshape": (lambda L: L.distributions.transforms.ReshapeTransform((3,), (3, 1)), X),
     "Inverse": (lambda L: L.distributions.transforms.ExpTransform().inv, POS),
+    "Cat": (lambda L: L.distributions.transforms.CatTransform([
+        L.distributions.transforms.ExpTransform(),
+        L.distributions.transforms.AffineTransform(1.0, 3.0)], dim=1, lengths=[2, 1]), X),
+    "CatBatch": (lambda L: L.distributions.transforms.CatTransform([
+        L.distributions.transforms.SigmoidTransform(),
+        L.distributions.transforms.ExpTransform()], dim=0, lengths=[1, 1]), X),
+    "Stack": (lambda L: L.distributions.transforms.StackTransform([
+        L.distributions.transforms.ExpTransform(),
+        L.distributions.transforms.TanhTransform(),
+        L.distributions.transforms.AffineTransform(1.0, -2.0)], dim=1), X),
+    "CumulativeDistribution": (lambda L: L.distributions.transforms
+                               .CumulativeDistributionTransform(L.distributions.Normal(
+                                   _tensor(L, SHIFT), _tensor(L, POS[0]))), X),
     "InverseSigmoid": (lambda L: L.distributions.transforms.SigmoidTransform().inv,
                        _r.uniform(0.05, 0.95, (2, 3))),
 }
@@ -254,3 +267,13 @@ def test_transformed_distribution_changes_event_dims():
     s = ed.sample((5,))
     assert tuple(s.shape) == (5, 2, 4)
     assert bool(ember.distributions.constraints.simplex.check(s).all())
+
+
+def test_not_built_raise_not_implemented():
+    for name in ("VonMises", "Wishart", "LKJCholesky", "ContinuousBernoulli",
+                 "CorrCholeskyTransform"):
+        assert hasattr(torch.distributions, name)
+        with pytest.raises(NotImplementedError, match=name):
+            getattr(ember.distributions, name)
+    with pytest.raises(AttributeError):
+        ember.distributions.NoSuchDistribution
