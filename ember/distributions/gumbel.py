@@ -31,8 +31,10 @@ class Gumbel(TransformedDistribution):
             base_dist = Uniform(ember.full_like(self.loc, finfo.tiny),
                                 ember.full_like(self.loc, 1 - finfo.eps),
                                 validate_args=validate_args)
-        transforms = [ExpTransform().inv, AffineTransform(loc=0, scale=-ember.ones_like(self.scale)),
-                      ExpTransform().inv, AffineTransform(loc=self.loc, scale=-self.scale)]
+        transforms = [ExpTransform().inv,
+                      AffineTransform(loc=0, scale=-ember.ones_like(self.scale)),
+                      ExpTransform().inv,
+                      AffineTransform(loc=self.loc, scale=-self.scale)]
         super().__init__(base_dist, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

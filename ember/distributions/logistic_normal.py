@@ -3,7 +3,6 @@ diagonal normal vector, X = StickBreaking(Y), Y ~ Normal(loc, scale)."""
 from ember._tensor import Size
 
 from . import constraints
-from .independent import Independent
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
 from .transforms import StickBreakingTransform

@@ -51,8 +51,9 @@ class Weibull(TransformedDistribution):
 
     @property
     def variance(self):
-        return self.scale.pow(2) * (ember.exp(ember.lgamma(1 + 2 * self.concentration_reciprocal))
-                                    - ember.exp(2 * ember.lgamma(1 + self.concentration_reciprocal)))
+        k_inv = self.concentration_reciprocal
+        return self.scale.pow(2) * (ember.exp(ember.lgamma(1 + 2 * k_inv))
+                                    - ember.exp(2 * ember.lgamma(1 + k_inv)))
 
     def entropy(self):
         return (euler_constant * (1 - self.concentration_reciprocal)

@@ -1,6 +1,5 @@
 """Shared pieces of the distribution tests: build one distribution in ember and in torch
 from the same NumPy parameters, and compare every property both expose."""
-import math
 
 import numpy as np
 import pytest
@@ -22,7 +21,8 @@ def assert_close(e, t, rtol=1e-5, atol=1e-6, what=""):
     """ember value e matches torch value t: shape, dtype and numbers (NaN == NaN)."""
     if isinstance(t, torch.Tensor):
         assert isinstance(e, ember.Tensor), f"{what}: ember gave {type(e).__name__}"
-        assert tuple(e.shape) == tuple(t.shape), f"{what}: shape {tuple(e.shape)} vs {tuple(t.shape)}"
+        assert tuple(e.shape) == tuple(t.shape), \
+            f"{what}: shape {tuple(e.shape)} vs {tuple(t.shape)}"
         assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], \
             f"{what}: dtype {e.dtype} vs {t.dtype}"
     np.testing.assert_allclose(to_np(e), to_np(t), rtol=rtol, atol=atol, equal_nan=True,
@@ -79,7 +79,7 @@ def call_both(fe, ft):
 
 
 def check_distribution(name, spec, value, dtype, rtol=1e-5, atol=1e-6, grad=True,
-                       value_is_float=True, icdf_value=None, module=None):
+                       value_is_float=True, icdf_value=None):
     """Build distribution `name` from `spec` in both libraries and compare shapes, repr,
     log_prob (values and parameter gradients), cdf/icdf, entropy, moments, samples
     (shapes, dtype, support), rsample gradients and expand."""
@@ -96,7 +96,8 @@ def check_distribution(name, spec, value, dtype, rtol=1e-5, atol=1e-6, grad=True
     assert repr(ed).replace("ember.", "torch.") == repr(td)
 
     vdt = dtype if value_is_float else "int64"
-    tv, ev = torch.tensor(value, dtype=getattr(torch, vdt)), ember.tensor(value, dtype=getattr(ember, vdt))
+    tv = torch.tensor(value, dtype=getattr(torch, vdt))
+    ev = ember.tensor(value, dtype=getattr(ember, vdt))
     # log_prob and its gradients
     tl, el = td.log_prob(tv), ed.log_prob(ev)
     assert_close(el, tl, rtol, atol, f"{name}.log_prob")
