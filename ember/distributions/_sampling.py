@@ -135,6 +135,20 @@ def _as_tensor_like(arr, like):
     return ember.tensor(np.ascontiguousarray(arr), dtype=like.dtype, device=like.device)
 
 
+class _StandardGammaGrad(ember.autograd.Function):
+    """dx/dalpha as a node of the graph, so that a second derivative through it raises
+    (as PyTorch's) instead of silently treating it as a constant."""
+
+    @staticmethod
+    def forward(ctx, alpha, x):
+        d = standard_gamma_grad(alpha.detach().cpu().numpy(), x.detach().cpu().numpy())
+        return _as_tensor_like(d, alpha)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError("the derivative for '_standard_gamma_grad' is not implemented.")
+
+
 class _StandardGamma(ember.autograd.Function):
     """x ~ Gamma(alpha, 1) elementwise; backward grad * dx/dalpha (implicit)."""
 
@@ -152,8 +166,7 @@ class _StandardGamma(ember.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         alpha, x = ctx.saved_tensors
-        dx_dalpha = standard_gamma_grad(alpha.detach().cpu().numpy(), x.detach().cpu().numpy())
-        return grad * _as_tensor_like(dx_dalpha, alpha)
+        return grad * _StandardGammaGrad.apply(alpha, x)
 
 
 class _Dirichlet(ember.autograd.Function):
@@ -176,10 +189,14 @@ class _Dirichlet(ember.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         concentration, x = ctx.saved_tensors
-        a = concentration.detach().cpu().numpy()
-        total = np.broadcast_to(a.sum(-1, keepdims=True), a.shape)
-        d = _as_tensor_like(dirichlet_grad(x.detach().cpu().numpy(), a, total), concentration)
-        return d * (grad - (x * grad).sum(-1, keepdim=True))
+        # differentiable once, as PyTorch's (its backward is @once_differentiable): the
+        # gradient it returns is a constant without history
+        with ember.no_grad():
+            a = concentration.detach().cpu().numpy()
+            total = np.broadcast_to(a.sum(-1, keepdims=True), a.shape)
+            d = _as_tensor_like(dirichlet_grad(x.detach().cpu().numpy(), a, total),
+                                concentration)
+            return d * (grad - (x * grad).sum(-1, keepdim=True))
 
 
 def standard_gamma(alpha):

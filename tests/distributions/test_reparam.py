@@ -121,3 +121,18 @@ def test_reparameterized_gradient_estimates_the_mean_gradient():
     ember.distributions.StudentT(df, loc, 2.0).rsample((100,)).sum().backward()
     assert loc.grad.item() == 100.0
     assert df.grad is not None and np.isfinite(df.grad.item())
+
+
+def test_second_derivative_raises_as_torch():
+    """Gamma's dx/dalpha has no derivative (NotImplementedError); Dirichlet's backward is
+    differentiable once (its gradient has no history: RuntimeError on backward)."""
+    for make in (lambda D, a: D.Gamma(a, 1.0), lambda D, a: D.Dirichlet(a)):
+        errors = []
+        for lib in (torch, ember):
+            a = lib.tensor([2.0, 3.0], requires_grad=True)
+            x = make(lib.distributions, a).rsample()
+            (g,) = lib.autograd.grad((x * lib.tensor([1.0, -1.0])).sum(), a, create_graph=True)
+            with pytest.raises(Exception) as exc:
+                g.sum().backward()
+            errors.append(type(exc.value))
+        assert errors[0] is errors[1]
