@@ -220,7 +220,7 @@ def inplace_tangent(self, result):
                     and st._data.dtype.kind != "c":
                 value = value.real
         data = st._data
-        if data.flags.writeable:
+        if getattr(data.flags, "writeable", True):   # (CuPy arrays have no such flag)
             data[...] = value
         else:   # a broadcast tangent (expand) has no memory of its own to write into
             set_tangent(self, _fit_tangent(rt, self) if rt is not None else _zeros(self))
