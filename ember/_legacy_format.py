@@ -23,12 +23,12 @@ them, and the bytes are read into them afterwards, so tensors that shared a stor
 in torch share memory in ember too.
 """
 import pickle
-import pickletools
 import struct
 
 import numpy as np
 
-from .serialization import (_TorchUnpickler, _RefusedGlobal, _map_tree, _apply_map_location)
+from .serialization import (_TorchUnpickler, _RefusedGlobal, _map_tree, _apply_map_location,
+                            check_pickle_bounds as _check_pickle_bounds)
 
 __all__ = ["load_legacy", "is_tar", "refuse_tar"]
 
@@ -101,49 +101,6 @@ def _plain_pickle(fh):
     """One header or key-list pickle: the same allow-list, and no storage may appear."""
     _check_pickle_bounds(fh)
     return _TorchUnpickler(fh, _no_storage, None, encoding="utf-8").load()
-
-
-class _Bounded:
-    """A read-only window on `fh` that never reads past the end of the file, so a forged
-    length makes a short read instead of a huge allocation."""
-
-    def __init__(self, fh, end):
-        self.fh, self.end = fh, end
-        self.pos = fh.tell()
-
-    def read(self, n=-1):
-        if n < 0 or n > self.end - self.pos:
-            n = self.end - self.pos
-        data = self.fh.read(n)
-        self.pos += len(data)
-        return data
-
-    def readline(self):
-        line = self.fh.readline(self.end - self.pos)
-        self.pos += len(line)
-        return line
-
-    def tell(self):
-        return self.pos
-
-
-def _check_pickle_bounds(fh):
-    """Walk the opcodes of the pickle at fh's position (none is executed) and return to
-    it. CPython's C unpickler sizes its memo table by the largest index a PUT names and
-    reads a FRAME or a byte string of whatever length the file claims, so a forged
-    1-kB file could make it allocate tens of gigabytes; a real pickler numbers its memo
-    entries 0, 1, 2 ... and its lengths fit in the file."""
-    start = fh.tell()
-    end = fh.seek(0, 2)
-    fh.seek(start)
-    for count, (op, arg, pos) in enumerate(pickletools.genops(_Bounded(fh, end))):
-        if op.name in ("PUT", "BINPUT", "LONG_BINPUT") and not 0 <= int(arg) <= count:
-            raise _Corrupt(f"pickle memo index {arg} at byte {pos}, after only {count} "
-                           f"opcodes")
-        if op.name == "FRAME" and arg > end - pos - 9:   # FRAME: 1 opcode + 8 length bytes
-            raise _Corrupt(f"pickle frame of {arg} bytes at byte {pos} runs past the end "
-                           f"of the file")
-    fh.seek(start)
 
 
 def _no_storage(key, dtype, numel):

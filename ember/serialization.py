@@ -468,7 +468,9 @@ def _load_torch_zip(z, name, map_location, mmap_path):
 
     def read_storage(key, dt, numel):
         return _read_record(z, f"{prefix}data/{key}", dt, numel, mmap_path, byteorder)
-    up = _TorchUnpickler(io.BytesIO(z.read(pkl[0])), read_storage, map_location)
+    data = io.BytesIO(z.read(pkl[0]))
+    check_pickle_bounds(data)
+    up = _TorchUnpickler(data, read_storage, map_location)
     obj = up.load()
     if map_location is not None:
         obj = _map_tree(obj, lambda t: _apply_map_location(t, map_location))
@@ -490,6 +492,54 @@ def _map_tree(obj, fn):
     if isinstance(obj, tuple):
         return tuple(_map_tree(v, fn) for v in obj)
     return obj
+
+
+class ForgedPickle(ValueError):
+    """A pickle whose memo indices or frame lengths no pickler writes (see check_pickle_bounds)."""
+
+
+class _Bounded:
+    """A read-only window on `fh` that never reads past the end of the file, so a forged
+    length makes a short read instead of a huge allocation."""
+
+    def __init__(self, fh, end):
+        self.fh, self.end = fh, end
+        self.pos = fh.tell()
+
+    def read(self, n=-1):
+        if n < 0 or n > self.end - self.pos:
+            n = self.end - self.pos
+        data = self.fh.read(n)
+        self.pos += len(data)
+        return data
+
+    def readline(self):
+        line = self.fh.readline(self.end - self.pos)
+        self.pos += len(line)
+        return line
+
+    def tell(self):
+        return self.pos
+
+
+def check_pickle_bounds(fh):
+    """Walk the opcodes of the pickle at fh's position (none is executed) and return to
+    it. CPython's C unpickler sizes its memo table by the largest index a PUT names and
+    reads a FRAME or a byte string of whatever length the file claims, so a forged
+    1-kB file could make it allocate tens of gigabytes; a real pickler numbers its memo
+    entries 0, 1, 2 ... and its lengths fit in the file."""
+    import pickletools   # only loads need it: not imported with ember
+    start = fh.tell()
+    end = fh.seek(0, 2)
+    fh.seek(start)
+    for count, (op, arg, pos) in enumerate(pickletools.genops(_Bounded(fh, end))):
+        if op.name in ("PUT", "BINPUT", "LONG_BINPUT") and not 0 <= int(arg) <= count:
+            raise ForgedPickle(f"pickle memo index {arg} at byte {pos}, after only {count} "
+                           f"opcodes")
+        if op.name == "FRAME" and arg > end - pos - 9:   # FRAME: 1 opcode + 8 length bytes
+            raise ForgedPickle(f"pickle frame of {arg} bytes at byte {pos} runs past the end "
+                           f"of the file")
+    fh.seek(start)
 
 
 class _TorchGlobal:

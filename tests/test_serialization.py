@@ -2,6 +2,7 @@
 import io
 import os
 import pickle
+import zipfile
 from collections import OrderedDict
 
 import ml_dtypes
@@ -151,6 +152,26 @@ def test_malicious_pickle_refused(tmp_path):
     with pytest.raises(pickle.UnpicklingError):
         ember.load(p, weights_only=False)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("object_pickle, match", [
+    # LONG_BINPUT 2**24: CPython's unpickler would size its memo table to match
+    (b"\x80\x02K\x01r\x00\x00\x00\x01.", "memo index"),
+    # a protocol-4 FRAME claiming a terabyte
+    (b"\x80\x04\x95" + (2 ** 40).to_bytes(8, "little") + b"K\x01.", "frame"),
+])
+def test_forged_zip_pickle_refused_before_allocating(tmp_path, object_pickle, match):
+    """A torch zip checkpoint whose data.pkl names sizes no pickler writes: refused with
+    RuntimeError before the unpickler allocates for them."""
+    src = tmp_path / "ok.pt"
+    torch.save({"w": torch.ones(2)}, src)
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bomb, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            zout.writestr(item, object_pickle if item.filename.endswith("/data.pkl") else data)
+    with pytest.raises(RuntimeError, match=f"bomb.pt.*{match}"):
+        ember.load(bomb)
 
 
 def test_corrupted_and_truncated_files(tmp_path):
