@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 
 import ember.distributed as edist
@@ -64,8 +65,7 @@ SCRIPT = [
     ("add creates", lambda s: s.add("c", 3)),
     ("add negative", lambda s: s.add("c", -5)),
     ("counter holds ASCII", lambda s: s.get("c")),
-    ("add bool and numpy amount", lambda s: (s.add("c", True), s.add("c", __import__("numpy")
-                                                                    .int64(4)))),
+    ("add bool and numpy amount", lambda s: (s.add("c", True), s.add("c", np.int64(4)))),
     ("add zero creates the key", lambda s: (s.add("z", 0), s.check(["z"]))),
     ("add parses like strtoll", lambda s: (s.set("n", " +41x"), s.add("n", 1))),
     ("add wraps at int64", lambda s: (s.add("w", 2 ** 62), s.add("w", 2 ** 62))),
