@@ -52,9 +52,10 @@ class Kumaraswamy(TransformedDistribution):
 
     @property
     def mode(self):
-        """((a - 1) / (a b - 1))^(1/a) for a, b >= 1 (NaN otherwise), written in logs."""
-        log_mode = (self.concentration0.reciprocal() * (-self.concentration0).log1p()
-                    - (-self.concentration0 * self.concentration1).log1p())
+        """((a - 1) / (a b - 1))^(1/a) for a, b >= 1 (NaN otherwise). PyTorch 2.13's
+        formula gives NaN for every a, b > 1 (it takes log(1 - b)); ember gives the mode."""
+        a, b = self.concentration1, self.concentration0
+        log_mode = ((a - 1).log() - (a * b - 1).log()) / a
         undefined = (self.concentration0 < 1) | (self.concentration1 < 1)
         log_mode = ember.where(undefined, ember.full_like(log_mode, math.nan), log_mode)
         return log_mode.exp()

@@ -186,7 +186,8 @@ def test_validation_can_be_turned_off():
 
 def test_enumerate_support():
     for name, kw in [("Bernoulli", {"probs": P23}), ("Categorical", {"probs": SIMPLEX}),
-                     ("OneHotCategorical", {"probs": SIMPLEX})]:
+                     ("OneHotCategorical", {"probs": SIMPLEX}),
+                     ("Binomial", {"total_count": np.full((2, 3), 4.0), "probs": P23})]:
         td = getattr(torch.distributions, name)(**{k: torch.tensor(v) for k, v in kw.items()})
         ed = getattr(ember.distributions, name)(**{k: ember.tensor(v) for k, v in kw.items()})
         for expand in (True, False):
