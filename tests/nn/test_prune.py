@@ -191,15 +191,35 @@ def test_pruning_method_prune_on_a_tensor():
          tprune.LnStructured(amount=0.5, n=2, dim=1).prune(torch.tensor(w)))
 
 
-def test_ties_prune_the_smallest():
-    """Equal |w|: torch's choice among tied entries follows its sorting kernel; ember prunes
-    the same number, all of smallest magnitude."""
-    m = ember.nn.Linear(4, 2)
-    with ember.no_grad():
-        m.weight.copy_(ember.tensor([[0., 1., 0., -1.], [2., 0., 3., 0.]]))
-    eprune.l1_unstructured(m, "weight", amount=3)
-    pruned = m.weight_orig[m.weight_mask == 0]
-    assert pruned.numel() == 3 and (pruned == 0).all()
+@pytest.mark.parametrize("n, levels", [(8, 2), (30, 3), (200, 4), (3000, 5)])
+def test_ties_chosen_as_torch(n, levels):
+    """Equal magnitudes: the entries pruned among tied ones are torch's (its topk's
+    selection replayed), for both of its selection algorithms (k * 64 <= n or not)."""
+    w = rng.integers(-levels, levels + 1, size=(n // 2, 2)).astype(np.float32)
+    for amount in (1, 0.3, 0.5, 0.9):
+        masks = []
+        for lib, prune in ((ember, eprune), (torch, tprune)):
+            masks.append(prune.L1Unstructured(amount=amount).compute_mask(
+                lib.tensor(w), lib.ones(w.shape)))
+        same(*masks)
+    cols = rng.integers(0, 2, size=(3, 1)).astype(np.float32) * np.ones((3, n // 2))
+    for amount in (1, 2):
+        masks = [prune.LnStructured(amount=amount, n=1, dim=0).compute_mask(
+            lib.tensor(cols), lib.ones(cols.shape)) for lib, prune in ((ember, eprune),
+                                                                     (torch, tprune))]
+        same(*masks)
+
+
+def test_ties_after_remove_and_prune_again_as_torch():
+    e, t = twin()
+    for prune, m in ((eprune, e), (tprune, t)):
+        prune.l1_unstructured(m.fc1, "weight", amount=0.5)
+        prune.remove(m.fc1, "weight")     # half the weights are now exact zeros
+        prune.l1_unstructured(m.fc1, "weight", amount=0.3)   # all among the zeros
+        prune.global_unstructured([(m.fc1, "weight"), (m.fc2, "weight")],
+                                  pruning_method=prune.L1Unstructured, amount=0.1)
+    same(e.fc1.weight_mask, t.fc1.weight_mask)
+    same(e.fc2.weight_mask, t.fc2.weight_mask)
 
 
 def test_load_state_dict_of_pruned_model_and_training_step():

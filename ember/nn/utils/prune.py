@@ -26,7 +26,8 @@ The methods:
 
 ``amount`` is a count (int) or a fraction in [0, 1] (float, rounded to a count of the
 entries or channels still unpruned). The deterministic methods choose entries and
-channels as ``torch.topk`` does, so they give PyTorch's masks on the same weights.
+channels as PyTorch's CPU ``topk`` does, tied values included (ember/nn/utils/_torch_topk.py
+replays its selection), so they give PyTorch's masks on the same weights.
 """
 import numbers
 from abc import ABC, abstractmethod
@@ -249,8 +250,7 @@ class L1Unstructured(BasePruningMethod):
         k = _count(self.amount, t.numel())
         mask = default_mask.clone()
         if k:
-            smallest = t.abs().view(-1).topk(k, largest=False).indices
-            mask.view(-1)[smallest] = 0
+            mask.view(-1)[_topk_indices(t.abs().view(-1), k, largest=False)] = 0
         return mask
 
     @classmethod
@@ -305,7 +305,7 @@ class LnStructured(BasePruningMethod):
         dim = self.dim % t.dim()
         others = [d for d in range(t.dim()) if d != dim]
         norms = _ember().norm(t, p=self.n, dim=others)
-        keep = norms.topk(channels - k, largest=True).indices
+        keep = _topk_indices(norms, channels - k, largest=True)
         mask = _channel_mask(t, dim, keep)
         mask *= default_mask.to(dtype=mask.dtype)
         return mask
@@ -332,6 +332,14 @@ class CustomFromMask(BasePruningMethod):
     @classmethod
     def apply(cls, module, name, mask):
         return super().apply(module, name, mask=mask)
+
+
+def _topk_indices(values, k, largest):
+    """The indices of the k smallest (or largest) entries of 1-D ``values``, chosen among
+    tied entries as PyTorch's CPU topk chooses (see _torch_topk)."""
+    from ._torch_topk import topk_indices
+    chosen = topk_indices(values.detach().cpu().numpy(), k, largest)
+    return _ember().as_tensor(chosen, device=values.device)
 
 
 def _channel_mask(t, dim, channels):
