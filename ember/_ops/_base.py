@@ -405,9 +405,9 @@ def _linear_jvp(cls, inputs, arrays, params, outs, diff):
         elif type(a) is _ndarray or type(a) in _ARRAY_TYPES:
             t_inputs.append(None)
             t_arrays.append(_backend.array_namespace(a).broadcast_to(a.dtype.type(0), a.shape))
-        else:
+        else:   # a Python number (or no operand at all)
             t_inputs.append(None)
-            t_arrays.append(a * 0)
+            t_arrays.append(None if a is None else a * 0)
     prev = _DUAL[0]
     _DUAL[0] = False
     try:
