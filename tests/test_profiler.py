@@ -175,8 +175,9 @@ def test_tensorboard_trace_handler(tmp_path):
 ])
 def test_schedule_records_the_steps_torch_records(kwargs):
     """For each trace handed to on_trace_ready: which ProfilerStep#<n> it holds and how
-    many ops ran in it, compared with torch; and the schedule's actions step by step."""
-    def traces(lib, n_steps):
+    many ops ran in it (with acc_events: in all cycles so far), compared with torch; and
+    the schedule's actions step by step."""
+    def traces(lib, n_steps, acc_events):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             schedule = lib.profiler.schedule(**kwargs)
@@ -189,13 +190,14 @@ def test_schedule_records_the_steps_torch_records(kwargs):
         x = lib.ones(2)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with lib.profiler.profile(schedule=schedule, on_trace_ready=handler) as prof:
+            with lib.profiler.profile(schedule=schedule, on_trace_ready=handler,
+                                      acc_events=acc_events) as prof:
                 for _ in range(n_steps):
                     x + x
                     prof.step()
         return got, [a.name for a in map(schedule, range(12))]
-    for n_steps in (7, 9):
-        assert traces(ember, n_steps) == traces(torch, n_steps)
+    for n_steps, acc_events in ((7, False), (9, False), (9, True)):
+        assert traces(ember, n_steps, acc_events) == traces(torch, n_steps, acc_events)
 
 
 def test_schedule_rejects_bad_arguments_as_torch():
