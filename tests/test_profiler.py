@@ -336,3 +336,30 @@ def test_emit_nvtx_is_a_no_op_only_when_disabled():
     with pytest.raises(NotImplementedError, match="ITT"):
         with ember.autograd.profiler.emit_itt():
             pass
+
+
+def test_flops_match_torch():
+    """with_flops: the counts of matrix products, convolution, mul and add equal torch's
+    (torch puts the convolution's on aten::conv2d, ember on its one aten::convolution)."""
+    def flops(lib):
+        lib.manual_seed(0)
+        linear, conv = lib.nn.Linear(8, 4), lib.nn.Conv2d(3, 5, 3, padding=1, groups=1)
+        x, y = lib.ones(2, 8), lib.ones(2, 3, 6, 6)
+        a, b = lib.ones(3, 4, 5), lib.ones(3, 5, 6)
+        with lib.profiler.profile(with_flops=True) as prof:
+            linear(x)
+            conv(y)
+            lib.bmm(a, b)
+            x @ x.T
+            x * 2
+            x + x
+            lib.addmm(lib.ones(2, 2), x, x.T)
+        averages = prof.key_averages()
+        return {e.key.replace("conv2d", "convolution"): e.flops for e in averages
+                if e.flops}, averages.table(row_limit=-1)
+    (mine, table), (theirs, torch_table) = flops(ember), flops(torch)
+    assert mine == theirs
+    assert table.splitlines()[1].endswith("Total FLOPs  ")
+    assert torch_table.splitlines()[1].endswith("Total FLOPs  ")
+    row = next(line for line in table.splitlines() if line.strip().startswith("aten::mm "))
+    assert row.split()[-1] == "64.000"

@@ -12,6 +12,7 @@ is the "Self CPU time total" under the table. An average's ``cpu_time`` is
 """
 import gzip
 import json
+import math
 import os
 from collections import namedtuple
 
@@ -259,7 +260,7 @@ class EventList(list):
                            max_src_column_width=max_src_column_width,
                            max_name_column_width=max_name_column_width,
                            max_shapes_column_width=max_shapes_column_width,
-                           profile_memory=self._profile_memory,
+                           profile_memory=self._profile_memory, with_flops=self._with_flops,
                            top_level_events_only=top_level_events_only, time_unit=time_unit)
 
     def __str__(self):
@@ -293,9 +294,12 @@ def _time_text(us, time_unit):
     return _format_time(us)
 
 
+_FLOP_UNITS = ("FLOPs", "KFLOPs", "MFLOPs", "GFLOPs", "TFLOPs", "PFLOPs")
+
+
 def build_table(events, sort_by=None, row_limit=100, header=None, max_src_column_width=75,
                 max_name_column_width=55, max_shapes_column_width=80, profile_memory=False,
-                top_level_events_only=False, time_unit=None):
+                with_flops=False, top_level_events_only=False, time_unit=None):
     """PyTorch's profiler table: columns Name, Self CPU %, Self CPU, CPU total %, CPU total,
     CPU time avg, [CPU Mem, Self CPU Mem,] # of Calls [, Input Shapes][, Source Location];
     right-aligned, 12 wide (the name up to 55), two spaces apart; percentages are shares of
@@ -329,6 +333,16 @@ def build_table(events, sort_by=None, row_limit=100, header=None, max_src_column
     if has_shapes:
         headers.append("Input Shapes")
         widths.append(shapes_width)
+        aligns.append(">")
+    flops = [e.flops for e in events if e.flops > 0] if with_flops else []
+    if flops:
+        # one unit for the column: the one that prints the smallest count with 1-3 digits.
+        # (The column comes before the source column, which stays last: a stack continues
+        # on the rows below its event.)
+        power = max(0, min(int(math.log10(min(flops)) // 3), len(_FLOP_UNITS) - 1))
+        flops_scale = 10.0 ** (-3 * power)
+        headers.append(f"Total {_FLOP_UNITS[power]}")
+        widths.append(12)
         aligns.append(">")
     if has_stack:
         headers.append("Source Location")
@@ -374,6 +388,8 @@ def build_table(events, sort_by=None, row_limit=100, header=None, max_src_column
         row.append(e.count)
         if has_shapes:
             row.append(str(e.input_shapes)[:shapes_width])
+        if flops:
+            row.append(f"{e.flops * flops_scale:8.3f}" if e.flops > 0 else "--")
         if has_stack:
             row.append(trim_source(e.stack[0]) if e.stack else "")
         lines.append(row_format.format(*row))

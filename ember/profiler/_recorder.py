@@ -26,6 +26,7 @@ import numpy as np
 
 from .._ops import _base
 from ..autograd import graph as _graph
+from . import _flops
 from ._names import op_name
 
 _perf_ns = time.perf_counter_ns
@@ -39,7 +40,7 @@ ACTIVE = [None]
 class RawEvent:
     """One timed interval: an op, a backward node, or a user annotation."""
     __slots__ = ("name", "kind", "start_ns", "end_ns", "thread", "shapes", "children",
-                 "parent", "memory", "stack", "seq")
+                 "parent", "memory", "flops", "stack")
 
     def __init__(self, name, kind, thread, shapes=None, stack=None):
         self.name = name
@@ -50,16 +51,19 @@ class RawEvent:
         self.children = []
         self.parent = None
         self.memory = 0             # bytes the op's outputs own (host memory)
+        self.flops = 0
         self.start_ns = self.end_ns = 0
 
 
 class Recorder:
     """Collects RawEvents between `start` and `stop`."""
 
-    def __init__(self, record_shapes=False, profile_memory=False, with_stack=False):
+    def __init__(self, record_shapes=False, profile_memory=False, with_stack=False,
+                 with_flops=False):
         self.record_shapes = record_shapes
         self.profile_memory = profile_memory
         self.with_stack = with_stack
+        self.with_flops = with_flops
         self.events = []            # in the order they started
         self._open = {}             # thread id -> stack of events not yet ended
         self.start_ns = None
@@ -164,6 +168,8 @@ def _profiled_apply(cls, inputs, arrays, params):
         rec.end(event)
     if rec.profile_memory:
         event.memory = _nbytes(out)
+    if rec.with_flops:
+        event.flops = _flops.count(cls, arrays, out)
     return out
 
 

@@ -151,7 +151,7 @@ def _function_events(recorder, origin_ns, first_id=0):
     microseconds since `origin_ns`. A step marker "ProfilerStep#<n>" is named
     "ProfilerStep*" (so key_averages sums the steps) and keeps its number as trace_name."""
     made = {}
-    events = EventList(profile_memory=recorder.profile_memory)
+    events = EventList(profile_memory=recorder.profile_memory, with_flops=recorder.with_flops)
     for i, raw in enumerate(recorder.events):
         name = raw.name
         trace_name = None
@@ -163,6 +163,7 @@ def _function_events(recorder, origin_ns, first_id=0):
                               input_shapes=raw.shapes, stack=raw.stack,
                               is_user_annotation=raw.kind == "user_annotation",
                               cpu_memory_usage=raw.memory, trace_name=trace_name)
+        event.flops = raw.flops
         if raw.parent is not None and raw.parent in made:
             parent = made[raw.parent]
             event.cpu_parent = parent
@@ -196,7 +197,7 @@ class _Profile:
 
     def _prepare_trace(self):
         self._recorder = _recorder.Recorder(self.record_shapes, self.profile_memory,
-                                            self.with_stack)
+                                            self.with_stack, self.with_flops)
 
     def _start_trace(self):
         if self._recorder is None:
@@ -274,8 +275,9 @@ class profile(_Profile):
     recording). Without one every step is recorded and on_trace_ready is called at exit.
     Only one profiler records at a time.
 
-    `activities` is accepted for compatibility: ember records CPU time only.
-    `with_flops`, `with_modules` and `experimental_config` are accepted and ignored.
+    `activities` is accepted for compatibility: ember records CPU time only. `with_flops`
+    counts the FLOPs of matrix products, convolutions, mul and add (see _flops.py).
+    `with_modules` and `experimental_config` are accepted and ignored.
     """
 
     def __init__(self, *, activities=None, schedule=None, on_trace_ready=None,
