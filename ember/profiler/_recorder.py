@@ -3,7 +3,7 @@
 Three sources produce events:
 
 - every op, through one check at the top of ``ember._ops._base.apply``: while a recorder
-  is active, ``_base.PROFILER[0]`` holds `_profiled_apply`, which times the op and runs it
+  is active, ``_base._PROFILER[0]`` holds `_profiled_apply`, which times the op and runs it
   through a copy of ``apply`` whose flag is off (so the op is timed once, and ops it calls
   through the module's ``apply`` are timed as its children);
 - the backward engine: while recording, ``autograd.graph._call_backward`` and
