@@ -1,13 +1,14 @@
 """ember.utils: data loading (torch.utils.data), activation checkpointing, hooks, DLPack,
-benchmark."""
+benchmark, tensorboard."""
 from . import data
 from . import hooks
 from . import dlpack   # also gives Tensor its __dlpack__ / __dlpack_device__
 
 
 def __getattr__(name):
-    # benchmark and checkpoint are imported on first use, keeping `import ember` fast
-    if name in ("benchmark", "checkpoint"):
+    # benchmark, checkpoint and tensorboard are imported on first use, keeping
+    # `import ember` fast
+    if name in ("benchmark", "checkpoint", "tensorboard"):
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'ember.utils' has no attribute '{name}'")
