@@ -13,6 +13,7 @@ from .categorical import Categorical
 from .cauchy import Cauchy
 from .chi2 import Chi2
 from .constraint_registry import biject_to, transform_to
+from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
@@ -48,6 +49,7 @@ from .uniform import Uniform
 from .weibull import Weibull
 
 __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
+           "ContinuousBernoulli",
            "Dirichlet", "Distribution", "Exponential", "ExponentialFamily",
            "FisherSnedecor", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
            "Independent", "InverseGamma", "Kumaraswamy", "Laplace", "LogNormal",
@@ -60,7 +62,7 @@ __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
 __all__.extend(transforms.__all__)
 
 # torch.distributions members ember has not built: a clear error instead of AttributeError
-_NOT_BUILT = {"ContinuousBernoulli", "GeneralizedPareto", "LKJCholesky", "VonMises",
+_NOT_BUILT = {"GeneralizedPareto", "LKJCholesky", "VonMises",
               "Wishart", "CorrCholeskyTransform", "PositiveDefiniteTransform"}
 
 

@@ -18,6 +18,7 @@ from .beta import Beta
 from .binomial import Binomial
 from .categorical import Categorical
 from .cauchy import Cauchy
+from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
@@ -594,6 +595,52 @@ def _kl_uniform_pareto(p, q):
     return ember.where(inside, result, _infinite_like(result))
 
 
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_continuous_bernoulli_continuous_bernoulli(p, q):
+    """log p(x) = x logit + log(1 - l) + log C(l), so
+    KL = E_p[x] (logit_p - logit_q) + log(1 - l_p) + log C_p - log(1 - l_q) - log C_q."""
+    t1 = p.mean * (p.logits - q.logits)
+    t2 = p._cont_bern_log_norm() + ember.log1p(-p.probs)
+    t3 = -q._cont_bern_log_norm() - ember.log1p(-q.probs)
+    return t1 + t2 + t3
+
+
+def _continuous_bernoulli_cross_term(mean, q):
+    """-E_p[log CB(x; l)] for a p on [0, 1] with mean E_p[x]."""
+    return -mean * q.logits - ember.log1p(-q.probs) - q._cont_bern_log_norm()
+
+
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_continuous_bernoulli(p, q):
+    return -p.entropy() + _continuous_bernoulli_cross_term(p.mean, q)
+
+
+@register_kl(Uniform, ContinuousBernoulli)
+def _kl_uniform_continuous_bernoulli(p, q):
+    result = -p.entropy() + _continuous_bernoulli_cross_term(p.mean, q)
+    outside = (p.high > q.support.upper_bound) | (p.low < q.support.lower_bound)
+    return ember.where(outside, _infinite_like(result), result)
+
+
+@register_kl(ContinuousBernoulli, Exponential)
+def _kl_continuous_bernoulli_exponential(p, q):
+    return -p.entropy() - q.rate.log() + q.rate * p.mean
+
+
+@register_kl(ContinuousBernoulli, Normal)
+def _kl_continuous_bernoulli_normal(p, q):
+    return -p.entropy() + _gaussian_cross_term(q, p.mean, p.variance)
+
+
+@register_kl(ContinuousBernoulli, Uniform)
+def _kl_continuous_bernoulli_uniform(p, q):
+    """-H(p) + log(high - low), inf unless [low, high] covers [0, 1] (finite for [0, 1]
+    itself, where torch 2.13 returns inf)."""
+    result = -p.entropy() + (q.high - q.low).log()
+    outside = (q.low > p.support.lower_bound) | (q.high < p.support.upper_bound)
+    return ember.where(outside, _infinite_like(result), result)
+
+
 def _infinite_pair(p, q):
     """p gives mass where q has none."""
     return _infinite_like(p.mean)
@@ -605,5 +652,9 @@ for _p, _q in [(Exponential, Beta), (Gamma, Beta), (Gumbel, Beta), (Laplace, Bet
                (Laplace, Exponential), (Laplace, Gamma), (Normal, Exponential),
                (Normal, Gamma), (Poisson, Bernoulli), (Poisson, Binomial), (Beta, Pareto),
                (Exponential, Pareto), (Gamma, Pareto), (Gumbel, Pareto), (Laplace, Pareto),
-               (Normal, Pareto), (Pareto, Beta), (Pareto, Uniform)]:
+               (Normal, Pareto), (Pareto, Beta), (Pareto, Uniform),
+               (ContinuousBernoulli, Pareto), (Exponential, ContinuousBernoulli),
+               (Gamma, ContinuousBernoulli), (Gumbel, ContinuousBernoulli),
+               (Laplace, ContinuousBernoulli), (Normal, ContinuousBernoulli),
+               (Pareto, ContinuousBernoulli)]:
     register_kl(_p, _q)(_infinite_pair)

@@ -58,6 +58,11 @@ CASES = [
     ("FisherSnedecor", {"df1": POS * 3, "df2": POS2 * 4}, rng.uniform(0.1, 3, (2, 3)), {}),
     ("LogisticNormal", {"loc": LOC, "scale": POS}, rng.dirichlet([1.0, 1.0, 1.0, 1.0], 2),
      {}),
+    ("ContinuousBernoulli", {"probs": UNIT}, UNIT[::-1].copy(), {"icdf_value": Q}),
+    # entries inside the Taylor region around 1/2 and on both sides of it
+    ("ContinuousBernoulli", {"probs": np.array([0.4995, 0.5, 0.5007, 0.2, 0.9])},
+     np.array([0.1, 0.5, 0.9, 0.3, 0.7]), {"icdf_value": np.array([0.2, 0.4, 0.6, 0.8, 0.5])}),
+    ("ContinuousBernoulli", {"logits": LOC}, UNIT, {}),
 ]
 
 
@@ -152,6 +157,7 @@ SAMPLERS = [
     ("Kumaraswamy", {"concentration1": np.array([1.5, 3.0]),
                      "concentration0": np.array([2.0, 0.8])}),
     ("FisherSnedecor", {"df1": np.array([5.0, 10.0]), "df2": np.array([12.0, 20.0])}),
+    ("ContinuousBernoulli", {"probs": np.array([0.1, 0.5, 0.8])}),
 ]
 
 
@@ -207,6 +213,8 @@ ERRORS = [
     ("Exponential support", lambda L: L.distributions.Exponential(1.0).log_prob(
         L.tensor(-1.0))),
     ("Beta support", lambda L: L.distributions.Beta(1.0, 2.0).log_prob(L.tensor(1.5))),
+    ("ContinuousBernoulli", lambda L: L.distributions.ContinuousBernoulli(
+        L.tensor([1.5]), validate_args=False)),
 ]
 
 
