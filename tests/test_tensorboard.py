@@ -446,7 +446,7 @@ def test_add_after_close_opens_a_new_file(tmp_path):
 
 
 def test_ember_writer_imports_neither_tensorboard_nor_protobuf(tmp_path):
-    program = (
+    stdout = _run_python(
         "import sys, ember\n"
         "from ember.utils.tensorboard import SummaryWriter\n"
         f"w = SummaryWriter({str(tmp_path)!r})\n"
@@ -456,11 +456,88 @@ def test_ember_writer_imports_neither_tensorboard_nor_protobuf(tmp_path):
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('torch', 'tensorboard', 'google', 'PIL')]\n"
         "print(bad)\n")
+    assert stdout.strip() == "[]"
+
+
+def _run_python(program):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-c", program], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "[]"
+    return proc.stdout
+
+
+def test_queued_records_written_at_exit_once_despite_fork(tmp_path):
+    """A writer never closed still writes its queue when the process ends; a forked
+    child that exits normally does not write the parent's queue a second time."""
+    _run_python(
+        "import os, sys\n"
+        "from ember.utils.tensorboard import SummaryWriter\n"
+        f"w = SummaryWriter({str(tmp_path)!r}, max_queue=100)\n"
+        "for step in range(3):\n"
+        "    w.add_scalar('x', float(step), step)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    sys.exit(0)\n"
+        "os.waitpid(pid, 0)\n")
+    assert [(e.step, e.value) for e in accumulate(str(tmp_path)).Scalars("x")] == \
+        [(0, 0.0), (1, 1.0), (2, 2.0)]
+
+
+class _FakeCanvas:
+    """Stands in for matplotlib's Agg canvas: a figure "renders" to a fixed RGBA array."""
+
+    def __init__(self, figure):
+        self.figure = figure
+        figure.canvas = self
+
+    def draw(self):
+        pass
+
+    def get_width_height(self):
+        return self.figure.size[1], self.figure.size[0]
+
+    def buffer_rgba(self):
+        h, w = self.figure.size
+        return (np.arange(h * w * 4) * self.figure.seed % 251).astype(np.uint8).tobytes()
+
+
+class _FakeFigure:
+    def __init__(self, size, seed):
+        self.size, self.seed, self.canvas = size, seed, None
+
+
+def _install_fake_matplotlib(monkeypatch, closed):
+    import types
+    mpl = types.ModuleType("matplotlib")
+    pyplot = types.ModuleType("matplotlib.pyplot")
+    pyplot.close = closed.append
+    backends = types.ModuleType("matplotlib.backends")
+    agg = types.ModuleType("matplotlib.backends.backend_agg")
+    agg.FigureCanvasAgg = _FakeCanvas
+    mpl.pyplot, mpl.backends, backends.backend_agg = pyplot, backends, agg
+    for module in (mpl, pyplot, backends, agg):
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+
+
+def test_add_figure_renders_as_torch(tmp_path, monkeypatch):
+    """add_figure's conversion (RGBA canvas to RGB, CHW, a list as a batch, closing)
+    checked on a stand-in for matplotlib, since matplotlib is not a test dependency."""
+    closed = {"ember": [], "torch": []}
+    results = {}
+    for name, cls in (("ember", SummaryWriter), ("torch", TorchWriter)):
+        _install_fake_matplotlib(monkeypatch, closed[name])
+        with cls(str(tmp_path / name)) as w:
+            w.add_figure("one", _FakeFigure((6, 5), 3), 0)
+            w.add_figure("many", [_FakeFigure((4, 4), 5), _FakeFigure((4, 4), 7)], 1,
+                         close=False)
+        results[name] = accumulate(str(tmp_path / name))
+    assert len(closed["ember"]) == len(closed["torch"]) == 1
+    for tag in ("one", "many"):
+        a, b = results["ember"].Images(tag)[0], results["torch"].Images(tag)[0]
+        assert (a.step, a.width, a.height) == (b.step, b.width, b.height)
+        np.testing.assert_array_equal(png_pixels(a.encoded_image_string),
+                                      png_pixels(b.encoded_image_string))
 
 
 # ----------------------------------------------------------------------------- errors

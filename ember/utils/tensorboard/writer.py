@@ -4,17 +4,19 @@ images, text, hyperparameters, PR curves and embeddings into TensorBoard event f
 The files are written by ember itself (TFRecord framing in `_record`, protobuf encoding
 in `_proto`), so neither tensorboard nor protobuf is needed to write them, only to view.
 
-Unlike torch's writer, which hands records to a background thread, ember writes each
-record synchronously with a single ``write`` call, so a record is never split between
-writers. Records reach the disk (the OS) on ``flush()``/``close()``, after ``max_queue``
-records, or at the first record ``flush_secs`` after the last flush; there is no timer,
-so an idle writer holds its last records until one of those happens.
+Unlike torch's writer, which hands records to a background thread, ember queues the
+framed records in memory and writes them itself, whole records in one ``write`` call of
+an unbuffered file. Records reach the file on ``flush()``/``close()``, once ``max_queue``
+are queued, at the first record ``flush_secs`` after the last write, and when the
+process exits; there is no timer thread, so an idle writer keeps its last records until
+then. A process forked from the writer's (a DataLoader worker) never writes them.
 """
 import itertools
 import os
 import socket
 import threading
 import time
+import weakref
 
 from . import _embedding
 from . import _proto as pb
@@ -41,12 +43,20 @@ class FileWriter:
             time.time(), socket.gethostname(), os.getpid(), n)
         self._log_dir = log_dir
         self._path = os.path.join(log_dir, name) + filename_suffix
-        self._file = open(self._path, "wb")
+        # unbuffered: the queue below is the only buffer, so a forked child holds no copy
+        # of unwritten bytes that its exit could write a second time
+        self._file = open(self._path, "wb", buffering=0)
+        self._queue = []
         self._lock = threading.Lock()
         self._max_queue = max_queue
         self._flush_secs = flush_secs
-        self._unflushed = 0
-        self._last_flush = time.time()
+        self._last_write = time.time()
+        # the process whose queue this is (a list, shared with the finalizer): records
+        # queued before a fork are the parent's to write
+        self._owner = [os.getpid()]
+        # at exit (or when forgotten) the queue is still written, by its owner only
+        self._finalizer = weakref.finalize(self, _write_and_close, self._file, self._queue,
+                                           self._owner)
         self.add_event(pb.event(wall_time=time.time(), file_version="brain.Event:2",
                                 source_writer="ember.utils.tensorboard"))
         self.flush()
@@ -60,16 +70,17 @@ class FileWriter:
         return self._path
 
     def add_event(self, encoded_event):
-        """Append one encoded Event as a TFRecord."""
+        """Queue one encoded Event as a TFRecord; write the queue when it is full or
+        ``flush_secs`` have passed."""
         record = frame(encoded_event)
         with self._lock:
-            if self._file is None:
+            self._adopt_after_fork()
+            if self._file.closed:
                 raise OSError("Writer is closed")
-            self._file.write(record)
-            self._unflushed += 1
-            if (self._unflushed >= self._max_queue
-                    or time.time() - self._last_flush >= self._flush_secs):
-                self._flush_locked()
+            self._queue.append(record)
+            if (len(self._queue) >= self._max_queue
+                    or time.time() - self._last_write >= self._flush_secs):
+                self._write_queue()
 
     def add_summary(self, encoded_summary, global_step=None, walltime=None):
         """Wrap an encoded Summary in an Event stamped with ``walltime`` (default now)
@@ -78,22 +89,43 @@ class FileWriter:
         step = 0 if global_step is None else int(global_step)
         self.add_event(pb.event(wall_time=wall_time, step=step, summary=encoded_summary))
 
-    def _flush_locked(self):
-        self._file.flush()
-        self._unflushed = 0
-        self._last_flush = time.time()
+    def _adopt_after_fork(self):
+        if os.getpid() != self._owner[0]:
+            self._queue.clear()
+            self._owner[0] = os.getpid()
+
+    def _write_queue(self):
+        self._adopt_after_fork()
+        _write_all(self._file, self._queue)
+        self._last_write = time.time()
 
     def flush(self):
+        """Write every queued record to the file."""
         with self._lock:
-            if self._file is not None:
-                self._flush_locked()
+            if not self._file.closed:
+                self._write_queue()
 
     def close(self):
+        """Write the queue and close the file; closing again does nothing."""
         with self._lock:
-            if self._file is not None:
-                self._flush_locked()
-                self._file.close()
-                self._file = None
+            if not self._file.closed:
+                self._write_queue()
+            self._finalizer()
+
+
+def _write_all(file, queue):
+    """Write the queued records (whole, in order) and empty the queue."""
+    data = memoryview(b"".join(queue))
+    queue.clear()
+    while data:
+        written = file.write(data)
+        data = data[written:]
+
+
+def _write_and_close(file, queue, owner):
+    if os.getpid() == owner[0] and not file.closed:
+        _write_all(file, queue)
+        file.close()
 
 
 class SummaryWriter:
