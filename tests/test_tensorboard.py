@@ -318,9 +318,14 @@ def test_hparams_runs_read_back_as_torch(tmp_path):
             [(e.step, e.value) for e in b.Scalars(tag)]
 
 
-def test_pr_curve_read_back_as_torch(tmp_path):
+@pytest.mark.parametrize("labels,predictions", [
+    (LABELS, PREDICTIONS),
+    # as in torch's TensorBoard tutorial: boolean labels, float32 probabilities
+    (PREDICTIONS > 0.4, PREDICTIONS[::-1].astype(np.float32)),
+])
+def test_pr_curve_read_back_as_torch(tmp_path, labels, predictions):
     def calls(w, convert):
-        w.add_pr_curve("pr", convert(LABELS), convert(PREDICTIONS), 1, num_thresholds=11)
+        w.add_pr_curve("pr", convert(labels), convert(predictions), 1, num_thresholds=11)
 
     ours, theirs = (accumulate(d) for d in run_both(tmp_path, calls))
     a, b = ours.Tensors("pr")[0], theirs.Tensors("pr")[0]

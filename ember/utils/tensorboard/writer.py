@@ -136,8 +136,9 @@ class SummaryWriter:
         comment: appended to the default ``log_dir`` (ignored when ``log_dir`` is given).
         purge_step: after a crash at step T+X and a restart at step T, events at steps
             >= T are hidden by TensorBoard (a SessionLog START event at ``purge_step``).
-        max_queue: records written before the file is flushed.
-        flush_secs: seconds after which the next record flushes the file.
+        max_queue: records queued in memory before they are written to the file.
+        flush_secs: seconds after the last write at which the next record writes the
+            queue.
         filename_suffix: appended to every event file's name.
 
     Example::
