@@ -20,6 +20,7 @@ from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .fishersnedecor import FisherSnedecor
 from .gamma import Gamma
+from .generalized_pareto import GeneralizedPareto
 from .geometric import Geometric
 from .gumbel import Gumbel
 from .half_cauchy import HalfCauchy
@@ -46,24 +47,25 @@ from .studentT import StudentT
 from .transformed_distribution import TransformedDistribution
 from .transforms import *  # noqa: F401,F403
 from .uniform import Uniform
+from .von_mises import VonMises
 from .weibull import Weibull
 
 __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
            "ContinuousBernoulli",
            "Dirichlet", "Distribution", "Exponential", "ExponentialFamily",
-           "FisherSnedecor", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
+           "FisherSnedecor", "Gamma", "GeneralizedPareto", "Geometric", "Gumbel",
+           "HalfCauchy", "HalfNormal",
            "Independent", "InverseGamma", "Kumaraswamy", "Laplace", "LogNormal",
            "LogisticNormal", "LowRankMultivariateNormal", "MixtureSameFamily",
            "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal",
            "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
            "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT",
-           "TransformedDistribution", "Uniform", "Weibull", "biject_to",
+           "TransformedDistribution", "Uniform", "VonMises", "Weibull", "biject_to",
            "kl_divergence", "register_kl", "transform_to"]
 __all__.extend(transforms.__all__)
 
 # torch.distributions members ember has not built: a clear error instead of AttributeError
-_NOT_BUILT = {"GeneralizedPareto", "LKJCholesky", "VonMises",
-              "Wishart", "CorrCholeskyTransform", "PositiveDefiniteTransform"}
+_NOT_BUILT = {"LKJCholesky", "Wishart", "CorrCholeskyTransform", "PositiveDefiniteTransform"}
 
 
 def __getattr__(name):
