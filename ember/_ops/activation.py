@@ -40,7 +40,7 @@ class Softmax(Op):
         out, = ctx.saved_tensors
         if out.dim() == 0:
             return grad * 0
-        if not grad_mode.GRAD_ENABLED[0]:
+        if not grad_mode.backward_on_tensors():
             # no graph of the gradient is built: fused on arrays, two passes
             o, g = out._data, grad._data
             gx = g - dot_keep(g, o, (ctx.dim,))
@@ -71,7 +71,7 @@ class LogSoftmax(Op):
         out, = ctx.saved_tensors
         if out.dim() == 0:
             return grad * 0
-        if not grad_mode.GRAD_ENABLED[0]:
+        if not grad_mode.backward_on_tensors():
             o, g = out._data, grad._data
             e = np.exp(o)
             e *= sum_keep(g, (ctx.dim,))
@@ -158,7 +158,7 @@ class Gelu(Op):
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
-        if not grad_mode.GRAD_ENABLED[0]:
+        if not grad_mode.backward_on_tensors():
             return Tensor._make(_gelu_backward_array(x._data, grad._data, ctx.approximate))
         if ctx.approximate == "tanh":
             inner = _K * (x + _C * x.pow(3))

@@ -184,7 +184,7 @@ class Attention(Op):
     def backward(ctx, grad):
         q, k, v, bias = ctx.saved_tensors
         need = ctx.needs_input_grad
-        if grad_mode.GRAD_ENABLED[0]:
+        if grad_mode.backward_on_tensors():
             return _composite_grads(q, k, v, bias, grad, ctx.scale, need)
         outs = [ctx.xp.empty_like(t._data) if n else None for t, n in zip((q, k, v), need)]
         grads = _array_grads(ctx, grad._data, q._data, k._data, v._data, outs, need[3])
@@ -209,7 +209,7 @@ class PackedAttention(Op):
     def backward(ctx, grad):
         x, = ctx.saved_tensors
         N, L, H = x.shape[0], x.shape[1], ctx.heads
-        if grad_mode.GRAD_ENABLED[0]:
+        if grad_mode.backward_on_tensors():
             q, k, v = (t.reshape(N, L, H, -1).transpose(1, 2) for t in x.chunk(3, -1))
             g = grad.reshape(N, L, H, -1).transpose(1, 2)
             grads = _composite_grads(q, k, v, None, g, ctx.scale, (True, True, True, False))

@@ -302,12 +302,12 @@ class Conv(Op):
                                   g_cm)
         if ctx.needs_input_grad[2]:
             if type(g) is np.ndarray and g.dtype.kind == "f" and g.itemsize >= 4 and \
-                    not grad_mode.GRAD_ENABLED[0]:  # one einsum pass (~3x a sum over 3 axes)
+                    not grad_mode.backward_on_tensors():  # one einsum pass (~3x a sum over 3 axes)
                 g3 = g.reshape(g.shape[:2] + (math.prod(g.shape[2:]),))
                 gb = Tensor._make(np.einsum("ncp->c", g3))
-            elif g_cm is not None and g_cm.dtype == g.dtype and not grad_mode.GRAD_ENABLED[0]:
+            elif g_cm is not None and g_cm.dtype == g.dtype and not grad_mode.backward_on_tensors():
                 gb = Tensor._make(g_cm.sum(axis=1))   # a sum along contiguous rows
-            elif not grad_mode.GRAD_ENABLED[0] and \
+            elif not grad_mode.backward_on_tensors() and \
                     (db := cudnn.conv_backward_bias(g)) is not None:
                 gb = Tensor._make(db)
             else:

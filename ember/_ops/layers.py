@@ -39,7 +39,7 @@ class Linear(Op):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         rows = math.prod(grad.shape[:-1])   # explicit, not -1: a dim may be 0
-        if not grad_mode.GRAD_ENABLED[0] and grad.dim() > 1:
+        if not grad_mode.backward_on_tensors() and grad.dim() > 1:
             # no graph of the gradients is built: on arrays
             grads = _backward_arrays(grad._data, x._data if need[1] else None,
                                      w._data if need[0] else None, need, rows)

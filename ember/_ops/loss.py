@@ -63,7 +63,7 @@ class PointwiseLoss(Op):
         x, t = ctx.saved_tensors
         n = max(int(np.prod(ctx.shape)), 1)
         need = ctx.needs_input_grad
-        if not grad_mode.GRAD_ENABLED[0]:
+        if not grad_mode.backward_on_tensors():
             # no graph of the gradient is built: d l / d x on arrays, scaled in place
             d = ctx.fn.derivative_array(x._data, t._data)
             d *= grad._data / n if ctx.reduction == "mean" else grad._data
@@ -296,7 +296,7 @@ class CrossEntropy(Op):
         if ctx.kernel is not None:
             x, = ctx.saved_tensors
             t, cache = ctx.kernel
-            if not grad_mode.GRAD_ENABLED[0]:
+            if not grad_mode.backward_on_tensors():
                 return Tensor._make(cupy_kernels.cross_entropy_backward(
                     x._data, t, cache, grad._data))
             xp = ctx.xp
@@ -308,7 +308,7 @@ class CrossEntropy(Op):
         denom = ctx.denom
         if denom is not None:
             w = w / _nonzero(array_namespace(w), denom)
-        if not grad_mode.GRAD_ENABLED[0]:
+        if not grad_mode.backward_on_tensors():
             # no graph of the gradient is built: softmax - onehot on arrays, in place
             scale = w * grad._data
             p = e / s

@@ -55,7 +55,7 @@ class Normalize(Op):
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
-        if not grad_mode.GRAD_ENABLED[0] and x.numel() > 0:
+        if not grad_mode.backward_on_tensors() and x.numel() > 0:
             return _normalize_backward_fused(ctx, grad, x, w)
         axes, meta, pshape = ctx.axes, ctx._input_meta, ctx.pshape
         if ctx.xshape is not None:
@@ -94,7 +94,7 @@ class CudnnBatchNorm(Normalize):
 
     @staticmethod
     def backward(ctx, grad):
-        if grad_mode.GRAD_ENABLED[0]:
+        if grad_mode.backward_on_tensors():
             return Normalize.backward(ctx, grad)
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
@@ -254,7 +254,7 @@ class FrozenNormalize(Op):
         axes = _broadcast_dims(len(meta[0][0]), pshape)
         mean, invstd = st[0].reshape(pshape), st[2].reshape(pshape)
         need_w, need_b = len(need) > 1 and need[1], len(need) > 2 and need[2]
-        if grad_mode.GRAD_ENABLED[0]:   # a graph of the backward (create_graph)
+        if grad_mode.backward_on_tensors():   # a graph of the backward, or tangents
             k = Tensor._make(invstd)
             gx = gw = gb = None
             if need[0]:

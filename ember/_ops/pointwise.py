@@ -736,7 +736,7 @@ def _relu_backward(g, x, out):
     create_graph, on arrays: one product with the mask (the composed form pays a
     bool-to-float cast and two dispatches more)."""
     gd = g._data
-    if not grad_mode.GRAD_ENABLED[0] and gd.dtype.kind == "f" and gd.itemsize >= 4:
+    if not grad_mode.backward_on_tensors() and gd.dtype.kind == "f" and gd.itemsize >= 4:
         if type(gd) is not np.ndarray and out._data.dtype == gd.dtype:
             k = cupy_kernels.kernel("relu_backward")   # CUDA: one kernel
             if k is not None:

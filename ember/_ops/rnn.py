@@ -235,8 +235,8 @@ class LSTMLayer(Op):
     def backward(ctx, g_out, g_h, g_c):
         need = ctx.needs_input_grad
         saved = ctx.saved_tensors
-        if grad_mode.GRAD_ENABLED[0]:
-            # create_graph: the same computation on Tensors, so it can be differentiated
+        if grad_mode.backward_on_tensors():
+            # create_graph or tangents: the same computation on Tensors, so it can be differentiated
             x, h0, c0, w_ih, w_hh, b_ih, b_hh = saved
             k = _TensorKernel
             states = _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, ctx.reverse)

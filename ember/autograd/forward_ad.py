@@ -23,12 +23,14 @@ import collections
 import contextlib
 import weakref
 
+from . import grad_mode
+
 __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_dual",
            "unpack_dual", "dual_level"]
 
 # ACTIVE[0]: a dual level is open. The dispatcher reads it on every op (one list index
 # when False, as the autocast flag).
-ACTIVE = [False]
+ACTIVE = grad_mode.DUAL_ACTIVE
 _LEVEL = [-1]
 # id(tensor) -> weak reference, for every tensor given a tangent inside the open level, so
 # that leaving the level can take the tangents away again

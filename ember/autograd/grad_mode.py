@@ -10,10 +10,20 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
 
 GRAD_ENABLED = [True]
 _INFERENCE = [False]
+# a forward-AD dual level is open (forward_ad.ACTIVE is this list)
+DUAL_ACTIVE = [False]
 
 
 def is_grad_enabled():
     return GRAD_ENABLED[0]
+
+
+def backward_on_tensors():
+    """Whether a backward formula must run as ember ops rather than on raw arrays: when a
+    graph of it is recorded (create_graph), and when a forward-AD level is open, whose
+    tangents flow only through ops (forward-over-reverse). The array fast paths of some
+    backwards (relu, gelu, log_softmax, cross_entropy, the norms ...) serve the rest."""
+    return GRAD_ENABLED[0] or DUAL_ACTIVE[0]
 
 
 def is_inference_mode_enabled():

@@ -86,11 +86,8 @@ class _Level:
 
     def keep_graph(self, tensors):
         """Whether the backward pass must record a graph: for an enclosing level or the
-        caller, or for an open forward-AD level (jacfwd(jacrev(f))), whose tangents
-        only the differentiable form of every backward carries (the no-grad fast paths
-        of some ops' backward, relu's for one, compute on arrays and drop them)."""
-        if forward_ad.ACTIVE[0]:
-            return True
+        caller. (An open forward-AD level, jacfwd(jacrev(f)), needs none: the backward
+        formulas carry tangents without one, see grad_mode.backward_on_tensors.)"""
         return self.outer_grad and any(self.reaches_outside(t) for t in tensors)
 
     def lift(self, tree):
@@ -261,7 +258,7 @@ def vjp(func, *primals, has_aux=False):
         call.own = level.own
         with enable_grad():
             if create_graph is None:
-                create_graph = forward_ad.ACTIVE[0] or call.outer_grad and (
+                create_graph = call.outer_grad and (
                     outputs_reach_outside or any(isinstance(c, Tensor) and c.requires_grad
                                                      for c in flat_ct))
             grads = _grads(call, flat_out, flat_diff, flat_ct, create_graph, retain_graph)
