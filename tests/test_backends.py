@@ -73,3 +73,34 @@ def test_tf32_convolution_close_to_float32(device):
                                            atol=tol * float(t.abs().max()))
     finally:
         ember.backends.cudnn.allow_tf32 = old
+
+
+def test_sdp_switches_as_torch():
+    """torch.backends.cuda's attention-kernel switches, sdp_kernel (deprecated) and
+    torch.nn.attention.sdpa_kernel read and write the same flags in both libraries."""
+    names = ("flash", "mem_efficient", "math", "cudnn")
+
+    def flags(lib):
+        return [getattr(lib.backends.cuda, f"{n}_sdp_enabled")() for n in names]
+
+    def run(lib):
+        seen = [flags(lib)]
+        lib.backends.cuda.enable_flash_sdp(False)
+        lib.backends.cuda.enable_cudnn_sdp(False)
+        seen.append(flags(lib))
+        with pytest.warns(FutureWarning, match="sdp_kernel"):
+            with lib.backends.cuda.sdp_kernel(enable_math=False, enable_flash=True):
+                seen.append(flags(lib))
+        seen.append(flags(lib))
+        from importlib import import_module
+        attention = import_module(f"{lib.__name__}.nn.attention")
+        with attention.sdpa_kernel([attention.SDPBackend.MATH,
+                                    attention.SDPBackend.FLASH_ATTENTION]):
+            seen.append(flags(lib))
+            seen.append([int(b) for b in attention._cur_sdpa_kernel_backends()])
+        seen.append(flags(lib))
+        for n in names:
+            getattr(lib.backends.cuda, f"enable_{n}_sdp")(True)
+        seen.append(flags(lib))
+        return seen
+    assert run(ember) == run(torch)

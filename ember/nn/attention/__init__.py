@@ -12,6 +12,8 @@ inputs (where PyTorch would raise "No available kernel") runs normally in ember.
 import contextlib
 from enum import IntEnum
 
+from ...backends import cuda as _cuda_flags
+
 __all__ = ["SDPBackend", "sdpa_kernel", "WARN_FOR_UNFUSED_KERNELS"]
 
 WARN_FOR_UNFUSED_KERNELS = False
@@ -29,12 +31,15 @@ class SDPBackend(IntEnum):
 
 _ALL = [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION,
         SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH, SDPBackend.OVERRIDEABLE]
-_enabled = list(_ALL)
+# the switch of each backend in torch.backends.cuda (shared with its enable_*_sdp)
+_FLAG = {SDPBackend.CUDNN_ATTENTION: "cudnn", SDPBackend.FLASH_ATTENTION: "flash",
+         SDPBackend.EFFICIENT_ATTENTION: "mem_efficient", SDPBackend.MATH: "math",
+         SDPBackend.OVERRIDEABLE: "overrideable"}
 
 
 def _cur_sdpa_kernel_backends(with_priority=False):
     """The backends currently allowed (in priority order)."""
-    return list(_enabled)
+    return [b for b in _ALL if _cuda_flags._SDP[_FLAG[b]]]
 
 
 @contextlib.contextmanager
@@ -47,9 +52,10 @@ def sdpa_kernel(backends, set_priority=False):
                              f"SDPBackend instances, got {type(backends).__name__}")
     if isinstance(backends, SDPBackend):
         backends = [backends]
-    previous = list(_enabled)
-    _enabled[:] = list(dict.fromkeys(backends))
+    previous = dict(_cuda_flags._SDP)
+    for b in _ALL:
+        _cuda_flags._SDP[_FLAG[b]] = b in backends
     try:
         yield {}
     finally:
-        _enabled[:] = previous
+        _cuda_flags._SDP.update(previous)
