@@ -17,10 +17,11 @@ import ember
 import ember.nn.functional as F
 
 from . import constraints
-from .utils import _sum_rightmost
+from .utils import _sum_rightmost, tril_matrix_to_vec, vec_to_tril_matrix
 
 __all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
-           "CumulativeDistributionTransform", "ExpTransform", "StackTransform",
+           "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
+           "PositiveDefiniteTransform", "StackTransform",
            "IndependentTransform", "LowerCholeskyTransform", "PowerTransform",
            "ReshapeTransform", "SigmoidTransform", "SoftplusTransform", "TanhTransform",
            "SoftmaxTransform", "StickBreakingTransform", "Transform", "identity_transform"]
@@ -892,3 +893,90 @@ class CumulativeDistributionTransform(Transform):
         if self._cache_size == cache_size:
             return self
         return type(self)(self.distribution, cache_size=cache_size)
+
+
+class PositiveDefiniteTransform(Transform):
+    """From unconstrained square matrices to positive-definite ones: L L^T with L the
+    LowerCholeskyTransform of x. Not bijective in PyTorch's sense (no log|det J|)."""
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.positive_definite
+
+    def __eq__(self, other):
+        return isinstance(other, PositiveDefiniteTransform)
+
+    def __hash__(self):
+        return hash(PositiveDefiniteTransform)
+
+    def _call(self, x):
+        x = LowerCholeskyTransform()(x)
+        return x @ x.mT
+
+    def _inverse(self, y):
+        y = ember.linalg.cholesky(y)
+        return LowerCholeskyTransform().inv(y)
+
+
+class CorrCholeskyTransform(Transform):
+    """From unconstrained vectors of D(D-1)/2 entries to Cholesky factors L of D x D
+    correlation matrices (lower-triangular, positive diagonal, unit-norm rows).
+
+    The entries become partial correlations r = tanh(x), placed row by row below the
+    diagonal; each row is then built by stick breaking, L_ij = r_ij sqrt(1 - sum_{k<j}
+    L_ik^2) and L_ii = sqrt(1 - sum_{k<i} L_ik^2), so every row has norm 1. The Jacobian
+    is triangular: log|det J| = sum_{i>j} [log(1 - tanh^2 x_ij) + log sqrt(1 - sum_{k<j}
+    L_ik^2)]."""
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+    bijective = True
+
+    def __eq__(self, other):
+        return isinstance(other, CorrCholeskyTransform)
+
+    def __hash__(self):
+        return hash(CorrCholeskyTransform)
+
+    def _call(self, x):
+        r = ember.tanh(x)
+        eps = ember.finfo(r.dtype).eps
+        r = r.clamp(min=-1 + eps, max=1 - eps)
+        r_mat = vec_to_tril_matrix(r, diag=-1)
+        n = r_mat.shape[-1]
+        r_mat = r_mat + ember.eye(n, dtype=r.dtype, device=r.device)
+        # remaining stick of row i before column j: prod_{k<j} sqrt(1 - r_ik^2)
+        stick = (1 - r_mat.pow(2)).sqrt().cumprod(-1)
+        stick = F.pad(stick[..., :-1], [1, 0], value=1)
+        return r_mat * stick
+
+    def _inverse(self, y):
+        remaining = 1 - (y * y).cumsum(-1)
+        remaining = F.pad(remaining[..., :-1], [1, 0], value=1)
+        y_vec = tril_matrix_to_vec(y, diag=-1)
+        remaining_vec = tril_matrix_to_vec(remaining, diag=-1)
+        t = y_vec / remaining_vec.sqrt()
+        eps = ember.finfo(y.dtype).eps
+        return ember.atanh(t.clamp(min=-1 + eps, max=1 - eps))
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        remaining = 1 - (y * y).cumsum(-1)
+        # dL_ij/dr_ij = sqrt(remaining[i, j-1]) for i > j >= 1: the entries two below the
+        # diagonal of `remaining`
+        stick_logdet = 0.5 * tril_matrix_to_vec(remaining, diag=-2).log().sum(-1)
+        tanh_logdet = 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x)).sum(-1)
+        return stick_logdet + tanh_logdet
+
+    def forward_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too small shape")
+        N = shape[-1]
+        D = round((0.25 + 2 * N) ** 0.5 + 0.5)
+        if D * (D - 1) // 2 != N:
+            raise ValueError("Input is not a flattend lower-diagonal number")
+        return ember.Size(tuple(shape[:-1]) + (D, D))
+
+    def inverse_shape(self, shape):
+        if len(shape) < 2:
+            raise ValueError("Too small shape")
+        N = shape[-2]
+        if shape[-1] != N:
+            raise ValueError("Input is not square")
+        return ember.Size(tuple(shape[:-2]) + (N * (N - 1) // 2,))

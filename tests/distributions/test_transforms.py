@@ -46,6 +46,10 @@ TRANSFORMS = {
         L.distributions.transforms.SigmoidTransform(), 1), X),
     "Reshape": (lambda L: L.distributions.transforms.ReshapeTransform((3,), (3, 1)), X),
     "Inverse": (lambda L: L.distributions.transforms.ExpTransform().inv, POS),
+    "CorrCholesky": (lambda L: L.distributions.transforms.CorrCholeskyTransform(),
+                     _r.normal(size=(2, 6))),
+    "PositiveDefinite": (lambda L: L.distributions.transforms.PositiveDefiniteTransform(),
+                         _r.normal(size=(2, 3, 3))),
     "Cat": (lambda L: L.distributions.transforms.CatTransform([
         L.distributions.transforms.ExpTransform(),
         L.distributions.transforms.AffineTransform(1.0, 3.0)], dim=1, lengths=[2, 1]), X),
@@ -132,6 +136,7 @@ def test_transform_equality_and_repr():
 
 
 MATS = _r.normal(size=(2, 3, 3))
+X6 = _r.normal(size=(2, 6))
 CONSTRAINTS = {
     "real": lambda C: C.real,
     "positive": lambda C: C.positive,
@@ -145,13 +150,17 @@ CONSTRAINTS = {
     "real_vector": lambda C: C.real_vector,
     "independent_positive": lambda C: C.independent(C.positive, 1),
     "lower_cholesky": lambda C: C.lower_cholesky,
+    "corr_cholesky": lambda C: C.corr_cholesky,
+    "positive_definite": lambda C: C.positive_definite,
+    "positive_semidefinite": lambda C: C.positive_semidefinite,
 }
 
 
 @pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
 @pytest.mark.parametrize("name", sorted(CONSTRAINTS))
 def test_constraint_registry(name, registry):
-    x = MATS if name == "lower_cholesky" else X
+    x = {"lower_cholesky": MATS, "positive_definite": MATS, "positive_semidefinite": MATS,
+         "corr_cholesky": X6}.get(name, X)
     tc = CONSTRAINTS[name](torch.distributions.constraints)
     ec = CONSTRAINTS[name](ember.distributions.constraints)
     try:
@@ -270,7 +279,7 @@ def test_transformed_distribution_changes_event_dims():
 
 
 def test_not_built_raise_not_implemented():
-    for name in ("Wishart", "LKJCholesky", "CorrCholeskyTransform"):
+    for name in ("Wishart",):
         assert hasattr(torch.distributions, name)
         with pytest.raises(NotImplementedError, match=name):
             getattr(ember.distributions, name)
