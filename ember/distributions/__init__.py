@@ -50,6 +50,7 @@ from .transforms import *  # noqa: F401,F403
 from .uniform import Uniform
 from .von_mises import VonMises
 from .weibull import Weibull
+from .wishart import Wishart
 
 __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
            "ContinuousBernoulli",
@@ -61,15 +62,8 @@ __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
            "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal",
            "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
            "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT",
-           "TransformedDistribution", "Uniform", "VonMises", "Weibull", "biject_to",
+           "TransformedDistribution", "Uniform", "VonMises", "Weibull", "Wishart",
+           "biject_to",
            "kl_divergence", "register_kl", "transform_to"]
 __all__.extend(transforms.__all__)
 
-# torch.distributions members ember has not built: a clear error instead of AttributeError
-_NOT_BUILT = {"Wishart"}
-
-
-def __getattr__(name):
-    if name in _NOT_BUILT:
-        raise NotImplementedError(f"ember.distributions.{name} is not implemented yet")
-    raise AttributeError(f"module 'ember.distributions' has no attribute '{name}'")

@@ -240,3 +240,56 @@ def test_lowrank_multivariate_normal(dtype):
     with pytest.raises(ValueError):
         ember.distributions.LowRankMultivariateNormal(ember.zeros(3), ember.zeros(4, 2),
                                                       ember.ones(3))
+
+
+_rw = np.random.default_rng(13)
+_AW = _rw.normal(size=(2, 3, 3))
+W_COV = _AW @ _AW.transpose(0, 2, 1) + np.eye(3)
+
+
+@pytest.mark.parametrize("kw", ["covariance_matrix", "precision_matrix", "scale_tril"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_wishart(kw, dtype):
+    tol = 1e-10 if dtype == "float64" else 5e-5
+    mat = np.linalg.cholesky(W_COV) if kw == "scale_tril" else W_COV
+    out = {}
+    for lib in (torch, ember):
+        dt = getattr(lib, dtype)
+        df = lib.tensor([5.0, 7.5], dtype=dt, requires_grad=True)
+        m = lib.tensor(mat, dtype=dt, requires_grad=True)
+        out[lib] = (lib.distributions.Wishart(df, **{kw: m}), df, m)
+    (td, tdf, tm), (ed, edf, em) = out[torch], out[ember]
+    assert repr(ed).replace("ember.", "torch.") == repr(td)
+    assert tuple(ed.batch_shape) == (2,) and tuple(ed.event_shape) == (3, 3)
+    assert repr(ed.support) == repr(td.support) and ed.has_rsample
+    value = td.sample((4,)).detach()
+    tlp = td.log_prob(value)
+    elp = ed.log_prob(ember.tensor(value.numpy()))
+    assert_close(elp, tlp, tol, tol)
+    (tlp.sum() + td.entropy().sum()).backward()
+    (elp.sum() + ed.entropy().sum()).backward()
+    assert_close(edf.grad, tdf.grad, tol * 10, tol * 10)
+    assert_close(em.grad, tm.grad, tol * 10, tol * 10)
+    for attr in ("mean", "mode", "variance", "covariance_matrix", "precision_matrix",
+                 "scale_tril"):
+        assert_close(getattr(ed, attr), getattr(td, attr), tol * 10, tol * 10, attr)
+    assert tuple(ed.expand((3, 2)).sample().shape) == (3, 2, 3, 3)
+
+
+def test_wishart_samples_and_errors():
+    ember.manual_seed(0)
+    df = ember.tensor(6.0, dtype=ember.float64, requires_grad=True)
+    cov = ember.tensor(W_COV[0])
+    d = ember.distributions.Wishart(df, covariance_matrix=cov)
+    s = d.rsample((20000,))
+    np.testing.assert_allclose(s.detach().mean(0).numpy(), 6.0 * W_COV[0], rtol=0.03, atol=0.1)
+    assert bool(ember.distributions.constraints.positive_definite.check(s[:50]).all())
+    # E[X] = df S, so d/d df of the mean of the draws is sum(S)
+    s.mean(0).sum().backward()
+    assert abs(df.grad.item() - W_COV[0].sum()) < 0.05 * abs(W_COV[0].sum())
+    for lib in (torch, ember):
+        D = lib.distributions
+        with pytest.raises(ValueError):
+            D.Wishart(lib.tensor(1.0), lib.eye(3))
+        with pytest.raises(AssertionError):
+            D.Wishart(5.0, lib.eye(3), scale_tril=lib.eye(3))

@@ -278,10 +278,13 @@ def test_transformed_distribution_changes_event_dims():
     assert bool(ember.distributions.constraints.simplex.check(s).all())
 
 
-def test_not_built_raise_not_implemented():
-    for name in ("Wishart",):
-        assert hasattr(torch.distributions, name)
-        with pytest.raises(NotImplementedError, match=name):
-            getattr(ember.distributions, name)
+def test_every_torch_distribution_name_exists():
+    """ember.distributions and its transforms module have every public name of
+    torch.distributions."""
+    missing = [n for n in torch.distributions.__all__ if not hasattr(ember.distributions, n)]
+    assert missing == []
+    missing = [n for n in torch.distributions.transforms.__all__
+               if not hasattr(ember.distributions.transforms, n)]
+    assert missing == []
     with pytest.raises(AttributeError):
         ember.distributions.NoSuchDistribution
