@@ -190,3 +190,27 @@ def test_kl_uniform_pareto_finite():
         out[lib] = [kl] + [v.grad for v in leaves]
     for e, t in zip(out[ember], out[torch]):
         assert_close(e, t, 1e-10, 1e-10)
+
+
+def test_exponential_family_bregman_kl_and_entropy():
+    """The generic exponential-family KL (Bregman divergence of the log normalizer) and
+    entropy agree with the closed forms, values and gradients with respect to q (p's
+    natural parameters are detached there, in PyTorch too)."""
+    from ember.distributions.exp_family import ExponentialFamily
+    from ember.distributions.kl import _kl_expfamily_expfamily
+    for name in ("Normal", "Gamma", "Poisson", "Exponential", "Beta", "Dirichlet",
+                 "Bernoulli"):
+        ep, _ = build(ember, name, 0, "float64")
+        eq, eq_leaves = build(ember, name, 1, "float64")
+        generic = _kl_expfamily_expfamily(ep, eq)
+        closed = ember.distributions.kl_divergence(ep, eq)
+        assert_close(generic, closed, 1e-9, 1e-9, name)
+        leaf = next(iter(eq_leaves.values()))
+        (g_generic,) = ember.autograd.grad(generic.sum(), [leaf])
+        (g_closed,) = ember.autograd.grad(closed.sum(), [leaf])
+        assert_close(g_generic, g_closed, 1e-8, 1e-8, name)
+        if name in ("Normal", "Gamma", "Exponential", "Bernoulli"):  # with a carrier mean
+            assert_close(ExponentialFamily.entropy(ep), ep.entropy(), 1e-9, 1e-9, name)
+    with pytest.raises(NotImplementedError):
+        _kl_expfamily_expfamily(ember.distributions.Normal(0.0, 1.0),
+                                ember.distributions.Gamma(1.0, 1.0))
