@@ -23,3 +23,17 @@ def exit_with_code(i, code):
 def kill_self(i):
     import signal
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def add_to_shared(t, weight, rank, queue):
+    """Hogwild-style: write into tensors the parent shared, report what this side sees."""
+    import importlib
+    lib = importlib.import_module(type(t).__module__.split(".")[0])   # torch or ember
+    t[rank] += 10 + rank
+    with lib.no_grad():
+        weight.add_(1.0)
+    queue.put((rank, t.is_shared(), type(weight).__name__, weight.requires_grad))
+
+
+def spawn_add(i, t):
+    t[i] += 1

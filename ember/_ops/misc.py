@@ -744,6 +744,18 @@ def _resize(self, *sizes):
     return resize_(self.detach().clone(), *sizes)
 
 
+def _share_memory_(self):
+    """Move the values into shared memory, so that processes this tensor is sent to see
+    its writes and it theirs (see ember/_shared_memory.py)."""
+    from .. import _shared_memory
+    return _shared_memory.share_memory_(self)
+
+
+def _is_shared(self):
+    from .. import _shared_memory
+    return _shared_memory.is_shared(self)
+
+
 def detach(input):
     return input.detach()
 
@@ -899,8 +911,8 @@ def _attach_methods():
     Tensor.new_empty_strided = _new_empty_strided
     Tensor.as_subclass = _as_subclass
     Tensor.new = _new
-    Tensor.share_memory_ = lambda self: self
-    Tensor.is_shared = lambda self: False
+    Tensor.share_memory_ = _share_memory_
+    Tensor.is_shared = _is_shared
     Tensor.tril_ = _inplace(tril)
     Tensor.triu_ = _inplace(triu)
     Tensor.squeeze_ = _shape_inplace("squeeze_", lambda self, dim=None: self.squeeze()

@@ -3,11 +3,14 @@
 switches.
 
 Everything of the standard ``multiprocessing`` module is re-exported (Process, Queue,
-Pool, get_context, set_start_method ...). Tensors sent to another process (as arguments
-of ``spawn``, through a Queue) are pickled, i.e. copied with their values: ember has no
-shared-memory tensors, so ``Tensor.share_memory_()`` / ``Module.share_memory()`` change
-nothing, and Hogwild-style training, where children update the parent's parameters in
-place, does not share the updates. The sharing strategy is recorded and reported only.
+Pool, get_context, set_start_method ...). A tensor sent to another process (as an
+argument of ``spawn`` or a Process, through a Queue) is copied with its values, unless it
+was moved to shared memory with ``Tensor.share_memory_()`` / ``Module.share_memory()``:
+then both processes map the same memory and see each other's writes, so Hogwild-style
+training shares its updates (ember/_shared_memory.py; it works through the standard
+``multiprocessing`` module too). ember shares through files in /dev/shm, PyTorch's
+``file_system`` strategy, whatever strategy is set: the strategy is recorded and
+reported only.
 """
 import multiprocessing
 import sys
@@ -32,8 +35,8 @@ else:
 
 
 def set_sharing_strategy(new_strategy):
-    """Set how tensors would be shared between processes (recorded only: ember pickles
-    tensors by value)."""
+    """Set how shared tensors travel between processes (recorded only: ember always
+    shares through files, the 'file_system' way)."""
     if new_strategy not in _all_sharing_strategies:
         choices = ", ".join(repr(s) for s in sorted(_all_sharing_strategies))
         raise AssertionError(f"invalid sharing strategy {new_strategy!r}, expected one of "

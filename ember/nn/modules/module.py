@@ -317,6 +317,9 @@ class Module:
                     p._grad._data[...] = 0
 
     def share_memory(self):
+        """Move every parameter and buffer into shared memory (Tensor.share_memory_)."""
+        for t in itertools.chain(self.parameters(), self.buffers()):
+            t.share_memory_()
         return self
 
     # ------------------------------------------------------------------ conversions
