@@ -33,7 +33,6 @@ class Wishart(Distribution):
 
     support = constraints.positive_definite
     has_rsample = True
-    _mean_carrier_measure = 0
 
     @property
     def arg_constraints(self):
@@ -74,7 +73,6 @@ class Wishart(Distribution):
             warnings.warn("Low df values detected. Singular samples are highly likely to occur "
                           "for ndim - 1 < df < ndim.")
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
-        self._batch_dims = [-(x + 1) for x in range(len(self._batch_shape))]
         if scale_tril is not None:
             self._unbroadcasted_scale_tril = scale_tril
         elif covariance_matrix is not None:
@@ -91,7 +89,6 @@ class Wishart(Distribution):
         cov_shape = batch_shape + self.event_shape
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril.expand(cov_shape)
         new.df = self.df.expand(batch_shape)
-        new._batch_dims = [-(x + 1) for x in range(len(batch_shape))]
         for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
             if name in self.__dict__:
                 setattr(new, name, self.__dict__[name].expand(cov_shape))
