@@ -2,8 +2,10 @@
 closed-form KL divergences (torch.distributions).
 
 Every distribution is built from ember ops, so gradients flow through ``log_prob``,
-``entropy``, ``kl_divergence`` and ``rsample`` (the reparameterization trick; Gamma, Beta,
-Dirichlet, Chi2 and StudentT through implicit reparameterization gradients).
+``entropy``, ``kl_divergence`` and ``rsample`` (the reparameterization trick; the
+Gamma-based families -- Gamma, Chi2, Beta, Dirichlet, StudentT, InverseGamma,
+FisherSnedecor, Wishart -- through implicit reparameterization gradients, see _sampling.py).
+Samples are drawn from ember's generators: their values differ from PyTorch's.
 """
 from . import constraints, transforms  # noqa: F401
 from .bernoulli import Bernoulli
