@@ -136,3 +136,58 @@ def test_second_derivative_raises_as_torch():
                 g.sum().backward()
             errors.append(type(exc.value))
         assert errors[0] is errors[1]
+
+
+def _leaf(v):
+    return ember.tensor(v, dtype=ember.float64, requires_grad=True)
+
+
+LOCATION_SCALE = ["Normal", "Laplace", "Cauchy", "Gumbel", "StudentT"]
+
+
+@pytest.mark.parametrize("name", LOCATION_SCALE)
+def test_location_scale_rsample_gradients(name):
+    """x = loc + scale * eps: d sum(x)/d loc = number of draws, d sum(x)/d scale =
+    sum((x - loc) / scale)."""
+    ember.manual_seed(3)
+    loc, scale = _leaf([0.5, -1.0]), _leaf([2.0, 0.7])
+    kwargs = {"df": ember.tensor([4.0, 9.0], dtype=ember.float64)} if name == "StudentT" else {}
+    d = getattr(ember.distributions, name)(loc=loc, scale=scale, **kwargs)
+    x = d.rsample((7,))
+    x.sum().backward()
+    np.testing.assert_allclose(loc.grad.numpy(), [7.0, 7.0], rtol=1e-12)
+    want = ((x.detach() - loc.detach()) / scale.detach()).sum(0).numpy()
+    np.testing.assert_allclose(scale.grad.numpy(), want, rtol=1e-10)
+
+
+def test_other_rsample_gradients():
+    ember.manual_seed(4)
+    # LogNormal: x = exp(loc + scale eps), dx/dloc = x
+    loc, scale = _leaf([0.1, 0.4]), _leaf([0.5, 0.2])
+    x = ember.distributions.LogNormal(loc, scale).rsample((5,))
+    x.sum().backward()
+    np.testing.assert_allclose(loc.grad.numpy(), x.detach().sum(0).numpy(), rtol=1e-10)
+    # Exponential: x = E / rate, dx/drate = -x / rate
+    rate = _leaf([0.5, 3.0])
+    x = ember.distributions.Exponential(rate).rsample((5,))
+    x.sum().backward()
+    np.testing.assert_allclose(rate.grad.numpy(), (-x.detach() / rate.detach()).sum(0).numpy(),
+                               rtol=1e-10)
+    # Uniform: x = low + u (high - low), dx/dhigh = u, dx/dlow = 1 - u
+    low, high = _leaf([0.0, -2.0]), _leaf([1.0, 3.0])
+    x = ember.distributions.Uniform(low, high).rsample((5,))
+    x.sum().backward()
+    u = ((x.detach() - low.detach()) / (high.detach() - low.detach())).numpy()
+    np.testing.assert_allclose(high.grad.numpy(), u.sum(0), rtol=1e-10)
+    np.testing.assert_allclose(low.grad.numpy(), (1 - u).sum(0), rtol=1e-10)
+    # MultivariateNormal: x = loc + L eps, d sum(x) / d loc = number of draws
+    mloc = _leaf([0.0, 1.0, 2.0])
+    tril = _leaf(np.array([[1.0, 0, 0], [0.3, 2.0, 0], [0.1, -0.4, 0.5]]))
+    x = ember.distributions.MultivariateNormal(mloc, scale_tril=tril).rsample((6,))
+    x.sum().backward()
+    np.testing.assert_allclose(mloc.grad.numpy(), [6.0, 6.0, 6.0], rtol=1e-12)
+    eps = np.linalg.solve(tril.detach().numpy(), (x.detach() - mloc.detach()).numpy().T).T
+    # d sum(L eps) / d L_ij = sum of eps_j, upper entries included (L is used as given,
+    # as PyTorch's rsample does)
+    np.testing.assert_allclose(tril.grad.numpy(), np.ones((3, 1)) * eps.sum(0),
+                               rtol=1e-10, atol=1e-12)
