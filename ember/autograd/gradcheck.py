@@ -35,8 +35,13 @@ directions, u_r for its real part and u_i for its imaginary part:
                   + i v . (f(x + i eps u_i) - f(x - i eps u_i)) / (2 eps)
     analytical  u_r . Re(vjp(v))  +  i u_i . Im(vjp(v))
 
-ember has no forward-mode AD nor vmap, so the checks that need them raise
-NotImplementedError.
+Forward mode (check_forward_ad) compares the Jacobian built from forward-mode tangents
+(ember.autograd.forward_ad), one input element at a time (slow) or along one random
+direction (fast), with the same central differences; a complex input is checked along
+its real part and then its imaginary part, as PyTorch does. check_batched_grad compares
+autograd.grad(is_grads_batched=True) with one backward per cotangent, and
+check_batched_forward_grad ember.func.vmap over forward-mode products with one product
+per tangent; ember batches by looping, so these check the batched paths' bookkeeping.
 """
 import warnings
 
@@ -68,14 +73,6 @@ def _fail(msg, raise_exception):
     return False
 
 
-def _unsupported(**flags):
-    for name, on in flags.items():
-        if on:
-            raise NotImplementedError(
-                f"gradcheck({name}=True) is not supported by ember: it needs forward-mode AD or "
-                "vmap, which ember does not have")
-
-
 def _diff_inputs(inputs):
     """Indices of the inputs gradcheck differentiates (tensors that require grad)."""
     idx = [i for i, x in enumerate(inputs) if _is_tensor(x) and x.requires_grad]
@@ -104,12 +101,13 @@ def _host_dtype(x):
 
 
 def _output_arrays(func, inputs):
-    """The outputs' values (float64 copies: outputs may be views of the inputs). The
-    outputs are real here: complex ones were split into real and imaginary parts."""
+    """The outputs' values (float64 or complex128 copies: outputs may be views of the
+    inputs). The backward checks see real outputs only (complex ones were split into real
+    and imaginary parts); the forward-mode check keeps complex outputs whole."""
     from . import grad_mode
     with grad_mode.no_grad():
         outs = _run(func, inputs)
-    return [np.array(o.detach()._cpu_array(), dtype=np.float64) if _is_tensor(o) else None
+    return [np.array(o.detach()._cpu_array(), dtype=_host_dtype(o)) if _is_tensor(o) else None
             for o in outs]
 
 
@@ -240,14 +238,7 @@ def _unit_vector(rng, n):
 def _directional_derivative(func, inputs, x, o, direction, eps):
     """Central-difference derivative of output o along `direction` (flat, numel of x; i
     times a real vector to step along the imaginary part of a complex x), flattened."""
-    step = eps * like(direction.reshape(x._data.shape), x._data)   # drawn on the host
-    orig = x._data.copy()
-    x._data[...] = orig - step
-    lo = _output_arrays(func, inputs)[o]
-    x._data[...] = orig + step
-    hi = _output_arrays(func, inputs)[o]
-    x._data[...] = orig
-    return (hi - lo).ravel() / (2 * eps)
+    return _directional_derivatives(func, inputs, x, direction, eps)[o]
 
 
 def _fast_check(func, inputs, diff_idx, outputs, eps, atol, rtol, check_grad_dtypes,
@@ -327,13 +318,43 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
 
     Returns True, or raises GradcheckError (returns False with raise_exception=False).
     """
-    _unsupported(check_batched_grad=check_batched_grad,
-                 check_batched_forward_grad=check_batched_forward_grad,
-                 check_forward_ad=check_forward_ad)
+    if not (check_forward_ad or check_backward_ad):
+        raise AssertionError("Expected at least one of check_forward_ad or check_backward_ad "
+                             "to be True")
+    if check_batched_grad and not check_backward_ad:
+        raise AssertionError("Setting check_batched_grad=True requires check_backward_ad to "
+                             "be True")
+    if check_batched_forward_grad and not check_forward_ad:
+        raise AssertionError("Setting check_batched_forward_grad=True requires "
+                             "check_forward_ad to be True")
     inputs = _as_tuple(inputs)
     diff_idx = _diff_inputs(inputs)
+    if check_backward_ad and not _backward_checks(func, inputs, diff_idx, eps, atol, rtol,
+                                                  raise_exception, nondet_tol, check_grad_dtypes,
+                                                  fast_mode):
+        return False
+    if check_forward_ad and not _forward_check(func, inputs, diff_idx, eps, atol, rtol,
+                                               raise_exception, fast_mode):
+        return False
+    if check_batched_forward_grad and not _batched_forward_check(func, inputs, diff_idx,
+                                                                 raise_exception):
+        return False
     if not check_backward_ad:
         return True
+    outputs = _run(func, inputs)
+    if check_batched_grad:
+        for o, out in enumerate(outputs):
+            if (_is_tensor(out) and out.requires_grad
+                    and not _batched_grad_check(inputs, diff_idx, out, o, raise_exception)):
+                return False
+    if check_undefined_grad and any(_is_tensor(o) and o.requires_grad for o in outputs):
+        return _check_undefined_grad(inputs, diff_idx, outputs, raise_exception)
+    return True
+
+
+def _backward_checks(func, inputs, diff_idx, eps, atol, rtol, raise_exception, nondet_tol,
+                     check_grad_dtypes, fast_mode):
+    """The analytical (backward) Jacobian against the numerical one."""
     outputs = _run(func, inputs)
     if _has_complex(outputs):
         # a complex output is checked as two real functions, its imaginary part first
@@ -354,9 +375,146 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                              check_grad_dtypes, raise_exception, prefix)
         if not ok:
             return False
-    if check_undefined_grad:
-        return _check_undefined_grad(inputs, diff_idx, outputs, raise_exception)
     return True
+
+
+# ---------------------------------------------------------------- forward mode
+
+def _jvp(func, inputs, i, tangent):
+    """The outputs' forward-mode tangents as flat host arrays (None for non-tensor outputs)."""
+    return [None if t is None else np.array(t._cpu_array(), dtype=_host_dtype(t)).ravel()
+            for t in _jvp_tensors(func, inputs, i, tangent)]
+
+
+def _tangent(x, flat):
+    """A tangent for x from a flat host array (complex for the imaginary part)."""
+    from .._ops.creation import tensor
+    return tensor(flat.reshape(tuple(x.shape)), dtype=x.dtype, device=x.device)
+
+
+def _forward_check(func, inputs, diff_idx, eps, atol, rtol, raise_exception, fast_mode):
+    """The Jacobian from forward-mode tangents against central differences, input by input;
+    a complex input along its real part, then its imaginary part."""
+    rng = np.random.default_rng(0)
+    for i in diff_idx:
+        x = inputs[i]
+        parts = [(1, "")] if not x.dtype.is_complex else [
+            (1, "While considering the real part of complex inputs only, "),
+            (1j, "While considering the imaginary part of complex inputs only, ")]
+        n = x.numel()
+        for unit, prefix in parts:
+            if fast_mode:
+                directions = [unit * _unit_vector(rng, n)]
+            else:
+                directions = [unit * np.eye(1, n, k).ravel() for k in range(n)]
+            num_cols, ana_cols = [], []
+            for d in directions:
+                num_cols.append(_directional_derivatives(func, inputs, x, d, eps))
+                ana_cols.append(_jvp(func, inputs, i, _tangent(x, d)))
+            for o in range(len(num_cols[0])):
+                if num_cols[0][o] is None:
+                    continue
+                num = np.stack([c[o] for c in num_cols])
+                ana = np.stack([c[o] for c in ana_cols])
+                if fast_mode:   # v . J u both ways
+                    v = _unit_vector(rng, num.shape[1])
+                    num, ana = num @ v, ana @ v
+                if not np.allclose(ana, num, rtol=rtol, atol=atol):
+                    return _fail(f"{prefix}Jacobian computed with forward mode mismatch for "
+                                 f"output {o} with respect to input {i},\nnumerical:{_fmt(num)}"
+                                 f"\nanalytical:{_fmt(ana)}\n", raise_exception)
+    return True
+
+
+def _directional_derivatives(func, inputs, x, direction, eps):
+    """Central differences of every output along `direction` (flat; complex to step along
+    the imaginary part of a complex x), flattened, complex outputs kept whole."""
+    step = eps * like(direction.reshape(x._data.shape), x._data)
+    orig = x._data.copy()
+    x._data[...] = orig - step
+    lo = _output_arrays(func, inputs)
+    x._data[...] = orig + step
+    hi = _output_arrays(func, inputs)
+    x._data[...] = orig
+    return [None if a is None else ((b - a) / (2 * eps)).ravel() for a, b in zip(lo, hi)]
+
+
+# ---------------------------------------------------------------- batched gradients
+
+_BATCHED_GRAD_MSG = ("gradcheck or gradgradcheck failed while testing batched gradient "
+                     "computation.")
+_BATCHED_FORWARD_MSG = ("gradcheck failed while testing batched gradient computation with "
+                        "forward-mode AD.")
+
+
+def _batched_grad_check(inputs, diff_idx, out, o, raise_exception):
+    """autograd.grad with two cotangents batched (is_grads_batched) against one call per
+    cotangent."""
+    from . import grad as _grad
+    from .._ops.creation import randn_like, zeros_like
+    from .._ops.joining import stack
+    ins = [inputs[i] for i in diff_idx]
+
+    def vjp(v, batched=False):
+        gs = _grad(out, ins, v, retain_graph=True, allow_unused=True, is_grads_batched=batched)
+        return [g if g is not None else
+                zeros_like(x).expand(((v.shape[0],) if batched else ()) + tuple(x.shape))
+                for g, x in zip(gs, ins)]
+    cotangents = [randn_like(out) for _ in range(2)]
+    expected = [stack(column) for column in zip(*(vjp(v) for v in cotangents))]
+    try:
+        result = vjp(stack(cotangents), batched=True)
+    except RuntimeError as e:
+        raise GradcheckError(f"While computing batched gradients, got: {e}\n\n"
+                             f"{_BATCHED_GRAD_MSG}") from e
+    for k, (res, exp) in enumerate(zip(result, expected)):
+        if res.shape != exp.shape or not np.allclose(res._cpu_array(), exp._cpu_array()):
+            return _fail(f"For output {o} and input {diff_idx[k]}:\n\n{_BATCHED_GRAD_MSG}\n\n"
+                         f"Got:\n{res}\n\nExpected:\n{exp}", raise_exception)
+    return True
+
+
+def _batched_forward_check(func, inputs, diff_idx, raise_exception):
+    """ember.func.vmap over forward-mode products with two tangents against one product
+    per tangent. (gradcheck reaches up to ember.func here, as PyTorch's reaches vmap.)"""
+    from .._ops.creation import randn_like
+    from .._ops.joining import stack
+    from ..func import vmap
+    for i in diff_idx:
+        x = inputs[i]
+
+        def jvp(tangent):
+            return tuple(t for t in _jvp_tensors(func, inputs, i, tangent) if t is not None)
+        tangents = [randn_like(x) for _ in range(2)]
+        expected = [stack(column) for column in zip(*(jvp(t) for t in tangents))]
+        try:
+            result = vmap(jvp)(stack(tangents))
+        except RuntimeError as e:
+            raise GradcheckError(f"While computing batched gradients, got: {e}\n\n"
+                                 f"{_BATCHED_FORWARD_MSG}") from e
+        for k, (res, exp) in enumerate(zip(result, expected)):
+            if res.shape != exp.shape or not np.allclose(res._cpu_array(), exp._cpu_array()):
+                return _fail(f"For output {k} and input {i}:\n\n{_BATCHED_FORWARD_MSG}\n\n"
+                             f"Got:\n{res}\n\nExpected:\n{exp}", raise_exception)
+    return True
+
+
+def _jvp_tensors(func, inputs, i, tangent):
+    """The outputs' forward-mode tangents when input i carries `tangent` and the other
+    inputs none: zeros where an output has none, None for non-tensor outputs."""
+    from . import forward_ad, grad_mode
+    from .._ops.creation import zeros_like
+    with grad_mode.no_grad(), forward_ad.dual_level():
+        ins = tuple(forward_ad.make_dual(x.detach(), tangent) if j == i else
+                    (x.detach() if _is_tensor(x) else x) for j, x in enumerate(inputs))
+        result = []
+        for o in _run(func, ins):
+            if not _is_tensor(o):
+                result.append(None)
+                continue
+            t = forward_ad.unpack_dual(o).tangent
+            result.append(zeros_like(o.detach()) if t is None else t.detach())
+    return result
 
 
 def _has_complex(outputs):
@@ -382,13 +540,19 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
 
     grad_outputs defaults to random values (requiring grad) shaped like the outputs.
     """
-    _unsupported(check_batched_grad=check_batched_grad, check_fwd_over_rev=check_fwd_over_rev)
     from . import grad as _grad, grad_mode
     from .._ops.creation import tensor
+    if not (check_fwd_over_rev or check_rev_over_rev):
+        raise AssertionError("Expected at least one of check_fwd_over_rev or "
+                             "check_rev_over_rev to be True")
+    if check_undefined_grad and not check_rev_over_rev:
+        raise AssertionError("Setting check_undefined_grad=True requires check_rev_over_rev "
+                             "to be True")
+    if check_batched_grad and not check_rev_over_rev:
+        raise AssertionError("Setting check_batched_grad=True requires check_rev_over_rev to "
+                             "be True")
     inputs = _as_tuple(inputs)
     diff_idx = _diff_inputs(inputs)
-    if not check_rev_over_rev:
-        return True
     if grad_outputs is None:
         rng = np.random.default_rng(0)
         outputs = _run(func, inputs)
@@ -401,9 +565,14 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)
 
+    grad_needed = [_is_tensor(g) and g.requires_grad for g in grad_outputs]
+
     def first_derivative(*args):
-        # gradcheck evaluates this under no_grad for finite differences; the vjp needs a graph
-        ins, gos = args[:n_in], args[n_in:]
+        # gradcheck evaluates this under no_grad for finite differences, and detaches the
+        # inputs for forward mode: the vjp needs a graph, and the inputs' requires_grad back
+        ins = tuple(x.requires_grad_() if i in diff_idx else x for i, x in enumerate(args[:n_in]))
+        gos = tuple(g.requires_grad_() if need else g
+                    for g, need in zip(args[n_in:], grad_needed))
         with grad_mode.enable_grad():
             outs = [o for o in _run(func, ins) if _is_tensor(o) and o.requires_grad]
             diff = [ins[i] for i in diff_idx]
@@ -413,7 +582,9 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     return gradcheck(first_derivative, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception, nondet_tol=nondet_tol,
                      check_undefined_grad=check_undefined_grad,
-                     check_grad_dtypes=check_grad_dtypes, fast_mode=fast_mode, masked=masked)
+                     check_grad_dtypes=check_grad_dtypes, check_batched_grad=check_batched_grad,
+                     check_forward_ad=check_fwd_over_rev, check_backward_ad=check_rev_over_rev,
+                     fast_mode=fast_mode, masked=masked)
 
 
 def _uniform_like(rng, o):
