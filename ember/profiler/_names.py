@@ -33,7 +33,8 @@ _ATEN_OVERRIDES = {
 # node names that name no ATen operator: ember's internal helper ops and
 # ops without a derivative
 _NOT_ATEN = {"GatherFlatBackward0", "ScatterAddFlatBackward0", "NotImplemented",
-             "torch::autograd::NotImplemented", "torch::autograd::CopySlices"}
+             "torch::autograd::NotImplemented", "torch::autograd::CopySlices",
+             "BackwardHookFunctionBackward"}
 
 # op classes whose node name is not their forward's (ops without a derivative share one)
 _CLASS_OVERRIDES = {"FloorDivide": "floor_divide", "RRemainder": "remainder",
