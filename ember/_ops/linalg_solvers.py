@@ -397,9 +397,61 @@ def linalg_cholesky(A, *, upper=False, out=None):
     return apply(Cholesky, (A,), (A._data,), "linalg.cholesky")
 
 
+class CholeskyEx(Cholesky):
+    """linalg.cholesky_ex: Cholesky's factor and gradient, plus `info` (per matrix, 0 or
+    the order of the first leading minor that is not positive-definite). A matrix that is
+    not positive-definite gets LAPACK's unblocked (potf2) partial factor, as PyTorch
+    returns it: columns before the failing one factored, the failing pivot's value
+    A[j, j] - |L[j, :j]|^2 on the diagonal, the rest of A's lower triangle untouched."""
+    save_output = (0,)
+    nondiff_outputs = (1,)
+
+    @staticmethod
+    def forward(ctx, a, fname):
+        info = np.zeros(a.shape[:-2], dtype=np.int32)
+        try:
+            with linalg_checks(ctx.xp):
+                return ctx.xp.linalg.cholesky(a), like(info, a)
+        except np.linalg.LinAlgError:
+            pass
+        host = to_host(a)
+        L = np.zeros_like(host)
+        for index in np.ndindex(host.shape[:-2]):
+            L[index], info[index] = _partial_cholesky(host[index])
+        return like(L, a), like(info, a)
+
+    @staticmethod
+    def backward(ctx, grad, _):
+        return Cholesky.backward(ctx, grad)
+
+
+def _partial_cholesky(m):
+    """(L, info) of one matrix by the column-by-column algorithm, stopping at the first
+    pivot that is not positive (info: its 1-based order; 0 when there is none)."""
+    n = m.shape[-1]
+    L = np.tril(m)
+    for j in range(n):
+        row = L[j, :j]
+        pivot = (m[j, j] - np.vdot(row, row)).real
+        if not pivot > 0:   # also NaN
+            L[j, j] = pivot
+            return L, j + 1
+        L[j, j] = np.sqrt(pivot)
+        L[j + 1:, j] = (m[j + 1:, j] - L[j + 1:, :j] @ row.conj()) / L[j, j]
+    return L, 0
+
+
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
-    info = _zeros_like_batch(A, np.int32)
-    return _CholeskyExResult(linalg_cholesky(A, upper=upper), info)
+    """(L, info): linalg.cholesky that reports a matrix that is not positive-definite in
+    `info` instead of raising (unless check_errors)."""
+    _check_matrix(A, "linalg.cholesky_ex")
+    a = mH(A) if upper else A
+    if check_errors:
+        L = apply(Cholesky, (a,), (a._data,), "linalg.cholesky_ex")
+        info = _zeros_like_batch(A, np.int32)
+    else:
+        L, info = apply(CholeskyEx, (a,), (a._data,), "linalg.cholesky_ex")
+    return _CholeskyExResult(mH(L) if upper else L, info)
 
 
 def cholesky(input, upper=False, *, out=None):

@@ -344,6 +344,13 @@ CASES = [
      {"rtol": 1e-4, "atol": 1e-5}),
     ("torch.cholesky", lambda L, x: L.cholesky(spd_of(L, x)), [Grad(f64(3, 3))], {}),
     ("cholesky_ex", lambda L, a: L.linalg.cholesky_ex(a), [Grad(spd(3, 3))], {}),
+    # not positive-definite: info names the failing leading minor, L is LAPACK's partial factor
+    ("cholesky_ex not pd", lambda L: L.linalg.cholesky_ex(L.tensor(
+        [[[4.0, 2.0, 1.0], [2.0, 1.0, 3.0], [1.0, 3.0, 2.0]],
+         [[4.0, 2.0, 1.0], [2.0, 5.0, 3.0], [1.0, 3.0, -2.0]],
+         [[4.0, 2.0, 1.0], [2.0, 5.0, 3.0], [1.0, 3.0, 9.0]]], dtype=L.float64)), [], {}),
+    ("cholesky_ex not pd upper", lambda L: L.linalg.cholesky_ex(L.tensor(
+        [[1.0, 2.0], [2.0, 1.0]], dtype=L.float64), upper=True), [], {}),
     ("cholesky not square", lambda L, a: L.linalg.cholesky(a), [f64(2, 3)], {"exc_message": True}),
     # ---- qr
     ("qr", lambda L, a: L.linalg.qr(a), [Grad(f64(4, 3))], {}),
@@ -528,6 +535,7 @@ SINGULAR = [
     (lambda L, a: L.linalg.solve(a, a[..., 0]), np.zeros((3, 3))),
     (lambda L, a: L.linalg.cholesky(a), -np.eye(3)),
     (lambda L, a: L.linalg.cholesky(a), np.stack([np.eye(3), np.diag([1.0, 1.0, -1.0])])),
+    (lambda L, a: L.linalg.cholesky_ex(a, check_errors=True), np.array([[1.0, 2.0], [2.0, 1.0]])),
 ]
 
 
