@@ -25,8 +25,7 @@ from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import check_same_device, dtype_name
 from .linalg import mH
-from .linalg_solvers import (_check_matrix, _batch_prefix, _return_type, _eye_like, inv,
-                             solve, LinAlgError)  # noqa: F401  (LinAlgError: lu_solve's docs)
+from .linalg_solvers import _check_matrix, _batch_prefix, _return_type, _eye_like, inv, solve
 
 __all__ = ["triangular_solve", "cholesky_solve", "cholesky_inverse", "lu", "lu_unpack",
            "lu_solve", "matrix_exp", "orgqr", "ormqr", "geqrf"]
@@ -237,8 +236,8 @@ def cholesky_inverse(input, upper=False, *, out=None):
     """A^-1 from A's Cholesky factor (A = L L^H, or U^H U when upper)."""
     _require_tensor(input, "cholesky_inverse", "input", 1)
     if input.dim() < 2:
-        raise RuntimeError(f"cholesky_inverse: The input tensor A must have at least 2 "
-                           f"dimensions.")
+        raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 "
+                           "dimensions.")
     _check_matrix(input, "cholesky_inverse")
     return cholesky_solve(_eye_like(input).expand(input.shape), input, upper)
 
