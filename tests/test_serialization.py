@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import ember
+from tests.test_serialization_legacy import FORGED_PICKLES
 
 DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32",
           "float64", "complex64", "complex128"]
@@ -154,12 +155,7 @@ def test_malicious_pickle_refused(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("object_pickle, match", [
-    # LONG_BINPUT 2**24: CPython's unpickler would size its memo table to match
-    (b"\x80\x02K\x01r\x00\x00\x00\x01.", "memo index"),
-    # a protocol-4 FRAME claiming a terabyte
-    (b"\x80\x04\x95" + (2 ** 40).to_bytes(8, "little") + b"K\x01.", "frame"),
-])
+@pytest.mark.parametrize("object_pickle, match", FORGED_PICKLES)
 def test_forged_zip_pickle_refused_before_allocating(tmp_path, object_pickle, match):
     """A torch zip checkpoint whose data.pkl names sizes no pickler writes: refused with
     RuntimeError before the unpickler allocates for them."""

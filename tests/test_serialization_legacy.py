@@ -408,12 +408,16 @@ def test_old_storage_views_share_their_root(tmp_path):
         ember.load(bad)
 
 
-@pytest.mark.parametrize("object_pickle, match", [
+# pickles whose sizes no pickler writes, and the words of the error that refuses them
+FORGED_PICKLES = [
     # LONG_BINPUT 2**24: CPython's unpickler would size its memo table to match
     (b"\x80\x02K\x01r\x00\x00\x00\x01.", "memo index"),
     # a protocol-4 FRAME claiming a terabyte
     (b"\x80\x04\x95" + (2 ** 40).to_bytes(8, "little") + b"K\x01.", "frame"),
-])
+]
+
+
+@pytest.mark.parametrize("object_pickle, match", FORGED_PICKLES)
 def test_forged_pickle_sizes_refused_before_allocating(tmp_path, object_pickle, match):
     p = tmp_path / "ok.pt"
     _save_legacy(1, p)

@@ -452,7 +452,6 @@ def _batched_grad_check(inputs, diff_idx, out, o, raise_exception):
     cotangent."""
     from . import grad as _grad
     from .._ops.creation import randn_like, zeros_like
-    from .._ops.joining import stack
     ins = [inputs[i] for i in diff_idx]
 
     def vjp(v, batched=False):
@@ -461,24 +460,14 @@ def _batched_grad_check(inputs, diff_idx, out, o, raise_exception):
                 zeros_like(x).expand(((v.shape[0],) if batched else ()) + tuple(x.shape))
                 for g, x in zip(gs, ins)]
     cotangents = [randn_like(out) for _ in range(2)]
-    expected = [stack(column) for column in zip(*(vjp(v) for v in cotangents))]
-    try:
-        result = vjp(stack(cotangents), batched=True)
-    except RuntimeError as e:
-        raise GradcheckError(f"While computing batched gradients, got: {e}\n\n"
-                             f"{_BATCHED_GRAD_MSG}") from e
-    for k, (res, exp) in enumerate(zip(result, expected)):
-        if res.shape != exp.shape or not np.allclose(res._cpu_array(), exp._cpu_array()):
-            return _fail(f"For output {o} and input {diff_idx[k]}:\n\n{_BATCHED_GRAD_MSG}\n\n"
-                         f"Got:\n{res}\n\nExpected:\n{exp}", raise_exception)
-    return True
+    return _compare_batched(lambda vs: vjp(vs, batched=True), vjp, cotangents,
+                            lambda k: (o, diff_idx[k]), _BATCHED_GRAD_MSG, raise_exception)
 
 
 def _batched_forward_check(func, inputs, diff_idx, raise_exception):
     """ember.func.vmap over forward-mode products with two tangents against one product
     per tangent. (gradcheck reaches up to ember.func here, as PyTorch's reaches vmap.)"""
     from .._ops.creation import randn_like
-    from .._ops.joining import stack
     from ..func import vmap
     for i in diff_idx:
         x = inputs[i]
@@ -486,16 +475,26 @@ def _batched_forward_check(func, inputs, diff_idx, raise_exception):
         def jvp(tangent):
             return tuple(t for t in _jvp_tensors(func, inputs, i, tangent) if t is not None)
         tangents = [randn_like(x) for _ in range(2)]
-        expected = [stack(column) for column in zip(*(jvp(t) for t in tangents))]
-        try:
-            result = vmap(jvp)(stack(tangents))
-        except RuntimeError as e:
-            raise GradcheckError(f"While computing batched gradients, got: {e}\n\n"
-                                 f"{_BATCHED_FORWARD_MSG}") from e
-        for k, (res, exp) in enumerate(zip(result, expected)):
-            if res.shape != exp.shape or not np.allclose(res._cpu_array(), exp._cpu_array()):
-                return _fail(f"For output {k} and input {i}:\n\n{_BATCHED_FORWARD_MSG}\n\n"
-                             f"Got:\n{res}\n\nExpected:\n{exp}", raise_exception)
+        if not _compare_batched(vmap(jvp), jvp, tangents, lambda k: (k, i),
+                                _BATCHED_FORWARD_MSG, raise_exception):
+            return False
+    return True
+
+
+def _compare_batched(batched_fn, fn, vectors, label, message, raise_exception):
+    """batched_fn(stack(vectors)) against fn(v) for each v, stacked: each result k must
+    agree (the failure message names (output, input) = label(k))."""
+    from .._ops.joining import stack
+    expected = [stack(column) for column in zip(*(fn(v) for v in vectors))]
+    try:
+        result = batched_fn(stack(vectors))
+    except RuntimeError as e:
+        raise GradcheckError(f"While computing batched gradients, got: {e}\n\n{message}") from e
+    for k, (res, exp) in enumerate(zip(result, expected)):
+        if res.shape != exp.shape or not np.allclose(res._cpu_array(), exp._cpu_array()):
+            o, i = label(k)
+            return _fail(f"For output {o} and input {i}:\n\n{message}\n\nGot:\n{res}\n\n"
+                         f"Expected:\n{exp}", raise_exception)
     return True
 
 
