@@ -235,6 +235,46 @@ CASES = [
      [Grad(well(6, 6).reshape(6, 2, 3)), Grad(f64(2, 3))], {}),
     ("tensorsolve shapes", lambda L, a, b: L.linalg.tensorsolve(a, b), [f64(2, 3, 6), f64(2, 2)],
      {"exc_message": True}),
+    # ---- Householder: geqrf, householder_product / orgqr, ormqr
+    ("geqrf", lambda L, a: L.geqrf(a), [f64(4, 3)], {}),
+    ("geqrf wide batched", lambda L, a: a.geqrf(), [f64(2, 3, 5)], {}),
+    ("geqrf float32", lambda L, a: L.geqrf(a), [f32(3, 3)], {"rtol": 1e-4, "atol": 1e-5}),
+    ("geqrf complex", parts(lambda L, a: L.geqrf(a)), [c128(4, 2)], {}),
+    ("geqrf zero column", lambda L, a: L.geqrf(a), [np.zeros((3, 2))], {}),
+    ("geqrf 1-D", lambda L, a: L.geqrf(a), [f64(3)], {"exc_message": True}),
+    ("geqrf int", lambda L, a: L.geqrf(a), [np.eye(3, dtype=np.int64)], {"exc_message": True}),
+    ("householder_product", lambda L, a, t: L.linalg.householder_product(a, t),
+     [Grad(f64(4, 3)), Grad(f64(3))], {}),
+    ("householder_product of geqrf", lambda L, a: L.linalg.householder_product(*L.geqrf(a)),
+     [f64(2, 4, 4)], {}),
+    ("householder_product fewer tau", lambda L, a, t: L.linalg.householder_product(a, t),
+     [Grad(f64(2, 4, 3)), Grad(f64(2, 2))], {}),
+    ("householder_product complex", parts(lambda L, a, t: L.linalg.householder_product(a, t)),
+     [Grad(c128(3, 2)), Grad(c128(2))], {}),
+    ("orgqr", lambda L, a, t: a.orgqr(t), [Grad(f64(3, 3)), Grad(f64(3))], {}),
+    ("householder_product wide", lambda L, a, t: L.linalg.householder_product(a, t),
+     [f64(3, 4), f64(3)], {"exc_message": True}),
+    ("householder_product tau long", lambda L, a, t: L.linalg.householder_product(a, t),
+     [f64(4, 2), f64(3)], {"exc_message": True}),
+    ("householder_product tau dtype", lambda L, a, t: L.linalg.householder_product(a, t),
+     [f64(4, 2), f32(2)], {"exc_message": True}),
+    ("householder_product tau ndim", lambda L, a, t: L.linalg.householder_product(a, t),
+     [f64(4, 2), f64(1, 2)], {"exc_message": True}),
+    ("ormqr", lambda L, a, t, c: L.ormqr(a, t, c), [Grad(f64(4, 3)), Grad(f64(3)), Grad(f64(4, 2))],
+     {}),
+    ("ormqr transpose", lambda L, a, t, c: L.ormqr(a, t, c, transpose=True),
+     [Grad(f64(2, 4, 3)), Grad(f64(2, 3)), Grad(f64(2, 4, 2))], {}),
+    ("ormqr right", lambda L, a, t, c: a.ormqr(t, c, left=False),
+     [Grad(f64(4, 3)), Grad(f64(3)), Grad(f64(2, 4))], {}),
+    ("ormqr right transpose complex", parts(lambda L, a, t, c: L.ormqr(a, t, c, left=False,
+                                                                       transpose=True)),
+     [Grad(c128(3, 3)), Grad(c128(3)), Grad(c128(2, 3))], {}),
+    ("ormqr short tau", lambda L, a, t, c: L.ormqr(a, t, c), [f64(3, 3), f64(2), f64(3, 2)],
+     {"exc_message": True}),
+    ("ormqr right short tau", lambda L, a, t, c: L.ormqr(a, t, c, left=False),
+     [f64(4, 3), f64(2), f64(5, 4)], {"exc_message": True}),
+    ("ormqr shapes", lambda L, a, t, c: L.ormqr(a, t, c), [f64(4, 3), f64(3), f64(3, 2)],
+     {"exc_message": True}),
     ("diagonal", lambda L, a: L.linalg.diagonal(a), [Grad(f64(2, 3, 4))], {}),
     ("diagonal offset dims", lambda L, a: L.linalg.diagonal(a, offset=-1, dim1=0, dim2=2),
      [Grad(f64(3, 2, 4))], {}),
@@ -272,6 +312,10 @@ GRAD_CASES = [
      [(3, 3), (3, 2)]),
     ("matrix_exp", lambda a: ember.linalg.matrix_exp(a), [(2, 3, 3)]),
     ("vander", lambda x: ember.linalg.vander(x), [(3,)]),
+    ("householder_product", lambda a, t: ember.linalg.householder_product(a, t),
+     [(4, 3), (2,)]),
+    ("ormqr right transpose", lambda a, t, c: ember.ormqr(a, t, c, left=False, transpose=True),
+     [(4, 3), (3,), (2, 4)]),
     ("tensorinv", lambda a: ember.linalg.tensorinv(_well(a.reshape(4, 4)).reshape(2, 2, 4)),
      [(2, 2, 4)]),
 ]
@@ -298,6 +342,7 @@ NAME_CASES = [
     (lambda L, a: L.linalg.lu_factor(a).LU, "LinalgLuFactorExBackward0"),
     (lambda L, a: L.linalg.matrix_exp(a), "LinalgMatrixExpBackward0"),
     (lambda L, a: L.cholesky_solve(a, a), "CholeskySolveBackward0"),
+    (lambda L, a: L.geqrf(a).a, "GeqrfBackward0"),
 ]
 
 
@@ -344,8 +389,14 @@ def test_lu_reconstructs_and_pivots_are_lapacks():
     np.testing.assert_allclose((P @ L @ U).cpu().numpy(), a, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["householder_product", "ldl_factor", "ldl_factor_ex",
-                                  "ldl_solve"])
+def test_geqrf_has_no_derivative():
+    for lib in (torch, ember):
+        a = lib.tensor(f64(3, 3), requires_grad=True)
+        with pytest.raises(NotImplementedError, match="the derivative for 'geqrf' is not "):
+            lib.geqrf(a).a.sum().backward()
+
+
+@pytest.mark.parametrize("name", ["ldl_factor", "ldl_factor_ex", "ldl_solve"])
 def test_not_built_raise(name):
     with pytest.raises(NotImplementedError, match=name):
         getattr(ember.linalg, name)(ember.eye(3), ember.ones(3))
