@@ -6,7 +6,6 @@ near l = 1/2, inside `lims`, C and the moments are taken from their Taylor serie
 the closed forms cancel catastrophically.
 """
 import math
-import numbers
 
 import ember
 import ember.nn.functional as F
@@ -14,13 +13,13 @@ from ember._tensor import Size
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import (broadcast_all, clamp_probs, lazy_property, logits_to_probs,
+from .utils import (ProbsOrLogits, broadcast_all, clamp_probs, lazy_property, logits_to_probs,
                     probs_to_logits)
 
 __all__ = ["ContinuousBernoulli"]
 
 
-class ContinuousBernoulli(ExponentialFamily):
+class ContinuousBernoulli(ProbsOrLogits, ExponentialFamily):
     """A distribution on [0, 1] with parameter `probs` (or `logits`); rsample inverts the
     closed-form cdf at a uniform draw."""
 
@@ -30,22 +29,15 @@ class ContinuousBernoulli(ExponentialFamily):
     has_rsample = True
 
     def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        _, is_number = self._set_param(probs, logits)
         if probs is not None:
-            is_scalar = isinstance(probs, numbers.Number)
-            (self.probs,) = broadcast_all(probs)
             # validated before the clamp away from 0 and 1 (clamped values always pass);
             # PyTorch checks here whenever validate_args is given, even as False
             if validate_args is not None:
                 if not bool(self.arg_constraints["probs"].check(self.probs).all()):
                     raise ValueError("The parameter probs has invalid values")
-            self.probs = clamp_probs(self.probs)
-        else:
-            is_scalar = isinstance(logits, numbers.Number)
-            (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        batch_shape = Size() if is_scalar else self._param.size()
+            self.probs = self._param = clamp_probs(self.probs)
+        batch_shape = Size() if is_number else self._param.size()
         self._lims = lims
         super().__init__(batch_shape, validate_args=validate_args)
 
@@ -53,18 +45,10 @@ class ContinuousBernoulli(ExponentialFamily):
         new = self._get_checked_instance(ContinuousBernoulli, _instance)
         batch_shape = Size(batch_shape)
         new._lims = self._lims
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
+        self._expand_param(new, batch_shape)
         super(ContinuousBernoulli, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
-
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
 
     def _outside_unstable_region(self):
         return (self.probs <= self._lims[0]) | (self.probs > self._lims[1])

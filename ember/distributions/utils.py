@@ -34,6 +34,36 @@ def broadcast_all(*values):
     return ember.broadcast_tensors(*tensors)
 
 
+class ProbsOrLogits:
+    """Shared by the distributions parametrised by `probs` or `logits` (exactly one is
+    given): the parameter kept under its name and as `_param`, its expansion, `_new`."""
+
+    def _set_param(self, probs, logits, *leading):
+        """Store probs or logits broadcast with the `leading` parameters (broadcast first,
+        as PyTorch does, so they set the dtype of numbers); returns the broadcast leading
+        values and whether the parameter was a Python number."""
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        name, value = ("probs", probs) if probs is not None else ("logits", logits)
+        is_number = isinstance(value, numbers.Number)
+        *leading, value = broadcast_all(*leading, value)
+        setattr(self, name, value)
+        self._param = value
+        return leading, is_number
+
+    def _expand_param(self, new, batch_shape):
+        """Give `new` this distribution's probs and/or logits (whichever are computed)
+        expanded to batch_shape."""
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                value = getattr(self, name).expand(batch_shape)
+                setattr(new, name, value)
+                new._param = value
+
+    def _new(self, *args, **kwargs):
+        return self._param.new(*args, **kwargs)
+
+
 def _standard_normal(shape, dtype, device):
     """N(0, 1) noise of the given shape (the eps of the reparameterization trick)."""
     return ember.randn(shape, dtype=dtype, device=device)
