@@ -24,6 +24,7 @@ from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import check_same_device, dtype_name
+from .pointwise import _out
 from .linalg import mH
 from .linalg_solvers import _check_matrix, _batch_prefix, _return_type, _eye_like, inv, solve
 
@@ -42,6 +43,19 @@ def _require_tensor(x, fname, argname, pos):
     if not isinstance(x, Tensor):
         raise TypeError(f"{fname}(): argument '{argname}' (position {pos}) must be Tensor, not "
                         f"{type(x).__name__}")
+
+
+def _with_out(result, out):
+    """result, written into the out= tensor (or tuple of tensors) when one is given."""
+    if out is None:
+        return result
+    if isinstance(result, tuple):
+        if not isinstance(out, (tuple, list)) or len(out) != len(result):
+            raise TypeError(f"out must be a tuple of {len(result)} tensors, not "
+                            f"{type(out).__name__}")
+        written = [_out(r, o) for r, o in zip(result, out)]
+        return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
+    return _out(result, out)
 
 
 def _same_dtype(fname, A, B, a_name="A", b_name="B"):
@@ -151,8 +165,8 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
                            f"{B.shape[-2]}x{B.shape[-1]})")
     A, B = _broadcast_batches(A, B, fname)
     if left:
-        return _solve_tri(A, B, upper, unitriangular)
-    return _solve_tri_right(A, B, upper, unitriangular)
+        return _with_out(_solve_tri(A, B, upper, unitriangular), out)
+    return _with_out(_solve_tri_right(A, B, upper, unitriangular), out)
 
 
 def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False, *, out=None):
@@ -169,7 +183,7 @@ def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False,
     coefficient = A.mT if transpose else A
     X = solve_triangular(coefficient, input, upper=upper != transpose,
                          unitriangular=unitriangular)
-    return _TriangularSolveResult(X, A.clone())
+    return _with_out(_TriangularSolveResult(X, A.clone()), out)
 
 
 def _cholesky_factor_checks(fname, B, L):
@@ -201,7 +215,7 @@ def cholesky_solve(input, input2, upper=False, *, out=None):
         raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is {n} "
                            f"by {n} but each b matrix is {B.shape[-2]} by {B.shape[-1]}")
     L, B = _broadcast_batches(L, B, "cholesky_solve")
-    return apply(CholeskySolve, (B, L), (B._data, L._data), upper)
+    return _with_out(apply(CholeskySolve, (B, L), (B._data, L._data), upper), out)
 
 
 class CholeskySolve(Op):
@@ -239,7 +253,7 @@ def cholesky_inverse(input, upper=False, *, out=None):
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 "
                            "dimensions.")
     _check_matrix(input, "cholesky_inverse")
-    return cholesky_solve(_eye_like(input).expand(input.shape), input, upper)
+    return _with_out(cholesky_solve(_eye_like(input).expand(input.shape), input, upper), out)
 
 
 # ---------------------------------------------------------------------------- LU
@@ -379,7 +393,7 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
     LU, pivots, info = _lu_factor_op(A, "linalg.lu_factor_ex", pivot)
     if check_errors:
         _raise_zero_pivot(info, "torch.linalg.lu_factor_ex")
-    return _LuFactorExResult(LU, pivots, info)
+    return _with_out(_LuFactorExResult(LU, pivots, info), out)
 
 
 def _raise_zero_pivot(info, fname):
@@ -400,14 +414,14 @@ def lu_factor(A, *, pivot=True, out=None):
     reports it instead)."""
     LU, pivots, info = _lu_factor_op(A, "linalg.lu_factor", pivot)
     _raise_zero_pivot(info, "torch.linalg.lu_factor")
-    return _LuFactorResult(LU, pivots)
+    return _with_out(_LuFactorResult(LU, pivots), out)
 
 
 def linalg_lu(A, *, pivot=True, out=None):
     """(P, L, U) with A = P L U: P a permutation, L (m, k) unit lower, U (k, n) upper,
     k = min(m, n). A zero pivot is not an error."""
     LU, pivots, _ = _lu_factor_op(A, "linalg.lu", pivot)
-    return _LuResult(*lu_unpack(LU, pivots))
+    return _with_out(_LuResult(*lu_unpack(LU, pivots)), out)
 
 
 def lu(A, pivot=True, get_infos=False, out=None):
@@ -415,9 +429,9 @@ def lu(A, pivot=True, get_infos=False, out=None):
     raises)."""
     LU, pivots, info = _lu_factor_op(A, "torch.lu", pivot)
     if get_infos:
-        return _LuWithInfoResult(LU, pivots, info)
+        return _with_out(_LuWithInfoResult(LU, pivots, info), out)
     _raise_zero_pivot(info, "torch.linalg.lu_factor")
-    return LU, pivots
+    return _with_out((LU, pivots), out)
 
 
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
@@ -442,13 +456,13 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
     else:
         L = U = empty
     if not unpack_pivots:
-        return _LuUnpackResult(empty, L, U)
+        return _with_out(_LuUnpackResult(empty, L, U), out)
     host = to_host(LU_pivots._data)
     if host.size and (host.min() < 1 or host.max() > m):
         raise RuntimeError("pivots passed to lu_unpack must be between 1 and LU.size(-2) "
                            "inclusive.Did you properly pass the result of lu_factor?")
     P = _permutation(array_namespace(LU_data._data), LU_pivots._data, m, LU_data._data.dtype)
-    return _LuUnpackResult(Tensor._make(P), L, U)
+    return _with_out(_LuUnpackResult(Tensor._make(P), L, U), out)
 
 
 def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
@@ -476,19 +490,20 @@ def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
         raise RuntimeError(f"{fname}: Expected LU.shape[:-1] and pivots.shape to be the same, "
                            f"but got pivots with shape {list(pivots.shape)} instead")
     if not left:  # X A = B  <=>  A^H X^H = B^H
-        return mH(linalg_lu_solve(LU, pivots, mH(B), left=True, adjoint=not adjoint))
+        X = mH(linalg_lu_solve(LU, pivots, mH(B), left=True, adjoint=not adjoint))
+        return _with_out(X, out)
     P, L, U = lu_unpack(LU, pivots)
     if adjoint:  # U^H L^H P^T X = B
         Y = solve_triangular(mH(U), B, upper=False)
         Z = solve_triangular(mH(L), Y, upper=True, unitriangular=True)
-        return P.matmul(Z)
+        return _with_out(P.matmul(Z), out)
     Y = solve_triangular(L, mH(P).matmul(B), upper=False, unitriangular=True)
-    return solve_triangular(U, Y, upper=True)
+    return _with_out(solve_triangular(U, Y, upper=True), out)
 
 
 def lu_solve(b, LU_data, LU_pivots, *, out=None):
     """torch.lu_solve (deprecated): linalg.lu_solve(LU_data, LU_pivots, b)."""
-    return linalg_lu_solve(LU_data, LU_pivots, b)
+    return linalg_lu_solve(LU_data, LU_pivots, b, out=out)
 
 
 # ---------------------------------------------------------------------------- matrix_exp
@@ -592,7 +607,7 @@ def tensorinv(A, ind=2, *, out=None):
         raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
                            f"prod(self.shape[:ind]), but got {_prod(cols)} != {_prod(rows)}")
     M = A.reshape(_prod(rows), _prod(cols))
-    return inv(M).reshape(cols + rows)
+    return _with_out(inv(M).reshape(cols + rows), out)
 
 
 def tensorsolve(A, B, dims=None, *, out=None):
@@ -610,7 +625,7 @@ def tensorsolve(A, B, dims=None, *, out=None):
                            f"other.ndim:]) == prod(self.shape[:other.ndim]), but got "
                            f"{_prod(rest)} != {B.numel()}")
     X = solve(A.reshape(B.numel(), _prod(rest)), B.reshape(B.numel()))
-    return X.reshape(rest)
+    return _with_out(X.reshape(rest), out)
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
@@ -681,7 +696,7 @@ def geqrf(input, *, out=None):
             input.dtype in (_dtype.float16, _dtype.bfloat16):
         raise NotImplementedError(f"\"geqrf_cpu\" not implemented for "
                                   f"'{dtype_name(input.dtype)}'")
-    return _GeqrfResult(*apply(Geqrf, (input,), (input._data,)))
+    return _with_out(_GeqrfResult(*apply(Geqrf, (input,), (input._data,))), out)
 
 
 def _reflectors(A, k):
@@ -725,7 +740,7 @@ def householder_product(A, tau, *, out=None):
     for i in reversed(range(k)):  # Q <- H_i Q
         v = V[..., :, i:i + 1]
         Q = Q - (tau[..., i, None, None] * v).matmul(mH(v).matmul(Q))
-    return Q
+    return _with_out(Q, out)
 
 
 def orgqr(input, tau):
@@ -767,7 +782,7 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
             C = C - (t * v).matmul(mH(v).matmul(C))
         else:
             C = C - C.matmul(v).matmul(t * mH(v))
-    return C
+    return _with_out(C, out)
 
 
 # ---------------------------------------------------------------------------- not built

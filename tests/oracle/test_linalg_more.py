@@ -389,6 +389,36 @@ def test_lu_reconstructs_and_pivots_are_lapacks():
     np.testing.assert_allclose((P @ L @ U).cpu().numpy(), a, atol=1e-12)
 
 
+OUT_CASES = [
+    ("solve_triangular", lambda L, a, out: L.linalg.solve_triangular(a, a, upper=True, out=out),
+     lambda L: L.empty(3, 3, dtype=L.float64)),
+    ("cholesky_solve", lambda L, a, out: L.cholesky_solve(a, a.tril(), out=out),
+     lambda L: L.empty(0, dtype=L.float64)),
+    ("lu_factor", lambda L, a, out: L.linalg.lu_factor(a, out=out),
+     lambda L: (L.empty(0, dtype=L.float64), L.empty(0, dtype=L.int32))),
+    ("lu_solve", lambda L, a, out: L.linalg.lu_solve(*L.linalg.lu_factor(a), a, out=out),
+     lambda L: L.empty(3, 3, dtype=L.float64)),
+    ("geqrf", lambda L, a, out: L.geqrf(a, out=out),
+     lambda L: (L.empty(3, 3, dtype=L.float64), L.empty(3, dtype=L.float64))),
+]
+
+
+@pytest.mark.parametrize("name,fn,make_out", OUT_CASES, ids=[c[0] for c in OUT_CASES])
+def test_out(name, fn, make_out):
+    """out= receives the result (a tuple of tensors for the tuple-valued functions)."""
+    a = well(3, 3)
+    results = []
+    for lib in (torch, ember):
+        out = make_out(lib)
+        r = fn(lib, lib.tensor(a), out)
+        outs = out if isinstance(out, tuple) else (out,)
+        rs = r if isinstance(r, tuple) else (r,)
+        assert all(x is y for x, y in zip(rs, outs))
+        results.append([o.cpu().numpy() for o in outs])
+    for e, t in zip(results[1], results[0]):
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-12)
+
+
 def test_geqrf_has_no_derivative():
     for lib in (torch, ember):
         a = lib.tensor(f64(3, 3), requires_grad=True)
