@@ -26,7 +26,8 @@ from ._base import Op, apply
 from ._util import check_same_device, dtype_name
 from .pointwise import _out
 from .linalg import mH
-from .linalg_solvers import _check_matrix, _batch_prefix, _return_type, _eye_like, inv, solve
+from .linalg_solvers import (_check_matrix, _batch_prefix, _return_type, _eye_like, inv, solve,
+                             LinAlgError)
 
 __all__ = ["triangular_solve", "cholesky_solve", "cholesky_inverse", "lu", "lu_unpack",
            "lu_solve", "matrix_exp", "orgqr", "ormqr", "geqrf"]
@@ -785,21 +786,192 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     return _with_out(C, out)
 
 
-# ---------------------------------------------------------------------------- not built
+# ---------------------------------------------------------------------------- LDL
 
-def _not_built(name):
-    def missing(*args, **kwargs):
-        raise NotImplementedError(f"{name} is not implemented in ember (the LDL^H "
-                                  f"factorization is not built); use linalg.solve or "
-                                  f"linalg.cholesky instead")
-    missing.__name__ = name.split(".")[-1]
-    missing.__doc__ = f"{name}: not implemented in ember; raises NotImplementedError."
-    return missing
+_LdlFactorResult = _return_type("linalg_ldl_factor", ["LD", "pivots"])
+_LdlFactorExResult = _return_type("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+_BUNCH_KAUFMAN_ALPHA = (1 + math.sqrt(17)) / 8
 
 
-ldl_factor = _not_built("linalg.ldl_factor")
-ldl_factor_ex = _not_built("linalg.ldl_factor_ex")
-ldl_solve = _not_built("linalg.ldl_solve")
+def _magnitude(z):
+    """LAPACK's cabs1 (|re| + |im|), |z| for real z: the size pivots are chosen by."""
+    return np.abs(z.real) + np.abs(z.imag) if np.iscomplexobj(z) else np.abs(z)
+
+
+def _ldl_one(a):
+    """LAPACK sytf2 (lower): A = P L D L^T P^T with Bunch-Kaufman pivoting, D made of 1x1
+    and 2x2 blocks. Returns (LD, pivots, info): L's multipliers below D's blocks, pivots
+    k+1 for a 1x1 block whose row was swapped with k (1-based), -(kp+1) twice for a 2x2
+    block whose second row was swapped with kp; info: first zero pivot (1-based)."""
+    a = a.copy()
+    n = a.shape[-1]
+    pivots = np.zeros(n, dtype=np.int32)
+    info = 0
+    alpha = _BUNCH_KAUFMAN_ALPHA
+    k = 0
+    while k < n:
+        step = 1
+        absakk = _magnitude(a[k, k])
+        imax, colmax = k, 0.0
+        if k < n - 1:
+            imax = k + 1 + int(np.argmax(_magnitude(a[k + 1:, k])))
+            colmax = _magnitude(a[imax, k])
+        if max(absakk, colmax) == 0 or np.isnan(absakk):
+            info = info or k + 1
+            pivots[k] = k + 1
+            k += 1
+            continue
+        kp = k
+        if absakk < alpha * colmax:
+            rowmax = _magnitude(a[imax, k:imax]).max()
+            if imax < n - 1:
+                rowmax = max(rowmax, _magnitude(a[imax + 1:, imax]).max())
+            if absakk >= alpha * colmax * (colmax / rowmax):
+                kp = k
+            elif _magnitude(a[imax, imax]) >= alpha * rowmax:
+                kp = imax
+            else:
+                kp, step = imax, 2
+        kk = k + step - 1
+        if kp != kk:  # swap rows and columns kk and kp of the trailing lower triangle
+            a[kp + 1:, [kk, kp]] = a[kp + 1:, [kp, kk]]
+            between = np.arange(kk + 1, kp)
+            a[between, kk], a[kp, between] = a[kp, between].copy(), a[between, kk].copy()
+            a[kk, kk], a[kp, kp] = a[kp, kp], a[kk, kk]
+            if step == 2:
+                a[k + 1, k], a[kp, k] = a[kp, k], a[k + 1, k]
+        if step == 1:
+            d11 = 1 / a[k, k]
+            x = a[k + 1:, k].copy()
+            a[k + 1:, k + 1:] -= d11 * np.outer(x, x)
+            a[k + 1:, k] = x * d11
+            pivots[k] = kp + 1
+        else:
+            if k < n - 2:
+                d21 = a[k + 1, k]
+                d11 = a[k + 1, k + 1] / d21
+                d22 = a[k, k] / d21
+                d21 = 1 / (d11 * d22 - 1) / d21
+                col0, col1 = a[k + 2:, k].copy(), a[k + 2:, k + 1].copy()
+                wk = d21 * (d11 * col0 - col1)
+                wkp1 = d21 * (d22 * col1 - col0)
+                a[k + 2:, k + 2:] -= np.outer(col0, wk) + np.outer(col1, wkp1)
+                a[k + 2:, k], a[k + 2:, k + 1] = wk, wkp1
+            pivots[k] = pivots[k + 1] = -(kp + 1)
+        k += step
+    return np.tril(a), pivots, info
+
+
+def _ldl_checks(A, fname, hermitian):
+    _require_tensor(A, fname.split(".")[-1], "A", 1)
+    _check_matrix(A, fname)
+    if hermitian and A.dtype.is_complex:
+        raise NotImplementedError(f"{fname}: hermitian=True for complex matrices (LAPACK's "
+                                  f"hetrf) is not implemented in ember")
+
+
+def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
+    """(LD, pivots, info): the LDL^T factorization with Bunch-Kaufman pivoting (LAPACK
+    sytrf, lower triangle of A). Like PyTorch it has no derivative."""
+    fname = "torch.linalg.ldl_factor_ex"
+    _ldl_checks(A, fname, hermitian)
+    host = to_host(A._data)
+    n = host.shape[-1]
+    LD = np.zeros_like(host)
+    pivots = np.zeros(host.shape[:-1], dtype=np.int32)
+    info = np.zeros(host.shape[:-2], dtype=np.int32)
+    for index in np.ndindex(host.shape[:-2]):
+        LD[index], pivots[index], info[index] = _ldl_one(host[index].reshape(n, n))
+    result = _LdlFactorExResult(*(Tensor._make(like(x, A._data)) for x in (LD, pivots, info)))
+    if check_errors:
+        _raise_ldl_info(info, fname)
+    return _with_out(result, out)
+
+
+def _raise_ldl_info(info, fname):
+    failed = np.argwhere(info.reshape(-1) > 0)
+    if failed.size:
+        flat = int(failed[0, 0])
+        index = np.unravel_index(flat, info.shape) if info.shape else ()
+        k = int(info.reshape(-1)[flat])
+        raise LinAlgError(f"{fname}: {_batch_prefix(index, info.shape)}The factorization could "
+                          f"not be completed because the input is singular (D[{k}] is zero).")
+
+
+def ldl_factor(A, *, hermitian=False, out=None):
+    """(LD, pivots) of ldl_factor_ex; a zero pivot raises LinAlgError."""
+    fname = "torch.linalg.ldl_factor"
+    LD, pivots, info = ldl_factor_ex(A, hermitian=hermitian)
+    _raise_ldl_info(to_host(info._data), fname)
+    return _with_out(_LdlFactorResult(LD, pivots), out)
+
+
+def _ldl_solve_one(ld, pivots, b):
+    """LAPACK sytrs (lower): X with A X = B from sytrf's (LD, pivots)."""
+    n = ld.shape[-1]
+    b = b.copy()
+    k = 0
+    while k < n:  # L D Y = P^T B
+        if pivots[k] > 0:
+            kp = pivots[k] - 1
+            b[[k, kp]] = b[[kp, k]]
+            b[k + 1:] -= np.outer(ld[k + 1:, k], b[k])
+            b[k] = b[k] / ld[k, k]
+            k += 1
+        else:
+            kp = -pivots[k] - 1
+            b[[k + 1, kp]] = b[[kp, k + 1]]
+            b[k + 2:] -= np.outer(ld[k + 2:, k], b[k]) + np.outer(ld[k + 2:, k + 1], b[k + 1])
+            akm1k = ld[k + 1, k]
+            akm1 = ld[k, k] / akm1k
+            ak = ld[k + 1, k + 1] / akm1k
+            denom = akm1 * ak - 1
+            bkm1, bk = b[k] / akm1k, b[k + 1] / akm1k
+            b[k], b[k + 1] = (ak * bkm1 - bk) / denom, (akm1 * bk - bkm1) / denom
+            k += 2
+    k = n - 1
+    while k >= 0:  # L^T P^T X = Y
+        if pivots[k] > 0:
+            b[k] -= ld[k + 1:, k] @ b[k + 1:]
+            kp = pivots[k] - 1
+            b[[k, kp]] = b[[kp, k]]
+            k -= 1
+        else:
+            b[k] -= ld[k + 1:, k] @ b[k + 1:]
+            b[k - 1] -= ld[k + 1:, k - 1] @ b[k + 1:]
+            kp = -pivots[k] - 1
+            b[[k, kp]] = b[[kp, k]]
+            k -= 2
+    return b
+
+
+def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
+    """X with A X = B from ldl_factor's (LD, pivots) (LAPACK sytrs); no derivative."""
+    fname = "torch.linalg.ldl_solve"
+    _ldl_checks(LD, fname, hermitian)
+    _require_tensor(pivots, "ldl_solve", "pivots", 2)
+    _require_tensor(B, "ldl_solve", "B", 3)
+    if B.dim() < 2:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-max(B.dim(), 1)}, {max(B.dim(), 1) - 1}], but got -2)")
+    if LD.dtype is not B.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{dtype_name(B.dtype)} and A of type {dtype_name(LD.dtype)} instead.")
+    if pivots.dtype is not _dtype.int32:
+        raise RuntimeError(f"{fname}: Expected pivots to be integers. Got "
+                           f"{dtype_name(pivots.dtype)}")
+    n = LD.shape[-1]
+    if B.shape[-2] != n:
+        raise RuntimeError(f"Incompatible matrix sizes for {fname}: each A matrix is {n} by {n} "
+                           f"but each b matrix is {B.shape[-2]} by {B.shape[-1]}")
+    batch = np.broadcast_shapes(tuple(LD.shape[:-2]), tuple(B.shape[:-2]))
+    ld = np.broadcast_to(to_host(LD._data), batch + (n, n))
+    piv = np.broadcast_to(to_host(pivots._data), batch + (n,))
+    b = np.broadcast_to(to_host(B._data), batch + tuple(B.shape[-2:]))
+    X = np.empty(b.shape, dtype=b.dtype)
+    for index in np.ndindex(batch):
+        X[index] = _ldl_solve_one(ld[index], piv[index], b[index])
+    return _with_out(Tensor._make(like(X, B._data)), out)
 
 
 Tensor.triangular_solve = triangular_solve

@@ -21,6 +21,11 @@ def f32(*s):
     return rng.standard_normal(s).astype(np.float32)
 
 
+def sym(*s):
+    a = rng.standard_normal(s)
+    return a + np.swapaxes(a, -1, -2)
+
+
 def c128(*s):
     return rng.standard_normal(s) + 1j * rng.standard_normal(s)
 
@@ -275,6 +280,34 @@ CASES = [
      [f64(4, 3), f64(2), f64(5, 4)], {"exc_message": True}),
     ("ormqr shapes", lambda L, a, t, c: L.ormqr(a, t, c), [f64(4, 3), f64(3), f64(3, 2)],
      {"exc_message": True}),
+    # ---- LDL^T (no derivatives, as in PyTorch)
+    ("ldl_factor", lambda L, a: L.linalg.ldl_factor(a), [sym(4, 4)], {}),
+    ("ldl_factor 2x2 pivots", lambda L, a: L.linalg.ldl_factor(a),
+     [np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 3.0], [2.0, 3.0, 0.0]])], {}),
+    ("ldl_factor batched small diagonal", lambda L, a: L.linalg.ldl_factor(a),
+     [sym(3, 5, 5) - 2 * np.eye(5) * sym(3, 5, 5)], {}),
+    ("ldl_factor float32", lambda L, a: L.linalg.ldl_factor(a), [sym(4, 4).astype(np.float32)],
+     {"rtol": 1e-4, "atol": 1e-5}),
+    ("ldl_factor complex symmetric", parts(lambda L, a: L.linalg.ldl_factor(a)),
+     [c128(3, 3) + c128(3, 3).T], {}),
+    ("ldl_factor hermitian real", lambda L, a: L.linalg.ldl_factor(a, hermitian=True),
+     [sym(3, 3)], {}),
+    ("ldl_factor_ex zero", lambda L, a: L.linalg.ldl_factor_ex(a), [np.zeros((2, 3, 3))], {}),
+    ("ldl_factor singular", lambda L, a: L.linalg.ldl_factor(a), [np.zeros((3, 3))], {}),
+    ("ldl_factor not square", lambda L, a: L.linalg.ldl_factor(a), [f64(2, 3)],
+     {"exc_message": True}),
+    ("ldl_solve", lambda L, a, b: L.linalg.ldl_solve(*L.linalg.ldl_factor(a), b),
+     [sym(2, 5, 5), f64(2, 5, 3)], {}),
+    ("ldl_solve 2x2 pivots", lambda L, a, b: L.linalg.ldl_solve(*L.linalg.ldl_factor(a), b),
+     [np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 3.0], [2.0, 3.0, 0.0]]), f64(3, 2)], {}),
+    ("ldl_solve complex", parts(lambda L, a, b: L.linalg.ldl_solve(*L.linalg.ldl_factor(a), b)),
+     [c128(4, 4) + c128(4, 4).T, c128(4, 1)], {}),
+    ("ldl_solve 1-D", lambda L, a, b: L.linalg.ldl_solve(*L.linalg.ldl_factor(a), b),
+     [sym(3, 3), f64(3)], {"exc_message": True}),
+    ("ldl_solve dtypes", lambda L, a, b: L.linalg.ldl_solve(*L.linalg.ldl_factor(a), b),
+     [sym(3, 3), f32(3, 2)], {"exc_message": True}),
+    ("ldl_solve shapes", lambda L, a, b: L.linalg.ldl_solve(*L.linalg.ldl_factor(a), b),
+     [sym(3, 3), f64(4, 2)], {"exc_message": True}),
     ("diagonal", lambda L, a: L.linalg.diagonal(a), [Grad(f64(2, 3, 4))], {}),
     ("diagonal offset dims", lambda L, a: L.linalg.diagonal(a, offset=-1, dim1=0, dim2=2),
      [Grad(f64(3, 2, 4))], {}),
@@ -426,10 +459,25 @@ def test_geqrf_has_no_derivative():
             lib.geqrf(a).a.sum().backward()
 
 
-@pytest.mark.parametrize("name", ["ldl_factor", "ldl_factor_ex", "ldl_solve"])
-def test_not_built_raise(name):
-    with pytest.raises(NotImplementedError, match=name):
-        getattr(ember.linalg, name)(ember.eye(3), ember.ones(3))
+def test_ldl_matches_lapack_on_random_matrices():
+    """Bunch-Kaufman pivots and factors equal LAPACK's (through torch) on matrices chosen
+    to need 1x1 and 2x2 pivots and row swaps."""
+    gen = np.random.default_rng(3)
+    for trial in range(60):
+        n = int(gen.integers(1, 7))
+        a = gen.standard_normal((n, n))
+        a = a + a.T
+        if trial % 2:
+            a[np.diag_indices(n)] *= 0.01
+        t = torch.linalg.ldl_factor_ex(torch.tensor(a))
+        e = ember.linalg.ldl_factor_ex(ember.tensor(a))
+        np.testing.assert_array_equal(e.pivots.cpu().numpy(), t.pivots.numpy())
+        np.testing.assert_allclose(e.LD.cpu().numpy(), t.LD.numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_ldl_hermitian_complex_not_built():
+    with pytest.raises(NotImplementedError, match="hermitian=True"):
+        ember.linalg.ldl_factor(ember.eye(2, dtype=ember.complex128), hermitian=True)
 
 
 def test_every_linalg_name_exists():
