@@ -384,7 +384,8 @@ def _lu_checks(A, fname):
 def _lu_factor_op(A, fname, pivot):
     _lu_checks(A, fname)
     if not pivot:
-        raise RuntimeError(f"{fname}: LU without pivoting is not implemented on the CPU")
+        # PyTorch names lu_factor whichever LU function was called
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
     return apply(LuFactor, (A,), (A._data,))
 
 

@@ -169,6 +169,8 @@ CASES = [
      {"exc_message": True}),
     ("lu_factor singular", lambda L, a: L.linalg.lu_factor(a), [np.stack([np.eye(3), SINGULAR])],
      {"exc_message": True}),
+    ("linalg.lu no pivot", lambda L, a: L.linalg.lu(a, pivot=False), [f64(3, 3)],
+     {"exc_message": True}),
     ("lu_factor_ex singular", lambda L, a: L.linalg.lu_factor_ex(a),
      [np.stack([SINGULAR, np.eye(3), np.zeros((3, 3))])], {}),
     ("lu_factor_ex check_errors", lambda L, a: L.linalg.lu_factor_ex(a, check_errors=True),
