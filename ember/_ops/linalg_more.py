@@ -799,26 +799,31 @@ def _magnitude(z):
     return np.abs(z.real) + np.abs(z.imag) if np.iscomplexobj(z) else np.abs(z)
 
 
-def _ldl_one(a):
-    """LAPACK sytf2 (lower): A = P L D L^T P^T with Bunch-Kaufman pivoting, D made of 1x1
-    and 2x2 blocks. Returns (LD, pivots, info): L's multipliers below D's blocks, pivots
-    k+1 for a 1x1 block whose row was swapped with k (1-based), -(kp+1) twice for a 2x2
-    block whose second row was swapped with kp; info: first zero pivot (1-based)."""
+def _ldl_one(a, hermitian):
+    """LAPACK sytf2 / hetf2 (lower): A = P L D L^T P^T (L^H for hermitian) with
+    Bunch-Kaufman pivoting, D made of 1x1 and 2x2 blocks (a real diagonal when
+    hermitian). Returns (LD, pivots, info): L's multipliers below D's blocks, pivots k+1
+    for a 1x1 block whose row was swapped with k (1-based), -(kp+1) twice for a 2x2 block
+    whose second row was swapped with kp; info: first zero pivot (1-based)."""
     a = a.copy()
     n = a.shape[-1]
+    herm = hermitian and np.iscomplexobj(a)
+    c = np.conj if herm else (lambda z: z)
+    diag = (lambda z: z.real) if herm else (lambda z: z)   # the size of a diagonal entry
     pivots = np.zeros(n, dtype=np.int32)
     info = 0
     alpha = _BUNCH_KAUFMAN_ALPHA
     k = 0
     while k < n:
         step = 1
-        absakk = _magnitude(a[k, k])
+        absakk = _magnitude(diag(a[k, k]))
         imax, colmax = k, 0.0
         if k < n - 1:
             imax = k + 1 + int(np.argmax(_magnitude(a[k + 1:, k])))
             colmax = _magnitude(a[imax, k])
         if max(absakk, colmax) == 0 or np.isnan(absakk):
             info = info or k + 1
+            a[k, k] = diag(a[k, k])
             pivots[k] = k + 1
             k += 1
             continue
@@ -829,7 +834,7 @@ def _ldl_one(a):
                 rowmax = max(rowmax, _magnitude(a[imax + 1:, imax]).max())
             if absakk >= alpha * colmax * (colmax / rowmax):
                 kp = k
-            elif _magnitude(a[imax, imax]) >= alpha * rowmax:
+            elif _magnitude(diag(a[imax, imax])) >= alpha * rowmax:
                 kp = imax
             else:
                 kp, step = imax, 2
@@ -837,52 +842,59 @@ def _ldl_one(a):
         if kp != kk:  # swap rows and columns kk and kp of the trailing lower triangle
             a[kp + 1:, [kk, kp]] = a[kp + 1:, [kp, kk]]
             between = np.arange(kk + 1, kp)
-            a[between, kk], a[kp, between] = a[kp, between].copy(), a[between, kk].copy()
-            a[kk, kk], a[kp, kp] = a[kp, kp], a[kk, kk]
+            a[between, kk], a[kp, between] = c(a[kp, between]), c(a[between, kk])
+            a[kp, kk] = c(a[kp, kk])
+            a[kk, kk], a[kp, kp] = diag(a[kp, kp]), diag(a[kk, kk])
             if step == 2:
                 a[k + 1, k], a[kp, k] = a[kp, k], a[k + 1, k]
+        a[k, k] = diag(a[k, k])
+        if step == 2:
+            a[k + 1, k + 1] = diag(a[k + 1, k + 1])
         if step == 1:
             d11 = 1 / a[k, k]
             x = a[k + 1:, k].copy()
-            a[k + 1:, k + 1:] -= d11 * np.outer(x, x)
+            a[k + 1:, k + 1:] -= d11 * np.outer(x, c(x))
             a[k + 1:, k] = x * d11
             pivots[k] = kp + 1
         else:
             if k < n - 2:
+                # D = [[a_kk, conj(d21)], [d21, a_k+1k+1]] scaled by |d21| (d21 itself when
+                # symmetric): W = [col0 col1] D^-1, then the trailing update -= W [col0 col1]^H
                 d21 = a[k + 1, k]
-                d11 = a[k + 1, k + 1] / d21
-                d22 = a[k, k] / d21
-                d21 = 1 / (d11 * d22 - 1) / d21
+                scale = np.abs(d21) if herm else d21
+                unit = d21 / scale
+                d11 = a[k + 1, k + 1] / scale
+                d22 = a[k, k] / scale
+                t = 1 / (d11 * d22 - 1) / scale
                 col0, col1 = a[k + 2:, k].copy(), a[k + 2:, k + 1].copy()
-                wk = d21 * (d11 * col0 - col1)
-                wkp1 = d21 * (d22 * col1 - col0)
-                a[k + 2:, k + 2:] -= np.outer(col0, wk) + np.outer(col1, wkp1)
+                wk = t * (d11 * col0 - unit * col1)
+                wkp1 = t * (d22 * col1 - c(unit) * col0)
+                a[k + 2:, k + 2:] -= np.outer(col0, c(wk)) + np.outer(col1, c(wkp1))
                 a[k + 2:, k], a[k + 2:, k + 1] = wk, wkp1
+                idx = np.arange(k + 2, n)
+                a[idx, idx] = diag(a[idx, idx])
             pivots[k] = pivots[k + 1] = -(kp + 1)
         k += step
     return np.tril(a), pivots, info
 
 
-def _ldl_checks(A, fname, hermitian):
+def _ldl_checks(A, fname):
     _require_tensor(A, fname.split(".")[-1], "A", 1)
     _check_matrix(A, fname)
-    if hermitian and A.dtype.is_complex:
-        raise NotImplementedError(f"{fname}: hermitian=True for complex matrices (LAPACK's "
-                                  f"hetrf) is not implemented in ember")
 
 
 def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
     """(LD, pivots, info): the LDL^T factorization with Bunch-Kaufman pivoting (LAPACK
     sytrf, lower triangle of A). Like PyTorch it has no derivative."""
     fname = "torch.linalg.ldl_factor_ex"
-    _ldl_checks(A, fname, hermitian)
+    _ldl_checks(A, fname)
     host = to_host(A._data)
     n = host.shape[-1]
     LD = np.zeros_like(host)
     pivots = np.zeros(host.shape[:-1], dtype=np.int32)
     info = np.zeros(host.shape[:-2], dtype=np.int32)
     for index in np.ndindex(host.shape[:-2]):
-        LD[index], pivots[index], info[index] = _ldl_one(host[index].reshape(n, n))
+        LD[index], pivots[index], info[index] = _ldl_one(host[index].reshape(n, n), hermitian)
     result = _LdlFactorExResult(*(Tensor._make(like(x, A._data)) for x in (LD, pivots, info)))
     if check_errors:
         _raise_ldl_info(info, fname)
@@ -907,9 +919,11 @@ def ldl_factor(A, *, hermitian=False, out=None):
     return _with_out(_LdlFactorResult(LD, pivots), out)
 
 
-def _ldl_solve_one(ld, pivots, b):
-    """LAPACK sytrs (lower): X with A X = B from sytrf's (LD, pivots)."""
+def _ldl_solve_one(ld, pivots, b, hermitian):
+    """LAPACK sytrs / hetrs (lower): X with A X = B from (LD, pivots)."""
     n = ld.shape[-1]
+    herm = hermitian and np.iscomplexobj(ld)
+    c = np.conj if herm else (lambda z: z)
     b = b.copy()
     k = 0
     while k < n:  # L D Y = P^T B
@@ -924,22 +938,22 @@ def _ldl_solve_one(ld, pivots, b):
             b[[k + 1, kp]] = b[[kp, k + 1]]
             b[k + 2:] -= np.outer(ld[k + 2:, k], b[k]) + np.outer(ld[k + 2:, k + 1], b[k + 1])
             akm1k = ld[k + 1, k]
-            akm1 = ld[k, k] / akm1k
+            akm1 = ld[k, k] / c(akm1k)
             ak = ld[k + 1, k + 1] / akm1k
             denom = akm1 * ak - 1
-            bkm1, bk = b[k] / akm1k, b[k + 1] / akm1k
+            bkm1, bk = b[k] / c(akm1k), b[k + 1] / akm1k
             b[k], b[k + 1] = (ak * bkm1 - bk) / denom, (akm1 * bk - bkm1) / denom
             k += 2
     k = n - 1
-    while k >= 0:  # L^T P^T X = Y
+    while k >= 0:  # L^T P^T X = Y (L^H when hermitian)
         if pivots[k] > 0:
-            b[k] -= ld[k + 1:, k] @ b[k + 1:]
+            b[k] -= c(ld[k + 1:, k]) @ b[k + 1:]
             kp = pivots[k] - 1
             b[[k, kp]] = b[[kp, k]]
             k -= 1
         else:
-            b[k] -= ld[k + 1:, k] @ b[k + 1:]
-            b[k - 1] -= ld[k + 1:, k - 1] @ b[k + 1:]
+            b[k] -= c(ld[k + 1:, k]) @ b[k + 1:]
+            b[k - 1] -= c(ld[k + 1:, k - 1]) @ b[k + 1:]
             kp = -pivots[k] - 1
             b[[k, kp]] = b[[kp, k]]
             k -= 2
@@ -949,7 +963,7 @@ def _ldl_solve_one(ld, pivots, b):
 def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
     """X with A X = B from ldl_factor's (LD, pivots) (LAPACK sytrs); no derivative."""
     fname = "torch.linalg.ldl_solve"
-    _ldl_checks(LD, fname, hermitian)
+    _ldl_checks(LD, fname)
     _require_tensor(pivots, "ldl_solve", "pivots", 2)
     _require_tensor(B, "ldl_solve", "B", 3)
     if B.dim() < 2:
@@ -971,7 +985,7 @@ def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
     b = np.broadcast_to(to_host(B._data), batch + tuple(B.shape[-2:]))
     X = np.empty(b.shape, dtype=b.dtype)
     for index in np.ndindex(batch):
-        X[index] = _ldl_solve_one(ld[index], piv[index], b[index])
+        X[index] = _ldl_solve_one(ld[index], piv[index], b[index], hermitian)
     return _with_out(Tensor._make(like(X, B._data)), out)
 
 

@@ -292,6 +292,11 @@ CASES = [
      {"rtol": 1e-4, "atol": 1e-5}),
     ("ldl_factor complex symmetric", parts(lambda L, a: L.linalg.ldl_factor(a)),
      [c128(3, 3) + c128(3, 3).T], {}),
+    ("ldl_factor hermitian complex", parts(lambda L, a: L.linalg.ldl_factor(a, hermitian=True)),
+     [(lambda h: h + h.conj().T)(c128(4, 4) * np.where(np.eye(4), 0.01, 1))], {}),
+    ("ldl_solve hermitian complex", parts(lambda L, a, b: L.linalg.ldl_solve(
+        *L.linalg.ldl_factor(a, hermitian=True), b, hermitian=True)),
+     [(lambda h: h + np.swapaxes(h.conj(), -1, -2))(c128(2, 4, 4)), c128(2, 4, 2)], {}),
     ("ldl_factor hermitian real", lambda L, a: L.linalg.ldl_factor(a, hermitian=True),
      [sym(3, 3)], {}),
     ("ldl_factor_ex zero", lambda L, a: L.linalg.ldl_factor_ex(a), [np.zeros((2, 3, 3))], {}),
@@ -462,8 +467,8 @@ def test_geqrf_has_no_derivative():
 
 
 def test_ldl_matches_lapack_on_random_matrices():
-    """Bunch-Kaufman pivots and factors equal LAPACK's (through torch) on matrices chosen
-    to need 1x1 and 2x2 pivots and row swaps."""
+    """Bunch-Kaufman pivots and factors equal LAPACK's (through torch) on symmetric and
+    complex Hermitian matrices chosen to need 1x1 and 2x2 pivots and row swaps."""
     gen = np.random.default_rng(3)
     for trial in range(60):
         n = int(gen.integers(1, 7))
@@ -471,15 +476,14 @@ def test_ldl_matches_lapack_on_random_matrices():
         a = a + a.T
         if trial % 2:
             a[np.diag_indices(n)] *= 0.01
-        t = torch.linalg.ldl_factor_ex(torch.tensor(a))
-        e = ember.linalg.ldl_factor_ex(ember.tensor(a))
+        hermitian = trial % 3 == 0
+        if hermitian:  # complex Hermitian: LAPACK's hetrf
+            h = gen.standard_normal((n, n)) * 1j
+            a = a + h - h.T
+        t = torch.linalg.ldl_factor_ex(torch.tensor(a), hermitian=hermitian)
+        e = ember.linalg.ldl_factor_ex(ember.tensor(a), hermitian=hermitian)
         np.testing.assert_array_equal(e.pivots.cpu().numpy(), t.pivots.numpy())
         np.testing.assert_allclose(e.LD.cpu().numpy(), t.LD.numpy(), rtol=1e-9, atol=1e-9)
-
-
-def test_ldl_hermitian_complex_not_built():
-    with pytest.raises(NotImplementedError, match="hermitian=True"):
-        ember.linalg.ldl_factor(ember.eye(2, dtype=ember.complex128), hermitian=True)
 
 
 def test_every_linalg_name_exists():
