@@ -49,6 +49,7 @@ from ._ops.sorting import *  # noqa: F401,F403
 from ._ops.linalg import *  # noqa: F401,F403
 from ._ops.linalg_solvers import *  # noqa: F401,F403
 from ._ops.linalg_more import *  # noqa: F401,F403
+from ._ops.linalg_householder import *  # noqa: F401,F403
 from ._ops.fold import *  # noqa: F401,F403
 from ._ops.misc import *  # noqa: F401,F403
 from ._ops.statistics import *  # noqa: F401,F403
