@@ -23,6 +23,8 @@ the dispatcher (``_ops._base.apply``) calls ``autocast_inputs(cls, inputs, array
 every op node, so single-node ops need no code of their own. Both hooks are guarded by
 ``if AUTOCAST[0]:``, so disabled autocast costs one list read per op.
 """
+import functools
+
 import numpy as np
 
 from . import _dtype
@@ -147,6 +149,9 @@ _OP_OF_NODE = {
     "ember._ops.loss.BCEWithLogits": "binary_cross_entropy_with_logits",
     "ember._ops.linalg_solvers.Inv": "linalg_inv",
     "ember._ops.linalg_solvers.Cholesky": "linalg_cholesky",
+    "ember._ops.linalg_solvers.CholeskyEx": "linalg_cholesky_ex",
+    "ember._ops.linalg_more.CholeskySolve": "cholesky_solve",
+    "ember._ops.linalg_householder.Geqrf": "geqrf",
     "ember._ops.linalg_solvers.Qr": "linalg_qr",
     "ember._ops.linalg_solvers.Svd": "linalg_svd",
     "ember._ops.linalg_solvers.Svdvals": "linalg_svdvals",
@@ -296,6 +301,25 @@ def _target_dtype(policy, args, device_type):
         if _eligible(t, device_type) and t.dtype is not dt:
             return _dtype.float32
     return dt
+
+
+def cast_before_checks(op):
+    """Decorator for the public function of op `op` whose argument checks (dtype checks
+    above all) run before the dispatcher's cast: it applies the autocast policy to the
+    tensor arguments first, as PyTorch's autocast does at dispatch, ahead of the kernel's
+    checks. One list read when autocast is off."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def cast_first(*args, **kwargs):
+            if AUTOCAST[0]:
+                args = _autocast_tuple(op, args)
+                names = [k for k, v in kwargs.items() if isinstance(v, Tensor)]
+                if names:
+                    cast = _autocast_tuple(op, tuple(kwargs[k] for k in names))
+                    kwargs = dict(kwargs, **dict(zip(names, cast)))
+            return fn(*args, **kwargs)
+        return cast_first
+    return wrap
 
 
 def autocast_args(op, *args):

@@ -49,6 +49,13 @@ def F(lib):
     return lib.nn.functional
 
 
+def spd_bf16(n):
+    """A symmetric positive-definite matrix in bfloat16 (well conditioned)."""
+    import ml_dtypes
+    m = f32(n, n)
+    return (m @ m.T + 3 * np.eye(n, dtype=np.float32)).astype(ml_dtypes.bfloat16)
+
+
 LABELS = np.array([0, 2, 1, 3])
 
 # (name, fn, inputs): run under autocast; outputs and gradients compared with torch
@@ -106,6 +113,29 @@ OPS = [
     ("hinge_embedding_loss", lambda L, a, b: F(L).hinge_embedding_loss(a, b),
      [Grad(bf16(4)), np.sign(bf16(4))]),
     ("prelu", lambda L, a, w: F(L).prelu(a, w), [Grad(f32(2, 3, 2)), Grad(np.full(3, 0.25, np.float32))]),
+    # linear algebra: float32 (the casts come before the functions' dtype checks), or
+    # PyTorch's errors where its autocast does not reach
+    ("cholesky", lambda L, a: L.linalg.cholesky(a), [Grad(spd_bf16(3))]),
+    ("cholesky_ex", lambda L, a: L.linalg.cholesky_ex(a).L, [Grad(spd_bf16(3))]),
+    ("torch.cholesky", lambda L, a: L.cholesky(a), [Grad(spd_bf16(3))]),
+    ("inv", lambda L, a: L.linalg.inv(a), [Grad(spd_bf16(3))]),
+    ("inverse", lambda L, a: L.inverse(a), [Grad(spd_bf16(3))]),
+    ("solve", lambda L, a, b: L.linalg.solve(a, b), [Grad(spd_bf16(3)), Grad(bf16(3, 2))]),
+    ("qr", lambda L, a: L.linalg.qr(a).R, [Grad(bf16(4, 3))]),
+    ("svdvals", lambda L, a: L.linalg.svdvals(a), [Grad(bf16(4, 3))]),
+    ("eigvalsh", lambda L, a: L.linalg.eigvalsh(a), [Grad(spd_bf16(3))]),
+    ("lstsq", lambda L, a, b: L.linalg.lstsq(a, b).solution, [Grad(bf16(4, 3)), bf16(4, 2)]),
+    ("cond", lambda L, a: L.linalg.cond(a), [spd_bf16(3)]),
+    ("matrix_rank", lambda L, a: L.linalg.matrix_rank(a), [bf16(4, 3)]),
+    ("cholesky_solve", lambda L, b, a: L.cholesky_solve(b, L.linalg.cholesky(a)),
+     [Grad(bf16(3, 2)), spd_bf16(3)]),
+    ("triangular_solve", lambda L, b, a: L.triangular_solve(b, a.tril(), upper=False).solution,
+     [Grad(bf16(3, 2)), spd_bf16(3)]),
+    ("geqrf", lambda L, a: L.geqrf(a), [bf16(4, 3)]),
+    ("trace", lambda L, a: L.trace(a), [Grad(bf16(3, 3))]),
+    ("det_error", lambda L, a: L.linalg.det(a), [spd_bf16(3)]),
+    ("slogdet_error", lambda L, a: L.linalg.slogdet(a), [spd_bf16(3)]),
+    ("lu_factor_error", lambda L, a: L.linalg.lu_factor(a), [spd_bf16(3)]),
     # run in the dtype they get (not on PyTorch's CPU lists)
     ("softmax", lambda L, a: F(L).softmax(a, -1), [Grad(bf16(3, 4))]),
     ("log_softmax_f32", lambda L, a: F(L).log_softmax(a, 0), [Grad(f32(3, 4))]),

@@ -1,5 +1,6 @@
 """Shared argument handling for ops: operand conversion, promotion, dims, devices."""
 import contextvars
+import functools
 import numbers
 
 import numpy as np
@@ -174,3 +175,35 @@ def c_type_name(dt):
 
 def shape_str(shape):
     return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def writes_out(fname):
+    """Decorator giving a function that computes its result out of place PyTorch's `out=`
+    keyword: the result (a tensor, or a tuple of them for a tuple of out tensors) is
+    written into `out` by write_result and `out` is returned."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def with_out(*args, out=None, **kwargs):
+            result = fn(*args, **kwargs)
+            return result if out is None else write_result(result, out, fname)
+        return with_out
+    return wrap
+
+
+def write_result(result, out, fname):
+    """`result` written into the `out=` tensor(s): resized when the shape differs (with
+    PyTorch's warning), cast where the casting rules allow; refused when autograd would
+    have to record it. A named tuple of results comes back as that tuple of the outs."""
+    if isinstance(result, tuple):
+        if not isinstance(out, (tuple, list)) or len(out) != len(result):
+            raise TypeError(f"{fname}(): argument 'out' must be tuple of {len(result)} Tensors, "
+                            f"not {type(out).__name__}")
+        written = [write_result(r, o, fname) for r, o in zip(result, out)]
+        return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
+    from ..autograd import grad_mode
+    from .pointwise import _out   # (pointwise imports this module)
+    if isinstance(out, Tensor) and grad_mode.GRAD_ENABLED[0] and (
+            result.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{fname}(): functions with out=... arguments don't support automatic "
+                           f"differentiation, but one of the arguments requires grad.")
+    return _out(result, out)

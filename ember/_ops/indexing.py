@@ -21,7 +21,7 @@ from .._backend import ARRAY_TYPES, CUDA_ON, array_namespace, as_array, like, uf
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
-from ._util import cast, c_type_name, dtype_name, shape_str, wrap_dim
+from ._util import cast, c_type_name, dtype_name, shape_str, wrap_dim, writes_out
 
 __all__ = ["nonzero", "argwhere", "index_select", "masked_fill", "masked_select",
            "masked_scatter", "gather", "scatter", "scatter_add", "scatter_reduce", "index_add",
@@ -426,6 +426,7 @@ class IndexSelect(Op):
                      ctx.dim, ctx.idx, 1)
 
 
+@writes_out("index_select")
 def index_select(input, dim, index, *, out=None):
     """The slices of `input` along `dim` at the positions in the 1-D `index`."""
     d, idx = _dim_index("index_select", input, dim, index)
@@ -481,6 +482,7 @@ def _check_source(fname, input, d, idx, source):
     return None, size
 
 
+@writes_out("index_add")
 def index_add(input, dim, index, source, *, alpha=1, out=None):
     """input with alpha * source's slices added at `index` along `dim`."""
     d, idx = _dim_index("index_add", input, dim, index)
@@ -653,6 +655,7 @@ def masked_fill(input, mask, value):
     return out
 
 
+@writes_out("masked_select")
 def masked_select(input, mask, *, out=None):
     """The 1-D tensor of input's elements where `mask` holds (both broadcast)."""
     m = _mask_on("masked_select", input, mask, _mask_array("masked_select", mask))
@@ -847,6 +850,7 @@ def _restore(out, input):
     return out.reshape(()) if input._data.ndim == 0 else out
 
 
+@writes_out("gather")
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     """out[i][j][k] = input[i][index[i][j][k]][k] for dim=1 (likewise for other dims)."""
     d = wrap_dim(dim, input._data.ndim)
@@ -1074,6 +1078,7 @@ def take(input, index):
     return res
 
 
+@writes_out("take_along_dim")
 def take_along_dim(input, indices, dim=None, *, out=None):
     """gather along dim after broadcasting input and indices over the other dims; dim=None
     works on both flattened."""
@@ -1166,6 +1171,7 @@ def put(input, index, source, accumulate=False):
 
 # ---------------------------------------------------------------------------- nonzero
 
+@writes_out("nonzero")
 def nonzero(input, *, out=None, as_tuple=False):
     """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
     a = input._data

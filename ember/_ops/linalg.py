@@ -15,9 +15,10 @@ import numpy as np
 from .._backend import as_array, like
 from .. import _dtype
 from .._tensor import Tensor
+from .._autocast import cast_before_checks
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
-from ._util import check_same_device, dtype_name, shape_str, wrap_dim
+from ._util import check_same_device, dtype_name, shape_str, wrap_dim, writes_out
 from .conversion import commit_inplace, inplace_source
 
 _ndarray = np.ndarray
@@ -115,6 +116,7 @@ def _check_mm(input, mat2):
     check_same_device(input, mat2)
 
 
+@writes_out("mm")
 def mm(input, mat2, *, out=None):
     """Matrix product of an (n, m) and an (m, p) matrix: (n, p)."""
     _require_tensor(input, "mm", "input", 1)
@@ -159,6 +161,7 @@ def _check_bmm(batch1, batch2):
     check_same_device(batch1, batch2)
 
 
+@writes_out("bmm")
 def bmm(input, mat2, *, out=None):
     """Batched matrix product of two 3-D tensors: (b, n, m) @ (b, m, p) -> (b, n, p)."""
     _require_tensor(input, "bmm", "input", 1)
@@ -201,6 +204,7 @@ def _check_mv(mat, vec):
     check_same_device(mat, vec)
 
 
+@writes_out("mv")
 def mv(input, vec, *, out=None):
     """Matrix-vector product: (n, m) @ (m,) -> (n,)."""
     _require_tensor(input, "mv", "input", 1)
@@ -259,6 +263,7 @@ def _check_dot(x, y):
     check_same_device(x, y)
 
 
+@writes_out("dot")
 def dot(input, tensor, *, out=None):
     """Inner product of two 1-D tensors of equal length (no conjugation)."""
     _require_tensor(input, "dot", "input", 1)
@@ -268,6 +273,7 @@ def dot(input, tensor, *, out=None):
     return apply(Dot, (input, tensor), (input._data, tensor._data))
 
 
+@writes_out("vdot")
 def vdot(input, other, *, out=None):
     """Inner product conj(input) . other of two 1-D tensors."""
     _require_tensor(input, "vdot", "input", 1)
@@ -387,6 +393,7 @@ def _rmatmul(self, other):
 
 # ---------------------------------------------------------------------------- inner / outer
 
+@writes_out("outer")
 def outer(input, vec2, *, out=None):
     """Outer product of two 1-D tensors: out[i, j] = input[i] * vec2[j] (dtypes promote)."""
     _require_tensor(input, "outer", "input", 1)
@@ -400,6 +407,7 @@ def outer(input, vec2, *, out=None):
 ger = outer
 
 
+@writes_out("inner")
 def inner(input, other, *, out=None):
     """Sum over the last dims: out[i..., j...] = sum_k input[i..., k] other[j..., k];
     a 0-dim operand multiplies."""
@@ -562,6 +570,7 @@ def _apply_addop(cls, input, a, b, shape, beta, alpha):
     return apply(cls, (input, a, b), (input._data, a._data, b._data), beta, alpha)
 
 
+@writes_out("addmm")
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat1 @ mat2); input broadcasts to (n, p)."""
     _require_tensor(input, "addmm", "input", 1)
@@ -572,6 +581,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     return _apply_addop(Addmm, input, mat1, mat2, (mat1.shape[0], mat2.shape[1]), beta, alpha)
 
 
+@writes_out("addmv")
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat @ vec); input broadcasts to (n,)."""
     _require_tensor(input, "addmv", "input", 1)
@@ -583,6 +593,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     return _apply_addop(Addmv, input, mat, vec, (mat.shape[0],), beta, alpha)
 
 
+@writes_out("addbmm")
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * sum_b batch1[b] @ batch2[b]; input broadcasts to (n, p)."""
     _require_tensor(input, "addbmm", "input", 1)
@@ -604,6 +615,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     return _apply_addop(Addbmm, input, batch1, batch2, shape, beta, alpha)
 
 
+@writes_out("baddbmm")
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (batch1 @ batch2) per batch; input broadcasts to (b, n, p)."""
     _require_tensor(input, "baddbmm", "input", 1)
@@ -615,6 +627,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     return _apply_addop(Baddbmm, input, batch1, batch2, shape, beta, alpha)
 
 
+@writes_out("addr")
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * outer(vec1, vec2); input broadcasts to (n, m)."""
     _require_tensor(input, "addr", "input", 1)
@@ -825,6 +838,7 @@ def _sublist_term(sub):
 
 # ---------------------------------------------------------------------------- tensordot / kron
 
+@writes_out("tensordot")
 def tensordot(a, b, dims=2, out=None):
     """Contract dims of `a` with dims of `b`: dims=k pairs a's last k with b's first k,
     dims=([a dims], [b dims]) names them. Computed as one mm of the flattened operands."""
@@ -863,6 +877,7 @@ def tensordot(a, b, dims=2, out=None):
     return left.mm(right).reshape(out_shape)
 
 
+@writes_out("kron")
 def kron(input, other, *, out=None):
     """Kronecker product: out[i * m + k, ...] = input[i, ...] * other[k, ...], dims padded on
     the left to the same number; dtypes promote."""
@@ -909,6 +924,7 @@ def _linalg_cross(input, other, dim):
     return apply(Cross, (a, b), (a._data, b._data), dim)
 
 
+@writes_out("linalg.cross")
 def linalg_cross(input, other, *, dim=-1, out=None):
     """Cross product of 3-vectors along `dim` (inputs broadcast)."""
     _require_tensor(input, "linalg_cross", "input", 1)
@@ -935,6 +951,7 @@ def linalg_cross(input, other, *, dim=-1, out=None):
     return _linalg_cross(input, other, d)
 
 
+@writes_out("cross")
 def cross(input, other, dim=None, *, out=None):
     """torch.cross: like linalg.cross, but dim=None picks the first dim of size 3."""
     _require_tensor(input, "cross", "input", 1)
@@ -967,6 +984,7 @@ class Trace(Op):
         return grad * eye
 
 
+@cast_before_checks("trace")
 def trace(input):
     """Sum of the main diagonal of a matrix (integer inputs give int64, as sum does)."""
     _require_tensor(input, "trace", "input", 1)
@@ -980,6 +998,7 @@ def trace(input):
 
 # ---------------------------------------------------------------------------- chains
 
+@writes_out("linalg.multi_dot")
 def multi_dot(tensors, *, out=None):
     """A product of matrices in the cheapest order (the classic matrix-chain dynamic
     program); the first and last may be 1-D (a row and a column vector)."""
@@ -1045,6 +1064,7 @@ def _chain(mats, split, i, j):
     return mm(_chain(mats, split, i, k), _chain(mats, split, k + 1, j))
 
 
+@writes_out("chain_matmul")
 def chain_matmul(*matrices, out=None):
     """Product of 2-D matrices (deprecated in PyTorch in favour of linalg.multi_dot)."""
     if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):

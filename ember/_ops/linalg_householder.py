@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor
+from .._autocast import cast_before_checks
 from ._base import Op, apply
 from ._util import check_same_device, dtype_name
 from .linalg import mH
@@ -69,6 +70,7 @@ class Geqrf(Op):
         raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
 
 
+@cast_before_checks("geqrf")
 def geqrf(input, *, out=None):
     """The QR factorization in LAPACK's compact form (a, tau); see householder_product
     to build Q from it."""
@@ -106,6 +108,7 @@ def _householder_checks(fname, A, tau):
     check_same_device(A, tau)
 
 
+@cast_before_checks("linalg_householder_product")
 def householder_product(A, tau, *, out=None):
     """The first n columns of Q = H_1 ... H_k, H_i = I - tau_i v_i v_i^H, v_i the i-th
     column of A below the diagonal with a one on it (A (..., m, n), m >= n, tau (..., k)).
@@ -126,11 +129,13 @@ def householder_product(A, tau, *, out=None):
     return _with_out(Q, out)
 
 
+@cast_before_checks("orgqr")
 def orgqr(input, tau):
     """torch.orgqr: householder_product."""
     return householder_product(input, tau)
 
 
+@cast_before_checks("ormqr")
 def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     """Q C, Q^H C (transpose), C Q or C Q^H (not left) with Q = H_1 ... H_k the full
     (m x m) product of geqrf's reflectors, applied one reflector at a time."""

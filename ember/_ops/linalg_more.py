@@ -22,9 +22,9 @@ import numpy as np
 from .._backend import array_namespace, like, to_host
 from .. import _dtype
 from .._tensor import Tensor
+from .._autocast import cast_before_checks
 from ._base import Op, apply
-from ._util import check_same_device, dtype_name
-from .pointwise import _out
+from ._util import check_same_device, dtype_name, write_result
 from .linalg import mH
 from .linalg_solvers import _check_matrix, _batch_prefix, _return_type, _eye_like, inv, solve
 
@@ -47,15 +47,7 @@ def _require_tensor(x, fname, argname, pos):
 
 def _with_out(result, out):
     """result, written into the out= tensor (or tuple of tensors) when one is given."""
-    if out is None:
-        return result
-    if isinstance(result, tuple):
-        if not isinstance(out, (tuple, list)) or len(out) != len(result):
-            raise TypeError(f"out must be a tuple of {len(result)} tensors, not "
-                            f"{type(out).__name__}")
-        written = [_out(r, o) for r, o in zip(result, out)]
-        return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
-    return _out(result, out)
+    return result if out is None else write_result(result, out, "linalg")
 
 
 def _same_dtype(fname, A, B, a_name="A", b_name="B"):
@@ -169,6 +161,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
     return _with_out(_solve_tri_right(A, B, upper, unitriangular), out)
 
 
+@cast_before_checks("triangular_solve")
 def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False, *, out=None):
     """torch.triangular_solve (deprecated): (X, A.clone()) with op(A) X = input,
     op(A) = A^T when transpose."""
@@ -203,6 +196,7 @@ def _cholesky_factor_checks(fname, B, L):
                                   f"'{dtype_name(L.dtype)}'")
 
 
+@cast_before_checks("cholesky_solve")
 def cholesky_solve(input, input2, upper=False, *, out=None):
     """X with A X = input, given A's Cholesky factor input2 (A = L L^H, or A = U^H U
     when upper): two triangular solves, L^-H (L^-1 B)."""
@@ -246,6 +240,7 @@ class CholeskySolve(Op):
         return gb, gfactor
 
 
+@cast_before_checks("cholesky_inverse")
 def cholesky_inverse(input, upper=False, *, out=None):
     """A^-1 from A's Cholesky factor (A = L L^H, or U^H U when upper)."""
     _require_tensor(input, "cholesky_inverse", "input", 1)
@@ -375,7 +370,8 @@ def _lu_checks(A, fname):
     if A.dim() < 2:
         raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(A.shape)} instead")
-    if not (A.dtype.is_floating_point or A.dtype.is_complex):
+    if not (A.dtype.is_floating_point or A.dtype.is_complex) or \
+            A.dtype in (_dtype.float16, _dtype.bfloat16):
         raise NotImplementedError(f"\"lu_cpu\" not implemented for '{dtype_name(A.dtype)}'")
     _check_matrix(A, fname, square=False)
 
@@ -597,6 +593,7 @@ def _prod(shape):
     return int(math.prod(shape))
 
 
+@cast_before_checks("linalg_tensorinv")
 def tensorinv(A, ind=2, *, out=None):
     """The inverse of A seen as a matrix prod(shape[:ind]) x prod(shape[ind:]), shaped
     shape[ind:] + shape[:ind]."""
@@ -611,6 +608,7 @@ def tensorinv(A, ind=2, *, out=None):
     return _with_out(inv(M).reshape(cols + rows), out)
 
 
+@cast_before_checks("linalg_tensorsolve")
 def tensorsolve(A, B, dims=None, *, out=None):
     """X with tensordot(A, X, X.ndim) = B: A (moved dims last) seen as a matrix
     prod(B.shape) x prod(rest)."""

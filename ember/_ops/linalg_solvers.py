@@ -25,8 +25,9 @@ import numpy as np
 from .._backend import as_array, like, linalg_checks, to_host
 from .. import _dtype
 from .._tensor import Tensor
+from .._autocast import cast_before_checks
 from ._base import Op, apply
-from ._util import check_same_device, dtype_name
+from ._util import check_same_device, dtype_name, writes_out
 from .linalg import conj, finish, mH, matmul
 from .reduction import _return_type as make_return_type, return_types
 
@@ -177,17 +178,23 @@ class Inv(Op):
         return -(xh.matmul(grad).matmul(xh))
 
 
+@writes_out("linalg.inv")
+@cast_before_checks("linalg_inv")
 def inv(A, *, out=None):
     """The inverse of each square matrix of A; raises LinAlgError for a singular one."""
     _check_matrix(A, "linalg.inv")
     return apply(Inv, (A,), (A._data,), "linalg.inv")
 
 
+@writes_out("inverse")
+@cast_before_checks("inverse")
 def inverse(input, *, out=None):
     """torch.inverse: the same as linalg.inv."""
     return inv(input)
 
 
+@writes_out("linalg.inv_ex")
+@cast_before_checks("linalg_inv_ex")
 def inv_ex(A, *, check_errors=False, out=None):
     """inv returning (inverse, info); info is 0 where the matrix was invertible."""
     _check_matrix(A, "linalg.inv_ex")
@@ -215,8 +222,12 @@ class Det(Op):
         return _as_matrix_grad(grad * conj(d)) * mH(inv(safe))
 
 
+@writes_out("linalg.det")
 def det(A, *, out=None):
     """Determinant of each square matrix of A."""
+    if isinstance(A, Tensor) and A.dtype in (_dtype.float16, _dtype.bfloat16):
+        # PyTorch's det runs an LU first, which has no half kernel
+        raise NotImplementedError(f"\"lu_cpu\" not implemented for '{dtype_name(A.dtype)}'")
     _check_matrix(A, "linalg.det")
     return apply(Det, (A,), (A._data,))
 
@@ -250,12 +261,14 @@ class Slogdet(Op):
         return _as_matrix_grad(c) * mH(inv(a))
 
 
+@writes_out("linalg.slogdet")
 def linalg_slogdet(A, *, out=None):
     """(sign, logabsdet) of the determinant of each square matrix of A."""
     _check_matrix(A, "linalg.slogdet")
     return _SlogdetResult(*apply(Slogdet, (A,), (A._data,)))
 
 
+@writes_out("slogdet")
 def slogdet(input, *, out=None):
     """torch.slogdet: linalg.slogdet with torch.return_types.slogdet."""
     return _TorchSlogdetResult(*linalg_slogdet(input))
@@ -308,6 +321,8 @@ def _solve_matrix(A, B):
     return apply(Solve, (a, b), (a._data, b._data))
 
 
+@writes_out("linalg.solve")
+@cast_before_checks("linalg_solve")
 def solve(A, B, *, left=True, out=None):
     """X with A X = B (left=True) or X A = B (left=False); B may be a vector (..., n)."""
     _check_matrix(A, "linalg.solve")
@@ -340,6 +355,7 @@ def solve(A, B, *, left=True, out=None):
     return X.squeeze(-1) if vector else X
 
 
+@writes_out("linalg.solve_ex")
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     info = _zeros_like_batch(A, np.int32)
     return _SolveExResult(solve(A, B, left=left), info)
@@ -388,6 +404,8 @@ def _raise_not_pd(a, fname):
                       f"of order {order} is not positive-definite).")
 
 
+@writes_out("linalg.cholesky")
+@cast_before_checks("linalg_cholesky")
 def linalg_cholesky(A, *, upper=False, out=None):
     """L with A = L L^H (or U = L^H with A = U^H U when upper=True)."""
     _check_matrix(A, "linalg.cholesky")
@@ -441,6 +459,8 @@ def _partial_cholesky(m):
     return L, 0
 
 
+@writes_out("linalg.cholesky_ex")
+@cast_before_checks("linalg_cholesky_ex")
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     """(L, info): linalg.cholesky that reports a matrix that is not positive-definite in
     `info` instead of raising (unless check_errors)."""
@@ -454,6 +474,8 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     return _CholeskyExResult(mH(L) if upper else L, info)
 
 
+@writes_out("cholesky")
+@cast_before_checks("cholesky")
 def cholesky(input, upper=False, *, out=None):
     """torch.cholesky (deprecated): the same factor as linalg.cholesky."""
     return linalg_cholesky(input, upper=upper)
@@ -503,6 +525,8 @@ def _qr_grad_tall(q, r, gq, gr):
     return mH(_solve_matrix(r, mH(b)))  # b R^-H = (R^-1 b^H)^H
 
 
+@writes_out("linalg.qr")
+@cast_before_checks("linalg_qr")
 def linalg_qr(A, mode="reduced", *, out=None):
     """(Q, R) with A = Q R; mode 'reduced' (Q: m x k), 'complete' (Q: m x m) or 'r' (Q empty)."""
     _check_matrix(A, "linalg.qr", square=False)
@@ -512,6 +536,8 @@ def linalg_qr(A, mode="reduced", *, out=None):
     return _QrResult(*apply(Qr, (A,), (A._data,), mode))
 
 
+@writes_out("qr")
+@cast_before_checks("qr")
 def qr(input, some=True, *, out=None):
     """torch.qr (deprecated): some=True is mode 'reduced', False 'complete'."""
     return _TorchQrResult(*linalg_qr(input, "reduced" if some else "complete"))
@@ -575,6 +601,8 @@ def _svd_grad(u, s, vh, gu, gs, gvh):
     return ga
 
 
+@writes_out("linalg.svd")
+@cast_before_checks("linalg_svd")
 def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
     """(U, S, Vh) with A = U diag(S) Vh, singular values in descending order."""
     _check_matrix(A, "linalg.svd", square=False)
@@ -598,11 +626,15 @@ class Svdvals(Op):
         return (u * grad.unsqueeze(-2)).matmul(vh)
 
 
+@writes_out("linalg.svdvals")
+@cast_before_checks("linalg_svdvals")
 def svdvals(A, *, driver=None, out=None):
     _check_matrix(A, "linalg.svdvals", square=False)
     return apply(Svdvals, (A,), (A._data,))
 
 
+@writes_out("svd")
+@cast_before_checks("svd")
 def svd(input, some=True, compute_uv=True, *, out=None):
     """torch.svd (deprecated): returns V, not V^H; zero U and V when compute_uv=False."""
     U, S, Vh = linalg_svd(input, full_matrices=not some)
@@ -644,6 +676,8 @@ def _eigh_grad(w, v, gw, gv):
     return v.matmul(core).matmul(mH(v))
 
 
+@writes_out("linalg.eigh")
+@cast_before_checks("linalg_eigh")
 def eigh(A, UPLO="L", *, out=None):
     """(eigenvalues, eigenvectors) of Hermitian matrices, eigenvalues ascending."""
     _check_matrix(A, "linalg.eigh")
@@ -669,6 +703,8 @@ class Eigvalsh(Op):
         return (v * grad.unsqueeze(-2)).matmul(mH(v))
 
 
+@writes_out("linalg.eigvalsh")
+@cast_before_checks("linalg_eigvalsh")
 def eigvalsh(A, UPLO="L", *, out=None):
     _check_matrix(A, "linalg.eigvalsh")
     if UPLO not in ("L", "U"):
@@ -728,12 +764,16 @@ class Eig(Op):
         return ga.real if ctx.real_input else ga
 
 
+@writes_out("linalg.eig")
+@cast_before_checks("linalg_eig")
 def eig(A, *, out=None):
     """(eigenvalues, eigenvectors), complex, of general square matrices."""
     _check_matrix(A, "linalg.eig")
     return _EigResult(*apply(Eig, (A,), (A._data,)))
 
 
+@writes_out("linalg.eigvals")
+@cast_before_checks("linalg_eigvals")
 def eigvals(A, *, out=None):
     return eig(A)[0]
 
@@ -802,6 +842,7 @@ def _as_float(x):
     return float(x.item()) if isinstance(x, Tensor) else float(x)
 
 
+@writes_out("linalg.pinv")
 def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     """The Moore-Penrose pseudo-inverse."""
     _check_matrix(A, "linalg.pinv", square=False)
@@ -809,6 +850,7 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     return apply(Pinv, (A,), (A._data,), atol, rtol, hermitian)
 
 
+@cast_before_checks("pinverse")
 def pinverse(input, rcond=1e-15):
     """torch.pinverse: pinv with rtol = rcond."""
     return pinv(input, rtol=rcond)
@@ -836,6 +878,7 @@ class Lstsq(Op):
         return ga, gb
 
 
+@cast_before_checks("linalg_lstsq")
 def lstsq(A, B, rcond=None, *, driver=None):
     """(solution, residuals, rank, singular_values) of min ||A X - B||.
 
@@ -909,6 +952,8 @@ def matrix_power(A, n):
     return result
 
 
+@writes_out("linalg.matrix_rank")
+@cast_before_checks("linalg_matrix_rank")
 def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
     """The number of singular values above max(atol, rtol * s_max)."""
     _check_matrix(A, "linalg.matrix_rank", square=False)
@@ -923,6 +968,7 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None)
     return Tensor._make(as_array((s > threshold).sum(-1), dtype=np.int64))
 
 
+@writes_out("linalg.norm")
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     """linalg.norm: a vector norm (1-D input, or an int dim, or ord=None with dim=None)
     or a matrix norm (2-D input with a matrix ord, or a pair of dims)."""
@@ -939,6 +985,8 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 
+@writes_out("linalg.cond")
+@cast_before_checks("linalg_cond")
 def cond(A, p=None, *, out=None):
     """The condition number: s_max / s_min for p in (None, 2), s_min / s_max for -2,
     otherwise norm(A, p) * norm(inv(A), p)."""
@@ -951,6 +999,7 @@ def cond(A, p=None, *, out=None):
     return matrix_norm(A, p) * matrix_norm(inv(A), p)
 
 
+@writes_out("linalg.vecdot")
 def vecdot(x, y, *, dim=-1, out=None):
     """sum over dim of conj(x) * y (broadcast)."""
     return (conj(x) * y).sum(dim)

@@ -20,7 +20,7 @@ from .. import _dtype
 from .._tensor import Tensor, Size
 from ..autograd import grad_mode, forward_ad
 from ._base import Op, apply
-from ._util import wrap_dim, dtype_name, shape_str, check_tensor, ignore_fp_errors, \
+from ._util import wrap_dim, dtype_name, shape_str, check_tensor, ignore_fp_errors, writes_out, \
     restore_fp_errors
 from .pointwise import opmath
 from .conversion import commit_inplace, inplace_source, check_inplace
@@ -459,6 +459,7 @@ def ldexp(input, other, *, out=None):
     return _with_out(E.mul(input, E.pow(2.0, other)), out)
 
 
+@writes_out("frexp")
 def frexp(input, *, out=None):
     """Mantissa in [0.5, 1) (sign of input) and int32 exponent: input = m * 2 ** e."""
     _require_tensor(input, "frexp")

@@ -24,7 +24,7 @@ from .._tensor import Tensor
 from ._base import Op, apply
 from .pointwise import conj_if_complex
 from ._util import (cast, wrap_dim, wrap_dims, dtype_name, check_tensor, ignore_fp_errors,
-                    restore_fp_errors)
+                    restore_fp_errors, writes_out)
 
 __all__ = ["sum", "nansum", "mean", "nanmean", "prod", "std", "var", "std_mean", "var_mean",
            "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "norm", "logsumexp",
@@ -648,6 +648,7 @@ class Aminmax(Op):
                 + evenly_distribute(grad_max, x._data, ctx.hi, ctx.dims, ctx.keepdim))
 
 
+@writes_out("aminmax")
 def aminmax(input, *, dim=None, keepdim=False, out=None):
     """The named tuple (min, max) over `dim` (one int) or over all elements."""
     check_tensor(input, "aminmax")
@@ -744,6 +745,7 @@ def nanmedian(input, dim=None, keepdim=False, *, out=None):
     return _median("nanmedian", _nanmedian_index, input, dim, keepdim, out)
 
 
+@writes_out("mode")
 def mode(input, dim=-1, keepdim=False, *, out=None):
     """(values, indices): the most frequent value along `dim` and its last index."""
     check_tensor(input, "mode")

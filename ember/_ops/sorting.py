@@ -15,7 +15,7 @@ from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
 from .reduction import _return_type, return_types
-from ._util import dtype_name, shape_str, wrap_dim
+from ._util import dtype_name, shape_str, wrap_dim, writes_out
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
            "searchsorted", "bucketize", "bincount", "histc"]
@@ -80,6 +80,7 @@ def _argsort(a, dim, descending):
     return (n - 1 - np.flip(np.argsort(rev, axis=dim, kind="stable"), axis=dim)).astype(np.int64)
 
 
+@writes_out("sort")
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     """(values, indices) of input sorted along dim (ascending unless descending)."""
     if isinstance(dim, bool):  # sort(x, stable=True) may arrive positionally as sort(x, True)
@@ -97,11 +98,13 @@ def argsort(input, dim=-1, descending=False, stable=False):
     return sort(input, dim, descending, stable).indices
 
 
+@writes_out("msort")
 def msort(input, *, out=None):
     """input sorted along its first dim."""
     return sort(input, 0).values
 
 
+@writes_out("topk")
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     """(values, indices) of the k largest (or smallest) elements along dim."""
     a = _sortable("topk", input)
@@ -118,6 +121,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     return return_types.topk(values, Tensor._make(idx))
 
 
+@writes_out("kthvalue")
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     """(values, indices) of the k-th smallest element (k counts from 1) along dim."""
     a = _sortable("kthvalue", input)
@@ -226,6 +230,7 @@ def _compute_array(t):
     return a.astype(np.float32) if a.dtype.name == "bfloat16" else a
 
 
+@writes_out("searchsorted")
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
                  sorter=None, out=None):
     """For each value, the index in sorted_sequence (sorted along its last dim) where it would
@@ -264,6 +269,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     return Tensor._make(as_array(res, dtype=np.int32 if out_int32 else np.int64))
 
 
+@writes_out("bucketize")
 def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     """The bucket of each input element: i with boundaries[i-1] < x <= boundaries[i]
     (boundaries[i-1] <= x < boundaries[i] when right)."""
@@ -294,6 +300,7 @@ def bincount(input, weights=None, minlength=0):
                                     minlength=minlength).astype(odt))
 
 
+@writes_out("histc")
 def histc(input, bins=100, min=0, max=0, *, out=None):
     """Histogram of input's elements in `bins` equal bins over [min, max] (the data's range
     when min == max); elements outside are ignored, max falls in the last bin."""
