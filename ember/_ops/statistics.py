@@ -13,7 +13,7 @@ from .._backend import like
 from .._tensor import Tensor, Size
 from ..autograd import grad_mode
 from ._base import Op, apply
-from ._util import wrap_dim, dtype_name, shape_str, check_tensor, ignore_fp_errors, \
+from ._util import wrap_dim, dtype_name, shape_str, check_tensor, ignore_fp_errors, writes_out, \
     restore_fp_errors
 from .pointwise import opmath
 from .reduction import _return_type
@@ -285,6 +285,7 @@ def _histogram_edges(input, bins, range_, fname):
     return E.linspace(lo, hi, bins + 1, dtype=input.dtype, device="cpu")._data
 
 
+@writes_out("histogram")
 def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
     """Histogram of the values of a float tensor: (hist, bin_edges). `bins` is a count
     (equal-width bins over `range`, default [min, max]) or a 1-D tensor of edges; the

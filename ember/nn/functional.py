@@ -321,9 +321,13 @@ def one_hot(tensor, num_classes=-1):
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(||input||_p along dim, eps); written into `out` when given."""
     from .._ops.reduction import vector_norm
     denom = vector_norm(input, p, dim=dim, keepdim=True).clamp_min(eps)
-    return input / denom
+    if out is None:
+        return input / denom
+    from .._ops.pointwise import div
+    return div(input, denom, out=out)
 
 
 def bilinear(input1, input2, weight, bias=None):

@@ -59,6 +59,8 @@ CASES = [
     ("bucketize", lambda L, v, s, **o: L.bucketize(v, s, **o),
      [np.array([0.5, 3.0, 5.0]), np.array([1.0, 2.0, 4.0])]),
     ("histc", lambda L, a, **o: L.histc(a, bins=4, min=-2, max=2, **o), [f64(10)]),
+    ("histogram", lambda L, a, **o: L.histogram(a, 4, **o), [f64(10)]),
+    ("normalize", lambda L, a, **o: L.nn.functional.normalize(a, dim=0, **o), [f64(3, 2)]),
     ("linalg.inv", lambda L, a, **o: L.linalg.inv(a, **o), [SQ]),
     ("inverse", lambda L, a, **o: L.inverse(a, **o), [SQ]),
     ("linalg.inv_ex", lambda L, a, **o: L.linalg.inv_ex(a, **o), [SQ]),
