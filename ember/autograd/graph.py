@@ -10,6 +10,7 @@ import heapq
 import itertools
 import re
 import sys
+import threading
 import warnings
 import weakref
 
@@ -296,6 +297,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
 
     prev_mode = grad_mode.GRAD_ENABLED[0]
     grad_mode.GRAD_ENABLED[0] = create_graph
+    capturing = _ENGINE.__dict__.setdefault("capturing", [])
+    capturing.append(capture is not None)
     try:
         while ready:
             _, _, node = heapq.heappop(ready)
@@ -364,9 +367,22 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                     heapq.heappush(ready, (-fn._seq, id(fn), fn))
     finally:
         grad_mode.GRAD_ENABLED[0] = prev_mode
+        capturing.pop()
     if capture is not None:
         return [captured.get(i) for i in range(len(capture))]
     return None
+
+
+# per thread, one entry per backward pass running (nested ones included): whether it
+# returns gradients (autograd.grad, backward(inputs=...)) rather than accumulating them
+_ENGINE = threading.local()
+
+
+def capturing_backward():
+    """Whether the innermost backward pass running on this thread was started by
+    autograd.grad or backward(inputs=...) (reentrant checkpointing refuses those)."""
+    stack = _ENGINE.__dict__.get("capturing")
+    return bool(stack) and stack[-1]
 
 
 def _num_outputs(node):

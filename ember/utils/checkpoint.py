@@ -39,14 +39,13 @@ Two variants, as in PyTorch:
     inside one checkpointed segment is that of the segment without checkpointing.
 """
 import contextlib
-import sys
 import warnings
 
 from .. import _random
 from .. import _autocast
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..autograd.graph import Node, accumulator_of, run_backward, _seq
+from ..autograd.graph import Node, accumulator_of, capturing_backward, run_backward, _seq
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
            "check_backward_validity", "detach_variable", "noop_context_fn",
@@ -168,7 +167,7 @@ class CheckpointFunction(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        if _inside_capturing_backward():
+        if capturing_backward():
             raise RuntimeError(
                 "When use_reentrant=True, torch.utils.checkpoint is incompatible with .grad() "
                 "or passing an `inputs` parameter to .backward(). To resolve this error, you "
@@ -194,18 +193,6 @@ class CheckpointFunction(Function):
         from ..autograd import backward
         backward(roots, root_grads)
         return (None, None) + tuple(d.grad if _is_tensor(d) else None for d in detached)
-
-
-def _inside_capturing_backward():
-    """True when the engine running this backward was started by autograd.grad or by
-    backward(inputs=...): the engine frame that called us has a capture list. (The
-    engine keeps no global state to ask; its caller's frame is where that fact lives.)"""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code is run_backward.__code__:
-            return frame.f_locals.get("capture") is not None
-        frame = frame.f_back
-    return False
 
 
 # ---------------------------------------------------------------------------------------
