@@ -169,6 +169,19 @@ class Distribution:
                              f"{tuple(value.shape)}) to be within the support ({support!r}) "
                              f"of the distribution {self!r}, but found invalid values:\n{value}")
 
+    def _expanded(self, cls, batch_shape, _instance, expand=(), share=()):
+        """The common expand(): a `cls` instance (or `_instance`) whose parameters named in
+        `expand` are this one's expanded to batch_shape, and those in `share` this one's."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = Size(batch_shape)
+        for name in expand:
+            setattr(new, name, getattr(self, name).expand(batch_shape))
+        for name in share:
+            setattr(new, name, getattr(self, name))
+        super(cls, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     def _get_checked_instance(self, cls, _instance=None):
         """A fresh instance of type(self) for expand(); subclasses with their own __init__
         must define their own expand."""
