@@ -1,6 +1,8 @@
 """Loss ops with fused forward/backward where PyTorch has one node (NllLossBackward0,
 MseLossBackward0, BinaryCrossEntropyBackward0, ...): the node names learners see
 when they print a loss, and numerically stable forms."""
+import warnings
+
 import numpy as np
 
 from .._backend import array_namespace, as_array, cupy_kernels
@@ -14,6 +16,18 @@ from ._util import cast, dtype_name, shape_str
 __all__ = []
 
 _REDUCTIONS = ("none", "mean", "sum")
+
+
+def legacy_reduction(size_average, reduce):
+    """The reduction named by the deprecated `size_average`/`reduce` pair (either given),
+    with PyTorch's warning: reduce=False is 'none', else size_average picks 'mean' or
+    'sum' (each defaults to True)."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{reduction}' instead.", UserWarning, stacklevel=3)
+    return reduction
 
 
 def reduction_enum(reduction):
@@ -142,12 +156,34 @@ def pointwise_loss(fn, input, target, reduction):
     return r
 
 
-def mse_loss(input, target, reduction="mean"):
-    return pointwise_loss(_Mse, input, target, reduction)
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """(input - target)^2, reduced; with `weight` (input's shape) the weighted squares, and
+    their 'mean' is sum(w l) / sum(w), as PyTorch's."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
+    return _weighted_loss(_Mse, input, target, reduction, weight)
 
 
-def l1_loss(input, target, reduction="mean"):
-    return pointwise_loss(_L1, input, target, reduction)
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """|input - target|, reduced; `weight` as for mse_loss."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
+    return _weighted_loss(_L1, input, target, reduction, weight)
+
+
+def _weighted_loss(fn, input, target, reduction, weight):
+    if weight is None:
+        return pointwise_loss(fn, input, target, reduction)
+    reduction_enum(reduction)
+    loss = pointwise_loss(fn, input, target, "none")
+    if weight.shape != loss.shape:
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / weight.sum()
 
 
 class NllLoss(Op):
@@ -325,6 +361,8 @@ class CrossEntropy(Op):
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     reduction_enum(reduction)
     _check_class_target(input, target)
     t, w = _class_targets(input, target, weight, ignore_index)
@@ -341,6 +379,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                   reduction="mean", label_smoothing=0.0):
     """log_softmax over the class dim followed by nll_loss; probability targets and label
     smoothing as PyTorch defines them."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     from .activation import log_softmax
     if _AUTOCAST[0]:
         input, target, weight = autocast_args("cross_entropy_loss", input, target, weight)
@@ -432,6 +472,8 @@ class BinaryCrossEntropy(Op):
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     reduction_enum(reduction)
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
@@ -493,6 +535,8 @@ class BCEWithLogits(Op):
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     reduction_enum(reduction)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "

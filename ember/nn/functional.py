@@ -171,6 +171,8 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
 # ---------------------------------------------------------------------------- losses
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    if size_average is not None or reduce is not None:
+        reduction = _loss.legacy_reduction(size_average, reduce)
     if _AUTOCAST[0]:
         input, target = autocast_args("smooth_l1_loss", input, target)
     _loss.reduction_enum(reduction)
@@ -194,6 +196,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    if size_average is not None or reduce is not None:
+        reduction = _loss.legacy_reduction(size_average, reduce)
     if _AUTOCAST[0]:
         input, target = autocast_args("kl_div", input, target)
     if reduction == "mean":
@@ -212,6 +216,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    if size_average is not None or reduce is not None:
+        reduction = _loss.legacy_reduction(size_average, reduce)
     if _AUTOCAST[0]:
         input, target = autocast_args("soft_margin_loss", input, target)
     return _loss.reduce(softplus(-input * target), _loss.reduction_enum(reduction))
@@ -219,12 +225,16 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
                         reduction="mean"):
+    if size_average is not None or reduce is not None:
+        reduction = _loss.legacy_reduction(size_average, reduce)
     loss = (-target * (input1 - input2) + margin).clamp_min(0)
     return _loss.reduce(loss, _loss.reduction_enum(reduction))
 
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
                          reduction="mean"):
+    if size_average is not None or reduce is not None:
+        reduction = _loss.legacy_reduction(size_average, reduce)
     if _AUTOCAST[0]:
         input, target = autocast_args("hinge_embedding_loss", input, target)
     pos = where(target == 1, input, 0.0)
@@ -234,6 +244,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
 
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
                      reduce=None, reduction="mean"):
+    if size_average is not None or reduce is not None:
+        reduction = _loss.legacy_reduction(size_average, reduce)
     if log_input:
         loss = input.exp() - target * input
     else:
@@ -278,6 +290,8 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
                           reduction="mean"):
+    if size_average is not None or reduce is not None:
+        reduction = _loss.legacy_reduction(size_average, reduce)
     cos = cosine_similarity(input1, input2, dim=-1, eps=1e-12)
     loss = where(target == 1, 1 - cos, (cos - margin).clamp_min(0))
     return _loss.reduce(loss, _loss.reduction_enum(reduction))
@@ -285,6 +299,8 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
                         size_average=None, reduce=None, reduction="mean"):
+    if size_average is not None or reduce is not None:
+        reduction = _loss.legacy_reduction(size_average, reduce)
     d_ap = pairwise_distance(anchor, positive, p, eps)
     d_an = pairwise_distance(anchor, negative, p, eps)
     if swap:
@@ -296,6 +312,8 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
                                 reduction="mean"):
+    if size_average is not None or reduce is not None:
+        reduction = _loss.legacy_reduction(size_average, reduce)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
         loss = loss * weight
@@ -453,6 +471,8 @@ def _class_targets(input, target, fname):
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
                       reduce=None, reduction="mean"):
     r"""loss(x, y) = sum_{i != y} w_y max(0, margin - x_y + x_i)^p / C, p in {1, 2}."""
+    if size_average is not None or reduce is not None:
+        reduction = _loss.legacy_reduction(size_average, reduce)
     reduction = _loss.reduction_enum(reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
@@ -477,6 +497,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     r"""loss(x, y) = sum_{j in y} sum_{i not in y} max(0, 1 - (x_j - x_i)) / C, where y lists
     the target classes of a sample up to the first -1."""
+    if size_average is not None or reduce is not None:
+        reduction = _loss.legacy_reduction(size_average, reduce)
     reduction = _loss.reduction_enum(reduction)
     import numpy as np
     if input.dim() > 2:

@@ -187,6 +187,35 @@ CASES += [
      [f32(2, 3), f32(3), f32(2, 3)]),
     ("err-gaussian-negvar", F_("gaussian_nll_loss"), [f32(2, 3), f32(2, 3),
                                                       -np.ones((2, 3), np.float32)]),
+    # the deprecated size_average / reduce pair picks the reduction (with a warning)
+    ("legacy-nll-reduce", F_("nll_loss", reduce=False), [Grad(f32(3, 4)), np.array([0, 3, 1])]),
+    ("legacy-ce-size_average", F_("cross_entropy", size_average=False),
+     [Grad(f32(3, 4)), np.array([0, 3, 1])]),
+    ("legacy-bce", F_("binary_cross_entropy", reduce=False),
+     [Grad(np.full((2, 3), 0.3, np.float32)), np.ones((2, 3), np.float32)]),
+    ("legacy-bce-logits", F_("binary_cross_entropy_with_logits", size_average=False),
+     [Grad(f32(2, 3)), np.ones((2, 3), np.float32)]),
+    ("legacy-mse", F_("mse_loss", size_average=False), [Grad(f32(2, 3)), f32(2, 3)]),
+    ("legacy-l1", F_("l1_loss", reduce=False), [Grad(f32(2, 3)), f32(2, 3)]),
+    ("legacy-smooth_l1", F_("smooth_l1_loss", reduce=True, size_average=False),
+     [Grad(f32(2, 3)), f32(2, 3)]),
+    ("legacy-kl_div", F_("kl_div", size_average=False), [Grad(f32(2, 3)), np.abs(f32(2, 3))]),
+    ("legacy-hinge", F_("hinge_embedding_loss", reduce=False),
+     [Grad(f32(4)), np.array([1.0, -1, 1, -1], np.float32)]),
+    ("legacy-multi_margin", F_("multi_margin_loss", size_average=False),
+     [Grad(f32(2, 3)), np.array([0, 2])]),
+    ("legacy-multilabel_soft", F_("multilabel_soft_margin_loss", reduce=False),
+     [Grad(f32(2, 3)), np.array([[1, 0, 1], [0, 0, 1]], np.float32)]),
+    ("legacy-cosine", F_("cosine_embedding_loss", size_average=False),
+     [Grad(f32(2, 3)), f32(2, 3), np.array([1.0, -1], np.float32)]),
+    ("legacy-poisson", F_("poisson_nll_loss", reduce=False), [Grad(f32(2, 3)), np.abs(f32(2, 3))]),
+    # mse / l1 weights: 'mean' is sum(w l) / sum(w)
+    ("mse-weight", lambda L, x, y, w: L.nn.functional.mse_loss(x, y, weight=w),
+     [Grad(f32(2, 3)), f32(2, 3), np.abs(f32(2, 3))]),
+    ("l1-weight-sum", lambda L, x, y, w: L.nn.functional.l1_loss(x, y, weight=w, reduction="sum"),
+     [Grad(f32(2, 3)), f32(2, 3), Grad(np.abs(f32(2, 3)))]),
+    ("err-mse-weight-size", lambda L, x, y, w: L.nn.functional.mse_loss(x, y, weight=w),
+     [f32(2, 3), f32(2, 3), np.ones(3, np.float32)]),
 ]
 
 
@@ -336,3 +365,12 @@ def test_class_target_dtypes(fn, dt):
         except RuntimeError as e:
             results.append(("RuntimeError", str(e)))
     assert results[1] == results[0]
+
+
+def test_legacy_reduction_args_warn_as_torch():
+    for lib in (torch, ember):
+        x, y = lib.ones(2, 3), lib.zeros(2, 3)
+        with pytest.warns(UserWarning, match="please use reduction='sum' instead"):
+            lib.nn.functional.mse_loss(x, y, size_average=False)
+        with pytest.warns(UserWarning, match="please use reduction='none' instead"):
+            assert lib.nn.MSELoss(reduce=False).reduction == "none"

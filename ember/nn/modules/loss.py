@@ -1,5 +1,6 @@
 """Loss modules: thin wrappers over nn.functional."""
 from .. import functional as F
+from ..._ops.loss import legacy_reduction
 from .distance import PairwiseDistance
 from .module import Module
 
@@ -12,11 +13,7 @@ __all__ = ["L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWith
 def _legacy_reduction(size_average, reduce, reduction):
     if size_average is None and reduce is None:
         return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    return legacy_reduction(size_average, reduce)
 
 
 class _Loss(Module):
