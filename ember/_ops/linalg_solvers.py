@@ -196,10 +196,19 @@ def inverse(input, *, out=None):
 @writes_out("linalg.inv_ex")
 @cast_before_checks("linalg_inv_ex")
 def inv_ex(A, *, check_errors=False, out=None):
-    """inv returning (inverse, info); info is 0 where the matrix was invertible."""
+    """inv returning (inverse, info): info is 0 where the matrix was invertible, else
+    LAPACK's index of the first zero pivot, whose inverse is what LU with that pivot gives
+    (infinities, as PyTorch returns). check_errors raises instead."""
     _check_matrix(A, "linalg.inv_ex")
-    info = _zeros_like_batch(A, np.int32)
-    return _InvExResult(inv(A), info)
+    try:
+        return _InvExResult(apply(Inv, (A,), (A._data,), "linalg.inv_ex"),
+                            _zeros_like_batch(A, np.int32))
+    except LinAlgError:
+        if check_errors:
+            raise
+    LU, pivots, info = _singular_lu(A)
+    eye = _eye_like(A).expand(tuple(A.shape))
+    return _InvExResult(_lu_solve(LU, pivots, eye), info)
 
 
 class Det(Op):
@@ -357,8 +366,33 @@ def solve(A, B, *, left=True, out=None):
 
 @writes_out("linalg.solve_ex")
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
-    info = _zeros_like_batch(A, np.int32)
-    return _SolveExResult(solve(A, B, left=left), info)
+    """solve returning (result, info), info as for inv_ex."""
+    try:
+        return _SolveExResult(solve(A, B, left=left), _zeros_like_batch(A, np.int32))
+    except LinAlgError:
+        if check_errors:
+            raise
+    vector = B.dim() == 1 or (B.dim() == A.dim() - 1 and B.shape == A.shape[:-1])
+    Bm = B.unsqueeze(-1) if vector else B
+    if left:
+        LU, pivots, info = _singular_lu(A)
+        X = _lu_solve(LU, pivots, Bm)
+    else:   # X A = B as A^T X^T = B^T, as PyTorch solves it
+        LU, pivots, info = _singular_lu(A.mT)
+        X = _lu_solve(LU, pivots, Bm.mT).mT
+    return _SolveExResult(X.squeeze(-1) if vector else X, info)
+
+
+def _singular_lu(A):
+    """(LU, pivots, info) of a batch holding a singular matrix: LAPACK's factorization,
+    whose zero pivots make the *_ex results infinite where PyTorch's are."""
+    from .linalg_more import lu_factor_ex
+    return lu_factor_ex(A)
+
+
+def _lu_solve(LU, pivots, B):
+    from .linalg_more import linalg_lu_solve
+    return linalg_lu_solve(LU, pivots, B)
 
 
 # ---------------------------------------------------------------------------- cholesky

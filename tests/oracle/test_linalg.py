@@ -321,6 +321,18 @@ CASES = [
     ("logdet method", lambda L, a: a.logdet(), [Grad(spd(2, 3, 3))], {}),
     # ---- solve
     ("solve", lambda L, a, b: L.linalg.solve(a, b), [Grad(well(3, 3)), Grad(f64(3, 2))], {}),
+    # the _ex forms: info 0 and gradients where invertible; a singular matrix gives LAPACK's
+    # zero-pivot index and the infinities of LU with that pivot, without raising
+    ("inv_ex", lambda L, a: L.linalg.inv_ex(a), [Grad(well(2, 3, 3))], {}),
+    ("solve_ex", lambda L, a, b: L.linalg.solve_ex(a, b), [Grad(well(3, 3)), Grad(f64(3, 2))], {}),
+    ("inv_ex singular", lambda L, a: L.linalg.inv_ex(a),
+     [np.stack([2 * np.eye(2), [[1.0, 2.0], [2.0, 4.0]]])], {}),
+    ("solve_ex singular", lambda L, a, b: L.linalg.solve_ex(a, b),
+     [np.array([[1.0, 2.0], [2.0, 4.0]]), np.ones((2, 3))], {}),
+    ("solve_ex singular right", lambda L, a, b: L.linalg.solve_ex(a, b, left=False),
+     [np.array([[1.0, 2.0], [2.0, 4.0]]), np.ones((1, 2))], {}),
+    ("solve_ex singular vector", lambda L, a, b: L.linalg.solve_ex(a, b),
+     [np.array([[1.0, 2.0], [2.0, 4.0]]), np.ones(2)], {}),
     ("solve vector", lambda L, a, b: L.linalg.solve(a, b), [Grad(well(3, 3)), Grad(f64(3))], {}),
     ("solve batched vector", lambda L, a, b: L.linalg.solve(a, b),
      [Grad(well(2, 3, 3)), Grad(f64(2, 3))], {}),
@@ -536,6 +548,7 @@ SINGULAR = [
     (lambda L, a: L.linalg.cholesky(a), -np.eye(3)),
     (lambda L, a: L.linalg.cholesky(a), np.stack([np.eye(3), np.diag([1.0, 1.0, -1.0])])),
     (lambda L, a: L.linalg.cholesky_ex(a, check_errors=True), np.array([[1.0, 2.0], [2.0, 1.0]])),
+    (lambda L, a: L.linalg.inv_ex(a, check_errors=True), np.array([[1.0, 2.0], [2.0, 4.0]])),
 ]
 
 
