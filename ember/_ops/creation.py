@@ -338,7 +338,23 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
                   pin_memory=False):
-    return _filled("empty_strided", (tuple(size),), None, dtype, device, requires_grad)
+    """An uninitialised tensor of shape `size` laid out with `stride` (in elements) over
+    storage just large enough for it."""
+    size, stride = tuple(size), tuple(stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality "
+                           f"of strides ({len(stride)})")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and "
+                           f"strides={list(stride)}")
+    shape = _shape((size,), "empty_strided")
+    extent = 0 if 0 in shape else 1 + sum((n - 1) * s for n, s in zip(shape, stride))
+    storage = _filled("empty_strided", ((extent,),), None, dtype, device, False)._data
+    from .._backend import strided_view
+    t = Tensor._make(strided_view(storage, shape, tuple(s * storage.itemsize for s in stride)))
+    if requires_grad:
+        t.requires_grad = True
+    return t
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,

@@ -295,3 +295,18 @@ def test_arange_float_counts_match_torch():
 def test_filled_all_dtypes(dt):
     check(lambda L: (L.zeros(2, dtype=getattr(L, dt)), L.ones(2, dtype=getattr(L, dt)),
                      L.full((2,), 1, dtype=getattr(L, dt)), L.eye(2, dtype=getattr(L, dt))))
+
+
+@pytest.mark.parametrize("size,stride", [((2, 3), (1, 2)), ((2, 3), (3, 1)), ((2, 0), (5, 1)),
+                                         ((), ()), ((2, 2), (0, 1)), ((2, 3), (1,)),
+                                         ((2, 3), (-1, 2))])
+def test_empty_strided_layout(size, stride):
+    """empty_strided honours the strides (its values are uninitialised: not compared)."""
+    def run(lib):
+        try:
+            t = lib.empty_strided(size, stride, dtype=lib.float64)
+        except RuntimeError as e:
+            return type(e).__name__, str(e)
+        t.fill_(2.0)
+        return tuple(t.shape), t.stride(), t.is_contiguous(), t.sum().item()
+    assert run(ember) == run(torch)
