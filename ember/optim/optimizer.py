@@ -135,34 +135,22 @@ class Optimizer:
 
     # ------------------------------------------------------------------ hooks
     def register_step_pre_hook(self, hook):
-        h = RemovableHandle(self._step_pre_hooks)
-        self._step_pre_hooks[h.id] = hook
-        return h
+        return _add_hook(self._step_pre_hooks, hook)
 
     def register_step_post_hook(self, hook):
-        h = RemovableHandle(self._step_post_hooks)
-        self._step_post_hooks[h.id] = hook
-        return h
+        return _add_hook(self._step_post_hooks, hook)
 
     def register_state_dict_pre_hook(self, hook, prepend=False):
-        h = RemovableHandle(self._state_dict_pre_hooks)
-        self._state_dict_pre_hooks[h.id] = hook
-        return h
+        return _add_hook(self._state_dict_pre_hooks, hook, prepend)
 
     def register_state_dict_post_hook(self, hook, prepend=False):
-        h = RemovableHandle(self._state_dict_post_hooks)
-        self._state_dict_post_hooks[h.id] = hook
-        return h
+        return _add_hook(self._state_dict_post_hooks, hook, prepend)
 
     def register_load_state_dict_pre_hook(self, hook, prepend=False):
-        h = RemovableHandle(self._load_pre_hooks)
-        self._load_pre_hooks[h.id] = hook
-        return h
+        return _add_hook(self._load_pre_hooks, hook, prepend)
 
     def register_load_state_dict_post_hook(self, hook, prepend=False):
-        h = RemovableHandle(self._load_post_hooks)
-        self._load_post_hooks[h.id] = hook
-        return h
+        return _add_hook(self._load_post_hooks, hook, prepend)
 
     def _run_step(self, update, closure):
         """Run hooks around one step; `update()` applies the parameter updates under no_grad.
@@ -298,6 +286,15 @@ def _lerp_(start, end, weight, scratch=None):
     else:
         diff *= 1 - weight
         array_namespace(start).subtract(end, diff, out=start)
+
+
+def _add_hook(hooks, hook, prepend=False):
+    """Register `hook` in the ordered dict `hooks` (first when `prepend`); its handle."""
+    h = RemovableHandle(hooks)
+    hooks[h.id] = hook
+    if prepend:
+        hooks.move_to_end(h.id, last=False)
+    return h
 
 
 def _to_scalar(x):

@@ -539,3 +539,22 @@ def test_two_threads_after_fork(monkeypatch):
     if child.exitcode is None:
         child.kill()
     assert child.exitcode == 0
+
+
+def test_state_dict_hooks_prepend_as_torch():
+    def run(lib):
+        p = lib.nn.Parameter(lib.ones(2))
+        opt = lib.optim.SGD([p], lr=0.1)
+        order = []
+        for register, tag, prepend in [(opt.register_state_dict_pre_hook, "pre1", False),
+                                       (opt.register_state_dict_pre_hook, "pre2", True),
+                                       (opt.register_state_dict_post_hook, "post1", False),
+                                       (opt.register_state_dict_post_hook, "post2", True),
+                                       (opt.register_load_state_dict_pre_hook, "lpre1", False),
+                                       (opt.register_load_state_dict_pre_hook, "lpre2", True),
+                                       (opt.register_load_state_dict_post_hook, "lpost1", False),
+                                       (opt.register_load_state_dict_post_hook, "lpost2", True)]:
+            register(lambda *a, tag=tag: order.append(tag), prepend=prepend)
+        opt.load_state_dict(opt.state_dict())
+        return order
+    assert run(ember) == run(torch)
