@@ -73,9 +73,11 @@ def is_scalar(x):
     return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
 
 
-def check_tensor(x, fname, argname="input"):
+def check_tensor(x, fname, argname="input", pos=1):
+    """PyTorch's TypeError for a non-Tensor where argument `argname` (position `pos`) of
+    `fname` must be one; returns x."""
     if not isinstance(x, Tensor):
-        raise TypeError(f"{fname}(): argument '{argname}' (position 1) must be Tensor, not "
+        raise TypeError(f"{fname}(): argument '{argname}' (position {pos}) must be Tensor, not "
                         f"{type(x).__name__}")
     return x
 
@@ -196,14 +198,20 @@ def write_result(result, out, fname):
     have to record it. A named tuple of results comes back as that tuple of the outs."""
     if isinstance(result, tuple):
         if not isinstance(out, (tuple, list)) or len(out) != len(result):
-            raise TypeError(f"{fname}(): argument 'out' must be tuple of {len(result)} Tensors, "
-                            f"not {type(out).__name__}")
+            raise TypeError(f"{fname or 'function'}(): argument 'out' must be tuple of "
+                            f"{len(result)} Tensors, not {type(out).__name__}")
         written = [write_result(r, o, fname) for r, o in zip(result, out)]
         return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
     from ..autograd import grad_mode
     from .pointwise import _out   # (pointwise imports this module)
     if isinstance(out, Tensor) and grad_mode.GRAD_ENABLED[0] and (
             result.requires_grad or out.requires_grad):
-        raise RuntimeError(f"{fname}(): functions with out=... arguments don't support automatic "
-                           f"differentiation, but one of the arguments requires grad.")
+        raise RuntimeError(f"{fname + '(): ' if fname else ''}functions with out=... arguments "
+                           f"don't support automatic differentiation, but one of the arguments "
+                           f"requires grad.")
     return _out(result, out)
+
+
+def with_out(result, out, fname=None):
+    """`result`, or, when an `out=` tensor (or tuple) is given, result written into it."""
+    return result if out is None else write_result(result, out, fname)

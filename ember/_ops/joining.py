@@ -12,10 +12,8 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor
-from ..autograd import grad_mode
 from ._base import Op, apply
-from .pointwise import _out as write_out
-from ._util import wrap_dim, cast, check_same_device, dtype_name, c_type_name
+from ._util import wrap_dim, cast, check_same_device, dtype_name, c_type_name, write_result
 from .shape import as_view, reshape, atleast_1d, atleast_2d, atleast_3d
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack", "row_stack",
@@ -43,16 +41,13 @@ def _write_out(out, result, fname, exact_dtype=False):
         return result
     if not isinstance(out, Tensor):
         raise TypeError(f"{fname}(): argument 'out' must be Tensor, not {type(out).__name__}")
-    if grad_mode.is_grad_enabled() and (result.requires_grad or out.requires_grad):
-        raise RuntimeError(f"{fname}(): functions with out=... arguments don't support automatic "
-                           f"differentiation, but one of the arguments requires grad.")
     if exact_dtype and out.dtype is not result.dtype:
         raise RuntimeError(f"Expected out tensor to have dtype {c_type_name(result.dtype)}, but "
                            f"got {c_type_name(out.dtype)} instead")
     if not _dtype.can_cast(result.dtype, out.dtype):
         raise TypeError(f"torch.cat(): input types can't be cast to the desired output type "
                         f"{dtype_name(out.dtype)}")
-    return write_out(result, out)
+    return write_result(result, out, fname)
 
 
 def _is_legacy_empty(shape):

@@ -1,8 +1,10 @@
 """Matrix products: mm, bmm, mv, dot, matmul, the add-and-multiply family (addmm, addmv,
 addbmm, baddbmm, addr), einsum, tensordot, kron, cross, trace and multi_dot.
 
-The factorizations and solvers (inv, det, svd, ...) live in ``linalg_solvers.py``; the
-public ``ember.linalg`` namespace re-exports both.
+The factorizations and solvers (inv, det, svd, ...) live in ``linalg_solvers.py``, the
+triangular, LU and matrix-exponential family in ``linalg_more.py``, Householder products
+in ``linalg_householder.py`` and LDL in ``linalg_ldl.py``; the public ``ember.linalg``
+namespace re-exports them all.
 
 NumPy has no bfloat16 GEMM and computes float16 GEMMs slowly in half precision, so
 low-precision operands are multiplied in float32 and the result cast back (PyTorch
@@ -18,7 +20,8 @@ from .._tensor import Tensor
 from .._autocast import cast_before_checks
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
-from ._util import check_same_device, dtype_name, shape_str, wrap_dim, writes_out
+from ._util import check_same_device, check_tensor as _require_tensor, dtype_name, shape_str, wrap_dim, \
+    writes_out
 from .conversion import commit_inplace, inplace_source
 
 _ndarray = np.ndarray
@@ -51,12 +54,6 @@ def mH(t):
 
 def conj(t):
     return t.conj() if t.dtype.is_complex else t
-
-
-def _require_tensor(x, fname, argname, pos):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fname}(): argument '{argname}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
 
 
 def _no_bool(fname, *tensors):

@@ -24,7 +24,8 @@ from .. import _dtype
 from .._tensor import Tensor
 from .._autocast import cast_before_checks
 from ._base import Op, apply
-from ._util import check_same_device, dtype_name, write_result
+from ._util import (check_same_device, check_tensor as _require_tensor, dtype_name,
+                    with_out as _with_out)
 from .linalg import mH
 from .linalg_solvers import _check_matrix, _batch_prefix, _return_type, _eye_like, inv, solve
 
@@ -37,17 +38,6 @@ _LuFactorExResult = _return_type("linalg_lu_factor_ex", ["LU", "pivots", "info"]
 _LuResult = _return_type("linalg_lu", ["P", "L", "U"])
 _LuUnpackResult = _return_type("lu_unpack", ["P", "L", "U"])
 _LuWithInfoResult = _return_type("_lu_with_info", ["LU", "pivots", "info"])
-
-
-def _require_tensor(x, fname, argname, pos):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fname}(): argument '{argname}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
-
-
-def _with_out(result, out):
-    """result, written into the out= tensor (or tuple of tensors) when one is given."""
-    return result if out is None else write_result(result, out, "linalg")
 
 
 def _same_dtype(fname, A, B, a_name="A", b_name="B"):

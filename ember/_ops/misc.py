@@ -21,6 +21,7 @@ from .._tensor import Tensor, Size
 from ..autograd import grad_mode, forward_ad
 from ._base import Op, apply
 from ._util import wrap_dim, dtype_name, shape_str, check_tensor, ignore_fp_errors, writes_out, \
+    with_out as _with_out, check_tensor as _require_tensor, \
     restore_fp_errors
 from .pointwise import opmath
 from .conversion import commit_inplace, inplace_source, check_inplace
@@ -44,23 +45,6 @@ def _E():
     """The ember namespace (imported late: this module is loaded while it is built)."""
     import ember
     return ember
-
-
-def _with_out(result, out):
-    if out is None:
-        return result
-    if out.shape != result.shape:
-        out._data = np.empty(result._data.shape, dtype=out._data.dtype)
-    with grad_mode.no_grad():
-        commit_inplace(out, result)
-    return out
-
-
-def _require_tensor(x, fname, argname="input", pos=1):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fname}(): argument '{argname}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
-    return x
 
 
 # ---------------------------------------------------------------------------- differences
