@@ -462,7 +462,7 @@ def _keep_saved_tangents(ctx, inputs, results):
         keep += [results[i] for i in ((0,) if ctx.save_output is True else ctx.save_output)]
     for k, t in enumerate(keep):
         entry = saved[k]
-        if entry is not None and len(entry) == 8 and t._fw_tangent is not None:
+        if type(entry) is tuple and len(entry) == 8 and t._fw_tangent is not None:
             saved[k] = entry + (t._fw_tangent,)
 
 

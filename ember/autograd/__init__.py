@@ -93,7 +93,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 
 def _capture_point(t):
-    from .graph import accumulator_of
+    from .graph import accumulator_of, GradientEdge
+    if isinstance(t, GradientEdge):
+        return (t.node, t.output_nr)
     if not t._requires_grad:
         raise RuntimeError("One of the differentiated Tensors does not require grad")
     if t.grad_fn is not None:
@@ -112,7 +114,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
                          "but got: allow_unused=False.")
-    single_input = not isinstance(inputs, (list, tuple))
+    from .graph import GradientEdge
+    single_input = not isinstance(inputs, (list, tuple)) or isinstance(inputs, GradientEdge)
+    if isinstance(inputs, GradientEdge):
+        inputs = (inputs,)
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     grad_outputs = _as_tuple(grad_outputs)

@@ -17,6 +17,8 @@ import weakref
 from . import grad_mode
 from .anomaly import anomaly_enabled, check_nan
 from .._dtype import _FROM_NP
+from . import saved_hooks as _saved_hooks
+from .saved_hooks import SAVED_HOOKS as _SAVED_HOOKS
 
 _seq = itertools.count()
 
@@ -148,7 +150,10 @@ def save_tensor(t, is_output=False):
     input itself, (leaf, vc, version); anything else as its array and graph position,
     (None, vc, version, array, grad_fn, output_nr, requires_grad, is_output), since
     holding an output would make a cycle (node -> output -> node). A tuple, not an
-    object: every recorded op saves one or two of these."""
+    object: every recorded op saves one or two of these. While saved-tensor hooks are in
+    force, a HookedSave (ember/autograd/saved_hooks.py)."""
+    if _SAVED_HOOKS:
+        return _saved_hooks.pack(t)
     vc = t._vc
     if vc is None:  # give t its counter now, so later in-place ops bump this one
         vc = t._vc = [0]
@@ -161,6 +166,8 @@ def save_tensor(t, is_output=False):
 def unpack_saved(saved, node):
     """The Tensor that save_tensor kept, for node's backward; raises when it was
     modified in place since."""
+    if type(saved) is _saved_hooks.HookedSave:
+        return saved.unpack()
     leaf, vc, version = saved[0], saved[1], saved[2]
     if vc[0] != version:
         _raise_modified(saved, node)
@@ -257,6 +264,16 @@ def _add(a, b):
     return a + b
 
 
+# The engine's order among ready nodes: a leaf's AccumulateGrad as soon as it is ready
+# (its .grad, hooks and post-accumulate hooks happen as early as PyTorch's do), then the
+# most recently recorded node first.
+_LEAF_FIRST = float("-inf")
+
+
+def _rank(node):
+    return _LEAF_FIRST if type(node) is AccumulateGrad else -node._seq
+
+
 def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=True):
     """Back-propagate `root_grads` from `roots` (Tensors).
 
@@ -293,12 +310,14 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
     ready = []
     for node in set(root_nodes):
         if deps.get(node, 0) == 0:
-            heapq.heappush(ready, (-node._seq, id(node), node))
+            heapq.heappush(ready, (_rank(node), id(node), node))
 
     prev_mode = grad_mode.GRAD_ENABLED[0]
     grad_mode.GRAD_ENABLED[0] = create_graph
     capturing = _ENGINE.__dict__.setdefault("capturing", [])
     capturing.append(capture is not None)
+    tasks = _ENGINE.__dict__.setdefault("tasks", [])
+    tasks.append((next(_task_serial), deps, root_nodes, needed))
     try:
         while ready:
             _, _, node = heapq.heappop(ready)
@@ -316,6 +335,12 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                         r = fn(grads[nr])
                         if r is not None:
                             grads[nr] = r
+            if type(node) is AccumulateGrad and grads[0] is not None:
+                # a leaf's own hooks (register_hook) run before its gradient is captured
+                # (autograd.grad) or accumulated, as PyTorch's tensor pre-hooks do
+                leaf = node.variable
+                if leaf is not None and leaf._hooks and (needed is None or node in needed):
+                    grads[0] = _run_leaf_hooks(leaf, grads[0])
             if capture_index:
                 for nr in range(len(grads)):
                     for i in capture_index.get((node, nr), ()):
@@ -364,10 +389,12 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                 d = deps[fn] - 1
                 deps[fn] = d
                 if d == 0:
-                    heapq.heappush(ready, (-fn._seq, id(fn), fn))
+                    heapq.heappush(ready, (_LEAF_FIRST if type(fn) is AccumulateGrad
+                                           else -fn._seq, id(fn), fn))
     finally:
         grad_mode.GRAD_ENABLED[0] = prev_mode
         capturing.pop()
+        tasks.pop()
     if capture is not None:
         return [captured.get(i) for i in range(len(capture))]
     return None
@@ -376,6 +403,9 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
 # per thread, one entry per backward pass running (nested ones included): whether it
 # returns gradients (autograd.grad, backward(inputs=...)) rather than accumulating them
 _ENGINE = threading.local()
+
+
+_task_serial = itertools.count()
 
 
 def capturing_backward():
@@ -457,13 +487,17 @@ def _sole_owner(g):
                             and a.flags.c_contiguous)
 
 
+def _run_leaf_hooks(t, g):
+    for fn in list(t._hooks.values()):
+        r = fn(g)
+        if r is not None:
+            g = r
+    return g
+
+
 def _accumulate(t, g, create_graph, sole_owner=False):
-    hooks = t._hooks
-    if hooks:
-        for fn in list(hooks.values()):
-            r = fn(g)
-            if r is not None:
-                g = r
+    """Add gradient `g` (its leaf's hooks already run) into leaf `t`'s .grad, then run the
+    post-accumulate hooks."""
     if t._grad is None:
         if create_graph:
             t._grad = g
@@ -488,3 +522,113 @@ def warn_nonleaf_grad():
         "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
         "instead. See github.com/pytorch/pytorch/pull/30531 for more informations.",
         UserWarning, stacklevel=3)
+
+
+# --------------------------------------------------------------------------------------
+# torch.autograd.graph's public helpers
+
+from .saved_hooks import (saved_tensors_hooks, save_on_cpu,  # noqa: E402,F401
+                          disable_saved_tensors_hooks)
+
+
+class GradientEdge(tuple):
+    """(node, output_nr): where a tensor's gradient enters the graph. autograd.grad takes
+    one in place of a tensor among its inputs."""
+    __slots__ = ()
+
+    def __new__(cls, node, output_nr):
+        return tuple.__new__(cls, (node, output_nr))
+
+    node = property(lambda self: self[0])
+    output_nr = property(lambda self: self[1])
+
+    def __repr__(self):
+        return f"GradientEdge(node={self[0]!r}, output_nr={self[1]})"
+
+
+def get_gradient_edge(tensor):
+    """The GradientEdge of `tensor`: its grad_fn, or a leaf's AccumulateGrad node."""
+    if not tensor.requires_grad:
+        raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does "
+                           "not require gradients")
+    if tensor.grad_fn is not None:
+        return GradientEdge(tensor.grad_fn, tensor._output_nr)
+    return GradientEdge(accumulator_of(tensor), 0)
+
+
+def increment_version(tensor):
+    """Bump the version counter of `tensor` (or of each tensor in an iterable), as an
+    in-place change made behind autograd's back would have to."""
+    from .._tensor import Tensor
+    for t in ((tensor,) if isinstance(tensor, Tensor) else tensor):
+        if t._vc is None:
+            t._vc = [0]
+        t._vc[0] += 1
+
+
+class _MultiHandle:
+    def __init__(self, handles):
+        self.handles = handles
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _will_get_grad(task, t):
+    """Whether backward pass `task` computes a gradient for tensor `t`."""
+    _, deps, roots, needed = task
+    node = t.grad_fn if t.grad_fn is not None else t._accumulator
+    return node is not None and (node in deps or node in roots) and (needed is None or
+                                                                   node in needed)
+
+
+def register_multi_grad_hook(tensors, fn, *, mode="all"):
+    """Call `fn` once per backward pass over `tensors`: with mode "all", fn(grads) after
+    every gradient of them this pass computes is known (None for a tensor the pass does not
+    reach); with mode "any", fn(grad) with the first one computed."""
+    if mode not in ("all", "any"):
+        raise ValueError(f"Expects mode to be one of ('all', 'any') but got {mode}")
+    tensors = tuple(tensors)
+    n = len(tensors)
+    state = {"serial": None}
+
+    def make_hook(i):
+        def hook(grad):
+            stack = _ENGINE.__dict__.get("tasks")
+            task = stack[-1] if stack else None
+            serial = task[0] if task else None
+            if state["serial"] != serial:
+                state.update(serial=serial, grads=[None] * n, count=0, fired=False,
+                             expected=sum(1 for t in tensors if task and _will_get_grad(task, t)))
+            if mode == "any":
+                if not state["fired"]:
+                    state["fired"] = True
+                    fn(grad)
+                return None
+            state["grads"][i] = grad
+            state["count"] += 1
+            if state["count"] == state["expected"]:
+                grads, state["grads"] = state["grads"], [None] * n
+                fn(grads)
+            return None
+        return hook
+
+    return _MultiHandle([t.register_hook(make_hook(i)) for i, t in enumerate(tensors)
+                         if t.requires_grad])
+
+
+class allow_mutation_on_saved_tensors:
+    """torch.autograd.graph.allow_mutation_on_saved_tensors: not built in ember."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(
+            "ember.autograd.graph.allow_mutation_on_saved_tensors is not implemented: ember does "
+            "not clone saved tensors on in-place modification (clone the tensor before "
+            "modifying it instead)")

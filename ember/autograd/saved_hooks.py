@@ -1,0 +1,118 @@
+"""Hooks on saved tensors (torch.autograd.graph.saved_tensors_hooks, save_on_cpu,
+disable_saved_tensors_hooks), public as ``ember.autograd.graph.*``.
+
+While hooks are in force, every tensor an op or an ``autograd.Function`` saves for backward
+goes through ``pack_hook(tensor)`` and is stored as whatever that returns; when backward
+reads it, ``unpack_hook(packed)`` must give a Tensor back. Only the innermost hooks apply.
+As in PyTorch, pack hooks run with grad mode off, a pack hook must not modify its input in
+place, and a tensor saved through hooks is not checked for later in-place modification
+(the hooks may have copied it). Arrays an op keeps for itself rather than as saved tensors
+(a max-pooling's indices, a dropout mask) do not pass through the hooks.
+"""
+from . import grad_mode
+
+# the hooks in force, innermost last: (pack_hook, unpack_hook)
+SAVED_HOOKS = []
+# the message to raise when hooks are registered under disable_saved_tensors_hooks, or None
+_DISABLED = [None]
+
+
+class HookedSave:
+    """A tensor saved while hooks were in force: what pack_hook made of it, and the
+    unpack_hook that turns that back into a Tensor."""
+    __slots__ = ("packed", "unpack_hook")
+
+    def __init__(self, packed, unpack_hook):
+        self.packed = packed
+        self.unpack_hook = unpack_hook
+
+    def unpack(self):
+        from .._tensor import Tensor
+        t = self.unpack_hook(self.packed)
+        if not isinstance(t, Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got "
+                            f"result of type {type(t).__name__}")
+        return t
+
+
+def pack(t):
+    """Save tensor `t` through the innermost pack hook."""
+    pack_hook, unpack_hook = SAVED_HOOKS[-1]
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0]
+    version = vc[0]
+    with grad_mode.no_grad():
+        packed = pack_hook(t)
+    if vc[0] != version:
+        raise RuntimeError(
+            "A saved tensor pack hook is modifying its input in place. Tensors provided as input "
+            "to pack hook cannot be modified by in-place operations as this can lead to "
+            "unexpected side-effects. Please open an issue if you need to perform in-place "
+            "operations on the input to a pack hook.")
+    return HookedSave(packed, unpack_hook)
+
+
+class saved_tensors_hooks:
+    """Context manager: tensors saved for backward inside it are stored as
+    ``pack_hook(tensor)`` and read back as ``unpack_hook(packed)``."""
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+
+    def __enter__(self):
+        if _DISABLED[0] is not None:
+            raise RuntimeError(_DISABLED[0])
+        SAVED_HOOKS.append((self.pack_hook, self.unpack_hook))
+        return self
+
+    def __exit__(self, *exc):
+        SAVED_HOOKS.pop()
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Saved tensors are kept in CPU memory (pinned with `pin_memory` when CUDA is there)
+    and copied back to their device when backward reads them."""
+
+    def __init__(self, pin_memory=False, device_type="cuda"):
+        def pack_to_cpu(tensor):
+            if not pin_memory:
+                return tensor.device, tensor.cpu()
+            from .. import cuda
+            from .._ops.creation import empty
+            packed = empty(tensor.size(), dtype=tensor.dtype,
+                           pin_memory=cuda.is_available())
+            packed.copy_(tensor)
+            return tensor.device, packed
+
+        def unpack_from_cpu(packed):
+            device, tensor = packed
+            return tensor.to(device, non_blocking=pin_memory)
+
+        super().__init__(pack_to_cpu, unpack_from_cpu)
+
+
+class disable_saved_tensors_hooks:
+    """Context manager (or decorator) under which registering saved-tensor hooks raises
+    RuntimeError(error_message)."""
+
+    def __init__(self, error_message):
+        self.error_message = error_message
+
+    def __enter__(self):
+        self._prev = _DISABLED[0]
+        _DISABLED[0] = self.error_message
+        return self
+
+    def __exit__(self, *exc):
+        _DISABLED[0] = self._prev
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self:
+                return fn(*args, **kwargs)
+        return wrapper
