@@ -56,6 +56,7 @@ from ._ops.statistics import *  # noqa: F401,F403
 from ._ops.windows import *  # noqa: F401,F403
 from ._ops.special import *  # noqa: F401,F403
 from ._ops.complex_ops import *  # noqa: F401,F403
+from ._ops.inplace_aliases import *  # noqa: F401,F403  torch.sin_(x) ...: x.sin_()
 from . import special, fft  # noqa: F401
 from ._threads import *  # noqa: F401,F403
 from ._autocast import *  # noqa: F401,F403  autocast state: is_autocast_enabled, get_autocast_dtype ...
@@ -65,7 +66,10 @@ from .amp import autocast  # noqa: F401
 from . import linalg  # noqa: F401
 
 
-class _Layout:
+class layout:
+    """How a tensor's elements are stored (``torch.layout``): strided (dense) or a sparse
+    scheme. One object per layout; they compare by identity."""
+
     def __init__(self, name):
         self.name = name
 
@@ -73,15 +77,35 @@ class _Layout:
         return "ember." + self.name
 
 
-class _MemoryFormat(_Layout):
-    pass
+class memory_format:
+    """The order in which a dense tensor's dimensions are laid out (``torch.memory_format``)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return "ember." + self.name
 
 
-strided = _Layout("strided")
-sparse_coo = _Layout("sparse_coo")
-contiguous_format = _MemoryFormat("contiguous_format")
-channels_last = _MemoryFormat("channels_last")
-preserve_format = _MemoryFormat("preserve_format")
+strided = layout("strided")
+sparse_coo = layout("sparse_coo")
+sparse_csr = layout("sparse_csr")
+sparse_csc = layout("sparse_csc")
+sparse_bsr = layout("sparse_bsr")
+sparse_bsc = layout("sparse_bsc")
+jagged = layout("jagged")
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+preserve_format = memory_format("preserve_format")
+
+# math constants, as torch re-exports them; torch.newaxis is None, as numpy.newaxis
+import math as _math  # noqa: E402
+pi = _math.pi
+e = _math.e
+inf = _math.inf
+nan = _math.nan
+newaxis = None
 
 
 def is_tensor(obj):

@@ -192,6 +192,9 @@ class Tensor:
             if d.ndim != 4:
                 return False
             return d.transpose(0, 2, 3, 1).flags.c_contiguous
+        if memory_format is not None and getattr(memory_format, "name", "") == "channels_last_3d":
+            d = self._data
+            return d.ndim == 5 and d.transpose(0, 2, 3, 4, 1).flags.c_contiguous
         return self._data.flags.c_contiguous
 
     def data_ptr(self):

@@ -109,7 +109,8 @@ def cuda(self, device=None, non_blocking=False, memory_format=None):
 
 def _copy_in_format(x, memory_format):
     """A copy of array `x` laid out as `memory_format` asks: contiguous_format (row-major),
-    channels_last (NHWC strides for a 4-d NCHW tensor) or preserve_format (x's own
+    channels_last (NHWC strides for a 4-d NCHW tensor), channels_last_3d (NDHWC
+    for 5-d) or preserve_format (x's own
     stride order, as PyTorch keeps it for dense tensors)."""
     name = getattr(memory_format, "name", "preserve_format")
     if name == "contiguous_format":
@@ -118,6 +119,10 @@ def _copy_in_format(x, memory_format):
         if x.ndim != 4:
             raise RuntimeError("required rank 4 tensor to use channels_last format")
         return x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)
+    if name == "channels_last_3d":
+        if x.ndim != 5:
+            raise RuntimeError("required rank 5 tensor to use channels_last_3d format")
+        return x.transpose(0, 2, 3, 4, 1).copy().transpose(0, 4, 1, 2, 3)
     return x.copy(order="K")
 
 
