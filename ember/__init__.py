@@ -144,7 +144,8 @@ from .serialization import save, load  # noqa: E402
 
 def __getattr__(name):
     # these subpackages are imported on first use, keeping `import ember` fast
-    if name in ("distributions", "testing", "func", "profiler", "jit", "multiprocessing", "cpu"):
+    if name in ("distributions", "testing", "func", "profiler", "jit", "multiprocessing", "cpu",
+                "hub"):
         import importlib
         return importlib.import_module("." + name, __name__)
     if name == "vmap":  # torch.vmap is torch.func.vmap

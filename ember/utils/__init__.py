@@ -6,9 +6,9 @@ from . import dlpack   # also gives Tensor its __dlpack__ / __dlpack_device__
 
 
 def __getattr__(name):
-    # benchmark, checkpoint and tensorboard are imported on first use, keeping
+    # benchmark, checkpoint, tensorboard and model_zoo are imported on first use, keeping
     # `import ember` fast
-    if name in ("benchmark", "checkpoint", "tensorboard"):
+    if name in ("benchmark", "checkpoint", "tensorboard", "model_zoo"):
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'ember.utils' has no attribute '{name}'")

@@ -9,14 +9,13 @@ without network the error names the URL and the path to put the file at.
 """
 import enum
 import os
-import urllib.parse
 import warnings
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable
 
 from ... import nn
-from ..datasets.utils import download_url
+from ...hub import get_dir, load_state_dict_from_url  # noqa: F401  (torchvision re-exports them)
 from ..transforms import functional as TF
 from ..transforms.functional import InterpolationMode
 
@@ -101,49 +100,6 @@ class WeightsEnum(enum.Enum):
     @property
     def meta(self):
         return self.value.meta
-
-
-def get_dir():
-    """The hub folder: ``$TORCH_HOME/hub``."""
-    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.join("~", ".cache")), "torch")
-    return os.path.join(os.path.expanduser(torch_home), "hub")
-
-
-def load_state_dict_from_url(url, model_dir=None, map_location=None, progress=True,
-                             check_hash=False, file_name=None, weights_only=True):
-    """The state dict saved at `url`, from ``<hub>/checkpoints/<file name>`` (downloaded
-    there first when missing). With `check_hash`, a downloaded file's SHA-256 must begin
-    with the 8+ hex digits after the last '-' in its name; as in torch.hub, a file already
-    in the cache is trusted (so a user's own file may be placed there)."""
-    from ... import load
-    model_dir = model_dir or os.path.join(get_dir(), "checkpoints")
-    filename = file_name or os.path.basename(urllib.parse.urlparse(url).path)
-    cached_file = os.path.join(model_dir, filename)
-    if not os.path.exists(cached_file):
-        try:
-            download_url(url, model_dir, filename)
-        except RuntimeError as err:
-            raise RuntimeError(f"Pretrained weights are not available offline: {err}") from None
-        if check_hash:
-            _check_hash_prefix(cached_file, filename)
-    return load(cached_file, map_location=map_location, weights_only=weights_only)
-
-
-def _check_hash_prefix(path, filename):
-    import hashlib
-    import re
-    match = re.search(r"-([a-f0-9]{8,})\.", filename)
-    if match is None:
-        return
-    sha = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            sha.update(chunk)
-    if not sha.hexdigest().startswith(match.group(1)):
-        os.remove(path)
-        raise RuntimeError(f'invalid hash value (expected "{match.group(1)}", got '
-                           f'"{sha.hexdigest()}") for {path}')
 
 
 def resolve_weights(weights_enum, weights, kwargs, legacy_default):
