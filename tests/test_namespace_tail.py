@@ -89,3 +89,193 @@ def test_inplace_function_errors():
     check(lambda L, x: L.sqrt_(x), np.arange(3))  # int tensor: result type can't be cast
     check(lambda L, x, m, v: L.addmv_(x, m, v, beta=0.5, alpha=2), f32(3), f32(3, 4), f32(4))
     check(lambda L, x: L.as_strided_(x, (2, 2), (1, 2)), f32(6))
+
+
+# ---------------------------------------------------------------------------- torch-level nn functions
+
+def _targets(*s):
+    return np.sign(rng.standard_normal(s)).astype(np.float32)
+
+
+LOSSES = [
+    ("bce_logits", lambda L, x, y, w, pw: L.binary_cross_entropy_with_logits(x, y, w, pw, 2),
+     [Grad(f32(3, 4)), rng.random((3, 4)).astype(np.float32), pos(4), pos(4)]),
+    ("bce_logits-default", lambda L, x, y: L.binary_cross_entropy_with_logits(x, y),
+     [Grad(f32(3, 4)), rng.random((3, 4)).astype(np.float32)]),
+    ("cosine_embedding", lambda L, a, b, y: L.cosine_embedding_loss(a, b, y, 0.1, 0),
+     [Grad(f32(3, 4)), Grad(f32(3, 4)), _targets(3)]),
+    ("kl_div", lambda L, x, y: L.kl_div(x, y), [Grad(f32(3, 4)), pos(3, 4)]),
+    ("kl_div-log_target", lambda L, x, y: L.kl_div(x, y, 2, log_target=True),
+     [Grad(f32(3, 4)), Grad(f32(3, 4))]),
+    ("hinge_embedding", lambda L, x, y: L.hinge_embedding_loss(x, y, 0.5), [Grad(f32(6)),
+                                                                           _targets(6)]),
+    ("margin_ranking", lambda L, a, b, y: L.margin_ranking_loss(a, b, y, 0.2, 0),
+     [Grad(f32(5)), Grad(f32(5)), _targets(5)]),
+    ("poisson_nll", lambda L, x, y: L.poisson_nll_loss(x, y, True, True, 1e-8, 1),
+     [Grad(f32(3, 4)), pos(3, 4) * 3]),
+    ("poisson_nll-rate", lambda L, x, y: L.poisson_nll_loss(x, y, False, False, 1e-6, 2),
+     [Grad(pos(3, 4)), pos(3, 4)]),
+    ("triplet_margin", lambda L, a, p, n: L.triplet_margin_loss(a, p, n, 1.0, 2.0, 1e-6, True, 1),
+     [Grad(f32(3, 4)), Grad(f32(3, 4)), Grad(f32(3, 4))]),
+    ("bad-reduction", lambda L, x, y: L.hinge_embedding_loss(x, y, 1.0, 5), [f32(3), _targets(3)]),
+]
+
+
+@pytest.mark.parametrize("name,fn,inputs", LOSSES, ids=[c[0] for c in LOSSES])
+def test_torch_level_loss(name, fn, inputs):
+    check(fn, *inputs)
+
+
+def test_ctc_loss_torch_level():
+    lp = np.log(rng.dirichlet(np.ones(5), size=(6, 2))).astype(np.float32)
+    targets = np.array([[1, 2, 3], [2, 4, 0]])
+    for red in (0, 1, 2):
+        check(lambda L, x, t: L.ctc_loss(x, t, [6, 5], [3, 2], 0, red), Grad(lp), targets,
+              rtol=1e-4, atol=1e-5)
+    check(lambda L, x, t, il, tl: L.ctc_loss(x, t, il, tl), Grad(lp), targets, np.array([6, 6]),
+          np.array([3, 2]), rtol=1e-4, atol=1e-5)
+
+
+LAYERS = [
+    ("constant_pad_nd", lambda L, x: L.constant_pad_nd(x, [1, 2, 0, 1], 3.5), [Grad(f32(2, 3))]),
+    ("constant_pad_nd-crop", lambda L, x: L.constant_pad_nd(x, [-1, 1]), [Grad(f32(2, 3))]),
+    ("convolution-2d", lambda L, x, w, b: L.convolution(x, w, b, [1, 2], [1, 0], [1, 1], False,
+                                                        [0, 0], 1),
+     [Grad(f32(1, 2, 5, 5)), Grad(f32(4, 2, 3, 3)), Grad(f32(4))]),
+    ("convolution-1d-groups", lambda L, x, w: L.convolution(x, w, None, [1], [2], [2], False,
+                                                            [0], 2),
+     [Grad(f32(2, 4, 7)), Grad(f32(6, 2, 3))]),
+    ("convolution-transposed", lambda L, x, w, b: L.convolution(x, w, b, [2, 2], [1, 1], [1, 1],
+                                                                True, [1, 0], 1),
+     [Grad(f32(1, 2, 3, 4)), Grad(f32(2, 3, 3, 3)), Grad(f32(3))]),
+    ("convolution-bad-weight", lambda L, x, w: L.convolution(x, w, None, [1], [0], [1], False,
+                                                             [0], 1),
+     [f32(1, 2, 5), f32(2, 5)]),
+    ("conv_tbc", lambda L, x, w, b: L.conv_tbc(x, w, b, 1),
+     [Grad(f32(6, 2, 3)), Grad(f32(3, 3, 4)), Grad(f32(4))]),
+    ("conv_tbc-bad", lambda L, x, w, b: L.conv_tbc(x, w, b), [f32(6, 2, 3), f32(3, 2, 4), f32(4)]),
+    ("grid_sampler", lambda L, x, g: L.grid_sampler(x, g, 0, 1, False),
+     [Grad(f32(1, 2, 4, 4)), Grad(np.tanh(f32(1, 3, 3, 2)))]),
+    ("grid_sampler_2d-nearest", lambda L, x, g: L.grid_sampler_2d(x, g, 1, 0, True),
+     [Grad(f32(1, 2, 4, 4)), np.tanh(f32(1, 3, 3, 2))]),
+    ("grid_sampler_3d", lambda L, x, g: L.grid_sampler_3d(x, g, 0, 2, True),
+     [Grad(f32(1, 1, 3, 3, 3)), Grad(np.tanh(f32(1, 2, 2, 2, 3)))]),
+    ("affine_grid_generator", lambda L, t: L.affine_grid_generator(t, [2, 1, 3, 4], False),
+     [Grad(f32(2, 2, 3))]),
+    ("max_pool1d_with_indices", lambda L, x: L.max_pool1d_with_indices(x, [2]), [Grad(f32(2, 3, 7))]),
+    ("max_pool1d_with_indices-args", lambda L, x: L.max_pool1d_with_indices(x, 3, 2, 1, 1, True),
+     [Grad(f32(2, 3, 8))]),
+    ("native_layer_norm", lambda L, x, w, b: L.native_layer_norm(x, [3, 4], w, b, 1e-5),
+     [Grad(f32(2, 3, 4)), Grad(f32(3, 4)), Grad(f32(3, 4))]),
+    ("native_batch_norm-train", lambda L, x, w, b: L.native_batch_norm(x, w, b, None, None, True,
+                                                                       0.1, 1e-5),
+     [Grad(f32(4, 3, 2)), Grad(f32(3)), Grad(f32(3))]),
+    ("native_batch_norm-eval", lambda L, x, m, v: L.native_batch_norm(x, None, None, m, v, False,
+                                                                      0.1, 1e-5),
+     [Grad(f32(4, 3)), f32(3), pos(3)]),
+    ("native_group_norm", lambda L, x, w, b: L.native_group_norm(x, w, b, 2, 4, 3, 2, 1e-5),
+     [Grad(f32(2, 4, 3)), Grad(f32(4)), Grad(f32(4))]),
+    ("native_dropout-eval", lambda L, x: L.native_dropout(x, 0.3, False), [Grad(f32(3, 4))]),
+    ("native_norm", lambda L, x: L.native_norm(x), [f32(3)]),
+    ("rnn_tanh_cell", lambda L, x, h, wi, wh, bi, bh: L.rnn_tanh_cell(x, h, wi, wh, bi, bh),
+     [Grad(f32(2, 3)), Grad(f32(2, 4)), Grad(f32(4, 3)), Grad(f32(4, 4)), Grad(f32(4)),
+      Grad(f32(4))]),
+    ("rnn_relu_cell", lambda L, x, h, wi, wh: L.rnn_relu_cell(x, h, wi, wh),
+     [Grad(f32(2, 3)), Grad(f32(2, 4)), Grad(f32(4, 3)), Grad(f32(4, 4))]),
+    ("lstm_cell", lambda L, x, h, c, wi, wh, bi, bh: L.lstm_cell(x, [h, c], wi, wh, bi, bh),
+     [Grad(f32(2, 3)), Grad(f32(2, 4)), Grad(f32(2, 4)), Grad(f32(16, 3)), Grad(f32(16, 4)),
+      Grad(f32(16)), Grad(f32(16))]),
+    ("gru_cell", lambda L, x, h, wi, wh, bi, bh: L.gru_cell(x, h, wi, wh, bi, bh),
+     [Grad(f32(2, 3)), Grad(f32(2, 4)), Grad(f32(12, 3)), Grad(f32(12, 4)), Grad(f32(12)),
+      Grad(f32(12))]),
+]
+
+
+@pytest.mark.parametrize("name,fn,inputs", LAYERS, ids=[c[0] for c in LAYERS])
+def test_torch_level_layer(name, fn, inputs):
+    check(fn, *inputs, rtol=1e-4, atol=1e-5)
+
+
+def test_native_dropout_train():
+    for L in (torch, ember):
+        x = L.ones(200, 50)
+        out, mask = L.native_dropout(x, 0.25, True)
+        assert mask.dtype == L.bool and out.shape == x.shape
+        kept = float(mask.float().mean())
+        assert 0.7 < kept < 0.8
+        assert L.equal(out, mask.float() / 0.75)
+        out, mask = L.native_dropout(x, 0.25, None)   # None counts as training
+        assert not bool(mask.all())
+
+
+def _rnn_params(gates, in_size, hidden, layers, bidir, bias, proj=0):
+    params = []
+    for layer in range(layers):
+        for _ in range(2 if bidir else 1):
+            real = proj or hidden
+            layer_in = in_size if layer == 0 else real * (2 if bidir else 1)
+            params += [Grad(f32(gates * hidden, layer_in) / 2), Grad(f32(gates * hidden, real) / 2)]
+            if bias:
+                params += [Grad(f32(gates * hidden) / 2), Grad(f32(gates * hidden) / 2)]
+            if proj:
+                params.append(Grad(f32(proj, hidden) / 2))
+    return params
+
+
+@pytest.mark.parametrize("name,gates", [("rnn_tanh", 1), ("rnn_relu", 1), ("gru", 3),
+                                        ("lstm", 4)])
+@pytest.mark.parametrize("layers,bidir,bias,batch_first", [(1, False, True, False),
+                                                          (2, True, False, True)])
+def test_torch_level_rnn(name, gates, layers, bidir, bias, batch_first):
+    dirs = 2 if bidir else 1
+    params = _rnn_params(gates, 3, 4, layers, bidir, bias)
+    x = Grad(f32(2, 5, 3) if batch_first else f32(5, 2, 3))
+    h = Grad(f32(layers * dirs, 2, 4))
+    if name == "lstm":
+        c = Grad(f32(layers * dirs, 2, 4))
+        check(lambda L, x, h, c, *p: L.lstm(x, (h, c), p, bias, layers, 0.0, False, bidir,
+                                            batch_first), x, h, c, *params, rtol=1e-4, atol=1e-5)
+    else:
+        check(lambda L, x, h, *p: getattr(L, name)(x, h, p, bias, layers, 0.0, False, bidir,
+                                                  batch_first), x, h, *params,
+              rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections")  # torch's oneDNN notice
+def test_torch_level_lstm_projection_and_packed():
+    params = _rnn_params(4, 3, 5, 1, False, True, proj=2)
+    check(lambda L, x, h, c, *p: L.lstm(x, (h, c), p, True, 1, 0.0, False, False, False),
+          Grad(f32(4, 2, 3)), Grad(f32(1, 2, 2)), Grad(f32(1, 2, 5)), *params,
+          rtol=1e-4, atol=1e-5)
+    params = _rnn_params(3, 3, 4, 1, False, True)
+    # packed: 3 sequences of lengths 3, 2, 1 -> batch_sizes [3, 2, 1]
+    check(lambda L, d, bs, h, *p: L.gru(d, bs, h, p, True, 1, 0.0, False, False),
+          Grad(f32(6, 3)), np.array([3, 2, 1]), Grad(f32(1, 3, 4)), *params,
+          rtol=1e-4, atol=1e-5)
+
+
+def test_embedding_bag_torch_level():
+    w = f32(6, 3)
+    idx = np.array([0, 2, 4, 1, 2, 5])
+    off = np.array([0, 2, 2])
+    for mode in (0, 1, 2):
+        check(lambda L, w, i, o: L.embedding_bag(w, i, o, False, mode), Grad(w), idx, off)
+    check(lambda L, w, i, o: L.embedding_bag(w, i, o, False, 1, False, None, False, 2),
+          Grad(w), idx, off)
+    check(lambda L, w, i, o, s: L.embedding_bag(w, i, o, False, 0, False, s), Grad(w), idx, off,
+          Grad(f32(6)))
+
+
+def test_embedding_renorm_():
+    def fn(L, w, i):
+        w = w.clone()
+        out = L.embedding_renorm_(w, i, 1.0, 2.0)
+        assert out is w
+        return w
+    check(fn, f32(5, 3) * 2, np.array([0, 2, 2, 4]), grad=False)
+
+
+def test_tensor_prelu_hardshrink():
+    check(lambda L, x, w: x.prelu(w), Grad(f32(2, 3, 4)), Grad(f32(3)))
+    check(lambda L, x: x.hardshrink(), Grad(f32(3, 4)))
+    check(lambda L, x: x.hardshrink(0.3), Grad(f32(3, 4)))
