@@ -12,4 +12,6 @@ from .rprop import Rprop
 from .asgd import ASGD
 from .lbfgs import LBFGS
 from .sparse_adam import SparseAdam
+from .adafactor import Adafactor
+from .muon import Muon
 from . import lr_scheduler, swa_utils
