@@ -57,7 +57,7 @@ def alpha_dropout(input, p, train):
 
 
 def feature_dropout(input, p, train):
-    return F.dropout2d(input, p, train) if input.dim() == 4 else F.dropout1d(input, p, train)
+    return _aten_feature_dropout(input, p, train, False)
 
 
 def relu_(input):
@@ -472,3 +472,36 @@ __all__ += ["binary_cross_entropy_with_logits", "cosine_embedding_loss", "kl_div
 # Tensor methods that are nn.functional ops (x.prelu(w), x.hardshrink(lambd))
 Tensor.prelu = F.prelu
 Tensor.hardshrink = F.hardshrink
+
+
+# dropout and rrelu spellings that only torch.* has (ATen's: feature noise is one draw per
+# (N, C) plane for any input of 2 or more dims)
+__all__ += ["feature_alpha_dropout", "feature_alpha_dropout_", "alpha_dropout_",
+            "feature_dropout_", "rrelu_"]
+
+
+def _aten_feature_dropout(input, p, train, inplace):
+    from ._ops.layers import feature_dropout as _feature
+    if train and p != 0 and input.numel() and input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return _feature(input, p, train, inplace, max(input.dim(), 2))
+
+
+def feature_dropout_(input, p, train):
+    return _aten_feature_dropout(input, p, train, True)
+
+
+def feature_alpha_dropout(input, p, train):
+    return F.feature_alpha_dropout(input, p, train)
+
+
+def feature_alpha_dropout_(input, p, train):
+    return F.feature_alpha_dropout(input, p, train, inplace=True)
+
+
+def alpha_dropout_(input, p, train):
+    return F.alpha_dropout(input, p, train, inplace=True)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
+    return F.rrelu(input, lower, upper, training, inplace=True)

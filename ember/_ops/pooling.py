@@ -11,7 +11,8 @@ from itertools import product
 
 import numpy as np
 
-from .._backend import array_namespace, cupy_kernels, like, strided_view, ufunc_at
+from .._backend import array_namespace, cupy_kernels, like, meta_backend, strided_view, \
+    ufunc_at
 from .._tensor import Tensor
 from ._base import Op, apply
 from .conv import _over_batch
@@ -131,6 +132,9 @@ def _max_pool(xp, x, k, s, p, d, out):
     """(maximum, flat input index of the first maximum) of each window of x."""
     nd = len(k)
     sp = x.shape[2:]
+    if type(x) is meta_backend.MetaArray:   # the meta device: only the shapes
+        shape = x.shape[:2] + tuple(out)
+        return meta_backend.empty(shape, x.dtype), meta_backend.empty(shape, np.int64)
     fill = -np.inf if x.dtype.kind in "fV" else np.iinfo(x.dtype).min
     win = _windows(_padded(x, p, out, k, s, d, fill), k, s, d, out)
     vals, arg = _window_max(xp, win, k)
@@ -478,3 +482,138 @@ def lp_pool(nd, input, norm_type, kernel_size, stride=None, ceil_mode=False):
     out = avg_pool(nd, input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
     from .pointwise import sign, relu
     return (sign(out) * relu(out.abs())).mul(math.prod(k)).pow(1.0 / norm_type)
+
+
+# ---------------------------------------------------------------------------- fractional
+
+def _fractional_starts(xp, u, n, k, o):
+    """Window starts of fractional max pooling along one dim (Graham, 2014): with
+    alpha = (n - k) / (o - 1), window i starts at floor((i + u) alpha) - floor(u alpha) and
+    the last one at n - k, so the o windows of size k span the input from edge to edge.
+    u (N, C) are the plane's samples in [0, 1); the arithmetic runs in u's dtype, as
+    PyTorch's, so the same samples give the same windows. Returns int64 (N, C, o)."""
+    starts = xp.full(u.shape + (o,), n - k, dtype=np.int64)
+    if o > 1:
+        dt = u.dtype
+        alpha = dt.type(n - k) / dt.type(o - 1)
+        i = xp.arange(o - 1).astype(dt)
+        scaled = ((i + u[..., None]).astype(dt) * alpha).astype(dt)
+        first = (u * alpha).astype(dt)
+        starts[..., :o - 1] = (xp.floor(scaled.astype(np.float64)).astype(np.int64) -
+                               xp.floor(first.astype(np.float64)).astype(np.int64)[..., None])
+    return starts
+
+
+class FractionalMaxPool(Op):
+    """Max over pseudo-random windows of size k whose starts `_fractional_starts` draws
+    from per-plane samples; returns (values, flat input index of each maximum). Backward
+    scatter-adds grad to those indices (windows may overlap, so indices can repeat)."""
+    _name = "FractionalMaxPool2DBackward0"
+    nondiff_outputs = (1,)
+
+    @staticmethod
+    def forward(ctx, x, samples, k, out):
+        xp = ctx.xp
+        nd = len(k)
+        N, C = x.shape[:2]
+        sp = x.shape[2:]
+        ctx.in_shape = x.shape
+        es = [math.prod(sp[i + 1:]) for i in range(nd)]   # element strides of the dims
+        # PyTorch's sample order: 2-D (width, height), 3-D (time, height, width)
+        order = (1, 0) if nd == 2 else tuple(range(nd))
+        flat = xp.zeros((N, C) + tuple(out) + tuple(k), dtype=np.int64)
+        for i in range(nd):
+            st = _fractional_starts(xp, samples[:N, :, order[i]], sp[i], k[i], out[i])
+            pos = st.reshape((N, C) + tuple(out[j] if j == i else 1 for j in range(nd)) +
+                             (1,) * nd)
+            tap = xp.arange(k[i], dtype=np.int64).reshape(
+                (1, 1) + (1,) * nd + tuple(k[j] if j == i else 1 for j in range(nd)))
+            flat = flat + (pos + tap) * es[i]
+        K = math.prod(k)
+        flat = flat.reshape((N, C) + tuple(out) + (K,))
+        vals = xp.take_along_axis(x.reshape(N, C, -1), flat.reshape(N, C, -1), axis=2)
+        vals = vals.reshape(flat.shape)
+        arg = xp.argmax(vals, axis=-1)          # the first maximum, as PyTorch's scan
+        if vals.dtype.kind == "f" or vals.dtype.name == "bfloat16":
+            nan = xp.isnan(vals)
+            if nan.any():   # PyTorch's scan keeps the last NaN of a window
+                last_nan = K - 1 - xp.argmax(nan[..., ::-1], axis=-1)
+                arg = xp.where(nan.any(axis=-1), last_nan, arg)
+        idx = xp.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+        best = xp.take_along_axis(vals, arg[..., None], axis=-1)[..., 0]
+        ctx.indices = idx
+        return xp.ascontiguousarray(best), xp.ascontiguousarray(idx)
+
+    @staticmethod
+    def backward(ctx, grad, _unused=None):
+        return pool_scatter(grad, ctx.indices, ctx.in_shape, False)
+
+
+_FRACTIONAL_DIM_NAMES = {2: ("height", "width"), 3: ("time", "height", "width")}
+
+
+def fractional_max_pool(nd, input, kernel_size, output_size=None, output_ratio=None,
+                        return_indices=False, _random_samples=None):
+    """Fractional max pooling (nn.functional.fractional_max_pool2d/3d): output_size, or
+    output_ratio r giving int(n r) per dim; the windows' pseudo-random starts come from
+    `_random_samples` (N, C, nd) in [0, 1), drawn with ember.rand when not given."""
+    fname = f"fractional_max_pool{nd}d"
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{fname} requires specifying either an output_size or an "
+                         f"output_ratio")
+    if input.dim() not in (nd + 1, nd + 2):
+        if input.dim() <= nd and _random_samples is None:   # PyTorch reads the channels
+            n = input.dim()
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-max(n, 1)}, {max(n, 1) - 1}], but got {-nd - 1})")
+        raise RuntimeError(f"{fname}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: "
+                           f"{shape_str(input.shape)}")
+    if output_size is None:
+        if nd == 2 and not isinstance(output_ratio, (tuple, list)):   # (PyTorch takes len())
+            raise TypeError(f"object of type '{type(output_ratio).__name__}' has no len()")
+        if nd == 2 and len(output_ratio) > 2:
+            raise ValueError("fractional_max_pool2d requires output_ratio to either be a "
+                             "single Int or tuple of Ints.")
+        ratio = (tuple(output_ratio) if isinstance(output_ratio, (tuple, list))
+                 else (output_ratio,) * nd)
+        output_size = [int(input.shape[-nd + i] * ratio[i]) for i in range(nd)]
+    out = _tuple(output_size, nd)
+    k = _tuple(kernel_size, nd)
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    if _random_samples is None:
+        from .creation import rand
+        _random_samples = rand(x.shape[0], x.shape[1], nd, dtype=input.dtype,
+                               device=input.device)
+    samples = _random_samples
+    if not (input.dtype.is_floating_point):
+        raise NotImplementedError(f'"{fname}_out_frame" not implemented for '
+                                  f"'{input.dtype.name.capitalize()}'")
+    if samples.dtype != input.dtype:
+        raise RuntimeError("Expect _random_samples to have the same dtype as input")
+    if samples.dim() != 3:
+        raise RuntimeError(f"Expect _random_samples to have 3 dimensions, got {samples.dim()}")
+    if samples.shape[2] != nd:
+        raise RuntimeError(f"Expect _random_samples.size(2) equals to {nd}; got "
+                           f"{samples.shape[2]}.")
+    if samples.shape[1] != x.shape[1]:
+        raise RuntimeError("Expect _random_samples.size(1) equals to input channel size.")
+    if samples.shape[0] < x.shape[0]:
+        raise RuntimeError("Expect _random_samples.size(0) no less then input batch size.")
+    where = f"{fname}()" if nd == 2 else "fractional_max_pool3d_out()"
+    for i, dim in enumerate(_FRACTIONAL_DIM_NAMES[nd]):
+        if k[i] <= 0:   # PyTorch returns -inf for empty windows; ember refuses them
+            raise RuntimeError(f"{where}: kernel_size must be greater than zero, but got "
+                               f"{kernel_size}")
+        if out[i] + k[i] - 1 > x.shape[2 + i]:
+            raise RuntimeError(f"{where}: pool {dim} {k[i]} too large relative to input "
+                               f"{dim} {x.shape[2 + i]}")
+    if samples.device != input.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
+                           f"least two devices, {input.device} and {samples.device}!")
+    vals, idx = apply(FractionalMaxPool, (x,), (x._data,), samples._data, k, out)
+    if vals.grad_fn is not None:
+        vals.grad_fn._name = f"FractionalMaxPool{nd}DBackward0"
+    if unbatched:
+        vals, idx = vals.squeeze(0), idx.squeeze(0)
+    return (vals, idx) if return_indices else vals

@@ -139,6 +139,53 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     return softmax(-input, dim, dtype=dtype)
 
 
+# in-place spellings (F.elu_ ...): the activation written into its input
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def threshold_(input, threshold, value):
+    return _inplace_result(input, where(input > threshold, input, value), True)
+
+
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+    r"""Sample from the Gumbel-softmax (Concrete) distribution: softmax((logits + g) / tau)
+    along dim, g = -log(E) with E ~ Exponential(1) (standard Gumbel noise). With hard=True
+    the result is the one-hot vector of the sample's argmax in the forward pass, with the
+    soft sample's gradient (straight-through: y_hard - y_soft.detach() + y_soft)."""
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    from .._ops.creation import empty_like
+    gumbels = -empty_like(logits).exponential_().log()
+    y_soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.argmax(dim, keepdim=True)
+    from .._ops.creation import zeros_like
+    y_hard = zeros_like(logits).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
 # ---------------------------------------------------------------------------- dropout
 
 def dropout(input, p=0.5, training=True, inplace=False):
@@ -157,15 +204,36 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
     return feature_dropout(input, p, training, inplace, 5)
 
 
-def alpha_dropout(input, p=0.5, training=False, inplace=False):
-    if not training or p == 0:
+def _alpha_dropout(input, p, training, inplace, feature):
+    r"""Alpha dropout (Klambauer et al., 2017), which keeps SELU's zero mean and unit
+    variance: a dropped unit becomes alpha' = -scale * alpha = -1.7581 instead of 0, then
+    y = a (x m + alpha' (1 - m)) + b with m ~ Bernoulli(1 - p),
+    a = ((1 - p)(1 + p alpha'^2))^(-1/2) and b = -a alpha' p. `feature` draws one m per
+    (N, C) plane (whole channels), as FeatureAlphaDropout."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0 or input.numel() == 0:
         return input
+    if feature and input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    if p == 1:   # every unit dropped: zeros (times the input, so NaNs stay, as PyTorch's)
+        return _inplace_result(input, input * 0.0, inplace)
     alpha_p = -1.7580993408473766
+    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2) if feature else input.shape
     from .._ops.creation import rand
-    keep = (rand(input.shape, dtype=input.dtype) >= p).to(input.dtype)
+    keep = (rand(shape, dtype=input.dtype, device=input.device) >= p).to(input.dtype)
     a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
     b = -a * alpha_p * p
     return _inplace_result(input, (input * keep + alpha_p * (1 - keep)) * a + b, inplace)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    return _alpha_dropout(input, p, training, inplace, feature=False)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels: each (N, C) plane is kept or set to alpha' as one."""
+    return _alpha_dropout(input, p, training, inplace, feature=True)
 
 
 # ---------------------------------------------------------------------------- losses
@@ -430,6 +498,35 @@ def _pool_fns(nd):
  max_unpool2d, lp_pool2d) = _pool_fns(2)
 (max_pool3d, max_pool3d_with_indices, avg_pool3d, adaptive_avg_pool3d, adaptive_max_pool3d,
  max_unpool3d, lp_pool3d) = _pool_fns(3)
+
+
+def _with_indices_fns(nd):
+    def adaptive_max_with_indices(input, output_size, return_indices=False):
+        """Adaptive max pooling that returns (values, indices) whatever return_indices says."""
+        return _P.adaptive_pool(nd, input, output_size, "max", True)
+
+    def fractional_max_pool_with_indices(input, kernel_size, output_size=None,
+                                         output_ratio=None, return_indices=False,
+                                         _random_samples=None):
+        """Fractional max pooling that returns (values, indices)."""
+        return _P.fractional_max_pool(nd, input, kernel_size, output_size, output_ratio, True,
+                                      _random_samples)
+
+    def fractional_max_pool(input, kernel_size, output_size=None, output_ratio=None,
+                            return_indices=False, _random_samples=None):
+        """Max over k-sized windows at pseudo-random, increasing starts that cover the input
+        (Graham, "Fractional Max-Pooling", 2014); output_size, or output_ratio r giving
+        int(n r) per spatial dim. `_random_samples` (N, C, nd) in [0, 1) fix the windows."""
+        return _P.fractional_max_pool(nd, input, kernel_size, output_size, output_ratio,
+                                      return_indices, _random_samples)
+    return adaptive_max_with_indices, fractional_max_pool_with_indices, fractional_max_pool
+
+
+adaptive_max_pool1d_with_indices = _with_indices_fns(1)[0]
+(adaptive_max_pool2d_with_indices, fractional_max_pool2d_with_indices,
+ fractional_max_pool2d) = _with_indices_fns(2)
+(adaptive_max_pool3d_with_indices, fractional_max_pool3d_with_indices,
+ fractional_max_pool3d) = _with_indices_fns(3)
 
 
 # ---------------------------------------------------------------------------- normalization

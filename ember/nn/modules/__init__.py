@@ -19,3 +19,5 @@ from .channelshuffle import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
+from .cross_map_lrn import *  # noqa: F401,F403
+from .adaptive import *  # noqa: F401,F403
