@@ -290,8 +290,17 @@ def tensor_repr(t, tensor_contents=None, header=""):
     default = _dtype.get_default_dtype()
     has_default_dtype = dt in (default, _dtype.default_complex_dtype(), _dtype.int64,
                                _dtype.bool)
-    arr = t._cpu_array()
-    if arr.size == 0:
+    if dev.type == "meta":   # no values: the shape and the dtype stand for them
+        suffixes.append(f"size={tuple(t.shape)}")
+        if dt is not default:
+            suffixes.append(f"dtype={dt}")
+        body = "..." if tensor_contents is None else tensor_contents
+        arr = None
+    else:
+        arr = t._cpu_array()
+    if arr is None:
+        pass
+    elif arr.size == 0:
         # explicit shape unless it is (0,), as NumPy does; no values imply the dtype
         if arr.ndim != 1:
             suffixes.append(f"size={tuple(arr.shape)}")

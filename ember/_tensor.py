@@ -12,12 +12,15 @@ import numpy as np
 from . import _dtype
 from ._device import CPU, device as _device_cls
 from ._backend import MULTI_GPU as _MULTI_GPU
+from ._backend.meta_backend import MetaArray as _MetaArray
 from .autograd import grad_mode
 from .autograd.graph import RemovableHandle, run_backward, warn_nonleaf_grad
 
 _ndarray = np.ndarray
 _FROM_NP = _dtype._FROM_NP
 _CUDA_DEVICES = {}   # GPU index -> its device object
+_META = _device_cls("meta")
+_NO_DATA = "Cannot copy out of meta tensor; no data!"
 
 
 class Size(tuple):
@@ -118,6 +121,8 @@ class Tensor:
         data = self._data
         if type(data) is _ndarray:
             return CPU
+        if type(data) is _MetaArray:
+            return _META
         # one device object per GPU, as CPU is one (reading data.device builds a CuPy
         # Device; on a one-GPU machine every array is on cuda:0)
         i = data.device.id if _MULTI_GPU[0] else 0
@@ -161,12 +166,17 @@ class Tensor:
 
     def stride(self, dim=None):
         item = self._data.itemsize
-        st = tuple(s // item for s in self._data.strides)
+        if type(self._data) is _MetaArray:   # no memory to lay out: PyTorch's contiguous strides
+            st = _contiguous_strides(self._data.shape)
+        else:
+            st = tuple(s // item for s in self._data.strides)
         if dim is None:
             return st
         return st[self._wrap_dim(dim)]
 
     def storage_offset(self):
+        if type(self._data) is _MetaArray:
+            return 0
         if type(self._data) is not _ndarray:   # a CuPy array: views keep their root in .base
             # (but CuPy's as_strided views do not: start from the array of the tensor's base)
             root = self._data if self._base is None else self._base._data
@@ -195,11 +205,15 @@ class Tensor:
         if memory_format is not None and getattr(memory_format, "name", "") == "channels_last_3d":
             d = self._data
             return d.ndim == 5 and d.transpose(0, 2, 3, 4, 1).flags.c_contiguous
+        if type(self._data) is _MetaArray:
+            return True   # meta tensors report contiguous strides (see meta_backend)
         return self._data.flags.c_contiguous
 
     def data_ptr(self):
         if type(self._data) is _ndarray:
             return self._data.__array_interface__["data"][0]
+        if type(self._data) is _MetaArray:
+            return 0
         return self._data.data.ptr
 
     def is_floating_point(self):
@@ -218,7 +232,7 @@ class Tensor:
 
     @property
     def is_meta(self):
-        return False
+        return type(self._data) is _MetaArray
 
     @property
     def layout(self):
@@ -237,6 +251,8 @@ class Tensor:
 
     def _type_name(self):
         legacy = self.dtype._legacy or self.dtype.name
+        if type(self._data) is _MetaArray:
+            return "torch.meta." + legacy
         return ("torch.cuda." if self.is_cuda else "torch.") + legacy
 
     def type(self, dtype=None, non_blocking=False, **kwargs):
@@ -400,7 +416,7 @@ class Tensor:
         return tensor_repr(self, tensor_contents=tensor_contents)
 
     def __format__(self, spec):
-        if self._data.ndim == 0:
+        if self._data.ndim == 0 and type(self._data) is not _MetaArray:
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 
@@ -420,6 +436,8 @@ class Tensor:
     def __bool__(self):
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        if type(self._data) is _MetaArray:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return bool(self._data.reshape(()))
 
     def _python_scalar(self):
@@ -469,6 +487,8 @@ class Tensor:
     def _cpu_array(self):
         if type(self._data) is _ndarray:
             return self._data
+        if type(self._data) is _MetaArray:
+            raise NotImplementedError(_NO_DATA)
         from ._backend import cuda_backend
         return cuda_backend().asnumpy(self._data)
 
@@ -500,6 +520,8 @@ class Tensor:
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to "
                                f"Scalar")
+        if type(self._data) is _MetaArray:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         v = self._cpu_array().reshape(()).item()
         if self.dtype is _dtype.bfloat16:
             v = float(v)
@@ -518,9 +540,19 @@ class Tensor:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
         if type(self._data) is not _ndarray:
-            raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to "
-                            "copy the tensor to host memory first.")
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                            f"Tensor.cpu() to copy the tensor to host memory first.")
         return self._data
+
+
+def _contiguous_strides(shape):
+    """Row-major strides in elements of `shape` (PyTorch gives a size-1 dim stride 1 when
+    it is last, else the stride of the dim after it times that dim's size)."""
+    st, acc = [], 1
+    for n in reversed(shape):
+        st.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(st))
 
 
 # legacy typed constructors: FloatTensor([1, 2]), LongTensor(3) ...

@@ -175,9 +175,6 @@ def set_default_device(device):
     (None resets it to the CPU)."""
     from . import _device
     dev = None if device is None else _device_cls(device)
-    if dev is not None and dev.type == "meta":
-        raise NotImplementedError("ember has no meta tensors: the 'meta' device cannot be the "
-                                  "default device")
     if dev is not None and dev.type == "cuda" and dev.index is None:
         dev = _device_cls("cuda", 0)
     _device.DEFAULT[0] = None if dev is None or dev.type == "cpu" else dev

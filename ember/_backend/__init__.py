@@ -1,9 +1,15 @@
-"""Array namespaces per device type: NumPy for 'cpu', CuPy for 'cuda'.
+"""Array namespaces per device type: NumPy for 'cpu', CuPy for 'cuda', and for 'meta'
+NumPy running on data-free arrays (meta_backend.MetaArray).
 
 Op code calls ``xp.exp`` on whatever namespace serves its tensors; the few
 kernels that differ between NumPy and CuPy live in the backend modules.
 """
-from . import numpy_backend
+# [True] once the dispatcher must look at the devices of operands: from the first CUDA or
+# meta array on (meta_backend sets it), so that CPU-only programs pay nothing for it
+DEVICE_CHECKS = [False]
+
+from . import numpy_backend, meta_backend   # noqa: E402 (meta_backend reads DEVICE_CHECKS)
+from .meta_backend import MetaArray   # noqa: E402
 
 _CUDA = None
 # [True] once the CUDA backend is loaded: the dispatcher checks devices only from then on,
@@ -22,6 +28,8 @@ def get(dev):
         return numpy_backend
     if dev.type == "cuda":
         return cuda_backend()
+    if dev.type == "meta":
+        return meta_backend
     raise RuntimeError(f"no backend for device type '{dev.type}'")
 
 
@@ -34,11 +42,14 @@ def cuda_backend():
         ARRAY_TYPES.append(cupy_backend.xp.ndarray)
         MULTI_GPU[0] = cupy_backend.xp.cuda.runtime.getDeviceCount() > 1
         CUDA_ON[0] = True
+        DEVICE_CHECKS[0] = True
     return _CUDA
 
 
 def array_namespace(arr):
-    """The namespace (numpy or cupy) that owns `arr`."""
+    """The namespace (numpy, cupy, or meta_backend's NumPy of no data) that owns `arr`."""
+    if type(arr) is MetaArray:
+        return meta_backend.xp
     if type(arr).__module__.startswith("cupy"):
         return cuda_backend().xp
     return numpy_backend.xp
@@ -48,15 +59,20 @@ def as_array(x, dtype=None):
     """`x` as an array: arrays of either backend pass through (cast to `dtype` if given);
     anything else (a NumPy scalar, a list) becomes a NumPy array, as np.asarray makes it."""
     t = type(x)
-    if t is numpy_backend.xp.ndarray or t in ARRAY_TYPES:
+    if t is numpy_backend.xp.ndarray or t in ARRAY_TYPES or t is MetaArray:
         return x if dtype is None else x.astype(dtype, copy=False)
     return numpy_backend.xp.asarray(x, dtype=dtype)
 
 
 def like(arr, ref):
     """NumPy array (or scalar) `arr` on the device of array `ref` (a copy to the GPU when
-    `ref` is a CuPy array)."""
-    if type(ref) is numpy_backend.xp.ndarray or not CUDA_ON[0] or type(ref) is not ARRAY_TYPES[1]:
+    `ref` is a CuPy array; an array of no data when `ref` is a meta array)."""
+    t = type(ref)
+    if t is numpy_backend.xp.ndarray:
+        return arr
+    if t is MetaArray:
+        return arr if type(arr) is MetaArray else meta_backend.like(arr)
+    if not CUDA_ON[0] or t is not ARRAY_TYPES[1]:
         return arr
     xp = _CUDA.xp
     if type(arr) is xp.ndarray and not MULTI_GPU[0]:
@@ -73,6 +89,8 @@ def strided_view(x, shape, strides, writeable=None):
             x, shape, strides, writeable=x.flags.writeable if writeable is None else writeable)
     return _CUDA.xp.lib.stride_tricks.as_strided(x, shape, strides)
 
+    if type(x) is MetaArray:   # no data to lay out: any strides over its one element are 0
+        return meta_backend.empty(shape, x.dtype)
 
 _SCATTER = {"add": "scatter_add", "maximum": "scatter_max", "minimum": "scatter_min"}
 
@@ -88,6 +106,8 @@ def ufunc_at(ufunc, out, key, values):
         return
     import cupyx
     name = _SCATTER.get(ufunc.__name__)
+    if type(out) is MetaArray:   # no data to scatter into
+        return
     # dtypes by CuPy's atomics: add has float64/int64 ones; for max/min only the 32-bit and
     # uint64 ones are used (float64 max gave a wrong scatter_reduce(amax) gradcheck on the
     # H100; that case now takes the host path, not yet re-run on a GPU)
@@ -116,7 +136,7 @@ def to_host(x):
 
 def is_array(x):
     """Whether `x` is an array of a loaded backend (NumPy's or CuPy's), not a scalar."""
-    return type(x) is numpy_backend.xp.ndarray or type(x) in ARRAY_TYPES
+    return type(x) is numpy_backend.xp.ndarray or type(x) in ARRAY_TYPES or type(x) is MetaArray
 
 
 def gpu_special():

@@ -367,7 +367,7 @@ def _convolve(direction, first, second, x_shape, w_shape, y_shape, conv):
     'filter' (x, dy) -> dw, conv = (stride, padding, dilation, groups); (out, (lib, handle,
     plan)), or None where cuDNN does not take it (also where x_shape's convolution does not
     give y_shape: a transposed convolution's output_padding past the stride)."""
-    if type(first) is np.ndarray:   # host arrays: NumPy's path
+    if isinstance(first, np.ndarray):   # host (or meta) arrays: NumPy's path
         return None
     stride, padding, dilation, groups = conv
     stride, padding, dilation = tuple(stride), tuple(padding), tuple(dilation)
@@ -488,7 +488,7 @@ def _per_channel(lib, a):
 
 def conv_backward_bias(g):
     """The bias gradient of a convolution, g summed over all dims but 1, or None."""
-    if type(g) is np.ndarray or not FLAGS["enabled"] or _dtype_code(g.dtype) is None or \
+    if isinstance(g, np.ndarray) or not FLAGS["enabled"] or _dtype_code(g.dtype) is None or \
             not 3 <= g.ndim <= 5 or 0 in g.shape or g.size >= 2 ** 31:
         return None
     lib = library()

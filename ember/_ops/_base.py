@@ -24,6 +24,9 @@ from ..autograd import forward_ad as _forward_ad
 from ..autograd.forward_ad import ACTIVE as _DUAL
 from .. import _backend
 from .._backend import CUDA_ON as _CUDA_ON, ARRAY_TYPES as _ARRAY_TYPES, MULTI_GPU as _MULTI_GPU
+from .._backend import DEVICE_CHECKS as _DEVICE_CHECKS
+from .._backend.meta_backend import MetaArray as _MetaArray, on_meta as _on_meta, \
+    as_meta as _as_meta
 
 _make = Tensor._make
 _new_object = object.__new__
@@ -43,6 +46,7 @@ class Op(Node):
     save_output = False
     # {input index: indices of the inputs whose gradient needs it}; None: always save
     save_needed_by = None
+    _on_meta = False   # set on a node whose operands are meta arrays (meta_backend.on_meta)
 
 
 _NO_EDGE = (None, 0)
@@ -59,9 +63,13 @@ def apply(cls, inputs, arrays, *params):
     if _AUTOCAST[0]:  # autocast casts the operands by the op's policy (ember/_autocast.py)
         inputs, arrays = autocast_inputs(cls, inputs, arrays)
     ctx = _new_object(cls)
-    if _CUDA_ON[0]:
+    if _DEVICE_CHECKS[0]:
         arrays = on_one_device(ctx, arrays)
-    out = cls.forward(ctx, *arrays, *params)
+        out = cls.forward(ctx, *arrays, *params)
+        if ctx._on_meta:   # what forward made from shapes alone (np.full ...) has no data
+            out = _as_meta(out)
+    else:
+        out = cls.forward(ctx, *arrays, *params)
     if _DUAL[0]:  # a forward-AD dual level is open
         for t in inputs:
             if t is not None and t._fw_tangent is not None:
@@ -81,7 +89,7 @@ def apply(cls, inputs, arrays, *params):
 def _as_array(ctx, o):
     """An op's output as an array of the op's namespace (a NumPy scalar becomes 0-dim)."""
     t = type(o)
-    if t is _ndarray or t in _ARRAY_TYPES:
+    if t is _ndarray or t in _ARRAY_TYPES or t is _MetaArray:
         return o
     return ctx.xp.asarray(o)
 
@@ -89,10 +97,16 @@ def _as_array(ctx, o):
 def on_one_device(ctx, arrays):
     """Check that an op's operands live on one device, as PyTorch does, and set ctx.xp.
 
-    Runs only once the CUDA backend is loaded. A CPU 0-dim operand may join CUDA ones (as
-    a PyTorch CPU scalar tensor may); it is copied over. Anything else mixed raises.
-    The common case, CuPy arrays and Python scalars on a one-GPU machine, is one pass over
-    the operands with nothing to check."""
+    Runs only once the CUDA backend is loaded or a meta array made. A CPU 0-dim operand may
+    join CUDA ones (as a PyTorch CPU scalar tensor may); it is copied over. Anything else
+    mixed raises. The common case, CuPy arrays and Python scalars on a one-GPU machine, is
+    one pass over the operands with nothing to check (and one more for meta operands)."""
+    for a in arrays:
+        t = type(a)
+        if t is _MetaArray or (t is list or t is tuple) and any(type(b) is _MetaArray for b in a):
+            return _on_meta(ctx, arrays)
+    if not _CUDA_ON[0]:
+        return arrays
     gpu_type = _ARRAY_TYPES[1]
     gpu = None
     host = False        # a NumPy array or a list of arrays among the operands

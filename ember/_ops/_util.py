@@ -89,6 +89,11 @@ def check_same_device(*tensors):
             break
     else:
         return
+    order = [str(t.device) for t in tensors if isinstance(t, Tensor) and
+             (t._data.ndim > 0 or t.device.type != "cpu")]
+    if "meta" in order and len(set(order)) > 1:   # PyTorch's meta kernels word it so
+        wrong = next(d for d in order if d != order[0])
+        raise RuntimeError(f"Tensor on device {wrong} is not on the expected device {order[0]}!")
     devs = {str(t.device) for t in tensors if isinstance(t, Tensor) and t._data.ndim > 0}
     devs |= {str(t.device) for t in tensors if isinstance(t, Tensor) and t._data.ndim == 0
              and t.device.type != "cpu"}

@@ -28,7 +28,8 @@ import numpy as np
 
 from .. import _threads
 from ..autograd import grad_mode
-from .._backend import strided_view, cupy_kernels, cudnn
+from .._backend import strided_view, cupy_kernels, cudnn, meta_backend
+from .._backend.meta_backend import MetaArray
 from .._tensor import Tensor
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
@@ -116,6 +117,8 @@ def _conv(xp, x, w, stride, pads, dilation, groups, bias=None):
     out = tuple((x.shape[2 + i] + lo + hi - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1
                 for i, (lo, hi) in enumerate(pads))
     P = math.prod(out)
+    if type(x) is MetaArray or type(w) is MetaArray:   # the meta device: only the shape
+        return meta_backend.empty((N, O) + out, x.dtype)
     w2 = w.reshape(O, -1)
     if xp is not np:
         return _conv_gpu(xp, x, w2, k, stride, pads, dilation, groups, bias, out)

@@ -42,7 +42,14 @@ class ToCopy(Op):
 
 
 def _move(arr, dev):
-    from .._backend import cuda_backend
+    from .._backend import cuda_backend, meta_backend
+    if type(arr) is meta_backend.MetaArray:
+        if dev.type != "meta":
+            raise NotImplementedError("Cannot copy out of meta tensor; no data!")
+        return arr, None
+    if dev.type == "meta":   # keep the shape and dtype, drop the data
+        return meta_backend.like(arr), _device_cls("cpu") if type(arr) is np.ndarray else \
+            _device_cls("cuda", arr.device.id)
     if dev.type == "cpu":
         if type(arr) is np.ndarray:
             return arr, None

@@ -28,7 +28,9 @@ def _to_device(arr, device):
     dev = factory_device(device)
     if dev.type == "cpu":
         return arr
-    from .._backend import cuda_backend
+    from .._backend import cuda_backend, meta_backend
+    if dev.type == "meta":
+        return meta_backend.from_numpy(arr)
     return cuda_backend().from_numpy(arr, dev.index)
 
 
@@ -308,6 +310,9 @@ def _alloc(shape, value, dt, device, requires_grad, out=None):
             arr = np.zeros(shape, dtype=dt.np)
         else:
             arr = np.full(shape, value, dtype=dt.np)
+    elif dev.type == "meta":   # a shape and a dtype, no memory
+        from .._backend import meta_backend
+        arr = meta_backend.empty(shape, dt.np)
     else:
         from .._backend import cuda_backend
         xp = cuda_backend().xp
@@ -741,6 +746,8 @@ def uniform_(self, from_=0.0, to=1.0, *, generator=None):
     if from_ > to:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_} "
                            f"> to={to}")
+    if self.is_meta:
+        return self   # no values to draw (nor draws from the generator), as in PyTorch
     return _fill_random(self, _uniform_array(gen_of(generator), self.shape, self.dtype, from_, to))
 
 
@@ -751,16 +758,22 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     arr = mean + std * _normal_array(gen_of(generator), self.shape, self.dtype)
+    if self.is_meta:
+        return self   # no values to draw (nor draws from the generator), as in PyTorch
     return _fill_random(self, arr)
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 0/1 samples, P(1) = p (a number or a tensor broadcast to self)."""
+    if self.is_meta:
+        return self
     if isinstance(p, Tensor):
         probs = p._cpu_array()
     else:
         _check_probability(p)
         probs = p
+    if self.is_meta:
+        return self   # no values to draw (nor draws from the generator), as in PyTorch
     return _fill_random(self, gen_of(generator).random(self.shape) < probs)
 
 
@@ -780,6 +793,8 @@ def random_(self, from_=0, to=None, *, generator=None):
     if from_ >= to:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= "
                            f"to={to}")
+    if self.is_meta:
+        return self   # no values to draw (nor draws from the generator), as in PyTorch
     return _fill_random(self, gen_of(generator).integers(from_, to, size=self.shape))
 
 
@@ -787,6 +802,8 @@ def exponential_(self, lambd=1.0, *, generator=None):
     """Fill with exponential samples of rate `lambd`."""
     if lambd <= 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    if self.is_meta:
+        return self   # no values to draw (nor draws from the generator), as in PyTorch
     return _fill_random(self, gen_of(generator).exponential(1.0 / lambd, size=self.shape))
 
 
@@ -794,6 +811,8 @@ def geometric_(self, p, *, generator=None):
     """Fill with the number of Bernoulli(p) trials up to the first success."""
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    if self.is_meta:
+        return self   # no values to draw (nor draws from the generator), as in PyTorch
     return _fill_random(self, gen_of(generator).geometric(p, size=self.shape))
 
 
@@ -801,11 +820,15 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     """Fill with exp(normal(mean, std)) samples."""
     if std <= 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    if self.is_meta:
+        return self   # no values to draw (nor draws from the generator), as in PyTorch
     return _fill_random(self, gen_of(generator).lognormal(mean, std, size=self.shape))
 
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     """Fill with Cauchy(median, sigma) samples."""
+    if self.is_meta:
+        return self   # no values to draw (nor draws from the generator), as in PyTorch
     return _fill_random(self, median + sigma * gen_of(generator).standard_cauchy(self.shape))
 
 

@@ -68,7 +68,9 @@ class MaxPool(Op):
         # non-overlapping windows (kernel extent <= stride) give distinct indices, which
         # backward can write with a plain assignment instead of a scatter-add
         ctx.unique = all(d[i] * (k[i] - 1) < s[i] for i in range(nd))
-        if ctx.xp is not np:
+        if type(x) is meta_backend.MetaArray:
+            vals, flat = _max_pool(np, x, k, s, p, d, out)   # the shapes, no data
+        elif ctx.xp is not np:
             both = None
             if nd <= 2:   # CUDA: one kernel (1-D as 2-D of height 1)
                 one = (1,) * (2 - nd)

@@ -65,7 +65,15 @@ def _sample_dtype(tensor):
     return np.float64 if tensor._data.dtype == np.float64 else np.float32
 
 
+def _no_data(tensor):
+    """Whether `tensor` is a meta tensor: initialising one is a no-op (no values, and no
+    draws from the generator), as in PyTorch."""
+    return tensor.is_meta
+
+
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    if _no_data(tensor):
+        return tensor
     r = gen_of(generator).random(tensor.shape, dtype=_sample_dtype(tensor))
     r *= (b - a)
     r += a
@@ -73,6 +81,8 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    if _no_data(tensor):
+        return tensor
     r = gen_of(generator).standard_normal(tensor.shape, dtype=_sample_dtype(tensor))
     if std != 1.0:
         r *= std
@@ -83,6 +93,8 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Normal(mean, std) restricted to [a, b] by redrawing values outside."""
+    if _no_data(tensor):
+        return tensor
     g = gen_of(generator)
     out = mean + std * g.standard_normal(tensor.shape)
     bad = (out < a) | (out > b)
@@ -93,6 +105,8 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 
 
 def constant_(tensor, val):
+    if _no_data(tensor):
+        return tensor
     return _fill(tensor, np.full(tensor.shape, val))
 
 
@@ -107,6 +121,8 @@ def zeros_(tensor):
 def eye_(tensor):
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    if _no_data(tensor):
+        return tensor
     return _fill(tensor, np.eye(*tensor.shape))
 
 
@@ -119,6 +135,8 @@ def dirac_(tensor, groups=1):
         raise ValueError("dim 0 must be divisible by groups")
     out_per = sizes[0] // groups
     min_dim = min(out_per, sizes[1])
+    if _no_data(tensor):
+        return tensor
     arr = np.zeros(sizes)
     for g in range(groups):
         for d in range(min_dim):
@@ -162,7 +180,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 def orthogonal_(tensor, gain=1, generator=None):
     if tensor.dim() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
-    if tensor.numel() == 0:
+    if tensor.numel() == 0 or _no_data(tensor):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
@@ -180,6 +198,8 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
+    if _no_data(tensor):
+        return tensor
     g = gen_of(generator)
     arr = std * g.standard_normal((rows, cols))
     n_zero = int(math.ceil(sparsity * rows))

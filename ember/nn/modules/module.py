@@ -1,6 +1,7 @@
 """nn.Module: parameters, buffers and submodules registered by attribute assignment,
 state dicts, hooks, train/eval, device and dtype moves, and PyTorch's repr."""
 import itertools
+import warnings
 import weakref
 from collections import OrderedDict, namedtuple
 
@@ -369,6 +370,14 @@ class Module:
             return t.to(device=dev, dtype=target_dt)
         return self._apply(convert)
 
+    def to_empty(self, *, device, recurse=True):
+        """Give every parameter and buffer (of submodules too, unless recurse=False) new,
+        uninitialised memory on `device`: same shapes, dtypes and requires_grad, no values
+        copied. The way from a model built on the meta device to a real one, to be filled by
+        ``reset_parameters()`` or ``load_state_dict()``."""
+        from ..._ops.creation import empty_like
+        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
+
     def cpu(self):
         return self._apply(lambda t: t.cpu())
 
@@ -486,8 +495,14 @@ class Module:
                 self._get_name(), "\n\t".join(errors)))
         with grad_mode.no_grad():
             for mod, name, param, value in plan:
-                if value.device != param.device:
-                    value = value.to(param.device)
+                if param.is_meta and not value.is_meta and not assign:
+                    warnings.warn(f"for {name}: copying from a non-meta parameter in the checkpoint "
+                                  f"to a meta parameter in the current model, which is a no-op. "
+                                  f"(Did you mean to pass `assign=True` to assign items in the "
+                                  f"state dictionary to their corresponding key in the module "
+                                  f"instead of copying them in place?)", UserWarning, stacklevel=2)
+                if value.device != param.device and not assign:
+                    value = value.to(param.device)   # assign=True keeps the loaded tensor's
                 if assign:
                     if name in mod._parameters:
                         new = value if isinstance(value, Parameter) else Parameter(
