@@ -11,13 +11,14 @@ import warnings
 
 from .._backend import array_namespace
 from .._tensor import Tensor
-from .process_group import ReduceOp, _resolve
+from .process_group import ReduceOp, _resolve, get_rank
 
 __all__ = ["all_reduce", "reduce", "broadcast", "all_gather", "all_gather_into_tensor",
            "gather", "scatter", "reduce_scatter", "reduce_scatter_tensor", "all_to_all",
            "all_to_all_single", "send", "recv", "isend", "irecv", "barrier",
            "broadcast_object_list", "all_gather_object", "gather_object", "scatter_object_list",
-           "monitored_barrier"]
+           "monitored_barrier", "send_object_list", "recv_object_list", "P2POp",
+           "batch_isend_irecv"]
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -375,6 +376,46 @@ def recv(tensor, src=None, group=None, tag=0, group_src=None):
     return pg.ranks[work.source]
 
 
+class P2POp:
+    """One point-to-point operation for batch_isend_irecv: `op` is isend or irecv."""
+
+    def __init__(self, op, tensor, peer=None, group=None, tag=0, group_peer=None):
+        if op not in (isend, irecv):
+            raise ValueError("Invalid ``op``. Expected ``op`` to be of type "
+                             "``torch.distributed.isend`` or ``torch.distributed.irecv``.")
+        _check_tensor(tensor)
+        if (peer is None) == (group_peer is None):
+            raise ValueError("Exactly one of peer and group_peer must be given")
+        self.op, self.tensor, self.peer, self.group, self.tag = op, tensor, peer, group, tag
+        self.group_peer = group_peer
+
+    def __repr__(self):
+        return (f"P2POp(op={self.op.__name__}, tensor=[{tuple(self.tensor.shape)}, "
+                f"{self.tensor.dtype}], peer={self.peer}, group={self.group}, tag={self.tag})")
+
+
+def batch_isend_irecv(p2p_op_list):
+    """Start every operation of the list; returns their Works (wait on each)."""
+    if not isinstance(p2p_op_list, list) or not p2p_op_list:
+        raise ValueError("Invalid ``p2p_op_list``. Each op is expected to to be of type "
+                         "``torch.distributed.P2POp``.")
+    if not all(isinstance(p2p, P2POp) for p2p in p2p_op_list):
+        raise ValueError("Invalid ``p2p_op_list``. Each op is expected to to be of type "
+                         "``torch.distributed.P2POp``.")
+    groups = {id(_resolve(p2p.group)) for p2p in p2p_op_list}
+    if len(groups) != 1:
+        raise ValueError("All ops need to use the same group.")
+    works = []
+    for p2p in p2p_op_list:
+        if p2p.op is isend:
+            work = isend(p2p.tensor, p2p.peer, p2p.group, p2p.tag, p2p.group_peer)
+        else:
+            work = irecv(p2p.tensor, p2p.peer, p2p.group, p2p.tag, p2p.group_peer)
+        if work is not None:
+            works.append(work)
+    return works
+
+
 def barrier(group=None, async_op=False, device_ids=None):
     """Wait until every rank of the group has reached the barrier."""
     backend = _member(_resolve(group), "barrier")
@@ -450,3 +491,61 @@ def scatter_object_list(scatter_object_output_list, scatter_object_input_list=No
         objs = list(scatter_object_input_list)
         _list_length(objs, pg.size(), "scatter_object_list")
     scatter_object_output_list[0] = backend.scatter_object(objs, root)
+
+
+def _object_sizes_and_bytes(object_list, xp_device):
+    import pickle
+    from .. import tensor as _tensor, uint8, int64
+    import numpy as np
+    blobs = [pickle.dumps(obj) for obj in object_list]
+    sizes = _tensor([len(b) for b in blobs], dtype=int64, device=xp_device)
+    data = _tensor(np.frombuffer(b"".join(blobs), dtype=np.uint8).copy(), dtype=uint8,
+                   device=xp_device)
+    return sizes, data
+
+
+def _object_device(pg, device):
+    if device is not None:
+        return device
+    return "cuda" if pg.backend_name == "nccl" else "cpu"
+
+
+def send_object_list(object_list, dst=None, group=None, device=None, group_dst=None,
+                     use_batch=False):
+    """Send the picklable objects of object_list to rank dst (which calls
+    recv_object_list with a list of the same length). Unpickling runs code: exchange
+    objects only with ranks you trust, as with PyTorch."""
+    pg = _resolve(group)
+    if _member(pg, "send_object_list") is None:
+        return
+    peer = dst if group_dst is None else pg.ranks[group_dst]
+    if peer == get_rank():
+        raise ValueError("Invalid destination rank: destination rank should not be the same "
+                         "as the rank of the current process.")
+    sizes, data = _object_sizes_and_bytes(object_list, _object_device(pg, device))
+    send(sizes, peer, group)
+    send(data, peer, group)
+
+
+def recv_object_list(object_list, src=None, group=None, device=None, group_src=None,
+                     use_batch=False):
+    """Fill object_list in place with the objects rank src (any rank when None) sent with
+    send_object_list; returns the sender's rank."""
+    from .. import empty, int64, uint8
+    import pickle
+    pg = _resolve(group)
+    if _member(pg, "recv_object_list") is None:
+        return -1
+    peer = src if group_src is None else pg.ranks[group_src]
+    where = _object_device(pg, device)
+    sizes = empty(len(object_list), dtype=int64, device=where)
+    sender = recv(sizes, peer, group)
+    counts = [int(n) for n in sizes.tolist()]
+    data = empty(sum(counts), dtype=uint8, device=where)
+    recv(data, sender, group)
+    raw = data.cpu().numpy().tobytes()
+    offset = 0
+    for i, n in enumerate(counts):
+        object_list[i] = pickle.loads(raw[offset:offset + n])
+        offset += n
+    return sender

@@ -28,7 +28,11 @@ __all__ = ["ReduceOp", "Backend", "ProcessGroup", "Work", "GroupMember", "group"
            "init_process_group", "destroy_process_group", "is_available", "is_initialized",
            "is_mpi_available", "is_nccl_available", "is_gloo_available", "get_rank",
            "get_world_size", "get_backend", "new_group", "get_process_group_ranks",
-           "get_global_rank", "get_group_rank", "default_pg_timeout"]
+           "get_global_rank", "get_group_rank", "default_pg_timeout", "new_subgroups",
+           "new_subgroups_by_enumeration", "is_backend_available", "get_backend_config",
+           "get_default_backend_for_device", "get_node_local_rank", "is_torchelastic_launched",
+           "get_pg_count", "is_ucc_available", "is_xccl_available", "supports_complex",
+           "DebugLevel", "get_debug_level", "set_debug_level", "set_debug_level_from_env"]
 
 default_pg_timeout = datetime.timedelta(minutes=10)
 
@@ -455,3 +459,149 @@ def get_group_rank(group, global_rank):
     if global_rank not in pg.ranks:
         raise ValueError(f"Global rank {global_rank} is not part of group {pg.ranks}")
     return pg.ranks.index(global_rank)
+
+
+def new_subgroups(group_size=None, group=None, timeout=None, backend=None, pg_options=None,
+                  group_desc=None):
+    """Split the world into groups of `group_size` consecutive ranks (default: the number of
+    CUDA devices, as torch). Every rank calls it; returns (this rank's group, all groups)."""
+    if group_size is None:
+        from .. import cuda
+        if not cuda.is_available():
+            raise ValueError("Default group size only takes effect when CUDA is available."
+                             "If your subgroup using a backend that does not depend on CUDA,"
+                             "please specify the group size explicitly.")
+        group_size = cuda.device_count()
+    if group_size <= 0:
+        raise ValueError(f"The arg 'group_size' ({group_size}) must be positive")
+    world_size = get_world_size()
+    if world_size < group_size:
+        raise ValueError(f"The arg 'group_size' ({group_size}) must not exceed the world size "
+                         f"({world_size})")
+    if world_size % group_size != 0:
+        raise ValueError(f"The world size ({world_size}) must be divisible by 'group_size="
+                         f"{group_size}'")
+    ranks_list = [list(range(start, start + group_size))
+                  for start in range(0, world_size, group_size)]
+    return new_subgroups_by_enumeration(ranks_list, timeout, backend, pg_options, group_desc)
+
+
+def new_subgroups_by_enumeration(ranks_per_subgroup_list, timeout=None, backend=None,
+                                 pg_options=None, group_desc=None):
+    """One group per list of global ranks (disjoint lists); every rank calls it. Returns
+    (the group this rank belongs to or None, all groups)."""
+    if not ranks_per_subgroup_list:
+        raise ValueError("The arg 'ranks_per_subgroup_list' cannot be empty")
+    owner = {}
+    for ranks in ranks_per_subgroup_list:
+        for r in ranks:
+            if r in owner:
+                raise ValueError(f"Rank {r} has appeared in both subgroup {owner[r]} and "
+                                 f"{list(ranks)}")
+            owner[r] = list(ranks)
+    me = get_rank()
+    subgroups, mine = [], None
+    for ranks in ranks_per_subgroup_list:
+        pg = new_group(ranks, timeout=timeout, backend=backend, pg_options=pg_options)
+        subgroups.append(pg)
+        if me in pg.ranks:
+            mine = pg
+    return mine, subgroups
+
+
+def is_backend_available(backend):
+    """Whether init_process_group(backend) can work here ('gloo' runs on MPI in ember)."""
+    name = str(backend).lower()
+    if name in ("mpi", "gloo"):
+        return is_mpi_available()
+    if name == "nccl":
+        return is_nccl_available()
+    return False
+
+
+def is_ucc_available():
+    return False
+
+
+def is_xccl_available():
+    return False
+
+
+def get_backend_config(group=None):
+    """'<device>:<backend>' for the group's backend, as torch prints it."""
+    name = get_backend(group)
+    return f"cuda:{name}" if name == "nccl" else f"cpu:{name}"
+
+
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip",
+                 "ve", "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
+                 "privateuseone")
+
+
+def get_default_backend_for_device(device):
+    """The backend torch picks for a device type: 'gloo' for cpu, 'nccl' for cuda."""
+    kind = device.type if hasattr(device, "type") else str(device).split(":")[0]
+    if kind not in _DEVICE_TYPES:
+        raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of "
+                           f"device string: {device}")
+    defaults = {"cpu": "gloo", "cuda": "nccl"}
+    if kind not in defaults:
+        raise ValueError(f"Default backend not registered for device : {kind}")
+    return defaults[kind]
+
+
+def get_node_local_rank(fallback_rank=None):
+    """This process's rank on its machine: $LOCAL_RANK (set by ember.distributed.run),
+    else `fallback_rank`."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError(
+        "LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+        "`get_node_local_rank` to work, assuming you are not running in a multi-device context "
+        "and want the code to run locally instead.")
+
+
+def is_torchelastic_launched():
+    """Whether torchrun's elastic agent started this process (TORCHELASTIC_RUN_ID is set);
+    ember's launcher is MPI-based and does not set it."""
+    return os.getenv("TORCHELASTIC_RUN_ID") is not None
+
+
+def get_pg_count():
+    """How many process groups exist (the world included)."""
+    return (1 if _state["world"] is not None else 0) + sum(
+        1 for pg in _state["groups"] if pg is not _state["world"])
+
+
+def supports_complex(reduceOp):
+    """Whether reduce op `reduceOp` is defined on complex tensors (not MAX, MIN, PRODUCT,
+    BAND, BOR, BXOR)."""
+    return reduceOp not in (ReduceOp.MAX, ReduceOp.MIN, ReduceOp.PRODUCT, ReduceOp.BAND,
+                            ReduceOp.BOR, ReduceOp.BXOR)
+
+
+class DebugLevel(enum.Enum):
+    OFF = 0
+    INFO = 1
+    DETAIL = 2
+
+
+_debug_level = [DebugLevel.OFF]
+
+
+def get_debug_level():
+    return _debug_level[0]
+
+
+def set_debug_level(level):
+    _debug_level[0] = DebugLevel(level) if not isinstance(level, DebugLevel) else level
+
+
+def set_debug_level_from_env():
+    """The level named by $TORCH_DISTRIBUTED_DEBUG (OFF, INFO or DETAIL)."""
+    value = os.environ.get("TORCH_DISTRIBUTED_DEBUG", "OFF").upper()
+    if value not in DebugLevel.__members__:
+        raise ValueError(f"Invalid debug level: {value}")
+    _debug_level[0] = DebugLevel[value]

@@ -8,7 +8,8 @@ from .workers.collective_cases import CASES
 
 FOUR_RANK_CASES = ["all_reduce-SUM-float32", "all_reduce-AVG-bfloat16", "all_gather-float32",
                    "reduce_scatter_tensor-AVG-float64", "all_to_all-uneven",
-                   "isend-irecv-any-source", "new_group-and-barrier"]
+                   "isend-irecv-any-source", "new_group-and-barrier",
+                   "send_object_list-recv_object_list", "batch_isend_irecv-ring", "new_subgroups"]
 
 
 @pytest.fixture(scope="module")

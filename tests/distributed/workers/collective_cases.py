@@ -327,6 +327,61 @@ def _groups(torch, dist, rank, world):
     dist.destroy_process_group(g)
 
 
+@case("send_object_list-recv_object_list")
+def _p2p_objects(torch, dist, rank, world):
+    right, left = (rank + 1) % world, (rank - 1) % world
+    payload = [{"from": rank}, "x" * (rank + 1), torch.tensor([float(rank)])]
+    got = [None, None, None]
+    if rank % 2 == 0:
+        dist.send_object_list(payload, dst=right)
+        sender = dist.recv_object_list(got, src=left)
+    else:
+        sender = dist.recv_object_list(got)   # from any rank
+        dist.send_object_list(payload, dst=right)
+    assert sender == left, sender
+    assert got[:2] == [{"from": left}, "x" * (left + 1)], got
+    assert got[2].tolist() == [float(left)], got
+    raises(ValueError, lambda: dist.send_object_list([1], dst=rank))
+
+
+@case("batch_isend_irecv-ring")
+def _batch_p2p(torch, dist, rank, world):
+    right, left = (rank + 1) % world, (rank - 1) % world
+    send = torch.full((4,), float(rank))
+    recv = torch.zeros(4)
+    ops = [dist.P2POp(dist.isend, send, right), dist.P2POp(dist.irecv, recv, left)]
+    for work in dist.batch_isend_irecv(ops):
+        work.wait()
+    assert recv.tolist() == [float(left)] * 4, recv
+    raises(ValueError, lambda: dist.P2POp(dist.all_reduce, send, right))
+    raises(ValueError, lambda: dist.batch_isend_irecv([]))
+    raises(ValueError, lambda: dist.batch_isend_irecv([send]))
+
+
+@case("new_subgroups")
+def _subgroups(torch, dist, rank, world):
+    mine, groups = dist.new_subgroups(group_size=world // 2 if world > 2 else 1)
+    size = world // 2 if world > 2 else 1
+    assert len(groups) == world // size
+    assert dist.get_process_group_ranks(mine) == list(range(rank - rank % size,
+                                                            rank - rank % size + size))
+    t = torch.tensor([1.0])
+    dist.all_reduce(t, group=mine)
+    assert t.item() == float(size), t
+    raises(ValueError, lambda: dist.new_subgroups(group_size=0))
+    if world > 2:
+        raises(ValueError, lambda: dist.new_subgroups(group_size=world - 1))
+    mine2, groups2 = dist.new_subgroups_by_enumeration([[0], list(range(1, world))])
+    assert dist.get_process_group_ranks(mine2) == ([0] if rank == 0 else list(range(1, world)))
+    raises(ValueError, lambda: dist.new_subgroups_by_enumeration([]))
+    raises(ValueError, lambda: dist.new_subgroups_by_enumeration([[0, 1], [1]]))
+    for g in groups + groups2:
+        dist.destroy_process_group(g)
+    assert dist.get_backend_config() == "cpu:mpi"
+    assert dist.get_pg_count() == 1
+    assert dist.is_backend_available("mpi") and not dist.is_backend_available("ucc")
+
+
 @case("errors")
 def _errors(torch, dist, rank, world):
     raises(TypeError, lambda: dist.all_reduce([1, 2]))
