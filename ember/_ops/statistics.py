@@ -150,7 +150,15 @@ def pdist(input, p=2):
     i, j = np.triu_indices(n, 1)
     rows_i = input[Tensor._make(like(i.astype(np.int64), input._data))]
     rows_j = input[Tensor._make(like(j.astype(np.int64), input._data))]
-    return _pairwise_norm(rows_i - rows_j, p)
+    delta = rows_i - rows_j
+    out = _pairwise_norm(delta, p)
+    if p == 0 and delta.requires_grad:
+        # the count of nonzero differences is piecewise constant: PyTorch's gradient is
+        # zeros (not None), which a where() that never picks `delta` gives
+        from .pointwise import where
+        out = where(Tensor._make(like(np.zeros(out.shape, dtype=bool), input._data)),
+                    delta.sum(-1), out.detach())
+    return out
 
 
 def dist(input, other, p=2):

@@ -71,7 +71,10 @@ def mish(input, inplace=False):
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    return _inplace_result(input, input.clamp(min_val, max_val), inplace)
+    # min_val if x <= min_val, max_val if x >= max_val, else x; the gradient passes only
+    # strictly inside (as PyTorch's), and backward reads no input, so inplace is safe
+    inner = where(input >= max_val, max_val, input)
+    return _inplace_result(input, where(input <= min_val, min_val, inner), inplace)
 
 
 def hardsigmoid(input, inplace=False):
@@ -649,3 +652,31 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
 
 # ---------------------------------------------------------------------------- spatial transformers
 from .._ops.grid_sample import affine_grid, grid_sample  # noqa: E402,F401
+
+# the mode names grid_sample accepts, with the codes PyTorch's kernels use
+GRID_SAMPLE_INTERPOLATION_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
+GRID_SAMPLE_PADDING_MODES = {"zeros": 0, "border": 1, "reflection": 2}
+
+
+# ---------------------------------------------------------------------------- distances
+from .._ops.statistics import pdist  # noqa: E402,F401  (torch.pdist: one op, two names)
+
+
+# ---------------------------------------------------------------------------- __torch_function__
+# ember has no __torch_function__ dispatch: no argument ever overrides an nn.functional
+# function, so the checks PyTorch's Python code makes are always False.
+def has_torch_function(relevant_args):
+    return False
+
+
+def has_torch_function_unary(input):
+    return False
+
+
+def has_torch_function_variadic(*args):
+    return False
+
+
+def handle_torch_function(public_api, relevant_args, *args, **kwargs):
+    raise NotImplementedError("ember has no __torch_function__ dispatch: handle_torch_function "
+                              "is never needed (has_torch_function is always False)")

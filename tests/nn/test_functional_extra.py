@@ -260,3 +260,96 @@ def test_cross_map_lrn2d_errors_like_torch():
         y = lib.nn.CrossMapLRN2d(1)(x)   # size 1: PyTorch's legacy backward fails
         with pytest.raises(RuntimeError):
             y.sum().backward()
+
+
+# ---------------------------------------------------------------------------- gumbel softmax
+
+@pytest.fixture
+def fixed_exponential(monkeypatch):
+    """exponential_ fills with the same fixed values in torch and ember, so that
+    gumbel_softmax draws the same Gumbel noise in both."""
+    values = {}
+
+    def fill(lib):
+        def exponential_(self, lambd=1.0, *, generator=None):
+            shape = tuple(self.shape)
+            if shape not in values:
+                values[shape] = rng.exponential(1.0, shape)
+            src = values[shape].astype(to_numpy(self).dtype)
+            with lib.no_grad():
+                self.copy_(T(lib, src))
+            return self
+        return exponential_
+    monkeypatch.setattr(torch.Tensor, "exponential_", fill(torch))
+    monkeypatch.setattr(ember.Tensor, "exponential_", fill(ember))
+
+
+@pytest.mark.parametrize("tau,hard,dim", [(1.0, False, -1), (0.5, True, -1), (2.0, True, 0),
+                                          (0.7, False, 1)])
+def test_gumbel_softmax_matches_torch(fixed_exponential, tau, hard, dim):
+    check(lambda L, x: L.nn.functional.gumbel_softmax(x, tau=tau, hard=hard, dim=dim),
+          Grad(f32(4, 5)))
+
+
+def test_gumbel_softmax_hard_is_one_hot_straight_through(fixed_exponential):
+    x = ember.tensor(rng.standard_normal((3, 6)), requires_grad=True)
+    y = ember.nn.functional.gumbel_softmax(x, tau=0.5, hard=True)
+    assert (y.detach().numpy().sum(-1) == 1).all() and set(np.unique(y.detach().numpy())) <= {0, 1}
+    # the gradient is the soft sample's (the noise is the same fixed draw in both calls)
+    w = ember.tensor(rng.standard_normal((3, 6)))
+    g_hard, = ember.autograd.grad((y * w).sum(), x)
+    soft = ember.nn.functional.gumbel_softmax(x, tau=0.5, hard=False)
+    g_soft, = ember.autograd.grad((soft * w).sum(), x)
+    np.testing.assert_allclose(g_hard.numpy(), g_soft.numpy(), rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda x: ember.nn.functional.gumbel_softmax(x, tau=0.5), (x,))
+    with pytest.warns(UserWarning):
+        ember.nn.functional.gumbel_softmax(x, eps=1e-3)
+
+
+# ---------------------------------------------------------------------------- pdist / indices
+
+@pytest.mark.parametrize("p", [0.0, 1.0, 2.0, 3.0, math.inf])
+def test_pdist_matches_torch(p):
+    x = f32(5, 3)
+    x[3] = x[1]   # a zero distance: the gradient PyTorch gives there
+    check(lambda L, x: L.nn.functional.pdist(x, p), Grad(x), rtol=1e-5, atol=1e-5)
+    check(lambda L, x: L.pdist(x, p), Grad(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_adaptive_max_pool_with_indices(nd):
+    shape = (2, 3) + (7, 5, 6)[:nd]
+    fn = f"adaptive_max_pool{nd}d_with_indices"
+    check(lambda L, x: getattr(L.nn.functional, fn)(x, (3, 2, 4)[:nd]), Grad(f32(*shape)))
+
+
+# ---------------------------------------------------------------------------- in-place activations
+
+INPLACE = [
+    ("elu_", (), {}), ("elu_", (0.5,), {}), ("celu_", (), {"alpha": 2.0}), ("selu_", (), {}),
+    ("hardtanh_", (-0.5, 0.7), {}), ("leaky_relu_", (0.2,), {}), ("threshold_", (0.1, -3.0), {}),
+    ("rrelu_", (0.1, 0.3), {}),     # training=False: the mean slope, deterministic
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs", INPLACE, ids=[f"{c[0]}-{i}" for i, c in
+                                                          enumerate(INPLACE)])
+def test_inplace_activations(name, args, kwargs):
+    def fn(lib, x):
+        y = x * 1.0                        # a non-leaf, so it may be written in place
+        r = getattr(lib.nn.functional, name)(y, *args, **kwargs)
+        assert r is y
+        return y
+    check(fn, Grad(f32(3, 4)))
+    for lib in (torch, ember):   # a leaf that requires grad may not be written in place
+        with pytest.raises(RuntimeError):
+            getattr(lib.nn.functional, name)(lib.ones(2, requires_grad=True), *args, **kwargs)
+
+
+def test_rrelu_inplace_training_slopes():
+    for lib in (torch, ember):
+        x = -lib.ones(200)
+        r = lib.rrelu_(x, 0.1, 0.3, True)
+        assert r is x
+        v = -to_numpy(x)
+        assert ((v >= 0.1) & (v <= 0.3)).all() and v.std() > 0.03
