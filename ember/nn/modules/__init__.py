@@ -1,4 +1,6 @@
 from .module import Module
+from .lazy import LazyModuleMixin  # noqa: F401
+from . import lazy  # noqa: F401
 from .linear import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
@@ -21,3 +23,4 @@ from .padding import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .cross_map_lrn import *  # noqa: F401,F403
 from .adaptive import *  # noqa: F401,F403
+from .linear_cross_entropy import *  # noqa: F401,F403

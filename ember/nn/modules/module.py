@@ -4,6 +4,7 @@ import itertools
 import warnings
 import weakref
 from collections import OrderedDict, namedtuple
+from typing import Any, Dict, TypeVar
 
 from ..._tensor import Tensor
 from ...autograd import grad_mode
@@ -33,12 +34,29 @@ def _addindent(s, n):
 _global_forward_hooks = OrderedDict()
 _global_forward_pre_hooks = OrderedDict()
 
+# the state_dict key (after the module's prefix) of what get_extra_state returns
+_EXTRA_STATE_KEY_SUFFIX = "_extra_state"
+
+T_destination = TypeVar("T_destination", bound=Dict[str, Any])
+
+
+def _no_backend(message_type, message):
+    """The conversion function of Module.xpu/ipu/mtia: ember has none of these backends,
+    so moving any tensor there raises (a module without tensors is returned unchanged)."""
+    def convert(t):
+        raise message_type(message)
+    return convert
+
 
 class Module:
     """Base class of all network layers (``torch.nn.Module``)."""
     training: bool
     _version = 1
     call_super_init = False
+    # PyTorch's flag for printing source-change warnings when loading pickled modules
+    dump_patches = False
+    T_destination = T_destination
+    _compiled_call_impl = None   # set by Module.compile
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
@@ -273,6 +291,21 @@ class Module:
                 raise AttributeError("`" + item + "` is not an nn.Module")
         return mod
 
+    def set_submodule(self, target, module, strict=False):
+        """Set the submodule at dotted path `target` to `module`: replace it, or add it
+        to an existing parent (with ``strict=True``, only replace)."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(parent._get_name() + " has no attribute `" + name + "`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError("`" + name + "` is not an nn.Module")
+        setattr(parent, name, module)
+
     def get_parameter(self, target):
         path, _, name = target.rpartition(".")
         mod = self.get_submodule(path)
@@ -384,6 +417,21 @@ class Module:
     def cuda(self, device=None):
         return self._apply(lambda t: t.cuda(device))
 
+    def xpu(self, device=None):
+        return self._apply(_no_backend(AssertionError,
+                                       "Torch not compiled with XPU enabled (ember has no XPU "
+                                       "backend)"))
+
+    def ipu(self, device=None):
+        return self._apply(_no_backend(RuntimeError,
+                                       "PyTorch is not linked with support for ipu devices "
+                                       "(ember has no IPU backend)"))
+
+    def mtia(self, device=None):
+        return self._apply(_no_backend(AssertionError,
+                                       "Torch not compiled with MTIA enabled (ember has no MTIA "
+                                       "backend)"))
+
     def _float_cast(self, dt):
         return self._apply(lambda t: t.to(dt) if t.is_floating_point() else t)
 
@@ -414,6 +462,25 @@ class Module:
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
+        if self._has_extra_state("get_extra_state"):
+            destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
+
+    def _has_extra_state(self, method):
+        """Whether this module's class overrides Module.get_extra_state / set_extra_state."""
+        return getattr(type(self), method) is not getattr(Module, method)
+
+    def get_extra_state(self):
+        """Extra (picklable) state to store in this module's state_dict, under the key
+        ``_extra_state``; a subclass that has any defines it with set_extra_state."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never "
+                           "be called: only a module that defines get_extra_state and "
+                           "set_extra_state has extra state.")
+
+    def set_extra_state(self, state):
+        """Restore what get_extra_state returned, from a loaded state_dict."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never "
+                           "be called: only a module that defines get_extra_state and "
+                           "set_extra_state has extra state.")
 
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         if args:
@@ -459,8 +526,17 @@ class Module:
                               f"{param.shape}.".replace("ember.Size", "torch.Size"))
                 continue
             plan.append((self, name, param, value))
+        extra_key = prefix + _EXTRA_STATE_KEY_SUFFIX
+        takes_extra = self._has_extra_state("set_extra_state")
+        if takes_extra:
+            if extra_key in state_dict:
+                plan.append((self, _EXTRA_STATE_KEY_SUFFIX, None, state_dict[extra_key]))
+            elif strict:
+                missing.append(extra_key)
         if strict:
             for key in state_dict:
+                if key == extra_key and takes_extra:
+                    continue
                 if key.startswith(prefix):
                     rest = key[len(prefix):]
                     head = rest.split(".", 1)[0]
@@ -482,7 +558,9 @@ class Module:
         if not isinstance(state_dict, dict):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing, unexpected, errors, plan = [], [], [], []
-        self._load_plan(state_dict, "", strict, missing, unexpected, errors, plan)
+        # missing and unexpected keys are always collected (and returned), as PyTorch's;
+        # only strict makes them errors
+        self._load_plan(state_dict, "", True, missing, unexpected, errors, plan)
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
@@ -495,6 +573,9 @@ class Module:
                 self._get_name(), "\n\t".join(errors)))
         with grad_mode.no_grad():
             for mod, name, param, value in plan:
+                if param is None:   # the module's extra state
+                    mod.set_extra_state(value)
+                    continue
                 if param.is_meta and not value.is_meta and not assign:
                     warnings.warn(f"for {name}: copying from a non-meta parameter in the checkpoint "
                                   f"to a meta parameter in the current model, which is a no-op. "
@@ -587,6 +668,12 @@ class Module:
         return self.register_full_backward_hook(hook)
 
     def __call__(self, *args, **kwargs):
+        if self._compiled_call_impl is not None:
+            return self._compiled_call_impl(*args, **kwargs)
+        return self._call_impl(*args, **kwargs)
+
+    def _call_impl(self, *args, **kwargs):
+        """The call itself: forward with the module's hooks around it."""
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
                 or self._backward_pre_hooks or _global_forward_hooks
                 or _global_forward_pre_hooks):
@@ -621,6 +708,30 @@ class Module:
         if bw is not None:
             result = bw.wrap_outputs(result)
         return result
+
+    def compile(self, *args, **kwargs):
+        """Call this module through ``torch.compile(self._call_impl, *args, **kwargs)``
+        from now on (ember's compile runs it eagerly); parameters and state_dict keys are
+        unchanged, unlike wrapping the module with torch.compile."""
+        from ..._threads import compile as _compile
+        self._compiled_call_impl = _compile(self._call_impl, *args, **kwargs)
+
+    def __getstate__(self):
+        # a compiled call is not pickled, as in PyTorch: the copy calls forward eagerly
+        state = self.__dict__.copy()
+        state.pop("_compiled_call_impl", None)
+        return state
+
+    def _replicate_for_data_parallel(self):
+        """A shallow copy for DataParallel: shares submodules and buffers dicts' contents,
+        with its own (empty) parameter dict that replicate() fills."""
+        replica = self.__new__(type(self))
+        replica.__dict__ = self.__dict__.copy()
+        replica._parameters = {}
+        replica._buffers = replica._buffers.copy()
+        replica._modules = replica._modules.copy()
+        replica._is_replica = True
+        return replica
 
     # ------------------------------------------------------------------ repr
     def extra_repr(self):
