@@ -1,4 +1,7 @@
-"""ember.nn.parallel: DistributedDataParallel (torch.nn.parallel)."""
+"""ember.nn.parallel: DataParallel and DistributedDataParallel (torch.nn.parallel)."""
+from .data_parallel import (DataParallel, data_parallel, gather, parallel_apply, replicate,
+                            scatter, scatter_kwargs)
 from .distributed import DistributedDataParallel
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel", "data_parallel", "gather",
+           "parallel_apply", "replicate", "scatter"]
