@@ -54,6 +54,7 @@ from ._ops.fold import *  # noqa: F401,F403
 from ._ops.misc import *  # noqa: F401,F403
 from ._ops.statistics import *  # noqa: F401,F403
 from ._ops.windows import *  # noqa: F401,F403
+from ._ops.spectral import *  # noqa: F401,F403
 from ._ops.special import *  # noqa: F401,F403
 from ._ops.complex_ops import *  # noqa: F401,F403
 from ._ops.inplace_aliases import *  # noqa: F401,F403  torch.sin_(x) ...: x.sin_()
