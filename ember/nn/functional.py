@@ -650,6 +650,47 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     return _loss.reduce(loss, reduction)
 
 
+def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None,
+                         reduction="mean", ignore_index=None, label_smoothing=0.0, options=None):
+    r"""cross_entropy(linear(input, W, b), target) with W of shape (C, *out, in_features)
+    and b of shape (C, *out): the logits are (N, C, *out) (a K-dimensional loss when `out`
+    is not empty). ignore_index None means -100 for class-index targets. `options` (a
+    LinearCrossEntropyOptions) chooses PyTorch's chunked computation; ember always forms the
+    logits, which gives the same values."""
+    if input.dim() < 1 or input.dim() > 2:
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.dim()}")
+    if linear_weight.dim() < 2:
+        raise RuntimeError(f"expected linear_weight with dimensionality at least 2, got "
+                           f"{linear_weight.dim()}")
+    batch, in_features = tuple(input.shape[:-1]), input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError(f"expected equal input and linear_weight last dimensions "
+                           f"(in_features), got {input.shape[-1]} and "
+                           f"{linear_weight.shape[-1]}, respectively")
+    num_classes, out_features = linear_weight.shape[0], tuple(linear_weight.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != (num_classes, *out_features):
+        raise RuntimeError(f"expected linear_bias shape {(num_classes, *out_features)}, got "
+                           f"{tuple(linear_bias.shape)}")
+    if out_features and not batch:
+        raise RuntimeError(f"K-dimensional loss defined by linear_weight shape "
+                           f"{tuple(linear_weight.shape)} requires batched input, "
+                           f"(N, {in_features}), got unbatched input with shape "
+                           f"{tuple(input.shape)}")
+    logits_shape = (*batch, num_classes, *out_features)
+    if tuple(target.shape) == logits_shape and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains "
+                           "probabilities")
+    flat = math.prod(out_features) * num_classes
+    logits = linear(input, linear_weight.reshape(flat, in_features),
+                    None if linear_bias is None else linear_bias.reshape(flat))
+    return cross_entropy(logits.reshape(logits_shape), target, weight=weight,
+                         ignore_index=-100 if ignore_index is None else ignore_index,
+                         reduction=reduction, label_smoothing=label_smoothing)
+
+
+from .._ops.grouped_mm import grouped_mm, scaled_mm, scaled_grouped_mm  # noqa: E402,F401
+
+
 # ---------------------------------------------------------------------------- spatial transformers
 from .._ops.grid_sample import affine_grid, grid_sample  # noqa: E402,F401
 

@@ -353,3 +353,118 @@ def test_rrelu_inplace_training_slopes():
         assert r is x
         v = -to_numpy(x)
         assert ((v >= 0.1) & (v <= 0.3)).all() and v.std() > 0.03
+
+
+# ---------------------------------------------------------------------------- linear cross entropy
+
+LCE = [
+    # input, weight shape, target, kwargs
+    ((5, 3), (4, 3), np.array([0, 1, 3, 2, 1]), {}),
+    ((5, 3), (4, 3), np.array([0, 1, 3, 2, 1]), {"reduction": "sum", "label_smoothing": 0.2}),
+    ((5, 3), (4, 3), np.array([0, -100, 3, 2, 1]), {"reduction": "none"}),
+    ((5, 3), (4, 3), np.array([0, 7, 3, 2, 7]), {"ignore_index": 7}),
+    ((3,), (4, 3), np.array(2), {}),
+    ((5, 3), (4, 2, 3), np.array([[0, 1], [3, 2], [1, 1], [0, 0], [2, 3]]), {}),
+    ((5, 3), (4, 3), None, {}),                        # class probabilities
+    ((5, 3), (4, 3), None, {"ignore_index": 1}),       # refused with probabilities
+    ((5, 3), (4, 2), np.array([0, 1, 3, 2, 1]), {}),   # in_features differ
+    ((3,), (4, 2, 3), np.array(1), {}),                # K-dim needs a batch
+    ((2, 5, 3), (4, 3), np.array([0, 1]), {}),
+]
+
+
+@pytest.mark.parametrize("ishape,wshape,target,kwargs", LCE)
+def test_linear_cross_entropy_matches_torch(ishape, wshape, target, kwargs):
+    if target is None:
+        target = rng.dirichlet(np.ones(wshape[0]), ishape[0]).astype(np.float32)
+    bias = f32(*wshape[:-1])
+    check(lambda L, x, w, t, b: L.nn.functional.linear_cross_entropy(
+        x, w, t, linear_bias=b, **kwargs), Grad(f32(*ishape)), Grad(f32(*wshape)), target,
+        Grad(bias))
+
+
+def test_linear_cross_entropy_options_give_the_same_values():
+    x, w, t = f32(6, 3), f32(5, 3), np.array([0, 4, 1, 2, 3, 3])
+    opts = {"allow_retain_graph": True, "batch_chunk_size": 2}
+    check(lambda L, x, w, t: L.nn.functional.linear_cross_entropy(
+        x, w, t, options=L.nn.LinearCrossEntropyOptions(**opts)), Grad(x), Grad(w), t)
+
+
+@pytest.mark.parametrize("kwargs,target", [
+    ({"bias": True}, np.array([0, 1, 3, 2, 1])),
+    ({"out_features": (2,), "reduction": "none", "label_smoothing": 0.1},
+     np.array([[0, 1], [3, 2], [1, 1], [0, 0], [2, 3]])),
+    ({"weight": "w", "ignore_index": 3}, np.array([0, 1, 3, 2, 1]))])
+def test_linear_cross_entropy_loss_module(kwargs, target):
+    w = np.abs(f32(4)) + 0.5
+
+    def make(L):
+        kw = dict(kwargs)
+        if kw.get("weight") == "w":
+            kw["weight"] = T(L, w)
+        return L.nn.LinearCrossEntropyLoss(3, 4, **kw)
+    compare_module(make, [Grad(f32(5, 3)), target])
+
+
+def test_linear_cross_entropy_loss_arguments():
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError):
+            lib.nn.LinearCrossEntropyLoss(3, 4, weight=lib.ones(3))
+        with pytest.raises(RuntimeError):
+            lib.nn.LinearCrossEntropyLoss(3, 4, label_smoothing=1.5)
+
+
+# ---------------------------------------------------------------------------- grouped mm
+
+OFFS = np.array([3, 8], dtype=np.int32)
+GROUPED = [
+    (Grad(f32(8, 4)), Grad(f32(2, 4, 8)), OFFS),
+    (Grad(f32(10, 4)), Grad(f32(2, 4, 8)), OFFS),     # rows after the last group
+    (Grad(f32(2, 4, 4)), Grad(f32(2, 4, 8)), None),
+    (Grad(f32(4, 8)), Grad(f32(8, 4)), OFFS),
+    (Grad(f32(2, 4, 4)), Grad(f32(4, 8)), OFFS),
+    (f32(8, 4), f32(2, 4, 8), None),                  # offsets missing
+    (f32(2, 4, 4), f32(2, 4, 8), OFFS),               # offsets with two 3-D operands
+    (f32(8, 4), f32(2, 4, 8), OFFS.astype(np.int64)),
+    (f32(2, 4, 8), f32(2, 4, 8), None),
+    (f32(2, 4, 8), f32(3, 8, 8), None),
+    (f32(8), f32(2, 8, 8), None),
+    (f32(8, 4), f32(3, 4, 8), OFFS),
+    (f32(2, 4, 2), f32(2, 2, 8), None),               # rows of 8 bytes
+    (f32(2, 4, 8), f32(2, 8, 8).astype(np.float64), None),
+    (f32(2, 4, 8).astype(np.float64), f32(2, 8, 8).astype(np.float64), None),
+]
+
+
+@pytest.mark.parametrize("a,b,offs", GROUPED)
+def test_grouped_mm_matches_torch(a, b, offs):
+    check(lambda L, a, b, offs: L.nn.functional.grouped_mm(a, b, offs=offs)[:8], a, b, offs,
+          rtol=1e-5, atol=1e-5)
+
+
+def test_grouped_mm_refuses_like_torch():
+    a, b = f32(2, 4, 4), f32(2, 4, 4)
+    for kw in ({"bias": "b"}, {"out_dtype": "float64"}):
+        for lib in (torch, ember):
+            k = {n: (T(lib, f32(2, 4)) if v == "b" else getattr(lib, v)) for n, v in kw.items()}
+            with pytest.raises(RuntimeError):
+                lib.nn.functional.grouped_mm(T(lib, a), T(lib, b), **k)
+
+
+def test_scaled_grouped_mm_not_implemented():
+    with pytest.raises(NotImplementedError):
+        ember.nn.functional.scaled_grouped_mm(ember.ones(2, 4, 16), ember.ones(2, 16, 8), None,
+                                              None, None, None)
+    with pytest.raises(NotImplementedError):
+        ember.nn.functional.scaled_mm(ember.ones(4, 16), ember.ones(16, 8), None, None, None,
+                                      None)
+
+
+def test_functional_constants_and_torch_function_checks():
+    F, TF = ember.nn.functional, torch.nn.functional
+    assert F.GRID_SAMPLE_INTERPOLATION_MODES == TF.GRID_SAMPLE_INTERPOLATION_MODES
+    assert F.GRID_SAMPLE_PADDING_MODES == TF.GRID_SAMPLE_PADDING_MODES
+    x = ember.ones(2)
+    assert F.has_torch_function((x,)) is False
+    assert F.has_torch_function_unary(x) is False
+    assert F.has_torch_function_variadic(x, x) is False

@@ -125,6 +125,11 @@ REPRS = {
     "LPPool1d": [lambda L: L.nn.LPPool1d(2, 3), lambda L: L.nn.LPPool1d(1.5, 3, 2, True)],
     "LPPool2d": [lambda L: L.nn.LPPool2d(2, (2, 3))],
     "LPPool3d": [lambda L: L.nn.LPPool3d(2, 2), lambda L: L.nn.LPPool3d(1.5, (2, 3, 2), 1, True)],
+    "LinearCrossEntropyLoss": [
+        lambda L: L.nn.LinearCrossEntropyLoss(3, 4),
+        lambda L: L.nn.LinearCrossEntropyLoss(3, 4, out_features=(2,), bias=True,
+                                              reduction="sum", ignore_index=1,
+                                              options=L.nn.LinearCrossEntropyOptions())],
     "LSTM": [lambda L: L.nn.LSTM(3, 4), lambda L: L.nn.LSTM(3, 4, proj_size=2, bias=False)],
     "LSTMCell": [lambda L: L.nn.LSTMCell(3, 4)],
     "LayerNorm": [lambda L: L.nn.LayerNorm(4),
