@@ -233,9 +233,11 @@ def test_per_sample_gradients_tutorial(make, shape, classes, loss_name):
 
 
 def ensemble(lib, models, minibatches, same_batch):
-    """torch.func's model-ensembling tutorial (without the move to the meta device)."""
+    """torch.func's model-ensembling tutorial: the stateless base model lives on the meta
+    device (functional_call swaps the stacked parameters in)."""
     params, buffers = lib.func.stack_module_state(models)
-    base_model = copy.deepcopy(models[0])
+    base_model = copy.deepcopy(models[0]).to("meta")
+    assert all(p.is_meta for p in base_model.parameters())
 
     def fmodel(params, buffers, x):
         return lib.func.functional_call(base_model, (params, buffers), (x,))

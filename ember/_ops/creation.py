@@ -757,18 +757,16 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
         raise _not_implemented_for("normal_kernel_cpu", self.dtype)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    arr = mean + std * _normal_array(gen_of(generator), self.shape, self.dtype)
     if self.is_meta:
         return self   # no values to draw (nor draws from the generator), as in PyTorch
     return _fill_random(self, arr)
+    arr = mean + std * _normal_array(gen_of(generator), self.shape, self.dtype)
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 0/1 samples, P(1) = p (a number or a tensor broadcast to self)."""
-    if self.is_meta:
-        return self
     if isinstance(p, Tensor):
-        probs = p._cpu_array()
+        probs = p if self.is_meta else p._cpu_array()
     else:
         _check_probability(p)
         probs = p
