@@ -10,6 +10,9 @@ import torch
 import ember
 from tests.oracle.harness import Grad, check, assert_same
 
+# PyTorch warns (once) that index_reduce is in beta; so does ember
+pytestmark = pytest.mark.filterwarnings("ignore:index_reduce\\(\\) is in beta")
+
 rng = np.random.default_rng(7)
 
 
@@ -279,3 +282,151 @@ def test_tensor_prelu_hardshrink():
     check(lambda L, x, w: x.prelu(w), Grad(f32(2, 3, 4)), Grad(f32(3)))
     check(lambda L, x: x.hardshrink(), Grad(f32(3, 4)))
     check(lambda L, x: x.hardshrink(0.3), Grad(f32(3, 4)))
+
+
+# ---------------------------------------------------------------------------- math odds and ends
+
+@pytest.mark.filterwarnings("ignore:at::")   # both libraries warn that these are deprecated
+def test_deprecated_norms():
+    check(lambda L, x: L.frobenius_norm(x, [1]), Grad(f32(2, 3)))
+    check(lambda L, x: L.frobenius_norm(x, [0, 2], True), Grad(f32(2, 3, 4)))
+    check(lambda L, x: L.frobenius_norm(x, []), Grad(f32(2, 3)))
+    check(lambda L, x: L.frobenius_norm(x, [0, 1, 2]), f32(2, 3, 4))
+    check(lambda L, x: L.frobenius_norm(x, [0]), np.arange(3))
+    check(lambda L, x: L.nuclear_norm(x), Grad(f64(3, 4)))
+    check(lambda L, x: L.nuclear_norm(x), Grad(f64(2, 3, 4)))
+    check(lambda L, x: L.nuclear_norm(x, [0, 2], True), Grad(f64(2, 3, 4)))
+    check(lambda L, x: L.nuclear_norm(x, [0]), f64(2, 3))
+    check(lambda L, x: L.nuclear_norm(x), f64(3))
+    with pytest.warns(UserWarning, match="deprecated"):
+        ember.frobenius_norm(ember.ones(2), [0])
+
+
+@pytest.mark.parametrize("name", ["solve", "lstsq", "symeig", "eig", "matrix_rank"])
+def test_removed_functions_raise(name):
+    args = {"solve": 2, "lstsq": 2}.get(name, 1)
+    for L in (torch, ember):
+        with pytest.raises(RuntimeError) as ei:
+            getattr(L, name)(*[L.ones(2, 2)] * args)
+        if L is torch:
+            expected = str(ei.value)
+    assert str(ei.value) == expected
+    if name != "matrix_rank":
+        with pytest.raises(RuntimeError, match="deprecated since version 1.9"):
+            getattr(ember.ones(2, 2), name)(*[ember.ones(2, 2)] * (args - 1))
+
+
+def test_nonzero_static():
+    x = np.array([[0, 1], [2, 0], [3, 4]])
+    check(lambda L, x: L.nonzero_static(x, size=2), x)
+    check(lambda L, x: L.nonzero_static(x, size=5, fill_value=-7), x)
+    check(lambda L, x: x.nonzero_static(size=1), x)
+    check(lambda L, x: L.nonzero_static(x, size=4), np.array([1.0, 0, 2]))
+    check(lambda L, x: L.nonzero_static(x, size=2), np.array(3.0))
+    check(lambda L, x: L.nonzero_static(x, size=-1), x)
+
+
+@pytest.mark.parametrize("reduce", ["prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_index_reduce(reduce, include_self):
+    src = np.round(f64(4, 3) * 4) / 4        # ties, for amax/amin's shared gradient
+    idx = np.array([0, 2, 0, 3])
+    check(lambda L, x, i, s: L.index_reduce(x, 0, i, s, reduce, include_self=include_self),
+          Grad(np.round(f64(5, 3) * 4) / 4), idx, Grad(src))
+    check(lambda L, x, i, s: x.index_reduce(1, i, s, reduce, include_self=include_self),
+          Grad(f64(2, 4)), np.array([3, 3, 1]), Grad(f64(2, 3)))
+
+    def inplace(L, x, i, s):
+        y = x.clone()
+        y.index_reduce_(0, i, s, reduce, include_self=include_self)
+        return y
+    check(inplace, Grad(f64(5, 3)), idx, Grad(f64(4, 3)))
+
+
+def test_index_reduce_gradcheck():
+    x = ember.tensor(f64(4, 3), requires_grad=True)
+    s = ember.tensor(f64(3, 3), requires_grad=True)
+    i = ember.tensor([1, 3, 1])
+    for reduce in ("prod", "mean"):
+        assert ember.autograd.gradcheck(lambda x, s: ember.index_reduce(x, 0, i, s, reduce),
+                                        (x, s))
+
+
+def test_index_reduce_errors():
+    x, s, i = f32(3, 2), f32(4, 2), np.array([0, 2, 0, 1])
+    check(lambda L, x, i, s: L.index_reduce(x, 0, i, s, "sum"), x, i, s)
+    check(lambda L, x, i, s: L.index_reduce(x, 0, i.float(), s, "prod"), x, i, s)
+    check(lambda L, x, i, s: L.index_reduce(x, 0, i, s.double(), "prod"), x, i, s)
+    check(lambda L, x, i, s: L.index_reduce(x, 0, i + 2, s, "prod"), x, i, s)
+    check(lambda L, x, i, s: L.index_reduce(x, 0, i[:3], s, "prod"), x, i, s)
+    check(lambda L, x, i, s: L.index_reduce(x, 2, i, s, "prod"), x, i, s)
+    check(lambda L, x, i, s: L.index_reduce(x, 1, i, s, "prod"), x, i, s)
+
+
+def test_empty_permuted():
+    check(lambda L: L.empty_permuted((2, 3, 4), (0, 2, 1)).stride())
+    check(lambda L: L.empty_permuted((2, 3, 4), (2, 0, 1), dtype=L.float64).zero_())
+    check(lambda L: tuple(L.empty_permuted((2, 3), (1, 0)).shape))
+    check(lambda L: L.empty_permuted((2, 3), (0, 0)))
+    check(lambda L: L.empty_permuted((2, 3), (0,)))
+    assert ember.empty_permuted((2, 3), (1, 0), requires_grad=True).requires_grad
+
+
+def test_binomial():
+    ember.manual_seed(0)
+    n = ember.full((4000,), 10.0)
+    p = ember.full((4000,), 0.3)
+    draws = ember.binomial(n, p)
+    assert draws.dtype == ember.float32
+    assert abs(float(draws.mean()) - 3.0) < 0.15
+    assert float(draws.min()) >= 0 and float(draws.max()) <= 10
+    assert ember.equal(ember.binomial(ember.tensor([3.0, 4.0]), ember.tensor([1.5, 0.0])),
+                       ember.tensor([3.0, 0.0]))     # probabilities clamp to [0, 1]
+    check(lambda L, c, p: L.binomial(c, p), np.array([5, 10]), np.array([0.5, 0.2]))
+    check(lambda L, c, p: L.binomial(c, p.float()), np.array([5.0, 10.0]), np.array([0.5, 0.2]))
+    for L in (torch, ember):
+        c = L.tensor([5.0, 10.0], requires_grad=True)
+        out = L.binomial(c, L.tensor([0.5, 0.2]))
+        assert out.requires_grad
+        with pytest.raises(RuntimeError, match="derivative for aten::binomial is not implemented"):
+            out.sum().backward()
+
+
+def test_copy_variants():
+    check(lambda L, x: L.detach_copy(x), f32(2, 3))
+    for L in (torch, ember):   # the result requires grad; its backward raises
+        y = L.detach_copy(L.ones(2, requires_grad=True))
+        assert y.requires_grad
+        with pytest.raises(RuntimeError, match="derivative for aten::detach_copy"):
+            y.sum().backward()
+    check(lambda L, x: L.view_as_real_copy(x), Grad(f32(2, 3).astype(np.complex64)))
+    check(lambda L, x: L.view_as_complex_copy(x), Grad(f32(3, 2)))
+    check(lambda L, x: L.view_as_complex_copy(x), f32(3, 2))
+    for L in (torch, ember):   # copies: writing the result leaves the input alone
+        x = L.ones(3, 2)
+        y = L.view_as_complex_copy(x)
+        y.zero_()
+        assert float(x.sum()) == 6.0
+
+
+def test_slice_inverse():
+    def fn(L, base):
+        r = L.slice_inverse(base[4:9], L.zeros(12, 2)[1:11], 0, 1, 6, 1)
+        return r, r.stride(), r.storage_offset()
+    check(fn, f32(12, 2), grad=False)
+    check(lambda L, b: L.slice_inverse(b[4:9], L.zeros(3, 12).t(), 0, 1, 6, 1), f32(12, 2))
+
+
+def test_hash_tensor():
+    check(lambda L, x: L.hash_tensor(x), f32(2, 3))
+    check(lambda L, x: L.hash_tensor(x, 1), f64(2, 3))
+    check(lambda L, x: L.hash_tensor(x, [0, 2], keepdim=True), f32(2, 3, 4))
+    check(lambda L, x: L.hash_tensor(x), np.array([-1, 5], dtype=np.int8))
+    check(lambda L, x: L.hash_tensor(x), np.array([True, False, True]))
+    check(lambda L, x: L.hash_tensor(x), np.array(2.5, dtype=np.float16))
+    check(lambda L, x: L.hash_tensor(x, 0), np.ones((3, 0), np.float32))
+    check(lambda L, x: L.hash_tensor(x), np.ones((3, 0), np.float32))
+    check(lambda L, x: L.hash_tensor(x, 0), np.ones((0, 3), np.float32))
+    check(lambda L, x: L.hash_tensor(x, mode=1), f32(3))
+    check(lambda L, x: L.hash_tensor(x), f32(3).astype(np.complex64))
+    check(lambda L, x: L.hash_tensor(x).requires_grad, Grad(f32(3)))

@@ -854,3 +854,60 @@ Tensor.log_normal_ = log_normal_
 Tensor.cauchy_ = cauchy_
 Tensor.bernoulli = _bernoulli_method
 Tensor.multinomial = _multinomial_method
+
+
+# ---------------------------------------------------------------------------- empty_permuted / binomial
+
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None,
+                   requires_grad=False, pin_memory=False):
+    """An uninitialised tensor of shape `size` whose memory holds its dims in the order
+    `physical_layout` (outermost first): empty(size permuted) viewed back as `size`."""
+    size, order = tuple(size), tuple(physical_layout)
+    if len(size) != len(order):
+        raise RuntimeError(f"Number of dimensions in size does not match the length of the "
+                           f"physical_layout; i.e. len(size) = {len(size)} is not equal to "
+                           f"len(physical_layout) = {len(order)}")
+    if sorted(order) != list(builtins.range(len(size))):
+        raise RuntimeError("Duplicate dim not allowed")
+    inverse = [order.index(d) for d in builtins.range(len(size))]
+    phys = _filled("empty_permuted", (tuple(size[d] for d in order),), None, dtype, device, False)
+    t = Tensor._make(phys._data.transpose(inverse))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+class Binomial(Op):
+    """Samples of Binomial(count, prob); PyTorch defines no derivative."""
+    _name = "BinomialBackward0"
+
+    @staticmethod
+    def forward(ctx, count, prob, draws):
+        return draws
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::binomial is not implemented")
+
+
+def binomial(count, prob, generator=None):
+    """The number of successes in `count` trials of success probability `prob` (float
+    tensors of one dtype, broadcast together)."""
+    for name, t in (("count", count), ("prob", prob)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"binomial(): argument '{name}' must be Tensor, not "
+                            f"{type(t).__name__}")
+    if not count.dtype.is_floating_point:
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: "
+                         f"{dtype_name(count.dtype)}")
+    if prob.dtype is not count.dtype:
+        raise RuntimeError(f"Found dtype {dtype_name(prob.dtype)} but expected "
+                           f"{dtype_name(count.dtype)}")
+    n = count._cpu_array().astype(np.int64)
+    p = np.clip(np.nan_to_num(prob._cpu_array().astype(np.float64)), 0, 1)
+    draws = gen_of(generator).binomial(n, p).astype(count.dtype.np)
+    draws = _to_device(draws, count.device)
+    return apply(Binomial, (count, prob), (count._data, prob._data, draws))
+
+
+__all__ += ["empty_permuted", "binomial"]

@@ -1214,3 +1214,86 @@ for _fn in (index_select, masked_fill, masked_select, masked_scatter, gather, sc
 for _fn in (masked_fill, masked_scatter, scatter, scatter_add, scatter_reduce, index_add,
             index_copy, index_fill, put):
     setattr(Tensor, _fn.__name__ + "_", _inplace_from(_fn))
+
+
+# ---------------------------------------------------------------------------- index_reduce / nonzero_static
+
+_INDEX_REDUCE_WARNED = [False]   # PyTorch warns once per process
+
+
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """Reduce (prod, mean, amax, amin) the slices source[..., i, ...] into
+    input[..., index[i], ...] along `dim`; include_self=False leaves input's own values out
+    of the slots that receive any. The same reduction as scatter_reduce with `index`
+    repeated across source's other dims, and the same gradients."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"index_reduce(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
+                           f"amin but got {reduce}.")
+    d = wrap_dim(dim, input._data.ndim)
+    if not isinstance(index, Tensor):
+        raise TypeError(f"index_reduce(): argument 'index' must be Tensor, not "
+                        f"{type(index).__name__}")
+    if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
+        raise RuntimeError(f"index_reduce_(): Expected dtype int32/int64 for index but got: "
+                           f"{dtype_name(index.dtype)}")
+    if index._data.ndim > 1:
+        raise IndexError("index_reduce_(): Index is supposed to be a vector")
+    if not isinstance(source, Tensor):
+        raise TypeError(f"index_reduce(): argument 'source' must be Tensor, not "
+                        f"{type(source).__name__}")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"index_reduce_(): self ({dtype_name(input.dtype)}) and source "
+                           f"({dtype_name(source.dtype)}) must have the same scalar type")
+    if not _INDEX_REDUCE_WARNED[0]:
+        _INDEX_REDUCE_WARNED[0] = True
+        import warnings
+        warnings.warn("index_reduce() is in beta and the API may change at any time.",
+                      UserWarning, stacklevel=2)
+    x, s = _at_least_1d(input), _at_least_1d(source)
+    _same_device("index_reduce", input, index)
+    idx = index._cpu_array().reshape(-1).astype(np.int64)   # host copy: checks, broadcast
+    if s._data.ndim != x._data.ndim:
+        raise IndexError(f"index_reduce_(): source and self must have the same number of "
+                         f"dimensions, got {s._data.ndim} and {x._data.ndim}")
+    if idx.size != s._data.shape[d]:
+        raise RuntimeError(f"index_reduce_(): Number of indices ({idx.size}) should be equal to "
+                           f"source.size(dim): ({s._data.shape[d]}), for dim: {dim}")
+    for i, (a, b) in enumerate(zip(s._data.shape, x._data.shape)):
+        if i != d and a != b:
+            raise RuntimeError(f"index_reduce_(): self and source must have the same size in "
+                               f"every dim but {d}, got self.shape = "
+                               f"{shape_str(x._data.shape)} source.shape = "
+                               f"{shape_str(s._data.shape)}")
+    if idx.size and (idx.min() < 0 or idx.max() >= x._data.shape[d]):
+        raise IndexError("index out of range in self")
+    along = [1] * s._data.ndim
+    along[d] = idx.size
+    full = np.ascontiguousarray(np.broadcast_to(idx.reshape(along), s._data.shape))
+    full = like(full, x._data)
+    res = apply(ScatterReduce, (x, s), (x._data, s._data), d, full, reduce, include_self)
+    if res.grad_fn is not None:
+        res.grad_fn._name = "IndexReduceBackward0"
+    return _restore(res, input)
+
+
+def nonzero_static(input, *, size, fill_value=-1):
+    """nonzero(input) cut or padded to exactly `size` rows (padding rows hold fill_value)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"nonzero_static(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if not isinstance(size, int) or size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    found = nonzero(input)._cpu_array()
+    out = np.full((size, found.shape[1]), fill_value, dtype=np.int64)
+    n = min(size, found.shape[0])
+    out[:n] = found[:n]
+    return Tensor._make(like(out, input._data))
+
+
+Tensor.index_reduce = index_reduce
+Tensor.index_reduce_ = _inplace_from(index_reduce)
+Tensor.nonzero_static = nonzero_static
+__all__ += ["index_reduce", "nonzero_static"]

@@ -26,6 +26,7 @@ from ._util import wrap_dim, dtype_name, shape_str, check_tensor, ignore_fp_erro
 from .pointwise import opmath
 from .conversion import commit_inplace, inplace_source, check_inplace
 from .rearrange import tril, triu
+from . import complex_ops as _complex_ops
 from .reduction import _return_type
 
 __all__ = ["diff", "isin", "tril_indices",
@@ -407,6 +408,7 @@ _COPY_VARIANTS = {
     "alias_copy": lambda x: x.view(x.shape),
     "as_strided_copy": lambda x, size, stride, storage_offset=None: x.as_strided(
         size, stride, storage_offset),
+    "view_as_real_copy": lambda x: _complex_ops.view_as_real(x),
 }
 for _name, _view in _COPY_VARIANTS.items():
     globals()[_name] = _copy_variant(_name, _view)
@@ -913,3 +915,76 @@ def _attach_methods():
 
 
 _attach_methods()
+
+
+class DetachCopy(Op):
+    """A copy of x cut from x's history. PyTorch records it with a node whose backward
+    raises (its output still requires grad); so does ember."""
+    _name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::detach_copy is not implemented")
+
+
+def view_as_complex_copy(input):
+    """A copy of view_as_complex(input). PyTorch defines no gradient for it (complex
+    output): recording it raises, as there."""
+    check_tensor(input, "view_as_complex_copy")
+    if input.requires_grad and grad_mode.is_grad_enabled():
+        raise RuntimeError("view_as_complex_copy does not support automatic differentiation "
+                           "for outputs with complex dtype.")
+    return _complex_ops.view_as_complex(input).clone()
+
+
+def detach_copy(input):
+    """A copy (not a view) of input.detach()."""
+    check_tensor(input, "detach_copy")
+    return apply(DetachCopy, (input,), (input._data,))
+
+
+# ---------------------------------------------------------------------------- slice_inverse / hash_tensor
+
+def slice_inverse(input, src, dim=0, start=None, end=None, step=1):
+    """The inverse of slicing, for functionalization: a view of input's memory with src's
+    size, stride and storage offset (the tensor input was sliced out of). dim, start, end
+    and step name that slice; the geometry comes from src alone, as in PyTorch."""
+    check_tensor(input, "slice_inverse")
+    check_tensor(src, "slice_inverse", "src", 2)
+    return input.as_strided(tuple(src.shape), src.stride(), src.storage_offset())
+
+
+_HASH_AS = {True: np.float64, False: np.int64}
+
+
+def hash_tensor(input, dim=(), *, keepdim=False, mode=0):
+    """XOR of input's elements over `dim` (default all), each first widened to 64 bits
+    (floats to float64, integers and bools to int64) and read as uint64 (mode 0, the only
+    mode). Returns uint64, outside autograd."""
+    check_tensor(input, "hash_tensor")
+    if mode != 0:
+        raise RuntimeError(f"Unknown hash_tensor mode: {mode}")
+    if input.dtype.is_complex:
+        raise NotImplementedError(f"\"xor_sum_cpu\" not implemented for "
+                                  f"'{dtype_name(input.dtype)}'")
+    a = input._data
+    dims = [dim] if isinstance(dim, int) else list(dim)
+    axes = tuple(wrap_dim(d, a.ndim) for d in dims) if dims else tuple(builtins.range(a.ndim))
+    if not dims and a.size == 0:
+        raise RuntimeError("hash_tensor: Expected reduction dim to be specified for "
+                           "input.numel() == 0. Specify the reduction dim with the 'dim' "
+                           "argument.")
+    for ax in axes:
+        if a.shape[ax] == 0:
+            raise IndexError(f"hash_tensor: Expected reduction dim {ax} to have non-zero size.")
+    bits = a.astype(_HASH_AS[bool(input.dtype.is_floating_point)]).view(np.uint64)
+    xp = array_namespace(a)
+    out = xp.bitwise_xor.reduce(bits, axis=axes, keepdims=keepdim) if axes else bits.copy()
+    return Tensor._make(xp.asarray(out))
+
+
+__all__ += ["detach_copy", "view_as_complex_copy", "slice_inverse", "hash_tensor"]
