@@ -430,3 +430,42 @@ def test_hash_tensor():
     check(lambda L, x: L.hash_tensor(x, mode=1), f32(3))
     check(lambda L, x: L.hash_tensor(x), f32(3).astype(np.complex64))
     check(lambda L, x: L.hash_tensor(x).requires_grad, Grad(f32(3)))
+
+
+GRADIENT = [
+    ("1d", lambda L, x: L.gradient(x), [Grad(f64(6))]),
+    ("1d-edge2", lambda L, x: L.gradient(x, edge_order=2), [Grad(f64(6))]),
+    ("scalar-spacing", lambda L, x: L.gradient(x, spacing=2.0), [Grad(f64(3, 4))]),
+    ("0d-tensor-spacing", lambda L, x: L.gradient(x, spacing=L.tensor(0.5)), [Grad(f64(3, 4))]),
+    ("list-spacing", lambda L, x: L.gradient(x, spacing=[2.0, 3.0], edge_order=2),
+     [Grad(f64(3, 4))]),
+    ("dim", lambda L, x: L.gradient(x, dim=1), [Grad(f64(3, 4))]),
+    ("dims-spacing", lambda L, x: L.gradient(x, spacing=[0.5, 2.0], dim=[-1, 0]),
+     [Grad(f64(3, 4, 2))]),
+    ("dim-scalar-spacing", lambda L, x: L.gradient(x, spacing=3, dim=-1), [Grad(f64(2, 3))]),
+    ("coordinates", lambda L, x, c: L.gradient(x, spacing=(c,)), [Grad(f64(5)),
+                                                                  np.array([0.0, 1, 3, 4, 7])]),
+    ("coordinates-edge2", lambda L, x, c: L.gradient(x, spacing=[c], dim=1, edge_order=2),
+     [Grad(f64(2, 5)), Grad(np.array([0.0, 1, 3, 4, 7]))]),
+    ("int", lambda L, x: L.gradient(x), [np.arange(5) ** 2]),
+    ("float32", lambda L, x: L.gradient(x, spacing=(L.tensor([0.0, 1, 3, 4]),), edge_order=2),
+     [Grad(f32(4))]),
+    ("edge_order3", lambda L, x: L.gradient(x, edge_order=3), [f64(5)]),
+    ("short", lambda L, x: L.gradient(x, edge_order=2), [f64(2, 3)]),
+    ("bad-spacing-len", lambda L, x: L.gradient(x, spacing=[1.0, 2.0, 3.0]), [f64(3, 4)]),
+    ("bad-spacing-dim-len", lambda L, x: L.gradient(x, dim=0, spacing=[1.0, 2.0]), [f64(3, 4)]),
+    ("0d-tensor-in-list", lambda L, x: L.gradient(x, spacing=[L.tensor(2.0)]), [f64(3)]),
+]
+
+
+@pytest.mark.parametrize("name,fn,inputs", GRADIENT, ids=[c[0] for c in GRADIENT])
+def test_gradient(name, fn, inputs):
+    check(fn, *inputs)
+
+
+def test_gradient_gradcheck():
+    x = ember.tensor(f64(2, 5), requires_grad=True)
+    c = ember.tensor([0.0, 1, 3, 4, 7], dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda x, c: ember.gradient(x, spacing=[c], dim=1,
+                                                                edge_order=2), (x, c))
+    assert ember.autograd.gradgradcheck(lambda x: ember.gradient(x, spacing=0.5), (x,))
