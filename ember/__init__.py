@@ -60,6 +60,7 @@ from ._ops.complex_ops import *  # noqa: F401,F403
 from ._ops.inplace_aliases import *  # noqa: F401,F403  torch.sin_(x) ...: x.sin_()
 from ._ops.deprecated import *  # noqa: F401,F403  frobenius_norm ...; removed solve, eig ... raise
 from . import special, fft  # noqa: F401
+from . import signal  # noqa: F401
 from ._threads import *  # noqa: F401,F403
 from ._autocast import *  # noqa: F401,F403  autocast state: is_autocast_enabled, get_autocast_dtype ...
 from . import amp  # noqa: F401
