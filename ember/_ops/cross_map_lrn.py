@@ -18,6 +18,7 @@ with Q = size - floor((size - 1) / 2). ember reproduces both, so gradients equal
 """
 import numpy as np
 
+from .._backend import like
 from .._tensor import Tensor
 from ._base import Op, apply
 
@@ -35,7 +36,7 @@ def _window_sum_array(xp, a, lo, hi):
     C = a.shape[1]
     cs = xp.concatenate([xp.zeros_like(a[:, :1]), xp.cumsum(a, axis=1)], axis=1)
     end, start = _window_bounds(C, lo, hi)
-    return cs[:, end] - cs[:, start]
+    return cs[:, _like(end, a)] - cs[:, _like(start, a)]
 
 
 def _window_sum_tensor(t, lo, hi):
@@ -49,7 +50,7 @@ def _window_sum_tensor(t, lo, hi):
 
 
 def _like(host, arr):
-    from .._backend import like
+    """Host int64 indices on arr's device."""
     return like(host.astype(np.int64), arr)
 
 
