@@ -59,7 +59,6 @@ from ._ops.special import *  # noqa: F401,F403
 from ._ops.complex_ops import *  # noqa: F401,F403
 from ._ops.inplace_aliases import *  # noqa: F401,F403  torch.sin_(x) ...: x.sin_()
 from ._ops.deprecated import *  # noqa: F401,F403  frobenius_norm ...; removed solve, eig ... raise
-from ._ops.segment_reduce import *  # noqa: F401,F403
 from . import special, fft  # noqa: F401
 from . import signal  # noqa: F401
 from ._threads import *  # noqa: F401,F403
@@ -116,10 +115,6 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def is_storage(obj):
-    return False
-
-
 def numel(input):
     return input.numel()
 
@@ -145,6 +140,11 @@ from .utils.dlpack import from_dlpack  # noqa: E402
 from . import distributed  # noqa: E402  (process groups on MPI/NCCL; mpi4py imported lazily)
 from .serialization import save, load  # noqa: E402
 
+from . import storage  # noqa: E402  (storages; adds Tensor.untyped_storage, set_ ...)
+from .storage import (UntypedStorage, TypedStorage, is_storage, from_file,  # noqa: E402,F401
+                      FloatStorage, DoubleStorage, HalfStorage, BFloat16Storage, LongStorage,
+                      IntStorage, ShortStorage, CharStorage, ByteStorage, BoolStorage,
+                      ComplexFloatStorage, ComplexDoubleStorage)
 
 def __getattr__(name):
     # these subpackages are imported on first use, keeping `import ember` fast

@@ -14,6 +14,10 @@ __all__ = [
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
     "float32", "float64", "complex64", "complex128", "half", "float", "double", "short",
     "int", "long", "cfloat", "cdouble", "uint16", "uint32", "uint64",
+    "complex32", "chalf", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz",
+    "float8_e8m0fnu", "float4_e2m1fn_x2", "uint1", "uint2", "uint3", "uint4", "uint5", "uint6",
+    "uint7", "int1", "int2", "int3", "int4", "int5", "int6", "int7", "bits1x8", "bits2x4",
+    "bits4x2", "bits8", "bits16", "qint8", "quint8", "qint32", "quint4x2", "quint2x4",
     "get_default_dtype", "set_default_dtype", "promote_types", "result_type", "can_cast",
     "finfo", "iinfo",
 ]
@@ -23,19 +27,26 @@ _BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
 
 
 class dtype:
-    """An ember dtype: a name, the NumPy dtype that stores it, and its category."""
-    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed",
-                 "_category", "_legacy")
+    """An ember dtype: a name, the NumPy dtype that stores it, and its category.
 
-    def __init__(self, name, np_dtype, category, legacy):
+    `cname` is PyTorch's ScalarType name (``Float``, ``Float8_e4m3fn``), which PyTorch's
+    messages print. `signed` is True/False, or the message PyTorch raises when asked
+    (bits and quantized types have no signedness).
+    """
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "_signed",
+                 "_category", "_legacy", "cname")
+
+    def __init__(self, name, np_dtype, category, legacy, cname=None, signed=None, itemsize=None):
         self.name = name
-        self.np = np.dtype(np_dtype)
-        self.itemsize = self.np.itemsize
+        self.np = np.dtype(np_dtype) if np_dtype is not None else None
+        self.itemsize = itemsize if np_dtype is None else self.np.itemsize
         self.is_floating_point = category == _FLOAT
         self.is_complex = category == _COMPLEX
-        self.is_signed = name not in ("bool", "uint8", "uint16", "uint32", "uint64")
+        self._signed = (name not in ("bool", "uint8", "uint16", "uint32", "uint64")
+                        if signed is None else signed)
         self._category = category
         self._legacy = legacy
+        self.cname = cname or name
 
     def __repr__(self):
         return "ember." + self.name
@@ -43,40 +54,122 @@ class dtype:
     def __reduce__(self):
         return (_dtype_by_name, (self.name,))
 
+    @property
+    def is_signed(self):
+        if isinstance(self._signed, str):
+            raise RuntimeError(self._signed)
+        return self._signed
+
     def to_real(self):
-        return {"complex64": float32, "complex128": float64}.get(self.name, self)
+        """The real dtype of a complex one (complex64 -> float32); any other dtype itself."""
+        return _REAL_OF.get(self.name, self)
 
     def to_complex(self):
-        return {"float64": complex128, "complex128": complex128}.get(self.name, complex64)
+        """The complex dtype whose parts are this dtype (float16 -> complex32, float32 ->
+        complex64, bfloat16 -> complex64); complex dtypes map to themselves."""
+        name = _COMPLEX_OF.get(self.name)
+        if name is None:
+            raise RuntimeError(f"Unknown Complex ScalarType for {self.cname}")
+        return _BY_NAME[name]
 
     @property
     def is_signed_(self):
         return self.is_signed
 
 
-bool = dtype("bool", np.bool_, _BOOL, "BoolTensor")
-uint8 = dtype("uint8", np.uint8, _INT, "ByteTensor")
-uint16 = dtype("uint16", np.uint16, _INT, None)
-uint32 = dtype("uint32", np.uint32, _INT, None)
-uint64 = dtype("uint64", np.uint64, _INT, None)
-int8 = dtype("int8", np.int8, _INT, "CharTensor")
-int16 = dtype("int16", np.int16, _INT, "ShortTensor")
-int32 = dtype("int32", np.int32, _INT, "IntTensor")
-int64 = dtype("int64", np.int64, _INT, "LongTensor")
-float16 = dtype("float16", np.float16, _FLOAT, "HalfTensor")
-bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT, "BFloat16Tensor")
-float32 = dtype("float32", np.float32, _FLOAT, "FloatTensor")
-float64 = dtype("float64", np.float64, _FLOAT, "DoubleTensor")
-complex64 = dtype("complex64", np.complex64, _COMPLEX, "ComplexFloatTensor")
-complex128 = dtype("complex128", np.complex128, _COMPLEX, "ComplexDoubleTensor")
+class _StoragelessDtype(dtype):
+    """A dtype PyTorch names but ember cannot hold in a tensor (sub-byte integers, bit
+    containers, quantized and packed-float4 types): NumPy has no type that stores them.
+    The object carries PyTorch's attributes; asking for its NumPy type -- which every
+    tensor-making path does -- raises NotImplementedError."""
+    __slots__ = ()
+
+    @property
+    def np(self):
+        raise NotImplementedError(
+            f"ember cannot make tensors of dtype {self!r}: NumPy has no type that stores "
+            f"{self.name} elements (the dtype object exists for its attributes only)")
+
+    @np.setter
+    def np(self, value):
+        pass   # dtype.__init__ stores None for the NumPy type; there is none to keep
+
+
+bool = dtype("bool", np.bool_, _BOOL, "BoolTensor", "Bool")
+uint8 = dtype("uint8", np.uint8, _INT, "ByteTensor", "Byte")
+uint16 = dtype("uint16", np.uint16, _INT, None, "UInt16")
+uint32 = dtype("uint32", np.uint32, _INT, None, "UInt32")
+uint64 = dtype("uint64", np.uint64, _INT, None, "UInt64")
+int8 = dtype("int8", np.int8, _INT, "CharTensor", "Char")
+int16 = dtype("int16", np.int16, _INT, "ShortTensor", "Short")
+int32 = dtype("int32", np.int32, _INT, "IntTensor", "Int")
+int64 = dtype("int64", np.int64, _INT, "LongTensor", "Long")
+float16 = dtype("float16", np.float16, _FLOAT, "HalfTensor", "Half")
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT, "BFloat16Tensor", "BFloat16")
+float32 = dtype("float32", np.float32, _FLOAT, "FloatTensor", "Float")
+float64 = dtype("float64", np.float64, _FLOAT, "DoubleTensor", "Double")
+complex64 = dtype("complex64", np.complex64, _COMPLEX, "ComplexFloatTensor", "ComplexFloat")
+complex128 = dtype("complex128", np.complex128, _COMPLEX, "ComplexDoubleTensor", "ComplexDouble")
+
+# complex32 (ComplexHalf): NumPy has no complex type of float16 parts, so its elements are
+# a record of two float16 fields, laid out as PyTorch lays them (real, then imaginary)
+COMPLEX32_NP = np.dtype([("real", np.float16), ("imag", np.float16)])
+complex32 = dtype("complex32", COMPLEX32_NP, _COMPLEX, None, "ComplexHalf")
+
+# 8-bit floats, stored by ml_dtypes' NumPy types. PyTorch converts them to and from other
+# dtypes, copies, indexes and prints them, but promotes them with nothing else.
+float8_e4m3fn = dtype("float8_e4m3fn", ml_dtypes.float8_e4m3fn, _FLOAT, None, "Float8_e4m3fn")
+float8_e5m2 = dtype("float8_e5m2", ml_dtypes.float8_e5m2, _FLOAT, None, "Float8_e5m2")
+float8_e4m3fnuz = dtype("float8_e4m3fnuz", ml_dtypes.float8_e4m3fnuz, _FLOAT, None,
+                        "Float8_e4m3fnuz")
+float8_e5m2fnuz = dtype("float8_e5m2fnuz", ml_dtypes.float8_e5m2fnuz, _FLOAT, None,
+                        "Float8_e5m2fnuz")
+float8_e8m0fnu = dtype("float8_e8m0fnu", ml_dtypes.float8_e8m0fnu, _FLOAT, None,
+                       "Float8_e8m0fnu", signed=False)
+FLOAT8_DTYPES = (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu)
+
+# dtypes without a NumPy type (see _StoragelessDtype): two float4 values packed per byte,
+# sub-byte integers, bit containers and quantized integers
+float4_e2m1fn_x2 = _StoragelessDtype("float4_e2m1fn_x2", None, _FLOAT, None, "Float4_e2m1fn_x2",
+                                     itemsize=1)
+uint1, uint2, uint3, uint4, uint5, uint6, uint7 = (
+    _StoragelessDtype(f"uint{n}", None, _INT, None, f"UInt{n}", signed=False, itemsize=1)
+    for n in range(1, 8))
+int1, int2, int3, int4, int5, int6, int7 = (
+    _StoragelessDtype(f"int{n}", None, _INT, None, f"Int{n}", signed=True, itemsize=1)
+    for n in range(1, 8))
+_BITS_SIGN = "Bits types are undefined"
+bits1x8, bits2x4, bits4x2, bits8 = (
+    _StoragelessDtype(n, None, _INT, None, n.capitalize(), signed=_BITS_SIGN, itemsize=1)
+    for n in ("bits1x8", "bits2x4", "bits4x2", "bits8"))
+bits16 = _StoragelessDtype("bits16", None, _INT, None, "Bits16", signed=_BITS_SIGN, itemsize=2)
+_QUANT_SIGN = "isSignedType not supported for quantized types"
+qint8 = _StoragelessDtype("qint8", None, _INT, None, "QInt8", signed=_QUANT_SIGN, itemsize=1)
+quint8 = _StoragelessDtype("quint8", None, _INT, None, "QUInt8", signed=_QUANT_SIGN, itemsize=1)
+qint32 = _StoragelessDtype("qint32", None, _INT, None, "QInt32", signed=_QUANT_SIGN, itemsize=4)
+quint4x2 = _StoragelessDtype("quint4x2", None, _INT, None, "QUInt4x2", signed=_QUANT_SIGN,
+                             itemsize=1)
+quint2x4 = _StoragelessDtype("quint2x4", None, _INT, None, "QUInt2x4", signed=_QUANT_SIGN,
+                             itemsize=1)
+STORAGELESS_DTYPES = (float4_e2m1fn_x2, uint1, uint2, uint3, uint4, uint5, uint6, uint7, int1,
+                      int2, int3, int4, int5, int6, int7, bits1x8, bits2x4, bits4x2, bits8,
+                      bits16, qint8, quint8, qint32, quint4x2, quint2x4)
+_BITS = (bits1x8, bits2x4, bits4x2, bits8, bits16)
+_QUANTIZED = (qint8, quint8, qint32, quint4x2, quint2x4)
+
+_REAL_OF = {"complex32": float16, "complex64": float32, "complex128": float64}
+_COMPLEX_OF = {"float16": "complex32", "bfloat16": "complex64", "float32": "complex64",
+               "float64": "complex128", "complex32": "complex32", "complex64": "complex64",
+               "complex128": "complex128"}
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
-cfloat, cdouble = complex64, complex128
+cfloat, cdouble, chalf = complex64, complex128, complex32
 
 ALL_DTYPES = (bool, uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16,
-              bfloat16, float32, float64, complex64, complex128)
-_BY_NAME = {d.name: d for d in ALL_DTYPES}
+              bfloat16, float32, float64, complex64, complex128, complex32) + FLOAT8_DTYPES
+_BY_NAME = {d.name: d for d in ALL_DTYPES + STORAGELESS_DTYPES}
+_BY_NAME["chalf"] = complex32
 # NumPy dtype -> ember dtype (np.dtype objects hash by value)
 _FROM_NP = {d.np: d for d in ALL_DTYPES}
 
@@ -125,6 +218,19 @@ _BARE_UNSIGNED = ("uint16", "uint32", "uint64")
 def _promote_pair(a, b):
     if a is b:
         return a
+    for d in (a, b):
+        if d in _QUANTIZED:
+            raise RuntimeError(f"promoteTypes with quantized numbers is not handled yet; figure "
+                               f"out what the correct rules should be, offending types: "
+                               f"{a.cname} {b.cname}")
+        if d in _BITS:
+            raise RuntimeError(f"Promotion from {a.cname} and {b.cname} is unsupported.")
+        if isinstance(d, _StoragelessDtype):
+            raise RuntimeError(f"Promotion for {a.cname} and {b.cname} is not supported")
+        if d in FLOAT8_DTYPES:
+            # PyTorch defines no promotion for 8-bit floats, not even with each other
+            raise RuntimeError(f"Promotion for Float8 Types is not supported, attempted to "
+                               f"promote {a.cname} and {b.cname}")
     ca, cb = a._category, b._category
     # PyTorch promotes the "barebones" unsigned types only with floating types
     if a.name in _BARE_UNSIGNED or b.name in _BARE_UNSIGNED:
@@ -137,7 +243,10 @@ def _promote_pair(a, b):
     if ca == _COMPLEX or cb == _COMPLEX:
         # the complex type keeps its width unless the other operand is a wider float/complex
         other_real = [d.to_real() for d in (a, b) if d._category >= _FLOAT]
-        return complex128 if any(d is float64 for d in other_real) else complex64
+        if any(d is float64 for d in other_real):
+            return complex128
+        # complex32 stays complex32 only beside integers, bool, float16 and itself
+        return complex32 if all(d is float16 for d in other_real) else complex64
     if ca == _FLOAT and cb == _FLOAT:
         if {a, b} == {float16, bfloat16}:
             return float32
@@ -173,7 +282,9 @@ def _combine(higher, lower):
         return higher
     if lower._category == _COMPLEX:
         if higher._category == _FLOAT:
-            return higher.to_complex()
+            # PyTorch makes a float16 tensor times a complex scalar complex32; ember computes
+            # nothing in complex32 (NumPy has no such type), so it gives complex64 there
+            return complex64 if higher is float16 else higher.to_complex()
         return lower
     if higher._category == _FLOAT:
         return higher
@@ -234,12 +345,36 @@ def can_cast(from_, to):
     return from_._category <= to._category
 
 
+# finfo of the 8-bit floats, as PyTorch reports them (ml_dtypes' eps for e5m2fnuz and its
+# resolution differ from PyTorch's): bits, eps, max, min, tiny (= smallest normal)
+_FLOAT8_INFO = {
+    "float8_e4m3fn": (8, 0.125, 448.0, -448.0, 2.0 ** -6),
+    "float8_e5m2": (8, 0.25, 57344.0, -57344.0, 2.0 ** -14),
+    "float8_e4m3fnuz": (8, 0.125, 240.0, -240.0, 2.0 ** -7),
+    "float8_e5m2fnuz": (8, 0.125, 57344.0, -57344.0, 2.0 ** -15),
+    "float8_e8m0fnu": (8, 1.0, 2.0 ** 127, 2.0 ** -127, 2.0 ** -127),
+}
+
+
 class finfo:
+    """Machine limits of a floating-point dtype: eps = 2^-mantissa_bits, the largest and
+    smallest finite values, tiny = the smallest positive normal number, and resolution =
+    10^-precision (the decimal digits the format holds exactly, at least 10^0)."""
+
     def __init__(self, type=None):
         type = type or _default_dtype
         if not type.is_floating_point and not type.is_complex:
             raise TypeError(f"finfo only supports floating point and complex types, got {type}")
-        info = ml_dtypes.finfo(type.to_real().np) if type is bfloat16 else np.finfo(type.to_real().np)
+        if isinstance(type, _StoragelessDtype):
+            raise TypeError(f"finfo of {type} is not available: ember has no NumPy type for it")
+        real = type.to_real()
+        self.dtype = real.name
+        if real.name in _FLOAT8_INFO:
+            self.bits, self.eps, self.max, self.min, self.tiny = _FLOAT8_INFO[real.name]
+            self.smallest_normal = self.tiny
+            self.resolution = 1.0
+            return
+        info = ml_dtypes.finfo(real.np) if real is bfloat16 else np.finfo(real.np)
         self.bits = info.bits
         self.eps = builtins.float(info.eps)
         self.max = builtins.float(info.max)
@@ -247,10 +382,9 @@ class finfo:
         self.tiny = builtins.float(info.tiny)
         self.smallest_normal = self.tiny
         self.resolution = 10.0 ** -builtins.int(info.precision)
-        self.dtype = type.to_real().name
 
     def __repr__(self):
-        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
                 f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
                 f"dtype={self.dtype})")
 
@@ -267,3 +401,56 @@ class iinfo:
 
     def __repr__(self):
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+# ---------------------------------------------------------------------------- casts
+# NumPy dtypes whose conversion differs from a plain astype (see cast_array)
+_E4M3FN_NP = float8_e4m3fn.np
+_E8M0_NP = float8_e8m0fnu.np
+SPECIAL_CAST_NP = frozenset((COMPLEX32_NP, _E4M3FN_NP, _E8M0_NP))
+
+
+def _complex32_parts(arr):
+    """A complex64 array of the values of a complex32 (record) array."""
+    xp = _xp_of(arr)
+    out = xp.empty(arr.shape, dtype=np.complex64)
+    out.real = arr["real"]
+    out.imag = arr["imag"]
+    return out
+
+
+def _xp_of(arr):
+    if type(arr) is np.ndarray or isinstance(arr, np.generic):
+        return np
+    import cupy   # only a CuPy array reaches here with another type
+    return cupy
+
+
+def cast_array(arr, np_dtype, copy=True):
+    """`arr.astype(np_dtype)` with PyTorch's conversion rules where they differ from NumPy's:
+
+    * complex32 is a record of float16 (real, imag); values go through complex64.
+    * float8_e4m3fn saturates: finite values beyond +-448 (and +-inf) become +-448, where
+      ml_dtypes gives NaN; NaN stays NaN.
+    * float8_e8m0fnu (an unsigned power of two) keeps the magnitude of negative values.
+    """
+    np_dtype = np.dtype(np_dtype)
+    src = arr.dtype
+    if src == COMPLEX32_NP and np_dtype != COMPLEX32_NP:
+        arr = _complex32_parts(arr)
+        src = arr.dtype
+    if np_dtype == COMPLEX32_NP:
+        if src == COMPLEX32_NP:
+            return arr.copy() if copy else arr
+        xp = _xp_of(arr)
+        out = xp.empty(arr.shape, dtype=COMPLEX32_NP)
+        if src.kind == "c":
+            out["real"], out["imag"] = arr.real, arr.imag
+        else:
+            out["real"], out["imag"] = arr, 0
+        return out
+    if np_dtype == _E4M3FN_NP and src.kind in "fiuV" and src != _E4M3FN_NP:
+        arr = arr.clip(-448.0, 448.0)   # NaN passes through clip unchanged
+    elif np_dtype == _E8M0_NP and src.kind in "fiV" and src != _E8M0_NP:
+        arr = abs(arr)
+    return arr.astype(np_dtype, copy=copy)

@@ -227,9 +227,9 @@ def _nested_str(arr, indent, summarize, fmt):
 def _as_exact(arr, dt):
     """`arr` in a dtype whose Python scalars are the exact values (float64 / complex128)."""
     if dt.is_complex:
-        return arr.astype(np.complex128)
+        return _dtype.cast_array(arr, np.complex128)   # complex32 is a record type
     if dt.is_floating_point:
-        return arr.astype(np.float64)
+        return _dtype.cast_array(arr, np.float64)
     return arr
 
 

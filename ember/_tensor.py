@@ -85,6 +85,9 @@ class Tensor:
         dt = dtype or getattr(cls, "_legacy_dtype", None) or _dtype.get_default_dtype()
         if len(args) == 1 and not isinstance(args[0], (numbers.Integral, Size)):
             a = args[0]
+            if getattr(a, "_is_ember_storage", False):   # a view of the storage's memory
+                from .storage import tensor_from_storage
+                return tensor_from_storage(a, dt)
             if isinstance(a, Tensor):
                 if a.dtype is not dt:
                     raise TypeError(f"expected {dt} (got {a.dtype})")

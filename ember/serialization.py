@@ -47,6 +47,15 @@ def _root_array(arr):
     return root
 
 
+def _as_strided(arr, shape, strides):
+    """NumPy's as_strided over host array `arr` (a memmap too), for every dtype: as_strided
+    rebuilds the array from its type string, which NumPy cannot read back for ml_dtypes'
+    float8_e5m2 ('<f1'), so that one goes through uint8."""
+    if arr.dtype.kind == "f" and arr.dtype.itemsize == 1:
+        return np.lib.stride_tricks.as_strided(arr.view(np.uint8), shape, strides).view(arr.dtype)
+    return np.lib.stride_tricks.as_strided(arr, shape, strides)
+
+
 def _offset_elems(arr, root):
     start = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
     return start // arr.itemsize
@@ -108,6 +117,22 @@ class _Encoder:
             self.device_roots.append(root)   # keeps id(root) unique while encoding
         return self.storages[k][0], (arr.data.ptr - root.data.ptr) // arr.itemsize
 
+    def storage(self, s):
+        """A storage's record: its elements (a typed storage's, or an untyped one's bytes)
+        as a run of a stored buffer, shared with the tensors saved that view them."""
+        typed = s.untyped() is not s
+        arr = s._elements() if typed else s._bytes
+        if type(arr) is np.ndarray:
+            key, root = self.storage_key(arr)
+            offset = _offset_elems(arr, root) if root is not arr else 0
+        else:
+            key, offset = self.device_storage_key(arr)
+        rec = {"__storage__": key, "dtype": s.dtype.name if typed else None, "offset": offset,
+               "numel": int(arr.shape[0])}
+        if type(arr) is not np.ndarray:
+            rec["device"] = str(s.device)
+        return rec
+
     def enc(self, obj):
         if obj is None or isinstance(obj, (bool, str)):
             return obj
@@ -134,6 +159,8 @@ class _Encoder:
             return rec
         if isinstance(obj, Size):
             return {"__size__": list(obj)}
+        if getattr(obj, "_is_ember_storage", False):
+            return self.storage(obj)
         if isinstance(obj, _dtype.dtype):
             return {"__dtype__": obj.name}
         if isinstance(obj, _device_cls):
@@ -183,6 +210,8 @@ class _Decoder:
             return float(x["__float__"])
         if "__tensor__" in x:
             return self.tensor(x)
+        if "__storage__" in x:
+            return self.storage_object(x)
         if "__tuple__" in x:
             return tuple(self.dec(v) for v in x["__tuple__"])
         if "__dict__" in x:
@@ -197,6 +226,22 @@ class _Decoder:
         if "__bytes__" in x:
             return base64.b64decode(x["__bytes__"])
         raise ValueError(f"unknown record {sorted(x)[:3]}")
+
+    def storage_object(self, x):
+        from .storage import TypedStorage, UntypedStorage
+        data = self.storages(x["__storage__"])
+        offset, numel = x["offset"], x["numel"]
+        if offset < 0 or offset + numel > data.size:
+            raise ValueError(f"storage record (offset {offset}, {numel} elements) does not fit "
+                             f"its buffer of {data.size} elements")
+        untyped = UntypedStorage._wrap(data[offset:offset + numel].view(np.uint8),
+                                       resizable=False)
+        target = _target_device(self.map_location, x.get("device", "cpu"))
+        if target is not None and target.type != "cpu":
+            untyped = untyped.to(device=target)
+        if x["dtype"] is None:
+            return untyped
+        return TypedStorage._new_wrapped_storage(untyped, getattr(_dtype, x["dtype"]))
 
     def tensor(self, x):
         storage = self.storages(x["__tensor__"])
@@ -224,8 +269,8 @@ class _Decoder:
             t = Tensor._make(strided_view(dev_storage[offset:] if storage.size else dev_storage,
                                           shape, tuple(s * item for s in strides)))
         else:
-            arr = np.lib.stride_tricks.as_strided(storage[offset:] if storage.size else storage,
-                                                  shape, tuple(s * item for s in strides))
+            arr = _as_strided(storage[offset:] if storage.size else storage, shape,
+                              tuple(s * item for s in strides))
             t = Tensor._make(arr)
             if target is None:
                 t = _apply_map_location(t, self.map_location, location)
@@ -331,11 +376,7 @@ _STORAGE_NAME = {np.dtype(v): k for k, v in _TORCH_STORAGES.items()}
 
 # torch dtypes ember has no counterpart for: a checkpoint holding them is refused with
 # NotImplementedError (it is not unsafe, only unsupported)
-_TORCH_ONLY_DTYPES = {
-    "complex32", "chalf", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz",
-    "float8_e8m0fnu", "float4_e2m1fn_x2", "qint8", "quint8", "qint32", "quint4x2", "quint2x4",
-    "bits1x8", "bits2x4", "bits4x2", "bits8", "bits16",
-}
+_TORCH_ONLY_DTYPES = {d.name for d in _dtype.STORAGELESS_DTYPES}
 
 
 class _StorageType:
@@ -359,7 +400,7 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False,
                                      f"offset {storage_offset}) exceeds its storage of "
                                      f"{storage.size} elements")
     base = storage[storage_offset:] if storage.size else storage
-    t = Tensor._make(np.lib.stride_tricks.as_strided(base, size, tuple(s * item for s in stride)))
+    t = Tensor._make(_as_strided(base, size, tuple(s * item for s in stride)))
     t._requires_grad = bool(requires_grad) and t.dtype.is_floating_point
     return t
 
@@ -386,6 +427,38 @@ def _rebuild_from_type_v2(func, new_type, args, state):
     return func(*args)
 
 
+_SPARSE_LAYOUTS = ("sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc")
+
+
+def _get_layout(name):
+    """A layout named in a torch checkpoint ("torch.sparse_coo"), as its ember name."""
+    short = name[6:] if isinstance(name, str) and name.startswith("torch.") else None
+    if short not in _SPARSE_LAYOUTS:
+        raise pickle.UnpicklingError(f"unsupported layout {name!r} in the checkpoint")
+    return short
+
+
+def _rebuild_size(*args):
+    return Size(*args)
+
+
+def _rebuild_sparse_tensor(layout, data):
+    """A sparse tensor of a torch checkpoint (torch._utils._rebuild_sparse_tensor): COO
+    (indices, values, size[, is_coalesced]) or compressed (compressed indices, plain
+    indices, values, size); the components are checked as any sparse constructor does."""
+    from . import sparse
+    import ember
+    if not isinstance(layout, str) or not isinstance(data, tuple):
+        raise pickle.UnpicklingError("_rebuild_sparse_tensor: invalid arguments")
+    if layout == "sparse_coo" and len(data) in (3, 4):
+        indices, values, size = data[:3]
+        coalesced = bool(data[3]) if len(data) == 4 and data[3] is not None else False
+        return sparse.sparse_coo_tensor(indices, values, size, is_coalesced=coalesced)
+    if layout != "sparse_coo" and len(data) == 4:
+        return sparse.sparse_compressed_tensor(*data, layout=getattr(ember, layout))
+    raise pickle.UnpicklingError(f"_rebuild_sparse_tensor: invalid data for layout {layout}")
+
+
 class _RefusedGlobal(pickle.UnpicklingError):
     """A pickle named a global outside the allow-list (raised before anything is called)."""
 
@@ -400,6 +473,9 @@ class _TorchUnpickler(pickle.Unpickler):
         ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
         ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
         ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
+        ("torch._utils", "_rebuild_sparse_tensor"): _rebuild_sparse_tensor,
+        ("torch", "Size"): _rebuild_size,
+        ("torch.serialization", "_get_layout"): _get_layout,
         ("collections", "OrderedDict"): OrderedDict,
         ("torch.nn.parameter", "Parameter"): None,   # only as new_type in from_type_v2
         ("torch", "Tensor"): None,
@@ -422,11 +498,12 @@ class _TorchUnpickler(pickle.Unpickler):
             return _StorageType(name)
         if (module, name) == ("torch.storage", "UntypedStorage"):
             return _StorageType(name, np.uint8)
-        if module == "torch" and name in _dtype._BY_NAME:
-            return getattr(_dtype, name)
+        if module == "torch" and name in _dtype._BY_NAME and \
+                name not in _TORCH_ONLY_DTYPES:
+            return _dtype._BY_NAME[name]
         if module == "torch" and name in _TORCH_ONLY_DTYPES:
-            raise NotImplementedError(f"the checkpoint holds torch.{name} tensors; ember has no "
-                                      f"{name} dtype")
+            raise NotImplementedError(f"the checkpoint holds torch.{name} tensors; ember cannot "
+                                      f"hold {name} tensors (NumPy has no type for them)")
         key = (module, name)
         if key in self._ALLOWED:
             fn = self._ALLOWED[key]
@@ -471,9 +548,30 @@ def _load_torch_zip(z, name, map_location, mmap_path):
     data = io.BytesIO(z.read(pkl[0]))
     check_pickle_bounds(data)
     up = _TorchUnpickler(data, read_storage, map_location)
-    obj = up.load()
+    obj = _storage_objects(up.load())
     if map_location is not None:
         obj = _map_tree(obj, lambda t: _apply_map_location(t, map_location))
+    return obj
+
+
+def _storage_objects(obj):
+    """The tree with each bare storage (an array: a checkpoint admits no other arrays)
+    made a TypedStorage of its elements, as torch.load returns it; views stay views."""
+    if isinstance(obj, np.ndarray):
+        from .storage import TypedStorage, UntypedStorage
+        untyped = UntypedStorage._wrap(obj.reshape(-1).view(np.uint8), resizable=False)
+        return TypedStorage._new_wrapped_storage(untyped, _dtype.from_numpy_dtype(obj.dtype))
+    if isinstance(obj, (dict, list, tuple)) and not isinstance(obj, Size):
+        def walk(v):
+            return _storage_objects(v)
+        if isinstance(obj, OrderedDict):
+            out = OrderedDict((k, walk(v)) for k, v in obj.items())
+            if hasattr(obj, "_metadata"):
+                out._metadata = obj._metadata
+            return out
+        if isinstance(obj, dict):
+            return {k: walk(v) for k, v in obj.items()}
+        return type(obj)(walk(v) for v in obj) if type(obj) in (list, tuple) else obj
     return obj
 
 
@@ -560,8 +658,21 @@ class _TorchPickler(pickle._Pickler):
 
     def persistent_id(self, obj):
         if isinstance(obj, _StorageRef):
-            return ("storage", _TorchGlobal("torch", obj.type_name), obj.key, "cpu", obj.numel)
+            return ("storage", obj.type_global, obj.key, "cpu", obj.numel)
+        if getattr(obj, "_is_ember_storage", False):   # a storage saved for itself
+            typed = obj.untyped() is not obj
+            arr = obj._elements() if typed else obj._bytes
+            if type(arr) is not np.ndarray:
+                arr = obj.cpu()._elements() if typed else obj.cpu()._bytes
+            ref = self._ref(np.ascontiguousarray(arr) if _root_array(arr) is not arr else arr)
+            return ("storage", ref.type_global, ref.key, "cpu", ref.numel)
         return None
+
+    def _ref(self, root):
+        ref = self.storages.get(id(root))
+        if ref is None:
+            ref = self.storages[id(root)] = _StorageRef(str(len(self.storages)), root)
+        return ref
 
     def save_global(self, obj, name=None):
         if isinstance(obj, _TorchGlobal):
@@ -582,11 +693,25 @@ class _TorchPickler(pickle._Pickler):
             self.save_global(obj)
             return
         if isinstance(obj, Tensor):
+            if obj.layout.name != "strided":
+                self._save_sparse(obj)
+                return
             self._save_tensor(obj)
             return
         if isinstance(obj, (_dtype.dtype, _device_cls, Size)):
             raise TypeError(f"format='torch' cannot store {type(obj).__name__} objects")
         super().save(obj, save_persistent_id)
+
+    def _save_sparse(self, t):
+        """A sparse tensor as torch pickles it: _rebuild_sparse_tensor(layout, components)."""
+        layout = _Reduced(_TorchGlobal("torch.serialization", "_get_layout"),
+                          (f"torch.{t.layout.name}",))
+        size = _Reduced(_TorchGlobal("torch", "Size"), (tuple(t.shape),))
+        if t.layout.name == "sparse_coo":
+            data = (t._indices(), t._vals.detach(), size, t.is_coalesced())
+        else:
+            data = (Tensor._make(t._cidx._data), Tensor._make(t._pidx._data), t.values(), size)
+        self.save_reduce(_TorchGlobal("torch._utils", "_rebuild_sparse_tensor"), (layout, data))
 
     def _save_tensor(self, t):
         from .nn.parameter import Parameter
@@ -594,14 +719,15 @@ class _TorchPickler(pickle._Pickler):
         root = _root_array(arr)
         if root.dtype != arr.dtype or not root.flags.c_contiguous:
             root = np.ascontiguousarray(arr)
-        ref = self.storages.get(id(root))
-        if ref is None:
-            ref = self.storages[id(root)] = _StorageRef(str(len(self.storages)), root)
+        ref = self._ref(root)
         item = arr.itemsize
         offset = _offset_elems(arr, root) if root is not arr else 0
         args = (ref, offset, tuple(arr.shape), tuple(s // item for s in arr.strides),
                 bool(t._requires_grad), OrderedDict())
         rebuild = (_TorchGlobal("torch._utils", "_rebuild_tensor_v2"), args)
+        if ref.untyped:   # bytes and a dtype, as torch writes dtypes without a storage class
+            rebuild = (_TorchGlobal("torch._utils", "_rebuild_tensor_v3"),
+                       args + (_TorchGlobal("torch", t.dtype.name),))
         if isinstance(t, Parameter):
             self.save_reduce(_TorchGlobal("torch._utils", "_rebuild_parameter"),
                              (_Reduced(*rebuild), bool(t._requires_grad), OrderedDict()))
@@ -615,10 +741,19 @@ class _Reduced:
 
 
 class _StorageRef:
+    """A buffer written to the archive: a typed storage (torch.FloatStorage ...) where
+    torch has a class for its dtype, else an UntypedStorage of its bytes (uint16, float8,
+    complex32)."""
+
     def __init__(self, key, root):
         self.key, self.root = key, root
-        self.numel = int(root.size)
-        self.type_name = _STORAGE_NAME[root.dtype]
+        self.untyped = root.dtype not in _STORAGE_NAME
+        if self.untyped:
+            self.numel = int(root.nbytes)
+            self.type_global = _TorchGlobal("torch.storage", "UntypedStorage")
+        else:
+            self.numel = int(root.size)
+            self.type_global = _TorchGlobal("torch", _STORAGE_NAME[root.dtype])
 
 
 def _save_torch(obj, fh, archive="archive"):
@@ -641,7 +776,9 @@ def _save_torch(obj, fh, archive="archive"):
 
 _ST_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": ml_dtypes.bfloat16,
               "I64": np.int64, "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8,
-              "BOOL": np.bool_, "C64": np.complex64}
+              "BOOL": np.bool_, "C64": np.complex64, "F8_E4M3": ml_dtypes.float8_e4m3fn,
+              "F8_E5M2": ml_dtypes.float8_e5m2, "U16": np.uint16, "U32": np.uint32,
+              "U64": np.uint64}
 _ST_NAMES = {np.dtype(v): k for k, v in _ST_DTYPES.items()}
 
 

@@ -469,38 +469,3 @@ def test_gradient_gradcheck():
     assert ember.autograd.gradcheck(lambda x, c: ember.gradient(x, spacing=[c], dim=1,
                                                                 edge_order=2), (x, c))
     assert ember.autograd.gradgradcheck(lambda x: ember.gradient(x, spacing=0.5), (x,))
-
-
-@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "min", "prod"])
-@pytest.mark.parametrize("initial", [None, 5.0])
-def test_segment_reduce(reduce, initial):
-    data = np.array([1.0, 2, 5, 3, 5, 6])       # a tie in segment 2 for max
-    lengths = np.array([2, 0, 3, 1])
-    check(lambda L, d, n: L.segment_reduce(d, reduce, lengths=n, initial=initial),
-          Grad(data), lengths)
-    check(lambda L, d, o: L.segment_reduce(d, reduce, offsets=o, initial=initial),
-          Grad(f32(6, 2)), np.array([0, 2, 2, 5, 6]))
-    check(lambda L, d, n: L.segment_reduce(d, reduce, lengths=n, axis=1, initial=initial),
-          Grad(f64(2, 6, 2)), np.array([[2, 4], [3, 3]]))
-
-
-def test_segment_reduce_gradcheck():
-    d = ember.tensor(f64(6, 2), requires_grad=True)
-    n = ember.tensor([2, 0, 3, 1])
-    for reduce in ("sum", "mean", "prod", "max"):
-        assert ember.autograd.gradcheck(
-            lambda d: ember.segment_reduce(d, reduce, lengths=n, initial=-5.0), (d,))
-
-
-def test_segment_reduce_errors():
-    d, n = f32(6), np.array([2, 0, 3, 1])
-    check(lambda L, d: L.segment_reduce(d, "sum"), d)
-    check(lambda L, d, n: L.segment_reduce(d, "sum", lengths=n[:2]), d, n)
-    check(lambda L, d, n: L.segment_reduce(d, "sum", lengths=n, indices=n), d, n)
-    check(lambda L, d, n: L.segment_reduce(d, "sum", lengths=n, axis=1), d, n)
-    check(lambda L, d, n: L.segment_reduce(d, "sum", lengths=n.float()), d, n)
-    check(lambda L, d, n: L.segment_reduce(d, "foo", lengths=n), d, n)
-    check(lambda L, d, n: L.segment_reduce(d.long(), "sum", lengths=n), d, n)
-    check(lambda L, d, n: L.segment_reduce(d, "sum", lengths=n - 1), d, n)
-    check(lambda L, d, n: L.segment_reduce(d, "sum", lengths=n, axis=0), np.ones((2, 3)),
-          np.array([[2, 4], [3, 3]]))

@@ -23,7 +23,7 @@ class ToCopy(Op):
         ctx.src_dtype = x.dtype
         ctx.src_device = None
         if np_dtype is not None and x.dtype != np_dtype:
-            out = x.astype(np_dtype)
+            out = _dtype.cast_array(x, np_dtype)   # PyTorch's float8/complex32 rules
         else:
             out = x if dev is not None else x.copy()  # a move to another device copies anyway
         if dev is not None:
@@ -261,7 +261,7 @@ class Copy(Op):
 
     @staticmethod
     def forward(ctx, dst, src):
-        return np.broadcast_to(src, dst.shape).astype(dst.dtype, copy=True)
+        return _dtype.cast_array(np.broadcast_to(src, dst.shape), dst.dtype)
 
     @staticmethod
     def backward(ctx, grad):

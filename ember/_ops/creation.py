@@ -195,7 +195,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     dt = dt or inferred
     try:
         with np.errstate(over="ignore"):
-            arr = np.array(values, dtype=dt.np, copy=True)
+            arr = np.array(values, dtype=dt.np, copy=True) if dt.np not in _dtype.SPECIAL_CAST_NP \
+                else _dtype.cast_array(np.array(values), dt.np)
     except OverflowError:
         _raise_overflow(values, dt)
     except (TypeError, ValueError) as e:

@@ -502,3 +502,7 @@ def stream(stream):
 
 
 from . import amp  # noqa: E402  (deprecated torch.cuda.amp names)
+
+# torch.cuda.FloatStorage, ...: the legacy typed storages of GPU memory (ember/storage.py)
+from ..storage import CUDA_LEGACY_STORAGES as _LEGACY_STORAGES  # noqa: E402
+globals().update(_LEGACY_STORAGES)

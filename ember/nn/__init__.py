@@ -3,8 +3,6 @@ from .parameter import Parameter, Buffer, UninitializedParameter, UninitializedB
 from .modules import *  # noqa: F401,F403
 from .modules import Module
 from . import functional, init, utils
-from . import common_types, grad  # noqa: E402
-from ._factory_kwargs import factory_kwargs  # noqa: E402
 from . import parallel  # noqa: E402  DistributedDataParallel
 from .parallel import DataParallel  # noqa: E402
 from . import attention  # noqa: E402  sdpa_kernel, SDPBackend
