@@ -14,8 +14,11 @@ def _grads(parameters):
 
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The norm of the norms of `tensors` (a tensor or an iterable of them): the norm of
+    all their elements taken as one vector; 0 for none."""
     from ..._ops.creation import tensor
     norm_type = float(norm_type)
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if not tensors:
         return tensor(0.0)
     arrays = [t._data.astype(np.float64) if t._data.dtype.kind == "V" else t._data
@@ -38,18 +41,31 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     return tensor(total, dtype=tensors[0].dtype, device=tensors[0].device)
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
-    """Scale all gradients so their joint norm is at most max_norm; returns the norm."""
-    grads = _grads(parameters)
-    total = get_total_norm(grads, norm_type, error_if_nonfinite)
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale the gradients of `parameters` by min(1, max_norm / (total_norm + 1e-6)), with
+    `total_norm` computed beforehand (get_total_norm): clip_grad_norm_ in two steps, so the
+    norm can be combined across groups or processes in between."""
+    _scale_to(_grads(parameters), max_norm, total_norm)
+
+
+def _scale_to(grads, max_norm, total_norm):
     if not grads:
-        return total
-    coef = float(max_norm) / (float(total.item()) + 1e-6)
+        return
+    if isinstance(total_norm, Tensor):
+        total_norm = total_norm.item()   # one host sync on CUDA
+    coef = float(max_norm) / (float(total_norm) + 1e-6)
     if coef < 1:
         with grad_mode.no_grad():
             for g in grads:
                 g._data *= g._data.dtype.type(coef)
                 g._bump_version()
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Scale all gradients so their joint norm is at most max_norm; returns the norm."""
+    grads = _grads(parameters)
+    total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    _scale_to(grads, max_norm, total)
     return total
 
 
