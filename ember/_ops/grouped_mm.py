@@ -11,6 +11,8 @@ ragged dim, which must be given exactly when one operand is 2-D):
 
 Rows (columns) after the last offset are zeros (PyTorch leaves them unwritten).
 """
+import enum
+
 import numpy as np
 
 from .. import _dtype
@@ -79,6 +81,22 @@ def grouped_mm(mat_a, mat_b, *, offs=None, bias=None, out_dtype=None):
         return cat(parts, 1)
     # both 2-D: ragged contraction dim
     return stack([mat_a[:, s:e].matmul(mat_b[s:e]) for s, e in zip(starts, ends)], 0)
+
+
+class _ScalingType(enum.IntEnum):
+    """How scaled_mm's scales apply to an operand (one per tensor, row or block)."""
+    TensorWise = 0
+    RowWise = 1
+    BlockWise1x16 = 2
+    BlockWise1x32 = 3
+    BlockWise1x128 = 4
+    BlockWise128x128 = 5
+
+
+class _SwizzleType(enum.IntEnum):
+    """The memory layout of block scales."""
+    NO_SWIZZLE = 0
+    SWIZZLE_32_4_4 = 1
 
 
 def scaled_mm(*args, **kwargs):

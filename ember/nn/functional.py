@@ -688,7 +688,8 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
                          reduction=reduction, label_smoothing=label_smoothing)
 
 
-from .._ops.grouped_mm import grouped_mm, scaled_mm, scaled_grouped_mm  # noqa: E402,F401
+from .._ops.grouped_mm import (grouped_mm, scaled_mm, scaled_grouped_mm,  # noqa: E402,F401
+                               _ScalingType as ScalingType, _SwizzleType as SwizzleType)
 
 
 # ---------------------------------------------------------------------------- spatial transformers

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import ember
-from ember.autograd import gradcheck
+from ember.autograd import gradcheck, gradgradcheck
 from tests.oracle.harness import Grad, T, assert_same, check, to_numpy
 
 from ._compare import compare_module, copy_state
@@ -79,6 +79,13 @@ def test_fractional_max_pool_gradcheck():
     s3 = ember.tensor(samples(1, 1, 3, np.float64))
     assert gradcheck(lambda x: ember.nn.functional.fractional_max_pool3d(
         x, 2, output_size=(3, 3, 2), _random_samples=s3), (x3,))
+
+
+def test_fractional_max_pool_gradgradcheck():
+    x = ember.tensor(rng.standard_normal((1, 2, 5, 6)), requires_grad=True)
+    s = ember.tensor(samples(1, 2, 2, np.float64))
+    assert gradgradcheck(lambda x: ember.nn.functional.fractional_max_pool2d(
+        x, 2, output_size=(3, 4), _random_samples=s), (x,))
 
 
 def test_fractional_max_pool_draws_samples():
@@ -462,6 +469,12 @@ def test_scaled_grouped_mm_not_implemented():
 
 def test_functional_constants_and_torch_function_checks():
     F, TF = ember.nn.functional, torch.nn.functional
+    for enum_name in ("ScalingType", "SwizzleType"):
+        ours, theirs = getattr(F, enum_name), getattr(TF, enum_name)
+        assert {k: int(v) for k, v in ours.__members__.items()} == \
+            {k: int(v.value) for k, v in theirs.__members__.items()}
+        assert [repr(v) for v in ours.__members__.values()] == \
+            [repr(v) for v in theirs.__members__.values()]
     assert F.GRID_SAMPLE_INTERPOLATION_MODES == TF.GRID_SAMPLE_INTERPOLATION_MODES
     assert F.GRID_SAMPLE_PADDING_MODES == TF.GRID_SAMPLE_PADDING_MODES
     x = ember.ones(2)
