@@ -343,6 +343,10 @@ def test_init_on_meta_is_a_no_op_that_draws_nothing():
         t.uniform_()
         t.normal_()
         lib.nn.Linear(3, 2, device="meta")
+        lib.nn.functional.dropout(M(lib, 100), 0.5)
+        lib.randn(3, device="meta")
+        lib.rand(10 ** 10, device="meta")
+        lib.randint(5, (4,), device="meta")
         return t, lib.rand(3)   # the generator was not advanced by the meta draws
     e, t = run(program, ember), run(program, torch)
     assert e[0] == t[0] == "ok"

@@ -85,14 +85,12 @@ def strided_view(x, shape, strides, writeable=None):
     """A view of array `x` with the given shape and byte strides, in x's own namespace;
     writable when x is, unless `writeable` is False (CuPy views are always writable)."""
     if type(x) is numpy_backend.xp.ndarray:
-        if x.dtype.kind == "f" and x.dtype.itemsize == 1:   # float8_e5m2: as_strided cannot
-            return strided_view(x.view("u1"), shape, strides, writeable).view(x.dtype)  # '<f1'
         return numpy_backend.xp.lib.stride_tricks.as_strided(
             x, shape, strides, writeable=x.flags.writeable if writeable is None else writeable)
-    return _CUDA.xp.lib.stride_tricks.as_strided(x, shape, strides)
-
     if type(x) is MetaArray:   # no data to lay out: any strides over its one element are 0
         return meta_backend.empty(shape, x.dtype)
+    return _CUDA.xp.lib.stride_tricks.as_strided(x, shape, strides)
+
 
 _SCATTER = {"add": "scatter_add", "maximum": "scatter_max", "minimum": "scatter_min"}
 
@@ -106,10 +104,10 @@ def ufunc_at(ufunc, out, key, values):
     if type(out) is np_.ndarray:
         ufunc.at(out, key, values)
         return
-    import cupyx
-    name = _SCATTER.get(ufunc.__name__)
     if type(out) is MetaArray:   # no data to scatter into
         return
+    import cupyx
+    name = _SCATTER.get(ufunc.__name__)
     # dtypes by CuPy's atomics: add has float64/int64 ones; for max/min only the 32-bit and
     # uint64 ones are used (float64 max gave a wrong scatter_reduce(amax) gradcheck on the
     # H100; that case now takes the host path, not yet re-run on a GPU)

@@ -195,8 +195,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     dt = dt or inferred
     try:
         with np.errstate(over="ignore"):
-            arr = np.array(values, dtype=dt.np, copy=True) if dt.np not in _dtype.SPECIAL_CAST_NP \
-                else _dtype.cast_array(np.array(values), dt.np)
+            arr = np.array(values, dtype=dt.np, copy=True)
     except OverflowError:
         _raise_overflow(values, dt)
     except (TypeError, ValueError) as e:
@@ -533,12 +532,20 @@ def _normal_array(g, shape, dt):
     return g.standard_normal(shape).astype(dt.np)
 
 
+def _on_meta(device, out):
+    """Whether a random factory makes a meta tensor: then it draws nothing (no memory, and
+    the generator is not advanced, as in PyTorch)."""
+    return (out.device if out is not None else factory_device(device)).type == "meta"
+
+
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     """Uniform samples on [0, 1)."""
     dt = _dtype_arg(dtype, "rand", out.dtype if out is not None else _dtype.get_default_dtype())
     if not (dt.is_floating_point or dt.is_complex):
         raise _not_implemented_for("check_uniform_bounds", dt)
+    if _on_meta(device, out):
+        return _alloc(_shape(size, "rand"), None, dt, device, requires_grad, out)
     arr = _uniform_array(gen_of(generator), _shape(size, "rand"), dt)
     return _finish(arr, dt, device, requires_grad, out)
 
@@ -549,6 +556,8 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     dt = _dtype_arg(dtype, "randn", out.dtype if out is not None else _dtype.get_default_dtype())
     if not (dt.is_floating_point or dt.is_complex):
         raise _not_implemented_for("normal_kernel_cpu", dt)
+    if _on_meta(device, out):
+        return _alloc(_shape(size, "randn"), None, dt, device, requires_grad, out)
     arr = _normal_array(gen_of(generator), _shape(size, "randn"), dt)
     return _finish(arr, dt, device, requires_grad, out)
 
@@ -570,6 +579,8 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
                            f"to={high}")
     dt = _dtype_arg(dtype, "randint", _dtype.int64)
     shape = _shape((size,), "randint")
+    if _on_meta(device, out):
+        return _alloc(shape, None, dt, device, requires_grad, out)
     arr = gen_of(generator).integers(low, high, size=shape).astype(dt.np)
     return _finish(arr, dt, device, requires_grad, out)
 
@@ -760,8 +771,8 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     if self.is_meta:
         return self   # no values to draw (nor draws from the generator), as in PyTorch
-    return _fill_random(self, arr)
     arr = mean + std * _normal_array(gen_of(generator), self.shape, self.dtype)
+    return _fill_random(self, arr)
 
 
 def bernoulli_(self, p=0.5, *, generator=None):

@@ -146,6 +146,9 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if p == 1.0:
         mask = np.zeros(input.shape, dtype=bool)
         scale = 0.0
+    elif input.is_meta:   # no data to mask, no draws from the generator (as PyTorch)
+        mask = np.ones((), dtype=bool)
+        scale = 1.0 / (1.0 - p)
     else:
         mask = gen_of(None).random(input.shape) >= p
         scale = 1.0 / (1.0 - p)
