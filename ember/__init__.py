@@ -139,6 +139,10 @@ from . import utils  # noqa: E402
 from .utils.dlpack import from_dlpack  # noqa: E402
 from . import distributed  # noqa: E402  (process groups on MPI/NCCL; mpi4py imported lazily)
 from .serialization import save, load  # noqa: E402
+from ._sym import *  # noqa: E402,F401,F403  sym_int, sym_max ... on Python numbers
+from ._control_flow import *  # noqa: E402,F401,F403  cond, while_loop (eager)
+from ._runtime_queries import *  # noqa: E402,F401,F403  get_device_module, is_distributed ...
+from . import compiler, overrides  # noqa: E402,F401
 
 from . import storage  # noqa: E402  (storages; adds Tensor.untyped_storage, set_ ...)
 from .storage import (UntypedStorage, TypedStorage, is_storage, from_file,  # noqa: E402,F401

@@ -469,3 +469,147 @@ def test_gradient_gradcheck():
     assert ember.autograd.gradcheck(lambda x, c: ember.gradient(x, spacing=[c], dim=1,
                                                                 edge_order=2), (x, c))
     assert ember.autograd.gradgradcheck(lambda x: ember.gradient(x, spacing=0.5), (x,))
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "min", "prod"])
+@pytest.mark.parametrize("initial", [None, 5.0])
+def test_segment_reduce(reduce, initial):
+    data = np.array([1.0, 2, 5, 3, 5, 6])       # a tie in segment 2 for max
+    lengths = np.array([2, 0, 3, 1])
+    check(lambda L, d, n: L.segment_reduce(d, reduce, lengths=n, initial=initial),
+          Grad(data), lengths)
+    check(lambda L, d, o: L.segment_reduce(d, reduce, offsets=o, initial=initial),
+          Grad(f32(6, 2)), np.array([0, 2, 2, 5, 6]))
+    check(lambda L, d, n: L.segment_reduce(d, reduce, lengths=n, axis=1, initial=initial),
+          Grad(f64(2, 6, 2)), np.array([[2, 4], [3, 3]]))
+
+
+def test_segment_reduce_gradcheck():
+    d = ember.tensor(f64(6, 2), requires_grad=True)
+    n = ember.tensor([2, 0, 3, 1])
+    for reduce in ("sum", "mean", "prod", "max"):
+        assert ember.autograd.gradcheck(
+            lambda d: ember.segment_reduce(d, reduce, lengths=n, initial=-5.0), (d,))
+
+
+def test_segment_reduce_errors():
+    d, n = f32(6), np.array([2, 0, 3, 1])
+    check(lambda L, d: L.segment_reduce(d, "sum"), d)
+    check(lambda L, d, n: L.segment_reduce(d, "sum", lengths=n[:2]), d, n)
+    check(lambda L, d, n: L.segment_reduce(d, "sum", lengths=n, indices=n), d, n)
+    check(lambda L, d, n: L.segment_reduce(d, "sum", lengths=n, axis=1), d, n)
+    check(lambda L, d, n: L.segment_reduce(d, "sum", lengths=n.float()), d, n)
+    check(lambda L, d, n: L.segment_reduce(d, "foo", lengths=n), d, n)
+    check(lambda L, d, n: L.segment_reduce(d.long(), "sum", lengths=n), d, n)
+    check(lambda L, d, n: L.segment_reduce(d, "sum", lengths=n - 1), d, n)
+    check(lambda L, d, n: L.segment_reduce(d, "sum", lengths=n, axis=0), np.ones((2, 3)),
+          np.array([[2, 4], [3, 3]]))
+
+
+# ---------------------------------------------------------------------------- small utilities
+
+SYM = [("sym_int", (3.7,)), ("sym_int", (-3.7,)), ("sym_int", (5,)), ("sym_float", (3,)),
+       ("sym_max", (2, 3.5)), ("sym_max", (2, 3)), ("sym_max", (3, 2.0)), ("sym_min", (2, 3.5)),
+       ("sym_min", (2, 3.0)), ("sym_min", (4, 3)), ("sym_not", (True,)), ("sym_not", (0,)),
+       ("sym_sqrt", (4,)), ("sym_sqrt", (2.0,)), ("sym_ite", (True, 1, 2)),
+       ("sym_ite", (False, 1, 2)), ("sym_ite", (1, 1, 2)), ("sym_sum", ([1, 2, 3.5],)),
+       ("sym_sum", ((1, 2),)), ("sym_int", ("a",))]
+
+
+@pytest.mark.parametrize("name,args", SYM, ids=[f"{n}{a}" for n, a in SYM])
+def test_sym_functions(name, args):
+    try:
+        expected = getattr(torch, name)(*args)
+    except Exception as te:
+        with pytest.raises(type(te)):
+            getattr(ember, name)(*args)
+        return
+    got = getattr(ember, name)(*args)
+    assert got == expected and type(got) is type(expected)
+
+
+def test_runtime_queries():
+    assert ember.get_device_module("cpu") is ember.cpu
+    assert ember.get_device_module(ember.device("cuda:0")) is ember.cuda
+    assert ember.get_device_module() is (ember.cuda if ember.cuda.is_available() else ember.cpu)
+    for bad in ("foo", 3):
+        with pytest.raises(RuntimeError):
+            torch.get_device_module(bad)
+        with pytest.raises(RuntimeError):
+            ember.get_device_module(bad)
+    check(lambda L, x: L.is_distributed(x), f32(2))
+    check(lambda L: L.is_distributed(3))
+    assert ember.is_vulkan_available() is torch.is_vulkan_available() is False
+    assert ember.compiled_with_cxx11_abi() is False
+
+
+def test_set_anomaly_enabled():
+    try:
+        for L in (torch, ember):
+            L.set_anomaly_enabled(True)
+            assert L.is_anomaly_enabled() and L.is_anomaly_check_nan_enabled()
+            L.set_anomaly_enabled(True, False)
+            assert not L.is_anomaly_check_nan_enabled()
+            L.set_anomaly_enabled(False)
+            assert not L.is_anomaly_enabled()
+    finally:
+        torch.set_anomaly_enabled(False)
+        ember.set_anomaly_enabled(False)
+
+
+def test_to_dlpack():
+    x = ember.arange(4.0, requires_grad=True)
+    y = torch.from_dlpack(ember.to_dlpack(x))     # torch reads ember's capsule
+    assert y.tolist() == [0.0, 1.0, 2.0, 3.0]
+    z = ember.from_dlpack(torch.to_dlpack(torch.arange(3)))
+    assert z.tolist() == [0, 1, 2] and z.dtype == ember.int64
+
+
+def test_cond():
+    x = f32(3)
+    check(lambda L, x: L.cond(x.sum() > 0, lambda x: x + 1, lambda x: x - 1, (x,)), Grad(x))
+    check(lambda L, x: L.cond(x.sum() <= 0, lambda x: x + 1, lambda x: x - 1, (x,)), Grad(x))
+    check(lambda L, x: L.cond(True, lambda x: x.sin(), lambda x: x.cos(), [x]), Grad(x))
+    check(lambda L, x: L.cond(0, lambda x: x.sin(), lambda x: x.cos(), [x]), Grad(x))
+    check(lambda L: L.cond(L.tensor(0), lambda: L.zeros(1), lambda: L.ones(1)))
+    check(lambda L, x: L.cond(L.tensor([True, False]), lambda x: x, lambda x: x, (x,)), x)
+    check(lambda L, x: L.cond("a", lambda x: x, lambda x: x, (x,)), x)
+    check(lambda L, x: L.cond(L.tensor(True), lambda x: x, lambda x: x, (x, 3)), x)
+
+
+def test_while_loop():
+    def fn(L, x):
+        return L.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * 2), (L.tensor(0), x))
+    check(fn, Grad(f32(2)))
+    check(lambda L, x: L.while_loop(lambda i, x: i > 3, lambda i, x: (i + 1, x * 2),
+                                    (L.tensor(0), x)), f32(2))
+    check(lambda L: L.while_loop(lambda i: i < 3, lambda i: (i + 1,), (L.tensor(0),)))
+    check(lambda L: L.while_loop(lambda i: i < 3, lambda i: (i + 1,), [L.tensor(0), "a"]))
+    check(lambda L: L.while_loop(1, lambda i: (i + 1,), (L.tensor(0),)))
+    # the loop never runs: the tensors come back as copies
+    x = ember.ones(2)
+    assert ember.while_loop(lambda x: False, lambda x: (x,), (x,))[0] is not x
+
+
+def test_compiler_outside_compile():
+    f = lambda x: x + 1    # noqa: E731
+    for c in (torch.compiler, ember.compiler):
+        assert c.is_compiling() is False and c.is_dynamo_compiling() is False
+        assert c.is_exporting() is False
+        assert c.disable(f)(1) == 2 and c.disable(reason="r")(f)(2) == 3
+        assert c.allow_in_graph(f) is f and c.assume_constant_result(f) is f
+        assert c.reset() is None and c.cudagraph_mark_step_begin() is None
+        with c.set_stance("force_eager"):
+            assert c.set_stance("force_eager")(f)(1) == 2
+        assert c.nested_compile_region(f)(1) == 2
+    g = ember.compiler.wrap_numpy(lambda a: a * 2)
+    assert ember.equal(g(ember.tensor([1, 2])), ember.tensor([2, 4]))
+
+
+def test_overrides():
+    for o in (torch.overrides, ember.overrides):
+        L = torch if o is torch.overrides else ember
+        assert o.has_torch_function((L.ones(1),)) is False
+        assert o.has_torch_function_unary(L.ones(1)) is False
+        assert o.has_torch_function_variadic(1, 2) is False
+        assert o.is_tensor_like(L.ones(1)) and not o.is_tensor_like(3)

@@ -1,0 +1,47 @@
+"""torch.sym_*: the symbolic-shape helpers, on plain Python numbers (ember traces no
+shapes, so every size is a concrete int and these are the ordinary operations)."""
+import builtins
+import math
+
+__all__ = ["sym_int", "sym_float", "sym_max", "sym_min", "sym_not", "sym_sqrt", "sym_ite",
+           "sym_sum"]
+
+
+def sym_int(a):
+    """int(a), truncating toward zero."""
+    return int(a)
+
+
+def sym_float(a):
+    return float(a)
+
+
+def sym_max(a, b):
+    """max(a, b); a float if either is one (sym_max(3, 2.0) is 3.0), as PyTorch's."""
+    m = builtins.max(a, b)
+    return float(m) if isinstance(a, float) or isinstance(b, float) else m
+
+
+def sym_min(a, b):
+    m = builtins.min(a, b)
+    return float(m) if isinstance(a, float) or isinstance(b, float) else m
+
+
+def sym_not(a):
+    return not a
+
+
+def sym_sqrt(a):
+    return math.sqrt(a)
+
+
+def sym_ite(b, t, f):
+    """t if b else f; b must be a bool."""
+    if not isinstance(b, bool):
+        raise AssertionError(f"expected SymBool or bool, got {type(b)}")
+    return t if b else f
+
+
+def sym_sum(args):
+    """The sum of the numbers in `args`."""
+    return builtins.sum(args)
