@@ -3,6 +3,10 @@ from .parameter import Parameter, Buffer, UninitializedParameter, UninitializedB
 from .modules import *  # noqa: F401,F403
 from .modules import Module
 from . import functional, init, utils
+# after `utils` is bound: nn.modules' star import must not shadow nn.utils with it
+from .modules import utils as _modules_utils  # noqa: E402,F401
+from . import common_types, grad  # noqa: E402
+from ._factory_kwargs import factory_kwargs  # noqa: E402
 from . import parallel  # noqa: E402  DistributedDataParallel
 from .parallel import DataParallel  # noqa: E402
 from . import attention  # noqa: E402  sdpa_kernel, SDPBackend

@@ -230,3 +230,17 @@ def test_several_replicas_on_cuda_match_torch():
         warnings.simplefilter("ignore")
         with ember.no_grad():
             assert dp(ember.ones(4, 3)).grad_fn is None
+
+
+def test_consume_prefix_loads_a_data_parallel_checkpoint_like_torch(no_cuda):
+    keys = {}
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        sd = lib.nn.DataParallel(mlp(lib)).state_dict()
+        sd["other.x"] = lib.ones(1)
+        lib.nn.modules.utils.consume_prefix_in_state_dict_if_present(sd, "module.")
+        keys[lib] = list(sd)
+        del sd["other.x"]
+        target = mlp(lib)
+        assert repr(target.load_state_dict(sd)) == "<All keys matched successfully>"
+    assert keys[ember] == keys[torch]

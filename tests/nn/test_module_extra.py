@@ -359,3 +359,15 @@ def test_convert_conv_weight_memory_format_like_torch(nd):
                          m[0].weight.stride(), m[1][0].weight.stride(), m[2].weight.stride())]
     assert results[ember] == results[torch]
     assert hasattr(ember.nn.utils.memory_format, f"convert_conv{nd}d_weight_memory_format")
+
+
+@pytest.mark.parametrize("name,args", [("_single", (3,)), ("_pair", (3,)), ("_pair", ([1, 2],)),
+                                       ("_triple", ((1, 2, 3),)), ("_quadruple", (0,)),
+                                       ("_reverse_repeat_tuple", ((1, 2), 2)),
+                                       ("_list_with_default", ([None, 3], [1, 2, 5, 6])),
+                                       ("_list_with_default", (4, [1])),
+                                       ("_list_with_default", ([None, 3], [1, 2]))])
+def test_modules_utils_helpers_like_torch(name, args):
+    import torch.nn.modules.utils as tu
+    import ember.nn.modules.utils as eu
+    assert _outcome(lambda: getattr(eu, name)(*args)) == _outcome(lambda: getattr(tu, name)(*args))
