@@ -291,3 +291,16 @@ def test_lazy_mixin_base_behaviour():
         with pytest.raises(NotImplementedError, match="initialize_parameters is not implemented"):
             m(L.ones(2))
         assert m.has_uninitialized_params()
+
+
+def test_norm_module_paths_like_torch():
+    """Code reaches the norm base classes through torch's module paths."""
+    for lib in (torch, ember):
+        bn = lib.nn.modules.batchnorm
+        assert isinstance(lib.nn.BatchNorm2d(3), bn._BatchNorm)
+        assert isinstance(lib.nn.SyncBatchNorm(3), bn._BatchNorm)
+        assert isinstance(lib.nn.LazyBatchNorm1d(), bn._LazyNormBase)
+        assert not isinstance(lib.nn.InstanceNorm1d(3), bn._BatchNorm)
+        assert isinstance(lib.nn.InstanceNorm1d(3), lib.nn.modules.instancenorm._InstanceNorm)
+        assert isinstance(lib.nn.InstanceNorm1d(3), bn._NormBase)
+        assert lib.nn.modules.instancenorm.LazyInstanceNorm2d is lib.nn.LazyInstanceNorm2d

@@ -24,3 +24,4 @@ from .distance import *  # noqa: F401,F403
 from .cross_map_lrn import *  # noqa: F401,F403
 from .adaptive import *  # noqa: F401,F403
 from .linear_cross_entropy import *  # noqa: F401,F403
+from . import batchnorm, instancenorm  # noqa: E402,F401  torch's module paths
