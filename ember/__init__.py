@@ -59,6 +59,7 @@ from ._ops.special import *  # noqa: F401,F403
 from ._ops.complex_ops import *  # noqa: F401,F403
 from ._ops.inplace_aliases import *  # noqa: F401,F403  torch.sin_(x) ...: x.sin_()
 from ._ops.deprecated import *  # noqa: F401,F403  frobenius_norm ...; removed solve, eig ... raise
+from ._ops.segment_reduce import *  # noqa: F401,F403
 from . import special, fft  # noqa: F401
 from . import signal  # noqa: F401
 from ._threads import *  # noqa: F401,F403
