@@ -161,3 +161,11 @@ def __getattr__(name):
         from .func import vmap
         return vmap
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
+
+# sparse tensors (COO, CSR ...); imported last, as it gives the sparse tensor classes a
+# refusing version of every Tensor method the op modules above have attached
+from . import sparse  # noqa: E402
+from .sparse import (sparse_coo_tensor, sparse_csr_tensor, sparse_csc_tensor,  # noqa: E402,F401
+                     sparse_bsr_tensor, sparse_bsc_tensor, sparse_compressed_tensor, smm, hspmm,
+                     _sparse_coo_tensor_unsafe)
+sparse._attach()

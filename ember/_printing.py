@@ -245,16 +245,18 @@ def _tensor_str(arr, dt, indent):
     return _nested_str(arr, indent, summarize, fmt)
 
 
-def _add_suffixes(text, suffixes, indent):
-    """Append ``, suffix`` items and the closing parenthesis, wrapping at linewidth."""
+def _add_suffixes(text, suffixes, indent, force_newline=False):
+    """Append ``, suffix`` items and the closing parenthesis, wrapping at linewidth
+    (force_newline: the first suffix starts a line, as a COO tensor's do)."""
     parts = [text]
     # PyTorch measures the last line this way (two columns more than its length when the
     # text has no newline); kept so wrapping decisions match.
     last_line_len = len(text) - text.rfind("\n") + 1
     for suffix in suffixes:
-        if last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+        if force_newline or last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
             parts.append(",\n" + " " * indent + suffix)
             last_line_len = indent + len(suffix)
+            force_newline = False
         else:
             parts.append(", " + suffix)
             last_line_len += len(suffix) + 2
@@ -320,3 +322,48 @@ def tensor_repr(t, tensor_contents=None, header=""):
     if t._fw_tangent is not None:   # a dual tensor (autograd.forward_ad)
         suffixes.append(f"tangent={t._fw_tangent}")
     return header + _add_suffixes(prefix + body, suffixes, indent)
+
+
+def _component_str(name, t, indent):
+    """``name=tensor([...])`` for a component of a sparse tensor, its body indented to
+    continue under the opening bracket."""
+    prefix = name + "=tensor("
+    arr = t._cpu_array()
+    if arr.size == 0:
+        return prefix + "[], size=" + str(tuple(arr.shape)) + ")"
+    return prefix + _tensor_str(arr, t.dtype, indent + len(prefix)) + ")"
+
+
+def sparse_repr(t, tensor_contents=None):
+    """``repr`` of a sparse tensor as PyTorch writes it: its components, then size, nnz,
+    dtype, layout and grad suffixes."""
+    prefix = "tensor("
+    indent = len(prefix)
+    suffixes = []
+    dev = t.device
+    if dev.type != "cpu":
+        suffixes.append(f"device='{dev}'")
+    suffixes.append(f"size={tuple(t.shape)}")
+    suffixes.append(f"nnz={t._nnz()}")
+    dt = t.dtype
+    if dt not in (_dtype.get_default_dtype(), _dtype.default_complex_dtype(), _dtype.int64,
+                  _dtype.bool):
+        suffixes.append(f"dtype={dt}")
+    if tensor_contents is not None:
+        body = tensor_contents
+    elif t.layout.name == "sparse_coo":
+        body = (_component_str("indices", t._ix, indent) + ",\n" + " " * indent
+                + _component_str("values", t._vals, indent))
+    else:
+        compressed, plain = ("crow", "col") if t.layout.name in ("sparse_csr", "sparse_bsr") \
+            else ("ccol", "row")
+        body = (_component_str(compressed + "_indices", t._cidx, indent) + ",\n" + " " * indent
+                + _component_str(plain + "_indices", t._pidx, indent) + ",\n" + " " * indent
+                + _component_str("values", t._vals, indent))
+    suffixes.append(f"layout={t.layout}")
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{t.grad_fn.name().rsplit('::', 1)[-1]}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    return _add_suffixes(prefix + body, suffixes, indent,
+                         force_newline=t.layout.name == "sparse_coo")

@@ -707,10 +707,13 @@ class _TorchPickler(pickle._Pickler):
         layout = _Reduced(_TorchGlobal("torch.serialization", "_get_layout"),
                           (f"torch.{t.layout.name}",))
         size = _Reduced(_TorchGlobal("torch", "Size"), (tuple(t.shape),))
+
+        def own(component):   # a copy of its own: components may be views of one buffer
+            return Tensor._make(component._cpu_array().copy())
         if t.layout.name == "sparse_coo":
-            data = (t._indices(), t._vals.detach(), size, t.is_coalesced())
+            data = (own(t._ix), own(t._vals), size, t.is_coalesced())
         else:
-            data = (Tensor._make(t._cidx._data), Tensor._make(t._pidx._data), t.values(), size)
+            data = (own(t._cidx), own(t._pidx), own(t._vals), size)
         self.save_reduce(_TorchGlobal("torch._utils", "_rebuild_sparse_tensor"), (layout, data))
 
     def _save_tensor(self, t):

@@ -612,6 +612,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
             scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
             weight._data[rows] = (sub * scale[:, None]).astype(weight._data.dtype)
             weight._bump_version()
+    if sparse:   # the weight's gradient is a sparse tensor (ember/sparse/_coo.py)
+        from ..sparse._coo import sparse_embedding
+        return sparse_embedding(input, weight, padding_idx, scale_grad_by_freq)
     return apply(Embedding, (weight,), (weight._data, idx, padding_idx, scale_grad_by_freq))
 
 

@@ -498,7 +498,10 @@ def _run_leaf_hooks(t, g):
 def _accumulate(t, g, create_graph, sole_owner=False):
     """Add gradient `g` (its leaf's hooks already run) into leaf `t`'s .grad, then run the
     post-accumulate hooks."""
-    if t._grad is None:
+    if g.is_sparse or (t._grad is not None and t._grad.is_sparse):
+        from ..sparse._coo import accumulate_sparse   # sparse gradients (embedding, sparse.mm)
+        t._grad = accumulate_sparse(t._grad, g, create_graph)
+    elif t._grad is None:
         if create_graph:
             t._grad = g
         else:

@@ -43,6 +43,9 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p._grad is None:
                     continue
+                if p._grad.is_sparse:   # embedding(sparse=True)'s gradient
+                    _sparse_step(self.state[p], p, hyper)
+                    continue
                 buf, first = None, False
                 if hyper.momentum != 0:
                     state = self.state[p]
@@ -56,6 +59,12 @@ class SGD(Optimizer):
                 p._bump_version()
             todo = _multi_tensor_steps(todo, hyper)
             for_each(lambda item: _sgd(*item, hyper), todo, [t[0] for t in todo])
+
+
+def _sparse_step(state, p, h):
+    from .sparse_adam import sparse_sgd_step
+    sparse_sgd_step(p, p._grad, state, h.lr, h.momentum, h.dampening, h.weight_decay,
+                    h.nesterov, h.maximize)
 
 
 class _Hyper:

@@ -1,0 +1,452 @@
+"""Math on COO tensors, composed of the primitives in _coo.py and of dense ops on the
+values, so that gradients (to the sparse operand, as a sparse tensor on its coalesced
+positions, and to dense operands) come from those ops' own backwards."""
+import numbers
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor
+from .._sparse_tensor import SparseTensor
+from ._autograd import sparse_apply, rename, gather_at, mask_as, linear_positions
+from ._coo import (SparseCooTensor, Scale, Add, MulDense, Transpose, construct, new_coo,
+                   coalesced_indices)
+
+
+def _is_number(x):
+    return isinstance(x, numbers.Number) and not isinstance(x, bool) or isinstance(x, bool)
+
+
+def _coalesced_parts(s):
+    """(indices, values) of s coalesced, the values differentiable in s."""
+    sc = s.coalesce()
+    return sc._ix, sc._values()
+
+
+# ------------------------------------------------------------------ elementwise
+
+# ops with f(0) = 0 that PyTorch runs on the values of a COO tensor
+_VALUEWISE = ("abs", "sqrt", "sin", "tan", "tanh", "asin", "atan", "sinh", "asinh", "atanh",
+              "arcsin", "arctan", "arcsinh", "arctanh", "relu", "log1p", "expm1", "sign", "sgn",
+              "ceil", "floor", "round", "trunc", "frac", "erf", "erfinv", "deg2rad", "rad2deg",
+              "signbit", "isnan", "isinf", "isposinf", "isneginf", "nan_to_num", "angle",
+              "conj_physical", "square")
+
+
+def valuewise(s, name, *args, **kwargs):
+    """Dense op `name` applied to the values of coalesced `s` (valid for ops with
+    f(0) = 0: the unstored zeros stay zero)."""
+    import ember
+    idx, vals = _coalesced_parts(s)
+    out_vals = getattr(ember, name)(vals, *args, **kwargs)
+    out = construct(idx, out_vals, s.shape, True)
+    if out_vals.grad_fn is not None:
+        rename(out, out_vals.grad_fn.name())
+    return out
+
+
+def _valuewise_method(name):
+    def method(self, *args, **kwargs):
+        return valuewise(self, name, *args, **kwargs)
+    method.__name__ = name
+    method.__doc__ = f"{name} of the stored values (f(0) = 0 keeps the zeros)."
+    return method
+
+
+def pow(self, exponent):
+    """s ** p for a number p > 0 (p <= 0 would fill the zeros)."""
+    if isinstance(exponent, Tensor):
+        if exponent.dim() != 0:
+            raise NotImplementedError("pow of a sparse tensor by a tensor exponent is not "
+                                      "supported by ember")
+        exponent = exponent.item()
+    if exponent == 0:
+        raise RuntimeError("pow: cannot raise to zeroth power on sparse tensor; it would make "
+                           "the result tensor dense")
+    return valuewise(self, "pow", exponent)
+
+
+def neg(self):
+    return sparse_apply(Scale, (self,), -1, False, "NegBackward0")
+
+
+def mul(self, other):
+    """s * number, s * dense (broadcast to s's shape: sparse result), s * sparse (the
+    positions both hold)."""
+    if _is_number(other):
+        return sparse_apply(Scale, (self,), other, False, "MulBackward0")
+    if not isinstance(other, Tensor):
+        raise TypeError(f"mul(): argument 'other' (position 2) must be Tensor, not "
+                        f"{type(other).__name__}")
+    if isinstance(other, SparseCooTensor):
+        return _mul_sparse(self, other)
+    if isinstance(other, SparseTensor):
+        other._refuse("mul")
+    if other.dim() == 0 and not other._requires_grad:
+        return sparse_apply(Scale, (self,), other.item(), False, "MulBackward0")
+    shape = tuple(self.shape)
+    try:
+        np.broadcast_shapes(tuple(other.shape), shape)
+    except ValueError:
+        raise RuntimeError(f"mul(sparse, dense): the dense operand of shape {list(other.shape)} "
+                           f"does not broadcast to the sparse one's {list(shape)}") from None
+    if np.broadcast_shapes(tuple(other.shape), shape) != shape:
+        raise RuntimeError(f"mul(sparse, dense): the dense operand of shape {list(other.shape)} "
+                           f"would broadcast the sparse one's {list(shape)}")
+    if tuple(other.shape) != shape:
+        other = other.expand(shape)
+    return sparse_apply(MulDense, (self, other))
+
+
+def _mul_sparse(a, b):
+    """The product of two COO tensors: the positions both hold."""
+    if a.shape != b.shape:
+        raise RuntimeError(f"mul(sparse, sparse): shapes {list(a.shape)} and {list(b.shape)} "
+                           f"differ")
+    ia, va = _coalesced_parts(a)
+    ib, vb = _coalesced_parts(b)
+    sizes = tuple(a.shape[:a.sparse_dim()])
+    la, lb = linear_positions(ia._data, sizes), linear_positions(ib._data, sizes)
+    from .._backend import array_namespace
+    xp = array_namespace(la)
+    common, pa, pb = xp.intersect1d(la, lb, assume_unique=True, return_indices=True)
+    vals = va.index_select(0, Tensor._make(pa)) * vb.index_select(0, Tensor._make(pb))
+    out = construct(Tensor._make(ia._data[:, pa]), vals, a.shape, True)
+    return rename(out, "MulBackward0")
+
+
+def div(self, other, *, rounding_mode=None):
+    if rounding_mode is not None:
+        raise NotImplementedError("div of a sparse tensor with a rounding_mode is not supported "
+                                  "by ember")
+    if isinstance(other, Tensor):
+        if isinstance(other, SparseTensor) or other.dim() != 0 or other._requires_grad:
+            raise NotImplementedError("div of a sparse tensor by a tensor other than a "
+                                      "0-dim constant is not supported by ember")
+        other = other.item()
+    return sparse_apply(Scale, (self,), other, True, "DivBackward0")
+
+
+def add(self, other, *, alpha=1):
+    """sparse + sparse (sparse), sparse + dense is refused as PyTorch does."""
+    if isinstance(other, SparseCooTensor):
+        if self.shape != other.shape:
+            raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self has "
+                               f"size {list(self.shape)} while other has size "
+                               f"{list(other.shape)} (FYI: dense-sparse addition does not "
+                               f"currently support broadcasting)")
+        if self.sparse_dim() != other.sparse_dim():
+            raise RuntimeError(f"Expected self and other to have the same sparse_dim, got "
+                               f"{self.sparse_dim()} and {other.sparse_dim()}")
+        return sparse_apply(Add, (self, other), alpha, "AddBackward0")
+    if isinstance(other, Tensor) or _is_number(other):
+        raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
+                           "instead.")
+    raise TypeError(f"add(): argument 'other' (position 2) must be Tensor, not "
+                    f"{type(other).__name__}")
+
+
+def sub(self, other, *, alpha=1):
+    if isinstance(other, SparseCooTensor):
+        out = add(self, other, alpha=-alpha)
+        if out.grad_fn is not None:
+            out.grad_fn._name = "SubBackward0"
+        return out
+    if isinstance(other, Tensor) or _is_number(other):
+        raise RuntimeError("sub(sparse, dense) is not supported. Use sub(dense, sparse) "
+                           "instead.")
+    raise TypeError(f"sub(): argument 'other' (position 2) must be Tensor, not "
+                    f"{type(other).__name__}")
+
+
+def _radd(self, other):
+    """``dense + sparse``: PyTorch's dense add, which gives a dense result and a dense
+    gradient to the sparse operand (the dense op computes with the sparse operand's dense
+    form, see _SparseArray)."""
+    if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
+        from .._ops.pointwise import add as dense_add
+        return dense_add(other, self)
+    return add(self, other)
+
+
+def _rsub(self, other):
+    """``dense - sparse``: as _radd."""
+    if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
+        from .._ops.pointwise import sub as dense_sub
+        return dense_sub(other, self)
+    if _is_number(other):
+        raise RuntimeError("sub(dense, sparse) of a number and a sparse tensor is not supported")
+    return NotImplemented
+
+
+# ------------------------------------------------------------------ shape
+
+def transpose(self, dim0, dim1):
+    n = self.dim()
+    d0, d1 = self._wrap_dim(dim0), self._wrap_dim(dim1)
+    sd = self.sparse_dim()
+    if d0 == d1:
+        return self
+    if d0 >= sd or d1 >= sd:
+        raise NotImplementedError("transposing a dense dim of a hybrid sparse tensor is not "
+                                  "supported by ember")
+    return sparse_apply(Transpose, (self,), d0, d1, "TransposeBackward0")
+
+
+def t(self):
+    if self.dim() > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 sparse and 0 dense dimensions, but "
+                           f"got {self.sparse_dim()} sparse and {self.dense_dim()} dense "
+                           f"dimensions")
+    if self.dim() < 2:
+        return self
+    return sparse_apply(Transpose, (self,), 0, 1, "TBackward0")
+
+
+# ------------------------------------------------------------------ reductions
+
+def sparse_sum(input, dim=None, dtype=None):
+    """``torch.sparse.sum``: the sum over `dim` (all dims by default). Reducing every
+    sparse dim gives a dense tensor, else a sparse one."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        return _coalesced_parts(input)[1].sum()
+    dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
+    dims = sorted({input._wrap_dim(d) for d in dims})
+    sd = input.sparse_dim()
+    sparse_red = [d for d in dims if d < sd]
+    dense_red = [d - sd + 1 for d in dims if d >= sd]
+    idx, vals = _coalesced_parts(input)
+    if dense_red:
+        vals = vals.sum(dense_red)
+    if not sparse_red:
+        out = construct(idx, vals, [s for d, s in enumerate(input.shape) if d not in dims], True)
+        return rename(out, "SparseSumBackward0")
+    keep = [d for d in range(sd) if d not in sparse_red]
+    size = [s for d, s in enumerate(input.shape) if d not in dims]
+    if not keep:
+        return rename(vals.sum(0), "SparseSumBackward0")
+    kept = Tensor._make(idx._data[keep])
+    out = construct(kept, vals, size).coalesce()
+    return rename(out, "SparseSumBackward0")
+
+
+def tensor_sum(self, dim=None, keepdim=False, dtype=None):
+    """``s.sum()``: a dense 0-dim tensor; ``s.sum(dim)``: as torch.sparse.sum."""
+    if keepdim:
+        raise NotImplementedError("sum(keepdim=True) of a sparse tensor is not supported by "
+                                  "ember")
+    if dim is None:
+        vals = _coalesced_parts(self if dtype is None else self.to(dtype))[1]
+        return vals.sum()
+    return sparse_sum(self, dim, dtype)
+
+
+# ------------------------------------------------------------------ products
+
+def _check_mm(fname, s, d):
+    if not isinstance(d, Tensor) or isinstance(d, SparseTensor):
+        if isinstance(d, SparseCooTensor):
+            return
+        raise TypeError(f"{fname}(): argument 'mat2' (position 2) must be a dense Tensor, not "
+                        f"{type(d).__name__}")
+    if s.sparse_dim() != 2 or s.dense_dim() != 0:
+        raise RuntimeError(f"{fname}: expected first operand to be a 2-D sparse tensor with 2 "
+                           f"sparse dims, got {s.sparse_dim()} sparse and {s.dense_dim()} dense")
+    if d.dim() not in (1, 2):
+        raise RuntimeError(f"{fname}: expected second operand to be a matrix, got "
+                           f"{d.dim()}-D tensor")
+    if d.shape[0] != s.shape[1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({s.shape[0]}x"
+                           f"{s.shape[1]} and {'x'.join(str(x) for x in d.shape)})")
+    if d.dtype is not s.dtype:
+        raise RuntimeError(f"expected mat1 and mat2 to have the same dtype, but got: {s.dtype} != "
+                           f"{d.dtype}")
+
+
+def _spmm(s, d):
+    """s @ d for 2-D sparse s and dense d (matrix or vector): the rows of the product
+    gather d's rows at s's columns, scaled by the values, added into s's rows."""
+    from .._ops.creation import zeros
+    idx, vals = _coalesced_parts(s)
+    rows, cols = Tensor._make(idx._data[0]), Tensor._make(idx._data[1])
+    picked = d.index_select(0, cols)
+    scaled = picked * (vals if d.dim() == 1 else vals.unsqueeze(1))
+    out = zeros((s.shape[0],) + tuple(d.shape[1:]), dtype=scaled.dtype, device=d.device)
+    return out.index_add(0, rows, scaled)
+
+
+def mm(mat1, mat2):
+    """``torch.sparse.mm``: sparse @ dense -> dense (the sparse operand's gradient is sparse),
+    sparse @ sparse -> sparse."""
+    if isinstance(mat2, SparseCooTensor):
+        return _spspmm(mat1, mat2)
+    _check_mm("mm", mat1, mat2)
+    return rename(_spmm(mat1, mat2), "SparseAddmmBackward0")
+
+
+def _spspmm(a, b):
+    """sparse @ sparse, as PyTorch: a coalesced sparse result."""
+    if a.dim() != 2 or b.dim() != 2 or a.dense_dim() or b.dense_dim():
+        raise RuntimeError("mm: sparse @ sparse expects two 2-D sparse matrices")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x"
+                           f"{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+    # each stored a[i, k] meets every stored b[k, j]
+    ia, va = _coalesced_parts(a)
+    ib, vb = _coalesced_parts(b)
+    from .._backend import array_namespace
+    xp = array_namespace(ia._data)
+    ka, kb = ia._data[1], ib._data[0]
+    order = xp.argsort(kb, kind="stable")
+    kb_sorted = kb[order]
+    start = xp.searchsorted(kb_sorted, ka, side="left")
+    stop = xp.searchsorted(kb_sorted, ka, side="right")
+    counts = stop - start
+    pa = xp.repeat(xp.arange(ka.shape[0]), counts)
+    offsets = xp.arange(int(counts.sum())) - xp.repeat(xp.cumsum(counts) - counts, counts)
+    pb = order[xp.repeat(start, counts) + offsets]
+    vals = va.index_select(0, Tensor._make(pa)) * vb.index_select(0, Tensor._make(pb))
+    idx = xp.stack([ia._data[0][pa], ib._data[1][pb]]).astype(np.int64)
+    out = construct(Tensor._make(idx), vals, (a.shape[0], b.shape[1])).coalesce()
+    return rename(out, "SparseAddmmBackward0")
+
+
+def matmul(self, other):
+    """``s @ d``: as torch.sparse.mm for a matrix or vector d."""
+    if isinstance(other, SparseCooTensor):
+        return _spspmm(self, other)
+    _check_mm("matmul" if other.dim() == 2 else "mv", self, other)
+    name = "SparseAddmmBackward0" if other.dim() == 2 else "MvBackward0"
+    return rename(_spmm(self, other), name)
+
+
+def _rmatmul(self, other):
+    """``d @ s`` = (s^T @ d^T)^T."""
+    if not isinstance(other, Tensor) or other.dim() != 2:
+        self._refuse("matmul")
+    return matmul(self.t(), other.t()).t()
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``torch.sparse.addmm``: beta * input + alpha * (mat1 @ mat2), mat1 sparse."""
+    _check_mm("addmm", mat1, mat2)
+    prod = _spmm(mat1, mat2)
+    if alpha != 1:
+        prod = prod * alpha
+    if isinstance(input, SparseTensor):
+        input = input.to_dense()
+    out = prod + (input if beta == 1 else input * beta)
+    return rename(out, "SparseAddmmBackward0")
+
+
+def smm(input, mat):
+    """``torch.smm``: sparse @ dense as a sparse tensor (the product's nonzero rows)."""
+    out = mm(input, mat).to_sparse()
+    out._coalesced = False   # as PyTorch flags it
+    return out
+
+
+def hspmm(mat1, mat2):
+    """``torch.hspmm``: sparse @ dense as a hybrid COO tensor (one sparse dim: the rows of
+    mat1 that hold values; one dense dim)."""
+    _check_mm("hspmm", mat1, mat2)
+    prod = _spmm(mat1, mat2)
+    rows = np.unique(coalesced_indices(mat1)._cpu_array()[0]) if mat1._nnz() else \
+        np.zeros(0, np.int64)
+    from .._ops.creation import tensor
+    r = tensor(rows, dtype=_dtype.int64, device=prod.device)
+    return construct(r.unsqueeze(0), prod.index_select(0, r), prod.shape, False)
+
+
+def sparse_mask(self, mask):
+    """``dense.sparse_mask(mask)``: self's elements at mask's (coalesced) positions, as a
+    sparse tensor of mask's pattern."""
+    if not isinstance(mask, SparseCooTensor):
+        raise RuntimeError("sparse_mask: expected mask to be a sparse COO tensor")
+    if tuple(self.shape) != tuple(mask.shape):
+        raise RuntimeError(f"sparse_mask(): operands have incompatible sizes; self has size "
+                           f"{list(self.shape)} but mask has size {list(mask.shape)}")
+    return rename(mask_as(self, mask), "SparseMaskBackward0")
+
+
+# ------------------------------------------------------------------ softmax
+
+def _softmax(input, dim, dtype, log):
+    import ember
+    if dtype is not None:
+        input = input.to(dtype)
+    d = input._wrap_dim(dim)
+    sd = input.sparse_dim()
+    idx, vals = _coalesced_parts(input)
+    name = "SparseLogSoftmaxBackward0" if log else "SparseSoftmaxBackward0"
+    if d >= sd:   # a dense dim: an ordinary softmax of every value block
+        f = ember.log_softmax if log else ember.softmax
+        return rename(construct(idx, f(vals, d - sd + 1), input.shape, True), name)
+    # the stored elements sharing every index but dim's form one softmax group; unstored
+    # ones count as -inf (they take no part)
+    others = [k for k in range(sd) if k != d]
+    from .._backend import array_namespace
+    xp = array_namespace(idx._data)
+    if others:
+        key = linear_positions(idx._data[others], [input.shape[k] for k in others])
+        _, group = xp.unique(key, return_inverse=True)
+        group = group.reshape(-1)
+    else:
+        group = xp.zeros(idx._data.shape[1], dtype=np.int64)
+    groups = int(group.max()) + 1 if group.size else 0
+    g = Tensor._make(group.astype(np.int64))
+    # subtract each group's max (a constant: no gradient) for stability
+    raw = vals.detach()._data
+    top = xp.full((groups,) + raw.shape[1:], -np.inf, dtype=raw.dtype)
+    from .._backend import ufunc_at
+    ufunc_at(np.maximum, top, group, raw)
+    shifted = vals - Tensor._make(top[group])
+    e = shifted.exp()
+    total = ember.zeros((groups,) + tuple(raw.shape[1:]), dtype=e.dtype,
+                        device=e.device).index_add(0, g, e)
+    out = shifted - total.log().index_select(0, g) if log else e / total.index_select(0, g)
+    return rename(construct(idx, out, input.shape, True), name)
+
+
+def softmax(input, dim, *, dtype=None):
+    """``torch.sparse.softmax``: softmax over `dim` of the stored elements (unstored ones
+    count as -inf); a sparse result of input's coalesced positions."""
+    return _softmax(input, dim, dtype, False)
+
+
+def log_softmax(input, dim, *, dtype=None):
+    """``torch.sparse.log_softmax``: log of sparse.softmax."""
+    return _softmax(input, dim, dtype, True)
+
+
+def attach():
+    """The COO tensor's math methods and operators."""
+    cls = SparseCooTensor
+    for name in _VALUEWISE:
+        setattr(cls, name, _valuewise_method(name))
+    cls.pow = cls.__pow__ = pow
+    cls.neg = cls.__neg__ = cls.negative = neg
+    cls.mul = cls.__mul__ = cls.multiply = mul
+    cls.__rmul__ = lambda self, other: mul(self, other)
+    cls.div = cls.__truediv__ = cls.divide = cls.true_divide = div
+    cls.add = cls.__add__ = add
+    cls.__radd__ = _radd
+    cls.sub = cls.__sub__ = cls.subtract = sub
+    cls.__rsub__ = _rsub
+    cls.transpose = transpose
+    cls.t = t
+    # the transposes of a 2-D tensor (Mm's backward reads mH of its sparse operand)
+    cls.T = cls.mT = property(t)
+    cls.H = cls.mH = property(lambda self: t(self) if not self.dtype.is_complex
+                              else self._refuse("mH"))
+    cls.sum = tensor_sum
+    cls.mm = mm
+    cls.matmul = cls.__matmul__ = matmul
+    cls.mv = matmul
+    cls.__rmatmul__ = _rmatmul
+    cls.sparse_mask = sparse_mask
+    cls.softmax = lambda self, dim, dtype=None: softmax(self, dim, dtype=dtype)
+    cls.log_softmax = lambda self, dim, dtype=None: log_softmax(self, dim, dtype=dtype)
+    Tensor.sparse_mask = sparse_mask
