@@ -468,6 +468,8 @@ class Tensor:
 
     def __reduce_ex__(self, proto):
         from ._ops.creation import _rebuild_tensor
+        if type(self._data) is _MetaArray:   # no data: its shape and dtype rebuild it
+            return (_rebuild_tensor, (self._data, self._requires_grad))
         return (_rebuild_tensor, (self._cpu_array().copy(), self._requires_grad))
 
     def __deepcopy__(self, memo):

@@ -144,6 +144,8 @@ class _Encoder:
             return {"__float__": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
         if isinstance(obj, Tensor):
             from .nn.parameter import Parameter
+            if obj.is_meta:
+                raise NotImplementedError("ember.save does not write meta tensors yet")
             arr = obj._data
             if type(arr) is np.ndarray:
                 key, root = self.storage_key(arr)

@@ -4,6 +4,7 @@ The same programs run on ember and torch; results are compared by repr (which fo
 tensor is its shape, dtype, device and autograd state), errors by type and message, and
 the absence of memory by tracemalloc's peak (NumPy reports its allocations to it)."""
 import copy
+import pickle
 import tracemalloc
 import warnings
 
@@ -93,6 +94,13 @@ FACTORIES = {
     "deepcopy": lambda lib: copy.deepcopy(M(lib, 2, requires_grad=True)),
     "parameter": lambda lib: lib.nn.Parameter(M(lib, 2)),
     "str": lambda lib: str(M(lib, 2)),
+    "pickle": lambda lib: pickle.loads(pickle.dumps(M(lib, 2, 3, requires_grad=True))),
+    "deepcopy_module": lambda lib: copy.deepcopy(lib.nn.Linear(2, 2, device="meta")).weight,
+    "state_dict": lambda lib: lib.nn.Linear(2, 2, device="meta").state_dict(),
+    "as_strided": lambda lib: M(lib, 12).as_strided((3, 4), (4, 1)),
+    "detach": lambda lib: M(lib, 3, requires_grad=True).detach(),
+    "half_module": lambda lib: lib.nn.Linear(2, 2, device="meta").half().weight,
+    "to_like_meta": lambda lib: lib.ones(2).to(M(lib, 3)),
 }
 
 

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from .._backend import array_namespace, like, strided_view, ufunc_at
+from .._backend import array_namespace, like, meta_backend, strided_view, ufunc_at
 from .. import _dtype
 from .._tensor import Tensor, Size
 from ._base import Op, apply
@@ -704,6 +704,8 @@ def _storage(arr, root=None):
     or Fortran-ordered array and of a `.real` view alike. `root` is the array of the tensor
     arr views (ember's own record of the base): CuPy's as_strided views do not link to the
     array they view, so on CuPy the walk starts there."""
+    if type(arr) is meta_backend.MetaArray:   # no memory: a contiguous storage of its size
+        return meta_backend.empty(((arr if root is None else root).size,), arr.dtype), 0
     if type(arr) is np.ndarray:
         root = arr
         while True:
