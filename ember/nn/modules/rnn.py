@@ -18,7 +18,7 @@ from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
 from .module import Module
 
-__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 # dtypes the fused LSTM layer computes in directly (others take the per-step path)
@@ -325,13 +325,16 @@ class GRU(RNNBase):
         super().__init__("GRU", *args, **kwargs)
 
 
-class _CellBase(Module):
-    _gates = 1
+class RNNCellBase(Module):
+    """The parameters every recurrent cell has: weight_ih (num_chunks * hidden_size,
+    input_size), weight_hh (num_chunks * hidden_size, hidden_size) and, with `bias`, bias_ih
+    and bias_hh (num_chunks * hidden_size,), all initialised U(-k, k), k = 1/sqrt(hidden_size).
+    num_chunks is the number of gates: 1 (RNNCell), 4 (LSTMCell), 3 (GRUCell)."""
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        g = self._gates * hidden_size
+        g = num_chunks * hidden_size
         self.weight_ih = Parameter(empty((g, input_size), device=device, dtype=dtype))
         self.weight_hh = Parameter(empty((g, hidden_size), device=device, dtype=dtype))
         if bias:
@@ -364,6 +367,14 @@ class _CellBase(Module):
         unbatched = input.dim() == 1
         x = input.unsqueeze(0) if unbatched else input
         return x, unbatched
+
+
+class _CellBase(RNNCellBase):
+    """RNNCellBase with the cells' own signature; `_gates` is the number of chunks."""
+    _gates = 1
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, self._gates, device, dtype)
 
 
 class RNNCell(_CellBase):
