@@ -162,7 +162,7 @@ def accumulate(ufunc, x, axis):
     multiply only: other ufuncs (maximum, minimum, logaddexp) scan in log2(n) steps on
     the device (each step combines every element with the one `step` places before)."""
     np_ = numpy_backend.xp
-    if type(x) is np_.ndarray:
+    if type(x) is np_.ndarray or type(x) is MetaArray:
         return ufunc.accumulate(x, axis=axis)
     xp = _CUDA.xp
     if ufunc is np_.add:
@@ -184,7 +184,7 @@ def sum_over(x, axes, dtype=None, keepdims=False):
     channels) one thread block and took ~1 ms per reduction on the H100
     (bench/gpu/conv_parts.py); the staged form is two passes with many outputs."""
     np_ = numpy_backend.xp
-    if type(x) is not np_.ndarray:
+    if type(x) is not np_.ndarray and type(x) is not MetaArray:
         out = _gemv_sum(x, axes, dtype)
         if out is not None:
             return out.reshape(tuple(1 if i in axes else n for i, n in enumerate(x.shape))

@@ -693,6 +693,10 @@ def _check_probability(p):
 
 def bernoulli(input, p=None, *, generator=None, out=None):
     """0/1 samples: P(1) is `input` elementwise, or the number `p` for every element."""
+    if input.is_meta:   # no probabilities to draw with: the shape and dtype, no draws
+        if p is not None:
+            _check_probability(p)
+        return _alloc(input.shape, None, input.dtype, input.device, False, out)
     if p is None:
         if not (input.dtype.is_floating_point):
             raise _not_implemented_for("bernoulli_tensor_cpu_p_", input.dtype)
@@ -721,6 +725,12 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
                            f"{dtype_name(input.dtype)}")
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if input.is_meta:   # no probabilities to draw with: the shape, no draws
+        if not replacement and num_samples > input.shape[-1]:
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                               "replacement")
+        return _alloc(tuple(input.shape[:-1]) + (num_samples,), None, _dtype.int64, input.device,
+                      False, out)
     probs = input._cpu_array().astype(np.float64)
     if (probs < 0).any() or not np.isfinite(probs).all():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
