@@ -53,6 +53,7 @@ __all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modif
 _EULER = 0.57721566490153286061
 _TWO_OVER_PI = 2 / math.pi
 _MILLER_START = 80
+_CHUNK = 8192
 
 
 def _asymptotic_terms(nu, z, count, alternate):
@@ -210,8 +211,12 @@ def _scaled_k_integral(nu, x):
     """e^x K_nu(x) = int_0^inf exp(-x (cosh t - 1)) cosh(nu t) dt by the trapezoidal rule
     (step 0.1, cut where x (cosh t - 1) > 745: the neglected tail is below 1e-300)."""
     t, w = _trapezoid_nodes(0.1, 8.0)
-    grid = np.exp(-x[..., None] * (np.cosh(t) - 1)) * np.cosh(nu * t)
-    return grid @ w
+    rise, weights = np.cosh(t) - 1, np.cosh(nu * t) * w
+    out = np.empty_like(x)
+    for lo in range(0, x.size, _CHUNK):   # bounded memory: a chunk times the 81 nodes
+        part = x[lo:lo + _CHUNK]
+        out[lo:lo + _CHUNK] = np.exp(-part[:, None] * rise) @ weights
+    return out
 
 
 def _scaled_k_asymptotic(nu, x):

@@ -16,6 +16,11 @@ import warnings
 from .. import _dtype
 from .._tensor import Tensor
 from ._util import check_tensor
+from .complex_ops import view_as_real
+from .creation import ones
+from .fft import fft, ifft, irfft, rfft
+from .fold import fold
+from .padding import pad
 
 __all__ = ["stft", "istft"]
 
@@ -52,8 +57,6 @@ def _full_window(window, win_length, n_fft, like, rectangular_full=False):
     """The window zero-padded to n_fft points around its centre. Without a window: a
     rectangular one (in the real dtype of `like`), or None when it spans the whole frame
     and `rectangular_full` is False (nothing to multiply)."""
-    from .. import ones
-    from .padding import pad
     if window is None:
         if win_length == n_fft and not rectangular_full:
             return None
@@ -70,8 +73,6 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
     """Short-time Fourier transform of a signal (L,) or batch (B, L): (B?, N, T) complex,
     N = n_fft // 2 + 1 when onesided else n_fft, T = 1 + (L' - n_fft) // hop_length with L'
     the (padded) length. See the module docstring for the formula."""
-    from .. import fft as _fft
-    from .padding import pad
     check_tensor(input, "stft")
     if center and align_to_window is not None:
         raise RuntimeError("stft align_to_window should only be set when center = false")
@@ -132,11 +133,10 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
     if full_window is not None:
         frames = frames * full_window
     norm = "ortho" if normalized else "backward"
-    spectrum = _fft.rfft(frames, dim=-1, norm=norm) if onesided else \
-        _fft.fft(frames, dim=-1, norm=norm)
+    spectrum = rfft(frames, dim=-1, norm=norm) if onesided else \
+        fft(frames, dim=-1, norm=norm)
     spectrum = spectrum.transpose(-1, -2)
     if not return_complex:
-        from .complex_ops import view_as_real
         return view_as_real(spectrum)
     return spectrum
 
@@ -147,9 +147,6 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
     overlap-added and divided by the overlap-added squared window (see the module
     docstring); the first n_fft // 2 samples are dropped when center, and the signal is
     cut (or zero-padded, with a warning) to `length`."""
-    from .. import fft as _fft
-    from .padding import pad
-    from .fold import fold
     check_tensor(input, "istft")
     if window is None:
         warnings.warn(_NO_WINDOW_ISTFT, UserWarning, stacklevel=2)
@@ -196,11 +193,11 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
         input = input * math.sqrt(n_fft)
     spectra = input.transpose(-1, -2)                            # (B, T, N)
     if return_complex:
-        frames = _fft.ifft(spectra, n=n_fft, dim=-1)
+        frames = ifft(spectra, n=n_fft, dim=-1)
     else:
         if not onesided:   # a full spectrum read as Hermitian: its first half decides
             spectra = spectra.narrow(-1, 0, n_fft // 2 + 1)
-        frames = _fft.irfft(spectra, n=n_fft, dim=-1)
+        frames = irfft(spectra, n=n_fft, dim=-1)
     full_window = _full_window(window, win_length, n_fft, frames, rectangular_full=True)
     frames = frames * full_window
     expected = n_fft + hop_length * (n_frames - 1)
