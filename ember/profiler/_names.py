@@ -34,7 +34,8 @@ _ATEN_OVERRIDES = {
 # ops without a derivative
 _NOT_ATEN = {"GatherFlatBackward0", "ScatterAddFlatBackward0", "NotImplemented",
              "torch::autograd::NotImplemented", "torch::autograd::CopySlices",
-             "BackwardHookFunctionBackward"}
+             "BackwardHookFunctionBackward",
+             "CrossMapLRN2dBackward"}   # (a Python autograd.Function in PyTorch)
 
 # op classes whose node name is not their forward's (ops without a derivative share one)
 _CLASS_OVERRIDES = {"FloorDivide": "floor_divide", "RRemainder": "remainder",
