@@ -613,3 +613,75 @@ def test_overrides():
         assert o.has_torch_function_unary(L.ones(1)) is False
         assert o.has_torch_function_variadic(1, 2) is False
         assert o.is_tensor_like(L.ones(1)) and not o.is_tensor_like(3)
+
+
+# ---------------------------------------------------------------------------- low-rank linalg
+
+def _low_rank(m, n, r, batch=()):
+    return rng.standard_normal(batch + (m, r)) @ rng.standard_normal(batch + (r, n))
+
+
+@pytest.mark.parametrize("shape", [(8, 5), (4, 9), (2, 7, 6)])
+def test_svd_lowrank(shape):
+    """Of a rank-3 matrix, q=4 recovers the 3 singular values exactly (whatever the random
+    basis), and their sum's gradient, U_3 V_3^H, is the same as PyTorch's."""
+    a = _low_rank(shape[-2], shape[-1], 3, tuple(shape[:-2]))
+
+    def fn(L, A):
+        U, S, V = L.svd_lowrank(A, q=4)
+        rebuilt = U.matmul(S.unsqueeze(-1) * V.mH)
+        return rebuilt, tuple(U.shape), tuple(V.shape)
+    check(fn, a, rtol=1e-6, atol=1e-8)
+    # the 4th singular value is ~0 and its vectors random: differentiate the exact three
+    check(lambda L, A: L.svd_lowrank(A, q=4)[1][..., :3], Grad(a), rtol=1e-6, atol=1e-8)
+
+
+def test_svd_lowrank_with_M():
+    a, mean = _low_rank(8, 5, 2), rng.standard_normal((1, 5))
+    check(lambda L, A, M: L.svd_lowrank(A + M, q=3, niter=1, M=M)[1][:2], Grad(a), mean,
+          rtol=1e-6, atol=1e-8)
+
+
+def test_pca_lowrank():
+    a = _low_rank(10, 6, 2) + rng.standard_normal((1, 6))   # rank 2 after centering
+    check(lambda L, A: L.pca_lowrank(A, q=3)[1][:2], Grad(a), rtol=1e-6, atol=1e-8)
+    check(lambda L, A: tuple(t.shape for t in L.pca_lowrank(A)), a)
+    check(lambda L, A: L.pca_lowrank(A, q=3, center=False)[1][:3], _low_rank(10, 6, 3),
+          rtol=1e-6, atol=1e-8)
+    check(lambda L, A: L.pca_lowrank(A, q=7), a)
+    check(lambda L, A: L.pca_lowrank(A, niter=-1), a)
+
+
+def test_lobpcg():
+    a = rng.standard_normal((20, 20))
+    a = a @ a.T
+    b = rng.standard_normal((20, 20))
+    b = b @ b.T + 20 * np.eye(20)
+
+    def residual(L, A, E, X, B=None):
+        BX = X if B is None else B.matmul(X)
+        return float((A.matmul(X) - BX * E).norm())
+
+    for kw in (dict(k=3), dict(k=2, largest=False), dict(k=2, n=3)):
+        for L in (torch, ember):
+            A = L.tensor(a)
+            E, X = L.lobpcg(A, **kw)
+            assert residual(L, A, E, X) < 1e-4
+            if L is torch:
+                expected = E.numpy()
+        np.testing.assert_allclose(E.numpy(), expected, rtol=1e-8)
+    for L in (torch, ember):
+        E, X = L.lobpcg(L.tensor(a), k=2, B=L.tensor(b))
+        assert residual(L, L.tensor(a), E, X, L.tensor(b)) < 1e-4
+        if L is torch:
+            expected = E.numpy()
+    np.testing.assert_allclose(E.numpy(), expected, rtol=1e-8)
+    check(lambda L, A: L.lobpcg(A, k=2), a[:5, :5])     # fewer than 3k rows
+
+
+def test_lobpcg_eigenvalue_gradient():
+    a = rng.standard_normal((12, 12))
+    check(lambda L, A: L.lobpcg(A, k=2)[0], Grad(a @ a.T), rtol=1e-6, atol=1e-7)
+    A = ember.tensor(a @ a.T, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="eigenvectors"):
+        ember.lobpcg(A, k=2)[1].sum().backward()
