@@ -34,13 +34,17 @@ import numpy as np
 from . import DEVICE_CHECKS
 
 name = "meta"
+# [True] once a meta array exists: only then does the dispatcher look for meta operands
+# (a CUDA program that never makes one pays nothing for it)
+ACTIVE = [False]
 _NO_DATA = "Cannot copy out of meta tensor; no data!"
 
 
 def empty(shape, dtype):
     """A MetaArray of `shape` and NumPy `dtype`: all strides 0 over a one-element buffer."""
     shape = tuple(int(n) for n in shape)
-    DEVICE_CHECKS[0] = True   # from now on the dispatcher looks for meta operands
+    if not ACTIVE[0]:   # from now on the dispatcher looks for meta operands
+        ACTIVE[0] = DEVICE_CHECKS[0] = True
     buf = np.zeros(1, dtype=dtype)
     arr = np.lib.stride_tricks.as_strided(buf, shape, (0,) * len(shape), writeable=True)
     return arr.view(MetaArray)

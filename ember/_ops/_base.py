@@ -26,7 +26,7 @@ from .. import _backend
 from .._backend import CUDA_ON as _CUDA_ON, ARRAY_TYPES as _ARRAY_TYPES, MULTI_GPU as _MULTI_GPU
 from .._backend import DEVICE_CHECKS as _DEVICE_CHECKS
 from .._backend.meta_backend import MetaArray as _MetaArray, on_meta as _on_meta, \
-    as_meta as _as_meta
+    as_meta as _as_meta, ACTIVE as _META_ON
 
 _make = Tensor._make
 _new_object = object.__new__
@@ -101,10 +101,12 @@ def on_one_device(ctx, arrays):
     join CUDA ones (as a PyTorch CPU scalar tensor may); it is copied over. Anything else
     mixed raises. The common case, CuPy arrays and Python scalars on a one-GPU machine, is
     one pass over the operands with nothing to check (and one more for meta operands)."""
-    for a in arrays:
-        t = type(a)
-        if t is _MetaArray or (t is list or t is tuple) and any(type(b) is _MetaArray for b in a):
-            return _on_meta(ctx, arrays)
+    if _META_ON[0]:
+        for a in arrays:
+            t = type(a)
+            if t is _MetaArray or (t is list or t is tuple) and \
+                    any(type(b) is _MetaArray for b in a):
+                return _on_meta(ctx, arrays)
     if not _CUDA_ON[0]:
         return arrays
     gpu_type = _ARRAY_TYPES[1]
