@@ -345,7 +345,7 @@ def _refusing_method(name):
     def method(self, *args, **kwargs):
         self._refuse(op)
     method.__name__ = name
-    method.__doc__ = f"Not supported for sparse layouts: raises NotImplementedError."
+    method.__doc__ = "Not supported for sparse layouts: raises NotImplementedError."
     return method
 
 

@@ -203,6 +203,10 @@ def set_default_tensor_type(t):
         dt = getattr(t, "_legacy_dtype", None)
         if dt is None:
             raise TypeError(f"invalid type: '{t}'")
+        if t._legacy_device != "cpu":
+            from ._tensor import _check_legacy_available
+            _check_legacy_available(t)
+            set_default_device(t._legacy_device)
     if not dt.is_floating_point:
         raise TypeError("only floating-point types are supported as the default type")
     _dtype.set_default_dtype(dt)

@@ -117,6 +117,18 @@ class _Encoder:
             self.device_roots.append(root)   # keeps id(root) unique while encoding
         return self.storages[k][0], (arr.data.ptr - root.data.ptr) // arr.itemsize
 
+    def sparse(self, t):
+        """A sparse tensor's record: its layout, size and component tensors (COO: indices,
+        values, coalesced; compressed: compressed and plain indices, values)."""
+        if t.layout.name == "sparse_coo":
+            parts = [t._ix, t._vals]
+        else:
+            parts = [t._cidx, t._pidx, t._vals]
+        return {"__sparse__": t.layout.name, "size": list(t.shape),
+                "components": [self.enc(Tensor._make(p._data)) for p in parts],
+                "coalesced": t.layout.name == "sparse_coo" and t.is_coalesced(),
+                "requires_grad": t._requires_grad}
+
     def storage(self, s):
         """A storage's record: its elements (a typed storage's, or an untyped one's bytes)
         as a run of a stored buffer, shared with the tensors saved that view them."""
@@ -134,6 +146,8 @@ class _Encoder:
         return rec
 
     def enc(self, obj):
+        if isinstance(obj, Tensor) and obj.layout.name != "strided":
+            return self.sparse(obj)
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, int) and not isinstance(obj, bool):
@@ -227,7 +241,23 @@ class _Decoder:
             return _device_cls(x["__device__"])
         if "__bytes__" in x:
             return base64.b64decode(x["__bytes__"])
+        if "__sparse__" in x:
+            return self.sparse(x)
         raise ValueError(f"unknown record {sorted(x)[:3]}")
+
+    def sparse(self, x):
+        """A sparse tensor from its record, checked as its constructor checks."""
+        import ember
+        from . import sparse
+        layout = x["__sparse__"]
+        parts = [self.dec(p) for p in x["components"]]
+        if layout == "sparse_coo" and len(parts) == 2:
+            t = sparse.sparse_coo_tensor(*parts, x["size"], is_coalesced=bool(x["coalesced"]))
+        elif layout in ("sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc") and len(parts) == 3:
+            t = sparse.sparse_compressed_tensor(*parts, x["size"], layout=getattr(ember, layout))
+        else:
+            raise ValueError(f"invalid sparse tensor record of layout {layout!r}")
+        return t.requires_grad_() if x.get("requires_grad") else t
 
     def storage_object(self, x):
         from .storage import TypedStorage, UntypedStorage

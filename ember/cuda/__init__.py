@@ -503,6 +503,20 @@ def stream(stream):
 
 from . import amp  # noqa: E402  (deprecated torch.cuda.amp names)
 
+# torch.cuda.FloatTensor, ...: the legacy typed constructors of CUDA tensors
+from .. import _dtype as _dt  # noqa: E402
+from .._tensor import _make_legacy  # noqa: E402
+FloatTensor = _make_legacy("FloatTensor", _dt.float32, "cuda")
+DoubleTensor = _make_legacy("DoubleTensor", _dt.float64, "cuda")
+HalfTensor = _make_legacy("HalfTensor", _dt.float16, "cuda")
+BFloat16Tensor = _make_legacy("BFloat16Tensor", _dt.bfloat16, "cuda")
+ByteTensor = _make_legacy("ByteTensor", _dt.uint8, "cuda")
+CharTensor = _make_legacy("CharTensor", _dt.int8, "cuda")
+ShortTensor = _make_legacy("ShortTensor", _dt.int16, "cuda")
+IntTensor = _make_legacy("IntTensor", _dt.int32, "cuda")
+LongTensor = _make_legacy("LongTensor", _dt.int64, "cuda")
+BoolTensor = _make_legacy("BoolTensor", _dt.bool, "cuda")
+
 # torch.cuda.FloatStorage, ...: the legacy typed storages of GPU memory (ember/storage.py)
 from ..storage import CUDA_LEGACY_STORAGES as _LEGACY_STORAGES  # noqa: E402
 globals().update(_LEGACY_STORAGES)

@@ -255,7 +255,7 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter):
     cls_to_become = Parameter
 
     def __new__(cls, requires_grad=True, device=None, dtype=None):
-        p = Tensor._make.__func__(cls, _empty_array(device, dtype), False)
+        p = cls._make(_empty_array(device, dtype), False)
         p._vc = [0]
         p._requires_grad = bool(requires_grad)
         return p
@@ -270,7 +270,7 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor):
     cls_to_become = Tensor
 
     def __new__(cls, requires_grad=False, device=None, dtype=None, persistent=True):
-        b = Tensor._make.__func__(cls, _empty_array(device, dtype), bool(requires_grad))
+        b = cls._make(_empty_array(device, dtype), bool(requires_grad))
         b._is_buffer = True
         b._persistent = persistent
         return b

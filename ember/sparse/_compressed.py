@@ -273,7 +273,7 @@ sparse_bsc_tensor = _layout_ctor("sparse_bsc")
 
 def to_compressed(t, layout, blocksize=None, dense_dim=None):
     """Tensor `t` (dense or COO) in compressed layout `layout`."""
-    from ._coo import SparseCooTensor, new_coo, coalesce_arrays
+    from ._coo import SparseCooTensor, coalesce_arrays
     name = layout.name
     if name not in _COMPRESSED:
         raise RuntimeError(f"to_sparse: unsupported layout {layout}")

@@ -1,12 +1,10 @@
 """Making COO tensors: ``sparse_coo_tensor`` and the conversions to and from dense."""
 import numbers
 
-import numpy as np
-
 from .. import _dtype
 from .._tensor import Tensor
 from .._sparse_tensor import SparseTensor
-from ._coo import SparseCooTensor, ToSparse, ToCopy, construct, new_coo, coalesce_arrays
+from ._coo import SparseCooTensor, ToSparse, ToCopy, construct, new_coo
 from ._autograd import sparse_apply
 
 

@@ -8,13 +8,12 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from .._sparse_tensor import SparseTensor
-from ._autograd import sparse_apply, rename, gather_at, mask_as, linear_positions
-from ._coo import (SparseCooTensor, Scale, Add, MulDense, Transpose, construct, new_coo,
-                   coalesced_indices)
+from ._autograd import sparse_apply, rename, mask_as, linear_positions
+from ._coo import SparseCooTensor, Scale, Add, MulDense, Transpose, construct, coalesced_indices
 
 
 def _is_number(x):
-    return isinstance(x, numbers.Number) and not isinstance(x, bool) or isinstance(x, bool)
+    return isinstance(x, numbers.Number)
 
 
 def _coalesced_parts(s):
@@ -182,7 +181,6 @@ def _rsub(self, other):
 # ------------------------------------------------------------------ shape
 
 def transpose(self, dim0, dim1):
-    n = self.dim()
     d0, d1 = self._wrap_dim(dim0), self._wrap_dim(dim1)
     sd = self.sparse_dim()
     if d0 == d1:
