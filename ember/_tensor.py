@@ -270,7 +270,7 @@ class Tensor:
             dev = "cuda" if ".cuda." in dtype else "cpu"
             dtype = matches[0]
         elif isinstance(dtype, _LegacyMeta):
-            dtype = dtype._legacy_dtype
+            dtype, dev = dtype._legacy_dtype, dtype._legacy_device
         return self.to(device=dev, dtype=dtype)
 
     # ------------------------------------------------------------------ autograd state
@@ -564,13 +564,32 @@ def _contiguous_strides(shape):
 # isinstance(t, ember.FloatTensor) checks the dtype, as in PyTorch.
 class _LegacyMeta(type):
     def __instancecheck__(cls, obj):
-        return isinstance(obj, Tensor) and obj.dtype is cls._legacy_dtype
+        return (isinstance(obj, Tensor) and obj.dtype is cls._legacy_dtype
+                and obj.device.type == cls._legacy_device)
 
 
-def _make_legacy(name, dt):
+def _check_legacy_available(cls):
+    from . import cuda
+    if not cuda.is_available():
+        raise TypeError(f"type {cls.__module__}.{cls.__name__} not available. Torch not "
+                        f"compiled with CUDA enabled.")
+
+
+def _make_legacy(name, dt, device_type="cpu"):
+    """The legacy type `name` (FloatTensor ...) of dtype `dt` on `device_type` (ember.cuda
+    has its own: ember.cuda.FloatTensor makes CUDA tensors)."""
     def new(cls, *args, device=None):
+        if device_type != "cpu":
+            _check_legacy_available(cls)
+        if device is None and device_type != "cpu":
+            device = device_type
+        elif device is not None and _device_cls(device).type != device_type:
+            raise RuntimeError(f"legacy constructor expects device type: {device_type} but "
+                               f"device type: {_device_cls(device).type} was passed")
         return Tensor.__new__(Tensor, *args, dtype=dt, device=device)
-    return _LegacyMeta(name, (), {"__new__": new, "_legacy_dtype": dt, "__module__": "ember"})
+    module = "ember" if device_type == "cpu" else "ember." + device_type
+    return _LegacyMeta(name, (), {"__new__": new, "_legacy_dtype": dt,
+                                  "_legacy_device": device_type, "__module__": module})
 
 
 FloatTensor = _make_legacy("FloatTensor", _dtype.float32)
