@@ -239,7 +239,7 @@ def _promote_pair(a, b):
         if cb == _FLOAT:
             return b
         raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, "
-                           f"attempted to promote {a.name} and {b.name}")
+                           f"attempted to promote {a.cname} and {b.cname}")
     if ca == _COMPLEX or cb == _COMPLEX:
         # the complex type keeps its width unless the other operand is a wider float/complex
         other_real = [d.to_real() for d in (a, b) if d._category >= _FLOAT]
@@ -408,6 +408,7 @@ class iinfo:
 _E4M3FN_NP = float8_e4m3fn.np
 _E8M0_NP = float8_e8m0fnu.np
 SPECIAL_CAST_NP = frozenset((COMPLEX32_NP, _E4M3FN_NP, _E8M0_NP))
+_ML_FLOAT_NP = frozenset([bfloat16.np] + [d.np for d in FLOAT8_DTYPES])
 
 
 def _complex32_parts(arr):
@@ -432,7 +433,8 @@ def cast_array(arr, np_dtype, copy=True):
     * complex32 is a record of float16 (real, imag); values go through complex64.
     * float8_e4m3fn saturates: finite values beyond +-448 (and +-inf) become +-448, where
       ml_dtypes gives NaN; NaN stays NaN.
-    * float8_e8m0fnu (an unsigned power of two) keeps the magnitude of negative values.
+    * float8_e8m0fnu (an unsigned power of two) keeps the magnitude of negative values
+      and turns 0 into 2^-127.
     """
     np_dtype = np.dtype(np_dtype)
     src = arr.dtype
@@ -449,8 +451,27 @@ def cast_array(arr, np_dtype, copy=True):
         else:
             out["real"], out["imag"] = arr, 0
         return out
+    if src != np_dtype and src in _ML_FLOAT_NP and np_dtype in _ML_FLOAT_NP:
+        # ml_dtypes lacks some casts between its own types (e8m0fnu -> e5m2); float32
+        # holds every value of each exactly, so the hop rounds once
+        arr = arr.astype(np.float32)
+        src = arr.dtype
     if np_dtype == _E4M3FN_NP and src.kind in "fiuV" and src != _E4M3FN_NP:
         arr = arr.clip(-448.0, 448.0)   # NaN passes through clip unchanged
-    elif np_dtype == _E8M0_NP and src.kind in "fiV" and src != _E8M0_NP:
-        arr = abs(arr)
+    elif np_dtype == _E8M0_NP and src.kind in "fiuV" and src != _E8M0_NP:
+        # unsigned powers of two: PyTorch takes the magnitude, and 0 (which e8m0 lacks)
+        # becomes the smallest power, 2^-127 (a float32 subnormal, so compute in float32+)
+        arr = abs(arr.astype(np.float64 if src.itemsize >= 8 else np.float32))
+        arr = _xp_of(arr).maximum(arr, 2.0 ** -127)
+    if np_dtype.kind in "fV" and np_dtype.itemsize <= 4:
+        with np.errstate(over="ignore", invalid="ignore"):   # PyTorch converts silently
+            return arr.astype(np_dtype, copy=copy)
     return arr.astype(np_dtype, copy=copy)
+
+
+def filled(xp, shape, value, np_dtype):
+    """``xp.full(shape, value, dtype=np_dtype)``, converting `value` by PyTorch's rules
+    where NumPy's differ (complex32, float8_e4m3fn, float8_e8m0fnu: see cast_array)."""
+    if np_dtype in SPECIAL_CAST_NP:
+        return cast_array(xp.full(shape, value), np_dtype, copy=False)
+    return xp.full(shape, value, dtype=np_dtype)

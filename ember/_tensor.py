@@ -530,12 +530,16 @@ class Tensor:
         v = self._cpu_array().reshape(()).item()
         if self.dtype is _dtype.bfloat16:
             v = float(v)
+        elif self.dtype is _dtype.complex32:   # a (real, imag) record
+            v = complex(*v)
         return v
 
     def tolist(self):
         a = self._cpu_array()
         if self.dtype is _dtype.bfloat16:
             a = a.astype(np.float32)
+        elif self.dtype is _dtype.complex32:
+            a = _dtype.cast_array(a, np.complex64)
         return a.tolist()
 
     def numpy(self, *, force=False):

@@ -85,6 +85,8 @@ def strided_view(x, shape, strides, writeable=None):
     """A view of array `x` with the given shape and byte strides, in x's own namespace;
     writable when x is, unless `writeable` is False (CuPy views are always writable)."""
     if type(x) is numpy_backend.xp.ndarray:
+        if x.dtype.kind == "f" and x.dtype.itemsize == 1:   # float8_e5m2: as_strided cannot
+            return strided_view(x.view("u1"), shape, strides, writeable).view(x.dtype)  # '<f1'
         return numpy_backend.xp.lib.stride_tricks.as_strided(
             x, shape, strides, writeable=x.flags.writeable if writeable is None else writeable)
     if type(x) is MetaArray:   # no data to lay out: any strides over its one element are 0

@@ -41,7 +41,7 @@ class Real(Op):
 
     @staticmethod
     def forward(ctx, z):
-        return z.real
+        return z["real"] if z.dtype.names else z.real   # complex32 is a record type
 
     @staticmethod
     def backward(ctx, grad):
@@ -54,7 +54,7 @@ class Imag(Op):
 
     @staticmethod
     def forward(ctx, z):
-        return z.imag
+        return z["imag"] if z.dtype.names else z.imag
 
     @staticmethod
     def backward(ctx, grad):
@@ -226,7 +226,7 @@ class ViewAsReal(Op):
     @staticmethod
     def forward(ctx, z):
         # the real parts with a trailing axis whose stride steps onto the imaginary part
-        re = z.real
+        re = z["real"] if z.dtype.names else z.real   # complex32 is a record type
         return strided_view(re, z.shape + (2,), re.strides + (re.itemsize,))
 
     @staticmethod
@@ -240,7 +240,7 @@ class ViewAsComplex(Op):
 
     @staticmethod
     def forward(ctx, x):
-        dt = np.complex64 if x.dtype == np.float32 else np.complex128
+        dt = {2: _dtype.COMPLEX32_NP, 4: np.complex64, 8: np.complex128}[x.dtype.itemsize]
         return x.view(dt)[..., 0]
 
     @staticmethod
@@ -260,7 +260,7 @@ def view_as_real(input):
 def view_as_complex(input):
     """A complex view of a float32/float64 tensor whose last dim has size 2 and stride 1."""
     _check(input, "view_as_complex")
-    if input.dtype not in (_dtype.float32, _dtype.float64):
+    if input.dtype not in (_dtype.float16, _dtype.float32, _dtype.float64):
         raise RuntimeError(f"view_as_complex is only supported for float and double tensors, "
                            f"but got a tensor of scalar type: {dtype_name(input.dtype)}")
     if input.dim() == 0 or input.shape[-1] != 2:

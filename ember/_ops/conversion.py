@@ -306,6 +306,7 @@ for _dt, _names in [(_dtype.float32, ("float",)), (_dtype.float64, ("double",)),
                     (_dtype.int64, ("long",)), (_dtype.int32, ("int",)),
                     (_dtype.int16, ("short",)), (_dtype.int8, ("char",)),
                     (_dtype.uint8, ("byte",)), (_dtype.bool, ("bool",)),
-                    (_dtype.complex64, ("cfloat",)), (_dtype.complex128, ("cdouble",))]:
+                    (_dtype.complex64, ("cfloat",)), (_dtype.complex128, ("cdouble",)),
+                    (_dtype.complex32, ("chalf",))]:
     for _n in _names:
         setattr(Tensor, _n, _cast_method(_dt))

@@ -195,7 +195,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     dt = dt or inferred
     try:
         with np.errstate(over="ignore"):
-            arr = np.array(values, dtype=dt.np, copy=True)
+            arr = np.array(values, dtype=dt.np, copy=True) if dt.np not in _dtype.SPECIAL_CAST_NP \
+                else _dtype.cast_array(np.array(values), dt.np)
     except OverflowError:
         _raise_overflow(values, dt)
     except (TypeError, ValueError) as e:
@@ -309,7 +310,7 @@ def _alloc(shape, value, dt, device, requires_grad, out=None):
         elif value == 0:
             arr = np.zeros(shape, dtype=dt.np)
         else:
-            arr = np.full(shape, value, dtype=dt.np)
+            arr = _dtype.filled(np, shape, value, dt.np)
     elif dev.type == "meta":   # a shape and a dtype, no memory
         from .._backend import meta_backend
         arr = meta_backend.empty(shape, dt.np)
@@ -317,7 +318,7 @@ def _alloc(shape, value, dt, device, requires_grad, out=None):
         from .._backend import cuda_backend
         xp = cuda_backend().xp
         with xp.cuda.Device(dev.index or 0):
-            arr = xp.full(shape, 0 if value is None else value, dtype=dt.np)
+            arr = _dtype.filled(xp, shape, 0 if value is None else value, dt.np)
     t = Tensor._make(arr)
     if requires_grad:
         t.requires_grad = True
@@ -526,7 +527,7 @@ def _normal_array(g, shape, dt):
     if dt.is_complex:
         real = g.standard_normal(shape) * math.sqrt(0.5)
         imag = g.standard_normal(shape) * math.sqrt(0.5)
-        return (real + 1j * imag).astype(dt.np)
+        return _dtype.cast_array(real + 1j * imag, dt.np)   # complex32 is a record type
     if dt is _dtype.float32 or dt is _dtype.float64:
         return g.standard_normal(shape, dtype=dt.np)
     return g.standard_normal(shape).astype(dt.np)

@@ -642,7 +642,7 @@ class Fill(Op):
 
     @staticmethod
     def forward(ctx, x, value):
-        return ctx.xp.full(x.shape, value, dtype=x.dtype)
+        return _dtype.filled(ctx.xp, x.shape, value, x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
