@@ -168,5 +168,5 @@ def __getattr__(name):
 from . import sparse  # noqa: E402
 from .sparse import (sparse_coo_tensor, sparse_csr_tensor, sparse_csc_tensor,  # noqa: E402,F401
                      sparse_bsr_tensor, sparse_bsc_tensor, sparse_compressed_tensor, smm, hspmm,
-                     _sparse_coo_tensor_unsafe)
+                     _sparse_coo_tensor_unsafe, mm as spmm)
 sparse._attach()

@@ -63,9 +63,10 @@ def refuse(op, layout_name, cuda):
         f"convert with .to_dense() first.")
 
 
-# the NumPy functions a dense op may run on a sparse operand, computing with its dense
-# form: matrix products (torch.mm(sparse, dense) is dense, as is its gradient) and dense
-# plus or minus sparse
+# the NumPy functions a dense op may run on one sparse operand and a dense one, computing
+# with the sparse one's dense form, where PyTorch's result is dense: matrix products
+# (torch.mm(sparse, dense), as is its gradient) and dense plus or minus sparse (the sparse
+# operand second: sparse + dense is refused, as PyTorch does)
 _DENSIFIED_UFUNCS = frozenset(("matmul", "add", "subtract"))
 
 
@@ -108,17 +109,23 @@ class _SparseArray:
 
     def dot(self, other):
         """The matrix product (ndarray.dot) of the dense form, for torch.mm(sparse, dense)."""
-        if type(other) is _SparseArray:
-            other = other._dense("mm")
+        if type(other) is _SparseArray:   # sparse @ sparse is sparse: ember.sparse.mm
+            self._refuse("mm")
         return self._dense("mm").dot(other)
 
     def __array__(self, *args, **kwargs):
         self._refuse("to_dense")
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method != "__call__" or ufunc.__name__ not in _DENSIFIED_UFUNCS or kwargs.get("out"):
-            self._refuse(ufunc.__name__)
-        dense = [x._dense(ufunc.__name__) if type(x) is _SparseArray else x for x in inputs]
+        name = ufunc.__name__
+        sparse = [type(x) is _SparseArray for x in inputs]
+        if name in ("add", "subtract") and sparse == [True, False]:   # PyTorch's words
+            raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
+                               "instead.")
+        if (method != "__call__" or name not in _DENSIFIED_UFUNCS or kwargs.get("out")
+                or len(inputs) != 2 or sum(sparse) != 1 or (name != "matmul" and sparse[0])):
+            self._refuse(name)
+        dense = [x._dense(name) if type(x) is _SparseArray else x for x in inputs]
         return ufunc(*dense, **kwargs)
 
     def __array_function__(self, func, types, args, kwargs):

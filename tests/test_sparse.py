@@ -174,6 +174,19 @@ def test_clone_detach_t_transpose_to():
     assert s.requires_grad_() is s and s.requires_grad
 
 
+def test_legacy_constructors_and_empty():
+    i, v = [[0, 1], [1, 0]], [1.0, 2.0]
+    with pytest.warns(UserWarning, match="deprecated"):
+        t = torch.sparse.FloatTensor(torch.tensor(i), torch.tensor(v), torch.Size([2, 3]))
+    with pytest.warns(UserWarning, match="deprecated"):
+        e = ember.sparse.FloatTensor(ember.tensor(i), ember.tensor(v), ember.Size([2, 3]))
+    same(t, e)
+    assert isinstance(e, ember.sparse.FloatTensor) and not isinstance(e, ember.sparse.DoubleTensor)
+    with pytest.warns(UserWarning):
+        same(torch.sparse.DoubleTensor(2, 3), ember.sparse.DoubleTensor(2, 3))
+    reprs_equal(torch.sparse_coo_tensor((2, 3)), ember.sparse_coo_tensor((2, 3)))
+
+
 # ---------------------------------------------------------------------- math
 
 UNARY = ["abs", "sqrt", "sin", "tan", "tanh", "asin", "atan", "sinh", "asinh", "relu", "log1p",
@@ -244,6 +257,13 @@ def test_dense_plus_sparse():
     same(rt, re)
     same(torch.add(dt, t), ember.add(de, e))
     same(dt - t, de - e)
+    same(torch.sub(dt, t), ember.sub(de, e))
+    for f in (lambda m, s, d: m.add(s, d), lambda m, s, d: m.sub(s, d)):
+        with pytest.raises(RuntimeError) as te:
+            f(torch, t, dt)
+        with pytest.raises(RuntimeError) as ee:
+            f(ember, e, de)
+        assert str(ee.value) == str(te.value)
     (rt * rt).sum().backward()
     (re * re).sum().backward()
     np.testing.assert_allclose(de.grad.numpy(), dt.grad.numpy())
@@ -349,6 +369,10 @@ def test_mm_matmul_operator_addmm_smm_hspmm():
     same(torch.smm(t, dt), ember.smm(e, de))
     same(torch.hspmm(t.coalesce(), dt), ember.hspmm(e.coalesce(), de))
     same(torch.sparse.mm(t, t), ember.sparse.mm(e, e))
+    same(torch.spmm(t, dt), ember.spmm(e, de))
+    same(torch.sparse.mm(t.to_sparse_csr(), dt), ember.sparse.mm(e.to_sparse_csr(), de))
+    same(torch.sparse.addmm(torch.ones(3, 2), t.to_sparse_csr(), dt),
+         ember.sparse.addmm(ember.ones(3, 2), e.to_sparse_csr(), de))
     with pytest.raises(RuntimeError):
         ember.sparse.mm(e, ember.ones(2, 2))
 

@@ -7,7 +7,7 @@ BSR, BSC) support construction, conversion, to_dense, repr, and CSR @ dense. Eve
 op given a sparse tensor raises NotImplementedError naming the op and the layout.
 """
 from ._coo import SparseCooTensor, sparse_embedding  # noqa: F401
-from ._creation import sparse_coo_tensor, _sparse_coo_tensor_unsafe  # noqa: F401
+from ._creation import sparse_coo_tensor, _sparse_coo_tensor_unsafe, LEGACY_TYPES  # noqa: F401
 from ._math import mm, addmm, smm, hspmm, softmax, log_softmax, sparse_sum as sum  # noqa: F401
 from ._compressed import (sparse_csr_tensor, sparse_csc_tensor, sparse_bsr_tensor,  # noqa: F401
                           sparse_bsc_tensor, sparse_compressed_tensor, sampled_addmm,
@@ -16,6 +16,10 @@ from . import _creation, _math, _compressed
 
 __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "sampled_addmm", "as_sparse_gradcheck",
            "check_sparse_tensor_invariants", "spdiags"]
+
+
+# torch.sparse.FloatTensor(indices, values, size) ... (deprecated constructors)
+globals().update(LEGACY_TYPES)
 
 
 class check_sparse_tensor_invariants:

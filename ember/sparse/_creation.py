@@ -33,14 +33,20 @@ def _check_indices(idx, size, sparse_dim):
                                f"{size[d]} but found index {int(hi[d])}")
 
 
-def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pin_memory=False,
-                      requires_grad=False, check_invariants=None, is_coalesced=None):
+def sparse_coo_tensor(indices, values=None, size=None, *, dtype=None, device=None,
+                      pin_memory=False, requires_grad=False, check_invariants=None,
+                      is_coalesced=None):
     """A COO tensor: ``dense[indices[:, k]] += values[k]``.
 
     indices: (sparse_dim, nnz) integers; values: (nnz, *dense_shape); size: the shape
     (inferred as 1 + the largest index of each sparse dim, then values' dense shape).
-    Differentiable in `values` (when it requires grad).
+    Differentiable in `values` (when it requires grad). ``sparse_coo_tensor(size)``: an
+    empty one (no elements) of that shape.
     """
+    if values is None:
+        if isinstance(indices, Tensor) or size is not None:
+            raise TypeError("sparse_coo_tensor() missing required argument 'values'")
+        return _empty(tuple(indices), dtype, device, requires_grad)
     values = _as_tensor(values, dtype, device)
     if not isinstance(indices, Tensor):
         indices = _as_tensor(indices)
@@ -82,6 +88,43 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
     if requires_grad:
         out.requires_grad_()
     return out
+
+
+def _empty(size, dtype, device, requires_grad):
+    from .._ops.creation import zeros
+    dt = dtype or _dtype.get_default_dtype()
+    out = new_coo(zeros((len(size), 0), dtype=_dtype.int64, device=device),
+                  zeros(0, dtype=dt, device=device), size, True)
+    return out.requires_grad_() if requires_grad else out
+
+
+def _legacy_sparse_type(name, dt):
+    """``torch.sparse.FloatTensor(indices, values, size)`` / ``(*size)`` (deprecated, as in
+    PyTorch, which warns), and isinstance checks of a sparse tensor's dtype."""
+    import warnings
+
+    class Meta(type):
+        def __instancecheck__(cls, obj):
+            return isinstance(obj, SparseCooTensor) and obj.dtype is dt
+
+    def new(cls, *args, device=None):
+        if args and isinstance(args[0], Tensor):
+            warnings.warn("torch.sparse.SparseTensor(indices, values, shape, *, device=) is "
+                          "deprecated.  Please use torch.sparse_coo_tensor(indices, values, shape, "
+                          "dtype=, device=).", UserWarning, stacklevel=2)
+            return sparse_coo_tensor(*args, dtype=dt, device=device)
+        warnings.warn("torch.sparse.SparseTensor(shape, *, device=) is deprecated.  Please use "
+                      "torch.sparse_coo_tensor(shape, dtype=, device=).", UserWarning, stacklevel=2)
+        size = tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else args
+        return _empty(size, dt, device, False)
+    return Meta(name, (), {"__new__": new, "__module__": "ember.sparse"})
+
+
+LEGACY_TYPES = {name: _legacy_sparse_type(name, dt) for name, dt in (
+    ("FloatTensor", _dtype.float32), ("DoubleTensor", _dtype.float64),
+    ("HalfTensor", _dtype.float16), ("BFloat16Tensor", _dtype.bfloat16),
+    ("LongTensor", _dtype.int64), ("IntTensor", _dtype.int32), ("ShortTensor", _dtype.int16),
+    ("CharTensor", _dtype.int8), ("ByteTensor", _dtype.uint8), ("BoolTensor", _dtype.bool))}
 
 
 def _sparse_coo_tensor_unsafe(indices, values, size=None, dtype=None, device=None,

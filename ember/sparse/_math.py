@@ -152,7 +152,7 @@ def sub(self, other, *, alpha=1):
             out.grad_fn._name = "SubBackward0"
         return out
     if isinstance(other, Tensor) or _is_number(other):
-        raise RuntimeError("sub(sparse, dense) is not supported. Use sub(dense, sparse) "
+        raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
                            "instead.")
     raise TypeError(f"sub(): argument 'other' (position 2) must be Tensor, not "
                     f"{type(other).__name__}")
@@ -280,6 +280,8 @@ def mm(mat1, mat2):
     sparse @ sparse -> sparse."""
     if isinstance(mat2, SparseCooTensor):
         return _spspmm(mat1, mat2)
+    if _compressed(mat1):
+        return mat1.matmul(mat2)
     _check_mm("mm", mat1, mat2)
     return rename(_spmm(mat1, mat2), "SparseAddmmBackward0")
 
@@ -320,6 +322,10 @@ def matmul(self, other):
     return rename(_spmm(self, other), name)
 
 
+def _compressed(t):
+    return isinstance(t, SparseTensor) and not isinstance(t, SparseCooTensor)
+
+
 def _rmatmul(self, other):
     """``d @ s`` = (s^T @ d^T)^T."""
     if not isinstance(other, Tensor) or other.dim() != 2:
@@ -329,8 +335,11 @@ def _rmatmul(self, other):
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """``torch.sparse.addmm``: beta * input + alpha * (mat1 @ mat2), mat1 sparse."""
-    _check_mm("addmm", mat1, mat2)
-    prod = _spmm(mat1, mat2)
+    if _compressed(mat1):
+        prod = mat1.matmul(mat2)
+    else:
+        _check_mm("addmm", mat1, mat2)
+        prod = _spmm(mat1, mat2)
     if alpha != 1:
         prod = prod * alpha
     if isinstance(input, SparseTensor):
