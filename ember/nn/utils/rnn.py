@@ -7,7 +7,7 @@ from ..._backend import array_namespace, as_array, like
 from ..._tensor import Tensor
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
-           "pack_sequence", "unpad_sequence", "unpack_sequence"]
+           "pack_sequence", "unpad_sequence", "unpack_sequence", "invert_permutation"]
 
 
 class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorted_indices",
@@ -17,7 +17,7 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
 
     def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
         if unsorted_indices is None and sorted_indices is not None:
-            unsorted_indices = _invert(sorted_indices)
+            unsorted_indices = invert_permutation(sorted_indices)
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args, **kwargs):
@@ -31,8 +31,10 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
         return self.data.is_cuda
 
 
-def _invert(perm):
-    from ..._ops.creation import tensor
+def invert_permutation(perm):
+    """The inverse of the 1-D permutation `perm` (None stays None): inv[perm[i]] = i."""
+    if perm is None:
+        return None
     inv = np.empty_like(perm._data)
     inv[perm._data] = array_namespace(perm._data).arange(perm._data.size)
     return Tensor._make(inv)
