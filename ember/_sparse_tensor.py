@@ -116,6 +116,15 @@ class _SparseArray:
     def __array__(self, *args, **kwargs):
         self._refuse("to_dense")
 
+    def __setitem__(self, key, value):
+        """``a[...] = 0`` (how zero_grad(set_to_none=False) clears a gradient) empties the
+        sparse tensor, as its zero_() does; any other write refuses."""
+        owner = self._owner()
+        if key is Ellipsis and type(value) in (int, float) and value == 0 and owner is not None:
+            owner.zero_()
+            return
+        self._refuse("index_put_")
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         name = ufunc.__name__
         sparse = [type(x) is _SparseArray for x in inputs]
@@ -146,7 +155,7 @@ for _name in ("add", "radd", "sub", "rsub", "mul", "rmul", "truediv", "rtruediv"
               "rfloordiv", "mod", "rmod", "pow", "rpow", "matmul", "rmatmul", "and", "rand",
               "or", "ror", "xor", "rxor", "lshift", "rshift", "iadd", "isub", "imul",
               "itruediv", "lt", "le", "gt", "ge", "neg", "pos", "abs", "invert", "getitem",
-              "setitem", "len", "iter", "float", "int", "bool", "index", "complex"):
+              "len", "iter", "float", "int", "bool", "index", "complex"):
     setattr(_SparseArray, f"__{_name}__", _refusing_dunder(f"__{_name}__"))
 
 

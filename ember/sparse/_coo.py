@@ -73,8 +73,17 @@ class SparseCooTensor(SparseTensor):
         return out if dtype is None else out.to(dtype)
 
     def detach(self):
-        t = new_coo(self._ix, self._vals, self.shape, self._coalesced)
-        return t
+        return new_coo(self._ix, self._vals, self.shape, self._coalesced)
+
+    def zero_(self):
+        """Empty the tensor in place (no elements: all zeros)."""
+        from .._ops.creation import zeros
+        dev = self._vals.device
+        self._ix = zeros((self.sparse_dim(), 0), dtype=_dtype.int64, device=dev)
+        self._vals = zeros((0,) + tuple(self._vals.shape[1:]), dtype=self.dtype, device=dev)
+        self._coalesced = True
+        self._bump_version()
+        return self
 
     def clone(self, *, memory_format=None):
         return sparse_apply(Clone, (self,))
