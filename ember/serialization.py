@@ -696,7 +696,10 @@ class _TorchPickler(pickle._Pickler):
             arr = obj._elements() if typed else obj._bytes
             if type(arr) is not np.ndarray:
                 arr = obj.cpu()._elements() if typed else obj.cpu()._bytes
-            ref = self._ref(np.ascontiguousarray(arr) if _root_array(arr) is not arr else arr)
+            root = _root_array(arr)   # the tensors' buffer, when the storage is all of it
+            if root.dtype != arr.dtype or not root.flags.c_contiguous or root.size != arr.size:
+                root = np.ascontiguousarray(arr)
+            ref = self._ref(root)
             return ("storage", ref.type_global, ref.key, "cpu", ref.numel)
         return None
 

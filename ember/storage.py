@@ -203,12 +203,14 @@ class _StorageBase:
     def __sizeof__(self):
         return super().__sizeof__() + self.nbytes()
 
-    def _check_index(self, idx, n):
+    def _check_index(self, idx, n, wrapped_in_message=True):
         if not isinstance(idx, numbers.Integral) or isinstance(idx, builtins.bool):
-            raise TypeError(f"can't index a {_typename(self)} with {type(idx).__name__}")
+            raise TypeError(f"can't index a ember.{type(self).__name__} with "
+                            f"{type(idx).__name__}")
         i = idx + n if idx < 0 else idx
-        if not 0 <= i < n:
-            raise IndexError(f"index {idx} out of range for storage of size {n}")
+        if not 0 <= i < n:   # (PyTorch's untyped storages name the index after wrapping it)
+            raise IndexError(f"index {i if wrapped_in_message else idx} out of range for "
+                             f"storage of size {n}")
         return builtins.int(i)
 
     def __str__(self):
@@ -460,12 +462,12 @@ def _from_file(filename, shared, size, itemsize):
             np.zeros(0, np.uint8)
         data = arr.view(np.ndarray)
     else:
+        actual = os.path.getsize(filename)
+        if actual < nbytes:
+            raise RuntimeError(f"file <{os.fspath(filename)}> size <{actual}> is smaller than the "
+                               f"required mapping size <{nbytes}>")
         with open(filename, "rb") as fh:
-            raw = fh.read(nbytes)
-        if len(raw) < nbytes:
-            raise RuntimeError(f"unexpected EOF, expected {nbytes - len(raw)} more bytes. The "
-                               f"file might be corrupted.")
-        data = np.frombuffer(bytearray(raw), np.uint8)
+            data = np.frombuffer(bytearray(fh.read(nbytes)), np.uint8)
     s = UntypedStorage._wrap(data, resizable=False)
     s._filename = os.fspath(filename)
     return s
@@ -579,14 +581,14 @@ class TypedStorage:
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             raise RuntimeError("slices are only supported in UntypedStorage.__getitem__")
-        i = _StorageBase._check_index(self, idx, self.size())
+        i = _StorageBase._check_index(self, idx, self.size(), False)
         return self._as_tensor()[i].item()
 
     def __setitem__(self, idx, value):
         if isinstance(idx, slice):
             self._as_tensor()[idx] = value
             return
-        self._as_tensor()[_StorageBase._check_index(self, idx, self.size())] = value
+        self._as_tensor()[_StorageBase._check_index(self, idx, self.size(), False)] = value
 
     def tolist(self):
         return self._as_tensor().tolist()
@@ -881,7 +883,8 @@ def view_of_storage(untyped, dtype, offset, size, stride):
                            f"{extent * item} are out of bounds for storage of size {nbytes}")
     raw = untyped._bytes
     typed = raw[:nbytes - nbytes % item].view(dtype.np)
-    base = typed[offset:] if numel else typed[:0]
+    # (an empty slice of NumPy's starts at the array's start: one element keeps the offset)
+    base = typed[offset:] if numel else typed[offset:offset + 1]
     if numel and tuple(stride) == _contiguous_strides(size):
         return base[:numel].reshape(size)   # a plain view keeps its .base chain on CuPy too
     from ._backend import strided_view
