@@ -103,6 +103,7 @@ contiguous_format = memory_format("contiguous_format")
 channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
 preserve_format = memory_format("preserve_format")
+legacy_contiguous_format = contiguous_format   # the same object, as in PyTorch
 
 # math constants, as torch re-exports them; torch.newaxis is None, as numpy.newaxis
 import math as _math  # noqa: E402

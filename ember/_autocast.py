@@ -377,3 +377,36 @@ def autocast_inputs(cls, inputs, arrays):
         if a is not b:
             arrays[i] = b._data
     return cast, tuple(arrays)
+
+
+# IPU and XLA autocast: PyTorch keeps their switches (deprecated spellings) though ember,
+# like a CPU build of PyTorch, runs no op on those devices
+_OTHER_ENABLED = {"ipu": False, "xla": False}
+_OTHER_DTYPE = {"ipu": _dtype.float16, "xla": _dtype.bfloat16}
+
+
+def _other_autocast_fns(dev):
+    def is_enabled():
+        _deprecated(f"is_autocast_{dev}_enabled", f"is_autocast_enabled('{dev}')")
+        return _OTHER_ENABLED[dev]
+
+    def set_enabled(enabled):
+        _deprecated(f"set_autocast_{dev}_enabled", f"set_autocast_enabled('{dev}', enabled)")
+        _OTHER_ENABLED[dev] = bool(enabled)
+
+    def get_dtype():
+        _deprecated(f"get_autocast_{dev}_dtype", f"get_autocast_dtype('{dev}')")
+        return _OTHER_DTYPE[dev]
+
+    def set_dtype(dtype):
+        _deprecated(f"set_autocast_{dev}_dtype", f"set_autocast_dtype('{dev}', dtype)")
+        _OTHER_DTYPE[dev] = dtype
+    return {f"is_autocast_{dev}_enabled": is_enabled, f"set_autocast_{dev}_enabled": set_enabled,
+            f"get_autocast_{dev}_dtype": get_dtype, f"set_autocast_{dev}_dtype": set_dtype}
+
+
+for _dev in ("ipu", "xla"):
+    for _name, _fn in _other_autocast_fns(_dev).items():
+        _fn.__name__ = _name
+        globals()[_name] = _fn
+        __all__.append(_name)

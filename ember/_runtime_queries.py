@@ -56,3 +56,21 @@ def to_dlpack(tensor):
     exported)."""
     from .utils.dlpack import to_dlpack as _to_dlpack
     return _to_dlpack(tensor.detach())
+
+
+# what the build has, as torch.has_*: LAPACK (NumPy's linalg) and FFTs, no MKL or OpenMP
+has_lapack = True
+has_spectral = True
+has_mkl = False
+has_openmp = False
+
+
+def cudnn_is_acceptable(tensor):
+    """Whether cuDNN could take this tensor: never (ember calls no cuDNN kernel)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"cudnn_is_acceptable(): argument 'self' (position 1) must be Tensor, "
+                        f"not {type(tensor).__name__}")
+    return False
+
+
+__all__ += ["has_lapack", "has_spectral", "has_mkl", "has_openmp", "cudnn_is_acceptable"]

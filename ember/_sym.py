@@ -45,3 +45,22 @@ def sym_ite(b, t, f):
 def sym_sum(args):
     """The sum of the numbers in `args`."""
     return builtins.sum(args)
+
+
+_INT64_MIN, _INT64_MAX = -2 ** 63, 2 ** 63 - 1
+
+
+def sym_constrain_range(size, *, min=None, max=None):
+    """Assert min <= size <= max (unbounded sides default to int64's range)."""
+    lo = _INT64_MIN if min is None else min
+    hi = _INT64_MAX if max is None else max
+    if not lo <= size <= hi:
+        raise RuntimeError(f"Invalid value range for {size} between [{lo}, {hi}].")
+
+
+def sym_constrain_range_for_size(size, *, min=None, max=None):
+    """sym_constrain_range for a size: min defaults to 0."""
+    sym_constrain_range(size, min=0 if min is None else min, max=max)
+
+
+__all__ += ["sym_constrain_range", "sym_constrain_range_for_size"]

@@ -685,3 +685,110 @@ def test_lobpcg_eigenvalue_gradient():
     A = ember.tensor(a @ a.T, requires_grad=True)
     with pytest.raises(NotImplementedError, match="eigenvectors"):
         ember.lobpcg(A, k=2)[1].sum().backward()
+
+
+def test_norm_except_dim():
+    check(lambda L, v: L.norm_except_dim(v, 2, 0), Grad(f64(3, 4)))
+    check(lambda L, v: L.norm_except_dim(v, 3, 1), Grad(f64(3, 4, 2)))
+    check(lambda L, v: L.norm_except_dim(v, 2, -1), Grad(f64(3, 4)))
+    check(lambda L, v: L.norm_except_dim(v), Grad(f64(5)))
+
+
+def test_as_strided_scatter():
+    # values and src's gradient against torch; input's gradient by gradcheck, since
+    # PyTorch 2.13's gives input the window's gradient instead of the rest's
+    check(lambda L, x, s: L.as_strided_scatter(x, s, (2, 2), (1, 2), 1), f64(6),
+          Grad(f64(2, 2)))
+    check(lambda L, x, s: L.as_strided_scatter(x, s, (3,), (4,)), f64(3, 4), Grad(f64(3)))
+    check(lambda L, x, s: L.as_strided_scatter(x, s, (2, 2), (1, 2)), f64(6), f64(3))
+    check(lambda L, x, s: L.as_strided_scatter(x, s, (2, 3), (3, 1), 1), f64(6), f64(2, 3))
+    x = ember.tensor(f64(6), requires_grad=True)
+    s = ember.tensor(f64(2, 2), requires_grad=True)
+    assert ember.autograd.gradcheck(
+        lambda x, s: ember.as_strided_scatter(x, s, (2, 2), (1, 2), 1), (x, s))
+    g = ember.autograd.grad(ember.as_strided_scatter(x, s, (2, 2), (1, 2), 1).sum(), x)[0]
+    assert g.tolist() == [1.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+
+
+def test_build_flags_and_other_autocast():
+    assert ember.legacy_contiguous_format is ember.contiguous_format
+    assert torch.legacy_contiguous_format is torch.contiguous_format
+    assert ember.has_lapack and ember.has_spectral
+    assert ember.has_mkl is False and ember.has_openmp is False
+    check(lambda L, x: L.cudnn_is_acceptable(x), f32(2))
+    for dev in ("ipu", "xla"):
+        for L in (torch, ember):
+            with pytest.warns(DeprecationWarning):
+                assert getattr(L, f"is_autocast_{dev}_enabled")() is False
+            with pytest.warns(DeprecationWarning):
+                dt = getattr(L, f"get_autocast_{dev}_dtype")()
+            assert str(dt).split(".")[-1] == {"ipu": "float16", "xla": "bfloat16"}[dev]
+            with pytest.warns(DeprecationWarning):
+                getattr(L, f"set_autocast_{dev}_enabled")(True)
+            with pytest.warns(DeprecationWarning):
+                assert getattr(L, f"is_autocast_{dev}_enabled")() is True
+            with pytest.warns(DeprecationWarning):
+                getattr(L, f"set_autocast_{dev}_enabled")(False)
+
+
+@pytest.mark.parametrize("fn,args,kw", [
+    ("sym_constrain_range", (5,), dict(min=0, max=10)),
+    ("sym_constrain_range", (5,), dict(min=6, max=10)),
+    ("sym_constrain_range", (5,), dict(max=4)),
+    ("sym_constrain_range_for_size", (5,), {}),
+    ("sym_constrain_range_for_size", (-1,), {}),
+    ("sym_constrain_range_for_size", (1,), dict(min=2)),
+])
+def test_sym_constrain_range(fn, args, kw):
+    try:
+        expected = getattr(torch, fn)(*args, **kw)
+    except RuntimeError as te:
+        with pytest.raises(RuntimeError) as ei:
+            getattr(ember, fn)(*args, **kw)
+        assert str(ei.value) == str(te)
+        return
+    assert getattr(ember, fn)(*args, **kw) == expected
+
+
+# ---------------------------------------------------------------------------- what is left
+
+BRIEF_GROUPS = {
+    "constants": ["pi", "e", "inf", "nan", "newaxis", "layout", "memory_format",
+                  "channels_last_3d", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc",
+                  "jagged", "legacy_contiguous_format"],
+    "in-place": ["addmv_", "as_strided_", "embedding_renorm_", "nan_to_num_"],
+    "nn": ["binary_cross_entropy_with_logits", "cosine_embedding_loss", "ctc_loss", "kl_div",
+           "hinge_embedding_loss", "margin_ranking_loss", "poisson_nll_loss",
+           "triplet_margin_loss", "embedding_bag", "constant_pad_nd", "convolution", "conv_tbc",
+           "grid_sampler", "grid_sampler_2d", "grid_sampler_3d", "affine_grid_generator",
+           "native_layer_norm", "native_batch_norm", "native_group_norm", "native_dropout",
+           "native_norm", "max_pool1d_with_indices", "rnn_tanh", "rnn_relu", "lstm", "gru",
+           "rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell", "norm_except_dim"],
+    "math": ["gradient", "index_reduce", "nonzero_static", "frobenius_norm", "nuclear_norm",
+             "binomial", "empty_permuted", "segment_reduce", "pca_lowrank", "svd_lowrank",
+             "lobpcg", "detach_copy", "view_as_real_copy", "view_as_complex_copy",
+             "slice_inverse", "hash_tensor", "solve", "lstsq", "symeig", "eig", "matrix_rank",
+             "as_strided_scatter"],
+    "utilities": ["sym_int", "sym_float", "sym_max", "sym_min", "sym_not", "sym_sqrt",
+                  "sym_ite", "sym_sum", "sym_constrain_range", "sym_constrain_range_for_size",
+                  "get_device_module", "set_anomaly_enabled", "to_dlpack", "is_distributed",
+                  "compiled_with_cxx11_abi", "is_vulkan_available", "cond", "while_loop",
+                  "compiler", "overrides", "has_lapack", "has_mkl", "has_openmp",
+                  "has_spectral", "cudnn_is_acceptable", "is_autocast_ipu_enabled",
+                  "get_autocast_ipu_dtype", "set_autocast_ipu_enabled",
+                  "set_autocast_ipu_dtype", "is_autocast_xla_enabled", "get_autocast_xla_dtype",
+                  "set_autocast_xla_enabled", "set_autocast_xla_dtype"],
+}
+TENSOR_METHODS = ["prelu", "hardshrink", "index_reduce", "index_reduce_", "nonzero_static",
+                  "solve", "lstsq", "symeig", "eig"]
+
+
+def test_no_name_of_the_groups_is_missing():
+    in_torch = [n for names in BRIEF_GROUPS.values() for n in names if hasattr(torch, n)]
+    assert len(in_torch) == sum(map(len, BRIEF_GROUPS.values()))   # the list is torch's
+    assert [n for n in in_torch if not hasattr(ember, n)] == []
+    inplace = [n for n in dir(torch) if n.endswith("_") and not n.startswith("_")
+               and hasattr(ember.Tensor, n)]
+    assert [n for n in inplace if not hasattr(ember, n)] == []
+    assert [m for m in TENSOR_METHODS if hasattr(torch.Tensor, m)
+            and not hasattr(ember.Tensor, m)] == []

@@ -1094,3 +1094,73 @@ def gradient(input, *, spacing=None, dim=None, edge_order=1):
 
 
 __all__ += ["gradient"]
+
+
+# ---------------------------------------------------------------------------- norm_except_dim / as_strided_scatter
+
+def norm_except_dim(v, pow=2, dim=0):
+    """The p-norm of v over every dim but `dim`, kept as size-1 dims (weight norm's
+    ||v||); dim=-1 gives the norm of all of v."""
+    check_tensor(v, "norm_except_dim", "v")
+    if dim == -1:
+        return v.norm(pow)
+    d = wrap_dim(dim, v.dim())
+    others = [i for i in builtins.range(v.dim()) if i != d]
+    return v.norm(pow, others, keepdim=True) if others else v.abs()
+
+
+class AsStridedScatter(Op):
+    """out = a row-major copy of x with src written into its window
+    out.as_strided(size, stride, offset);
+
+        grad_x = grad with the window zeroed,   grad_src = grad's window
+    """
+    _name = "AsStridedScatterBackward0"
+
+    @staticmethod
+    def forward(ctx, x, src, size, stride, offset):
+        ctx.geometry = size, stride, offset
+        out = ctx.xp.ascontiguousarray(x).copy()
+        _strided_window(out, size, stride, offset)[...] = src
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        size, stride, offset = ctx.geometry
+        g = grad.contiguous()
+        gx = gs = None
+        if ctx.needs_input_grad[0]:
+            gx = as_strided_scatter(g, g.new_zeros(size), size, stride, offset)
+        if ctx.needs_input_grad[1]:
+            gs = g.as_strided(size, stride, offset)
+        return gx, gs
+
+
+def _strided_window(a, size, stride, offset):
+    """The view of row-major array `a` at (size, stride, offset), in elements."""
+    from .._backend import strided_view
+    return strided_view(a.reshape(-1)[offset:], size, tuple(s * a.itemsize for s in stride))
+
+
+def as_strided_scatter(input, src, size, stride, storage_offset=None):
+    """A copy of input with src written where input.as_strided(size, stride,
+    storage_offset) looks (input taken row-major). Gradients: src gets grad's strided
+    window, input the rest of grad."""
+    check_tensor(input, "as_strided_scatter")
+    check_tensor(src, "as_strided_scatter", "src", 2)
+    size, stride = tuple(size), tuple(stride)
+    offset = 0 if storage_offset is None else storage_offset
+    if tuple(src.shape) != size:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src.shape)}, slice size = {list(size)}")
+    extent = offset + sum((n - 1) * st for n, st in zip(size, stride)) + 1
+    if 0 not in size and extent > input.numel():
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
+                           f"offset {offset}, and itemsize {input.element_size()} requiring a "
+                           f"storage size of {extent * input.element_size()} are out of bounds "
+                           f"for storage of size {input.numel() * input.element_size()}")
+    src = src.to(input.dtype)
+    return apply(AsStridedScatter, (input, src), (input._data, src._data), size, stride, offset)
+
+
+__all__ += ["norm_except_dim", "as_strided_scatter"]
