@@ -129,20 +129,10 @@ def _as64(a):
     return a
 
 
-# Where ember's tangent is known to differ from torch's, and why:
-# - NaN: at the singular points of a formula (the norm of a zero vector, the std of a
-#   constant, sgn at 0) J t is found as the derivative of the backward formula, and the
-#   masked 0/0 of that formula's derivative leaks a NaN where torch's forward formula has 0;
-# - nan_to_num of a complex tensor has no backward in ember, so no tangent either.
-KNOWN_DIFFERENT = {
-    "test_reduction-std_constant", "test_reduction-norm_zero_vector",
-    "test_reduction-norm_p05_with_zero", "test_complex_autograd-sgn_zero-c128",
-    "test_complex_autograd-sgn_zero-c64", "test_complex_autograd-norm-zero",
-    "test_complex_autograd-nan_to_num-grad-error",
-    # resize_ of a dual tensor (a view of its primal): torch refuses to resize a view's
-    # storage; ember's tensors have no storage object, and resize_ is not a view check
-    "test_misc-resize_grad_error",
-}
+# Where ember's tangent is known to differ from torch's, and why: none (the NaN tangents at
+# 0/0 points of backward formulas, complex nan_to_num and resize_ of a dual tensor were
+# fixed; the tests below keep them)
+KNOWN_DIFFERENT = set()
 # torch 2.13's forward-mode logcumsumexp is wrong where the inputs are large (it gives
 # about 0 for out[0] = x[0], whose tangent is t[0]); checked against finite differences
 TORCH_WRONG = {"test_misc-logcumsumexp_big"}
@@ -204,13 +194,11 @@ def test_tangent_where_torch_is_wrong_matches_finite_differences(fn, inputs):
 
 
 # Forward over reverse (the tangent of a gradient taken inside the level) differs from
-# torch's at singular points of a second derivative (the NaN / 0/0 cases above, det of a
-# singular matrix, sinc at 0), and for eigh / eigvalsh with UPLO="U"
+# torch's at singular points of a second derivative (sinc at 0, logcumsumexp), and for
+# eigh / eigvalsh with UPLO="U" (none of these is in the third of the table swept below)
 FOR_KNOWN_DIFFERENT = {
-    "test_reduction-norm_p05_with_zero", "test_linalg-det singular grad",
     "test_linalg-eigh upper", "test_linalg-eigvalsh upper", "test_special-sinc",
     "test_misc-logcumsumexp", "test_misc-logcumsumexp_big",
-    "test_complex_autograd-abs_zero-c128", "test_complex_autograd-abs_zero-c64",
 }
 
 
@@ -872,6 +860,141 @@ def test_reverse_over_forward_layer_norm_matches_finite_differences():
     eps = 1e-6
     numeric = [(w_jt(xs + eps * e) - w_jt(xs - eps * e)) / (2 * eps) for e in np.eye(6)]
     np.testing.assert_allclose(to_np(got), numeric, rtol=1e-6, atol=1e-8)
+
+
+# ------------------------------------------------------------------ singular points
+# the ops with their own forward-mode rule (Op.jvp), at the points where backward masks a
+# 0/0: their tangents (in the oracle tables above), and here their reverse-mode first and
+# second derivatives, which must stay torch's, and their reverse over forward
+
+SINGULAR = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 1.0]])
+WITH_ZERO = np.array([[0.5, 0.0, -2.0], [0.0, 0.0, 0.0], [1.5, -1.0, 0.25]])
+CWITH_ZERO = np.array([1 + 2j, 0j, -0.5 + 0.25j, 3 - 1j])
+SINGULAR_POINTS = [
+    ("std_constant", lambda L, x: x.std(1), np.ones((2, 3))),
+    ("std_mean_constant", lambda L, x: L.std_mean(x, 1), np.array([[1.0, 1, 1], [1, 2, 4]])),
+    ("var_mean", lambda L, x: L.var_mean(x, 0, correction=0), WITH_ZERO),
+    ("norm_zero_rows", lambda L, x: x.norm(dim=1), WITH_ZERO),
+    ("norm_p3", lambda L, x: x.norm(3, 1), WITH_ZERO),
+    ("norm_p05", lambda L, x: x.norm(0.5, 0), WITH_ZERO[[0, 2]]),
+    ("norm_inf", lambda L, x: L.linalg.vector_norm(x, float("inf"), 1), WITH_ZERO),
+    ("norm_p1", lambda L, x: x.norm(1), WITH_ZERO),
+    ("norm_complex", lambda L, x: x.norm(), CWITH_ZERO),
+    ("sgn_complex", lambda L, x: L.view_as_real(x.sgn()), CWITH_ZERO),
+    ("abs_complex", lambda L, x: x.abs(), CWITH_ZERO),
+    ("sgn_real", lambda L, x: x.sgn() * x, WITH_ZERO),
+    ("det_singular", lambda L, x: L.linalg.det(x), SINGULAR),
+    ("det_batch", lambda L, x: L.linalg.det(x), np.stack([SINGULAR, SINGULAR.T + np.eye(3)])),
+    ("nan_to_num", lambda L, x: L.nan_to_num(x, posinf=3.0),
+     np.array([1.0, np.nan, np.inf, -np.inf, -2.0])),
+]
+
+
+def _weighted_sum(lib, outs):
+    total = 0
+    for k, o in enumerate(flat_outputs(outs)):
+        w = lib.from_numpy(np.random.default_rng(k).standard_normal(tuple(o.shape)))
+        total = total + (o * w).sum()
+    return total
+
+
+@pytest.mark.parametrize("name,f,x", SINGULAR_POINTS, ids=[c[0] for c in SINGULAR_POINTS])
+def test_singular_points_reverse_mode_like_torch(name, f, x):
+    """The gradient (first order, and with create_graph, where det's singular gradient is
+    its cofactor matrix as torch's) and the Hessian-vector product by reverse over
+    reverse."""
+    v = np.random.default_rng(7).standard_normal(x.shape).astype(x.dtype)
+    out = {}
+    for lib in (torch, ember):
+        leaf = lib.from_numpy(x.copy()).requires_grad_()
+        plain, = lib.autograd.grad(_weighted_sum(lib, f(lib, leaf)), leaf)
+        g, = lib.autograd.grad(_weighted_sum(lib, f(lib, leaf)), leaf, create_graph=True)
+        pairing = (g.conj() * lib.from_numpy(v)).real.sum() if g.is_complex() else \
+            (g * lib.from_numpy(v)).sum()
+        hv = lib.autograd.grad(pairing, leaf, allow_unused=True)[0] if pairing.requires_grad \
+            else None
+        out[lib] = [to_np(plain), to_np(g), None if hv is None else to_np(hv)]
+    for what, e, t in zip(("grad", "create_graph grad", "Hv"), out[ember], out[torch]):
+        if t is None:
+            assert e is None or not np.any(e), what
+            continue
+        np.testing.assert_allclose(e, t, rtol=1e-7, atol=1e-10, err_msg=what)
+
+
+@pytest.mark.parametrize("name,f,x", SINGULAR_POINTS, ids=[c[0] for c in SINGULAR_POINTS])
+def test_singular_points_tangent_and_forward_over_reverse_like_torch(name, f, x):
+    """J t, and the tangent of the gradient, at the singular points: torch's values (no
+    NaN where torch has 0)."""
+    inputs = [Grad(x)]
+    compare_dual(f, inputs, rtol=1e-7, atol=1e-10)
+    if name == "nan_to_num":   # a NaN in the input makes every Hessian entry NaN
+        return
+    gen = np.random.default_rng(0)
+    tangents = [random_tangent(x, gen)]
+    weights = [np.random.default_rng(1).standard_normal(64)] * 4
+    got = run_forward_over_reverse(ember, f, inputs, tangents, weights)
+    want = run_forward_over_reverse(torch, f, inputs, tangents, weights)
+    for (eg, et), (tg, tt) in zip(got, want):
+        np.testing.assert_allclose(eg, tg, rtol=1e-7, atol=1e-10)
+        np.testing.assert_allclose(et, tt, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("name,f", [
+    ("std", lambda L, x: x.reshape(2, 3).std(1)),
+    ("var_mean", lambda L, x: L.var_mean(x.reshape(3, 2), 0)[0] * L.var_mean(x, 0)[1]),
+    ("norm", lambda L, x: x.norm() * x.norm(3) + L.linalg.vector_norm(x, float("inf"))),
+    ("sgn", lambda L, x: (x.sgn() * x.exp()).sum()),
+    ("det", lambda L, x: L.linalg.det(x[:4].reshape(2, 2) + x[2:].reshape(2, 2))),
+    ("nan_to_num", lambda L, x: L.nan_to_num(x.exp() * x)),
+])
+def test_own_jvp_rules_are_differentiable(name, f):
+    """Reverse over forward through the ops' own jvp rules, away from singular points: the
+    gradient of J t in t is torch's, in x the central differences of torch's J t (torch
+    2.13's reverse over forward of det is wrong)."""
+    xs, ts = f64(6), f64(6)
+
+    def jt(lib, x_values, graph=False):
+        fw = FW[lib]
+        x = lib.from_numpy(x_values.copy()).requires_grad_(graph)
+        t = lib.from_numpy(ts.copy()).requires_grad_(graph)
+        with fw.dual_level():
+            total = fw.unpack_dual(f(lib, fw.make_dual(x, t))).tangent.sum()
+            if not graph:
+                return total.item()
+            return [to_np(g) for g in lib.autograd.grad(total, (x, t))]
+
+    got_x, got_t = jt(ember, xs, graph=True)
+    want_t = jt(torch, xs, graph=True)[1]
+    eps = 1e-6
+    want_x = [(jt(torch, xs + eps * e) - jt(torch, xs - eps * e)) / (2 * eps) for e in np.eye(6)]
+    np.testing.assert_allclose(got_t, want_t, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got_x, want_x, rtol=1e-6, atol=1e-8)
+
+
+def test_complex_nan_to_num_tangent_without_backward():
+    """Complex nan_to_num: a tangent (t where x is finite) in forward mode, while reverse
+    mode refuses it as torch does."""
+    z = np.array([1 + 2j, complex(np.nan, 1), complex(3, np.inf), -1j])
+    compare_dual(lambda L, x: L.nan_to_num(x, nan=2.0), [Grad(z)], rtol=1e-12, atol=0)
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError, match="complex dtype"):
+            lib.nan_to_num(lib.from_numpy(z.copy()).requires_grad_())
+
+
+def test_resize_of_a_dual_tensor_raises_like_torch():
+    got = []
+    for lib in (torch, ember):
+        fw = FW[lib]
+        with fw.dual_level():
+            for shape in [(3, 3), (2, 3), (1,)]:
+                d = fw.make_dual(lib.zeros(2, 3, dtype=lib.float64),
+                                 lib.ones(2, 3, dtype=lib.float64))
+                with pytest.raises(RuntimeError) as info:
+                    d.resize_(*shape)
+                got.append(str(info.value))
+            primal = fw.unpack_dual(d).primal
+            primal.resize_(2, 3)     # the primal has no tangent: allowed
+    assert got[3:] == got[:3]
 
 
 # ------------------------------------------------------------------ autograd.functional

@@ -11,6 +11,16 @@ Class attributes choose what backward may read through ``ctx.saved_tensors``:
 (True: the output, saved after the inputs; a tuple of indices: those outputs); ``save_needed_by`` skips saving an input
 that only the gradients of inputs which need none would read. Anything else backward needs (a dim, a mask
 array) is set on ctx in forward.
+
+Forward-mode AD finds an op's J t from its backward (see _jvp). An op where that
+derivative goes wrong, a 0/0 at a singular point of the backward formula that a `where`
+masks in the value but not in its derivative (the norm of a zero vector, sgn at 0), also
+defines, beside its backward,
+
+    jvp(ctx, inputs, outputs, tangents) -> one tangent Tensor (or None) per output
+
+with the input and output Tensors and one tangent (or None) per input, written with
+differentiable ops, as backward is.
 """
 import numpy as np
 
@@ -47,6 +57,8 @@ class Op(Node):
     # {input index: indices of the inputs whose gradient needs it}; None: always save
     save_needed_by = None
     _on_meta = False   # set on a node whose operands are meta arrays (meta_backend.on_meta)
+    # the op's own forward-mode rule (see the module docstring); None: derived from backward
+    jvp = None
 
 
 _NO_EDGE = (None, 0)
@@ -253,7 +265,8 @@ def _dual_apply(ctx, inputs, arrays, params, out):
     nondiff = ctx.nondiff_outputs
     diff = [i not in nondiff and _as_array(ctx, o).dtype.kind in "fcV" for i, o in enumerate(outs)]
     rules = _rules()
-    if not any(diff):
+    own = type(ctx).jvp is not None
+    if not any(diff) or own:
         tangents = None
     elif type(ctx) in rules["linear"]:
         tangents = _linear_jvp(type(ctx), inputs, arrays, params, outs, diff)
@@ -262,9 +275,11 @@ def _dual_apply(ctx, inputs, arrays, params, out):
     else:
         tangents = _jvp(ctx, inputs, out, diff)
     result = _wrap(ctx, inputs, out)
+    results = result if type(result) is tuple else (result,)
+    if own and any(diff):
+        tangents = _own_jvp(ctx, inputs, results, diff)
     if tangents is None:
         return result
-    results = result if type(result) is tuple else (result,)
     for r, tangent in zip(results, tangents):
         if tangent is not None:
             _forward_ad.set_tangent(r, tangent)
@@ -347,6 +362,28 @@ def _jvp(ctx, inputs, out, diff):
         _GRAD[0], _DUAL[0] = prev_grad, prev_dual
 
 
+def _own_jvp(ctx, inputs, results, diff):
+    """The output tangents from the op's own rule (Op.jvp), run with the dual level's hook
+    off (tangents of its ops would be thrown away). Its ops are recorded like any others
+    when grad mode is on, so that the tangents can be differentiated (reverse over
+    forward)."""
+    tangents = [None if t is None else t._fw_tangent for t in inputs]
+    prev = _DUAL[0]
+    _DUAL[0] = False
+    try:
+        got = type(ctx).jvp(ctx, inputs, results, tangents)
+    finally:
+        _DUAL[0] = prev
+    if type(got) is not tuple and type(got) is not list:
+        got = (got,)
+    tangents = []
+    for g, r, d in zip(got, results, diff):
+        if g is not None and d and g.dtype is not r.dtype:   # (an op that casts its input)
+            g = g.to(r.dtype)
+        tangents.append(g if d else None)
+    return tangents
+
+
 def _self_adjoint_operand(node, xs, tangents, y):
     """The index of the one operand with a tangent when node's Jacobian in it is symmetric,
     so that its backward gives J t: a real elementwise op of one operand (the unary table:
@@ -402,6 +439,7 @@ def _rules():
                                            linalg.Einsum, linalg.Cross))
         _RULES["elementwise"] = pointwise.Unary
         _RULES["symmetric"] = frozenset((activation.Gelu, activation.Softmax))
+        _RULES["view"] = (shape.View, shape.UnsafeView, shape._viewable)
     return _RULES
 
 
@@ -424,6 +462,11 @@ def _linear_jvp(cls, inputs, arrays, params, outs, diff):
         else:   # a Python number (or no operand at all)
             t_inputs.append(None)
             t_arrays.append(None if a is None else a * 0)
+    view, unsafe_view, viewable = _rules()["view"]
+    if cls is view and t_inputs[0] is not None and not viewable(t_arrays[0], params[0]):
+        # the tangent (of a transposed gradient, say) has strides that allow no view of
+        # this shape where its primal's did: its values copied, as reshape does
+        cls = unsafe_view
     prev = _DUAL[0]
     _DUAL[0] = False
     try:

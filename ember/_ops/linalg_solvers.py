@@ -212,8 +212,16 @@ def inv_ex(A, *, check_errors=False, out=None):
 
 
 class Det(Op):
-    """d = det A; dA = g d A^-H. Like PyTorch, a singular A (d == 0) gets a zero gradient
-    (its inverse is replaced by the identity, which d = 0 then cancels)."""
+    """d = det A; dA = g d A^-H (= g times the conjugate cofactor matrix of A).
+
+    A singular A (d == 0) has no inverse. Like PyTorch, a first-order backward gives it a
+    zero gradient (its inverse is replaced by the identity, which d = 0 then cancels);
+    with create_graph, where the gradient will be differentiated (a Hessian-vector product,
+    forward over reverse), the cofactor matrix comes from the SVD A = U S V^H instead:
+
+        dA = g conj(det U det V^H) U diag(prod_{j != i} S_j) V^H,
+
+    which holds at every A and whose own derivative is then right there too."""
     _name = "LinalgDetBackward0"
     save_inputs = (0,)
     save_output = True
@@ -225,10 +233,35 @@ class Det(Op):
     @staticmethod
     def backward(ctx, grad):
         from .pointwise import where
+        from ..autograd import grad_mode
         a, d = ctx.saved_tensors
         singular = Tensor._make((d._data == 0)[..., None, None])
         safe = where(singular, _eye_like(a), a)
-        return _as_matrix_grad(grad * conj(d)) * mH(inv(safe))
+        ga = _as_matrix_grad(grad * conj(d)) * mH(inv(safe))
+        if grad_mode.is_grad_enabled() and bool(singular._data.any()):
+            ga = where(singular, _det_grad_by_svd(a, grad), ga)
+        return ga
+
+    @staticmethod
+    def jvp(ctx, inputs, outputs, tangents):
+        """J t = d tr(A^-1 t), with PyTorch's 0 for a singular A (A^-1 replaced by the
+        identity, as in backward; the derivative of the create_graph backward would give
+        the cofactor's true tr(adj(A) t) there, which PyTorch's forward mode does not)."""
+        from .pointwise import where
+        (a,), (t,), d = inputs, tangents, outputs[0]
+        singular = Tensor._make((d._data == 0)[..., None, None])
+        safe = where(singular, _eye_like(a), a)
+        return d * inv(safe).matmul(t).diagonal(0, -2, -1).sum(-1)
+
+
+def _det_grad_by_svd(a, grad):
+    """Det's gradient g conj(det U det V^H) U diag(prod_{j != i} S_j) V^H, valid for
+    singular A too (see Det)."""
+    from .reduction import _prod_of_others
+    u, s, vh = linalg_svd(a, full_matrices=False)
+    phase = conj(det(u) * det(vh))
+    weights = _prod_of_others(s, s.ndim - 1) * (grad * phase).unsqueeze(-1)
+    return (u * weights.unsqueeze(-2)).matmul(vh)
 
 
 @writes_out("linalg.det")

@@ -702,7 +702,7 @@ def _fill_diagonal_(self, fill_value, wrap=False):
 
 def resize_(self, *sizes, memory_format=None):
     """Change the shape in place; the first elements keep their values (row-major), new
-    ones are zero. Not allowed on tensors that require grad."""
+    ones are zero. Not allowed on tensors that require grad or carry a forward-AD tangent."""
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, Size)):
         sizes = tuple(sizes[0])
     for s in sizes:
@@ -711,6 +711,8 @@ def resize_(self, *sizes, memory_format=None):
                                f"{list(sizes)}")
     if self._requires_grad:
         raise RuntimeError("cannot resize variables that require grad")
+    if self._fw_tangent is not None:   # (the tangent would no longer fit the values)
+        raise RuntimeError("cannot resize variables that has a forward grad")
     new = array_namespace(self._data).zeros(sizes, dtype=self._data.dtype)
     flat_old = self._data.reshape(-1)
     count = builtins.min(flat_old.size, new.size)

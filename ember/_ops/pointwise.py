@@ -580,7 +580,7 @@ class Unary(Op):
 
 
 def _unary_row(name, node_name, fwd, bwd, save, kind="float", reject=None, int_identity=False,
-               holomorphic=True):
+               holomorphic=True, jvp=None):
     """Build the public function of one unary op.
 
     fwd(xp, x) -> array; bwd(grad, x, out) -> grad * f'(x). `save` names what bwd reads
@@ -590,6 +590,8 @@ def _unary_row(name, node_name, fwd, bwd, save, kind="float", reject=None, int_i
     holomorphic: for a complex gradient, backward returns grad * conj(f'(x)), computed as
     conj(bwd(conj(grad), x, out)) (PyTorch's conjugate Wirtinger convention); False: bwd
     handles complex inputs itself (abs, sgn).
+    jvp(t, x, out) -> J t: the op's own forward-mode rule (Op.jvp), for an op whose bwd has a
+    masked singular point (sgn at 0); by default J t is derived from bwd.
     """
     cls = type(node_name, (Unary,), {
         "_name": node_name,
@@ -597,6 +599,9 @@ def _unary_row(name, node_name, fwd, bwd, save, kind="float", reject=None, int_i
         "save_inputs": (0,) if "x" in save else (),
         "save_output": "out" in save,
     })
+    if jvp is not None:
+        cls.jvp = staticmethod(lambda ctx, inputs, outputs, tangents:
+                               jvp(tangents[0], inputs[0], outputs[0]))
 
     def backward(ctx, grad):
         saved = ctx.saved_tensors
@@ -654,7 +659,9 @@ def _no_complex(error, message, also=None):
 
 def _sgn_backward(g, x, out):
     """Real x: 0. Complex z: (grad - sgn * Re(grad * conj(sgn))) / |z|, 0 at z == 0:
-    sgn(z) = z / |z| only turns, so only the part of grad orthogonal to sgn(z) counts."""
+    sgn(z) = z / |z| only turns, so only the part of grad orthogonal to sgn(z) counts.
+    As a real-linear map this is symmetric, so it is also sgn's J t (for a tangent t in
+    place of grad), 0 at z == 0 as PyTorch's."""
     if not x.is_complex():
         return g * 0
     r = x.abs()
@@ -730,7 +737,7 @@ sign = _unary_row("sign", "SignBackward0", lambda xp, x: _sign_array(xp, x),
                                      "intended to support complex numbers. Please use torch.sgn "
                                      "instead."))
 sgn = _unary_row("sgn", "SgnBackward0", lambda xp, x: _sign_array(xp, x), _sgn_backward,
-                 "x out", kind="same", holomorphic=False)
+                 "x out", kind="same", holomorphic=False, jvp=_sgn_backward)
 def _relu_backward(g, x, out):
     """0 where out <= 0, else g (a NaN output passes the gradient, as in PyTorch). Without
     create_graph, on arrays: one product with the mask (the composed form pays a

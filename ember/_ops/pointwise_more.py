@@ -604,12 +604,21 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
 # ---------------------------------------------------------------------------- nan_to_num
 
 class NanToNum(Op):
-    """out = x with nan, +inf, -inf replaced;  dx = grad where x is finite, else 0."""
+    """out = x with nan, +inf, -inf replaced (complex x: in its real and imaginary parts
+    separately);  dx = grad where x is finite, else 0;  J t = t where x is finite, else 0.
+
+    Complex x has no backward (PyTorch refuses it before forward: see nan_to_num), but
+    forward-mode AD gives it the tangent above, as PyTorch does."""
     _name = "NanToNumBackward0"
     save_inputs = (0,)
 
     @staticmethod
     def forward(ctx, x, nan, posinf, neginf):
+        if x.dtype.kind == "c":
+            out = x.copy()
+            out.real = NanToNum.forward(ctx, x.real, nan, posinf, neginf)
+            out.imag = NanToNum.forward(ctx, x.imag, nan, posinf, neginf)
+            return out
         info = _dtype.finfo(_dtype._FROM_NP[x.dtype])
         hi = info.max if posinf is None else posinf
         lo = info.min if neginf is None else neginf
@@ -622,21 +631,21 @@ class NanToNum(Op):
         x, = ctx.saved_tensors
         return grad * isfinite(x)
 
+    @staticmethod
+    def jvp(ctx, inputs, outputs, tangents):
+        return tangents[0] * isfinite(inputs[0])
+
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     """Replace nan by `nan`, +inf by `posinf`, -inf by `neginf` (defaults: 0 and the
     dtype's largest / lowest finite values); integer tensors are copied unchanged; complex
-    ones have their real and imaginary parts replaced separately (not differentiable)."""
+    ones have their real and imaginary parts replaced separately (no backward, as in
+    PyTorch; forward-mode AD gives them tangents)."""
     if input.dtype.is_complex:
         if input.requires_grad and grad_mode.is_grad_enabled():
             raise RuntimeError("nan_to_num does not support automatic differentiation for "
                                "outputs with complex dtype.")
-        z = input.detach()
-        result = np.empty_like(input._data)
-        np.real(result)[...] = nan_to_num(z.real, nan, posinf, neginf)._data
-        np.imag(result)[...] = nan_to_num(z.imag, nan, posinf, neginf)._data
-        return _out(Tensor._make(result), out)
-    if not input.dtype.is_floating_point:
+    elif not input.dtype.is_floating_point:
         return _out(Tensor._make(input._data.copy()), out)
     return _out(apply(NanToNum, (input,), (input._data,), nan, posinf, neginf), out)
 

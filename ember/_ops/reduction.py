@@ -409,11 +409,35 @@ class VarMean(Op):
         if ctx.take_sqrt:
             from .pointwise import where
             grad = where(out == 0, 0.0, grad / (2 * out))
-        scale = 2.0 / ctx.dof if ctx.dof != 0 else math.inf
-        gx = expand_reduced(grad, x.shape, dims, keepdim) * centred * scale
+        gx = expand_reduced(grad, x.shape, dims, keepdim) * centred * _var_scale(ctx)
         if ctx.with_mean:
             gx = gx + expand_reduced(grad_mean / ctx.n, x.shape, dims, keepdim)
         return gx
+
+    @staticmethod
+    def jvp(ctx, inputs, outputs, tangents):
+        """dvar = 2 sum(Re(conj(x - mean) t)) / (n - correction);  dstd = dvar / (2 std),
+        0 where std is 0 (a constant: the derivative of backward's masked 0/0 would be NaN
+        there);  dmean = mean(t)."""
+        from .pointwise import where
+        (x,), (t,), dims, keepdim = inputs, tangents, ctx.dims, ctx.keepdim
+        centred = x - x.mean(dims, keepdim=True)
+        pairing = (centred.conj() * t).real if centred.is_complex() or t.is_complex() \
+            else centred * t
+        # scaled before the sum, as PyTorch: with no degrees of freedom left (scale inf) the
+        # terms are +-inf and their sum NaN
+        d_out = (pairing * _var_scale(ctx)).sum(dims, keepdim=keepdim)
+        if ctx.take_sqrt:
+            out = outputs[0]
+            d_out = where(out == 0, 0.0, d_out / (2 * out))
+        if not ctx.with_mean:
+            return d_out
+        return d_out, t.mean(dims, keepdim=keepdim)
+
+
+def _var_scale(ctx):
+    """d var / d(sum of squared deviations): 2 / (n - correction) (inf for none left)."""
+    return 2.0 / ctx.dof if ctx.dof != 0 else math.inf
 
 
 def _correction(fname, dim, unbiased, correction):
@@ -869,21 +893,45 @@ class VectorNorm(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from .pointwise import where
         x, out = ctx.saved_tensors
-        p, dims, keepdim = ctx.ord, ctx.dims, ctx.keepdim
-        if p == 0:
+        if ctx.ord == 0:
             return None
-        g = expand_reduced(grad, x.shape, dims, keepdim)
-        if p == 1:
-            return g * x.sgn()
-        if builtins.abs(p) == math.inf:
-            return evenly_distribute(grad, np.abs(x._data), out._data, dims, keepdim) * x.sgn()
-        o = expand_reduced(out, x.shape, dims, keepdim)
-        if p == 2:
-            return where(o == 0, 0.0, g * x / o)
-        scaled = x.sgn() * x.abs().pow(p - 1)
-        return where((o == 0) | (x == 0), 0.0, g * scaled / o.pow(p - 1))
+        return _vector_norm_grad(ctx, x, out, grad)
+
+    @staticmethod
+    def jvp(ctx, inputs, outputs, tangents):
+        """d out = Re sum(conj(s) t) over dims, s = backward's gradient for grad 1 (finite
+        everywhere: 0 where out or x is 0, as PyTorch's; the derivative of backward in its
+        grad would be 0/0 there); p = 0: zero."""
+        from .creation import ones_like, zeros_like
+        (x,), (t,), out = inputs, tangents, outputs[0]
+        if ctx.ord == 0:
+            return zeros_like(out)
+        s = _vector_norm_grad(ctx, x, out, ones_like(out))
+        pairing = (s.conj() * t).real if s.is_complex() or t.is_complex() else s * t
+        return pairing.sum(ctx.dims, keepdim=ctx.keepdim)
+
+
+def _vector_norm_grad(ctx, x, out, grad):
+    """VectorNorm's input gradient for output gradient `grad` (see VectorNorm); 0 where the
+    formula is 0/0 (out is 0; for p != 2 also x is 0). Its own derivative (double backward)
+    at those points is PyTorch's: for p != 2 a zero out is replaced by 1 before the
+    division, and |x|^(p-1) by 0 where x is 0, so that a zero vector's second derivative is
+    0, not 0 * inf, and an x of 0 (p < 1) makes only its own entry NaN; for p = 2 a zero
+    vector's is NaN, as PyTorch's."""
+    from .pointwise import where
+    p, dims, keepdim = ctx.ord, ctx.dims, ctx.keepdim
+    g = expand_reduced(grad, x.shape, dims, keepdim)
+    if p == 1:
+        return g * x.sgn()
+    if builtins.abs(p) == math.inf:
+        return evenly_distribute(grad, np.abs(x._data), out._data, dims, keepdim) * x.sgn()
+    o = expand_reduced(out, x.shape, dims, keepdim)
+    if p == 2:
+        return where(o == 0, 0.0, g * x / o)
+    o_zero = o == 0
+    scaled = where(x == 0, 0.0, x.sgn() * x.abs().pow(p - 1))
+    return where(o_zero, 0.0, g * scaled / where(o_zero, 1.0, o).pow(p - 1))
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):

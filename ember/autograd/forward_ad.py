@@ -8,7 +8,10 @@
 A dual tensor carries a tangent (a Tensor of its shape) in its ``_fw_tangent`` slot.
 Every op runs through the dispatcher (``ember._ops._base.apply``), which, while a dual
 level is open and some operand carries a tangent, gives the outputs their tangents
-J t (see ``_base._dual_apply`` for how, and what it costs). Tangents follow:
+J t (see ``_base._dual_apply`` for how, and what it costs): by default the derivative of
+the op's backward; an op whose backward masks a 0/0 at a singular point (the norm of a zero
+vector, the std of a constant, sgn at 0), where that derivative would leak a NaN, defines
+its own rule, ``jvp``, beside its backward. Tangents follow:
 
 - views: the tangent of a view is the same view of its source's tangent (``view_tangent``,
   called by ``shape.as_view``), so an in-place op on a view changes the base's tangent;
@@ -188,7 +191,14 @@ def view_tangent(out, src, view_fn):
         return
     ACTIVE[0] = False
     try:
-        set_tangent(out, view_fn(st))
+        try:
+            tangent = view_fn(st)
+        except RuntimeError:
+            # a reshape that is a view of the primal but can't be one of the tangent, whose
+            # strides differ (the tangent of a transposed gradient): the view of a copy,
+            # which shares no memory with src's tangent
+            tangent = view_fn(st.contiguous())
+        set_tangent(out, tangent)
     finally:
         ACTIVE[0] = True
 
