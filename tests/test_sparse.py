@@ -158,6 +158,18 @@ def test_to_sparse_and_back(sparse_dim):
     assert ember.ones(2).to_dense().layout is ember.strided
 
 
+def test_scalar_to_sparse_and_sparse_dim_zero():
+    for x in (2.0, 0.0):
+        reprs_equal(torch.tensor(x).to_sparse(), ember.tensor(x).to_sparse())
+    with pytest.raises(RuntimeError) as te:
+        torch.ones(2, 3).to_sparse(0)
+    with pytest.raises(RuntimeError) as ee:
+        ember.ones(2, 3).to_sparse(0)
+    assert str(ee.value) == str(te.value)
+    with pytest.raises(NotImplementedError):   # (PyTorch has sparse parameters; ember not)
+        ember.nn.Parameter(ember.ones(2, 2).to_sparse())
+
+
 def test_clone_detach_t_transpose_to():
     t, e = pair(requires_grad=True)
     same(t.clone(), e.clone())

@@ -20,6 +20,8 @@ class Parameter(Tensor):
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter(): argument 'data' must be Tensor, not "
                             f"{type(data).__name__}")
+        if data.layout.name != "strided":   # (its _data is no array: ember/_sparse_tensor.py)
+            raise NotImplementedError(f"ember has no Parameter of layout {data.layout}")
         p = cls._make(data._data)
         if data._vc is None:
             data._vc = [0]

@@ -256,6 +256,10 @@ class ToSparse(SparseOp):
         ctx._saved = ()
         a = d._data
         xp = array_namespace(a)
+        if a.ndim == 0:   # a scalar: one element, or none when it is zero
+            n = int(a != 0)
+            return new_coo(Tensor._make(xp.zeros((0, n), dtype=np.int64)),
+                           Tensor._make(a.reshape(1)[:n].copy()), (), True)
         nz = a != 0
         if a.ndim > sparse_dim:
             nz = nz.reshape(a.shape[:sparse_dim] + (-1,)).any(axis=-1)

@@ -139,6 +139,8 @@ def dense_to_sparse(self, sparse_dim=None):
         sparse_dim = self.dim()
     if not isinstance(sparse_dim, numbers.Integral) or not 0 <= sparse_dim <= self.dim():
         raise RuntimeError(f"sparse_dim must be in [0, {self.dim()}], but got {sparse_dim}")
+    if sparse_dim == 0 and self.dim() > 0:
+        raise RuntimeError("dense_to_sparse: sparse_dim argument must be in >0 when self.dim()>0")
     return sparse_apply(ToSparse, (self,), int(sparse_dim))
 
 
