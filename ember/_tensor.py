@@ -551,6 +551,8 @@ class Tensor:
         if type(self._data) is not _ndarray:
             raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
                             f"Tensor.cpu() to copy the tensor to host memory first.")
+        if self._data.dtype.names:   # complex32's record type is ember's, NumPy has none
+            raise TypeError("Got unsupported ScalarType ComplexHalf")
         return self._data
 
 

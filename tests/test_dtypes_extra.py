@@ -278,6 +278,13 @@ def test_complex32_views():
     assert not ember.equal(parts[:, 0], parts[:, 1])   # independent real and imaginary parts
 
 
+def test_complex32_numpy_refused():
+    with pytest.raises(TypeError, match="ComplexHalf"):
+        torch.zeros(2, dtype=torch.chalf).numpy()
+    with pytest.raises(TypeError, match="ComplexHalf"):
+        ember.zeros(2, dtype=ember.chalf).numpy()
+
+
 def test_complex32_promotion():
     for other in ["float16", "float32", "int64", "bool", "complex64", "bfloat16", "float64"]:
         e = ember.promote_types(ember.chalf, getattr(ember, other))
