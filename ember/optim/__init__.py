@@ -14,4 +14,5 @@ from .lbfgs import LBFGS
 from .sparse_adam import SparseAdam
 from .adafactor import Adafactor
 from .muon import Muon
+from ._stateless import swap_in_optimizer_params_and_state
 from . import lr_scheduler, swa_utils
