@@ -248,8 +248,8 @@ def max_pool1d_with_indices(input, kernel_size, stride=(), padding=0, dilation=1
 
 
 def embedding_renorm_(input, indices, max_norm, norm_type):
-    """Rescale, in place and outside autograd, the rows of `input` named in `indices` whose
-    p-norm exceeds max_norm to norm max_norm / (norm + 1e-7) * norm."""
+    """Scale, in place and outside autograd, each row of `input` named in `indices` whose
+    p-norm exceeds max_norm by max_norm / (norm + 1e-7)."""
     _tensor_arg(input, "embedding_renorm_", "input")
     if input.dim() != 2:
         raise RuntimeError(f"embedding_renorm_(): expected 2-D weight, but got {input.dim()}-D")
@@ -274,8 +274,8 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sp
     out = F.embedding_bag(indices, weight, offsets, None, 2, scale_grad_by_freq,
                           ("sum", "mean", "max")[mode], sparse, per_sample_weights,
                           include_last_offset, padding_idx)
-    idx = indices._data.reshape(-1)
-    off = offsets._data.astype(np.int64).reshape(-1)
+    idx = indices._cpu_array().reshape(-1)
+    off = offsets._cpu_array().astype(np.int64).reshape(-1)
     nbags = out.shape[0]
     starts = off[:nbags]
     ends = np.append(off[1:], idx.size)[:nbags] if not include_last_offset else off[1:nbags + 1]
@@ -284,19 +284,21 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sp
         bag_of[starts[b]:ends[b]] = b
     keep = np.ones(idx.size, bool) if padding_idx is None else idx != padding_idx % weight.shape[0]
     sizes = np.array([keep[s:e].sum() for s, e in zip(starts, ends)], np.int64)
+    def on_device(*arrays):   # the bookkeeping is computed on the host
+        return tuple(Tensor._make(a).to(weight.device) for a in arrays)
     if mode == 0:
         offset2bag = bag_of if padding_idx is not None else np.zeros(0, np.int64)
-        return (out, Tensor._make(offset2bag), Tensor._make(np.zeros(nbags, np.int64)),
-                Tensor._make(np.zeros(nbags, np.int64)))
+        return (out,) + on_device(offset2bag, np.zeros(nbags, np.int64),
+                                  np.zeros(nbags, np.int64))
     if mode == 1:
-        return out, Tensor._make(bag_of), Tensor._make(sizes), Tensor._make(sizes.copy())
-    w = weight._data
+        return (out,) + on_device(bag_of, sizes, sizes.copy())
+    w = weight.detach()._cpu_array()
     arg = np.zeros((nbags, w.shape[1]), np.int64)
     for b, (s, e) in enumerate(zip(starts, ends)):
         rows = idx[s:e][keep[s:e]]
         if rows.size:
             arg[b] = rows[np.argmax(w[rows], axis=0)]
-    return out, Tensor._make(bag_of), Tensor._make(sizes), Tensor._make(arg)
+    return (out,) + on_device(bag_of, sizes, arg)
 
 
 # ---------------------------------------------------------------------------- native_* (ATen)
