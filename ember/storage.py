@@ -31,7 +31,7 @@ import numpy as np
 
 from . import _dtype
 from ._device import CPU, as_device, device as _device_cls
-from ._tensor import Tensor, _LegacyMeta
+from ._tensor import Tensor
 
 __all__ = ["UntypedStorage", "TypedStorage"]
 
@@ -190,7 +190,7 @@ class _StorageBase:
         return builtins.bool(CUDA_ON[0] and cuda_backend().is_pinned(self._bytes))
 
     def __iter__(self):
-        return (self[i] for i in range(len(self)))
+        return iter(self.tolist())
 
     def __copy__(self):
         return self.clone()
@@ -201,7 +201,7 @@ class _StorageBase:
         return memo[id(self)]
 
     def __sizeof__(self):
-        return super().__sizeof__() + self.nbytes()
+        return object.__sizeof__(self) + self.nbytes()
 
     def _check_index(self, idx, n, wrapped_in_message=True):
         if not isinstance(idx, numbers.Integral) or isinstance(idx, builtins.bool):
@@ -643,28 +643,6 @@ class TypedStorage:
     def __reduce__(self):
         return (_rebuild_typed, (self._untyped_storage, self.dtype))
 
-    def __iter__(self):
-        return iter(self.tolist())
-
-    def __str__(self):
-        info = self._info()
-        if self.size() == 0:
-            return " \n" + info
-        return " " + "\n ".join(str(v) for v in self.tolist()) + "\n" + info
-
-    __repr__ = __str__
-
-    def __copy__(self):
-        return self.clone()
-
-    def __deepcopy__(self, memo):
-        if id(self) not in memo:
-            memo[id(self)] = self.clone()
-        return memo[id(self)]
-
-    def __sizeof__(self):
-        return super().__sizeof__() + self.nbytes()
-
     @classmethod
     def from_buffer(cls, buffer, byte_order=None, count=-1, offset=0, dtype=None):
         return _from_buffer(buffer, byte_order, count, offset,
@@ -677,8 +655,11 @@ class TypedStorage:
         return TypedStorage._new_wrapped_storage(untyped, dtype)
 
 
-for _name in ("is_cuda", "get_device", "data_ptr", "is_shared", "is_pinned"):
-    setattr(TypedStorage, _name, getattr(_StorageBase, _name))
+# what a typed storage shares with an untyped one (PyTorch's TypedStorage is no subclass of
+# its storage base either)
+for _name in ("is_cuda", "get_device", "data_ptr", "is_shared", "is_pinned", "__iter__",
+              "__str__", "__repr__", "__copy__", "__deepcopy__", "__sizeof__"):
+    setattr(TypedStorage, _name, _StorageBase.__dict__[_name])
 del _name
 
 
@@ -820,6 +801,8 @@ def is_storage(obj):
 
 def untyped_storage(self):
     """The bytes of the memory this tensor's array lives in, as an UntypedStorage."""
+    if self.device.type == "meta":
+        raise NotImplementedError("ember has no storages of meta tensors (they hold no memory)")
     s = UntypedStorage._wrap(_bytes_of(self._data), resizable=False)
     s._viewed = True
     return s

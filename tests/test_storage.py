@@ -469,6 +469,14 @@ def test_storage_on_device(device):
             ember.tensor([]).set_(x.untyped_storage())
 
 
+def test_meta_tensors_have_no_storage_in_ember():
+    x = ember.empty(2, 3, device="meta")
+    with pytest.raises(NotImplementedError, match="meta"):
+        x.untyped_storage()
+    with pytest.raises(NotImplementedError, match="meta"):
+        x.storage()
+
+
 def test_cuda_storage_names():
     for name in ("FloatStorage", "LongStorage", "BoolStorage", "HalfStorage"):
         assert getattr(ember.cuda, name).dtype is getattr(ember, name).dtype
