@@ -613,9 +613,9 @@ def is_inference(input):
 
 
 def get_device(input):
-    """-1 for a CPU tensor, else the CUDA device index."""
+    """The CUDA device index of a CUDA tensor, else -1 (CPU and meta tensors)."""
     dev = input.device
-    return -1 if dev.type == "cpu" else dev.index
+    return dev.index if dev.type == "cuda" else -1
 
 
 def isin(elements, test_elements, *, assume_unique=False, invert=False):

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._backend import array_namespace, ARRAY_TYPES as _ARRAY_TYPES, as_array, is_array, like
 from .._backend import cuda_backend, cupy_kernels
+from .._backend.meta_backend import MetaArray
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -165,6 +166,8 @@ def opmath(fn, *args):
                 return quietly(_in_float32, fn, args, a.dtype)
         elif type(a) in _ARRAY_TYPES:   # CuPy
             return _opmath_gpu(fn, args)
+        elif type(a) is MetaArray and a.itemsize == 2 and a.dtype in _LOW_PRECISION:
+            return _in_float32(fn, args, a.dtype)   # the meta device: the same dtypes
     try:
         return quiet_run(fn, *args)
     except RuntimeError as e:   # the quiet context is entered already, or fn's own error
