@@ -102,7 +102,8 @@ FACTORIES = {
     "half_module": lambda lib: lib.nn.Linear(2, 2, device="meta").half().weight,
     "to_like_meta": lambda lib: lib.ones(2).to(M(lib, 3)),
     "get_device": lambda lib: (M(lib, 2).get_device(), lib.get_device(M(lib, 2))),
-    "bf16_scalar": lambda lib: (M(lib, 2, dtype=lib.bfloat16) * 2.5, M(lib, 2, dtype=lib.float16) + 1,
+    "bf16_scalar": lambda lib: (M(lib, 2, dtype=lib.bfloat16) * 2.5,
+                                M(lib, 2, dtype=lib.float16) + 1,
                                 M(lib, 2, dtype=lib.bfloat16).exp()),
 }
 

@@ -19,10 +19,13 @@ intercepted through NumPy's override protocols and replaced by shape arithmetic:
 - array methods that compute in C without either protocol (copy, astype, argmax,
   argsort, fill, item assignment ...) are overridden here.
 
-Data-dependent functions (nonzero, unique, boolean-mask indexing, equality of whole
-arrays) raise NotImplementedError, as PyTorch's meta kernels do. Reading values
-(item, tolist, numpy) is refused by the Tensor. Mixing a meta array with a CPU array
-of one or more dims in one NumPy call raises PyTorch's device error; 0-dim CPU arrays
+Data-dependent functions (nonzero, unique, equality of whole arrays) raise
+NotImplementedError, as PyTorch's meta kernels do; op code's own masked passes
+(``out[mask] = f(x[mask])``) select as if every element were chosen. Tests of data in
+op code (``if (index < 0).any(): raise``) find nothing: ``bool()`` of a MetaArray is
+False, as PyTorch's meta kernels skip those checks. Reading values (item, tolist,
+numpy) is refused by the Tensor. The dispatcher (on_meta) raises PyTorch's device error
+when a CPU array of one or more dims joins a meta one in an op; 0-dim CPU arrays
 (PyTorch's CPU scalar tensors) may join.
 
 Limits: the array's real strides are all 0; the Tensor reports PyTorch's contiguous
@@ -53,10 +56,6 @@ def empty(shape, dtype):
 def like(arr):
     """A MetaArray with the shape and dtype of array (or NumPy scalar) `arr`."""
     return empty(np.shape(arr), np.asarray(arr).dtype if not hasattr(arr, "dtype") else arr.dtype)
-
-
-def is_meta(x):
-    return isinstance(x, MetaArray)
 
 
 def device_error(found, expected):
@@ -493,7 +492,7 @@ def _tensordot(a, b, axes=2):
 def _dot(a, b, out=None):
     sa, sb = np.shape(a), np.shape(b)
     if not sa or not sb:
-        return MetaArray.__array_ufunc__(None, np.multiply, "__call__", a, b, out=out)
+        return np.multiply(a, b, out=out)
     if len(sb) <= 2:
         return _out_or(np.matmul(a, b), out)
     if sa[-1] != sb[-2]:
@@ -549,10 +548,9 @@ def _copyto(dst, src, casting="same_kind", where=True):
         raise NotImplementedError(_NO_DATA)
 
 
-def _like_rule(fname):
-    def rule(a, dtype=None, order="K", subok=True, shape=None, **kwargs):
-        return empty(np.shape(a) if shape is None else shape, dtype or a.dtype)
-    return rule
+def _like_array(a, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    """np.empty_like / zeros_like / ones_like / full_like of a meta array: its shape."""
+    return empty(np.shape(a) if shape is None else shape, dtype or a.dtype)
 
 
 def _copy(a, order="K", subok=False):
@@ -595,8 +593,8 @@ _FUNCTIONS = {
     np.einsum: _einsum, np.tensordot: _tensordot, np.dot: _dot,
     np.concatenate: _join("concatenate"), np.stack: _join("stack"),
     np.where: _where, np.copyto: _copyto, np.copy: _copy, np.pad: _pad,
-    np.empty_like: _like_rule("empty_like"), np.zeros_like: _like_rule("zeros_like"),
-    np.ones_like: _like_rule("ones_like"), np.full_like: lambda a, v, **k: _like_rule("")(a, **k),
+    np.empty_like: _like_array, np.zeros_like: _like_array, np.ones_like: _like_array,
+    np.full_like: lambda a, fill_value, **kwargs: _like_array(a, **kwargs),
     np.broadcast_to: _broadcast_to, np.array_equal: _raise_no_data,
     np.allclose: _raise_no_data, np.array_equiv: _raise_no_data,
     np.take_along_axis: _take_along_axis,
@@ -607,7 +605,7 @@ for _name in ("sum", "prod", "max", "min", "mean", "std", "var", "all", "any", "
 _FUNCTIONS[np.amax], _FUNCTIONS[np.amin] = _method("max"), _method("min")
 _DATA_DEPENDENT = frozenset(("nonzero", "flatnonzero", "argwhere", "unique", "unique_all",
                              "unique_counts", "unique_inverse", "unique_values", "bincount",
-                             "histogram", "compress", "extract", "count_nonzero_data"))
+                             "histogram", "compress", "extract"))
 
 
 # ---------------------------------------------------------------------- the backend namespace
