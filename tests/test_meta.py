@@ -480,8 +480,11 @@ def test_huge_meta_tensors_allocate_nothing():
         loss.backward()
         assert a.grad.shape == (n, n) and w.grad.is_meta
         img = M(ember, 16, 64, 256, 256, requires_grad=True)
-        out = F.max_pool2d(F.conv2d(img, M(ember, 64, 64, 3, 3), padding=1), 2)
+        kernel = M(ember, 64, 64, 3, 3, requires_grad=True)
+        out = F.max_pool2d(F.conv2d(img, kernel, padding=1).relu(), 2)
         assert out.shape == (16, 64, 128, 128)
+        out.sum().backward()
+        assert img.grad.shape == img.shape and kernel.grad.shape == kernel.shape
         big = ember.nn.Linear(10 ** 5, 10 ** 5, device="meta")
         assert big.weight.shape == (10 ** 5, 10 ** 5)
     assert peak_bytes(program) < 16 * MiB

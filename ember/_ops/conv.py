@@ -329,6 +329,8 @@ class ConvInputGrad(Op):
         ctx.cfg = (x_shape, stride, padding, dilation, groups)
         ctx.g_shape = g.shape   # g itself is not saved when w needs no gradient
         dt = g.dtype
+        if type(g) is MetaArray or type(w) is MetaArray:   # the meta device: only the shape
+            return meta_backend.empty(x_shape, dt)
         gx = cudnn.conv_backward_data(g, w, x_shape, stride, padding, dilation, groups)
         if gx is not None:
             return gx
@@ -403,6 +405,8 @@ class ConvWeightGrad(Op):
     def forward(ctx, x, g, w_shape, stride, padding, dilation, groups, g_cm=None):
         ctx.cfg = (w_shape, stride, padding, dilation, groups)
         dt = x.dtype
+        if type(x) is MetaArray or type(g) is MetaArray:   # the meta device: only the shape
+            return meta_backend.empty(w_shape, dt)
         gw = cudnn.conv_backward_filter(x, g, w_shape, stride, padding, dilation, groups)
         if gw is not None:
             return gw

@@ -190,6 +190,8 @@ class PoolScatter(Op):
     @staticmethod
     def forward(ctx, g, indices, in_shape, unique=False):
         ctx.indices, ctx.unique = indices, unique
+        if type(g) is meta_backend.MetaArray:   # the meta device: only the shape
+            return meta_backend.empty(in_shape, g.dtype)
         if ctx.xp is not np:
             out = cupy_kernels.maxpool_backward(g, indices, in_shape)   # CUDA: one kernel
             if out is not None:
