@@ -473,6 +473,25 @@ def test_unsupported_ops_raise_not_implemented(op):
         op(ember, e)
 
 
+@pytest.mark.parametrize("fn", [
+    lambda m, d: m.sparse.sum(d), lambda m, d: m.sparse.sum(d, 0),
+    lambda m, d: m.sparse.softmax(d, 0), lambda m, d: m.sparse.log_softmax(d, 0),
+    lambda m, d: m.smm(d, d), lambda m, d: m.hspmm(d, d)])
+def test_sparse_functions_given_dense(fn):
+    with pytest.raises(Exception) as te:
+        fn(torch, torch.ones(2, 2))
+    with pytest.raises(Exception) as ee:
+        fn(ember, ember.ones(2, 2))
+    assert type(ee.value) is type(te.value)
+
+
+def test_sparse_mm_of_dense_is_dense_mm():
+    same(torch.sparse.mm(torch.ones(2, 3), torch.ones(3, 2)),
+         ember.sparse.mm(ember.ones(2, 3), ember.ones(3, 2)))
+    same(torch.sparse.addmm(torch.ones(2, 2), torch.ones(2, 3), torch.ones(3, 2)),
+         ember.sparse.addmm(ember.ones(2, 2), ember.ones(2, 3), ember.ones(3, 2)))
+
+
 def test_error_names_op_and_layout():
     _, e = pair()
     with pytest.raises(NotImplementedError, match=r"aten::exp.*sparse_coo"):

@@ -16,6 +16,17 @@ def _is_number(x):
     return isinstance(x, numbers.Number)
 
 
+def _require_coo(fname, t, backend_op):
+    """PyTorch's error for a dense tensor where a sparse function needs a COO one."""
+    if not isinstance(t, SparseCooTensor):
+        if isinstance(t, Tensor) and not isinstance(t, SparseTensor):
+            raise NotImplementedError(f"Could not run 'aten::{backend_op}' with arguments from the "
+                                      f"'CPU' backend: {fname} expects a sparse COO tensor, got "
+                                      f"a dense one")
+        raise NotImplementedError(f"{fname}: ember supports sparse COO tensors here, got "
+                                  f"{getattr(t, 'layout', type(t).__name__)}")
+
+
 def _coalesced_parts(s):
     """(indices, values) of s coalesced, the values differentiable in s."""
     sc = s.coalesce()
@@ -206,6 +217,9 @@ def t(self):
 def sparse_sum(input, dim=None, dtype=None):
     """``torch.sparse.sum``: the sum over `dim` (all dims by default). Reducing every
     sparse dim gives a dense tensor, else a sparse one."""
+    if dim is None and isinstance(input, Tensor) and not isinstance(input, SparseTensor):
+        raise RuntimeError("coalesce expected sparse coordinate tensor layout but got Strided")
+    _require_coo("sparse.sum", input, "_indices")
     if dtype is not None:
         input = input.to(dtype)
     if dim is None:
@@ -282,6 +296,9 @@ def mm(mat1, mat2):
         return _spspmm(mat1, mat2)
     if _compressed(mat1):
         return mat1.matmul(mat2)
+    if not isinstance(mat1, SparseTensor):   # dense @ dense, as PyTorch's sparse.mm allows
+        from .._ops.linalg import mm as dense_mm
+        return dense_mm(mat1, mat2)
     _check_mm("mm", mat1, mat2)
     return rename(_spmm(mat1, mat2), "SparseAddmmBackward0")
 
@@ -337,6 +354,9 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """``torch.sparse.addmm``: beta * input + alpha * (mat1 @ mat2), mat1 sparse."""
     if _compressed(mat1):
         prod = mat1.matmul(mat2)
+    elif not isinstance(mat1, SparseTensor):
+        from .._ops.linalg import addmm as dense_addmm
+        return dense_addmm(input, mat1, mat2, beta=beta, alpha=alpha)
     else:
         _check_mm("addmm", mat1, mat2)
         prod = _spmm(mat1, mat2)
@@ -350,6 +370,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
 def smm(input, mat):
     """``torch.smm``: sparse @ dense as a sparse tensor (the product's nonzero rows)."""
+    if not isinstance(input, SparseTensor):
+        raise RuntimeError("tensor.sspaddmm(...) can only be called on sparse tensors")
     out = mm(input, mat).to_sparse()
     out._coalesced = False   # as PyTorch flags it
     return out
@@ -358,6 +380,7 @@ def smm(input, mat):
 def hspmm(mat1, mat2):
     """``torch.hspmm``: sparse @ dense as a hybrid COO tensor (one sparse dim: the rows of
     mat1 that hold values; one dense dim)."""
+    _require_coo("hspmm", mat1, "hspmm")
     _check_mm("hspmm", mat1, mat2)
     prod = _spmm(mat1, mat2)
     rows = np.unique(coalesced_indices(mat1)._cpu_array()[0]) if mat1._nnz() else \
@@ -382,6 +405,8 @@ def sparse_mask(self, mask):
 
 def _softmax(input, dim, dtype, log):
     import ember
+    _require_coo("sparse.log_softmax" if log else "sparse.softmax", input,
+                 "_sparse_log_softmax" if log else "_sparse_softmax")
     if dtype is not None:
         input = input.to(dtype)
     d = input._wrap_dim(dim)
