@@ -183,7 +183,7 @@ def lobpcg(A, k=None, B=None, X=None, n=None, iK=None, niter=None, tol=None, lar
 
 class _LobpcgVectors(Op):
     """lobpcg's eigenvectors in A's graph: their derivative is not built."""
-    _name = "LobpcgBackward"
+    _name = "LOBPCGAutogradFunctionBackward"   # PyTorch's node (a Python autograd.Function)
 
     @staticmethod
     def forward(ctx, vectors):

@@ -35,7 +35,8 @@ _ATEN_OVERRIDES = {
 _NOT_ATEN = {"GatherFlatBackward0", "ScatterAddFlatBackward0", "NotImplemented",
              "torch::autograd::NotImplemented", "torch::autograd::CopySlices",
              "BackwardHookFunctionBackward",
-             "CrossMapLRN2dBackward"}   # (a Python autograd.Function in PyTorch)
+             "CrossMapLRN2dBackward",   # (Python autograd.Functions in PyTorch)
+             "LOBPCGAutogradFunctionBackward"}
 
 # op classes whose node name is not their forward's (ops without a derivative share one)
 _CLASS_OVERRIDES = {"FloorDivide": "floor_divide", "RRemainder": "remainder",
