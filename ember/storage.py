@@ -20,7 +20,11 @@ What ember cannot do, as a tensor holds its array directly rather than a storage
 ``resize_`` works only on a storage that no tensor views (made with ``UntypedStorage(n)``,
 ``FloatStorage(n)``...; PyTorch also lets a tensor's storage grow or shrink under it);
 ``share_memory_()`` on a storage moves that storage object's bytes, while tensors made
-before keep the old memory (as ``Tensor.share_memory_`` does for views taken before it).
+before keep the old memory (as ``Tensor.share_memory_`` does for views taken before it);
+``set_`` cannot grow a storage to fit the view asked for (PyTorch does: ember raises its
+out-of-bounds error); a CUDA tensor that is a strided view made by CuPy's as_strided (a
+non-contiguous ``set_``) has no findable storage (CuPy keeps no link to the array it views):
+its ``untyped_storage()`` raises NotImplementedError and its ``storage_offset()`` reads 0.
 """
 import builtins
 import numbers

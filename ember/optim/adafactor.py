@@ -85,8 +85,9 @@ class Adafactor(Optimizer):
 
 
 def _rms(xp, a):
-    """||a||_2 / sqrt(numel(a)) as a Python float (nan for an empty array, as torch)."""
-    return float(xp.sqrt(xp.sum(a * a))) / math.sqrt(a.size) if a.size else math.nan
+    """||a||_2 / sqrt(numel(a)) as a Python float; an empty array raises ZeroDivisionError,
+    as in torch's Adafactor."""
+    return float(xp.sqrt(xp.sum(a * a))) / math.sqrt(a.size)
 
 
 def _adafactor(x, g, state, step, group, lr, eps1, eps2):

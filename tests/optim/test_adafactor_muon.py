@@ -205,6 +205,7 @@ def _step_outcome(lib, name, param, kwargs=None, grad=None):
 
 BAD_STEPS = [
     ("Adafactor", lambda L: L.ones(2, dtype=L.complex128), None),
+    ("Adafactor", lambda L: L.zeros(0, 3, dtype=L.float64), None),   # RMS of nothing
     ("Muon", lambda L: L.ones(2, 2, dtype=L.complex128), None),
     ("Muon", lambda L: L.ones(2, 2), dict(ns_steps=100)),
     ("Muon", lambda L: L.ones(2, 2), dict(ns_coefficients=(1.0, 2.0))),
