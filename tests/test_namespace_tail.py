@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import ember
-from tests.oracle.harness import Grad, check, assert_same
+from tests.oracle.harness import Grad, check
 
 # PyTorch warns (once) that index_reduce is in beta; so does ember
 pytestmark = pytest.mark.filterwarnings("ignore:index_reduce\\(\\) is in beta")
@@ -94,7 +94,7 @@ def test_inplace_function_errors():
     check(lambda L, x: L.as_strided_(x, (2, 2), (1, 2)), f32(6))
 
 
-# ---------------------------------------------------------------------------- torch-level nn functions
+# -------------------------------------------------------------------- torch-level nn functions
 
 def _targets(*s):
     return np.sign(rng.standard_normal(s)).astype(np.float32)
@@ -165,7 +165,8 @@ LAYERS = [
      [Grad(f32(1, 1, 3, 3, 3)), Grad(np.tanh(f32(1, 2, 2, 2, 3)))]),
     ("affine_grid_generator", lambda L, t: L.affine_grid_generator(t, [2, 1, 3, 4], False),
      [Grad(f32(2, 2, 3))]),
-    ("max_pool1d_with_indices", lambda L, x: L.max_pool1d_with_indices(x, [2]), [Grad(f32(2, 3, 7))]),
+    ("max_pool1d_with_indices", lambda L, x: L.max_pool1d_with_indices(x, [2]),
+     [Grad(f32(2, 3, 7))]),
     ("max_pool1d_with_indices-args", lambda L, x: L.max_pool1d_with_indices(x, 3, 2, 1, 1, True),
      [Grad(f32(2, 3, 8))]),
     ("native_layer_norm", lambda L, x, w, b: L.native_layer_norm(x, [3, 4], w, b, 1e-5),
@@ -763,6 +764,21 @@ def test_sym_constrain_range(fn, args, kw):
         assert str(ei.value) == str(te)
         return
     assert getattr(ember, fn)(*args, **kw) == expected
+
+
+def test_gradcheck_torch_level_functions():
+    gc = ember.autograd.gradcheck
+
+    def T(a):
+        return ember.tensor(a, requires_grad=True)
+    assert gc(lambda x, w, b: ember.conv_tbc(x, w, b, 1), (T(f64(5, 2, 3)), T(f64(2, 3, 4)),
+                                                            T(f64(4))))
+    assert gc(lambda v: ember.norm_except_dim(v, 2, 1), (T(f64(3, 4)),))
+    assert gc(lambda x: ember.native_group_norm(x, None, None, 2, 4, 3, 2, 1e-5),
+              (T(f64(2, 4, 3)),))
+    params = [T(f64(4, 3) / 2), T(f64(4, 4) / 2), T(f64(4) / 2), T(f64(4) / 2)]
+    assert gc(lambda x, h, *p: ember.rnn_tanh(x, h, p, True, 1, 0.0, False, False, False),
+              (T(f64(3, 2, 3)), T(f64(1, 2, 4)), *params))
 
 
 # ---------------------------------------------------------------------------- what is left

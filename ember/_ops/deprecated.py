@@ -67,8 +67,8 @@ _EIG = (_REMOVED + "`torch.linalg.eig` returns complex tensors of dtype `cfloat`
         "replaced with:\nL_complex = torch.linalg.eigvals(A)\n\nand\n\nL, V = torch.eig(A, "
         "eigenvectors=True) should be replaced with:\nL_complex, V_complex = "
         "torch.linalg.eig(A)")
-_MATRIX_RANK = (_REMOVED.rstrip() + "\nPlease use the `torch.linalg.matrix_rank` function instead. The "
-                "parameter 'symmetric' was renamed in `torch.linalg.matrix_rank()` to "
+_MATRIX_RANK = (_REMOVED.rstrip() + "\nPlease use the `torch.linalg.matrix_rank` function "
+                "instead. The parameter 'symmetric' was renamed in `torch.linalg.matrix_rank()` to "
                 "'hermitian'.")
 
 

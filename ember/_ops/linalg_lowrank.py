@@ -8,7 +8,6 @@ results equal PyTorch's up to that randomness: exactly, for matrices of rank <= 
 """
 from .. import _dtype
 from ..autograd import grad_mode
-from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import check_tensor
 

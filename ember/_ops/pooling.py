@@ -27,13 +27,6 @@ def _tuple(v, n):
     return (int(v),) * n
 
 
-def _stride_or_kernel(stride, kernel_size):
-    """A pooling's stride: None or an empty sequence means the kernel size, as in PyTorch."""
-    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        return kernel_size
-    return stride
-
-
 def _pool_out(n, k, s, p, d, ceil_mode):
     num = n + 2 * p - d * (k - 1) - 1
     out = (-(-num // s) if ceil_mode else num // s) + 1
@@ -272,7 +265,7 @@ def max_pool(nd, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     k = _tuple(kernel_size, nd)
-    s = _tuple(_stride_or_kernel(stride, kernel_size), nd)
+    s = _tuple(stride if stride not in (None, []) else kernel_size, nd)
     p, d = _tuple(padding, nd), _tuple(dilation, nd)
     for i in range(nd):
         if p[i] > k[i] // 2:
@@ -379,7 +372,7 @@ def avg_pool(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     k = _tuple(kernel_size, nd)
-    s = _tuple(_stride_or_kernel(stride, kernel_size), nd)
+    s = _tuple(stride if stride not in (None, []) else kernel_size, nd)
     p = _tuple(padding, nd)
     for i in range(nd):
         if p[i] > k[i] // 2:
@@ -464,7 +457,7 @@ def adaptive_pool(nd, input, output_size, kind, return_indices=False):
 
 def max_unpool(nd, input, indices, kernel_size, stride=None, padding=0, output_size=None):
     k = _tuple(kernel_size, nd)
-    s = _tuple(_stride_or_kernel(stride, kernel_size), nd)
+    s = _tuple(stride if stride is not None else kernel_size, nd)
     p = _tuple(padding, nd)
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input

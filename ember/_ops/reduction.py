@@ -888,7 +888,7 @@ class VectorNorm(Op):
         else:
             with np.errstate(divide="ignore"):
                 r = np.sum(a ** ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
-        real = x.dtype if x.dtype.kind != "c" else x.real.dtype
+        real = x.dtype if x.dtype.kind != "c" else np.abs(x[:0]).dtype
         return as_array(r).astype(real, copy=False)
 
     @staticmethod
