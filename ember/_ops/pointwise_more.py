@@ -186,7 +186,8 @@ def fmod(input, other, *, out=None):
 
 class Clamp(Op):
     """out = min(max(x, lo), hi) (either bound may be absent).
-    dx = grad where lo <= x <= hi, dlo = grad where x < lo, dhi = grad where x > hi."""
+    dx = grad where lo <= x <= hi, dlo = grad where x < lo < hi, dhi = grad where x > hi
+    or hi < lo (PyTorch's rule: with crossed bounds the output is hi)."""
     _name = "ClampBackward1"
     save_inputs = (0, 1, 2)
 
@@ -218,8 +219,13 @@ class Clamp(Op):
         else:
             inside = above & below
         gx = where(inside, grad, zero) if ctx.needs_input_grad[0] else None
-        glo = where(above, zero, grad) if ctx.needs_input_grad[1] else None
-        ghi = where(below, zero, grad) if ctx.needs_input_grad[2] else None
+        glo = ghi = None
+        if ctx.needs_input_grad[1]:   # where lo > hi the output is hi: hi gets the gradient
+            takes_lo = x < lo if hi is None else (x < lo) & (lo < hi)
+            glo = where(takes_lo, grad, zero)
+        if ctx.needs_input_grad[2]:
+            takes_hi = x > hi if lo is None else (x > hi) | (hi < lo)
+            ghi = where(takes_hi, grad, zero)
         return gx, glo, ghi
 
 

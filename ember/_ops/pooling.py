@@ -27,6 +27,13 @@ def _tuple(v, n):
     return (int(v),) * n
 
 
+def _stride_or_kernel(stride, kernel_size):
+    """A pooling's stride: None or an empty sequence means the kernel size, as in PyTorch."""
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        return kernel_size
+    return stride
+
+
 def _pool_out(n, k, s, p, d, ceil_mode):
     num = n + 2 * p - d * (k - 1) - 1
     out = (-(-num // s) if ceil_mode else num // s) + 1
@@ -184,15 +191,18 @@ def _window_argmax(win, shape):
 
 class PoolScatter(Op):
     """Zeros of in_shape with grad added at the flat spatial `indices` (per N, C); with
-    `unique` (no index repeats within an (N, C) plane) a plain indexed assignment."""
+    `unique` (no index repeats within an (N, C) plane) a plain indexed assignment; with
+    `overwrite` an assignment even where indices repeat (max_unpool: a repeated index
+    holds one of its values, as PyTorch's, not their sum)."""
     _name = "MaxPool2DWithIndicesBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, indices, in_shape, unique=False):
+    def forward(ctx, g, indices, in_shape, unique=False, overwrite=False):
         ctx.indices, ctx.unique = indices, unique
+        unique = unique or overwrite
         if type(g) is meta_backend.MetaArray:   # the meta device: only the shape
             return meta_backend.empty(in_shape, g.dtype)
-        if ctx.xp is not np:
+        if ctx.xp is not np and not overwrite:
             out = cupy_kernels.maxpool_backward(g, indices, in_shape)   # CUDA: one kernel
             if out is not None:
                 return out
@@ -239,8 +249,8 @@ class PoolGather(Op):
         return pool_scatter(grad, ctx.indices, ctx.in_shape, ctx.unique)
 
 
-def pool_scatter(g, indices, in_shape, unique=False):
-    return apply(PoolScatter, (g,), (g._data, indices, tuple(in_shape), unique))
+def pool_scatter(g, indices, in_shape, unique=False, overwrite=False):
+    return apply(PoolScatter, (g,), (g._data, indices, tuple(in_shape), unique, overwrite))
 
 
 def pool_gather(x, indices, unique=False):
@@ -265,7 +275,7 @@ def max_pool(nd, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     k = _tuple(kernel_size, nd)
-    s = _tuple(stride if stride not in (None, []) else kernel_size, nd)
+    s = _tuple(_stride_or_kernel(stride, kernel_size), nd)
     p, d = _tuple(padding, nd), _tuple(dilation, nd)
     for i in range(nd):
         if p[i] > k[i] // 2:
@@ -372,7 +382,7 @@ def avg_pool(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     k = _tuple(kernel_size, nd)
-    s = _tuple(stride if stride not in (None, []) else kernel_size, nd)
+    s = _tuple(_stride_or_kernel(stride, kernel_size), nd)
     p = _tuple(padding, nd)
     for i in range(nd):
         if p[i] > k[i] // 2:
@@ -457,15 +467,25 @@ def adaptive_pool(nd, input, output_size, kind, return_indices=False):
 
 def max_unpool(nd, input, indices, kernel_size, stride=None, padding=0, output_size=None):
     k = _tuple(kernel_size, nd)
-    s = _tuple(stride if stride is not None else kernel_size, nd)
+    s = _tuple(_stride_or_kernel(stride, kernel_size), nd)
     p = _tuple(padding, nd)
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     idx = indices.unsqueeze(0) if unbatched else indices
+    default = tuple((x.shape[2 + i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(nd))
     if output_size is None:
-        out = tuple((x.shape[2 + i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(nd))
+        out = default
     else:
-        out = tuple(output_size)[-nd:]
+        out = tuple(output_size)
+        if len(out) == nd + 2:
+            out = out[2:]
+        if len(out) != nd:
+            raise ValueError(f"output_size should be a sequence containing {nd} or {nd + 2} "
+                             f"elements, but it has a length of '{len(out)}'")
+        for i in range(nd):   # strictly within a stride of the default size, as PyTorch
+            if not default[i] - s[i] < out[i] < default[i] + s[i]:
+                raise ValueError(f'invalid output_size "{out}" (dim {i} must be between '
+                                 f'{default[i] - s[i]} and {default[i] + s[i]})')
     if idx.shape != x.shape:
         raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
                            f"({shape_str(x.shape)}) but got indices tensor with shape: "
@@ -473,7 +493,7 @@ def max_unpool(nd, input, indices, kernel_size, stride=None, padding=0, output_s
     if idx._data.size and (idx._data.max() >= math.prod(out) or idx._data.min() < 0):
         raise RuntimeError(f"Found an invalid max index: {int(idx._data.max())} (output volumes "
                            f"are of size {'x'.join(str(o) for o in out)}")
-    y = pool_scatter(x, idx._data, x.shape[:2] + out)
+    y = pool_scatter(x, idx._data, x.shape[:2] + out, overwrite=True)
     if y.grad_fn is not None:
         y.grad_fn._name = f"MaxUnpool{nd}DBackward0"
     return y.squeeze(0) if unbatched else y

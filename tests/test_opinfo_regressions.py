@@ -1,0 +1,126 @@
+"""Defects found by running torch's OpInfo sample inputs through ember and torch
+(a differential sweep); each case is the same program on both, compared."""
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+
+def _norm(x):
+    """A comparable form of a result: arrays as (dtype name, shape, values); errors as
+    (type name); containers elementwise."""
+    if isinstance(x, (ember.Tensor, torch.Tensor)):
+        a = x.detach()
+        return ("T", str(a.dtype).split(".")[1], tuple(a.shape), np.asarray(a.tolist()))
+    if isinstance(x, (tuple, list)):
+        return [_norm(v) for v in x]
+    return x
+
+
+def _run(program, m):
+    try:
+        return _norm(program(m))
+    except Exception as e:  # noqa: BLE001 - the type is compared
+        return ("raised", type(e).__name__)
+
+
+def _same(a, b):
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, tuple) and a and a[0] == "T":
+        return (isinstance(b, tuple) and a[:3] == b[:3]
+                and np.allclose(a[3], b[3], rtol=1e-6, atol=1e-6, equal_nan=True))
+    return a == b
+
+
+def _grad_of(fn, m, *values, dtype="float64"):
+    xs = [m.tensor(v, dtype=getattr(m, dtype), requires_grad=True) for v in values]
+    out = fn(m, *xs)
+    out = out if isinstance(out, m.Tensor) else out[0]
+    (out.abs() if out.is_complex() else out).sum().backward()
+    return [out] + [x.grad for x in xs]
+
+
+CASES = {
+    "avg_pool2d_empty_stride": lambda m: m.nn.functional.avg_pool2d(
+        m.arange(16.).reshape(1, 1, 4, 4), (2, 2), (), (0,), False, True, -2),
+    "max_pool1d_empty_stride": lambda m: m.nn.functional.max_pool1d(
+        m.arange(4.).reshape(1, 1, 4), 2, ()),
+    "lp_pool2d_empty_stride": lambda m: m.nn.functional.lp_pool2d(
+        m.arange(16.).reshape(1, 1, 4, 4), 2, 2, ()),
+    "unfold_empty_batch": lambda m: m.nn.functional.unfold(m.ones(0, 1, 5, 5), 2, 1, 0, 1),
+    "vector_norm_0dim_complex": lambda m: m.linalg.vector_norm(m.tensor(1 + 2j), ord=6),
+    "normalize_complex": lambda m: m.nn.functional.normalize(m.tensor([1 + 2j]), dim=0),
+    "combinations_empty_in_graph": lambda m: m.combinations(
+        m.tensor([1.0], requires_grad=True), r=2).requires_grad,
+    "combinations_r_above_n": lambda m: m.combinations(m.tensor([1.0, 2.0]), r=3),
+    "bessel_j1_0dim": lambda m: m.special.bessel_j1(m.tensor(0.5)),
+    "airy_ai_0dim": lambda m: m.special.airy_ai(m.tensor(0.5)),
+    "chebyshev_t_0dim": lambda m: m.special.chebyshev_polynomial_t(m.tensor(0.5), m.tensor(3.0)),
+    "poisson_0dim": lambda m: m.poisson(m.tensor(2.0)).shape,
+    "binomial_0dim": lambda m: m.binomial(m.tensor(5.0), m.tensor(0.3)).shape,
+    "gamma_sample_0dim": lambda m: m.distributions.Gamma(m.tensor(2.0), m.tensor(1.0))
+    .sample().shape,
+    "student_t_sample_0dim": lambda m: m.distributions.StudentT(m.tensor(2.0)).sample().shape,
+    "hardtanh_int": lambda m: m.nn.functional.hardtanh(m.arange(-3, 4)),
+    "relu6_int": lambda m: m.nn.functional.relu6(m.arange(-3, 9)),
+    "relu6_uint8": lambda m: m.nn.functional.relu6(m.arange(0, 9, dtype=m.uint8)),
+    "hardtanh_uint8_negative_limits": lambda m: m.nn.functional.hardtanh(
+        m.arange(0, 4, dtype=m.uint8)),
+    "hardtanh_bool": lambda m: m.nn.functional.hardtanh(m.tensor([True])),
+    "l1_loss_complex": lambda m: [m.nn.functional.l1_loss(
+        m.tensor([1 + 1j, 2 - 3j, 0.5j]), m.tensor([2 + 0j, 1 + 1j, 0.5j]), reduction=r)
+        for r in ("mean", "sum", "none")],
+    "l1_loss_complex_grad": lambda m: _grad_of(
+        lambda m, x: m.nn.functional.l1_loss(x, m.tensor([2 + 0j, 1 + 1j, 0.5j])), m,
+        [1 + 1j, 2 - 3j, 0.5j], dtype="complex64"),
+    "frexp_grad": lambda m: _grad_of(lambda m, x: m.frexp(x).mantissa, m,
+                                     [1.5, 10.0, -0.3, 0.0, 1e-310]),
+    "frexp_exponent": lambda m: m.frexp(m.tensor([1.5, 10.0, -0.3, 0.0])).exponent,
+    "frexp_half": lambda m: list(m.frexp(m.tensor([3.0, -0.7], dtype=m.float16))),
+    "frexp_out": lambda m: list(m.frexp(m.tensor([3.0, 5.0]), out=(
+        m.empty(2), m.empty(2, dtype=m.int32)))),
+    "clamp_crossed_bounds_grads": lambda m: _grad_of(
+        lambda m, x, lo, hi: m.clamp(x, lo, hi) * m.tensor([1.0, 2, 3, 4, 5, 6]), m,
+        [0.0, 5, -5, 1, 2, float("nan")], [1.0, 1, 1, 3, 2, 0], [2.0, 2, 2, 2, 2, 1]),
+    "clamp_min_tensor_grads": lambda m: _grad_of(
+        lambda m, x, lo: m.clamp(x, min=lo), m, [0.0, 5, 1, float("nan")], [1.0, 1, 1, 0]),
+    "max_unpool1d_repeated_indices": lambda m: m.nn.functional.max_unpool1d(
+        m.tensor([[[1.0, 2, 3], [4, 5, 6]]]), m.tensor([[[0, 2, 2], [1, 1, 0]]]), 2),
+    "max_unpool2d_repeated_indices_grad": lambda m: _grad_of(
+        lambda m, x: m.nn.functional.max_unpool2d(
+            x, m.tensor([[[[0, 0], [3, 3]], [[1, 2], [2, 1]]]]), 2) * m.arange(32.0).reshape(
+                1, 2, 4, 4), m, [[[[0.0, 1], [2, 3]], [[4, 5], [6, 7]]]]),
+}
+
+for _size in [(4,), (5,), (1, 2, 5), (9,), (7,), (1, 5)]:
+    CASES[f"max_unpool1d_output_size_{_size}"] = (
+        lambda size: lambda m: m.nn.functional.max_unpool1d(
+            m.ones(1, 2, 3), m.zeros(1, 2, 3, dtype=m.int64), 2, output_size=size))(_size)
+
+
+def _lstsq_case(driver, m_, n, k, complex_):
+    def program(m):
+        rng = np.random.default_rng(m_ * 10 + n)
+        a = rng.standard_normal((m_, n)) + (1j * rng.standard_normal((m_, n)) if complex_ else 0)
+        b = rng.standard_normal((m_, k)) + (1j * rng.standard_normal((m_, k)) if complex_ else 0)
+        dt = m.complex128 if complex_ else m.float64
+        r = m.linalg.lstsq(m.tensor(a, dtype=dt), m.tensor(b, dtype=dt), driver=driver)
+        return [r.solution, r.residuals, r.singular_values]
+    return program
+
+
+for _drv in ("gels", "gelsy", "gelsd", "gelss"):
+    for _shape in ((4, 3, 3, False), (4, 3, 2, True), (3, 3, 2, False), (3, 4, 2, False)):
+        CASES[f"lstsq_{_drv}_{'x'.join(map(str, _shape[:3]))}{'_c' if _shape[3] else ''}"] = \
+            _lstsq_case(_drv, *_shape)
+
+
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_same_as_torch(name):
+    got, want = _run(CASES[name], ember), _run(CASES[name], torch)
+    assert _same(got, want), (got, want)
