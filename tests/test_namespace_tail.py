@@ -695,12 +695,31 @@ def test_lobpcg():
     check(lambda L, A: L.lobpcg(A, k=2), a[:5, :5])     # fewer than 3k rows
 
 
-def test_lobpcg_eigenvalue_gradient():
+def test_lobpcg_gradient():
+    """The eigenvalues' and the eigenvectors' gradients, as PyTorch's (both up to the
+    eigenvectors' signs, which the sum of U * U leaves out)."""
     a = rng.standard_normal((12, 12))
-    check(lambda L, A: L.lobpcg(A, k=2)[0], Grad(a @ a.T), rtol=1e-6, atol=1e-7)
+    a = a @ a.T
+    g = rng.standard_normal((12, 2))
+    check(lambda L, A: L.lobpcg(A, k=2)[0], Grad(a), rtol=1e-6, atol=1e-7)
+    check(lambda L, A, g: (L.lobpcg(A, k=2)[1] ** 2 * g).sum(), Grad(a), g, rtol=1e-4, atol=1e-5)
+    check(lambda L, A: L.lobpcg(A, k=3, largest=False)[0].sum() +
+          L.lobpcg(A, k=3, largest=False)[1].abs().sum(), Grad(a), rtol=1e-4, atol=1e-5)
+    for L in (torch, ember):     # the generalized problem has no backward
+        A = L.tensor(a, requires_grad=True)
+        E, X = L.lobpcg(A, k=2, B=L.eye(12, dtype=L.float64) * 2)
+        with pytest.raises(ValueError, match="B != I"):
+            E.sum().backward()
+
+
+def test_lobpcg_gradcheck():
+    a = rng.standard_normal((9, 9))
     A = ember.tensor(a @ a.T, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="eigenvectors"):
-        ember.lobpcg(A, k=2)[1].sum().backward()
+
+    def top_pair(A):
+        E, X = ember.lobpcg((A + A.mT) / 2, k=1, tol=1e-12)
+        return E, X * X[0].sign()      # a sign-fixed eigenvector
+    assert ember.autograd.gradcheck(top_pair, (A,), atol=1e-5, rtol=1e-4)
 
 
 def test_norm_except_dim():

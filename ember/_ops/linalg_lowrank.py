@@ -102,6 +102,11 @@ def _b_orthonormalize(X, B):
     return X.matmul(V / w.sqrt())
 
 
+def _unit_columns(Y):
+    norms = Y.norm(dim=0)
+    return Y / norms.masked_fill(norms == 0, 1.0)
+
+
 def lobpcg(A, k=None, B=None, X=None, n=None, iK=None, niter=None, tol=None, largest=None,
            method=None, tracker=None, ortho_iparams=None, ortho_fparams=None,
            ortho_bparams=None):
@@ -112,9 +117,8 @@ def lobpcg(A, k=None, B=None, X=None, n=None, iK=None, niter=None, tol=None, lar
     residual norm is below tol * ||A|| (tol defaults to sqrt(eps) of the dtype) or niter
     steps (default 1000) have run.
 
-    The converged pairs are then differentiated as an eigen-decomposition of A:
-    dE_i = x_i^T dA x_i (B fixed and not differentiated, as PyTorch's dense backward
-    requires B to be None)."""
+    The converged pairs are differentiated as a partial eigen-decomposition of A (see
+    Lobpcg); with B given there is no backward, as in PyTorch."""
     from .. import linalg
     from .creation import randn
     check_tensor(A, "lobpcg", "A")
@@ -158,7 +162,9 @@ def lobpcg(A, k=None, B=None, X=None, n=None, iK=None, niter=None, tol=None, lar
             if bool((R.norm(dim=0)[:k] < tol * norm_A).all()) or step >= niter:
                 break
             W = R if iK is None else iK.detach().to(dt).matmul(R)
-            blocks = [Xc, W] + ([P] if P is not None else [])
+            # unit columns: near convergence W and P are tiny, and the Gram matrix's
+            # relative cut-off in _b_orthonormalize must not take them for dependent
+            blocks = [Xc] + [_unit_columns(Y) for Y in ((W, P) if P is not None else (W,))]
             from .joining import cat
             S = _b_orthonormalize(cat(blocks, 1), Bd)
             T = S.mT.matmul(Ad.matmul(S))
@@ -174,21 +180,45 @@ def lobpcg(A, k=None, B=None, X=None, n=None, iK=None, niter=None, tol=None, lar
         order = E.argsort(descending=largest)[:k]
         E, Xc = E[order], Xc[:, order]
     if A.requires_grad and grad_mode.is_grad_enabled():
-        # E_i = x_i^T A x_i at the converged x_i: its gradient in A is x_i x_i^T
-        E = (Xc * A.to(dt).matmul(Xc)).sum(0)
-        Xc = apply(_LobpcgVectors, (A,), (Xc._data,))
+        return apply(Lobpcg, (A,), (A._data, E._data.astype(A._data.dtype),
+                                    Xc._data.astype(A._data.dtype)), B is not None)
     return E, Xc
 
 
-class _LobpcgVectors(Op):
-    """lobpcg's eigenvectors in A's graph: their derivative is not built."""
+class Lobpcg(Op):
+    """The converged eigenpairs (E, U) of symmetric A, differentiated as a partial
+    eigen-decomposition A U = U diag(E):
+
+        dE_i = u_i^T dA u_i,    du_i = -(A - E_i I)^+ dA u_i
+
+    with the pseudo-inverse taken on the complement of u_i (from a full eigh of A in
+    backward). So grad_A = sym(U diag(gE) U^T - sum_i (A - E_i I)^+ gU_i u_i^T), the
+    symmetric part, as PyTorch's. The generalized problem (B given) has no backward, as
+    in PyTorch."""
     _name = "LOBPCGAutogradFunctionBackward"   # PyTorch's node (a Python autograd.Function)
+    save_inputs = (0,)
+    save_output = (0, 1)
 
     @staticmethod
-    def forward(ctx, vectors):
-        return vectors
+    def forward(ctx, a, e, u, generalized):
+        ctx.generalized = generalized
+        return e, u
 
     @staticmethod
-    def backward(ctx, grad):
-        raise NotImplementedError("lobpcg: the gradient through the eigenvectors is not "
-                                  "implemented in ember (the eigenvalues' is)")
+    def backward(ctx, gE, gU):
+        from .. import linalg
+        if ctx.generalized:
+            raise ValueError("lobpcg.backward does not support backward with B != I yet.")
+        A, E, U = ctx.saved_tensors
+        grad = None
+        if gE is not None:
+            grad = (U * gE).matmul(U.mT)
+        if gU is not None:
+            w, V = linalg.eigh(A)
+            gap = w.unsqueeze(1) - E.unsqueeze(0)               # (n, k): w_j - E_i
+            own = (gap.abs() == gap.abs().amin(0, keepdim=True))  # u_i's own eigenvalue
+            inv = (1 / gap.masked_fill(own, 1.0)).masked_fill(own, 0.0)
+            M = V.matmul(inv * V.mT.matmul(gU))                 # (A - E_i)^+ gU_i, column i
+            term = -M.matmul(U.mT)
+            grad = term if grad is None else grad + term
+        return (grad + grad.mT) / 2
