@@ -93,6 +93,11 @@ CASES = {
         lambda m, x: m.nn.functional.max_unpool2d(
             x, m.tensor([[[[0, 0], [3, 3]], [[1, 2], [2, 1]]]]), 2) * m.arange(32.0).reshape(
                 1, 2, 4, 4), m, [[[[0.0, 1], [2, 3]], [[4, 5], [6, 7]]]]),
+    "logsumexp_complex_wraps_imag": lambda m: [
+        m.logsumexp(m.tensor([[-4.827 - 7.5824j, 1 + 10j], [2 - 3j, 0.5 + 0.5j]]), d)
+        for d in (0, 1)],
+    "matrix_power_0_in_graph": lambda m: _grad_of(
+        lambda m, a: m.linalg.matrix_power(a, 0), m, [[2.0, 1.0], [0.0, 3.0]]),
 }
 
 for _size in [(4,), (5,), (1, 2, 5), (9,), (7,), (1, 5)]:

@@ -950,8 +950,8 @@ def lstsq(A, B, rcond=None, *, driver=None):
     """(solution, residuals, rank, singular_values) of min ||A X - B||.
 
     As PyTorch's CPU default driver 'gelsy': residuals and singular_values are empty;
-    with driver 'gelsd' / 'gelss' they are computed (residuals only for m > n and full
-    rank)."""
+    'gelsd' / 'gelss' compute singular values, and 'gels', 'gelsd', 'gelss' the residuals
+    (for m > n and full rank, which 'gels' assumes)."""
     _check_matrix(A, "linalg.lstsq", square=False)
     if A.dtype is not B.dtype:
         raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same dtype, "
@@ -978,12 +978,15 @@ def lstsq(A, B, rcond=None, *, driver=None):
     real = np.empty(0, dtype=a._data.dtype).real.dtype
     # residuals are a function of the solution (PyTorch records them in the graph too);
     # when not computed they are an empty slice of it
-    residuals = x.reshape(-1)[:0]
+    residuals = x.reshape(-1)[:0].abs()
+    m, n = A.shape[-2], A.shape[-1]
+    # 'gels' assumes full rank (LAPACK's QR; it fails only on an exactly zero pivot, which
+    # ember's solver does not reproduce), 'gelsd' / 'gelss' check it
+    full_rank = driver == "gels" or bool((rank == min(m, n)).all())
+    if driver in ("gels", "gelsd", "gelss") and m > n and full_rank:
+        residuals = ((a.matmul(x) - b).abs() ** 2).sum(-2)
     if driver in ("gelsd", "gelss"):
         sv = Tensor._make(s.astype(real))
-        m, n = A.shape[-2], A.shape[-1]
-        if m > n and bool((rank == n).all()):
-            residuals = ((a.matmul(x) - b).abs() ** 2).sum(-2)
     else:
         sv = Tensor._make(like(np.empty(0, dtype=real), a._data))
     if driver == "gels":
@@ -1003,7 +1006,9 @@ def matrix_power(A, n):
                         f"{type(n).__name__}")
     if n == 0:
         eye = np.broadcast_to(np.eye(A.shape[-1], dtype=A._data.dtype), A.shape).copy()
-        return Tensor._make(like(eye, A._data))
+        eye = Tensor._make(like(eye, A._data))
+        # in the graph of A (with a zero gradient), as PyTorch's result is
+        return A * 0 + eye if A.requires_grad else eye
     if n < 0:
         A = inv(A)
         n = -n

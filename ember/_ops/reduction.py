@@ -828,7 +828,9 @@ class Logsumexp(Op):
     def forward(ctx, x, dims, keepdim):
         ctx.dims, ctx.keepdim = dims, keepdim
         xc = _compute(x)
-        m = _max_initial(xc, dims, True, -np.inf)
+        # the shift is real (the largest real part) for complex x, so the log's principal
+        # branch wraps the imaginary part into (-pi, pi] as PyTorch's
+        m = _max_initial(xc.real if xc.dtype.kind == "c" else xc, dims, True, -np.inf)
         m = np.where(np.isfinite(m), m, 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             s = np.log(np.sum(np.exp(xc - m), axis=dims, keepdims=True)) + m
@@ -888,7 +890,7 @@ class VectorNorm(Op):
         else:
             with np.errstate(divide="ignore"):
                 r = np.sum(a ** ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
-        real = x.dtype if x.dtype.kind != "c" else np.abs(x[:0]).dtype
+        real = x.dtype if x.dtype.kind != "c" else x.real.dtype
         return as_array(r).astype(real, copy=False)
 
     @staticmethod
