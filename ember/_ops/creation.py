@@ -713,7 +713,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
 
 def poisson(input, generator=None):
     """Poisson samples with rates `input`."""
-    arr = gen_of(generator).poisson(input._cpu_array()).astype(input.dtype.np)
+    arr = np.asarray(gen_of(generator).poisson(input._cpu_array())).astype(input.dtype.np)
     return Tensor._make(_to_device(arr, input.device))
 
 
@@ -928,7 +928,7 @@ def binomial(count, prob, generator=None):
                            f"{dtype_name(count.dtype)}")
     n = count._cpu_array().astype(np.int64)
     p = np.clip(np.nan_to_num(prob._cpu_array().astype(np.float64)), 0, 1)
-    draws = gen_of(generator).binomial(n, p).astype(count.dtype.np)
+    draws = np.asarray(gen_of(generator).binomial(n, p)).astype(count.dtype.np)
     draws = _to_device(draws, count.device)
     return apply(Binomial, (count, prob), (count._data, prob._data, draws))
 

@@ -50,7 +50,7 @@ class Im2Col(Op):
         padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
         idx = _index_map(ctx.xp, x.shape[2:], kernel, dilation, padding, stride)
         N, C = x.shape[:2]
-        cols = padded.reshape(N, C, -1)[:, :, idx]  # (N, C, K, L)
+        cols = padded.reshape(N, C, padded.shape[2] * padded.shape[3])[:, :, idx]  # (N, C, K, L)
         return cols.reshape(N, C * idx.shape[0], idx.shape[1])
 
     @staticmethod

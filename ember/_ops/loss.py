@@ -168,6 +168,15 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     """|input - target|, reduced; `weight` as for mse_loss."""
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
+    if isinstance(input, Tensor) and isinstance(target, Tensor) and (
+            input.dtype.is_complex or target.dtype.is_complex):
+        # complex: the loss is the real |input - target| (as PyTorch's), differentiated by abs
+        reduction_enum(reduction)
+        _check_same_shape(input, target, _L1.name)
+        loss = (input - target).abs()
+        if weight is not None:
+            return _weighted_loss_of(loss, reduction, weight)
+        return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.mean()
     return _weighted_loss(_L1, input, target, reduction, weight)
 
 
@@ -175,7 +184,10 @@ def _weighted_loss(fn, input, target, reduction, weight):
     if weight is None:
         return pointwise_loss(fn, input, target, reduction)
     reduction_enum(reduction)
-    loss = pointwise_loss(fn, input, target, "none")
+    return _weighted_loss_of(pointwise_loss(fn, input, target, "none"), reduction, weight)
+
+
+def _weighted_loss_of(loss, reduction, weight):
     if weight.shape != loss.shape:
         raise ValueError("Weights and input must have the same size.")
     loss = loss * weight

@@ -186,8 +186,7 @@ def combinations(input, r=2, with_replacement=False):
     pick = itertools.combinations_with_replacement if with_replacement else \
         itertools.combinations
     idx = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
-    if idx.shape[0] == 0:
-        return E.empty(0, r, dtype=input.dtype) if r > 1 else E.empty(0, dtype=input.dtype)
+    # no combinations: still gathered from input, so the empty result stays in the graph
     cols = [input[Tensor._make(idx[:, k].copy())] for k in range(r)]
     return E.stack(cols, dim=1)
 
@@ -445,17 +444,36 @@ def ldexp(input, other, *, out=None):
     return _with_out(E.mul(input, E.pow(2.0, other)), out)
 
 
-@writes_out("frexp")
+class Frexp(Op):
+    """(m, e) with input = m * 2**e, |m| in [0.5, 1) and e an int32 exponent.
+
+    The exponent is piecewise constant, so dx = grad_m * 2**-e (the exponent has no
+    gradient)."""
+    _name = "FrexpBackward0"
+    nondiff_outputs = (1,)
+
+    @staticmethod
+    def forward(ctx, arr):
+        xp = ctx.xp
+        compute = arr.astype(np.float32) if arr.dtype == _dtype.bfloat16.np else arr
+        m, e = np.frexp(compute)
+        one = xp.ones((), np.float32 if arr.dtype == _dtype.bfloat16.np else arr.dtype)
+        with np.errstate(over="ignore"):   # 2**-e of a denormal may overflow: inf, as PyTorch
+            ctx.scale = xp.ldexp(one, -e)
+        return xp.asarray(m).astype(arr.dtype), xp.asarray(e).astype(np.int32)
+
+    @staticmethod
+    def backward(ctx, grad_m, grad_e):
+        return grad_m * Tensor._make(ctx.scale).to(grad_m.dtype)
+
+
 def frexp(input, *, out=None):
     """Mantissa in [0.5, 1) (sign of input) and int32 exponent: input = m * 2 ** e."""
     _require_tensor(input, "frexp")
     if not input.is_floating_point():
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
-    arr = input._data
-    compute = arr.astype(np.float32) if arr.dtype == _dtype.bfloat16.np else arr
-    m, e = np.frexp(compute)
-    return _frexp_type(Tensor._make(as_array(m).astype(arr.dtype)),
-                       Tensor._make(as_array(e).astype(np.int32)))
+    m, e = apply(Frexp, (input,), (input._data,))
+    return _with_out(_frexp_type(m, e), out, "frexp")
 
 
 def nextafter(input, other, *, out=None):

@@ -377,7 +377,7 @@ def _special_unary(name, kernel, doc):
         host = data if xp is np else xp.asnumpy(data)
         with np.errstate(all="ignore"):
             value = kernel(np.asarray(host, dtype=np.float64))
-        value = np.ascontiguousarray(value, dtype=fdt.np)
+        value = np.array(value, dtype=fdt.np, order="C")   # (ascontiguousarray makes 0-dim 1-dim)
         if xp is not np:
             value = xp.asarray(value)
         return with_out(Tensor._make(value), out, f"special_{name}")

@@ -148,7 +148,7 @@ def _polynomial(name, kernel, doc):
         with np.errstate(all="ignore"):
             value = kernel(x, degree, xp)
             value = xp.where(degree < 0, 0.0, value).astype(dt.np, copy=False)
-        return with_out(Tensor._make(xp.ascontiguousarray(value)), out, f"special_{name}")
+        return with_out(Tensor._make(xp.array(value, order="C")), out, f"special_{name}")
     public.__name__ = name
     public.__doc__ = doc + "\n\nn is truncated to an integer; n < 0 gives 0. No gradient."
     return public

@@ -132,7 +132,7 @@ def dirichlet_grad(x, alpha, total):
 
 
 def _as_tensor_like(arr, like):
-    return ember.tensor(np.ascontiguousarray(arr), dtype=like.dtype, device=like.device)
+    return ember.tensor(np.asarray(arr), dtype=like.dtype, device=like.device)
 
 
 class _StandardGammaGrad(ember.autograd.Function):

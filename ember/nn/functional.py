@@ -4,6 +4,7 @@ import warnings
 
 from .._backend import array_namespace, like
 from .._tensor import Tensor
+from .. import _dtype
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ..autograd import grad_mode
 from .._ops.activation import softmax, log_softmax, gelu
@@ -73,6 +74,12 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         raise ValueError("min_val cannot be greater than max_val")
     # min_val if x <= min_val, max_val if x >= max_val, else x; the gradient passes only
     # strictly inside (as PyTorch's), and backward reads no input, so inplace is safe
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        if input.dtype is _dtype.bool:
+            raise RuntimeError("Bool inputs not supported for hardtanh")
+        if not input.dtype.is_signed and (min_val < 0 or max_val < 0):
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+        min_val, max_val = int(min_val), int(max_val)   # an integer input stays integer
     inner = where(input >= max_val, max_val, input)
     return _inplace_result(input, where(input <= min_val, min_val, inner), inplace)
 
@@ -396,7 +403,6 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
 
 def one_hot(tensor, num_classes=-1):
     import numpy as np
-    from .. import _dtype
     if tensor.dtype is not _dtype.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     arr = tensor._data
