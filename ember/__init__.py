@@ -146,12 +146,12 @@ from ._sym import *  # noqa: E402,F401,F403  sym_int, sym_max ... on Python numb
 from ._control_flow import *  # noqa: E402,F401,F403  cond, while_loop (eager)
 from ._runtime_queries import *  # noqa: E402,F401,F403  get_device_module, is_distributed ...
 from . import compiler, overrides  # noqa: E402,F401
-
 from . import storage  # noqa: E402  (storages; adds Tensor.untyped_storage, set_ ...)
 from .storage import (UntypedStorage, TypedStorage, is_storage, from_file,  # noqa: E402,F401
                       FloatStorage, DoubleStorage, HalfStorage, BFloat16Storage, LongStorage,
                       IntStorage, ShortStorage, CharStorage, ByteStorage, BoolStorage,
                       ComplexFloatStorage, ComplexDoubleStorage)
+
 
 def __getattr__(name):
     # these subpackages are imported on first use, keeping `import ember` fast
