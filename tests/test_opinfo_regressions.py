@@ -98,6 +98,9 @@ CASES = {
         for d in (0, 1)],
     "matrix_power_0_in_graph": lambda m: _grad_of(
         lambda m, a: m.linalg.matrix_power(a, 0), m, [[2.0, 1.0], [0.0, 3.0]]),
+    "hash_tensor_0dim_dims": lambda m: [
+        m.hash_tensor(m.tensor(0.5, dtype=m.float64), **kw).item()
+        for kw in (dict(dim=0, keepdim=True), dict(dim=-1), dict(dim=(0,)), dict())],
 }
 
 for _size in [(4,), (5,), (1, 2, 5), (9,), (7,), (1, 5)]:

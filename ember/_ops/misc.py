@@ -994,6 +994,8 @@ def hash_tensor(input, dim=(), *, keepdim=False, mode=0):
     a = input._data
     dims = [dim] if isinstance(dim, int) else list(dim)
     axes = tuple(wrap_dim(d, a.ndim) for d in dims) if dims else tuple(builtins.range(a.ndim))
+    if a.ndim == 0:
+        axes = ()   # dim 0 / -1 of a 0-dim tensor: the element itself (wrap_dim checked it)
     if not dims and a.size == 0:
         raise RuntimeError("hash_tensor: Expected reduction dim to be specified for "
                            "input.numel() == 0. Specify the reduction dim with the 'dim' "
