@@ -26,8 +26,7 @@ import weakref
 
 import numpy as np
 
-from . import _dtype
-from ._tensor import Tensor, Size
+from ._tensor import Tensor
 
 
 def _backend_name(layout_name, cuda):
@@ -174,19 +173,7 @@ class SparseTensor(Tensor):
         self.grad_fn = None
 
     # ------------------------------------------------------------------ metadata
-    @property
-    def shape(self):
-        return Size(self._data.shape)
-
-    def size(self, dim=None):
-        if dim is None:
-            return Size(self._data.shape)
-        return self._data.shape[self._wrap_dim(dim)]
-
-    @property
-    def dtype(self):
-        return _dtype._FROM_NP[self._data.dtype]
-
+    # (shape, size and dtype are Tensor's own: they read only _data's shape and dtype)
     @property
     def device(self):
         return self._component_values().device
@@ -316,7 +303,7 @@ _KEEP = frozenset((
     "retains_grad", "output_nr", "_version", "register_hook", "register_post_accumulate_grad_hook",
     "backward", "detach_", "is_floating_point", "is_complex", "is_quantized", "is_meta",
     "dim_order", "get_device", "is_shared", "is_inference", "names", "name",
-    "__torch_function__", "type",
+    "__torch_function__", "type", "shape", "size", "dtype",
 ))
 
 
