@@ -186,15 +186,6 @@ class SparseTensor(Tensor):
     def is_cpu(self):
         return not self._data._cuda
 
-    @property
-    def ndim(self):
-        return self._data.ndim
-
-    def dim(self):
-        return self._data.ndim
-
-    ndimension = dim
-
     def numel(self):
         n = 1
         for s in self._data.shape:
@@ -303,7 +294,7 @@ _KEEP = frozenset((
     "retains_grad", "output_nr", "_version", "register_hook", "register_post_accumulate_grad_hook",
     "backward", "detach_", "is_floating_point", "is_complex", "is_quantized", "is_meta",
     "dim_order", "get_device", "is_shared", "is_inference", "names", "name",
-    "__torch_function__", "type", "shape", "size", "dtype",
+    "__torch_function__", "type", "shape", "size", "dtype", "ndim", "dim", "ndimension",
 ))
 
 

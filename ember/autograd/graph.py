@@ -22,6 +22,14 @@ from .saved_hooks import SAVED_HOOKS as _SAVED_HOOKS
 
 _seq = itertools.count()
 
+# the error for reading a node's saved tensors after backward freed them
+FREED_GRAPH = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward.")
+
 
 class RemovableHandle:
     """Returned by register_hook; `remove()` unregisters the hook."""
@@ -69,12 +77,7 @@ class Node:
         saved = self.__dict__.get("_saved")
         if saved is None:
             if self.__dict__.get("_freed"):
-                raise RuntimeError(
-                    "Trying to backward through the graph a second time (or directly access saved "
-                    "tensors after they have already been freed). Saved intermediate values of the "
-                    "graph are freed when you call .backward() or autograd.grad(). Specify "
-                    "retain_graph=True if you need to backward through the graph a second time or "
-                    "if you need to access saved tensors after calling backward.")
+                raise RuntimeError(FREED_GRAPH)
             return ()
         return tuple(unpack_saved(s, self) if s is not None else None for s in saved)
 

@@ -11,7 +11,7 @@ ops on the values, so their gradients (and double backward) come for free.
 import numpy as np
 
 from ..autograd import grad_mode
-from ..autograd.graph import Node, accumulator_of, _seq
+from ..autograd.graph import Node, accumulator_of, _seq, FREED_GRAPH
 from .._tensor import Tensor
 
 _NO_EDGE = (None, 0)
@@ -30,12 +30,7 @@ class SparseOp(Node):
     def saved(self):
         s = self.__dict__.get("_saved")
         if s is None:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed). Saved intermediate values of the "
-                "graph are freed when you call .backward() or autograd.grad(). Specify "
-                "retain_graph=True if you need to backward through the graph a second time or "
-                "if you need to access saved tensors after calling backward.")
+            raise RuntimeError(FREED_GRAPH)
         return s
 
 

@@ -45,7 +45,8 @@ from .. import _random
 from .. import _autocast
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..autograd.graph import Node, accumulator_of, capturing_backward, run_backward, _seq
+from ..autograd.graph import (Node, accumulator_of, capturing_backward, run_backward, _seq,
+                              FREED_GRAPH)
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
            "check_backward_validity", "detach_variable", "noop_context_fn",
@@ -257,12 +258,7 @@ class CheckpointBackward(Node):
     @staticmethod
     def backward(ctx, *grads):
         if ctx.__dict__.get("_args") is None:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed). Saved intermediate values of the "
-                "graph are freed when you call .backward() or autograd.grad(). Specify "
-                "retain_graph=True if you need to backward through the graph a second time or "
-                "if you need to access saved tensors after calling backward.")
+            raise RuntimeError(FREED_GRAPH)
         args = [_stand_in(a) for a in ctx._args]
         kwargs = {k: _stand_in(v) for k, v in ctx._kwargs.items()}
         create_graph = grad_mode.is_grad_enabled()   # the engine enables grad for create_graph
