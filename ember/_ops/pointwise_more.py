@@ -622,8 +622,8 @@ class NanToNum(Op):
     def forward(ctx, x, nan, posinf, neginf):
         if x.dtype.kind == "c":
             out = x.copy()
-            out.real = NanToNum.forward(ctx, x.real, nan, posinf, neginf)
-            out.imag = NanToNum.forward(ctx, x.imag, nan, posinf, neginf)
+            out.real[...] = NanToNum.forward(ctx, x.real, nan, posinf, neginf)
+            out.imag[...] = NanToNum.forward(ctx, x.imag, nan, posinf, neginf)
             return out
         info = _dtype.finfo(_dtype._FROM_NP[x.dtype])
         hi = info.max if posinf is None else posinf
