@@ -103,6 +103,30 @@ CASES = {
         for kw in (dict(dim=0, keepdim=True), dict(dim=-1), dict(dim=(0,)), dict())],
 }
 
+_INT_POOLS = {
+    "avg_pool2d": lambda m, x: m.nn.functional.avg_pool2d(x, 2),
+    "avg_pool2d_padded": lambda m, x: m.nn.functional.avg_pool2d(x, 3, 1, 1),
+    "avg_pool2d_negative": lambda m, x: m.nn.functional.avg_pool2d(-x, 2),
+    "avg_pool2d_divisor": lambda m, x: m.nn.functional.avg_pool2d(x, 2, divisor_override=3),
+    "avg_pool2d_negative_divisor": lambda m, x: m.nn.functional.avg_pool2d(
+        x, 2, divisor_override=-3),
+    "avg_pool2d_no_pad_count": lambda m, x: m.nn.functional.avg_pool2d(
+        x - 7, 3, 1, 1, count_include_pad=False),
+    "avg_pool1d_ceil": lambda m, x: m.nn.functional.avg_pool1d(x.reshape(1, 1, 16)[..., :5], 2,
+                                                               ceil_mode=True),
+    "avg_pool3d": lambda m, x: m.nn.functional.avg_pool3d(x.reshape(1, 1, 4, 2, 2), 2),
+    "lp_pool2d": lambda m, x: m.nn.functional.lp_pool2d(x, 2, 2),
+    "adaptive_avg_pool2d": lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, 2),
+    "adaptive_avg_pool1d": lambda m, x: m.nn.functional.adaptive_avg_pool1d(
+        x.reshape(1, 1, 16), 2),
+    "adaptive_avg_pool3d": lambda m, x: m.nn.functional.adaptive_avg_pool3d(
+        x.reshape(1, 1, 4, 2, 2), 1),
+    "avg_pool2d_uint8": lambda m, x: m.nn.functional.avg_pool2d(x.to(m.uint8), 2),
+    "avg_pool2d_bool": lambda m, x: m.nn.functional.avg_pool2d(x > 3, 2),
+}
+for _name, _fn in _INT_POOLS.items():
+    CASES["int64_" + _name] = (lambda fn: lambda m: fn(m, m.arange(16).reshape(1, 1, 4, 4)))(_fn)
+
 for _size in [(4,), (5,), (1, 2, 5), (9,), (7,), (1, 5)]:
     CASES[f"max_unpool1d_output_size_{_size}"] = (
         lambda size: lambda m: m.nn.functional.max_unpool1d(

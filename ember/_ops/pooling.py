@@ -16,7 +16,7 @@ from .._backend import array_namespace, cupy_kernels, like, meta_backend, stride
 from .._tensor import Tensor
 from ._base import Op, apply
 from .conv import _over_batch
-from ._util import shape_str
+from ._util import shape_str, dtype_name
 
 __all__ = []
 
@@ -318,8 +318,15 @@ class AvgPool(Op):
         d = (1,) * len(k)
         xp = _padded(x, p, out, k, s, d, 0)
         win = _windows(xp, k, s, d, out)
-        total = win.sum(axis=tuple(range(-len(k), 0)), dtype=np.float64 if x.dtype ==
-                        np.float64 else np.float32)
+        axes = tuple(range(-len(k), 0))
+        if x.dtype.kind == "i":
+            # int64 (PyTorch's only integer kernel): an exact sum, then C's integer
+            # division, which truncates toward zero
+            total = win.sum(axis=axes, dtype=np.int64)
+            div = ctx.xp.asarray(divisor).astype(np.int64)
+            quotient = ctx.xp.abs(total) // ctx.xp.abs(div)
+            return ctx.xp.where((total < 0) != (div < 0), -quotient, quotient)
+        total = win.sum(axis=axes, dtype=np.float64 if x.dtype == np.float64 else np.float32)
         total /= divisor   # in place: a new array, so no copy (one launch less on CuPy)
         return total.astype(x.dtype, copy=False)
 
@@ -377,8 +384,9 @@ def avg_pool(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
              count_include_pad=True, divisor_override=None):
     fname = f"avg_pool{nd}d"
     _check_pool_input(nd, input, fname)
-    if not input.dtype.is_floating_point:
-        raise RuntimeError(f'"{fname}" not implemented for \'{input.dtype.name}\'')
+    if not input.dtype.is_floating_point and input.dtype.name != "int64":
+        raise NotImplementedError(f'"{fname}" not implemented for '
+                                  f"'{dtype_name(input.dtype)}'")
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     k = _tuple(kernel_size, nd)
@@ -413,6 +421,14 @@ def adaptive_pool(nd, input, output_size, kind, return_indices=False):
     """Adaptive average/max pooling: output cell i covers [floor(i n/o), ceil((i+1) n/o))."""
     fname = f"adaptive_{kind}_pool{nd}d"
     _check_pool_input(nd, input, fname)
+    if kind == "avg" and not (input.dtype.is_floating_point or input.dtype.is_complex):
+        if nd == 3:
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
+                               f"a floating point or complex dtype. Got: "
+                               f"{dtype_name(input.dtype)}")
+        # PyTorch's 1-d adaptive pooling runs its 2-d kernel, and names it
+        raise NotImplementedError(f"\"adaptive_avg_pool2d\" not implemented for "
+                                  f"'{dtype_name(input.dtype)}'")
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     sp = x.shape[2:]

@@ -496,7 +496,7 @@ def _pool_fns(nd):
         return _P.max_unpool(nd, input, indices, kernel_size, stride, padding, output_size)
 
     def lp_pool(input, norm_type, kernel_size, stride=None, ceil_mode=False):
-        return _P.lp_pool(nd, input, float(norm_type), kernel_size, stride, ceil_mode)
+        return _P.lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode)
     return (max_pool, max_pool_with_indices, avg_pool, adaptive_avg, adaptive_max, max_unpool,
             lp_pool)
 
