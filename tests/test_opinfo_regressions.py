@@ -103,6 +103,21 @@ CASES = {
         for kw in (dict(dim=0, keepdim=True), dict(dim=-1), dict(dim=(0,)), dict())],
 }
 
+_M = lambda m: m.arange(6).reshape(2, 3)  # noqa: E731
+CASES.update({
+    "int_addmv_float_scalars": lambda m: [
+        m.addmv(m.arange(2), _M(m), m.arange(3), beta=b, alpha=a)
+        for b, a in ((0.2, 0.6), (1.5, 2.7))],
+    "int_addmm_float_scalars": lambda m: m.addmm(
+        m.ones(2, 2, dtype=m.int64), _M(m), _M(m).T, beta=2.5, alpha=-1.5),
+    "int_addbmm_float_alpha": lambda m: m.addbmm(
+        m.ones(2, 2, dtype=m.int64), _M(m)[None], _M(m).T[None], alpha=0.5),
+    "int_baddbmm_float_beta": lambda m: m.baddbmm(
+        m.ones(1, 2, 2, dtype=m.int64), _M(m)[None], _M(m).T[None], beta=1.9),
+    "int_addr_float_alpha": lambda m: m.addr(m.arange(2), m.arange(2), m.arange(2), alpha=1.5),
+    "int_addr_int_alpha": lambda m: m.addr(m.arange(2), m.arange(2), m.arange(2), alpha=2),
+})
+
 _INT_POOLS = {
     "avg_pool2d": lambda m, x: m.nn.functional.avg_pool2d(x, 2),
     "avg_pool2d_padded": lambda m, x: m.nn.functional.avg_pool2d(x, 3, 1, 1),

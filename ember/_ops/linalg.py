@@ -564,6 +564,16 @@ def _apply_addop(cls, input, a, b, shape, beta, alpha):
     _check_expandable(input, shape)
     _check_add_dtype(input, a)
     check_same_device(input, a, b)
+    if not (a.dtype.is_floating_point or a.dtype.is_complex):
+        # integer products: PyTorch refuses float scalars for addr and truncates them
+        # toward zero for the matrix ones
+        if cls is Addr:
+            for name, v in (("beta", beta), ("alpha", alpha)):
+                if isinstance(v, float):
+                    raise RuntimeError(f"For integral input tensors, argument {name} must not "
+                                       f"be a floating point number.")
+        else:
+            beta, alpha = int(beta), int(alpha)
     return apply(cls, (input, a, b), (input._data, a._data, b._data), beta, alpha)
 
 
