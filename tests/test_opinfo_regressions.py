@@ -118,6 +118,12 @@ CASES.update({
     "int_addr_int_alpha": lambda m: m.addr(m.arange(2), m.arange(2), m.arange(2), alpha=2),
 })
 
+CASES.update({
+    "mvlgamma_int": lambda m: [m.mvlgamma(m.tensor([3, 4]), p=p) for p in (1, 3)],
+    "multigammaln_uint8": lambda m: m.special.multigammaln(m.tensor([3, 4], dtype=m.uint8), 2),
+    "mvlgamma_bool": lambda m: m.mvlgamma(m.tensor([True]), 1),
+})
+
 _INT_POOLS = {
     "avg_pool2d": lambda m, x: m.nn.functional.avg_pool2d(x, 2),
     "avg_pool2d_padded": lambda m, x: m.nn.functional.avg_pool2d(x, 3, 1, 1),

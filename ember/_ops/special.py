@@ -212,8 +212,10 @@ def mvlgamma(input, p, *, out=None):
                         f"{type(input).__name__}")
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
-    if not input.is_floating_point():
-        raise RuntimeError("mvlgamma is not implemented for integral types")
+    if input.dtype is _dtype.bool:
+        raise RuntimeError("The input tensor may not be a boolean tensor.")
+    if not (input.is_floating_point() or input.is_complex()):
+        input = input.to(_dtype.get_default_dtype())   # integers: in the default float dtype
     shifts = Tensor._make(like(-np.arange(p, dtype=input._data.dtype) / 2, input._data))
     total = lgamma(input.unsqueeze(-1) + shifts).sum(-1)
     return _out(total + p * (p - 1) / 4 * math.log(math.pi), out)
