@@ -370,6 +370,10 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
                           reduction="mean"):
     if size_average is not None or reduce is not None:
         reduction = _loss.legacy_reduction(size_average, reduce)
+    if not (input1.dtype.is_floating_point or input1.dtype.is_complex):
+        # PyTorch's kernel adds an epsilon to integer sums: the loss is in the default float
+        input1, input2 = input1.to(_dtype.get_default_dtype()), input2.to(
+            _dtype.get_default_dtype())
     cos = cosine_similarity(input1, input2, dim=-1, eps=1e-12)
     loss = where(target == 1, 1 - cos, (cos - margin).clamp_min(0))
     return _loss.reduce(loss, _loss.reduction_enum(reduction))
