@@ -122,6 +122,8 @@ CASES.update({
     "mvlgamma_int": lambda m: [m.mvlgamma(m.tensor([3, 4]), p=p) for p in (1, 3)],
     "multigammaln_uint8": lambda m: m.special.multigammaln(m.tensor([3, 4], dtype=m.uint8), 2),
     "mvlgamma_bool": lambda m: m.mvlgamma(m.tensor([True]), 1),
+    "prelu_0dim": lambda m: _grad_of(lambda m, x, w: m.nn.functional.prelu(x, w), m, -0.5,
+                                     [0.25]),
     "cosine_embedding_loss_int": lambda m: m.nn.functional.cosine_embedding_loss(
         m.tensor([[1, 2], [3, -1]]), m.tensor([[2, 1], [1, 1]]), m.tensor([1, -1]), margin=0.1,
         reduction="none"),

@@ -133,6 +133,8 @@ def prelu(input, weight):
         shape = [1] * input.dim()
         shape[1] = weight.numel()
         weight = weight.reshape(shape)
+    elif weight.numel() == 1 and input.dim() == 0:
+        weight = weight.reshape(())   # the output keeps the input's shape
     return where(input > 0, input, weight * input)
 
 
