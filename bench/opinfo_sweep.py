@@ -186,6 +186,7 @@ def _one(op, efn, problems, max_samples, grads):
             if msg:
                 problems.append(f"{where}: {msg}")
                 continue
+            _variants(op, s, e_in, e_args, e_kwargs, where, rtol, atol, problems)
             if req:
                 tf = [o for o in flat(t_out) if isinstance(o, torch.Tensor) and o.requires_grad]
                 ef = [o for o in flat(e_out) if isinstance(o, ember.Tensor) and o.requires_grad]
@@ -227,6 +228,48 @@ def _one(op, efn, problems, max_samples, grads):
                                        equal_nan=True):
                         problems.append(f"{where}: grad {j} differs (max abs "
                                         f"{np.nanmax(np.abs(a.numpy(force=True) - b.numpy())):.3g})")
+
+
+def _variants(op, s, e_in, e_args, e_kwargs, where, rtol, atol, problems):
+    """The Tensor-method and in-place forms (x.op(...), x.op_(...)) on copies of the input,
+    without autograd: same results (and, in place, the input itself updated) or the same
+    exception types."""
+    for kind, t_fn in (("method", op.method_variant), ("inplace", op.inplace_variant)):
+        name = getattr(t_fn, "__name__", None)
+        if t_fn is None or name is None or not isinstance(s.input, torch.Tensor):
+            continue
+        e_fn = getattr(ember.Tensor, name, None)
+        if e_fn is None:
+            problems.append(f"{where}: Tensor.{name} MISSING")
+            continue
+        t_x = s.input.detach().clone()
+        e_x = e_in.detach().clone()
+        t_exc = e_exc = None
+        with torch.no_grad(), ember.no_grad():
+            try:
+                t_out = t_fn(t_x, *[a.detach() if isinstance(a, torch.Tensor) else a
+                                    for a in s.args], **s.kwargs)
+            except Exception as e:  # noqa: BLE001 - compared below
+                t_exc = e
+            try:
+                e_out = e_fn(e_x, *[a.detach() if isinstance(a, ember.Tensor) else a
+                                    for a in e_args], **e_kwargs)
+            except Exception as e:  # noqa: BLE001 - compared below
+                e_exc = e
+        if t_exc is not None or e_exc is not None:
+            if (t_exc is None) != (e_exc is None) or type(t_exc) is not type(e_exc):
+                problems.append(f"{where} {kind} {name}: exc "
+                                f"{type(t_exc).__name__ if t_exc else None} vs "
+                                f"{type(e_exc).__name__ if e_exc else None}: "
+                                f"{str(e_exc or t_exc)[:120]}")
+            continue
+        msg = compare(t_out, e_out, rtol, atol)
+        if msg is None and kind == "inplace":
+            msg = compare(t_x, e_x, rtol, atol)
+            if msg is None and e_out is not e_x:
+                msg = "in-place result is not the input tensor"
+        if msg:
+            problems.append(f"{where} {kind} {name}: {msg}")
 
 
 if __name__ == "__main__":

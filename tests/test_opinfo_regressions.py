@@ -129,6 +129,21 @@ CASES.update({
         reduction="none"),
 })
 
+# Tensor methods that take sizes as varargs also take them by keyword, as PyTorch's
+_X = lambda m: m.arange(6.0).reshape(2, 3)  # noqa: E731
+CASES.update({
+    "kw_flip_dims": lambda m: _X(m).flip(dims=[0]),
+    "kw_permute_dims": lambda m: [_X(m).permute(dims=[1, 0]), m.permute(_X(m), dims=(1, 0))],
+    "kw_reshape_shape": lambda m: [_X(m).reshape(shape=(3, 2)), m.reshape(_X(m), shape=(6,))],
+    "kw_view_size": lambda m: _X(m).view(size=(3, 2)),
+    "kw_expand_size": lambda m: _X(m)[:1].expand(size=(4, 3)),
+    "kw_repeat_repeats": lambda m: _X(m).repeat(repeats=(2, 1)),
+    "kw_new_factories_size": lambda m: [_X(m).new_zeros(size=(2,)), _X(m).new_ones(size=(2,)),
+                                        _X(m).new_empty(size=(2,)).shape],
+    "kw_split_size": lambda m: list(_X(m).split(split_size=1, dim=0)),
+    "kw_resize_size": lambda m: _X(m).clone().resize_(size=(6,)).shape,
+})
+
 _INT_POOLS = {
     "avg_pool2d": lambda m, x: m.nn.functional.avg_pool2d(x, 2),
     "avg_pool2d_padded": lambda m, x: m.nn.functional.avg_pool2d(x, 3, 1, 1),

@@ -269,8 +269,13 @@ def _split_sizes(n, size):
     return [size] * (count - 1) + [n - size * (count - 1)]
 
 
-def split(tensor, split_size_or_sections, dim=0):
-    """Pieces of `split_size` along `dim` (the last may be smaller), or of the listed sizes."""
+def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
+    """Pieces of `split_size` along `dim` (the last may be smaller), or of the listed sizes
+    (Tensor.split names its argument split_size)."""
+    if split_size is not None:
+        split_size_or_sections = split_size
+    if split_size_or_sections is None:
+        raise TypeError("split() missing required argument 'split_size_or_sections'")
     if tensor.dim() == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.dim())

@@ -718,9 +718,11 @@ def _fill_diagonal_(self, fill_value, wrap=False):
     return self.masked_fill_(Tensor._make(like(mask, self._data)), fill_value)
 
 
-def resize_(self, *sizes, memory_format=None):
+def resize_(self, *sizes, size=None, memory_format=None):
     """Change the shape in place; the first elements keep their values (row-major), new
     ones are zero. Not allowed on tensors that require grad or carry a forward-AD tangent."""
+    if size is not None:   # x.resize_(size=(2, 3))
+        sizes = (size,)
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, Size)):
         sizes = tuple(sizes[0])
     for s in sizes:

@@ -996,15 +996,15 @@ def _inplace(fn):
     return method
 
 
-def _new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+def _new_zeros(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
     from .creation import zeros
-    return zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
+    return zeros(*(sizes if size is None else (size,)), dtype=dtype or self.dtype, device=device or self.device,
                  requires_grad=requires_grad)
 
 
-def _new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+def _new_ones(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
     from .creation import ones
-    return ones(*size, dtype=dtype or self.dtype, device=device or self.device,
+    return ones(*(sizes if size is None else (size,)), dtype=dtype or self.dtype, device=device or self.device,
                 requires_grad=requires_grad)
 
 
@@ -1014,9 +1014,9 @@ def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=
                 requires_grad=requires_grad)
 
 
-def _new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+def _new_empty(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
     from .creation import empty
-    return empty(*size, dtype=dtype or self.dtype, device=device or self.device,
+    return empty(*(sizes if size is None else (size,)), dtype=dtype or self.dtype, device=device or self.device,
                  requires_grad=requires_grad)
 
 

@@ -39,9 +39,9 @@ class Repeat(Op):
         return summed.reshape(ctx.in_shape)
 
 
-def repeat(self, *repeats):
+def repeat(self, *sizes, repeats=None):
     """Tile the tensor `repeats[i]` times along dim i (len(repeats) >= self.dim())."""
-    repeats = _int_list(repeats, "repeat")
+    repeats = _int_list(sizes if repeats is None else (repeats,), "repeat")
     if len(repeats) < self.dim():
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
                            "dimensions of tensor")
@@ -158,9 +158,9 @@ def flip(input, dims):
     return apply(Flip, (input,), (input._data,), _distinct_dims(dims, input.dim()))
 
 
-def _flip_method(self, *dims):
-    """Tensor.flip(0, 1) and Tensor.flip((0, 1))."""
-    return flip(self, _int_list(dims, "flip"))
+def _flip_method(self, *order, dims=None):
+    """Tensor.flip(0, 1), Tensor.flip((0, 1)) and Tensor.flip(dims=(0, 1))."""
+    return flip(self, _int_list(order if dims is None else (dims,), "flip"))
 
 
 def fliplr(input):

@@ -138,8 +138,10 @@ def _view_dtype(self, dtype):
     return as_view(out, self, lambda b: b.view(dtype))
 
 
-def view(self, *shape):
+def view(self, *shape, size=None):
     """A tensor with the same data and `shape` (one -1 is inferred); never copies."""
+    if size is not None:   # x.view(size=(2, 3))
+        shape = (size,)
     if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
         return _view_dtype(self, shape[0])
     shape = _infer_shape(_int_list(shape, "view"), self._data.size)
@@ -155,8 +157,9 @@ def view_as(self, other):
     return view(self, other.shape)
 
 
-def reshape(input, *shape):
+def reshape(input, *sizes, shape=None):
     """`input` with a new shape: a view when the strides allow it, else a copy."""
+    shape = sizes if shape is None else (shape,)   # reshape(x, shape=(2, 3)) too
     shape = _infer_shape(_int_list(shape, "reshape"), input._data.size)
     if _viewable(input._data, shape):
         out = apply(View, (input,), (input._data,), shape)
@@ -222,8 +225,8 @@ class Permute(Op):
         return grad.permute(inv)
 
 
-def permute(input, *dims):
-    dims = _int_list(dims, "permute")
+def permute(input, *order, dims=None):
+    dims = _int_list(order if dims is None else (dims,), "permute")
     n = input._data.ndim
     if len(dims) != n:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not "
@@ -375,8 +378,8 @@ class Expand(Op):
         return sum_to_size(grad, ctx.in_shape)
 
 
-def expand(self, *sizes):
-    sizes = _int_list(sizes, "expand")
+def expand(self, *sizes, size=None):
+    sizes = _int_list(sizes if size is None else (size,), "expand")
     shape = self._data.shape
     if len(sizes) < len(shape):
         raise RuntimeError(f"expand(torch.{self.dtype._legacy or self.dtype.name}{{{list(shape)}}}, "
