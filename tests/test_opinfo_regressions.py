@@ -141,6 +141,10 @@ CASES.update({
     "kw_new_factories_size": lambda m: [_X(m).new_zeros(size=(2,)), _X(m).new_ones(size=(2,)),
                                         _X(m).new_empty(size=(2,)).shape],
     "kw_split_size": lambda m: list(_X(m).split(split_size=1, dim=0)),
+    "abs_inplace_complex": lambda m: m.tensor([1 - 2j]).abs_(),
+    "absolute_inplace_complex": lambda m: m.tensor([1 - 2j]).absolute_(),
+    "torch_abs_inplace_complex": lambda m: m.abs_(m.tensor([1 - 2j])),
+    "abs_inplace_real": lambda m: m.tensor([-1.0, 2.0]).abs_(),
     "kw_resize_size": lambda m: _X(m).clone().resize_(size=(6,)).shape,
 })
 

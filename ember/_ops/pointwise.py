@@ -998,14 +998,14 @@ def _inplace(fn):
 
 def _new_zeros(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
     from .creation import zeros
-    return zeros(*(sizes if size is None else (size,)), dtype=dtype or self.dtype, device=device or self.device,
-                 requires_grad=requires_grad)
+    return zeros(*(sizes if size is None else (size,)), dtype=dtype or self.dtype,
+                 device=device or self.device, requires_grad=requires_grad)
 
 
 def _new_ones(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
     from .creation import ones
-    return ones(*(sizes if size is None else (size,)), dtype=dtype or self.dtype, device=device or self.device,
-                requires_grad=requires_grad)
+    return ones(*(sizes if size is None else (size,)), dtype=dtype or self.dtype,
+                device=device or self.device, requires_grad=requires_grad)
 
 
 def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
@@ -1016,8 +1016,8 @@ def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=
 
 def _new_empty(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
     from .creation import empty
-    return empty(*(sizes if size is None else (size,)), dtype=dtype or self.dtype, device=device or self.device,
-                 requires_grad=requires_grad)
+    return empty(*(sizes if size is None else (size,)), dtype=dtype or self.dtype,
+                 device=device or self.device, requires_grad=requires_grad)
 
 
 def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
@@ -1048,6 +1048,20 @@ for _name in _METHODS:
 for _name in _INPLACE:
     setattr(Tensor, _name + "_", _inplace(globals()[_name]))
 Tensor.where = lambda self, condition, other: where(condition, self, other)
+
+
+def _complex_abs_refused(inplace):
+    def method(self, *args, **kwargs):
+        if self.dtype.is_complex:   # |z| is real: it cannot be written into z
+            raise RuntimeError("In-place abs is not supported for complex tensors.")
+        return inplace(self, *args, **kwargs)
+    method.__name__ = inplace.__name__
+    return method
+
+
+for _name in ("abs_", "absolute_"):
+    if hasattr(Tensor, _name):
+        setattr(Tensor, _name, _complex_abs_refused(getattr(Tensor, _name)))
 Tensor.float_power_ = _float_power_
 
 
