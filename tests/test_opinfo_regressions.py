@@ -145,6 +145,9 @@ CASES.update({
     "absolute_inplace_complex": lambda m: m.tensor([1 - 2j]).absolute_(),
     "torch_abs_inplace_complex": lambda m: m.abs_(m.tensor([1 - 2j])),
     "abs_inplace_real": lambda m: m.tensor([-1.0, 2.0]).abs_(),
+    "method_as_strided_scatter": lambda m: m.zeros(4).as_strided_scatter(m.ones(2), (2,), (2,)),
+    "method_hash_tensor": lambda m: [m.tensor([1.0, 2.0]).hash_tensor().item(),
+                                     m.tensor([[1.0, 2.0]]).hash_tensor(1).tolist()],
     "kw_resize_size": lambda m: _X(m).clone().resize_(size=(6,)).shape,
 })
 

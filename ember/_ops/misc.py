@@ -1188,3 +1188,5 @@ def as_strided_scatter(input, src, size, stride, storage_offset=None):
 
 
 __all__ += ["norm_except_dim", "as_strided_scatter"]
+Tensor.as_strided_scatter = as_strided_scatter
+Tensor.hash_tensor = hash_tensor
