@@ -295,6 +295,8 @@ _KEEP = frozenset((
     "backward", "detach_", "is_floating_point", "is_complex", "is_quantized", "is_meta",
     "dim_order", "get_device", "is_shared", "is_inference", "names", "name",
     "__torch_function__", "type", "shape", "size", "dtype", "ndim", "dim", "ndimension",
+    "is_nested", "is_mkldnn", "is_xla", "is_xpu", "is_mps", "is_mtia", "is_ipu", "is_maia",
+    "is_vulkan", "is_distributed",
 ))
 
 

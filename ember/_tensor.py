@@ -233,6 +233,35 @@ class Tensor:
     def is_quantized(self):
         return False
 
+    # backends and layouts ember does not have: always False (code tests these flags)
+    is_sparse_csr = is_nested = is_mkldnn = is_xla = is_xpu = is_mps = is_mtia = is_ipu = \
+        is_maia = is_vulkan = property(lambda self: False)
+
+    def is_distributed(self):
+        return False
+
+    def sparse_dim(self):
+        """0: a strided tensor has no sparse dimensions (all are dense_dim())."""
+        return 0
+
+    def dense_dim(self):
+        return self._data.ndim
+
+    def dim_order(self):
+        """The dimensions from outermost to innermost in memory (largest stride first)."""
+        st = self.stride()
+        return tuple(sorted(range(len(st)), key=lambda d: -st[d]))
+
+    def indices(self):
+        raise RuntimeError("indices expected sparse coordinate tensor layout but got Strided")
+
+    def values(self):
+        raise RuntimeError("values expected sparse tensor layout but got Strided")
+
+    def is_coalesced(self):
+        raise RuntimeError("is_coalesced expected sparse coordinate tensor layout but got "
+                           "Strided")
+
     @property
     def is_meta(self):
         return type(self._data) is _MetaArray

@@ -148,6 +148,15 @@ CASES.update({
     "method_as_strided_scatter": lambda m: m.zeros(4).as_strided_scatter(m.ones(2), (2,), (2,)),
     "method_hash_tensor": lambda m: [m.tensor([1.0, 2.0]).hash_tensor().item(),
                                      m.tensor([[1.0, 2.0]]).hash_tensor(1).tolist()],
+    "dense_layout_flags": lambda m: [
+        (lambda x: [x.is_sparse_csr, x.is_nested, x.is_mkldnn, x.is_xla, x.is_xpu, x.is_mps,
+                    x.is_mtia, x.is_ipu, x.is_maia, x.is_vulkan, x.is_distributed(),
+                    x.sparse_dim(), x.dense_dim(), x.dim_order(), x.T.dim_order()])(
+            m.ones(2, 3)),
+        m.ones(1, 2, 3, 4).contiguous(memory_format=m.channels_last).dim_order()],
+    "dense_indices_raises": lambda m: m.ones(2).indices(),
+    "dense_values_raises": lambda m: m.ones(2).values(),
+    "dense_is_coalesced_raises": lambda m: m.ones(2).is_coalesced(),
     "kw_resize_size": lambda m: _X(m).clone().resize_(size=(6,)).shape,
 })
 
