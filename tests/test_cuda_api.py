@@ -71,6 +71,17 @@ CALLS = [
     ("tensor_to_cuda", lambda c, L: _zeros(L).to("cuda")),
     ("amp_autocast_is_class", lambda c, L: isinstance(c.amp.autocast, type)),
     ("oom_error_is_runtime_error", lambda c, L: issubclass(c.OutOfMemoryError, RuntimeError)),
+    ("is_tf32_supported", lambda c, L: c.is_tf32_supported()),
+    ("has_half", lambda c, L: c.has_half),
+    ("has_magma", lambda c, L: c.has_magma),
+    ("get_per_process_memory_fraction", lambda c, L: c.get_per_process_memory_fraction()),
+    ("is_current_stream_capturing", lambda c, L: c.is_current_stream_capturing()),
+    ("get_sync_debug_mode", lambda c, L: c.get_sync_debug_mode()),
+    ("set_sync_debug_mode", lambda c, L: c.set_sync_debug_mode(0)),
+    ("nvtx_range_push", lambda c, L: c.nvtx.range_push("a")),
+    ("nvtx_range_pop", lambda c, L: c.nvtx.range_pop()),
+    ("nvtx_mark", lambda c, L: c.nvtx.mark("a")),
+    ("nvtx_range", lambda c, L: c.nvtx.range("step {}", 1).__enter__()),
 ]
 
 # PyTorch's CPU build raises these by accident (missing bindings); ember raises AssertionError

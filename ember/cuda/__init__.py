@@ -29,7 +29,9 @@ __all__ = ["is_available", "device_count", "is_initialized", "init", "current_de
            "reset_accumulated_memory_stats", "memory_stats", "memory_stats_as_nested_dict",
            "memory_summary", "mem_get_info", "ipc_collect", "set_per_process_memory_fraction",
            "Stream", "Event", "StreamContext", "stream", "current_stream", "default_stream",
-           "set_stream", "OutOfMemoryError", "amp"]
+           "set_stream", "OutOfMemoryError", "amp", "get_per_process_memory_fraction",
+           "has_half", "has_magma", "is_tf32_supported", "is_current_stream_capturing",
+           "get_sync_debug_mode", "set_sync_debug_mode", "nvtx"]
 
 # the largest memory_allocated / memory_reserved values seen, per device index
 _PEAK = {"allocated": {}, "reserved": {}}
@@ -372,8 +374,57 @@ def set_per_process_memory_fraction(fraction, device=None):
     _lazy_init()
     if not 0 <= fraction <= 1:
         raise ValueError(f"Invalid fraction value: {fraction}. Allowed range: 0~1")
-    with _cupy_backend.xp.cuda.Device(_index(device)):
+    index = _index(device)
+    with _cupy_backend.xp.cuda.Device(index):
         _pool().set_limit(fraction=fraction)
+    _FRACTION[index] = fraction
+
+
+_FRACTION = {}   # per device index: the last set_per_process_memory_fraction (default 1)
+
+
+def get_per_process_memory_fraction(device=None):
+    """The fraction set by set_per_process_memory_fraction (1.0 when never set)."""
+    _lazy_init()
+    return float(_FRACTION.get(_index(device), 1.0))
+
+
+# PyTorch's build facts: half precision kernels exist, MAGMA is not used
+has_half = True
+has_magma = False
+
+
+def is_tf32_supported():
+    """Whether the current device does TF32 matrix products (compute capability >= 8.0)."""
+    if not is_available():
+        return False
+    return get_device_capability() >= (8, 0)
+
+
+def is_current_stream_capturing():
+    """Whether a CUDA graph capture is running on the current stream: never, as ember does
+    not capture graphs (PyTorch's CPU build raises RuntimeError here)."""
+    if not is_available():
+        raise RuntimeError("ember.cuda.is_current_stream_capturing: CUDA is not available")
+    return False
+
+
+def get_sync_debug_mode():
+    """0: ember does not watch for synchronizing CUDA calls."""
+    _lazy_init()
+    return 0
+
+
+def set_sync_debug_mode(debug_mode):
+    """Only the default mode (0, "default") exists in ember: warning or raising on
+    synchronizing calls ("warn", "error") is not built."""
+    _lazy_init()
+    if debug_mode in (0, "default"):
+        return
+    if debug_mode in (1, 2, "warn", "error"):
+        raise NotImplementedError("ember.cuda.set_sync_debug_mode: ember does not detect "
+                                  "synchronizing CUDA calls; only mode 0 ('default') exists")
+    raise RuntimeError('invalid value of debug_mode, expected one of `default`, `warn`, `error`')
 
 
 # ------------------------------------------------------------------------------ streams, events
@@ -502,6 +553,7 @@ def stream(stream):
 
 
 from . import amp  # noqa: E402  (deprecated torch.cuda.amp names)
+from . import nvtx  # noqa: E402,F401
 
 # torch.cuda.FloatTensor, ...: the legacy typed constructors of CUDA tensors
 from .. import _dtype as _dt  # noqa: E402
