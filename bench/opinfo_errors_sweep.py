@@ -1,0 +1,218 @@
+"""Error-input sweep: torch's OpInfo `error_inputs` (bad inputs for which torch's own test
+suite expects a given exception type and message regex, about 226 ops) run through torch
+and ember; writes the mismatches per op to a JSON file and prints counts by category.
+
+A probe for finding defects, not a test (its inputs change with torch's OpInfo tables):
+    PYTHONPATH=/tmp/extra:. python -m bench.opinfo_errors_sweep errors.json [op names...]
+
+Each error input is tried in the function form and, where the op has one, the Tensor
+method form. Categories, worst first:
+  no_raise   ember returned where torch raised
+  raw        ember raised another type than torch, and the exception was not raised by an
+             explicit `raise` in ember (a NumPy/Python-internal error leaking out)
+  wrong_type ember raised another type than torch, from its own `raise`
+  message    same type, but torch's error_regex does not match ember's message (softer)
+  missing    ember has no such function or method (not an error-handling defect)
+Ops torch gives as lambdas over torch (`lambda x, shape: x.view(shape)`) run with `torch`
+bound to ember.
+Inputs ember cannot take (CUDA/meta tensors, bfloat16, callables from torch) are counted as
+skipped; sparse error inputs (`error_inputs_sparse`) are out of scope.
+"""
+import json
+import linecache
+import os
+import re
+import signal
+import sys
+import types
+import warnings
+from collections import Counter
+
+import torch
+from torch.testing._internal.common_methods_invocations import op_db
+
+import ember
+from bench.opinfo_sweep import resolve, to_ember
+
+warnings.filterwarnings("ignore")
+CATEGORIES = ("no_raise", "raw", "wrong_type", "message")
+_EMBER_DIR = os.path.dirname(os.path.abspath(ember.__file__))
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+
+def _explicit_raise(exc):
+    """True when the innermost frame of `exc`'s traceback is ember code on a `raise` line,
+    that is ember refused the input itself rather than NumPy or Python doing it for it."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    filename = tb.tb_frame.f_code.co_filename
+    if not os.path.abspath(filename).startswith(_EMBER_DIR):
+        return False
+    # a `raise` statement may span lines: look back a few lines for its start
+    for lineno in range(tb.tb_lineno, max(tb.tb_lineno - 6, 0), -1):
+        line = linecache.getline(filename, lineno).strip()
+        if line.startswith("raise"):
+            return True
+        if lineno != tb.tb_lineno and line.endswith((":", ")")) and "raise" not in line:
+            break
+    return False
+
+
+def _call(fn, args, kwargs, timeout=10):
+    """fn(*args, **kwargs) -> the exception it raised, or None when it returned."""
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(timeout)
+    try:
+        fn(*args, **kwargs)
+    except _Timeout:
+        return _Timeout("timed out")
+    except Exception as e:  # noqa: BLE001 - the exception is what we compare
+        return e
+    finally:
+        signal.alarm(0)
+    return None
+
+
+def _matches(regex, message):
+    """`regex` found in `message`, reading `torch.` in it as `ember.` too (ember's dtype
+    and layout reprs say `ember.float32` where torch's say `torch.float32`)."""
+    if re.search(regex, message):
+        return True
+    return bool(re.search(regex.replace("torch", "ember"), message))
+
+
+def classify(t_exc, e_exc, regex):
+    """Compare ember's outcome `e_exc` with torch's exception `t_exc` and the expected
+    `regex`: None when they agree, else (category, detail). The message is compared only
+    where torch's own message matches the regex (the method form of an op can fail earlier
+    than the function form the regex was written for)."""
+    if e_exc is None:
+        return "no_raise", f"torch {type(t_exc).__name__}: {str(t_exc)[:120]}"
+    if isinstance(e_exc, _Timeout):
+        return "no_raise", "ember timed out"
+    if type(e_exc) is not type(t_exc):
+        kind = "wrong_type" if _explicit_raise(e_exc) else "raw"
+        return kind, (f"{type(t_exc).__name__} vs {type(e_exc).__name__}: "
+                      f"{str(e_exc)[:150]}")
+    if regex and re.search(regex, str(t_exc)) and not _matches(regex, str(e_exc)):
+        return "message", f"/{regex[:80]}/ vs {str(e_exc)[:150]!r}"
+    return None
+
+
+def _seedless(fn, *args, **kwargs):
+    return fn(*args, **kwargs)
+
+
+def _ember_lambda(fn):
+    """An OpInfo op given as a lambda over torch (`lambda x, shape: x.view(shape)`,
+    `lambda w, idx: torch.nn.functional.embedding(idx, w)`) rebuilt with `torch` bound to
+    ember in its globals; None for one that closes over other values."""
+    code = getattr(fn, "__code__", None)
+    if code is None or code.co_freevars:
+        return None
+    glob = dict(fn.__globals__, torch=ember, wrapper_set_seed=_seedless)
+    return types.FunctionType(code, glob, fn.__name__, fn.__defaults__)
+
+
+def _forms(op, efn, sample):
+    """(form name, torch callable, ember callable) for the function form and the Tensor
+    method form of `op`."""
+    forms = []
+    if efn is not None and efn != "MISSING":
+        forms.append(("function", op.op, efn))
+    elif efn is None and getattr(op.op, "__name__", None) == "<lambda>":
+        lam = _ember_lambda(op.op)
+        if lam is not None:
+            forms.append(("lambda", op.op, lam))
+    mv = op.method_variant
+    name = getattr(mv, "__name__", None)
+    if mv is not None and name and name != "<lambda>" and isinstance(sample.input, torch.Tensor):
+        e_method = getattr(ember.Tensor, name, None)
+        if e_method is None:
+            forms.append(("method", mv, "MISSING"))
+        else:
+            forms.append(("method", mv, e_method))
+    return forms
+
+
+def run(ops_filter=None):
+    """-> (report {op key: [problems]}, counters)."""
+    report = {}
+    counts = Counter()
+    for op in op_db:
+        if op.error_inputs_func is None or (ops_filter and op.name not in ops_filter):
+            continue
+        key = op.name + ("." + op.variant_test_name if op.variant_test_name else "")
+        # dunder ops (__radd__) exist only as Tensor methods: tried in the method form
+        efn = None if op.name.startswith("__") else resolve(op)
+        problems = []
+        try:
+            error_inputs = list(op.error_inputs("cpu"))
+        except Exception as e:  # noqa: BLE001 - a generator torch cannot run here
+            counts["generator_failed"] += 1
+            continue
+        for k, ei in enumerate(error_inputs):
+            s = ei.sample_input
+            try:
+                e_in = to_ember(s.input)
+                e_args = to_ember(s.args)
+                e_kwargs = to_ember(s.kwargs)
+            except (TypeError, RuntimeError, ValueError):
+                counts["skipped"] += 1
+                continue
+            for form, t_fn, e_fn in _forms(op, efn, s):
+                counts["tried"] += 1
+                if e_fn == "MISSING":
+                    problems.append(("missing", f"#{k} {form}: not in ember"))
+                    continue
+                t_exc = _call(t_fn, (s.input,) + tuple(s.args), s.kwargs)
+                if t_exc is None:
+                    counts["torch_did_not_raise"] += 1
+                    continue
+                e_exc = _call(e_fn, (e_in,) + tuple(e_args), e_kwargs)
+                verdict = classify(t_exc, e_exc, ei.error_regex)
+                if verdict is not None:
+                    problems.append((verdict[0], f"#{k} {form}: {verdict[1]}"))
+            if not _forms(op, efn, s):
+                counts["unreached"] += 1
+        if efn == "MISSING":
+            problems.append(("missing", "function form not in ember"))
+        if problems:
+            report[key] = problems
+    return report, counts
+
+
+def summary(report):
+    """Ops with any mismatch, and ops per category (an op counts once per category)."""
+    by_cat = Counter()
+    for problems in report.values():
+        for cat in {p[0] for p in problems}:
+            by_cat[cat] += 1
+    return {"ops_with_any_mismatch": len(report),
+            "ops_with_type_mismatch": sum(
+                1 for ps in report.values()
+                if any(p[0] in ("no_raise", "raw", "wrong_type") for p in ps)),
+            "ops_by_category": dict(by_cat),
+            "inputs_by_category": dict(Counter(p[0] for ps in report.values() for p in ps))}
+
+
+if __name__ == "__main__":
+    ops = sys.argv[2:] or None
+    rep, counts = run(ops)
+    summ = summary(rep)
+    with open(sys.argv[1], "w") as f:
+        json.dump({"summary": summ, "counts": dict(counts),
+                   "ops": {k: [f"{c}: {d}" for c, d in v] for k, v in sorted(rep.items())}},
+                  f, indent=1)
+    print(json.dumps(summ, indent=1))
+    print(dict(counts))
