@@ -403,11 +403,29 @@ class iinfo:
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
 
 
+# ------------------------------------------------------------- narrow storage dtypes
+# complex32 and the float8 types: PyTorch computes with few kernels for them, and the
+# dispatcher applies that policy (_ops/narrow_dtypes.py) only once such a tensor exists, so
+# that other programs pay nothing for it. NARROW_SEEN[0] turns True then, and each hook in
+# ON_NARROW runs once (the backend layer registers one that turns on its operand checks).
+NARROW_SEEN = [False]
+ON_NARROW = []
+
+
+def note_narrow(np_dtype):
+    """Record that an array of NumPy dtype `np_dtype` is about to become a tensor."""
+    if not NARROW_SEEN[0] and np_dtype in NARROW_NP:
+        NARROW_SEEN[0] = True
+        for hook in ON_NARROW:
+            hook()
+
+
 # ---------------------------------------------------------------------------- casts
 # NumPy dtypes whose conversion differs from a plain astype (see cast_array)
 _E4M3FN_NP = float8_e4m3fn.np
 _E8M0_NP = float8_e8m0fnu.np
 SPECIAL_CAST_NP = frozenset((COMPLEX32_NP, _E4M3FN_NP, _E8M0_NP))
+NARROW_NP = frozenset([COMPLEX32_NP] + [d.np for d in FLOAT8_DTYPES])
 _ML_FLOAT_NP = frozenset([bfloat16.np] + [d.np for d in FLOAT8_DTYPES])
 
 
@@ -437,6 +455,7 @@ def cast_array(arr, np_dtype, copy=True):
       and turns 0 into 2^-127.
     """
     np_dtype = np.dtype(np_dtype)
+    note_narrow(np_dtype)
     src = arr.dtype
     if src == COMPLEX32_NP and np_dtype != COMPLEX32_NP:
         arr = _complex32_parts(arr)
@@ -472,6 +491,7 @@ def cast_array(arr, np_dtype, copy=True):
 def filled(xp, shape, value, np_dtype):
     """``xp.full(shape, value, dtype=np_dtype)``, converting `value` by PyTorch's rules
     where NumPy's differ (complex32, float8_e4m3fn, float8_e8m0fnu: see cast_array)."""
+    note_narrow(np_dtype)
     if np_dtype in SPECIAL_CAST_NP:
         return cast_array(xp.full(shape, value), np_dtype, copy=False)
     return xp.full(shape, value, dtype=np_dtype)

@@ -432,6 +432,7 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False,
                                      f"offset {storage_offset}) exceeds its storage of "
                                      f"{storage.size} elements")
     base = storage[storage_offset:] if storage.size else storage
+    _dtype.note_narrow(base.dtype)   # complex32/float8: the dispatcher's policy for them
     t = Tensor._make(_as_strided(base, size, tuple(s * item for s in stride)))
     t._requires_grad = bool(requires_grad) and t.dtype.is_floating_point
     return t
@@ -861,6 +862,7 @@ def _load_safetensors(raw, name, map_location):
             raise RuntimeError(f"{name}: tensor {k!r} lies outside the file (truncated?)")
         arr = np.frombuffer(memoryview(raw)[base + b:base + e], dtype=np.dtype(dt).newbyteorder("<")
                             if np.dtype(dt).kind not in "bV" else dt).astype(dt)
+        _dtype.note_narrow(arr.dtype)   # float8: the dispatcher's policy for them
         out[k] = _apply_map_location(Tensor._make(arr.reshape(info["shape"])), map_location)
     return out
 

@@ -9,6 +9,10 @@ kernels that differ between NumPy and CuPy live in the backend modules.
 DEVICE_CHECKS = [False]
 
 from . import numpy_backend, meta_backend   # noqa: E402 (meta_backend reads DEVICE_CHECKS)
+from .. import _dtype   # noqa: E402
+# a complex32/float8 tensor's ops go through the dispatcher's narrow-dtype policy, which it
+# reaches beside its device checks
+_dtype.ON_NARROW.append(lambda: DEVICE_CHECKS.__setitem__(0, True))
 from .meta_backend import MetaArray   # noqa: E402
 
 _CUDA = None

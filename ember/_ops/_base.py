@@ -27,7 +27,8 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.graph import Node, save_tensor, accumulator_of, _seq
 from ..autograd import anomaly
-from .._dtype import _FROM_NP
+from .._dtype import _FROM_NP, NARROW_SEEN as _NARROW_SEEN
+from . import narrow_dtypes as _narrow_dtypes
 from .._tensor import Tensor
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_inputs
 from ..autograd import forward_ad as _forward_ad
@@ -77,7 +78,10 @@ def apply(cls, inputs, arrays, *params):
     ctx = _new_object(cls)
     if _DEVICE_CHECKS[0]:
         arrays = on_one_device(ctx, arrays)
-        out = cls.forward(ctx, *arrays, *params)
+        if _NARROW_SEEN[0]:   # a complex32/float8 tensor exists: PyTorch's few kernels
+            out = _narrow_dtypes.forward(cls, ctx, arrays, params)
+        else:
+            out = cls.forward(ctx, *arrays, *params)
         if ctx._on_meta:   # what forward made from shapes alone (np.full ...) has no data
             out = _as_meta(out)
     else:

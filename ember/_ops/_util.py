@@ -108,6 +108,8 @@ def cast(t, dt):
     a = t._data
     if a.dtype is dt.np or a.dtype == dt.np:
         return a
+    if a.dtype.names is not None:   # complex32's record type: no NumPy cast knows it
+        return _dtype.cast_array(a, dt.np)
     return a.astype(dt.np)
 
 

@@ -64,6 +64,8 @@ def _dtype_arg(dtype, fname, default=None):
     if dtype is None:
         return default
     if isinstance(dtype, _dtype.dtype):
+        if not _dtype.NARROW_SEEN[0]:
+            _dtype.note_narrow(dtype.np)
         return dtype
     py = _dtype.from_python_type(dtype)
     if py is None:
@@ -256,6 +258,7 @@ def from_numpy(ndarray):
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     _dtype.from_numpy_dtype(ndarray.dtype)  # raises TypeError for unsupported dtypes
+    _dtype.note_narrow(ndarray.dtype)
     if not ndarray.dtype.isnative:
         raise ValueError("given numpy array has byte order different from the native byte order. "
                          "Conversion between byte orders is currently not supported.")
@@ -440,6 +443,8 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     if dt is None:
         integral = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dt = _dtype.int64 if integral else _dtype.get_default_dtype()
+    if dt.np in _dtype.NARROW_NP:
+        raise _not_implemented_for("arange_cpu", dt)
     if not (dt.is_floating_point or dt.is_complex):
         # an integer result casts the bounds and the step first
         start, end, step = builtins.int(start), builtins.int(end), builtins.int(step)
@@ -483,6 +488,8 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = _dtype_arg(dtype, "linspace", _dtype.get_default_dtype())
+    if dt.np in _dtype.NARROW_NP:
+        raise _not_implemented_for("linspace_cpu", dt)
     if steps == 1:
         arr = np.array([start], dtype=np.float64)
     else:
@@ -510,7 +517,13 @@ def _not_implemented_for(kernel, dt):
 
 
 def _uniform_array(g, shape, dt, low=0.0, high=1.0):
-    """Uniform samples on [low, high) as dtype `dt` (rounding never reaches `high`)."""
+    """Uniform samples on [low, high) as dtype `dt` (rounding never reaches `high`); a
+    complex dtype draws its real and imaginary parts so, independently."""
+    if dt.is_complex:
+        part = dt.to_real()
+        real = _uniform_array(g, shape, part, low, high).astype(np.float64)
+        imag = _uniform_array(g, shape, part, low, high).astype(np.float64)
+        return _dtype.cast_array(real + 1j * imag, dt.np)   # complex32 is a record type
     if dt is _dtype.float32 or dt is _dtype.float64:
         arr = g.random(shape, dtype=dt.np)
     else:
@@ -543,7 +556,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     """Uniform samples on [0, 1)."""
     dt = _dtype_arg(dtype, "rand", out.dtype if out is not None else _dtype.get_default_dtype())
-    if not (dt.is_floating_point or dt.is_complex):
+    if not (dt.is_floating_point or dt.is_complex) or dt in _dtype.FLOAT8_DTYPES:
         raise _not_implemented_for("check_uniform_bounds", dt)
     if _on_meta(device, out):
         return _alloc(_shape(size, "rand"), None, dt, device, requires_grad, out)
@@ -555,7 +568,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     """Standard normal samples."""
     dt = _dtype_arg(dtype, "randn", out.dtype if out is not None else _dtype.get_default_dtype())
-    if not (dt.is_floating_point or dt.is_complex):
+    if not (dt.is_floating_point or dt.is_complex) or dt in _dtype.FLOAT8_DTYPES:
         raise _not_implemented_for("normal_kernel_cpu", dt)
     if _on_meta(device, out):
         return _alloc(_shape(size, "randn"), None, dt, device, requires_grad, out)

@@ -21,6 +21,7 @@ from .._backend import ARRAY_TYPES, CUDA_ON, array_namespace, as_array, like, uf
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from . import narrow_dtypes
 from ._util import cast, c_type_name, dtype_name, shape_str, wrap_dim, writes_out
 
 __all__ = ["nonzero", "argwhere", "index_select", "masked_fill", "masked_select",
@@ -1066,6 +1067,8 @@ def take(input, index):
         raise RuntimeError(f"take(): Expected a long tensor for index, but got "
                            f"{dtype_name(index.dtype)}")
     idx = _same_device("_take", input, index)
+    if _dtype.NARROW_SEEN[0]:   # complex32/float8: PyTorch has no kernel
+        narrow_dtypes.operands("take", input._data, kernel="take_cpu")
     n = input._data.size
     if idx.size and (idx.max() >= n or idx.min() < -n):
         bad = idx.max() if idx.max() >= n else idx.min()
@@ -1175,6 +1178,8 @@ def put(input, index, source, accumulate=False):
 def nonzero(input, *, out=None, as_tuple=False):
     """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
     a = input._data
+    if _dtype.NARROW_SEEN[0]:   # complex32/float8: PyTorch has no kernel
+        a, = narrow_dtypes.operands("nonzero", a, kernel="nonzero_count_cpu")
     if a.ndim == 0:
         a = a.reshape(1)
         idx = a.nonzero()

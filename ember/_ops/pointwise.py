@@ -23,6 +23,8 @@ from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
+from . import narrow_dtypes
+from .._dtype import NARROW_SEEN as _NARROW_SEEN
 from ._util import (cast, check_same_device, float_dtype_for, scalar_for, dtype_name,
                     quietly, quiet_run)
 from .conversion import commit_inplace, inplace_source
@@ -906,6 +908,8 @@ def _compare(name, ufunc):
             raise TypeError(f"{name}() received an invalid combination of arguments - got "
                             f"({type(input).__name__}, {type(other).__name__})")
         inputs, arrays, dt = binary_operands(input, other, name, exact_scalars=False)
+        if _NARROW_SEEN[0]:   # complex32/float8: PyTorch compares some only
+            arrays = narrow_dtypes.operands(name, *arrays)
         with np.errstate(invalid="ignore"):
             r = ufunc(*arrays)
         if type(r) is not _ndarray:

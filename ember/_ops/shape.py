@@ -134,6 +134,7 @@ def _view_dtype(self, dtype):
             raise RuntimeError(f"self.size(-1) must be divisible by {new // old or 1} to view "
                                f"{self.dtype.name} as {dtype.name} (different element sizes), but "
                                f"got {self._data.shape[-1]}")
+    _dtype.note_narrow(dtype.np)   # complex32/float8: the dispatcher's policy for them
     out = Tensor._make(self._data.view(dtype.np))
     return as_view(out, self, lambda b: b.view(dtype))
 
