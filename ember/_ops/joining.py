@@ -13,6 +13,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._out_overlap import refuses_out_overlap
 from ._util import wrap_dim, cast, check_same_device, dtype_name, c_type_name, write_result
 from .shape import as_view, reshape, atleast_1d, atleast_2d, atleast_3d
 
@@ -89,6 +90,7 @@ def _result_dtype(tensors):
     return dt
 
 
+@refuses_out_overlap
 def cat(tensors, dim=0, *, out=None):
     """Join tensors along an existing dim, promoting to their common dtype."""
     _check_tensor_list(tensors, "cat")

@@ -14,6 +14,7 @@ from .._backend import array_namespace, as_array, like
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._out_overlap import refuses_out_overlap
 from .reduction import _return_type, return_types
 from ._util import dtype_name, shape_str, wrap_dim, writes_out
 
@@ -121,6 +122,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     return return_types.topk(values, Tensor._make(idx))
 
 
+@refuses_out_overlap
 @writes_out("kthvalue")
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     """(values, indices) of the k-th smallest element (k counts from 1) along dim."""

@@ -1,0 +1,83 @@
+"""PyTorch's refusal to write an op's `out=` tensor over memory its inputs are read from.
+
+Ops that read their inputs while they write their output element by element (gather,
+index_select, masked_select, take, cat, kthvalue) would read values they have already
+overwritten, so PyTorch refuses an `out=` that shares memory with an input (its
+assert_no_overlap), and one whose own elements overlap (assert_no_internal_overlap, an
+expanded tensor). Elementwise ops, which read each element before writing it, allow an
+`out=` that is exactly an input; they do not use this module.
+"""
+import functools
+
+from .._backend.meta_backend import MetaArray
+from .._tensor import Tensor
+
+INTERNAL = ("unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation.")
+PARTIAL = ("unsupported operation: some elements of the input tensor and the written-to tensor "
+           "refer to a single memory location. Please clone() the tensor before performing the "
+           "operation.")
+
+
+def _has_memory(a):
+    return type(a) is not MetaArray and a.size > 0
+
+
+def _dense(a):
+    """Whether array `a` covers its memory span exactly once (PyTorch's
+    is_non_overlapping_and_dense): its strides, sorted, are those of a contiguous array
+    of its sizes in some order. Overlap of other layouts is too hard to tell, as in
+    PyTorch, and is let through."""
+    expected = a.itemsize
+    for stride, size in sorted((abs(st), n) for n, st in zip(a.shape, a.strides) if n != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def _span(a):
+    """[first byte, one past the last byte) of a dense array."""
+    start = a.__array_interface__["data"][0] if hasattr(a, "__array_interface__") else a.data.ptr
+    return start, start + a.nbytes
+
+
+def _expanded(a):
+    return any(n > 1 and st == 0 for n, st in zip(a.shape, a.strides))
+
+
+def check_out_overlap(out, inputs):
+    """Raise PyTorch's RuntimeError when the `out=` tensor `out` has overlapping elements,
+    is one of `inputs` or shares memory with one (dense layouts; others are let through)."""
+    if not isinstance(out, Tensor):
+        return
+    o = out._data
+    if _has_memory(o) and _expanded(o):
+        raise RuntimeError(INTERNAL)
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            continue
+        if t is out:
+            raise RuntimeError(PARTIAL)
+        a = t._data
+        if not (_has_memory(o) and _has_memory(a)) or type(a) is not type(o):
+            continue
+        if _dense(o) and _dense(a):
+            (o0, o1), (a0, a1) = _span(o), _span(a)
+            if o0 < a1 and a0 < o1:
+                raise RuntimeError(PARTIAL)
+
+
+def refuses_out_overlap(fn):
+    """Decorator: `fn`'s `out=` (a tensor, or a tuple of them) is checked against the
+    tensors among its arguments (nested one level in lists, as cat's) before fn runs."""
+    @functools.wraps(fn)
+    def checked(*args, out=None, **kwargs):
+        if out is not None:
+            inputs = []
+            for a in list(args) + list(kwargs.values()):
+                inputs.extend(a if isinstance(a, (list, tuple)) else [a])
+            for o in (out if isinstance(out, (list, tuple)) else [out]):
+                check_out_overlap(o, inputs)
+        return fn(*args, out=out, **kwargs)
+    return checked
