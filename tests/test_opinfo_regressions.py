@@ -207,6 +207,30 @@ for _drv in ("gels", "gelsy", "gelsd", "gelss"):
             _lstsq_case(_drv, *_shape)
 
 
+# tensordot: a size-1 contracted dim broadcasts against its partner
+CASES["tensordot_size1_contracted"] = lambda m: m.tensordot(
+    m.arange(6.).reshape(2, 1, 3), m.arange(24.).reshape(3, 4, 2), dims=([0, 1], [2, 1]))
+CASES["tensordot_size1_contracted_grad"] = lambda m: _grad_of(
+    lambda m, a, b: m.tensordot(a, b, dims=([1], [0])), m,
+    np.arange(3.).reshape(3, 1), np.arange(8.).reshape(4, 2))
+CASES["tensordot_mismatch_still_raises"] = lambda m: m.tensordot(
+    m.ones(2, 3), m.ones(3, 4), dims=([0], [0]))
+
+
+def _histogramdd_unsorted(seed, density):
+    def program(m):
+        rng = np.random.default_rng(seed)
+        x = rng.uniform(-1, 3, size=(25, 2)).round(1)
+        edges = [rng.uniform(-1, 3, size=n).round(1) for n in (4, 5)]
+        w = rng.uniform(size=25)
+        return m.histogramdd(m.tensor(x), bins=[m.tensor(e) for e in edges],
+                             weight=m.tensor(w), density=density).hist
+    return program
+
+
+# histogramdd with bin edges out of order (PyTorch bins by its binary search; NumPy raised)
+for _seed in range(4):
+    CASES[f"histogramdd_unsorted_edges_{_seed}"] = _histogramdd_unsorted(_seed, _seed % 2 == 1)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

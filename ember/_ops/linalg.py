@@ -869,12 +869,19 @@ def tensordot(a, b, dims=2, out=None):
     if a.dtype is not b.dtype:
         raise RuntimeError("both inputs should have same dtype")
     for da, db in zip(dims_a, dims_b):
-        if a.shape[da] != b.shape[db]:
+        if a.shape[da] != b.shape[db] and a.shape[da] != 1 and b.shape[db] != 1:
             raise RuntimeError(f"contracted dimensions need to match, but first has size "
                                f"{a.shape[da]} in dim {da} and second has size {b.shape[db]} in "
                                f"dim {db}")
     dims_a = [wrap_dim(d, a.dim()) for d in dims_a]
     dims_b = [wrap_dim(d, b.dim()) for d in dims_b]
+    for da, db in zip(dims_a, dims_b):
+        # a size-1 dim broadcasts against its partner, as in PyTorch: sum_j x[0] y[j] is
+        # x[0] (sum_j y[j]), so the partner is summed first
+        if a.shape[da] == 1 and b.shape[db] != 1:
+            b = b.sum(db, keepdim=True)
+        elif b.shape[db] == 1 and a.shape[da] != 1:
+            a = a.sum(da, keepdim=True)
     free_a = [d for d in range(a.dim()) if d not in dims_a]
     free_b = [d for d in range(b.dim()) if d not in dims_b]
     k = int(np.prod([a.shape[d] for d in dims_a]))

@@ -320,6 +320,45 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
     return _histogram_type(Tensor._make(like(hist, dev)), Tensor._make(like(edges.copy(), dev)))
 
 
+def _upper_bound(edges, values):
+    """For each value, the first i with value < edges[i], found by the binary search that
+    PyTorch's histogram kernel runs (C++'s upper_bound): on unsorted edges its answer
+    depends on the probe order, which this repeats, vectorized over the values."""
+    first = np.zeros(values.shape, np.int64)
+    count = np.full(values.shape, len(edges), np.int64)
+    while count.any():
+        half = count // 2
+        mid = np.minimum(first + half, len(edges) - 1)
+        right = (count > 0) & ~(values < edges[mid])
+        first = np.where(right, mid + 1, first)
+        count = np.where(right, count - half - 1, half)
+    return first
+
+
+def _histogramdd_by_search(x, edges, weight, density):
+    """histogramdd as PyTorch bins with edges not in order: a row counts when each
+    coordinate lies within [first edge, last edge] of its dim, in the bin its binary
+    search gives (the last edge closing the last bin)."""
+    inside = np.ones(len(x), bool)
+    pos = []
+    for k, e in enumerate(edges):
+        v = x[:, k]
+        inside &= (v >= e[0]) & (v <= e[-1])
+        pos.append(np.clip(_upper_bound(e, v) - 1, 0, len(e) - 2))
+    shape = tuple(len(e) - 1 for e in edges)
+    flat = np.ravel_multi_index([p[inside] for p in pos], shape) if len(shape) else None
+    w = None if weight is None else weight[inside]
+    hist = np.bincount(flat, weights=w, minlength=int(np.prod(shape))).reshape(shape)
+    if density:
+        widths = np.ones(shape)
+        for k, e in enumerate(edges):
+            d = np.diff(e.astype(np.float64)).reshape([-1 if i == k else 1
+                                                       for i in builtins.range(len(shape))])
+            widths = widths * d
+        hist = hist / hist.sum() / widths
+    return hist
+
+
 def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
     """Histogram of the rows of an (N, D) float tensor over D dims: (hist, [edges per dim])."""
     _require_tensor(input, "histogramdd")
@@ -336,8 +375,12 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
         r = None if range is None else (range[2 * k], range[2 * k + 1])
         edges.append(_histogram_edges(column, b, r, "histogramdd"))
     w = None if weight is None else weight._cpu_array().reshape(-1)
-    hist, _ = np.histogramdd(x, bins=[e.astype(np.float64) for e in edges], weights=w,
-                             density=density)
+    with np.errstate(all="ignore"):   # empty or zero-width bins: nan/inf, silently as torch
+        if all((np.diff(e) >= 0).all() for e in edges):
+            hist, _ = np.histogramdd(x, bins=[e.astype(np.float64) for e in edges], weights=w,
+                                     density=density)
+        else:   # PyTorch takes unsorted edges too, binning by its binary search
+            hist = _histogramdd_by_search(x, edges, w, density)
     dev = input._data
     return _histogramdd_type(Tensor._make(like(hist.astype(x.dtype), dev)),
                              [Tensor._make(like(e.copy(), dev)) for e in edges])
