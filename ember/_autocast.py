@@ -85,6 +85,9 @@ _CPU_FP32 = (
     "linalg_lstsq", "linalg_inv_ex", "linalg_pinv", "linalg_det", "linalg_slogdet",
 )
 _CPU_PROMOTE = ("stack", "cat", "index_copy")
+# ops PyTorch runs as one kernel with no CPU policy, which ember composes from ops that have
+# one (einsum, mm): they run in the dtypes they get, with autocast off inside
+_CPU_NATIVE = ("bilinear", "tensordot", "embedding_bag", "_einsum_reduce")
 
 # CUDA: AT_FORALL_LOWER_PRECISION_FP / AT_FORALL_FP32 / AT_FORALL_FP32_SET_OPT_DTYPE /
 # AT_FORALL_PROMOTE of autocast_mode.h (set_opt_dtype ops compute in float32 too)
@@ -99,7 +102,8 @@ _CUDA_FP32 = (
     "acos", "asin", "cosh", "erfinv", "exp", "expm1", "log", "log10", "log2", "log1p",
     "reciprocal", "rsqrt", "sinh", "tan", "pow", "softplus", "layer_norm", "group_norm",
     "frobenius_norm", "nuclear_norm", "cosine_similarity", "poisson_nll_loss",
-    "cosine_embedding_loss", "nll_loss", "nll_loss2d", "hinge_embedding_loss", "kl_div",
+    "rms_norm", "cosine_embedding_loss", "nll_loss", "nll_loss2d", "hinge_embedding_loss",
+    "kl_div",
     "l1_loss", "smooth_l1_loss", "huber_loss", "mse_loss", "margin_ranking_loss",
     "multilabel_margin_loss", "soft_margin_loss", "triplet_margin_loss", "multi_margin_loss",
     "binary_cross_entropy_with_logits", "dist", "pdist", "cdist", "renorm", "logsumexp",
@@ -108,12 +112,19 @@ _CUDA_FP32 = (
     # fp32_set_opt_dtype and fp32_append_dtype
     "prod", "softmax", "log_softmax", "cumprod", "cumsum", "linalg_vector_norm",
     "linalg_matrix_norm", "sum", "norm", "cross_entropy_loss",
+    # einsum of one operand: PyTorch reduces it with sum, not bmm (see _einsum_op)
+    "_einsum_reduce",
 )
 _CUDA_PROMOTE = ("addcdiv", "addcmul", "atan2", "bilinear", "cross", "dot", "vdot",
                  "grid_sampler", "index_put", "tensordot", "scatter_add", "stack", "cat",
                  "index_copy")
+# one CUDA kernel each in PyTorch, composed here of ops on the float32 list (exp, log ...)
+_CUDA_NATIVE = ("embedding_bag", "elu", "selu", "celu", "mish", "logsigmoid")
 # ops PyTorch refuses to autocast on CUDA (float16 inputs would overflow them)
 _CUDA_BANNED = ("binary_cross_entropy",)
+# the fp32_set_opt_dtype ops: given an explicit dtype= they run unchanged
+_OPT_DTYPE = ("prod", "softmax", "log_softmax", "cumprod", "cumsum", "linalg_vector_norm",
+              "linalg_matrix_norm", "sum")
 
 
 def _table(lower, fp32, promote):
@@ -125,6 +136,7 @@ def _table(lower, fp32, promote):
 
 POLICY = {"cpu": _table(_CPU_LOWER, _CPU_FP32, _CPU_PROMOTE),
           "cuda": _table(_CUDA_LOWER, _CUDA_FP32, _CUDA_PROMOTE)}
+NATIVE = {"cpu": frozenset(_CPU_NATIVE), "cuda": frozenset(_CUDA_NATIVE)}
 
 # The op nodes of ember the dispatcher hook knows, by "module.class", and the PyTorch op each
 # one is. Every node listed takes its tensor operands as its first arrays, in `inputs` order,
@@ -295,12 +307,18 @@ def _target_dtype(policy, args, device_type):
         return _DTYPE[device_type]
     if policy == FP32:
         return _dtype.float32
-    # promote: float32 wins over the lower dtype; float64 operands are left out of the vote
-    dt = _DTYPE[device_type]
+    # promote (PyTorch's prioritize): float32 wins over the lower dtype, float64 operands are
+    # left out of the vote, and the other lower dtype (float16 in a bfloat16 region) is an error
+    # unless a float32 operand came before it
+    low = current = _DTYPE[device_type]
     for t in args:
-        if _eligible(t, device_type) and t.dtype is not dt:
-            return _dtype.float32
-    return dt
+        if not _eligible(t, device_type):
+            continue
+        if current is _dtype.float32 or t.dtype is _dtype.float32:
+            current = _dtype.float32
+        elif t.dtype is not low:
+            raise RuntimeError("Unexpected floating ScalarType in at::autocast::prioritize")
+    return current
 
 
 def cast_before_checks(op):
@@ -377,6 +395,251 @@ def autocast_inputs(cls, inputs, arrays):
         if a is not b:
             arrays[i] = b._data
     return cast, tuple(arrays)
+
+
+# ------------------------------------------------------------------------------ entry points
+
+def _pad_op(args, kwargs):
+    """F.pad's ATen op: reflection_pad{n}d / replication_pad{n}d carry the CPU policy."""
+    mode = kwargs.get("mode", args[2] if len(args) > 2 else "constant")
+    pad = kwargs.get("pad", args[1] if len(args) > 1 else ())
+    n = len(pad) // 2
+    if mode == "reflect":
+        return f"reflection_pad{n}d"
+    if mode == "replicate":
+        return f"replication_pad{n}d"
+    return None
+
+
+_UPSAMPLE = {"nearest": "upsample_nearest", "linear": "upsample_linear",
+             "bilinear": "upsample_bilinear", "trilinear": "upsample_trilinear",
+             "bicubic": "upsample_bicubic"}
+
+
+def _interpolate_op(args, kwargs):
+    """F.interpolate's ATen op (upsample_<mode><n>d, float32 on CUDA)."""
+    mode = kwargs.get("mode", args[3] if len(args) > 3 else "nearest")
+    inp = kwargs.get("input", args[0] if args else None)
+    if mode not in _UPSAMPLE or not isinstance(inp, Tensor):
+        return None
+    return f"{_UPSAMPLE[mode]}{inp.ndim - 2}d"
+
+
+def _pool_op(kind):
+    """The ATen op of an ember._ops.pooling function (its first argument: the dimensions)."""
+    def op(args, kwargs):
+        nd = args[0]
+        if kind == "max_pool":   # (nd, input, kernel, stride, padding, dilation, ceil, indices)
+            indices = args[7] if len(args) > 7 else kwargs.get("return_indices", False)
+            return f"max_pool{nd}d" + ("_with_indices" if indices else "")
+        if kind == "adaptive_pool":   # (nd, input, output_size, "avg" | "max", ...)
+            return f"adaptive_{args[3]}_pool{nd}d"
+        return f"{kind}{nd}d"
+    return op
+
+
+def _einsum_op(args, kwargs):
+    """einsum: a contraction of two or more operands runs bmm (lower precision); one operand
+    is reduced with sum (float32 on CUDA, unchanged on CPU)."""
+    operands = args[1:]
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = operands[0]
+    return "einsum" if len(operands) > 1 else "_einsum_reduce"
+
+
+def _inner_op(args, kwargs):
+    """inner: a matrix product when either operand has 2 or more dimensions, else a dot
+    product or a product with a scalar (no policy)."""
+    a, b = args[0], args[1]
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and min(a.ndim, b.ndim) >= 1 \
+            and max(a.ndim, b.ndim) > 1:
+        return "matmul"
+    return None
+
+
+# public functions whose PyTorch op has another name, or depends on the arguments
+# ("module:attribute" -> op name, a function of (args, kwargs) giving it, or None: no entry,
+# the op it calls carries the policy)
+_ALIASES = {
+    "ember._ops.pooling:max_pool": _pool_op("max_pool"),
+    "ember._ops.pooling:avg_pool": _pool_op("avg_pool"),
+    "ember._ops.pooling:adaptive_pool": _pool_op("adaptive_pool"),
+    "ember._ops.pooling:max_unpool": _pool_op("max_unpool"),
+    "ember._ops.pooling:fractional_max_pool": _pool_op("fractional_max_pool"),
+    "ember.nn.functional:max_pool3d": None,
+    "ember.nn.functional:avg_pool3d": None,
+    "ember.nn.functional:adaptive_avg_pool3d": None,
+    "ember.nn.functional:adaptive_max_pool3d": None,
+    "ember.nn.functional:fractional_max_pool2d": None,
+    "ember.nn.functional:fractional_max_pool3d": None,
+    "ember.nn.functional:max_unpool2d": None,
+    "ember.nn.functional:max_unpool3d": None,
+    "ember:einsum": _einsum_op,
+    "ember:inner": _inner_op,
+    # linalg.pinv: PyTorch autocasts only its parts (svd/eigh in float32, matmul lower)
+    "ember.linalg:pinv": None,
+    # linalg.det/slogdet are listed, but torch.linalg.det/slogdet reach overloads without
+    # the policy: a bfloat16 input raises as outside autocast
+    "ember.linalg:det": None,
+    "ember.linalg:slogdet": None,
+    "ember.nn.functional:grid_sample": "grid_sampler",
+    "ember.nn.functional:cross_entropy": "cross_entropy_loss",
+    "ember.nn.functional:pad": _pad_op,
+    "ember.nn.functional:interpolate": _interpolate_op,
+    "ember.nn.functional:multi_head_attention_forward": "_native_multi_head_attention",
+    "ember:chain_matmul": "chain_matmul",
+    "ember.Tensor:__pow__": "pow",
+    "ember.Tensor:__rpow__": "pow",
+    "ember.Tensor:__matmul__": "matmul",
+    "ember.Tensor:__rmatmul__": "matmul",
+    "ember.linalg:cross": "cross",
+    "ember.linalg:matmul": "matmul",
+    "ember.linalg:multi_dot": "linalg_multi_dot",
+    "ember:conv_tbc": "conv_tbc",
+}
+
+
+def _first_tensor(args, kwargs):
+    for v in args:
+        if isinstance(v, Tensor):
+            return v
+        if isinstance(v, (list, tuple)):
+            for w in v:
+                if isinstance(w, Tensor):
+                    return w
+    for v in kwargs.values():
+        if isinstance(v, Tensor):
+            return v
+    return None
+
+
+def _cast_all(args, kwargs, dt, device_type):
+    """args and kwargs with their eligible tensors (and those in list/tuple arguments) cast."""
+    def one(v):
+        if isinstance(v, Tensor):
+            return _cast(v, dt, device_type) if _eligible(v, device_type) else v
+        if isinstance(v, (list, tuple)) and any(isinstance(w, Tensor) for w in v):
+            return type(v)(one(w) for w in v)
+        return v
+    return tuple(one(v) for v in args), {k: one(v) for k, v in kwargs.items()}
+
+
+def _tensors_of(args, kwargs):
+    for v in (*args, *kwargs.values()):
+        if isinstance(v, Tensor):
+            yield v
+        elif isinstance(v, (list, tuple)):
+            yield from (w for w in v if isinstance(w, Tensor))
+
+
+def _run_with_policy(op, fn, args, kwargs):
+    """Call public function `fn` of PyTorch op `op` (a name, or a function of the arguments
+    naming it) as PyTorch's autocast dispatch does: its floating operands cast by the op's
+    policy on their device, and the op run with autocast off inside (PyTorch excludes the
+    autocast key while an autocast kernel runs: the op's own parts are not cast again). Ops
+    with no policy run unchanged, autocast on inside (PyTorch's fallthrough: a composite op's
+    parts are cast by their own policies), except NATIVE ones. `out=` variants are not
+    autocast in PyTorch."""
+    first = _first_tensor(args, kwargs)
+    if first is None or kwargs.get("out") is not None:
+        return fn(*args, **kwargs)
+    device_type = _device_type(first)
+    if not _ENABLED[device_type]:
+        return fn(*args, **kwargs)
+    name = op(args, kwargs) if callable(op) else op
+    policy = POLICY[device_type].get(name)
+    if policy is None:
+        if device_type == "cuda" and name in _CUDA_BANNED:
+            _autocast_tuple(name, (first,))  # raises PyTorch's error
+        if name not in NATIVE[device_type]:
+            return fn(*args, **kwargs)
+    elif not (policy == FP32 and name in _OPT_DTYPE and kwargs.get("dtype") is not None):
+        dt = _target_dtype(policy, list(_tensors_of(args, kwargs)), device_type)
+        args, kwargs = _cast_all(args, kwargs, dt, device_type)
+    AUTOCAST[0] = False
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        AUTOCAST[0] = _ENABLED["cpu"] or _ENABLED["cuda"]
+
+
+def _entry(op, fn):
+    """`fn` behind the autocast policy of op `op`; one list read when autocast is off."""
+    @functools.wraps(fn)
+    def autocast_entry(*args, **kwargs):
+        if AUTOCAST[0]:
+            return _run_with_policy(op, fn, args, kwargs)
+        return fn(*args, **kwargs)
+    autocast_entry.autocast_op = op
+    return autocast_entry
+
+
+def install_entry_points():
+    """Put the policy in front of the public function of every op the tables name (ember.X,
+    Tensor.X, nn.functional.X, linalg.Y for linalg_Y, fft.Y for fft_Y, and _ALIASES).
+
+    Ops that are one ember node get their policy from the dispatcher hook already; the
+    composites (losses, norms, pooling, pads, fft ...) need it at their entry, as PyTorch
+    applies it at dispatch, before the op's argument checks. Each original function object
+    is replaced wherever an ember module (or the Tensor class) holds it, so that nn.Modules
+    calling the op module's function directly get the policy too. Called once, at the end of
+    ``import ember``."""
+    import sys
+    import types
+    ember = sys.modules["ember"]
+    owners = {"ember": ember, "ember.Tensor": Tensor, "ember.nn.functional": ember.nn.functional,
+              "ember.linalg": ember.linalg, "ember.fft": ember.fft,
+              "ember._ops.pooling": sys.modules["ember._ops.pooling"]}
+    names = set()
+    for table in (*POLICY.values(), *NATIVE.values()):
+        names.update(table)
+    found = {}   # id(original function) -> (function, op)
+    for name in sorted(names):
+        spots = [("ember", name), ("ember.Tensor", name), ("ember.nn.functional", name)]
+        for prefix, where in (("linalg_", "ember.linalg"), ("fft_", "ember.fft")):
+            if name.startswith(prefix):
+                spots.append((where, name[len(prefix):]))
+        for owner, attr in spots:
+            fn = getattr(owners[owner], attr, None)
+            if isinstance(fn, types.FunctionType) and id(fn) not in found:
+                found[id(fn)] = (fn, name)
+    for key, op in _ALIASES.items():
+        owner, attr = key.split(":")
+        fn = getattr(owners[owner], attr, None)
+        if isinstance(fn, types.FunctionType):
+            if op is None:
+                found.pop(id(fn), None)
+            else:
+                found[id(fn)] = (fn, op)
+    wrapped = {key: _entry(op, fn) for key, (fn, op) in found.items()
+               if not hasattr(fn, "autocast_op")}
+
+    def replacement(value):
+        """The entry for `value`: an original op function, or another wrapper of one (a
+        Tensor method behind functools.wraps); None for anything else."""
+        if not isinstance(value, types.FunctionType):
+            return None
+        inner, depth = value, 0
+        while inner is not None and depth < 8:
+            if hasattr(inner, "autocast_op"):
+                return None
+            hit = found.get(id(inner))
+            if hit is not None and hit[0] is inner and id(inner) in wrapped:
+                return wrapped[id(inner)] if inner is value else _entry(hit[1], value)
+            inner, depth = getattr(inner, "__wrapped__", None), depth + 1
+        return None
+
+    spaces = [m.__dict__ for n, m in list(sys.modules.items())
+              if (n == "ember" or n.startswith("ember.")) and isinstance(m, types.ModuleType)]
+    for space in spaces:
+        for attr, value in list(space.items()):
+            w = replacement(value)
+            if w is not None:
+                space[attr] = w
+    for attr, value in list(vars(Tensor).items()):
+        w = replacement(value)
+        if w is not None:
+            setattr(Tensor, attr, w)
 
 
 # IPU and XLA autocast: PyTorch keeps their switches (deprecated spellings) though ember,
