@@ -173,6 +173,10 @@ class Tensor:
             st = _contiguous_strides(self._data.shape)
         else:
             st = tuple(s // item for s in self._data.strides)
+            if self._data.size == 0 and not any(st):
+                # NumPy gives an empty array all-zero strides; PyTorch keeps the strides
+                # of its layout (row-major for a new tensor), as nothing addresses memory
+                st = _contiguous_strides(self._data.shape)
         if dim is None:
             return st
         return st[self._wrap_dim(dim)]

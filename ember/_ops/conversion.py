@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import _dtype
 from .._device import as_device, device as _device_cls
+from .._backend.meta_backend import MetaArray
 from .._tensor import Tensor
 from ..autograd import grad_mode, forward_ad
 from ..autograd.forward_ad import ACTIVE as _DUAL
@@ -195,10 +196,34 @@ def inplace_source(self, args=()):
     return src
 
 
-def commit_inplace(self, result):
+OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a "
+           "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def is_expanded(t):
+    """Whether two of t's elements share one memory location for sure: a dim of size > 1
+    with stride 0, as `expand` makes (PyTorch's has_internal_overlap == YES). Other
+    overlapping layouts (as_strided with small strides) are too hard to prove, as in
+    PyTorch."""
+    data = t._data
+    if type(data) is MetaArray or data.size == 0:   # no memory, so nothing shared
+        return False
+    return any(n > 1 and st == 0 for n, st in zip(data.shape, data.strides))
+
+
+def check_no_internal_overlap(t):
+    """Refuse to write into an expanded `t` (PyTorch's assert_no_internal_overlap)."""
+    if is_expanded(t):
+        raise RuntimeError(OVERLAP)
+
+
+def commit_inplace(self, result, overlap_ok=False):
     """Write `result` (computed out of place, maybe with a graph) into `self`'s memory and
-    make `self` take result's place in the graph."""
+    make `self` take result's place in the graph. `overlap_ok`: self may be expanded (fill_,
+    masked_fill_ write one value wherever they write; PyTorch allows them)."""
     check_inplace(self)
+    if not overlap_ok:
+        check_no_internal_overlap(self)
     rdt, sdt = result.dtype, self.dtype
     if rdt is not sdt and not _dtype.can_cast(rdt, sdt):
         raise RuntimeError(f"result type {dtype_name(rdt)} can't be cast to the desired output type "

@@ -14,6 +14,7 @@ Gradients of selections scatter back with accumulation (np.add.at): duplicate in
 add up. Every backward is written with ember ops, so double backward works.
 """
 import numbers
+import warnings
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from .._backend import ARRAY_TYPES, CUDA_ON, array_namespace, as_array, like, uf
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._out_overlap import refuses_out_overlap
 from . import narrow_dtypes
 from ._util import cast, c_type_name, dtype_name, shape_str, wrap_dim, writes_out
 
@@ -307,13 +309,28 @@ def _check_value_shape(vshape, target):
                            f"broadcast to indexing result of shape {shape_str(target)}")
 
 
-def _index_put_into(dst, key, value, accumulate):
-    """Write `value` (a Tensor of dst's dtype) at `key` of tensor `dst`, in place, recorded."""
+def _index_put_into(dst, key, value, accumulate, fname=None):
+    """Write `value` (a Tensor of dst's dtype) at `key` of tensor `dst`, in place, recorded.
+    `fname`: the advanced-indexing op doing it, which PyTorch lets write into an expanded
+    tensor with a deprecation warning (basic-index writes are copies and refuse one)."""
     from .conversion import commit_inplace
     _check_value_shape(value._data.shape, _indexed_shape(dst._data.shape, key))
     key = _key_to_device(key, dst._data)
     result = apply(IndexPut, (dst, value), (dst._data, value._data), key, accumulate)
-    return commit_inplace(dst, result)
+    if fname is not None:
+        _warn_expanded(dst, fname)
+    return commit_inplace(dst, result, overlap_ok=fname is not None)
+
+
+def _warn_expanded(dst, fname):
+    """PyTorch's deprecation warning for masked_fill_/index_fill_/index_put_ on a tensor
+    with stride-0 dims (an expanded one)."""
+    from .conversion import is_expanded
+    if is_expanded(dst):
+        what = "tensor[mask] = scalar" if fname != "index_put_" else "tensor[indices] = tensor"
+        warnings.warn(f"Use of {fname} on expanded tensors is deprecated. Please clone() the "
+                      f"tensor before performing this operation. This also applies to advanced "
+                      f"indexing e.g. {what}", UserWarning, stacklevel=4)
 
 
 def _value_tensor(value, like):
@@ -345,7 +362,7 @@ def setitem(self, key, value):
                                f"{shape_str(vs)}")
         _index_put_into(view, (Ellipsis,), value, False)
         return
-    _index_put_into(view, adv, value, False)
+    _index_put_into(view, adv, value, False, "index_put_")
 
 
 def _index_put_key(self, indices):
@@ -378,7 +395,8 @@ def _check_put_values(self, values):
 def index_put_(self, indices, values, accumulate=False):
     """self[indices] = values (or += when accumulate, duplicates adding up), in place."""
     _check_put_values(self, values)
-    return _index_put_into(self, _index_put_key(self, indices), values, accumulate)
+    return _index_put_into(self, _index_put_key(self, indices), values, accumulate,
+                           "index_put_")
 
 
 def index_put(input, indices, values, accumulate=False):
@@ -427,6 +445,7 @@ class IndexSelect(Op):
                      ctx.dim, ctx.idx, 1)
 
 
+@refuses_out_overlap
 @writes_out("index_select")
 def index_select(input, dim, index, *, out=None):
     """The slices of `input` along `dim` at the positions in the 1-D `index`."""
@@ -656,6 +675,7 @@ def masked_fill(input, mask, value):
     return out
 
 
+@refuses_out_overlap
 @writes_out("masked_select")
 def masked_select(input, mask, *, out=None):
     """The 1-D tensor of input's elements where `mask` holds (both broadcast)."""
@@ -851,6 +871,7 @@ def _restore(out, input):
     return out.reshape(()) if input._data.ndim == 0 else out
 
 
+@refuses_out_overlap
 @writes_out("gather")
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     """out[i][j][k] = input[i][index[i][j][k]][k] for dim=1 (likewise for other dims)."""
@@ -1058,6 +1079,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 # ---------------------------------------------------------------------------- take / put
 
+@refuses_out_overlap
+@writes_out("take")
 def take(input, index):
     """input viewed as 1-D, indexed by `index` (result has index's shape)."""
     if not isinstance(index, Tensor):
@@ -1200,9 +1223,16 @@ def argwhere(input):
 # ---------------------------------------------------------------------------- methods
 
 def _inplace_from(fn):
+    # masked_fill_/index_fill_ write one value per position: PyTorch lets them write into an
+    # expanded tensor (with a deprecation warning); the others refuse one
+    fills = fn.__name__ in ("masked_fill", "index_fill")
+
     def method(self, *args, **kwargs):
         from .conversion import commit_inplace, inplace_source
-        return commit_inplace(self, fn(inplace_source(self, args), *args, **kwargs))
+        result = fn(inplace_source(self, args), *args, **kwargs)
+        if fills:
+            _warn_expanded(self, fn.__name__ + "_")
+        return commit_inplace(self, result, overlap_ok=fills)
     method.__name__ = fn.__name__ + "_"
     return method
 

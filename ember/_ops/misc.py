@@ -661,7 +661,8 @@ def fill_(input, value):
     """Fill input with value in place."""
     _require_tensor(input, "fill_")
     _fill_value(value)
-    return commit_inplace(input, fill(inplace_source(input, (value,)), value))
+    # one value written everywhere: an expanded input is allowed, as in PyTorch
+    return commit_inplace(input, fill(inplace_source(input, (value,)), value), overlap_ok=True)
 
 
 def zero_(input):

@@ -52,6 +52,17 @@ def is_number(x):
     return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
 
 
+def number_input(input, other):
+    """`input` of add/sub/mul/div/floor_divide, which PyTorch also runs on two Python
+    numbers (torch.add(2, 3.5) is tensor(5.5)): a number there, when `other` is one too,
+    becomes the 0-dim tensor torch.tensor makes of it (int64, the default float dtype,
+    bool or complex) and the usual promotion with the other number follows."""
+    if not isinstance(input, Tensor) and is_number(input) and is_number(other):
+        from .creation import tensor
+        return tensor(input)
+    return input
+
+
 def _scalar_operand(value, dt, exact):
     """A Python/NumPy scalar operand for an op computed in dtype `dt`.
 
@@ -205,8 +216,11 @@ def _in_float32(fn, args, low):
     return as_array(fn(*up)).astype(low)
 
 
-def _out(result, out):
-    """Write `result` into the `out=` tensor (resized when its shape differs)."""
+def _out(result, out, overlap_ok=False):
+    """Write `result` into the `out=` tensor. An `out` of another shape is resized, taking
+    the result's memory layout (PyTorch restrides a resized output to the strides it
+    computed, so `exp(x.t(), out=empty(0))` is transposed like `exp(x.t())`).
+    `overlap_ok`: an expanded `out` is allowed (reductions: PyTorch does not check)."""
     if out is None:
         return result
     if not isinstance(out, Tensor):
@@ -220,10 +234,10 @@ def _out(result, out):
                           f"elements. You can explicitly reuse an out tensor t by resizing it, "
                           f"inplace, to zero elements with t.resize_(0).", UserWarning,
                           stacklevel=3)
-        out._data = array_namespace(result._data).empty(result._data.shape,
-                                                        dtype=out._data.dtype)
+        out._data = array_namespace(result._data).empty_like(result._data,
+                                                             dtype=out._data.dtype)
     with grad_mode.no_grad():
-        commit_inplace(out, result)
+        commit_inplace(out, result, overlap_ok)
     return out
 
 
@@ -377,6 +391,7 @@ def _check_alpha(alpha, dt):
 
 def add(input, other, *, alpha=1, out=None):
     """out = input + alpha * other, broadcast, with PyTorch's type promotion."""
+    input = number_input(input, other)
     inputs, arrays, dt = binary_operands(input, other, "add")
     if alpha != 1:
         _check_alpha(alpha, dt)
@@ -402,6 +417,7 @@ def _check_no_bool_sub(input, other, dt):
 
 def sub(input, other, *, alpha=1, out=None):
     """out = input - alpha * other."""
+    input = number_input(input, other)
     inputs, arrays, dt = binary_operands(input, other, "sub")
     _check_no_bool_sub(input, other, dt)
     if alpha != 1:
@@ -429,6 +445,7 @@ def rsub(input, other, *, alpha=1):
 
 def mul(input, other, *, out=None):
     """Elementwise product (logical and for bool)."""
+    input = number_input(input, other)
     inputs, arrays, dt = binary_operands(input, other, "mul")
     if dt is _dtype.bool:
         return _out(apply(_LogicalAnd, inputs, arrays), out)
@@ -442,6 +459,7 @@ multiply = mul
 def div(input, other, *, rounding_mode=None, out=None):
     """input / other. rounding_mode None: true division (ints give the default float dtype);
     'trunc': rounded toward zero; 'floor': rounded down (Python's //), in the input dtype."""
+    input = number_input(input, other)
     if rounding_mode is None:
         inputs, arrays, fdt = float_operands(input, other, "div")
         result = apply(Div, inputs, arrays)

@@ -1,0 +1,141 @@
+"""View, stride and in-place semantics on non-contiguous inputs, found by
+bench/strided_sweep.py: each case runs the same program on ember and torch and compares
+values, strides, contiguity, aliasing and exception types."""
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+
+def _run(program, m):
+    """program(m) -> a comparable summary; an exception becomes ('raised', type name,
+    whether its message names the overlap)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return program(m)
+    except Exception as e:  # noqa: BLE001 - the type is compared
+        return ("raised", type(e).__name__, "more than one element" in str(e))
+
+
+def _layout(t):
+    """A tensor's values and layout: (shape, stride, contiguous, storage offset, values)."""
+    values = np.asarray(t.detach().tolist(), dtype=np.float64).ravel()
+    return (tuple(t.shape), t.stride(), t.is_contiguous(), t.storage_offset(),
+            [float(f"{v:.9g}") for v in values])   # 9 digits: the libraries' exp may differ by an ulp
+
+
+def _same(program):
+    a, b = _run(program, torch), _run(program, ember)
+    assert a == b, (a, b)
+    return a
+
+
+# ---------------------------------------------------------------------------- expanded writes
+
+def _expanded(m):
+    return m.zeros(3, 1).expand(3, 4)
+
+
+OVERLAP_REFUSED = {
+    "add_": lambda m, v: v.add_(1),
+    "mul_": lambda m, v: v.mul_(2),
+    "exp_": lambda m, v: v.exp_(),
+    "clamp_": lambda m, v: v.clamp_(0, 1),
+    "neg_": lambda m, v: v.neg_(),
+    "copy_": lambda m, v: v.copy_(m.ones(3, 4)),
+    "copy_ 0-dim": lambda m, v: v.copy_(m.tensor(1.0)),
+    "setitem basic": lambda m, v: v.__setitem__(0, 5.0),
+    "setitem all": lambda m, v: v.__setitem__(Ellipsis, 5.0),
+    "scatter_": lambda m, v: v.scatter_(1, m.tensor([[0]]), 2.0),
+    "index_add_": lambda m, v: v.index_add_(1, m.tensor([0]), m.ones(3, 1)),
+    "masked_scatter_": lambda m, v: v.masked_scatter_(m.ones(3, 4, dtype=m.bool), m.ones(12)),
+    "exp out=": lambda m, v: m.exp(m.ones(3, 4), out=v),
+    "mm out=": lambda m, v: m.mm(m.ones(3, 2), m.ones(2, 4), out=v),
+    "add_ wrong shape": lambda m, v: m.zeros(5, 1).expand(5, 5)[:, :1].expand(5, 5).add_(
+        m.ones(5, 5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OVERLAP_REFUSED))
+def test_writes_into_expanded_tensor_refused(name):
+    """An in-place write into a tensor whose elements share memory (stride 0) raises
+    PyTorch's RuntimeError naming the overlap (ember used to write through, or leak
+    NumPy's errors)."""
+    out = _same(lambda m: OVERLAP_REFUSED[name](m, _expanded(m)) and None)
+    assert out == ("raised", "RuntimeError", True)
+
+
+OVERLAP_ALLOWED = {
+    "fill_": lambda m, v: v.fill_(1.5),
+    "zero_": lambda m, v: v.zero_(),
+    "masked_fill_": lambda m, v: v.masked_fill_(m.tensor([[True], [False], [True]]), 2.0),
+    "index_fill_": lambda m, v: v.index_fill_(0, m.tensor([1]), 2.0),
+    "index_put_": lambda m, v: v.index_put_((m.tensor([2]),), m.tensor(3.0)),
+    "setitem advanced": lambda m, v: v.__setitem__(m.tensor([0]), 7.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OVERLAP_ALLOWED))
+def test_fills_into_expanded_tensor_allowed(name):
+    """fill_/zero_, the advanced-indexing fills and reductions' out= may write into an
+    expanded tensor, as in PyTorch; the base then holds the same values."""
+    def program(m):
+        base = m.zeros(3, 1)
+        OVERLAP_ALLOWED[name](m, base.expand(3, 4))
+        return _layout(base)
+    _same(program)
+
+
+def test_reduction_out_into_expanded_tensor_allowed():
+    """Reductions do not check their out= for overlap in PyTorch (what lands in the shared
+    memory is then the library's business: torch accumulates, ember writes once)."""
+    for m in (torch, ember):
+        v = _expanded(m)
+        assert m.sum(m.ones(3, 4, 2), -1, out=v) is v
+
+
+def test_expanded_fill_warns_like_torch():
+    for m in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            _expanded(m).masked_fill_(m.ones(3, 4, dtype=m.bool), 1.0)
+        assert any("masked_fill_ on expanded tensors is deprecated" in str(x.message)
+                   for x in w), m.__name__
+
+
+# ---------------------------------------------------------------------------- out= layouts
+
+@pytest.mark.parametrize("fn", ["exp", "neg", "add", "abs"])
+def test_resized_out_takes_result_layout(fn):
+    """An out= tensor that must be resized takes the strides PyTorch computes for the
+    result: a transposed input gives a transposed out."""
+    def program(m):
+        x = m.arange(12.0, dtype=m.float64).reshape(3, 4).t()
+        out = m.empty(0, dtype=m.float64)
+        args = (x, x) if fn == "add" else (x,)
+        getattr(m, fn)(*args, out=out)
+        return _layout(out)
+    _same(program)
+
+
+def test_noncontiguous_out_written_in_place():
+    def program(m):
+        base = m.zeros(4, 3, dtype=m.float64)
+        out = base.t()
+        r = m.exp(m.arange(12.0, dtype=m.float64).reshape(3, 4), out=out)
+        return _layout(out), r is out, _layout(base)
+    _same(program)
+
+
+# ---------------------------------------------------------------------------- strides
+
+@pytest.mark.parametrize("shape", [(0,), (2, 0, 3), (0, 3), (3, 0), (1, 0)])
+def test_empty_tensor_strides(shape):
+    """A new empty tensor has row-major strides (NumPy gives empty arrays zero strides)."""
+    _same(lambda m: (m.empty(shape).stride(), m.zeros(shape).stride(),
+                     m.zeros(shape).is_contiguous()))
