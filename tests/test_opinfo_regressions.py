@@ -232,6 +232,12 @@ def _histogramdd_unsorted(seed, density):
 for _seed in range(4):
     CASES[f"histogramdd_unsorted_edges_{_seed}"] = _histogramdd_unsorted(_seed, _seed % 2 == 1)
 
+# householder_product without reflectors stays in the graph, with zero gradients
+for _shape in ((3, 0), (0, 0), (3, 2)):
+    CASES[f"householder_product_no_reflectors_{_shape}"] = (lambda shape: lambda m: _grad_of(
+        lambda m, a, t: m.linalg.householder_product(a, t), m,
+        np.ones(shape), np.zeros(0)))(_shape)
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_same_as_torch(name):

@@ -126,7 +126,23 @@ def householder_product(A, tau, *, out=None):
     for i in reversed(range(k)):  # Q <- H_i Q
         v = V[..., :, i:i + 1]
         Q = Q - (tau[..., i, None, None] * v).matmul(mH(v).matmul(Q))
+    if k == 0:   # no reflector: Q is the identity's columns, still in the graph
+        Q = apply(_NoReflectors, (A, tau), (A._data, tau._data), Q._data)
     return _with_out(Q, out)
+
+
+class _NoReflectors(Op):
+    """householder_product with no reflector (tau empty): the identity's columns, which
+    PyTorch keeps in the graph of A and tau with undefined (None) gradients."""
+    _name = "LinalgHouseholderProductBackward0"
+
+    @staticmethod
+    def forward(ctx, a, tau, q):
+        return q
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None
 
 
 @cast_before_checks("orgqr")
