@@ -2,7 +2,7 @@
 from .._backend import array_namespace
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_not_differentiable, _to_scalar,
-                        _new_step, _step_tensor)
+                        _new_step, _step_tensor, _real_view)
 
 __all__ = ["Adadelta"]
 
@@ -47,7 +47,9 @@ class Adadelta(Optimizer):
                 _step_tensor(state)
                 if wd != 0:
                     g = g + wd * x
-                v, u = state["square_avg"]._data, state["acc_delta"]._data
+                # complex: the parts as independent reals
+                x, g = _real_view(x), _real_view(g)
+                v, u = _real_view(state["square_avg"]._data), _real_view(state["acc_delta"]._data)
                 v *= rho
                 v += (1 - rho) * g * g
                 std = xp.sqrt(v + eps)

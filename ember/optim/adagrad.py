@@ -2,7 +2,7 @@
 from .._backend import array_namespace
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_not_differentiable, _to_scalar,
-                        _new_step, _step_tensor)
+                        _new_step, _step_tensor, _real_view)
 from ._foreach import decayed_grad, for_each, scratch
 
 __all__ = ["Adagrad"]
@@ -29,11 +29,7 @@ class Adagrad(Optimizer):
                                       differentiable=differentiable, fused=fused))
         for group in self.param_groups:
             for p in group["params"]:
-                state = self.state[p]
-                state["step"] = _new_step()
-                xp = array_namespace(p._data)
-                state["sum"] = Tensor._make(xp.full_like(p._data,
-                                                         group["initial_accumulator_value"]))
+                _init_state(self.state[p], p, self.defaults)
 
     def step(self, closure=None):
         return self._run_step(self._update, closure)
@@ -46,6 +42,8 @@ class Adagrad(Optimizer):
                 if p._grad is None:
                     continue
                 state = self.state[p]
+                if len(state) == 0:     # a parameter of a group added after construction
+                    _init_state(state, p, self.defaults)
                 step = _step_tensor(state)
                 clr = lr / (1 + (step - 1) * group["lr_decay"])
                 todo.append((p._data, p._grad._data, state["sum"]._data, clr))
@@ -53,11 +51,23 @@ class Adagrad(Optimizer):
             for_each(lambda item: _adagrad(*item, group), todo, [t[0] for t in todo])
 
 
+def _init_state(state, p, options):
+    """Step 0 and the accumulator filled with initial_accumulator_value (v + vi for a
+    complex parameter: both parts start at v). As torch, v is always the constructor's
+    value, even for a group that gives its own."""
+    v = options["initial_accumulator_value"]
+    state["step"] = _new_step()
+    xp = array_namespace(p._data)
+    state["sum"] = Tensor._make(xp.full_like(p._data, complex(v, v) if p.dtype.is_complex
+                                             else v))
+
+
 def _adagrad(x, g, s, clr, group):
     """One Adagrad step of parameter array `x` (in place) with gradient `g`, accumulator `s`
     and decayed learning rate `clr`, op by op, intermediates in two scratch buffers."""
     eps, wd = group["eps"], group["weight_decay"]
     xp = array_namespace(x)
+    x, g, s = _real_view(x), _real_view(g), _real_view(s)   # complex: parts as reals
     s0, s1 = scratch(x, 2)
     g = decayed_grad(xp, x, g, group["maximize"], wd, s0, s1)
     s += xp.multiply(g, g, out=s1)

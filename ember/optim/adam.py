@@ -4,7 +4,7 @@ from .._backend import CUDA_ON, array_namespace
 from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
-                        _to_scalar, _new_step, _step_tensor, _lerp_)
+                        _to_scalar, _new_step, _step_tensor, _lerp_, _real_view)
 from ._foreach import decayed_grad, for_each, fusable, multi_tensor, scratch
 
 __all__ = ["Adam", "AdamW"]
@@ -22,15 +22,21 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
+        if isinstance(lr, Tensor) and foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and "
+                             "foreach=True")
         check_lr(lr)
         check_nonneg(eps, "epsilon")
         check_betas(betas)
         check_nonneg(weight_decay, "weight_decay")
+        betas = _tensor_betas(betas, foreach, capturable)
         check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                                       capturable=capturable, differentiable=differentiable,
                                       fused=fused, decoupled_weight_decay=decoupled_weight_decay))
+        if fused and foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
     def step(self, closure=None):
         return self._run_step(self._update, closure)
@@ -59,20 +65,41 @@ class Adam(Optimizer):
                     p._bump_version()
 
 
+def _tensor_betas(betas, foreach, capturable):
+    """Validate betas given as Tensors (both or neither, one element each; refused with
+    foreach=True unless capturable, as torch) and keep them as torch stores them: 0-dim
+    Tensors (a 1-element Tensor of more dims squeezed), floats as they are."""
+    beta1, beta2 = betas
+    if not ((isinstance(beta1, float) and isinstance(beta2, float)) or
+            (isinstance(beta1, Tensor) and isinstance(beta2, Tensor))):
+        raise ValueError("betas must be either both floats or both Tensors")
+    if not isinstance(beta1, Tensor):
+        return betas
+    for i, beta in enumerate(betas):
+        if foreach and not capturable:
+            raise ValueError(f"betas[{i}] as a Tensor is not supported for capturable=False "
+                             f"and foreach=True")
+        if beta.numel() != 1:
+            raise ValueError(f"Tensor betas[{i}] must be 1-element")
+    return tuple(b if b.ndim == 0 else b.squeeze() for b in betas)
+
+
 def _adam(x, g, state, step, group, lr):
     """One Adam step of parameter array `x` (in place) with gradient `g`: the fused CUDA
     kernel where it applies, else the formula op by op, writing intermediates into two
     scratch buffers in the order of the formula."""
     if _fused_step(x, g, state, group, lr, step):
         return
-    (beta1, beta2), eps, wd = group["betas"], group["eps"], group["weight_decay"]
+    (beta1, beta2), eps, wd = map(_to_scalar, group["betas"]), group["eps"], \
+        group["weight_decay"]
     xp = array_namespace(x)
+    x, g = _real_view(x), _real_view(g)     # complex: the parts as independent reals
     s0, s1 = scratch(x, 2)
     decoupled = group["decoupled_weight_decay"]
     if decoupled and wd != 0:
         x *= 1 - lr * wd
     g = decayed_grad(xp, x, g, group["maximize"], 0 if decoupled else wd, s0, s1)
-    m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+    m, v = _real_view(state["exp_avg"]._data), _real_view(state["exp_avg_sq"]._data)
     _lerp_(m, g, 1 - beta1, s1)
     v *= beta2
     g2 = xp.multiply(g, 1 - beta2, out=s1)
@@ -81,7 +108,7 @@ def _adam(x, g, state, step, group, lr):
     step_size = lr / (1 - beta1 ** step)
     bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
     if group["amsgrad"]:
-        v_max = state["max_exp_avg_sq"]._data
+        v_max = _real_view(state["max_exp_avg_sq"]._data)
         xp.maximum(v_max, v, out=v_max)
         v = v_max
     denom = xp.sqrt(v, out=s1)
@@ -94,7 +121,8 @@ def _adam(x, g, state, step, group, lr):
 
 def _kernel_scalars(group, lr, step, t):
     """The fused kernels' scalars (keep, wd_l2, b1, b2, step_size, bc2, eps) as type t."""
-    (beta1, beta2), eps, wd = group["betas"], group["eps"], group["weight_decay"]
+    (beta1, beta2), eps, wd = map(_to_scalar, group["betas"]), group["eps"], \
+        group["weight_decay"]
     decoupled = group["decoupled_weight_decay"]
     return (t(1 - lr * wd if decoupled else 1), t(0 if decoupled else wd), t(beta1), t(beta2),
             t(lr / (1 - beta1 ** step)), t((1 - beta2 ** step) ** 0.5), t(eps))

@@ -2,7 +2,7 @@
 from .._backend import array_namespace
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
-                        _to_scalar, _new_step, _step_tensor, _lerp_)
+                        _to_scalar, _new_step, _step_tensor, _lerp_, _real_view)
 
 __all__ = ["Adamax"]
 
@@ -46,7 +46,9 @@ class Adamax(Optimizer):
                 step = _step_tensor(state)
                 if wd != 0:
                     g = g + wd * x
-                m, u = state["exp_avg"]._data, state["exp_inf"]._data
+                # complex: the parts as independent reals
+                x, g = _real_view(x), _real_view(g)
+                m, u = _real_view(state["exp_avg"]._data), _real_view(state["exp_inf"]._data)
                 _lerp_(m, g, 1 - beta1)
                 u *= beta2
                 xp.maximum(u, xp.abs(g) + eps, out=u)

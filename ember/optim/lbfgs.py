@@ -129,8 +129,8 @@ class LBFGS(Optimizer):
 
     Only one parameter group is supported; the whole state lives under the first parameter:
     'func_evals', 'n_iter', 'd', 't', 'old_dirs', 'old_stps', 'ro', 'H_diag',
-    'prev_flat_grad', 'prev_loss' and 'al', as in torch (ro, H_diag and al hold Python floats
-    where torch keeps 0-dim tensors).
+    'prev_flat_grad', 'prev_loss' and 'al', as in torch (ro, H_diag and al as 0-dim tensors;
+    the arithmetic between steps runs on Python floats).
     """
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
@@ -192,7 +192,10 @@ class LBFGS(Optimizer):
     def step(self, closure):
         """Run up to max_iter L-BFGS iterations; `closure` re-evaluates the model and returns
         the loss (it is required). Returns the loss of the first evaluation."""
-        return self._run_step(lambda: self._minimize(closure), None)
+        if len(self.param_groups) != 1:    # (add_param_group let a second one in)
+            raise AssertionError(f"Expected exactly one param_group, but got "
+                                 f"{len(self.param_groups)}")
+        return self._run_step(self._minimize, closure, closure_to_update=True)
 
     def _minimize(self, closure):
         group = self.param_groups[0]
@@ -301,11 +304,17 @@ class LBFGS(Optimizer):
                 break
 
         state["d"] = _tensor(d)
-        state["t"] = t
+        # a Tensor lr makes torch's t a Tensor: the lr itself once past the first iteration
+        lr_t = group["lr"]
+        state["t"] = t if not isinstance(lr_t, Tensor) else lr_t if t == lr else _scalar(t, d)
         state["old_dirs"] = [_tensor(v) for v in old_dirs]
         state["old_stps"] = [_tensor(v) for v in old_stps]
-        state["ro"] = ro
-        state["H_diag"] = h_diag
+        # torch's ro, H_diag and al are 0-dim tensors (H_diag is the int 1 until the first
+        # curvature pair); the arithmetic here runs on Python floats
+        state["ro"] = [_scalar(v, d) for v in ro]
+        state["H_diag"] = h_diag if isinstance(h_diag, int) else _scalar(h_diag, d)
+        if "al" in state:
+            state["al"] = [None if v is None else _scalar(v, d) for v in state["al"]]
         state["prev_flat_grad"] = _tensor(prev_flat_grad)
         state["prev_loss"] = prev_loss
         return orig_loss
@@ -326,6 +335,13 @@ def _array(value):
 def _float(value):
     """State scalars may come back as 0-dim Tensors (a torch checkpoint): use floats."""
     return float(value) if isinstance(value, Tensor) else value
+
+
+def _scalar(value, like_array):
+    """`value` (a float or a 0-dim Tensor) as a 0-dim Tensor of like_array's dtype and
+    device."""
+    xp = array_namespace(like_array)
+    return Tensor._make(xp.asarray(float(value), dtype=like_array.dtype))
 
 
 def _tensor(array):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._backend import array_namespace
 from .._tensor import Tensor
-from .optimizer import Optimizer, _to_scalar, _lerp_
+from .optimizer import Optimizer, _to_scalar, _lerp_, _lr_value
 
 __all__ = ["Muon"]
 
@@ -74,7 +74,7 @@ class Muon(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr = _to_scalar(group["lr"])
+            lr = _lr_value(group["lr"])   # a float32 Tensor lr rounds its products, as torch
             for p in group["params"]:
                 if p._grad is None:
                     continue
@@ -98,7 +98,7 @@ def _muon(x, g, buf, group, lr):
     ortho = _orthogonalize(update, group["ns_coefficients"], group["ns_steps"], group["eps"])
     rows, cols = x.shape
     if group["adjust_lr_fn"] == "match_rms_adamw":
-        adjusted_lr = lr * 0.2 * math.sqrt(max(rows, cols))
+        adjusted_lr = lr * (0.2 * math.sqrt(max(rows, cols)))
     else:
         adjusted_lr = lr * math.sqrt(max(1, rows / cols))
     x *= 1 - lr * group["weight_decay"]
@@ -119,9 +119,16 @@ def _orthogonalize(u, coefficients, steps, eps):
     x = _round_bf16(xp, x / xp.maximum(norm, _round_bf16(xp, xp.asarray(eps, f32))))
     for _ in range(steps):
         gram = _round_bf16(xp, x @ x.T)
-        poly = _round_bf16(xp, b * gram + c * (gram @ gram))
-        x = _round_bf16(xp, a * x + poly @ x)
+        poly = _round_bf16(xp, _fma(xp, b, gram, c * (gram @ gram)))
+        x = _round_bf16(xp, _fma(xp, a, x, poly @ x))
     return x.T if wide else x
+
+
+def _fma(xp, beta, y, z):
+    """beta * y + z (float32 scalar and arrays) rounded once to float32, as the fused
+    multiply-add of torch's bfloat16 addmm (beta * C + (alpha * A @ B)); the product of a
+    float32 and a bfloat16 value is exact in float64."""
+    return (xp.float64(beta) * y.astype(xp.float64) + z).astype(xp.float32)
 
 
 def _round_bf16(xp, a):

@@ -4,7 +4,7 @@ import numpy as np
 from .._backend import array_namespace, like
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
-                        _to_scalar, _new_step, _step_tensor, _lerp_)
+                        _to_scalar, _new_step, _step_tensor, _lerp_, _real_view)
 
 __all__ = ["NAdam"]
 
@@ -66,7 +66,9 @@ class NAdam(Optimizer):
                 mu_product = state["mu_product"]._data
                 mu_product *= mu                      # float32, as torch keeps it
                 mu_product_next = float(mu_product) * mu_next
-                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+                # complex: the parts as independent reals
+                x, g = _real_view(x), _real_view(g)
+                m, v = _real_view(state["exp_avg"]._data), _real_view(state["exp_avg_sq"]._data)
                 _lerp_(m, g, 1 - beta1)
                 v *= beta2
                 v += (1 - beta2) * g * g

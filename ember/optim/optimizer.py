@@ -11,7 +11,8 @@ from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.graph import RemovableHandle
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
 
 
 class _RequiredParameter:
@@ -23,6 +24,18 @@ required = _RequiredParameter()
 
 _global_pre_hooks = OrderedDict()
 _global_post_hooks = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook):
+    """Register ``hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs)``, run
+    before the step of every optimizer (before each one's own pre-hooks); its handle."""
+    return _add_hook(_global_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook):
+    """Register ``hook(optimizer, args, kwargs)``, run after the step of every optimizer
+    (after each one's own post-hooks); its handle."""
+    return _add_hook(_global_post_hooks, hook)
 
 
 class Optimizer:
@@ -152,22 +165,35 @@ class Optimizer:
     def register_load_state_dict_post_hook(self, hook, prepend=False):
         return _add_hook(self._load_post_hooks, hook, prepend)
 
-    def _run_step(self, update, closure):
+    def _run_step(self, update, closure, closure_to_update=False):
         """Run hooks around one step; `update()` applies the parameter updates under no_grad.
-        Returns the closure's loss, or what `update()` returns if that is not None (LBFGS)."""
+        Returns the closure's loss, or what `update()` returns if that is not None (LBFGS).
+
+        The step hooks see ``(optimizer, args, kwargs)`` with args = (optimizer, closure)
+        (or just (optimizer,)), as torch's wrapper of step passes them; a pre-hook may
+        return new (args, kwargs), whose closure is then the one used. With
+        `closure_to_update` the closure is handed to ``update(closure)`` instead of being
+        called here (LBFGS evaluates it itself)."""
+        args, kwargs = ((self,) if closure is None else (self, closure)), {}
         for hook in itertools.chain(_global_pre_hooks.values(), self._step_pre_hooks.values()):
-            r = hook(self, (), {})
-            if r is not None:
-                raise RuntimeError("optimizer step pre-hooks must return None")
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if isinstance(result, tuple) and len(result) == 2:
+                    args, kwargs = result
+                else:
+                    raise RuntimeError(f"{type(self).__name__}.step must return None or a tuple "
+                                       f"of (new_args, new_kwargs), but got {result}.")
+        closure = kwargs.get("closure", args[1] if len(args) > 1 else None)
         loss = None
-        if closure is not None:
+        if closure is not None and not closure_to_update:
             with grad_mode.enable_grad():
                 loss = closure()
         self._check_grads()
         with grad_mode.no_grad():
-            result = update()
-        for hook in itertools.chain(_global_post_hooks.values(), self._step_post_hooks.values()):
-            hook(self, (), {})
+            result = update(closure) if closure_to_update else update()
+        # instance hooks before the global ones, the reverse of the pre-hooks (as torch)
+        for hook in itertools.chain(self._step_post_hooks.values(), _global_post_hooks.values()):
+            hook(self, args, kwargs)
         return loss if result is None else result
 
     def _check_grads(self):
@@ -288,6 +314,15 @@ def _lerp_(start, end, weight, scratch=None):
         array_namespace(start).subtract(end, diff, out=start)
 
 
+def _real_view(a):
+    """torch.view_as_real of array `a`: a complex array's (real, imaginary) pairs as a real
+    array sharing its memory (a trailing axis of 2), so that an elementwise update treats the
+    two parts as independent reals, as torch's optimizers do; a real array as it is."""
+    if a.dtype.kind != "c":
+        return a
+    return a[..., None].view(a.real.dtype)
+
+
 def _add_hook(hooks, hook, prepend=False):
     """Register `hook` in the ordered dict `hooks` (first when `prepend`); its handle."""
     h = RemovableHandle(hooks)
@@ -304,6 +339,17 @@ def _to_scalar(x):
             raise ValueError("Tensor lr must be 1-element")
         return x.item()
     return x
+
+
+def _lr_value(lr):
+    """A learning rate for scalar arithmetic that rounds as torch's does: a Tensor lr as a
+    NumPy scalar of its dtype (products with Python floats then round to float32, as torch's
+    0-dim tensor arithmetic does), a number as it is."""
+    if isinstance(lr, Tensor):
+        if lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        return lr._data.dtype.type(lr.item())
+    return lr
 
 
 def check_lr(lr):

@@ -2,7 +2,7 @@
 from .._backend import array_namespace
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_not_differentiable, _to_scalar,
-                        _new_step, _step_tensor, _lerp_)
+                        _new_step, _step_tensor, _lerp_, _real_view)
 from ._foreach import decayed_grad, for_each, scratch
 
 __all__ = ["RMSprop"]
@@ -63,15 +63,16 @@ def _rmsprop(x, g, state, group, lr):
     alpha, eps, wd, momentum = group["alpha"], group["eps"], group["weight_decay"], \
         group["momentum"]
     xp = array_namespace(x)
+    x, g = _real_view(x), _real_view(g)     # complex: the parts as independent reals
     s0, s1 = scratch(x, 2)
     g = decayed_grad(xp, x, g, group["maximize"], wd, s0, s1)
-    v = state["square_avg"]._data
+    v = _real_view(state["square_avg"]._data)
     v *= alpha
     g2 = xp.multiply(g, 1 - alpha, out=s1)
     g2 *= g
     v += g2
     if group["centered"]:
-        ga = state["grad_avg"]._data
+        ga = _real_view(state["grad_avg"]._data)
         _lerp_(ga, g, 1 - alpha, s1)
         avg = xp.multiply(ga, ga, out=s1)
         xp.subtract(v, avg, out=avg)
@@ -80,7 +81,7 @@ def _rmsprop(x, g, state, group, lr):
         avg = xp.sqrt(v, out=s1)
     avg += eps
     if momentum > 0:
-        b = state["momentum_buffer"]._data
+        b = _real_view(state["momentum_buffer"]._data)
         b *= momentum
         b += xp.divide(g, avg, out=avg)
         x -= xp.multiply(b, lr, out=s1)

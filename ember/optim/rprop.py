@@ -2,7 +2,7 @@
 from .._backend import array_namespace
 from .._tensor import Tensor
 from .optimizer import Optimizer, check_lr, check_not_differentiable, _to_scalar, _new_step, \
-    _step_tensor
+    _step_tensor, _real_view
 
 __all__ = ["Rprop"]
 
@@ -42,9 +42,14 @@ class Rprop(Optimizer):
                 if len(state) == 0:
                     state["step"] = _new_step()
                     state["prev"] = Tensor._make(xp.zeros_like(x))
-                    state["step_size"] = Tensor._make(xp.full_like(g, _to_scalar(group["lr"])))
+                    lr = _to_scalar(group["lr"])   # complex: both parts step by lr
+                    state["step_size"] = Tensor._make(
+                        xp.full_like(g, complex(lr, lr) if g.dtype.kind == "c" else lr))
                 _step_tensor(state)
-                prev, step_size = state["prev"]._data, state["step_size"]._data
+                # complex: the parts as independent reals
+                x, g = _real_view(x), _real_view(g)
+                prev = _real_view(state["prev"]._data)
+                step_size = _real_view(state["step_size"]._data)
                 factor = xp.sign(g * prev)
                 factor[factor > 0] = eta_plus
                 factor[factor < 0] = eta_minus

@@ -4,7 +4,7 @@ import math
 
 from .._backend import array_namespace
 from .._tensor import Tensor
-from .optimizer import Optimizer, check_betas
+from .optimizer import Optimizer, check_betas, _lr_value
 
 __all__ = ["SparseAdam"]
 
@@ -28,6 +28,11 @@ class SparseAdam(Optimizer):
             raise ValueError(f"Invalid epsilon value: {eps}")
         check_betas(betas)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, maximize=maximize))
+        sparse_params = [[i, j] for i, group in enumerate(self.param_groups)
+                         for j, p in enumerate(group["params"]) if p.is_sparse]
+        if sparse_params:
+            raise ValueError(f"Sparse params at indices {sparse_params}: SparseAdam requires "
+                             f"dense parameter tensors")
         complex_params = [[i, j] for i, group in enumerate(self.param_groups)
                           for j, p in enumerate(group["params"]) if p.dtype.is_complex]
         if complex_params:
@@ -39,7 +44,7 @@ class SparseAdam(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr = float(group["lr"])
+            lr = _lr_value(group["lr"])   # a float32 Tensor lr rounds step_size, as torch
             beta1, beta2 = group["betas"]
             eps = group["eps"]
             for p in group["params"]:
