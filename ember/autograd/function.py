@@ -180,13 +180,26 @@ class Function(metaclass=FunctionMeta):
         raise NotImplementedError("You must implement the jvp function for custom "
                                   "autograd.Function to use it with forward mode AD.")
 
+    # under ember.func.vmap a Function runs once per slice, as every function does; PyTorch
+    # asks for a batching rule (this staticmethod, or generate_vmap_rule = True) and ember
+    # checks for one, so that programs stay portable (_check_vmap_support)
+    generate_vmap_rule = False
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        raise NotImplementedError("To use autograd.Function with vmap, you must either override "
+                                  "the vmap staticmethod or set generate_vmap_rule=True.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run forward under no_grad and, when an input requires grad, record a
         `<Name>Backward` node for the outputs."""
         setup_style = cls.setup_context is not Function.setup_context
-        if kwargs:
+        if kwargs or (setup_style and _has_defaults(cls.forward)):
+            # setup_context sees every forward argument, defaults included (PyTorch binds them)
             args = _bind(cls.forward, args, kwargs, skip_ctx=not setup_style)
+        if VMAP_LEVEL[0]:
+            _check_vmap_support(cls)
         ctx = cls._backward_cls.__new__(cls._backward_cls)
         record = grad_mode.GRAD_ENABLED[0] and any(
             _is_tensor(a) and a._requires_grad for a in args)
@@ -264,6 +277,46 @@ def _set_tangents(ctx, args, output, tangents):
         if id(o) in arg_ids:
             continue   # an input returned as is (not recorded): it keeps its own tangent
         forward_ad.set_tangent(o, tangent)
+
+
+# how many ember.func.vmap calls are running (ember/func/_vmap.py keeps it)
+VMAP_LEVEL = [0]
+
+
+def _check_vmap_support(cls):
+    """PyTorch's refusals of a Function called under vmap: it needs a vmap staticmethod or
+    generate_vmap_rule=True (not both), and the setup_context style. ember runs the Function
+    once per slice either way; the checks keep programs portable."""
+    has_rule = cls.vmap is not Function.vmap
+    if cls.setup_context is Function.setup_context:
+        raise RuntimeError("In order to use an autograd.Function with functorch transforms "
+                           "(vmap, grad, jvp, jacrev, ...), it must override the setup_context "
+                           "staticmethod. For more details, please see "
+                           "https://pytorch.org/docs/main/notes/extending.func.html")
+    if getattr(cls, "generate_vmap_rule", False):
+        if has_rule:
+            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it has both "
+                               f"generate_vmap_rule=True and an overriden vmap staticmethod. "
+                               f"Please set generate_vmap_rule=False or delete the overriden "
+                               f"vmap staticmethod to avoid ambiguity. For more details, please "
+                               f"see https://pytorch.org/docs/main/notes/extending.func.html")
+    elif not has_rule:
+        raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it does not have vmap "
+                           f"support. Please override and implement the vmap staticmethod or "
+                           f"set generate_vmap_rule=True. For more details, please see "
+                           f"https://pytorch.org/docs/main/notes/extending.func.html")
+
+
+_DEFAULTS = {}   # forward function -> whether a parameter has a default
+
+
+def _has_defaults(forward):
+    has = _DEFAULTS.get(forward)
+    if has is None:
+        has = _DEFAULTS[forward] = any(
+            p.default is not inspect.Parameter.empty
+            for p in inspect.signature(forward).parameters.values())
+    return has
 
 
 def _bind(forward, args, kwargs, skip_ctx):

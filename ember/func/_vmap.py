@@ -18,6 +18,7 @@ import functools
 from .. import _random
 from .._tensor import Tensor
 from .._ops.creation import zeros
+from ..autograd.function import VMAP_LEVEL
 from .._ops.joining import stack
 from .._ops.pointwise_more import equal
 from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
@@ -60,21 +61,32 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     def wrapped(*args, **kwargs):
         _check_out_dims(out_dims, func)
         batch_size, flat_in_dims, flat_args, args_spec = _batched_inputs(func, in_dims, args)
-        with _Randomness(randomness) as rng:
-            if batch_size == 0:
-                # no slice to run: run one of zeros to learn the outputs' shapes
-                sample = [arg if d is None else _zero_slice(arg, d)
-                          for d, arg in zip(flat_in_dims, flat_args)]
-                results = [func(*tree_unflatten(sample, args_spec), **kwargs)]
-            else:
-                results = []
-                for i in range(batch_size):
-                    rng.start_slice(i)
-                    sliced = [arg if d is None else arg.select(d, i)
-                              for d, arg in zip(flat_in_dims, flat_args)]
-                    results.append(func(*tree_unflatten(sliced, args_spec), **kwargs))
+        VMAP_LEVEL[0] += 1   # autograd.Functions called inside check for a batching rule
+        try:
+            results = _run_slices(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs,
+                                  randomness)
+        finally:
+            VMAP_LEVEL[0] -= 1
         return _stack_outputs(func, results, out_dims, batch_size)
     return wrapped
+
+
+def _run_slices(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs, randomness):
+    """func's results, one per slice of the batch."""
+    with _Randomness(randomness) as rng:
+        if batch_size == 0:
+            # no slice to run: run one of zeros to learn the outputs' shapes
+            sample = [arg if d is None else _zero_slice(arg, d)
+                      for d, arg in zip(flat_in_dims, flat_args)]
+            results = [func(*tree_unflatten(sample, args_spec), **kwargs)]
+        else:
+            results = []
+            for i in range(batch_size):
+                rng.start_slice(i)
+                sliced = [arg if d is None else arg.select(d, i)
+                          for d, arg in zip(flat_in_dims, flat_args)]
+                results.append(func(*tree_unflatten(sliced, args_spec), **kwargs))
+    return results
 
 
 def _zero_slice(arg, d):
