@@ -19,7 +19,8 @@ from ._base import Op, apply
 from . import narrow_dtypes
 from ._util import cast, dtype_name
 from .pointwise import (_inplace, _out, _reflect, _scalars, _either, _unary_row,
-                        binary_operands, float_operands, check_broadcast, div, is_number, log, opmath, where,
+                        binary_operands, float_operands, check_broadcast, div, is_number, log,
+                        number_input, opmath, where,
                         _not_for, _INTS, conj_if_complex)
 
 __all__ = ["floor_divide", "remainder", "fmod", "clamp", "clip", "clamp_min", "clamp_max",
@@ -104,6 +105,7 @@ class FloorDivide(NotDifferentiable):
 
 def floor_divide(input, other, *, out=None):
     """Division rounded down, Python's `//` (integer division by zero raises)."""
+    input = number_input(input, other)
     inputs, arrays, dt = binary_operands(input, other, "floor_divide")
     _rounded_operands(arrays, dt, "div_floor_cpu")
     return _out(apply(FloorDivide, inputs, arrays), out)
@@ -426,9 +428,16 @@ fmin = _binary_row("fmin", "FminBackward0", np.fmin,
                    lambda g, x, y, out: _fmax_grad(g, ~((x <= y) | y.isnan())),
                    kind="same", reject=_not_complex("fmin"),
                    tensors_only=True)
+def _atan2_scale(x, y):
+    """1 / (x^2 + y^2), the factor of atan2's gradients; 0 at the origin, where atan2 is
+    not differentiable and PyTorch's gradient is 0 (not 0 / 0)."""
+    r2 = x * x + y * y
+    return where(r2 == 0, 0.0, r2.reciprocal())
+
+
 atan2 = _binary_row("atan2", "Atan2Backward0", np.arctan2,
-                    lambda g, x, y, out: g * y / (x * x + y * y),
-                    lambda g, x, y, out: g * -x / (x * x + y * y),
+                    lambda g, x, y, out: g * y * _atan2_scale(x, y),
+                    lambda g, x, y, out: g * -x * _atan2_scale(x, y),
                     reject=_real_only("atan2_cpu"), tensors_only=True)
 hypot = _binary_row("hypot", "HypotBackward0", np.hypot,
                     lambda g, x, y, out: g * x / out,

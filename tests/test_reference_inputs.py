@@ -1,0 +1,108 @@
+"""Defects found by running torch's OpInfo *reference* inputs (extremal values, Python
+scalars, broadcasting, empty tensors) through ember and torch
+(bench/opinfo_reference_sweep.py); each case is the same program on both, compared:
+values with NaN equal to NaN and the sign of zeros, dtypes, shapes, exception types, and
+float64 gradients."""
+import math
+
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+INF, NAN = math.inf, math.nan
+# the extremal values torch's reference generators use
+EXTREMES = [-INF, INF, NAN, -0.0, 0.0, -1e300, 1e300, -1.5, 2.5, 1e-310]
+
+
+def _norm(x):
+    """A comparable form of a result: tensors as (dtype name, shape, values); errors as
+    ("raised", type name); containers elementwise."""
+    if isinstance(x, (ember.Tensor, torch.Tensor)):
+        a = x.detach()
+        values = np.asarray(a.tolist(), dtype=complex if a.is_complex() else None)
+        return ("T", str(a.dtype).split(".")[1], tuple(a.shape), values)
+    if isinstance(x, (tuple, list)):
+        return [_norm(v) for v in x]
+    return x
+
+
+def _run(program, m):
+    try:
+        return _norm(program(m))
+    except Exception as e:  # noqa: BLE001 - the type is compared
+        return ("raised", type(e).__name__)
+
+
+def _same_values(a, b):
+    if a.shape != b.shape:
+        return False
+    if not np.allclose(a, b, rtol=1e-6, atol=1e-6, equal_nan=True):
+        return False
+    if a.dtype.kind == "f" and a.size:
+        # where torch's result is -0.0 ember's is too
+        neg_zero = (a == 0) & np.signbit(a)
+        return not np.any(neg_zero & ~np.signbit(b))
+    return True
+
+
+def _same(a, b):
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, tuple) and a and a[0] == "T":
+        return isinstance(b, tuple) and a[:3] == b[:3] and _same_values(a[3], b[3])
+    return a == b
+
+
+def _with_grads(fn, values, dtype="float64"):
+    """A program: fn on a tensor of `values` that requires grad; returns the result and
+    the gradient of its sum."""
+    def program(m):
+        x = m.tensor(values, dtype=getattr(m, dtype), requires_grad=True)
+        out = fn(m, x)
+        grad, = m.autograd.grad(out.sum(), x)
+        return [out, grad]
+    return program
+
+
+def _binary_grads(m, fn, a, b, dtype="float64"):
+    """fn(a, b) on float64 tensors that require grad, and the gradients of its sum."""
+    x = m.tensor(a, dtype=getattr(m, dtype), requires_grad=True)
+    y = m.tensor(b, dtype=getattr(m, dtype), requires_grad=True)
+    out = fn(x, y)
+    return [out, *m.autograd.grad(out.sum(), (x, y))]
+
+
+CASES = {
+    # the ELU family at the extremes: -0.0 kept, finite gradients where x is large or inf
+    # (the exponential of the branch not taken made them NaN), NaN takes the x branch
+    "elu_extremes": _with_grads(lambda m, x: m.nn.functional.elu(x, 2.0), EXTREMES),
+    "celu_extremes": _with_grads(lambda m, x: m.nn.functional.celu(x, 0.5), EXTREMES),
+    "selu_extremes": _with_grads(lambda m, x: m.nn.functional.selu(x), EXTREMES),
+    "elu_float32_extremes": _with_grads(lambda m, x: m.nn.functional.elu(x), EXTREMES,
+                                        "float32"),
+    # add/sub/mul/div/floor_divide of two Python numbers give a 0-dim tensor (they raised)
+    "add_two_numbers": lambda m: [m.add(2, 3.5), m.add(2.0, 3.0), m.add(True, False),
+                                  m.add(2, 3, alpha=2), m.add(1j, 2)],
+    "sub_two_numbers": lambda m: [m.sub(2.0, 3.0), m.sub(2, 3), m.subtract(2, 3.5)],
+    "sub_two_bools": lambda m: m.sub(True, False),
+    "mul_two_numbers": lambda m: [m.mul(2, 3.5), m.mul(True, False), m.multiply(2, 3)],
+    "div_two_numbers": lambda m: [m.div(2, 3), m.true_divide(True, False), m.divide(2.0, 3),
+                                  m.div(7, 2, rounding_mode="floor"),
+                                  m.div(-7, 2, rounding_mode="trunc")],
+    "floor_divide_two_numbers": lambda m: [m.floor_divide(7, 2), m.floor_divide(7.5, 2)],
+    "floor_divide_two_bools": lambda m: m.floor_divide(True, False),
+    "atan2_two_numbers": lambda m: m.atan2(1.0, 2.0),
+    # atan2's gradient at the origin is 0 (it was 0 / 0 = NaN)
+    "atan2_grad_origin": lambda m: _binary_grads(m, m.atan2, [0.0, -0.0, 1.0, 0.0, 1e200],
+                                                 [0.0, 0.0, 0.0, 2.0, 1e200]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_reference_case(name):
+    program = CASES[name]
+    expected, got = _run(program, torch), _run(program, ember)
+    assert _same(expected, got), f"{name}: torch {expected} vs ember {got}"
