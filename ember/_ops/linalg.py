@@ -808,13 +808,50 @@ def einsum(equation, *operands):
             raise RuntimeError(f"expected scalar type {dtype_name(dt)} but found "
                                f"{dtype_name(op.dtype)}")
     check_same_device(*operands)
-    _no_bool("bmm", operands[0])
+    promoted = _einsum_early_sum_dtype(in_labels, out_labels, dt)
+    if promoted is not dt:
+        operands = tuple(op.to(promoted) for op in operands)
     expanded = []
     for labels, op in zip(in_labels, operands):
         target = tuple(sizes[c] for c in labels)
         expanded.append(op.expand(target) if tuple(op.shape) != target else op)
     return apply(Einsum, tuple(expanded), tuple(t._data for t in expanded), tuple(in_labels),
                  out_labels)
+
+
+def _einsum_early_sum_dtype(in_labels, out_labels, dt):
+    """The dtype einsum computes in, as PyTorch's integer and bool einsum gives it.
+
+    PyTorch contracts operands left to right. Before each pairwise step it sums out the
+    labels only one side carries (in no later operand, not in the output), and that sum
+    promotes bool and integers to int64, as torch.sum does. A step that contracts labels is a
+    bmm (no bool kernel; both sides must have one dtype); one that contracts none is a
+    broadcast multiply (dtypes promote). So an integer "ij->" is int64, "ij,k->jk" int64, and
+    "ij,j->" (only the first side summed) raises PyTorch's dtype mismatch. Floating and
+    complex dtypes never change."""
+    if dt.is_floating_point or dt.is_complex:
+        return dt
+    out = set(out_labels)
+    if len(in_labels) == 1:
+        return _dtype.int64 if set(in_labels[0]) - out else dt
+    left, left_dt = set(in_labels[0]), dt
+    for i in range(1, len(in_labels)):
+        right, right_dt = set(in_labels[i]), dt
+        later = out.union(*[set(lab) for lab in in_labels[i + 1:]])
+        if left - later - right:
+            left_dt = _dtype.int64
+        if right - later - left:
+            right_dt = _dtype.int64
+        if (left & right) - later:
+            if left_dt is _dtype.bool:
+                raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+            if left_dt is not right_dt:
+                raise RuntimeError(f"expected scalar type {dtype_name(left_dt)} but found "
+                                   f"{dtype_name(right_dt)}")
+        else:
+            left_dt = _dtype.promote_types(left_dt, right_dt)
+        left = (left | right) & later
+    return left_dt
 
 
 def _sublist_equation(args):

@@ -1,0 +1,87 @@
+"""Defects found by bench/opinfo_dtype_sweep.py (torch's OpInfo samples in float16, bfloat16,
+the small integer dtypes, uint8 and complex64, float32 gradients, and the ops the OpInfo
+table names through a lambda); each case runs the same program on ember and on torch and
+compares dtype, shape, values (at the dtype's tolerance) or the exception type."""
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+# torch.testing's default tolerances, by dtype name
+_TOL = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
+        "complex64": (1.3e-6, 1e-5)}
+
+
+def _norm(x):
+    """A comparable form of a result: tensors as (dtype name, shape, values widened to
+    float64/complex128 or int64); exceptions as their type name; containers elementwise."""
+    if isinstance(x, (ember.Tensor, torch.Tensor)):
+        a = x.detach()
+        name = str(a.dtype).split(".")[1]
+        return ("T", name, tuple(a.shape), np.asarray(a.tolist()))
+    if isinstance(x, (tuple, list)):
+        return [_norm(v) for v in x]
+    return x
+
+
+def _run(program, m):
+    try:
+        return _norm(program(m))
+    except Exception as e:  # noqa: BLE001 - the type is compared
+        return ("raised", type(e).__name__)
+
+
+def _same(a, b):
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, tuple) and a and a[0] == "T":
+        if not (isinstance(b, tuple) and a[:3] == b[:3]):
+            return False
+        if a[3].dtype.kind in "fc":
+            rtol, atol = _TOL.get(a[1], (1e-7, 1e-7))
+            return np.allclose(a[3], b[3], rtol=rtol, atol=atol, equal_nan=True)
+        return np.array_equal(a[3], b[3])
+    return a == b
+
+
+def check(program):
+    """Run program(torch) and program(ember) and assert they agree."""
+    t, e = _run(program, torch), _run(program, ember)
+    assert _same(t, e), f"torch {t}\nember {e}"
+
+
+def check_grad(fn, *values, dtype="float32"):
+    """Gradients of sum(fn(m, *xs) * w) agree at rtol 1e-4 (and their dtypes exactly)."""
+    grads = []
+    for m in (torch, ember):
+        xs = [m.tensor(v, dtype=getattr(m, dtype), requires_grad=True) for v in values]
+        out = fn(m, *xs)
+        w = m.linspace(-1, 1, out.numel()).reshape(out.shape).to(out.dtype)
+        gs = m.autograd.grad((out * w).sum(), xs, allow_unused=True)
+        grads.append([None if g is None else (str(g.dtype).split(".")[1],
+                                              np.asarray(g.tolist())) for g in gs])
+    for a, b in zip(*grads):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a[0] == b[0]
+            np.testing.assert_allclose(b[1], a[1], rtol=1e-4, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- einsum
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "uint8", "bool", "float16"])
+@pytest.mark.parametrize("equation, shapes", [
+    ("ij->", [(2, 3)]), ("ii", [(3, 3)]), ("ij->ji", [(2, 3)]), ("i,j->", [(2,), (3,)]),
+    ("ij,j->", [(2, 3), (3,)]), ("j,ij->", [(3,), (2, 3)]), ("ij,jk,k->i", [(2, 3), (3, 2), (2,)]),
+    ("ij,jk,kl->i", [(2, 3), (3, 2), (2, 2)]), ("ij,k->jk", [(2, 3), (2,)]),
+    ("i,j->ij", [(2,), (3,)]), ("ij,jk", [(2, 3), (3, 2)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)])])
+def test_einsum_integer_sums_promote_like_torch(dtype, equation, shapes):
+    # PyTorch sums out the labels only one operand carries before contracting, and that sum
+    # promotes integers (and bool) to int64; a later contraction with an unpromoted side raises
+    def program(m):
+        ops = [m.arange(int(np.prod(s))).reshape(s).remainder(5).to(getattr(m, dtype))
+               for s in shapes]
+        return m.einsum(equation, *ops)
+    check(program)
