@@ -336,6 +336,11 @@ def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     out = F.group_norm(input, group, weight, bias, eps)
     # unlike native_layer_norm's and native_batch_norm's, these statistics are
     # differentiable in PyTorch: computed here from the input, with the graph
+    if not input.numel():
+        # an empty batch: no size to infer -1 from, and the (N, group) statistics are empty
+        # (built from the input, so in the graph as PyTorch's, without var's warning)
+        x = input.reshape(N, group, 0)
+        return out, x.mean(-1), (x.square().mean(-1) + eps).rsqrt()
     x = input.reshape(N, group, -1)
     return out, x.mean(-1), (x.var(-1, unbiased=False) + eps).rsqrt()
 

@@ -98,6 +98,10 @@ CASES = {
     # atan2's gradient at the origin is 0 (it was 0 / 0 = NaN)
     "atan2_grad_origin": lambda m: _binary_grads(m, m.atan2, [0.0, -0.0, 1.0, 0.0, 1e200],
                                                  [0.0, 0.0, 0.0, 2.0, 1e200]),
+    # native_group_norm of an empty batch: empty (N, group) statistics (reshape raised)
+    "native_group_norm_empty_batch": lambda m: m.native_group_norm(
+        m.zeros(0, 6, 3, dtype=m.float64, requires_grad=True), m.ones(6, dtype=m.float64),
+        m.zeros(6, dtype=m.float64), 0, 6, 3, 2, 1e-5),
 }
 
 
