@@ -124,6 +124,68 @@ def _ember_lambda(fn):
     return types.FunctionType(code, glob, fn.__name__, fn.__defaults__)
 
 
+def _tensors(x):
+    """The torch tensors in a sample's (nested) arguments."""
+    if isinstance(x, torch.Tensor):
+        return [x]
+    if isinstance(x, (list, tuple)):
+        return [t for v in x for t in _tensors(v)]
+    if isinstance(x, dict):
+        return [t for v in x.values() for t in _tensors(v)]
+    return []
+
+
+def _storage_key(t):
+    return t.untyped_storage().data_ptr(), t.dtype
+
+
+def _aliased(t):
+    """Whether ember must see `t` as a view: it shares storage with another argument, or
+    its own elements overlap (an expanded `out=`), which error inputs test on purpose."""
+    return t.layout == torch.strided and any(
+        st == 0 and n > 1 for n, st in zip(t.shape, t.stride()))
+
+
+def to_ember_sample(s):
+    """(input, args, kwargs) of SampleInput `s` as ember values. Tensors sharing a storage
+    in torch share one in ember (as_strided views of a copy of that storage), so that the
+    error inputs about overlapping `out=` tensors mean the same. torch's own tensors are
+    never handed to .numpy() (that would make their storage non-resizable, and torch would
+    then fail for that reason instead)."""
+    tensors = _tensors([s.input, s.args, s.kwargs])
+    seen = Counter(_storage_key(t) for t in tensors if t.numel())
+    shared = {k for k, n in seen.items() if n > 1}
+    bases = {}
+    made = {}   # id of a torch tensor -> its ember tensor: one object stays one object
+
+    def conv(x):
+        if isinstance(x, torch.Tensor):
+            if id(x) not in made:
+                made[id(x)] = conv_tensor(x)
+            return made[id(x)]
+        if isinstance(x, (list, tuple)) and not hasattr(x, "_fields"):
+            return type(x)(conv(v) for v in x)
+        if isinstance(x, dict):
+            return {k: conv(v) for k, v in x.items()}
+        return to_ember(x)
+
+    def conv_tensor(x):
+        if x.device.type != "cpu":
+            raise TypeError("not a CPU tensor")
+        if x.numel() and (_storage_key(x) in shared or _aliased(x)):
+            key = _storage_key(x)
+            if key not in bases:
+                n = x.untyped_storage().nbytes() // x.element_size()
+                flat = torch.as_strided(x.detach(), (n,), (1,), 0).clone()
+                bases[key] = to_ember(flat)
+            e = ember.as_strided(bases[key], tuple(x.shape), x.stride(), x.storage_offset())
+            return e.requires_grad_() if x.requires_grad else e
+        c = x.detach().clone()
+        return to_ember(c.requires_grad_() if x.requires_grad else c)
+
+    return conv(s.input), conv(s.args), conv(s.kwargs)
+
+
 def _forms(op, efn, sample):
     """(form name, torch callable, ember callable) for the function form and the Tensor
     method form of `op`."""
@@ -164,9 +226,7 @@ def run(ops_filter=None):
         for k, ei in enumerate(error_inputs):
             s = ei.sample_input
             try:
-                e_in = to_ember(s.input)
-                e_args = to_ember(s.args)
-                e_kwargs = to_ember(s.kwargs)
+                e_in, e_args, e_kwargs = to_ember_sample(s)
             except (TypeError, RuntimeError, ValueError):
                 counts["skipped"] += 1
                 continue

@@ -464,35 +464,53 @@ def conv_weight_grad(x, g, w_shape, stride, padding, dilation, groups, g_cm=None
                  dilation, groups, g_cm)
 
 
-def _check_conv(nd, input, weight, bias, groups, fname, transposed=False):
+def _check_conv(nd, input, weight, bias, groups, fname, transposed=False, stride=None,
+                padding=None, dilation=None):
+    """PyTorch's checks of a convolution's arguments, in its order (the first failing one
+    is the one reported). stride/padding/dilation: the tuples, when the caller has them
+    (padding None for a padding string)."""
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(f"{fname}(): argument 'input' and 'weight' must be Tensors")
-    if weight.dim() != nd + 2:
-        raise RuntimeError("weight should have at least three dimensions" if nd == 1 else
-                           f"Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input,"
-                           f" but got weight of size {shape_str(weight.shape)} instead")
+    if weight.dim() < 3:
+        raise RuntimeError("weight should have at least three dimensions")
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
                            f"{fname}, but got input of size: {shape_str(input.shape)}")
+    if weight.dim() != nd + 2:
+        batched = input.shape if input.dim() == nd + 2 else (1,) + input.shape
+        raise RuntimeError(f"Expected {weight.dim()}-dimensional input for {weight.dim()}-"
+                           f"dimensional weight {shape_str(weight.shape)}, but got "
+                           f"{len(batched)}-dimensional input of size {shape_str(batched)} "
+                           f"instead")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if padding is not None and any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if stride is not None and any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if dilation is not None and any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    if not transposed and weight.shape[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
+                           f"dimension 0, but got weight of size {shape_str(weight.shape)} "
+                           f"instead")
     if input.dtype is not weight.dtype:
         raise RuntimeError(f"Input type ({input._type_name()}) and weight type "
                            f"({weight._type_name()}) should be the same")
     if bias is not None and bias.dtype is not input.dtype:
         raise RuntimeError(f"Input type ({input._type_name()}) and bias type "
                            f"({bias._type_name()}) should be the same")
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
     c_in = input.shape[-nd - 1]
     if not transposed:
+        if weight.shape[0] % groups:
+            raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                               f"{groups} at dimension 0, but got weight of size "
+                               f"{shape_str(weight.shape)} instead")
         if c_in != weight.shape[1] * groups:
             raise RuntimeError(
                 f"Given groups={groups}, weight of size {shape_str(weight.shape)}, expected "
                 f"input{shape_str(input.shape if input.dim() == nd + 2 else (1,) + input.shape)}"
                 f" to have {weight.shape[1] * groups} channels, but got {c_in} channels instead")
-        if weight.shape[0] % groups:
-            raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
-                               f"{groups} at dimension 0, but got weight of size "
-                               f"{shape_str(weight.shape)} instead")
     else:
         if c_in != weight.shape[0]:
             raise RuntimeError(
@@ -506,18 +524,21 @@ def convolution(nd, input, weight, bias=None, stride=1, padding=0, dilation=1, g
     fname = f"conv{nd}d"
     if _AUTOCAST[0]:
         input, weight, bias = autocast_args(fname, input, weight, bias)
-    _check_conv(nd, input, weight, bias, groups, fname)
-    unbatched = input.dim() == nd + 1
-    x = input.unsqueeze(0) if unbatched else input
     stride = _tuple(stride, nd, "stride")
     dilation = _tuple(dilation, nd, "dilation")
+    if not isinstance(padding, str):
+        padding = _tuple(padding, nd, "padding")
+    _check_conv(nd, input, weight, bias, groups, fname, stride=stride, dilation=dilation,
+                padding=None if isinstance(padding, str) else padding)
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
     k = tuple(weight.shape[2:])
     if isinstance(padding, str):
         if padding == "valid":
             padding = (0,) * nd
         elif padding == "same":
             if any(s != 1 for s in stride):
-                raise ValueError("padding='same' is not supported for strided convolutions")
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
             total = [dilation[i] * (k[i] - 1) for i in range(nd)]
             left = [t // 2 for t in total]
             if any(t % 2 for t in total):
@@ -531,14 +552,7 @@ def convolution(nd, input, weight, bias=None, stride=1, padding=0, dilation=1, g
             else:
                 padding = tuple(left)
         else:
-            raise ValueError(f"Invalid padding string '{padding}', should be one of "
-                             f"{{'valid', 'same'}}")
-    else:
-        padding = _tuple(padding, nd, "padding")
-    if any(p < 0 for p in padding):
-        raise RuntimeError("negative padding is not supported")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("non-positive stride is not supported")
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
     for i in range(nd):
         eff = dilation[i] * (k[i] - 1) + 1
         if x.shape[2 + i] + 2 * padding[i] < eff:

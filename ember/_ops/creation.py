@@ -439,7 +439,11 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
         start, end = 0, start
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    if any(isinstance(v, float) and not math.isfinite(v) for v in (start, end)):
+        raise RuntimeError(f"unsupported range: {start:g} -> {end:g}")
     dt = _dtype_arg(dtype, "arange")
+    if dt is None and isinstance(out, Tensor):   # out= decides the dtype, as in PyTorch
+        dt = out.dtype
     if dt is None:
         integral = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dt = _dtype.int64 if integral else _dtype.get_default_dtype()
@@ -451,7 +455,7 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
         if step == 0:
             raise ValueError("step must be nonzero")
     if (end - start) * step < 0 and end != start:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     n = builtins.max(0, math.ceil((end - start) / step))
     if dt.is_floating_point or dt.is_complex:
         arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
