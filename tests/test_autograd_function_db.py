@@ -667,3 +667,59 @@ def test_mark_dirty_in_place_on_a_leaf_raises():
         x = L.tensor([1.0], dtype=L.float64, requires_grad=True)
         with pytest.raises(RuntimeError):
             FN[L.__name__]["NumpyExp_"].apply(x)
+
+
+def test_both_vmap_rules_raises():
+    """generate_vmap_rule=True together with a vmap staticmethod: PyTorch refuses under vmap."""
+    for L in (torch, ember):
+        class Both(L.autograd.Function):
+            generate_vmap_rule = True
+
+            @staticmethod
+            def forward(x):
+                return x * 2
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                pass
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+
+            @staticmethod
+            def vmap(info, in_dims, x):
+                return Both.apply(x), in_dims[0]
+        with pytest.raises(RuntimeError, match="both"):
+            L.func.vmap(Both.apply)(L.ones(2, 3))
+        assert Both.apply(L.ones(2)).tolist() == [2.0, 2.0]   # outside vmap: fine
+
+
+@pytest.mark.parametrize("transform", ["grad", "vjp", "jvp", "vmap", "jacrev", "jacfwd"])
+def test_old_style_function_under_transforms_raises(transform):
+    """A Function whose forward takes ctx (no setup_context) is refused by every torch.func
+    transform, and still works in plain autograd."""
+    for L in (torch, ember):
+        class Old(L.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+
+            @staticmethod
+            def jvp(ctx, t):
+                return t * 2
+        x = L.ones(3)
+        call = {"grad": lambda: L.func.grad(lambda a: Old.apply(a).sum())(x),
+                "vjp": lambda: L.func.vjp(Old.apply, x),
+                "jvp": lambda: L.func.jvp(Old.apply, (x,), (x,)),
+                "vmap": lambda: L.func.vmap(Old.apply)(L.ones(2, 3)),
+                "jacrev": lambda: L.func.jacrev(Old.apply)(x),
+                "jacfwd": lambda: L.func.jacfwd(Old.apply)(x)}[transform]
+        with pytest.raises(RuntimeError, match="setup_context"):
+            call()
+        y = Old.apply(L.ones(3, requires_grad=True))
+        assert y.grad_fn is not None

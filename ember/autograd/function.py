@@ -198,8 +198,8 @@ class Function(metaclass=FunctionMeta):
         if kwargs or (setup_style and _has_defaults(cls.forward)):
             # setup_context sees every forward argument, defaults included (PyTorch binds them)
             args = _bind(cls.forward, args, kwargs, skip_ctx=not setup_style)
-        if VMAP_LEVEL[0]:
-            _check_vmap_support(cls)
+        if TRANSFORM_LEVEL[0]:
+            _check_transform_support(cls)
         ctx = cls._backward_cls.__new__(cls._backward_cls)
         record = grad_mode.GRAD_ENABLED[0] and any(
             _is_tensor(a) and a._requires_grad for a in args)
@@ -279,20 +279,45 @@ def _set_tangents(ctx, args, output, tangents):
         forward_ad.set_tangent(o, tangent)
 
 
-# how many ember.func.vmap calls are running (ember/func/_vmap.py keeps it)
+# how many ember.func transforms (grad, vjp, jvp, vmap ...) are running, and how many of
+# them are vmap (ember/func keeps the counts, see func_transform)
+TRANSFORM_LEVEL = [0]
 VMAP_LEVEL = [0]
 
 
-def _check_vmap_support(cls):
-    """PyTorch's refusals of a Function called under vmap: it needs a vmap staticmethod or
-    generate_vmap_rule=True (not both), and the setup_context style. ember runs the Function
-    once per slice either way; the checks keep programs portable."""
-    has_rule = cls.vmap is not Function.vmap
+class func_transform:
+    """Context of one ember.func transform calling the user's function (vmap=True for
+    vmap): autograd.Functions applied inside check that PyTorch's transforms accept them."""
+
+    def __init__(self, vmap=False):
+        self.vmap = vmap
+
+    def __enter__(self):
+        TRANSFORM_LEVEL[0] += 1
+        VMAP_LEVEL[0] += self.vmap
+
+    def __exit__(self, *exc):
+        TRANSFORM_LEVEL[0] -= 1
+        VMAP_LEVEL[0] -= self.vmap
+        return False
+
+
+def _check_transform_support(cls):
+    """PyTorch's refusals of a Function called under a torch.func transform: it must use the
+    setup_context style, and under vmap have a vmap staticmethod or generate_vmap_rule=True
+    (not both). ember's transforms would run it either way (vmap one slice at a time); the
+    checks keep programs portable. ember's own Functions (the Gamma sampler ...) stand for
+    PyTorch's built-in ops, which every transform accepts: they are not checked."""
+    if cls.__module__.startswith("ember."):
+        return
     if cls.setup_context is Function.setup_context:
         raise RuntimeError("In order to use an autograd.Function with functorch transforms "
                            "(vmap, grad, jvp, jacrev, ...), it must override the setup_context "
                            "staticmethod. For more details, please see "
                            "https://pytorch.org/docs/main/notes/extending.func.html")
+    if not VMAP_LEVEL[0]:
+        return
+    has_rule = cls.vmap is not Function.vmap
     if getattr(cls, "generate_vmap_rule", False):
         if has_rule:
             raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it has both "

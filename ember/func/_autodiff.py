@@ -35,6 +35,7 @@ from .._ops.creation import zeros, zeros_like
 from .._ops.joining import stack
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..autograd import forward_ad
+from ..autograd.function import func_transform
 from ..autograd.graph import AccumulateGrad
 from ._pytree import tree_flatten, tree_map, tree_unflatten
 
@@ -182,7 +183,8 @@ def grad_and_value(func, argnums=0, has_aux=False):
         with enable_grad():
             argnums_ = _normalize_argnums(argnums, len(args))
             diff = tree_map(level.differentiable, _select(args, argnums_))
-            output = func(*_replace(args, argnums_, diff), **kwargs)
+            with func_transform():
+                output = func(*_replace(args, argnums_, diff), **kwargs)
             aux = None
             if has_aux:
                 if not (isinstance(output, tuple) and len(output) == 2):
@@ -229,7 +231,8 @@ def vjp(func, *primals, has_aux=False):
     level = _Level()
     with enable_grad():
         diff = tree_map(level.differentiable, primals)
-        output = func(*diff)
+        with func_transform():
+            output = func(*diff)
         aux = None
         if has_aux:
             if not (isinstance(output, tuple) and len(output) == 2):
@@ -369,7 +372,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                                    f"{type(x)}")
     with _open_dual_level():
         duals = [forward_ad.make_dual(p, t) for p, t in zip(flat_primals, flat_tangents)]
-        output = func(*tree_unflatten(duals, primal_spec))
+        with func_transform():
+            output = func(*tree_unflatten(duals, primal_spec))
         aux = None
         if has_aux:
             if not (isinstance(output, tuple) and len(output) == 2):

@@ -18,7 +18,7 @@ import functools
 from .. import _random
 from .._tensor import Tensor
 from .._ops.creation import zeros
-from ..autograd.function import VMAP_LEVEL
+from ..autograd.function import func_transform
 from .._ops.joining import stack
 from .._ops.pointwise_more import equal
 from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
@@ -61,12 +61,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     def wrapped(*args, **kwargs):
         _check_out_dims(out_dims, func)
         batch_size, flat_in_dims, flat_args, args_spec = _batched_inputs(func, in_dims, args)
-        VMAP_LEVEL[0] += 1   # autograd.Functions called inside check for a batching rule
-        try:
+        with func_transform(vmap=True):   # autograd.Functions inside check for a vmap rule
             results = _run_slices(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs,
                                   randomness)
-        finally:
-            VMAP_LEVEL[0] -= 1
         return _stack_outputs(func, results, out_dims, batch_size)
     return wrapped
 
