@@ -331,6 +331,9 @@ def construct(cls_pair, tparams, eparams, kwargs, problems, where):
 def run_config(info, kwargs, dtype, where, problems):
     name = info.optim_cls.__name__
     pair = (info.optim_cls, getattr(ember.optim, name))
+    kwargs = dict(kwargs)
+    if kwargs.pop("sparse", False):
+        name = "SparseAdam"     # (the grad layout of set_grads: sparse COO rows)
     tparams, eparams = make_params(name, dtype)
     got = construct(pair, tparams, eparams, kwargs, problems, where)
     if got is None:
@@ -346,16 +349,30 @@ def run_config(info, kwargs, dtype, where, problems):
             return
 
 
+def extra_inputs(info):
+    """Configs beyond torch's table: a Tensor lr for every optimizer (torch's table has it
+    for a few; on the CPU it goes with foreach=False), and sparse gradients for the
+    optimizers that take them (SGD, Adagrad) with torch's own metadata_for_sparse kwargs."""
+    out = [("extra: Tensor lr", dict(lr=torch.tensor(0.01), foreach=False)),
+           ("extra: Tensor lr, weight_decay", dict(lr=torch.tensor(0.02), weight_decay=0.1))]
+    if info.optim_cls.__name__ in ("Adafactor", "Muon", "SparseAdam", "LBFGS"):
+        out = [(d, {k: v for k, v in kw.items() if k != "foreach"}) for d, kw in out]
+    if info.supports_sparse:
+        out.append(("extra: sparse grads", dict(info.metadata_for_sparse[0], sparse=True)))
+    return out
+
+
 def sweep_configs(info, problems):
     try:
         inputs = _get_optim_inputs_including_global_cliquey_kwargs("cpu", torch.float32, info)
     except Exception:  # noqa: BLE001
         inputs = info.optim_inputs_func(device="cpu", dtype=torch.float32)
-    for oi in inputs:
+    configs = [(oi.desc, oi.kwargs) for oi in inputs] + extra_inputs(info)
+    for desc, kwargs in configs:
         for dtype in (torch.float32, torch.float64):
-            run_config(info, oi.kwargs, dtype, f"{oi.desc}/{str(dtype)[6:]}", problems)
-        if info.supports_complex and not any(oi.kwargs.get(f) for f in ("fused",)):
-            run_config(info, oi.kwargs, torch.complex64, f"{oi.desc}/complex64", problems)
+            run_config(info, kwargs, dtype, f"{desc}/{str(dtype)[6:]}", problems)
+        if info.supports_complex and not kwargs.get("fused") and not kwargs.get("sparse"):
+            run_config(info, kwargs, torch.complex64, f"{desc}/complex64", problems)
 
 
 def _fresh(info, dtype=torch.float64, kwargs=None, seed=0):
@@ -488,6 +505,33 @@ def _hooked(lib, opt, log):
     return handles
 
 
+def sweep_named_params(info, problems):
+    """Parameters given as (name, tensor) pairs (module.named_parameters()): the
+    state_dict's groups carry 'param_names'; a named state loads into a named optimizer."""
+    where = "named params"
+    problems.compared += 1
+    try:
+        name = info.optim_cls.__name__
+        tparams, eparams = make_params(name, torch.float64)
+        names = [f"p{i}" for i in range(len(tparams))]
+        topt = info.optim_cls(list(zip(names, tparams)))
+        eopt = getattr(ember.optim, name)(list(zip(names, eparams)))
+        w = loss_weights(tparams)
+        for k in range(2):
+            must_step(info, name, k, topt, eopt, tparams, eparams, w)
+            if not compare_opt(f"{where} step{k}", topt, eopt, tparams, eparams,
+                               torch.float64, problems):
+                return
+        t2, e2 = make_params(name, torch.float64, seed=5)
+        topt2 = info.optim_cls(list(zip(names, t2)))
+        eopt2 = getattr(ember.optim, name)(list(zip(names, e2)))
+        topt2.load_state_dict(topt.state_dict())
+        eopt2.load_state_dict(to_e(topt.state_dict()))
+        compare_opt(f"{where} loaded", topt2, eopt2, t2, e2, torch.float64, problems)
+    except Exception as e:  # noqa: BLE001
+        problems.add(where, f"raised {_exc(e)}")
+
+
 def sweep_hooks(info, problems):
     where = "hooks"
     problems.compared += 1
@@ -589,7 +633,7 @@ def sweep_optimizers(names=None):
             report[name] = {"problems": ["MISSING"]}
             continue
         for part in (sweep_configs, sweep_round_trips, sweep_param_groups_and_zero_grad,
-                     sweep_hooks, sweep_errors):
+                     sweep_named_params, sweep_hooks, sweep_errors):
             try:
                 part(info, problems)
             except Exception as e:  # noqa: BLE001 - the sweep goes on

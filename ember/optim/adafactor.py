@@ -4,7 +4,7 @@ import math
 from .._backend import array_namespace
 from .._dtype import _FROM_NP, finfo
 from .._tensor import Tensor
-from .optimizer import Optimizer, _to_scalar, _new_step, _step_tensor, _lerp_
+from .optimizer import Optimizer, _to_scalar, _lr_value, _new_step, _step_tensor, _lerp_
 
 __all__ = ["Adafactor"]
 
@@ -61,7 +61,7 @@ class Adafactor(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr = _to_scalar(group["lr"])
+            lr = _lr_value(group["lr"])   # a float32 Tensor lr rounds what it scales, as torch
             eps1, eps2 = group["eps"]
             for p in group["params"]:
                 if p._grad is None:

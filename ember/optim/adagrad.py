@@ -46,6 +46,9 @@ class Adagrad(Optimizer):
                     _init_state(state, p, self.defaults)
                 step = _step_tensor(state)
                 clr = lr / (1 + (step - 1) * group["lr_decay"])
+                if p._grad.is_sparse:   # embedding(sparse=True)'s gradient
+                    _sparse_adagrad(p, state["sum"]._data, clr, group)
+                    continue
                 todo.append((p._data, p._grad._data, state["sum"]._data, clr))
                 p._bump_version()
             for_each(lambda item: _adagrad(*item, group), todo, [t[0] for t in todo])
@@ -60,6 +63,23 @@ def _init_state(state, p, options):
     xp = array_namespace(p._data)
     state["sum"] = Tensor._make(xp.full_like(p._data, complex(v, v) if p.dtype.is_complex
                                              else v))
+
+
+def _sparse_adagrad(p, s, clr, group):
+    """The Adagrad step at the entries a sparse (COO) gradient holds, as torch: with g its
+    coalesced values there, s += g^2 and p -= clr g / (sqrt(s) + eps); elsewhere p and s
+    stay. Weight decay would make the gradient dense: refused, as torch."""
+    from .sparse_adam import _coalesced
+    if group["weight_decay"] != 0:
+        raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+    pos, values = _coalesced(p._grad)
+    if group["maximize"]:
+        values = -values
+    xp = array_namespace(s)
+    s[pos] += values * values
+    std = xp.sqrt(s[pos]) + group["eps"]
+    p._data[pos] += -clr * (values / std)
+    p._bump_version()
 
 
 def _adagrad(x, g, s, clr, group):

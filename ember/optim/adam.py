@@ -4,7 +4,8 @@ from .._backend import CUDA_ON, array_namespace
 from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
-                        _to_scalar, _new_step, _step_tensor, _lerp_, _real_view)
+                        _to_scalar, _lr_value, _new_step, _step_tensor, _lerp_,
+                        _real_view)
 from ._foreach import decayed_grad, for_each, fusable, multi_tensor, scratch
 
 __all__ = ["Adam", "AdamW"]
@@ -43,7 +44,7 @@ class Adam(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr = _to_scalar(group["lr"])
+            lr = _lr_value(group["lr"])   # a float32 Tensor lr rounds what it scales, as torch
             todo = []
             for p in group["params"]:
                 if p._grad is None:

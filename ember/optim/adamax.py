@@ -2,7 +2,7 @@
 from .._backend import array_namespace
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
-                        _to_scalar, _new_step, _step_tensor, _lerp_, _real_view)
+                        _lr_value, _new_step, _step_tensor, _lerp_, _real_view)
 
 __all__ = ["Adamax"]
 
@@ -30,7 +30,7 @@ class Adamax(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr, (beta1, beta2) = _to_scalar(group["lr"]), group["betas"]
+            lr, (beta1, beta2) = _lr_value(group["lr"]), group["betas"]   # a float32 Tensor lr rounds what it scales, as torch
             eps, wd = group["eps"], group["weight_decay"]
             for p in group["params"]:
                 if p._grad is None:

@@ -3,7 +3,7 @@ import numpy as np
 
 from .._backend import array_namespace, like
 from .._tensor import Tensor
-from .optimizer import Optimizer, check_lr, check_nonneg, check_not_differentiable, _to_scalar, \
+from .optimizer import Optimizer, check_lr, check_nonneg, check_not_differentiable, _lr_value, \
     _step_tensor
 
 __all__ = ["ASGD"]
@@ -37,7 +37,8 @@ class ASGD(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr, lambd, alpha = _to_scalar(group["lr"]), group["lambd"], group["alpha"]
+            # a float32 Tensor lr rounds eta's arithmetic to float32, as torch
+            lr, lambd, alpha = _lr_value(group["lr"]), group["lambd"], group["alpha"]
             t0, wd = group["t0"], group["weight_decay"]
             for p in group["params"]:
                 if p._grad is None:

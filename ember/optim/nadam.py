@@ -4,7 +4,7 @@ import numpy as np
 from .._backend import array_namespace, like
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
-                        _to_scalar, _new_step, _step_tensor, _lerp_, _real_view)
+                        _lr_value, _new_step, _step_tensor, _lerp_, _real_view)
 
 __all__ = ["NAdam"]
 
@@ -40,7 +40,7 @@ class NAdam(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr, (beta1, beta2) = _to_scalar(group["lr"]), group["betas"]
+            lr, (beta1, beta2) = _lr_value(group["lr"]), group["betas"]   # a float32 Tensor lr rounds what it scales, as torch
             eps, wd, psi = group["eps"], group["weight_decay"], group["momentum_decay"]
             for p in group["params"]:
                 if p._grad is None:

@@ -44,7 +44,8 @@ class SGD(Optimizer):
                 if p._grad is None:
                     continue
                 if p._grad.is_sparse:   # embedding(sparse=True)'s gradient
-                    _sparse_step(self.state[p], p, hyper)
+                    # (no state entry without momentum, as torch)
+                    _sparse_step(self.state[p] if hyper.momentum != 0 else {}, p, hyper)
                     continue
                 buf, first = None, False
                 if hyper.momentum != 0:

@@ -296,3 +296,57 @@ def test_sparse_adam_refuses_sparse_parameters():
         (tn, tm), (en, em) = _raises_alike(make)
         assert tn == "ValueError" and tm == em
         assert re.search("SparseAdam requires dense parameter tensors", em)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("Adam", dict(weight_decay=0.1)), ("AdamW", dict()), ("Adamax", dict()),
+    ("NAdam", dict(weight_decay=0.1, decoupled_weight_decay=True)), ("ASGD", dict()),
+    ("Adafactor", dict(weight_decay=0.1))])
+def test_float32_tensor_lr_rounds_like_torch_everywhere(name, kwargs):
+    """A float32 Tensor lr with float64 parameters: torch's step sizes, decay factors and
+    ASGD's eta are float32 products; ember computed them in double (~1e-9 apart)."""
+    tp, ep, topt, eopt = _run(name, dict(kwargs, lr=torch.tensor(0.02)),
+                              ekwargs=dict(kwargs, lr=ember.tensor(0.02)))
+    _close(tp, ep, rtol=1e-14, atol=1e-15)
+    _state_close(topt, eopt, rtol=1e-14, atol=1e-15)
+
+
+def _sparse_run(name, kwargs, steps=3):
+    tp, ep = _pair([(5, 3)])
+    topt = getattr(torch.optim, name)(tp, **kwargs)
+    eopt = getattr(ember.optim, name)(ep, **kwargs)
+    for step in range(steps):
+        rows = np.array([[0, 2, 2 + step, 0]])        # repeated rows: uncoalesced
+        vals = np.random.default_rng(step).standard_normal((4, 3))
+        tp[0].grad = torch.sparse_coo_tensor(torch.from_numpy(rows), torch.from_numpy(vals),
+                                             (5, 3))
+        ep[0].grad = ember.sparse_coo_tensor(ember.from_numpy(rows), ember.from_numpy(vals),
+                                             (5, 3))
+        topt.step()
+        eopt.step()
+    return tp, ep, topt, eopt
+
+
+@pytest.mark.parametrize("kwargs", [dict(lr=0.1), dict(lr=0.1, lr_decay=0.1, maximize=True,
+                                                       initial_accumulator_value=0.2)])
+def test_adagrad_sparse_gradients(kwargs):
+    """Adagrad steps at a sparse gradient's entries (ember raised NotImplementedError)."""
+    tp, ep, topt, eopt = _sparse_run("Adagrad", kwargs)
+    _close(tp, ep, rtol=1e-14, atol=1e-15)
+    _state_close(topt, eopt, rtol=1e-14, atol=1e-15)
+
+
+def test_adagrad_sparse_gradient_with_weight_decay_raises():
+    for lib in (torch, ember):
+        p = lib.nn.Parameter(lib.zeros(4, 2))
+        opt = lib.optim.Adagrad([p], weight_decay=0.1)
+        p.grad = lib.sparse_coo_tensor(lib.tensor([[1]]), lib.ones(1, 2), (4, 2))
+        with pytest.raises(RuntimeError, match="weight_decay option is not compatible with "
+                                               "sparse gradients"):
+            opt.step()
+
+
+def test_sgd_sparse_gradient_without_momentum_keeps_no_state():
+    tp, ep, topt, eopt = _sparse_run("SGD", dict(lr=0.1))
+    _close(tp, ep, rtol=1e-14, atol=1e-15)
+    assert topt.state_dict()["state"] == {} == eopt.state_dict()["state"]
