@@ -152,6 +152,8 @@ from .storage import (UntypedStorage, TypedStorage, is_storage, from_file,  # no
                       FloatStorage, DoubleStorage, HalfStorage, BFloat16Storage, LongStorage,
                       IntStorage, ShortStorage, CharStorage, ByteStorage, BoolStorage,
                       ComplexFloatStorage, ComplexDoubleStorage)
+from ._method_out import refuse_out_keyword  # noqa: E402
+refuse_out_keyword(Tensor)   # Tensor methods take no out= (after every module attached its own)
 
 
 def __getattr__(name):
@@ -172,3 +174,7 @@ from .sparse import (sparse_coo_tensor, sparse_csr_tensor, sparse_csc_tensor,  #
                      sparse_bsr_tensor, sparse_bsc_tensor, sparse_compressed_tensor, smm, hspmm,
                      _sparse_coo_tensor_unsafe, mm as spmm)
 sparse._attach()
+
+# autocast's op policy in front of the public functions of the ops it names (ember/_autocast.py)
+from . import _autocast as _autocast_module  # noqa: E402
+_autocast_module.install_entry_points()

@@ -16,12 +16,20 @@ backward runs each op in the dtype its forward used, and the gradient of a float
 parameter comes back as float32. As in PyTorch, a lower-precision cast of a float32 leaf
 that requires grad (a weight) is cached until the outermost autocast region exits.
 
-Two hooks apply the policy. An op's public function calls ``autocast_args(name, ...)``
-first thing when its dtype checks would reject mixed inputs or when it is a composite
-that PyTorch autocasts as a whole (``linear``, ``mm``, ``conv``, ``cross_entropy`` ...);
-the dispatcher (``_ops._base.apply``) calls ``autocast_inputs(cls, inputs, arrays)`` for
-every op node, so single-node ops need no code of their own. Both hooks are guarded by
-``if AUTOCAST[0]:``, so disabled autocast costs one list read per op.
+Three hooks apply the policy. ``install_entry_points()`` (run once by ``import ember``)
+puts an entry in front of the public function of every op the tables name, wherever ember
+holds it (``ember.X``, ``Tensor.X``, ``nn.functional.X``, ``linalg``/``fft``, the pooling
+functions nn.Modules call): it casts the operands and runs the op with autocast off inside,
+as PyTorch's autocast kernel does (the op's own parts are not cast again; ops PyTorch runs
+as one kernel without a policy are listed in NATIVE for the same reason). Some public
+functions also call ``autocast_args(name, ...)`` themselves (``linear``, ``mm``, ``conv``
+...), and the dispatcher (``_ops._base.apply``) calls ``autocast_inputs(cls, inputs,
+arrays)`` for every op node, so single-node ops reached from inside other ops follow their
+policy too, as in PyTorch, where a composite op without a policy of its own has its parts
+autocast. Every hook is guarded by ``if AUTOCAST[0]:``, so disabled autocast costs one
+list read per op.
+
+bench/autocast_sweep.py compares all of this with torch on torch's own autocast lists.
 """
 import functools
 
