@@ -61,7 +61,50 @@ OVERLAP_REFUSED = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(OVERLAP_REFUSED))
+_REFUSED = sorted(OVERLAP_REFUSED)
+
+# more in-place methods on a (3, 3) tensor expanded from (3, 1): refused or allowed as in
+# PyTorch (BLAS-backed addmv_/baddbmm_, tril_/triu_ and integer nan_to_num_ allow it)
+AS_TORCH = dict(OVERLAP_REFUSED)
+AS_TORCH.update({
+    "addmm_": lambda m, v: m.zeros(3, 1).expand(3, 3).addmm_(m.ones(3, 2), m.ones(2, 3)),
+    "addr_": lambda m, v: m.zeros(3, 1).expand(3, 3).addr_(m.ones(3), m.ones(3)),
+    "addbmm_": lambda m, v: m.zeros(3, 1).expand(3, 3).addbmm_(m.ones(1, 3, 2), m.ones(1, 2, 3)),
+    "tril_": lambda m, v: v.tril_(),
+    "triu_": lambda m, v: v.triu_(-1),
+    "nan_to_num_ int64": lambda m, v: m.zeros(3, 1, dtype=m.int64).expand(3, 3).nan_to_num_(),
+    "clamp_ int64": lambda m, v: m.zeros(3, 1, dtype=m.int64).expand(3, 3).clamp_(0, 1),
+    "ceil_ int64": lambda m, v: m.zeros(3, 1, dtype=m.int64).expand(3, 3).ceil_(),
+    "logical_not_": lambda m, v: v.logical_not_(),
+    "logical_and_": lambda m, v: v.logical_and_(m.ones(3, 4)),
+    "logical_xor_": lambda m, v: v.logical_xor_(m.ones(3, 4)),
+    "index_copy_": lambda m, v: v.index_copy_(0, m.tensor([0]), m.ones(1, 4)),
+    "cumsum_": lambda m, v: v.cumsum_(0),
+    "addcmul_": lambda m, v: v.addcmul_(m.ones(3, 4), m.ones(3, 4)),
+    "lerp_": lambda m, v: v.lerp_(m.ones(3, 4), 0.5),
+    "renorm_": lambda m, v: v.renorm_(2, 0, 1.0),
+    "put_ accumulate": lambda m, v: v.put_(m.tensor([0]), m.tensor([1.0]), accumulate=True),
+    "index_put_ accumulate": lambda m, v: v.index_put_((m.tensor([0]),), m.tensor(1.0),
+                                                       accumulate=True),
+    "scatter_add_": lambda m, v: v.scatter_add_(0, m.tensor([[0]]), m.ones(1, 1)),
+    "scatter_reduce_": lambda m, v: v.scatter_reduce_(0, m.tensor([[0]]), m.ones(1, 1), "sum"),
+    "xlogy_": lambda m, v: v.xlogy_(2.0),
+    "heaviside_": lambda m, v: v.heaviside_(m.ones(3, 4)),
+    "copysign_": lambda m, v: v.copysign_(1.0),
+    "hypot_": lambda m, v: v.hypot_(m.ones(3, 4)),
+    "fill_diagonal_": lambda m, v: v.fill_diagonal_(1.0),
+    "transpose_": lambda m, v: v.transpose_(0, 1),
+})
+
+
+@pytest.mark.parametrize("name", sorted(AS_TORCH))
+def test_inplace_on_expanded_tensor_as_torch(name):
+    """Each in-place write into an expanded tensor raises where PyTorch raises (the
+    overlap RuntimeError) and is allowed where PyTorch allows it."""
+    _same(lambda m: AS_TORCH[name](m, _expanded(m)) and None)
+
+
+@pytest.mark.parametrize("name", _REFUSED)
 def test_writes_into_expanded_tensor_refused(name):
     """An in-place write into a tensor whose elements share memory (stride 0) raises
     PyTorch's RuntimeError naming the overlap (ember used to write through, or leak
@@ -139,3 +182,43 @@ def test_empty_tensor_strides(shape):
     """A new empty tensor has row-major strides (NumPy gives empty arrays zero strides)."""
     _same(lambda m: (m.empty(shape).stride(), m.zeros(shape).stride(),
                      m.zeros(shape).is_contiguous()))
+
+
+# ---------------------------------------------------------------------------- aliasing
+
+def _shares(m, a, b):
+    if m is torch:
+        return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+    return bool(np.may_share_memory(a._data, b._data))
+
+
+def test_unbind_of_1d_tensor_gives_views():
+    """The 0-dim parts of a 1-D tensor's unbind are views (NumPy gave scalar copies), so
+    writes through them reach the base."""
+    def program(m):
+        base = m.arange(4.0, dtype=m.float64)
+        parts = base[::2].unbind(0)
+        parts[1].add_(10)
+        return ([_shares(m, p, base) for p in parts], [p.storage_offset() for p in parts],
+                _layout(base))
+    _same(program)
+
+
+@pytest.mark.parametrize("factor", [1, 2])
+def test_pixel_shuffle_copies(factor):
+    """pixel_shuffle/unshuffle return a new row-major tensor even where reshapes could
+    view the input (ember returned a view: writes to the result changed the input)."""
+    def program(m):
+        x = m.arange(32.0, dtype=m.float64).reshape(1, 8, 2, 2).transpose(-1, -2)
+        y = m.nn.functional.pixel_shuffle(x, factor)
+        z = m.nn.functional.pixel_unshuffle(x, factor)
+        return (_layout(y), _shares(m, y, x), _layout(z), _shares(m, z, x))
+    _same(program)
+
+
+def test_diff_of_order_zero_copies():
+    def program(m):
+        x = m.arange(12.0, dtype=m.float64).reshape(3, 4).t()
+        d = m.diff(x, n=0)
+        return _layout(d), _shares(m, d, x), d is x
+    _same(program)

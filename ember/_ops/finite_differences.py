@@ -42,7 +42,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
             break
         hi, lo = x.narrow(d, 1, length - 1), x.narrow(d, 0, length - 1)
         x = E.logical_xor(hi, lo) if x.dtype is _dtype.bool else hi - lo
-    return x
+    return input.clone() if x is input else x   # n=0: a copy, never input itself
 
 
 # ---------------------------------------------------------------------------- gradient

@@ -153,7 +153,7 @@ def pixel_shuffle(input, upscale_factor):
     n = len(lead)
     x = input.reshape(*lead, C // (r * r), r, r, H, W)
     x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
-    return x.reshape(*lead, C // (r * r), H * r, W * r)
+    return _fresh_contiguous(x.reshape(*lead, C // (r * r), H * r, W * r), input)
 
 
 def pixel_unshuffle(input, downscale_factor):
@@ -174,7 +174,16 @@ def pixel_unshuffle(input, downscale_factor):
     n = len(lead)
     x = input.reshape(*lead, C, H // r, r, W // r, r)
     x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
-    return x.reshape(*lead, C * r * r, H // r, W // r)
+    return _fresh_contiguous(x.reshape(*lead, C * r * r, H // r, W // r), input)
+
+
+def _fresh_contiguous(out, input):
+    """`out` as a row-major tensor of its own: PyTorch's pixel (un)shuffle always copies,
+    even where the reshapes could view `input` (a factor of 1, a transposed input)."""
+    from .. import contiguous_format
+    if out._vc is not None and out._vc is input._vc:   # a view of input
+        return out.clone(memory_format=contiguous_format)
+    return out.contiguous()
 
 
 def channel_shuffle(input, groups):

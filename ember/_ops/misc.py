@@ -846,9 +846,12 @@ def _new(self, *args, **kwargs):
     return E.empty(*args, dtype=dtype, device=device)
 
 
-def _inplace(fn):
+def _inplace(fn, overlap_ok=False):
+    """The in-place method of `fn`; `overlap_ok`: PyTorch lets it write into an expanded
+    tensor (tril_/triu_)."""
     def method(self, *args, **kwargs):
-        return commit_inplace(self, fn(inplace_source(self, args), *args, **kwargs))
+        return commit_inplace(self, fn(inplace_source(self, args), *args, **kwargs),
+                              overlap_ok)
     method.__name__ = fn.__name__ + "_"
     return method
 
@@ -896,8 +899,8 @@ def _attach_methods():
     Tensor.new = _new
     Tensor.share_memory_ = _share_memory_
     Tensor.is_shared = _is_shared
-    Tensor.tril_ = _inplace(tril)
-    Tensor.triu_ = _inplace(triu)
+    Tensor.tril_ = _inplace(tril, overlap_ok=True)
+    Tensor.triu_ = _inplace(triu, overlap_ok=True)
     Tensor.squeeze_ = _shape_inplace("squeeze_", lambda self, dim=None: self.squeeze()
                                      if dim is None else self.squeeze(dim))
     Tensor.unsqueeze_ = _shape_inplace("unsqueeze_", lambda self, dim: self.unsqueeze(dim))

@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from .._backend import ARRAY_TYPES as _ARRAY_TYPES, as_array, gpu_special, is_array, like
+from .._backend import (ARRAY_TYPES as _ARRAY_TYPES, array_namespace, as_array, gpu_special,
+                        is_array, like)
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -111,6 +112,16 @@ def floor_divide(input, other, *, out=None):
     return _out(apply(FloorDivide, inputs, arrays), out)
 
 
+def _remainder(x, y):
+    """x mod y with the sign of y (Python's %). A zero result keeps the sign of x, as C's
+    fmod and PyTorch give it (remainder(-1., 1.) is -0.0; NumPy's remainder gives +0.0)."""
+    r = np.remainder(x, y)
+    if getattr(r, "dtype", np.dtype(type(r))).kind != "f":
+        return r
+    xp = array_namespace(r)
+    return xp.where(r == 0, xp.copysign(r, x), r)
+
+
 class Remainder(Op):
     """out = x - floor(x / y) * y (sign of y, Python's %).
     dx = grad, dy = -grad * floor(x / y)."""
@@ -123,7 +134,7 @@ class Remainder(Op):
         ctx.scalars = _scalars(x, y)
         if ctx.scalars[1] is not None:
             ctx._name = "RemainderBackward0"
-        return opmath(np.remainder, x, y)
+        return opmath(_remainder, x, y)
 
     @staticmethod
     def backward(ctx, grad):
@@ -140,7 +151,7 @@ class RRemainder(NotDifferentiable):
 
     @staticmethod
     def forward(ctx, x, y):
-        return opmath(np.remainder, x, y)
+        return opmath(_remainder, x, y)
 
 
 def remainder(input, other, *, out=None):
@@ -973,8 +984,9 @@ for _name in _INPLACE:
 def _logical_inplace(fn):
     # logical ops in place keep self's dtype (1/0 in a float tensor)
     def method(self, *args):
-        from .conversion import check_inplace
+        from .conversion import check_inplace, check_no_internal_overlap
         check_inplace(self)
+        check_no_internal_overlap(self)
         result = fn(self, *args)._data
         if result.shape != self._data.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
@@ -988,6 +1000,20 @@ def _logical_inplace(fn):
 
 for _name in ("logical_and", "logical_or", "logical_xor", "logical_not"):
     setattr(Tensor, _name + "_", _logical_inplace(globals()[_name]))
+
+
+def _nan_to_num_inplace(write):
+    # an integer tensor holds no nan or inf: PyTorch returns it untouched, writing nothing
+    # (so an expanded one passes)
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        if isinstance(self, Tensor) and not (self.dtype.is_floating_point
+                                             or self.dtype.is_complex):
+            return self
+        return write(self, nan, posinf, neginf)
+    return nan_to_num_
+
+
+Tensor.nan_to_num_ = _nan_to_num_inplace(Tensor.nan_to_num_)
 
 Tensor.__floordiv__ = floor_divide
 Tensor.__rfloordiv__ = _reflect(floor_divide)

@@ -544,7 +544,8 @@ class Unbind(Op):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        return tuple(x[(slice(None),) * dim + (i,)] for i in range(x.shape[dim]))
+        # (the Ellipsis keeps a 1-D input's parts 0-dim views, not NumPy scalar copies)
+        return tuple(x[(slice(None),) * dim + (i, Ellipsis)] for i in range(x.shape[dim]))
 
     @staticmethod
     def backward(ctx, *grads):
