@@ -15,14 +15,17 @@ call outside autocast and inside a nested ``autocast(enabled=False)``.
 CUDA (``AutocastTestLists``): no CUDA torch is here, so the entries run through ember alone on
 the fake CuPy (tests/fakecupy.py, in a child process with EMBER_FAKE_CUDA=1) under
 ``ember.autocast('cuda')``, and the output dtype is compared with the one the list's policy
-prescribes (torch_fp16 → float16, torch_fp32 → float32, promote → the widest, banned → raises);
-values against torch's CPU "control" (the inputs cast to that dtype by hand, autocast off),
-as torch's own test_autocast does.
+prescribes (torch_fp16 → float16, torch_fp32 → float32, promote → the widest, banned →
+raises); values against torch's CPU "control" (the inputs cast to that dtype by hand,
+autocast off), as torch's own test_autocast does.
+
+Composites (``composite_cases``): about 180 user-facing calls beyond the lists (losses,
+pooling, pads, modules, linalg, fft ...) under autocast('cpu') in both libraries: output
+dtypes or exception types compared.
 
 Then the state API, the weight cast cache, custom_fwd/custom_bwd and GradScaler('cpu') are
 compared with torch's (``extras()``).
 """
-import collections.abc
 import json
 import os
 import subprocess
@@ -349,6 +352,241 @@ def run_cuda_in_child():
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+# ------------------------------------------------------------------------------ composites
+
+def composite_cases(L):
+    """User-facing calls (nn.functional, modules, namespace functions) beyond torch's lists,
+    most of them composites whose parts carry the policy; bfloat16 operands unless noted
+    (dt=f: float32). {name: thunk}."""
+    F = L.nn.functional
+    b, f = L.bfloat16, L.float32
+    g = np.random.default_rng(0)
+
+    def r(*s, dt=b):
+        return L.tensor(g.standard_normal(s).astype(np.float32)).to(dt)
+
+    def ri(lo, hi, s):
+        return L.tensor(g.integers(lo, hi, s))
+
+    def pool_indices(nd, x):
+        pool = F.max_pool2d if nd == 2 else F.max_pool3d
+        return pool(x.float(), 2, return_indices=True)[1]
+
+    x1, x2, x3 = r(2, 3, 6), r(2, 3, 6, 6), r(2, 3, 6, 6, 6)
+    return {
+        "pad reflect1": lambda: F.pad(x1,(2,2),mode='reflect'),
+        "pad reflect2": lambda: F.pad(x2,(2,2,1,1),mode='reflect'),
+        "pad reflect3": lambda: F.pad(x3,(2,2,1,1,1,1),mode='reflect'),
+        "pad repl1": lambda: F.pad(x1,(2,2),mode='replicate'),
+        "pad repl2": lambda: F.pad(x2,(2,2,1,1),mode='replicate'),
+        "pad repl3": lambda: F.pad(x3,(2,2,1,1,1,1),mode='replicate'),
+        "pad circ": lambda: F.pad(x2,(2,2,1,1),mode='circular'),
+        "pad const": lambda: F.pad(x2,(2,2,1,1)),
+        "maxpool3d": lambda: F.max_pool3d(x3,2),
+        "maxpool3d_idx": lambda: F.max_pool3d(x3,2,return_indices=True)[0],
+        "maxpool2d": lambda: F.max_pool2d(x2,2),
+        "avgpool3d": lambda: F.avg_pool3d(x3,2),
+        "avgpool2d": lambda: F.avg_pool2d(x2,2),
+        "aap3": lambda: F.adaptive_avg_pool3d(x3,2),
+        "amp3": lambda: F.adaptive_max_pool3d(x3,2),
+        "aap2": lambda: F.adaptive_avg_pool2d(x2,2),
+        "fmp2": lambda: F.fractional_max_pool2d(x2,2,output_size=3),
+        "fmp3": lambda: F.fractional_max_pool3d(x3,2,output_size=3),
+        "unpool2": lambda: F.max_unpool2d(x2[:, :, :3, :3], pool_indices(2, x2), 2),
+        "grid": lambda: F.grid_sample(x2, r(2,4,4,2).clamp(-1,1), align_corners=False),
+        "grid_f32grid": lambda: F.grid_sample(x2, r(2,4,4,2,dt=f).clamp(-1,1), align_corners=False),
+        "polar": lambda: L.polar(r(3).abs(), r(3)),
+        "prod": lambda: L.prod(x1),
+        "prod_dim": lambda: x1.prod(1),
+        "quantile": lambda: L.quantile(x1, 0.5),
+        "nanq": lambda: L.nanquantile(x1, 0.5),
+        "cdist": lambda: L.cdist(x2[0], x2[0]),
+        "trace": lambda: L.trace(x2[0,0]),
+        "stft": lambda: L.stft(r(64), 16, return_complex=True),
+        "vac": lambda: L.view_as_complex(r(3,2)),
+        "ctc": lambda: F.ctc_loss(r(10,2,5).log_softmax(2), ri(1,5,(2,4)), [10,10],[4,4]),
+        "cross_entropy": lambda: F.cross_entropy(x2[:,:,0,0], L.tensor([0,1])),
+        "fft": lambda: L.fft.fft(x1),
+        "rfft": lambda: L.fft.rfft(x1),
+        "hfft": lambda: L.fft.hfft(x1),
+        "fftshift": lambda: L.fft.fftshift(x1),
+        "softmax": lambda: F.softmax(x1,-1),
+        "sum": lambda: x1.sum(),
+        "layer_norm": lambda: F.layer_norm(x1,(6,)),
+        "group_norm": lambda: F.group_norm(x2,3),
+        "batch_norm": lambda: F.batch_norm(x2, L.zeros(3), L.ones(3)),
+        "bilinear": lambda: F.bilinear(r(2,3,dt=f),r(2,4,dt=f),r(5,3,4,dt=f)),
+        "bilinear_b": lambda: F.bilinear(r(2,3),r(2,4),r(5,3,4)),
+        "vecdot": lambda: L.linalg.vecdot(r(3,4,dt=f),r(3,4,dt=f)),
+        "index_copy": lambda: L.zeros(3,dtype=b).index_copy(0, L.tensor([0]), L.ones(1)),
+        "index_copy2": lambda: L.zeros(3).index_copy(0, L.tensor([0]), L.ones(1,dtype=b)),
+        "matrix_norm": lambda: L.linalg.matrix_norm(x2[0,0]),
+        "vector_norm": lambda: L.linalg.vector_norm(x1),
+        "norm": lambda: L.norm(x1),
+        "det": lambda: L.det(x2[0,0].float()),
+        "pinv": lambda: L.linalg.pinv(x2[0,0]),
+        "upsample": lambda: F.interpolate(x2, scale_factor=2, mode='bilinear'),
+        "tensordot": lambda: L.tensordot(r(2,2,dt=f), r(2,2)),
+        "mv": lambda: L.mv(r(2,2,dt=f), r(2,dt=f)),
+        "addmv": lambda: L.addmv(r(2,dt=f),r(2,2,dt=f), r(2,dt=f)),
+        "addr": lambda: L.addr(r(2,2,dt=f),r(2,dt=f), r(2,dt=f)),
+        "dot": lambda: L.dot(r(2,dt=f), r(2,dt=f)),
+        "chain": lambda: L.linalg.multi_dot([r(2,2,dt=f)]*3),
+        "lstm_cell":
+            lambda: L.lstm_cell(r(2,2,dt=f),(r(2,2,dt=f),r(2,2,dt=f)),r(8,2,dt=f),r(8,2,dt=f))[0],
+        "conv_tbc": lambda: L.conv_tbc(r(10,7,3,dt=f),r(5,3,5,dt=f),r(5,dt=f)),
+        "sdpa": lambda: F.scaled_dot_product_attention(*[r(2,3,4,dt=f)]*3),
+        "mha": lambda: F.multi_head_attention_forward(
+            *[r(3, 2, 4, dt=f)] * 3, 4, 2, r(12, 4, dt=f), r(12, dt=f), None, None, False, 0.0,
+            r(4, 4, dt=f), r(4, dt=f), need_weights=False)[0],
+        "softplus": lambda: F.softplus(x1),
+        "gelu": lambda: F.gelu(x1),
+        "elu": lambda: F.elu(x1),
+        "logsigmoid": lambda: F.logsigmoid(x1),
+        "silu": lambda: F.silu(x1),
+        "mish": lambda: F.mish(x1),
+        "hardswish": lambda: F.hardswish(x1),
+        "embedding_bag": lambda: F.embedding_bag(L.tensor([[0,1]]), r(3,2)),
+        "pdist": lambda: F.pdist(x2[0,0]),
+        "cos": lambda: F.cosine_similarity(x1,x1),
+        "conv1d_mod": lambda: L.nn.Conv1d(3,2,3)(x1.float()),
+        "avgpool3d_mod": lambda: L.nn.AvgPool3d(2)(x3),
+        "refl_mod": lambda: L.nn.ReflectionPad1d(2)(x1),
+        "ln_mod": lambda: L.nn.LayerNorm(6)(x1),
+        "mrl": lambda: F.margin_ranking_loss(r(4), r(4), L.ones(4, dtype=b)),
+        "tml": lambda: F.triplet_margin_loss(r(4,3), r(4,3), r(4,3)),
+        "mml": lambda: F.multi_margin_loss(r(4,3), L.tensor([0,1,2,0])),
+        "mlml": lambda: F.multilabel_margin_loss(r(4,3), L.tensor([[0,1,-1]]*4)),
+        "pnll": lambda: F.poisson_nll_loss(r(4), r(4).abs()),
+        "cel": lambda: F.cosine_embedding_loss(r(2,3), r(2,3), L.tensor([1,-1])),
+        "gnll": lambda: F.gaussian_nll_loss(r(4), r(4), r(4).abs()+0.1),
+        "bce": lambda: F.binary_cross_entropy(r(4).sigmoid(), r(4).sigmoid()),
+        "inverse": lambda: L.inverse(r(3,3)+3*L.eye(3,dtype=b)),
+        "tanh": lambda: L.tanh(x1),
+        "log_softmax": lambda: F.log_softmax(x1, -1),
+        "rnn": lambda: L.nn.RNN(3,4)(r(5,2,3,dt=f))[0],
+        "lstm": lambda: L.nn.LSTM(3,4)(r(5,2,3,dt=f))[0],
+        "gru": lambda: L.nn.GRU(3,4)(r(5,2,3,dt=f))[0],
+        "mha_mod": lambda: L.nn.MultiheadAttention(4,2)(*[r(3,2,4,dt=f)]*3)[0],
+        "tel": lambda: L.nn.TransformerEncoderLayer(4,2,8,dropout=0.0)(r(3,2,4,dt=f)),
+        "embedding": lambda: F.embedding(L.tensor([0,1]), r(3,2,dt=f)),
+        "linear_mod": lambda: L.nn.Linear(6,2)(x1.float()),
+        "matmul_op": lambda: r(2,2,dt=f) @ r(2,2,dt=f),
+        "einsum": lambda: L.einsum('ij,jk->ik', r(2,2,dt=f), r(2,2,dt=f)),
+        "einsum1": lambda: L.einsum('ij->j', r(2,2,dt=f)),
+        "baddbmm": lambda: L.baddbmm(r(2,2,2,dt=f), r(2,2,2,dt=f), r(2,2,2,dt=f)),
+        "prelu": lambda: F.prelu(r(2,3,dt=f), r(3,dt=f)),
+        "rrelu": lambda: F.rrelu(x1,training=False),
+        "normalize": lambda: F.normalize(x1),
+        "local_response_norm": lambda: F.local_response_norm(x2, 2),
+        "instance_norm": lambda: F.instance_norm(x2),
+        "interp_nearest": lambda: F.interpolate(x2, scale_factor=2),
+        "interp_tri": lambda: F.interpolate(x3, scale_factor=2, mode='trilinear'),
+        "interp_bicubic": lambda: F.interpolate(x2, scale_factor=2, mode='bicubic'),
+        "pixel_shuffle": lambda: F.pixel_shuffle(r(1,4,2,2), 2),
+        "cumsum": lambda: x1.cumsum(0),
+        "cumprod": lambda: x1.cumprod(0),
+        "logcumsumexp": lambda: x1.logcumsumexp(0),
+        "logsumexp": lambda: x1.logsumexp(0),
+        "exp": lambda: x1.exp(),
+        "pow": lambda: x1**2,
+        "rpow": lambda: 2**x1,
+        "mean": lambda: x1.mean(),
+        "var": lambda: x1.var(),
+        "std": lambda: x1.std(),
+        "addcmul": lambda: L.addcmul(r(3,dt=f), r(3), r(3)),
+        "atan2": lambda: L.atan2(r(3,dt=f), r(3)),
+        "lerp": lambda: L.lerp(r(3,dt=f), r(3), 0.5),
+        "where": lambda: L.where(r(3)>0, r(3,dt=f), r(3)),
+        "cross": lambda: L.linalg.cross(r(3,dt=f), r(3)),
+        "histc": lambda: L.histc(r(10,dt=f)),
+        "kron": lambda: L.kron(r(2,2,dt=f), r(2,2,dt=f)),
+        "inner": lambda: L.inner(r(2,2,dt=f), r(2,2,dt=f)),
+        "outer": lambda: L.outer(r(2,dt=f), r(2,dt=f)),
+        "ger": lambda: L.ger(r(2,dt=f), r(2,dt=f)),
+        "tensordot_f": lambda: L.tensordot(r(2,2,dt=f), r(2,2,dt=f)),
+        "cartesian": lambda: L.cartesian_prod(r(2,dt=f), r(2,dt=f)),
+        "cov": lambda: L.cov(r(2,3)),
+        "corrcoef": lambda: L.corrcoef(r(2,3)),
+        "diag_embed": lambda: L.diag_embed(r(2,3)),
+        "matrix_exp": lambda: L.linalg.matrix_exp(r(2,2)),
+        "matrix_power": lambda: L.linalg.matrix_power(r(2,2,dt=f),2),
+        "solve_triangular":
+            lambda: L.linalg.solve_triangular(r(2,2)+3*L.eye(2,dtype=b), r(2,2), upper=True),
+        "lu_factor": lambda: L.linalg.lu_factor(r(2,2,dt=f)),
+        "lu": lambda: L.linalg.lu(r(2,2))[0],
+        "vander": lambda: L.linalg.vander(r(3)),
+        "glu": lambda: F.glu(r(2,4)),
+        "unfold": lambda: F.unfold(x2, 2),
+        "fold": lambda: F.fold(r(1,12,9), (4,4), 2),
+        "affine_grid": lambda: F.affine_grid(r(1,2,3), (1,1,4,4), align_corners=False),
+        "affine_grid_f": lambda: F.affine_grid(r(1,2,3,dt=f), (1,1,4,4), align_corners=False),
+        "channel_shuffle": lambda: F.channel_shuffle(r(1,4,2,2), 2),
+        "softmin": lambda: F.softmin(x1, -1),
+        "hardtanh": lambda: F.hardtanh(x1),
+        "threshold": lambda: F.threshold(x1, 0.1, 0.),
+        "tanhshrink": lambda: F.tanhshrink(x1),
+        "celu": lambda: F.celu(x1),
+        "selu": lambda: F.selu(x1),
+        "softsign": lambda: F.softsign(x1),
+        "huber": lambda: F.huber_loss(r(4), r(4)),
+        "l1": lambda: F.l1_loss(r(4,dt=f), r(4)),
+        "sl1": lambda: F.smooth_l1_loss(r(4), r(4)),
+        "kl": lambda: F.kl_div(r(4), r(4)),
+        "nll": lambda: F.nll_loss(r(2,3), L.tensor([0,1])),
+        "hel": lambda: F.hinge_embedding_loss(r(4), L.tensor([1,-1,1,1])),
+        "sml": lambda: F.soft_margin_loss(r(4), L.tensor([1,-1,1,1])),
+        "mlsml": lambda: F.multilabel_soft_margin_loss(r(2,3), L.tensor([[1,0,1],[0,1,0]])),
+        "bcewl": lambda: F.binary_cross_entropy_with_logits(r(4), r(4).sigmoid()),
+        "triplet_dist": lambda: F.triplet_margin_with_distance_loss(r(4,3), r(4,3), r(4,3)),
+        "pairwise": lambda: F.pairwise_distance(r(4,3), r(4,3)),
+        "renorm": lambda: L.renorm(r(3,3), 2, 0, 1.0),
+        "dist": lambda: L.dist(r(3), r(3)),
+        "frobenius": lambda: L.norm(r(3,3), p='fro'),
+        "nuc": lambda: L.norm(r(3,3), p='nuc'),
+        "svd": lambda: L.linalg.svd(r(3,3))[1],
+        "eigvals": lambda: L.linalg.eigvals(r(3,3)),
+        "lstsq": lambda: L.linalg.lstsq(r(3,3), r(3,2)).solution,
+        "tensorsolve": lambda: L.linalg.tensorsolve(r(2,3,6)+0, r(2,3)),
+        "tensorinv": lambda: L.linalg.tensorinv(r(4,2,2)+0, ind=1),
+        "householder": lambda: L.linalg.householder_product(r(3,2), r(2)),
+        "ormqr": lambda: L.ormqr(r(3,2), r(2), r(3,3)),
+        "cholesky_inverse": lambda: L.cholesky_inverse(r(3,3).tril()+3*L.eye(3,dtype=b)),
+        "fq": lambda: L.fake_quantize_per_tensor_affine(r(4), 0.1, 0, 0, 255),
+        "max_unpool3d": lambda: F.max_unpool3d(x3[:, :, :3, :3, :3], pool_indices(3, x3), 2),
+        "quantile_dim": lambda: L.quantile(x1, 0.5, dim=1),
+        "index_copy_f": lambda: L.index_copy(L.zeros(3), 0, L.tensor([0]), L.ones(1, dtype=b)),
+        "cat": lambda: L.cat([r(2), r(2,dt=f)]),
+        "stack": lambda: L.stack([r(2), r(2,dt=f)]),
+        "put": lambda: L.zeros(3).index_put((L.tensor([1]),), L.ones(1,dtype=b)),
+        "scatter_add": lambda: L.zeros(3).scatter_add(0, L.tensor([1]), L.ones(1,dtype=b)),
+    }
+
+
+def run_composites():
+    """Every composite case under autocast('cpu') in both autocast dtypes: the output dtype
+    (or exception type) of torch and ember compared; returns (count, problems)."""
+    E = _ember()
+    problems, count = [], 0
+    for amp in ("bfloat16", "float16"):
+        results = {}
+        for L in (torch, E):
+            res = {}
+            for name, fn in composite_cases(L).items():
+                with L.autocast("cpu", dtype=getattr(L, amp)):
+                    try:
+                        res[name] = dtype_name(flat(fn())[0].dtype)
+                    except Exception as e:  # noqa: BLE001 - compared below
+                        res[name] = "raises " + type(e).__name__
+            results[L.__name__] = res
+        for name, t in results["torch"].items():
+            count += 1
+            e = results["ember"][name]
+            if t != e:
+                problems.append(f"composite {amp} {name}: torch {t}, ember {e}")
+    return count, problems
+
+
 # ------------------------------------------------------------------------------ the rest
 
 def _state_trace(L):
@@ -519,7 +757,8 @@ def extras():
 
 def main(path=None):
     report = {}
-    for part, fn in (("cpu", run_cpu), ("cuda", run_cuda_in_child), ("extras", extras)):
+    for part, fn in (("cpu", run_cpu), ("cuda", run_cuda_in_child), ("composites", run_composites),
+                     ("extras", extras)):
         count, problems = fn()
         report[part] = {"compared": count, "problems": problems}
         print(f"{part}: {count} compared, {len(problems)} problems")

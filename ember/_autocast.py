@@ -494,7 +494,6 @@ _ALIASES = {
     "ember.nn.functional:cross_entropy": "cross_entropy_loss",
     "ember.nn.functional:pad": _pad_op,
     "ember.nn.functional:interpolate": _interpolate_op,
-    "ember.nn.functional:multi_head_attention_forward": "_native_multi_head_attention",
     "ember:chain_matmul": "chain_matmul",
     "ember.Tensor:__pow__": "pow",
     "ember.Tensor:__rpow__": "pow",
