@@ -39,6 +39,10 @@ def _run(program, m):
 def _same_values(a, b):
     if a.shape != b.shape:
         return False
+    if a.dtype.kind == "c" or b.dtype.kind == "c":
+        # part by part: NumPy's isclose takes inf + nan i and nan + nan i for equal NaNs
+        a, b = np.asarray(a, dtype=complex), np.asarray(b, dtype=complex)
+        return _same_values(a.real, b.real) and _same_values(a.imag, b.imag)
     if not np.allclose(a, b, rtol=1e-6, atol=1e-6, equal_nan=True):
         return False
     if a.dtype.kind == "f" and a.size:
@@ -75,6 +79,14 @@ def _binary_grads(m, fn, a, b, dtype="float64"):
     return [out, *m.autograd.grad(out.sum(), (x, y))]
 
 
+def _complex_pairs(m, parts):
+    """Two complex128 tensors holding every pair of the complex numbers made of `parts`."""
+    values = [complex(re, im) for re in parts for im in parts]
+    x = m.tensor([a for a in values for b in values], dtype=m.complex128)
+    y = m.tensor([b for a in values for b in values], dtype=m.complex128)
+    return x, y
+
+
 CASES = {
     # the ELU family at the extremes: -0.0 kept, finite gradients where x is large or inf
     # (the exponential of the branch not taken made them NaN), NaN takes the x branch
@@ -102,6 +114,16 @@ CASES = {
     "native_group_norm_empty_batch": lambda m: m.native_group_norm(
         m.zeros(0, 6, 3, dtype=m.float64, requires_grad=True), m.ones(6, dtype=m.float64),
         m.zeros(6, dtype=m.float64), 0, 6, 3, 2, 1e-5),
+    # a zero remainder keeps the sign of the dividend, as C's fmod (NumPy gives +0.0)
+    "remainder_signed_zeros": lambda m: [
+        m.remainder(m.tensor(EXTREMES + [3.0, -3.0], dtype=m.float64), d)
+        for d in (1.0, -1.0, 1.5, m.tensor(-0.5, dtype=m.float64))],
+    "remainder_scalar_dividend": lambda m: m.remainder(
+        2.0, m.tensor([1.0, -1.0, 2.0, -2.0, INF], dtype=m.float32)),
+    # complex logaddexp at infinities and NaNs: y when both real parts are -inf, NaN + NaN i
+    # with any NaN, inf + i arg at +inf (it gave NaN or the other operand)
+    "logaddexp_complex_extremes": lambda m: m.logaddexp(
+        *_complex_pairs(m, [INF, -INF, NAN, 0.0, 1.0, -1e300])),
 }
 
 

@@ -475,13 +475,14 @@ xlogy = _binary_row("xlogy", "XlogyBackward0", _xlogy_array,
                     scalar_nodes=("XlogyBackward2", "XlogyBackward1"),
                     reject=_real_only("xlogy_cpu"))
 def _logaddexp_array(x, y):
-    """log(exp(x) + exp(y)); complex operands as m + log1p(exp(other - m)), m the operand
-    with the larger real part (NumPy's logaddexp is real only)."""
+    """log(exp(x) + exp(y)); complex operands through logcumsumexp's stable step (NumPy's
+    logaddexp is real only), which also gives PyTorch's infinities and NaNs: y when both
+    real parts are -inf, NaN + NaN i when either operand has a NaN."""
     if np.result_type(x, y).kind != "c":
         return np.logaddexp(x, y)
-    x_wins = np.real(x) >= np.real(y)
-    m, other = np.where(x_wins, x, y), np.where(x_wins, y, x)
-    return m + np.log1p(np.exp(other - m))
+    from .misc import _complex_logaddexp
+    xp = array_namespace(x)
+    return _complex_logaddexp(xp, xp.asarray(y), xp.asarray(x))
 
 
 logaddexp = _binary_row("logaddexp", "LogaddexpBackward0", _logaddexp_array,
