@@ -865,6 +865,8 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     """Fill with Cauchy(median, sigma) samples."""
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
     if self.is_meta:
         return self   # no values to draw (nor draws from the generator), as in PyTorch
     return _fill_random(self, median + sigma * gen_of(generator).standard_cauchy(self.shape))
