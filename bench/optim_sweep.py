@@ -532,6 +532,73 @@ def sweep_named_params(info, problems):
         problems.add(where, f"raised {_exc(e)}")
 
 
+def sweep_api(info, problems):
+    """repr, the optimizer's own construction errors, a state_dict loaded into parameters
+    of another dtype (state cast to the parameter's dtype, 'step' kept), and an old-style
+    state_dict (Python-number 'step', group keys of later versions missing)."""
+    name = info.optim_cls.__name__
+    ecls = getattr(ember.optim, name)
+    problems.compared += 1
+    tparams, eparams = make_params(name, torch.float64)
+    topt, eopt = info.optim_cls(tparams), ecls(eparams)
+    if repr(topt) != repr(eopt):
+        problems.add("repr", f"{repr(eopt)!r:.300} vs torch's {repr(topt)!r:.300}")
+    for desc, build in (
+            ("empty params", lambda L, ps: []),
+            ("a set", lambda L, ps: set(ps)),
+            ("not a tensor", lambda L, ps: [1.0]),
+            ("non-leaf", lambda L, ps: [ps[0] * 2]),
+            ("group without params", lambda L, ps: [{"lr": 0.1}])):
+        problems.compared += 1
+        got = []
+        for L, cls, ps in ((torch, info.optim_cls, tparams), (ember, ecls, eparams)):
+            try:
+                cls(build(L, ps))
+                got.append(None)
+            except Exception as e:  # noqa: BLE001
+                got.append((type(e).__name__, str(e)))
+        if got[0] != got[1] and not (got[0] and got[1] and got[0][0] == got[1][0] and
+                                     desc == "non-leaf"):
+            problems.add(f"construct {desc}", f"torch {got[0]}, ember {got[1]}")
+    for desc, convert in (("float32 params", "dtype"), ("old-style state", "old")):
+        problems.compared += 1
+        try:
+            _, tparams, eparams, topt, eopt, w = _fresh(info)
+            for k in range(2):
+                must_step(info, name, k, topt, eopt, tparams, eparams, w)
+            tsd = topt.state_dict()
+            dtype = torch.float32 if convert == "dtype" else torch.float64
+            t2, e2 = make_params(name, dtype, seed=4)
+            topt2, eopt2 = info.optim_cls(t2), ecls(e2)
+            popped = {}
+            if convert == "old":
+                for st in tsd["state"].values():
+                    if isinstance(st.get("step"), torch.Tensor):
+                        st["step"] = int(st["step"].item())
+                for g in tsd["param_groups"]:
+                    for key in ("foreach", "maximize", "capturable", "differentiable", "fused",
+                                "decoupled_weight_decay"):
+                        if key in g:
+                            popped[key] = g.pop(key)
+            esd = to_e(tsd)
+            topt2.load_state_dict(tsd)
+            # keys torch's own __setstate__ does not restore: given back to both (torch
+            # could not step without them)
+            lost = {k: v for k, v in popped.items() if k not in topt2.param_groups[0]}
+            for g in topt2.param_groups + esd["param_groups"]:
+                g.update(lost)
+            eopt2.load_state_dict(esd)
+            if not compare_opt(f"load {desc}", topt2, eopt2, t2, e2, dtype, problems):
+                continue
+            for k in range(2, 4):
+                must_step(info, name, k, topt2, eopt2, t2, e2, w)
+                if not compare_opt(f"load {desc} step{k}", topt2, eopt2, t2, e2, dtype,
+                                   problems):
+                    break
+        except Exception as e:  # noqa: BLE001
+            problems.add(f"load {desc}", f"raised {_exc(e)}")
+
+
 def sweep_hooks(info, problems):
     where = "hooks"
     problems.compared += 1
@@ -633,7 +700,7 @@ def sweep_optimizers(names=None):
             report[name] = {"problems": ["MISSING"]}
             continue
         for part in (sweep_configs, sweep_round_trips, sweep_param_groups_and_zero_grad,
-                     sweep_named_params, sweep_hooks, sweep_errors):
+                     sweep_named_params, sweep_api, sweep_hooks, sweep_errors):
             try:
                 part(info, problems)
             except Exception as e:  # noqa: BLE001 - the sweep goes on
@@ -709,6 +776,17 @@ def scheduler_configs():
     add("ChainedScheduler-opt", lambda L, o: sched(L, "ChainedScheduler")(
         [sched(L, "StepLR")(o, step_size=3), sched(L, "CosineAnnealingLR")(o, T_max=10)],
         optimizer=o))
+    add("SWALR-cos", lambda L, o: L.optim.swa_utils.SWALR(o, swa_lr=0.05, anneal_epochs=5))
+    add("SWALR-linear", lambda L, o: L.optim.swa_utils.SWALR(o, swa_lr=[0.05, 0.5],
+                                                             anneal_epochs=3,
+                                                             anneal_strategy="linear"))
+    add("custom-subclass", lambda L, o: _custom_scheduler(L)(o))
+    add("tensor-lr-StepLR", lambda L, o: sched(L, "StepLR")(o, step_size=3, gamma=0.5),
+        opt=("SGD", dict(lr="tensor", momentum=0.9)))
+    add("tensor-lr-OneCycleLR", lambda L, o: sched(L, "OneCycleLR")(
+        o, max_lr=0.5, total_steps=STEPS_LR + 1), opt=("SGD", dict(lr="tensor", momentum=0.9)))
+    add("tensor-lr-ReduceLROnPlateau", lambda L, o: sched(L, "ReduceLROnPlateau")(
+        o, patience=1, factor=0.5), metrics=True, opt=("SGD", dict(lr="tensor", momentum=0.9)))
     add("two-schedulers", lambda L, o: [sched(L, "StepLR")(o, step_size=4, gamma=0.5),
                                         sched(L, "ExponentialLR")(o, gamma=0.95)])
     for mode in ("min", "max"):
@@ -721,19 +799,40 @@ def scheduler_configs():
     return c
 
 
+def _custom_scheduler(L):
+    """A user's scheduler: LRScheduler subclassed with get_lr over base_lrs/last_epoch."""
+    class Halving(L.optim.lr_scheduler.LRScheduler):
+        def __init__(self, optimizer, every=4, last_epoch=-1):
+            self.every = every
+            super().__init__(optimizer, last_epoch)
+
+        def get_lr(self):
+            return [base * 0.5 ** (self.last_epoch // self.every) for base in self.base_lrs]
+    return Halving
+
+
 METRICS = [1.0, 0.9, 0.95, 0.96, 0.97, 0.99, 0.6, 0.61, 0.62, 0.63, 0.64, 0.65, 0.3, 0.31,
            0.32, 0.32, 0.33, 0.34, 0.35, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1]
 
 
 def _opt_pair(opt_spec):
+    """torch and ember optimizers of kind opt_spec[0] over two groups (the second at a tenth
+    of the lr); lr="tensor" gives each group a 0-dim float64 Tensor lr."""
     kind, kwargs = opt_spec
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal((2, 2)), rng.standard_normal(3)]
     tp = [torch.nn.Parameter(torch.tensor(a)) for a in arrays]
     ep = [to_e(p) for p in tp]
-    groups = lambda ps: [{"params": [ps[0]]}, {"params": [ps[1]], "lr": kwargs["lr"] / 10}]
-    return (getattr(torch.optim, kind)(groups(tp), **kwargs),
-            getattr(ember.optim, kind)(groups(ep), **kwargs), tp, ep)
+    tensor_lr = kwargs["lr"] == "tensor"
+    lr = 0.1 if tensor_lr else kwargs["lr"]
+
+    def build(lib, ps):
+        lrs = [lr, lr / 10]
+        if tensor_lr:
+            lrs = [lib.tensor(v, dtype=lib.float64) for v in lrs]
+        groups = [{"params": [ps[0]], "lr": lrs[0]}, {"params": [ps[1]], "lr": lrs[1]}]
+        return getattr(lib.optim, kind)(groups, **dict(kwargs, lr=lrs[0]))
+    return build(torch, tp), build(ember, ep), tp, ep
 
 
 def _rates(opt, scheds):
@@ -798,6 +897,28 @@ def run_scheduler(desc, builder, metrics, opt_spec, problems):
             return
         if k == 10:
             _resume(desc, builder, metrics, opt_spec, topt, eopt, ts, es, k, problems)
+    for i, (t, e) in enumerate(zip(ts, es)):
+        msg = diff(_plain_state(t.state_dict()), _plain_state(e.state_dict()), 1e-12, 1e-15,
+                   f"scheduler{i}.state_dict")
+        if msg:
+            problems.add(desc, msg)
+
+
+def _plain_state(sd):
+    """A scheduler state_dict with what cannot be compared across libraries made
+    comparable: callables (bound methods, partials) by kind, nested scheduler dicts
+    recursively."""
+    out = {}
+    for k, v in sd.items():
+        if callable(v) and not isinstance(v, (torch.Tensor, ember.Tensor)):
+            out[k] = "<callable>"
+        elif isinstance(v, dict):
+            out[k] = _plain_state(v)
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            out[k] = [_plain_state(x) for x in v]
+        else:
+            out[k] = v
+    return out
 
 
 def _resume(desc, builder, metrics, opt_spec, topt, eopt, ts, es, k0, problems):
@@ -921,6 +1042,132 @@ def sweep_last_epoch(problems):
         problems.add("last_epoch without initial_lr", f"{names[0]} vs {names[1]}")
 
 
+def scheduler_errors():
+    """(description, builder(lib, optimizer)) that torch refuses."""
+    S = lambda L, name: getattr(L.optim.lr_scheduler, name)
+    return [
+        ("LambdaLR wrong count", lambda L, o: S(L, "LambdaLR")(o, [lambda e: 1.0] * 3)),
+        ("MultiplicativeLR wrong count", lambda L, o: S(L, "MultiplicativeLR")(
+            o, [lambda e: 1.0] * 3)),
+        ("ConstantLR factor > 1", lambda L, o: S(L, "ConstantLR")(o, factor=1.5)),
+        ("LinearLR start_factor 0", lambda L, o: S(L, "LinearLR")(o, start_factor=0)),
+        ("LinearLR end_factor > 1", lambda L, o: S(L, "LinearLR")(o, end_factor=1.5)),
+        ("SequentialLR milestones", lambda L, o: S(L, "SequentialLR")(
+            o, [S(L, "StepLR")(o, 2), S(L, "StepLR")(o, 3)], milestones=[1, 2])),
+        ("SequentialLR other optimizer", lambda L, o: S(L, "SequentialLR")(
+            o, [S(L, "StepLR")(o, 2), S(L, "StepLR")(_other_opt(L), 3)], milestones=[2])),
+        ("SequentialLR empty", lambda L, o: S(L, "SequentialLR")(o, [], milestones=[])),
+        ("ChainedScheduler other optimizer", lambda L, o: S(L, "ChainedScheduler")(
+            [S(L, "StepLR")(o, 2), S(L, "StepLR")(_other_opt(L), 3)])),
+        ("ReduceLROnPlateau factor 1", lambda L, o: S(L, "ReduceLROnPlateau")(o, factor=1.0)),
+        ("ReduceLROnPlateau mode", lambda L, o: S(L, "ReduceLROnPlateau")(o, mode="mid")),
+        ("ReduceLROnPlateau threshold_mode", lambda L, o: S(L, "ReduceLROnPlateau")(
+            o, threshold_mode="x")),
+        ("ReduceLROnPlateau min_lr count", lambda L, o: S(L, "ReduceLROnPlateau")(
+            o, min_lr=[0.1, 0.2, 0.3])),
+        ("CyclicLR mode", lambda L, o: S(L, "CyclicLR")(o, 0.01, 0.1, mode="sine")),
+        ("CyclicLR base_lr count", lambda L, o: S(L, "CyclicLR")(o, [0.01] * 3, 0.1)),
+        ("CyclicLR no momentum", lambda L, o: S(L, "CyclicLR")(_other_opt(L, "Adagrad"),
+                                                              0.01, 0.1)),
+        ("OneCycleLR no total", lambda L, o: S(L, "OneCycleLR")(o, 0.1)),
+        ("OneCycleLR total_steps 0", lambda L, o: S(L, "OneCycleLR")(o, 0.1, total_steps=0)),
+        ("OneCycleLR epochs float", lambda L, o: S(L, "OneCycleLR")(o, 0.1, epochs=2.5,
+                                                                    steps_per_epoch=3)),
+        ("OneCycleLR pct_start", lambda L, o: S(L, "OneCycleLR")(o, 0.1, total_steps=10,
+                                                                 pct_start=1.5)),
+        ("OneCycleLR anneal", lambda L, o: S(L, "OneCycleLR")(o, 0.1, total_steps=10,
+                                                              anneal_strategy="exp")),
+        ("OneCycleLR past the end", lambda L, o: _step_n(S(L, "OneCycleLR")(
+            o, 0.1, total_steps=2), 3)),
+        ("OneCycleLR no momentum", lambda L, o: S(L, "OneCycleLR")(_other_opt(L, "Adagrad"),
+                                                                   0.1, total_steps=5)),
+        ("CosineAnnealingWarmRestarts T_0", lambda L, o: S(L, "CosineAnnealingWarmRestarts")(
+            o, T_0=0)),
+        ("CosineAnnealingWarmRestarts T_mult", lambda L, o: S(
+            L, "CosineAnnealingWarmRestarts")(o, T_0=2, T_mult=0)),
+        ("CosineAnnealingWarmRestarts T_0 float", lambda L, o: S(
+            L, "CosineAnnealingWarmRestarts")(o, T_0=2.5)),
+        ("CosineAnnealingWarmRestarts negative epoch", lambda L, o: S(
+            L, "CosineAnnealingWarmRestarts")(o, T_0=2).step(-1)),
+        ("SWALR anneal_strategy", lambda L, o: L.optim.swa_utils.SWALR(
+            o, 0.1, anneal_strategy="exp")),
+        ("SWALR anneal_epochs", lambda L, o: L.optim.swa_utils.SWALR(o, 0.1,
+                                                                      anneal_epochs=-1)),
+    ]
+
+
+def _step_n(scheduler, n):
+    for _ in range(n):
+        scheduler.step()
+
+
+def _other_opt(L, kind="SGD"):
+    return getattr(L.optim, kind)([L.nn.Parameter(L.zeros(2))], lr=0.1)
+
+
+def sweep_scheduler_errors(problems):
+    for desc, build in scheduler_errors():
+        problems.compared += 1
+        got = []
+        for L in (torch, ember):
+            o = _opt_pair(("SGD", dict(lr=0.1, momentum=0.9)))[0 if L is torch else 1]
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    build(L, o)
+                got.append(None)
+            except Exception as e:  # noqa: BLE001
+                got.append((type(e).__name__, str(e)))
+        t, e = got
+        if t is None and e is None:
+            continue
+        if t is None or e is None or t[0] != e[0]:
+            problems.add(f"error {desc}", f"torch {t}, ember {e}")
+        elif t[1].replace("torch.", "") != e[1].replace("ember.", ""):
+            problems.add(f"error {desc}", f"message {e[1][:150]!r} vs torch's {t[1][:150]!r}")
+
+
+def sweep_epoch_argument(problems):
+    """step(epoch) (deprecated, closed form where there is one) gives the same rates."""
+    S = lambda L, name: getattr(L.optim.lr_scheduler, name)
+    cases = {
+        "StepLR": lambda L, o: S(L, "StepLR")(o, step_size=3, gamma=0.5),
+        "MultiStepLR": lambda L, o: S(L, "MultiStepLR")(o, milestones=[2, 5]),
+        "ExponentialLR": lambda L, o: S(L, "ExponentialLR")(o, gamma=0.9),
+        "CosineAnnealingLR": lambda L, o: S(L, "CosineAnnealingLR")(o, T_max=6),
+        "LinearLR": lambda L, o: S(L, "LinearLR")(o, total_iters=5),
+        "ConstantLR": lambda L, o: S(L, "ConstantLR")(o, total_iters=4),
+        "PolynomialLR": lambda L, o: S(L, "PolynomialLR")(o, total_iters=6, power=2),
+        "LambdaLR": lambda L, o: S(L, "LambdaLR")(o, lambda e: 0.9 ** e),
+        "CosineAnnealingWarmRestarts": lambda L, o: S(L, "CosineAnnealingWarmRestarts")(
+            o, T_0=3, T_mult=2),
+    }
+    epochs = [1, 2, 4, 3, 7, 0, 10, 5.5, 12]
+    for name, build in cases.items():
+        problems.compared += 1
+        topt, eopt, _, _ = _opt_pair(("SGD", dict(lr=0.1)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ts, es = build(torch, topt), build(ember, eopt)
+            for ep in epochs:
+                if isinstance(ep, float) and name != "CosineAnnealingWarmRestarts":
+                    continue
+                errs = []
+                for s_ in (ts, es):
+                    try:
+                        s_.step(ep)
+                        errs.append(None)
+                    except Exception as e:  # noqa: BLE001
+                        errs.append(type(e).__name__)
+                if errs[0] != errs[1]:
+                    problems.add(f"step(epoch) {name} {ep}", f"torch {errs[0]}, ember {errs[1]}")
+                    break
+                msg = diff(_rates(topt, [ts]), _rates(eopt, [es]), 1e-12, 1e-15, "rates")
+                if msg:
+                    problems.add(f"step(epoch) {name} {ep}", msg)
+                    break
+
+
 def sweep_schedulers(names=None):
     problems = Problems()
     for desc, builder, metrics, opt_spec in scheduler_configs():
@@ -931,7 +1178,8 @@ def sweep_schedulers(names=None):
         except Exception as e:  # noqa: BLE001
             problems.add(desc, f"SWEEP CRASH {_exc(e)}")
     if not names:
-        for part in (sweep_step_order, sweep_last_epoch):
+        for part in (sweep_step_order, sweep_last_epoch, sweep_scheduler_errors,
+                     sweep_epoch_argument):
             try:
                 part(problems)
             except Exception as e:  # noqa: BLE001

@@ -14,6 +14,10 @@ class Adadelta(Optimizer):
     u = rho u + (1 - rho) delta^2;  p = p - lr * delta.
     """
 
+    _GROUP_DEFAULTS = {"foreach": None, "maximize": False, "differentiable": False,
+                       "capturable": False}
+    _TENSOR_STEP = True
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
         check_lr(lr)

@@ -29,6 +29,9 @@ class Adafactor(Optimizer):
     parameters raise RuntimeError at the step.
     """
 
+    _GROUP_DEFAULTS = {"foreach": None}
+    _TENSOR_STEP = True
+
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
                  weight_decay=0.0, *, foreach=None, maximize=False):
         if isinstance(lr, Tensor) and lr.numel() != 1:

@@ -15,6 +15,9 @@ class Adagrad(Optimizer):
     with s starting at initial_accumulator_value (state is created at construction, as torch).
     """
 
+    _GROUP_DEFAULTS = {"foreach": None, "maximize": False, "differentiable": False, "fused": None}
+    _TENSOR_STEP = True
+
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
         check_lr(lr)

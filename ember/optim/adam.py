@@ -20,6 +20,11 @@ class Adam(Optimizer):
     (1 - lr * weight_decay) first.
     """
 
+    _GROUP_DEFAULTS = {"amsgrad": False, "foreach": None, "maximize": False,
+                       "differentiable": False, "capturable": False,
+                       "decoupled_weight_decay": False, "fused": None}
+    _TENSOR_STEP = True
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
@@ -176,3 +181,8 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
                          maximize=maximize, capturable=capturable, differentiable=differentiable,
                          fused=fused, decoupled_weight_decay=True)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:    # (an old AdamW state_dict has no such key)
+            group["decoupled_weight_decay"] = True

@@ -14,6 +14,10 @@ class Adamax(Optimizer):
     p = p - lr / (1 - b1^t) * m / u.
     """
 
+    _GROUP_DEFAULTS = {"foreach": None, "maximize": False, "differentiable": False,
+                       "capturable": False}
+    _TENSOR_STEP = True
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
         check_lr(lr)
@@ -30,7 +34,8 @@ class Adamax(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr, (beta1, beta2) = _lr_value(group["lr"]), group["betas"]   # a float32 Tensor lr rounds what it scales, as torch
+            # a float32 Tensor lr rounds what it scales, as torch
+            lr, (beta1, beta2) = _lr_value(group["lr"]), group["betas"]
             eps, wd = group["eps"], group["weight_decay"]
             for p in group["params"]:
                 if p._grad is None:

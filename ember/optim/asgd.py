@@ -22,6 +22,11 @@ class ASGD(Optimizer):
     eta = lr / (1 + lambd * lr * t)^alpha;  mu = 1 / max(1, t - t0).
     """
 
+    _GROUP_DEFAULTS = {"foreach": None, "maximize": False, "differentiable": False,
+                       "capturable": False}
+    _TENSOR_STEP = True
+    _TENSOR_SCALARS = ('eta', 'mu')
+
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
                  foreach=None, maximize=False, differentiable=False, capturable=False):
         check_lr(lr)

@@ -20,6 +20,11 @@ class NAdam(Optimizer):
     (1 - lr * weight_decay) first.
     """
 
+    _GROUP_DEFAULTS = {"foreach": None, "maximize": False, "differentiable": False,
+                       "capturable": False, "decoupled_weight_decay": False}
+    _TENSOR_STEP = True
+    _TENSOR_SCALARS = ('mu_product',)
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
                  maximize=False, capturable=False, differentiable=False):
@@ -40,7 +45,8 @@ class NAdam(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
-            lr, (beta1, beta2) = _lr_value(group["lr"]), group["betas"]   # a float32 Tensor lr rounds what it scales, as torch
+            # a float32 Tensor lr rounds what it scales, as torch
+            lr, (beta1, beta2) = _lr_value(group["lr"]), group["betas"]
             eps, wd, psi = group["eps"], group["weight_decay"], group["momentum_decay"]
             for p in group["params"]:
                 if p._grad is None:

@@ -41,6 +41,14 @@ def register_optimizer_step_post_hook(hook):
 class Optimizer:
     """Base class: subclasses implement `step` as one pure update per parameter."""
 
+    # What an older state_dict (loaded by load_state_dict, or unpickled) lacks, filled in
+    # as each torch optimizer's __setstate__ does: group options added in later versions,
+    # with the value that means the old behaviour; and per-parameter scalars torch now
+    # keeps as 0-dim float32 tensors ('step' where _TENSOR_STEP) given as Python numbers.
+    _GROUP_DEFAULTS = {}
+    _TENSOR_STEP = False
+    _TENSOR_SCALARS = ()
+
     def __init__(self, params, defaults):
         self.defaults = defaults
         self._step_pre_hooks = OrderedDict()
@@ -70,6 +78,16 @@ class Optimizer:
         for name in ("_step_pre_hooks", "_step_post_hooks", "_state_dict_pre_hooks",
                      "_state_dict_post_hooks", "_load_pre_hooks", "_load_post_hooks"):
             self.__dict__.setdefault(name, OrderedDict())
+        scalars = (("step",) if self._TENSOR_STEP else ()) + tuple(self._TENSOR_SCALARS)
+        for group in self.param_groups:
+            for key, value in self._GROUP_DEFAULTS.items():
+                group.setdefault(key, value)
+            for p in group["params"]:
+                p_state = self.state.get(p)
+                for key in scalars if p_state else ():
+                    if key in p_state and not isinstance(p_state[key], Tensor):
+                        p_state[key] = Tensor._make(np.array(float(p_state[key]),
+                                                             dtype=np.float32))
 
     def __repr__(self):
         s = self.__class__.__name__ + " ("

@@ -19,6 +19,10 @@ class RAdam(Optimizer):
     (1 - lr * weight_decay) first.
     """
 
+    _GROUP_DEFAULTS = {"foreach": None, "maximize": False, "differentiable": False,
+                       "capturable": False, "decoupled_weight_decay": False}
+    _TENSOR_STEP = True
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):

@@ -15,6 +15,10 @@ class Rprop(Optimizer):
     p = p - sign(g) * s;  g_prev = g.
     """
 
+    _GROUP_DEFAULTS = {"foreach": None, "maximize": False, "differentiable": False,
+                       "capturable": False}
+    _TENSOR_STEP = True
+
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
         check_lr(lr)

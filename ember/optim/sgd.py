@@ -17,6 +17,9 @@ class SGD(Optimizer):
     (b = g on the first step), g = g + momentum * b (nesterov) or g = b;  p = p - lr * g.
     """
 
+    _GROUP_DEFAULTS = {"nesterov": False, "maximize": False, "foreach": None,
+                       "differentiable": False, "fused": False}
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
                  *, maximize=False, foreach=None, differentiable=False, fused=None):
         if lr is not required:

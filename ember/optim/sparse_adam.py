@@ -64,7 +64,7 @@ class SparseAdam(Optimizer):
                 pos, values = _coalesced(g)
                 if values.size == 0:
                     continue
-                if group["maximize"]:
+                if group.get("maximize", False):    # (not in an old state_dict's groups)
                     values = -values
                 m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 old_m, old_v = m[pos], v[pos]
@@ -73,7 +73,8 @@ class SparseAdam(Optimizer):
                 m[pos], v[pos] = new_m, new_v
                 t = state["step"]
                 step_size = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-                p._data[pos] = p._data[pos] - step_size * (new_m / (array_namespace(v).sqrt(new_v) + eps))
+                denom = array_namespace(v).sqrt(new_v) + eps
+                p._data[pos] = p._data[pos] - step_size * (new_m / denom)
                 p._bump_version()
 
 

@@ -350,3 +350,58 @@ def test_sgd_sparse_gradient_without_momentum_keeps_no_state():
     tp, ep, topt, eopt = _sparse_run("SGD", dict(lr=0.1))
     _close(tp, ep, rtol=1e-14, atol=1e-15)
     assert topt.state_dict()["state"] == {} == eopt.state_dict()["state"]
+
+
+# ------------------------------------------------------------------ old state_dicts
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "SGD", "RMSprop", "NAdam", "ASGD",
+                                  "Adagrad", "Rprop", "SparseAdam"])
+def test_old_style_state_dict_loads_like_torch(name):
+    """A state_dict of an older torch (Python-number 'step', eta, mu, mu_product; group
+    options added later missing): filled in as torch's __setstate__ does, then steps on."""
+    kwargs = dict(momentum=0.9) if name == "SGD" else {}
+    shapes = [(4, 3)]
+    tp, ep = _pair(shapes)
+    topt = getattr(torch.optim, name)(tp, **kwargs)
+    rng = np.random.default_rng(0)
+
+    def grad(p, lib):
+        g = rng.standard_normal(tuple(p.shape))
+        if name != "SparseAdam":
+            return lib.from_numpy(g)
+        return lib.sparse_coo_tensor(lib.tensor([[0, 2]]), lib.from_numpy(g[[0, 2]]),
+                                     tuple(p.shape))
+    for _ in range(2):
+        tp[0].grad = grad(tp[0], torch)
+        topt.step()
+    sd = topt.state_dict()
+    for st in sd["state"].values():
+        for key in ("step", "eta", "mu", "mu_product"):
+            if isinstance(st.get(key), torch.Tensor):
+                st[key] = st[key].item()
+    for g in sd["param_groups"]:
+        for key in ("foreach", "maximize", "capturable", "differentiable", "fused",
+                    "decoupled_weight_decay"):
+            g.pop(key, None)
+    t2, e2 = _pair(shapes, seed=3)
+    topt2 = getattr(torch.optim, name)(t2, **kwargs)
+    eopt2 = getattr(ember.optim, name)(e2, **kwargs)
+    esd = {"state": {k: {kk: ember.from_numpy(vv.numpy().copy())
+                         if isinstance(vv, torch.Tensor) else vv for kk, vv in v.items()}
+                     for k, v in sd["state"].items()},
+           "param_groups": [dict(g) for g in sd["param_groups"]]}
+    topt2.load_state_dict(sd)
+    eopt2.load_state_dict(esd)
+    assert topt2.param_groups[0].keys() == eopt2.param_groups[0].keys()
+    assert {k: v for k, v in topt2.param_groups[0].items() if k != "params"} == \
+        {k: v for k, v in eopt2.param_groups[0].items() if k != "params"}
+    for _ in range(2):
+        g = grad(t2[0], torch)
+        t2[0].grad = g
+        e2[0].grad = ember.sparse_coo_tensor(ember.from_numpy(g._indices().numpy()),
+                                             ember.from_numpy(g._values().numpy()),
+                                             tuple(g.shape)) if g.is_sparse \
+            else ember.from_numpy(g.numpy().copy())
+        topt2.step()
+        eopt2.step()
+    _close(t2, e2)
+    _state_close(topt2, eopt2)
