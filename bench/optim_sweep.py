@@ -63,7 +63,10 @@ def _tensor_to_e(x):
     if x.layout == torch.sparse_coo:
         x = x.coalesce()
         return ember.sparse_coo_tensor(to_e(x.indices()), to_e(x.values()), tuple(x.shape))
-    t = ember.tensor(x.detach().resolve_conj().numpy().copy())
+    if x.dtype == torch.bfloat16:      # (no NumPy bfloat16 in torch: through float32)
+        t = ember.tensor(x.detach().float().numpy().copy()).to(ember.bfloat16)
+    else:
+        t = ember.tensor(x.detach().resolve_conj().numpy().copy())
     if isinstance(x, torch.nn.Parameter):
         return ember.nn.Parameter(t, requires_grad=x.requires_grad)
     return t.requires_grad_(x.requires_grad) if x.is_leaf else t
@@ -100,6 +103,8 @@ def diff(a, b, rtol, atol, where=""):
             return f"{where}: dtype {a.dtype} vs {b.dtype}"
         if a.layout == torch.sparse_coo:
             return diff(a.coalesce().to_dense(), b.coalesce().to_dense(), rtol, atol, where)
+        if a.dtype == torch.bfloat16:
+            a, b = a.float(), b.float()
         an, bn = a.detach().resolve_conj().numpy(), np.asarray(b.detach().numpy())
         if not np.allclose(an, bn, rtol=rtol, atol=atol, equal_nan=True):
             d = np.nanmax(np.abs(an - bn)) if an.size else 0
@@ -139,6 +144,8 @@ def diff(a, b, rtol, atol, where=""):
 
 
 def tolerances(dtype):
+    if dtype in (torch.float16, torch.bfloat16):
+        return (1e-2, 1e-2) if dtype is torch.bfloat16 else (2e-3, 1e-3)
     return (1e-5, 1e-6) if dtype in (torch.float32, torch.complex64) else (1e-10, 1e-12)
 
 
@@ -373,6 +380,9 @@ def sweep_configs(info, problems):
             run_config(info, kwargs, dtype, f"{desc}/{str(dtype)[6:]}", problems)
         if info.supports_complex and not kwargs.get("fused") and not kwargs.get("sparse"):
             run_config(info, kwargs, torch.complex64, f"{desc}/complex64", problems)
+    # half precision: the default config only (torch runs them on the CPU too)
+    for dtype in (torch.float16, torch.bfloat16):
+        run_config(info, configs[0][1], dtype, f"{configs[0][0]}/{str(dtype)[6:]}", problems)
 
 
 def _fresh(info, dtype=torch.float64, kwargs=None, seed=0):
@@ -560,6 +570,21 @@ def sweep_api(info, problems):
         if got[0] != got[1] and not (got[0] and got[1] and got[0][0] == got[1][0] and
                                      desc == "non-leaf"):
             problems.add(f"construct {desc}", f"torch {got[0]}, ember {got[1]}")
+    for desc, change in (("fewer groups", lambda sd: {**sd, "param_groups": []}),
+                         ("group size", lambda sd: {**sd, "param_groups": [
+                             {**sd["param_groups"][0], "params": [0]}]}),
+                         ("no state key", lambda sd: {"param_groups": sd["param_groups"]})):
+        problems.compared += 1
+        got = []
+        for L, cls, ps in ((torch, info.optim_cls, tparams), (ember, ecls, eparams)):
+            opt = cls(ps)
+            try:
+                opt.load_state_dict(change(opt.state_dict()))
+                got.append(None)
+            except Exception as e:  # noqa: BLE001
+                got.append((type(e).__name__, str(e)))
+        if got[0] != got[1]:
+            problems.add(f"load_state_dict {desc}", f"torch {got[0]}, ember {got[1]}")
     for desc, convert in (("float32 params", "dtype"), ("old-style state", "old")):
         problems.compared += 1
         try:

@@ -303,6 +303,13 @@ class LBFGS(Optimizer):
             if abs(loss - prev_loss) < tolerance_change:
                 break
 
+        # stored in the parameters' (real) dtype: NumPy's bfloat16 times a Python float gives
+        # float32, so the vectors of bfloat16 parameters come out wider than torch's
+        dtype = self._params[0]._data.real.dtype
+        d = d.astype(dtype, copy=False)
+        old_dirs = [v.astype(dtype, copy=False) for v in old_dirs]
+        old_stps = [v.astype(dtype, copy=False) for v in old_stps]
+        prev_flat_grad = prev_flat_grad.astype(dtype, copy=False)
         state["d"] = _tensor(d)
         # a Tensor lr makes torch's t a Tensor: the lr itself once past the first iteration
         lr_t = group["lr"]

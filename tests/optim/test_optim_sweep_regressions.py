@@ -405,3 +405,23 @@ def test_old_style_state_dict_loads_like_torch(name):
         eopt2.step()
     _close(t2, e2)
     _state_close(topt2, eopt2)
+
+
+def test_lbfgs_bfloat16_state_keeps_the_parameter_dtype():
+    """NumPy's bfloat16 times a Python float is float32: the stored vectors came out
+    float32 where torch's are bfloat16."""
+    dtypes = []
+    for lib in (torch, ember):
+        p = lib.nn.Parameter(lib.tensor([1.5, -2.0, 0.5], dtype=lib.bfloat16))
+        opt = lib.optim.LBFGS([p], max_iter=4)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((p - 1) ** 2).sum()
+            loss.backward()
+            return loss
+        opt.step(closure)
+        st = opt.state_dict()["state"][0]
+        dtypes.append([str(st[k].dtype)[6:] for k in ("d", "prev_flat_grad")] +
+                      [str(v.dtype)[6:] for v in st["old_dirs"] + st["old_stps"]])
+    assert dtypes[0] == dtypes[1]
