@@ -286,7 +286,8 @@ def _bases_equal(bases):
         if a.shape != b.shape:
             return False
         if a.dtype.kind == "f" or b.dtype.kind == "f":
-            if not np.allclose(a, b, rtol=1e-7, atol=1e-7, equal_nan=True):
+            tol = 1e-7 if a.dtype == np.float64 else 1e-5
+            if not np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True):
                 return False
         elif not np.array_equal(a, b):
             return False
@@ -366,7 +367,10 @@ def _out(op, efn, s, layout, where, note, t_ref):
     for kind in ("strided", "resized"):
         if kind == "strided":
             out_bases = []
-            t_o, e_o = convert(torch.zeros_like(t_ref), layout, out_bases)
+            try:
+                t_o, e_o = convert(torch.zeros_like(t_ref), layout, out_bases)
+            except TypeError:   # a complex result
+                return
         else:
             t_o = torch.empty(0, dtype=t_ref.dtype)
             e_o = ember.empty(0, dtype=to_ember(t_ref.dtype))

@@ -222,3 +222,52 @@ def test_diff_of_order_zero_copies():
         d = m.diff(x, n=0)
         return _layout(d), _shares(m, d, x), d is x
     _same(program)
+
+
+# ---------------------------------------------------------------------------- result layouts
+
+def _transposed(m):
+    return m.arange(60.0, dtype=m.float64).reshape(3, 4, 5).transpose(0, 2)
+
+
+def _gapped(m):
+    """A column-major, every-other-element view of a larger base (as_strided)."""
+    return m.arange(130.0, dtype=m.float64).as_strided((3, 4, 5), (2, 6, 24), 2)
+
+
+ROW_MAJOR_RESULTS = {
+    "cumsum": lambda m, x: x.cumsum(1),
+    "cumprod": lambda m, x: m.cumprod(x, 0),
+    "cummax": lambda m, x: m.cummax(x, 2),
+    "cummin": lambda m, x: m.cummin(x, 1),
+    "cat": lambda m, x: m.cat([x, x], 1),
+    "stack": lambda m, x: m.stack([x, x], -1),
+    "hstack": lambda m, x: m.hstack([x, x]),
+    "prod": lambda m, x: x.prod(1),
+    "var": lambda m, x: x.var(1),
+    "std keepdim": lambda m, x: x.std(2, keepdim=True),
+    "var_mean": lambda m, x: m.var_mean(x, 0),
+    "aminmax": lambda m, x: m.aminmax(x, dim=1),
+    "max dim": lambda m, x: x.max(1),
+    "median dim": lambda m, x: x.median(0),
+}
+
+
+@pytest.mark.parametrize("layout", ["transposed", "gapped"])
+@pytest.mark.parametrize("name", sorted(ROW_MAJOR_RESULTS))
+def test_result_layout_of_strided_input(name, layout):
+    """Scans, concatenation and reductions return new row-major tensors whatever the
+    input's layout, as PyTorch (NumPy's results followed the input's layout)."""
+    make = _transposed if layout == "transposed" else _gapped
+
+    def program(m):
+        out = ROW_MAJOR_RESULTS[name](m, make(m))
+        return [_layout(o) for o in (out if isinstance(out, tuple) else (out,))]
+    _same(program)
+
+
+def test_cat_of_channels_last_stays_channels_last():
+    def program(m):
+        x = m.arange(120.0).reshape(2, 3, 4, 5).contiguous(memory_format=m.channels_last)
+        return [m.cat([x, x], d).stride() for d in range(4)] + [m.cat([x, x.contiguous()]).stride()]
+    _same(program)

@@ -8,6 +8,7 @@ import numpy as np
 from .._backend import accumulate, array_namespace
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._layout import row_major
 from ._util import cast, check_tensor
 from .pointwise import conj_if_complex
 from .reduction import (return_types, scatter_along, _flip, _one_dim, _sum_dtype, _compute,
@@ -25,7 +26,8 @@ class Cumsum(Op):
         ctx.dim = dim
         out = np.cumsum(_compute(x).reshape(x.shape or (1,)), axis=dim,  # CuPy: no 0-dim
                         dtype=None if x.dtype == dt.np else dt.np)
-        return out.reshape(x.shape).astype(dt.np, copy=False)  # a 0-dim input stays 0-dim
+        # a 0-dim input stays 0-dim; row-major whatever x's layout, as PyTorch's scans
+        return row_major(out.reshape(x.shape).astype(dt.np, copy=False))
 
     @staticmethod
     def backward(ctx, grad):
@@ -59,7 +61,7 @@ class Cumprod(Op):
         ctx.has_zero = bool(np.any(x == 0))
         out = np.cumprod(_compute(x).reshape(x.shape or (1,)), axis=dim,
                          dtype=None if x.dtype == dt.np else dt.np)
-        return out.reshape(x.shape).astype(dt.np, copy=False)
+        return row_major(out.reshape(x.shape).astype(dt.np, copy=False))
 
     @staticmethod
     def backward(ctx, grad):
@@ -133,8 +135,8 @@ class CumExtreme(Op):
         shape = [1] * x.ndim
         shape[dim] = x.shape[dim]
         pos = xp.arange(x.shape[dim], dtype=np.int64).reshape(shape)
-        ctx.idx = accumulate(np.maximum, np.where(take, pos, 0), dim)
-        return np.take_along_axis(x, ctx.idx, axis=dim), ctx.idx
+        ctx.idx = row_major(accumulate(np.maximum, np.where(take, pos, 0), dim))
+        return row_major(np.take_along_axis(x, ctx.idx, axis=dim)), ctx.idx
 
     @staticmethod
     def backward(ctx, grad, grad_indices=None):

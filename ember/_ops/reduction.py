@@ -22,6 +22,7 @@ from .._backend import as_array, like, sum_over, to_host
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._layout import row_major   # reductions give new row-major tensors, as PyTorch's
 from .pointwise import conj_if_complex
 from ._util import (cast, wrap_dim, wrap_dims, dtype_name, check_tensor, ignore_fp_errors,
                     restore_fp_errors, writes_out)
@@ -325,7 +326,8 @@ class Prod(Op):
             ctx._name = "ProdBackward0"
         acc = np.float32 if dt.name in _LOWP else dt.np
         with np.errstate(invalid="ignore", over="ignore"):
-            return np.prod(x, axis=dims, keepdims=keepdim, dtype=acc).astype(dt.np, copy=False)
+            return row_major(np.prod(x, axis=dims, keepdims=keepdim, dtype=acc)
+                             .astype(dt.np, copy=False))
 
     @staticmethod
     def backward(ctx, grad):
@@ -396,10 +398,10 @@ class VarMean(Op):
             v = np.sum(sq, axis=dims, keepdims=keepdim) / builtins.max(0, ctx.dof)
         real = np.dtype(np.float64) if x.dtype == np.complex128 else (
             np.dtype(np.float32) if x.dtype.kind == "c" else x.dtype)
-        v = (np.sqrt(v) if take_sqrt else v).astype(real, copy=False)
+        v = row_major((np.sqrt(v) if take_sqrt else v).astype(real, copy=False))
         if not with_mean:
             return v
-        return v, _squeeze(m, dims, keepdim).astype(x.dtype, copy=False)
+        return v, row_major(_squeeze(m, dims, keepdim).astype(x.dtype, copy=False))
 
     @staticmethod
     def backward(ctx, grad, grad_mean=None):
@@ -525,7 +527,8 @@ class SelectDim(Op):
         idx = index_fn(x, dim).astype(np.int64)
         ctx.idx = idx
         values = np.take_along_axis(x, idx, axis=dim)
-        return _squeeze(values, (dim,), keepdim), _squeeze(idx, (dim,), keepdim)
+        return (row_major(_squeeze(values, (dim,), keepdim)),
+                row_major(_squeeze(idx, (dim,), keepdim)))
 
     @staticmethod
     def backward(ctx, grad, grad_indices=None):
@@ -661,8 +664,8 @@ class Aminmax(Op):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.dims, ctx.keepdim = dims, keepdim
-        ctx.lo = np.min(x, axis=dims, keepdims=keepdim)
-        ctx.hi = np.max(x, axis=dims, keepdims=keepdim)
+        ctx.lo = row_major(np.min(x, axis=dims, keepdims=keepdim))
+        ctx.hi = row_major(np.max(x, axis=dims, keepdims=keepdim))
         return ctx.lo, ctx.hi
 
     @staticmethod
