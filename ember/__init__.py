@@ -20,6 +20,7 @@ from ._dtype import *  # noqa: F401,F403  dtypes, promotion, finfo/iinfo
 from ._device import device
 from ._tensor import (Tensor, Size, FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor,
                       ByteTensor, CharTensor, ShortTensor, IntTensor, LongTensor, BoolTensor)
+from . import _torch_function  # noqa: F401  (Tensor.__torch_function__, the protocol's hook)
 from ._random import (Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state,
                       default_generator)
 from ._printing import set_printoptions, get_printoptions
@@ -146,7 +147,7 @@ from .serialization import save, load  # noqa: E402
 from ._sym import *  # noqa: E402,F401,F403  sym_int, sym_max ... on Python numbers
 from ._control_flow import *  # noqa: E402,F401,F403  cond, while_loop (eager)
 from ._runtime_queries import *  # noqa: E402,F401,F403  get_device_module, is_distributed ...
-from . import compiler, overrides  # noqa: E402,F401
+from . import compiler, overrides, _C  # noqa: E402,F401
 from . import storage  # noqa: E402  (storages; adds Tensor.untyped_storage, set_ ...)
 from .storage import (UntypedStorage, TypedStorage, is_storage, from_file,  # noqa: E402,F401
                       FloatStorage, DoubleStorage, HalfStorage, BFloat16Storage, LongStorage,

@@ -27,6 +27,7 @@ import weakref
 import numpy as np
 
 from ._tensor import Tensor
+from ._torch_function import _disabled_torch_function_impl
 
 
 def _backend_name(layout_name, cuda):
@@ -163,6 +164,7 @@ class SparseTensor(Tensor):
     attribute protocol, and the refusal of dense-only methods. Subclasses set
     ``_layout_name`` and hold their components in the instance dict."""
     _layout_name = None
+    __torch_function__ = _disabled_torch_function_impl   # not a user subclass: no protocol
 
     def _init_sparse(self, size, values, requires_grad=False):
         # the slots every Tensor has; _data is the placeholder array (see _SparseArray)

@@ -54,9 +54,19 @@ _GRAPH_STATE = frozenset(("_output_nr", "_vc", "_base", "_view_fn", "_hooks", "_
                           "_accumulator", "_fw_tangent"))
 
 
+# run with each Tensor subclass as it is defined (ember/_torch_function.py registers the
+# one that turns the __torch_function__ protocol on)
+SUBCLASS_HOOKS = []
+
+
 class Tensor:
     """A multi-dimensional array with autograd (``torch.Tensor``)."""
     __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "__dict__", "__weakref__")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for hook in SUBCLASS_HOOKS:
+            hook(cls)
     # Rarely set: class defaults, written to the instance's __dict__ only where they differ
     # (a view's base, a version counter, hooks ...), so making a tensor sets four slots.
     _output_nr = 0

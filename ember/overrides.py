@@ -1,10 +1,11 @@
-"""torch.overrides, the __torch_function__ protocol's helpers. ember has no
-__torch_function__ dispatch: no argument ever asks for it, so the has_torch_function
-family answers False and handle_torch_function, which only runs when one says True,
-raises NotImplementedError."""
+"""torch.overrides, the __torch_function__ protocol's helpers (the protocol itself:
+ember/_torch_function.py). Tensor subclasses take part; other types that define
+__torch_function__ are recognised by is_tensor_like but not dispatched on."""
 import functools
 
 from ._tensor import Tensor
+from ._torch_function import (handle_torch_function, overloaded_args as _overloaded_args,
+                              _disabled_torch_function_impl)
 
 __all__ = ["has_torch_function", "has_torch_function_unary", "has_torch_function_variadic",
            "handle_torch_function", "is_tensor_like", "is_tensor_method_or_property",
@@ -13,21 +14,17 @@ __all__ = ["has_torch_function", "has_torch_function_unary", "has_torch_function
 
 
 def has_torch_function(relevant_args):
-    """Whether an argument overrides __torch_function__: never, in ember."""
-    return False
+    """Whether an argument (a Tensor subclass taking part) overrides calls."""
+    from ._torch_function import _off
+    return not _off() and bool(_overloaded_args(tuple(relevant_args)))
 
 
 def has_torch_function_unary(obj):
-    return False
+    return has_torch_function((obj,))
 
 
 def has_torch_function_variadic(*args):
-    return False
-
-
-def handle_torch_function(public_api, relevant_args, *args, **kwargs):
-    raise NotImplementedError("ember has no __torch_function__ dispatch: "
-                              "handle_torch_function cannot route a call to an override")
+    return has_torch_function(args)
 
 
 def is_tensor_like(inp):
@@ -42,11 +39,14 @@ def is_tensor_method_or_property(func):
 
 
 def wrap_torch_function(dispatcher):
-    """Decorator for functions that would dispatch overrides; without dispatch it returns
-    the function unchanged (behind functools.wraps)."""
+    """Decorator making a function dispatch on the arguments `dispatcher(*args, **kwargs)`
+    names (a tuple), as torch functions do."""
     def decorate(func):
         @functools.wraps(func)
         def wrapped(*args, **kwargs):
+            relevant = dispatcher(*args, **kwargs)
+            if has_torch_function(relevant):
+                return handle_torch_function(wrapped, relevant, *args, **kwargs)
             return func(*args, **kwargs)
         return wrapped
     return decorate

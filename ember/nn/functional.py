@@ -717,20 +717,6 @@ from .._ops.statistics import pdist  # noqa: E402,F401  (torch.pdist: one op, tw
 
 
 # ---------------------------------------------------------------------------- __torch_function__
-# ember has no __torch_function__ dispatch: no argument ever overrides an nn.functional
-# function, so the checks PyTorch's Python code makes are always False.
-def has_torch_function(relevant_args):
-    return False
-
-
-def has_torch_function_unary(input):
-    return False
-
-
-def has_torch_function_variadic(*args):
-    return False
-
-
-def handle_torch_function(public_api, relevant_args, *args, **kwargs):
-    raise NotImplementedError("ember has no __torch_function__ dispatch: handle_torch_function "
-                              "is never needed (has_torch_function is always False)")
+# the protocol's checks PyTorch's Python code makes (torch.overrides)
+from ..overrides import (has_torch_function, has_torch_function_unary,  # noqa: E402,F401
+                         has_torch_function_variadic, handle_torch_function)

@@ -2,6 +2,7 @@
 import sys
 
 from .._tensor import Tensor
+from .._torch_function import _disabled_torch_function_impl
 from ..autograd import grad_mode
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
@@ -12,6 +13,8 @@ class Parameter(Tensor):
 
     ``Parameter(data, requires_grad=True)`` shares memory with `data`.
     """
+    # ops on parameters give plain tensors (PyTorch's Parameter opts out the same way)
+    __torch_function__ = _disabled_torch_function_impl
 
     def __new__(cls, data=None, requires_grad=True):
         if data is None:
@@ -106,6 +109,7 @@ class UninitializedTensorMixin:
     ``copy_`` and the dtype/device attributes work. ``materialize(shape)`` gives it an
     (uninitialised) array of that shape and turns it into ``cls_to_become``.
     """
+    __torch_function__ = _disabled_torch_function_impl   # its own refusals (see above)
     __slots__ = ()
     cls_to_become = None
 

@@ -1,0 +1,4 @@
+"""torch._C's few Python-visible names that programs use directly: the context managers
+that turn the __torch_function__ protocol off (ember/_torch_function.py)."""
+from ._torch_function import (DisableTorchFunction, DisableTorchFunctionSubclass,  # noqa: F401
+                              _disabled_torch_function_impl)

@@ -1,0 +1,223 @@
+"""The __torch_function__ protocol for Tensor subclasses.
+
+PyTorch lets a Tensor subclass intercept every torch function and Tensor method called
+with one of its instances: the call becomes
+``type(arg).__torch_function__(func, types, args, kwargs)`` for the overriding arguments
+(subclasses before their bases, otherwise left to right) until one answers something other
+than NotImplemented. Tensor's own classmethod, the default, runs `func` with the protocol
+off and makes Tensor results instances of the subclass, so ``MyTensor + 1`` is a MyTensor.
+
+ember pays for this only once a program defines a Tensor subclass that takes part
+(``Tensor.__init_subclass__``): `activate` then wraps the public functions of ember,
+ember.nn.functional, ember.linalg, ember.fft and ember.special and the public methods and
+operators of Tensor in a dispatcher. Before that no call is wrapped, and the built-in
+subclasses (Parameter, the sparse tensors, the uninitialized lazy tensors) opt out with
+`_disabled_torch_function_impl`, as PyTorch's Parameter does.
+
+Not covered: Tensor properties (shape, grad ...), objects that are not Tensor subclasses
+(PyTorch also dispatches on any type with __torch_function__), TorchFunctionMode, and
+functions imported by name before the first subclass was defined (they keep the undispatched
+function).
+"""
+import functools
+import threading
+
+from ._tensor import Tensor, SUBCLASS_HOOKS
+
+_STATE = threading.local()   # .off: 0 dispatching, 1 subclasses off, 2 all off
+ACTIVE = [False]
+
+
+def _off():
+    return getattr(_STATE, "off", 0)
+
+
+class DisableTorchFunctionSubclass:
+    """Context manager: calls inside it skip the subclasses' __torch_function__
+    (torch._C.DisableTorchFunctionSubclass)."""
+
+    def __enter__(self):
+        self._prev = _off()
+        _STATE.off = max(self._prev, 1)
+        return self
+
+    def __exit__(self, *exc):
+        _STATE.off = self._prev
+        return False
+
+
+class DisableTorchFunction(DisableTorchFunctionSubclass):
+    """Context manager: no __torch_function__ runs inside it (torch._C.DisableTorchFunction)."""
+
+    def __enter__(self):
+        self._prev = _off()
+        _STATE.off = 2
+        return self
+
+
+def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
+    """The __torch_function__ of subclasses that do not take part (Parameter): the call
+    runs as on a plain Tensor."""
+    with DisableTorchFunctionSubclass():
+        return func(*args, **(kwargs or {}))
+
+
+def _convert(ret, cls):
+    if isinstance(ret, Tensor) and not isinstance(ret, cls):
+        return ret.as_subclass(cls)
+    if isinstance(ret, (tuple, list)) and not hasattr(ret, "_fields"):
+        return type(ret)(_convert(r, cls) for r in ret)
+    if isinstance(ret, tuple):   # a named tuple of results (torch.return_types)
+        return type(ret)(*(_convert(r, cls) for r in ret))
+    return ret
+
+
+def _default_torch_function(cls, func, types, args=(), kwargs=None):
+    """Tensor.__torch_function__: run func with the protocol off, then make the Tensor
+    results instances of cls (when every overriding type is cls or one of its bases)."""
+    if not all(issubclass(cls, t) for t in types):
+        return NotImplemented
+    with DisableTorchFunctionSubclass():
+        ret = func(*args, **(kwargs or {}))
+        return _convert(ret, cls)
+
+
+Tensor.__torch_function__ = classmethod(_default_torch_function)
+
+
+def _takes_part(tp):
+    """Whether instances of type `tp` override calls (a Tensor subclass whose
+    __torch_function__ is not the disabled one)."""
+    tf = getattr(tp, "__torch_function__", None)
+    return tf is not None and getattr(tf, "__func__", tf) is not _disabled_torch_function_impl
+
+
+def overloaded_args(args, kwargs=None):
+    """The arguments whose types override calls, one per type, subclasses before their
+    bases and otherwise in order of appearance (lists and tuples are looked into)."""
+    found = []
+    types = []
+
+    def visit(a):
+        tp = type(a)
+        if tp is Tensor:
+            return
+        if tp is list or tp is tuple:
+            for b in a:
+                visit(b)
+            return
+        if not isinstance(a, Tensor) or tp in types or not _takes_part(tp):
+            return
+        # before the first argument whose type it subclasses
+        at = next((i for i, t in enumerate(types) if issubclass(tp, t)), len(types))
+        types.insert(at, tp)
+        found.insert(at, a)
+
+    for a in args:
+        visit(a)
+    if kwargs:
+        for a in kwargs.values():
+            visit(a)
+    return found
+
+
+def handle_torch_function(public_api, relevant_args, *args, **kwargs):
+    """Call the __torch_function__ of each overriding argument in `relevant_args` in turn
+    until one answers; TypeError when all answer NotImplemented."""
+    overloaded = overloaded_args(relevant_args)
+    types = tuple(type(a) for a in overloaded)
+    for a in overloaded:
+        ret = type(a).__torch_function__(public_api, types, args, kwargs)
+        if ret is not NotImplemented:
+            return ret
+    name = getattr(public_api, "__qualname__", getattr(public_api, "__name__", public_api))
+    raise TypeError(f"no implementation found for '{name}' on types that implement "
+                    f"__torch_function__: {[type(a) for a in overloaded]}")
+
+
+def _dispatching(func, api=None):
+    """`func` with the protocol in front: calls without overriding arguments (or with the
+    protocol off) go straight to it. The overrides see `api` as the function called
+    (default: this wrapper; `x + y` is reported as Tensor.add, as PyTorch does)."""
+    @functools.wraps(func)
+    def public(*args, **kwargs):
+        if getattr(_STATE, "off", 0) or not _any_overriding(args, kwargs):
+            return func(*args, **kwargs)
+        return handle_torch_function(api or public, args + tuple(kwargs.values()), *args,
+                                     **kwargs)
+    public._ember_undispatched = func
+    return public
+
+
+# Tensor operators that PyTorch reports to __torch_function__ as the named method
+# (x + 1 and 1 + x as Tensor.add(x, 1)); the others are reported as themselves
+_OPERATOR_METHODS = {
+    "__add__": "add", "__radd__": "add", "__sub__": "sub", "__mul__": "mul", "__rmul__": "mul",
+    "__truediv__": "div", "__matmul__": "matmul", "__neg__": "neg", "__pow__": "pow",
+    "__lt__": "lt", "__le__": "le", "__gt__": "gt", "__ge__": "ge", "__ne__": "ne",
+    "__mod__": "remainder", "__abs__": "abs", "__iadd__": "add_", "__isub__": "sub_",
+    "__imul__": "mul_", "__itruediv__": "div_", "__rand__": "bitwise_and",
+    "__ror__": "bitwise_or", "__rxor__": "bitwise_xor",
+}
+
+
+def _any_overriding(args, kwargs):
+    for a in args:
+        tp = type(a)
+        if tp is not Tensor and (isinstance(a, Tensor) and _takes_part(tp) or
+                                 (tp is list or tp is tuple) and _any_overriding(a, None)):
+            return True
+    if kwargs:
+        return _any_overriding(tuple(kwargs.values()), None)
+    return False
+
+
+# Tensor attributes that are not calls on a tensor's value: object protocol, pickling,
+# NumPy interop and ember's own plumbing
+_NOT_DISPATCHED = frozenset((
+    "__new__", "__init__", "__init_subclass__", "__torch_function__", "__getattribute__",
+    "__getattr__", "__setattr__", "__delattr__", "__reduce__", "__reduce_ex__",
+    "__getstate__", "__setstate__", "__class_getitem__", "__subclasshook__", "__sizeof__",
+    "__dir__", "__format__", "__hash__", "__array__", "__array_wrap__", "__dlpack__",
+    "__dlpack_device__", "__weakref__", "__dict__", "__slots__", "__class__", "__doc__",
+    "__module__", "__deepcopy__", "__copy__", "as_subclass",
+))
+
+
+def _wrap_namespace(ns, names):
+    for name in names:
+        f = ns.__dict__.get(name) if isinstance(ns, type) else getattr(ns, name, None)
+        if callable(f) and not isinstance(f, type) and not hasattr(f, "_ember_undispatched") \
+                and (type(f).__name__ in ("function", "builtin_function_or_method")):
+            api = ns.__dict__.get(_OPERATOR_METHODS[name]) \
+                if ns is Tensor and name in _OPERATOR_METHODS else None
+            public = _dispatching(f, api)
+            # the name it is called by (ember.add, Tensor.__add__), as PyTorch's func has
+            public.__name__ = name
+            public.__qualname__ = f"{ns.__name__}.{name}" if isinstance(ns, type) else name
+            setattr(ns, name, public)
+
+
+def activate():
+    """Wrap ember's public functions and Tensor's methods in the dispatcher (once)."""
+    if ACTIVE[0]:
+        return
+    ACTIVE[0] = True
+    import ember
+    from ember import fft, linalg, special
+    from ember.nn import functional
+    for mod in (ember, functional, linalg, fft, special):
+        public = getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]
+        _wrap_namespace(mod, [n for n in public if not n.startswith("_")])
+    methods = [n for n in list(Tensor.__dict__) if n not in _NOT_DISPATCHED and
+               (not n.startswith("_") or n.startswith("__") and n.endswith("__"))]
+    # the named methods first: the operators report them (see _OPERATOR_METHODS)
+    _wrap_namespace(Tensor, sorted(methods, key=lambda n: n.startswith("__")))
+
+
+def _on_subclass(cls):
+    if not ACTIVE[0] and _takes_part(cls):
+        activate()
+
+
+SUBCLASS_HOOKS.append(_on_subclass)
