@@ -73,7 +73,149 @@ CASES = {
     "conv1d_bad_padding_string": (
         lambda m: m.nn.functional.conv1d(m.ones(1, 1, 4), m.ones(1, 1, 2), padding="foo"),
         "Invalid padding string: 'foo'"),
+    # activations and losses refusing bad parameters
+    "softshrink_negative_lambda": (
+        lambda m: m.nn.functional.softshrink(m.ones(3), -0.5),
+        r"lambda must be in range \[0, 3.40282e\+38\] for input dtype Float, but found -0.5"),
+    "softshrink_negative_lambda_double": (
+        lambda m: m.nn.functional.softshrink(m.ones(3, dtype=m.float64), -0.5),
+        r"lambda must be in range \[0, 1.79769e\+308\] for input dtype Double"),
+    "prelu_0dim_input": (lambda m: m.nn.functional.prelu(m.tensor(1.0), m.ones(2)),
+                         "Not allow zero-dim input tensor."),
+    "prelu_2d_weight": (lambda m: m.nn.functional.prelu(m.ones(2, 8, 3), m.ones(2, 4)),
+                        "Expected `weight` to be a scalar or 1D tensor, but got: ndim = 2"),
+    "prelu_weight_size": (lambda m: m.nn.functional.prelu(m.ones(2, 8, 3), m.ones(9)),
+                          "Found parameter numbers = 9 and channel size = 8"),
+    "prelu_1d_input": (lambda m: m.nn.functional.prelu(m.ones(3), m.ones(3)),
+                       "Found parameter numbers = 3 and channel size = 1"),
+    "rrelu_lower_above_upper": (lambda m: m.nn.functional.rrelu(m.ones(3), 0.5, 0.1),
+                                "Lower bound should be less than or equal to the upper bound"),
+    "huber_loss_delta_0": (lambda m: m.nn.functional.huber_loss(m.ones(3), m.ones(3), delta=0),
+                           "huber_loss does not support non-positive values for delta"),
+    "triplet_margin_negative": (
+        lambda m: m.nn.functional.triplet_margin_loss(m.ones(3, 4), m.ones(3, 4), m.ones(3, 4),
+                                                      margin=-1.0),
+        r"margin must be greater than 0, got -1.0"),
+    "triplet_ndim": (
+        lambda m: m.nn.functional.triplet_margin_loss(m.ones(3), m.ones(3, 4), m.ones(3, 4)),
+        "expected to have the same number of dimensions, but got: anchor 1D, positive 2D"),
+    "triplet_distance_margin_negative": (
+        lambda m: m.nn.functional.triplet_margin_with_distance_loss(
+            m.ones(3, 4), m.ones(3, 4), m.ones(3, 4), margin=-1.0),
+        r"^margin must be greater than 0, got -1.0"),
+    "cauchy_sigma_0": (lambda m: m.ones(3).cauchy_(0, 0),
+                       r"cauchy_ expects sigma > 0.0, but found sigma=0"),
+    # pooling arguments, in PyTorch's order and wording
+    "max_pool2d_negative_pad": (
+        lambda m: m.nn.functional.max_pool2d(m.ones(1, 4, 4), 2, 1, -1),
+        r"pad must be non-negative, but got pad: -1"),
+    "avg_pool1d_negative_pad": (
+        lambda m: m.nn.functional.avg_pool1d(m.ones(0, 1, 49), 2, 50, -1),
+        r"pad must be non-negative, but got pad: -1"),
+    "max_pool1d_negative_pad": (
+        lambda m: m.nn.functional.max_pool1d(m.ones(1, 1, 4), 2, 1, -1),
+        r"max_pool1d\(\) padding must be non-negative, but got -1"),
+    "max_pool1d_indices_negative_pad": (
+        lambda m: m.nn.functional.max_pool1d(m.ones(1, 1, 4), 2, 1, -1, return_indices=True),
+        r"pad must be non-negative, but got pad: -1"),
+    "max_pool1d_stride_0": (lambda m: m.nn.functional.max_pool1d(m.ones(3, 3, 3), 1, 0),
+                            r"max_pool1d\(\) stride must be greater than zero, but got 0"),
+    "max_pool1d_output_negative": (
+        lambda m: m.nn.functional.max_pool1d(m.ones(2, 2, 2), 5, 1, 0, 1),
+        r"max_pool1d\(\) Invalid computed output size: -2"),
+    "max_pool1d_empty_length": (
+        lambda m: m.nn.functional.max_pool1d(m.ones(1, 10, 0), 1),
+        r"max_pool1d: Expected 2D or 3D \(batch mode\) tensor with optional 0 dim batch size "
+        r"for input, but got:\[1, 10, 0\]"),
+    "max_pool2d_empty_height": (
+        lambda m: m.nn.functional.max_pool2d(m.ones(1, 0, 10), 1),
+        r"Expected 3D or 4D \(batch mode\) tensor with optional 0 dim batch size for input, "
+        r"but got:\[1, 0, 10\]"),
+    "max_pool2d_kernel_0": (lambda m: m.nn.functional.max_pool2d(m.ones(1, 4, 4), 0, 1),
+                            r"kernel size should be greater than zero, but got kH: 0 kW: 0"),
+    "avg_pool2d_stride_0": (lambda m: m.nn.functional.avg_pool2d(m.ones(1, 4, 4), 1, 0),
+                            "stride should not be zero"),
+    "max_pool2d_output_too_small": (
+        lambda m: m.nn.functional.max_pool2d(m.ones(1, 1, 4), 2),
+        r"Given input size: \(1x1x4\). Calculated output size: \(1x0x2\). Output size is "
+        r"too small"),
+    "max_pool3d_empty_channels": (
+        lambda m: m.nn.functional.max_pool3d(m.ones(0, 1, 2, 10), 1),
+        r"Expected input's non-batch dimensions to have positive length, but input has a shape "
+        r"of \[0, 1, 2, 10\] and non-batch dimension 0 has length zero!"),
+    "adaptive_avg_pool1d_empty_size": (
+        lambda m: m.nn.functional.adaptive_avg_pool1d(m.ones(1, 2, 3), ()),
+        r"argument 'output_size' should contain one int \(got 0\)"),
+    "adaptive_avg_pool1d_negative": (
+        lambda m: m.nn.functional.adaptive_avg_pool1d(m.ones(1, 1, 1), (-1,)),
+        r"adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but "
+        r"received \{1, -1\}"),
+    "adaptive_max_pool1d_negative": (
+        lambda m: m.nn.functional.adaptive_max_pool1d(m.ones(1, 1, 1), (-1,)),
+        r"Trying to create tensor with negative dimension -1: \[1, 1, 1, -1\]"),
+    "adaptive_avg_pool2d_2d_input": (
+        lambda m: m.nn.functional.adaptive_avg_pool2d(m.ones(2, 2), (2, 2)),
+        "Input dimension should be at least 3"),
+    "adaptive_max_pool3d_empty_size": (
+        lambda m: m.nn.functional.adaptive_max_pool3d(m.ones(1, 2, 3, 4, 5), ()),
+        r"output_size.size\(\) must be 3"),
+    "adaptive_avg_pool2d_negative": (
+        lambda m: m.nn.functional.adaptive_avg_pool2d(m.ones(1, 1, 1, 1), (-1, 0)),
+        r"elements of output_size must be greater than or equal to 0 but received \{-1, 0\}"),
+    # values that do not fit the dtype
+    "masked_fill_complex_into_float": (
+        lambda m: m.ones(2, 2).masked_fill(m.tensor(False), 1j),
+        "value cannot be converted to type float without overflow"),
+    "masked_fill_complex_tensor_into_long": (
+        lambda m: m.ones(2, dtype=m.int64).masked_fill(m.tensor(False), m.tensor(1j)),
+        "value cannot be converted to type int64_t without overflow"),
+    "masked_fill_300_into_uint8": (
+        lambda m: m.ones(2, dtype=m.uint8).masked_fill(m.tensor([True, False]), 300),
+        "value cannot be converted to type uint8_t without overflow"),
+    "masked_fill_nan_into_int": (
+        lambda m: m.ones(2, dtype=m.int32).masked_fill(m.tensor([True, False]), float("nan")),
+        "value cannot be converted to type int without overflow"),
+    "masked_fill_1e6_into_half": (
+        lambda m: m.ones(2, dtype=m.float16).masked_fill(m.tensor([True, False]), 1e6),
+        r"value cannot be converted to type c10::Half without overflow"),
+    # shape arguments
+    "narrow_copy_dim_too_large": (lambda m: m.narrow_copy(m.ones(10, 5, 20), 3, 0, 0),
+                                  r"Expected dim < static_cast<int64_t>\(self_sizes.size\(\)\)"),
+    "narrow_copy_negative_length": (
+        lambda m: m.narrow_copy(m.ones(10), 0, 0, -1),
+        r"start \(0\) \+ length \(-1\) exceeds dimension size \(10\)\."),
+    "narrow_copy_start_out_of_range": (
+        lambda m: m.narrow_copy(m.ones(10), 0, 11, 0),
+        r"start out of range \(expected to be in range of \[-10, 10\], but got 11\)"),
+    "narrow_copy_0dim": (lambda m: m.narrow_copy(m.tensor(1.0), 0, 0, 1),
+                         r"narrow\(\) cannot be applied to a 0-dim tensor\."),
+    "narrow_bool_start": (lambda m: m.ones(20, 10, 5).narrow(-3, m.tensor(True), 3),
+                          r"start must be an 0-dim integral Tensor\."),
+    "narrow_1d_start": (lambda m: m.narrow(m.ones(20, 10, 5), 1, m.tensor([1, 2]), 2),
+                        r"start must be an 0-dim integral Tensor\."),
+    "roll_0dim_dims": (lambda m: m.roll(m.tensor(1.0), 0, 0),
+                       "Dimension specified as 0 but tensor has no dimensions"),
+    "roll_no_shifts": (lambda m: m.roll(m.ones(5), ()), "`shifts` required"),
+    "hstack_first_1d": (lambda m: m.hstack((m.ones(5), m.ones(5, 5, 5, 5), m.ones(5))),
+                        "Tensors must have same number of dimensions"),
+    "histogramdd_bins_per_dim": (
+        lambda m: m.histogramdd(m.ones(5, 6), [1, 1, 1, 1, 1]),
+        "histogramdd: The size of bins must be equal to the innermost dimension of the input."),
+    "gradient_repeated_dim": (lambda m: m.gradient(m.ones(3, 3), spacing=0.1, dim=(1, 1)),
+                              "dim 1 appears multiple times in the list of dims"),
 }
+
+
+def test_adaptive_pool_empty_output_size():
+    """An output size of 0 gives an empty result (ember divided by it)."""
+    for fn in ("adaptive_avg_pool2d", "adaptive_max_pool2d"):
+        t = getattr(torch.nn.functional, fn)(torch.ones(1, 1, 2, 2), (1, 0))
+        e = getattr(ember.nn.functional, fn)(ember.ones(1, 1, 2, 2), (1, 0))
+        assert tuple(e.shape) == tuple(t.shape) and str(e.dtype)[6:] == str(t.dtype)[6:]
+    t, ti = torch.nn.functional.adaptive_max_pool1d(torch.ones(1, 1, 3), 0, return_indices=True)
+    e, ei = ember.nn.functional.adaptive_max_pool1d(ember.ones(1, 1, 3), 0, return_indices=True)
+    assert tuple(e.shape) == tuple(t.shape) and tuple(ei.shape) == tuple(ti.shape)
+    assert ei.dtype is ember.int64
 
 
 def _cat_out_is_input(m):

@@ -182,6 +182,38 @@ def c_type_name(dt):
     return _C_TYPE_NAMES.get(dt.name if hasattr(dt, "name") else str(dt), str(dt))
 
 
+_SCALAR_TYPE_NAMES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int",
+                      "int64": "int64_t", "float32": "float", "float64": "double",
+                      "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+                      "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def check_scalar_fits(value, dt):
+    """Refuse, as PyTorch's checked scalar conversion does, a fill value (a Python number
+    or a 0-dim tensor) that dtype `dt` cannot hold: a complex one with an imaginary part
+    into a real dtype, NaN/inf or an out-of-range one into an integer dtype, a finite one
+    beyond a floating dtype's range. Bool holds anything."""
+    if isinstance(value, Tensor):
+        value = value.item()
+    if dt.name == "bool" or dt.name not in _SCALAR_TYPE_NAMES:
+        return
+    parts = [value.real, value.imag] if isinstance(value, complex) else [value]
+    fits = True
+    if not dt.is_complex and len(parts) == 2:
+        fits = parts[1] == 0
+        parts = parts[:1]
+    for v in parts:
+        if dt.is_floating_point or dt.is_complex:
+            fits = fits and not (np.isfinite(v) and abs(v) > _dtype.finfo(dt).max)
+        else:
+            info = np.iinfo(dt.np)
+            low = -info.max if info.min == 0 else info.min   # unsigned: negatives wrap around
+            fits = fits and bool(np.isfinite(v)) and low <= v <= info.max
+    if not fits:
+        raise RuntimeError(f"value cannot be converted to type {_SCALAR_TYPE_NAMES[dt.name]} "
+                           f"without overflow")
+
+
 def shape_str(shape):
     return "[" + ", ".join(str(s) for s in shape) + "]"
 

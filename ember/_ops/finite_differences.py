@@ -138,6 +138,9 @@ def gradient(input, *, spacing=None, dim=None, edge_order=1):
         dims = list(range(input.dim()))
     else:
         dims = [wrap_dim(d, input.dim()) for d in ([dim] if isinstance(dim, int) else dim)]
+        for i, d in enumerate(dims):
+            if d in dims[:i]:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     spacing = _spacings(input, spacing, dims, dim is not None)
     for d in dims:
         if input.shape[d] < edge_order + 1:

@@ -24,7 +24,8 @@ from .._tensor import Tensor
 from ._base import Op, apply
 from ._out_overlap import refuses_out_overlap
 from . import narrow_dtypes
-from ._util import cast, c_type_name, dtype_name, shape_str, wrap_dim, writes_out
+from ._util import (cast, c_type_name, check_scalar_fits, dtype_name, shape_str, wrap_dim,
+                    writes_out)
 
 __all__ = ["nonzero", "argwhere", "index_select", "masked_fill", "masked_select",
            "masked_scatter", "gather", "scatter", "scatter_add", "scatter_reduce", "index_add",
@@ -662,11 +663,15 @@ def masked_fill(input, mask, value):
         if value._data.ndim:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
                                f"tensor with {value._data.ndim} dimension(s).")
+        check_scalar_fits(value, input.dtype)
         vin, varr = value, cast(value, input.dtype)
     else:
         if not isinstance(value, (numbers.Number, np.generic)):
             raise TypeError(f"masked_fill(): argument 'value' must be Number, not "
                             f"{type(value).__name__}")
+        check_scalar_fits(value, input.dtype)
+        if isinstance(value, complex) and not input.dtype.is_complex:
+            value = value.real   # (its imaginary part is 0: checked above)
         vin, varr = None, as_array(value).astype(input._data.dtype)
     _broadcast("masked_fill", input._data.shape, m.shape)
     out = apply(MaskedFill, (input, vin), (input._data, varr), m)

@@ -13,6 +13,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._layout import concat_layout, row_major
 from ._out_overlap import refuses_out_overlap
 from ._util import wrap_dim, cast, check_same_device, dtype_name, c_type_name, write_result
 from .shape import as_view, reshape, atleast_1d, atleast_2d, atleast_3d
@@ -68,7 +69,7 @@ class Cat(Op):
         ctx.dim = dim
         ctx.sizes = [None if _is_legacy_empty(a.shape) else a.shape[dim] for a in arrays]
         kept = [a for a in arrays if not _is_legacy_empty(a.shape)] or arrays[:1]
-        return np.concatenate(kept, axis=dim)
+        return concat_layout(np.concatenate(kept, axis=dim), kept)
 
     @staticmethod
     def backward(ctx, grad):
@@ -128,7 +129,7 @@ class Stack(Op):
     def forward(ctx, *args):
         *arrays, dim = args
         ctx.dim = dim
-        return np.stack(arrays, axis=dim)
+        return row_major(np.stack(arrays, axis=dim))
 
     @staticmethod
     def backward(ctx, grad):
@@ -161,7 +162,7 @@ def _non_empty(tensors, fname):
 def hstack(tensors, *, out=None):
     """cat along dim 0 for 1-D (and 0-D) inputs, else along dim 1."""
     tensors = atleast_1d(list(_non_empty(tensors, "hstack")))
-    dim = 0 if all(t.dim() == 1 for t in tensors) else 1
+    dim = 0 if tensors[0].dim() == 1 else 1   # the first tensor decides, as in PyTorch
     return cat(tensors, dim, out=out)
 
 
@@ -220,6 +221,9 @@ def narrow(input, dim, start, length):
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, input.dim())
     if isinstance(start, Tensor):
+        if start.dim() != 0 or start.dtype.is_floating_point or start.dtype.is_complex or \
+                start.dtype is _dtype.bool:
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
         start = int(start.item())
     length = int(length)
     if length < 0:

@@ -324,8 +324,24 @@ def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
 
 
 def narrow_copy(input, dim, start, length):
-    """input.narrow(dim, start, length) as a new tensor (not a view)."""
-    return input.narrow(dim, start, length).clone()
+    """input.narrow(dim, start, length) as a new tensor (not a view). PyTorch checks its
+    arguments with narrow_copy's own wording, which differs from narrow's."""
+    if input.dim() == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if isinstance(dim, numbers.Integral) and dim >= input.dim():
+        raise RuntimeError("Expected dim < static_cast<int64_t>(self_sizes.size()) to be true, "
+                           "but got false.")
+    d = wrap_dim(dim, input.dim())
+    size = input.shape[d]
+    if isinstance(start, numbers.Integral) and isinstance(length, numbers.Integral):
+        if not -size <= start <= size:
+            raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}],"
+                             f" but got {start})")
+        start = start + size if start < 0 else start
+        if length < 0 or start + length > size:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                               f"({size}).")
+    return input.narrow(d, start, length).clone()
 
 
 def split_with_sizes(input, split_sizes, dim=0):
@@ -561,10 +577,16 @@ def _complex_logaddexp(xp, acc, new):
 
 
 def _complex_log1p(xp, z):
-    """log(1 + z) for |z| <= 1, accurate for small z (NumPy's complex log1p loses the real
-    part below about 1e-17): log|1 + z| = log1p(2 Re z + |z|^2) / 2, arg(1 + z)."""
+    """log(1 + z) for |z| <= 1: log|1 + z| + i arg(1 + z). For small z, log|1 + z| =
+    log1p(2 Re z + |z|^2) / 2 (NumPy's complex log1p loses the real part below about
+    1e-17); where Re z < -1/2, 1 + z may be tiny (log(1 + exp(i pi)) is log(1.2e-16 i)):
+    there log((1 + Re z)^2 + (Im z)^2) / 2, whose 1 + Re z is exact."""
     x, y = z.real, z.imag
-    return (0.5 * xp.log1p(2 * x + x * x + y * y) + 1j * xp.arctan2(y, 1 + x)).astype(z.dtype)
+    u = 1 + x
+    near_zero = 0.5 * xp.log1p(2 * x + x * x + y * y)
+    near_minus_one = 0.5 * xp.log(u * u + y * y)
+    return (xp.where(x < -0.5, near_minus_one, near_zero)
+            + 1j * xp.arctan2(y, u)).astype(z.dtype)
 
 
 def logcumsumexp(input, dim, *, out=None):

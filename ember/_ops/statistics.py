@@ -368,6 +368,9 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
     d = x.shape[1]
     if isinstance(bins, numbers.Integral):
         bins = [bins] * d
+    if len(bins) != d:
+        raise RuntimeError("histogramdd: The size of bins must be equal to the innermost "
+                           "dimension of the input.")
     edges = []
     for k in builtins.range(d):
         column = Tensor._make(np.ascontiguousarray(x[:, k]))
