@@ -223,12 +223,25 @@ def sweep_op(op, efn, grads=True):
     return problems, n
 
 
-def run(ops_filter=None, all_ops=False, grads=True, verbose=True):
+def run(ops_filter=None, all_ops=False, grads=True, verbose=True, path=None):
+    """{op key: problems} over op_db (or the ops named in `ops_filter`); with `path` the
+    report is rewritten there after each op, so a long sweep can be read while it runs."""
+    # opinfo_sweep._variants compares through its module's `compare`: here the complex-aware
+    # compare_ref, for the duration of the sweep
+    import bench.opinfo_sweep as base
+    base.compare = compare_ref
+    try:
+        return _run(ops_filter, all_ops, grads, verbose, path)
+    finally:
+        base.compare = compare
+
+
+def _run(ops_filter, all_ops, grads, verbose, path):
     report = {}
     for op in op_db:
         if ops_filter and op.name not in ops_filter:
             continue
-        if not ops_filter and not all_ops and op.reference_inputs_func is None:
+        if not all_ops and op.reference_inputs_func is None:
             continue
         if op.name in RANDOM:
             continue
@@ -245,12 +258,13 @@ def run(ops_filter=None, all_ops=False, grads=True, verbose=True):
         if problems:
             report[key] = {"problems": problems[:MAX_PROBLEMS], "count": len(problems),
                            "samples": n}
+        if path:
+            with open(path, "w") as f:
+                json.dump(report, f, indent=1)
     return report
 
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    rep = run(args[1:] or None, all_ops="--all" in sys.argv)
-    with open(args[0], "w") as f:
-        json.dump(rep, f, indent=1)
+    rep = run(args[1:] or None, all_ops="--all" in sys.argv, path=args[0])
     print(len(rep), "ops with problems")

@@ -124,6 +124,12 @@ CASES = {
     # with any NaN, inf + i arg at +inf (it gave NaN or the other operand)
     "logaddexp_complex_extremes": lambda m: m.logaddexp(
         *_complex_pairs(m, [INF, -INF, NAN, 0.0, 1.0, -1e300])),
+    # log(1 + exp(i pi)) is log(1.2e-16 i), not log(0): 1 + z computed exactly near z = -1
+    "logaddexp_complex_cancelling": lambda m: m.logaddexp(
+        m.tensor([0j, -0j, 1e-20 + 1e-20j, -3 + 0.5j], dtype=m.complex128),
+        m.tensor([math.pi * 1j, -math.pi * 1j, -50 + 0j, -3 - 0.5j], dtype=m.complex128)),
+    "logcumsumexp_complex_cancelling": lambda m: m.logcumsumexp(
+        m.tensor([0j, math.pi * 1j, 1 + 1j, -2j], dtype=m.complex128), 0),
 }
 
 
