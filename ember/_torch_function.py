@@ -14,10 +14,12 @@ operators of Tensor in a dispatcher. Before that no call is wrapped, and the bui
 subclasses (Parameter, the sparse tensors, the uninitialized lazy tensors) opt out with
 `_disabled_torch_function_impl`, as PyTorch's Parameter does.
 
+A TorchFunctionMode, while entered, sees every such call first (the innermost mode, taken
+off the stack while its handler runs); entering one activates the wrapping too.
+
 Not covered: Tensor properties (shape, grad ...), objects that are not Tensor subclasses
-(PyTorch also dispatches on any type with __torch_function__), TorchFunctionMode, and
-functions imported by name before the first subclass was defined (they keep the undispatched
-function).
+(PyTorch also dispatches on any type with __torch_function__), and functions imported by
+name before the first subclass or mode appeared (they keep the undispatched function).
 """
 import functools
 import threading
@@ -121,11 +123,29 @@ def overloaded_args(args, kwargs=None):
     return found
 
 
+def _modes():
+    modes = getattr(_STATE, "modes", None)
+    if modes is None:
+        modes = _STATE.modes = []
+    return modes
+
+
 def handle_torch_function(public_api, relevant_args, *args, **kwargs):
-    """Call the __torch_function__ of each overriding argument in `relevant_args` in turn
-    until one answers; TypeError when all answer NotImplemented."""
-    overloaded = overloaded_args(relevant_args)
+    """Offer the call to the innermost TorchFunctionMode, then to the __torch_function__ of
+    each overriding argument in `relevant_args` in turn, until one answers; TypeError when
+    all answer NotImplemented."""
+    off = _off()
+    overloaded = overloaded_args(relevant_args) if off < 1 else []
     types = tuple(type(a) for a in overloaded)
+    modes = _modes()
+    if modes and off < 2:
+        mode = modes.pop()   # off the stack while it runs: its own calls go past it
+        try:
+            ret = mode.__torch_function__(public_api, types, args, kwargs)
+        finally:
+            modes.append(mode)
+        if ret is not NotImplemented:
+            return ret
     for a in overloaded:
         ret = type(a).__torch_function__(public_api, types, args, kwargs)
         if ret is not NotImplemented:
@@ -141,10 +161,12 @@ def _dispatching(func, api=None):
     (default: this wrapper; `x + y` is reported as Tensor.add, as PyTorch does)."""
     @functools.wraps(func)
     def public(*args, **kwargs):
-        if getattr(_STATE, "off", 0) or not _any_overriding(args, kwargs):
-            return func(*args, **kwargs)
-        return handle_torch_function(api or public, args + tuple(kwargs.values()), *args,
-                                     **kwargs)
+        off = getattr(_STATE, "off", 0)
+        if off < 2 and getattr(_STATE, "modes", None) or \
+                not off and _any_overriding(args, kwargs):
+            return handle_torch_function(api or public, args + tuple(kwargs.values()), *args,
+                                         **kwargs)
+        return func(*args, **kwargs)
     public._ember_undispatched = func
     return public
 
@@ -213,6 +235,35 @@ def activate():
                (not n.startswith("_") or n.startswith("__") and n.endswith("__"))]
     # the named methods first: the operators report them (see _OPERATOR_METHODS)
     _wrap_namespace(Tensor, sorted(methods, key=lambda n: n.startswith("__")))
+
+
+class TorchFunctionMode:
+    """torch.overrides.TorchFunctionMode: subclass it and define
+    ``__torch_function__(self, func, types, args=(), kwargs=None)``; inside ``with mode:``
+    every ember function and Tensor method call goes to it first."""
+
+    def __init__(self):
+        pass
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        raise NotImplementedError()
+
+    def __enter__(self):
+        activate()
+        _modes().append(self)
+        return self
+
+    def __exit__(self, *exc):
+        modes = _modes()
+        if modes and modes[-1] is self:
+            modes.pop()
+        elif self in modes:
+            modes.remove(self)
+        return False
+
+    @classmethod
+    def push(cls, *args, **kwargs):
+        return cls(*args, **kwargs)
 
 
 def _on_subclass(cls):

@@ -5,12 +5,12 @@ import functools
 
 from ._tensor import Tensor
 from ._torch_function import (handle_torch_function, overloaded_args as _overloaded_args,
-                              _disabled_torch_function_impl)
+                              _disabled_torch_function_impl, TorchFunctionMode)
 
 __all__ = ["has_torch_function", "has_torch_function_unary", "has_torch_function_variadic",
            "handle_torch_function", "is_tensor_like", "is_tensor_method_or_property",
            "wrap_torch_function", "get_ignored_functions", "get_overridable_functions",
-           "resolve_name"]
+           "resolve_name", "TorchFunctionMode"]
 
 
 def has_torch_function(relevant_args):

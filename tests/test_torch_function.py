@@ -97,6 +97,27 @@ def program(L):
     u = (t * 3).exp()
     out["tag"] = [type(u).__name__, getattr(u, "tag", None)]
 
+    seen = []
+
+    class LogMode(L.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            # (torch's functions written in Python, relu and tolist, also list plain Tensor
+            # among the types; its C++ ones do not: only the subclasses are compared)
+            seen.append([func.__name__, [tp.__name__ for tp in types if tp is not L.Tensor]])
+            return func(*args, **(kwargs or {}))
+
+    sub = L.ones(2).as_subclass(Logged)
+    calls.clear()
+    with LogMode():
+        x2 = L.ones(2, 3)
+        y2 = L.nn.functional.relu(x2 * 2 + 1).sum(0)
+        first = x2[0].tolist()
+        s2 = sub + 1   # the mode first; its own call then reaches the subclass
+    out["mode"] = [seen, list(calls), y2.tolist(), first, type(s2).__name__]
+    n = len(seen)
+    L.ones(1).tolist()
+    out["mode_gone"] = len(seen) == n   # the mode sees nothing once exited
+
     g = L.ones(2).as_subclass(A).requires_grad_()
     (g * 3).sum().backward()
     out["grad"] = [type(g.grad).__name__, g.grad.tolist()]
@@ -124,7 +145,7 @@ def torch_facts():
 
 KEYS = ["calls", "types", "values", "repr", "repr_calls", "subclass_first", "lists", "scalars",
         "isinstance", "parameter", "disabled", "has_torch_function", "handle", "refuse", "tag",
-        "grad"]
+        "grad", "mode", "mode_gone"]
 
 
 @pytest.mark.parametrize("key", KEYS)
