@@ -364,6 +364,8 @@ def extra_inputs(info):
            ("extra: Tensor lr, weight_decay", dict(lr=torch.tensor(0.02), weight_decay=0.1))]
     if info.optim_cls.__name__ in ("Adafactor", "Muon", "SparseAdam", "LBFGS"):
         out = [(d, {k: v for k, v in kw.items() if k != "foreach"}) for d, kw in out]
+    if "capturable" in info.optim_cls.__init__.__code__.co_varnames:
+        out.append(("extra: capturable on the CPU", dict(capturable=True)))
     if info.supports_sparse:
         out.append(("extra: sparse grads", dict(info.metadata_for_sparse[0], sparse=True)))
     return out

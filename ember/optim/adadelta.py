@@ -17,6 +17,7 @@ class Adadelta(Optimizer):
     _GROUP_DEFAULTS = {"foreach": None, "maximize": False, "differentiable": False,
                        "capturable": False}
     _TENSOR_STEP = True
+    _CAPTURABLE_DEVICES = "['cuda', 'xpu', 'hpu', 'privateuseone']"
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):

@@ -25,6 +25,7 @@ class ASGD(Optimizer):
     _GROUP_DEFAULTS = {"foreach": None, "maximize": False, "differentiable": False,
                        "capturable": False}
     _TENSOR_STEP = True
+    _CAPTURABLE_STATE = "params, mus, etas, and state_steps"
     _TENSOR_SCALARS = ('eta', 'mu')
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,

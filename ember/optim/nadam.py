@@ -23,6 +23,7 @@ class NAdam(Optimizer):
     _GROUP_DEFAULTS = {"foreach": None, "maximize": False, "differentiable": False,
                        "capturable": False, "decoupled_weight_decay": False}
     _TENSOR_STEP = True
+    _CAPTURABLE_STATE = "params, mu_products and state_steps"
     _TENSOR_SCALARS = ('mu_product',)
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,

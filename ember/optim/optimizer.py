@@ -48,6 +48,10 @@ class Optimizer:
     _GROUP_DEFAULTS = {}
     _TENSOR_STEP = False
     _TENSOR_SCALARS = ()
+    # capturable=True (state kept on the device for CUDA-graph capture) refuses CPU
+    # parameters at the step as torch does, naming what must be on the device
+    _CAPTURABLE_STATE = "params and state_steps"
+    _CAPTURABLE_DEVICES = "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla']"
 
     def __init__(self, params, defaults):
         self.defaults = defaults
@@ -221,6 +225,9 @@ class Optimizer:
                 if p._grad is not None and not (p.dtype.is_floating_point or p.dtype.is_complex):
                     raise RuntimeError(f"{type(self).__name__} can only update floating point "
                                        f"parameters, but got a parameter of dtype {p.dtype}")
+                if p._grad is not None and group.get("capturable") and p.device.type == "cpu":
+                    raise AssertionError(f"If capturable=True, {self._CAPTURABLE_STATE} must be "
+                                         f"on supported devices: {self._CAPTURABLE_DEVICES}.")
 
     # ------------------------------------------------------------------ state dict
     def state_dict(self):

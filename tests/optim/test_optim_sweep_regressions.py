@@ -425,3 +425,19 @@ def test_lbfgs_bfloat16_state_keeps_the_parameter_dtype():
         dtypes.append([str(st[k].dtype)[6:] for k in ("d", "prev_flat_grad")] +
                       [str(v.dtype)[6:] for v in st["old_dirs"] + st["old_stps"]])
     assert dtypes[0] == dtypes[1]
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop",
+                                  "Rprop", "ASGD", "Adadelta"])
+def test_capturable_refuses_cpu_parameters_at_step(name):
+    """torch's capturable=True keeps the state on the device for graph capture and asserts
+    at the step that the parameters are on one; ember stepped on."""
+    msgs = []
+    for lib in (torch, ember):
+        p = lib.nn.Parameter(lib.ones(2))
+        opt = getattr(lib.optim, name)([p], capturable=True)
+        p.grad = lib.ones(2)
+        with pytest.raises(AssertionError) as e:
+            opt.step()
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1]
