@@ -203,7 +203,34 @@ CASES = {
         "histogramdd: The size of bins must be equal to the innermost dimension of the input."),
     "gradient_repeated_dim": (lambda m: m.gradient(m.ones(3, 3), spacing=0.1, dim=(1, 1)),
                               "dim 1 appears multiple times in the list of dims"),
+    # out= dtypes
+    "gather_out_dtype": (
+        lambda m: m.gather(m.ones(2, 2), 1, m.tensor([[0, 0], [1, 0]]),
+                           out=m.empty(2, 2, dtype=m.float64)),
+        "Expected out tensor to have dtype float, but got double instead"),
+    "aminmax_out_dtype": (
+        lambda m: m.aminmax(m.ones(4, 3), dim=0, out=(m.empty(3), m.empty(3, dtype=m.float64))),
+        "Expected out tensor to have dtype float, but got double instead"),
+    "amax_out_dtype": (
+        lambda m: m.amax(m.ones(4, 3), 0, out=m.empty(3, dtype=m.int32)),
+        "Expected the dtype for input and out to match, but got Float for input's dtype and "
+        "Int for out's dtype."),
+    "complex_out_dtype": (
+        lambda m: m.complex(m.ones(2, dtype=m.float64), m.ones(2, dtype=m.float64),
+                            out=m.empty(2, dtype=m.complex64)),
+        "Expected object of scalar type ComplexDouble but got scalar type ComplexFloat for "
+        "argument 'out'"),
+    "complex_int_imag": (lambda m: m.complex(m.ones(2), m.ones(2, dtype=m.int32)),
+                         "Expected both inputs to be Half, Float or Double tensors but got "
+                         "Float and Int"),
 }
+
+
+def test_aminmax_writes_out():
+    """aminmax(out=) writes its results into the given tensors, as PyTorch's."""
+    lo, hi = ember.empty(3), ember.empty(3)
+    ember.aminmax(ember.arange(6.0).reshape(2, 3), dim=0, out=(lo, hi))
+    assert lo.tolist() == [0.0, 1.0, 2.0] and hi.tolist() == [3.0, 4.0, 5.0]
 
 
 def test_adaptive_pool_empty_output_size():

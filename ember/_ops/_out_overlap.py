@@ -1,4 +1,5 @@
-"""PyTorch's refusal to write an op's `out=` tensor over memory its inputs are read from.
+"""PyTorch's refusal to write an op's `out=` tensor over memory its inputs are read from,
+and, for the ops that cast nothing, into an `out=` of another dtype than the input's.
 
 Ops that read their inputs while they write their output element by element (gather,
 index_select, masked_select, take, cat, kthvalue) would read values they have already
@@ -11,6 +12,7 @@ import functools
 
 from .._backend.meta_backend import MetaArray
 from .._tensor import Tensor
+from ._util import c_type_name
 
 INTERNAL = ("unsupported operation: more than one element of the written-to tensor refers to a "
             "single memory location. Please clone() the tensor before performing the operation.")
@@ -80,4 +82,19 @@ def refuses_out_overlap(fn):
             for o in (out if isinstance(out, (list, tuple)) else [out]):
                 check_out_overlap(o, inputs)
         return fn(*args, out=out, **kwargs)
+    return checked
+
+
+def out_dtype_of_input(fn):
+    """Decorator: `fn(input, ..., out=)` wants its out tensor(s) in input's dtype (PyTorch
+    casts nothing into them: gather, aminmax)."""
+    @functools.wraps(fn)
+    def checked(input, *args, out=None, **kwargs):
+        if out is not None and isinstance(input, Tensor):
+            for o in (out if isinstance(out, (list, tuple)) else [out]):
+                if isinstance(o, Tensor) and o.dtype is not input.dtype:
+                    raise RuntimeError(f"Expected out tensor to have dtype "
+                                       f"{c_type_name(input.dtype)}, but got "
+                                       f"{c_type_name(o.dtype)} instead")
+        return fn(input, *args, out=out, **kwargs)
     return checked

@@ -199,12 +199,17 @@ def complex(real, imag, *, out=None):
         if not isinstance(arg, Tensor):
             raise TypeError(f"complex(): argument '{argname}' (position {pos}) must be Tensor, "
                             f"not {type(arg).__name__}")
+    if real.dtype not in (_dtype.float32, _dtype.float64) or \
+            imag.dtype not in (_dtype.float32, _dtype.float64):
+        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
+                           f"{dtype_name(real.dtype)} and {dtype_name(imag.dtype)}")
     if real.dtype is not imag.dtype:
         raise RuntimeError(f"Expected object of scalar type {dtype_name(real.dtype)} but got "
                            f"scalar type {dtype_name(imag.dtype)} for second argument")
-    if real.dtype not in (_dtype.float32, _dtype.float64):
-        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
-                           f"{dtype_name(real.dtype)} and {dtype_name(imag.dtype)}")
+    want = _dtype.complex64 if real.dtype is _dtype.float32 else _dtype.complex128
+    if isinstance(out, Tensor) and out.dtype is not want:
+        raise RuntimeError(f"Expected object of scalar type {dtype_name(want)} but got scalar "
+                           f"type {dtype_name(out.dtype)} for argument 'out'")
     from .pointwise import check_broadcast
     check_broadcast(real.shape, imag.shape)
     return _out(apply(Complex, (real, imag), (real._data, imag._data)), out)

@@ -22,7 +22,7 @@ from .._backend import ARRAY_TYPES, CUDA_ON, array_namespace, as_array, like, uf
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
-from ._out_overlap import refuses_out_overlap
+from ._out_overlap import out_dtype_of_input, refuses_out_overlap
 from . import narrow_dtypes
 from ._util import (cast, c_type_name, check_scalar_fits, dtype_name, shape_str, wrap_dim,
                     writes_out)
@@ -877,6 +877,7 @@ def _restore(out, input):
 
 
 @refuses_out_overlap
+@out_dtype_of_input
 @writes_out("gather")
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     """out[i][j][k] = input[i][index[i][j][k]][k] for dim=1 (likewise for other dims)."""

@@ -22,6 +22,7 @@ from .._backend import as_array, like, sum_over, to_host
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._out_overlap import out_dtype_of_input
 from ._layout import row_major   # reductions give new row-major tensors, as PyTorch's
 from .pointwise import conj_if_complex
 from ._util import (cast, wrap_dim, wrap_dims, dtype_name, check_tensor, ignore_fp_errors,
@@ -609,6 +610,10 @@ def _amax_amin(fname, arr_fn, input, dim, keepdim, out):
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         _check_numel(input, fname)
     _check_nonempty(input, dims, fname)
+    if isinstance(out, Tensor) and out.dtype is not input.dtype:
+        raise RuntimeError(f"Expected the dtype for input and out to match, but got "
+                           f"{dtype_name(input.dtype)} for input's dtype and "
+                           f"{dtype_name(out.dtype)} for out's dtype.")
     name = "AmaxBackward0" if fname == "amax" else "AminBackward0"
     return _out(apply(SelectAll, (input,), (input._data,), dims, keepdim, arr_fn, name), out)
 
@@ -675,6 +680,7 @@ class Aminmax(Op):
                 + evenly_distribute(grad_max, x._data, ctx.hi, ctx.dims, ctx.keepdim))
 
 
+@out_dtype_of_input
 @writes_out("aminmax")
 def aminmax(input, *, dim=None, keepdim=False, out=None):
     """The named tuple (min, max) over `dim` (one int) or over all elements."""
