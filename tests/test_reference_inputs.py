@@ -130,6 +130,22 @@ CASES = {
         m.tensor([math.pi * 1j, -math.pi * 1j, -50 + 0j, -3 - 0.5j], dtype=m.complex128)),
     "logcumsumexp_complex_cancelling": lambda m: m.logcumsumexp(
         m.tensor([0j, math.pi * 1j, 1 + 1j, -2j], dtype=m.complex128), 0),
+    # nextafter is differentiable as PyTorch's: the identity in x, 0 for y (no grad_fn)
+    "nextafter_grads": lambda m: _binary_grads(m, m.nextafter, [1.0, 2.0, -0.0, INF],
+                                               [3.0, 0.0, 1.0, 0.0]),
+    "nextafter_grad_fn": lambda m: m.nextafter(
+        m.ones(2, requires_grad=True), m.zeros(2)).grad_fn.name(),
+    # softplus/logsigmoid gradients at NaN are NaN (clamp_max made them 0)
+    "softplus_extremes": _with_grads(lambda m, x: m.nn.functional.softplus(x), EXTREMES),
+    "softplus_beta_extremes": _with_grads(lambda m, x: m.nn.functional.softplus(x, 2, 5),
+                                          EXTREMES),
+    "logsigmoid_extremes": _with_grads(lambda m, x: m.nn.functional.logsigmoid(x),
+                                       EXTREMES),
+    # threshold keeps NaN (x <= threshold is False there; it gave the value)
+    "threshold_extremes": _with_grads(lambda m, x: m.nn.functional.threshold(x, 1.0, -9.0),
+                                      EXTREMES),
+    "threshold_inplace_nan": lambda m: m.nn.functional.threshold_(
+        m.tensor([NAN, 1.0, 30.0]), 1.0, -9.0),
 }
 
 

@@ -4,7 +4,7 @@ ops, integer math, in-place shape changes, and the small Tensor methods programs
 
 Most ops here are compositions of differentiable primitives (STYLE 3): their gradients
 come from the primitives, so they need no backward of their own. The few that are not
-differentiable (gcd, nextafter, frexp's exponent) compute on arrays and return tensors
+differentiable (gcd, frexp's exponent) compute on arrays and return tensors
 without history.
 """
 import builtins
@@ -466,15 +466,31 @@ def frexp(input, *, out=None):
     return _with_out(_frexp_type(m, e), out, "frexp")
 
 
+class Nextafter(Op):
+    """out = the floating-point number next to x in the direction of y. out differs from
+    x by one ulp at most, so PyTorch differentiates it as the identity in x:
+    dx = grad, dy = 0."""
+    _name = "NextafterBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return as_array(np.nextafter(x, y))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad.new_zeros(grad.shape)
+
+
 def nextafter(input, other, *, out=None):
-    """The next floating-point value after input towards other (not differentiable)."""
+    """The next floating-point value after input towards other."""
     _require_tensor(input, "nextafter")
     _require_tensor(other, "nextafter", "other", 2)
     dt = _dtype.result_dtype(input, other)
     if not dt.is_floating_point or dt is _dtype.bfloat16 or dt is _dtype.float16:
         raise RuntimeError(f"\"nextafter_cpu\" not implemented for '{dtype_name(dt)}'")
-    result = np.nextafter(input._data.astype(dt.np), other._data.astype(dt.np))
-    return _with_out(Tensor._make(as_array(result)), out)
+    result = apply(Nextafter, (input, other),
+                   (input._data.astype(dt.np), other._data.astype(dt.np)))
+    return _with_out(result, out)
 
 
 class Logcumsumexp(Op):
