@@ -79,6 +79,23 @@ def _as_float_array(t):
     return arr
 
 
+def _ulps(dtype, expected, actual):
+    """", N ulp": the largest difference in units in the last place of half-precision
+    `expected` (a result one rounding away from torch's is 1 ulp off), else ""."""
+    eps = {torch.float16: 2.0 ** -10, torch.bfloat16: 2.0 ** -7}.get(dtype)
+    if eps is None:
+        return ""
+    with np.errstate(all="ignore"):
+        rtol, atol = TOLERANCE[dtype]
+        bad = np.abs(expected - actual) > atol + rtol * np.abs(actual)   # allclose's test
+        expected, actual = expected[bad], actual[bad]
+        mag = np.maximum(np.abs(expected), {torch.float16: 6.1e-5}.get(dtype, 1.2e-38))
+        ulp = eps * np.exp2(np.floor(np.log2(mag)))
+        n = np.abs(expected - actual) / ulp
+    n = n[np.isfinite(n)]
+    return f", {np.max(n):.0f} ulp" if n.size else ""
+
+
 def compare(t_out, e_out, dtype):
     """None when ember's outputs match torch's, else a one-line description."""
     tf, ef = flat(t_out), flat(e_out)
@@ -102,7 +119,7 @@ def compare(t_out, e_out, dtype):
                 if not np.allclose(an, bn, rtol=rtol, atol=atol, equal_nan=True):
                     with np.errstate(invalid="ignore"):
                         d = np.nanmax(np.abs(an - bn)) if an.size else 0
-                    return f"out {i}: values differ (max abs {d:.3g})"
+                    return f"out {i}: values differ (max abs {d:.3g}{_ulps(a.dtype, an, bn)})"
             elif not np.array_equal(an, bn):
                 return f"out {i}: values differ"
         elif isinstance(a, (int, float, bool, complex)):
@@ -239,9 +256,9 @@ def _variants(op, s, e_in, e_args, e_kwargs, dtype, where, problems):
             if msg:
                 problems.append(msg)
             continue
-        msg = compare(t_out, e_out, dtype)
+        msg = _differs(op, s, t_out, e_out, dtype)
         if msg is None and kind == "inplace":
-            msg = compare(t_x, e_x, dtype)
+            msg = _differs(op, s, t_x, e_x, dtype)
             if msg is None and e_out is not e_x:
                 msg = "in-place result is not the input tensor"
         if msg:
@@ -255,11 +272,65 @@ def _samples(op, dtype, requires_grad, limit):
         return []
 
 
+def _widen(x, dtype):
+    """torch inputs with their `dtype` tensors turned float64 (the reference's inputs)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().double() if x.dtype == dtype else x.detach()
+    if isinstance(x, (list, tuple)) and not hasattr(x, "_fields"):
+        return type(x)(_widen(v, dtype) for v in x)
+    if isinstance(x, dict):
+        return {k: _widen(v, dtype) for k, v in x.items()}
+    return x
+
+
+def _nearer_than_torch(op, s, t_out, e_out, dtype):
+    """True when a half-precision result that differs from torch's is no farther than
+    torch's from the float64 computation on the same (widened) inputs: torch's CPU kernel
+    for half rounds intermediate values (log_softmax subtracts the max in float16), and
+    ember, which computes in float32 and rounds once, is then the more accurate one.
+    "No farther" is measured in units of the dtype's tolerance around the reference: ember
+    must be within tolerance of it, or no worse than torch's worst element."""
+    if dtype not in (torch.float16, torch.bfloat16):
+        return False
+    try:
+        with torch.no_grad():
+            ref = op.op(_widen(s.input, dtype), *_widen(s.args, dtype),
+                        **_widen(s.kwargs, dtype))
+    except Exception:  # noqa: BLE001 - no float64 reference: keep the difference
+        return False
+    for r, a, b in zip(flat(ref), flat(t_out), flat(e_out)):
+        if not isinstance(a, torch.Tensor) or not a.dtype.is_floating_point:
+            continue
+        rn = r.detach().double().numpy() if isinstance(r, torch.Tensor) else np.asarray(r)
+        an, bn = _as_float_array(a).astype(np.float64), _as_float_array(b).astype(np.float64)
+        if rn.shape != an.shape:
+            return False
+        rtol, atol = TOLERANCE[dtype]
+        with np.errstate(all="ignore"):   # errors in units of the dtype's tolerance
+            scale = atol + rtol * np.abs(rn)
+            t_err = np.nan_to_num(np.abs(an - rn) / scale)
+            e_err = np.nan_to_num(np.abs(bn - rn) / scale)
+        if e_err.size and np.max(e_err) > max(1.0, np.max(t_err)):
+            return False
+    return True
+
+
+def _differs(op, s, t_out, e_out, dtype):
+    """compare()'s verdict, except that half-precision values nearer the float64 result
+    than torch's own are no defect (see _nearer_than_torch)."""
+    msg = compare(t_out, e_out, dtype)
+    if msg and "values differ" in msg and _nearer_than_torch(op, s, t_out, e_out, dtype):
+        return None
+    return msg
+
+
 def _one_dtype(op, efn, dtype, supported, grads, problems, max_samples):
     req = grads and supported and dtype == torch.float32 and op.supports_autograd
     samples = _samples(op, dtype, req, max_samples if supported else 2)
     for k, s in enumerate(samples):
         where = f"{str(dtype)[6:]}{'' if supported else '(unsupported)'}#{k}"
+        if s.kwargs.get("dropout_p", 0) or s.kwargs.get("p", 0) and "dropout" in op.name:
+            continue   # random: torch's generator cannot be matched
         try:
             e_in, e_args, e_kwargs = to_ember(s.input), to_ember(s.args), to_ember(s.kwargs)
         except (TypeError, NotImplementedError):
@@ -271,7 +342,7 @@ def _one_dtype(op, efn, dtype, supported, grads, problems, max_samples):
             if msg:
                 problems.append(msg)
             continue
-        msg = compare(t_out, e_out, dtype)
+        msg = _differs(op, s, t_out, e_out, dtype)
         if msg:
             problems.append(f"{where}: {msg}")
             continue
@@ -280,7 +351,7 @@ def _one_dtype(op, efn, dtype, supported, grads, problems, max_samples):
             _grads(s, e_in, e_args, e_kwargs, t_out, e_out, where, problems)
 
 
-def run(ops_filter=None, max_samples=6, grads=True, dtypes=None):
+def run(ops_filter=None, max_samples=6, grads=True, dtypes=None, progress=False):
     """{op key: [problems]} over op_db (or the ops named in ops_filter)."""
     report = {}
     for op in op_db:
@@ -295,6 +366,8 @@ def run(ops_filter=None, max_samples=6, grads=True, dtypes=None):
         if efn is None:
             report[key] = ["MISSING"]
             continue
+        if progress:
+            print(key, file=sys.stderr, flush=True)
         supported = op.supported_dtypes("cpu")
         problems = []
         for dtype in dtypes or ALL_DTYPES:
@@ -327,7 +400,7 @@ def summary(report):
 
 
 if __name__ == "__main__":
-    rep = run(sys.argv[2:] or None)
+    rep = run(sys.argv[2:] or None, progress=True)
     with open(sys.argv[1], "w") as f:
         json.dump(rep, f, indent=1)
     print(len(rep), "ops with problems;", summary(rep))

@@ -85,3 +85,51 @@ def test_einsum_integer_sums_promote_like_torch(dtype, equation, shapes):
                for s in shapes]
         return m.einsum(equation, *ops)
     check(program)
+
+
+# ----------------------------------------------------------------------------- half precision
+# PyTorch computes these in float32 and rounds once; ember rounded after every step
+
+def _half(m, dtype, *shape, scale=1.0, seed=0):
+    values = np.random.default_rng(seed).uniform(-scale, scale, shape)
+    return m.tensor(values.tolist(), dtype=getattr(m, dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_half_rounds_once(dtype, approximate):
+    check(lambda m: m.nn.functional.gelu(_half(m, dtype, 10, 10, scale=3), approximate=approximate))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_linear_half_adds_bias_before_rounding(dtype):
+    check(lambda m: m.nn.functional.linear(_half(m, dtype, 8, 3, scale=2), _half(m, dtype, 4, 3, seed=1),
+                                           _half(m, dtype, 4, scale=2, seed=2)))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_addr_addbmm_half_round_once(dtype):
+    check(lambda m: m.addr(_half(m, dtype, 5, 10), _half(m, dtype, 5, seed=1),
+                           _half(m, dtype, 10, seed=2), beta=0.6, alpha=0.2))
+    check(lambda m: m.addbmm(_half(m, dtype, 5, 10), _half(m, dtype, 5, 5, 5, seed=1),
+                             _half(m, dtype, 5, 5, 10, seed=2)))
+    check(lambda m: m.Tensor.addr_(_half(m, dtype, 5, 10), _half(m, dtype, 5, seed=1),
+                                   _half(m, dtype, 10, seed=2), beta=0.6, alpha=0.2))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("causal", [False, True])
+def test_sdpa_half_in_float32(dtype, causal):
+    check(lambda m: m.nn.functional.scaled_dot_product_attention(
+        _half(m, dtype, 2, 3, 6, scale=9), _half(m, dtype, 2, 3, 6, scale=9, seed=1),
+        _half(m, dtype, 2, 3, 6, scale=9, seed=2), is_causal=causal))
+
+
+def test_half_precision_gradients_keep_the_input_dtype():
+    def program(m):
+        x = _half(m, "float16", 4, 3).requires_grad_()
+        w = _half(m, "float16", 2, 3, seed=1).requires_grad_()
+        y = m.nn.functional.linear(x, w, _half(m, "float16", 2, seed=2))
+        gx, gw = m.autograd.grad(y.float().sum(), (x, w))
+        return y, gx, gw
+    check(program)

@@ -145,6 +145,9 @@ class Gelu(Op):
     @staticmethod
     def forward(ctx, x, approximate):
         ctx.approximate = approximate
+        dt = x.dtype
+        if x.itemsize == 2:   # float16/bfloat16: in float32, rounded once, as PyTorch
+            x = x.astype(np.float32)
         if approximate == "tanh":
             y = _gelu_tanh_inner(x)
             y += 1
@@ -153,7 +156,7 @@ class Gelu(Op):
         else:
             y = _gelu_cdf(x)
             y *= x
-        return y.astype(x.dtype, copy=False)
+        return y.astype(dt, copy=False)
 
     @staticmethod
     def backward(ctx, grad):

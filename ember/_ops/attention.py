@@ -22,6 +22,7 @@ from .padding import pad
 from .pointwise import where
 from ._base import Op, apply
 from ._util import dtype_name, shape_str
+from .half_precision import computes_in_float32
 
 __all__ = []
 
@@ -33,6 +34,7 @@ def _neg_inf_bias(allowed, dtype, ref=None):
     return Tensor._make(bias if ref is None else like(bias, ref))
 
 
+@computes_in_float32   # scores, softmax and weighted sum in float32, as PyTorch's CPU kernel
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     r"""softmax(Q K^T * scale + bias) V over the last two dims.

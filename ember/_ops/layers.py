@@ -10,6 +10,7 @@ from .._random import gen_of
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import dtype_name
+from .half_precision import computes_in_float32
 
 __all__ = []
 
@@ -90,6 +91,7 @@ def _backward_arrays(g, x, w, need, rows):
     return gx, gw, gb
 
 
+@computes_in_float32   # the product and the bias add rounded once, as PyTorch's addmm
 def linear(input, weight, bias=None):
     if not isinstance(input, Tensor):
         raise TypeError(f"linear(): argument 'input' (position 1) must be Tensor, not "

@@ -473,6 +473,8 @@ class Addbmm(Op):
     @staticmethod
     def forward(ctx, c, b1, b2, beta, alpha):
         ctx.beta, ctx.alpha = beta, alpha
+        if b1.itemsize == 2 and b1.dtype.kind in "fV" and b1.shape[0]:   # float16 / bfloat16
+            return _addbmm_half(ctx.xp, c, b1, b2, beta, alpha)
         prod = ctx.xp.matmul(compute_array(b1), compute_array(b2)).sum(axis=0)
         return finish(_axpby(compute_array(c), prod, beta, alpha), b1.dtype)
 
@@ -518,6 +520,8 @@ class Addr(Op):
     @staticmethod
     def forward(ctx, c, v1, v2, beta, alpha):
         ctx.beta, ctx.alpha = beta, alpha
+        if v1.itemsize == 2 and v1.dtype.kind in "fV":   # float16 / bfloat16
+            return _addr_half(ctx.xp, c, v1, v2, beta, alpha)
         prod = ctx.xp.multiply.outer(compute_array(v1), compute_array(v2))
         return finish(_axpby(compute_array(c), prod, beta, alpha), v1.dtype)
 
@@ -529,6 +533,34 @@ class Addr(Op):
         gv1 = _scale(grad.mv(conj(v2)), ctx.alpha) if need[1] else None
         gv2 = _scale(mH(grad).mv(conj(v1)), ctx.alpha) if need[2] else None
         return gc, gv1, gv2
+
+
+def _addbmm_half(xp, c, b1, b2, beta, alpha):
+    """addbmm in half precision as PyTorch's CPU kernel computes it: one addmm per batch into
+    the half-precision result, each product summed in float32 and the sum rounded:
+    out = round(beta c + alpha b1[0] @ b2[0]), then out = round(out + alpha b1[k] @ b2[k])."""
+    low, f32 = b1.dtype, np.float32
+    prods = alpha * xp.matmul(b1.astype(f32), b2.astype(f32))
+    out = prods[0] if beta == 0 else beta * c.astype(f32) + prods[0]
+    out = out.astype(low)
+    for k in range(1, prods.shape[0]):
+        out = (out.astype(f32) + prods[k]).astype(low)
+    return out
+
+
+def _addr_half(xp, c, v1, v2, beta, alpha):
+    """addr in half precision as PyTorch's CPU kernel computes it: every multiply and the add
+    in the half type itself (float32 arithmetic rounded after each operation), beta and alpha
+    rounded to it first: round(round(c * beta) + round(round(alpha * v1) * v2))."""
+    low, f32 = v1.dtype, np.float32
+
+    def rounded(a):
+        return xp.asarray(a, dtype=f32).astype(low).astype(f32)
+
+    prod = rounded(xp.multiply.outer(rounded(rounded(alpha) * v1.astype(f32)), v2.astype(f32)))
+    if beta == 0:
+        return prod.astype(low)
+    return (rounded(c.astype(f32) * rounded(beta)) + prod).astype(low)
 
 
 def _axpby(c, prod, beta, alpha):
