@@ -223,6 +223,26 @@ CASES = {
     "complex_int_imag": (lambda m: m.complex(m.ones(2), m.ones(2, dtype=m.int32)),
                          "Expected both inputs to be Half, Float or Double tensors but got "
                          "Float and Int"),
+    # random sampling
+    "bernoulli_out_expanded": (
+        lambda m: m.bernoulli(m.ones(6) * 0.5, out=_expanded(m, 6)),
+        "more than one element of the written-to tensor"),
+    "multinomial_out_dtype": (
+        lambda m: m.multinomial(m.ones(3), 2, out=m.empty(2)),
+        "multinomial expects Long tensor out, got: Float"),
+    "multinomial_negative_with_replacement": (
+        lambda m: m.multinomial(m.tensor([1.0, -1.0, 1.0]), 2, True),
+        r"invalid multinomial distribution \(encountering probability entry < 0\)"),
+    "multinomial_nan_with_replacement": (
+        lambda m: m.multinomial(m.tensor([1.0, float("nan")]), 2, True),
+        r"invalid multinomial distribution \(encountering probability entry < 0\)"),
+    "multinomial_inf_with_replacement": (
+        lambda m: m.multinomial(m.tensor([1.0, float("inf")]), 2, True),
+        r"invalid multinomial distribution \(encountering probability entry = infinity or "
+        r"NaN\)"),
+    "multinomial_inf_without_replacement": (
+        lambda m: m.multinomial(m.tensor([1.0, float("inf"), 1.0]), 2),
+        "probability tensor contains either `inf`, `nan` or element < 0"),
 }
 
 

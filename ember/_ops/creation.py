@@ -12,6 +12,7 @@ from .._device import as_device, factory_device, CPU
 from .._random import gen_of
 from .._tensor import Tensor, Size
 from ._base import Op, apply
+from ._out_overlap import refuses_out_overlap
 from ._util import dtype_name
 from .conversion import commit_inplace
 
@@ -709,6 +710,7 @@ def _check_probability(p):
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
 
 
+@refuses_out_overlap
 def bernoulli(input, p=None, *, generator=None, out=None):
     """0/1 samples: P(1) is `input` elementwise, or the number `p` for every element."""
     if input.is_meta:   # no probabilities to draw with: the shape and dtype, no draws
@@ -743,6 +745,10 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
                            f"{dtype_name(input.dtype)}")
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if isinstance(out, Tensor) and out.dtype is not _dtype.int64:
+        raise RuntimeError(f"multinomial expects Long tensor out, got: {dtype_name(out.dtype)}")
+    if input.shape[-1] > 2 ** 24:
+        raise RuntimeError("number of categories cannot exceed 2^24")
     if input.is_meta:   # no probabilities to draw with: the shape, no draws
         if not replacement and num_samples > input.shape[-1]:
             raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
@@ -750,8 +756,14 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         return _alloc(tuple(input.shape[:-1]) + (num_samples,), None, _dtype.int64, input.device,
                       False, out)
     probs = input._cpu_array().astype(np.float64)
-    if (probs < 0).any() or not np.isfinite(probs).all():
+    if not replacement and not ((probs >= 0).all() and np.isfinite(probs).all()):
+        # PyTorch samples without replacement by another kernel, with its own message
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if not (probs >= 0).all():   # (NaN included, as in PyTorch's check)
+        raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+    if not np.isfinite(probs).all():
+        raise RuntimeError("invalid multinomial distribution (encountering probability entry = "
+                           "infinity or NaN)")
     rows = probs.reshape(-1, probs.shape[-1])
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
