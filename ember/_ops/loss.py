@@ -209,7 +209,7 @@ class NllLoss(Op):
         if x.ndim == 1:
             x2, t2 = x[None], target.reshape(1)
         else:
-            x2, t2 = np.moveaxis(x, 1, -1).reshape(-1, x.shape[1]), target.reshape(-1)
+            x2, t2 = np.moveaxis(x, 1, -1).reshape(target.size, x.shape[1]), target.reshape(-1)
         valid = t2 != ignore_index
         safe_t = np.where(valid, t2, 0)
         w = weight[safe_t] if weight is not None else ctx.xp.ones(safe_t.shape, dtype=x.dtype)
@@ -224,7 +224,8 @@ class NllLoss(Op):
             denom = None
         else:
             denom = w.sum(dtype=x.dtype)
-            out = (losses.sum(dtype=x.dtype) / denom).astype(x.dtype)
+            with np.errstate(invalid="ignore", divide="ignore"):   # 0/0 is PyTorch's NaN
+                out = (losses.sum(dtype=x.dtype) / denom).astype(x.dtype)
         ctx.coef = (safe_t, w, denom)
         return as_array(out, dtype=x.dtype)
 
@@ -255,25 +256,49 @@ def _nonzero(xp, denom):
     return xp.where(denom == 0, 1, denom).astype(denom.dtype, copy=False)
 
 
-def _check_class_target(input, target):
-    """PyTorch's checks of a class-index target against the input: its dtype (int64 or
-    uint8), and its shape (input (N, C, d1, ...) -> target (N, d1, ...); (C,) -> ())."""
+def _check_class_target(input, target, weight=None):
+    """PyTorch's checks of a class-index target (and class weights) against the input, in
+    PyTorch's order, so the first fault found is the one PyTorch names: the batch size, then
+    per input rank (1-D/2-D: nll_loss, 4-D: nll_loss2d, other ranks: reshaped into
+    nll_loss2d after a target-size check) the target's rank, its dtype (int64, or uint8
+    where nll_loss takes it), the weight's shape, the spatial sizes, the weight's dtype."""
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    target_batch = target.shape[0] if target.dim() else 0
+    if input.dim() != 1 and input.shape[0] != target_batch:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({target_batch}).")
+    C = input.shape[0] if input.dim() == 1 else input.shape[1]
+    if input.dim() <= 2:
+        if target.dim() > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        allowed = (_dtype.int64, _dtype.uint8)
+    else:
+        if input.dim() != 4 and tuple(target.shape[1:]) != tuple(input.shape[2:]):
+            raise RuntimeError(f"Expected target size {shape_str((input.shape[0],) + tuple(input.shape[2:]))}"
+                               f", got {shape_str(target.shape)}")
+        if input.dim() == 4 and target.dim() != 3:
+            raise RuntimeError(f"only batches of spatial targets supported (3D tensors) but got "
+                               f"targets of dimension: {target.dim()}")
+        allowed = (_dtype.int64,)
     if target.dtype not in (_dtype.int64, _dtype.uint8):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
                            f"{dtype_name(target.dtype)}")
-    if input.dim() == 1:
-        if target.dim() != 0:
-            raise ValueError(f"Expected input batch_size ({1}) to match target batch_size "
-                             f"({target.shape[0] if target.dim() else 0}).")
-    else:
-        if input.shape[0] != target.shape[0] if target.dim() else True:
-            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
-                             f"batch_size ({target.shape[0] if target.dim() else 0}).")
-        if tuple(target.shape[1:]) != tuple(input.shape[2:]):
-            raise RuntimeError(f"size mismatch (got input: {shape_str(input.shape)}, target: "
-                               f"{shape_str(target.shape)})")
+    if input.dim() == 1 and target.dim() == 1 and target.shape[0] != 1:
+        raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
+                         f"{target.shape[0]}")
+    if weight is not None and (weight.dim() != 1 or weight.numel() != C):
+        raise RuntimeError(f"weight tensor should be defined either for all {C} classes or no "
+                           f"classes but got weight tensor of shape: {shape_str(weight.shape)}")
+    if input.dim() == 4 and tuple(target.shape) != (input.shape[0],) + tuple(input.shape[2:]):
+        # PyTorch's own message, unbalanced parenthesis and all
+        raise RuntimeError(f"size mismatch (got input: {shape_str(input.shape)} , target: "
+                           f"{shape_str(target.shape)}")
+    if target.dtype not in allowed:    # nll_loss2d reads int64 targets only
+        raise RuntimeError(f"expected scalar type Long but found {dtype_name(target.dtype)}")
+    if weight is not None and weight.dtype != input.dtype:
+        raise RuntimeError(f"expected scalar type {dtype_name(input.dtype)} but found "
+                           f"{dtype_name(weight.dtype)}")
 
 
 def _class_targets(input, target, weight, ignore_index):
@@ -295,6 +320,9 @@ def _class_targets(input, target, weight, ignore_index):
     if weight is not None and weight.shape != (C,):
         raise RuntimeError(f"weight tensor should be defined either for all {C} classes or no "
                            f"classes but got weight tensor of shape: {shape_str(weight.shape)}")
+    if weight is not None and weight.dtype != input.dtype:
+        raise RuntimeError(f"expected scalar type {dtype_name(input.dtype)} but found "
+                           f"{dtype_name(weight.dtype)}")
     return t, (cast(weight, input.dtype) if weight is not None else None)
 
 
@@ -376,7 +404,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
     reduction_enum(reduction)
-    _check_class_target(input, target)
+    _check_class_target(input, target, weight)
     t, w = _class_targets(input, target, weight, ignore_index)
     # on CUDA the range check runs on the device, raised at the host's next read
     cupy_kernels.class_target_check(t, input.shape[0] if input.dim() == 1 else input.shape[1],
@@ -397,21 +425,31 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if _AUTOCAST[0]:
         input, target, weight = autocast_args("cross_entropy_loss", input, target, weight)
     reduction_enum(reduction)
+    # PyTorch's dispatch: a target of the input's shape holds class probabilities, any
+    # other target class indices (a float one then fails the index checks)
+    soft = tuple(target.shape) == tuple(input.shape)
+    if soft and not target.dtype.is_floating_point:
+        raise RuntimeError(f"Expected floating point type for target with class probabilities, "
+                           f"got {dtype_name(target.dtype)}")
+    if soft and ignore_index >= 0:
+        raise RuntimeError("ignore_index is not supported for floating point target")
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if input.dim() == 0:     # the class dim 1 of a 0-dim input, as each path words it
+        raise IndexError("Dimension specified as 1 but tensor has no dimensions" if soft else
+                         "Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+    if not soft:
+        _check_class_target(input, target, weight)
     if (input.dim() == 2 and target.dim() == 1 and label_smoothing <= 0 and input.shape[0]
             and input.dtype.is_floating_point and input.dtype.itemsize >= 4
             and not target.dtype.is_floating_point):
-        _check_class_target(input, target)
+        _check_class_target(input, target, weight)
         t, w = _class_targets(input, target, weight, ignore_index)
         return apply(CrossEntropy, (input,), (input._data, t, w, ignore_index, reduction))
     class_dim = 0 if input.dim() == 1 else 1
     logp = log_softmax(input, class_dim)
     C = input.shape[class_dim]
-    if target.dtype.is_floating_point:
-        if target.shape != input.shape:
-            raise RuntimeError(f"Expected target size {shape_str(input.shape)}, got "
-                               f"{shape_str(target.shape)}")
+    if soft:
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / C
         wshape = [1] * input.dim()

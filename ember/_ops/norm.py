@@ -7,6 +7,7 @@ backward is exact:  xhat = (x - mean) * invstd,  g_xhat = g * w,
     dx = invstd * (g_xhat - mean(g_xhat) - xhat * mean(g_xhat * xhat))   (means over axes).
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -333,7 +334,8 @@ def _stats(x, axes, eps=None, running=None, momentum=0.0):
         return st[0].reshape(shape), st[1].reshape(shape), None, (st, view)
     n = math.prod(xx.shape[a] for a in axes)
     if xx.size == 0:
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # NumPy's "Mean of empty slice"
             mean = xx.mean(axis=axes, keepdims=True)
             return mean, xx.var(axis=axes, keepdims=True), xx - mean, None
     mean = sum_keep(xx, axes) / n
@@ -379,10 +381,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     axes = (0,) + tuple(range(2, input.dim()))
     bshape = (1, C) + (1,) * (input.dim() - 2)
     if training:
-        count = input.numel() // C
-        if count <= 1:
+        count = input.numel() // C if C else 0
+        if count == 1:     # an empty batch passes (PyTorch returns it empty)
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
                              f"size {input.shape}".replace("ember.Size", "torch.Size"))
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    if training:
         run = (running_mean, running_var)
         arrays = [None if t is None else t._data for t in (weight, bias) + run]
         if cudnn.batch_norm_supported(input._data, *arrays[:2], tuple(arrays[2:]), eps):
@@ -401,6 +408,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             running_var._bump_version()
             return normalize(input, weight, bias, axes, eps, "NativeBatchNormBackward0", stats,
                              bshape)
+        if not count:   # an empty batch leaves the running statistics as they were
+            running_mean = running_var = None
         if running_mean is not None:
             with grad_mode.no_grad():
                 rm = running_mean._data

@@ -8,6 +8,7 @@ LSTM gates i, f, g, o; GRU gates r, z, n.
 import math
 
 from ... import _dtype
+from ..._autocast import AUTOCAST
 from ..._ops.creation import empty, zeros
 from ..._ops.joining import cat, stack
 from ..._ops.rnn import lstm_layer
@@ -67,7 +68,17 @@ class RNNBase(Module):
             warnings.warn(f"dropout option adds dropout after all but last recurrent layer, so "
                           f"non-zero dropout expects num_layers greater than 1, but got "
                           f"dropout={dropout} and num_layers={num_layers}")
-        if not isinstance(hidden_size, int) or hidden_size <= 0:
+        for name, value, kind in (("bias", bias, bool), ("batch_first", batch_first, bool),
+                                  ("input_size", input_size, int)):
+            if not isinstance(value, kind):
+                raise TypeError(f"{name} should be of type {kind.__name__}, got: "
+                                f"{type(value).__name__}")
+        if input_size <= 0:
+            raise ValueError("input_size must be greater than zero")
+        if not isinstance(hidden_size, int):
+            raise TypeError(f"hidden_size should be of type int, got: "
+                            f"{type(hidden_size).__name__}")
+        if hidden_size <= 0:
             raise ValueError("hidden_size must be greater than zero")
         if num_layers <= 0:
             raise ValueError("num_layers must be greater than zero")
@@ -216,6 +227,11 @@ class RNNBase(Module):
             x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first
                                                        else input)
             B = x.shape[1]
+        weight_dtype = getattr(self, self._flat_weights_names[0]).dtype
+        if x.dtype != weight_dtype and not AUTOCAST[0]:
+            raise ValueError(f"RNN input dtype ({x.dtype}) does not match weight dtype "
+                             f"({weight_dtype}). Convert input: input.to({weight_dtype}), or "
+                             f"convert model: model.to({x.dtype})")
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {x.shape[-1]}")
@@ -361,12 +377,28 @@ class RNNCellBase(Module):
     def _prep(self, input, hx, name):
         if input.dim() not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        hiddens = {"hidden": hx} if name != "LSTMCell" or hx is None else \
+            {"hx[0]": hx[0], "hx[1]": hx[1]}
+        for what, h in hiddens.items():
+            if h is not None and h.dim() not in (1, 2):
+                raise ValueError(f"{name}: Expected {what} to be 1D or 2D, got {h.dim()}D "
+                                 f"instead")
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} "
                                f"expected {self.input_size}")
         unbatched = input.dim() == 1
         x = input.unsqueeze(0) if unbatched else input
         return x, unbatched
+
+    def _check_hidden(self, x, h, index):
+        """PyTorch's checks of hidden state `index` (LSTMCell: 0 is h, 1 is c) against the
+        (batched) input: the same batch size, then hidden_size features."""
+        if x.shape[0] != h.shape[0]:
+            raise RuntimeError(f"Input batch size {x.shape[0]} doesn't match hidden{index} batch "
+                               f"size {h.shape[0]}")
+        if h.shape[1] != self.hidden_size:
+            raise RuntimeError(f"hidden{index} has inconsistent hidden_size: got {h.shape[1]}, "
+                               f"expected {self.hidden_size}")
 
 
 class _CellBase(RNNCellBase):
@@ -389,6 +421,7 @@ class RNNCell(_CellBase):
             h = zeros((x.shape[0], self.hidden_size), dtype=x.dtype, device=x.device)
         else:
             h = hx.unsqueeze(0) if unbatched else hx
+            self._check_hidden(x, h, 0)
         out = _rnn_step(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
                         self.bias_hh, self.nonlinearity == "relu")
         return out.squeeze(0) if unbatched else out
@@ -406,6 +439,8 @@ class LSTMCell(_CellBase):
             h, c = hx
             if unbatched:
                 h, c = h.unsqueeze(0), c.unsqueeze(0)
+            self._check_hidden(x, h, 0)
+            self._check_hidden(x, c, 1)
         h, c = _lstm_step(F.linear(x, self.weight_ih, self.bias_ih), h, c, self.weight_hh,
                           self.bias_hh, None)
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
@@ -420,6 +455,7 @@ class GRUCell(_CellBase):
             h = zeros((x.shape[0], self.hidden_size), dtype=x.dtype, device=x.device)
         else:
             h = hx.unsqueeze(0) if unbatched else hx
+            self._check_hidden(x, h, 0)
         out = _gru_step(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
                         self.bias_hh)
         return out.squeeze(0) if unbatched else out

@@ -1,0 +1,174 @@
+"""Defects found by bench/module_api_sweep.py (torch's ModuleInfo error inputs, every
+module sample in float32/float64 train/eval, module API parity, common_nn's old-style
+module and criterion tests); each case runs the same program on torch and on ember and
+compares the outcome: values, shape and dtype, or the exception's type and message."""
+import itertools
+
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+
+def _outcome(lib, program):
+    """What `program(lib)` gives, in a form comparable across the libraries: tensors as
+    (shape, dtype name, values), exceptions as (type name, message with torch. -> ember.)."""
+    try:
+        out = program(lib)
+    except Exception as e:  # noqa: BLE001 - the type and message are compared
+        return ("raised", type(e).__name__, str(e).replace("torch.", "ember."))
+    return _plain(out)
+
+
+def _plain(x):
+    if isinstance(x, (torch.Tensor, ember.Tensor)):
+        a = x.detach()
+        return ("T", tuple(a.shape), str(a.dtype).split(".")[1], np.asarray(a.tolist()))
+    if isinstance(x, (tuple, list)):
+        return [_plain(v) for v in x]
+    if isinstance(x, (torch.nn.Module, ember.nn.Module)):
+        return repr(x).replace("torch.", "ember.")
+    return x
+
+
+def _same(a, b):
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, tuple) and a and a[0] == "T":
+        return isinstance(b, tuple) and a[:3] == b[:3] and np.allclose(
+            a[3], b[3], rtol=1e-5, atol=1e-6, equal_nan=True)
+    return a == b
+
+
+def check(program):
+    t, e = _outcome(torch, program), _outcome(ember, program)
+    assert _same(t, e), f"torch {t}\nember {e}"
+
+
+# ------------------------------------------------------------------ batch norm
+@pytest.mark.parametrize("eps", [-1.0, 0.0, 1e-5])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_eps_is_validated(eps, training):
+    def program(L):
+        m = L.nn.BatchNorm2d(3, eps=eps).train(training)
+        return m(L.ones(2, 3, 2, 2))
+    check(program)
+
+
+@pytest.mark.parametrize("shape", [(0, 5, 9), (0, 5), (0, 5, 2, 2)])
+def test_batch_norm_trains_on_an_empty_batch(shape):
+    """PyTorch only refuses one value per channel; an empty batch comes back empty and
+    leaves the running statistics alone (num_batches_tracked still counts it)."""
+    def program(L):
+        m = getattr(L.nn, f"BatchNorm{max(len(shape) - 2, 1)}d")(5)
+        x = L.ones(*shape, requires_grad=True)
+        y = m(x)
+        y.sum().backward()
+        return y, x.grad, m.weight.grad, m.running_mean, m.running_var, m.num_batches_tracked
+    check(program)
+
+
+def test_batch_norm_one_value_per_channel_still_raises():
+    check(lambda L: L.nn.BatchNorm1d(5)(L.ones(1, 5)))
+
+
+def test_group_norm_message_names_the_sizes():
+    check(lambda L: L.nn.GroupNorm(3, 10))
+
+
+# ------------------------------------------------------------------ pooling
+POOLS = ["MaxPool", "AvgPool", "AdaptiveMaxPool", "AdaptiveAvgPool"]
+
+
+@pytest.mark.parametrize("name,nd", list(itertools.product(POOLS, (1, 2, 3))))
+def test_pooling_input_rank_messages(name, nd):
+    for rank in range(1, 7):
+        if rank in (nd + 1, nd + 2):
+            continue
+        check(lambda L: getattr(L.nn, f"{name}{nd}d")(2)(L.ones(*(2,) * rank)))
+
+
+# ------------------------------------------------------------------ margin losses
+@pytest.mark.parametrize("x,t", [((5, 3), (3,)), ((3,), (3,)), ((5, 3), (1, 5)), ((5, 3), (5,)),
+                                 ((3,), (1,)), ((3,), ())])
+@pytest.mark.parametrize("fn", ["multi_margin_loss", "multilabel_margin_loss"])
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_margin_loss_target_checks_and_shapes(fn, x, t, reduction):
+    def program(L):
+        target = L.zeros(*t, dtype=L.long) if t else L.tensor(0)
+        return getattr(L.nn.functional, fn)(L.ones(*x), target, reduction=reduction)
+    check(program)
+
+
+# ------------------------------------------------------------------ nll / cross entropy
+SHAPES_IN = [(3,), (2, 3), (2, 3, 5), (2, 3, 4, 5), (2, 3, 4, 5, 2), ()]
+SHAPES_T = [(), (2,), (3,), (2, 3), (2, 5), (2, 4), (2, 3, 5), (2, 4, 5), (2, 5, 2), (3, 2)]
+
+
+@pytest.mark.parametrize("fn", ["nll_loss", "cross_entropy"])
+@pytest.mark.parametrize("dtype", ["long", "int32", "float32", "uint8"])
+def test_class_target_checks_in_pytorch_order(fn, dtype):
+    """The first fault PyTorch names over input/target ranks, shapes and dtypes, with and
+    without ignore_index / label smoothing (valid combinations compute)."""
+    for si, st, ii, ls in itertools.product(SHAPES_IN, SHAPES_T, (-100, 1), (0.0, 0.1)):
+        if fn == "nll_loss" and ls:
+            continue
+        kw = {"ignore_index": ii, **({"label_smoothing": ls} if ls else {})}
+
+        def program(L):
+            t = L.zeros(*st, dtype=getattr(L, dtype)) if st else L.tensor(0, dtype=getattr(L, dtype))
+            x = L.ones(*si) if si else L.tensor(1.0)
+            return getattr(L.nn.functional, fn)(x, t, **kw)
+        check(program)
+
+
+@pytest.mark.parametrize("wdtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("shape", [(0, 0), (2, 3), (0, 3), (2, 3, 4)])
+@pytest.mark.parametrize("fn", ["nll_loss", "cross_entropy"])
+def test_class_weight_dtype_must_match_the_input(fn, shape, wdtype):
+    def program(L):
+        t = L.zeros(shape[0], *shape[2:], dtype=L.long)
+        w = L.ones(shape[1], dtype=getattr(L, wdtype))
+        return getattr(L.nn.functional, fn)(L.ones(*shape), t, weight=w, reduction="sum")
+    check(program)
+
+
+def test_nll_loss_of_an_empty_input_with_no_classes():
+    for red in ("none", "sum", "mean"):
+        check(lambda L: L.nn.NLLLoss(reduction=red)(L.ones(0, 0), L.zeros(0, dtype=L.long)))
+
+
+# ------------------------------------------------------------------ recurrent
+CELL_CASES = [((3, 10), (3, 1, 1, 20)), ((3, 10), (3, 21)), ((3, 10), (5, 20)),
+              ((3, 10), (5, 21)), ((10,), (3, 20)), ((3, 10), (20,)), ((10,), (20,)),
+              ((3, 10), (3, 20)), ((3, 11), (3, 20))]
+
+
+@pytest.mark.parametrize("cls", ["RNNCell", "GRUCell", "LSTMCell"])
+@pytest.mark.parametrize("x,h", CELL_CASES)
+def test_rnn_cell_hidden_checks(cls, x, h):
+    def program(L):
+        hx = L.ones(*h)
+        out = getattr(L.nn, cls)(10, 20)(L.ones(*x), (hx, hx) if cls == "LSTMCell" else hx)
+        return [tuple(o.shape) for o in (out if isinstance(out, tuple) else (out,))]
+    check(program)
+
+
+@pytest.mark.parametrize("h,c", [((3, 20), (3, 21)), ((3, 20), (5, 20)), ((3, 20), (3, 1, 20))])
+def test_lstm_cell_checks_the_cell_state_too(h, c):
+    check(lambda L: tuple(L.nn.LSTMCell(10, 20)(L.ones(3, 10), (L.ones(*h), L.ones(*c)))[0].shape))
+
+
+@pytest.mark.parametrize("cls", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("args,kwargs", [((10, 20), {"bias": 1}), ((10, 20), {"bias": "x"}),
+                                         ((10, 20), {"batch_first": 0}), ((10.0, 20), {}),
+                                         ((0, 20), {}), ((10, 20.0), {}), ((10, 0), {})])
+def test_rnn_constructor_type_checks(cls, args, kwargs):
+    check(lambda L: getattr(L.nn, cls)(*args, **kwargs))
+
+
+@pytest.mark.parametrize("cls", ["RNN", "GRU", "LSTM"])
+def test_rnn_input_dtype_must_match_the_weights(cls):
+    check(lambda L: getattr(L.nn, cls)(10, 20)(L.ones(3, 2, 10, dtype=L.float64)))
