@@ -243,6 +243,39 @@ CASES = {
     "multinomial_inf_without_replacement": (
         lambda m: m.multinomial(m.tensor([1.0, float("inf"), 1.0]), 2),
         "probability tensor contains either `inf`, `nan` or element < 0"),
+    # normalization and embedding shapes
+    "rms_norm_empty_normalized_shape": (
+        lambda m: m.nn.functional.rms_norm(m.ones(1, 2, 3), ()),
+        r"Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
+        r"element, but got normalized_shape = \[\]"),
+    "rms_norm_weight_shape": (
+        lambda m: m.nn.functional.rms_norm(m.ones(1, 2, 3), (1, 2, 3), m.ones(1, 2)),
+        r"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+        r"\[1, 2\] and normalized_shape = \[1, 2, 3\]"),
+    "rms_norm_input_shape": (
+        lambda m: m.nn.functional.rms_norm(m.ones(1, 2, 3), (4, 3)),
+        r"Given normalized_shape=\[4, 3\], expected input with shape \[\*4, 3\], but got "
+        r"input of size\[1, 2, 3\]"),
+    "layer_norm_empty_normalized_shape": (
+        lambda m: m.nn.functional.layer_norm(m.ones(1, 2, 3), ()),
+        r"Expected normalized_shape to be at least 1-dimensional"),
+    "layer_norm_weight_before_input": (
+        lambda m: m.nn.functional.layer_norm(m.ones(1, 2, 3), (2, 2), m.ones(3)),
+        r"Expected weight to be of same shape as normalized_shape"),
+    "embedding_0dim_weight": (
+        lambda m: m.nn.functional.embedding(m.tensor([[0, 0], [0, 0]]), m.tensor(1.0)),
+        "'weight' must be 2-D"),
+    "embedding_3d_weight": (
+        lambda m: m.nn.functional.embedding(m.tensor([[0, 0], [0, 0]]), m.ones(1, 1, 1)),
+        "'weight' must be 2-D"),
+    "gaussian_nll_var_size": (
+        lambda m: m.nn.functional.gaussian_nll_loss(m.ones(10, 2, 3), m.ones(10, 2, 3),
+                                                    m.ones(10, 2, 2)),
+        "var is of incorrect size"),
+    "gaussian_nll_reduction": (
+        lambda m: m.nn.functional.gaussian_nll_loss(m.ones(10, 2, 3), m.ones(10, 2, 3),
+                                                    m.ones(10, 2, 3), reduction="abc"),
+        "abc is not valid"),
 }
 
 

@@ -430,20 +430,31 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _frozen_normalize(input, running_mean, running_var, weight, bias, eps, bshape)
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    if isinstance(normalized_shape, int):
-        normalized_shape = (normalized_shape,)
-    normalized_shape = tuple(normalized_shape)
-    k = len(normalized_shape)
-    if tuple(input.shape[input.dim() - k:]) != normalized_shape or k == 0:
-        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with "
-                           f"shape [*, {', '.join(str(s) for s in normalized_shape)}], but got "
-                           f"input of size{shape_str(input.shape)}")
+def _check_normalized_shape(input, normalized_shape, weight, bias, star):
+    """PyTorch's checks of layer_norm's and rms_norm's shapes, in its order (`star`: how its
+    message writes the leading dims, which differs between the two)."""
+    if not normalized_shape:
+        raise RuntimeError(f"Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           f"containing at least one element, but got normalized_shape = "
+                           f"{shape_str(normalized_shape)}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != normalized_shape:
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got "
                                f"{name} of shape {shape_str(t.shape)} and normalized_shape = "
                                f"{shape_str(normalized_shape)}")
+    k = len(normalized_shape)
+    if input.dim() < k or tuple(input.shape[input.dim() - k:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with "
+                           f"shape [{star}{', '.join(str(s) for s in normalized_shape)}], but got "
+                           f"input of size{shape_str(input.shape)}")
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    _check_normalized_shape(input, normalized_shape, weight, bias, "*, ")
     axes = tuple(range(input.dim() - k, input.dim()))
     return normalize(input, weight, bias, axes, eps, "NativeLayerNormBackward0")
 
@@ -506,11 +517,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
     k = len(normalized_shape)
-    if tuple(input.shape[input.dim() - k:]) != tuple(normalized_shape):
-        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with "
-                           f"shape [*, {', '.join(str(s) for s in normalized_shape)}], but got "
-                           f"input of size{shape_str(input.shape)}")
+    _check_normalized_shape(input, normalized_shape, weight, None, "*")
     if eps is None:
         eps = _dtype.finfo(input.dtype).eps
     dims = tuple(range(input.dim() - k, input.dim()))
@@ -598,6 +607,8 @@ class _Rows(Op):
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
     if input.dtype.is_floating_point or input.dtype is _dtype.bool:
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got {input._type_name()} "
