@@ -271,3 +271,30 @@ def test_cat_of_channels_last_stays_channels_last():
         x = m.arange(120.0).reshape(2, 3, 4, 5).contiguous(memory_format=m.channels_last)
         return [m.cat([x, x], d).stride() for d in range(4)] + [m.cat([x, x.contiguous()]).stride()]
     _same(program)
+
+
+ELEMENTWISE = {
+    "addcmul broadcast": lambda m, x, r, c: m.addcmul(x, r, c),
+    "addcdiv broadcast": lambda m, x, r, c: m.addcdiv(x, r, c + 1),
+    "add broadcast": lambda m, x, r, c: x + r * c,
+    "where": lambda m, x, r, c: m.where(r > 1, x, c),
+    "clamp tensors": lambda m, x, r, c: m.clamp(x, r, c + 5),
+    "igamma 0-dim": lambda m, x, r, c: m.special.gammainc(x + 1, m.tensor(2.0, dtype=m.float64)),
+    "zeta 0-dim": lambda m, x, r, c: m.special.zeta(x + 2, m.tensor(1.0, dtype=m.float64)),
+    "lerp": lambda m, x, r, c: m.lerp(x, r, 0.25),
+    "ceil int64": lambda m, x, r, c: m.ceil(x.to(m.int64)),
+    "pow": lambda m, x, r, c: m.pow(x, c),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_elementwise_result_laid_out_like_operands(name):
+    """Elementwise results follow the operands' dim order by PyTorch's TensorIterator rule
+    (the first operand whose strides tell two dims apart decides), also where operands
+    broadcast or NumPy's routine builds its result row-major."""
+    def program(m):
+        x = m.arange(20.0, dtype=m.float64).reshape(4, 5).t()      # (5, 4), column-major
+        r = m.arange(4.0, dtype=m.float64).reshape(1, 4)
+        c = m.arange(5.0, dtype=m.float64).reshape(5, 1)
+        return _layout(ELEMENTWISE[name](m, x, r, c))
+    _same(program)

@@ -30,6 +30,7 @@ from ..autograd import anomaly
 from .._dtype import _FROM_NP, NARROW_SEEN as _NARROW_SEEN
 from . import narrow_dtypes as _narrow_dtypes
 from .._tensor import Tensor
+from ._layout import iter_layout as _iter_layout
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_inputs
 from ..autograd import forward_ad as _forward_ad
 from ..autograd.forward_ad import ACTIVE as _DUAL
@@ -60,6 +61,9 @@ class Op(Node):
     _on_meta = False   # set on a node whose operands are meta arrays (meta_backend.on_meta)
     # the op's own forward-mode rule (see the module docstring); None: derived from backward
     jvp = None
+    # elementwise ops: apply lays their result out as PyTorch's TensorIterator would (the
+    # dim order of the operands' strides, see _layout.iter_layout)
+    elementwise = False
 
 
 _NO_EDGE = (None, 0)
@@ -86,6 +90,8 @@ def apply(cls, inputs, arrays, *params):
             out = _as_meta(out)
     else:
         out = cls.forward(ctx, *arrays, *params)
+    if cls.elementwise:
+        out = _iter_layout(out, arrays)
     if _DUAL[0]:  # a forward-AD dual level is open
         for t in inputs:
             if t is not None and t._fw_tangent is not None:

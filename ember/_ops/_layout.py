@@ -16,8 +16,10 @@ the values are the same either way.
 """
 import numpy as np
 
-from .._backend import array_namespace
+from .._backend import ARRAY_TYPES, array_namespace
 from .._backend.meta_backend import MetaArray
+
+_ndarray = np.ndarray
 
 
 def row_major(arr):
@@ -71,9 +73,18 @@ def iter_layout(out, operands):
     """`out` (an elementwise result of the shape the operands broadcast to) laid out as
     PyTorch's TensorIterator would allocate it for `operands` (arrays; Python scalars and
     0-dim arrays have no say). A result already laid out so is returned itself."""
-    if type(out) is MetaArray or out.ndim < 2:
-        return out
-    ops = [a for a in operands if getattr(a, "ndim", 0) and type(a) is not MetaArray]
+    if (type(out) is not _ndarray and type(out) not in ARRAY_TYPES) or out.ndim < 2:
+        return out   # (meta arrays, tuples of results, 0/1-dim results)
+    if out.flags.c_contiguous:
+        # the common case: row-major operands give a row-major result (a tie between
+        # strides only comes from a size-1 dim, which never outranks its neighbour)
+        for a in operands:
+            t = type(a)
+            if (t is _ndarray or t in ARRAY_TYPES) and not a.flags.c_contiguous:
+                break
+        else:
+            return out
+    ops = [a for a in operands if type(a) in ARRAY_TYPES and a.ndim]
     if not ops:
         return out
     shape = out.shape

@@ -23,6 +23,7 @@ from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
+from ._layout import iter_layout
 from . import narrow_dtypes
 from .._dtype import NARROW_SEEN as _NARROW_SEEN
 from ._util import (cast, check_same_device, float_dtype_for, scalar_for, dtype_name,
@@ -268,6 +269,7 @@ def conj_if_complex(v):
 
 class Add(Op):
     """out = x + alpha * y;  dx = grad, dy = alpha * grad."""
+    elementwise = True
     _name = "AddBackward0"
 
     alpha = 1   # ctx.alpha unless forward sets another (no ctx __dict__ for the common case)
@@ -286,6 +288,7 @@ class Add(Op):
 
 class Sub(Op):
     """out = x - alpha * y;  dx = grad, dy = -alpha * grad."""
+    elementwise = True
     _name = "SubBackward0"
 
     alpha = 1   # ctx.alpha unless forward sets another (no ctx __dict__ for the common case)
@@ -304,6 +307,7 @@ class Sub(Op):
 
 class RSub(Op):
     """out = y - alpha * x (`scalar - tensor`);  dx = -alpha * grad, dy = grad."""
+    elementwise = True
     _name = "RsubBackward1"
 
     @staticmethod
@@ -320,6 +324,7 @@ class RSub(Op):
 
 class Mul(Op):
     """out = x * y;  dx = grad * conj(y), dy = grad * conj(x)."""
+    elementwise = True
     _name = "MulBackward0"
     save_inputs = (0, 1)
     save_needed_by = {0: (1,), 1: (0,)}
@@ -340,6 +345,7 @@ class Mul(Op):
 
 class Div(Op):
     """out = x / y;  dx = grad / conj(y), dy = -grad * conj(x) / conj(y)**2."""
+    elementwise = True
     _name = "DivBackward0"
     save_inputs = (0, 1)
     save_needed_by = {0: (1,), 1: (0, 1)}
@@ -363,6 +369,7 @@ class Div(Op):
 
 class _LogicalOr(Op):
     """bool + bool is logical or (not differentiable)."""
+    elementwise = True
     _name = "LogicalOrBackward0"
 
     @staticmethod
@@ -372,6 +379,7 @@ class _LogicalOr(Op):
 
 class _LogicalAnd(Op):
     """bool * bool is logical and (not differentiable)."""
+    elementwise = True
     _name = "LogicalAndBackward0"
 
     @staticmethod
@@ -486,6 +494,7 @@ class Pow(Op):
     dy = grad * out * log(x)   (0 where x == 0 and Re(y) >= 0)
     Complex operands get the conjugates of these factors (conjugate Wirtinger).
     Named PowBackward0 for a scalar exponent, PowBackward2 for a scalar base."""
+    elementwise = True
     _name = "PowBackward1"
     save_inputs = (0, 1)
     save_output = True
@@ -600,6 +609,7 @@ def _float_power_(self, exponent):
 
 class Unary(Op):
     """A unary op built from a table row."""
+    elementwise = True
 
 
 def _unary_row(name, node_name, fwd, bwd, save, kind="float", reject=None, int_identity=False,
@@ -643,7 +653,8 @@ def _unary_row(name, node_name, fwd, bwd, save, kind="float", reject=None, int_i
         if reject is not None:
             reject(dt)
         if int_identity and not (dt.is_floating_point or dt.is_complex):
-            return _out(Tensor._make(input._data.copy()), out)
+            # a copy laid out like input, as PyTorch's (NumPy's copy() is row-major)
+            return _out(Tensor._make(iter_layout(input._data.copy(), (input._data,))), out)
         fdt = float_dtype_for(dt) if kind == "float" else dt
         return _out(apply(cls, (input,), (cast(input, fdt),)), out)
     public.__name__ = name
@@ -860,6 +871,7 @@ def square(input, *, out=None):
 
 class RoundDecimals(Op):
     """out = round(x * 10**d) / 10**d (half to even);  dx = 0."""
+    elementwise = True
     _name = "RoundBackward1"
 
     @staticmethod
@@ -888,6 +900,7 @@ class Logit(Op):
     """out = log(z / (1 - z)), z = clamp(x, eps, 1 - eps) when eps is given.
     dx = grad / (x * (1 - x)) inside [eps, 1 - eps], 0 outside (nan outside [0, 1]
     without eps)."""
+    elementwise = True
     _name = "LogitBackward0"
     save_inputs = (0,)
 
@@ -963,6 +976,7 @@ def _operator_ne(self, other):
 
 class Where(Op):
     """out = cond ? x : y;  dx = cond ? grad : 0, dy = cond ? 0 : grad."""
+    elementwise = True
     _name = "WhereBackward0"
 
     @staticmethod

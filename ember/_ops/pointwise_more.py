@@ -73,6 +73,7 @@ def _floor_divide(x, y):
 
 class DivRounded(Op):
     """out = trunc(x / y) or floor(x / y);  dx = dy = 0 (piecewise constant)."""
+    elementwise = True
     _name = "DivBackward2"
 
     @staticmethod
@@ -125,6 +126,7 @@ def _remainder(x, y):
 class Remainder(Op):
     """out = x - floor(x / y) * y (sign of y, Python's %).
     dx = grad, dy = -grad * floor(x / y)."""
+    elementwise = True
     _name = "RemainderBackward1"
     save_inputs = (0, 1)
     save_needed_by = {0: (1,), 1: (1,)}
@@ -166,6 +168,7 @@ def remainder(input, other, *, out=None):
 class Fmod(Op):
     """out = x - trunc(x / y) * y (sign of x, C's fmod).
     dx = grad, dy = -grad * trunc(x / y)."""
+    elementwise = True
     _name = "FmodBackward1"
     save_inputs = (0, 1)
     save_needed_by = {0: (1,), 1: (1,)}
@@ -202,6 +205,7 @@ class Clamp(Op):
     """out = min(max(x, lo), hi) (either bound may be absent).
     dx = grad where lo <= x <= hi, dlo = grad where x < lo < hi, dhi = grad where x > hi
     or hi < lo (PyTorch's rule: with crossed bounds the output is hi)."""
+    elementwise = True
     _name = "ClampBackward1"
     save_inputs = (0, 1, 2)
 
@@ -304,6 +308,7 @@ def clamp_max(input, max, *, out=None):
 
 class Binary(Op):
     """A binary op built from a table row."""
+    elementwise = True
     save_inputs = (0, 1)
 
 
@@ -506,6 +511,7 @@ class Lerp(Op):
     """out = x + w * (y - x).
     dx = grad * (1 - w), dy = grad * w, dw = grad * (y - x) (conjugated factors for
     complex operands)."""
+    elementwise = True
     _name = "LerpBackward1"
     save_inputs = (0, 1, 2)
 
@@ -557,6 +563,7 @@ class Addcmul(Op):
     """out = x + value * t1 * t2.
     dx = grad, dt1 = grad * value * t2, dt2 = grad * value * t1 (conjugated factors for
     complex operands)."""
+    elementwise = True
     _name = "AddcmulBackward0"
     save_inputs = (1, 2)
 
@@ -578,6 +585,7 @@ class Addcdiv(Op):
     """out = x + value * t1 / t2.
     dx = grad, dt1 = grad * value / t2, dt2 = -grad * value * t1 / t2**2 (conjugated
     factors for complex operands)."""
+    elementwise = True
     _name = "AddcdivBackward0"
     save_inputs = (1, 2)
 
@@ -637,6 +645,7 @@ class NanToNum(Op):
 
     Complex x has no backward (PyTorch refuses it before forward: see nan_to_num), but
     forward-mode AD gives it the tangent above, as PyTorch does."""
+    elementwise = True
     _name = "NanToNumBackward0"
     save_inputs = (0,)
 

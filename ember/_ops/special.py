@@ -179,6 +179,7 @@ digamma = _unary_row("digamma", "DigammaBackward0", _gpu_or("digamma", _digamma_
 
 class Polygamma(Op):
     """out = psi^(n)(x);  dx = grad * psi^(n+1)(x)."""
+    elementwise = True
     _name = "PolygammaBackward0"
     save_inputs = (0,)
 
@@ -429,6 +430,7 @@ xlog1py = _binary_row("special_xlog1py", "SpecialXlog1PyBackward0", _xlog1py_arr
 class Zeta(Op):
     """out = zeta(x, q) (Hurwitz);  dq = -x zeta(x + 1, q) grad; dx is not implemented
     (as in PyTorch)."""
+    elementwise = True
     _name = "SpecialZetaBackward0"
     save_inputs = (0, 1)
 
@@ -496,6 +498,7 @@ def _igamma_kernel(a, x, upper):
 class Igamma(Op):
     """out = P(a, x) (or Q for igammac);  dx = +-exp(-x) x^(a-1) / Gamma(a) grad;
     da is not implemented (as in PyTorch)."""
+    elementwise = True
     _name = "IgammaBackward0"
     save_inputs = (0, 1)
 
