@@ -172,3 +172,52 @@ def test_rnn_constructor_type_checks(cls, args, kwargs):
 @pytest.mark.parametrize("cls", ["RNN", "GRU", "LSTM"])
 def test_rnn_input_dtype_must_match_the_weights(cls):
     check(lambda L: getattr(L.nn, cls)(10, 20)(L.ones(3, 2, 10, dtype=L.float64)))
+
+
+# ------------------------------------------------------------------ module API parity
+def test_relu6_is_a_hardtanh_with_its_bounds():
+    def program(L):
+        m, mi = L.nn.ReLU6(), L.nn.ReLU6(inplace=True)
+        return [repr(m), repr(mi), m.min_val, m.max_val, isinstance(m, L.nn.Hardtanh),
+                m(L.tensor([-1.0, 3.0, 7.0]))]
+    check(program)
+
+
+@pytest.mark.parametrize("delta", [1.0 + 0.0j, "1", None, 2, 0.5])
+def test_huber_loss_delta_type(delta):
+    check(lambda L: L.nn.HuberLoss(delta=delta))
+
+
+@pytest.mark.parametrize("margin", [0, -1.0, 0.5])
+def test_triplet_margin_loss_margin_must_be_positive(margin):
+    check(lambda L: L.nn.TripletMarginLoss(margin=margin))
+
+
+@pytest.mark.parametrize("make", [
+    lambda L: L.nn.Conv2d(3, 4, (2, 3), stride=2, padding="valid", padding_mode="zeros"),
+    lambda L: L.nn.ConvTranspose1d(2, 3, 3, output_padding=1, stride=2),
+    lambda L: L.nn.Linear(5, 3, bias=False),
+    lambda L: L.nn.BatchNorm1d(4, affine=False),
+    lambda L: L.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2),
+    lambda L: L.nn.TransformerEncoderLayer(8, 2, 16),
+    lambda L: L.nn.Embedding(5, 3, padding_idx=1),
+    lambda L: L.nn.ReLU6(),
+])
+def test_module_api_parity(make):
+    """What users read off a module: repr, state_dict keys in order, parameters and buffers
+    (names, shapes, dtypes), the plain attributes (kernel_size as a tuple, padding_mode ...),
+    and train()/eval() reaching every submodule."""
+    names = sorted(k for k, v in vars(make(torch)).items() if not k.startswith("_")
+                   and isinstance(v, (int, float, str, bool, tuple, type(None))))
+
+    def program(L):
+        m = make(L)
+        attrs = {k: getattr(m, k) for k in names}
+        flags = []
+        for mode in (False, True):
+            m.train(mode)
+            flags.append([s.training for s in m.modules()])
+        return [repr(m), list(m.state_dict()), attrs, flags,
+                [(n, tuple(p.shape), str(p.dtype)[6:]) for n, p in m.named_parameters()],
+                [(n, tuple(b.shape), str(b.dtype)[6:]) for n, b in m.named_buffers()]]
+    check(program)

@@ -25,11 +25,6 @@ class ReLU(_InplaceAct):
         return F.relu(input, inplace=self.inplace)
 
 
-class ReLU6(_InplaceAct):
-    def forward(self, input):
-        return F.relu6(input, inplace=self.inplace)
-
-
 class SELU(_InplaceAct):
     def forward(self, input):
         return F.selu(input, self.inplace)
@@ -174,6 +169,20 @@ class Hardtanh(Module):
     def extra_repr(self):
         return f"min_val={self.min_val}, max_val={self.max_val}" + (
             ", inplace=True" if self.inplace else "")
+
+
+class ReLU6(Hardtanh):
+    """min(max(0, x), 6): a Hardtanh with min_val=0.0 and max_val=6.0 (both readable, as in
+    PyTorch, where ReLU6 subclasses Hardtanh)."""
+
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def forward(self, input):
+        return F.relu6(input, inplace=self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class Hardshrink(Module):
