@@ -1056,6 +1056,42 @@ def sweep_last_epoch(problems):
                     es.step()
         except Exception as e:  # noqa: BLE001
             problems.add(where, f"raised {_exc(e)}")
+    # a second scheduler taking over an optimizer the first ran for 5 steps, told the epoch
+    S = lambda L, name: getattr(L.optim.lr_scheduler, name)
+    takeovers = {
+        "OneCycleLR": lambda L, o, e: S(L, "OneCycleLR")(o, max_lr=0.5, total_steps=20,
+                                                         last_epoch=e),
+        "CyclicLR": lambda L, o, e: S(L, "CyclicLR")(o, 0.01, 0.1, step_size_up=3,
+                                                     last_epoch=e),
+        "LambdaLR": lambda L, o, e: S(L, "LambdaLR")(o, lambda k: 0.9 ** k, last_epoch=e),
+        "MultiplicativeLR": lambda L, o, e: S(L, "MultiplicativeLR")(o, lambda k: 0.9,
+                                                                     last_epoch=e),
+        "CosineAnnealingWarmRestarts": lambda L, o, e: S(L, "CosineAnnealingWarmRestarts")(
+            o, T_0=3, last_epoch=e),
+    }
+    for cls, build in takeovers.items():
+        problems.compared += 1
+        where = f"takeover {cls}"
+        try:
+            topt, eopt, _, _ = _opt_pair(("SGD", dict(lr=0.1, momentum=0.9)))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ts, es = build(torch, topt, -1), build(ember, eopt, -1)
+                for _ in range(5):
+                    for o, s_ in ((topt, ts), (eopt, es)):
+                        o.step()
+                        s_.step()
+                ts, es = build(torch, topt, 5), build(ember, eopt, 5)
+                for k in range(6):
+                    msg = diff(_rates(topt, [ts]), _rates(eopt, [es]), 1e-12, 1e-15, "rates")
+                    if msg:
+                        problems.add(f"{where} step{k}", msg)
+                        break
+                    for o, s_ in ((topt, ts), (eopt, es)):
+                        o.step()
+                        s_.step()
+        except Exception as e:  # noqa: BLE001
+            problems.add(where, f"raised {_exc(e)}")
     problems.compared += 1
     names = []
     for L in (torch, ember):

@@ -25,7 +25,8 @@ class Muon(Optimizer):
     NS_k: X = U / max(||U||_F, eps) (transposed when U has more rows than columns), then
     k times  A = X X^T;  X = a X + (b A + c A A) X,  with (a, b, c) = ns_coefficients; the
     iteration runs in bfloat16, as torch's does (each product rounded to bfloat16 from a
-    float32 accumulation), so that the same steps come out. It pushes the singular values
+    float32 accumulation, and the sums b A + c (A A) and a X + (...) X as the fused
+    multiply-adds of torch's addmm), so that the same steps come out. It pushes the singular values
     of U towards 1: O ~ U' V^T for U = U' S V^T.
     lr' = lr sqrt(max(1, A / B)) for an A x B parameter (adjust_lr_fn None or "original"),
     or 0.2 lr sqrt(max(A, B)) ("match_rms_adamw"). Only 2-D real parameters.
