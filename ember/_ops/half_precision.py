@@ -14,6 +14,9 @@ from .. import _dtype
 from .._tensor import Tensor
 
 _HALF = (_dtype.float16, _dtype.bfloat16)
+# a first operand of these dtypes means the arguments are not all of one half dtype
+_WIDE_NP = frozenset(d.np for d in (_dtype.float32, _dtype.float64, _dtype.complex64,
+                                      _dtype.complex128))
 
 
 def _float_dtypes(x, found):
@@ -51,6 +54,8 @@ def computes_in_float32(fn):
     its own checks and messages apply)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        if args and type(args[0]) is Tensor and args[0]._data.dtype in _WIDE_NP:
+            return fn(*args, **kwargs)   # the common case: a float32/float64 first operand
         if kwargs.get("out") is not None:
             return fn(*args, **kwargs)
         found = set()
