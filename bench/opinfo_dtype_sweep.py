@@ -162,7 +162,12 @@ def rebind(fn):
 def ember_fn(op):
     """(callable running op on ember, whether op was lambda-named), or (None, _) when
     ember lacks the op, or (False, _) when the sweep cannot run it."""
+    head = op.name.split(".")[0]
+    if "." in op.name and not hasattr(ember, head):
+        return None, False   # torch.masked.sum: the base resolver would fall back to ember.sum
     efn = resolve(op)
+    if isinstance(efn, ember.dtype):   # Tensor.cfloat resolved to the dtype ember.cfloat
+        efn = getattr(ember.Tensor, op.name, "MISSING")
     if efn is None:
         if op.name in SKIP or not isinstance(op.op, types.FunctionType):
             return False, True

@@ -492,6 +492,13 @@ def filled(xp, shape, value, np_dtype):
     """``xp.full(shape, value, dtype=np_dtype)``, converting `value` by PyTorch's rules
     where NumPy's differ (complex32, float8_e4m3fn, float8_e8m0fnu: see cast_array)."""
     note_narrow(np_dtype)
+    if np_dtype.kind in "iu" and isinstance(value, (builtins.int, np.integer)) \
+            and not isinstance(value, (builtins.bool, np.bool_)):
+        # PyTorch's checked conversion: out of range raises; for an unsigned dtype a negative
+        # value down to -max wraps around (full(..., -1, dtype=uint8) is 255)
+        from ._ops._util import check_scalar_fits
+        check_scalar_fits(builtins.int(value), _FROM_NP[np.dtype(np_dtype)])
+        value = np.array(value, dtype=np.int64).astype(np_dtype)
     if np_dtype in SPECIAL_CAST_NP:
         return cast_array(xp.full(shape, value), np_dtype, copy=False)
     return xp.full(shape, value, dtype=np_dtype)

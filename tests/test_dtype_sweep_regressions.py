@@ -133,3 +133,35 @@ def test_half_precision_gradients_keep_the_input_dtype():
         gx, gw = m.autograd.grad(y.float().sum(), (x, w))
         return y, gx, gw
     check(program)
+
+
+# ----------------------------------------------------------------------------- integer wraparound
+# PyTorch converts a negative Python int down to -max into an unsigned dtype by wrapping
+# around; beyond that (or beyond a signed dtype's range) it raises. NumPy refused them all.
+
+@pytest.mark.parametrize("expr", [
+    "m.tensor(-1, dtype=m.uint8)", "m.tensor([-1, -200, 7], dtype=m.uint8)",
+    "m.tensor([-1, 300], dtype=m.uint8)", "m.tensor([-1], dtype=m.int16)",
+    "m.full((2,), -1, dtype=m.uint8)", "m.full((2,), -300, dtype=m.uint8)",
+    "m.full((2,), 200, dtype=m.int8)", "m.scalar_tensor(-255, dtype=m.uint8)",
+    "m.scalar_tensor(-256, dtype=m.uint8)", "m.ones(2, dtype=m.uint8).fill_(-3)",
+    "m.ones(2, dtype=m.uint8).fill_(300)", "m.zeros(2, dtype=m.int8).fill_(-128)",
+    "m.ones(2, dtype=m.uint8).add(1, alpha=-1)",
+    "m.ones(2, dtype=m.uint8).add(m.ones(2, dtype=m.uint8) * 3, alpha=-1)",
+    "m.ones(2, dtype=m.uint8).sub(m.ones(2, dtype=m.uint8) * 3, alpha=-1)",
+    "m.rsub(m.ones(2, dtype=m.uint8), 5, alpha=-2)",
+    "m.zeros(1, dtype=m.uint8).add(m.ones(1, dtype=m.uint8), alpha=-300)",
+    "m.zeros(1, dtype=m.int8).add(m.ones(1, dtype=m.int8), alpha=200)",
+    "m.ones(2, dtype=m.int64).add(m.ones(2, dtype=m.uint8), alpha=-1)",
+    "m.ones(3, dtype=m.uint8).index_add(0, m.tensor([0, 2]), m.tensor([1, 9], dtype=m.uint8), alpha=-1)",
+])
+def test_unsigned_wraparound_and_overflow(expr):
+    check(lambda m: eval(expr))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "uint8", "bool", "float16"])
+def test_sum_to_size_of_empty_size_sums_like_sum(dtype):
+    # a 0-dim input summed to size (): PyTorch's sum, so integers become int64
+    check(lambda m: m.tensor(3).to(getattr(m, dtype)).sum_to_size(()))
+    check(lambda m: m.ones(2, 3, dtype=getattr(m, dtype)).sum_to_size(()))
+    check(lambda m: m.ones(2, 3, dtype=getattr(m, dtype)).sum_to_size(2, 3))

@@ -127,6 +127,19 @@ def scalar_for(value, dt):
     return value
 
 
+def unsigned_alpha(alpha, np_dtype):
+    """An integer multiplier `alpha` of an array of `np_dtype`: a negative Python int for an
+    unsigned dtype wrapped around to it, as PyTorch converts it (-1 is 255 for uint8), so
+    that NumPy multiplies modulo 2**bits instead of refusing the Python int; one the dtype
+    cannot hold raises PyTorch's overflow error."""
+    if np_dtype.kind in "iu" and isinstance(alpha, numbers.Integral) \
+            and not isinstance(alpha, bool):
+        check_scalar_fits(int(alpha), _dtype.from_numpy_dtype(np_dtype))
+        if alpha < 0 and np_dtype.kind == "u":
+            return np.array(alpha, dtype=np.int64).astype(np_dtype)
+    return alpha
+
+
 def wrap_dim(dim, ndim):
     lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
     if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):

@@ -201,10 +201,27 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
             arr = np.array(values, dtype=dt.np, copy=True) if dt.np not in _dtype.SPECIAL_CAST_NP \
                 else _dtype.cast_array(np.array(values), dt.np)
     except OverflowError:
-        _raise_overflow(values, dt)
+        arr = _unsigned_wrapped(values, dt)
+        if arr is None:
+            _raise_overflow(values, dt)
     except (TypeError, ValueError) as e:
         raise TypeError(f"tensor(): could not convert data to {dt}: {e}") from None
     return _finish(arr, dt, device, requires_grad)
+
+
+def _unsigned_wrapped(values, dt):
+    """Integers for an unsigned dtype as PyTorch converts them: those down to -max wrap
+    around (tensor(-1, dtype=uint8) is 255); None when some value is out of that range."""
+    if dt._category != 1 or dt.is_signed or dt.np.itemsize >= 8:
+        return None
+    try:
+        ints = np.array(values, dtype=np.int64)
+    except (OverflowError, TypeError, ValueError):
+        return None
+    top = int(np.iinfo(dt.np).max)
+    if ints.size and (ints.min() < -top or ints.max() > top):
+        return None
+    return ints.astype(dt.np)
 
 
 def _raise_overflow(values, dt):

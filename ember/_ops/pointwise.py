@@ -27,7 +27,7 @@ from ._layout import iter_layout
 from . import narrow_dtypes
 from .._dtype import NARROW_SEEN as _NARROW_SEEN
 from ._util import (cast, check_same_device, float_dtype_for, scalar_for, dtype_name,
-                    quietly, quiet_run)
+                    quietly, quiet_run, unsigned_alpha)
 from .conversion import commit_inplace, inplace_source
 
 __all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
@@ -279,6 +279,7 @@ class Add(Op):
         if alpha == 1:
             return opmath(np.add, x, y)
         ctx.alpha = alpha
+        alpha = unsigned_alpha(alpha, getattr(y, "dtype", None) or x.dtype)
         return opmath(lambda a, b: a + alpha * b, x, y)
 
     @staticmethod
@@ -298,6 +299,7 @@ class Sub(Op):
         if alpha == 1:
             return opmath(np.subtract, x, y)
         ctx.alpha = alpha
+        alpha = unsigned_alpha(alpha, getattr(y, "dtype", None) or x.dtype)
         return opmath(lambda a, b: a - alpha * b, x, y)
 
     @staticmethod
@@ -315,6 +317,7 @@ class RSub(Op):
         ctx.alpha = alpha
         if alpha == 1:
             return opmath(np.subtract, y, x)
+        alpha = unsigned_alpha(alpha, getattr(x, "dtype", None) or y.dtype)
         return opmath(lambda a, b: b - alpha * a, x, y)
 
     @staticmethod

@@ -1034,6 +1034,8 @@ def sum_to_size(input, *size):
     """Sum `input` down to `size` (the inverse of broadcasting)."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
+    if not size:   # PyTorch sums everything, promoting integers to int64 (a 0-dim input too)
+        return sum(input)
     shape = input._data.shape
     lead = len(shape) - len(size)
     if lead < 0:
