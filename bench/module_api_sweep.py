@@ -194,6 +194,10 @@ def _grads(t_out, e_out, t_leaves, e_leaves, dtype, where, problems):
             if (a is None) != (b is None) and (a if a is not None else b).abs().sum().item():
                 problems.append(f"{where}: grad {j} is None in one library only")
             continue
+        if a.layout != torch.strided:   # sparse gradients (Embedding(sparse=True)) densified
+            a = a.to_dense()
+        if getattr(b, "is_sparse", False):
+            b = b.to_dense()
         an, bn = a.numpy(), b.numpy()
         scale = max(1.0, float(np.nanmax(np.abs(an)))) if an.size else 1.0
         if an.shape != bn.shape or not np.allclose(an, bn, rtol=rtol, atol=atol * scale,
@@ -536,7 +540,9 @@ def _translate(obj, memo):
         return memo[id(obj)]
     if isinstance(obj, torch.Tensor):
         return to_ember(obj)
-    if isinstance(obj, (torch.dtype, torch.device, torch.Size, torch.memory_format)):
+    if isinstance(obj, torch.Size):
+        return ember.Size(tuple(obj))
+    if isinstance(obj, (torch.dtype, torch.device, torch.memory_format)):
         return to_ember(obj)
     if isinstance(obj, types.ModuleType):
         return _ember_module_for(obj)

@@ -88,15 +88,24 @@ def _parse_to(args, kwargs):
 
 
 def to(self, *args, **kwargs):
-    """Convert dtype and/or device; returns self when nothing changes (unless copy=True)."""
+    """Convert dtype and/or device and, given memory_format, the layout (a copy laid out
+    so unless already so); returns self when nothing changes (unless copy=True)."""
+    memory_format = kwargs.pop("memory_format", None)
     dev, dt, copy = _parse_to(args, kwargs)
     same_dt = dt is None or dt is self.dtype
     same_dev = dev is None or dev.type == self.device.type and (
         dev.index is None or dev == self.device)
-    if same_dt and same_dev and not copy:
-        return self
-    return apply(ToCopy, (self,), (self._data,), None if same_dt else dt.np,
-                 None if same_dev else dev)
+    out = self
+    if not (same_dt and same_dev and not copy):
+        out = apply(ToCopy, (self,), (self._data,), None if same_dt else dt.np,
+                    None if same_dev else dev)
+    if getattr(memory_format, "name", "preserve_format") != "preserve_format" and \
+            not out.is_contiguous(memory_format=memory_format):
+        relayout = clone(out, memory_format=memory_format)
+        if relayout.grad_fn is not None and out is self:
+            relayout.grad_fn._name = "ToCopyBackward0"    # PyTorch's one node for .to
+        out = relayout
+    return out
 
 
 def _cast_method(dt):

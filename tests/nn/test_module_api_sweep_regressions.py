@@ -221,3 +221,35 @@ def test_module_api_parity(make):
                 [(n, tuple(p.shape), str(p.dtype)[6:]) for n, p in m.named_parameters()],
                 [(n, tuple(b.shape), str(b.dtype)[6:]) for n, b in m.named_buffers()]]
     check(program)
+
+
+# ------------------------------------------------------------------ memory format
+def _layout(L, t):
+    return [tuple(t.stride()), t.is_contiguous(), t.is_contiguous(memory_format=L.channels_last)
+            if t.dim() == 4 else t.is_contiguous(memory_format=L.channels_last_3d)
+            if t.dim() == 5 else None]
+
+
+@pytest.mark.parametrize("shape,fmt", [((2, 3, 4, 5), "channels_last"),
+                                       ((2, 3, 2, 4, 5), "channels_last_3d"),
+                                       ((2, 3, 4, 5), "contiguous_format"),
+                                       ((2, 3, 4), "channels_last")])
+def test_tensor_to_memory_format(shape, fmt):
+    def program(L):
+        x = L.arange(float(np.prod(shape))).reshape(shape).requires_grad_()
+        y = x.to(memory_format=getattr(L, fmt))
+        z = x.to(L.float64, memory_format=getattr(L, fmt))
+        (y * 2).sum().backward()
+        return [_layout(L, y), _layout(L, z), y, z, x.grad, y.grad_fn.name(),
+                y.to(memory_format=getattr(L, fmt)) is y]
+    check(program)
+
+
+@pytest.mark.parametrize("cls,fmt", [("Conv2d", "channels_last"), ("Conv3d", "channels_last_3d"),
+                                     ("Conv3d", "channels_last"), ("Linear", "channels_last")])
+def test_module_to_memory_format_converts_4d_and_5d_parameters(cls, fmt):
+    def program(L):
+        m = getattr(L.nn, cls)(3, 4, 2) if cls != "Linear" else L.nn.Linear(3, 4)
+        m = m.to(memory_format=getattr(L, fmt))
+        return [[_layout(L, p), type(p).__name__, p.is_leaf] for p in m.parameters()]
+    check(program)

@@ -392,7 +392,9 @@ class Module:
 
     def to(self, *args, **kwargs):
         from ..._ops.conversion import _parse_to
-        dev, dt, _ = _parse_to(args, dict(kwargs))
+        kwargs = dict(kwargs)
+        memory_format = kwargs.pop("memory_format", None)
+        dev, dt, _ = _parse_to(args, kwargs)
         if dt is not None and not (dt.is_floating_point or dt.is_complex):
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got "
                             f"desired dtype={dt}")
@@ -400,6 +402,8 @@ class Module:
         def convert(t):
             target_dt = dt if dt is not None and (t.is_floating_point() or t.is_complex()) \
                 else None
+            if memory_format is not None and t.dim() in (4, 5):   # as PyTorch: 4-D/5-D only
+                return t.to(device=dev, dtype=target_dt, memory_format=memory_format)
             return t.to(device=dev, dtype=target_dt)
         return self._apply(convert)
 
