@@ -5,17 +5,23 @@ For each optimizer and each of its configs (optim_inputs_func, with the foreach 
 differentiable variants torch's own tests add), the same parameters (torch's initial values
 copied into ember) take STEPS steps with identical gradients (set directly; a closure for
 LBFGS; sparse COO gradients for SparseAdam; complex parameters where the optimizer supports
-them), and after each step the parameters and the state_dict (state keys, tensor values,
-dtypes and shapes, every param_groups entry) are compared. Then, per optimizer: state_dict
-round trips (torch's state loaded into ember and ember's into torch, as dicts and through
-torch.save/ember.load and ember.save/torch.load files), add_param_group, zero_grad with and
-without set_to_none, step / state_dict / load_state_dict hooks, and the error inputs
+them; float32 and float64, float16/bfloat16 for the default config), and after each step the
+parameters and the state_dict (state keys, tensor values, dtypes and shapes, every
+param_groups entry) are compared. Beyond torch's table: a Tensor lr everywhere, sparse
+gradients for SGD/Adagrad, capturable=True on the CPU. Then, per optimizer: state_dict round
+trips (torch's state loaded into ember and ember's into torch, as dicts and through
+torch.save/ember.load and ember.save(format="torch")/torch.load files), add_param_group,
+zero_grad with and without set_to_none, named parameters, repr, construction and
+load_state_dict errors, state loaded into float32 parameters and old-style state_dicts,
+step / state_dict / load_state_dict hooks (also the global step hooks), and the error inputs
 (exception or warning type and torch's message regex).
 
-The schedulers run on SGD with two parameter groups for STEPS_LR steps in several
-constructor configs each; the rates (get_last_lr and the groups' lr/momentum/betas) are
-compared after every step, a scheduler resumed from the other library's state_dict mid-way
-must go on identically, and the warnings of a wrong step() order must agree.
+The schedulers run on SGD (Adam where betas cycle) with two parameter groups for STEPS_LR
+steps in several constructor configs each (float and Tensor lrs); the rates (get_last_lr and
+the groups' lr/momentum/betas) are compared after every step, as are the final scheduler
+state_dicts; a scheduler resumed from the other library's state_dict mid-way must go on
+identically, as must one constructed with last_epoch; step(epoch), the warnings of a wrong
+step() order and the constructors' errors must agree.
 
 A probe for finding defects, not a test (its inputs change with torch's tables):
     PYTHONPATH=/tmp/extra:. python -m bench.optim_sweep sweep.json [names...]
@@ -23,6 +29,7 @@ A probe for finding defects, not a test (its inputs change with torch's tables):
 documents as NotImplementedError (differentiable=True) are checked to raise it and counted
 as skipped; everything else that ember raises counts as a mismatch.
 """
+import importlib
 import io
 import json
 import re
@@ -31,7 +38,6 @@ import warnings
 
 import numpy as np
 import torch
-import importlib
 from torch.testing._internal.common_optimizers import (
     OptimizerErrorEnum, _get_optim_inputs_including_global_cliquey_kwargs, optim_db)
 
