@@ -79,10 +79,12 @@ def iter_layout(out, operands):
         # the common case: row-major operands give a row-major result (a tie between
         # strides only comes from a size-1 dim, which never outranks its neighbour). An
         # operand of under two dims orders no pair of the result's dims (it is broadcast
-        # along all but its last), so only the others are looked at.
+        # along all but its last), nor does one expanded from a single value (all strides
+        # 0: a gradient flowing back from a sum), so only the others are looked at.
         for a in operands:
             t = type(a)
-            if (t is _ndarray or t in ARRAY_TYPES) and a.ndim > 1 and not a.flags.c_contiguous:
+            if (t is _ndarray or t in ARRAY_TYPES) and a.ndim > 1 and \
+                    not a.flags.c_contiguous and any(a.strides):
                 break
         else:
             return out
