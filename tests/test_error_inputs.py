@@ -276,6 +276,47 @@ CASES = {
         lambda m: m.nn.functional.gaussian_nll_loss(m.ones(10, 2, 3), m.ones(10, 2, 3),
                                                     m.ones(10, 2, 3), reduction="abc"),
         "abc is not valid"),
+    # wording adopted from PyTorch
+    "fft_0dim": (lambda m: m.fft.fft(m.tensor(1.0)),
+                 "Dimension specified as -1 but tensor has no dimensions"),
+    "fft2_0dim": (lambda m: m.fft.fft2(m.tensor(1.0), dim=(0,)),
+                  "Dimension specified as 0 but tensor has no dimensions"),
+    "irfftn_0dim": (lambda m: m.fft.irfftn(m.tensor(1.0), dim=(0,)),
+                    "Dimension specified as 0 but tensor has no dimensions"),
+    "fftshift_0dim": (lambda m: m.fft.fftshift(m.tensor(1.0)), "`shifts` required"),
+    "movedim_repeated": (lambda m: m.movedim(m.ones(1, 2, 3, 4, 5), (0, 4, -5), (1, 2, 3)),
+                         r"movedim: repeated dim in `source` \(\[0, 4, -5\]\)"),
+    "reshape_0_elements_ambiguous": (
+        lambda m: m.ones(0, 2).reshape(0, -1),
+        r"cannot reshape tensor of 0 elements into shape \[0, -1\] because the unspecified "
+        r"dimension size -1 can be any value and is ambiguous"),
+    "view_0_elements_ambiguous": (lambda m: m.ones(0, 2).view(0, -1),
+                                  r"cannot reshape tensor of 0 elements"),
+    "scatter_src_ndim": (
+        lambda m: m.scatter(m.ones(3, 5), 0, m.tensor([[0, 1], [1, 2]]), m.ones(2, 5, 2)),
+        "Index tensor must have the same number of dimensions as src tensor"),
+    "dot_dtype_before_size": (
+        lambda m: m.dot(m.ones(1), m.ones(3, dtype=m.float64)),
+        "dot : expected both vectors to have same dtype, but found Float and Double"),
+    "ormqr_tau_length": (
+        lambda m: m.ormqr(m.ones(5, 3), m.ones(4), m.ones(5, 5)),
+        r"tau.shape\[-1\] must be equal to min\(other.shape\[-2\], input.shape\[-1\]\)"),
+    "hsplit_string": (lambda m: m.hsplit(m.ones(5, 5, 5), "abc"),
+                      "hsplit\\(\\) received an invalid combination of arguments - got "
+                      "\\(Tensor, str\\)"),
+    "linspace_float_steps": (lambda m: m.linspace(0, 3, 1.0),
+                             r"received an invalid combination of arguments - got \(int, int, "
+                             r"float"),
+    "logspace_1d_bounds": (
+        lambda m: m.logspace(m.tensor([1, 1]), m.tensor([3, 3]), 1),
+        "logspace only supports 0-dimensional start and end tensors, but got start with 1 "
+        r"dimension\(s\) and end with 1 dimension\(s\)."),
+    "empty_permuted_dim_out_of_range": (
+        lambda m: m.empty_permuted((2,), (3,)),
+        r"Dimension out of range \(expected to be between 0 and 0, but got 3 at index 0\)"),
+    "margin_ranking_ndim": (
+        lambda m: m.nn.functional.margin_ranking_loss(m.ones(5, 4), m.ones(5, 4), m.ones(5)),
+        "margin_ranking_loss : All input tensors should have same dimension but got sizes"),
 }
 
 

@@ -497,6 +497,25 @@ def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devic
     return _finish(arr, dt, device, requires_grad, out)
 
 
+def _check_space_args(fname, start, end, steps):
+    """PyTorch's argument checks of linspace/logspace: an integer step count (its parser's
+    TypeError) and 0-dim tensor bounds."""
+    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool):
+        got = ", ".join("Tensor" if isinstance(v, Tensor) else type(v).__name__
+                        for v in (start, end, steps))
+        base = ", float base = 10.0" if fname == "logspace" else ""
+        forms = "".join(f"\n * ({a} start, {b} end, int steps{base}, *, Tensor out = None, ...)"
+                        for a, b in (("Tensor", "Tensor"), ("Number", "Tensor"),
+                                     ("Tensor", "Number"), ("Number", "Number")))
+        raise TypeError(f"{fname}() received an invalid combination of arguments - got ({got}),"
+                        f" but expected one of:{forms}")
+    dims = [v.dim() if isinstance(v, Tensor) else 0 for v in (start, end)]
+    if any(dims):
+        raise RuntimeError(f"{fname} only supports 0-dimensional start and end tensors, but got "
+                           f"start with {dims[0]} dimension(s) and end with {dims[1]} "
+                           f"dimension(s).")
+
+
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     """`steps` evenly spaced values from start to end inclusive.
@@ -504,9 +523,8 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     As PyTorch, the first half is computed forward from start (start + i * step) and the
     second half backward from end (end - (steps - 1 - i) * step), so both ends are exact.
     """
+    _check_space_args("linspace", start, end, steps)
     start, end = _num(start), _num(end)
-    if not isinstance(steps, numbers.Integral):
-        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = _dtype_arg(dtype, "linspace", _dtype.get_default_dtype())
@@ -527,6 +545,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     """base ** linspace(start, end, steps)."""
+    _check_space_args("logspace", start, end, steps)
     dt = _dtype_arg(dtype, "logspace", _dtype.get_default_dtype())
     lin = linspace(start, end, steps, dtype=_dtype.float64)._data
     return _finish(np.power(base, lin).astype(dt.np), dt, device, requires_grad, out)
@@ -938,6 +957,11 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
         raise RuntimeError(f"Number of dimensions in size does not match the length of the "
                            f"physical_layout; i.e. len(size) = {len(size)} is not equal to "
                            f"len(physical_layout) = {len(order)}")
+    for i, d in enumerate(order):
+        if not 0 <= d < len(size):
+            raise RuntimeError(f"Dimension out of range (expected to be between 0 and "
+                               f"{len(size) - 1}, but got {d} at index {i}).  NB: negative dims "
+                               f"not currently supported; file an issue if you want it.")
     if sorted(order) != list(builtins.range(len(size))):
         raise RuntimeError("Duplicate dim not allowed")
     inverse = [order.index(d) for d in builtins.range(len(size))]

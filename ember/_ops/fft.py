@@ -153,10 +153,17 @@ class FFTC2R(Op):
         return _resize(g, dim, m)
 
 
+def _wrap(dim, ndim):
+    """wrap_dim without its scalar allowance: PyTorch's FFTs refuse a dim of a 0-dim tensor."""
+    if ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    return wrap_dim(dim, ndim)
+
+
 # ---------------------------------------------------------------------------- 1-D
 
 def _one_dim(x, n, dim, fname):
-    d = wrap_dim(dim, x.dim())
+    d = _wrap(dim, x.dim())
     if n is not None and n < 1:
         raise RuntimeError(f"Invalid number of data points ({n}) specified")
     return d, (x.shape[d] if n is None else n)
@@ -187,7 +194,7 @@ def rfft(input, n=None, dim=-1, norm=None):
 def irfft(input, n=None, dim=-1, norm=None):
     """Inverse of rfft: a real signal of length n (default 2 (m - 1) for m input bins)."""
     z = _complex_input(input, "irfft")
-    d = wrap_dim(dim, z.dim())
+    d = _wrap(dim, z.dim())
     size = 2 * (z.shape[d] - 1) if n is None else n
     if size < 1:
         raise RuntimeError(f"Invalid number of data points ({size}) specified")
@@ -221,7 +228,7 @@ def _nd_args(x, s, dim, fname, default_all=True):
         else:
             dims = tuple(range(x.dim() - len(s), x.dim()))
     else:
-        dims = tuple(wrap_dim(d, x.dim()) for d in dim)
+        dims = tuple(_wrap(d, x.dim()) for d in dim)
         if len(set(dims)) != len(dims):
             raise RuntimeError(f"{fname} dims must be unique")
     if s is not None and len(s) != len(dims):
@@ -284,7 +291,7 @@ def irfftn(input, s=None, dim=None, norm=None):
     if dim is None:
         dims = tuple(range(z.dim())) if s is None else tuple(range(z.dim() - len(s), z.dim()))
     else:
-        dims = tuple(wrap_dim(d, z.dim()) for d in dim)
+        dims = tuple(_wrap(d, z.dim()) for d in dim)
     if not dims:
         raise RuntimeError("irfftn must transform at least one axis")
     if s is not None and len(s) != len(dims):
@@ -350,21 +357,19 @@ def _shift_dims(x, dim):
     if dim is None:
         return tuple(range(x.dim()))
     if isinstance(dim, numbers.Integral):
-        return (wrap_dim(dim, x.dim()),)
-    return tuple(wrap_dim(d, x.dim()) for d in dim)
+        return (_wrap(dim, x.dim()),)
+    return tuple(_wrap(d, x.dim()) for d in dim)
 
 
 def fftshift(input, dim=None):
     """Move the zero frequency to the centre: roll by n // 2 along each dim."""
     dims = _shift_dims(input, dim)
-    if not dims:
-        return input.clone()
+    # (no dims, as for a 0-dim input: roll refuses empty shifts, as PyTorch's)
     return input.roll(tuple(input.shape[d] // 2 for d in dims), dims)
 
 
 def ifftshift(input, dim=None):
     """Inverse of fftshift: roll by -(n // 2) along each dim."""
     dims = _shift_dims(input, dim)
-    if not dims:
-        return input.clone()
+    # (no dims, as for a 0-dim input: roll refuses empty shifts, as PyTorch's)
     return input.roll(tuple(-(input.shape[d] // 2) for d in dims), dims)

@@ -354,6 +354,11 @@ def tensor_split(input, indices_or_sections, dim=0):
 
 
 def _dim_split(fname, input, spec, dim, min_dims):
+    if not isinstance(spec, (numbers.Integral, list, tuple)):   # PyTorch's parser's TypeError
+        raise TypeError(f"{fname}() received an invalid combination of arguments - got (Tensor, "
+                        f"{type(spec).__name__}), but expected one of:\n"
+                        f" * (Tensor input, int sections)\n"
+                        f" * (Tensor input, tuple of ints indices)")
     if input.dim() < min_dims:
         raise RuntimeError(f"torch.{fname} requires a tensor with at least {min_dims} dimension, "
                            f"but got a tensor with {input.dim()} dimensions!")

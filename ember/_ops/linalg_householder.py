@@ -90,7 +90,9 @@ def _reflectors(A, k):
     return A[..., :, :k].tril(-1) + _eye_like(A, m)[:, :k]
 
 
-def _householder_checks(fname, A, tau):
+def _householder_checks(fname, A, tau, tau_bound=True):
+    """`tau_bound`: check tau.shape[-1] <= input.shape[-1] here (ormqr checks tau's length
+    against other's shape instead, later)."""
     _require_tensor(A, fname.split(".")[-1], "input", 1)
     _require_tensor(tau, fname.split(".")[-1], "tau", 2)
     if A.dim() < 2:
@@ -99,7 +101,7 @@ def _householder_checks(fname, A, tau):
         raise RuntimeError(f"{fname}: Expected tau to have one dimension less than input, but "
                            f"got tau.ndim equal to {tau.dim()} and input.ndim is equal to "
                            f"{A.dim()}")
-    if tau.shape[-1] > A.shape[-1]:
+    if tau_bound and tau.shape[-1] > A.shape[-1]:
         raise RuntimeError(f"{fname}: input.shape[-1] must be greater than or equal to "
                            f"tau.shape[-1]")
     if tau.dtype is not A.dtype:
@@ -156,7 +158,7 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     """Q C, Q^H C (transpose), C Q or C Q^H (not left) with Q = H_1 ... H_k the full
     (m x m) product of geqrf's reflectors, applied one reflector at a time."""
     fname = "torch.ormqr"
-    _householder_checks(fname, input, tau)
+    _householder_checks(fname, input, tau, tau_bound=False)
     _require_tensor(other, "ormqr", "other", 3)
     if other.dim() < 2:
         raise RuntimeError(f"{fname}: other must have at least 2 dimensions.")

@@ -75,6 +75,10 @@ def _infer_shape(shape, numel):
         if s != -1:
             known *= s
     if infer:
+        if known == 0 and numel == 0:
+            raise RuntimeError(f"cannot reshape tensor of 0 elements into shape "
+                               f"{shape_str(shape)} because the unspecified dimension size -1 "
+                               f"can be any value and is ambiguous")
         if known == 0 or numel % known:
             raise RuntimeError(f"shape '{shape_str(shape)}' is invalid for input of size {numel}")
         return tuple(numel // known if s == -1 else s for s in shape)
@@ -249,11 +253,12 @@ def movedim(input, source, destination):
         raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims)"
                            f" should contain the same number of dims as destination "
                            f"({list(dst)} dims)")
+    given = {"source": list(src), "destination": list(dst)}   # the message shows them unwrapped
     src = [wrap_dim(d, n) for d in src]
     dst = [wrap_dim(d, n) for d in dst]
     for name, ds in (("source", src), ("destination", dst)):
         if len(set(ds)) != len(ds):
-            raise RuntimeError(f"movedim: repeated dim in `{name}` ({ds})")
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({given[name]})")
     order = [None] * n
     for s, d in zip(src, dst):
         order[d] = s
