@@ -258,14 +258,28 @@ def pool_gather(x, indices, unique=False):
 
 
 def _check_pool_input(nd, input, fname):
-    if fname.startswith("avg") and input.dim() < nd + 1:
+    if fname == "avg_pool2d" and input.dim() < nd + 1:   # its size checks run first
         n = input.dim()
         raise IndexError(f"Dimension out of range (expected to be in range of [{-max(n, 1)}, "
                          f"{max(n, 1) - 1}], but got {-nd - 1})")
     if input.dim() not in (nd + 1, nd + 2):
-        raise RuntimeError(f"{fname}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with "
-                           f"optional 0 dim batch size for input, but got: "
-                           f"{shape_str(input.shape)}")
+        raise RuntimeError(_pool_rank_message(nd, input, fname))
+
+
+def _pool_rank_message(nd, input, fname):
+    """PyTorch's wording for a pooling input of the wrong rank, which differs per kernel."""
+    got, shape = input.dim(), shape_str(input.shape)
+    if nd == 1 and fname != "max_pool1d":     # the 1-d ops check through a generic rank check
+        return (f"Expected 2 to 3 dimensions, but got {got}-dimensional tensor for argument "
+                f"#1 'self' (while checking arguments for {fname})")
+    if fname.startswith("adaptive"):
+        colon = ":" if "max" in fname else ""
+        return f"{fname}(): Expected {nd + 1}D or {nd + 2}D tensor, but got{colon} {shape}"
+    if fname in ("max_pool1d", "avg_pool2d"):
+        prefix = "max_pool1d: " if nd == 1 else ""
+        return (f"{prefix}Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with optional "
+                f"0 dim batch size for input, but got:{shape}")
+    return f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input"
 
 
 def max_pool(nd, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -277,22 +291,73 @@ def max_pool(nd, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     k = _tuple(kernel_size, nd)
     s = _tuple(_stride_or_kernel(stride, kernel_size), nd)
     p, d = _tuple(padding, nd), _tuple(dilation, nd)
-    for i in range(nd):
-        if p[i] > k[i] // 2:
-            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
-                               f"pad={p[i]}, kernel_size={k[i]} and dilation={d[i]}")
-        if any(v <= 0 for v in (k[i], s[i], d[i])):
-            raise RuntimeError(f"{fname}: kernel_size, stride and dilation must be greater than "
-                               f"zero")
-        if _pool_out(x.shape[2 + i], k[i], s[i], p[i], d[i], ceil_mode) <= 0:
-            raise RuntimeError(f"Given input size: {shape_str(x.shape[1:])}. Calculated output "
-                               f"size is too small")
+    if nd == 1 and not return_indices:
+        _check_max_pool1d_args(input, k[0], s[0], p[0], d[0], ceil_mode)
+    _check_pool_args(nd, "max", input, x, k, s, p, d, ceil_mode)
     vals, idx = apply(MaxPool, (x,), (x._data, k, s, p, d, ceil_mode))
     if vals.grad_fn is not None:
         vals.grad_fn._name = f"MaxPool{nd}DWithIndicesBackward0"
     if unbatched:
         vals, idx = vals.squeeze(0), idx.squeeze(0)
     return (vals, idx) if return_indices else vals
+
+
+def _check_max_pool1d_args(input, k, s, p, d, ceil_mode):
+    """PyTorch's max_pool1d without indices has its own kernel and its own checks."""
+    for name, v in (("kernel_size", k), ("stride", s)):
+        if v <= 0:
+            raise RuntimeError(f"max_pool1d() {name} must be greater than zero, but got {v}")
+    if p < 0:
+        raise RuntimeError(f"max_pool1d() padding must be non-negative, but got {p}")
+    if d <= 0:
+        raise RuntimeError(f"max_pool1d() dilation must be greater than zero, but got {d}")
+    if p > k // 2:
+        raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but got "
+                           f"padding={p} and kernel_size={k}")
+    if 0 in input.shape[-2:]:
+        raise RuntimeError(f"max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim"
+                           f" batch size for input, but got:{shape_str(input.shape)}")
+    out = _pool_out(input.shape[-1], k, s, p, d, ceil_mode)
+    if out < 0:
+        raise RuntimeError(f"max_pool1d() Invalid computed output size: {out}")
+
+
+def _check_pool_args(nd, kind, input, x, k, s, p, d, ceil_mode):
+    """PyTorch's checks of a pooling's arguments, in its order. x: the input with its batch
+    dim; the 1-d pools run PyTorch's 2-d kernel on (N, C, 1, L), whose wording they report."""
+    if any(v == 0 for v in s):
+        raise RuntimeError("stride should not be zero")
+    for v in p:
+        if v < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {v}")
+    axes = ("T", "H", "W")[3 - max(nd, 2):]
+    as_2d = (lambda v: (1,) + tuple(v)) if nd == 1 else tuple
+    for what, prefix, vals in (("kernel size", "k", k), ("stride", "d", s),
+                               ("dilation", "dilation", d)):
+        if any(v <= 0 for v in vals):
+            got = " ".join(f"{prefix}{a}: {v}" for a, v in zip(axes, as_2d(vals)))
+            raise RuntimeError(f"{what} should be greater than zero, but got {got}")
+    for i in range(nd):
+        if p[i] > k[i] // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={p[i]}, kernel_size={k[i]} and dilation={d[i]}")
+    shape = x.shape[1:] if nd > 1 else (x.shape[1], 1, x.shape[2])   # (C, *spatial)
+    if 0 in shape:
+        if nd == 3 and kind == "max":
+            i = list(shape).index(0)
+            raise RuntimeError(f"max_pool3d_with_indices_out_cpu_template(): Expected input's "
+                               f"non-batch dimensions to have positive length, but input has a "
+                               f"shape of {shape_str(input.shape)} and non-batch dimension {i} "
+                               f"has length zero!")
+        if nd < 3:
+            seen = input.shape if nd > 1 else input.shape[:-1] + (1,) + input.shape[-1:]
+            raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with optional 0 dim batch "
+                               f"size for input, but got:{shape_str(seen)}")
+    out = [_pool_out(x.shape[2 + i], k[i], s[i], p[i], d[i], ceil_mode) for i in range(nd)]
+    if any(o <= 0 for o in out):
+        out_shape = (shape[0],) + (tuple(out) if nd > 1 else (1, out[0]))
+        raise RuntimeError(f"Given input size: ({'x'.join(map(str, shape))}). Calculated output "
+                           f"size: ({'x'.join(map(str, out_shape))}). Output size is too small")
 
 
 def _avg_divisor(sp, k, s, p, out, count_include_pad, divisor_override):
@@ -392,17 +457,11 @@ def avg_pool(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
     k = _tuple(kernel_size, nd)
     s = _tuple(_stride_or_kernel(stride, kernel_size), nd)
     p = _tuple(padding, nd)
-    for i in range(nd):
-        if p[i] > k[i] // 2:
-            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
-                               f"pad={p[i]}, kernel_size={k[i]} and dilation=1")
+    _check_pool_args(nd, "avg", input, x, k, s, p, (1,) * nd, ceil_mode)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     sp = x.shape[2:]
     out = tuple(_pool_out(sp[i], k[i], s[i], p[i], 1, ceil_mode) for i in range(nd))
-    if any(o <= 0 for o in out):
-        raise RuntimeError(f"Given input size: {shape_str(x.shape[1:])}. Calculated output size "
-                           f"is too small")
     # the divisors are counted on the host: move them to x's device
     div = like(_avg_divisor(sp, k, s, p, out, count_include_pad, divisor_override), x._data)
     y = apply(AvgPool, (x,), (x._data, k, s, p, out, div))
@@ -420,6 +479,12 @@ def _adaptive_bounds(n, o):
 def adaptive_pool(nd, input, output_size, kind, return_indices=False):
     """Adaptive average/max pooling: output cell i covers [floor(i n/o), ceil((i+1) n/o))."""
     fname = f"adaptive_{kind}_pool{nd}d"
+    if isinstance(output_size, (tuple, list)):
+        if nd == 1 and len(output_size) != 1:
+            raise RuntimeError(f"{fname}() argument 'output_size' should contain one int (got "
+                               f"{len(output_size)})")
+        if nd > 1 and input.dim() <= len(output_size):   # torch.nn.functional's own check
+            raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
     _check_pool_input(nd, input, fname)
     if kind == "avg" and not (input.dtype.is_floating_point or input.dtype.is_complex):
         if nd == 3:
@@ -434,9 +499,25 @@ def adaptive_pool(nd, input, output_size, kind, return_indices=False):
     sp = x.shape[2:]
     if not isinstance(output_size, (tuple, list)):
         output_size = (output_size,) * nd
+    if len(output_size) != nd:
+        raise RuntimeError(f"{fname}: output_size must be {nd}" if kind == "avg" else
+                           f"{fname}(): internal error: output_size.size() must be {nd}")
     out = tuple(sp[i] if output_size[i] is None else int(output_size[i]) for i in range(nd))
-    if len(out) != nd:
-        raise RuntimeError(f"{fname}: output_size must be {nd}")
+    if any(o < 0 for o in out):
+        if kind == "avg":   # the 1-d pool runs the 2-d kernel on (N, C, 1, L)
+            shown = ", ".join(str(o) for o in ((1,) + out if nd == 1 else out))
+            raise RuntimeError(f"adaptive_avg_pool{max(nd, 2)}d: elements of output_size must "
+                               f"be greater than or equal to 0 but received {{{shown}}}")
+        full = input.shape[:-nd] + ((1,) + out if nd == 1 else out)
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(out)}: {shape_str(full)}")
+    if 0 in out:   # an empty result, still in the graph
+        y = (x.sum(tuple(range(2, 2 + nd)), keepdim=True) * 0).expand(x.shape[:2] + out)
+        y = y.squeeze(0) if unbatched else y
+        if kind == "avg":
+            return y
+        idx = Tensor._make(array_namespace(x._data).zeros(y.shape, dtype=np.int64))
+        return (y, idx) if return_indices else y
     if all(sp[i] % out[i] == 0 for i in range(nd)):
         k = tuple(sp[i] // out[i] for i in range(nd))
         if kind == "avg":

@@ -13,6 +13,7 @@ from .._ops import loss as _loss
 from .._ops.loss import (mse_loss, l1_loss, nll_loss, cross_entropy, binary_cross_entropy,
                          binary_cross_entropy_with_logits)
 from .._ops.pointwise import where, sigmoid, tanh
+from .._ops._util import dtype_name
 
 
 def _inplace_result(input, result, inplace):
@@ -40,24 +41,36 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return _inplace_result(input, where(input > 0, input, input * negative_slope), inplace)
 
 
+def _elu(input, alpha, scale=1.0, input_scale=1.0):
+    """scale * (x if x > 0 else alpha * expm1(x * input_scale)), PyTorch's ELU family.
+    NaN takes the x branch (its gradient is `scale`, as PyTorch's). The exponential sees
+    min(x, 0) only, so where x is large or inf the branch not taken has a finite gradient
+    (0 * inf would make the where's gradient NaN); expm1 keeps -0.0 at -0.0."""
+    negative_part = where(input <= 0, input, 0.0)
+    result = where(input <= 0, alpha * (negative_part * input_scale).expm1(), input)
+    return result if scale == 1.0 else scale * result
+
+
 def elu(input, alpha=1.0, inplace=False):
-    return _inplace_result(input, where(input > 0, input, alpha * (input.exp() - 1)), inplace)
+    return _inplace_result(input, _elu(input, alpha), inplace)
 
 
 def selu(input, inplace=False):
     alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-    return _inplace_result(input, scale * where(input > 0, input, alpha * (input.exp() - 1)),
-                           inplace)
+    return _inplace_result(input, _elu(input, alpha, scale), inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):
-    return _inplace_result(input, where(input > 0, input, alpha * ((input / alpha).exp() - 1)),
-                           inplace)
+    return _inplace_result(input, _elu(input, alpha, input_scale=1.0 / alpha), inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, and x where beta x > threshold. The exponential sees
+    beta x capped at the threshold (no overflow in the branch not taken), by a where that
+    lets NaN through with its gradient (clamp_max's gradient at NaN is 0; PyTorch's
+    softplus gradient at NaN is NaN)."""
     z = input * beta
-    soft = (z.clamp_max(threshold).exp()).log1p() / beta
+    soft = where(z > threshold, threshold, z).exp().log1p() / beta
     return where(z > threshold, input, soft)
 
 
@@ -72,16 +85,18 @@ def mish(input, inplace=False):
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    # min_val if x <= min_val, max_val if x >= max_val, else x; the gradient passes only
-    # strictly inside (as PyTorch's), and backward reads no input, so inplace is safe
+    # min_val if x <= min_val, max_val if x >= max_val, else x (NaN stays NaN); the
+    # gradient passes only strictly inside (as PyTorch's: not at the bounds, not at NaN),
+    # and backward reads no input, so inplace is safe
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         if input.dtype is _dtype.bool:
             raise RuntimeError("Bool inputs not supported for hardtanh")
         if not input.dtype.is_signed and (min_val < 0 or max_val < 0):
             raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
         min_val, max_val = int(min_val), int(max_val)   # an integer input stays integer
-    inner = where(input >= max_val, max_val, input)
-    return _inplace_result(input, where(input <= min_val, min_val, inner), inplace)
+    inside = (input > min_val) & (input < max_val)
+    outside = input.detach().clamp(min_val, max_val)   # the bounds, and NaN
+    return _inplace_result(input, where(inside, input, outside), inplace)
 
 
 def hardsigmoid(input, inplace=False):
@@ -92,12 +107,29 @@ def hardswish(input, inplace=False):
     return _inplace_result(input, input * (input + 3).clamp(0, 6) / 6, inplace)
 
 
+def _floating_only(input, kernel):
+    if not input.is_floating_point():
+        raise NotImplementedError(f"\"{kernel}\" not implemented for "
+                                  f"'{dtype_name(input.dtype)}'")
+
+
 def hardshrink(input, lambd=0.5):
-    return where(input.abs() > lambd, input, 0.0)
+    """0 where -lambd <= x <= lambd, else x; NaN stays NaN, with gradient 0 (as PyTorch's)."""
+    _floating_only(input, "hardshrink_cpu")
+    kept = where(input.isnan(), input.detach(), input)
+    return where((input >= -lambd) & (input <= lambd), 0.0, kept)
 
 
 def softshrink(input, lambd=0.5):
-    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+    _floating_only(input, "softshrink_check")
+    if lambd < 0:
+        top = _dtype.finfo(input.dtype).max if input.is_floating_point() else math.inf
+        raise RuntimeError(f"lambda must be in range [0, {top:g}] for input dtype "
+                           f"{dtype_name(input.dtype)}, but found {lambd:g}")
+    # x - lambd above lambd, x + lambd below -lambd, else 0; NaN stays NaN (with gradient
+    # 0, as PyTorch's)
+    middle = where(input.isnan(), input.detach(), 0.0)
+    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, middle))
 
 
 def tanhshrink(input):
@@ -109,7 +141,11 @@ def softsign(input):
 
 
 def threshold(input, threshold, value, inplace=False):
-    return _inplace_result(input, where(input > threshold, input, value), inplace)
+    """value where x <= threshold, else x (NaN stays NaN, as PyTorch's)."""
+    return _inplace_result(input, where(input <= threshold, value, input), inplace)
+
+
+_threshold = threshold   # (threshold_'s argument of the same name hides the function)
 
 
 def logsigmoid(input):
@@ -129,6 +165,16 @@ def glu(input, dim=-1):
 def prelu(input, weight):
     if _AUTOCAST[0]:
         input, weight = autocast_args("prelu", input, weight)
+    if input.dim() == 0 and weight.numel() != 1:
+        raise RuntimeError("Not allow zero-dim input tensor.")
+    if weight.dim() > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
+                           f"ndim = {weight.dim()}")
+    channels = input.shape[1] if input.dim() >= 2 else 1
+    if weight.numel() not in (1, channels):
+        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
+                           f"parameter numbers = {weight.numel()} and channel size = "
+                           f"{channels}.")
     if weight.numel() != 1 and input.dim() >= 2:
         shape = [1] * input.dim()
         shape[1] = weight.numel()
@@ -139,6 +185,8 @@ def prelu(input, weight):
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if training:
         from .._ops.creation import rand
         slope = rand(input.shape, dtype=input.dtype) * (upper - lower) + lower
@@ -177,7 +225,7 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
 
 
 def threshold_(input, threshold, value):
-    return _inplace_result(input, where(input > threshold, input, value), True)
+    return _threshold(input, threshold, value, True)
 
 
 def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
@@ -268,6 +316,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     if _AUTOCAST[0]:
         input, target, weight = autocast_args("huber_loss", input, target, weight)
     _loss.reduction_enum(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
     d = (input - target).abs()
     loss = where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
     if weight is not None:
@@ -307,6 +357,10 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
                         reduction="mean"):
     if size_average is not None or reduce is not None:
         reduction = _loss.legacy_reduction(size_average, reduce)
+    if not input1.dim() == input2.dim() == target.dim():
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
+                           f"but got sizes: input1: {input1.size()}, input2: {input2.size()}, "
+                           f"target: {target.size()} ")
     loss = (-target * (input1 - input2) + margin).clamp_min(0)
     return _loss.reduce(loss, _loss.reduction_enum(reduction))
 
@@ -337,10 +391,17 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
-    if var.dim() == input.dim() - 1 or (var.dim() == input.dim() and var.shape[-1] == 1
-                                          and input.shape[-1] != 1):
-        if var.dim() == input.dim() - 1:
+    """0.5 * (log(max(var, eps)) + (input - target)^2 / max(var, eps)) [+ 0.5 log(2 pi)];
+    var has input's shape, or input's without its last dim (one variance per sample), or
+    input's with a last dim of 1."""
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(var.shape) == tuple(input.shape[:-1]):
             var = var.unsqueeze(-1)
+        elif not (var.dim() >= 1 and tuple(var.shape[:-1]) == tuple(input.shape[:-1])
+                  and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not valid")
     with grad_mode.no_grad():
         if (var._data < 0).any():
             raise ValueError("var has negative entry/entries")
@@ -385,6 +446,10 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
                         size_average=None, reduce=None, reduction="mean"):
     if size_average is not None or reduce is not None:
         reduction = _loss.legacy_reduction(size_average, reduce)
+    _loss.reduction_enum(reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    _same_ndim_triplet(anchor, positive, negative)
     d_ap = pairwise_distance(anchor, positive, p, eps)
     d_an = pairwise_distance(anchor, negative, p, eps)
     if swap:
@@ -392,6 +457,14 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
         d_an = minimum(d_an, pairwise_distance(positive, negative, p, eps))
     loss = (d_ap - d_an + margin).clamp_min(0)
     return _loss.reduce(loss, _loss.reduction_enum(reduction))
+
+
+def _same_ndim_triplet(anchor, positive, negative):
+    dims = (anchor.dim(), positive.dim(), negative.dim())
+    if len(set(dims)) != 1:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have "
+                           f"the same number of dimensions, but got: anchor {dims[0]}D, "
+                           f"positive {dims[1]}D, and negative {dims[2]}D inputs")
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
@@ -570,10 +643,12 @@ def _class_targets(input, target, fname):
     if input.dim() > 2:
         raise RuntimeError(f"{fname}: Expected 0D, 1D or 2D input, got {input.dim()}D")
     x = input.reshape(1, -1) if input.dim() < 2 else input
+    if target.dim() > 1 or target.numel() != x.shape[0]:
+        raise RuntimeError(f"{fname}: target tensor should be 1-D with size equal to the number "
+                           f"of input samples (batch size). Expected target size "
+                           f"[{x.shape[0]}], but got {list(target.shape)}. Input has shape "
+                           f"{list(input.shape)}.")
     t = target.reshape(-1)
-    if t.shape[0] != x.shape[0]:
-        raise RuntimeError(f"inconsistent target size, expected {x.shape[0]} but got "
-                           f"{tuple(target.shape)}")
     arr = t._data.astype("int64")
     if arr.size and (arr.min() < 0 or arr.max() >= x.shape[1]):
         raise RuntimeError("target out of range")
@@ -601,8 +676,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         hinge = hinge * weight[Tensor._make(t)].reshape(-1, 1)
     others = array_namespace(t).arange(C) != t.reshape(-1, 1)
     loss = (hinge * Tensor._make(others)).sum(1) / C
-    if input.dim() < 2:
-        loss = loss.reshape(())
+    if input.dim() < 2:     # one sample: the loss takes the target's shape, () or (1,)
+        loss = loss.reshape(target.shape)
     return _loss.reduce(loss, reduction)
 
 
@@ -618,8 +693,8 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
                            f"optional 0-dim batch size, but got: {tuple(input.shape)}")
     x = input.reshape(1, -1) if input.dim() < 2 else input
     if tuple(target.shape) != tuple(input.shape):
-        raise RuntimeError(f"inconsistent target size: {tuple(target.shape)} for input of size: "
-                           f"{tuple(input.shape)}")
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
     N, C = x.shape
     tgt = target._cpu_array().reshape(N, C).astype(np.int64)  # a Python loop: on the host
     counts = np.zeros((N, C))  # how often class j is listed before the first -1
@@ -645,13 +720,8 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     default); swap uses min(d(a, n), d(p, n)) as the negative distance."""
     reduction = _loss.reduction_enum(reduction)
     if margin <= 0:
-        raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than "
-                         f"0, got {margin} instead")
-    dims = (anchor.dim(), positive.dim(), negative.dim())
-    if len(set(dims)) != 1:
-        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have "
-                           f"the same number of dimensions, but got: anchor {dims[0]}D, "
-                           f"positive {dims[1]}D, and negative {dims[2]}D inputs")
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    _same_ndim_triplet(anchor, positive, negative)
     dist = distance_function if distance_function is not None else pairwise_distance
     d_pos = dist(anchor, positive)
     d_neg = dist(anchor, negative)
