@@ -165,3 +165,32 @@ def test_sum_to_size_of_empty_size_sums_like_sum(dtype):
     check(lambda m: m.tensor(3).to(getattr(m, dtype)).sum_to_size(()))
     check(lambda m: m.ones(2, 3, dtype=getattr(m, dtype)).sum_to_size(()))
     check(lambda m: m.ones(2, 3, dtype=getattr(m, dtype)).sum_to_size(2, 3))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("loss", ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_pointwise_loss_half_reduces_in_float32(dtype, loss, reduction):
+    check(lambda m: getattr(m.nn.functional, loss)(
+        _half(m, dtype, 5, 5, 5, scale=9), _half(m, dtype, 5, 5, 5, scale=9, seed=1),
+        reduction=reduction))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_rms_norm_half_does_not_overflow(dtype):
+    # x * x overflows float16 beyond 256: PyTorch normalises in float32
+    check(lambda m: m.nn.functional.rms_norm(_half(m, dtype, 1, 2, 3, scale=700), (1, 2, 3),
+                                             _half(m, dtype, 1, 2, 3, scale=700, seed=1), eps=0.5))
+    check(lambda m: m.nn.functional.rms_norm(_half(m, dtype, 4, 5, scale=3), (5,)))
+    check(lambda m: m.nn.functional.rms_norm(_half(m, dtype, 4, 5, scale=3), (5,),
+                                             _half(m, "float32", 5, seed=1)))
+
+
+def test_rms_norm_half_gradient_keeps_dtype():
+    # (with autograd PyTorch's forward takes another path, 1 ulp apart: dtypes and shapes)
+    def program(m):
+        x = _half(m, "float16", 3, 4, scale=3).requires_grad_()
+        y = m.nn.functional.rms_norm(x, (4,))
+        g = m.autograd.grad(y.float().sum(), x)[0]
+        return str(y.dtype).split(".")[1], str(g.dtype).split(".")[1], tuple(g.shape)
+    check(program)

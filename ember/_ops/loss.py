@@ -66,10 +66,14 @@ class PointwiseLoss(Op):
         ctx.shape = ctx.n
         loss = fn.value(x, t)
         ctx.fn = fn
+        # half precision sums in float32 and rounds once, as PyTorch's reductions do
+        acc = np.float32 if loss.dtype.itemsize == 2 and loss.dtype.kind in "fV" else loss.dtype
         if reduction == "mean":
-            return np.mean(loss, dtype=loss.dtype) if loss.size else ctx.xp.array(np.nan, loss.dtype)
+            if not loss.size:
+                return ctx.xp.array(np.nan, loss.dtype)
+            return np.mean(loss, dtype=acc).astype(loss.dtype)
         if reduction == "sum":
-            return np.sum(loss, dtype=loss.dtype)
+            return np.sum(loss, dtype=acc).astype(loss.dtype)
         return loss
 
     @staticmethod

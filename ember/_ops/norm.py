@@ -523,8 +523,14 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if eps is None:
         eps = _dtype.finfo(input.dtype).eps
     dims = tuple(range(input.dim() - k, input.dim()))
-    y = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
-    return y * weight if weight is not None else y
+    # half precision is normalised in float32 and rounded once, as PyTorch does: x * x
+    # overflows float16 beyond 256, and the weight multiplies before the rounding
+    low = input.dtype in (_dtype.float16, _dtype.bfloat16)
+    x = input.float() if low else input
+    y = x * ((x * x).mean(dims, keepdim=True) + eps).rsqrt()
+    if weight is not None:
+        y = y * weight
+    return y.to(input.dtype) if low else y
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
