@@ -70,6 +70,9 @@ AS_TORCH.update({
     "addmm_": lambda m, v: m.zeros(3, 1).expand(3, 3).addmm_(m.ones(3, 2), m.ones(2, 3)),
     "addr_": lambda m, v: m.zeros(3, 1).expand(3, 3).addr_(m.ones(3), m.ones(3)),
     "addbmm_": lambda m, v: m.zeros(3, 1).expand(3, 3).addbmm_(m.ones(1, 3, 2), m.ones(1, 2, 3)),
+    "addmv_": lambda m, v: m.zeros(1).expand(3).addmv_(m.ones(3, 2), m.ones(2)),
+    "baddbmm_": lambda m, v: m.zeros(1, 3, 1).expand(1, 3, 3).baddbmm_(m.ones(1, 3, 2),
+                                                                        m.ones(1, 2, 3)),
     "tril_": lambda m, v: v.tril_(),
     "triu_": lambda m, v: v.triu_(-1),
     "nan_to_num_ int64": lambda m, v: m.zeros(3, 1, dtype=m.int64).expand(3, 3).nan_to_num_(),
@@ -250,7 +253,34 @@ ROW_MAJOR_RESULTS = {
     "aminmax": lambda m, x: m.aminmax(x, dim=1),
     "max dim": lambda m, x: x.max(1),
     "median dim": lambda m, x: x.median(0),
+    "softmax": lambda m, x: m.softmax(x, 1),
+    "log_softmax": lambda m, x: m.log_softmax(x, 0),
+    "gather": lambda m, x: m.gather(x, 1, m.zeros(3, 2, 5, dtype=m.int64)),
+    "index_select": lambda m, x: m.index_select(x, 2, m.tensor([0, 2])),
+    "masked_fill": lambda m, x: x.masked_fill(x > 20, 0.0),
+    "take_along_dim": lambda m, x: m.take_along_dim(x, m.zeros(1, 1, 1, dtype=m.int64), 1),
+    "roll": lambda m, x: m.roll(x, 1, 0),
 }
+
+LIKE_INPUT_RESULTS = {
+    "sort": lambda m, x: m.sort(x, 1),
+    "sort descending": lambda m, x: m.sort(x, 0, descending=True),
+    "argsort": lambda m, x: m.argsort(x, 2),
+    "msort": lambda m, x: m.msort(x),
+    "flip": lambda m, x: m.flip(x, (0, 2)),
+}
+
+
+@pytest.mark.parametrize("layout", ["transposed", "gapped"])
+@pytest.mark.parametrize("name", sorted(LIKE_INPUT_RESULTS))
+def test_result_laid_out_like_input(name, layout):
+    """sort/argsort/msort and flip give results in the input's dim order, as PyTorch."""
+    make = _transposed if layout == "transposed" else _gapped
+
+    def program(m):
+        out = LIKE_INPUT_RESULTS[name](m, make(m))
+        return [_layout(o) for o in (out if isinstance(out, tuple) else (out,))]
+    _same(program)
 
 
 @pytest.mark.parametrize("layout", ["transposed", "gapped"])
@@ -297,4 +327,24 @@ def test_elementwise_result_laid_out_like_operands(name):
         r = m.arange(4.0, dtype=m.float64).reshape(1, 4)
         c = m.arange(5.0, dtype=m.float64).reshape(5, 1)
         return _layout(ELEMENTWISE[name](m, x, r, c))
+    _same(program)
+
+
+
+@pytest.mark.parametrize("shapes", [((2, 3), (3,)), ((3,), (3,)), ((2, 3), (3, 2)),
+                                    ((2, 2, 3), (3, 2))])
+def test_matmul_writes_out(shapes):
+    """matmul(out=) writes into `out` (ember returned a new tensor and left `out` alone
+    for every form but the batched one): into a strided view, and resized from empty.
+    (Not 1-D @ 2-D: PyTorch writes that one's strided out as if it were contiguous.)"""
+    def program(m):
+        a = m.arange(float(np.prod(shapes[0])), dtype=m.float64).reshape(shapes[0])
+        b = m.arange(float(np.prod(shapes[1])), dtype=m.float64).reshape(shapes[1])
+        want = m.matmul(a, b)
+        base = m.zeros(2 * want.numel() + 1, dtype=m.float64)
+        view = base[1::2].view(want.shape) if want.dim() else base[1]
+        r1 = m.matmul(a, b, out=view)
+        fresh = m.empty(0, dtype=m.float64)
+        r2 = m.matmul(a, b, out=fresh)
+        return _layout(base), r1 is view, _layout(fresh), r2 is fresh
     _same(program)

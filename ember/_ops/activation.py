@@ -7,6 +7,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
+from ._layout import row_major
 from .._backend import dot_keep, sum_keep
 from ._util import wrap_dim, cast, float_dtype_for, dtype_name
 
@@ -31,6 +32,7 @@ class Softmax(Op):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
+        x = row_major(x)   # PyTorch's result is row-major whatever x's layout
         if x.ndim == 0:
             return np.ones_like(x)
         return _softmax_arrays(x, dim)
@@ -57,6 +59,7 @@ class LogSoftmax(Op):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
+        x = row_major(x)   # PyTorch's result is row-major whatever x's layout
         if x.ndim == 0:
             return np.zeros_like(x)
         if x.size == 0:

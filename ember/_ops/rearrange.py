@@ -8,6 +8,7 @@ import numpy as np
 from .._backend import array_namespace, like
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._layout import iter_layout, row_major
 from ._util import wrap_dim, dtype_name
 from .shape import (Diagonal, _diagonal_array, _diagonal_dims, _index_map, _int_list,
                     scatter_add_flat)
@@ -133,7 +134,7 @@ class Flip(Op):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return np.flip(x, dims).copy()
+        return iter_layout(np.flip(x, dims).copy(), (x,))   # laid out like x, as PyTorch's
 
     @staticmethod
     def backward(ctx, grad):
@@ -185,7 +186,7 @@ class Roll(Op):
         ctx.shifts, ctx.dims = shifts, dims
         if x.size == 0:
             return x.copy()
-        return np.roll(x, shifts, axis=dims)
+        return row_major(np.roll(x, shifts, axis=dims))   # row-major, as PyTorch's
 
     @staticmethod
     def backward(ctx, grad):

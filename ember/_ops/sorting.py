@@ -14,6 +14,7 @@ from .._backend import array_namespace, as_array, like
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._layout import iter_layout
 from ._out_overlap import refuses_out_overlap
 from .reduction import _return_type, return_types
 from ._util import dtype_name, shape_str, wrap_dim, writes_out
@@ -88,8 +89,10 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
         dim, stable = -1, dim
     a = _sortable("sort", input)
     d = wrap_dim(dim, input._data.ndim)
-    idx = _argsort(a, d, descending).astype(np.int64)
+    # both results laid out like input, as PyTorch's (NumPy's argsort is row-major)
+    idx = iter_layout(_argsort(a, d, descending).astype(np.int64), (a,))
     values = _values_at(input, d, idx, True, "SortBackward0")
+    values._data = iter_layout(values._data, (input._data,))
     indices = Tensor._make(idx if input._data.ndim else idx.reshape(()))
     return return_types.sort(values, indices)
 
