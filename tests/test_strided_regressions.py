@@ -348,3 +348,15 @@ def test_matmul_writes_out(shapes):
         r2 = m.matmul(a, b, out=fresh)
         return _layout(base), r1 is view, _layout(fresh), r2 is fresh
     _same(program)
+
+
+@pytest.mark.parametrize("view", [False, True])
+def test_real_conj_physical_inplace_on_grad_leaf_refused(view):
+    """conj_physical_ of a real tensor writes nothing, yet PyTorch refuses it on a leaf
+    that requires grad or a view of one (ember returned it)."""
+    def program(m):
+        base = m.zeros(3, dtype=m.float64, requires_grad=True)
+        target = base[1:] if view else base
+        target.conj_physical_()
+        return "ok"
+    assert _same(program)[0] == "raised"

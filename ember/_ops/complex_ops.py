@@ -283,6 +283,10 @@ def view_as_complex(input):
 
 def _conj_physical_(self):
     if not self.is_complex():
+        # nothing to write, but PyTorch still refuses a leaf that requires grad (or a view
+        # of one) under grad mode
+        from .conversion import check_inplace
+        check_inplace(self)
         return self
     return commit_inplace(self, conj_physical(inplace_source(self)))
 
