@@ -1,8 +1,8 @@
 """Adagrad (Duchi et al., 2011)."""
 from .._backend import array_namespace
 from .._tensor import Tensor
-from .optimizer import (Optimizer, check_lr, check_nonneg, check_not_differentiable, _to_scalar,
-                        _new_step, _step_tensor, _real_view)
+from .optimizer import (Optimizer, check_lr, check_nonneg, check_fused, check_not_differentiable,
+                        _to_scalar, _new_step, _step_tensor, _real_view)
 from ._foreach import decayed_grad, for_each, scratch
 
 __all__ = ["Adagrad"]
@@ -25,6 +25,7 @@ class Adagrad(Optimizer):
         check_nonneg(weight_decay, "weight_decay")
         check_nonneg(initial_accumulator_value, "initial_accumulator_value")
         check_nonneg(eps, "epsilon")
+        check_fused(fused, foreach, differentiable)
         check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,

@@ -4,6 +4,7 @@ from .._backend import CUDA_ON, array_namespace
 from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
+                        check_fused,
                         _to_scalar, _lr_value, _new_step, _step_tensor, _lerp_,
                         _real_view)
 from ._foreach import decayed_grad, for_each, fusable, multi_tensor, scratch
@@ -36,13 +37,12 @@ class Adam(Optimizer):
         check_betas(betas)
         check_nonneg(weight_decay, "weight_decay")
         betas = _tensor_betas(betas, foreach, capturable)
+        check_fused(fused, foreach, differentiable)
         check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                                       capturable=capturable, differentiable=differentiable,
                                       fused=fused, decoupled_weight_decay=decoupled_weight_decay))
-        if fused and foreach:
-            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
     def step(self, closure=None):
         return self._run_step(self._update, closure)

@@ -225,6 +225,10 @@ class Optimizer:
                 if p._grad is not None and not (p.dtype.is_floating_point or p.dtype.is_complex):
                     raise RuntimeError(f"{type(self).__name__} can only update floating point "
                                        f"parameters, but got a parameter of dtype {p.dtype}")
+                if p._grad is not None and group.get("fused") and not p.dtype.is_floating_point:
+                    raise RuntimeError(f"`fused=True` requires all the params to be floating "
+                                       f"point Tensors of supported devices: {_FUSED_DEVICES} "
+                                       f"but {p.dtype} and {p.device.type}")
                 if p._grad is not None and group.get("capturable") and p.device.type == "cpu":
                     raise AssertionError(f"If capturable=True, {self._CAPTURABLE_STATE} must be "
                                          f"on supported devices: {self._CAPTURABLE_DEVICES}.")
@@ -394,6 +398,18 @@ def check_betas(betas):
     for i, beta in enumerate(betas[:2]):
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+
+
+# the devices torch's fused optimizers name in their error message
+_FUSED_DEVICES = "['mps', 'cuda', 'xpu', 'hpu', 'cpu', 'mtia', 'privateuseone']"
+
+
+def check_fused(fused, foreach, differentiable):
+    """torch's refusals of fused=True with another implementation flag."""
+    if fused and differentiable:
+        raise RuntimeError("`fused` does not support `differentiable`")
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
 def check_not_differentiable(differentiable):

@@ -4,7 +4,8 @@ import numpy as np
 from .._backend import CUDA_ON, array_namespace
 from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
-from .optimizer import Optimizer, check_lr, check_not_differentiable, _to_scalar, required
+from .optimizer import Optimizer, check_lr, check_fused, check_not_differentiable, _to_scalar, \
+    required
 from ._foreach import decayed_grad, for_each, fusable, multi_tensor, scratch
 
 __all__ = ["SGD"]
@@ -30,6 +31,7 @@ class SGD(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        check_fused(fused, foreach, differentiable)
         check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,

@@ -441,3 +441,21 @@ def test_capturable_refuses_cpu_parameters_at_step(name):
             opt.step()
         msgs.append(str(e.value))
     assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "Adagrad"])
+def test_fused_conflicts_and_dtypes_raise_like_torch(name):
+    """fused=True with foreach or differentiable, or on a complex parameter, raises torch's
+    RuntimeError (ember ran, or raised its differentiable NotImplementedError)."""
+    for kwargs, dtype in ((dict(fused=True, foreach=True), "float32"),
+                          (dict(fused=True, differentiable=True), "float32"),
+                          (dict(fused=True), "complex64")):
+        msgs = []
+        for lib in (torch, ember):
+            p = lib.nn.Parameter(lib.ones(2, dtype=getattr(lib, dtype)))
+            with pytest.raises(RuntimeError) as e:
+                opt = getattr(lib.optim, name)([p], **kwargs)
+                p.grad = lib.ones(2, dtype=getattr(lib, dtype))
+                opt.step()
+            msgs.append(str(e.value).replace("torch.", "").replace("ember.", ""))
+        assert msgs[0] == msgs[1]
