@@ -386,7 +386,7 @@ def sweep_configs(info, problems):
     for desc, kwargs in configs:
         for dtype in (torch.float32, torch.float64):
             run_config(info, kwargs, dtype, f"{desc}/{str(dtype)[6:]}", problems)
-        if info.supports_complex and not kwargs.get("fused") and not kwargs.get("sparse"):
+        if info.supports_complex and not kwargs.get("sparse"):
             run_config(info, kwargs, torch.complex64, f"{desc}/complex64", problems)
     # half precision: the default config only (torch runs them on the CPU too)
     for dtype in (torch.float16, torch.bfloat16):
