@@ -317,6 +317,27 @@ CASES = {
     "margin_ranking_ndim": (
         lambda m: m.nn.functional.margin_ranking_loss(m.ones(5, 4), m.ones(5, 4), m.ones(5)),
         "margin_ranking_loss : All input tensors should have same dimension but got sizes"),
+    # multi-class margin losses check in PyTorch's order
+    "multi_margin_empty_classes": (
+        lambda m: m.nn.functional.multi_margin_loss(m.ones(5, 0), m.ones(5)),
+        r"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+        r"\[5, 0\]"),
+    "multi_margin_float_target": (
+        lambda m: m.nn.functional.multi_margin_loss(m.ones(5, 4), m.ones(5)),
+        "expected scalar type Long but found Float"),
+    "multi_margin_weight_size": (
+        lambda m: m.nn.functional.multi_margin_loss(m.ones(5, 4), m.ones(5), weight=m.ones(5)),
+        r"inconsistent weight size, expected 4 but got \[5\]"),
+    "multi_margin_3d": (
+        lambda m: m.nn.functional.multi_margin_loss(m.ones(3, 4, 5), m.ones(3).long()),
+        r"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+        r"\[3, 4, 5\]"),
+    "multilabel_margin_empty": (
+        lambda m: m.nn.functional.multilabel_margin_loss(m.ones(0), m.ones(0).long()),
+        r"Expected non-empty vector or matrix with optional 0-dim batch size, but got: \[0\]"),
+    "multilabel_margin_target_range": (
+        lambda m: m.nn.functional.multilabel_margin_loss(m.ones(1), m.ones(1).long()),
+        "argument #2 'target' is out of range"),
 }
 
 

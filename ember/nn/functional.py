@@ -13,7 +13,7 @@ from .._ops import loss as _loss
 from .._ops.loss import (mse_loss, l1_loss, nll_loss, cross_entropy, binary_cross_entropy,
                          binary_cross_entropy_with_logits)
 from .._ops.pointwise import where, sigmoid, tanh
-from .._ops._util import dtype_name
+from .._ops._util import dtype_name, shape_str
 
 
 def _inplace_result(input, result, inplace):
@@ -638,16 +638,24 @@ from .._ops.fold import (fold, unfold, pixel_shuffle, pixel_unshuffle,  # noqa: 
 from .._ops.ctc import ctc_loss  # noqa: E402,F401
 
 
-def _class_targets(input, target, fname):
-    """(input as (N, C), target as (N,) int64 array) with PyTorch's shape checks."""
-    if input.dim() > 2:
-        raise RuntimeError(f"{fname}: Expected 0D, 1D or 2D input, got {input.dim()}D")
+def _class_targets(input, target, fname, weight=None):
+    """(input as (N, C), target as (N,) int64 array) with PyTorch's checks, in its order:
+    input shape, target size, weight size, target dtype, target values."""
+    if not ((input.dim() == 2 and input.shape[1] != 0) or (input.dim() == 1 and input.shape[0])
+            or input.dim() == 0):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {shape_str(input.shape)}")
     x = input.reshape(1, -1) if input.dim() < 2 else input
     if target.dim() > 1 or target.numel() != x.shape[0]:
         raise RuntimeError(f"{fname}: target tensor should be 1-D with size equal to the number "
                            f"of input samples (batch size). Expected target size "
                            f"[{x.shape[0]}], but got {list(target.shape)}. Input has shape "
                            f"{list(input.shape)}.")
+    if weight is not None and (weight.dim() > 1 or weight.numel() != x.shape[1]):
+        raise RuntimeError(f"inconsistent weight size, expected {x.shape[1]} but got "
+                           f"{shape_str(weight.shape)}")
+    if target.dtype is not _dtype.int64:
+        raise RuntimeError(f"expected scalar type Long but found {dtype_name(target.dtype)}")
     t = target.reshape(-1)
     arr = t._data.astype("int64")
     if arr.size and (arr.min() < 0 or arr.max() >= x.shape[1]):
@@ -666,7 +674,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if weight is not None and weight.dim() != 1:
         raise ValueError("weight must be one-dimensional")
     import numpy as np
-    x, t = _class_targets(input, target, "multi_margin_loss")
+    x, t = _class_targets(input, target, "multi_margin_loss", weight)
     C = x.shape[1]
     rows = Tensor._make(t.reshape(-1, 1))
     hinge = (margin - x.gather(1, rows) + x).clamp_min(0)
@@ -688,11 +696,13 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         reduction = _loss.legacy_reduction(size_average, reduce)
     reduction = _loss.reduction_enum(reduction)
     import numpy as np
-    if input.dim() > 2:
-        raise RuntimeError(f"multilabel_margin_loss: Expected non-empty vector or matrix with "
-                           f"optional 0-dim batch size, but got: {tuple(input.shape)}")
+    if not ((input.dim() == 2 and input.shape[1] != 0) or (input.dim() == 1 and input.shape[0])
+            or input.dim() == 0):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {shape_str(input.shape)}")
     x = input.reshape(1, -1) if input.dim() < 2 else input
-    if tuple(target.shape) != tuple(input.shape):
+    if (target.dim() > 1 or target.numel() != x.shape[1]) if input.dim() < 2 else \
+            tuple(target.shape) != tuple(input.shape):
         raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
                            f"{list(input.shape)}")
     N, C = x.shape
@@ -703,7 +713,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
             if j < 0:
                 break
             if j >= C:
-                raise RuntimeError("target out of range")
+                raise RuntimeError("argument #2 'target' is out of range")
             counts[n, j] += 1
     is_target = counts > 0
     pair = (counts[:, :, None] * ~is_target[:, None, :]).astype(x._data.dtype)
