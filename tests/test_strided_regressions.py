@@ -360,3 +360,29 @@ def test_real_conj_physical_inplace_on_grad_leaf_refused(view):
         target.conj_physical_()
         return "ok"
     assert _same(program)[0] == "raised"
+
+
+LIKE_FACTORIES = {
+    "zeros_like": lambda m, x, **kw: m.zeros_like(x, **kw),
+    "ones_like": lambda m, x, **kw: m.ones_like(x, **kw),
+    "empty_like": lambda m, x, **kw: m.empty_like(x, **kw).zero_(),
+    "full_like": lambda m, x, **kw: m.full_like(x, 2.0, **kw),
+}
+
+
+@pytest.mark.parametrize("fmt", [None, "contiguous_format", "preserve_format"])
+@pytest.mark.parametrize("layout", ["transposed", "gapped"])
+@pytest.mark.parametrize("name", sorted(LIKE_FACTORIES))
+def test_like_factories_keep_memory_format(name, layout, fmt):
+    """zeros_like & co. lay out their result like the input by default (preserve_format)
+    and honour memory_format= (ember ignored it and always gave row-major)."""
+    make = _transposed if layout == "transposed" else _gapped
+
+    def program(m):
+        kw = {} if fmt is None else {"memory_format": getattr(m, fmt)}
+        return _layout(LIKE_FACTORIES[name](m, make(m), **kw))
+    _same(program)
+
+
+def test_like_factory_channels_last():
+    _same(lambda m: _layout(m.ones_like(m.zeros(2, 3, 4, 5), memory_format=m.channels_last)))

@@ -117,6 +117,22 @@ def iter_layout(out, operands):
     return fresh
 
 
+def like_layout(arr, x, memory_format):
+    """`arr`, a new row-major array of x's shape (what a `*_like` factory made), laid out
+    as PyTorch lays out `empty_like(x, memory_format=...)`: preserve_format (the default)
+    keeps x's strides when x is dense, else x's dim order; contiguous_format row-major;
+    channels_last(_3d) NHWC (NDHWC)."""
+    name = getattr(memory_format, "name", "preserve_format")
+    if name == "contiguous_format" or type(arr) not in ARRAY_TYPES or arr.shape != x.shape:
+        return arr
+    if name in ("channels_last", "channels_last_3d"):
+        from .conversion import _copy_in_format
+        return _copy_in_format(arr, memory_format)
+    if type(x) not in ARRAY_TYPES:
+        return arr
+    return iter_layout(arr, (x,))
+
+
 def _channels_last(a):
     """Whether a 4-D/5-D array is laid out channels-last and not also row-major."""
     if a.ndim not in (4, 5) or a.flags.c_contiguous:

@@ -12,6 +12,7 @@ from .._device import as_device, factory_device, CPU
 from .._random import gen_of
 from .._tensor import Tensor, Size
 from ._base import Op, apply
+from ._layout import like_layout
 from ._out_overlap import refuses_out_overlap
 from ._util import dtype_name
 from .conversion import commit_inplace
@@ -398,35 +399,39 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
     return _filled("full", (tuple(size),), fill_value, dtype, device, requires_grad, out)
 
 
-def _like(fname, input, value, dtype, device, requires_grad):
+def _like(fname, input, value, dtype, device, requires_grad, memory_format=None):
+    """A new tensor of input's shape filled with `value`, laid out as `memory_format` asks
+    (by default like input, as PyTorch's preserve_format)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{fname}(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
     dt = _dtype_arg(dtype, fname) or _FROM_NP[input._data.dtype]
-    return _alloc(input._data.shape, value, dt, device if device is not None else input.device,
-                  requires_grad)
+    t = _alloc(input._data.shape, value, dt, device if device is not None else input.device,
+               requires_grad)
+    t._data = like_layout(t._data, input._data, memory_format)
+    return t
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None):
-    return _like("zeros_like", input, 0, dtype, device, requires_grad)
+    return _like("zeros_like", input, 0, dtype, device, requires_grad, memory_format)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
-    return _like("ones_like", input, 1, dtype, device, requires_grad)
+    return _like("ones_like", input, 1, dtype, device, requires_grad, memory_format)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None):
-    return _like("empty_like", input, None, dtype, device, requires_grad)
+    return _like("empty_like", input, None, dtype, device, requires_grad, memory_format)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _like("full_like", input, fill_value, dtype, device, requires_grad)
+    return _like("full_like", input, fill_value, dtype, device, requires_grad, memory_format)
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
