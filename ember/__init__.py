@@ -176,6 +176,5 @@ from .sparse import (sparse_coo_tensor, sparse_csr_tensor, sparse_csc_tensor,  #
                      _sparse_coo_tensor_unsafe, mm as spmm)
 sparse._attach()
 
-# autocast's op policy in front of the public functions of the ops it names (ember/_autocast.py)
-from . import _autocast as _autocast_module  # noqa: E402
-_autocast_module.install_entry_points()
+# autocast's op policy goes in front of the public functions of the ops it names when
+# autocast is first turned on (ember/_autocast.py install_entry_points)

@@ -16,8 +16,8 @@ backward runs each op in the dtype its forward used, and the gradient of a float
 parameter comes back as float32. As in PyTorch, a lower-precision cast of a float32 leaf
 that requires grad (a weight) is cached until the outermost autocast region exits.
 
-Three hooks apply the policy. ``install_entry_points()`` (run once by ``import ember``)
-puts an entry in front of the public function of every op the tables name, wherever ember
+Three hooks apply the policy. ``install_entry_points()`` (run once, when autocast is first
+turned on) puts an entry in front of the public function of every op the tables name, wherever ember
 holds it (``ember.X``, ``Tensor.X``, ``nn.functional.X``, ``linalg``/``fft``, the pooling
 functions nn.Modules call): it casts the operands and runs the op with autocast off inside,
 as PyTorch's autocast kernel does (the op's own parts are not cast again; ops PyTorch runs
@@ -210,6 +210,8 @@ def set_autocast_enabled(device_type, enabled=None):
     if _check_device_type(device_type) in _ENABLED:
         _ENABLED[device_type] = bool(enabled)
     AUTOCAST[0] = _ENABLED["cpu"] or _ENABLED["cuda"]
+    if AUTOCAST[0] and not _INSTALLED[0]:   # the first autocast region of the program
+        install_entry_points()
 
 
 def get_autocast_dtype(device_type):
@@ -581,6 +583,9 @@ def _entry(op, fn):
     return autocast_entry
 
 
+_INSTALLED = [False]
+
+
 def install_entry_points():
     """Put the policy in front of the public function of every op the tables name (ember.X,
     Tensor.X, nn.functional.X, linalg.Y for linalg_Y, fft.Y for fft_Y, and _ALIASES).
@@ -589,8 +594,13 @@ def install_entry_points():
     composites (losses, norms, pooling, pads, fft ...) need it at their entry, as PyTorch
     applies it at dispatch, before the op's argument checks. Each original function object
     is replaced wherever an ember module (or the Tensor class) holds it, so that nn.Modules
-    calling the op module's function directly get the policy too. Called once, at the end of
-    ``import ember``."""
+    calling the op module's function directly get the policy too. Called once, when
+    autocast is first turned on: a program that never autocasts calls no entry (each costs
+    a Python call); functions a program imported by name before then stay unwrapped, and
+    only their single-node parts follow the policy (through the dispatcher hook)."""
+    if _INSTALLED[0]:
+        return
+    _INSTALLED[0] = True
     import sys
     import types
     ember = sys.modules["ember"]
