@@ -349,7 +349,10 @@ def _real_view(a):
     two parts as independent reals, as torch's optimizers do; a real array as it is."""
     if a.dtype.kind != "c":
         return a
-    return a[..., None].view(a.real.dtype)
+    real = a.real.dtype
+    if a.flags.c_contiguous:    # (the form CuPy's view takes too; 0-dim arrays included)
+        return a.reshape(-1).view(real).reshape(a.shape + (2,))
+    return a[..., None].view(real)
 
 
 def _add_hook(hooks, hook, prepend=False):
