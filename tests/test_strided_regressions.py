@@ -386,3 +386,24 @@ def test_like_factories_keep_memory_format(name, layout, fmt):
 
 def test_like_factory_channels_last():
     _same(lambda m: _layout(m.ones_like(m.zeros(2, 3, 4, 5), memory_format=m.channels_last)))
+
+
+COPY_VARIANTS = {
+    "t_copy": lambda m, x: m.t_copy(x[0]),
+    "expand_copy": lambda m, x: m.expand_copy(x[:, :1], (5, 4, 3)),
+    "permute_copy": lambda m, x: m.permute_copy(x, (2, 0, 1)),
+    "transpose_copy": lambda m, x: m.transpose_copy(x, 0, 1),
+    "view_copy of non-viewable": lambda m, x: m.view_copy(x, (60,)),
+    "unsqueeze_copy": lambda m, x: m.unsqueeze_copy(x, 1),
+    "diagonal_copy": lambda m, x: m.diagonal_copy(x),
+    "narrow_copy": lambda m, x: m.narrow_copy(x, 0, 1, 2),
+    "select_copy": lambda m, x: m.select_copy(x, 0, 1),
+    "t_copy out=": lambda m, x: m.t_copy(x[0], out=m.empty(0, dtype=m.float64)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COPY_VARIANTS))
+def test_copy_variants_are_row_major(name):
+    """The *_copy variants of view ops return new row-major tensors (they kept the view's
+    strides), view_copy takes strides no view could (it raised), and out= works."""
+    _same(lambda m: _layout(COPY_VARIANTS[name](m, _transposed(m))))

@@ -341,7 +341,8 @@ def narrow_copy(input, dim, start, length):
         if length < 0 or start + length > size:
             raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                                f"({size}).")
-    return input.narrow(d, start, length).clone()
+    from .. import contiguous_format   # a new row-major tensor, as PyTorch's
+    return input.narrow(d, start, length).clone(memory_format=contiguous_format)
 
 
 def split_with_sizes(input, split_sizes, dim=0):
@@ -367,11 +368,15 @@ def unsafe_split_with_sizes(input, split_sizes, dim=0):
 
 
 def _copy_variant(name, view_fn):
-    def fn(input, *args, **kwargs):
+    # the copies are new row-major tensors, as PyTorch's (not laid out like the view)
+    def fn(input, *args, out=None, **kwargs):
+        from .. import contiguous_format
         result = view_fn(input, *args, **kwargs)
         if isinstance(result, (tuple, list)):
-            return type(result)(r.clone() for r in result)
-        return result.clone()
+            result = type(result)(r.clone(memory_format=contiguous_format) for r in result)
+        else:
+            result = result.clone(memory_format=contiguous_format)
+        return _with_out(result, out, name)
     fn.__name__ = name
     fn.__doc__ = f"A copy (not a view) of the result of {name[:-5]}."
     return fn
@@ -379,7 +384,7 @@ def _copy_variant(name, view_fn):
 
 # view_copy, t_copy ...: the view op followed by a copy
 _COPY_VARIANTS = {
-    "view_copy": lambda x, *shape: x.view(*shape),
+    "view_copy": lambda x, *shape: x.reshape(*shape),   # any strides: the result is a copy
     "t_copy": lambda x: x.t(),
     "transpose_copy": lambda x, d0, d1: x.transpose(d0, d1),
     "permute_copy": lambda x, dims: x.permute(*dims),
