@@ -194,3 +194,20 @@ def test_rms_norm_half_gradient_keeps_dtype():
         g = m.autograd.grad(y.float().sum(), x)[0]
         return str(y.dtype).split(".")[1], str(g.dtype).split(".")[1], tuple(g.shape)
     check(program)
+
+
+# ----------------------------------------------------------------------------- refusals
+# where PyTorch has no kernel for a dtype, ember raises its exception type
+
+@pytest.mark.parametrize("expr", [
+    "a < a", "a.lt(1)", "m.le(a, 1j)", "a > 0", "m.ge(m.ones(2, 3), a)", "m.greater(a, 0)",
+    "a == 1j", "a != a",
+    "a.max()", "a.max(0)", "a.min(1)", "a.argmax()", "a.argmax(0)", "a.argmin()",
+    "a.amax()", "a.amin(0)", "m.ones(2, dtype=m.bool).argmax()",
+])
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_complex_orderings_raise_like_torch(expr, dtype):
+    def program(m):
+        a = m.ones(2, 3, dtype=getattr(m, dtype))
+        return eval(expr)
+    check(program)

@@ -942,6 +942,8 @@ def _compare(name, ufunc):
             raise TypeError(f"{name}() received an invalid combination of arguments - got "
                             f"({type(input).__name__}, {type(other).__name__})")
         inputs, arrays, dt = binary_operands(input, other, name, exact_scalars=False)
+        if dt.is_complex and name in ("lt", "le", "gt", "ge"):   # complex numbers are unordered
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{dtype_name(dt)}'")
         if _NARROW_SEEN[0]:   # complex32/float8: PyTorch compares some only
             arrays = narrow_dtypes.operands(name, *arrays)
         with np.errstate(invalid="ignore"):

@@ -568,7 +568,9 @@ def _extreme(fname, arr_fn, index_fn, input, dim, keepdim, other, out):
     check_tensor(input, fname)
     if other is not None or isinstance(dim, Tensor):
         return _binary_extreme(fname, input, other if other is not None else dim, out)
-    _check_real(input, fname, f"{fname}_all" if dim is None else f"{fname}_cpu")
+    if dim is not None and input.dtype.is_complex:
+        raise RuntimeError(f"{fname}(): does not support complex input")
+    _check_real(input, fname, f"{fname}_all")
     if dim is None:
         if keepdim:
             raise TypeError(f"{fname}() received an invalid combination of arguments - got "
@@ -607,7 +609,7 @@ def min(input, dim=None, keepdim=False, *, other=None, out=None):
 
 def _amax_amin(fname, arr_fn, input, dim, keepdim, out):
     check_tensor(input, fname)
-    _check_real(input, fname, f"{fname}_cpu")
+    _check_real(input, fname, f"{fname[1:]}_values_cpu")   # PyTorch's kernel: max_values_cpu
     dims = _reduce_dims(input, dim, fname)
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         _check_numel(input, fname)
@@ -634,7 +636,8 @@ def _arg_extreme(fname, index_fn, input, dim, keepdim, out):
     check_tensor(input, fname)
     if input.dtype is _dtype.bool:
         raise RuntimeError(f"{fname}(): does not support bool input")
-    _check_real(input, fname, f"{fname}_cpu")
+    if input.dtype.is_complex:
+        raise RuntimeError(f"{fname}(): does not support complex input")
     arr = input._data
     if dim is None:
         if arr.size == 0:
