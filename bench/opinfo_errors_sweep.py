@@ -5,8 +5,8 @@ and ember; writes the mismatches per op to a JSON file and prints counts by cate
 A probe for finding defects, not a test (its inputs change with torch's OpInfo tables):
     PYTHONPATH=/tmp/extra:. python -m bench.opinfo_errors_sweep errors.json [op names...]
 
-Each error input is tried in the function form and, where the op has one, the Tensor
-method form. Categories, worst first:
+Each error input is tried in the function form and, where the op has them, the Tensor
+method and in-place method forms. Categories, worst first:
   no_raise   ember returned where torch raised
   raw        ember raised another type than torch, and the exception was not raised by an
              explicit `raise` in ember (a NumPy/Python-internal error leaking out)
@@ -196,14 +196,13 @@ def _forms(op, efn, sample):
         lam = _ember_lambda(op.op)
         if lam is not None:
             forms.append(("lambda", op.op, lam))
-    mv = op.method_variant
-    name = getattr(mv, "__name__", None)
-    if mv is not None and name and name != "<lambda>" and isinstance(sample.input, torch.Tensor):
+    for kind, variant in (("method", op.method_variant), ("inplace", op.inplace_variant)):
+        name = getattr(variant, "__name__", None)
+        if variant is None or not name or name == "<lambda>" or \
+                not isinstance(sample.input, torch.Tensor):
+            continue
         e_method = getattr(ember.Tensor, name, None)
-        if e_method is None:
-            forms.append(("method", mv, "MISSING"))
-        else:
-            forms.append(("method", mv, e_method))
+        forms.append((kind, variant, "MISSING" if e_method is None else e_method))
     return forms
 
 
