@@ -498,7 +498,8 @@ def filled(xp, shape, value, np_dtype):
         # value down to -max wraps around (full(..., -1, dtype=uint8) is 255)
         from ._ops._util import check_scalar_fits
         check_scalar_fits(builtins.int(value), _FROM_NP[np.dtype(np_dtype)])
-        value = np.array(value, dtype=np.int64).astype(np_dtype)
+        value = np.array(value, dtype=np.int64).astype(np_dtype).item()   # (a Python
+        # number: CuPy takes no NumPy array as the fill value)
     if np_dtype in SPECIAL_CAST_NP:
         return cast_array(xp.full(shape, value), np_dtype, copy=False)
     return xp.full(shape, value, dtype=np_dtype)
