@@ -44,9 +44,14 @@ from .moduleinfo_sweep import RANDOM, _copy_state, _ember_class
 from .opinfo_sweep import compare, flat, to_ember
 
 warnings.filterwarnings("ignore")
-EMBER_DTYPE = {torch.float64: ember.float64, torch.float32: ember.float32}
-TOL = {torch.float64: (1e-7, 1e-7), torch.float32: (1e-4, 1e-5)}
-GRAD_TOL = {torch.float64: (1e-6, 1e-6), torch.float32: (2e-3, 2e-4)}
+EMBER_DTYPE = {torch.float64: ember.float64, torch.float32: ember.float32,
+               torch.complex128: ember.complex128, torch.complex64: ember.complex64}
+TOL = {torch.float64: (1e-7, 1e-7), torch.float32: (1e-4, 1e-5),
+       torch.complex128: (1e-7, 1e-7), torch.complex64: (1e-4, 1e-5)}
+GRAD_TOL = {torch.float64: (1e-6, 1e-6), torch.float32: (2e-3, 2e-4),
+            torch.complex128: (1e-6, 1e-6), torch.complex64: (2e-3, 2e-4)}
+# the dtypes the samples part runs, where a ModuleInfo lists them (ConvTranspose: complex)
+SAMPLE_DTYPES = (torch.float64, torch.float32, torch.complex128, torch.complex64)
 COMPARED = {}   # part -> how many cases were compared (reported with the problems)
 
 
@@ -185,11 +190,12 @@ def _grads(t_out, e_out, t_leaves, e_leaves, dtype, where, problems):
         return
     rng = np.random.default_rng(0)
     ws = [rng.standard_normal(tuple(o.shape)) for o in tf]
-    t_loss = sum((o * torch.tensor(w, dtype=o.dtype)).sum() for o, w in zip(tf, ws))
+    # complex outputs: the real part of sum(out * w), a real loss (PyTorch's convention)
+    t_loss = sum(_real((o * torch.tensor(w, dtype=o.dtype)).sum()) for o, w in zip(tf, ws))
     tg, t_exc = _call(torch.autograd.grad, t_loss, t_leaves, allow_unused=True)
     if t_exc is not None:
         return
-    e_loss = sum((o * ember.tensor(w, dtype=o.dtype)).sum() for o, w in zip(ef, ws))
+    e_loss = sum(_real((o * ember.tensor(w, dtype=o.dtype)).sum()) for o, w in zip(ef, ws))
     eg, e_exc = _call(ember.autograd.grad, e_loss, e_leaves, allow_unused=True)
     if e_exc is not None:
         problems.append(f"{where}: ember grad raised {_short(e_exc)}")
@@ -210,6 +216,10 @@ def _grads(t_out, e_out, t_leaves, e_leaves, dtype, where, problems):
                                                    equal_nan=True):
             d = np.nanmax(np.abs(an - bn)) if an.shape == bn.shape and an.size else "shape"
             problems.append(f"{where}: grad {j} differs ({d})")
+
+
+def _real(x):
+    return x.real if x.is_complex() else x
 
 
 def _leaves(args, module, lib):
@@ -255,7 +265,7 @@ def part_samples(info, problems):
         problems.append("MISSING")
         return
     random = info.module_cls.__name__ in RANDOM
-    for dtype in (torch.float64, torch.float32):
+    for dtype in SAMPLE_DTYPES:
         if dtype not in info.supported_dtypes("cpu"):
             continue
         for training in (True, False):

@@ -298,10 +298,10 @@ class Conv(Op):
         g_cm = _channel_major(_lowp(g)) if ctx.xp is not np and g.size and \
             (need[1] or need[2] or g.ndim <= 4) and not cudnn.available() else None
         if ctx.needs_input_grad[0]:
-            gx = conv_input_grad(grad, w, ctx.x_shape, stride, padding, dilation, groups,
+            gx = conv_input_grad(grad, _cj(w), ctx.x_shape, stride, padding, dilation, groups,
                                  g_cm)
         if ctx.needs_input_grad[1]:
-            gw = conv_weight_grad(x, grad, ctx.w_shape, stride, padding, dilation, groups,
+            gw = conv_weight_grad(_cj(x), grad, ctx.w_shape, stride, padding, dilation, groups,
                                   g_cm)
         if ctx.needs_input_grad[2]:
             if type(g) is np.ndarray and g.dtype.kind == "f" and g.itemsize >= 4 and \
@@ -328,6 +328,7 @@ class ConvInputGrad(Op):
     def forward(ctx, g, w, x_shape, stride, padding, dilation, groups, g_cm=None):
         ctx.cfg = (x_shape, stride, padding, dilation, groups)
         ctx.g_shape = g.shape   # g itself is not saved when w needs no gradient
+        ctx.w_shape = w.shape   # nor w when g needs none
         dt = g.dtype
         if type(g) is MetaArray or type(w) is MetaArray:   # the meta device: only the shape
             return meta_backend.empty(x_shape, dt)
@@ -387,11 +388,11 @@ class ConvInputGrad(Op):
         x_shape, stride, padding, dilation, groups = ctx.cfg
         d_g = d_w = None
         if ctx.needs_input_grad[0]:
-            d_g = conv_nd(ggx, w, None, stride, padding, dilation, groups)
+            d_g = conv_nd(ggx, _cj(w), None, stride, padding, dilation, groups)
             if d_g.shape != ctx.g_shape:  # conv_transpose's output_padding: rows no window reads
                 d_g = d_g[(slice(None), slice(None)) + tuple(slice(0, n) for n in ctx.g_shape[2:])]
         if ctx.needs_input_grad[1]:
-            d_w = conv_weight_grad(ggx, g, w.shape, stride, padding, dilation, groups)
+            d_w = conv_weight_grad(ggx, _cj(g), ctx.w_shape, stride, padding, dilation, groups)
         return d_g, d_w
 
 
@@ -404,6 +405,7 @@ class ConvWeightGrad(Op):
     @staticmethod
     def forward(ctx, x, g, w_shape, stride, padding, dilation, groups, g_cm=None):
         ctx.cfg = (w_shape, stride, padding, dilation, groups)
+        ctx.x_shape = x.shape   # x itself is saved only when g needs a gradient
         dt = x.dtype
         if type(x) is MetaArray or type(g) is MetaArray:   # the meta device: only the shape
             return meta_backend.empty(w_shape, dt)
@@ -442,10 +444,17 @@ class ConvWeightGrad(Op):
         w_shape, stride, padding, dilation, groups = ctx.cfg
         d_x = d_g = None
         if ctx.needs_input_grad[0]:
-            d_x = conv_input_grad(g, ggw, x.shape, stride, padding, dilation, groups)
+            d_x = conv_input_grad(_cj(g), ggw, ctx.x_shape, stride, padding, dilation, groups)
         if ctx.needs_input_grad[1]:
-            d_g = conv_nd(x, ggw, None, stride, padding, dilation, groups)
+            d_g = conv_nd(_cj(x), ggw, None, stride, padding, dilation, groups)
         return d_x, d_g
+
+
+def _cj(t):
+    """conj(t) for a complex t: each convolution is bilinear in its two operands, and the
+    gradient with respect to one holds the other conjugated (PyTorch's convention for
+    complex gradients, as for y = a * b: grad_a = grad_y * conj(b)); t itself when real."""
+    return t.conj() if t.is_complex() else t
 
 
 def conv_nd(x, w, b, stride, padding, dilation, groups):

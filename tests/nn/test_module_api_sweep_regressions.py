@@ -253,3 +253,49 @@ def test_module_to_memory_format_converts_4d_and_5d_parameters(cls, fmt):
         m = m.to(memory_format=getattr(L, fmt))
         return [[_layout(L, p), type(p).__name__, p.is_leaf] for p in m.parameters()]
     check(program)
+
+
+# ------------------------------------------------------------------ complex convolutions
+CONVS = [("conv1d", (2, 2, 6), (3, 2, 2), {}),
+         ("conv_transpose1d", (2, 2, 4), (2, 3, 2), {"stride": 2, "output_padding": 1}),
+         ("conv2d", (1, 2, 5, 5), (4, 1, 2, 3), {"groups": 2, "padding": 1}),
+         ("conv_transpose2d", (1, 2, 3, 3), (2, 2, 2, 2), {}),
+         ("conv3d", (1, 2, 3, 3, 3), (2, 2, 2, 2, 2), {})]
+
+
+@pytest.mark.parametrize("fn,xs,ws,kw", CONVS)
+def test_complex_convolution_gradients_conjugate_the_other_operand(fn, xs, ws, kw):
+    """Found by the ConvTranspose complex samples: the input and weight gradients were
+    conjugated (PyTorch: grad_x uses conj(w), grad_w uses conj(x)); second order too
+    (which also read a saved operand that was not saved)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(xs) + 1j * rng.standard_normal(xs)
+    w = rng.standard_normal(ws) + 1j * rng.standard_normal(ws)
+    g_seed = np.random.default_rng(1)
+
+    def program(L):
+        X, W = L.tensor(x, requires_grad=True), L.tensor(w, requires_grad=True)
+        y = getattr(L.nn.functional, fn)(X, W, **kw)
+        g = L.tensor(g_seed.standard_normal(tuple(y.shape)) * (1 + 0.5j))
+        gx, gw = L.autograd.grad((y * g).sum().real, (X, W), create_graph=True)
+        hx, hw = L.autograd.grad((gx * gx.conj()).sum().real + (gw * gw.conj()).sum().real,
+                                 (X, W))
+        return [y, gx, gw, hx, hw]
+    t = _outcome(torch, program)
+    g_seed = np.random.default_rng(1)
+    e = _outcome(ember, program)
+    assert _same(t, e), f"torch {t}\nember {e}"
+
+
+def test_real_convolution_second_order_through_the_weight_gradient_only():
+    """d/dx of a function of the weight gradient alone (the saved output gradient
+    needs no gradient, so the saved operand is absent)."""
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 2, 6)), rng.standard_normal((3, 2, 2))
+
+    def program(L):
+        X, W = L.tensor(x, requires_grad=True), L.tensor(w, requires_grad=True)
+        gx, gw = L.autograd.grad(L.nn.functional.conv1d(X, W).sum(), (X, W), create_graph=True)
+        return [L.autograd.grad((gw * gw).sum(), (X,), retain_graph=True)[0],
+                L.autograd.grad((gx * gx).sum(), (W,))[0]]
+    check(program)
