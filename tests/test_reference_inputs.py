@@ -15,6 +15,10 @@ torch = pytest.importorskip("torch")
 INF, NAN = math.inf, math.nan
 # the extremal values torch's reference generators use
 EXTREMES = [-INF, INF, NAN, -0.0, 0.0, -1e300, 1e300, -1.5, 2.5, 1e-310]
+# without -0.0, for ops whose sign of zero ember does not follow: PyTorch's differs between
+# its vectorized and scalar loops (softshrink), or comes from a tie of -0.0 and 0.0 that
+# NumPy's maximum resolves otherwise (relu6)
+SOME_EXTREMES = [v for v in EXTREMES if not (v == 0 and math.copysign(1, v) < 0)]
 
 
 def _norm(x):
@@ -77,6 +81,13 @@ def _binary_grads(m, fn, a, b, dtype="float64"):
     y = m.tensor(b, dtype=getattr(m, dtype), requires_grad=True)
     out = fn(x, y)
     return [out, *m.autograd.grad(out.sum(), (x, y))]
+
+
+def _real_pairs(m, values):
+    """Two float64 tensors holding every pair of `values`."""
+    x = m.tensor([a for a in values for b in values], dtype=m.float64)
+    y = m.tensor([b for a in values for b in values], dtype=m.float64)
+    return x, y
 
 
 def _complex_pairs(m, parts):
@@ -146,6 +157,27 @@ CASES = {
                                       EXTREMES),
     "threshold_inplace_nan": lambda m: m.nn.functional.threshold_(
         m.tensor([NAN, 1.0, 30.0]), 1.0, -9.0),
+    # hardtanh/relu6 keep NaN with gradient 0 there (it was 1); hardshrink/softshrink keep
+    # NaN (they gave 0) and refuse integer, bool and complex inputs as PyTorch
+    "hardtanh_extremes": _with_grads(lambda m, x: m.nn.functional.hardtanh(x, -0.5, 0.5),
+                                     EXTREMES + [0.5, -0.5, 0.2]),
+    "relu6_extremes": _with_grads(lambda m, x: m.nn.functional.relu6(x),
+                                  SOME_EXTREMES + [6.0, 0.0, 3.0]),
+    "hardtanh_int": lambda m: m.nn.functional.hardtanh(m.tensor([-3, 0, 4, 9]), -2.5, 5.5),
+    "hardshrink_extremes": _with_grads(lambda m, x: m.nn.functional.hardshrink(x),
+                                       EXTREMES + [0.5, -0.5, 0.2]),
+    "softshrink_extremes": _with_grads(lambda m, x: m.nn.functional.softshrink(x),
+                                       SOME_EXTREMES + [0.5, 0.2, -0.7]),
+    "hardshrink_int": lambda m: m.nn.functional.hardshrink(m.tensor([-3, 0, 4])),
+    "hardshrink_complex": lambda m: m.nn.functional.hardshrink(m.tensor([1 + 1j])),
+    "softshrink_bool": lambda m: m.nn.functional.softshrink(m.tensor([True])),
+    "softshrink_int": lambda m: m.nn.functional.softshrink(m.tensor([-3, 0, 4]), 1.0),
+    # igamma/igammac at the edges: a = 0 (all mass at 0), a = inf, a = x = 0 and
+    # a = x = inf undefined (they gave 0/1 or NaN the other way round)
+    "igamma_edges": lambda m: m.igamma(*_real_pairs(m, [0.0, -0.0, INF, NAN, 1.0, -1.0,
+                                                        1e-300, 2.5])),
+    "igammac_edges": lambda m: m.igammac(*_real_pairs(m, [0.0, -0.0, INF, NAN, 1.0, -1.0,
+                                                          2.5, 30.5])),
 }
 
 

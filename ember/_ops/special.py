@@ -455,44 +455,70 @@ def zeta(input, other, *, out=None):
     return _out(apply(Zeta, inputs, arrays), out)
 
 
+def _igamma_series(a, x):
+    """P(a, x) = e^-x x^a / Gamma(a+1) sum_k x^k / ((a+1)...(a+k)), for x < a + 1; the sum
+    stops once every term is below the rounding of its total."""
+    log_front = a * np.log(x) - x - _lgamma_kernel(a)
+    term = np.ones_like(a) / np.where(a > 0, a, 1.0)
+    total = term.copy()
+    ap = a.copy()
+    for k in range(600):
+        ap = ap + 1
+        term = term * x / ap
+        total = total + term
+        if k % 8 == 7 and not np.any(np.abs(term) > np.abs(total) * 1e-17):
+            break
+    return np.exp(log_front) * total
+
+
+def _igammac_fraction(a, x):
+    """Q(a, x) by Lentz's evaluation of its continued fraction, for x >= a + 1; stops once
+    every convergent has settled."""
+    log_front = a * np.log(x) - x - _lgamma_kernel(a)
+    tiny = 1e-300
+    b = x + 1 - a
+    c = np.full_like(a, 1 / tiny)
+    d = 1 / np.where(b == 0, tiny, b)
+    h = d.copy()
+    for i in range(1, 300):
+        an = -i * (i - a)
+        b = b + 2
+        d = an * d + b
+        d = np.where(np.abs(d) < tiny, tiny, d)
+        c = b + an / c
+        c = np.where(np.abs(c) < tiny, tiny, c)
+        d = 1 / d
+        h = h * d * c
+        if i % 8 == 0 and not np.any(np.abs(d * c - 1) > 1e-15):
+            break
+    return np.exp(log_front) * h
+
+
 def _igamma_kernel(a, x, upper):
-    """Regularized incomplete gamma P(a, x) (upper: Q = 1 - P): the series
-    e^-x x^a / Gamma(a+1) sum_k x^k / ((a+1)...(a+k)) where x < a + 1, Lentz's continued
-    fraction for Q elsewhere."""
+    """Regularized incomplete gamma P(a, x) (upper: Q = 1 - P): the series where
+    x < a + 1, the continued fraction for Q elsewhere, each on its own elements.
+    Edges as PyTorch's: x = 0 gives P = 0; a = 0 puts all the mass at 0 (P = 1 for x > 0);
+    x = inf gives P = 1, a = inf P = 0 (even for x NaN); a = x = 0, a = x = inf, a < 0 and
+    x < 0 give NaN."""
     a, x = np.broadcast_arrays(_f64(a), _f64(x))
+    p = np.full(a.shape, np.nan)
+    q = np.full(a.shape, np.nan)
     with np.errstate(all="ignore"):
-        log_front = a * np.log(x) - x - _lgamma_kernel(a)
         use_series = x < a + 1
-        term = np.ones_like(a) / np.where(a > 0, a, 1.0)
-        total = term.copy()
-        ap = a.copy()
-        for _ in range(600):
-            ap = ap + 1
-            term = term * x / ap
-            total = total + term
-        p_series = np.exp(log_front) * total
-        tiny = 1e-300
-        b = x + 1 - a
-        c = np.full_like(a, 1 / tiny)
-        d = 1 / np.where(b == 0, tiny, b)
-        h = d.copy()
-        for i in range(1, 300):
-            an = -i * (i - a)
-            b = b + 2
-            d = an * d + b
-            d = np.where(np.abs(d) < tiny, tiny, d)
-            c = b + an / c
-            c = np.where(np.abs(c) < tiny, tiny, c)
-            d = 1 / d
-            h = h * d * c
-        q_fraction = np.exp(log_front) * h
-    p = np.where(use_series, p_series, 1 - q_fraction)
-    q = np.where(use_series, 1 - p_series, q_fraction)
+        use_fraction = ~use_series & ~np.isnan(a) & ~np.isnan(x)
+        if use_series.any():
+            p[use_series] = _igamma_series(a[use_series], x[use_series])
+            q[use_series] = 1 - p[use_series]
+        if use_fraction.any():
+            q[use_fraction] = _igammac_fraction(a[use_fraction], x[use_fraction])
+            p[use_fraction] = 1 - q[use_fraction]
     out = q if upper else p
-    out = np.where(x == 0, 1.0 if upper else 0.0, out)
-    out = np.where(np.isposinf(x), 0.0 if upper else 1.0, out)
-    out = np.where((a < 0) | (x < 0), np.nan, out)
-    return out
+    low, high = (1.0, 0.0) if upper else (0.0, 1.0)   # the values of P = 0 and P = 1
+    out = np.where(x == 0, low, out)
+    out = np.where(np.isposinf(x) | ((a == 0) & ~np.isnan(x)), high, out)
+    out = np.where(np.isposinf(a), low, out)
+    undefined = ((a == 0) & (x == 0)) | (np.isposinf(a) & np.isposinf(x)) | (a < 0) | (x < 0)
+    return np.where(undefined, np.nan, out)
 
 
 class Igamma(Op):
