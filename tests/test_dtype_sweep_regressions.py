@@ -211,3 +211,10 @@ def test_complex_orderings_raise_like_torch(expr, dtype):
         a = m.ones(2, 3, dtype=getattr(m, dtype))
         return eval(expr)
     check(program)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "int32"])
+def test_nextafter_half_precision(dtype):
+    # PyTorch steps float16/bfloat16 too (ember refused them); integers are refused by both
+    check(lambda m: m.nextafter(m.tensor([1.0, 2.0, 0.0, -1.0]).to(getattr(m, dtype)),
+                                m.tensor([3.0, 0.0, 1.0, -1.0]).to(getattr(m, dtype))))

@@ -491,8 +491,8 @@ def nextafter(input, other, *, out=None):
     _require_tensor(input, "nextafter")
     _require_tensor(other, "nextafter", "other", 2)
     dt = _dtype.result_dtype(input, other)
-    if not dt.is_floating_point or dt is _dtype.bfloat16 or dt is _dtype.float16:
-        raise RuntimeError(f"\"nextafter_cpu\" not implemented for '{dtype_name(dt)}'")
+    if not dt.is_floating_point:   # float16 and bfloat16 too (NumPy and ml_dtypes step them)
+        raise NotImplementedError(f"\"nextafter_cpu\" not implemented for '{dtype_name(dt)}'")
     result = apply(Nextafter, (input, other),
                    (input._data.astype(dt.np), other._data.astype(dt.np)))
     return _with_out(result, out)
