@@ -260,6 +260,7 @@ ROW_MAJOR_RESULTS = {
     "masked_fill": lambda m, x: x.masked_fill(x > 20, 0.0),
     "take_along_dim": lambda m, x: m.take_along_dim(x, m.zeros(1, 1, 1, dtype=m.int64), 1),
     "roll": lambda m, x: m.roll(x, 1, 0),
+    "logcumsumexp": lambda m, x: m.logcumsumexp(x, 1),
 }
 
 LIKE_INPUT_RESULTS = {
@@ -314,6 +315,10 @@ ELEMENTWISE = {
     "lerp": lambda m, x, r, c: m.lerp(x, r, 0.25),
     "ceil int64": lambda m, x, r, c: m.ceil(x.to(m.int64)),
     "pow": lambda m, x, r, c: m.pow(x, c),
+    "chebyshev_polynomial_t": lambda m, x, r, c: m.special.chebyshev_polynomial_t(
+        x / 20, m.tensor(3.0, dtype=m.float64)),
+    "hermite_polynomial_h": lambda m, x, r, c: m.special.hermite_polynomial_h(x / 20, 2),
+    "mvlgamma (row-major)": lambda m, x, r, c: m.mvlgamma(x + 2, 2),
 }
 
 

@@ -20,6 +20,7 @@ from .. import _dtype
 from .._tensor import Tensor, Size
 from ..autograd import grad_mode, forward_ad
 from ._base import Op, apply
+from ._layout import row_major
 from ._util import wrap_dim, dtype_name, shape_str, check_tensor, ignore_fp_errors, writes_out, \
     with_out as _with_out, check_tensor as _require_tensor, \
     restore_fp_errors
@@ -519,8 +520,8 @@ class Logcumsumexp(Op):
         if x.ndim == 0:
             return x.copy()
         if x.dtype.kind == "c":
-            return _complex_logcumsumexp_array(x, dim)
-        return opmath(lambda a: _logcumsumexp_array(a, dim), x)
+            return row_major(_complex_logcumsumexp_array(x, dim))
+        return row_major(opmath(lambda a: _logcumsumexp_array(a, dim), x))   # as PyTorch's scans
 
     @staticmethod
     def backward(ctx, grad):

@@ -218,7 +218,9 @@ def mvlgamma(input, p, *, out=None):
     if not (input.is_floating_point() or input.is_complex()):
         input = input.to(_dtype.get_default_dtype())   # integers: in the default float dtype
     shifts = Tensor._make(like(-np.arange(p, dtype=input._data.dtype) / 2, input._data))
-    total = lgamma(input.unsqueeze(-1) + shifts).sum(-1)
+    # (input.unsqueeze(-1) is laid out like input; PyTorch's sum over the new dim is
+    # row-major, and so is the result)
+    total = lgamma(input.unsqueeze(-1) + shifts).sum(-1).contiguous()
     return _out(total + p * (p - 1) / 4 * math.log(math.pi), out)
 
 

@@ -22,6 +22,7 @@ from .._backend import array_namespace
 from .._tensor import Tensor
 from ._util import dtype_name, with_out
 from .pointwise import float_operands
+from ._layout import iter_layout
 
 __all__ = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
            "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
@@ -148,7 +149,9 @@ def _polynomial(name, kernel, doc):
         with np.errstate(all="ignore"):
             value = kernel(x, degree, xp)
             value = xp.where(degree < 0, 0.0, value).astype(dt.np, copy=False)
-        return with_out(Tensor._make(xp.array(value, order="C")), out, f"special_{name}")
+        # laid out like the operands, as PyTorch's elementwise results
+        value = iter_layout(xp.array(value, order="C"), arrays)
+        return with_out(Tensor._make(value), out, f"special_{name}")
     public.__name__ = name
     public.__doc__ = doc + "\n\nn is truncated to an integer; n < 0 gives 0. No gradient."
     return public
