@@ -354,6 +354,11 @@ def tensor_split(input, indices_or_sections, dim=0):
 
 
 def _dim_split(fname, input, spec, dim, min_dims):
+    if isinstance(spec, Tensor) and spec.numel() == 1 and not (
+            spec.dtype.is_floating_point or spec.dtype.is_complex):
+        # PyTorch's parser reads a one-element integer tensor as the int (0-dim) or as a
+        # one-index list (1-dim)
+        spec = spec.item() if spec.dim() == 0 else spec.tolist()
     if not isinstance(spec, (numbers.Integral, list, tuple)):   # PyTorch's parser's TypeError
         raise TypeError(f"{fname}() received an invalid combination of arguments - got (Tensor, "
                         f"{type(spec).__name__}), but expected one of:\n"
