@@ -218,3 +218,10 @@ def test_nextafter_half_precision(dtype):
     # PyTorch steps float16/bfloat16 too (ember refused them); integers are refused by both
     check(lambda m: m.nextafter(m.tensor([1.0, 2.0, 0.0, -1.0]).to(getattr(m, dtype)),
                                 m.tensor([3.0, 0.0, 1.0, -1.0]).to(getattr(m, dtype))))
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128", "bool", "int32", "float16"])
+def test_arange_refuses_complex_and_bool(dtype):
+    check(lambda m: m.arange(3, dtype=getattr(m, dtype)))
+    if dtype != "int32":   # (an integer arange with a fractional step is not covered here)
+        check(lambda m: m.arange(1, 3, 0.5, dtype=getattr(m, dtype)))

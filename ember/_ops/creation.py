@@ -470,8 +470,8 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     if dt is None:
         integral = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dt = _dtype.int64 if integral else _dtype.get_default_dtype()
-    if dt.np in _dtype.NARROW_NP:
-        raise _not_implemented_for("arange_cpu", dt)
+    if dt.np in _dtype.NARROW_NP or dt.is_complex or dt is _dtype.bool:
+        raise _not_implemented_for("arange_cpu", dt)   # PyTorch has no such kernel
     if not (dt.is_floating_point or dt.is_complex):
         # an integer result casts the bounds and the step first
         start, end, step = builtins.int(start), builtins.int(end), builtins.int(step)
