@@ -359,7 +359,7 @@ def _dim_split(fname, input, spec, dim, min_dims):
         # PyTorch's parser reads a one-element integer tensor as the int (0-dim) or as a
         # one-index list (1-dim)
         spec = spec.item() if spec.dim() == 0 else spec.tolist()
-    if not isinstance(spec, (numbers.Integral, list, tuple)):   # PyTorch's parser's TypeError
+    if not isinstance(spec, (numbers.Integral, list, tuple, Tensor)):   # the parser's TypeError
         raise TypeError(f"{fname}() received an invalid combination of arguments - got (Tensor, "
                         f"{type(spec).__name__}), but expected one of:\n"
                         f" * (Tensor input, int sections)\n"
