@@ -135,8 +135,8 @@ def unsigned_alpha(alpha, np_dtype):
     if np_dtype.kind in "iu" and isinstance(alpha, numbers.Integral) \
             and not isinstance(alpha, bool):
         check_scalar_fits(int(alpha), _dtype.from_numpy_dtype(np_dtype))
-        if alpha < 0 and np_dtype.kind == "u":
-            return np.array(alpha, dtype=np.int64).astype(np_dtype)
+        if alpha < 0 and np_dtype.kind == "u":   # a Python int: CuPy takes no NumPy array
+            return np.array(alpha, dtype=np.int64).astype(np_dtype).item()
     return alpha
 
 
