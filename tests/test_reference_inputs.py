@@ -178,6 +178,13 @@ CASES = {
                                                         1e-300, 2.5])),
     "igammac_edges": lambda m: m.igammac(*_real_pairs(m, [0.0, -0.0, INF, NAN, 1.0, -1.0,
                                                           2.5, 30.5])),
+    # d xlogy / dx is log(y) at x = 0 too (0 only where y <= 0); likewise xlog1py
+    "xlogy_grads_at_zero": lambda m: _binary_grads(
+        m, m.xlogy, [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 2.0, -0.0],
+        [0.25, 0.0, NAN, -1.0, 0.0, INF, -1.0, 3.0]),
+    "xlog1py_grads_at_zero": lambda m: _binary_grads(
+        m, m.special.xlog1py, [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 2.0, -0.0],
+        [0.25, 0.0, NAN, -1.0, 0.0, INF, -1.0, 3.0]),
 }
 
 

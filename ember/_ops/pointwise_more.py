@@ -474,8 +474,9 @@ def _xlogy_array(x, y):
     return np.where((x == 0) & ~np.isnan(y), dt.type(0), x * np.log(y))
 
 
+# dx = log(y), at x = 0 too (the limit from y > 0); 0 where x = 0 and y <= 0, as PyTorch's
 xlogy = _binary_row("xlogy", "XlogyBackward0", _xlogy_array,
-                    lambda g, x, y, out: g * xlogy((x != 0).to(g.dtype), y),
+                    lambda g, x, y, out: g * xlogy(((x != 0) | (y > 0)).to(g.dtype), y),
                     lambda g, x, y, out: g * x / y,
                     scalar_nodes=("XlogyBackward2", "XlogyBackward1"),
                     reject=_real_only("xlogy_cpu"))

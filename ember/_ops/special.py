@@ -423,8 +423,9 @@ def _xlog1py_array(x, y):
         np.result_type(x, y), copy=False)
 
 
+# dx = log1p(y), at x = 0 too; 0 where x = 0 and y <= -1, as PyTorch's
 xlog1py = _binary_row("special_xlog1py", "SpecialXlog1PyBackward0", _xlog1py_array,
-                      lambda g, x, y, out: g * xlog1py((x != 0).to(g.dtype), y),
+                      lambda g, x, y, out: g * xlog1py(((x != 0) | (y > -1)).to(g.dtype), y),
                       lambda g, x, y, out: g * x / (y + 1),
                       scalar_nodes=("SpecialXlog1PyBackward2", "SpecialXlog1PyBackward1"))
 
