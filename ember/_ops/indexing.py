@@ -22,10 +22,11 @@ from .._backend import ARRAY_TYPES, CUDA_ON, array_namespace, as_array, like, uf
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._layout import row_major   # gathers give new row-major tensors, as PyTorch's
 from ._out_overlap import out_dtype_of_input, refuses_out_overlap
 from . import narrow_dtypes
 from ._util import (cast, c_type_name, check_scalar_fits, dtype_name, shape_str, wrap_dim,
-                    writes_out)
+                    writes_out, unsigned_alpha)
 
 __all__ = ["nonzero", "argwhere", "index_select", "masked_fill", "masked_select",
            "masked_scatter", "gather", "scatter", "scatter_add", "scatter_reduce", "index_add",
@@ -437,7 +438,7 @@ class IndexSelect(Op):
     @staticmethod
     def forward(ctx, x, dim, idx):
         ctx.shape, ctx.dim, ctx.idx = x.shape, dim, idx
-        return x[_along(x.ndim, dim, idx)]
+        return row_major(x[_along(x.ndim, dim, idx)])
 
     @staticmethod
     def backward(ctx, grad):
@@ -469,7 +470,8 @@ class IndexAdd(Op):
     def forward(ctx, x, src, dim, idx, alpha):
         ctx.dim, ctx.idx, ctx.alpha = dim, idx, alpha
         out = x.copy()
-        ufunc_at(np.add, out, _along(x.ndim, dim, idx), src if alpha == 1 else src * alpha)
+        ufunc_at(np.add, out, _along(x.ndim, dim, idx),
+                 src if alpha == 1 else src * unsigned_alpha(alpha, src.dtype))
         return out
 
     @staticmethod
@@ -644,7 +646,7 @@ class MaskedFill(Op):
     @staticmethod
     def forward(ctx, x, value, mask):
         ctx.mask = mask
-        return np.where(mask, value, x).astype(x.dtype, copy=False)
+        return row_major(np.where(mask, value, x).astype(x.dtype, copy=False))
 
     @staticmethod
     def backward(ctx, grad):
@@ -759,7 +761,8 @@ def _check_scatter_index(fname, input, d, index, src_shape=None, gather=False):
     """PyTorch's gather/scatter index checks; returns the int64 index array (>= 1-d)."""
     if not isinstance(index, Tensor):
         raise TypeError(f"{fname}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
+    if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32 and index.numel():
+        # PyTorch checks the dtype of a non-empty index only
         raise RuntimeError(f"{fname}(): Expected dtype int32/int64 for index")
     idx = _same_device(fname, input, index).astype(np.int64, copy=False)
     xshape = input._data.shape or (1,)
@@ -769,6 +772,8 @@ def _check_scatter_index(fname, input, d, index, src_shape=None, gather=False):
     if len(ishape) != len(xshape) and (idx.ndim or input._data.ndim > 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as "
                            + ("input tensor" if gather else "self tensor"))
+    if src_shape is not None and len(src_shape or (1,)) != len(ishape):
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
     for i, (a, b) in enumerate(zip(ishape, xshape)):
         if i != d and a > b:
             which = "self" if gather or src_shape is None else "self"
@@ -803,7 +808,7 @@ class Gather(Op):
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
-        return x[_gather_key(index, dim)]
+        return row_major(x[_gather_key(index, dim)])
 
     @staticmethod
     def backward(ctx, grad):

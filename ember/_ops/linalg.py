@@ -21,7 +21,7 @@ from .._autocast import cast_before_checks
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import check_same_device, check_tensor as _require_tensor, dtype_name, shape_str, wrap_dim, \
-    writes_out
+    writes_out, write_result
 from .conversion import commit_inplace, inplace_source
 
 _ndarray = np.ndarray
@@ -250,13 +250,13 @@ class Vdot(Op):
 def _check_dot(x, y):
     if x.dim() != 1 or y.dim() != 1:
         raise RuntimeError(f"1D tensors expected, but got {x.dim()}D and {y.dim()}D tensors")
+    if x.dtype is not y.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{dtype_name(x.dtype)} and {dtype_name(y.dtype)}")
     if x.shape[0] != y.shape[0]:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src "
                            f"[{y.shape[0]}] to have the same number of elements, but got "
                            f"{x.shape[0]} and {y.shape[0]} elements respectively")
-    if x.dtype is not y.dtype:
-        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
-                           f"{dtype_name(x.dtype)} and {dtype_name(y.dtype)}")
     check_same_device(x, y)
 
 
@@ -331,7 +331,8 @@ def _check_batched(input, other, a_shape, b_shape):
 
 
 def matmul(input, other, *, out=None):
-    """Matrix product with PyTorch's dispatch on the number of dims:
+    """Matrix product with PyTorch's dispatch on the number of dims (written into `out`
+    when given):
 
     1-D @ 1-D: dot product; 2-D @ 1-D: matrix-vector; 1-D @ N-D: the vector is a row
     (a dim prepended, then removed); N-D @ 1-D: a column (appended, then removed);
@@ -347,6 +348,8 @@ def matmul(input, other, *, out=None):
         if (type(a) is _ndarray and type(b) is _ndarray and a.ndim == 2 and b.ndim == 2
                 and (d := a.dtype) is b.dtype and d.kind in "fc" and a.shape[1] == b.shape[0]):
             return apply(Mm, (input, other), (a, b))
+    if out is not None:   # (each branch below returns a new tensor; out= took none)
+        return write_result(matmul(input, other), out, "matmul")
     _require_tensor(input, "matmul", "input", 1)
     _require_tensor(other, "matmul", "other", 2)
     if _AUTOCAST[0]:
@@ -679,9 +682,12 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     return _apply_addop(Addr, input, vec1, vec2, (vec1.shape[0], vec2.shape[0]), beta, alpha)
 
 
-def _inplace(fn):
+def _inplace(fn, overlap_ok=False):
+    """The in-place method of `fn`; `overlap_ok`: PyTorch lets it write into an expanded
+    tensor (addmv_ and baddbmm_ go through BLAS, which it does not check)."""
     def method(self, *args, **kwargs):
-        return commit_inplace(self, fn(inplace_source(self, args), *args, **kwargs))
+        return commit_inplace(self, fn(inplace_source(self, args), *args, **kwargs),
+                              overlap_ok)
     method.__name__ = fn.__name__ + "_"
     return method
 
@@ -1177,9 +1183,9 @@ Tensor.addbmm = addbmm
 Tensor.baddbmm = baddbmm
 Tensor.addr = addr
 Tensor.addmm_ = _inplace(addmm)
-Tensor.addmv_ = _inplace(addmv)
+Tensor.addmv_ = _inplace(addmv, overlap_ok=True)
 Tensor.addbmm_ = _inplace(addbmm)
-Tensor.baddbmm_ = _inplace(baddbmm)
+Tensor.baddbmm_ = _inplace(baddbmm, overlap_ok=True)
 Tensor.addr_ = _inplace(addr)
 Tensor.kron = kron
 Tensor.cross = cross
