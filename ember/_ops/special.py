@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from .._backend import array_namespace, ARRAY_TYPES as _ARRAY_TYPES, as_array, gpu_special, like
+from .._backend import to_host
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -502,8 +503,9 @@ def _igamma_kernel(a, x, upper):
     x < a + 1, the continued fraction for Q elsewhere, each on its own elements.
     Edges as PyTorch's: x = 0 gives P = 0; a = 0 puts all the mass at 0 (P = 1 for x > 0);
     x = inf gives P = 1, a = inf P = 0 (even for x NaN); a = x = 0, a = x = inf, a < 0 and
-    x < 0 give NaN."""
-    a, x = np.broadcast_arrays(_f64(a), _f64(x))
+    x < 0 give NaN. Runs on the host (CuPy operands are copied over and the result back)."""
+    ref = a
+    a, x = np.broadcast_arrays(_f64(to_host(a)), _f64(to_host(x)))
     p = np.full(a.shape, np.nan)
     q = np.full(a.shape, np.nan)
     with np.errstate(all="ignore"):
@@ -521,7 +523,7 @@ def _igamma_kernel(a, x, upper):
     out = np.where(np.isposinf(x) | ((a == 0) & ~np.isnan(x)), high, out)
     out = np.where(np.isposinf(a), low, out)
     undefined = ((a == 0) & (x == 0)) | (np.isposinf(a) & np.isposinf(x)) | (a < 0) | (x < 0)
-    return np.where(undefined, np.nan, out)
+    return like(np.where(undefined, np.nan, out), ref)
 
 
 class Igamma(Op):
