@@ -393,12 +393,13 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     """0.5 * (log(max(var, eps)) + (input - target)^2 / max(var, eps)) [+ 0.5 log(2 pi)];
     var has input's shape, or input's without its last dim (one variance per sample), or
-    input's with a last dim of 1."""
+    input's with one dim (any) of size 1 where input's differs, broadcast along it."""
     if tuple(var.shape) != tuple(input.shape):
         if tuple(var.shape) == tuple(input.shape[:-1]):
             var = var.unsqueeze(-1)
-        elif not (var.dim() >= 1 and tuple(var.shape[:-1]) == tuple(input.shape[:-1])
-                  and var.shape[-1] == 1):
+        elif not (var.dim() == input.dim() and sum(
+                v for n, v in zip(input.shape, var.shape) if n != v) == 1):
+            # PyTorch's test: the sizes where var differs from input add up to 1
             raise ValueError("var is of incorrect size")
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(f"{reduction} is not valid")

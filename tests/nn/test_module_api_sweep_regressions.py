@@ -299,3 +299,16 @@ def test_real_convolution_second_order_through_the_weight_gradient_only():
         return [L.autograd.grad((gw * gw).sum(), (X,), retain_graph=True)[0],
                 L.autograd.grad((gx * gx).sum(), (W,))[0]]
     check(program)
+
+
+@pytest.mark.parametrize("var_shape", [(4, 3), (4,), (4, 1), (1, 3), (1, 1), (2, 3), (4, 3, 1),
+                                       (3,), ()])
+def test_gaussian_nll_loss_var_shapes(var_shape):
+    """ModuleInfo's GaussianNLLLoss sample with var (1, 3) for input (4, 3) (refused after
+    a rewrite of the size check): PyTorch takes any var whose sizes differing from input's
+    add up to 1."""
+    def program(L):
+        x = L.arange(12.0).reshape(4, 3) / 7
+        var = L.ones(*var_shape) if var_shape else L.tensor(1.0)
+        return L.nn.functional.gaussian_nll_loss(x, x.flip(0), var * 0.5, reduction="none")
+    check(program)
