@@ -142,8 +142,9 @@ CASES = {
     "logcumsumexp_complex_cancelling": lambda m: m.logcumsumexp(
         m.tensor([0j, math.pi * 1j, 1 + 1j, -2j], dtype=m.complex128), 0),
     # nextafter is differentiable as PyTorch's: the identity in x, 0 for y (no grad_fn)
-    "nextafter_grads": lambda m: _binary_grads(m, m.nextafter, [1.0, 2.0, -0.0, INF],
-                                               [3.0, 0.0, 1.0, 0.0]),
+    "nextafter_grads": lambda m: _binary_grads(m, m.nextafter,
+                                               [1.0, 2.0, -0.0, INF, 1.0, 0.0, NAN],
+                                               [3.0, 0.0, 1.0, 0.0, 1.0, -0.0, 1.0]),
     "nextafter_grad_fn": lambda m: m.nextafter(
         m.ones(2, requires_grad=True), m.zeros(2)).grad_fn.name(),
     # softplus/logsigmoid gradients at NaN are NaN (clamp_max made them 0)
@@ -185,6 +186,10 @@ CASES = {
     "xlog1py_grads_at_zero": lambda m: _binary_grads(
         m, m.special.xlog1py, [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 2.0, -0.0],
         [0.25, 0.0, NAN, -1.0, 0.0, INF, -1.0, 3.0]),
+    # a bool scalar of a float op is a float (NumPy's log1p(True) is float16: 0.6934)
+    "xlog1py_bool_scalar": lambda m: [m.special.xlog1py(m.tensor(True), True),
+                                      m.special.xlog1py(m.tensor([True, False]), True),
+                                      m.special.zeta(m.tensor([3]), True)],
 }
 
 

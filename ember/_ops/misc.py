@@ -473,10 +473,11 @@ def frexp(input, *, out=None):
 
 
 class Nextafter(Op):
-    """out = the floating-point number next to x in the direction of y. out differs from
-    x by one ulp at most, so PyTorch differentiates it as the identity in x:
-    dx = grad, dy = 0."""
+    """out = the floating-point number next to x in the direction of y (y itself where
+    x == y). out differs from x by one ulp at most, so PyTorch differentiates it as the
+    identity in x where x != y: dx = grad * (x != y), dy = 0."""
     _name = "NextafterBackward0"
+    save_inputs = (0, 1)
 
     @staticmethod
     def forward(ctx, x, y):
@@ -484,7 +485,8 @@ class Nextafter(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, grad.new_zeros(grad.shape)
+        x, y = ctx.saved_tensors
+        return grad * (x != y).to(grad.dtype), grad.new_zeros(grad.shape)
 
 
 def nextafter(input, other, *, out=None):

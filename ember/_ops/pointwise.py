@@ -149,14 +149,19 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
 def float_operands(a, b, fname, names=("input", "other")):
     """binary_operands for an op computed in a float dtype (true division, atan2 ...):
     integer results become the default float dtype and a Python scalar is not first
-    wrapped to the integer dtype (int8 tensor / 300 divides by 300)."""
+    wrapped to the integer dtype (int8 tensor / 300 divides by 300). A bool scalar becomes
+    a float (NumPy's log1p(True) is float16)."""
     inputs, arrays, dt = binary_operands(a, b, fname, names=names)
     fdt = float_dtype_for(dt)
     if fdt is not dt:
-        arrays = tuple(cast(t, fdt) if t is not None else (v.item() if isinstance(v, np.generic)
-                                                            else v)
+        arrays = tuple(cast(t, fdt) if t is not None else _float_scalar(v)
                        for t, v in zip(inputs, (a, b)))
     return inputs, arrays, fdt
+
+
+def _float_scalar(v):
+    v = v.item() if isinstance(v, np.generic) else v
+    return float(v) if isinstance(v, bool) else v
 
 
 def as_dtype(arrays, dt):
