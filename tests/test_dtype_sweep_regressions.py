@@ -153,6 +153,7 @@ def test_half_precision_gradients_keep_the_input_dtype():
     "m.zeros(1, dtype=m.uint8).add(m.ones(1, dtype=m.uint8), alpha=-300)",
     "m.zeros(1, dtype=m.int8).add(m.ones(1, dtype=m.int8), alpha=200)",
     "m.ones(2, dtype=m.int64).add(m.ones(2, dtype=m.uint8), alpha=-1)",
+    "m.ones(3, dtype=m.uint8).index_add(0, m.tensor([0, 2]), m.tensor([1, 9], dtype=m.uint8), alpha=-1)",
 ])
 def test_unsigned_wraparound_and_overflow(expr):
     check(lambda m: eval(expr))

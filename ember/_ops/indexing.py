@@ -761,8 +761,7 @@ def _check_scatter_index(fname, input, d, index, src_shape=None, gather=False):
     """PyTorch's gather/scatter index checks; returns the int64 index array (>= 1-d)."""
     if not isinstance(index, Tensor):
         raise TypeError(f"{fname}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32 and index.numel():
-        # PyTorch checks the dtype of a non-empty index only
+    if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
         raise RuntimeError(f"{fname}(): Expected dtype int32/int64 for index")
     idx = _same_device(fname, input, index).astype(np.int64, copy=False)
     xshape = input._data.shape or (1,)
