@@ -227,7 +227,7 @@ class RNNBase(Module):
             x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first
                                                        else input)
             B = x.shape[1]
-        weight_dtype = getattr(self, self._flat_weights_names[0]).dtype
+        weight_dtype = self._weights(0, 0)[0].dtype   # (torch-level rnn functions: given)
         if x.dtype != weight_dtype and not AUTOCAST[0]:
             raise ValueError(f"RNN input dtype ({x.dtype}) does not match weight dtype "
                              f"({weight_dtype}). Convert input: input.to({weight_dtype}), or "
