@@ -206,35 +206,86 @@ _NOT_DISPATCHED = frozenset((
 ))
 
 
-def _wrap_namespace(ns, names):
-    for name in names:
-        f = ns.__dict__.get(name) if isinstance(ns, type) else getattr(ns, name, None)
-        if callable(f) and not isinstance(f, type) and not hasattr(f, "_ember_undispatched") \
-                and (type(f).__name__ in ("function", "builtin_function_or_method")):
-            api = ns.__dict__.get(_OPERATOR_METHODS[name]) \
-                if ns is Tensor and name in _OPERATOR_METHODS else None
-            public = _dispatching(f, api)
-            # the name it is called by (ember.add, Tensor.__add__), as PyTorch's func has
-            public.__name__ = name
-            public.__qualname__ = f"{ns.__name__}.{name}" if isinstance(ns, type) else name
-            setattr(ns, name, public)
+def _is_plain_function(f):
+    """A Python or builtin function, other than the protocol's own helpers
+    (has_torch_function ... must not dispatch)."""
+    return callable(f) and not isinstance(f, type) and \
+        type(f).__name__ in ("function", "builtin_function_or_method") and \
+        getattr(f, "__module__", None) not in ("ember.overrides", __name__)
+
+
+# what activate replaced, to put back: (namespace dict or class, attribute, original,
+# wrapper)
+_REPLACED = []
 
 
 def activate():
-    """Wrap ember's public functions and Tensor's methods in the dispatcher (once)."""
+    """Put the dispatcher in front of ember's public functions and Tensor's methods (once).
+
+    Each original function object gets one wrapper, which replaces it wherever ember holds
+    it (every ember module and the Tensor class), so that names which were one function
+    stay one (``ember.from_dlpack is ember.utils.dlpack.from_dlpack``; the autocast
+    installer recognises functions by identity too). Operators get wrappers of their own
+    that report the named method (see _OPERATOR_METHODS)."""
     if ACTIVE[0]:
         return
     ACTIVE[0] = True
+    import sys
     import ember
     from ember import fft, linalg, special
     from ember.nn import functional
+    wrappers = {}   # id(original) -> its dispatching wrapper
+
+    def wrap(f, name, qual):
+        w = wrappers.get(id(f))
+        if w is None:
+            w = wrappers[id(f)] = _dispatching(f)
+            w.__name__, w.__qualname__ = name, qual
+        return w
+
     for mod in (ember, functional, linalg, fft, special):
         public = getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]
-        _wrap_namespace(mod, [n for n in public if not n.startswith("_")])
+        for name in public:
+            f = getattr(mod, name, None)
+            if not name.startswith("_") and _is_plain_function(f) and \
+                    not hasattr(f, "_ember_undispatched"):
+                wrap(f, name, name)
     methods = [n for n in list(Tensor.__dict__) if n not in _NOT_DISPATCHED and
                (not n.startswith("_") or n.startswith("__") and n.endswith("__"))]
-    # the named methods first: the operators report them (see _OPERATOR_METHODS)
-    _wrap_namespace(Tensor, sorted(methods, key=lambda n: n.startswith("__")))
+    for name in sorted(methods, key=lambda n: n.startswith("__")):   # named methods first
+        f = Tensor.__dict__[name]
+        if not _is_plain_function(f) or hasattr(f, "_ember_undispatched"):
+            continue
+        if name in _OPERATOR_METHODS:
+            api = Tensor.__dict__.get(_OPERATOR_METHODS[name])
+            w = _dispatching(f, api if hasattr(api, "_ember_undispatched") else None)
+            w.__name__, w.__qualname__ = name, f"Tensor.{name}"
+        else:
+            w = wrap(f, name, f"Tensor.{name}")
+        _REPLACED.append((Tensor, name, f, w))
+        setattr(Tensor, name, w)
+    spaces = [m.__dict__ for n, m in list(sys.modules.items())
+              if (n == "ember" or n.startswith("ember.")) and type(m).__name__ == "module"
+              and n != __name__]
+    for space in spaces:
+        for attr, value in list(space.items()):
+            w = wrappers.get(id(value)) if _is_plain_function(value) else None
+            if w is not None and not attr.startswith("__"):
+                _REPLACED.append((space, attr, value, w))
+                space[attr] = w
+
+
+def deactivate():
+    """Undo activate (for test isolation): every name still holding its wrapper gets its
+    original back (one replaced since, by the autocast installer, is left alone)."""
+    while _REPLACED:
+        where, attr, original, wrapper = _REPLACED.pop()
+        if isinstance(where, dict):
+            if where.get(attr) is wrapper:
+                where[attr] = original
+        elif where.__dict__.get(attr) is wrapper:
+            setattr(where, attr, original)
+    ACTIVE[0] = False
 
 
 class TorchFunctionMode:

@@ -44,6 +44,18 @@ def torch_seeded():
         torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def torch_function_dispatch_undone():
+    """A test that defines a Tensor subclass turns ember's __torch_function__ dispatch on
+    for the whole process (ember/_torch_function.py); it is turned off again after the
+    test, so that later tests see the undispatched functions (their identities, warning
+    locations and profiler stacks) whatever ran before them."""
+    yield
+    tf = sys.modules.get("ember._torch_function")
+    if tf is not None and tf.ACTIVE[0]:
+        tf.deactivate()
+
+
 @pytest.fixture(params=["cpu", "cuda"])
 def device(request):
     """The device a test runs on: 'cpu', and 'cuda' where ember.cuda.is_available()."""

@@ -133,7 +133,8 @@ def _python_stack():
 
 _EMBER_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _MACHINERY = tuple(_EMBER_ROOT + part for part in
-                   ("_ops" + os.sep, "_tensor.py", "autograd" + os.sep, "profiler" + os.sep))
+                   ("_ops" + os.sep, "_tensor.py", "autograd" + os.sep, "profiler" + os.sep,
+                    "_torch_function.py", "_autocast.py", "_method_out.py"))
 
 
 # --------------------------------------------------------------------------------------
