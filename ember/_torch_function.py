@@ -10,7 +10,9 @@ off and makes Tensor results instances of the subclass, so ``MyTensor + 1`` is a
 ember pays for this only once a program defines a Tensor subclass that takes part
 (``Tensor.__init_subclass__``): `activate` then wraps the public functions of ember,
 ember.nn.functional, ember.linalg, ember.fft and ember.special and the public methods and
-operators of Tensor in a dispatcher. Before that no call is wrapped, and the built-in
+operators of Tensor in a dispatcher, wherever ember holds them (so ember's own calls
+between ops dispatch too, as PyTorch's Python-level functions do, unless the protocol is
+off, as it is inside the default handler). Before that no call is wrapped, and the built-in
 subclasses (Parameter, the sparse tensors, the uninitialized lazy tensors) opt out with
 `_disabled_torch_function_impl`, as PyTorch's Parameter does.
 
