@@ -238,6 +238,13 @@ for _shape in ((3, 0), (0, 0), (3, 2)):
         lambda m, a, t: m.linalg.householder_product(a, t), m,
         np.ones(shape), np.zeros(0)))(_shape)
 
+# factories take size= as a keyword, and raise PyTorch's TypeError without a size
+for _f in ("zeros", "ones", "empty", "rand", "randn"):
+    CASES[f"{_f}_size_keyword"] = (lambda f: lambda m: getattr(m, f)(size=(2, 3)).shape)(_f)
+    CASES[f"{_f}_size_keyword_0dim"] = (lambda f: lambda m: getattr(m, f)(size=()).shape)(_f)
+    CASES[f"{_f}_no_size"] = (lambda f: lambda m: getattr(m, f)())(_f)
+    CASES[f"{_f}_size_twice"] = (lambda f: lambda m: getattr(m, f)(2, size=(2,)))(_f)
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_same_as_torch(name):

@@ -316,6 +316,21 @@ def _shape(size, fname):
     return tuple(out)
 
 
+def _size_args(fname, args, size, parser_message=False):
+    """The size of a factory called as f(2, 3), f((2, 3)) or f(size=(2, 3)), as varargs;
+    PyTorch's TypeError when it is missing or given twice."""
+    if size is not None:
+        if args:
+            raise TypeError(f"{fname}() got multiple values for argument 'size'")
+        return (size,)
+    if not args:
+        if parser_message:
+            raise TypeError(f"{fname}() received an invalid combination of arguments - got (), "
+                            f"but expected one of:\n * (tuple of ints size, *, ...)")
+        raise TypeError(f"{fname}() missing 1 required positional arguments: \"size\"")
+    return args
+
+
 def _filled(fname, size, value, dtype, device, requires_grad, out=None):
     """A tensor of shape `size` filled with `value` (None: uninitialised)."""
     dt = _dtype_arg(dtype, fname) or (out.dtype if out is not None else
@@ -349,19 +364,22 @@ def _alloc(shape, value, dt, device, requires_grad, out=None):
     return t
 
 
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-          pin_memory=False, memory_format=None):
-    return _filled("zeros", size, 0, dtype, device, requires_grad, out)
+def zeros(*args, size=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False, memory_format=None):
+    return _filled("zeros", _size_args("zeros", args, size), 0, dtype, device, requires_grad,
+                   out)
 
 
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-         pin_memory=False, memory_format=None):
-    return _filled("ones", size, 1, dtype, device, requires_grad, out)
+def ones(*args, size=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False, memory_format=None):
+    return _filled("ones", _size_args("ones", args, size), 1, dtype, device, requires_grad,
+                   out)
 
 
-def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-          pin_memory=False, memory_format=None):
-    return _filled("empty", size, None, dtype, device, requires_grad, out)
+def empty(*args, size=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False, memory_format=None):
+    return _filled("empty", _size_args("empty", args, size), None, dtype, device,
+                   requires_grad, out)
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -598,9 +616,10 @@ def _on_meta(device, out):
     return (out.device if out is not None else factory_device(device)).type == "meta"
 
 
-def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+def rand(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     """Uniform samples on [0, 1)."""
+    size = _size_args("rand", args, size, parser_message=True)
     dt = _dtype_arg(dtype, "rand", out.dtype if out is not None else _dtype.get_default_dtype())
     if not (dt.is_floating_point or dt.is_complex) or dt in _dtype.FLOAT8_DTYPES:
         raise _not_implemented_for("check_uniform_bounds", dt)
@@ -610,9 +629,10 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     return _finish(arr, dt, device, requires_grad, out)
 
 
-def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+def randn(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     """Standard normal samples."""
+    size = _size_args("randn", args, size, parser_message=True)
     dt = _dtype_arg(dtype, "randn", out.dtype if out is not None else _dtype.get_default_dtype())
     if not (dt.is_floating_point or dt.is_complex) or dt in _dtype.FLOAT8_DTYPES:
         raise _not_implemented_for("normal_kernel_cpu", dt)
