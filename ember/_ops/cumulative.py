@@ -1,4 +1,4 @@
-"""Scans along one dim: cumsum, cumprod, cummax, cummin.
+"""Scans along one dim: cumsum, cumprod, cummax, cummin, logcumsumexp.
 
 Integer and bool inputs of cumsum/cumprod accumulate in int64 (unless ``dtype=`` says
 otherwise); float16/bfloat16 are computed in float32 and cast back.
@@ -6,15 +6,16 @@ otherwise); float16/bfloat16 are computed in float32 and cast back.
 import numpy as np
 
 from .._backend import accumulate, array_namespace
+from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._layout import row_major
-from ._util import cast, check_tensor
-from .pointwise import conj_if_complex
+from ._util import cast, check_tensor, dtype_name, with_out, wrap_dim
+from .pointwise import conj_if_complex, opmath, where
 from .reduction import (return_types, scatter_along, _flip, _one_dim, _sum_dtype, _compute,
                         _check_real)
 
-__all__ = ["cumsum", "cumprod", "cummax", "cummin"]
+__all__ = ["cumsum", "cumprod", "cummax", "cummin", "logcumsumexp"]
 
 
 class Cumsum(Op):
@@ -78,7 +79,6 @@ class Cumprod(Op):
 
 def _cumprod_backward_with_zeros(grad, x, dim):
     """sum_{j >= i} g_j prod_{l <= j, l != i} x_l via rows Y[i] = x with x_i set to 1."""
-    from .pointwise import where
     xt, gt = x.transpose(dim, -1), grad.transpose(dim, -1)
     n = xt.shape[-1]
     xp = array_namespace(x._data)
@@ -181,3 +181,126 @@ def _cumprod_(self, dim, *, dtype=None):
 
 Tensor.cumsum_ = _cumsum_
 Tensor.cumprod_ = _cumprod_
+
+
+class Logcumsumexp(Op):
+    """out_i = log sum_{j <= i} exp(x_j) along dim (stable: NumPy's logaddexp.accumulate
+    for real x, the sequential scan of _complex_logcumsumexp_array for complex x).
+
+    Real x: dx_j = sum_{i >= j} grad_i exp(x_j - out_i), computed in log space for the
+    positive and negative parts of grad: exp(x + revlcse(log grad+ - out)) - exp(x +
+    revlcse(log grad- - out)), revlcse the reversed logcumsumexp (so double backward works).
+
+    Complex x: out is holomorphic in x with d out_i / d x_j = exp(x_j - out_i), so the
+    gradient (grad times the conjugate derivative) needs no sign split:
+    dx = exp(conj(x) + revlcse(log grad - conj(out))), log 0 = -inf."""
+    _name = "LogcumsumexpBackward0"
+    save_inputs = (0,)
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        if x.ndim == 0:
+            return x.copy()
+        if x.dtype.kind == "c":
+            return row_major(_complex_logcumsumexp_array(x, dim))
+        return row_major(opmath(lambda a: _logcumsumexp_array(a, dim), x))   # as PyTorch's scans
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        d = ctx.dim
+        if x.dim() == 0:
+            return grad
+
+        def reversed_lcse(t):
+            return logcumsumexp(t.flip(d), d).flip(d)
+
+        def log_part(g):
+            # log(g) where g > 0 (g != 0 for complex g), -inf elsewhere; the safe argument
+            # keeps the second derivative finite where g is 0
+            positive = g != 0 if g.is_complex() else g > 0
+            return where(positive, where(positive, g, 1.0).log(), float("-inf"))
+
+        if x.is_complex():
+            # conj(x) cancels against the reversed scan, each as large as |x|: complex64 is
+            # computed in complex128, else the gradient loses |x| * eps(float32) (1e-4 at 1000)
+            dt = x.dtype
+            if dt is _dtype.complex64:
+                grad, x, out = grad.to(_dtype.complex128), x.to(_dtype.complex128), \
+                    out.to(_dtype.complex128)
+            return (reversed_lcse(log_part(grad) - out.conj()) + x.conj()).exp().to(dt)
+        pos = (reversed_lcse(log_part(grad) - out) + x).exp()
+        neg = (reversed_lcse(log_part(-grad) - out) + x).exp()
+        return pos - neg
+
+
+def _logcumsumexp_array(a, dim):
+    if type(a) is np.ndarray:
+        return np.logaddexp.accumulate(a, axis=dim)
+    # CuPy has no logaddexp.accumulate: an inclusive scan in log2(n) doubling steps
+    # (Hillis-Steele), each a stable logaddexp of the array and itself shifted by k
+    xp = array_namespace(a)
+    y = xp.moveaxis(a, dim, -1)
+    k = 1
+    while k < y.shape[-1]:
+        y = xp.concatenate([y[..., :k], xp.logaddexp(y[..., k:], y[..., :-k])], axis=-1)
+        k *= 2
+    return xp.moveaxis(y, -1, dim)
+
+
+def _complex_logcumsumexp_array(a, dim):
+    """The complex scan, one step per element along dim, from acc = -inf + 0i.
+
+    The imaginary part of a complex log is defined only up to 2 pi, and PyTorch's result
+    keeps the branch its sequential scan reaches, so the scan is sequential here too (a
+    doubling scan would associate differently and can land 2 pi away)."""
+    xp = array_namespace(a)
+    y = xp.moveaxis(a, dim, 0)
+    out = xp.empty_like(y)
+    acc = xp.full(y.shape[1:], complex(-np.inf, 0.0), dtype=y.dtype)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        for i in range(y.shape[0]):
+            acc = _complex_logaddexp(xp, acc, y[i])
+            out[i] = acc
+    return xp.moveaxis(out, 0, dim)
+
+
+def _complex_logaddexp(xp, acc, new):
+    """log(exp(acc) + exp(new)) = hi + log1p(exp(lo - hi)), hi the operand with the larger
+    real part (new on a tie), so exp never overflows. Both real parts -inf: acc (the
+    argument of 0 is arbitrary); both +inf: computed directly; any NaN: NaN + NaN i."""
+    new_is_hi = acc.real <= new.real
+    hi = xp.where(new_is_hi, new, acc)
+    lo = xp.where(new_is_hi, acc, new)
+    result = _complex_log1p(xp, xp.exp(lo - hi)) + hi
+    both_inf = xp.isinf(lo.real) & (lo.real == hi.real)
+    result = xp.where(both_inf & (lo.real < 0), lo, result)
+    result = xp.where(both_inf & (lo.real > 0), xp.log(xp.exp(lo) + xp.exp(hi)), result)
+    nan = xp.isnan(acc) | xp.isnan(new)
+    return xp.where(nan, xp.asarray(complex(np.nan, np.nan), dtype=result.dtype), result)
+
+
+def _complex_log1p(xp, z):
+    """log(1 + z) for |z| <= 1: log|1 + z| + i arg(1 + z). For small z, log|1 + z| =
+    log1p(2 Re z + |z|^2) / 2 (NumPy's complex log1p loses the real part below about
+    1e-17); where Re z < -1/2, 1 + z may be tiny (log(1 + exp(i pi)) is log(1.2e-16 i)):
+    there log((1 + Re z)^2 + (Im z)^2) / 2, whose 1 + Re z is exact."""
+    x, y = z.real, z.imag
+    u = 1 + x
+    near_zero = 0.5 * xp.log1p(2 * x + x * x + y * y)
+    near_minus_one = 0.5 * xp.log(u * u + y * y)
+    return (xp.where(x < -0.5, near_minus_one, near_zero)
+            + 1j * xp.arctan2(y, u)).astype(z.dtype)
+
+
+def logcumsumexp(input, dim, *, out=None):
+    """log(cumsum(exp(x))) along dim, without overflow (complex x: the principal branch
+    at each step of the scan, as PyTorch's)."""
+    check_tensor(input, "logcumsumexp")
+    if not (input.is_floating_point() or input.is_complex()):
+        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for "
+                                  f"'{dtype_name(input.dtype)}'")
+    d = wrap_dim(dim, input.dim())
+    return with_out(apply(Logcumsumexp, (input,), (input._data,), d), out)

@@ -486,7 +486,7 @@ def _logaddexp_array(x, y):
     real parts are -inf, NaN + NaN i when either operand has a NaN."""
     if np.result_type(x, y).kind != "c":
         return np.logaddexp(x, y)
-    from .misc import _complex_logaddexp
+    from .cumulative import _complex_logaddexp
     xp = array_namespace(x)
     return _complex_logaddexp(xp, xp.asarray(y), xp.asarray(x))
 
