@@ -9,28 +9,11 @@ import ember
 
 torch = pytest.importorskip("torch")
 
+from tests.program_compare import run as _run  # noqa: E402
+
 # torch.testing's default tolerances, by dtype name
 _TOL = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
         "complex64": (1.3e-6, 1e-5)}
-
-
-def _norm(x):
-    """A comparable form of a result: tensors as (dtype name, shape, values widened to
-    float64/complex128 or int64); exceptions as their type name; containers elementwise."""
-    if isinstance(x, (ember.Tensor, torch.Tensor)):
-        a = x.detach()
-        name = str(a.dtype).split(".")[1]
-        return ("T", name, tuple(a.shape), np.asarray(a.tolist()))
-    if isinstance(x, (tuple, list)):
-        return [_norm(v) for v in x]
-    return x
-
-
-def _run(program, m):
-    try:
-        return _norm(program(m))
-    except Exception as e:  # noqa: BLE001 - the type is compared
-        return ("raised", type(e).__name__)
 
 
 def _same(a, b):

@@ -7,23 +7,7 @@ import ember
 
 torch = pytest.importorskip("torch")
 
-
-def _norm(x):
-    """A comparable form of a result: arrays as (dtype name, shape, values); errors as
-    (type name); containers elementwise."""
-    if isinstance(x, (ember.Tensor, torch.Tensor)):
-        a = x.detach()
-        return ("T", str(a.dtype).split(".")[1], tuple(a.shape), np.asarray(a.tolist()))
-    if isinstance(x, (tuple, list)):
-        return [_norm(v) for v in x]
-    return x
-
-
-def _run(program, m):
-    try:
-        return _norm(program(m))
-    except Exception as e:  # noqa: BLE001 - the type is compared
-        return ("raised", type(e).__name__)
+from tests.program_compare import run as _run  # noqa: E402
 
 
 def _same(a, b):

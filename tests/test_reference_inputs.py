@@ -12,6 +12,8 @@ import ember
 
 torch = pytest.importorskip("torch")
 
+from tests.program_compare import run as _run  # noqa: E402
+
 INF, NAN = math.inf, math.nan
 # the extremal values torch's reference generators use
 EXTREMES = [-INF, INF, NAN, -0.0, 0.0, -1e300, 1e300, -1.5, 2.5, 1e-310]
@@ -19,25 +21,6 @@ EXTREMES = [-INF, INF, NAN, -0.0, 0.0, -1e300, 1e300, -1.5, 2.5, 1e-310]
 # its vectorized and scalar loops (softshrink), or comes from a tie of -0.0 and 0.0 that
 # NumPy's maximum resolves otherwise (relu6)
 SOME_EXTREMES = [v for v in EXTREMES if not (v == 0 and math.copysign(1, v) < 0)]
-
-
-def _norm(x):
-    """A comparable form of a result: tensors as (dtype name, shape, values); errors as
-    ("raised", type name); containers elementwise."""
-    if isinstance(x, (ember.Tensor, torch.Tensor)):
-        a = x.detach()
-        values = np.asarray(a.tolist(), dtype=complex if a.is_complex() else None)
-        return ("T", str(a.dtype).split(".")[1], tuple(a.shape), values)
-    if isinstance(x, (tuple, list)):
-        return [_norm(v) for v in x]
-    return x
-
-
-def _run(program, m):
-    try:
-        return _norm(program(m))
-    except Exception as e:  # noqa: BLE001 - the type is compared
-        return ("raised", type(e).__name__)
 
 
 def _same_values(a, b):
