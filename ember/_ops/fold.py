@@ -171,6 +171,9 @@ def pixel_unshuffle(input, downscale_factor):
     if W % r:
         raise RuntimeError(f"pixel_unshuffle expects width to be divisible by downscale_factor, "
                            f"but input.size(-1)={W} is not divisible by {r}")
+    if input.numel() == 0:
+        # PyTorch returns an empty input unchanged in shape (a copy), not (*, C r^2, H/r, W/r)
+        return input.clone()
     n = len(lead)
     x = input.reshape(*lead, C, H // r, r, W // r, r)
     x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)

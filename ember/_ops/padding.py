@@ -99,6 +99,12 @@ def pad(input, pad, mode="constant", value=None):
         raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
                                   f"supported for now (got input of size "
                                   f"{shape_str(input.shape)} with {mode} padding of {npad} dims)")
+    # reflect/replicate read edge values: every dim but a leading batch one must hold some
+    # (NumPy's pad would leak a ValueError for an empty channel or spatial dim)
+    if mode in ("reflect", "replicate") and 0 in input.shape[lead - 1:]:
+        raise RuntimeError(f"Expected {npad + 1}D or {npad + 2}D (batch mode) tensor with "
+                           f"possibly 0 batch size and other non-zero dimensions for input, "
+                           f"but got: {list(input.shape)}")
     out = input
     for d in range(lead, input.dim()):
         b, a = pads[d]
