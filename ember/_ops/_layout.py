@@ -161,3 +161,103 @@ def _dense(a):
 
 def _element_strides(a):
     return [s // a.itemsize for s in a.strides]
+
+
+# ---------------------------------------------------------------------------- memory formats
+# PyTorch's convolutions, poolings, paddings, interpolations and shuffles keep a
+# channels-last input channels-last: they read the format the input's strides suggest and
+# allocate their result (and its gradients) in it. ember computes them row-major and, for
+# such an input only, lays the result out afresh (one copy, off the default path).
+
+def _channels_last_order(a, order):
+    """Whether a's strides rank its dims as `order` (fastest first: C, W, H, N for 4-D) in
+    PyTorch's sense of a channels-last tensor: each dim's stride at least the previous
+    stride times the previous size (size-1 dims add nothing), the channel stride nonzero,
+    no empty dim, and, where N's stride equals C's, row-major (the N111 ambiguity)."""
+    item = a.itemsize
+    st = a.strides
+    if st[1] == 0:
+        return False
+    low = 0
+    for d in order:
+        n = a.shape[d]
+        s = st[d] // item
+        if n == 0 or s < low:
+            return False
+        if d == 0 and low == st[1] // item:
+            return False
+        low = s * n if n > 1 else s
+    return True
+
+
+def suggest_format(a):
+    """'channels_last' for a 4-D array strided channels-last, 'channels_last_3d' for a
+    5-D one, else None (row-major or anything else): PyTorch's suggest_memory_format."""
+    nd = a.ndim
+    if nd == 4:
+        st = a.strides
+        if st[3] < st[1] or type(a) is MetaArray:   # W faster than C: not channels-last
+            return None
+        return "channels_last" if _channels_last_order(a, (1, 3, 2, 0)) else None
+    if nd == 5:
+        st = a.strides
+        if st[4] < st[1] or type(a) is MetaArray:
+            return None
+        return "channels_last_3d" if _channels_last_order(a, (1, 4, 3, 2, 0)) else None
+    return None
+
+
+def in_format(arr, fmt):
+    """`arr` (an op's result) laid out as memory format `fmt` ('channels_last',
+    'channels_last_3d', or None: left as it is), copied only when it is not already."""
+    if fmt is None or type(arr) is MetaArray or arr.ndim != (4 if fmt == "channels_last" else 5):
+        return arr
+    nd = arr.ndim
+    want = [0] * nd
+    acc = arr.itemsize
+    for d in (1,) + tuple(range(nd - 1, 1, -1)) + (0,):   # C fastest, then W (H, D), then N
+        want[d] = acc
+        acc *= arr.shape[d]
+    if tuple(want) == arr.strides:
+        return arr
+    xp = array_namespace(arr)
+    # allocated as (N, *spatial, C) and viewed back, so size-1 dims get PyTorch's strides too
+    perm = (0,) + tuple(range(2, nd)) + (1,)
+    fresh = xp.empty(tuple(arr.shape[d] for d in perm), dtype=arr.dtype)
+    fresh = fresh.transpose((0, nd - 1) + tuple(range(1, nd - 1)))
+    fresh[...] = arr
+    return fresh
+
+
+# ---------------------------------------------------------------------------- gradient layout
+
+def obeys_grad_layout(g, var):
+    """PyTorch's gradient layout contract for a leaf's .grad: the strides of leaf array
+    `var` where var is dense (non-overlapping, no gaps) on every dim of size > 1 (and no
+    stride 0 on a size-1 dim), else row-major."""
+    if type(g) is MetaArray or type(var) is MetaArray:
+        return True
+    if not _dense(var):
+        return g.flags.c_contiguous
+    gi, vi = g.itemsize, var.itemsize
+    for n, gs, vs in zip(g.shape, g.strides, var.strides):
+        if n != 1:
+            if gs // gi != vs // vi:
+                return False
+        elif gs == 0:
+            return False
+    return True
+
+
+def grad_like(g, var):
+    """A copy of gradient array `g` laid out by the contract: var's own strides when var
+    is dense, else row-major."""
+    xp = array_namespace(g)
+    if not _dense(var) or var.size == 0 or var.flags.c_contiguous:
+        return xp.array(g, order="C", copy=True)
+    from .._backend import strided_view
+    vi = var.itemsize
+    fresh = strided_view(xp.empty(var.size, dtype=g.dtype), var.shape,
+                         tuple(s // vi * g.itemsize for s in var.strides))
+    fresh[...] = g
+    return fresh

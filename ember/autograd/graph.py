@@ -17,6 +17,8 @@ import weakref
 from . import grad_mode
 from .anomaly import anomaly_enabled, check_nan
 from .._dtype import _FROM_NP
+from .._backend import ARRAY_TYPES
+from .._ops._layout import grad_like, obeys_grad_layout
 from . import saved_hooks as _saved_hooks
 from .saved_hooks import SAVED_HOOKS as _SAVED_HOOKS
 
@@ -505,11 +507,20 @@ def _accumulate(t, g, create_graph, sole_owner=False):
         from ..sparse._coo import accumulate_sparse   # sparse gradients (embedding, sparse.mm)
         t._grad = accumulate_sparse(t._grad, g, create_graph)
     elif t._grad is None:
+        # PyTorch's gradient layout contract: a leaf's first .grad has the leaf's strides
+        # when the leaf is dense (a channels-last or transposed parameter gets a gradient
+        # laid out alike), else is row-major
+        # (a sparse or meta leaf, or a meta gradient, has no strides to follow)
+        data, gd = t._data, g._data
+        strided = type(data) in ARRAY_TYPES and type(gd) in ARRAY_TYPES
+        fits = not strided or (gd.flags.c_contiguous and data.flags.c_contiguous) or \
+            obeys_grad_layout(gd, data)
         if create_graph:
-            t._grad = g
+            t._grad = g if fits else _relayout_graph(g, data)
         else:
             from .._tensor import Tensor
-            t._grad = Tensor._make(g._data if sole_owner else g._data.copy())
+            t._grad = Tensor._make(gd if sole_owner and fits else grad_like(gd, data)
+                                   if strided else gd.copy())
     elif create_graph or t._grad._requires_grad:
         t._grad = t._grad + g
     else:
@@ -518,6 +529,16 @@ def _accumulate(t, g, create_graph, sole_owner=False):
     if post:
         for fn in list(post.values()):
             fn(t)
+
+
+def _relayout_graph(g, var):
+    """g copied (differentiably, for create_graph) into an array laid out as grad_like
+    lays out a leaf's gradient."""
+    from .._ops.creation import empty_strided
+    laid = grad_like(g._data, var)
+    fresh = empty_strided(g.shape, tuple(s // laid.itemsize for s in laid.strides),
+                          dtype=g.dtype, device=g.device)
+    return fresh.copy_(g)
 
 
 def warn_nonleaf_grad():
