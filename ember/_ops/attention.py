@@ -205,19 +205,21 @@ class PackedAttention(Op):
     def forward(ctx, x, heads, scale):
         ctx.heads = heads
         out = Attention.forward(ctx, *_packed_heads(x, heads), None, scale)
-        return out.swapaxes(1, 2).reshape(x.shape[:2] + (-1,))   # a view on NumPy
+        # sizes spelled out: -1 is ambiguous when L or N is 0
+        return out.swapaxes(1, 2).reshape(x.shape[:2] + (x.shape[2] // 3,))   # a view on NumPy
 
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
         N, L, H = x.shape[0], x.shape[1], ctx.heads
+        E = x.shape[2] // 3
         if grad_mode.backward_on_tensors():
-            q, k, v = (t.reshape(N, L, H, -1).transpose(1, 2) for t in x.chunk(3, -1))
-            g = grad.reshape(N, L, H, -1).transpose(1, 2)
+            q, k, v = (t.reshape(N, L, H, E // H).transpose(1, 2) for t in x.chunk(3, -1))
+            g = grad.reshape(N, L, H, E // H).transpose(1, 2)
             grads = _composite_grads(q, k, v, None, g, ctx.scale, (True, True, True, False))
-            return cat([t.transpose(1, 2).reshape(N, L, -1) for t in grads[:3]], -1)
+            return cat([t.transpose(1, 2).reshape(N, L, E) for t in grads[:3]], -1)
         gx = ctx.xp.empty_like(x._data)
-        g = grad._data.reshape(N, L, H, -1).swapaxes(1, 2)
+        g = grad._data.reshape(N, L, H, E // H).swapaxes(1, 2)
         _array_grads(ctx, g, *_packed_heads(x._data, H), _packed_heads(gx, H), False)
         return Tensor._make(gx)
 
@@ -225,7 +227,7 @@ class PackedAttention(Op):
 def _packed_heads(x, heads):
     """q, k, v of x (N, L, 3E) as (N, H, L, E/H) views."""
     N, L, E = x.shape[0], x.shape[1], x.shape[2] // 3
-    return tuple(x[..., i * E:(i + 1) * E].reshape(N, L, heads, -1).swapaxes(1, 2)
+    return tuple(x[..., i * E:(i + 1) * E].reshape(N, L, heads, E // heads).swapaxes(1, 2)
                  for i in range(3))
 
 
@@ -536,7 +538,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         if dropout_p > 0.0:
             weights = dropout(weights, dropout_p)
         out = (weights @ v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
-        out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+        out = linear(out, out_proj_weight, out_proj_bias)
+        out = out.reshape(tgt_len, bsz, out.shape[-1])   # -1 is ambiguous for 0 sizes
         weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
         if average_attn_weights:
             weights = weights.mean(dim=1)
@@ -547,7 +550,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         if attn_mask.shape[0] == 1 and attn_mask.dim() == 3:
             attn_mask = attn_mask.unsqueeze(0)
         else:
-            attn_mask = attn_mask.reshape(bsz, num_heads, -1, src_len)
+            attn_mask = attn_mask.reshape(bsz, num_heads, attn_mask.shape[-2], src_len)
     if heads_4d:
         q, k, v = (x.reshape(x.shape[0], bsz, num_heads, head_dim).permute(1, 2, 0, 3)
                    for x in (q, k, v))
@@ -557,7 +560,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         v = v.reshape(bsz, num_heads, src_len, head_dim)
     out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
     out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
-    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+    out = linear(out, out_proj_weight, out_proj_bias)
+    out = out.reshape(tgt_len, bsz, out.shape[-1])
     if not is_batched:
         out = out.squeeze(1)
     return out, None

@@ -34,25 +34,6 @@ def check(program):
     assert _same(t, e), f"torch {t}\nember {e}"
 
 
-def _with_grads(lib, module, *inputs):
-    """module(*inputs) and the gradients of sum(out * w) (w fixed) for the inputs and the
-    module's parameters; the inputs are float64 leaves."""
-    out = module(*inputs)
-    out = out[0] if isinstance(out, tuple) else out
-    w = lib.tensor(np.random.default_rng(0).standard_normal(tuple(out.shape)),
-                   dtype=out.dtype)
-    leaves = list(inputs) + list(module.parameters())
-    grads = lib.autograd.grad((out * w).sum(), leaves, allow_unused=True)
-    return [out] + [g for g in grads if g is not None]
-
-
-def _pair(torch_module):
-    """(torch module, ember module of the same class holding the same state), float64."""
-    tm = torch_module.double()
-    cls = getattr(ember.nn, type(tm).__name__)
-    return tm, cls
-
-
 # ------------------------------------------------------------- reflect/replicate pad
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 @pytest.mark.parametrize("shape,npad", [
@@ -99,3 +80,43 @@ def test_pixel_unshuffle_of_empty_input_gradient():
 @pytest.mark.parametrize("shape", [(0, 9, 2, 2), (2, 0, 2, 2), (2, 9, 0, 2)])
 def test_pixel_shuffle_of_empty_input(shape):
     check(lambda L: L.nn.functional.pixel_shuffle(L.zeros(shape), 3))
+
+
+# ------------------------------------------------------- attention with empty sizes
+@pytest.mark.parametrize("need_weights", [True, False])
+@pytest.mark.parametrize("q_shape,kv_shape", [((0, 3, 4), (0, 3, 4)), ((2, 3, 4), (0, 3, 4)),
+                                              ((2, 0, 4), (2, 0, 4)), ((0, 0, 4), (0, 0, 4))])
+def test_multihead_attention_of_empty_sequences(q_shape, kv_shape, need_weights):
+    """A sequence or batch of length 0 (ember reshaped with -1, ambiguous for 0 elements)."""
+    torch.manual_seed(0)
+    tm = torch.nn.MultiheadAttention(4, 2).double()
+    state = {k: v.numpy() for k, v in tm.state_dict().items()}
+
+    def program(L):
+        m = tm if L is torch else ember.nn.MultiheadAttention(4, 2).double()
+        if L is ember:
+            m.load_state_dict({k: ember.tensor(v) for k, v in state.items()})
+        q = L.ones(q_shape, dtype=L.float64, requires_grad=True)
+        kv = L.ones(kv_shape, dtype=L.float64, requires_grad=True)
+        out, weights = m(q, kv, kv, need_weights=need_weights)
+        grads = L.autograd.grad(out.sum(), [q, kv] + list(m.parameters()), allow_unused=True)
+        return [out, weights] + [g for g in grads if g is not None]
+    check(program)
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 4), (2, 0, 4)])
+def test_transformer_encoder_layer_of_empty_sequences(shape):
+    """common_nn's TransformerEncoderLayer configs with a sequence (or batch) of 0."""
+    torch.manual_seed(0)
+    tm = torch.nn.TransformerEncoderLayer(4, 2, 16, 0.0).double()
+    state = {k: v.numpy() for k, v in tm.state_dict().items()}
+
+    def program(L):
+        m = tm if L is torch else ember.nn.TransformerEncoderLayer(4, 2, 16, 0.0).double()
+        if L is ember:
+            m.load_state_dict({k: ember.tensor(v) for k, v in state.items()})
+        x = L.ones(shape, dtype=L.float64, requires_grad=True)
+        out = m(x)
+        grads = L.autograd.grad(out.sum(), [x] + list(m.parameters()), allow_unused=True)
+        return [out] + [g for g in grads if g is not None]
+    check(program)
