@@ -1014,6 +1014,14 @@ def where(condition, input=None, other=None, *, out=None):
     if condition.dtype is not _dtype.bool and condition.dtype is not _dtype.uint8:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
                            f"dtype {dtype_name(condition.dtype)}")
+    if is_number(input) and is_number(other):
+        # two scalars (torch.where(x > 0, 1.0, 0.0)): the result takes their promoted
+        # dtype (int64, the default float, bool or complex), as torch.tensor would
+        from .creation import tensor
+        input, other = (v.item() if isinstance(v, np.generic) else v for v in (input, other))
+        dt = _dtype.result_dtype(input, other)
+        input = tensor(input, dtype=dt, device=condition.device)
+        other = tensor(other, dtype=dt, device=condition.device)
     inputs, arrays, dt = binary_operands(input, other, "where", exact_scalars=False)
     check_same_device(condition, *[t for t in inputs if t is not None])
     cond = condition._data.astype(bool, copy=False)
