@@ -283,12 +283,15 @@ def set_flush_denormal(mode):
 
 
 def typename(obj):
-    """The type name PyTorch prints: 'torch.FloatTensor' for a float32 tensor, else the
-    qualified class name."""
+    """The type name PyTorch prints: 'torch.FloatTensor' for a float32 tensor, the qualified
+    name of a class or function ('torch.nn.parameter.Parameter'), else the qualified name
+    of the object's class."""
     if isinstance(obj, Tensor):
         return obj.type()
-    module = getattr(type(obj), "__module__", "") or ""
-    qualname = type(obj).__qualname__
+    named = hasattr(obj, "__qualname__") or hasattr(obj, "__name__")
+    owner = obj if named else type(obj)
+    module = getattr(owner, "__module__", "") or ""
+    qualname = getattr(owner, "__qualname__", None) or owner.__name__
     if module in ("", "builtins"):
         return qualname
     return f"{module}.{qualname}"

@@ -33,6 +33,10 @@ CASES = {
     "where_two_bools": lambda m: m.where(_COND(m), True, False),
     "where_int_complex": lambda m: m.where(_COND(m), 1, 2j),
     "where_float_condition_scalars": lambda m: m.where(m.ones(2), 1.0, 0.0),
+    # torch.histogramdd's: bin_edges is a tuple
+    "histogramdd_density": lambda m: m.histogramdd(
+        m.tensor([[0., 0.], [1., 1.], [2., 2.]]), bins=[2, 2], range=[0., 1., 0., 1.],
+        density=True).bin_edges,
 }
 
 
@@ -52,6 +56,14 @@ def _text(program, m):
 
 
 REPR_CASES = {
+    # torch.typename's: a class is named by its own qualified name
+    "typename_class": lambda m: m.typename(m.nn.Parameter),
+    "typename_module_instance": lambda m: m.typename(m.nn.Linear(1, 1)),
+    "typename_tensor": lambda m: m.typename(m.zeros(1, dtype=m.float64)),
+    "typename_int": lambda m: m.typename(1),
+    "histogramdd_weight": lambda m: m.histogramdd(
+        m.tensor([[0., 1.], [1., 0.], [2., 0.], [2., 2.]]), bins=[3, 3],
+        weight=m.tensor([1., 2., 4., 8.])),
 }
 
 

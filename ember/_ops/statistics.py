@@ -360,7 +360,7 @@ def _histogramdd_by_search(x, edges, weight, density):
 
 
 def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
-    """Histogram of the rows of an (N, D) float tensor over D dims: (hist, [edges per dim])."""
+    """Histogram of the rows of an (N, D) float tensor over D dims: (hist, (edges per dim))."""
     _require_tensor(input, "histogramdd")
     if not input.is_floating_point():
         raise RuntimeError("torch.histogramdd: input tensor should be of floating dtype")
@@ -386,7 +386,7 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
             hist = _histogramdd_by_search(x, edges, w, density)
     dev = input._data
     return _histogramdd_type(Tensor._make(like(hist.astype(x.dtype), dev)),
-                             [Tensor._make(like(e.copy(), dev)) for e in edges])
+                             tuple(Tensor._make(like(e.copy(), dev)) for e in edges))
 
 
 Tensor.cov = lambda self, *, correction=1, fweights=None, aweights=None: cov(
