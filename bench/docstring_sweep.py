@@ -265,7 +265,10 @@ def _module_globals(mod, home, public):
     key = (mod.__name__, home, public)
     if key in _GLOBALS:
         return _GLOBALS[key]
-    src = {k: v for k, v in vars(sys.modules[home]).items() if not k.startswith("__")}
+    # (names that shadow builtins are left out: torch's own namespace holds a dtype
+    # called float, and doctest's runner does not see it there either)
+    src = {k: v for k, v in vars(sys.modules[home]).items()
+           if not k.startswith("__") and not hasattr(builtins, k)}
     if mod is torch:
         _GLOBALS[key] = src
         return src
@@ -404,18 +407,24 @@ MISSING = ("AttributeError", "NotImplementedError", "ImportError", "ModuleNotFou
            "NameError")
 
 
+# statements whose output shows uninitialized memory or a fresh OS seed: not comparable
+_UNCOMPARABLE = re.compile(r"\bempty\w*\(|new_empty|skip_init|\.seed\(\)|key_averages")
+
+
 def classify(examples, t_res, e_res):
     """The verdict of each statement: 'skip', 'match', or a mismatch class (see above)."""
     verdicts = []
-    tainted = diverged = False
+    tainted = diverged = broken = garbage = False
     for ex, t, e in zip(examples, t_res, e_res):
         if t is None:
             verdicts.append("skip")
             continue
         tainted = tainted or t["rng"]
+        garbage = garbage or bool(_UNCOMPARABLE.search(ex["source"]))
         intended = ex["want"].lstrip().startswith("Traceback")
         if t["exc"] and not intended:
             verdicts.append("e")
+            broken = True
             continue
         if t["exc"]:
             if e["exc"] == t["exc"]:
@@ -429,9 +438,13 @@ def classify(examples, t_res, e_res):
             diverged = True
         elif same_text(t["out"], e["out"]):
             v = "match"
+        elif broken or (garbage and ("tensor(" in t["out"] or "Self CPU" in t["out"])):
+            v = "e"     # after a statement torch failed (its names differ), or garbage
+        elif tainted and _skeleton(normalize(t["out"]))[0] == _skeleton(normalize(e["out"]))[0]:
+            v = "a"     # only the numbers differ, and they come from the generator
         else:
-            v = "a" if tainted else "c"
-        if diverged and v not in ("match",) and not e["exc"]:
+            v = "c"
+        if diverged and v != "match" and not e["exc"]:
             v = "cascade"
         verdicts.append(v)
     return verdicts
