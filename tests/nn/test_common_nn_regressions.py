@@ -120,3 +120,16 @@ def test_transformer_encoder_layer_of_empty_sequences(shape):
         grads = L.autograd.grad(out.sum(), [x] + list(m.parameters()), allow_unused=True)
         return [out] + [g for g in grads if g is not None]
     check(program)
+
+
+# ----------------------------------------------------------------------------- rrelu
+@pytest.mark.parametrize("value", [-0.5, 0.5])
+def test_rrelu_training_keeps_a_0dim_input_0dim(value):
+    """common_nn's RReLU_with_up_down_scalar: the output of a 0-dim input was (1,)."""
+    def program(L):
+        x = L.tensor(value, dtype=L.float64, requires_grad=True)
+        out = L.nn.RReLU(0.1, 0.9).train()(x)
+        (g,) = L.autograd.grad(out, x)
+        return tuple(out.shape), out.dtype is L.float64, tuple(g.shape), out.item() == value
+    check(program)
+
