@@ -55,7 +55,22 @@ def _text(program, m):
     return re.sub(r"\bember\b", "torch", out)
 
 
+def _hook_log(m, op):
+    """What saved-tensor hooks see of op(a, b): the packed and unpacked tensors, in order
+    (torch.autograd.graph.saved_tensors_hooks's docstring)."""
+    log = []
+    a = m.ones(3, requires_grad=True)
+    b = m.full((3,), 2.0, requires_grad=True)
+    with m.autograd.graph.saved_tensors_hooks(lambda x: log.append(("pack", x)) or x,
+                                              lambda x: log.append(("unpack", x)) or x):
+        y = op(a, b)
+    y.sum().backward()
+    return [repr(x) for x in log] + [a.grad, b.grad]
+
+
 REPR_CASES = {
+    "saved_hooks_mul_order": lambda m: _hook_log(m, lambda a, b: a * b),
+    "saved_hooks_div_order": lambda m: _hook_log(m, lambda a, b: a / b),
     # torch.typename's: a class is named by its own qualified name
     "typename_class": lambda m: m.typename(m.nn.Parameter),
     "typename_module_instance": lambda m: m.typename(m.nn.Linear(1, 1)),

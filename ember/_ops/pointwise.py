@@ -334,7 +334,9 @@ class Mul(Op):
     """out = x * y;  dx = grad * conj(y), dy = grad * conj(x)."""
     elementwise = True
     _name = "MulBackward0"
-    save_inputs = (0, 1)
+    # y first: PyTorch saves (and so packs and unpacks through saved-tensor hooks) other
+    # before self, in the order its formulas use them
+    save_inputs = (1, 0)
     save_needed_by = {0: (1,), 1: (0,)}
 
     @staticmethod
@@ -344,7 +346,7 @@ class Mul(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        x, y = ctx.saved_tensors
+        y, x = ctx.saved_tensors
         sx, sy = ctx.scalars
         gx = grad * conj_if_complex(_either(y, sy)) if ctx.needs_input_grad[0] else None
         gy = grad * conj_if_complex(_either(x, sx)) if ctx.needs_input_grad[1] else None
@@ -355,7 +357,7 @@ class Div(Op):
     """out = x / y;  dx = grad / conj(y), dy = -grad * conj(x) / conj(y)**2."""
     elementwise = True
     _name = "DivBackward0"
-    save_inputs = (0, 1)
+    save_inputs = (1, 0)      # y first, as PyTorch saves them (see Mul)
     save_needed_by = {0: (1,), 1: (0, 1)}
 
     @staticmethod
@@ -365,7 +367,7 @@ class Div(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        x, y = ctx.saved_tensors
+        y, x = ctx.saved_tensors
         sx, sy = ctx.scalars
         yv = conj_if_complex(_either(y, sy))
         gx = grad / yv if ctx.needs_input_grad[0] else None
