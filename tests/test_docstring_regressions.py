@@ -68,7 +68,20 @@ def _hook_log(m, op):
     return [repr(x) for x in log] + [a.grad, b.grad]
 
 
+def _bags(m, mode):
+    """nn.EmbeddingBag's docstring, with fixed weights."""
+    w = m.arange(30.0).reshape(10, 3).requires_grad_()
+    return m.nn.functional.embedding_bag(m.tensor([1, 2, 4, 5, 4, 3, 2, 9]), w,
+                                         m.tensor([0, 4]), mode=mode)
+
+
 REPR_CASES = {
+    # grad_fn names of composite ops: the fused kernel's node, as PyTorch prints it
+    "embedding_bag_sum_node": lambda m: _bags(m, "sum"),
+    "embedding_bag_max_node": lambda m: _bags(m, "max"),
+    "dist_node": lambda m: m.dist(m.tensor([1.0, 2.0], requires_grad=True), m.ones(2)),
+    "dist_inf_node": lambda m: m.tensor([1.0, 2.0], requires_grad=True).dist(m.ones(2),
+                                                                              float("inf")),
     "saved_hooks_mul_order": lambda m: _hook_log(m, lambda a, b: a * b),
     "saved_hooks_div_order": lambda m: _hook_log(m, lambda a, b: a / b),
     # torch.typename's: a class is named by its own qualified name
