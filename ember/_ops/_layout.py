@@ -191,17 +191,16 @@ def _channels_last_order(a, order):
 
 
 def suggest_format(a):
-    """'channels_last' for a 4-D array strided channels-last, 'channels_last_3d' for a
-    5-D one, else None (row-major or anything else): PyTorch's suggest_memory_format."""
+    """The memory format array `a`'s strides suggest (PyTorch's suggest_memory_format):
+    'channels_last' for a 4-D array strided channels-last, 'channels_last_3d' for such a
+    5-D one, else None (row-major or anything else)."""
     nd = a.ndim
     if nd == 4:
-        st = a.strides
-        if st[3] < st[1] or type(a) is MetaArray:   # W faster than C: not channels-last
-            return None
+        if type(a) is MetaArray or a.strides[3] < a.strides[1]:   # W faster than C: not
+            return None                                          # channels-last
         return "channels_last" if _channels_last_order(a, (1, 3, 2, 0)) else None
     if nd == 5:
-        st = a.strides
-        if st[4] < st[1] or type(a) is MetaArray:
+        if type(a) is MetaArray or a.strides[4] < a.strides[1]:
             return None
         return "channels_last_3d" if _channels_last_order(a, (1, 4, 3, 2, 0)) else None
     return None

@@ -32,6 +32,7 @@ from .._backend import strided_view, cupy_kernels, cudnn, meta_backend
 from .._backend.meta_backend import MetaArray
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._layout import in_format, suggest_format
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import shape_str
 
@@ -56,6 +57,16 @@ def _tuple(v, n, name="argument"):
 
 def _out_size(n, k, s, p, d):
     return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+_AUTO = "auto"   # a convolution's result format: read it from the operands
+
+
+def _conv_format(a, b):
+    """The memory format of a convolution's result (and of its gradients), as PyTorch
+    chooses it on the CPU: channels-last when either operand (input or weight) is strided
+    channels-last, else row-major (None)."""
+    return suggest_format(a) or suggest_format(b)
 
 
 def _lowp(a):
@@ -273,18 +284,19 @@ class Conv(Op):
     save_needed_by = {0: (1,), 1: (0,)}
 
     @staticmethod
-    def forward(ctx, x, w, b, stride, padding, dilation, groups):
+    def forward(ctx, x, w, b, stride, padding, dilation, groups, fmt=_AUTO):
         ctx.cfg = (stride, padding, dilation, groups)
         ctx.x_shape = x.shape
         ctx.w_shape = w.shape  # w itself is not saved when x needs no gradient
+        ctx.fmt = fmt = _conv_format(x, w) if fmt is _AUTO else fmt
         # cuDNN where it loads (None for NumPy arrays), float16/bfloat16 included
         y = cudnn.conv_forward(x, w, b, stride, padding, dilation, groups)
         if y is not None:
-            return y
+            return in_format(y, fmt)
         with cupy_kernels.tf32("conv", ctx.xp):
             y = _conv(ctx.xp, _lowp(x), _lowp(w), stride, [(p, p) for p in padding], dilation,
                       groups, None if b is None else _lowp(b))
-        return y.astype(x.dtype, copy=False)
+        return in_format(y.astype(x.dtype, copy=False), fmt)
 
     @staticmethod
     def backward(ctx, grad):
@@ -299,10 +311,10 @@ class Conv(Op):
             (need[1] or need[2] or g.ndim <= 4) and not cudnn.available() else None
         if ctx.needs_input_grad[0]:
             gx = conv_input_grad(grad, _cj(w), ctx.x_shape, stride, padding, dilation, groups,
-                                 g_cm)
+                                 g_cm, ctx.fmt)
         if ctx.needs_input_grad[1]:
             gw = conv_weight_grad(_cj(x), grad, ctx.w_shape, stride, padding, dilation, groups,
-                                  g_cm)
+                                  g_cm, ctx.fmt)
         if ctx.needs_input_grad[2]:
             if type(g) is np.ndarray and g.dtype.kind == "f" and g.itemsize >= 4 and \
                     not grad_mode.backward_on_tensors():  # one einsum pass (~3x a sum over 3 axes)
@@ -325,62 +337,13 @@ class ConvInputGrad(Op):
     save_needed_by = {0: (1,), 1: (0,)}
 
     @staticmethod
-    def forward(ctx, g, w, x_shape, stride, padding, dilation, groups, g_cm=None):
+    def forward(ctx, g, w, x_shape, stride, padding, dilation, groups, g_cm=None, fmt=_AUTO):
         ctx.cfg = (x_shape, stride, padding, dilation, groups)
         ctx.g_shape = g.shape   # g itself is not saved when w needs no gradient
         ctx.w_shape = w.shape   # nor w when g needs none
-        dt = g.dtype
-        if type(g) is MetaArray or type(w) is MetaArray:   # the meta device: only the shape
-            return meta_backend.empty(x_shape, dt)
-        gx = cudnn.conv_backward_data(g, w, x_shape, stride, padding, dilation, groups)
-        if gx is not None:
-            return gx
-        g, w = _lowp(g), _lowp(w)
-        k = w.shape[2:]
-        nd = len(k)
-        if ctx.xp is not np and nd <= 2:
-            with cupy_kernels.tf32("conv", ctx.xp):
-                gx = _input_grad_gpu(ctx.xp, g, w, g_cm, x_shape, stride, padding, dilation,
-                                     groups)
-            if gx is not None:
-                return gx.astype(dt, copy=False)
-        N, O = g.shape[:2]
-        out = g.shape[2:]
-        C = x_shape[1]
-        og, cg = O // groups, C // groups
-        # dx[j] = sum_t g[j + p - t d] w[t]: a correlation of g, padded by lo = d (k-1) - p
-        # before and hi = x + p - out after, with w flipped and its O, C axes swapped
-        pads = [(dilation[i] * (k[i] - 1) - padding[i], x_shape[2 + i] + padding[i] - out[i])
-                for i in range(nd)]
-        if all(s == 1 for s in stride) and all(lo >= 0 and hi >= 0 for lo, hi in pads):
-            if ctx.xp is np and groups == 1:
-                return _input_grad_flat(g, w, x_shape, padding, dilation).astype(dt, copy=False)
-            flip = (Ellipsis,) + (slice(None, None, -1),) * nd
-            wt = w.reshape((groups, og, cg) + k).swapaxes(1, 2).reshape((C, og) + k)[flip]
-            with cupy_kernels.tf32("conv", ctx.xp):
-                gx = _conv(ctx.xp, g, ctx.xp.ascontiguousarray(wt), stride, pads, dilation,
-                           groups)
-            return gx.astype(dt, copy=False)
-        g2 = np.moveaxis(g, 1, 0).reshape(O, -1)
-        w2 = w.reshape(O, -1)
-        kk = math.prod(k)
-        dcols = ctx.xp.empty((C * kk, g2.shape[1]), dtype=g.dtype)
-        with cupy_kernels.tf32("conv", ctx.xp):
-            for gi in range(groups):
-                np.matmul(w2[gi * og:(gi + 1) * og].T, g2[gi * og:(gi + 1) * og],
-                          out=dcols[gi * cg * kk:(gi + 1) * cg * kk])
-        dcols = dcols.reshape((C,) + tuple(k) + (N,) + tuple(out))
-        padded = tuple(x_shape[2 + i] + 2 * padding[i] for i in range(nd))
-        # accumulate channel-major, (C, N, *padded), the patches' own layout, so each of the
-        # prod(k) adds streams through memory in order; one transposing copy at the end
-        gx = ctx.xp.zeros((C, N) + padded, dtype=g.dtype)
-        for offs in product(*[range(n) for n in k]):
-            sl = tuple(slice(o * dilation[i], o * dilation[i] + stride[i] * (out[i] - 1) + 1,
-                             stride[i]) for i, o in enumerate(offs))
-            gx[(slice(None), slice(None)) + sl] += dcols[(slice(None),) + offs]
-        crop = tuple(slice(padding[i], padding[i] + x_shape[2 + i]) for i in range(nd))
-        gx = np.moveaxis(gx[(slice(None), slice(None)) + crop], 0, 1)
-        return ctx.xp.ascontiguousarray(gx).astype(dt, copy=False)
+        ctx.fmt = fmt = _conv_format(g, w) if fmt is _AUTO else fmt
+        return in_format(_input_grad(ctx.xp, g, w, x_shape, stride, padding, dilation, groups,
+                                     g_cm), fmt)
 
     @staticmethod
     def backward(ctx, ggx):
@@ -388,12 +351,69 @@ class ConvInputGrad(Op):
         x_shape, stride, padding, dilation, groups = ctx.cfg
         d_g = d_w = None
         if ctx.needs_input_grad[0]:
-            d_g = conv_nd(ggx, _cj(w), None, stride, padding, dilation, groups)
+            d_g = conv_nd(ggx, _cj(w), None, stride, padding, dilation, groups, ctx.fmt)
             if d_g.shape != ctx.g_shape:  # conv_transpose's output_padding: rows no window reads
                 d_g = d_g[(slice(None), slice(None)) + tuple(slice(0, n) for n in ctx.g_shape[2:])]
         if ctx.needs_input_grad[1]:
-            d_w = conv_weight_grad(ggx, _cj(g), ctx.w_shape, stride, padding, dilation, groups)
+            d_w = conv_weight_grad(ggx, _cj(g), ctx.w_shape, stride, padding, dilation, groups,
+                                   fmt=ctx.fmt)
         return d_g, d_w
+
+
+def _input_grad(xp, g, w, x_shape, stride, padding, dilation, groups, g_cm):
+    """ConvInputGrad's value on arrays, row-major (cuDNN's in its own layout)."""
+    dt = g.dtype
+    if type(g) is MetaArray or type(w) is MetaArray:   # the meta device: only the shape
+        return meta_backend.empty(x_shape, dt)
+    gx = cudnn.conv_backward_data(g, w, x_shape, stride, padding, dilation, groups)
+    if gx is not None:
+        return gx
+    g, w = _lowp(g), _lowp(w)
+    k = w.shape[2:]
+    nd = len(k)
+    if xp is not np and nd <= 2:
+        with cupy_kernels.tf32("conv", xp):
+            gx = _input_grad_gpu(xp, g, w, g_cm, x_shape, stride, padding, dilation,
+                                 groups)
+        if gx is not None:
+            return gx.astype(dt, copy=False)
+    N, O = g.shape[:2]
+    out = g.shape[2:]
+    C = x_shape[1]
+    og, cg = O // groups, C // groups
+    # dx[j] = sum_t g[j + p - t d] w[t]: a correlation of g, padded by lo = d (k-1) - p
+    # before and hi = x + p - out after, with w flipped and its O, C axes swapped
+    pads = [(dilation[i] * (k[i] - 1) - padding[i], x_shape[2 + i] + padding[i] - out[i])
+            for i in range(nd)]
+    if all(s == 1 for s in stride) and all(lo >= 0 and hi >= 0 for lo, hi in pads):
+        if xp is np and groups == 1:
+            return _input_grad_flat(g, w, x_shape, padding, dilation).astype(dt, copy=False)
+        flip = (Ellipsis,) + (slice(None, None, -1),) * nd
+        wt = w.reshape((groups, og, cg) + k).swapaxes(1, 2).reshape((C, og) + k)[flip]
+        with cupy_kernels.tf32("conv", xp):
+            gx = _conv(xp, g, xp.ascontiguousarray(wt), stride, pads, dilation,
+                       groups)
+        return gx.astype(dt, copy=False)
+    g2 = np.moveaxis(g, 1, 0).reshape(O, -1)
+    w2 = w.reshape(O, -1)
+    kk = math.prod(k)
+    dcols = xp.empty((C * kk, g2.shape[1]), dtype=g.dtype)
+    with cupy_kernels.tf32("conv", xp):
+        for gi in range(groups):
+            np.matmul(w2[gi * og:(gi + 1) * og].T, g2[gi * og:(gi + 1) * og],
+                      out=dcols[gi * cg * kk:(gi + 1) * cg * kk])
+    dcols = dcols.reshape((C,) + tuple(k) + (N,) + tuple(out))
+    padded = tuple(x_shape[2 + i] + 2 * padding[i] for i in range(nd))
+    # accumulate channel-major, (C, N, *padded), the patches' own layout, so each of the
+    # prod(k) adds streams through memory in order; one transposing copy at the end
+    gx = xp.zeros((C, N) + padded, dtype=g.dtype)
+    for offs in product(*[range(n) for n in k]):
+        sl = tuple(slice(o * dilation[i], o * dilation[i] + stride[i] * (out[i] - 1) + 1,
+                         stride[i]) for i, o in enumerate(offs))
+        gx[(slice(None), slice(None)) + sl] += dcols[(slice(None),) + offs]
+    crop = tuple(slice(padding[i], padding[i] + x_shape[2 + i]) for i in range(nd))
+    gx = np.moveaxis(gx[(slice(None), slice(None)) + crop], 0, 1)
+    return xp.ascontiguousarray(gx).astype(dt, copy=False)
 
 
 class ConvWeightGrad(Op):
@@ -403,21 +423,22 @@ class ConvWeightGrad(Op):
     save_needed_by = {0: (1,), 1: (0,)}
 
     @staticmethod
-    def forward(ctx, x, g, w_shape, stride, padding, dilation, groups, g_cm=None):
+    def forward(ctx, x, g, w_shape, stride, padding, dilation, groups, g_cm=None, fmt=_AUTO):
         ctx.cfg = (w_shape, stride, padding, dilation, groups)
         ctx.x_shape = x.shape   # x itself is saved only when g needs a gradient
+        ctx.fmt = fmt = _conv_format(x, g) if fmt is _AUTO else fmt
         dt = x.dtype
         if type(x) is MetaArray or type(g) is MetaArray:   # the meta device: only the shape
             return meta_backend.empty(w_shape, dt)
         gw = cudnn.conv_backward_filter(x, g, w_shape, stride, padding, dilation, groups)
         if gw is not None:
-            return gw
+            return in_format(gw, fmt)
         x, g = _lowp(x), _lowp(g)
         if ctx.xp is not np:
             with cupy_kernels.tf32("conv", ctx.xp):
                 gw = _weight_grad_gpu(ctx.xp, x, g, g_cm, w_shape, stride, padding, dilation,
                                       groups)
-            return gw.astype(dt, copy=False)
+            return in_format(gw.astype(dt, copy=False), fmt)
         k = tuple(w_shape[2:])
         N, O = g.shape[:2]
         out = g.shape[2:]
@@ -436,7 +457,7 @@ class ConvWeightGrad(Op):
         with cupy_kernels.tf32("conv", ctx.xp):
             parts = _over_batch(ctx.xp, N, rows * groups * math.prod(out) * x.itemsize, run)
         gw = parts[0] if len(parts) == 1 else parts[0] + parts[1]
-        return gw.reshape(w_shape).astype(dt, copy=False)
+        return in_format(gw.reshape(w_shape).astype(dt, copy=False), fmt)
 
     @staticmethod
     def backward(ctx, ggw):
@@ -444,9 +465,10 @@ class ConvWeightGrad(Op):
         w_shape, stride, padding, dilation, groups = ctx.cfg
         d_x = d_g = None
         if ctx.needs_input_grad[0]:
-            d_x = conv_input_grad(_cj(g), ggw, ctx.x_shape, stride, padding, dilation, groups)
+            d_x = conv_input_grad(_cj(g), ggw, ctx.x_shape, stride, padding, dilation, groups,
+                                  fmt=ctx.fmt)
         if ctx.needs_input_grad[1]:
-            d_g = conv_nd(_cj(x), ggw, None, stride, padding, dilation, groups)
+            d_g = conv_nd(_cj(x), ggw, None, stride, padding, dilation, groups, ctx.fmt)
         return d_x, d_g
 
 
@@ -457,20 +479,22 @@ def _cj(t):
     return t.conj() if t.is_complex() else t
 
 
-def conv_nd(x, w, b, stride, padding, dilation, groups):
+def conv_nd(x, w, b, stride, padding, dilation, groups, fmt=_AUTO):
+    """fmt (of these three): the memory format of the result, as _conv_format tells it
+    from the two operands (_AUTO) or as the convolution being differentiated had it."""
     return apply(Conv, (x, w, b), (x._data, w._data, None if b is None else b._data), stride,
-                 padding, dilation, groups)
+                 padding, dilation, groups, fmt)
 
 
-def conv_input_grad(g, w, x_shape, stride, padding, dilation, groups, g_cm=None):
+def conv_input_grad(g, w, x_shape, stride, padding, dilation, groups, g_cm=None, fmt=_AUTO):
     """g_cm: g's data as _channel_major lays it out, when the caller has it (CuPy)."""
     return apply(ConvInputGrad, (g, w), (g._data, w._data), tuple(x_shape), stride, padding,
-                 dilation, groups, g_cm)
+                 dilation, groups, g_cm, fmt)
 
 
-def conv_weight_grad(x, g, w_shape, stride, padding, dilation, groups, g_cm=None):
+def conv_weight_grad(x, g, w_shape, stride, padding, dilation, groups, g_cm=None, fmt=_AUTO):
     return apply(ConvWeightGrad, (x, g), (x._data, g._data), tuple(w_shape), stride, padding,
-                 dilation, groups, g_cm)
+                 dilation, groups, g_cm, fmt)
 
 
 def _check_conv(nd, input, weight, bias, groups, fname, transposed=False, stride=None,
