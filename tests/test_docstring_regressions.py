@@ -33,6 +33,13 @@ CASES = {
     "where_two_bools": lambda m: m.where(_COND(m), True, False),
     "where_int_complex": lambda m: m.where(_COND(m), 1, 2j),
     "where_float_condition_scalars": lambda m: m.where(m.ones(2), 1.0, 0.0),
+    # torch.linalg.lstsq's: rank and singular values over A's batch, not the broadcast one
+    "lstsq_rank_of_A_batch": lambda m: list(m.linalg.lstsq(
+        m.tensor([[[2.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 4.0]]]),
+        m.arange(18.0).reshape(2, 3, 3), driver="gelsd"))[1:],
+    "lstsq_rank_batched_A": lambda m: m.linalg.lstsq(
+        m.eye(3).expand(2, 3, 3), m.ones(1, 3, 2)).rank,
+    "lstsq_B_more_dims": lambda m: m.linalg.lstsq(m.eye(3), m.ones(2, 3, 2)),
     # torch.histogramdd's: bin_edges is a tuple
     "histogramdd_density": lambda m: m.histogramdd(
         m.tensor([[0., 0.], [1., 1.], [2., 2.]]), bins=[2, 2], range=[0., 1., 0., 1.],

@@ -959,6 +959,9 @@ def lstsq(A, B, rcond=None, *, driver=None):
     driver = driver or "gelsy"
     if driver not in ("gels", "gelsy", "gelsd", "gelss"):
         raise RuntimeError(f"parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
+    if A.dim() < B.dim() or A.dim() - B.dim() > 1:
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to "
+                           "other.dim() and (input.dim() - other.dim()) <= 1")
     vector = B.dim() == A.dim() - 1
     Bm = B.unsqueeze(-1) if vector else B
     if Bm.shape[-2] != A.shape[-2]:
@@ -969,11 +972,13 @@ def lstsq(A, B, rcond=None, *, driver=None):
     eps = np.finfo(np.empty(0, dtype=A._data.dtype).real.dtype).eps
     rc = eps * max(A.shape[-2], A.shape[-1]) if rcond is None else rcond
     x = apply(Lstsq, (a, b), (a._data, b._data), rc)
-    if a.numel():
-        s = np.linalg.svd(a._data, compute_uv=False)
+    # rank and singular values are A's own, over A's batch (not the one broadcast with B's)
+    if A.numel():
+        s = np.linalg.svd(A._data, compute_uv=False)
     else:
-        s = like(np.zeros(batch + (0,)), a._data)
-    rank = (s > rc * s.max(axis=-1, keepdims=True)).sum(-1) if s.shape[-1] else np.zeros(batch)
+        s = like(np.zeros(tuple(A.shape[:-2]) + (0,)), a._data)
+    rank = ((s > rc * s.max(axis=-1, keepdims=True)).sum(-1) if s.shape[-1]
+            else np.zeros(tuple(A.shape[:-2])))
     rank = like(rank, a._data)
     real = np.empty(0, dtype=a._data.dtype).real.dtype
     # residuals are a function of the solution (PyTorch records them in the graph too);
