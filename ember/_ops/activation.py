@@ -94,8 +94,10 @@ def _softmax_input(input, dim, dtype, fname):
     d = wrap_dim(dim, input.dim())
     dt = dtype or input.dtype
     if not (dt.is_floating_point or dt.is_complex):
-        raise RuntimeError(f'"{fname}_lastdim_kernel_impl" not implemented for '
-                           f"'{dtype_name(dt)}'")
+        # PyTorch's CPU kernels: one for the last dim (a 0-dim input's too), one for others
+        kernel = "lastdim_kernel_impl" if d >= input.dim() - 1 else "kernel_impl"
+        raise NotImplementedError(f'"{fname}_{kernel}" not implemented for '
+                                  f"'{dtype_name(dt)}'")
     arr = cast(input, dt)
     low = arr.dtype.kind == "V" or arr.dtype == np.float16
     return d, dt, (arr.astype(np.float32) if low else arr), low
@@ -207,7 +209,8 @@ def gelu(input, approximate="none"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     dt = float_dtype_for(input.dtype)
     if not input.dtype.is_floating_point:
-        raise RuntimeError(f'"GeluKernelImpl" not implemented for \'{dtype_name(input.dtype)}\'')
+        raise NotImplementedError(f'"GeluKernelImpl" not implemented for '
+                                  f"'{dtype_name(input.dtype)}'")
     return apply(Gelu, (input,), (cast(input, dt),), approximate)
 
 

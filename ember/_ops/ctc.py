@@ -157,7 +157,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     from .loss import reduction_enum
     reduction_enum(reduction)
     if not log_probs.dtype.is_floating_point:
-        raise RuntimeError(f"\"ctc_loss_cpu\" not implemented for '{dtype_name(log_probs.dtype)}'")
+        raise NotImplementedError(f"\"ctc_loss_cpu\" not implemented for "
+                                  f"'{dtype_name(log_probs.dtype)}'")
     unbatched = log_probs.dim() == 2
     lp = log_probs.unsqueeze(1) if unbatched else log_probs
     if lp.dim() != 3:

@@ -8,8 +8,9 @@ so the backward of one is the other and double backward is free.
 import numpy as np
 
 from .._backend import ufunc_at
+from .. import _dtype
 from ._base import Op, apply
-from ._util import shape_str
+from ._util import dtype_name, shape_str
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"]
 
@@ -104,6 +105,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
                            f"dilation={dilation}, padding={padding}, calculated shape of the "
                            f"array of sliding blocks as ({bh}, {bw}), but its components must "
                            f"be at least one.")
+    _no_integer_kernel(input, "im2col_out_cpu")
     out = apply(Im2Col, (x,), (x._data, kernel, dilation, padding, stride))
     return out if batched else out.squeeze(0)
 
@@ -133,8 +135,17 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                            f"size of input's dimension 2 to match the calculated number of "
                            f"sliding blocks {bh} * {bw} = {bh * bw}, but got "
                            f"input.size(2)={x.shape[2]}.")
+    _no_integer_kernel(input, "col2im_out_cpu")
     out = apply(Col2Im, (x,), (x._data, size, kernel, dilation, padding, stride))
     return out if batched else out.squeeze(0)
+
+
+def _no_integer_kernel(input, kernel):
+    """PyTorch's im2col/col2im kernels take floating, complex and bool inputs only (checked
+    after the shapes)."""
+    dt = input.dtype
+    if not (dt.is_floating_point or dt.is_complex or dt == _dtype.bool):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dtype_name(dt)}'")
 
 
 def pixel_shuffle(input, upscale_factor):

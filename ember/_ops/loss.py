@@ -165,6 +165,10 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     their 'mean' is sum(w l) / sum(w), as PyTorch's."""
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
+    if weight is None and isinstance(input, Tensor) and isinstance(target, Tensor):
+        dt = _dtype.result_dtype(input, target)
+        if not (dt.is_floating_point or dt.is_complex):   # PyTorch has no integer kernel
+            raise NotImplementedError(f"\"mse_cpu\" not implemented for '{dtype_name(dt)}'")
     return _weighted_loss(_Mse, input, target, reduction, weight)
 
 
@@ -300,6 +304,11 @@ def _check_class_target(input, target, weight=None):
                            f"{shape_str(target.shape)}")
     if target.dtype not in allowed:    # nll_loss2d reads int64 targets only
         raise RuntimeError(f"expected scalar type Long but found {dtype_name(target.dtype)}")
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        # no integer kernel (checked before the weight's dtype, as PyTorch's)
+        kernel = "nll_loss_out_frame" if input.dim() <= 2 else "nll_loss2d_forward_out_frame"
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{dtype_name(input.dtype)}'")
     if weight is not None and weight.dtype != input.dtype:
         raise RuntimeError(f"expected scalar type {dtype_name(input.dtype)} but found "
                            f"{dtype_name(weight.dtype)}")
@@ -533,6 +542,12 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          f"size.".replace("ember.Size", "torch.Size"))
+    if target.dtype != input.dtype:
+        raise RuntimeError(f"Found dtype {dtype_name(target.dtype)} but expected "
+                           f"{dtype_name(input.dtype)}")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"binary_cross_entropy\" not implemented for "
+                                  f"'{dtype_name(input.dtype)}'")
     x = input._data
     if ((x < 0) | (x > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")

@@ -133,3 +133,68 @@ def test_rrelu_training_keeps_a_0dim_input_0dim(value):
         return tuple(out.shape), out.dtype is L.float64, tuple(g.shape), out.item() == value
     check(program)
 
+
+
+# ------------------------------------------------- integer inputs PyTorch refuses
+def _ints(L, dtype, *shape):
+    return L.tensor(np.arange(int(np.prod(shape))).reshape(shape) % 3 - 1,
+                    dtype=getattr(L, dtype))
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape,dim", [((3, 4), 1), ((3, 4), 0), ((3,), 0), ((), 0)])
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_softmax_of_integers_is_not_implemented(fn, shape, dim, dtype):
+    """NotImplementedError (was RuntimeError), naming the last-dim or general kernel."""
+    check(lambda L: getattr(L.nn.functional, fn)(L.zeros(shape, dtype=getattr(L, dtype)), dim))
+
+
+@pytest.mark.parametrize("program", [
+    lambda L: L.nn.functional.gelu(_ints(L, "int64", 3)),
+    lambda L: L.nn.functional.ctc_loss(_ints(L, "int64", 5, 2, 3), L.tensor([[1, 1], [1, 1]]),
+                                       L.tensor([5, 5]), L.tensor([2, 2])),
+    lambda L: L.nn.functional.mse_loss(_ints(L, "int64", 3, 4), _ints(L, "int64", 3, 4)),
+    lambda L: L.nn.functional.mse_loss(_ints(L, "bool", 3), _ints(L, "bool", 3), reduction="sum"),
+    lambda L: L.nn.functional.mse_loss(_ints(L, "int64", 3), _ints(L, "float64", 3)),
+    lambda L: L.nn.functional.mse_loss(_ints(L, "int64", 3), _ints(L, "int64", 3),
+                                       weight=L.ones(3)),
+    lambda L: L.nn.functional.nll_loss(_ints(L, "int64", 3, 4), L.tensor([0, 1, 2])),
+    lambda L: L.nn.functional.nll_loss(_ints(L, "int32", 3, 4), L.tensor([0, 1, 2]),
+                                       weight=L.ones(4)),
+    lambda L: L.nn.functional.nll_loss(_ints(L, "int64", 4), L.tensor(1)),
+    lambda L: L.nn.functional.nll_loss(_ints(L, "int64", 3, 4, 2), L.zeros(3, 2, dtype=L.int64)),
+    lambda L: L.nn.functional.nll_loss(L.zeros(3, 4), L.tensor([0, 1, 2]),
+                                       weight=L.ones(4, dtype=L.int64)),
+    lambda L: L.nn.functional.unfold(_ints(L, "int64", 1, 2, 4, 4), 2),
+    lambda L: L.nn.functional.unfold(_ints(L, "uint8", 2, 4, 4), 2),
+    lambda L: L.nn.functional.unfold(_ints(L, "bool", 1, 2, 4, 4), 2),
+    lambda L: L.nn.functional.unfold(_ints(L, "int64", 2, 4, 4), 9),
+    lambda L: L.nn.functional.fold(_ints(L, "int64", 1, 8, 4), (3, 3), 2),
+    lambda L: L.nn.functional.fold(_ints(L, "bool", 1, 8, 4), (3, 3), 2),
+    lambda L: L.nn.functional.fold(_ints(L, "int64", 1, 8, 4), (3, 3), 3),
+], ids=["gelu", "ctc", "mse", "mse_bool", "mse_promoted", "mse_weighted", "nll", "nll_int32_w",
+        "nll_1d", "nll_nd", "nll_int_weight", "unfold", "unfold_uint8", "unfold_bool",
+        "unfold_shape_first", "fold", "fold_bool", "fold_shape_first"])
+def test_integer_inputs_raise_as_pytorch(program):
+    """PyTorch's CPU kernels have no integer version: NotImplementedError naming the kernel
+    (checked after the shapes; nll_loss's before its weight dtype)."""
+    check(program)
+
+
+@pytest.mark.parametrize("in_dt,t_dt", [("int64", "float64"), ("float32", "float64"),
+                                        ("float64", "float32"), ("int64", "int64"),
+                                        ("float16", "float16")])
+def test_binary_cross_entropy_dtypes(in_dt, t_dt):
+    """Target and input must share a dtype ('Found dtype Double but expected Float'), then
+    an integer input has no kernel; the dtype check comes before the [0, 1] range check."""
+    def program(L):
+        x = L.tensor([0.25, 2.0, 0.5]).to(getattr(L, in_dt))
+        return L.nn.functional.binary_cross_entropy(x, L.tensor([0.0, 1.0, 1.0]).to(
+            getattr(L, t_dt)))
+    check(program)
+
+
+def test_binary_cross_entropy_float32_with_float64_weight():
+    check(lambda L: L.nn.functional.binary_cross_entropy(
+        L.tensor([0.25, 0.5]), L.tensor([0.0, 1.0]), weight=L.tensor([1.0, 2.0],
+                                                                      dtype=L.float64)))
