@@ -261,9 +261,28 @@ class Tensor:
     def dense_dim(self):
         return self._data.ndim
 
-    def dim_order(self):
-        """The dimensions from outermost to innermost in memory (largest stride first)."""
+    def dim_order(self, *, ambiguity_check=False):
+        """The dimensions from outermost to innermost in memory (largest stride first).
+
+        The order is ambiguous when a dimension has size 1 or two neighbours share a
+        stride; ``ambiguity_check=True`` then raises RuntimeError, and a list of memory
+        formats raises unless the tensor is contiguous in exactly one of them."""
+        from . import memory_format
+        bad = "The ambiguity_check argument must be a bool or a list of memory formats."
+        if not isinstance(ambiguity_check, bool):
+            if not isinstance(ambiguity_check, list):
+                raise TypeError(bad)
+            if not all(isinstance(f, memory_format) for f in ambiguity_check):
+                raise TypeError(bad)
         st = self.stride()
+        if ambiguity_check is not False:
+            formats = ambiguity_check if isinstance(ambiguity_check, list) else []
+            ambiguous = (any(a == b for a, b in zip(st, st[1:]))
+                         or any(n == 1 for n in self.shape))
+            fitting = sum(1 for f in formats if self.is_contiguous(memory_format=f))
+            if ambiguous and fitting != 1:
+                raise RuntimeError("The tensor does not have unique dim order, or cannot map "
+                                   "to exact one of the given memory formats.")
         return tuple(sorted(range(len(st)), key=lambda d: -st[d]))
 
     def indices(self):

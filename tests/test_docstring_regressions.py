@@ -40,6 +40,17 @@ CASES = {
     "lstsq_rank_batched_A": lambda m: m.linalg.lstsq(
         m.eye(3).expand(2, 3, 3), m.ones(1, 3, 2)).rank,
     "lstsq_B_more_dims": lambda m: m.linalg.lstsq(m.eye(3), m.ones(2, 3, 2)),
+    # Tensor.dim_order's: ambiguity_check
+    "dim_order_check_true_ambiguous": lambda m: m.zeros(1, 2, 3, 4).dim_order(
+        ambiguity_check=True),
+    "dim_order_check_true_unique": lambda m: m.zeros(2, 3, 4).transpose(0, 2).dim_order(
+        ambiguity_check=True),
+    "dim_order_check_formats": lambda m: m.zeros(1, 2, 3, 4).dim_order(
+        ambiguity_check=[m.contiguous_format, m.channels_last]),
+    "dim_order_check_one_format_unmet": lambda m: m.zeros(1, 2, 3, 4).dim_order(
+        ambiguity_check=[m.channels_last]),
+    "dim_order_check_illegal": lambda m: m.zeros(1, 2).dim_order(ambiguity_check="ILLEGAL"),
+    "dim_order_check_not_formats": lambda m: m.zeros(1, 2).dim_order(ambiguity_check=[1]),
     # torch.histogramdd's: bin_edges is a tuple
     "histogramdd_density": lambda m: m.histogramdd(
         m.tensor([[0., 0.], [1., 1.], [2., 2.]]), bins=[2, 2], range=[0., 1., 0., 1.],
