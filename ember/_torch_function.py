@@ -1,4 +1,4 @@
-"""The __torch_function__ protocol for Tensor subclasses.
+"""The __torch_function__ protocol for Tensor subclasses and tensor-like types.
 
 PyTorch lets a Tensor subclass intercept every torch function and Tensor method called
 with one of its instances: the call becomes
@@ -19,10 +19,22 @@ subclasses (Parameter, the sparse tensors, the uninitialized lazy tensors) opt o
 A TorchFunctionMode, while entered, sees every such call first (the innermost mode, taken
 off the stack while its handler runs); entering one activates the wrapping too.
 
-Not covered: Tensor properties (shape, grad ...), objects that are not Tensor subclasses
-(PyTorch also dispatches on any type with __torch_function__), and functions imported by
-name before the first subclass or mode appeared (they keep the undispatched function).
+Types that are not Tensors take part too when they define __torch_function__ (the
+"ScalarTensor" of PyTorch's "Extending torch with a Tensor-like type"): ``torch.mean(st)``
+calls ``ScalarTensor.__torch_function__(torch.mean, ...)``, and a call none of the
+arguments' handlers answers raises TypeError. Such a class is noticed when its ``class``
+statement runs (`_build_class`, in front of Python's builtins.__build_class__, costs one
+attribute lookup per class statement): the first one outside torch and ember activates the
+wrapping. Tensor operators whose handlers all answer NotImplemented return NotImplemented,
+so Python tries the other operand's reflected operator, as PyTorch's do. Once active, the
+public properties of Tensor (shape, dtype, grad, T ...) dispatch too, as
+``Tensor.shape.__get__`` (and ``__set__`` for assignments), as PyTorch's do.
+
+Not covered: functions imported by name before the protocol was activated (they keep the
+undispatched function), tensor-like classes made without a class statement
+(``type(name, bases, ns)``) or defined before ``import ember``.
 """
+import builtins
 import functools
 import threading
 
@@ -83,15 +95,28 @@ def _default_torch_function(cls, func, types, args=(), kwargs=None):
         return NotImplemented
     with DisableTorchFunctionSubclass():
         ret = func(*args, **(kwargs or {}))
+        if getattr(func, "__self__", None) in _NOWRAP:   # x.grad of a subclass: as it is
+            return ret
         return _convert(ret, cls)
+
+
+# the dispatching properties whose values the default handler leaves alone (PyTorch's
+# get_default_nowrap_functions: Tensor.grad.__get__ ...)
+_NOWRAP = set()
 
 
 Tensor.__torch_function__ = classmethod(_default_torch_function)
 
 
+# argument types that never override calls (the common ones, skipped without a lookup)
+_PLAIN = frozenset((int, float, bool, complex, str, type(None), slice, type(Ellipsis), dict))
+
+
 def _takes_part(tp):
     """Whether instances of type `tp` override calls (a Tensor subclass whose
-    __torch_function__ is not the disabled one)."""
+    __torch_function__ is not the disabled one, or any other type defining one)."""
+    if tp in _PLAIN:
+        return False
     tf = getattr(tp, "__torch_function__", None)
     return tf is not None and getattr(tf, "__func__", tf) is not _disabled_torch_function_impl
 
@@ -110,7 +135,7 @@ def overloaded_args(args, kwargs=None):
             for b in a:
                 visit(b)
             return
-        if not isinstance(a, Tensor) or tp in types or not _takes_part(tp):
+        if tp in types or not _takes_part(tp):
             return
         # before the first argument whose type it subclasses
         at = next((i for i, t in enumerate(types) if issubclass(tp, t)), len(types))
@@ -136,6 +161,20 @@ def handle_torch_function(public_api, relevant_args, *args, **kwargs):
     """Offer the call to the innermost TorchFunctionMode, then to the __torch_function__ of
     each overriding argument in `relevant_args` in turn, until one answers; TypeError when
     all answer NotImplemented."""
+    ret = _offer(public_api, relevant_args, args, kwargs)
+    if ret is _UNANSWERED:
+        overloaded = overloaded_args(relevant_args) if _off() < 1 else []
+        name = getattr(public_api, "__qualname__", getattr(public_api, "__name__", public_api))
+        raise TypeError(f"no implementation found for '{name}' on types that implement "
+                        f"__torch_function__: {[type(a) for a in overloaded]}")
+    return ret
+
+
+_UNANSWERED = object()
+
+
+def _offer(public_api, relevant_args, args, kwargs):
+    """What the first handler that answers gives, or _UNANSWERED."""
     off = _off()
     overloaded = overloaded_args(relevant_args) if off < 1 else []
     types = tuple(type(a) for a in overloaded)
@@ -152,9 +191,22 @@ def handle_torch_function(public_api, relevant_args, *args, **kwargs):
         ret = type(a).__torch_function__(public_api, types, args, kwargs)
         if ret is not NotImplemented:
             return ret
-    name = getattr(public_api, "__qualname__", getattr(public_api, "__name__", public_api))
-    raise TypeError(f"no implementation found for '{name}' on types that implement "
-                    f"__torch_function__: {[type(a) for a in overloaded]}")
+    return _UNANSWERED
+
+
+def _dispatching_operator(func, api):
+    """An operator method with the protocol in front: when no handler answers it returns
+    NotImplemented, so that Python tries the other operand's reflected operator."""
+    @functools.wraps(func)
+    def public(*args, **kwargs):
+        off = getattr(_STATE, "off", 0)
+        if off < 2 and getattr(_STATE, "modes", None) or \
+                not off and _any_overriding(args, kwargs):
+            ret = _offer(api or public, args + tuple(kwargs.values()), args, kwargs)
+            return NotImplemented if ret is _UNANSWERED else ret
+        return func(*args, **kwargs)
+    public._ember_undispatched = func
+    return public
 
 
 def _dispatching(func, api=None):
@@ -185,11 +237,20 @@ _OPERATOR_METHODS = {
 }
 
 
+# the other binary operators (reported as themselves)
+_BINARY_OPERATORS = frozenset((
+    "__rsub__", "__rtruediv__", "__floordiv__", "__rfloordiv__", "__rmod__", "__rpow__",
+    "__rmatmul__", "__and__", "__or__", "__xor__", "__lshift__", "__rshift__",
+    "__rlshift__", "__rrshift__", "__eq__", "__imod__", "__ipow__", "__ifloordiv__",
+    "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__", "__imatmul__",
+    "__div__", "__rdiv__", "__idiv__"))
+
+
 def _any_overriding(args, kwargs):
     for a in args:
         tp = type(a)
-        if tp is not Tensor and (isinstance(a, Tensor) and _takes_part(tp) or
-                                 (tp is list or tp is tuple) and _any_overriding(a, None)):
+        if tp is not Tensor and ((tp is list or tp is tuple) and _any_overriding(a, None) or
+                                 _takes_part(tp)):
             return True
     if kwargs:
         return _any_overriding(tuple(kwargs.values()), None)
@@ -260,12 +321,26 @@ def activate():
             continue
         if name in _OPERATOR_METHODS:
             api = Tensor.__dict__.get(_OPERATOR_METHODS[name])
-            w = _dispatching(f, api if hasattr(api, "_ember_undispatched") else None)
+            w = _dispatching_operator(f, api if hasattr(api, "_ember_undispatched") else None)
+            w.__name__, w.__qualname__ = name, f"Tensor.{name}"
+        elif name in _BINARY_OPERATORS:
+            w = _dispatching_operator(f, None)
             w.__name__, w.__qualname__ = name, f"Tensor.{name}"
         else:
             w = wrap(f, name, f"Tensor.{name}")
         _REPLACED.append((Tensor, name, f, w))
         setattr(Tensor, name, w)
+    for name, prop in list(Tensor.__dict__.items()):
+        if type(prop) is property and name[0] != "_":
+            _REPLACED.append((Tensor, name, prop, _dispatching_property(prop, name)))
+            setattr(Tensor, name, _REPLACED[-1][3])
+    # ember's modules hold the functions behind the NumPy-name fronts (ember/_numpy_aliases.py)
+    # of the public ones: there they get the front's dispatcher, so that a handler sees
+    # ember.sum for the calls ember's own code makes too
+    for f_id, w in list(wrappers.items()):
+        inner = getattr(w._ember_undispatched, "__wrapped__", None)
+        if hasattr(w._ember_undispatched, "_numpy_names") and inner is not None:
+            wrappers.setdefault(id(inner), w)
     spaces = [m.__dict__ for n, m in list(sys.modules.items())
               if (n == "ember" or n.startswith("ember.")) and type(m).__name__ == "module"
               and n != __name__]
@@ -275,6 +350,31 @@ def activate():
             if w is not None and not attr.startswith("__"):
                 _REPLACED.append((space, attr, value, w))
                 space[attr] = w
+
+
+def _dispatching_property(prop, name):
+    """A Tensor property that offers reads (and writes) to the handlers, as
+    ``Tensor.<name>.__get__`` (``__set__``), as PyTorch's do."""
+    def get(self):
+        if _dispatch_wanted((self,)):
+            return handle_torch_function(public.__get__, (self,), self)
+        return prop.fget(self)
+
+    def set_(self, value):
+        if _dispatch_wanted((self, value)):
+            return handle_torch_function(public.__set__, (self, value), self, value)
+        return prop.fset(self, value)
+
+    public = property(get, set_ if prop.fset is not None else None, prop.fdel, prop.__doc__)
+    if name in ("grad", "_grad", "_base"):
+        _NOWRAP.add(public)
+    return public
+
+
+def _dispatch_wanted(args):
+    off = getattr(_STATE, "off", 0)
+    return off < 2 and bool(getattr(_STATE, "modes", None)) or \
+        not off and _any_overriding(args, None)
 
 
 def deactivate():
@@ -325,3 +425,20 @@ def _on_subclass(cls):
 
 
 SUBCLASS_HOOKS.append(_on_subclass)
+
+_python_build_class = builtins.__build_class__
+
+
+def _build_class(func, name, *bases, **kwds):
+    """builtins.__build_class__ (what a class statement calls), noticing the first
+    tensor-like class: one that defines __torch_function__ outside torch and ember, is not
+    a Tensor subclass (those have their own hook) and not a TorchFunctionMode."""
+    cls = _python_build_class(func, name, *bases, **kwds)
+    if not ACTIVE[0] and getattr(cls, "__torch_function__", None) is not None and \
+            isinstance(cls, type) and not issubclass(cls, (Tensor, TorchFunctionMode)) and \
+            str(getattr(cls, "__module__", "")).partition(".")[0] not in ("torch", "ember"):
+        activate()
+    return cls
+
+
+builtins.__build_class__ = _build_class
