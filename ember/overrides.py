@@ -1,6 +1,6 @@
 """torch.overrides, the __torch_function__ protocol's helpers (the protocol itself:
-ember/_torch_function.py). Tensor subclasses take part; other types that define
-__torch_function__ are recognised by is_tensor_like but not dispatched on."""
+ember/_torch_function.py). Tensor subclasses and other types that define
+__torch_function__ take part."""
 import functools
 
 from ._tensor import Tensor
@@ -14,7 +14,8 @@ __all__ = ["has_torch_function", "has_torch_function_unary", "has_torch_function
 
 
 def has_torch_function(relevant_args):
-    """Whether an argument (a Tensor subclass taking part) overrides calls."""
+    """Whether an argument (a Tensor subclass taking part, or another type defining
+    __torch_function__) overrides calls."""
     from ._torch_function import _off
     return not _off() and bool(_overloaded_args(tuple(relevant_args)))
 
