@@ -994,11 +994,11 @@ for _name in _INPLACE:
 
 def _logical_inplace(fn):
     # logical ops in place keep self's dtype (1/0 in a float tensor)
-    def method(self, *args):
+    def method(self, *args, **kwargs):
         from .conversion import check_inplace, check_no_internal_overlap
         check_inplace(self)
         check_no_internal_overlap(self)
-        result = fn(self, *args)._data
+        result = fn(self, *args, **kwargs)._data
         if result.shape != self._data.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
                                f"shape {list(result.shape)}")
