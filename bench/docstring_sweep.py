@@ -71,6 +71,7 @@ MODULES = [
 ]
 
 BLOCK_TIMEOUT = 60   # seconds per docstring block and per library
+RUN_SKIPPED = False  # --run-skipped: run the examples xdoctest is told to skip, too
 
 
 class SweepTimeout(BaseException):
@@ -212,7 +213,7 @@ def _with_skips(examples):
         skip = block_skip or bool(ex.options.get(doctest.SKIP))
         for m in _DIRECTIVE.finditer(src):
             kind, cond = m.group(1), (m.group(3) or "").strip()
-            if kind == "SKIP" or (kind == "REQUIRES" and cond not in _MET):
+            if (kind == "SKIP" and not RUN_SKIPPED) or (kind == "REQUIRES" and cond not in _MET):
                 skip = True
                 block_skip = block_skip or alone
         if not alone:
@@ -507,7 +508,12 @@ def main():
     ap.add_argument("out", help="JSON file to write")
     ap.add_argument("filters", nargs="*", help="only docstrings whose name contains one of these")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--run-skipped", action="store_true",
+                    help="also run the examples marked +SKIP (many need names they lack: "
+                         "those count as broken in torch)")
     args = ap.parse_args()
+    global RUN_SKIPPED
+    RUN_SKIPPED = args.run_skipped
     torch.set_num_threads(1)
     report = sweep(args.filters or None, args.verbose)
     summary = summarize(report)
