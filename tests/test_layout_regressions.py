@@ -148,7 +148,31 @@ CHANNELS_LAST = {
                          lambda m, x, w, b: _f(m).conv_transpose2d(x, w, b, stride=2)),
     "Conv2d module": (lambda m: [_x4(m)],
                       lambda m, x: _conv_module(m)(x)),
+    "max_pool2d": (lambda m: [_x4(m)], lambda m, x: _f(m).max_pool2d(x, 2)),
+    "max_pool2d indices": (lambda m: [_x4(m)],
+                           lambda m, x: _f(m).max_pool2d(x, 3, 2, 1, return_indices=True)),
+    "max_pool3d": (lambda m: [_x5(m)], lambda m, x: _f(m).max_pool3d(x, 2)),
+    "avg_pool2d": (lambda m: [_x4(m)], lambda m, x: _f(m).avg_pool2d(x, 2)),
+    "avg_pool2d padded": (lambda m: [_x4(m)], lambda m, x: _f(m).avg_pool2d(x, 3, 2, 1)),
+    "avg_pool3d (row-major)": (lambda m: [_x5(m)], lambda m, x: _f(m).avg_pool3d(x, 2)),
+    "adaptive_avg_pool2d": (lambda m: [_x4(m)],
+                            lambda m, x: _f(m).adaptive_avg_pool2d(x, (5, 3))),
+    "adaptive_avg_pool2d uneven": (lambda m: [_x4(m)],
+                                   lambda m, x: _f(m).adaptive_avg_pool2d(x, (2, 3))),
+    "adaptive_avg_pool3d": (lambda m: [_x5(m)], lambda m, x: _f(m).adaptive_avg_pool3d(x, 2)),
+    "adaptive_avg_pool2d global": (lambda m: [_x4(m)],
+                                   lambda m, x: _f(m).adaptive_avg_pool2d(x, 1)),
+    "adaptive_max_pool2d uneven": (lambda m: [_x4(m)],
+                                   lambda m, x: _f(m).adaptive_max_pool2d(x, (2, 3))),
+    "adaptive_max_pool3d": (lambda m: [_x5(m)], lambda m, x: _f(m).adaptive_max_pool3d(x, 2)),
+    "lp_pool2d": (lambda m: [_x4(m)], lambda m, x: _f(m).lp_pool2d(x, 2, 2)),
 }
+
+# autograd.grad's layout where ember's differs from PyTorch's (its .grad is the same): the
+# uneven adaptive poolings differentiate through slices and a stack, the global average
+# through mean's expanded gradient
+AUTOGRAD_LAYOUT_DIFFERS = {"adaptive_avg_pool2d uneven", "adaptive_max_pool2d uneven",
+                           "adaptive_avg_pool2d global"}
 
 
 def _conv_module(m):
@@ -180,7 +204,16 @@ def _layouts(name, how):
     return program
 
 
-@pytest.mark.parametrize("how", ["grad", "autograd", "like"])
-@pytest.mark.parametrize("name", sorted(CHANNELS_LAST))
+def _cases():
+    for name in sorted(CHANNELS_LAST):
+        for how in ("grad", "autograd", "like"):
+            if how != "grad" and name in AUTOGRAD_LAYOUT_DIFFERS:
+                yield pytest.param(name, how, marks=pytest.mark.xfail(
+                    strict=True, reason="autograd.grad's layout differs (known)"))
+            else:
+                yield name, how
+
+
+@pytest.mark.parametrize("name, how", list(_cases()))
 def test_channels_last_layouts(name, how):
     _same(_layouts(name, how))

@@ -15,6 +15,7 @@ from .._backend import array_namespace, cupy_kernels, like, meta_backend, stride
     ufunc_at
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._layout import in_format, row_major, suggest_format
 from .conv import _over_batch
 from ._util import shape_str, dtype_name
 
@@ -112,7 +113,10 @@ class MaxPool(Op):
             ctx.indices = ctx.xp.where(dead, 0, flat)
             ctx.live = Tensor._make(like((~dead).astype(x.dtype), flat))
             ctx.unique = False
-        return vals, flat
+        # a channels-last input gives channels-last maxima and indices (and gradient), as
+        # PyTorch's pooling kernels lay them out
+        ctx.fmt = fmt = suggest_format(x)
+        return in_format(vals, fmt), in_format(flat, fmt)
 
     live = None   # (forward sets it where some window lies wholly in the padding)
 
@@ -120,7 +124,7 @@ class MaxPool(Op):
     def backward(ctx, grad, _unused=None):
         if ctx.live is not None:
             grad = grad * ctx.live
-        return pool_scatter(grad, ctx.indices, ctx.in_shape, ctx.unique)
+        return pool_scatter(grad, ctx.indices, ctx.in_shape, ctx.unique, fmt=ctx.fmt)
 
 
 def _dead_windows(sp, k, s, p, d, out):
@@ -197,64 +201,70 @@ class PoolScatter(Op):
     _name = "MaxPool2DWithIndicesBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, indices, in_shape, unique=False, overwrite=False):
-        ctx.indices, ctx.unique = indices, unique
-        unique = unique or overwrite
-        if type(g) is meta_backend.MetaArray:   # the meta device: only the shape
-            return meta_backend.empty(in_shape, g.dtype)
-        if ctx.xp is not np and not overwrite:
-            out = cupy_kernels.maxpool_backward(g, indices, in_shape)   # CUDA: one kernel
-            if out is not None:
-                return out
-        N, C = in_shape[:2]
-        size = math.prod(in_shape[2:])
-        idx = indices.reshape(N, C, -1)
-        gg = g.reshape(N, C, -1)
-        if unique:
-            out = ctx.xp.empty((N, C * size), dtype=g.dtype)
-
-            def run(a, b):  # images a:b (halves of a large batch on two threads on NumPy)
-                part = out[a:b]
-                part.fill(0)
-                plane = ctx.xp.arange((b - a) * C, dtype=np.int64).reshape(b - a, C, 1) * size
-                part.reshape(-1)[(idx[a:b] + plane).reshape(-1)] = gg[a:b].reshape(-1)
-            if ctx.xp is np:
-                _over_batch(np, N, C * size * g.itemsize, run)
-            else:
-                run(0, N)
-            return out.reshape(in_shape)
-        out = ctx.xp.zeros((N, C, size), dtype=g.dtype)
-        n_i, c_i = ctx.xp.meshgrid(ctx.xp.arange(N), ctx.xp.arange(C), indexing="ij")
-        ufunc_at(np.add, out, (n_i[..., None], c_i[..., None], idx), gg)
-        return out.reshape(in_shape)
+    def forward(ctx, g, indices, in_shape, unique=False, overwrite=False, fmt=None):
+        """fmt: the result's memory format (the pooled input's), None for row-major."""
+        ctx.indices, ctx.unique, ctx.fmt = indices, unique, fmt
+        return in_format(_scatter(ctx.xp, g, indices, in_shape, unique or overwrite,
+                                  overwrite), fmt)
 
     @staticmethod
     def backward(ctx, grad):
-        return pool_gather(grad, ctx.indices, ctx.unique)
+        return pool_gather(grad, ctx.indices, ctx.unique, ctx.fmt)
+
+
+def _scatter(xp, g, indices, in_shape, unique, overwrite):
+    """PoolScatter's value, row-major."""
+    if type(g) is meta_backend.MetaArray:   # the meta device: only the shape
+        return meta_backend.empty(in_shape, g.dtype)
+    if xp is not np and not overwrite:
+        out = cupy_kernels.maxpool_backward(g, indices, in_shape)   # CUDA: one kernel
+        if out is not None:
+            return out
+    N, C = in_shape[:2]
+    size = math.prod(in_shape[2:])
+    idx = indices.reshape(N, C, -1)
+    gg = g.reshape(N, C, -1)
+    if unique:
+        out = xp.empty((N, C * size), dtype=g.dtype)
+
+        def run(a, b):  # images a:b (halves of a large batch on two threads on NumPy)
+            part = out[a:b]
+            part.fill(0)
+            plane = xp.arange((b - a) * C, dtype=np.int64).reshape(b - a, C, 1) * size
+            part.reshape(-1)[(idx[a:b] + plane).reshape(-1)] = gg[a:b].reshape(-1)
+        if xp is np:
+            _over_batch(np, N, C * size * g.itemsize, run)
+        else:
+            run(0, N)
+        return out.reshape(in_shape)
+    out = xp.zeros((N, C, size), dtype=g.dtype)
+    n_i, c_i = xp.meshgrid(xp.arange(N), xp.arange(C), indexing="ij")
+    ufunc_at(np.add, out, (n_i[..., None], c_i[..., None], idx), gg)
+    return out.reshape(in_shape)
 
 
 class PoolGather(Op):
     _name = "GatherBackward0"
 
     @staticmethod
-    def forward(ctx, x, indices, unique=False):
-        ctx.indices, ctx.in_shape, ctx.unique = indices, x.shape, unique
+    def forward(ctx, x, indices, unique=False, fmt=None):
+        ctx.indices, ctx.in_shape, ctx.unique, ctx.fmt = indices, x.shape, unique, fmt
         N, C = x.shape[:2]
         flat = x.reshape(N, C, -1)
-        return np.take_along_axis(flat, indices.reshape(N, C, -1), axis=2).reshape(
-            indices.shape)
+        return in_format(np.take_along_axis(flat, indices.reshape(N, C, -1), axis=2).reshape(
+            indices.shape), fmt)
 
     @staticmethod
     def backward(ctx, grad):
-        return pool_scatter(grad, ctx.indices, ctx.in_shape, ctx.unique)
+        return pool_scatter(grad, ctx.indices, ctx.in_shape, ctx.unique, fmt=ctx.fmt)
 
 
-def pool_scatter(g, indices, in_shape, unique=False, overwrite=False):
-    return apply(PoolScatter, (g,), (g._data, indices, tuple(in_shape), unique, overwrite))
+def pool_scatter(g, indices, in_shape, unique=False, overwrite=False, fmt=None):
+    return apply(PoolScatter, (g,), (g._data, indices, tuple(in_shape), unique, overwrite, fmt))
 
 
-def pool_gather(x, indices, unique=False):
-    return apply(PoolGather, (x,), (x._data, indices, unique))
+def pool_gather(x, indices, unique=False, fmt=None):
+    return apply(PoolGather, (x,), (x._data, indices, unique, fmt))
 
 
 def _check_pool_input(nd, input, fname):
@@ -380,69 +390,87 @@ class AvgPool(Op):
     @staticmethod
     def forward(ctx, x, k, s, p, out, divisor):
         ctx.cfg = (x.shape, k, s, p, out, divisor)
-        d = (1,) * len(k)
-        xp = _padded(x, p, out, k, s, d, 0)
-        win = _windows(xp, k, s, d, out)
-        axes = tuple(range(-len(k), 0))
-        if x.dtype.kind == "i":
-            # int64 (PyTorch's only integer kernel): an exact sum, then C's integer
-            # division, which truncates toward zero
-            total = win.sum(axis=axes, dtype=np.int64)
-            div = ctx.xp.asarray(divisor).astype(np.int64)
-            quotient = ctx.xp.abs(total) // ctx.xp.abs(div)
-            return ctx.xp.where((total < 0) != (div < 0), -quotient, quotient)
-        total = win.sum(axis=axes, dtype=np.float64 if x.dtype == np.float64 else np.float32)
-        total /= divisor   # in place: a new array, so no copy (one launch less on CuPy)
-        return total.astype(x.dtype, copy=False)
+        # PyTorch's 2-d average pooling keeps a channels-last input's layout; its 1-d and
+        # 3-d ones give row-major results (NumPy's sum would follow the input's strides)
+        ctx.fmt = suggest_format(x) if len(k) == 2 else None
+        return _avg_layout(_avg_pool(ctx.xp, x, k, s, p, out, divisor), ctx.fmt)
 
     @staticmethod
     def backward(ctx, grad):
-        return apply(AvgPoolAdjoint, (grad,), (grad._data,) + ctx.cfg)
+        return apply(AvgPoolAdjoint, (grad,), (grad._data,) + ctx.cfg + (ctx.fmt,))
+
+
+def _avg_layout(arr, fmt):
+    return in_format(arr, fmt) if fmt is not None else row_major(arr)
+
+
+def _avg_pool(xp, x, k, s, p, out, divisor):
+    """AvgPool's value on arrays."""
+    d = (1,) * len(k)
+    padded = _padded(x, p, out, k, s, d, 0)
+    win = _windows(padded, k, s, d, out)
+    axes = tuple(range(-len(k), 0))
+    if x.dtype.kind == "i":
+        # int64 (PyTorch's only integer kernel): an exact sum, then C's integer
+        # division, which truncates toward zero
+        total = win.sum(axis=axes, dtype=np.int64)
+        div = xp.asarray(divisor).astype(np.int64)
+        quotient = xp.abs(total) // xp.abs(div)
+        return xp.where((total < 0) != (div < 0), -quotient, quotient)
+    total = win.sum(axis=axes, dtype=np.float64 if x.dtype == np.float64 else np.float32)
+    total /= divisor   # in place: a new array, so no copy (one launch less on CuPy)
+    return total.astype(x.dtype, copy=False)
 
 
 class AvgPoolAdjoint(Op):
     _name = "AvgPool2DBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, in_shape, k, s, p, out, divisor):
+    def forward(ctx, g, in_shape, k, s, p, out, divisor, fmt=None):
         ctx.cfg = (k, s, p, out, divisor)
-        nd = len(k)
-        gd = g / divisor
-        if all(s[i] == k[i] and p[i] == 0 and out[i] * k[i] == in_shape[2 + i]
-               for i in range(nd)):
-            # windows tile the whole input (global and adaptive pooling): each cell is its
-            # window's gradient, so gx is gd spread over the blocks, in one copy
-            # (gd is float64 when the divisors are: the copy casts it back)
-            spread = gd.reshape(gd.shape[:2] + sum(((out[i], 1) for i in range(nd)), ()))
-            spread = ctx.xp.broadcast_to(spread, gd.shape[:2] + sum(((out[i], k[i])
-                                                                     for i in range(nd)), ()))
-            return ctx.xp.ascontiguousarray(spread, dtype=g.dtype).reshape(in_shape)
-        padded = tuple(max(in_shape[2 + i] + 2 * p[i], (out[i] - 1) * s[i] + k[i])
-                       for i in range(nd))
-        gx = ctx.xp.zeros(in_shape[:2] + padded, dtype=np.float64 if g.dtype == np.float64
-                          else np.float32)
-        if all(s[i] == k[i] and p[i] == 0 for i in range(nd)):
-            # windows tile part of the input without overlap, the rest gets zeros: each
-            # cell receives its window's gradient once, in one broadcast write
-            span = tuple(out[i] * k[i] for i in range(nd))
-            blocks = sum(((out[i], k[i]) for i in range(nd)), ())
-            ones = sum(((out[i], 1) for i in range(nd)), ())
-            spread = np.broadcast_to(gd.reshape(gd.shape[:2] + ones), gd.shape[:2] + blocks)
-            gx[(slice(None), slice(None)) + tuple(slice(0, n) for n in span)] = \
-                spread.reshape(gd.shape[:2] + span)
-        else:
-            for offs in product(*[range(n) for n in k]):
-                sl = tuple(slice(o, o + s[i] * (out[i] - 1) + 1, s[i])
-                           for i, o in enumerate(offs))
-                gx[(slice(None), slice(None)) + sl] += gd
-        crop = tuple(slice(p[i], p[i] + in_shape[2 + i]) for i in range(nd))
-        gx = ctx.xp.ascontiguousarray(gx[(slice(None), slice(None)) + crop])
-        return gx.astype(g.dtype, copy=False)
+        ctx.fmt = fmt
+        return _avg_layout(_avg_pool_adjoint(ctx.xp, g, in_shape, k, s, p, out, divisor), fmt)
 
     @staticmethod
     def backward(ctx, grad):
         k, s, p, out, divisor = ctx.cfg
         return apply(AvgPool, (grad,), (grad._data, k, s, p, out, divisor))
+
+
+def _avg_pool_adjoint(xp, g, in_shape, k, s, p, out, divisor):
+    """AvgPoolAdjoint's value on arrays."""
+    nd = len(k)
+    gd = g / divisor
+    if all(s[i] == k[i] and p[i] == 0 and out[i] * k[i] == in_shape[2 + i]
+           for i in range(nd)):
+        # windows tile the whole input (global and adaptive pooling): each cell is its
+        # window's gradient, so gx is gd spread over the blocks, in one copy
+        # (gd is float64 when the divisors are: the copy casts it back)
+        spread = gd.reshape(gd.shape[:2] + sum(((out[i], 1) for i in range(nd)), ()))
+        spread = xp.broadcast_to(spread, gd.shape[:2] + sum(((out[i], k[i])
+                                                             for i in range(nd)), ()))
+        return xp.ascontiguousarray(spread, dtype=g.dtype).reshape(in_shape)
+    padded = tuple(max(in_shape[2 + i] + 2 * p[i], (out[i] - 1) * s[i] + k[i])
+                   for i in range(nd))
+    gx = xp.zeros(in_shape[:2] + padded, dtype=np.float64 if g.dtype == np.float64
+                  else np.float32)
+    if all(s[i] == k[i] and p[i] == 0 for i in range(nd)):
+        # windows tile part of the input without overlap, the rest gets zeros: each
+        # cell receives its window's gradient once, in one broadcast write
+        span = tuple(out[i] * k[i] for i in range(nd))
+        blocks = sum(((out[i], k[i]) for i in range(nd)), ())
+        ones = sum(((out[i], 1) for i in range(nd)), ())
+        spread = np.broadcast_to(gd.reshape(gd.shape[:2] + ones), gd.shape[:2] + blocks)
+        gx[(slice(None), slice(None)) + tuple(slice(0, n) for n in span)] = \
+            spread.reshape(gd.shape[:2] + span)
+    else:
+        for offs in product(*[range(n) for n in k]):
+            sl = tuple(slice(o, o + s[i] * (out[i] - 1) + 1, s[i])
+                       for i, o in enumerate(offs))
+            gx[(slice(None), slice(None)) + sl] += gd
+    crop = tuple(slice(p[i], p[i] + in_shape[2 + i]) for i in range(nd))
+    gx = xp.ascontiguousarray(gx[(slice(None), slice(None)) + crop])
+    return gx.astype(g.dtype, copy=False)
 
 
 def avg_pool(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -468,6 +496,22 @@ def avg_pool(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
     if y.grad_fn is not None:
         y.grad_fn._name = f"AvgPool{nd}DBackward0"
     return y.squeeze(0) if unbatched else y
+
+
+def _formats():
+    from .. import channels_last, channels_last_3d
+    return {"channels_last": channels_last, "channels_last_3d": channels_last_3d}
+
+
+class _Formats(dict):
+    """memory-format name -> ember.memory_format (read from ember once it is loaded)."""
+
+    def __missing__(self, name):
+        self.update(_formats())
+        return self[name]
+
+
+_FORMATS = _Formats()
 
 
 def _adaptive_bounds(n, o):
@@ -518,6 +562,13 @@ def adaptive_pool(nd, input, output_size, kind, return_indices=False):
             return y
         idx = Tensor._make(array_namespace(x._data).zeros(y.shape, dtype=np.int64))
         return (y, idx) if return_indices else y
+    fmt = suggest_format(x._data)
+    if kind == "avg" and nd > 1 and all(o == 1 for o in out):
+        # PyTorch takes the mean (MeanBackward1), laid out as the input suggests: the
+        # fresh result's array (which nothing else holds) is laid out afresh
+        y = x.mean(tuple(range(2, 2 + nd)), keepdim=True)
+        y._data = in_format(y._data, fmt)
+        return y.squeeze(0) if unbatched else y
     if all(sp[i] % out[i] == 0 for i in range(nd)):
         k = tuple(sp[i] // out[i] for i in range(nd))
         if kind == "avg":
@@ -554,6 +605,11 @@ def adaptive_pool(nd, input, output_size, kind, return_indices=False):
         y = stack(cells, -1).reshape(x.shape[:2] + out)
         r = y if kind == "avg" else (y, Tensor._make(np.stack(idx_cells, -1).reshape(
             x.shape[:2] + out)))
+        if nd == 2 and fmt is not None:   # channels-last as PyTorch's 2-d kernels give it
+            r = r.clone(memory_format=_FORMATS[fmt]) if kind == "avg" else \
+                tuple(t.clone(memory_format=_FORMATS[fmt]) for t in r)
+    if nd == 3 and kind == "max" and fmt is not None:
+        r = tuple(t.contiguous() for t in r)   # PyTorch's 3-d adaptive max pool: row-major
     if kind == "avg":
         return r.squeeze(0) if unbatched else r
     vals, idx = r
