@@ -25,7 +25,19 @@ def _same(a, b):
 
 _COND = lambda m: m.tensor([[0.5, -1.0], [-0.1, 2.0], [0.0, -3.0]]) > 0  # noqa: E731
 
+
+def _dlpack_shared(m):
+    """torch.from_dlpack's docstring: three tensors share memory, one made from a capsule."""
+    t = m.arange(4)
+    t2 = m.from_dlpack(t)
+    t2[:2] = -1
+    t3 = m.from_dlpack(m.utils.dlpack.to_dlpack(t))
+    t3[0] = -9
+    return [t, t2, t3]
+
+
 CASES = {
+    "from_dlpack_capsule_writable": _dlpack_shared,
     # torch.where's docstring: both branches Python scalars
     "where_two_floats": lambda m: m.where(_COND(m), 1.0, 0.0),
     "where_two_ints": lambda m: m.where(_COND(m), 1, 0),
