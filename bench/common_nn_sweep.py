@@ -34,6 +34,9 @@ config, each of these kinds of check that applies:
   batched_grad  autograd.grad(is_grads_batched=True) with two stacked grad_outputs
   empty_batch the input with its batch dimension set to 0: output and gradients
   half        float16 and bfloat16 forward on the CPU (module and floating inputs cast)
+  perturb     the inputs changed the way user mistakes change them (an integer or float32
+              input to a float64 module, two extra leading dims, the first dim dropped, a
+              target one row short): the same outcome, values or the exception's type
 
 A probe for finding defects, not a test (its inputs change with torch's tables):
     PYTHONPATH=/tmp/extra:. nice -n 5 python -m bench.common_nn_sweep out.json [names...]
@@ -64,7 +67,7 @@ from .opinfo_sweep import compare, flat
 warnings.filterwarnings("ignore")
 KINDS = ("construct", "api", "forward", "grad", "gradgrad", "eval", "float32", "noncontig",
          "pickle", "long", "reduction", "reference", "fwad", "batched_grad", "empty_batch",
-         "half")
+         "half", "perturb")
 
 
 class Case:
@@ -583,6 +586,58 @@ def check_half(case, out):
     return ran
 
 
+def _perturbations(case):
+    """(label, torch args, ember args) variants of the call arguments."""
+    first = case.t_args[0]
+    if not isinstance(first, torch.Tensor):
+        return []
+
+    def swap(i, fn_t, fn_e):
+        t_args, e_args = list(case.t_args), list(case.e_args)
+        t_args[i] = fn_t(t_args[i].detach())
+        e_args[i] = fn_e(e_args[i].detach())
+        return t_args, e_args
+
+    out = []
+    if first.is_floating_point():
+        out.append(("int64 input", *swap(0, lambda t: t.long(), lambda e: e.long())))
+        if first.dtype is torch.float64:
+            out.append(("float32 input", *swap(0, lambda t: t.float(), lambda e: e.float())))
+    out.append(("2 extra dims", *swap(0, lambda t: t[None, None], lambda e: e[None, None])))
+    if first.dim() >= 1 and first.shape[0] > 0:
+        out.append(("first dim dropped", *swap(0, lambda t: t[0], lambda e: e[0])))
+    if case.kind == "criterion" or len(case.t_args) > 1:
+        last = len(case.t_args) - 1
+        t_last = case.t_args[last]
+        if isinstance(t_last, torch.Tensor) and t_last.dim() >= 1 and t_last.shape[0] > 1:
+            out.append(("last argument one row short",
+                        *swap(last, lambda t: t[:-1], lambda e: e[:-1])))
+    return out
+
+
+def check_perturb(case, out):
+    problems = out.setdefault("perturb", [])
+    if type(case.tm).__name__ in RANDOM:
+        return False
+    variants = _perturbations(case)
+    for label, t_args, e_args in variants:
+        t_out, t_exc = _call(case.tm, *t_args)
+        e_out, e_exc = _call(case.em, *e_args)
+        if t_exc is not None or e_exc is not None:
+            if t_exc is None:
+                problems.append(f"{label}: ember raised {_short(e_exc)}")
+            elif e_exc is None:
+                problems.append(f"{label}: torch raised {_short(t_exc)}, ember did not")
+            elif not isinstance(e_exc, type(t_exc)):
+                problems.append(f"{label}: torch raised {_short(t_exc)}; ember "
+                                f"{_short(e_exc)}")
+            continue
+        msg = compare(t_out, e_out, *TOL[torch.float32])
+        if msg:
+            problems.append(f"{label}: {msg}")
+    return bool(variants)
+
+
 # ---------------------------------------------------------------------------------- run
 def one(name, kind, test, counts):
     """{check kind: [problems]} for one config; counts[kind] gets the checks run."""
@@ -615,7 +670,8 @@ def one(name, kind, test, counts):
                               ("pickle", check_pickle), ("long", check_long),
                               ("reduction", check_reduction), ("reference", check_reference),
                               ("fwad", check_fwad), ("batched_grad", check_batched_grad),
-                              ("empty_batch", check_empty_batch), ("half", check_half)):
+                              ("empty_batch", check_empty_batch), ("half", check_half),
+                              ("perturb", check_perturb)):
             try:
                 counts[kind_name] += bool(fn(case, out))
             except Exception as e:  # noqa: BLE001 - the sweep goes on
