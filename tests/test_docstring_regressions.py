@@ -36,7 +36,25 @@ def _dlpack_shared(m):
     return [t, t2, t3]
 
 
+
+def _mm_reduce(m, reduce, layout="csr", b=((0, 1.0), (2, -1), (4, -3))):
+    """torch.sparse.mm's docstring: CSR @ dense with a reduction; the result and b's
+    gradient."""
+    a = m.tensor([[1.0, 0, 2], [0, 3, 0], [0, 0, 0]])
+    a = a.to_sparse_csr() if layout == "csr" else a.to_sparse()
+    b = m.tensor(b, requires_grad=True)
+    y = m.sparse.mm(a, b, reduce)
+    y.sum().backward()
+    return [y, b.grad]
+
+
 CASES = {
+    **{f"sparse_mm_reduce_{r}": (lambda r: lambda m: _mm_reduce(m, r))(r)
+       for r in ("sum", "mean", "amax", "amin", "max", "min", "prod", "foo")},
+    "sparse_mm_reduce_coo": lambda m: _mm_reduce(m, "sum", "coo"),
+    "sparse_mm_reduce_amax_tie": lambda m: _mm_reduce(m, "amax", b=((0, 1.0), (2, -1), (0, -3))),
+    "sparse_mm_reduce_empty": lambda m: m.sparse.mm(m.zeros(2, 3).to_sparse_csr(),
+                                                    m.ones(3, 2), "amax"),
     "from_dlpack_capsule_writable": _dlpack_shared,
     # torch.where's docstring: both branches Python scalars
     "where_two_floats": lambda m: m.where(_COND(m), 1.0, 0.0),
@@ -106,6 +124,9 @@ def _bags(m, mode):
 
 
 REPR_CASES = {
+    "sparse_mm_reduce_node": lambda m: _mm_reduce(m, "amax")[0],
+    "sparse_mm_reduce_empty_node": lambda m: m.sparse.mm(
+        m.zeros(2, 3).to_sparse_csr(), m.ones(3, 2, requires_grad=True), "amax"),
     # grad_fn names of composite ops: the fused kernel's node, as PyTorch prints it
     "embedding_bag_sum_node": lambda m: _bags(m, "sum"),
     "embedding_bag_max_node": lambda m: _bags(m, "max"),

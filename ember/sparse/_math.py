@@ -289,9 +289,12 @@ def _spmm(s, d):
     return out.index_add(0, rows, scaled)
 
 
-def mm(mat1, mat2):
+def mm(mat1, mat2, reduce=None):
     """``torch.sparse.mm``: sparse @ dense -> dense (the sparse operand's gradient is sparse),
-    sparse @ sparse -> sparse."""
+    sparse @ sparse -> sparse. With `reduce` (CSR @ dense only), the products of each
+    output element are combined by that reduction instead of summed (see _mm_reduce)."""
+    if reduce is not None:
+        return _mm_reduce(mat1, mat2, reduce)
     if isinstance(mat2, SparseCooTensor):
         return _spspmm(mat1, mat2)
     if _compressed(mat1):
@@ -301,6 +304,59 @@ def mm(mat1, mat2):
         return dense_mm(mat1, mat2)
     _check_mm("mm", mat1, mat2)
     return rename(_spmm(mat1, mat2), "SparseAddmmBackward0")
+
+
+_MM_REDUCTIONS = {"sum": "sum", "mean": "mean", "amax": "amax", "amin": "amin", "max": "amax",
+                  "min": "amin"}
+
+
+def _mm_reduce(mat1, mat2, reduce):
+    """z[i, j] = reduce over the stored x[i, k] of x[i, k] * y[k, j] (sum, mean, amax,
+    amin), for CSR x and dense y; a row with nothing stored gives 0. Composed of a gather
+    and a scatter_reduce, so y's gradient comes from theirs."""
+    from ._compressed import SparseCompressedTensor, _no_grad_through
+    from .._ops.creation import zeros
+    if reduce == "prod":
+        raise RuntimeError("sparse_mm_reduce: reduce type of prod has not been enabled.")
+    if reduce not in _MM_REDUCTIONS:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    if not (isinstance(mat1, SparseCompressedTensor) and mat1._layout_name == "sparse_csr"):
+        backend = "SparseCPU" if isinstance(mat1, SparseTensor) else "CPU"
+        raise NotImplementedError(f"Could not run 'aten::_sparse_mm_reduce_impl' with arguments "
+                                  f"from the '{backend}' backend: sparse.mm's reduce takes a "
+                                  f"sparse CSR first operand")
+    _no_grad_through(mat1, "sparse.mm")
+    _check_mm("sparse.mm", mat1, mat2)
+    if isinstance(mat2, SparseTensor) or mat2.dim() != 2:
+        raise RuntimeError("sparse.mm: reduce expects a dense 2-D second operand")
+    idx, vals = mat1._coo_parts()
+    rows, cols = Tensor._make(idx[0]), Tensor._make(idx[1])
+    products = mat2.index_select(0, cols) * Tensor._make(vals).unsqueeze(1)
+    how = _MM_REDUCTIONS[reduce]
+    out = zeros((mat1.shape[0], mat2.shape[1]), dtype=products.dtype, device=mat2.device)
+    scatter_index = rows.unsqueeze(1).expand_as(products)
+    if how in ("sum", "mean") or products.shape[0] == 0:
+        out = out.scatter_reduce(0, scatter_index, products, how, include_self=False)
+        return rename(out, "SparseMmReduceImplBackward0")
+    # amax / amin: the gradient goes to the first product reaching the extreme (in stored
+    # order), as PyTorch's kernel records it, not shared among ties as scatter_reduce's
+    from .._ops.pointwise import where
+    from .._backend import like
+    from ..autograd import grad_mode
+    with grad_mode.no_grad():
+        extreme = out.scatter_reduce(0, scatter_index, products, how, include_self=False)
+    p, e = products._cpu_array(), extreme._cpu_array()
+    r = rows._cpu_array()
+    hit = (p == e[r]) | (np.isnan(p) & np.isnan(e[r]))
+    nnz = p.shape[0]
+    candidate = np.where(hit, np.arange(nnz)[:, None], nnz)
+    first = np.full(e.shape, nnz, dtype=np.int64)
+    np.minimum.at(first, r, candidate)
+    reached = first < nnz
+    picked = products.gather(0, Tensor._make(like(np.where(reached, first, 0), products._data)))
+    out = where(Tensor._make(like(reached, products._data)), picked, out)
+    return rename(out, "SparseMmReduceImplBackward0")
 
 
 def _spspmm(a, b):
