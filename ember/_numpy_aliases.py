@@ -21,6 +21,14 @@ and the named methods of Tensor) it puts an alias-renaming front in place of eac
 that has one of the four parameters. The front costs one Python call when keywords are
 passed without aliases and one truth test when none are; the operators (``a + b``) are
 not wrapped, and ember's own modules keep calling the undecorated functions.
+
+Where ember's parameter has another name than the one PyTorch's parser reads (ember's
+``linalg.eigh(A)`` is ``input`` to the parser), the front takes the parser's name and its
+aliases for it too (see _PARSER_SPELLING), so ``linalg.eigh(x=t)`` works as in PyTorch.
+
+Not covered: keywords passed to operator methods (``x.__add__(x2=y)``), the methods of the
+sparse tensor classes, and functions added to the namespaces after ``import ember``.
+bench/alias_sweep.py compares every name with PyTorch.
 """
 import types
 
@@ -103,6 +111,8 @@ def _renames_for(names, method, spelling):
     it has (a method's input is its self, which has no alias), leaving out an alias that
     is a parameter's own name (torch.linalg.vecdot's `x`); a parameter torch's parser
     spells otherwise takes that spelling and its aliases."""
+    if not spelling and _PARAMETERS.isdisjoint(names):
+        return None
     renames = {}
     for ours in names:
         theirs = spelling.get(ours, ours)
@@ -168,17 +178,21 @@ def accept_numpy_names():
     from ember import fft, linalg, special
     from ember._tensor import Tensor
     from ember.nn import functional
-    fronts = {}   # (id(function), renames): its front, so that one function stays one
+    fronts = {}   # (id(function), id(renames)): its front, so that one function stays one
+    tables = {}   # (parameter names, method, spelling): renames
 
     def install(space, name, fn, method, spelling, module):
         names = _parameter_names(fn)
         if names is None and name.endswith("_"):
             # an in-place form forwarding its arguments: it takes its out-of-place form's
             names = _parameter_names(space.get(name[:-1]))
-        renames = _renames_for(names or (), method, spelling.get(name, _NO_SPELLING))
+        spelled = spelling.get(name, _NO_SPELLING)
+        shape = (names or (), method, id(spelled))   # functions alike share one table
+        renames = tables[shape] if shape in tables else \
+            tables.setdefault(shape, _renames_for(names or (), method, spelled))
         if renames is None:
             return fn
-        key = (id(fn), tuple(renames.items()))
+        key = (id(fn), id(renames))
         if key not in fronts:
             where = (module, "Tensor." + name if method else name)
             fronts[key] = _front(fn, renames, name, where, method and "out" in (names or ()))
