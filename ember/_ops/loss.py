@@ -610,7 +610,17 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})".replace("ember.Size", "torch.Size"))
-    dt = input.dtype
+    if not input.dtype.is_floating_point:   # PyTorch's formula starts with log_sigmoid(input)
+        raise NotImplementedError(f"\"log_sigmoid_cpu\" not implemented for "
+                                  f"'{dtype_name(input.dtype)}'")
+    dt = _dtype.result_dtype(input, target)
+    if not target.dtype.is_floating_point:
+        raise RuntimeError(f"result type {dtype_name(dt)} can't be cast to the desired output "
+                           f"type {dtype_name(target.dtype)}")
+    # computed in the promoted dtype; the loss takes the target's dtype, as PyTorch's (its
+    # formula works in place on a tensor made from the target)
+    x = input if input.dtype == dt else input.to(dt)
     w = cast(weight, dt) if weight is not None else None
     pw = cast(pos_weight, dt) if pos_weight is not None else None
-    return apply(BCEWithLogits, (input, target), (input._data, cast(target, dt), w, pw, reduction))
+    r = apply(BCEWithLogits, (x, target), (x._data, cast(target, dt), w, pw, reduction))
+    return r if r.dtype == target.dtype else r.to(target.dtype)

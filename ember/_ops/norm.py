@@ -17,7 +17,7 @@ from .._backend import cupy_kernels, cudnn
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
-from ._util import shape_str
+from ._util import dtype_name, shape_str
 
 __all__ = []
 
@@ -389,6 +389,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
     if eps < 0.0:
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    _floating_kernel(input, "batch_norm")
     if training:
         run = (running_mean, running_var)
         arrays = [None if t is None else t._data for t in (weight, bias) + run]
@@ -430,6 +431,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _frozen_normalize(input, running_mean, running_var, weight, bias, eps, bshape)
 
 
+def _floating_kernel(input, kernel):
+    """PyTorch's normalization kernels have no integer (or bool) version (checked after the
+    shapes)."""
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for "
+                                  f"'{dtype_name(input.dtype)}'")
+
+
 def _check_normalized_shape(input, normalized_shape, weight, bias, star):
     """PyTorch's checks of layer_norm's and rms_norm's shapes, in its order (`star`: how its
     message writes the leading dims, which differs between the two)."""
@@ -455,6 +464,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     normalized_shape = tuple(normalized_shape)
     k = len(normalized_shape)
     _check_normalized_shape(input, normalized_shape, weight, bias, "*, ")
+    _floating_kernel(input, "LayerNormKernelImpl")
     axes = tuple(range(input.dim() - k, input.dim()))
     return normalize(input, weight, bias, axes, eps, "NativeLayerNormBackward0")
 
@@ -477,6 +487,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                                f"channels in input, but got {name} of shape "
                                f"{shape_str(t.shape)} and input of shape "
                                f"{shape_str(input.shape)}")
+    _floating_kernel(input, "GroupNormKernelImpl")
     G = num_groups
     xshape = (N, G, C // G, math.prod(input.shape[2:]))
     return normalize(input, weight, bias, (2, 3), eps, "NativeGroupNormBackward0",
@@ -491,6 +502,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     axes = tuple(range(2, input.dim()))
     bshape = (1, C) + (1,) * (input.dim() - 2)
     _check_channels(C, N, weight=weight, bias=bias)
+    _floating_kernel(input, "batch_norm")   # PyTorch's instance_norm is a batch_norm
     if use_input_stats:
         if input.numel() // (N * C) <= 1:
             raise ValueError(f"Expected more than 1 spatial element when training, got input "
@@ -520,6 +532,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     normalized_shape = tuple(normalized_shape)
     k = len(normalized_shape)
     _check_normalized_shape(input, normalized_shape, weight, None, "*")
+    _floating_kernel(input, "rms_norm")
     if eps is None:
         eps = _dtype.finfo(input.dtype).eps
     dims = tuple(range(input.dim() - k, input.dim()))

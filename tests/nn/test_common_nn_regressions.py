@@ -198,3 +198,44 @@ def test_binary_cross_entropy_float32_with_float64_weight():
     check(lambda L: L.nn.functional.binary_cross_entropy(
         L.tensor([0.25, 0.5]), L.tensor([0.0, 1.0]), weight=L.tensor([1.0, 2.0],
                                                                       dtype=L.float64)))
+
+
+@pytest.mark.parametrize("x_dt,t_dt", [("float32", "float64"), ("float64", "float32"),
+                                       ("float32", "float32"), ("float32", "int64"),
+                                       ("int64", "float32"), ("bool", "bool")])
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_binary_cross_entropy_with_logits_dtypes(x_dt, t_dt, reduction):
+    """The loss takes the target's dtype (computed in the promoted one), an integer target
+    cannot hold it, an integer input has no log_sigmoid kernel; gradients in each input's
+    dtype."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(5), rng.random(5)
+
+    def program(L):
+        x = L.tensor(a).to(getattr(L, x_dt))
+        t = L.tensor(b).to(getattr(L, t_dt))
+        leaves = [v.requires_grad_() for v in (x, t) if v.is_floating_point()]
+        out = L.nn.functional.binary_cross_entropy_with_logits(
+            x, t, reduction=reduction, pos_weight=L.tensor(b + 1).to(t.dtype))
+        return [out] + list(L.autograd.grad(out.sum(), leaves))
+    check(program)
+
+
+# ------------------------------------------------------ normalization of integers
+@pytest.mark.parametrize("program", [
+    lambda L: L.nn.functional.layer_norm(_ints(L, "int64", 3, 4), (5,)),
+    lambda L: L.nn.functional.layer_norm(_ints(L, "int64", 3, 4), (4,)),
+    lambda L: L.nn.functional.layer_norm(_ints(L, "bool", 3, 4), (4,)),
+    lambda L: L.nn.functional.group_norm(_ints(L, "int64", 3, 4), 3),
+    lambda L: L.nn.functional.group_norm(_ints(L, "int64", 3, 4), 2),
+    lambda L: L.nn.functional.batch_norm(_ints(L, "int64", 3, 4), L.zeros(4), L.ones(4)),
+    lambda L: L.nn.functional.instance_norm(_ints(L, "int64", 3, 4, 5)),
+    lambda L: L.nn.functional.rms_norm(_ints(L, "int64", 3, 4), (4,)),
+    lambda L: L.nn.functional.rms_norm(_ints(L, "int64", 3, 4), (5,)),
+    lambda L: L.nn.LayerNorm([4, 4], elementwise_affine=False)(_ints(L, "int64", 2, 4, 4)),
+], ids=["ln_shape_first", "ln", "ln_bool", "gn_shape_first", "gn", "bn", "in", "rms",
+        "rms_shape_first", "LayerNorm_module"])
+def test_normalization_of_integers_is_not_implemented(program):
+    """NotImplementedError naming PyTorch's kernel, after the shape checks (ember
+    normalized integer inputs and returned them as integers)."""
+    check(program)
