@@ -77,6 +77,7 @@ class Tensor:
     _retains_grad = False
     _accumulator = None
     _fw_tangent = None   # forward-mode AD: the tangent of a dual tensor (autograd/forward_ad.py)
+    _grad_dtype = ()     # grad_dtype as set: () the default (the tensor's dtype), else (dtype,)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -377,9 +378,40 @@ class Tensor:
                                 f"type {type(value).__name__}")
             if value.shape != self.shape:
                 raise RuntimeError(f"assigned grad has data of a different size")
-            if value.dtype is not self.dtype:
-                raise RuntimeError("assigned grad has data of a different type")
+            if not self._grad_dtype:
+                if value.dtype is not self.dtype:
+                    raise RuntimeError("assigned grad has data of a different type")
+            elif self._grad_dtype[0] is not None and value.dtype is not self._grad_dtype[0]:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor "
+                    f"with grad_dtype '{self._grad_dtype[0]}'. The gradient must match the "
+                    f"tensor's grad_dtype (defaults to the tensor's dtype). You can set the "
+                    f"tensor's grad_dtype attribute with a specific dtype, or None to allow any "
+                    f"dtype.")
         self._grad = value
+
+    @property
+    def grad_dtype(self):
+        """The dtype a leaf's .grad must have (the engine casts incoming gradients to it);
+        by default the tensor's dtype, None allows any."""
+        if self.grad_fn is not None:
+            raise RuntimeError("grad_dtype can only be accessed on leaf tensors.")
+        return self._grad_dtype[0] if self._grad_dtype else self.dtype
+
+    @grad_dtype.setter
+    def grad_dtype(self, value):
+        if self.grad_fn is not None:
+            raise RuntimeError("grad_dtype can only be set on leaf tensors.")
+        if value is not None and not isinstance(value, _dtype.dtype):
+            raise RuntimeError(f"grad_dtype must be a torch.dtype or None, but got "
+                               f"{type(value).__name__}")
+        if self._grad is not None and value is not None and self._grad.dtype is not value:
+            raise RuntimeError(
+                f"Cannot set grad_dtype to '{value}' because there is already a gradient with "
+                f"dtype '{self._grad.dtype}'. Please clear the gradient (.grad = None) before "
+                f"changing grad_dtype, or ensure the new grad_dtype matches the existing "
+                f"gradient's dtype.")
+        self._grad_dtype = (value,)
 
     @property
     def retains_grad(self):

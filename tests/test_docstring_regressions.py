@@ -123,7 +123,36 @@ def _bags(m, mode):
                                          m.tensor([0, 4]), mode=mode)
 
 
+def _raised(f):
+    try:
+        return f()
+    except Exception as e:  # noqa: BLE001 - the type is what gets compared
+        return f"raised {type(e).__name__}"
+
+
+def _grad_dtype(m):
+    """Tensor.grad_dtype's docstring, and the engine casting to it."""
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    out = [x.grad_dtype]
+    x.grad_dtype = m.float16
+    (x * 2).sum().backward()
+    out.append(x.grad)
+    for v in (m.float64, 3, None):   # a gradient of another dtype is there; not a dtype
+        out += [_raised(lambda: setattr(x, "grad_dtype", v)), x.grad_dtype]
+    x.grad = None
+    x.grad_dtype = m.float64
+    (x * 3).sum().backward()
+    out.append(x.grad)
+    out.append(_raised(lambda: setattr(x, "grad", m.ones(2))))
+    y = x * 2
+    out.append(_raised(lambda: y.grad_dtype))
+    out.append(_raised(lambda: setattr(y, "grad_dtype", m.float16)))
+    out.append(m.zeros(2).grad_dtype)
+    return out
+
+
 REPR_CASES = {
+    "grad_dtype": _grad_dtype,
     "sparse_mm_reduce_node": lambda m: _mm_reduce(m, "amax")[0],
     "sparse_mm_reduce_empty_node": lambda m: m.sparse.mm(
         m.zeros(2, 3).to_sparse_csr(), m.ones(3, 2, requires_grad=True), "amax"),

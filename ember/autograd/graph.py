@@ -503,6 +503,8 @@ def _run_leaf_hooks(t, g):
 def _accumulate(t, g, create_graph, sole_owner=False):
     """Add gradient `g` (its leaf's hooks already run) into leaf `t`'s .grad, then run the
     post-accumulate hooks."""
+    if t._grad_dtype and t._grad_dtype[0] is not None and g.dtype is not t._grad_dtype[0]:
+        g = g.to(t._grad_dtype[0])    # the leaf's grad_dtype, set apart from its dtype
     if g.is_sparse or (t._grad is not None and t._grad.is_sparse):
         from ..sparse._coo import accumulate_sparse   # sparse gradients (embedding, sparse.mm)
         t._grad = accumulate_sparse(t._grad, g, create_graph)
