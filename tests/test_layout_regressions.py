@@ -166,6 +166,45 @@ CHANNELS_LAST = {
                                    lambda m, x: _f(m).adaptive_max_pool2d(x, (2, 3))),
     "adaptive_max_pool3d": (lambda m: [_x5(m)], lambda m, x: _f(m).adaptive_max_pool3d(x, 2)),
     "lp_pool2d": (lambda m: [_x4(m)], lambda m, x: _f(m).lp_pool2d(x, 2, 2)),
+    "pad constant": (lambda m: [_x4(m)], lambda m, x: _f(m).pad(x, (1, 1, 2, 0))),
+    "pad constant 3d": (lambda m: [_x5(m)], lambda m, x: _f(m).pad(x, (1, 1, 2, 0), value=2.0)),
+    "pad crop": (lambda m: [_x4(m)], lambda m, x: _f(m).pad(x, (-1, 1, 0, -2))),
+    "pad reflect": (lambda m: [_x4(m)], lambda m, x: _f(m).pad(x, (1, 1, 2, 0), mode="reflect")),
+    "pad reflect W only": (lambda m: [_x4(m)],
+                           lambda m, x: _f(m).pad(x, (2, 1), mode="reflect")),
+    "pad replicate": (lambda m: [_x4(m)],
+                      lambda m, x: _f(m).pad(x, (1, 1, 2, 0), mode="replicate")),
+    "pad replicate 3d": (lambda m: [_x5(m)],
+                         lambda m, x: _f(m).pad(x, (1, 1, 2, 0, 1, 1), mode="replicate")),
+    "pad circular (row-major)": (lambda m: [_x4(m)],
+                                 lambda m, x: _f(m).pad(x, (1, 1, 2, 0), mode="circular")),
+    "interpolate nearest": (lambda m: [_x4(m)],
+                            lambda m, x: _f(m).interpolate(x, scale_factor=2)),
+    "interpolate nearest-exact": (lambda m: [_x4(m)], lambda m, x: _f(m).interpolate(
+        x, size=(7, 4), mode="nearest-exact")),
+    "interpolate bilinear": (lambda m: [_x4(m)], lambda m, x: _f(m).interpolate(
+        x, scale_factor=2, mode="bilinear")),
+    "interpolate bilinear align_corners float64": (
+        lambda m: [_x4(m, dtype="float64")],
+        lambda m, x: _f(m).interpolate(x, size=(7, 9), mode="bilinear", align_corners=True)),
+    "interpolate bilinear antialias": (lambda m: [_x4(m)], lambda m, x: _f(m).interpolate(
+        x, size=(3, 4), mode="bilinear", antialias=True)),
+    "interpolate bicubic": (lambda m: [_x4(m)], lambda m, x: _f(m).interpolate(
+        x, scale_factor=2, mode="bicubic")),
+    "interpolate area": (lambda m: [_x4(m)], lambda m, x: _f(m).interpolate(
+        x, size=(5, 3), mode="area")),
+    "interpolate trilinear": (lambda m: [_x5(m)], lambda m, x: _f(m).interpolate(
+        x, scale_factor=2, mode="trilinear")),
+    "interpolate nearest 3d": (lambda m: [_x5(m)],
+                               lambda m, x: _f(m).interpolate(x, scale_factor=2)),
+    "Upsample module": (lambda m: [_x4(m)],
+                        lambda m, x: m.nn.Upsample(scale_factor=2, mode="bilinear")(x)),
+    "pixel_shuffle": (lambda m: [_data(m, 2, 8, 3, 4, fmt="channels_last")],
+                      lambda m, x: _f(m).pixel_shuffle(x, 2)),
+    "pixel_unshuffle": (lambda m: [_data(m, 2, 4, 4, 4, fmt="channels_last")],
+                        lambda m, x: _f(m).pixel_unshuffle(x, 2)),
+    "channel_shuffle": (lambda m: [_data(m, 2, 4, 3, 4, fmt="channels_last")],
+                        lambda m, x: _f(m).channel_shuffle(x, 2)),
 }
 
 # autograd.grad's layout where ember's differs from PyTorch's (its .grad is the same): the
@@ -217,3 +256,4 @@ def _cases():
 @pytest.mark.parametrize("name, how", list(_cases()))
 def test_channels_last_layouts(name, how):
     _same(_layouts(name, how))
+

@@ -10,6 +10,7 @@ import numpy as np
 from .._backend import ufunc_at
 from .. import _dtype
 from ._base import Op, apply
+from .relayout import keep_channels_last
 from ._util import dtype_name, shape_str
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"]
@@ -161,6 +162,11 @@ def pixel_shuffle(input, upscale_factor):
         raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
                            f"divisible by the square of upscale_factor, but input.size(-3)={C} "
                            f"is not divisible by {r * r}")
+    return _keep_4d_channels_last(_pixel_shuffle, input, r)
+
+
+def _pixel_shuffle(input, r):
+    *lead, C, H, W = input.shape
     n = len(lead)
     x = input.reshape(*lead, C // (r * r), r, r, H, W)
     x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
@@ -185,10 +191,24 @@ def pixel_unshuffle(input, downscale_factor):
     if input.numel() == 0:
         # PyTorch returns an empty input unchanged in shape (a copy), not (*, C r^2, H/r, W/r)
         return input.clone()
+    return _keep_4d_channels_last(_pixel_unshuffle, input, r)
+
+
+def _pixel_unshuffle(input, r):
+    *lead, C, H, W = input.shape
     n = len(lead)
     x = input.reshape(*lead, C, H // r, r, W // r, r)
     x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
     return _fresh_contiguous(x.reshape(*lead, C * r * r, H // r, W // r), input)
+
+
+def _keep_4d_channels_last(fn, input, *args):
+    """fn(input, *args) with PyTorch's layouts: a 4-d channels-last input gives a
+    channels-last result, and its gradient the layout of the result's gradient (5-d
+    channels-last inputs, which PyTorch's kernels partly refuse, run as before)."""
+    if input.dim() != 4:
+        return fn(input, *args)
+    return keep_channels_last(fn, input, *args)
 
 
 def _fresh_contiguous(out, input):
@@ -213,6 +233,11 @@ def channel_shuffle(input, groups):
     if C % g:
         raise RuntimeError(f"Number of channels must be divisible by groups. Got {C} channels "
                            f"and {g} groups.")
+    return _keep_4d_channels_last(_channel_shuffle, input, g)
+
+
+def _channel_shuffle(input, g):
+    N, C, *rest = input.shape
     x = input.reshape(N, g, C // g, *rest).transpose(1, 2)
     return x.reshape(N, C, *rest)
 

@@ -11,6 +11,7 @@ import numpy as np
 from .. import _dtype
 from .._backend import array_namespace, like
 from .._tensor import Tensor
+from .relayout import keep_channels_last
 from ._util import dtype_name
 
 __all__ = []
@@ -292,12 +293,24 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if not input.dtype.is_floating_point:
         _check_integer_input(input.dtype, mode)
         if input.dtype is _dtype.uint8 and mode in ("bilinear", "bicubic"):
-            return _resample_uint8(input, out_size, scales, align_corners, mode == "bicubic",
-                                   antialias)
+            return keep_channels_last(_resample_uint8, input, out_size, scales, align_corners,
+                                      mode == "bicubic", antialias)
     low = input.dtype in (_dtype.float16, _dtype.bfloat16)
     if antialias and low:
         raise NotImplementedError(f"\"compute_index_ranges_weights\" not implemented for "
                                   f"'{_legacy_name(input.dtype)}'")
+    # PyTorch's kernels keep a channels-last input's layout; the input's gradient follows
+    # the output gradient's, except in its bicubic and 3-d nearest kernels (row-major)
+    row_major_grad = mode == "bicubic" or (dim == 3 and mode in ("nearest", "nearest-exact"))
+    out = keep_channels_last(_interpolate, input, out_size, scales, mode, align_corners,
+                             antialias, grad="contiguous" if row_major_grad else "follow")
+    return _rename(out, _node_name(mode, dim, antialias))
+
+
+def _interpolate(input, out_size, scales, mode, align_corners, antialias):
+    """interpolate's resampling of a floating-point input, one spatial dim at a time."""
+    dim = input.dim() - 2
+    low = input.dtype in (_dtype.float16, _dtype.bfloat16)
     x = input.float() if low else input
     ct = np.float64 if x.dtype is _dtype.float64 else np.float32
     for d in range(dim):
@@ -316,8 +329,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         x = _resample(x, 2 + d, taps)
     if x is input:  # antialias with every size unchanged: a copy, as torch
         x = input.clone()
-    out = x.to(input.dtype) if low else x
-    return _rename(out, _node_name(mode, dim, antialias))
+    return x.to(input.dtype) if low else x
 
 
 _NODE_MODE = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",

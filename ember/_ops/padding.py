@@ -9,6 +9,7 @@ import numpy as np
 from .._backend import like, ufunc_at
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._layout import in_format, suggest_format
 from ._util import shape_str
 
 __all__ = []
@@ -23,10 +24,11 @@ class ConstantPad(Op):
     def forward(ctx, x, pads, value):
         # pads: ((before, after) per dim); negative values crop
         ctx.pads = pads
+        fmt = suggest_format(x)   # a channels-last input gives a channels-last result
         crop = tuple(slice(max(-b, 0), x.shape[i] - max(-a, 0)) for i, (b, a) in enumerate(pads))
         x = x[crop]
         widths = [(max(b, 0), max(a, 0)) for b, a in pads]
-        return np.pad(x, widths, constant_values=value)
+        return in_format(np.pad(x, widths, constant_values=value), fmt)
 
     @staticmethod
     def backward(ctx, grad):
@@ -39,32 +41,37 @@ class Gather(Op):
     _name = "ReflectionPadBackward0"
 
     @staticmethod
-    def forward(ctx, x, axis, idx):
+    def forward(ctx, x, axis, idx, fmt=None, grad_fmt=None):
+        """fmt: the memory format of the result, grad_fmt: of x's gradient (None:
+        row-major)."""
         idx = like(idx, x)  # built on the host by pad()
-        ctx.axis, ctx.idx, ctx.n = axis, idx, x.shape[axis]
-        return np.take(x, idx, axis=axis)
+        ctx.axis, ctx.idx, ctx.n, ctx.fmts = axis, idx, x.shape[axis], (fmt, grad_fmt)
+        return in_format(np.take(x, idx, axis=axis), fmt)
 
     @staticmethod
     def backward(ctx, grad):
-        return apply(ScatterAdd, (grad,), (grad._data,), ctx.axis, ctx.idx, ctx.n)
+        fmt, grad_fmt = ctx.fmts
+        return apply(ScatterAdd, (grad,), (grad._data,), ctx.axis, ctx.idx, ctx.n, grad_fmt,
+                     fmt)
 
 
 class ScatterAdd(Op):
     _name = "ReflectionPadBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, axis, idx, n):
-        ctx.axis, ctx.idx = axis, idx
+    def forward(ctx, g, axis, idx, n, fmt=None, grad_fmt=None):
+        ctx.axis, ctx.idx, ctx.fmts = axis, idx, (fmt, grad_fmt)
         shape = list(g.shape)
         shape[axis] = n
         out = ctx.xp.zeros(shape, dtype=g.dtype)
         moved = np.moveaxis(out, axis, 0)
         ufunc_at(np.add, moved, idx, np.moveaxis(g, axis, 0))
-        return out
+        return in_format(out, fmt)
 
     @staticmethod
     def backward(ctx, grad):
-        return apply(Gather, (grad,), (grad._data,), ctx.axis, ctx.idx)
+        fmt, grad_fmt = ctx.fmts
+        return apply(Gather, (grad,), (grad._data,), ctx.axis, ctx.idx, grad_fmt, fmt)
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -106,10 +113,11 @@ def pad(input, pad, mode="constant", value=None):
                            f"possibly 0 batch size and other non-zero dimensions for input, "
                            f"but got: {list(input.shape)}")
     out = input
-    for d in range(lead, input.dim()):
+    # reflect and replicate keep a channels-last input's layout (circular gives row-major)
+    fmt = suggest_format(input._data) if mode != "circular" else None
+    padded = [d for d in range(lead, input.dim()) if pads[d] != (0, 0)]
+    for d in padded:
         b, a = pads[d]
-        if b == 0 and a == 0:
-            continue
         n = input.shape[d]
         if mode == "reflect" and (b >= n or a >= n):
             raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding "
@@ -119,7 +127,9 @@ def pad(input, pad, mode="constant", value=None):
             raise RuntimeError("Padding value causes wrapping around more than once.")
         idx = np.pad(np.arange(n), (max(b, 0), max(a, 0)), mode=_NP_MODE[mode])
         idx = idx[max(-b, 0):len(idx) - max(-a, 0)]
-        out = apply(Gather, (out,), (out._data,), d, idx)
+        # the last gather lays out the result, the first one the input's gradient
+        out = apply(Gather, (out,), (out._data,), d, idx, fmt if d == padded[-1] else None,
+                    fmt if d == padded[0] else None)
         if out.grad_fn is not None:
             out.grad_fn._name = {"reflect": "ReflectionPad", "replicate": "ReplicationPad",
                                  "circular": "CircularPad"}[mode] + f"{npad}DBackward0"
