@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import ember
+import ember.futures  # noqa: F401  (torch.futures; the attribute once imported)
 
 torch = pytest.importorskip("torch")
 
@@ -151,7 +152,39 @@ def _grad_dtype(m):
     return out
 
 
+def _futures(m):
+    """torch.futures.Future's docstrings (then, add_done_callback, set_result,
+    set_exception), collect_all and wait_all: what the callbacks see and the errors."""
+    F, log = m.futures.Future, []
+    fut = F()
+    cb = fut.then(lambda f: log.append(("then", f.wait())) or 7)
+    chained = cb.then(lambda f: log.append(("chained", f.wait())))
+    fut.add_done_callback(lambda f: log.append(("done cb", f.value())))
+    log.append(fut.done())
+    fut.set_result(5)
+    log += [fut.done(), fut.wait(), chained.wait(), _raised(lambda: fut.set_result(6))]
+    late = []
+    fut.add_done_callback(lambda f: late.append(f.value()))   # already done: runs at once
+    log.append(late)
+    bad = F()
+    bad.set_exception(ValueError("foo"))
+    log += [_raised(bad.wait), _raised(bad.value), _raised(lambda: F().set_exception(3))]
+    raising = F()
+    child = raising.then(lambda f: {}["k"])
+    raising.set_result(1)
+    log.append(_raised(child.wait))
+    a, b = F(), F()
+    both = m.futures.collect_all([a, b])
+    a.set_result(1)
+    log.append(both.done())
+    b.set_result(2)
+    log += [[f.wait() for f in both.wait()], m.futures.wait_all([a, b])]
+    log.append(m.jit.fork(lambda x: x * 2, 4).wait())
+    return log
+
+
 REPR_CASES = {
+    "futures": _futures,
     "grad_dtype": _grad_dtype,
     "sparse_mm_reduce_node": lambda m: _mm_reduce(m, "amax")[0],
     "sparse_mm_reduce_empty_node": lambda m: m.sparse.mm(

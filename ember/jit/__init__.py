@@ -168,33 +168,16 @@ def isinstance(obj, target_type):
     return builtins.isinstance(obj, origin)
 
 
-class Future:
-    """The result of ``fork``: already complete (ember runs forked work at once)."""
-
-    def __init__(self, value):
-        self._value = value
-
-    def done(self):
-        return True
-
-    def wait(self):
-        return self._value
-
-    def value(self):
-        return self._value
-
-    def then(self, callback):
-        """A Future holding ``callback(self)``."""
-        return Future(callback(self))
-
-    def add_done_callback(self, callback):
-        callback(self)
+# torch.jit.Future is torch.futures.Future
+from ..futures import Future  # noqa: E402
 
 
 def fork(func, *args, **kwargs):
     """Run ``func(*args, **kwargs)`` now and return its result as a finished Future
     (PyTorch runs forked work synchronously too outside TorchScript)."""
-    return Future(func(*args, **kwargs))
+    fut = Future()
+    fut.set_result(func(*args, **kwargs))
+    return fut
 
 
 def wait(future):
