@@ -18,9 +18,11 @@ with Q = size - floor((size - 1) / 2). ember reproduces both, so gradients equal
 """
 import numpy as np
 
+from .. import _dtype
 from .._backend import like
 from .._tensor import Tensor
 from ._base import Op, apply
+from ._util import dtype_name
 
 __all__ = []
 
@@ -86,5 +88,11 @@ class CrossMapLRN(Op):
 def cross_map_lrn2d(input, size, alpha=1e-4, beta=0.75, k=1):
     if input.dim() != 4:
         raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        # PyTorch's legacy function scales in place a buffer of the input's dtype by float
+        # factors (a bool input fails one step earlier, on an integer sum)
+        result = _dtype.int64 if input.dtype is _dtype.bool else _dtype.get_default_dtype()
+        raise RuntimeError(f"result type {dtype_name(result)} can't be cast to the desired "
+                           f"output type {dtype_name(input.dtype)}")
     return apply(CrossMapLRN, (input,), (input._data,), int(size), float(alpha), float(beta),
                  float(k))

@@ -239,3 +239,18 @@ def test_normalization_of_integers_is_not_implemented(program):
     """NotImplementedError naming PyTorch's kernel, after the shape checks (ember
     normalized integer inputs and returned them as integers)."""
     check(program)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool", "float64"])
+@pytest.mark.parametrize("default", ["float32", "float64"])
+def test_cross_map_lrn2d_of_integers(dtype, default):
+    """PyTorch's legacy CrossMapLRN2d cannot write its float scale into an integer input's
+    dtype (ember computed it in the integer dtype)."""
+    def program(L):
+        old = L.get_default_dtype()
+        L.set_default_dtype(getattr(L, default))
+        try:
+            return L.nn.CrossMapLRN2d(5, 5e-3, 1e-3, 2)(_ints(L, dtype, 2, 3, 4, 4))
+        finally:
+            L.set_default_dtype(old)
+    check(program)
