@@ -183,7 +183,64 @@ def _futures(m):
     return log
 
 
+_FQ_X = [0.05, 0.15, -0.25, 1.0, 30.0, 0.25, 0.35, 2.5, -0.05]   # ties round to even
+_FQ_C = (np.arange(24).reshape(2, 3, 4) / 7 - 1.3).tolist()
+
+
+def _fake_quant(m, dtype="float32", *args):
+    """torch.fake_quantize_per_tensor_affine's docstring: the result and the gradient
+    (1 where not clamped)."""
+    x = m.tensor(_FQ_X, dtype=getattr(m, dtype), requires_grad=True)
+    y = m.fake_quantize_per_tensor_affine(x, *(args or (0.1, 3, 0, 255)))
+    y.sum().backward()
+    return [y, x.grad]
+
+
+def _fake_quant_channel(m, scale, zero_point, axis=1, lo=0, hi=255, dtype="float32"):
+    """torch.fake_quantize_per_channel_affine's docstring, with its checks."""
+    x = m.tensor(_FQ_C, dtype=getattr(m, dtype), requires_grad=True)
+    y = m.fake_quantize_per_channel_affine(x, scale(m), zero_point(m), axis, lo, hi)
+    y.sum().backward()
+    return [y, x.grad]
+
+
+_S = lambda m: m.tensor([0.5, 0.1, 0.3])  # noqa: E731
+_Z = lambda m: m.tensor([1, 0, 4], dtype=m.int32)  # noqa: E731
+
 REPR_CASES = {
+    "fake_quant_tensor": lambda m: _fake_quant(m),
+    "fake_quant_tensor_float64": lambda m: _fake_quant(m, "float64"),
+    "fake_quant_tensor_float16": lambda m: _fake_quant(m, "float16"),
+    "fake_quant_tensor_qparams": lambda m: _fake_quant(m, "float32", m.tensor(0.1),
+                                                       m.tensor(0), 0, 255),
+    "fake_quant_tensor_signed": lambda m: _fake_quant(m, "float32", 0.1, 0, -128, 127),
+    "fake_quant_tensor_min_above_max": lambda m: _raised(lambda: _fake_quant(
+        m, "float32", 0.1, 3, 5, 2)),
+    "fake_quant_tensor_zero_point_out": lambda m: _raised(lambda: _fake_quant(
+        m, "float32", 0.1, 300, 0, 255)),
+    "fake_quant_tensor_int_input": lambda m: _raised(
+        lambda: m.fake_quantize_per_tensor_affine(m.tensor([1, 2]), 0.1, 3, 0, 255)),
+    "fake_quant_tensor_two_scales": lambda m: _raised(lambda: _fake_quant(
+        m, "float32", m.tensor([0.1, 0.2]), m.tensor(0), 0, 255)),
+    "fake_quant_channel": lambda m: _fake_quant_channel(m, _S, _Z),
+    "fake_quant_channel_float64": lambda m: _fake_quant_channel(m, _S, _Z, dtype="float64"),
+    "fake_quant_channel_float_zero_point": lambda m: _fake_quant_channel(
+        m, _S, lambda m: m.tensor([1.7, 0.2, 4.5])),
+    "fake_quant_channel_axis2": lambda m: _fake_quant_channel(
+        m, lambda m: m.tensor([0.5, 0.1, 0.3, 0.2]),
+        lambda m: m.tensor([1, 0, 4, 2], dtype=m.int32), axis=2),
+    **{f"fake_quant_channel_refuses_{name}": (lambda kw: lambda m: _raised(
+        lambda: _fake_quant_channel(m, **kw)))(kw) for name, kw in {
+        "long_zero_point": dict(scale=_S, zero_point=lambda m: m.tensor([1, 0, 4])),
+        "double_scale": dict(scale=lambda m: _S(m).double(), zero_point=_Z),
+        "size_mismatch": dict(scale=lambda m: _S(m)[:2], zero_point=_Z),
+        "inconsistent": dict(scale=lambda m: _S(m)[:2], zero_point=lambda m: _Z(m)[:2]),
+        "axis_too_big": dict(scale=_S, zero_point=_Z, axis=3),
+        "axis_negative": dict(scale=_S, zero_point=_Z, axis=-1),
+        "min_above_max": dict(scale=_S, zero_point=_Z, lo=5, hi=2),
+        "zero_point_out": dict(scale=_S, zero_point=lambda m: m.tensor([1, 0, 400],
+                                                                       dtype=m.int32)),
+        "2d_scale": dict(scale=lambda m: _S(m)[None], zero_point=_Z)}.items()},
     "futures": _futures,
     "grad_dtype": _grad_dtype,
     "sparse_mm_reduce_node": lambda m: _mm_reduce(m, "amax")[0],
@@ -211,3 +268,13 @@ REPR_CASES = {
 @pytest.mark.parametrize("name", sorted(REPR_CASES))
 def test_repr_as_torch(name):
     assert _text(REPR_CASES[name], ember) == _text(REPR_CASES[name], torch)
+
+
+@pytest.mark.parametrize("name", ["quantize_per_tensor", "quantize_per_channel",
+                                  "quantize_per_tensor_dynamic", "quantized_batch_norm",
+                                  "quantized_max_pool1d", "quantized_max_pool2d"])
+def test_quantized_tensors_not_built(name):
+    """torch's quantize_* docstrings: ember has no quantized tensors, and says so with
+    NotImplementedError (it raised AttributeError)."""
+    with pytest.raises(NotImplementedError, match="quantized tensors"):
+        getattr(ember, name)(ember.ones(2, 2), 0.1, 0, ember.quint8)
