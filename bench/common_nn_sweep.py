@@ -34,6 +34,8 @@ config, each of these kinds of check that applies:
   batched_grad  autograd.grad(is_grads_batched=True) with two stacked grad_outputs
   empty_batch the input with its batch dimension set to 0: output and gradients
   half        float16 and bfloat16 forward on the CPU (module and floating inputs cast)
+  inplace     modules taking inplace=True, rebuilt with it (test_nn's check_inplace): the
+              output, the input written over, and the gradient reaching the leaf behind it
   perturb     the inputs changed the way user mistakes change them (an integer or float32
               input to a float64 module, two extra leading dims, the first dim dropped, a
               target one row short): the same outcome, values or the exception's type
@@ -67,7 +69,7 @@ from .opinfo_sweep import compare, flat
 warnings.filterwarnings("ignore")
 KINDS = ("construct", "api", "forward", "grad", "gradgrad", "eval", "float32", "noncontig",
          "pickle", "long", "reduction", "reference", "fwad", "batched_grad", "empty_batch",
-         "half", "perturb")
+         "half", "perturb", "inplace")
 
 
 class Case:
@@ -638,6 +640,41 @@ def check_perturb(case, out):
     return bool(variants)
 
 
+def check_inplace(case, out):
+    problems = out.setdefault("inplace", [])
+    if case.functional or len(case.t_args) != 1 or type(case.tm).__name__ in RANDOM:
+        return False
+    import inspect
+    cls, ecls = type(case.tm), type(case.em)
+    if "inplace" not in inspect.signature(cls.__init__).parameters:
+        return False
+    t_m, t_exc = _call(case.test.constructor, *case.c_args, inplace=True)
+    if t_exc is not None:
+        return False
+    e_m, e_exc = _call(case.ecls, *case.e_c_args, inplace=True)
+    if e_exc is not None:
+        problems.append(f"ember construct raised {_short(e_exc)}")
+        return True
+    _copy_state(t_m, e_m)
+    t_leaf, e_leaf = case.t_args[0], case.e_args[0]
+    if not isinstance(t_leaf, torch.Tensor) or not t_leaf.is_floating_point():
+        return False
+    t_leaf = t_leaf.detach().requires_grad_()
+    e_leaf = e_leaf.detach().requires_grad_()
+    t_in, e_in = t_leaf.clone(), e_leaf.clone()   # in-place needs a non-leaf
+    t_out, t_exc = _call(t_m, t_in)
+    e_out, e_exc = _call(e_m, e_in)
+    if not _compare_forward(t_out, t_exc, e_out, e_exc, False, case.dtype, "", problems):
+        return True
+    if (t_out is t_in) != (e_out is e_in):
+        problems.append(f"output is the input: torch {t_out is t_in}, ember {e_out is e_in}")
+    msg = compare(t_in, e_in, *TOL[case.dtype])
+    if msg:
+        problems.append(f"input after the call: {msg}")
+    _grads(t_out, e_out, [t_leaf], [e_leaf], case.dtype, "grad", problems)
+    return True
+
+
 # ---------------------------------------------------------------------------------- run
 def one(name, kind, test, counts):
     """{check kind: [problems]} for one config; counts[kind] gets the checks run."""
@@ -672,7 +709,7 @@ def one(name, kind, test, counts):
                               ("reduction", check_reduction), ("reference", check_reference),
                               ("fwad", check_fwad), ("batched_grad", check_batched_grad),
                               ("empty_batch", check_empty_batch), ("half", check_half),
-                              ("perturb", check_perturb)):
+                              ("perturb", check_perturb), ("inplace", check_inplace)):
             try:
                 counts[kind_name] += bool(fn(case, out))
             except Exception as e:  # noqa: BLE001 - the sweep goes on
