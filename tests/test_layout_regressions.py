@@ -36,8 +36,17 @@ def _summary(t):
     m = torch if isinstance(t, torch.Tensor) else ember
     cl = t.is_contiguous(memory_format=m.channels_last) if t.dim() == 4 else None
     cl3 = t.is_contiguous(memory_format=m.channels_last_3d) if t.dim() == 5 else None
-    return (tuple(t.shape), t.stride(), t.is_contiguous(), cl, cl3, str(t.dtype).split(".")[1],
+    stride = t.stride()
+    if _SIZE1_STRIDES_FREE[0]:
+        stride = tuple(s if n != 1 else None for n, s in zip(t.shape, stride))
+    return (tuple(t.shape), stride, t.is_contiguous(), cl, cl3, str(t.dtype).split(".")[1],
             _Values(t))
+
+
+# On CUDA a leaf's .grad is a copy where the CPU keeps the gradient's own array (PyTorch
+# too copies or keeps by reference counts): the strides of size-1 dims, which address
+# nothing, may differ then; the CUDA cases compare the others.
+_SIZE1_STRIDES_FREE = [False]
 
 
 def _run(program, m):
@@ -56,6 +65,24 @@ def _same(program):
     else:
         assert a == b, (a, b)
     return a
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def on_device(request):
+    """ember's side of a case runs on the CPU, and again on CUDA (its tensors created
+    there by default) where ember.cuda.is_available(); torch's runs on the CPU."""
+    if request.param == "cpu":
+        yield "cpu"
+        return
+    if not ember.cuda.is_available():
+        pytest.skip("no CUDA device")
+    ember.set_default_device("cuda")
+    _SIZE1_STRIDES_FREE[0] = True
+    try:
+        yield "cuda"
+    finally:
+        ember.set_default_device(None)
+        _SIZE1_STRIDES_FREE[0] = False
 
 
 def _data(m, *shape, seed=0, dtype="float32", fmt=None, grad=True):
@@ -98,7 +125,7 @@ LOSSES = {
 
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 @pytest.mark.parametrize("leaf", sorted(LEAVES))
-def test_leaf_grad_follows_the_leaf_layout(leaf, loss):
+def test_leaf_grad_follows_the_leaf_layout(leaf, loss, on_device):
     _same(_leaf_grads(LEAVES[leaf], LOSSES[loss]))
 
 
@@ -199,6 +226,23 @@ CHANNELS_LAST = {
                                lambda m, x: _f(m).interpolate(x, scale_factor=2)),
     "Upsample module": (lambda m: [_x4(m)],
                         lambda m, x: m.nn.Upsample(scale_factor=2, mode="bilinear")(x)),
+    "batch_norm": (lambda m: [_x4(m), _data(m, 3, seed=1), _data(m, 3, seed=2)],
+                   lambda m, x, w, b: _f(m).batch_norm(x, None, None, w, b, training=True)),
+    "batch_norm eval": (lambda m: [_x4(m), _data(m, 3, seed=1)],
+                        lambda m, x, w: _f(m).batch_norm(x, m.zeros(3), m.ones(3) * 2, w)),
+    "batch_norm 3d": (lambda m: [_x5(m)],
+                      lambda m, x: _f(m).batch_norm(x, None, None, training=True)),
+    "BatchNorm2d module": (lambda m: [_x4(m)], lambda m, x: m.nn.BatchNorm2d(3)(x)),
+    "group_norm": (lambda m: [_x4(m), _data(m, 3, seed=1), _data(m, 3, seed=2)],
+                   lambda m, x, w, b: _f(m).group_norm(x, 3, w, b)),
+    "instance_norm (row-major)": (lambda m: [_x4(m)], lambda m, x: _f(m).instance_norm(x)),
+    "instance_norm running stats (row-major)": (
+        lambda m: [_x4(m)],
+        lambda m, x: _f(m).instance_norm(x, m.zeros(3), m.ones(3), use_input_stats=False)),
+    "layer_norm (row-major)": (lambda m: [_x4(m), _data(m, 6, seed=1)],
+                               lambda m, x, w: _f(m).layer_norm(x, (6,), w)),
+    "local_response_norm": (lambda m: [_x4(m)],
+                            lambda m, x: _f(m).local_response_norm(x, 2)),
     "pixel_shuffle": (lambda m: [_data(m, 2, 8, 3, 4, fmt="channels_last")],
                       lambda m, x: _f(m).pixel_shuffle(x, 2)),
     "pixel_unshuffle": (lambda m: [_data(m, 2, 4, 4, 4, fmt="channels_last")],
@@ -254,6 +298,25 @@ def _cases():
 
 
 @pytest.mark.parametrize("name, how", list(_cases()))
-def test_channels_last_layouts(name, how):
+def test_channels_last_layouts(name, how, on_device):
     _same(_layouts(name, how))
 
+
+
+NORMS_ON_TRANSPOSED = {
+    "batch_norm": lambda m, x: _f(m).batch_norm(x, None, None, training=True),
+    "batch_norm eval": lambda m, x: _f(m).batch_norm(x, m.zeros(3), m.ones(3)),
+    "layer_norm": lambda m, x: _f(m).layer_norm(x, (5,)),
+    "group_norm": lambda m, x: _f(m).group_norm(x, 3),
+    "instance_norm": lambda m, x: _f(m).instance_norm(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NORMS_ON_TRANSPOSED))
+def test_norms_of_a_transposed_input_are_row_major(name):
+    def program(m):
+        x = _data(m, 4, 5, 3).transpose(1, 2).detach().requires_grad_()
+        y = NORMS_ON_TRANSPOSED[name](m, x)
+        g, = m.autograd.grad(y, x, m.ones(y.shape) * 2)
+        return _summary(y), _summary(g)
+    _same(program)

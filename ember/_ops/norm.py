@@ -17,6 +17,7 @@ from .._backend import cupy_kernels, cudnn
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
+from ._layout import in_format, row_major, suggest_format
 from ._util import dtype_name, shape_str
 
 __all__ = []
@@ -37,13 +38,19 @@ class Normalize(Op):
     inputs' shapes, so the graph records no view ops (as PyTorch's has none).
 
     forward reads `centered` = x - mean (made by _stats for the variance), which it turns
-    into y in place; mean and invstd stay on ctx for the fused backward."""
+    into y in place; mean and invstd stay on ctx for the fused backward.
+
+    `keep_format`: y and x's gradient are laid out as x's strides suggest (channels-last
+    or row-major: PyTorch's batch and group norm), else row-major (its layer and instance
+    norm)."""
     _name = "NativeBatchNormBackward0"
     save_inputs = (0, 1)
 
     @staticmethod
-    def forward(ctx, x, w, b, axes, eps, mean, var, centered, chan, pshape=None, xshape=None):
+    def forward(ctx, x, w, b, axes, eps, mean, var, centered, chan, pshape=None, xshape=None,
+                keep_format=True):
         ctx.axes, ctx.eps, ctx.chan, ctx.pshape, ctx.xshape = axes, eps, chan, pshape, xshape
+        ctx.fmt = suggest_format(x) if keep_format else None
         shape, dt = x.shape, x.dtype
         if xshape is not None:
             x = x.reshape(xshape)
@@ -51,7 +58,7 @@ class Normalize(Op):
             w = None if w is None else w.reshape(pshape)
             b = None if b is None else b.reshape(pshape)
         y = _affine(ctx, x, w, b, axes, eps, mean, var, centered, chan).astype(dt, copy=False)
-        return y if xshape is None else y.reshape(shape)
+        return _in_format(y if xshape is None else y.reshape(shape), ctx.fmt)
 
     @staticmethod
     def backward(ctx, grad):
@@ -90,8 +97,9 @@ class CudnnBatchNorm(Normalize):
     @staticmethod
     def forward(ctx, x, w, b, axes, eps, running, momentum, pshape):
         ctx.axes, ctx.eps, ctx.chan, ctx.pshape, ctx.xshape = axes, eps, None, pshape, None
+        ctx.fmt = suggest_format(x)
         y, ctx.saved_stats = cudnn.batch_norm_train(x, w, b, running, momentum, eps)
-        return y
+        return _in_format(y, ctx.fmt)
 
     @staticmethod
     def backward(ctx, grad):
@@ -101,8 +109,13 @@ class CudnnBatchNorm(Normalize):
         need = ctx.needs_input_grad
         grads = cudnn.batch_norm_backward(grad._data, x._data, None if w is None else w._data,
                                           ctx.saved_stats, ctx.eps)
-        return tuple(Tensor._make(a) if i < len(need) and need[i] else None
-                     for i, a in enumerate(grads))
+        return tuple(Tensor._make(_in_format(a, ctx.fmt) if i == 0 else a)
+                     if i < len(need) and need[i] else None for i, a in enumerate(grads))
+
+
+def _in_format(a, fmt):
+    """Array a laid out as memory format fmt, row-major where fmt is None."""
+    return row_major(a) if fmt is None else in_format(a, fmt)
 
 
 def _sum_to(t, shape, pshape):
@@ -218,7 +231,8 @@ def _normalize_backward_fused(ctx, grad, x, w):
     for i, a in enumerate((gx, gw, gb)):
         if a is not None:
             shape = meta[i][0]
-            a = Tensor._make((a if a.shape == shape else a.reshape(shape)).astype(dt, copy=False))
+            a = (a if a.shape == shape else a.reshape(shape)).astype(dt, copy=False)
+            a = Tensor._make(_in_format(a, ctx.fmt) if i == 0 else a)
         out.append(a)
     return tuple(out)
 
@@ -234,7 +248,13 @@ class FrozenNormalize(Op):
     save_needed_by = {0: (1,), 1: (0,)}   # x only for w's gradient, w only for x's
 
     @staticmethod
-    def forward(ctx, x, w, b, rm, rv, eps, pshape, view):
+    def forward(ctx, x, w, b, rm, rv, eps, pshape, view, keep_format=True):
+        ctx.fmt = suggest_format(x) if keep_format else None   # as Normalize's
+        return _in_format(FrozenNormalize._value(ctx, x, w, b, rm, rv, eps, pshape, view),
+                          ctx.fmt)
+
+    @staticmethod
+    def _value(ctx, x, w, b, rm, rv, eps, pshape, view):
         xp, xl = ctx.xp, _lowp(x)
         invstd = 1.0 / xp.sqrt(rv + eps)
         st = ctx.st = xp.stack((rm, rv, invstd)).astype(xl.dtype, copy=False)   # fresh
@@ -268,7 +288,8 @@ class FrozenNormalize(Op):
         dt, g = meta[0][1], _lowp(grad._data)
         out = [None, None, None]
         if need[0]:
-            out[0] = g * (invstd if w is None else invstd * _lowp(w._data).reshape(pshape))
+            out[0] = _in_format(g * (invstd if w is None else
+                                     invstd * _lowp(w._data).reshape(pshape)), ctx.fmt)
         if need_w:
             out[1] = dot_keep(g, _lowp(x._data) - mean, axes) * invstd
         if need_b:
@@ -278,8 +299,10 @@ class FrozenNormalize(Op):
                      for i, a in enumerate(out))
 
 
-def _frozen_normalize(input, running_mean, running_var, weight, bias, eps, pshape):
-    """Normalization of `input` with the running statistics (one FrozenNormalize op)."""
+def _frozen_normalize(input, running_mean, running_var, weight, bias, eps, pshape,
+                      keep_format=True):
+    """Normalization of `input` with the running statistics (one FrozenNormalize op);
+    keep_format as Normalize's."""
     for name, t in (("running_mean", running_mean), ("running_var", running_var)):
         if t.requires_grad and grad_mode.GRAD_ENABLED[0]:
             raise RuntimeError(f"The function 'native_batch_norm' is not differentiable with "
@@ -289,7 +312,7 @@ def _frozen_normalize(input, running_mean, running_var, weight, bias, eps, pshap
     return apply(FrozenNormalize, (input, weight, bias),
                  (input._data, None if weight is None else weight._data,
                   None if bias is None else bias._data, running_mean._data, running_var._data),
-                 eps, pshape, _channel_view(_lowp(input._data), axes))
+                 eps, pshape, _channel_view(_lowp(input._data), axes), keep_format)
 
 
 def _broadcast_dims(ndim, shape):
@@ -343,18 +366,20 @@ def _stats(x, axes, eps=None, running=None, momentum=0.0):
     return mean, dot_keep(xc, xc, axes) / n, xc, None
 
 
-def normalize(x, w, b, axes, eps, name, stats=None, pshape=None, xshape=None):
+def normalize(x, w, b, axes, eps, name, stats=None, pshape=None, xshape=None,
+              keep_format=True):
     """Fused normalization of tensor x over axes; w, b Tensors or None, broadcastable
     against x as they are or, given `pshape`, viewed as pshape; `xshape`: the shape x is
     normalized in, None for its own (the output has x's shape); stats: _stats(x viewed as
-    xshape, axes) when the caller computed them (for running statistics)."""
+    xshape, axes) when the caller computed them (for running statistics); keep_format as
+    Normalize's."""
     if stats is None:
         stats = _stats(x._data if xshape is None else x._data.reshape(xshape), axes, eps)
     mean, var, xc, chan = stats
     # the statistics are x's (on its device): params, not operands for the device check
     y = apply(Normalize, (x, w, b), (x._data, None if w is None else w._data,
                                      None if b is None else b._data),
-              axes, eps, mean, var, xc, chan, pshape, xshape)
+              axes, eps, mean, var, xc, chan, pshape, xshape, keep_format)
     if y.grad_fn is not None:
         y.grad_fn._name = name
     return y
@@ -466,7 +491,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     _check_normalized_shape(input, normalized_shape, weight, bias, "*, ")
     _floating_kernel(input, "LayerNormKernelImpl")
     axes = tuple(range(input.dim() - k, input.dim()))
-    return normalize(input, weight, bias, axes, eps, "NativeLayerNormBackward0")
+    return normalize(input, weight, bias, axes, eps, "NativeLayerNormBackward0",
+                     keep_format=False)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -519,11 +545,12 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                 rv += (momentum * (var.reshape(N, C) * count / (count - 1)).mean(0)).astype(
                     rv.dtype)
         return normalize(input, weight, bias, axes, eps, "NativeBatchNormBackward0", stats,
-                         bshape)
+                         bshape, keep_format=False)
     if running_mean is None or running_var is None:
         raise RuntimeError("Expected running_mean and running_var to be defined when "
                            "use_input_stats is false")
-    return _frozen_normalize(input, running_mean, running_var, weight, bias, eps, bshape)
+    return _frozen_normalize(input, running_mean, running_var, weight, bias, eps, bshape,
+                             keep_format=False)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
