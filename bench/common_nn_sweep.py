@@ -34,6 +34,8 @@ config, each of these kinds of check that applies:
   batched_grad  autograd.grad(is_grads_batched=True) with two stacked grad_outputs
   empty_batch the input with its batch dimension set to 0: output and gradients
   half        float16 and bfloat16 forward on the CPU (module and floating inputs cast)
+  no_grad     forward under no_grad (ember's path without graph nodes) and inference_mode:
+              values, dtypes, and outputs that do not require grad
   inplace     modules taking inplace=True, rebuilt with it (test_nn's check_inplace): the
               output, the input written over, and the gradient reaching the leaf behind it
   perturb     the inputs changed the way user mistakes change them (an integer or float32
@@ -69,7 +71,7 @@ from .opinfo_sweep import compare, flat
 warnings.filterwarnings("ignore")
 KINDS = ("construct", "api", "forward", "grad", "gradgrad", "eval", "float32", "noncontig",
          "pickle", "long", "reduction", "reference", "fwad", "batched_grad", "empty_batch",
-         "half", "perturb", "inplace")
+         "half", "perturb", "inplace", "no_grad")
 
 
 class Case:
@@ -675,6 +677,23 @@ def check_inplace(case, out):
     return True
 
 
+def check_no_grad(case, out):
+    problems = out.setdefault("no_grad", [])
+    if type(case.tm).__name__ in RANDOM:
+        return False
+    for mode in ("no_grad", "inference_mode"):
+        with getattr(torch, mode)():
+            t_out, t_exc = _call(case.tm, *case.t_args)
+        with getattr(ember, mode)():
+            e_out, e_exc = _call(case.em, *case.e_args)
+        if _compare_forward(t_out, t_exc, e_out, e_exc, False, case.dtype, f"{mode}: ",
+                            problems):
+            msg = _requires_grad_flags(t_out, e_out)
+            if msg:
+                problems.append(f"{mode}: {msg}")
+    return True
+
+
 # ---------------------------------------------------------------------------------- run
 def one(name, kind, test, counts):
     """{check kind: [problems]} for one config; counts[kind] gets the checks run."""
@@ -709,7 +728,8 @@ def one(name, kind, test, counts):
                               ("reduction", check_reduction), ("reference", check_reference),
                               ("fwad", check_fwad), ("batched_grad", check_batched_grad),
                               ("empty_batch", check_empty_batch), ("half", check_half),
-                              ("perturb", check_perturb), ("inplace", check_inplace)):
+                              ("perturb", check_perturb), ("inplace", check_inplace),
+                              ("no_grad", check_no_grad)):
             try:
                 counts[kind_name] += bool(fn(case, out))
             except Exception as e:  # noqa: BLE001 - the sweep goes on
