@@ -207,7 +207,37 @@ def _fake_quant_channel(m, scale, zero_point, axis=1, lo=0, hi=255, dtype="float
 _S = lambda m: m.tensor([0.5, 0.1, 0.3])  # noqa: E731
 _Z = lambda m: m.tensor([1, 0, 4], dtype=m.int32)  # noqa: E731
 
+def _spdiags_grad(m):
+    d = m.arange(9.0).reshape(3, 3).requires_grad_()
+    s = m.sparse.spdiags(d, m.tensor([0, -1, 2]), (3, 3))
+    (s.to_dense() * m.arange(9.0).reshape(3, 3)).sum().backward()
+    return d.grad
+
+
+_D = lambda m: m.arange(9).reshape(3, 3)  # noqa: E731
+
 REPR_CASES = {
+    # torch.sparse.spdiags's docstring (it raised NotImplementedError), and its checks
+    "spdiags_coo": lambda m: m.sparse.spdiags(_D(m), m.tensor([0, -1, -2]), (3, 3)),
+    "spdiags_dense": lambda m: m.sparse.spdiags(_D(m), m.tensor([0, -1, -2]), (3, 3)).to_dense(),
+    "spdiags_csr": lambda m: m.sparse.spdiags(_D(m), m.tensor([0, -1, -2]), (3, 3),
+                                              layout=m.sparse_csr),
+    "spdiags_csc": lambda m: m.sparse.spdiags(_D(m), m.tensor([0, -1, -2]), (3, 3),
+                                              layout=m.sparse_csc),
+    "spdiags_partial": lambda m: m.sparse.spdiags(m.tensor([[1, 2], [3, 4]]), m.tensor([0, -1]),
+                                                  (5, 5)).to_dense(),
+    "spdiags_above": lambda m: m.sparse.spdiags(_D(m).float(), m.tensor([1, -1, 2]), (3, 4)),
+    "spdiags_vector": lambda m: m.sparse.spdiags(_D(m)[0], m.tensor(1), (3, 3)).to_dense(),
+    "spdiags_grad": _spdiags_grad,
+    **{f"spdiags_refuses_{name}": (lambda f: lambda m: _raised(lambda: f(m)))(f)
+       for name, f in {
+        "duplicate": lambda m: m.sparse.spdiags(_D(m), m.tensor([0, 0, 1]), (3, 3)),
+        "count": lambda m: m.sparse.spdiags(_D(m), m.tensor([0, 1]), (3, 3)),
+        "3d_shape": lambda m: m.sparse.spdiags(_D(m), m.tensor([0, 1, 2]), (3, 3, 3)),
+        "float_offsets": lambda m: m.sparse.spdiags(_D(m), m.tensor([0., 1, 2]), (3, 3)),
+        "2d_offsets": lambda m: m.sparse.spdiags(_D(m), m.tensor([[0, 1, 2]]), (3, 3)),
+        "bsr": lambda m: m.sparse.spdiags(_D(m), m.tensor([0, 1, 2]), (3, 3), m.sparse_bsr),
+        "list_offsets": lambda m: m.sparse.spdiags(_D(m), [0, 1, 2], (3, 3))}.items()},
     "fake_quant_tensor": lambda m: _fake_quant(m),
     "fake_quant_tensor_float64": lambda m: _fake_quant(m, "float64"),
     "fake_quant_tensor_float16": lambda m: _fake_quant(m, "float16"),
