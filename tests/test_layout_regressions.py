@@ -320,3 +320,55 @@ def test_norms_of_a_transposed_input_are_row_major(name):
         g, = m.autograd.grad(y, x, m.ones(y.shape) * 2)
         return _summary(y), _summary(g)
     _same(program)
+
+
+# ---------------------------------------------------------------------------- .to(memory_format)
+
+TO_FORMAT = {
+    "transposed matrix to contiguous_format (kept)": lambda m: m.arange(12.0).reshape(3, 4).t()
+    .to(memory_format=m.contiguous_format),
+    "1x1 weight to channels_last": lambda m: m.arange(32.0).reshape(4, 8, 1, 1)
+    .to(memory_format=m.channels_last),
+    "channels_last to contiguous_format": lambda m: _x4(m, grad=False)
+    .to(memory_format=m.contiguous_format),
+    "permuted to contiguous_format (kept)": lambda m: _x4(m, fmt=None, grad=False)
+    .permute(0, 1, 3, 2).to(memory_format=m.contiguous_format),
+    "sliced channels_last (kept)": lambda m: _x4(m, grad=False)[:, :, ::2]
+    .to(memory_format=m.channels_last),
+    "N1HW to channels_last": lambda m: _data(m, 2, 1, 4, 5, grad=False)
+    .to(memory_format=m.channels_last),
+    "5-d to channels_last_3d": lambda m: _x5(m, fmt=None, grad=False)
+    .to(memory_format=m.channels_last_3d),
+    "with a dtype": lambda m: _x4(m, fmt=None, grad=False).to(m.float64,
+                                                               memory_format=m.channels_last),
+    "3-d to channels_last (raises)": lambda m: _data(m, 3, 4, 5, grad=False)
+    .to(memory_format=m.channels_last),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TO_FORMAT))
+def test_to_memory_format(name):
+    _same(lambda m: _summary(TO_FORMAT[name](m)))
+
+
+def test_module_to_channels_last_trains_in_channels_last():
+    def program(m):
+        m.manual_seed(0)
+        nn = m.nn
+        model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                              nn.MaxPool2d(2), nn.Conv2d(8, 4, 1), nn.AdaptiveAvgPool2d(1),
+                              nn.Flatten(), nn.Linear(4, 2))
+        with m.no_grad():
+            for i, p in enumerate(model.parameters()):
+                p.copy_(_data(m, *p.shape, seed=10 + i, grad=False) * 0.3)
+        model = model.to(memory_format=m.channels_last)
+        x = _data(m, 2, 3, 8, 8, grad=False).to(memory_format=m.channels_last)
+        opt = m.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(2):
+            opt.zero_grad()
+            y = model(x)
+            y.square().sum().backward()
+            opt.step()
+        return ([(n, _summary(p.detach()), _summary(p.grad)) for n, p in model.named_parameters()]
+                + [_summary(y), _summary(model[:5](x))])
+    _same(program)

@@ -11,6 +11,7 @@ from .._tensor import Tensor
 from ..autograd import grad_mode, forward_ad
 from ..autograd.forward_ad import ACTIVE as _DUAL
 from ._base import Op, apply
+from ._layout import suggest_format
 from ._util import dtype_name, shape_str
 
 __all__ = ["clone"]
@@ -99,8 +100,11 @@ def to(self, *args, **kwargs):
     if not (same_dt and same_dev and not copy):
         out = apply(ToCopy, (self,), (self._data,), None if same_dt else dt.np,
                     None if same_dev else dev)
-    if getattr(memory_format, "name", "preserve_format") != "preserve_format" and \
-            not out.is_contiguous(memory_format=memory_format):
+    # a copy unless the format is the one out's strides suggest, as PyTorch decides it
+    # (a row-major (O, C, 1, 1) weight is copied to channels_last strides; a transposed
+    # matrix is already "contiguous_format")
+    name = getattr(memory_format, "name", "preserve_format")
+    if name != "preserve_format" and name != (suggest_format(out._data) or "contiguous_format"):
         relayout = clone(out, memory_format=memory_format)
         if relayout.grad_fn is not None and out is self:
             relayout.grad_fn._name = "ToCopyBackward0"    # PyTorch's one node for .to
