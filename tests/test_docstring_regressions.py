@@ -216,7 +216,21 @@ def _spdiags_grad(m):
 
 _D = lambda m: m.arange(9).reshape(3, 3)  # noqa: E731
 
+_SP4 = lambda m: m.arange(16).reshape(2, 2, 2, 2).to_sparse(2)  # noqa: E731
+_SPU = lambda m: m.sparse_coo_tensor(m.tensor([[1, 0, 1], [0, 1, 0]]),  # noqa: E731
+                                     m.tensor([1.0, 2, 3]), (2, 2))
+
 REPR_CASES = {
+    # torch.narrow_copy's docstring on a sparse COO tensor (it raised NotImplementedError)
+    "narrow_copy_sparse_dim": lambda m: m.narrow_copy(_SP4(m), 0, 0, 1),
+    "narrow_copy_dense_dim": lambda m: m.narrow_copy(_SP4(m), 2, 1, 1),
+    "narrow_copy_method": lambda m: _SP4(m).narrow_copy(1, 1, 1),
+    "narrow_copy_uncoalesced": lambda m: [m.narrow_copy(_SPU(m), 0, 1, 1),
+                                          _SPU(m).narrow_copy(1, 0, 1).is_coalesced(),
+                                          _SPU(m).coalesce().narrow_copy(1, 0, 1).is_coalesced()],
+    **{f"narrow_copy_sparse_refuses_{i}": (lambda a: lambda m: _raised(
+        lambda: m.narrow_copy(_SP4(m), *a)))(a)
+       for i, a in enumerate([(0, -1, 1), (0, 1, 2), (4, 0, 1), (-1, 0, 1)])},
     # torch.sparse.spdiags's docstring (it raised NotImplementedError), and its checks
     "spdiags_coo": lambda m: m.sparse.spdiags(_D(m), m.tensor([0, -1, -2]), (3, 3)),
     "spdiags_dense": lambda m: m.sparse.spdiags(_D(m), m.tensor([0, -1, -2]), (3, 3)).to_dense(),

@@ -326,6 +326,8 @@ def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
 def narrow_copy(input, dim, start, length):
     """input.narrow(dim, start, length) as a new tensor (not a view). PyTorch checks its
     arguments with narrow_copy's own wording, which differs from narrow's."""
+    if getattr(input, "layout", None) is not None and input.is_sparse:
+        return input.narrow_copy(dim, start, length)   # a sparse COO tensor's own
     if input.dim() == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     if isinstance(dim, numbers.Integral) and dim >= input.dim():

@@ -509,9 +509,37 @@ def log_softmax(input, dim, *, dtype=None):
     return _softmax(input, dim, dtype, True)
 
 
+def narrow_copy(self, dim, start, length):
+    """A new COO tensor of the elements of `self` with index start .. start+length-1 along
+    `dim` (a sparse dim: the elements there, re-indexed; a dense one: their values
+    narrowed); coalesced when `self` is. Not differentiable (PyTorch's backward raises)."""
+    from .._backend import array_namespace
+    n = self.dim()
+    if not 0 <= dim < n:
+        raise RuntimeError(f"Dimension {dim} out of range. Expecting 0 <= dim < {n}.")
+    size = self.shape[dim]
+    if start < 0 or length < 0 or start + length > size:
+        raise RuntimeError(f"Invalid range to narrow. range(start, start+length) must be a "
+                           f"subset of range(0, {size}).")
+    ix, vals, sparse_dims = self._ix._data, Tensor._make(self._vals._data), self.sparse_dim()
+    if dim < sparse_dims:
+        xp = array_namespace(ix)
+        picked = xp.nonzero((ix[dim] >= start) & (ix[dim] < start + length))[0]
+        new_ix = ix[:, picked]
+        new_ix[dim] -= start
+        vals = vals.index_select(0, Tensor._make(picked))
+    else:
+        new_ix = ix.copy()
+        vals = vals.narrow(dim - sparse_dims + 1, start, length).contiguous()
+    shape = list(self.shape)
+    shape[dim] = length
+    return construct(Tensor._make(new_ix), vals, shape, self._coalesced)
+
+
 def attach():
     """The COO tensor's math methods and operators."""
     cls = SparseCooTensor
+    cls.narrow_copy = narrow_copy
     for name in _VALUEWISE:
         setattr(cls, name, _valuewise_method(name))
     cls.pow = cls.__pow__ = pow
