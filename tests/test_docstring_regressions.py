@@ -216,11 +216,35 @@ def _spdiags_grad(m):
 
 _D = lambda m: m.arange(9).reshape(3, 3)  # noqa: E731
 
+def _layout_policy(m):
+    """torch.autograd.enforce_grad_layout_policy's docstring: the strides of a permuted
+    leaf's gradient with the policy relaxed (context manager, function, decorator) and
+    enforced."""
+    p = m.zeros(2, 3, 4).permute(2, 0, 1).requires_grad_()
+    strides = []
+
+    def step():
+        (p * 2).sum().backward()
+        strides.append(p.grad.stride())
+        p.grad = None
+    with m.autograd.enforce_grad_layout_policy(False):
+        step()
+    step()
+    m.autograd.enforce_grad_layout_policy(False)
+    step()
+    m.autograd.enforce_grad_layout_policy(True)
+    step()
+    m.autograd.enforce_grad_layout_policy(False)(step)()
+    step()
+    return strides
+
+
 _SP4 = lambda m: m.arange(16).reshape(2, 2, 2, 2).to_sparse(2)  # noqa: E731
 _SPU = lambda m: m.sparse_coo_tensor(m.tensor([[1, 0, 1], [0, 1, 0]]),  # noqa: E731
                                      m.tensor([1.0, 2, 3]), (2, 2))
 
 REPR_CASES = {
+    "enforce_grad_layout_policy": _layout_policy,
     # torch.narrow_copy's docstring on a sparse COO tensor (it raised NotImplementedError)
     "narrow_copy_sparse_dim": lambda m: m.narrow_copy(_SP4(m), 0, 0, 1),
     "narrow_copy_dense_dim": lambda m: m.narrow_copy(_SP4(m), 2, 1, 1),

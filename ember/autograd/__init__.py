@@ -6,7 +6,7 @@ import numpy as np
 from . import grad_mode
 from .anomaly import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
-                        set_grad_enabled)
+                        set_grad_enabled, enforce_grad_layout_policy)
 from .graph import Node, run_backward
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .function import Function, FunctionCtx, once_differentiable

@@ -9,6 +9,8 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
            "is_inference_mode_enabled"]
 
 GRAD_ENABLED = [True]
+# the gradient layout contract is enforced when a gradient is stolen (graph._accumulate)
+GRAD_LAYOUT_ENFORCED = [True]
 _INFERENCE = [False]
 # a forward-AD dual level is open (forward_ad.ACTIVE is this list)
 DUAL_ACTIVE = [False]
@@ -111,6 +113,32 @@ class set_grad_enabled(_DecoratorContextManager):
 
     def __exit__(self, *exc):
         GRAD_ENABLED[0] = self.prev
+        return False
+
+    def clone(self):
+        return type(self)(self.mode)
+
+
+class enforce_grad_layout_policy(_DecoratorContextManager):
+    """Whether a leaf's first gradient, when the engine can take the incoming one as is
+    (nothing else holds it), must still be laid out like the leaf (True, the default) or
+    may keep its own layout (False). Gradients that must be copied are always laid out
+    like the leaf. Takes effect at once; as a context manager it restores the setting."""
+
+    def __init__(self, enable=True):
+        self.prev = GRAD_LAYOUT_ENFORCED[0]
+        self.mode = bool(enable)
+        GRAD_LAYOUT_ENFORCED[0] = self.mode
+
+    def __call__(self, func):
+        GRAD_LAYOUT_ENFORCED[0] = self.prev
+        return super().__call__(func)
+
+    def __enter__(self):
+        GRAD_LAYOUT_ENFORCED[0] = self.mode
+
+    def __exit__(self, *exc):
+        GRAD_LAYOUT_ENFORCED[0] = self.prev
         return False
 
     def clone(self):

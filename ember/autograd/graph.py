@@ -521,7 +521,10 @@ def _accumulate(t, g, create_graph, sole_owner=False):
             t._grad = g if fits else _relayout_graph(g, data)
         else:
             from .._tensor import Tensor
-            t._grad = Tensor._make(gd if sole_owner and fits else grad_like(gd, data)
+            # (enforce_grad_layout_policy(False): a gradient nothing else holds is taken
+            # as it is laid out)
+            steal = sole_owner and (fits or not grad_mode.GRAD_LAYOUT_ENFORCED[0])
+            t._grad = Tensor._make(gd if steal else grad_like(gd, data)
                                    if strided else gd.copy())
     elif create_graph or t._grad._requires_grad:
         t._grad = t._grad + g
