@@ -77,7 +77,7 @@ def threshold_(input, threshold, value):
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
-    return F.rrelu(input, lower, upper, training)
+    return F._rrelu(input, lower, upper, training, False, generator)
 
 
 def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps,
@@ -511,4 +511,4 @@ def alpha_dropout_(input, p, train):
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
-    return F.rrelu(input, lower, upper, training, inplace=True)
+    return F._rrelu(input, lower, upper, training, True, generator)

@@ -1,22 +1,47 @@
-"""Random number generators: ember.Generator wraps a NumPy PCG64 generator.
+"""Random number generators: ember.Generator is PyTorch's CPU generator, a 32-bit Mersenne
+Twister (mt19937) seeded as PyTorch seeds it.
 
-ember cannot reproduce PyTorch's random streams bit for bit; it reproduces its
-behaviour: manual_seed makes runs repeatable, generators are independent objects,
-states can be saved and restored.
+The engine is NumPy's MT19937 bit generator, which reproduces mt19937's raw stream; the
+transforms from raw words to samples (uniform, normal, integers, permutations, Bernoulli
+...) live in ember/_sampling.py and follow PyTorch's CPU kernels, so that a program seeded
+with ``manual_seed(s)`` draws the same numbers as it does under PyTorch: the same initial
+weights, dropout masks and DataLoader shuffles. ``get_state()`` returns PyTorch's 5056-byte
+state layout, so states move between the two libraries (``set_rng_state`` of a state a
+PyTorch checkpoint saved).
 
-CUDA tensors are sampled with these same (CPU) generators and copied to the device:
-the same seed gives the same values on every device, and ``manual_seed`` /
-``get_rng_state`` / ``fork_rng`` cover CUDA sampling too. The price is a host draw and a
-copy per call (noticeable for large tensors, e.g. dropout masks).
+Besides the mt19937 state the generator keeps what PyTorch keeps: the initial seed and
+the second sample of the last Box-Muller pair of double normals (normal_distribution's
+cache), which the next normal draw of fewer than 16 values uses first.
+
+CUDA tensors are sampled with these same (CPU) generators and copied to the device: the
+same seed gives the same values on every device (PyTorch's CUDA generator is a different
+algorithm, Philox, so CUDA values differ from PyTorch's on a GPU), and ``manual_seed`` /
+``get_rng_state`` / ``fork_rng`` cover CUDA sampling too.
 """
-import json
+import struct
 
 import numpy as np
 
-from ._device import CPU, as_device
+from ._device import as_device
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
            "default_generator", "fork_rng"]
+
+_MT_N = 624                  # words of mt19937 state
+_STATE_BYTES = 5056          # sizeof(CPUGeneratorImplState) in PyTorch
+# CPUGeneratorImplState: int64 the_initial_seed, int32 left, int32 seeded, uint64 next,
+# uint64 state[624], double normal_x, normal_y, normal_rho, int32 normal_is_valid (+4 pad),
+# float next_float_normal_sample, bool is_next_float_normal_sample_valid (+3 pad)
+_HEAD = struct.Struct("<qiiQ")
+_NORMAL = struct.Struct("<dddi")
+_FLOAT_NORMAL = struct.Struct("<f?")
+_NORMAL_AT = _HEAD.size + 8 * _MT_N          # 5016
+_FLOAT_NORMAL_AT = _NORMAL_AT + 32           # 5048
+
+
+def _seeded_words(seed):
+    """mt19937's state after init_genrand(seed) (the low 32 bits of the seed, as PyTorch)."""
+    return np.random.RandomState(seed & 0xFFFF_FFFF).get_state()[1]
 
 
 class Generator:
@@ -24,16 +49,22 @@ class Generator:
 
     def __init__(self, device="cpu"):
         self.device = as_device(device)
-        self._seed = 67280421310721
-        self._np = np.random.Generator(np.random.PCG64(self._seed))
+        self._mt = np.random.MT19937()
+        self._reseed(67280421310721)
+
+    def _reseed(self, seed):
+        self._seed = seed
+        self._mt.state = {"bit_generator": "MT19937",
+                          "state": {"key": _seeded_words(seed), "pos": _MT_N}}
+        self._next_word = 0         # PyTorch's `next` while the freshly seeded state is unused
+        self._normal = None         # cached second double normal of a Box-Muller pair
+        self._float_normal = None   # PyTorch's float normal cache (kept for the state layout)
 
     def manual_seed(self, seed):
         seed = int(seed)
         if seed < -0x8000_0000_0000_0000 or seed > 0xFFFF_FFFF_FFFF_FFFF:
             raise ValueError("Overflow when unpacking long long")
-        seed &= 0xFFFF_FFFF_FFFF_FFFF
-        self._seed = seed
-        self._np = np.random.Generator(np.random.PCG64(seed))
+        self._reseed(seed & 0xFFFF_FFFF_FFFF_FFFF)
         return self
 
     def seed(self):
@@ -44,22 +75,74 @@ class Generator:
     def initial_seed(self):
         return self._seed
 
+    # -- raw words (ember/_sampling.py turns them into samples)
+
+    def _words32(self, n):
+        """The next `n` 32-bit outputs of mt19937 (as uint64)."""
+        self._next_word = None
+        return self._mt.random_raw(n)
+
+    def _words64(self, n):
+        """The next `n` 64-bit values, each made of two 32-bit outputs (first one high), as
+        PyTorch's random64()."""
+        w = self._words32(2 * n)
+        return (w[0::2] << np.uint64(32)) | w[1::2]
+
+    def _numpy(self):
+        """A NumPy generator seeded from this stream, for the samplers ember does not draw
+        PyTorch's way (gamma, binomial, Poisson, von Mises): repeatable under manual_seed,
+        but not PyTorch's values."""
+        return np.random.Generator(np.random.PCG64(int(self._words64(1)[0])))
+
+    # -- state, in PyTorch's byte layout
+
+    def _snapshot(self):
+        st = self._mt.state["state"]
+        return st["key"].copy(), st["pos"], self._next_word, self._normal, self._float_normal
+
+    def _restore(self, snap):
+        key, pos, self._next_word, self._normal, self._float_normal = snap
+        self._mt.state = {"bit_generator": "MT19937", "state": {"key": key.copy(), "pos": pos}}
+
     def get_state(self):
         from ._ops.creation import tensor
         from . import _dtype
-        raw = json.dumps({"seed": self._seed, "state": self._np.bit_generator.state}).encode()
-        return tensor(list(raw), dtype=_dtype.uint8)
+        key, pos, next_word, normal, float_normal = self._snapshot()
+        buf = bytearray(_STATE_BYTES)
+        seed = self._seed - (1 << 64) if self._seed >= 1 << 63 else self._seed
+        # mt19937 regenerates when `left` reaches 0 before a draw: left = 625 - pos
+        _HEAD.pack_into(buf, 0, seed, _MT_N + 1 - pos, 1,
+                        pos if next_word is None else next_word)
+        buf[_HEAD.size:_NORMAL_AT] = key.astype("<u8").tobytes()
+        _NORMAL.pack_into(buf, _NORMAL_AT, 0.0, normal or 0.0, 0.0, normal is not None)
+        _FLOAT_NORMAL.pack_into(buf, _FLOAT_NORMAL_AT, float_normal or 0.0,
+                                float_normal is not None)
+        return tensor(np.frombuffer(bytes(buf), dtype=np.uint8).copy(), dtype=_dtype.uint8)
 
     def set_state(self, new_state):
-        raw = bytes(new_state._cpu_array().astype(np.uint8).tolist())
-        try:
-            st = json.loads(raw.decode())
-            self._seed = st["seed"]
-            bg = np.random.PCG64()
-            bg.state = st["state"]
-        except (ValueError, KeyError, TypeError) as e:
-            raise RuntimeError(f"Invalid RNG state: {e}") from None
-        self._np = np.random.Generator(bg)
+        from . import _dtype
+        from ._tensor import Tensor
+        if not isinstance(new_state, Tensor):
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+        if new_state.dtype is not _dtype.uint8:
+            raise RuntimeError(f"expected a torch.ByteTensor, but got "
+                               f"{new_state.dtype.__repr__().replace('ember.', 'torch.')}")
+        raw = new_state._cpu_array().reshape(-1).tobytes()
+        if len(raw) != _STATE_BYTES:
+            raise RuntimeError(f"Expected either a CPUGeneratorImplStateLegacy of size 5048 or a "
+                               f"CPUGeneratorImplState of size 5056 but found the input RNG state "
+                               f"size to be {len(raw)}")
+        seed, left, seeded, next_word = _HEAD.unpack_from(raw, 0)
+        if not (seeded and 0 < left <= _MT_N and next_word <= _MT_N):
+            raise RuntimeError("Invalid mt19937 state")
+        key = np.frombuffer(raw, dtype="<u8", count=_MT_N, offset=_HEAD.size)
+        _, normal_y, _, normal_valid = _NORMAL.unpack_from(raw, _NORMAL_AT)
+        float_normal, float_valid = _FLOAT_NORMAL.unpack_from(raw, _FLOAT_NORMAL_AT)
+        self._seed = seed & 0xFFFF_FFFF_FFFF_FFFF
+        self._restore(((key & 0xFFFF_FFFF).astype(np.uint32), _MT_N + 1 - left,
+                       next_word if left == 1 else None,
+                       normal_y if normal_valid else None,
+                       float_normal if float_valid else None))
         return self
 
     def clone_state(self):
@@ -77,11 +160,11 @@ _draw_hook = None
 
 
 def gen_of(generator):
-    """The NumPy generator behind an optional ember Generator argument."""
+    """The Generator to draw from: `generator`, or the default one."""
     g = generator or default_generator
     if _draw_hook is not None:
         _draw_hook(g)
-    return g._np
+    return g
 
 
 def manual_seed(seed):
@@ -121,9 +204,9 @@ class fork_rng:
 
     def __enter__(self):
         if self.enabled:
-            self.state = get_rng_state()
+            self.state = default_generator._snapshot()
 
     def __exit__(self, *exc):
         if self.enabled:
-            set_rng_state(self.state)
+            default_generator._restore(self.state)
         return False

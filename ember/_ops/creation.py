@@ -9,6 +9,7 @@ import numpy as np
 from .._backend import as_array, like
 from .. import _dtype
 from .._device import as_device, factory_device, CPU
+from .. import _sampling
 from .._random import gen_of
 from .._tensor import Tensor, Size
 from ._base import Op, apply
@@ -581,33 +582,13 @@ def _not_implemented_for(kernel, dt):
 
 
 def _uniform_array(g, shape, dt, low=0.0, high=1.0):
-    """Uniform samples on [low, high) as dtype `dt` (rounding never reaches `high`); a
-    complex dtype draws its real and imaginary parts so, independently."""
-    if dt.is_complex:
-        part = dt.to_real()
-        real = _uniform_array(g, shape, part, low, high).astype(np.float64)
-        imag = _uniform_array(g, shape, part, low, high).astype(np.float64)
-        return _dtype.cast_array(real + 1j * imag, dt.np)   # complex32 is a record type
-    if dt is _dtype.float32 or dt is _dtype.float64:
-        arr = g.random(shape, dtype=dt.np)
-    else:
-        arr = g.random(shape).astype(dt.np)
-        # float16 / bfloat16 can round values just below 1 up to 1
-        arr[arr >= 1] = np.nextafter(np.array(1, dt.np), np.array(0, dt.np))
-    if low != 0.0 or high != 1.0:
-        arr = (low + (high - low) * arr.astype(np.float64)).astype(dt.np)
-    return arr
+    """Uniform samples on [low, high) as dtype `dt`, in PyTorch's order (ember/_sampling.py)."""
+    return _sampling.uniform(g, math.prod(shape), dt, low, high).reshape(shape)
 
 
-def _normal_array(g, shape, dt):
-    """Standard normal samples as dtype `dt`; complex ones have variance 1/2 per part."""
-    if dt.is_complex:
-        real = g.standard_normal(shape) * math.sqrt(0.5)
-        imag = g.standard_normal(shape) * math.sqrt(0.5)
-        return _dtype.cast_array(real + 1j * imag, dt.np)   # complex32 is a record type
-    if dt is _dtype.float32 or dt is _dtype.float64:
-        return g.standard_normal(shape, dtype=dt.np)
-    return g.standard_normal(shape).astype(dt.np)
+def _normal_array(g, shape, dt, mean=0.0, std=1.0):
+    """Normal samples as dtype `dt` for a contiguous result, in PyTorch's order."""
+    return _sampling.normal(g, math.prod(shape), dt, mean, std).reshape(shape)
 
 
 def _on_meta(device, out):
@@ -661,7 +642,8 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     shape = _shape((size,), "randint")
     if _on_meta(device, out):
         return _alloc(shape, None, dt, device, requires_grad, out)
-    arr = gen_of(generator).integers(low, high, size=shape).astype(dt.np)
+    arr = _sampling.integers(gen_of(generator), math.prod(shape), low, high)
+    arr = arr.astype(dt.np).reshape(shape)
     return _finish(arr, dt, device, requires_grad, out)
 
 
@@ -673,7 +655,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     dt = _dtype_arg(dtype, "randperm", _dtype.int64)
-    arr = gen_of(generator).permutation(n).astype(dt.np)
+    arr = _sampling.permutation(gen_of(generator), n).astype(dt.np)
     return _finish(arr, dt, device, requires_grad, out)
 
 
@@ -751,7 +733,11 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
                                                        NormalBackward2)
         m = m.astype(dt.np) if mean_t else m
         s = s.astype(dt.np) if std_t else s
-        noise = like(_normal_array(g, shape, dt), ref._data)  # drawn on the host
+        if std_t:      # PyTorch: standard normals, times std, plus mean
+            noise = _normal_array(g, shape, dt)
+        else:          # PyTorch: normals of standard deviation std, plus mean
+            noise, s = _normal_array(g, shape, dt, 0.0, s), 1.0
+        noise = like(noise, ref._data)  # drawn on the host
         result = apply(op, (mean if mean_t else None, std if std_t else None), (m, s, noise))
         if out is not None:
             return _write_out(out, result)
@@ -762,7 +748,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         raise TypeError("normal() received an invalid combination of arguments: size is required "
                         "when mean and std are numbers")
     dt = _dtype_arg(dtype, "normal", _dtype.get_default_dtype())
-    arr = (mean + std * _normal_array(g, _shape((size,), "normal"), dt)).astype(dt.np)
+    arr = _normal_array(g, _shape((size,), "normal"), dt, mean, std)
     return _finish(arr, dt, device, requires_grad, out)
 
 
@@ -786,15 +772,22 @@ def bernoulli(input, p=None, *, generator=None, out=None):
             raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
     else:
         _check_probability(p)
-        probs = p
-    arr = (gen_of(generator).random(input.shape) < probs).astype(input.dtype.np)
+    g = gen_of(generator)
+    if p is None:
+        arr = _sampling.bernoulli_probs(g, np.ascontiguousarray(probs).reshape(-1))
+    else:
+        arr = _sampling.bernoulli_scalar(g, input.numel(), p)
+    arr = arr.reshape(input.shape).astype(input.dtype.np)
     return _finish(arr, input.dtype, input.device, False, out)
 
 
 def poisson(input, generator=None):
-    """Poisson samples with rates `input`."""
-    arr = np.asarray(gen_of(generator).poisson(input._cpu_array())).astype(input.dtype.np)
-    return Tensor._make(_to_device(arr, input.device))
+    """Poisson samples with rates `input` (PyTorch's samplers, one rate after another)."""
+    rates = input._cpu_array()
+    if (rates < 0).any():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    arr = _sampling.poisson(gen_of(generator), rates.astype(np.float64).reshape(-1))
+    return Tensor._make(_to_device(arr.reshape(input.shape).astype(input.dtype.np), input.device))
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
@@ -829,16 +822,25 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
-    g = gen_of(generator)
-    result = np.empty((rows.shape[0], num_samples), dtype=np.int64)
-    for i, row in enumerate(rows):
-        total = row.sum()
-        if total <= 0:
+    for row in rows:
+        if row.sum() <= 0:
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
         if not replacement and num_samples > np.count_nonzero(row):
             raise RuntimeError("invalid multinomial distribution (with replacement=False, not "
                                "enough non-negative category to sample)")
-        result[i] = g.choice(row.size, size=num_samples, replace=replacement, p=row / total)
+    g = gen_of(generator)
+    if replacement and num_samples > 1:
+        result = _sampling.multinomial_with_replacement(
+            g, input._cpu_array().reshape(rows.shape), num_samples)
+    else:
+        # PyTorch: the largest p / q with q ~ Exponential(1) of the input's dtype (a
+        # Gumbel-max draw); several samples are the top-k, largest first
+        dt = input.dtype
+        q = _sampling.exponential(g, rows.size, 1.0).astype(dt.np).reshape(rows.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keys = input._cpu_array().reshape(rows.shape) / q
+        keys = np.where(np.isnan(keys), -np.inf, keys)
+        result = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples].astype(np.int64)
     if input.dim() == 1:
         result = result[0]
     return _finish(result, _dtype.int64, input.device, False, out)
@@ -846,8 +848,27 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
 
 # ---------------------------------------------------------------------------- in-place random
 
-def _fill_random(self, arr):
-    """Overwrite self with freshly sampled values `arr` (an in-place op outside autograd)."""
+def _memory_order(t):
+    """t's dims from the largest stride to the smallest: the order PyTorch's kernels walk
+    a tensor's elements in (row-major for a contiguous one)."""
+    strides = t._data.strides
+    return sorted(builtins.range(t.dim()), key=lambda d: -abs(strides[d]))
+
+
+def memory_ordered(t, flat):
+    """The samples `flat`, drawn one per element of `t` in PyTorch's order (t's memory
+    order), as an array of t's shape."""
+    shape = t.shape
+    if len(shape) > 1 and not t.is_contiguous():
+        order = _memory_order(t)
+        return flat.reshape([shape[d] for d in order]).transpose(np.argsort(order))
+    return flat.reshape(shape)
+
+
+def _fill_random(self, flat):
+    """Overwrite self with the samples `flat`, drawn in PyTorch's order (memory order).
+    An in-place op outside autograd."""
+    arr = memory_ordered(self, flat)
     return commit_inplace(self, Tensor._make(_to_device(arr.astype(self._data.dtype, copy=False),
                                                         self.device)))
 
@@ -861,7 +882,8 @@ def uniform_(self, from_=0.0, to=1.0, *, generator=None):
                            f"> to={to}")
     if self.is_meta:
         return self   # no values to draw (nor draws from the generator), as in PyTorch
-    return _fill_random(self, _uniform_array(gen_of(generator), self.shape, self.dtype, from_, to))
+    return _fill_random(self, _sampling.uniform(gen_of(generator), self.numel(), self.dtype,
+                                                from_, to))
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
@@ -872,8 +894,8 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     if self.is_meta:
         return self   # no values to draw (nor draws from the generator), as in PyTorch
-    arr = mean + std * _normal_array(gen_of(generator), self.shape, self.dtype)
-    return _fill_random(self, arr)
+    return _fill_random(self, _sampling.normal(gen_of(generator), self.numel(), self.dtype, mean,
+                                               std, blocked=self.is_contiguous()))
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
@@ -885,7 +907,14 @@ def bernoulli_(self, p=0.5, *, generator=None):
         probs = p
     if self.is_meta:
         return self   # no values to draw (nor draws from the generator), as in PyTorch
-    return _fill_random(self, gen_of(generator).random(self.shape) < probs)
+    g = gen_of(generator)
+    if isinstance(p, Tensor):
+        probs = np.broadcast_to(probs, self.shape)
+        if len(self.shape) > 1 and not self.is_contiguous():   # drawn in self's memory order
+            probs = probs.transpose(_memory_order(self))
+        return _fill_random(self, _sampling.bernoulli_probs(g, np.ascontiguousarray(probs)
+                                                            .reshape(-1)))
+    return _fill_random(self, _sampling.bernoulli_scalar(g, self.numel(), probs))
 
 
 def random_(self, from_=0, to=None, *, generator=None):
@@ -893,7 +922,8 @@ def random_(self, from_=0, to=None, *, generator=None):
     [0, 2**mantissa bits] for floating dtypes, the whole range for integer dtypes."""
     if to is None and from_ != 0:
         from_, to = 0, from_
-    if to is None:
+    full = to is None
+    if full:
         dt = self.dtype
         if dt is _dtype.bool:
             to = 2
@@ -906,7 +936,10 @@ def random_(self, from_=0, to=None, *, generator=None):
                            f"to={to}")
     if self.is_meta:
         return self   # no values to draw (nor draws from the generator), as in PyTorch
-    return _fill_random(self, gen_of(generator).integers(from_, to, size=self.shape))
+    g = gen_of(generator)
+    if full:
+        return _fill_random(self, _sampling.full_range(g, self.numel(), self.dtype))
+    return _fill_random(self, _sampling.integers(g, self.numel(), from_, to))
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
@@ -915,7 +948,7 @@ def exponential_(self, lambd=1.0, *, generator=None):
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     if self.is_meta:
         return self   # no values to draw (nor draws from the generator), as in PyTorch
-    return _fill_random(self, gen_of(generator).exponential(1.0 / lambd, size=self.shape))
+    return _fill_random(self, _sampling.exponential(gen_of(generator), self.numel(), lambd))
 
 
 def geometric_(self, p, *, generator=None):
@@ -924,7 +957,7 @@ def geometric_(self, p, *, generator=None):
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     if self.is_meta:
         return self   # no values to draw (nor draws from the generator), as in PyTorch
-    return _fill_random(self, gen_of(generator).geometric(p, size=self.shape))
+    return _fill_random(self, _sampling.geometric(gen_of(generator), self.numel(), p))
 
 
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
@@ -933,7 +966,7 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     if self.is_meta:
         return self   # no values to draw (nor draws from the generator), as in PyTorch
-    return _fill_random(self, gen_of(generator).lognormal(mean, std, size=self.shape))
+    return _fill_random(self, _sampling.log_normal(gen_of(generator), self.numel(), mean, std))
 
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
@@ -942,7 +975,7 @@ def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
     if self.is_meta:
         return self   # no values to draw (nor draws from the generator), as in PyTorch
-    return _fill_random(self, median + sigma * gen_of(generator).standard_cauchy(self.shape))
+    return _fill_random(self, _sampling.cauchy(gen_of(generator), self.numel(), median, sigma))
 
 
 def _rebuild_tensor(arr, requires_grad):
@@ -1023,9 +1056,11 @@ def binomial(count, prob, generator=None):
     if prob.dtype is not count.dtype:
         raise RuntimeError(f"Found dtype {dtype_name(prob.dtype)} but expected "
                            f"{dtype_name(count.dtype)}")
-    n = count._cpu_array().astype(np.int64)
-    p = np.clip(np.nan_to_num(prob._cpu_array().astype(np.float64)), 0, 1)
-    draws = np.asarray(gen_of(generator).binomial(n, p)).astype(count.dtype.np)
+    shape = np.broadcast_shapes(tuple(count.shape), tuple(prob.shape))
+    n = np.broadcast_to(count._cpu_array(), shape).astype(np.float64).reshape(-1)
+    p = np.broadcast_to(prob._cpu_array(), shape).astype(np.float64).reshape(-1)
+    draws = _sampling.binomial(gen_of(generator), n, p, count.dtype is not _dtype.float64)
+    draws = draws.reshape(shape).astype(count.dtype.np)
     draws = _to_device(draws, count.device)
     return apply(Binomial, (count, prob), (count._data, prob._data, draws))
 

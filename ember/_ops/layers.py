@@ -6,11 +6,13 @@ import numpy as np
 from .._backend import like, sum_over
 from .._tensor import Tensor
 from ..autograd import grad_mode
+from .. import _dtype, _sampling
 from .._random import gen_of
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import dtype_name
 from .half_precision import computes_in_float32
+from .creation import memory_ordered
 
 __all__ = []
 
@@ -140,6 +142,14 @@ class Dropout(Op):
         return grad * Tensor._make((ctx.mask * ctx.scale).astype(grad._data.dtype))
 
 
+def _keep_scale(p, dt):
+    """1 / (1 - p) as PyTorch scales kept units: divided in the dtype's arithmetic
+    (float32 for float32 and narrower) and rounded to the dtype."""
+    acc = np.float64 if dt is _dtype.float64 else np.float32
+    return float(np.asarray(acc(1.0) / acc(1.0 - p)).astype(dt.np)) if dt.is_floating_point \
+        else 1.0 / (1.0 - p)
+
+
 def dropout(input, p=0.5, training=True, inplace=False):
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -152,8 +162,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
         mask = np.ones((), dtype=bool)
         scale = 1.0 / (1.0 - p)
     else:
-        mask = gen_of(None).random(input.shape) >= p
-        scale = 1.0 / (1.0 - p)
+        mask = memory_ordered(input, _sampling.bernoulli_scalar(gen_of(None), input.numel(), 1 - p))
+        scale = _keep_scale(p, input.dtype)
     # the mask is drawn on the host (ember's generator): move it to the input's device
     out = apply(Dropout, (input,), (input._data, like(mask, input._data), scale))
     if inplace:
@@ -171,8 +181,9 @@ def feature_dropout(input, p, training, inplace, batched_dim):
     shape = input.shape[:2] + (1,) * (input.dim() - 2) if input.dim() == batched_dim else \
         input.shape[:1] + (1,) * (input.dim() - 1)
     # drawn on the host (ember's generator), moved to the input's device
-    mask = np.broadcast_to(like(gen_of(None).random(shape) >= p, input._data), input.shape)
-    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    mask = _sampling.bernoulli_scalar(gen_of(None), math.prod(shape), 1 - p).reshape(shape)
+    mask = np.broadcast_to(like(mask, input._data), input.shape)
+    scale = 0.0 if p == 1.0 else _keep_scale(p, input.dtype)
     out = apply(Dropout, (input,), (input._data, mask, scale))
     if out.grad_fn is not None:
         out.grad_fn._name = "MulBackward0"

@@ -10,6 +10,7 @@ _standard_gamma_grad and _dirichlet_grad, fitted approximations, agree to about 
 import numpy as np
 
 import ember
+from ember import _sampling as _draws
 from ember._random import gen_of
 
 __all__ = ["standard_gamma", "dirichlet", "standard_gamma_grad", "dirichlet_grad"]
@@ -155,10 +156,11 @@ class _StandardGamma(ember.autograd.Function):
     @staticmethod
     def forward(ctx, alpha):
         a = alpha.detach().cpu().numpy()
-        draws = gen_of(None).standard_gamma(a.astype(np.float64))
+        draws = _draws.gamma(gen_of(None), a.astype(np.float64).reshape(-1),
+                             single=a.dtype != np.float64).reshape(a.shape).astype(a.dtype)
         # no exact zeros: log x and the density stay finite (float32 underflows for tiny
-        # alpha, as PyTorch's sampler's clamp to the smallest normal number prevents)
-        draws = np.maximum(draws, np.finfo(a.dtype).tiny).astype(a.dtype)
+        # alpha; PyTorch's sampler clamps to the smallest normal number too)
+        draws = np.maximum(draws, np.finfo(a.dtype).tiny)
         x = _as_tensor_like(draws, alpha)
         ctx.save_for_backward(alpha, x)
         return x
@@ -176,12 +178,12 @@ class _Dirichlet(ember.autograd.Function):
     @staticmethod
     def forward(ctx, concentration):
         a = concentration.detach().cpu().numpy()
-        gammas = gen_of(None).standard_gamma(a.astype(np.float64))
-        tiny = np.finfo(a.dtype).tiny
-        total = gammas.sum(-1, keepdims=True)
-        x = np.clip(gammas / np.where(total > 0, total, 1.0), tiny, 1 - np.finfo(a.dtype).eps)
-        # renormalise after the clamp so the draw stays on the simplex
-        x = (x / x.sum(-1, keepdims=True)).astype(a.dtype)
+        # PyTorch's order: double Gamma draws (at least the smallest normal double),
+        # normalised, cast, clamped into [smallest normal, largest value below 1]
+        gammas = _draws.gamma(gen_of(None), a.astype(np.float64).reshape(-1), single=False)
+        gammas = np.maximum(gammas, np.finfo(np.float64).tiny).reshape(a.shape)
+        x = (gammas / gammas.sum(-1, keepdims=True)).astype(a.dtype)
+        x = np.clip(x, np.finfo(a.dtype).tiny, np.nextafter(a.dtype.type(1), a.dtype.type(0)))
         out = _as_tensor_like(x, concentration)
         ctx.save_for_backward(concentration, out)
         return out

@@ -3,7 +3,6 @@ independent Bernoulli(p) trials."""
 import numpy as np
 
 import ember
-from ember._random import gen_of
 from ember._tensor import Size
 
 from . import constraints
@@ -72,10 +71,7 @@ class Binomial(ProbsOrLogits, Distribution):
     def sample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
         with ember.no_grad():
-            n = self.total_count.expand(shape).detach().cpu().numpy().astype(np.int64)
-            p = self.probs.expand(shape).detach().cpu().numpy().astype(np.float64)
-            draws = gen_of(None).binomial(n, p)
-            return ember.tensor(draws, dtype=self.probs.dtype, device=self.probs.device)
+            return ember.binomial(self.total_count.expand(shape), self.probs.expand(shape))
 
     def log_prob(self, value):
         """log C(n, k) + k logit - n log(1 + e^logit), the last term in a form that does

@@ -57,7 +57,7 @@ class VonMises(Distribution):
         with ember.no_grad():
             mu = self.loc.expand(shape).detach().cpu().numpy().astype(np.float64)
             kappa = self.concentration.expand(shape).detach().cpu().numpy().astype(np.float64)
-            draws = gen_of(None).vonmises(mu, kappa)
+            draws = gen_of(None)._numpy().vonmises(mu, kappa)
             draws = np.mod(draws + math.pi, 2 * math.pi) - math.pi
             return ember.tensor(draws, dtype=self.loc.dtype, device=self.loc.device)
 

@@ -222,10 +222,10 @@ class _Randomness:
                                "Please either use the 'same' or 'different' randomness flags on "
                                "vmap or perform the randomness operation out of vmap")
         if id(generator) not in self.states:   # "same": remember where the draws start
-            self.states[id(generator)] = (generator, generator._np.bit_generator.state)
+            self.states[id(generator)] = (generator, generator._snapshot())
 
     def start_slice(self, i):
         """randomness="same": every slice replays the draws of the first."""
         if i > 0:
             for generator, state in self.states.values():
-                generator._np.bit_generator.state = state
+                generator._restore(state)

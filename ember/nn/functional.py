@@ -185,14 +185,34 @@ def prelu(input, weight):
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    return _rrelu(input, lower, upper, training, inplace)
+
+
+def _rrelu(input, lower, upper, training, inplace, generator=None):
+    """x where x > 0, else a x: a = (lower + upper) / 2 in evaluation; in training a is
+    drawn uniform on [lower, upper) for each element x <= 0 (in memory order, as PyTorch
+    draws), and the gradient is the slope used."""
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
-    if training:
-        from .._ops.creation import rand
-        slope = rand(input.shape, dtype=input.dtype) * (upper - lower) + lower
-    else:
-        slope = (lower + upper) / 2
-    return _inplace_result(input, where(input >= 0, input, input * slope), inplace)
+    if not training:
+        return _inplace_result(input, where(input >= 0, input, input * ((lower + upper) / 2)),
+                               inplace)
+    from .. import _sampling
+    from .._random import gen_of
+    from .._ops.creation import memory_ordered, _memory_order
+    import numpy as np
+    x = input._cpu_array()
+    order = _memory_order(input) if input.dim() > 1 and not input.is_contiguous() else None
+    flat = (x.transpose(order) if order is not None else x).reshape(-1)
+    drawn = flat <= 0
+    acc = np.float64 if input.dtype is _dtype.float64 else np.float32
+    lo, hi = float(acc(lower)), float(acc(upper))
+    slope = np.ones(flat.shape, dtype=np.float64)
+    slope[drawn] = _sampling.uniform(gen_of(generator), int(drawn.sum()), _dtype.float64, lo, hi)
+    slope = memory_ordered(input, slope.astype(acc)).astype(input.dtype.np)
+    # np.ascontiguousarray would make a 0-dim slope 1-dim (and the result with it)
+    noise = Tensor._make(like(np.array(slope, order="C"), input._data))
+    return _inplace_result(input, input * noise, inplace)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
@@ -278,13 +298,15 @@ def _alpha_dropout(input, p, training, inplace, feature):
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     if p == 1:   # every unit dropped: zeros (times the input, so NaNs stay, as PyTorch's)
         return _inplace_result(input, input * 0.0, inplace)
-    alpha_p = -1.7580993408473766
+    alpha = 1.7580993408473766
     shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2) if feature else input.shape
-    from .._ops.creation import rand
-    keep = (rand(shape, dtype=input.dtype, device=input.device) >= p).to(input.dtype)
-    a = ((1 - p) * (1 + p * alpha_p ** 2)) ** -0.5
-    b = -a * alpha_p * p
-    return _inplace_result(input, (input * keep + alpha_p * (1 - keep)) * a + b, inplace)
+    from .._ops.creation import empty
+    # PyTorch's order of operations (so the values match it): keep ~ Bernoulli(1 - p),
+    # b = (keep - 1) alpha a + alpha a p, y = x (keep a) + b
+    keep = empty(shape, dtype=input.dtype, device=input.device).bernoulli_(1 - p)
+    a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+    b = keep.add(-1).mul_(alpha * a).add_(alpha * a * p)
+    return _inplace_result(input, input * keep.mul_(a) + b, inplace)
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):

@@ -6,7 +6,6 @@ import numpy as np
 
 from .._backend import like
 from .._tensor import Tensor
-from .._random import gen_of
 from ..autograd import grad_mode
 
 
@@ -59,12 +58,6 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _sample_dtype(tensor):
-    # draw float32 directly for float32/low-precision tensors: a float64 draw of a large
-    # weight (VGG's 25088x4096 classifier) costs twice the memory and time
-    return np.float64 if tensor._data.dtype == np.float64 else np.float32
-
-
 def _no_data(tensor):
     """Whether `tensor` is a meta tensor: initialising one is a no-op (no values, and no
     draws from the generator), as in PyTorch."""
@@ -72,36 +65,63 @@ def _no_data(tensor):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    if _no_data(tensor):
-        return tensor
-    r = gen_of(generator).random(tensor.shape, dtype=_sample_dtype(tensor))
-    r *= (b - a)
-    r += a
-    return _fill(tensor, r)
+    with grad_mode.no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    if _no_data(tensor):
-        return tensor
-    r = gen_of(generator).standard_normal(tensor.shape, dtype=_sample_dtype(tensor))
-    if std != 1.0:
-        r *= std
-    if mean != 0.0:
-        r += mean
-    return _fill(tensor, r)
+    with grad_mode.no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Normal(mean, std) restricted to [a, b] by redrawing values outside."""
+    """Normal(mean, std) restricted to [a, b], drawn as PyTorch draws it: when most of the
+    mass lies inside, normals with the ones outside redrawn; otherwise uniform candidates on
+    [a, b] accepted with probability pdf / peak pdf (redrawn until all are accepted)."""
     if _no_data(tensor):
         return tensor
-    g = gen_of(generator)
-    out = mean + std * g.standard_normal(tensor.shape)
-    bad = (out < a) | (out > b)
-    while bad.any():
-        out[bad] = mean + std * g.standard_normal(int(bad.sum()))
-        bad = (out < a) | (out > b)
-    return _fill(tensor, out)
+
+    def norm_cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
+                      "distribution of values may be incorrect.", stacklevel=2)
+    from .. import where
+    with grad_mode.no_grad():
+        if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) > 0.3:
+            lo, hi = tensor.new_tensor(a).item(), tensor.new_tensor(b).item()
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                outside = (result < lo) | (result > hi)
+                if not outside.any():
+                    break
+                fresh = tensor.new_empty(tensor.shape).normal_(mean, std, generator=generator)
+                result = where(outside, fresh, result)
+            if result is not tensor:
+                tensor.copy_(result)
+            return tensor
+        mode = max(a, min(mean, b))
+        log_peak = -0.5 * ((mode - mean) / std) ** 2
+
+        def log_ratio(x):   # log(pdf(x) / pdf(mode))
+            return x.sub(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+
+        accept = tensor.new_empty(tensor.shape)
+        tensor.uniform_(a, b, generator=generator)
+        pending = accept.uniform_(generator=generator).log_().gt(log_ratio(tensor))
+        if pending.any():
+            candidates = tensor.new_empty(tensor.shape)
+            result = tensor
+            while True:
+                candidates.uniform_(a, b, generator=generator)
+                result = where(pending, candidates, result)
+                redo = accept.uniform_(generator=generator).log_().gt(log_ratio(candidates))
+                pending = where(pending, redo, pending)
+                if not pending.any():
+                    break
+            tensor.copy_(result)
+        return tensor
 
 
 def constant_(tensor, val):
@@ -178,34 +198,43 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 
 
 def orthogonal_(tensor, gain=1, generator=None):
+    """A (semi-)orthogonal matrix: the Q of a QR factorisation of standard normals (signs
+    fixed by R's diagonal), scaled by `gain`; trailing dims are flattened."""
     if tensor.dim() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0 or _no_data(tensor):
         return tensor
+    from .. import linalg
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = gen_of(generator).standard_normal((rows, cols))
-    if rows < cols:
-        flat = flat.T
-    q, r = np.linalg.qr(flat)
-    q *= np.sign(np.diag(r))
-    if rows < cols:
-        q = q.T
-    return _fill(tensor, gain * q.reshape(tensor.shape))
+    with grad_mode.no_grad():
+        flat = tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)
+        if rows < cols:
+            flat = flat.t()
+        q, r = linalg.qr(flat)
+        q = q * r.diagonal().sign()
+        if rows < cols:
+            q = q.t()
+        tensor.view_as(q).copy_(q)
+        tensor.mul_(gain)
+    return tensor
 
 
 def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """Normal(0, std) values with a fraction `sparsity` of each column set to zero (rows
+    chosen by a random permutation per column)."""
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     if _no_data(tensor):
         return tensor
-    g = gen_of(generator)
-    arr = std * g.standard_normal((rows, cols))
+    from .. import randperm
     n_zero = int(math.ceil(sparsity * rows))
-    for c in range(cols):
-        arr[g.permutation(rows)[:n_zero], c] = 0
-    return _fill(tensor, arr)
+    with grad_mode.no_grad():
+        tensor.normal_(0, std, generator=generator)
+        for c in range(cols):
+            tensor[randperm(rows)[:n_zero], c] = 0
+    return tensor
 
 
 # deprecated non-underscore aliases

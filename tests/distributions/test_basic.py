@@ -282,7 +282,9 @@ def test_wishart_samples_and_errors():
     cov = ember.tensor(W_COV[0])
     d = ember.distributions.Wishart(df, covariance_matrix=cov)
     s = d.rsample((20000,))
-    np.testing.assert_allclose(s.detach().mean(0).numpy(), 6.0 * W_COV[0], rtol=0.03, atol=0.1)
+    # entry (i, j) of a draw has variance df (S_ij^2 + S_ii S_jj), up to 80 here: the mean of
+    # 20000 draws is within 4 standard errors (0.25) of df S
+    np.testing.assert_allclose(s.detach().mean(0).numpy(), 6.0 * W_COV[0], rtol=0.03, atol=0.25)
     assert bool(ember.distributions.constraints.positive_definite.check(s[:50]).all())
     # E[X] = df S, so d/d df of the mean of the draws is sum(S)
     s.mean(0).sum().backward()

@@ -267,8 +267,10 @@ def _pin_memory(data):
 
 
 def _shared_seed(generator):
-    from ..._random import gen_of
-    return int(gen_of(generator).integers(0, 2 ** 62))
+    """The loader's base seed: one random_() int64 draw, as PyTorch's."""
+    from ..._ops.creation import empty
+    from ... import _dtype
+    return int(empty((), dtype=_dtype.int64).random_(generator=generator).item())
 
 
 class _SingleProcessIter(_BaseIter):

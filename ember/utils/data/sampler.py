@@ -7,14 +7,9 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
            "WeightedRandomSampler", "BatchSampler"]
 
 
-def _np_gen(generator):
-    """A NumPy generator: the given ember Generator's, or a fresh one seeded from ember's
-    default generator (as PyTorch seeds a new generator from the global one)."""
-    from ..._random import gen_of
-    if generator is not None:
-        return generator._np
-    seed = int(gen_of(None).integers(0, 2 ** 63 - 1))
-    return np.random.Generator(np.random.PCG64(seed))
+def _randperm(n, generator):
+    from ..._ops.creation import randperm
+    return randperm(n, generator=generator).tolist()
 
 
 class Sampler:
@@ -56,14 +51,23 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):
+        from ..._ops.creation import empty, randint
+        from ..._random import Generator
+        from ... import _dtype
         n = len(self.data_source)
-        g = _np_gen(self.generator)
-        if self.replacement:
-            yield from g.integers(0, n, self.num_samples).tolist()
+        generator = self.generator
+        if generator is None:   # a fresh generator seeded from the default one, as PyTorch
+            seed = int(empty((), dtype=_dtype.int64).random_().item())
+            generator = Generator().manual_seed(seed)
+        if self.replacement:    # drawn 32 at a time, as PyTorch draws them
+            for _ in range(self.num_samples // 32):
+                yield from randint(high=n, size=(32,), generator=generator).tolist()
+            yield from randint(high=n, size=(self.num_samples % 32,),
+                               generator=generator).tolist()
             return
         for _ in range(self.num_samples // n):
-            yield from g.permutation(n).tolist()
-        yield from g.permutation(n)[:self.num_samples % n].tolist()
+            yield from _randperm(n, generator)
+        yield from _randperm(n, generator)[:self.num_samples % n]
 
     def __len__(self):
         return self.num_samples
@@ -75,7 +79,7 @@ class SubsetRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self):
-        for i in _np_gen(self.generator).permutation(len(self.indices)).tolist():
+        for i in _randperm(len(self.indices), self.generator):
             yield self.indices[i]
 
     def __len__(self):
@@ -97,16 +101,16 @@ class WeightedRandomSampler(Sampler):
         if w.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape "
                              f"{tuple(w.shape)}")
-        self.weights = w
+        from ..._ops.creation import tensor
+        self.weights = tensor(w)     # a float64 tensor, as PyTorch's
         self.num_samples = num_samples
         self.replacement = replacement
         self.generator = generator
 
     def __iter__(self):
-        p = self.weights / self.weights.sum()
-        idx = _np_gen(self.generator).choice(len(p), self.num_samples, replace=self.replacement,
-                                             p=p)
-        yield from idx.tolist()
+        from ..._ops.creation import multinomial
+        yield from multinomial(self.weights, self.num_samples, self.replacement,
+                               generator=self.generator).tolist()
 
     def __len__(self):
         return self.num_samples
