@@ -34,6 +34,8 @@ config, each of these kinds of check that applies:
   batched_grad  autograd.grad(is_grads_batched=True) with two stacked grad_outputs
   empty_batch the input with its batch dimension set to 0: output and gradients
   half        float16 and bfloat16 forward on the CPU (module and floating inputs cast)
+  param_grad  gradients of the parameters alone, the inputs not requiring grad (the ops'
+              paths that skip the input gradient)
   no_grad     forward under no_grad (ember's path without graph nodes) and inference_mode:
               values, dtypes, and outputs that do not require grad
   inplace     modules taking inplace=True, rebuilt with it (test_nn's check_inplace): the
@@ -71,7 +73,7 @@ from .opinfo_sweep import compare, flat
 warnings.filterwarnings("ignore")
 KINDS = ("construct", "api", "forward", "grad", "gradgrad", "eval", "float32", "noncontig",
          "pickle", "long", "reduction", "reference", "fwad", "batched_grad", "empty_batch",
-         "half", "perturb", "inplace", "no_grad")
+         "half", "perturb", "inplace", "no_grad", "param_grad")
 
 
 class Case:
@@ -694,6 +696,20 @@ def check_no_grad(case, out):
     return True
 
 
+def check_param_grad(case, out):
+    problems = out.setdefault("param_grad", [])
+    if type(case.tm).__name__ in RANDOM or not list(case.tm.parameters()):
+        return False
+    t_args = [a.detach() if isinstance(a, torch.Tensor) else a for a in case.t_args]
+    e_args = [a.detach() if isinstance(a, ember.Tensor) else a for a in case.e_args]
+    t_out, t_exc = _call(case.tm, *t_args)
+    e_out, e_exc = _call(case.em, *e_args)
+    if _compare_forward(t_out, t_exc, e_out, e_exc, False, case.dtype, "", problems):
+        _grads(t_out, e_out, list(case.tm.parameters()), list(case.em.parameters()),
+               case.dtype, "grad", problems)
+    return True
+
+
 # ---------------------------------------------------------------------------------- run
 def one(name, kind, test, counts):
     """{check kind: [problems]} for one config; counts[kind] gets the checks run."""
@@ -729,7 +745,7 @@ def one(name, kind, test, counts):
                               ("fwad", check_fwad), ("batched_grad", check_batched_grad),
                               ("empty_batch", check_empty_batch), ("half", check_half),
                               ("perturb", check_perturb), ("inplace", check_inplace),
-                              ("no_grad", check_no_grad)):
+                              ("no_grad", check_no_grad), ("param_grad", check_param_grad)):
             try:
                 counts[kind_name] += bool(fn(case, out))
             except Exception as e:  # noqa: BLE001 - the sweep goes on
