@@ -326,3 +326,51 @@ def test_lkj_correlations_are_exchangeable():
     C = L @ L.mT
     for i, j in ((1, 0), (2, 0), (2, 1)):
         assert abs(C[:, i, j].var().item() - 0.25) < 0.015
+
+
+def test_distributed_sampler_order_matches_torch():
+    def run(lib):
+        s = lib.utils.data.distributed.DistributedSampler(range(21), num_replicas=3, rank=1,
+                                                          seed=4)
+        s.set_epoch(2)
+        return list(s)
+    assert run(ember) == run(torch)
+
+
+def _worker_draws(_):
+    import random
+    info = ember.utils.data.get_worker_info()
+    return [info.seed, ember.rand(2).tolist(), random.random(), np.random.rand(2).tolist()]
+
+
+def _torch_worker_draws(_):
+    import random
+    info = torch.utils.data.get_worker_info()
+    return [info.seed, torch.rand(2).tolist(), random.random(), np.random.rand(2).tolist()]
+
+
+class _Draws:
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return self.fn(i)
+
+
+def test_worker_seeds_match_torch():
+    """Workers are seeded as PyTorch seeds them: the base seed (a draw from the default
+    generator) plus the worker id for ember and `random`, NumPy from both hashed."""
+    def run(lib, fn):
+        lib.manual_seed(8)
+        loader = lib.utils.data.DataLoader(_Draws(fn), batch_size=None, num_workers=2)
+        return list(loader)
+    got, expected = run(ember, _worker_draws), run(torch, _torch_worker_draws)
+    assert len(got) == len(expected) == 4
+    for g, e in zip(got, expected):
+        assert g[0] == e[0] and g[2] == e[2]
+        np.testing.assert_array_equal(np.asarray(g[1], dtype=np.float32),
+                                      np.asarray(e[1], dtype=np.float32))
+        np.testing.assert_array_equal(g[3], e[3])

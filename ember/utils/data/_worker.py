@@ -77,11 +77,16 @@ class KeyErrorMessage(str):
         return self
 
 
-def _seed_everything(seed):
+def _seed_everything(base_seed, worker_id):
+    """Seed a worker as PyTorch does: ember's generator and `random` with base_seed +
+    worker_id, NumPy's global generator with four words hashed from both by NumPy's
+    SeedSequence (what PyTorch's _generate_state computes)."""
     from ... import _random
+    seed = base_seed + worker_id
     _random.manual_seed(seed)
     random.seed(seed)
-    np.random.seed(seed % (2 ** 32))
+    np.random.seed(np.random.SeedSequence([worker_id, base_seed & 0xFFFF_FFFF, base_seed >> 32,
+                                           0]).generate_state(4))
 
 
 def worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, auto_collation,
@@ -94,7 +99,7 @@ def worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, auto
         import signal
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
         seed = base_seed + worker_id
-        _seed_everything(seed)
+        _seed_everything(base_seed, worker_id)
         _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed,
                                   dataset=dataset)
         init_exception = None
@@ -117,7 +122,7 @@ def worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, auto
                 data_queue.put((r, None))
                 iteration_end = False
                 if r.seed is not None:
-                    _seed_everything(r.seed + worker_id)
+                    _seed_everything(r.seed, worker_id)
                 fetcher = _make_fetcher(dataset_kind, dataset, auto_collation, collate_fn,
                                         drop_last)
                 continue

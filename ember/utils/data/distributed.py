@@ -1,8 +1,6 @@
 """DistributedSampler: each of num_replicas processes sees its own shard of the data."""
 import math
 
-import numpy as np
-
 from .sampler import Sampler
 
 __all__ = ["DistributedSampler"]
@@ -36,8 +34,10 @@ class DistributedSampler(Sampler):
     def __iter__(self):
         n = len(self.dataset)
         if self.shuffle:
-            g = np.random.Generator(np.random.PCG64(self.seed + self.epoch))
-            indices = g.permutation(n).tolist()
+            from ..._ops.creation import randperm
+            from ..._random import Generator
+            g = Generator().manual_seed(self.seed + self.epoch)   # as PyTorch's sampler
+            indices = randperm(n, generator=g).tolist()
         else:
             indices = list(range(n))
         if not self.drop_last:
