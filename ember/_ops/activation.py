@@ -7,7 +7,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
-from ._layout import row_major
+from ._layout import iter_layout, row_major
 from .._backend import dot_keep, sum_keep
 from ._util import wrap_dim, cast, float_dtype_for, dtype_name
 
@@ -167,7 +167,9 @@ class Gelu(Op):
     def backward(ctx, grad):
         x, = ctx.saved_tensors
         if not grad_mode.backward_on_tensors():
-            return Tensor._make(_gelu_backward_array(x._data, grad._data, ctx.approximate))
+            # laid out as PyTorch's gelu_backward(grad, self) is: the gradient leads
+            return Tensor._make(iter_layout(
+                _gelu_backward_array(x._data, grad._data, ctx.approximate), (grad._data, x._data)))
         if ctx.approximate == "tanh":
             inner = _K * (x + _C * x.pow(3))
             t = inner.tanh()

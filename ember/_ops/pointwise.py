@@ -791,10 +791,12 @@ def _relu_backward(g, x, out):
         if type(gd) is not np.ndarray and out._data.dtype == gd.dtype:
             k = cupy_kernels.kernel("relu_backward")   # CUDA: one kernel
             if k is not None:
-                return Tensor._make(k(gd, out._data))
+                return Tensor._make(iter_layout(k(gd, out._data), (out._data, gd)))
         keep = out._data <= 0
         keep = np.logical_not(keep, out=keep) if type(keep) is np.ndarray else ~keep
-        return Tensor._make(as_array(gd * keep))   # 0-dim: a NumPy scalar
+        # laid out as PyTorch's threshold_backward(grad, result) is: the result leads
+        # (as_array: a 0-dim product is a NumPy scalar)
+        return Tensor._make(iter_layout(as_array(gd * keep), (out._data, gd)))
     return g * (out <= 0).logical_not()
 
 
