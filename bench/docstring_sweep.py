@@ -35,6 +35,7 @@ import doctest
 import importlib
 import inspect
 import io
+import itertools
 import json
 import math
 import os
@@ -47,6 +48,7 @@ import types
 import warnings
 from collections import Counter
 
+import numpy as np
 import torch
 
 import ember
@@ -304,7 +306,10 @@ def _module_globals(mod, home, public):
 
 def _namespace(mod, blk):
     ns = dict(_module_globals(mod, blk["home"], blk["public"]))
-    ns.update({"__name__": "__doctest__", "torch": mod, "nn": mod.nn, "F": mod.nn.functional})
+    # numpy, math and itertools too: many examples use them unimported (they fail in
+    # torch's own doctest run); with them, those examples compare instead of counting as e
+    ns.update({"__name__": "__doctest__", "torch": mod, "nn": mod.nn, "F": mod.nn.functional,
+               "np": np, "numpy": np, "math": math, "itertools": itertools})
     if mod is ember:
         b = dict(vars(builtins))
         b["__import__"] = _ember_import(builtins.__import__)
