@@ -239,11 +239,35 @@ def _layout_policy(m):
     return strides
 
 
+_IMAGES = lambda m: m.arange(2 * 6 * 4 * 3).reshape(2, 6, 4, 3)  # noqa: E731
+
+
+def _rearranged(m, pattern, **lengths):
+    return _raised(lambda: m.func.rearrange(_IMAGES(m), pattern, **lengths))
+
+
 _SP4 = lambda m: m.arange(16).reshape(2, 2, 2, 2).to_sparse(2)  # noqa: E731
 _SPU = lambda m: m.sparse_coo_tensor(m.tensor([[1, 0, 1], [0, 1, 0]]),  # noqa: E731
                                      m.tensor([1.0, 2, 3]), (2, 2))
 
 REPR_CASES = {
+    # torch.func.rearrange's docstring (it raised ImportError), and its checks
+    **{f"rearrange_{i}": (lambda p, kw: lambda m: _rearranged(m, p, **kw))(p, kw)
+       for i, (p, kw) in enumerate([
+        ("b h w c -> b h w c", {}), ("b h w c -> (b h) w c", {}),
+        ("b h w c -> h (b w) c", {}), ("b h w c -> b c h w", {}),
+        ("b h w c -> b (c h w)", {}), ("b (h1 h) (w1 w) c -> (b h1 w1) h w c", dict(h1=2, w1=2)),
+        ("b (h h1) (w w1) c -> b h w (c h1 w1)", dict(h1=2, w1=2)),
+        ("b ... c -> c ... b", {}), ("b h w c -> b h w c 1", {}), ("b h w c -> b () h w c", {}),
+        ("(b1 b2) h w c -> b1 b2 h w c", dict(b1=1)),
+        # refused: one side only, too many dims, unknown length, repeat, two unknowns,
+        # uneven split, sizes that do not match
+        ("b h w c -> b h w", {}), ("b h w c d -> b h w c d", {}), ("b h w c -> b h w c", dict(e=3)),
+        ("b b w c -> b w c", {}), ("b (h h1) w c -> b h h1 w c", {}),
+        ("b (h h1) w c -> b h h1 w c", dict(h1=4)),
+        ("(b1 b2) h w c -> b1 b2 h w c", dict(b1=1, b2=3))])},
+    "rearrange_list": lambda m: m.func.rearrange([_IMAGES(m), _IMAGES(m) + 1],
+                                                 "l b h w c -> l c (w h) b"),
     "enforce_grad_layout_policy": _layout_policy,
     # torch.narrow_copy's docstring on a sparse COO tensor (it raised NotImplementedError)
     "narrow_copy_sparse_dim": lambda m: m.narrow_copy(_SP4(m), 0, 0, 1),

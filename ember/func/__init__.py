@@ -10,7 +10,8 @@ from ._autodiff import (grad, grad_and_value, vjp, jacrev, hessian, jvp, jacfwd,
 from ._vmap import vmap  # noqa: F401
 from ._functional_call import functional_call, stack_module_state  # noqa: F401
 from ._misc import functionalize, replace_all_batch_norm_modules_  # noqa: F401
+from ._rearrange import rearrange  # noqa: F401
 
-__all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize",
+__all__ = ["rearrange", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize",
            "vmap", "functional_call", "stack_module_state", "functionalize",
            "replace_all_batch_norm_modules_"]
