@@ -42,7 +42,9 @@ def unit_doubles(g, n):
 
 def unit_floats(g, n):
     """n float32s uniform on [0, 1): 24 bits of a w32 each (exactly representable)."""
-    return (g._words32(n) & _MASK24).astype(np.float32) * np.float32(2.0 ** -24)
+    u = (g._words32(n) & _MASK24).astype(np.float32)
+    u *= np.float32(2.0 ** -24)
+    return u
 
 
 def uniform(g, n, dt, low=0.0, high=1.0):
@@ -57,7 +59,9 @@ def uniform(g, n, dt, low=0.0, high=1.0):
         return u * (high - low) + low if (low, high) != (0.0, 1.0) else u
     u = unit_floats(g, n)
     if (low, high) == (0.0, 1.0):
-        out = u if dt is _dtype.float32 else u.astype(dt.np)
+        if dt is _dtype.float32:
+            return u      # 24-bit values: never 1
+        out = u.astype(dt.np)
     else:
         lo, hi = np.asarray(low, dt.np), np.asarray(high, dt.np)
         span = hi - lo                        # rounded to the dtype, as in PyTorch
@@ -142,11 +146,17 @@ def normal(g, n, dt, mean=0.0, std=1.0, blocked=True):
     whole = n - n % 16
     # float32/float64 draw a uniform for every value first, half/bfloat16 for whole blocks
     u = _fill_uniforms(g, n if dt is _dtype.float32 or dt is _dtype.float64 else whole, dt)
+    if whole == n:
+        out = np.empty(n, dtype=dt.np)
+        _box_muller_blocks(u.reshape(-1, 16), dt, mean, std, out.reshape(-1, 16))
+        return out
+    # a short tail: the last 16 values again, from 16 fresh uniforms (one more block)
+    blocks = np.concatenate([u[:whole], _fill_uniforms(g, 16, dt)]).reshape(-1, 16)
+    z = np.empty(blocks.shape, dtype=dt.np)
+    _box_muller_blocks(blocks, dt, mean, std, z)
     out = np.empty(n, dtype=dt.np)
-    _box_muller_blocks(u[:whole].reshape(-1, 16), dt, mean, std, out[:whole].reshape(-1, 16))
-    if n % 16:
-        tail = _fill_uniforms(g, 16, dt)      # the last 16 values again, from fresh uniforms
-        _box_muller_blocks(tail.reshape(1, 16), dt, mean, std, out[n - 16:].reshape(1, 16))
+    out[:whole] = z[:-1].reshape(-1)
+    out[n - 16:] = z[-1]
     return out
 
 

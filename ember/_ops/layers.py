@@ -1,4 +1,5 @@
 """Network layer ops: linear (one fused node, AddmmBackward0 as in PyTorch) and dropout."""
+import functools
 import math
 
 import numpy as np
@@ -142,6 +143,7 @@ class Dropout(Op):
         return grad * Tensor._make((ctx.mask * ctx.scale).astype(grad._data.dtype))
 
 
+@functools.lru_cache(maxsize=64)
 def _keep_scale(p, dt):
     """1 / (1 - p) as PyTorch scales kept units: divided in the dtype's arithmetic
     (float32 for float32 and narrower) and rounded to the dtype."""
