@@ -3,9 +3,9 @@ samples (random factories, in-place samplers, nn.init, dropout, samplers, DataLo
 shuffles, distributions), and generator states are PyTorch's 5056-byte layout,
 exchangeable both ways.
 
-Not PyTorch's values, by design or not yet: Wishart (PyTorch 2.13 redraws every sample up
-to ten times, from an inverted singularity test, and warns each time), LKJCholesky
-(PyTorch's sampler is biased, see test_lkj_correlations_are_exchangeable), VonMises."""
+Not PyTorch's values, by design: Wishart (PyTorch 2.13 redraws every sample up to ten
+times, from an inverted singularity test, and warns each time), LKJCholesky (PyTorch's
+sampler is biased, see test_lkj_correlations_are_exchangeable)."""
 import platform
 import struct
 
@@ -110,6 +110,8 @@ EXACT = {
         5, t.tensor([0.2, 0.8])).sample((3,)),
     "MultivariateNormal_sample": lambda t: t.distributions.MultivariateNormal(
         t.zeros(3), t.eye(3)).sample((2,)),
+    "VonMises_sample": lambda t: t.distributions.VonMises(t.tensor([0., 1.]),
+                                                          t.tensor([1., 0.1])).sample((5,)),
     "FisherSnedecor_sample": lambda t: t.distributions.FisherSnedecor(
         t.tensor([2.]), t.tensor([3.])).sample((3,)),
 }

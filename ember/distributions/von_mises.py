@@ -2,10 +2,7 @@
 density exp(k cos(x - loc)) / (2 pi I0(k)), with I0 the modified Bessel function."""
 import math
 
-import numpy as np
-
 import ember
-from ember._random import gen_of
 from ember._tensor import Size
 
 from . import constraints
@@ -51,15 +48,32 @@ class VonMises(Distribution):
         return log_prob - math.log(2 * math.pi) - _log_i0(self.concentration)
 
     def sample(self, sample_shape=Size()):
-        """NumPy's von Mises sampler (Best and Fisher's rejection method), wrapped into
-        [-pi, pi)."""
+        """Best and Fisher's rejection method (1979), in float64 and drawn as PyTorch draws:
+        every round draws three uniforms per value, u1 proposes f = (1 + r z) / (r + z)
+        with z = cos(pi u1), u2 accepts it, u3 picks the sign of arccos f; a value is
+        (re)written in every round that accepts it, until each has been accepted once.
+        The angle is wrapped into [-pi, pi) around loc."""
         shape = self._extended_shape(sample_shape)
         with ember.no_grad():
-            mu = self.loc.expand(shape).detach().cpu().numpy().astype(np.float64)
-            kappa = self.concentration.expand(shape).detach().cpu().numpy().astype(np.float64)
-            draws = gen_of(None)._numpy().vonmises(mu, kappa)
-            draws = np.mod(draws + math.pi, 2 * math.pi) - math.pi
-            return ember.tensor(draws, dtype=self.loc.dtype, device=self.loc.device)
+            loc = self.loc.to(ember.float64)
+            kappa = self.concentration.to(ember.float64)
+            tau = 1 + (1 + 4 * kappa ** 2).sqrt()
+            rho = (tau - (2 * tau).sqrt()) / (2 * kappa)
+            # r, with its second-order expansion 1/k + k for tiny concentrations
+            r = ember.where(kappa < 1e-5, 1 / kappa + kappa, (1 + rho ** 2) / (2 * rho))
+            x = ember.zeros(shape, dtype=ember.float64, device=self.loc.device)
+            done = ember.zeros(shape, dtype=ember.bool, device=self.loc.device)
+            while not done.all():
+                u1, u2, u3 = ember.rand((3,) + tuple(shape), dtype=ember.float64,
+                                        device=self.loc.device).unbind()
+                z = ember.cos(math.pi * u1)
+                f = (1 + r * z) / (r + z)
+                c = kappa * (r - f)
+                accept = ((c * (2 - c) - u2) > 0) | ((c / u2).log() + 1 - c >= 0)
+                if accept.any():
+                    x = ember.where(accept, (u3 - 0.5).sign() * f.acos(), x)
+                    done = done | accept
+            return ((x + math.pi + loc) % (2 * math.pi) - math.pi).to(self.loc.dtype)
 
     @property
     def mean(self):
