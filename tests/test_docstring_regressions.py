@@ -3,6 +3,7 @@
 run on both, compared: values, dtypes and shapes, or the exception type; REPR_CASES
 compare the printed text, with ``ember`` read as ``torch``."""
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -246,11 +247,30 @@ def _rearranged(m, pattern, **lengths):
     return _raised(lambda: m.func.rearrange(_IMAGES(m), pattern, **lengths))
 
 
+def _asarray(m):
+    """torch.asarray's docstring: a tensor keeps its history unless requires_grad=False
+    (unset, it follows the tensor's requires_grad, as PyTorch 2.13)."""
+    a = m.tensor([1.0, 2, 3], requires_grad=True)
+    b = a + 2
+    out = [m.asarray(b, requires_grad=False), m.asarray(b, requires_grad=True),
+           m.asarray(b, requires_grad=False).data_ptr() == b.data_ptr()]
+    with warnings.catch_warnings():   # (torch warns once per process)
+        warnings.simplefilter("ignore")
+        out += [m.asarray(b), m.asarray(b) is b, m.asarray(b, dtype=m.float64),
+                m.asarray(b, copy=True)]
+    out += [m.asarray(b, dtype=m.float64, requires_grad=False),
+            m.asarray(b, copy=True, requires_grad=False), m.asarray(m.ones(2)),
+            m.asarray(m.ones(2), requires_grad=True), m.asarray([1, 2]),
+            _raised(lambda: m.asarray(m.ones(2), dtype=m.int64, copy=False))]
+    return out
+
+
 _SP4 = lambda m: m.arange(16).reshape(2, 2, 2, 2).to_sparse(2)  # noqa: E731
 _SPU = lambda m: m.sparse_coo_tensor(m.tensor([[1, 0, 1], [0, 1, 0]]),  # noqa: E731
                                      m.tensor([1.0, 2, 3]), (2, 2))
 
 REPR_CASES = {
+    "asarray_of_tensor": _asarray,
     # torch.func.rearrange's docstring (it raised ImportError), and its checks
     **{f"rearrange_{i}": (lambda p, kw: lambda m: _rearranged(m, p, **kw))(p, kw)
        for i, (p, kw) in enumerate([
@@ -370,3 +390,15 @@ def test_quantized_tensors_not_built(name):
     NotImplementedError (it raised AttributeError)."""
     with pytest.raises(NotImplementedError, match="quantized tensors"):
         getattr(ember, name)(ember.ones(2, 2), 0.1, 0, ember.quint8)
+
+
+def test_asarray_warns_when_requires_grad_unset():
+    """As PyTorch 2.13: asarray of a tensor that requires grad, requires_grad unset, warns
+    that the result now keeps the history."""
+    b = ember.ones(2, requires_grad=True) * 2
+    with pytest.warns(UserWarning, match="unspecified requires_grad now defaults"):
+        assert ember.asarray(b) is b
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ember.asarray(b, requires_grad=True)
+        ember.asarray(ember.ones(2))

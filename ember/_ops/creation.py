@@ -255,8 +255,28 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype, device=device)
 
 
-def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
-    """as_tensor() with a `copy` switch: True always copies, False never does (or raises)."""
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
+    """as_tensor() with a `copy` switch: True always copies, False never does (or raises).
+
+    A tensor `obj` keeps its autograd history when `requires_grad` is True or, unset,
+    when obj requires grad (PyTorch 2.13's default); requires_grad=False detaches it."""
+    if isinstance(obj, Tensor):
+        keep = obj.requires_grad if requires_grad is None else requires_grad
+        if requires_grad is None and keep:
+            import warnings
+            warnings.warn("torch.asarray: unspecified requires_grad now defaults to "
+                          "obj.requires_grad instead of False. Pass requires_grad=False "
+                          "explicitly to get the old behavior and silence this warning.",
+                          UserWarning, stacklevel=2)
+        src = obj if keep else obj.detach()
+        t = src.to(device=device, dtype=dtype) if (dtype or device) else src
+        if copy and t is src:
+            t = src.clone()
+        elif copy is False and t.data_ptr() != obj.data_ptr():
+            raise ValueError("can't alias the object: a copy is needed to create the tensor")
+        if requires_grad and not t.requires_grad:
+            t.requires_grad_(True)
+        return t
     if copy:
         t = tensor(obj, dtype=dtype, device=device)
     else:
