@@ -93,8 +93,9 @@ def _softmax_input(input, dim, dtype, fname):
         dim = 0 if input.dim() in (0, 1, 3) else 1
     d = wrap_dim(dim, input.dim())
     dt = dtype or input.dtype
-    if not (dt.is_floating_point or dt.is_complex):
-        # PyTorch's CPU kernels: one for the last dim (a 0-dim input's too), one for others
+    if not dt.is_floating_point:
+        # PyTorch's CPU kernels (no integer or complex one): one for the last dim (a 0-dim
+        # input's too), one for the others
         kernel = "lastdim_kernel_impl" if d >= input.dim() - 1 else "kernel_impl"
         raise NotImplementedError(f'"{fname}_{kernel}" not implemented for '
                                   f"'{dtype_name(dt)}'")

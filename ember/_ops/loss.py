@@ -167,7 +167,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
         reduction = legacy_reduction(size_average, reduce)
     if weight is None and isinstance(input, Tensor) and isinstance(target, Tensor):
         dt = _dtype.result_dtype(input, target)
-        if not (dt.is_floating_point or dt.is_complex):   # PyTorch has no integer kernel
+        if not dt.is_floating_point:   # PyTorch has no integer or complex kernel
             raise NotImplementedError(f"\"mse_cpu\" not implemented for '{dtype_name(dt)}'")
     return _weighted_loss(_Mse, input, target, reduction, weight)
 
@@ -304,8 +304,8 @@ def _check_class_target(input, target, weight=None):
                            f"{shape_str(target.shape)}")
     if target.dtype not in allowed:    # nll_loss2d reads int64 targets only
         raise RuntimeError(f"expected scalar type Long but found {dtype_name(target.dtype)}")
-    if not (input.dtype.is_floating_point or input.dtype.is_complex):
-        # no integer kernel (checked before the weight's dtype, as PyTorch's)
+    if not input.dtype.is_floating_point:
+        # no integer or complex kernel (checked before the weight's dtype, as PyTorch's)
         kernel = "nll_loss_out_frame" if input.dim() <= 2 else "nll_loss2d_forward_out_frame"
         raise NotImplementedError(f'"{kernel}" not implemented for '
                                   f"'{dtype_name(input.dtype)}'")

@@ -456,10 +456,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _frozen_normalize(input, running_mean, running_var, weight, bias, eps, bshape)
 
 
-def _floating_kernel(input, kernel):
-    """PyTorch's normalization kernels have no integer (or bool) version (checked after the
-    shapes)."""
-    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+def _floating_kernel(input, kernel, complex_ok=False):
+    """PyTorch's normalization kernels have no integer or bool version, most no complex one
+    (checked after the shapes)."""
+    if not (input.dtype.is_floating_point or complex_ok and input.dtype.is_complex):
         raise NotImplementedError(f"\"{kernel}\" not implemented for "
                                   f"'{dtype_name(input.dtype)}'")
 
@@ -559,7 +559,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     normalized_shape = tuple(normalized_shape)
     k = len(normalized_shape)
     _check_normalized_shape(input, normalized_shape, weight, None, "*")
-    _floating_kernel(input, "rms_norm")
+    _floating_kernel(input, "rms_norm", complex_ok=True)
     if eps is None:
         eps = _dtype.finfo(input.dtype).eps
     dims = tuple(range(input.dim() - k, input.dim()))

@@ -6,6 +6,7 @@ is the gather again.
 """
 import numpy as np
 
+from .. import _dtype
 from .._backend import like, ufunc_at
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -116,15 +117,22 @@ def pad(input, pad, mode="constant", value=None):
     # reflect and replicate keep a channels-last input's layout (circular gives row-major)
     fmt = suggest_format(input._data) if mode != "circular" else None
     padded = [d for d in range(lead, input.dim()) if pads[d] != (0, 0)]
-    for d in padded:
+    for d in reversed(padded):   # PyTorch checks the last dim first
         b, a = pads[d]
         n = input.shape[d]
         if mode == "reflect" and (b >= n or a >= n):
-            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding "
-                               f"input dimension, but got: padding ({b}, {a}) at dimension {d} "
-                               f"of input {shape_str(input.shape)}")
+            arg = 4 + 2 * (input.dim() - 1 - d)   # PyTorch numbers the pad pair's argument
+            raise RuntimeError(f"Argument #{arg}: Padding size should be less than the "
+                               f"corresponding input dimension, but got: padding ({b}, {a}) at "
+                               f"dimension {d} of input {shape_str(input.shape)}")
         if mode == "circular" and (b > n or a > n):
             raise RuntimeError("Padding value causes wrapping around more than once.")
+    if mode != "circular" and input.dtype is _dtype.bool:   # after the size checks
+        kernel = "reflection" if mode == "reflect" else "replication"
+        raise NotImplementedError(f"\"{kernel}_pad{npad}d\" not implemented for 'Bool'")
+    for d in padded:
+        b, a = pads[d]
+        n = input.shape[d]
         idx = np.pad(np.arange(n), (max(b, 0), max(a, 0)), mode=_NP_MODE[mode])
         idx = idx[max(-b, 0):len(idx) - max(-a, 0)]
         # the last gather lays out the result, the first one the input's gradient

@@ -254,3 +254,46 @@ def test_cross_map_lrn2d_of_integers(dtype, default):
         finally:
             L.set_default_dtype(old)
     check(program)
+
+
+# ------------------------------------------------- complex and bool inputs PyTorch refuses
+def _complex(L, *shape):
+    return L.tensor((np.arange(int(np.prod(shape))).reshape(shape) % 5 - 2) * (1 + 0.5j),
+                    dtype=L.complex64)
+
+
+@pytest.mark.parametrize("program", [
+    lambda L: L.softmax(_complex(L, 3, 4), 1),
+    lambda L: L.nn.functional.log_softmax(_complex(L, 3, 4), 0),
+    lambda L: L.nn.functional.mse_loss(_complex(L, 3, 4), _complex(L, 3, 4)),
+    lambda L: L.nn.functional.nll_loss(_complex(L, 3, 4), L.tensor([0, 1, 2])),
+    lambda L: L.nn.functional.layer_norm(_complex(L, 3, 4), (4,)),
+    lambda L: L.nn.functional.group_norm(_complex(L, 3, 4), 2),
+    lambda L: L.nn.functional.batch_norm(_complex(L, 3, 4), None, None, training=True),
+    lambda L: L.nn.functional.instance_norm(_complex(L, 3, 4, 5)),
+    lambda L: L.nn.functional.rms_norm(_complex(L, 3, 4), (4,)),
+], ids=["softmax", "log_softmax", "mse", "nll", "layer_norm", "group_norm", "batch_norm",
+        "instance_norm", "rms_norm_computes"])
+def test_complex_inputs_raise_as_pytorch(program):
+    check(program)
+
+
+@pytest.mark.parametrize("mode,shape,npad", [("reflect", (2, 3), 1), ("replicate", (2, 3, 3), 2),
+                                             ("reflect", (2, 3, 3, 3), 3),
+                                             ("circular", (2, 3), 1),
+                                             ("reflect", (2, 0, 3), 1)])
+@pytest.mark.parametrize("amount", [0, 1, 5])
+def test_edge_padding_of_bool_is_not_implemented(mode, shape, npad, amount):
+    """PyTorch's reflection/replication kernels have no bool version (checked after the
+    sizes, also for zero padding); circular padding copies bools."""
+    check(lambda L: L.nn.functional.pad(L.zeros(shape, dtype=L.bool), (amount,) * 2 * npad,
+                                        mode=mode))
+
+
+@pytest.mark.parametrize("shape,pad", [((2, 3, 3), (5, 5, 1, 1)), ((2, 3, 3), (1, 1, 5, 5)),
+                                       ((2, 3, 3, 3), (1, 1, 5, 5, 1, 1)),
+                                       ((2, 3, 3, 3), (5, 5, 5, 5, 5, 5)),
+                                       ((2, 3, 3, 3), (1, 1, 1, 1, 5, 5))])
+def test_reflection_pad_too_wide_names_the_last_dim_first(shape, pad):
+    """PyTorch checks the last dim first and numbers the argument of the pair at fault."""
+    check(lambda L: L.nn.functional.pad(L.zeros(shape), pad, mode="reflect"))
