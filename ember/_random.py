@@ -25,7 +25,7 @@ import numpy as np
 from ._device import as_device
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
-           "default_generator", "fork_rng"]
+           "default_generator", "fork_rng", "thread_safe_generator"]
 
 _MT_N = 624                  # words of mt19937 state
 _STATE_BYTES = 5056          # sizeof(CPUGeneratorImplState) in PyTorch
@@ -150,6 +150,18 @@ class Generator:
         g.set_state(self.get_state())
         return g
 
+    def get_offset(self):
+        raise RuntimeError("CPU Generator does not use offset")
+
+    def set_offset(self, offset):
+        raise RuntimeError("CPU Generator does not use offset")
+
+    def graphsafe_get_state(self):
+        raise NotImplementedError("graphsafe_get_state is not supported in this Generator")
+
+    def graphsafe_set_state(self, state):
+        raise NotImplementedError("graphsafe_set_state is not supported in this Generator")
+
 
 default_generator = Generator()
 
@@ -181,6 +193,12 @@ def manual_seed(seed):
 
 def seed():
     return default_generator.seed()
+
+
+def thread_safe_generator():
+    """The generator of the DataLoader thread worker calling, or None (use the default
+    generator): ember's DataLoader workers are processes, so always None."""
+    return None
 
 
 def initial_seed():

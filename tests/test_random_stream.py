@@ -376,3 +376,18 @@ def test_worker_seeds_match_torch():
         np.testing.assert_array_equal(np.asarray(g[1], dtype=np.float32),
                                       np.asarray(e[1], dtype=np.float32))
         np.testing.assert_array_equal(g[3], e[3])
+
+
+def test_generator_methods_of_a_cpu_generator():
+    for call, exc in ((lambda g: g.get_offset(), RuntimeError),
+                      (lambda g: g.set_offset(3), RuntimeError),
+                      (lambda g: g.graphsafe_get_state(), NotImplementedError),
+                      (lambda g: g.graphsafe_set_state(g), NotImplementedError)):
+        for lib in (torch, ember):
+            with pytest.raises(exc):
+                call(lib.Generator())
+    assert ember.random.thread_safe_generator() is torch.random.thread_safe_generator() is None
+    g = ember.Generator().manual_seed(1)
+    clone = g.clone_state()
+    np.testing.assert_array_equal(ember.rand(3, generator=g).numpy(),
+                                  ember.rand(3, generator=clone).numpy())
