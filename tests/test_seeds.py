@@ -170,12 +170,47 @@ for i in range(500):
 
 print("y=",f(x).data,";","x=",x.data)
 """,
-}
+    # 003: the autograd example (nn.Linear + optim.Adam + nn.MSELoss, printing the
+    # trained state_dict). It initialises the layer from the global generator: both runs
+    # start from manual_seed(0), and ember's generator draws PyTorch's numbers
+    "003-autograd-adam": """
+import torch
 
-# Left out: 003's autograd example (nn.Linear + optim.Adam + nn.MSELoss, printing
-# model.state_dict()). It initialises the layer from the unseeded global generator, so
-# even two PyTorch runs print different numbers, and ember's generator does not
-# reproduce PyTorch's random streams.
+x = torch.tensor([1.0], requires_grad=True) # 定义一个张量x并打开requires_grad
+model = torch.nn.Linear(1, 1) # 定义一个线性模型，y = wx + b
+optimizer = torch.optim.Adam(model.parameters(), lr=0.01) # 定义优化器
+criterion = torch.nn.MSELoss() # 定义损失函数，均方误差
+
+for i in range(100):
+    optimizer.zero_grad() # 梯度清零
+    output = model(x) # 计算模型的输出
+    loss = criterion(output, torch.tensor([3.0])) # 计算损失
+    loss.backward() # 反向传播，计算梯度
+    optimizer.step() # 更新参数
+print(model.state_dict()) # 输出优化后的参数值
+""",
+    # 003: the torch.utils.data example (a Dataset of torch.randn rows)
+    "003-dataset-dataloader": """
+import torch
+from torch.utils.data import Dataset, DataLoader
+
+class MyDataset(Dataset):
+  def __init__(self):
+    self.data = torch.randn(100, 10)
+
+  def __getitem__(self, index):
+    return self.data[index], index
+
+  def __len__(self):
+    return len(self.data)
+
+dataset = MyDataset()
+dataloader = DataLoader(dataset, batch_size=10)
+
+for data_batch, index_batch in dataloader:
+  print(data_batch.shape, index_batch.shape)
+""",
+}
 
 
 def _import_as_ember(name, globals=None, locals=None, fromlist=(), level=0):
@@ -192,6 +227,7 @@ def run_snippet(source, lib):
         namespace["__builtins__"] = dict(vars(builtins), __import__=_import_as_ember)
     out = io.StringIO()
     tree = ast.parse(PRELUDE + source)
+    lib.manual_seed(0)   # both runs draw the same random numbers
     with contextlib.redirect_stdout(out):
         exec(compile("import torch\n", "<snippet>", "exec"), namespace)
         try:
