@@ -16,6 +16,14 @@ from .._ops.pointwise import where, sigmoid, tanh
 from .._ops._util import dtype_name, shape_str
 
 
+def _operand(input, inplace):
+    """What an activation computes from: a copy of `input` when the result will be written
+    into it and the graph saves it (x * sigmoid(x) reads x in backward, after the write)."""
+    if inplace and input.requires_grad and grad_mode.is_grad_enabled():
+        return input.clone()
+    return input
+
+
 def _inplace_result(input, result, inplace):
     if inplace:
         from .._ops.conversion import commit_inplace
@@ -38,6 +46,7 @@ def relu6(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    _floating_only(input, "leaky_relu_cpu")
     return _inplace_result(input, where(input > 0, input, input * negative_slope), inplace)
 
 
@@ -52,15 +61,18 @@ def _elu(input, alpha, scale=1.0, input_scale=1.0):
 
 
 def elu(input, alpha=1.0, inplace=False):
+    _floating_only(input, "elu_cpu")
     return _inplace_result(input, _elu(input, alpha), inplace)
 
 
 def selu(input, inplace=False):
     alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    _floating_only(input, "elu_cpu")
     return _inplace_result(input, _elu(input, alpha, scale), inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):
+    _floating_only(input, "elu_cpu")
     return _inplace_result(input, _elu(input, alpha, input_scale=1.0 / alpha), inplace)
 
 
@@ -69,17 +81,23 @@ def softplus(input, beta=1.0, threshold=20.0):
     beta x capped at the threshold (no overflow in the branch not taken), by a where that
     lets NaN through with its gradient (clamp_max's gradient at NaN is 0; PyTorch's
     softplus gradient at NaN is NaN)."""
+    _floating_only(input, "softplus_cpu")
     z = input * beta
     soft = where(z > threshold, threshold, z).exp().log1p() / beta
     return where(z > threshold, input, soft)
 
 
 def silu(input, inplace=False):
-    return _inplace_result(input, input * input.sigmoid(), inplace)
+    if not (input.is_floating_point() or input.is_complex()):
+        _floating_only(input, "silu_cpu")
+    x = _operand(input, inplace)
+    return _inplace_result(input, x * x.sigmoid(), inplace)
 
 
 def mish(input, inplace=False):
-    return _inplace_result(input, input * softplus(input).tanh(), inplace)
+    _floating_only(input, "mish_cpu")
+    x = _operand(input, inplace)
+    return _inplace_result(input, x * softplus(x).tanh(), inplace)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -100,14 +118,18 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 
 def hardsigmoid(input, inplace=False):
+    _floating_only(input, "hardsigmoid_cpu")
     return _inplace_result(input, (input / 6 + 0.5).clamp(0, 1), inplace)
 
 
 def hardswish(input, inplace=False):
-    return _inplace_result(input, input * (input + 3).clamp(0, 6) / 6, inplace)
+    _floating_only(input, "hardswish_cpu")
+    x = _operand(input, inplace)
+    return _inplace_result(input, x * (x + 3).clamp(0, 6) / 6, inplace)
 
 
 def _floating_only(input, kernel):
+    """PyTorch's CPU kernel `kernel` has no integer (or complex) version."""
     if not input.is_floating_point():
         raise NotImplementedError(f"\"{kernel}\" not implemented for "
                                   f"'{dtype_name(input.dtype)}'")
@@ -141,7 +163,12 @@ def softsign(input):
 
 
 def threshold(input, threshold, value, inplace=False):
-    """value where x <= threshold, else x (NaN stays NaN, as PyTorch's)."""
+    """value where x <= threshold, else x (NaN stays NaN, as PyTorch's); an integer input
+    stays integer (the value truncated to it)."""
+    if input.dtype is _dtype.bool:
+        raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        value = int(value)
     return _inplace_result(input, where(input <= threshold, value, input), inplace)
 
 
@@ -149,6 +176,7 @@ _threshold = threshold   # (threshold_'s argument of the same name hides the fun
 
 
 def logsigmoid(input):
+    _floating_only(input, "log_sigmoid_cpu")
     return -softplus(-input)
 
 
@@ -158,6 +186,7 @@ def glu(input, dim=-1):
     if input.shape[dim] % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {dim % input.dim()} is "
                            f"size {input.shape[dim]}")
+    _floating_only(input, "glu_cpu")
     a, b = input.chunk(2, dim)
     return a * b.sigmoid()
 
@@ -170,6 +199,10 @@ def prelu(input, weight):
     if weight.dim() > 1:
         raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
                            f"ndim = {weight.dim()}")
+    if weight.dtype != input.dtype:
+        raise RuntimeError(f"prelu: Type promoting not supported. Got "
+                           f"{dtype_name(input.dtype)} and {dtype_name(weight.dtype)}")
+    _floating_only(input, "prelu_cpu")
     channels = input.shape[1] if input.dim() >= 2 else 1
     if weight.numel() not in (1, channels):
         raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
@@ -326,6 +359,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if _AUTOCAST[0]:
         input, target = autocast_args("smooth_l1_loss", input, target)
     _loss.reduction_enum(reduction)
+    if beta != 0:   # beta 0 is l1_loss, which PyTorch computes for integers too
+        _no_integer_loss_kernel(input, target, "smooth_l1_cpu")
     d = (input - target).abs()
     if beta == 0:
         loss = d
@@ -340,8 +375,12 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _loss.reduction_enum(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    dt = _no_integer_loss_kernel(input, target, "huber_cpu")
+    _check_castable(dt, input.dtype)
     d = (input - target).abs()
     loss = where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
+    if loss.dtype != input.dtype:   # written into an output of the input's dtype
+        loss = loss.to(input.dtype)
     if weight is not None:
         loss = loss * weight
     return _loss.reduce(loss, reduction)
@@ -357,6 +396,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                       "support size.'batchmean' divides only by the batch size, and aligns with "
                       "the KL div math definition.'mean' will be changed to behave the same as "
                       "'batchmean' in the next major release.", UserWarning, stacklevel=2)
+    if not all(t.is_floating_point() or t.is_complex() for t in (input, target)):
+        raise RuntimeError("kl_div: Integral inputs not supported.")
+    if input.is_complex() or target.is_complex():
+        raise RuntimeError("kl_div: Complex inputs not supported.")
     if log_target:
         loss = target.exp() * (target - input)
     else:
@@ -372,7 +415,44 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
         reduction = _loss.legacy_reduction(size_average, reduce)
     if _AUTOCAST[0]:
         input, target = autocast_args("soft_margin_loss", input, target)
-    return _loss.reduce(softplus(-input * target), _loss.reduction_enum(reduction))
+    reduction = _loss.reduction_enum(reduction)
+    # computed into an output of the input's shape and dtype, as PyTorch's
+    shape = _broadcast_shape(input.shape, target.shape)
+    if shape != tuple(input.shape):
+        raise RuntimeError(f"output with shape {list(input.shape)} doesn't match the broadcast "
+                           f"shape {list(shape)}")
+    dt = _dtype.result_dtype(input, target)
+    float_dt = dt if dt.is_floating_point or dt.is_complex else _dtype.get_default_dtype()
+    _check_castable(float_dt, input.dtype)
+    loss = (-input * target).exp().log1p()   # log(1 + exp(-x y)), PyTorch's formula
+    return _loss.reduce(loss if loss.dtype == input.dtype else loss.to(input.dtype), reduction)
+
+
+def _no_integer_loss_kernel(input, target, kernel):
+    """The dtype input and target compute in; PyTorch's kernel has no integer (or complex)
+    version."""
+    dt = _dtype.result_dtype(input, target)
+    if not dt.is_floating_point:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dtype_name(dt)}'")
+    return dt
+
+
+def _check_castable(computed, out_dtype):
+    """A result of dtype `computed` can be written into an output of `out_dtype` (not a float
+    into an integer output)."""
+    if computed.is_floating_point and not (out_dtype.is_floating_point or out_dtype.is_complex):
+        raise RuntimeError(f"result type {dtype_name(computed)} can't be cast to the desired "
+                           f"output type {dtype_name(out_dtype)}")
+
+
+def _broadcast_shape(a, b):
+    import numpy as np
+    try:
+        return tuple(np.broadcast_shapes(tuple(a), tuple(b)))
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a ({a[-1]}) must match the size of tensor b "
+                           f"({b[-1]}) at non-singleton dimension "
+                           f"{max(len(a), len(b)) - 1}") from None
 
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
@@ -393,8 +473,13 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
         reduction = _loss.legacy_reduction(size_average, reduce)
     if _AUTOCAST[0]:
         input, target = autocast_args("hinge_embedding_loss", input, target)
-    pos = where(target == 1, input, 0.0)
-    neg = where(target == -1, (margin - input).clamp_min(0), 0.0)
+    # PyTorch's formula, which also defines targets other than 1 and -1 (both terms); an
+    # integer input keeps its dtype (the margin truncated to it)
+    zero = 0.0
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        margin, zero = int(margin), 0
+    pos = where(target != -1, input, zero)
+    neg = where(target != 1, (margin - input).clamp_min(0), zero)
     return _loss.reduce(pos + neg, _loss.reduction_enum(reduction))
 
 
@@ -456,12 +541,21 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
                           reduction="mean"):
     if size_average is not None or reduce is not None:
         reduction = _loss.legacy_reduction(size_average, reduce)
-    if not (input1.dtype.is_floating_point or input1.dtype.is_complex):
-        # PyTorch's kernel adds an epsilon to integer sums: the loss is in the default float
-        input1, input2 = input1.to(_dtype.get_default_dtype()), input2.to(
-            _dtype.get_default_dtype())
-    cos = cosine_similarity(input1, input2, dim=-1, eps=1e-12)
-    loss = where(target == 1, 1 - cos, (cos - margin).clamp_min(0))
+    r"""1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1, 0
+    elsewhere; cos = <x1, x2> / sqrt((|x1|^2 + eps) (|x2|^2 + eps)), eps = 1e-12, over the
+    last dim (PyTorch's formula: integer inputs give the default float dtype)."""
+    tdim = target.dim()
+    if tdim not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    want = 2 if tdim == 1 else 1
+    if input1.dim() != want or input2.dim() != want:
+        raise RuntimeError(f"{tdim}D target tensor expects {want}D input tensors, but found "
+                           f"inputs with sizes {list(input1.shape)} and {list(input2.shape)}.")
+    eps = 1e-12
+    prod = (input1 * input2).sum(tdim)
+    cos = prod / (((input1 * input1).sum(tdim) + eps) * ((input2 * input2).sum(tdim) + eps)).sqrt()
+    loss = where(target == 1, 1 - cos, 0.0) + where(target == -1, (cos - margin).clamp_min(0),
+                                                     0.0)
     return _loss.reduce(loss, _loss.reduction_enum(reduction))
 
 
@@ -497,7 +591,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
         loss = loss * weight
-    loss = loss.sum(-1) / input.shape[-1]
+    class_dim = input.dim() - 1   # the input's last dim, whatever the target broadcast to
+    loss = loss.sum(class_dim) / input.shape[class_dim]
     return _loss.reduce(loss, _loss.reduction_enum(reduction))
 
 
@@ -677,6 +772,7 @@ def _class_targets(input, target, fname, weight=None):
     if weight is not None and (weight.dim() > 1 or weight.numel() != x.shape[1]):
         raise RuntimeError(f"inconsistent weight size, expected {x.shape[1]} but got "
                            f"{shape_str(weight.shape)}")
+    _floating_only(input, f"{fname}_cpu_kernel")   # before the target's dtype, as PyTorch
     if target.dtype is not _dtype.int64:
         raise RuntimeError(f"expected scalar type Long but found {dtype_name(target.dtype)}")
     t = target.reshape(-1)
@@ -728,6 +824,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
             tuple(target.shape) != tuple(input.shape):
         raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
                            f"{list(input.shape)}")
+    _floating_only(input, "multilabel_margin_loss_forward_out_frame")
     N, C = x.shape
     tgt = target._cpu_array().reshape(N, C).astype(np.int64)  # a Python loop: on the host
     counts = np.zeros((N, C))  # how often class j is listed before the first -1

@@ -200,6 +200,161 @@ def test_binary_cross_entropy_float32_with_float64_weight():
                                                                       dtype=L.float64)))
 
 
+# ----------------------------------------- activations and losses: dtypes and shapes
+@pytest.mark.parametrize("name", ["elu", "selu", "celu", "hardsigmoid", "hardswish",
+                                  "leaky_relu", "logsigmoid", "glu", "silu", "mish",
+                                  "softplus"])
+@pytest.mark.parametrize("dtype", ["int64", "bool", "complex64"])
+def test_activations_refuse_what_pytorch_has_no_kernel_for(name, dtype):
+    """NotImplementedError naming PyTorch's kernel (ember computed them in float; silu
+    takes complex)."""
+    check(lambda L: getattr(L.nn.functional, name)(_ints(L, dtype, 2, 4)))
+
+
+@pytest.mark.parametrize("in_dt,w_dt", [("int64", "float64"), ("float32", "float64"),
+                                        ("float64", "float32"), ("int64", "int64"),
+                                        ("float64", "float64")])
+def test_prelu_does_not_promote(in_dt, w_dt):
+    check(lambda L: L.nn.functional.prelu(_ints(L, in_dt, 2, 3), L.tensor([0.25, -1.0, 2.0])
+                                          .to(getattr(L, w_dt))))
+
+
+_PAIRS = [("int64", "int64"), ("int64", "float64"), ("float32", "float64"),
+          ("float64", "float32"), ("float32", "int64")]
+
+
+_LOSS_CASES = [(loss, *pair) for loss in ("smooth_l1_loss", "huber_loss", "kl_div",
+                                          "soft_margin_loss", "multilabel_soft_margin_loss")
+               for pair in _PAIRS] + [
+    ("hinge_embedding_loss", *pair) for pair in _PAIRS]
+
+
+@pytest.mark.parametrize("loss,in_dt,t_dt", _LOSS_CASES)
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_pointwise_loss_dtypes(loss, in_dt, t_dt, reduction):
+    """Integer inputs (no kernel, kl_div's 'Integral inputs', a float result that cannot be
+    written into an integer output) and the result dtype (huber and soft margin write into
+    the input's dtype); hinge's values for targets other than +-1, its integer inputs kept
+    integer."""
+    def program(L):
+        x = _ints(L, in_dt, 3, 4)
+        x = x * 0.7 if x.is_floating_point() else x
+        return getattr(L.nn.functional, loss)(x, _ints(L, t_dt, 3, 4), reduction=reduction)
+    check(program)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+def test_smooth_l1_loss_of_integers(beta):
+    """beta 0 is l1_loss, which PyTorch computes for integer inputs; otherwise its kernel
+    has no integer version."""
+    check(lambda L: L.nn.functional.smooth_l1_loss(_ints(L, "int64", 3, 4),
+                                                   _ints(L, "int64", 3, 4), beta=beta))
+
+
+@pytest.mark.parametrize("in_shape,t_shape", [((5,), (5, 5)), ((5, 5), (5,)), ((2, 3), (3,))])
+def test_soft_margin_loss_output_takes_the_input_shape(in_shape, t_shape):
+    check(lambda L: L.nn.functional.soft_margin_loss(L.ones(in_shape), L.ones(t_shape),
+                                                     reduction="none"))
+
+
+@pytest.mark.parametrize("s1,s2,t", [((1, 1, 9), (9,), ()), ((), (9,), ()), ((9,), (9,), ()),
+                                     ((3, 9), (3, 9), (3,)), ((9,), (9,), (1,)),
+                                     ((3, 9), (3, 9), (3, 1))])
+def test_cosine_embedding_loss_shape_checks(s1, s2, t):
+    check(lambda L: L.nn.functional.cosine_embedding_loss(L.ones(s1), L.ones(s2),
+                                                          L.ones(t)))
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_cosine_embedding_loss_values_dtypes_and_gradients(reduction):
+    """PyTorch's formula (eps added to the squared norms; 0 for targets other than +-1);
+    an integer input with a float64 one promotes to float64."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+
+    def program(L):
+        x = L.tensor(a, requires_grad=True)
+        out = L.nn.functional.cosine_embedding_loss(x, L.tensor(b), L.tensor([1, -1, 0, 1.0]),
+                                                    margin=0.2, reduction=reduction)
+        (g,) = L.autograd.grad(out.sum(), x)
+        ints = L.nn.functional.cosine_embedding_loss(_ints(L, "int64", 9), L.tensor(b[0].tolist()
+                                                     + b[1, :4].tolist()), L.tensor(1.0))
+        return out, g, ints
+    check(program)
+
+
+@pytest.mark.parametrize("program", [
+    lambda L: L.nn.functional.multi_margin_loss(_ints(L, "int64", 3, 4), L.tensor([0, 1, 2])),
+    lambda L: L.nn.functional.multi_margin_loss(_ints(L, "int64", 3, 4), L.zeros(3)),
+    lambda L: L.nn.functional.multi_margin_loss(_ints(L, "int64", 3, 4), L.tensor([0, 1])),
+    lambda L: L.nn.functional.multilabel_margin_loss(_ints(L, "int64", 3, 4),
+                                                     L.tensor([[0, 1, -1, 0]] * 3)),
+    lambda L: L.nn.functional.multilabel_margin_loss(_ints(L, "int64", 3, 4), L.zeros(3, 4)),
+    lambda L: L.nn.functional.multilabel_margin_loss(_ints(L, "int64", 3, 4),
+                                                     L.tensor([[0, 1, -1, 0]] * 2)),
+], ids=["mm", "mm_float_target", "mm_target_size_first", "mlm", "mlm_float_target",
+        "mlm_target_size_first"])
+def test_margin_losses_of_integer_inputs(program):
+    check(program)
+
+
+@pytest.mark.parametrize("dtype,value", [("int64", 1.7), ("int64", -1.7), ("float32", 1.7),
+                                         ("bool", 2.0), ("int32", 1)])
+def test_threshold_keeps_an_integer_input_integer(dtype, value):
+    check(lambda L: L.nn.functional.threshold(_ints(L, dtype, 6), 0.5, value))
+
+
+@pytest.mark.parametrize("in_shape,t_shape", [((10,), (5, 10)), ((5, 10), (10,)), ((3, 4), (3, 4))])
+def test_multilabel_soft_margin_loss_sums_the_input_class_dim(in_shape, t_shape):
+    """The class dim is the input's last (PyTorch's), also when the target broadcasts the
+    loss to more dims."""
+    def program(L):
+        x = L.linspace(-2, 2, int(np.prod(in_shape)), dtype=L.float64).reshape(in_shape)
+        t = (L.arange(int(np.prod(t_shape))) % 2).reshape(t_shape).to(L.float64)
+        return L.nn.functional.multilabel_soft_margin_loss(x, t, reduction="none")
+    check(program)
+
+
+@pytest.mark.parametrize("name", ["silu", "mish", "hardswish", "hardsigmoid", "elu", "selu",
+                                  "celu", "leaky_relu", "relu6", "hardtanh", "relu"])
+def test_inplace_activations_keep_their_gradient(name):
+    """inplace=True on a non-leaf (test_nn's check_inplace): the input is written over and
+    the leaf behind it still gets the gradient (silu, mish and hardswish saved the input
+    they then overwrote: backward raised the modified-by-an-inplace-operation error)."""
+    def program(L):
+        leaf = L.tensor([-3.5, -1.0, -0.25, 0.0, 0.5, 2.0, 4.0], dtype=L.float64,
+                        requires_grad=True)
+        x = leaf.clone()
+        out = getattr(L.nn.functional, name)(x, inplace=True)
+        (g,) = L.autograd.grad((out * L.arange(7, dtype=L.float64)).sum(), leaf)
+        return out, x, g, out is x
+    check(program)
+
+
+@pytest.mark.parametrize("program", [
+    lambda L: L.nn.functional.smooth_l1_loss(_complex(L, 3, 4), _complex(L, 3, 4)),
+    lambda L: L.nn.functional.huber_loss(_complex(L, 3, 4), _complex(L, 3, 4)),
+    lambda L: L.nn.functional.kl_div(_complex(L, 3, 4), _complex(L, 3, 4), reduction="sum"),
+    lambda L: L.nn.functional.soft_margin_loss(_complex(L, 3, 4) * 0.1,
+                                               _complex(L, 3, 4) * 0.1),
+], ids=["smooth_l1", "huber", "kl_div", "soft_margin_computes"])
+def test_complex_losses_as_pytorch(program):
+    check(program)
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum"])
+def test_soft_margin_loss_is_log1p_exp(reduction):
+    """log(1 + exp(-x y)), PyTorch's formula (ember's softplus switched to the linear branch
+    above 20), values and gradients."""
+    def program(L):
+        x = L.tensor([[-30.0, 0.5, 40.0], [1.0, 2.0, 3.0]], dtype=L.float64,
+                     requires_grad=True)
+        out = L.nn.functional.soft_margin_loss(x, L.tensor([1.0, -1.0, 1.0], dtype=L.float64),
+                                               reduction=reduction)
+        return out, L.autograd.grad(out.sum(), x)[0]
+    check(program)
+
+
 @pytest.mark.parametrize("x_dt,t_dt", [("float32", "float64"), ("float64", "float32"),
                                        ("float32", "float32"), ("float32", "int64"),
                                        ("int64", "float32"), ("bool", "bool")])
