@@ -81,6 +81,17 @@ CASES = {
         ambiguity_check=[m.contiguous_format, m.channels_last]),
     "dim_order_check_one_format_unmet": lambda m: m.zeros(1, 2, 3, 4).dim_order(
         ambiguity_check=[m.channels_last]),
+    # Tensor.dim_order's / torch.empty_permuted's: empty lays out channels-last
+    "empty_channels_last": lambda m: [
+        (t.shape, t.stride(), t.dim_order(), t.requires_grad)
+        for t in (m.empty((2, 3, 5, 7), memory_format=m.channels_last),
+                  m.empty(2, 3, 4, 5, 6, memory_format=m.channels_last_3d),
+                  m.empty((2, 3, 5, 7), memory_format=m.channels_last, requires_grad=True),
+                  m.empty(2, 3, memory_format=m.contiguous_format))],
+    "empty_channels_last_3d_tensor": lambda m: m.empty(2, 3, 4, memory_format=m.channels_last),
+    "empty_channels_last_3d_4d": lambda m: m.empty(2, 3, 4, 5,
+                                                   memory_format=m.channels_last_3d),
+    "empty_preserve_format": lambda m: m.empty(2, 3, memory_format=m.preserve_format),
     "dim_order_check_illegal": lambda m: m.zeros(1, 2).dim_order(ambiguity_check="ILLEGAL"),
     "dim_order_check_not_formats": lambda m: m.zeros(1, 2).dim_order(ambiguity_check=[1]),
     # torch.histogramdd's: bin_edges is a tuple

@@ -399,8 +399,20 @@ def ones(*args, size=None, out=None, dtype=None, layout=None, device=None,
 
 def empty(*args, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, memory_format=None):
-    return _filled("empty", _size_args("empty", args, size), None, dtype, device,
-                   requires_grad, out)
+    """An uninitialised tensor; `memory_format` channels_last (4-d) / channels_last_3d
+    (5-d) lays it out NHWC / NDHWC, as PyTorch's."""
+    name = getattr(memory_format, "name", "contiguous_format")
+    if name == "contiguous_format" or out is not None:
+        return _filled("empty", _size_args("empty", args, size), None, dtype, device,
+                       requires_grad, out)
+    if name == "preserve_format":
+        raise RuntimeError("unsupported memory format Preserve")
+    from .conversion import _copy_in_format
+    t = _filled("empty", _size_args("empty", args, size), None, dtype, device, False)
+    t = Tensor._make(_copy_in_format(t._data, memory_format))
+    if requires_grad:
+        t.requires_grad = True
+    return t
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
