@@ -276,11 +276,24 @@ def _asarray(m):
     return out
 
 
+def _vmap_vjp(m):
+    """torch.vmap's docstring: the Jacobian row by row and by vmap over autograd.grad
+    (ember runs the slices one by one, keeping the graph until the last); the graph is
+    freed afterwards as in PyTorch."""
+    x = m.arange(1.0, 6.0, requires_grad=True)
+    y = x ** 2
+    eye = m.eye(5)
+    rows = m.stack([m.autograd.grad(y, x, v, retain_graph=True)[0] for v in eye.unbind()])
+    batched = m.vmap(lambda v: m.autograd.grad(y, x, v))(eye)
+    return [rows, batched, _raised(lambda: m.autograd.grad(y, x, eye[0]))]
+
+
 _SP4 = lambda m: m.arange(16).reshape(2, 2, 2, 2).to_sparse(2)  # noqa: E731
 _SPU = lambda m: m.sparse_coo_tensor(m.tensor([[1, 0, 1], [0, 1, 0]]),  # noqa: E731
                                      m.tensor([1.0, 2, 3]), (2, 2))
 
 REPR_CASES = {
+    "vmap_of_autograd_grad": _vmap_vjp,
     "asarray_of_tensor": _asarray,
     # torch.func.rearrange's docstring (it raised ImportError), and its checks
     **{f"rearrange_{i}": (lambda p, kw: lambda m: _rearranged(m, p, **kw))(p, kw)

@@ -279,12 +279,20 @@ def _rank(node):
     return _LEAF_FIRST if type(node) is AccumulateGrad else -node._seq
 
 
+# > 0 while vmap (ember/func/_vmap.py) runs a slice of its batch other than the last: a
+# backward pass inside keeps the graph, which the next slice walks again (PyTorch runs the
+# whole batch through the graph once, so its graph is freed once, after all of them)
+RETAIN_FOR_SLICES = [0]
+
+
 def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=True):
     """Back-propagate `root_grads` from `roots` (Tensors).
 
     capture: list of (node, output_nr) points whose total incoming gradient is returned
     (autograd.grad); with accumulate=False leaves' .grad is left alone.
     """
+    if RETAIN_FOR_SLICES[0]:
+        retain_graph = True
     anomaly = anomaly_enabled()
     root_nodes = [t.grad_fn if t.grad_fn is not None else accumulator_of(t) for t in roots]
     if capture is None:

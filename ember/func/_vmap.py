@@ -19,6 +19,7 @@ from .. import _random
 from .._tensor import Tensor
 from .._ops.creation import zeros
 from ..autograd.function import func_transform
+from ..autograd.graph import RETAIN_FOR_SLICES
 from .._ops.joining import stack
 from .._ops.pointwise_more import equal
 from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
@@ -82,7 +83,14 @@ def _run_slices(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs, ra
                 rng.start_slice(i)
                 sliced = [arg if d is None else arg.select(d, i)
                           for d, arg in zip(flat_in_dims, flat_args)]
-                results.append(func(*tree_unflatten(sliced, args_spec), **kwargs))
+                # a backward pass in func keeps the graph for the slices still to run
+                # (vmap(lambda v: autograd.grad(y, x, v))): PyTorch's runs once
+                last = i == batch_size - 1
+                RETAIN_FOR_SLICES[0] += not last
+                try:
+                    results.append(func(*tree_unflatten(sliced, args_spec), **kwargs))
+                finally:
+                    RETAIN_FOR_SLICES[0] -= not last
     return results
 
 
