@@ -391,3 +391,31 @@ def test_generator_methods_of_a_cpu_generator():
     clone = g.clone_state()
     np.testing.assert_array_equal(ember.rand(3, generator=g).numpy(),
                                   ember.rand(3, generator=clone).numpy())
+
+
+def _init_cases():
+    from tests.nn.test_module_reprs import CASES
+    return CASES
+
+
+@pytest.mark.parametrize("name,make", _init_cases(), ids=[c[0] for c in _init_cases()])
+def test_module_initial_state_matches_torch(name, make):
+    """Every ember.nn module class (the repr table's constructors) starts from PyTorch's
+    parameters and buffers for the same seed, and leaves the generator where PyTorch's
+    construction leaves it."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.manual_seed(0)
+        t = make(torch)
+        after_t = torch.rand(2)
+        ember.manual_seed(0)
+        e = make(ember)
+        after_e = ember.rand(2)
+    st, se = t.state_dict(), e.state_dict()
+    assert list(se) == list(st)
+    for key, value in st.items():
+        if not isinstance(value, torch.Tensor) or type(value).__name__.startswith("Uninit"):
+            continue
+        np.testing.assert_array_equal(_np(se[key]), _np(value), err_msg=key)
+    np.testing.assert_array_equal(after_e.numpy(), after_t.numpy())
