@@ -12,6 +12,7 @@ from .._device import as_device, factory_device, CPU
 from .. import _sampling
 from .._random import gen_of
 from .._tensor import Tensor, Size
+from ..autograd import grad_mode
 from ._base import Op, apply
 from ._layout import like_layout
 from ._out_overlap import refuses_out_overlap
@@ -691,24 +692,35 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     return _finish(arr, dt, device, requires_grad, out)
 
 
+def _random_like(input, dtype, device, requires_grad, memory_format, fill):
+    """empty_like(input) (its layout kept unless memory_format says otherwise) filled by
+    an in-place sampler, which draws in the result's memory order as PyTorch does."""
+    out = empty_like(input, dtype=dtype, device=device, memory_format=memory_format)
+    with grad_mode.no_grad():
+        fill(out)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None, generator=None):
-    return rand(input.shape, generator=generator, dtype=dtype or input.dtype,
-                device=device or input.device, requires_grad=requires_grad)
+    return _random_like(input, dtype, device, requires_grad, memory_format,
+                        lambda t: t.uniform_(generator=generator))
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None, generator=None):
-    return randn(input.shape, generator=generator, dtype=dtype or input.dtype,
-                 device=device or input.device, requires_grad=requires_grad)
+    return _random_like(input, dtype, device, requires_grad, memory_format,
+                        lambda t: t.normal_(generator=generator))
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None,
                  requires_grad=False, memory_format=None, generator=None):
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype,
-                   device=device or input.device)
+    return _random_like(input, dtype, device, requires_grad, memory_format,
+                        lambda t: t.random_(low, high, generator=generator))
 
 
 class _Normal(Op):
