@@ -433,3 +433,20 @@ def test_module_initial_state_matches_torch(name, make):
             continue
         np.testing.assert_array_equal(_np(se[key]), _np(value), err_msg=key)
     np.testing.assert_array_equal(after_e.numpy(), after_t.numpy())
+
+
+def test_rng_state_in_checkpoints_moves_between_libraries(tmp_path):
+    """A training checkpoint's saved generator state resumes the same stream in the other
+    library (torch.save -> ember.load, ember.save(format="torch") -> torch.load)."""
+    torch.manual_seed(7)
+    torch.randn(3)
+    torch.save({"rng": torch.get_rng_state(), "epoch": 3}, tmp_path / "torch.pt")
+    expected = torch.randn(5)
+    ember.set_rng_state(ember.load(tmp_path / "torch.pt")["rng"])
+    np.testing.assert_array_equal(ember.randn(5).numpy(), expected.numpy())
+    ember.manual_seed(9)
+    ember.rand(3)
+    ember.save({"rng": ember.get_rng_state()}, tmp_path / "ember.pt", format="torch")
+    expected = ember.rand(4)
+    torch.set_rng_state(torch.load(tmp_path / "ember.pt")["rng"])
+    np.testing.assert_array_equal(torch.rand(4).numpy(), expected.numpy())
