@@ -395,3 +395,100 @@ def test_module_to_channels_last_trains_in_channels_last():
         return ([(n, _summary(p.detach()), _summary(p.grad)) for n, p in model.named_parameters()]
                 + [_summary(y), _summary(model[:5](x))])
     _same(program)
+
+
+# ---------------------------------------------------------------------------- linalg results
+
+def _mat(m, *shape, seed=0, spd=False):
+    a = np.random.RandomState(seed).randn(*shape)
+    if spd:
+        a = a @ np.swapaxes(a, -1, -2) + shape[-1] * np.eye(shape[-1])
+    return m.tensor(a.tolist(), dtype=m.float64)
+
+
+def _tri(m, n=4):
+    a = np.triu(np.random.RandomState(3).randn(n, n)) + n * np.eye(n)
+    return m.tensor(a.tolist(), dtype=m.float64)
+
+
+LINALG = {
+    "inv": lambda m: m.linalg.inv(_mat(m, 4, 4)),
+    "inv batched float32": lambda m: m.linalg.inv(_mat(m, 3, 2, 3, 3).float()),
+    "inverse": lambda m: m.inverse(_mat(m, 4, 4)),
+    "inv_ex": lambda m: m.linalg.inv_ex(_mat(m, 4, 4)).inverse,
+    "matrix_power -1": lambda m: m.linalg.matrix_power(_mat(m, 4, 4), -1),
+    "tensorinv": lambda m: m.linalg.tensorinv(_mat(m, 4, 2, 2), ind=1),
+    "solve": lambda m: m.linalg.solve(_mat(m, 4, 4), _mat(m, 4, 3, seed=1)),
+    "solve batched": lambda m: m.linalg.solve(_mat(m, 2, 4, 4), _mat(m, 2, 4, 4, seed=1)),
+    "solve one column": lambda m: m.linalg.solve(_mat(m, 4, 4), _mat(m, 4, 1, seed=1)),
+    "solve left=False": lambda m: m.linalg.solve(_mat(m, 4, 4), _mat(m, 3, 4, seed=1),
+                                                 left=False),
+    "solve_ex": lambda m: m.linalg.solve_ex(_mat(m, 4, 4), _mat(m, 4, 3, seed=1)).result,
+    "qr Q": lambda m: m.linalg.qr(_mat(m, 5, 3)).Q,
+    "qr R": lambda m: m.linalg.qr(_mat(m, 5, 3)).R,
+    "qr complete Q": lambda m: m.linalg.qr(_mat(m, 5, 3), "complete").Q,
+    "qr mode r": lambda m: m.linalg.qr(_mat(m, 5, 3), "r").R,
+    "torch.qr Q": lambda m: m.qr(_mat(m, 5, 3))[0],
+    "svd U": lambda m: m.linalg.svd(_mat(m, 5, 3)).U,
+    "svd Vh": lambda m: m.linalg.svd(_mat(m, 5, 3)).Vh,
+    "svd reduced batched U": lambda m: m.linalg.svd(_mat(m, 2, 5, 3), full_matrices=False).U,
+    "svd wide Vh": lambda m: m.linalg.svd(_mat(m, 3, 5)).Vh[:3],   # (the rest: any basis)
+    "torch.svd U": lambda m: m.svd(_mat(m, 5, 3)).U,
+    "torch.svd V (row-major)": lambda m: m.svd(_mat(m, 5, 3)).V,
+    "eigh eigenvectors": lambda m: m.linalg.eigh(_mat(m, 4, 4, spd=True)).eigenvectors,
+    "eigh batched": lambda m: m.linalg.eigh(_mat(m, 2, 4, 4, spd=True)).eigenvectors,
+    "eig eigenvectors": lambda m: m.linalg.eig(_mat(m, 4, 4)).eigenvectors.real,
+    "cholesky": lambda m: m.linalg.cholesky(_mat(m, 4, 4, spd=True)),
+    "cholesky upper": lambda m: m.linalg.cholesky(_mat(m, 4, 4, spd=True), upper=True),
+    "cholesky batched": lambda m: m.linalg.cholesky(_mat(m, 2, 4, 4, spd=True)),
+    "cholesky_ex": lambda m: m.linalg.cholesky_ex(_mat(m, 4, 4, spd=True)).L,
+    "cholesky_ex upper": lambda m: m.linalg.cholesky_ex(_mat(m, 4, 4, spd=True), upper=True).L,
+    "torch.cholesky": lambda m: m.cholesky(_mat(m, 4, 4, spd=True)),
+    "cholesky_solve": lambda m: m.cholesky_solve(_mat(m, 4, 3, seed=1),
+                                                 m.linalg.cholesky(_mat(m, 4, 4, spd=True))),
+    "cholesky_inverse": lambda m: m.cholesky_inverse(m.linalg.cholesky(_mat(m, 4, 4, spd=True))),
+    "lu_factor LU": lambda m: m.linalg.lu_factor(_mat(m, 4, 4)).LU,
+    "lu_factor batched": lambda m: m.linalg.lu_factor(_mat(m, 2, 4, 4)).LU,
+    "lu_factor_ex": lambda m: m.linalg.lu_factor_ex(_mat(m, 4, 4)).LU,
+    "lu P L U (row-major)": lambda m: m.linalg.lu(_mat(m, 4, 4)).L,
+    "lu_solve": lambda m: m.linalg.lu_solve(*m.linalg.lu_factor(_mat(m, 4, 4)),
+                                            _mat(m, 4, 3, seed=1)),
+    "lstsq tall": lambda m: m.linalg.lstsq(_mat(m, 5, 3), _mat(m, 5, 2, seed=1)).solution,
+    "lstsq wide": lambda m: m.linalg.lstsq(_mat(m, 3, 5), _mat(m, 3, 2, seed=1)).solution,
+    "lstsq batched": lambda m: m.linalg.lstsq(_mat(m, 2, 5, 3), _mat(m, 2, 5, 2, seed=1)).solution,
+    "solve_triangular": lambda m: m.linalg.solve_triangular(_tri(m), _mat(m, 4, 3, seed=1),
+                                                            upper=True),
+    "solve_triangular left=False": lambda m: m.linalg.solve_triangular(
+        _tri(m), _mat(m, 3, 4, seed=1), upper=True, left=False),
+    "triangular_solve": lambda m: m.triangular_solve(_mat(m, 4, 3, seed=1), _tri(m)).solution,
+    "geqrf": lambda m: m.geqrf(_mat(m, 5, 3))[0],
+    "householder_product": lambda m: m.linalg.householder_product(_mat(m, 5, 3),
+                                                                  _mat(m, 3, seed=1)),
+    "ormqr": lambda m: m.ormqr(*m.geqrf(_mat(m, 5, 3)), _mat(m, 5, 2, seed=1)),
+    "ormqr right": lambda m: m.ormqr(*m.geqrf(_mat(m, 5, 3)), _mat(m, 2, 5, seed=1), left=False),
+    "ldl_factor": lambda m: m.linalg.ldl_factor(_mat(m, 4, 4, spd=True)).LD,
+    "pinv (row-major)": lambda m: m.linalg.pinv(_mat(m, 5, 3)),
+    "matrix_exp (row-major)": lambda m: m.linalg.matrix_exp(_mat(m, 4, 4)),
+}
+
+
+def _matrix_summary(t):
+    """shape, strides, is_contiguous(), mT.is_contiguous(), values (signs of singular and
+    eigen vectors are LAPACK's, the same in both)."""
+    return (tuple(t.shape), t.stride(), t.is_contiguous(), t.mT.is_contiguous(),
+            _Values(t.abs()))
+
+
+@pytest.mark.parametrize("name", sorted(LINALG))
+def test_linalg_result_layout(name):
+    _same(lambda m: _matrix_summary(LINALG[name](m)))
+
+
+def test_linalg_results_differentiate_as_before():
+    def program(m):
+        a = _mat(m, 4, 4, spd=True).requires_grad_()
+        out = (m.linalg.inv(a).sum() + m.linalg.cholesky(a).sum() + m.linalg.solve(a, a).sum()
+               + m.linalg.qr(a).Q.sum() + m.linalg.eigh(a).eigenvalues.sum())
+        out.backward()
+        return _summary(a.grad)
+    _same(program)

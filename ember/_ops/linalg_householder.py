@@ -12,6 +12,8 @@ from .. import _dtype
 from .._tensor import Tensor
 from .._autocast import cast_before_checks
 from ._base import Op, apply
+from .relayout import lapack_layout
+from ._layout import col_major
 from ._util import check_same_device, dtype_name
 from .linalg import mH
 from .linalg_solvers import _return_type, _eye_like
@@ -31,7 +33,7 @@ def _geqrf_arrays(xp, a):
     is real."""
     m, n = a.shape[-2:]
     k = min(m, n)
-    qr = a.copy()
+    qr = a.swapaxes(-1, -2).copy().swapaxes(-1, -2)   # column-major, as LAPACK's result
     tau = xp.zeros(a.shape[:-2] + (k,), dtype=a.dtype)
     real_dtype = np.float32 if a.dtype in (np.float32, np.complex64) else np.float64
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -63,7 +65,8 @@ class Geqrf(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return _geqrf_arrays(ctx.xp, a)
+        qr, tau = _geqrf_arrays(ctx.xp, a)
+        return col_major(qr), tau   # as LAPACK's
 
     @staticmethod
     def backward(ctx, ga, gtau):
@@ -130,6 +133,8 @@ def householder_product(A, tau, *, out=None):
         Q = Q - (tau[..., i, None, None] * v).matmul(mH(v).matmul(Q))
     if k == 0:   # no reflector: Q is the identity's columns, still in the graph
         Q = apply(_NoReflectors, (A, tau), (A._data, tau._data), Q._data)
+    else:   # column-major, as LAPACK's orgqr leaves it
+        Q = lapack_layout(Q, "LinalgHouseholderProductBackward0")
     return _with_out(Q, out)
 
 
@@ -188,7 +193,7 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
             C = C - (t * v).matmul(mH(v).matmul(C))
         else:
             C = C - C.matmul(v).matmul(t * mH(v))
-    return _with_out(C, out)
+    return _with_out(lapack_layout(C, "OrmqrBackward0"), out)   # as LAPACK's ormqr
 
 
 Tensor.geqrf = geqrf

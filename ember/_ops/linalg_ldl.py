@@ -119,7 +119,8 @@ def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
     _ldl_checks(A, fname)
     host = to_host(A._data)
     n = host.shape[-1]
-    LD = np.zeros_like(host)
+    # column-major, as LAPACK's sytrf leaves it (PyTorch's layout)
+    LD = np.zeros(host.shape[:-2] + (n, n), dtype=host.dtype).swapaxes(-1, -2)
     pivots = np.zeros(host.shape[:-1], dtype=np.int32)
     info = np.zeros(host.shape[:-2], dtype=np.int32)
     for index in np.ndindex(host.shape[:-2]):

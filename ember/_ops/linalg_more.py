@@ -24,6 +24,8 @@ from .. import _dtype
 from .._tensor import Tensor
 from .._autocast import cast_before_checks
 from ._base import Op, apply
+from ._layout import col_major
+from .relayout import lapack_layout
 from ._util import (check_same_device, check_tensor as _require_tensor, dtype_name,
                     with_out as _with_out)
 from .linalg import mH
@@ -101,7 +103,7 @@ class SolveTriangular(Op):
     @staticmethod
     def forward(ctx, a, b, upper, unit):
         ctx.upper, ctx.unit = upper, unit
-        return _substitute(ctx.xp, a, b, upper, unit)
+        return col_major(_substitute(ctx.xp, a, b, upper, unit))   # as LAPACK's (trsm)
 
     @staticmethod
     def backward(ctx, grad):
@@ -148,7 +150,9 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
     A, B = _broadcast_batches(A, B, fname)
     if left:
         return _with_out(_solve_tri(A, B, upper, unitriangular), out)
-    return _with_out(_solve_tri_right(A, B, upper, unitriangular), out)
+    # X A = B solved as A^T X^T = B^T: X is a transposed view, laid out column-major anew
+    return _with_out(lapack_layout(_solve_tri_right(A, B, upper, unitriangular),
+                                   "LinalgSolveTriangularBackward0"), out)
 
 
 @cast_before_checks("triangular_solve")
@@ -217,7 +221,8 @@ class CholeskySolve(Op):
         xp = ctx.xp
         lower = xp.conj(xp.swapaxes(factor, -1, -2)) if upper else factor
         y = _substitute(xp, lower, b, upper=False, unit=False)
-        return _substitute(xp, xp.conj(xp.swapaxes(lower, -1, -2)), y, upper=True, unit=False)
+        return col_major(_substitute(xp, xp.conj(xp.swapaxes(lower, -1, -2)), y, upper=True,
+                                     unit=False))   # as LAPACK's (potrs)
 
     @staticmethod
     def backward(ctx, grad):
@@ -311,7 +316,7 @@ class LuFactor(Op):
     def forward(ctx, a):
         lu, pivots, info = _lu_arrays(ctx.xp, a)
         ctx.P = _permutation(ctx.xp, pivots, a.shape[-2], a.dtype)
-        return lu, pivots, info
+        return col_major(lu), pivots, info   # as LAPACK's (getrf)
 
     @staticmethod
     def backward(ctx, grad, _pivots, _info):

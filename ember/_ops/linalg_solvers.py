@@ -27,6 +27,7 @@ from .. import _dtype
 from .._tensor import Tensor
 from .._autocast import cast_before_checks
 from ._base import Op, apply
+from ._layout import col_major
 from ._util import check_same_device, dtype_name, writes_out
 from .linalg import conj, finish, mH, matmul
 from .reduction import _return_type as make_return_type, return_types
@@ -167,7 +168,9 @@ class Inv(Op):
     def forward(ctx, a, fname):
         try:
             with linalg_checks(ctx.xp):
-                return ctx.xp.linalg.inv(a)
+                # inv(A) = inv(A^T)^T: the transposed view is column-major, as PyTorch's
+                # (LAPACK's) inverse, at no cost
+                return ctx.xp.linalg.inv(a.swapaxes(-1, -2)).swapaxes(-1, -2)
         except np.linalg.LinAlgError:
             _raise_singular(to_host(a), fname)
 
@@ -344,7 +347,7 @@ class Solve(Op):
     def forward(ctx, a, b):
         try:
             with linalg_checks(ctx.xp):
-                return ctx.xp.linalg.solve(a, b)
+                return col_major(ctx.xp.linalg.solve(a, b))   # PyTorch's (LAPACK's) layout
         except np.linalg.LinAlgError:
             _raise_singular(to_host(a), "linalg.solve")
 
@@ -440,12 +443,15 @@ class Cholesky(Op):
     save_output = True
 
     @staticmethod
-    def forward(ctx, a, fname):
+    def forward(ctx, a, fname, upper=False):
+        """upper: L is returned for U = L^H, which is then column-major (as PyTorch's
+        factors are), so L itself is row-major."""
         try:
             with linalg_checks(ctx.xp):
-                return ctx.xp.linalg.cholesky(a)
+                L = ctx.xp.linalg.cholesky(a)
         except np.linalg.LinAlgError:
             _raise_not_pd(to_host(a), fname)
+        return L if upper else col_major(L)
 
     @staticmethod
     def backward(ctx, grad):
@@ -478,7 +484,7 @@ def linalg_cholesky(A, *, upper=False, out=None):
     _check_matrix(A, "linalg.cholesky")
     if upper:  # the upper triangle of A is the lower triangle of A^H
         a = mH(A)
-        return mH(apply(Cholesky, (a,), (a._data,), "linalg.cholesky"))
+        return mH(apply(Cholesky, (a,), (a._data,), "linalg.cholesky", True))
     return apply(Cholesky, (A,), (A._data,), "linalg.cholesky")
 
 
@@ -492,18 +498,19 @@ class CholeskyEx(Cholesky):
     nondiff_outputs = (1,)
 
     @staticmethod
-    def forward(ctx, a, fname):
+    def forward(ctx, a, fname, upper=False):
         info = np.zeros(a.shape[:-2], dtype=np.int32)
+        lay = (lambda L: L) if upper else col_major   # as Cholesky's
         try:
             with linalg_checks(ctx.xp):
-                return ctx.xp.linalg.cholesky(a), like(info, a)
+                return lay(ctx.xp.linalg.cholesky(a)), like(info, a)
         except np.linalg.LinAlgError:
             pass
         host = to_host(a)
         L = np.zeros_like(host)
         for index in np.ndindex(host.shape[:-2]):
             L[index], info[index] = _partial_cholesky(host[index])
-        return like(L, a), like(info, a)
+        return lay(like(L, a)), like(info, a)
 
     @staticmethod
     def backward(ctx, grad, _):
@@ -534,10 +541,10 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     _check_matrix(A, "linalg.cholesky_ex")
     a = mH(A) if upper else A
     if check_errors:
-        L = apply(Cholesky, (a,), (a._data,), "linalg.cholesky_ex")
+        L = apply(Cholesky, (a,), (a._data,), "linalg.cholesky_ex", upper)
         info = _zeros_like_batch(A, np.int32)
     else:
-        L, info = apply(CholeskyEx, (a,), (a._data,), "linalg.cholesky_ex")
+        L, info = apply(CholeskyEx, (a,), (a._data,), "linalg.cholesky_ex", upper)
     return _CholeskyExResult(mH(L) if upper else L, info)
 
 
@@ -563,8 +570,8 @@ class Qr(Op):
     def forward(ctx, a, mode):
         ctx.mode = mode
         if mode == "r":
-            return ctx.xp.empty(0, dtype=a.dtype), ctx.xp.linalg.qr(a, mode="r")
-        return tuple(ctx.xp.linalg.qr(a, mode=mode))
+            return ctx.xp.empty(0, dtype=a.dtype), col_major(ctx.xp.linalg.qr(a, mode="r"))
+        return tuple(col_major(f) for f in ctx.xp.linalg.qr(a, mode=mode))   # as LAPACK's
 
     @staticmethod
     def backward(ctx, gq, gr):
@@ -627,7 +634,8 @@ class Svd(Op):
 
     @staticmethod
     def forward(ctx, a, full_matrices):
-        return tuple(ctx.xp.linalg.svd(a, full_matrices=full_matrices))
+        u, s, vh = ctx.xp.linalg.svd(a, full_matrices=full_matrices)
+        return col_major(u), s, col_major(vh)   # U and V^H column-major, as LAPACK's
 
     @staticmethod
     def backward(ctx, gu, gs, gvh):
@@ -725,7 +733,8 @@ class Eigh(Op):
 
     @staticmethod
     def forward(ctx, a, uplo):
-        return tuple(ctx.xp.linalg.eigh(a, UPLO=uplo))
+        w, v = ctx.xp.linalg.eigh(a, UPLO=uplo)
+        return w, col_major(v)   # the eigenvectors column-major, as LAPACK's
 
     @staticmethod
     def backward(ctx, gw, gv):
@@ -806,7 +815,7 @@ class Eig(Op):
             w, v = np.linalg.eig(to_host(a))
             w, v = like(w, a), like(v, a)
         cdt = np.result_type(a.dtype, np.complex64)
-        return w.astype(cdt), v.astype(cdt)
+        return w.astype(cdt), col_major(v.astype(cdt))   # V column-major, as LAPACK's
 
     @staticmethod
     def backward(ctx, gw, gv):
@@ -931,7 +940,11 @@ class Lstsq(Op):
     @staticmethod
     def forward(ctx, a, b, rcond):
         ctx.rcond = rcond
-        x = ctx.xp.empty(a.shape[:-2] + (a.shape[-1], b.shape[-1]), dtype=a.dtype)
+        # laid out as LAPACK's gels leaves it in PyTorch: the first n rows of a
+        # column-major (max(m, n), k) buffer per matrix
+        rows = max(a.shape[-2], a.shape[-1])
+        x = ctx.xp.empty(a.shape[:-2] + (b.shape[-1], rows), dtype=a.dtype).swapaxes(-1, -2)
+        x = x[..., :a.shape[-1], :]
         for index in np.ndindex(a.shape[:-2]):
             x[index] = ctx.xp.linalg.lstsq(a[index], b[index], rcond=rcond)[0]
         return x

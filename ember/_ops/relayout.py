@@ -5,15 +5,17 @@ row-major (per kernel), while the composition computes row-major. The compositio
 unchanged between two Relayout nodes, on the channels-last path only.
 """
 from ._base import Op, apply
-from ._layout import in_format, row_major, suggest_format
+from ._layout import col_major, in_format, row_major, suggest_format
 
 __all__ = []
 
 
 def _laid_out(x, fmt):
     """A copy of array x in memory format `fmt`: 'channels_last(_3d)', 'contiguous'
-    (row-major) or None (x's own layout)."""
-    out = row_major(x) if fmt == "contiguous" else in_format(x, fmt)
+    (row-major), 'col_major' (each matrix column-major, as LAPACK's results) or None
+    (x's own layout)."""
+    out = row_major(x) if fmt == "contiguous" else col_major(x) if fmt == "col_major" else \
+        in_format(x, fmt)
     return x.copy(order="K") if out is x else out
 
 
@@ -54,3 +56,12 @@ def keep_channels_last(fn, input, *args, grad="follow"):
               "linked" if grad == "follow" else "contiguous", link)
     out = fn(x, *args)
     return apply(Relayout, (out,), (out._data,), fmt, "record", link)
+
+
+def lapack_layout(out, name):
+    """out (a composed linear-algebra result) copied into LAPACK's column-major layout,
+    as PyTorch returns it; the new top node takes PyTorch's name `name`."""
+    out = apply(Relayout, (out,), (out._data,), "col_major", None)
+    if out.grad_fn is not None:
+        out.grad_fn._name = name
+    return out
