@@ -450,3 +450,58 @@ def test_rng_state_in_checkpoints_moves_between_libraries(tmp_path):
     expected = ember.rand(4)
     torch.set_rng_state(torch.load(tmp_path / "ember.pt")["rng"])
     np.testing.assert_array_equal(torch.rand(4).numpy(), expected.numpy())
+
+
+ERROR_CASES = {
+    "randint_bool_to": lambda t: t.randint(0, 5, (3,), dtype=t.bool),
+    "randint_bool_from": lambda t: t.randint(-1, 1, (3,), dtype=t.bool),
+    "randint_uint8": lambda t: t.randint(0, 300, (3,), dtype=t.uint8),
+    "randint_int8_from": lambda t: t.randint(-200, 3, (3,), dtype=t.int8),
+    "randint_int16": lambda t: t.randint(0, 70000, (2,), dtype=t.int16),
+    "randint_int32": lambda t: t.randint(0, 2 ** 40, (2,), dtype=t.int32),
+    "randint_complex": lambda t: t.randint(0, 5, (3,), dtype=t.complex64),
+    "random_complex": lambda t: t.empty(3, dtype=t.complex64).random_(),
+    "random_to_complex": lambda t: t.empty(3, dtype=t.complex64).random_(5),
+    "random_int8_to": lambda t: t.empty(3, dtype=t.int8).random_(0, 200),
+    "randperm_bool": lambda t: t.randperm(5, dtype=t.bool),
+    "randperm_complex": lambda t: t.randperm(5, dtype=t.complex64),
+    "randperm_int8": lambda t: t.randperm(129, dtype=t.int8),
+    "randperm_uint8": lambda t: t.randperm(300, dtype=t.uint8),
+    "randperm_half": lambda t: t.randperm(3000, dtype=t.float16),
+    "exponential_int": lambda t: t.empty(3, dtype=t.int64).exponential_(),
+    "exponential_complex": lambda t: t.empty(3, dtype=t.complex64).exponential_(),
+    "cauchy_int16": lambda t: t.empty(3, dtype=t.int16).cauchy_(),
+    "cauchy_bool": lambda t: t.empty(3, dtype=t.bool).cauchy_(),
+    "log_normal_int": lambda t: t.empty(3, dtype=t.int32).log_normal_(),
+    "geometric_bool": lambda t: t.empty(3, dtype=t.bool).geometric_(0.3),
+    "geometric_complex": lambda t: t.empty(3, dtype=t.complex64).geometric_(0.3),
+    "bernoulli_complex": lambda t: t.empty(3, dtype=t.complex64).bernoulli_(0.3),
+    "bernoulli_tensor_complex": lambda t: t.empty(3, dtype=t.complex64).bernoulli_(t.rand(3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ERROR_CASES))
+def test_random_op_errors_match_torch(name):
+    with pytest.raises(Exception) as expected:
+        ERROR_CASES[name](torch)
+    with pytest.raises(type(expected.value)) as got:
+        ERROR_CASES[name](ember)
+    assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("program", [
+    lambda t: t.randint(0, 2 ** 25 + 2, (3,), dtype=t.float32),
+    lambda t: t.empty(3, dtype=t.float16).random_(-5000, 5),
+])
+def test_random_bounds_warning_matches_torch(program):
+    import warnings
+    with warnings.catch_warnings(record=True) as w_t:
+        warnings.simplefilter("always")
+        program(torch)
+    with warnings.catch_warnings(record=True) as w_e:
+        warnings.simplefilter("always")
+        program(ember)
+    # torch appends the C++ source location: "(Triggered internally at ...)"
+    expected = [str(w.message).split(" (Triggered internally")[0] for w in w_t]
+    assert [str(w.message) for w in w_e] == expected
+    assert expected

@@ -180,12 +180,14 @@ def dtype_name(dt):
     """PyTorch's ScalarType name used in messages (Float, Long, ...)."""
     return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
             "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(
-                dt.name, dt.name)
+            "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+            "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64"}.get(dt.name, dt.name)
 
 
-_C_TYPE_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short",
-                 "int32": "int", "int64": "long int", "float32": "float", "float64": "double",
+_C_TYPE_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short int",
+                 "int32": "int", "int64": "long int", "uint16": "short unsigned int",
+                 "uint32": "unsigned int", "uint64": "long unsigned int",
+                 "float32": "float", "float64": "double",
                  "float16": "c10::Half", "bfloat16": "c10::BFloat16", "bool": "bool",
                  "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 

@@ -3,6 +3,7 @@ the *_like forms, and random sampling."""
 import builtins
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from ..autograd import grad_mode
 from ._base import Op, apply
 from ._layout import like_layout
 from ._out_overlap import refuses_out_overlap
-from ._util import dtype_name
+from ._util import dtype_name, c_type_name
 from .conversion import commit_inplace
 
 _FROM_NP = _dtype._FROM_NP
@@ -624,6 +625,34 @@ def _normal_array(g, shape, dt, mean=0.0, std=1.0):
     return _sampling.normal(g, math.prod(shape), dt, mean, std).reshape(shape)
 
 
+_WIDE_UNSIGNED = ("uint16", "uint32", "uint64")   # PyTorch's CPU samplers skip these
+
+
+def _check_random_bounds(low, high, dt):
+    """PyTorch's check of random_(from, to) / randint bounds against the dtype: integer
+    and bool dtypes must hold from and to - 1; floating ones warn beyond the integers
+    their mantissa holds exactly."""
+    if dt.is_complex:
+        raise RuntimeError("check_random_bounds handles only integral, floating-point and "
+                           "boolean types")
+    if dt.is_floating_point:
+        digits = {"float64": 53, "float16": 11, "bfloat16": 8}.get(dt.name, 24)
+        bound = 2 ** digits
+        for name, v in (("from", low), ("to - 1", high - 1)):
+            if not -bound <= v <= bound:
+                warnings.warn(f"{name} is out of bounds [-(2^{digits}), 2^{digits}]. Due to "
+                              f"precision limitations {c_type_name(dt)} can support discrete "
+                              f"uniform distribution only within this range. This warning will "
+                              f"become an error in version 1.7 release, please fix the code in "
+                              f"advance", UserWarning, stacklevel=3)
+        return
+    lo, hi = (0, 1) if dt is _dtype.bool else (int(np.iinfo(dt.np).min), int(np.iinfo(dt.np).max))
+    if not lo <= low <= hi:
+        raise RuntimeError(f"from is out of bounds for {c_type_name(dt)}")
+    if not lo <= high - 1 <= hi:
+        raise RuntimeError(f"to - 1 is out of bounds for {c_type_name(dt)}")
+
+
 def _on_meta(device, out):
     """Whether a random factory makes a meta tensor: then it draws nothing (no memory, and
     the generator is not advanced, as in PyTorch)."""
@@ -672,6 +701,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}")
     dt = _dtype_arg(dtype, "randint", _dtype.int64)
+    _check_random_bounds(low, high, dt)
     shape = _shape((size,), "randint")
     if _on_meta(device, out):
         return _alloc(shape, None, dt, device, requires_grad, out)
@@ -688,6 +718,16 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     dt = _dtype_arg(dtype, "randperm", _dtype.int64)
+    if dt is _dtype.bool or dt.is_complex or dt.name in _WIDE_UNSIGNED:
+        raise _not_implemented_for("randperm", dt)
+    if dt is _dtype.float16 and n > 2049:
+        raise RuntimeError("n cannot be greater than 2049 for Half type.")
+    if dt is _dtype.float32 and n > 2 ** 24 + 1:
+        raise RuntimeError("n cannot be greater than 2^24+1 for Float type.")
+    if not (dt.is_floating_point or dt is _dtype.int64) and n > 0 \
+            and n - 1 > np.iinfo(dt.np).max:
+        raise RuntimeError(f"value cannot be converted to type {np.dtype(dt.np).name}_t without "
+                           f"overflow")
     arr = _sampling.permutation(gen_of(generator), n).astype(dt.np)
     return _finish(arr, dt, device, requires_grad, out)
 
@@ -944,6 +984,9 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
 
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 0/1 samples, P(1) = p (a number or a tensor broadcast to self)."""
+    if self.dtype.is_complex or self.dtype.name in _WIDE_UNSIGNED:
+        kernel = "bernoulli_tensor_cpu_self_" if isinstance(p, Tensor) else "bernoulli_scalar_cpu_"
+        raise _not_implemented_for(kernel, self.dtype)
     if isinstance(p, Tensor):
         probs = p if self.is_meta else p._cpu_array()
     else:
@@ -967,6 +1010,10 @@ def random_(self, from_=0, to=None, *, generator=None):
     if to is None and from_ != 0:
         from_, to = 0, from_
     full = to is None
+    if full and (self.dtype.is_complex or self.dtype.name in _WIDE_UNSIGNED):
+        raise _not_implemented_for("random_kernel_cpu", self.dtype)
+    if not full:
+        _check_random_bounds(from_, to, self.dtype)
     if full:
         dt = self.dtype
         if dt is _dtype.bool:
@@ -988,6 +1035,10 @@ def random_(self, from_=0, to=None, *, generator=None):
 
 def exponential_(self, lambd=1.0, *, generator=None):
     """Fill with exponential samples of rate `lambd`."""
+    if not self.dtype.is_floating_point:
+        raise RuntimeError(f"Exponential distribution is a continuous probability distribution. "
+                           f"dtype must be a floating point but you specified "
+                           f"{dtype_name(self.dtype)}")
     if lambd <= 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     if self.is_meta:
@@ -997,6 +1048,8 @@ def exponential_(self, lambd=1.0, *, generator=None):
 
 def geometric_(self, p, *, generator=None):
     """Fill with the number of Bernoulli(p) trials up to the first success."""
+    if self.dtype is _dtype.bool or self.dtype.is_complex or self.dtype.name in _WIDE_UNSIGNED:
+        raise _not_implemented_for("geometric_cpu", self.dtype)
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     if self.is_meta:
@@ -1006,6 +1059,8 @@ def geometric_(self, p, *, generator=None):
 
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     """Fill with exp(normal(mean, std)) samples."""
+    if not self.dtype.is_floating_point:
+        raise _not_implemented_for("log_normal_cpu", self.dtype)
     if std <= 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     if self.is_meta:
@@ -1015,6 +1070,10 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     """Fill with Cauchy(median, sigma) samples."""
+    if not self.dtype.is_floating_point:
+        raise RuntimeError(f"Cauchy distribution is a continuous probability distribution. "
+                           f"dtype must be a floating point but you specified "
+                           f"{c_type_name(self.dtype)}")
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
     if self.is_meta:
