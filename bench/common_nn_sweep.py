@@ -42,7 +42,8 @@ config, each of these kinds of check that applies:
               output, the input written over, and the gradient reaching the leaf behind it
   perturb     the inputs changed the way user mistakes change them (an integer or float32
               input to a float64 module, two extra leading dims, the first dim dropped, a
-              target one row short): the same outcome, values or the exception's type
+              target one row short or of the other kind of dtype): the same outcome, values
+              or the exception's type
 
 A probe for finding defects, not a test (its inputs change with torch's tables):
     PYTHONPATH=/tmp/extra:. nice -n 5 python -m bench.common_nn_sweep out.json [names...]
@@ -615,6 +616,13 @@ def _perturbations(case):
     if case.kind == "criterion" or len(case.t_args) > 1:
         last = len(case.t_args) - 1
         t_last = case.t_args[last]
+        if isinstance(t_last, torch.Tensor) and t_last.dtype is not torch.bool:
+            if t_last.is_floating_point():
+                out.append(("int64 last argument",
+                            *swap(last, lambda t: t.long(), lambda e: e.long())))
+            else:
+                out.append(("float64 last argument",
+                            *swap(last, lambda t: t.double(), lambda e: e.double())))
         if isinstance(t_last, torch.Tensor) and t_last.dim() >= 1 and t_last.shape[0] > 1:
             out.append(("last argument one row short",
                         *swap(last, lambda t: t[:-1], lambda e: e[:-1])))

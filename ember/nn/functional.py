@@ -835,6 +835,8 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
             if j >= C:
                 raise RuntimeError("argument #2 'target' is out of range")
             counts[n, j] += 1
+    if target.dtype is not _dtype.int64:   # PyTorch checks the values' range first
+        raise RuntimeError(f"expected scalar type Long but found {dtype_name(target.dtype)}")
     is_target = counts > 0
     pair = (counts[:, :, None] * ~is_target[:, None, :]).astype(x._data.dtype)
     hinge = (1 - x.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0)  # [n, j, i]

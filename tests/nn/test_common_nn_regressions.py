@@ -452,3 +452,14 @@ def test_edge_padding_of_bool_is_not_implemented(mode, shape, npad, amount):
 def test_reflection_pad_too_wide_names_the_last_dim_first(shape, pad):
     """PyTorch checks the last dim first and numbers the argument of the pair at fault."""
     check(lambda L: L.nn.functional.pad(L.zeros(shape), pad, mode="reflect"))
+
+
+@pytest.mark.parametrize("target", [
+    lambda L: L.zeros(2, 4), lambda L: L.zeros(3, 4), lambda L: L.zeros(3, 4, dtype=L.int32),
+    lambda L: L.zeros(3, 4, dtype=L.uint8), lambda L: L.full((3, 4), 7.0),
+    lambda L: L.tensor([[3, 0, -1, 1]] * 3)], ids=["size", "float", "int32", "uint8",
+                                                   "range_first", "int64"])
+def test_multilabel_margin_loss_target_dtype(target):
+    """The target must be int64 (ember truncated a float target), checked after its size
+    and, as PyTorch, after the values' range."""
+    check(lambda L: L.nn.functional.multilabel_margin_loss(L.zeros(3, 4), target(L)))
