@@ -7,9 +7,9 @@ defined (keyword fronts), so their path leads to a closure's local name or to th
 they wrap: pickling `ember.abs`, or a module that holds `F.gelu` as its activation (what
 `torch.save(module)` and spawned DataLoader workers do), raised PicklingError.
 
-`name_public_functions()` runs once the namespaces are built: each public function whose
-path does not lead back to it takes the public name it is reached by (the first namespace
-listed wins; functions whose path already works keep it)."""
+`name_public_functions()` runs once the namespaces are built: each public function (and
+Tensor method) whose path does not lead back to it takes the public name it is reached by
+(the first namespace listed wins; functions whose path already works keep it)."""
 import sys
 import types
 
@@ -34,3 +34,10 @@ def name_public_functions():
             if name[0] == "_" or type(fn) is not types.FunctionType or _resolves(fn):
                 continue
             fn.__module__, fn.__qualname__ = module_name, name
+    # Tensor methods made by factories (x.float(), x.pow ...): Tensor.<name>, as PyTorch's
+    # methods pickle (a function shared with a namespace above already resolves)
+    from ._tensor import Tensor
+    for name, fn in list(vars(Tensor).items()):
+        if name[0] == "_" or type(fn) is not types.FunctionType or _resolves(fn):
+            continue
+        fn.__module__, fn.__qualname__ = Tensor.__module__, f"Tensor.{name}"
