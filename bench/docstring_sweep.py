@@ -376,9 +376,15 @@ _NUM = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w
 _ADDR = re.compile(r"0x[0-9a-fA-F]+")
 
 
+# a function's repr says how it is built (PyTorch's C functions: "<built-in method add of
+# type object at 0x...>", ember's: "<function add at 0x...>"), not what it does
+_FUNCTION = re.compile(r"<(?:built-in method|function) ([\w.]+)(?: of [\w. ]+)? at 0x\??>")
+
+
 def normalize(text):
     text = re.sub(r"\bember\b", "torch", text)
     text = _ADDR.sub("0x?", text)
+    text = _FUNCTION.sub(r"<function \1>", text)
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
