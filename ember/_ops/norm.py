@@ -399,7 +399,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     1-D inputs, viewed as (1, C, 1, ...) inside it: NativeBatchNormBackward0's edges are
     input, weight and bias, as PyTorch's."""
     if input.dim() < 2:
-        raise ValueError(f"Expected 2D or more input (got {input.dim()}D input)")
+        # PyTorch reads the channel count as size(1): an empty 1-D input comes back empty,
+        # others raise its IndexError (the module classes check ranks with ValueError)
+        if input.dim() == 1 and input.numel() == 0:
+            return input.clone()
+        if input.dim() == 0:
+            raise IndexError("tuple index out of range")
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but "
+                         "got 1)")
     C = input.shape[1]
     _check_channels(C, running_mean=running_mean, running_var=running_var,
                     weight=weight, bias=bias)

@@ -463,3 +463,14 @@ def test_multilabel_margin_loss_target_dtype(target):
     """The target must be int64 (ember truncated a float target), checked after its size
     and, as PyTorch, after the values' range."""
     check(lambda L: L.nn.functional.multilabel_margin_loss(L.zeros(3, 4), target(L)))
+
+
+@pytest.mark.parametrize("shape", [(0,), (5,)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_of_1d_input(shape, training):
+    """F.batch_norm reads the channels as size(1): an empty 1-D input comes back empty
+    (OpInfo's samples), a non-empty one raises PyTorch's IndexError (was ValueError)."""
+    def program(L):
+        stats = (None, None) if training else (L.zeros(0), L.ones(0))
+        return L.nn.functional.batch_norm(L.ones(shape), *stats, training=training)
+    check(program)
