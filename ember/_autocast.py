@@ -68,6 +68,9 @@ _CPU_LOWER = (
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "convolution", "conv_tbc", "bmm", "mm", "linalg_vecdot", "baddbmm", "addmm", "addbmm",
     "linear", "matmul", "prelu", "scaled_dot_product_attention",
+    # oneDNN's RNN layer, which PyTorch's CPU LSTM (no projection, unpacked input) and
+    # vanilla RNN run on: x, the states and the weights in the lower dtype
+    "mkldnn_rnn_layer",
     # not listed on CPU, but PyTorch computes a contraction of two or more operands with bmm,
     # which is: the result is in the lower dtype exactly when it would be here
     "einsum",

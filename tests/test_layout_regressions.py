@@ -492,3 +492,61 @@ def test_linalg_results_differentiate_as_before():
         out.backward()
         return _summary(a.grad)
     _same(program)
+
+
+# ---------------------------------------------------------------------------- RNNs under CPU autocast
+
+RNN_AUTOCAST = {
+    "LSTM": lambda m: m.nn.LSTM(4, 5, batch_first=True),
+    "LSTM 2 layers bidirectional": lambda m: m.nn.LSTM(4, 5, num_layers=2, bidirectional=True),
+    "LSTM without bias": lambda m: m.nn.LSTM(4, 5, bias=False),
+    "LSTM proj_size": lambda m: m.nn.LSTM(4, 5, proj_size=3),
+    "GRU": lambda m: m.nn.GRU(4, 5),
+    "RNN": lambda m: m.nn.RNN(4, 5, num_layers=2),
+    "RNN relu": lambda m: m.nn.RNN(4, 5, nonlinearity="relu"),
+    "LSTMCell": lambda m: m.nn.LSTMCell(4, 5),
+    "RNNCell": lambda m: m.nn.RNNCell(4, 5),
+}
+
+
+def _rnn_under_autocast(name, packed=False):
+    def program(m):
+        m.manual_seed(0)
+        mod = RNN_AUTOCAST[name](m)
+        with m.no_grad():
+            for i, p in enumerate(mod.parameters()):
+                p.copy_(_data(m, *p.shape, seed=20 + i, grad=False) * 0.3)
+        cell = "Cell" in name
+        x = _data(m, 3, 4) if cell else _data(m, 2, 3, 4)
+        inp = x
+        if packed:
+            inp = m.nn.utils.rnn.pack_padded_sequence(x, [2, 2, 1], batch_first=False)
+        with m.autocast("cpu", dtype=m.bfloat16):
+            out = mod(inp)
+        flat = [out] if isinstance(out, m.Tensor) else \
+            [out[0].data if packed else out[0]] + (list(out[1]) if isinstance(out[1], tuple)
+                                                   else [out[1]])
+        sum(f.float().sum() for f in flat).backward()
+        name_of = lambda dt: str(dt).split(".")[1]
+        grads = [name_of(p.grad.dtype) for p in mod.parameters()]
+        # bfloat16 rounding: values to about 2 digits
+        return [(name_of(f.dtype), np.round(np.asarray(f.detach().float().tolist()), 1).tolist())
+                for f in flat] + [name_of(x.grad.dtype)] + grads
+    return program
+
+
+@pytest.mark.parametrize("name", sorted(RNN_AUTOCAST))
+def test_rnn_dtypes_under_cpu_autocast(name):
+    a, b = _run(_rnn_under_autocast(name), torch), _run(_rnn_under_autocast(name), ember)
+    assert [x[0] if isinstance(x, tuple) else x for x in a] == \
+        [x[0] if isinstance(x, tuple) else x for x in b], (a, b)
+    for x, y in zip(a, b):
+        if isinstance(x, tuple):
+            assert np.allclose(x[1], y[1], atol=0.15), (x, y)
+
+
+def test_packed_lstm_under_cpu_autocast_stays_float32():
+    a = _run(_rnn_under_autocast("LSTM", packed=True), torch)
+    b = _run(_rnn_under_autocast("LSTM", packed=True), ember)
+    assert [x[0] if isinstance(x, tuple) else x for x in a] == \
+        [x[0] if isinstance(x, tuple) else x for x in b], (a, b)

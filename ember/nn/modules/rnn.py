@@ -8,7 +8,7 @@ LSTM gates i, f, g, o; GRU gates r, z, n.
 import math
 
 from ... import _dtype
-from ..._autocast import AUTOCAST
+from ..._autocast import AUTOCAST, autocast_args
 from ..._ops.creation import empty, zeros
 from ..._ops.joining import cat, stack
 from ..._ops.rnn import lstm_layer
@@ -145,6 +145,15 @@ class RNNBase(Module):
     def _run_direction(self, x, h, c, weights, batch_sizes, reverse):
         """x: (T, B, F) padded, or packed rows with batch_sizes; returns outputs, h, c."""
         w_ih, w_hh, b_ih, b_hh, w_hr = weights
+        if AUTOCAST[0] and batch_sizes is None and w_hr is None and self.mode != "GRU":
+            # PyTorch runs these on oneDNN's RNN layer, which CPU autocast lists as a
+            # lower-precision op: x, h, c and the weights are cast (the per-step path
+            # then computes in that dtype); GRU, packed input and projections take its
+            # composed path, whose linears alone are autocast (as here)
+            present = [t for t in (x, h, c, w_ih, w_hh, b_ih, b_hh) if t is not None]
+            cast = iter(autocast_args("mkldnn_rnn_layer", *present))
+            x, h, c, w_ih, w_hh, b_ih, b_hh = (None if t is None else next(cast)
+                                               for t in (x, h, c, w_ih, w_hh, b_ih, b_hh))
         if (self.mode == "LSTM" and batch_sizes is None and w_hr is None and x.shape[0] > 0
                 and x.dtype in _FUSED_DTYPES):
             return lstm_layer(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse)
