@@ -178,3 +178,13 @@ sparse._attach()
 
 # autocast's op policy goes in front of the public functions of the ops it names when
 # autocast is first turned on (ember/_autocast.py install_entry_points)
+
+# NumPy's parameter names (torch.sum(x, axis=0), x.mean(1, keepdims=True)), once every
+# public function and Tensor method is in place
+from ._numpy_aliases import accept_numpy_names  # noqa: E402
+accept_numpy_names()
+
+# every public function picklable by reference (factory-made and wrapped ones, the
+# NumPy-name fronts above too): last, once every public function is in place
+from ._pickle_names import name_public_functions  # noqa: E402
+name_public_functions()
