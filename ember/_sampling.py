@@ -222,7 +222,11 @@ def _swaps_to_permutation(offsets):
     n = offsets.size + 1
     steps = np.arange(n - 1)
     target = steps + offsets
-    order = np.argsort(target, kind="stable")         # grouped by target, steps ascending
+    # grouped by target, steps ascending: a stable sort by target, as NumPy's radix sort
+    # of 16-bit keys (low 16 bits, then high 16 bits: n < 2**32)
+    order = np.argsort((target & 0xFFFF).astype(np.uint16), kind="stable")
+    if n > 1 << 16:
+        order = order[np.argsort((target[order] >> 16).astype(np.uint16), kind="stable")]
     t_sorted, s_sorted = target[order], steps[order]
     same = np.zeros(n - 1, dtype=bool)
     same[1:] = t_sorted[1:] == t_sorted[:-1]
