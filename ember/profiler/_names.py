@@ -15,6 +15,8 @@ import re
 # backward-node names whose ATen forward is not the plain snake-case form
 _ATEN_OVERRIDES = {
     "ToCopyBackward0": "_to_copy",
+    "FakeQuantizePerTensorAffineCachemaskTensorQparamsBackward0":
+        "_fake_quantize_per_tensor_affine_cachemask_tensor_qparams",
     "CopyBackwards": "copy_",
     "UnsafeViewBackward0": "_unsafe_view",
     "FftC2CBackward0": "_fft_c2c",
