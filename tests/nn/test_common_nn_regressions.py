@@ -465,6 +465,53 @@ def test_multilabel_margin_loss_target_dtype(target):
     check(lambda L: L.nn.functional.multilabel_margin_loss(L.zeros(3, 4), target(L)))
 
 
+# ------------------------------------------------------------------------- pickling
+def _public_functions():
+    import types
+    spaces = (ember, ember.nn.functional, ember.linalg, ember.fft, ember.special, ember.Tensor)
+    return [(space, name) for space in spaces for name, fn in vars(space).items()
+            if name[0] != "_" and type(fn) is types.FunctionType]
+
+
+def test_every_public_function_pickles_by_reference():
+    """pickle finds each public function and Tensor method again by its (module, qualname),
+    as PyTorch's (factory-made ones like ember.abs or Tensor.float named a closure's local
+    and raised PicklingError)."""
+    import pickle
+    bad = []
+    for space, name in _public_functions():
+        fn = vars(space)[name]
+        try:
+            if pickle.loads(pickle.dumps(fn)) is not fn:
+                bad.append(f"{space.__name__}.{name}")
+        except (pickle.PicklingError, AttributeError, TypeError):
+            bad.append(f"{space.__name__}.{name}")
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("activation", ["gelu", "relu"])
+def test_transformer_layer_with_function_activation_pickles(activation):
+    """common_nn's TransformerEncoderLayer_gelu_activation: torch.save(module) pickles the
+    module with its activation function; the copy computes the same."""
+    import pickle
+    torch.manual_seed(0)
+    tm = torch.nn.TransformerEncoderLayer(4, 2, 8, 0.0, getattr(torch.nn.functional,
+                                                                activation)).double()
+    state = {k: v.numpy() for k, v in tm.state_dict().items()}
+    x = np.random.default_rng(0).standard_normal((3, 2, 4))
+
+    def program(L):
+        if L is torch:
+            m = tm
+        else:
+            m = ember.nn.TransformerEncoderLayer(4, 2, 8, 0.0, getattr(
+                ember.nn.functional, activation)).double()
+            m.load_state_dict({k: ember.tensor(v) for k, v in state.items()})
+        m2 = pickle.loads(pickle.dumps(m))
+        return m2(L.tensor(x)), m2.activation is getattr(L.nn.functional, activation)
+    check(program)
+
+
 @pytest.mark.parametrize("shape", [(0,), (5,)])
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm_of_1d_input(shape, training):
