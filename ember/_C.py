@@ -1,4 +1,6 @@
 """torch._C's few Python-visible names that programs use directly: the context managers
-that turn the __torch_function__ protocol off (ember/_torch_function.py)."""
+that turn the __torch_function__ protocol off (ember/_torch_function.py), and Generator
+(defined in ember/_random.py; its class lives here, as torch._C.Generator does)."""
 from ._torch_function import (DisableTorchFunction, DisableTorchFunctionSubclass,  # noqa: F401
                               _disabled_torch_function_impl)
+from ._random import Generator  # noqa: F401,E402

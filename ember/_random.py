@@ -163,6 +163,8 @@ class Generator:
         raise NotImplementedError("graphsafe_set_state is not supported in this Generator")
 
 
+Generator.__module__ = "ember._C"   # PyTorch's class is torch._C.Generator (reprs, pickles)
+
 default_generator = Generator()
 
 

@@ -426,3 +426,13 @@ def test_asarray_warns_when_requires_grad_unset():
         warnings.simplefilter("error")
         ember.asarray(b, requires_grad=True)
         ember.asarray(ember.ones(2))
+
+
+def test_futures_is_reachable_as_an_attribute():
+    """torch.futures needs no import of its own (ember imports it on first use)."""
+    import subprocess
+    import sys
+    code = "import ember; f = ember.futures.Future(); f.set_result(3); print(f.wait())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "3"

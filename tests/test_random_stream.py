@@ -505,3 +505,14 @@ def test_random_bounds_warning_matches_torch(program):
     expected = [str(w.message).split(" (Triggered internally")[0] for w in w_t]
     assert [str(w.message) for w in w_e] == expected
     assert expected
+
+
+def test_generator_class_is_named_as_torchs():
+    import pickle
+    g = ember.Generator().manual_seed(2)
+    assert repr(g).split(" object at")[0] == repr(torch.Generator()).split(
+        " object at")[0].replace("torch.", "ember.")
+    assert type(g) is ember._C.Generator
+    clone = pickle.loads(pickle.dumps(g))
+    np.testing.assert_array_equal(ember.rand(3, generator=clone).numpy(),
+                                  ember.rand(3, generator=g).numpy())
