@@ -751,3 +751,18 @@ def test_gcn_trains_with_sparse_adjacency():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_private_values_are_outside_autograd_as_torchs():
+    """_values() is an alias outside autograd in PyTorch (values() of a coalesced tensor is
+    the differentiable one): backward through _values() of a tensor requiring grad raises
+    there, and ember summed the gradient of repeated positions into each of them."""
+    import torch
+    for lib in (torch, ember):
+        v = lib.tensor([1., 2., 3.], requires_grad=True)
+        s = lib.sparse_coo_tensor(lib.tensor([[0, 1, 0]]), v, (2,))
+        assert not s._values().requires_grad and s._values().grad_fn is None
+        with pytest.raises(RuntimeError):
+            s._values().sum().backward()
+        s.coalesce().values().sum().backward()
+        assert v.grad.tolist() == [1., 1., 1.]

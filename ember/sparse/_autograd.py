@@ -100,7 +100,7 @@ def gather_at(t, indices):
             return t.unsqueeze(0).expand(n, *t.shape)
         return t[tuple(indices[d] for d in range(sd))]
     tc = t.coalesce()
-    values = tc._values()
+    values = tc._diff_values()
     dense_shape = tuple(t.shape[sd:])
     if tc._nnz() == 0 or n == 0:
         return zeros((n,) + dense_shape, dtype=t.dtype, device=t.device)

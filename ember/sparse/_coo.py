@@ -38,13 +38,19 @@ class SparseCooTensor(SparseTensor):
         return self._indices()
 
     def _values(self):
+        """The values array, aliased and outside autograd, as PyTorch's _values()."""
+        return Tensor._make(self._vals._data)
+
+    def _diff_values(self):
+        """The values, differentiable in self (ValuesBackward0): values() and ember's own
+        sparse ops use this."""
         return sparse_apply(Values, (self,))
 
     def values(self):
         if not self._coalesced:
             raise RuntimeError("Cannot get values on an uncoalesced tensor, please call "
                                ".coalesce() first")
-        return self._values()
+        return self._diff_values()
 
     def _nnz(self):
         return self._ix._data.shape[1]

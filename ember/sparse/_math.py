@@ -30,7 +30,7 @@ def _require_coo(fname, t, backend_op):
 def _coalesced_parts(s):
     """(indices, values) of s coalesced, the values differentiable in s."""
     sc = s.coalesce()
-    return sc._ix, sc._values()
+    return sc._ix, sc._diff_values()
 
 
 # ------------------------------------------------------------------ elementwise
