@@ -139,8 +139,8 @@ def hinge_embedding_loss(input, target, margin=1.0, reduction=0):
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0):
     _tensor_arg(input1, "margin_ranking_loss", "input1")
-    return F.margin_ranking_loss(input1, input2, target, margin,
-                                 reduction=_reduction(reduction))
+    return F._margin_ranking(input1, input2, target, margin,
+                             _loss.reduction_enum(_reduction(reduction)))
 
 
 def poisson_nll_loss(input, target, log_input, full, eps, reduction):

@@ -34,3 +34,16 @@ CASES = [
 @pytest.mark.parametrize("name,fn,inputs", CASES, ids=[c[0] for c in CASES])
 def test_alias(name, fn, inputs):
     check(fn, *inputs)
+
+
+def test_torch_level_margin_ranking_loss_broadcasts():
+    """torch.margin_ranking_loss broadcasts its inputs; only F.margin_ranking_loss asks for
+    equal ranks (the autocast sweep's (8, 8), (8, 8), (8,) call)."""
+    for reduction in (0, 1, 2):
+        args = lambda L: (L.arange(64.).reshape(8, 8), L.ones(8, 8), L.ones(8), 0.5, reduction)
+        expected = torch.margin_ranking_loss(*args(torch))
+        got = ember.margin_ranking_loss(*args(ember))
+        assert tuple(got.shape) == tuple(expected.shape)
+        assert abs(got.sum().item() - expected.sum().item()) < 1e-4
+    with pytest.raises(RuntimeError, match="same dimension"):
+        ember.nn.functional.margin_ranking_loss(ember.ones(8, 8), ember.ones(8, 8), ember.ones(8))

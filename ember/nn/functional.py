@@ -463,8 +463,14 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
                            f"but got sizes: input1: {input1.size()}, input2: {input2.size()}, "
                            f"target: {target.size()} ")
+    return _margin_ranking(input1, input2, target, margin, _loss.reduction_enum(reduction))
+
+
+def _margin_ranking(input1, input2, target, margin, reduction):
+    """max(0, -target (input1 - input2) + margin), broadcast (torch.margin_ranking_loss,
+    which does not ask for equal ranks as F.margin_ranking_loss does)."""
     loss = (-target * (input1 - input2) + margin).clamp_min(0)
-    return _loss.reduce(loss, _loss.reduction_enum(reduction))
+    return _loss.reduce(loss, reduction)
 
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
