@@ -564,7 +564,10 @@ class Tensor:
         from ._ops.creation import _rebuild_tensor
         if type(self._data) is _MetaArray:   # no data: its shape and dtype rebuild it
             return (_rebuild_tensor, (self._data, self._requires_grad))
-        return (_rebuild_tensor, (self._cpu_array().copy(), self._requires_grad))
+        if self.device.type == "cpu":
+            return (_rebuild_tensor, (self._cpu_array().copy(), self._requires_grad))
+        # a device tensor comes back on its device, as PyTorch's pickles do
+        return (_rebuild_tensor, (self._cpu_array().copy(), self._requires_grad, str(self.device)))
 
     def __deepcopy__(self, memo):
         if id(self) in memo:

@@ -331,3 +331,17 @@ def test_overwrite_frees_the_old_file_and_leaves_nothing(tmp_path, monkeypatch, 
     assert set(os.listdir(tmp_path)) == left
     back = ember.load(p)
     assert back["epoch"] == 2 and float(back["w"][3, 4]) == 2.0
+
+
+def test_pickled_tensors_keep_their_device(device):
+    """pickle brings a tensor, a Parameter and a module's parameters
+    back on the device they were on, as PyTorch's pickles do (CUDA ones came back on the
+    CPU)."""
+    t = ember.arange(3.0, device=device).requires_grad_()
+    p = ember.nn.Parameter(ember.ones(2, device=device))
+    m = ember.nn.Linear(2, 3).to(device)
+    t2, p2, m2 = pickle.loads(pickle.dumps((t, p, m)))
+    assert str(t2.device) == str(t.device) and t2.requires_grad and t2.tolist() == [0., 1., 2.]
+    assert type(p2) is ember.nn.Parameter and str(p2.device) == str(p.device)
+    assert {str(q.device) for q in m2.parameters()} == {str(m.weight.device)}
+    assert m2(ember.ones(1, 2, device=device)).shape == (1, 3)

@@ -1081,8 +1081,10 @@ def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     return _fill_random(self, _sampling.cauchy(gen_of(generator), self.numel(), median, sigma))
 
 
-def _rebuild_tensor(arr, requires_grad):
-    t = Tensor._make(arr)
+def _rebuild_tensor(arr, requires_grad, device=None):
+    """A tensor unpickled: its values (a host array), on `device` when it was not a CPU
+    tensor."""
+    t = Tensor._make(arr if device is None else _to_device(arr, as_device(device)))
     t._requires_grad = requires_grad
     return t
 

@@ -48,13 +48,17 @@ class Parameter(Tensor):
         return result
 
     def __reduce_ex__(self, proto):
-        from .._ops.creation import _rebuild_tensor
-        return (_rebuild_parameter, (self._cpu_array().copy(), self._requires_grad))
+        if self.device.type == "cpu":
+            return (_rebuild_parameter, (self._cpu_array().copy(), self._requires_grad))
+        # a device parameter comes back on its device, as PyTorch's pickles do
+        return (_rebuild_parameter, (self._cpu_array().copy(), self._requires_grad,
+                                     str(self.device)))
 
 
-def _rebuild_parameter(arr, requires_grad):
+def _rebuild_parameter(arr, requires_grad, device=None):
     from .._ops.creation import from_numpy
-    return Parameter(from_numpy(arr), requires_grad)
+    data = from_numpy(arr)
+    return Parameter(data if device is None else data.to(device), requires_grad)
 
 
 
