@@ -521,3 +521,12 @@ def test_batch_norm_of_1d_input(shape, training):
         stats = (None, None) if training else (L.zeros(0), L.ones(0))
         return L.nn.functional.batch_norm(L.ones(shape), *stats, training=training)
     check(program)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("lengths", [[5, 4], [5, 4, 3, 2]])
+def test_pack_padded_sequence_checks_the_number_of_lengths(batch_first, lengths):
+    def program(L):
+        return L.nn.utils.rnn.pack_padded_sequence(L.ones(5, 3, 2), lengths,
+                                                   batch_first=batch_first).data
+    check(program)

@@ -45,6 +45,10 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     from ..._ops.creation import tensor
     lengths_np = as_array(lengths.tolist() if isinstance(lengths, Tensor) else lengths,
                             dtype=np.int64)
+    batch_size = input.shape[0 if batch_first else 1] if input.dim() > 1 else None
+    if batch_size is not None and lengths_np.shape[0] != batch_size:
+        raise RuntimeError(f"Expected `len(lengths)` to be equal to batch_size, but got "
+                           f"{lengths_np.shape[0]} (batch_size={batch_size})")
     if enforce_sorted:
         if np.any(np.diff(lengths_np) > 0):
             raise RuntimeError("`lengths` array must be sorted in decreasing order when "
