@@ -736,3 +736,20 @@ def test_anomaly_backward_exception_reports_trace():
                 with pytest.raises(ValueError, match="boom"):
                     Boom.apply(x).sum().backward()
         assert any(str(w.message).startswith("Error detected in BoomBackward") for w in caught)
+
+
+def test_plain_backward_after_create_graph_accumulates_in_place():
+    """AccumulateGrad outside grad mode adds into the existing .grad: a gradient made by a
+    create_graph backward keeps its graph and requires_grad (ember replaced it by a
+    detached sum)."""
+    import torch
+    import warnings
+    for lib in (torch, ember):
+        x = lib.ones(2, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (x ** 3).sum().backward(create_graph=True)
+        first = x.grad
+        (x ** 3).sum().backward()
+        assert x.grad is first and x.grad.requires_grad and x.grad.grad_fn is not None
+        assert x.grad.tolist() == [6.0, 6.0]

@@ -534,10 +534,14 @@ def _accumulate(t, g, create_graph, sole_owner=False):
             steal = sole_owner and (fits or not grad_mode.GRAD_LAYOUT_ENFORCED[0])
             t._grad = Tensor._make(gd if steal else grad_like(gd, data)
                                    if strided else gd.copy())
-    elif create_graph or t._grad._requires_grad:
+    elif create_graph:
         t._grad = t._grad + g
     else:
+        # in place, as PyTorch's AccumulateGrad outside grad mode: a .grad that has a graph
+        # (from an earlier create_graph backward) keeps it and its requires_grad
         t._grad._data += g._data
+        if t._grad._requires_grad:
+            t._grad._bump_version()
     post = t.__dict__.get("_post_accumulate_hooks") if hasattr(t, "__dict__") else None
     if post:
         for fn in list(post.values()):
