@@ -753,3 +753,25 @@ def test_plain_backward_after_create_graph_accumulates_in_place():
         (x ** 3).sum().backward()
         assert x.grad is first and x.grad.requires_grad and x.grad.grad_fn is not None
         assert x.grad.tolist() == [6.0, 6.0]
+
+
+def test_create_graph_backward_warns_once_as_torch():
+    """backward(create_graph=True) warns once per process about the parameter/gradient
+    reference cycle, as PyTorch's engine does (autograd.grad does not)."""
+    import subprocess
+    import sys
+    code = """
+import warnings, {lib} as t
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    y = t.ones(2, requires_grad=True)
+    t.autograd.grad((y * 2).sum(), y, create_graph=True)
+    n_grad = len(w)
+    for _ in range(2):
+        x = t.ones(2, requires_grad=True)
+        (x ** 3).sum().backward(create_graph=True)
+print(n_grad, [str(m.message)[:60] for m in w])
+"""
+    outs = [subprocess.run([sys.executable, "-c", code.format(lib=lib)], capture_output=True,
+                           text=True).stdout.strip() for lib in ("torch", "ember")]
+    assert outs[1] == outs[0] and outs[0].startswith("0 ['Using backward() with create_graph")

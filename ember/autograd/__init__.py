@@ -65,6 +65,9 @@ def _check_outputs(outputs):
                                f"grad_fn")
 
 
+_WARNED_CREATE_GRAPH = [False]
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
              inputs=None):
     """Accumulate gradients of `tensors` into the .grad of graph leaves."""
@@ -73,6 +76,15 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if retain_graph is None:
         retain_graph = create_graph
     _check_outputs(tensors)
+    if create_graph and not _WARNED_CREATE_GRAPH[0]:
+        _WARNED_CREATE_GRAPH[0] = True   # once per process, as PyTorch's engine warns
+        import warnings
+        warnings.warn("Using backward() with create_graph=True will create a reference cycle "
+                      "between the parameter and its gradient which can cause a memory leak. We "
+                      "recommend using autograd.grad when creating the graph to avoid this. If "
+                      "you have to use this function, make sure to reset the .grad fields of "
+                      "your parameters to None after use to break the cycle and avoid the leak.",
+                      UserWarning, stacklevel=3)
     grads = _make_grads(tensors, grad_tensors, create_graph)
     if inputs is not None:
         inputs = _as_tuple(inputs)
