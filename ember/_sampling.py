@@ -44,13 +44,23 @@ _MASK24 = _U64((1 << 24) - 1)
 _MASK53 = _U64((1 << 53) - 1)
 
 
+_SMALL = 32     # up to this many values, Python ints and floats cost less than NumPy calls
+
+
 def unit_doubles(g, n):
     """n doubles uniform on [0, 1): 53 bits of a w64 each."""
+    if n <= _SMALL:
+        w = g._words32(2 * n).tolist()
+        return np.array([(((w[i] << 32) | w[i + 1]) & 0x1F_FFFF_FFFF_FFFF) * 2.0 ** -53
+                         for i in range(0, 2 * n, 2)], dtype=np.float64)
     return (g._words64(n) & _MASK53).astype(np.float64) * 2.0 ** -53
 
 
 def unit_floats(g, n):
     """n float32s uniform on [0, 1): 24 bits of a w32 each (exactly representable)."""
+    if n <= _SMALL:
+        return np.array([(w & 0xFF_FFFF) * 2.0 ** -24 for w in g._words32(n).tolist()],
+                        dtype=np.float32)
     u = (g._words32(n) & _MASK24).astype(np.float32)
     u *= np.float32(2.0 ** -24)
     return u
@@ -116,13 +126,14 @@ def double_normals(g, n, mean=0.0, std=1.0):
         start = 1
     m = n - start
     if 0 < m <= 16:      # a few values: Python floats cost less than NumPy calls
-        words = g._words32(4 * ((m + 1) // 2)).tolist()
+        words = iter(g._words32(4 * ((m + 1) // 2)).tolist())
         z = []
-        for i in range(0, len(words), 4):
-            u1 = (((words[i] << 32) | words[i + 1]) & 0x1F_FFFF_FFFF_FFFF) * 2.0 ** -53
-            u2 = (((words[i + 2] << 32) | words[i + 3]) & 0x1F_FFFF_FFFF_FFFF) * 2.0 ** -53
-            radius = math.sqrt(-2.0 * math.log1p(-u2))
-            z += (radius * math.cos(2.0 * math.pi * u1), radius * math.sin(2.0 * math.pi * u1))
+        sqrt, log1p, cos, sin, two_pi = math.sqrt, math.log1p, math.cos, math.sin, 2.0 * math.pi
+        for a, b, c, d in zip(words, words, words, words):
+            theta = two_pi * ((((a << 32) | b) & 0x1F_FFFF_FFFF_FFFF) * 2.0 ** -53)
+            radius = sqrt(-2.0 * log1p(-((((c << 32) | d) & 0x1F_FFFF_FFFF_FFFF) * 2.0 ** -53)))
+            z.append(radius * cos(theta))
+            z.append(radius * sin(theta))
         out[start:] = z[:m]
         if m % 2:
             g._normal = z[-1]
