@@ -88,12 +88,6 @@ class Generator:
         w = self._words32(2 * n)
         return (w[0::2] << np.uint64(32)) | w[1::2]
 
-    def _numpy(self):
-        """A NumPy generator seeded from this stream, for the samplers ember does not draw
-        PyTorch's way (gamma, binomial, Poisson, von Mises): repeatable under manual_seed,
-        but not PyTorch's values."""
-        return np.random.Generator(np.random.PCG64(int(self._words64(1)[0])))
-
     # -- state, in PyTorch's byte layout
 
     def _snapshot(self):
@@ -125,8 +119,7 @@ class Generator:
         if not isinstance(new_state, Tensor):
             raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
         if new_state.dtype is not _dtype.uint8:
-            raise RuntimeError(f"expected a torch.ByteTensor, but got "
-                               f"{new_state.dtype.__repr__().replace('ember.', 'torch.')}")
+            raise TypeError("RNG state must be a torch.ByteTensor")
         raw = new_state._cpu_array().reshape(-1).tobytes()
         if len(raw) != _STATE_BYTES:
             raise RuntimeError(f"Expected either a CPUGeneratorImplStateLegacy of size 5048 or a "

@@ -252,10 +252,15 @@ def test_generator_state_round_trip_and_errors():
     a = ember.randn(9, generator=g)
     g.set_state(state)
     np.testing.assert_array_equal(ember.randn(9, generator=g).numpy(), a.numpy())
-    for lib, bad in ((torch, torch.zeros(4, dtype=torch.uint8)),
-                     (ember, ember.zeros(4, dtype=ember.uint8))):
+    for lib in (torch, ember):
         with pytest.raises(RuntimeError, match="size"):
-            lib.Generator().set_state(bad)
+            lib.Generator().set_state(lib.zeros(4, dtype=lib.uint8))
+    for bad in ([1, 2], torch.zeros(5056)):
+        with pytest.raises(TypeError) as t_info:
+            torch.set_rng_state(bad)
+        with pytest.raises(TypeError) as e_info:
+            ember.set_rng_state(ember.zeros(5056) if isinstance(bad, torch.Tensor) else bad)
+        assert str(e_info.value) == str(t_info.value)
     with pytest.raises(RuntimeError):   # a state whose mt19937 position is impossible
         raw = bytearray(_state_bytes(torch.get_rng_state()))
         struct.pack_into("<i", raw, 8, 0)
