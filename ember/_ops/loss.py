@@ -185,6 +185,14 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
         if weight is not None:
             return _weighted_loss_of(loss, reduction, weight)
         return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.mean()
+    if weight is None and reduction == "mean" and isinstance(input, Tensor) and \
+            isinstance(target, Tensor):
+        dt = _dtype.result_dtype(input, target)
+        if not dt.is_floating_point and dt is not _dtype.bool:
+            # PyTorch's l1_loss is |input - target| then mean(), which has no integer result
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
+                               f"either a floating point or complex dtype. Got: "
+                               f"{dtype_name(dt)}")
     return _weighted_loss(_L1, input, target, reduction, weight)
 
 

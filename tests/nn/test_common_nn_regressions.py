@@ -530,3 +530,13 @@ def test_pack_padded_sequence_checks_the_number_of_lengths(batch_first, lengths)
         return L.nn.utils.rnn.pack_padded_sequence(L.ones(5, 3, 2), lengths,
                                                    batch_first=batch_first).data
     check(program)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_l1_loss_of_integers(reduction):
+    """l1_loss of integer tensors: |input - target| keeps the dtype; its mean has no integer
+    result in PyTorch (RuntimeError), where ember took an integer mean."""
+    def program(L):
+        return L.nn.functional.l1_loss(L.tensor([1, 2, 3]), L.tensor([0, 2, 5]),
+                                       reduction=reduction)
+    check(program)
