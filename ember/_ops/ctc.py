@@ -156,7 +156,9 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     """
     from .loss import reduction_enum
     reduction_enum(reduction)
-    if not log_probs.dtype.is_floating_point:
+    if not log_probs.dtype.is_floating_point or (
+            log_probs.dtype.name in ("float16", "bfloat16") and log_probs.device.type == "cpu"):
+        # (PyTorch's CPU kernel has float and double versions only; its CUDA one takes half)
         raise NotImplementedError(f"\"ctc_loss_cpu\" not implemented for "
                                   f"'{dtype_name(log_probs.dtype)}'")
     unbatched = log_probs.dim() == 2

@@ -480,6 +480,10 @@ def avg_pool(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
     if not input.dtype.is_floating_point and input.dtype.name != "int64":
         raise NotImplementedError(f'"{fname}" not implemented for '
                                   f"'{dtype_name(input.dtype)}'")
+    if nd == 3 and input.dtype.name in ("float16", "bfloat16") and input.device.type == "cpu":
+        # PyTorch's CPU kernel has no half-precision version (its CUDA one has)
+        raise NotImplementedError(f"\"avg_pool3d_out_frame\" not implemented for "
+                                  f"'{dtype_name(input.dtype)}'")
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     k = _tuple(kernel_size, nd)

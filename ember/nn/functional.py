@@ -135,6 +135,14 @@ def _floating_only(input, kernel):
                                   f"'{dtype_name(input.dtype)}'")
 
 
+def _full_precision_on_cpu(input, kernel):
+    """PyTorch's CPU kernel `kernel` has float and double versions only (its CUDA kernel
+    takes half precision too)."""
+    if input.dtype in (_dtype.float16, _dtype.bfloat16) and input.device.type == "cpu":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for "
+                                  f"'{dtype_name(input.dtype)}'")
+
+
 def hardshrink(input, lambd=0.5):
     """0 where -lambd <= x <= lambd, else x; NaN stays NaN, with gradient 0 (as PyTorch's)."""
     _floating_only(input, "hardshrink_cpu")
@@ -779,6 +787,7 @@ def _class_targets(input, target, fname, weight=None):
         raise RuntimeError(f"inconsistent weight size, expected {x.shape[1]} but got "
                            f"{shape_str(weight.shape)}")
     _floating_only(input, f"{fname}_cpu_kernel")   # before the target's dtype, as PyTorch
+    _full_precision_on_cpu(input, f"{fname}_cpu_kernel")
     if target.dtype is not _dtype.int64:
         raise RuntimeError(f"expected scalar type Long but found {dtype_name(target.dtype)}")
     t = target.reshape(-1)
@@ -831,6 +840,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
                            f"{list(input.shape)}")
     _floating_only(input, "multilabel_margin_loss_forward_out_frame")
+    _full_precision_on_cpu(input, "multilabel_margin_loss_forward_out_frame")
     N, C = x.shape
     tgt = target._cpu_array().reshape(N, C).astype(np.int64)  # a Python loop: on the host
     counts = np.zeros((N, C))  # how often class j is listed before the first -1

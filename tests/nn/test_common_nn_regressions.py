@@ -540,3 +540,36 @@ def test_l1_loss_of_integers(reduction):
         return L.nn.functional.l1_loss(L.tensor([1, 2, 3]), L.tensor([0, 2, 5]),
                                        reduction=reduction)
     check(program)
+
+
+HALF_CPU_REFUSED = {
+    "multi_margin_loss": lambda L, dt: L.nn.functional.multi_margin_loss(
+        L.ones(3, 4).to(dt), L.tensor([0, 1, 3])),
+    "multilabel_margin_loss": lambda L, dt: L.nn.functional.multilabel_margin_loss(
+        L.ones(3, 4).to(dt), L.tensor([[0, 1, -1, 0]] * 3)),
+    "avg_pool3d": lambda L, dt: L.nn.functional.avg_pool3d(L.ones(1, 1, 4, 4, 4).to(dt), 2),
+    "ctc_loss": lambda L, dt: L.nn.functional.ctc_loss(
+        L.ones(5, 2, 4).log_softmax(2).to(dt), L.tensor([[1, 2], [1, 1]]), L.tensor([5, 5]),
+        L.tensor([2, 2])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HALF_CPU_REFUSED))
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+def test_half_precision_kernels_pytorch_cpu_refuses(name, dt):
+    """These CPU kernels have float and double versions only: half-precision inputs raise
+    PyTorch's NotImplementedError (under autocast they are cast to float32 first). On CUDA
+    (PyTorch's CUDA kernels take half precision) ember computes them."""
+    if ember.get_default_device().type == "cuda":
+        assert HALF_CPU_REFUSED[name](ember, getattr(ember, dt)).dtype == getattr(ember, dt)
+        return
+    outcomes = []
+    for L in (torch, ember):
+        try:
+            HALF_CPU_REFUSED[name](L, getattr(L, dt))
+            outcomes.append(None)
+        except NotImplementedError as e:
+            outcomes.append(str(e))
+        with L.autocast("cpu", dtype=L.bfloat16):
+            assert HALF_CPU_REFUSED[name](L, getattr(L, dt)).dtype == L.float32
+    assert outcomes[0] is not None and outcomes[1] == outcomes[0]
