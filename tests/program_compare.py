@@ -1,7 +1,7 @@
 """The comparison the regression-case files share (tests/test_opinfo_regressions.py,
-test_dtype_sweep_regressions.py, test_reference_inputs.py): run one program on ember and
-on torch and reduce each result to a comparable form; each file compares the forms with
-its own tolerances."""
+test_dtype_sweep_regressions.py, test_reference_inputs.py, test_docstring_regressions.py):
+run one program on ember and on torch and reduce each result to a comparable form; `same`
+compares two forms at given tolerances (files with per-dtype tolerances keep their own)."""
 import numpy as np
 
 
@@ -23,3 +23,15 @@ def run(program, m):
         return norm(program(m))
     except Exception as e:  # noqa: BLE001 - the type is what gets compared
         return ("raised", type(e).__name__)
+
+
+def same(a, b, rtol=1e-6, atol=1e-6, strict_types=False):
+    """Whether two norm() forms agree: containers elementwise, tensors in dtype, shape and
+    values (NaNs equal), anything else by ==, and by type too with `strict_types`."""
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(
+            same(x, y, rtol, atol, strict_types) for x, y in zip(a, b))
+    if isinstance(a, tuple) and a and a[0] == "T":
+        return (isinstance(b, tuple) and a[:3] == b[:3]
+                and np.allclose(a[3], b[3], rtol=rtol, atol=atol, equal_nan=True))
+    return (not strict_types or type(a) is type(b)) and a == b

@@ -13,16 +13,11 @@ import ember.futures  # noqa: F401  (torch.futures; the attribute once imported)
 
 torch = pytest.importorskip("torch")
 
-from tests.program_compare import run as _run  # noqa: E402
+from tests.program_compare import run as _run, same  # noqa: E402
 
 
 def _same(a, b):
-    if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
-    if isinstance(a, tuple) and a and a[0] == "T":
-        return (isinstance(b, tuple) and a[:3] == b[:3]
-                and np.allclose(a[3], b[3], rtol=1e-6, atol=1e-6, equal_nan=True))
-    return type(a) is type(b) and a == b
+    return same(a, b, strict_types=True)
 
 
 _COND = lambda m: m.tensor([[0.5, -1.0], [-0.1, 2.0], [0.0, -3.0]]) > 0  # noqa: E731

@@ -7,16 +7,7 @@ import ember
 
 torch = pytest.importorskip("torch")
 
-from tests.program_compare import run as _run  # noqa: E402
-
-
-def _same(a, b):
-    if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
-    if isinstance(a, tuple) and a and a[0] == "T":
-        return (isinstance(b, tuple) and a[:3] == b[:3]
-                and np.allclose(a[3], b[3], rtol=1e-6, atol=1e-6, equal_nan=True))
-    return a == b
+from tests.program_compare import run as _run, same as _same  # noqa: E402
 
 
 def _grad_of(fn, m, *values, dtype="float64"):

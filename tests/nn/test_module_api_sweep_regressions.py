@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import ember
+from tests.program_compare import same
 
 torch = pytest.importorskip("torch")
 
@@ -34,12 +35,7 @@ def _plain(x):
 
 
 def _same(a, b):
-    if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
-    if isinstance(a, tuple) and a and a[0] == "T":
-        return isinstance(b, tuple) and a[:3] == b[:3] and np.allclose(
-            a[3], b[3], rtol=1e-5, atol=1e-6, equal_nan=True)
-    return a == b
+    return same(a, b, rtol=1e-5, atol=1e-6)
 
 
 def check(program):
