@@ -521,3 +521,20 @@ def test_generator_class_is_named_as_torchs():
     clone = pickle.loads(pickle.dumps(g))
     np.testing.assert_array_equal(ember.rand(3, generator=clone).numpy(),
                                   ember.rand(3, generator=g).numpy())
+
+
+@pytest.mark.parametrize("shape,perm", [((2, 3, 4), (2, 0, 1)), ((3, 1, 4), (1, 2, 0)),
+                                        ((2, 3, 4, 5), (0, 2, 3, 1))])
+def test_in_place_samples_follow_memory_order(shape, perm):
+    """A permuted view is filled in its memory order, as PyTorch's TensorIterator walks it."""
+    inverse = np.argsort(perm).tolist()
+
+    def program(t):
+        view = t.zeros(*[shape[p] for p in perm]).permute(*inverse)
+        return view.normal_(), view.uniform_(), t.empty(*shape).mT.bernoulli_(t.rand(shape[-2]))
+    torch.manual_seed(0)
+    expected = program(torch)
+    ember.manual_seed(0)
+    got = program(ember)
+    for g, e in zip(got, expected):
+        np.testing.assert_array_equal(g.numpy(), e.numpy())

@@ -15,7 +15,7 @@ from .._random import gen_of
 from .._tensor import Tensor, Size
 from ..autograd import grad_mode
 from ._base import Op, apply
-from ._layout import like_layout
+from ._layout import like_layout, _dim_order
 from ._out_overlap import refuses_out_overlap
 from ._util import dtype_name, c_type_name
 from .conversion import commit_inplace
@@ -933,10 +933,9 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
 # ---------------------------------------------------------------------------- in-place random
 
 def _memory_order(t):
-    """t's dims from the largest stride to the smallest: the order PyTorch's kernels walk
-    a tensor's elements in (row-major for a contiguous one)."""
-    strides = t._data.strides
-    return sorted(builtins.range(t.dim()), key=lambda d: -abs(strides[d]))
+    """t's dims from slowest- to fastest-varying in memory: the order PyTorch's
+    TensorIterator walks a tensor's elements in (row-major for a contiguous one)."""
+    return _dim_order(t.shape, (t._data,))[::-1]
 
 
 def memory_ordered(t, flat):
