@@ -145,6 +145,13 @@ def is_array(x):
     return type(x) is numpy_backend.xp.ndarray or type(x) in ARRAY_TYPES or type(x) is MetaArray
 
 
+def has_half_kernel(x, kernel):
+    """Whether the backend holding array `x` runs PyTorch's kernel `kernel` in float16 and
+    bfloat16 (the CPU backend lacks a few, as PyTorch's CPU build does)."""
+    return not (type(x) is numpy_backend.xp.ndarray and kernel in
+                numpy_backend.FULL_PRECISION_KERNELS)
+
+
 def gpu_special():
     """cupyx.scipy.special: special-function kernels for CuPy arrays (imported on first
     use, on the CUDA path only)."""

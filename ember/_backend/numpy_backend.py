@@ -3,6 +3,13 @@ import numpy as xp
 
 name = "cpu"
 
+# PyTorch CPU kernels with float and double versions only (their CUDA kernels take float16
+# and bfloat16 too): half-precision inputs on this backend raise PyTorch's
+# NotImplementedError (_ops/_util.check_half_kernel)
+FULL_PRECISION_KERNELS = frozenset({"multi_margin_loss_cpu_kernel",
+                                    "multilabel_margin_loss_forward_out_frame",
+                                    "ctc_loss_cpu", "avg_pool3d_out_frame"})
+
 
 def asnumpy(a):
     return a

@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from .._backend import as_array
+from .._backend import as_array, has_half_kernel
 from .. import _dtype
 from .._tensor import Tensor
 
@@ -269,3 +269,10 @@ def write_result(result, out, fname):
 def with_out(result, out, fname=None):
     """`result`, or, when an `out=` tensor (or tuple) is given, result written into it."""
     return result if out is None else write_result(result, out, fname)
+
+
+def check_half_kernel(t, kernel):
+    """PyTorch's NotImplementedError for a float16/bfloat16 `t` where the backend holding
+    it has no half-precision `kernel` (a few of PyTorch's CPU kernels)."""
+    if t.dtype in (_dtype.float16, _dtype.bfloat16) and not has_half_kernel(t._data, kernel):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dtype_name(t.dtype)}'")

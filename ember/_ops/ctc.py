@@ -17,7 +17,7 @@ import numpy as np
 from .._backend import as_array, like, to_host
 from .._tensor import Tensor
 from ._base import Op, apply
-from ._util import dtype_name
+from ._util import dtype_name, check_half_kernel
 
 __all__ = []
 
@@ -156,11 +156,10 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     """
     from .loss import reduction_enum
     reduction_enum(reduction)
-    if not log_probs.dtype.is_floating_point or (
-            log_probs.dtype.name in ("float16", "bfloat16") and log_probs.device.type == "cpu"):
-        # (PyTorch's CPU kernel has float and double versions only; its CUDA one takes half)
+    if not log_probs.dtype.is_floating_point:
         raise NotImplementedError(f"\"ctc_loss_cpu\" not implemented for "
                                   f"'{dtype_name(log_probs.dtype)}'")
+    check_half_kernel(log_probs, "ctc_loss_cpu")
     unbatched = log_probs.dim() == 2
     lp = log_probs.unsqueeze(1) if unbatched else log_probs
     if lp.dim() != 3:

@@ -17,7 +17,7 @@ from .._tensor import Tensor
 from ._base import Op, apply
 from ._layout import in_format, row_major, suggest_format
 from .conv import _over_batch
-from ._util import shape_str, dtype_name
+from ._util import shape_str, dtype_name, check_half_kernel
 
 __all__ = []
 
@@ -480,10 +480,8 @@ def avg_pool(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
     if not input.dtype.is_floating_point and input.dtype.name != "int64":
         raise NotImplementedError(f'"{fname}" not implemented for '
                                   f"'{dtype_name(input.dtype)}'")
-    if nd == 3 and input.dtype.name in ("float16", "bfloat16") and input.device.type == "cpu":
-        # PyTorch's CPU kernel has no half-precision version (its CUDA one has)
-        raise NotImplementedError(f"\"avg_pool3d_out_frame\" not implemented for "
-                                  f"'{dtype_name(input.dtype)}'")
+    if nd == 3:
+        check_half_kernel(input, "avg_pool3d_out_frame")
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     k = _tuple(kernel_size, nd)

@@ -13,7 +13,7 @@ from .._ops import loss as _loss
 from .._ops.loss import (mse_loss, l1_loss, nll_loss, cross_entropy, binary_cross_entropy,
                          binary_cross_entropy_with_logits)
 from .._ops.pointwise import where, sigmoid, tanh
-from .._ops._util import dtype_name, shape_str
+from .._ops._util import dtype_name, shape_str, check_half_kernel
 
 
 def _operand(input, inplace):
@@ -131,14 +131,6 @@ def hardswish(input, inplace=False):
 def _floating_only(input, kernel):
     """PyTorch's CPU kernel `kernel` has no integer (or complex) version."""
     if not input.is_floating_point():
-        raise NotImplementedError(f"\"{kernel}\" not implemented for "
-                                  f"'{dtype_name(input.dtype)}'")
-
-
-def _full_precision_on_cpu(input, kernel):
-    """PyTorch's CPU kernel `kernel` has float and double versions only (its CUDA kernel
-    takes half precision too)."""
-    if input.dtype in (_dtype.float16, _dtype.bfloat16) and input.device.type == "cpu":
         raise NotImplementedError(f"\"{kernel}\" not implemented for "
                                   f"'{dtype_name(input.dtype)}'")
 
@@ -787,7 +779,7 @@ def _class_targets(input, target, fname, weight=None):
         raise RuntimeError(f"inconsistent weight size, expected {x.shape[1]} but got "
                            f"{shape_str(weight.shape)}")
     _floating_only(input, f"{fname}_cpu_kernel")   # before the target's dtype, as PyTorch
-    _full_precision_on_cpu(input, f"{fname}_cpu_kernel")
+    check_half_kernel(input, f"{fname}_cpu_kernel")
     if target.dtype is not _dtype.int64:
         raise RuntimeError(f"expected scalar type Long but found {dtype_name(target.dtype)}")
     t = target.reshape(-1)
@@ -840,7 +832,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
                            f"{list(input.shape)}")
     _floating_only(input, "multilabel_margin_loss_forward_out_frame")
-    _full_precision_on_cpu(input, "multilabel_margin_loss_forward_out_frame")
+    check_half_kernel(input, "multilabel_margin_loss_forward_out_frame")
     N, C = x.shape
     tgt = target._cpu_array().reshape(N, C).astype(np.int64)  # a Python loop: on the host
     counts = np.zeros((N, C))  # how often class j is listed before the first -1
