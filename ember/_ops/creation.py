@@ -628,6 +628,12 @@ def _normal_array(g, shape, dt, mean=0.0, std=1.0):
 _WIDE_UNSIGNED = ("uint16", "uint32", "uint64")   # PyTorch's CPU samplers skip these
 
 
+def _check_int64_argument(v):
+    """PyTorch's argument parser takes integers as C long longs."""
+    if not -(1 << 63) <= v < 1 << 63:
+        raise ValueError("Overflow when unpacking long long")
+
+
 def _check_random_bounds(low, high, dt):
     """PyTorch's check of random_(from, to) / randint bounds against the dtype: integer
     and bool dtypes must hold from and to - 1; floating ones warn beyond the integers
@@ -697,6 +703,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     for name, v in (("low", low), ("high", high)):
         if not isinstance(v, numbers.Integral) or isinstance(v, builtins.bool):
             raise TypeError(f"randint(): argument '{name}' must be int, not {type(v).__name__}")
+        _check_int64_argument(v)
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}")
@@ -716,7 +723,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     if not isinstance(n, numbers.Integral):
         raise TypeError(f"randperm(): argument 'n' must be int, not {type(n).__name__}")
     if n < 0:
-        raise RuntimeError(f"n must be non-negative, got{n}")
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     dt = _dtype_arg(dtype, "randperm", _dtype.int64)
     if dt is _dtype.bool or dt.is_complex or dt.name in _WIDE_UNSIGNED:
         raise _not_implemented_for("randperm", dt)
@@ -956,13 +963,27 @@ def _fill_random(self, flat):
                                                         self.device)))
 
 
+def _check_uniform_bounds(low, high, dt):
+    """PyTorch's checks of uniform_'s bounds: finite values of the dtype (NaN is out of
+    bounds too), low <= high, and a span the dtype can hold."""
+    top = float(_dtype.finfo(dt).max)
+    for name, v in (("from", low), ("to", high)):
+        if not -top <= v <= top:
+            raise RuntimeError(f"{name} is out of bounds for {c_type_name(dt)}")
+    if low > high:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={low} "
+                           f"> to={high}")
+    if high - low > top:
+        raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<{dtype_name(dt)}>"
+                           f"::max(), but found to={high:g} and from={low:g} which result in "
+                           f"to-from to exceed the limit")
+
+
 def uniform_(self, from_=0.0, to=1.0, *, generator=None):
     """Fill with samples uniform on [from_, to)."""
     if not (self.dtype.is_floating_point or self.dtype.is_complex):
         raise _not_implemented_for("check_uniform_bounds", self.dtype)
-    if from_ > to:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_} "
-                           f"> to={to}")
+    _check_uniform_bounds(from_, to, self.dtype.to_real() if self.dtype.is_complex else self.dtype)
     if self.is_meta:
         return self   # no values to draw (nor draws from the generator), as in PyTorch
     return _fill_random(self, _sampling.uniform(gen_of(generator), self.numel(), self.dtype,
@@ -1008,6 +1029,9 @@ def random_(self, from_=0, to=None, *, generator=None):
     [0, 2**mantissa bits] for floating dtypes, the whole range for integer dtypes."""
     if to is None and from_ != 0:
         from_, to = 0, from_
+    for v in (from_, to):
+        if v is not None:
+            _check_int64_argument(v)
     full = to is None
     if full and (self.dtype.is_complex or self.dtype.name in _WIDE_UNSIGNED):
         raise _not_implemented_for("random_kernel_cpu", self.dtype)
