@@ -985,9 +985,3 @@ def as_strided_scatter(input, src, size, stride, storage_offset=None):
 __all__ += ["norm_except_dim", "as_strided_scatter"]
 Tensor.as_strided_scatter = as_strided_scatter
 Tensor.hash_tensor = hash_tensor
-
-# fake quantization and the quantized-tensor entry points (ember/_ops/quantize.py), exported
-# with the rest of the namespace through this module
-from . import quantize as _quantize  # noqa: E402
-from .quantize import *  # noqa: E402,F401,F403
-__all__ += _quantize.__all__
