@@ -1,7 +1,7 @@
 """PyTorch's CPU sampling kernels on an ember Generator's mt19937 stream.
 
 Each function draws `n` samples, in PyTorch's order, and returns them as a flat NumPy
-array: ember's random ops (ember/_ops/creation.py, nn.init, dropout, samplers) place them
+array: ember's random ops (ember/_ops/random.py, nn.init, dropout, samplers) place them
 in their tensors. Drawing as PyTorch's kernels draw, from the same words of the same
 stream, makes the samples equal to PyTorch's for the same seed (normal samples of
 float32 tensors within a few ulp: PyTorch's vectorized log/sin/cos round differently).

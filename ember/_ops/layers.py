@@ -13,7 +13,7 @@ from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import dtype_name
 from .half_precision import computes_in_float32
-from .creation import memory_ordered
+from .random import memory_ordered
 
 __all__ = []
 

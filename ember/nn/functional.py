@@ -232,7 +232,7 @@ def _rrelu(input, lower, upper, training, inplace, generator=None):
                                inplace)
     from .. import _sampling
     from .._random import gen_of
-    from .._ops.creation import memory_ordered, _memory_order
+    from .._ops.random import memory_ordered, _memory_order
     import numpy as np
     x = input._cpu_array()
     order = _memory_order(input) if input.dim() > 1 and not input.is_contiguous() else None
