@@ -53,6 +53,8 @@ import torch
 
 import ember
 
+from .textcompare import _skeleton, normalize, same_text
+
 warnings.filterwarnings("ignore")
 
 # The namespaces searched, by public name. Whole families that need hardware or services
@@ -370,49 +372,7 @@ def _displayhook(buf):
 
 
 # ----------------------------------------------------------------------------------------
-# comparing
-
-_NUM = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
-_ADDR = re.compile(r"0x[0-9a-fA-F]+")
-
-
-# a function's repr says how it is built (PyTorch's C functions: "<built-in method add of
-# type object at 0x...>", ember's: "<function add at 0x...>"), not what it does
-_FUNCTION = re.compile(r"<(?:built-in method|function) ([\w.]+)(?: of [\w. ]+)? at 0x\??>")
-
-
-def normalize(text):
-    text = re.sub(r"\bember\b", "torch", text)
-    text = _ADDR.sub("0x?", text)
-    text = _FUNCTION.sub(r"<function \1>", text)
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
-
-
-def _skeleton(text):
-    """The text with every number replaced by its kind (int / float) and whitespace
-    collapsed, and the numbers."""
-    nums = []
-
-    def sub(m):
-        s = m.group(0)
-        nums.append(float(s))
-        return " #f " if any(c in s for c in ".eE") else " #i "
-    return " ".join(_NUM.sub(sub, text).split()), nums
-
-
-def same_text(t, e):
-    """'same', 'close' (only digits differ, within print precision) or None."""
-    t, e = normalize(t), normalize(e)
-    if t == e:
-        return "same"
-    ts, tn = _skeleton(t)
-    es, en = _skeleton(e)
-    if ts != es or len(tn) != len(en):
-        return None
-    if all(math.isclose(a, b, rel_tol=2e-3, abs_tol=2e-4) for a, b in zip(tn, en)):
-        return "close"
-    return None
-
+# comparing (the text comparison is bench/textcompare.py's)
 
 # (NameError: a name the example takes from its module's globals that ember's lacks)
 MISSING = ("AttributeError", "NotImplementedError", "ImportError", "ModuleNotFoundError",
