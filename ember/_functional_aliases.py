@@ -489,9 +489,7 @@ __all__ += ["feature_alpha_dropout", "feature_alpha_dropout_", "alpha_dropout_",
 
 def _aten_feature_dropout(input, p, train, inplace):
     from ._ops.layers import feature_dropout as _feature
-    if train and p != 0 and input.numel() and input.dim() < 2:
-        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
-    return _feature(input, p, train, inplace, max(input.dim(), 2))
+    return _feature(input, p, train, inplace)
 
 
 def feature_dropout_(input, p, train):

@@ -174,14 +174,17 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return out
 
 
-def feature_dropout(input, p, training, inplace, batched_dim):
-    """Zero whole channels (Dropout1d/2d/3d): one draw per (N, C)."""
+def feature_dropout(input, p, training, inplace, batched=True):
+    """Zero whole channels (Dropout1d/2d/3d, ATen's feature_dropout): one draw per (N, C)
+    plane of a batched input (N, C, *), one per channel of an unbatched one (C, *)."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
+    if not training or p == 0.0 or input.numel() == 0:
         return input
-    shape = input.shape[:2] + (1,) * (input.dim() - 2) if input.dim() == batched_dim else \
-        input.shape[:1] + (1,) * (input.dim() - 1)
+    if input.dim() < (2 if batched else 1):
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    kept = 2 if batched else 1
+    shape = input.shape[:kept] + (1,) * (input.dim() - kept)
     # drawn on the host (ember's generator), moved to the input's device
     mask = _sampling.bernoulli_scalar(gen_of(None), math.prod(shape), 1 - p).reshape(shape)
     mask = np.broadcast_to(like(mask, input._data), input.shape)
