@@ -221,11 +221,12 @@ class Function(metaclass=FunctionMeta):
         finally:
             if dual:
                 forward_ad.ACTIVE[0] = True
-        if dual:
-            tangents = _run_jvp(cls, ctx, args, output)
         if record:
             output = _record(ctx, args, output)
         if dual:
+            # after the outputs got their history, as PyTorch: a tangent jvp computes from an
+            # output it kept (ctx.result = result) is differentiable through the Function
+            tangents = _run_jvp(cls, ctx, args, output)
             _set_tangents(ctx, args, output, tangents)
         return output
 
