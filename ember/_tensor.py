@@ -51,7 +51,7 @@ class Size(tuple):
 # Tensor attributes with class defaults that tie an instance to its graph and memory (a
 # deepcopy starts them afresh)
 _GRAPH_STATE = frozenset(("_output_nr", "_vc", "_base", "_view_fn", "_hooks", "_retains_grad",
-                          "_accumulator", "_fw_tangent"))
+                          "_accumulator", "_fw_tangent", "_creation_meta", "_derived_rg"))
 
 
 # run with each Tensor subclass as it is defined (ember/_torch_function.py registers the
@@ -77,6 +77,13 @@ class Tensor:
     _retains_grad = False
     _accumulator = None
     _fw_tangent = None   # forward-mode AD: the tangent of a dual tensor (autograd/forward_ad.py)
+    # A view made while grad mode was off (PyTorch's CreationMeta): None, "no_grad",
+    # "inference", or ("view_of", one of those) for a view of such a view made in grad mode.
+    # In-place ops on them are refused while grad mode records (see conversion.check_inplace).
+    _creation_meta = None
+    # True for a no-grad view of a base that requires grad: it requires grad as its base
+    # does (PyTorch's rule for views), yet is no leaf of any graph (no AccumulateGrad)
+    _derived_rg = False
     _grad_dtype = ()     # grad_dtype as set: () the default (the tensor's dtype), else (dtype,)
 
     # ------------------------------------------------------------------ construction
@@ -354,6 +361,10 @@ class Tensor:
         if value and not (self.dtype.is_floating_point or self.dtype.is_complex):
             raise RuntimeError("only Tensors of floating point and complex dtype can require "
                                "gradients")
+        if self._derived_rg:
+            if not value:
+                return   # a view requires grad while its base does, as in PyTorch
+            del self._derived_rg   # now a leaf of its own, as a view's requires_grad_(True)
         self._requires_grad = value
 
     def requires_grad_(self, requires_grad=True):

@@ -175,10 +175,36 @@ def contiguous(self, memory_format=None):
 
 # ---------------------------------------------------------------------------- in-place
 
-def check_inplace(t):
+_NO_GRAD_VIEW = {
+    "no_grad": ("no_grad mode", "with grad mode enabled", "no_grad block"),
+    "inference": ("inference mode", "in normal mode", "inference_mode block"),
+}
+
+
+def _refuse_no_grad_view(t, meta):
+    """PyTorch's error for an in-place op that grad mode would record on a view made with
+    grad mode off (or on a view of one)."""
+    made, now, block = _NO_GRAD_VIEW[meta[1] if type(meta) is tuple else meta]
+    if type(meta) is tuple:
+        op = t.grad_fn.name() if t.grad_fn is not None else "a view"
+        op = op[:-len("Backward0")] if op.endswith("Backward0") else op
+        head = f"Output {t._output_nr} of {op} is a view of a view which was created in {made}"
+    else:
+        head = f"A view was created in {made}"
+    raise RuntimeError(
+        f"{head} and is being modified inplace {now}. Given that this use case is ambiguous "
+        f"and error-prone, it is forbidden. You can clarify your code by moving both the view "
+        f"and the inplace either both inside the {block} (if you don't want the inplace to be "
+        f"tracked) or both outside (if you want the inplace to be tracked).")
+
+
+def check_inplace(t, result_requires_grad=False):
     """Raise PyTorch's errors for in-place ops that autograd cannot record."""
     if not grad_mode.GRAD_ENABLED[0]:
         return
+    meta = t._creation_meta
+    if meta is not None and (t._requires_grad or result_requires_grad):
+        _refuse_no_grad_view(t, meta)
     if t._requires_grad and t.grad_fn is None:
         if t._base is not None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
@@ -234,7 +260,7 @@ def commit_inplace(self, result, overlap_ok=False):
     """Write `result` (computed out of place, maybe with a graph) into `self`'s memory and
     make `self` take result's place in the graph. `overlap_ok`: self may be expanded (fill_,
     masked_fill_ write one value wherever they write; PyTorch allows them)."""
-    check_inplace(self)
+    check_inplace(self, result._requires_grad)
     if not overlap_ok:
         check_no_internal_overlap(self)
     rdt, sdt = result.dtype, self.dtype

@@ -21,6 +21,7 @@ from .._tensor import Tensor, Size
 from ._base import Op, apply
 from ..autograd import forward_ad
 from ..autograd.forward_ad import ACTIVE as _DUAL
+from ..autograd.grad_mode import GRAD_ENABLED as _GRAD, _INFERENCE
 from ._util import wrap_dim, shape_str
 
 __all__ = ["reshape", "transpose", "permute", "squeeze", "unsqueeze", "t", "unbind",
@@ -42,6 +43,16 @@ def as_view(out, src, view_fn):
         out._base = base
         parent = src._view_fn
         out._view_fn = lambda b: view_fn(parent(b))
+    if not _GRAD[0]:
+        # PyTorch's CreationMeta: a view made with grad mode off requires grad as its base
+        # does, is no leaf of a graph, and refuses in-place ops that grad mode would record
+        out._creation_meta = "inference" if _INFERENCE[0] else "no_grad"
+        if out._base._requires_grad and not out._requires_grad:
+            out._requires_grad = True
+            out._derived_rg = True
+    elif src._creation_meta is not None:
+        meta = src._creation_meta
+        out._creation_meta = meta if type(meta) is tuple else ("view_of", meta)
     if _DUAL[0]:
         forward_ad.view_tangent(out, src, view_fn)
     return out

@@ -50,7 +50,12 @@ def _make_grads(outputs, grad_outputs, create_graph):
                     f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
                     f"has a shape of {out.shape}.")
             if not create_graph:
+                tangent = g._fw_tangent
                 g = g.detach()
+                if tangent is not None:
+                    # detach() drops the tangent; the cotangent's stays, as PyTorch keeps
+                    # grad_outputs as given (forward over a backward pass: nested jvp)
+                    forward_ad.set_tangent(g, tangent)
         else:
             raise TypeError(f"gradients can be either Tensors or None, but got "
                             f"{type(g).__name__}")
@@ -147,9 +152,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 from .._ops.creation import zeros_like
                 g = zeros_like(t)
             elif not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used "
-                                   "in the graph. Set allow_unused=True if this is the desired "
-                                   "behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
         out.append(g)
     return tuple(out)
 

@@ -143,9 +143,13 @@ class AccumulateGrad(Node):
 
 
 def accumulator_of(t):
-    """The (cached) AccumulateGrad node of leaf tensor `t`."""
+    """The (cached) AccumulateGrad node of leaf tensor `t`; None for a view made in no-grad
+    mode of a base that requires grad (it requires grad, yet gradients stop there, as
+    PyTorch's view without a grad accumulator)."""
     acc = t._accumulator
     if acc is None:
+        if t._derived_rg:
+            return None
         acc = t._accumulator = AccumulateGrad(t)
     return acc
 
