@@ -542,9 +542,11 @@ class _TorchUnpickler(pickle.Unpickler):
             fn = self._ALLOWED[key]
             return fn if fn is not None else _Placeholder(module, name)
         raise _RefusedGlobal(
-            f"Weights only load failed: unsupported global {module}.{name} in the pickle. ember "
-            f"never runs code from a checkpoint; only tensors, parameters, OrderedDict and plain "
-            f"containers are admitted.")
+            f"Weights only load failed: unsupported global {module}.{name} in the pickle; "
+            f"only tensors, parameters, OrderedDict and plain containers are admitted. "
+            f"Re-running `torch.load` with `weights_only` set to `False` will likely succeed "
+            f"for a whole saved object (a module, an optimizer); do it only if you got the file "
+            f"from a trusted source.")
 
     def persistent_load(self, pid):
         if not isinstance(pid, tuple) or not pid or pid[0] != "storage":
@@ -566,7 +568,7 @@ class _Placeholder:
         raise pickle.UnpicklingError(f"{self.module}.{self.name} cannot be constructed here")
 
 
-def _load_torch_zip(z, name, map_location, mmap_path):
+def _load_torch_zip(z, name, map_location, mmap_path, weights_only=True):
     names = z.namelist()
     pkl = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
     if not pkl:
@@ -580,8 +582,14 @@ def _load_torch_zip(z, name, map_location, mmap_path):
         return _read_record(z, f"{prefix}data/{key}", dt, numel, mmap_path, byteorder)
     data = io.BytesIO(z.read(pkl[0]))
     check_pickle_bounds(data)
+    if weights_only is False:   # whole objects (torch.save(model)): see _object_pickle
+        from . import _object_pickle
+        return _object_pickle.load(data, read_storage, map_location)
     up = _TorchUnpickler(data, read_storage, map_location)
-    obj = _storage_objects(up.load())
+    try:
+        obj = _storage_objects(up.load())
+    except _RefusedGlobal as e:   # the user sees pickle's own exception type, as torch's
+        raise pickle.UnpicklingError(str(e)) from None
     if map_location is not None:
         obj = _map_tree(obj, lambda t: _apply_map_location(t, map_location))
     return obj
@@ -729,6 +737,10 @@ class _TorchPickler(pickle._Pickler):
             self.save_global(obj)
             return
         if isinstance(obj, Tensor):
+            x = self.memo.get(id(obj))
+            if x is not None:   # one tensor reached twice (a model's parameter and an
+                self.write(self.get(x[0]))   # optimizer's key) loads as one object
+                return
             if obj.layout.name != "strided":
                 self._save_sparse(obj)
                 return
@@ -750,7 +762,8 @@ class _TorchPickler(pickle._Pickler):
             data = (own(t._ix), own(t._vals), size, t.is_coalesced())
         else:
             data = (own(t._cidx), own(t._pidx), own(t._vals), size)
-        self.save_reduce(_TorchGlobal("torch._utils", "_rebuild_sparse_tensor"), (layout, data))
+        self.save_reduce(_TorchGlobal("torch._utils", "_rebuild_sparse_tensor"), (layout, data),
+                         obj=t)
 
     def _save_tensor(self, t):
         from .nn.parameter import Parameter
@@ -769,9 +782,9 @@ class _TorchPickler(pickle._Pickler):
                        args + (_TorchGlobal("torch", t.dtype.name),))
         if isinstance(t, Parameter):
             self.save_reduce(_TorchGlobal("torch._utils", "_rebuild_parameter"),
-                             (_Reduced(*rebuild), bool(t._requires_grad), OrderedDict()))
+                             (_Reduced(*rebuild), bool(t._requires_grad), OrderedDict()), obj=t)
         else:
-            self.save_reduce(*rebuild)
+            self.save_reduce(*rebuild, obj=t)
 
 
 class _Reduced:
@@ -795,10 +808,10 @@ class _StorageRef:
             self.type_global = _TorchGlobal("torch", _STORAGE_NAME[root.dtype])
 
 
-def _save_torch(obj, fh, archive="archive"):
+def _save_torch(obj, fh, archive="archive", pickler=None):
     storages = {}
     buf = io.BytesIO()
-    p = _TorchPickler(buf, storages)
+    p = (pickler or _TorchPickler)(buf, storages)
     p.dump(obj)
     records = [(f"{archive}/data.pkl", buf.getvalue()),
                (f"{archive}/.format_version", b"1"),
@@ -889,8 +902,11 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     if format not in ("ember", "torch", "safetensors"):
         raise ValueError(f"unknown format {format!r}: expected 'ember', 'torch' or 'safetensors'")
     if format == "ember":
-        _Encoder().enc(obj)  # validate before touching the target
-        _atomic_write(f, lambda fh: _save_ember(obj, fh))
+        from . import _object_pickle
+        if _object_pickle.is_plain(obj):
+            _atomic_write(f, lambda fh: _save_ember(obj, fh))
+        else:   # a module, an optimizer, the user's objects: pickled, as torch.save does
+            _atomic_write(f, lambda fh: _object_pickle.save(obj, fh))
     elif format == "torch":
         archive = "archive"
         _atomic_write(f, lambda fh: _save_torch(obj, fh, archive))
@@ -916,11 +932,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=Fa
         raise ValueError("f must be a file path in order to use the mmap argument")
     if _is_path(f):
         with open(f, "rb") as fh:
-            return _load_file(fh, name, map_location, mmap_path)
-    return _load_file(io.BytesIO(f.read()), name, map_location, mmap_path)
+            return _load_file(fh, name, map_location, mmap_path, weights_only)
+    return _load_file(io.BytesIO(f.read()), name, map_location, mmap_path, weights_only)
 
 
-def _load_file(fh, name, map_location, mmap_path):
+def _load_file(fh, name, map_location, mmap_path, weights_only=True):
     """load() from a seekable binary file: a zip archive is read record by record, other
     formats whole."""
     head = fh.read(9)
@@ -931,7 +947,7 @@ def _load_file(fh, name, map_location, mmap_path):
             names = z.namelist()
             if f"{_EMBER_DIR}/data.json" in names:
                 return _load_ember(z, name, map_location, mmap_path)
-            return _load_torch_zip(z, name, map_location, mmap_path)
+            return _load_torch_zip(z, name, map_location, mmap_path, weights_only)
         except pickle.UnpicklingError:
             raise
         except (zipfile.BadZipFile, KeyError, ValueError, json.JSONDecodeError, EOFError,
