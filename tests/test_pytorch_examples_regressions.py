@@ -31,6 +31,9 @@ def _accelerator_device(m):
 CASES = {
     "accelerator_device_choice": _accelerator_device,
     "accelerator_device_index_none": lambda m: m.accelerator.device_index(None).__enter__(),
+    # dcgan/main.py and mnist_rnn warn or choose with torch.backends.mps (AttributeError before)
+    "mps_available": lambda m: [m.backends.mps.is_available(), m.backends.mps.is_built()],
+    "mps_macos13": lambda m: m.backends.mps.is_macos13_or_newer(),
 }
 
 # without an accelerator these need a device and raise PyTorch's RuntimeError
