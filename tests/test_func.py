@@ -612,12 +612,23 @@ def test_forward_mode_errors():
     assert_same(same, torch.eye(2))
 
 
-def test_forward_over_forward_is_not_built():
-    x = ember.ones(2)
-    with pytest.raises(NotImplementedError, match="forward-over-forward"):
-        ember.func.jvp(lambda a: ember.func.jvp(lambda b: b * a, (a,), (a,))[1], (x,), (x,))
-    with pytest.raises(NotImplementedError, match="forward-over-forward"):
-        ember.func.jacfwd(ember.func.jacfwd(lambda a: a.sin()))(x)
+def test_forward_over_forward():
+    """A jvp inside another (ember takes the inner product in reverse mode); inside the
+    caller's own dual level PyTorch refuses it, and so does ember."""
+    x = np.array([0.3, -1.2, 2.0])
+    programs = [
+        lambda lib, a: lib.func.jvp(lambda a: lib.func.jvp(lambda b: b * a, (a,), (a,))[1],
+                                    (a,), (a,)),
+        lambda lib, a: lib.func.jacfwd(lib.func.jacfwd(lambda a: a.sin() * a.sum()))(a),
+    ]
+    for program in programs:
+        assert_same(program(ember, ember.tensor(x)), program(torch, torch.tensor(x)))
+
+    def inside_dual_level(lib, a):
+        with lib.autograd.forward_ad.dual_level():
+            d = lib.autograd.forward_ad.make_dual(a, lib.ones_like(a))
+            return lib.func.jvp(lambda b: b.sum(), (d,), (a,))
+    same_error(inside_dual_level, x)
 
 
 def test_hessian_through_fused_backwards():

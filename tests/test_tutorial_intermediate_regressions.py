@@ -35,8 +35,55 @@ def _exp_function(m):
     return [jvp, grad, flags]
 
 
+def _predict(m, weight, bias, x):
+    return m.nn.functional.linear(x, weight, bias).tanh()
+
+
+def _hessians(m):
+    """jacobians_hessians: the Hessian by jacfwd(jacfwd(f)) (a forward level inside
+    another), against hessian (jacfwd(jacrev)) and jacrev(jacrev)."""
+    weight = m.tensor([[0.5, -1.0, 0.3], [1.2, 0.1, -0.7]], dtype=m.float64)
+    bias = m.tensor([0.1, -0.2], dtype=m.float64)
+    x = m.tensor([0.4, -0.3, 0.9], dtype=m.float64)
+    f = lambda w, b, v: _predict(m, w, b, v)  # noqa: E731
+    fwdfwd = m.func.jacfwd(m.func.jacfwd(f, argnums=2), argnums=2)(weight, bias, x)
+    return [fwdfwd, m.func.hessian(f, argnums=2)(weight, bias, x),
+            m.func.jacrev(m.func.jacrev(f, argnums=2), argnums=2)(weight, bias, x),
+            m.func.jacfwd(m.func.jacfwd(f, argnums=(0, 1)), argnums=2)(weight, bias, x)]
+
+
+def _jvp_of_jvp(m):
+    """A jvp whose function takes a jvp with the outer primal as its tangent:
+    d/da [a * a] along x = 2 a x (both tangents count)."""
+    a = m.tensor([0.3, -1.2, 2.0], dtype=m.float64)
+    inner = lambda a: m.func.jvp(lambda b: (b * a).sin(), (a,), (a,))[1]  # noqa: E731
+    return list(m.func.jvp(inner, (a,), (a.cos(),)))
+
+
+def _jvp_in_dual_level(m):
+    """func.jvp inside the caller's own dual level: PyTorch's RuntimeError."""
+    a = m.tensor([0.3, -1.2])
+    with m.autograd.forward_ad.dual_level():
+        d = m.autograd.forward_ad.make_dual(a, m.ones_like(a))
+        return m.func.jvp(lambda b: b.sum(), (d,), (a,))
+
+
+def _grad_keeps_cotangent_tangent(m):
+    """autograd.grad's grad_outputs keep their forward-AD tangent (create_graph off)."""
+    fw = m.autograd.forward_ad
+    x = m.tensor([0.5, 2.0], requires_grad=True)
+    with fw.dual_level():
+        v = fw.make_dual(m.tensor([1.0, -1.0]), m.tensor([3.0, 4.0]))
+        g, = m.autograd.grad(x.exp(), x, v)
+        return [fw.unpack_dual(g).primal, fw.unpack_dual(g).tangent]
+
+
 CASES = {
     "function_jvp_sees_recorded_output": _exp_function,
+    "hessian_jacfwd_jacfwd": _hessians,
+    "jvp_of_jvp_both_tangents": _jvp_of_jvp,
+    "func_jvp_inside_dual_level_raises": _jvp_in_dual_level,
+    "grad_keeps_cotangent_tangent": _grad_keeps_cotangent_tangent,
 }
 
 

@@ -24,8 +24,9 @@ grad mode on even under an outer ``no_grad``.
 
 jvp and jacfwd use forward-mode AD (ember.autograd.forward_ad); it has one dual level, so
 they nest with the reverse-mode transforms (hessian = jacfwd(jacrev(f)), jvp(grad(f)))
-but not with each other. Tangents survive the reverse-mode transforms: a fresh input
-made from a dual tensor is itself dual, and so are results handed back.
+directly, and a jvp inside another (jacfwd(jacfwd(f))) takes its product in reverse mode
+(_jvp_by_double_vjp). Tangents survive the reverse-mode transforms: a fresh input made
+from a dual tensor is itself dual, and so are results handed back.
 """
 import functools
 
@@ -335,15 +336,42 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
 
 # ------------------------------------------------------------------ forward mode
 
-def _open_dual_level():
-    """forward_ad.dual_level() for jvp/jacfwd; ember's forward-mode AD has a single dual
-    level, so a jvp inside another (forward over forward) is not supported."""
-    if forward_ad._LEVEL[0] >= 0:
-        raise NotImplementedError(
-            "ember.func.jvp/jacfwd inside another jvp/jacfwd or an open forward_ad.dual_level "
-            "(forward-over-forward) is not supported: ember's forward-mode AD has one dual "
-            "level. Use jacrev for the outer (or inner) transform instead")
-    return forward_ad.dual_level()
+# how many ember.func.jvp calls are running the user's function inside the dual level
+# they opened (a jvp nested in one of them takes the reverse-mode path)
+_JVP_DEPTH = [0]
+
+
+def _jvp_by_double_vjp(func, primals, tangents, has_aux, api):
+    """jvp for a forward level nested in an open one (jacfwd(jacfwd(f)), func.jvp inside
+    forward_ad.dual_level()): ember's forward-mode AD has a single dual level, which the
+    outer transform holds, so the inner product is taken in reverse mode. g(u) = J^T u is
+    linear in u, hence J t = d<g(u), t>/du: two backward passes, the first recording its
+    graph (u is any value; zeros here). The outer level's tangents flow through both
+    passes as through any op."""
+    level = _Level()
+    with enable_grad():
+        diff = tree_map(level.differentiable, primals)
+        with func_transform():
+            output = func(*diff)
+        aux = None
+        if has_aux:
+            if not (isinstance(output, tuple) and len(output) == 2):
+                raise RuntimeError(f"{api}: output of function f should be a tuple: (output, "
+                                   f"aux) if has_aux is True")
+            output, aux = output
+        flat_out, out_spec = tree_flatten(output)
+        for o in flat_out:
+            if not isinstance(o, Tensor):
+                raise RuntimeError(f"{api}: expected f(*primals) to return only tensors, got "
+                                   f"unsupported type {type(o)}")
+        flat_diff = tree_flatten(diff)[0]
+        u = [level.differentiable(zeros_like(o)) for o in flat_out]
+        transposed = _grads(level, flat_out, flat_diff, u, create_graph=True)
+        flat_tangents = tree_flatten(tangents)[0]
+        out_tangents = _grads(level, transposed, u, flat_tangents,
+                              create_graph=level.keep_graph(transposed + flat_tangents))
+    result = (level.lift(output), level.lift(tree_unflatten(out_tangents, out_spec)))
+    return result + (level.lift(aux),) if has_aux else result
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
@@ -370,10 +398,18 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             if not isinstance(x, Tensor):
                 raise RuntimeError(f"{api}: Expected {name} to only contain Tensors, got "
                                    f"{type(x)}")
-    with _open_dual_level():
+    if forward_ad._LEVEL[0] >= 0:
+        if not _JVP_DEPTH[0]:   # the level is the caller's own forward_ad.dual_level()
+            raise RuntimeError("Nested forward mode AD is not supported at the moment")
+        return _jvp_by_double_vjp(func, primals, tangents, has_aux, api)
+    with forward_ad.dual_level():
         duals = [forward_ad.make_dual(p, t) for p, t in zip(flat_primals, flat_tangents)]
-        with func_transform():
-            output = func(*tree_unflatten(duals, primal_spec))
+        _JVP_DEPTH[0] += 1
+        try:
+            with func_transform():
+                output = func(*tree_unflatten(duals, primal_spec))
+        finally:
+            _JVP_DEPTH[0] -= 1
         aux = None
         if has_aux:
             if not (isinstance(output, tuple) and len(output) == 2):
