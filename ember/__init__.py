@@ -63,6 +63,7 @@ from ._ops.complex_ops import *  # noqa: F401,F403
 from ._ops.inplace_aliases import *  # noqa: F401,F403  torch.sin_(x) ...: x.sin_()
 from ._ops.deprecated import *  # noqa: F401,F403  frobenius_norm ...; removed solve, eig ... raise
 from ._ops.segment_reduce import *  # noqa: F401,F403
+from ._ops.foreach import *  # noqa: F401,F403  torch._foreach_add ... (multi-tensor ops)
 from ._ops.linalg_lowrank import *  # noqa: F401,F403  svd_lowrank, pca_lowrank, lobpcg
 from . import special, fft  # noqa: F401
 from . import signal  # noqa: F401

@@ -54,6 +54,106 @@ CASES = {
 }
 
 
+def _lists(m):
+    """Two float lists of different shapes (one a non-contiguous view) and an int list."""
+    a = [m.tensor([1.0, -2.0, 3.0]), m.tensor([[0.5, 0.25], [4.0, -1.5]]).t()]
+    b = [m.tensor([2.0, 0.5, -1.0]), m.tensor([[1.0, 2.0], [3.0, 4.0]])]
+    return a, b, [m.tensor([1, 2]), m.tensor([3])]
+
+
+def _foreach(call, inplace=False):
+    """A torch._foreach_* call on fresh lists; an in-place call returns what it changed."""
+    def program(m):
+        a, b, ints = _lists(m)
+        out = call(m, a, b, ints)
+        return [a, out] if inplace else out
+    return program
+
+
+def _foreach_grads(m):
+    """_foreach ops are differentiable as their single-tensor ops."""
+    a, b, _ = _lists(m)
+    a = [t.clone().requires_grad_() for t in a]
+    norms = m._foreach_norm(m._foreach_addcmul(a, a, b, [0.5, 2.0]))
+    sum(n for n in norms).backward()
+    return [t.grad for t in a]
+
+
+FOREACH_CASES = {
+    # the foreach_map recipe: Adam's update by hand with _foreach_copy_ (ember had no
+    # torch._foreach_* op at all)
+    "copy_": _foreach(lambda m, a, b, i: m._foreach_copy_(a, b), True),
+    "copy_int_to_float": _foreach(lambda m, a, b, i: m._foreach_copy_(
+        [a[0][:2]], [i[0]]), True),
+    "zero_": _foreach(lambda m, a, b, i: m._foreach_zero_(a), True),
+    "add_scalar": _foreach(lambda m, a, b, i: m._foreach_add(a, 1.5)),
+    "add_list_alpha": _foreach(lambda m, a, b, i: m._foreach_add(a, b, alpha=-2)),
+    "add_scalar_list": _foreach(lambda m, a, b, i: m._foreach_add(a, [1.0, 2])),
+    "add_tensor": _foreach(lambda m, a, b, i: m._foreach_add(a, m.tensor(2.0), alpha=3)),
+    "add_int_float": _foreach(lambda m, a, b, i: m._foreach_add(i, 1.5)),
+    "add_int_float_inplace": _foreach(lambda m, a, b, i: m._foreach_add_(i, 1.5), True),
+    "add_": _foreach(lambda m, a, b, i: m._foreach_add_(a, b, alpha=0.5), True),
+    "sub_scalar_list": _foreach(lambda m, a, b, i: m._foreach_sub(a, [1.0, -1.0])),
+    "sub_bool": _foreach(lambda m, a, b, i: m._foreach_sub([m.ones(2, dtype=m.bool)], 1)),
+    "mul_tensor": _foreach(lambda m, a, b, i: m._foreach_mul(a, m.tensor(3.0))),
+    "mul_": _foreach(lambda m, a, b, i: m._foreach_mul_(a, b), True),
+    "div_list": _foreach(lambda m, a, b, i: m._foreach_div(a, b)),
+    "div_": _foreach(lambda m, a, b, i: m._foreach_div_(a, [2.0, 4.0]), True),
+    "pow_scalar": _foreach(lambda m, a, b, i: m._foreach_pow(a, 2)),
+    "pow_base": _foreach(lambda m, a, b, i: m._foreach_pow(2.0, a)),
+    "pow_list_": _foreach(lambda m, a, b, i: m._foreach_pow_(a, [2.0, 3.0]), True),
+    "maximum_scalar": _foreach(lambda m, a, b, i: m._foreach_maximum(a, 0.75)),
+    "minimum_list": _foreach(lambda m, a, b, i: m._foreach_minimum(a, b)),
+    "clamp_min_": _foreach(lambda m, a, b, i: m._foreach_clamp_min_(a, 0.0), True),
+    "clamp_max_list": _foreach(lambda m, a, b, i: m._foreach_clamp_max(a, [1.0, 0.3])),
+    "addcmul_value": _foreach(lambda m, a, b, i: m._foreach_addcmul(a, a, b, value=0.5)),
+    "addcmul_scalars_": _foreach(lambda m, a, b, i: m._foreach_addcmul_(a, b, b, [1.0, -1.0]),
+                                 True),
+    "addcdiv_tensor": _foreach(lambda m, a, b, i: m._foreach_addcdiv(a, a, b,
+                                                                     m.tensor([1.0, 2.0]))),
+    "addcdiv_tensor_wrong_length": _foreach(lambda m, a, b, i: m._foreach_addcdiv(
+        a, a, b, m.tensor([1.0, 2.0, 3.0]))),
+    "lerp_scalar": _foreach(lambda m, a, b, i: m._foreach_lerp(a, b, 0.25)),
+    "lerp_list_": _foreach(lambda m, a, b, i: m._foreach_lerp_(
+        a, b, [m.tensor(0.5), m.tensor(0.2)]), True),
+    "lerp_scalar_list": _foreach(lambda m, a, b, i: m._foreach_lerp(a, b, [0.5, 0.2])),
+    **{f"unary_{op}": (lambda op: _foreach(lambda m, a, b, i: getattr(m, f"_foreach_{op}")(
+        m._foreach_abs(a))))(op)
+       for op in ("sqrt", "exp", "log", "neg", "sigmoid", "reciprocal", "rsqrt", "sign",
+                  "round", "frac", "lgamma", "erf", "tanh")},
+    "unary_sqrt_": _foreach(lambda m, a, b, i: m._foreach_sqrt_(m._foreach_abs(a)), False),
+    "unary_neg_": _foreach(lambda m, a, b, i: m._foreach_neg_(a), True),
+    **{f"norm_{o}": (lambda o: _foreach(lambda m, a, b, i: m._foreach_norm(a, o)))(o)
+       for o in (0, 1, 2, 3.5, float("inf"), -float("inf"))},
+    "norm_dtype": _foreach(lambda m, a, b, i: m._foreach_norm(a, 2, dtype=m.float64)),
+    **{f"powsum_{o}": (lambda o: _foreach(lambda m, a, b, i: m._foreach_powsum(a, o)))(o)
+       for o in (0, 1, 2, 0.5, float("inf"))},
+    "max": _foreach(lambda m, a, b, i: m._foreach_max(a + i)),
+    "mm": _foreach(lambda m, a, b, i: m._foreach_mm([b[1]], [a[1]])),
+    "clone": _foreach(lambda m, a, b, i: [t.is_contiguous() for t in m._foreach_clone(a)]),
+    "grads": _foreach_grads,
+    # bad lists: PyTorch's exception types
+    "empty_list": _foreach(lambda m, a, b, i: m._foreach_add([], 1)),
+    "lengths_differ": _foreach(lambda m, a, b, i: m._foreach_add(a, [b[0]])),
+    "scalar_list_length": _foreach(lambda m, a, b, i: m._foreach_mul(a, [1.0])),
+    "mixed_list": _foreach(lambda m, a, b, i: m._foreach_mul(a, [2.0, m.tensor(3.0)])),
+    "shapes_differ": _foreach(lambda m, a, b, i: m._foreach_add(a, [b[1], b[0]])),
+    "copy_lengths_differ": _foreach(lambda m, a, b, i: m._foreach_copy_(a, b[:1])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOREACH_CASES))
+def test_foreach_same_as_torch(name):
+    got, want = _run(FOREACH_CASES[name], ember), _run(FOREACH_CASES[name], torch)
+    assert same(got, want, rtol=1e-5, atol=1e-6, strict_types=True), (got, want)
+
+
+def test_foreach_names_match_torch():
+    """Every torch._foreach_* function exists in ember."""
+    missing = sorted(n for n in dir(torch) if n.startswith("_foreach_") and not hasattr(ember, n))
+    assert not missing, missing
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_same_as_torch(name):
     got, want = _run(CASES[name], ember), _run(CASES[name], torch)
