@@ -2,6 +2,8 @@
 word_language_model ...) on ember with bench/script_probe.py; each case is the defect's
 core, a few lines run on both libraries and compared: values, dtypes and shapes, or the
 exception type and message."""
+import importlib
+
 import pytest
 
 import ember
@@ -34,6 +36,9 @@ CASES = {
     # dcgan/main.py and mnist_rnn warn or choose with torch.backends.mps (AttributeError before)
     "mps_available": lambda m: [m.backends.mps.is_available(), m.backends.mps.is_built()],
     "mps_macos13": lambda m: m.backends.mps.is_macos13_or_newer(),
+    # word_language_model/main.py imports torch.onnx at the top (ModuleNotFoundError before)
+    "onnx_not_exporting": lambda m: importlib.import_module(m.__name__ + ".onnx")
+    .is_in_onnx_export(),
 }
 
 # without an accelerator these need a device and raise PyTorch's RuntimeError
@@ -61,3 +66,10 @@ def test_accelerator_needs_a_device(name):
         pytest.skip("the no-accelerator behaviour needs a machine without CUDA")
     got, want = _raised(RAISING[name], ember), _raised(RAISING[name], torch)
     assert want is not None and got == want, (got, want)
+
+
+def test_onnx_export_not_built():
+    """ember cannot write ONNX: export says so instead of failing obscurely."""
+    onnx = importlib.import_module("ember.onnx")
+    with pytest.raises(NotImplementedError, match="torch.onnx.export"):
+        onnx.export(ember.nn.Linear(2, 2), (ember.zeros(1, 2),), "m.onnx")
