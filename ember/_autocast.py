@@ -165,6 +165,7 @@ _OP_OF_NODE = {
     "ember._ops.linalg.Baddbmm": "baddbmm",
     "ember._ops.linalg.Addr": "addr",
     "ember._ops.layers.Linear": "linear",
+    "ember._ops.layers.LinearBias": "linear",
     "ember._ops.conv.Conv": "convolution",
     "ember._ops.loss.NllLoss": "nll_loss",
     "ember._ops.loss.PointwiseLoss": "mse_loss",  # mse and l1: the same policy everywhere

@@ -130,3 +130,40 @@ def test_load_module_pickled_by_torch(tmp_path):
     x = [[0.5, -1.0]]
     assert same(_run(lambda m: em(m.tensor(x)), ember),
                 _run(lambda m: tm(m.tensor(x)), torch), rtol=1e-6, atol=1e-6)
+
+
+# ----------------------------------------------------------------- graph walks
+# blitz/neural_networks_tutorial prints loss.grad_fn.next_functions[0][0].next_functions[0][0]:
+# torch's AddmmBackward0 lists (bias, input, W^T); ember's linear node listed (input, W, b),
+# so the walk reached the ReLU's node instead of the bias's AccumulateGrad.
+
+def _linear_edges(m, bias=True, relu_input=True):
+    """For each edge of linear's node: the next node's name and, for an AccumulateGrad,
+    which parameter it accumulates into."""
+    m.manual_seed(0)
+    lin = m.nn.Linear(3, 2, bias=bias)
+    x = m.randn(4, 3, requires_grad=relu_input)
+    loss = m.nn.functional.mse_loss(lin(m.relu(x)), m.zeros(4, 2))
+    node = loss.grad_fn.next_functions[0][0]
+    names = {id(lin.weight): "weight", id(lin.bias): "bias", id(x): "x"}
+
+    def describe(fn):
+        if fn is None:
+            return None
+        var = getattr(fn, "variable", None)
+        return (fn.name(), names.get(id(var)) if var is not None else None)
+    edges = [describe(fn) for fn, _ in node.next_functions]
+    return [node.name(), edges[:-1], len(edges)]   # torch's last edge is TBackward0 of W
+
+
+GRAPH_CASES = {
+    "linear_bias_edges": lambda m: _linear_edges(m),
+    "linear_bias_edges_leaf_input": lambda m: _linear_edges(m, relu_input=False),
+    "linear_nobias_edges": lambda m: _linear_edges(m, bias=False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH_CASES))
+def test_graph_case(name):
+    ours, theirs = _both(GRAPH_CASES[name])
+    assert ours == theirs, (ours, theirs)

@@ -19,50 +19,81 @@ __all__ = []
 
 
 class Linear(Op):
-    """y = x W^T + b over the last dim of x."""
+    """y = x W^T over the last dim of x (no bias; LinearBias adds one)."""
     _name = "AddmmBackward0"
     save_inputs = (0, 1)
     save_needed_by = {0: (1,), 1: (0,)}
 
     @staticmethod
-    def forward(ctx, x, w, b):
-        lowp = x.dtype.kind == "V"
-        xx, ww = (x.astype(np.float32), w.astype(np.float32)) if lowp else (x, w)
-        if xx.ndim > 2:
-            # one GEMM over all leading dims: NumPy's matmul would loop over them, one small
-            # GEMM each (slow, and slower still with two BLAS threads)
-            lead = xx.shape[:-1]
-            out = _forward_2d(xx.reshape(math.prod(lead), xx.shape[-1]), ww, b)
-            out = out.reshape(lead + (ww.shape[0],))
-        else:
-            out = _forward_2d(xx, ww, b)
-        return out.astype(x.dtype, copy=False) if lowp else out
+    def forward(ctx, x, w):
+        return _forward(x, w, None)
 
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        rows = math.prod(grad.shape[:-1])   # explicit, not -1: a dim may be 0
-        if not grad_mode.backward_on_tensors() and grad.dim() > 1:
-            # no graph of the gradients is built: on arrays
-            grads = _backward_arrays(grad._data, x._data if need[1] else None,
-                                     w._data if need[0] else None, need, rows)
-            if grads is not None:
-                return grads
-        gx = None
-        if need[0]:
-            if grad.dim() > 2:  # one GEMM, as in forward
-                gx = grad.reshape(rows, grad.shape[-1]).mm(w)
-                gx = gx.reshape(tuple(grad.shape[:-1]) + (w.shape[-1],))
-            else:
-                gx = grad.matmul(w)
-        gw = gb = None
-        if need[1]:
-            g2 = grad.reshape(rows, grad.shape[-1])
-            gw = g2.t().mm(x.reshape(rows, x.shape[-1]))
-        if len(need) > 2 and need[2]:
-            gb = grad.sum(tuple(range(grad.dim() - 1))) if grad.dim() > 1 else grad
-        return gx, gw, gb
+        gx, gw, _ = _backward(grad, x, w, ctx.needs_input_grad + (False,))
+        return gx, gw
+
+
+class LinearBias(Op):
+    """y = x W^T + b over the last dim of x. The inputs come in the order of PyTorch's
+    addmm(b, x, W^T), so next_functions list the bias's edge first, as torch's
+    AddmmBackward0 does (programs that walk ``loss.grad_fn.next_functions`` see torch's
+    graph)."""
+    _name = "AddmmBackward0"
+    save_inputs = (1, 2)
+    save_needed_by = {1: (2,), 2: (1,)}
+
+    @staticmethod
+    def forward(ctx, b, x, w):
+        return _forward(x, w, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        nb, nx, nw = ctx.needs_input_grad
+        gx, gw, gb = _backward(grad, x, w, (nx, nw, nb))
+        return gb, gx, gw
+
+
+def _forward(x, w, b):
+    lowp = x.dtype.kind == "V"
+    xx, ww = (x.astype(np.float32), w.astype(np.float32)) if lowp else (x, w)
+    if xx.ndim > 2:
+        # one GEMM over all leading dims: NumPy's matmul would loop over them, one small
+        # GEMM each (slow, and slower still with two BLAS threads)
+        lead = xx.shape[:-1]
+        out = _forward_2d(xx.reshape(math.prod(lead), xx.shape[-1]), ww, b)
+        out = out.reshape(lead + (ww.shape[0],))
+    else:
+        out = _forward_2d(xx, ww, b)
+    return out.astype(x.dtype, copy=False) if lowp else out
+
+
+def _backward(grad, x, w, need):
+    """(dx, dW, db) of y = x W^T + b, each None unless `need` (for x, W, b) asks for it:
+    dx = g W, dW = g^T x, db = g summed over the leading dims."""
+    rows = math.prod(grad.shape[:-1])   # explicit, not -1: a dim may be 0
+    if not grad_mode.backward_on_tensors() and grad.dim() > 1:
+        # no graph of the gradients is built: on arrays
+        grads = _backward_arrays(grad._data, x._data if need[1] else None,
+                                 w._data if need[0] else None, need, rows)
+        if grads is not None:
+            return grads
+    gx = None
+    if need[0]:
+        if grad.dim() > 2:  # one GEMM, as in forward
+            gx = grad.reshape(rows, grad.shape[-1]).mm(w)
+            gx = gx.reshape(tuple(grad.shape[:-1]) + (w.shape[-1],))
+        else:
+            gx = grad.matmul(w)
+    gw = gb = None
+    if need[1]:
+        g2 = grad.reshape(rows, grad.shape[-1])
+        gw = g2.t().mm(x.reshape(rows, x.shape[-1]))
+    if need[2]:
+        gb = grad.sum(tuple(range(grad.dim() - 1))) if grad.dim() > 1 else grad
+    return gx, gw, gb
 
 
 def _forward_2d(x, w, b):
@@ -90,7 +121,7 @@ def _backward_arrays(g, x, w, need, rows):
     g2 = g.reshape(rows, O)
     gx = Tensor._make(g2.dot(w).reshape(g.shape[:-1] + (I,))) if need[0] else None
     gw = Tensor._make(g2.T.dot(x.reshape(rows, I))) if need[1] else None
-    gb = Tensor._make(sum_over(g2, (0,))) if len(need) > 2 and need[2] else None
+    gb = Tensor._make(sum_over(g2, (0,))) if need[2] else None
     return gx, gw, gb
 
 
@@ -115,9 +146,10 @@ def linear(input, weight, bias=None):
         other = weight if input.dtype is not weight.dtype else bias
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
                            f"{dtype_name(input.dtype)} and {dtype_name(other.dtype)}")
-    inputs = (input, weight, bias) if bias is not None else (input, weight)
-    arrays = (input._data, weight._data, bias._data if bias is not None else None)
-    r = apply(Linear, inputs, arrays)
+    if bias is None:
+        r = apply(Linear, (input, weight), (input._data, weight._data))
+    else:
+        r = apply(LinearBias, (bias, input, weight), (bias._data, input._data, weight._data))
     if r.grad_fn is not None and input.dim() != 2:
         # PyTorch reshapes non-2-D inputs around its matmul; its top node is named after that
         if bias is None:

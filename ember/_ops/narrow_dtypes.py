@@ -53,12 +53,13 @@ _REFUSED_MOVES = {
 _COMPUTES = {
     "c32": frozenset(("Add", "Sub", "Mul", "NegBackward0", "AbsBackward0", "SgnBackward0",
                       "IndexAdd", "Conj", "ConjPhysical")),
-    "f8": frozenset(("Mul", "AbsBackward0", "Mm", "Addmm", "Linear")),
+    "f8": frozenset(("Mul", "AbsBackward0", "Mm", "Addmm", "Linear", "LinearBias")),
 }
 # PyTorch's kernel names for the refusal message, where they are not `<op>_cpu`
 _KERNELS = {"Add": "add_stub", "Sub": "add_stub", "Mul": "mul_cpu_reduced_float",
             "Div": "div_true_cpu", "Sum": "sum_cpu", "Mean": "sum_cpu", "Mm": "addmm_impl_cpu_",
-            "Addmm": "addmm_impl_cpu_", "Linear": "addmm_impl_cpu_", "Bmm": "bmm", "Dot": "dot",
+            "Addmm": "addmm_impl_cpu_", "Linear": "addmm_impl_cpu_", "LinearBias": "addmm_impl_cpu_",
+            "Bmm": "bmm", "Dot": "dot",
             "Prod": "prod_out_cpu", "Cumsum": "cumsum_out_cpu", "Pow": "pow"}
 # the bool-valued tests that bypass the dispatcher, per family
 _TESTS = {"c32": frozenset(("eq", "ne", "isnan", "isinf", "isfinite", "isclose", "nonzero")),

@@ -16,8 +16,8 @@ is on ``aten::convolution``, for 1-, 2- and 3-d convolutions alike.
 import math
 
 # op class name -> index of the operand whose last dim is contracted
-_CONTRACTED_OPERAND = {"Mm": 0, "Bmm": 0, "Matmul": 0, "Linear": 0, "Addmm": 1,
-                       "Baddbmm": 1}
+_CONTRACTED_OPERAND = {"Mm": 0, "Bmm": 0, "Matmul": 0, "Linear": 0, "LinearBias": 1,
+                       "Addmm": 1, "Baddbmm": 1}
 _ELEMENTWISE = {"Mul", "Add"}
 
 
