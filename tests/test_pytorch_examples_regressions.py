@@ -3,6 +3,7 @@ word_language_model ...) on ember with bench/script_probe.py; each case is the d
 core, a few lines run on both libraries and compared: values, dtypes and shapes, or the
 exception type and message."""
 import importlib
+import warnings
 
 import pytest
 
@@ -37,6 +38,33 @@ CASES = {
     "mps_available": lambda m: [m.backends.mps.is_available(), m.backends.mps.is_built()],
     "mps_macos13": lambda m: m.backends.mps.is_macos13_or_newer(),
     # word_language_model/main.py imports torch.onnx at the top (ModuleNotFoundError before)
+    # the scalar-first overloads PyTorch still takes (with a deprecation warning): old
+    # word_language_model's p.data.add_(-lr, p.grad.data), old optimizers' addcmul_(1 - b, g, g)
+    "add_scalar_first": lambda m: m.ones(3).add(-0.5, m.arange(3.)),
+    "add__scalar_first": lambda m: m.ones(3).add_(-0.5, m.arange(3.)),
+    "torch_add_scalar_first": lambda m: m.add(m.ones(3), 2, m.arange(3.)),
+    "torch_add_scalar_first_out": lambda m: m.add(m.ones(3), 2, m.arange(3.),
+                                                  out=m.empty(3)),
+    "add_two_numbers": lambda m: m.ones(3).add(2, 3),
+    "sub_scalar_first": lambda m: m.ones(3).sub(2, m.arange(3.)),
+    "sub__scalar_first": lambda m: m.ones(3).sub_(2, m.arange(3.)),
+    "addcmul_scalar_first": lambda m: m.ones(3).addcmul(0.5, m.arange(3.), m.arange(3.)),
+    "addcmul__scalar_first": lambda m: m.ones(3).addcmul_(0.5, m.arange(3.), m.arange(3.)),
+    "torch_addcdiv_scalar_first": lambda m: m.addcdiv(m.ones(3), 2, m.arange(3.),
+                                                      m.arange(3.) + 1),
+    "addcdiv__scalar_first": lambda m: m.ones(3).addcdiv_(2, m.arange(3.), m.arange(3.) + 1),
+    "add_scalar_first_and_alpha": lambda m: m.ones(3).add(-0.5, m.arange(3.), alpha=2),
+    "add_tensor_then_number": lambda m: m.ones(3).add(m.arange(3.), -0.5),
+    "add_scalar_first_grad": lambda m: _scalar_first_grad(m),
+    # alpha is checked whatever its value (True, 1.0, 1+0j were let through as 1)
+    "add_alpha_true": lambda m: m.ones(3).add(m.arange(3.), alpha=True),
+    "add_alpha_complex": lambda m: m.ones(3).add(m.arange(3.), alpha=1j),
+    "add_alpha_one_complex": lambda m: m.ones(3).add(m.arange(3.), alpha=1 + 0j),
+    "add_long_alpha_one_float": lambda m: m.ones(3).long().add(m.ones(3).long(), alpha=1.0),
+    "sub_long_alpha_one_float": lambda m: m.ones(3).long().sub(m.ones(3).long(), alpha=1.0),
+    "add_alpha_tensor": lambda m: m.ones(3).add(m.arange(3.), alpha=m.tensor(2.)),
+    "add_complex_alpha_complex": lambda m: m.ones(3, dtype=m.complex64).add(m.arange(3.),
+                                                                           alpha=1j),
     "onnx_not_exporting": lambda m: importlib.import_module(m.__name__ + ".onnx")
     .is_in_onnx_export(),
 }
@@ -66,6 +94,26 @@ def test_accelerator_needs_a_device(name):
         pytest.skip("the no-accelerator behaviour needs a machine without CUDA")
     got, want = _raised(RAISING[name], ember), _raised(RAISING[name], torch)
     assert want is not None and got == want, (got, want)
+
+
+def _scalar_first_grad(m):
+    p = m.ones(3, requires_grad=True)
+    g = m.arange(3.0, requires_grad=True)
+    p.addcmul(2, g, g).add(-0.5, g).sum().backward()
+    return [p.grad, g.grad]
+
+
+def test_scalar_first_overload_warns_once():
+    """PyTorch's argument parser warns once per process on a deprecated overload."""
+    from ember._ops import pointwise
+    pointwise._DEPRECATED_OVERLOAD_WARNED[0] = False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ember.ones(2).add(-1, ember.ones(2))
+        ember.ones(2).addcmul(2, ember.ones(2), ember.ones(2))
+    assert [str(w.message).split(":")[0] for w in caught] == ["This overload of add is "
+                                                               "deprecated"]
+    assert all(w.category is UserWarning for w in caught)
 
 
 def test_onnx_export_not_built():

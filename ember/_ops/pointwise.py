@@ -398,6 +398,10 @@ class _LogicalAnd(Op):
 
 
 def _check_alpha(alpha, dt):
+    """`alpha` as a Python number, checked against the result dtype `dt` as PyTorch checks
+    it (a one-element tensor is read as its number, as PyTorch's Scalar arguments are)."""
+    if isinstance(alpha, Tensor) and alpha.numel() == 1:
+        alpha = alpha.item()
     if not is_number(alpha):
         raise TypeError(f"argument 'alpha' must be Number, not {type(alpha).__name__}")
     if dt is not _dtype.bool and isinstance(alpha, (bool, np.bool_)):
@@ -405,14 +409,46 @@ def _check_alpha(alpha, dt):
     if isinstance(alpha, (float, np.floating)) and not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
                            "point number.")
+    if isinstance(alpha, (complex, np.complexfloating)) and not dt.is_complex:
+        raise RuntimeError("For non-complex input tensors, argument alpha must not be a "
+                           "complex number.")
+    return alpha
 
 
-def add(input, other, *, alpha=1, out=None):
-    """out = input + alpha * other, broadcast, with PyTorch's type promotion."""
+_DEPRECATED_OVERLOAD_WARNED = [False]
+
+
+def scalar_first_overload(name, scalar_name, args, scalar_given):
+    """PyTorch's deprecated overloads that take the scalar before the tensors, still in old
+    programs: ``p.data.add_(-lr, grad)`` (pytorch/examples' word_language_model until 2019),
+    ``sub(input, alpha, other)``, ``exp_avg_sq.addcmul_(1 - beta2, grad, grad)``. `args`
+    are the positional arguments after `input`: the scalar, then the tensors. Returns
+    (scalar, tensors), having warned once per process, as PyTorch's argument parser does."""
+    tensors = ", ".join(["Tensor other"] if len(args) == 2 else
+                        ["Tensor tensor1", "Tensor tensor2"])
+    if scalar_given or not is_number(args[0]):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"({', '.join(type(a).__name__ for a in args)}); the deprecated "
+                        f"overload is {name}(Number {scalar_name}, {tensors})")
+    if not _DEPRECATED_OVERLOAD_WARNED[0]:
+        _DEPRECATED_OVERLOAD_WARNED[0] = True
+        warnings.warn(f"This overload of {name} is deprecated:\n\t{name}(Number {scalar_name}, "
+                      f"{tensors})\nConsider using one of the following signatures instead:"
+                      f"\n\t{name}({tensors}, *, Number {scalar_name} = 1)", UserWarning,
+                      stacklevel=3)
+    return args[0], args[1:]
+
+
+def add(input, other, *deprecated, alpha=1, out=None):
+    """out = input + alpha * other, broadcast, with PyTorch's type promotion (also the
+    deprecated add(input, alpha, other))."""
+    if deprecated:
+        alpha, (other,) = scalar_first_overload("add", "alpha", (other, *deprecated),
+                                                alpha != 1)
     input = number_input(input, other)
     inputs, arrays, dt = binary_operands(input, other, "add")
-    if alpha != 1:
-        _check_alpha(alpha, dt)
+    if type(alpha) is not int or alpha != 1:   # True, 1.0 and 1j are checked too
+        alpha = _check_alpha(alpha, dt)
     if dt is _dtype.bool:
         if alpha:
             return _out(apply(_LogicalOr, inputs, arrays), out)
@@ -433,13 +469,16 @@ def _check_no_bool_sub(input, other, dt):
                                "`logical_not()` operator instead.")
 
 
-def sub(input, other, *, alpha=1, out=None):
-    """out = input - alpha * other."""
+def sub(input, other, *deprecated, alpha=1, out=None):
+    """out = input - alpha * other (also the deprecated sub(input, alpha, other))."""
+    if deprecated:
+        alpha, (other,) = scalar_first_overload("sub", "alpha", (other, *deprecated),
+                                                alpha != 1)
     input = number_input(input, other)
     inputs, arrays, dt = binary_operands(input, other, "sub")
     _check_no_bool_sub(input, other, dt)
-    if alpha != 1:
-        _check_alpha(alpha, dt)
+    if type(alpha) is not int or alpha != 1:   # True, 1.0 and 1j are checked too
+        alpha = _check_alpha(alpha, dt)
     if not isinstance(input, Tensor):
         return _out(apply(RSub, (inputs[1], inputs[0]), (arrays[1], arrays[0]), alpha), out)
     result = apply(Sub, inputs, arrays, alpha)
@@ -456,8 +495,8 @@ def rsub(input, other, *, alpha=1):
                         f"({type(input).__name__}, {type(other).__name__})")
     inputs, arrays, dt = binary_operands(input, other, "rsub")
     _check_no_bool_sub(input, other, dt)
-    if alpha != 1:
-        _check_alpha(alpha, dt)
+    if type(alpha) is not int or alpha != 1:   # True, 1.0 and 1j are checked too
+        alpha = _check_alpha(alpha, dt)
     return apply(RSub, inputs, arrays, alpha)
 
 

@@ -20,7 +20,7 @@ from ._base import Op, apply
 from . import narrow_dtypes
 from ._util import cast, dtype_name
 from .pointwise import (_inplace, _out, _reflect, _scalars, _either, _unary_row,
-                        binary_operands, float_operands, check_broadcast, div, is_number, log,
+                        scalar_first_overload, binary_operands, float_operands, check_broadcast, div, is_number, log,
                         number_input, opmath, where,
                         _not_for, _INTS, conj_if_complex)
 
@@ -616,14 +616,22 @@ def _addc_operands(name, input, tensor1, tensor2, value):
     return (input, tensor1, tensor2), (cast(input, dt), cast(tensor1, dt), cast(tensor2, dt)), value
 
 
-def addcmul(input, tensor1, tensor2, *, value=1, out=None):
-    """input + value * tensor1 * tensor2."""
+def addcmul(input, tensor1, tensor2, *deprecated, value=1, out=None):
+    """input + value * tensor1 * tensor2 (also the deprecated addcmul(input, value, tensor1,
+    tensor2))."""
+    if deprecated:
+        value, (tensor1, tensor2) = scalar_first_overload(
+            "addcmul", "value", (tensor1, tensor2, *deprecated), value != 1)
     inputs, arrays, value = _addc_operands("addcmul", input, tensor1, tensor2, value)
     return _out(apply(Addcmul, inputs, arrays, value), out)
 
 
-def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
-    """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 are refused)."""
+def addcdiv(input, tensor1, tensor2, *deprecated, value=1, out=None):
+    """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 are refused; also the
+    deprecated addcdiv(input, value, tensor1, tensor2))."""
+    if deprecated:
+        value, (tensor1, tensor2) = scalar_first_overload(
+            "addcdiv", "value", (tensor1, tensor2, *deprecated), value != 1)
     if (isinstance(tensor1, Tensor) and isinstance(tensor2, Tensor)
             and not tensor1.dtype.is_floating_point and not tensor2.dtype.is_floating_point
             and not tensor1.dtype.is_complex and not tensor2.dtype.is_complex):
