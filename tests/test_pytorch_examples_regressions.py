@@ -3,8 +3,10 @@ word_language_model ...) on ember with bench/script_probe.py; each case is the d
 core, a few lines run on both libraries and compared: values, dtypes and shapes, or the
 exception type and message."""
 import importlib
+import io
 import warnings
 
+import numpy as np
 import pytest
 
 import ember
@@ -114,6 +116,29 @@ def test_scalar_first_overload_warns_once():
     assert [str(w.message).split(":")[0] for w in caught] == ["This overload of add is "
                                                                "deprecated"]
     assert all(w.category is UserWarning for w in caught)
+
+
+@pytest.mark.parametrize("writer", ["torch", "ember"])
+def test_numpy_checkpoint_loads(writer):
+    """time_sequence_prediction saves a NumPy array with torch.save and reads it back with
+    weights_only=False (ember refused NumPy's _codecs.encode call); weights_only=True refuses
+    it with pickle's UnpicklingError, as torch."""
+    import pickle
+    obj = {"data": np.sin(np.arange(6.0)).reshape(2, 3), "step": np.int64(3),
+           "lr": np.float32(0.5), "kind": np.dtype("float32")}
+    buf = io.BytesIO()
+    (torch if writer == "torch" else ember).save(obj, buf)
+    got = {}
+    for m in (torch, ember):
+        buf.seek(0)
+        got[m.__name__] = m.load(buf, weights_only=False)
+        buf.seek(0)
+        with pytest.raises(pickle.UnpicklingError):
+            m.load(buf)
+    a, b = got["torch"], got["ember"]
+    assert a.keys() == b.keys()
+    for k in a:
+        assert type(a[k]) is type(b[k]) and np.array_equal(a[k], b[k]), k
 
 
 def test_onnx_export_not_built():
