@@ -537,10 +537,11 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     """Check second derivatives: gradcheck of (inputs, grad_outputs) -> d(func)/d(inputs)
     . grad_outputs, the vector-Jacobian product built with create_graph=True.
 
-    grad_outputs defaults to random values (requiring grad) shaped like the outputs.
+    grad_outputs defaults to random values in [-1, 1) (requiring grad) shaped like the
+    outputs, drawn from the default generator.
     """
     from . import grad as _grad, grad_mode
-    from .._ops.creation import tensor
+    from .._dtype import float64
     if not (check_fwd_over_rev or check_rev_over_rev):
         raise AssertionError("Expected at least one of check_fwd_over_rev or "
                              "check_rev_over_rev to be True")
@@ -553,14 +554,15 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     inputs = _as_tuple(inputs)
     diff_idx = _diff_inputs(inputs)
     if grad_outputs is None:
-        rng = np.random.default_rng(0)
+        # drawn from the default generator as PyTorch draws them (testing.make_tensor), so
+        # that a seeded program's later random numbers stay the same
+        from ..testing import make_tensor
         outputs = _run(func, inputs)
         grad_outputs = tuple(
-            tensor(_uniform_like(rng, o), dtype=o.dtype, device=o.device, requires_grad=True)
+            make_tensor(o.shape, dtype=o.dtype if o.dtype.is_floating_point or o.dtype.is_complex
+                        else float64, device=o.device, low=-1, high=1, requires_grad=True,
+                        noncontiguous=gen_non_contig_grad_outputs)
             for o in outputs if _is_tensor(o) and o.requires_grad)
-        if gen_non_contig_grad_outputs:
-            grad_outputs = tuple(g.detach().t().contiguous().t().requires_grad_()
-                                 if g.dim() == 2 else g for g in grad_outputs)
     grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)
 
@@ -585,11 +587,3 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                      check_forward_ad=check_fwd_over_rev, check_backward_ad=check_rev_over_rev,
                      fast_mode=fast_mode, masked=masked)
 
-
-def _uniform_like(rng, o):
-    """Values uniform in [-1, 1) shaped like o (both parts of a complex o)."""
-    shape = tuple(o.shape)
-    values = rng.uniform(-1, 1, shape)
-    if o.dtype.is_complex:
-        values = values + 1j * rng.uniform(-1, 1, shape)
-    return values
