@@ -10,11 +10,22 @@ pickle does. As in PyTorch, the class definitions must be importable when loadin
 Loading such a file needs ``weights_only=False`` (PyTorch's rule since 2.6): the
 weights-only reader refuses any class it does not know. Even then ember does not run
 arbitrary code from a file: the reader rebuilds objects the way pickle does for plain
-classes (``cls.__new__(cls)`` and their saved state), but a pickle may *call* only the
-functions and classes a checkpoint of tensors, containers and objects needs
-(_callable_allowed); ``os.system``, ``eval``, ``subprocess.Popen`` ... are refused with an
-UnpicklingError naming them.
+classes (``object.__new__(cls)`` and their saved state), but every opcode that calls
+something is checked:
+  REDUCE, INST, OBJ   only the functions and classes a checkpoint of tensors, containers
+                      and objects needs (_callable_allowed);
+  NEWOBJ(_EX), copyreg's __newobj__/__newobj_ex__/_reconstructor
+                      only classes whose ``__new__`` runs no code of theirs (object's, a
+                      builtin container's, a namedtuple's) or allowed classes; the base a
+                      _reconstructor initialises must be object or a builtin container;
+  BUILD               a custom ``__setstate__`` only of ember's classes, of the allowed
+                      libraries' and of the user's own code (not of any installed module).
+``os.system``, ``eval``, ``subprocess.Popen`` ... are refused with an UnpicklingError naming
+them.
 """
+import _compat_pickle
+import os
+import sysconfig
 import _codecs
 import copyreg
 import enum
@@ -68,6 +79,69 @@ def _callable_allowed(fn):
         ("_dtype_by_name", "_rebuild", "_restore", "_unpickle", "_from_"))
 
 
+_CONSTRUCTORS = (copyreg._reconstructor, copyreg.__newobj__, copyreg.__newobj_ex__)
+_SAFE_NEW = {t.__new__ for t in _SAFE_BUILTIN_TYPES}
+# where installed code lives: a class defined elsewhere is the user's own
+_LIBRARY_DIRS = tuple({os.path.realpath(p) + os.sep for p in
+                       (sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib",
+                                                           "platlib")) if p})
+
+
+def _new_allowed(cls):
+    """Whether ``cls.__new__(cls, ...)`` may run: it runs no code of cls's own."""
+    if not isinstance(cls, type):
+        return False
+    if cls.__new__ is object.__new__ or cls.__new__ in _SAFE_NEW:
+        return True
+    if issubclass(cls, tuple) and hasattr(cls, "_fields"):   # a namedtuple
+        return True
+    return _callable_allowed(cls)
+
+
+def _user_module(name):
+    """Whether module `name` is the user's own code (the script, or a file outside the
+    installed libraries)."""
+    if name in ("__main__", "__mp_main__"):
+        return True
+    path = getattr(sys.modules.get(name), "__file__", None)
+    return bool(path) and not os.path.realpath(path).startswith(_LIBRARY_DIRS)
+
+
+def _setstate_allowed(cls):
+    """Whether BUILD may call the ``__setstate__`` instances of `cls` have."""
+    for owner in cls.__mro__:
+        if "__setstate__" in owner.__dict__:
+            break
+    else:
+        return True
+    module = owner.__module__ or ""
+    return (module == "builtins" or _top(module) in _CLASS_MODULES or _user_module(module)
+            or _callable_allowed(owner))
+
+
+def _refuse(fn, what="call"):
+    where = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)}"
+    raise pickle.UnpicklingError(
+        f"refusing to {what} {where} from a checkpoint: even with weights_only=False, ember "
+        f"rebuilds objects from their saved state but runs no other code from a file")
+
+
+def _check_call(fn, args):
+    """Refuse a call a checkpoint may not make (see the module docstring)."""
+    if fn in _CONSTRUCTORS:
+        cls = args[0] if args else None
+        if not _new_allowed(cls):
+            _refuse(cls, "construct")
+        if fn is copyreg._reconstructor:
+            base = args[1] if len(args) > 1 else None
+            if not (base is object or (base in _SAFE_BUILTIN_TYPES and isinstance(cls, type)
+                                       and issubclass(cls, base))):
+                _refuse(base, "initialise")
+        return
+    if not _callable_allowed(fn):
+        _refuse(fn)
+
+
 class _ObjectUnpickler(pickle._Unpickler):
     """Python's pickle reader (the pure-Python one, whose REDUCE can be checked) with the
     torch names of the weights-only reader and ember's classes for torch's."""
@@ -88,8 +162,10 @@ class _ObjectUnpickler(pickle._Unpickler):
             return _ser._TorchUnpickler.find_class(self, module, name)
         except _ser._RefusedGlobal:
             pass
-        if module == "__builtin__":
-            module = "builtins"
+        if self.proto < 3 and (module, name) in _compat_pickle.NAME_MAPPING:
+            module, name = _compat_pickle.NAME_MAPPING[(module, name)]   # Python 2's names
+        elif self.proto < 3:
+            module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         if _top(module) == "torch":   # a file pickled by PyTorch: ember's class of that name
             module = "ember" + module[len("torch"):]
         if module not in sys.modules:
@@ -102,17 +178,38 @@ class _ObjectUnpickler(pickle._Unpickler):
     def load_reduce(self):
         args = self.stack[-1]
         fn = self.stack[-2]
-        if not _callable_allowed(fn):
-            where = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)}"
-            raise pickle.UnpicklingError(
-                f"refusing to call {where} from a checkpoint: even with weights_only=False, "
-                f"ember rebuilds objects from their saved state but runs no other code from a "
-                f"file")
+        _check_call(fn, args)
         del self.stack[-2:]
         self.append(fn(*args))
 
+    def _instantiate(self, klass, args):   # INST and OBJ (protocols 0 and 1)
+        _check_call(klass, args)
+        return super()._instantiate(klass, args)
+
+    def load_newobj(self):
+        cls = self.stack[-2]
+        if not _new_allowed(cls):
+            _refuse(cls, "construct")
+        super().load_newobj()
+
+    def load_newobj_ex(self):
+        cls = self.stack[-3]
+        if not _new_allowed(cls):
+            _refuse(cls, "construct")
+        super().load_newobj_ex()
+
+    def load_build(self):
+        inst = self.stack[-2]
+        if getattr(inst, "__setstate__", None) is not None and \
+                not _setstate_allowed(type(inst)):
+            _refuse(type(inst).__setstate__, "call")
+        super().load_build()
+
     dispatch = dict(pickle._Unpickler.dispatch)
     dispatch[pickle.REDUCE[0]] = load_reduce
+    dispatch[pickle.NEWOBJ[0]] = load_newobj
+    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
+    dispatch[pickle.BUILD[0]] = load_build
 
 
 class _ObjectPickler(_ser._TorchPickler):
