@@ -460,6 +460,16 @@ class Tensor:
         t._vc = self._vc
         return t
 
+    def module_load(self, other, assign=False):
+        """What ``nn.Module.load_state_dict`` swaps in for this parameter or buffer when
+        ``__future__.set_swap_module_params_on_conversion(True)`` is on: ``other`` detached
+        with ``assign=True``, else this tensor with ``other``'s values copied in, detached.
+        A Tensor subclass customises loading by overriding it (or through
+        ``__torch_function__``); it must return a new object, neither self nor other."""
+        if assign:
+            return other.detach()
+        return self.copy_(other).detach()
+
     def detach_(self):
         if self._base is not None and self._base._requires_grad:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")

@@ -1,8 +1,9 @@
 """ember.utils: data loading (torch.utils.data), activation checkpointing, hooks, DLPack,
-benchmark, tensorboard."""
+benchmark, tensorboard, swap_tensors."""
 from . import data
 from . import hooks
 from . import dlpack   # also gives Tensor its __dlpack__ / __dlpack_device__
+from ._swap_tensors import swap_tensors  # noqa: F401
 
 
 def __getattr__(name):

@@ -6,6 +6,7 @@ import weakref
 from collections import OrderedDict, namedtuple
 from typing import Any, Dict, TypeVar
 
+from ... import __future__ as future   # (also makes ember.__future__ an attribute, as torch's)
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ...autograd.graph import RemovableHandle
@@ -361,20 +362,41 @@ class Module:
         if recurse:
             for m in self.children():
                 m._apply(fn)
-        for key, p in self._parameters.items():
+        swap = future.get_swap_module_params_on_conversion()
+        overwrite = future.get_overwrite_module_params_on_conversion()
+        for key, p in list(self._parameters.items()):
             if p is None:
                 continue
             with grad_mode.no_grad():
                 new = fn(p)
-            if new is not p:
+            grad = p._grad
+            if new is not p and swap:
+                # __future__'s swap: the converted tensor goes into the Parameter object
+                # itself (class, attributes and data), which keeps its identity
+                p._grad = None
+                self._swap_converted(key, p, Parameter(new, requires_grad=p.requires_grad))
+            elif new is not p and overwrite:
+                # __future__'s overwrite: a new Parameter object takes the old one's place
+                self._parameters[key] = Parameter(new, requires_grad=p.requires_grad)
+            elif new is not p:
                 # keep the Parameter object (optimizers hold it): swap its data in place
                 p._data = new._data
                 p._vc = [0] if p._vc is None else p._vc
-            if p._grad is not None:
+            out = self._parameters[key]
+            if grad is not None:
                 with grad_mode.no_grad():
-                    g = fn(p._grad)
-                if g is not p._grad:
-                    p._grad = g
+                    g = fn(grad)
+                if g is not grad and swap:
+                    g.requires_grad_(grad.requires_grad)
+                    self._swap_converted(key + ".grad", grad, g)
+                    out._grad = grad
+                elif g is not grad and out is p:
+                    grad._data = g._data   # the gradient object stays too (PyTorch's .data =)
+                    out._grad = grad
+                elif g is not grad:
+                    out._grad = g
+                else:
+                    out._grad = grad
         for key, b in self._buffers.items():
             if b is not None:
                 new = fn(b)
@@ -383,6 +405,13 @@ class Module:
                         new._is_buffer, new._persistent = True, b._persistent
                     self._buffers[key] = new
         return self
+
+    def _swap_converted(self, name, old, new):
+        from ...utils import swap_tensors
+        try:
+            swap_tensors(old, new)
+        except Exception as e:
+            raise RuntimeError(f"_apply(): Couldn't swap {self._get_name()}.{name}") from e
 
     def apply(self, fn):
         for m in self.children():
@@ -529,12 +558,12 @@ class Module:
                               f"{value.shape} from checkpoint, the shape in current model is "
                               f"{param.shape}.".replace("ember.Size", "torch.Size"))
                 continue
-            plan.append((self, name, param, value))
+            plan.append((self, name, param, value, key))
         extra_key = prefix + _EXTRA_STATE_KEY_SUFFIX
         takes_extra = self._has_extra_state("set_extra_state")
         if takes_extra:
             if extra_key in state_dict:
-                plan.append((self, _EXTRA_STATE_KEY_SUFFIX, None, state_dict[extra_key]))
+                plan.append((self, _EXTRA_STATE_KEY_SUFFIX, None, state_dict[extra_key], extra_key))
             elif strict:
                 missing.append(extra_key)
         if strict:
@@ -575,17 +604,29 @@ class Module:
         if errors:
             raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
                 self._get_name(), "\n\t".join(errors)))
+        swap = future.get_swap_module_params_on_conversion()
+        swap_errors = []
         with grad_mode.no_grad():
-            for mod, name, param, value in plan:
+            for mod, name, param, value, key in plan:
                 if param is None:   # the module's extra state
                     mod.set_extra_state(value)
                     continue
                 if param.is_meta and not value.is_meta and not assign:
-                    warnings.warn(f"for {name}: copying from a non-meta parameter in the checkpoint "
+                    warnings.warn(f"for {key}: copying from a non-meta parameter in the checkpoint "
                                   f"to a meta parameter in the current model, which is a no-op. "
                                   f"(Did you mean to pass `assign=True` to assign items in the "
                                   f"state dictionary to their corresponding key in the module "
                                   f"instead of copying them in place?)", UserWarning, stacklevel=2)
+                if swap:
+                    try:
+                        self._swap_loaded(param, value, assign)
+                    except Exception as ex:  # noqa: BLE001 - reported with the others, as PyTorch
+                        swap_errors.append(
+                            f'While swapping the parameter named "{key}", whose dimensions in '
+                            f"the model are {param.size()} and whose dimensions in the "
+                            f"checkpoint are {value.size()}, an exception occurred : {ex.args}."
+                            .replace("ember.Size", "torch.Size"))
+                    continue
                 if value.device != param.device and not assign:
                     value = value.to(param.device)   # assign=True keeps the loaded tensor's
                 if assign:
@@ -598,11 +639,29 @@ class Module:
                 else:
                     param._data[...] = value._data.astype(param._data.dtype, copy=False)
                     param._bump_version()
+        if swap_errors:
+            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
+                self._get_name(), "\n\t".join(swap_errors)))
         result = _IncompatibleKeys(missing, unexpected)
         for m in self.modules():
             for hook in m._load_state_dict_post_hooks.values():
                 hook(m, result)
         return result
+
+    @staticmethod
+    def _swap_loaded(param, value, assign):
+        """load_state_dict under __future__'s swap: param.module_load(value, assign) (a
+        Tensor subclass's extension point) is swapped into the existing object."""
+        from ...utils import swap_tensors
+        new = param.module_load(value, assign=assign)
+        if new is value or new is param:
+            raise RuntimeError("module_load returned one of self or other, please .detach() "
+                               "the result if returning one of the inputs in module_load")
+        if isinstance(param, Parameter) and not isinstance(new, Parameter):
+            new = Parameter(new, requires_grad=param.requires_grad)
+        elif not isinstance(param, Parameter):
+            new.requires_grad_(param.requires_grad)
+        swap_tensors(param, new)
 
     def _register_state_dict_hook(self, hook):
         h = RemovableHandle(self._state_dict_hooks)
