@@ -67,6 +67,30 @@ CASES = {
     "add_alpha_tensor": lambda m: m.ones(3).add(m.arange(3.), alpha=m.tensor(2.)),
     "add_complex_alpha_complex": lambda m: m.ones(3, dtype=m.complex64).add(m.arange(3.),
                                                                            alpha=1j),
+    # mnist_forward_forward asks torch.xpu.is_available() (AttributeError before)
+    "xpu_queries": lambda m: [m.xpu.is_available(), m.xpu.device_count(),
+                              m.xpu.is_initialized(), m.xpu.is_bf16_supported(),
+                              m.xpu.manual_seed(1), m.xpu.manual_seed_all(1),
+                              m.xpu.empty_cache(), m.xpu.memory_allocated()],
+    "xpu_synchronize": lambda m: m.xpu.synchronize(),
+    "xpu_current_device": lambda m: m.xpu.current_device(),
+    # a range (or a tuple inside the key) indexes as a sequence of indices, as PyTorch's
+    # tensor of it (mnist_forward_forward's x_[range(x.shape[0]), y] = x.max())
+    "index_range": lambda m: m.arange(12.).view(3, 4)[range(2)],
+    "index_range_pair": lambda m: m.arange(12.).view(3, 4)[range(3), m.tensor([0, 2, 1])],
+    "setitem_range_pair": lambda m: _set(m.arange(12.).view(3, 4).clone(),
+                                         (range(3), m.tensor([0, 2, 1])), -1.0),
+    "index_range_step": lambda m: m.arange(12.).view(3, 4)[:, range(0, 4, 2)],
+    "index_range_empty": lambda m: m.arange(12.).view(3, 4)[range(0)],
+    "index_tuple_in_key": lambda m: m.arange(12.).view(3, 4)[(0, 2), :],
+    "index_tuple_pair": lambda m: m.arange(12.).view(3, 4)[(0, 2), (1, 3)],
+    "index_tuple_bools": lambda m: m.arange(12.).view(3, 4)[(True, False, True), :],
+    "index_list_of_ranges": lambda m: m.arange(12.).view(3, 4)[[range(2), range(2)]],
+    "index_range_grad": lambda m: _index_grad(m),
+    # an index out of range: PyTorch names the first one (ember named the largest)
+    "index_range_out_of_bounds": lambda m: m.arange(12.).view(3, 4)[range(5)],
+    "index_2d_out_of_bounds_first": lambda m: m.arange(12.).view(3, 4)[m.tensor([[0, 5],
+                                                                                [4, 1]])],
     "onnx_not_exporting": lambda m: importlib.import_module(m.__name__ + ".onnx")
     .is_in_onnx_export(),
 }
@@ -90,12 +114,34 @@ def test_same_as_torch(name):
     assert same(got, want, strict_types=True), (got, want)
 
 
+def test_index_out_of_bounds_message():
+    """The first index out of range is the one named, as PyTorch's message."""
+    for key in (range(5), ember.tensor([[0, 5], [4, 1]]), ember.tensor([0, -7, 9])):
+        tkey = torch.tensor(key.tolist()) if isinstance(key, ember.Tensor) else key
+        with pytest.raises(IndexError) as want:
+            torch.arange(12.).view(3, 4)[tkey]
+        with pytest.raises(IndexError) as got:
+            ember.arange(12.).view(3, 4)[key]
+        assert str(got.value) == str(want.value)
+
+
 @pytest.mark.parametrize("name", sorted(RAISING))
 def test_accelerator_needs_a_device(name):
     if ember.cuda.is_available():
         pytest.skip("the no-accelerator behaviour needs a machine without CUDA")
     got, want = _raised(RAISING[name], ember), _raised(RAISING[name], torch)
     assert want is not None and got == want, (got, want)
+
+
+def _set(x, key, value):
+    x[key] = value
+    return x
+
+
+def _index_grad(m):
+    x = m.ones(3, 3, requires_grad=True)
+    x[range(2), range(1, 3)].sum().backward()
+    return x.grad
 
 
 def _scalar_first_grad(m):

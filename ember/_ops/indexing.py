@@ -73,7 +73,7 @@ def _as_index_array(k):
     """A list / ndarray / non-0-dim tensor index as an int64 or bool ndarray."""
     if isinstance(k, Tensor):
         a = k._data
-    elif isinstance(k, list):
+    elif isinstance(k, (list, tuple, range)):
         a = as_array([int(v) if isinstance(v, Tensor) and v.dtype is not _dtype.bool else
                         (bool(v) if isinstance(v, Tensor) else v) for v in k])
         if a.size == 0:
@@ -90,7 +90,7 @@ def _as_index_array(k):
 def _treat_as_tuple(key):
     """PyTorch (still, with a deprecation warning) reads a short list holding sequences,
     slices, None, Ellipsis or tensors as a tuple of indices."""
-    return len(key) < 32 and any(isinstance(k, (list, tuple, slice, Tensor, type(None)))
+    return len(key) < 32 and any(isinstance(k, (list, tuple, range, slice, Tensor, type(None)))
                                  or k is Ellipsis for k in key)
 
 
@@ -118,7 +118,9 @@ def _classify(k):
         return "int", int(k._data)
     if isinstance(k, (numbers.Integral, np.integer)):
         return "int", int(k)
-    if isinstance(k, (Tensor, list, np.ndarray)) or type(k) in ARRAY_TYPES:
+    # any other sequence is an index array (PyTorch makes a tensor of it): a list, a tuple
+    # inside the key, a range (mnist_forward_forward's x[range(n), y] = v)
+    if isinstance(k, (Tensor, list, tuple, range, np.ndarray)) or type(k) in ARRAY_TYPES:
         return "array", _as_index_array(k)
     if isinstance(k, str):
         raise TypeError(f"new(): invalid data type '{type(k).__name__}'")
@@ -131,8 +133,8 @@ def _check_bounds(arr, dim, size):
     if arr.size == 0:
         return
     lo, hi = arr.min(), arr.max()
-    bad = hi if hi >= size else (lo if lo < -size else None)
-    if bad is not None:
+    if hi >= size or lo < -size:   # PyTorch names the first index out of range
+        bad = arr.ravel()[int(((arr >= size) | (arr < -size)).argmax())]
         raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
