@@ -1,4 +1,4 @@
-"""ember.utils.benchmark (torch.utils.benchmark): Timer, Measurement, Compare.
+"""ember.utils.benchmark (torch.utils.benchmark): Timer, Measurement, Compare, Fuzzer.
 
     from ember.utils import benchmark
     t = benchmark.Timer(stmt="x @ x", globals={"x": x}, label="matmul")
@@ -10,7 +10,9 @@ NotImplementedError. CUDA work is waited for around each timed block.
 """
 from .utils.common import Measurement, TaskSpec, select_unit, trim_sigfig  # noqa: F401
 from .utils.compare import Colorize, Compare  # noqa: F401
+from .utils.fuzzer import Fuzzer, FuzzedParameter, FuzzedTensor, ParameterAlias  # noqa: F401
 from .utils.timer import Language, Timer, timer  # noqa: F401
 
 __all__ = ["Timer", "Measurement", "TaskSpec", "Compare", "Colorize", "Language", "timer",
-           "select_unit", "trim_sigfig"]
+           "select_unit", "trim_sigfig", "Fuzzer", "FuzzedParameter", "FuzzedTensor",
+           "ParameterAlias"]
