@@ -88,7 +88,58 @@ def _gradgradcheck_draws(m):
     return [ok, m.rand(4), m.rand(2, dtype=m.float64)]
 
 
+def _saved_attributes(m):
+    """autograd_saved_tensors_hooks: a node's saved tensors under PyTorch's names
+    (grad_fn._saved_self, _saved_other, _saved_result, _saved_mat2, _saved_exponent)."""
+    a = m.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    b = m.tensor([1.5, 2.0, -0.5], requires_grad=True)
+    mul, exp, mm = a * b, a.exp(), a[None].mm(b[:, None])
+    power, scaled, sin = a.pow(b), a * 2.5, a.sin()
+    return [mul.grad_fn._saved_self is a, mul.grad_fn._saved_other is b,
+            exp.grad_fn._saved_result.equal(exp), exp.grad_fn._saved_result is exp,
+            mm.grad_fn._saved_self, mm.grad_fn._saved_mat2, sin.grad_fn._saved_self,
+            power.grad_fn._saved_self, power.grad_fn._saved_exponent,
+            power.grad_fn._saved_result, a.pow(2).grad_fn._saved_exponent,
+            scaled.grad_fn._saved_other, scaled.grad_fn._saved_self,
+            a.sigmoid().grad_fn._saved_result]
+
+
+def _saved_attribute_missing(m):
+    return (m.ones(2, requires_grad=True) * 3).grad_fn._saved_result
+
+
+def _saved_attribute_after_backward(m):
+    a = m.ones(2, requires_grad=True)
+    y = a.exp()
+    y.sum().backward()
+    return y.grad_fn._saved_result
+
+
+def _pow_scalar_saves_input_only(m):
+    """x ** 2 saves x alone, as PyTorch's PowBackward0: one pack-hook call, and a later
+    access reads through the unpack hook each time."""
+    packed, unpacked = [], []
+
+    def pack(t):
+        packed.append(t.shape)
+        return t
+
+    def unpack(t):
+        unpacked.append(t.shape)
+        return t
+    x = m.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    with m.autograd.graph.saved_tensors_hooks(pack, unpack):
+        y = x.pow(2)
+    first = y.grad_fn._saved_self
+    y.sum().backward()
+    return [len(packed), len(unpacked), first, x.grad]
+
+
 CASES = {
+    "saved_tensor_attributes": _saved_attributes,
+    "saved_attribute_missing_raises": _saved_attribute_missing,
+    "saved_attribute_after_backward_raises": _saved_attribute_after_backward,
+    "pow_scalar_saves_input_only": _pow_scalar_saves_input_only,
     "gradgradcheck_draws_from_default_generator": _gradgradcheck_draws,
     "function_jvp_sees_recorded_output": _exp_function,
     "hessian_jacfwd_jacfwd": _hessians,

@@ -22,6 +22,7 @@ class Linear(Op):
     """y = x W^T over the last dim of x (no bias; LinearBias adds one)."""
     _name = "AddmmBackward0"
     save_inputs = (0, 1)
+    input_names = ("self",)   # PyTorch's node saves W^T as mat2, which ember does not keep
     save_needed_by = {0: (1,), 1: (0,)}
 
     @staticmethod

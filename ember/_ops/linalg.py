@@ -80,6 +80,7 @@ class Mm(Op):
     _name = "MmBackward0"
     save_inputs = (0, 1)
     save_needed_by = {0: (1,), 1: (0,)}
+    input_names = ("self", "mat2")   # grad_fn._saved_self / _saved_mat2, as PyTorch's
 
     @staticmethod
     def forward(ctx, x, y):

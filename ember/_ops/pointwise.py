@@ -547,12 +547,15 @@ class Pow(Op):
     _name = "PowBackward1"
     save_inputs = (0, 1)
     save_output = True
+    input_names = ("self", "exponent")
+    scalar_arguments = True   # grad_fn._saved_exponent of x ** 2 is the number 2
 
     @staticmethod
     def forward(ctx, x, y, integral):
         ctx.scalars = _scalars(x, y)
         if ctx.scalars[1] is not None:
             ctx._name = "PowBackward0"
+            ctx.save_output = False   # dx needs x alone; PyTorch keeps no result either
         elif ctx.scalars[0] is not None:
             ctx._name = "PowBackward2"
         if integral:
@@ -561,7 +564,9 @@ class Pow(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        x, y, out = ctx.saved_tensors
+        saved = ctx.saved_tensors
+        x, y = saved[0], saved[1]
+        out = saved[2] if len(saved) > 2 else None
         sx, sy = ctx.scalars
         gx = gy = None
         if ctx.needs_input_grad[0]:

@@ -74,6 +74,64 @@ class Node:
         return self.backward(self, *grads)
 
     # --- recorded state -------------------------------------------------------
+    def _names_of_saved(self):
+        """The names PyTorch gives the tensors this node saved, in the order of `_saved`:
+        the op's inputs by position (`input_names`: "self", "other" by default) for those
+        in `save_inputs`, then "result" for a saved output."""
+        cls = type(self)
+        save_inputs = getattr(cls, "save_inputs", None)
+        if save_inputs is None:   # an autograd.Function: PyTorch names none either
+            return ()
+        inputs = getattr(cls, "input_names", None)
+        if inputs is None:
+            n = len(self.__dict__.get("_input_meta") or ())
+            inputs = ("self", "other") if n == 2 else ("self",) if n == 1 else ()
+        names = [inputs[i] if i < len(inputs) else None for i in save_inputs]
+        out = getattr(self, "save_output", False)   # (an op may decide per call)
+        if out is True:
+            names.append("result")
+        elif out:
+            names.extend(f"result{i}" for i in out)
+        return names
+
+    def __getattr__(self, name):
+        # only reached for attributes not found the usual way: grad_fn._saved_self, ...
+        if name.startswith("_saved_"):
+            names = self._names_of_saved()
+            if name[7:] in names:
+                saved = self.__dict__.get("_saved")
+                if saved is None:
+                    if self.__dict__.get("_freed"):
+                        raise RuntimeError(FREED_GRAPH)
+                    return None
+                k = names.index(name[7:])
+                entry = saved[k]
+                if entry is not None:
+                    return unpack_saved(entry, self)
+                # an operand given as a Python number: PyTorch shows the number itself for
+                # a Scalar argument (x ** 2), else the 0-dim "wrapped number" tensor (x * 2:
+                # int64, float64, complex128 or bool)
+                scalars = self.__dict__.get("scalars")
+                save_inputs = type(self).save_inputs
+                if scalars is None or k >= len(save_inputs) or save_inputs[k] >= len(scalars) \
+                        or scalars[save_inputs[k]] is None:
+                    return None
+                value = scalars[save_inputs[k]]
+                if getattr(type(self), "scalar_arguments", False):
+                    return value
+                from .._ops.creation import tensor
+                from .. import _dtype
+                kind = (_dtype.bool if isinstance(value, bool) else _dtype.int64
+                        if isinstance(value, int) else _dtype.complex128
+                        if isinstance(value, complex) else _dtype.float64)
+                return tensor(value, dtype=kind)
+        raise AttributeError(f"'{self.name().rsplit('::', 1)[-1]}' object has no attribute "
+                             f"'{name}'")
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | {"_saved_" + n for n in self._names_of_saved()
+                                                if n is not None})
+
     @property
     def saved_tensors(self):
         saved = self.__dict__.get("_saved")
