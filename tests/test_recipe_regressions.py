@@ -340,3 +340,51 @@ def test_fuzzer_custom_distribution():
         bm.FuzzedParameter("q", distribution={1: 0.5, 2: 0.2})
     with pytest.raises(AssertionError, match="minval"):
         bm.FuzzedParameter("q", minval=1, distribution={1: 1.0})
+
+
+# ---------------------------------------------------------------------------- tuning guide
+# the tuning_guide recipe: jit.trace(model, [input]) (a list of example arguments) called
+# the model on the list; torch.cpu.amp was missing; onednn_fusion_enabled ignored the switch
+
+def _trace_list(m):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m.manual_seed(0)
+        lin = m.nn.Linear(3, 2)
+        traced = m.jit.trace(lin, [m.ones(1, 3)])
+        two = m.jit.trace(lambda a, b: a * b, [m.ones(2), m.full((2,), 3.0)])
+        one = m.jit.trace(lambda a: a + 1, m.ones(2))
+    return [traced(m.ones(1, 3)), two(m.ones(2), m.full((2,), 4.0)), one(m.ones(2))]
+
+
+def _cpu_amp(m):
+    m.manual_seed(0)
+    lin = m.nn.Linear(4, 3)
+    with m.no_grad(), m.cpu.amp.autocast(cache_enabled=False):
+        y = lin(m.ones(2, 4))
+    with m.cpu.amp.autocast(dtype=m.float16, enabled=False):
+        z = lin(m.ones(2, 4))
+    scaler = m.cpu.amp.GradScaler(init_scale=8.0)
+    return [y, z, scaler.get_scale(), scaler.is_enabled()]
+
+
+def _onednn(m):
+    out = [m.jit.onednn_fusion_enabled()]
+    m.jit.enable_onednn_fusion(True)
+    out.append(m.jit.onednn_fusion_enabled())
+    m.jit.enable_onednn_fusion(False)
+    return out + [m.jit.onednn_fusion_enabled()]
+
+
+TUNING_CASES = {
+    "jit_trace_list_of_inputs": _trace_list,
+    "cpu_amp": _warned(_cpu_amp),
+    "onednn_fusion_switch": _onednn,
+}
+
+
+@pytest.mark.parametrize("name", sorted(TUNING_CASES))
+def test_tuning_guide_same_as_torch(name):
+    got, want = _run(TUNING_CASES[name], ember), _run(TUNING_CASES[name], torch)
+    assert same(got, want, rtol=1e-2, atol=1e-2, strict_types=True), (got, want)

@@ -101,3 +101,5 @@ def stream(stream):
     """``with ember.cpu.stream(s):`` (StreamContext)."""
     return StreamContext(stream)
 
+
+from . import amp  # noqa: E402,F401  (deprecated torch.cpu.amp names)

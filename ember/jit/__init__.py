@@ -55,8 +55,11 @@ def _run_example(func, example_inputs, example_kwarg_inputs):
             return func(**example_kwarg_inputs)
         if example_inputs is None:
             raise TypeError("'NoneType' object is not iterable")
-        if not builtins.isinstance(example_inputs, tuple):
-            example_inputs = (example_inputs,)   # a lone tensor is one argument
+        from .._tensor import Tensor
+        if builtins.isinstance(example_inputs, (Tensor, dict)):
+            example_inputs = (example_inputs,)   # a lone tensor (or dict) is one argument
+        elif not builtins.isinstance(example_inputs, tuple):
+            example_inputs = tuple(example_inputs)   # a list holds the arguments, as PyTorch's
         return func(*example_inputs)
     finally:
         _TRACING[0] -= 1
@@ -249,9 +252,14 @@ def set_fusion_strategy(strategy):
     return strategy
 
 
+_ONEDNN_FUSION = [False]
+
+
 def enable_onednn_fusion(enabled):
-    """Accepted and ignored."""
+    """Recorded for ``onednn_fusion_enabled()``; nothing is fused (ember has no JIT)."""
+    _ONEDNN_FUSION[0] = builtins.bool(enabled)
 
 
 def onednn_fusion_enabled():
-    return False
+    """What ``enable_onednn_fusion`` last set (False at start, as PyTorch's)."""
+    return _ONEDNN_FUSION[0]
