@@ -388,3 +388,24 @@ TUNING_CASES = {
 def test_tuning_guide_same_as_torch(name):
     got, want = _run(TUNING_CASES[name], ember), _run(TUNING_CASES[name], torch)
     assert same(got, want, rtol=1e-2, atol=1e-2, strict_types=True), (got, want)
+
+
+# ---------------------------------------------------------------------------- torch._logging
+# compiling_optimizer_lr_scheduler / foreach_map / torch_logs recipes call
+# torch._logging.set_logs (ember had no _logging: AttributeError)
+
+LOGGING_CASES = {
+    "set_logs": lambda m: [m._logging.set_logs(recompiles=True, output_code=False),
+                           m._logging.set_logs(dynamo=10), m._logging.set_logs()],
+    "set_logs_unknown_keyword": lambda m: m._logging.set_logs(not_a_log=True),
+    "set_logs_positional": lambda m: m._logging.set_logs(True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOGGING_CASES))
+def test_logging_same_as_torch(name):
+    try:
+        got, want = _run(LOGGING_CASES[name], ember), _run(LOGGING_CASES[name], torch)
+    finally:
+        torch._logging.set_logs()
+    assert same(got, want, strict_types=True), (got, want)
