@@ -163,6 +163,7 @@ def __getattr__(name):
     # these subpackages are imported on first use, keeping `import ember` fast
     if name in ("distributions", "testing", "func", "profiler", "jit", "multiprocessing", "cpu",
                 "hub", "futures", "accelerator", "__future__", "_logging",
+                "_dynamo",
                 "onnx", "xpu"):
         import importlib
         return importlib.import_module("." + name, __name__)

@@ -409,3 +409,33 @@ def test_logging_same_as_torch(name):
     finally:
         torch._logging.set_logs()
     assert same(got, want, strict_types=True), (got, want)
+
+
+# ---------------------------------------------------------------------------- torch._dynamo
+# the torch_logs recipe resets dynamo between its examples (ember had no _dynamo)
+
+def _dynamo_config(m):
+    cfg = m._dynamo.config
+    before = [cfg.suppress_errors, cfg.cache_size_limit, cfg.automatic_dynamic_shapes]
+    cfg.suppress_errors = True
+    try:
+        return before + [cfg.suppress_errors]
+    finally:
+        cfg.suppress_errors = False
+
+
+DYNAMO_CASES = {
+    "reset_and_marks": lambda m: [m._dynamo.reset(), m._dynamo.mark_dynamic(m.ones(3), 0),
+                                  m._dynamo.mark_static(m.ones(3), 0), m._dynamo.is_compiling()],
+    "config": _dynamo_config,
+    "config_unknown_set": lambda m: setattr(m._dynamo.config, "no_such_setting", 1),
+    "config_unknown_get": lambda m: m._dynamo.config.no_such_setting,
+    "disable": lambda m: m._dynamo.disable(lambda x: x * 2)(m.ones(2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DYNAMO_CASES))
+def test_dynamo_same_as_torch(name):
+    import torch._dynamo  # noqa: F401
+    got, want = _run(DYNAMO_CASES[name], ember), _run(DYNAMO_CASES[name], torch)
+    assert same(got, want, strict_types=True), (got, want)
