@@ -582,6 +582,8 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
         raise _not_implemented_for("linspace_cpu", dt)
     if steps == 1:
         arr = np.array([start], dtype=np.float64)
+    elif dt is _dtype.float32 and isinstance(start, (int, float)) and isinstance(end, (int, float)):
+        arr = _linspace_float32(start, end, steps)
     else:
         step = (end - start) / (steps - 1)
         idx = np.arange(steps, dtype=np.float64)
@@ -590,6 +592,23 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     if not (dt.is_floating_point or dt.is_complex) and dt is not _dtype.bool:
         arr = np.trunc(arr)
     return _finish(arr.astype(dt.np), dt, device, requires_grad, out)
+
+
+def _linspace_float32(start, end, steps):
+    """PyTorch's float32 linspace, bit for bit: start, end and the step are float32
+    (step = (end - start) / (steps - 1), each rounded), and each value is one fused
+    multiply-add, start + step * i or end - step * (steps - 1 - i), rounded once to float32
+    (PyTorch's kernel is compiled with FMA contraction). float64 holds the product of two
+    float32 numbers exactly, so the sum in float64 rounded to float32 is the FMA's result
+    (up to a double rounding when the sum needs more than float64's 53 bits; PyTorch's
+    steps never do for spans a float32 holds)."""
+    f32 = np.float32
+    start32, end32 = f32(start), f32(end)
+    step = np.float64(f32(f32(end32 - start32) / f32(steps - 1)))
+    idx = np.arange(steps)
+    up = np.float64(start32) + step * idx.astype(f32).astype(np.float64)
+    down = np.float64(end32) - step * (steps - 1 - idx).astype(f32).astype(np.float64)
+    return np.where(idx < steps // 2, up, down)
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,

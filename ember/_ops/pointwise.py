@@ -560,6 +560,8 @@ class Pow(Op):
             ctx._name = "PowBackward2"
         if integral:
             return _int_power(x, y)
+        if _float32_host(x, y):
+            return quietly(_pow_float32, x, y)
         return opmath(np.power, x, y)
 
     @staticmethod
@@ -590,6 +592,35 @@ class Pow(Op):
             else:
                 gy = grad * cout * math.log(sx) if sx > 0 else grad * cout * float("nan")
         return gx, gy
+
+
+def _float32_host(x, y):
+    """Whether a power's operands are float32 NumPy arrays (or a NumPy array and a number)."""
+    arrays = [a for a in (x, y) if type(a) is _ndarray]
+    return bool(arrays) and all(a.dtype == np.float32 for a in arrays)
+
+
+def _pow_float32(x, y):
+    """x ** y on float32 NumPy operands as PyTorch's CPU kernels compute it: a scalar
+    exponent of 3, -2 or -0.5 as x*x*x, 1/(x*x) and 1/sqrt(x) (PyTorch's special cases,
+    rounded at each step as there); any other power correctly rounded from float64, a
+    scalar exponent or base first rounded to float32 as PyTorch casts it. (PyTorch's SLEEF
+    pow is within 1 ulp and nearly always correctly rounded; NumPy's float32 power is off
+    by one ulp for about one value in seven, enough to move a training run that sits at
+    float32's noise floor.)"""
+    f32, f64 = np.float32, np.float64
+    if type(y) is not _ndarray:   # a scalar exponent
+        if y == 3:
+            return x * x * x
+        if y == -2:
+            return f32(1) / (x * x)
+        if y == -0.5:
+            return f32(1) / np.sqrt(x)
+        if y in (2, 1, -1, 0.5, 0):   # NumPy's float32 results are PyTorch's
+            return np.power(x, f32(y))
+        return np.power(x.astype(f64), f64(f32(y))).astype(f32)
+    base = x.astype(f64) if type(x) is _ndarray else f64(f32(x))
+    return np.power(base, y.astype(f64)).astype(f32)
 
 
 def _int_power(x, y):
@@ -1086,6 +1117,16 @@ def _reflect(fn):
     return method
 
 
+def _commuted(fn):
+    """`other + t` and `other * t` as PyTorch runs them: fn(t, other), the tensor first, so
+    the node's next_functions list the tensor's edge first (programs walk
+    ``grad_fn.next_functions[0][0]`` down a chain of ``2 * b``, ``c + 1`` ...)."""
+    def method(self, other):
+        return fn(self, other)
+    method.__name__ = "__r" + fn.__name__ + "__"
+    return method
+
+
 def _rtruediv(self, other):
     # PyTorch computes `scalar / t` as t.reciprocal() * scalar (grad_fn MulBackward0)
     return mul(reciprocal(self), other)
@@ -1203,13 +1244,13 @@ for _name, _ufunc in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
     setattr(Tensor, _name + "_", _compare_inplace(_name, _ufunc))
 
 Tensor.__add__ = add
-Tensor.__radd__ = _reflect(add)
+Tensor.__radd__ = _commuted(add)
 Tensor.__iadd__ = Tensor.add_
 Tensor.__sub__ = sub
 Tensor.__rsub__ = _reflect(sub)
 Tensor.__isub__ = Tensor.sub_
 Tensor.__mul__ = mul
-Tensor.__rmul__ = _reflect(mul)
+Tensor.__rmul__ = _commuted(mul)
 Tensor.__imul__ = Tensor.mul_
 Tensor.__truediv__ = Tensor.__div__ = div
 Tensor.__rtruediv__ = Tensor.__rdiv__ = _rtruediv
