@@ -10,7 +10,7 @@ from ._torch_function import (handle_torch_function, overloaded_args as _overloa
 __all__ = ["has_torch_function", "has_torch_function_unary", "has_torch_function_variadic",
            "handle_torch_function", "is_tensor_like", "is_tensor_method_or_property",
            "wrap_torch_function", "get_ignored_functions", "get_overridable_functions",
-           "resolve_name", "TorchFunctionMode"]
+           "resolve_name", "TorchFunctionMode", "BaseTorchFunctionMode"]
 
 
 def has_torch_function(relevant_args):
@@ -68,3 +68,12 @@ def resolve_name(f):
     if module is None or name is None:
         return None
     return f"ember.{name}" if module.startswith("ember") else f"{module}.{name}"
+
+
+class BaseTorchFunctionMode(TorchFunctionMode):
+    """A TorchFunctionMode that runs each call as it is (``func(*args, **kwargs)``): a base
+    for modes that rewrite some calls and hand the rest on with
+    ``super().__torch_function__(func, types, args, kwargs)``."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))

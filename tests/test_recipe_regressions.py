@@ -439,3 +439,40 @@ def test_dynamo_same_as_torch(name):
     import torch._dynamo  # noqa: F401
     got, want = _run(DYNAMO_CASES[name], ember), _run(DYNAMO_CASES[name], torch)
     assert same(got, want, strict_types=True), (got, want)
+
+
+# ---------------------------------------------------------------------------- function modes
+# the torch_compile_torch_function_modes recipe: torch.overrides.BaseTorchFunctionMode was
+# missing (ImportError)
+
+def _add_to_mul(m):
+    class AddToMultiply(m.overrides.BaseTorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func == m.Tensor.add:
+                func = m.mul
+            return super().__torch_function__(func, types, args, kwargs)
+    x, y = m.tensor([[1.0, 2.0], [3.0, 4.0]]), m.tensor([[0.5, 2.0], [-1.0, 3.0]])
+    with AddToMultiply():
+        z = x + y * x
+    return [z, x + y * x]
+
+
+def _logged_calls(m):
+    names = []
+
+    class Log(m.overrides.BaseTorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            names.append(getattr(func, "__name__", None))
+            return super().__torch_function__(func, types, args, kwargs)
+    with Log():
+        c = m.nn.functional.relu(m.ones(2) + 1).sum(dim=0)
+    return [names, c]
+
+
+MODE_CASES = {"add_to_mul": _add_to_mul, "logged_calls": _logged_calls}
+
+
+@pytest.mark.parametrize("name", sorted(MODE_CASES))
+def test_function_mode_same_as_torch(name):
+    got, want = _run(MODE_CASES[name], ember), _run(MODE_CASES[name], torch)
+    assert same(got, want, strict_types=True), (got, want)
