@@ -14,6 +14,7 @@ from ._device import CPU, device as _device_cls
 from ._backend import MULTI_GPU as _MULTI_GPU
 from ._backend.meta_backend import MetaArray as _MetaArray
 from .autograd import grad_mode
+from .autograd.grad_mode import _INFERENCE as _INFERENCE_MODE
 from .autograd.graph import RemovableHandle, run_backward, warn_nonleaf_grad
 
 _ndarray = np.ndarray
@@ -84,6 +85,9 @@ class Tensor:
     # True for a no-grad view of a base that requires grad: it requires grad as its base
     # does (PyTorch's rule for views), yet is no leaf of any graph (no AccumulateGrad)
     _derived_rg = False
+    # made while inference_mode was on (PyTorch's inference tensors): never saved for
+    # backward, never written in place outside inference mode; views share it
+    _inference = False
     _grad_dtype = ()     # grad_dtype as set: () the default (the tensor's dtype), else (dtype,)
 
     # ------------------------------------------------------------------ construction
@@ -94,6 +98,8 @@ class Tensor:
         t._requires_grad = requires_grad
         t._grad = None
         t.grad_fn = None
+        if _INFERENCE_MODE[0]:
+            t._inference = True
         return t
 
     def __new__(cls, *args, device=None, dtype=None):
@@ -361,6 +367,9 @@ class Tensor:
         if value and not (self.dtype.is_floating_point or self.dtype.is_complex):
             raise RuntimeError("only Tensors of floating point and complex dtype can require "
                                "gradients")
+        if value and self._inference and not _INFERENCE_MODE[0]:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside "
+                               "InferenceMode is not allowed.")
         if self._derived_rg:
             if not value:
                 return   # a view requires grad while its base does, as in PyTorch
@@ -458,6 +467,8 @@ class Tensor:
         if self._vc is None:
             self._vc = [0]
         t._vc = self._vc
+        if t._inference is not self._inference:   # a view: inference as its source is
+            t._inference = self._inference
         return t
 
     def module_load(self, other, assign=False):

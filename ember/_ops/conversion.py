@@ -200,6 +200,11 @@ def _refuse_no_grad_view(t, meta):
 
 def check_inplace(t, result_requires_grad=False):
     """Raise PyTorch's errors for in-place ops that autograd cannot record."""
+    if t._inference and not grad_mode._INFERENCE[0]:
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not "
+                           "allowed.You can make a clone to get a normal tensor before doing "
+                           "inplace update.See https://github.com/pytorch/rfcs/pull/17 for more "
+                           "details.")
     if not grad_mode.GRAD_ENABLED[0]:
         return
     meta = t._creation_meta

@@ -4,14 +4,14 @@ import math
 
 import numpy as np
 
-from .._backend import like, sum_over
+from .._backend import DEVICE_CHECKS as _DEVICE_CHECKS, like, sum_over
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from .. import _dtype, _sampling
 from .._random import gen_of
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
-from ._util import dtype_name
+from ._util import check_same_device, dtype_name
 from .half_precision import computes_in_float32
 from .random import memory_ordered
 
@@ -150,6 +150,8 @@ def linear(input, weight, bias=None):
     if bias is None:
         r = apply(Linear, (input, weight), (input._data, weight._data))
     else:
+        if _DEVICE_CHECKS[0]:   # PyTorch checks addmm's operands against the input's device
+            check_same_device(input, weight, bias)
         r = apply(LinearBias, (bias, input, weight), (bias._data, input._data, weight._data))
     if r.grad_fn is not None and input.dim() != 2:
         # PyTorch reshapes non-2-D inputs around its matmul; its top node is named after that

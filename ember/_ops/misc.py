@@ -524,8 +524,9 @@ def is_nonzero(input):
 
 
 def is_inference(input):
-    """ember records no inference-mode tensors: always False."""
-    return False
+    """Whether `input` was made while inference_mode was on (or is a view of such a
+    tensor)."""
+    return input._inference
 
 
 def get_device(input):

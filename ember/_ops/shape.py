@@ -43,6 +43,8 @@ def as_view(out, src, view_fn):
         out._base = base
         parent = src._view_fn
         out._view_fn = lambda b: view_fn(parent(b))
+    if out._inference is not src._inference:   # a view is an inference tensor as its source
+        out._inference = src._inference
     if not _GRAD[0]:
         # PyTorch's CreationMeta: a view made with grad mode off requires grad as its base
         # does, is no leaf of a graph, and refuses in-place ops that grad mode would record

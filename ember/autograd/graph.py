@@ -219,6 +219,12 @@ def save_tensor(t, is_output=False):
     holding an output would make a cycle (node -> output -> node). A tuple, not an
     object: every recorded op saves one or two of these. While saved-tensor hooks are in
     force, a HookedSave (ember/autograd/saved_hooks.py)."""
+    if t._inference and (t.grad_fn is not None or not t._requires_grad):
+        raise RuntimeError(
+            "Inference tensors cannot be saved for backward. Please do not use Tensors created "
+            "in inference mode in computation tracked by autograd. To work around this, you can "
+            "make a clone to get a normal tensor and use it in autograd, or use "
+            "`torch.no_grad()` instead of `torch.inference_mode()`.")
     if _SAVED_HOOKS:
         return _saved_hooks.pack(t)
     vc = t._vc
