@@ -192,3 +192,7 @@ accept_numpy_names()
 # NumPy-name fronts above too): last, once every public function is in place
 from ._pickle_names import name_public_functions  # noqa: E402
 name_public_functions()
+
+# the Tensor class is named ember.Tensor, as torch's is torch.Tensor (type(t) prints
+# <class 'torch.Tensor'> under `import ember as torch`); pickle finds it there too
+Tensor.__module__ = "ember"

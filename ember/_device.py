@@ -3,6 +3,11 @@ from . import _backend
 
 __all__ = ["device"]
 
+# the device types PyTorch's parser knows (its "Expected one of ..." message)
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve",
+                 "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
+                 "privateuseone")
+
 
 class device:
     """A device: a type ('cpu' or 'cuda') and an optional index."""
@@ -26,8 +31,9 @@ class device:
             except ValueError:
                 raise RuntimeError(f"Invalid device string: '{type}:{idx}'") from None
         if type not in ("cpu", "cuda", "meta"):
-            raise RuntimeError(
-                "Expected one of cpu, cuda, meta device type at start of device string: " + type)
+            # the message lists every device type PyTorch knows, as its own does
+            raise RuntimeError("Expected one of " + ", ".join(_DEVICE_TYPES) + " device type at "
+                               "start of device string: " + type)
         if index is not None and index < 0:
             raise RuntimeError(f"Device index must not be negative, got {index}")
         self.type, self.index = type, index

@@ -253,3 +253,21 @@ REFLECTED_CASES = {
 def test_reflected_case(name):
     ours, theirs = _both(REFLECTED_CASES[name])
     assert same(ours, theirs), (ours, theirs)
+
+
+# introyt/tensors_deeper_tutorial: print(type(x)) showed <class 'torch._tensor.Tensor'>
+# (ember.Tensor's __module__ was ember._tensor), and torch.device('gpu')'s error listed
+# three device types where torch lists all it knows.
+
+def test_tensor_class_name_as_torch():
+    theirs = repr(type(torch.empty(1))).replace("torch", "ember")
+    assert repr(type(ember.empty(1))) == theirs
+    assert pickle.loads(pickle.dumps(ember.Tensor)) is ember.Tensor
+
+
+def test_bad_device_string_message():
+    with pytest.raises(RuntimeError) as theirs:
+        torch.device("gpu")
+    with pytest.raises(RuntimeError) as ours:
+        ember.device("gpu")
+    assert str(ours.value) == str(theirs.value)
