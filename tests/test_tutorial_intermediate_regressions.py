@@ -135,7 +135,56 @@ def _pow_scalar_saves_input_only(m):
     return [len(packed), len(unpacked), first, x.grad]
 
 
+def _sdpa_inputs(m, transposed=False, shape=(2, 3, 5, 4)):
+    g = m.Generator().manual_seed(0)
+    if transposed:   # heads split from a projection: (N, L, H, E) in memory
+        n, h, L, e = shape
+        return [m.randn(n, L, h, e, generator=g).transpose(1, 2) for _ in range(3)]
+    return [m.randn(*shape, generator=g) for _ in range(3)]
+
+
+def _sdpa_layout(m, transposed, backend=None, **kw):
+    """scaled_dot_product_attention's output layout follows PyTorch's CPU kernel: its flash
+    kernel keeps the query's layout (contiguous stays contiguous, so .view works on it),
+    its math kernel (dropout, sdpa_kernel(MATH), 3-D inputs) is contiguous."""
+    q, k, v = _sdpa_inputs(m, transposed)
+    attention = m.nn.attention
+    if backend is not None:
+        with attention.sdpa_kernel(getattr(attention.SDPBackend, backend)):
+            out = m.nn.functional.scaled_dot_product_attention(q, k, v, **kw)
+    else:
+        out = m.nn.functional.scaled_dot_product_attention(q, k, v, **kw)
+    return [out.stride(), out.is_contiguous(), out if not kw.get("dropout_p") else None]
+
+
+def _sdpa_restricted(m, backend, three_d=False, **kw):
+    """sdpa_kernel with kernels PyTorch's CPU lacks for the inputs: its RuntimeError."""
+    import warnings
+    q, k, v = _sdpa_inputs(m, shape=(3, 5, 4) if three_d else (2, 3, 5, 4))
+    attention = m.nn.attention
+    backends = [getattr(attention.SDPBackend, b) for b in backend.split("+")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with attention.sdpa_kernel(backends):
+            return m.nn.functional.scaled_dot_product_attention(q, k, v, **kw)
+
+
 CASES = {
+    "sdpa_layout_contiguous_query": lambda m: _sdpa_layout(m, False),
+    "sdpa_layout_transposed_query": lambda m: _sdpa_layout(m, True),
+    "sdpa_layout_math_kernel": lambda m: _sdpa_layout(m, True, "MATH"),
+    "sdpa_layout_dropout": lambda m: _sdpa_layout(m, True, dropout_p=0.2),
+    "sdpa_layout_causal": lambda m: _sdpa_layout(m, True, "FLASH_ATTENTION", is_causal=True),
+    "sdpa_view_after_contiguous": lambda m: _sdpa_layout(m, False)[2].view(2, -1),
+    "sdpa_efficient_only_raises": lambda m: _sdpa_restricted(m, "EFFICIENT_ATTENTION"),
+    "sdpa_cudnn_only_raises": lambda m: _sdpa_restricted(m, "CUDNN_ATTENTION"),
+    "sdpa_flash_only_3d_raises": lambda m: _sdpa_restricted(m, "FLASH_ATTENTION", True),
+    "sdpa_flash_only_dropout_raises":
+        lambda m: _sdpa_restricted(m, "FLASH_ATTENTION", dropout_p=0.1),
+    "sdpa_flash_or_efficient_runs": lambda m: _sdpa_restricted(m, "FLASH_ATTENTION+EFFICIENT_ATTENTION"),
+    "sdpa_backend_str": lambda m: [str(m.nn.attention.SDPBackend.MATH),
+                                   f"{m.nn.attention.SDPBackend.FLASH_ATTENTION}",
+                                   repr(m.nn.attention.SDPBackend.EFFICIENT_ATTENTION)],
     "saved_tensor_attributes": _saved_attributes,
     "saved_attribute_missing_raises": _saved_attribute_missing,
     "saved_attribute_after_backward_raises": _saved_attribute_after_backward,

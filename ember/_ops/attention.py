@@ -93,10 +93,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query "
                                f"dtype, but got attn_mask.dtype: {dtype_name(attn_mask.dtype)} "
                                f"and  query.dtype: {dtype_name(query.dtype)} instead.")
+    flash = _cpu_kernel(query, key, value, dropout_p) == "flash"
     if dropout_p == 0.0 and _fusable(query, key, value, bias):
         out = apply(Attention, (query, key, value, bias),
                     (query._data, key._data, value._data,
-                     None if bias is None else bias._data), scale)
+                     None if bias is None else bias._data), scale, flash)
     else:
         weights = _attention_weights(query, key, bias, scale)
         if dropout_p > 0.0:
@@ -105,6 +106,55 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if out.grad_fn is not None and node_name is not None:
         out.grad_fn._name = node_name
     return out
+
+
+def _cpu_kernel(query, key, value, dropout_p):
+    """Which of PyTorch's two CPU kernels would run, "flash" or "math" (None off the CPU),
+    under the switches of nn.attention.sdpa_kernel / backends.cuda.enable_*_sdp: flash when
+    allowed and the inputs suit it, else math when allowed. When neither may run, PyTorch's
+    RuntimeError (with its warnings naming why flash could not). The kernel decides the
+    output's layout (flash: the query's, math: contiguous); ember computes the same values
+    either way."""
+    if query.device.type != "cpu":
+        return None
+    flags = _sdp_flags()
+    refusal = _flash_refusal(query, key, value, dropout_p)
+    if flags["flash"] and refusal is None:
+        return "flash"
+    if flags["math"] or not (query.numel() and key.numel() and value.numel()):
+        return "math"
+    if flags["flash"]:
+        warnings.warn("Flash attention kernel not used because:", UserWarning, stacklevel=3)
+        warnings.warn(refusal, UserWarning, stacklevel=3)
+        raise RuntimeError("No available kernel.  Aborting execution.")
+    raise RuntimeError("No viable backend for scaled_dot_product_attention was found. This is "
+                       "likely due to turning off both the math kernel and the fused kernels.")
+
+
+def _sdp_flags():
+    from ..backends import cuda as _cuda_flags
+    return _cuda_flags._SDP
+
+
+def _flash_refusal(query, key, value, dropout_p):
+    """Why PyTorch's CPU flash kernel cannot take these inputs (its words), None if it can."""
+    if dropout_p > 0.0:
+        return "Both fused kernels do not support non-zero dropout."
+    if not query.dim() == key.dim() == value.dim() == 4:
+        return (f"All fused kernels requires query, key and value to be 4 dimensional, but got "
+                f"Query dim: {query.dim()}, Key dim: {key.dim()}, Value dim: {value.dim()} "
+                f"instead.")
+    if not query.shape[0] == key.shape[0] == value.shape[0]:
+        return (f"For dense inputs, both fused kernels require query, key and value to have the "
+                f"same batch_size. Query.sizes(): {list(query.shape)}, Key.sizes(): "
+                f"{list(key.shape)}, Value.sizes(): {list(value.shape)} instead. To broadcast "
+                f"dense inputs, try using unsqueeze and expand_to before passing them into the "
+                f"kernel.")
+    if not query.shape[-1] == key.shape[-1] == value.shape[-1]:
+        return (f"Flash attention requires q,k,v to have the same last dimension. Got "
+                f"Query.size(-1): {query.shape[-1]}, Key.size(-1): {key.shape[-1]}, "
+                f"Value.size(-1): {value.shape[-1]} instead.")
+    return None
 
 
 def _attention_weights(query, key, bias, scale):
@@ -148,19 +198,20 @@ class Attention(Op):
     inputs with differentiable ops (double backward). ctx keeps w unnormalized,
     e = exp(s - rowmax), and r = 1 / rowsum(e): the row scale r is applied to the
     (L, Ev) products instead of the (L, S) weights (out = (e v) r, dv = e^T (g r),
-    gs = e (g r v^T - r rowsum(g r v^T e))). On NumPy a 4-D output is laid out (N, L, H, E)
-    as PyTorch's kernel lays it, so the heads merge back without a copy, and a large batch
-    runs its halves (dim 0) on two threads."""
+    gs = e (g r v^T - r rowsum(g r v^T e))). On NumPy a 4-D output of PyTorch's flash
+    kernel (`flash`) takes the query's layout as that kernel's does: (N, L, H, E) in memory
+    for heads split from a projection (the heads merge back without a copy), contiguous for
+    a contiguous query. A large batch runs its halves (dim 0) on two threads."""
     _name = "ScaledDotProductFlashAttentionForCpuBackward0"
     save_inputs = (0, 1, 2, 3)
 
     @staticmethod
-    def forward(ctx, q, k, v, bias, scale):
+    def forward(ctx, q, k, v, bias, scale, flash=True):
         xp = ctx.xp
         lead, L, S = q.shape[:-2], q.shape[-2], k.shape[-2]
         e = xp.empty(lead + (L, S), dtype=q.dtype)
         r = xp.empty(lead + (L, 1), dtype=q.dtype)
-        if q.ndim == 4 and xp is np:
+        if flash and q.ndim == 4 and xp is np and q.strides[1] < q.strides[2]:
             out = np.empty((lead[0], L, lead[1], v.shape[-1]), dtype=q.dtype).swapaxes(1, 2)
         else:
             out = xp.empty(lead + (L, v.shape[-1]), dtype=q.dtype)

@@ -343,7 +343,7 @@ FUSED = [
 def test_sdpa_fused_node(name, kw):
     """The fused attention node (batch dims equal, no dropout) against torch: output, the
     gradients of q, k, v and of a float mask, a fully masked row; the 4-D output is laid
-    out (N, L, H, E) as torch's kernel lays it."""
+    out as torch's CPU kernel lays it (for a contiguous and a heads-split query)."""
     kw = dict(kw)
     dt, E = kw.pop("dtype", np.float32), kw.pop("E", 8)
     mask = kw.pop("mask", None)
@@ -365,8 +365,15 @@ def test_sdpa_fused_node(name, kw):
     q, k, v = (ember.from_numpy(x.arr.copy()).requires_grad_() for x in inputs[:3])
     out = ember.nn.functional.scaled_dot_product_attention(q, k, v, **kw)
     assert type(out.grad_fn).__name__ == "Attention"   # the fused node, not the composite
-    if ember.device(out.device).type == "cpu":
-        assert out.transpose(1, 2).is_contiguous()
+    if ember.device(out.device).type == "cpu":   # the layout of torch's CPU kernel
+        tq, tk, tv = (torch.from_numpy(x.arr.copy()) for x in inputs[:3])
+        assert out.stride() == torch.nn.functional.scaled_dot_product_attention(
+            tq, tk, tv, **kw).stride()
+        assert ember.nn.functional.scaled_dot_product_attention(
+            *(t.transpose(1, 2).contiguous().transpose(1, 2) for t in (q, k, v)),
+            **kw).stride() == torch.nn.functional.scaled_dot_product_attention(
+            *(t.transpose(1, 2).contiguous().transpose(1, 2) for t in (tq, tk, tv)),
+            **kw).stride()
 
 
 def test_sdpa_fused_gradgradcheck():

@@ -6,8 +6,11 @@ PyTorch has several implementations (math, flash, memory-efficient, cuDNN) and
 one (softmax(Q K^T / sqrt(d) + mask) V, written with ember ops, on every device).
 ``sdpa_kernel`` is accepted and its choice recorded (``_cur_sdpa_kernel_backends``),
 but whatever it names, attention runs that one implementation: the results are those of
-PyTorch's math backend, up to rounding. Restricting to a kernel PyTorch lacks for the
-inputs (where PyTorch would raise "No available kernel") runs normally in ember.
+PyTorch's math backend, up to rounding. On the CPU the choice decides what PyTorch's
+selection would (ember/_ops/attention.py, _cpu_kernel): the output's layout (its flash
+kernel's or its math one's), and PyTorch's RuntimeError when the allowed kernels cannot
+take the inputs (memory-efficient or cuDNN alone; flash alone with dropout or 3-D inputs).
+On CUDA every choice runs.
 """
 import contextlib
 from enum import IntEnum
@@ -27,6 +30,12 @@ class SDPBackend(IntEnum):
     EFFICIENT_ATTENTION = 2
     CUDNN_ATTENTION = 3
     OVERRIDEABLE = 4
+
+    def __str__(self):   # PyTorch's prints SDPBackend.MATH (an IntEnum prints 0)
+        return f"SDPBackend.{self.name}"
+
+    def __format__(self, spec):
+        return format(str(self), spec)
 
 
 _ALL = [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION,
