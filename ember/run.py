@@ -14,6 +14,12 @@ The redirection is an import hook (a meta-path finder placed before every other 
 so the real PyTorch is never imported even where it is installed. A torch module that
 ember does not provide raises ModuleNotFoundError naming both the torch module and the
 ember module it was mapped to.
+
+Child processes started with the ``spawn`` method (``torch.multiprocessing`` programs such
+as pytorch/examples' mnist_hogwild, DataLoader workers under spawn) are fresh interpreters
+that re-import the script and its modules: their command line installs the hook first, so
+they see ember too. Forked children inherit it. (The ``forkserver`` method is not covered:
+its server imports the script before any module of ours could run.)
 """
 import importlib
 import importlib.abc
@@ -81,17 +87,38 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
 
 _FINDER = _AliasFinder()
 
+# the child's first statement under the spawn start method
+_CHILD_PREFIX = "import ember.run; ember.run.install(); "
+
+
+def _spawn_command_line(**kwds):
+    """multiprocessing.spawn.get_command_line, with the child installing the hook before
+    it unpickles its work or re-imports the parent's __main__ (which imports torch)."""
+    cmd = _spawn_command_line.original(**kwds)
+    if "-c" in cmd:
+        i = cmd.index("-c") + 1
+        cmd[i] = _CHILD_PREFIX + cmd[i]
+    return cmd
+
 
 def install():
-    """Redirect torch / torchvision imports to ember in this process (idempotent)."""
+    """Redirect torch / torchvision imports to ember in this process and in the processes
+    it spawns (idempotent)."""
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
+    import multiprocessing.spawn as spawn
+    if spawn.get_command_line is not _spawn_command_line:
+        _spawn_command_line.original = spawn.get_command_line
+        spawn.get_command_line = _spawn_command_line
 
 
 def uninstall():
     """Undo `install` and forget the aliases already imported."""
     if _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
+    import multiprocessing.spawn as spawn
+    if spawn.get_command_line is _spawn_command_line:
+        spawn.get_command_line = _spawn_command_line.original
     for name in list(sys.modules):
         ember_name = _target_name(name)
         if ember_name is not None and sys.modules[name] is sys.modules.get(ember_name):

@@ -4,6 +4,10 @@ core, a few lines run on both libraries and compared: values, dtypes and shapes,
 exception type and message."""
 import importlib
 import io
+import os
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -192,3 +196,47 @@ def test_onnx_export_not_built():
     onnx = importlib.import_module("ember.onnx")
     with pytest.raises(NotImplementedError, match="torch.onnx.export"):
         onnx.export(ember.nn.Linear(2, 2), (ember.zeros(1, 2),), "m.onnx")
+
+
+_SPAWN_PROGRAM = """
+import torch
+import torch.multiprocessing as mp
+import helper
+
+
+def work(rank, q):
+    q.put((rank, torch.__name__, helper.total(rank), type(torch.ones(1)).__module__))
+
+
+if __name__ == "__main__":
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=work, args=(rank, q)) for rank in range(2)]
+    for p in procs:
+        p.start()
+    results = sorted(q.get(timeout=60) for _ in procs)
+    for p in procs:
+        p.join()
+    print(torch.__name__, results)
+"""
+
+
+def test_spawned_children_see_ember(tmp_path):
+    """mnist_hogwild starts its workers with mp.set_start_method('spawn'): under
+    python -m ember.run the fresh children re-import the script and its modules, and
+    imported the real torch (or failed where it is absent); they get ember as the parent.
+    The same program on torch prints the same, with torch's names."""
+    (tmp_path / "prog.py").write_text(textwrap.dedent(_SPAWN_PROGRAM))
+    (tmp_path / "helper.py").write_text("import torch\n\n\ndef total(k):\n"
+                                        "    return torch.arange(k + 3).sum().item()\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    outs = {}
+    for name, cmd in (("ember", [sys.executable, "-m", "ember.run", "prog.py"]),
+                      ("torch", [sys.executable, "prog.py"])):
+        proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=180)
+        assert proc.returncode == 0, proc.stderr
+        outs[name] = proc.stdout
+    assert outs["ember"].replace("ember", "torch") == outs["torch"], outs
+    assert outs["ember"].startswith("ember [(0, 'ember', 3, 'ember")
