@@ -164,7 +164,7 @@ def __getattr__(name):
     if name in ("distributions", "testing", "func", "profiler", "jit", "multiprocessing", "cpu",
                 "hub", "futures", "accelerator", "__future__", "_logging",
                 "_dynamo",
-                "onnx", "xpu"):
+                "onnx", "xpu", "functional"):
         import importlib
         return importlib.import_module("." + name, __name__)
     if name == "vmap":  # torch.vmap is torch.func.vmap

@@ -271,3 +271,17 @@ def test_bad_device_string_message():
     with pytest.raises(RuntimeError) as ours:
         ember.device("gpu")
     assert str(ours.value) == str(theirs.value)
+
+
+# introyt/modelsyt_tutorial: `import torch.functional as F` raised ModuleNotFoundError.
+
+def test_torch_functional_module():
+    import torch.functional as tf
+    import ember.functional as ef
+    assert sorted(ef.__all__) == sorted(tf.__all__)
+    assert all(callable(getattr(ef, name)) for name in tf.__all__)
+    assert ember.functional is ef
+    a = [[1.0, 2.0], [3.0, 4.0]]
+    ours = _run(lambda m: m.functional.einsum("ij,jk->ik", m.tensor(a), m.tensor(a)), ember)
+    theirs = _run(lambda m: m.functional.einsum("ij,jk->ik", m.tensor(a), m.tensor(a)), torch)
+    assert same(ours, theirs)
