@@ -299,8 +299,10 @@ def typename(obj):
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
             options=None, disable=False):
-    """Return `model` unchanged: ember has no compiler. Usable as ``compile(fn)``,
-    ``@compile`` and ``@compile(mode=...)``; warns once per process."""
+    """ember has no compiler: a function comes back unchanged, a module wrapped in an
+    OptimizedModule (as PyTorch's: its original is ``_orig_mod``, its state_dict keys carry
+    that prefix) that runs it eagerly. Usable as ``compile(fn)``, ``@compile`` and
+    ``@compile(mode=...)``; warns once per process."""
     if model is None:
         return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
                                  mode=mode, options=options, disable=disable)
@@ -308,4 +310,8 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
         _STATE["compile_warned"] = True
         warnings.warn("ember.compile: ember does not compile; the model runs eagerly, unchanged",
                       UserWarning, stacklevel=2)
+    from .nn.modules.module import Module
+    if isinstance(model, Module) and not disable:
+        from ._dynamo.eval_frame import OptimizedModule
+        return OptimizedModule(model)
     return model

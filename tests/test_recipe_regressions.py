@@ -476,3 +476,51 @@ MODE_CASES = {"add_to_mul": _add_to_mul, "logged_calls": _logged_calls}
 def test_function_mode_same_as_torch(name):
     got, want = _run(MODE_CASES[name], ember), _run(MODE_CASES[name], torch)
     assert same(got, want, strict_types=True), (got, want)
+
+
+# ---------------------------------------------------------------------------- compile(module)
+# regional_compilation / tuning_guide recipes: torch.compile(module) returns an
+# OptimizedModule around it (state_dict keys '_orig_mod.*', model._orig_mod); ember returned
+# the module itself
+
+def _compiled(m):
+    import copy
+    import pickle
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m.manual_seed(0)
+        inner = m.nn.Sequential(m.nn.Linear(3, 2), m.nn.Dropout(0.5))
+        model = m.compile(inner, backend="eager")
+    out = [type(model).__name__, model._orig_mod is inner, list(model.state_dict()),
+           [p is q for p, q in zip(model.parameters(), inner.parameters())],
+           len(model), model[0] is inner[0], repr(model).replace("ember", "torch")]
+    model.eval()
+    out += [inner.training, model.training, model(m.ones(1, 3))]
+    model.custom = 5                      # attributes written go to the original
+    out += [inner.custom, model.custom]
+    sd = {k: v * 0 for k, v in model.state_dict().items()}
+    model.load_state_dict(sd)
+    out += [inner[0].weight.sum(), copy.deepcopy(model)(m.ones(1, 3)),
+            type(pickle.loads(pickle.dumps(model))).__name__]
+    from importlib import import_module
+    opt_cls = import_module(m.__name__ + "._dynamo.eval_frame").OptimizedModule
+    out += [isinstance(model, opt_cls), isinstance(model, m.nn.Module)]
+    return out
+
+
+def _compiled_disabled(m):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lin = m.nn.Linear(2, 2)
+        return [m.compile(lin, disable=True) is lin]
+
+
+COMPILE_CASES = {"compiled_module": _compiled, "compiled_disabled": _compiled_disabled}
+
+
+@pytest.mark.parametrize("name", sorted(COMPILE_CASES))
+def test_compile_same_as_torch(name):
+    got, want = _run(COMPILE_CASES[name], ember), _run(COMPILE_CASES[name], torch)
+    assert same(got, want, strict_types=True), (got, want)
