@@ -100,7 +100,16 @@ class _SparseArray:
             self._refuse(what)
         from .autograd import grad_mode
         with grad_mode.no_grad():
-            return owner.to_dense()._data
+            return owner.to_dense()._data.astype(self.dtype, copy=False)
+
+    def astype(self, dtype, copy=True):
+        """The same tensor read in another dtype: a dense op casts its operands to the
+        result dtype first (gcn's torch.eye(V) + an int64 sparse adjacency matrix); the
+        dense form is cast when a densifying ufunc reads it, anything else still refuses."""
+        owner = self._owner()
+        if owner is None:
+            self._refuse("astype")
+        return _SparseArray(self.shape, np.dtype(dtype), self._layout, self._cuda, owner)
 
     def __getattr__(self, name):
         if name.startswith("__"):   # protocol probes (copy, pickle ...) find nothing

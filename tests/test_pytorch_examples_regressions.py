@@ -95,6 +95,13 @@ CASES = {
     "index_range_out_of_bounds": lambda m: m.arange(12.).view(3, 4)[range(5)],
     "index_2d_out_of_bounds_first": lambda m: m.arange(12.).view(3, 4)[m.tensor([[0, 5],
                                                                                 [4, 1]])],
+    # dense + sparse of another dtype computes in the promoted dtype (gcn's torch.eye(V) +
+    # an int64 adjacency matrix raised NotImplementedError)
+    "dense_plus_sparse_int64": lambda m: m.eye(3) + _adjacency(m),
+    "dense64_minus_sparse_int64": lambda m: m.eye(3, dtype=m.float64) - _adjacency(m),
+    "int32_plus_sparse_int64": lambda m: m.ones(3, 3, dtype=m.int32) + _adjacency(m),
+    "torch_add_dense_sparse_int64": lambda m: m.add(m.eye(3), _adjacency(m)),
+    "dense_plus_sparse_grad": lambda m: _dense_sparse_grad(m),
     "onnx_not_exporting": lambda m: importlib.import_module(m.__name__ + ".onnx")
     .is_in_onnx_export(),
 }
@@ -135,6 +142,18 @@ def test_accelerator_needs_a_device(name):
         pytest.skip("the no-accelerator behaviour needs a machine without CUDA")
     got, want = _raised(RAISING[name], ember), _raised(RAISING[name], torch)
     assert want is not None and got == want, (got, want)
+
+
+def _adjacency(m):
+    return m.sparse_coo_tensor(m.tensor([[0, 1, 2], [1, 2, 0]]), m.ones(3), (3, 3),
+                               dtype=m.int64)
+
+
+def _dense_sparse_grad(m):
+    x = m.eye(3, dtype=m.float64, requires_grad=True)
+    y = x + _adjacency(m)
+    (y * y).sum().backward()
+    return [y, x.grad]
 
 
 def _set(x, key, value):
