@@ -162,8 +162,8 @@ refuse_out_keyword(Tensor)   # Tensor methods take no out= (after every module a
 def __getattr__(name):
     # these subpackages are imported on first use, keeping `import ember` fast
     if name in ("distributions", "testing", "func", "profiler", "jit", "multiprocessing", "cpu",
-                "hub", "futures", "accelerator", "__future__", "_logging",
-                "_dynamo",
+                "hub", "futures", "accelerator", "__future__", "_logging", "nested",
+                "_dynamo", "ao", "quantization",
                 "onnx", "xpu", "functional"):
         import importlib
         return importlib.import_module("." + name, __name__)

@@ -524,3 +524,26 @@ COMPILE_CASES = {"compiled_module": _compiled, "compiled_disabled": _compiled_di
 def test_compile_same_as_torch(name):
     got, want = _run(COMPILE_CASES[name], ember), _run(COMPILE_CASES[name], torch)
     assert same(got, want, strict_types=True), (got, want)
+
+
+# ---------------------------------------------------------------------------- quantization
+# the dynamic_quantization recipe: torch.quantization / torch.ao.quantization were missing
+# (AttributeError); ember has no quantized tensors, so the workflows say so
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.quantization.quantize_dynamic(m.nn.LSTM(2, 2), {m.nn.LSTM, m.nn.Linear},
+                                              dtype=m.qint8),
+    lambda m: m.ao.quantization.prepare(m.nn.Linear(2, 2)),
+    lambda m: m.ao.quantization.convert(m.nn.Linear(2, 2)),
+    lambda m: m.ao.quantization.get_default_qconfig("x86"),
+    lambda m: m.ao.quantization.QuantStub(),
+])
+def test_quantization_workflows_not_built(call):
+    with pytest.raises(NotImplementedError, match="no quantized tensors"):
+        call(ember)
+
+
+def test_quantization_names_exist_in_torch():
+    """The refusing entry points carry PyTorch's names (nothing ember-only)."""
+    import torch.ao.quantization as tq
+    assert all(hasattr(tq, name) for name in ember.ao.quantization.__all__)
