@@ -169,7 +169,33 @@ def _sdpa_restricted(m, backend, three_d=False, **kw):
             return m.nn.functional.scaled_dot_product_attention(q, k, v, **kw)
 
 
+def _causal_biases(m, variant, L=2, S=5):
+    """scaled_dot_product_attention's tutorial: nn.attention.bias's causal masks as
+    attn_mask (upper left is is_causal's mask, lower right aligns the last query with the
+    last key)."""
+    from importlib import import_module
+    bias = import_module(m.__name__ + ".nn.attention.bias")
+    q, k, v = (m.randn(2, 3, n, 4, generator=m.Generator().manual_seed(n))
+               for n in (L, S, S))
+    b = getattr(bias, "causal_" + variant)(L, S)
+    out = m.nn.functional.scaled_dot_product_attention(q, k, v, b)
+    causal = m.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    return [out, m.allclose(out, causal), isinstance(b, m.Tensor), b._materialize(),
+            int(b.variant), b.seq_len_q, b.seq_len_kv]
+
+
+def _causal_bias_repr(m):
+    from importlib import import_module
+    bias = import_module(m.__name__ + ".nn.attention.bias")
+    return [repr(bias.causal_upper_left(2, 3)).replace(m.__name__, "torch"),
+            repr(bias.causal_lower_right(3, 2)).replace(m.__name__, "torch")]
+
+
 CASES = {
+    "causal_bias_upper_left": lambda m: _causal_biases(m, "upper_left"),
+    "causal_bias_lower_right": lambda m: _causal_biases(m, "lower_right"),
+    "causal_bias_lower_right_square": lambda m: _causal_biases(m, "lower_right", 4, 4),
+    "causal_bias_repr": _causal_bias_repr,
     "sdpa_layout_contiguous_query": lambda m: _sdpa_layout(m, False),
     "sdpa_layout_transposed_query": lambda m: _sdpa_layout(m, True),
     "sdpa_layout_math_kernel": lambda m: _sdpa_layout(m, True, "MATH"),
@@ -202,3 +228,10 @@ CASES = {
 def test_same_as_torch(name):
     got, want = _run(CASES[name], ember), _run(CASES[name], torch)
     assert same(got, want, rtol=1e-5, atol=1e-6, strict_types=True), (got, want)
+
+
+def test_nested_tensors_not_built():
+    """scaled_dot_product_attention's tutorial builds torch.nested tensors: ember has none,
+    and says so with NotImplementedError (ember.nested was an AttributeError)."""
+    with pytest.raises(NotImplementedError, match="no nested tensors"):
+        ember.nested.nested_tensor([ember.ones(2, 3), ember.ones(4, 3)])

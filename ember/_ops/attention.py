@@ -45,6 +45,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     masked gives zeros (not NaN), as PyTorch's kernels do. enable_gqa repeats the key/value
     heads (dim -3) to match the query's.
     """
+    # a mask type may run the call itself (nn.attention.bias.CausalBias, as in PyTorch)
+    dispatch = getattr(type(attn_mask), "_dispatch", None) if attn_mask is not None else None
+    if dispatch is not None:
+        return dispatch(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):
             raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, "
