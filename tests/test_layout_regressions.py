@@ -275,8 +275,6 @@ AUTOGRAD_LAYOUT_DIFFERS = {"adaptive_avg_pool2d uneven", "adaptive_max_pool2d un
 # input's channels-last layout (PyTorch's fused backward kernels follow the gradient)
 ROW_MAJOR_GRAD_DIFFERS = {"elu", "selu", "celu", "hardsigmoid", "softplus", "hardtanh", "relu6",
                           "hardshrink", "softshrink"}
-# PyTorch gives row-major results for these (ember keeps the input's layout)
-RESULT_LAYOUT_DIFFERS = {"logsigmoid", "rrelu"}
 
 
 def _conv_module(m):
@@ -312,8 +310,7 @@ def _cases():
     for name in sorted(CHANNELS_LAST):
         for how in ("grad", "autograd", "like"):
             if (how != "grad" and name in AUTOGRAD_LAYOUT_DIFFERS) or \
-                    (how == "autograd" and name in ROW_MAJOR_GRAD_DIFFERS) or \
-                    name in RESULT_LAYOUT_DIFFERS:
+                    (how == "autograd" and name in ROW_MAJOR_GRAD_DIFFERS):
                 yield pytest.param(name, how, marks=pytest.mark.xfail(
                     strict=True, reason="the layout differs from PyTorch's (known)"))
             else:
@@ -550,3 +547,26 @@ def test_packed_lstm_under_cpu_autocast_stays_float32():
     b = _run(_rnn_under_autocast("LSTM", packed=True), ember)
     assert [x[0] if isinstance(x, tuple) else x for x in a] == \
         [x[0] if isinstance(x, tuple) else x for x in b], (a, b)
+
+
+# rrelu in training draws its slopes in row-major order whatever the input's layout (in
+# place too), as PyTorch: a channels-last or transposed input got other slopes
+def _rrelu_draws(fmt, inplace):
+    def program(m):
+        x = m.arange(120.0).sub(60).reshape(2, 3, 4, 5)
+        x = x.to(memory_format=m.channels_last) if fmt == "channels_last" else \
+            x.reshape(8, 15).t()
+        m.manual_seed(0)
+        if inplace:
+            y = x.clone()
+            _f(m).rrelu_(y, training=True)
+        else:
+            y = _f(m).rrelu(x, training=True)
+        return [_summary(y)]
+    return program
+
+
+@pytest.mark.parametrize("fmt", ["channels_last", "transposed"])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_rrelu_training_draws_row_major(fmt, inplace):
+    _same(_rrelu_draws(fmt, inplace))

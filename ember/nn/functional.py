@@ -177,7 +177,9 @@ _threshold = threshold   # (threshold_'s argument of the same name hides the fun
 
 def logsigmoid(input):
     _floating_only(input, "log_sigmoid_cpu")
-    return -softplus(-input)
+    # PyTorch's kernel writes a row-major result (and input gradient) whatever the input's
+    # layout; the composite computes on a row-major copy to match
+    return -softplus(-input.contiguous())
 
 
 def glu(input, dim=-1):
@@ -223,29 +225,28 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
 
 def _rrelu(input, lower, upper, training, inplace, generator=None):
     """x where x > 0, else a x: a = (lower + upper) / 2 in evaluation; in training a is
-    drawn uniform on [lower, upper) for each element x <= 0 (in memory order, as PyTorch
-    draws), and the gradient is the slope used."""
+    drawn uniform on [lower, upper) for each element x <= 0 (in row-major order, whatever
+    the input's layout, as PyTorch draws), and the gradient is the slope used."""
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if not training:
-        return _inplace_result(input, where(input >= 0, input, input * ((lower + upper) / 2)),
-                               inplace)
+        out = where(input >= 0, input, input * ((lower + upper) / 2))
+        # a row-major result whatever the input's layout, as PyTorch's kernel
+        return _inplace_result(input, out if inplace else out.contiguous(), inplace)
     from .. import _sampling
     from .._random import gen_of
-    from .._ops.random import memory_ordered, _memory_order
     import numpy as np
     x = input._cpu_array()
-    order = _memory_order(input) if input.dim() > 1 and not input.is_contiguous() else None
-    flat = (x.transpose(order) if order is not None else x).reshape(-1)
+    flat = x.reshape(-1)   # PyTorch draws in row-major order, whatever the layout
     drawn = flat <= 0
     acc = np.float64 if input.dtype is _dtype.float64 else np.float32
     lo, hi = float(acc(lower)), float(acc(upper))
     slope = np.ones(flat.shape, dtype=np.float64)
     slope[drawn] = _sampling.uniform(gen_of(generator), int(drawn.sum()), _dtype.float64, lo, hi)
-    slope = memory_ordered(input, slope.astype(acc)).astype(input.dtype.np)
+    slope = slope.astype(acc).astype(input.dtype.np).reshape(x.shape)
     # np.ascontiguousarray would make a 0-dim slope 1-dim (and the result with it)
     noise = Tensor._make(like(np.array(slope, order="C"), input._data))
-    return _inplace_result(input, input * noise, inplace)
+    return _inplace_result(input, (input if inplace else input.contiguous()) * noise, inplace)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
