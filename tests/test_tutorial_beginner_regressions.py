@@ -285,3 +285,32 @@ def test_torch_functional_module():
     ours = _run(lambda m: m.functional.einsum("ij,jk->ik", m.tensor(a), m.tensor(a)), ember)
     theirs = _run(lambda m: m.functional.einsum("ij,jk->ik", m.tensor(a), m.tensor(a)), torch)
     assert same(ours, theirs)
+
+
+# nlp/* tutorials (written for PyTorch 0.3) use autograd.Variable: ember's was a function,
+# so isinstance(x, Variable) raised TypeError, and Variable(t, requires_grad=True) turned
+# t itself into a leaf requiring grad instead of giving a new tensor over t's data.
+
+def _variable(m):
+    from importlib import import_module
+    Variable = import_module(m.__name__ + ".autograd").Variable
+    w = m.ones(3, requires_grad=True)
+    t = m.arange(3.0)
+    v = Variable(t, requires_grad=True)
+    d = Variable(w * 2)
+    alias = Variable(t)
+    alias[0] = 7.0   # shares t's data
+    return [isinstance(t, Variable), isinstance(3, Variable), t.requires_grad, v.requires_grad,
+            v is t, d.requires_grad, d.grad_fn is None, t, Variable().shape == (0,)]
+
+
+VARIABLE_CASES = {
+    "variable": _variable,
+    "variable_not_tensor": lambda m: __import__(m.__name__ + ".autograd").autograd.Variable([1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VARIABLE_CASES))
+def test_variable_case(name):
+    ours, theirs = _both(VARIABLE_CASES[name])
+    assert same(ours, theirs, strict_types=True), (ours, theirs)

@@ -212,9 +212,34 @@ def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, all
     return tuple(result)
 
 
-def Variable(data, requires_grad=False, volatile=False):
-    """Deprecated wrapper kept for old scripts: returns the tensor itself."""
-    return data.requires_grad_(requires_grad) if requires_grad else data
+class _VariableMeta(type):
+    """isinstance(x, Variable) is isinstance(x, Tensor), as PyTorch's VariableMeta says."""
+
+    def __instancecheck__(cls, other):
+        from .._tensor import Tensor
+        return isinstance(other, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """The deprecated ``autograd.Variable`` (old scripts call it and test isinstance with
+    it). ``Variable(t, requires_grad)`` is a new tensor sharing t's data, detached from t's
+    graph (a plain Tensor, a Parameter's too), requiring grad as asked; ``t`` is unchanged.
+    ``volatile`` has no effect (PyTorch's warning says so); ``Variable()`` is an empty
+    tensor."""
+
+    def __new__(cls, data=None, requires_grad=False, volatile=False):
+        from .._tensor import Tensor
+        if data is None:
+            from .._ops.creation import empty
+            return empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        if volatile:
+            import warnings
+            warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` "
+                          "instead.", UserWarning, stacklevel=2)
+        out = Tensor._make(data.detach()._data) if type(data) is not Tensor else data.detach()
+        return out.requires_grad_(True) if requires_grad else out
 
 
 def __getattr__(name):
