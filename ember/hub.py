@@ -37,6 +37,48 @@ HASH_REGEX = re.compile(r"-([a-f0-9]*)\.")
 _hub_dir = None
 
 
+class _PlainProgress:
+    """The progress bar torch.hub offers when the tqdm package is absent: a counter that
+    prints percent (or bytes) to stderr on update(); like PyTorch's stand-in it cannot wrap
+    an iterable (pytorch/examples' vision_transformer imports ``tqdm`` from torch.hub)."""
+
+    def __init__(self, total=None, disable=False, unit=None, *args, **kwargs):
+        self.total = total
+        self.disable = disable
+        self.n = 0
+
+    def update(self, n):
+        if self.disable:
+            return
+        self.n += n
+        shown = (f"{self.n:.1f} bytes" if self.total is None
+                 else f"{100 * self.n / float(self.total):.1f}%")
+        sys.stderr.write("\r" + shown)
+        sys.stderr.flush()
+
+    def set_description(self, *args, **kwargs):
+        pass
+
+    def write(self, s):
+        sys.stderr.write(f"{s}\n")
+
+    def close(self):
+        self.disable = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if not self.disable:
+            sys.stderr.write("\n")
+
+
+try:   # torch.hub.tqdm: the tqdm package's bar where it is installed
+    from tqdm import tqdm
+except ImportError:
+    tqdm = _PlainProgress
+
+
 def get_dir():
     """The hub folder: the one set_dir chose, else ``$TORCH_HOME/hub`` (``TORCH_HOME``
     defaults to ``$XDG_CACHE_HOME/torch``, that to ``~/.cache/torch``)."""

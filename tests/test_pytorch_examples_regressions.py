@@ -102,6 +102,11 @@ CASES = {
     "int32_plus_sparse_int64": lambda m: m.ones(3, 3, dtype=m.int32) + _adjacency(m),
     "torch_add_dense_sparse_int64": lambda m: m.add(m.eye(3), _adjacency(m)),
     "dense_plus_sparse_grad": lambda m: _dense_sparse_grad(m),
+    # vision_transformer imports tqdm from torch.hub (ImportError before); without the tqdm
+    # package both offer a counter that cannot wrap an iterable
+    "hub_tqdm_counter": lambda m: _hub_progress(m),
+    "hub_tqdm_iterable": lambda m: iter(importlib.import_module(m.__name__ + ".hub")
+                                        .tqdm([1, 2])),
     "onnx_not_exporting": lambda m: importlib.import_module(m.__name__ + ".onnx")
     .is_in_onnx_export(),
 }
@@ -154,6 +159,15 @@ def _dense_sparse_grad(m):
     y = x + _adjacency(m)
     (y * y).sum().backward()
     return [y, x.grad]
+
+
+def _hub_progress(m):
+    tqdm = importlib.import_module(m.__name__ + ".hub").tqdm
+    bar = tqdm(total=8, disable=True)
+    with bar:
+        bar.update(3)
+        bar.set_description("x")
+    return [bar.n, bar.total, bar.disable]
 
 
 def _set(x, key, value):
