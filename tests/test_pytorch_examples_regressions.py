@@ -107,6 +107,11 @@ CASES = {
     "hub_tqdm_counter": lambda m: _hub_progress(m),
     "hub_tqdm_iterable": lambda m: iter(importlib.import_module(m.__name__ + ".hub")
                                         .tqdm([1, 2])),
+    # the deprecated non-underscore initializers (super_resolution's init.orthogonal):
+    # AttributeError before for orthogonal, sparse, eye, dirac; all initialize as the new ones
+    **{f"init_{name}_alias": (lambda name: lambda m: _old_init(m, name))(name)
+       for name in ("orthogonal", "sparse", "eye", "dirac", "uniform", "normal",
+                    "xavier_uniform", "kaiming_normal")},
     "onnx_not_exporting": lambda m: importlib.import_module(m.__name__ + ".onnx")
     .is_in_onnx_export(),
 }
@@ -168,6 +173,18 @@ def _hub_progress(m):
         bar.update(3)
         bar.set_description("x")
     return [bar.n, bar.total, bar.disable]
+
+
+_OLD_INIT_ARGS = {"sparse": (0.5,), "dirac": (), "eye": ()}
+
+
+def _old_init(m, name):
+    m.manual_seed(0)
+    w = m.empty(4, 3, 3) if name == "dirac" else m.empty(4, 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        getattr(m.nn.init, name)(w, *_OLD_INIT_ARGS.get(name, ()))
+    return [w, [(c.category.__name__, str(c.message)) for c in caught]]
 
 
 def _set(x, key, value):

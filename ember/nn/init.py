@@ -237,7 +237,23 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     return tensor
 
 
-# deprecated non-underscore aliases
-uniform, normal, constant = uniform_, normal_, constant_
-xavier_uniform, xavier_normal = xavier_uniform_, xavier_normal_
-kaiming_uniform, kaiming_normal = kaiming_uniform_, kaiming_normal_
+def _deprecated_alias(init):
+    """The old name of an in-place initializer (``orthogonal`` for ``orthogonal_``), still
+    in programs (pytorch/examples' super_resolution): it initializes as the new one after
+    PyTorch's FutureWarning."""
+    new_name = init.__name__
+    old_name = new_name[:-1]
+
+    def alias(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of "
+                      f"`nn.init.{new_name}`.", FutureWarning, stacklevel=2)
+        return init(*args, **kwargs)
+    alias.__name__ = alias.__qualname__ = old_name
+    alias.__doc__ = f"Deprecated: use ember.nn.init.{new_name}."
+    return alias
+
+
+uniform, normal, constant = map(_deprecated_alias, (uniform_, normal_, constant_))
+xavier_uniform, xavier_normal = map(_deprecated_alias, (xavier_uniform_, xavier_normal_))
+kaiming_uniform, kaiming_normal = map(_deprecated_alias, (kaiming_uniform_, kaiming_normal_))
+orthogonal, sparse, eye, dirac = map(_deprecated_alias, (orthogonal_, sparse_, eye_, dirac_))
