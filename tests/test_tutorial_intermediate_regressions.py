@@ -2,6 +2,7 @@
 programs on ember (bench/script_probe.py); each case is a small program reproducing the
 defect, run on both ember and torch and compared: values, dtypes and shapes, or the
 exception type."""
+import numpy as np
 import pytest
 
 import ember
@@ -235,3 +236,104 @@ def test_nested_tensors_not_built():
     and says so with NotImplementedError (ember.nested was an AttributeError)."""
     with pytest.raises(NotImplementedError, match="no nested tensors"):
         ember.nested.nested_tensor([ember.ones(2, 3), ember.ones(4, 3)])
+
+
+def _torch_vit(image_size, patch, layers, heads, hidden, mlp_dim, num_classes):
+    """torchvision's VisionTransformer written in plain torch.nn (torchvision is not
+    installed beside the oracle): its attribute names and its initialisation order."""
+    import math
+    from collections import OrderedDict
+    tnn = torch.nn
+
+    class Block(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1 = tnn.LayerNorm(hidden, eps=1e-6)
+            self.self_attention = tnn.MultiheadAttention(hidden, heads, batch_first=True)
+            self.dropout = tnn.Dropout(0.0)
+            self.ln_2 = tnn.LayerNorm(hidden, eps=1e-6)
+            self.mlp = tnn.Sequential(tnn.Linear(hidden, mlp_dim), tnn.GELU(), tnn.Dropout(0.0),
+                                      tnn.Linear(mlp_dim, hidden), tnn.Dropout(0.0))
+            for m in self.mlp:
+                if isinstance(m, tnn.Linear):
+                    tnn.init.xavier_uniform_(m.weight)
+                    tnn.init.normal_(m.bias, std=1e-6)
+
+        def forward(self, x):
+            y = self.ln_1(x)
+            y, _ = self.self_attention(y, y, y, need_weights=False)
+            x = x + y
+            return x + self.mlp(self.ln_2(x))
+
+    class Encoder(tnn.Module):
+        def __init__(self, seq):
+            super().__init__()
+            self.pos_embedding = tnn.Parameter(torch.empty(1, seq, hidden).normal_(std=0.02))
+            self.dropout = tnn.Dropout(0.0)
+            self.layers = tnn.Sequential(OrderedDict(
+                (f"encoder_layer_{i}", Block()) for i in range(layers)))
+            self.ln = tnn.LayerNorm(hidden, eps=1e-6)
+
+        def forward(self, x):
+            return self.ln(self.layers(x + self.pos_embedding))
+
+    class ViT(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv_proj = tnn.Conv2d(3, hidden, patch, stride=patch)
+            self.class_token = tnn.Parameter(torch.zeros(1, 1, hidden))
+            self.encoder = Encoder((image_size // patch) ** 2 + 1)
+            self.heads = tnn.Sequential(OrderedDict(head=tnn.Linear(hidden, num_classes)))
+            tnn.init.trunc_normal_(self.conv_proj.weight, std=math.sqrt(1 / (3 * patch * patch)))
+            tnn.init.zeros_(self.conv_proj.bias)
+            tnn.init.zeros_(self.heads.head.weight)
+            tnn.init.zeros_(self.heads.head.bias)
+
+        def forward(self, x):
+            x = self.conv_proj(x).flatten(2).permute(0, 2, 1)
+            x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+            return self.heads(self.encoder(x)[:, 0])
+    return ViT()
+
+
+def test_vision_transformer_as_torchvisions():
+    """optimizer_step_in_backward trains torchvision's ViT: ember.vision's has its state_dict
+    keys, its seeded initial values, its logits and gradients."""
+    from ember.vision.models import VisionTransformer
+    config = dict(image_size=16, patch=8, layers=2, heads=2, hidden=8, mlp_dim=16,
+                  num_classes=3)
+    torch.manual_seed(0)
+    tm = _torch_vit(**config)
+    ember.manual_seed(0)
+    em = VisionTransformer(16, 8, 2, 2, 8, 16, num_classes=3)
+    tsd, esd = tm.state_dict(), em.state_dict()
+    assert list(tsd) == list(esd)
+    for key in tsd:
+        np.testing.assert_allclose(esd[key].numpy(), tsd[key].numpy(), rtol=1e-6, atol=1e-7,
+                                   err_msg=key)
+    head = np.linspace(-1, 1, 24, dtype=np.float32).reshape(3, 8)   # zero at init
+    with torch.no_grad():
+        tm.heads.head.weight.copy_(torch.tensor(head))
+    with ember.no_grad():
+        em.heads.head.weight.copy_(ember.tensor(head))
+    x = np.random.default_rng(0).standard_normal((2, 3, 16, 16)).astype(np.float32)
+    tout, eout = tm(torch.tensor(x)), em(ember.tensor(x))
+    np.testing.assert_allclose(eout.detach().numpy(), tout.detach().numpy(), rtol=1e-4,
+                               atol=1e-5)
+    tout.square().sum().backward()
+    eout.square().sum().backward()
+    for (name, tp), ep in zip(tm.named_parameters(), em.parameters()):
+        np.testing.assert_allclose(ep.grad.numpy(), tp.grad.numpy(), rtol=1e-3, atol=1e-5,
+                                   err_msg=name)
+    # checkpoints from before torchvision's MLPBlock became an MLP name its linears linear_i
+    legacy = {k.replace(".mlp.0.", ".mlp.linear_1.").replace(".mlp.3.", ".mlp.linear_2."): v
+              for k, v in esd.items()}
+    assert not em.load_state_dict(legacy).missing_keys
+
+
+def test_vit_b_16_parameter_count_is_torchvisions():
+    from ember.vision import models
+    model = models.vit_b_16()
+    assert sum(p.numel() for p in model.parameters()) == \
+        models.ViT_B_16_Weights.DEFAULT.meta["num_params"]
+    assert model.seq_length == 197

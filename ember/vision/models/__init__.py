@@ -9,10 +9,12 @@ from .mobilenetv2 import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .squeezenet import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
+from .vision_transformer import *  # noqa: F401,F403
 
 # the submodules themselves (the package attribute `alexnet` is the builder function)
 _MODULES = [importlib.import_module(f"{__name__}.{name}")
-            for name in ("alexnet", "mobilenetv2", "resnet", "squeezenet", "vgg")]
+            for name in ("alexnet", "mobilenetv2", "resnet", "squeezenet", "vgg",
+                         "vision_transformer")]
 
 _BUILDERS = {}
 for _mod in _MODULES:
