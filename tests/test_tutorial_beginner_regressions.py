@@ -314,3 +314,64 @@ VARIABLE_CASES = {
 def test_variable_case(name):
     ours, theirs = _both(VARIABLE_CASES[name])
     assert same(ours, theirs, strict_types=True), (ours, theirs)
+
+
+# former_torchies/nnft_tutorial: Module.register_backward_hook (the deprecated, non-full
+# hook) was ember's full hook, so a convolution's hook saw 1 grad_input instead of torch's
+# 3 (the convolution node's input, weight and bias gradients), without torch's FutureWarning.
+
+def _node_hook_record(m, make, x_shape, leaf_input=False, double=False):
+    m.manual_seed(0)
+    mod = make(m)
+    seen = []
+
+    def hook(module, grad_input, grad_output):
+        seen.append([type(module).__name__,
+                     [None if g is None else g.clone() for g in grad_input],
+                     [g.clone() for g in grad_output]])
+        if double:
+            return tuple(None if g is None else g * 2 for g in grad_input)
+    mod.register_backward_hook(hook)
+    x = m.randn(*x_shape, requires_grad=not leaf_input)
+    inp = x if leaf_input else x * 1
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        out = mod(inp)
+    out.sum().backward()
+    grads = [p.grad for p in mod.parameters()]
+    return [seen, grads, [(c.category.__name__, str(c.message)) for c in w]]
+
+
+import warnings  # noqa: E402
+
+NODE_HOOK_CASES = {
+    "conv2d": lambda m: _node_hook_record(m, lambda m: m.nn.Conv2d(2, 3, 3), (1, 2, 5, 5)),
+    "linear": lambda m: _node_hook_record(m, lambda m: m.nn.Linear(3, 2), (4, 3)),
+    "linear_leaf_input": lambda m: _node_hook_record(m, lambda m: m.nn.Linear(3, 2), (4, 3),
+                                                     leaf_input=True),
+    "linear_nobias": lambda m: _node_hook_record(m, lambda m: m.nn.Linear(3, 2, bias=False),
+                                                 (4, 3)),
+    "linear_hook_doubles": lambda m: _node_hook_record(m, lambda m: m.nn.Linear(3, 2), (4, 3),
+                                                       double=True),
+    "relu": lambda m: _node_hook_record(m, lambda m: m.nn.ReLU(), (4, 3)),
+    "sequential": lambda m: _node_hook_record(
+        m, lambda m: m.nn.Sequential(m.nn.Linear(3, 3), m.nn.Tanh()), (4, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NODE_HOOK_CASES))
+def test_non_full_backward_hook_case(name):
+    ours, theirs = _both(NODE_HOOK_CASES[name])
+    assert same(ours, theirs, rtol=1e-5, atol=1e-6), (ours, theirs)
+
+
+def test_mixing_backward_hook_kinds_raises():
+    for m in (ember, torch):
+        lin = m.nn.Linear(2, 2)
+        lin.register_backward_hook(lambda *a: None)
+        with pytest.raises(RuntimeError, match="Cannot use both regular backward hooks"):
+            lin.register_full_backward_hook(lambda *a: None)
+        lin = m.nn.Linear(2, 2)
+        lin.register_full_backward_hook(lambda *a: None)
+        with pytest.raises(RuntimeError, match="Cannot use both regular backward hooks"):
+            lin.register_backward_hook(lambda *a: None)

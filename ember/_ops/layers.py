@@ -24,6 +24,9 @@ class Linear(Op):
     save_inputs = (0, 1)
     input_names = ("self",)   # PyTorch's node saves W^T as mat2, which ember does not keep
     save_needed_by = {0: (1,), 1: (0,)}
+    # PyTorch's node takes W^T: a (deprecated) module backward hook on this node sees the
+    # weight's gradient transposed (nn/modules/_backward_hooks.py)
+    transposed_input = 1
 
     @staticmethod
     def forward(ctx, x, w):
@@ -44,6 +47,7 @@ class LinearBias(Op):
     _name = "AddmmBackward0"
     save_inputs = (1, 2)
     save_needed_by = {1: (2,), 2: (1,)}
+    transposed_input = 2   # as Linear's
 
     @staticmethod
     def forward(ctx, b, x, w):

@@ -714,6 +714,10 @@ class Module:
         return h
 
     def register_full_backward_hook(self, hook, prepend=False):
+        if self.__dict__.get("_is_full_backward_hook") is False:
+            from ._backward_hooks import _MIXED
+            raise RuntimeError(_MIXED)
+        self.__dict__["_is_full_backward_hook"] = True
         h = RemovableHandle(self._backward_hooks)
         self._backward_hooks[h.id] = hook
         if prepend:
@@ -728,7 +732,17 @@ class Module:
         return h
 
     def register_backward_hook(self, hook):
-        return self.register_full_backward_hook(hook)
+        """Deprecated (register_full_backward_hook is the module-level hook): hook(module,
+        grad_input, grad_output) on the autograd node that made the module's output, so
+        grad_input holds that node's input gradients (a convolution's input, weight and
+        bias), as PyTorch's (see _backward_hooks.attach_node_hooks)."""
+        if self.__dict__.get("_is_full_backward_hook") is True:
+            from ._backward_hooks import _MIXED
+            raise RuntimeError(_MIXED)
+        self.__dict__["_is_full_backward_hook"] = False
+        h = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[h.id] = hook
+        return h
 
     def __call__(self, *args, **kwargs):
         if self._compiled_call_impl is not None:
@@ -755,7 +769,8 @@ class Module:
                 if r is not None:
                     args = r if isinstance(r, tuple) else (r,)
         bw = None
-        if self._backward_hooks or self._backward_pre_hooks:
+        node_hooks = self.__dict__.get("_is_full_backward_hook") is False
+        if (self._backward_hooks and not node_hooks) or self._backward_pre_hooks:
             from ._backward_hooks import BackwardHookState
             bw = BackwardHookState(self)
             args = bw.wrap_inputs(args)
@@ -770,6 +785,9 @@ class Module:
                 result = r
         if bw is not None:
             result = bw.wrap_outputs(result)
+        if node_hooks and self._backward_hooks and grad_mode.GRAD_ENABLED[0]:
+            from ._backward_hooks import attach_node_hooks
+            attach_node_hooks(self, args, result)
         return result
 
     def compile(self, *args, **kwargs):
