@@ -9,3 +9,8 @@ __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadc
            "unique", "unique_consecutive", "unravel_index"]
 
 globals().update({name: getattr(_ember, name) for name in __all__})
+
+# torch.functional's own imports that programs reach through it (`from torch.functional
+# import F` in the transfer-learning tutorial)
+from ember import Tensor  # noqa: E402,F401
+from ember.nn import functional as F  # noqa: E402,F401

@@ -375,3 +375,11 @@ def test_mixing_backward_hook_kinds_raises():
         lin.register_full_backward_hook(lambda *a: None)
         with pytest.raises(RuntimeError, match="Cannot use both regular backward hooks"):
             lin.register_backward_hook(lambda *a: None)
+
+
+def test_torch_functional_reexports_F():
+    """transfer_learning_tutorial: `from torch.functional import F` (torch.functional's own
+    import of torch.nn.functional)."""
+    from torch.functional import F as tF
+    from ember.functional import F as eF
+    assert tF is torch.nn.functional and eF is ember.nn.functional
