@@ -192,7 +192,30 @@ def _causal_bias_repr(m):
             repr(bias.causal_lower_right(3, 2)).replace(m.__name__, "torch")]
 
 
+def _setitem(m, shape, key, vshape, grad=False):
+    """seq2seq_translation: decoder_attentions[di] = attention of shape (1, L) fills a row
+    of L: the value's leading size-1 dims are dropped, as PyTorch does (then PyTorch's
+    expand errors name the shapes)."""
+    x = m.zeros(shape)
+    v = m.arange(float(np.prod(vshape))).reshape(vshape).requires_grad_(grad)
+    x[key] = v * 2
+    if grad:
+        x.square().sum().backward()
+        return [x, v.grad]
+    return x
+
+
 CASES = {
+    "setitem_value_leading_ones_row": lambda m: _setitem(m, (3, 4), 1, (1, 4)),
+    "setitem_value_leading_ones_many": lambda m: _setitem(m, (3, 4), (slice(None),), (1, 1, 3, 4)),
+    "setitem_value_leading_ones_scalar": lambda m: _setitem(m, (2, 3), (Ellipsis,), (1, 1)),
+    "setitem_value_leading_ones_advanced": lambda m: _setitem(m, (3, 4), [0, 2], (1, 2, 4)),
+    "setitem_value_leading_ones_mask":
+        lambda m: _setitem(m, (3, 4), m.tensor([True, False, True]), (1, 1, 2, 4)),
+    "setitem_value_leading_ones_grad": lambda m: _setitem(m, (3, 4), 0, (1, 4), True),
+    "setitem_value_too_many_dims": lambda m: _setitem(m, (3, 4), 0, (2, 4)),
+    "setitem_value_mismatch": lambda m: _setitem(m, (3, 4, 5), 0, (4, 2)),
+    "setitem_advanced_mismatch_after_strip": lambda m: _setitem(m, (3, 4), [0, 2], (1, 3, 4)),
     "causal_bias_upper_left": lambda m: _causal_biases(m, "upper_left"),
     "causal_bias_lower_right": lambda m: _causal_biases(m, "lower_right"),
     "causal_bias_lower_right_square": lambda m: _causal_biases(m, "lower_right", 4, 4),
@@ -229,6 +252,17 @@ CASES = {
 def test_same_as_torch(name):
     got, want = _run(CASES[name], ember), _run(CASES[name], torch)
     assert same(got, want, rtol=1e-5, atol=1e-6, strict_types=True), (got, want)
+
+
+@pytest.mark.parametrize("name", ["setitem_value_too_many_dims", "setitem_value_mismatch",
+                                  "setitem_advanced_mismatch_after_strip"])
+def test_setitem_error_messages(name):
+    messages = []
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError) as info:
+            CASES[name](lib)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
 
 
 def test_nested_tensors_not_built():

@@ -352,21 +352,35 @@ def setitem(self, key, value):
     if not isinstance(value, (Tensor, numbers.Number, np.generic)):
         raise TypeError(f"can't assign a {type(value).__name__} to a {self._type_name()}")
     value = _value_tensor(value, self)
+    # as PyTorch, the value's leading size-1 dims go first: x[0] = v of shape (1, n) fills a
+    # row of n
+    lead = 0
+    while lead < value.dim() and value.shape[lead] == 1:
+        lead += 1
+    if lead:
+        value = value.reshape(value.shape[lead:])
     view = self if _is_trivial(basic) and adv is not None else _basic_view(self, basic, name)
     if adv is None:
-        vs, ts = value._data.shape, view._data.shape
-        try:
-            fits = np.broadcast_shapes(vs, ts) == ts
-        except ValueError:
-            fits = False
-        if not fits:
-            raise RuntimeError(f"The expanded size of the tensor ({ts[-1] if ts else 1}) must match "
-                               f"the existing size ({vs[-1]}) at non-singleton dimension "
-                               f"{len(ts) - 1}.  Target sizes: {shape_str(ts)}.  Tensor sizes: "
-                               f"{shape_str(vs)}")
+        _check_expands(value, view._data.shape)
         _index_put_into(view, (Ellipsis,), value, False)
         return
     _index_put_into(view, adv, value, False, "index_put_")
+
+
+def _check_expands(value, ts):
+    """PyTorch's errors when `value` does not expand to the target shape `ts`."""
+    vs = value._data.shape
+    if len(vs) > len(ts):
+        raise RuntimeError(f"expand({value._type_name()}{{{shape_str(vs)}}}, size="
+                           f"{shape_str(ts)}): the number of sizes provided ({len(ts)}) must be "
+                           f"greater or equal to the number of dimensions in the tensor "
+                           f"({len(vs)})")
+    for i in range(1, len(vs) + 1):
+        if vs[-i] != 1 and vs[-i] != ts[-i]:
+            raise RuntimeError(f"The expanded size of the tensor ({ts[-i]}) must match the "
+                               f"existing size ({vs[-i]}) at non-singleton dimension "
+                               f"{len(ts) - i}.  Target sizes: {shape_str(ts)}.  Tensor sizes: "
+                               f"{shape_str(vs)}")
 
 
 def _index_put_key(self, indices):
