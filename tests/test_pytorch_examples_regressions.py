@@ -290,3 +290,16 @@ def test_spawned_children_see_ember(tmp_path):
         outs[name] = proc.stdout
     assert outs["ember"].replace("ember", "torch") == outs["torch"], outs
     assert outs["ember"].startswith("ember [(0, 'ember', 3, 'ember")
+
+
+def test_models_namespace_lists_only_builders():
+    """imagenet/main.py offers as --arch every lowercase callable of torchvision.models:
+    ember's namespace leaked the loop variable `_obj` and vgg's `make_layers` (not in
+    torchvision.models); it holds the builders and torchvision's five lookup functions."""
+    import ember.vision.models as models
+    scanned = sorted(name for name in models.__dict__ if name.islower()
+                     and not name.startswith("__") and callable(models.__dict__[name]))
+    api = ["get_model", "get_model_builder", "get_model_weights", "get_weight", "list_models"]
+    assert scanned == sorted(models.list_models() + api)
+    from ember.vision.models.vgg import cfgs, make_layers  # still importable from vgg
+    assert callable(make_layers) and "A" in cfgs

@@ -20,8 +20,11 @@ _BUILDERS = {}
 for _mod in _MODULES:
     for _name in _mod.__all__:
         _obj = getattr(_mod, _name)
-        if callable(_obj) and _name.islower() and _name not in ("make_layers", "cfgs"):
+        if callable(_obj) and _name.islower():
             _BUILDERS[_name] = _obj
+# the loop's names would show in the namespace programs scan for builders (imagenet/main.py:
+# name.islower() and not name.startswith("__") and callable)
+del _mod, _name, _obj
 
 
 def list_models(module=None):

@@ -5,8 +5,9 @@ from ._api import WeightsEnum, imagenet_weights, load_weights, resolve_weights, 
 
 __all__ = ["VGG", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
            "vgg19_bn", "VGG11_Weights", "VGG11_BN_Weights", "VGG13_Weights", "VGG13_BN_Weights",
-           "VGG16_Weights", "VGG16_BN_Weights", "VGG19_Weights", "VGG19_BN_Weights",
-           "make_layers", "cfgs"]
+           "VGG16_Weights", "VGG16_BN_Weights", "VGG19_Weights", "VGG19_BN_Weights"]
+# make_layers and cfgs stay importable from this module, as torchvision's, but are not
+# exported into torchvision.models (imagenet/main.py lists that namespace's builders)
 
 
 class VGG(nn.Module):
