@@ -321,7 +321,10 @@ def tensor_repr(t, tensor_contents=None, header=""):
         suffixes.append("requires_grad=True")
     if t._fw_tangent is not None:   # a dual tensor (autograd.forward_ad)
         suffixes.append(f"tangent={t._fw_tangent}")
-    return header + _add_suffixes(prefix + body, suffixes, indent)
+    text = _add_suffixes(prefix + body, suffixes, indent)
+    if t.__dict__.get("_is_param", False):   # a Tensor subclass made a Parameter, as PyTorch
+        text = f"Parameter({text})"
+    return header + text
 
 
 def _component_str(name, t, indent):

@@ -547,3 +547,39 @@ def test_quantization_names_exist_in_torch():
     """The refusing entry points carry PyTorch's names (nothing ember-only)."""
     import torch.ao.quantization as tq
     assert all(hasattr(tq, name) for name in ember.ao.quantization.__all__)
+
+
+# ---------------------------------------------------------------------------- parameters
+# the swap_tensors recipe reassigns parameters: a reassigned parameter moved to the end of
+# named_parameters/state_dict in ember; nn.Parameter of a Tensor subclass became a plain
+# Parameter (PyTorch keeps the subclass, marked as a parameter)
+
+def _reassigned_order(m):
+    lin = m.nn.Linear(2, 2)
+    lin.weight = m.nn.Parameter(m.ones(2, 2))
+    return [[n for n, _ in lin.named_parameters()], list(lin.state_dict())]
+
+
+def _subclass_parameter(m):
+    class Sub(m.Tensor):
+        pass
+    p = m.nn.Parameter(m.ones(2).as_subclass(Sub), requires_grad=False)
+    lin = m.nn.Linear(2, 2)
+    lin.weight = m.nn.Parameter(m.ones(2, 2).as_subclass(Sub))
+    y = lin(m.ones(1, 2))
+    y.sum().backward()
+    m.optim.SGD(lin.parameters(), lr=0.1).step()
+    return [type(p).__name__, p.requires_grad, isinstance(p, m.nn.Parameter),
+            isinstance(m.ones(1).as_subclass(Sub), m.nn.Parameter),
+            isinstance(m.ones(1), m.nn.Parameter), [n for n, _ in lin.named_parameters()],
+            type(lin.weight).__name__, type(y).__name__, lin.weight.grad, lin.weight.detach(),
+            repr(lin.weight).replace("ember", "torch"), repr(m.nn.Parameter(m.ones(1)))]
+
+
+PARAM_CASES = {"reassigned_order": _reassigned_order, "subclass_parameter": _subclass_parameter}
+
+
+@pytest.mark.parametrize("name", sorted(PARAM_CASES))
+def test_parameters_same_as_torch(name):
+    got, want = _run(PARAM_CASES[name], ember), _run(PARAM_CASES[name], torch)
+    assert same(got, want, strict_types=True), (got, want)

@@ -8,10 +8,23 @@ from ..autograd import grad_mode
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
 
 
-class Parameter(Tensor):
+class _ParameterMeta(type):
+    def __instancecheck__(cls, obj):
+        # a Tensor subclass made a parameter keeps its class, marked with _is_param
+        # (PyTorch's rule); isinstance(obj, Parameter) is True for it
+        if cls is Parameter and isinstance(obj, Tensor) and \
+                obj.__dict__.get("_is_param", False):
+            return True
+        return super().__instancecheck__(obj)
+
+
+class Parameter(Tensor, metaclass=_ParameterMeta):
     """A Tensor that a Module registers as a parameter when assigned as an attribute.
 
-    ``Parameter(data, requires_grad=True)`` shares memory with `data`.
+    ``Parameter(data, requires_grad=True)`` shares memory with `data`. Data of a Tensor
+    subclass stays of its class (its own methods and ``__torch_function__``): the result is
+    ``data.detach()`` marked as a parameter, for which ``isinstance(p, Parameter)`` holds,
+    as in PyTorch.
     """
     # ops on parameters give plain tensors (PyTorch's Parameter opts out the same way)
     __torch_function__ = _disabled_torch_function_impl
@@ -25,6 +38,8 @@ class Parameter(Tensor):
                             f"{type(data).__name__}")
         if data.layout.name != "strided":   # (its _data is no array: ember/_sparse_tensor.py)
             raise NotImplementedError(f"ember has no Parameter of layout {data.layout}")
+        if cls is Parameter and _is_user_subclass(data):
+            return _subclass_parameter(data, requires_grad)
         p = cls._make(data._data)
         if data._vc is None:
             data._vc = [0]
@@ -53,6 +68,27 @@ class Parameter(Tensor):
         # a device parameter comes back on its device, as PyTorch's pickles do
         return (_rebuild_parameter, (self._cpu_array().copy(), self._requires_grad,
                                      str(self.device)))
+
+
+def _is_user_subclass(data):
+    """Whether `data` is of a Tensor subclass other than ember's own tensor classes."""
+    cls = type(data)
+    return cls is not Tensor and not issubclass(cls, Parameter) and \
+        not cls.__module__.startswith("ember.")
+
+
+def _subclass_parameter(data, requires_grad):
+    """Parameter(data) for a Tensor subclass: data detached, of its own class, marked."""
+    t = data.detach()
+    if type(t) is not type(data):
+        raise RuntimeError(
+            f"Creating a Parameter from an instance of type {type(data).__name__} requires "
+            f"that detach() returns an instance of the same type, but return type "
+            f"{type(t).__name__} was found instead. To use the type as a Parameter, please "
+            f"correct the detach() semantics defined by its __torch_dispatch__() implementation.")
+    t.requires_grad_(requires_grad)
+    t._is_param = True
+    return t
 
 
 def _rebuild_parameter(arr, requires_grad, device=None):

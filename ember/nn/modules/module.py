@@ -151,7 +151,9 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._remove_from(name, d, params)
+            # a parameter reassigned keeps its place in _parameters (named_parameters and
+            # state_dict order), as PyTorch's
+            self._remove_from(name, d, params, exclude="_parameters")
             self.register_parameter(name, value)
             return
         if params is not None and name in params:
