@@ -35,3 +35,21 @@ def same(a, b, rtol=1e-6, atol=1e-6, strict_types=False):
         return (isinstance(b, tuple) and a[:3] == b[:3]
                 and np.allclose(a[3], b[3], rtol=rtol, atol=atol, equal_nan=True))
     return (not strict_types or type(a) is type(b)) and a == b
+
+
+def plain(x):
+    """Tensors as ("T", values as nested lists); containers elementwise; anything else as
+    itself (exact comparison, for results that must agree to the bit)."""
+    if isinstance(x, (list, tuple)):
+        return [plain(v) for v in x]
+    if hasattr(x, "requires_grad") and hasattr(x, "tolist"):
+        return ("T", x.detach().tolist())
+    return x
+
+
+def outcome(program, m):
+    """plain(program(m)), or ("raised", exception type name, message) when it raises."""
+    try:
+        return plain(program(m))
+    except Exception as e:  # noqa: BLE001 - the type and message are what gets compared
+        return ("raised", type(e).__name__, str(e))

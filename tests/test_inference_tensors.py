@@ -12,15 +12,7 @@ import ember
 
 torch = pytest.importorskip("torch")
 
-
-def _outcome(program, m):
-    try:
-        out = program(m)
-    except Exception as e:  # noqa: BLE001 - the type and message are what gets compared
-        return ("raised", type(e).__name__, str(e))
-    if isinstance(out, (list, tuple)):
-        return [o.tolist() if hasattr(o, "tolist") else o for o in out]
-    return out.tolist() if hasattr(out, "tolist") else out
+from tests.program_compare import outcome as _outcome  # noqa: E402
 
 
 def _made(m):

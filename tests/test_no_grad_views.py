@@ -10,22 +10,7 @@ import ember
 
 torch = pytest.importorskip("torch")
 
-
-def _outcome(program, m):
-    """program(m)'s result as plain values, or the exception type and message."""
-    try:
-        out = program(m)
-    except Exception as e:  # noqa: BLE001 - the type and message are what gets compared
-        return ("raised", type(e).__name__, str(e))
-    return _plain(out)
-
-
-def _plain(x):
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if hasattr(x, "requires_grad") and hasattr(x, "tolist"):
-        return ("T", x.detach().tolist())
-    return x
+from tests.program_compare import outcome as _outcome  # noqa: E402
 
 
 def _views(m):
