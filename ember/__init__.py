@@ -164,9 +164,13 @@ def __getattr__(name):
     if name in ("distributions", "testing", "func", "profiler", "jit", "multiprocessing", "cpu",
                 "hub", "futures", "accelerator", "__future__", "_logging", "nested",
                 "_dynamo", "ao", "quantization",
-                "onnx", "xpu", "functional"):
+                "onnx", "xpu", "functional", "masked"):
         import importlib
         return importlib.import_module("." + name, __name__)
+    if name in ("library", "ops"):   # torch.ops.<namespace>.<op>: ember.library's ops
+        import importlib
+        library = importlib.import_module(".library", __name__)
+        return library if name == "library" else library.ops
     if name == "vmap":  # torch.vmap is torch.func.vmap
         from .func import vmap
         return vmap
