@@ -168,6 +168,18 @@ for _name in ("add", "radd", "sub", "rsub", "mul", "rmul", "truediv", "rtruediv"
     setattr(_SparseArray, f"__{_name}__", _refusing_dunder(f"__{_name}__"))
 
 
+def _scaled(self, other):
+    """``alpha * b``, the one product a dense op forms of its sparse operand: dense
+    ``add``/``sub`` with an ``alpha`` (Adagrad's sparse update, dense.add_(sparse, alpha=-lr)),
+    as the dense form times the number; anything else refuses."""
+    if type(other) in (int, float, bool):
+        return self._dense("mul") * other
+    self._refuse("mul")
+
+
+_SparseArray.__mul__ = _SparseArray.__rmul__ = _scaled
+
+
 class SparseTensor(Tensor):
     """The part every sparse layout shares: metadata read from the components, the
     attribute protocol, and the refusal of dense-only methods. Subclasses set

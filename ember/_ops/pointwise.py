@@ -285,6 +285,8 @@ class Add(Op):
             return opmath(np.add, x, y)
         ctx.alpha = alpha
         alpha = unsigned_alpha(alpha, getattr(y, "dtype", None) or x.dtype)
+        if _float32_host(x, y) and type(y) is _ndarray and isinstance(alpha, (int, float)):
+            return _fused_axpy(x, y, alpha)
         return opmath(lambda a, b: a + alpha * b, x, y)
 
     @staticmethod
@@ -305,6 +307,8 @@ class Sub(Op):
             return opmath(np.subtract, x, y)
         ctx.alpha = alpha
         alpha = unsigned_alpha(alpha, getattr(y, "dtype", None) or x.dtype)
+        if _float32_host(x, y) and type(y) is _ndarray and isinstance(alpha, (int, float)):
+            return _fused_axpy(x, y, -alpha)
         return opmath(lambda a, b: a - alpha * b, x, y)
 
     @staticmethod
@@ -598,6 +602,17 @@ def _float32_host(x, y):
     """Whether a power's operands are float32 NumPy arrays (or a NumPy array and a number)."""
     arrays = [a for a in (x, y) if type(a) is _ndarray]
     return bool(arrays) and all(a.dtype == np.float32 for a in arrays)
+
+
+def _fused_axpy(x, y, alpha):
+    """x + alpha * y on float32 NumPy operands rounded once, as PyTorch's add/sub kernels
+    compute it (a fused multiply-add, alpha cast to float32): the product of two float32
+    numbers is exact in float64, so the float64 sum rounded to float32 is the FMA's result.
+    (p.add_(g, alpha=-lr), the hand-written SGD step of many tutorials, then gives torch's
+    bits; rounding alpha * y first differed by an ulp.)"""
+    f64 = np.float64
+    xx = x.astype(f64) if type(x) is _ndarray else f64(np.float32(x))
+    return (xx + f64(np.float32(alpha)) * y.astype(f64)).astype(np.float32)
 
 
 def _pow_float32(x, y):
