@@ -205,7 +205,54 @@ def _setitem(m, shape, key, vshape, grad=False):
     return x
 
 
+_OP_COUNT = [0]
+
+
+def _custom_op(m):
+    """python_custom_ops: a NumPy function as a custom operator (library.custom_op) with a
+    fake kernel and a registered backward: values, gradients, its node name and
+    ops.<ns>.<name>; a mutating op bumps its output's version."""
+    _OP_COUNT[0] += 1
+    ns = f"tilib{_OP_COUNT[0]}"
+
+    @m.library.custom_op(f"{ns}::window", mutates_args=())
+    def window(x: m.Tensor, box: list[int]) -> m.Tensor:
+        a, b = box
+        return m.from_numpy(x.numpy()[a:b] * 2.0)
+
+    @window.register_fake
+    def _(x, box):
+        return x.new_empty(box[1] - box[0], *x.shape[1:])
+
+    def backward(ctx, grad):
+        g = grad.new_zeros(ctx.shape)
+        g[ctx.box[0]:ctx.box[1]] = grad * 2.0
+        return g, None
+
+    def setup_context(ctx, inputs, output):
+        ctx.box, ctx.shape = inputs[1], inputs[0].shape
+
+    window.register_autograd(backward, setup_context=setup_context)
+    x = m.arange(12.0).reshape(4, 3).requires_grad_()
+    y = window(x, [1, 3])
+    (y * y).sum().backward()
+    via_ops = getattr(m.ops, ns).window(x.detach(), [0, 2])
+
+    @m.library.custom_op(f"{ns}::numpy_sin", mutates_args={"output"}, device_types="cpu")
+    def numpy_sin(input: m.Tensor, output: m.Tensor) -> None:
+        import numpy
+        numpy.sin(input.numpy(), out=output.numpy())
+
+    out = m.empty(3)
+    before = out._version
+    result = numpy_sin(m.tensor([0.5, 1.0, 2.0]), out)
+    return [y, x.grad, type(y.grad_fn).__name__.replace(ns, "NS"), via_ops, out,
+            out._version - before,
+            result, type(window).__name__]
+
+
 CASES = {
+    "custom_op_autograd_and_ops": _custom_op,
     "setitem_value_leading_ones_row": lambda m: _setitem(m, (3, 4), 1, (1, 4)),
     "setitem_value_leading_ones_many": lambda m: _setitem(m, (3, 4), (slice(None),), (1, 1, 3, 4)),
     "setitem_value_leading_ones_scalar": lambda m: _setitem(m, (2, 3), (Ellipsis,), (1, 1)),
@@ -371,3 +418,10 @@ def test_vit_b_16_parameter_count_is_torchvisions():
     assert sum(p.numel() for p in model.parameters()) == \
         models.ViT_B_16_Weights.DEFAULT.meta["num_params"]
     assert model.seq_length == 197
+
+
+def test_custom_op_opcheck_not_built():
+    """ember has no dispatcher, FakeTensor or torch.compile for opcheck to test against."""
+    op = ember.library.custom_op("tilib_opcheck::ident", lambda x: x.clone(), mutates_args=())
+    with pytest.raises(NotImplementedError, match="opcheck is not built"):
+        ember.library.opcheck(op, (ember.ones(2),))

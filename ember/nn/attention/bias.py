@@ -12,6 +12,7 @@ S positions. The attention call hands itself to CausalBias._dispatch (see
 _ops/attention.py), which runs it as is_causal=True where that is the same mask and with
 the materialized mask otherwise, as PyTorch's does on the CPU.
 """
+import warnings
 from enum import IntEnum
 
 import numpy as np
@@ -34,6 +35,9 @@ class CausalBias(Tensor):
     __torch_function__ = _disabled_torch_function_impl
 
     def __new__(cls, variant, seq_len_q, seq_len_kv):
+        if variant == CausalVariant.LOWER_RIGHT and seq_len_q > seq_len_kv:
+            warnings.warn("Lower right causal bias will produce NaNs in the output when "
+                          "seq_len_q > seq_len_kv!", UserWarning, stacklevel=3)
         bias = cls._make(_mask(variant, seq_len_q, seq_len_kv))
         bias.variant, bias.seq_len_q, bias.seq_len_kv = variant, seq_len_q, seq_len_kv
         return bias
