@@ -394,23 +394,32 @@ def _input_grad(xp, g, w, x_shape, stride, padding, dilation, groups, g_cm):
             gx = _conv(xp, g, xp.ascontiguousarray(wt), stride, pads, dilation,
                        groups)
         return gx.astype(dt, copy=False)
-    g2 = np.moveaxis(g, 1, 0).reshape(O, -1)
     w2 = w.reshape(O, -1)
     kk = math.prod(k)
-    dcols = xp.empty((C * kk, g2.shape[1]), dtype=g.dtype)
-    with cupy_kernels.tf32("conv", xp):
-        for gi in range(groups):
-            np.matmul(w2[gi * og:(gi + 1) * og].T, g2[gi * og:(gi + 1) * og],
-                      out=dcols[gi * cg * kk:(gi + 1) * cg * kk])
-    dcols = dcols.reshape((C,) + tuple(k) + (N,) + tuple(out))
+    per_sample = math.prod(out)
+    # the columns of a few images at a time (NumPy): all of a large batch's (C*kk rows by
+    # N*prod(out)) can take gigabytes, and first touches of fresh memory cost more than
+    # the GEMM itself; the buffer is reused from chunk to chunk
+    chunks = _chunks(xp, N, C * kk * per_sample * g.itemsize) if xp is np else [(0, N)]
+    chunk = max(n1 - n0 for n0, n1 in chunks)
+    dcols_buf = xp.empty((C * kk, chunk * per_sample), dtype=g.dtype)
     padded = tuple(x_shape[2 + i] + 2 * padding[i] for i in range(nd))
     # accumulate channel-major, (C, N, *padded), the patches' own layout, so each of the
     # prod(k) adds streams through memory in order; one transposing copy at the end
     gx = xp.zeros((C, N) + padded, dtype=g.dtype)
-    for offs in product(*[range(n) for n in k]):
-        sl = tuple(slice(o * dilation[i], o * dilation[i] + stride[i] * (out[i] - 1) + 1,
-                         stride[i]) for i, o in enumerate(offs))
-        gx[(slice(None), slice(None)) + sl] += dcols[(slice(None),) + offs]
+    for n0, n1 in chunks:
+        nb = n1 - n0
+        g2 = np.moveaxis(g[n0:n0 + nb], 1, 0).reshape(O, -1)
+        dcols = dcols_buf[:, :nb * per_sample]
+        with cupy_kernels.tf32("conv", xp):
+            for gi in range(groups):
+                np.matmul(w2[gi * og:(gi + 1) * og].T, g2[gi * og:(gi + 1) * og],
+                          out=dcols[gi * cg * kk:(gi + 1) * cg * kk])
+        dcols = dcols.reshape((C,) + tuple(k) + (nb,) + tuple(out))
+        for offs in product(*[range(n) for n in k]):
+            sl = tuple(slice(o * dilation[i], o * dilation[i] + stride[i] * (out[i] - 1) + 1,
+                             stride[i]) for i, o in enumerate(offs))
+            gx[(slice(None), slice(n0, n0 + nb)) + sl] += dcols[(slice(None),) + offs]
     crop = tuple(slice(padding[i], padding[i] + x_shape[2 + i]) for i in range(nd))
     gx = np.moveaxis(gx[(slice(None), slice(None)) + crop], 0, 1)
     return xp.ascontiguousarray(gx).astype(dt, copy=False)

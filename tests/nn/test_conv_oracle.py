@@ -138,6 +138,11 @@ CHUNKED = [
         3, 4, (3, 2), padding=(0, 1), output_padding=1, dilation=(2, 3)), f32(5, 3, 5, 4)),
     ("ConvTranspose2d-s1-outpad", lambda L: L.nn.ConvTranspose2d(
         4, 2, 3, padding=1, output_padding=1, dilation=2, groups=2), f32(5, 4, 4, 5)),
+    # strided transposed convolutions: forward through the input-gradient scatter
+    ("ConvTranspose2d-s2-groups", lambda L: L.nn.ConvTranspose2d(
+        4, 6, 3, stride=2, padding=1, output_padding=1, groups=2), f32(5, 4, 4, 5)),
+    ("ConvTranspose3d-s2", lambda L: L.nn.ConvTranspose3d(
+        2, 3, (3, 2, 2), stride=(2, 1, 1), padding=(0, 1, 1)), f32(3, 2, 3, 4, 3)),
 ]
 
 
