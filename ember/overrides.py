@@ -10,6 +10,7 @@ from ._torch_function import (handle_torch_function, overloaded_args as _overloa
 __all__ = ["has_torch_function", "has_torch_function_unary", "has_torch_function_variadic",
            "handle_torch_function", "is_tensor_like", "is_tensor_method_or_property",
            "wrap_torch_function", "get_ignored_functions", "get_overridable_functions",
+           "get_testing_overrides",
            "resolve_name", "TorchFunctionMode", "BaseTorchFunctionMode"]
 
 
@@ -53,12 +54,72 @@ def wrap_torch_function(dispatcher):
     return decorate
 
 
-def get_ignored_functions():
-    return set()
+def _namespaces():
+    import ember
+    from ember import fft, linalg, special
+    from ember.nn import functional
+    return (ember, functional, linalg, fft, special)
 
 
 def get_overridable_functions():
-    return {}
+    """{namespace: [its public functions that dispatch __torch_function__]}: the modules
+    ember, ember.nn.functional, ember.linalg, ember.fft and ember.special, and Tensor (its
+    methods and operators, and its properties' getters as ``Tensor.shape.__get__``). Turns
+    the protocol on (ember wraps its functions the first time a program asks)."""
+    from . import _torch_function as tf
+    tf.activate()
+    result = {}
+    for mod in _namespaces():
+        public = getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]
+        funcs = [getattr(mod, n, None) for n in public if not n.startswith("_")]
+        result[mod] = [f for f in funcs if hasattr(f, "_ember_undispatched")]
+    methods = []
+    for name, attr in Tensor.__dict__.items():
+        if hasattr(attr, "_ember_undispatched"):
+            methods.append(attr)
+        elif type(attr) is property and hasattr(attr.fget, "_ember_undispatched"):
+            methods.append(attr.__get__)
+    result[Tensor] = methods
+    return result
+
+
+def get_ignored_functions():
+    """The public functions and Tensor methods that do not dispatch __torch_function__
+    (``Tensor.as_subclass``, the protocol's own helpers, ember's plumbing ...)."""
+    from . import _torch_function as tf
+    tf.activate()
+    ignored = set()
+    for mod in _namespaces():
+        public = getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]
+        for name in public:
+            f = getattr(mod, name, None)
+            if callable(f) and not isinstance(f, type) and \
+                    not hasattr(f, "_ember_undispatched"):
+                ignored.add(f)
+    for name in tf._NOT_DISPATCHED:
+        f = Tensor.__dict__.get(name)
+        if callable(f) and not isinstance(f, type):
+            ignored.add(getattr(Tensor, name))
+    return ignored
+
+
+def get_testing_overrides():
+    """{overridable function: a dummy with its signature that returns -1}, for testing a
+    __torch_function__ implementation against every function it may be handed."""
+    import inspect
+    dummies = {}
+    for funcs in get_overridable_functions().values():
+        for f in funcs:
+            def dummy(*args, **kwargs):
+                return -1
+            original = getattr(f, "_ember_undispatched", f)
+            try:
+                dummy.__signature__ = inspect.signature(original)
+            except (TypeError, ValueError):
+                pass
+            dummy.__name__ = getattr(f, "__name__", "dummy")
+            dummies[f] = dummy
+    return dummies
 
 
 def resolve_name(f):

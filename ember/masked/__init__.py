@@ -236,3 +236,7 @@ def as_masked_tensor(data, mask):
 def is_masked_tensor(obj):
     """False: ember has no MaskedTensor objects."""
     return False
+
+
+# torch.masked._ops, the module PyTorch defines these in (its docstrings call them there)
+_ops = __import__("sys").modules[__name__]
