@@ -112,6 +112,11 @@ CASES = {
     **{f"init_{name}_alias": (lambda name: lambda m: _old_init(m, name))(name)
        for name in ("orthogonal", "sparse", "eye", "dirac", "uniform", "normal",
                     "xavier_uniform", "kaiming_normal")},
+    # resize_ to no more elements keeps the storage (the 2017 dcgan's
+    # input.data.resize_(batch.size()).copy_(batch) wrote into a detached copy)
+    "resize_shrink_through_data": lambda m: _resize_shared(m),
+    "resize_same_numel_reshapes": lambda m: m.arange(6.).resize_(2, 3),
+    "resize_grow_keeps_values": lambda m: m.arange(4.).resize_(6)[:4],
     "onnx_not_exporting": lambda m: importlib.import_module(m.__name__ + ".onnx")
     .is_in_onnx_export(),
 }
@@ -185,6 +190,14 @@ def _old_init(m, name):
         warnings.simplefilter("always")
         getattr(m.nn.init, name)(w, *_OLD_INIT_ARGS.get(name, ()))
     return [w, [(c.category.__name__, str(c.message)) for c in caught]]
+
+
+def _resize_shared(m):
+    a = m.zeros(6)
+    a.data.resize_(2, 2).fill_(1)
+    b = m.zeros(6)
+    b[:].resize_(3).fill_(2)
+    return [a, b]
 
 
 def _set(x, key, value):

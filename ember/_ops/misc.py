@@ -633,12 +633,20 @@ def resize_(self, *sizes, size=None, memory_format=None):
         raise RuntimeError("cannot resize variables that require grad")
     if self._fw_tangent is not None:   # (the tangent would no longer fit the values)
         raise RuntimeError("cannot resize variables that has a forward grad")
+    if tuple(sizes) == tuple(self._data.shape):
+        return self
+    numel = math.prod(sizes)
+    if numel <= self._data.size and self._data.flags.c_contiguous:
+        # PyTorch keeps the storage when it is large enough: the tensor becomes a view of
+        # its first `numel` elements, so writes still reach the memory other tensors share
+        # (the old dcgan's input.data.resize_(size).copy_(batch) on a Variable's storage)
+        self._data = self._data.reshape(-1)[:numel].reshape(sizes)
+        self._bump_version()
+        return self
     new = array_namespace(self._data).zeros(sizes, dtype=self._data.dtype)
     flat_old = self._data.reshape(-1)
     count = builtins.min(flat_old.size, new.size)
     new.reshape(-1)[:count] = flat_old[:count]
-    if tuple(sizes) == tuple(self._data.shape):
-        return self
     self._data = new
     self._bump_version()
     return self
