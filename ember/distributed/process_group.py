@@ -61,7 +61,8 @@ class ReduceOp:
 
 
 class Backend(str):
-    """Backend names. 'gloo' (PyTorch's CPU backend) is served by MPI in ember."""
+    """Backend names. 'gloo' (PyTorch's CPU backend) is served by ember's TCP backend, or by
+    MPI when the ranks were started by an MPI launcher."""
     UNDEFINED = "undefined"
     MPI = "mpi"
     NCCL = "nccl"
@@ -71,7 +72,7 @@ class Backend(str):
         name = str(name).lower()
         if name not in (cls.MPI, cls.NCCL, cls.GLOO):
             raise ValueError(f"Invalid backend: '{name}' (ember supports 'mpi', 'nccl' and "
-                             "'gloo', which runs on MPI)")
+                             "'gloo')")
         return str.__new__(cls, name)
 
 
@@ -308,7 +309,13 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
                        store=None, group_name="", pg_options=None, device_id=None):
     """Join the default process group.
 
-    Ranks are started by an MPI launcher (``python -m ember.distributed.run`` or plain
+    Without an MPI launcher (``ember.multiprocessing.spawn``, processes started by hand),
+    the 'gloo' and 'mpi' backends connect the ranks over TCP (``backend_tcp``) when
+    ``store``, a ``tcp://host:port`` or ``file://path`` init_method, or MASTER_ADDR and
+    MASTER_PORT say where to meet: rank 0 then hosts a TCPStore there, and rank/world_size
+    come from the arguments or RANK/WORLD_SIZE.
+
+    Under an MPI launcher, ranks are started by an MPI launcher (``python -m ember.distributed.run`` or plain
     ``mpirun``); MPI itself connects them, so ``init_method`` only has to be ``env://``
     (or None; ``tcp://`` and ``file://`` are accepted and not needed) and
     ``rank``/``world_size``, when given, must agree with MPI's. The ``RANK``/``WORLD_SIZE``
@@ -338,6 +345,9 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         if not rank >= 0:
             raise AssertionError("rank must be non-negative if using store")
     timeout_s = _seconds(timeout)
+    if name != Backend.NCCL and _tcp_rendezvous(init_method, store):
+        _init_tcp(name, init_method, store, rank, world_size, timeout_s)
+        return
     if name == Backend.NCCL:
         from . import backend_nccl
         backend_nccl.check_available()
@@ -366,6 +376,70 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     GroupMember.WORLD = pg
     group.WORLD = pg
     _install_excepthook(mpi_rank)
+
+
+# the variables an MPI launcher (Open MPI, MPICH/Intel MPI hydra, PMIx) gives its ranks
+_MPI_LAUNCHED_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK")
+
+
+def _tcp_rendezvous(init_method, store):
+    """Whether the ranks meet over TCP (backend_tcp) rather than MPI: they were not
+    started by an MPI launcher, and a store, a tcp:// or file:// init_method, or
+    MASTER_ADDR and MASTER_PORT say where to meet."""
+    if any(os.environ.get(v) for v in _MPI_LAUNCHED_VARS):
+        return False
+    if store is not None or str(init_method).startswith(("tcp://", "file://")):
+        return True
+    return bool(os.environ.get("MASTER_ADDR")) and bool(os.environ.get("MASTER_PORT"))
+
+
+def _init_tcp(name, init_method, store, rank, world_size, timeout_s):
+    """init_process_group for ranks connected by backend_tcp (see _tcp_rendezvous)."""
+    import urllib.parse
+    from . import backend_tcp
+    from .store import FileStore, TCPStore
+    url = urllib.parse.urlparse(str(init_method)) if init_method is not None else None
+    query = dict(urllib.parse.parse_qsl(url.query)) if url is not None else {}
+    if rank is None or rank < 0:
+        rank = int(query["rank"]) if "rank" in query else _env_int("RANK")
+    if world_size is None or world_size < 0:
+        world_size = int(query["world_size"]) if "world_size" in query \
+            else _env_int("WORLD_SIZE")
+    if rank is None:
+        raise ValueError("Error initializing ember.distributed using env:// rendezvous: "
+                         "environment variable RANK expected, but not set (or pass rank=)")
+    if world_size is None:
+        raise ValueError("Error initializing ember.distributed using env:// rendezvous: "
+                         "environment variable WORLD_SIZE expected, but not set (or pass "
+                         "world_size=)")
+    if world_size <= 0:
+        raise ValueError(f"init_process_group: world_size must be positive, got {world_size}")
+    if not 0 <= rank < world_size:
+        raise ValueError(f"init_process_group: rank {rank} is out of range for world_size "
+                         f"{world_size} (ranks are 0 .. {world_size - 1})")
+    store_timeout = datetime.timedelta(seconds=timeout_s)
+    if store is None and url is not None and url.scheme == "file":
+        store = FileStore(urllib.parse.unquote(url.path), world_size)
+    elif store is None:
+        if url is not None and url.scheme == "tcp":
+            host, port = url.hostname, url.port
+        else:
+            host, port = os.environ.get("MASTER_ADDR"), _env_int("MASTER_PORT")
+        if not host or port is None:
+            raise ValueError("Error initializing ember.distributed using env:// rendezvous: "
+                             "environment variables MASTER_ADDR and MASTER_PORT expected, "
+                             "but not set")
+        store = TCPStore(host, port, world_size, is_master=rank == 0, timeout=store_timeout)
+    _state["tcp_inits"] = _state.get("tcp_inits", 0) + 1
+    impl = backend_tcp.connect(store, rank, world_size, timeout_s,
+                               f"ember/tcp/{_state['tcp_inits']}")
+    os.environ.setdefault("RANK", str(rank))
+    os.environ.setdefault("WORLD_SIZE", str(world_size))
+    watchdog = _Watchdog(timeout_s, rank)   # idle: TCP operations time out by themselves
+    pg = ProcessGroup(name, impl, range(world_size), timeout_s)
+    _state.update(world=pg, watchdog=watchdog, groups=[pg], store=store)
+    GroupMember.WORLD = pg
+    group.WORLD = pg
 
 
 def destroy_process_group(group=None):
@@ -405,7 +479,8 @@ def is_nccl_available():
 
 
 def is_gloo_available():
-    return False
+    """'gloo' works everywhere: over TCP (backend_tcp), or on MPI under an MPI launcher."""
+    return True
 
 
 def get_rank(group=None):
@@ -510,9 +585,11 @@ def new_subgroups_by_enumeration(ranks_per_subgroup_list, timeout=None, backend=
 
 
 def is_backend_available(backend):
-    """Whether init_process_group(backend) can work here ('gloo' runs on MPI in ember)."""
+    """Whether init_process_group(backend) can work here ('gloo' always: over TCP)."""
     name = str(backend).lower()
-    if name in ("mpi", "gloo"):
+    if name == "gloo":
+        return True
+    if name == "mpi":
         return is_mpi_available()
     if name == "nccl":
         return is_nccl_available()
