@@ -9,8 +9,14 @@ _DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ide
                  "privateuseone")
 
 
+# the device types ember's tensors can live on; device objects of PyTorch's other types
+# can be made (programs test them: `device("mps")`), and using them for data raises
+_USABLE = frozenset(("cpu", "cuda", "meta"))
+
+
 class device:
-    """A device: a type ('cpu' or 'cuda') and an optional index."""
+    """A device: a type (any of PyTorch's; ember's tensors live on 'cpu', 'cuda' and
+    'meta') and an optional index."""
     __slots__ = ("type", "index")
 
     def __init__(self, type, index=None):
@@ -26,14 +32,19 @@ class device:
                 raise RuntimeError(f"type (string) must not include an index because index was "
                                    f"passed explicitly: {type}")
             type, _, idx = type.partition(":")
-            try:
-                index = int(idx)
-            except ValueError:
-                raise RuntimeError(f"Invalid device string: '{type}:{idx}'") from None
-        if type not in ("cpu", "cuda", "meta"):
+            # an index is plain decimal digits without a leading zero, as PyTorch parses it
+            if not (idx.isdigit() and idx.isascii()) or (len(idx) > 1 and idx[0] == "0"):
+                raise RuntimeError(f"Invalid device string: '{type}:{idx}'")
+            index = int(idx)
+        if type not in _DEVICE_TYPES:
             # the message lists every device type PyTorch knows, as its own does
             raise RuntimeError("Expected one of " + ", ".join(_DEVICE_TYPES) + " device type at "
                                "start of device string: " + type)
+        if type == "mkldnn":
+            import warnings
+            warnings.warn("'mkldnn' is no longer used as device type. So torch.device('mkldnn') "
+                          "will be deprecated and removed in the future. Please use other valid "
+                          "device types instead.", UserWarning, stacklevel=2)
         if index is not None and index < 0:
             raise RuntimeError(f"Device index must not be negative, got {index}")
         self.type, self.index = type, index
@@ -92,10 +103,20 @@ def as_device(d):
     if d is None:
         return CPU
     if type(d) is device:
-        return d
+        return d if d.type in _USABLE else _unusable(d)
     if isinstance(d, str) and d == "cpu":
         return CPU
-    return device(d)
+    d = device(d)
+    return d if d.type in _USABLE else _unusable(d)
+
+
+def _unusable(d):
+    """Raise for data on a device type ember has no backend for, as a PyTorch build
+    without it does (XPU: AssertionError from its lazy init; others: NotImplementedError)."""
+    if d.type == "xpu":
+        raise AssertionError("Torch not compiled with XPU enabled")
+    raise NotImplementedError(f"ember has no '{d.type}' backend: tensors live on the cpu, "
+                              f"cuda (through CuPy) and meta devices")
 
 
 def backend_for(dev):

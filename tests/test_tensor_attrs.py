@@ -237,3 +237,39 @@ def test_legacy_type_checks():
     assert isinstance(ember.zeros(2, dtype=ember.int64), ember.LongTensor)
     i = ember.FloatTensor([32])
     assert i.type(ember.int).dtype is ember.int32
+
+
+# Device objects of every type PyTorch knows can be made (programs probe them:
+# `torch.device("mps")`); data on a type ember has no backend for raises as a PyTorch
+# build without it does
+DEVICE_STRINGS = ["mps", "xpu:1", "hpu", "ipu", "xla", "mtia", "privateuseone", "lazy",
+                  "vulkan", "maia", "fpga", "ve", "hip", "ideep", "opengl", "opencl", "mkldnn",
+                  "meta:0", "cuda:2", "tpu", "mps:-1", "cuda:+1", "cuda: 1", "cpu:00", "cpu:0"]
+
+
+def _device_info(m, s):
+    import warnings
+    try:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            d = m.device(s)
+        return (repr(d).replace("ember", "torch"), d.type, d.index,
+                [str(x.message).split(" (Triggered internally")[0] for x in w])
+    except Exception as e:  # noqa: BLE001 - the type and message are compared
+        return ("raised", type(e).__name__, str(e).split(":")[0])
+
+
+@pytest.mark.parametrize("s", DEVICE_STRINGS)
+def test_device_types_as_torch(s):
+    torch = pytest.importorskip("torch")
+    assert _device_info(ember, s) == _device_info(torch, s)
+
+
+@pytest.mark.parametrize("s, exc", [("mps", NotImplementedError), ("xpu", AssertionError)])
+def test_data_on_a_device_without_backend_raises(s, exc):
+    torch = pytest.importorskip("torch")
+    for m in (torch, ember):
+        with pytest.raises(exc):
+            m.ones(2, device=s)
+    with pytest.raises(exc):
+        ember.ones(2).to(s)
