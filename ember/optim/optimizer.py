@@ -10,6 +10,7 @@ from .._backend import array_namespace
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.graph import RemovableHandle
+from ..profiler._recorder import ACTIVE as _PROFILER_ACTIVE
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]
@@ -155,6 +156,17 @@ class Optimizer:
         self.param_groups.append(param_group)
 
     def zero_grad(self, set_to_none=True):
+        rec = _PROFILER_ACTIVE[0]
+        if rec is not None:   # PyTorch's profiler lists the call as this block
+            event = rec.begin(f"Optimizer.zero_grad#{type(self).__name__}.zero_grad",
+                              "user_annotation")
+            try:
+                return self._zero_grad(set_to_none)
+            finally:
+                rec.end(event)
+        return self._zero_grad(set_to_none)
+
+    def _zero_grad(self, set_to_none):
         for group in self.param_groups:
             for p in group["params"]:
                 if p._grad is not None:
@@ -188,6 +200,18 @@ class Optimizer:
         return _add_hook(self._load_post_hooks, hook, prepend)
 
     def _run_step(self, update, closure, closure_to_update=False):
+        """`_hooked_step`, listed by a recording profiler as PyTorch's
+        ``Optimizer.step#<class>.step`` block."""
+        rec = _PROFILER_ACTIVE[0]
+        if rec is None:
+            return self._hooked_step(update, closure, closure_to_update)
+        event = rec.begin(f"Optimizer.step#{type(self).__name__}.step", "user_annotation")
+        try:
+            return self._hooked_step(update, closure, closure_to_update)
+        finally:
+            rec.end(event)
+
+    def _hooked_step(self, update, closure, closure_to_update=False):
         """Run hooks around one step; `update()` applies the parameter updates under no_grad.
         Returns the closure's loss, or what `update()` returns if that is not None (LBFGS).
 

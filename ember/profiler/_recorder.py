@@ -10,6 +10,8 @@ Three sources produce events:
   ``_accumulate`` (module globals the engine looks up on each node) are replaced by timed
   versions, giving PyTorch's ``autograd::engine::evaluate_function: MulBackward0`` events
   with the node's own ``MulBackward0`` event inside;
+- composite functions (``F.linear``, ``torch.matmul``): while recording, _composite.py
+  puts timed wrappers in their place, giving PyTorch's ``aten::linear`` around the ops;
 - ``record_function`` blocks (user annotations) and the profiler's ``ProfilerStep#<n>``.
 
 Nothing of this runs when no profiler records: the flag is None and the engine's
@@ -26,8 +28,10 @@ import numpy as np
 
 from .._ops import _base
 from ..autograd import graph as _graph
-from . import _flops
+from . import _composite, _flops
 from ._names import op_name
+
+_CHILD_NAMES = _composite.CHILD_NAMES
 
 _perf_ns = time.perf_counter_ns
 _get_ident = threading.get_ident
@@ -85,6 +89,11 @@ class Recorder:
         self.events.append(event)
         event.start_ns = _perf_ns()
         return event
+
+    def innermost_name(self):
+        """The name of this thread's innermost open event, or None."""
+        open_events = self._open.get(_get_ident())
+        return open_events[-1].name if open_events else None
 
     def end(self, event):
         event.end_ns = _perf_ns()
@@ -159,10 +168,18 @@ def _profiled_apply(cls, inputs, arrays, params):
     rec = ACTIVE[0]
     if rec is None:   # another thread stopped the profiler after this op read the hook
         return _PLAIN_APPLY[0](cls, inputs, arrays, *params)
+    name = op_name(cls)
+    parent = rec.innermost_name()
+    if parent is not None:
+        name = _CHILD_NAMES.get((parent, name), name)
+    if parent == name:
+        # the composite function around it has the op's own name (F.relu runs the Relu
+        # op): PyTorch lists one event
+        return _PLAIN_APPLY[0](cls, inputs, arrays, *params)
     shapes = None
     if rec.record_shapes:
         shapes = [list(t._data.shape) if t is not None else [] for t in inputs]
-    event = rec.begin(op_name(cls), "cpu_op", shapes)
+    event = rec.begin(name, "cpu_op", shapes)
     try:
         out = _PLAIN_APPLY[0](cls, inputs, arrays, *params)
     finally:
@@ -189,6 +206,7 @@ def _nbytes(out):
 # the backward engine
 
 _ENGINE = {}
+_REPLACED = []   # the composite functions' bindings install() replaced
 
 
 def _timed_call_backward(node, grads, anomaly):
@@ -227,6 +245,7 @@ def _install_hooks():
     _graph._call_backward = _timed_call_backward
     _graph._accumulate = _timed_accumulate
     _base._PROFILER[0] = _profiled_apply
+    _REPLACED[:] = _composite.install(ACTIVE)
 
 
 def _remove_hooks():
@@ -235,3 +254,5 @@ def _remove_hooks():
     _base._PROFILER[0] = None
     _graph._call_backward = _ENGINE["_call_backward"]
     _graph._accumulate = _ENGINE["_accumulate"]
+    _composite.remove(_REPLACED)
+    _REPLACED.clear()

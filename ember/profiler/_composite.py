@@ -1,0 +1,183 @@
+"""Events for PyTorch's composite operators: the functions a program calls
+(``F.linear``, ``F.conv2d``, ``torch.matmul``, ``F.cross_entropy``) that PyTorch's
+profiler lists as an operator of their own (``aten::linear``) around the operators they
+run (``aten::addmm``).
+
+ember runs such a function as Python code calling its ops, so the ops have events
+(``_recorder._profiled_apply``) but the function had none. While a profiler records,
+each function in `COMPOSITES` is replaced, wherever ember binds it (module globals,
+Tensor methods), by a timed wrapper; `stop` puts the originals back. Nothing of this
+runs when no profiler records: the functions are the originals then.
+
+Where the wrapper and the op it runs share one name (``F.relu`` runs ember's ``Relu``
+op, named ``aten::relu``), the op's event is folded into the wrapper's, so the name is
+listed once per call, as PyTorch's.
+
+A function held by a name that is not ember's (``from torch.nn.functional import relu``
+in the user's module) is not replaced, and its ops are listed without the composite
+event around them.
+"""
+import sys
+import types
+
+_FunctionType = types.FunctionType
+
+
+def _max_pool_name(args, kwargs):
+    """``aten::max_pool<n>d`` (``_with_indices`` when the indices are asked for)."""
+    nd = args[0] if args else kwargs.get("nd")
+    wants_indices = kwargs.get("return_indices", args[7] if len(args) > 7 else False)
+    return f"aten::max_pool{nd}d" + ("_with_indices" if wants_indices else "")
+
+
+def _conv_name(args, kwargs):
+    """``aten::conv<n>d`` for a Conv module's _conv_forward(self, ...)."""
+    return f"aten::conv{args[0]._nd}d"
+
+
+_RNN_NAMES = {"LSTM": "aten::lstm", "GRU": "aten::gru", "RNN_TANH": "aten::rnn_tanh",
+              "RNN_RELU": "aten::rnn_relu"}
+
+
+def _rnn_name(args, kwargs):
+    """``aten::lstm`` ... for an RNN module's forward(self, ...)."""
+    return _RNN_NAMES.get(args[0].mode, "aten::rnn_tanh")
+
+
+# (module, attribute path, the profiler's name or a function of (args, kwargs) giving it).
+# Names are PyTorch 2.x CPU's for the same call.
+COMPOSITES = [
+    ("ember._ops.layers", "linear", "aten::linear"),
+    ("ember._ops.layers", "dropout", "aten::dropout"),
+    ("ember.nn.functional", "conv1d", "aten::conv1d"),
+    ("ember.nn.functional", "conv2d", "aten::conv2d"),
+    ("ember.nn.functional", "conv3d", "aten::conv3d"),
+    ("ember.nn.modules.conv", "_ConvNd._conv_forward", _conv_name),
+    ("ember.nn.modules.rnn", "RNNBase.forward", _rnn_name),
+    ("ember.nn.functional", "relu", "aten::relu"),
+    ("ember._tensor", "Tensor.relu", "aten::relu"),
+    ("ember._ops.pooling", "max_pool", _max_pool_name),
+    ("ember._ops.norm", "batch_norm", "aten::batch_norm"),
+    ("ember._ops.norm", "layer_norm", "aten::layer_norm"),
+    ("ember._ops.norm", "group_norm", "aten::group_norm"),
+    ("ember._ops.loss", "l1_loss", "aten::l1_loss"),
+    ("ember._ops.norm", "embedding", "aten::embedding"),
+    ("ember._ops.activation", "softmax", "aten::softmax"),
+    ("ember._ops.activation", "log_softmax", "aten::log_softmax"),
+    ("ember._tensor", "Tensor.softmax", "aten::softmax"),
+    ("ember._tensor", "Tensor.log_softmax", "aten::log_softmax"),
+    ("ember._ops.loss", "cross_entropy", "aten::cross_entropy_loss"),
+    ("ember._ops.loss", "nll_loss", "aten::nll_loss_nd"),
+    ("ember._ops.loss", "mse_loss", "aten::mse_loss"),
+    ("ember._ops.linalg", "matmul", "aten::matmul"),
+    ("ember._tensor", "Tensor.matmul", "aten::matmul"),
+    ("ember._tensor", "Tensor.flatten", "aten::flatten"),
+    ("ember._ops.shape", "flatten", "aten::flatten"),
+]
+
+
+# ember ops whose name inside a composite is another (one op class serves several ATen
+# operators): (composite, op) -> the op's name there; the composite's own name folds the
+# op into the composite's event
+CHILD_NAMES = {
+    ("aten::layer_norm", "aten::native_batch_norm"): "aten::native_layer_norm",
+    ("aten::group_norm", "aten::native_batch_norm"): "aten::native_group_norm",
+    ("aten::mse_loss", "ember::PointwiseLoss"): "aten::mse_loss",
+    ("aten::l1_loss", "ember::PointwiseLoss"): "aten::l1_loss",
+}
+
+
+def _owner_and_function(module_name, path):
+    """(the class holding the function, or None for a module function; the function)."""
+    owner = sys.modules.get(module_name)
+    if owner is None:
+        return None, None
+    *classes, attr = path.split(".")
+    for part in classes:
+        owner = getattr(owner, part, None)
+    return (owner if classes else None), getattr(owner, attr, None)
+
+
+def _shapes(args):
+    """record_shapes' input shapes: a Tensor's shape, [] for anything else (as PyTorch
+    lists a scalar or an absent argument)."""
+    return [list(a.shape) if hasattr(a, "_data") and hasattr(a, "shape") else [] for a in args]
+
+
+def _wrap(fn, name, active):
+    def composite(*args, **kwargs):
+        rec = active[0]
+        if rec is None:
+            return fn(*args, **kwargs)
+        event_name = name if type(name) is str else name(args, kwargs)
+        if rec.innermost_name() == event_name:   # F.relu -> Tensor.relu: one event
+            return fn(*args, **kwargs)
+        event = rec.begin(event_name, "cpu_op", _shapes(args) if rec.record_shapes else None)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            rec.end(event)
+
+    composite.__wrapped__ = fn
+    composite._profiler_composite = True
+    for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(composite, attr, getattr(fn, attr, None))
+    composite.__dict__.update(getattr(fn, "__dict__", {}))
+    return composite
+
+
+def _wrapped_chain(value):
+    """`value` and the functions it wraps (``__wrapped__``: ember's NumPy-alias and
+    __torch_function__ wrappers keep the op function there)."""
+    for _ in range(4):
+        yield value
+        value = getattr(value, "__wrapped__", None)
+        if value is None:
+            return
+
+
+def install(active):
+    """Replace every ember binding of a COMPOSITES function (and of ember's wrappers around
+    one) by its timed wrapper; returns the (namespace, key, original) triples `remove`
+    restores."""
+    from .._tensor import Tensor
+    replaced = []
+    names = {}
+    for module_name, path, name in COMPOSITES:
+        owner, fn = _owner_and_function(module_name, path)
+        if not callable(fn):
+            continue
+        if owner is not None:   # a method: replaced on its class
+            original = owner.__dict__[path.rsplit(".", 1)[1]]
+            setattr(owner, fn.__name__, _wrap(original, name, active))
+            replaced.append((owner, fn.__name__, original))
+        names.setdefault(fn, name)
+    wrappers = {}
+    targets = [m.__dict__ for key, m in list(sys.modules.items())
+               if m is not None and (key == "ember" or key.startswith("ember."))]
+    targets.append(Tensor)
+    for target in targets:
+        ns = target if isinstance(target, dict) else target.__dict__
+        for key, value in list(ns.items()):
+            if type(value) is not _FunctionType or hasattr(value, "_profiler_composite"):
+                continue
+            wrapper = wrappers.get(value)
+            if wrapper is None:
+                name = next((names[f] for f in _wrapped_chain(value) if f in names), None)
+                if name is None:
+                    continue
+                wrapper = wrappers[value] = _wrap(value, name, active)
+            if isinstance(target, dict):
+                target[key] = wrapper
+            else:
+                setattr(target, key, wrapper)
+            replaced.append((target, key, value))
+    return replaced
+
+
+def remove(replaced):
+    for target, key, original in reversed(replaced):
+        if isinstance(target, dict):
+            target[key] = original
+        else:
+            setattr(target, key, original)
