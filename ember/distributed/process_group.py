@@ -405,6 +405,8 @@ def _init_tcp(name, init_method, store, rank, world_size, timeout_s):
     if world_size is None or world_size < 0:
         world_size = int(query["world_size"]) if "world_size" in query \
             else _env_int("WORLD_SIZE")
+    if world_size is not None and world_size <= 0:
+        raise ValueError(f"init_process_group: world_size must be positive, got {world_size}")
     if rank is None:
         raise ValueError("Error initializing ember.distributed using env:// rendezvous: "
                          "environment variable RANK expected, but not set (or pass rank=)")
@@ -412,8 +414,6 @@ def _init_tcp(name, init_method, store, rank, world_size, timeout_s):
         raise ValueError("Error initializing ember.distributed using env:// rendezvous: "
                          "environment variable WORLD_SIZE expected, but not set (or pass "
                          "world_size=)")
-    if world_size <= 0:
-        raise ValueError(f"init_process_group: world_size must be positive, got {world_size}")
     if not 0 <= rank < world_size:
         raise ValueError(f"init_process_group: rank {rank} is out of range for world_size "
                          f"{world_size} (ranks are 0 .. {world_size - 1})")
