@@ -1,0 +1,226 @@
+"""The events ember's profiler lists for the common layers, against PyTorch's CPU profiler
+on the same programs: the composite operators a program calls (``aten::linear``,
+``aten::conv2d``, ``aten::cross_entropy_loss`` ...), their counts, the ops nested in them,
+the backward nodes and the optimizer's step blocks. Names, counts and nesting only, never
+times. PyTorch lists more events below the composites (allocations, ``aten::t``,
+``aten::as_strided`` ...): ember's events must be found in PyTorch's tree at the same
+place, and PyTorch's top-level events in ember's, but for the few listed here."""
+from collections import Counter
+
+import pytest
+import torch
+
+import ember
+import ember.nn.functional as F
+from ember.profiler import _recorder
+
+BACKWARD = "autograd::engine::evaluate_function: "
+
+# top-level events PyTorch has and ember does not: allocations and bookkeeping PyTorch's
+# modules run as ops (BatchNorm's num_batches_tracked += 1 is an aten::add_, the RNN's
+# zero hidden state aten::zeros, backward's seed gradient aten::ones_like, mse_loss's
+# aten::broadcast_tensors), and autograd nodes of PyTorch's decompositions (linear's
+# weight.t() gives a TBackward0 node; CPU dropout is a multiplication, MulBackward0;
+# ember's cross entropy is one fused op, without PyTorch's LogSoftmaxBackward0 node)
+TORCH_ONLY_ROOTS = {"aten::add_", "aten::zeros", "aten::ones_like", "aten::broadcast_tensors",
+                    "aten::empty", BACKWARD + "TBackward0", BACKWARD + "MulBackward0",
+                    BACKWARD + "TransposeBackward0", BACKWARD + "UnsafeViewBackward0",
+                    BACKWARD + "LogSoftmaxBackward0", BACKWARD + "ExpandBackward0",
+                    BACKWARD + "CloneBackward0"}
+# ember's fused dropout is PyTorch's native_dropout (its CUDA path), a node of its own
+EMBER_ONLY_ROOTS = {BACKWARD + "NativeDropoutBackward0"}
+
+
+def cnn(lib, train):
+    nn = lib.nn
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Dropout(0.5), nn.Flatten(), nn.Linear(4 * 3 * 3, 5))
+    x = lib.randn(2, 3, 8, 8)
+    y = lib.tensor([1, 2])
+    opt = lib.optim.SGD(model.parameters(), lr=0.1)
+    if not train:
+        model.eval()
+    with lib.profiler.profile(activities=[lib.profiler.ProfilerActivity.CPU],
+                              record_shapes=True) as prof:
+        if train:
+            loss = nn.CrossEntropyLoss()(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        else:
+            with lib.no_grad():
+                model(x)
+    return prof
+
+
+def mlp(lib):
+    nn = lib.nn
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8), nn.GELU(), nn.Linear(8, 2))
+    x, y = lib.randn(3, 4), lib.randn(3, 2)
+    opt = lib.optim.Adam(model.parameters())
+    with lib.profiler.profile(activities=[lib.profiler.ProfilerActivity.CPU]) as prof:
+        loss = nn.MSELoss()(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return prof
+
+
+def layers(lib):
+    """Embedding, LSTM, matmul (function and operator), softmax, log_softmax, view."""
+    nn = lib.nn
+    lib.manual_seed(0)
+    emb, lstm = nn.Embedding(10, 4), nn.LSTM(4, 3, batch_first=True)
+    idx = lib.tensor([[1, 2, 3]])
+    a, b = lib.randn(3, 4), lib.randn(4, 5)
+    with lib.profiler.profile(activities=[lib.profiler.ProfilerActivity.CPU]) as prof:
+        with lib.no_grad():
+            lstm(emb(idx))
+            lib.matmul(a, b)
+            a @ b
+            lib.softmax(a, dim=1)
+            lib.nn.functional.log_softmax(a, dim=0)
+            a.view(12)
+            a.flatten()
+            lib.nn.functional.relu(a)
+            a.relu()
+    return prof
+
+
+PROGRAMS = {"cnn_train": lambda lib: cnn(lib, True),
+            "cnn_eval": lambda lib: cnn(lib, False),
+            "mlp_adam": mlp,
+            "layers": layers}
+
+
+def roots(prof):
+    return Counter(e.name for e in prof.events() if e.cpu_parent is None)
+
+
+def ancestry_pairs(prof):
+    """(ancestor, descendant) name pairs of the event tree."""
+    pairs = set()
+    for e in prof.events():
+        parent = e.cpu_parent
+        while parent is not None:
+            pairs.add((parent.name, e.name))
+            parent = parent.cpu_parent
+    return pairs
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_top_level_events_match_torch(name):
+    mine, theirs = roots(PROGRAMS[name](ember)), roots(PROGRAMS[name](torch))
+    for key in TORCH_ONLY_ROOTS:
+        theirs.pop(key, None)
+    for key in EMBER_ONLY_ROOTS:
+        mine.pop(key, None)
+    assert mine == theirs
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_nesting_is_found_in_torch(name):
+    """Each event ember nests in another, PyTorch nests (maybe deeper) in one of the same
+    name; ops of ember's own (``ember::``) and ops PyTorch runs under other names
+    are the exceptions listed."""
+    theirs = ancestry_pairs(PROGRAMS[name](torch))
+    missing = []
+    for e in PROGRAMS[name](ember).events():
+        if e.cpu_parent is not None and (e.cpu_parent.name, e.name) not in theirs:
+            missing.append((e.cpu_parent.name, e.name))
+    assert not [pair for pair in missing if pair not in EMBER_ONLY_NESTING], missing
+
+
+# (parent, child) pairs ember has and PyTorch does not: ember runs CPU dropout as
+# PyTorch's CUDA does (one native_dropout op), its LSTM picks time steps with index and
+# its cross entropy is one fused nll_loss op whose backward node is NllLossBackward0
+EMBER_ONLY_NESTING = {
+    ("aten::dropout", "aten::native_dropout"),
+    (BACKWARD + "NativeDropoutBackward0", "NativeDropoutBackward0"),
+    ("NativeDropoutBackward0", "aten::mul"),
+    ("aten::lstm", "aten::index"),
+    ("aten::cross_entropy_loss", "aten::nll_loss"),
+    ("ConvolutionBackward0", "aten::convolution"),
+    ("ViewBackward0", "aten::view"),
+}
+
+
+UNLISTED = {"cnn_train": {"aten::log_softmax"}}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_composite_counts_in_key_averages_match_torch(name):
+    composites = {"aten::linear", "aten::conv2d", "aten::relu", "aten::max_pool2d",
+                  "aten::dropout", "aten::batch_norm", "aten::native_batch_norm",
+                  "aten::layer_norm", "aten::native_layer_norm", "aten::flatten",
+                  "aten::cross_entropy_loss", "aten::mse_loss", "aten::matmul",
+                  "aten::addmm", "aten::softmax", "aten::log_softmax", "aten::embedding",
+                  "aten::lstm", "aten::gelu",
+                  "Optimizer.step#SGD.step", "Optimizer.zero_grad#SGD.zero_grad",
+                  "Optimizer.step#Adam.step", "Optimizer.zero_grad#Adam.zero_grad"}
+
+    # ember's fused cross entropy runs no log_softmax of its own
+    composites -= UNLISTED.get(name, set())
+
+    def counts(prof):
+        return {a.key: a.count for a in prof.key_averages() if a.key in composites}
+    assert counts(PROGRAMS[name](ember)) == counts(PROGRAMS[name](torch))
+
+
+def test_table_rows_match_torch():
+    """The rows of the table a recipe prints, for inference of the CNN."""
+    def rows(prof):
+        table = prof.key_averages().table(sort_by="cpu_time_total", row_limit=-1)
+        names = {line.split()[0] for line in table.splitlines() if line.strip()}
+        return {n for n in names if n.startswith(("aten::conv2d", "aten::linear",
+                                                  "aten::relu", "aten::max_pool2d",
+                                                  "aten::batch_norm", "aten::flatten",
+                                                  "aten::dropout"))}
+    assert rows(cnn(ember, False)) == rows(cnn(torch, False)) != set()
+
+
+def test_input_shapes_of_linear_and_matmul_match_torch():
+    def shapes(lib):
+        lib.manual_seed(0)
+        layer = lib.nn.Linear(4, 3)
+        x, w = lib.randn(2, 4), lib.randn(4, 5)
+        with lib.profiler.profile(record_shapes=True) as prof:
+            layer(x)
+            lib.matmul(x, w)
+        return sorted((a.key, str(a.input_shapes))
+                      for a in prof.key_averages(group_by_input_shape=True)
+                      if a.key in ("aten::linear", "aten::matmul"))
+    assert shapes(ember) == shapes(torch)
+
+
+def test_composite_wrappers_exist_only_while_recording():
+    """No cost when off: the functions are the originals before and after a profile."""
+    functional = dict(vars(F))
+    methods = dict(vars(ember.Tensor))
+    top = dict(vars(ember))
+    with ember.profiler.profile() as prof:
+        assert getattr(F.linear, "_profiler_composite", False)
+        assert getattr(ember.Tensor.__matmul__, "_profiler_composite", False)
+        ember.nn.Linear(2, 3)(ember.ones(1, 2)).flatten()
+    assert [e.name for e in prof.events()] == ["aten::linear", "aten::addmm", "aten::flatten",
+                                               "aten::view"]
+    assert all(vars(F)[k] is v for k, v in functional.items())
+    assert all(vars(ember.Tensor)[k] is v for k, v in methods.items())
+    assert all(vars(ember)[k] is v for k, v in top.items())
+    assert not getattr(F.relu, "_profiler_composite", False)
+    assert _recorder.ACTIVE[0] is None
+
+
+def test_optimizer_blocks_are_annotations_as_torch():
+    def blocks(lib):
+        p = lib.nn.Parameter(lib.ones(2))
+        opt = lib.optim.SGD([p], lr=0.1)
+        p.sum().backward()
+        with lib.profiler.profile() as prof:
+            opt.step()
+            opt.zero_grad()
+        return [(e.name, e.is_user_annotation) for e in prof.events()
+                if e.name.startswith("Optimizer.")]
+    assert blocks(ember) == blocks(torch)
