@@ -736,11 +736,53 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
                          if t.requires_grad])
 
 
-class allow_mutation_on_saved_tensors:
-    """torch.autograd.graph.allow_mutation_on_saved_tensors: not built in ember."""
+class _AllowMutationOnSavedContext:
+    """What allow_mutation_on_saved_tensors hands the ``with`` block: the tensors saved
+    inside it, each with a copy of its values at the time it was saved."""
 
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError(
-            "ember.autograd.graph.allow_mutation_on_saved_tensors is not implemented: ember does "
-            "not clone saved tensors on in-place modification (clone the tensor before "
-            "modifying it instead)")
+    def __init__(self):
+        self.closed = False
+
+
+class allow_mutation_on_saved_tensors:
+    """Context manager: tensors saved for backward inside it may be modified in place
+    afterwards; backward reads their values from the time they were saved.
+
+    Each saved tensor is kept with a copy of its values (PyTorch copies lazily, on the first
+    in-place write; ember has no hook before every write, so it copies when saving: the
+    same gradients, one extra copy of each saved tensor in memory). Backward reads the
+    tensor itself while it is unmodified (keeping its graph for double backward), the copy
+    after a modification. Contexts do not nest, and backward must run inside the context
+    that recorded the graph, as in PyTorch."""
+
+    _ACTIVE = [False]
+
+    def __enter__(self):
+        if self._ACTIVE[0]:
+            raise RuntimeError("allow_mutation_on_saved_tensors contexts cannot be nested")
+        ctx = self._ctx = _AllowMutationOnSavedContext()
+
+        def pack(t):
+            vc = t._vc
+            if vc is None:
+                vc = t._vc = [0]
+            return t, vc, vc[0], t.detach().clone()
+
+        def unpack(packed):
+            t, vc, version, copy = packed
+            if ctx.closed:
+                raise AssertionError("Trying to backward outside of the "
+                                     "'allow_mutation_on_saved_tensors' contextin which the "
+                                     "graph was originally recorded.")
+            return t if vc[0] == version else copy
+
+        self._hooks = saved_tensors_hooks(pack, unpack)
+        self._hooks.__enter__()
+        self._ACTIVE[0] = True
+        return ctx
+
+    def __exit__(self, *exc):
+        self._hooks.__exit__(*exc)
+        self._ctx.closed = True
+        self._ACTIVE[0] = False
+        return False
