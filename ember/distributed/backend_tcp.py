@@ -47,7 +47,12 @@ _STAGED = ("float16", "bfloat16")
 
 
 def _bytes(arr):
-    """The raw bytes of a C-contiguous array, as a flat uint8 view."""
+    """The raw bytes of a C-contiguous host array, as a flat uint8 view."""
+    if not isinstance(arr, np.ndarray):
+        raise NotImplementedError(
+            f"ember.distributed: the TCP ('gloo') backend carries CPU tensors only, got an "
+            f"array of type {type(arr).__module__}.{type(arr).__name__}; move the tensor to "
+            "the CPU, or use the 'nccl' backend for CUDA tensors")
     return arr.reshape(-1).view(np.uint8)
 
 
@@ -337,6 +342,7 @@ class TCPBackend:
     def _reduce_to_root(self, arr, op, root, what):
         """The reduction over the group on the root (None on the other ranks)."""
         check_reduction(arr.dtype, op, what)
+        _bytes(arr)    # a CUDA array raises here, on every rank, before any message
         if self.rank != root:
             self._send(root, _bytes(arr), what)
             return None
@@ -413,6 +419,7 @@ class TCPBackend:
     def reduce_scatter(self, send, recv, op, async_op=False):
         """recv = the op-reduction over ranks of chunk `rank` of send (size * recv.size)."""
         check_reduction(send.dtype, op, "reduce_scatter")
+        _bytes(send)
         chunks = send.reshape(self.size, -1)
         for g in range(self.size):
             if g != self.rank:
