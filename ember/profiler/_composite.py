@@ -17,6 +17,7 @@ A function held by a name that is not ember's (``from torch.nn.functional import
 in the user's module) is not replaced, and its ops are listed without the composite
 event around them.
 """
+import inspect
 import sys
 import types
 
@@ -98,13 +99,69 @@ def _owner_and_function(module_name, path):
     return (owner if classes else None), getattr(owner, attr, None)
 
 
-def _shapes(args):
-    """record_shapes' input shapes: a Tensor's shape, [] for anything else (as PyTorch
-    lists a scalar or an absent argument)."""
-    return [list(a.shape) if hasattr(a, "_data") and hasattr(a, "shape") else [] for a in args]
+# the arguments PyTorch's operator takes, in its order (record_shapes lists one shape per
+# argument: a Tensor's, [] for anything else); ember's functions name theirs alike
+_CONV = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+_POOL = ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode")
+_SOFTMAX = ("input", "dim", "dtype")
+SCHEMAS = {
+    "aten::linear": ("input", "weight", "bias"),
+    "aten::conv1d": _CONV, "aten::conv2d": _CONV, "aten::conv3d": _CONV,
+    "aten::relu": ("input",),
+    "aten::max_pool1d": _POOL, "aten::max_pool2d": _POOL, "aten::max_pool3d": _POOL,
+    "aten::max_pool1d_with_indices": _POOL, "aten::max_pool2d_with_indices": _POOL,
+    "aten::max_pool3d_with_indices": _POOL,
+    "aten::dropout": ("input", "p", "training"),
+    "aten::batch_norm": ("input", "weight", "bias", "running_mean", "running_var", "training",
+                         "momentum", "eps", "cudnn_enabled"),
+    "aten::layer_norm": ("input", "normalized_shape", "weight", "bias", "eps", "cudnn_enable"),
+    "aten::group_norm": ("input", "num_groups", "weight", "bias", "eps", "cudnn_enabled"),
+    "aten::embedding": ("weight", "input", "padding_idx", "scale_grad_by_freq", "sparse"),
+    "aten::softmax": _SOFTMAX, "aten::log_softmax": _SOFTMAX,
+    "aten::cross_entropy_loss": ("input", "target", "weight", "reduction", "ignore_index",
+                                 "label_smoothing"),
+    "aten::nll_loss_nd": ("input", "target", "weight", "reduction", "ignore_index"),
+    "aten::mse_loss": ("input", "target", "reduction"),
+    "aten::l1_loss": ("input", "target", "reduction"),
+    "aten::matmul": ("input", "other"),
+    "aten::flatten": ("input", "start_dim", "end_dim"),
+}
+_RNN = ("input", "hx", "params", "has_biases", "num_layers", "dropout", "train",
+        "bidirectional", "batch_first")
+SCHEMAS.update({name: _RNN for name in ("aten::lstm", "aten::gru", "aten::rnn_tanh",
+                                        "aten::rnn_relu")})
+
+
+def _shape(value):
+    return list(value.shape) if hasattr(value, "_data") and hasattr(value, "shape") else []
+
+
+def _shapes(signature, event_name, args, kwargs):
+    """record_shapes' input shapes of a call, in the order of PyTorch's operator where
+    SCHEMAS knows it, else of the positional arguments."""
+    schema = SCHEMAS.get(event_name)
+    if schema is not None and signature is not None:
+        try:
+            bound = signature.bind_partial(*args, **kwargs).arguments
+        except TypeError:
+            bound = None
+        if bound is not None:
+            if "input" not in bound and "self" in bound:   # a Tensor method
+                bound["input"] = bound["self"]
+            return [_shape(bound.get(arg)) for arg in schema]
+    return [_shape(a) for a in args]
+
+
+def _signature(fn):
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
 
 
 def _wrap(fn, name, active):
+    signature = _signature(fn)
+
     def composite(*args, **kwargs):
         rec = active[0]
         if rec is None:
@@ -112,7 +169,8 @@ def _wrap(fn, name, active):
         event_name = name if type(name) is str else name(args, kwargs)
         if rec.innermost_name() == event_name:   # F.relu -> Tensor.relu: one event
             return fn(*args, **kwargs)
-        event = rec.begin(event_name, "cpu_op", _shapes(args) if rec.record_shapes else None)
+        shapes = _shapes(signature, event_name, args, kwargs) if rec.record_shapes else None
+        event = rec.begin(event_name, "cpu_op", shapes)
         try:
             return fn(*args, **kwargs)
         finally:
