@@ -225,26 +225,37 @@ def grad(func, argnums=0, has_aux=False):
 
 # ------------------------------------------------------------------ vjp, jacrev
 
+def _call_recorded(level, func, primals, has_aux, api):
+    """func run, as a transform, on `level`'s differentiable stand-ins of `primals` (the
+    caller has grad mode on): (stand-ins, output, aux, flat output, output spec). Checks that
+    func returns (output, aux) when `has_aux` and only tensors; `api` names the transform
+    in the errors."""
+    diff = tree_map(level.differentiable, primals)
+    with func_transform():
+        output = func(*diff)
+    aux = None
+    if has_aux:
+        if not (isinstance(output, tuple) and len(output) == 2):
+            raise RuntimeError(f"{api}: output of function f should be a tuple: (output, aux) "
+                               f"if has_aux is True")
+        output, aux = output
+    flat_out, out_spec = tree_flatten(output)
+    for o in flat_out:
+        if not isinstance(o, Tensor):
+            raise RuntimeError(f"{api}: expected f(*primals) to return only tensors, got "
+                               f"unsupported type {type(o)}")
+    return diff, output, aux, flat_out, out_spec
+
+
 def vjp(func, *primals, has_aux=False):
     """(func(*primals), vjp_fn[, aux]) where ``vjp_fn(v)`` is the vector-Jacobian product
     ``v^T J`` for cotangents `v` shaped like the output, returned as a tuple with one entry
     per primal. vjp_fn may be called many times (the graph is kept)."""
     level = _Level()
     with enable_grad():
-        diff = tree_map(level.differentiable, primals)
-        with func_transform():
-            output = func(*diff)
-        aux = None
-        if has_aux:
-            if not (isinstance(output, tuple) and len(output) == 2):
-                raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: "
-                                   "(output, aux) if has_aux is True")
-            output, aux = output
-        flat_out, out_spec = tree_flatten(output)
+        diff, output, aux, flat_out, out_spec = _call_recorded(level, func, primals, has_aux,
+                                                               "vjp(f, *primals)")
         for o in flat_out:
-            if not isinstance(o, Tensor):
-                raise RuntimeError(f"vjp(f, *primals): expected f(*primals) to return only "
-                                   f"tensors, got unsupported type {type(o)}")
             if not (o.dtype.is_floating_point or o.dtype.is_complex):
                 raise RuntimeError(f"vjp(f, ...): All outputs of f must be floating-point or "
                                    f"complex Tensors, got Tensor with dtype {o.dtype}")
@@ -350,20 +361,8 @@ def _jvp_by_double_vjp(func, primals, tangents, has_aux, api):
     passes as through any op."""
     level = _Level()
     with enable_grad():
-        diff = tree_map(level.differentiable, primals)
-        with func_transform():
-            output = func(*diff)
-        aux = None
-        if has_aux:
-            if not (isinstance(output, tuple) and len(output) == 2):
-                raise RuntimeError(f"{api}: output of function f should be a tuple: (output, "
-                                   f"aux) if has_aux is True")
-            output, aux = output
-        flat_out, out_spec = tree_flatten(output)
-        for o in flat_out:
-            if not isinstance(o, Tensor):
-                raise RuntimeError(f"{api}: expected f(*primals) to return only tensors, got "
-                                   f"unsupported type {type(o)}")
+        diff, output, aux, flat_out, out_spec = _call_recorded(level, func, primals, has_aux,
+                                                               api)
         flat_diff = tree_flatten(diff)[0]
         u = [level.differentiable(zeros_like(o)) for o in flat_out]
         transposed = _grads(level, flat_out, flat_diff, u, create_graph=True)
