@@ -91,7 +91,17 @@ def layers(lib):
     return prof
 
 
-PROGRAMS = {"cnn_train": lambda lib: cnn(lib, True),
+def attention(lib):
+    """scaled_dot_product_attention forward and backward."""
+    lib.manual_seed(0)
+    q, k, v = (lib.randn(2, 2, 3, 4, requires_grad=True) for _ in range(3))
+    with lib.profiler.profile(activities=[lib.profiler.ProfilerActivity.CPU],
+                              record_shapes=True) as prof:
+        lib.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True).sum().backward()
+    return prof
+
+
+PROGRAMS = {"attention": attention,"cnn_train": lambda lib: cnn(lib, True),
             "cnn_eval": lambda lib: cnn(lib, False),
             "mlp_adam": mlp,
             "layers": layers}

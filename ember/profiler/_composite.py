@@ -74,6 +74,7 @@ COMPOSITES = [
     ("ember._tensor", "Tensor.matmul", "aten::matmul"),
     ("ember._tensor", "Tensor.flatten", "aten::flatten"),
     ("ember._ops.shape", "flatten", "aten::flatten"),
+    ("ember._ops.attention", "scaled_dot_product_attention", "aten::scaled_dot_product_attention"),
 ]
 
 
@@ -125,6 +126,8 @@ SCHEMAS = {
     "aten::l1_loss": ("input", "target", "reduction"),
     "aten::matmul": ("input", "other"),
     "aten::flatten": ("input", "start_dim", "end_dim"),
+    "aten::scaled_dot_product_attention": ("query", "key", "value", "attn_mask", "dropout_p",
+                                           "is_causal", "scale", "enable_gqa"),
 }
 _RNN = ("input", "hx", "params", "has_biases", "num_layers", "dropout", "train",
         "bidirectional", "batch_first")
