@@ -315,8 +315,8 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     MASTER_PORT say where to meet: rank 0 then hosts a TCPStore there, and rank/world_size
     come from the arguments or RANK/WORLD_SIZE.
 
-    Under an MPI launcher, ranks are started by an MPI launcher (``python -m ember.distributed.run`` or plain
-    ``mpirun``); MPI itself connects them, so ``init_method`` only has to be ``env://``
+    Under an MPI launcher (``python -m ember.distributed.run`` or plain ``mpirun``), MPI
+    itself connects the ranks, so ``init_method`` only has to be ``env://``
     (or None; ``tcp://`` and ``file://`` are accepted and not needed) and
     ``rank``/``world_size``, when given, must agree with MPI's. The ``RANK``/``WORLD_SIZE``
     environment variables are checked the same way. ``store`` (an ember Store, with
@@ -329,7 +329,8 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     if init_method not in (None, "env://") and not str(init_method).startswith(("tcp://",
                                                                                  "file://")):
         raise ValueError(f"init_method {init_method!r} is not supported: ember's ranks are "
-                         "connected by MPI; use 'env://'")
+                         "connected by MPI or over TCP; use 'env://', 'tcp://host:port' or "
+                         "'file://path'")
     if store is not None:
         # As torch: a store excludes init_method and needs both rank and world_size. MPI
         # still connects the ranks; they are checked against MPI's below, and the store is
@@ -345,7 +346,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         if not rank >= 0:
             raise AssertionError("rank must be non-negative if using store")
     timeout_s = _seconds(timeout)
-    if name != Backend.NCCL and _tcp_rendezvous(init_method, store):
+    if name != Backend.NCCL and _tcp_rendezvous(name, init_method, store, rank, world_size):
         _init_tcp(name, init_method, store, rank, world_size, timeout_s)
         return
     if name == Backend.NCCL:
@@ -382,15 +383,24 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
 _MPI_LAUNCHED_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK")
 
 
-def _tcp_rendezvous(init_method, store):
+def _tcp_rendezvous(name, init_method, store, rank, world_size):
     """Whether the ranks meet over TCP (backend_tcp) rather than MPI: they were not
     started by an MPI launcher, and a store, a tcp:// or file:// init_method, or
-    MASTER_ADDR and MASTER_PORT say where to meet."""
+    MASTER_ADDR and MASTER_PORT say where to meet. For 'mpi' (not 'gloo') rank and
+    world_size must be known too (arguments or RANK/WORLD_SIZE, as torch's env://):
+    without them a lone process keeps MPI's singleton world."""
     if any(os.environ.get(v) for v in _MPI_LAUNCHED_VARS):
         return False
-    if store is not None or str(init_method).startswith(("tcp://", "file://")):
-        return True
-    return bool(os.environ.get("MASTER_ADDR")) and bool(os.environ.get("MASTER_PORT"))
+    where = store is not None or str(init_method).startswith(("tcp://", "file://")) or (
+        bool(os.environ.get("MASTER_ADDR")) and bool(os.environ.get("MASTER_PORT")))
+    if not where or name == Backend.GLOO:
+        return where
+    query = str(init_method)
+    known_rank = (rank is not None and rank >= 0) or _env_int("RANK") is not None \
+        or "rank=" in query
+    known_size = (world_size is not None and world_size > 0) \
+        or _env_int("WORLD_SIZE") is not None or "world_size=" in query
+    return known_rank and known_size
 
 
 def _init_tcp(name, init_method, store, rank, world_size, timeout_s):

@@ -148,3 +148,19 @@ def test_single_rank_world(monkeypatch):
     finally:
         dist.destroy_process_group()
     assert not dist.is_initialized()
+
+
+def test_mpi_backend_without_rank_keeps_mpi(monkeypatch):
+    """'mpi' with MASTER_ADDR/MASTER_PORT but no rank or world size anywhere is not a TCP
+    rendezvous (a lone process keeps MPI's singleton world); 'gloo' is, and asks for RANK
+    as torch's env:// does."""
+    from ember.distributed import process_group as pg
+    monkeypatch.setenv("MASTER_ADDR", "localhost")
+    monkeypatch.setenv("MASTER_PORT", "1")
+    for var in ("RANK", "WORLD_SIZE") + pg._MPI_LAUNCHED_VARS:
+        monkeypatch.delenv(var, raising=False)
+    assert not pg._tcp_rendezvous("mpi", None, None, -1, -1)
+    assert pg._tcp_rendezvous("mpi", None, None, 0, 1)
+    assert pg._tcp_rendezvous("gloo", None, None, -1, -1)
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")   # under mpirun: MPI, as before
+    assert not pg._tcp_rendezvous("gloo", None, None, 0, 2)
