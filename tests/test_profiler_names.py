@@ -88,6 +88,7 @@ def layers(lib):
             a.flatten()
             lib.nn.functional.relu(a)
             a.relu()
+            lib.relu(a)
     return prof
 
 
@@ -228,6 +229,14 @@ def test_composite_wrappers_exist_only_while_recording():
     assert all(vars(ember.Tensor)[k] is v for k, v in methods.items())
     assert all(vars(ember)[k] is v for k, v in top.items())
     assert not getattr(F.relu, "_profiler_composite", False)
+
+
+def test_transformer_layer_built_while_recording_keeps_its_relu_fast_path():
+    """F.relu keeps its identity while recording (TransformerEncoderLayer tests
+    `activation is F.relu`)."""
+    with ember.profiler.profile():
+        inside = ember.nn.TransformerEncoderLayer(8, 2, 16).activation_relu_or_gelu
+    assert inside == ember.nn.TransformerEncoderLayer(8, 2, 16).activation_relu_or_gelu == 1
     assert _recorder.ACTIVE[0] is None
 
 

@@ -55,7 +55,8 @@ COMPOSITES = [
     ("ember.nn.functional", "conv3d", "aten::conv3d"),
     ("ember.nn.modules.conv", "_ConvNd._conv_forward", _conv_name),
     ("ember.nn.modules.rnn", "RNNBase.forward", _rnn_name),
-    ("ember.nn.functional", "relu", "aten::relu"),
+    # (F.relu calls Tensor.relu; F.relu itself stays the original: TransformerEncoderLayer
+    # checks `activation is F.relu`)
     ("ember._tensor", "Tensor.relu", "aten::relu"),
     ("ember._ops.pooling", "max_pool", _max_pool_name),
     ("ember._ops.norm", "batch_norm", "aten::batch_norm"),
@@ -197,21 +198,21 @@ def _wrapped_chain(value):
             return
 
 
-def install(active):
-    """Replace every ember binding of a COMPOSITES function (and of ember's wrappers around
-    one) by its timed wrapper; returns the (namespace, key, original) triples `remove`
-    restores."""
+def _plan(active):
+    """The (namespace or class, key, original, wrapper) bindings to replace: each
+    COMPOSITES method on its class, and every binding of a COMPOSITES function (or of one
+    of ember's wrappers around it) in ember's modules and on Tensor."""
     from .._tensor import Tensor
-    replaced = []
+    plan = {}
     names = {}
     for module_name, path, name in COMPOSITES:
         owner, fn = _owner_and_function(module_name, path)
         if not callable(fn):
             continue
-        if owner is not None:   # a method: replaced on its class
-            original = owner.__dict__[path.rsplit(".", 1)[1]]
-            setattr(owner, fn.__name__, _wrap(original, name, active))
-            replaced.append((owner, fn.__name__, original))
+        if owner is not None:
+            attr = path.rsplit(".", 1)[1]
+            original = owner.__dict__[attr]
+            plan[(id(owner), attr)] = (owner, attr, original, _wrap(original, name, active))
         names.setdefault(fn, name)
     wrappers = {}
     targets = [m.__dict__ for key, m in list(sys.modules.items())
@@ -220,7 +221,7 @@ def install(active):
     for target in targets:
         ns = target if isinstance(target, dict) else target.__dict__
         for key, value in list(ns.items()):
-            if type(value) is not _FunctionType or hasattr(value, "_profiler_composite"):
+            if type(value) is not _FunctionType or (id(target), key) in plan:
                 continue
             wrapper = wrappers.get(value)
             if wrapper is None:
@@ -228,11 +229,31 @@ def install(active):
                 if name is None:
                     continue
                 wrapper = wrappers[value] = _wrap(value, name, active)
-            if isinstance(target, dict):
-                target[key] = wrapper
-            else:
-                setattr(target, key, wrapper)
-            replaced.append((target, key, value))
+            plan[(id(target), key)] = (target, key, value, wrapper)
+    return list(plan.values())
+
+
+# the last plan, kept while no module was imported since (a scan of ember's modules
+# takes milliseconds; a profiler with a schedule starts once per cycle)
+_PLAN = {"modules": None, "plan": None}
+
+
+def install(active):
+    """Put the timed wrappers in place; returns the (namespace or class, key, original)
+    triples `remove` restores."""
+    if _PLAN["modules"] != len(sys.modules):
+        _PLAN["plan"] = _plan(active)
+        _PLAN["modules"] = len(sys.modules)
+    replaced = []
+    for target, key, original, wrapper in _PLAN["plan"]:
+        ns = target if isinstance(target, dict) else target.__dict__
+        if ns.get(key) is not original:   # rebound since the plan was made
+            continue
+        if isinstance(target, dict):
+            target[key] = wrapper
+        else:
+            setattr(target, key, wrapper)
+        replaced.append((target, key, original))
     return replaced
 
 
