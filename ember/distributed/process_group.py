@@ -347,7 +347,9 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
             raise AssertionError("rank must be non-negative if using store")
     timeout_s = _seconds(timeout)
     if name != Backend.NCCL and _tcp_rendezvous(name, init_method, store, rank, world_size):
-        _init_tcp(name, init_method, store, rank, world_size, timeout_s)
+        # no backend named: torch's CPU default, gloo
+        _init_tcp(name if backend is not None else Backend(Backend.GLOO), init_method, store,
+                  rank, world_size, timeout_s)
         return
     if name == Backend.NCCL:
         from . import backend_nccl

@@ -193,6 +193,31 @@ def three_ranks(rank, world_size, lib, port, out_dir):
     _write(out_dir, lib, rank, r)
 
 
+def file_init(rank, world_size, lib, port, out_dir):
+    """A file:// rendezvous with no backend named (torch picks gloo for the CPU), and an
+    irecv polled with is_completed until the data is there."""
+    torch, dist = _lib(lib)
+    dist.init_process_group(init_method="file://" + os.path.join(out_dir, "rendezvous"),
+                            rank=rank, world_size=world_size)
+    r = {"backend": str(dist.get_backend())}
+    if rank == 0:
+        t = torch.zeros(2, dtype=torch.float64)
+        work = dist.irecv(t, src=1, tag=3)
+        dist.barrier()      # rank 1 sends before it reaches the barrier
+        while not work.is_completed():
+            time.sleep(0.01)
+        r["irecv"] = _encode(t)
+    else:
+        dist.send(torch.tensor([0.25, -8.0], dtype=torch.float64), dst=0, tag=3)
+        dist.barrier()
+    t = torch.tensor([rank + 1.0])
+    dist.all_reduce(t, op=dist.ReduceOp.PRODUCT)
+    r["all_reduce"] = _encode(t)
+    dist.barrier()
+    dist.destroy_process_group()
+    _write(out_dir, lib, rank, r)
+
+
 # ---------------------------------------------------------------------------- DDP
 def _net(torch):
     return torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))

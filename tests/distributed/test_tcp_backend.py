@@ -26,6 +26,7 @@ def _free_port():
 
 def _run(program, lib, out_dir, nprocs=2, *extra):
     """Each rank's results of program(rank, nprocs, lib, port, out_dir, *extra)."""
+    os.makedirs(out_dir, exist_ok=True)
     if lib == "torch":
         import torch.multiprocessing as spawner
     else:
@@ -90,6 +91,14 @@ def three(tmp_path_factory):
 def test_three_ranks_tcp_init_method_match_torch_gloo(three, name):
     ours, theirs = three
     assert [r[name] for r in ours] == [r[name] for r in theirs]
+
+
+def test_file_init_method_and_polled_irecv(tmp_path):
+    # ember only: torch's gloo hangs on this program (file:// with no backend named)
+    ours = _run(tcp_programs.file_init, "ember", tmp_path)
+    assert [r["backend"] for r in ours] == ["gloo", "gloo"]
+    assert ours[0]["irecv"] == {"dtype": "float64", "shape": [2], "values": [0.25, -8.0]}
+    assert [r["all_reduce"]["values"] for r in ours] == [[2.0], [2.0]]
 
 
 def test_ddp_equals_single_process(tmp_path):
