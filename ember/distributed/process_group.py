@@ -1,7 +1,8 @@
 """Process groups: the default (world) group, sub-groups, work handles and the watchdog.
 
-A ProcessGroup is a set of ranks plus a backend object (``backend_mpi.MPIBackend`` or
-``backend_nccl.NCCLBackend``) that runs collectives on raw arrays. The public collective
+A ProcessGroup is a set of ranks plus a backend object (``backend_mpi.MPIBackend``,
+``backend_nccl.NCCLBackend``, or ``backend_tcp.TCPBackend`` for ranks started without an
+MPI launcher) that runs collectives on raw arrays. The public collective
 functions (``collectives.py``) validate tensors, translate global ranks to group ranks,
 and hand contiguous arrays to the backend.
 
@@ -11,7 +12,9 @@ group's timeout prints which rank and which operation timed out and ends the pro
 (``os._exit(1)``). The MPI launcher (``mpirun``, used by ``ember.distributed.run``) then
 ends the other ranks, so a job never hangs. An uncaught exception in a rank ends the
 whole job the same way (see ``_install_excepthook``), instead of hanging in MPI_Finalize
-while the other ranks wait in a collective.
+while the other ranks wait in a collective. The TCP backend needs none of this: its
+operations raise (``DistBackendError``) when a peer's connection closes or the timeout
+passes, so the exception reaches the program and no process is ended for it.
 """
 import contextlib
 import datetime
