@@ -8,7 +8,9 @@
 
 Ops are listed under PyTorch's ATen names (``aten::mm``, ``aten::add``) where the op maps
 to one (ember/profiler/_names.py), else as ``ember::<OpClass>``; backward nodes as
-``autograd::engine::evaluate_function: MulBackward0`` around ``MulBackward0``. ember
+``autograd::engine::evaluate_function: MulBackward0`` around ``MulBackward0``; the
+composite functions a program calls (``F.linear``, ``torch.matmul``, ``F.cross_entropy``)
+as PyTorch's operators around them (``aten::linear`` -> ``aten::addmm``, _composite.py). ember
 measures CPU time only (see profiler.py).
 """
 from ._events import EventList, FunctionEvent, FunctionEventAvg

@@ -9,9 +9,15 @@ each function in `COMPOSITES` is replaced, wherever ember binds it (module globa
 Tensor methods), by a timed wrapper; `stop` puts the originals back. Nothing of this
 runs when no profiler records: the functions are the originals then.
 
-Where the wrapper and the op it runs share one name (``F.relu`` runs ember's ``Relu``
-op, named ``aten::relu``), the op's event is folded into the wrapper's, so the name is
-listed once per call, as PyTorch's.
+Where the wrapper and the op it runs share one name (``Tensor.relu`` runs ember's
+``Relu`` op, named ``aten::relu``), the op's event is folded into the wrapper's, so the
+name is listed once per call, as PyTorch's; CHILD_NAMES renames an op that serves several
+ATen operators by the composite it runs in (layer norm's op is ``native_layer_norm``).
+
+While recording, ``F.linear is F.linear`` holds but the function is the wrapper: code
+that compares a function it kept from before the profile started with ember's current
+one (``activation is F.relu``) sees two functions; F.relu is left unwrapped for that
+reason (TransformerEncoderLayer does this).
 
 A function held by a name that is not ember's (``from torch.nn.functional import relu``
 in the user's module) is not replaced, and its ops are listed without the composite
