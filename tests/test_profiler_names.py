@@ -102,7 +102,22 @@ def attention(lib):
     return prof
 
 
-PROGRAMS = {"attention": attention,"cnn_train": lambda lib: cnn(lib, True),
+def more_layers(lib):
+    """Conv1d, GroupNorm, max_pool1d with indices, l1_loss, nll_loss, log_softmax, mean,
+    forward only."""
+    nn, F = lib.nn, lib.nn.functional
+    lib.manual_seed(0)
+    conv, gn = nn.Conv1d(2, 4, 3), nn.GroupNorm(2, 4)
+    x, t = lib.randn(2, 2, 7), lib.tensor([0, 1])
+    with lib.profiler.profile(record_shapes=True) as prof:
+        y = gn(conv(x))
+        out, idx = F.max_pool1d(y, 2, return_indices=True)
+        F.l1_loss(out, out)
+        F.nll_loss(F.log_softmax(y.mean(2), 1), t)
+    return prof
+
+
+PROGRAMS = {"attention": attention, "more_layers": more_layers,"cnn_train": lambda lib: cnn(lib, True),
             "cnn_eval": lambda lib: cnn(lib, False),
             "mlp_adam": mlp,
             "layers": layers}
