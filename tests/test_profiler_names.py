@@ -266,3 +266,22 @@ def test_optimizer_blocks_are_annotations_as_torch():
         return [(e.name, e.is_user_annotation) for e in prof.events()
                 if e.name.startswith("Optimizer.")]
     assert blocks(ember) == blocks(torch)
+
+
+def test_a_function_rebound_between_profiles_still_gets_its_event():
+    """The wrapper plan kept from an earlier profile is redone when ember rebinds a
+    function (as turning the __torch_function__ protocol on does)."""
+    import functools
+    a, b = ember.ones(2, 3), ember.ones(3, 2)
+    with ember.profiler.profile():
+        ember.matmul(a, b)
+    original = ember.matmul
+    rebound = functools.wraps(original)(lambda *args, **kwargs: original(*args, **kwargs))
+    ember.matmul = rebound
+    try:
+        with ember.profiler.profile() as prof:
+            ember.matmul(a, b)
+        assert ember.matmul is rebound
+    finally:
+        ember.matmul = original
+    assert [e.name for e in prof.events()] == ["aten::matmul", "aten::mm"]

@@ -239,22 +239,31 @@ def _plan(active):
     return list(plan.values())
 
 
-# the last plan, kept while no module was imported since (a scan of ember's modules
-# takes milliseconds; a profiler with a schedule starts once per cycle)
+# the last plan, kept while no module was imported since and its bindings hold (a scan
+# of ember's modules takes milliseconds; a profiler with a schedule starts once per cycle)
 _PLAN = {"modules": None, "plan": None}
+
+
+def _plan_holds(plan):
+    """Whether every binding the plan replaces still holds its original (turning the
+    __torch_function__ protocol on, for one, rebinds ember's functions)."""
+    if plan is None:
+        return False
+    for target, key, original, _ in plan:
+        ns = target if isinstance(target, dict) else target.__dict__
+        if ns.get(key) is not original:
+            return False
+    return True
 
 
 def install(active):
     """Put the timed wrappers in place; returns the (namespace or class, key, original)
     triples `remove` restores."""
-    if _PLAN["modules"] != len(sys.modules):
+    if _PLAN["modules"] != len(sys.modules) or not _plan_holds(_PLAN["plan"]):
         _PLAN["plan"] = _plan(active)
         _PLAN["modules"] = len(sys.modules)
     replaced = []
     for target, key, original, wrapper in _PLAN["plan"]:
-        ns = target if isinstance(target, dict) else target.__dict__
-        if ns.get(key) is not original:   # rebound since the plan was made
-            continue
         if isinstance(target, dict):
             target[key] = wrapper
         else:
