@@ -285,3 +285,31 @@ def test_a_function_rebound_between_profiles_still_gets_its_event():
     finally:
         ember.matmul = original
     assert [e.name for e in prof.events()] == ["aten::matmul", "aten::mm"]
+
+
+PROTOCOL_PROGRAM = """
+def run(lib):
+    a, b, w = lib.ones(2, 3), lib.ones(3, 2), lib.ones(4, 3)
+    with lib.profiler.profile() as prof:
+        lib.matmul(a, b)
+        a @ b
+        lib.nn.functional.linear(a, w)
+        a.relu()
+        lib.softmax(a, 0)
+        a.flatten()
+    return sorted(e.name for e in prof.events() if e.cpu_parent is None)
+"""
+
+
+def test_composite_events_with_the_torch_function_protocol_on():
+    """Turning the __torch_function__ protocol on wraps ember's functions again (for
+    good, so in a child process): the composites keep their events."""
+    import subprocess
+    import sys
+    code = ("import ember, ember._torch_function as tf\n" + PROTOCOL_PROGRAM +
+            "tf.activate()\nprint(run(ember))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    namespace = {}
+    exec(PROTOCOL_PROGRAM, namespace)
+    assert out.strip() == str(namespace["run"](torch))

@@ -195,13 +195,22 @@ def _wrap(fn, name, active):
 
 
 def _wrapped_chain(value):
-    """`value` and the functions it wraps (``__wrapped__``: ember's NumPy-alias and
-    __torch_function__ wrappers keep the op function there)."""
-    for _ in range(4):
+    """`value` and the functions it wraps (ember's NumPy-alias wrappers keep the function
+    as ``__wrapped__``, the __torch_function__ dispatchers as ``_ember_undispatched``)."""
+    for _ in range(6):
         yield value
-        value = getattr(value, "__wrapped__", None)
+        inner = getattr(value, "_ember_undispatched", None)
+        value = inner if inner is not None else getattr(value, "__wrapped__", None)
         if value is None:
             return
+
+
+def _own_code(fn):
+    """The code of a function that is no closure, or None: a copy of such a function made
+    from its code (as the __torch_function__ dispatcher keeps) is the same function, while
+    ember's wrappers share one closure code among many functions."""
+    code = getattr(fn, "__code__", None)
+    return code if code is not None and not code.co_freevars else None
 
 
 def _plan(active):
@@ -219,7 +228,11 @@ def _plan(active):
             attr = path.rsplit(".", 1)[1]
             original = owner.__dict__[attr]
             plan[(id(owner), attr)] = (owner, attr, original, _wrap(original, name, active))
-        names.setdefault(fn, name)
+        for inner in _wrapped_chain(fn):   # (the function under ember's wrappers too)
+            names.setdefault(inner, name)
+            code = _own_code(inner)
+            if code is not None:
+                names.setdefault(code, name)
     wrappers = {}
     targets = [m.__dict__ for key, m in list(sys.modules.items())
                if m is not None and (key == "ember" or key.startswith("ember."))]
@@ -231,7 +244,9 @@ def _plan(active):
                 continue
             wrapper = wrappers.get(value)
             if wrapper is None:
-                name = next((names[f] for f in _wrapped_chain(value) if f in names), None)
+                name = next((names[f] if f in names else names[_own_code(f)]
+                              for f in _wrapped_chain(value)
+                              if f in names or _own_code(f) in names), None)
                 if name is None:
                     continue
                 wrapper = wrappers[value] = _wrap(value, name, active)
