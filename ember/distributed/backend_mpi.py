@@ -12,7 +12,7 @@ non-blocking one (``MPI_I*``) wrapped in a ``Work`` handle.
 """
 import numpy as np
 
-from .process_group import ReduceOp, Work
+from .process_group import STAGED as _STAGED, ReduceOp, Work, check_reduction
 
 __all__ = ["MPIBackend", "available", "world_comm"]
 
@@ -49,9 +49,6 @@ def world_comm():
 def _bytes(arr):
     """The raw bytes of a C-contiguous array, as a flat uint8 view."""
     return arr.reshape(-1).view(np.uint8)
-
-
-_STAGED = ("float16", "bfloat16")
 
 
 class MPIBackend:
@@ -106,15 +103,7 @@ class MPIBackend:
         """(buffer, MPI op, finish) for reducing arr in place with a ReduceOp."""
         dtype = arr.dtype
         kind = dtype.kind
-        if kind == "c" and op in (ReduceOp.MIN, ReduceOp.MAX):
-            raise RuntimeError(f"all_reduce does not support {op.name} on complex tensors "
-                               f"(dtype {dtype})")
-        if op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR) and kind not in "iub":
-            raise RuntimeError(f"ReduceOp.{op.name} needs an integer or bool tensor, got "
-                               f"dtype {dtype}")
-        if op is ReduceOp.AVG and kind not in "fcV" and dtype.name not in _STAGED:
-            raise RuntimeError(f"ReduceOp.AVG needs a floating point or complex tensor, got "
-                               f"dtype {dtype}")
+        check_reduction(dtype, op, "all_reduce")
         mpi_op = self._ops[op]
         finish = []
         if kind == "b":

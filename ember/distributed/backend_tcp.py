@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from .process_group import ReduceOp, Work
+from .process_group import STAGED as _STAGED, ReduceOp, Work, check_reduction
 from .store import DistBackendError, PrefixStore, TCPStore
 
 __all__ = ["TCPBackend", "connect"]
@@ -43,7 +43,6 @@ __all__ = ["TCPBackend", "connect"]
 _HEADER = struct.Struct("!qqqQ")     # group id, kind, tag, payload bytes
 _RANK = struct.Struct("!q")          # the handshake: the connecting rank
 _COLLECTIVE, _P2P = 0, 1
-_STAGED = ("float16", "bfloat16")
 
 
 def _bytes(arr):
@@ -246,20 +245,6 @@ def connect(store, rank, size, timeout_s, prefix):
 
 
 # ---------------------------------------------------------------------------- reductions
-def check_reduction(dtype, op, what):
-    """Raise, as the MPI backend does, for a ReduceOp the dtype does not support."""
-    kind = dtype.kind
-    if kind == "c" and op in (ReduceOp.MIN, ReduceOp.MAX):
-        raise RuntimeError(f"{what} does not support {op.name} on complex tensors "
-                           f"(dtype {dtype})")
-    if op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR) and kind not in "iub":
-        raise RuntimeError(f"ReduceOp.{op.name} needs an integer or bool tensor, got "
-                           f"dtype {dtype}")
-    if op is ReduceOp.AVG and kind not in "fc" and dtype.name not in _STAGED:
-        raise RuntimeError(f"ReduceOp.AVG needs a floating point or complex tensor, got "
-                           f"dtype {dtype}")
-
-
 _UFUNCS = {ReduceOp.SUM: np.add, ReduceOp.AVG: np.add, ReduceOp.PRODUCT: np.multiply,
            ReduceOp.MIN: np.minimum, ReduceOp.MAX: np.maximum, ReduceOp.BAND: np.bitwise_and,
            ReduceOp.BOR: np.bitwise_or, ReduceOp.BXOR: np.bitwise_xor}

@@ -63,6 +63,25 @@ class ReduceOp:
     BXOR = RedOpType.BXOR
 
 
+# reductions in a dtype MPI and NumPy lack a fast path for go through a float32 buffer
+STAGED = ("float16", "bfloat16")
+
+
+def check_reduction(dtype, op, what):
+    """Raise, for both backends, for a ReduceOp the dtype does not support (`what` names
+    the collective)."""
+    kind = dtype.kind
+    if kind == "c" and op in (ReduceOp.MIN, ReduceOp.MAX):
+        raise RuntimeError(f"{what} does not support {op.name} on complex tensors "
+                           f"(dtype {dtype})")
+    if op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR) and kind not in "iub":
+        raise RuntimeError(f"ReduceOp.{op.name} needs an integer or bool tensor, got "
+                           f"dtype {dtype}")
+    if op is ReduceOp.AVG and kind not in "fcV" and dtype.name not in STAGED:
+        raise RuntimeError(f"ReduceOp.AVG needs a floating point or complex tensor, got "
+                           f"dtype {dtype}")
+
+
 class Backend(str):
     """Backend names. 'gloo' (PyTorch's CPU backend) is served by ember's TCP backend, or by
     MPI when the ranks were started by an MPI launcher."""
