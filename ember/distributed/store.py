@@ -26,6 +26,7 @@ The store ops are written once, in ``Store``, over a few primitives (``_set``, `
 import base64
 import contextlib
 import datetime
+import errno
 import fcntl
 import json
 import operator
@@ -499,11 +500,19 @@ class _TCPServer:
     client)."""
 
     def __init__(self, port):
-        if socket.has_dualstack_ipv6():
-            self._listener = socket.create_server(("", port), family=socket.AF_INET6,
-                                                  dualstack_ipv6=True)
-        else:
-            self._listener = socket.create_server(("", port))
+        try:
+            if socket.has_dualstack_ipv6():
+                self._listener = socket.create_server(("", port), family=socket.AF_INET6,
+                                                      dualstack_ipv6=True)
+            else:
+                self._listener = socket.create_server(("", port))
+        except OSError as e:
+            # PyTorch's error for a port another server holds (two rank 0s, a stale run)
+            name = errno.errorcode.get(e.errno, "UNKNOWN")
+            raise DistNetworkError(
+                f"The server socket has failed to listen on any local network address. "
+                f"port: {port}, useIpv6: false, code: {-(e.errno or 0)}, name: {name}, "
+                f"message: {os.strerror(e.errno).lower() if e.errno else e}") from None
         self.port = self._listener.getsockname()[1]
         self.table = _Table(hidden=(_INIT_KEY,))
         self._conns = set()

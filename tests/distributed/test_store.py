@@ -361,3 +361,19 @@ def test_init_process_group_with_a_file_store(tmp_path):
     lines = sorted(line.split()[1:] for line in output.splitlines()
                    if line.startswith("store-pg"))
     assert lines == [["0", "2", "3.0", "b'2'"], ["1", "2", "3.0", "b'2'"]]
+
+
+def test_second_server_on_a_port_raises_dist_network_error_as_torch():
+    """Two TCPStore servers on one port (two rank 0s, a stale run): PyTorch's
+    DistNetworkError and message, not a raw OSError."""
+    messages = []
+    for lib in (tdist, edist):
+        with socket.socket() as s:
+            s.bind(("", 0))
+            port = s.getsockname()[1]
+        first = lib.TCPStore("127.0.0.1", port, 1, True, timeout=datetime.timedelta(seconds=5))
+        with pytest.raises(lib.DistNetworkError) as err:
+            lib.TCPStore("127.0.0.1", port, 1, True, timeout=datetime.timedelta(seconds=5))
+        messages.append(str(err.value).replace(str(port), "PORT"))
+        del first
+    assert messages[1] == messages[0]
