@@ -79,30 +79,32 @@ def _on_meta(device, out):
     return (out.device if out is not None else factory_device(device)).type == "meta"
 
 
+def _float_samples(name, kernel, sample, args, size, generator, out, dtype, device,
+                   requires_grad):
+    """rand/randn: a floating (or complex) tensor of `sample(gen, shape, dtype)` values;
+    other dtypes raise the NotImplementedError of PyTorch's `kernel`."""
+    size = _size_args(name, args, size, parser_message=True)
+    dt = _dtype_arg(dtype, name, out.dtype if out is not None else _dtype.get_default_dtype())
+    if not (dt.is_floating_point or dt.is_complex) or dt in _dtype.FLOAT8_DTYPES:
+        raise _not_implemented_for(kernel, dt)
+    if _on_meta(device, out):
+        return _alloc(_shape(size, name), None, dt, device, requires_grad, out)
+    arr = sample(gen_of(generator), _shape(size, name), dt)
+    return _finish(arr, dt, device, requires_grad, out)
+
+
 def rand(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     """Uniform samples on [0, 1)."""
-    size = _size_args("rand", args, size, parser_message=True)
-    dt = _dtype_arg(dtype, "rand", out.dtype if out is not None else _dtype.get_default_dtype())
-    if not (dt.is_floating_point or dt.is_complex) or dt in _dtype.FLOAT8_DTYPES:
-        raise _not_implemented_for("check_uniform_bounds", dt)
-    if _on_meta(device, out):
-        return _alloc(_shape(size, "rand"), None, dt, device, requires_grad, out)
-    arr = _uniform_array(gen_of(generator), _shape(size, "rand"), dt)
-    return _finish(arr, dt, device, requires_grad, out)
+    return _float_samples("rand", "check_uniform_bounds", _uniform_array, args, size,
+                          generator, out, dtype, device, requires_grad)
 
 
 def randn(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     """Standard normal samples."""
-    size = _size_args("randn", args, size, parser_message=True)
-    dt = _dtype_arg(dtype, "randn", out.dtype if out is not None else _dtype.get_default_dtype())
-    if not (dt.is_floating_point or dt.is_complex) or dt in _dtype.FLOAT8_DTYPES:
-        raise _not_implemented_for("normal_kernel_cpu", dt)
-    if _on_meta(device, out):
-        return _alloc(_shape(size, "randn"), None, dt, device, requires_grad, out)
-    arr = _normal_array(gen_of(generator), _shape(size, "randn"), dt)
-    return _finish(arr, dt, device, requires_grad, out)
+    return _float_samples("randn", "normal_kernel_cpu", _normal_array, args, size, generator,
+                          out, dtype, device, requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
