@@ -114,6 +114,8 @@ NON_BOOL_MASKS = {
     "int_mask": lambda m: m.masked.mean(_xm(m)[0], 1, mask=m.tensor([[1, 0, 2], [0, 0, 0],
                                                                       [0, 1, 0]])),
     "list_mask": lambda m: m.masked.sum(_xm(m)[0], 1, mask=MASK),
+    "dim_out_of_range": lambda m: m.masked.sum(_xm(m)[0], 5, mask=_xm(m)[1]),
+    "mask_shape_mismatch": lambda m: m.masked.mean(_xm(m)[0], 1, mask=_xm(m)[1][:2]),
 }
 
 

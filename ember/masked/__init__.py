@@ -15,6 +15,7 @@ built: those raise NotImplementedError.
 import math
 
 from .._tensor import Tensor
+from .._ops._util import wrap_dims
 from .. import _dtype
 
 __all__ = ["sum", "prod", "cumsum", "cumprod", "amax", "amin", "argmax", "argmin", "mean",
@@ -29,12 +30,9 @@ def _ember():
 
 
 def _dims(input, dim):
-    """`dim` (None, an int or a sequence) as a tuple of dims of `input`; None: all."""
-    if dim is None:
-        return tuple(range(input.dim()))
-    if isinstance(dim, int):
-        dim = (dim,)
-    return tuple(d % max(input.dim(), 1) for d in dim)
+    """`dim` (None, an int or a sequence) as a sorted tuple of dims of `input` (None: all),
+    with PyTorch's IndexError for a dim out of range."""
+    return wrap_dims(dim, input.dim())
 
 
 def _filled(input, mask, identity, dtype=None):
