@@ -7,6 +7,7 @@ int32 sizes, then the data in big-endian order. Type codes: 0x08 uint8, 0x09 int
 import gzip
 import os
 import string
+import warnings
 
 import numpy as np
 
@@ -103,6 +104,28 @@ class MNIST(VisionDataset):
                                f"(or place the files {[r[0] for r in self.resources]} in "
                                f"{self.raw_folder})")
         self.data, self.targets = self._load_data()
+
+    # The names before torchvision 0.2.2 (older tutorials read train_data, test_labels):
+    # the same tensors, with torchvision's warning.
+    @property
+    def train_labels(self):
+        warnings.warn("train_labels has been renamed targets")
+        return self.targets
+
+    @property
+    def test_labels(self):
+        warnings.warn("test_labels has been renamed targets")
+        return self.targets
+
+    @property
+    def train_data(self):
+        warnings.warn("train_data has been renamed data")
+        return self.data
+
+    @property
+    def test_data(self):
+        warnings.warn("test_data has been renamed data")
+        return self.data
 
     @property
     def raw_folder(self):

@@ -1,0 +1,53 @@
+"""Defects found by running community tutorials (MorvanZhou/PyTorch-Tutorial,
+yunjey/pytorch-tutorial, Dive-into-DL-PyTorch, d2l, pytorch-handbook ...) on ember with
+bench/script_probe.py; each case is the defect's core, a few lines run on both libraries
+and compared: values, dtypes and shapes, or the exception type and message."""
+import struct
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+from tests.program_compare import run as _run, same  # noqa: E402
+
+
+CASES = {
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_same_as_torch(name):
+    got, want = _run(CASES[name], ember), _run(CASES[name], torch)
+    assert same(got, want, rtol=1e-5, atol=1e-6, strict_types=True), (got, want)
+
+
+def _write_idx(path, arr):
+    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(struct.pack(">i", s) for s in arr.shape)
+    path.write_bytes(header + arr.tobytes())
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_mnist_old_attribute_names(tmp_path, train):
+    """MorvanZhou's 401_CNN/402_RNN read train_data, train_labels, test_data, test_labels
+    (torchvision's names before 0.2.2, still there with a warning): AttributeError before.
+    They are data and targets, with torchvision's warning text."""
+    from ember.vision import datasets
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix in ("train", "t10k"):
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte",
+                   rng.integers(0, 256, (3, 28, 28), dtype=np.uint8))
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, 3, dtype=np.uint8))
+    ds = datasets.MNIST(str(tmp_path), train=train)
+    for old, new in (("train_data", "data"), ("test_data", "data"),
+                     ("train_labels", "targets"), ("test_labels", "targets")):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert getattr(ds, old) is getattr(ds, new)
+        assert [str(w.message) for w in caught] == [f"{old} has been renamed {new}"]
+        assert caught[0].category is UserWarning
