@@ -5,6 +5,7 @@ import importlib
 from . import _api
 from ._api import Weights, WeightsEnum
 from .alexnet import *  # noqa: F401,F403
+from .densenet import *  # noqa: F401,F403
 from .mobilenetv2 import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .squeezenet import *  # noqa: F401,F403
@@ -13,7 +14,7 @@ from .vision_transformer import *  # noqa: F401,F403
 
 # the submodules themselves (the package attribute `alexnet` is the builder function)
 _MODULES = [importlib.import_module(f"{__name__}.{name}")
-            for name in ("alexnet", "mobilenetv2", "resnet", "squeezenet", "vgg",
+            for name in ("alexnet", "densenet", "mobilenetv2", "resnet", "squeezenet", "vgg",
                          "vision_transformer")]
 
 _BUILDERS = {}

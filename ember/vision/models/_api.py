@@ -18,6 +18,7 @@ from ... import nn
 from ...hub import get_dir, load_state_dict_from_url  # noqa: F401  (torchvision re-exports them)
 from ..transforms import functional as TF
 from ..transforms.functional import InterpolationMode
+from ._meta import _IMAGENET_CATEGORIES
 
 __all__ = ["Weights", "WeightsEnum", "ImageClassification", "get_dir",
            "load_state_dict_from_url", "load_weights"]
@@ -144,11 +145,13 @@ def set_num_classes(kwargs, weights):
 
 
 def imagenet_weights(url, num_params, acc1, acc5, crop_size=224, resize_size=256,
-                     **extra_meta):
+                     interpolation=InterpolationMode.BILINEAR, **extra_meta):
     """A Weights record of an ImageNet-1K classifier."""
     meta: dict[str, Any] = {"num_classes": IMAGENET_NUM_CLASSES, "num_params": num_params,
+                            "categories": _IMAGENET_CATEGORIES,
                             "min_size": (1, 1), "dataset": "ImageNet-1K",
                             "_metrics": {"ImageNet-1K": {"acc@1": acc1, "acc@5": acc5}}}
     meta.update(extra_meta)
     return Weights(url=url, transforms=partial(ImageClassification, crop_size=crop_size,
-                                               resize_size=resize_size), meta=meta)
+                                               resize_size=resize_size,
+                                               interpolation=interpolation), meta=meta)

