@@ -15,7 +15,25 @@ torch = pytest.importorskip("torch")
 from tests.program_compare import run as _run, same  # noqa: E402
 
 
+def _loader_iter_names(m, workers):
+    """yunjey's pytorch_basics calls data_iter.next() (Python 2): the AttributeError names
+    the iterator class, which must be torch's (code also checks isinstance against
+    torch.utils.data.dataloader._MultiProcessingDataLoaderIter)."""
+    loader = m.utils.data.DataLoader(m.utils.data.TensorDataset(m.arange(6.)), batch_size=2,
+                                     num_workers=workers)
+    it = iter(loader)
+    names = [c.__name__ for c in type(it).__mro__]
+    try:
+        it.next()
+    except AttributeError as e:
+        names.append(str(e))
+    del it
+    return names
+
+
 CASES = {
+    "dataloader_iter_class_names": lambda m: _loader_iter_names(m, 0),
+    "dataloader_iter_class_names_workers": lambda m: _loader_iter_names(m, 1),
 }
 
 

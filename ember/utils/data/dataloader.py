@@ -167,8 +167,8 @@ class DataLoader:
 
     def _get_iterator(self):
         if self.num_workers == 0:
-            return _SingleProcessIter(self)
-        return _MultiProcessIter(self)
+            return _SingleProcessDataLoaderIter(self)
+        return _MultiProcessingDataLoaderIter(self)
 
     def __iter__(self):
         if self.persistent_workers and self.num_workers > 0:
@@ -200,7 +200,7 @@ class DataLoader:
                           f"potential slowness/freeze if necessary.", UserWarning, stacklevel=3)
 
 
-class _BaseIter:
+class _BaseDataLoaderIter:
     def __init__(self, loader):
         self._dataset = loader.dataset
         self._dataset_kind = loader._dataset_kind
@@ -273,7 +273,7 @@ def _shared_seed(generator):
     return int(empty((), dtype=_dtype.int64).random_(generator=generator).item())
 
 
-class _SingleProcessIter(_BaseIter):
+class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
     def __init__(self, loader):
         super().__init__(loader)
         self._fetcher = _make_fetcher(self._dataset_kind, self._dataset, self._auto_collation,
@@ -284,7 +284,7 @@ class _SingleProcessIter(_BaseIter):
         return self._fetcher.fetch(index)
 
 
-class _MultiProcessIter(_BaseIter):
+class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     def __init__(self, loader):
         super().__init__(loader)
         self._num_workers = loader.num_workers
