@@ -25,6 +25,15 @@ tmodels = torchvision.models
 
 # ------------------------------------------------------------------ helpers
 
+@pytest.fixture(autouse=True, scope="module")
+def torch_one_thread():
+    """torch's thread pool only waits on the shared test machine (2 cores, busy)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _randomise(tmodel, seed=0):
     """Give torchvision's model tensors on which a wrong layer order or a missing layer
     shows: BN statistics away from (0, 1), constant tensors (BN affine, zero biases,
@@ -96,6 +105,12 @@ def _image(shape, seed=1):
 # name, builder kwargs, input shape for the forward comparisons, backward too
 SMALL = [
     ("densenet121", {}, (2, 3, 64, 64), True),
+    # the auxiliary head needs 299x299 inputs: checked on its own below
+    ("inception_v3", {"aux_logits": False, "init_weights": True}, (2, 3, 75, 75), True),
+    ("inception_v3", {"transform_input": True, "init_weights": True}, (1, 3, 75, 75), False),
+    ("googlenet", {"aux_logits": True, "init_weights": True}, (2, 3, 64, 64), True),
+    ("googlenet", {"transform_input": True, "aux_logits": False, "init_weights": True},
+     (1, 3, 32, 32), False),
 ]
 
 # compared only on the meta device: keys, shapes, parameter counts
@@ -106,7 +121,8 @@ STRUCTURE_ONLY = [
 
 # ------------------------------------------------------------------ tests
 
-@pytest.mark.parametrize("name,kwargs,shape,backward", SMALL, ids=[s[0] for s in SMALL])
+@pytest.mark.parametrize("name,kwargs,shape,backward", SMALL,
+                         ids=[f"{s[0]}-{i}" for i, s in enumerate(SMALL)])
 def test_state_dict_eval_and_train_logits_gradients(name, kwargs, shape, backward):
     tmodel, emodel = _pair(name, **kwargs)
     assert _shapes(emodel.state_dict()) == _shapes(tmodel.state_dict())
@@ -136,12 +152,19 @@ def test_state_dict_eval_and_train_logits_gradients(name, kwargs, shape, backwar
     _no_dropout(emodel)
     want = tmodel(torch.from_numpy(x))
     got = emodel(ember.from_numpy(x))
-    want = getattr(want, "logits", want)
-    got = getattr(got, "logits", got)
-    _close(got, want)
-    weight = _image(tuple(want.shape), seed=2).astype(np.float64)
-    (want * torch.from_numpy(weight)).sum().backward()
-    (got * ember.from_numpy(weight)).sum().backward()
+    # Inception/GoogLeNet give a namedtuple of logits in training mode
+    if isinstance(want, tuple):
+        assert type(got).__name__ == type(want).__name__ and got._fields == want._fields
+    else:
+        want, got = (want,), (got,)
+    tloss, eloss = 0, 0
+    for i, (g, w) in enumerate(zip(got, want)):
+        _close(g, w)
+        weight = _image(tuple(w.shape), seed=2 + i).astype(np.float64)
+        tloss = tloss + (w * torch.from_numpy(weight)).sum()
+        eloss = eloss + (g * ember.from_numpy(weight)).sum()
+    tloss.backward()
+    eloss.backward()
     tgrads = dict(tmodel.named_parameters())
     for pname, p in emodel.named_parameters():
         tp = tgrads[pname]
@@ -168,7 +191,7 @@ def test_large_variants_structure(name):
         sum(p.numel() for p in tmodel.parameters())
 
 
-ALL_NAMES = [s[0] for s in SMALL] + STRUCTURE_ONLY
+ALL_NAMES = sorted({s[0] for s in SMALL}) + STRUCTURE_ONLY
 
 
 @pytest.mark.parametrize("name", ALL_NAMES)
@@ -189,3 +212,66 @@ def test_builder_registered_with_weights_meta(name):
         assert et.crop_size == tt.crop_size and et.resize_size == tt.resize_size
         assert et.interpolation.value == tt.interpolation.value
         assert emodels.get_weight(f"{tweights.__name__}.{member}") is ew
+
+
+# ------------------------------------------------------------------ model-specific behaviour
+
+def _module_pair(tcls, ecls, *args):
+    torch.manual_seed(0)
+    tmodule = tcls(*args)
+    emodule = ecls(*args)
+    _randomise(tmodule)
+    _copy_into(emodule, tmodule)
+    return tmodule, emodule
+
+
+def test_inception_aux_head_train_mode():
+    """Inception v3's auxiliary classifier needs the 17x17 grid of a 299x299 input; fed
+    that grid directly it gives torchvision's logits and gradients."""
+    from ember.vision.models import inception
+    tmodule, emodule = _module_pair(tmodels.inception.InceptionAux,
+                                    inception.InceptionAux, 64, 7)
+    tmodule.double().train()
+    emodule.double().train()
+    x = _image((2, 64, 17, 17)).astype(np.float64)
+    want = tmodule(torch.from_numpy(x))
+    got = emodule(ember.from_numpy(x))
+    _close(got, want, rtol=1e-7)
+    want.sum().backward()
+    got.sum().backward()
+    _close(emodule.conv0.conv.weight.grad, tmodule.conv0.conv.weight.grad, rtol=1e-6)
+
+
+def test_densenet_legacy_keys_load_from_a_file(tmp_path):
+    """The published DenseNet files name the layers norm.1/conv.2; loading renames them."""
+    tmodel = tmodels.densenet121(num_classes=3)
+    _randomise(tmodel)
+    legacy = {}
+    for key, value in tmodel.state_dict().items():
+        if key.endswith("num_batches_tracked"):
+            continue   # the 2017 files predate it
+        for old, new in (("norm1", "norm.1"), ("norm2", "norm.2"), ("conv1", "conv.1"),
+                         ("conv2", "conv.2")):
+            if ".denselayer" in key:
+                key = key.replace(f".{old}.", f".{new}.")
+        legacy[key] = value
+    assert "features.denseblock1.denselayer1.norm.1.weight" in legacy
+    path = tmp_path / "densenet121_legacy.pth"
+    torch.save(legacy, path)
+    emodel = emodels.densenet121(weights=str(path), num_classes=3)
+    np.testing.assert_array_equal(
+        emodel.features.denseblock4.denselayer16.conv2.weight.detach().numpy(),
+        tmodel.features.denseblock4.denselayer16.conv2.weight.detach().numpy())
+
+
+@pytest.mark.parametrize("name", ["inception_v3", "googlenet"])
+def test_eval_mode_returns_plain_logits_and_init_warning(name):
+    with pytest.warns(FutureWarning):
+        tmodel = tmodels.get_model(name, aux_logits=True)
+    with pytest.warns(FutureWarning):
+        emodel = emodels.get_model(name, aux_logits=True)
+    assert tmodel.aux_logits is emodel.aux_logits is True
+    emodel.eval()
+    with ember.no_grad():
+        out = emodel(ember.zeros(1, 3, 80, 80))
+    assert isinstance(out, ember.Tensor) and tuple(out.shape) == (1, 1000)

@@ -6,6 +6,8 @@ from . import _api
 from ._api import Weights, WeightsEnum
 from .alexnet import *  # noqa: F401,F403
 from .densenet import *  # noqa: F401,F403
+from .googlenet import *  # noqa: F401,F403
+from .inception import *  # noqa: F401,F403
 from .mobilenetv2 import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .squeezenet import *  # noqa: F401,F403
@@ -14,8 +16,8 @@ from .vision_transformer import *  # noqa: F401,F403
 
 # the submodules themselves (the package attribute `alexnet` is the builder function)
 _MODULES = [importlib.import_module(f"{__name__}.{name}")
-            for name in ("alexnet", "densenet", "mobilenetv2", "resnet", "squeezenet", "vgg",
-                         "vision_transformer")]
+            for name in ("alexnet", "densenet", "googlenet", "inception", "mobilenetv2",
+                         "resnet", "squeezenet", "vgg", "vision_transformer")]
 
 _BUILDERS = {}
 for _mod in _MODULES:

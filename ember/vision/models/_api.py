@@ -155,3 +155,14 @@ def imagenet_weights(url, num_params, acc1, acc5, crop_size=224, resize_size=256
     return Weights(url=url, transforms=partial(ImageClassification, crop_size=crop_size,
                                                resize_size=resize_size,
                                                interpolation=interpolation), meta=meta)
+
+
+def overwrite_named_param(kwargs, param, new_value):
+    """Set ``kwargs[param]`` to `new_value` (what pretrained weights require); a different
+    value the caller gave raises ValueError, as torchvision does."""
+    if param in kwargs:
+        if kwargs[param] != new_value:
+            raise ValueError(f"The parameter '{param}' expected value {new_value} but got "
+                             f"{kwargs[param]} instead.")
+    else:
+        kwargs[param] = new_value
