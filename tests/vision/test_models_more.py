@@ -111,11 +111,20 @@ SMALL = [
     ("googlenet", {"aux_logits": True, "init_weights": True}, (2, 3, 64, 64), True),
     ("googlenet", {"transform_input": True, "aux_logits": False, "init_weights": True},
      (1, 3, 32, 32), False),
+    ("shufflenet_v2_x0_5", {}, (2, 3, 64, 64), True),
+    ("shufflenet_v2_x1_0", {}, (1, 3, 32, 32), False),
+    ("mobilenet_v3_small", {}, (2, 3, 64, 64), True),
+    ("mobilenet_v3_large", {}, (2, 3, 64, 64), True),
+    ("mobilenet_v3_large", {"width_mult": 0.75, "reduced_tail": True, "dilated": True},
+     (1, 3, 32, 32), False),
+    ("mnasnet0_5", {}, (2, 3, 64, 64), True),
+    ("mnasnet0_75", {}, (1, 3, 32, 32), False),
 ]
 
 # compared only on the meta device: keys, shapes, parameter counts
 STRUCTURE_ONLY = [
-    "densenet161", "densenet169", "densenet201",
+    "densenet161", "densenet169", "densenet201", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
+    "mnasnet1_0", "mnasnet1_3",
 ]
 
 

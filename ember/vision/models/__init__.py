@@ -8,16 +8,20 @@ from .alexnet import *  # noqa: F401,F403
 from .densenet import *  # noqa: F401,F403
 from .googlenet import *  # noqa: F401,F403
 from .inception import *  # noqa: F401,F403
+from .mnasnet import *  # noqa: F401,F403
 from .mobilenetv2 import *  # noqa: F401,F403
+from .mobilenetv3 import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
+from .shufflenetv2 import *  # noqa: F401,F403
 from .squeezenet import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from .vision_transformer import *  # noqa: F401,F403
 
 # the submodules themselves (the package attribute `alexnet` is the builder function)
 _MODULES = [importlib.import_module(f"{__name__}.{name}")
-            for name in ("alexnet", "densenet", "googlenet", "inception", "mobilenetv2",
-                         "resnet", "squeezenet", "vgg", "vision_transformer")]
+            for name in ("alexnet", "densenet", "googlenet", "inception", "mnasnet",
+                         "mobilenetv2", "mobilenetv3", "resnet", "shufflenetv2", "squeezenet",
+                         "vgg", "vision_transformer")]
 
 _BUILDERS = {}
 for _mod in _MODULES:
