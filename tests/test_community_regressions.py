@@ -69,3 +69,16 @@ def test_mnist_old_attribute_names(tmp_path, train):
             assert getattr(ds, old) is getattr(ds, new)
         assert [str(w.message) for w in caught] == [f"{old} has been renamed {new}"]
         assert caught[0].category is UserWarning
+
+
+@pytest.mark.parametrize("mode", [False, True])
+def test_set_grad_enabled_repr(mode):
+    """chenyuntc/pytorch-book ch3 ends a notebook cell with t.set_grad_enabled(True), whose
+    shown value is PyTorch's repr (ember's was the default <... object at 0x...>)."""
+    shown = []
+    for m in (ember, torch):
+        with m.set_grad_enabled(True):
+            ctx = m.set_grad_enabled(mode)
+            shown.append((repr(ctx).replace("ember.", "torch."), str(ctx).replace("ember.", "torch.")))
+    assert shown[0] == shown[1]
+    assert ember.is_grad_enabled()

@@ -115,6 +115,12 @@ class set_grad_enabled(_DecoratorContextManager):
         GRAD_ENABLED[0] = self.prev
         return False
 
+    def __str__(self):
+        # as PyTorch's: a notebook cell ending in set_grad_enabled(True) shows this
+        return f"{type(self).__module__}.{type(self).__qualname__}(mode={self.mode})"
+
+    __repr__ = __str__
+
     def clone(self):
         return type(self)(self.mode)
 
