@@ -119,12 +119,17 @@ SMALL = [
      (1, 3, 32, 32), False),
     ("mnasnet0_5", {}, (2, 3, 64, 64), True),
     ("mnasnet0_75", {}, (1, 3, 32, 32), False),
+    ("efficientnet_b0", {}, (2, 3, 64, 64), True),
+    ("efficientnet_b1", {"dropout": 0.1}, (1, 3, 32, 32), False),
+    ("efficientnet_v2_s", {}, (2, 3, 48, 48), True),
 ]
 
 # compared only on the meta device: keys, shapes, parameter counts
 STRUCTURE_ONLY = [
     "densenet161", "densenet169", "densenet201", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
-    "mnasnet1_0", "mnasnet1_3",
+    "mnasnet1_0", "mnasnet1_3", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4",
+    "efficientnet_b5", "efficientnet_b6", "efficientnet_b7", "efficientnet_v2_m",
+    "efficientnet_v2_l",
 ]
 
 
@@ -220,6 +225,7 @@ def test_builder_registered_with_weights_meta(name):
         tt, et = tw.transforms(), ew.transforms()
         assert et.crop_size == tt.crop_size and et.resize_size == tt.resize_size
         assert et.interpolation.value == tt.interpolation.value
+        assert list(et.mean) == list(tt.mean) and list(et.std) == list(tt.std)
         assert emodels.get_weight(f"{tweights.__name__}.{member}") is ew
 
 

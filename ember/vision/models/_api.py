@@ -145,8 +145,11 @@ def set_num_classes(kwargs, weights):
 
 
 def imagenet_weights(url, num_params, acc1, acc5, crop_size=224, resize_size=256,
-                     interpolation=InterpolationMode.BILINEAR, **extra_meta):
-    """A Weights record of an ImageNet-1K classifier."""
+                     interpolation=InterpolationMode.BILINEAR, mean=(0.485, 0.456, 0.406),
+                     std=(0.229, 0.224, 0.225), **extra_meta):
+    """A Weights record of an ImageNet-1K classifier: its URL, facts, and the inference
+    preset (resize to `resize_size` with `interpolation`, centre crop to `crop_size`,
+    normalise with `mean` and `std`)."""
     meta: dict[str, Any] = {"num_classes": IMAGENET_NUM_CLASSES, "num_params": num_params,
                             "categories": _IMAGENET_CATEGORIES,
                             "min_size": (1, 1), "dataset": "ImageNet-1K",
@@ -154,7 +157,8 @@ def imagenet_weights(url, num_params, acc1, acc5, crop_size=224, resize_size=256
     meta.update(extra_meta)
     return Weights(url=url, transforms=partial(ImageClassification, crop_size=crop_size,
                                                resize_size=resize_size,
-                                               interpolation=interpolation), meta=meta)
+                                               interpolation=interpolation, mean=mean,
+                                               std=std), meta=meta)
 
 
 def overwrite_named_param(kwargs, param, new_value):
