@@ -2,6 +2,7 @@
 yunjey/pytorch-tutorial, Dive-into-DL-PyTorch, d2l, pytorch-handbook ...) on ember with
 bench/script_probe.py; each case is the defect's core, a few lines run on both libraries
 and compared: values, dtypes and shapes, or the exception type and message."""
+import re
 import struct
 import warnings
 
@@ -82,3 +83,29 @@ def test_set_grad_enabled_repr(mode):
             shown.append((repr(ctx).replace("ember.", "torch."), str(ctx).replace("ember.", "torch.")))
     assert shown[0] == shown[1]
     assert ember.is_grad_enabled()
+
+
+def _mul_add_node(m):
+    class MulAdd(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, w, x):
+            return w * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, grad
+
+    z = MulAdd.apply(m.ones(1, requires_grad=True), m.ones(1))
+    return z.grad_fn
+
+
+def test_custom_function_node_repr():
+    """pytorch-book ch3 shows z.grad_fn of its MultiplyAdd Function: PyTorch's node is a
+    class made in torch.autograd.function (<torch.autograd.function.MultiplyAddBackward
+    object at 0x...>); ember's printed <MultiplyAddBackward object at 0x...>."""
+    shown = []
+    for m in (ember, torch):
+        node = _mul_add_node(m)
+        shown.append([re.sub(r"0x[0-9a-f]+", "0x", repr(node)).replace("ember.", "torch."),
+                      str(type(node)).replace("ember.", "torch."), node.name()])
+    assert shown[0] == shown[1]

@@ -85,6 +85,10 @@ class BackwardCFunction(FunctionCtx, Node):
     def name(self):
         return type(self).__name__
 
+    # shown as Python shows a class made here (PyTorch's nodes of Functions are such
+    # classes): <torch.autograd.function.MulAddBackward object at 0x...>
+    __repr__ = object.__repr__
+
     @staticmethod
     def backward(ctx, *grads):
         fcls = ctx._forward_cls
@@ -138,7 +142,7 @@ class FunctionMeta(type):
 
     def __init__(cls, name, bases, attrs):
         cls._backward_cls = type(name + "Backward", (BackwardCFunction,),
-                                 {"_forward_cls": cls, "__module__": cls.__module__})
+                                 {"_forward_cls": cls, "__module__": __name__})
         super().__init__(name, bases, attrs)
 
 
