@@ -201,6 +201,7 @@ def test_roi_align_matches_kernel_reference(device, aligned, sampling_ratio, sca
     out = ops.roi_align(xe, E(ROIS, device), (3, 2), scale, sampling_ratio, aligned)
     assert out.shape == (len(ROIS), SHAPE[1], 3, 2) and out.dtype == ember.float64
     np.testing.assert_allclose(npy(out).ravel(), A @ x.ravel(), rtol=1e-10, atol=1e-12)
+    assert out.grad_fn.name() == "RoIAlignBackward0"
     out.backward(E(g.reshape(out.shape), device))
     np.testing.assert_allclose(npy(xe.grad).ravel(), A.T @ g, rtol=1e-10, atol=1e-12)
 

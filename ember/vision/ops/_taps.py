@@ -1,109 +1,82 @@
-"""The RoI ops as sparse linear maps: every output element is a weighted sum of input
-elements ("taps"), out[r] = sum_t w[r, t] * src[idx[r, t]].
+"""RoI ops as sparse linear maps: every output element is a weighted sum of input
+elements ("taps"), out[r] = sum_t w[r, t] * x.ravel()[idx[r, t]].
 
-roi_align and ps_roi_align (bilinear samples averaged over a bin), ps_roi_pool (the mean
-of the pixels of a bin) and roi_pool's backward (the gradient goes to each bin's argmax)
-are all such maps once the boxes are fixed, so one pair of ops serves them: TapSum
-(the map) and TapScatter (its adjoint, the gradient of TapSum); each is the other's
-backward, so double backward is exact. Boxes get no gradient, as in torchvision.
+ps_roi_align (bilinear samples averaged over a bin, each output channel reading its own
+input channel), ps_roi_pool (the mean of the pixels of a bin) and roi_pool's backward (the
+gradient goes to each bin's argmax) are all such maps once the boxes are fixed, so one
+pair of ops serves them: TapSum (the map) and TapScatter (its adjoint, the gradient of
+TapSum); each is the other's backward, so double backward is exact. Boxes get no
+gradient, as in torchvision. (roi_align, whose taps are shared by all channels and
+separable in y and x, has its own faster form in roi_align.py.)
 
-``src`` is the input (N, C, H, W) seen as a 2-D array of rows:
-  'nhwc': rows (n, h, w), columns C -- the taps are shared by every channel (roi_align);
-  'flat': rows (n, c, h, w), one column -- each output reads its own channel (the
-          position-sensitive ops, roi_pool's argmax).
-The taps come in groups (dest, idx, w): output rows ``dest`` (G,) read input rows
-``idx`` (G, T) with weights ``w`` (G, T); groups differ in their number of taps T
-(roi_align's adaptive sampling grid differs per box).
+The taps come in groups (dest, idx, w): output elements ``dest`` (G,) read input
+elements ``idx`` (G, T) of the flattened input with weights ``w`` (G, T); groups differ
+in their number of taps T (the adaptive sampling grid differs per box).
 """
 import numpy as np
 
-from ..._backend import ufunc_at
 from ..._ops._base import Op, apply
 
 __all__ = []
 
 
-def _source(xp, x, layout):
-    """The input array as rows (see the module docstring)."""
-    if layout == "nhwc":
-        return xp.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(-1, x.shape[1])
-    return xp.ascontiguousarray(x).reshape(-1, 1)
-
-
-def _from_source(xp, rows, in_shape, layout):
-    """Rows back in the input's (N, C, H, W) layout (row-major)."""
-    n, c, h, w = in_shape
-    if layout == "nhwc":
-        return xp.ascontiguousarray(rows.reshape(n, h, w, c).transpose(0, 3, 1, 2))
-    return rows.reshape(in_shape)
-
-
 def tap_sum_array(xp, src, groups, n_out):
-    """out (n_out, cols) with out[dest] = sum_t w[:, t] * src[idx[:, t]] for each group."""
-    out = xp.zeros((n_out, src.shape[1]), dtype=src.dtype)
+    """out (n_out,) with out[dest] = sum_t w[:, t] * src[idx[:, t]] for each group."""
+    out = xp.zeros(n_out, dtype=src.dtype)
     for dest, idx, w in groups:
-        acc = xp.zeros((dest.shape[0], src.shape[1]), dtype=src.dtype)
-        # one gathered (G, cols) block per tap keeps memory at the size of the output
-        for t in range(idx.shape[1]):
-            acc += w[:, t, None] * src[idx[:, t]]
-        out[dest] = acc
+        out[dest] = (w * src[idx]).sum(axis=1)
     return out
 
 
-def tap_scatter_array(xp, g, groups, n_rows):
-    """The adjoint of tap_sum_array: rows (n_rows, cols) += w[:, t] * g[dest] at idx[:, t]."""
-    cols = g.shape[1]
-    rows = xp.zeros((n_rows, cols), dtype=g.dtype)
+def tap_scatter_array(xp, g, groups, n_in):
+    """The adjoint of tap_sum_array: (n_in,) with w[:, t] * g[dest] added at idx[:, t]."""
+    grad = xp.zeros(n_in, dtype=g.dtype)
     for dest, idx, w in groups:
-        gd = g[dest]
-        if cols == 1:   # one column: a weighted bincount does every tap at once
-            rows[:, 0] += xp.bincount(idx.ravel(), weights=(w * gd).ravel(),
-                                      minlength=n_rows).astype(g.dtype, copy=False)
-            continue
-        for t in range(idx.shape[1]):
-            ufunc_at(np.add, rows, idx[:, t], w[:, t, None] * gd)
-    return rows
+        # a weighted bincount adds every tap at once (repeated indices sum)
+        grad += xp.bincount(idx.ravel(), weights=(w * g[dest][:, None]).ravel(),
+                            minlength=n_in).astype(g.dtype, copy=False)
+    return grad
 
 
 class TapSum(Op):
-    """out (R, cols) = the tap map applied to x (N, C, H, W); see the module docstring."""
-    _name = "RoIAlignBackward0"
+    """out (n_out,) = the tap map applied to x (any shape, read flattened)."""
+    _name = "TapSumBackward0"
 
     @staticmethod
-    def forward(ctx, x, groups, layout, n_out):
-        ctx.in_shape, ctx.groups, ctx.layout, ctx.n_out = x.shape, groups, layout, n_out
-        return tap_sum_array(ctx.xp, _source(ctx.xp, x, layout), groups, n_out)
+    def forward(ctx, x, groups, n_out):
+        ctx.in_shape, ctx.groups, ctx.n_out = x.shape, groups, n_out
+        return tap_sum_array(ctx.xp, ctx.xp.ascontiguousarray(x).reshape(-1), groups, n_out)
 
     @staticmethod
     def backward(ctx, grad):
-        return tap_scatter(grad, ctx.groups, ctx.layout, ctx.in_shape)
+        return tap_scatter(grad, ctx.groups, ctx.in_shape)
 
 
 class TapScatter(Op):
-    """x-shaped (N, C, H, W) gradient of TapSum from its output gradient g (R, cols)."""
-    _name = "RoIAlignBackwardBackward0"
+    """The gradient of TapSum (shaped as its input) from its output gradient g (n_out,)."""
+    _name = "TapSumBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, groups, layout, in_shape):
-        ctx.groups, ctx.layout, ctx.n_out = groups, layout, g.shape[0]
-        n, c, h, w = in_shape
-        n_rows = n * h * w if layout == "nhwc" else n * c * h * w
-        rows = tap_scatter_array(ctx.xp, ctx.xp.ascontiguousarray(g), groups, n_rows)
-        return _from_source(ctx.xp, rows, in_shape, layout)
+    def forward(ctx, g, groups, in_shape):
+        ctx.groups, ctx.n_out = groups, g.shape[0]
+        size = 1
+        for n in in_shape:
+            size *= n
+        return tap_scatter_array(ctx.xp, g, groups, size).reshape(in_shape)
 
     @staticmethod
     def backward(ctx, grad):
-        return tap_sum(grad, ctx.groups, ctx.layout, ctx.n_out)
+        return tap_sum(grad, ctx.groups, ctx.n_out)
 
 
-def tap_sum(x, groups, layout, n_out, name=None):
+def tap_sum(x, groups, n_out, name=None):
     """TapSum of Tensor x; ``name`` sets the grad_fn's name (the public op's)."""
     cls = TapSum if name is None else _named(TapSum, name)
-    return apply(cls, (x,), (x._data, groups, layout, n_out))
+    return apply(cls, (x,), (x._data, groups, n_out))
 
 
-def tap_scatter(g, groups, layout, in_shape):
-    return apply(TapScatter, (g,), (g._data, groups, layout, tuple(in_shape)))
+def tap_scatter(g, groups, in_shape):
+    return apply(TapScatter, (g,), (g._data, groups, tuple(in_shape)))
 
 
 _NAMED = {}

@@ -43,7 +43,7 @@ def ps_roi_align(input, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1
     k = rois.shape[0]
     groups = _ps_align_groups(input._data, rois._data, float(spatial_scale), ph, pw,
                               int(sampling_ratio), compute_dtype(input._data))
-    out = tap_sum(input, groups, "flat", k * c_out * ph * pw, name="PSRoIAlignBackward0")
+    out = tap_sum(input, groups, k * c_out * ph * pw, name="PSRoIAlignBackward0")
     return out.reshape(k, c_out, ph, pw)
 
 

@@ -31,7 +31,7 @@ def ps_roi_pool(input, boxes, output_size, spatial_scale=1.0):
     c_out = c // (ph * pw)
     k = rois.shape[0]
     groups = _ps_pool_groups(input._data, rois._data, float(spatial_scale), ph, pw)
-    out = tap_sum(input, groups, "flat", k * c_out * ph * pw, name="PSRoIPoolBackward0")
+    out = tap_sum(input, groups, k * c_out * ph * pw, name="PSRoIPoolBackward0")
     return out.reshape(k, c_out, ph, pw)
 
 

@@ -3,8 +3,9 @@
 import numpy as np
 
 from ... import nn
-from ..._backend import to_host
-from ._taps import bilinear_bin_taps, sample_coords, tap_sum
+from ..._backend import array_namespace, to_host, ufunc_at
+from ..._ops._base import Op, apply
+from ._taps import bilinear_axis, sample_coords
 from ._utils import check_roi_boxes_shape, convert_boxes_to_roi_format
 
 __all__ = ["roi_align", "RoIAlign"]
@@ -60,19 +61,94 @@ def roi_align(input, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1, a
     rois = as_rois(boxes, input)
     check_pool_input(input, rois, "roi_align")
     ph, pw = _pair(output_size)
-    n, c, h, w = input.shape
-    k = rois.shape[0]
-    groups = _align_groups(input._data, rois._data, spatial_scale, ph, pw, int(sampling_ratio),
-                           bool(aligned), compute_dtype(input._data))
-    out = tap_sum(input, groups, "nhwc", k * ph * pw, name="RoIAlignBackward0")
-    return out.reshape(k, ph, pw, c).permute(0, 3, 1, 2).contiguous()
+    plan = _align_plan(input._data, rois._data, spatial_scale, ph, pw, int(sampling_ratio),
+                       bool(aligned), compute_dtype(input._data))
+    return apply(RoIAlignOp, (input,), (input._data, plan))
 
 
-def _align_groups(x, rois, scale, ph, pw, sampling_ratio, aligned, dt):
-    """The taps of roi_align: one group per distinct sampling grid (GH, GW)."""
-    from ..._backend import array_namespace
+class RoIAlignOp(Op):
+    r"""roi_align as a separable linear map: the bilinear weight of a sample is
+    w_y(y) w_x(x), so the mean over a bin's GH x GW samples is, for box k,
+
+    .. math:: out[k, c] = A^y_k \, x[n_k, c] \, (A^x_k)^T
+
+    with A^y_k (PH, H) the summed row weights of the samples of each bin row (divided by
+    GH) and A^x_k (PW, W) likewise for columns. Each box reads only the crop of rows and
+    columns its weights touch: two small matrix products per box, whatever the sampling
+    grid. The backward is the adjoint, RoIAlignAdjoint, whose backward is this op.
+    """
+    _name = "RoIAlignBackward0"
+
+    @staticmethod
+    def forward(ctx, x, plan):
+        ctx.plan, ctx.in_shape = plan, x.shape
+        return align_forward(ctx.xp, x, plan)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return apply(RoIAlignAdjoint, (grad,), (grad._data, ctx.plan, ctx.in_shape))
+
+
+class RoIAlignAdjoint(Op):
+    """The input gradient of roi_align: grad[n_k, c, crop] += A^y_k^T g[k, c] A^x_k."""
+    _name = "RoIAlignBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, plan, in_shape):
+        ctx.plan = plan
+        return align_adjoint(ctx.xp, g, plan, in_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return apply(RoIAlignOp, (grad,), (grad._data, ctx.plan))
+
+
+def align_forward(xp, x, plan):
+    k, ph, pw, boxes = plan
+    out = xp.zeros((k, x.shape[1], ph, pw), dtype=x.dtype)
+    for i, b, h0, h1, w0, w1, ay, ax in boxes:
+        # (PH, hc) @ (C, hc, wc) @ (wc, PW): matmul broadcasts over the channels
+        out[i] = ay.astype(x.dtype, copy=False) @ (
+            x[b, :, h0:h1, w0:w1] @ ax.T.astype(x.dtype, copy=False))
+    return out
+
+
+def align_adjoint(xp, g, plan, in_shape):
+    boxes = plan[3]
+    grad = xp.zeros(in_shape, dtype=g.dtype)
+    for i, b, h0, h1, w0, w1, ay, ax in boxes:
+        # (hc, PH) @ (C, PH, PW) @ (PW, wc)
+        grad[b, :, h0:h1, w0:w1] += ay.T.astype(g.dtype, copy=False) @ (
+            g[i] @ ax.astype(g.dtype, copy=False))
+    return grad
+
+
+def _axis_weights(xp, start, size, bins, grid, n, dt):
+    """A (K, bins, n): the weight of pixel j in bin i of box k along one axis, the sum over
+    the bin's samples of their bilinear weights divided by the number of samples."""
+    a = xp.zeros((start.shape[0], bins, n), dtype=dt)
+    for g in sorted(set(grid.tolist())):
+        if g <= 0:   # no samples (aligned boxes of negative size): zeros
+            continue
+        sel = xp.asarray(np.flatnonzero(grid == g))
+        coords = sample_coords(xp, start[sel], size[sel], bins, g, dt)     # (G, bins, g)
+        lo, hi, w_lo, w_hi = bilinear_axis(xp, coords, n, dt)
+        part = xp.zeros((sel.shape[0], bins, n), dtype=dt)
+        box = xp.broadcast_to(xp.arange(sel.shape[0])[:, None, None], lo.shape)
+        row = xp.broadcast_to(xp.arange(bins)[None, :, None], lo.shape)
+        for pix, wt in ((lo, w_lo), (hi, w_hi)):
+            ufunc_at(np.add, part, (box, row, pix), wt / dt.type(g))
+        a[sel] = part
+    return a
+
+
+def _align_plan(x, rois, scale, ph, pw, sampling_ratio, aligned, dt):
+    """(K, PH, PW, boxes): for each box with samples inside the map, (k, n, h0, h1, w0, w1,
+    A^y crop (PH, h1 - h0), A^x crop (PW, w1 - w0)); the sample positions follow
+    torchvision's kernel (computed in the input's dtype)."""
     xp = array_namespace(x)
     _, _, height, width = x.shape
+    k = rois.shape[0]
     r = rois.astype(dt, copy=False)
     offset = dt.type(0.5 if aligned else 0.0)
     scale = dt.type(scale)
@@ -82,27 +158,24 @@ def _align_groups(x, rois, scale, ph, pw, sampling_ratio, aligned, dt):
         roi_w, roi_h = xp.maximum(roi_w, dt.type(1)), xp.maximum(roi_h, dt.type(1))
     bin_h, bin_w = roi_h / dt.type(ph), roi_w / dt.type(pw)
     if sampling_ratio > 0:
-        grid_h = np.full(rois.shape[0], sampling_ratio, dtype=np.int64)
-        grid_w = grid_h
+        grid_h = grid_w = np.full(k, sampling_ratio, dtype=np.int64)
     else:
-        grid_h = np.ceil(to_host(roi_h / dt.type(ph))).astype(np.int64)
-        grid_w = np.ceil(to_host(roi_w / dt.type(pw))).astype(np.int64)
-    batch = xp.asarray(r[:, 0]).astype(np.int64)
-    groups = []
-    for gh, gw in sorted(set(zip(grid_h.tolist(), grid_w.tolist()))):
-        if gh <= 0 or gw <= 0:   # no samples (aligned boxes of negative size): zeros
+        grid_h = np.ceil(to_host(bin_h)).astype(np.int64)
+        grid_w = np.ceil(to_host(bin_w)).astype(np.int64)
+    ay = _axis_weights(xp, y0, bin_h, ph, grid_h, height, dt)
+    ax = _axis_weights(xp, x0, bin_w, pw, grid_w, width, dt)
+    # a box reads the rows (columns) where its weights are nonzero
+    live_y = to_host((ay != 0).any(axis=1))                              # (K, H)
+    live_x = to_host((ax != 0).any(axis=1))
+    batch = to_host(r[:, 0]).astype(np.int64)
+    boxes = []
+    for i in range(k):
+        rows, cols = np.flatnonzero(live_y[i]), np.flatnonzero(live_x[i])
+        if rows.size == 0 or cols.size == 0:
             continue
-        sel = np.flatnonzero((grid_h == gh) & (grid_w == gw))
-        sel_x = xp.asarray(sel)
-        ys = sample_coords(xp, y0[sel_x], bin_h[sel_x], ph, gh, dt)
-        xs = sample_coords(xp, x0[sel_x], bin_w[sel_x], pw, gw, dt)
-        pix, wts = bilinear_bin_taps(xp, ys, xs, height, width, dt)
-        rows = pix + (batch[sel_x] * (height * width))[:, None, None, None]
-        wts = wts / dt.type(max(gh * gw, 1))
-        dest = (sel_x[:, None] * (ph * pw) + xp.arange(ph * pw)[None, :]).reshape(-1)
-        t = rows.shape[-1]
-        groups.append((dest, rows.reshape(-1, t), wts.reshape(-1, t).astype(x.dtype)))
-    return groups
+        h0, h1, w0, w1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        boxes.append((i, int(batch[i]), h0, h1, w0, w1, ay[i, :, h0:h1], ax[i, :, w0:w1]))
+    return k, ph, pw, boxes
 
 
 class RoIAlign(nn.Module):

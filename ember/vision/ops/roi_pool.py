@@ -84,7 +84,7 @@ class RoIPoolOp(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return tap_scatter(grad.reshape(-1, 1), ctx.groups, "flat", ctx.in_shape)
+        return tap_scatter(grad.reshape(-1), ctx.groups, ctx.in_shape)
 
 
 def roi_pool(input, boxes, output_size, spatial_scale=1.0):
