@@ -720,3 +720,37 @@ def test_namespace_matches_torchvision(tvops):
     assert sorted(ops.__all__) == sorted(tvops.__all__)
     for name in tvops.__all__:
         assert hasattr(ops, name), name
+
+
+def test_roi_ops_without_boxes(device):
+    x = E(_input(), device, requires_grad=True)
+    none = E(np.zeros((0, 5)), device)
+    outs = [ops.roi_align(x, none, 2), ops.roi_pool(x, none, 2), ops.ps_roi_align(x, none, 2),
+            ops.ps_roi_pool(x, none, 2)]
+    assert [tuple(o.shape) for o in outs] == [(0, 8, 2, 2), (0, 8, 2, 2), (0, 2, 2, 2),
+                                              (0, 2, 2, 2)]
+    sum(o.sum() for o in outs).backward()
+    assert float(x.grad.abs().sum()) == 0.0
+    pooler = ops.MultiScaleRoIAlign(["a", "b"], 2, 2)
+    feats = OrderedDict(a=E(_input(1, (1, 3, 8, 8)), device), b=E(_input(2, (1, 3, 4, 4)), device))
+    out = pooler(feats, [E(np.zeros((0, 4)), device)], [(32, 32)])
+    assert tuple(out.shape) == (0, 3, 2, 2)
+
+
+def test_roi_align_dtype_mismatch_raises_like_the_kernel():
+    with pytest.raises(RuntimeError, match="input should have the same type as rois"):
+        ops.roi_align(E(_input().astype(np.float32)), E(ROIS), 2)
+
+
+def test_split_normalization_params(tvops):
+    from ember.vision.ops._utils import split_normalization_params
+    tv_utils = sys.modules["torchvision.ops._utils"]
+    layers = lambda nn: nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4),  # noqa: E731
+                                      nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4)),
+                                      nn.GroupNorm(2, 4))
+    norm_e, other_e = split_normalization_params(layers(ember.nn))
+    norm_t, other_t = tv_utils.split_normalization_params(layers(torch.nn))
+    assert [tuple(p.shape) for p in norm_e] == [tuple(p.shape) for p in norm_t]
+    assert [tuple(p.shape) for p in other_e] == [tuple(p.shape) for p in other_t]
+    with pytest.raises(ValueError, match="is not a subclass of nn.Module"):
+        split_normalization_params(layers(ember.nn), [int])

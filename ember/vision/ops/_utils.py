@@ -2,7 +2,8 @@
 reduction of the box losses."""
 from ... import cat, float32, float64, int32, int64, Tensor
 
-__all__ = ["convert_boxes_to_roi_format", "check_roi_boxes_shape"]
+__all__ = ["convert_boxes_to_roi_format", "check_roi_boxes_shape",
+           "split_normalization_params"]
 
 
 def _cat(tensors, dim=0):
@@ -36,6 +37,31 @@ def check_roi_boxes_shape(boxes):
     else:
         raise AssertionError(f"boxes is expected to be a Tensor[L, 5] or a List[Tensor[K, 4]] "
                              f"(got {type(boxes).__name__})")
+
+
+def split_normalization_params(model, norm_classes=None):
+    """(parameters of the normalization layers, all other parameters) of ``model``, those
+    that require grad, e.g. to give the norms no weight decay. ``norm_classes`` defaults
+    to the batch, layer, group, instance and local-response norms."""
+    from ... import nn
+    from ...nn.modules.batchnorm import _BatchNorm
+    from ...nn.modules.instancenorm import _InstanceNorm
+    if not norm_classes:
+        norm_classes = [_BatchNorm, nn.LayerNorm, nn.GroupNorm, _InstanceNorm,
+                        nn.LocalResponseNorm]
+    for t in norm_classes:
+        if not issubclass(t, nn.Module):
+            raise ValueError(f"Class {t} is not a subclass of nn.Module.")
+    classes = tuple(norm_classes)
+    norm_params, other_params = [], []
+    for module in model.modules():
+        if next(module.children(), None):   # a container: only its own parameters
+            other_params.extend(p for p in module.parameters(recurse=False) if p.requires_grad)
+        elif isinstance(module, classes):
+            norm_params.extend(p for p in module.parameters() if p.requires_grad)
+        else:
+            other_params.extend(p for p in module.parameters() if p.requires_grad)
+    return norm_params, other_params
 
 
 def _upcast(t):

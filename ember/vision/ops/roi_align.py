@@ -60,6 +60,9 @@ def roi_align(input, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1, a
     """
     rois = as_rois(boxes, input)
     check_pool_input(input, rois, "roi_align")
+    if input.dtype != rois.dtype:
+        raise RuntimeError(f"input should have the same type as rois (got {input.dtype} and "
+                           f"{rois.dtype})")
     ph, pw = _pair(output_size)
     plan = _align_plan(input._data, rois._data, spatial_scale, ph, pw, int(sampling_ratio),
                        bool(aligned), compute_dtype(input._data))
