@@ -9,6 +9,8 @@ shapes, parameter counts, module reprs, eval-mode logits, train-mode logits with
 stochastic depth off, and the gradients of one backward step. The largest variants are
 compared on the meta device (keys, shapes and counts only).
 """
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -122,6 +124,10 @@ SMALL = [
     ("efficientnet_b0", {}, (2, 3, 64, 64), True),
     ("efficientnet_b1", {"dropout": 0.1}, (1, 3, 32, 32), False),
     ("efficientnet_v2_s", {}, (2, 3, 48, 48), True),
+    ("regnet_y_400mf", {}, (2, 3, 64, 64), True),
+    ("regnet_x_400mf", {}, (2, 3, 64, 64), True),
+    ("regnet_y_800mf", {}, (1, 3, 32, 32), False),
+    ("regnet_x_800mf", {}, (1, 3, 32, 32), False),
 ]
 
 # compared only on the meta device: keys, shapes, parameter counts
@@ -129,7 +135,9 @@ STRUCTURE_ONLY = [
     "densenet161", "densenet169", "densenet201", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
     "mnasnet1_0", "mnasnet1_3", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4",
     "efficientnet_b5", "efficientnet_b6", "efficientnet_b7", "efficientnet_v2_m",
-    "efficientnet_v2_l",
+    "efficientnet_v2_l", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf",
+    "regnet_y_32gf", "regnet_y_128gf", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf",
+    "regnet_x_16gf", "regnet_x_32gf",
 ]
 
 
@@ -194,10 +202,38 @@ def test_state_dict_eval_and_train_logits_gradients(name, kwargs, shape, backwar
             _close(b, tbuffers[bname], rtol=1e-6)
 
 
+@contextlib.contextmanager
+def _torch_params_on_meta():
+    """Parameters and buffers moved to the meta device as modules register them (the
+    builder's own arithmetic, e.g. RegNet's width rounding, stays on the CPU, which
+    ``with torch.device("meta")`` would not allow)."""
+    register_parameter = torch.nn.Module.register_parameter
+    register_buffer = torch.nn.Module.register_buffer
+
+    def parameter_on_meta(self, name, param):
+        if param is not None:
+            param = torch.nn.Parameter(param.to("meta"), param.requires_grad)
+        register_parameter(self, name, param)
+
+    def buffer_on_meta(self, name, tensor, persistent=True):
+        if tensor is not None:
+            tensor = tensor.to("meta")
+        register_buffer(self, name, tensor, persistent)
+
+    torch.nn.Module.register_parameter = parameter_on_meta
+    torch.nn.Module.register_buffer = buffer_on_meta
+    try:
+        yield
+    finally:
+        torch.nn.Module.register_parameter = register_parameter
+        torch.nn.Module.register_buffer = register_buffer
+
+
 @pytest.mark.parametrize("name", STRUCTURE_ONLY)
 def test_large_variants_structure(name):
-    with torch.device("meta"):
+    with _torch_params_on_meta():
         tmodel = tmodels.get_model(name, weights=None)
+    assert all(p.is_meta for p in tmodel.parameters())
     with ember.device("meta"):
         emodel = emodels.get_model(name, weights=None)
     assert _shapes(emodel.state_dict()) == _shapes(tmodel.state_dict())

@@ -12,6 +12,7 @@ from .inception import *  # noqa: F401,F403
 from .mnasnet import *  # noqa: F401,F403
 from .mobilenetv2 import *  # noqa: F401,F403
 from .mobilenetv3 import *  # noqa: F401,F403
+from .regnet import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .shufflenetv2 import *  # noqa: F401,F403
 from .squeezenet import *  # noqa: F401,F403
@@ -21,8 +22,8 @@ from .vision_transformer import *  # noqa: F401,F403
 # the submodules themselves (the package attribute `alexnet` is the builder function)
 _MODULES = [importlib.import_module(f"{__name__}.{name}")
             for name in ("alexnet", "densenet", "efficientnet", "googlenet", "inception",
-                         "mnasnet", "mobilenetv2", "mobilenetv3", "resnet", "shufflenetv2",
-                         "squeezenet", "vgg", "vision_transformer")]
+                         "mnasnet", "mobilenetv2", "mobilenetv3", "regnet", "resnet",
+                         "shufflenetv2", "squeezenet", "vgg", "vision_transformer")]
 
 _BUILDERS = {}
 for _mod in _MODULES:
@@ -58,9 +59,9 @@ def get_model_weights(name):
     module = __import__(builder.__module__, fromlist=["__all__"])
     for attr in module.__all__:
         enum_cls = getattr(module, attr)
+        # exact: with the underscores dropped regnet_y_16gf would find RegNet_Y_1_6GF's
         if isinstance(enum_cls, type) and issubclass(enum_cls, WeightsEnum) and \
-                attr.lower().replace("_weights", "").replace("_", "") == \
-                builder.__name__.replace("_", ""):
+                attr.lower() == builder.__name__ + "_weights":
             return enum_cls
     raise ValueError(f"No weights enum for {builder.__name__}")
 
