@@ -55,6 +55,10 @@ _GRAPH_STATE = frozenset(("_output_nr", "_vc", "_base", "_view_fn", "_hooks", "_
                           "_accumulator", "_fw_tangent", "_creation_meta", "_derived_rg"))
 
 
+# ember.func._batching.BatchedArray (set when that module loads): the data of a tensor
+# that vmap batches
+BATCHED_ARRAY = [None]
+
 # run with each Tensor subclass as it is defined (ember/_torch_function.py registers the
 # one that turns the __torch_function__ protocol on)
 SUBCLASS_HOOKS = []
@@ -150,6 +154,8 @@ class Tensor:
             return CPU
         if type(data) is _MetaArray:
             return _META
+        if type(data) is BATCHED_ARRAY[0]:   # a vmap batched tensor: its batch's device
+            return Tensor._make(data.phys).device
         # one device object per GPU, as CPU is one (reading data.device builds a CuPy
         # Device; on a one-GPU machine every array is on cuda:0)
         i = data.device.id if _MULTI_GPU[0] else 0

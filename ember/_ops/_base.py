@@ -44,6 +44,8 @@ _make = Tensor._make
 _new_object = object.__new__
 
 _GRAD = grad_mode.GRAD_ENABLED
+# the batching hook of a running vectorized vmap (ember.func._batching.handle), else None
+VMAP = [None]
 # the running profiler's op hook (ember/profiler/_recorder.py), None when none records
 _PROFILER = [None]
 _ndarray = np.ndarray
@@ -75,6 +77,10 @@ def apply(cls, inputs, arrays, *params):
     `inputs` are the Tensor operands (None for non-tensor operands) the graph links to.
     This is every op's hot path: keep it free of imports and property calls.
     """
+    if VMAP[0]:  # a vectorized vmap runs (ember/func/_batching.py): batched operands
+        out = VMAP[0](cls, inputs, arrays, params)
+        if out is not None:
+            return out
     if _PROFILER[0]:  # a profiler is recording: it times the op and runs it (unhooked)
         return _PROFILER[0](cls, inputs, arrays, params)
     if _AUTOCAST[0]:  # autocast casts the operands by the op's policy (ember/_autocast.py)
@@ -343,6 +349,12 @@ def _jvp(ctx, inputs, out, diff):
         ys = y if type(y) is tuple else (y,)
         vs = [ones_like(o).requires_grad_() if d else None for o, d in zip(ys, diff)]
         grads = _call_backward(node, vs, False)
+        if VMAP[0] and not graph:
+            found = _jt_by_backward(xs, tangents, grads, vs)
+            if found is not None:
+                _GRAD[0] = prev_grad
+                return [jt if jt is not None or v is None else _creation().zeros_like(o)
+                        for o, v, jt in zip(ys, vs, found)]
         total = None
         for x, tangent, g in zip(xs, tangents, grads):
             if tangent is None or g is None:
@@ -370,6 +382,33 @@ def _jvp(ctx, inputs, out, diff):
         return result
     finally:
         _GRAD[0], _DUAL[0] = prev_grad, prev_dual
+
+
+def _jt_by_backward(xs, tangents, grads, vs):
+    """_jvp's last step for a vectorized vmap, whose tangents carry a batch: J t as the
+    backward pass of the recorded g = J^T v with the tangents as cotangents,
+    d<g, t>/dv = (dg/dv)^T t, so that no graph is recorded over the batched tangents (the
+    same product as _jvp's, which differentiates sum(g * t)). One J t (None where
+    unused) per v, or None for complex operands (their pairing takes a real part)."""
+    from ..autograd.graph import _fit
+    gs, ts = [], []
+    for x, tangent, g in zip(xs, tangents, grads):
+        if tangent is None or g is None:
+            continue
+        g = _fit(g, (x._data.shape, x._data.dtype))
+        if g._data.dtype.kind == "c" or tangent._data.dtype.kind == "c":
+            return None
+        if g._requires_grad:
+            gs.append(g)
+            ts.append(tangent if tangent.dtype is g.dtype else tangent.to(g.dtype))
+    wrt = [v for v in vs if v is not None]
+    if not gs:
+        found = [None] * len(wrt)
+    else:
+        from ..autograd import grad
+        _GRAD[0] = False
+        found = list(grad(gs, wrt, ts, allow_unused=True))
+    return [None if v is None else found.pop(0) for v in vs]
 
 
 def _own_jvp(ctx, inputs, results, diff):

@@ -32,13 +32,14 @@ import functools
 
 from .. import autograd
 from .._tensor import Tensor
-from .._ops.creation import zeros, zeros_like
+from .._ops.creation import eye, zeros, zeros_like
 from .._ops.joining import stack
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..autograd import forward_ad
 from ..autograd.function import func_transform
 from ..autograd.graph import AccumulateGrad
 from ._pytree import tree_flatten, tree_map, tree_unflatten
+from ._vmap import vmap
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian", "jvp", "jacfwd", "linearize"]
 
@@ -320,20 +321,21 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
         zero_cts = [zeros_like(o) for o in flat_out]
         blocks_per_output = []
         for i, o in enumerate(flat_out):
-            rows = [[] for _ in flat_primals]
-            for k in range(o.numel()):
-                basis = zeros(o.numel(), dtype=o.dtype, device=o.device)
-                basis[k] = 1
+            def row(basis, i=i, o=o):
+                # one vector-Jacobian product: the cotangent `basis` on output i, zeros on
+                # the others
                 cts = list(zero_cts)
                 cts[i] = basis.reshape(o.shape)
-                flat_g = tree_flatten(vjp_fn(tree_unflatten(cts, out_spec)))[0]
-                for j, g in enumerate(flat_g):
-                    rows[j].append(g)
+                return tuple(tree_flatten(vjp_fn(tree_unflatten(cts, out_spec)))[0])
+
+            n = o.numel()
+            # all rows at once: vmap over the unit cotangents (vectorized: one backward pass)
+            rows = vmap(row)(eye(n, dtype=o.dtype, device=o.device)) if n else None
             blocks = []
             for j, p in enumerate(flat_primals):
                 shape = tuple(o.shape) + tuple(p.shape)
-                if rows[j]:
-                    blocks.append(stack(rows[j]).reshape(shape))
+                if rows is not None:
+                    blocks.append(rows[j].reshape(shape))
                 else:
                     blocks.append(zeros(shape, dtype=p.dtype, device=p.device))
             per_input = tree_unflatten(blocks, primal_spec)
@@ -459,6 +461,9 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             return func(*_replace(args, argnums_, new))
 
         zero_tangents = [zeros_like(p) for p in flat_primals]
+        if randomness == "error":
+            return _jacfwd_vmapped(restricted, primals, flat_primals, primal_spec, zero_tangents,
+                                   argnums_, has_aux)
         columns = [[] for _ in flat_primals]   # per input: the output tangents per element
         first = None
         with _Randomness(randomness) as rng:
@@ -496,6 +501,55 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         jac = tree_unflatten(per_output, out_spec)
         return (jac, first[2]) if has_aux else jac
     return wrapper
+
+
+def _jacfwd_vmapped(restricted, primals, flat_primals, primal_spec, zero_tangents, argnums,
+                    has_aux):
+    """jacfwd's columns for each input at once: vmap over its unit tangents (vectorized, a
+    single forward pass per input when every op has a batching rule). randomness="error"
+    only: for "same" and "different", jacfwd's loop replays or advances the generators
+    across the inputs' columns."""
+    per_primal = []     # per input: the flat output tangents, batched over its elements
+    first = None
+    for j, p in enumerate(flat_primals):
+        n = p.numel()
+        if not n:
+            per_primal.append(None)
+            continue
+
+        def column(basis, j=j, p=p):
+            tangents = list(zero_tangents)
+            tangents[j] = basis.reshape(p.shape)
+            res = jvp(restricted, primals, tree_unflatten(tangents, primal_spec),
+                      has_aux=has_aux)
+            return (res[0], tuple(tree_flatten(res[1])[0])) + tuple(res[2:])
+
+        out_dims = (None, 0, None) if has_aux else (None, 0)
+        res = vmap(column, out_dims=out_dims)(eye(n, dtype=p.dtype, device=p.device))
+        if first is None:
+            first = res
+        per_primal.append(res[1])
+    if first is None:   # no input elements: one call for the outputs' shapes
+        first = jvp(restricted, primals, tree_unflatten(zero_tangents, primal_spec),
+                    has_aux=has_aux)
+    flat_out, out_spec = tree_flatten(first[0])
+    _check_real("jacfwd", flat_out, "output")
+    per_output = []
+    for i, o in enumerate(flat_out):
+        blocks = []
+        for j, p in enumerate(flat_primals):
+            shape = tuple(o.shape) + tuple(p.shape)
+            cols = per_primal[j]
+            if cols is not None:
+                # cols[i]: (p.numel(),) + o.shape, one output tangent per input element
+                by_output = cols[i].reshape(p.numel(), o.numel()).transpose(0, 1)
+                blocks.append(by_output.reshape(shape))
+            else:
+                blocks.append(zeros(shape, dtype=o.dtype, device=o.device))
+        per_input = tree_unflatten(blocks, primal_spec)
+        per_output.append(per_input if isinstance(argnums, tuple) else per_input[0])
+    jac = tree_unflatten(per_output, out_spec)
+    return (jac, first[2]) if has_aux else jac
 
 
 def linearize(func, *primals):

@@ -22,7 +22,9 @@ from ..autograd.function import func_transform
 from ..autograd.graph import RETAIN_FOR_SLICES
 from .._ops.joining import stack
 from .._ops.pointwise_more import equal
+from .._ops._base import VMAP as _VMAP_HOOK
 from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
+from . import _batching
 
 __all__ = ["vmap"]
 
@@ -63,10 +65,66 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         _check_out_dims(out_dims, func)
         batch_size, flat_in_dims, flat_args, args_spec = _batched_inputs(func, in_dims, args)
         with func_transform(vmap=True):   # autograd.Functions inside check for a vmap rule
+            if _can_vectorize(randomness, batch_size, flat_in_dims, flat_args):
+                try:
+                    return _run_vectorized(func, batch_size, flat_in_dims, flat_args, args_spec,
+                                           kwargs, out_dims)
+                except (_batching.Unbatchable, Exception) as why:
+                    if _batching.STRICT[0]:   # tests and debugging: show what aborted
+                        raise
+                    # rerun by slices (an error the function itself raises is raised there
+                    # again, as the per-slice path words it)
+                    _batching.STATS["aborts"] += 1
+                    _batching.STATS["last_abort"] = f"{type(why).__name__}: {why}"
             results = _run_slices(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs,
                                   randomness)
         return _stack_outputs(func, results, out_dims, batch_size)
     return wrapped
+
+
+def _can_vectorize(randomness, batch_size, flat_in_dims, flat_args):
+    """Whether to try running func once on the whole batch: not inside another vectorized
+    vmap (an inner one runs slice by slice over the outer batch), only where an abort
+    cannot have done anything twice (randomness="error": a random draw raises anyway), and
+    not for inputs autograd tracks (the batched stand-ins would cut them off their graph)."""
+    if _VMAP_HOOK[0] is not None or randomness != "error" or batch_size == 0:
+        return False
+    for d, arg in zip(flat_in_dims, flat_args):
+        if d is not None and (arg._requires_grad or arg._fw_tangent is not None):
+            return False
+    return True
+
+
+def _run_vectorized(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs, out_dims):
+    """func run once on batched tensors (see _batching.py); its outputs with the batch dim
+    at their out_dims. Raises _batching.Unbatchable where that cannot be done."""
+    leaves = [arg if d is None else _batching.batched(arg, d)
+              for d, arg in zip(flat_in_dims, flat_args)]
+    _VMAP_HOOK[0] = _batching.handle
+    try:
+        with _Randomness("error"):
+            result = func(*tree_unflatten(leaves, args_spec), **kwargs)
+        flat, spec = tree_flatten(result)
+        flat_out_dims = _out_dims_for(func, result, spec, out_dims)
+        outputs = []
+        for value, d in zip(flat, flat_out_dims):
+            if isinstance(value, Tensor) and (value._requires_grad or
+                                              value._fw_tangent is not None):
+                # a graph or tangent recorded over a batch (a custom Function's)
+                raise _batching.Unbatchable("an output with autograd history")
+            if d is None:
+                if _batching.is_batched(value):   # the per-slice path compares the slices
+                    raise _batching.Unbatchable("a batched output with out_dim None")
+                outputs.append(value)
+                continue
+            if not isinstance(value, Tensor):
+                raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return "
+                                 f"Tensors, got type {type(value)}. Did you mean to set "
+                                 f"out_dims= to None for output?")
+            outputs.append(_batching.unbatched(value, batch_size, d))
+    finally:
+        _VMAP_HOOK[0] = None
+    return tree_unflatten(outputs, spec)
 
 
 def _run_slices(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs, randomness):
@@ -157,20 +215,7 @@ def _stack_outputs(func, results, out_dims, batch_size):
             raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` returned outputs of "
                              f"different structures for different slices ({spec} and {other})")
         per_slice.append(flat)
-    if isinstance(results[0], Tensor):
-        if isinstance(out_dims, tuple) and len(out_dims) == 1:
-            flat_out_dims = list(out_dims)
-        elif out_dims is None or isinstance(out_dims, int):
-            flat_out_dims = [out_dims]
-        else:
-            flat_out_dims = None
-    else:
-        flat_out_dims = broadcast_prefix(out_dims, spec)
-    if flat_out_dims is None:
-        raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims})(<inputs>): out_dims is "
-                         f"not compatible with the structure of `outputs`. out_dims has "
-                         f"structure {tree_flatten(out_dims)[1]} but outputs has structure "
-                         f"{spec}.")
+    flat_out_dims = _out_dims_for(func, results[0], spec, out_dims)
     outputs = []
     for j, d in enumerate(flat_out_dims):
         values = [flat[j] for flat in per_slice]
@@ -190,6 +235,25 @@ def _stack_outputs(func, results, out_dims, batch_size):
         else:
             outputs.append(stack(values, dim=d))
     return tree_unflatten(outputs, spec)
+
+
+def _out_dims_for(func, result, spec, out_dims):
+    """One out_dim per leaf of func's result (structure `spec`)."""
+    if isinstance(result, Tensor):
+        if isinstance(out_dims, tuple) and len(out_dims) == 1:
+            flat_out_dims = list(out_dims)
+        elif out_dims is None or isinstance(out_dims, int):
+            flat_out_dims = [out_dims]
+        else:
+            flat_out_dims = None
+    else:
+        flat_out_dims = broadcast_prefix(out_dims, spec)
+    if flat_out_dims is None:
+        raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims})(<inputs>): out_dims is "
+                         f"not compatible with the structure of `outputs`. out_dims has "
+                         f"structure {tree_flatten(out_dims)[1]} but outputs has structure "
+                         f"{spec}.")
+    return flat_out_dims
 
 
 def _unbatched(func, values):

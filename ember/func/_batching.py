@@ -1,0 +1,479 @@
+"""Batching rules: how vmap runs an op once on a whole batch (functorch's BatchedTensor).
+
+While ``vmap(f)`` runs `f` vectorized, each input that vmap maps over is a *batched
+tensor*: an ordinary Tensor whose ``_data`` is a `BatchedArray`. A BatchedArray shows the
+*logical* shape (the shape one slice has, as `f` sees it) and holds the *physical* array,
+the whole batch with its batch dim in front::
+
+    logical  x[i]          shape (3, 4)          what f and the op wrappers see
+    physical x.phys        shape (B, 3, 4)       what the arrays hold
+
+Op wrappers compute their parameters (wrapped dims, target shapes) from the logical
+shapes, exactly as for one slice, and call ``_ops._base.apply``. There, while a vmap level
+is open, `handle` looks for batched operands; when there is one it runs the op's rule:
+
+- a vectorized rule (`RULES`) runs the op ONCE on the physical arrays, with its
+  parameters shifted past the batch dim (a reduction over logical dim d reduces physical
+  dim d + 1; an elementwise op lines up the operands' ranks; matmul broadcasts over the
+  batch) and wraps the result as a BatchedArray again;
+- any other op falls back to a loop over the batch (functorch's slow path): its forward on
+  each slice, results stacked. Its parameters came from the logical shapes, so each slice
+  computes exactly what the unbatched op computes.
+
+What cannot be batched aborts the vectorized attempt: `Unbatchable` is raised (a
+BaseException, so that no ``except Exception`` in op code swallows it) and vmap runs `f`
+once per slice instead, as before (see _vmap.py). It is raised for
+
+- an op that autograd would record (grad mode on and an operand requiring grad) or that
+  carries forward-AD tangents on a batched operand: a node's saved metadata would describe
+  the batch, not a slice;
+- anything that touches a BatchedArray's values outside `apply` (``.item()``, printing,
+  NumPy functions called on ``_data`` directly, data-dependent Python control flow): every
+  array attribute but the shape, dtype and strides raises.
+
+vmap only tries the vectorized path when aborting is safe: randomness="error" (a random
+draw raises anyway) and no enclosing vectorized level (an inner vmap inside a vectorized
+one runs slice by slice over the outer level's batched tensors).
+"""
+import numpy as np
+
+from .. import _backend
+from .._tensor import Tensor, BATCHED_ARRAY
+from .._ops import _base
+from ..autograd import grad_mode
+from ..autograd.forward_ad import ACTIVE as _DUAL
+from .._autocast import AUTOCAST as _AUTOCAST
+
+_GRAD = grad_mode.GRAD_ENABLED
+_make = Tensor._make
+
+# counters for tests and benchmarks: ops run by a vectorized rule / by the per-slice loop,
+# vectorized attempts aborted, and the reason of the last abort
+STATS = {"vectorized_ops": 0, "looped_ops": 0, "aborts": 0, "last_abort": None}
+# True: an aborted vectorized attempt raises instead of rerunning by slices (debugging)
+STRICT = [False]
+
+
+class Unbatchable(BaseException):
+    """Raised inside a vectorized vmap where the batch cannot be handled at once: vmap
+    catches it and runs the function one slice at a time."""
+
+
+class BatchedArray:
+    """An array of a vmap level: logical attributes over a physical array whose dim 0 is
+    the batch. Only what op wrappers read to compute parameters is exposed; any other use
+    of the values raises Unbatchable."""
+    __slots__ = ("phys",)
+
+    def __init__(self, phys):
+        self.phys = phys
+
+    # ---- the logical view
+    @property
+    def shape(self):
+        return self.phys.shape[1:]
+
+    @property
+    def ndim(self):
+        return self.phys.ndim - 1
+
+    @property
+    def dtype(self):
+        return self.phys.dtype
+
+    @property
+    def size(self):
+        n = 1
+        for s in self.phys.shape[1:]:
+            n *= s
+        return n
+
+    @property
+    def itemsize(self):
+        return self.phys.itemsize
+
+    @property
+    def nbytes(self):
+        return self.size * self.phys.itemsize
+
+    @property
+    def strides(self):
+        return self.phys.strides[1:]
+
+    def __len__(self):
+        if self.phys.ndim == 1:
+            raise TypeError("len() of unsized object")
+        return self.phys.shape[1]
+
+    # ---- elementwise array methods with an obvious batched meaning
+    def astype(self, dtype, copy=True):
+        return BatchedArray(self.phys.astype(dtype, copy=copy))
+
+    def copy(self, order="C"):
+        return BatchedArray(self.phys.copy())
+
+    def __array_function__(self, func, types, args, kwargs):
+        """NumPy functions on a batched array: np.reshape (wrappers ask whether a shape
+        is a view with it), as the reshape of every slice; the others raise."""
+        if func is np.reshape and len(args) >= 2 and args[0] is self:
+            shape = args[1]
+            shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+            return BatchedArray(np.reshape(self.phys, self.phys.shape[:1] + shape,
+                                           *args[2:], **kwargs))
+        raise Unbatchable(f"{getattr(func, '__name__', func)} on a batched array")
+
+    def __setitem__(self, key, value):
+        """Whole-array writes (``a[...] = v``: in-place ops commit this way)."""
+        if key is not Ellipsis and key != ():
+            raise Unbatchable("a partial write into a batched array")
+        if type(value) is BatchedArray:
+            value = _align(value, self.phys.ndim - 1)
+        self.phys[...] = value
+
+    def __repr__(self):
+        return f"BatchedArray(logical shape {self.shape}, batch {self.phys.shape[0]})"
+
+    # ---- everything else reads values: no batched meaning here
+    def __getattr__(self, name):
+        raise Unbatchable(f"array attribute {name!r} of a batched array")
+
+    def _refuse(self, *args, **kwargs):
+        raise Unbatchable("a value of a batched array read outside an op")
+
+    __array__ = __array_ufunc__ = __getitem__ = __iter__ = _refuse
+    __bool__ = __float__ = __int__ = __index__ = __complex__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __pow__ = _refuse
+    __neg__ = __pos__ = __abs__ = __invert__ = __matmul__ = __rmatmul__ = _refuse
+    __and__ = __or__ = __xor__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __eq__ = __ne__ = _refuse
+    __hash__ = None
+
+
+BATCHED_ARRAY[0] = BatchedArray
+
+
+def batched(tensor, dim):
+    """A batched tensor for vmap's input `tensor` mapped over its dim `dim`."""
+    data = tensor._data
+    phys = data if dim == 0 else _backend.array_namespace(data).moveaxis(data, dim, 0)
+    return _make(BatchedArray(phys))
+
+
+def unbatched(tensor, batch_size, out_dim):
+    """vmap's output: the batch dim of `tensor` put at `out_dim` (an unbatched tensor, the
+    same for every slice, expanded along a new one)."""
+    data = tensor._data
+    if type(data) is BatchedArray:
+        phys = data.phys
+    else:
+        xp = _backend.array_namespace(data)
+        phys = xp.broadcast_to(data[None], (batch_size,) + data.shape)
+    n = phys.ndim
+    if not -n <= out_dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {out_dim})")
+    if out_dim % n:
+        phys = _backend.array_namespace(phys).moveaxis(phys, 0, out_dim % n)
+    return _make(phys)
+
+
+def is_batched(tensor):
+    return isinstance(tensor, Tensor) and type(tensor._data) is BatchedArray
+
+
+# --------------------------------------------------------------------------------------
+# the hook in apply
+
+
+def handle(cls, inputs, arrays, params):
+    """``_ops._base.apply`` while a vectorized vmap runs: None when no operand is batched
+    (apply goes on as usual), else the op's result as batched tensor(s)."""
+    size = None
+    for a in arrays:
+        t = type(a)
+        if t is BatchedArray:
+            size = a.phys.shape[0]
+            break
+        if (t is list or t is tuple) and any(type(b) is BatchedArray for b in a):
+            raise Unbatchable(f"{cls.__name__}: a list operand holding batched arrays")
+    for p in params:
+        if type(p) is BatchedArray:
+            raise Unbatchable(f"{cls.__name__}: a batched array passed as a parameter")
+    if size is None:
+        return None
+    if _GRAD[0]:
+        for t in inputs:
+            if t is not None and t._requires_grad:
+                raise Unbatchable(f"{cls.__name__}: autograd would record it over a batch")
+    if _DUAL[0]:
+        for t in inputs:
+            if t is not None and t._fw_tangent is not None:
+                raise Unbatchable(f"{cls.__name__}: a forward-AD tangent on a batched operand")
+    if _AUTOCAST[0]:
+        raise Unbatchable(f"{cls.__name__}: autocast")
+    rule = RULES.get(cls)
+    if rule is None and cls.elementwise:
+        rule = _elementwise
+    out = NotImplemented if rule is None else rule(cls, arrays, params, size)
+    if out is NotImplemented:
+        STATS["looped_ops"] += 1
+        out = _loop(cls, arrays, params, size)
+    else:
+        STATS["vectorized_ops"] += 1
+    if type(out) is tuple:
+        return tuple(_make(BatchedArray(o)) for o in out)
+    return _make(BatchedArray(out))
+
+
+def _run(cls, arrays, params):
+    """The op on plain (physical) arrays, through apply's usual path: its array result(s)."""
+    out = _base.apply(cls, (None,) * len(arrays), tuple(arrays), *params)
+    if type(out) is tuple:
+        return tuple(o._data for o in out)
+    return out._data
+
+
+def _loop(cls, arrays, params, size):
+    """The per-slice fallback: the op on slice i of every batched operand, stacked."""
+    results = []
+    for i in range(size):
+        sliced = [a.phys[i] if type(a) is BatchedArray else a for a in arrays]
+        results.append(_run(cls, sliced, params))
+    first = results[0]
+    xp = _backend.array_namespace(first[0] if type(first) is tuple else first)
+    if type(first) is tuple:
+        return tuple(xp.stack([r[k] for r in results]) for k in range(len(first)))
+    return xp.stack(results)
+
+
+def _align(a, ndim):
+    """Physical array of operand `a` for an op whose logical operands broadcast to `ndim`
+    dims: a batched one gets size-1 dims after its batch dim (right-aligned broadcasting
+    then pairs the logical dims); an unbatched one broadcasts against the batch as is."""
+    if type(a) is not BatchedArray:
+        return a
+    p = a.phys
+    k = p.ndim - 1
+    if k < ndim:
+        p = p.reshape(p.shape[:1] + (1,) * (ndim - k) + p.shape[1:])
+    return p
+
+
+# --------------------------------------------------------------------------------------
+# vectorized rules: rule(cls, arrays, params, batch size) -> physical result(s), or
+# NotImplemented for the per-slice loop
+
+
+def _elementwise(cls, arrays, params, size):
+    """Pointwise ops (Add, Mul, the unary table, where ...): operands broadcast, so lining
+    up their ranks after the batch dim is all it takes."""
+    n = 0
+    for a in arrays:
+        nd = getattr(a, "ndim", None) if type(a) is not BatchedArray else a.ndim
+        if nd is not None and nd > n:
+            n = nd
+    return _run(cls, [_align(a, n) for a in arrays], params)
+
+
+def _shift(dims):
+    if isinstance(dims, int):
+        return dims + 1
+    return tuple(d + 1 for d in dims)
+
+
+def _dims_rule(index):
+    """An op of one array operand whose params[index] is a dim or a tuple of dims
+    (non-negative, as the wrappers leave them)."""
+    def rule(cls, arrays, params, size):
+        dims = params[index]
+        if type(arrays[0]) is not BatchedArray or not (
+                isinstance(dims, int) or (isinstance(dims, tuple) and
+                                          all(isinstance(d, int) for d in dims))):
+            return NotImplemented
+        if isinstance(dims, bool) or (isinstance(dims, int) and dims < 0) or \
+                (isinstance(dims, tuple) and any(d < 0 for d in dims)):
+            return NotImplemented
+        new = list(params)
+        new[index] = _shift(dims)
+        return _run(cls, [arrays[0].phys] + list(arrays[1:]), new)
+    return rule
+
+
+def _unary_same(cls, arrays, params, size):
+    """An op of one array whose params do not depend on its shape (casts, copies)."""
+    if len(arrays) != 1:
+        return NotImplemented
+    return _run(cls, [arrays[0].phys], params)
+
+
+def _view(cls, arrays, params, size):
+    from .._ops import shape as shape_ops
+    x = arrays[0].phys
+    new_shape = (size,) + tuple(params[0])
+    if cls is shape_ops.View and not shape_ops._viewable(x, new_shape):
+        cls = shape_ops.UnsafeView   # the batch dim moved in front leaves no view: a copy
+    return _run(cls, [x], (new_shape,) + tuple(params[1:]))
+
+
+def _permute(cls, arrays, params, size):
+    return _run(cls, [arrays[0].phys], ((0,) + _shift(params[0]),))
+
+
+def _transpose(cls, arrays, params, size):
+    return _run(cls, [arrays[0].phys], (params[0] + 1, params[1] + 1))
+
+
+def _expand(cls, arrays, params, size):
+    target = tuple(params[0])
+    if any(s < 0 for s in target):
+        return NotImplemented
+    return _run(cls, [_align(arrays[0], len(target))], ((size,) + target,))
+
+
+def _diagonal(cls, arrays, params, size):
+    offset, d1, d2 = params
+    return _run(cls, [arrays[0].phys], (offset, d1 + 1, d2 + 1))
+
+
+def _index(cls, arrays, params, size):
+    """Basic indexing (ints, slices, None, Ellipsis) keeps the batch dim in front; advanced
+    indices would move it, so they loop."""
+    key = params[0]
+    parts = key if type(key) is tuple else (key,)
+    for k in parts:
+        if not (k is None or k is Ellipsis or type(k) is slice or
+                (isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)))):
+            return NotImplemented
+    return _run(cls, [arrays[0].phys], ((slice(None),) + parts,) + tuple(params[1:]))
+
+
+def _join(cls, arrays, params, size):
+    """cat/stack: unbatched members are broadcast along the batch."""
+    if any(a.shape == (0,) for a in arrays):   # cat's legacy empty tensors: loop
+        return NotImplemented
+    phys = []
+    for a in arrays:
+        if type(a) is BatchedArray:
+            phys.append(a.phys)
+        else:
+            xp = _backend.array_namespace(a)
+            phys.append(xp.broadcast_to(a[None], (size,) + a.shape))
+    return _run(cls, phys, (params[0] + 1,))
+
+
+def _narrow(cls, arrays, params, size):
+    return _run(cls, [arrays[0].phys], (params[0] + 1,) + tuple(params[1:]))
+
+
+def _split(cls, arrays, params, size):
+    return _run(cls, [arrays[0].phys], (params[0], params[1] + 1))
+
+
+def _float(*arrays):
+    return all(getattr(a, "dtype", None) is not None and a.dtype.kind in "fc" for a in arrays)
+
+
+def _matmul_phys(x, y):
+    """x @ y with torch.matmul's rules on logical shapes, for batched and plain operands:
+    1-D operands become matrices (and the added dim is dropped), the batch dims of both
+    broadcast, the vmap batch dim in front of everything."""
+    a, b = x.ndim, y.ndim
+    if a == 0 or b == 0:
+        return NotImplemented
+    squeeze_x, squeeze_y = a == 1, b == 1
+    px = x.phys if type(x) is BatchedArray else x
+    py = y.phys if type(y) is BatchedArray else y
+    if squeeze_x:
+        px = px[..., None, :]
+        a = 2
+    if squeeze_y:
+        py = py[..., None]
+        b = 2
+    lead = max(a, b) - 2
+    if type(x) is BatchedArray and a - 2 < lead:
+        px = px.reshape(px.shape[:1] + (1,) * (lead - a + 2) + px.shape[1:])
+    if type(y) is BatchedArray and b - 2 < lead:
+        py = py.reshape(py.shape[:1] + (1,) * (lead - b + 2) + py.shape[1:])
+    xp = _backend.array_namespace(px)
+    out = xp.matmul(px, py)
+    if squeeze_y:
+        out = out[..., 0]
+    if squeeze_x:
+        out = out[..., 0] if squeeze_y else out[..., 0, :]
+    return out
+
+
+def _matmul(cls, arrays, params, size):
+    x, y = arrays
+    if not _float(x, y) or x.dtype != y.dtype:
+        return NotImplemented
+    return _matmul_phys(x, y)
+
+
+def _linear(cls, arrays, params, size):
+    """F.linear: x W^T (+ b). A batched input alone goes through the op as is (its leading
+    dims are the batch); batched weights (model ensembles) use matmul."""
+    if cls.__name__ == "LinearBias":
+        b, x, w = arrays
+    else:
+        (x, w), b = arrays, None
+    if type(w) is not BatchedArray and type(b) is not BatchedArray:
+        return _run(cls, [a.phys if type(a) is BatchedArray else a for a in arrays], params)
+    if not _float(x, w) or (b is not None and not _float(b)):
+        return NotImplemented
+    if type(w) is BatchedArray:
+        wt = BatchedArray(_backend.array_namespace(w.phys).swapaxes(w.phys, -1, -2))
+    else:
+        wt = w.T
+    out = _matmul_phys(x, wt)
+    if out is NotImplemented or b is None:
+        return out
+    nd = out.ndim - 1
+    return out + _align(b, nd)
+
+
+def _addmm(cls, arrays, params, size):
+    """beta c + alpha (m1 @ m2)."""
+    c, m1, m2 = arrays
+    beta, alpha = params
+    if not _float(c, m1, m2):
+        return NotImplemented
+    prod = _matmul_phys(m1, m2)
+    if alpha != 1:
+        prod = prod * alpha
+    if beta == 0:
+        return prod   # beta 0 ignores c, NaN and inf included
+    cc = _align(c, 2)
+    return prod + (cc if beta == 1 else beta * cc)
+
+
+def _build_rules():
+    from .._ops import shape, reduction, joining, conversion, activation, linalg, layers, \
+        indexing, cumulative
+    rules = {
+        shape.View: _view, shape.UnsafeView: _view,
+        shape.Permute: _permute, shape.Transpose: _transpose, shape.Expand: _expand,
+        shape.Squeeze: _dims_rule(0), shape.Unsqueeze: _dims_rule(0),
+        shape.Unbind: _dims_rule(0), shape.Diagonal: _diagonal,
+        reduction.Sum: _dims_rule(0), reduction.Nansum: _dims_rule(0),
+        reduction.Mean: _dims_rule(0), reduction.Prod: _dims_rule(0),
+        reduction.Logsumexp: _dims_rule(0), reduction.VarMean: _dims_rule(0),
+        reduction.Aminmax: _dims_rule(0), reduction.SelectAll: _dims_rule(0),
+        reduction.SelectDim: _dims_rule(0), reduction.VectorNorm: _dims_rule(1),
+        activation.Softmax: _dims_rule(0), activation.LogSoftmax: _dims_rule(0),
+        cumulative.Cumsum: _dims_rule(0),
+        joining.Cat: _join, joining.Stack: _join, joining.Narrow: _narrow,
+        joining.Split: _split,
+        conversion.ToCopy: _unary_same, conversion.Clone: _unary_same,
+        indexing.Index: _index,
+        linalg.Mm: _matmul, linalg.Bmm: _matmul, linalg.Mv: _matmul, linalg.Dot: _matmul,
+        linalg.Matmul: _matmul, linalg.Addmm: _addmm,
+        layers.Linear: _linear, layers.LinearBias: _linear,
+    }
+    for sub in (shape.SqueezeDim, shape.SqueezeDims, shape.TransposeT, joining.SplitWithSizes):
+        rules[sub] = rules[sub.__mro__[1]]
+    return rules
+
+
+RULES = _build_rules()
