@@ -32,7 +32,16 @@ def _loader_iter_names(m, workers):
     return names
 
 
+def _device_string_compare(m):
+    """aladdinpersson's mixed-precision example asserts device == "cuda": a torch.device
+    never equals a string (ember's compared the parsed string, taking the other branch)."""
+    d, g = m.device("cpu"), m.device("cuda", 0)
+    return [d == "cpu", d != "cpu", "cpu" == d, g == "cuda:0", d == m.device("cpu"),
+            d in ["cpu"], d == 0, len({d, m.device("cpu")})]
+
+
 CASES = {
+    "device_never_equals_a_string": _device_string_compare,
     "dataloader_iter_class_names": lambda m: _loader_iter_names(m, 0),
     "dataloader_iter_class_names_workers": lambda m: _loader_iter_names(m, 1),
 }
