@@ -128,6 +128,7 @@ SMALL = [
     ("regnet_x_400mf", {}, (2, 3, 64, 64), True),
     ("regnet_y_800mf", {}, (1, 3, 32, 32), False),
     ("regnet_x_800mf", {}, (1, 3, 32, 32), False),
+    ("convnext_tiny", {}, (2, 3, 32, 32), True),
 ]
 
 # compared only on the meta device: keys, shapes, parameter counts
@@ -137,7 +138,7 @@ STRUCTURE_ONLY = [
     "efficientnet_b5", "efficientnet_b6", "efficientnet_b7", "efficientnet_v2_m",
     "efficientnet_v2_l", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf",
     "regnet_y_32gf", "regnet_y_128gf", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf",
-    "regnet_x_16gf", "regnet_x_32gf",
+    "regnet_x_16gf", "regnet_x_32gf", "convnext_small", "convnext_base", "convnext_large",
 ]
 
 

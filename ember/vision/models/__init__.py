@@ -5,6 +5,7 @@ import importlib
 from . import _api
 from ._api import Weights, WeightsEnum
 from .alexnet import *  # noqa: F401,F403
+from .convnext import *  # noqa: F401,F403
 from .densenet import *  # noqa: F401,F403
 from .efficientnet import *  # noqa: F401,F403
 from .googlenet import *  # noqa: F401,F403
@@ -21,9 +22,9 @@ from .vision_transformer import *  # noqa: F401,F403
 
 # the submodules themselves (the package attribute `alexnet` is the builder function)
 _MODULES = [importlib.import_module(f"{__name__}.{name}")
-            for name in ("alexnet", "densenet", "efficientnet", "googlenet", "inception",
-                         "mnasnet", "mobilenetv2", "mobilenetv3", "regnet", "resnet",
-                         "shufflenetv2", "squeezenet", "vgg", "vision_transformer")]
+            for name in ("alexnet", "convnext", "densenet", "efficientnet", "googlenet",
+                         "inception", "mnasnet", "mobilenetv2", "mobilenetv3", "regnet",
+                         "resnet", "shufflenetv2", "squeezenet", "vgg", "vision_transformer")]
 
 _BUILDERS = {}
 for _mod in _MODULES:
