@@ -87,6 +87,14 @@ def _pair(name, **kwargs):
     tmodel = tmodels.get_model(name, weights=None, **kwargs)
     ember.manual_seed(0)
     emodel = emodels.get_model(name, weights=None, **kwargs)
+    # buffers computed by the constructor (Swin's relative position index and coordinate
+    # table) must be built, not only loaded, right
+    ebuffers = dict(emodel.named_buffers())
+    for bname, tb in tmodel.named_buffers():
+        if not bname.endswith(("running_mean", "running_var", "num_batches_tracked")):
+            eb = ebuffers[bname]
+            assert str(eb.dtype).split(".")[1] == str(tb.dtype).split(".")[1], bname
+            np.testing.assert_allclose(eb.numpy(), tb.numpy(), rtol=1e-6, err_msg=bname)
     _randomise(tmodel)
     _copy_into(emodel, tmodel)
     return tmodel, emodel
@@ -129,6 +137,10 @@ SMALL = [
     ("regnet_y_800mf", {}, (1, 3, 32, 32), False),
     ("regnet_x_800mf", {}, (1, 3, 32, 32), False),
     ("convnext_tiny", {}, (2, 3, 32, 32), True),
+    # 32x32: the first stage's 8x8 grid padded to two 7x7 windows, shifted
+    ("swin_t", {}, (2, 3, 32, 32), True),
+    # 64x64: a 16x16 grid, four 8x8 windows shifted by 4
+    ("swin_v2_t", {}, (2, 3, 64, 64), True),
 ]
 
 # compared only on the meta device: keys, shapes, parameter counts
@@ -139,6 +151,7 @@ STRUCTURE_ONLY = [
     "efficientnet_v2_l", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf",
     "regnet_y_32gf", "regnet_y_128gf", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf",
     "regnet_x_16gf", "regnet_x_32gf", "convnext_small", "convnext_base", "convnext_large",
+    "swin_s", "swin_b", "swin_v2_s", "swin_v2_b",
 ]
 
 

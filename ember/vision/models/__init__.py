@@ -17,6 +17,7 @@ from .regnet import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .shufflenetv2 import *  # noqa: F401,F403
 from .squeezenet import *  # noqa: F401,F403
+from .swin_transformer import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from .vision_transformer import *  # noqa: F401,F403
 
@@ -24,7 +25,8 @@ from .vision_transformer import *  # noqa: F401,F403
 _MODULES = [importlib.import_module(f"{__name__}.{name}")
             for name in ("alexnet", "convnext", "densenet", "efficientnet", "googlenet",
                          "inception", "mnasnet", "mobilenetv2", "mobilenetv3", "regnet",
-                         "resnet", "shufflenetv2", "squeezenet", "vgg", "vision_transformer")]
+                         "resnet", "shufflenetv2", "squeezenet", "swin_transformer", "vgg",
+                         "vision_transformer")]
 
 _BUILDERS = {}
 for _mod in _MODULES:
