@@ -111,7 +111,8 @@ class Tensor:
         # Tensor(2, 3) / Tensor(size) allocates uninitialised memory.
         from ._ops import creation
         dt = dtype or getattr(cls, "_legacy_dtype", None) or _dtype.get_default_dtype()
-        if len(args) == 1 and not isinstance(args[0], (numbers.Integral, Size)):
+        if len(args) == 1 and (not isinstance(args[0], (numbers.Integral, Size))
+                               or isinstance(args[0], bool)):
             a = args[0]
             if getattr(a, "_is_ember_storage", False):   # a view of the storage's memory
                 from .storage import tensor_from_storage
@@ -120,6 +121,13 @@ class Tensor:
                 if a.dtype is not dt:
                     raise TypeError(f"expected {dt} (got {a.dtype})")
                 return a.detach()
+            if isinstance(a, np.ndarray):   # shares the array's memory, as PyTorch's
+                return creation.legacy_from_numpy(a, dt, device)
+            if isinstance(a, (numbers.Number, np.generic)):   # a float, bool, complex...
+                kind = type(a)
+                name = kind.__name__ if kind.__module__ == "builtins" else \
+                    f"{kind.__module__}.{kind.__qualname__}"
+                raise TypeError(f"new(): data must be a sequence (got {name})")
             return creation.tensor(a, dtype=dt, device=device)
         shape = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
         if not args:

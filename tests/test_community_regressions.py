@@ -40,7 +40,37 @@ def _device_string_compare(m):
             d in ["cpu"], d == 0, len({d, m.device("cpu")})]
 
 
+def _legacy_ctor_shares(m, ctor, np_dtype, view=lambda a: a):
+    """pytorch-book ch3 and Dive-into-DL show that torch.Tensor(float32 array) shares the
+    array's memory (the legacy constructors take arrays as from_numpy does; another dtype
+    converts, copying): ember copied every time."""
+    base = np.arange(12).reshape(3, 4).astype(np_dtype)
+    arr = view(base)
+    t = getattr(m, ctor)(arr)
+    base[0, 0] = 7
+    base[1, 2] = 9
+    return [t, list(t.stride())]
+
+
 CASES = {
+    "Tensor_of_float32_array_shares": lambda m: _legacy_ctor_shares(m, "Tensor", np.float32),
+    "FloatTensor_of_float32_array_shares": lambda m: _legacy_ctor_shares(m, "FloatTensor",
+                                                                          np.float32),
+    "DoubleTensor_of_float64_array_shares": lambda m: _legacy_ctor_shares(m, "DoubleTensor",
+                                                                           np.float64),
+    "LongTensor_of_int64_array_shares": lambda m: _legacy_ctor_shares(m, "LongTensor", np.int64),
+    "Tensor_of_float64_array_copies": lambda m: _legacy_ctor_shares(m, "Tensor", np.float64),
+    "LongTensor_of_int32_array_copies": lambda m: _legacy_ctor_shares(m, "LongTensor", np.int32),
+    "Tensor_of_strided_array_shares": lambda m: _legacy_ctor_shares(
+        m, "Tensor", np.float32, lambda a: a[:, ::2]),
+    "Tensor_of_0d_array_shares": lambda m: _legacy_ctor_shares(
+        m, "Tensor", np.float32, lambda a: a[1:2, 2].reshape(())),
+    "from_numpy_big_endian_raises": lambda m: m.from_numpy(np.ones(3, dtype=">f4")),
+    "Tensor_of_reversed_array_raises": lambda m: _legacy_ctor_shares(
+        m, "Tensor", np.float32, lambda a: a[::-1]),
+    "Tensor_of_float64_reversed_array_raises": lambda m: _legacy_ctor_shares(
+        m, "Tensor", np.float64, lambda a: a[:, ::-1]),
+    "Tensor_of_big_endian_array_raises": lambda m: m.Tensor(np.ones(3, dtype=">f4")),
     "device_never_equals_a_string": _device_string_compare,
     "dataloader_iter_class_names": lambda m: _loader_iter_names(m, 0),
     "dataloader_iter_class_names_workers": lambda m: _loader_iter_names(m, 1),
@@ -79,6 +109,18 @@ def test_mnist_old_attribute_names(tmp_path, train):
             assert getattr(ds, old) is getattr(ds, new)
         assert [str(w.message) for w in caught] == [f"{old} has been renamed {new}"]
         assert caught[0].category is UserWarning
+
+
+@pytest.mark.parametrize("data", [3.5, True, 2 + 1j, np.float32(2), np.bool_(True)])
+def test_legacy_constructor_refuses_a_number(data):
+    """torch.Tensor(3.5) is not a tensor of 3.5: the legacy constructors take sizes or
+    sequences; ember made a 0-d tensor of any non-integral number."""
+    messages = []
+    for m in (ember, torch):
+        with pytest.raises(TypeError) as info:
+            m.Tensor(data)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
 
 
 @pytest.mark.parametrize("mode", [False, True])

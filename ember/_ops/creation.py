@@ -291,11 +291,11 @@ def from_numpy(ndarray):
     """A tensor sharing memory with `ndarray` (writes show through both ways)."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
-    _dtype.from_numpy_dtype(ndarray.dtype)  # raises TypeError for unsupported dtypes
-    _dtype.note_narrow(ndarray.dtype)
-    if not ndarray.dtype.isnative:
+    if not ndarray.dtype.isnative:   # checked first, as PyTorch does
         raise ValueError("given numpy array has byte order different from the native byte order. "
                          "Conversion between byte orders is currently not supported.")
+    _dtype.from_numpy_dtype(ndarray.dtype)  # raises TypeError for unsupported dtypes
+    _dtype.note_narrow(ndarray.dtype)
     if any(s < 0 for s in ndarray.strides):
         raise ValueError(f"At least one stride in the given numpy array is negative, and tensors "
                          f"with negative strides are not currently supported. (You can probably "
@@ -306,6 +306,15 @@ def from_numpy(ndarray):
                          f"the numpy array to reallocate the memory. (strides {ndarray.strides}, "
                          f"element size {ndarray.itemsize})")
     return Tensor._make(ndarray)
+
+
+def legacy_from_numpy(ndarray, dtype, device=None):
+    """`ndarray` as the legacy constructors take it (``torch.Tensor(arr)``,
+    ``FloatTensor(arr)``...): as from_numpy does, sharing its memory (so writes to the array
+    show in the tensor, as the Chinese d2l and pytorch-book chapters demonstrate), with
+    from_numpy's errors for negative strides or a foreign byte order; converted to `dtype`
+    and `device` only when they differ, which makes a copy."""
+    return from_numpy(ndarray).to(device=device, dtype=dtype)
 
 
 def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
