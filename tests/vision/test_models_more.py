@@ -87,6 +87,12 @@ def _pair(name, **kwargs):
     tmodel = tmodels.get_model(name, weights=None, **kwargs)
     ember.manual_seed(0)
     emodel = emodels.get_model(name, weights=None, **kwargs)
+    _check_buffers_and_copy(tmodel, emodel)
+    return tmodel, emodel
+
+
+def _check_buffers_and_copy(tmodel, emodel):
+    """Constructor-built buffers equal, then torchvision's randomised state into ember's."""
     # buffers computed by the constructor (Swin's relative position index and coordinate
     # table) must be built, not only loaded, right
     ebuffers = dict(emodel.named_buffers())
@@ -97,7 +103,6 @@ def _pair(name, **kwargs):
             np.testing.assert_allclose(eb.numpy(), tb.numpy(), rtol=1e-6, err_msg=bname)
     _randomise(tmodel)
     _copy_into(emodel, tmodel)
-    return tmodel, emodel
 
 
 def _close(got, want, rtol=2e-4):
@@ -151,7 +156,7 @@ STRUCTURE_ONLY = [
     "efficientnet_v2_l", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf",
     "regnet_y_32gf", "regnet_y_128gf", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf",
     "regnet_x_16gf", "regnet_x_32gf", "convnext_small", "convnext_base", "convnext_large",
-    "swin_s", "swin_b", "swin_v2_s", "swin_v2_b",
+    "swin_s", "swin_b", "swin_v2_s", "swin_v2_b", "maxvit_t",
 ]
 
 
@@ -161,6 +166,12 @@ STRUCTURE_ONLY = [
                          ids=[f"{s[0]}-{i}" for i, s in enumerate(SMALL)])
 def test_state_dict_eval_and_train_logits_gradients(name, kwargs, shape, backward):
     tmodel, emodel = _pair(name, **kwargs)
+    _compare(tmodel, emodel, shape, backward)
+
+
+def _compare(tmodel, emodel, shape, backward):
+    """Keys, counts, repr, eval logits; with `backward`, float64 train-mode logits,
+    gradients and updated BN statistics."""
     assert _shapes(emodel.state_dict()) == _shapes(tmodel.state_dict())
     assert sum(p.numel() for p in emodel.parameters()) == \
         sum(p.numel() for p in tmodel.parameters())
@@ -280,6 +291,31 @@ def test_builder_registered_with_weights_meta(name):
 
 
 # ------------------------------------------------------------------ model-specific behaviour
+
+def test_maxvit_small_configuration():
+    """MaxViT's class with a small configuration (maxvit_t needs 224x224 inputs for its 7x7
+    partitions): 32x32 inputs, grids 8 and 4 split into 2x2 windows and grids."""
+    from ember.vision.models import maxvit
+    config = dict(input_size=(32, 32), stem_channels=8, partition_size=2,
+                  block_channels=[8, 16], block_layers=[2, 1], head_dim=4,
+                  stochastic_depth_prob=0.2, num_classes=10)
+    torch.manual_seed(0)
+    tmodel = tmodels.maxvit.MaxVit(**config)
+    emodel = maxvit.MaxVit(**config)
+    _check_buffers_and_copy(tmodel, emodel)
+    _compare(tmodel, emodel, (2, 3, 32, 32), True)
+
+
+def test_maxvit_partition_error():
+    config = dict(input_size=(40, 40), stem_channels=8, partition_size=3,
+                  block_channels=[8], block_layers=[1], head_dim=4, stochastic_depth_prob=0.0)
+    with pytest.raises(ValueError) as want:
+        tmodels.maxvit.MaxVit(**config)
+    from ember.vision.models import maxvit
+    with pytest.raises(ValueError) as got:
+        maxvit.MaxVit(**config)
+    assert str(got.value) == str(want.value)
+
 
 def _module_pair(tcls, ecls, *args):
     torch.manual_seed(0)

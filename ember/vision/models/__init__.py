@@ -10,6 +10,7 @@ from .densenet import *  # noqa: F401,F403
 from .efficientnet import *  # noqa: F401,F403
 from .googlenet import *  # noqa: F401,F403
 from .inception import *  # noqa: F401,F403
+from .maxvit import *  # noqa: F401,F403
 from .mnasnet import *  # noqa: F401,F403
 from .mobilenetv2 import *  # noqa: F401,F403
 from .mobilenetv3 import *  # noqa: F401,F403
@@ -24,9 +25,9 @@ from .vision_transformer import *  # noqa: F401,F403
 # the submodules themselves (the package attribute `alexnet` is the builder function)
 _MODULES = [importlib.import_module(f"{__name__}.{name}")
             for name in ("alexnet", "convnext", "densenet", "efficientnet", "googlenet",
-                         "inception", "mnasnet", "mobilenetv2", "mobilenetv3", "regnet",
-                         "resnet", "shufflenetv2", "squeezenet", "swin_transformer", "vgg",
-                         "vision_transformer")]
+                         "inception", "maxvit", "mnasnet", "mobilenetv2", "mobilenetv3",
+                         "regnet", "resnet", "shufflenetv2", "squeezenet", "swin_transformer",
+                         "vgg", "vision_transformer")]
 
 _BUILDERS = {}
 for _mod in _MODULES:
