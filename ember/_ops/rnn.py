@@ -18,41 +18,108 @@ from ._util import ignore_fp_errors, restore_fp_errors
 __all__ = []
 
 
+class _ArraySteps:
+    """One result per time step, written in place into one (T, *shape) array: `slot(t)` is
+    the view an op writes step t's result into, `keep` has nothing left to do, and `all`
+    is every step at once without a copy (what stacking the steps would give)."""
+
+    def __init__(self, all):
+        self.all = all
+
+    def slot(self, t):
+        return self.all[t]
+
+    def keep(self, t, value):
+        pass   # value was written into slot(t)
+
+    def __getitem__(self, t):
+        return self.all[t]
+
+
+class _TensorSteps:
+    """One Tensor per time step (ops on Tensors make new ones: no slots to write into)."""
+
+    def __init__(self, T):
+        self.items = [None] * T
+
+    def slot(self, t):
+        return None
+
+    def keep(self, t, value):
+        self.items[t] = value
+
+    def __getitem__(self, t):
+        return self.items[t]
+
+    @property
+    def all(self):
+        from .joining import stack
+        return stack(self.items, 0)
+
+
 class _ArrayKernel:
-    """The few functions the recurrence needs, on arrays of namespace `xp`."""
+    """The few functions the recurrence needs, on arrays of namespace `xp`. An `out`
+    argument is the slot of a step's result (see _ArraySteps): the result is written there."""
 
     def __init__(self, xp):
         self.xp = xp
 
-    def sigmoid(self, x):
+    def steps(self, T, shape, like):
+        return _ArraySteps(self.xp.empty((T,) + shape, like.dtype))
+
+    def sigmoid(self, x, out=None):
         # exp(-x) overflows to inf for x below about -88 (float32), giving 1 / inf = 0, the
-        # correctly rounded result or its neighbour; the caller silences the overflow warning
+        # correctly rounded result or its neighbour; the caller silences the overflow warning.
+        # divide(1, e) rather than reciprocal(e): the same correctly rounded quotient, and
+        # NumPy's float32 reciprocal has no SIMD loop (4x slower on a (32, 512) block)
         xp = self.xp
         e = xp.negative(x)
         xp.exp(e, out=e)
         e += 1
-        return xp.reciprocal(e, out=e)
+        return xp.divide(1, e, out=e if out is None else out)
 
-    def tanh(self, x):
-        return self.xp.tanh(x)
+    def tanh(self, x, out=None):
+        return self.xp.tanh(x, out=out)
 
-    def cat(self, arrays):
-        return self.xp.concatenate(arrays, -1)
+    def mul(self, a, b, out=None):
+        return self.xp.multiply(a, b, out=out)
 
-    def stack(self, arrays):
-        return self.xp.stack(arrays, 0)
+    def cell(self, f, c, i, g, out=None):
+        """f * c + i * g (the new cell state)."""
+        xp = self.xp
+        new = xp.multiply(f, c, out=out)
+        new += xp.multiply(i, g)
+        return new
 
-    def linear(self, x, w, b):
-        # one 2-D GEMM over all leading dims (NumPy loops a 3-D @ 2-D product per matrix)
-        y = x.reshape(-1, x.shape[-1]) @ w.T
-        if b is not None:
-            y += b
-        return y.reshape(x.shape[:-1] + (w.shape[0],))
+    def shifted(self, first, rest, reverse):
+        """The states each step started from, in time order, as one (T, ...) array: `first`
+        (the initial state) before rest[:-1] in forward order, after rest[1:] in reverse."""
+        xp = self.xp
+        if reverse:
+            return xp.concatenate((rest[1:], first[None]), 0)
+        return xp.concatenate((first[None], rest[:-1]), 0)
 
-    def gate_activations(self, gates, H):
+    def input_gates(self, x, w_ih, b_ih, b_hh):
+        """x W_ih^T + b_ih + b_hh for every step at once, the biases added in place in
+        that order (one 2-D GEMM over all leading dims: NumPy loops a 3-D @ 2-D product
+        per matrix)."""
+        y = x.reshape(-1, x.shape[-1]) @ w_ih.T
+        if b_ih is not None:
+            y += b_ih
+        if b_hh is not None:
+            y += b_hh
+        return y.reshape(x.shape[:-1] + (w_ih.shape[0],))
+
+    def hidden_gates(self, h, w_hh, gi):
+        """h W_hh^T + gi (one step)."""
+        y = h @ w_hh.T
+        y += gi
+        return y
+
+    def gate_activations(self, gates, H, out=None):
         """The activated gates [i f g o] of pre-activations `gates` (B, 4H): sigmoid over
         the whole block (fewer calls than one per gate), then tanh over g's slice."""
-        act = self.sigmoid(gates)
+        act = self.sigmoid(gates, out)
         self.xp.tanh(gates[:, 2 * H:3 * H], out=act[:, 2 * H:3 * H])
         return act
 
@@ -67,11 +134,12 @@ class _ArrayKernel:
         xp.subtract(1, dg, out=dg)
         return deriv
 
-    def gate_grads(self, pairs, deriv):
+    def gate_grads(self, pairs, deriv, out=None):
         """[a0 b0, a1 b1, a2 b2, a3 b3] * deriv for the (a, b) `pairs`, products written
         into their slices of one block."""
         xp = self.xp
-        out = xp.empty_like(deriv)
+        if out is None:
+            out = xp.empty_like(deriv)
         H = deriv.shape[-1] // 4
         for n, (a, b) in enumerate(pairs):
             xp.multiply(a, b, out=out[:, n * H:(n + 1) * H])
@@ -80,33 +148,48 @@ class _ArrayKernel:
 
 
 class _TensorKernel:
-    """The same functions on ember Tensors (differentiable)."""
+    """The same functions on ember Tensors (differentiable; `out` slots are None)."""
 
     @staticmethod
-    def sigmoid(x):
+    def steps(T, shape, like):
+        return _TensorSteps(T)
+
+    @staticmethod
+    def sigmoid(x, out=None):
         return x.sigmoid()
 
     @staticmethod
-    def tanh(x):
+    def tanh(x, out=None):
         return x.tanh()
 
     @staticmethod
-    def cat(tensors):
+    def mul(a, b, out=None):
+        return a * b
+
+    @staticmethod
+    def cell(f, c, i, g, out=None):
+        return f * c + i * g
+
+    @staticmethod
+    def shifted(first, rest, reverse):
         from .joining import cat
-        return cat(tensors, -1)
+        if reverse:
+            return cat([rest[1:], first.unsqueeze(0)], 0)
+        return cat([first.unsqueeze(0), rest[:-1]], 0)
 
     @staticmethod
-    def stack(tensors):
-        from .joining import stack
-        return stack(tensors, 0)
-
-    @staticmethod
-    def linear(x, w, b):
+    def input_gates(x, w_ih, b_ih, b_hh):
         from .layers import linear
-        return linear(x, w, b)
+        y = linear(x, w_ih, b_ih)
+        return y if b_hh is None else y + b_hh
 
     @staticmethod
-    def gate_activations(gates, H):
+    def hidden_gates(h, w_hh, gi):
+        from .layers import linear
+        return linear(h, w_hh) + gi
+
+    @staticmethod
+    def gate_activations(gates, H, out=None):
         from .joining import cat
         return cat([gates[:, :2 * H].sigmoid(), gates[:, 2 * H:3 * H].tanh(),
                     gates[:, 3 * H:].sigmoid()], -1)
@@ -118,7 +201,7 @@ class _TensorKernel:
         return cat([i_f * (1 - i_f), 1 - g * g, o * (1 - o)], -1)
 
     @staticmethod
-    def gate_grads(pairs, deriv):
+    def gate_grads(pairs, deriv, out=None):
         from .joining import cat
         return cat([a * b for a, b in pairs], -1) * deriv
 
@@ -134,25 +217,27 @@ def _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
         i, f, o = sigmoid(.), g = tanh(.)
         c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
 
-    Returns (hs, cs, acts, tcs), indexed by t (in time order): h_t, c_t, the activated
-    gates [i f g o] as one (B, 4H) block, and tanh(c_t).
+    Returns (hs, cs, acts, tcs), step stores (k.steps) indexed by t (in time order): h_t,
+    c_t, the activated gates [i f g o] as one (B, 4H) block, and tanh(c_t). On arrays each
+    step's results are computed straight into their (T, ...) arrays (no stacking later).
     """
     T = x.shape[0]
-    H = h0.shape[-1]
-    gi = k.linear(x, w_ih, b_ih)
-    if b_hh is not None:   # both biases added once for all steps
-        gi = gi + b_hh
-    hs, cs, acts, tcs = [None] * T, [None] * T, [None] * T, [None] * T
+    B, H = h0.shape[-2], h0.shape[-1]
+    gi = k.input_gates(x, w_ih, b_ih, b_hh)   # both biases added once for all steps
+    hs, cs = k.steps(T, (B, H), gi), k.steps(T, (B, H), gi)
+    acts, tcs = k.steps(T, (B, 4 * H), gi), k.steps(T, (B, H), gi)
     h, c = h0, c0
     for t in _steps(T, reverse):
-        gates = k.linear(h, w_hh, None)
-        gates += gi[t]
-        act = k.gate_activations(gates, H)
+        gates = k.hidden_gates(h, w_hh, gi[t])
+        act = k.gate_activations(gates, H, acts.slot(t))
         i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
-        c = f * c + i * g
-        tc = k.tanh(c)
-        h = o * tc
-        hs[t], cs[t], acts[t], tcs[t] = h, c, act, tc
+        c = k.cell(f, c, i, g, cs.slot(t))
+        tc = k.tanh(c, tcs.slot(t))
+        h = k.mul(o, tc, hs.slot(t))
+        hs.keep(t, h)
+        cs.keep(t, c)
+        acts.keep(t, act)
+        tcs.keep(t, tc)
     return hs, cs, acts, tcs
 
 
@@ -172,29 +257,27 @@ def _lstm_bptt(k, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, g_out, g_h, g_c, rev
     `need` says which of (x, h0, c0, w_ih, w_hh, b_ih, b_hh) need a gradient.
     """
     T = x.shape[0]
-    H = h0.shape[-1]
-    dgates = [None] * T
+    B, H = h0.shape[-2], h0.shape[-1]
     dh, dc = g_h, g_c
     order = list(_steps(T, reverse))
-    # the state each step started from, indexed by time
-    h_prev, c_prev = [None] * T, [None] * T
-    for n, t in enumerate(order):
-        h_prev[t] = hs[order[n - 1]] if n > 0 else h0
-        c_prev[t] = cs[order[n - 1]] if n > 0 else c0
-    act_all = k.stack(acts)
+    act_all = acts.all
     derivs = k.gate_derivs(act_all, H)
-    tc_all = k.stack(tcs)
+    tc_all = tcs.all
     dcs = act_all[..., 3 * H:] * (1 - tc_all * tc_all)
-    for t in reversed(order):
+    dgates = k.steps(T, (B, 4 * H), derivs)
+    for n in range(T - 1, -1, -1):
+        t = order[n]
+        c_prev = cs[order[n - 1]] if n > 0 else c0   # the cell state step t started from
         act = acts[t]
         i, f, g = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H]
         dh = dh + g_out[t]
         dct = dc + dh * dcs[t]
-        dgate = k.gate_grads(((dct, g), (dct, c_prev[t]), (dct, i), (dh, tcs[t])), derivs[t])
-        dgates[t] = dgate
+        dgate = k.gate_grads(((dct, g), (dct, c_prev), (dct, i), (dh, tcs[t])), derivs[t],
+                             dgates.slot(t))
+        dgates.keep(t, dgate)
         dc = dct * f
         dh = dgate @ w_hh
-    dG = k.stack(dgates)
+    dG = dgates.all
     flat = dG.reshape(-1, dG.shape[-1])
     grads = [None] * 7
     if need[0]:
@@ -203,7 +286,7 @@ def _lstm_bptt(k, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, g_out, g_h, g_c, rev
     if need[3]:
         grads[3] = flat.T @ x.reshape(-1, x.shape[-1])
     if need[4]:
-        grads[4] = flat.T @ k.stack(h_prev).reshape(-1, h0.shape[-1])
+        grads[4] = flat.T @ k.shifted(h0, hs.all, reverse).reshape(-1, H)
     if need[5] or need[6]:
         db = flat.sum(0)
         grads[5], grads[6] = db, db
@@ -213,23 +296,27 @@ def _lstm_bptt(k, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, g_out, g_h, g_c, rev
 class LSTMLayer(Op):
     """One LSTM layer-direction over a padded sequence: inputs x (T, B, I), h0, c0 (B, H),
     w_ih (4H, I), w_hh (4H, H), b_ih, b_hh (4H,) or None; outputs h_t for every step
-    (T, B, H), h_T and c_T (the state after the last step processed)."""
+    (T, B, H), h_T and c_T (the state after the last step processed).
+
+    The outputs h_t are the hidden states backward reads, so output 0 is saved (with its
+    version, as PyTorch saves it: writing into it in place makes backward raise)."""
     _name = "MkldnnRnnLayerBackward0"
     save_inputs = (0, 1, 2, 3, 4, 5, 6)
+    save_output = (0,)
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
         k = _ArrayKernel(ctx.xp)
         token = ignore_fp_errors()
         try:
-            states = _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
+            hs, cs, acts, tcs = _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
         finally:
             restore_fp_errors(token)
         ctx.reverse = reverse
-        ctx.arrays = states
-        hs, cs = states[0], states[1]
+        ctx.arrays = (cs, acts, tcs)
         last = 0 if reverse else x.shape[0] - 1
-        return k.stack(hs), hs[last], cs[last]
+        # h_T and c_T are copies: h_T's memory is also output 0's, c_T's backward reads
+        return hs.all, hs[last].copy(), cs[last].copy()
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
@@ -237,17 +324,18 @@ class LSTMLayer(Op):
         saved = ctx.saved_tensors
         if grad_mode.backward_on_tensors():
             # create_graph or tangents: the same computation on Tensors, so it can be differentiated
-            x, h0, c0, w_ih, w_hh, b_ih, b_hh = saved
+            x, h0, c0, w_ih, w_hh, b_ih, b_hh = saved[:7]
             k = _TensorKernel
             states = _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, ctx.reverse)
             return tuple(_lstm_bptt(k, x, h0, c0, w_ih, w_hh, *states, g_out, g_h, g_c,
                                     ctx.reverse, need))
         x, h0, c0, w_ih, w_hh = (t._data for t in saved[:5])
+        hs = _ArraySteps(saved[7]._data)
         k = _ArrayKernel(ctx.xp)
         token = ignore_fp_errors()
         try:
-            grads = _lstm_bptt(k, x, h0, c0, w_ih, w_hh, *ctx.arrays, g_out._data, g_h._data,
-                               g_c._data, ctx.reverse, need)
+            grads = _lstm_bptt(k, x, h0, c0, w_ih, w_hh, hs, *ctx.arrays, g_out._data,
+                               g_h._data, g_c._data, ctx.reverse, need)
         finally:
             restore_fp_errors(token)
         return tuple(None if g is None else Tensor._make(g) for g in grads)

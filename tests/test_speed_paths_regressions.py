@@ -1,0 +1,94 @@
+"""Behaviour the speed work's fast paths could get wrong, each checked on both sides of
+the condition that selects the fast path, against torch.
+
+- The fused LSTM layer writes each step's hidden state straight into its output array and
+  backward reads the hidden states from there: so the output is saved for backward (an
+  in-place write into it raises, as PyTorch's MkldnnRnnLayerBackward0 does), while the
+  returned final states are copies a user may change in place.
+"""
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+rng = np.random.default_rng(11)
+
+
+def _pair_lstm(**kw):
+    tm = torch.nn.LSTM(3, 4, **kw)
+    em = ember.nn.LSTM(3, 4, **kw)
+    em.load_state_dict(OrderedDict((k, ember.from_numpy(v.detach().numpy().copy()))
+                                   for k, v in tm.state_dict().items()))
+    return tm, em
+
+
+def _grads(m):
+    return [p.grad.detach().numpy() for p in m.parameters()]
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(batch_first=True)])
+def test_lstm_output_written_in_place_raises_like_torch(kw):
+    tm, em = _pair_lstm(**kw)
+    x = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    errors = []
+    for lib, m in ((torch, tm), (ember, em)):
+        out, _ = m(lib.from_numpy(x.copy()))
+        out.mul_(2)
+        with pytest.raises(RuntimeError) as info:
+            out.sum().backward()
+        errors.append(str(info.value))
+    assert "modified by an inplace operation" in errors[0]
+    assert "modified by an inplace operation" in errors[1]
+
+
+def test_lstm_bidirectional_output_written_in_place_is_a_copy():
+    """Two directions' outputs are joined by cat (a copy): writing into the result is
+    allowed in both, and the gradients agree."""
+    tm, em = _pair_lstm(bidirectional=True)
+    x = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    for lib, m in ((torch, tm), (ember, em)):
+        out, _ = m(lib.from_numpy(x.copy()))
+        out.mul_(2)
+        (out * out).sum().backward()
+    for a, b in zip(_grads(tm), _grads(em)):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("which", ["h", "c", "none"])
+@pytest.mark.parametrize("kw", [dict(), dict(bidirectional=True, num_layers=2)])
+def test_lstm_final_state_written_in_place_keeps_gradients(which, kw):
+    """h_n and c_n are copies of the last step's state: writing into them changes neither
+    the output nor the gradients (the fast path keeps the states in one array)."""
+    tm, em = _pair_lstm(**kw)
+    x = rng.standard_normal((6, 2, 3)).astype(np.float32)
+    results = []
+    for lib, m in ((torch, tm), (ember, em)):
+        xi = lib.from_numpy(x.copy()).requires_grad_()
+        out, (h, c) = m(xi)
+        if which == "h":
+            h.mul_(3)
+        elif which == "c":
+            c.add_(1)
+        loss = (out * out).sum() + (h * c).sum()
+        loss.backward()
+        results.append([out.detach().numpy(), h.detach().numpy(), c.detach().numpy(),
+                        xi.grad.numpy()] + _grads(m))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_lstm_no_grad_and_grad_forward_agree(grad):
+    """The output without a graph (inference) equals the one recorded for backward."""
+    tm, em = _pair_lstm(batch_first=True)
+    x = rng.standard_normal((2, 7, 3)).astype(np.float32)
+    with torch.set_grad_enabled(grad), ember.set_grad_enabled(grad):
+        t_out, (t_h, t_c) = tm(torch.from_numpy(x))
+        e_out, (e_h, e_c) = em(ember.from_numpy(x))
+    for a, b in ((t_out, e_out), (t_h, e_h), (t_c, e_c)):
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert (e_out.grad_fn is not None) == grad
