@@ -10,6 +10,7 @@ stochastic depth off, and the gradients of one backward step. The largest varian
 compared on the meta device (keys, shapes and counts only).
 """
 import contextlib
+import warnings
 
 import numpy as np
 import pytest
@@ -376,3 +377,93 @@ def test_eval_mode_returns_plain_logits_and_init_warning(name):
     with ember.no_grad():
         out = emodel(ember.zeros(1, 3, 80, 80))
     assert isinstance(out, ember.Tensor) and tuple(out.shape) == (1, 1000)
+
+
+# ------------------------------------------------------------------ pretrained weights
+
+@pytest.fixture
+def hub_dir(tmp_path, monkeypatch):
+    """A torch hub cache both torchvision and ember read (TORCH_HOME): a file put there
+    under a weights URL's file name is used without a download."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    path = tmp_path / "torch_home" / "hub" / "checkpoints"
+    path.mkdir(parents=True)
+    return path
+
+
+def _legacy_densenet_keys(state_dict):
+    renamed = {}
+    for key, value in state_dict.items():
+        if ".denselayer" in key:
+            if key.endswith("num_batches_tracked"):
+                continue
+            for old, new in (("norm1", "norm.1"), ("norm2", "norm.2"), ("conv1", "conv.1"),
+                             ("conv2", "conv.2")):
+                key = key.replace(f".{old}.", f".{new}.")
+        renamed[key] = value
+    return renamed
+
+
+# name, builder kwargs, input shape; the file is made from a torchvision model with the
+# heads the published file has (Inception/GoogLeNet keep their auxiliary heads)
+PRETRAINED = [
+    ("googlenet", {}, (1, 3, 64, 64)),
+    ("googlenet", {"aux_logits": True}, (1, 3, 64, 64)),
+    ("inception_v3", {}, (1, 3, 75, 75)),
+    ("inception_v3", {"transform_input": False}, (1, 3, 75, 75)),
+    ("densenet121", {}, (1, 3, 32, 32)),
+    ("shufflenet_v2_x0_5", {}, (1, 3, 32, 32)),
+    ("mobilenet_v3_small", {}, (1, 3, 32, 32)),
+    ("mnasnet0_5", {}, (1, 3, 32, 32)),
+    ("efficientnet_b0", {}, (1, 3, 32, 32)),
+    ("regnet_x_400mf", {}, (1, 3, 32, 32)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,shape", PRETRAINED,
+                         ids=[f"{p[0]}-{i}" for i, p in enumerate(PRETRAINED)])
+def test_pretrained_weights_from_the_hub_cache(hub_dir, name, kwargs, shape):
+    """``weights=<Enum>.DEFAULT`` in both, reading one file from the cache: the same
+    logits and the same post-loading changes (auxiliary heads dropped, transform_input
+    switched on, DenseNet's legacy keys renamed)."""
+    weights = tmodels.get_model_weights(name).DEFAULT
+    heads = {"aux_logits": True, "init_weights": False} if name in ("googlenet",
+                                                                   "inception_v3") else {}
+    source = tmodels.get_model(name, weights=None, **heads)
+    _randomise(source)
+    state = source.state_dict()
+    if name.startswith("densenet"):
+        state = _legacy_densenet_keys(state)
+    torch.save(state, hub_dir / weights.url.rsplit("/", 1)[1])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # googlenet's "auxiliary heads are not pretrained"
+        tmodel = tmodels.get_model(name, weights=weights, **kwargs).eval()
+        emodel = emodels.get_model(name, weights=emodels.get_model_weights(name).DEFAULT,
+                                   **kwargs).eval()
+    for attr in ("aux_logits", "transform_input"):
+        if hasattr(tmodel, attr):
+            assert getattr(emodel, attr) == getattr(tmodel, attr), attr
+    assert _shapes(emodel.state_dict()) == _shapes(tmodel.state_dict())
+    x = _image(shape)
+    with torch.no_grad():
+        want = tmodel(torch.from_numpy(x))
+    with ember.no_grad():
+        got = emodel(ember.from_numpy(x))
+    _close(got, want)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("inception_v3", {"aux_logits": False}),
+    ("googlenet", {"init_weights": True}),
+    ("densenet121", {"num_classes": 10}),
+    ("maxvit_t", {"input_size": (256, 256)}),
+])
+def test_pretrained_weights_refuse_conflicting_arguments(name, kwargs):
+    """Arguments the weights fix (heads, init, classes, input size) raise ValueError with
+    torchvision's message before anything is loaded."""
+    with pytest.raises(ValueError) as want:
+        tmodels.get_model(name, weights="DEFAULT", **kwargs)
+    with pytest.raises(ValueError) as got:
+        emodels.get_model(name, weights="DEFAULT", **kwargs)
+    assert str(got.value) == str(want.value)
