@@ -149,16 +149,9 @@ SMALL = [
     ("swin_v2_t", {}, (2, 3, 64, 64), True),
 ]
 
-# compared only on the meta device: keys, shapes, parameter counts
-STRUCTURE_ONLY = [
-    "densenet161", "densenet169", "densenet201", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
-    "mnasnet1_0", "mnasnet1_3", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4",
-    "efficientnet_b5", "efficientnet_b6", "efficientnet_b7", "efficientnet_v2_m",
-    "efficientnet_v2_l", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf",
-    "regnet_y_32gf", "regnet_y_128gf", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf",
-    "regnet_x_16gf", "regnet_x_32gf", "convnext_small", "convnext_base", "convnext_large",
-    "swin_s", "swin_b", "swin_v2_s", "swin_v2_b", "maxvit_t",
-]
+# the modules of this file's architectures (the weights-meta test covers their builders)
+NEW_MODULES = ("convnext", "densenet", "efficientnet", "googlenet", "inception", "maxvit",
+               "mnasnet", "mobilenetv3", "regnet", "shufflenetv2", "swin_transformer")
 
 
 # ------------------------------------------------------------------ tests
@@ -255,8 +248,12 @@ def _torch_params_on_meta():
         torch.nn.Module.register_buffer = register_buffer
 
 
-@pytest.mark.parametrize("name", STRUCTURE_ONLY)
-def test_large_variants_structure(name):
+@pytest.mark.filterwarnings("ignore:The default weight initialization:FutureWarning")
+@pytest.mark.parametrize("name", emodels.list_models())
+def test_every_builder_structure(name):
+    """Every builder (these files' and the earlier ones) against torchvision's, with
+    parameters on the meta device: state_dict keys, order and shapes, parameter counts,
+    module reprs (which show every layer's configuration)."""
     with _torch_params_on_meta():
         tmodel = tmodels.get_model(name, weights=None)
     assert all(p.is_meta for p in tmodel.parameters())
@@ -265,12 +262,14 @@ def test_large_variants_structure(name):
     assert _shapes(emodel.state_dict()) == _shapes(tmodel.state_dict())
     assert sum(p.numel() for p in emodel.parameters()) == \
         sum(p.numel() for p in tmodel.parameters())
+    assert repr(emodel) == repr(tmodel)
 
 
-ALL_NAMES = sorted({s[0] for s in SMALL}) + STRUCTURE_ONLY
+NEW_BUILDERS = [name for name in emodels.list_models()
+                if emodels.get_model_builder(name).__module__.rsplit(".", 1)[1] in NEW_MODULES]
 
 
-@pytest.mark.parametrize("name", ALL_NAMES)
+@pytest.mark.parametrize("name", NEW_BUILDERS)
 def test_builder_registered_with_weights_meta(name):
     assert name in emodels.list_models()
     tweights = tmodels.get_model_weights(name)

@@ -1,6 +1,7 @@
 """MobileNetV2 (Sandler et al. 2018), torchvision's layout."""
 from ... import flatten, nn
 from ...nn import functional as F
+from ..ops.misc import Conv2dNormActivation
 from ._api import WeightsEnum, imagenet_weights, load_weights, resolve_weights, \
     set_num_classes
 
@@ -15,28 +16,6 @@ def _make_divisible(v, divisor, min_value=None):
     if new_v < 0.9 * v:
         new_v += divisor
     return new_v
-
-
-class Conv2dNormActivation(nn.Sequential):
-    """Conv2d ('same' padding for odd kernels), then `norm_layer`, then `activation_layer`
-    (torchvision.ops.Conv2dNormActivation); the convolution has a bias only without norm."""
-
-    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=None,
-                 groups=1, norm_layer=nn.BatchNorm2d, activation_layer=nn.ReLU, dilation=1,
-                 inplace=True, bias=None):
-        if padding is None:
-            padding = (kernel_size - 1) // 2 * dilation
-        if bias is None:
-            bias = norm_layer is None
-        layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding,
-                            dilation=dilation, groups=groups, bias=bias)]
-        if norm_layer is not None:
-            layers.append(norm_layer(out_channels))
-        if activation_layer is not None:
-            params = {} if inplace is None else {"inplace": inplace}
-            layers.append(activation_layer(**params))
-        super().__init__(*layers)
-        self.out_channels = out_channels
 
 
 class InvertedResidual(nn.Module):
