@@ -1,0 +1,119 @@
+"""Backbones for the detectors: a classification network's intermediate layers under a
+Feature Pyramid Network."""
+import warnings
+from collections import OrderedDict
+
+from .... import nn
+from ...ops import misc as misc_nn_ops
+from ...ops.feature_pyramid_network import ExtraFPNBlock, FeaturePyramidNetwork, \
+    LastLevelMaxPool
+from .. import resnet
+
+__all__ = ["BackboneWithFPN", "IntermediateLayerGetter", "resnet_fpn_backbone"]
+
+
+class IntermediateLayerGetter(nn.ModuleDict):
+    """The children of ``model`` up to the last one named in ``return_layers``, run in
+    order; forward returns an OrderedDict {return_layers[name]: output of child name}.
+    (torchvision.models._utils.IntermediateLayerGetter: the children must be called in
+    registration order, as ResNet's are.)"""
+
+    def __init__(self, model, return_layers):
+        if not set(return_layers).issubset([name for name, _ in model.named_children()]):
+            raise ValueError("return_layers are not present in model")
+        orig_return_layers = return_layers
+        return_layers = {str(k): str(v) for k, v in return_layers.items()}
+        layers = OrderedDict()
+        for name, module in model.named_children():
+            layers[name] = module
+            if name in return_layers:
+                del return_layers[name]
+            if not return_layers:
+                break
+        super().__init__(layers)
+        self.return_layers = orig_return_layers
+
+    def forward(self, x):
+        out = OrderedDict()
+        for name, module in self.items():
+            x = module(x)
+            if name in self.return_layers:
+                out[self.return_layers[name]] = x
+        return out
+
+
+class BackboneWithFPN(nn.Module):
+    """``body`` (IntermediateLayerGetter of ``backbone``) followed by ``fpn``
+    (FeaturePyramidNetwork with LastLevelMaxPool unless ``extra_blocks`` is given);
+    ``out_channels`` is the FPN's width, as the detectors expect."""
+
+    def __init__(self, backbone, return_layers, in_channels_list, out_channels,
+                 extra_blocks=None, norm_layer=None):
+        super().__init__()
+        if extra_blocks is None:
+            extra_blocks = LastLevelMaxPool()
+        self.body = IntermediateLayerGetter(backbone, return_layers=return_layers)
+        self.fpn = FeaturePyramidNetwork(in_channels_list=in_channels_list,
+                                         out_channels=out_channels, extra_blocks=extra_blocks,
+                                         norm_layer=norm_layer)
+        self.out_channels = out_channels
+
+    def forward(self, x):
+        return self.fpn(self.body(x))
+
+
+def resnet_fpn_backbone(*, backbone_name, weights, norm_layer=misc_nn_ops.FrozenBatchNorm2d,
+                        trainable_layers=3, returned_layers=None, extra_blocks=None, **kwargs):
+    """A ResNet (``backbone_name``, e.g. 'resnet50', built with ``weights`` and
+    ``norm_layer``) with an FPN over ``returned_layers`` (default 1-4)."""
+    if "pretrained" in kwargs:
+        pretrained = kwargs.pop("pretrained")
+        warnings.warn("The parameter 'pretrained' is deprecated, please use 'weights' instead.")
+        if pretrained:
+            weights = "IMAGENET1K_V1"
+    backbone = resnet.__dict__[backbone_name](weights=weights, norm_layer=norm_layer)
+    return _resnet_fpn_extractor(backbone, trainable_layers, returned_layers, extra_blocks)
+
+
+def _resnet_fpn_extractor(backbone, trainable_layers, returned_layers=None, extra_blocks=None,
+                          norm_layer=None):
+    """Freeze all but the last ``trainable_layers`` stages (of layer4, layer3, layer2,
+    layer1, conv1 and bn1) and put an FPN of 256 channels over the returned layers."""
+    if trainable_layers < 0 or trainable_layers > 5:
+        raise ValueError(f"Trainable layers should be in the range [0,5], got {trainable_layers}")
+    layers_to_train = ["layer4", "layer3", "layer2", "layer1", "conv1"][:trainable_layers]
+    if trainable_layers == 5:
+        layers_to_train.append("bn1")
+    for name, parameter in backbone.named_parameters():
+        if all(not name.startswith(layer) for layer in layers_to_train):
+            parameter.requires_grad_(False)
+    if extra_blocks is None:
+        extra_blocks = LastLevelMaxPool()
+    if returned_layers is None:
+        returned_layers = [1, 2, 3, 4]
+    if min(returned_layers) <= 0 or max(returned_layers) >= 5:
+        raise ValueError(f"Each returned layer should be in the range [1,4]. Got {returned_layers}")
+    return_layers = {f"layer{k}": str(v) for v, k in enumerate(returned_layers)}
+    in_channels_stage2 = backbone.inplanes // 8
+    in_channels_list = [in_channels_stage2 * 2 ** (i - 1) for i in returned_layers]
+    return BackboneWithFPN(backbone, return_layers, in_channels_list, 256,
+                           extra_blocks=extra_blocks, norm_layer=norm_layer)
+
+
+def _validate_trainable_layers(is_trained, trainable_backbone_layers, max_value, default_value):
+    if not is_trained:
+        if trainable_backbone_layers is not None:
+            warnings.warn(
+                "Changing trainable_backbone_layers has no effect if neither pretrained nor "
+                "pretrained_backbone have been set to True, falling back to "
+                f"trainable_backbone_layers={max_value} so that all layers are trainable")
+        trainable_backbone_layers = max_value
+    if trainable_backbone_layers is None:
+        trainable_backbone_layers = default_value
+    if trainable_backbone_layers < 0 or trainable_backbone_layers > max_value:
+        raise ValueError(f"Trainable backbone layers should be in the range [0,{max_value}], "
+                         f"got {trainable_backbone_layers} ")
+    return trainable_backbone_layers
+
+
+__all__ += ["ExtraFPNBlock"]

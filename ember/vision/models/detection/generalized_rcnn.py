@@ -1,0 +1,70 @@
+"""GeneralizedRCNN: transform -> backbone -> region proposals -> RoI heads."""
+from collections import OrderedDict
+
+from .... import nn, Tensor, where
+
+__all__ = ["GeneralizedRCNN"]
+
+
+class GeneralizedRCNN(nn.Module):
+    """The two-stage detector skeleton.
+
+    forward(images: list of (C, H, W) tensors in [0, 1], targets=None): in training the
+    dict of losses (targets: a list of dicts with 'boxes' (K, 4) x1 y1 x2 y2 float and
+    'labels' (K,) int64, and 'masks' for Mask R-CNN); in eval a list of detection dicts
+    ('boxes', 'labels', 'scores', 'masks'), in the original image coordinates.
+    """
+
+    def __init__(self, backbone, rpn, roi_heads, transform):
+        super().__init__()
+        self.transform = transform
+        self.backbone = backbone
+        self.rpn = rpn
+        self.roi_heads = roi_heads
+        self._has_warned = False
+
+    def eager_outputs(self, losses, detections):
+        return losses if self.training else detections
+
+    def forward(self, images, targets=None):
+        if self.training:
+            if targets is None:
+                raise AssertionError("targets should not be none when in training mode")
+            for target in targets:
+                boxes = target["boxes"]
+                if not isinstance(boxes, Tensor):
+                    raise AssertionError(f"Expected target boxes to be of type Tensor, got "
+                                         f"{type(boxes)}.")
+                if not (boxes.dim() == 2 and boxes.shape[-1] == 4):
+                    raise AssertionError(f"Expected target boxes to be a tensor of shape "
+                                         f"[N, 4], got {boxes.shape}.")
+        original_image_sizes = []
+        for img in images:
+            val = img.shape[-2:]
+            if len(val) != 2:
+                raise AssertionError(f"expecting the last two dimensions of the Tensor to be "
+                                     f"H and W instead got {img.shape[-2:]}")
+            original_image_sizes.append((int(val[0]), int(val[1])))
+        images, targets = self.transform(images, targets)
+        if targets is not None:
+            for target_idx, target in enumerate(targets):
+                boxes = target["boxes"]
+                degenerate = boxes[:, 2:] <= boxes[:, :2]
+                if degenerate.any():
+                    bb_idx = int(where(degenerate.any(dim=1))[0][0])
+                    raise AssertionError(
+                        "All bounding boxes should have positive height and width. Found "
+                        f"invalid box {boxes[bb_idx].tolist()} for target at index "
+                        f"{target_idx}.")
+        features = self.backbone(images.tensors)
+        if isinstance(features, Tensor):
+            features = OrderedDict([("0", features)])
+        proposals, proposal_losses = self.rpn(images, features, targets)
+        detections, detector_losses = self.roi_heads(features, proposals, images.image_sizes,
+                                                     targets)
+        detections = self.transform.postprocess(detections, images.image_sizes,
+                                                original_image_sizes)
+        losses = {}
+        losses.update(detector_losses)
+        losses.update(proposal_losses)
+        return self.eager_outputs(losses, detections)
