@@ -456,17 +456,23 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
             if anomaly:
                 check_nan(node, in_grads)
             meta = attrs.get("_input_meta")
+            n_in = len(in_grads)
             for i, (fn, nr) in enumerate(node.next_functions):
                 if fn is None or (needed is not None and fn not in needed):
                     continue
-                g = in_grads[i] if i < len(in_grads) else None
+                g = in_grads[i] if i < n_in else None
                 if g is not None:
                     if meta is not None:
-                        g = _fit(g, meta[i])
+                        # _fit's own test inline: most gradients already fit their input
+                        shape, dtype = meta[i]
+                        data = g._data
+                        if data.shape != shape or data.dtype is not dtype:
+                            g = _fit(g, meta[i])
                     buf = buffers.get(fn)
                     if buf is None:
-                        buf = buffers[fn] = [None] * _num_outputs(fn)
-                    buf[nr] = _add(buf[nr], g)
+                        buf = buffers[fn] = [None] * fn.__dict__.get("_num_outputs", 1)
+                    prev = buf[nr]
+                    buf[nr] = g if prev is None else prev + g
                 d = deps[fn] - 1
                 deps[fn] = d
                 if d == 0:
@@ -501,14 +507,11 @@ def _num_outputs(node):
 
 
 def _call_backward(node, grads, anomaly):
-    if any(g is None for g in grads):
-        if node.materialize_grads:
-            outs = node._output_meta
-            from .._ops.creation import zeros as _zeros
-            # meta is None for an output that is not a tensor (autograd.Function)
-            grads = [g if g is not None or meta is None else
-                     _zeros(meta[0], dtype=meta[1], device=meta[2])
-                     for g, meta in zip(grads, outs)]
+    for g in grads:   # (a loop, not any(...): no generator made for the common case)
+        if g is None:
+            if node.materialize_grads:
+                grads = _materialize(node, grads)
+            break
     try:
         r = node.backward(node, *grads)
     except Exception as e:
@@ -526,6 +529,16 @@ def _call_backward(node, grads, anomaly):
             raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                                f"(expected {n_in}, got {len(r)})")
     return r
+
+
+def _materialize(node, grads):
+    """Zeros for the missing output gradients of a node that wants them all."""
+    outs = node._output_meta
+    from .._ops.creation import zeros as _zeros
+    # meta is None for an output that is not a tensor (autograd.Function)
+    return [g if g is not None or meta is None else
+            _zeros(meta[0], dtype=meta[1], device=meta[2])
+            for g, meta in zip(grads, outs)]
 
 
 def _fit(g, meta):
