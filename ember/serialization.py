@@ -13,6 +13,7 @@ with an UnpicklingError naming it, and never called. Writes are atomic: the file
 written beside the target and renamed into place.
 """
 import base64
+import importlib
 import io
 import json
 import math
@@ -496,6 +497,73 @@ class _RefusedGlobal(pickle.UnpicklingError):
     """A pickle named a global outside the allow-list (raised before anything is called)."""
 
 
+# torch.serialization.add_safe_globals & co.: classes and functions the user trusts, which
+# the weights-only reader then admits by their pickled name. Each entry is the object, or
+# (object, "module.qualname") to admit it under another name, as in PyTorch.
+_USER_SAFE_GLOBALS = set()
+
+
+def add_safe_globals(safe_globals):
+    """Mark `safe_globals` (a list of classes/functions, or (object, name) pairs) as safe
+    for ``load(weights_only=True)``: a pickle may name them, construct them (NEWOBJ/REDUCE)
+    and set their state (``__setstate__`` or ``__dict__``), e.g. a whole saved module."""
+    global _USER_SAFE_GLOBALS
+    _USER_SAFE_GLOBALS = _USER_SAFE_GLOBALS.union(set(safe_globals))
+
+
+def get_safe_globals():
+    """The objects marked safe by add_safe_globals / safe_globals."""
+    return list(_USER_SAFE_GLOBALS)
+
+
+def clear_safe_globals():
+    """Forget every object add_safe_globals marked."""
+    global _USER_SAFE_GLOBALS
+    _USER_SAFE_GLOBALS = set()
+
+
+class safe_globals:
+    """Context manager marking `safe_globals` safe inside the block only."""
+
+    def __init__(self, safe_globals):
+        self.safe_globals = safe_globals
+
+    def __enter__(self):
+        add_safe_globals(self.safe_globals)
+
+    def __exit__(self, *exc):
+        global _USER_SAFE_GLOBALS
+        _USER_SAFE_GLOBALS = _USER_SAFE_GLOBALS - set(self.safe_globals)
+        return False
+
+
+def _user_safe_global(module, name):
+    """The user-marked object pickled as `module.name`, or None. A name under torch or ember
+    is looked up in ember (a file PyTorch wrote names torch.nn.modules.batchnorm, ember
+    keeps BatchNorm1d elsewhere and re-exports it there); other names are only compared."""
+    full = f"{module}.{name}"
+    for entry in _USER_SAFE_GLOBALS:
+        if isinstance(entry, tuple):
+            if len(entry) != 2:
+                raise ValueError(f"Expected tuple of length 2 (global, str of callable full "
+                                 f"path), but got tuple of length: {len(entry)}")
+            if entry[1] == full:
+                return entry[0]
+        elif f"{entry.__module__}.{entry.__qualname__}" == full:
+            return entry
+    top, _, rest = module.partition(".")
+    if top not in ("torch", "ember"):
+        return None
+    try:   # ember's own modules only: importing them runs no code from the file
+        obj = importlib.import_module("ember" + ("." + rest if rest else ""))
+        for part in name.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        return None
+    plain = [e for e in _USER_SAFE_GLOBALS if not isinstance(e, tuple)]
+    return obj if any(obj is e for e in plain) else None
+
+
 class _TorchUnpickler(pickle.Unpickler):
     """Admits only what a weights file needs; everything else is refused unseen."""
 
@@ -541,12 +609,25 @@ class _TorchUnpickler(pickle.Unpickler):
         if key in self._ALLOWED:
             fn = self._ALLOWED[key]
             return fn if fn is not None else _Placeholder(module, name)
+        trusted = _user_safe_global(module, name)
+        if trusted is not None:
+            return trusted
+        full = f"{module}.{name}"
         raise _RefusedGlobal(
-            f"Weights only load failed: unsupported global {module}.{name} in the pickle; "
-            f"only tensors, parameters, OrderedDict and plain containers are admitted. "
-            f"Re-running `torch.load` with `weights_only` set to `False` will likely succeed "
-            f"for a whole saved object (a module, an optimizer); do it only if you got the file "
-            f"from a trusted source.")
+            "Weights only load failed. This file can still be loaded, to do so you have two "
+            "options, \x1b[1mdo those steps only if you trust the source of the "
+            "checkpoint\x1b[0m. \n\t(1) In PyTorch 2.6, we changed the default value of the "
+            "`weights_only` argument in `torch.load` from `False` to `True`. Re-running "
+            "`torch.load` with `weights_only` set to `False` will likely succeed, but it can "
+            "result in arbitrary code execution. Do it only if you got the file from a trusted "
+            "source.\n\t(2) Alternatively, to load with `weights_only=True` please check the "
+            "recommended steps in the following error message.\n\tWeightsUnpickler error: "
+            f"Unsupported global: GLOBAL {full} was not an allowed global by default. Please "
+            f"use `torch.serialization.add_safe_globals([{full}])` or the "
+            f"`torch.serialization.safe_globals([{full}])` context manager to allowlist this "
+            "global if you trust this class/function.\n\nCheck the documentation of "
+            "torch.load to learn more about types accepted by default with weights_only "
+            "https://pytorch.org/docs/stable/generated/torch.load.html.")
 
     def persistent_load(self, pid):
         if not isinstance(pid, tuple) or not pid or pid[0] != "storage":

@@ -2,6 +2,8 @@
 yunjey/pytorch-tutorial, Dive-into-DL-PyTorch, d2l, pytorch-handbook ...) on ember with
 bench/script_probe.py; each case is the defect's core, a few lines run on both libraries
 and compared: values, dtypes and shapes, or the exception type and message."""
+import io
+import pickle
 import re
 import struct
 import warnings
@@ -160,3 +162,85 @@ def test_custom_function_node_repr():
         shown.append([re.sub(r"0x[0-9a-f]+", "0x", repr(node)).replace("ember.", "torch."),
                       str(type(node)).replace("ember.", "torch."), node.name()])
     assert shown[0] == shown[1]
+
+
+class _Config:
+    """A user's object saved beside tensors (MorvanZhou/yunjey save whole objects)."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+
+def _saved_model(m):
+    m.manual_seed(0)
+    model = m.nn.Sequential(m.nn.Linear(2, 3), m.nn.ReLU(), m.nn.BatchNorm1d(3))
+    buf = io.BytesIO()
+    m.save(model, buf)
+    return model, buf
+
+
+def _load_error(m, buf, trusted=()):
+    buf.seek(0)
+    with pytest.raises(pickle.UnpicklingError) as info:
+        with m.serialization.safe_globals(list(trusted)):
+            m.load(buf)
+    return str(info.value).replace("ember.", "torch.").replace(
+        "torch.nn.modules.normalization.BatchNorm1d", "torch.nn.modules.batchnorm.BatchNorm1d")
+
+
+def test_weights_only_refusal_message_is_torchs():
+    """torch.load(whole saved model) (MorvanZhou 304_save_reload, yunjey pytorch_basics)
+    refuses with PyTorch's message, which names torch.serialization.add_safe_globals / the
+    safe_globals context manager with the class at fault."""
+    messages = [_load_error(m, _saved_model(m)[1]) for m in (ember, torch)]
+    assert messages[0] == messages[1]
+    partial = [_load_error(m, _saved_model(m)[1], [m.nn.Sequential]) for m in (ember, torch)]
+    assert partial[0] == partial[1] and "modules.linear.Linear" in partial[0]
+
+
+@pytest.mark.parametrize("writer", ["ember", "torch"])
+def test_safe_globals_load_a_whole_model(writer):
+    """torch.serialization.safe_globals / add_safe_globals (PyTorch 2.4+, the remedy its
+    weights_only error names) were missing: the weights-only reader admits the marked
+    classes, by ember's name or by PyTorch's (a file torch.save wrote)."""
+    model, buf = _saved_model(torch if writer == "torch" else ember)
+    classes = [ember.nn.Sequential, ember.nn.Linear, ember.nn.ReLU, ember.nn.BatchNorm1d]
+    buf.seek(0)
+    with ember.serialization.safe_globals(classes):
+        assert all(c in ember.serialization.get_safe_globals() for c in classes)
+        loaded = ember.load(buf)
+    assert not any(c in ember.serialization.get_safe_globals() for c in classes)
+    assert type(loaded) is ember.nn.Sequential and type(loaded[2]) is ember.nn.BatchNorm1d
+    x = np.array([[1.0, -2.0], [0.5, 3.0]], dtype=np.float32)
+    model.eval()
+    loaded.eval()
+    want = model((ember if writer == "ember" else torch).tensor(x))
+    got = loaded(ember.tensor(x))
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-6)
+
+
+def test_add_safe_globals_user_class():
+    """add_safe_globals admits a user's class (constructed, its __dict__ restored) until
+    cleared; a non-list raises PyTorch's TypeError."""
+    objs = {}
+    for m in (ember, torch):
+        buf = io.BytesIO()
+        m.save({"cfg": _Config(0.25), "w": m.arange(3.0)}, buf)
+        buf.seek(0)
+        with m.serialization.safe_globals([_Config]):
+            objs[m.__name__] = m.load(buf)
+    for loaded in objs.values():
+        assert type(loaded["cfg"]) is _Config and loaded["cfg"].lr == 0.25
+    assert objs["ember"]["w"].tolist() == objs["torch"]["w"].tolist()
+    try:
+        ember.serialization.add_safe_globals([_Config])
+        assert _Config in ember.serialization.get_safe_globals()
+    finally:
+        ember.serialization.clear_safe_globals()
+    assert ember.serialization.get_safe_globals() == []
+    errors = []
+    for m in (ember, torch):
+        with pytest.raises(TypeError) as info:
+            m.serialization.add_safe_globals(_Config)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
