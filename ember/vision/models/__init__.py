@@ -21,6 +21,7 @@ from .squeezenet import *  # noqa: F401,F403
 from .swin_transformer import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from .vision_transformer import *  # noqa: F401,F403
+from . import detection  # noqa: E402,F401  (torchvision.models.detection)
 
 # the submodules themselves (the package attribute `alexnet` is the builder function)
 _MODULES = [importlib.import_module(f"{__name__}.{name}")
