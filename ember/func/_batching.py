@@ -35,12 +35,16 @@ vmap only tries the vectorized path when aborting is safe: randomness="error" (a
 draw raises anyway) and no enclosing vectorized level (an inner vmap inside a vectorized
 one runs slice by slice over the outer level's batched tensors).
 """
+import functools
+import types
+
 import numpy as np
 
-from .. import _backend
+from .. import _backend, _dtype
 from .._tensor import Tensor, BATCHED_ARRAY
 from .._ops import _base
 from ..autograd import grad_mode
+from ..autograd import forward_ad as _forward_ad
 from ..autograd.forward_ad import ACTIVE as _DUAL
 from .._autocast import AUTOCAST as _AUTOCAST
 
@@ -52,6 +56,8 @@ _make = Tensor._make
 STATS = {"vectorized_ops": 0, "looped_ops": 0, "aborts": 0, "last_abort": None}
 # True: an aborted vectorized attempt raises instead of rerunning by slices (debugging)
 STRICT = [False]
+# False: vmap never tries the vectorized path (to compare the two in benchmarks)
+ENABLED = [True]
 
 
 class Unbatchable(BaseException):
@@ -114,7 +120,14 @@ class BatchedArray:
 
     def __array_function__(self, func, types, args, kwargs):
         """NumPy functions on a batched array: np.reshape (wrappers ask whether a shape
-        is a view with it), as the reshape of every slice; the others raise."""
+        is a view with it), as the reshape of every slice; np.ones_like/zeros_like, as
+        an unbatched array of the logical shape; the others raise."""
+        if func in (np.ones_like, np.zeros_like) and args and args[0] is self and \
+                set(kwargs) <= {"dtype"}:
+            # the same array for every slice: an unbatched one broadcasts like the batch
+            make = np.ones if func is np.ones_like else np.zeros
+            xp = _backend.array_namespace(self.phys)
+            return getattr(xp, make.__name__)(self.shape, dtype=kwargs.get("dtype", self.dtype))
         if func is np.reshape and len(args) >= 2 and args[0] is self:
             shape = args[1]
             shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
@@ -202,14 +215,20 @@ def handle(cls, inputs, arrays, params):
             raise Unbatchable(f"{cls.__name__}: a batched array passed as a parameter")
     if size is None:
         return None
+    record = False
     if _GRAD[0]:
         for t in inputs:
             if t is not None and t._requires_grad:
-                raise Unbatchable(f"{cls.__name__}: autograd would record it over a batch")
+                record = True
+                break
+    dual = False
     if _DUAL[0]:
         for t in inputs:
             if t is not None and t._fw_tangent is not None:
-                raise Unbatchable(f"{cls.__name__}: a forward-AD tangent on a batched operand")
+                dual = True
+                break
+        if dual and not _tangent_by_op(cls):
+            raise Unbatchable(f"{cls.__name__}: a forward-AD tangent on a batched operand")
     if _AUTOCAST[0]:
         raise Unbatchable(f"{cls.__name__}: autocast")
     rule = RULES.get(cls)
@@ -222,8 +241,94 @@ def handle(cls, inputs, arrays, params):
     else:
         STATS["vectorized_ops"] += 1
     if type(out) is tuple:
-        return tuple(_make(BatchedArray(o)) for o in out)
-    return _make(BatchedArray(out))
+        out = tuple(BatchedArray(o) for o in out)
+    else:
+        out = BatchedArray(out)
+    if record:
+        result = _record(cls, inputs, arrays, params, out)
+    elif type(out) is tuple:
+        result = tuple(_make(o) for o in out)
+    else:
+        result = _make(out)
+    if dual:
+        _set_tangents(cls, inputs, arrays, params, result)
+    return result
+
+
+class _PassThrough:
+    """The array namespace _record sees while it wraps batched outputs (it makes arrays
+    of what is no array of its namespace: a batched array stays as it is)."""
+
+    @staticmethod
+    def asarray(o):
+        return o
+
+
+def _record(cls, inputs, arrays, params, out):
+    """Record op `cls` over batched operands, with a node for one slice: its forward run
+    on slice 0 sets the metadata backward reads (shapes, dims), which is the same for
+    every slice (they share the logical shapes and params); backward then runs on the
+    batched tensors it saved and the batched gradients. Aborts when forward keeps
+    anything computed from the values (a mask, indices), which would be slice 0's."""
+    ctx = object.__new__(cls)
+    first = next(a.phys for a in arrays if type(a) is BatchedArray)
+    xp = _backend.array_namespace(first)
+    if xp is not np:
+        ctx.xp = xp
+    sliced = [a.phys[0] if type(a) is BatchedArray else a for a in arrays]
+    cls.forward(ctx, *sliced, *params)
+    for name, value in ctx.__dict__.items():
+        if name != "xp" and not _plain(value):
+            raise Unbatchable(f"{cls.__name__}: its node keeps {name!r} computed from values")
+    ctx.xp = _PassThrough
+    try:
+        return _base._record(ctx, inputs, out)
+    finally:
+        if xp is np:
+            del ctx.xp
+        else:
+            ctx.xp = xp
+
+
+_PLAIN = (bool, int, float, complex, str, bytes, type, slice, np.dtype, np.ufunc,
+          types.FunctionType, types.BuiltinFunctionType, types.ModuleType, functools.partial,
+          type(Ellipsis), type(None))
+
+
+def _plain(value):
+    """Whether a node attribute is metadata (numbers, shapes, dtypes, functions), not an
+    array or a value read from one (NumPy scalars)."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return False
+    if isinstance(value, (tuple, list)):
+        return all(_plain(v) for v in value)
+    return isinstance(value, _PLAIN) or isinstance(value, _dtype.dtype)
+
+
+def _tangent_by_op(cls):
+    """Whether forward AD finds this op's output tangents by running ops on the tangents
+    (linear and multilinear ops, see _ops._base._rules), which needs no node of a forward
+    run: those run batched too. Other ops derive theirs from the backward of the node."""
+    rules = _base._rules()
+    return cls.jvp is None and (cls in rules["linear"] or cls in rules["multilinear"])
+
+
+def _set_tangents(cls, inputs, arrays, params, result):
+    """Forward AD for an op on batched duals: the tangents of `result` by the op's linear
+    or product rule, computed on the (batched) tangents."""
+    results = result if type(result) is tuple else (result,)
+    outs = [r._data for r in results]
+    nondiff = cls.nondiff_outputs
+    diff = [i not in nondiff and o.dtype.kind in "fcV" for i, o in enumerate(outs)]
+    if not any(diff):
+        return
+    if cls in _base._rules()["linear"]:
+        tangents = _base._linear_jvp(cls, inputs, arrays, params, outs, diff)
+    else:
+        tangents = [_base._multilinear_jvp(cls, inputs, arrays, params)]
+    for r, tangent in zip(results, tangents):
+        if tangent is not None:
+            _forward_ad.set_tangent(r, tangent)
 
 
 def _run(cls, arrays, params):

@@ -87,7 +87,8 @@ def _can_vectorize(randomness, batch_size, flat_in_dims, flat_args):
     vmap (an inner one runs slice by slice over the outer batch), only where an abort
     cannot have done anything twice (randomness="error": a random draw raises anyway), and
     not for inputs autograd tracks (the batched stand-ins would cut them off their graph)."""
-    if _VMAP_HOOK[0] is not None or randomness != "error" or batch_size == 0:
+    if _VMAP_HOOK[0] is not None or randomness != "error" or batch_size == 0 or \
+            not _batching.ENABLED[0]:
         return False
     for d, arg in zip(flat_in_dims, flat_args):
         if d is not None and (arg._requires_grad or arg._fw_tangent is not None):
