@@ -116,7 +116,9 @@ def resolve_weights(weights_enum, weights, kwargs, legacy_default):
         warnings.warn(f"The parameter 'pretrained' is deprecated, please use 'weights' "
                       f"instead (weights={weights_enum.__name__}.{legacy_default}).",
                       UserWarning, stacklevel=3)
-        return weights_enum[legacy_default] if pretrained else None
+        # a legacy default of None: torchvision has no weights for pretrained=True there
+        # (regnet_y_128gf, vit_h_14) and builds the model untrained
+        return weights_enum[legacy_default] if pretrained and legacy_default else None
     if isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights):
         return os.fspath(weights)
     return weights_enum.verify(weights)
@@ -135,7 +137,9 @@ def load_weights(model, weights, progress=True):
 
 def set_num_classes(kwargs, weights):
     """With ImageNet weights the classifier must have 1000 outputs."""
-    if weights is None or isinstance(weights, str):
+    if weights is None or isinstance(weights, str) or weights.meta["categories"] is None:
+        # (a feature extractor's weights, e.g. VGG16_Weights.IMAGENET1K_FEATURES, fix no
+        # classifier width)
         return
     expected = weights.meta.get("num_classes", IMAGENET_NUM_CLASSES)
     actual = kwargs.setdefault("num_classes", expected)

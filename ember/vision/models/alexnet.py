@@ -33,8 +33,12 @@ class AlexNet(nn.Module):
 
 
 class AlexNet_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
-                                     61100840, 56.522, 79.066, min_size=(63, 63))
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", 61100840, 56.522, 79.066,
+        min_size=(63, 63),
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#alexnet-and-vgg",
+        _ops=0.714,
+        _file_size=233.087)
     DEFAULT = IMAGENET1K_V1
 
 

@@ -103,10 +103,17 @@ class MobileNetV2(nn.Module):
 
 
 class MobileNet_V2_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights("https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",
-                                     3504872, 71.878, 90.286)
-    IMAGENET1K_V2 = imagenet_weights("https://download.pytorch.org/models/mobilenet_v2-7ebf99e0.pth",
-                                     3504872, 72.154, 90.822, resize_size=232)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth", 3504872, 71.878, 90.286,
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#mobilenetv2",
+        _ops=0.301,
+        _file_size=13.555)
+    IMAGENET1K_V2 = imagenet_weights(
+        "https://download.pytorch.org/models/mobilenet_v2-7ebf99e0.pth", 3504872, 72.154, 90.822,
+        resize_size=232,
+        recipe="https://github.com/pytorch/vision/issues/3995#new-recipe-with-reg-tuning",
+        _ops=0.301,
+        _file_size=13.598)
     DEFAULT = IMAGENET1K_V2
 
 

@@ -218,10 +218,6 @@ _VARIANTS = {
 
 def _regnet(arch, weights_enum, weights, progress, kwargs):
     depth, w_0, w_a, w_m, group_width, se_ratio, legacy = _VARIANTS[arch]
-    if legacy is None:
-        # torchvision has no weights for the legacy pretrained=True here and builds the
-        # model untrained
-        kwargs.pop("pretrained", None)
     weights = resolve_weights(weights_enum, weights, kwargs, legacy)
     params = BlockParams.from_init_params(depth=depth, w_0=w_0, w_a=w_a, w_m=w_m,
                                           group_width=group_width, se_ratio=se_ratio)

@@ -5,10 +5,11 @@ from ._api import WeightsEnum, imagenet_weights, load_weights, resolve_weights, 
     set_num_classes
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50",
-           "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d", "wide_resnet50_2",
-           "wide_resnet101_2", "ResNet18_Weights", "ResNet34_Weights", "ResNet50_Weights",
-           "ResNet101_Weights", "ResNet152_Weights", "ResNeXt50_32X4D_Weights",
-           "ResNeXt101_32X8D_Weights", "Wide_ResNet50_2_Weights", "Wide_ResNet101_2_Weights"]
+           "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
+           "wide_resnet50_2", "wide_resnet101_2", "ResNet18_Weights", "ResNet34_Weights",
+           "ResNet50_Weights", "ResNet101_Weights", "ResNet152_Weights",
+           "ResNeXt50_32X4D_Weights", "ResNeXt101_32X8D_Weights", "ResNeXt101_64X4D_Weights",
+           "Wide_ResNet50_2_Weights", "Wide_ResNet101_2_Weights"]
 
 
 def conv3x3(in_planes, out_planes, stride=1, groups=1, dilation=1):
@@ -149,75 +150,137 @@ class ResNet(nn.Module):
         return self.fc(x)
 
 
-_RESNET_META = {"recipe": "https://github.com/pytorch/vision/tree/main/references/classification"}
-
-
 class ResNet18_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights("https://download.pytorch.org/models/resnet18-f37072fd.pth",
-                                     11689512, 69.758, 89.078, **_RESNET_META)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/resnet18-f37072fd.pth", 11689512, 69.758, 89.078,
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#resnet",
+        _ops=1.814,
+        _file_size=44.661)
     DEFAULT = IMAGENET1K_V1
 
 
 class ResNet34_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights("https://download.pytorch.org/models/resnet34-b627a593.pth",
-                                     21797672, 73.314, 91.420, **_RESNET_META)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/resnet34-b627a593.pth", 21797672, 73.314, 91.42,
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#resnet",
+        _ops=3.664,
+        _file_size=83.275)
     DEFAULT = IMAGENET1K_V1
 
 
 class ResNet50_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights("https://download.pytorch.org/models/resnet50-0676ba61.pth",
-                                     25557032, 76.130, 92.862, **_RESNET_META)
-    IMAGENET1K_V2 = imagenet_weights("https://download.pytorch.org/models/resnet50-11ad3fa6.pth",
-                                     25557032, 80.858, 95.434, resize_size=232, **_RESNET_META)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/resnet50-0676ba61.pth", 25557032, 76.13, 92.862,
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#resnet",
+        _ops=4.089,
+        _file_size=97.781)
+    IMAGENET1K_V2 = imagenet_weights(
+        "https://download.pytorch.org/models/resnet50-11ad3fa6.pth", 25557032, 80.858, 95.434,
+        resize_size=232,
+        recipe="https://github.com/pytorch/vision/issues/3995#issuecomment-1013906621",
+        _ops=4.089,
+        _file_size=97.79)
     DEFAULT = IMAGENET1K_V2
 
 
 class ResNet101_Weights(WeightsEnum):
     IMAGENET1K_V1 = imagenet_weights(
         "https://download.pytorch.org/models/resnet101-63fe2227.pth", 44549160, 77.374, 93.546,
-        **_RESNET_META)
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#resnet",
+        _ops=7.801,
+        _file_size=170.511)
     IMAGENET1K_V2 = imagenet_weights(
-        "https://download.pytorch.org/models/resnet101-cd907fc2.pth", 44549160, 81.886, 95.780,
-        resize_size=232, **_RESNET_META)
+        "https://download.pytorch.org/models/resnet101-cd907fc2.pth", 44549160, 81.886, 95.78,
+        resize_size=232,
+        recipe="https://github.com/pytorch/vision/issues/3995#new-recipe",
+        _ops=7.801,
+        _file_size=170.53)
     DEFAULT = IMAGENET1K_V2
 
 
 class ResNet152_Weights(WeightsEnum):
     IMAGENET1K_V1 = imagenet_weights(
         "https://download.pytorch.org/models/resnet152-394f9c45.pth", 60192808, 78.312, 94.046,
-        **_RESNET_META)
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#resnet",
+        _ops=11.514,
+        _file_size=230.434)
     IMAGENET1K_V2 = imagenet_weights(
         "https://download.pytorch.org/models/resnet152-f82ba261.pth", 60192808, 82.284, 96.002,
-        resize_size=232, **_RESNET_META)
+        resize_size=232,
+        recipe="https://github.com/pytorch/vision/issues/3995#new-recipe",
+        _ops=11.514,
+        _file_size=230.474)
     DEFAULT = IMAGENET1K_V2
 
 
 class ResNeXt50_32X4D_Weights(WeightsEnum):
     IMAGENET1K_V1 = imagenet_weights(
-        "https://download.pytorch.org/models/resnext50_32x4d-7cdf4587.pth", 25028904, 77.618,
-        93.698, **_RESNET_META)
-    DEFAULT = IMAGENET1K_V1
+        "https://download.pytorch.org/models/resnext50_32x4d-7cdf4587.pth", 25028904, 77.618, 93.698,
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#resnext",
+        _ops=4.23,
+        _file_size=95.789)
+    IMAGENET1K_V2 = imagenet_weights(
+        "https://download.pytorch.org/models/resnext50_32x4d-1a0047aa.pth", 25028904, 81.198, 95.34,
+        resize_size=232,
+        recipe="https://github.com/pytorch/vision/issues/3995#new-recipe",
+        _ops=4.23,
+        _file_size=95.833)
+    DEFAULT = IMAGENET1K_V2
 
 
 class ResNeXt101_32X8D_Weights(WeightsEnum):
     IMAGENET1K_V1 = imagenet_weights(
-        "https://download.pytorch.org/models/resnext101_32x8d-8ba56ff5.pth", 88791336, 79.312,
-        94.526, **_RESNET_META)
+        "https://download.pytorch.org/models/resnext101_32x8d-8ba56ff5.pth", 88791336, 79.312, 94.526,
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#resnext",
+        _ops=16.414,
+        _file_size=339.586)
+    IMAGENET1K_V2 = imagenet_weights(
+        "https://download.pytorch.org/models/resnext101_32x8d-110c445d.pth", 88791336, 82.834, 96.228,
+        resize_size=232,
+        recipe="https://github.com/pytorch/vision/issues/3995#new-recipe-with-fixres",
+        _ops=16.414,
+        _file_size=339.673)
+    DEFAULT = IMAGENET1K_V2
+
+
+class ResNeXt101_64X4D_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/resnext101_64x4d-173b62eb.pth", 83455272, 83.246, 96.454,
+        resize_size=232,
+        recipe="https://github.com/pytorch/vision/pull/5935",
+        _ops=15.46,
+        _file_size=319.318)
     DEFAULT = IMAGENET1K_V1
 
 
 class Wide_ResNet50_2_Weights(WeightsEnum):
     IMAGENET1K_V1 = imagenet_weights(
-        "https://download.pytorch.org/models/wide_resnet50_2-95faca4a.pth", 68883240, 78.468,
-        94.086, **_RESNET_META)
-    DEFAULT = IMAGENET1K_V1
+        "https://download.pytorch.org/models/wide_resnet50_2-95faca4d.pth", 68883240, 78.468, 94.086,
+        recipe="https://github.com/pytorch/vision/pull/912#issue-445437439",
+        _ops=11.398,
+        _file_size=131.82)
+    IMAGENET1K_V2 = imagenet_weights(
+        "https://download.pytorch.org/models/wide_resnet50_2-9ba9bcbe.pth", 68883240, 81.602, 95.758,
+        resize_size=232,
+        recipe="https://github.com/pytorch/vision/issues/3995#new-recipe-with-fixres",
+        _ops=11.398,
+        _file_size=263.124)
+    DEFAULT = IMAGENET1K_V2
 
 
 class Wide_ResNet101_2_Weights(WeightsEnum):
     IMAGENET1K_V1 = imagenet_weights(
-        "https://download.pytorch.org/models/wide_resnet101_2-32ee1156.pth", 126886696, 78.848,
-        94.284, **_RESNET_META)
-    DEFAULT = IMAGENET1K_V1
+        "https://download.pytorch.org/models/wide_resnet101_2-32ee1156.pth", 126886696, 78.848, 94.284,
+        recipe="https://github.com/pytorch/vision/pull/912#issue-445437439",
+        _ops=22.753,
+        _file_size=242.896)
+    IMAGENET1K_V2 = imagenet_weights(
+        "https://download.pytorch.org/models/wide_resnet101_2-d733dc28.pth", 126886696, 82.51, 96.02,
+        resize_size=232,
+        recipe="https://github.com/pytorch/vision/issues/3995#new-recipe",
+        _ops=22.753,
+        _file_size=484.747)
+    DEFAULT = IMAGENET1K_V2
 
 
 def _resnet(block, layers, weights_enum, weights, progress, kwargs, **arch):
@@ -262,6 +325,12 @@ def resnext101_32x8d(weights=None, progress=True, **kwargs):
     """ResNeXt-101 32x8d: Bottleneck x [3, 4, 23, 3], 32 groups of width 8."""
     return _resnet(Bottleneck, [3, 4, 23, 3], ResNeXt101_32X8D_Weights, weights, progress,
                    kwargs, groups=32, width_per_group=8)
+
+
+def resnext101_64x4d(weights=None, progress=True, **kwargs):
+    """ResNeXt-101 64x4d: Bottleneck x [3, 4, 23, 3], 64 groups of width 4."""
+    return _resnet(Bottleneck, [3, 4, 23, 3], ResNeXt101_64X4D_Weights, weights, progress,
+                   kwargs, groups=64, width_per_group=4)
 
 
 def wide_resnet50_2(weights=None, progress=True, **kwargs):

@@ -72,18 +72,23 @@ class SqueezeNet(nn.Module):
         return flatten(self.classifier(self.features(x)), 1)
 
 
-_META = {"min_size": (21, 21)}
-
-
 class SqueezeNet1_0_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights("https://download.pytorch.org/models/squeezenet1_0-b66bff10.pth",
-                                     1248424, 58.092, 80.420, **_META)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/squeezenet1_0-b66bff10.pth", 1248424, 58.092, 80.42,
+        recipe="https://github.com/pytorch/vision/pull/49#issuecomment-277560717",
+        min_size=(21, 21),
+        _ops=0.819,
+        _file_size=4.778)
     DEFAULT = IMAGENET1K_V1
 
 
 class SqueezeNet1_1_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights("https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth",
-                                     1235496, 58.178, 80.624, min_size=(17, 17))
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth", 1235496, 58.178, 80.624,
+        recipe="https://github.com/pytorch/vision/pull/49#issuecomment-277560717",
+        min_size=(17, 17),
+        _ops=0.349,
+        _file_size=4.729)
     DEFAULT = IMAGENET1K_V1
 
 

@@ -68,56 +68,93 @@ cfgs = {
           512, 512, 512, "M"],
 }
 
-_URL = "https://download.pytorch.org/models/"
-_META = {"min_size": (32, 32),
-         "recipe": "https://github.com/pytorch/vision/tree/main/references/classification"}
-
 
 class VGG11_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights(_URL + "vgg11-8a719046.pth", 132863336, 69.020, 88.628,
-                                     **_META)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vgg11-8a719046.pth", 132863336, 69.02, 88.628,
+        min_size=(32, 32),
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#alexnet-and-vgg",
+        _ops=7.609,
+        _file_size=506.84)
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG11_BN_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights(_URL + "vgg11_bn-6002323d.pth", 132868840, 70.370, 89.810,
-                                     **_META)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vgg11_bn-6002323d.pth", 132868840, 70.37, 89.81,
+        min_size=(32, 32),
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#alexnet-and-vgg",
+        _ops=7.609,
+        _file_size=506.881)
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG13_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights(_URL + "vgg13-19584684.pth", 133047848, 69.928, 89.246,
-                                     **_META)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vgg13-19584684.pth", 133047848, 69.928, 89.246,
+        min_size=(32, 32),
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#alexnet-and-vgg",
+        _ops=11.308,
+        _file_size=507.545)
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG13_BN_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights(_URL + "vgg13_bn-abd245e5.pth", 133053736, 71.586, 90.374,
-                                     **_META)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vgg13_bn-abd245e5.pth", 133053736, 71.586, 90.374,
+        min_size=(32, 32),
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#alexnet-and-vgg",
+        _ops=11.308,
+        _file_size=507.59)
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG16_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights(_URL + "vgg16-397923af.pth", 138357544, 71.592, 90.382,
-                                     **_META)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vgg16-397923af.pth", 138357544, 71.592, 90.382,
+        min_size=(32, 32),
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#alexnet-and-vgg",
+        _ops=15.47,
+        _file_size=527.796)
+    IMAGENET1K_FEATURES = imagenet_weights(
+        "https://download.pytorch.org/models/vgg16_features-amdegroot-88682ab5.pth", 138357544, float("nan"), float("nan"),
+        categories=None,
+        mean=(0.48235, 0.45882, 0.40784),
+        std=(0.00392156862745098, 0.00392156862745098, 0.00392156862745098),
+        min_size=(32, 32),
+        recipe="https://github.com/amdegroot/ssd.pytorch#training-ssd",
+        _ops=15.47,
+        _file_size=527.802)
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG16_BN_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights(_URL + "vgg16_bn-6c64b313.pth", 138365992, 73.360, 91.516,
-                                     **_META)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vgg16_bn-6c64b313.pth", 138365992, 73.36, 91.516,
+        min_size=(32, 32),
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#alexnet-and-vgg",
+        _ops=15.47,
+        _file_size=527.866)
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG19_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights(_URL + "vgg19-dcbb9e9d.pth", 143667240, 72.376, 90.876,
-                                     **_META)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth", 143667240, 72.376, 90.876,
+        min_size=(32, 32),
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#alexnet-and-vgg",
+        _ops=19.632,
+        _file_size=548.051)
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG19_BN_Weights(WeightsEnum):
-    IMAGENET1K_V1 = imagenet_weights(_URL + "vgg19_bn-c79401a0.pth", 143678248, 74.218, 91.842,
-                                     **_META)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vgg19_bn-c79401a0.pth", 143678248, 74.218, 91.842,
+        min_size=(32, 32),
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#alexnet-and-vgg",
+        _ops=19.632,
+        _file_size=548.143)
     DEFAULT = IMAGENET1K_V1
 
 

@@ -20,11 +20,13 @@ from collections import OrderedDict
 from functools import partial
 
 from ... import cat, nn
+from ..transforms.functional import InterpolationMode
 from ._api import WeightsEnum, imagenet_weights, load_weights, resolve_weights, \
     set_num_classes
 
 __all__ = ["VisionTransformer", "ViT_B_16_Weights", "ViT_B_32_Weights", "ViT_L_16_Weights",
-           "ViT_L_32_Weights", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32"]
+           "ViT_L_32_Weights", "ViT_H_14_Weights", "vit_b_16", "vit_b_32", "vit_l_16",
+           "vit_l_32", "vit_h_14"]
 
 
 class MLPBlock(nn.Sequential):
@@ -174,32 +176,110 @@ def _vit_weights(url, num_params, acc1, acc5, resize_size=256):
 
 
 class ViT_B_16_Weights(WeightsEnum):
-    IMAGENET1K_V1 = _vit_weights("https://download.pytorch.org/models/vit_b_16-c867db91.pth",
-                                 86567656, 81.072, 95.318)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vit_b_16-c867db91.pth", 86567656, 81.072, 95.318,
+        min_size=(224, 224),
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#vit_b_16",
+        _ops=17.564,
+        _file_size=330.285)
+    IMAGENET1K_SWAG_E2E_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vit_b_16_swag-9ac1b537.pth", 86859496, 85.304, 97.65,
+        crop_size=384,
+        resize_size=384,
+        interpolation=InterpolationMode.BICUBIC,
+        recipe="https://github.com/facebookresearch/SWAG",
+        license="https://github.com/facebookresearch/SWAG/blob/main/LICENSE",
+        min_size=(384, 384),
+        _ops=55.484,
+        _file_size=331.398)
+    IMAGENET1K_SWAG_LINEAR_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vit_b_16_lc_swag-4e70ced5.pth", 86567656, 81.886, 96.18,
+        resize_size=224,
+        interpolation=InterpolationMode.BICUBIC,
+        recipe="https://github.com/pytorch/vision/pull/5793",
+        license="https://github.com/facebookresearch/SWAG/blob/main/LICENSE",
+        min_size=(224, 224),
+        _ops=17.564,
+        _file_size=330.285)
     DEFAULT = IMAGENET1K_V1
 
 
 class ViT_B_32_Weights(WeightsEnum):
-    IMAGENET1K_V1 = _vit_weights("https://download.pytorch.org/models/vit_b_32-d86f8d99.pth",
-                                 88224232, 75.912, 92.466)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vit_b_32-d86f8d99.pth", 88224232, 75.912, 92.466,
+        min_size=(224, 224),
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#vit_b_32",
+        _ops=4.409,
+        _file_size=336.604)
     DEFAULT = IMAGENET1K_V1
 
 
 class ViT_L_16_Weights(WeightsEnum):
-    IMAGENET1K_V1 = _vit_weights("https://download.pytorch.org/models/vit_l_16-852ce7e3.pth",
-                                 304326632, 79.662, 94.638, resize_size=242)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vit_l_16-852ce7e3.pth", 304326632, 79.662, 94.638,
+        resize_size=242,
+        min_size=(224, 224),
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#vit_l_16",
+        _ops=61.555,
+        _file_size=1161.023)
+    IMAGENET1K_SWAG_E2E_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vit_l_16_swag-4f3808c9.pth", 305174504, 88.064, 98.512,
+        crop_size=512,
+        resize_size=512,
+        interpolation=InterpolationMode.BICUBIC,
+        recipe="https://github.com/facebookresearch/SWAG",
+        license="https://github.com/facebookresearch/SWAG/blob/main/LICENSE",
+        min_size=(512, 512),
+        _ops=361.986,
+        _file_size=1164.258)
+    IMAGENET1K_SWAG_LINEAR_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vit_l_16_lc_swag-4d563306.pth", 304326632, 85.146, 97.422,
+        resize_size=224,
+        interpolation=InterpolationMode.BICUBIC,
+        recipe="https://github.com/pytorch/vision/pull/5793",
+        license="https://github.com/facebookresearch/SWAG/blob/main/LICENSE",
+        min_size=(224, 224),
+        _ops=61.555,
+        _file_size=1161.023)
     DEFAULT = IMAGENET1K_V1
 
 
 class ViT_L_32_Weights(WeightsEnum):
-    IMAGENET1K_V1 = _vit_weights("https://download.pytorch.org/models/vit_l_32-c7638314.pth",
-                                 306535400, 76.972, 93.07)
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vit_l_32-c7638314.pth", 306535400, 76.972, 93.07,
+        min_size=(224, 224),
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#vit_l_32",
+        _ops=15.378,
+        _file_size=1169.449)
     DEFAULT = IMAGENET1K_V1
 
 
+class ViT_H_14_Weights(WeightsEnum):
+    IMAGENET1K_SWAG_E2E_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vit_h_14_swag-80465313.pth", 633470440, 88.552, 98.694,
+        crop_size=518,
+        resize_size=518,
+        interpolation=InterpolationMode.BICUBIC,
+        recipe="https://github.com/facebookresearch/SWAG",
+        license="https://github.com/facebookresearch/SWAG/blob/main/LICENSE",
+        min_size=(518, 518),
+        _ops=1016.717,
+        _file_size=2416.643)
+    IMAGENET1K_SWAG_LINEAR_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/vit_h_14_lc_swag-c1eb923e.pth", 632045800, 85.708, 97.73,
+        resize_size=224,
+        interpolation=InterpolationMode.BICUBIC,
+        recipe="https://github.com/pytorch/vision/pull/5793",
+        license="https://github.com/facebookresearch/SWAG/blob/main/LICENSE",
+        min_size=(224, 224),
+        _ops=167.295,
+        _file_size=2411.209)
+    DEFAULT = IMAGENET1K_SWAG_E2E_V1
+
+
 def _vision_transformer(weights_enum, weights, kwargs, patch_size, num_layers, num_heads,
-                        hidden_dim, mlp_dim, progress):
-    weights = resolve_weights(weights_enum, weights, kwargs, "IMAGENET1K_V1")
+                        hidden_dim, mlp_dim, progress, legacy="IMAGENET1K_V1"):
+    weights = resolve_weights(weights_enum, weights, kwargs, legacy)
     set_num_classes(kwargs, weights)
     if weights is not None and not isinstance(weights, str):
         kwargs["image_size"] = weights.meta["min_size"][0]
@@ -231,3 +311,10 @@ def vit_l_32(*, weights=None, progress=True, **kwargs):
     """ViT-L/32: 24 layers, 16 heads, hidden 1024, MLP 4096, 32 x 32 patches."""
     return _vision_transformer(ViT_L_32_Weights, weights, kwargs, 32, 24, 16, 1024, 4096,
                                progress)
+
+
+def vit_h_14(*, weights=None, progress=True, **kwargs):
+    """ViT-H/14: 32 layers, 16 heads, hidden 1280, MLP 5120, 14 x 14 patches (SWAG weights
+    only)."""
+    return _vision_transformer(ViT_H_14_Weights, weights, kwargs, 14, 32, 16, 1280, 5120,
+                               progress, legacy=None)
