@@ -66,7 +66,8 @@ def T(a):
 
 
 def close(e, t, rtol=1e-9, atol=1e-10):
-    np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(e.detach().cpu().numpy(), t.detach().numpy(), rtol=rtol,
+                               atol=atol)
 
 
 IMAGES = [np.random.default_rng(0).random((3, 40, 50)),
@@ -119,14 +120,15 @@ def _pair(tvd, mask):
 
 
 @pytest.mark.parametrize("mask", [False, True], ids=["faster_rcnn", "mask_rcnn"])
-def test_detector_matches_torchvision(tvd, mask):
+def test_detector_matches_torchvision(tvd, mask, device):
     tm, em = _pair(tvd, mask)
+    em = em.to(device)
     tm.eval()
     em.eval()
     with torch.no_grad():
         t_out = tm([T(i) for i in IMAGES])
     with ember.no_grad():
-        e_out = em([E(i) for i in IMAGES])
+        e_out = em([E(i).to(device) for i in IMAGES])
     for t_det, e_det in zip(t_out, e_out):
         assert set(e_det) == set(t_det) == ({"boxes", "labels", "scores", "masks"} if mask
                                              else {"boxes", "labels", "scores"})
@@ -141,7 +143,8 @@ def test_detector_matches_torchvision(tvd, mask):
     torch.manual_seed(5)
     ember.manual_seed(5)
     t_loss = tm([T(i) for i in IMAGES], [{k: T(v) for k, v in t.items()} for t in targets])
-    e_loss = em([E(i) for i in IMAGES], [{k: E(v) for k, v in t.items()} for t in targets])
+    e_loss = em([E(i).to(device) for i in IMAGES],
+                [{k: E(v).to(device) for k, v in t.items()} for t in targets])
     assert list(e_loss) == list(t_loss)
     for k in t_loss:
         # (RPN labels are float32, as torchvision's: its objectness loss is float32)
