@@ -54,7 +54,30 @@ def _legacy_ctor_shares(m, ctor, np_dtype, view=lambda a: a):
     return [t, list(t.stride())]
 
 
+def _dropout_node_names(m):
+    """pytorch-book ch4 prints a dropout output: PyTorch's CPU dropout multiplies by the
+    scaled mask (grad_fn=<MulBackward0>; native_dropout is its CUDA path)."""
+    F = m.nn.functional
+    x = m.randn(4, 6, requires_grad=True)
+    return [F.dropout(x, 0.5).grad_fn.name(), F.dropout(x, 1.0).grad_fn.name(),
+            F.dropout(x * 1, 0.3, inplace=True).grad_fn.name(),
+            m.nn.Dropout(0.2)(x).grad_fn.name(), F.dropout(x.double(), 0.5).grad_fn.name()]
+
+
+def _container_forward_error(m, container):
+    try:
+        container(m)(m.ones(1))
+    except NotImplementedError as e:
+        return str(e)
+    return None
+
+
 CASES = {
+    "dropout_node_is_mul_on_cpu": _dropout_node_names,
+    "modulelist_forward_message": lambda m: _container_forward_error(
+        m, lambda m: m.nn.ModuleList([m.nn.ReLU()])),
+    "moduledict_forward_message": lambda m: _container_forward_error(
+        m, lambda m: m.nn.ModuleDict({"a": m.nn.ReLU()})),
     "Tensor_of_float32_array_shares": lambda m: _legacy_ctor_shares(m, "Tensor", np.float32),
     "FloatTensor_of_float32_array_shares": lambda m: _legacy_ctor_shares(m, "FloatTensor",
                                                                           np.float32),

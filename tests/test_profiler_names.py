@@ -20,15 +20,15 @@ BACKWARD = "autograd::engine::evaluate_function: "
 # modules run as ops (BatchNorm's num_batches_tracked += 1 is an aten::add_, the RNN's
 # zero hidden state aten::zeros, backward's seed gradient aten::ones_like, mse_loss's
 # aten::broadcast_tensors), and autograd nodes of PyTorch's decompositions (linear's
-# weight.t() gives a TBackward0 node; CPU dropout is a multiplication, MulBackward0;
-# ember's cross entropy is one fused op, without PyTorch's LogSoftmaxBackward0 node)
+# weight.t() gives a TBackward0 node; ember's cross entropy is one fused op, without
+# PyTorch's LogSoftmaxBackward0 node)
 TORCH_ONLY_ROOTS = {"aten::add_", "aten::zeros", "aten::ones_like", "aten::broadcast_tensors",
-                    "aten::empty", BACKWARD + "TBackward0", BACKWARD + "MulBackward0",
+                    "aten::empty", BACKWARD + "TBackward0",
                     BACKWARD + "TransposeBackward0", BACKWARD + "UnsafeViewBackward0",
                     BACKWARD + "LogSoftmaxBackward0", BACKWARD + "ExpandBackward0",
                     BACKWARD + "CloneBackward0"}
-# ember's fused dropout is PyTorch's native_dropout (its CUDA path), a node of its own
-EMBER_ONLY_ROOTS = {BACKWARD + "NativeDropoutBackward0"}
+# (ember's CPU dropout node is PyTorch's MulBackward0, as its CPU dropout multiplies)
+EMBER_ONLY_ROOTS = set()
 
 
 def cnn(lib, train):
@@ -172,8 +172,6 @@ def test_nesting_is_found_in_torch(name):
 # its cross entropy is one fused nll_loss op whose backward node is NllLossBackward0
 EMBER_ONLY_NESTING = {
     ("aten::dropout", "aten::native_dropout"),
-    (BACKWARD + "NativeDropoutBackward0", "NativeDropoutBackward0"),
-    ("NativeDropoutBackward0", "aten::mul"),
     ("aten::lstm", "aten::index"),
     ("aten::cross_entropy_loss", "aten::nll_loss"),
     ("ConvolutionBackward0", "aten::convolution"),

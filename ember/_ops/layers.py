@@ -207,6 +207,10 @@ def dropout(input, p=0.5, training=True, inplace=False):
         scale = _keep_scale(p, input.dtype)
     # the mask is drawn on the host (ember's generator): move it to the input's device
     out = apply(Dropout, (input,), (input._data, like(mask, input._data), scale))
+    if out.grad_fn is not None and not (input.is_cuda and 0.0 < p < 1.0 and input.numel()):
+        # PyTorch fuses dropout into native_dropout on CUDA only; elsewhere it multiplies
+        # by the scaled mask, and its node is that product's (grad_fn=<MulBackward0>)
+        out.grad_fn._name = "MulBackward0"
     if inplace:
         from .conversion import commit_inplace
         return commit_inplace(input, out)

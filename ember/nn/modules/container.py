@@ -207,9 +207,6 @@ class ModuleList(Module):
                 lines.append(f"({s}-{e}): {e - s + 1} x {r}")
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleList has no forward(); iterate over it instead")
-
 
 class ModuleDict(Module):
     """An ordered dict of modules."""
@@ -261,9 +258,6 @@ class ModuleDict(Module):
                 raise ValueError(f"ModuleDict update sequence element #{j} has length {len(kv)}; "
                                  f"2 is required")
             self[kv[0]] = kv[1]
-
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleDict has no forward()")
 
 
 class ParameterList(Module):
