@@ -2,7 +2,7 @@
 v3, GoogLeNet, ShuffleNet v2, MobileNet v3, EfficientNet, MNASNet, RegNet, ConvNeXt, Swin and
 MaxViT.
 
-Each architecture is built in both, torchvision's state dict (with its BatchNorm statistics
+Each architecture is built in both after seeding (the initial states must be equal), torchvision's state dict (with its BatchNorm statistics
 and constant-initialised tensors randomised, so that no layer is an identity) is copied into
 ember's through NumPy with ``strict=True``, and then compared: state_dict keys, order and
 shapes, parameter counts, module reprs, eval-mode logits, train-mode logits with dropout and
@@ -93,15 +93,16 @@ def _pair(name, **kwargs):
 
 
 def _check_buffers_and_copy(tmodel, emodel):
-    """Constructor-built buffers equal, then torchvision's randomised state into ember's."""
-    # buffers computed by the constructor (Swin's relative position index and coordinate
-    # table) must be built, not only loaded, right
-    ebuffers = dict(emodel.named_buffers())
-    for bname, tb in tmodel.named_buffers():
-        if not bname.endswith(("running_mean", "running_var", "num_batches_tracked")):
-            eb = ebuffers[bname]
-            assert str(eb.dtype).split(".")[1] == str(tb.dtype).split(".")[1], bname
-            np.testing.assert_allclose(eb.numpy(), tb.numpy(), rtol=1e-6, err_msg=bname)
+    """Both built after seeding with 0: the same initial state (ember's generator and
+    init functions reproduce torch's, and the modules initialise in torchvision's order;
+    buffers computed by the constructor, e.g. Swin's relative position index, included).
+    Then torchvision's randomised state goes into ember's."""
+    estate = emodel.state_dict()
+    for key, tvalue in tmodel.state_dict().items():
+        evalue = estate[key]
+        assert str(evalue.dtype).split(".")[1] == str(tvalue.dtype).split(".")[1], key
+        np.testing.assert_allclose(evalue.numpy(), tvalue.numpy(), rtol=1e-5, atol=1e-6,
+                                   err_msg=key)
     _randomise(tmodel)
     _copy_into(emodel, tmodel)
 
@@ -302,6 +303,7 @@ def test_maxvit_small_configuration():
                   stochastic_depth_prob=0.2, num_classes=10)
     torch.manual_seed(0)
     tmodel = tmodels.maxvit.MaxVit(**config)
+    ember.manual_seed(0)
     emodel = maxvit.MaxVit(**config)
     _check_buffers_and_copy(tmodel, emodel)
     _compare(tmodel, emodel, (2, 3, 32, 32), True)
