@@ -120,8 +120,13 @@ class BatchedArray:
 
     def __array_function__(self, func, types, args, kwargs):
         """NumPy functions on a batched array: np.reshape (wrappers ask whether a shape
-        is a view with it), as the reshape of every slice; np.ones_like/zeros_like, as
-        an unbatched array of the logical shape; the others raise."""
+        is a view with it), as the reshape of every slice; np.shape and np.ndim, the
+        logical ones; np.ones_like/zeros_like, as an unbatched array of the logical shape;
+        the others raise."""
+        if func is np.shape and len(args) == 1:
+            return self.shape
+        if func is np.ndim and len(args) == 1:
+            return self.ndim
         if func in (np.ones_like, np.zeros_like) and args and args[0] is self and \
                 set(kwargs) <= {"dtype"}:
             # the same array for every slice: an unbatched one broadcasts like the batch
@@ -134,6 +139,17 @@ class BatchedArray:
             return BatchedArray(np.reshape(self.phys, self.phys.shape[:1] + shape,
                                            *args[2:], **kwargs))
         raise Unbatchable(f"{getattr(func, '__name__', func)} on a batched array")
+
+    def __array_ufunc__(self, ufunc, method, *operands, **kwargs):
+        """An elementwise NumPy ufunc with batched operands (comparisons run so): the
+        operands lined up after the batch dim, computed once, batched again."""
+        if method != "__call__" or "out" in kwargs or ufunc.signature is not None:
+            raise Unbatchable(f"{ufunc.__name__}.{method} on a batched array")
+        n = max(getattr(a, "ndim", 0) for a in operands)
+        out = ufunc(*[_align(a, n) for a in operands], **kwargs)
+        if type(out) is tuple:
+            return tuple(BatchedArray(o) for o in out)
+        return BatchedArray(out)
 
     def __setitem__(self, key, value):
         """Whole-array writes (``a[...] = v``: in-place ops commit this way)."""
@@ -148,20 +164,38 @@ class BatchedArray:
 
     # ---- everything else reads values: no batched meaning here
     def __getattr__(self, name):
+        if name.startswith("__"):   # NumPy's probes (__array_interface__ ...) find none
+            raise AttributeError(name)
         raise Unbatchable(f"array attribute {name!r} of a batched array")
 
     def _refuse(self, *args, **kwargs):
         raise Unbatchable("a value of a batched array read outside an op")
 
-    __array__ = __array_ufunc__ = __getitem__ = __iter__ = _refuse
+    __array__ = __getitem__ = __iter__ = _refuse
     __bool__ = __float__ = __int__ = __index__ = __complex__ = _refuse
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
-    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __pow__ = _refuse
-    __neg__ = __pos__ = __abs__ = __invert__ = __matmul__ = __rmatmul__ = _refuse
-    __and__ = __or__ = __xor__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
-    __eq__ = __ne__ = _refuse
+    __matmul__ = __rmatmul__ = __eq__ = __ne__ = _refuse
     __hash__ = None
 
+
+def _operator(ufunc, reflected=False):
+    """Python's arithmetic operators on a batched array: their NumPy ufuncs."""
+    if reflected:
+        return lambda self, other: ufunc(other, self)
+    return lambda self, other: ufunc(self, other)
+
+
+for _name, _ufunc in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                      ("truediv", np.true_divide), ("floordiv", np.floor_divide),
+                      ("mod", np.remainder), ("pow", np.power), ("and", np.bitwise_and),
+                      ("or", np.bitwise_or), ("xor", np.bitwise_xor)):
+    setattr(BatchedArray, f"__{_name}__", _operator(_ufunc))
+    setattr(BatchedArray, f"__r{_name}__", _operator(_ufunc, True))
+for _name, _ufunc in (("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
+                      ("ge", np.greater_equal)):
+    setattr(BatchedArray, f"__{_name}__", _operator(_ufunc))
+BatchedArray.__neg__ = lambda self: np.negative(self)
+BatchedArray.__abs__ = lambda self: np.absolute(self)
+BatchedArray.__invert__ = lambda self: np.invert(self)
 
 BATCHED_ARRAY[0] = BatchedArray
 
@@ -310,7 +344,25 @@ def _tangent_by_op(cls):
     (linear and multilinear ops, see _ops._base._rules), which needs no node of a forward
     run: those run batched too. Other ops derive theirs from the backward of the node."""
     rules = _base._rules()
-    return cls.jvp is None and (cls in rules["linear"] or cls in rules["multilinear"])
+    return cls.jvp is None and (cls in rules["linear"] or cls in rules["multilinear"] or
+                                cls in _AFFINE)
+
+
+def _linear_tangent(cls, inputs, arrays, out):
+    """F.linear's tangent: x W^T is bilinear (the product rule), the bias adds its own."""
+    if cls.__name__ == "Linear":
+        return _base._multilinear_jvp(cls, inputs, arrays, ())
+    b, x, w = inputs
+    total = _base._multilinear_jvp(_AFFINE[0], (x, w), arrays[1:], ())
+    tb = None if b is None else b._fw_tangent
+    if tb is None:
+        return total
+    prev = _DUAL[0]
+    _DUAL[0] = False
+    try:
+        return tb.expand(out.shape) if total is None else total + tb
+    finally:
+        _DUAL[0] = prev
 
 
 def _set_tangents(cls, inputs, arrays, params, result):
@@ -324,6 +376,8 @@ def _set_tangents(cls, inputs, arrays, params, result):
         return
     if cls in _base._rules()["linear"]:
         tangents = _base._linear_jvp(cls, inputs, arrays, params, outs, diff)
+    elif cls in _AFFINE:
+        tangents = [_linear_tangent(cls, inputs, arrays, results[0])]
     else:
         tangents = [_base._multilinear_jvp(cls, inputs, arrays, params)]
     for r, tangent in zip(results, tangents):
@@ -582,3 +636,12 @@ def _build_rules():
 
 
 RULES = _build_rules()
+
+
+def _affine_ops():
+    from .._ops import layers
+    return (layers.Linear, layers.LinearBias)
+
+
+# F.linear without and with a bias: forward AD on batched duals by _linear_tangent
+_AFFINE = _affine_ops()

@@ -19,7 +19,7 @@ from .. import _random
 from .._tensor import Tensor
 from .._ops.creation import zeros
 from ..autograd.function import func_transform
-from ..autograd.graph import RETAIN_FOR_SLICES
+from ..autograd.graph import RETAIN_FOR_SLICES, VMAP_VECTORIZING
 from .._ops.joining import stack
 from .._ops.pointwise_more import equal
 from .._ops._base import VMAP as _VMAP_HOOK
@@ -102,6 +102,9 @@ def _run_vectorized(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs
     leaves = [arg if d is None else _batching.batched(arg, d)
               for d, arg in zip(flat_in_dims, flat_args)]
     _VMAP_HOOK[0] = _batching.handle
+    VMAP_VECTORIZING[0] = True
+    # backward passes keep their graphs: after an abort the slices may run them again
+    RETAIN_FOR_SLICES[0] += 1
     try:
         with _Randomness("error"):
             result = func(*tree_unflatten(leaves, args_spec), **kwargs)
@@ -125,6 +128,8 @@ def _run_vectorized(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs
             outputs.append(_batching.unbatched(value, batch_size, d))
     finally:
         _VMAP_HOOK[0] = None
+        VMAP_VECTORIZING[0] = False
+        RETAIN_FOR_SLICES[0] -= 1
     return tree_unflatten(outputs, spec)
 
 
