@@ -469,3 +469,51 @@ def test_pretrained_weights_refuse_conflicting_arguments(name, kwargs):
     with pytest.raises(ValueError) as got:
         emodels.get_model(name, weights="DEFAULT", **kwargs)
     assert str(got.value) == str(want.value)
+
+
+# ------------------------------------------------------------------ vision.ops.misc blocks
+
+def test_frozen_batch_norm_loads_a_batch_norm_state_dict():
+    """FrozenBatchNorm2d (detection backbones) takes a BatchNorm2d's state dict, dropping
+    its num_batches_tracked, and normalises with the stored statistics."""
+    from ember.vision.ops.misc import FrozenBatchNorm2d
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm2d(4)
+    _randomise(bn)
+    state = bn.state_dict()
+    tfrozen = torchvision.ops.misc.FrozenBatchNorm2d(4, eps=1e-3)
+    efrozen = FrozenBatchNorm2d(4, eps=1e-3)
+    tfrozen.load_state_dict(dict(state))
+    efrozen.load_state_dict({k: ember.from_numpy(v.numpy().copy()) for k, v in state.items()})
+    assert repr(efrozen) == repr(tfrozen)
+    assert list(efrozen.state_dict()) == list(tfrozen.state_dict())
+    assert not list(efrozen.parameters())
+    x = _image((2, 4, 3, 3))
+    _close(efrozen(ember.from_numpy(x)), tfrozen(torch.from_numpy(x)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("build", [
+    lambda ops: ops.misc.SqueezeExcitation(8, 2),
+    lambda ops: ops.misc.MLP(8, [16, 8], norm_layer=None, dropout=0.0),
+    lambda ops: ops.misc.Conv2dNormActivation(8, 8, kernel_size=(3, 5), dilation=(1, 2)),
+    lambda ops: ops.misc.Conv3dNormActivation(8, 4, kernel_size=3, stride=2),
+], ids=["squeeze_excitation", "mlp", "conv2d_norm_act", "conv3d_norm_act"])
+def test_misc_blocks_match_torchvision(build):
+    from ember.vision import ops as eops
+    torch.manual_seed(0)
+    tblock = build(torchvision.ops)
+    ember.manual_seed(0)
+    eblock = build(eops)
+    assert repr(eblock) == repr(tblock)
+    _check_buffers_and_copy(tblock, eblock)
+    tblock.eval()
+    eblock.eval()
+    shape = (2, 8, 4, 6, 6) if "3d" in type(tblock).__name__ else (2, 8, 6, 6)
+    if type(tblock).__name__ == "MLP":
+        shape = (3, 8)
+    x = _image(shape)
+    with torch.no_grad():
+        want = tblock(torch.from_numpy(x))
+    with ember.no_grad():
+        got = eblock(ember.from_numpy(x))
+    _close(got, want)
