@@ -10,6 +10,9 @@ for the arguments it differentiates, runs the function under grad mode, and call
     jacrev(f)(x)     = J, one vjp per output element, shaped f(x).shape + x.shape
     hessian(f)(x)    = the Jacobian of the gradient
 
+jacrev and jacfwd take all the rows (columns) of one Jacobian block at once, by vmap
+over unit cotangents (tangents); see _vmap.py for when vmap vectorizes.
+
 Nesting (grad(grad(f)), jacrev(jacrev(f)), a transform of a function that closes over
 an outer transform's input) works by the rule torch.func's levels implement: the
 backward pass records a graph (create_graph) only when the function's output depends on
@@ -297,8 +300,9 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
     one vector-Jacobian product per output element (rows of J). For an output of shape
     O and an input of shape I the block has shape O + I; pytrees of outputs and inputs
     give the nest output structure -> input structure (a tuple of inputs for a tuple
-    `argnums`). With `has_aux`, returns (jacobian, aux). `chunk_size` is checked and
-    otherwise has no effect (ember computes the rows one at a time)."""
+    `argnums`). With `has_aux`, returns (jacobian, aux). The rows of one output are
+    computed together, by vmap over its unit cotangents (one batched backward pass where
+    vmap vectorizes). `chunk_size` is checked and otherwise has no effect."""
     if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size > 0):
         raise ValueError("jacrev: `chunk_size` should be greater than 0.")
 
@@ -436,7 +440,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
     """The Jacobian of `func` with respect to the arguments at `argnums`, by forward mode:
     one jvp per input element (columns of J), so it suits functions with few inputs and
-    many outputs; shapes and structure as jacrev's. `randomness` is vmap's: "error"
+    many outputs; shapes and structure as jacrev's. With randomness="error" the columns
+    of one input are computed together, by vmap over its unit tangents. `randomness` is vmap's: "error"
     raises when `func` draws random numbers, "same" gives every column the same draws,
     "different" lets each draw its own."""
     if randomness not in ("error", "different", "same"):

@@ -302,18 +302,20 @@ def _record(cls, inputs, arrays, params, out):
     """Record op `cls` over batched operands, with a node for one slice: its forward run
     on slice 0 sets the metadata backward reads (shapes, dims), which is the same for
     every slice (they share the logical shapes and params); backward then runs on the
-    batched tensors it saved and the batched gradients. Aborts when forward keeps
-    anything computed from the values (a mask, indices), which would be slice 0's."""
+    batched tensors it saved and the batched gradients. What forward keeps that was
+    computed from the values (a mask, indices) comes from a forward run on every slice,
+    stacked into a batched array; anything else that differs between slices aborts."""
     ctx = object.__new__(cls)
     first = next(a.phys for a in arrays if type(a) is BatchedArray)
     xp = _backend.array_namespace(first)
     if xp is not np:
         ctx.xp = xp
-    sliced = [a.phys[0] if type(a) is BatchedArray else a for a in arrays]
-    cls.forward(ctx, *sliced, *params)
-    for name, value in ctx.__dict__.items():
-        if name != "xp" and not _plain(value):
-            raise Unbatchable(f"{cls.__name__}: its node keeps {name!r} computed from values")
+    slices = [[a.phys[i] if type(a) is BatchedArray else a for a in arrays]
+              for i in range(first.shape[0])]
+    cls.forward(ctx, *slices[0], *params)
+    read = [name for name, value in ctx.__dict__.items() if name != "xp" and not _plain(value)]
+    if read:
+        _batch_metadata(cls, ctx, read, slices, params)
     ctx.xp = _PassThrough
     try:
         return _base._record(ctx, inputs, out)
@@ -322,6 +324,37 @@ def _record(cls, inputs, arrays, params, out):
             del ctx.xp
         else:
             ctx.xp = xp
+
+
+def _batch_metadata(cls, ctx, read, slices, params):
+    """ctx's attributes `read` (arrays forward computed from slice 0's values) as batched
+    arrays of every slice's; the other attributes must agree between slices."""
+    others = []
+    for sliced in slices[1:]:
+        other = object.__new__(cls)
+        other.__dict__.update({"xp": ctx.xp} if "xp" in ctx.__dict__ else {})
+        cls.forward(other, *sliced, *params)
+        others.append(other.__dict__)
+    for name, value in ctx.__dict__.items():
+        if name == "xp":
+            continue
+        values = [value] + [o.get(name) for o in others]
+        if name not in read:
+            if isinstance(value, (int, float, complex, str, tuple)) and \
+                    any(v != value for v in values[1:]):
+                raise Unbatchable(f"{cls.__name__}: its node keeps {name!r}, which differs "
+                                  f"between slices")
+            continue
+        if not all(_is_array(v) and v.shape == value.shape and v.dtype == value.dtype
+                   for v in values):
+            raise Unbatchable(f"{cls.__name__}: its node keeps {name!r} computed from values")
+        stack = _backend.array_namespace(value).stack if type(value) is not np.generic and \
+            not isinstance(value, np.generic) else np.stack
+        ctx.__dict__[name] = BatchedArray(stack(values))
+
+
+def _is_array(v):
+    return isinstance(v, (np.ndarray, np.generic)) or type(v) in _backend.ARRAY_TYPES
 
 
 _PLAIN = (bool, int, float, complex, str, bytes, type, slice, np.dtype, np.ufunc,

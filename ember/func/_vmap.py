@@ -1,17 +1,19 @@
 """vmap: map a function over a batch dimension of its inputs (``torch.func.vmap``).
 
-``vmap(f)(x)`` equals ``stack([f(x[0]), f(x[1]), ...])``, and that is how ember computes
-it: it calls `f` once per slice of the batch and stacks the results. This is right for
-every function without side effects (nested vmap, grad inside vmap and functional_call
-included) but it is SLOW: a batch of B costs B Python-level calls of `f`, where PyTorch
-runs each op once on the whole batch. Use it for clarity (per-sample gradients, model
-ensembles), not for speed.
+``vmap(f)(x)`` equals ``stack([f(x[0]), f(x[1]), ...])``. ember first runs `f` ONCE on
+batched tensors (ember/func/_batching.py: each op runs on the whole batch through its
+batching rule, or loops over the batch for that one op), as PyTorch does. Where that
+cannot be done, the attempt is abandoned and `f` runs once per slice, the results stacked:
+for randomness "same"/"different", batched inputs that require grad, outputs that carry
+autograd history, a function that reads values (``.item()``, comparisons, printing) or
+calls ``.backward()``, and an enclosing vectorized vmap (the inner one then runs by slices
+over the outer batch). Python side effects of `f` before such an abort happen once more.
 
-Known differences from PyTorch, which tracks which tensors carry a batch dimension:
-an output with ``out_dims=None`` is accepted when every slice gives the same value
-(PyTorch rejects any output that depends on a batched input, even a constant one); and
-functions whose slices give outputs of different shapes fail in ``stack`` (PyTorch
-rejects them earlier, at the data-dependent op).
+Known differences from PyTorch: the per-slice path accepts an output with
+``out_dims=None`` when every slice gives the same value (PyTorch rejects any output that
+depends on a batched input), functions whose slices give outputs of different shapes fail
+in ``stack``, and data-dependent Python code (``if x.sum() > 0``) runs by slices where
+PyTorch raises.
 """
 import functools
 
@@ -50,9 +52,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
     `randomness`: "error" raises when `func` draws random numbers, "different" lets every
     slice draw its own, "same" gives every slice the same draws (each slice starts from
-    the generators' state at the first draw). `chunk_size` is validated and otherwise
-    has no effect: ember runs `func` one slice at a time anyway (see the module notes:
-    correct for pure functions, but slow).
+    the generators' state at the first draw); the last two run `func` once per slice.
+    `chunk_size` is validated and otherwise has no effect (the whole batch runs at once).
     """
     if randomness not in _RANDOMNESS:
         raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
