@@ -305,3 +305,29 @@ def test_backward_inside_vmap_falls_back():
         return x * 1
     ember.func.vmap(f)(ember.tensor(arr(4, 3)))
     assert type(w.grad._data) is np.ndarray and w.grad.shape == (3,)
+
+
+def test_recorded_op_keeping_a_batched_mask(strict):
+    """where's node keeps the condition: batched, it is stacked from every slice's."""
+    x, m = arr(5, 3), arr(5, 3) > 0
+    out = []
+    for L in (ember, torch):
+        def f(x, m):
+            return L.where(m, x * x, x * 3).sum()
+        out.append(L.func.vmap(L.func.grad(f))(L.tensor(x), L.tensor(m)))
+    assert_same(out[0], out[1], rtol=1e-6, atol=1e-6)
+    assert strict["aborts"] == 0
+
+
+def test_per_sample_grads_through_nll_loss():
+    """nll_loss's backward computes on raw arrays: the vectorized attempt aborts and the
+    gradients come from the per-slice path, equal to torch's."""
+    w, x, t = arr(4, 6), arr(5, 6), rng.integers(0, 4, (5,))
+    out = []
+    for L in (ember, torch):
+        def loss(w, x, t):
+            logp = L.nn.functional.log_softmax(L.nn.functional.linear(x, w), dim=-1)
+            return L.nn.functional.nll_loss(logp.unsqueeze(0), t.unsqueeze(0))
+        out.append(L.func.vmap(L.func.grad(loss), in_dims=(None, 0, 0))(
+            L.tensor(w), L.tensor(x), L.tensor(t)))
+    assert_same(out[0], out[1], rtol=1e-5, atol=1e-6)
