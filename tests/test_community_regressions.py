@@ -72,7 +72,45 @@ def _container_forward_error(m, container):
     return None
 
 
+def _collate_private_path(m):
+    """`from torch.utils.data._utils.collate import default_collate, collate,
+    default_collate_fn_map` (found in community data pipelines) was a ModuleNotFoundError;
+    PyTorch 2's extensible collate: a registered type, a defaultdict kept, namedtuples."""
+    import collections
+    import importlib
+    mod = importlib.import_module(m.__name__ + ".utils.data._utils.collate")
+
+    class Point:
+        def __init__(self, x):
+            self.x = x
+
+    def collate_point(batch, *, collate_fn_map=None):
+        return m.tensor([p.x for p in batch])
+
+    fn_map = {**mod.default_collate_fn_map, Point: collate_point}
+    named = collections.namedtuple("Named", "a b")
+    dd = collections.defaultdict(list, {"k": np.float32(1.5)})
+    out = [mod.collate([{"p": Point(1), "t": m.ones(2)}, {"p": Point(3), "t": m.zeros(2)}],
+                       collate_fn_map=fn_map),
+           mod.default_collate([named(1, 2.0), named(3, 4.5)]),
+           mod.default_collate([dd, dd]),
+           mod.default_collate([(True, "s", np.array(1)), (False, "t", np.array(2))]),
+           mod.default_collate is m.utils.data.default_collate]
+    kinds = [type(out[2]).__name__, out[2].default_factory is list]
+    return [out[0]["p"], out[0]["t"], list(out[1]), out[2]["k"], out[3][0], list(out[3][1]),
+            out[3][2], out[4], kinds]
+
+
+
+def _collate_unknown_type(m):
+    import importlib
+    mod = importlib.import_module(m.__name__ + ".utils.data._utils.collate")
+    return mod.default_collate([object()])
+
+
 CASES = {
+    "collate_private_module": _collate_private_path,
+    "collate_unknown_type_raises": _collate_unknown_type,
     "dropout_node_is_mul_on_cpu": _dropout_node_names,
     "modulelist_forward_message": lambda m: _container_forward_error(
         m, lambda m: m.nn.ModuleList([m.nn.ReLU()])),
@@ -268,36 +306,3 @@ def test_add_safe_globals_user_class():
         errors.append(str(info.value))
     assert errors[0] == errors[1]
 
-
-def _collate_private_path(m):
-    """`from torch.utils.data._utils.collate import default_collate, collate,
-    default_collate_fn_map` (found in community data pipelines) was a ModuleNotFoundError;
-    PyTorch 2's extensible collate: a registered type, a defaultdict kept, namedtuples."""
-    import collections
-    import importlib
-    mod = importlib.import_module(m.__name__ + ".utils.data._utils.collate")
-
-    class Point:
-        def __init__(self, x):
-            self.x = x
-
-    def collate_point(batch, *, collate_fn_map=None):
-        return m.tensor([p.x for p in batch])
-
-    fn_map = {**mod.default_collate_fn_map, Point: collate_point}
-    named = collections.namedtuple("Named", "a b")
-    dd = collections.defaultdict(list, {"k": np.float32(1.5)})
-    out = [mod.collate([{"p": Point(1), "t": m.ones(2)}, {"p": Point(3), "t": m.zeros(2)}],
-                       collate_fn_map=fn_map),
-           mod.default_collate([named(1, 2.0), named(3, 4.5)]),
-           mod.default_collate([dd, dd]),
-           mod.default_collate([(True, "s", np.array(1)), (False, "t", np.array(2))]),
-           mod.default_collate is m.utils.data.default_collate]
-    kinds = [type(out[2]).__name__, out[2].default_factory is list]
-    return [out[0]["p"], out[0]["t"], list(out[1]), out[2]["k"], out[3][0], list(out[3][1]),
-            out[3][2], out[4], kinds]
-
-
-CASES["collate_private_module"] = _collate_private_path
-CASES["collate_unknown_type_raises"] = lambda m: __import__(
-    m.__name__ + ".utils.data._utils.collate", fromlist=["x"]).default_collate([object()])
