@@ -319,9 +319,9 @@ def test_recorded_op_keeping_a_batched_mask(strict):
     assert strict["aborts"] == 0
 
 
-def test_per_sample_grads_through_nll_loss():
-    """nll_loss's backward computes on raw arrays: the vectorized attempt aborts and the
-    gradients come from the per-slice path, equal to torch's."""
+def test_per_sample_grads_through_nll_loss(strict):
+    """nll_loss's node keeps arrays read from values (its backward computes on raw arrays):
+    recorded over the batch as one node per slice, inside the vectorized run."""
     w, x, t = arr(4, 6), arr(5, 6), rng.integers(0, 4, (5,))
     out = []
     for L in (ember, torch):
@@ -331,3 +331,24 @@ def test_per_sample_grads_through_nll_loss():
         out.append(L.func.vmap(L.func.grad(loss), in_dims=(None, 0, 0))(
             L.tensor(w), L.tensor(x), L.tensor(t)))
     assert_same(out[0], out[1], rtol=1e-5, atol=1e-6)
+    assert strict["aborts"] == 0
+
+
+def test_per_sample_grads_of_a_small_cnn(strict):
+    """conv2d and max_pool2d have no batching rule: they loop over the batch one op at a
+    time (forward, and backward through per-slice nodes); relu's backward compares."""
+    ws = [arr(3, 1, 3, 3), arr(3), arr(5, 12), arr(5)]
+    x, t = arr(4, 1, 6, 6), rng.integers(0, 5, (4,))
+    out = []
+    for L in (ember, torch):
+        F = L.nn.functional
+
+        def loss(params, x, t):
+            h = F.max_pool2d(F.relu(F.conv2d(x.unsqueeze(0), params[0], params[1])), 2)
+            logits = F.linear(h.flatten(1), params[2], params[3])
+            return F.cross_entropy(logits, t.unsqueeze(0))
+        params = tuple(L.tensor(w) for w in ws)
+        out.append(L.func.vmap(L.func.grad(loss), in_dims=(None, 0, 0))(
+            params, L.tensor(x), L.tensor(t)))
+    assert_same(out[0], out[1], rtol=1e-4, atol=1e-5)
+    assert strict["aborts"] == 0 and strict["looped_ops"] > 0

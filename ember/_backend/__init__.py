@@ -63,9 +63,14 @@ def as_array(x, dtype=None):
     """`x` as an array: arrays of either backend pass through (cast to `dtype` if given);
     anything else (a NumPy scalar, a list) becomes a NumPy array, as np.asarray makes it."""
     t = type(x)
-    if t is numpy_backend.xp.ndarray or t in ARRAY_TYPES or t is MetaArray:
+    if t is numpy_backend.xp.ndarray or t in ARRAY_TYPES or t is MetaArray or \
+            t is BATCHED_ARRAY[0]:
         return x if dtype is None else x.astype(dtype, copy=False)
     return numpy_backend.xp.asarray(x, dtype=dtype)
+
+
+# ember.func._batching.BatchedArray once loaded: vmap's batched arrays pass through as_array
+BATCHED_ARRAY = [None]
 
 
 def like(arr, ref):

@@ -24,8 +24,13 @@ def backward_on_tensors():
     """Whether a backward formula must run as ember ops rather than on raw arrays: when a
     graph of it is recorded (create_graph), and when a forward-AD level is open, whose
     tangents flow only through ops (forward-over-reverse). The array fast paths of some
-    backwards (relu, gelu, log_softmax, cross_entropy, the norms ...) serve the rest."""
-    return GRAD_ENABLED[0] or DUAL_ACTIVE[0]
+    backwards (relu, gelu, log_softmax, cross_entropy, the norms ...) serve the rest, except
+    inside a vectorized vmap, whose batched gradients only ops handle."""
+    return GRAD_ENABLED[0] or DUAL_ACTIVE[0] or VMAP_VECTORIZING[0]
+
+
+# True while ember.func.vmap runs a function on batched tensors (ember/func/_batching.py)
+VMAP_VECTORIZING = [False]
 
 
 def is_inference_mode_enabled():

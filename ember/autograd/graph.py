@@ -351,8 +351,6 @@ def _rank(node):
 # backward pass inside keeps the graph, which the next slice walks again (PyTorch runs the
 # whole batch through the graph once, so its graph is freed once, after all of them)
 RETAIN_FOR_SLICES = [0]
-# True while ember.func.vmap runs a function vectorized (ember/func/_batching.py)
-VMAP_VECTORIZING = [False]
 
 
 def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=True):
@@ -363,7 +361,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
     """
     if RETAIN_FOR_SLICES[0]:
         retain_graph = True
-    if accumulate and VMAP_VECTORIZING[0]:   # .grad of leaves would get a batch: by slices
+    if accumulate and grad_mode.VMAP_VECTORIZING[0]:   # .grad would get a batch: by slices
         from ..func._batching import Unbatchable
         raise Unbatchable("backward() accumulating into .grad")
     anomaly = anomaly_enabled()

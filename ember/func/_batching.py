@@ -173,7 +173,7 @@ class BatchedArray:
 
     __array__ = __getitem__ = __iter__ = _refuse
     __bool__ = __float__ = __int__ = __index__ = __complex__ = _refuse
-    __matmul__ = __rmatmul__ = __eq__ = __ne__ = _refuse
+    __matmul__ = __rmatmul__ = _refuse
     __hash__ = None
 
 
@@ -191,13 +191,13 @@ for _name, _ufunc in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply
     setattr(BatchedArray, f"__{_name}__", _operator(_ufunc))
     setattr(BatchedArray, f"__r{_name}__", _operator(_ufunc, True))
 for _name, _ufunc in (("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
-                      ("ge", np.greater_equal)):
+                      ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)):
     setattr(BatchedArray, f"__{_name}__", _operator(_ufunc))
 BatchedArray.__neg__ = lambda self: np.negative(self)
 BatchedArray.__abs__ = lambda self: np.absolute(self)
 BatchedArray.__invert__ = lambda self: np.invert(self)
 
-BATCHED_ARRAY[0] = BatchedArray
+BATCHED_ARRAY[0] = _backend.BATCHED_ARRAY[0] = BatchedArray
 
 
 def batched(tensor, dim):
@@ -315,6 +315,8 @@ def _record(cls, inputs, arrays, params, out):
     cls.forward(ctx, *slices[0], *params)
     read = [name for name, value in ctx.__dict__.items() if name != "xp" and not _plain(value)]
     if read:
+        if cls not in _STACKED_METADATA:
+            return _record_by_slices(cls, inputs, slices, params, out, xp)
         _batch_metadata(cls, ctx, read, slices, params)
     ctx.xp = _PassThrough
     try:
@@ -324,6 +326,62 @@ def _record(cls, inputs, arrays, params, out):
             del ctx.xp
         else:
             ctx.xp = xp
+
+
+class _SliceNodes(_base.Op):
+    """The node of an op recorded over a batch as one node per slice (each with its own
+    forward's metadata): backward runs each slice's backward on that slice of the
+    gradients and stacks the results (functorch's per-slice fallback, for autograd)."""
+    _name = "VmapSlicesBackward"
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if _GRAD[0]:
+            # a graph of the gradients would link to the slices, not to the batch
+            raise Unbatchable(f"{ctx._name}: a backward recording a graph through a node "
+                              f"kept by slices")
+        from ..autograd.graph import _call_backward
+        per_input = [[] for _ in ctx.next_functions]
+        for i, node in enumerate(ctx.slice_nodes):
+            gs = [None if g is None else
+                  _make(g._data.phys[i]) if type(g._data) is BatchedArray else g
+                  for g in grads]
+            for k, g in enumerate(_call_backward(node, gs, False)):
+                per_input[k].append(g)
+        result = []
+        for k, gs in enumerate(per_input):
+            if ctx.next_functions[k][0] is None or all(g is None for g in gs):
+                result.append(None)
+                continue
+            if any(g is None for g in gs):
+                raise Unbatchable(f"{ctx._name}: a gradient given for some slices only")
+            arrays = [g._data for g in gs]
+            result.append(_make(BatchedArray(_backend.array_namespace(arrays[0]).stack(arrays))))
+        return tuple(result)
+
+
+def _record_by_slices(cls, inputs, slices, params, out, xp):
+    """A _SliceNodes node for op `cls` over a batch: one recorded node per slice, whose
+    inputs are stand-ins for the slices of the op's (what it saves comes from them)."""
+    nodes = []
+    for sliced in slices:
+        node = object.__new__(cls)
+        if xp is not np:
+            node.xp = xp
+        result = cls.forward(node, *sliced, *params)
+        stand_ins = [None if t is None else _make(a, t._requires_grad)
+                     for t, a in zip(inputs, sliced)]
+        _base._record(node, stand_ins, result)
+        nodes.append(node)
+    parent = object.__new__(_SliceNodes)
+    parent._name = getattr(cls, "_name", _SliceNodes._name)
+    parent.slice_nodes = nodes
+    parent.nondiff_outputs = cls.nondiff_outputs
+    parent.xp = _PassThrough
+    try:
+        return _base._record(parent, inputs, out)
+    finally:
+        del parent.xp
 
 
 def _batch_metadata(cls, ctx, read, slices, params):
@@ -678,3 +736,14 @@ def _affine_ops():
 
 # F.linear without and with a bias: forward AD on batched duals by _linear_tangent
 _AFFINE = _affine_ops()
+
+
+def _stacked_metadata_ops():
+    from .._ops import pointwise
+    return frozenset((pointwise.Where,))
+
+
+# ops whose node keeps arrays computed from values (where's condition) and whose backward
+# reads them with Tensor ops only: recorded over a batch with those arrays batched (the
+# others: one node per slice, _record_by_slices)
+_STACKED_METADATA = _stacked_metadata_ops()

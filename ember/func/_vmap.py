@@ -21,7 +21,8 @@ from .. import _random
 from .._tensor import Tensor
 from .._ops.creation import zeros
 from ..autograd.function import func_transform
-from ..autograd.graph import RETAIN_FOR_SLICES, VMAP_VECTORIZING
+from ..autograd.graph import RETAIN_FOR_SLICES
+from ..autograd.grad_mode import VMAP_VECTORIZING
 from .._ops.joining import stack
 from .._ops.pointwise_more import equal
 from .._ops._base import VMAP as _VMAP_HOOK
