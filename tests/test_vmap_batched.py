@@ -258,16 +258,16 @@ def test_batch_jacobian(strict):
     assert_same(out[0], out[1], rtol=1e-5, atol=1e-6)
 
 
-def test_batch_hessian():
-    """vmap(hessian(f)): forward AD of tanh on a batched dual has no batching rule (its
-    tangent comes from its node's backward): the outer vmap runs by slices, each hessian
-    vectorized."""
+def test_batch_hessian(strict):
+    """vmap(hessian(f)): forward AD of tanh on batched duals, its tangent from a node for
+    one slice; the inner jacfwd's vmap runs by slices over the outer batch."""
     w, b, x = arr(4, 3), arr(4), arr(5, 3)
     out = []
     for L in (ember, torch):
         hess = L.func.vmap(L.func.hessian(_predict(L), argnums=2), in_dims=(None, None, 0))
         out.append(hess(*(L.tensor(a) for a in (w, b, x))))
     assert_same(out[0], out[1], rtol=1e-5, atol=1e-6)
+    assert strict["aborts"] == 0
 
 
 def test_jacfwd_of_jacfwd(strict):
@@ -352,3 +352,13 @@ def test_per_sample_grads_of_a_small_cnn(strict):
             params, L.tensor(x), L.tensor(t)))
     assert_same(out[0], out[1], rtol=1e-4, atol=1e-5)
     assert strict["aborts"] == 0 and strict["looped_ops"] > 0
+
+
+def test_jacfwd_with_aux(strict):
+    x = arr(3)
+    out = []
+    for L in (ember, torch):
+        def f(x):
+            return x.sin() * 2, x.cos().sum()
+        out.append(L.func.jacfwd(f, has_aux=True)(L.tensor(x)))
+    assert_same(out[0], out[1], rtol=1e-6, atol=1e-6)

@@ -529,10 +529,14 @@ def _jacfwd_vmapped(restricted, primals, flat_primals, primal_spec, zero_tangent
                       has_aux=has_aux)
             return (res[0], tuple(tree_flatten(res[1])[0])) + tuple(res[2:])
 
-        out_dims = (None, 0, None) if has_aux else (None, 0)
-        res = vmap(column, out_dims=out_dims)(eye(n, dtype=p.dtype, device=p.device))
+        # the value (and aux) is the same for every column: batched along dim 0 too (a
+        # broadcast view when vectorized), column 0 kept; out_dims=None would compare the
+        # columns' values where vmap runs by slices
+        res = vmap(column)(eye(n, dtype=p.dtype, device=p.device))
         if first is None:
-            first = res
+            first = tree_map(lambda t: t[0] if isinstance(t, Tensor) else t,
+                             (res[0],) + tuple(res[2:]))
+            first = (first[0], None) + tuple(first[1:])
         per_primal.append(res[1])
     if first is None:   # no input elements: one call for the outputs' shapes
         first = jvp(restricted, primals, tree_unflatten(zero_tangents, primal_spec),

@@ -261,8 +261,6 @@ def handle(cls, inputs, arrays, params):
             if t is not None and t._fw_tangent is not None:
                 dual = True
                 break
-        if dual and not _tangent_by_op(cls):
-            raise Unbatchable(f"{cls.__name__}: a forward-AD tangent on a batched operand")
     if _AUTOCAST[0]:
         raise Unbatchable(f"{cls.__name__}: autocast")
     rule = RULES.get(cls)
@@ -278,6 +276,8 @@ def handle(cls, inputs, arrays, params):
         out = tuple(BatchedArray(o) for o in out)
     else:
         out = BatchedArray(out)
+    if dual and not _tangent_by_op(cls):
+        return _dual_by_node(cls, inputs, arrays, params, out)
     if record:
         result = _record(cls, inputs, arrays, params, out)
     elif type(out) is tuple:
@@ -428,6 +428,34 @@ def _plain(value):
     if isinstance(value, (tuple, list)):
         return all(_plain(v) for v in value)
     return isinstance(value, _PLAIN) or isinstance(value, _dtype.dtype)
+
+
+def _dual_by_node(cls, inputs, arrays, params, out):
+    """Forward AD of an op on batched duals whose tangents come from its node (its
+    backward, see _ops._base._jvp): a node for one slice (as _record makes), then forward
+    AD's usual path, every op of which runs batched."""
+    ctx = _slice_node(cls, arrays, params)
+    ctx.xp = _PassThrough
+    try:
+        return _base._dual_apply(ctx, inputs, arrays, params, out)
+    finally:
+        del ctx.xp
+
+
+def _slice_node(cls, arrays, params):
+    """A node of op `cls` with the metadata of its forward on slice 0, which every slice
+    shares; aborts when forward keeps anything read from values."""
+    ctx = object.__new__(cls)
+    first = next(a.phys for a in arrays if type(a) is BatchedArray)
+    xp = _backend.array_namespace(first)
+    if xp is not np:
+        ctx.xp = xp
+    cls.forward(ctx, *[a.phys[0] if type(a) is BatchedArray else a for a in arrays], *params)
+    for name, value in ctx.__dict__.items():
+        if name != "xp" and not _plain(value):
+            raise Unbatchable(f"{cls.__name__}: forward AD through a node that keeps {name!r}")
+    ctx.__dict__.pop("xp", None)
+    return ctx
 
 
 def _tangent_by_op(cls):
