@@ -36,6 +36,7 @@ draw raises anyway) and no enclosing vectorized level (an inner vmap inside a ve
 one runs slice by slice over the outer level's batched tensors).
 """
 import functools
+import os
 import types
 
 import numpy as np
@@ -56,8 +57,9 @@ _make = Tensor._make
 STATS = {"vectorized_ops": 0, "looped_ops": 0, "aborts": 0, "last_abort": None}
 # True: an aborted vectorized attempt raises instead of rerunning by slices (debugging)
 STRICT = [False]
-# False: vmap never tries the vectorized path (to compare the two in benchmarks)
-ENABLED = [True]
+# False: vmap never tries the vectorized path (to compare the two in benchmarks; the
+# environment variable EMBER_VMAP_VECTORIZE=0 sets it for a whole program)
+ENABLED = [os.environ.get("EMBER_VMAP_VECTORIZE", "1") != "0"]
 
 
 class Unbatchable(BaseException):
