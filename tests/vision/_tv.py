@@ -31,7 +31,7 @@ def tv():
             import torchvision
             import torchvision.models  # noqa: F401
         except ImportError as exc:
-            pytest.skip(f"torchvision is not installed: {exc}")
+            pytest.skip(f"torchvision is not installed: {exc}", allow_module_level=True)
     # the oracle must be the real package, never ember.vision under torchvision's name
     assert torchvision.__name__ == "torchvision", torchvision
     return torchvision
