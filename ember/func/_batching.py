@@ -213,15 +213,14 @@ def unbatched(tensor, batch_size, out_dim):
     """vmap's output: the batch dim of `tensor` put at `out_dim` (an unbatched tensor, the
     same for every slice, expanded along a new one)."""
     data = tensor._data
-    if type(data) is BatchedArray:
-        phys = data.phys
-    else:
-        xp = _backend.array_namespace(data)
-        phys = xp.broadcast_to(data[None], (batch_size,) + data.shape)
-    n = phys.ndim
+    n = data.ndim + 1
     if not -n <= out_dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
                          f"but got {out_dim})")
+    if type(data) is not BatchedArray:
+        # as PyTorch: an expanded view (stride 0), which in-place ops refuse to write
+        return tensor.unsqueeze(0).expand((batch_size,) + data.shape).movedim(0, out_dim)
+    phys = data.phys
     if out_dim % n:
         phys = _backend.array_namespace(phys).moveaxis(phys, 0, out_dim % n)
     return _make(phys)
