@@ -306,3 +306,24 @@ def test_add_safe_globals_user_class():
         errors.append(str(info.value))
     assert errors[0] == errors[1]
 
+
+
+def test_normalize_more_channels_than_image_raises():
+    """PyTorch-GAN's wgan_gp normalizes 1-channel MNIST with 3-channel mean/std: torchvision
+    subtracts in place on a clone and raises; ember's out-of-place normalize broadcast the
+    image to 3 channels silently. The message is the one torch's in-place sub_ gives."""
+    from ember.vision import transforms
+    with pytest.raises(RuntimeError) as want:
+        torch.zeros(1, 4, 4).sub_(torch.tensor([0.5, 0.5, 0.5]).view(-1, 1, 1))
+    with pytest.raises(RuntimeError) as got:
+        transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))(ember.zeros(1, 4, 4))
+    assert str(got.value) == str(want.value)
+    x = ember.arange(12.0).reshape(3, 2, 2).requires_grad_()
+    y = transforms.functional.normalize(x, (0.5, 0.4, 0.3), (0.2, 0.25, 0.5))
+    y.sum().backward()
+    xt = torch.arange(12.0).reshape(3, 2, 2).requires_grad_()
+    yt = (xt - torch.tensor([0.5, 0.4, 0.3]).view(-1, 1, 1)) / torch.tensor([0.2, 0.25, 0.5]).view(-1, 1, 1)
+    yt.sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-6)
+    assert x.grad is not None and float(x.sum()) == 66.0   # the input itself is unchanged

@@ -264,9 +264,11 @@ def normalize(tensor, mean, std, inplace=False):
         mean_t = mean_t.view(-1, 1, 1)
     if std_t.ndim == 1:
         std_t = std_t.view(-1, 1, 1)
-    if inplace:
-        return tensor.sub_(mean_t).div_(std_t)
-    return tensor.sub(mean_t).div(std_t)
+    if not inplace:
+        tensor = tensor.clone()
+    # in place (on the clone) as torchvision: a mean/std with more channels than the image
+    # cannot broadcast into it, and raises (a 3-channel Normalize on MNIST's 1 channel)
+    return tensor.sub_(mean_t).div_(std_t)
 
 
 # ---------------------------------------------------------------- geometry
