@@ -92,3 +92,38 @@ def test_lstm_no_grad_and_grad_forward_agree(grad):
     for a, b in ((t_out, e_out), (t_h, e_h), (t_c, e_c)):
         np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert (e_out.grad_fn is not None) == grad
+
+
+# - sigmoid divides a numerator chosen per element (1 where x >= 0, exp(-|x|) below) by
+#   1 + exp(-|x|), without masked NumPy loops: both branches, their boundary, the extremes,
+#   nan, 0-dim and half precision.
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+@pytest.mark.parametrize("shape", [(), (7,), (3, 5)])
+def test_sigmoid_both_branches_match_torch(dtype, shape):
+    values = np.array([0.0, -0.0, 1e-8, -1e-8, 3.5, -3.5, 20.0, -20.0, 90.0, -90.0, 800.0,
+                       -800.0, np.inf, -np.inf, np.nan], dtype=np.float64)
+    n = int(np.prod(shape))
+    x = np.resize(np.concatenate([values, rng.standard_normal(16) * 10]), n).reshape(shape)
+    t = torch.tensor(x, dtype=getattr(torch, dtype), requires_grad=True)
+    e = ember.tensor(x, dtype=getattr(ember, dtype), requires_grad=True)
+    ts, es = torch.sigmoid(t), ember.sigmoid(e)
+    assert es.dtype is getattr(ember, dtype) and tuple(es.shape) == tuple(ts.shape)
+    np.testing.assert_allclose(es.detach().float().numpy(), ts.detach().float().numpy(),
+                               rtol=1e-6 if dtype == "float32" else 1e-3 if "16" in dtype
+                               else 1e-12, atol=1e-30)
+    # (atol: at x = -90 float32 PyTorch's 1 / (1 + exp(90)) flushes to 0 where ember keeps
+    # the subnormal exp(-90) / (1 + exp(-90)) = 8e-40; both were so before the fast path)
+    ts.sum().backward()
+    es.sum().backward()
+    np.testing.assert_allclose(e.grad.float().numpy(), t.grad.float().numpy(),
+                               rtol=1e-5 if dtype == "float32" else 1e-2 if "16" in dtype
+                               else 1e-12, atol=1e-30)
+
+
+def test_sigmoid_transposed_input_keeps_layout():
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    ts = torch.sigmoid(torch.from_numpy(x).t())
+    es = ember.sigmoid(ember.from_numpy(x).t())
+    assert es.stride() == ts.stride()
+    np.testing.assert_allclose(es.numpy(), ts.numpy(), rtol=1e-6)
