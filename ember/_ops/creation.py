@@ -328,6 +328,9 @@ def _shape(size, fname):
         size = tuple(size[0])
     out = []
     for s in size:
+        if type(s) is int and s >= 0:   # the common case, without the ABC check below
+            out.append(s)
+            continue
         if isinstance(s, Tensor) and s._data.ndim == 0 and s.dtype._category == 1:
             s = s.item()
         if not isinstance(s, numbers.Integral) or isinstance(s, builtins.bool):
