@@ -38,7 +38,11 @@ _NOT_ATEN = {"GatherFlatBackward0", "ScatterAddFlatBackward0", "NotImplemented",
              "torch::autograd::NotImplemented", "torch::autograd::CopySlices",
              "BackwardHookFunctionBackward",
              "CrossMapLRN2dBackward",   # (Python autograd.Functions in PyTorch)
-             "LOBPCGAutogradFunctionBackward"}
+             "LOBPCGAutogradFunctionBackward",
+             # torchvision's operators (torchvision::roi_align ..., not ATen's)
+             "RoIAlignBackward0", "RoIAlignBackwardBackward0", "RoIPoolBackward0",
+             "PSRoIAlignBackward0", "PSRoIPoolBackward0", "TapSumBackward0",
+             "TapSumBackwardBackward0"}
 
 # op classes whose node name is not their forward's (ops without a derivative share one)
 _CLASS_OVERRIDES = {"FloorDivide": "floor_divide", "RRemainder": "remainder",

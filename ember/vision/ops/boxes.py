@@ -90,8 +90,9 @@ def batched_nms(boxes, scores, idxs, iou_threshold):
         return empty((0,), dtype=int64, device=boxes.device)
     # Shifting each category's boxes by (category * (max coordinate + 1)) makes boxes of
     # different categories disjoint, so one NMS call serves all categories (torchvision's
-    # "coordinate trick"); very many boxes go category by category instead.
-    if boxes.numel() > 4000 and boxes.device.type == "cpu":
+    # "coordinate trick"); very many boxes (torchvision's thresholds) go category by
+    # category instead.
+    if boxes.numel() > (4000 if boxes.device.type == "cpu" else 100_000):
         return _batched_nms_per_category(boxes, scores, idxs, iou_threshold)
     offsets = idxs.to(boxes) * (boxes.max() + 1)
     return nms(boxes + offsets[:, None], scores, iou_threshold)
