@@ -351,6 +351,9 @@ def _rank(node):
 # backward pass inside keeps the graph, which the next slice walks again (PyTorch runs the
 # whole batch through the graph once, so its graph is freed once, after all of them)
 RETAIN_FOR_SLICES = [0]
+# while vmap runs a function vectorized (which it reruns by slices on an abort): a list of
+# the nodes whose saved tensors a backward pass would have freed, freed once it succeeds
+DEFERRED_RELEASE = [None]
 
 
 def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=True):
@@ -359,7 +362,10 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
     capture: list of (node, output_nr) points whose total incoming gradient is returned
     (autograd.grad); with accumulate=False leaves' .grad is left alone.
     """
+    deferred = None
     if RETAIN_FOR_SLICES[0]:
+        if not retain_graph:
+            deferred = DEFERRED_RELEASE[0]
         retain_graph = True
     if accumulate and grad_mode.VMAP_VECTORIZING[0]:   # .grad would get a batch: by slices
         from ..func._batching import Unbatchable
@@ -456,6 +462,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                         in_grads = tuple(r)
             if not retain_graph:
                 node._release()
+            elif deferred is not None:
+                deferred.append(node)
             if anomaly:
                 check_nan(node, in_grads)
             meta = attrs.get("_input_meta")

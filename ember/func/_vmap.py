@@ -21,7 +21,7 @@ from .. import _random
 from .._tensor import Tensor
 from .._ops.creation import zeros
 from ..autograd.function import func_transform
-from ..autograd.graph import RETAIN_FOR_SLICES
+from ..autograd.graph import RETAIN_FOR_SLICES, DEFERRED_RELEASE
 from ..autograd.grad_mode import VMAP_VECTORIZING
 from .._ops.joining import stack
 from .._ops.pointwise_more import equal
@@ -107,6 +107,8 @@ def _run_vectorized(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs
     VMAP_VECTORIZING[0] = True
     # backward passes keep their graphs: after an abort the slices may run them again
     RETAIN_FOR_SLICES[0] += 1
+    released = DEFERRED_RELEASE[0]
+    DEFERRED_RELEASE[0] = deferred = []
     try:
         with _Randomness("error"):
             result = func(*tree_unflatten(leaves, args_spec), **kwargs)
@@ -132,6 +134,9 @@ def _run_vectorized(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs
         _VMAP_HOOK[0] = None
         VMAP_VECTORIZING[0] = False
         RETAIN_FOR_SLICES[0] -= 1
+        DEFERRED_RELEASE[0] = released
+    for node in deferred:   # done: the graphs go as those passes asked
+        node._release()
     return tree_unflatten(outputs, spec)
 
 
