@@ -367,11 +367,12 @@ def test_jacfwd_with_aux(strict):
 def test_vmap_over_autograd_grad_frees_the_graph_after(strict):
     """A backward pass inside the vectorized run keeps its graph until the run succeeds
     (a rerun by slices would walk it again), then frees it as PyTorch does."""
+    out = []
     for L in (ember, torch):
         x = L.arange(1.0, 4.0, requires_grad=True)
         y = x ** 2
-        g = L.func.vmap(lambda v: L.autograd.grad(y, x, v))(L.eye(3))
-        assert_same(g[0], torch.diag(torch.arange(2.0, 8.0, 2.0))) if L is ember else None
+        out.append(L.func.vmap(lambda v: L.autograd.grad(y, x, v))(L.eye(3)))
         with pytest.raises(RuntimeError):
             L.autograd.grad(y, x, L.ones(3))
+    assert_same(out[0], out[1])
     assert strict["aborts"] == 0
