@@ -5,9 +5,10 @@ batched tensors (ember/func/_batching.py: each op runs on the whole batch throug
 batching rule, or loops over the batch for that one op), as PyTorch does. Where that
 cannot be done, the attempt is abandoned and `f` runs once per slice, the results stacked:
 for randomness "same"/"different", batched inputs that require grad, outputs that carry
-autograd history, a function that reads values (``.item()``, comparisons, printing) or
-calls ``.backward()``, and an enclosing vectorized vmap (the inner one then runs by slices
-over the outer batch). Python side effects of `f` before such an abort happen once more.
+autograd history, a function that reads values (``.item()``, printing, data-dependent
+Python) or calls ``.backward()``, and an enclosing vectorized vmap (the inner one then runs
+by slices over the outer batch). Python side effects of `f` before such an abort happen
+once more, and so do in-place writes into tensors `f` closes over.
 
 Known differences from PyTorch: the per-slice path accepts an output with
 ``out_dims=None`` when every slice gives the same value (PyTorch rejects any output that
