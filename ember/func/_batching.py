@@ -20,16 +20,24 @@ is open, `handle` looks for batched operands; when there is one it runs the op's
   each slice, results stacked. Its parameters came from the logical shapes, so each slice
   computes exactly what the unbatched op computes.
 
+Autograd records over batched tensors with a node *for one slice*: the op's forward run on
+slice 0 sets the metadata backward reads (shapes, dims: the same for every slice), its
+saved tensors are the batched ones, and its backward, written with ops, runs batched
+(`_record`; backward formulas take their op path, not their raw-array fast path, while
+vmap vectorizes). An op whose node keeps arrays read from the values (a mask, pooling
+indices) is recorded as one node per slice instead (`_SliceNodes`: its backward loops over
+the batch). Forward AD on batched duals goes the same way: linear and product rules run
+on the batched tangents, other ops derive theirs from a node for one slice.
+
 What cannot be batched aborts the vectorized attempt: `Unbatchable` is raised (a
 BaseException, so that no ``except Exception`` in op code swallows it) and vmap runs `f`
-once per slice instead, as before (see _vmap.py). It is raised for
-
-- an op that autograd would record (grad mode on and an operand requiring grad) or that
-  carries forward-AD tangents on a batched operand: a node's saved metadata would describe
-  the batch, not a slice;
-- anything that touches a BatchedArray's values outside `apply` (``.item()``, printing,
-  NumPy functions called on ``_data`` directly, data-dependent Python control flow): every
-  array attribute but the shape, dtype and strides raises.
+once per slice instead, as before (see _vmap.py). It is raised for anything that touches a
+BatchedArray's values outside `apply` (``.item()``, printing, NumPy functions other than
+ufuncs called on ``_data`` directly, data-dependent Python control flow: every array
+attribute but the shape, dtype and strides raises), a node for one slice whose metadata
+differs between slices, a backward that records a graph through a per-slice node,
+``.backward()`` into ``.grad``, and outputs that carry autograd history (a graph over the
+batch cannot leave vmap).
 
 vmap only tries the vectorized path when aborting is safe: randomness="error" (a random
 draw raises anyway) and no enclosing vectorized level (an inner vmap inside a vectorized
