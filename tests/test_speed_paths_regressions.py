@@ -127,3 +127,32 @@ def test_sigmoid_transposed_input_keeps_layout():
     es = ember.sigmoid(ember.from_numpy(x).t())
     assert es.stride() == ts.stride()
     np.testing.assert_allclose(es.numpy(), ts.numpy(), rtol=1e-6)
+
+
+# - The engine tests a gradient's fit to its input inline (a call to _fit only for a
+#   gradient of another shape or dtype) and must leave no hold on the gradient behind:
+#   a leaf's first .grad takes the gradient's own memory when nothing else holds it, so
+#   with the layout policy relaxed a permuted leaf keeps the gradient's layout, as in
+#   PyTorch. Both sides: a gradient that fits, one reduced from a broadcast, one cast.
+
+def _grad_strides(lib, make_loss):
+    p = lib.zeros(2, 3, 4).permute(2, 0, 1).requires_grad_()
+    with lib.autograd.enforce_grad_layout_policy(False):
+        make_loss(lib, p).backward()
+    relaxed = p.grad.stride()
+    p.grad = None
+    make_loss(lib, p).backward()
+    return relaxed, p.grad.stride(), p.grad.numpy().copy()
+
+
+@pytest.mark.parametrize("case", ["fits", "broadcast", "cast"])
+def test_leaf_gradient_layout_after_inline_fit(case):
+    def loss(lib, p):
+        if case == "fits":
+            return (p * 2).sum()
+        if case == "broadcast":
+            return (p[:1] * lib.ones(3, 2, 3)).sum()   # p[:1]'s gradient summed over dim 0
+        return (p.double() * 3).sum()                  # the gradient cast back to float32
+    t, e = _grad_strides(torch, loss), _grad_strides(ember, loss)
+    assert e[0] == t[0] and e[1] == t[1]
+    np.testing.assert_array_equal(e[2], t[2].numpy() if hasattr(t[2], "numpy") else t[2])

@@ -479,6 +479,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                         data = g._data
                         if data.shape != shape or data.dtype is not dtype:
                             g = _fit(g, meta[i])
+                        data = None   # no hold on the array left behind (see _sole_owner)
                     buf = buffers.get(fn)
                     if buf is None:
                         buf = buffers[fn] = [None] * fn.__dict__.get("_num_outputs", 1)
