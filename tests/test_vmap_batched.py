@@ -376,3 +376,14 @@ def test_vmap_over_autograd_grad_frees_the_graph_after(strict):
             L.autograd.grad(y, x, L.ones(3))
     assert_same(out[0], out[1])
     assert strict["aborts"] == 0
+
+
+def test_cumprod_gradient_per_slice(strict):
+    """cumprod's node keeps whether its input holds a zero, which differs between slices:
+    recorded by slices, each slice's gradient its own."""
+    x = arr(3, 4)
+    x[1, 2] = 0.0
+    out = []
+    for L in (ember, torch):
+        out.append(L.func.vmap(L.func.grad(lambda v: v.cumprod(0).sum()))(L.tensor(x)))
+    assert_same(out[0], out[1], rtol=1e-5, atol=1e-6)

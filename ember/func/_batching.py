@@ -323,7 +323,7 @@ def _record(cls, inputs, arrays, params, out):
               for i in range(first.shape[0])]
     cls.forward(ctx, *slices[0], *params)
     read = [name for name, value in ctx.__dict__.items() if name != "xp" and not _plain(value)]
-    if read:
+    if read or cls in _VALUE_FLAGS:
         if cls not in _STACKED_METADATA:
             return _record_by_slices(cls, inputs, slices, params, out, xp)
         _batch_metadata(cls, ctx, read, slices, params)
@@ -461,7 +461,7 @@ def _slice_node(cls, arrays, params):
         ctx.xp = xp
     cls.forward(ctx, *[a.phys[0] if type(a) is BatchedArray else a for a in arrays], *params)
     for name, value in ctx.__dict__.items():
-        if name != "xp" and not _plain(value):
+        if name != "xp" and (not _plain(value) or cls in _VALUE_FLAGS):
             raise Unbatchable(f"{cls.__name__}: forward AD through a node that keeps {name!r}")
     ctx.__dict__.pop("xp", None)
     return ctx
@@ -778,6 +778,16 @@ _AFFINE = _affine_ops()
 def _stacked_metadata_ops():
     from .._ops import pointwise
     return frozenset((pointwise.Where,))
+
+
+def _value_flag_ops():
+    from .._ops import cumulative
+    return frozenset((cumulative.Cumprod,))
+
+
+# ops whose node keeps a Python value read from the data (cumprod: whether x has a zero),
+# which _plain cannot tell from metadata: recorded by slices
+_VALUE_FLAGS = _value_flag_ops()
 
 
 # ops whose node keeps arrays computed from values (where's condition) and whose backward
