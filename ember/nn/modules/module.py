@@ -1,6 +1,7 @@
 """nn.Module: parameters, buffers and submodules registered by attribute assignment,
 state dicts, hooks, train/eval, device and dtype moves, and PyTorch's repr."""
 import itertools
+import threading
 import warnings
 import weakref
 from collections import OrderedDict, namedtuple
@@ -37,6 +38,8 @@ _global_forward_pre_hooks = OrderedDict()
 
 # the state_dict key (after the module's prefix) of what get_extra_state returns
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
+# the load_state_dict running in this thread: its copy plan and the checkpoint's metadata
+_LOADING = threading.local()
 
 T_destination = TypeVar("T_destination", bound=Dict[str, Any])
 
@@ -524,6 +527,11 @@ class Module:
             keep_vars = args[2] if len(args) > 2 else keep_vars
         if destination is None:
             destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        # the class's version per module, which its _load_from_state_dict may read back
+        local_metadata = dict(version=self._version)
+        if hasattr(destination, "_metadata"):
+            destination._metadata[prefix[:-1]] = local_metadata
         for hook in self._state_dict_pre_hooks.values():
             hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
@@ -532,14 +540,25 @@ class Module:
                 m.state_dict(destination=destination, prefix=prefix + name + ".",
                              keep_vars=keep_vars)
         for hook in self._state_dict_hooks.values():
-            r = hook(self, destination, prefix, {})
+            r = hook(self, destination, prefix, local_metadata)
             if r is not None:
                 destination = r
         return destination
 
-    def _load_plan(self, state_dict, prefix, strict, missing, unexpected, errors, plan):
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        """This module's own part of load_state_dict (PyTorch's extension point: a subclass
+        may rename or fill keys of `state_dict`, e.g. by `local_metadata["version"]`, and
+        then call this). Runs the load pre-hooks, then checks each of its parameters and
+        buffers (missing keys, shapes) and adds the copies to load_state_dict's plan, which
+        copies them all only if nothing failed; `strict` also lists `prefix` keys of no
+        parameter, buffer or submodule as unexpected. Called outside load_state_dict, the
+        copies are made at once."""
         for hook in self._load_state_dict_pre_hooks.values():
-            hook(state_dict, prefix, {}, strict, missing, unexpected, errors)
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                 error_msgs)
+        loading = getattr(_LOADING, "plan", None)
+        plan = [] if loading is None else loading
         local = [(n, p) for n, p in self._parameters.items() if p is not None]
         local += [(n, b) for n, b in self._buffers.items()
                   if b is not None and n not in self._non_persistent_buffers_set]
@@ -547,27 +566,28 @@ class Module:
             key = prefix + name
             if key not in state_dict:
                 if strict:
-                    missing.append(key)
+                    missing_keys.append(key)
                 continue
             value = state_dict[key]
             if not isinstance(value, Tensor):
-                errors.append(f'While copying the parameter named "{key}", expected torch.Tensor '
-                              f'or Tensor-like object from checkpoint but received '
-                              f'{type(value)}')
+                error_msgs.append(f'While copying the parameter named "{key}", expected '
+                                  f"torch.Tensor or Tensor-like object from checkpoint but "
+                                  f"received {type(value)}")
                 continue
             if tuple(value.shape) != tuple(param.shape):
-                errors.append(f"size mismatch for {key}: copying a param with shape "
-                              f"{value.shape} from checkpoint, the shape in current model is "
-                              f"{param.shape}.".replace("ember.Size", "torch.Size"))
+                error_msgs.append(f"size mismatch for {key}: copying a param with shape "
+                                  f"{value.shape} from checkpoint, the shape in current model "
+                                  f"is {param.shape}.".replace("ember.Size", "torch.Size"))
                 continue
             plan.append((self, name, param, value, key))
         extra_key = prefix + _EXTRA_STATE_KEY_SUFFIX
         takes_extra = self._has_extra_state("set_extra_state")
         if takes_extra:
             if extra_key in state_dict:
-                plan.append((self, _EXTRA_STATE_KEY_SUFFIX, None, state_dict[extra_key], extra_key))
+                plan.append((self, _EXTRA_STATE_KEY_SUFFIX, None, state_dict[extra_key],
+                             extra_key))
             elif strict:
-                missing.append(extra_key)
+                missing_keys.append(extra_key)
         if strict:
             for key in state_dict:
                 if key == extra_key and takes_extra:
@@ -577,11 +597,21 @@ class Module:
                     head = rest.split(".", 1)[0]
                     if "." not in rest:
                         if head not in self._parameters and head not in self._buffers:
-                            unexpected.append(key)
+                            unexpected_keys.append(key)
                         elif head in self._non_persistent_buffers_set:
-                            unexpected.append(key)
+                            unexpected_keys.append(key)
                     elif head not in self._modules:
-                        unexpected.append(key)
+                        unexpected_keys.append(key)
+        if loading is None and plan:
+            self._copy_loaded(plan, False)
+
+    def _load_plan(self, state_dict, prefix, strict, missing, unexpected, errors, plan):
+        """load_state_dict's walk: this module's _load_from_state_dict with its metadata
+        (the `version` its class had when the checkpoint was saved), then the submodules'."""
+        metadata = getattr(_LOADING, "metadata", None)
+        local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
+        self._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing,
+                                   unexpected, errors)
         for name, m in self._modules.items():
             if m is not None:
                 m._load_plan(state_dict, prefix + name + ".", strict, missing, unexpected, errors,
@@ -593,9 +623,19 @@ class Module:
         if not isinstance(state_dict, dict):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing, unexpected, errors, plan = [], [], [], []
+        # a copy, as PyTorch's: _load_from_state_dict overrides and pre-hooks may change it
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)
+        if metadata is not None:
+            state_dict._metadata = metadata
         # missing and unexpected keys are always collected (and returned), as PyTorch's;
         # only strict makes them errors
-        self._load_plan(state_dict, "", True, missing, unexpected, errors, plan)
+        outer = getattr(_LOADING, "plan", None), getattr(_LOADING, "metadata", None)
+        _LOADING.plan, _LOADING.metadata = plan, metadata
+        try:
+            self._load_plan(state_dict, "", True, missing, unexpected, errors, plan)
+        finally:
+            _LOADING.plan, _LOADING.metadata = outer
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
@@ -606,6 +646,19 @@ class Module:
         if errors:
             raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
                 self._get_name(), "\n\t".join(errors)))
+        swap_errors = self._copy_loaded(plan, assign)
+        if swap_errors:
+            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
+                self._get_name(), "\n\t".join(swap_errors)))
+        result = _IncompatibleKeys(missing, unexpected)
+        for m in self.modules():
+            for hook in m._load_state_dict_post_hooks.values():
+                hook(m, result)
+        return result
+
+    def _copy_loaded(self, plan, assign):
+        """Carry out load_state_dict's copies (or assignments, or swaps under __future__'s
+        swap setting); returns the swap errors, which PyTorch reports together."""
         swap = future.get_swap_module_params_on_conversion()
         swap_errors = []
         with grad_mode.no_grad():
@@ -618,7 +671,7 @@ class Module:
                                   f"to a meta parameter in the current model, which is a no-op. "
                                   f"(Did you mean to pass `assign=True` to assign items in the "
                                   f"state dictionary to their corresponding key in the module "
-                                  f"instead of copying them in place?)", UserWarning, stacklevel=2)
+                                  f"instead of copying them in place?)", UserWarning, stacklevel=4)
                 if swap:
                     try:
                         self._swap_loaded(param, value, assign)
@@ -641,14 +694,7 @@ class Module:
                 else:
                     param._data[...] = value._data.astype(param._data.dtype, copy=False)
                     param._bump_version()
-        if swap_errors:
-            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
-                self._get_name(), "\n\t".join(swap_errors)))
-        result = _IncompatibleKeys(missing, unexpected)
-        for m in self.modules():
-            for hook in m._load_state_dict_post_hooks.values():
-                hook(m, result)
-        return result
+        return swap_errors
 
     @staticmethod
     def _swap_loaded(param, value, assign):

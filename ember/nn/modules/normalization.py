@@ -17,6 +17,8 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "Insta
 
 
 class _NormBase(Module):
+    _version = 2   # 2: num_batches_tracked saved (PyTorch 0.4.1 on)
+
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
@@ -60,14 +62,18 @@ class _NormBase(Module):
                 "bias={use_bias}, track_running_stats={track_running_stats}".format(
                     **self.__dict__, use_bias=self.bias is not None))
 
-    def _load_plan(self, state_dict, prefix, *args):
-        # checkpoints from before num_batches_tracked existed load as PyTorch allows
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        # a checkpoint from before num_batches_tracked existed (version 1, or no metadata:
+        # a plain dict) keeps the module's count, as PyTorch's
+        version = local_metadata.get("version")
         key = prefix + "num_batches_tracked"
-        if self.track_running_stats and key not in state_dict and \
-                prefix + "running_mean" in state_dict:
-            state_dict = dict(state_dict)
-            state_dict[key] = self.num_batches_tracked
-        return super()._load_plan(state_dict, prefix, *args)
+        if (version is None or version < 2) and self.track_running_stats and \
+                key not in state_dict:
+            state_dict[key] = self.num_batches_tracked if self.num_batches_tracked is not None \
+                and not self.num_batches_tracked.is_meta else tensor(0, dtype=_dtype.int64)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
 
 
 class _BatchNorm(_NormBase):
