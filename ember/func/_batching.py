@@ -341,7 +341,9 @@ class _SliceNodes(_base.Op):
     """The node of an op recorded over a batch as one node per slice (each with its own
     forward's metadata): backward runs each slice's backward on that slice of the
     gradients and stacks the results (functorch's per-slice fallback, for autograd)."""
-    _name = "VmapSlicesBackward"
+    # (each node takes its op's name; this one says it is no aten operator, for the
+    # profiler's names)
+    _name = "ember::VmapSlicesBackward"
 
     @staticmethod
     def backward(ctx, *grads):
