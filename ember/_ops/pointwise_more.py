@@ -781,7 +781,8 @@ def _erf_narrow(a):
     lower, upper, coefficients = _ERFCX_FLOAT32[0]
     mid = 1.0 - np.exp(-square) * _horner(coefficients,
                                           (2 * ab - (lower + upper)) * (1 / (upper - lower)))
-    return np.asarray(np.copysign(np.where(ab < _SMALL, small, mid), a))
+    out = np.copysign(np.where(ab < _SMALL, small, mid), a)
+    return np.asarray(out) if isinstance(out, np.generic) else out   # a 0-dim input's scalar
 
 
 def erf_array(x):
