@@ -103,6 +103,20 @@ class WeightsEnum(enum.Enum):
         return self.value.meta
 
 
+def warn_legacy_pretrained(old, new, chosen, default=None, stacklevel=3):
+    """torchvision's two warnings for a legacy ``pretrained``-style argument `old` (since
+    0.13): use `new` instead, and what it now means: ``new=chosen`` (a 'Enum.MEMBER' name,
+    or None), with a pointer to `default` ('Enum.DEFAULT') when weights were asked for."""
+    warnings.warn(f"The parameter '{old}' is deprecated since 0.13 and may be removed in the "
+                  f"future, please use '{new}' instead.", UserWarning, stacklevel=stacklevel)
+    message = (f"Arguments other than a weight enum or `None` for '{new}' are deprecated since "
+               f"0.13 and may be removed in the future. The current behavior is equivalent to "
+               f"passing `{new}={chosen}`.")
+    if chosen is not None and default is not None:
+        message += f" You can also use `{new}={default}` to get the most up-to-date weights."
+    warnings.warn(message, UserWarning, stacklevel=stacklevel)
+
+
 def resolve_weights(weights_enum, weights, kwargs, legacy_default):
     """The weights a builder was asked for: a `weights_enum` member (or its name), a local
     file path, None, or the legacy ``pretrained=True/False`` in `kwargs`. Returns either
@@ -113,9 +127,11 @@ def resolve_weights(weights_enum, weights, kwargs, legacy_default):
     if pretrained is not None:
         if weights is not None:
             raise ValueError("Use either 'weights' or the deprecated 'pretrained', not both")
-        warnings.warn(f"The parameter 'pretrained' is deprecated, please use 'weights' "
-                      f"instead (weights={weights_enum.__name__}.{legacy_default}).",
-                      UserWarning, stacklevel=3)
+        # (torchvision says nothing for pretrained=True where no weights exist for it)
+        if legacy_default or not pretrained:
+            chosen = f"{weights_enum.__name__}.{legacy_default}" if pretrained else None
+            warn_legacy_pretrained("pretrained", "weights", chosen,
+                                   f"{weights_enum.__name__}.DEFAULT", stacklevel=4)
         # a legacy default of None: torchvision has no weights for pretrained=True there
         # (regnet_y_128gf, vit_h_14) and builds the model untrained
         return weights_enum[legacy_default] if pretrained and legacy_default else None

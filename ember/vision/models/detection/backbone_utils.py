@@ -8,6 +8,7 @@ from ...ops import misc as misc_nn_ops
 from ...ops.feature_pyramid_network import ExtraFPNBlock, FeaturePyramidNetwork, \
     LastLevelMaxPool
 from .. import resnet
+from .._api import warn_legacy_pretrained
 
 __all__ = ["BackboneWithFPN", "IntermediateLayerGetter", "resnet_fpn_backbone"]
 
@@ -68,7 +69,9 @@ def resnet_fpn_backbone(*, backbone_name, weights, norm_layer=misc_nn_ops.Frozen
     ``norm_layer``) with an FPN over ``returned_layers`` (default 1-4)."""
     if "pretrained" in kwargs:
         pretrained = kwargs.pop("pretrained")
-        warnings.warn("The parameter 'pretrained' is deprecated, please use 'weights' instead.")
+        warn_legacy_pretrained("pretrained", "weights",
+                               "ResNet50_Weights.IMAGENET1K_V1" if pretrained else None,
+                               "ResNet50_Weights.DEFAULT")
         if pretrained:
             weights = "IMAGENET1K_V1"
     backbone = resnet.__dict__[backbone_name](weights=weights, norm_layer=norm_layer)

@@ -1,11 +1,10 @@
 """Faster R-CNN (Ren et al. 2015) with torchvision's module names and state_dict keys."""
-import warnings
 
 from .... import nn
 from ....nn import functional as F
 from ...ops import misc as misc_nn_ops
 from ...ops.poolers import MultiScaleRoIAlign
-from .._api import load_weights, Weights, WeightsEnum
+from .._api import load_weights, warn_legacy_pretrained, Weights, WeightsEnum
 from ..resnet import resnet50, ResNet50_Weights
 from ._meta import _COCO_CATEGORIES, ObjectDetection
 from ._utils import overwrite_eps
@@ -190,13 +189,18 @@ def _detector_weights(weights_enum, weights, weights_backbone, num_classes, kwar
     without them num_classes defaults to 91 (COCO). 'pretrained'/'pretrained_backbone'
     are the deprecated spellings."""
     if "pretrained" in kwargs:
-        warnings.warn("The parameter 'pretrained' is deprecated, please use 'weights' instead.")
-        if kwargs.pop("pretrained"):
+        pretrained = kwargs.pop("pretrained")
+        warn_legacy_pretrained("pretrained", "weights",
+                               f"{weights_enum.__name__}.COCO_V1" if pretrained else None,
+                               f"{weights_enum.__name__}.DEFAULT", stacklevel=4)
+        if pretrained:
             weights = "COCO_V1"
     if "pretrained_backbone" in kwargs:
-        warnings.warn("The parameter 'pretrained_backbone' is deprecated, please use "
-                      "'weights_backbone' instead.")
-        weights_backbone = "IMAGENET1K_V1" if kwargs.pop("pretrained_backbone") else None
+        pretrained = kwargs.pop("pretrained_backbone")
+        warn_legacy_pretrained("pretrained_backbone", "weights_backbone",
+                               "ResNet50_Weights.IMAGENET1K_V1" if pretrained else None,
+                               "ResNet50_Weights.DEFAULT", stacklevel=4)
+        weights_backbone = "IMAGENET1K_V1" if pretrained else None
     weights = weights_enum.verify(weights)
     weights_backbone = ResNet50_Weights.verify(weights_backbone)
     if weights is not None:
