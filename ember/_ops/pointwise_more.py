@@ -712,7 +712,8 @@ _MACLAURIN_8 = _MACLAURIN[-8:]
 
 
 def _horner(coefficients, u):
-    """sum_k c_k u^(n-k) for coefficients c (highest power first), in place on one buffer."""
+    """sum_k c_k u^(n-k) for coefficients c (highest power first, at least two), in place
+    on one buffer."""
     acc = u * coefficients[0]
     for c in coefficients[1:-1]:
         acc += c

@@ -26,7 +26,7 @@ from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import cast, float_dtype_for, dtype_name
 from .pointwise import (_unary_row, _out, opmath, where, float_operands, _scalars, _either)
-from .pointwise_more import erfc_array, _binary_row, _xlogy_array
+from .pointwise_more import erfc_array, _binary_row, _horner, _xlogy_array
 from .conversion import commit_inplace, inplace_source
 
 __all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "i0", "sinc", "igamma", "igammac"]
@@ -366,22 +366,15 @@ _ACKLAM_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00
              3.754408661907416e+00)
 
 
-def _poly(coefs, t):
-    out = np.zeros_like(t)
-    for c in coefs:
-        out = out * t + c
-    return out
-
-
 def _ndtri_lower(p):
     """ndtri(p) for 0 < p <= 0.5: Acklam's rational estimate refined by two Halley steps
     on Phi(x) - p (Phi through erfc, accurate in the tail)."""
     tail = p < 0.02425
     q = np.sqrt(-2 * np.log(np.where(tail, p, 0.5)))
-    x_tail = _poly(_ACKLAM_C, q) / (_poly(_ACKLAM_D, q) * q + 1)
+    x_tail = _horner(_ACKLAM_C, q) / (_horner(_ACKLAM_D, q) * q + 1)
     c = np.where(tail, 0.0, p - 0.5)
     r = c * c
-    x_mid = _poly(_ACKLAM_A, r) * c / (_poly(_ACKLAM_B, r) * r + 1)
+    x_mid = _horner(_ACKLAM_A, r) * c / (_horner(_ACKLAM_B, r) * r + 1)
     x = np.where(tail, x_tail, x_mid)
     for _ in range(2):
         e = 0.5 * erfc_array(-x * _SQRT_HALF) - p
