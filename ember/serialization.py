@@ -190,8 +190,12 @@ class _Encoder:
             return [self.enc(x) for x in obj]
         if isinstance(obj, dict):
             kind = "OrderedDict" if isinstance(obj, OrderedDict) else "dict"
-            return {"__dict__": kind, "items": [[self.enc(k), self.enc(v)] for k, v in
-                                                 obj.items()]}
+            rec = {"__dict__": kind, "items": [[self.enc(k), self.enc(v)] for k, v in
+                                                obj.items()]}
+            metadata = getattr(obj, "_metadata", None)   # a state_dict's module versions
+            if kind == "OrderedDict" and metadata is not None:
+                rec["metadata"] = self.enc(metadata)
+            return rec
         if isinstance(obj, (np.integer, np.floating, np.bool_)):
             return self.enc(obj.item())
         raise TypeError(f"ember.save cannot store objects of type {type(obj).__name__} (it stores "
@@ -233,7 +237,10 @@ class _Decoder:
             return tuple(self.dec(v) for v in x["__tuple__"])
         if "__dict__" in x:
             cls = OrderedDict if x["__dict__"] == "OrderedDict" else dict
-            return cls((_hashable(self.dec(k)), self.dec(v)) for k, v in x["items"])
+            out = cls((_hashable(self.dec(k)), self.dec(v)) for k, v in x["items"])
+            if cls is OrderedDict and "metadata" in x:
+                out._metadata = self.dec(x["metadata"])
+            return out
         if "__size__" in x:
             return Size(x["__size__"])
         if "__dtype__" in x:

@@ -130,3 +130,21 @@ def test_size_mismatch_still_reported_with_an_override():
             model.load_state_dict(sd)
         msgs.append(str(info.value).replace("ember", "torch"))
     assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize("fmt", ["ember", "torch"])
+def test_saved_state_dict_keeps_its_metadata(tmp_path, fmt):
+    """A state dict saved and loaded again carries its module versions, as torch's does
+    (the Renaming module's version 3 reaches its _load_from_state_dict)."""
+    em, seen = _pair(ember)
+    tm, _ = _pair(torch)
+    path = tmp_path / "sd.pt"
+    torch.save(tm.state_dict(), path)
+    expected = torch.load(path)._metadata
+    ember.save(em.state_dict(), path, format=fmt)
+    loaded = ember.load(path)
+    assert loaded._metadata == expected
+    em.load_state_dict(loaded)
+    assert seen[-1] == ("0.", {"version": 3})
+    ember.save({"plain": ember.ones(1)}, path, format=fmt)
+    assert not hasattr(ember.load(path), "_metadata")
