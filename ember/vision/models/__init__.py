@@ -22,6 +22,7 @@ from .swin_transformer import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from .vision_transformer import *  # noqa: F401,F403
 from . import detection  # noqa: E402,F401  (torchvision.models.detection)
+from . import segmentation  # noqa: E402,F401  (torchvision.models.segmentation)
 
 # the submodules themselves (the package attribute `alexnet` is the builder function)
 _MODULES = [importlib.import_module(f"{__name__}.{name}")

@@ -1,7 +1,6 @@
 """Backbones for the detectors: a classification network's intermediate layers under a
 Feature Pyramid Network."""
 import warnings
-from collections import OrderedDict
 
 from .... import nn
 from ...ops import misc as misc_nn_ops
@@ -9,38 +8,9 @@ from ...ops.feature_pyramid_network import ExtraFPNBlock, FeaturePyramidNetwork,
     LastLevelMaxPool
 from .. import resnet
 from .._api import warn_legacy_pretrained
+from .._utils import IntermediateLayerGetter
 
 __all__ = ["BackboneWithFPN", "IntermediateLayerGetter", "resnet_fpn_backbone"]
-
-
-class IntermediateLayerGetter(nn.ModuleDict):
-    """The children of ``model`` up to the last one named in ``return_layers``, run in
-    order; forward returns an OrderedDict {return_layers[name]: output of child name}.
-    (torchvision.models._utils.IntermediateLayerGetter: the children must be called in
-    registration order, as ResNet's are.)"""
-
-    def __init__(self, model, return_layers):
-        if not set(return_layers).issubset([name for name, _ in model.named_children()]):
-            raise ValueError("return_layers are not present in model")
-        orig_return_layers = return_layers
-        return_layers = {str(k): str(v) for k, v in return_layers.items()}
-        layers = OrderedDict()
-        for name, module in model.named_children():
-            layers[name] = module
-            if name in return_layers:
-                del return_layers[name]
-            if not return_layers:
-                break
-        super().__init__(layers)
-        self.return_layers = orig_return_layers
-
-    def forward(self, x):
-        out = OrderedDict()
-        for name, module in self.items():
-            x = module(x)
-            if name in self.return_layers:
-                out[self.return_layers[name]] = x
-        return out
 
 
 class BackboneWithFPN(nn.Module):
