@@ -164,7 +164,7 @@ def __getattr__(name):
     if name in ("distributions", "testing", "func", "profiler", "jit", "multiprocessing", "cpu",
                 "hub", "futures", "accelerator", "__future__", "_logging", "nested",
                 "_dynamo", "ao", "quantization",
-                "onnx", "xpu", "functional", "masked"):
+                "onnx", "xpu", "functional", "masked", "fx"):
         import importlib
         return importlib.import_module("." + name, __name__)
     if name in ("library", "ops"):   # torch.ops.<namespace>.<op>: ember.library's ops
