@@ -305,8 +305,6 @@ def test_detector_argument_errors():
         ed.FasterRCNN(backbone, num_classes=3, rpn_anchor_generator=object())
     with pytest.raises(ValueError, match="'num_classes' expected value 91 but got 5"):
         ed.fasterrcnn_resnet50_fpn(weights="DEFAULT", num_classes=5)
-    with pytest.raises(NotImplementedError, match="mobilenet_v3"):
-        ed.fasterrcnn_mobilenet_v3_large_fpn()
     model = ed.FasterRCNN(backbone, num_classes=3, min_size=32, max_size=48)
     model.train()
     with pytest.raises(AssertionError, match="targets should not be none"):

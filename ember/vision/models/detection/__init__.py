@@ -1,10 +1,11 @@
-"""ember.vision.models.detection: torchvision's two-stage detectors (Faster R-CNN and
-Mask R-CNN on ResNet-50-FPN, v1 and v2) with their building blocks, module names and
-state_dict keys. RetinaNet, SSD, FCOS, Keypoint R-CNN and the MobileNet-backed Faster
-R-CNNs are not implemented."""
+"""ember.vision.models.detection: torchvision's detectors (Faster R-CNN on ResNet-50-FPN v1/v2
+and MobileNetV3-Large-FPN, Mask R-CNN, Keypoint R-CNN) with their building blocks, module
+names and state_dict keys."""
 from .faster_rcnn import *  # noqa: F401,F403
+from .keypoint_rcnn import *  # noqa: F401,F403
 from .mask_rcnn import *  # noqa: F401,F403
 from .faster_rcnn import __all__ as _faster_all
+from .keypoint_rcnn import __all__ as _keypoint_all
 from .mask_rcnn import __all__ as _mask_all
 
-__all__ = list(_faster_all) + list(_mask_all)
+__all__ = list(_faster_all) + list(_keypoint_all) + list(_mask_all)

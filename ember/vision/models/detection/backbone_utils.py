@@ -6,11 +6,12 @@ from .... import nn
 from ...ops import misc as misc_nn_ops
 from ...ops.feature_pyramid_network import ExtraFPNBlock, FeaturePyramidNetwork, \
     LastLevelMaxPool
-from .. import resnet
+from .. import mobilenetv2, mobilenetv3, resnet
 from .._api import warn_legacy_pretrained
 from .._utils import IntermediateLayerGetter
 
-__all__ = ["BackboneWithFPN", "IntermediateLayerGetter", "resnet_fpn_backbone"]
+__all__ = ["BackboneWithFPN", "IntermediateLayerGetter", "mobilenet_backbone",
+           "resnet_fpn_backbone"]
 
 
 class BackboneWithFPN(nn.Module):
@@ -87,6 +88,53 @@ def _validate_trainable_layers(is_trained, trainable_backbone_layers, max_value,
         raise ValueError(f"Trainable backbone layers should be in the range [0,{max_value}], "
                          f"got {trainable_backbone_layers} ")
     return trainable_backbone_layers
+
+
+def mobilenet_backbone(*, backbone_name, weights, fpn, norm_layer=misc_nn_ops.FrozenBatchNorm2d,
+                       trainable_layers=2, returned_layers=None, extra_blocks=None):
+    """A MobileNet ('mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small') as a
+    detection backbone: with ``fpn`` an FPN over its stages, else its features and a 1x1
+    conv to 256 channels."""
+    models = {**vars(mobilenetv2), **vars(mobilenetv3)}
+    backbone = models[backbone_name](weights=weights, norm_layer=norm_layer)
+    return _mobilenet_extractor(backbone, fpn, trainable_layers, returned_layers, extra_blocks)
+
+
+def _mobilenet_extractor(backbone, fpn, trainable_layers, returned_layers=None,
+                         extra_blocks=None, norm_layer=None):
+    """MobileNet ``features`` cut into stages: stage k starts at stage_indices[k] (the first
+    conv, every strided block, the last layer). All layers before the last
+    ``trainable_layers`` stages are frozen. With ``fpn``: a 256-channel FPN over
+    ``returned_layers`` (default the last two stages) with LastLevelMaxPool; without it:
+    features followed by a 1x1 conv to 256 channels (``out_channels`` = 256)."""
+    features = backbone.features
+    stage_indices = [0] + [i for i, b in enumerate(features) if getattr(b, "_is_cn", False)] \
+        + [len(features) - 1]
+    num_stages = len(stage_indices)
+    if trainable_layers < 0 or trainable_layers > num_stages:
+        raise ValueError(f"Trainable layers should be in the range [0,{num_stages}], got "
+                         f"{trainable_layers} ")
+    freeze_before = len(features) if trainable_layers == 0 else \
+        stage_indices[num_stages - trainable_layers]
+    for block in features[:freeze_before]:
+        for parameter in block.parameters():
+            parameter.requires_grad_(False)
+    out_channels = 256
+    if not fpn:
+        model = nn.Sequential(features, nn.Conv2d(features[-1].out_channels, out_channels, 1))
+        model.out_channels = out_channels
+        return model
+    if extra_blocks is None:
+        extra_blocks = LastLevelMaxPool()
+    if returned_layers is None:
+        returned_layers = [num_stages - 2, num_stages - 1]
+    if min(returned_layers) < 0 or max(returned_layers) >= num_stages:
+        raise ValueError(f"Each returned layer should be in the range [0,{num_stages - 1}], got "
+                         f"{returned_layers} ")
+    return_layers = {f"{stage_indices[k]}": str(v) for v, k in enumerate(returned_layers)}
+    in_channels_list = [features[stage_indices[i]].out_channels for i in returned_layers]
+    return BackboneWithFPN(features, return_layers, in_channels_list, out_channels,
+                           extra_blocks=extra_blocks, norm_layer=norm_layer)
 
 
 __all__ += ["ExtraFPNBlock"]

@@ -5,11 +5,13 @@ from ....nn import functional as F
 from ...ops import misc as misc_nn_ops
 from ...ops.poolers import MultiScaleRoIAlign
 from .._api import load_weights, warn_legacy_pretrained, Weights, WeightsEnum
+from ..mobilenetv3 import mobilenet_v3_large, MobileNet_V3_Large_Weights
 from ..resnet import resnet50, ResNet50_Weights
 from ._meta import _COCO_CATEGORIES, ObjectDetection
 from ._utils import overwrite_eps
 from .anchor_utils import AnchorGenerator
-from .backbone_utils import _resnet_fpn_extractor, _validate_trainable_layers
+from .backbone_utils import _mobilenet_extractor, _resnet_fpn_extractor, \
+    _validate_trainable_layers
 from .generalized_rcnn import GeneralizedRCNN
 from .roi_heads import RoIHeads
 from .rpn import RegionProposalNetwork, RPNHead
@@ -183,7 +185,8 @@ class FasterRCNN_MobileNet_V3_Large_320_FPN_Weights(WeightsEnum):
     DEFAULT = COCO_V1
 
 
-def _detector_weights(weights_enum, weights, weights_backbone, num_classes, kwargs):
+def _detector_weights(weights_enum, weights, weights_backbone, num_classes, kwargs,
+                      backbone_enum=ResNet50_Weights):
     """(weights, backbone weights, num_classes) of a detection builder, torchvision's rules:
     detector weights fix num_classes to their categories and drop the backbone weights;
     without them num_classes defaults to 91 (COCO). 'pretrained'/'pretrained_backbone'
@@ -198,11 +201,11 @@ def _detector_weights(weights_enum, weights, weights_backbone, num_classes, kwar
     if "pretrained_backbone" in kwargs:
         pretrained = kwargs.pop("pretrained_backbone")
         warn_legacy_pretrained("pretrained_backbone", "weights_backbone",
-                               "ResNet50_Weights.IMAGENET1K_V1" if pretrained else None,
-                               "ResNet50_Weights.DEFAULT", stacklevel=4)
+                               f"{backbone_enum.__name__}.IMAGENET1K_V1" if pretrained else None,
+                               f"{backbone_enum.__name__}.DEFAULT", stacklevel=4)
         weights_backbone = "IMAGENET1K_V1" if pretrained else None
     weights = weights_enum.verify(weights)
-    weights_backbone = ResNet50_Weights.verify(weights_backbone)
+    weights_backbone = backbone_enum.verify(weights_backbone)
     if weights is not None:
         weights_backbone = None
         expected = len(weights.meta["categories"])
@@ -260,11 +263,46 @@ def fasterrcnn_resnet50_fpn_v2(*, weights=None, progress=True, num_classes=None,
     return load_weights(model, weights, progress)
 
 
-def fasterrcnn_mobilenet_v3_large_fpn(**kwargs):
-    raise NotImplementedError("fasterrcnn_mobilenet_v3_large_fpn is not implemented in "
-                              "ember.vision (the ResNet-50-FPN Faster R-CNNs are)")
+def _fasterrcnn_mobilenet_v3_large_fpn(weights_enum, weights, progress, num_classes,
+                                       weights_backbone, trainable_backbone_layers, defaults,
+                                       kwargs):
+    """Faster R-CNN on MobileNetV3-Large with an FPN over its last two stages (3 levels
+    with the max-pool level), anchors of sizes 32-512 at every level, and the builder's
+    ``defaults`` under the user's keyword arguments."""
+    weights, weights_backbone, num_classes = _detector_weights(
+        weights_enum, weights, weights_backbone, num_classes, kwargs,
+        backbone_enum=MobileNet_V3_Large_Weights)
+    is_trained = weights is not None or weights_backbone is not None
+    trainable_backbone_layers = _validate_trainable_layers(is_trained, trainable_backbone_layers,
+                                                           6, 3)
+    norm_layer = misc_nn_ops.FrozenBatchNorm2d if is_trained else nn.BatchNorm2d
+    backbone = mobilenet_v3_large(weights=weights_backbone, progress=progress,
+                                  norm_layer=norm_layer)
+    backbone = _mobilenet_extractor(backbone, True, trainable_backbone_layers)
+    anchor_sizes = ((32, 64, 128, 256, 512),) * 3
+    anchors = AnchorGenerator(anchor_sizes, ((0.5, 1.0, 2.0),) * len(anchor_sizes))
+    model = FasterRCNN(backbone, num_classes, rpn_anchor_generator=anchors,
+                       **{**defaults, **kwargs})
+    return load_weights(model, weights, progress)
 
 
-def fasterrcnn_mobilenet_v3_large_320_fpn(**kwargs):
-    raise NotImplementedError("fasterrcnn_mobilenet_v3_large_320_fpn is not implemented in "
-                              "ember.vision (the ResNet-50-FPN Faster R-CNNs are)")
+def fasterrcnn_mobilenet_v3_large_fpn(*, weights=None, progress=True, num_classes=None,
+                                      weights_backbone=MobileNet_V3_Large_Weights.IMAGENET1K_V1,
+                                      trainable_backbone_layers=None, **kwargs):
+    """Faster R-CNN on a MobileNetV3-Large FPN (high resolution: min_size 800); RPN score
+    threshold 0.05. ``trainable_backbone_layers`` in [0, 6] (default 3)."""
+    return _fasterrcnn_mobilenet_v3_large_fpn(
+        FasterRCNN_MobileNet_V3_Large_FPN_Weights, weights, progress, num_classes,
+        weights_backbone, trainable_backbone_layers, {"rpn_score_thresh": 0.05}, kwargs)
+
+
+def fasterrcnn_mobilenet_v3_large_320_fpn(*, weights=None, progress=True, num_classes=None,
+                                          weights_backbone=MobileNet_V3_Large_Weights.IMAGENET1K_V1,
+                                          trainable_backbone_layers=None, **kwargs):
+    """The low-resolution variant (min_size 320, max_size 640, 150 RPN proposals before and
+    after NMS in eval, RPN score threshold 0.05) for mobile use."""
+    defaults = {"min_size": 320, "max_size": 640, "rpn_pre_nms_top_n_test": 150,
+                "rpn_post_nms_top_n_test": 150, "rpn_score_thresh": 0.05}
+    return _fasterrcnn_mobilenet_v3_large_fpn(
+        FasterRCNN_MobileNet_V3_Large_320_FPN_Weights, weights, progress, num_classes,
+        weights_backbone, trainable_backbone_layers, defaults, kwargs)

@@ -1,12 +1,13 @@
 """The second stage of Faster/Mask R-CNN: classify and refine the proposals (and
 predict masks), with their losses and the post-processing of detections."""
-from .... import arange, cat, int64, nn, stack, where, zeros
+from .... import arange, cat, float32, int64, nn, stack, uint8, where, zeros
 from ....nn import functional as F
 from ...ops import boxes as box_ops, roi_align
 from . import _utils as det_utils
 
 __all__ = ["RoIHeads", "fastrcnn_loss", "maskrcnn_loss", "maskrcnn_inference",
-           "paste_masks_in_image"]
+           "paste_masks_in_image", "keypoints_to_heatmap", "heatmaps_to_keypoints",
+           "keypointrcnn_loss", "keypointrcnn_inference"]
 
 
 def fastrcnn_loss(class_logits, box_regression, labels, regression_targets):
@@ -94,6 +95,92 @@ def paste_masks_in_image(masks, boxes, img_shape, padding=1):
     return masks.new_empty((0, 1, im_h, im_w))
 
 
+def keypoints_to_heatmap(keypoints, rois, heatmap_size):
+    """Ground-truth keypoints (K, N, 3: x, y, visibility) as cells of a heatmap_size x
+    heatmap_size grid over each RoI: (flat cell index y * size + x, or 0 where invalid;
+    valid = visible and inside the RoI), both (K, N) int64. A keypoint on the RoI's right
+    or bottom edge falls in the last cell."""
+    offset_x, offset_y = rois[:, 0][:, None], rois[:, 1][:, None]
+    scale_x = (heatmap_size / (rois[:, 2] - rois[:, 0]))[:, None]
+    scale_y = (heatmap_size / (rois[:, 3] - rois[:, 1]))[:, None]
+    x, y = keypoints[..., 0], keypoints[..., 1]
+    x_on_edge = x == rois[:, 2][:, None]
+    y_on_edge = y == rois[:, 3][:, None]
+    x = ((x - offset_x) * scale_x).floor().long()
+    y = ((y - offset_y) * scale_y).floor().long()
+    x[x_on_edge] = heatmap_size - 1
+    y[y_on_edge] = heatmap_size - 1
+    inside = (x >= 0) & (y >= 0) & (x < heatmap_size) & (y < heatmap_size)
+    valid = (inside & (keypoints[..., 2] > 0)).long()
+    return (y * heatmap_size + x) * valid, valid
+
+
+def heatmaps_to_keypoints(maps, rois):
+    """Keypoint locations from heatmaps (K, N, H, W) over RoIs (K, 4): each map is resized
+    (bicubic) to the RoI's size rounded up, its argmax cell d becomes the continuous
+    coordinate (d + 0.5) * (RoI size / rounded size) + RoI corner (Heckbert's c = d + 0.5).
+    Returns ((K, N, 3) float32 x, y, 1; (K, N) float32 map values at the argmax)."""
+    offset_x, offset_y = rois[:, 0], rois[:, 1]
+    widths = (rois[:, 2] - rois[:, 0]).clamp(min=1)
+    heights = (rois[:, 3] - rois[:, 1]).clamp(min=1)
+    widths_ceil, heights_ceil = widths.ceil(), heights.ceil()
+    num_keypoints = maps.shape[1]
+    # (float32 whatever the model's dtype, as torchvision)
+    xy_preds = zeros((len(rois), 3, num_keypoints), dtype=float32, device=maps.device)
+    end_scores = zeros((len(rois), num_keypoints), dtype=float32, device=maps.device)
+    for i in range(len(rois)):
+        roi_map_width = int(widths_ceil[i].item())
+        roi_map_height = int(heights_ceil[i].item())
+        width_correction = widths[i] / roi_map_width
+        height_correction = heights[i] / roi_map_height
+        roi_map = F.interpolate(maps[i][:, None], size=(roi_map_height, roi_map_width),
+                                mode="bicubic", align_corners=False)[:, 0]
+        w = roi_map.shape[2]
+        pos = roi_map.reshape(num_keypoints, -1).argmax(dim=1)
+        x_int = pos % w
+        y_int = (pos - x_int).div(w, rounding_mode="floor")
+        x = (x_int.float() + 0.5) * width_correction
+        y = (y_int.float() + 0.5) * height_correction
+        xy_preds[i, 0, :] = x + offset_x[i]
+        xy_preds[i, 1, :] = y + offset_y[i]
+        xy_preds[i, 2, :] = 1
+        end_scores[i, :] = roi_map[arange(num_keypoints, device=roi_map.device), y_int, x_int]
+    return xy_preds.permute(0, 2, 1), end_scores
+
+
+def keypointrcnn_loss(keypoint_logits, proposals, gt_keypoints, keypoint_matched_idxs):
+    """Cross-entropy over the H*W cells of each (proposal, keypoint) heatmap against the
+    cell of its matched ground-truth keypoint, over the valid (visible, inside) ones; 0
+    (keeping the graph) when none is valid."""
+    N, K, H, W = keypoint_logits.shape
+    if H != W:
+        raise ValueError(f"keypoint_logits height and width (last two elements of shape) "
+                         f"should be equal. Instead got H = {H} and W = {W}")
+    heatmaps, valid = [], []
+    for proposals_per_image, gt_kp_in_image, midx in zip(proposals, gt_keypoints,
+                                                         keypoint_matched_idxs):
+        heatmaps_i, valid_i = keypoints_to_heatmap(gt_kp_in_image[midx], proposals_per_image, H)
+        heatmaps.append(heatmaps_i.view(-1))
+        valid.append(valid_i.view(-1))
+    keypoint_targets = cat(heatmaps, dim=0)
+    valid = where(cat(valid, dim=0).to(dtype=uint8))[0]
+    if keypoint_targets.numel() == 0 or len(valid) == 0:
+        return keypoint_logits.sum() * 0
+    keypoint_logits = keypoint_logits.view(N * K, H * W)
+    return F.cross_entropy(keypoint_logits[valid], keypoint_targets[valid])
+
+
+def keypointrcnn_inference(x, boxes):
+    """Per image, (keypoints (K, N, 3), their scores (K, N)) from the heatmaps ``x`` of all
+    images' detections ``boxes``."""
+    kp_probs, kp_scores = [], []
+    for xx, bb in zip(x.split([box.size(0) for box in boxes], dim=0), boxes):
+        kp_prob, scores = heatmaps_to_keypoints(xx, bb)
+        kp_probs.append(kp_prob)
+        kp_scores.append(scores)
+    return kp_probs, kp_scores
+
+
 class RoIHeads(nn.Module):
     """Box head (and optional mask head) over the proposals.
 
@@ -128,20 +215,17 @@ class RoIHeads(nn.Module):
         self.mask_roi_pool = mask_roi_pool
         self.mask_head = mask_head
         self.mask_predictor = mask_predictor
-        if keypoint_roi_pool is not None or keypoint_head is not None or \
-                keypoint_predictor is not None:
-            raise NotImplementedError("keypoint heads (Keypoint R-CNN) are not implemented in "
-                                      "ember.vision")
-        self.keypoint_roi_pool = None
-        self.keypoint_head = None
-        self.keypoint_predictor = None
+        self.keypoint_roi_pool = keypoint_roi_pool
+        self.keypoint_head = keypoint_head
+        self.keypoint_predictor = keypoint_predictor
 
     def has_mask(self):
         return not (self.mask_roi_pool is None or self.mask_head is None or
                     self.mask_predictor is None)
 
     def has_keypoint(self):
-        return False
+        return not (self.keypoint_roi_pool is None or self.keypoint_head is None or
+                    self.keypoint_predictor is None)
 
     def assign_targets_to_proposals(self, proposals, gt_boxes, gt_labels):
         matched_idxs, labels = [], []
@@ -176,6 +260,8 @@ class RoIHeads(nn.Module):
             raise ValueError("Every element of targets should have a labels key")
         if self.has_mask() and not all("masks" in t for t in targets):
             raise ValueError("Every element of targets should have a masks key")
+        if self.has_keypoint() and not all("keypoints" in t for t in targets):
+            raise ValueError("Every element of targets should have a keypoints key")
 
     def select_training_samples(self, proposals, targets):
         self.check_targets(targets)
@@ -233,6 +319,10 @@ class RoIHeads(nn.Module):
                 if t["labels"].dtype != int64:
                     raise TypeError(f"target labels must of int64 type, instead got "
                                     f"{t['labels'].dtype}")
+                # (float32 even in a float64 model, as torchvision demands)
+                if self.has_keypoint() and t["keypoints"].dtype != float32:
+                    raise TypeError(f"target keypoints must of float type, instead got "
+                                    f"{t['keypoints'].dtype}")
         if self.training:
             proposals, matched_idxs, labels, regression_targets = \
                 self.select_training_samples(proposals, targets)
@@ -271,4 +361,33 @@ class RoIHeads(nn.Module):
                 masks_probs = maskrcnn_inference(mask_logits, [r["labels"] for r in result])
                 for mask_prob, r in zip(masks_probs, result):
                     r["masks"] = mask_prob
+        if self.has_keypoint():
+            self._keypoint_branch(features, proposals, image_shapes, targets, labels,
+                                  matched_idxs, result, losses)
         return result, losses
+
+    def _keypoint_branch(self, features, proposals, image_shapes, targets, labels,
+                         matched_idxs, result, losses):
+        """Keypoint heatmaps on the positive proposals (training: loss_keypoint) or on the
+        detections (eval: 'keypoints' and 'keypoints_scores' added to ``result``)."""
+        if self.training:
+            keypoint_proposals, pos_matched_idxs = [], []
+            for i in range(len(proposals)):
+                pos = where(labels[i] > 0)[0]
+                keypoint_proposals.append(proposals[i][pos])
+                pos_matched_idxs.append(matched_idxs[i][pos])
+        else:
+            keypoint_proposals = [p["boxes"] for p in result]
+        keypoint_features = self.keypoint_head(self.keypoint_roi_pool(
+            features, keypoint_proposals, image_shapes))
+        keypoint_logits = self.keypoint_predictor(keypoint_features)
+        if self.training:
+            gt_keypoints = [t["keypoints"] for t in targets]
+            losses["loss_keypoint"] = keypointrcnn_loss(keypoint_logits, keypoint_proposals,
+                                                        gt_keypoints, pos_matched_idxs)
+        else:
+            keypoints_probs, kp_scores = keypointrcnn_inference(keypoint_logits,
+                                                                keypoint_proposals)
+            for keypoint_prob, kps, r in zip(keypoints_probs, kp_scores, result):
+                r["keypoints"] = keypoint_prob
+                r["keypoints_scores"] = kps

@@ -1,0 +1,223 @@
+"""The detectors beyond Faster/Mask R-CNN on ResNet-50-FPN against real torchvision:
+Keypoint R-CNN and the MobileNetV3-Large-FPN Faster R-CNNs. Same weights (torchvision's
+copied into ember), float64: equal detections in eval, equal losses (same seed) and
+parameter gradients in training. torchvision's NMS runs as plain torch (see
+test_detection.py)."""
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import ember  # noqa: E402
+from ember.vision.models import detection as ed  # noqa: E402
+from ember.vision.models.detection import roi_heads as erh  # noqa: E402
+from ember.vision.models.detection.backbone_utils import mobilenet_backbone, \
+    resnet_fpn_backbone  # noqa: E402
+
+from .test_detection import close, E, IMAGES, T, TARGETS, tvd  # noqa: E402,F401
+
+
+def _copy_weights(tm, em):
+    tm, em = tm.double(), em.double()
+    sd = tm.state_dict()
+    assert list(em.state_dict()) == list(sd)
+    assert [tuple(v.shape) for v in em.state_dict().values()] == \
+        [tuple(v.shape) for v in sd.values()]
+    em.load_state_dict({k: E(v.numpy()) for k, v in sd.items()})
+    return tm, em
+
+
+def _check_pair(tm, em, targets, keys, rtol_losses=None):
+    """Eval detections equal; training losses (seeded samplers) and gradients equal."""
+    tm.eval()
+    em.eval()
+    with torch.no_grad():
+        t_out = tm([T(i) for i in IMAGES])
+    with ember.no_grad():
+        e_out = em([E(i) for i in IMAGES])
+    for t_det, e_det in zip(t_out, e_out):
+        assert set(e_det) == set(t_det) == keys
+        assert len(t_det["boxes"]) > 0
+        for k in t_det:
+            assert tuple(e_det[k].shape) == tuple(t_det[k].shape), k
+            assert str(e_det[k].dtype).split(".")[-1] == str(t_det[k].dtype).split(".")[-1], k
+            close(e_det[k], t_det[k], rtol=1e-7, atol=1e-7)
+    tm.train()
+    em.train()
+    torch.manual_seed(5)
+    ember.manual_seed(5)
+    t_loss = tm([T(i) for i in IMAGES], [{k: T(v) for k, v in t.items()} for t in targets])
+    e_loss = em([E(i) for i in IMAGES], [{k: E(v) for k, v in t.items()} for t in targets])
+    assert list(e_loss) == list(t_loss)
+    for k in t_loss:
+        # (RPN labels are float32, as torchvision's: its objectness loss is float32)
+        close(e_loss[k], t_loss[k], rtol=1e-6 if k == "loss_objectness" else 1e-9)
+    sum(t_loss.values()).backward()
+    sum(e_loss.values()).backward()
+    e_params = dict(em.named_parameters())
+    floor = 1e-6 * max(float(p.grad.abs().max()) for p in tm.parameters() if p.grad is not None)
+    for name, p in tm.named_parameters():
+        assert (p.grad is None) == (e_params[name].grad is None), name
+        if p.grad is not None:
+            scale = max(float(p.grad.abs().max()), floor)
+            # (float32 RPN labels and PyTorch's float32(1/6) in hardsigmoid's backward)
+            close(e_params[name].grad / scale, p.grad / scale, rtol=0, atol=1e-6)
+    return e_out
+
+
+def _keypoint_targets():
+    rng = np.random.default_rng(7)
+    out = []
+    for t in TARGETS:
+        b = t["boxes"]
+        xy = b[:, None, :2] + rng.random((len(b), 5, 2)) * (b[:, None, 2:] - b[:, None, :2])
+        vis = (rng.random((len(b), 5, 1)) > 0.2).astype(np.float64)
+        out.append(dict(t, keypoints=np.concatenate([xy, vis], 2).astype(np.float32)))
+    return out
+
+
+KW = dict(min_size=48, max_size=64, rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=40,
+          rpn_pre_nms_top_n_train=100, rpn_post_nms_top_n_train=40, box_batch_size_per_image=32,
+          box_detections_per_img=6, box_score_thresh=0.0)
+
+
+def test_keypoint_rcnn_matches_torchvision(tvd):
+    tbb = sys.modules["torchvision.models.detection.backbone_utils"]
+    tkp = sys.modules["torchvision.models.detection.keypoint_rcnn"]
+    tfr = sys.modules["torchvision.models.detection.faster_rcnn"]
+    torch.manual_seed(0)
+    t_bb = tbb.resnet_fpn_backbone(backbone_name="resnet18", weights=None, trainable_layers=5)
+    e_bb = resnet_fpn_backbone(backbone_name="resnet18", weights=None, trainable_layers=5)
+    tm = tvd.KeypointRCNN(t_bb, box_head=tfr.TwoMLPHead(256 * 49, 32),
+                          box_predictor=tfr.FastRCNNPredictor(32, 3),
+                          keypoint_head=tkp.KeypointRCNNHeads(256, (16, 16)),
+                          keypoint_predictor=tkp.KeypointRCNNPredictor(16, 5), **KW)
+    em = ed.KeypointRCNN(e_bb, box_head=ed.TwoMLPHead(256 * 49, 32),
+                         box_predictor=ed.FastRCNNPredictor(32, 3),
+                         keypoint_head=ed.KeypointRCNNHeads(256, (16, 16)),
+                         keypoint_predictor=ed.KeypointRCNNPredictor(16, 5), **KW)
+    tm, em = _copy_weights(tm, em)
+    out = _check_pair(tm, em, _keypoint_targets(),
+                      {"boxes", "labels", "scores", "keypoints", "keypoints_scores"})
+    assert out[0]["keypoints"].dtype == ember.float32
+    assert tuple(out[0]["keypoints"].shape[1:]) == (5, 3)
+    em.train()
+    bad = [dict(t, keypoints=t["keypoints"].astype(np.float64)) for t in _keypoint_targets()]
+    with pytest.raises(TypeError, match="target keypoints must of float type"):
+        em([E(i) for i in IMAGES], [{k: E(v) for k, v in t.items()} for t in bad])
+    # (torchvision reads target["keypoints"] before checking for it: a KeyError)
+    with pytest.raises(KeyError, match="keypoints"):
+        em([E(i) for i in IMAGES], [{k: E(v) for k, v in t.items()} for t in TARGETS])
+
+
+@pytest.mark.parametrize("name", ["fasterrcnn_mobilenet_v3_large_fpn",
+                                  "fasterrcnn_mobilenet_v3_large_320_fpn"])
+def test_mobilenet_faster_rcnn_matches_torchvision(tvd, name):
+    kw = dict(KW, rpn_score_thresh=0.0)
+    if name.endswith("320_fpn"):
+        kw = dict(box_detections_per_img=6, box_score_thresh=0.0, rpn_score_thresh=0.0,
+                  rpn_pre_nms_top_n_train=100, rpn_post_nms_top_n_train=40,
+                  box_batch_size_per_image=32, min_size=64, max_size=96)
+    torch.manual_seed(0)
+    tm = getattr(tvd, name)(weights=None, weights_backbone=None, num_classes=3, **kw)
+    em = getattr(ed, name)(weights=None, weights_backbone=None, num_classes=3, **kw)
+    assert repr(em.transform) == repr(tm.transform)
+    assert em.rpn._pre_nms_top_n == tm.rpn._pre_nms_top_n
+    assert em.rpn.score_thresh == tm.rpn.score_thresh
+    tm, em = _copy_weights(tm, em)
+    _check_pair(tm, em, TARGETS, {"boxes", "labels", "scores"})
+
+
+@pytest.mark.parametrize("name", ["keypointrcnn_resnet50_fpn", "fasterrcnn_mobilenet_v3_large_fpn",
+                                  "fasterrcnn_mobilenet_v3_large_320_fpn"])
+def test_builders_match_torchvision_layout(tvd, name):
+    for kw in (dict(weights=None, weights_backbone=None),
+               dict(weights=None, weights_backbone=None, num_classes=4,
+                    trainable_backbone_layers=None)):
+        t = getattr(tvd, name)(**kw)
+        e = getattr(ed, name)(**kw)
+        t_sd, e_sd = t.state_dict(), e.state_dict()
+        assert list(e_sd) == list(t_sd)
+        assert [tuple(v.shape) for v in e_sd.values()] == [tuple(v.shape) for v in t_sd.values()]
+        assert [n for n, p in e.named_parameters() if p.requires_grad] == \
+            [n for n, p in t.named_parameters() if p.requires_grad]
+        assert repr(e.transform) == repr(t.transform)
+    enum_name = {"keypointrcnn_resnet50_fpn": "KeypointRCNN_ResNet50_FPN_Weights",
+                 "fasterrcnn_mobilenet_v3_large_fpn": "FasterRCNN_MobileNet_V3_Large_FPN_Weights",
+                 "fasterrcnn_mobilenet_v3_large_320_fpn":
+                     "FasterRCNN_MobileNet_V3_Large_320_FPN_Weights"}[name]
+    t_enum, e_enum = getattr(tvd, enum_name), getattr(ed, enum_name)
+    assert list(e_enum.__members__) == list(t_enum.__members__)
+    for member in t_enum:
+        for key in ("categories", "num_params", "min_size", "_metrics", "keypoint_names"):
+            assert e_enum[member.name].meta.get(key) == member.meta.get(key), key
+        assert e_enum[member.name].url == member.url
+
+
+def test_mobilenet_backbone_matches_torchvision(tvd):
+    tbb = sys.modules["torchvision.models.detection.backbone_utils"]
+    for kw in (dict(fpn=True, trainable_layers=2), dict(fpn=False, trainable_layers=0),
+               dict(fpn=True, trainable_layers=6, returned_layers=[3, 4, 5])):
+        for name in ("mobilenet_v3_small", "mobilenet_v2"):
+            t = tbb.mobilenet_backbone(backbone_name=name, weights=None, **kw)
+            e = mobilenet_backbone(backbone_name=name, weights=None, **kw)
+            assert list(e.state_dict()) == list(t.state_dict())
+            assert [n for n, p in e.named_parameters() if p.requires_grad] == \
+                [n for n, p in t.named_parameters() if p.requires_grad]
+            assert e.out_channels == t.out_channels == 256
+    with pytest.raises(ValueError, match=r"Trainable layers should be in the range \[0,6\]"):
+        mobilenet_backbone(backbone_name="mobilenet_v3_large", weights=None, fpn=True,
+                           trainable_layers=7)
+    with pytest.raises(ValueError, match=r"Each returned layer should be in the range \[0,5\]"):
+        mobilenet_backbone(backbone_name="mobilenet_v3_large", weights=None, fpn=True,
+                           returned_layers=[4, 6])
+
+
+def test_keypoint_parts_match_torchvision(tvd):
+    trh = sys.modules["torchvision.models.detection.roi_heads"]
+    rng = np.random.default_rng(11)
+    rois = np.array([[2.0, 3.0, 20.5, 17.0], [0.0, 0.0, 7.3, 40.0], [5.0, 5.0, 5.5, 5.2]])
+    maps = rng.standard_normal((3, 4, 8, 8))
+    t_xy, t_s = trh.heatmaps_to_keypoints(T(maps), T(rois))
+    e_xy, e_s = erh.heatmaps_to_keypoints(E(maps), E(rois))
+    assert e_xy.dtype == ember.float32 and e_s.dtype == ember.float32
+    close(e_xy, t_xy, rtol=1e-6, atol=1e-5)
+    close(e_s, t_s, rtol=1e-6, atol=1e-6)
+    # keypoints inside, outside, on the far edges, invisible
+    kps = np.array([[[3.0, 4.0, 1], [20.5, 17.0, 1], [25.0, 5.0, 1], [10.0, 10.0, 0]],
+                    [[7.3, 40.0, 2], [1.0, 39.0, 1], [-1.0, 3.0, 1], [3.0, 3.0, 1]],
+                    [[5.2, 5.1, 1], [5.5, 5.2, 1], [5.0, 5.0, 1], [6.0, 5.0, 1]]])
+    t_h, t_v = trh.keypoints_to_heatmap(T(kps), T(rois), 8)
+    e_h, e_v = erh.keypoints_to_heatmap(E(kps), E(rois), 8)
+    assert e_h.tolist() == t_h.tolist() and e_v.tolist() == t_v.tolist()
+    assert e_h.dtype == ember.int64
+    logits = rng.standard_normal((3, 4, 8, 8))
+    t_logits = T(logits).requires_grad_()
+    e_logits = E(logits).requires_grad_()
+    t_loss = trh.keypointrcnn_loss(t_logits, [T(rois[:2]), T(rois[2:])], [T(kps[:2]), T(kps[2:])],
+                                   [torch.tensor([1, 0]), torch.tensor([0])])
+    e_loss = erh.keypointrcnn_loss(e_logits, [E(rois[:2]), E(rois[2:])], [E(kps[:2]), E(kps[2:])],
+                                   [ember.tensor([1, 0]), ember.tensor([0])])
+    close(e_loss, t_loss)
+    t_loss.backward()
+    e_loss.backward()
+    close(e_logits.grad, t_logits.grad)
+    with pytest.raises(ValueError, match="height and width .* should be equal"):
+        erh.keypointrcnn_loss(E(np.zeros((1, 4, 8, 6))), [E(rois[:1])], [E(kps[:1])],
+                              [ember.tensor([0])])
+
+
+def test_keypoint_rcnn_argument_errors():
+    backbone = resnet_fpn_backbone(backbone_name="resnet18", weights=None)
+    with pytest.raises(ValueError, match="num_keypoints should be None when keypoint_predictor"):
+        ed.KeypointRCNN(backbone, num_classes=2, num_keypoints=3,
+                        keypoint_predictor=ed.KeypointRCNNPredictor(512, 3))
+    with pytest.raises(TypeError, match="keypoint_roi_pool should be of type"):
+        ed.KeypointRCNN(backbone, num_classes=2, keypoint_roi_pool=object())
+    with pytest.raises(ValueError, match="'num_keypoints' expected value 17 but got 5"):
+        ed.keypointrcnn_resnet50_fpn(weights="DEFAULT", num_keypoints=5)
+    m = ed.keypointrcnn_resnet50_fpn(weights=None, weights_backbone=None)
+    assert m.roi_heads.box_predictor.cls_score.out_features == 2
+    assert m.roi_heads.keypoint_predictor.out_channels == 17
