@@ -1,0 +1,653 @@
+"""The ops on nested tensors: what ember's functions and Tensor methods do when handed one.
+
+NestedTensor's __torch_function__ sends every call with a nested argument here (`dispatch`).
+Most ops are ops on the packed values (see _nested_tensor.py for the layout):
+
+* pointwise ops (unary, and binary with a nested tensor of the same offsets, a scalar, or a
+  dense tensor that broadcasts against the trailing dims, or one of shape (B, 1, ...) that
+  holds one row per component), activations, dropout: the same op on the values;
+* linear / matmul with a dense weight, layer_norm / rms_norm and softmax over the trailing
+  dims, sum / mean over the dims after the ragged one, transpose / unflatten / flatten /
+  view / reshape / unsqueeze / squeeze / chunk / split / cat on those dims: the op on the
+  values at the dimension one lower (the values have no batch dimension);
+* ops that mix the rows of a component (softmax or a reduction over the ragged dimension,
+  scaled_dot_product_attention) run on the padded dense form: pad (``to_padded``), run the
+  dense op with the padding masked out, gather the rows back (``from_padded``). The padded
+  form is made by one index_select of the values, so autograd reaches the values through it.
+
+Everything else raises PyTorch's error for an op without a nested kernel: NotImplementedError
+``aten.<op>.default`` (jagged layout) or "Could not run 'aten::<op>' with arguments from the
+'NestedTensorCPU' backend" (strided layout).
+"""
+import numpy as np
+
+from .._tensor import Tensor, Size
+from ._nested_tensor import NestedTensor, make_nested, nested_int
+
+
+def _ember():
+    import ember
+    return ember
+
+
+def _F():
+    from ..nn import functional
+    return functional
+
+
+def _is_nt(x):
+    return isinstance(x, NestedTensor)
+
+
+def _first_nt(args, kwargs):
+    for a in list(args) + list(kwargs.values()):
+        if _is_nt(a):
+            return a
+        if isinstance(a, (list, tuple)):
+            for b in a:
+                if _is_nt(b):
+                    return b
+    return None
+
+
+def _shape_str(t):
+    if _is_nt(t):
+        return "(" + ", ".join(str(s) for s in t._sizes()) + ")"
+    return repr(Size(t.shape))
+
+
+def unsupported(name, nt):
+    """PyTorch's error for an op without a nested-tensor kernel."""
+    name = name.strip("_") if name.startswith("__") else name
+    if nt is not None and nt._is_strided():
+        dev = "CUDA" if nt.is_cuda else "CPU"
+        return NotImplementedError(
+            f"Could not run 'aten::{name}' with arguments from the 'NestedTensor{dev}' "
+            f"backend. This could be because the operator doesn't exist for this backend "
+            f"(ember.nested supports the ops listed in ember/nested/_ops.py).")
+    return NotImplementedError(f"aten.{name}.default")
+
+
+# ------------------------------------------------------------------ padded form
+def _rows(nt):
+    """For the rows of the components laid end to end: each row's component b and its
+    position t in it (NumPy arrays), and the lengths and offsets."""
+    lens = nt._lengths_array()
+    offs = nt._offsets_array()[:-1]
+    bids = np.repeat(np.arange(len(lens)), lens)
+    starts = np.concatenate(([0], np.cumsum(lens)[:-1])).astype(np.int64)
+    pos = np.arange(int(lens.sum())) - np.repeat(starts, lens)
+    return bids, pos, lens, offs
+
+
+def _index(arr, like):
+    e = _ember()
+    return e.as_tensor(np.ascontiguousarray(arr, dtype=np.int64), device=like.device)
+
+
+def to_padded(nt, padding, output_size=None):
+    """The dense (B, ..., max length, ...) tensor holding each component, the rest filled
+    with `padding`; differentiable (one index_select of the values)."""
+    e = _ember()
+    if not _is_nt(nt):
+        raise NotImplementedError(
+            "Could not run 'aten::to_padded_tensor' with arguments from the 'CPU' backend.")
+    if nt._lengths is not None:
+        raise RuntimeError("to_padded_tensor(): not supported for nested tensors with holes")
+    r = nt._ragged_idx
+    vals = nt._values.movedim(r - 1, 0)   # (S, rest...)
+    lens = nt._lengths_array()
+    offs = nt._offsets_array()[:-1]
+    B = len(lens)
+    L = int(lens.max()) if B else 0
+    if output_size is not None:
+        # PyTorch's jagged kernel reads only the ragged dim's entry: the padded length (the
+        # components are cut to it when it is shorter); the other entries are ignored
+        if len(output_size) != nt.dim():
+            raise RuntimeError("Length of output_size does not match NestedTensor dims. "
+                               "Broadcasting is not supported.")
+        L = int(output_size[r])
+    S = vals.shape[0]
+    pos = np.arange(L)
+    idx = np.where(pos[None, :] < lens[:, None], offs[:, None] + pos[None, :], S)
+    pad_row = e.full((1,) + tuple(vals.shape[1:]), padding, dtype=vals.dtype,
+                     device=vals.device)
+    ext = e.cat([vals, pad_row], 0)
+    out = ext.index_select(0, _index(idx.reshape(-1), vals))
+    out = out.reshape((B, L) + tuple(vals.shape[1:])).movedim(1, r)
+    return out
+
+
+def from_padded(padded, like):
+    """The values of a nested tensor shaped as `like` from a padded dense tensor (the
+    inverse of to_padded, made contiguous): a nested tensor with like's offsets."""
+    r = like._ragged_idx
+    bids, pos, lens, _ = _rows(like)
+    p = padded.movedim(r, 1)   # (B, L, rest...)
+    B, L = p.shape[0], p.shape[1]
+    flat = p.reshape((B * L,) + tuple(p.shape[2:]))
+    vals = flat.index_select(0, _index(bids * L + pos, flat)).movedim(0, r - 1)
+    offsets = like._offsets
+    if like._lengths is not None:   # the gathered values have no holes
+        e = _ember()
+        offsets = e.as_tensor(np.concatenate(([0], np.cumsum(lens))), device=vals.device)
+    return make_nested(vals, offsets, None, r, like._nested_layout)
+
+
+# ------------------------------------------------------------------ pointwise
+# unary ops (and ops with one tensor argument and scalar options) computed on the values
+UNARY = frozenset("""
+abs absolute neg negative sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh arcsin
+arccos arctan exp exp2 expm1 log log2 log10 log1p sqrt rsqrt square reciprocal sign sgn
+floor ceil round trunc frac erf erfc erfinv sigmoid logit relu relu6 gelu silu mish selu celu
+elu softplus softsign tanhshrink hardtanh hardsigmoid hardswish hardshrink softshrink
+leaky_relu logsigmoid threshold rrelu nan_to_num clamp clip clamp_min clamp_max
+pow float_power logical_not bitwise_not isnan isinf isfinite isposinf isneginf signbit
+positive conj real imag angle
+dropout alpha_dropout feature_alpha_dropout
+clone contiguous float double half bfloat16 bool int long short byte char type
+zeros_like ones_like full_like empty_like rand_like randn_like
+abs_ neg_ sin_ cos_ exp_ log_ sqrt_ sigmoid_ tanh_ relu_ clamp_ clip_ fill_ zero_ pow_
+normal_ uniform_ bernoulli_ dropout_ leaky_relu_ elu_ celu_ selu_ hardtanh_ threshold_
+rrelu_ nan_to_num_ sign_ floor_ ceil_ round_ trunc_ reciprocal_ square_ rsqrt_ erf_
+__neg__ __abs__ __invert__ __pos__
+""".split())
+
+# binary pointwise ops: every tensor argument is brought to the values' shape
+BINARY = frozenset("""
+add sub subtract mul multiply div divide true_divide floor_divide remainder fmod pow
+float_power atan2 arctan2 hypot copysign maximum minimum fmax fmin eq ne lt le gt ge
+greater greater_equal less less_equal not_equal logical_and logical_or logical_xor
+bitwise_and bitwise_or bitwise_xor where masked_fill lerp xlogy isclose allclose
+addcmul addcdiv type_as rsub mul_ add_ sub_ div_ masked_fill_ copy_ lerp_ clamp_
+__rsub__ __rtruediv__ __rdiv__ __floordiv__ __rfloordiv__ __mod__ __rmod__ __rpow__
+__and__ __or__ __xor__ __rand__ __ror__ __rxor__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__
+__iadd__ __isub__ __imul__ __itruediv__ __ipow__
+""".split())
+
+
+def _wrap_result(nt, out, inplace_target=None):
+    if inplace_target is not None:
+        return inplace_target
+    if isinstance(out, Tensor) and not _is_nt(out):
+        return nt._like(out)
+    if isinstance(out, (tuple, list)):
+        return type(out)(_wrap_result(nt, o) for o in out)
+    return out
+
+
+def _is_inplace(name):
+    return name.endswith("_") and not name.endswith("__") or name.startswith("__i") and \
+        name not in ("__invert__",)
+
+
+def _unary(func, name, args, kwargs):
+    nt = args[0]
+    if not _is_nt(nt):
+        raise unsupported(name, _first_nt(args, kwargs))
+    out = func(nt._values, *args[1:], **kwargs)
+    return _wrap_result(nt, out, nt if _is_inplace(name) else None)
+
+
+def _as_values(ref, x, name):
+    """x (a nested tensor like ref, a dense tensor, or a scalar) as an operand of the same
+    op on ref's values."""
+    if _is_nt(x):
+        if x is ref:
+            return x._values
+        if nested_int(x._offsets) != nested_int(ref._offsets) or \
+                x._ragged_idx != ref._ragged_idx or x.dim() != ref.dim():
+            raise RuntimeError(f"cannot call binary pointwise function {name}.Tensor with "
+                               f"inputs of shapes {_shape_str(ref)} and {_shape_str(x)}")
+        return x._values
+    if not isinstance(x, Tensor):
+        return x
+    n, k, r = ref.dim(), x.dim(), ref._ragged_idx
+    bad = RuntimeError(f"cannot call binary pointwise function {name}.Tensor with inputs "
+                       f"of shapes {Size(ref._sizes())!r} "
+                       f"and {_shape_str(x)}")
+    if k > n:
+        raise bad
+    lead = n - k   # x's dims line up with ref's dims lead ... n - 1
+    if r >= lead and x.shape[r - lead] != 1:
+        raise bad
+    if k < n:
+        return x
+    if x.shape[0] == 1:
+        return x.squeeze(0)
+    if x.shape[0] != len(ref):
+        raise bad
+    # one row per component: repeat it over the component's rows
+    bids, _, _, _ = _rows(ref)
+    per_row = x.index_select(0, _index(bids, x)).squeeze(r)   # (S, rest without ragged)
+    if ref._lengths is not None or per_row.shape[0] != ref._values.shape[r - 1]:
+        raise bad
+    return per_row.movedim(0, r - 1)
+
+
+def _binary(func, name, args, kwargs):
+    ref = _first_nt(args, kwargs)
+
+    def conv(a):
+        if isinstance(a, (list, tuple)) and any(isinstance(b, Tensor) for b in a):
+            return type(a)(conv(b) for b in a)
+        return _as_values(ref, a, name)
+
+    out = func(*[conv(a) for a in args], **{k: conv(v) for k, v in kwargs.items()})
+    if _is_inplace(name):
+        return args[0]
+    return _wrap_result(ref, out)
+
+
+# ------------------------------------------------------------------ helpers for dims
+def _arg(args, kwargs, i, key, default=None):
+    if len(args) > i:
+        return args[i]
+    return kwargs.get(key, default)
+
+
+def _dims_arg(shape_args):
+    if len(shape_args) == 1 and isinstance(shape_args[0], (tuple, list, Size)):
+        return tuple(shape_args[0])
+    return tuple(shape_args)
+
+
+# ------------------------------------------------------------------ handlers
+def _linear(func, name, args, kwargs):
+    x = args[0]
+    weight = _arg(args, kwargs, 1, "weight")
+    bias = _arg(args, kwargs, 2, "bias")
+    if not _is_nt(x) or _is_nt(weight) or _is_nt(bias):
+        raise unsupported(name, _first_nt(args, kwargs))
+    if x._ragged_idx == x.dim() - 1:
+        raise RuntimeError("linear(): not supported for NestedTensor on ragged last dim")
+    return x._like(_F().linear(x._values, weight, bias))
+
+
+def _matmul(func, name, args, kwargs):
+    a, b = args[0], args[1]
+    if name == "__rmatmul__":
+        a, b = b, a
+    if _is_nt(a) and not _is_nt(b) and a._ragged_idx < a.dim() - 1:
+        if b.dim() == 2 or b.dim() == 1 and a.dim() > 2:
+            if b.dim() == 1 and a._ragged_idx == a.dim() - 2:
+                raise RuntimeError(f"matmul(): not supported between inputs of shapes "
+                                   f"{_shape_str(a)} and {Size(b.shape)!r}")
+            return a._like(a._values.matmul(b))
+        if b.dim() == 3 and a.dim() == 3 and b.shape[0] == len(a) and a._lengths is None:
+            # one matrix per component: each row times its component's matrix
+            bids, _, _, _ = _rows(a)
+            per_row = b.index_select(0, _index(bids, b))   # (S, D, K)
+            return a._like(a._values.unsqueeze(-2).matmul(per_row).squeeze(-2))
+    raise RuntimeError(f"matmul(): not supported between inputs of shapes {_shape_str(a)} "
+                       f"and {Size(b.shape)!r}")
+
+
+def _transpose(func, name, args, kwargs):
+    nt = args[0]
+    d0 = nt._wrap(_arg(args, kwargs, 1, "dim0"))
+    d1 = nt._wrap(_arg(args, kwargs, 2, "dim1"))
+    if d0 == 0 or d1 == 0:
+        raise ValueError("Transpose is not supported on the batch dimension for jagged NT")
+    r = nt._ragged_idx
+    r = d1 if r == d0 else d0 if r == d1 else r
+    return nt._like(nt._values.transpose(d0 - 1, d1 - 1), ragged_idx=r)
+
+
+def _refuse_dim(op, d, r):
+    if d == 0:
+        raise RuntimeError(f"{op}(): not supported for NestedTensor on dim=0")
+    if d == r:
+        raise RuntimeError(f"{op}(): not supported for NestedTensor on ragged dim")
+
+
+def _unflatten(func, name, args, kwargs):
+    nt = args[0]
+    d = nt._wrap(_arg(args, kwargs, 1, "dim"))
+    sizes = tuple(_arg(args, kwargs, 2, "sizes"))
+    r = nt._ragged_idx
+    _refuse_dim("unflatten", d, r)
+    vals = nt._values.unflatten(d - 1, sizes)
+    return nt._like(vals, ragged_idx=r + len(sizes) - 1 if d < r else r)
+
+
+def _flatten(func, name, args, kwargs):
+    nt = args[0]
+    s = nt._wrap(_arg(args, kwargs, 1, "start_dim", 0))
+    e = nt._wrap(_arg(args, kwargs, 2, "end_dim", -1))
+    r = nt._ragged_idx
+    if s == 0:
+        raise RuntimeError("flatten(): not supported for NestedTensor on dim=0")
+    if s <= r <= e:
+        raise RuntimeError("flatten(): not supported for NestedTensor on ragged dim")
+    if s >= e:
+        return nt
+    vals = nt._values.flatten(s - 1, e - 1)
+    return nt._like(vals, ragged_idx=r - (e - s) if e < r else r)
+
+
+def _view(func, name, args, kwargs):
+    nt = args[0]
+    shape = _dims_arg(args[1:] or (kwargs.get("shape", kwargs.get("size")),))
+    sizes = nt._sizes()
+    r = nt._ragged_idx
+    if r != 1:
+        if tuple(shape) != tuple(sizes):
+            raise RuntimeError(f"view(): does not support ragged_idx != 1 except when "
+                               f"inp._size == size. inp._size is ({_shape_str(nt)}) and size "
+                               f"is ({list(shape)}).")
+        return nt
+    ok = len(shape) >= 2 and shape[0] in (-1, sizes[0]) and \
+        (shape[1] == -1 or shape[1] == sizes[1])
+    if not ok:
+        raise RuntimeError(f"view(): cannot view shape {_shape_str(nt)} as {list(shape)}")
+    vals = nt._values
+    new = (vals.shape[0],) + tuple(shape[2:])
+    out = vals.reshape(new) if name in ("reshape",) else vals.view(new)
+    return nt._like(out)
+
+
+def _unsqueeze(func, name, args, kwargs):
+    nt = args[0]
+    d = _arg(args, kwargs, 1, "dim")
+    n = nt.dim() + 1
+    if d < -n or d >= n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}],"
+                         f" but got {d})")
+    d = d + n if d < 0 else d
+    if d == 0:
+        raise RuntimeError("unsqueeze(): not supported for NestedTensor on dim=0")
+    r = nt._ragged_idx
+    return nt._like(nt._values.unsqueeze(d - 1), ragged_idx=r + 1 if d <= r else r)
+
+
+def _squeeze(func, name, args, kwargs):
+    nt = args[0]
+    d = _arg(args, kwargs, 1, "dim")
+    if d is None:
+        raise RuntimeError("squeeze(): For nested tensors, squeeze without the dim argument "
+                           "is not supported")
+    dims = d if isinstance(d, (tuple, list)) else (d,)
+    out, r = nt, nt._ragged_idx
+    for dd in sorted((nt._wrap(x) for x in dims), reverse=True):
+        _refuse_dim("squeeze", dd, r)
+        if out._values.shape[dd - 1] == 1:
+            out = out._like(out._values.squeeze(dd - 1), ragged_idx=r - 1 if dd < r else r)
+            r = out._ragged_idx
+    return out
+
+
+def _expand(func, name, args, kwargs):
+    nt = args[0]
+    shape = _dims_arg(args[1:] or (kwargs.get("size"),))
+    sizes = nt._sizes()
+    if len(shape) != len(sizes) or not all(a == -1 or a == b for a, b in zip(shape, sizes)):
+        raise RuntimeError(f"expand(): cannot expand shape {_shape_str(nt)} -> {list(shape)}")
+    return nt
+
+
+def _reduce(func, name, args, kwargs):
+    nt = args[0]
+    if not _is_nt(nt):
+        raise unsupported(name, _first_nt(args, kwargs))
+    dim = _arg(args, kwargs, 1, "dim")
+    keepdim = _arg(args, kwargs, 2, "keepdim", False)
+    dtype = kwargs.get("dtype")
+    n, r = nt.dim(), nt._ragged_idx
+    if dim is None:
+        dims = set(range(n))
+    else:
+        dims = {nt._wrap(d) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+    if 0 in dims and r not in dims:
+        raise RuntimeError(f"{name}(): reducing along the batch dimension but not the ragged "
+                           f"dimension is not supported for nested tensors")
+    if r in dims:
+        if nt._lengths is not None:
+            raise RuntimeError(f"{name}(): reducing across the ragged dimension is not "
+                               f"supported for non-contiguous nested tensors with holes")
+        e = _ember()
+        kw = {} if dtype is None else {"dtype": dtype}
+        padded = to_padded(nt, 0)
+        total = padded.sum(dim=tuple(sorted(dims)), keepdim=keepdim, **kw)
+        if name == "mean":
+            ones = nt._like(e.ones_like(nt._values))
+            count = to_padded(ones, 0).sum(dim=tuple(sorted(dims)), keepdim=keepdim)
+            total = total / count.to(total.dtype)
+        if dim is None and not keepdim:
+            return total.reshape(())
+        return total
+    vdims = tuple(sorted(d - 1 for d in dims))
+    kw = {} if dtype is None else {"dtype": dtype}
+    out = getattr(nt._values, name)(dim=vdims, keepdim=keepdim, **kw)
+    if not keepdim:
+        r -= sum(1 for d in dims if d < r)
+    return nt._like(out, ragged_idx=r)
+
+
+def _softmax(func, name, args, kwargs):
+    nt = args[0]
+    dim = _arg(args, kwargs, 1, "dim")
+    if dim is None:
+        raise RuntimeError(f"{name}(): dim must be given for nested tensors")
+    d = nt._wrap(dim)
+    rest = dict(kwargs)
+    rest.pop("dim", None)
+    extra = tuple(args[2:])
+    if d == 0:
+        raise RuntimeError(f"{name}(): not supported when reducing across the batch "
+                           f"dimension for NestedTensor")
+    if d == nt._ragged_idx:
+        if name == "log_softmax":
+            raise RuntimeError("log_softmax(): not supported when reducing along the ragged "
+                               "dimension for NestedTensor")
+        if nt._lengths is not None:
+            raise RuntimeError(f"{name}(): not supported where lengths is not None if "
+                               f"reducing across the ragged dimension for NestedTensor")
+        padded = to_padded(nt, float("-inf"))
+        return from_padded(func(padded, d, *extra, **rest), nt)
+    return nt._like(func(nt._values, d - 1, *extra, **rest))
+
+
+def _norm(func, name, args, kwargs):
+    nt = args[0]
+    shape = _arg(args, kwargs, 1, "normalized_shape")
+    k = 1 if isinstance(shape, int) else len(shape)
+    if not _is_nt(nt) or any(_is_nt(a) for a in args[2:]):
+        raise unsupported(name, _first_nt(args, kwargs))
+    if nt._ragged_idx >= nt.dim() - k:
+        raise RuntimeError(f"{name}(): not supported for NestedTensor objects with "
+                           f"normalized dims over the batch or ragged dims")
+    return nt._like(func(nt._values, *args[1:], **kwargs))
+
+
+def _sdpa(func, name, args, kwargs):
+    names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale",
+             "enable_gqa")
+    defaults = (None, None, None, None, 0.0, False, None, False)
+    a = dict(zip(names, defaults))
+    a.update(zip(names, args))
+    a.update(kwargs)
+    q, k, v = a["query"], a["key"], a["value"]
+    if not (_is_nt(q) and _is_nt(k) and _is_nt(v)):
+        raise ValueError(f"Expected query, key, and value to be nested tensors, but got "
+                         f"query.is_nested: {_is_nt(q)}, key.is_nested: {_is_nt(k)}, and "
+                         f"value.is_nested: {_is_nt(v)} instead.")
+    if a["attn_mask"] is not None:
+        raise ValueError("Masks are not yet supported!")
+    if any(t.dim() != 4 or t._ragged_idx != 2 for t in (q, k, v)) or \
+            nested_int(k._offsets) != nested_int(v._offsets) or len(q) != len(k):
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found.")
+    e = _ember()
+    qp, kp, vp = (to_padded(t, 0.0) for t in (q, k, v))   # (B, H, L, D)
+    Lq, Lk = qp.shape[2], kp.shape[2]
+    klens = e.as_tensor(k._lengths_array(), device=kp.device)
+    mask = (e.arange(Lk, device=kp.device)[None, :] < klens[:, None])[:, None, None, :]
+    if a["is_causal"]:
+        # each sequence's own causal mask (top-left aligned, as in dense attention)
+        mask = mask & e.ones(Lq, Lk, dtype=e.bool, device=kp.device).tril()
+    out = _F().scaled_dot_product_attention(qp, kp, vp, attn_mask=mask,
+                                            dropout_p=a["dropout_p"], scale=a["scale"],
+                                            enable_gqa=a["enable_gqa"])
+    return from_padded(out, q)
+
+
+def _split(func, name, args, kwargs):
+    nt = args[0]
+    size = _arg(args, kwargs, 1, "chunks" if name == "chunk" else "split_size_or_sections")
+    if size is None:
+        size = kwargs.get("split_size", kwargs.get("sections", kwargs.get("split_sizes")))
+    d = nt._wrap(_arg(args, kwargs, 2, "dim", 0))
+    if d == nt._ragged_idx:
+        raise RuntimeError(f"{name}(): not supported for NestedTensor on ragged dim")
+    if d == 0:
+        return _split_batch(nt, name, size)
+    parts = getattr(nt._values, name)(size, d - 1)
+    return tuple(nt._like(p) for p in parts)
+
+
+def _split_batch(nt, name, size):
+    """chunk/split along the batch: nested tensors of consecutive components."""
+    e = _ember()
+    comps = nt.unbind()
+    B = len(comps)
+    if name == "chunk":
+        step = -(-B // size) if B else 1
+        sizes = [min(step, B - i) for i in range(0, B, step)]
+    elif isinstance(size, int):
+        sizes = [min(size, B - i) for i in range(0, B, size)]
+    else:
+        sizes = list(size)
+    out, at = [], 0
+    for s in sizes:
+        group = comps[at:at + s]
+        at += s
+        lens = [c.shape[nt._ragged_idx - 1] for c in group]
+        offsets = e.as_tensor(np.concatenate(([0], np.cumsum(lens))).astype(np.int64),
+                              device=nt.device)
+        vals = e.cat(group, nt._ragged_idx - 1)
+        out.append(make_nested(vals, offsets, None, nt._ragged_idx, nt._nested_layout))
+    return tuple(out)
+
+
+def _cat(func, name, args, kwargs):
+    tensors = list(_arg(args, kwargs, 0, "tensors"))
+    dim = _arg(args, kwargs, 1, "dim", 0)
+    ref = _first_nt((tensors,), {})
+    d = ref._wrap(dim)
+    _refuse_dim("cat", d, ref._ragged_idx)
+    vals = [_as_values(ref, t, name) for t in tensors]
+    return ref._like(_ember().cat(vals, d - 1))
+
+
+def _unbind(func, name, args, kwargs):
+    return args[0].unbind(_arg(args, kwargs, 1, "dim", 0))
+
+
+def _getitem(func, name, args, kwargs):
+    nt, index = args[0], args[1]
+    idx = index if isinstance(index, tuple) else (index,)
+    first = idx[0]
+    if isinstance(first, int) and not isinstance(first, bool):
+        comp = nt.unbind()[first]
+        return comp[idx[1:]] if len(idx) > 1 else comp
+    if isinstance(first, slice):
+        raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
+    raise NotImplementedError(f"ember.nested: indexing a nested tensor with {index!r} is "
+                              f"not supported (index dimension 0 with an int)")
+
+
+def _to(func, name, args, kwargs):
+    nt = args[0]
+    out = func(nt._values, *args[1:], **kwargs)
+    if out is nt._values:
+        return nt
+    offsets, lengths = nt._offsets, nt._lengths
+    if out.device != offsets.device:
+        offsets = offsets.to(out.device)
+        offsets.__dict__["_nested_int"] = nested_int(nt._offsets)
+        lengths = None if lengths is None else lengths.to(out.device)
+    return make_nested(out, offsets, lengths, nt._ragged_idx, nt._nested_layout)
+
+
+def _contiguous(func, name, args, kwargs):
+    nt = args[0]
+    if nt._lengths is None:
+        return nt._like(nt._values.contiguous())
+    e = _ember()
+    comps = nt.unbind()
+    offsets = e.as_tensor(np.concatenate(([0], np.cumsum(nt._lengths_array()))),
+                          device=nt.device)
+    return make_nested(e.cat(comps, nt._ragged_idx - 1), offsets, None, nt._ragged_idx,
+                       nt._nested_layout)
+
+
+def _property(func, args, kwargs):
+    prop = getattr(func, "__self__", None)
+    pname = next((n for n, p in vars(Tensor).items() if p is prop), "?")
+    nt = args[0]
+    if pname.startswith("is_") and func.__name__ == "__get__":
+        return prop.fget(nt)
+    if pname == "data" and func.__name__ == "__get__":
+        return nt.detach()
+    raise unsupported(pname, nt)
+
+
+def refuse_multihead_attention(module, query, key, value):
+    """nn.MultiheadAttention with nested inputs: PyTorch takes them only on its inference
+    fast path (eval mode, no grad, strided layout), which ember does not have; its
+    AssertionError names why the fast path was not hit."""
+    from ..autograd import grad_mode
+    why = None
+    if module.training:
+        why = "training is enabled"
+    elif any(_is_nt(t) and not t._is_strided() for t in (query, key, value)):
+        why = "some Tensor argument has_torch_function"
+    elif grad_mode.is_grad_enabled() and any(
+            p.requires_grad for p in (module.in_proj_weight, module.in_proj_bias,
+                                      module.out_proj.weight, module.out_proj.bias)
+            if p is not None):
+        why = ("grad is enabled and at least one of query or the input/output projection "
+               "weights or biases requires_grad")
+    if why is not None:
+        raise AssertionError(f"MultiheadAttention does not support NestedTensor outside of "
+                             f"its fast path. The fast path was not hit because {why}")
+    raise NotImplementedError("ember.nn.MultiheadAttention: the inference fast path for "
+                              "strided nested tensors is not built; pad the batch and pass "
+                              "key_padding_mask, or use scaled_dot_product_attention on "
+                              "jagged nested tensors")
+
+
+_HANDLERS = {
+    "linear": _linear, "matmul": _matmul, "__matmul__": _matmul, "__rmatmul__": _matmul,
+    "bmm": _matmul, "mm": _matmul,
+    "transpose": _transpose, "swapaxes": _transpose, "swapdims": _transpose,
+    "unflatten": _unflatten, "flatten": _flatten, "view": _view, "reshape": _view,
+    "unsqueeze": _unsqueeze, "squeeze": _squeeze, "expand": _expand,
+    "sum": _reduce, "mean": _reduce,
+    "softmax": _softmax, "log_softmax": _softmax,
+    "layer_norm": _norm, "rms_norm": _norm,
+    "scaled_dot_product_attention": _sdpa,
+    "chunk": _split, "split": _split,
+    "cat": _cat, "concat": _cat, "concatenate": _cat,
+    "unbind": _unbind, "__getitem__": _getitem,
+    "to": _to, "cuda": _to, "cpu": _to,
+    "contiguous": _contiguous,
+}
+
+
+def dispatch(func, types, args, kwargs):
+    """NestedTensor.__torch_function__: the nested version of `func`."""
+    name = getattr(func, "__name__", "")
+    if name in ("__get__", "__set__"):
+        return _property(func, args, kwargs)
+    handler = _HANDLERS.get(name)
+    if handler is not None:
+        return handler(func, name, args, kwargs)
+    if name in BINARY and sum(isinstance(a, Tensor) for a in args) + \
+            sum(isinstance(a, Tensor) for a in kwargs.values()) > 1:
+        return _binary(func, name, args, kwargs)
+    if name in UNARY or name in BINARY:
+        if _is_nt(args[0]) and not any(_is_nt(a) for a in args[1:]):
+            return _unary(func, name, args, kwargs)
+        return _binary(func, name, args, kwargs)
+    raise unsupported(name, _first_nt(args, kwargs))

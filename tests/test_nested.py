@@ -1,0 +1,477 @@
+"""ember.nested (torch.nested) against PyTorch: the same program on both, comparing values,
+gradients, shapes (the ragged size printed as PyTorch's nested int ``j<n>``), reprs and the
+exception types of the refused calls."""
+import math
+import re
+
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True)
+def _dispatch_on():
+    """ember.nested turns the __torch_function__ dispatch on when imported; the suite's
+    conftest turns it off after each test: on again for each test here."""
+    ember.nested._check_activated()
+
+
+def _np(t):
+    return t.detach().cpu().numpy()
+
+
+def _shape(t):
+    """A shape as text, the nested ints' numbers erased (they count per process)."""
+    return re.sub(r"j\d+", "j", str(list(t.shape)))
+
+
+def _same(a, b, tol=1e-5):
+    """ember result a equals torch result b (nested: shape, offsets, values)."""
+    if isinstance(b, (tuple, list)):
+        assert isinstance(a, (tuple, list)) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y, tol)
+        return
+    if isinstance(b, torch.Tensor):
+        assert isinstance(a, ember.Tensor)
+        assert a.is_nested == b.is_nested
+        assert str(a.dtype).replace("ember", "torch") == str(b.dtype)
+        if b.is_nested:
+            if b.layout == torch.jagged:
+                assert _shape(a) == _shape(b)
+                np.testing.assert_array_equal(_np(a.offsets()), _np(b.offsets()))
+            assert len(a.unbind()) == len(b.unbind())
+            for x, y in zip(a.unbind(), b.unbind()):
+                np.testing.assert_allclose(_np(x), _np(y), rtol=tol, atol=tol)
+            return
+        assert tuple(a.shape) == tuple(b.shape)
+        np.testing.assert_allclose(_np(a), _np(b), rtol=tol, atol=tol)
+        return
+    assert a == b
+
+
+def _run(prog, tol=1e-5):
+    """prog(m) on ember and on torch, from the same seed; the results compared."""
+    torch.manual_seed(0)
+    want = prog(torch)
+    ember.manual_seed(0)
+    got = prog(ember)
+    _same(got, want, tol)
+
+
+def _component_grads(nt, loss_of_components):
+    """The gradient of the values of nested tensor `nt` (ember) computed by torch on dense
+    tensors: loss_of_components(list of torch component leaves) backward, the component
+    gradients laid end to end (the reference where torch's nested kernels lack a
+    backward)."""
+    leaves = [torch.tensor(_np(c), requires_grad=True) for c in nt.unbind()]
+    loss_of_components(leaves).backward()
+    return torch.cat([c.grad for c in leaves])
+
+
+def _nt(m, lens=(2, 3, 1), d=6, layout=None, requires_grad=False, dtype=None):
+    layout = m.jagged if layout is None else layout
+    comps = [m.randn(n, d, dtype=dtype) for n in lens]
+    return m.nested.nested_tensor(comps, layout=layout, requires_grad=requires_grad)
+
+
+def _raises(prog):
+    """prog raises the same exception type (and message) on both."""
+    with pytest.raises(Exception) as want:
+        prog(torch)
+    with pytest.raises(Exception) as got:
+        prog(ember)
+    assert type(got.value) is type(want.value), (got.value, want.value)
+    return str(got.value), str(want.value)
+
+
+# ------------------------------------------------------------------ construction
+def test_nested_tensor_jagged_metadata():
+    def prog(m):
+        nt = _nt(m)
+        return [nt.values(), nt.offsets(), nt.dim(), nt.size(0), nt.size(2), nt.numel(),
+                nt.is_nested, nt.is_contiguous(), len(nt), nt.lengths() is None, nt._ragged_idx]
+    _run(prog)
+    nt = _nt(ember)
+    assert nt.layout is ember.jagged and isinstance(nt, ember.Tensor)
+    assert re.fullmatch(r"ember\.Size\(\[3, j\d+, 6\]\)", repr(nt.shape))
+    assert nt.size(1) == nt.sin().size(1) and nt.size(1) != _nt(ember).size(1)
+
+
+def test_repr_matches_torch():
+    def prog(m):
+        nt = _nt(m, requires_grad=True)
+        return [re.sub(r"j\d+", "j", repr(x)) for x in (nt, nt.detach())] + \
+            [re.sub(r"j\d+| object at 0x\w+", "", repr(nt.sin()))]
+    torch.manual_seed(0)
+    want = prog(torch)
+    ember.manual_seed(0)
+    got = prog(ember)
+    assert got == want
+
+
+def test_strided_repr_and_refusals():
+    def prog(m):
+        nt = _nt(m, layout=m.strided)
+        return [repr(nt), repr(nt.sin()), nt.values(), nt.size(0), nt.dim()]
+    torch.manual_seed(0)
+    want = prog(torch)
+    ember.manual_seed(0)
+    got = prog(ember)
+    assert got[:2] == want[:2]
+    _same(got[2:], want[2:])
+    _raises(lambda m: _nt(m, layout=m.strided).shape)
+    _raises(lambda m: _nt(m, layout=m.strided).size(1))
+    _raises(lambda m: _nt(m, layout=m.strided).offsets())
+
+
+def test_construction_errors():
+    _raises(lambda m: m.nested.nested_tensor([], layout=m.jagged))
+    _raises(lambda m: m.nested.nested_tensor([m.tensor(1.0)], layout=m.jagged))
+    _raises(lambda m: m.nested.nested_tensor([m.randn(2, 3), m.randn(2, 3, 1)],
+                                             layout=m.jagged))
+    _raises(lambda m: m.nested.nested_tensor([m.randn(2, 3), m.randn(4, 5)], layout=m.jagged))
+    _raises(lambda m: m.nested.nested_tensor([m.arange(3)], layout=m.jagged,
+                                             requires_grad=True))
+    _raises(lambda m: m.nested.nested_tensor_from_jagged(m.randn(5, 3)))
+
+
+def test_from_lists_and_dtype():
+    def prog(m):
+        nt = m.nested.nested_tensor([[1.0, 2.0], [3.0]], layout=m.jagged, dtype=m.float64)
+        return [nt, nt.dtype == m.float64]
+    _run(prog)
+
+
+def test_nested_tensor_from_jagged_offsets_lengths_jagged_dim():
+    def prog(m):
+        v = m.randn(5, 3)
+        off = m.tensor([0, 2, 5])
+        a = m.nested.nested_tensor_from_jagged(v, off)
+        b = m.nested.nested_tensor_from_jagged(v, lengths=m.tensor([2, 3]))
+        c = m.nested.nested_tensor_from_jagged(v, off, lengths=m.tensor([1, 2]))
+        d = m.nested.nested_tensor_from_jagged(v.t().contiguous(), off, jagged_dim=2)
+        return [a, b, c.unbind(), _shape(c), c.is_contiguous(), _shape(d), d.unbind()]
+    _run(prog)
+
+
+def test_as_nested_tensor_keeps_autograd_to_components():
+    def prog(m):
+        a = m.randn(2, 3, requires_grad=True)
+        b = m.randn(4, 3, requires_grad=True)
+        nt = m.nested.as_nested_tensor([a, b], layout=m.jagged)
+        (nt.sin() * 2).to_padded_tensor(0.0).sum().backward()
+        dense = m.nested.as_nested_tensor(m.randn(2, 3, 4), layout=m.jagged)
+        return [nt.is_leaf, a.grad, b.grad, dense]
+    _run(prog)
+
+
+def test_narrow_and_masked_select():
+    def prog(m):
+        x = m.arange(24.0).reshape(3, 4, 2)
+        n = m.nested.narrow(x, 1, m.tensor([0, 1, 2]), m.tensor([3, 2, 1]), layout=m.jagged)
+        n2 = m.nested.narrow(x, 1, 1, 2, layout=m.jagged)
+        p = m.randn(2, 3, 2)
+        mk = m.tensor([[True, False, True], [True, True, True]])
+        s = m.nested.masked_select(p, mk.unsqueeze(-1).expand(2, 3, 2))
+        return [n.offsets(), n.lengths(), n.unbind(), (n + 1).unbind(), n2.offsets(),
+                n2.unbind(), n.is_contiguous(), s]
+    _run(prog)
+    _raises(lambda m: m.nested.narrow(m.randn(3, 4), 0, 1, 2, layout=m.jagged))
+    _raises(lambda m: m.nested.narrow(m.randn(3, 4, 2), 1, m.tensor([0, 1, 2]),
+                                      m.tensor([3, 2, 1]), layout=m.jagged).to_padded_tensor(0))
+
+
+def test_to_padded_tensor_output_size_and_grad():
+    def prog(m):
+        nt = _nt(m, requires_grad=True)
+        p = m.nested.to_padded_tensor(nt, -1.0, output_size=(3, 4, 7))
+        q = m.nested.to_padded_tensor(nt, 0.0, output_size=(3, 2, 6))
+        (p * p).sum().backward()
+        t = nt.unflatten(-1, [2, 3]).transpose(1, 2)
+        return [p, q, nt.grad, t.to_padded_tensor(0.5)]
+    _run(prog)
+
+
+# ------------------------------------------------------------------ pointwise
+def test_pointwise_unary_binary_and_grads():
+    def prog(m):
+        F = m.nn.functional
+        nt = _nt(m, requires_grad=True)
+        dense_d = m.randn(6)
+        per_batch = m.randn(3, 1, 6)
+        y = (F.gelu(nt) * nt.sigmoid() + 2 - nt / 3 + dense_d) * per_batch
+        y = m.where(y > 0, y, m.zeros_like(y)) + 1 - 2 * F.silu(nt) + nt ** 2 + F.relu(nt)
+        y = y.masked_fill(nt < -1, 0.5) + m.tanh(nt).exp()
+        y.values().sum().backward()
+        return [y, nt.grad, (nt > 0).dtype == m.bool]
+    _run(prog)
+
+
+def test_binary_incompatible_raises():
+    msgs = _raises(lambda m: _nt(m) + _nt(m))
+    assert "cannot call binary pointwise function" in msgs[0]
+    _raises(lambda m: _nt(m) + m.randn(4, 6))
+
+
+def test_dropout_draws_torch_stream():
+    def prog(m):
+        nt = _nt(m, requires_grad=True)
+        y = m.nn.functional.dropout(nt, 0.5)
+        y.values().sum().backward()
+        return [y, nt.grad]
+    _run(prog)
+
+
+def test_to_dtype_detach_clone():
+    def prog(m):
+        nt = _nt(m)
+        return [nt.to(m.float64), nt.double().dtype == m.float64, nt.clone(), nt.detach()]
+    _run(prog)
+
+
+# ------------------------------------------------------------------ linear / shape ops
+def test_linear_matmul_unflatten_transpose_flatten():
+    def prog(m):
+        F = m.nn.functional
+        nt = _nt(m, requires_grad=True)
+        lin = m.nn.Linear(6, 8)
+        x = lin(nt)
+        t = x.unflatten(-1, [2, 4]).transpose(1, 2)
+        back = t.transpose(1, 2).flatten(-2)
+        w = m.randn(8, 5)
+        y = m.matmul(back, w) + F.linear(back, m.randn(5, 8))
+        y.to_padded_tensor(0.0).pow(2).sum().backward()
+        return [_shape(t), t._ragged_idx, t.is_contiguous(), y, nt.grad, lin.weight.grad,
+                lin.bias.grad, nt.reshape(-1, -1, 2, 3), nt.view(3, -1, 3, 2).unbind()]
+    _run(prog, tol=1e-4)
+
+
+def test_shape_errors_match_torch():
+    t = lambda m: _nt(m).unflatten(-1, [2, 3]).transpose(1, 2)  # noqa: E731
+    _raises(lambda m: _nt(m).transpose(0, 1))
+    _raises(lambda m: _nt(m).reshape(4, -1, 2, 3))
+    _raises(lambda m: t(m).reshape(3, 2, -1, 3))
+    _raises(lambda m: _nt(m).flatten())
+    _raises(lambda m: _nt(m).flatten(1))
+    _raises(lambda m: m.matmul(t(m), t(m).transpose(-1, -2)))
+    _raises(lambda m: m.cat([_nt(m)] * 2, 0))
+    _raises(lambda m: _nt(m).chunk(2, 1))
+    _raises(lambda m: _nt(m).unbind(1))
+    _raises(lambda m: _nt(m)[0:1])
+    _raises(lambda m: m.cumsum(_nt(m), 2))
+    _raises(lambda m: m.cumsum(_nt(m, layout=m.strided), 2))
+
+
+def test_chunk_split_cat_unsqueeze():
+    def prog(m):
+        nt = _nt(m, requires_grad=True)
+        q, k, v = m.chunk(nt, 3, dim=-1)
+        y = m.cat([q * 2, v], dim=-1) + m.cat([k, k], -1)
+        a, b = nt.split([4, 2], -1)
+        y.values().sum().backward()
+        u = nt.unsqueeze(-1)
+        return [q, k, v, y, a, b, nt.grad, _shape(u), u.squeeze(-1), nt.chunk(2, 0)]
+    _run(prog)
+
+
+def test_indexing():
+    def prog(m):
+        nt = _nt(m)
+        return [nt[0], nt[1, :, -1], nt[2], list(nt), nt[-1, 0]]
+    _run(prog)
+    _raises(lambda m: _nt(m)[:, 0])
+
+
+# ------------------------------------------------------------------ reductions, softmax, norms
+def test_reductions():
+    def prog(m):
+        nt = _nt(m)
+        return [nt.sum(-1), nt.mean(-1, keepdim=True), nt.sum(1), nt.mean(1), nt.sum((0, 1)),
+                nt.mean((0, 1)), nt.sum(), nt.mean(), nt.sum(1, keepdim=True)]
+    _run(prog)
+    _raises(lambda m: _nt(m).sum(0))
+
+
+def test_reduction_grads():
+    """torch's nested sum has no backward (aten._nested_sum_backward): the gradients are
+    compared with torch's on the dense components."""
+    ember.manual_seed(0)
+    nt = _nt(ember, requires_grad=True)
+    w = ember.randn(6)
+    parts = [nt.sum(-1).to_padded_tensor(0.0).pow(2).sum(), (nt.sum(1) * w).pow(2).sum(),
+             (nt.mean(1) * w).sum(), (nt.mean((0, 1)) * w).sum(), nt.sum() * 2]
+    sum(parts).backward()
+    tw = torch.tensor(_np(w))
+
+    def ref(cs):
+        return sum((c.sum(-1) ** 2).sum() for c in cs) + \
+            sum(((c.sum(0) * tw) ** 2).sum() for c in cs) + \
+            sum((c.mean(0) * tw).sum() for c in cs) + \
+            (torch.cat(cs).mean(0) * tw).sum() + torch.cat(cs).sum() * 2
+    np.testing.assert_allclose(_np(nt.grad.values()), _component_grads(nt, ref).numpy(),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_softmax_layer_norm_values():
+    def prog(m):
+        F = m.nn.functional
+        nt = _nt(m)
+        ln = m.nn.LayerNorm(6)
+        return [F.softmax(nt, -1), nt.softmax(1), F.log_softmax(nt, dim=-1), ln(nt),
+                F.layer_norm(nt.unflatten(-1, [2, 3]), (3,)), F.rms_norm(nt, (6,))]
+    _run(prog, tol=1e-4)
+    _raises(lambda m: m.nested.narrow(m.randn(2, 4, 3), 1, 0, 2, layout=m.jagged).softmax(1))
+    _raises(lambda m: _nt(m).log_softmax(1))
+    _raises(lambda m: m.nn.functional.layer_norm(_nt(m), (3, 6)))
+
+
+def test_softmax_layer_norm_grads():
+    """Gradients against torch's on the dense components (torch's nested softmax over
+    the ragged dim has a wrong backward, its log_softmax none)."""
+    ember.manual_seed(0)
+    nt = _nt(ember, requires_grad=True)
+    ln = ember.nn.LayerNorm(6)
+    F = ember.nn.functional
+    y = F.softmax(nt, -1) + nt.softmax(1) * 2 + F.log_softmax(nt, -1) + ln(nt)
+    (y.to_padded_tensor(0.0) ** 2).sum().backward()
+    tln = torch.nn.LayerNorm(6)
+
+    def ref(cs):
+        tF = torch.nn.functional
+        return sum(((tF.softmax(c, -1) + c.softmax(0) * 2 + tF.log_softmax(c, -1) +
+                     tln(c)) ** 2).sum() for c in cs)
+    np.testing.assert_allclose(_np(nt.grad.values()), _component_grads(nt, ref).numpy(),
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(_np(ln.weight.grad), tln.weight.grad.numpy(), rtol=1e-4,
+                               atol=1e-5)
+
+
+# ------------------------------------------------------------------ attention
+def _heads(m, nt, h=2):
+    return nt.unflatten(-1, [h, nt.size(-1) // h]).transpose(1, 2)
+
+
+def test_sdpa_values_and_grads():
+    def prog(m):
+        F = m.nn.functional
+        q = _nt(m, (2, 3, 1), 8, requires_grad=True)
+        k = _nt(m, (4, 1, 2), 8, requires_grad=True)
+        v = m.nested.nested_tensor_from_jagged(m.randn(7, 8), k.offsets()).requires_grad_()
+        out = F.scaled_dot_product_attention(_heads(m, q), _heads(m, k), _heads(m, v))
+        out = out.transpose(1, 2).flatten(-2)
+        out.to_padded_tensor(0.0).pow(2).sum().backward()
+        return [out, q.grad, k.grad, v.grad]
+    _run(prog, tol=1e-4)
+
+
+def test_sdpa_causal_equals_dense_per_sequence():
+    """torch refuses is_causal for nested inputs on the CPU (its CUDA kernels take it);
+    ember computes each sequence's causal attention: compare with torch's dense SDPA run
+    on each sequence."""
+    lens = (3, 1, 4)
+    ember.manual_seed(0)
+    q = _nt(ember, lens, 8, requires_grad=True)
+    out = ember.nn.functional.scaled_dot_product_attention(
+        _heads(ember, q), _heads(ember, q), _heads(ember, q), is_causal=True)
+    out.values().sum().backward()
+    tq = torch.tensor(_np(q.values()), requires_grad=True)
+    start = 0
+    for n, got in zip(lens, out.unbind()):
+        x = tq[start:start + n].unflatten(-1, [2, 4]).transpose(0, 1)
+        want = torch.nn.functional.scaled_dot_product_attention(x, x, x, is_causal=True)
+        np.testing.assert_allclose(_np(got), want.detach().numpy(), rtol=1e-5, atol=1e-5)
+        want.sum().backward()
+        start += n
+    np.testing.assert_allclose(_np(q.grad.values()), tq.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_sdpa_refusals():
+    _raises(lambda m: m.nn.functional.scaled_dot_product_attention(
+        _heads(m, _nt(m)), m.randn(3, 2, 3, 3), m.randn(3, 2, 3, 3)))
+    _raises(lambda m: m.nn.functional.scaled_dot_product_attention(
+        _heads(m, _nt(m)), _heads(m, _nt(m)), _heads(m, _nt(m)),
+        attn_mask=m.ones(3, 2, 3, 3)))
+
+
+class _TutorialStyleMHA:
+    """The nested-tensor MultiHeadAttention of PyTorch's transformer tutorial, written
+    for both libraries (packed projection, chunk, unflatten, transpose, SDPA, flatten)."""
+
+    @staticmethod
+    def build(m, e, heads):
+        proj = m.nn.Linear(e, 3 * e)
+        out = m.nn.Linear(e, e)
+        return proj, out
+
+    @staticmethod
+    def forward(m, layers, x, heads):
+        proj, out = layers
+        # contiguous: torch's CPU attention refuses the chunks' strided values
+        q, k, v = (t.contiguous() for t in m.chunk(proj(x), 3, dim=-1))
+        q, k, v = (t.unflatten(-1, [heads, t.size(-1) // heads]).transpose(1, 2)
+                   for t in (q, k, v))
+        o = m.nn.functional.scaled_dot_product_attention(q, k, v)
+        return out(o.transpose(1, 2).flatten(-2))
+
+
+def test_tutorial_mha_matches_padded_nn_multihead_attention():
+    """The nested MHA equals nn.MultiheadAttention on the padded batch with a key padding
+    mask (rows past each length dropped), on ember, in values and parameter gradients; and
+    the nested result equals torch's."""
+    def prog(m):
+        e, heads, lens = 8, 2, (3, 5, 2)
+        layers = _TutorialStyleMHA.build(m, e, heads)
+        x = _nt(m, lens, e)
+        y = _TutorialStyleMHA.forward(m, layers, x, heads)
+        y.to_padded_tensor(0.0).sum().backward()
+        return [y, layers[0].weight.grad, layers[1].bias.grad]
+    _run(prog, tol=1e-4)
+
+    ember.manual_seed(1)
+    e, heads, lens = 8, 2, (3, 5, 2)
+    layers = _TutorialStyleMHA.build(ember, e, heads)
+    mha = ember.nn.MultiheadAttention(e, heads, batch_first=True)
+    with ember.no_grad():
+        mha.in_proj_weight.copy_(layers[0].weight)
+        mha.in_proj_bias.copy_(layers[0].bias)
+        mha.out_proj.weight.copy_(layers[1].weight)
+        mha.out_proj.bias.copy_(layers[1].bias)
+    x = _nt(ember, lens, e)
+    nested = _TutorialStyleMHA.forward(ember, layers, x, heads).to_padded_tensor(0.0)
+    padded = x.to_padded_tensor(0.0)
+    mask = ember.arange(5)[None, :] >= ember.tensor(lens)[:, None]
+    dense, _ = mha(padded, padded, padded, key_padding_mask=mask, need_weights=False)
+    for i, n in enumerate(lens):
+        np.testing.assert_allclose(_np(nested[i, :n]), _np(dense[i, :n]), rtol=1e-5,
+                                   atol=1e-5)
+        assert math.isclose(float(nested[i, n:].abs().sum()), 0.0)
+
+
+def test_multihead_attention_module_refuses_nested_like_torch():
+    def prog(m):
+        mha = m.nn.MultiheadAttention(6, 2, batch_first=True)
+        nt = _nt(m)
+        return mha(nt, nt, nt)
+    got, want = _raises(prog)
+    assert got == want
+
+
+def test_strided_layout_ops():
+    def prog(m):
+        F = m.nn.functional
+        nt = _nt(m, layout=m.strided, requires_grad=True)
+        y = F.linear(nt.sin(), m.randn(4, 6)).softmax(-1)
+        y.to_padded_tensor(0.0).sum().backward()
+        return [y.unbind(), nt.grad.unbind(), y.layout == m.strided]
+    _run(prog)
+
+
+def test_strided_construction_warns_as_torch():
+    with pytest.warns(UserWarning, match="prototype stage"):
+        torch.nested.nested_tensor([torch.randn(2, 3)])
+    with pytest.warns(UserWarning, match="prototype stage"):
+        ember.nested.nested_tensor([ember.randn(2, 3)])
