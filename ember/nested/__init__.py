@@ -44,9 +44,14 @@ def _layout(layout):
     return layout
 
 
+_WARNED = [False]
+
+
 def _warn_strided(layout):
-    """PyTorch's warning at each strided nested tensor built from a list."""
-    if layout is _ember().strided:
+    """PyTorch's warning at the first strided nested tensor built from a list (once per
+    process, as PyTorch's)."""
+    if layout is _ember().strided and not _WARNED[0]:
+        _WARNED[0] = True
         warnings.warn(
             "The PyTorch API of nested tensors is in prototype stage and will change in the "
             "near future. We recommend specifying layout=torch.jagged when constructing a "
