@@ -3,11 +3,12 @@
 ``python -m ember.run`` maps ``import torchvision`` to this package, so programs written
 for torchvision run unchanged. Pillow is needed for PIL images (``pip install ember[vision]``).
 """
-from . import datasets, io, models, ops, transforms, utils
+from . import datasets, io, models, ops, transforms, tv_tensors, utils
 
 __version__ = "0.28.0+ember"
 
-__all__ = ["datasets", "io", "models", "ops", "transforms", "utils", "get_image_backend",
+__all__ = ["datasets", "io", "models", "ops", "transforms", "tv_tensors", "utils",
+           "get_image_backend",
            "set_image_backend"]
 
 _image_backend = "PIL"

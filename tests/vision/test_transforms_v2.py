@@ -1,0 +1,328 @@
+"""ember.vision.transforms.v2 against torchvision.transforms.v2, live: the same samples
+(images, boxes, masks, nested in tuples and dicts), the same seed, the same outputs (values,
+output types, box metadata), the same exception types."""
+import types
+import warnings
+
+import numpy as np
+import pytest
+
+from tests.vision._tv import tv
+
+torch = pytest.importorskip("torch")
+torchvision = tv()
+from torchvision import tv_tensors as TTV  # noqa: E402
+from torchvision.transforms import v2 as TV2  # noqa: E402
+
+import ember  # noqa: E402
+from ember.vision import tv_tensors as ETV  # noqa: E402
+from ember.vision.transforms import v2 as EV2  # noqa: E402
+
+TORCH = types.SimpleNamespace(torch=torch, v2=TV2, tvt=TTV)
+EMBER = types.SimpleNamespace(torch=ember, v2=EV2, tvt=ETV)
+
+RNG = np.random.default_rng(0)
+IMG_U8 = RNG.integers(0, 256, (3, 24, 32), dtype=np.uint8)
+IMG_F32 = RNG.random((3, 24, 32), dtype=np.float32)
+BOXES = np.array([[2, 3, 14, 20], [10, 4, 30, 22], [0, 0, 5, 5]], dtype=np.float32)
+MASKS = (RNG.random((3, 24, 32)) > 0.5).astype(np.uint8)
+
+
+def _sample(lib, img=IMG_U8, fmt="XYXY", box_dtype=None):
+    """(image, target) as the detection tutorials build it."""
+    t = lib.torch
+    boxes = t.tensor(BOXES) if box_dtype is None else t.tensor(BOXES).to(box_dtype(lib))
+    return (lib.tvt.Image(t.from_numpy(img.copy())),
+            {"boxes": lib.tvt.BoundingBoxes(boxes, format=fmt, canvas_size=img.shape[-2:]),
+             "masks": lib.tvt.Mask(t.from_numpy(MASKS.copy())),
+             "labels": t.tensor([1, 2, 3]), "image_id": 7})
+
+
+def _to_np(x):
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
+
+
+def _compare(a, b, atol):
+    """a (torch side) and b (ember side) agree in structure, leaf types and values."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and list(a) == list(b)
+        for k in a:
+            _compare(a[k], b[k], atol)
+        return
+    if isinstance(a, (tuple, list)):
+        assert type(a).__name__ == type(b).__name__ and len(a) == len(b)
+        for x, y in zip(a, b):
+            _compare(x, y, atol)
+        return
+    if isinstance(a, torch.Tensor):
+        assert type(a).__name__ == type(b).__name__, (type(a), type(b))
+        assert str(a.dtype).split(".")[1] == str(b.dtype).split(".")[1]
+        assert tuple(a.shape) == tuple(b.shape), (a.shape, b.shape)
+        if isinstance(a, TTV.BoundingBoxes):
+            assert a.format.name == b.format.name
+            assert tuple(a.canvas_size) == tuple(b.canvas_size)
+            assert a.clamping_mode == b.clamping_mode
+        tol = atol if a.dtype in (torch.uint8, torch.float32, torch.float64) else 0
+        np.testing.assert_allclose(_to_np(b).astype(np.float64), _to_np(a).astype(np.float64),
+                                   atol=tol, rtol=0)
+        return
+    if type(a).__module__.startswith("PIL"):
+        assert type(b).__module__.startswith("PIL")
+        assert a.size == b.size and a.mode == b.mode
+        np.testing.assert_allclose(np.asarray(b, dtype=np.float64),
+                                   np.asarray(a, dtype=np.float64), atol=atol)
+        return
+    assert a == b
+
+
+def _both(build, sample=_sample, seed=0, atol=1.0, calls=1):
+    """Run build(lib)(sample(lib)) on both sides from the same seed (`calls` times, so
+    that later draws of the stream are compared too)."""
+    outs = []
+    for lib in (TORCH, EMBER):
+        lib.torch.manual_seed(seed)
+        transform = build(lib)
+        outs.append([transform(sample(lib)) for _ in range(calls)])
+    _compare(outs[0], outs[1], atol)
+    return outs
+
+
+# ---------------------------------------------------------------- geometric, with targets
+
+GEOMETRIC = {
+    "hflip": lambda L: L.v2.RandomHorizontalFlip(p=1.0),
+    "vflip": lambda L: L.v2.RandomVerticalFlip(p=1.0),
+    "hflip_p": lambda L: L.v2.RandomHorizontalFlip(),
+    "resize_short": lambda L: L.v2.Resize(16),
+    "resize_hw": lambda L: L.v2.Resize((20, 12)),
+    "resize_max": lambda L: L.v2.Resize(None, max_size=20),
+    "resize_nearest": lambda L: L.v2.Resize((13, 17), interpolation=L.v2.InterpolationMode.NEAREST),
+    "center_crop": lambda L: L.v2.CenterCrop(18),
+    "center_crop_big": lambda L: L.v2.CenterCrop((30, 36)),
+    "random_crop": lambda L: L.v2.RandomCrop((16, 20)),
+    "random_crop_pad": lambda L: L.v2.RandomCrop(28, pad_if_needed=True),
+    "random_crop_padding": lambda L: L.v2.RandomCrop(20, padding=3),
+    "rrc": lambda L: L.v2.RandomResizedCrop(16),
+    "rrc_scale": lambda L: L.v2.RandomResizedCrop((12, 18), scale=(0.3, 0.9), antialias=True),
+    "pad": lambda L: L.v2.Pad([1, 2, 3, 4], fill=5),
+    "pad2": lambda L: L.v2.Pad(3),
+    "zoom_out": lambda L: L.v2.RandomZoomOut(fill={L.tvt.Image: 7, L.tvt.Mask: 0}, p=1.0,
+                                             side_range=(1.0, 2.0)),
+    "rotation": lambda L: L.v2.RandomRotation(30),
+    "rotation_expand": lambda L: L.v2.RandomRotation((10, 40), expand=True),
+    "affine": lambda L: L.v2.RandomAffine(20, translate=(0.1, 0.2), scale=(0.8, 1.2),
+                                          shear=(-5, 5, -3, 3)),
+    "perspective": lambda L: L.v2.RandomPerspective(0.4, p=1.0),
+    "resize_random": lambda L: L.v2.RandomResize(10, 20),
+    "shortest": lambda L: L.v2.RandomShortestSize([12, 16, 20], max_size=40),
+    "scale_jitter": lambda L: L.v2.ScaleJitter((20, 30)),
+    "iou_crop": lambda L: L.v2.RandomIoUCrop(),
+}
+
+
+@pytest.mark.parametrize("name", list(GEOMETRIC))
+def test_geometric_transforms_move_image_boxes_and_masks_together(name):
+    _both(GEOMETRIC[name], calls=3)
+
+
+@pytest.mark.parametrize("fmt", ["XYWH", "CXCYWH"])
+@pytest.mark.parametrize("name", ["hflip", "vflip", "resize_hw", "random_crop", "pad", "affine",
+                                  "rotation_expand", "perspective"])
+def test_box_formats(name, fmt):
+    _both(GEOMETRIC[name], sample=lambda L: _sample(L, fmt=fmt), calls=2)
+
+
+@pytest.mark.parametrize("name", ["hflip", "random_crop", "pad", "rotation", "resize_hw",
+                                  "center_crop_big", "zoom_out"])
+def test_integer_boxes(name):
+    _both(GEOMETRIC[name], sample=lambda L: _sample(L, box_dtype=lambda L: L.torch.int64))
+
+
+def test_plain_tensor_heuristic_first_tensor_is_the_image():
+    # no Image in the sample: the first plain tensor is transformed, the others pass through
+    def sample(L):
+        t = L.torch
+        return (t.from_numpy(IMG_F32.copy()), t.from_numpy(IMG_F32[:1].copy()),
+                L.tvt.BoundingBoxes(t.tensor(BOXES), format="XYXY", canvas_size=(24, 32)))
+    _both(lambda L: L.v2.RandomHorizontalFlip(1.0), sample=sample, atol=1e-6)
+    # with an Image present no plain tensor is transformed
+    _both(lambda L: L.v2.RandomHorizontalFlip(1.0),
+          sample=lambda L: (L.tvt.Image(L.torch.from_numpy(IMG_F32.copy())),
+                            L.torch.from_numpy(IMG_F32.copy())), atol=1e-6)
+
+
+def test_pil_images_pass_through_the_v2_transforms():
+    from PIL import Image
+    pil = Image.fromarray(IMG_U8.transpose(1, 2, 0).copy())
+
+    def build(L):
+        return L.v2.Compose([L.v2.RandomResizedCrop(16), L.v2.RandomHorizontalFlip(),
+                             L.v2.PILToTensor(), L.v2.ToDtype(L.torch.float32, scale=True)])
+    _both(build, sample=lambda L: pil, atol=1 / 255 + 1e-6, calls=3)
+    _both(lambda L: L.v2.Compose([L.v2.ToImage(), L.v2.ToPILImage()]), sample=lambda L: pil,
+          atol=0)
+
+
+# ---------------------------------------------------------------- colour and the rest
+
+COLOUR = {
+    "color_jitter": lambda L: L.v2.ColorJitter(0.4, 0.4, 0.4, 0.1),
+    "photometric": lambda L: L.v2.RandomPhotometricDistort(p=1.0),
+    "photometric_half": lambda L: L.v2.RandomPhotometricDistort(),
+    "grayscale": lambda L: L.v2.Grayscale(3),
+    "random_grayscale": lambda L: L.v2.RandomGrayscale(p=0.7),
+    "blur": lambda L: L.v2.GaussianBlur(5, sigma=(0.5, 2.0)),
+    "equalize": lambda L: L.v2.RandomEqualize(p=1.0),
+    "invert": lambda L: L.v2.RandomInvert(p=1.0),
+    "posterize": lambda L: L.v2.RandomPosterize(3, p=1.0),
+    "solarize": lambda L: L.v2.RandomSolarize(0.4, p=1.0),
+    "autocontrast": lambda L: L.v2.RandomAutocontrast(p=1.0),
+    "sharpness": lambda L: L.v2.RandomAdjustSharpness(2.0, p=1.0),
+    "channel_perm": lambda L: L.v2.RandomChannelPermutation(),
+    "erasing": lambda L: L.v2.RandomErasing(p=1.0),
+    "erasing_random": lambda L: L.v2.RandomErasing(p=1.0, value="random"),
+    "rgb": lambda L: L.v2.RGB(),
+}
+
+
+@pytest.mark.parametrize("name", list(COLOUR))
+@pytest.mark.parametrize("img", ["u8", "f32"])
+def test_colour_transforms(name, img):
+    arr = IMG_U8 if img == "u8" else IMG_F32
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # RandomErasing's pass-through warning for masks
+        _both(COLOUR[name], sample=lambda L: _sample(L, img=arr),
+              atol=1.0 if img == "u8" else 2e-5, calls=2)
+
+
+def test_to_dtype_normalize_and_pure_tensor():
+    def build(L):
+        return L.v2.Compose([
+            L.v2.ToDtype({L.tvt.Image: L.torch.float32, L.tvt.Mask: L.torch.int64,
+                          "others": None}, scale=True),
+            L.v2.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+            L.v2.ConvertBoundingBoxFormat("CXCYWH"), L.v2.ClampBoundingBoxes(),
+            L.v2.ToPureTensor()])
+    _both(build, atol=1e-5)
+    _both(lambda L: L.v2.ToDtype(L.torch.float64), atol=0)
+
+
+def test_sanitize_bounding_boxes_drops_boxes_with_labels_and_masks():
+    def sample(L):
+        img, target = _sample(L)
+        target["boxes"] = L.tvt.BoundingBoxes(
+            L.torch.tensor([[0.0, 0, 10, 10], [5, 5, 5.5, 20], [3, 3, 40, 9]]),
+            format="XYXY", canvas_size=(24, 32))
+        return img, target
+    _both(lambda L: L.v2.SanitizeBoundingBoxes(), sample=sample)
+    _both(lambda L: L.v2.Compose([L.v2.RandomIoUCrop(), L.v2.SanitizeBoundingBoxes()]),
+          calls=4)
+
+
+def test_containers_draw_like_torchvision():
+    def build(L):
+        return L.v2.Compose([
+            L.v2.RandomChoice([L.v2.RandomHorizontalFlip(1.0), L.v2.RandomVerticalFlip(1.0),
+                               L.v2.Identity()], p=[1, 2, 3]),
+            L.v2.RandomApply([L.v2.RandomRotation(15)], p=0.5),
+            L.v2.RandomOrder([L.v2.RandomCrop(20), L.v2.Resize(22)]),
+            L.v2.Lambda(lambda x: x.flip(-1) if isinstance(x, L.tvt.Mask) else x)])
+    _both(build, calls=5)
+
+
+def test_mixup_cutmix_on_a_batch():
+    imgs = RNG.random((4, 3, 8, 8), dtype=np.float32)
+
+    def sample(L):
+        return L.torch.from_numpy(imgs.copy()), L.torch.tensor([0, 1, 2, 1])
+    _both(lambda L: L.v2.CutMix(num_classes=3), sample=sample, atol=1e-6, calls=2)
+    _both(lambda L: L.v2.MixUp(num_classes=3, alpha=0.5), sample=sample, atol=1e-5, calls=2)
+
+
+# ---------------------------------------------------------------- functionals, errors
+
+def test_functional_dispatch_keeps_types_and_metadata():
+    for lib in (TORCH, EMBER):
+        lib.res = []
+        img, target = _sample(lib)
+        F = lib.v2.functional
+        lib.res.append(F.resize(img, [12]))
+        lib.res.append(F.resize(target["boxes"], [12]))
+        lib.res.append(F.crop(target["masks"], 2, 3, 10, 12))
+        lib.res.append(F.convert_bounding_box_format(target["boxes"], new_format="XYWH"))
+        lib.res.append(F.get_size(target["boxes"]))
+        lib.res.append(F.get_dimensions(img))
+        lib.res.append(F.sanitize_bounding_boxes(target["boxes"], min_size=6))
+        lib.res.append(F.to_image(IMG_U8.transpose(1, 2, 0).copy()))
+    _compare(TORCH.res, EMBER.res, atol=1.0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda L: L.v2.Resize([1, 2, 3]),
+    lambda L: L.v2.RandomCrop(10, padding=[1, 2, 3]),
+    lambda L: L.v2.RandomHorizontalFlip(p=1.5),
+    lambda L: L.v2.ColorJitter(brightness=-1),
+    lambda L: L.v2.RandomRotation(-5),
+    lambda L: L.v2.ToDtype("float"),
+    lambda L: L.v2.Compose([]),
+    lambda L: L.v2.SanitizeBoundingBoxes(min_size=0.5),
+    lambda L: L.v2.RandomZoomOut(side_range=(0.5, 2.0)),
+])
+def test_bad_arguments_raise_like_torchvision(make):
+    errors = []
+    for lib in (TORCH, EMBER):
+        with pytest.raises(Exception) as info:
+            make(lib)
+        errors.append(type(info.value))
+    assert errors[0] is errors[1]
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.v2.RandomCrop(40)(_sample(L)),
+    lambda L: L.v2.Normalize([0.5], [0.5])(_sample(L)),                 # uint8 image
+    lambda L: L.v2.RandomIoUCrop()(L.tvt.Image(L.torch.zeros(3, 4, 4))),  # no boxes
+    lambda L: L.v2.functional.convert_bounding_box_format(L.torch.zeros(1, 4),
+                                                          new_format="XYWH"),
+    lambda L: L.v2.RandomCrop(4)((L.tvt.Image(L.torch.zeros(3, 4, 4)),
+                                  L.tvt.Mask(L.torch.zeros(5, 5)))),
+    lambda L: L.v2.functional.horizontal_flip("not an image"),
+    lambda L: L.v2.RandomSolarize(300, p=1.0)(_sample(L)),
+    lambda L: L.v2.RandomPosterize(9, p=1.0)(_sample(L)),
+])
+def test_bad_samples_raise_like_torchvision(call):
+    errors = []
+    for lib in (TORCH, EMBER):
+        with pytest.raises(Exception) as info:
+            call(lib)
+        errors.append(type(info.value))
+    assert errors[0] is errors[1], errors
+
+
+def test_transforms_are_modules_with_torchvision_reprs():
+    for build in (lambda L: L.v2.RandomResizedCrop(16),
+                  lambda L: L.v2.Compose([L.v2.ToImage(), L.v2.RandomHorizontalFlip()]),
+                  lambda L: L.v2.Normalize([0.5], [0.2])):
+        assert repr(build(TORCH)) == repr(build(EMBER))
+    assert isinstance(EV2.Resize(3), ember.nn.Module)
+
+
+def test_custom_transform_and_register_kernel():
+    class MyTV(ETV.TVTensor):
+        pass
+
+    @EV2.functional.register_kernel(EV2.functional.horizontal_flip, MyTV)
+    def _flip_mine(inpt):
+        return ETV.wrap(inpt.flip(-2), like=inpt)
+
+    x = ember.arange(6.0).reshape(2, 3).as_subclass(MyTV)
+    out = EV2.RandomHorizontalFlip(1.0)({"a": x, "img": ETV.Image(ember.zeros(1, 2, 3))})
+    assert type(out["a"]) is MyTV
+    np.testing.assert_array_equal(out["a"].numpy(), np.arange(6.0).reshape(2, 3)[::-1])
+    with pytest.raises(ValueError):
+        EV2.functional.register_kernel(EV2.functional.resize, ETV.Image)
+
+
+def test_not_built_raise_not_implemented():
+    for make in (lambda: EV2.ElasticTransform(), lambda: EV2.JPEG(50)):
+        with pytest.raises(NotImplementedError):
+            make()
