@@ -19,6 +19,14 @@ from ember.vision.models.detection.backbone_utils import mobilenet_backbone, \
 from .test_detection import close, E, IMAGES, T, TARGETS, tvd  # noqa: E402,F401
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """The oracle on one thread: on 2 shared cores torch's intra-op threads only contend."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
 def _copy_weights(tm, em):
     tm, em = tm.double(), em.double()
     sd = tm.state_dict()
@@ -130,8 +138,12 @@ def test_mobilenet_faster_rcnn_matches_torchvision(tvd, name):
     _check_pair(tm, em, TARGETS, {"boxes", "labels", "scores"})
 
 
-@pytest.mark.parametrize("name", ["keypointrcnn_resnet50_fpn", "fasterrcnn_mobilenet_v3_large_fpn",
-                                  "fasterrcnn_mobilenet_v3_large_320_fpn"])
+BUILDERS = ["keypointrcnn_resnet50_fpn", "fasterrcnn_mobilenet_v3_large_fpn",
+            "fasterrcnn_mobilenet_v3_large_320_fpn", "retinanet_resnet50_fpn",
+            "retinanet_resnet50_fpn_v2"]
+
+
+@pytest.mark.parametrize("name", BUILDERS)
 def test_builders_match_torchvision_layout(tvd, name):
     for kw in (dict(weights=None, weights_backbone=None),
                dict(weights=None, weights_backbone=None, num_classes=4,
@@ -144,10 +156,8 @@ def test_builders_match_torchvision_layout(tvd, name):
         assert [n for n, p in e.named_parameters() if p.requires_grad] == \
             [n for n, p in t.named_parameters() if p.requires_grad]
         assert repr(e.transform) == repr(t.transform)
-    enum_name = {"keypointrcnn_resnet50_fpn": "KeypointRCNN_ResNet50_FPN_Weights",
-                 "fasterrcnn_mobilenet_v3_large_fpn": "FasterRCNN_MobileNet_V3_Large_FPN_Weights",
-                 "fasterrcnn_mobilenet_v3_large_320_fpn":
-                     "FasterRCNN_MobileNet_V3_Large_320_FPN_Weights"}[name]
+    t_weights = getattr(tvd, name).__annotations__["weights"]
+    enum_name = getattr(t_weights, "__args__", (t_weights,))[0].__name__
     t_enum, e_enum = getattr(tvd, enum_name), getattr(ed, enum_name)
     assert list(e_enum.__members__) == list(t_enum.__members__)
     for member in t_enum:
@@ -221,3 +231,64 @@ def test_keypoint_rcnn_argument_errors():
     m = ed.keypointrcnn_resnet50_fpn(weights=None, weights_backbone=None)
     assert m.roi_heads.box_predictor.cls_score.out_features == 2
     assert m.roi_heads.keypoint_predictor.out_channels == 17
+
+
+def _dense_pair(tvd, tm, em, targets=TARGETS):
+    """Single-stage detectors: equal detections in eval, equal losses and gradients."""
+    tm, em = _copy_weights(tm, em)
+    return _check_pair(tm, em, targets, {"boxes", "labels", "scores"})
+
+
+@pytest.mark.parametrize("v2", [False, True], ids=["retinanet", "retinanet_v2"])
+def test_retinanet_matches_torchvision(tvd, v2):
+    """A RetinaNet on a ResNet-18 FPN (P3-P7), with the heads of v1 (l1 loss) or v2
+    (GroupNorm, GIoU loss)."""
+    from functools import partial
+    tbb = sys.modules["torchvision.models.detection.backbone_utils"]
+    trn = sys.modules["torchvision.models.detection.retinanet"]
+    tfpn = sys.modules["torchvision.ops.feature_pyramid_network"]
+    from ember.vision.models.detection import retinanet as ern
+    from ember.vision.ops.feature_pyramid_network import LastLevelP6P7
+    torch.manual_seed(0)
+    tres = sys.modules["torchvision.models.resnet"]
+    t_bb = tbb._resnet_fpn_extractor(tres.resnet18(), 5, returned_layers=[2, 3, 4],
+                                     extra_blocks=tfpn.LastLevelP6P7(256, 256))
+    from ember.vision.models.resnet import resnet18
+    from ember.vision.models.detection.backbone_utils import _resnet_fpn_extractor
+    e_bb = _resnet_fpn_extractor(resnet18(), 5, returned_layers=[2, 3, 4],
+                                 extra_blocks=LastLevelP6P7(256, 256))
+    kw = dict(min_size=48, max_size=64, detections_per_img=15, topk_candidates=50,
+              score_thresh=0.005)
+    t_head = e_head = None
+    if v2:
+        t_head = trn.RetinaNetHead(256, 9, 3, norm_layer=partial(torch.nn.GroupNorm, 32))
+        t_head.regression_head._loss_type = "giou"
+        e_head = ern.RetinaNetHead(256, 9, 3, norm_layer=partial(ember.nn.GroupNorm, 32))
+        e_head.regression_head._loss_type = "giou"
+    tm = tvd.RetinaNet(t_bb, 3, head=t_head, **kw)
+    em = ed.RetinaNet(e_bb, 3, head=e_head, **kw)
+    _dense_pair(tvd, tm, em)
+
+
+def test_retinanet_heads_load_pre_0_13_checkpoints(tvd):
+    """Checkpoints saved before the heads' version 2 named their convs conv.0, conv.2, ...
+    (bare Conv2d/ReLU pairs); both heads rename them on load, as torchvision's do."""
+    from collections import OrderedDict
+    from ember.vision.models.detection import retinanet as ern
+    trn = sys.modules["torchvision.models.detection.retinanet"]
+    for t_cls, e_cls, args in ((trn.RetinaNetClassificationHead,
+                                ern.RetinaNetClassificationHead, (8, 2, 3)),
+                               (trn.RetinaNetRegressionHead, ern.RetinaNetRegressionHead, (8, 2))):
+        t_head = t_cls(*args)
+        legacy = OrderedDict()
+        for k, v in t_head.state_dict().items():
+            parts = k.split(".")
+            if parts[0] == "conv":      # conv.{i}.0.weight -> conv.{2i}.weight
+                k = f"conv.{2 * int(parts[1])}.{parts[-1]}"
+            legacy[k] = v
+        t_fresh = t_cls(*args)
+        t_fresh.load_state_dict(legacy)
+        e_head = e_cls(*args)
+        e_head.load_state_dict(OrderedDict((k, E(v.numpy())) for k, v in legacy.items()))
+        for (k, a), b in zip(e_head.state_dict().items(), t_fresh.state_dict().values()):
+            close(a, b, rtol=0, atol=0)

@@ -14,6 +14,14 @@ from ember.vision.models._utils import IntermediateLayerGetter  # noqa: E402
 from ._tv import tv  # noqa: E402
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """The oracle on one thread: on 2 shared cores torch's intra-op threads only contend."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
 @pytest.fixture(scope="module")
 def tvs():
     torchvision = tv()

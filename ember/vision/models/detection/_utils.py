@@ -2,11 +2,18 @@
 sampling positives and negatives."""
 import math
 
-from .... import as_tensor, cat, clamp, exp, log, randperm, stack, uint8, where, zeros_like
+from collections import OrderedDict
+
+from .... import arange, as_tensor, cat, clamp, exp, int64, log, no_grad, randperm, stack, \
+    Tensor, uint8, where, zeros, zeros_like
+from ....nn import functional as F
+from ...ops.ciou_loss import complete_box_iou_loss
+from ...ops.diou_loss import distance_box_iou_loss
+from ...ops.giou_loss import generalized_box_iou_loss
 from ...ops.misc import FrozenBatchNorm2d
 
-__all__ = ["BalancedPositiveNegativeSampler", "BoxCoder", "Matcher", "encode_boxes",
-           "overwrite_eps"]
+__all__ = ["BalancedPositiveNegativeSampler", "BoxCoder", "BoxLinearCoder", "Matcher",
+           "SSDMatcher", "encode_boxes", "overwrite_eps", "retrieve_out_channels"]
 
 
 class BalancedPositiveNegativeSampler:
@@ -110,6 +117,43 @@ class BoxCoder:
         return stack((cx - half_w, cy - half_h, cx + half_w, cy + half_h), dim=2).flatten(1)
 
 
+class BoxLinearCoder:
+    r"""FCOS's box code: the distances from a reference point (the center of the anchor
+    box ``proposals``) to the four sides of the target box,
+
+    .. math:: (l, t, r, b) = (c_x - x_1,\; c_y - y_1,\; x_2 - c_x,\; y_2 - c_y)
+
+    divided by the anchor's (w, h, w, h) when ``normalize_by_size``. Works on any leading
+    shape (..., 4). (Note the argument order of encode, torchvision's: the anchors come
+    first, the target boxes second.)"""
+
+    def __init__(self, normalize_by_size=True):
+        self.normalize_by_size = normalize_by_size
+
+    def _size(self, boxes):
+        w = boxes[..., 2] - boxes[..., 0]
+        h = boxes[..., 3] - boxes[..., 1]
+        return stack((w, h, w, h), dim=-1)
+
+    def encode(self, reference_boxes, proposals):
+        ctr_x = 0.5 * (reference_boxes[..., 0] + reference_boxes[..., 2])
+        ctr_y = 0.5 * (reference_boxes[..., 1] + reference_boxes[..., 3])
+        targets = stack((ctr_x - proposals[..., 0], ctr_y - proposals[..., 1],
+                         proposals[..., 2] - ctr_x, proposals[..., 3] - ctr_y), dim=-1)
+        if self.normalize_by_size:
+            targets = targets / self._size(reference_boxes)
+        return targets
+
+    def decode(self, rel_codes, boxes):
+        boxes = boxes.to(dtype=rel_codes.dtype)
+        ctr_x = 0.5 * (boxes[..., 0] + boxes[..., 2])
+        ctr_y = 0.5 * (boxes[..., 1] + boxes[..., 3])
+        if self.normalize_by_size:
+            rel_codes = rel_codes * self._size(boxes)
+        return stack((ctr_x - rel_codes[..., 0], ctr_y - rel_codes[..., 1],
+                      ctr_x + rel_codes[..., 2], ctr_y + rel_codes[..., 3]), dim=-1)
+
+
 class Matcher:
     """Matches each prediction (column of a ground truth x prediction quality matrix,
     e.g. IoU) to its best ground truth: the index, or BELOW_LOW_THRESHOLD (-1) when the
@@ -152,6 +196,21 @@ class Matcher:
         matches[update] = all_matches[update]
 
 
+class SSDMatcher(Matcher):
+    """SSD's matching: IoU >= ``threshold`` is a match (no in-between band), and every
+    ground truth also takes its single best prediction (the first on ties)."""
+
+    def __init__(self, threshold):
+        super().__init__(threshold, threshold, allow_low_quality_matches=False)
+
+    def __call__(self, match_quality_matrix):
+        matches = super().__call__(match_quality_matrix)
+        _, best_pred_per_gt = match_quality_matrix.max(dim=1)
+        matches[best_pred_per_gt] = arange(best_pred_per_gt.size(0), dtype=int64,
+                                           device=best_pred_per_gt.device)
+        return matches
+
+
 def overwrite_eps(model, eps):
     """Set the eps of every FrozenBatchNorm2d in ``model`` (the first COCO checkpoints were
     trained with eps 0)."""
@@ -162,3 +221,39 @@ def overwrite_eps(model, eps):
 
 def _topk_min(input, orig_kval, axis):
     return min(orig_kval, input.size(axis))
+
+
+def _box_loss(type, box_coder, anchors_per_image, matched_gt_boxes_per_image,
+              bbox_regression_per_image, cnf=None):
+    """The summed box regression loss of one image: on the encoded targets for 'l1' and
+    'smooth_l1' (``cnf['beta']``, default 1), on the decoded boxes for the IoU losses
+    'giou', 'diou', 'ciou' (``cnf['eps']``, default 1e-7)."""
+    if type not in ("l1", "smooth_l1", "ciou", "diou", "giou"):
+        raise AssertionError(f"Unsupported loss: {type}")
+    if type in ("l1", "smooth_l1"):
+        target = box_coder.encode_single(matched_gt_boxes_per_image, anchors_per_image)
+        if type == "l1":
+            return F.l1_loss(bbox_regression_per_image, target, reduction="sum")
+        beta = cnf["beta"] if cnf is not None and "beta" in cnf else 1.0
+        return F.smooth_l1_loss(bbox_regression_per_image, target, reduction="sum", beta=beta)
+    boxes = box_coder.decode_single(bbox_regression_per_image, anchors_per_image)
+    eps = cnf["eps"] if cnf is not None and "eps" in cnf else 1e-7
+    loss = {"ciou": complete_box_iou_loss, "diou": distance_box_iou_loss,
+            "giou": generalized_box_iou_loss}[type]
+    return loss(boxes, matched_gt_boxes_per_image, reduction="sum", eps=eps)
+
+
+def retrieve_out_channels(model, size):
+    """The channel counts of the feature maps ``model`` returns for a zero image of
+    ``size`` (width, height), found by running it once in eval mode without gradients."""
+    in_training = model.training
+    model.eval()
+    with no_grad():
+        device = next(model.parameters()).device
+        features = model(zeros((1, 3, size[1], size[0]), device=device))
+        if isinstance(features, Tensor):
+            features = OrderedDict([("0", features)])
+        out_channels = [x.size(1) for x in features.values()]
+    if in_training:
+        model.train()
+    return out_channels

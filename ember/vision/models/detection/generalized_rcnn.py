@@ -6,6 +6,47 @@ from .... import nn, Tensor, where
 __all__ = ["GeneralizedRCNN"]
 
 
+def _check_training_targets(targets, with_found=False):
+    """Training needs targets whose 'boxes' are (K, 4) tensors (the two-stage detectors'
+    messages also say what was found)."""
+    if targets is None:
+        raise AssertionError("targets should not be none when in training mode")
+    for target in targets:
+        boxes = target["boxes"]
+        if not isinstance(boxes, Tensor):
+            found = f", got {type(boxes)}" if with_found else ""
+            raise AssertionError(f"Expected target boxes to be of type Tensor{found}.")
+        if not (boxes.dim() == 2 and boxes.shape[-1] == 4):
+            found = f", got {boxes.shape}" if with_found else ""
+            raise AssertionError(f"Expected target boxes to be a tensor of shape [N, 4]{found}.")
+
+
+def _original_image_sizes(images):
+    """(H, W) of each input image, before the transform resizes it."""
+    sizes = []
+    for img in images:
+        val = img.shape[-2:]
+        if len(val) != 2:
+            raise AssertionError(f"expecting the last two dimensions of the Tensor to be H and W "
+                                 f"instead got {img.shape[-2:]}")
+        sizes.append((int(val[0]), int(val[1])))
+    return sizes
+
+
+def _check_degenerate_boxes(targets):
+    """Every target box needs x2 > x1 and y2 > y1 (after the transform)."""
+    if targets is None:
+        return
+    for target_idx, target in enumerate(targets):
+        boxes = target["boxes"]
+        degenerate = boxes[:, 2:] <= boxes[:, :2]
+        if degenerate.any():
+            bb_idx = int(where(degenerate.any(dim=1))[0][0])
+            raise AssertionError(
+                "All bounding boxes should have positive height and width. Found invalid box "
+                f"{boxes[bb_idx].tolist()} for target at index {target_idx}.")
+
+
 class GeneralizedRCNN(nn.Module):
     """The two-stage detector skeleton.
 
@@ -28,34 +69,10 @@ class GeneralizedRCNN(nn.Module):
 
     def forward(self, images, targets=None):
         if self.training:
-            if targets is None:
-                raise AssertionError("targets should not be none when in training mode")
-            for target in targets:
-                boxes = target["boxes"]
-                if not isinstance(boxes, Tensor):
-                    raise AssertionError(f"Expected target boxes to be of type Tensor, got "
-                                         f"{type(boxes)}.")
-                if not (boxes.dim() == 2 and boxes.shape[-1] == 4):
-                    raise AssertionError(f"Expected target boxes to be a tensor of shape "
-                                         f"[N, 4], got {boxes.shape}.")
-        original_image_sizes = []
-        for img in images:
-            val = img.shape[-2:]
-            if len(val) != 2:
-                raise AssertionError(f"expecting the last two dimensions of the Tensor to be "
-                                     f"H and W instead got {img.shape[-2:]}")
-            original_image_sizes.append((int(val[0]), int(val[1])))
+            _check_training_targets(targets, with_found=True)
+        original_image_sizes = _original_image_sizes(images)
         images, targets = self.transform(images, targets)
-        if targets is not None:
-            for target_idx, target in enumerate(targets):
-                boxes = target["boxes"]
-                degenerate = boxes[:, 2:] <= boxes[:, :2]
-                if degenerate.any():
-                    bb_idx = int(where(degenerate.any(dim=1))[0][0])
-                    raise AssertionError(
-                        "All bounding boxes should have positive height and width. Found "
-                        f"invalid box {boxes[bb_idx].tolist()} for target at index "
-                        f"{target_idx}.")
+        _check_degenerate_boxes(targets)
         features = self.backbone(images.tensors)
         if isinstance(features, Tensor):
             features = OrderedDict([("0", features)])
