@@ -481,3 +481,29 @@ def test_strided_construction_warns_once_as_torch():
         warnings.simplefilter("error")
         ember.nested.nested_tensor([ember.randn(2, 3)])
         ember.nested.nested_tensor([ember.randn(2, 3)], layout=ember.jagged)
+
+
+def test_sdpa_key_value_built_separately():
+    """Key and value from two nested_tensor calls (two nested ints, equal lengths), as in
+    the transformer tutorial's gen_batch: torch attends; so does ember."""
+    def prog(m):
+        lens = (3, 1, 2)
+        q = _nt(m, (2, 2, 4), 8, requires_grad=True)
+        k = _nt(m, lens, 8, requires_grad=True)
+        v = _nt(m, lens, 8, requires_grad=True)
+        out = m.nn.functional.scaled_dot_product_attention(_heads(m, q), _heads(m, k),
+                                                           _heads(m, v))
+        out.transpose(1, 2).flatten(-2).to_padded_tensor(0.0).sum().backward()
+        return [out.transpose(1, 2), q.grad, k.grad, v.grad]
+    _run(prog, tol=1e-4)
+
+
+def test_strided_layout_refusals():
+    _raises(lambda m: _nt(m, layout=m.strided).reshape(-1, -1, 2, 3))
+    _raises(lambda m: _nt(m, layout=m.strided).reshape(3, -1, 2, 3).transpose(1, 2)
+            .to_padded_tensor(0.0))
+    # torch multiplies strided nested tensors component by component (a result ragged in
+    # two dims); ember's nested tensors hold one ragged dim
+    with pytest.raises(NotImplementedError):
+        x = _nt(ember, layout=ember.strided)
+        ember.matmul(x, x.transpose(1, 2))

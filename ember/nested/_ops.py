@@ -94,6 +94,8 @@ def to_padded(nt, padding, output_size=None):
             "Could not run 'aten::to_padded_tensor' with arguments from the 'CPU' backend.")
     if nt._lengths is not None:
         raise RuntimeError("to_padded_tensor(): not supported for nested tensors with holes")
+    if nt._is_strided() and not nt.is_contiguous():
+        raise RuntimeError("for now to_padded_tensor only supports contiguous nested tensor")
     r = nt._ragged_idx
     vals = nt._values.movedim(r - 1, 0)   # (S, rest...)
     lens = nt._lengths_array()
@@ -279,8 +281,13 @@ def _matmul(func, name, args, kwargs):
             bids, _, _, _ = _rows(a)
             per_row = b.index_select(0, _index(bids, b))   # (S, D, K)
             return a._like(a._values.unsqueeze(-2).matmul(per_row).squeeze(-2))
+    if _is_nt(a) and _is_nt(b) and a._is_strided():
+        raise NotImplementedError(
+            "ember.nested: matmul of two strided nested tensors (per-component products, "
+            "ragged in two dims) is not supported: ember's nested tensors hold one ragged "
+            "dim; use jagged tensors and scaled_dot_product_attention")
     raise RuntimeError(f"matmul(): not supported between inputs of shapes {_shape_str(a)} "
-                       f"and {Size(b.shape)!r}")
+                       f"and {Size(b._sizes() if _is_nt(b) else b.shape)!r}")
 
 
 def _transpose(func, name, args, kwargs):
@@ -331,6 +338,9 @@ def _view(func, name, args, kwargs):
     shape = _dims_arg(args[1:] or (kwargs.get("shape", kwargs.get("size")),))
     sizes = nt._sizes()
     r = nt._ragged_idx
+    if nt._is_strided() and shape and shape[0] == -1:
+        raise RuntimeError(f"{name}: For now nested {name} cannot change or infer the "
+                           f"implicit batch dimension")
     if r != 1:
         if tuple(shape) != tuple(sizes):
             raise RuntimeError(f"view(): does not support ragged_idx != 1 except when "
@@ -475,7 +485,8 @@ def _sdpa(func, name, args, kwargs):
     if a["attn_mask"] is not None:
         raise ValueError("Masks are not yet supported!")
     if any(t.dim() != 4 or t._ragged_idx != 2 for t in (q, k, v)) or \
-            nested_int(k._offsets) != nested_int(v._offsets) or len(q) != len(k):
+            not len(q) == len(k) == len(v) or \
+            not np.array_equal(k._lengths_array(), v._lengths_array()):
         raise RuntimeError("No viable backend for scaled_dot_product_attention was found.")
     e = _ember()
     qp, kp, vp = (to_padded(t, 0.0) for t in (q, k, v))   # (B, H, L, D)
