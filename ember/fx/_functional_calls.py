@@ -31,8 +31,8 @@ def _functional_name(func):
     a torch-level function it re-exports), else None."""
     import ember
     from ember.nn import functional
-    from .node import _same_function
-    name = getattr(func, "__name__", None)
+    from .node import _callable_name, _same_function
+    name = _callable_name(func)
     if not isinstance(name, str) or not _same_function(functional.__dict__.get(name), func):
         return None
     if _same_function(ember.__dict__.get(name), func):

@@ -16,7 +16,7 @@ import operator
 import re
 import warnings
 
-from .node import Node, _get_qualified_name, _public_path, _type_repr, map_arg
+from .node import Node, _callable_name, _get_qualified_name, _public_path, _type_repr, map_arg
 
 __all__ = ["Graph", "PythonCode", "CodeGen"]
 
@@ -162,7 +162,13 @@ class CodeGen:
             namespace.create_name(node.name, node)
 
         def type_repr(o):
-            return add_global(_type_repr(o).replace(".", "_"), o)
+            text = _type_repr(o)
+            if isinstance(o, type) and (o.__module__ == "builtins" or
+                                        text.startswith("ember.")):
+                return text
+            if not isinstance(o, type):
+                return text   # typing constructs print as themselves
+            return add_global(text.replace(".", "_"), o)
 
         def get_repr(arg):
             if isinstance(arg, Node):
@@ -237,6 +243,8 @@ class CodeGen:
             if verbose and node.op not in ("placeholder", "output"):
                 stack_summary(node)
             ann = annotation(node)
+            if not ann and node.type is not None and node.op != "output":
+                ann = f" : {type_repr(node.type)}"
             name = repr(node)
             if node.op == "placeholder":
                 default = "" if not node.args else f" = {get_repr(node.args[0])}"
@@ -284,7 +292,11 @@ class CodeGen:
         wrap_stmts = "\n".join(f'ember.fx._symbolic_trace.wrap("{name}")' for name in wrapped)
         code = "".join(body).lstrip("\n")
         code = "\n".join("    " + line for line in code.split("\n"))
-        src = f"\n{wrap_stmts}\n\ndef forward({', '.join([root_module] + free_vars)}):\n{code}"
+        outputs = [n for n in nodes if n.op == "output"]
+        returns = f" -> {type_repr(outputs[0].type)}" \
+            if outputs and outputs[0].type is not None else ""
+        src = (f"\n{wrap_stmts}\n\ndef forward({', '.join([root_module] + free_vars)})"
+               f"{returns}:\n{code}")
         return PythonCode(src, globals_)
 
 
@@ -372,7 +384,7 @@ class Graph:
     # ---- making nodes ----
     def _target_to_str(self, target):
         if callable(target):
-            op = target.__name__
+            op = _callable_name(target)
         else:
             op = target
             if op.startswith("__") and op.endswith("__"):

@@ -58,7 +58,9 @@ def _addindent(s, num_spaces):
     if len(lines) == 1:
         return s
     first = lines.pop(0)
-    return first + "\n" + "\n".join(num_spaces * " " + line for line in lines)
+    # blank lines stay empty
+    return first + "\n" + "\n".join(num_spaces * " " + line if line.strip() else ""
+                                     for line in lines)
 
 
 class GraphModule(Module):
@@ -152,8 +154,6 @@ class GraphModule(Module):
         return "\n".join([Module.__repr__(self), self._code,
                           "# To see more debug info, please use "
                           "`graph_module.print_readable()`"])
-
-    __repr__ = __str__
 
     # ---- submodules ----
     def add_submodule(self, target, m):

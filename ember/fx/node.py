@@ -49,9 +49,25 @@ def _same_function(a, b):
     return ua is ub
 
 
+def _callable_name(f):
+    """The name a program calls `f` by. For ember's dispatching wrappers (one wrapper
+    serves aliases such as transpose/swapaxes and carries one of their names, while the
+    function inside may carry a factory's name) the function's own name when ember
+    publishes it under that name, else the wrapper's."""
+    name = getattr(f, "__name__", None)
+    inner = getattr(f, "_ember_undispatched", None)
+    if inner is None or getattr(inner, "__name__", name) == name:
+        return name
+    for space in _PUBLIC_SPACES:
+        module = importlib.import_module(space)
+        if _same_function(module.__dict__.get(inner.__name__), f):
+            return inner.__name__
+    return name
+
+
 def _public_path(obj):
     """'ember.relu', 'ember.nn.functional.relu' ...: where ember publishes `obj`, or None."""
-    name = getattr(obj, "__name__", None)
+    name = _callable_name(obj)
     if not isinstance(name, str):
         return None
     from .. import _tensor
@@ -112,9 +128,14 @@ def _format_arg(arg):
 
 
 def _type_repr(obj):
+    """A type annotation as text: 'int', 'ember.Tensor', 'module.Class'."""
     if isinstance(obj, type):
         if obj.__module__ == "builtins":
             return obj.__qualname__
+        if obj.__module__.partition(".")[0] == "ember":
+            import ember
+            if getattr(ember, obj.__name__, None) is obj:
+                return f"ember.{obj.__name__}"
         return f"{obj.__module__}.{obj.__qualname__}"
     if obj is ...:
         return "..."

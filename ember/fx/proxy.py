@@ -156,7 +156,8 @@ class GraphAppendingTracer(TracerBase):
 def _tensor_method_name(func):
     """The name of `func` when it is a Tensor method (as the dispatcher reports it)."""
     from .._tensor import Tensor
-    name = getattr(func, "__name__", None)
+    from .node import _callable_name
+    name = _callable_name(func)
     if isinstance(name, str) and getattr(func, "__qualname__", None) == f"Tensor.{name}":
         attr = Tensor.__dict__.get(name)
         if attr is func or getattr(attr, "_ember_undispatched", None) is func:

@@ -115,7 +115,7 @@ def replace_pattern(gm, pattern, replacement):
         if inner & taken:
             continue
         taken |= inner
-        matches.append(Match(anchor=node, nodes_map=nodes_map))
+        matches.append(Match(anchor=matcher.returns[0], nodes_map=nodes_map))
 
     repl_placeholders = [n for n in replacement_graph.nodes if n.op == "placeholder"]
     if len(repl_placeholders) != len(matcher.placeholders):
@@ -128,7 +128,7 @@ def replace_pattern(gm, pattern, replacement):
             while isinstance(value, Node) and value in replaced:
                 value = replaced[value]
             val_map[rp] = value
-        anchor = match.anchor
+        anchor = match.nodes_map[match.anchor]
         with original.inserting_before(anchor):
             out = original.graph_copy(replacement_graph, val_map)
         if isinstance(out, (tuple, list)) and len(out) == 1:

@@ -1,6 +1,6 @@
 """ResNet (He et al. 2015), ResNeXt and Wide ResNet, with torchvision's module names so
 torchvision state dicts load unchanged."""
-from ... import flatten, nn
+from ... import Tensor, flatten, nn
 from ._api import WeightsEnum, imagenet_weights, load_weights, resolve_weights, \
     set_num_classes
 
@@ -43,9 +43,10 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
+        # the shortcut after the main path, as torchvision orders them (fx node order)
+        identity = x if self.downsample is None else self.downsample(x)
         out += identity
         return self.relu(out)
 
@@ -71,10 +72,11 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
+        # the shortcut after the main path, as torchvision orders them (fx node order)
+        identity = x if self.downsample is None else self.downsample(x)
         out += identity
         return self.relu(out)
 
@@ -143,7 +145,7 @@ class ResNet(nn.Module):
                                 norm_layer=norm_layer))
         return nn.Sequential(*layers)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:   # (annotated as torchvision's: fx prints it)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = flatten(self.avgpool(x), 1)
