@@ -507,3 +507,26 @@ def test_strided_layout_refusals():
     with pytest.raises(NotImplementedError):
         x = _nt(ember, layout=ember.strided)
         ember.matmul(x, x.transpose(1, 2))
+
+
+def test_extreme_reductions_and_embedding():
+    def prog(m):
+        nt = _nt(m)
+        ids = m.nested.nested_tensor([m.tensor([1, 2]), m.tensor([3, 4, 0])], layout=m.jagged)
+        emb = m.nn.Embedding(5, 3)
+        return [nt.amax(-1), nt.max(-1).values, nt.max(-1).indices, nt.argmax(-1),
+                nt.min(-1, keepdim=True).values, nt.prod(-1), nt.amax(1), nt.max(1).values,
+                nt.max(1).indices, nt.amin(1), m.maximum(nt, nt * 2), emb(ids)]
+    _run(prog)
+    _raises(lambda m: _nt(m).logsumexp(-1))
+    _raises(lambda m: _nt(m).std(-1))
+
+
+def test_strided_repr_with_autograd():
+    def prog(m):
+        nt = _nt(m, (1, 2), 3, layout=m.strided, requires_grad=True)
+        return [repr(nt), repr(nt.sin())]
+    torch.manual_seed(0)
+    want = prog(torch)
+    ember.manual_seed(0)
+    assert prog(ember) == want

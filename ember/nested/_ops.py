@@ -434,6 +434,45 @@ def _reduce(func, name, args, kwargs):
     return nt._like(out, ragged_idx=r)
 
 
+# the padding that drops out of each extreme-value reduction over the ragged dim
+_EXTREME_PAD = {"amax": float("-inf"), "max": float("-inf"), "argmax": float("-inf"),
+                "amin": float("inf"), "min": float("inf"), "argmin": float("inf")}
+
+
+def _extreme(func, name, args, kwargs):
+    """amax / amin / max / min / argmax / argmin / prod over one dim: a non-ragged one on the
+    values (a nested result), the ragged one on the padded form (a dense (B, ...) result)."""
+    nt = args[0]
+    dim = _arg(args, kwargs, 1, "dim")
+    if isinstance(dim, Tensor) or isinstance(kwargs.get("other"), Tensor):
+        return _binary(func, name, args, kwargs)   # max(a, b): elementwise
+    keepdim = _arg(args, kwargs, 2, "keepdim", False)
+    if dim is None or isinstance(dim, (tuple, list)) and len(dim) != 1:
+        raise unsupported(name, nt)
+    d = nt._wrap(dim[0] if isinstance(dim, (tuple, list)) else dim)
+    r = nt._ragged_idx
+    if d == 0:
+        raise RuntimeError(f"{name}(): not supported for NestedTensor on dim=0")
+    if d == r:
+        if nt._lengths is not None or name == "prod":
+            raise unsupported(name, nt)
+        padded = to_padded(nt, _EXTREME_PAD[name])
+        return getattr(padded, name)(d, keepdim=keepdim)
+    out = getattr(nt._values, name)(d - 1, keepdim=keepdim)
+    new_r = r - 1 if d < r and not keepdim else r
+    if isinstance(out, tuple):
+        return type(out)(*(nt._like(o, ragged_idx=new_r) for o in out))
+    return nt._like(out, ragged_idx=new_r)
+
+
+def _embedding(func, name, args, kwargs):
+    """embedding of a nested tensor of indices: the rows of the weight for its values."""
+    ids = args[0]
+    if not _is_nt(ids) or any(_is_nt(a) for a in list(args[1:]) + list(kwargs.values())):
+        raise unsupported(name, _first_nt(args, kwargs))
+    return ids._like(func(ids._values, *args[1:], **kwargs))
+
+
 def _softmax(func, name, args, kwargs):
     nt = args[0]
     dim = _arg(args, kwargs, 1, "dim")
@@ -635,6 +674,9 @@ _HANDLERS = {
     "unflatten": _unflatten, "flatten": _flatten, "view": _view, "reshape": _view,
     "unsqueeze": _unsqueeze, "squeeze": _squeeze, "expand": _expand,
     "sum": _reduce, "mean": _reduce,
+    "amax": _extreme, "amin": _extreme, "max": _extreme, "min": _extreme,
+    "argmax": _extreme, "argmin": _extreme, "prod": _extreme,
+    "embedding": _embedding,
     "softmax": _softmax, "log_softmax": _softmax,
     "layer_norm": _norm, "rms_norm": _norm,
     "scaled_dot_product_attention": _sdpa,
