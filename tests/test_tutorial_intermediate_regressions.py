@@ -312,11 +312,15 @@ def test_setitem_error_messages(name):
     assert messages[0] == messages[1]
 
 
-def test_nested_tensors_not_built():
-    """scaled_dot_product_attention's tutorial builds torch.nested tensors: ember has none,
-    and says so with NotImplementedError (ember.nested was an AttributeError)."""
-    with pytest.raises(NotImplementedError, match="no nested tensors"):
-        ember.nested.nested_tensor([ember.ones(2, 3), ember.ones(4, 3)])
+def test_nested_tensors_built():
+    """scaled_dot_product_attention's tutorial builds torch.nested tensors (ember.nested was
+    an AttributeError, then NotImplementedError): now built, padded as torch pads them
+    (the nested ops' own tests: tests/test_nested.py)."""
+    got = ember.nested.nested_tensor([ember.ones(2, 3), ember.ones(4, 3)], layout=ember.jagged)
+    want = torch.nested.nested_tensor([torch.ones(2, 3), torch.ones(4, 3)], layout=torch.jagged)
+    assert got.is_nested and got.dim() == want.dim() == 3
+    np.testing.assert_array_equal(got.to_padded_tensor(0.0).numpy(),
+                                  want.to_padded_tensor(0.0).numpy())
 
 
 def _torch_vit(image_size, patch, layers, heads, hidden, mlp_dim, num_classes):
