@@ -326,3 +326,37 @@ def test_not_built_raise_not_implemented():
     for make in (lambda: EV2.ElasticTransform(), lambda: EV2.JPEG(50)):
         with pytest.raises(NotImplementedError):
             make()
+
+
+AUTO = {
+    "auto_imagenet": lambda L: L.v2.AutoAugment(),
+    "auto_cifar": lambda L: L.v2.AutoAugment(L.v2.AutoAugmentPolicy.CIFAR10, fill=128),
+    "auto_svhn": lambda L: L.v2.AutoAugment(L.v2.AutoAugmentPolicy.SVHN),
+    "rand": lambda L: L.v2.RandAugment(num_ops=3),
+    "rand_bilinear": lambda L: L.v2.RandAugment(magnitude=5, interpolation="bilinear"),
+    "trivial": lambda L: L.v2.TrivialAugmentWide(),
+    "augmix": lambda L: L.v2.AugMix(),
+    "augmix_partial": lambda L: L.v2.AugMix(severity=5, chain_depth=2, all_ops=False),
+}
+
+
+@pytest.mark.parametrize("name", list(AUTO))
+@pytest.mark.parametrize("img", ["u8", "f32"])
+def test_auto_augment_family(name, img):
+    arr = IMG_U8 if img == "u8" else IMG_F32
+    _both(AUTO[name], sample=lambda L: (L.tvt.Image(L.torch.from_numpy(arr.copy())),
+                                        L.torch.tensor(3)),
+          atol=1.0 if img == "u8" else 1e-4, calls=6)
+
+
+def test_auto_augment_rejects_boxes_and_pil_round_trip():
+    from PIL import Image
+    pil = Image.fromarray(IMG_U8.transpose(1, 2, 0).copy())
+    _both(lambda L: L.v2.TrivialAugmentWide(), sample=lambda L: pil, calls=4)
+    _both(lambda L: L.v2.AugMix(), sample=lambda L: pil, calls=2)
+    errors = []
+    for L in (TORCH, EMBER):
+        with pytest.raises(Exception) as info:
+            L.v2.RandAugment()(_sample(L))
+        errors.append(type(info.value))
+    assert errors[0] is errors[1] is TypeError
