@@ -1,0 +1,102 @@
+"""vision.models.feature_extraction against torchvision's (pure Python on torch.fx): the
+node names of the models, the extractors' outputs, code and errors."""
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+from ember.vision import models as emodels
+from ember.vision.models import feature_extraction as efe
+
+torch = pytest.importorskip("torch")
+from tests.vision._tv import tv  # noqa: E402
+
+torchvision = tv()
+from torchvision.models import feature_extraction as tfe  # noqa: E402
+
+
+def _build(name, lib_models, lib):
+    lib.manual_seed(0)
+    return getattr(lib_models, name)(weights=None)
+
+
+# models whose forward code lists its operations in torchvision's order
+NAMED_MODELS = ["resnet18", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0",
+                "shufflenet_v2_x0_5", "squeezenet1_0", "regnet_x_400mf", "mnasnet0_5",
+                "googlenet"]   # (alexnet, vgg11, convnext_tiny, densenet121 match too: slow)
+
+
+@pytest.mark.parametrize("name", NAMED_MODELS)
+def test_graph_node_names(name):
+    em = _build(name, emodels, ember)
+    tm = _build(name, torchvision.models, torch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # googlenet's train/eval difference note (both)
+        e_train, e_eval = efe.get_graph_node_names(em)
+        t_train, t_eval = tfe.get_graph_node_names(tm)
+    assert e_train == t_train
+    assert e_eval == t_eval
+    assert em.training is True
+
+
+def test_resnet_extractor_outputs_and_code():
+    em = _build("resnet18", emodels, ember).eval()
+    tm = _build("resnet18", torchvision.models, torch).eval()
+    nodes = {"layer1": "feat1", "layer3.1.relu_1": "f3", "flatten": "flat", "fc": "out"}
+    ef = efe.create_feature_extractor(em, return_nodes=nodes)
+    tf = tfe.create_feature_extractor(tm, return_nodes=nodes)
+    assert ef.code.replace("ember", "torch") == tf.code
+    assert ef.training is False
+    ember.manual_seed(3)
+    torch.manual_seed(3)
+    eo, to = ef(ember.randn(1, 3, 32, 32)), tf(torch.randn(1, 3, 32, 32))
+    assert list(eo) == list(to) == ["feat1", "f3", "flat", "out"]
+    for k in to:
+        assert tuple(eo[k].shape) == tuple(to[k].shape)
+        np.testing.assert_allclose(eo[k].detach().numpy(), to[k].detach().numpy(),
+                                   rtol=1e-4, atol=1e-4)
+    # a list of names; the module keeps only what the outputs need
+    ef2 = efe.create_feature_extractor(em, return_nodes=["layer2", "avgpool"])
+    tf2 = tfe.create_feature_extractor(tm, return_nodes=["layer2", "avgpool"])
+    assert [n for n, _ in ef2.named_children()] == [n for n, _ in tf2.named_children()]
+    assert list(ef2.state_dict()) == list(tf2.state_dict())
+
+
+def test_train_and_eval_return_nodes():
+    em = _build("mobilenet_v2", emodels, ember)
+    tm = _build("mobilenet_v2", torchvision.models, torch)
+    kw = dict(train_return_nodes=["features.3.add", "classifier.0"],
+              eval_return_nodes={"features.18": "last"})
+    ef = efe.create_feature_extractor(em, **kw)
+    tf = tfe.create_feature_extractor(tm, **kw)
+    assert ef.training and tf.training
+
+    def code(gm):   # (torchvision annotates MobileNetV2.forward's input, ember does not)
+        return gm.code.replace("ember", "torch").replace("x : torch.Tensor", "x")
+    assert code(ef) == code(tf)
+    ef.eval()
+    tf.eval()
+    assert code(ef) == code(tf)
+    ember.manual_seed(3)
+    torch.manual_seed(3)
+    eo, to = ef(ember.randn(1, 3, 32, 32)), tf(torch.randn(1, 3, 32, 32))
+    assert list(eo) == list(to) == ["last"]
+    np.testing.assert_allclose(eo["last"].detach().numpy(), to["last"].detach().numpy(),
+                               rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(return_nodes=["nope"]),
+    dict(),
+    dict(train_return_nodes=["layer1"]),
+    dict(return_nodes=["layer1"], train_return_nodes=["layer1"], eval_return_nodes=["fc"]),
+])
+def test_errors_as_torchvision(kwargs):
+    em = _build("resnet18", emodels, ember)
+    tm = _build("resnet18", torchvision.models, torch)
+    with pytest.raises(ValueError) as te:
+        tfe.create_feature_extractor(tm, **kwargs)
+    with pytest.raises(ValueError) as ee:
+        efe.create_feature_extractor(em, **kwargs)
+    assert str(ee.value) == str(te.value)
