@@ -530,3 +530,25 @@ def test_strided_repr_with_autograd():
     want = prog(torch)
     ember.manual_seed(0)
     assert prog(ember) == want
+
+
+def test_strided_attention_on_transposed_views():
+    """The SDPA tutorial's CausalSelfAttention on a strided nested batch: chunk, view,
+    transpose, attention, transpose back, view (to_padded_tensor's refusal of
+    non-contiguous strided tensors is for the public call only). torch's CPU attention
+    refuses the chunks' strided values (its CUDA kernels take them): each component is
+    compared with torch's dense attention on it."""
+    ember.manual_seed(0)
+    lens, e, h = (3, 5, 2), 8, 2
+    x = _nt(ember, lens, 3 * e, layout=ember.strided)
+    q, k, v = (t.view(3, -1, h, e // h).transpose(1, 2) for t in x.chunk(3, -1))
+    y = ember.nn.functional.scaled_dot_product_attention(q, k, v)
+    y = y.transpose(1, 2).view(3, -1, e)
+    assert y.layout is ember.strided
+    for comp, got in zip(x.unbind(), y.to_padded_tensor(0.0)):
+        tq, tk, tv = (t.view(-1, h, e // h).transpose(0, 1)
+                      for t in torch.tensor(_np(comp)).chunk(3, -1))
+        want = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv)
+        n = comp.shape[0]
+        np.testing.assert_allclose(_np(got[:n]), want.transpose(0, 1).reshape(n, e).numpy(),
+                                   rtol=1e-5, atol=1e-6)

@@ -156,7 +156,7 @@ def to_padded_tensor(input, padding, output_size=None, out=None):
     length (or to output_size)."""
     if out is not None:
         raise NotImplementedError("ember.nested.to_padded_tensor: out= is not supported")
-    return _ops.to_padded(input, padding, output_size)
+    return _ops.to_padded_tensor(input, padding, output_size)
 
 
 def narrow(tensor, dim, start, length, layout=None):

@@ -272,8 +272,8 @@ class NestedTensor(Tensor):
                      for s, n in zip(starts, self._lengths_array()))
 
     def to_padded_tensor(self, padding, output_size=None):
-        from ._ops import to_padded
-        return to_padded(self, padding, output_size)
+        from ._ops import to_padded_tensor
+        return to_padded_tensor(self, padding, output_size)
 
     # ------------------------------------------------------------------ autograd
     @property

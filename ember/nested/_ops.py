@@ -85,6 +85,13 @@ def _index(arr, like):
     return e.as_tensor(np.ascontiguousarray(arr, dtype=np.int64), device=like.device)
 
 
+def to_padded_tensor(nt, padding, output_size=None):
+    """The public to_padded_tensor: to_padded with the strided layout's refusal."""
+    if _is_nt(nt) and nt._is_strided() and not nt.is_contiguous():
+        raise RuntimeError("for now to_padded_tensor only supports contiguous nested tensor")
+    return to_padded(nt, padding, output_size)
+
+
 def to_padded(nt, padding, output_size=None):
     """The dense (B, ..., max length, ...) tensor holding each component, the rest filled
     with `padding`; differentiable (one index_select of the values)."""
@@ -94,8 +101,6 @@ def to_padded(nt, padding, output_size=None):
             "Could not run 'aten::to_padded_tensor' with arguments from the 'CPU' backend.")
     if nt._lengths is not None:
         raise RuntimeError("to_padded_tensor(): not supported for nested tensors with holes")
-    if nt._is_strided() and not nt.is_contiguous():
-        raise RuntimeError("for now to_padded_tensor only supports contiguous nested tensor")
     r = nt._ragged_idx
     vals = nt._values.movedim(r - 1, 0)   # (S, rest...)
     lens = nt._lengths_array()
