@@ -552,3 +552,31 @@ def test_strided_attention_on_transposed_views():
         n = comp.shape[0]
         np.testing.assert_allclose(_np(got[:n]), want.transpose(0, 1).reshape(n, e).numpy(),
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_keyword_input_deepcopy_and_host_refusals():
+    import copy
+
+    def prog(m):
+        nt = _nt(m, (2, 3), 8)
+        c = copy.deepcopy(nt)
+        padded = m.nested.nested_tensor([m.ones(2, 3), m.ones(4, 3)]).to_padded_tensor(
+            0.0, (2, 5, 4))
+        return [m.nn.functional.linear(input=nt, weight=m.ones(3, 8)), c,
+                _shape(c) == _shape(nt), padded, m.nn.functional.relu(nt * 1, inplace=True)]
+    _run(prog)
+    for call in (lambda m: _nt(m).numpy(), lambda m: _nt(m).tolist(), lambda m: _nt(m).item(),
+                 lambda m: m.nn.functional.cross_entropy(_nt(m), m.tensor([0, 1, 2])),
+                 lambda m: (lambda nt: m.nn.functional.mse_loss(nt, nt))(_nt(m)),
+                 lambda m: bool(_nt(m))):
+        got, want = _raises(call)
+        assert got == want
+
+
+def test_transformer_encoder_layer_refuses_nested_like_torch():
+    for train in (True, False):
+        def prog(m):
+            layer = m.nn.TransformerEncoderLayer(6, 2, 12, batch_first=True)
+            return layer.train(train)(_nt(m))
+        got, want = _raises(prog)
+        assert got == want

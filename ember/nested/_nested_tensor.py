@@ -313,6 +313,14 @@ class NestedTensor(Tensor):
             gradient = gradient._values
         self._values.backward(gradient, retain_graph, create_graph, inputs)
 
+    def __deepcopy__(self, memo):
+        import copy
+        values = copy.deepcopy(self._values, memo)
+        offsets = copy.deepcopy(self._offsets, memo)
+        offsets.__dict__["_nested_int"] = nested_int(self._offsets)
+        lengths = None if self._lengths is None else copy.deepcopy(self._lengths, memo)
+        return make_nested(values, offsets, lengths, self._ragged_idx, self._nested_layout)
+
     def detach(self):
         return self._like(self._values.detach())
 

@@ -109,7 +109,8 @@ def to_padded(nt, padding, output_size=None):
     L = int(lens.max()) if B else 0
     if output_size is not None:
         # PyTorch's jagged kernel reads only the ragged dim's entry: the padded length (the
-        # components are cut to it when it is shorter); the other entries are ignored
+        # components are cut to it when it is shorter); the other entries are ignored (the
+        # strided kernel pads the other dims too, below)
         if len(output_size) != nt.dim():
             raise RuntimeError("Length of output_size does not match NestedTensor dims. "
                                "Broadcasting is not supported.")
@@ -122,6 +123,16 @@ def to_padded(nt, padding, output_size=None):
     ext = e.cat([vals, pad_row], 0)
     out = ext.index_select(0, _index(idx.reshape(-1), vals))
     out = out.reshape((B, L) + tuple(vals.shape[1:])).movedim(1, r)
+    if output_size is not None and nt._is_strided():
+        # the strided kernel pads every dim to output_size
+        spec = []
+        for have, want in zip(reversed(out.shape), reversed(tuple(output_size))):
+            if want < have:
+                raise RuntimeError("Value in output_size is less than NestedTensor padded "
+                                   "size. Truncation is not supported.")
+            spec += [0, want - have]
+        if any(spec):
+            out = _F().pad(out, spec, value=padding)
     return out
 
 
@@ -638,7 +649,7 @@ def _contiguous(func, name, args, kwargs):
 
 def _property(func, args, kwargs):
     prop = getattr(func, "__self__", None)
-    pname = next((n for n, p in vars(Tensor).items() if p is prop), "?")
+    pname = next((n for n, p in vars(Tensor).items() if p is prop and p is not None), "?")
     nt = args[0]
     if pname.startswith("is_") and func.__name__ == "__get__":
         return prop.fget(nt)
@@ -672,6 +683,25 @@ def refuse_multihead_attention(module, query, key, value):
                               "jagged nested tensors")
 
 
+def _host_refusal(func, name, args, kwargs):
+    """numpy / tolist / item: PyTorch's errors for a nested tensor."""
+    nt = args[0]
+    if name == "item":
+        raise RuntimeError(f"a Tensor with {nt.numel()} elements cannot be converted to Scalar")
+    if name == "numpy":
+        raise RuntimeError(".numpy() is not supported for tensor subclasses.")
+    raise RuntimeError(f".{name}() is not supported for tensor subclasses, got NestedTensor")
+
+
+def _cross_entropy(func, name, args, kwargs):
+    """cross_entropy normalizes over dim 1: the ragged dim of a (B, j, C) nested input."""
+    nt = args[0]
+    if _is_nt(nt) and nt._ragged_idx == 1:
+        raise RuntimeError("log_softmax(): not supported when reducing along the ragged "
+                           "dimension for NestedTensor")
+    raise unsupported(name, _first_nt(args, kwargs))
+
+
 _HANDLERS = {
     "linear": _linear, "matmul": _matmul, "__matmul__": _matmul, "__rmatmul__": _matmul,
     "bmm": _matmul, "mm": _matmul,
@@ -690,6 +720,8 @@ _HANDLERS = {
     "unbind": _unbind, "__getitem__": _getitem,
     "to": _to, "cuda": _to, "cpu": _to,
     "contiguous": _contiguous,
+    "numpy": _host_refusal, "tolist": _host_refusal, "item": _host_refusal,
+    "cross_entropy": _cross_entropy,
 }
 
 
@@ -698,6 +730,9 @@ def dispatch(func, types, args, kwargs):
     name = getattr(func, "__name__", "")
     if name in ("__get__", "__set__"):
         return _property(func, args, kwargs)
+    if not args and "input" in kwargs:   # F.linear(input=nt, ...): the input first
+        kwargs = dict(kwargs)
+        args = (kwargs.pop("input"),)
     handler = _HANDLERS.get(name)
     if handler is not None:
         return handler(func, name, args, kwargs)
