@@ -140,14 +140,15 @@ def test_mobilenet_faster_rcnn_matches_torchvision(tvd, name):
 
 BUILDERS = ["keypointrcnn_resnet50_fpn", "fasterrcnn_mobilenet_v3_large_fpn",
             "fasterrcnn_mobilenet_v3_large_320_fpn", "retinanet_resnet50_fpn",
-            "retinanet_resnet50_fpn_v2"]
+            "retinanet_resnet50_fpn_v2", "ssd300_vgg16", "ssdlite320_mobilenet_v3_large"]
 
 
 @pytest.mark.parametrize("name", BUILDERS)
 def test_builders_match_torchvision_layout(tvd, name):
-    for kw in (dict(weights=None, weights_backbone=None),
-               dict(weights=None, weights_backbone=None, num_classes=4,
-                    trainable_backbone_layers=None)):
+    settings = [dict(weights=None, weights_backbone=None, num_classes=4)]
+    if name != "ssd300_vgg16":      # (building VGG-16's 138M parameters takes seconds)
+        settings.append(dict(weights=None, weights_backbone=None))
+    for kw in settings:
         t = getattr(tvd, name)(**kw)
         e = getattr(ed, name)(**kw)
         t_sd, e_sd = t.state_dict(), e.state_dict()
@@ -292,3 +293,88 @@ def test_retinanet_heads_load_pre_0_13_checkpoints(tvd):
         e_head.load_state_dict(OrderedDict((k, E(v.numpy())) for k, v in legacy.items()))
         for (k, a), b in zip(e_head.state_dict().items(), t_fresh.state_dict().values()):
             close(a, b, rtol=0, atol=0)
+
+
+class _TinyFeatures:
+    """A three-map backbone built from either library's nn (for SSD with SSDHead)."""
+
+    @staticmethod
+    def build(lib):
+        nn = lib.nn
+
+        class Tiny(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.c1 = nn.Conv2d(3, 8, 3, stride=4, padding=1)
+                self.c2 = nn.Conv2d(8, 12, 3, stride=2, padding=1)
+                self.c3 = nn.Conv2d(12, 16, 3, stride=2, padding=1)
+
+            def forward(self, x):
+                from collections import OrderedDict
+                a = self.c1(x).relu()
+                b = self.c2(a).relu()
+                return OrderedDict([("0", a), ("1", b), ("2", self.c3(b).relu())])
+
+        return Tiny()
+
+
+@pytest.mark.parametrize("lite", [False, True], ids=["ssd", "ssdlite"])
+def test_ssd_matches_torchvision(tvd, lite):
+    """SSD at 64 x 64: with SSDHead on a tiny three-map backbone (out_channels probed by
+    retrieve_out_channels), and SSDlite's head and MobileNetV3 extractor."""
+    from functools import partial
+    tssd = sys.modules["torchvision.models.detection.ssd"]
+    tag = sys.modules["torchvision.models.detection.anchor_utils"]
+    from ember.vision.models.detection import ssd as essd, ssdlite as essdl
+    from ember.vision.models.detection.anchor_utils import DefaultBoxGenerator
+    kw = dict(score_thresh=0.2, detections_per_img=10, topk_candidates=20)
+    torch.manual_seed(0)
+    if lite:
+        import torchvision.models.detection.ssdlite as tssdl
+        from torchvision.models import mobilenet_v3_large as t_mnv3
+        from ember.vision.models import mobilenet_v3_large as e_mnv3
+        t_norm = partial(torch.nn.BatchNorm2d, eps=0.001, momentum=0.03)
+        e_norm = partial(ember.nn.BatchNorm2d, eps=0.001, momentum=0.03)
+        t_bb = tssdl._mobilenet_extractor(t_mnv3(norm_layer=t_norm, reduced_tail=True), 6, t_norm)
+        e_bb = essdl._mobilenet_extractor(e_mnv3(norm_layer=e_norm, reduced_tail=True), 6, e_norm)
+        ratios = [[2, 3] for _ in range(6)]
+        t_ag = tag.DefaultBoxGenerator(ratios, min_ratio=0.2, max_ratio=0.95)
+        e_ag = DefaultBoxGenerator(ratios, min_ratio=0.2, max_ratio=0.95)
+        channels = [672, 480, 512, 256, 256, 128]
+        t_head = tssdl.SSDLiteHead(channels, t_ag.num_anchors_per_location(), 3, t_norm)
+        e_head = essdl.SSDLiteHead(channels, e_ag.num_anchors_per_location(), 3, e_norm)
+        kw.update(image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    else:
+        t_bb, e_bb = _TinyFeatures.build(torch), _TinyFeatures.build(ember)
+        ratios = [[2], [2, 3], [2]]
+        t_ag = tag.DefaultBoxGenerator(ratios, steps=[4, 8, 16], clip=False)
+        e_ag = DefaultBoxGenerator(ratios, steps=[4, 8, 16], clip=False)
+        t_head = e_head = None
+    assert repr(e_ag) == repr(t_ag)
+    tm = tssd.SSD(t_bb, t_ag, (64, 64), 3, head=t_head, **kw)
+    em = essd.SSD(e_bb, e_ag, (64, 64), 3, head=e_head, **kw)
+    assert repr(em.transform) == repr(tm.transform)
+    _dense_pair(tvd, tm, em)
+
+
+def test_default_box_generator_matches_torchvision(tvd):
+    tag = sys.modules["torchvision.models.detection.anchor_utils"]
+    t_il = sys.modules["torchvision.models.detection.image_list"]
+    from ember.vision.models.detection.anchor_utils import DefaultBoxGenerator
+    from ember.vision.models.detection.image_list import ImageList
+    for args, kw in ((([[2], [2, 3]],), {}), (([[2, 3]],), dict(clip=False)),
+                     (([[2], [3]],), dict(scales=[0.1, 0.5, 1.2], steps=[8, 16]))):
+        t, e = tag.DefaultBoxGenerator(*args, **kw), DefaultBoxGenerator(*args, **kw)
+        assert repr(e) == repr(t)
+        assert e.num_anchors_per_location() == t.num_anchors_per_location()
+        shapes = [(5, 6), (3, 3)][:len(args[0])]
+        a_t = t(t_il.ImageList(torch.zeros(2, 3, 40, 48), [(40, 48), (36, 40)]),
+                [torch.zeros((2, 4) + s) for s in shapes])
+        a_e = e(ImageList(ember.zeros(2, 3, 40, 48), [(40, 48), (36, 40)]),
+                [ember.zeros((2, 4) + s) for s in shapes])
+        assert len(a_e) == 2
+        for x, y in zip(a_e, a_t):
+            assert x.dtype == ember.float32
+            close(x, y, rtol=1e-6, atol=1e-5)
+    with pytest.raises(ValueError, match="same length"):
+        DefaultBoxGenerator([[2], [3]], steps=[8])

@@ -186,7 +186,7 @@ class FasterRCNN_MobileNet_V3_Large_320_FPN_Weights(WeightsEnum):
 
 
 def _detector_weights(weights_enum, weights, weights_backbone, num_classes, kwargs,
-                      backbone_enum=ResNet50_Weights):
+                      backbone_enum=ResNet50_Weights, legacy_backbone="IMAGENET1K_V1"):
     """(weights, backbone weights, num_classes) of a detection builder, torchvision's rules:
     detector weights fix num_classes to their categories and drop the backbone weights;
     without them num_classes defaults to 91 (COCO). 'pretrained'/'pretrained_backbone'
@@ -201,9 +201,9 @@ def _detector_weights(weights_enum, weights, weights_backbone, num_classes, kwar
     if "pretrained_backbone" in kwargs:
         pretrained = kwargs.pop("pretrained_backbone")
         warn_legacy_pretrained("pretrained_backbone", "weights_backbone",
-                               f"{backbone_enum.__name__}.IMAGENET1K_V1" if pretrained else None,
-                               f"{backbone_enum.__name__}.DEFAULT", stacklevel=4)
-        weights_backbone = "IMAGENET1K_V1" if pretrained else None
+                               f"{backbone_enum.__name__}.{legacy_backbone}" if pretrained
+                               else None, f"{backbone_enum.__name__}.DEFAULT", stacklevel=4)
+        weights_backbone = legacy_backbone if pretrained else None
     weights = weights_enum.verify(weights)
     weights_backbone = backbone_enum.verify(weights_backbone)
     if weights is not None:
