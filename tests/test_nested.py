@@ -580,3 +580,15 @@ def test_transformer_encoder_layer_refuses_nested_like_torch():
             return layer.train(train)(_nt(m))
         got, want = _raises(prog)
         assert got == want
+
+
+def test_autograd_grad_and_backward_with_nested_inputs():
+    def prog(m):
+        nt = _nt(m, (2, 1), 3, requires_grad=True)
+        y = nt.sin()
+        g1, = m.autograd.grad(y.values().sum(), nt, retain_graph=True)
+        g2, = m.autograd.grad(y, nt, grad_outputs=m.ones_like(y) * 2)
+        z = nt.cos()
+        m.autograd.backward([z], [m.ones_like(z)])
+        return [g1, g2, nt.grad]
+    _run(prog)

@@ -73,11 +73,19 @@ def _check_outputs(outputs):
 _WARNED_CREATE_GRAPH = [False]
 
 
+def _stand_ins(ts):
+    """`ts` with each tensor that stands for another one in the graph replaced by that one
+    (a nested tensor by its packed values, ember/nested: its ops are recorded on them)."""
+    return tuple(t._autograd_stand_in() if hasattr(type(t), "_autograd_stand_in") else t
+                 for t in ts)
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
              inputs=None):
     """Accumulate gradients of `tensors` into the .grad of graph leaves."""
-    tensors = _as_tuple(tensors)
-    grad_tensors = _as_tuple(grad_tensors if grad_tensors is not None else grad_variables)
+    tensors = _stand_ins(_as_tuple(tensors))
+    grad_tensors = _stand_ins(_as_tuple(grad_tensors if grad_tensors is not None
+                                        else grad_variables))
     if retain_graph is None:
         retain_graph = create_graph
     _check_outputs(tensors)
@@ -92,7 +100,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                       UserWarning, stacklevel=3)
     grads = _make_grads(tensors, grad_tensors, create_graph)
     if inputs is not None:
-        inputs = _as_tuple(inputs)
+        inputs = _stand_ins(_as_tuple(inputs))
         if not inputs:
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         capture = [_capture_point(t) for t in inputs]
@@ -135,9 +143,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     single_input = not isinstance(inputs, (list, tuple)) or isinstance(inputs, GradientEdge)
     if isinstance(inputs, GradientEdge):
         inputs = (inputs,)
-    outputs = _as_tuple(outputs)
-    inputs = _as_tuple(inputs)
-    grad_outputs = _as_tuple(grad_outputs)
+    outputs = _stand_ins(_as_tuple(outputs))
+    asked = _as_tuple(inputs)
+    inputs = _stand_ins(asked)
+    grad_outputs = _stand_ins(_as_tuple(grad_outputs))
     if retain_graph is None:
         retain_graph = create_graph
     _check_outputs(outputs)
@@ -145,6 +154,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     capture = [_capture_point(t) for t in inputs]
     result = run_backward(outputs, grads, retain_graph, create_graph, capture=capture,
                           accumulate=False)
+    # the gradient of a stand-in's input in the input's own form (a nested tensor's: nested)
+    result = [a._autograd_result(g) if g is not None and t is not a else g
+              for a, t, g in zip(asked, inputs, result)]
     out = []
     for i, (t, g) in enumerate(zip(inputs, result)):
         if g is None:

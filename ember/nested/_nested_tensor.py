@@ -321,6 +321,14 @@ class NestedTensor(Tensor):
         lengths = None if self._lengths is None else copy.deepcopy(self._lengths, memo)
         return make_nested(values, offsets, lengths, self._ragged_idx, self._nested_layout)
 
+    def _autograd_stand_in(self):
+        """What autograd.grad / backward differentiate for this tensor: its values (the
+        generic hook in ember/autograd/__init__.py)."""
+        return self._values
+
+    def _autograd_result(self, grad):
+        return self._like(grad)
+
     def detach(self):
         return self._like(self._values.detach())
 
