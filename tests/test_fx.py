@@ -553,3 +553,70 @@ def test_is_leaf_module_default():
     tnodes = [n for n in tt.trace(tm).nodes if n.op == "call_module"]
     assert [dict(n.meta["nn_module_stack"]).keys() == dict(t.meta["nn_module_stack"]).keys()
             for n, t in zip(enodes, tnodes)] == [True] * len(tnodes)
+
+
+# ---------------------------------------------------------------- from pytorch/examples' fx
+
+def test_function_tables_built_before_tracing_match_targets():
+    """fx/invert.py keys a dict by torch functions before tracing and looks node targets
+    up in it: ember.fx puts the dispatchers in place when imported (re-done here, as the
+    test suite undoes them after every test)."""
+    from ember import _torch_function
+    _torch_function.activate()
+    table = {ember.exp: ember.log, ember.tan: ember.atan}
+
+    def f(x):
+        return ember.exp(ember.tan(x))
+
+    targets = [n.target for n in ember.fx.symbolic_trace(f).graph.nodes
+               if n.op == "call_function"]
+    assert [table[t] for t in targets] == [ember.atan, ember.log]
+
+
+def test_wrapped_function_called_twice_registers_once():
+    def build(lib):
+        class Foo(lib.nn.Module):
+            def forward(self, x, y):
+                return _wrapped_helper(_wrapped_helper(x, 2.0), 3.0) + y
+        return Foo()
+
+    eg, tg = ember.fx.symbolic_trace(build(ember)), torch.fx.symbolic_trace(build(torch))
+    assert _text(eg.code).count("wrap(") == tg.code.count("wrap(") == 1
+    assert _text(eg.code) == tg.code
+
+
+def test_replace_pattern_inserts_before_first_reader():
+    """fx/subgraph_rewriter_basic_use.py: each replacement lands before the first node
+    reading the matched value."""
+    def program(m):
+        def f(x, w1, w2):
+            m1 = m.cat([m.neg(w1), w2]).sum()
+            m2 = m.cat([m.neg(w1), w2]).sum()
+            return x + m.max(m1) + m.max(m2)
+
+        def pattern(a1, a2):
+            return m.cat([m.neg(a1), a2]).sum()
+
+        def replacement(w1, w2):
+            return m.stack([w1, w2])
+
+        g = m.fx.symbolic_trace(f)
+        m.fx.replace_pattern(g, pattern, replacement)
+        return g
+
+    eg, tg = program(ember), program(torch)
+    assert _text(eg.code) == tg.code
+    args = [ember.ones(2), ember.tensor([1.0, 2.0]), ember.tensor([3.0, 4.0])]
+    targs = [torch.ones(2), torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0])]
+    _close(eg(*args), tg(*targs))
+
+
+def test_proxies_of_different_graphs_refused():
+    def run(lib):
+        g = lib.fx.Graph()
+        y = lib.fx.Proxy(g.placeholder("x"))
+        z = lib.fx.Proxy(g.placeholder("y"))
+        with pytest.raises(RuntimeError, match="multiple different tracers"):
+            lib.cat([y, z])
+    run(ember)
+    run(torch)

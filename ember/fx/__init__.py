@@ -19,6 +19,12 @@ from .interpreter import Interpreter, Transformer
 from . import subgraph_rewriter, passes  # noqa: F401
 from .subgraph_rewriter import replace_pattern
 
+# ember's functions hand Proxies to Proxy.__torch_function__ only while the protocol's
+# dispatchers are in place; they go in now, before the program keeps references to
+# ember's functions (``{torch.exp: torch.log}`` tables compared with node targets)
+from .. import _torch_function as _tf  # noqa: E402
+_tf.activate()
+
 __all__ = ["symbolic_trace", "Tracer", "wrap", "Graph", "GraphModule", "Interpreter",
            "Transformer", "Node", "Proxy", "replace_pattern", "has_side_effect", "map_arg",
            "map_aggregate", "TraceError", "PH", "CodeGen"]

@@ -272,7 +272,7 @@ class CodeGen:
                 else:
                     gname = add_global(_qualified_hint(target), target)
                     body.append(f"{name}{ann} = {gname}({format_args(node.args, node.kwargs)})")
-                    if node.meta.get("is_wrapped", False):
+                    if node.meta.get("is_wrapped", False) and gname not in wrapped:
                         wrapped.append(gname)
             elif node.op == "call_module":
                 body.append(f"{name}{ann} = {_format_target(root_module, node.target)}"

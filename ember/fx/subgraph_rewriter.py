@@ -129,7 +129,11 @@ def replace_pattern(gm, pattern, replacement):
                 value = replaced[value]
             val_map[rp] = value
         anchor = match.nodes_map[match.anchor]
-        with original.inserting_before(anchor):
+        # the replacement goes before the first reader of the matched value (or after the
+        # match when nothing reads it)
+        readers = set(anchor.users)
+        insert_point = next((n for n in original.nodes if n in readers), anchor.next)
+        with original.inserting_before(insert_point):
             out = original.graph_copy(replacement_graph, val_map)
         if isinstance(out, (tuple, list)) and len(out) == 1:
             out = out[0]
