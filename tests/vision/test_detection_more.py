@@ -140,7 +140,8 @@ def test_mobilenet_faster_rcnn_matches_torchvision(tvd, name):
 
 BUILDERS = ["keypointrcnn_resnet50_fpn", "fasterrcnn_mobilenet_v3_large_fpn",
             "fasterrcnn_mobilenet_v3_large_320_fpn", "retinanet_resnet50_fpn",
-            "retinanet_resnet50_fpn_v2", "ssd300_vgg16", "ssdlite320_mobilenet_v3_large"]
+            "retinanet_resnet50_fpn_v2", "ssd300_vgg16", "ssdlite320_mobilenet_v3_large",
+            "fcos_resnet50_fpn"]
 
 
 @pytest.mark.parametrize("name", BUILDERS)
@@ -378,3 +379,55 @@ def test_default_box_generator_matches_torchvision(tvd):
             close(x, y, rtol=1e-6, atol=1e-5)
     with pytest.raises(ValueError, match="same length"):
         DefaultBoxGenerator([[2], [3]], steps=[8])
+
+
+def _resnet18_p3_p7(lib_bb, resnet18, p6p7):
+    return lib_bb._resnet_fpn_extractor(resnet18(), 5, returned_layers=[2, 3, 4],
+                                        extra_blocks=p6p7(256, 256))
+
+
+def test_fcos_matches_torchvision(tvd):
+    """FCOS on a ResNet-18 FPN (P3-P7) with two-conv GroupNorm towers."""
+    from ember.vision.models import resnet18 as e_resnet18
+    from ember.vision.models.detection import backbone_utils as ebb, fcos as efc
+    from ember.vision.models.detection.anchor_utils import AnchorGenerator
+    from ember.vision.ops.feature_pyramid_network import LastLevelP6P7
+    tbb = sys.modules["torchvision.models.detection.backbone_utils"]
+    tfc = sys.modules["torchvision.models.detection.fcos"]
+    tres = sys.modules["torchvision.models.resnet"]
+    tfpn = sys.modules["torchvision.ops.feature_pyramid_network"]
+    torch.manual_seed(0)
+    kw = dict(min_size=48, max_size=64, score_thresh=0.05, detections_per_img=12,
+              topk_candidates=40)
+    tm = tvd.FCOS(_resnet18_p3_p7(tbb, tres.resnet18, tfpn.LastLevelP6P7), 3,
+                  head=tfc.FCOSHead(256, 1, 3, num_convs=2), **kw)
+    em = ed.FCOS(_resnet18_p3_p7(ebb, e_resnet18, LastLevelP6P7), 3,
+                 head=efc.FCOSHead(256, 1, 3, num_convs=2), **kw)
+    _dense_pair(tvd, tm, em)
+    with pytest.raises(ValueError, match="num_anchors_per_location"):
+        ed.FCOS(em.backbone, 3, anchor_generator=AnchorGenerator(((8, 16),), ((1.0,),)))
+
+
+def test_box_linear_coder_and_ssd_matcher_match_torchvision(tvd):
+    tu = sys.modules["torchvision.models.detection._utils"]
+    from ember.vision.models.detection import _utils as edu
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 40, (2, 6, 2))
+    anchors = np.concatenate([xy, xy + rng.uniform(4, 20, (2, 6, 2))], -1)
+    gts = anchors + rng.uniform(-3, 3, anchors.shape)
+    for normalize in (True, False):
+        t, e = tu.BoxLinearCoder(normalize), edu.BoxLinearCoder(normalize)
+        close(e.encode(E(anchors), E(gts)), t.encode(T(anchors), T(gts)))
+        codes = rng.uniform(0, 2, anchors.shape)
+        close(e.decode(E(codes), E(anchors)), t.decode(T(codes), T(anchors)))
+    iou = rng.random((3, 10)) * 0.6
+    iou[1, 4] = iou[1].max()
+    tm_, em_ = tu.SSDMatcher(0.5), edu.SSDMatcher(0.5)
+    assert em_(E(iou)).tolist() == tm_(T(iou)).tolist()
+    with pytest.raises(AssertionError, match="Unsupported loss"):
+        edu._box_loss("l2", edu.BoxCoder((1.0, 1, 1, 1)), E(anchors[0]), E(gts[0]), E(gts[0]))
+    for kind in ("l1", "smooth_l1", "giou", "diou", "ciou"):
+        coder_t, coder_e = tu.BoxCoder((1.0, 1, 1, 1)), edu.BoxCoder((1.0, 1, 1, 1))
+        reg = rng.standard_normal((6, 4)) * 0.1
+        close(edu._box_loss(kind, coder_e, E(anchors[0]), E(gts[0]), E(reg), {"beta": 0.5}),
+              tu._box_loss(kind, coder_t, T(anchors[0]), T(gts[0]), T(reg), {"beta": 0.5}))
