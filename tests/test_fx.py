@@ -620,3 +620,22 @@ def test_proxies_of_different_graphs_refused():
             lib.cat([y, z])
     run(ember)
     run(torch)
+
+
+def test_assert_is_recorded_and_checks():
+    def build(lib):
+        def f(x):
+            lib._assert(x.dim() == 2, "2d please")
+            return x + 1
+        return f
+
+    eg, tg = ember.fx.symbolic_trace(build(ember)), torch.fx.symbolic_trace(build(torch))
+    assert _text(str(eg.graph)) == str(tg.graph)
+    assert _text(eg.code) == tg.code
+    _close(eg(ember.ones(1, 2)), tg(torch.ones(1, 2)))
+    with pytest.raises(AssertionError, match="2d please"):
+        eg(ember.ones(2))
+    with pytest.raises(AssertionError, match="2d please"):
+        tg(torch.ones(2))
+    with pytest.raises(AssertionError, match="no"):
+        ember._assert(ember.tensor(False), "no")

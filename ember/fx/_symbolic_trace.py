@@ -46,6 +46,11 @@ def _assert_is_none(value, msg):
         raise AssertionError(msg)
 
 
+from .node import has_side_effect  # noqa: E402
+has_side_effect(_assert)
+has_side_effect(_assert_is_none)
+
+
 def _find_proxy(*objects):
     found = []
 

@@ -325,7 +325,8 @@ class Node:
         if self.op in ("placeholder", "output"):
             return True
         if self.op == "call_function":
-            return self.target in _SIDE_EFFECTFUL
+            from .._assert import _assert
+            return self.target in _SIDE_EFFECTFUL or self.target is _assert
         if self.op == "call_module" and self.graph.owning_module is not None:
             try:
                 module = self.graph.owning_module.get_submodule(self.target)

@@ -100,3 +100,27 @@ def test_errors_as_torchvision(kwargs):
     with pytest.raises(ValueError) as ee:
         efe.create_feature_extractor(em, **kwargs)
     assert str(ee.value) == str(te.value)
+
+
+def test_vision_transformer_traces_through_assert():
+    """ViT checks its input with torch._assert, which tracing records (ember's ViT used
+    a Python `if`, and tracing raised TraceError); the extracted features equal
+    torchvision's. (Its node names differ: ember's encoder block is written otherwise.)"""
+    def build(lib_models, lib):
+        lib.manual_seed(0)
+        return lib_models.VisionTransformer(image_size=32, patch_size=16, num_layers=2,
+                                            num_heads=2, hidden_dim=8, mlp_dim=16).eval()
+
+    em, tm = build(emodels, ember), build(torchvision.models, torch)
+    ef = efe.create_feature_extractor(em, return_nodes={"encoder.ln": "ln"})
+    tf = tfe.create_feature_extractor(tm, return_nodes={"encoder.ln": "ln"})
+    assert "_assert" in ef.code
+    ember.manual_seed(3)
+    torch.manual_seed(3)
+    eo, to = ef(ember.randn(2, 3, 32, 32)), tf(torch.randn(2, 3, 32, 32))
+    np.testing.assert_allclose(eo["ln"].detach().numpy(), to["ln"].detach().numpy(),
+                               rtol=1e-4, atol=1e-5)
+    with pytest.raises(AssertionError, match="Wrong image height"):
+        ef(ember.randn(1, 3, 16, 32))
+    with pytest.raises(AssertionError, match="Wrong image height"):
+        tf(torch.randn(1, 3, 16, 32))

@@ -19,7 +19,7 @@ import math
 from collections import OrderedDict
 from functools import partial
 
-from ... import cat, nn
+from ... import _assert, cat, nn
 from ..transforms.functional import InterpolationMode
 from ._api import WeightsEnum, imagenet_weights, load_weights, resolve_weights, \
     set_num_classes
@@ -43,8 +43,8 @@ class MLPBlock(nn.Sequential):
 
 
 def _check(condition, message):
-    if not condition:
-        raise AssertionError(message)
+    # torch._assert, as torchvision's: recorded, not evaluated, under ember.fx tracing
+    return _assert(condition, message)
 
 
 class EncoderBlock(nn.Module):
