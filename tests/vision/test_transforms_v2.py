@@ -62,7 +62,9 @@ def _compare(a, b, atol):
             assert a.format.name == b.format.name
             assert tuple(a.canvas_size) == tuple(b.canvas_size)
             assert a.clamping_mode == b.clamping_mode
-        tol = atol if a.dtype in (torch.uint8, torch.float32, torch.float64) else 0
+        # float results may differ in the last bit (box corners through a 2x3 matrix)
+        tol = max(atol, 1e-5) if a.is_floating_point() else atol if a.dtype == torch.uint8 \
+            else 0
         np.testing.assert_allclose(_to_np(b).astype(np.float64), _to_np(a).astype(np.float64),
                                    atol=tol, rtol=0)
         return
@@ -75,7 +77,7 @@ def _compare(a, b, atol):
     assert a == b
 
 
-def _both(build, sample=_sample, seed=0, atol=1.0, calls=1):
+def _both(build, sample=_sample, seed=0, atol=0.0, calls=1):
     """Run build(lib)(sample(lib)) on both sides from the same seed (`calls` times, so
     that later draws of the stream are compared too)."""
     outs = []
@@ -122,7 +124,9 @@ GEOMETRIC = {
 
 @pytest.mark.parametrize("name", list(GEOMETRIC))
 def test_geometric_transforms_move_image_boxes_and_masks_together(name):
-    _both(GEOMETRIC[name], calls=3)
+    # perspective: a nearest-sampled mask pixel whose source lands on a pixel edge may
+    # round either way (the grid's float32 arithmetic differs in the last bit)
+    _both(GEOMETRIC[name], calls=3, atol=1.0 if name == "perspective" else 0.0)
 
 
 @pytest.mark.parametrize("fmt", ["XYWH", "CXCYWH"])
@@ -360,3 +364,20 @@ def test_auto_augment_rejects_boxes_and_pil_round_trip():
             L.v2.RandAugment()(_sample(L))
         errors.append(type(info.value))
     assert errors[0] is errors[1] is TypeError
+
+
+@pytest.mark.parametrize("mode,antialias,atol", [("bilinear", True, 0), ("bilinear", False, 0),
+                                                 ("bicubic", True, 0), ("bicubic", False, 1)])
+def test_uint8_resize_is_torch_fixed_point_kernel(mode, antialias, atol):
+    # torchvision v2 resizes uint8 images with torch's native uint8 kernel (fixed-point
+    # weights, a horizontal then a vertical pass rounded to uint8), not through float
+    rng = np.random.default_rng(3)
+    for (h, w), size in [((10, 13), (32, 32)), ((48, 48), (16, 16)), ((33, 21), (40, 25)),
+                         ((64, 5), (5, 64)), ((7, 9), (7, 20))]:
+        arr = rng.integers(0, 256, (2, 3, h, w), dtype=np.uint8)
+        outs = [L.v2.functional.resize(L.torch.from_numpy(arr.copy()), list(size),
+                                       interpolation=L.v2.InterpolationMode(mode),
+                                       antialias=antialias).numpy().astype(int)
+                for L in (TORCH, EMBER)]
+        assert outs[0].shape == outs[1].shape
+        assert np.abs(outs[0] - outs[1]).max() <= atol
