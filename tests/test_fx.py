@@ -14,6 +14,11 @@ import ember.fx  # noqa: F401
 torch = pytest.importorskip("torch")
 import torch.fx  # noqa: E402,F401
 
+# importing ember.fx put ember's __torch_function__ dispatchers in place; the test modules
+# collected after this one must import the undispatched functions, as the conftest's
+# fixture leaves them after each test (tracing puts the dispatchers back as needed)
+ember._torch_function.deactivate()
+
 
 def _text(s):
     """ember's text read as torch's, addresses blanked."""

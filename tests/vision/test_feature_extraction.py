@@ -15,6 +15,11 @@ from tests.vision._tv import tv  # noqa: E402
 torchvision = tv()
 from torchvision.models import feature_extraction as tfe  # noqa: E402
 
+# importing ember.fx put ember's __torch_function__ dispatchers in place; the test modules
+# collected after this one must import the undispatched functions, as the conftest's
+# fixture leaves them after each test (tracing puts the dispatchers back as needed)
+ember._torch_function.deactivate()
+
 
 def _build(name, lib_models, lib):
     lib.manual_seed(0)
