@@ -381,3 +381,30 @@ def test_uint8_resize_is_torch_fixed_point_kernel(mode, antialias, atol):
                 for L in (TORCH, EMBER)]
         assert outs[0].shape == outs[1].shape
         assert np.abs(outs[0] - outs[1]).max() <= atol
+
+
+KEYPOINTS = np.array([[[2.0, 3.0], [14.5, 20.0]], [[31.0, 0.0], [10.0, 12.25]]],
+                     dtype=np.float32)
+
+
+@pytest.mark.parametrize("name", [n for n in GEOMETRIC if n != "hflip_p"])
+def test_geometric_transforms_move_keypoints(name):
+    def sample(L):
+        img, target = _sample(L)
+        target["keypoints"] = L.tvt.KeyPoints(L.torch.from_numpy(KEYPOINTS.copy()),
+                                              canvas_size=(24, 32))
+        return img, target
+    _both(GEOMETRIC[name], sample=sample, calls=2, atol=1.0 if name == "perspective" else 0.0)
+
+
+def test_keypoints_clamp_and_sanitize():
+    def sample(L):
+        pts = L.torch.tensor([[[2.0, 3.0], [40.0, 5.0]], [[1.0, 1.0], [31.5, 23.0]],
+                              [[-1.0, 2.0], [3.0, 4.0]]])
+        return {"img": L.tvt.Image(L.torch.from_numpy(IMG_U8.copy())),
+                "kp": L.tvt.KeyPoints(pts, canvas_size=(24, 32)),
+                "labels": L.torch.tensor([4, 5, 6])}
+    _both(lambda L: L.v2.ClampKeyPoints(), sample=sample)
+    _both(lambda L: L.v2.SanitizeKeyPoints(labels_getter="default"), sample=sample)
+    _both(lambda L: L.v2.Compose([L.v2.RandomAffine(30, translate=(0.3, 0.3)),
+                                  L.v2.SanitizeKeyPoints()]), sample=sample, calls=3)

@@ -12,7 +12,7 @@ from ... import tv_tensors
 from . import functional as F
 from ._transform import Transform
 from ._utils import (_PIL, _parse_labels_getter, _setup_number_or_seq, _setup_size,
-                     get_bounding_boxes, has_any, is_pure_tensor)
+                     get_bounding_boxes, get_keypoints, has_any, is_pure_tensor)
 
 __all__ = ["Identity", "Lambda", "LinearTransformation", "Normalize", "GaussianBlur",
            "GaussianNoise", "ToDtype", "ConvertImageDtype", "SanitizeBoundingBoxes",
@@ -227,18 +227,7 @@ class SanitizeBoundingBoxes(Transform):
 
     def forward(self, *inputs):
         inputs = inputs if len(inputs) > 1 else inputs[0]
-        labels = self._labels_getter(inputs)
-        if labels is not None:
-            msg = "The labels in the input to forward() must be a tensor or None, got {type} " \
-                  "instead."
-            if isinstance(labels, Tensor):
-                labels = (labels,)
-            elif isinstance(labels, (tuple, list)):
-                for entry in labels:
-                    if not isinstance(entry, Tensor):
-                        raise ValueError(msg.format(type=type(entry)))
-            else:
-                raise ValueError(msg.format(type=type(labels)))
+        labels = _labels_as_tuple(self._labels_getter(inputs))
         flat_inputs, spec = tree_flatten(inputs)
         boxes = get_bounding_boxes(flat_inputs)
         if labels is not None:
@@ -268,10 +257,52 @@ class SanitizeBoundingBoxes(Transform):
 
 
 class SanitizeKeyPoints(Transform):
-    """torchvision's key-point sanitizer: not built in ember."""
+    """Drop the key-point instances with a point outside the canvas, with their labels
+    (labels_getter: None by default)."""
 
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError("ember.vision: transforms.v2.SanitizeKeyPoints is not built")
+    def __init__(self, labels_getter=None):
+        super().__init__()
+        self.labels_getter = labels_getter
+        self._labels_getter = _parse_labels_getter(labels_getter)
+
+    def forward(self, *inputs):
+        inputs = inputs if len(inputs) > 1 else inputs[0]
+        labels = _labels_as_tuple(self._labels_getter(inputs))
+        flat_inputs, spec = tree_flatten(inputs)
+        points = get_keypoints(flat_inputs)
+        if labels is not None:
+            for label in labels:
+                if points.shape[0] != label.shape[0]:
+                    raise ValueError(f"Number of kepyoints (shape={points.shape}) must match the "
+                                     f"number of labels.Found labels with "
+                                     f"shape={label.shape}).")
+        _, valid = F.sanitize_keypoints(points)
+        params = dict(valid=valid, labels=labels)
+        return tree_unflatten([self.transform(inpt, params) for inpt in flat_inputs], spec)
+
+    def transform(self, inpt, params):
+        is_label = params["labels"] is not None and \
+            any(inpt is label for label in params["labels"])
+        is_points = isinstance(inpt, tv_tensors.KeyPoints)
+        if not (is_label or is_points):
+            return inpt
+        output = inpt.as_subclass(Tensor)[params["valid"]]
+        return output if is_label else tv_tensors.wrap(output, like=inpt)
+
+
+def _labels_as_tuple(labels):
+    """The labels found by a labels_getter as a tuple of tensors (None stays None)."""
+    if labels is None:
+        return None
+    msg = "The labels in the input to forward() must be a tensor or None, got {type} instead."
+    if isinstance(labels, Tensor):
+        return (labels,)
+    if isinstance(labels, (tuple, list)):
+        for entry in labels:
+            if not isinstance(entry, Tensor):
+                raise ValueError(msg.format(type=type(entry)))
+        return tuple(labels)
+    raise ValueError(msg.format(type=type(labels)))
 
 
 class PILToTensor(Transform):

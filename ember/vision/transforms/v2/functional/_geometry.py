@@ -33,6 +33,9 @@ __all__ = ["horizontal_flip", "horizontal_flip_image", "horizontal_flip_mask",
            "rotate_bounding_boxes", "rotate_video", "affine", "affine_image", "affine_mask",
            "affine_bounding_boxes", "affine_video", "perspective", "perspective_image",
            "perspective_mask", "perspective_bounding_boxes", "perspective_video", "elastic",
+           "horizontal_flip_keypoints", "vertical_flip_keypoints", "resize_keypoints",
+           "crop_keypoints", "center_crop_keypoints", "pad_keypoints", "affine_keypoints",
+           "rotate_keypoints", "perspective_keypoints",
            "elastic_transform", "five_crop", "ten_crop"]
 
 _IMAGE_TYPES = (Tensor, tv_tensors.Image, tv_tensors.Video)
@@ -63,13 +66,6 @@ def _box_kernel(functional, plain_kernel):
         return tv_tensors.wrap(out, like=inpt, canvas_size=canvas_size)
     _register_kernel_internal(functional, tv_tensors.BoundingBoxes,
                               tv_tensor_wrapper=False)(kernel)
-
-
-def _keypoints_not_built(functional):
-    def kernel(inpt, *args, **kwargs):
-        raise NotImplementedError(f"ember.vision: {functional.__name__} of KeyPoints is not "
-                                  f"built")
-    _register_kernel_internal(functional, tv_tensors.KeyPoints, tv_tensor_wrapper=False)(kernel)
 
 
 def _mask_kernel(image_kernel):
@@ -117,7 +113,6 @@ def horizontal_flip_bounding_boxes(bounding_boxes, format, canvas_size, clamping
 
 
 _box_kernel(horizontal_flip, horizontal_flip_bounding_boxes)
-_keypoints_not_built(horizontal_flip)
 hflip = horizontal_flip
 
 
@@ -151,7 +146,6 @@ def vertical_flip_bounding_boxes(bounding_boxes, format, canvas_size, clamping_m
 
 
 _box_kernel(vertical_flip, vertical_flip_bounding_boxes)
-_keypoints_not_built(vertical_flip)
 vflip = vertical_flip
 
 
@@ -338,7 +332,6 @@ def _resize_boxes_kernel(inpt, size, interpolation=None, max_size=None, antialia
 
 _register_kernel_internal(resize, tv_tensors.BoundingBoxes,
                           tv_tensor_wrapper=False)(_resize_boxes_kernel)
-_keypoints_not_built(resize)
 
 
 # ---------------------------------------------------------------- crop
@@ -380,7 +373,6 @@ def _crop_boxes_kernel(inpt, top, left, height, width):
 
 _register_kernel_internal(crop, tv_tensors.BoundingBoxes,
                           tv_tensor_wrapper=False)(_crop_boxes_kernel)
-_keypoints_not_built(crop)
 
 
 def center_crop(inpt, output_size):
@@ -424,7 +416,6 @@ def _center_crop_boxes_kernel(inpt, output_size):
 
 _register_kernel_internal(center_crop, tv_tensors.BoundingBoxes,
                           tv_tensor_wrapper=False)(_center_crop_boxes_kernel)
-_keypoints_not_built(center_crop)
 
 
 def resized_crop(inpt, top, left, height, width, size,
@@ -553,7 +544,6 @@ def _pad_boxes_kernel(inpt, padding, fill=None, padding_mode="constant"):
 
 _register_kernel_internal(pad, tv_tensors.BoundingBoxes,
                           tv_tensor_wrapper=False)(_pad_boxes_kernel)
-_keypoints_not_built(pad)
 
 
 # ---------------------------------------------------------------- affine, rotate
@@ -701,7 +691,6 @@ def _affine_boxes_kernel(inpt, angle, translate, scale, shear, interpolation=Non
 
 _register_kernel_internal(affine, tv_tensors.BoundingBoxes,
                           tv_tensor_wrapper=False)(_affine_boxes_kernel)
-_keypoints_not_built(affine)
 
 
 def rotate(inpt, angle, interpolation=InterpolationMode.NEAREST, expand=False, center=None,
@@ -754,7 +743,6 @@ def _rotate_boxes_kernel(inpt, angle, interpolation=None, expand=False, center=N
 
 _register_kernel_internal(rotate, tv_tensors.BoundingBoxes,
                           tv_tensor_wrapper=False)(_rotate_boxes_kernel)
-_keypoints_not_built(rotate)
 
 
 # ---------------------------------------------------------------- perspective
@@ -854,7 +842,131 @@ def _perspective_boxes_kernel(inpt, startpoints, endpoints, interpolation=None, 
 
 _register_kernel_internal(perspective, tv_tensors.BoundingBoxes,
                           tv_tensor_wrapper=False)(_perspective_boxes_kernel)
-_keypoints_not_built(perspective)
+
+
+# ---------------------------------------------------------------- key points
+# Key points (x, y) move as the pixels they sit on (flips mirror about W - 1, H - 1, as
+# pixel centres do); they are not clamped to the canvas.
+
+def _points_kernel(functional, plain_kernel):
+    """Register the KeyPoints kernel: plain_kernel(points, canvas_size, *args, **kwargs)
+    returns (points, new canvas size) or the points alone (canvas unchanged)."""
+    def kernel(inpt, *args, **kwargs):
+        out = plain_kernel(inpt.as_subclass(Tensor), inpt.canvas_size, *args, **kwargs)
+        points, canvas = out if isinstance(out, tuple) else (out, inpt.canvas_size)
+        return tv_tensors.wrap(points, like=inpt, canvas_size=canvas)
+    _register_kernel_internal(functional, tv_tensors.KeyPoints, tv_tensor_wrapper=False)(kernel)
+
+
+def horizontal_flip_keypoints(keypoints, canvas_size):
+    out = keypoints.clone().reshape(-1, 2)
+    out[:, 0] = (canvas_size[1] - 1) - out[:, 0]
+    return out.reshape(keypoints.shape)
+
+
+def vertical_flip_keypoints(keypoints, canvas_size):
+    out = keypoints.clone().reshape(-1, 2)
+    out[:, 1] = (canvas_size[0] - 1) - out[:, 1]
+    return out.reshape(keypoints.shape)
+
+
+def resize_keypoints(keypoints, size, canvas_size, max_size=None):
+    new_h, new_w = _output_size(canvas_size, size, max_size)
+    if (new_h, new_w) == tuple(canvas_size):
+        return keypoints, canvas_size
+    ratios = _tensor([new_w / canvas_size[1], new_h / canvas_size[0]], device=keypoints.device)
+    return keypoints.mul(ratios).to(keypoints.dtype), (new_h, new_w)
+
+
+def crop_keypoints(keypoints, top, left, height, width):
+    shift = _tensor([left, top], dtype=keypoints.dtype, device=keypoints.device)
+    return keypoints - shift, (height, width)
+
+
+def center_crop_keypoints(keypoints, canvas_size, output_size):
+    top, left, h, w = _crop_anchor(output_size, canvas_size)
+    return crop_keypoints(keypoints, top, left, h, w)
+
+
+def pad_keypoints(keypoints, canvas_size, padding, padding_mode="constant"):
+    if padding_mode != "constant":
+        raise ValueError(f"Padding mode '{padding_mode}' is not supported with KeyPoints "
+                         f"(supported modes are constant)")
+    left, right, top, bottom = _parse_pad_padding(padding)
+    shift = _tensor([left, top], dtype=keypoints.dtype, device=keypoints.device)
+    return keypoints + shift, (canvas_size[0] + top + bottom, canvas_size[1] + left + right)
+
+
+def _affine_points(keypoints, canvas_size, angle, translate, scale, shear, center, expand):
+    if keypoints.numel() == 0:
+        return keypoints, canvas_size
+    angle, translate, scale, shear, center = _affine_args(angle, translate, scale, shear,
+                                                          center)
+    h, w = canvas_size
+    if center is None:
+        center = [w * 0.5, h * 0.5]
+    m = _forward_affine_matrix(center, angle, translate, scale, shear)
+    points = keypoints.reshape(-1, 2)
+    points = points if points.is_floating_point() else points.float()
+    mt = _tensor([[m[0], m[3]], [m[1], m[4]], [m[2], m[5]]], dtype=points.dtype,
+                 device=points.device)
+    out = cat([points, ones(points.shape[0], 1, dtype=points.dtype, device=points.device)],
+              dim=-1) @ mt
+    if expand:
+        xs = [m[0] * x + m[1] * y + m[2] for x, y in ((0, 0), (0, h), (w, h), (w, 0))]
+        ys = [m[3] * x + m[4] * y + m[5] for x, y in ((0, 0), (0, h), (w, h), (w, 0))]
+        out = out - _tensor([min(xs), min(ys)], dtype=out.dtype, device=out.device)
+        inverse = FT.inverse_affine_matrix(center, angle, translate, scale, shear)
+        new_w, new_h = FT.affine_output_size(inverse, w, h)
+        canvas_size = (new_h, new_w)
+    return out.reshape(keypoints.shape).to(keypoints.dtype), canvas_size
+
+
+def affine_keypoints(keypoints, canvas_size, angle, translate, scale, shear, center=None):
+    return _affine_points(keypoints, canvas_size, angle, translate, scale, shear, center,
+                          False)
+
+
+def rotate_keypoints(keypoints, canvas_size, angle, expand=False, center=None):
+    return _affine_points(keypoints, canvas_size, -angle, [0.0, 0.0], 1.0, [0.0, 0.0], center,
+                          expand)
+
+
+def perspective_keypoints(keypoints, canvas_size, startpoints, endpoints, coefficients=None):
+    if keypoints.numel() == 0:
+        return keypoints
+    a, b, c, d, e, f, g, h = _coefficients(startpoints, endpoints, coefficients)
+    if a * e - b * d == 0:
+        raise RuntimeError(f"Provided perspective_coeffs {[a, b, c, d, e, f, g, h]} can not be "
+                           f"inverted to transform keypoints. Denominator is zero, "
+                           f"denom={a * e - b * d}")
+    inv = np.linalg.inv(np.array([[a, b, c], [d, e, f], [g, h, 1.0]], dtype=np.float64))
+    inv = inv / inv[2, 2]
+    points = keypoints.reshape(-1, 2)
+    work = points if points.is_floating_point() else points.float()
+    mt = _tensor(inv.T.tolist(), dtype=work.dtype, device=work.device)
+    homog = cat([work, ones(work.shape[0], 1, dtype=work.dtype, device=work.device)],
+                dim=-1) @ mt
+    return (homog[:, :2] / homog[:, 2:]).to(keypoints.dtype).reshape(keypoints.shape)
+
+
+_points_kernel(horizontal_flip, horizontal_flip_keypoints)
+_points_kernel(vertical_flip, vertical_flip_keypoints)
+_points_kernel(resize, lambda p, canvas, size, interpolation=None, max_size=None,
+               antialias=None: resize_keypoints(p, size, canvas, max_size=max_size))
+_points_kernel(crop, lambda p, canvas, top, left, height, width:
+               crop_keypoints(p, top, left, height, width))
+_points_kernel(center_crop, center_crop_keypoints)
+_points_kernel(pad, lambda p, canvas, padding, fill=None, padding_mode="constant":
+               pad_keypoints(p, canvas, padding, padding_mode))
+_points_kernel(affine, lambda p, canvas, angle, translate, scale, shear, interpolation=None,
+               fill=None, center=None:
+               affine_keypoints(p, canvas, angle, translate, scale, shear, center))
+_points_kernel(rotate, lambda p, canvas, angle, interpolation=None, expand=False, center=None,
+               fill=None: rotate_keypoints(p, canvas, angle, expand=expand, center=center))
+_points_kernel(perspective, lambda p, canvas, startpoints, endpoints, interpolation=None,
+               fill=None, coefficients=None:
+               perspective_keypoints(p, canvas, startpoints, endpoints, coefficients))
 
 
 # ---------------------------------------------------------------- not built

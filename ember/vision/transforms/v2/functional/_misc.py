@@ -10,7 +10,8 @@ from ._utils import _dispatch, _register, _register_pil, is_pure_tensor
 __all__ = ["normalize", "normalize_image", "normalize_video", "gaussian_blur",
            "gaussian_blur_image", "gaussian_blur_video", "gaussian_noise",
            "gaussian_noise_image", "gaussian_noise_video", "to_dtype", "to_dtype_image",
-           "to_dtype_video", "convert_image_dtype", "sanitize_bounding_boxes", "erase",
+           "to_dtype_video", "convert_image_dtype", "sanitize_bounding_boxes", "sanitize_keypoints",
+           "erase",
            "erase_image", "erase_video"]
 
 _IMAGE_TYPES = (Tensor, tv_tensors.Image, tv_tensors.Video)
@@ -221,6 +222,34 @@ def sanitize_bounding_boxes(bounding_boxes, format=None, canvas_size=None, min_s
     valid = _sanitize_mask(plain, bounding_boxes.format, bounding_boxes.canvas_size, min_size,
                            min_area)
     return tv_tensors.wrap(plain[valid], like=bounding_boxes), valid
+
+
+def _sanitize_points_mask(points, canvas_size):
+    """Instances kept: all their points inside the canvas (0 <= x < W, 0 <= y < H)."""
+    h, w = canvas_size
+    x, y = points[..., 0], points[..., 1]
+    valid = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    return valid.flatten(start_dim=1).all(dim=1) if valid.ndim > 1 else valid
+
+
+def sanitize_keypoints(key_points, canvas_size=None):
+    """(the key-point instances inside the canvas, the boolean mask of which were kept)."""
+    if is_pure_tensor(key_points):
+        if canvas_size is None:
+            raise ValueError("canvas_size cannot be None if key_points is a pure tensor. Set it "
+                             "to an appropriate value or pass key_points as a "
+                             "tv_tensors.KeyPoints object.")
+        valid = _sanitize_points_mask(key_points, canvas_size)
+        return key_points[valid], valid
+    if not isinstance(key_points, tv_tensors.KeyPoints):
+        raise ValueError("key_points must be a tv_tensors.KeyPoints instance or a pure tensor.")
+    if canvas_size is not None:
+        raise ValueError(f"canvas_size must be None when key_points is a tv_tensors.KeyPoints "
+                         f"instance. Got canvas_size={canvas_size}. Leave it to None or pass "
+                         f"key_points as a pure tensor.")
+    plain = key_points.as_subclass(Tensor)
+    valid = _sanitize_points_mask(plain, key_points.canvas_size)
+    return tv_tensors.wrap(plain[valid], like=key_points), valid
 
 
 def erase(inpt, i, j, h, w, v, inplace=False):
