@@ -502,11 +502,35 @@ def test_strided_layout_refusals():
     _raises(lambda m: _nt(m, layout=m.strided).reshape(-1, -1, 2, 3))
     _raises(lambda m: _nt(m, layout=m.strided).reshape(3, -1, 2, 3).transpose(1, 2)
             .to_padded_tensor(0.0))
-    # torch multiplies strided nested tensors component by component (a result ragged in
-    # two dims); ember's nested tensors hold one ragged dim
-    with pytest.raises(NotImplementedError):
-        x = _nt(ember, layout=ember.strided)
-        ember.matmul(x, x.transpose(1, 2))
+
+
+def test_strided_ragged_in_several_dims():
+    """The prototype nested-tensor tutorial: strided components that differ in more than one
+    dim (attention weights (H, L_i, L_i), images (C, H_i, W_i)) held as a list; matmul,
+    dropout, softmax, pointwise ops and padding component by component."""
+    def prog(m):
+        F = m.nn.functional
+        nt = m.nested.nested_tensor([m.randn(2, 6), m.randn(3, 6)])
+        nt2 = nt.reshape(2, -1, 2, 3).transpose(1, 2)
+        mm = m.nested.nested_tensor([m.randn(2, 3, 4), m.randn(2, 3, 5)])
+        nt3 = m.matmul(nt2, mm)
+        scores = m.matmul(nt2, nt2.transpose(-1, -2)) * 0.5
+        att = m.matmul(F.softmax(scores, dim=-1), nt2)
+        out = att.transpose(1, 2).reshape(2, -1, 6)
+        imgs = m.nested.nested_tensor([m.randn(3, 4, 5), m.randn(3, 2, 6)], requires_grad=True)
+        y = imgs.relu() * 2 + 1
+        y.to_padded_tensor(0.0).sum().backward()
+        return [repr(nt3), F.dropout(nt3, 0.1).to_padded_tensor(0.0),
+                F.softmax(nt3, -1).to_padded_tensor(-1.0, (2, 2, 4, 6)), out.unbind(),
+                repr(y), imgs.grad.unbind(), imgs.values(), nt3.size(0), nt3.dim(),
+                nt3.size(1)]
+    torch.manual_seed(0)
+    want = prog(torch)
+    ember.manual_seed(0)
+    got = prog(ember)
+    assert got[0] == want[0] and got[4] == want[4]
+    _same(got[1:4] + got[5:], want[1:4] + want[5:])
+    _raises(lambda m: m.nested.nested_tensor([m.randn(3, 4, 5), m.randn(3, 2, 6)]).size(2))
 
 
 def test_extreme_reductions_and_embedding():

@@ -4,9 +4,9 @@ A nested tensor holds B tensors that differ in the size of one dimension (variab
 sequences without padding), packed in one dense ``values`` tensor with ``offsets`` (see
 _nested_tensor.py for the representation and _ops.py for the ops on it). Both of PyTorch's
 layouts are offered: ``layout=ember.jagged`` (the one PyTorch recommends) and the older
-``ember.strided``, which ember stores the same way (so it holds one ragged dimension, the
-components' first; components that differ in more than one dimension raise
-NotImplementedError).
+``ember.strided``, which ember stores the same way when the components differ in one dim,
+and as a list of components (ops run component by component) when they differ in more
+(see _components.py).
 """
 import warnings
 
@@ -15,6 +15,7 @@ import numpy as np
 from .._tensor import Tensor
 from ._nested_tensor import NestedTensor, NestedInt, make_nested, _check_activated
 from . import _ops
+from ._components import from_components
 
 # a program that uses torch.nested pays for the __torch_function__ dispatch from here on
 # (ember's functions fetched before this import stay undispatched)
@@ -60,8 +61,14 @@ def _warn_strided(layout):
 
 
 def _pack(tensors, layout):
-    """The values of components packed along their first dimension, and the offsets;
-    raises as PyTorch for lists it cannot represent."""
+    """The values of components packed along their first dimension, and the offsets."""
+    _pack_check(tensors, layout)
+    lengths = [t.shape[0] for t in tensors]
+    return _ember().cat(list(tensors), 0), _offsets_from_lengths(lengths, tensors[0].device)
+
+
+def _pack_check(tensors, layout):
+    """PyTorch's errors for lists of components it cannot represent."""
     e = _ember()
     if len(tensors) == 0:
         raise RuntimeError("Cannot construct a nested tensor from an empty tensor list")
@@ -70,17 +77,11 @@ def _pack(tensors, layout):
     if len({t.dim() for t in tensors}) > 1:
         raise RuntimeError("When constructing a nested tensor, all tensors in list must have "
                            "the same dim")
-    if len({tuple(t.shape[1:]) for t in tensors}) > 1:
-        if layout is e.jagged:
-            raise RuntimeError(
-                "Cannot represent given tensor list as a nested tensor with the jagged "
-                "layout. Note that the jagged layout only allows for a single ragged "
-                "dimension. For example: (B, *, D_0, D_1, ..., D_N), with ragged * dim.")
-        raise NotImplementedError(
-            "ember.nested: strided nested tensors whose components differ in more than their "
-            "first dimension are not supported (ember stores one ragged dimension)")
-    lengths = [t.shape[0] for t in tensors]
-    return e.cat(list(tensors), 0), _offsets_from_lengths(lengths, tensors[0].device)
+    if len({tuple(t.shape[1:]) for t in tensors}) > 1 and layout is e.jagged:
+        raise RuntimeError(
+            "Cannot represent given tensor list as a nested tensor with the jagged "
+            "layout. Note that the jagged layout only allows for a single ragged "
+            "dimension. For example: (B, *, D_0, D_1, ..., D_N), with ragged * dim.")
 
 
 def nested_tensor(tensor_list, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -96,12 +97,15 @@ def nested_tensor(tensor_list, *, dtype=None, layout=None, device=None, requires
         else:
             t = e.tensor(t)
         ts.append(t.to(dtype=dtype or t.dtype, device=device or t.device))
-    values, offsets = _pack(ts, layout)
+    _pack_check(ts, layout)
     _warn_strided(layout)
+    if requires_grad and not (ts[0].dtype.is_floating_point or ts[0].dtype.is_complex):
+        raise RuntimeError("only Tensors of floating point dtype can require gradients")
+    if layout is e.strided and len({tuple(t.shape[1:]) for t in ts}) > 1:
+        return from_components(ts, layout, leaf_requires_grad=requires_grad)
+    values, offsets = _pack(ts, layout)
     values = values.detach().clone()
     if requires_grad:
-        if not (values.dtype.is_floating_point or values.dtype.is_complex):
-            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         values.requires_grad_()
     return make_nested(values, offsets, None, 1, layout)
 
@@ -127,6 +131,9 @@ def as_nested_tensor(ts, dtype=None, device=None, layout=None):
         raise TypeError("as_nested_tensor(): Expected first argument to be a tensor or a list "
                         "/ tuple of tensors ")
     ts = [t.to(dtype=dtype or t.dtype, device=device or t.device) for t in ts]
+    _pack_check(ts, layout)
+    if layout is e.strided and len({tuple(t.shape[1:]) for t in ts}) > 1:
+        return from_components(ts, layout)
     values, offsets = _pack(ts, layout)
     return make_nested(values, offsets, None, 1, layout)
 

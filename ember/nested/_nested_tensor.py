@@ -125,7 +125,9 @@ def make_nested(values, offsets, lengths=None, ragged_idx=1, layout=None):
     t._lengths = lengths
     t._ragged_idx = ragged_idx
     t._nested_layout = layout if layout is not None else jagged
-    nested_int(offsets)
+    t._comps = None   # the components of a strided tensor ragged in several dims
+    if offsets is not None:
+        nested_int(offsets)
     return t
 
 
@@ -150,6 +152,11 @@ class NestedTensor(Tensor):
         return self._nested_layout is strided
 
     def _sizes(self):
+        if self._comps is not None:   # None where the components differ
+            shapes = [c.shape for c in self._comps]
+            return (len(shapes),) + tuple(
+                shapes[0][d] if len({s[d] for s in shapes}) == 1 else None
+                for d in range(len(shapes[0])))
         r = self._ragged_idx
         vs = tuple(self._values.shape)
         return (len(self._offsets) - 1,) + vs[:r - 1] + (nested_int(self._offsets),) + vs[r:]
@@ -165,7 +172,7 @@ class NestedTensor(Tensor):
         if dim is None:
             return self.shape
         d = self._wrap(dim)
-        if self._is_strided() and d == self._ragged_idx:
+        if self._is_strided() and (d == self._ragged_idx or self._sizes()[d] is None):
             raise RuntimeError(f"Given dimension {dim} is irregular and does not have a size.")
         return self._sizes()[d]
 
@@ -179,6 +186,8 @@ class NestedTensor(Tensor):
         return dim + n if dim < 0 else dim
 
     def dim(self):
+        if self._comps is not None:
+            return self._comps[0].dim() + 1
         return self._values.dim() + 1
 
     ndimension = dim
@@ -235,6 +244,8 @@ class NestedTensor(Tensor):
         return self._lengths is None and self._values.is_contiguous()
 
     def __len__(self):
+        if self._comps is not None:
+            return len(self._comps)
         return len(self._offsets) - 1
 
     def __iter__(self):
@@ -266,6 +277,8 @@ class NestedTensor(Tensor):
     def unbind(self, dim=0):
         if dim != 0:
             raise RuntimeError("unbind(): only supported for NestedTensor on dim=0")
+        if self._comps is not None:
+            return tuple(self._comps)
         rd = self._ragged_idx - 1
         starts = self._offsets_array()[:-1]
         return tuple(self._values.narrow(rd, int(s), int(n))
@@ -315,6 +328,8 @@ class NestedTensor(Tensor):
 
     def __deepcopy__(self, memo):
         import copy
+        if self._comps is not None:
+            return self._like(copy.deepcopy(self._values, memo))
         values = copy.deepcopy(self._values, memo)
         offsets = copy.deepcopy(self._offsets, memo)
         offsets.__dict__["_nested_int"] = nested_int(self._offsets)
@@ -334,6 +349,9 @@ class NestedTensor(Tensor):
 
     def _like(self, values, ragged_idx=None):
         """A nested tensor with these values and this tensor's offsets and lengths."""
+        if self._comps is not None:
+            from ._components import like_flat
+            return like_flat(self, values)
         return make_nested(values, self._offsets, self._lengths,
                            self._ragged_idx if ragged_idx is None else ragged_idx,
                            self._nested_layout)
@@ -347,8 +365,10 @@ class NestedTensor(Tensor):
                     c = c.detach().requires_grad_()   # the components print as leaves
                 parts.append("  " + repr(c).replace("\n", "\n  "))
             tail = ""
+            # a list of components prints the op that made them (not the flat buffer's cat)
+            fn = self._values.grad_fn if self._comps is None else self._comps[0].grad_fn
             if self._values.grad_fn is not None:
-                tail = f", grad_fn=<{type(self._values.grad_fn).__name__}>"
+                tail = f", grad_fn=<{type(fn).__name__}>"
             elif self._values.requires_grad:
                 tail = ", requires_grad=True"
             return "nested_tensor([\n" + ",\n".join(parts) + "\n]" + tail + ")"

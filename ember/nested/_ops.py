@@ -23,6 +23,7 @@ import numpy as np
 
 from .._tensor import Tensor, Size
 from ._nested_tensor import NestedTensor, make_nested, nested_int
+from ._components import per_component, to_padded_list
 
 
 def _ember():
@@ -99,6 +100,8 @@ def to_padded(nt, padding, output_size=None):
     if not _is_nt(nt):
         raise NotImplementedError(
             "Could not run 'aten::to_padded_tensor' with arguments from the 'CPU' backend.")
+    if nt._comps is not None:
+        return to_padded_list(nt, padding, output_size)
     if nt._lengths is not None:
         raise RuntimeError("to_padded_tensor(): not supported for nested tensors with holes")
     r = nt._ragged_idx
@@ -297,11 +300,9 @@ def _matmul(func, name, args, kwargs):
             bids, _, _, _ = _rows(a)
             per_row = b.index_select(0, _index(bids, b))   # (S, D, K)
             return a._like(a._values.unsqueeze(-2).matmul(per_row).squeeze(-2))
-    if _is_nt(a) and _is_nt(b) and a._is_strided():
-        raise NotImplementedError(
-            "ember.nested: matmul of two strided nested tensors (per-component products, "
-            "ragged in two dims) is not supported: ember's nested tensors hold one ragged "
-            "dim; use jagged tensors and scaled_dot_product_attention")
+    if _is_nt(a) and _is_nt(b) and a._is_strided() and b._is_strided():
+        # the strided layout multiplies component by component
+        return per_component(func, name, args, kwargs, UNARY, BINARY)
     raise RuntimeError(f"matmul(): not supported between inputs of shapes {_shape_str(a)} "
                        f"and {Size(b._sizes() if _is_nt(b) else b.shape)!r}")
 
@@ -733,6 +734,8 @@ def dispatch(func, types, args, kwargs):
     if not args and "input" in kwargs:   # F.linear(input=nt, ...): the input first
         kwargs = dict(kwargs)
         args = (kwargs.pop("input"),)
+    if any(_is_nt(a) and a._comps is not None for a in list(args) + list(kwargs.values())):
+        return per_component(func, name, args, kwargs, UNARY, BINARY)
     handler = _HANDLERS.get(name)
     if handler is not None:
         return handler(func, name, args, kwargs)
