@@ -119,6 +119,9 @@ GEOMETRIC = {
     "shortest": lambda L: L.v2.RandomShortestSize([12, 16, 20], max_size=40),
     "scale_jitter": lambda L: L.v2.ScaleJitter((20, 30)),
     "iou_crop": lambda L: L.v2.RandomIoUCrop(),
+    "elastic": lambda L: L.v2.ElasticTransform(alpha=20.0, sigma=3.0),
+    "elastic_nearest": lambda L: L.v2.ElasticTransform(alpha=(10.0, 30.0), sigma=(2.0, 4.0),
+                                                       interpolation="nearest", fill=9),
 }
 
 
@@ -327,7 +330,7 @@ def test_custom_transform_and_register_kernel():
 
 
 def test_not_built_raise_not_implemented():
-    for make in (lambda: EV2.ElasticTransform(), lambda: EV2.JPEG(50)):
+    for make in (lambda: EV2.JPEG(50), lambda: EV2.functional.jpeg(ember.zeros(3, 4, 4), 50)):
         with pytest.raises(NotImplementedError):
             make()
 
@@ -408,3 +411,35 @@ def test_keypoints_clamp_and_sanitize():
     _both(lambda L: L.v2.SanitizeKeyPoints(labels_getter="default"), sample=sample)
     _both(lambda L: L.v2.Compose([L.v2.RandomAffine(30, translate=(0.3, 0.3)),
                                   L.v2.SanitizeKeyPoints()]), sample=sample, calls=3)
+
+
+REPR_CASES = {
+    "Resize": ((16,), {}), "CenterCrop": ((8,), {}), "RandomCrop": ((8,), {"padding": 2}),
+    "RandomResizedCrop": ((8,), {}), "Pad": ((2,), {}), "RandomZoomOut": ((), {}),
+    "RandomRotation": ((10,), {}), "RandomAffine": ((10,), {"translate": (0.1, 0.1)}),
+    "RandomPerspective": ((), {}), "RandomIoUCrop": ((), {}), "ScaleJitter": (((10, 10),), {}),
+    "RandomShortestSize": (([5, 6],), {}), "RandomResize": ((5, 9), {}),
+    "FiveCrop": ((4,), {}), "TenCrop": ((4,), {}), "ColorJitter": ((0.1, 0.2, 0.3, 0.1), {}),
+    "RandomPhotometricDistort": ((), {}), "Grayscale": ((), {}), "RandomGrayscale": ((), {}),
+    "RandomPosterize": ((2,), {}), "RandomSolarize": ((0.5,), {}),
+    "RandomAdjustSharpness": ((2,), {}), "GaussianBlur": ((3,), {}), "GaussianNoise": ((), {}),
+    "ToPILImage": ((), {}), "SanitizeBoundingBoxes": ((), {}), "ClampBoundingBoxes": ((), {}),
+    "ConvertBoundingBoxFormat": (("XYWH",), {}), "RandomErasing": ((), {}),
+    "AutoAugment": ((), {}), "RandAugment": ((), {}), "TrivialAugmentWide": ((), {}),
+    "AugMix": ((), {}), "SetClampingMode": (("hard",), {}), "MixUp": ((), {"num_classes": 3}),
+    "CutMix": ((), {"num_classes": 3}), "UniformTemporalSubsample": ((3,), {}),
+}
+
+
+@pytest.mark.parametrize("name", list(REPR_CASES))
+def test_reprs_match_torchvision(name):
+    args, kwargs = REPR_CASES[name]
+    assert repr(getattr(EV2, name)(*args, **kwargs)) == repr(getattr(TV2, name)(*args, **kwargs))
+
+
+def test_public_names_match_torchvision():
+    import torchvision.transforms.v2.functional as TF
+    missing = {n for n in dir(TV2) if not n.startswith("_")} - set(dir(EV2))
+    assert not missing
+    missing = {n for n in dir(TF) if not n.startswith("_")} - set(dir(EV2.functional))
+    assert not missing, sorted(missing)

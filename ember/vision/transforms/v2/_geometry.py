@@ -5,7 +5,7 @@ import math
 import warnings
 from collections.abc import Sequence
 
-from .... import empty, exp, log, rand, randint, tensor
+from .... import cat, empty, exp, log, rand, randint, tensor
 from ...._tensor import Tensor
 from ... import tv_tensors
 from ...ops import box_iou
@@ -13,7 +13,7 @@ from ..transforms import _setup_angle
 from . import functional as F
 from ._transform import Transform, _RandomApplyTransform
 from ._utils import (_PIL, _check_padding_arg, _check_padding_mode_arg, _check_sequence_input,
-                     _get_fill, _setup_fill_arg, _setup_size,
+                     _get_fill, _setup_fill_arg, _setup_number_or_seq, _setup_size,
                      get_bounding_boxes, has_all, has_any, is_pure_tensor, query_size)
 from .functional._geometry import _parse_pad_padding
 
@@ -399,12 +399,37 @@ class RandomPerspective(_RandomApplyTransform):
 
 
 class ElasticTransform(Transform):
-    """torchvision's elastic displacement augmentation: not built in ember (constructing
-    it raises NotImplementedError)."""
+    """Elastic deformation: a random displacement field (uniform in [-1, 1], blurred by a
+    Gaussian of `sigma`, scaled by `alpha` pixels) moves every pixel; boxes, masks and key
+    points move with it."""
 
-    def __init__(self, alpha=50.0, sigma=5.0, interpolation="bilinear",
-                 fill=0):
-        raise NotImplementedError("ember.vision: transforms.v2.ElasticTransform is not built")
+    def __init__(self, alpha=50.0, sigma=5.0, interpolation="bilinear", fill=0):
+        super().__init__()
+        self.alpha = _setup_number_or_seq(alpha, "alpha")
+        self.sigma = _setup_number_or_seq(sigma, "sigma")
+        self.interpolation = interpolation
+        self.fill = fill
+        self._fill = _setup_fill_arg(fill)
+
+    def _field(self, height, width, axis):
+        """One displacement component in normalised units (divided by the image size)."""
+        d = rand(1, 1, height, width) * 2 - 1
+        if self.sigma[axis] > 0.0:
+            k = int(8 * self.sigma[axis] + 1)
+            k += 1 - k % 2                              # an odd kernel size
+            d = self._call_kernel(F.gaussian_blur, d, [k, k], list(self.sigma))
+        return d * self.alpha[axis] / (width if axis == 0 else height)
+
+    def make_params(self, flat_inputs):
+        height, width = query_size(flat_inputs)
+        dx = self._field(height, width, 0)
+        dy = self._field(height, width, 1)
+        return dict(displacement=cat([dx, dy], 1).permute([0, 2, 3, 1]))
+
+    def transform(self, inpt, params):
+        fill = _get_fill(self._fill, type(inpt))
+        return self._call_kernel(F.elastic, inpt, **params, fill=fill,
+                                 interpolation=self.interpolation)
 
 
 class RandomIoUCrop(Transform):

@@ -30,6 +30,11 @@ def jpeg(inpt, quality):
     raise NotImplementedError("ember.vision: transforms.v2.functional.jpeg is not built")
 
 
+jpeg_image = jpeg_video = jpeg
+five_crop_image = five_crop_video = five_crop  # noqa: F405
+ten_crop_image = ten_crop_video = ten_crop  # noqa: F405
+
+
 def uniform_temporal_subsample(inpt, num_samples):
     """num_samples frames of a video ``[..., T, C, H, W]``, evenly spaced in time."""
     from ..... import linspace
@@ -39,3 +44,6 @@ def uniform_temporal_subsample(inpt, num_samples):
     idx = linspace(0, t - 1, num_samples, device=inpt.device).long()
     out = inpt.as_subclass(Tensor).index_select(-4, idx)
     return out if is_pure_tensor(inpt) else tv_tensors.wrap(out, like=inpt)
+
+
+uniform_temporal_subsample_video = uniform_temporal_subsample
