@@ -644,3 +644,22 @@ def test_assert_is_recorded_and_checks():
         tg(torch.ones(2))
     with pytest.raises(AssertionError, match="no"):
         ember._assert(ember.tensor(False), "no")
+
+
+def test_graph_module_pickles_as_torch():
+    """A GraphModule pickles (pickle and ember.save) as its attributes and generated code,
+    and comes back with the same code and outputs."""
+    import io
+    import pickle
+    em, tm = _both(_conv_net)
+    eg, tg = ember.fx.symbolic_trace(em), torch.fx.symbolic_trace(tm)
+    e2, t2 = pickle.loads(pickle.dumps(eg)), pickle.loads(pickle.dumps(tg))
+    assert _text(e2.code) == t2.code
+    assert _text(str(e2.graph)) == str(t2.graph)
+    ex = _x(ember, 2, 3, 5, 5)
+    _close(e2(ex), eg(ex))
+    buf = io.BytesIO()
+    ember.save(eg, buf)
+    buf.seek(0)
+    e3 = ember.load(buf, weights_only=False)
+    _close(e3(ex), eg(ex))

@@ -233,12 +233,36 @@ class GraphModule(Module):
         return res
 
     def __reduce__(self):
+        # pickled as its attributes and its generated source (as torch does): the graph is
+        # traced again from that source when loaded
         state = {k: v for k, v in self.__dict__.items() if k not in ("_graph", "_code")}
-        return (_rebuild_graph_module, (state, self._graph, self.__class__.__name__))
+        python_code = self._graph.python_code(root_module="self")
+        globals_ = {k: v for k, v in python_code.globals.items()
+                    if k not in ("ember", "device", "inf", "nan")}
+        return (_rebuild_graph_module, (state, python_code.src, globals_,
+                                        self.__class__.__name__))
 
 
-def _rebuild_graph_module(state, graph, class_name):
-    holder = Module()
+def _rebuild_graph_module(state, src, globals_, class_name):
+    """A pickled GraphModule back: its source run again, traced with every submodule a
+    leaf, so the graph is the one that was saved."""
+    import math
+
+    import ember
+    from ._symbolic_trace import Tracer
+    namespace = dict(globals_)
+    namespace.update(ember=ember, device=ember.device, inf=math.inf, nan=math.nan)
+    _exec_with_source(src, namespace)
+
+    class CodeOnlyModule(Module):
+        forward = namespace["forward"]
+
+    holder = CodeOnlyModule.__new__(CodeOnlyModule)
     holder.__dict__.update(state)
-    return GraphModule(holder, graph, class_name)
 
+    class KeepModules(Tracer):
+        def is_leaf_module(self, m, module_qualified_name):
+            return True
+
+    graph = KeepModules().trace(holder)
+    return GraphModule(holder, graph, class_name)
