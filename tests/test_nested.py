@@ -616,3 +616,33 @@ def test_autograd_grad_and_backward_with_nested_inputs():
         m.autograd.backward([z], [m.ones_like(z)])
         return [g1, g2, nt.grad]
     _run(prog)
+
+
+def test_multihead_attention_strided_inference_fast_path():
+    """nn.MultiheadAttention takes strided nested self-attention in eval mode without grad
+    (torch's fast path): each component attends on its own; the weights padded."""
+    def prog(m):
+        mha = m.nn.MultiheadAttention(6, 2, batch_first=True).eval()
+        ns = m.nested.nested_tensor([m.randn(2, 6), m.randn(3, 6)])
+        with m.no_grad():
+            out, w = mha(ns, ns, ns)
+            out2, w2 = mha(ns, ns, ns, need_weights=False)
+        return [out.unbind(), w, out2.unbind(), w2 is None, out.layout == m.strided]
+    _run(prog)
+
+    def refused(m, **kw):
+        mha = m.nn.MultiheadAttention(6, 2, batch_first=kw.pop("batch_first", True)).eval()
+        ns = m.nested.nested_tensor([m.randn(2, 6), m.randn(3, 6)])
+        if kw.pop("grad", False):
+            return mha(ns, ns, ns)
+        with m.no_grad():
+            return mha(ns, ns, ns, **kw)
+    for case in ("grad", "batch_first", "mask"):
+        def prog_refused(m, case=case):
+            if case == "grad":
+                return refused(m, grad=True)
+            if case == "batch_first":
+                return refused(m, batch_first=False)
+            return refused(m, key_padding_mask=m.zeros(2, 3, dtype=m.bool))
+        got, want = _raises(prog_refused)
+        assert got == want

@@ -659,29 +659,52 @@ def _property(func, args, kwargs):
     raise unsupported(pname, nt)
 
 
-def refuse_multihead_attention(module, query, key, value):
-    """nn.MultiheadAttention with nested inputs: PyTorch takes them only on its inference
-    fast path (eval mode, no grad, strided layout), which ember does not have; its
-    AssertionError names why the fast path was not hit."""
+def multihead_attention(module, query, key, value, key_padding_mask=None, need_weights=True,
+                        attn_mask=None, average_attn_weights=True):
+    """nn.MultiheadAttention with nested inputs. PyTorch takes them only on its inference
+    fast path (eval mode, no grad, batch_first, strided layout, self-attention, no masks):
+    there each component attends on its own, as a batch of one (the weights padded with
+    zeros to the longest component). Elsewhere its AssertionError names why the fast path
+    was not hit."""
     from ..autograd import grad_mode
     why = None
+    params = (module.in_proj_weight, module.in_proj_bias, module.out_proj.weight,
+              module.out_proj.bias)
     if module.training:
         why = "training is enabled"
     elif any(_is_nt(t) and not t._is_strided() for t in (query, key, value)):
         why = "some Tensor argument has_torch_function"
-    elif grad_mode.is_grad_enabled() and any(
-            p.requires_grad for p in (module.in_proj_weight, module.in_proj_bias,
-                                      module.out_proj.weight, module.out_proj.bias)
-            if p is not None):
+    elif not module.batch_first:
+        why = "batch_first was not True"
+    elif grad_mode.is_grad_enabled() and any(p is not None and p.requires_grad
+                                             for p in params):
         why = ("grad is enabled and at least one of query or the input/output projection "
                "weights or biases requires_grad")
+    elif key_padding_mask is not None or attn_mask is not None:
+        why = ("supplying both src_key_padding_mask and src_mask at the same time "
+               "                                 is not supported with NestedTensor input")
     if why is not None:
         raise AssertionError(f"MultiheadAttention does not support NestedTensor outside of "
                              f"its fast path. The fast path was not hit because {why}")
-    raise NotImplementedError("ember.nn.MultiheadAttention: the inference fast path for "
-                              "strided nested tensors is not built; pad the batch and pass "
-                              "key_padding_mask, or use scaled_dot_product_attention on "
-                              "jagged nested tensors")
+    if not (query is key and key is value):
+        raise NotImplementedError("ember.nn.MultiheadAttention: nested inputs are taken for "
+                                  "self-attention only (query is key is value)")
+    e = _ember()
+    from ._components import components, from_components
+    outs, weights = [], []
+    for c in components(query):
+        x = c.unsqueeze(0)
+        o, w = module(x, x, x, need_weights=need_weights,
+                      average_attn_weights=average_attn_weights)
+        outs.append(o[0])
+        weights.append(None if w is None else w[0])
+    out = from_components(outs, query._nested_layout)
+    if not need_weights:
+        return out, None
+    L = max(w.shape[-1] for w in weights)
+    F = _F()
+    padded = [F.pad(w, [0, L - w.shape[-1], 0, L - w.shape[-2]]) for w in weights]
+    return out, e.stack(padded)
 
 
 def _host_refusal(func, name, args, kwargs):

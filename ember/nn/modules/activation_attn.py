@@ -86,8 +86,9 @@ class MultiheadAttention(Module):
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
         if query.is_nested or key.is_nested or value.is_nested:
-            from ...nested._ops import refuse_multihead_attention
-            refuse_multihead_attention(self, query, key, value)
+            from ...nested._ops import multihead_attention
+            return multihead_attention(self, query, key, value, key_padding_mask, need_weights,
+                                       attn_mask, average_attn_weights)
         is_batched = query.dim() == 3
         key_padding_mask = canonical_mask(key_padding_mask, "key_padding_mask",
                                           attn_mask.dtype if attn_mask is not None else None,
