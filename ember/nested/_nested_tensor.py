@@ -10,7 +10,8 @@ So a nested tensor of shape (B, j, D) has values of shape (sum of lengths, D), a
 shape (B, H, j, D) (after ``transpose(1, 2)``) has values of shape (H, sum of lengths, D).
 This is PyTorch's jagged layout (``torch.jagged``); ember's ``torch.strided`` nested tensors
 use the same representation and differ only where PyTorch's differ in what they print and
-refuse (``size()``, ``values()``, the repr), so they hold one ragged dimension only.
+refuse (``size()``, ``values()``, the repr) -- except strided ones whose components differ in
+several dims, which keep a list of components (``_comps``, see _components.py).
 
 An op on a nested tensor is an op on its values (pointwise ops, linear, softmax and
 layer_norm over the last dimension ...) or, where it mixes the components' rows (attention,
