@@ -443,3 +443,38 @@ def test_public_names_match_torchvision():
     assert not missing
     missing = {n for n in dir(TF) if not n.startswith("_")} - set(dir(EV2.functional))
     assert not missing, sorted(missing)
+
+
+PIL_CASES = {
+    "resize": lambda L: L.v2.Resize(17),
+    "center_crop": lambda L: L.v2.CenterCrop(30),
+    "random_crop": lambda L: L.v2.RandomCrop(20, padding=2, padding_mode="reflect"),
+    "pad": lambda L: L.v2.Pad([1, 2], fill=(10, 20, 30)),
+    "rotation": lambda L: L.v2.RandomRotation(25, expand=True, fill=50),
+    "affine": lambda L: L.v2.RandomAffine(15, translate=(0.1, 0.1), scale=(0.9, 1.1)),
+    "perspective": lambda L: L.v2.RandomPerspective(p=1.0),
+    "jitter": lambda L: L.v2.ColorJitter(0.3, 0.3, 0.3, 0.05),
+    "grayscale": lambda L: L.v2.Grayscale(3),
+    "blur": lambda L: L.v2.GaussianBlur(3),
+    "photometric": lambda L: L.v2.RandomPhotometricDistort(p=1.0),
+    "equalize": lambda L: L.v2.RandomEqualize(p=1.0),
+    "posterize": lambda L: L.v2.RandomPosterize(3, p=1.0),
+    "zoom_out": lambda L: L.v2.RandomZoomOut(p=1.0, side_range=(1.0, 1.5)),
+}
+
+
+@pytest.mark.parametrize("name", list(PIL_CASES))
+def test_pil_images(name):
+    from PIL import Image
+    pil = Image.fromarray(IMG_U8.transpose(1, 2, 0).copy())
+    _both(PIL_CASES[name], sample=lambda L: pil, calls=2, atol=1.0)
+
+
+VIDEO = RNG.integers(0, 256, (2, 3, 22, 26), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("name", ["hflip", "resize_hw", "rrc", "center_crop", "random_crop",
+                                  "pad", "rotation", "affine", "perspective"])
+def test_videos(name):
+    _both(GEOMETRIC[name], sample=lambda L: L.tvt.Video(L.torch.from_numpy(VIDEO.copy())),
+          calls=2, atol=1.0 if name == "perspective" else 0.0)
