@@ -221,8 +221,11 @@ def test_concrete_args_specialise():
 
     eg = ember.fx.symbolic_trace(f, concrete_args={"flag": True})
     tg = torch.fx.symbolic_trace(f, concrete_args={"flag": True})
-    assert [n.name for n in eg.graph.nodes] == [n.name for n in tg.graph.nodes]
+    assert _text(str(eg.graph)) == str(tg.graph)
+    assert _text(eg.code) == tg.code
     _close(eg(ember.ones(1), True), tg(torch.ones(1), True))
+    with pytest.raises(AssertionError, match="specialized"):
+        eg(ember.ones(1), False)
 
 
 def test_unpacking_a_proxy():

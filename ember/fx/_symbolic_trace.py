@@ -34,20 +34,12 @@ class PHBase:
 PH = PHBase()
 
 
-def _assert(condition, message):
-    """The check a specialised input (``concrete_args``) records: the traced program only
-    runs with the value it was traced with."""
-    if not condition:
-        raise AssertionError(message)
-
-
 def _assert_is_none(value, msg):
     if value is not None:
         raise AssertionError(msg)
 
 
 from .node import has_side_effect  # noqa: E402
-has_side_effect(_assert)
 has_side_effect(_assert_is_none)
 
 
@@ -296,6 +288,9 @@ class Tracer(TracerBase):
             if isinstance(value, PHBase):
                 return out
             if type(value) in (bool, int, float, str, complex):
+                # the check a specialised input records: the traced program only runs with
+                # the value it was traced with
+                from .._assert import _assert
                 self.create_proxy("call_function", _assert,
                                   (out == value, f"{name} has been specialized to have value "
                                                  f"{value} but got another value"), {})
