@@ -161,10 +161,11 @@ UNARY = frozenset("""
 abs absolute neg negative sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh arcsin
 arccos arctan exp exp2 expm1 log log2 log10 log1p sqrt rsqrt square reciprocal sign sgn
 floor ceil round trunc frac erf erfc erfinv sigmoid logit relu relu6 gelu silu mish selu celu
-elu softplus softsign tanhshrink hardtanh hardsigmoid hardswish hardshrink softshrink
-leaky_relu logsigmoid threshold rrelu nan_to_num clamp clip clamp_min clamp_max
+elu softplus softsign tanhshrink hardtanh hardsigmoid hardshrink softshrink
+leaky_relu threshold rrelu nan_to_num clamp clip clamp_min clamp_max
 pow float_power logical_not bitwise_not isnan isinf isfinite isposinf isneginf signbit
-positive conj real imag angle
+positive conj real imag angle lgamma digamma i0 sinc deg2rad rad2deg fix arcsinh arccosh
+arctanh
 dropout alpha_dropout feature_alpha_dropout
 clone contiguous float double half bfloat16 bool int long short byte char type
 zeros_like ones_like full_like empty_like rand_like randn_like
@@ -176,12 +177,12 @@ __neg__ __abs__ __invert__ __pos__
 
 # binary pointwise ops: every tensor argument is brought to the values' shape
 BINARY = frozenset("""
-add sub subtract mul multiply div divide true_divide floor_divide remainder fmod pow
+add sub subtract mul multiply div divide true_divide remainder fmod pow
 float_power atan2 arctan2 hypot copysign maximum minimum fmax fmin eq ne lt le gt ge
 greater greater_equal less less_equal not_equal logical_and logical_or logical_xor
-bitwise_and bitwise_or bitwise_xor where masked_fill lerp xlogy isclose allclose
-addcmul addcdiv type_as rsub mul_ add_ sub_ div_ masked_fill_ copy_ lerp_ clamp_
-__rsub__ __rtruediv__ __rdiv__ __floordiv__ __rfloordiv__ __mod__ __rmod__ __rpow__
+bitwise_and bitwise_or bitwise_xor where masked_fill lerp xlogy isclose type_as rsub mul_ add_ sub_ div_ masked_fill_ copy_ lerp_ clamp_
+logaddexp logaddexp2
+__rsub__ __rtruediv__ __rdiv__ __mod__ __rmod__ __rpow__
 __and__ __or__ __xor__ __rand__ __ror__ __rxor__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__
 __iadd__ __isub__ __imul__ __itruediv__ __ipow__
 """.split())
@@ -482,6 +483,74 @@ def _extreme(func, name, args, kwargs):
     return nt._like(out, ragged_idx=new_r)
 
 
+def _any_all(func, name, args, kwargs):
+    """any / all: over everything (a dense 0-dim result) or one non-ragged dim (nested)."""
+    nt = args[0]
+    dim = _arg(args, kwargs, 1, "dim")
+    if dim is None:
+        return getattr(nt._values, name)()
+    d = nt._wrap(dim)
+    if d == 0 or d == nt._ragged_idx:
+        raise unsupported(name, nt)
+    keepdim = _arg(args, kwargs, 2, "keepdim", False)
+    r = nt._ragged_idx
+    return nt._like(getattr(nt._values, name)(d - 1, keepdim=keepdim),
+                    ragged_idx=r - 1 if d < r and not keepdim else r)
+
+
+def _permute(func, name, args, kwargs):
+    nt = args[0]
+    dims = _dims_arg(args[1:] or (kwargs.get("dims"),))
+    dims = [nt._wrap(d) for d in dims]
+    if dims[0] != 0:
+        raise ValueError("Permute is not supported on the batch dimension for jagged NT")
+    vals = nt._values.permute([d - 1 for d in dims[1:]])
+    return nt._like(vals, ragged_idx=dims.index(nt._ragged_idx))
+
+
+def _narrow_select(func, name, args, kwargs):
+    """narrow / select on a dim other than the batch and the ragged one."""
+    nt = args[0]
+    d = nt._wrap(_arg(args, kwargs, 1, "dim"))
+    _refuse_dim(name, d, nt._ragged_idx)
+    r = nt._ragged_idx
+    out = getattr(nt._values, name)(d - 1, *args[2:], **{k: v for k, v in kwargs.items()
+                                                          if k != "dim"})
+    return nt._like(out, ragged_idx=r - 1 if name == "select" and d < r else r)
+
+
+def _stack(func, name, args, kwargs):
+    tensors = list(_arg(args, kwargs, 0, "tensors"))
+    dim = _arg(args, kwargs, 1, "dim", 0)
+    ref = _first_nt((tensors,), {})
+    n = ref.dim() + 1
+    d = dim + n if dim < 0 else dim
+    if d == 0:
+        raise RuntimeError("stack(): not supported for NestedTensor on dim=0")
+    if d <= ref._ragged_idx:
+        raise RuntimeError("stack(): not supported for NestedTensor on ragged dim")
+    vals = [_as_values(ref, t, name) for t in tensors]
+    return ref._like(_ember().stack(vals, d - 1))
+
+
+def _new_factory(func, name, args, kwargs):
+    """new_zeros / new_ones / new_empty / new_full: dense, of shape () only (PyTorch's rule
+    for nested tensors)."""
+    nt = args[0]
+    size = _dims_arg(args[1:2] or (kwargs.get("size"),)) if name != "new_tensor" else ()
+    if name != "new_tensor" and tuple(size) != ():
+        # PyTorch's nested new_zeros / new_ones / new_full go through new_empty
+        raise RuntimeError("new_empty() not supported for NJT with shape != ()")
+    return func(nt._values, *args[1:], **kwargs)
+
+
+def _expand_as(func, name, args, kwargs):
+    nt, other = args[0], _arg(args, kwargs, 1, "other")
+    if _is_nt(other) and _is_nt(nt) and nt._sizes() == other._sizes():
+        return nt
+    raise unsupported(name, _first_nt(args, kwargs))
+
+
 def _embedding(func, name, args, kwargs):
     """embedding of a nested tensor of indices: the rows of the weight for its values."""
     ids = args[0]
@@ -619,6 +688,10 @@ def _getitem(func, name, args, kwargs):
         return comp[idx[1:]] if len(idx) > 1 else comp
     if isinstance(first, slice):
         raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
+    if first is Ellipsis and len(idx) - 1 <= nt.dim() - 1 - nt._ragged_idx and all(
+            isinstance(i, (int, slice)) and not isinstance(i, bool) for i in idx[1:]):
+        # nt[..., k], nt[..., a:b]: indexes of the dims after the ragged one
+        return nt._like(nt._values[index])
     raise NotImplementedError(f"ember.nested: indexing a nested tensor with {index!r} is "
                               f"not supported (index dimension 0 with an int)")
 
@@ -735,7 +808,10 @@ _HANDLERS = {
     "sum": _reduce, "mean": _reduce,
     "amax": _extreme, "amin": _extreme, "max": _extreme, "min": _extreme,
     "argmax": _extreme, "argmin": _extreme, "prod": _extreme,
-    "embedding": _embedding,
+    "embedding": _embedding, "any": _any_all, "all": _any_all, "permute": _permute,
+    "narrow": _narrow_select, "select": _narrow_select, "stack": _stack,
+    "new_zeros": _new_factory, "new_ones": _new_factory, "new_empty": _new_factory,
+    "new_full": _new_factory, "expand_as": _expand_as,
     "softmax": _softmax, "log_softmax": _softmax,
     "layer_norm": _norm, "rms_norm": _norm,
     "scaled_dot_product_attention": _sdpa,
