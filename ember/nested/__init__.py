@@ -2,7 +2,8 @@
 
 A nested tensor holds B tensors that differ in the size of one dimension (variable-length
 sequences without padding), packed in one dense ``values`` tensor with ``offsets`` (see
-_nested_tensor.py for the representation and _ops.py for the ops on it). Both of PyTorch's
+_nested_tensor.py for the representation and _ops.py, _padded.py, _attention.py and
+_components.py for the ops on it). Both of PyTorch's
 layouts are offered: ``layout=ember.jagged`` (the one PyTorch recommends) and the older
 ``ember.strided``, which ember stores the same way when the components differ in one dim,
 and as a list of components (ops run component by component) when they differ in more
@@ -13,8 +14,8 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
-from ._nested_tensor import NestedTensor, NestedInt, make_nested, _check_activated
-from . import _ops
+from ._nested_tensor import NestedTensor, make_nested, _check_activated
+from . import _padded
 from ._components import from_components
 
 # a program that uses torch.nested pays for the __torch_function__ dispatch from here on
@@ -163,7 +164,7 @@ def to_padded_tensor(input, padding, output_size=None, out=None):
     length (or to output_size)."""
     if out is not None:
         raise NotImplementedError("ember.nested.to_padded_tensor: out= is not supported")
-    return _ops.to_padded_tensor(input, padding, output_size)
+    return _padded.to_padded_tensor(input, padding, output_size)
 
 
 def narrow(tensor, dim, start, length, layout=None):

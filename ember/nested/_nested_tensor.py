@@ -286,7 +286,7 @@ class NestedTensor(Tensor):
                      for s, n in zip(starts, self._lengths_array()))
 
     def to_padded_tensor(self, padding, output_size=None):
-        from ._ops import to_padded_tensor
+        from ._padded import to_padded_tensor
         return to_padded_tensor(self, padding, output_size)
 
     # ------------------------------------------------------------------ autograd

@@ -11,9 +11,10 @@ Most ops are ops on the packed values (see _nested_tensor.py for the layout):
   view / reshape / unsqueeze / squeeze / chunk / split / cat on those dims: the op on the
   values at the dimension one lower (the values have no batch dimension);
 * ops that mix the rows of a component (softmax or a reduction over the ragged dimension,
-  scaled_dot_product_attention) run on the padded dense form: pad (``to_padded``), run the
-  dense op with the padding masked out, gather the rows back (``from_padded``). The padded
-  form is made by one index_select of the values, so autograd reaches the values through it.
+  scaled_dot_product_attention in _attention.py) run on the padded dense form (_padded.py):
+  pad, run the dense op with the padding masked out, gather the rows back;
+* strided nested tensors ragged in several dims run component by component
+  (_components.py).
 
 Everything else raises PyTorch's error for an op without a nested kernel: NotImplementedError
 ``aten.<op>.default`` (jagged layout) or "Could not run 'aten::<op>' with arguments from the
@@ -22,22 +23,10 @@ Everything else raises PyTorch's error for an op without a nested kernel: NotImp
 import numpy as np
 
 from .._tensor import Tensor, Size
-from ._nested_tensor import NestedTensor, make_nested, nested_int
-from ._components import per_component, to_padded_list
-
-
-def _ember():
-    import ember
-    return ember
-
-
-def _F():
-    from ..nn import functional
-    return functional
-
-
-def _is_nt(x):
-    return isinstance(x, NestedTensor)
+from ._nested_tensor import make_nested, nested_int
+from ._components import per_component
+from ._padded import _ember, _F, _is_nt, _rows, _index, to_padded, from_padded
+from ._attention import _sdpa
 
 
 def _first_nt(args, kwargs):
@@ -67,92 +56,6 @@ def unsupported(name, nt):
             f"backend. This could be because the operator doesn't exist for this backend "
             f"(ember.nested supports the ops listed in ember/nested/_ops.py).")
     return NotImplementedError(f"aten.{name}.default")
-
-
-# ------------------------------------------------------------------ padded form
-def _rows(nt):
-    """For the rows of the components laid end to end: each row's component b and its
-    position t in it (NumPy arrays), and the lengths and offsets."""
-    lens = nt._lengths_array()
-    offs = nt._offsets_array()[:-1]
-    bids = np.repeat(np.arange(len(lens)), lens)
-    starts = np.concatenate(([0], np.cumsum(lens)[:-1])).astype(np.int64)
-    pos = np.arange(int(lens.sum())) - np.repeat(starts, lens)
-    return bids, pos, lens, offs
-
-
-def _index(arr, like):
-    e = _ember()
-    return e.as_tensor(np.ascontiguousarray(arr, dtype=np.int64), device=like.device)
-
-
-def to_padded_tensor(nt, padding, output_size=None):
-    """The public to_padded_tensor: to_padded with the strided layout's refusal."""
-    if _is_nt(nt) and nt._is_strided() and not nt.is_contiguous():
-        raise RuntimeError("for now to_padded_tensor only supports contiguous nested tensor")
-    return to_padded(nt, padding, output_size)
-
-
-def to_padded(nt, padding, output_size=None):
-    """The dense (B, ..., max length, ...) tensor holding each component, the rest filled
-    with `padding`; differentiable (one index_select of the values)."""
-    e = _ember()
-    if not _is_nt(nt):
-        raise NotImplementedError(
-            "Could not run 'aten::to_padded_tensor' with arguments from the 'CPU' backend.")
-    if nt._comps is not None:
-        return to_padded_list(nt, padding, output_size)
-    if nt._lengths is not None:
-        raise RuntimeError("to_padded_tensor(): not supported for nested tensors with holes")
-    r = nt._ragged_idx
-    vals = nt._values.movedim(r - 1, 0)   # (S, rest...)
-    lens = nt._lengths_array()
-    offs = nt._offsets_array()[:-1]
-    B = len(lens)
-    L = int(lens.max()) if B else 0
-    if output_size is not None:
-        # PyTorch's jagged kernel reads only the ragged dim's entry: the padded length (the
-        # components are cut to it when it is shorter); the other entries are ignored (the
-        # strided kernel pads the other dims too, below)
-        if len(output_size) != nt.dim():
-            raise RuntimeError("Length of output_size does not match NestedTensor dims. "
-                               "Broadcasting is not supported.")
-        L = int(output_size[r])
-    S = vals.shape[0]
-    pos = np.arange(L)
-    idx = np.where(pos[None, :] < lens[:, None], offs[:, None] + pos[None, :], S)
-    pad_row = e.full((1,) + tuple(vals.shape[1:]), padding, dtype=vals.dtype,
-                     device=vals.device)
-    ext = e.cat([vals, pad_row], 0)
-    out = ext.index_select(0, _index(idx.reshape(-1), vals))
-    out = out.reshape((B, L) + tuple(vals.shape[1:])).movedim(1, r)
-    if output_size is not None and nt._is_strided():
-        # the strided kernel pads every dim to output_size
-        spec = []
-        for have, want in zip(reversed(out.shape), reversed(tuple(output_size))):
-            if want < have:
-                raise RuntimeError("Value in output_size is less than NestedTensor padded "
-                                   "size. Truncation is not supported.")
-            spec += [0, want - have]
-        if any(spec):
-            out = _F().pad(out, spec, value=padding)
-    return out
-
-
-def from_padded(padded, like):
-    """The values of a nested tensor shaped as `like` from a padded dense tensor (the
-    inverse of to_padded, made contiguous): a nested tensor with like's offsets."""
-    r = like._ragged_idx
-    bids, pos, lens, _ = _rows(like)
-    p = padded.movedim(r, 1)   # (B, L, rest...)
-    B, L = p.shape[0], p.shape[1]
-    flat = p.reshape((B * L,) + tuple(p.shape[2:]))
-    vals = flat.index_select(0, _index(bids * L + pos, flat)).movedim(0, r - 1)
-    offsets = like._offsets
-    if like._lengths is not None:   # the gathered values have no holes
-        e = _ember()
-        offsets = e.as_tensor(np.concatenate(([0], np.cumsum(lens))), device=vals.device)
-    return make_nested(vals, offsets, None, r, like._nested_layout)
 
 
 # ------------------------------------------------------------------ pointwise
@@ -595,38 +498,6 @@ def _norm(func, name, args, kwargs):
     return nt._like(func(nt._values, *args[1:], **kwargs))
 
 
-def _sdpa(func, name, args, kwargs):
-    names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale",
-             "enable_gqa")
-    defaults = (None, None, None, None, 0.0, False, None, False)
-    a = dict(zip(names, defaults))
-    a.update(zip(names, args))
-    a.update(kwargs)
-    q, k, v = a["query"], a["key"], a["value"]
-    if not (_is_nt(q) and _is_nt(k) and _is_nt(v)):
-        raise ValueError(f"Expected query, key, and value to be nested tensors, but got "
-                         f"query.is_nested: {_is_nt(q)}, key.is_nested: {_is_nt(k)}, and "
-                         f"value.is_nested: {_is_nt(v)} instead.")
-    if a["attn_mask"] is not None:
-        raise ValueError("Masks are not yet supported!")
-    if any(t.dim() != 4 or t._ragged_idx != 2 for t in (q, k, v)) or \
-            not len(q) == len(k) == len(v) or \
-            not np.array_equal(k._lengths_array(), v._lengths_array()):
-        raise RuntimeError("No viable backend for scaled_dot_product_attention was found.")
-    e = _ember()
-    qp, kp, vp = (to_padded(t, 0.0) for t in (q, k, v))   # (B, H, L, D)
-    Lq, Lk = qp.shape[2], kp.shape[2]
-    klens = e.as_tensor(k._lengths_array(), device=kp.device)
-    mask = (e.arange(Lk, device=kp.device)[None, :] < klens[:, None])[:, None, None, :]
-    if a["is_causal"]:
-        # each sequence's own causal mask (top-left aligned, as in dense attention)
-        mask = mask & e.ones(Lq, Lk, dtype=e.bool, device=kp.device).tril()
-    out = _F().scaled_dot_product_attention(qp, kp, vp, attn_mask=mask,
-                                            dropout_p=a["dropout_p"], scale=a["scale"],
-                                            enable_gqa=a["enable_gqa"])
-    return from_padded(out, q)
-
-
 def _split(func, name, args, kwargs):
     nt = args[0]
     size = _arg(args, kwargs, 1, "chunks" if name == "chunk" else "split_size_or_sections")
@@ -730,54 +601,6 @@ def _property(func, args, kwargs):
     if pname == "data" and func.__name__ == "__get__":
         return nt.detach()
     raise unsupported(pname, nt)
-
-
-def multihead_attention(module, query, key, value, key_padding_mask=None, need_weights=True,
-                        attn_mask=None, average_attn_weights=True):
-    """nn.MultiheadAttention with nested inputs. PyTorch takes them only on its inference
-    fast path (eval mode, no grad, batch_first, strided layout, self-attention, no masks):
-    there each component attends on its own, as a batch of one (the weights padded with
-    zeros to the longest component). Elsewhere its AssertionError names why the fast path
-    was not hit."""
-    from ..autograd import grad_mode
-    why = None
-    params = (module.in_proj_weight, module.in_proj_bias, module.out_proj.weight,
-              module.out_proj.bias)
-    if module.training:
-        why = "training is enabled"
-    elif any(_is_nt(t) and not t._is_strided() for t in (query, key, value)):
-        why = "some Tensor argument has_torch_function"
-    elif not module.batch_first:
-        why = "batch_first was not True"
-    elif grad_mode.is_grad_enabled() and any(p is not None and p.requires_grad
-                                             for p in params):
-        why = ("grad is enabled and at least one of query or the input/output projection "
-               "weights or biases requires_grad")
-    elif key_padding_mask is not None or attn_mask is not None:
-        why = ("supplying both src_key_padding_mask and src_mask at the same time "
-               "                                 is not supported with NestedTensor input")
-    if why is not None:
-        raise AssertionError(f"MultiheadAttention does not support NestedTensor outside of "
-                             f"its fast path. The fast path was not hit because {why}")
-    if not (query is key and key is value):
-        raise NotImplementedError("ember.nn.MultiheadAttention: nested inputs are taken for "
-                                  "self-attention only (query is key is value)")
-    e = _ember()
-    from ._components import components, from_components
-    outs, weights = [], []
-    for c in components(query):
-        x = c.unsqueeze(0)
-        o, w = module(x, x, x, need_weights=need_weights,
-                      average_attn_weights=average_attn_weights)
-        outs.append(o[0])
-        weights.append(None if w is None else w[0])
-    out = from_components(outs, query._nested_layout)
-    if not need_weights:
-        return out, None
-    L = max(w.shape[-1] for w in weights)
-    F = _F()
-    padded = [F.pad(w, [0, L - w.shape[-1], 0, L - w.shape[-2]]) for w in weights]
-    return out, e.stack(padded)
 
 
 def _host_refusal(func, name, args, kwargs):

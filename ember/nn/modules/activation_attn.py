@@ -86,7 +86,7 @@ class MultiheadAttention(Module):
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
         if query.is_nested or key.is_nested or value.is_nested:
-            from ...nested._ops import multihead_attention
+            from ...nested._attention import multihead_attention
             return multihead_attention(self, query, key, value, key_padding_mask, need_weights,
                                        attn_mask, average_attn_weights)
         is_batched = query.dim() == 3
