@@ -485,3 +485,54 @@ def test_box_linear_coder_and_ssd_matcher_match_torchvision(tvd):
         reg = rng.standard_normal((6, 4)) * 0.1
         close(edu._box_loss(kind, coder_e, E(anchors[0]), E(gts[0]), E(reg), {"beta": 0.5}),
               tu._box_loss(kind, coder_t, T(anchors[0]), T(gts[0]), T(reg), {"beta": 0.5}))
+
+
+def test_ssd300_vgg16_features_and_head_match_torchvision(tvd):
+    """SSD300's VGG-16 extractor (L2-normalised, rescaled conv4_3, FC6/FC7, extra layers)
+    and SSDHead on one 300 x 300 image: the six feature maps and the head outputs (float32:
+    the network is large), and its default boxes."""
+    import types
+    from ember.vision.models import vgg as evgg
+    from ember.vision.models.detection import ssd as essd
+    from ember.vision.models.detection.anchor_utils import DefaultBoxGenerator
+    from ember.vision.models.detection.image_list import ImageList
+    tssd = sys.modules["torchvision.models.detection.ssd"]
+    tag = sys.modules["torchvision.models.detection.anchor_utils"]
+    t_il = sys.modules["torchvision.models.detection.image_list"]
+    tvgg = sys.modules["torchvision.models.vgg"]
+    torch.manual_seed(0)
+    t_bb = tssd._vgg_extractor(types.SimpleNamespace(features=tvgg.make_layers(tvgg.cfgs["D"])),
+                               False, 5)
+    with ember.device("meta"):
+        e_bb = essd._vgg_extractor(
+            types.SimpleNamespace(features=evgg.make_layers(evgg.cfgs["D"])), False, 5)
+    args = ([[2], [2, 3], [2, 3], [2, 3], [2], [2]],)
+    kw = dict(scales=[0.07, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05], steps=[8, 16, 32, 64, 100, 300])
+    t_head = tssd.SSDHead([512, 1024, 512, 256, 256, 256], [4, 6, 6, 6, 4, 4], 5)
+    with ember.device("meta"):
+        e_head = essd.SSDHead([512, 1024, 512, 256, 256, 256], [4, 6, 6, 6, 4, 4], 5)
+    for t, e in ((t_bb, e_bb), (t_head, e_head)):
+        e.to_empty(device="cpu")
+        e.load_state_dict({k: E(v.numpy()) for k, v in t.state_dict().items()})
+    x = np.random.default_rng(3).standard_normal((1, 3, 300, 300)).astype(np.float32)
+    with torch.no_grad():
+        t_feats = t_bb(T(x))
+        t_out = t_head(list(t_feats.values()))
+    with ember.no_grad():
+        e_feats = e_bb(E(x))
+        e_out = e_head(list(e_feats.values()))
+    assert [tuple(v.shape) for v in e_feats.values()] == \
+        [tuple(v.shape) for v in t_feats.values()] == \
+        [(1, 512, 38, 38), (1, 1024, 19, 19), (1, 512, 10, 10), (1, 256, 5, 5),
+         (1, 256, 3, 3), (1, 256, 1, 1)]
+    for k in t_feats:
+        scale = float(t_feats[k].abs().max())
+        close(e_feats[k] / scale, t_feats[k] / scale, rtol=0, atol=1e-5)
+    for k in t_out:
+        scale = float(t_out[k].abs().max())
+        close(e_out[k] / scale, t_out[k] / scale, rtol=0, atol=1e-5)
+    t_ag, e_ag = tag.DefaultBoxGenerator(*args, **kw), DefaultBoxGenerator(*args, **kw)
+    a_t = t_ag(t_il.ImageList(T(x), [(300, 300)]), list(t_feats.values()))
+    a_e = e_ag(ImageList(E(x), [(300, 300)]), list(e_feats.values()))
+    assert tuple(a_e[0].shape) == (8732, 4)
+    close(a_e[0], a_t[0], rtol=1e-6, atol=1e-4)
