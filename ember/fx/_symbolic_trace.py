@@ -20,8 +20,7 @@ from .proxy import ParameterProxy, Proxy, Scope, ScopeContextManager, TracerBase
 
 __all__ = ["Tracer", "symbolic_trace", "wrap", "PH", "PHBase"]
 
-# (globals dict, name) of every function registered with wrap()
-_WRAPPED = []
+from .._fx_wrap import WRAPPED as _WRAPPED, wrap  # noqa: E402,F401  (torch.fx.wrap)
 
 
 class PHBase:
@@ -392,20 +391,6 @@ class Tracer(TracerBase):
         for k, v in self.__dict__.items():
             new.__dict__[k] = v if k == "_autowrap_search" else copy.deepcopy(v, memo)
         return new
-
-
-def wrap(fn_or_name):
-    """Called at module top level: calls of that module-level function (by name, or the
-    function itself) are recorded as call_function nodes instead of being traced into."""
-    if not callable(fn_or_name) and not isinstance(fn_or_name, str):
-        raise RuntimeError("Unsupported type for global function! Must be either a callable or "
-                           "string name")
-    name = fn_or_name.__name__ if callable(fn_or_name) else fn_or_name
-    frame = inspect.currentframe().f_back
-    if frame.f_code.co_name != "<module>":
-        raise NotImplementedError("wrap must be called at the top level of a module")
-    _WRAPPED.append((frame.f_globals, name))
-    return fn_or_name
 
 
 def symbolic_trace(root, concrete_args=None):

@@ -129,3 +129,33 @@ def test_vision_transformer_traces_through_assert():
         ef(ember.randn(1, 3, 16, 32))
     with pytest.raises(AssertionError, match="Wrong image height"):
         tf(torch.randn(1, 3, 16, 32))
+
+
+@pytest.mark.parametrize("v2", [False, True])
+def test_swin_transformer_window_attention_is_a_leaf(v2):
+    """Swin's shifted_window_attention/_get_relative_position_bias/_patch_merging_pad are
+    fx.wrap'ed as in torchvision (their bodies branch on shapes; tracing them raised
+    TraceError): node names and extracted features equal torchvision's."""
+    def build(lib_models, lib):
+        lib.manual_seed(0)
+        kw = {}
+        if v2:
+            kw = dict(block=lib_models.swin_transformer.SwinTransformerBlockV2,
+                      downsample_layer=lib_models.swin_transformer.PatchMergingV2)
+        return lib_models.SwinTransformer(patch_size=[4, 4], embed_dim=8, depths=[1, 2],
+                                          num_heads=[1, 2], window_size=[2, 2],
+                                          num_classes=5, **kw).eval()
+
+    em, tm = build(emodels, ember), build(torchvision.models, torch)
+    assert efe.get_graph_node_names(em) == tfe.get_graph_node_names(tm)
+    nodes = {"features.3": "f3", "norm": "n"}
+    ef = efe.create_feature_extractor(em, return_nodes=nodes)
+    tf = tfe.create_feature_extractor(tm, return_nodes=nodes)
+    # (the wrapped functions' global names come from their modules' paths)
+    assert ef.code.replace("ember_vision", "torchvision").replace("ember", "torch") == tf.code
+    ember.manual_seed(3)
+    torch.manual_seed(3)
+    eo, to = ef(ember.randn(1, 3, 16, 16)), tf(torch.randn(1, 3, 16, 16))
+    for k in to:
+        np.testing.assert_allclose(eo[k].detach().numpy(), to[k].detach().numpy(),
+                                   rtol=1e-4, atol=1e-5)

@@ -6,6 +6,7 @@ from functools import partial
 
 from ... import arange, cat, clamp, float32, flatten, log, log2, meshgrid, nn, ones, roll, \
     sigmoid, sign, stack, zeros
+from ..._fx_wrap import wrap as _fx_wrap
 from ...nn import functional as F
 from ..ops.misc import MLP, Permute
 from ..ops.stochastic_depth import StochasticDepth
@@ -38,6 +39,12 @@ def _get_relative_position_bias(relative_position_bias_table, relative_position_
     N = window_size[0] * window_size[1]
     bias = relative_position_bias_table[relative_position_index].view(N, N, -1)
     return bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+
+
+# leaves of fx tracing, as torchvision's (their shapes decide Python-level control flow)
+_fx_wrap("_patch_merging_pad")
+_fx_wrap("_get_relative_position_bias")
+_fx_wrap("shifted_window_attention")
 
 
 class PatchMerging(nn.Module):
@@ -191,8 +198,9 @@ class ShiftedWindowAttention(nn.Module):
                                            self.relative_position_index, self.window_size)
 
     def forward(self, x):
+        bias = self.get_relative_position_bias()   # first, as torchvision (fx node order)
         return shifted_window_attention(
-            x, self.qkv.weight, self.proj.weight, self.get_relative_position_bias(),
+            x, self.qkv.weight, self.proj.weight, bias,
             self.window_size, self.num_heads, shift_size=self.shift_size,
             attention_dropout=self.attention_dropout, dropout=self.dropout,
             qkv_bias=self.qkv.bias, proj_bias=self.proj.bias, training=self.training)
@@ -234,8 +242,9 @@ class ShiftedWindowAttentionV2(ShiftedWindowAttention):
         return 16 * sigmoid(bias)
 
     def forward(self, x):
+        bias = self.get_relative_position_bias()   # first, as torchvision (fx node order)
         return shifted_window_attention(
-            x, self.qkv.weight, self.proj.weight, self.get_relative_position_bias(),
+            x, self.qkv.weight, self.proj.weight, bias,
             self.window_size, self.num_heads, shift_size=self.shift_size,
             attention_dropout=self.attention_dropout, dropout=self.dropout,
             qkv_bias=self.qkv.bias, proj_bias=self.proj.bias, logit_scale=self.logit_scale,
