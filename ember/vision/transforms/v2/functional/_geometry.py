@@ -957,23 +957,42 @@ def perspective_keypoints(keypoints, canvas_size, startpoints, endpoints, coeffi
     return (homog[:, :2] / homog[:, 2:]).to(keypoints.dtype).reshape(keypoints.shape)
 
 
+def _resize_points(points, canvas, size, interpolation=None, max_size=None, antialias=None):
+    return resize_keypoints(points, size, canvas, max_size=max_size)
+
+
+def _crop_points(points, canvas, top, left, height, width):
+    return crop_keypoints(points, top, left, height, width)
+
+
+def _pad_points(points, canvas, padding, fill=None, padding_mode="constant"):
+    return pad_keypoints(points, canvas, padding, padding_mode)
+
+
+def _affine_points_kernel(points, canvas, angle, translate, scale, shear, interpolation=None,
+                          fill=None, center=None):
+    return affine_keypoints(points, canvas, angle, translate, scale, shear, center)
+
+
+def _rotate_points(points, canvas, angle, interpolation=None, expand=False, center=None,
+                   fill=None):
+    return rotate_keypoints(points, canvas, angle, expand=expand, center=center)
+
+
+def _perspective_points(points, canvas, startpoints, endpoints, interpolation=None, fill=None,
+                        coefficients=None):
+    return perspective_keypoints(points, canvas, startpoints, endpoints, coefficients)
+
+
 _points_kernel(horizontal_flip, horizontal_flip_keypoints)
 _points_kernel(vertical_flip, vertical_flip_keypoints)
-_points_kernel(resize, lambda p, canvas, size, interpolation=None, max_size=None,
-               antialias=None: resize_keypoints(p, size, canvas, max_size=max_size))
-_points_kernel(crop, lambda p, canvas, top, left, height, width:
-               crop_keypoints(p, top, left, height, width))
+_points_kernel(resize, _resize_points)
+_points_kernel(crop, _crop_points)
 _points_kernel(center_crop, center_crop_keypoints)
-_points_kernel(pad, lambda p, canvas, padding, fill=None, padding_mode="constant":
-               pad_keypoints(p, canvas, padding, padding_mode))
-_points_kernel(affine, lambda p, canvas, angle, translate, scale, shear, interpolation=None,
-               fill=None, center=None:
-               affine_keypoints(p, canvas, angle, translate, scale, shear, center))
-_points_kernel(rotate, lambda p, canvas, angle, interpolation=None, expand=False, center=None,
-               fill=None: rotate_keypoints(p, canvas, angle, expand=expand, center=center))
-_points_kernel(perspective, lambda p, canvas, startpoints, endpoints, interpolation=None,
-               fill=None, coefficients=None:
-               perspective_keypoints(p, canvas, startpoints, endpoints, coefficients))
+_points_kernel(pad, _pad_points)
+_points_kernel(affine, _affine_points_kernel)
+_points_kernel(rotate, _rotate_points)
+_points_kernel(perspective, _perspective_points)
 
 
 # ---------------------------------------------------------------- elastic
