@@ -46,7 +46,15 @@ OPS = {
     "flip": lambda L, x: x.flip(-1),
     "unbind": lambda L, x: x.unbind(0),
     "sum": lambda L, x: x.sum(),
+    "add_": lambda L, x: x.add_(1),
+    "zero_": lambda L, x: x.zero_(),
+    "iadd": lambda L, x: _iadd(x),
 }
+
+
+def _iadd(x):
+    x += 2
+    return x
 
 
 @pytest.mark.parametrize("op", list(OPS))
@@ -61,7 +69,7 @@ def test_which_ops_keep_the_subclass(op, kind):
     assert results[0] == results[1]
 
 
-@pytest.mark.parametrize("op", ["add", "getitem", "cat", "flip", "unbind", "sum"])
+@pytest.mark.parametrize("op", ["add", "getitem", "cat", "flip", "unbind", "sum", "add_", "iadd"])
 def test_set_return_type_tvtensor_keeps_the_subclass(op):
     results = []
     for L in (TORCH, EMBER):

@@ -115,6 +115,29 @@ class TVTensor(Tensor):
         return (_rebuild_tv_tensor, (type(self), plain, dict(self.__dict__)))
 
 
+def _unwrapping(name):
+    """An in-place Tensor method for TVTensors: it modifies the TVTensor, but returns a
+    plain Tensor view of it, as torchvision's handler unwraps every result that is not
+    forced to keep the subclass (``img.add_(1)`` and ``img += 1`` give a Tensor)."""
+    def inplace(self, *args, **kwargs):
+        out = getattr(Tensor, name)(self, *args, **kwargs)
+        if out is self and not _RETURN_SUBCLASS[0]:
+            return out.as_subclass(Tensor)
+        return out
+    inplace.__name__ = inplace.__qualname__ = name
+    inplace.__doc__ = getattr(Tensor, name).__doc__
+    return inplace
+
+
+_INPLACE_OPERATORS = ("__iadd__", "__isub__", "__imul__", "__itruediv__", "__idiv__",
+                      "__ipow__", "__ifloordiv__", "__imod__", "__iand__", "__ior__", "__ixor__",
+                      "__ilshift__", "__irshift__")
+for _name in [n for n in vars(Tensor) if n.endswith("_") and not n.startswith("_")
+              and n != "requires_grad_" and callable(vars(Tensor)[n])] + \
+        [n for n in _INPLACE_OPERATORS if n in vars(Tensor)]:
+    setattr(TVTensor, _name, _unwrapping(_name))
+
+
 class _ReturnTypeContext:
     """What set_return_type returns: leaving it as a context manager restores the
     previous return type."""
