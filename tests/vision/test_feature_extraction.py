@@ -159,3 +159,17 @@ def test_swin_transformer_window_attention_is_a_leaf(v2):
     for k in to:
         np.testing.assert_allclose(eo[k].detach().numpy(), to[k].detach().numpy(),
                                    rtol=1e-4, atol=1e-5)
+
+
+def test_inception_v3_node_names():
+    """Inception's blocks run their 1x1 branch first, as torchvision's, so the traced
+    nodes come in torchvision's order (train mode has the auxiliary head too)."""
+    def build(lib_models, lib):
+        lib.manual_seed(0)
+        return lib_models.inception_v3(weights=None, init_weights=False, aux_logits=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = efe.get_graph_node_names(build(emodels, ember))
+        t = tfe.get_graph_node_names(build(torchvision.models, torch))
+    assert e == t

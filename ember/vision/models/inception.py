@@ -55,10 +55,11 @@ class InceptionA(nn.Module):
         self.branch_pool = conv_block(in_channels, pool_features, kernel_size=1)
 
     def _forward(self, x):
+        branch1x1 = self.branch1x1(x)   # first, as torchvision (fx node order)
         branch5x5 = self.branch5x5_2(self.branch5x5_1(x))
         branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
         branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
-        return [self.branch1x1(x), branch5x5, branch3x3dbl, branch_pool]
+        return [branch1x1, branch5x5, branch3x3dbl, branch_pool]
 
     def forward(self, x):
         return cat(self._forward(x), 1)
@@ -76,8 +77,9 @@ class InceptionB(nn.Module):
         self.branch3x3dbl_3 = conv_block(96, 96, kernel_size=3, stride=2)
 
     def _forward(self, x):
+        branch3x3 = self.branch3x3(x)   # first, as torchvision (fx node order)
         branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        return [self.branch3x3(x), branch3x3dbl, F.max_pool2d(x, kernel_size=3, stride=2)]
+        return [branch3x3, branch3x3dbl, F.max_pool2d(x, kernel_size=3, stride=2)]
 
     def forward(self, x):
         return cat(self._forward(x), 1)
@@ -103,13 +105,14 @@ class InceptionC(nn.Module):
         self.branch_pool = conv_block(in_channels, 192, kernel_size=1)
 
     def _forward(self, x):
+        branch1x1 = self.branch1x1(x)   # first, as torchvision (fx node order)
         branch7x7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
         branch7x7dbl = x
         for layer in (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3,
                       self.branch7x7dbl_4, self.branch7x7dbl_5):
             branch7x7dbl = layer(branch7x7dbl)
         branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
-        return [self.branch1x1(x), branch7x7, branch7x7dbl, branch_pool]
+        return [branch1x1, branch7x7, branch7x7dbl, branch_pool]
 
     def forward(self, x):
         return cat(self._forward(x), 1)
@@ -158,13 +161,14 @@ class InceptionE(nn.Module):
         self.branch_pool = conv_block(in_channels, 192, kernel_size=1)
 
     def _forward(self, x):
+        branch1x1 = self.branch1x1(x)   # first, as torchvision (fx node order)
         branch3x3 = self.branch3x3_1(x)
         branch3x3 = cat([self.branch3x3_2a(branch3x3), self.branch3x3_2b(branch3x3)], 1)
         branch3x3dbl = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
         branch3x3dbl = cat([self.branch3x3dbl_3a(branch3x3dbl),
                             self.branch3x3dbl_3b(branch3x3dbl)], 1)
         branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
-        return [self.branch1x1(x), branch3x3, branch3x3dbl, branch_pool]
+        return [branch1x1, branch3x3, branch3x3dbl, branch_pool]
 
     def forward(self, x):
         return cat(self._forward(x), 1)
