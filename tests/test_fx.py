@@ -263,10 +263,6 @@ def _loop(x):
     return x
 
 
-def _int(x):
-    return range(x)
-
-
 @pytest.mark.parametrize("f", [_cf, _ln, _loop])
 def test_untraceable_programs_raise_as_torch(f):
     e, t = _errors(ember, f), _errors(torch, f)
@@ -409,9 +405,6 @@ def test_interpreter_and_transformer():
     eg, tg = ember.fx.symbolic_trace(em), torch.fx.symbolic_trace(tm)
     ex, tx = _x(ember, 2, 3, 5, 5), _x(torch, 2, 3, 5, 5)
     _close(ember.fx.Interpreter(eg).run(ex), torch.fx.Interpreter(tg).run(tx))
-
-    class Counting:
-        pass
 
     def make_counter(lib):
         class Counter(lib.fx.Interpreter):

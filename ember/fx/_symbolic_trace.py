@@ -220,10 +220,10 @@ class Tracer(TracerBase):
             for n, p in collection:
                 if attr_val is p:
                     if n not in parameter_proxy_cache:
-                        factory = None
-                        if self.param_shapes_constant and isinstance(p, nn.Parameter):
-                            def factory(node, n=n, p=p):
-                                return ParameterProxy(self, node, n, p)
+                        # (param_shapes_constant: a proxy answering shape reads itself)
+                        factory = (lambda node, n=n, p=p: ParameterProxy(self, node, n, p)) \
+                            if self.param_shapes_constant and isinstance(p, nn.Parameter) \
+                            else None
                         parameter_proxy_cache[n] = self.create_proxy(
                             "get_attr", n, (), {}, proxy_factory_fn=factory)
                     return parameter_proxy_cache[n]

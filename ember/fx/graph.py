@@ -12,7 +12,6 @@ import inspect
 import keyword
 import linecache
 import math
-import operator
 import re
 import warnings
 
