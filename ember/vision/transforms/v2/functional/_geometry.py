@@ -266,18 +266,20 @@ def _to_fixed_point(indices, w):
     return indices, ints, precision
 
 
-def _resample_axis(arr, axis, out_size, interpolation, antialias):
-    """One separable pass in fixed point: sum of pixels times int16 weights, plus half,
-    shifted down by the precision, clipped to [0, 255] (uint8 in and out)."""
-    in_size = arr.shape[axis]
+def _resample_rows(arr, out_size, interpolation, antialias):
+    """One separable pass along axis -2 in fixed point: the sum of input rows times their
+    int16 weights, plus half, shifted down by the precision, clipped to [0, 255]. The sums
+    stay below 2^31 (255 times weights summing to at most ~1.2 * 2^22), so int32 holds
+    them."""
+    in_size = arr.shape[-2]
     indices, weights, precision = _fixed_point_weights(in_size, out_size, interpolation,
                                                        antialias)
-    x = np.moveaxis(arr, axis, -1).astype(np.int64)
-    acc = np.full(x.shape[:-1] + (out_size,), 1 << (precision - 1), dtype=np.int64)
+    acc = np.full(arr.shape[:-2] + (out_size, arr.shape[-1]), 1 << (precision - 1),
+                  dtype=np.int32)
     for k in range(weights.shape[1]):
-        acc += x[..., indices[:, k]] * weights[:, k]
-    out = np.clip(acc >> precision, 0, 255).astype(np.uint8)
-    return np.moveaxis(out, -1, axis)
+        acc += arr[..., indices[:, k], :].astype(np.int32) * \
+            weights[:, k].astype(np.int32)[:, None]
+    return np.clip(acc >> precision, 0, 255).astype(np.uint8)
 
 
 def _resize_uint8(arr, size, interpolation, antialias):
@@ -285,10 +287,11 @@ def _resize_uint8(arr, size, interpolation, antialias):
     and rounded to uint8 (a pass is skipped when its size does not change)."""
     out_h, out_w = size
     if arr.shape[-1] != out_w:
-        arr = _resample_axis(arr, arr.ndim - 1, out_w, interpolation, antialias)
+        columns = np.ascontiguousarray(arr.swapaxes(-1, -2))
+        arr = _resample_rows(columns, out_w, interpolation, antialias).swapaxes(-1, -2)
     if arr.shape[-2] != out_h:
-        arr = _resample_axis(arr, arr.ndim - 2, out_h, interpolation, antialias)
-    return arr
+        arr = _resample_rows(arr, out_h, interpolation, antialias)
+    return np.ascontiguousarray(arr)
 
 
 @_register_pil(resize)
