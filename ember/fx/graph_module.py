@@ -216,16 +216,18 @@ class GraphModule(Module):
 
     # ---- copying and pickling ----
     def __deepcopy__(self, memo):
-        res = Module.__new__(Module)
+        # the same class (a DualGraphModule stays one), the attributes deep-copied, the
+        # graph copied and recompiled; named 'GraphModule' afterwards, as torch's copy is
+        res = type(self).__new__(type(self))
         memo[id(self)] = res
         fake = Module()
         fake.__dict__ = copy.deepcopy(
             {k: v for k, v in self.__dict__.items() if k not in ("_graph", "_code")}, memo)
-        fake.training = self.training
-        new = GraphModule(fake, copy.deepcopy(self._graph, {}), self.__class__.__name__)
-        new.meta = copy.deepcopy(getattr(self, "meta", {}), memo)
-        memo[id(self)] = new
-        return new
+        GraphModule.__init__(res, fake, copy.deepcopy(self._graph, {}))
+        for k, v in fake.__dict__.items():
+            res.__dict__.setdefault(k, v)   # what the graph does not read (train_graph ...)
+        res.meta = copy.deepcopy(getattr(self, "meta", {}), memo)
+        return res
 
     def __copy__(self):
         res = GraphModule(self, self._graph, self.__class__.__name__)

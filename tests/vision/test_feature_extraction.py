@@ -173,3 +173,24 @@ def test_inception_v3_node_names():
         e = efe.get_graph_node_names(build(emodels, ember))
         t = tfe.get_graph_node_names(build(torchvision.models, torch))
     assert e == t
+
+
+def test_deepcopied_extractor_keeps_both_graphs():
+    import copy
+    em = _build("resnet18", emodels, ember)
+    tm = _build("resnet18", torchvision.models, torch)
+    nodes = ["layer1.0.conv2", "layer2"]
+    ef = copy.deepcopy(efe.create_feature_extractor(em, return_nodes=nodes))
+    tf = copy.deepcopy(tfe.create_feature_extractor(tm, return_nodes=nodes))
+    assert type(ef).__name__ == type(tf).__name__
+    assert isinstance(ef, efe.DualGraphModule) and isinstance(tf, tfe.DualGraphModule)
+    ef.eval()
+    tf.eval()
+    assert ef.training == tf.training is False
+    assert ef.code.replace("ember", "torch") == tf.code
+    ember.manual_seed(3)
+    torch.manual_seed(3)
+    eo, to = ef(ember.randn(1, 3, 32, 32)), tf(torch.randn(1, 3, 32, 32))
+    for k in to:
+        np.testing.assert_allclose(eo[k].detach().numpy(), to[k].detach().numpy(),
+                                   rtol=1e-4, atol=1e-4)
