@@ -148,7 +148,7 @@ from . import distributed  # noqa: E402  (process groups on MPI/NCCL; mpi4py imp
 from .serialization import save, load  # noqa: E402
 from ._sym import *  # noqa: E402,F401,F403  sym_int, sym_max ... on Python numbers
 from ._control_flow import *  # noqa: E402,F401,F403  cond, while_loop (eager)
-from ._assert import _assert  # noqa: E402,F401  torch._assert (traceable by ember.fx)
+from ._fx_assert import _assert  # noqa: E402,F401  torch._assert (traceable by ember.fx)
 from ._runtime_queries import *  # noqa: E402,F401,F403  get_device_module, is_distributed ...
 from . import compiler, overrides, _C  # noqa: E402,F401
 from . import storage  # noqa: E402  (storages; adds Tensor.untyped_storage, set_ ...)

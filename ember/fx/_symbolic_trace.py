@@ -289,7 +289,7 @@ class Tracer(TracerBase):
             if type(value) in (bool, int, float, str, complex):
                 # the check a specialised input records: the traced program only runs with
                 # the value it was traced with
-                from .._assert import _assert
+                from .._fx_assert import _assert
                 self.create_proxy("call_function", _assert,
                                   (out == value, f"{name} has been specialized to have value "
                                                  f"{value} but got another value"), {})

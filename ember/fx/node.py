@@ -325,7 +325,7 @@ class Node:
         if self.op in ("placeholder", "output"):
             return True
         if self.op == "call_function":
-            from .._assert import _assert
+            from .._fx_assert import _assert
             return self.target in _SIDE_EFFECTFUL or self.target is _assert
         if self.op == "call_module" and self.graph.owning_module is not None:
             try:
