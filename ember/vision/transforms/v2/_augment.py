@@ -201,3 +201,12 @@ class JPEG(Transform):
 
     def __init__(self, quality):
         raise NotImplementedError("ember.vision: transforms.v2.JPEG is not built")
+
+
+def _expose_v1_get_params():
+    """RandomErasing.get_params of v1, as torchvision's v2 class exposes it."""
+    from .. import transforms as v1
+    RandomErasing.get_params = staticmethod(v1.RandomErasing.get_params)
+
+
+_expose_v1_get_params()

@@ -218,3 +218,12 @@ class RandomAdjustSharpness(_RandomApplyTransform):
     def transform(self, inpt, params):
         return self._call_kernel(F.adjust_sharpness, inpt,
                                  sharpness_factor=self.sharpness_factor)
+
+
+def _expose_v1_get_params():
+    """ColorJitter.get_params of v1, as torchvision's v2 class exposes it."""
+    from .. import transforms as v1
+    ColorJitter.get_params = staticmethod(v1.ColorJitter.get_params)
+
+
+_expose_v1_get_params()

@@ -568,3 +568,15 @@ class RandomResize(Transform):
 
 
 
+
+
+def _expose_v1_get_params():
+    """The v1 classes' parameter samplers as static methods, as torchvision's v2 classes
+    expose them (``v2.RandomCrop.get_params(img, (h, w))`` in hand-written pipelines)."""
+    from .. import transforms as v1
+    for cls in (RandomCrop, RandomResizedCrop, RandomRotation, RandomAffine,
+                RandomPerspective):
+        cls.get_params = staticmethod(getattr(v1, cls.__name__).get_params)
+
+
+_expose_v1_get_params()

@@ -426,3 +426,12 @@ class UniformTemporalSubsample(Transform):
 
     def transform(self, inpt, params):
         return F.uniform_temporal_subsample(inpt, self.num_samples)
+
+
+def _expose_v1_get_params():
+    """GaussianBlur.get_params of v1, as torchvision's v2 class exposes it."""
+    from .. import transforms as v1
+    GaussianBlur.get_params = staticmethod(v1.GaussianBlur.get_params)
+
+
+_expose_v1_get_params()
