@@ -168,3 +168,40 @@ def test_importing_tv_tensors_leaves_plain_ops_undispatched():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_wrap_dataset_for_transforms_v2(tmp_path):
+    from PIL import Image
+    import torchvision.datasets as TD
+    import ember.vision.datasets as ED
+    from torchvision.transforms import v2 as TV2
+    from ember.vision.transforms import v2 as EV2
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(
+                tmp_path / cls / f"{i}.png")
+    results = []
+    for L, D, V2 in ((TORCH, TD, TV2), (EMBER, ED, EV2)):
+        L.torch.manual_seed(0)
+        tf = V2.Compose([V2.ToImage(), V2.RandomResizedCrop(8), V2.ToDtype(L.torch.float32,
+                                                                            scale=True)])
+        ds = D.wrap_dataset_for_transforms_v2(D.ImageFolder(str(tmp_path), transform=tf))
+        samples = [ds[i] for i in range(len(ds))]
+        results.append((type(ds).__name__, len(ds), ds.classes,
+                        [(type(x).__name__, x.numpy().round(5).tolist(), y) for x, y in samples]))
+        copied = pickle.loads(pickle.dumps(ds))
+        assert type(copied).__name__ == type(ds).__name__ and len(copied) == len(ds)
+        errors = []
+        for make in (lambda: D.wrap_dataset_for_transforms_v2(D.FakeData(size=2)),
+                     lambda: D.wrap_dataset_for_transforms_v2(samples),
+                     lambda: D.wrap_dataset_for_transforms_v2(
+                         D.ImageFolder(str(tmp_path)), target_keys=["boxes"]),
+                     lambda: D.wrap_dataset_for_transforms_v2(
+                         D.ImageFolder(str(tmp_path)), target_keys=3)):
+            with pytest.raises(Exception) as info:
+                make()
+            errors.append(type(info.value))
+        results.append(errors)
+    assert results[0] == results[2] and results[1] == results[3]
