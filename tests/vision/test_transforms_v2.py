@@ -499,3 +499,57 @@ def test_v1_get_params_are_exposed():
             L.v2.RandomErasing.get_params(img.float(), (0.1, 0.3), (0.5, 2.0), [0.0])[:4],
         ])
     assert repr(results[0]) == repr(results[1]).replace("ember", "torch")
+
+
+SMALL_U8 = RNG.integers(0, 256, (3, 10, 12), dtype=np.uint8)
+SMALL_F32 = RNG.random((3, 10, 12), dtype=np.float32)
+FUNCTIONALS = {
+    "pad_fill_per_channel": (lambda F, x: F.pad(x, [1, 2, 3, 4], fill=[10, 20, 30]), "u8"),
+    "pad_fill_per_channel_f": (lambda F, x: F.pad(x, 2, fill=[0.1, 0.2, 0.3]), "f32"),
+    "pad_reflect": (lambda F, x: F.pad(x, [3, 1], padding_mode="reflect"), "u8"),
+    "resize_bicubic_f": (lambda F, x: F.resize(x, [17, 7], interpolation="bicubic"), "f32"),
+    "resize_nearest_exact": (lambda F, x: F.resize(x, [17, 7], interpolation="nearest-exact"),
+                             "u8"),
+    "rotate_fill": (lambda F, x: F.rotate(x, 30, fill=[1, 2, 3]), "u8"),
+    "rotate_bilinear_expand": (lambda F, x: F.rotate(x, 33, interpolation="bilinear",
+                                                     expand=True), "f32"),
+    "affine_bilinear": (lambda F, x: F.affine(x, 12, [1, 2], 1.1, [3, 4],
+                                              interpolation="bilinear", fill=7), "u8"),
+    "gamma": (lambda F, x: F.adjust_gamma(x, 0.7, 1.2), "u8"),
+    "gamma_f": (lambda F, x: F.adjust_gamma(x, 1.7), "f32"),
+    "hue_f": (lambda F, x: F.adjust_hue(x, 0.3), "f32"),
+    "to_int16": (lambda F, x: F.to_dtype(x, F._dtype_for_test("int16"), scale=True), "u8"),
+    "to_uint16": (lambda F, x: F.to_dtype(x, F._dtype_for_test("uint16"), scale=True), "f32"),
+    "grayscale": (lambda F, x: F.rgb_to_grayscale(x), "u8"),
+    "perspective_coeffs": (lambda F, x: F.perspective(
+        x, None, None, coefficients=[1.1, 0.1, -2, 0.05, 0.9, 1, 0.001, 0.002]), "f32"),
+    "equalize_f": (lambda F, x: F.equalize(x), "f32"),
+    "autocontrast": (lambda F, x: F.autocontrast(x), "u8"),
+    "sharpness_f": (lambda F, x: F.adjust_sharpness(x, 0.3), "f32"),
+    "solarize_f": (lambda F, x: F.solarize(x, 0.5), "f32"),
+    "invert_f": (lambda F, x: F.invert(x), "f32"),
+    "five_crop": (lambda F, x: F.five_crop(x, [4, 5]), "u8"),
+    "ten_crop": (lambda F, x: F.ten_crop(x, 4, vertical_flip=True), "u8"),
+}
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONALS))
+def test_functionals_on_plain_tensors(name):
+    call, kind = FUNCTIONALS[name]
+    arr = SMALL_U8 if kind == "u8" else SMALL_F32
+    outs = []
+    for L in (TORCH, EMBER):
+        F = types.SimpleNamespace(**{n: getattr(L.v2.functional, n)
+                                     for n in dir(L.v2.functional) if not n.startswith("_")})
+        F._dtype_for_test = lambda n, L=L: getattr(L.torch, n)
+        outs.append(call(F, L.torch.from_numpy(arr.copy())))
+    _compare(outs[0], outs[1], atol=0.0)
+
+
+def test_gaussian_noise_draws_torch_stream():
+    for arr, atol in ((SMALL_F32, 1e-6), (SMALL_U8, 0)):
+        outs = []
+        for L in (TORCH, EMBER):
+            L.torch.manual_seed(0)
+            outs.append(L.v2.functional.gaussian_noise(L.torch.from_numpy(arr.copy())))
+        _compare(outs[0], outs[1], atol=atol)
