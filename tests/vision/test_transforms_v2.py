@@ -553,3 +553,24 @@ def test_gaussian_noise_draws_torch_stream():
             L.torch.manual_seed(0)
             outs.append(L.v2.functional.gaussian_noise(L.torch.from_numpy(arr.copy())))
         _compare(outs[0], outs[1], atol=atol)
+
+
+ROTATED = np.array([[10.0, 12.0, 8.0, 4.0, 30.0], [3.0, 5.0, 2.0, 6.0, -45.0]],
+                   dtype=np.float32)
+
+
+@pytest.mark.parametrize("old", ["XYWHR", "CXCYWHR", "XYXYXYXY"])
+@pytest.mark.parametrize("new", ["XYWHR", "CXCYWHR", "XYXYXYXY"])
+def test_rotated_box_format_conversions(old, new):
+    outs = []
+    for L in (TORCH, EMBER):
+        F = L.v2.functional
+        boxes = F.convert_bounding_box_format(L.torch.from_numpy(ROTATED.copy()),
+                                              old_format="XYWHR", new_format=old)
+        tv_boxes = L.tvt.BoundingBoxes(boxes, format=old, canvas_size=(30, 40))
+        outs.append([boxes, F.convert_bounding_box_format(tv_boxes, new_format=new)])
+    _compare(outs[0], outs[1], atol=1e-4)
+    for L in (TORCH, EMBER):
+        with pytest.raises(ValueError):
+            L.v2.functional.convert_bounding_box_format(L.torch.zeros(1, 5), old_format=old,
+                                                        new_format="XYXY")

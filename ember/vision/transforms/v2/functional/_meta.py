@@ -1,4 +1,6 @@
 """Sizes of the inputs, and the bounding-box format conversions and clamping."""
+import math
+
 from ....._tensor import Tensor
 from .... import tv_tensors
 from ....tv_tensors import BoundingBoxFormat, is_rotated_bounding_format
@@ -138,12 +140,73 @@ def _cat(a, b):
     return cat([a, b], dim=-1)
 
 
+# ---- rotated boxes: XYWHR (top-left corner, width, height, angle r in degrees
+# counter-clockwise), CXCYWHR (centre instead of corner), XYXYXYXY (the four corners, from
+# the top-left one along the width first). Conversions go through XYWHR.
+
+def _half_abs(wh):
+    # |wh / -2|: integer boxes round the half towards -infinity first, as torchvision's
+    return (wh / -2 if wh.is_floating_point() else wh.div(-2, rounding_mode="floor")).abs()
+
+
+def _cos_sin(r):
+    rad = r * (math.pi / 180.0)
+    return rad.cos(), rad.sin()
+
+
+def _cxcywhr_to_xywhr(b):
+    half = _half_abs(b[..., 2:4])
+    cos, sin = _cos_sin(b[..., 4])
+    x = b[..., 0] - half[..., 0] * cos - half[..., 1] * sin
+    y = b[..., 1] + half[..., 0] * sin - half[..., 1] * cos
+    return _stack_last([x, y, b[..., 2], b[..., 3], b[..., 4]]).to(b.dtype)
+
+
+def _xywhr_to_cxcywhr(b):
+    half = _half_abs(b[..., 2:4])
+    cos, sin = _cos_sin(b[..., 4])
+    cx = b[..., 0] + half[..., 0] * cos + half[..., 1] * sin
+    cy = b[..., 1] - half[..., 0] * sin + half[..., 1] * cos
+    return _stack_last([cx, cy, b[..., 2], b[..., 3], b[..., 4]]).to(b.dtype)
+
+
+def _xywhr_to_xyxyxyxy(b):
+    x, y, w, h = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
+    cos, sin = _cos_sin(b[..., 4])
+    corners = [x, y, x + w * cos, y - w * sin, x + w * cos + h * sin, y - (w * sin - h * cos),
+               x + h * sin, y + h * cos]
+    return _stack_last(corners).to(b.dtype)
+
+
+def _xyxyxyxy_to_xywhr(b):
+    from ..... import atan2, float32
+    dtype = b.dtype
+    p = b if str(dtype).endswith(("float32", "float64")) else b.to(float32)
+    r = atan2(p[..., 1] - p[..., 3], p[..., 2] - p[..., 0])
+    w = ((p[..., 2] - p[..., 0]) ** 2 + (p[..., 3] - p[..., 1]) ** 2).sqrt()
+    h = ((p[..., 4] - p[..., 2]) ** 2 + (p[..., 5] - p[..., 3]) ** 2).sqrt()
+    return _stack_last([p[..., 0], p[..., 1], w, h, r / math.pi * 180.0]).to(dtype)
+
+
+def _stack_last(parts):
+    from ..... import stack
+    return stack(parts, dim=-1)
+
+
+def _convert_rotated(boxes, old_format, new_format):
+    xywhr = {BoundingBoxFormat.XYWHR: lambda b: b, BoundingBoxFormat.CXCYWHR: _cxcywhr_to_xywhr,
+             BoundingBoxFormat.XYXYXYXY: _xyxyxyxy_to_xywhr}[old_format](boxes)
+    return {BoundingBoxFormat.XYWHR: lambda b: b, BoundingBoxFormat.CXCYWHR: _xywhr_to_cxcywhr,
+            BoundingBoxFormat.XYXYXYXY: _xywhr_to_xyxyxyxy}[new_format](xywhr)
+
+
 def _convert_plain(boxes, old_format, new_format):
     if new_format is old_format:
         return boxes
-    if is_rotated_bounding_format(old_format) or is_rotated_bounding_format(new_format):
-        raise NotImplementedError("ember.vision: conversions of rotated bounding box formats "
-                                  f"({old_format.value} -> {new_format.value}) are not built")
+    if is_rotated_bounding_format(old_format) ^ is_rotated_bounding_format(new_format):
+        raise ValueError("Cannot convert between rotated and unrotated bounding boxes.")
+    if is_rotated_bounding_format(old_format):
+        return _convert_rotated(boxes, old_format, new_format)
     if old_format is BoundingBoxFormat.XYWH and new_format is BoundingBoxFormat.CXCYWH:
         lo, wh = boxes[..., :2], boxes[..., 2:]
         return _cat(lo + _half(wh), wh)
@@ -158,8 +221,9 @@ def _format(fmt):
 
 
 def convert_bounding_box_format(inpt, old_format=None, new_format=None, inplace=False):
-    """Boxes converted from one BoundingBoxFormat to another (XYXY, XYWH, CXCYWH):
-    XYWH = (x1, y1, x2 - x1, y2 - y1), CXCYWH = ((x1 + x2) / 2, (y1 + y2) / 2, w, h).
+    """Boxes converted from one BoundingBoxFormat to another: XYXY, XYWH = (x1, y1, x2 - x1,
+    y2 - y1), CXCYWH = ((x1 + x2) / 2, (y1 + y2) / 2, w, h); among the rotated formats
+    XYWHR, CXCYWHR, XYXYXYXY.
     Plain tensors need `old_format`; BoundingBoxes carry theirs."""
     if new_format is None:
         raise TypeError("convert_bounding_box_format() missing 1 required argument: "
