@@ -574,3 +574,15 @@ def test_rotated_box_format_conversions(old, new):
         with pytest.raises(ValueError):
             L.v2.functional.convert_bounding_box_format(L.torch.zeros(1, 5), old_format=old,
                                                         new_format="XYXY")
+
+
+def test_sanitize_rotated_boxes():
+    boxes = np.array([[10.0, 12.0, 8.0, 4.0, 30.0], [1.0, 1.0, 2.0, 6.0, 60.0],
+                      [20.0, 20.0, 0.5, 3.0, 0.0], [35.0, 5.0, 10.0, 4.0, 10.0]],
+                     dtype=np.float32)
+    outs = []
+    for L in (TORCH, EMBER):
+        b = L.tvt.BoundingBoxes(L.torch.from_numpy(boxes.copy()), format="XYWHR",
+                                canvas_size=(30, 40))
+        outs.append(L.v2.SanitizeBoundingBoxes()({"boxes": b, "labels": L.torch.arange(4)}))
+    _compare(outs[0], outs[1], atol=1e-5)

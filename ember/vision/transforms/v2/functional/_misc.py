@@ -188,14 +188,26 @@ def convert_image_dtype(image, dtype=float32):
 
 
 def _sanitize_mask(boxes, fmt, canvas_size, min_size, min_area):
-    """Boxes kept: width and height >= min_size, area >= min_area, inside the canvas."""
-    xyxy = _convert_plain(boxes, fmt, tv_tensors.BoundingBoxFormat.XYXY)
-    ws, hs = xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]
+    """Boxes kept: width and height >= min_size, area >= min_area, corners inside the
+    canvas (rotated boxes: their four corners; sides measured along the box)."""
+    rotated = tv_tensors.is_rotated_bounding_format(fmt)
+    corners = _convert_plain(boxes, fmt, tv_tensors.BoundingBoxFormat.XYXYXYXY if rotated
+                             else tv_tensors.BoundingBoxFormat.XYXY)
+    if rotated:
+        ws = ((corners[..., 0] - corners[..., 2]) ** 2 +
+              (corners[..., 1] - corners[..., 3]) ** 2).sqrt()
+        hs = ((corners[..., 3] - corners[..., 5]) ** 2 +
+              (corners[..., 4] - corners[..., 6]) ** 2).sqrt()
+    else:
+        ws, hs = corners[:, 2] - corners[:, 0], corners[:, 3] - corners[:, 1]
     h, w = canvas_size
-    valid = (ws >= min_size) & (hs >= min_size) & (xyxy >= 0).all(dim=-1) & \
+    valid = (ws >= min_size) & (hs >= min_size) & (corners >= 0).all(dim=-1) & \
         (ws * hs >= min_area)
-    valid &= (xyxy[:, 0] <= w) & (xyxy[:, 2] <= w)
-    valid &= (xyxy[:, 1] <= h) & (xyxy[:, 3] <= h)
+    valid &= (corners[:, 0] <= w) & (corners[:, 2] <= w)
+    valid &= (corners[:, 1] <= h) & (corners[:, 3] <= h)
+    if rotated:
+        valid &= (corners[..., 4] <= w) & (corners[..., 5] <= h)
+        valid &= (corners[..., 6] <= w) & (corners[..., 7] <= h)
     return valid
 
 
