@@ -586,3 +586,33 @@ def test_sanitize_rotated_boxes():
                                 canvas_size=(30, 40))
         outs.append(L.v2.SanitizeBoundingBoxes()({"boxes": b, "labels": L.torch.arange(4)}))
     _compare(outs[0], outs[1], atol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", ["XYWHR", "CXCYWHR", "XYXYXYXY"])
+def test_flips_of_rotated_boxes(fmt):
+    def sample(L):
+        boxes = L.v2.functional.convert_bounding_box_format(
+            L.torch.from_numpy(ROTATED.copy()), old_format="XYWHR", new_format=fmt)
+        return (L.tvt.Image(L.torch.zeros(1, 30, 40)),
+                L.tvt.BoundingBoxes(boxes, format=fmt, canvas_size=(30, 40)))
+    _both(lambda L: L.v2.RandomHorizontalFlip(1.0), sample=sample, atol=1e-5)
+    _both(lambda L: L.v2.RandomVerticalFlip(1.0), sample=sample, atol=1e-5)
+
+
+def test_box_kernels_return_what_torchvision_returns():
+    outs = []
+    for L in (TORCH, EMBER):
+        F = L.v2.functional
+        b = L.torch.from_numpy(BOXES.copy())
+        XYXY, XYWH = L.tvt.BoundingBoxFormat.XYXY, L.tvt.BoundingBoxFormat.XYWH
+        outs.append([F.horizontal_flip_bounding_boxes(b, format=XYXY, canvas_size=(24, 32)),
+                     F.vertical_flip_bounding_boxes(b, XYWH, (24, 32)),
+                     F.resize_bounding_boxes(b, (24, 32), [12]),
+                     F.crop_bounding_boxes(b, XYXY, 2, 3, 10, 12),
+                     F.pad_bounding_boxes(b, XYXY, (24, 32), [1, 2]),
+                     F.affine_bounding_boxes(b, XYXY, (24, 32), 10, [1, 2], 1.0, [0.0, 0.0]),
+                     F.rotate_bounding_boxes(b, XYXY, (24, 32), 20, expand=True),
+                     F.horizontal_flip_keypoints(b.reshape(-1, 2), (24, 32)),
+                     F.affine_keypoints(b.reshape(-1, 2), (24, 32), 10, [1, 2], 1.0, [0.0, 0.0]),
+                     F.resize_keypoints(b.reshape(-1, 2), [12], (24, 32))])
+    _compare(outs[0], outs[1], atol=1e-5)

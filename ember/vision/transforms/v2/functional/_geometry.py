@@ -58,19 +58,6 @@ def _check_box_format(boxes, what):
                                   f"({boxes.format.value}) is not built")
 
 
-def _box_kernel(functional, plain_kernel):
-    """Register the BoundingBoxes kernel of `functional`: `plain_kernel(boxes, format=,
-    canvas_size=, ..., clamping_mode=)` returns (boxes, canvas_size)."""
-    def kernel(inpt, *args, **kwargs):
-        _check_box_format(inpt, functional.__name__)
-        out, canvas_size = plain_kernel(inpt.as_subclass(Tensor), *args, format=inpt.format,
-                                        canvas_size=inpt.canvas_size,
-                                        clamping_mode=inpt.clamping_mode, **kwargs)
-        return tv_tensors.wrap(out, like=inpt, canvas_size=canvas_size)
-    _register_kernel_internal(functional, tv_tensors.BoundingBoxes,
-                              tv_tensor_wrapper=False)(kernel)
-
-
 def _mask_kernel(image_kernel):
     """A mask kernel from an image kernel: 2-d masks get a channel axis for the call."""
     def kernel(mask, *args, **kwargs):
@@ -100,22 +87,47 @@ horizontal_flip_mask = horizontal_flip_video = horizontal_flip_image
 _register_pil(horizontal_flip)(V1.hflip)
 
 
-def horizontal_flip_bounding_boxes(bounding_boxes, format, canvas_size, clamping_mode="soft"):
-    fmt = tv_tensors.BoundingBoxFormat[format.upper()] if isinstance(format, str) else format
-    if is_rotated_bounding_format(fmt):
-        raise NotImplementedError("ember.vision: flips of rotated bounding boxes are not built")
-    b = bounding_boxes.clone().reshape(-1, 4)
-    w = canvas_size[1]
+def _format_of(format):
+    return tv_tensors.BoundingBoxFormat[format.upper()] if isinstance(format, str) else format
+
+
+def horizontal_flip_bounding_boxes(bounding_boxes, format, canvas_size):
+    """Boxes mirrored left-right: an edge at x goes to W - x (rotated boxes: their angle
+    negated, the reference corner moved along the box)."""
+    fmt = _format_of(format)
+    width = canvas_size[1]
+    k = bounding_boxes.shape[-1]
+    src = bounding_boxes.reshape(-1, k)
+    b = src.clone()
     if fmt is BoundingBoxFormat.XYXY:
-        b[:, [0, 2]] = w - bounding_boxes.reshape(-1, 4)[:, [2, 0]]
+        b[:, [0, 2]] = width - src[:, [2, 0]]
     elif fmt is BoundingBoxFormat.XYWH:
-        b[:, 0] = w - (b[:, 0] + b[:, 2])
-    else:
-        b[:, 0] = w - b[:, 0]
-    return b.reshape(bounding_boxes.shape), canvas_size
+        b[:, 0] = width - (src[:, 0] + src[:, 2])
+    elif fmt is BoundingBoxFormat.CXCYWH:
+        b[:, 0] = width - src[:, 0]
+    elif fmt is BoundingBoxFormat.XYXYXYXY:
+        b[:, 0::2] = width - src[:, 0::2]
+        b = b[:, [2, 3, 0, 1, 6, 7, 4, 5]]
+    elif fmt is BoundingBoxFormat.XYWHR:
+        rad = src[:, 4] * (math.pi / 180)
+        b[:, 0] = width - (src[:, 0] + src[:, 2] * rad.cos())
+        b[:, 1] = src[:, 1] - src[:, 2] * rad.sin()
+        b[:, 4] = -src[:, 4]
+    else:                                                   # CXCYWHR
+        b[:, 0] = width - src[:, 0]
+        b[:, 4] = -src[:, 4]
+    return b.reshape(bounding_boxes.shape)
 
 
-_box_kernel(horizontal_flip, horizontal_flip_bounding_boxes)
+def _flip_boxes_kernel(flip):
+    def kernel(inpt):
+        out = flip(inpt.as_subclass(Tensor), inpt.format, inpt.canvas_size)
+        return tv_tensors.wrap(out, like=inpt)
+    return kernel
+
+
+_register_kernel_internal(horizontal_flip, tv_tensors.BoundingBoxes, tv_tensor_wrapper=False)(
+    _flip_boxes_kernel(horizontal_flip_bounding_boxes))
 hflip = horizontal_flip
 
 
@@ -133,22 +145,36 @@ vertical_flip_mask = vertical_flip_video = vertical_flip_image
 _register_pil(vertical_flip)(V1.vflip)
 
 
-def vertical_flip_bounding_boxes(bounding_boxes, format, canvas_size, clamping_mode="soft"):
-    fmt = tv_tensors.BoundingBoxFormat[format.upper()] if isinstance(format, str) else format
-    if is_rotated_bounding_format(fmt):
-        raise NotImplementedError("ember.vision: flips of rotated bounding boxes are not built")
-    b = bounding_boxes.clone().reshape(-1, 4)
-    h = canvas_size[0]
+def vertical_flip_bounding_boxes(bounding_boxes, format, canvas_size):
+    """Boxes mirrored top-bottom: an edge at y goes to H - y (rotated boxes: angle
+    180 - r)."""
+    fmt = _format_of(format)
+    height = canvas_size[0]
+    k = bounding_boxes.shape[-1]
+    src = bounding_boxes.reshape(-1, k)
+    b = src.clone()
     if fmt is BoundingBoxFormat.XYXY:
-        b[:, [1, 3]] = h - bounding_boxes.reshape(-1, 4)[:, [3, 1]]
+        b[:, [1, 3]] = height - src[:, [3, 1]]
     elif fmt is BoundingBoxFormat.XYWH:
-        b[:, 1] = h - (b[:, 1] + b[:, 3])
-    else:
-        b[:, 1] = h - b[:, 1]
-    return b.reshape(bounding_boxes.shape), canvas_size
+        b[:, 1] = height - (src[:, 1] + src[:, 3])
+    elif fmt is BoundingBoxFormat.CXCYWH:
+        b[:, 1] = height - src[:, 1]
+    elif fmt is BoundingBoxFormat.XYXYXYXY:
+        b[:, 1::2] = height - src[:, 1::2]
+        b = b[:, [2, 3, 0, 1, 6, 7, 4, 5]]
+    elif fmt is BoundingBoxFormat.XYWHR:
+        rad = src[:, 4] * (math.pi / 180)
+        b[:, 1] = height - (src[:, 1] - src[:, 2] * rad.sin())
+        b[:, 0] = src[:, 0] + src[:, 2] * rad.cos()
+        b[:, 4] = 180 - src[:, 4]
+    else:                                                   # CXCYWHR
+        b[:, 1] = height - src[:, 1]
+        b[:, 4] = 180 - src[:, 4]
+    return b.reshape(bounding_boxes.shape)
 
 
-_box_kernel(vertical_flip, vertical_flip_bounding_boxes)
+_register_kernel_internal(vertical_flip, tv_tensors.BoundingBoxes, tv_tensor_wrapper=False)(
+    _flip_boxes_kernel(vertical_flip_bounding_boxes))
 vflip = vertical_flip
 
 
