@@ -42,6 +42,9 @@ from ._tensor import Tensor, SUBCLASS_HOOKS
 
 _STATE = threading.local()   # .off: 0 dispatching, 1 subclasses off, 2 all off
 ACTIVE = [False]
+# TorchFunctionModes entered and not yet left, in all threads: while 0, a call dispatches
+# only for an overriding argument, found without reading the thread's state
+_MODES_LIVE = [0]
 
 
 def _off():
@@ -199,9 +202,7 @@ def _dispatching_operator(func, api):
     NotImplemented, so that Python tries the other operand's reflected operator."""
     @functools.wraps(func)
     def public(*args, **kwargs):
-        off = getattr(_STATE, "off", 0)
-        if off < 2 and getattr(_STATE, "modes", None) or \
-                not off and _any_overriding(args, kwargs):
+        if (_MODES_LIVE[0] or _any_overriding(args, kwargs)) and _wanted(args, kwargs):
             ret = _offer(api or public, args + tuple(kwargs.values()), args, kwargs)
             return NotImplemented if ret is _UNANSWERED else ret
         return func(*args, **kwargs)
@@ -215,9 +216,7 @@ def _dispatching(func, api=None):
     (default: this wrapper; `x + y` is reported as Tensor.add, as PyTorch does)."""
     @functools.wraps(func)
     def public(*args, **kwargs):
-        off = getattr(_STATE, "off", 0)
-        if off < 2 and getattr(_STATE, "modes", None) or \
-                not off and _any_overriding(args, kwargs):
+        if (_MODES_LIVE[0] or _any_overriding(args, kwargs)) and _wanted(args, kwargs):
             return handle_torch_function(api or public, args + tuple(kwargs.values()), *args,
                                          **kwargs)
         return func(*args, **kwargs)
@@ -304,6 +303,10 @@ def activate():
         if w is None:
             w = wrappers[id(f)] = _dispatching(f)
             w.__name__, w.__qualname__ = name, qual
+        elif name == qual == f.__name__:
+            # one function under several names (swapaxes, swapdims, transpose): the
+            # wrapper, whichever alias met it first, is named as the function is
+            w.__name__ = w.__qualname__ = name
         return w
 
     for mod in (ember, functional, linalg, fft, special):
@@ -371,10 +374,16 @@ def _dispatching_property(prop, name):
     return public
 
 
-def _dispatch_wanted(args):
+def _wanted(args, kwargs):
+    """Whether a call goes to the handlers: a mode of this thread is on (unless all
+    dispatch is off), or an argument overrides (unless subclass dispatch is off)."""
     off = getattr(_STATE, "off", 0)
     return off < 2 and bool(getattr(_STATE, "modes", None)) or \
-        not off and _any_overriding(args, None)
+        not off and _any_overriding(args, kwargs)
+
+
+def _dispatch_wanted(args):
+    return (_MODES_LIVE[0] or _any_overriding(args, None)) and _wanted(args, None)
 
 
 def deactivate():
@@ -404,14 +413,17 @@ class TorchFunctionMode:
     def __enter__(self):
         activate()
         _modes().append(self)
+        _MODES_LIVE[0] += 1
         return self
 
     def __exit__(self, *exc):
         modes = _modes()
         if modes and modes[-1] is self:
             modes.pop()
+            _MODES_LIVE[0] -= 1
         elif self in modes:
             modes.remove(self)
+            _MODES_LIVE[0] -= 1
         return False
 
     @classmethod

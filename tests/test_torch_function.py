@@ -118,6 +118,29 @@ def program(L):
     L.ones(1).tolist()
     out["mode_gone"] = len(seen) == n   # the mode sees nothing once exited
 
+    seen.clear()
+    with LogMode():
+        L.transpose(x2, 0, 1)    # one function under several names in ember (swapaxes ...)
+    out["aliases"] = [name for name, _ in seen]
+
+    # a mode entered in another thread sees nothing of this thread's calls
+    import threading
+    entered, release, seen_here = threading.Event(), threading.Event(), []
+
+    def other():
+        with LogMode():
+            entered.set()
+            release.wait(30)
+    worker = threading.Thread(target=other)
+    worker.start()
+    entered.wait(30)
+    n = len(seen)
+    L.ones(2).exp().sum()
+    seen_here.append(len(seen) - n)
+    release.set()
+    worker.join()
+    out["other_thread"] = seen_here
+
     g = L.ones(2).as_subclass(A).requires_grad_()
     (g * 3).sum().backward()
     out["grad"] = [type(g.grad).__name__, g.grad.tolist()]
@@ -145,7 +168,7 @@ def torch_facts():
 
 KEYS = ["calls", "types", "values", "repr", "repr_calls", "subclass_first", "lists", "scalars",
         "isinstance", "parameter", "disabled", "has_torch_function", "handle", "refuse", "tag",
-        "grad", "mode", "mode_gone"]
+        "grad", "mode", "mode_gone", "aliases", "other_thread"]
 
 
 @pytest.mark.parametrize("key", KEYS)
