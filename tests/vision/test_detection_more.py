@@ -207,14 +207,36 @@ def test_builders_match_torchvision_layout(tvd, name):
             [n for n, p in t.named_parameters() if p.requires_grad]
         assert repr(e) == repr(t)
         _same_settings(e, t)
-    t_weights = getattr(tvd, name).__annotations__["weights"]
-    enum_name = getattr(t_weights, "__args__", (t_weights,))[0].__name__
-    t_enum, e_enum = getattr(tvd, enum_name), getattr(ed, enum_name)
-    assert list(e_enum.__members__) == list(t_enum.__members__)
-    for member in t_enum:
-        for key in ("categories", "num_params", "min_size", "_metrics", "keypoint_names"):
-            assert e_enum[member.name].meta.get(key) == member.meta.get(key), key
-        assert e_enum[member.name].url == member.url
+
+
+WEIGHTS = ["FasterRCNN_ResNet50_FPN_Weights", "FasterRCNN_ResNet50_FPN_V2_Weights",
+           "FasterRCNN_MobileNet_V3_Large_FPN_Weights",
+           "FasterRCNN_MobileNet_V3_Large_320_FPN_Weights", "MaskRCNN_ResNet50_FPN_Weights",
+           "MaskRCNN_ResNet50_FPN_V2_Weights", "KeypointRCNN_ResNet50_FPN_Weights",
+           "RetinaNet_ResNet50_FPN_Weights", "RetinaNet_ResNet50_FPN_V2_Weights",
+           "SSD300_VGG16_Weights", "SSDLite320_MobileNet_V3_Large_Weights",
+           "FCOS_ResNet50_FPN_Weights"]
+
+
+def test_weights_enums_match_torchvision(tvd):
+    """Every detection weights enum: members, URLs, meta (categories, keypoint names,
+    parameter counts, metrics, recipe, GFLOPs, file size) and the preset's repr."""
+    t_names = sorted(n for n in dir(tvd) if n.endswith("_Weights"))
+    assert sorted(WEIGHTS) == t_names
+    for enum_name in WEIGHTS:
+        t_enum, e_enum = getattr(tvd, enum_name), getattr(ed, enum_name)
+        assert list(e_enum.__members__) == list(t_enum.__members__)
+        for member in t_enum:
+            e_member = e_enum[member.name]
+            assert e_member.url == member.url
+            for key in ("categories", "num_params", "min_size", "_metrics", "keypoint_names",
+                        "recipe", "_ops", "_file_size"):
+                assert e_member.meta.get(key) == member.meta.get(key), (enum_name, key)
+            assert repr(e_member.transforms()) == repr(member.transforms())
+        t_builder = [b for b in dir(tvd) if b.islower() and
+                     getattr(getattr(tvd, b), "__annotations__", {}).get("weights") is not None and
+                     enum_name in str(getattr(tvd, b).__annotations__["weights"])]
+        assert len(t_builder) == 1 and hasattr(ed, t_builder[0]), enum_name
 
 
 def test_mobilenet_backbone_matches_torchvision(tvd):

@@ -147,7 +147,8 @@ def test_weights_enums_match_torchvision(tvs, name):
     for member in t_enum:
         e_member = e_enum[member.name]
         assert e_member.url == member.url
-        for key in ("categories", "num_params", "min_size", "_metrics"):
+        for key in ("categories", "num_params", "min_size", "_metrics", "recipe", "_ops",
+                    "_file_size"):
             assert e_member.meta[key] == member.meta[key], key
         assert repr(e_member.transforms()) == repr(member.transforms())
 

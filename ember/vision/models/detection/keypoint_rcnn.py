@@ -101,21 +101,26 @@ _COCO_PERSON_KEYPOINT_NAMES = [
 ]
 
 
-def _person_weights(url, box_map, kp_map):
+def _person_weights(url, box_map, kp_map, **extra_meta):
     return Weights(url=url, transforms=ObjectDetection,
                    meta={"categories": _COCO_PERSON_CATEGORIES,
                          "keypoint_names": _COCO_PERSON_KEYPOINT_NAMES, "min_size": (1, 1),
                          "num_params": 59137258,
-                         "_metrics": {"COCO-val2017": {"box_map": box_map, "kp_map": kp_map}}})
+                         "_metrics": {"COCO-val2017": {"box_map": box_map, "kp_map": kp_map}},
+                         **extra_meta})
 
 
 class KeypointRCNN_ResNet50_FPN_Weights(WeightsEnum):
     COCO_LEGACY = _person_weights(
         "https://download.pytorch.org/models/keypointrcnn_resnet50_fpn_coco-9f466800.pth",
-        50.6, 61.1)
+        50.6, 61.1,
+        recipe="https://github.com/pytorch/vision/issues/1606",
+        _ops=133.924, _file_size=226.054)
     COCO_V1 = _person_weights(
         "https://download.pytorch.org/models/keypointrcnn_resnet50_fpn_coco-fc266e95.pth",
-        54.6, 65.0)
+        54.6, 65.0,
+        recipe="https://github.com/pytorch/vision/tree/main/references/detection#keypoint-r-cnn",
+        _ops=137.42, _file_size=226.054)
     DEFAULT = COCO_V1
 
 

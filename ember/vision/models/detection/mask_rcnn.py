@@ -92,14 +92,18 @@ class MaskRCNNPredictor(nn.Sequential):
 class MaskRCNN_ResNet50_FPN_Weights(WeightsEnum):
     COCO_V1 = _coco_weights(
         "https://download.pytorch.org/models/maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth",
-        44401393, {"box_map": 37.9, "mask_map": 34.6})
+        44401393, {"box_map": 37.9, "mask_map": 34.6},
+        recipe="https://github.com/pytorch/vision/tree/main/references/detection#mask-r-cnn",
+        _ops=134.38, _file_size=169.84)
     DEFAULT = COCO_V1
 
 
 class MaskRCNN_ResNet50_FPN_V2_Weights(WeightsEnum):
     COCO_V1 = _coco_weights(
         "https://download.pytorch.org/models/maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth",
-        46359409, {"box_map": 47.4, "mask_map": 41.8})
+        46359409, {"box_map": 47.4, "mask_map": 41.8},
+        recipe="https://github.com/pytorch/vision/pull/5773",
+        _ops=333.577, _file_size=177.219)
     DEFAULT = COCO_V1
 
 

@@ -296,8 +296,11 @@ def _vgg_extractor(backbone, highres, trainable_layers):
 
 
 class SSD300_VGG16_Weights(WeightsEnum):
-    COCO_V1 = _coco_weights("https://download.pytorch.org/models/ssd300_vgg16_coco-b556d3b4.pth",
-                            35641826, {"box_map": 25.1})
+    COCO_V1 = _coco_weights(
+        "https://download.pytorch.org/models/ssd300_vgg16_coco-b556d3b4.pth", 35641826,
+        {"box_map": 25.1},
+        recipe="https://github.com/pytorch/vision/tree/main/references/detection#ssd300-vgg16",
+        _ops=34.858, _file_size=135.988)
     DEFAULT = COCO_V1
 
 

@@ -105,12 +105,14 @@ def _segmentation_weights(weights_enum, backbone_enum, weights, weights_backbone
     return weights, weights_backbone, num_classes, aux_loss
 
 
-def _voc_weights(url, num_params, miou, pixel_acc):
-    """A Weights entry of a model trained on COCO's 20 Pascal VOC categories."""
+def _voc_weights(url, num_params, miou, pixel_acc, **extra_meta):
+    """A Weights entry of a model trained on COCO's 20 Pascal VOC categories
+    (``extra_meta``: recipe, _ops, _file_size)."""
     from functools import partial
     from .._api import Weights
     return Weights(url=url, transforms=partial(SemanticSegmentation, resize_size=520),
                    meta={"categories": _VOC_CATEGORIES, "min_size": (1, 1),
                          "num_params": num_params,
                          "_metrics": {"COCO-val2017-VOC-labels": {"miou": miou,
-                                                                  "pixel_acc": pixel_acc}}})
+                                                                  "pixel_acc": pixel_acc}},
+                         **extra_meta})

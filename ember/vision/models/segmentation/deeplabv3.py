@@ -92,21 +92,29 @@ class ASPP(nn.Module):
 class DeepLabV3_ResNet50_Weights(WeightsEnum):
     COCO_WITH_VOC_LABELS_V1 = _voc_weights(
         "https://download.pytorch.org/models/deeplabv3_resnet50_coco-cd0a2569.pth", 42004074,
-        66.4, 92.4)
+        66.4, 92.4,
+        recipe=("https://github.com/pytorch/vision/tree/main/references/segmentation"
+                "#deeplabv3_resnet50"),
+        _ops=178.722, _file_size=160.515)
     DEFAULT = COCO_WITH_VOC_LABELS_V1
 
 
 class DeepLabV3_ResNet101_Weights(WeightsEnum):
     COCO_WITH_VOC_LABELS_V1 = _voc_weights(
         "https://download.pytorch.org/models/deeplabv3_resnet101_coco-586e9e4e.pth", 60996202,
-        67.4, 92.4)
+        67.4, 92.4,
+        recipe="https://github.com/pytorch/vision/tree/main/references/segmentation#fcn_resnet101",
+        _ops=258.743, _file_size=233.217)
     DEFAULT = COCO_WITH_VOC_LABELS_V1
 
 
 class DeepLabV3_MobileNet_V3_Large_Weights(WeightsEnum):
     COCO_WITH_VOC_LABELS_V1 = _voc_weights(
         "https://download.pytorch.org/models/deeplabv3_mobilenet_v3_large-fc3c493d.pth",
-        11029328, 60.3, 91.2)
+        11029328, 60.3, 91.2,
+        recipe=("https://github.com/pytorch/vision/tree/main/references/segmentation"
+                "#deeplabv3_mobilenet_v3_large"),
+        _ops=10.452, _file_size=42.301)
     DEFAULT = COCO_WITH_VOC_LABELS_V1
 
 

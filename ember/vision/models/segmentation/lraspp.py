@@ -65,7 +65,10 @@ class LRASPPHead(nn.Module):
 class LRASPP_MobileNet_V3_Large_Weights(WeightsEnum):
     COCO_WITH_VOC_LABELS_V1 = _voc_weights(
         "https://download.pytorch.org/models/lraspp_mobilenet_v3_large-d234d4ea.pth", 3221538,
-        57.9, 91.2)
+        57.9, 91.2,
+        recipe=("https://github.com/pytorch/vision/tree/main/references/segmentation"
+                "#lraspp_mobilenet_v3_large"),
+        _ops=2.086, _file_size=12.49)
     DEFAULT = COCO_WITH_VOC_LABELS_V1
 
 
