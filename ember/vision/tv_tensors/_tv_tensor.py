@@ -4,15 +4,18 @@ holds (an image, a video, a mask, boxes, key points).
 torchvision's rule for torch operations on a TVTensor: the result is a plain Tensor
 (``img + 1``, ``img[0]``, ``torch.cat([img, img])``), except for ``clone``, ``to``,
 ``detach``, ``requires_grad_`` and ``pin_memory`` called as methods, which keep the
-subclass and its metadata. Inside ``set_return_type("TVTensor")`` every operation whose
-first TVTensor argument is of the class keeps it.
+subclass and its metadata. In-place methods modify the TVTensor but return a plain Tensor
+(``img.add_(1)``; ``img += 1`` rebinds ``img`` to a plain Tensor). Inside
+``set_return_type("TVTensor")`` every operation on a TVTensor returns one (with the
+metadata of its first argument of the class).
 
 How ember gets that without a cost for every program: ember's ops build plain Tensors, so
 by default TVTensor opts out of the ``__torch_function__`` protocol (as Parameter does) and
-overrides the five methods above. ``set_return_type("TVTensor")`` switches TVTensor's
-handler to one that wraps every result (which activates ember's protocol dispatch) and
-switches it back when left. So importing tv_tensors does not slow down the ops of the
-program, as it would if every call had to ask the subclass.
+overrides the five methods above and the in-place ones. ``set_return_type("TVTensor")``
+switches TVTensor's handler to one that wraps every result (which activates ember's
+protocol dispatch for the rest of the process) and switches the handler back when left.
+So importing tv_tensors does not slow down the ops of a program, as it would if every call
+had to ask the subclass.
 """
 from ..._ops.creation import as_tensor
 from ..._tensor import Tensor
