@@ -156,3 +156,26 @@ def test_leaf_gradient_layout_after_inline_fit(case):
     t, e = _grad_strides(torch, loss), _grad_strides(ember, loss)
     assert e[0] == t[0] and e[1] == t[1]
     np.testing.assert_array_equal(e[2], t[2].numpy() if hasattr(t[2], "numpy") else t[2])
+
+
+# Large draws are sampled in pieces (ember/_sampling.py _PIECE): the pieces must make
+# PyTorch's stream, across piece boundaries and with a short last piece.
+@pytest.mark.parametrize("case", ["kaiming_uniform", "uniform_range_f32", "rand_f64",
+                                  "rand_f16", "randn_after"])
+def test_large_draws_are_torchs_stream(case):
+    def draw(lib):
+        lib.manual_seed(11)
+        if case == "kaiming_uniform":
+            w = lib.empty(300, 457)
+            lib.nn.init.kaiming_uniform_(w, a=5 ** 0.5)
+            return w
+        if case == "uniform_range_f32":
+            return lib.empty(140_003).uniform_(-2.0, 3.0)
+        if case == "rand_f64":
+            return lib.rand(131_077, dtype=lib.float64)
+        if case == "rand_f16":
+            return lib.rand(65_541, dtype=lib.float16)
+        lib.rand(65_539)
+        return lib.randn(5)      # the stream continues where the large draw left it
+    a, b = draw(ember).numpy(), draw(torch).numpy()
+    assert a.dtype == b.dtype and np.array_equal(a, b)
