@@ -139,9 +139,10 @@ def _from_pil(pil, dtype):
 def draw_bounding_boxes(image, boxes, labels=None, colors=None, fill=False, width=1, font=None,
                         font_size=None, label_colors=None, label_background_colors=None,
                         fill_labels=False):
-    """The image ``(C, H, W)`` (uint8 or float; 1 or 3 channels) with the boxes ``(N, 4)``
-    (xmin, ymin, xmax, ymax) drawn as rectangles of `width` pixels, optionally filled
-    (alpha 100/255) and labelled; returns a 3-channel image of the input's dtype."""
+    """The image ``(C, H, W)`` (uint8 or float; 1 or 3 channels) with the boxes drawn:
+    ``(N, 4)`` (xmin, ymin, xmax, ymax) as rectangles of `width` pixels, ``(N, 8)`` rotated
+    boxes (4 corners) as polygons whose first side is dashed; optionally filled (alpha
+    100/255) and labelled. Returns a 3-channel image of the input's dtype."""
     from .. import no_grad, int64
     from PIL import ImageDraw, ImageFont
     _check_draw_image(image, rgb_only=False)
@@ -149,9 +150,6 @@ def draw_bounding_boxes(image, boxes, labels=None, colors=None, fill=False, widt
                                  (boxes[:, 1] > boxes[:, 3]).any()):
         raise ValueError("Boxes need to be in (xmin, ymin, xmax, ymax) format. Use "
                          "torchvision.ops.box_convert to convert them")
-    if boxes.shape[-1] != 4:
-        raise NotImplementedError("ember.vision: draw_bounding_boxes of rotated boxes is not "
-                                  "built")
     num_boxes = boxes.shape[0]
     if num_boxes == 0:
         warnings.warn("boxes doesn't contain any box. No box was drawn")
@@ -188,8 +186,11 @@ def draw_bounding_boxes(image, boxes, labels=None, colors=None, fill=False, widt
         for box, color, label, label_color, label_bg in zip(
                 boxes.to(int64).tolist(), colors, labels, label_colors,
                 label_background_colors):
-            draw.rectangle(box, width=width, outline=color,
-                           fill=color + (100,) if fill else None)
+            fill_color = color + (100,) if fill else None
+            if len(box) > 4:
+                _oriented_rectangle(draw, box, width=width, outline=color, fill=fill_color)
+            else:
+                draw.rectangle(box, width=width, outline=color, fill=fill_color)
             if label is not None:
                 box_margin = 1
                 margin = width + box_margin
@@ -200,6 +201,35 @@ def draw_bounding_boxes(image, boxes, labels=None, colors=None, fill=False, widt
                                     bottom + box_margin), fill=label_bg)
                 draw.text(at, label, fill=label_color, font=txt_font)
         return _from_pil(pil, dtype)
+
+
+def _oriented_rectangle(draw, xy, fill=None, outline=None, width=1):
+    """A rotated box given by its 4 corners (x1, y1, ..., x4, y4): the first side dashed
+    (it marks the box's orientation), the other three solid, the inside filled."""
+    _dashed_line(draw, ((xy[0], xy[1]), (xy[2], xy[3])), width=width, fill=outline)
+    for i in range(2, len(xy), 2):
+        draw.line(((xy[i], xy[i + 1]), (xy[(i + 2) % len(xy)], xy[(i + 3) % len(xy)])),
+                  width=width, fill=outline)
+    draw.polygon(xy, fill=fill, outline=None, width=0)
+
+
+def _dashed_line(draw, points, fill=None, width=0, dash_length=5, space_length=5):
+    """A polyline drawn as dashes of dash_length separated by gaps of space_length, the
+    pattern continuing across vertices."""
+    dash = True
+    for (x1, y1), (x2, y2) in zip(points[:-1], points[1:]):
+        remaining = ((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5
+        while remaining > 0:
+            step = min(remaining, dash_length if dash else space_length)
+            # the direction from where the pattern has got to (torchvision recomputes it
+            # each step, so the rounding of the dash ends agrees)
+            angle = math.atan2(y2 - y1, x2 - x1)
+            end_x, end_y = x1 + math.cos(angle) * step, y1 + math.sin(angle) * step
+            if dash:
+                draw.line([(x1, y1), (end_x, end_y)], fill, width, None)
+            remaining -= step
+            x1, y1 = end_x, end_y
+            dash = not dash
 
 
 def draw_segmentation_masks(image, masks, alpha=0.8, colors=None):

@@ -115,3 +115,12 @@ def test_bad_inputs_raise_like_torchvision(call):
             call(L)
         errors.append(type(info.value))
     assert errors[0] is errors[1]
+
+
+@pytest.mark.parametrize("fill", [False, True])
+def test_draw_rotated_boxes(fill):
+    corners = np.array([[5, 5, 25, 10, 20, 30, 0, 25], [30, 5, 45, 8, 42, 35, 27, 32]],
+                       dtype=np.float32)
+    _same(lambda L: L.utils.draw_bounding_boxes(_img(L), L.torch.from_numpy(corners),
+                                                labels=["p", "q"], fill=fill, width=2,
+                                                colors=["red", "blue"]))
