@@ -205,3 +205,17 @@ def test_wrap_dataset_for_transforms_v2(tmp_path):
             errors.append(type(info.value))
         results.append(errors)
     assert results[0] == results[2] and results[1] == results[3]
+
+
+def test_subclass_handler_calling_super():
+    results = []
+    for L in (TORCH, EMBER):
+        class Mine(L.tvt.TVTensor):
+            @classmethod
+            def __torch_function__(cls, func, types, args=(), kwargs=None):
+                return super().__torch_function__(func, types, args, kwargs)
+        m = L.torch.arange(4.0).as_subclass(Mine)
+        with L.tvt.set_return_type("TVTensor"):
+            inside = _describe(m * 2)
+        results.append((_describe(m + 1), inside, _describe(m.clone())))
+    assert results[0] == results[1]

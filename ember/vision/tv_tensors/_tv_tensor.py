@@ -45,7 +45,9 @@ def _wrapping_torch_function(cls, func, types, args=(), kwargs=None):
     return cls._wrap_output(output, args, kwargs)
 
 
-_OPT_OUT = classmethod(_disabled_torch_function_impl)
+# a plain function, as Parameter's: called through the class (or super()) it takes
+# (func, types, args, kwargs), as torch's
+_OPT_OUT = _disabled_torch_function_impl
 _WRAPPING = classmethod(_wrapping_torch_function)
 
 
