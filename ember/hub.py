@@ -182,10 +182,12 @@ class _VisionHub:
         self.dependencies = ["torch"]
 
     def entrypoints(self):
-        return sorted(self._models.list_models())
+        # hubconf.py's: the classification and segmentation builders (no detectors)
+        models = self._models
+        return sorted(models.list_models(models) + models.list_models(models.segmentation))
 
     def get(self, name):
-        if name not in self._models.list_models():
+        if name not in self.entrypoints():
             return None
         return self._models.get_model_builder(name)
 

@@ -24,7 +24,8 @@ def test_get_dir_and_set_dir_as_torch(torch_home, tmp_path):
     torch.hub.set_dir(tmp_path / "elsewhere")
     assert ember.hub.get_dir() == torch.hub.get_dir()
     # torchvision's weights cache follows the hub folder
-    assert ember.vision.models._api.get_dir() == ember.hub.get_dir()
+    from ember.vision.models import _api as vision_api   # (`import ember` does not load it)
+    assert vision_api.get_dir() == ember.hub.get_dir()
 
 
 def test_load_state_dict_from_url_reads_the_cache_as_torch(torch_home):
@@ -125,3 +126,5 @@ def test_pytorch_vision_served_by_ember_vision():
     assert [(k, v.shape) for k, v in model.state_dict().items()] == \
         [(k, v.shape) for k, v in reference.state_dict().items()]
     assert "resnet18" in ember.hub.list("pytorch/vision")
+    listed = ember.hub.list("pytorch/vision")   # hubconf.py's: segmentation, no detectors
+    assert "fcn_resnet50" in listed and "fasterrcnn_resnet50_fpn" not in listed

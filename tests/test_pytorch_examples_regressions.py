@@ -313,6 +313,6 @@ def test_models_namespace_lists_only_builders():
     scanned = sorted(name for name in models.__dict__ if name.islower()
                      and not name.startswith("__") and callable(models.__dict__[name]))
     api = ["get_model", "get_model_builder", "get_model_weights", "get_weight", "list_models"]
-    assert scanned == sorted(models.list_models() + api)
+    assert scanned == sorted(models.list_models(models) + api)
     from ember.vision.models.vgg import cfgs, make_layers  # still importable from vgg
     assert callable(make_layers) and "A" in cfgs

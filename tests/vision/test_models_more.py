@@ -249,7 +249,7 @@ def _torch_params_on_meta():
 
 
 @pytest.mark.filterwarnings("ignore:The default weight initialization:FutureWarning")
-@pytest.mark.parametrize("name", emodels.list_models())
+@pytest.mark.parametrize("name", emodels.list_models(emodels))
 def test_every_builder_structure(name):
     """Every builder (these files' and the earlier ones) against torchvision's, with
     parameters on the meta device: state_dict keys, order and shapes, parameter counts,
@@ -267,7 +267,7 @@ def test_every_builder_structure(name):
 
 
 
-@pytest.mark.parametrize("name", emodels.list_models())
+@pytest.mark.parametrize("name", emodels.list_models(emodels))
 def test_builder_registered_with_weights_meta(name):
     """Every builder's weights enum: torchvision's members (and DEFAULT), URLs, meta and
     preset transforms."""
@@ -517,3 +517,29 @@ def test_misc_blocks_match_torchvision(build):
     with ember.no_grad():
         got = eblock(ember.from_numpy(x))
     _close(got, want)
+
+
+def test_list_models_as_torchvision():
+    """All builders, per task package, and fnmatch include/exclude filters."""
+    for module in (None, "models", "detection", "segmentation"):
+        tmod = None if module is None else \
+            tmodels if module == "models" else getattr(tmodels, module)
+        emod = None if module is None else \
+            emodels if module == "models" else getattr(emodels, module)
+        assert emodels.list_models(emod) == [n for n in tmodels.list_models(tmod)
+                                             if not n.startswith(("r3d", "r2plus1d", "mc3",
+                                                                  "s3d", "mvit", "swin3d",
+                                                                  "raft", "quantized_"))]
+    for include, exclude in (("resnet*", None), (["*rcnn*", "ssd*"], "*v2"),
+                             (None, ["*_b?", "vit*"])):
+        assert emodels.list_models(emodels.detection, include, exclude) == \
+            tmodels.list_models(tmodels.detection, include, exclude)
+        assert emodels.list_models(emodels, include, exclude) == \
+            tmodels.list_models(tmodels, include, exclude)
+    weights = emodels.get_weight("FCOS_ResNet50_FPN_Weights.COCO_V1")
+    assert weights is emodels.detection.FCOS_ResNet50_FPN_Weights.COCO_V1
+    assert emodels.get_model_weights("lraspp_mobilenet_v3_large").__name__ == \
+        tmodels.get_model_weights("lraspp_mobilenet_v3_large").__name__
+    with ember.device("meta"):
+        model = emodels.get_model("fcn_resnet50", weights=None, weights_backbone=None)
+    assert type(model).__name__ == "FCN"

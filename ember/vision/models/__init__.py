@@ -32,7 +32,7 @@ _MODULES = [importlib.import_module(f"{__name__}.{name}")
                          "vgg", "vision_transformer")]
 
 _BUILDERS = {}
-for _mod in _MODULES:
+for _mod in _MODULES + [detection, segmentation]:
     for _name in _mod.__all__:
         _obj = getattr(_mod, _name)
         if callable(_obj) and _name.islower():
@@ -42,9 +42,25 @@ for _mod in _MODULES:
 del _mod, _name, _obj
 
 
-def list_models(module=None):
-    """The names of the model builders (sorted)."""
-    return sorted(_BUILDERS)
+def list_models(module=None, include=None, exclude=None):
+    """The names of the model builders (sorted), as torchvision's: those of one package
+    (``module``: ``models`` for classification, ``models.detection``,
+    ``models.segmentation``) or all; ``include``/``exclude``: fnmatch patterns (one or
+    several), the union of the included ones less any excluded."""
+    import fnmatch
+    names = {name for name, builder in _BUILDERS.items()
+             if module is None or builder.__module__.rsplit(".", 1)[0] == module.__name__}
+    if include:
+        patterns = [include] if isinstance(include, str) else include
+        chosen = set()
+        for pattern in patterns:
+            chosen |= set(fnmatch.filter(names, pattern))
+    else:
+        chosen = names
+    if exclude:
+        for pattern in [exclude] if isinstance(exclude, str) else exclude:
+            chosen -= set(fnmatch.filter(names, pattern))
+    return sorted(chosen)
 
 
 def get_model_builder(name):
@@ -75,7 +91,8 @@ def get_model_weights(name):
 def get_weight(name):
     """A weights member from its full name, e.g. "ResNet50_Weights.IMAGENET1K_V2"."""
     enum_name, _, member = name.partition(".")
-    for mod in _MODULES:
+    # the files of every builder (classification, detection, segmentation)
+    for mod in dict.fromkeys(importlib.import_module(b.__module__) for b in _BUILDERS.values()):
         if enum_name in mod.__all__:
             return getattr(mod, enum_name).verify(member)
     raise ValueError(f"Unknown weights enum {enum_name}")
