@@ -198,6 +198,8 @@ def _record(ctx, inputs, out):
             edges.append(_NO_EDGE)
         data = t._data
         meta.append((data.shape, data.dtype))
+    # (one per operand: a class whose PyTorch node has fewer shows those, see
+    # autograd.graph._edge_positions_of)
     nf = ctx.next_functions = tuple(edges)
     ctx._input_meta = meta
     ctx._seq = next(_seq)
@@ -281,13 +283,14 @@ def _dual_apply(ctx, inputs, arrays, params, out):
     nondiff = ctx.nondiff_outputs
     diff = [i not in nondiff and _as_array(ctx, o).dtype.kind in "fcV" for i, o in enumerate(outs)]
     rules = _rules()
-    own = type(ctx).jvp is not None
+    op = type(ctx)._op   # (the op class of a node named for another overload)
+    own = op.jvp is not None
     if not any(diff) or own:
         tangents = None
-    elif type(ctx) in rules["linear"]:
-        tangents = _linear_jvp(type(ctx), inputs, arrays, params, outs, diff)
-    elif type(ctx) in rules["multilinear"]:
-        tangents = [_multilinear_jvp(type(ctx), inputs, arrays, params)]
+    elif op in rules["linear"]:
+        tangents = _linear_jvp(op, inputs, arrays, params, outs, diff)
+    elif op in rules["multilinear"]:
+        tangents = [_multilinear_jvp(op, inputs, arrays, params)]
     else:
         tangents = _jvp(ctx, inputs, out, diff)
     result = _wrap(ctx, inputs, out)
@@ -438,7 +441,7 @@ def _self_adjoint_operand(node, xs, tangents, y):
     so that its backward gives J t: a real elementwise op of one operand (the unary table:
     exp, tanh, relu ...; gelu) or softmax, with an output of the operand's shape. None
     otherwise."""
-    cls = type(node)
+    cls = type(node)._op
     rules = _rules()
     if type(y) is tuple or not (issubclass(cls, rules["elementwise"]) or cls in rules["symmetric"]):
         return None

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .. import _dtype, _threads
 from .._backend import cupy_kernels, dot_keep, like, sum_keep
 from .._tensor import Tensor
@@ -108,7 +109,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             weights = dropout(weights, dropout_p, True)
         out = weights @ value
     if out.grad_fn is not None and node_name is not None:
-        out.grad_fn._name = node_name
+        rename_node(out.grad_fn, node_name)
     return out
 
 
@@ -642,7 +643,7 @@ def self_attention_batch_first(x, num_heads, in_proj_weight, in_proj_bias, out_p
         out = out.transpose(1, 2).reshape(N, L, E)
     r = linear(out, out_proj_weight, out_proj_bias)
     if r.grad_fn is not None:   # torch's batch-first path ends in a transpose back
-        r.grad_fn._name = "TransposeBackward0"
+        rename_node(r.grad_fn, "TransposeBackward0")
     return r
 
 

@@ -26,6 +26,7 @@ from itertools import product
 
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .. import _threads
 from ..autograd import grad_mode
 from .._backend import strided_view, cupy_kernels, cudnn, meta_backend
@@ -639,7 +640,7 @@ def conv_transpose(nd, input, weight, bias=None, stride=1, padding=0, output_pad
     # read as a conv weight (O = C_in, C = C_out/g): exactly ConvInputGrad.
     y = conv_input_grad(x, weight, (x.shape[0], C_out) + sp, stride, padding, dilation, groups)
     if y.grad_fn is not None:
-        y.grad_fn._name = "ConvolutionBackward0"
+        rename_node(y.grad_fn, "ConvolutionBackward0")
     if bias is not None:
         y = y + bias.reshape((1, -1) + (1,) * nd)
     return y.squeeze(0) if unbatched else y

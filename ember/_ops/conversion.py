@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .. import _dtype
 from .._device import as_device, device as _device_cls
 from .._backend.meta_backend import MetaArray
@@ -107,7 +108,7 @@ def to(self, *args, **kwargs):
     if name != "preserve_format" and name != (suggest_format(out._data) or "contiguous_format"):
         relayout = clone(out, memory_format=memory_format)
         if relayout.grad_fn is not None and out is self:
-            relayout.grad_fn._name = "ToCopyBackward0"    # PyTorch's one node for .to
+            rename_node(relayout.grad_fn, "ToCopyBackward0")    # PyTorch's one node for .to
         out = relayout
     return out
 

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .._backend import array_namespace, like as _like
 from .._tensor import Tensor
 from ._util import dtype_name, shape_str
@@ -204,7 +205,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         else:
             out = _linear(flat, coords, spatial)
     if out.grad_fn is not None:
-        out.grad_fn._name = f"GridSampler{nd}DBackward0"
+        rename_node(out.grad_fn, f"GridSampler{nd}DBackward0")
     return out
 
 

@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .._backend import ARRAY_TYPES, CUDA_ON, array_namespace, as_array, like, ufunc_at
 from .. import _dtype
 from .._tensor import Tensor
@@ -254,7 +255,7 @@ def _basic_view(t, basic, name):
     from .shape import as_view
     out = apply(Index, (t,), (t._data,), basic)
     if out.grad_fn is not None:
-        out.grad_fn._name = name
+        rename_node(out.grad_fn, name)
     return as_view(out, t, lambda b: _basic_view(b, basic, name))
 
 
@@ -578,6 +579,7 @@ class IndexFill(Op):
         grad_x = grad.index_fill(dim, idx, 0),   grad_value = grad.index_select(dim, unique(idx)).sum()
     """
     _name = "IndexFillBackward0"
+    edge_operands = {"IndexFillBackward0": (0,)}   # a number value: a Scalar argument, no edge
 
     @staticmethod
     def forward(ctx, x, value, dim, idx):
@@ -616,7 +618,7 @@ def index_fill(input, dim, index, value):
     x = _at_least_1d(input)
     out = apply(IndexFill, (x, vin), (x._data, varr), d, idx)
     if out.grad_fn is not None and vin is not None:
-        out.grad_fn._name = "IndexFillBackward1"
+        rename_node(out.grad_fn, "IndexFillBackward1")
     return _restore(out, input)
 
 
@@ -658,6 +660,7 @@ class MaskedFill(Op):
         grad_x = where(mask, 0, grad),   grad_value = where(mask, grad, 0).sum()
     """
     _name = "MaskedFillBackward0"
+    edge_operands = {"MaskedFillBackward0": (0,)}   # a number value: a Scalar argument, no edge
 
     @staticmethod
     def forward(ctx, x, value, mask):
@@ -694,7 +697,7 @@ def masked_fill(input, mask, value):
     _broadcast("masked_fill", input._data.shape, m.shape)
     out = apply(MaskedFill, (input, vin), (input._data, varr), m)
     if out.grad_fn is not None and vin is not None:
-        out.grad_fn._name = "MaskedFillBackward1"
+        rename_node(out.grad_fn, "MaskedFillBackward1")
     return out
 
 
@@ -712,7 +715,7 @@ def masked_select(input, mask, *, out=None):
         x = x.reshape(1)
     res = apply(Index, (x,), (x._data,), key)
     if res.grad_fn is not None:
-        res.grad_fn._name = "MaskedSelectBackward0"
+        rename_node(res.grad_fn, "MaskedSelectBackward0")
     return res
 
 
@@ -945,7 +948,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
         return _restore(res, input)
     res = apply(Scatter, (x, sin), (x._data, sarr), d, idx)
     if res.grad_fn is not None and sin is None:
-        res.grad_fn._name = "ScatterBackward1"
+        rename_node(res.grad_fn, "ScatterBackward1")
     return _restore(res, input)
 
 
@@ -1126,7 +1129,7 @@ def take(input, index):
     flat = input.reshape(-1)
     res = apply(Index, (flat,), (flat._data,), (idx,))
     if res.grad_fn is not None:
-        res.grad_fn._name = "TakeBackward0"
+        rename_node(res.grad_fn, "TakeBackward0")
     return res
 
 
@@ -1336,7 +1339,7 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     full = like(full, x._data)
     res = apply(ScatterReduce, (x, s), (x._data, s._data), d, full, reduce, include_self)
     if res.grad_fn is not None:
-        res.grad_fn._name = "IndexReduceBackward0"
+        rename_node(res.grad_fn, "IndexReduceBackward0")
     return _restore(res, input)
 
 

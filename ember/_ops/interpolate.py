@@ -8,6 +8,7 @@ index_select, so gradients (scatter-adds) and double backward come from that op.
 """
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .. import _dtype
 from .._backend import array_namespace, like
 from .._tensor import Tensor
@@ -344,7 +345,7 @@ def _node_name(mode, dim, antialias):
 def _rename(out, name):
     """Give the top node of a composite op torch's name for its fused kernel."""
     if out.grad_fn is not None:
-        out.grad_fn._name = name
+        rename_node(out.grad_fn, name)
     return out
 
 

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .._backend import DEVICE_CHECKS as _DEVICE_CHECKS, like, sum_over
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -160,11 +161,12 @@ def linear(input, weight, bias=None):
     if r.grad_fn is not None and input.dim() != 2:
         # PyTorch reshapes non-2-D inputs around its matmul; its top node is named after that
         if bias is None:
-            r.grad_fn._name = "SqueezeBackward4" if input.dim() == 1 else "UnsafeViewBackward0"
+            rename_node(r.grad_fn,
+                        "SqueezeBackward4" if input.dim() == 1 else "UnsafeViewBackward0")
         else:
-            r.grad_fn._name = "ViewBackward0"
+            rename_node(r.grad_fn, "ViewBackward0")
     elif r.grad_fn is not None and bias is None:
-        r.grad_fn._name = "MmBackward0"
+        rename_node(r.grad_fn, "MmBackward0")
     return r
 
 
@@ -210,7 +212,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if out.grad_fn is not None and not (input.is_cuda and 0.0 < p < 1.0 and input.numel()):
         # PyTorch fuses dropout into native_dropout on CUDA only; elsewhere it multiplies
         # by the scaled mask, and its node is that product's (grad_fn=<MulBackward0>)
-        out.grad_fn._name = "MulBackward0"
+        rename_node(out.grad_fn, "MulBackward0")
     if inplace:
         from .conversion import commit_inplace
         return commit_inplace(input, out)
@@ -234,7 +236,7 @@ def feature_dropout(input, p, training, inplace, batched=True):
     scale = 0.0 if p == 1.0 else _keep_scale(p, input.dtype)
     out = apply(Dropout, (input,), (input._data, mask, scale))
     if out.grad_fn is not None:
-        out.grad_fn._name = "MulBackward0"
+        rename_node(out.grad_fn, "MulBackward0")
     if inplace:
         from .conversion import commit_inplace
         return commit_inplace(input, out)

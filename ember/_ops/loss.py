@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .._backend import array_namespace, as_array, cupy_kernels
 from .. import _dtype
 from .._tensor import Tensor
@@ -156,7 +157,7 @@ def pointwise_loss(fn, input, target, reduction):
                            f"{max(input.dim(), target.dim()) - 1}") from None
     r = apply(PointwiseLoss, (input, target), (cast(input, dt), cast(target, dt)), reduction, fn)
     if r.grad_fn is not None:
-        r.grad_fn._name = fn.name
+        rename_node(r.grad_fn, fn.name)
     return r
 
 
@@ -432,7 +433,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                                     ignore_index, "nll_loss")
     r = apply(NllLoss, (input,), (input._data, t, w, ignore_index, reduction))
     if r.grad_fn is not None and input.dim() > 2:
-        r.grad_fn._name = "NllLoss2DBackward0" if input.dim() == 4 else "NllLossNdBackward0"
+        rename_node(r.grad_fn, "NllLoss2DBackward0" if input.dim() == 4 else "NllLossNdBackward0")
     return r
 
 

@@ -14,6 +14,7 @@ import numbers
 
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .._backend import as_array, array_namespace, like
 from .._device import factory_device
 from .. import _dtype
@@ -554,8 +555,12 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
 # ---------------------------------------------------------------------------- fill / zero
 
 class Fill(Op):
-    """out = value everywhere (input's shape and dtype);  dinput = 0, dvalue = sum(grad)."""
+    """out = value everywhere (input's shape and dtype);  dinput = 0, dvalue = sum(grad).
+    PyTorch's nodes: FillBackward0 (fill with a number), 1 (with a tensor), 2 and 3 (fill_),
+    ZeroBackward0 (zero_)."""
     _name = "FillBackward0"
+    # a number value is a Scalar argument: no edge for it
+    edge_operands = {"FillBackward0": (0,), "FillBackward2": (0,), "ZeroBackward0": (0,)}
 
     @staticmethod
     def forward(ctx, x, value):
@@ -579,20 +584,26 @@ def fill(input, value):
     """A tensor like input filled with value (a number or a 0-dim tensor)."""
     _require_tensor(input, "fill")
     value_tensor, v = _fill_value(value)
-    return apply(Fill, (input, value_tensor), (input._data, v))
+    out = apply(Fill, (input, value_tensor), (input._data, v))
+    if value_tensor is not None and out.grad_fn is not None:
+        rename_node(out.grad_fn, "FillBackward1")
+    return out
 
 
-def fill_(input, value):
+def fill_(input, value, _node_names=("FillBackward2", "FillBackward3")):
     """Fill input with value in place."""
     _require_tensor(input, "fill_")
     _fill_value(value)
+    filled = fill(inplace_source(input, (value,)), value)
+    if filled.grad_fn is not None:
+        rename_node(filled.grad_fn, _node_names[isinstance(value, Tensor)])
     # one value written everywhere: an expanded input is allowed, as in PyTorch
-    return commit_inplace(input, fill(inplace_source(input, (value,)), value), overlap_ok=True)
+    return commit_inplace(input, filled, overlap_ok=True)
 
 
 def zero_(input):
     """Set every element to zero in place."""
-    return fill_(input, 0)
+    return fill_(input, 0, ("ZeroBackward0", None))
 
 
 def _fill_diagonal_(self, fill_value, wrap=False):

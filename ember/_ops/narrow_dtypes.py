@@ -126,7 +126,7 @@ def forward(cls, ctx, arrays, params):
     if found is None:
         return cls.forward(ctx, *arrays, *params)
     family, np_dt = found
-    name = cls.__name__
+    name = cls.__qualname__   # (__name__ is PyTorch's node name)
     refused = _REFUSED_MOVES[family].get(name)
     if refused:
         _refuse(refused, np_dt)
@@ -142,7 +142,7 @@ def forward(cls, ctx, arrays, params):
 
 
 def _kernel_of(cls):
-    name = getattr(cls, "_name", None) or cls.__name__
+    name = getattr(cls, "_name", None) or cls.__qualname__
     if name.endswith("Backward0"):
         name = name[:-len("Backward0")]
     return name.lower() + "_cpu"

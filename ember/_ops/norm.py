@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .. import _dtype
 from .._backend import array_namespace, dot_keep, sum_keep, ufunc_at
 from .._backend import cupy_kernels, cudnn
@@ -381,7 +382,7 @@ def normalize(x, w, b, axes, eps, name, stats=None, pshape=None, xshape=None,
                                      None if b is None else b._data),
               axes, eps, mean, var, xc, chan, pshape, xshape, keep_format)
     if y.grad_fn is not None:
-        y.grad_fn._name = name
+        rename_node(y.grad_fn, name)
     return y
 
 
@@ -743,5 +744,5 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             outs.append(part.amax(0))
     out = stack(outs, 0)
     if out.grad_fn is not None:   # the composite's top node takes torch's name for its kernel
-        out.grad_fn._name = "EmbeddingBagBackward0"
+        rename_node(out.grad_fn, "EmbeddingBagBackward0")
     return out

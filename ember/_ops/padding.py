@@ -6,6 +6,7 @@ is the gather again.
 """
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .. import _dtype
 from .._backend import like, ufunc_at
 from .._tensor import Tensor
@@ -139,6 +140,7 @@ def pad(input, pad, mode="constant", value=None):
         out = apply(Gather, (out,), (out._data,), d, idx, fmt if d == padded[-1] else None,
                     fmt if d == padded[0] else None)
         if out.grad_fn is not None:
-            out.grad_fn._name = {"reflect": "ReflectionPad", "replicate": "ReplicationPad",
-                                 "circular": "CircularPad"}[mode] + f"{npad}DBackward0"
+            family = {"reflect": "ReflectionPad", "replicate": "ReplicationPad",
+                      "circular": "CircularPad"}[mode]
+            rename_node(out.grad_fn, f"{family}{npad}DBackward0")
     return out

@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .._backend import array_namespace, ARRAY_TYPES as _ARRAY_TYPES, as_array, is_array, like
 from .._backend import cuda_backend, cupy_kernels
 from .._backend.meta_backend import MetaArray
@@ -320,6 +321,9 @@ class RSub(Op):
     """out = y - alpha * x (`scalar - tensor`);  dx = -alpha * grad, dy = grad."""
     elementwise = True
     _name = "RsubBackward1"
+    # `2 - x` is rsub(Tensor, Scalar): no edge for the number (rsub of two tensors,
+    # RsubBackward0, has one per operand)
+    edge_operands = {"RsubBackward1": (0,)}
 
     @staticmethod
     def forward(ctx, x, y, alpha):
@@ -503,7 +507,10 @@ def rsub(input, other, *, alpha=1):
     _check_no_bool_sub(input, other, dt)
     if type(alpha) is not int or alpha != 1:   # True, 1.0 and 1j are checked too
         alpha = _check_alpha(alpha, dt)
-    return apply(RSub, inputs, arrays, alpha)
+    result = apply(RSub, inputs, arrays, alpha)
+    if inputs[1] is not None and result.grad_fn is not None:
+        rename_node(result.grad_fn, "RsubBackward0")   # rsub(Tensor, Tensor): an edge per operand
+    return result
 
 
 def mul(input, other, *, out=None):
@@ -557,6 +564,8 @@ class Pow(Op):
     save_output = True
     input_names = ("self", "exponent")
     scalar_arguments = True   # grad_fn._saved_exponent of x ** 2 is the number 2
+    # a Python number is a Scalar argument of PyTorch's overload: no edge
+    edge_operands = {"PowBackward0": (0,), "PowBackward2": (1,)}
 
     @staticmethod
     def forward(ctx, x, y, integral):
@@ -1084,6 +1093,9 @@ class Where(Op):
     """out = cond ? x : y;  dx = cond ? grad : 0, dy = cond ? 0 : grad."""
     elementwise = True
     _name = "WhereBackward0"
+    # the condition is never differentiable: PyTorch's node has edges for x and y only (a
+    # Python number among them is wrapped in a tensor: an edge (None, 0))
+    edge_operands = {"WhereBackward0": (1, 2)}
 
     @staticmethod
     def forward(ctx, cond, x, y):

@@ -129,6 +129,7 @@ class Remainder(Op):
     dx = grad, dy = -grad * floor(x / y)."""
     elementwise = True
     _name = "RemainderBackward1"
+    edge_operands = {"RemainderBackward0": (0,)}   # remainder(Tensor, Scalar): no edge for it
     save_inputs = (0, 1)
     save_needed_by = {0: (1,), 1: (1,)}
 
@@ -171,6 +172,7 @@ class Fmod(Op):
     dx = grad, dy = -grad * trunc(x / y)."""
     elementwise = True
     _name = "FmodBackward1"
+    edge_operands = {"FmodBackward0": (0,)}   # fmod(Tensor, Scalar): no edge for the number
     save_inputs = (0, 1)
     save_needed_by = {0: (1,), 1: (1,)}
 
@@ -208,6 +210,11 @@ class Clamp(Op):
     or hi < lo (PyTorch's rule: with crossed bounds the output is hi)."""
     elementwise = True
     _name = "ClampBackward1"
+    # the edges of PyTorch's overloads: number bounds are Scalar arguments (no edge), and
+    # clamp_min/clamp_max have no other bound (ClampBackward0 has all three)
+    edge_operands = {"ClampBackward1": (0,), "ClampMinBackward0": (0,),
+                     "ClampMaxBackward0": (0,), "ClampMinBackward1": (0, 1),
+                     "ClampMaxBackward1": (0, 2)}
     save_inputs = (0, 1, 2)
 
     @staticmethod
@@ -355,7 +362,11 @@ def _binary_row(name, node_name, fwd, dx, dy, save_out=False, kind="float", reje
         return gx, gy
 
     if differentiable:
+        # a Python number operand is a Scalar argument of the overload PyTorch names
+        # scalar_nodes[k]: no edge for it
+        edges = {n: (k,) for k, n in enumerate(scalar_nodes) if n is not None}
         cls = type(node_name, (Binary,), {"_name": node_name, "save_output": save_out,
+                                          "edge_operands": edges,
                                           "forward": staticmethod(forward),
                                           "backward": staticmethod(backward)})
     else:
@@ -515,6 +526,7 @@ class Lerp(Op):
     complex operands)."""
     elementwise = True
     _name = "LerpBackward1"
+    edge_operands = {"LerpBackward0": (0, 1)}   # a number weight: a Scalar argument, no edge
     save_inputs = (0, 1, 2)
 
     @staticmethod

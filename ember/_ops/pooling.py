@@ -11,6 +11,7 @@ from itertools import product
 
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .._backend import array_namespace, cupy_kernels, like, meta_backend, strided_view, \
     ufunc_at
 from .._tensor import Tensor
@@ -306,7 +307,7 @@ def max_pool(nd, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     _check_pool_args(nd, "max", input, x, k, s, p, d, ceil_mode)
     vals, idx = apply(MaxPool, (x,), (x._data, k, s, p, d, ceil_mode))
     if vals.grad_fn is not None:
-        vals.grad_fn._name = f"MaxPool{nd}DWithIndicesBackward0"
+        rename_node(vals.grad_fn, f"MaxPool{nd}DWithIndicesBackward0")
     if unbatched:
         vals, idx = vals.squeeze(0), idx.squeeze(0)
     return (vals, idx) if return_indices else vals
@@ -496,7 +497,7 @@ def avg_pool(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
     div = like(_avg_divisor(sp, k, s, p, out, count_include_pad, divisor_override), x._data)
     y = apply(AvgPool, (x,), (x._data, k, s, p, out, div))
     if y.grad_fn is not None:
-        y.grad_fn._name = f"AvgPool{nd}DBackward0"
+        rename_node(y.grad_fn, f"AvgPool{nd}DBackward0")
     return y.squeeze(0) if unbatched else y
 
 
@@ -576,12 +577,12 @@ def adaptive_pool(nd, input, output_size, kind, return_indices=False):
         if kind == "avg":
             y = avg_pool(nd, x, k, k)
             if y.grad_fn is not None:
-                y.grad_fn._name = f"AdaptiveAvgPool{nd}DBackward0"
+                rename_node(y.grad_fn, f"AdaptiveAvgPool{nd}DBackward0")
             r = y
         else:
             r = max_pool(nd, x, k, k, return_indices=True)
             if r[0].grad_fn is not None:
-                r[0].grad_fn._name = f"AdaptiveMaxPool{nd}DBackward0"
+                rename_node(r[0].grad_fn, f"AdaptiveMaxPool{nd}DBackward0")
     else:
         # uneven windows: build each output cell from a slice (differentiable ops)
         from .joining import stack
@@ -650,7 +651,7 @@ def max_unpool(nd, input, indices, kernel_size, stride=None, padding=0, output_s
                            f"are of size {'x'.join(str(o) for o in out)}")
     y = pool_scatter(x, idx._data, x.shape[:2] + out, overwrite=True)
     if y.grad_fn is not None:
-        y.grad_fn._name = f"MaxUnpool{nd}DBackward0"
+        rename_node(y.grad_fn, f"MaxUnpool{nd}DBackward0")
     return y.squeeze(0) if unbatched else y
 
 
@@ -792,7 +793,7 @@ def fractional_max_pool(nd, input, kernel_size, output_size=None, output_ratio=N
                            f"least two devices, {input.device} and {samples.device}!")
     vals, idx = apply(FractionalMaxPool, (x,), (x._data,), samples._data, k, out)
     if vals.grad_fn is not None:
-        vals.grad_fn._name = f"FractionalMaxPool{nd}DBackward0"
+        rename_node(vals.grad_fn, f"FractionalMaxPool{nd}DBackward0")
     if unbatched:
         vals, idx = vals.squeeze(0), idx.squeeze(0)
     return (vals, idx) if return_indices else vals

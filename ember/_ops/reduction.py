@@ -189,13 +189,13 @@ def _flip(t, dim):
 
 class Sum(Op):
     """out = sum of x over dims;  dx = grad broadcast back over the reduced dims."""
-    _name = "SumBackward1"
+    _name = "SumBackward0"   # x.sum(); over dims: SumBackward1
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, dt):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        if len(dims) == x.ndim and not keepdim:
-            ctx._name = "SumBackward0"
+        if len(dims) != x.ndim or keepdim:
+            ctx._name = "SumBackward1"
         acc = np.float32 if dt.name in _LOWP else dt.np
         token = ignore_fp_errors()  # inf - inf is NaN, silently
         try:
@@ -260,14 +260,14 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 class Mean(Op):
     """out = sum(x) / n over dims (NaN for an empty reduction);  dx = grad / n."""
-    _name = "MeanBackward1"
+    _name = "MeanBackward0"   # x.mean(); over dims: MeanBackward1
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.n = _numel(x.shape, dims)
-        if len(dims) == x.ndim and not keepdim:
-            ctx._name = "MeanBackward0"
+        if len(dims) != x.ndim or keepdim:
+            ctx._name = "MeanBackward1"
         s = sum_over(_compute(x), dims, keepdims=keepdim)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (s / ctx.n).astype(x.dtype, copy=False)

@@ -4,6 +4,7 @@ result, and the input's gradient either the layout the output's gradient arrives
 row-major (per kernel), while the composition computes row-major. The composition runs
 unchanged between two Relayout nodes, on the channels-last path only.
 """
+from ..autograd.graph import rename as rename_node
 from ._base import Op, apply
 from ._layout import col_major, in_format, row_major, suggest_format
 
@@ -63,5 +64,5 @@ def lapack_layout(out, name):
     as PyTorch returns it; the new top node takes PyTorch's name `name`."""
     out = apply(Relayout, (out,), (out._data,), "col_major", None)
     if out.grad_fn is not None:
-        out.grad_fn._name = name
+        rename_node(out.grad_fn, name)
     return out

@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from ..autograd.graph import rename as rename_node
 from .. import _dtype
 from .._backend import like
 from .._tensor import Tensor, Size
@@ -168,7 +169,7 @@ def dist(input, other, p=2):
     _require_tensor(other, "dist", "other", 2)
     out = E.linalg.vector_norm(input - other, ord=p)
     if out.grad_fn is not None:   # the composite's top node takes torch's name for its kernel
-        out.grad_fn._name = "DistBackward0"
+        rename_node(out.grad_fn, "DistBackward0")
     return out
 
 

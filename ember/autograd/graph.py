@@ -51,20 +51,75 @@ class RemovableHandle:
         self.remove()
 
 
+class _NodeName:
+    """``Node._name``: PyTorch's name of a node ("MulBackward0",
+    "torch::autograd::CopySlices"), None for a node named by its class alone. It is the
+    class's: setting it in forward (``ctx._name = "SumBackward1"``) moves the node to the
+    class of that name; a recorded node is renamed by `rename`, which moves its edges
+    too."""
+
+    def __get__(self, node, cls):
+        return cls._torch_name
+
+    def __set__(self, node, name):
+        # (forward, before the node is recorded: its class alone changes)
+        node.__class__ = named_class(type(node)._op, name)
+
+
 class Node:
     """One recorded operation; its `backward` maps output gradients to input gradients.
 
     Subclasses (built-in ops in ember._ops and user autograd.Functions) define
     `forward` and `backward`. `next_functions` holds one (node, output_nr) edge per
-    input, (None, 0) for inputs that need no gradient.
+    input of PyTorch's node: (None, 0) for a tensor input that needs no gradient (or an
+    optional one not given). An op may take operands that PyTorch's node has no edge for
+    (a Python number for a Scalar argument, `x ** 2`; a mask that is never
+    differentiable): its class's ``edge_operands`` maps each of its node names to the
+    positions of the operands that are edges (see `_edge_positions_of`).
+
+    Names: a node's class carries PyTorch's name, ``type(grad_fn).__name__`` is
+    "MulBackward0" (without a "torch::autograd::" prefix), as in PyTorch, while
+    ``__qualname__`` keeps the Python name of the op's class ("Mul"). An op class sets
+    its usual node name in its body (``_name = "SumBackward0"``: `__init_subclass__`
+    names the class by it, no cost per call). A node of another of the op's overloads
+    is renamed (``ctx._name = "SumBackward1"`` in forward, or `rename` once recorded),
+    which moves it to a subclass of its op named so (`named_class`, made once).
     """
-    _name = None
+    _name = _NodeName()
+    _torch_name = None
+    # {node name: positions of the operands that are edges of PyTorch's node}; a name not
+    # listed has an edge per operand
+    edge_operands = {}
+    # of this class's node name (set by __init_subclass__ / named_class); None: all
+    _edge_positions = None
+    # a recorded node of a class with _edge_positions: the edges of all its operands, of
+    # which its next_functions property shows those positions (see _edge_positions_of).
+    # (No class default for next_functions itself: CPython 3.11 specializes the reads of
+    # an instance attribute only when its class has no attribute of that name.)
+    _operand_edges = None
     # outputs whose gradient is never needed (indices of max, ...)
     nondiff_outputs = ()
     materialize_grads = True
 
+    def __init_subclass__(cls, **kwargs):
+        """Name the class as PyTorch names its nodes (the `_name` its body sets, or its
+        base's); `_op` is the op class itself (a subclass made by named_class points to
+        its op instead)."""
+        super().__init_subclass__(**kwargs)
+        if "_op" in cls.__dict__:   # made by named_class, which sets it all
+            return
+        if "_name" in cls.__dict__:   # the body's name: kept where _NodeName reads it
+            cls._torch_name = cls.__dict__["_name"]
+            del cls._name
+        cls._op = cls
+        cls._variants = {}
+        name = cls._torch_name
+        if name:
+            cls.__name__ = name.rsplit("::", 1)[-1]
+        _edge_positions_of(cls, name)
+
     def name(self):
-        return self._name or type(self).__name__
+        return type(self)._torch_name or type(self).__name__
 
     def __repr__(self):
         # engine nodes are named "torch::autograd::X" by name() but print as X, like PyTorch's
@@ -143,6 +198,7 @@ class Node:
 
     @property
     def needs_input_grad(self):
+        """One flag per operand of the op (by position, as backward reads them)."""
         return tuple(fn is not None for fn, _ in self.next_functions)
 
     @property
@@ -178,6 +234,78 @@ class Node:
         h = RemovableHandle(hooks)
         hooks[h.id] = fn
         return h
+
+
+Node._op = Node
+Node._variants = {}
+
+
+def _needs_operand_grad(node):
+    return tuple(fn is not None for fn, _ in node._operand_edges)
+
+
+def _edges_at_positions(node):
+    edges = node._operand_edges
+    return None if edges is None else tuple(edges[p] for p in node._edge_positions)
+
+
+def _all_operand_edges(node):
+    return node._operand_edges
+
+
+def _set_operand_edges(node, edges):
+    node._operand_edges = edges
+
+
+def _edge_positions_of(cls, name):
+    """Set node class `cls`'s _edge_positions for its node name. A class whose node has
+    edges for some operands only keeps the edges of all of them (recording, the
+    engine's gradients and needs_input_grad go by operand) and shows PyTorch's through
+    a next_functions property: nothing changes for the other classes (but a subclass of
+    such a class, which shows all its edges through the same kind of property)."""
+    pos = cls._edge_positions = cls.edge_operands.get(name)
+    if pos is not None:
+        cls.next_functions = property(_edges_at_positions, _set_operand_edges)
+    elif isinstance(getattr(cls, "next_functions", None), property):
+        cls.next_functions = property(_all_operand_edges, _set_operand_edges)
+    else:
+        return
+    cls.needs_input_grad = property(_needs_operand_grad, doc=Node.needs_input_grad.__doc__)
+
+
+def named_class(op, name):
+    """The node class of op class `op` for PyTorch node name `name`: `op` itself for its
+    usual name, else a subclass of it named so (made once, then cached)."""
+    cls = op._variants.get(name)
+    if cls is None:
+        if op._name == name:
+            cls = op
+        else:
+            cls = type(op)(name.rsplit("::", 1)[-1], (op,), {
+                "_op": op, "_torch_name": name, "__qualname__": op.__qualname__,
+                "__module__": op.__module__, "__doc__": op.__doc__})
+            _edge_positions_of(cls, name)
+        op._variants[name] = cls
+    return cls
+
+
+def rename(node, name):
+    """Give recorded node `node` PyTorch's node name `name`: its class becomes
+    named_class's, and its operands' edges are set again (the new name may have edges
+    for other operands)."""
+    cls = type(node)
+    if cls._torch_name == name:
+        return
+    edges = operand_edges(node)
+    node.__class__ = named_class(cls._op, name)
+    node.next_functions = edges
+
+
+def operand_edges(node):
+    """One edge per operand of recorded node `node` (next_functions, unless PyTorch's
+    node has fewer)."""
+    edges = node._operand_edges
+    return node.next_functions if edges is None else edges
 
 
 class AccumulateGrad(Node):
@@ -454,6 +582,12 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                     if r is not None:
                         grads = list(r)
             in_grads = _call_backward(node, grads, anomaly)
+            edges = node.next_functions
+            pos = None
+            if len(in_grads) != len(edges):
+                # operands PyTorch's node has no edge for (Node.edge_operands): dropped
+                pos = node._edge_positions
+                in_grads = tuple(in_grads[p] for p in pos)
             post = attrs.get("_post_hooks")
             if post:
                 for fn in list(post.values()):
@@ -467,8 +601,10 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
             if anomaly:
                 check_nan(node, in_grads)
             meta = attrs.get("_input_meta")
+            if pos is not None and meta is not None:
+                meta = [meta[p] for p in pos]
             n_in = len(in_grads)
-            for i, (fn, nr) in enumerate(node.next_functions):
+            for i, (fn, nr) in enumerate(edges):
                 if fn is None or (needed is not None and fn not in needed):
                     continue
                 g = in_grads[i] if i < n_in else None
@@ -534,6 +670,8 @@ def _call_backward(node, grads, anomaly):
     if not isinstance(r, tuple):
         r = (r,)
     n_in = len(node.next_functions)
+    if len(r) != n_in and node._operand_edges is not None:
+        n_in = len(node._operand_edges)   # one gradient per operand (_edge_positions_of)
     if len(r) != n_in:
         if len(r) > n_in and all(x is None for x in r[n_in:]):
             r = r[:n_in]

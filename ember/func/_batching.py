@@ -480,7 +480,7 @@ def _tangent_by_op(cls):
 
 def _linear_tangent(cls, inputs, arrays, out):
     """F.linear's tangent: x W^T is bilinear (the product rule), the bias adds its own."""
-    if cls.__name__ == "Linear":
+    if cls.__qualname__ == "Linear":
         return _base._multilinear_jvp(cls, inputs, arrays, ())
     b, x, w = inputs
     total = _base._multilinear_jvp(_AFFINE[0], (x, w), arrays[1:], ())
@@ -703,7 +703,7 @@ def _matmul(cls, arrays, params, size):
 def _linear(cls, arrays, params, size):
     """F.linear: x W^T (+ b). A batched input alone goes through the op as is (its leading
     dims are the batch); batched weights (model ensembles) use matmul."""
-    if cls.__name__ == "LinearBias":
+    if cls.__qualname__ == "LinearBias":
         b, x, w = arrays
     else:
         (x, w), b = arrays, None

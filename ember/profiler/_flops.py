@@ -24,7 +24,7 @@ _ELEMENTWISE = {"Mul", "Add"}
 def count(cls, arrays, out):
     """FLOPs of one call of op class `cls` on `arrays` giving `out` (a Tensor), 0 for an
     op that is not counted."""
-    name = cls.__name__
+    name = cls.__qualname__   # (__name__ is PyTorch's node name)
     if type(out) is tuple:
         return 0
     size = out._data.size

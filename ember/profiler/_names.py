@@ -69,10 +69,10 @@ def op_name(cls):
     """The profiler's name for op class `cls` (cached: it is looked up on every op)."""
     name = _CACHE.get(cls)
     if name is None:
-        op = _CLASS_OVERRIDES.get(cls.__name__)
+        op = _CLASS_OVERRIDES.get(cls.__qualname__)
         if op is not None:
             name = "aten::" + op
         else:
-            name = aten_name(cls._name) or "ember::" + cls.__name__
+            name = aten_name(cls._name) or "ember::" + cls.__qualname__
         _CACHE[cls] = name
     return name

@@ -11,7 +11,7 @@ ops on the values, so their gradients (and double backward) come for free.
 import numpy as np
 
 from ..autograd import grad_mode
-from ..autograd.graph import Node, accumulator_of, _seq, FREED_GRAPH
+from ..autograd.graph import Node, accumulator_of, _seq, FREED_GRAPH, rename as rename_node
 from .._tensor import Tensor
 
 _NO_EDGE = (None, 0)
@@ -68,7 +68,7 @@ def rename(t, name):
     (``SqrtBackward0`` for a sqrt built from values and a constructor), as learners read
     it in reprs."""
     if t.grad_fn is not None:
-        t.grad_fn._name = name
+        rename_node(t.grad_fn, name)
     return t
 
 

@@ -158,10 +158,7 @@ def add(self, other, *, alpha=1):
 
 def sub(self, other, *, alpha=1):
     if isinstance(other, SparseCooTensor):
-        out = add(self, other, alpha=-alpha)
-        if out.grad_fn is not None:
-            out.grad_fn._name = "SubBackward0"
-        return out
+        return rename(add(self, other, alpha=-alpha), "SubBackward0")
     if isinstance(other, Tensor) or _is_number(other):
         raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
                            "instead.")

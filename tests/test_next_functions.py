@@ -1,0 +1,106 @@
+"""grad_fn.next_functions has PyTorch's edges: one per differentiable tensor argument of
+the op's overload, (None, 0) for a tensor that needs no gradient or an optional tensor
+not given; a Python number for a Scalar argument (x ** 2, clamp(x, 0.5)) and a mask are
+no edges. Gradients through those nodes match torch's."""
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+
+def _cases(lib):
+    F = lib.nn.functional
+    x = lib.tensor([0.5, -1.5, 2.0], requires_grad=True)
+    w = lib.tensor([1.0, 0.25, -0.5])
+    wg = lib.tensor([1.0, 0.25, -0.5], requires_grad=True)
+    m = lib.tensor([True, False, True])
+    v = lib.tensor(3.0, requires_grad=True)
+    return {
+        "mul_number": lambda: x * 2, "mul_mask": lambda: x * m, "add_number": lambda: x + 2,
+        "div_number": lambda: x / 2, "pow_number": lambda: x ** 2, "rpow": lambda: 2 ** x,
+        "pow_tensor": lambda: x ** wg, "rsub_number": lambda: 2 - x,
+        "rsub_tensors": lambda: lib.rsub(x, wg), "where_number": lambda: lib.where(m, x, 2.0),
+        "where_tensors": lambda: lib.where(m, x, wg), "clamp_numbers": lambda: x.clamp(-1, 1),
+        "clamp_tensor": lambda: x.clamp(wg), "clamp_min_number": lambda: x.clamp_min(0.0),
+        "clamp_min_tensor": lambda: x.clamp_min(wg), "clamp_max_tensor": lambda: x.clamp_max(wg),
+        "lerp_number": lambda: lib.lerp(x, wg, 0.5), "lerp_tensor": lambda: lib.lerp(x, wg, w),
+        "masked_fill_number": lambda: x.masked_fill(m, 1.0),
+        "masked_fill_tensor": lambda: x.masked_fill(m, v),
+        "index_fill_number": lambda: x.index_fill(0, lib.tensor([1]), 2.0),
+        "fill_number": lambda: lib.fill(x, 2.0), "fill_tensor": lambda: lib.fill(x, v),
+        "fill_inplace": lambda: x.clone().fill_(v), "zero_": lambda: x.clone().zero_(),
+        "remainder_number": lambda: lib.remainder(x, 2.0), "fmod_number": lambda: lib.fmod(x, 2.0),
+        "xlogy_number": lambda: lib.xlogy(x, 2.0), "xlogy_rnumber": lambda: lib.xlogy(2.0, x),
+        "copysign_number": lambda: lib.copysign(x, 2.0),
+        "batch_norm_no_weight": lambda: F.batch_norm(x.view(1, 3), lib.zeros(3), lib.ones(3)),
+        "layer_norm_no_weight": lambda: F.layer_norm(x, (3,)),
+        "addcmul": lambda: lib.addcmul(x, x, w, value=2),
+    }
+
+
+CASES = sorted(_cases(ember))
+
+
+def _edges(fn):
+    return [None if f is None else type(f).__name__ for f, _ in fn.next_functions]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_edges_as_pytorch(case):
+    t, e = _cases(torch)[case](), _cases(ember)[case]()
+    assert type(e.grad_fn).__name__ == type(t.grad_fn).__name__
+    assert _edges(e.grad_fn) == _edges(t.grad_fn)
+    # needs_input_grad is PyTorch's too (one flag per edge)
+    assert [f is not None for f, _ in e.grad_fn.next_functions] == \
+        [f is not None for f, _ in t.grad_fn.next_functions]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_gradients_through_those_nodes(case):
+    """The engine maps the op's gradients (one per operand) onto the edges."""
+    def grads(lib):
+        cases = _cases(lib)
+        out = cases[case]()
+        g = lib.ones_like(out)
+        inputs = [n.variable for n in _leaves(out.grad_fn)]
+        return [a.detach().numpy() for a in lib.autograd.grad(out, inputs, g)]
+    for a, b in zip(grads(ember), grads(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def _leaves(fn):
+    """The AccumulateGrad nodes below `fn`, in a fixed order."""
+    found, stack, seen = [], [fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node).__name__ == "AccumulateGrad":
+            found.append(node)
+        stack.extend(f for f, _ in reversed(node.next_functions))
+    return found
+
+
+def test_hooks_see_one_gradient_per_edge():
+    """A node's post-hook gets grad_inputs as PyTorch does: one per next_functions edge."""
+    def seen(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x ** 2
+        got = []
+        y.grad_fn.register_hook(lambda gi, go: got.append(len(gi)))
+        y.sum().backward()
+        return got
+    assert seen(ember) == seen(torch) == [1]
+
+
+def test_double_backward_through_a_scalar_overload():
+    def second(lib):
+        x = lib.tensor([0.5, 1.5], requires_grad=True)
+        y = (x ** 3).clamp(0.2).sum()
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        (h,) = lib.autograd.grad(g.sum(), x)
+        return h.detach().numpy()
+    np.testing.assert_allclose(second(ember), second(torch), rtol=1e-6)
