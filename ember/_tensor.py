@@ -607,13 +607,17 @@ class Tensor:
         return a if dtype is None else a.astype(dtype)
 
     def __reduce_ex__(self, proto):
-        from ._ops.creation import _rebuild_tensor
+        from ._ops.creation import _rebuild_tensor, _rebuild_as_subclass, subclass_state
         if type(self._data) is _MetaArray:   # no data: its shape and dtype rebuild it
-            return (_rebuild_tensor, (self._data, self._requires_grad))
-        if self.device.type == "cpu":
-            return (_rebuild_tensor, (self._cpu_array().copy(), self._requires_grad))
-        # a device tensor comes back on its device, as PyTorch's pickles do
-        return (_rebuild_tensor, (self._cpu_array().copy(), self._requires_grad, str(self.device)))
+            args = (self._data, self._requires_grad)
+        elif self.device.type == "cpu":
+            args = (self._cpu_array().copy(), self._requires_grad)
+        else:   # a device tensor comes back on its device, as PyTorch's pickles do
+            args = (self._cpu_array().copy(), self._requires_grad, str(self.device))
+        if type(self) is not Tensor:   # a subclass comes back as itself, with its attributes
+            return (_rebuild_as_subclass, (_rebuild_tensor, args, type(self),
+                                           subclass_state(self)))
+        return (_rebuild_tensor, args)
 
     def __deepcopy__(self, memo):
         if id(self) in memo:

@@ -159,6 +159,10 @@ class _Encoder:
             return {"__float__": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
         if isinstance(obj, Tensor):
             from .nn.parameter import Parameter
+            if type(obj) is not Tensor and type(obj) is not Parameter:
+                # (not in this format: save() pickles objects holding one, keeping its class)
+                raise TypeError(f"ember's format stores no Tensor subclass "
+                                f"({type(obj).__name__})")
             if obj.is_meta:
                 raise NotImplementedError("ember.save does not write meta tensors yet")
             arr = obj._data
@@ -465,7 +469,11 @@ def _rebuild_parameter(data, requires_grad, backward_hooks=None, *state):
 
 
 def _rebuild_from_type_v2(func, new_type, args, state):
-    return func(*args)
+    """torch._tensor._rebuild_from_type_v2: a Tensor subclass instance. The weights-only
+    reader names only torch.Tensor here (a placeholder: the plain tensor), or a class the
+    user marked safe."""
+    from ._ops.creation import _rebuild_as_subclass
+    return _rebuild_as_subclass(func, args, new_type, state)
 
 
 _SPARSE_LAYOUTS = ("sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc")
@@ -832,6 +840,14 @@ class _TorchPickler(pickle._Pickler):
             if obj.layout.name != "strided":
                 self._save_sparse(obj)
                 return
+            kind = type(obj)
+            from .nn.parameter import Parameter
+            if kind is not Tensor and not isinstance(obj, Parameter):
+                if kind.__reduce_ex__ is not Tensor.__reduce_ex__:   # its own pickling
+                    super().save(obj, save_persistent_id)
+                    return
+                self._save_subclass(obj)
+                return
             self._save_tensor(obj)
             return
         if isinstance(obj, (_dtype.dtype, _device_cls, Size)):
@@ -853,8 +869,16 @@ class _TorchPickler(pickle._Pickler):
         self.save_reduce(_TorchGlobal("torch._utils", "_rebuild_sparse_tensor"), (layout, data),
                          obj=t)
 
-    def _save_tensor(self, t):
-        from .nn.parameter import Parameter
+    def _save_subclass(self, t):
+        """A Tensor subclass instance as torch pickles one: _rebuild_from_type_v2(the plain
+        tensor's rebuild, the class, its arguments, the instance's attributes)."""
+        from ._ops.creation import subclass_state
+        func, args = self._rebuild_args(t)
+        self.save_reduce(_TorchGlobal("torch._tensor", "_rebuild_from_type_v2"),
+                         (func, type(t), args, subclass_state(t)), obj=t)
+
+    def _rebuild_args(self, t):
+        """(the rebuild function's global, its arguments) of a strided tensor's values."""
         arr = t._cpu_array()
         root = _root_array(arr)
         if root.dtype != arr.dtype or not root.flags.c_contiguous:
@@ -864,10 +888,14 @@ class _TorchPickler(pickle._Pickler):
         offset = _offset_elems(arr, root) if root is not arr else 0
         args = (ref, offset, tuple(arr.shape), tuple(s // item for s in arr.strides),
                 bool(t._requires_grad), OrderedDict())
-        rebuild = (_TorchGlobal("torch._utils", "_rebuild_tensor_v2"), args)
         if ref.untyped:   # bytes and a dtype, as torch writes dtypes without a storage class
-            rebuild = (_TorchGlobal("torch._utils", "_rebuild_tensor_v3"),
-                       args + (_TorchGlobal("torch", t.dtype.name),))
+            return (_TorchGlobal("torch._utils", "_rebuild_tensor_v3"),
+                    args + (_TorchGlobal("torch", t.dtype.name),))
+        return (_TorchGlobal("torch._utils", "_rebuild_tensor_v2"), args)
+
+    def _save_tensor(self, t):
+        from .nn.parameter import Parameter
+        rebuild = self._rebuild_args(t)
         if isinstance(t, Parameter):
             self.save_reduce(_TorchGlobal("torch._utils", "_rebuild_parameter"),
                              (_Reduced(*rebuild), bool(t._requires_grad), OrderedDict()), obj=t)

@@ -345,3 +345,54 @@ def test_pickled_tensors_keep_their_device(device):
     assert type(p2) is ember.nn.Parameter and str(p2.device) == str(p.device)
     assert {str(q.device) for q in m2.parameters()} == {str(m.weight.device)}
     assert m2(ember.ones(1, 2, device=device)).shape == (1, 3)
+
+
+class EmberTagged(ember.Tensor):
+    """A Tensor subclass with an attribute of its own (pickled by reference)."""
+
+
+class TorchTagged(torch.Tensor):
+    pass
+
+
+def _tagged(lib, cls):
+    t = lib.arange(4.0).as_subclass(cls)
+    t.tag = "hi"
+    return t
+
+
+@pytest.mark.parametrize("fmt", ["ember", "torch"])
+def test_tensor_subclass_saved_keeps_class_and_attributes(tmp_path, fmt):
+    """save() keeps a Tensor subclass and its attributes for load(weights_only=False); the
+    weights-only reader refuses the class, as torch's does."""
+    results = {}
+    for lib, cls in ((ember, EmberTagged), (torch, TorchTagged)):
+        path = tmp_path / f"{lib.__name__}.pt"
+        kwargs = {"format": fmt} if lib is ember else {}
+        lib.save({"t": _tagged(lib, cls), "x": lib.ones(2)}, path, **kwargs)
+        out = lib.load(path, weights_only=False)
+        results[lib.__name__] = (type(out["t"]) is cls, out["t"].tag, out["t"].tolist(),
+                                 type(out["x"]).__name__, out["x"].tolist())
+        with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+            lib.load(path)
+    assert results["ember"] == results["torch"]
+
+
+def test_tensor_subclass_pickles_as_itself():
+    for lib, cls in ((ember, EmberTagged), (torch, TorchTagged)):
+        back = pickle.loads(pickle.dumps(_tagged(lib, cls)))
+        assert type(back) is cls and back.tag == "hi" and back.tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_tv_tensor_boxes_saved_and_loaded():
+    """torchvision's BoundingBoxes through save/load keep format and canvas size (they were
+    plain tensors)."""
+    from ember.vision import tv_tensors
+    boxes = tv_tensors.BoundingBoxes([[1.0, 2, 3, 4]], format="XYXY", canvas_size=(10, 12))
+    buf = io.BytesIO()
+    ember.save([boxes], buf)
+    buf.seek(0)
+    (back,) = ember.load(buf, weights_only=False)
+    assert type(back) is tv_tensors.BoundingBoxes
+    assert (back.format.name, back.canvas_size, back.tolist()) == ("XYXY", (10, 12),
+                                                                   [[1.0, 2, 3, 4]])

@@ -644,6 +644,29 @@ def _rebuild_tensor(arr, requires_grad, device=None):
     return t
 
 
+def subclass_state(t):
+    """The attributes a Tensor subclass instance carries of its own (what pickling keeps):
+    its __dict__ less ember's bookkeeping (the names Tensor's class attributes hold: a
+    version counter, a view's base ...)."""
+    return {k: v for k, v in t.__dict__.items() if k not in Tensor.__dict__}
+
+
+def _rebuild_as_subclass(func, args, cls, state):
+    """A Tensor subclass instance unpickled (torch._tensor._rebuild_from_type_v2): the
+    tensor `func(*args)` as `cls`, its attributes restored (by the class's __setstate__
+    where it has one)."""
+    t = func(*args)
+    if isinstance(cls, type) and issubclass(cls, Tensor) and type(t) is not cls:
+        t = t.as_subclass(cls)
+        if state:
+            setstate = getattr(cls, "__setstate__", None)
+            if setstate is not None and setstate is not object.__setstate__:
+                t.__setstate__(state)
+            else:
+                t.__dict__.update(state)
+    return t
+
+
 # ---------------------------------------------------------------------------- empty_permuted
 
 def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None,
