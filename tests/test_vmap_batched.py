@@ -387,3 +387,88 @@ def test_cumprod_gradient_per_slice(strict):
     for L in (ember, torch):
         out.append(L.func.vmap(L.func.grad(lambda v: v.cumprod(0).sum()))(L.tensor(x)))
     assert_same(out[0], out[1], rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------
+# inputs that require grad: one outer node over the vectorized run (_vmap_autograd.py)
+
+def _grad_case(lib, case):
+    g = np.random.default_rng(1)
+    W = lib.tensor(g.standard_normal((4, 3, 5)), requires_grad=True)   # 4 ensemble members
+    b = lib.tensor(g.standard_normal((4, 3)), requires_grad=True)
+    x = lib.tensor(g.standard_normal((6, 5)))
+    V = lib.tensor(g.standard_normal((5, 3)), requires_grad=True)      # closed over
+    F = lib.nn.functional
+    if case == "ensemble":
+        out = lib.func.vmap(lambda w, bb, xx: F.relu(F.linear(xx, w, bb)).tanh(),
+                            in_dims=(0, 0, None))(W, b, x)
+        wrt = [W, b]
+    elif case == "in_dim_1":
+        out = lib.func.vmap(lambda w, xx: (xx @ w.t()).sigmoid().sum(0), in_dims=(1, None),
+                            out_dims=1)(W.transpose(0, 1), x)
+        wrt = [W]
+    elif case == "closure":
+        out = lib.func.vmap(lambda w: (x @ V * w.sum()).exp().mean(1))(W)
+        wrt = [W, V]
+    else:   # a double backward through the vmapped call
+        out = lib.func.vmap(lambda w, xx: (xx @ w.t()).pow(3), in_dims=(0, None))(W, x)
+        (gw,) = lib.autograd.grad(out.sum(), W, create_graph=True)
+        out = gw.sin()
+        wrt = [W]
+    cot = lib.tensor(g.standard_normal(tuple(out.shape)))
+    grads = lib.autograd.grad(out, wrt, cot)
+    return [out.detach().numpy()] + [t.numpy() for t in grads]
+
+
+@pytest.mark.parametrize("case", ["ensemble", "in_dim_1", "closure", "double_backward"])
+def test_inputs_that_require_grad(case):
+    _batching.STATS.update(vectorized_ops=0, looped_ops=0, aborts=0, last_abort=None)
+    got, want = _grad_case(ember, case), _grad_case(torch, case)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+    assert _batching.STATS["vectorized_ops"] > 0   # the forward ran on the whole batch
+
+
+def test_ensemble_of_modules_runs_vectorized(strict):
+    """functorch's model-ensembling tutorial: stacked parameters that require grad, the
+    forward and the outer backward vectorized, results and gradients as torch's."""
+    import copy
+
+    def run(lib):
+        lib.manual_seed(0)
+
+        class MLP(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = lib.nn.Linear(12, 8)
+                self.fc2 = lib.nn.Linear(8, 3)
+
+            def forward(self, x):
+                return self.fc2(lib.nn.functional.relu(self.fc1(x.flatten(1))))
+        models = [MLP() for _ in range(3)]
+        for m in models:   # the same weights in both libraries
+            for p in m.parameters():
+                p.data = lib.tensor(np.random.default_rng(p.numel()).standard_normal(
+                    tuple(p.shape)) * 0.3, dtype=lib.float32)
+        params, buffers = lib.func.stack_module_state(models)
+        base = copy.deepcopy(models[0]).to("meta")
+
+        def fmodel(params, buffers, x):
+            return lib.func.functional_call(base, (params, buffers), (x,))
+        x = lib.tensor(np.random.default_rng(5).standard_normal((4, 3, 4)), dtype=lib.float32)
+        out = lib.func.vmap(fmodel, in_dims=(0, 0, None))(params, buffers, x)
+        out.square().sum().backward()
+        return [out.detach().numpy()] + [params[k].grad.numpy() for k in sorted(params)]
+    got, want = run(ember), run(torch)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert strict["looped_ops"] == 0 and strict["aborts"] == 0
+
+
+def test_outer_node_is_freed_with_the_graph():
+    """A second backward without retain_graph raises as torch's does."""
+    W = ember.ones(2, 3, requires_grad=True)
+    out = ember.func.vmap(lambda w: (w * 2).sum())(W)
+    out.sum().backward()
+    with pytest.raises(RuntimeError):
+        out.sum().backward()

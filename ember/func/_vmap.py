@@ -4,10 +4,12 @@
 batched tensors (ember/func/_batching.py: each op runs on the whole batch through its
 batching rule, or loops over the batch for that one op), as PyTorch does. Where that
 cannot be done, the attempt is abandoned and `f` runs once per slice, the results stacked:
-for randomness "same"/"different", batched inputs that require grad, outputs that carry
-autograd history, a function that reads values (``.item()``, printing, data-dependent
-Python) or calls ``.backward()``, and an enclosing vectorized vmap (the inner one then runs
-by slices over the outer batch). Python side effects of `f` before such an abort happen
+for randomness "same"/"different", inputs or outputs with a forward-AD tangent, a
+function that reads values (``.item()``, printing, data-dependent Python) or calls
+``.backward()``, and an enclosing vectorized vmap (the inner one then runs by slices over
+the outer batch). Inputs that require grad (a model ensemble's stacked parameters) run
+vectorized: the outputs get one node whose backward is the whole batch's
+(_vmap_autograd.py). Python side effects of `f` before such an abort happen
 once more, and so do in-place writes into tensors `f` closes over.
 
 Known differences from PyTorch: the per-slice path accepts an output with
@@ -28,7 +30,8 @@ from .._ops.joining import stack
 from .._ops.pointwise_more import equal
 from .._ops._base import VMAP as _VMAP_HOOK
 from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
-from . import _batching
+from . import _batching, _vmap_autograd
+from ..autograd.graph import _seq as _graph_seq
 
 __all__ = ["vmap"]
 
@@ -89,12 +92,13 @@ def _can_vectorize(randomness, batch_size, flat_in_dims, flat_args):
     """Whether to try running func once on the whole batch: not inside another vectorized
     vmap (an inner one runs slice by slice over the outer batch), only where an abort
     cannot have done anything twice (randomness="error": a random draw raises anyway), and
-    not for inputs autograd tracks (the batched stand-ins would cut them off their graph)."""
+    not for inputs that carry forward-AD tangents. Inputs that require grad get batched
+    leaves of their own and the outputs one outer node (_vmap_autograd.py)."""
     if _VMAP_HOOK[0] is not None or randomness != "error" or batch_size == 0 or \
             not _batching.ENABLED[0]:
         return False
     for d, arg in zip(flat_in_dims, flat_args):
-        if d is not None and (arg._requires_grad or arg._fw_tangent is not None):
+        if d is not None and arg._fw_tangent is not None:
             return False
     return True
 
@@ -102,8 +106,10 @@ def _can_vectorize(randomness, batch_size, flat_in_dims, flat_args):
 def _run_vectorized(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs, out_dims):
     """func run once on batched tensors (see _batching.py); its outputs with the batch dim
     at their out_dims. Raises _batching.Unbatchable where that cannot be done."""
-    leaves = [arg if d is None else _batching.batched(arg, d)
-              for d, arg in zip(flat_in_dims, flat_args)]
+    # inputs that require grad get batched leaves of their own, and outputs with a graph
+    # one outer node (_vmap_autograd.py)
+    leaves = _vmap_autograd.grad_stand_ins(flat_in_dims, flat_args)
+    start_seq = next(_graph_seq)
     _VMAP_HOOK[0] = _batching.handle
     VMAP_VECTORIZING[0] = True
     # backward passes keep their graphs: after an abort the slices may run them again
@@ -116,11 +122,15 @@ def _run_vectorized(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs
         flat, spec = tree_flatten(result)
         flat_out_dims = _out_dims_for(func, result, spec, out_dims)
         outputs = []
+        recorded = []   # (output index, inner tensor, out_dim) of outputs with a graph
         for value, d in zip(flat, flat_out_dims):
-            if isinstance(value, Tensor) and (value._requires_grad or
-                                              value._fw_tangent is not None):
-                # a graph or tangent recorded over a batch (a custom Function's)
-                raise _batching.Unbatchable("an output with autograd history")
+            if isinstance(value, Tensor) and value._fw_tangent is not None:
+                # a tangent recorded over a batch (a custom Function's)
+                raise _batching.Unbatchable("an output with a forward-AD tangent")
+            if isinstance(value, Tensor) and value._requires_grad:
+                if d is None or not _batching.is_batched(value):
+                    raise _batching.Unbatchable("an output with autograd history, unbatched")
+                recorded.append((len(outputs), value, d))
             if d is None:
                 if _batching.is_batched(value):   # the per-slice path compares the slices
                     raise _batching.Unbatchable("a batched output with out_dim None")
@@ -138,6 +148,10 @@ def _run_vectorized(func, batch_size, flat_in_dims, flat_args, args_spec, kwargs
         DEFERRED_RELEASE[0] = released
     for node in deferred:   # done: the graphs go as those passes asked
         node._release()
+    if recorded:
+        _vmap_autograd.attach([outputs[k] for k, _, _ in recorded], [d for _, _, d in recorded],
+                              [t for _, t, _ in recorded], leaves, start_seq, batch_size,
+                              (func, args_spec, kwargs, flat_in_dims, flat_args))
     return tree_unflatten(outputs, spec)
 
 
