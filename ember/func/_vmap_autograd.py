@@ -80,13 +80,13 @@ def _grads_vectorized(ctx, grads):
     roots = ctx.inner_roots
     root_grads = [_batched_cotangent(g, d) for g, d in zip(grads, ctx.out_dims)]
     capture = [(_edge_of_inner(t)) for t in ctx.inner_inputs]
+    outer = _VMAP_HOOK[0], grad_mode.VMAP_VECTORIZING[0]
     _VMAP_HOOK[0] = _batching.handle
     grad_mode.VMAP_VECTORIZING[0] = True
     try:
         found = run_backward(roots, root_grads, True, False, capture=capture, accumulate=False)
     finally:
-        _VMAP_HOOK[0] = None
-        grad_mode.VMAP_VECTORIZING[0] = False
+        _VMAP_HOOK[0], grad_mode.VMAP_VECTORIZING[0] = outer
     result = []
     for g, d in zip(found, ctx.in_dims):
         if g is None:
@@ -99,6 +99,9 @@ def _grads_vectorized(ctx, grads):
             # an input mapped over dim d gets its batch back at d; one from outside the
             # batch gets the sum of every slice's gradient
             data = xp.moveaxis(phys, 0, d) if d is not None else phys.sum(0)
+        elif d is not None:   # the same gradient for every slice
+            xp = _backend.array_namespace(data)
+            data = xp.moveaxis(xp.broadcast_to(data, (ctx.batch_size,) + data.shape), 0, d)
         result.append(_make(data))
     return tuple(result)
 
