@@ -278,7 +278,7 @@ def named_class(op, name):
     usual name, else a subclass of it named so (made once, then cached)."""
     cls = op._variants.get(name)
     if cls is None:
-        if op._name == name:
+        if op._torch_name == name or name is None:   # (None: the op's own name)
             cls = op
         else:
             cls = type(op)(name.rsplit("::", 1)[-1], (op,), {

@@ -385,7 +385,7 @@ def _record_by_slices(cls, inputs, slices, params, out, xp):
         _base._record(node, stand_ins, result)
         nodes.append(node)
     parent = object.__new__(_SliceNodes)
-    parent._name = getattr(cls, "_name", _SliceNodes._name)
+    parent._name = cls._name or _SliceNodes._name
     parent.slice_nodes = nodes
     parent.nondiff_outputs = cls.nondiff_outputs
     parent.xp = _PassThrough
