@@ -5,6 +5,7 @@ CUDA sample staying on the GPU; drawing follows torchvision (draw_bounding_boxes
 draw_keypoints go through Pillow and return CPU images, draw_segmentation_masks stays on
 the device). The CPU runs are compared with torchvision in test_transforms_v2.py and
 test_draw.py. Skips without a GPU; EMBER_FAKE_CUDA=1 runs it on tests/fakecupy.py."""
+import types
 import warnings
 
 import numpy as np
@@ -212,3 +213,74 @@ def test_make_grid_stays_on_cuda():
     batch = ember.tensor(np.stack([IMG_F32] * 3))
     _compare(make_grid(batch, nrow=2, padding=1, normalize=True),
              make_grid(batch.cuda(), nrow=2, padding=1, normalize=True), 1e-6)
+
+
+# ---------------------------------------------------------------- the CPU suite's tables
+
+def _tables():
+    """test_transforms_v2.py's transform tables (they take a namespace of torch/v2/tv_tensors:
+    given ember's here); importing that module needs torch and torchvision."""
+    pytest.importorskip("torch")
+    from tests.vision import test_transforms_v2 as T
+    return T, types.SimpleNamespace(torch=ember, v2=v2, tvt=TV)
+
+
+@pytest.mark.parametrize("img", ["u8", "f32"])
+def test_auto_augment_family_on_cuda(img):
+    T, L = _tables()
+    arr = IMG_U8 if img == "u8" else IMG_F32
+    for name, build in T.AUTO.items():
+        _both(lambda: build(L), sample=lambda dev: (TV.Image(ember.tensor(arr), device=dev),
+                                                    ember.tensor(3, device=dev)),
+              atol=1.0 if img == "u8" else 1e-4, calls=3)
+
+
+def test_geometric_transforms_move_keypoints_on_cuda():
+    T, L = _tables()
+
+    def sample(dev):
+        img, target = _sample(dev)
+        target["keypoints"] = TV.KeyPoints(ember.tensor(T.KEYPOINTS), canvas_size=(24, 32),
+                                           device=dev)
+        return img, target
+    for name in ("hflip", "resize_hw", "random_crop_padding", "rotation_expand", "affine",
+                 "perspective", "elastic"):
+        _both(lambda: T.GEOMETRIC[name](L), sample=sample, atol=1.0)
+
+
+def test_functionals_table_on_cuda():
+    T, L = _tables()
+    F = types.SimpleNamespace(**{n: getattr(v2.functional, n)
+                                 for n in dir(v2.functional) if not n.startswith("_")})
+    F._dtype_for_test = lambda n: getattr(ember, n)
+    for name, (call, kind) in T.FUNCTIONALS.items():
+        arr = T.SMALL_U8 if kind == "u8" else T.SMALL_F32
+        _compare(call(F, ember.tensor(arr)), call(F, ember.tensor(arr, device="cuda")),
+                 atol=1.0 if kind == "u8" else 1e-5)
+
+
+@pytest.mark.parametrize("mode,antialias", [("bilinear", True), ("bilinear", False),
+                                            ("bicubic", True), ("bicubic", False)])
+def test_uint8_resize_kernel_on_cuda(mode, antialias):
+    rng = np.random.default_rng(3)
+    for (h, w), size in [((10, 13), (32, 32)), ((48, 48), (16, 16)), ((7, 9), (7, 20))]:
+        x = ember.tensor(rng.integers(0, 256, (2, 3, h, w), dtype=np.uint8))
+        kw = dict(interpolation=v2.InterpolationMode(mode), antialias=antialias)
+        _compare(v2.functional.resize(x, list(size), **kw),
+                 v2.functional.resize(x.cuda(), list(size), **kw), atol=1.0)
+
+
+def test_gaussian_noise_and_rotated_boxes_on_cuda():
+    T, L = _tables()
+    for arr in (T.SMALL_F32, T.SMALL_U8):
+        outs = []
+        for dev in ("cpu", "cuda"):
+            ember.manual_seed(0)
+            outs.append(v2.functional.gaussian_noise(ember.tensor(arr, device=dev)))
+        _compare(outs[0], outs[1], atol=1e-6)
+    boxes = {dev: TV.BoundingBoxes(ember.tensor(T.ROTATED), format="CXCYWHR",
+                                   canvas_size=(24, 32), device=dev) for dev in ("cpu", "cuda")}
+    for f in (lambda b: v2.functional.convert_bounding_box_format(b, new_format="XYXYXYXY"),
+              lambda b: v2.functional.horizontal_flip(b),
+              lambda b: v2.functional.vertical_flip(b)):
+        _compare(f(boxes["cpu"]), f(boxes["cuda"]), atol=1e-5)
