@@ -166,3 +166,55 @@ def test_nested_on_cuda_with_cpu_weight_raises_device_mix():
     nt = _nt("cuda")
     with pytest.raises(RuntimeError, match="cuda|cpu|device"):
         ember.nn.functional.linear(nt, ember.ones(3, 6))
+
+
+def test_multihead_attention_fast_path_and_cuda_method():
+    def prog(dev):
+        ember.manual_seed(0)
+        mha = ember.nn.MultiheadAttention(6, 2, batch_first=True).eval().to(dev)
+        ns = ember.nested.nested_tensor([ember.tensor(a) for a in _data((2, 3))])
+        ns = ns.cuda() if dev == "cuda" else ns
+        assert ns.device.type == dev and ns.is_cuda == (dev == "cuda")
+        with ember.no_grad():
+            out, w = mha(ns, ns, ns)
+        return [list(out.unbind()), w]
+    _run(prog, tol=1e-5)
+
+
+def test_unary_binary_table_on_cuda():
+    """The CPU suite's op table (tests/test_nested.py) through CUDA nested tensors: the
+    same values, or the same refusal (ops torch has no nested kernel for)."""
+    pytest.importorskip("torch")
+    from tests.test_nested import _BINARY_NAMES, _F_NAMES, _UNARY_NAMES
+    F = ember.nn.functional
+
+    def call(f, *args, **kw):
+        try:
+            return f(*args, **kw)
+        except NotImplementedError as e:
+            return f"NotImplementedError: {e}"
+
+    def prog(dev):
+        nt = _nt(dev)
+        other = ember.nested.nested_tensor_from_jagged(_nt(dev, seed=5).values().abs() + 0.5,
+                                                       nt.offsets())
+        out = []
+        for name in _UNARY_NAMES:
+            x = nt.abs() + 0.1 if name in ("log", "log2", "log10", "sqrt", "rsqrt", "lgamma",
+                                         "digamma", "logit") else nt
+            if name in ("asin", "acos", "atanh", "erfinv", "logit"):
+                x = nt.tanh() * 0.9 if name != "logit" else nt.sigmoid()
+            out.append(call(getattr(ember, name), x))
+        for name in _F_NAMES:
+            if name == "dropout":
+                out.append(F.dropout(nt, 0.5, training=False))
+            else:
+                out.append(call(getattr(F, name), nt))
+        for name in _BINARY_NAMES:
+            a, b = (nt.abs(), other) if name in ("pow", "fmod", "remainder", "xlogy",
+                                                  "floor_divide") else (nt, other)
+            if name == "bitwise_and":
+                a, b = (nt > 0), (other > 1)
+            out.append(call(getattr(ember, name), a, b))
+        return out
+    _run(prog, tol=1e-5)
