@@ -69,10 +69,11 @@ def op_name(cls):
     """The profiler's name for op class `cls` (cached: it is looked up on every op)."""
     name = _CACHE.get(cls)
     if name is None:
-        op = _CLASS_OVERRIDES.get(cls.__qualname__)
+        op_cls = cls._op   # (a node class named for another overload: its op's name)
+        op = _CLASS_OVERRIDES.get(op_cls.__qualname__)
         if op is not None:
             name = "aten::" + op
         else:
-            name = aten_name(cls._name) or "ember::" + cls.__qualname__
+            name = aten_name(op_cls._name) or "ember::" + op_cls.__qualname__
         _CACHE[cls] = name
     return name
