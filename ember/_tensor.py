@@ -15,7 +15,8 @@ from ._backend import MULTI_GPU as _MULTI_GPU
 from ._backend.meta_backend import MetaArray as _MetaArray
 from .autograd import grad_mode
 from .autograd.grad_mode import _INFERENCE as _INFERENCE_MODE
-from .autograd.graph import RemovableHandle, run_backward, warn_nonleaf_grad
+from .autograd.graph import RemovableHandle, run_backward, warn_nonleaf_grad, \
+    current as _current_history
 
 _ndarray = np.ndarray
 _FROM_NP = _dtype._FROM_NP
@@ -78,6 +79,7 @@ class Tensor:
     _vc = None
     _base = None
     _view_fn = None
+    _gfv = None    # a view: the version of its base when its grad_fn was made (graph.current)
     _hooks = None
     _retains_grad = False
     _accumulator = None
@@ -366,6 +368,8 @@ class Tensor:
     # ------------------------------------------------------------------ autograd state
     @property
     def requires_grad(self):
+        if self._base is not None:   # a view of a base written since: its history first
+            _current_history(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -503,6 +507,7 @@ class Tensor:
         return self
 
     def retain_grad(self):
+        _current_history(self)
         if self.grad_fn is None:
             if not self._requires_grad:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
@@ -523,6 +528,7 @@ class Tensor:
 
     def register_hook(self, hook):
         """hook(grad) -> Tensor or None, called with this tensor's gradient."""
+        _current_history(self)
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:

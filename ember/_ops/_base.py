@@ -25,7 +25,7 @@ differentiable ops, as backward is.
 import numpy as np
 
 from ..autograd import grad_mode
-from ..autograd.graph import Node, save_tensor, accumulator_of, _seq
+from ..autograd.graph import Node, save_tensor, accumulator_of, _seq, refresh_view
 from ..autograd import anomaly
 from .._dtype import _FROM_NP, NARROW_SEEN as _NARROW_SEEN
 from . import narrow_dtypes as _narrow_dtypes
@@ -102,10 +102,16 @@ def apply(cls, inputs, arrays, *params):
         for t in inputs:
             if t is not None and t._fw_tangent is not None:
                 return _dual_apply(ctx, inputs, arrays, params, out)
-    if _GRAD[0]:
+    if _GRAD[0]:   # _recording(inputs), written out: this is the hot path
+        record = False
         for t in inputs:
-            if t is not None and t._requires_grad:
-                return _record(ctx, inputs, out)
+            if t is not None:
+                if t._base is not None and t._gfv != t._vc[0]:
+                    refresh_view(t)
+                if t._requires_grad:
+                    record = True
+        if record:
+            return _record(ctx, inputs, out)
     t = type(out)
     if t is _ndarray or t in _ARRAY_TYPES:
         return _make(out)
@@ -182,6 +188,21 @@ def _to_device_operand(a, xp, dev, gpu_type):
     return a
 
 
+def _recording(inputs):
+    """Whether an op on `inputs` is recorded (grad mode on): some operand requires grad.
+    Each view whose base was written since its node was made gets its history made
+    current first (graph.refresh_view): the write may have given it one, and _record
+    links to it."""
+    record = False
+    for t in inputs:
+        if t is not None:
+            if t._base is not None and t._gfv != t._vc[0]:
+                refresh_view(t)
+            if t._requires_grad:
+                record = True
+    return record
+
+
 def _record(ctx, inputs, out):
     edges = []
     meta = []
@@ -190,7 +211,7 @@ def _record(ctx, inputs, out):
             edges.append(_NO_EDGE)
             meta.append(None)
             continue
-        if t._requires_grad:
+        if t._requires_grad:   # (views' histories made current by _recording)
             fn = t.grad_fn
             edges.append((fn, t._output_nr) if fn is not None else
                          (t._accumulator or accumulator_of(t), 0))
@@ -267,10 +288,8 @@ def _wrap_outputs(ctx, outs):
 def _wrap(ctx, inputs, out):
     """apply's ending for an op run outside its hot path: record it when autograd needs
     to, else wrap the output array(s)."""
-    if _GRAD[0]:
-        for t in inputs:
-            if t is not None and t._requires_grad:
-                return _record(ctx, inputs, out)
+    if _GRAD[0] and _recording(inputs):
+        return _record(ctx, inputs, out)
     if type(out) is tuple:
         return tuple(_make(_as_array(ctx, o)) for o in out)
     return _make(_as_array(ctx, out))

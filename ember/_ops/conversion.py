@@ -306,6 +306,7 @@ def _rebase(self, result):
     with grad_mode.enable_grad():
         fresh = self._view_fn(base)
     self.grad_fn, self._output_nr, self._requires_grad = fresh.grad_fn, fresh._output_nr, True
+    self._gfv = self._vc[0]
 
 
 class CopySlices(Op):

@@ -768,9 +768,10 @@ def _as_subclass(self, cls):
         self._vc = [0]
     t._vc = self._vc
     if self.grad_fn is None and self._requires_grad:
-        t._base = self  # a leaf: gradients reach the original through the view machinery
-        t._view_fn = lambda b: b
         from .shape import view
+        t._base = self  # a leaf: gradients reach the original through the view machinery
+        t._view_fn = lambda b: view(b, b.shape)
+        t._gfv = self._vc[0]
         alias = view(self, self.shape)
         t.grad_fn, t._output_nr = alias.grad_fn, alias._output_nr
     return t

@@ -35,6 +35,7 @@ def as_view(out, src, view_fn):
     if src._vc is None:
         src._vc = [0]
     out._vc = src._vc
+    out._gfv = src._vc[0]   # its node is current for this version (graph.refresh_view)
     base = src._base
     if base is None:
         out._base = src

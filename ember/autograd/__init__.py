@@ -118,9 +118,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 
 def _capture_point(t):
-    from .graph import accumulator_of, GradientEdge
+    from .graph import accumulator_of, current, GradientEdge
     if isinstance(t, GradientEdge):
         return (t.node, t.output_nr)
+    current(t)
     if not t._requires_grad:
         raise RuntimeError("One of the differentiated Tensors does not require grad")
     if t.grad_fn is not None:

@@ -27,7 +27,7 @@ import inspect
 import numpy as np
 
 from . import anomaly, forward_ad, grad_mode
-from .graph import Node, save_tensor, accumulator_of, _seq
+from .graph import Node, save_tensor, accumulator_of, current, _seq
 
 __all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable", "InplaceFunction",
            "NestedIOFunction"]
@@ -39,6 +39,7 @@ def _is_tensor(x):
 
 
 def _edge(t):
+    current(t)
     if not t._requires_grad:
         return (None, 0)
     if t.grad_fn is not None:

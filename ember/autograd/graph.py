@@ -484,6 +484,37 @@ RETAIN_FOR_SLICES = [0]
 DEFERRED_RELEASE = [None]
 
 
+def refresh_view(t):
+    """Make the history of view `t` current. PyTorch regenerates a view's grad_fn when its
+    base's version counter moved on since the view's node was made: an in-place write into
+    the base, or through another view of it, changed what the view's values derive from.
+    The view's node is made again from the base by the view's function, and the tensor
+    hooks of the old node (register_hook, retain_grad) move to the new one. Views made with
+    grad mode off have no history to remake."""
+    t._gfv = t._vc[0]
+    view_fn = t._view_fn
+    if view_fn is None or t._creation_meta is not None:
+        return
+    base = t._base
+    old, old_nr = t.grad_fn, t._output_nr
+    if not base._requires_grad and old is None:
+        return
+    with grad_mode.enable_grad():
+        fresh = view_fn(base)
+    t.grad_fn, t._output_nr, t._requires_grad = fresh.grad_fn, fresh._output_nr, \
+        fresh._requires_grad
+    hooks = old.__dict__.get("_tensor_hooks") if old is not None else None
+    if hooks and old_nr in hooks and t.grad_fn is not None:
+        t.grad_fn.__dict__.setdefault("_tensor_hooks", {})[t._output_nr] = hooks.pop(old_nr)
+
+
+def current(t):
+    """`t`, with its history made current first if it is a view whose base changed."""
+    if t._base is not None and t._gfv != t._vc[0]:
+        refresh_view(t)
+    return t
+
+
 def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, accumulate=True):
     """Back-propagate `root_grads` from `roots` (Tensors).
 
@@ -499,6 +530,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
         from ..func._batching import Unbatchable
         raise Unbatchable("backward() accumulating into .grad")
     anomaly = anomaly_enabled()
+    roots = [current(t) for t in roots]
     root_nodes = [t.grad_fn if t.grad_fn is not None else accumulator_of(t) for t in roots]
     if capture is None:
         needed = None
@@ -823,6 +855,7 @@ class GradientEdge(tuple):
 
 def get_gradient_edge(tensor):
     """The GradientEdge of `tensor`: its grad_fn, or a leaf's AccumulateGrad node."""
+    current(tensor)
     if not tensor.requires_grad:
         raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does "
                            "not require gradients")

@@ -11,7 +11,8 @@ ops on the values, so their gradients (and double backward) come for free.
 import numpy as np
 
 from ..autograd import grad_mode
-from ..autograd.graph import Node, accumulator_of, _seq, FREED_GRAPH, rename as rename_node
+from ..autograd.graph import Node, accumulator_of, current, _seq, FREED_GRAPH, \
+    rename as rename_node
 from .._tensor import Tensor
 
 _NO_EDGE = (None, 0)
@@ -42,7 +43,7 @@ def sparse_apply(cls, inputs, *params):
         out = cls.forward(ctx, *inputs, *params)
     if not grad_mode.GRAD_ENABLED[0]:
         return out
-    if not any(t is not None and t._requires_grad for t in inputs):
+    if not any(t is not None and current(t)._requires_grad for t in inputs):
         return out
     edges, meta = [], []
     for t in inputs:

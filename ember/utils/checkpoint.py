@@ -45,7 +45,7 @@ from .. import _random
 from .. import _autocast
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..autograd.graph import (Node, accumulator_of, capturing_backward, run_backward, _seq,
+from ..autograd.graph import (Node, accumulator_of, capturing_backward, current, run_backward, _seq,
                               FREED_GRAPH)
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
@@ -239,6 +239,7 @@ def _stand_in(x):
 
 
 def _edge_of(t):
+    current(t)
     return (t.grad_fn, t._output_nr) if t.grad_fn is not None else (accumulator_of(t), 0)
 
 
