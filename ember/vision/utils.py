@@ -16,7 +16,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
     With `normalize`, values are shifted and scaled to [0, 1] using `value_range`
     ``(min, max)`` (default: the batch's min and max, or each image's with `scale_each`).
     """
-    from .. import Tensor, full, stack
+    from .. import Tensor, stack
     if isinstance(tensor, (list, tuple)):
         tensor = stack(list(tensor), dim=0)
     if not isinstance(tensor, Tensor):
@@ -53,8 +53,8 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
     ymaps = int(math.ceil(float(nmaps) / xmaps))
     height, width = int(tensor.size(2) + padding), int(tensor.size(3) + padding)
     num_channels = tensor.size(1)
-    grid = full((num_channels, height * ymaps + padding, width * xmaps + padding), pad_value,
-                dtype=tensor.dtype)
+    grid = tensor.new_full((num_channels, height * ymaps + padding, width * xmaps + padding),
+                           pad_value)   # the batch's dtype and device
     k = 0
     for y in range(ymaps):
         for x in range(xmaps):
