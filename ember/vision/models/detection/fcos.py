@@ -1,10 +1,9 @@
 """FCOS (Tian et al. 2019, "FCOS: Fully Convolutional One-Stage Object Detection") with
 torchvision's module names, state_dict keys and weights."""
 import math
-from collections import OrderedDict
 from functools import partial
 
-from .... import cat, float32, full, int64, nn, sqrt, stack, Tensor, where, zeros_like
+from .... import cat, float32, full, int64, nn, sqrt, stack, where, zeros_like
 from ...ops import boxes as box_ops, misc as misc_nn_ops
 from ...ops.feature_pyramid_network import LastLevelP6P7
 from ...ops.focal_loss import sigmoid_focal_loss
@@ -15,8 +14,7 @@ from . import _utils as det_utils
 from .anchor_utils import AnchorGenerator
 from .backbone_utils import _resnet_fpn_extractor, _validate_trainable_layers
 from .faster_rcnn import _coco_weights, _detector_weights
-from .generalized_rcnn import _check_degenerate_boxes, _check_training_targets, \
-    _original_image_sizes
+from .generalized_rcnn import _merged_detections, _single_stage_inputs
 from .retinanet import _flatten_per_anchor
 from .transform import GeneralizedRCNNTransform
 
@@ -265,25 +263,13 @@ class FCOS(nn.Module):
                 image_boxes.append(box_ops.clip_boxes_to_image(boxes, image_shape))
                 image_scores.append(scores)
                 image_labels.append(labels)
-            image_boxes = cat(image_boxes, dim=0)
-            image_scores = cat(image_scores, dim=0)
-            image_labels = cat(image_labels, dim=0)
-            keep = box_ops.batched_nms(image_boxes, image_scores, image_labels, self.nms_thresh)
-            keep = keep[:self.detections_per_img]
-            detections.append({"boxes": image_boxes[keep], "scores": image_scores[keep],
-                               "labels": image_labels[keep]})
+            detections.append(_merged_detections(image_boxes, image_scores, image_labels,
+                                                 self.nms_thresh, self.detections_per_img))
         return detections
 
     def forward(self, images, targets=None):
-        if self.training:
-            _check_training_targets(targets)
-        original_image_sizes = _original_image_sizes(images)
-        images, targets = self.transform(images, targets)
-        _check_degenerate_boxes(targets)
-        features = self.backbone(images.tensors)
-        if isinstance(features, Tensor):
-            features = OrderedDict([("0", features)])
-        features = list(features.values())
+        original_image_sizes, images, targets, features = _single_stage_inputs(
+            self, images, targets)
         head_outputs = self.head(features)
         anchors = self.anchor_generator(images, features)
         num_anchors_per_level = [x.size(2) * x.size(3) for x in features]

@@ -1,7 +1,7 @@
 """GeneralizedRCNN: transform -> backbone -> region proposals -> RoI heads."""
 from collections import OrderedDict
 
-from .... import nn, Tensor, where
+from .... import cat, nn, Tensor, where
 
 __all__ = ["GeneralizedRCNN"]
 
@@ -31,6 +31,30 @@ def _original_image_sizes(images):
                                  f"instead got {img.shape[-2:]}")
         sizes.append((int(val[0]), int(val[1])))
     return sizes
+
+
+def _single_stage_inputs(model, images, targets, with_found=False):
+    """The first half of a single-stage detector's forward (RetinaNet, FCOS, SSD): the
+    targets checked, the images and targets transformed, the backbone's feature maps as a
+    list. Returns (original image sizes, ImageList, targets, features)."""
+    if model.training:
+        _check_training_targets(targets, with_found=with_found)
+    original_image_sizes = _original_image_sizes(images)
+    images, targets = model.transform(images, targets)
+    _check_degenerate_boxes(targets)
+    features = model.backbone(images.tensors)
+    if isinstance(features, Tensor):
+        features = OrderedDict([("0", features)])
+    return original_image_sizes, images, targets, list(features.values())
+
+
+def _merged_detections(boxes, scores, labels, nms_thresh, detections_per_img):
+    """One image's detection dict from its per-level candidates (lists of tensors):
+    class-wise NMS, then the best ``detections_per_img``."""
+    from ...ops import boxes as box_ops
+    boxes, scores, labels = cat(boxes, dim=0), cat(scores, dim=0), cat(labels, dim=0)
+    keep = box_ops.batched_nms(boxes, scores, labels, nms_thresh)[:detections_per_img]
+    return {"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]}
 
 
 def _check_degenerate_boxes(targets):

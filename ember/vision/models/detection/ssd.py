@@ -3,7 +3,7 @@ torchvision's module names, state_dict keys and weights."""
 import warnings
 from collections import OrderedDict
 
-from .... import cat, full, full_like, int64, nn, ones, stack, Tensor, where, zeros
+from .... import cat, full, full_like, int64, nn, ones, stack, where, zeros
 from ....nn import functional as F
 from ...ops import boxes as box_ops
 from .._api import load_weights, WeightsEnum
@@ -12,8 +12,7 @@ from . import _utils as det_utils
 from .anchor_utils import DefaultBoxGenerator
 from .backbone_utils import _validate_trainable_layers
 from .faster_rcnn import _coco_weights, _detector_weights
-from .generalized_rcnn import _check_degenerate_boxes, _check_training_targets, \
-    _original_image_sizes
+from .generalized_rcnn import _merged_detections, _single_stage_inputs
 from .transform import GeneralizedRCNNTransform
 
 __all__ = ["SSD300_VGG16_Weights", "ssd300_vgg16", "SSD", "SSDHead", "SSDClassificationHead",
@@ -172,15 +171,8 @@ class SSD(nn.Module):
                                    cls_loss[background_mask].sum()) / N}
 
     def forward(self, images, targets=None):
-        if self.training:
-            _check_training_targets(targets, with_found=True)
-        original_image_sizes = _original_image_sizes(images)
-        images, targets = self.transform(images, targets)
-        _check_degenerate_boxes(targets)
-        features = self.backbone(images.tensors)
-        if isinstance(features, Tensor):
-            features = OrderedDict([("0", features)])
-        features = list(features.values())
+        original_image_sizes, images, targets, features = _single_stage_inputs(
+            self, images, targets, with_found=True)
         head_outputs = self.head(features)
         anchors = self.anchor_generator(images, features)
         losses, detections = {}, []
@@ -218,13 +210,8 @@ class SSD(nn.Module):
                 image_boxes.append(box[idxs])
                 image_scores.append(score)
                 image_labels.append(full_like(score, fill_value=label, dtype=int64))
-            image_boxes = cat(image_boxes, dim=0)
-            image_scores = cat(image_scores, dim=0)
-            image_labels = cat(image_labels, dim=0)
-            keep = box_ops.batched_nms(image_boxes, image_scores, image_labels, self.nms_thresh)
-            keep = keep[:self.detections_per_img]
-            detections.append({"boxes": image_boxes[keep], "scores": image_scores[keep],
-                               "labels": image_labels[keep]})
+            detections.append(_merged_detections(image_boxes, image_scores, image_labels,
+                                                 self.nms_thresh, self.detections_per_img))
         return detections
 
 
