@@ -402,7 +402,7 @@ def _input_grad(xp, g, w, x_shape, stride, padding, dilation, groups, g_cm):
     # N*prod(out)) can take gigabytes, and first touches of fresh memory cost more than
     # the GEMM itself; the buffer is reused from chunk to chunk
     chunks = _chunks(xp, N, C * kk * per_sample * g.itemsize) if xp is np else [(0, N)]
-    chunk = max(n1 - n0 for n0, n1 in chunks)
+    chunk = max((n1 - n0 for n0, n1 in chunks), default=0)   # (an empty batch: none)
     dcols_buf = xp.empty((C * kk, chunk * per_sample), dtype=g.dtype)
     padded = tuple(x_shape[2 + i] + 2 * padding[i] for i in range(nd))
     # accumulate channel-major, (C, N, *padded), the patches' own layout, so each of the

@@ -210,3 +210,25 @@ def test_conv_empty_batch_gradients():
     assert outs[1][0] == outs[0][0]
     np.testing.assert_array_equal(outs[1][1], outs[0][1])
     np.testing.assert_array_equal(outs[1][2], outs[0][2])
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda nn: nn.ConvTranspose2d(4, 2, 2, stride=2), (0, 4, 3, 3)),
+    (lambda nn: nn.ConvTranspose1d(4, 2, 3, stride=2, padding=1), (0, 4, 5)),
+    (lambda nn: nn.ConvTranspose3d(2, 2, 2, stride=2), (0, 2, 2, 2, 2)),
+    (lambda nn: nn.Conv2d(4, 2, 3, stride=2, padding=1), (0, 4, 6, 6)),
+])
+def test_empty_batch_forward_and_backward(make, shape):
+    """An empty batch (Mask R-CNN's mask head with no detections): strided transposed
+    convolutions raised ValueError in the input-gradient kernel; torch gives empty
+    results and zero weight gradients."""
+    out = {}
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        mod = make(lib.nn)
+        x = lib.zeros(*shape, requires_grad=True)
+        y = mod(x)
+        y.sum().backward()
+        out[lib.__name__] = (tuple(y.shape), tuple(x.grad.shape),
+                             mod.weight.grad.detach().numpy().tolist())
+    assert out["ember"] == out["torch"]
