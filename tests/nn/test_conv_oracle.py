@@ -230,5 +230,5 @@ def test_empty_batch_forward_and_backward(make, shape):
         y = mod(x)
         y.sum().backward()
         out[lib.__name__] = (tuple(y.shape), tuple(x.grad.shape),
-                             mod.weight.grad.detach().numpy().tolist())
+                             mod.weight.grad.detach().cpu().numpy().tolist())
     assert out["ember"] == out["torch"]
