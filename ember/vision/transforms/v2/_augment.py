@@ -1,4 +1,4 @@
-"""RandomErasing, MixUp, CutMix (and JPEG, not built)."""
+"""RandomErasing, MixUp, CutMix, JPEG."""
 import math
 import numbers
 import warnings
@@ -11,7 +11,8 @@ from ...._tensor import Tensor
 from ... import tv_tensors
 from . import functional as F
 from ._transform import Transform, _RandomApplyTransform
-from ._utils import _PIL, _parse_labels_getter, has_any, is_pure_tensor, query_chw, query_size
+from ._utils import (_PIL, _check_sequence_input, _parse_labels_getter, has_any, is_pure_tensor,
+                     query_chw, query_size)
 
 __all__ = ["RandomErasing", "MixUp", "CutMix", "JPEG"]
 
@@ -197,10 +198,28 @@ class CutMix(_BaseMixUpCutMix):
 
 
 class JPEG(Transform):
-    """torchvision's JPEG compression augmentation: not built in ember."""
+    """JPEG compression and decompression of the images (uint8 tensors [..., 1 or 3, H, W]
+    or PIL images) at a quality drawn uniformly from the integers in [quality[0],
+    quality[1]] (one number: that quality); 1 to 100, lower compresses more."""
 
     def __init__(self, quality):
-        raise NotImplementedError("ember.vision: transforms.v2.JPEG is not built")
+        super().__init__()
+        if isinstance(quality, int):
+            if isinstance(quality, bool):
+                raise TypeError("quality can't be bool")
+            quality = [quality, quality]
+        else:
+            _check_sequence_input(quality, "quality", req_sizes=(2,))
+        if not (isinstance(quality[0], int) and isinstance(quality[1], int)
+                and 1 <= quality[0] <= quality[1] <= 100):
+            raise ValueError(f"quality must be an integer from 1 to 100, got {quality =}")
+        self.quality = quality
+
+    def make_params(self, flat_inputs):
+        return dict(quality=randint(self.quality[0], self.quality[1] + 1, ()).item())
+
+    def transform(self, inpt, params):
+        return self._call_kernel(F.jpeg, inpt, quality=params["quality"])
 
 
 def _expose_v1_get_params():

@@ -2,6 +2,7 @@
 type (plain tensor, PIL image, tv_tensors.Image / Video / Mask / BoundingBoxes ...);
 ``register_kernel`` adds kernels for TVTensor classes of your own."""
 from ....transforms.functional import InterpolationMode  # noqa: F401
+from ._augment import *  # noqa: F401,F403
 from ._color import *  # noqa: F401,F403
 from ._color import (adjust_brightness_image, adjust_brightness_video,  # noqa: F401
                      adjust_contrast_image, adjust_contrast_video, adjust_gamma_image,
@@ -25,12 +26,6 @@ def get_image_size(inpt):
     return [w, h]
 
 
-def jpeg(inpt, quality):
-    """JPEG compression round trip: not built in ember."""
-    raise NotImplementedError("ember.vision: transforms.v2.functional.jpeg is not built")
-
-
-jpeg_image = jpeg_video = jpeg
 five_crop_image = five_crop_video = five_crop  # noqa: F405
 ten_crop_image = ten_crop_video = ten_crop  # noqa: F405
 
