@@ -535,7 +535,6 @@ def test_compile_same_as_torch(name):
                                               dtype=m.qint8),
     lambda m: m.ao.quantization.prepare(m.nn.Linear(2, 2)),
     lambda m: m.ao.quantization.convert(m.nn.Linear(2, 2)),
-    lambda m: m.ao.quantization.get_default_qconfig("x86"),
     lambda m: m.ao.quantization.QuantStub(),
 ])
 def test_quantization_workflows_not_built(call):

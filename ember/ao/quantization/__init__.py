@@ -1,44 +1,40 @@
 """ember.ao.quantization (torch.ao.quantization, also reachable as torch.quantization):
-the entry points of PyTorch's quantization workflows, each raising NotImplementedError.
+PyTorch's eager-mode quantization workflows.
 
-ember has no quantized tensors (qint8/quint8 storage with a scale and a zero point) and no
-quantized kernels (fbgemm, qnnpack, x86), so a model cannot be converted to int8. Run the
-float model, or simulate quantization with the fake-quantize ops
-(``ember.fake_quantize_per_tensor_affine``, ``fake_quantize_per_channel_affine``), which
-ember has.
+- observers (observer.py) and fake-quantizers (fake_quantize.py), bit-equal to PyTorch's
+  qparams;
+- QConfig / QConfigMapping and the backends' default qconfigs (qconfig.py,
+  qconfig_mapping.py);
+- QuantStub / DeQuantStub / QuantWrapper (stubs.py), fuse_modules (fuse_modules.py);
+- prepare / prepare_qat / convert / quantize / quantize_dynamic / quantize_qat
+  (quantize.py), with the module mappings of quantization_mappings.py.
+
+FX graph mode (prepare_fx, convert_fx) and the PT2E flow are not built: they raise
+NotImplementedError.
 """
+from . import _qscheme
+from .fake_quantize import *  # noqa: F401,F403
+from .fake_quantize import __all__ as _fake_quantize_all
+from .observer import *  # noqa: F401,F403
+from .observer import __all__ as _observer_all
+from .qconfig import *  # noqa: F401,F403
+from .qconfig import __all__ as _qconfig_all
 
-__all__ = ["quantize_dynamic", "quantize", "quantize_qat", "prepare", "prepare_qat", "convert",
-           "fuse_modules", "fuse_modules_qat", "get_default_qconfig", "get_default_qat_qconfig",
-           "get_default_qconfig_mapping", "QConfig", "QConfigMapping", "QuantStub",
-           "DeQuantStub", "QuantWrapper"]
+_NOT_BUILT = ["quantize_dynamic", "quantize", "quantize_qat", "prepare", "prepare_qat",
+              "convert", "fuse_modules", "fuse_modules_qat", "get_default_qconfig_mapping",
+              "QConfigMapping", "QuantStub", "DeQuantStub", "QuantWrapper"]
 
-
-def _refuse(name):
-    raise NotImplementedError(
-        f"torch.ao.quantization.{name} is not supported by ember: ember has no quantized "
-        f"tensors or quantized kernels (fbgemm/qnnpack). Run the float model, or simulate "
-        f"quantization with ember.fake_quantize_per_tensor_affine / "
-        f"fake_quantize_per_channel_affine.")
+__all__ = _observer_all + _fake_quantize_all + _qconfig_all
 
 
 def _refusing_function(name):
     def refuse(*args, **kwargs):
-        _refuse(name)
+        raise NotImplementedError(f"torch.ao.quantization.{name} is not built in ember yet (no quantized tensors)")
     refuse.__name__ = refuse.__qualname__ = name
-    refuse.__doc__ = f"``torch.ao.quantization.{name}``: raises NotImplementedError."
     return refuse
 
 
-def _refusing_class(name):
-    def __init__(self, *args, **kwargs):
-        _refuse(name)
-    return type(name, (), {"__init__": __init__, "__module__": __name__,
-                           "__doc__": f"``torch.ao.quantization.{name}``: raises "
-                                      f"NotImplementedError when made."})
-
-
-for _name in __all__:
-    globals()[_name] = (_refusing_class(_name) if _name[0].isupper()
-                        else _refusing_function(_name))
+for _name in _NOT_BUILT:
+    if _name not in globals():
+        globals()[_name] = _refusing_function(_name)
 del _name
