@@ -185,6 +185,12 @@ from .sparse import (sparse_coo_tensor, sparse_csr_tensor, sparse_csc_tensor,  #
                      _sparse_coo_tensor_unsafe, mm as spmm)
 sparse._attach()
 
+# quantized tensors (quantize_per_tensor ...): a Tensor subclass whose methods without a
+# quantized kernel refuse, as the sparse classes' do (ember/_quantized.py)
+from ._quantized import *  # noqa: E402,F401,F403
+from . import _quantized  # noqa: E402
+_quantized.attach()
+
 # autocast's op policy goes in front of the public functions of the ops it names when
 # autocast is first turned on (ember/_autocast.py install_entry_points)
 

@@ -1,0 +1,493 @@
+"""The ops PyTorch runs on quantized tensors (its QuantizedCPU kernels): relu, clamp and the
+other activations, pooling, nearest/bilinear resampling, cat/stack, mean, dropout.
+
+Each kernel takes a QuantizedTensor (ember/_quantized.py) and returns one. Three kinds:
+  - on the integers alone, exact: relu (max(q, zp)), clamp/hardtanh (the bounds quantized),
+    max pooling, nearest resampling, dropout in eval mode;
+  - integer sums requantized as PyTorch's scalar kernels do: average and adaptive average
+    pooling (``rint(sum(q - zp) * multiplier + zp)`` in float32, the multiplier
+    ``1 / divisor`` as float32 divisions);
+  - dequantize, compute in float32, quantize with the output's parameters: leaky_relu,
+    hardswish, hardsigmoid, sigmoid, tanh, elu/celu, threshold, mean, bilinear resampling,
+    cat of tensors with other parameters.
+
+The public functions reach them through fronts (`install_fronts`): the first quantized
+tensor a program makes puts, in front of ember.cat, nn.functional.max_pool2d, the pooling
+entry points nn.Modules call, and the rest of `_FRONTS`, a function that sends a quantized
+input here and anything else to the original. A program that never quantizes calls no front.
+"""
+import functools
+import math
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor
+from .. import _quantized as Q
+
+# Tensor methods this module gives QuantizedTensor (the others refuse: _quantized.attach)
+METHODS = frozenset(("relu", "relu_", "clamp", "clamp_", "clip", "clip_", "sigmoid", "tanh",
+                     "mean", "hardtanh", "dequantize"))
+
+
+def _ints(q):
+    return q._data.ints
+
+
+def _check_quantized(x, fname):
+    if not isinstance(x, Q.QuantizedTensor):
+        raise ValueError(f"Input to 'quantized.{fname}' must be quantized!")
+
+
+def _per_tensor(q, fname):
+    if q._qscheme is not Q.per_tensor_affine:
+        raise RuntimeError(f"{fname}: only per-tensor quantized tensors are supported "
+                           f"(got {q._qscheme!r})")
+
+
+def _float_op(q, fn, scale=None, zero_point=None, out_dtype=None):
+    """fn applied to q's float32 values, quantized with (scale, zero_point) (q's own by
+    default): PyTorch's dequantize-compute-requantize kernels."""
+    _per_tensor(q, getattr(fn, "__name__", "op"))
+    scale = q._scale if scale is None else float(scale)
+    zero_point = q._zero_point if zero_point is None else int(zero_point)
+    qdtype = q._qdtype if out_dtype is None else out_dtype
+    y = fn(q.dequantize()._data).astype(np.float32)
+    return Q._make(Q.quantize_array(y, scale, zero_point, qdtype), qdtype, Q.per_tensor_affine,
+                   scale, zero_point)
+
+
+def _write(q, result, inplace):
+    """result (same parameters as q), or q with result's integers written into it."""
+    if not inplace:
+        return result
+    _ints(q)[...] = _ints(result)
+    return q
+
+
+# ============================================================================ activations
+
+def relu(q, inplace=False):
+    """max(x, 0): the integers below the zero point raised to it (exact)."""
+    if q._qscheme is Q.per_tensor_affine:
+        zp = q._zero_point
+        out = np.maximum(_ints(q), np.asarray(zp).astype(_ints(q).dtype))
+        return _write(q, Q._like(q, out), inplace)
+    shape = Q._channel_shape(_ints(q).ndim, q._axis)
+    out = np.maximum(_ints(q), q._zero_points.reshape(shape)).astype(_ints(q).dtype)
+    return _write(q, Q._like(q, out), inplace)
+
+
+def _scalar_q(q, v):
+    """The float v quantized with q's parameters (PyTorch's quantize_val)."""
+    return int(Q.quantize_array(np.float32(v), q._scale, q._zero_point, q._qdtype,
+                                fused=False))
+
+
+def clamp(q, min=None, max=None, inplace=False):
+    """clamp on the integers with the bounds quantized by q's parameters (exact)."""
+    _per_tensor(q, "clamp")
+    if min is None and max is None:
+        raise RuntimeError("At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        raise NotImplementedError("clamp of a quantized tensor takes number bounds, not tensors")
+    out = _ints(q)
+    lo = _scalar_q(q, min) if min is not None else None
+    hi = _scalar_q(q, max) if max is not None else None
+    out = np.clip(out, lo, hi).astype(out.dtype)
+    return _write(q, Q._like(q, out), inplace)
+
+
+def hardtanh(q, min_val=-1.0, max_val=1.0, inplace=False):
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return clamp(q, min_val, max_val, inplace)
+
+
+def relu6(q, inplace=False):
+    return hardtanh(q, 0.0, 6.0, inplace)
+
+
+def leaky_relu(q, negative_slope=0.01, inplace=False, scale=None, zero_point=None):
+    """max(0, x) + negative_slope * min(0, x), requantized (q's parameters by default)."""
+    if inplace and scale is not None and zero_point is not None:
+        raise AssertionError("Cannot rescale with `inplace`")
+    slope = np.float32(negative_slope)
+
+    def leaky_relu(x):
+        return np.where(x > 0, x, x * slope)
+    return _write(q, _float_op(q, leaky_relu, scale, zero_point), inplace)
+
+
+def hardswish(q, scale=None, zero_point=None, inplace=False):
+    """x * relu6(x + 3) / 6, requantized (q's parameters by default)."""
+    def hardswish(x):
+        return x * np.clip(x + np.float32(3), 0, 6) / np.float32(6)
+    return _write(q, _float_op(q, hardswish, scale, zero_point), inplace)
+
+
+def hardsigmoid(q, inplace=False):
+    """relu6(x + 3) / 6 with PyTorch's fixed output parameters (scale 1/256)."""
+    scale, zp = _fixed_qparams(q._qdtype, "hardsigmoid", symmetric=False)
+
+    def hardsigmoid(x):
+        return np.clip(x + np.float32(3), 0, 6) / np.float32(6)
+    return _float_op(q, hardsigmoid, scale, zp)
+
+
+def _fixed_qparams(qdtype, fname, symmetric):
+    """The output parameters PyTorch fixes for sigmoid-like (range [0, 1]) and tanh-like
+    (range [-1, 1], symmetric) quantized ops."""
+    if qdtype is _dtype.quint8:
+        return (2.0 / 256.0, 128) if symmetric else (1.0 / 256.0, 0)
+    if qdtype is _dtype.qint8:
+        return (2.0 / 256.0, 0) if symmetric else (1.0 / 256.0, -128)
+    raise NotImplementedError(f"quantized {fname} supports quint8 and qint8 (got {qdtype})")
+
+
+def sigmoid(q):
+    """1 / (1 + exp(-x)) with output scale 1/256 (zero point 0 for quint8, -128 for qint8)."""
+    scale, zp = _fixed_qparams(q._qdtype, "sigmoid", symmetric=False)
+
+    def sigmoid(x):
+        return (np.float32(1) / (np.float32(1) + np.exp(-x))).astype(np.float32)
+    return _float_op(q, sigmoid, scale, zp)
+
+
+def tanh(q):
+    """tanh(x) with output scale 2/256 (zero point 128 for quint8, 0 for qint8)."""
+    scale, zp = _fixed_qparams(q._qdtype, "tanh", symmetric=True)
+    return _float_op(q, np.tanh, scale, zp)
+
+
+def elu(q, scale=None, zero_point=None, alpha=1.0, inplace=False):
+    """x if x > 0 else alpha * (exp(x) - 1), requantized (q's parameters by default)."""
+    a = np.float32(alpha)
+
+    def elu(x):
+        return np.where(x > 0, x, a * np.expm1(np.minimum(x, 0)))
+    return _write(q, _float_op(q, elu, scale, zero_point), inplace)
+
+
+def celu(q, scale=None, zero_point=None, alpha=1.0):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)), requantized."""
+    a = np.float32(alpha)
+
+    def celu(x):
+        return np.where(x > 0, x, a * np.expm1(np.minimum(x, 0) / a))
+    return _float_op(q, celu, scale, zero_point)
+
+
+def threshold(q, threshold, value, inplace=False):
+    """value where x <= threshold, else x (q's parameters)."""
+    t, v = np.float32(threshold), np.float32(value)
+
+    def threshold_(x):
+        return np.where(x <= t, v, x)
+    return _write(q, _float_op(q, threshold_), inplace)
+
+
+def dropout(q, p=0.5, training=True, inplace=False):
+    """Identity in eval mode (PyTorch's dropout of a quantized tensor); training refuses."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if training and p > 0:
+        Q._refuse("dropout")
+    return q
+
+
+def mean(q, dim=None, keepdim=False, *, dtype=None):
+    """The mean of the values, quantized with q's parameters."""
+    if dtype is not None:
+        raise RuntimeError("mean of a quantized tensor takes no dtype")
+    axis = None if dim is None else tuple(q._wrap_dim(d) for d in
+                                          (dim if isinstance(dim, (tuple, list)) else (dim,)))
+
+    def mean(x):
+        return np.mean(x, axis=axis, keepdims=keepdim, dtype=np.float32)
+    return _float_op(q, mean)
+
+
+# ============================================================================ pooling
+
+def _float_ints(q):
+    """q's integers as a float32 tensor (exact for 8-bit types), for the dense ops that only
+    move or compare values."""
+    return Tensor._make(_ints(q).astype(np.float32))
+
+
+def _back_to_ints(q, t):
+    return Q._like(q, np.asarray(t._data).astype(_ints(q).dtype))
+
+
+def max_pool(nd, q, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+             return_indices=False):
+    """Max pooling on the integers (exact; scale > 0 keeps the order), q's parameters."""
+    from . import pooling
+    if return_indices:
+        raise NotImplementedError("max_pool of a quantized tensor with return_indices=True is "
+                                  "not supported (PyTorch has no such kernel)")
+    if nd == 3:
+        Q._refuse("max_pool3d")
+    _per_tensor(q, f"max_pool{nd}d")
+    out = pooling.max_pool(nd, _float_ints(q), kernel_size, stride, padding, dilation,
+                           ceil_mode, False)
+    return _back_to_ints(q, out)
+
+
+def _requantize_sums(q, sums, multiplier):
+    """PyTorch's quantize_val(1 / multiplier, zp, acc) of the integer sums `acc` of
+    (q - zp): ``rint(float32(acc * (1 / (1 / multiplier))) + zp)``, clamped."""
+    m = np.asarray(multiplier, dtype=np.float32)
+    inv = np.float32(1) / (np.float32(1) / m)
+    v = (sums.astype(np.float32) * inv).astype(np.float32) + np.float32(q._zero_point)
+    _, lo, hi = Q.INT_TYPES[q._qdtype]
+    return np.clip(np.rint(v.astype(np.float32)), lo, hi).astype(_ints(q).dtype)
+
+
+def avg_pool(nd, q, kernel_size, stride=None, padding=0, ceil_mode=False,
+             count_include_pad=True, divisor_override=None):
+    """Average pooling as PyTorch's quantized kernel: the window's integer sum of (q - zp)
+    (padding counts as zero), times float32(1 / divisor), requantized with q's parameters."""
+    from . import pooling
+    _per_tensor(q, f"avg_pool{nd}d")
+    centred = Tensor._make(_ints(q).astype(np.float64) - q._zero_point)
+    ones = Tensor._make(np.ones(_ints(q).shape, dtype=np.float64))
+    args = (kernel_size, stride, padding, ceil_mode)
+    sums = pooling.avg_pool(nd, centred, *args, True, 1)._data
+    if divisor_override is not None:
+        divisor = np.float64(divisor_override)
+    else:
+        valid = pooling.avg_pool(nd, ones, *args, True, 1)._data
+        ratio = pooling.avg_pool(nd, ones, *args, count_include_pad, None)._data
+        divisor = np.rint(valid / ratio)
+    multiplier = np.float32(1) / divisor.astype(np.float32)
+    return Q._like(q, _requantize_sums(q, np.rint(sums), multiplier))
+
+
+def _adaptive_bounds(in_size, out_size):
+    return [(math.floor(o * in_size / out_size), math.ceil((o + 1) * in_size / out_size))
+            for o in range(out_size)]
+
+
+def adaptive_avg_pool(nd, q, output_size):
+    """Adaptive average pooling as PyTorch's quantized kernel: each cell's integer sum of
+    (q - zp) times the float32 multiplier 1 / kH / kW (successive divisions), requantized."""
+    from . import pooling
+    _per_tensor(q, f"adaptive_avg_pool{nd}d")
+    # the dense op checks the arguments and gives the output shape
+    shape = pooling.adaptive_pool(nd, Tensor._make(np.zeros(_ints(q).shape, np.float32)),
+                                  output_size, "avg").shape
+    x = _ints(q).astype(np.int64) - q._zero_point
+    spatial_in = x.shape[-nd:]
+    spatial_out = tuple(shape[-nd:])
+    out = np.empty(x.shape[:-nd] + spatial_out, dtype=_ints(q).dtype)
+    bounds = [_adaptive_bounds(i, o) for i, o in zip(spatial_in, spatial_out)]
+    for cell in np.ndindex(*spatial_out):
+        window = tuple(slice(*bounds[d][cell[d]]) for d in range(nd))
+        acc = x[(Ellipsis,) + window].sum(axis=tuple(range(-nd, 0)))
+        m = np.float32(1)
+        for d in range(nd):
+            m = np.float32(m / np.float32(bounds[d][cell[d]][1] - bounds[d][cell[d]][0]))
+        out[(Ellipsis,) + cell] = _requantize_sums(q, acc, m)
+    return Q._like(q, out)
+
+
+def interpolate(q, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Nearest (exact, on the integers) or bilinear resampling with q's parameters; the
+    bilinear values are the dense op's float32 interpolation of the integers, rounded half
+    to even (PyTorch's kernel weighs in another order: off by one at ties)."""
+    from . import interpolate as I
+    _per_tensor(q, "interpolate")
+    if mode not in ("nearest", "bilinear", "nearest-exact"):
+        raise NotImplementedError(f"interpolate of a quantized tensor supports the 'nearest' "
+                                  f"and 'bilinear' modes (got {mode!r})")
+    out = I.interpolate(_float_ints(q), size, scale_factor, mode, align_corners,
+                        recompute_scale_factor, antialias)
+    if mode == "bilinear":
+        _, lo, hi = Q.INT_TYPES[q._qdtype]
+        return Q._like(q, np.clip(np.rint(out._data), lo, hi).astype(_ints(q).dtype))
+    return _back_to_ints(q, out)
+
+
+# ============================================================================ joining
+
+def _requantized_ints(t, scale, zero_point, qdtype):
+    """t's integers for (scale, zero_point): as they are where the parameters agree, else
+    dequantized and quantized again."""
+    if t._qscheme is Q.per_tensor_affine and t._scale == scale and \
+            t._zero_point == zero_point and t._qdtype is qdtype:
+        return _ints(t)
+    return Q.quantize_array(t.dequantize()._data, scale, zero_point, qdtype)
+
+
+def cat(tensors, dim=0, scale=None, zero_point=None, *, out=None):
+    """Concatenate quantized tensors (``torch.cat``): the result takes the first tensor's
+    parameters (or the given ones) and the others are requantized to them."""
+    tensors = list(tensors)
+    if out is not None:
+        raise NotImplementedError("cat of quantized tensors does not take out=")
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    for t in tensors:
+        if not isinstance(t, Q.QuantizedTensor):
+            raise NotImplementedError(
+                f"Could not run 'aten::qscheme' with arguments from the 'CPU' backend: cat "
+                f"mixes quantized and {t.dtype} tensors")
+        if t._qscheme is not Q.per_tensor_affine:
+            raise RuntimeError("Only per-tensor quantization is supported in 'cat'!")
+    first = tensors[0]
+    scale = first._scale if scale is None else float(scale)
+    zero_point = first._zero_point if zero_point is None else int(zero_point)
+    parts = [Tensor._make(_requantized_ints(t, scale, zero_point, first._qdtype))
+             for t in tensors]
+    from .joining import cat as dense_cat
+    joined = dense_cat(parts, dim)._data
+    return Q._make(joined, first._qdtype, Q.per_tensor_affine, scale, zero_point)
+
+
+def stack(tensors, dim=0, *, out=None):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    d = dim if dim >= 0 else dim + tensors[0].dim() + 1
+    return cat([t.unsqueeze(d) for t in tensors], d, out=out)
+
+
+# ============================================================================ attaching
+
+def _method_clamp(self, min=None, max=None):
+    return clamp(self, min, max)
+
+
+def _method_clamp_(self, min=None, max=None):
+    return clamp(self, min, max, inplace=True)
+
+
+def attach(cls):
+    """The methods of QuantizedTensor that run quantized kernels."""
+    cls.relu = lambda self: relu(self)
+    cls.relu_ = lambda self: relu(self, inplace=True)
+    cls.clamp = cls.clip = _method_clamp
+    cls.clamp_ = cls.clip_ = _method_clamp_
+    cls.hardtanh = hardtanh
+    cls.sigmoid = sigmoid
+    cls.tanh = tanh
+    cls.mean = mean
+
+
+def _is_q(x):
+    return type(x) is Q.QuantizedTensor
+
+
+def _front(original, kernel, test):
+    """`original` with quantized inputs (as `test` finds them) sent to `kernel`."""
+    @functools.wraps(original)
+    def front(*args, **kwargs):
+        if test(args, kwargs):
+            return kernel(*args, **kwargs)
+        return original(*args, **kwargs)
+    front.__quantized_front__ = True
+    return front
+
+
+def _first(args, kwargs):
+    x = args[0] if args else kwargs.get("input")
+    return type(x) is Q.QuantizedTensor
+
+
+def _second(args, kwargs):   # pooling's (nd, input, ...)
+    x = args[1] if len(args) > 1 else kwargs.get("input")
+    return type(x) is Q.QuantizedTensor
+
+
+def _in_list(args, kwargs):
+    ts = args[0] if args else kwargs.get("tensors")
+    return isinstance(ts, (list, tuple)) and any(type(t) is Q.QuantizedTensor for t in ts)
+
+
+def _pool_front(nd, kind):
+    if kind == "max":
+        return lambda input, *a, **k: max_pool(nd, input, *a, **k)
+    if kind == "avg":
+        return lambda input, *a, **k: avg_pool(nd, input, *a, **k)
+    return lambda input, output_size: adaptive_avg_pool(nd, input, output_size)
+
+
+def _adaptive(nd, input, output_size, kind, return_indices=False):
+    if kind != "avg":
+        Q._refuse(f"adaptive_max_pool{nd}d")
+    return adaptive_avg_pool(nd, input, output_size)
+
+
+def _functional_relu(input, inplace=False):
+    return relu(input, inplace)
+
+
+def _fronts():
+    """(namespace, name, kernel, test) of every public function with a quantized kernel."""
+    import sys
+    ember = sys.modules["ember"]
+    F = sys.modules["ember.nn.functional"]
+    P = sys.modules["ember._ops.pooling"]
+    table = [
+        (ember, "cat", cat, _in_list), (ember, "concat", cat, _in_list),
+        (ember, "concatenate", cat, _in_list), (ember, "stack", stack, _in_list),
+        (ember, "relu", relu, _first), (ember, "relu_", lambda x: relu(x, True), _first),
+        (ember, "clamp", clamp, _first), (ember, "clip", clamp, _first),
+        (ember, "sigmoid", sigmoid, _first), (ember, "tanh", tanh, _first),
+        (ember, "mean", mean, _first),
+        (ember, "hardtanh", hardtanh, _first),
+        (F, "relu", _functional_relu, _first),
+        (F, "hardtanh", hardtanh, _first), (F, "relu6", relu6, _first),
+        (F, "leaky_relu", leaky_relu, _first), (F, "hardswish", hardswish, _first),
+        (F, "hardsigmoid", hardsigmoid, _first), (F, "elu", elu_functional, _first),
+        (F, "celu", celu_functional, _first),
+        (F, "threshold", threshold, _first), (F, "sigmoid", sigmoid, _first),
+        (F, "tanh", tanh, _first), (F, "dropout", dropout, _first),
+        (F, "interpolate", interpolate, _first),
+        (F, "upsample", interpolate, _first),
+        (P, "max_pool", max_pool, _second), (P, "avg_pool", avg_pool, _second),
+        (P, "adaptive_pool", _adaptive, _second),
+    ]
+    for nd in (1, 2, 3):
+        for kind, name in (("max", f"max_pool{nd}d"), ("avg", f"avg_pool{nd}d"),
+                           ("adaptive", f"adaptive_avg_pool{nd}d")):
+            for space in (F, ember):
+                if hasattr(space, name):
+                    table.append((space, name, _pool_front(nd, kind), _first))
+    for name in ("upsample_nearest", "upsample_bilinear"):
+        mode = name.split("_")[1]
+        table.append((F, name, _upsample(mode), _first))
+    return table
+
+
+def _upsample(mode):
+    def up(input, size=None, scale_factor=None):
+        return interpolate(input, size, scale_factor, mode,
+                           True if mode == "bilinear" else None)
+    return up
+
+
+def elu_functional(input, alpha=1.0, inplace=False):
+    return elu(input, None, None, alpha, inplace)
+
+
+def celu_functional(input, alpha=1.0, inplace=False):
+    return celu(input, None, None, alpha)
+
+
+_INSTALLED = [False]
+
+
+def install_fronts():
+    """Put the fronts in place (once, when the first quantized tensor is made)."""
+    if _INSTALLED[0]:
+        return
+    _INSTALLED[0] = True
+    for space, name, kernel, test in _fronts():
+        original = getattr(space, name, None)
+        if original is None or getattr(original, "__quantized_front__", False):
+            continue
+        setattr(space, name, _front(original, kernel, test))

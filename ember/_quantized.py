@@ -1,0 +1,1166 @@
+"""Quantized tensors (PyTorch's QuantizedCPU tensors): integers with a scale and a zero point.
+
+How a quantized tensor is represented (read this before building on it):
+
+    ``QuantizedTensor`` is a Tensor subclass (``isinstance(q, ember.Tensor)`` holds, as
+    in PyTorch). It keeps
+      - ``q._data``: a ``_QuantizedArray`` placeholder. It wraps the integer
+        representation ``q._data.ints`` (a NumPy array: uint8 for quint8, int8 for qint8,
+        int32 for qint32; views of it are NumPy views, sharing memory as PyTorch's do) and
+        answers the shape/ndim/size queries every tensor gets; anything that tries to
+        compute with it raises NotImplementedError, as PyTorch's dispatcher refuses
+        a dense kernel a QuantizedCPU tensor ("Could not run 'aten::exp' with arguments
+        from the 'QuantizedCPU' backend"). So dense ops need no quantized checks.
+      - ``q._qdtype``: ember.quint8 / qint8 / qint32.
+      - ``q._qscheme``: ember.per_tensor_affine or ember.per_channel_affine (or
+        per_channel_affine_float_qparams, whose zero points are floats).
+      - per tensor: ``q._scale`` (a Python float, PyTorch's double) and ``q._zero_point``
+        (a Python int);
+        per channel: ``q._scales`` (float64 array), ``q._zero_points`` (int64 array, or
+        float for float_qparams) and ``q._axis`` (int).
+
+    The real value of an element is ``(int_repr - zero_point) * scale``
+    (``q.dequantize()``); quantizing x gives ``clamp(round_half_even(x / scale) +
+    zero_point, qmin, qmax)`` computed in float32 as fbgemm does (see `quantize_array`).
+
+Public constructors: ember.quantize_per_tensor, quantize_per_tensor_dynamic,
+quantize_per_channel, _make_per_tensor_quantized_tensor, _make_per_channel_quantized_tensor,
+_empty_affine_quantized, _empty_per_channel_affine_quantized, dequantize. The methods
+PyTorch supports on quantized tensors (views, indexing, int_repr, q_scale ...) are defined
+on the class below; every other Tensor method refuses (`attach`). The ops with quantized
+kernels (relu, pooling, cat, interpolate ...) live in ember/_ops/quantized_ops.py, the
+quantized nn.functional (linear, conv ...) in ember/_ops/quantized_functional.py.
+"""
+import numbers
+import warnings
+
+import numpy as np
+
+from . import _dtype
+from ._tensor import Tensor, Size
+from ._torch_function import _disabled_torch_function_impl
+
+__all__ = ["qscheme", "per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
+           "per_channel_symmetric", "per_channel_affine_float_qparams", "quantize_per_tensor",
+           "quantize_per_tensor_dynamic", "quantize_per_channel", "dequantize",
+           "_make_per_tensor_quantized_tensor", "_make_per_channel_quantized_tensor",
+           "_empty_affine_quantized", "_empty_per_channel_affine_quantized", "int_repr",
+           "q_scale", "q_zero_point", "q_per_channel_scales", "q_per_channel_zero_points",
+           "q_per_channel_axis"]
+
+
+class qscheme:
+    """A quantization scheme (``torch.qscheme``): one object per scheme, compared by
+    identity, printed as ``ember.per_tensor_affine``."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return "ember." + self.name
+
+    def __reduce__(self):   # pickled by reference: the module-level object of that name
+        return self.name
+
+
+per_tensor_affine = qscheme("per_tensor_affine")
+per_channel_affine = qscheme("per_channel_affine")
+per_tensor_symmetric = qscheme("per_tensor_symmetric")
+per_channel_symmetric = qscheme("per_channel_symmetric")
+per_channel_affine_float_qparams = qscheme("per_channel_affine_float_qparams")
+QSCHEMES = {q.name: q for q in (per_tensor_affine, per_channel_affine, per_tensor_symmetric,
+                                per_channel_symmetric, per_channel_affine_float_qparams)}
+
+# quantized dtype -> (NumPy type of its integers, smallest, largest)
+INT_TYPES = {
+    _dtype.quint8: (np.uint8, 0, 255),
+    _dtype.qint8: (np.int8, -128, 127),
+    _dtype.qint32: (np.int32, -2 ** 31, 2 ** 31 - 1),
+}
+# the plain dtype of a quantized dtype's integer representation (int_repr's dtype)
+_REPR_DTYPE = {_dtype.quint8: _dtype.uint8, _dtype.qint8: _dtype.int8, _dtype.qint32: _dtype.int32}
+_QDTYPE_OF_REPR = {np.dtype(v[0]): k for k, v in INT_TYPES.items()}
+
+
+# ============================================================================ refusing
+
+def _refuse(op):
+    """PyTorch's error for an op with no QuantizedCPU kernel."""
+    raise NotImplementedError(
+        f"Could not run 'aten::{op}' with arguments from the 'QuantizedCPU' backend. ember "
+        f"has no quantized kernel of '{op}': dequantize() the tensor, compute in float, and "
+        f"quantize the result again (or use the quantized modules of ember.ao.nn.quantized).")
+
+
+# the names of the wrappers ember puts around public functions (their frames name the op
+# in a local variable `name` instead)
+_WRAPPER_NAMES = frozenset(("public", "method", "wrapper", "front", "fn", "dunder"))
+
+
+def _op_name(default):
+    """The ember function the user called that reached a quantized tensor's placeholder
+    array: the outermost frame of the ember package that is a public function or Tensor
+    method (a wrapper's frame names it by its `name` local), else `default`."""
+    import sys
+    import ember
+    from ._sparse_tensor import _public_op_name
+    frame = sys._getframe(2)
+    found = None
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if (module == "ember" or module.startswith("ember.")) and module != __name__:
+            raw = frame.f_code.co_name
+            if raw in _WRAPPER_NAMES and isinstance(frame.f_locals.get("name"), str):
+                raw = frame.f_locals["name"]
+            name = _public_op_name(raw)
+            if (not raw.startswith("_") or raw.startswith("__")) and (
+                    name in vars(ember) or name in vars(Tensor) or raw in vars(Tensor)):
+                found = name
+        frame = frame.f_back
+    return found or default
+
+
+class _QuantizedArray:
+    """What a quantized tensor holds in place of an array: its integers (`ints`) and the
+    shape queries of an array; computing with it refuses (see the module docstring)."""
+    __slots__ = ("ints",)
+    base = None   # autograd's buffer-stealing check reads it
+
+    def __init__(self, ints):
+        self.ints = ints
+
+    shape = property(lambda self: self.ints.shape)
+    ndim = property(lambda self: self.ints.ndim)
+    size = property(lambda self: self.ints.size)
+    itemsize = property(lambda self: self.ints.itemsize)
+    nbytes = property(lambda self: self.ints.nbytes)
+
+    @property
+    def dtype(self):   # the integers' type: callers that cast a tensor's array refuse below
+        return self.ints.dtype
+
+    def __getattr__(self, name):
+        if name.startswith("__"):   # protocol probes (copy, pickle ...) find nothing
+            raise AttributeError(name)
+        _refuse(_op_name(name))
+
+    def __array__(self, *args, **kwargs):
+        _refuse(_op_name("to_dense"))
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _refuse(_op_name(ufunc.__name__))
+
+    def __array_function__(self, func, types, args, kwargs):
+        _refuse(_op_name(func.__name__))
+
+    def __repr__(self):
+        return f"<quantized array of shape {self.ints.shape}>"
+
+
+def _refusing_dunder(name):
+    def dunder(self, *args):
+        _refuse(_op_name(name.strip("_")))
+    dunder.__name__ = name
+    return dunder
+
+
+for _name in ("add", "radd", "sub", "rsub", "mul", "rmul", "truediv", "rtruediv", "floordiv",
+              "rfloordiv", "mod", "rmod", "pow", "rpow", "matmul", "rmatmul", "and", "rand",
+              "or", "ror", "xor", "rxor", "lshift", "rshift", "iadd", "isub", "imul",
+              "itruediv", "lt", "le", "gt", "ge", "neg", "pos", "abs", "invert", "getitem",
+              "setitem", "len", "iter", "float", "int", "bool", "index", "complex"):
+    setattr(_QuantizedArray, f"__{_name}__", _refusing_dunder(f"__{_name}__"))
+
+
+# ============================================================================ arithmetic
+
+def quantize_array(x, scale, zero_point, qdtype, fused=True):
+    """The integers of float array `x` quantized with (scale, zero_point), as fbgemm does:
+    ``q = clamp(rint(x * (1/scale) + zero_point), qmin, qmax)`` in float32, where rint
+    rounds half to even and 1/scale is a float32 division.
+
+    For 8-bit types the product and the sum round once (a fused multiply-add, as fbgemm's
+    AVX2 kernel); for qint32, and with fused=False (PyTorch's scalar quantize_val, used by
+    its pooling and clamp kernels), the product and the sum round separately. `scale` and
+    `zero_point` are numbers or arrays broadcastable against x (per channel). NaN becomes
+    qmax for 8-bit types and qmin for qint32, as PyTorch's conversions give."""
+    np_t, lo, hi = INT_TYPES[qdtype]
+    x = np.asarray(x, dtype=np.float32)
+    inv = (np.float32(1.0) / np.asarray(scale, dtype=np.float32)).astype(np.float32)
+    if qdtype is _dtype.qint32 or not fused:
+        v = x * inv
+        v = v + np.asarray(zero_point, dtype=np.float32)
+    else:
+        # fused: the exact float64 value of x*inv + zp (products of float32s are exact in
+        # float64, and so is the sum for these magnitudes), rounded once to float32
+        v = (x.astype(np.float64) * inv.astype(np.float64)
+             + np.asarray(zero_point, dtype=np.float64)).astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        v = np.rint(v).astype(np.float64)
+        nan = np.isnan(v)
+        v = np.clip(v, lo, hi)
+    if nan.any():
+        v[nan] = lo if qdtype is _dtype.qint32 else hi
+    return v.astype(np_t)
+
+
+def dequantize_array(ints, scale, zero_point):
+    """``(ints - zero_point) * scale`` as PyTorch's per-tensor kernel computes it: the
+    difference in the integers' type (wrapping around for qint32, as int32 arithmetic
+    does), as float32, times the float32 scale."""
+    wide = ints.astype(np.int64) - int(zero_point)
+    diff = wide.astype(ints.dtype) if ints.dtype == np.int32 else wide
+    return (diff.astype(np.float32) * np.float32(scale)).astype(np.float32)
+
+
+def dequantize_channels(ints, scales, zero_points):
+    """``(ints - zero_points) * scales`` per channel (arrays broadcast against ints), as
+    PyTorch's per-channel kernel computes it: the difference in float32, the product in
+    float64 (the scales' type), rounded to float32."""
+    diff = ints.astype(np.float32) - zero_points.astype(np.float32)
+    return (diff.astype(np.float64) * scales).astype(np.float32)
+
+
+def _channel_shape(ndim, axis):
+    shape = [1] * ndim
+    shape[axis] = -1
+    return shape
+
+
+# ============================================================================ the tensor
+
+_FRONTS = [False]
+
+
+def _make(ints, qdtype, qscheme_, scale=None, zero_point=None, axis=None):
+    """A quantized tensor over integer array `ints`. Per tensor: scale (float) and
+    zero_point (int); per channel: scale and zero_point are 1-D arrays, axis an int."""
+    if not _FRONTS[0]:   # the public functions' quantized fronts, once (quantized_ops)
+        _FRONTS[0] = True
+        from ._ops import quantized_ops
+        quantized_ops.install_fronts()
+    t = QuantizedTensor._make(_QuantizedArray(ints))
+    d = t.__dict__
+    d["_qdtype"] = qdtype
+    d["_qscheme"] = qscheme_
+    if qscheme_ is per_tensor_affine:
+        d["_scale"] = float(scale)
+        d["_zero_point"] = int(zero_point)
+    else:
+        d["_scales"] = scale
+        d["_zero_points"] = zero_point
+        d["_axis"] = int(axis)
+    return t
+
+
+def _like(q, ints):
+    """A quantized tensor over `ints` with q's dtype and per-tensor parameters."""
+    if q._qscheme is per_tensor_affine:
+        return _make(ints, q._qdtype, per_tensor_affine, q._scale, q._zero_point)
+    return _make(ints, q._qdtype, q._qscheme, q._scales, q._zero_points, q._axis)
+
+
+def _plain(arr):
+    return Tensor._make(arr)
+
+
+class QuantizedTensor(Tensor):
+    """A quantized tensor (see the module docstring for its representation)."""
+    __torch_function__ = _disabled_torch_function_impl   # built in: no protocol
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def dtype(self):
+        return self._qdtype
+
+    @property
+    def device(self):
+        from ._device import CPU
+        return CPU
+
+    is_cuda = property(lambda self: False)
+    is_cpu = property(lambda self: True)
+    is_quantized = property(lambda self: True)
+
+    @property
+    def layout(self):
+        from . import strided
+        return strided
+
+    def _ir(self):
+        """The integer representation as a plain tensor sharing its memory."""
+        return _plain(self._data.ints)
+
+    def numel(self):
+        return self._data.ints.size
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.ints.itemsize
+
+    itemsize = property(lambda self: self._data.ints.itemsize)
+    nbytes = property(lambda self: self._data.ints.nbytes)
+
+    def stride(self, dim=None):
+        return self._ir().stride(dim)
+
+    def storage_offset(self):
+        return self._ir().storage_offset()
+
+    def is_contiguous(self, memory_format=None):
+        return self._ir().is_contiguous(memory_format)
+
+    def data_ptr(self):
+        return self._ir().data_ptr()
+
+    def _cpu_array(self):
+        _refuse(_op_name("_cpu_array"))
+
+    def get_device(self):
+        return -1
+
+    # ------------------------------------------------------------------ quantization
+    def qscheme(self):
+        """The quantization scheme (ember.per_tensor_affine, per_channel_affine ...)."""
+        return self._qscheme
+
+    def _expect(self, per_tensor):
+        if per_tensor and self._qscheme is not per_tensor_affine:
+            raise RuntimeError(
+                f"q_scale/q_zero_point need a per-tensor quantized tensor; this one is "
+                f"{self._qscheme!r} (use q_per_channel_scales / q_per_channel_zero_points)")
+        if not per_tensor and self._qscheme is per_tensor_affine:
+            raise RuntimeError(
+                "q_per_channel_scales/zero_points/axis need a per-channel quantized tensor; "
+                "this one is ember.per_tensor_affine (use q_scale / q_zero_point)")
+
+    def q_scale(self):
+        self._expect(True)
+        return self._scale
+
+    def q_zero_point(self):
+        self._expect(True)
+        return self._zero_point
+
+    def q_per_channel_scales(self):
+        self._expect(False)
+        return _plain(self._scales.copy())
+
+    def q_per_channel_zero_points(self):
+        self._expect(False)
+        return _plain(self._zero_points.copy())
+
+    def q_per_channel_axis(self):
+        self._expect(False)
+        return self._axis
+
+    def int_repr(self):
+        """The integers (uint8 / int8 / int32), a new tensor (as PyTorch's copy)."""
+        return _plain(np.ascontiguousarray(self._data.ints).copy())
+
+    def dequantize(self):
+        """``(int_repr - zero_point) * scale`` as a float32 tensor."""
+        ints = self._data.ints
+        if self._qscheme is per_tensor_affine:
+            return _plain(dequantize_array(ints, self._scale, self._zero_point))
+        shape = _channel_shape(ints.ndim, self._axis)
+        scales = self._scales.reshape(shape)
+        zps = self._zero_points.reshape(shape)
+        if self._qscheme is per_channel_affine_float_qparams:
+            # float zero points: (q - zp) * scale, as PyTorch's float-qparams kernel
+            return _plain(((ints.astype(np.float32) - zps.astype(np.float32))
+                           * scales.astype(np.float32)).astype(np.float32))
+        return _plain(dequantize_channels(ints, scales, zps))
+
+    # ------------------------------------------------------------------ grad state
+    @property
+    def requires_grad(self):
+        return False
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if value:
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self):
+        return None
+
+    def detach(self):
+        return _like(self, self._data.ints)
+
+    def detach_(self):
+        return self
+
+    @property
+    def data(self):
+        return self.detach()
+
+    # ------------------------------------------------------------------ conversions
+    def to(self, *args, **kwargs):
+        """The same tensor for a CPU target (or its own dtype); anything else refuses as
+        PyTorch does (a quantized tensor cannot be cast: dequantize() first)."""
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        targets = list(args) + list(kwargs.values())
+        for a in targets:
+            if isinstance(a, Tensor):
+                a = a.dtype
+            if isinstance(a, _dtype.dtype):
+                if a is not self._qdtype:
+                    raise RuntimeError("Creation of quantized tensor requires quantized dtype "
+                                       "like torch.quint8")
+                continue
+            from ._device import device as device_cls
+            if isinstance(a, (str, device_cls, int)) and not isinstance(a, bool):
+                if device_cls(a).type != "cpu":
+                    raise NotImplementedError(
+                        f"ember keeps quantized tensors on the CPU only (asked for {a!r})")
+                continue
+            raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
+        return self.clone() if copy else self
+
+    def cpu(self, memory_format=None):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        raise NotImplementedError("ember keeps quantized tensors on the CPU only")
+
+    def _cast_refused(self, *args, **kwargs):
+        raise RuntimeError("Creation of quantized tensor requires quantized dtype like "
+                           "torch.quint8")
+
+    float = double = half = bfloat16 = long = int = short = char = byte = bool = _cast_refused
+
+    def numpy(self, *, force=False):
+        raise TypeError(f"Got unsupported ScalarType {self._qdtype._legacy or self._qdtype}")
+
+    def tolist(self):
+        raise RuntimeError("load_scalar: invalid type")
+
+    def item(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to "
+                               f"Scalar")
+        return float(self.dequantize()._data.reshape(()))
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __format__(self, spec):
+        if self.dim() == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __repr__(self, *, tensor_contents=None):
+        return quantized_repr(self, tensor_contents)
+
+    # ------------------------------------------------------------------ copies
+    def clone(self, *, memory_format=None):
+        ints = self._data.ints
+        if memory_format is None or getattr(memory_format, "name", "") == "preserve_format":
+            return _like(self, ints.copy(order="K"))
+        return _like(self, self._ir().clone(memory_format=memory_format)._data)
+
+    def contiguous(self, memory_format=None):
+        if self.is_contiguous(memory_format):
+            return self
+        return _like(self, self._ir().contiguous(memory_format)._data)
+
+    def __reduce_ex__(self, proto):
+        if self._qscheme is per_tensor_affine:
+            params = (self._qscheme, self._scale, self._zero_point)
+        else:
+            params = (self._qscheme, self._scales.copy(), self._zero_points.copy(), self._axis)
+        return (_rebuild_quantized, (np.ascontiguousarray(self._data.ints).copy(),
+                                     self._qdtype.name, params))
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        fn, args = self.__reduce_ex__(2)
+        t = fn(*args)
+        memo[id(self)] = t
+        return t
+
+    # ------------------------------------------------------------------ views
+    # Each runs the dense op on the integer representation (its argument checks and
+    # errors are the dense op's) and keeps the quantization parameters; per-channel
+    # tensors also follow their channel axis (see _channel_view).
+
+    def _view_op(self, name, *args, **kwargs):
+        out = getattr(self._ir(), name)(*args, **kwargs)
+        if self._qscheme is per_tensor_affine:
+            return _like(self, out._data)
+        return _channel_view(self, name, out, args, kwargs)
+
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
+            raise RuntimeError(f"view(dtype) is not supported for quantized tensors "
+                               f"({self._qdtype} to {shape[0]})")
+        return self._view_op("view", *shape)
+
+    def reshape(self, *shape):
+        return self._view_op("reshape", *shape)
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return self._view_op("flatten", start_dim, end_dim)
+
+    def unflatten(self, dim, sizes):
+        return self._view_op("unflatten", dim, sizes)
+
+    def squeeze(self, *dim):
+        return self._view_op("squeeze", *dim)
+
+    def unsqueeze(self, dim):
+        return self._view_op("unsqueeze", dim)
+
+    def permute(self, *dims):
+        return self._view_op("permute", *dims)
+
+    def transpose(self, dim0, dim1):
+        return self._view_op("transpose", dim0, dim1)
+
+    swapaxes = swapdims = transpose
+
+    def t(self):
+        return self._view_op("t")
+
+    T = property(lambda self: self._view_op("permute", *reversed(range(self.dim()))))
+    mT = property(lambda self: self._view_op("transpose", -2, -1))
+
+    def movedim(self, source, destination):
+        return self._view_op("movedim", source, destination)
+
+    moveaxis = movedim
+
+    def expand(self, *sizes):
+        return self._view_op("expand", *sizes)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def __getitem__(self, key):
+        return self._view_op("__getitem__", key)
+
+    def select(self, dim, index):
+        return self._view_op("select", dim, index)
+
+    def narrow(self, dim, start, length):
+        return self._view_op("narrow", dim, start, length)
+
+    def as_strided(self, size, stride, storage_offset=None):
+        return self._view_op("as_strided", size, stride, storage_offset)
+
+    def flip(self, dims):
+        return self._view_op("flip", dims)
+
+    def repeat(self, *sizes):
+        return self._view_op("repeat", *sizes)
+
+    def index_select(self, dim, index):
+        return self._view_op("index_select", dim, index)
+
+    def chunk(self, chunks, dim=0):
+        return tuple(_like_parts(self, self._ir().chunk(chunks, dim), dim))
+
+    def split(self, split_size, dim=0):
+        return tuple(_like_parts(self, self._ir().split(split_size, dim), dim))
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return tuple(_like_parts(self, self._ir().tensor_split(indices_or_sections, dim), dim))
+
+    def unbind(self, dim=0):
+        dim = self._wrap_dim(dim)
+        return tuple(self.select(dim, i) for i in range(self.shape[dim]))
+
+    # ------------------------------------------------------------------ writes
+    def fill_(self, value):
+        """Every element set to `value` quantized with this tensor's parameters."""
+        if self._qscheme is not per_tensor_affine:
+            _refuse("fill_")
+        v = value.item() if isinstance(value, Tensor) else value
+        self._data.ints[...] = quantize_array(np.float32(v), self._scale, self._zero_point,
+                                              self._qdtype)
+        return self
+
+    def copy_(self, src, non_blocking=False):
+        """Copy `src` in: a quantized source's integers (it must share this tensor's
+        quantization), or a float source quantized with this tensor's parameters."""
+        if isinstance(src, QuantizedTensor):
+            if src._qdtype is not self._qdtype:
+                raise RuntimeError(f"copy_ from {src._qdtype} to {self._qdtype} is not "
+                                   f"supported for quantized tensors")
+            np.copyto(self._data.ints, np.broadcast_to(src._data.ints, self.shape))
+            if self._qscheme is per_tensor_affine and src._qscheme is per_tensor_affine:
+                self.__dict__["_scale"] = src._scale
+                self.__dict__["_zero_point"] = src._zero_point
+            return self
+        if not isinstance(src, Tensor) or not src.dtype.is_floating_point:
+            raise RuntimeError("Quantized copy only works with kFloat as source Tensor")
+        x = np.broadcast_to(src.float()._cpu_array(), self.shape)
+        self._data.ints[...] = _quantize_like(self, x)
+        return self
+
+    def masked_fill(self, mask, value):
+        return self.clone().masked_fill_(mask, value)
+
+    def masked_fill_(self, mask, value):
+        if self._qscheme is not per_tensor_affine:
+            _refuse("masked_fill_")
+        v = value.item() if isinstance(value, Tensor) else value
+        q = quantize_array(np.float32(v), self._scale, self._zero_point, self._qdtype)
+        self._ir().masked_fill_(mask, int(q))
+        return self
+
+    def __setitem__(self, key, value):
+        """``q[key] = value``: value quantized with this tensor's parameters."""
+        if isinstance(value, QuantizedTensor):
+            self[key].copy_(value)
+            return
+        if self._qscheme is not per_tensor_affine:
+            _refuse("index_put_")
+        if isinstance(value, Tensor):
+            v = quantize_array(value.float()._cpu_array(), self._scale, self._zero_point,
+                               self._qdtype)
+            self._ir()[key] = _plain(v)
+        else:
+            v = quantize_array(np.float32(value), self._scale, self._zero_point, self._qdtype)
+            self._ir()[key] = int(v)
+
+    # ------------------------------------------------------------------ comparisons
+    def equal(self, other):
+        return equal(self, other)
+
+    def __eq__(self, other):
+        """Elementwise equality of the dequantized values (PyTorch's quantized eq)."""
+        if isinstance(other, QuantizedTensor):
+            other = other.dequantize()
+        elif not isinstance(other, (Tensor, numbers.Number)):
+            return NotImplemented
+        return self.dequantize() == other
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else eq.logical_not()
+
+    eq = __eq__
+    ne = __ne__
+
+
+def _quantize_like(q, x):
+    """Float array x quantized with q's parameters (per tensor or per channel)."""
+    if q._qscheme is per_tensor_affine:
+        return quantize_array(x, q._scale, q._zero_point, q._qdtype)
+    shape = _channel_shape(x.ndim, q._axis)
+    return quantize_array(x, q._scales.reshape(shape), q._zero_points.reshape(shape),
+                          q._qdtype)
+
+
+def _like_parts(q, parts, dim):
+    """The quantized tensors of a split of q's integers along dim."""
+    if q._qscheme is per_tensor_affine:
+        return [_like(q, p._data) for p in parts]
+    dim = q._wrap_dim(dim)
+    out, start = [], 0
+    for p in parts:
+        n = p.shape[dim]
+        out.append(q.narrow(dim, start, n))
+        start += n
+    return out
+
+
+def _channel_view(q, name, out, args, kwargs):
+    """The per-channel tensor over `out` (the dense op's result on q's integers): the
+    channel axis followed through the view as PyTorch's quantizer follows it.
+
+    Selecting or slicing along the axis keeps those channels' parameters (one channel left
+    becomes a per-tensor quantized tensor, as in PyTorch, whose select also moves the axis
+    down by one whatever the selected dim); unsqueeze/squeeze shift the axis; a view that
+    keeps the channel dim's position and size keeps the axis; transposing, permuting,
+    expanding or reshaping across the axis is refused, as PyTorch refuses strides on a
+    per-channel tensor."""
+    axis = q._axis
+    scales, zps = q._scales, q._zero_points
+    ndim = q.dim()
+    if name in ("select", "narrow"):
+        dim = q._wrap_dim(args[0])
+        if dim == axis:
+            if name == "select":
+                i = args[1] + (q.shape[dim] if args[1] < 0 else 0)
+                keep = slice(i, i + 1)
+            else:
+                start = args[1] + (q.shape[dim] if args[1] < 0 else 0)
+                keep = slice(start, start + args[2])
+            scales, zps = scales[keep], zps[keep]
+        if name == "select":
+            axis -= 1
+        return _per_channel_result(q, out._data, scales, zps, axis)
+    if name == "__getitem__":
+        return _per_channel_result(q, out._data, *_indexed_channels(q, args[0]))
+    if name == "unsqueeze":
+        dim = args[0] + (ndim + 1 if args[0] < 0 else 0)
+        return _per_channel_result(q, out._data, scales, zps, axis + (dim <= axis))
+    if name == "squeeze":
+        removed = [d for d in range(ndim) if q.shape[d] == 1 and out.dim() < ndim
+                   and (not args or d in _dims_of(q, args))]
+        return _per_channel_result(q, out._data, scales, zps,
+                                   axis - sum(d < axis for d in removed))
+    if name in ("view", "reshape", "flatten", "unflatten"):
+        if out.dim() > axis and out.shape[axis] == len(scales) and \
+                tuple(out.shape[:axis]) == tuple(q.shape[:axis]):
+            return _per_channel_result(q, out._data, scales, zps, axis)
+        raise RuntimeError(
+            f"{name}: a per-channel quantized tensor of shape {tuple(q.shape)} (axis {axis}, "
+            f"{len(scales)} channels) cannot become shape {tuple(out.shape)}: the channel dim "
+            f"must keep its place and size")
+    if name in ("index_select", "flip", "repeat") and \
+            (name != "index_select" or q._wrap_dim(args[0]) != axis) and \
+            (name != "flip" or axis not in _dims_of(q, args)) and \
+            (name != "repeat" or all(r == 1 for r in _sizes(args)[-ndim:][axis:axis + 1])):
+        return _per_channel_result(q, out._data, scales, zps, axis)
+    raise RuntimeError("Setting strides is possible only on uniformly quantized tensor "
+                       f"({name} of a per-channel quantized tensor)")
+
+
+def _sizes(args):
+    return list(args[0]) if len(args) == 1 and not isinstance(args[0], int) else list(args)
+
+
+def _dims_of(q, args):
+    dims = args[0] if len(args) == 1 else args
+    if isinstance(dims, int):
+        dims = (dims,)
+    return {q._wrap_dim(d) for d in dims}
+
+
+def _indexed_channels(q, key):
+    """(scales, zero points, axis) of q[key] for basic indexing (ints, slices, None,
+    Ellipsis); advanced indexing of a per-channel tensor is refused."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(k is Ellipsis for k in key):
+        i = next(i for i, k in enumerate(key) if k is Ellipsis)
+        used = sum(1 for k in key if k is not None and k is not Ellipsis)
+        key = key[:i] + (slice(None),) * (q.dim() - used) + key[i + 1:]
+    scales, zps, axis = q._scales, q._zero_points, q._axis
+    dim = 0          # the input dim the next key entry indexes
+    new_axis = axis
+    for k in key:
+        if k is None:
+            if dim <= axis:
+                new_axis += 1
+            continue
+        if isinstance(k, bool) or not isinstance(k, (int, slice, np.integer)):
+            raise RuntimeError("advanced indexing of a per-channel quantized tensor is not "
+                               "supported by ember")
+        if isinstance(k, slice):
+            if dim == axis:
+                idx = range(q.shape[axis])[k]
+                scales, zps = scales[k], zps[k]
+                if not len(idx):
+                    pass
+        else:   # an integer: PyTorch's select (the axis moves down by one whatever the dim)
+            if dim == axis:
+                i = int(k) + (q.shape[axis] if k < 0 else 0)
+                scales, zps = scales[i:i + 1], zps[i:i + 1]
+            new_axis -= 1
+        dim += 1
+    return scales, zps, new_axis
+
+
+def _per_channel_result(q, ints, scales, zps, axis):
+    """A per-channel result, or a per-tensor one where one channel is left (PyTorch)."""
+    if len(scales) == 1:
+        zp = zps[0]
+        return _make(ints, q._qdtype, per_tensor_affine, float(scales[0]),
+                     float(zp) if q._qscheme is per_channel_affine_float_qparams else int(zp))
+    return _make(ints, q._qdtype, q._qscheme, scales, zps, axis)
+
+
+def _rebuild_quantized(ints, qdtype_name, params):
+    """Unpickling: a quantized tensor from its integers, dtype name and parameters."""
+    qdtype = getattr(_dtype, qdtype_name)
+    if qdtype not in INT_TYPES or np.dtype(INT_TYPES[qdtype][0]) != ints.dtype:
+        raise RuntimeError(f"_rebuild_quantized: {qdtype_name} cannot hold {ints.dtype}")
+    scheme = params[0]
+    if scheme is per_tensor_affine:
+        return _make(ints, qdtype, scheme, params[1], params[2])
+    return _make(ints, qdtype, scheme, np.asarray(params[1], dtype=np.float64),
+                 np.asarray(params[2]), params[3])
+
+
+# ============================================================================ printing
+
+def quantized_repr(q, tensor_contents=None):
+    """PyTorch's repr of a quantized tensor: the dequantized values, then size, dtype,
+    scheme and parameters."""
+    from ._printing import _tensor_str, _add_suffixes
+    prefix = "tensor("
+    indent = len(prefix)
+    suffixes = [f"size={tuple(q.shape)}", f"dtype={q._qdtype}",
+                f"quantization_scheme={q._qscheme}"]
+    if q._qscheme is per_tensor_affine:
+        suffixes += [f"scale={q._scale}", f"zero_point={q._zero_point}"]
+    else:
+        suffixes += [f"scale={q.q_per_channel_scales()}",
+                     f"zero_point={q.q_per_channel_zero_points()}", f"axis={q._axis}"]
+    if tensor_contents is not None:
+        body = tensor_contents
+    else:
+        values = q.dequantize()._data
+        body = "[]" if values.size == 0 else _tensor_str(values, _dtype.float32, indent)
+    return _add_suffixes(prefix + body, suffixes, indent)
+
+
+# ============================================================================ constructors
+
+_DEPRECATION = [False]
+
+
+def _warn_deprecated():
+    """PyTorch 2.13 warns once per process that making quantized tensors is deprecated."""
+    if not _DEPRECATION[0]:
+        _DEPRECATION[0] = True
+        warnings.warn(
+            "torch.quantize_per_tensor, torch.quantize_per_channel and other quantized tensor "
+            "creation functions that produce tensors with dtype torch.quint8, torch.qint8, and "
+            "torch.qint32 are deprecated and will be removed in a future PyTorch release. "
+            "Please see https://github.com/pytorch/pytorch/issues/184982 for more "
+            "information.", UserWarning, stacklevel=3)
+
+
+def _check_qdtype(dtype, fname):
+    if dtype in (_dtype.quint4x2, _dtype.quint2x4):
+        raise NotImplementedError(f"{fname}: ember has no {dtype} tensors (packed sub-byte "
+                                  f"quantized integers); use ember.quint8")
+    if dtype not in INT_TYPES:
+        name = dtype._legacy if isinstance(dtype, _dtype.dtype) and dtype._legacy else dtype
+        raise RuntimeError(f"ScalarType {name} is not supported in new_qtensor.")
+
+
+def _check_float_input(x, fname):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fname}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    if isinstance(x, QuantizedTensor) or x.dtype is not _dtype.float32:
+        name = x.dtype._legacy or x.dtype.name
+        raise RuntimeError(f"Quantize only works on Float Tensor, got {name}")
+    if x.device.type != "cpu":
+        raise NotImplementedError("ember quantizes CPU tensors only; call .cpu() first")
+
+
+def _number(v, kind):
+    if isinstance(v, Tensor):
+        if v.numel() != 1:
+            raise RuntimeError(f"a {kind} tensor must hold one element, got shape "
+                               f"{tuple(v.shape)}")
+        return v.item()
+    return v
+
+
+def _check_zero_point(zp, qdtype, fname):
+    _, lo, hi = INT_TYPES[qdtype]
+    if zp > hi:
+        raise RuntimeError(f"{fname} zero_point {zp} is above upper bound.")
+    if zp < lo:
+        raise RuntimeError(f"{fname} zero_point {zp} is below lower bound.")
+
+
+def quantize_per_tensor(input, scale, zero_point, dtype):
+    """Quantize a float32 tensor with one scale and zero point (``torch.quantize_per_tensor``).
+
+    ``q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax)``; `scale` and
+    `zero_point` are numbers or one-element tensors. Given a list of tensors, `scale` and
+    `zero_point` are tensors of one entry per tensor and a list comes back."""
+    if isinstance(input, (list, tuple)):
+        scales = scale.tolist() if isinstance(scale, Tensor) else list(scale)
+        zps = zero_point.tolist() if isinstance(zero_point, Tensor) else list(zero_point)
+        if len(scales) != len(input) or len(zps) != len(input):
+            raise RuntimeError(f"quantize_per_tensor: {len(input)} tensors need as many scales "
+                               f"and zero points (got {len(scales)} and {len(zps)})")
+        if isinstance(scale, Tensor):   # PyTorch reads a float32 scale tensor's values
+            scales = np.asarray(scales, dtype=np.float32).astype(np.float64).tolist()
+        return [quantize_per_tensor(x, s, int(z), dtype) for x, s, z in zip(input, scales, zps)]
+    _check_float_input(input, "quantize_per_tensor")
+    _check_qdtype(dtype, "quantize_per_tensor")
+    if isinstance(scale, Tensor):   # a float32 scale tensor keeps its float32 value
+        scale = float(np.float32(_number(scale, "scale"))) if scale.dtype is not _dtype.float64 \
+            else float(_number(scale, "scale"))
+    zero_point = int(_number(zero_point, "zero_point"))
+    _check_zero_point(zero_point, dtype, "quantize_tensor_per_tensor_affine")
+    _warn_deprecated()
+    ints = quantize_array(input._cpu_array(), float(scale), zero_point, dtype)
+    return _make(ints, dtype, per_tensor_affine, float(scale), zero_point)
+
+
+def _choose_qparams(x, reduce_range, qdtype):
+    """PyTorch's dynamic quantization parameters (choose_qparams_affine): the range
+    [min(x, 0), max(x, 0)] over [qmin, qmax] (7 bits when reduce_range), the zero point
+    rounded and clamped."""
+    _, qmin, qmax = INT_TYPES[qdtype]
+    if reduce_range:
+        qmin, qmax = qmin // 2, qmax // 2
+    lo = min(float(x.min()), 0.0) if x.size else 0.0
+    hi = max(float(x.max()), 0.0) if x.size else 0.0
+    lo, hi = float(np.float32(lo)), float(np.float32(hi))
+    scale = (hi - lo) / (qmax - qmin)
+    if float(np.float32(scale)) == 0 or 1.0 / float(np.float32(scale)) == float("inf"):
+        scale = 0.1
+    scale = float(np.float32(scale))
+    zp_from_min = qmin - lo / scale
+    zp_from_max = qmax - hi / scale
+    zp_min_error = abs(qmin) - abs(lo / scale)
+    zp_max_error = abs(qmax) - abs(hi / scale)
+    initial = zp_from_min if zp_min_error < zp_max_error else zp_from_max
+    if initial < qmin:
+        zp = qmin
+    elif initial > qmax:
+        zp = qmax
+    else:
+        zp = int(np.rint(initial))
+    return scale, zp
+
+
+def quantize_per_tensor_dynamic(input, dtype, reduce_range):
+    """Quantize per tensor with a scale and zero point chosen from the input's range
+    (``torch.quantize_per_tensor_dynamic``); dtype quint8 or qint8."""
+    _check_float_input(input, "quantize_per_tensor_dynamic")
+    if dtype not in (_dtype.quint8, _dtype.qint8):
+        raise RuntimeError(f"Dynamic quantize_per_tensor only supports torch.quint8 and "
+                           f"torch.qint8, got {dtype}")
+    scale, zp = _choose_qparams(input._cpu_array(), reduce_range, dtype)
+    return quantize_per_tensor(input, scale, zp, dtype)
+
+
+def _channel_params(input, scales, zero_points, axis, fname):
+    if not isinstance(scales, Tensor) or not isinstance(zero_points, Tensor):
+        raise TypeError(f"{fname}(): scales and zero_points must be tensors")
+    if scales.dim() != 1 or zero_points.dim() != 1:
+        raise RuntimeError(f"{fname}: scales and zero_points must be 1-D tensors, got shapes "
+                           f"{tuple(scales.shape)} and {tuple(zero_points.shape)}")
+    if scales.numel() != zero_points.numel():
+        raise RuntimeError("number of elements in scales and zero_points must match")
+    ndim = len(input.shape)
+    if not 0 <= axis < ndim:
+        raise RuntimeError(f"Channel axis out of range in per channel affine quantization. "
+                           f"Got: {axis}Expected: [0, {ndim})")
+    if input.shape[axis] != scales.numel():
+        raise RuntimeError(f"length of scales must equal to channel, expected "
+                           f"{input.shape[axis]} got, {scales.numel()}")
+    return scales.double()._cpu_array().copy()
+
+
+def quantize_per_channel(input, scales, zero_points, axis, dtype):
+    """Quantize a float32 tensor with one scale and zero point per slice along `axis`
+    (``torch.quantize_per_channel``); a float zero_points tensor gives the
+    per_channel_affine_float_qparams scheme (``q = round(x / scale + zero_point)``)."""
+    _check_float_input(input, "quantize_per_channel")
+    _check_qdtype(dtype, "quantize_per_channel")
+    s = _channel_params(input, scales, zero_points, axis, "quantize_per_channel")
+    x = input._cpu_array()
+    shape = _channel_shape(x.ndim, axis)
+    _warn_deprecated()
+    if zero_points.dtype.is_floating_point:
+        z = zero_points.float()._cpu_array().astype(np.float32)
+        np_t, lo, hi = INT_TYPES[dtype]
+        inv = np.float32(1.0) / s.astype(np.float32)
+        v = np.rint(x * inv.reshape(shape) + z.reshape(shape))
+        ints = np.clip(v, lo, hi).astype(np_t)
+        return _make(ints, dtype, per_channel_affine_float_qparams, s,
+                     z.astype(np.float32), axis)
+    z = zero_points.long()._cpu_array().copy()
+    for zp in z.tolist():
+        _check_zero_point(zp, dtype, "quantize_tensor_per_channel_affine")
+    ints = quantize_array(x, s.reshape(shape), z.reshape(shape), dtype)
+    return _make(ints, dtype, per_channel_affine, s, z, axis)
+
+
+def _int_input(input, fname):
+    if not isinstance(input, Tensor) or isinstance(input, QuantizedTensor):
+        raise TypeError(f"{fname}(): argument 'input' must be an integer Tensor")
+    arr = input._cpu_array()
+    qdtype = _QDTYPE_OF_REPR.get(arr.dtype)
+    if qdtype is None:
+        raise RuntimeError(f"{fname}: expected an uint8, int8 or int32 tensor, got {input.dtype}")
+    return arr, qdtype
+
+
+def _make_per_tensor_quantized_tensor(input, scale, zero_point):
+    """A quantized tensor over the integers of a uint8 / int8 / int32 tensor (quint8 / qint8
+    / qint32), sharing its memory, as PyTorch's does."""
+    arr, qdtype = _int_input(input, "_make_per_tensor_quantized_tensor")
+    _warn_deprecated()
+    return _make(arr, qdtype, per_tensor_affine, float(_number(scale, "scale")),
+                 int(_number(zero_point, "zero_point")))
+
+
+def _make_per_channel_quantized_tensor(input, scale, zero_point, axis):
+    """A per-channel quantized tensor over the integers of a uint8 / int8 / int32 tensor."""
+    arr, qdtype = _int_input(input, "_make_per_channel_quantized_tensor")
+    s = _channel_params(input, scale, zero_point, axis, "_make_per_channel_quantized_tensor")
+    _warn_deprecated()
+    return _make(arr, qdtype, per_channel_affine, s, zero_point.long()._cpu_array().copy(),
+                 axis)
+
+
+def _size_args(size, fname):
+    if len(size) == 1 and isinstance(size[0], (list, tuple, Size)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 0:
+            raise RuntimeError(f"{fname}: invalid size {tuple(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _empty_affine_quantized(*size, scale=1.0, zero_point=0, dtype=None, device=None,
+                            layout=None, pin_memory=False, memory_format=None, **kwargs):
+    """An uninitialised per-tensor quantized tensor (ember fills it with zero_point)."""
+    size = _size_args(size, "_empty_affine_quantized")
+    dtype = _dtype.quint8 if dtype is None else dtype
+    _check_qdtype(dtype, "_empty_affine_quantized")
+    np_t, _, _ = INT_TYPES[dtype]
+    return _make(np.zeros(size, dtype=np_t), dtype, per_tensor_affine, float(scale),
+                 int(zero_point))
+
+
+def _empty_per_channel_affine_quantized(*size, scales, zero_points, axis, dtype=None,
+                                        device=None, layout=None, pin_memory=False,
+                                        memory_format=None, **kwargs):
+    """An uninitialised per-channel quantized tensor (ember fills it with zeros)."""
+    size = _size_args(size, "_empty_per_channel_affine_quantized")
+    dtype = _dtype.quint8 if dtype is None else dtype
+    _check_qdtype(dtype, "_empty_per_channel_affine_quantized")
+    np_t, _, _ = INT_TYPES[dtype]
+    ints = np.zeros(size, dtype=np_t)
+    s = _channel_params(_plain(ints), scales, zero_points, axis,
+                        "_empty_per_channel_affine_quantized")
+    return _make(ints, dtype, per_channel_affine, s, zero_points.long()._cpu_array().copy(),
+                 axis)
+
+
+def dequantize(tensor):
+    """The float32 values of a quantized tensor (``torch.dequantize``); a list of quantized
+    tensors gives a list. A float tensor comes back as it is, as in PyTorch."""
+    if isinstance(tensor, (list, tuple)):
+        return [dequantize(t) for t in tensor]
+    if isinstance(tensor, QuantizedTensor):
+        return tensor.dequantize()
+    if isinstance(tensor, Tensor):
+        return tensor
+    raise TypeError(f"dequantize(): argument 'tensor' must be Tensor, not "
+                    f"{type(tensor).__name__}")
+
+
+def _method(name):
+    def fn(input):
+        if not isinstance(input, QuantizedTensor):
+            raise RuntimeError(f"{name} expects a quantized tensor, got {input.dtype}")
+        return getattr(input, name)()
+    fn.__name__ = name
+    fn.__doc__ = f"``torch.{name}(q)``: ``q.{name}()``."
+    return fn
+
+
+int_repr = _method("int_repr")
+q_scale = _method("q_scale")
+q_zero_point = _method("q_zero_point")
+q_per_channel_scales = _method("q_per_channel_scales")
+q_per_channel_zero_points = _method("q_per_channel_zero_points")
+q_per_channel_axis = _method("q_per_channel_axis")
+
+
+def equal(a, b):
+    """``torch.equal`` of quantized tensors: same shape, scheme, parameters and integers."""
+    if not (isinstance(a, QuantizedTensor) and isinstance(b, QuantizedTensor)):
+        return False
+    if a.shape != b.shape or a._qscheme is not b._qscheme or a._qdtype is not b._qdtype:
+        return False
+    if a._qscheme is per_tensor_affine:
+        same = a._scale == b._scale and a._zero_point == b._zero_point
+    else:
+        same = (a._axis == b._axis and np.array_equal(a._scales, b._scales)
+                and np.array_equal(a._zero_points, b._zero_points))
+    return bool(same and np.array_equal(a._data.ints, b._data.ints))
+
+
+# ============================================================================ attaching
+
+# Tensor members a quantized tensor keeps as they are (graph state, the attribute
+# protocol, metadata that reads only shape/ndim of _data) besides the ones it defines
+_KEEP = frozenset((
+    "__new__", "__init__", "__init_subclass__", "__class__", "__getattribute__",
+    "__setattr__", "__delattr__", "__dir__", "__sizeof__", "__subclasshook__",
+    "__weakref__", "__dict__", "__slots__", "__module__", "__doc__", "__qualname__",
+    "__getstate__", "__class_getitem__", "__len__", "__iter__", "__ne__",
+    "_make", "_wrap_dim", "_bump_version", "_pin_to_graph", "_output_nr", "_vc", "_base",
+    "_view_fn", "_hooks", "_retains_grad", "_accumulator", "_fw_tangent", "_data",
+    "_requires_grad", "_grad", "grad_fn", "is_leaf", "retains_grad", "output_nr", "_version",
+    "is_floating_point", "is_complex", "is_meta", "dim_order", "is_shared", "is_inference",
+    "names", "name", "__torch_function__", "type", "shape", "size", "ndim", "dim",
+    "ndimension", "is_sparse", "is_sparse_csr", "is_nested", "is_mkldnn", "is_xla", "is_xpu",
+    "is_mps", "is_mtia", "is_ipu", "is_maia", "is_vulkan", "is_distributed", "sparse_dim",
+    "dense_dim", "_creation_meta", "_derived_rg", "_inference", "_grad_dtype", "_gfv",
+    "__reduce__", "__deepcopy__", "__copy__", "untyped_storage", "storage", "share_memory_",
+))
+
+
+def _refusing_method(name):
+    from ._sparse_tensor import _public_op_name
+    op = _public_op_name(name)
+
+    def method(self, *args, **kwargs):
+        _refuse(op)
+    method.__name__ = name
+    method.__doc__ = "No quantized kernel: raises NotImplementedError."
+    return method
+
+
+def _refusing_property(name):
+    def getter(self):
+        _refuse(name)
+    return property(getter)
+
+
+def attach():
+    """Give QuantizedTensor a refusing version of every Tensor method it does not define
+    (``q.exp()`` raises NotImplementedError naming exp and QuantizedCPU), after the op
+    modules have attached theirs, then the quantized kernels (ember/_ops/quantized_ops)."""
+    import inspect
+    own = set()
+    for klass in QuantizedTensor.__mro__:
+        if klass is Tensor:
+            break
+        own.update(vars(klass))
+    from ._ops import quantized_ops
+    own.update(quantized_ops.METHODS)
+    for name, member in list(vars(Tensor).items()):
+        if name in own or name in _KEEP:
+            continue
+        if isinstance(member, property):
+            setattr(QuantizedTensor, name, _refusing_property(name))
+        elif callable(member) or inspect.ismethoddescriptor(member):
+            setattr(QuantizedTensor, name, _refusing_method(name))
+    quantized_ops.attach(QuantizedTensor)
