@@ -8,22 +8,27 @@ program traces. The decorators (``ignore``, ``unused``, ``export``, ...) return 
 function unchanged, ``fork`` runs its function at once and returns a finished Future,
 and ``is_scripting()`` is False.
 
-A TorchScript archive holds compiled code, so ``save`` and ``load`` raise
-NotImplementedError: save a ``state_dict`` with ``ember.save`` instead.
+``load`` reads TorchScript archives written by ``torch.jit.save`` without running any
+code from them: the module tree is unpickled by ember's weights-only unpickler, and the
+archive's TorchScript source is parsed and run by ember's own interpreter of that Python
+subset, with ember's operators (_archive.py, _code.py, _interp.py, _ops.py). ``save``
+writes a module that ``load`` returned back as an archive (real ``torch.jit.load`` reads
+it); other modules raise NotImplementedError (there is no compiler to write their code).
 """
 import builtins
 import contextlib
 import typing
 import warnings
-from collections import namedtuple
 
 from ..nn import Module as _Module
+from ._archive import load, save
+from ._script_module import Attribute, Error, RecursiveScriptModule, ScriptModule
 
 __all__ = ["script", "trace", "trace_module", "ignore", "unused", "export", "is_scripting",
            "is_tracing", "annotate", "Final", "Attribute", "interface", "fork", "wait",
            "Future", "ScriptModule", "ScriptFunction", "RecursiveScriptModule",
            "script_method", "script_if_tracing", "freeze", "optimize_for_inference", "save",
-           "load", "optimized_execution", "fuser", "isinstance", "CompilationUnit"]
+           "load", "Error", "optimized_execution", "fuser", "isinstance", "CompilationUnit"]
 
 _WARNED = set()
 _TRACING = [0]   # depth of trace() calls running their function
@@ -142,8 +147,6 @@ def annotate(the_type, the_value):
 
 Final = typing.Final
 
-Attribute = namedtuple("Attribute", ["value", "type"])
-
 
 def isinstance(obj, target_type):
     """Check `obj` against a type that may be a typing container (List[int],
@@ -188,21 +191,6 @@ def wait(future):
     return future.wait()
 
 
-class ScriptModule(_Module):
-    """Base class of TorchScript modules. A subclass is an ordinary Module here; an
-    ``Attribute(value, type)`` assigned to it is stored as its value."""
-
-    def __setattr__(self, name, value):
-        if type(value) is Attribute:
-            value = value.value
-        super().__setattr__(name, value)
-
-
-class RecursiveScriptModule(ScriptModule):
-    """What ``script`` returns in PyTorch; nothing in ember is one (script returns the
-    module itself)."""
-
-
 class ScriptFunction:
     """What ``script`` of a function returns in PyTorch; nothing in ember is one."""
 
@@ -215,18 +203,6 @@ def freeze(mod, preserved_attrs=None, optimize_numerics=True):
 def optimize_for_inference(mod, other_methods=None):
     """Return `mod`: there is no compiled graph to optimize."""
     return mod
-
-
-def save(m, f, _extra_files=None):
-    raise NotImplementedError(
-        "ember.jit.save: a TorchScript archive holds compiled code and ember has no TorchScript "
-        "compiler; save the weights with ember.save(model.state_dict(), path) instead")
-
-
-def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
-    raise NotImplementedError(
-        "ember.jit.load: reading a TorchScript archive needs the TorchScript runtime, which ember "
-        "does not have; load a state_dict with ember.load and Module.load_state_dict instead")
 
 
 class CompilationUnit:

@@ -1,0 +1,515 @@
+"""ember.jit.load / ember.jit.save of TorchScript archives, against real torch.
+
+Every archive is written in the test by torch.jit.save (of torch.jit.trace or
+torch.jit.script); ember.jit.load must give torch.jit.load's outputs, gradients,
+parameters, buffers, state_dict keys and .code. Archives that ember.jit.save writes are
+read back by ember and by torch. Crafted archives check that loading runs nothing from
+the file."""
+import io
+import os
+import pickle
+import zipfile
+from typing import Dict, List, Optional
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.nn as tnn  # noqa: E402
+
+import ember  # noqa: E402
+
+RNG = np.random.default_rng(0)
+
+
+def E(a):
+    return ember.tensor(np.asarray(a))
+
+
+def close(e, t, tol=1e-5):
+    """ember value `e` equals torch value `t` (tensors, numbers, tuples/lists of them)."""
+    if isinstance(t, (tuple, list)):
+        assert type(e) in (tuple, list) and len(e) == len(t)
+        for a, b in zip(e, t):
+            close(a, b, tol)
+        return
+    if isinstance(t, torch.Tensor):
+        assert isinstance(e, ember.Tensor), type(e)
+        assert tuple(e.shape) == tuple(t.shape)
+        assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
+        np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=tol, atol=tol)
+        return
+    assert e == t
+
+
+def same(a, b):
+    """Two ember results are equal (tensors, numbers, tuples/lists of them)."""
+    if isinstance(a, (tuple, list)):
+        assert len(a) == len(b)
+        for p, q in zip(a, b):
+            same(p, q)
+    elif isinstance(a, ember.Tensor):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    else:
+        assert a == b
+
+
+def roundtrip(tmp_path, name, module):
+    """Save a torch ScriptModule; load it with torch and with ember."""
+    path = str(tmp_path / f"{name}.pt")
+    torch.jit.save(module, path)
+    return torch.jit.load(path), ember.jit.load(path), path
+
+
+# ----------------------------------------------------------------------------- models
+
+class MLP(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2 = tnn.Linear(4, 8), tnn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.l2(torch.relu(self.l1(x)))
+
+
+class CNN(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = tnn.Conv2d(3, 4, 3, padding=1)
+        self.bn = tnn.BatchNorm2d(4)
+        self.p = tnn.MaxPool2d(2)
+        self.d = tnn.Dropout(0.5)
+        self.a = tnn.AvgPool2d(2)
+        self.fc = tnn.Linear(4 * 2 * 2, 2)
+
+    def forward(self, x):
+        x = self.p(torch.relu(self.bn(self.c(x))))
+        x = self.a(self.d(x))
+        return self.fc(torch.flatten(x, 1))
+
+
+class ControlFlow(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l = tnn.Linear(4, 4)
+
+    def forward(self, x, n: int = 2):
+        for _ in range(n):
+            x = self.l(x)
+        if x.sum() > 0:
+            return x * 2
+        else:
+            return -x
+
+
+class LSTMHead(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = tnn.LSTM(4, 5, num_layers=2, batch_first=True)
+        self.fc = tnn.Linear(5, 2)
+
+    def forward(self, x):
+        o, (h, c) = self.lstm(x)
+        return self.fc(o[:, -1]) + h.sum(0).mean() - c[-1].mean()
+
+
+class Containers(tnn.Module):
+    """Lists, dicts, enumerate over a ModuleList, while, Optional arguments, slicing,
+    in-place writes into a view, tuple returns with ints."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = tnn.ModuleList([tnn.Linear(4, 4) for _ in range(3)])
+        self.scale = 2.5
+        self.names: List[str] = ["a", "b"]
+
+    def forward(self, x, y: Optional[torch.Tensor] = None):
+        outs: List[torch.Tensor] = []
+        d: Dict[str, torch.Tensor] = {}
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i % 2 == 0:
+                outs.append(x.relu())
+            d[self.names[i % 2]] = x
+        i = 0
+        while i < 3 and x.sum() > -100:
+            x = x * 0.5
+            i += 1
+        if y is not None:
+            x = x + y
+        z = x[:, 1:3]
+        x[0, 0] = 7.0
+        return torch.cat(outs, 1) * self.scale, d["a"] - d["b"], z.max(dim=1)[0], len(outs), x
+
+
+class Traced(tnn.Module):
+    """What tracing turns into size arithmetic, a tensor constant and views."""
+
+    def __init__(self):
+        super().__init__()
+        self.l = tnn.Linear(4, 3)
+        self.register_buffer("b", torch.arange(3.0))
+
+    def forward(self, x):
+        y = self.l(x.view(x.size(0), -1)) + torch.tensor([1.0, 2.0, 3.0])
+        return y.softmax(-1) * self.b, x.shape[1] * y.mean(0), y.transpose(0, 1).contiguous()
+
+
+def scaled_sin(x, y: float):
+    return x * y + torch.sin(x)
+
+
+def _models():
+    torch.manual_seed(0)
+    x2 = torch.randn(2, 4)
+    img = torch.randn(2, 3, 8, 8)
+    seq = torch.randn(2, 5, 4)
+    cnn = CNN().eval()
+    with torch.no_grad():
+        cnn.bn.running_mean.uniform_(-0.5, 0.5)
+        cnn.bn.running_var.uniform_(0.5, 2.0)
+    return {
+        "mlp_traced": (lambda: torch.jit.trace(MLP(), x2), (x2,)),
+        "mlp_scripted": (lambda: torch.jit.script(MLP()), (x2,)),
+        "cnn_traced": (lambda: torch.jit.trace(cnn, img), (img,)),
+        "cnn_scripted": (lambda: torch.jit.script(cnn), (img,)),
+        "control_flow_scripted": (lambda: torch.jit.script(ControlFlow()), (x2,)),
+        "lstm_scripted": (lambda: torch.jit.script(LSTMHead()), (seq,)),
+        "containers_scripted": (lambda: torch.jit.script(Containers()), (x2,)),
+        "traced_sizes": (lambda: torch.jit.trace(Traced(), x2), (x2,)),
+        "function_scripted": (lambda: torch.jit.script(scaled_sin), (x2, 1.5)),
+    }
+
+
+MODELS = _models()
+
+
+def _ember_args(args):
+    return tuple(E(a.numpy()) if isinstance(a, torch.Tensor) else a for a in args)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_outputs_parameters_and_code_match_torch(tmp_path, name):
+    make, args = MODELS[name]
+    t, e, _ = roundtrip(tmp_path, name, make())
+    assert isinstance(e, ember.jit.RecursiveScriptModule)
+    assert isinstance(e, ember.nn.Module)
+    with torch.no_grad():
+        expected = t(*args)
+    close(e(*_ember_args(args)), expected)
+    assert list(e.state_dict()) == list(t.state_dict())
+    for (ne, pe), (nt, pt) in zip(e.named_parameters(), t.named_parameters()):
+        assert ne == nt and pe.requires_grad == pt.requires_grad
+        assert isinstance(pe, ember.nn.Parameter)
+        close(pe, pt)
+    assert [n for n, _ in e.named_buffers()] == [n for n, _ in t.named_buffers()]
+    for (_, be), (_, bt) in zip(e.named_buffers(), t.named_buffers()):
+        close(be, bt)
+    assert [n for n, _ in e.named_modules()] == [n for n, _ in t.named_modules()]
+    assert e.original_name == t.original_name
+    assert e.training == t.training
+    # torch.jit.load prints .code again from its graph (the archive's text of a scripted
+    # module may name one more temporary): the signature is the same, traced code all
+    assert e.code.splitlines()[:2] == t.code.splitlines()[:2]
+    if "traced" in name:
+        assert e.code == t.code
+
+
+@pytest.mark.parametrize("name", ["mlp_scripted", "cnn_traced", "lstm_scripted",
+                                  "containers_scripted", "control_flow_scripted"])
+def test_gradients_match_torch(tmp_path, name):
+    make, args = MODELS[name]
+    t, e, _ = roundtrip(tmp_path, name, make())
+    xt = args[0].clone().requires_grad_(True)
+    xe = E(args[0].numpy()).requires_grad_(True)
+    out_t = t(xt, *args[1:])
+    out_e = e(xe, *_ember_args(args[1:]))
+    if isinstance(out_t, tuple):
+        out_t, out_e = out_t[0], out_e[0]
+    (out_t * torch.arange(out_t.numel()).reshape(out_t.shape)).sum().backward()
+    (out_e * ember.arange(out_e.numel()).reshape(out_e.shape)).sum().backward()
+    close(xe.grad, xt.grad, 1e-4)
+    for (ne, pe), (nt, pt) in zip(e.named_parameters(), t.named_parameters()):
+        assert ne == nt
+        if pt.grad is None:
+            assert pe.grad is None
+        else:
+            close(pe.grad, pt.grad, 1e-4)
+
+
+def test_control_flow_takes_both_branches_and_loop_counts(tmp_path):
+    t, e, _ = roundtrip(tmp_path, "cf", torch.jit.script(ControlFlow()))
+    for n in (0, 1, 3):
+        for sign in (1.0, -1.0):
+            x = torch.full((2, 4), sign) * torch.arange(1.0, 5.0)
+            close(e(E(x.numpy()), n), t(x, n))
+            close(e(E(x.numpy()), n=n), t(x, n=n))
+
+
+def test_containers_with_optional_argument(tmp_path):
+    t, e, _ = roundtrip(tmp_path, "cont", torch.jit.script(Containers()))
+    x, y = torch.randn(2, 4), torch.randn(2, 4)
+    with torch.no_grad():
+        close(e(E(x.numpy()), E(y.numpy())), t(x, y))
+
+
+def test_function_archive(tmp_path):
+    t, e, _ = roundtrip(tmp_path, "fn", torch.jit.script(scaled_sin))
+    x = torch.randn(3)
+    close(e(E(x.numpy()), 2.0), t(x, 2.0))
+    close(e.forward(E(x.numpy()), y=-1.0), t.forward(x, y=-1.0))
+
+
+def test_wrong_argument_count_raises_runtime_error(tmp_path):
+    t, e, _ = roundtrip(tmp_path, "mlp", torch.jit.script(MLP()))
+    x = torch.randn(2, 4)
+    with pytest.raises(RuntimeError):
+        t(x, x)
+    with pytest.raises(RuntimeError, match="argument"):
+        e(E(x.numpy()), E(x.numpy()))
+
+
+def test_raise_in_script_is_jit_error_as_torch(tmp_path):
+    t, e, _ = roundtrip(tmp_path, "cnn", torch.jit.script(CNN().eval()))
+    bad = torch.randn(1, 3, 2, 8, 8)   # BatchNorm2d's _check_input_dim raises ValueError
+    with pytest.raises(torch.jit.Error, match="expected 4D input"):
+        t.bn(bad)
+    with pytest.raises(ember.jit.Error, match="builtins.ValueError: expected 4D input"):
+        e.bn(E(bad.numpy()))
+    assert ember.jit.Error.__mro__[1:] == (Exception, BaseException, object)
+
+
+def test_train_mode_batchnorm_updates_running_stats(tmp_path):
+    model = tnn.Sequential(tnn.Conv2d(3, 4, 3), tnn.BatchNorm2d(4), tnn.ReLU())
+    t, e, _ = roundtrip(tmp_path, "bn", torch.jit.script(model))
+    assert e.training and getattr(e, "1").training
+    x = torch.randn(4, 3, 6, 6)
+    for _ in range(2):
+        close(e(E(x.numpy())), t(x).detach())
+    bn_e, bn_t = getattr(e, "1"), getattr(t, "1")
+    close(bn_e.running_mean, bn_t.running_mean)
+    close(bn_e.running_var, bn_t.running_var)
+    close(bn_e.num_batches_tracked, bn_t.num_batches_tracked)
+    e.eval()
+    t.eval()
+    assert not bn_e.training
+    close(e(E(x.numpy())), t(x).detach())
+
+
+def test_to_double_and_map_location(tmp_path):
+    t, e, path = roundtrip(tmp_path, "lstm", torch.jit.script(LSTMHead()))
+    x = torch.randn(2, 3, 4)
+    e.double()
+    t.double()
+    close(e(E(x.double().numpy())), t(x.double()).detach())
+    assert e.lstm._flat_weights[0] is e.lstm.weight_ih_l0
+    e2 = ember.jit.load(path, map_location="cpu")
+    close(e2(E(x.numpy())), torch.jit.load(path)(x).detach())
+
+
+def test_extra_files_and_file_objects(tmp_path):
+    m = torch.jit.script(MLP())
+    buf = io.BytesIO()
+    torch.jit.save(m, buf, _extra_files={"meta.json": b'{"a": 1}'})
+    buf.seek(0)
+    extra = {"meta.json": "", "missing.txt": ""}
+    e = ember.jit.load(buf, _extra_files=extra)
+    buf.seek(0)
+    extra_t = {"meta.json": "", "missing.txt": ""}
+    torch.jit.load(buf, _extra_files=extra_t)
+    assert extra == extra_t
+    x = torch.randn(2, 4)
+    close(e(E(x.numpy())), m(x).detach())
+
+
+def test_missing_file_raises_value_error_as_torch(tmp_path):
+    missing = str(tmp_path / "nope.pt")
+    with pytest.raises(ValueError):
+        torch.jit.load(missing)
+    with pytest.raises(ValueError, match="does not exist"):
+        ember.jit.load(missing)
+
+
+# ----------------------------------------------------------------------------- resnet18
+
+@pytest.fixture(scope="module")
+def resnet_archives(tmp_path_factory):
+    from tests.vision._tv import tv
+    torchvision = tv()
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=10).eval()
+    with torch.no_grad():   # running statistics that are not the identity
+        for m in model.modules():
+            if isinstance(m, tnn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+    x = torch.randn(1, 3, 32, 32)
+    d = tmp_path_factory.mktemp("resnet")
+    paths = {"traced": str(d / "r18_traced.pt"), "scripted": str(d / "r18_scripted.pt")}
+    torch.jit.save(torch.jit.trace(model, x), paths["traced"])
+    torch.jit.save(torch.jit.script(model), paths["scripted"])
+    return paths, x
+
+
+@pytest.mark.parametrize("kind", ["traced", "scripted"])
+def test_resnet18(resnet_archives, kind):
+    paths, x = resnet_archives
+    t, e = torch.jit.load(paths[kind]), ember.jit.load(paths[kind])
+    with torch.no_grad():
+        close(e(E(x.numpy())), t(x), 1e-4)
+    assert list(e.state_dict()) == list(t.state_dict())
+    assert tuple(getattr(e.layer1, "0").conv1.weight.shape) == \
+        tuple(getattr(t.layer1, "0").conv1.weight.shape)
+    assert e.code.startswith("def forward(self,\n    x: Tensor) -> Tensor:\n")
+
+
+# ----------------------------------------------------------------------------- saving
+
+@pytest.mark.parametrize("name", ["cnn_traced", "lstm_scripted", "containers_scripted",
+                                  "traced_sizes", "function_scripted"])
+def test_save_reads_back_in_ember_and_torch(tmp_path, name):
+    make, args = MODELS[name]
+    _, e, _ = roundtrip(tmp_path, name, make())
+    for p in e.parameters():   # new weights: the saved archive must carry them
+        with ember.no_grad():
+            p.mul_(0.5)
+    out = str(tmp_path / f"{name}_ember.pt")
+    ember.jit.save(e, out, _extra_files={"note.txt": b"hello"})
+    e2 = ember.jit.load(out)
+    t2 = torch.jit.load(out)
+    expected = e(*_ember_args(args))
+    same(e2(*_ember_args(args)), expected)
+    with torch.no_grad():
+        got_t = t2(*args)
+    close(e2(*_ember_args(args)), got_t)   # torch runs the halved weights ember wrote
+    assert list(t2.state_dict()) == list(e.state_dict())
+    extra = {"note.txt": ""}
+    torch.jit.load(out, _extra_files=extra)
+    assert extra["note.txt"] == b"hello"
+    buf = io.BytesIO()
+    e.save(buf)
+    buf.seek(0)
+    close(ember.jit.load(buf)(*_ember_args(args)), got_t)
+
+
+def test_save_of_plain_module_raises_not_implemented(tmp_path):
+    with pytest.raises(NotImplementedError, match="ember.jit.load"):
+        ember.jit.save(ember.nn.Linear(2, 2), str(tmp_path / "m.pt"))
+    assert not os.path.exists(tmp_path / "m.pt")
+
+
+# ----------------------------------------------------------------------------- safety
+
+def _rewrite(src, dst, edit):
+    """Copy archive `src` to `dst`, `edit(name, data)` giving each record's new bytes."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, edit(info.filename, zin.read(info.filename)))
+
+
+def _mlp_archive(tmp_path):
+    path = str(tmp_path / "mlp.pt")
+    torch.jit.save(torch.jit.script(MLP()), path)
+    return path
+
+
+def _with_forward_line(tmp_path, line):
+    """An MLP archive whose top class's forward starts with `line`."""
+    src = _mlp_archive(tmp_path)
+    dst = str(tmp_path / "crafted.pt")
+
+    def edit(name, data):
+        if name.endswith(".py") and b"class MLP" in data:
+            text = data.decode()
+            head = text.index("Tensor:\n", text.index("def forward")) + len("Tensor:\n")
+            return (text[:head] + f"    {line}\n" + text[head:]).encode()
+        return data
+    _rewrite(src, dst, edit)
+    return dst
+
+
+def test_code_calling_import_raises_and_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    dst = _with_forward_line(tmp_path, f"_9 = __import__('os').system('touch {marker}')")
+    m = ember.jit.load(dst)   # loading parses only
+    with pytest.raises(NotImplementedError, match="__import__"):
+        m(E(np.ones((2, 4), np.float32)))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("line,err", [
+    ("_9 = getattr(x, '__class__')", NotImplementedError),
+    ("_9 = x.__class__", NotImplementedError),
+    ("_9 = (self).__dict__", AttributeError),
+    ("_9 = torch.some_unknown_op(x)", NotImplementedError),
+    ("_9 = ops.prim.system('ls')", NotImplementedError),
+    ("_9 = eval('1')", NotImplementedError),
+    ("_9 = [v for v in range(3)]", NotImplementedError),
+    ("_9 = (lambda: 1)()", NotImplementedError),
+])
+def test_code_reaching_outside_the_tables_raises(tmp_path, line, err):
+    m = ember.jit.load(_with_forward_line(tmp_path, line))
+    with pytest.raises(err):
+        m(E(np.ones((2, 4), np.float32)))
+
+
+def test_unknown_op_error_names_the_op(tmp_path):
+    m = ember.jit.load(_with_forward_line(tmp_path, "_9 = torch.frobnicate(x, 2)"))
+    with pytest.raises(NotImplementedError, match="torch.frobnicate"):
+        m(E(np.ones((2, 4), np.float32)))
+
+
+def test_format_looks_nothing_up(tmp_path):
+    m = ember.jit.load(_with_forward_line(
+        tmp_path, "ops.prim.RaiseException(torch.format('{0.__class__} {}', x), 'x')"))
+    with pytest.raises(ember.jit.Error) as info:
+        m(E(np.ones((2, 4), np.float32)))
+    assert "{0.__class__}" in str(info.value) and "Tensor" not in str(info.value).split(
+        "{0.__class__}")[0]
+
+
+def test_unknown_global_in_data_pkl_raises_and_runs_nothing(tmp_path):
+    src = _mlp_archive(tmp_path)
+    dst = str(tmp_path / "evil.pt")
+    marker = tmp_path / "pwned2"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    def edit(name, data):
+        if name.endswith("/data.pkl"):
+            return pickle.dumps(Evil(), protocol=2)
+        return data
+    _rewrite(src, dst, edit)
+    with pytest.raises(pickle.UnpicklingError):
+        ember.jit.load(dst)
+    assert not marker.exists()
+
+
+def test_invalid_class_name_in_data_pkl_raises(tmp_path):
+    src = _mlp_archive(tmp_path)
+    dst = str(tmp_path / "bad.pt")
+
+    def edit(name, data):
+        if name.endswith("/data.pkl"):
+            assert b"\nMLP\n" in data
+            return data.replace(b"\nMLP\n", b"\nMLP;x\n")
+        return data
+    _rewrite(src, dst, edit)
+    with pytest.raises((ValueError, RuntimeError)):
+        ember.jit.load(dst)
+
+
+def test_top_level_statement_in_code_refused(tmp_path):
+    src = _mlp_archive(tmp_path)
+    dst = str(tmp_path / "top.pt")
+
+    def edit(name, data):
+        if name.endswith(".py") and b"class MLP" in data:
+            return b"import os\n" + data
+        return data
+    _rewrite(src, dst, edit)
+    with pytest.raises(NotImplementedError, match="Import"):
+        ember.jit.load(dst)
