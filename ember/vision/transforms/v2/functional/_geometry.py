@@ -4,7 +4,9 @@ Image kernels are ember's v1 kernels (``ember.vision.transforms.functional``), w
 plain tensors and PIL images; masks use them with nearest interpolation; the bounding-box
 kernels below move the boxes' coordinates the way the image's pixels move and return the
 new canvas size. Boxes that leave the canvas are clamped to it (crop, pad, rotate, affine,
-perspective), as the boxes' ``clamping_mode`` asks."""
+perspective), as the boxes' ``clamping_mode`` asks. Rotated boxes move by their four
+corners; where a transform makes a parallelogram of them (resize, shear, perspective) they
+become the rectangle sharing its centre and long diagonal (``_rotated_boxes``)."""
 import math
 import numbers
 
@@ -18,6 +20,7 @@ from ....transforms import functional as V1
 from ....transforms import _functional_tensor as FT
 from ....transforms.functional import InterpolationMode
 from ._meta import _clamp_plain, _convert_plain, get_size
+from ._rotated_boxes import parallelogram_to_rectangle
 from ._utils import PILImage, _dispatch, _register, _register_kernel_internal, _register_pil
 
 __all__ = ["horizontal_flip", "horizontal_flip_image", "horizontal_flip_mask",
@@ -50,12 +53,6 @@ def _check_interpolation(interpolation):
     if isinstance(interpolation, InterpolationMode):
         return interpolation
     return V1._interpolation(interpolation)
-
-
-def _check_box_format(boxes, what):
-    if is_rotated_bounding_format(boxes.format):
-        raise NotImplementedError(f"ember.vision: {what} of rotated bounding boxes "
-                                  f"({boxes.format.value}) is not built")
 
 
 def _mask_kernel(image_kernel):
@@ -346,19 +343,29 @@ resize_video = resize_image
 
 def resize_bounding_boxes(bounding_boxes, canvas_size, size, max_size=None,
                           format=BoundingBoxFormat.XYXY, clamping_mode="soft"):
-    """Boxes scaled by (new W / W, new H / H); returns (boxes, new canvas size)."""
+    """Boxes scaled by (new W / W, new H / H); returns (boxes, new canvas size). Rotated
+    boxes: their corners scaled, the parallelogram made a rectangle again, clamped."""
+    fmt = _format_of(format)
     new_h, new_w = _output_size(canvas_size, size, max_size)
     old_h, old_w = canvas_size
     if (new_h, new_w) == (old_h, old_w):
         return bounding_boxes, canvas_size
-    ratios = _tensor([new_w / old_w, new_h / old_h] * 2, device=bounding_boxes.device)
-    return bounding_boxes.mul(ratios).to(bounding_boxes.dtype), (new_h, new_w)
+    ratios = [new_w / old_w, new_h / old_h]
+    if not is_rotated_bounding_format(fmt):
+        ratios = _tensor(ratios * 2, device=bounding_boxes.device)
+        return bounding_boxes.mul(ratios).to(bounding_boxes.dtype), (new_h, new_w)
+    corners = _convert_plain(bounding_boxes, fmt, BoundingBoxFormat.XYXYXYXY).reshape(-1, 8)
+    corners = parallelogram_to_rectangle(
+        corners.mul(_tensor(ratios * 4, device=bounding_boxes.device)))
+    corners = _clamp_plain(corners, BoundingBoxFormat.XYXYXYXY, (new_h, new_w), clamping_mode)
+    out = _convert_plain(corners, BoundingBoxFormat.XYXYXYXY, fmt)
+    return out.to(bounding_boxes.dtype).reshape(bounding_boxes.shape), (new_h, new_w)
 
 
 def _resize_boxes_kernel(inpt, size, interpolation=None, max_size=None, antialias=None):
-    _check_box_format(inpt, "resize")
     out, canvas = resize_bounding_boxes(inpt.as_subclass(Tensor), inpt.canvas_size, size,
-                                        max_size=max_size, format=inpt.format)
+                                        max_size=max_size, format=inpt.format,
+                                        clamping_mode=inpt.clamping_mode)
     return tv_tensors.wrap(out, like=inpt, canvas_size=canvas)
 
 
@@ -388,16 +395,25 @@ _register_kernel_internal(crop, tv_tensors.Mask)(crop_mask)
 def crop_bounding_boxes(bounding_boxes, format, top, left, height, width,
                         clamping_mode="soft", canvas_size=None):
     """Boxes moved by (-left, -top) on a (height, width) canvas, clamped to it."""
-    fmt = tv_tensors.BoundingBoxFormat[format.upper()] if isinstance(format, str) else format
-    sub = [left, top, left, top] if fmt is BoundingBoxFormat.XYXY else [left, top, 0, 0]
-    boxes = bounding_boxes - _tensor(sub, dtype=bounding_boxes.dtype,
+    fmt = _format_of(format)
+    boxes = bounding_boxes - _tensor(_shift_of(fmt, left, top), dtype=bounding_boxes.dtype,
                                      device=bounding_boxes.device)
     canvas = (height, width)
+    if fmt is BoundingBoxFormat.XYXYXYXY:
+        boxes = parallelogram_to_rectangle(boxes)
     return _boxes_clamped(boxes, fmt, canvas, clamping_mode), canvas
 
 
+def _shift_of(fmt, dx, dy):
+    """What to add to a box of `fmt` to move it by (dx, dy)."""
+    if fmt is BoundingBoxFormat.XYXYXYXY:
+        return [dx, dy] * 4
+    if fmt is BoundingBoxFormat.XYXY:
+        return [dx, dy, dx, dy]
+    return [dx, dy, 0, 0, 0] if is_rotated_bounding_format(fmt) else [dx, dy, 0, 0]
+
+
 def _crop_boxes_kernel(inpt, top, left, height, width):
-    _check_box_format(inpt, "crop")
     out, canvas = crop_bounding_boxes(inpt.as_subclass(Tensor), inpt.format, top, left, height,
                                       width, clamping_mode=inpt.clamping_mode)
     return tv_tensors.wrap(out, like=inpt, canvas_size=canvas)
@@ -439,7 +455,6 @@ def center_crop_bounding_boxes(bounding_boxes, format, canvas_size, output_size,
 
 
 def _center_crop_boxes_kernel(inpt, output_size):
-    _check_box_format(inpt, "center_crop")
     out, canvas = center_crop_bounding_boxes(inpt.as_subclass(Tensor), inpt.format,
                                              inpt.canvas_size, output_size,
                                              clamping_mode=inpt.clamping_mode)
@@ -487,7 +502,8 @@ def resized_crop_bounding_boxes(bounding_boxes, format, top, left, height, width
                                 clamping_mode="soft"):
     boxes, canvas = crop_bounding_boxes(bounding_boxes, format, top, left, height, width,
                                         clamping_mode=clamping_mode)
-    return resize_bounding_boxes(boxes, canvas, size, format=format)
+    return resize_bounding_boxes(boxes, canvas, size, format=format,
+                                 clamping_mode=clamping_mode)
 
 
 for _tp in _IMAGE_TYPES + (tv_tensors.Mask, tv_tensors.BoundingBoxes, tv_tensors.KeyPoints):
@@ -562,17 +578,15 @@ def pad_bounding_boxes(bounding_boxes, format, canvas_size, padding, padding_mod
     """Boxes moved by (left, top) on the enlarged canvas."""
     if padding_mode != "constant":
         raise ValueError(f"Padding mode '{padding_mode}' is not supported with bounding boxes")
-    fmt = tv_tensors.BoundingBoxFormat[format.upper()] if isinstance(format, str) else format
+    fmt = _format_of(format)
     left, right, top, bottom = _parse_pad_padding(padding)
-    add = [left, top, left, top] if fmt is BoundingBoxFormat.XYXY else [left, top, 0, 0]
-    boxes = bounding_boxes + _tensor(add, dtype=bounding_boxes.dtype,
+    boxes = bounding_boxes + _tensor(_shift_of(fmt, left, top), dtype=bounding_boxes.dtype,
                                      device=bounding_boxes.device)
     canvas = (canvas_size[0] + top + bottom, canvas_size[1] + left + right)
     return _boxes_clamped(boxes, fmt, canvas, clamping_mode), canvas
 
 
 def _pad_boxes_kernel(inpt, padding, fill=None, padding_mode="constant"):
-    _check_box_format(inpt, "pad")
     out, canvas = pad_bounding_boxes(inpt.as_subclass(Tensor), inpt.format, inpt.canvas_size,
                                      padding, padding_mode=padding_mode,
                                      clamping_mode=inpt.clamping_mode)
@@ -662,11 +676,18 @@ def _forward_affine_matrix(center, angle, translate, scale, shear):
 
 def _transform_box_corners(boxes, fmt, canvas_size, point_map, new_canvas, clamping_mode):
     """Boxes whose 4 corners are moved by `point_map` ((N*4, 2) -> (N*4, 2)), as the
-    axis-aligned boxes enclosing the moved corners, clamped to `new_canvas`."""
+    axis-aligned boxes enclosing the moved corners (rotated boxes: the rectangle made of
+    the moved corners' parallelogram), clamped to `new_canvas`."""
     if boxes.numel() == 0:
         return boxes
     dtype = boxes.dtype
     work = boxes.float() if not boxes.is_floating_point() else boxes.clone()
+    if is_rotated_bounding_format(fmt):
+        corners = _convert_plain(work, fmt, BoundingBoxFormat.XYXYXYXY).reshape(-1, 2)
+        out = parallelogram_to_rectangle(point_map(corners).reshape(-1, 8))
+        out = _clamp_plain(out, BoundingBoxFormat.XYXYXYXY, new_canvas, clamping_mode)
+        out = _convert_plain(out, BoundingBoxFormat.XYXYXYXY, fmt).reshape(boxes.shape)
+        return out.to(dtype)
     xyxy = _convert_plain(work, fmt, BoundingBoxFormat.XYXY).reshape(-1, 4)
     corners = xyxy[:, [0, 1, 2, 1, 2, 3, 0, 3]].reshape(-1, 2)
     moved = point_map(corners).reshape(-1, 4, 2)
@@ -681,6 +702,9 @@ def _affine_boxes(boxes, fmt, canvas_size, angle, translate, scale, shear, cente
                   clamping_mode):
     angle, translate, scale, shear, center = _affine_args(angle, translate, scale, shear,
                                                           center)
+    if boxes.numel() == 0:
+        # torchvision returns no boxes on the old canvas, even when `expand` grows the image
+        return boxes, canvas_size
     h, w = canvas_size
     if center is None:
         center = [w * 0.5, h * 0.5]
@@ -720,7 +744,6 @@ def affine_bounding_boxes(bounding_boxes, format, canvas_size, angle, translate,
 
 def _affine_boxes_kernel(inpt, angle, translate, scale, shear, interpolation=None, fill=None,
                          center=None):
-    _check_box_format(inpt, "affine")
     out, canvas = _affine_boxes(inpt.as_subclass(Tensor), inpt.format, inpt.canvas_size, angle,
                                 translate, scale, shear, center, False, inpt.clamping_mode)
     return tv_tensors.wrap(out, like=inpt, canvas_size=canvas)
@@ -771,7 +794,6 @@ def rotate_bounding_boxes(bounding_boxes, format, canvas_size, angle, expand=Fal
 
 def _rotate_boxes_kernel(inpt, angle, interpolation=None, expand=False, center=None,
                          fill=None):
-    _check_box_format(inpt, "rotate")
     out, canvas = rotate_bounding_boxes(inpt.as_subclass(Tensor), inpt.format, inpt.canvas_size,
                                         angle, expand=expand, center=center,
                                         clamping_mode=inpt.clamping_mode)
@@ -870,7 +892,6 @@ def perspective_bounding_boxes(bounding_boxes, format, canvas_size, startpoints,
 
 def _perspective_boxes_kernel(inpt, startpoints, endpoints, interpolation=None, fill=None,
                               coefficients=None):
-    _check_box_format(inpt, "perspective")
     out = perspective_bounding_boxes(inpt.as_subclass(Tensor), inpt.format, inpt.canvas_size,
                                      startpoints, endpoints, coefficients=coefficients,
                                      clamping_mode=inpt.clamping_mode)
@@ -1135,7 +1156,10 @@ def elastic_bounding_boxes(bounding_boxes, format, canvas_size, displacement,
     _check_displacement(displacement, canvas_size[0], canvas_size[1])
     if bounding_boxes.numel() == 0:
         return bounding_boxes
-    fmt = tv_tensors.BoundingBoxFormat[format.upper()] if isinstance(format, str) else format
+    fmt = _format_of(format)
+    if is_rotated_bounding_format(fmt):
+        return _elastic_rotated_boxes(bounding_boxes, fmt, canvas_size, displacement,
+                                      clamping_mode)
     xyxy = _convert_plain(bounding_boxes.clone(), fmt, BoundingBoxFormat.XYXY).reshape(-1, 4)
     corners = xyxy[:, [0, 1, 2, 1, 2, 3, 0, 3]].reshape(-1, 2)
     from ..... import float32
@@ -1149,8 +1173,20 @@ def elastic_bounding_boxes(bounding_boxes, format, canvas_size, displacement,
     return _convert_plain(out, BoundingBoxFormat.XYXY, fmt).reshape(bounding_boxes.shape)
 
 
+def _elastic_rotated_boxes(boxes, fmt, canvas_size, displacement, clamping_mode):
+    """Rotated boxes keep their size and angle; their centre (rounded up) moves by the
+    inverse displacement."""
+    from ..... import float32
+    cxcywhr = _convert_plain(boxes.clone(), fmt, BoundingBoxFormat.CXCYWHR).reshape(-1, 5)
+    centres = cxcywhr[:, :2]
+    centres = centres.ceil() if centres.is_floating_point() else centres.to(float32)
+    moved = _inverse_displaced(centres, canvas_size, displacement)
+    out = cat([moved, cxcywhr[:, 2:]], dim=1).to(cxcywhr.dtype)
+    out = _clamp_plain(out, BoundingBoxFormat.CXCYWHR, canvas_size, clamping_mode)
+    return _convert_plain(out, BoundingBoxFormat.CXCYWHR, fmt).reshape(boxes.shape)
+
+
 def _elastic_boxes_kernel(inpt, displacement, interpolation=None, fill=None):
-    _check_box_format(inpt, "elastic")
     out = elastic_bounding_boxes(inpt.as_subclass(Tensor), inpt.format, inpt.canvas_size,
                                  displacement, clamping_mode=inpt.clamping_mode)
     return tv_tensors.wrap(out, like=inpt)

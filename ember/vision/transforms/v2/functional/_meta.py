@@ -248,12 +248,13 @@ def convert_bounding_box_format(inpt, old_format=None, new_format=None, inplace=
 
 
 def _clamp_plain(boxes, fmt, canvas_size, clamping_mode):
-    """Axis-aligned boxes clamped to the canvas (x in [0, W], y in [0, H]); integer boxes
-    are clamped in float32 and cast back. "soft" and "hard" agree for such boxes."""
+    """Boxes clamped to the canvas. Axis-aligned boxes: x in [0, W], y in [0, H] (integer
+    boxes are clamped in float32 and cast back; "soft" and "hard" agree for them). Rotated
+    boxes keep their angle: their sides slide in (see ``_rotated_boxes``)."""
     if clamping_mode is None:
         return boxes.clone()
     if is_rotated_bounding_format(fmt):
-        raise NotImplementedError("ember.vision: clamping rotated bounding boxes is not built")
+        return _clamp_rotated(boxes, fmt, canvas_size, clamping_mode)
     in_dtype = boxes.dtype
     work = boxes if boxes.is_floating_point() else boxes.float()
     xyxy = _to_xyxy(work, fmt)
@@ -263,6 +264,13 @@ def _clamp_plain(boxes, fmt, canvas_size, clamping_mode):
     y = xyxy[..., 1::2].clamp(0, h)
     xyxy = stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], dim=-1)
     return _from_xyxy(xyxy, fmt).to(in_dtype)
+
+
+def _clamp_rotated(boxes, fmt, canvas_size, clamping_mode):
+    from ._rotated_boxes import clamp_xyxyxyxy
+    corners = _convert_plain(boxes.clone(), fmt, BoundingBoxFormat.XYXYXYXY).reshape(-1, 8)
+    out = clamp_xyxyxyxy(corners, tuple(canvas_size), clamping_mode)
+    return _convert_plain(out, BoundingBoxFormat.XYXYXYXY, fmt).reshape(boxes.shape)
 
 
 def clamp_bounding_boxes(inpt, format=None, canvas_size=None, clamping_mode="auto"):

@@ -1,0 +1,239 @@
+"""Rotated bounding boxes (XYWHR, CXCYWHR, XYXYXYXY) in transforms.v2 against torchvision
+0.28, live: clamping (soft, hard, none), the geometric kernels (resize, crops, pad,
+affine/rotate, perspective, elastic) and the random transforms on whole samples from the
+same seed: same values, formats, canvas sizes, dtypes, exception types."""
+import numpy as np
+import pytest
+
+from tests.vision._tv import tv
+
+torch = pytest.importorskip("torch")
+torchvision = tv()
+from torchvision import tv_tensors as TTV  # noqa: E402
+from torchvision.transforms import v2 as TV2  # noqa: E402
+
+import ember  # noqa: E402
+from ember.vision import tv_tensors as ETV  # noqa: E402
+from ember.vision.transforms import v2 as EV2  # noqa: E402
+
+FORMATS = ["XYWHR", "CXCYWHR", "XYXYXYXY"]
+MODES = ["soft", "hard", None]
+CANVAS = (24, 32)
+
+
+def _random_xywhr(n=60, seed=0):
+    """Boxes of every angle, many of them partly or wholly off the 24x32 canvas."""
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.uniform(-6, 36, n), rng.uniform(-6, 28, n), rng.uniform(1, 16, n),
+                     rng.uniform(1, 16, n), rng.uniform(-180, 180, n)], 1)
+
+
+XYWHR = _random_xywhr()
+
+
+def _boxes(lib_torch, tvt, fmt, dtype, mode, array=XYWHR):
+    """BoundingBoxes in `fmt` converted by torchvision from the same XYWHR array (so both
+    sides start from identical numbers)."""
+    plain = TV2.functional.convert_bounding_box_format(
+        torch.tensor(array.astype(dtype)), old_format="XYWHR", new_format=fmt)
+    data = plain if lib_torch is torch else ember.from_numpy(plain.numpy().copy())
+    return tvt.BoundingBoxes(data, format=fmt, canvas_size=CANVAS, clamping_mode=mode)
+
+
+def _tol(dtype):
+    # float32: corners near a canvas edge and angles of nearly axis-aligned boxes carry
+    # the rounding of a few float32 operations
+    return dict(rtol=1e-4, atol=1e-2) if dtype == np.float32 else dict(rtol=1e-7, atol=1e-7)
+
+
+def _assert_same_boxes(t, e, dtype, tol=None):
+    assert type(e).__name__ == type(t).__name__ == "BoundingBoxes"
+    assert e.format.name == t.format.name
+    assert tuple(e.canvas_size) == tuple(t.canvas_size)
+    assert e.clamping_mode == t.clamping_mode
+    assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
+    assert tuple(e.shape) == tuple(t.shape)
+    np.testing.assert_allclose(e.numpy(), t.numpy(), equal_nan=True, **(tol or _tol(dtype)))
+
+
+# ---------------------------------------------------------------- clamping
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("mode", ["soft", "hard"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clamp_plain_tensor(fmt, mode, dtype):
+    t_boxes = _boxes(torch, TTV, fmt, dtype, mode).as_subclass(torch.Tensor)
+    e_boxes = ember.from_numpy(t_boxes.numpy().copy())
+    t = TV2.functional.clamp_bounding_boxes(t_boxes, format=fmt, canvas_size=CANVAS,
+                                            clamping_mode=mode)
+    e = EV2.functional.clamp_bounding_boxes(e_boxes, format=fmt, canvas_size=CANVAS,
+                                            clamping_mode=mode)
+    assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
+    np.testing.assert_allclose(e.numpy(), t.numpy(), **_tol(dtype))
+    if mode == "hard" and fmt == "XYXYXYXY":    # every corner inside the canvas
+        inside = e.numpy().reshape(-1, 4, 2)
+        assert (inside[..., 0] >= -1e-3).all() and (inside[..., 0] <= CANVAS[1] + 1e-3).all()
+        assert (inside[..., 1] >= -1e-3).all() and (inside[..., 1] <= CANVAS[0] + 1e-3).all()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("mode", MODES)
+def test_clamp_bounding_boxes_tv_tensor_and_transform(fmt, mode):
+    t_boxes = _boxes(torch, TTV, fmt, np.float64, mode)
+    e_boxes = _boxes(ember, ETV, fmt, np.float64, mode)
+    _assert_same_boxes(TV2.functional.clamp_bounding_boxes(t_boxes),
+                       EV2.functional.clamp_bounding_boxes(e_boxes), np.float64)
+    for override in ("soft", "hard", None):
+        _assert_same_boxes(TV2.ClampBoundingBoxes(override)(t_boxes),
+                           EV2.ClampBoundingBoxes(override)(e_boxes), np.float64)
+
+
+def test_clamp_keeps_boxes_inside_and_the_angle():
+    # a box wholly inside is left as it is; the angle of a clamped box does not change
+    inside = np.array([[10.0, 10.0, 5.0, 3.0, 20.0]])
+    out = EV2.functional.clamp_bounding_boxes(ember.tensor(inside), format="XYWHR",
+                                              canvas_size=CANVAS, clamping_mode="soft")
+    np.testing.assert_allclose(out.numpy(), inside, atol=1e-9)
+    cut = np.array([[-4.0, 10.0, 10.0, 4.0, 30.0]])
+    out = EV2.functional.clamp_bounding_boxes(ember.tensor(cut), format="XYWHR",
+                                              canvas_size=CANVAS, clamping_mode="hard")
+    assert abs(out.numpy()[0, 4] - 30.0) < 1e-6 and out.numpy()[0, 2] < 10.0
+
+
+def test_clamp_errors_match():
+    for F in (TV2.functional, EV2.functional):
+        lib = torch if F is TV2.functional else ember
+        with pytest.raises(ValueError):
+            F.clamp_bounding_boxes(lib.zeros(1, 5), format="XYWHR", canvas_size=CANVAS,
+                                   clamping_mode="auto")
+        with pytest.raises(ValueError):
+            F.clamp_bounding_boxes(lib.zeros(1, 5), format="XYWHR", canvas_size=CANVAS,
+                                   clamping_mode="bad")
+
+
+# ---------------------------------------------------------------- kernels
+
+DISPLACEMENT = np.random.default_rng(1).uniform(-0.1, 0.1, (1, 24, 32, 2)).astype(np.float32)
+
+KERNELS = {
+    "resize": lambda F, lib, b: F.resize(b, [12, 20]),
+    "resize_short": lambda F, lib, b: F.resize(b, 40),
+    "crop": lambda F, lib, b: F.crop(b, 3, -2, 15, 20),
+    "center_crop": lambda F, lib, b: F.center_crop(b, [10, 14]),
+    "resized_crop": lambda F, lib, b: F.resized_crop(b, 2, 3, 15, 20, [30, 25]),
+    "pad": lambda F, lib, b: F.pad(b, [2, 3, 4, 1]),
+    "affine": lambda F, lib, b: F.affine(b, angle=30, translate=[2, -3], scale=1.2,
+                                         shear=[10, 5]),
+    "affine_center": lambda F, lib, b: F.affine(b, angle=-15, translate=[0, 0], scale=0.8,
+                                                shear=[0, 0], center=[5, 7]),
+    "rotate": lambda F, lib, b: F.rotate(b, 37),
+    "rotate_expand": lambda F, lib, b: F.rotate(b, -63, expand=True),
+    "perspective": lambda F, lib, b: F.perspective(
+        b, [[0, 0], [31, 0], [31, 23], [0, 23]], [[2, 1], [29, 3], [30, 22], [1, 20]]),
+    "elastic": lambda F, lib, b: F.elastic(b, lib.from_numpy(DISPLACEMENT.copy())),
+}
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("mode", MODES)
+def test_kernels_float64(kernel, fmt, mode):
+    call = KERNELS[kernel]
+    t = call(TV2.functional, torch, _boxes(torch, TTV, fmt, np.float64, mode))
+    e = call(EV2.functional, ember, _boxes(ember, ETV, fmt, np.float64, mode))
+    _assert_same_boxes(t, e, np.float64)
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_kernels_float32(kernel, fmt):
+    call = KERNELS[kernel]
+    t = call(TV2.functional, torch, _boxes(torch, TTV, fmt, np.float32, "soft"))
+    e = call(EV2.functional, ember, _boxes(ember, ETV, fmt, np.float32, "soft"))
+    _assert_same_boxes(t, e, np.float32)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_plain_box_kernels_return_what_torchvision_returns(fmt):
+    outs = []
+    for F, lib, tvt in ((TV2.functional, torch, TTV), (EV2.functional, ember, ETV)):
+        b = _boxes(lib, tvt, fmt, np.float64, "soft").as_subclass(lib.Tensor)
+        f = tvt.BoundingBoxFormat[fmt]
+        outs.append([F.resize_bounding_boxes(b, CANVAS, [12, 20], format=f,
+                                             clamping_mode="hard"),
+                     F.crop_bounding_boxes(b, f, 2, 3, 10, 12),
+                     F.pad_bounding_boxes(b, f, CANVAS, [1, 2], clamping_mode=None),
+                     F.affine_bounding_boxes(b, f, CANVAS, 10, [1, 2], 1.0, [3.0, 0.0]),
+                     F.rotate_bounding_boxes(b, f, CANVAS, 20, expand=True),
+                     F.perspective_bounding_boxes(b, f, CANVAS, None, None,
+                                                  coefficients=[1.1, 0.1, -2, 0.05, 0.9, 1,
+                                                                0.001, 0.002])])
+    for t, e in zip(*outs):
+        t, e = (t, e) if isinstance(t, tuple) else ((t,), (e,))
+        np.testing.assert_allclose(e[0].numpy(), t[0].numpy(), rtol=1e-7, atol=1e-7)
+        assert tuple(t[1:]) == tuple(tuple(x) for x in e[1:])
+
+
+def test_empty_rotated_boxes():
+    for name, call in KERNELS.items():
+        t = call(TV2.functional, torch, _boxes(torch, TTV, "XYWHR", np.float32, "soft",
+                                               XYWHR[:0]))
+        e = call(EV2.functional, ember, _boxes(ember, ETV, "XYWHR", np.float32, "soft",
+                                               XYWHR[:0]))
+        assert tuple(e.shape) == tuple(t.shape) == (0, 5), name
+        assert tuple(e.canvas_size) == tuple(t.canvas_size), name
+
+
+# ---------------------------------------------------------------- random transforms
+
+TRANSFORMS = {
+    "rotation": lambda L: L.RandomRotation(30),
+    "rotation_expand": lambda L: L.RandomRotation((-90, 90), expand=True),
+    "affine": lambda L: L.RandomAffine(degrees=20, translate=(0.1, 0.1), scale=(0.8, 1.2),
+                                       shear=10),
+    "rrc": lambda L: L.RandomResizedCrop(16),
+    "random_crop_padding": lambda L: L.RandomCrop(20, padding=3),
+    "zoom_out": lambda L: L.RandomZoomOut(p=1.0),
+    "perspective": lambda L: L.RandomPerspective(p=1.0),
+    "elastic": lambda L: L.ElasticTransform(alpha=20.0),
+    "scale_jitter": lambda L: L.ScaleJitter((24, 32)),
+    "shortest": lambda L: L.RandomShortestSize([12, 20], max_size=40),
+    "pipeline": lambda L: L.Compose([L.RandomRotation(45), L.RandomResizedCrop((20, 24)),
+                                     L.RandomHorizontalFlip(), L.ClampBoundingBoxes(),
+                                     L.SanitizeBoundingBoxes()]),
+}
+
+
+def _sample(lib, tvt, fmt, mode):
+    image = tvt.Image(lib.from_numpy(
+        np.random.default_rng(2).random((3, 24, 32), dtype=np.float32)))
+    return {"image": image, "boxes": _boxes(lib, tvt, fmt, np.float64, mode),
+            "labels": lib.arange(len(XYWHR))}
+
+
+@pytest.mark.parametrize("name", list(TRANSFORMS))
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_random_transforms_on_samples(name, fmt):
+    # (not the pipeline: hard clamping puts corners on the canvas's edges, where
+    # SanitizeBoundingBoxes' `corner >= 0` turns on the last bit of the conversion)
+    mode = "hard" if fmt == "CXCYWHR" and name != "pipeline" else "soft"
+    outs = []
+    for lib, v2, tvt in ((torch, TV2, TTV), (ember, EV2, ETV)):
+        lib.manual_seed(5)
+        transform = TRANSFORMS[name](v2)
+        outs.append([transform(_sample(lib, tvt, fmt, mode)) for _ in range(2)])
+    for t, e in zip(*outs):
+        # the random parameters (angles, displacement fields) are float32 draws
+        _assert_same_boxes(t["boxes"], e["boxes"], np.float64, tol=dict(rtol=1e-5, atol=1e-4))
+        np.testing.assert_array_equal(e["labels"].numpy(), t["labels"].numpy())
+        assert tuple(e["image"].shape) == tuple(t["image"].shape)
+
+
+def test_iou_crop_with_rotated_boxes_fails_alike():
+    errors = []
+    for lib, v2, tvt in ((torch, TV2, TTV), (ember, EV2, ETV)):
+        lib.manual_seed(0)
+        with pytest.raises(Exception) as info:
+            v2.RandomIoUCrop()(_sample(lib, tvt, "XYWHR", "soft"))
+        errors.append(type(info.value))
+    assert errors[0] is errors[1]
