@@ -528,19 +528,7 @@ def test_compile_same_as_torch(name):
 
 # ---------------------------------------------------------------------------- quantization
 # the dynamic_quantization recipe: torch.quantization / torch.ao.quantization were missing
-# (AttributeError); ember has no quantized tensors, so the workflows say so
-
-@pytest.mark.parametrize("call", [
-    lambda m: m.quantization.quantize_dynamic(m.nn.LSTM(2, 2), {m.nn.LSTM, m.nn.Linear},
-                                              dtype=m.qint8),
-    lambda m: m.ao.quantization.prepare(m.nn.Linear(2, 2)),
-    lambda m: m.ao.quantization.convert(m.nn.Linear(2, 2)),
-    lambda m: m.ao.quantization.QuantStub(),
-])
-def test_quantization_workflows_not_built(call):
-    with pytest.raises(NotImplementedError, match="no quantized tensors"):
-        call(ember)
-
+# (AttributeError); the workflows are tested against torch in tests/test_quant_workflow.py
 
 def test_quantization_names_exist_in_torch():
     """The refusing entry points carry PyTorch's names (nothing ember-only)."""

@@ -1,3 +1,4 @@
-"""ember.ao (torch.ao): architecture optimization. Only the quantization namespace exists,
-and its workflows raise NotImplementedError (ember has no quantized tensors)."""
-from . import quantization  # noqa: F401
+"""ember.ao (torch.ao): architecture optimization: quantization (ember.ao.quantization) and
+the fused, QAT and quantized modules (ember.ao.nn)."""
+from . import quantization  # noqa: F401  (first: ember.ao.nn reads its qschemes)
+from . import nn  # noqa: F401,E402

@@ -45,6 +45,7 @@ __all__ = ["ObserverBase", "UniformQuantizationObserverBase", "MinMaxObserver",
            "default_float_qparams_observer", "default_float_qparams_observer_4bit",
            "default_fixed_qparams_range_neg1to1_observer",
            "default_fixed_qparams_range_0to1_observer", "default_reuse_input_observer",
+           "default_symmetric_fixed_qparams_observer", "default_affine_fixed_qparams_observer",
            "get_observer_state_dict", "load_observer_state_dict"]
 
 _EPS = float(np.finfo(np.float32).eps)

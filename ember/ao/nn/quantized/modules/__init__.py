@@ -1,0 +1,105 @@
+"""The quantized modules of torch.ao.nn.quantized (see the package docstring)."""
+import ember
+from ember import nn
+
+from .activation import ELU, Hardswish, LeakyReLU, ReLU6, Sigmoid, Softmax
+from .batchnorm import BatchNorm2d, BatchNorm3d
+from .conv import Conv1d, Conv2d, Conv3d
+from .functional_modules import FloatFunctional, FXFloatFunctional, QFunctional
+from .linear import Linear, LinearPackedParams
+
+__all__ = ["BatchNorm2d", "BatchNorm3d", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+           "ConvTranspose2d", "ConvTranspose3d", "DeQuantize", "ELU", "Embedding",
+           "EmbeddingBag", "GroupNorm", "Hardswish", "InstanceNorm1d", "InstanceNorm2d",
+           "InstanceNorm3d", "LayerNorm", "LeakyReLU", "Linear", "LSTM", "MultiheadAttention",
+           "Quantize", "ReLU6", "Sigmoid", "Softmax", "Dropout", "PReLU", "FloatFunctional",
+           "FXFloatFunctional", "QFunctional"]
+
+
+class Quantize(nn.Module):
+    """Quantizes its float input with fixed (scale, zero_point) to dtype (what convert
+    makes of a QuantStub)."""
+
+    def __init__(self, scale, zero_point, dtype, factory_kwargs=None):
+        super().__init__()
+        factory_kwargs = factory_kwargs or {}
+        self.register_buffer("scale", ember.tensor([scale], **factory_kwargs))
+        self.register_buffer("zero_point", ember.tensor(
+            [zero_point], dtype=ember.long,
+            **{k: v for k, v in factory_kwargs.items() if k != "dtype"}))
+        self.dtype = dtype
+
+    def forward(self, X):
+        return ember.quantize_per_tensor(X, float(self.scale), int(self.zero_point),
+                                         self.dtype)
+
+    @staticmethod
+    def from_float(mod, use_precomputed_fake_quant=False):
+        if not hasattr(mod, "activation_post_process"):
+            raise AssertionError(f"Module {type(mod).__name__} must have "
+                                 f"activation_post_process attribute")
+        scale, zero_point = mod.activation_post_process.calculate_qparams()
+        return Quantize(scale.float().item(), zero_point.long().item(),
+                        mod.activation_post_process.dtype)
+
+    def extra_repr(self):
+        return f"scale={self.scale}, zero_point={self.zero_point}, dtype={self.dtype}"
+
+
+class DeQuantize(nn.Module):
+    """Dequantizes its quantized input to float32 (what convert makes of a DeQuantStub)."""
+
+    def forward(self, Xq):
+        return Xq.dequantize()
+
+    @staticmethod
+    def from_float(mod, use_precomputed_fake_quant=False):
+        return DeQuantize()
+
+
+class Dropout(nn.Dropout):
+    """Dropout of a quantized model: the identity (quantized models run in eval mode)."""
+
+    def forward(self, input):
+        return input
+
+    def _get_name(self):
+        return "QuantizedDropout"
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        return cls(mod.p, mod.inplace)
+
+    @classmethod
+    def from_reference(cls, mod, scale, zero_point):
+        return cls(mod.p, mod.inplace)
+
+
+def _not_built(name):
+    """A quantized module class ember does not have: making or converting to it raises."""
+    def refuse(*args, **kwargs):
+        raise NotImplementedError(f"torch.ao.nn.quantized.{name} is not built in ember "
+                                  f"(quantized {name} has no kernel here); leave that "
+                                  f"module in float (qconfig None) or quantize it dynamically")
+
+    def __init__(self, *args, **kwargs):
+        refuse()
+
+    return type(name, (nn.Module,), {"__init__": __init__, "__module__": __name__,
+                                      "from_float": staticmethod(refuse),
+                                      "__doc__": f"Not built: raises NotImplementedError."})
+
+
+ConvTranspose1d = _not_built("ConvTranspose1d")
+ConvTranspose2d = _not_built("ConvTranspose2d")
+ConvTranspose3d = _not_built("ConvTranspose3d")
+Embedding = _not_built("Embedding")
+EmbeddingBag = _not_built("EmbeddingBag")
+GroupNorm = _not_built("GroupNorm")
+InstanceNorm1d = _not_built("InstanceNorm1d")
+InstanceNorm2d = _not_built("InstanceNorm2d")
+InstanceNorm3d = _not_built("InstanceNorm3d")
+LayerNorm = _not_built("LayerNorm")
+PReLU = _not_built("PReLU")
+LSTM = _not_built("LSTM")
+MultiheadAttention = _not_built("MultiheadAttention")

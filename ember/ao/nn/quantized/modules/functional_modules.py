@@ -1,0 +1,198 @@
+"""FloatFunctional / QFunctional (torch.ao.nn.quantized): the arithmetic between tensors
+(add, mul, cat, add_relu ...) written as module methods, so prepare can observe its output
+(FloatFunctional.activation_post_process) and convert can swap in the quantized version.
+
+QFunctional's add/mul/cat/add_relu dequantize their quantized inputs, compute in float32
+and quantize the result to (scale, zero_point), as PyTorch's quantized kernels do;
+add_scalar / mul_scalar keep the integers and move the output's qparams instead.
+"""
+import ember
+from ember import nn
+from ember.nn import functional as F
+
+__all__ = ["FloatFunctional", "FXFloatFunctional", "QFunctional"]
+
+
+class FloatFunctional(nn.Module):
+    """Float arithmetic whose results pass through ``activation_post_process`` (an Identity
+    until prepare puts an observer there). Call the methods, not the module."""
+
+    def __init__(self):
+        super().__init__()
+        self.activation_post_process = nn.Identity()
+
+    def forward(self, x):
+        raise RuntimeError("FloatFunctional is not intended to use the 'forward'. Please use "
+                           "the underlying operation")
+
+    def add(self, x, y):
+        return self.activation_post_process(ember.add(x, y))
+
+    def add_scalar(self, x, y):
+        return ember.add(x, y)
+
+    def mul(self, x, y):
+        return self.activation_post_process(ember.mul(x, y))
+
+    def mul_scalar(self, x, y):
+        return ember.mul(x, y)
+
+    def cat(self, x, dim=0):
+        return self.activation_post_process(ember.cat(x, dim=dim))
+
+    def add_relu(self, x, y):
+        return self.activation_post_process(F.relu(ember.add(x, y)))
+
+    def matmul(self, x, y):
+        return self.activation_post_process(ember.matmul(x, y))
+
+
+class FXFloatFunctional(nn.Module):
+    """FloatFunctional without observers (FX graph mode inserts its own)."""
+
+    def forward(self, x):
+        raise RuntimeError("FloatFunctional is not intended to use the 'forward'. Please use "
+                           "the underlying operation")
+
+    def add(self, x, y):
+        return ember.add(x, y)
+
+    def add_scalar(self, x, y):
+        return ember.add(x, y)
+
+    def mul(self, x, y):
+        return ember.mul(x, y)
+
+    def mul_scalar(self, x, y):
+        return ember.mul(x, y)
+
+    def cat(self, x, dim=0):
+        return ember.cat(x, dim=dim)
+
+    def add_relu(self, x, y):
+        return F.relu(ember.add(x, y))
+
+    def matmul(self, x, y):
+        return ember.matmul(x, y)
+
+
+def _qrange(dtype):
+    return {"quint8": (0, 255), "qint8": (-128, 127),
+            "qint32": (-2 ** 31, 2 ** 31 - 1)}[str(dtype).split(".")[-1]]
+
+
+def _check_quantized(name, *tensors):
+    for t in tensors:
+        if not getattr(t, "is_quantized", False):
+            raise NotImplementedError(
+                f"Could not run 'quantized::{name}' with arguments from the 'CPU' backend: "
+                f"QFunctional.{name} takes quantized tensors, got {t.dtype}")
+
+
+class QFunctional(nn.Module):
+    """The quantized arithmetic of a converted FloatFunctional: results quantized to the
+    (scale, zero_point) observed during calibration."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = 1.0
+        self.zero_point = 0
+        self.activation_post_process = nn.Identity()
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "scale"] = ember.tensor(self.scale)
+        destination[prefix + "zero_point"] = ember.tensor(self.zero_point)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        self.scale = float(state_dict.pop(prefix + "scale"))
+        self.zero_point = int(state_dict.pop(prefix + "zero_point"))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+    def _get_name(self):
+        return "QFunctional"
+
+    def extra_repr(self):
+        return f"scale={self.scale}, zero_point={self.zero_point}"
+
+    def forward(self, x):
+        raise RuntimeError("Functional is not intended to use the 'forward'. Please use the "
+                           "underlying operation")
+
+    def _quantized(self, value, like):
+        return ember.quantize_per_tensor(value, self.scale, self.zero_point, like.dtype)
+
+    def add(self, x, y):
+        """quantize(dequantize(x) + dequantize(y))."""
+        _check_quantized("add", x, y)
+        r = self._quantized(x.dequantize() + y.dequantize(), x)
+        return self.activation_post_process(r)
+
+    def add_scalar(self, x, y):
+        """x + y (a number): the integers are kept and the zero point moves by round(y / s)
+        when it stays in range; otherwise the scale widens (PyTorch's add_scalar)."""
+        _check_quantized("add_scalar", x)
+        s, z = x.q_scale(), x.q_zero_point()
+        qmin, qmax = _qrange(x.dtype)
+        c_q = round(y / s) if abs(y / s - int(y / s)) != 0.5 else int(
+            ember.tensor(y / s, dtype=ember.float64).round().item())
+        shifted = z - c_q
+        if qmin <= shifted <= qmax:
+            return ember._make_per_tensor_quantized_tensor(x.int_repr(), s, shifted)
+        if shifted < qmin:
+            new_scale = (qmax - shifted) / (qmax - qmin) * s
+            new_zp = qmin
+        else:
+            new_scale = (shifted - qmin) / (qmax - qmin) * s
+            new_zp = qmax
+        return ember.quantize_per_tensor(x.dequantize() + y, new_scale, new_zp, x.dtype)
+
+    def mul(self, x, y):
+        """quantize(dequantize(x) * dequantize(y))."""
+        _check_quantized("mul", x, y)
+        r = self._quantized(x.dequantize() * y.dequantize(), x)
+        return self.activation_post_process(r)
+
+    def mul_scalar(self, x, y):
+        """x * y (a number): quantize(dequantize(x) * y) with scale |y| s (the integers
+        reflected for y < 0)."""
+        _check_quantized("mul_scalar", x)
+        s, z = x.q_scale(), x.q_zero_point()
+        if y == 0:
+            return ember.quantize_per_tensor(x.dequantize() * 0, 1.0, 0, x.dtype)
+        if y > 0:
+            return ember._make_per_tensor_quantized_tensor(x.int_repr(), s * y, z)
+        qmin, qmax = _qrange(x.dtype)
+        reflected = (qmax + qmin) - x.int_repr().to(ember.int64)
+        return ember._make_per_tensor_quantized_tensor(reflected.to(x.int_repr().dtype),
+                                                       s * -y, qmax + qmin - z)
+
+    def cat(self, x, dim=0):
+        """The inputs concatenated and requantized to (scale, zero_point)."""
+        _check_quantized("cat", *x)
+        r = self._quantized(ember.cat([t.dequantize() for t in x], dim=dim), x[0])
+        return self.activation_post_process(r)
+
+    def add_relu(self, x, y):
+        """quantize(relu(dequantize(x) + dequantize(y)))."""
+        _check_quantized("add_relu", x, y)
+        r = self._quantized(F.relu(x.dequantize() + y.dequantize()), x)
+        return self.activation_post_process(r)
+
+    def matmul(self, x, y):
+        """quantize(dequantize(x) @ dequantize(y))."""
+        _check_quantized("matmul", x, y)
+        return self._quantized(ember.matmul(x.dequantize(), y.dequantize()), x)
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        if type(mod) is not FloatFunctional:
+            raise AssertionError(f"QFunctional.from_float expects an instance of "
+                                 f"FloatFunctional, got {type(mod).__name__}")
+        scale, zero_point = mod.activation_post_process.calculate_qparams()
+        new_mod = QFunctional()
+        new_mod.scale = float(scale)
+        new_mod.zero_point = int(zero_point)
+        return new_mod
