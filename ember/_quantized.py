@@ -174,20 +174,25 @@ for _name in ("add", "radd", "sub", "rsub", "mul", "rmul", "truediv", "rtruediv"
 
 # ============================================================================ arithmetic
 
-def quantize_array(x, scale, zero_point, qdtype, fused=True):
+def quantize_array(x, scale, zero_point, qdtype, fused=True, round_first=False):
     """The integers of float array `x` quantized with (scale, zero_point), as fbgemm does:
     ``q = clamp(rint(x * (1/scale) + zero_point), qmin, qmax)`` in float32, where rint
     rounds half to even and 1/scale is a float32 division.
 
     For 8-bit types the product and the sum round once (a fused multiply-add, as fbgemm's
     AVX2 kernel); for qint32, and with fused=False (PyTorch's scalar quantize_val, used by
-    its pooling and clamp kernels), the product and the sum round separately. `scale` and
+    its pooling and clamp kernels), the product and the sum round separately. With
+    round_first (PyTorch's vectorized requantization in its activation kernels: leaky_relu,
+    hardswish, sigmoid, elu ...) the product is rounded to an integer before the zero point
+    is added: ``rint(x * (1/scale)) + zero_point``. `scale` and
     `zero_point` are numbers or arrays broadcastable against x (per channel). NaN becomes
     qmax for 8-bit types and qmin for qint32, as PyTorch's conversions give."""
     np_t, lo, hi = INT_TYPES[qdtype]
     x = np.asarray(x, dtype=np.float32)
     inv = (np.float32(1.0) / np.asarray(scale, dtype=np.float32)).astype(np.float32)
-    if qdtype is _dtype.qint32 or not fused:
+    if round_first:
+        v = np.rint((x * inv).astype(np.float32)) + np.asarray(zero_point, dtype=np.float32)
+    elif qdtype is _dtype.qint32 or not fused:
         v = x * inv
         v = v + np.asarray(zero_point, dtype=np.float32)
     else:
@@ -211,6 +216,16 @@ def dequantize_array(ints, scale, zero_point):
     wide = ints.astype(np.int64) - int(zero_point)
     diff = wide.astype(ints.dtype) if ints.dtype == np.int32 else wide
     return (diff.astype(np.float32) * np.float32(scale)).astype(np.float32)
+
+
+def dequantize_array_fma(ints, scale, zero_point):
+    """``(ints - zero_point) * scale`` as PyTorch's vectorized activation kernels compute it:
+    ``fma(scale, q, -zero_point * scale)`` with float32 operands, rounded once (exact in
+    float64 first: the product of a float32 and an 8-bit integer fits its 53 bits)."""
+    s = np.float32(scale)
+    premul = np.float32(-np.float32(zero_point) * s)
+    exact = np.float64(s) * ints.astype(np.float64) + np.float64(premul)
+    return exact.astype(np.float32)
 
 
 def dequantize_channels(ints, scales, zero_points):

@@ -27,7 +27,14 @@ from .. import _quantized as Q
 
 # Tensor methods this module gives QuantizedTensor (the others refuse: _quantized.attach)
 METHODS = frozenset(("relu", "relu_", "clamp", "clamp_", "clip", "clip_", "sigmoid", "tanh",
-                     "mean", "hardtanh", "dequantize"))
+                     "mean", "hardtanh", "dequantize", "max", "min", "sort", "topk"))
+
+# the Tensor methods whose ember.<name> function, given a quantized tensor, runs the method
+# (views and copies: QuantizedTensor defines them on the integers)
+_AS_METHOD = ("flatten", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "swapaxes",
+              "swapdims", "t", "narrow", "select", "chunk", "split", "tensor_split", "unbind",
+              "flip", "movedim", "moveaxis", "index_select", "clone", "detach", "masked_fill",
+              "max", "min", "sort", "topk", "unflatten")
 
 
 def _ints(q):
@@ -45,16 +52,39 @@ def _per_tensor(q, fname):
                            f"(got {q._qscheme!r})")
 
 
-def _float_op(q, fn, scale=None, zero_point=None, out_dtype=None):
+def _float_op(q, fn, scale=None, zero_point=None, out_dtype=None, round_first=True):
     """fn applied to q's float32 values, quantized with (scale, zero_point) (q's own by
-    default): PyTorch's dequantize-compute-requantize kernels."""
+    default): PyTorch's dequantize-compute-requantize kernels. round_first: the result is
+    rounded before the zero point is added, as PyTorch's vectorized activation kernels do;
+    else as quantize_per_tensor does (its composite kernels: tanh, mean)."""
     _per_tensor(q, getattr(fn, "__name__", "op"))
     scale = q._scale if scale is None else float(scale)
     zero_point = q._zero_point if zero_point is None else int(zero_point)
     qdtype = q._qdtype if out_dtype is None else out_dtype
-    y = fn(q.dequantize()._data).astype(np.float32)
-    return Q._make(Q.quantize_array(y, scale, zero_point, qdtype), qdtype, Q.per_tensor_affine,
-                   scale, zero_point)
+    if not round_first:
+        y = fn(q.dequantize()._data).astype(np.float32)
+        ints = Q.quantize_array(y, scale, zero_point, qdtype)
+        return Q._make(ints, qdtype, Q.per_tensor_affine, scale, zero_point)
+    # the vectorized kernels dequantize with a fused multiply-add and round before adding
+    # the zero point; the elements after the last full vector (the tail) go through the
+    # scalar dequantize_val and quantize_val (plain float32 steps, the zero point added
+    # before rounding)
+    src = np.ascontiguousarray(q._data.ints)
+    y = fn(Q.dequantize_array_fma(src, q._scale, q._zero_point)).astype(np.float32)
+    ints = Q.quantize_array(y, scale, zero_point, qdtype, round_first=True)
+    tail = src.size - src.size % _VECTOR_WIDTH
+    if tail < src.size:
+        rest = Q.dequantize_array(src.reshape(-1)[tail:], q._scale, q._zero_point)
+        y_rest = fn(rest).astype(np.float32)
+        ints.reshape(-1)[tail:] = Q.quantize_array(y_rest, scale, zero_point, qdtype,
+                                                   fused=False)
+    return Q._make(ints, qdtype, Q.per_tensor_affine, scale, zero_point)
+
+
+# elements per vector in PyTorch's quantized activation kernels (64 one-byte lanes with
+# AVX512, PyTorch's build on this CPU class; its AVX2 build has 32, and only the tail's
+# rounding at exact ties depends on it)
+_VECTOR_WIDTH = 64
 
 
 def _write(q, result, inplace):
@@ -157,7 +187,7 @@ def sigmoid(q):
 def tanh(q):
     """tanh(x) with output scale 2/256 (zero point 128 for quint8, 0 for qint8)."""
     scale, zp = _fixed_qparams(q._qdtype, "tanh", symmetric=True)
-    return _float_op(q, np.tanh, scale, zp)
+    return _float_op(q, np.tanh, scale, zp, round_first=False)
 
 
 def elu(q, scale=None, zero_point=None, alpha=1.0, inplace=False):
@@ -205,7 +235,7 @@ def mean(q, dim=None, keepdim=False, *, dtype=None):
 
     def mean(x):
         return np.mean(x, axis=axis, keepdims=keepdim, dtype=np.float32)
-    return _float_op(q, mean)
+    return _float_op(q, mean, round_first=False)
 
 
 # ============================================================================ pooling
@@ -365,8 +395,23 @@ def _method_clamp_(self, min=None, max=None):
     return clamp(self, min, max, inplace=True)
 
 
+def _order_op(name):
+    """max / min / sort / topk on the integers (scale > 0 keeps the order): the values keep
+    the tensor's parameters, the indices are plain int64 tensors."""
+    def method(self, *args, **kwargs):
+        _per_tensor(self, name)
+        out = getattr(self._ir(), name)(*args, **kwargs)
+        if isinstance(out, Tensor):
+            return Q._like(self, out._data)
+        return type(out)(Q._like(self, out[0]._data), out[1])
+    method.__name__ = name
+    return method
+
+
 def attach(cls):
     """The methods of QuantizedTensor that run quantized kernels."""
+    for name in ("max", "min", "sort", "topk"):
+        setattr(cls, name, _order_op(name))
     cls.relu = lambda self: relu(self)
     cls.relu_ = lambda self: relu(self, inplace=True)
     cls.clamp = cls.clip = _method_clamp
@@ -441,9 +486,7 @@ def _fronts():
         (ember, "hardtanh", hardtanh, _first),
         (F, "relu", _functional_relu, _first),
         (F, "hardtanh", hardtanh, _first), (F, "relu6", relu6, _first),
-        (F, "leaky_relu", leaky_relu, _first), (F, "hardswish", hardswish, _first),
-        (F, "hardsigmoid", hardsigmoid, _first), (F, "elu", elu_functional, _first),
-        (F, "celu", celu_functional, _first),
+        (F, "leaky_relu", leaky_relu, _first), (F, "hardsigmoid", hardsigmoid, _first),
         (F, "threshold", threshold, _first), (F, "sigmoid", sigmoid, _first),
         (F, "tanh", tanh, _first), (F, "dropout", dropout, _first),
         (F, "interpolate", interpolate, _first),
@@ -457,10 +500,20 @@ def _fronts():
             for space in (F, ember):
                 if hasattr(space, name):
                     table.append((space, name, _pool_front(nd, kind), _first))
+    for name in _AS_METHOD:
+        if hasattr(ember, name):
+            table.append((ember, name, _as_method(name), _first))
+    table.append((ember, "equal", Q.equal, _first))
     for name in ("upsample_nearest", "upsample_bilinear"):
         mode = name.split("_")[1]
         table.append((F, name, _upsample(mode), _first))
     return table
+
+
+def _as_method(name):
+    def run(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+    return run
 
 
 def _upsample(mode):
@@ -468,14 +521,6 @@ def _upsample(mode):
         return interpolate(input, size, scale_factor, mode,
                            True if mode == "bilinear" else None)
     return up
-
-
-def elu_functional(input, alpha=1.0, inplace=False):
-    return elu(input, None, None, alpha, inplace)
-
-
-def celu_functional(input, alpha=1.0, inplace=False):
-    return celu(input, None, None, alpha)
 
 
 _INSTALLED = [False]

@@ -1,0 +1,306 @@
+"""Quantized linear and convolution (fbgemm's integer arithmetic) and the rest of
+``torch.ao.nn.quantized.functional``.
+
+linear and conv compute as fbgemm does:
+
+    acc[o]  = sum (x_q - x_zp) * (w_q - w_zp[o])          exact integer sums (int32 in fbgemm)
+    raw     = float32(acc) + float32(bias[o] / (x_scale * w_scale[o]))      (float32 steps)
+    q_out   = clamp(rint(raw * (x_scale * w_scale[o] / out_scale)) + out_zp, 0, 255)
+
+with x_scale, w_scale[o], out_scale taken as float32 and rint rounding half to even. The
+integer sums are NumPy float64 matrix products of the centred integers (exact: every partial
+sum stays far below 2^53). fbgemm's AVX2 kernel adds pairs of uint8 x int8 products in
+saturating int16 (vpmaddubsw): where a pair's sum passes 32767 its result differs from the
+exact one; PyTorch's quantization workflows avoid this with 7-bit activations
+(reduce_range), and ember computes the exact sums.
+
+Inputs are quint8 activations and qint8 weights (per tensor or per channel along dim 0),
+the bias float32 or None; the output is quint8.
+"""
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor
+from .. import _quantized as Q
+from . import quantized_ops as QO
+
+__all__ = ["avg_pool2d", "avg_pool3d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "conv1d",
+           "conv2d", "conv3d", "interpolate", "linear", "max_pool1d", "max_pool2d", "celu",
+           "leaky_relu", "hardtanh", "hardswish", "threshold", "elu", "hardsigmoid", "clamp",
+           "upsample", "upsample_bilinear", "upsample_nearest"]
+
+
+def _weight_params(w):
+    """(scales, zero points) of weight w, one entry per output channel (dim 0)."""
+    n = w.shape[0]
+    if w._qscheme is Q.per_tensor_affine:
+        return (np.full(n, w._scale, dtype=np.float64), np.full(n, w._zero_point, np.int64))
+    if w._qscheme is not Q.per_channel_affine or w._axis != 0:
+        raise RuntimeError(f"quantized weights must be quantized per tensor or per channel "
+                           f"along dim 0 (got {w._qscheme!r}, axis {getattr(w, '_axis', None)})")
+    return w._scales, w._zero_points
+
+
+def requantize(acc, x_scale, w_scales, bias, out_scale, out_zero_point, channel_dim):
+    """fbgemm's ReQuantizeOutput of the exact integer sums `acc` (float64 array), with one
+    weight scale per output channel along `channel_dim` and a float bias (or None)."""
+    shape = [1] * acc.ndim
+    shape[channel_dim] = -1
+    act_times_w = (np.float32(x_scale) * w_scales.astype(np.float32)).astype(np.float32)
+    multiplier = (act_times_w / np.float32(out_scale)).astype(np.float32).reshape(shape)
+    raw = acc.astype(np.float32)
+    if bias is not None:
+        b = (bias.astype(np.float32) / act_times_w).astype(np.float32).reshape(shape)
+        raw = (raw + b).astype(np.float32)
+    scaled = (raw * multiplier).astype(np.float32)
+    out = np.rint(scaled).astype(np.float64) + int(out_zero_point)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _check_qparams(scale, zero_point, fname):
+    if zero_point is not None and not 0 <= int(zero_point) <= 255:
+        raise RuntimeError(f"{fname}: output zero_point {zero_point} is outside quint8's "
+                           f"range [0, 255]")
+    if scale is not None and not float(scale) > 0:
+        raise RuntimeError(f"{fname}: output scale must be positive, got {scale}")
+
+
+def _check_bias(bias, n, fname):
+    if bias is None:
+        return None
+    if not isinstance(bias, Tensor) or isinstance(bias, Q.QuantizedTensor) or \
+            bias.dtype is not _dtype.float32:
+        kind = bias.dtype if isinstance(bias, Tensor) else type(bias).__name__
+        raise RuntimeError(f"{fname}: the bias must be a float32 tensor (got {kind})")
+    if tuple(bias.shape) != (n,):
+        raise RuntimeError(f"{fname}: bias of shape {tuple(bias.shape)} does not match the "
+                           f"{n} output channels")
+    return bias.detach()._cpu_array()
+
+
+def _centred(q, zero_points=None, channel_dim=0):
+    ints = q._data.ints.astype(np.float64)
+    if zero_points is None:
+        return ints - q._zero_point
+    shape = [1] * ints.ndim
+    shape[channel_dim] = -1
+    return ints - zero_points.reshape(shape)
+
+
+def linear(input, weight, bias=None, scale=None, zero_point=None):
+    """``y = x W^T + b`` on a quint8 input (..., in_features) and a qint8 weight
+    (out_features, in_features), quantized with (scale, zero_point) (the input's by
+    default); fbgemm's arithmetic (see the module docstring)."""
+    fname = "quantized::linear"
+    if not isinstance(input, Q.QuantizedTensor) or input.dtype is not _dtype.quint8:
+        raise RuntimeError(f"{fname} (fbgemm): expected a quint8 input, got "
+                           f"{getattr(input, 'dtype', type(input).__name__)}")
+    if not isinstance(weight, Q.QuantizedTensor) or weight.dtype is not _dtype.qint8:
+        raise RuntimeError(f"{fname} (fbgemm): expected a qint8 weight, got "
+                           f"{getattr(weight, 'dtype', type(weight).__name__)}")
+    QO._per_tensor(input, fname)
+    if weight.dim() != 2:
+        raise RuntimeError(f"{fname}: the weight must be 2-D, got shape {tuple(weight.shape)}")
+    if input.dim() < 1 or input.shape[-1] != weight.shape[1]:
+        raise RuntimeError(f"{fname}: input of shape {tuple(input.shape)} does not match the "
+                           f"weight's in_features {weight.shape[1]} (weight shape "
+                           f"{tuple(weight.shape)})")
+    scale = input._scale if scale is None else float(scale)
+    zero_point = input._zero_point if zero_point is None else int(zero_point)
+    _check_qparams(scale, zero_point, fname)
+    w_scales, w_zps = _weight_params(weight)
+    b = _check_bias(bias, weight.shape[0], fname)
+    x = _centred(input)
+    w = _centred(weight, w_zps, 0)
+    acc = x @ w.T
+    out = requantize(acc, input._scale, w_scales, b, scale, zero_point, acc.ndim - 1)
+    return Q._make(out, _dtype.quint8, Q.per_tensor_affine, scale, zero_point)
+
+
+def _conv(nd, input, weight, bias, stride, padding, dilation, groups, padding_mode, scale,
+          zero_point, dtype):
+    """Quantized convolution on (N, C, *spatial) quint8 input and (O, C/groups, *k) qint8
+    weight: the dense float64 convolution of the centred integers (zero padding is the
+    input's zero point, the value 0), requantized as fbgemm."""
+    fname = f"quantized::conv{nd}d"
+    if padding_mode != "zeros":
+        raise NotImplementedError("Only zero-padding is supported!")
+    if not isinstance(input, Q.QuantizedTensor) or input.dtype is not _dtype.quint8:
+        raise NotImplementedError("Only torch.quint8 is supported for activation tensor!")
+    if not isinstance(weight, Q.QuantizedTensor) or weight.dtype is not _dtype.qint8:
+        raise NotImplementedError("Only torch.qint8 is supported for weight tensor!")
+    if dtype is not _dtype.quint8:
+        raise NotImplementedError(f"{fname}: the output dtype must be quint8 (got {dtype})")
+    if input.dim() != nd + 2:
+        shape = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[nd]
+        raise ValueError(f"Input shape must be `{shape}`!")
+    QO._per_tensor(input, fname)
+    _check_qparams(scale, zero_point, fname)
+    w_scales, w_zps = _weight_params(weight)
+    b = _check_bias(bias, weight.shape[0], fname)
+    from .conv import convolution
+    x = Tensor._make(_centred(input))
+    w = Tensor._make(_centred(weight, w_zps, 0))
+    acc = convolution(nd, x, w, None, stride, padding, dilation, groups)._data
+    out = requantize(np.rint(acc), input._scale, w_scales, b, scale, zero_point, 1)
+    return Q._make(out, _dtype.quint8, Q.per_tensor_affine, float(scale), int(zero_point))
+
+
+def conv1d(input, weight, bias, stride=1, padding=0, dilation=1, groups=1,
+           padding_mode="zeros", scale=1.0, zero_point=0, dtype=_dtype.quint8):
+    """Quantized 1-D convolution (``torch.ao.nn.quantized.functional.conv1d``)."""
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups, padding_mode,
+                 scale, zero_point, dtype)
+
+
+def conv2d(input, weight, bias, stride=1, padding=0, dilation=1, groups=1,
+           padding_mode="zeros", scale=1.0, zero_point=0, dtype=_dtype.quint8):
+    """Quantized 2-D convolution (``torch.ao.nn.quantized.functional.conv2d``)."""
+    return _conv(2, input, weight, bias, stride, padding, dilation, groups, padding_mode,
+                 scale, zero_point, dtype)
+
+
+def conv3d(input, weight, bias, stride=1, padding=0, dilation=1, groups=1,
+           padding_mode="zeros", scale=1.0, zero_point=0, dtype=_dtype.quint8):
+    """Quantized 3-D convolution (``torch.ao.nn.quantized.functional.conv3d``)."""
+    return _conv(3, input, weight, bias, stride, padding, dilation, groups, padding_mode,
+                 scale, zero_point, dtype)
+
+
+# ============================================================================ the rest
+
+def _quantized_input(input, fname):
+    if not isinstance(input, Q.QuantizedTensor):
+        raise ValueError(f"Input to 'quantized.{fname}' must be quantized!")
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Quantized 2-D average pooling; the input's parameters carry to the output."""
+    _quantized_input(input, "avg_pool2d")
+    return QO.avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                       divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Quantized 3-D average pooling; the input's parameters carry to the output."""
+    _quantized_input(input, "avg_pool3d")
+    return QO.avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                       divisor_override)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Quantized 2-D adaptive average pooling."""
+    _quantized_input(input, "functional.adaptive_avg_pool2d")
+    return QO.adaptive_avg_pool(2, input, output_size)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Quantized 3-D adaptive average pooling."""
+    _quantized_input(input, "functional.adaptive_avg_pool3d")
+    return QO.adaptive_avg_pool(3, input, output_size)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Quantized 1-D max pooling (on the integers)."""
+    if return_indices:
+        raise NotImplementedError("return_indices is not yet implemented!")
+    stride = [] if stride is None else stride
+    return QO.max_pool(1, input, kernel_size, stride or None, padding, dilation, ceil_mode)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Quantized 2-D max pooling (on the integers)."""
+    if return_indices:
+        raise NotImplementedError("return_indices is not yet implemented!")
+    stride = [] if stride is None else stride
+    return QO.max_pool(2, input, kernel_size, stride or None, padding, dilation, ceil_mode)
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Quantized resampling, 'nearest' or 'bilinear' (see quantized_ops.interpolate)."""
+    _quantized_input(input, "interpolate")
+    return QO.interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated name of interpolate, as in PyTorch."""
+    import warnings
+    warnings.warn("nn.quantized.functional.upsample is deprecated. Use "
+                  "nn.quantized.functional.interpolate instead.")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: bilinear interpolate with align_corners=True."""
+    import warnings
+    warnings.warn("nn.quantized.functional.upsample_bilinear is deprecated. Use "
+                  "nn.quantized.functional.interpolate instead.")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: nearest interpolate."""
+    import warnings
+    warnings.warn("nn.quantized.functional.upsample_nearest is deprecated. Use "
+                  "nn.quantized.functional.interpolate instead.")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def celu(input, scale, zero_point, alpha=1.0):
+    """Quantized CELU with output parameters (scale, zero_point)."""
+    _quantized_input(input, "celu")
+    return QO.celu(input, scale, zero_point, alpha)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False, scale=None, zero_point=None):
+    """Quantized leaky ReLU; output parameters (scale, zero_point) or the input's."""
+    if scale is not None and zero_point is not None:
+        if inplace:
+            raise AssertionError("Cannot rescale with `inplace`")
+        return QO.leaky_relu(input, negative_slope, False, scale, zero_point)
+    return QO.leaky_relu(input, negative_slope, inplace)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """Quantized hardtanh (a clamp of the integers)."""
+    _quantized_input(input, "hardtanh")
+    return QO.hardtanh(input, min_val, max_val, inplace)
+
+
+def hardswish(input, scale, zero_point):
+    """Quantized hardswish with output parameters (scale, zero_point)."""
+    _quantized_input(input, "hardswish")
+    return QO.hardswish(input, scale, zero_point)
+
+
+def threshold(input, threshold, value):
+    """Quantized threshold: value where x <= threshold, else x."""
+    if not isinstance(input, Q.QuantizedTensor):
+        raise ValueError("Input to 'quantized.threshold' must be quantized!")
+    if threshold is None:
+        raise ValueError("Input to 'threshold' must be specified!")
+    if value is None:
+        raise ValueError("Input to 'value' must be specified!")
+    return QO.threshold(input, threshold, value)
+
+
+def elu(input, scale, zero_point, alpha=1.0):
+    """Quantized ELU with output parameters (scale, zero_point)."""
+    _quantized_input(input, "elu")
+    return QO.elu(input, scale, zero_point, alpha)
+
+
+def hardsigmoid(input, inplace=False):
+    """Quantized hardsigmoid (output scale 1/256)."""
+    _quantized_input(input, "hardsigmoid")
+    return QO.hardsigmoid(input, inplace)
+
+
+def clamp(input, min_, max_):
+    """Quantized clamp (of the integers)."""
+    _quantized_input(input, "clamp")
+    return QO.clamp(input, min_, max_)
