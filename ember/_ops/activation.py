@@ -10,6 +10,7 @@ from ._base import Op, apply
 from ._layout import iter_layout, row_major
 from .._backend import dot_keep, sum_keep
 from ._util import wrap_dim, cast, float_dtype_for, dtype_name
+from . import _gelu_float32
 
 __all__ = ["softmax", "log_softmax"]
 
@@ -159,6 +160,9 @@ class Gelu(Op):
             y += 1
             y *= x
             y *= 0.5
+        elif type(x) is np.ndarray and x.dtype == np.float32:
+            # float32 arithmetic throughout, as PyTorch (see _gelu_float32), laid out as x
+            y = iter_layout(_gelu_float32.gelu(x), (x,))
         else:
             y = _gelu_cdf(x)
             y *= x
@@ -185,6 +189,9 @@ class Gelu(Op):
 def _gelu_backward_array(x, g, approximate):
     """Gelu's derivative times g on arrays (backward without create_graph), the formulas of
     Gelu's docstring in place on fresh buffers."""
+    if approximate != "tanh" and type(x) is np.ndarray and x.dtype == np.float32 and \
+            type(g) is np.ndarray and g.dtype == np.float32:
+        return _gelu_float32.gelu_backward(x, g)
     if approximate == "tanh":
         t = _gelu_tanh_inner(x)
         d = (x * x)[...]
