@@ -5,10 +5,13 @@ script fits g on each interval by a Chebyshev least-squares fit at Chebyshev poi
 the first kind, with mpmath's 40-digit erfcx as the reference, converts it to a power
 series in the interval's variable u in [-1, 1] (the coefficients stay below 0.4, so
 Horner's rule in u is well conditioned), and prints the module with the coefficients and
-the measured maximum relative error of each piece on a fine grid. GELU_FLOAT32 is one more fit, for GELU of float32 and narrower inputs, evaluated in float32
+the measured maximum relative error of each piece on a fine grid.
+
+GELU_FLOAT32 is one more fit, for GELU of float32 and narrower inputs evaluated in float32
 arithmetic (ember/_ops/_gelu_float32.py): erfcx on [0, 4] as a polynomial in
-t = 1 / (1 + x/2) (A&S 7.1.26's variable; erfcx of t is smooth on the whole range, so one
-piece of degree 8 reaches 1.3e-8 relative). Run it to regenerate:
+t = 1 / (1 + x/2) (A&S 7.1.26's variable, in which erfcx is smooth on the whole range: one
+piece of degree 8 reaches 1.3e-8 relative, 1e-7 once its coefficients are rounded to
+float32). Run it to regenerate:
 
     python -m bench.fit_erf > ember/_ops/_erf_coeffs.py
 """
