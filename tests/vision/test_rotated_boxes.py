@@ -237,3 +237,101 @@ def test_iou_crop_with_rotated_boxes_fails_alike():
             v2.RandomIoUCrop()(_sample(lib, tvt, "XYWHR", "soft"))
         errors.append(type(info.value))
     assert errors[0] is errors[1]
+
+
+# ---------------------------------------------------------------- rotated IoU
+
+def _polygon_area(points):
+    return 0.5 * abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1)
+                         in zip(points, points[1:] + points[:1])))
+
+
+def _clip(subject, clipper):
+    """Sutherland-Hodgman: the part of polygon `subject` inside convex `clipper` (both
+    counter-clockwise lists of points)."""
+    def side(p, a, b):
+        return (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0])
+
+    out = subject
+    for a, b in zip(clipper, clipper[1:] + clipper[:1]):
+        points, out = out, []
+        for p, q in zip(points, points[1:] + points[:1]):
+            sp, sq = side(p, a, b), side(q, a, b)
+            if sp >= 0:
+                out.append(p)
+            if (sp >= 0) != (sq >= 0):
+                t = sp / (sp - sq)
+                out.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
+        if not out:
+            return []
+    return out
+
+
+def _reference_iou(b1, b2):
+    """IoU of two cxcywhr boxes by polygon clipping in plain Python."""
+    def corners(b):
+        cx, cy, w, h, r = b
+        c, s = np.cos(np.deg2rad(r)), np.sin(np.deg2rad(r))
+        pts = [(cx + u * w / 2 * c + v * h / 2 * s, cy - u * w / 2 * s + v * h / 2 * c)
+               for u, v in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+        return pts if _polygon_area_signed(pts) > 0 else pts[::-1]
+    p, q = corners(b1), corners(b2)
+    inter = _polygon_area(_clip(p, q)) if _clip(p, q) else 0.0
+    return inter / (b1[2] * b1[3] + b2[2] * b2[3] - inter)
+
+
+def _polygon_area_signed(points):
+    return 0.5 * sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1)
+                     in zip(points, points[1:] + points[:1]))
+
+
+def test_rotated_box_iou_against_polygon_clipping():
+    from ember.vision import ops
+    rng = np.random.default_rng(3)
+    b1 = np.stack([rng.uniform(0, 12, 15), rng.uniform(0, 12, 15), rng.uniform(1, 8, 15),
+                   rng.uniform(1, 8, 15), rng.uniform(-180, 180, 15)], 1)
+    b2 = np.concatenate([b1[:3], b1[3:6] + [0.5, -0.3, 0, 0, 17], np.stack(
+        [rng.uniform(0, 12, 10), rng.uniform(0, 12, 10), rng.uniform(1, 8, 10),
+         rng.uniform(1, 8, 10), rng.uniform(-180, 180, 10)], 1)])
+    out = ops.box_iou(ember.tensor(b1), ember.tensor(b2), fmt="cxcywhr")
+    assert out.dtype == ember.float64 and tuple(out.shape) == (15, 16)
+    expect = np.array([[_reference_iou(x, y) for y in b2] for x in b1])
+    assert (expect > 0.05).sum() > 20                      # many pairs really overlap
+    np.testing.assert_allclose(out.numpy(), expect, atol=1e-7)
+    np.testing.assert_allclose(np.diag(out.numpy()[:3, :3]), 1.0, atol=1e-9)
+    # the other rotated formats: converted by torchvision, the same IoU
+    tops = torchvision.ops
+    for fmt in ("xywhr", "xyxyxyxy"):
+        c1 = tops.box_convert(torch.tensor(b1), "cxcywhr", fmt).numpy()
+        c2 = tops.box_convert(torch.tensor(b2), "cxcywhr", fmt).numpy()
+        np.testing.assert_allclose(
+            ops.box_iou(ember.tensor(c1), ember.tensor(c2), fmt=fmt).numpy(), expect,
+            atol=1e-6)
+    # float32 in, float32 out
+    out32 = ops.box_iou(ember.tensor(b1, dtype=ember.float32),
+                        ember.tensor(b2, dtype=ember.float32), fmt="cxcywhr")
+    assert out32.dtype == ember.float32
+    np.testing.assert_allclose(out32.numpy(), expect, atol=1e-5)
+
+
+def test_rotated_box_iou_special_cases():
+    from ember.vision import ops
+    axis = np.array([[5.0, 5.0, 4.0, 2.0], [6.0, 5.5, 3.0, 3.0], [20.0, 20.0, 1.0, 1.0]])
+    with_angle = np.concatenate([axis, np.zeros((3, 1))], 1)
+    np.testing.assert_allclose(
+        ops.box_iou(ember.tensor(with_angle), ember.tensor(with_angle), fmt="cxcywhr").numpy(),
+        torchvision.ops.box_iou(torch.tensor(axis), torch.tensor(axis), fmt="cxcywh").numpy(),
+        atol=1e-9)
+    square = ember.tensor([[0.0, 0.0, 2.0, 2.0, 0.0]], dtype=ember.float64)
+    diamond = ember.tensor([[0.0, 0.0, 2.0, 2.0, 45.0]], dtype=ember.float64)
+    octagon = 8 * (2 ** 0.5 - 1)                            # their overlap's area
+    np.testing.assert_allclose(ops.box_iou(square, diamond, fmt="cxcywhr").numpy(),
+                               [[octagon / (8 - octagon)]], atol=1e-9)
+    flat = ember.tensor([[0.0, 0.0, 2.0, 0.0, 10.0]], dtype=ember.float64)
+    assert ops.box_iou(flat, square, fmt="cxcywhr").item() == 0.0
+    assert tuple(ops.box_iou(ember.zeros(0, 5), square, fmt="cxcywhr").shape) == (0, 1)
+    batched = ops.box_iou(ember.cat([square, diamond]).expand(2, 2, 5), square,
+                          fmt="cxcywhr")
+    assert tuple(batched.shape) == (2, 2, 1)
+    with pytest.raises(RuntimeError, match="shape"):
+        ops.box_iou(ember.zeros(3, 4), square, fmt="cxcywhr")

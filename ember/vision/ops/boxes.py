@@ -223,15 +223,19 @@ def _box_inter_union(boxes1, boxes2, fmt="xyxy"):
 
 
 def box_iou(boxes1, boxes2, fmt="xyxy"):
-    """Pairwise intersection over union, Tensor[..., N, M], of boxes1 (Tensor[..., N, 4])
-    and boxes2 (Tensor[..., M, 4]) in an axis-aligned format. Rotated formats raise
-    NotImplementedError."""
+    """Pairwise intersection over union, Tensor[..., N, M], of boxes1 (Tensor[..., N, K])
+    and boxes2 (Tensor[..., M, K]): inter / (area1 + area2 - inter). Axis-aligned formats
+    (K = 4) are differentiable; rotated ones (K = 5 or 8) go through ``box_iou_rotated``
+    (the exact area of the overlap polygon, not differentiable)."""
     if fmt in _AXIS_ALIGNED:
         inter, union = _box_inter_union(boxes1, boxes2, fmt=fmt)
         return inter / union
     if fmt in _ROTATED:
-        raise NotImplementedError(f"box_iou of rotated boxes (fmt='{fmt}') is not implemented "
-                                  f"in ember.vision.ops")
+        from .boxes_rotated import box_iou_rotated
+        if fmt != "cxcywhr":
+            boxes1 = box_convert(boxes1, in_fmt=fmt, out_fmt="cxcywhr")
+            boxes2 = box_convert(boxes2, in_fmt=fmt, out_fmt="cxcywhr")
+        return box_iou_rotated(boxes1, boxes2)
     raise ValueError(f"Unsupported format '{fmt}'. Supported axis-aligned formats: "
                      f"{_AXIS_ALIGNED}. Supported rotated formats: {_ROTATED}.")
 
