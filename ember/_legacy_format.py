@@ -128,7 +128,11 @@ def _check_sys_info(info, name):
 class _LegacyUnpickler(_TorchUnpickler):
     """The object pickle. Each storage is allocated (empty) when first named, and
     `storages` remembers it under its key for _fill; a view_metadata entry gives a slice
-    of the root storage (old torch wrote those for storage views)."""
+    of the root storage (old torch wrote those for storage views). The storages are filled
+    after the pickle, so tensors are built on the host and moved by map_location only
+    (the locations recorded in the file are not restored)."""
+
+    place_on_rebuild = False
 
     def __init__(self, fh, file_size):
         super().__init__(fh, self._allocate, None, encoding="utf-8")

@@ -147,12 +147,14 @@ class _ObjectUnpickler(pickle._Unpickler):
     torch names of the weights-only reader and ember's classes for torch's."""
 
     _ALLOWED = _ser._TorchUnpickler._ALLOWED
+    place_on_rebuild = True
 
     def __init__(self, fh, read_storage, map_location, encoding="ASCII"):
         super().__init__(fh, encoding=encoding)
         self.read_storage = read_storage
         self.map_location = map_location
         self.storages = {}
+        _ser._init_placement(self)
 
     def persistent_load(self, pid):
         return _ser._TorchUnpickler.persistent_load(self, pid)
@@ -231,27 +233,7 @@ def save(obj, fh):
 def load(data, read_storage, map_location):
     """The object pickled in `data` (a file of data.pkl's bytes), its storages read by
     `read_storage`; tensors inside objects are moved as `map_location` says."""
-    obj = _ObjectUnpickler(data, read_storage, map_location).load()
-    if map_location is None:
-        return obj
-    return _moved(obj, lambda t: _ser._apply_map_location(t, map_location))
-
-
-def _moved(obj, move):
-    """`obj` with `move` applied to its tensors: in containers, and in modules (in place,
-    as Module.to does)."""
-    from .nn.modules.module import Module
-    if isinstance(obj, Module):
-        return obj._apply(move)
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            obj[k] = _moved(v, move)
-        return obj
-    if isinstance(obj, list):
-        return [_moved(v, move) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(_moved(v, move) for v in obj)
-    return move(obj) if isinstance(obj, _ser.Tensor) else obj
+    return _ObjectUnpickler(data, read_storage, map_location).load()   # tensors placed
 
 
 def is_plain(obj):

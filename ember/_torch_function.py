@@ -315,7 +315,13 @@ def activate():
             f = getattr(mod, name, None)
             if not name.startswith("_") and _is_plain_function(f) and \
                     not hasattr(f, "_ember_undispatched"):
-                wrap(f, name, name)
+                w = wrap(f, name, name)
+                if getattr(sys.modules.get(w.__module__), w.__qualname__, None) is not f and \
+                        getattr(mod, w.__qualname__, None) is f:
+                    # its module holds it under another name (ember.linalg.slogdet is
+                    # ember._ops.linalg_solvers.linalg_slogdet): pickle finds the wrapper by
+                    # (module, qualname) in the namespace that shows it under this name
+                    w.__module__ = mod.__name__
     methods = [n for n in list(Tensor.__dict__) if n not in _NOT_DISPATCHED and
                (not n.startswith("_") or n.startswith("__") and n.endswith("__"))]
     for name in sorted(methods, key=lambda n: n.startswith("__")):   # named methods first

@@ -305,10 +305,10 @@ class _Decoder:
         target = _target_device(self.map_location, location)
         if target is not None and target.type != "cpu":
             # one copy of the storage per device, so views stay views there
-            from ._backend import cuda_backend, strided_view
+            from ._backend import strided_view
             cache_key = (x["__tensor__"], str(target))
             if cache_key not in self.on_device:
-                self.on_device[cache_key] = cuda_backend().from_numpy(storage, target.index)
+                self.on_device[cache_key] = _restore_to(storage, target, location)
             dev_storage = self.on_device[cache_key]
             t = Tensor._make(strided_view(dev_storage[offset:] if storage.size else dev_storage,
                                           shape, tuple(s * item for s in strides)))
@@ -445,7 +445,12 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False,
                                      f"{storage.size} elements")
     base = storage[storage_offset:] if storage.size else storage
     _dtype.note_narrow(base.dtype)   # complex32/float8: the dispatcher's policy for them
-    t = Tensor._make(_as_strided(base, size, tuple(s * item for s in stride)))
+    strides = tuple(s * item for s in stride)
+    if isinstance(base, np.ndarray):   # a memmap too
+        t = Tensor._make(_as_strided(base, size, strides))
+    else:   # a storage restored to a GPU (see _placed_rebuild)
+        from ._backend import strided_view
+        t = Tensor._make(strided_view(base, size, strides))
     t._requires_grad = bool(requires_grad) and t.dtype.is_floating_point
     return t
 
@@ -601,15 +606,26 @@ class _TorchUnpickler(pickle.Unpickler):
         ("builtins", "complex"): complex,
     }
 
+    # the rebuild functions whose first argument is a storage: their tensors are placed on
+    # the device the storage's record names (after map_location), as torch restores them
+    _PLACED = frozenset({("torch._utils", "_rebuild_tensor_v2"),
+                         ("torch._utils", "_rebuild_tensor_v3"),
+                         ("torch._utils", "_rebuild_tensor")})
+
+    place_on_rebuild = True   # False where storages are filled after the pickle (legacy)
+
     def __init__(self, fh, read_storage, map_location, encoding="ASCII"):
         super().__init__(fh, encoding=encoding)
         self.read_storage = read_storage
         self.map_location = map_location
         self.storages = {}
+        _init_placement(self)
 
     def find_class(self, module, name):
         if module == "__builtin__":   # protocol-2 pickles name builtins as Python 2 did
             module = "builtins"
+        if (module, name) in _TorchUnpickler._PLACED and self.place_on_rebuild:
+            return _placed_rebuild(self, _TorchUnpickler._ALLOWED[(module, name)])
         if module == "torch" and name in _TORCH_STORAGES:
             return _StorageType(name)
         if (module, name) == ("torch.storage", "UntypedStorage"):
@@ -653,7 +669,55 @@ class _TorchUnpickler(pickle.Unpickler):
         if key not in self.storages:
             arr = self.read_storage(str(key), stype.dtype, int(numel))
             self.storages[key] = arr
+            self.locations[id(arr)] = str(location)
         return self.storages[key]
+
+
+def _init_placement(unpickler):
+    unpickler.locations = {}   # id(storage array) -> the location its record names
+    unpickler.on_device = {}   # (id(storage array), device) -> its copy there
+
+
+def _placed_rebuild(unpickler, rebuild):
+    """`rebuild` (a tensor over a storage) placing its tensor where torch.load would: on the
+    storage's saved location mapped by map_location. Each storage is copied once per
+    device, so tensors that shared a storage when saved share it there too."""
+    def placed(storage, *args):
+        location = unpickler.locations.get(id(storage), "cpu")
+        map_location = unpickler.map_location
+        target = _target_device(map_location, location)
+        if target is None:   # a callable map_location decides, given the CPU tensor
+            return _apply_map_location(rebuild(storage, *args), map_location, location)
+        if target.type == "cpu":
+            return rebuild(storage, *args)
+        key = (id(storage), str(target))
+        if key not in unpickler.on_device:
+            unpickler.on_device[key] = _restore_to(storage, target, location)
+        return rebuild(unpickler.on_device[key], *args)
+    placed.__name__ = "_rebuild_placed"   # a rebuild the object reader lets a pickle call
+    return placed
+
+
+def _restore_to(storage, target, location):
+    """Host array `storage` copied to CUDA device `target`, with torch's errors when the
+    device is missing (a file saved on a GPU, loaded on a machine without one)."""
+    if target.type != "cuda":
+        raise RuntimeError(f"don't know how to restore data location of {location} "
+                           f"(mapped to {target})")
+    from . import cuda
+    if not cuda.is_available():
+        raise RuntimeError("Attempting to deserialize object on a CUDA device but "
+                           "torch.cuda.is_available() is False. If you are running on a "
+                           "CPU-only machine, please use torch.load with "
+                           "map_location=torch.device('cpu') to map your storages to the CPU.")
+    index = target.index or 0
+    if index >= cuda.device_count():
+        raise RuntimeError(f"Attempting to deserialize object on CUDA device {index} but "
+                           f"torch.cuda.device_count() is {cuda.device_count()}. Please use "
+                           f"torch.load with map_location to map your storages to an existing "
+                           f"device.")
+    from ._backend import cuda_backend
+    return cuda_backend().from_numpy(storage, index)
 
 
 class _Placeholder:
@@ -682,13 +746,10 @@ def _load_torch_zip(z, name, map_location, mmap_path, weights_only=True):
         from . import _object_pickle
         return _object_pickle.load(data, read_storage, map_location)
     up = _TorchUnpickler(data, read_storage, map_location)
-    try:
-        obj = _storage_objects(up.load())
+    try:   # each tensor is placed as it is rebuilt (_placed_rebuild)
+        return _storage_objects(up.load())
     except _RefusedGlobal as e:   # the user sees pickle's own exception type, as torch's
         raise pickle.UnpicklingError(str(e)) from None
-    if map_location is not None:
-        obj = _map_tree(obj, lambda t: _apply_map_location(t, map_location))
-    return obj
 
 
 def _storage_objects(obj):
@@ -795,7 +856,7 @@ class _TorchPickler(pickle._Pickler):
 
     def persistent_id(self, obj):
         if isinstance(obj, _StorageRef):
-            return ("storage", obj.type_global, obj.key, "cpu", obj.numel)
+            return ("storage", obj.type_global, obj.key, obj.location, obj.numel)
         if getattr(obj, "_is_ember_storage", False):   # a storage saved for itself
             typed = obj.untyped() is not obj
             arr = obj._elements() if typed else obj._bytes
@@ -804,15 +865,35 @@ class _TorchPickler(pickle._Pickler):
             root = _root_array(arr)   # the tensors' buffer, when the storage is all of it
             if root.dtype != arr.dtype or not root.flags.c_contiguous or root.size != arr.size:
                 root = np.ascontiguousarray(arr)
-            ref = self._ref(root)
-            return ("storage", ref.type_global, ref.key, "cpu", ref.numel)
+            ref = self._ref(root, str(obj.device))
+            return ("storage", ref.type_global, ref.key, ref.location, ref.numel)
         return None
 
-    def _ref(self, root):
+    def _ref(self, root, location="cpu"):
         ref = self.storages.get(id(root))
         if ref is None:
-            ref = self.storages[id(root)] = _StorageRef(str(len(self.storages)), root)
+            ref = self.storages[id(root)] = _StorageRef(str(len(self.storages)), root, location)
         return ref
+
+    def _host_view(self, dev):
+        """(a host array laid out as device array `dev`, the host copy of dev's whole
+        buffer): the buffer (the end of dev's .base chain) is copied once per save, so
+        tensors sharing device memory share one storage record, as torch writes them."""
+        root = dev
+        while root.base is not None:
+            root = root.base
+        copies = self.__dict__.setdefault("_host_copies", {})
+        if id(root) not in copies:   # the device root is kept alive beside its copy
+            from ._backend import cuda_backend
+            copies[id(root)] = (root, cuda_backend().asnumpy(root))
+        host = copies[id(root)][1]
+        if not root.flags.c_contiguous or root.dtype != dev.dtype:
+            from ._backend import cuda_backend
+            host = cuda_backend().asnumpy(dev)
+            return host, host
+        offset = (dev.data.ptr - root.data.ptr) // dev.itemsize
+        flat = host.reshape(-1)
+        return _as_strided(flat[offset:] if flat.size else flat, dev.shape, dev.strides), host
 
     def save_global(self, obj, name=None):
         if isinstance(obj, _TorchGlobal):
@@ -879,11 +960,15 @@ class _TorchPickler(pickle._Pickler):
 
     def _rebuild_args(self, t):
         """(the rebuild function's global, its arguments) of a strided tensor's values."""
-        arr = t._cpu_array()
-        root = _root_array(arr)
+        if type(t._data) is np.ndarray or t.device.type != "cuda":
+            arr, location = t._cpu_array(), "cpu"
+            root = _root_array(arr)
+        else:   # the host copy of the device buffer, once per buffer: views stay views
+            arr, root = self._host_view(t._data)
+            location = str(t.device)
         if root.dtype != arr.dtype or not root.flags.c_contiguous:
             root = np.ascontiguousarray(arr)
-        ref = self._ref(root)
+        ref = self._ref(root, location)
         item = arr.itemsize
         offset = _offset_elems(arr, root) if root is not arr else 0
         args = (ref, offset, tuple(arr.shape), tuple(s // item for s in arr.strides),
@@ -913,8 +998,8 @@ class _StorageRef:
     torch has a class for its dtype, else an UntypedStorage of its bytes (uint16, float8,
     complex32)."""
 
-    def __init__(self, key, root):
-        self.key, self.root = key, root
+    def __init__(self, key, root, location="cpu"):
+        self.key, self.root, self.location = key, root, location   # location: 'cpu', 'cuda:0'
         self.untyped = root.dtype not in _STORAGE_NAME
         if self.untyped:
             self.numel = int(root.nbytes)

@@ -223,10 +223,6 @@ def test_cuda_graph_module_pickles_on_cuda():
     _close_on_cuda(back(_x().cuda()), gm(_x().cuda()))
 
 
-@pytest.mark.xfail(strict=True, reason="ember.save of a whole object (a module: torch's zip "
-                   "layout through ember/_object_pickle.py) records every storage's location "
-                   "as 'cpu' (serialization._TorchPickler.persistent_id), so ember.load puts a "
-                   "CUDA model's tensors on the CPU; torch.load restores them on the GPU")
 def test_cuda_graph_module_saved_and_loaded_stays_on_cuda():
     import io
     gm = _cuda_graph_module()

@@ -185,3 +185,26 @@ def test_no_subclass_no_dispatch():
                           "hasattr(ember.Tensor.__add__, '_ember_undispatched'))"],
                          capture_output=True, text=True, timeout=120)
     assert res.stdout.split() == ["False", "False", "False"], res.stderr
+
+
+def test_public_functions_pickle_by_reference_with_dispatch_on():
+    """With dispatch on, each public function is its wrapper everywhere ember holds it, and
+    pickle finds that wrapper again by (module, qualname), as without dispatch (functions
+    their module holds under another name, e.g. ember.linalg.slogdet, raised
+    PicklingError)."""
+    code = ("import pickle, ember, ember._torch_function as tf\n"
+            "tf.activate()\n"
+            "bad = []\n"
+            "for sp in (ember, ember.nn.functional, ember.linalg, ember.fft, ember.special):\n"
+            "    for n, f in list(vars(sp).items()):\n"
+            "        if n[0] != '_' and type(f).__name__ == 'function':\n"
+            "            try:\n"
+            "                ok = pickle.loads(pickle.dumps(f)) is f\n"
+            "            except Exception:\n"
+            "                ok = False\n"
+            "            if not ok:\n"
+            "                bad.append(sp.__name__ + '.' + n)\n"
+            "print(tf.ACTIVE[0], len(bad), bad)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.stdout.split(None, 2)[:2] == ["True", "0"], res.stdout + res.stderr
