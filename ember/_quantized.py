@@ -254,7 +254,7 @@ def _make(ints, qdtype, qscheme_, scale=None, zero_point=None, axis=None):
         _FRONTS[0] = True
         from ._ops import quantized_ops
         quantized_ops.install_fronts()
-    t = QuantizedTensor._make(_QuantizedArray(ints))
+    t = QuantizedTensor._make(_QuantizedArray(np.asarray(ints)))
     d = t.__dict__
     d["_qdtype"] = qdtype
     d["_qscheme"] = qscheme_
@@ -276,7 +276,7 @@ def _like(q, ints):
 
 
 def _plain(arr):
-    return Tensor._make(arr)
+    return Tensor._make(np.asarray(arr))   # (NumPy gives scalars for 0-d results)
 
 
 class QuantizedTensor(Tensor):
@@ -713,8 +713,10 @@ def _channel_view(q, name, out, args, kwargs):
     channel axis followed through the view as PyTorch's quantizer follows it.
 
     Selecting or slicing along the axis keeps those channels' parameters (one channel left
-    becomes a per-tensor quantized tensor, as in PyTorch, whose select also moves the axis
-    down by one whatever the selected dim); unsqueeze/squeeze shift the axis; a view that
+    becomes a per-tensor quantized tensor, as in PyTorch); selecting a dim before the axis
+    moves the axis down by one (PyTorch 2.13 moves it whatever the selected dim, leaving a
+    tensor whose axis names the wrong dim after a select behind the axis: ember keeps the
+    right one); unsqueeze/squeeze shift the axis; a view that
     keeps the channel dim's position and size keeps the axis; transposing, permuting,
     expanding or reshaping across the axis is refused, as PyTorch refuses strides on a
     per-channel tensor."""
@@ -731,7 +733,7 @@ def _channel_view(q, name, out, args, kwargs):
                 start = args[1] + (q.shape[dim] if args[1] < 0 else 0)
                 keep = slice(start, start + args[2])
             scales, zps = scales[keep], zps[keep]
-        if name == "select":
+        if name == "select" and dim < axis:
             axis -= 1
         return _per_channel_result(q, out._data, scales, zps, axis)
     if name == "__getitem__":
@@ -798,11 +800,12 @@ def _indexed_channels(q, key):
                 scales, zps = scales[k], zps[k]
                 if not len(idx):
                     pass
-        else:   # an integer: PyTorch's select (the axis moves down by one whatever the dim)
+        else:   # an integer: a select, which removes the dim
             if dim == axis:
                 i = int(k) + (q.shape[axis] if k < 0 else 0)
                 scales, zps = scales[i:i + 1], zps[i:i + 1]
-            new_axis -= 1
+            if dim < axis:
+                new_axis -= 1
         dim += 1
     return scales, zps, new_axis
 
@@ -938,13 +941,11 @@ def _choose_qparams(x, reduce_range, qdtype):
     _, qmin, qmax = INT_TYPES[qdtype]
     if reduce_range:
         qmin, qmax = qmin // 2, qmax // 2
-    lo = min(float(x.min()), 0.0) if x.size else 0.0
+    lo = min(float(x.min()), 0.0) if x.size else 0.0   # float32 values, computed in double
     hi = max(float(x.max()), 0.0) if x.size else 0.0
-    lo, hi = float(np.float32(lo)), float(np.float32(hi))
     scale = (hi - lo) / (qmax - qmin)
-    if float(np.float32(scale)) == 0 or 1.0 / float(np.float32(scale)) == float("inf"):
+    if np.float32(scale) == 0 or np.isinf(np.float32(1.0) / np.float32(scale)):
         scale = 0.1
-    scale = float(np.float32(scale))
     zp_from_min = qmin - lo / scale
     zp_from_max = qmax - hi / scale
     zp_min_error = abs(qmin) - abs(lo / scale)
@@ -1009,7 +1010,9 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
     z = zero_points.long()._cpu_array().copy()
     for zp in z.tolist():
         _check_zero_point(zp, dtype, "quantize_tensor_per_channel_affine")
-    ints = quantize_array(x, s.reshape(shape), z.reshape(shape), dtype)
+    # PyTorch's per-channel kernel quantizes element by element (quantize_val: the product
+    # and the sum rounded separately)
+    ints = quantize_array(x, s.reshape(shape), z.reshape(shape), dtype, fused=False)
     return _make(ints, dtype, per_channel_affine, s, z, axis)
 
 
