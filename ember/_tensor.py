@@ -95,6 +95,8 @@ class Tensor:
     # backward, never written in place outside inference mode; views share it
     _inference = False
     _grad_dtype = ()     # grad_dtype as set: () the default (the tensor's dtype), else (dtype,)
+    # Tensor._make_wrapper_subclass's device (its data is a meta array; utils/_python_dispatch)
+    _wrapper_device = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -162,8 +164,8 @@ class Tensor:
         data = self._data
         if type(data) is _ndarray:
             return CPU
-        if type(data) is _MetaArray:
-            return _META
+        if type(data) is _MetaArray:   # (a wrapper subclass's meta data: its own device)
+            return _META if self._wrapper_device is None else self._wrapper_device
         if type(data) is BATCHED_ARRAY[0]:   # a vmap batched tensor: its batch's device
             return Tensor._make(data.phys).device
         # one device object per GPU, as CPU is one (reading data.device builds a CuPy

@@ -223,11 +223,15 @@ class _OpNamespace:
 
 
 class _Ops:
-    """ember.ops (``torch.ops``): ``ember.ops.<namespace>.<name>`` is a custom operator."""
+    """ember.ops (``torch.ops``): ``ember.ops.<namespace>.<name>`` is a custom operator;
+    ``ember.ops.aten.<name>.<overload>`` an ATen operator's overload (ember/_ops/aten.py)."""
 
     def __getattr__(self, namespace):
         if namespace.startswith("__"):
             raise AttributeError(namespace)
+        if namespace == "aten":
+            from ._ops.aten import aten
+            return aten
         return _OpNamespace(namespace)
 
 

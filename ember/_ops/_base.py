@@ -48,6 +48,9 @@ _GRAD = grad_mode.GRAD_ENABLED
 VMAP = [None]
 # the running profiler's op hook (ember/profiler/_recorder.py), None when none records
 _PROFILER = [None]
+# the __torch_dispatch__ hook while a TorchDispatchMode is entered or a wrapper subclass
+# instance lives (ember/utils/_python_dispatch.py), else None
+_DISPATCH = [None]
 _ndarray = np.ndarray
 _generic = np.generic
 
@@ -85,6 +88,10 @@ def apply(cls, inputs, arrays, *params):
         return _PROFILER[0](cls, inputs, arrays, params)
     if _AUTOCAST[0]:  # autocast casts the operands by the op's policy (ember/_autocast.py)
         inputs, arrays = autocast_inputs(cls, inputs, arrays)
+    if _DISPATCH[0]:  # a dispatch mode or wrapper subclass may take the op (None: it does not)
+        out = _DISPATCH[0](cls, inputs, arrays, params)
+        if out is not None:
+            return out
     ctx = _new_object(cls)
     if _DEVICE_CHECKS[0]:
         arrays = on_one_device(ctx, arrays)

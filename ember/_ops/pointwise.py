@@ -23,7 +23,7 @@ from .._backend.meta_backend import MetaArray
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
-from ._base import Op, apply
+from ._base import Op, apply, _DISPATCH
 from ._layout import iter_layout
 from . import narrow_dtypes
 from .._dtype import NARROW_SEEN as _NARROW_SEEN
@@ -1051,6 +1051,12 @@ def _compare(name, ufunc):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}() received an invalid combination of arguments - got "
                             f"({type(input).__name__}, {type(other).__name__})")
+        if _DISPATCH[0] and out is None:   # a dispatch mode or wrapper subclass may take it
+            from ..utils._python_dispatch import dispatch_function
+            r = dispatch_function(name, "Tensor" if isinstance(other, Tensor) else "Scalar",
+                                  cmp, (input, other))
+            if r is not None:
+                return r
         inputs, arrays, dt = binary_operands(input, other, name, exact_scalars=False)
         if dt.is_complex and name in ("lt", "le", "gt", "ge"):   # complex numbers are unordered
             raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{dtype_name(dt)}'")

@@ -16,7 +16,7 @@ from .._backend import (ARRAY_TYPES as _ARRAY_TYPES, array_namespace, as_array, 
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
-from ._base import Op, apply
+from ._base import Op, apply, _DISPATCH
 from . import narrow_dtypes
 from ._erf_coeffs import PIECES as _ERFCX_PIECES, FLOAT32_PIECES as _ERFCX_FLOAT32
 from ._util import cast, dtype_name
@@ -928,6 +928,11 @@ logical_xor = _logical("logical_xor", np.logical_xor)
 
 def logical_not(input, *, out=None):
     """Elementwise not of the truth values; returns a bool tensor."""
+    if _DISPATCH[0] and out is None:   # a dispatch mode or wrapper subclass may take it
+        from ..utils._python_dispatch import dispatch_function
+        r = dispatch_function("logical_not", "default", logical_not, (input,))
+        if r is not None:
+            return r
     return _out(Tensor._make(as_array(input._data == 0)), out)
 
 

@@ -37,7 +37,10 @@ def _make_grads(outputs, grad_outputs, create_graph):
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but "
                                    f"got {out.dtype}")
             data = out._data
-            if type(data) is np.ndarray and data.ndim == 0:
+            if grad_mode.DISPATCH_ON[0]:   # a dispatch mode or wrapper subclass sees ones_like
+                from ..utils._python_dispatch import seed_like
+                g = seed_like(out)
+            elif type(data) is np.ndarray and data.ndim == 0:
                 g = Tensor._make(np.array(1, dtype=data.dtype))  # 5x cheaper than ones_like
             else:  # np.ones_like also serves CuPy arrays through __array_function__
                 g = Tensor._make(np.ones_like(data))

@@ -26,7 +26,12 @@ def backward_on_tensors():
     tangents flow only through ops (forward-over-reverse). The array fast paths of some
     backwards (relu, gelu, log_softmax, cross_entropy, the norms ...) serve the rest, except
     inside a vectorized vmap, whose batched gradients only ops handle."""
-    return GRAD_ENABLED[0] or DUAL_ACTIVE[0] or VMAP_VECTORIZING[0]
+    return GRAD_ENABLED[0] or DUAL_ACTIVE[0] or VMAP_VECTORIZING[0] or DISPATCH_ON[0]
+
+
+# True while a TorchDispatchMode or wrapper subclass may see ops (its backward ops must be
+# ops: ember/utils/_python_dispatch.py)
+DISPATCH_ON = [False]
 
 
 # True while ember.func.vmap runs a function on batched tensors (ember/func/_batching.py)

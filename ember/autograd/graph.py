@@ -776,7 +776,9 @@ def _accumulate(t, g, create_graph, sole_owner=False):
     post-accumulate hooks."""
     if t._grad_dtype and t._grad_dtype[0] is not None and g.dtype is not t._grad_dtype[0]:
         g = g.to(t._grad_dtype[0])    # the leaf's grad_dtype, set apart from its dtype
-    if g.is_sparse or (t._grad is not None and t._grad.is_sparse):
+    if grad_mode.DISPATCH_ON[0] and _dispatch_accumulate(t, g):
+        pass   # a wrapper subclass's gradient (utils/_python_dispatch.accumulate)
+    elif g.is_sparse or (t._grad is not None and t._grad.is_sparse):
         from ..sparse._coo import accumulate_sparse   # sparse gradients (embedding, sparse.mm)
         t._grad = accumulate_sparse(t._grad, g, create_graph)
     elif t._grad is None:
@@ -809,6 +811,11 @@ def _accumulate(t, g, create_graph, sole_owner=False):
     if post:
         for fn in list(post.values()):
             fn(t)
+
+
+def _dispatch_accumulate(t, g):
+    from ..utils._python_dispatch import accumulate
+    return accumulate(t, g)
 
 
 def _relayout_graph(g, var):

@@ -1,0 +1,351 @@
+"""ATen operator names for ember's ops: ``ember.ops.aten.<name>.<overload>``.
+
+PyTorch's dispatcher knows every kernel as an overload of an ATen operator
+(``aten.add.Tensor``, ``aten.mm.default``); ``__torch_dispatch__`` handlers
+(ember/utils/_python_dispatch.py) receive those objects, print them, compare them with
+``torch.ops.aten.mm.default`` and call them. ember has no dispatcher: an op is one Node
+class run by ``_base.apply``. This module names each op class by the overload PyTorch
+reports for the same call:
+
+- the packet (``aten.mul``) is the profiler's name of the class (profiler/_names.py: the
+  backward-node name in snake case, with its table of exceptions);
+- the overload is the packet's ``default``, or, for packets without one, the one PyTorch
+  picks for a Tensor operand (``add.Tensor``, ``transpose.int``);
+- a few classes serve several ATen operators, chosen by their operands (`_RULES`: a
+  full ``sum`` is ``sum.default``, over dims ``sum.dim_IntList``; ember's Matmul is
+  ``mm``, ``bmm``, ``mv`` or ``dot`` by the operands' dims, as PyTorch's matmul
+  decomposes; F.linear's op is ``addmm``, or ``mm`` without bias).
+
+Where ember's op is a composite of PyTorch's (or the reverse) the names differ from what
+PyTorch's dispatcher shows for the same program: PyTorch shows ``aten.t`` before
+``aten.addmm`` for F.linear, ``aten.detach`` for saved outputs, ``aten.threshold_backward``
+for relu's backward; ember shows the ops its backward formulas run. ember's internal helper
+ops (``GatherFlat``...) are ``ember.<Class>.default`` overloads of an ``ember`` namespace.
+
+Overload objects are singletons (``func is ember.ops.aten.mm.default`` holds). Calling one
+from a program runs the op (PyTorch's argument order for the ops in `_PUBLIC`, else
+ember's function of the packet's name); inside a ``__torch_dispatch__`` handler, calling
+the `func` it was given with the arguments it was given (or those unwrapped from a
+subclass) runs the op the handler intercepted.
+"""
+import functools
+
+__all__ = ["OpOverload", "OpOverloadPacket", "aten", "overload_for"]
+
+
+class _Schema:
+    """What ember knows of an overload's schema: its name and overload name (PyTorch's
+    ``FunctionSchema`` lists the typed arguments too; ember has no schema registry)."""
+
+    def __init__(self, name, overload_name):
+        self.name = name
+        self.overload_name = overload_name
+
+    def __str__(self):
+        return self.name + ("." + self.overload_name if self.overload_name else "")
+
+    __repr__ = __str__
+
+
+class OpOverload:
+    """One overload of an operator (``torch._ops.OpOverload``): ``aten.add.Tensor``."""
+
+    def __init__(self, packet, overload):
+        self.overloadpacket = self._overloadpacket = packet
+        self._overloadname = overload
+        self.namespace = packet.namespace
+        self.__name__ = f"{packet.__name__}.{overload}"
+        self.__qualname__ = self.__name__
+        self._schema = _Schema(packet._qualified_op_name,
+                               "" if overload == "default" else overload)
+
+    def name(self):
+        """``aten::add.Tensor`` (``aten::mm`` for a default overload, as PyTorch)."""
+        return str(self._schema)
+
+    def __str__(self):
+        return f"{self.namespace}.{self.__name__}"
+
+    def __repr__(self):
+        return (f"<OpOverload(op='{self.namespace}.{self.overloadpacket.__name__}', "
+                f"overload='{self._overloadname}')>")
+
+    def __call__(self, *args, **kwargs):
+        from ..utils import _python_dispatch
+        return _python_dispatch.call_overload(self, args, kwargs)
+
+    def decompose(self, *args, **kwargs):
+        """PyTorch runs the op's CompositeImplicit decomposition; ember has none to run."""
+        return NotImplemented
+
+    def __reduce__(self):
+        return _overload_by_name, (self.namespace, self.overloadpacket.__name__,
+                                   self._overloadname)
+
+
+class OpOverloadPacket:
+    """All overloads of one operator (``torch._ops.OpOverloadPacket``): ``aten.add``."""
+
+    def __init__(self, namespace, name):
+        self.namespace = namespace
+        self.__name__ = name
+        self._qualified_op_name = f"{namespace}::{name}"
+        self._overloads = {}
+
+    def __getattr__(self, overload):
+        if overload.startswith("__"):
+            raise AttributeError(overload)
+        op = self._overloads.get(overload)
+        if op is None:
+            op = self._overloads[overload] = OpOverload(self, overload)
+        return op
+
+    def overloads(self):
+        """The overloads used so far (ember has no registry of them all)."""
+        return list(self._overloads)
+
+    def __str__(self):
+        return f"{self.namespace}.{self.__name__}"
+
+    def __repr__(self):
+        return f"<OpOverloadPacket(op='{self.namespace}.{self.__name__}')>"
+
+    def __call__(self, *args, **kwargs):
+        return getattr(self, _DEFAULT_OVERLOAD.get(self.__name__, "default"))(*args, **kwargs)
+
+    def __reduce__(self):
+        return _packet_by_name, (self.namespace, self.__name__)
+
+
+class _Namespace:
+    """``ember.ops.aten``: attribute access gives the operator's packet (one object per
+    name)."""
+
+    def __init__(self, name):
+        self._name = name
+        self._packets = {}
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        packet = self._packets.get(name)
+        if packet is None:
+            packet = self._packets[name] = OpOverloadPacket(self._name, name)
+        return packet
+
+    def __repr__(self):
+        return f"<module 'torch.ops.{self._name}'>"
+
+
+aten = _Namespace("aten")
+_ember = _Namespace("ember")   # ember's helper ops that no ATen operator names
+
+
+def _packet_by_name(namespace, name):
+    return getattr(aten if namespace == "aten" else _ember, name)
+
+
+def _overload_by_name(namespace, name, overload):
+    return getattr(_packet_by_name(namespace, name), overload)
+
+
+# packets without a `default` overload: the one PyTorch calls for Tensor operands
+_DEFAULT_OVERLOAD = {
+    "add": "Tensor", "sub": "Tensor", "mul": "Tensor", "div": "Tensor", "fmod": "Tensor",
+    "remainder": "Tensor", "copysign": "Tensor", "eq": "Tensor", "ne": "Tensor",
+    "lt": "Tensor", "le": "Tensor", "gt": "Tensor", "ge": "Tensor", "xlogy": "Tensor",
+    "fill": "Scalar", "masked_fill": "Scalar", "index_fill": "int_Scalar", "lerp": "Scalar",
+    "pow": "Tensor_Tensor", "rsub": "Tensor", "scatter": "src", "scatter_reduce": "two",
+    "slice": "Tensor", "softmax": "int", "log_softmax": "int", "transpose": "int",
+    "unbind": "int", "select": "int", "index": "Tensor", "normal": "Tensor_Tensor",
+    "where": "self", "frexp": "Tensor", "split": "Tensor",
+}
+
+
+def _scalar_operand(inputs, i):
+    return len(inputs) > i and inputs[i] is None
+
+
+def _sum_rule(inputs, arrays, params):
+    dims, keepdim = params[0], params[1]
+    full = (dims is None or tuple(dims) == tuple(range(arrays[0].ndim))) and not keepdim
+    return ("sum", "default" if full else "dim_IntList")
+
+
+def _mean_rule(inputs, arrays, params):
+    dims, keepdim = params[0], params[1]
+    full = (dims is None or tuple(dims) == tuple(range(arrays[0].ndim))) and not keepdim
+    return ("mean", "default" if full else "dim")
+
+
+def _pow_rule(inputs, arrays, params):
+    if _scalar_operand(inputs, 0):
+        return ("pow", "Scalar")
+    return ("pow", "Tensor_Scalar" if _scalar_operand(inputs, 1) else "Tensor_Tensor")
+
+
+def _binary_rule(packet):
+    """add/sub/mul/div: ``.Tensor`` (PyTorch wraps a Python number into a tensor)."""
+    return lambda inputs, arrays, params: (packet, "Tensor")
+
+
+def _matmul_rule(inputs, arrays, params):
+    """PyTorch's matmul is a composite: the product kernel it reaches by the dims."""
+    a, b = arrays[0].ndim, arrays[1].ndim
+    if a == 1 and b == 1:
+        return ("dot", "default")
+    if a == 2 and b == 1:
+        return ("mv", "default")
+    if a <= 2 and b <= 2:
+        return ("mm", "default")
+    return ("bmm", "default")
+
+
+def _linear_bias_rule(inputs, arrays, params):
+    """F.linear with a bias: PyTorch's linear is ``addmm`` for a matrix input or a
+    contiguous 3-d one (flattened), else matmul (``mm`` on the folded rows) plus an add."""
+    x = arrays[1]
+    if x.ndim == 2 or (x.ndim == 3 and x.flags.c_contiguous):
+        return ("addmm", "default")
+    return ("mm", "default")
+
+
+def _conv_input_grad_rule(inputs, arrays, params):
+    """ember's ConvInputGrad is conv's input gradient in a backward pass, and
+    conv_transpose's forward outside of one."""
+    from ..utils import _python_dispatch
+    if _python_dispatch.in_backward():
+        return ("convolution_backward", "default")
+    return ("convolution", "default")
+
+
+def _fixed(packet, overload="default"):
+    return lambda inputs, arrays, params: (packet, overload)
+
+
+# op class (__qualname__) -> rule(inputs, arrays, params) -> (packet, overload)
+_RULES = {
+    "Sum": _sum_rule, "Mean": _mean_rule, "Pow": _pow_rule, "Matmul": _matmul_rule,
+    "Add": _binary_rule("add"), "Sub": _binary_rule("sub"), "Mul": _binary_rule("mul"),
+    "Div": _binary_rule("div"), "DivRounded": _fixed("div", "Tensor_mode"),
+    "Linear": _fixed("mm"), "LinearBias": _linear_bias_rule,
+    "Conv": _fixed("convolution"), "ConvInputGrad": _conv_input_grad_rule,
+    "ConvWeightGrad": _fixed("convolution_backward"),
+    "Squeeze": _fixed("squeeze"), "SqueezeDim": _fixed("squeeze", "dim"),
+    "SqueezeDims": _fixed("squeeze", "dims"),
+    "SelectDim": _fixed("select", "int"), "Narrow": _fixed("slice", "Tensor"),
+    "Softmax": _fixed("_softmax"), "LogSoftmax": _fixed("_log_softmax"),
+    "DetachCopy": _fixed("detach"),
+}
+
+_STATIC = {}   # op class -> its one overload, for classes without a rule
+
+
+def overload_for(cls, inputs, arrays, params):
+    """The OpOverload PyTorch reports for ember op class `cls` run on these operands."""
+    op = _STATIC.get(cls)
+    if op is not None:
+        return op
+    rule = _RULES.get(cls._op.__qualname__)
+    if rule is not None:
+        packet, overload = rule(inputs, arrays, params)
+        return getattr(getattr(aten, packet), overload)
+    from ..profiler._names import op_name
+    name = op_name(cls)
+    namespace, _, packet = name.partition("::")
+    space = aten if namespace == "aten" else _ember
+    op = _STATIC[cls] = getattr(getattr(space, packet),
+                                _DEFAULT_OVERLOAD.get(packet, "default"))
+    return op
+
+
+# --------------------------------------------------------------------------------------
+# calling an overload from a program: PyTorch's argument order
+
+
+def _ember():
+    import ember
+    return ember
+
+
+def _convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
+                 groups):
+    F = _ember().nn.functional
+    nd = weight.dim() - 2
+    if transposed:
+        fn = getattr(F, f"conv_transpose{nd}d")
+        return fn(input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return getattr(F, f"conv{nd}d")(input, weight, bias, stride, padding, dilation, groups)
+
+
+def _threshold_backward(grad_output, input, threshold):
+    return _ember().where(input <= threshold, 0, grad_output).to(grad_output.dtype)
+
+
+def _slice(input, dim=0, start=None, end=None, step=1):
+    index = [slice(None)] * input.dim()
+    index[dim] = slice(start, end, step)
+    return input[tuple(index)]
+
+
+def _softmax(input, dim, half_to_float=False):
+    return input.softmax(dim)
+
+
+def _log_softmax(input, dim, half_to_float=False):
+    return input.log_softmax(dim)
+
+
+def _sum(input, dim=None, keepdim=False, *, dtype=None):
+    return _ember().sum(input, dim, keepdim, dtype=dtype) if dim is not None else \
+        _ember().sum(input, dtype=dtype)
+
+
+def _mean(input, dim=None, keepdim=False, *, dtype=None):
+    return _ember().mean(input, dim, keepdim, dtype=dtype) if dim is not None else \
+        _ember().mean(input, dtype=dtype)
+
+
+def _to_copy(input, *, dtype=None, layout=None, device=None, pin_memory=None,
+             non_blocking=False, memory_format=None):
+    return input.to(device=device, dtype=dtype, copy=True)
+
+
+def _method(name):
+    return lambda input, *args, **kwargs: getattr(input, name)(*args, **kwargs)
+
+
+# overloads whose argument order is not that of ember's function of the packet's name
+_PUBLIC = {
+    "convolution.default": _convolution,
+    "threshold_backward.default": _threshold_backward,
+    "slice.Tensor": _slice,
+    "_softmax.default": _softmax, "_log_softmax.default": _log_softmax,
+    "sum.default": _sum, "sum.dim_IntList": _sum, "mean.default": _mean, "mean.dim": _mean,
+    "_to_copy.default": _to_copy,
+    "view.default": _method("view"), "expand.default": _method("expand"),
+    "select.int": _method("select"), "detach.default": _method("detach"),
+    "t.default": _method("t"), "_unsafe_view.default": _method("reshape"),
+    "permute.default": _method("permute"), "clone.default": _method("clone"),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def public_function(op):
+    """The function a program's call of overload `op` runs (PyTorch's arguments)."""
+    if op.namespace != "aten":
+        raise NotImplementedError(f"{op} is one of ember's internal ops; it cannot be called "
+                                  f"outside the __torch_dispatch__ handler that received it")
+    fn = _PUBLIC.get(op.__name__)
+    if fn is not None:
+        return fn
+    name = op.overloadpacket.__name__
+    ember = _ember()
+    for space in (ember, ember.nn.functional, ember.special, ember.linalg):
+        fn = getattr(space, name, None)
+        if callable(fn):
+            return fn
+    if name.startswith("linalg_") and callable(getattr(ember.linalg, name[7:], None)):
+        return getattr(ember.linalg, name[7:])
+    raise NotImplementedError(f"calling {op} directly is not built in ember (no ember function "
+                              f"named '{name}'); call the ember function that computes it")

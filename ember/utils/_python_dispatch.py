@@ -1,0 +1,610 @@
+"""The __torch_dispatch__ protocol (``torch.utils._python_dispatch``).
+
+PyTorch calls ``__torch_dispatch__(func, types, args, kwargs)`` for every ATen operator
+that runs while a ``TorchDispatchMode`` is entered, or that has an operand of a Tensor
+subclass defining ``__torch_dispatch__`` (the "wrapper subclass" of
+``Tensor._make_wrapper_subclass``). `func` is the operator's overload
+(``aten.mm.default``, ember/_ops/aten.py); the call comes *below* autograd: forward ops
+and, when backward runs inside the mode, the ops of the backward formulas, each once, with
+grad mode off inside the handler; the graph is recorded around the handler's result.
+
+ember has no dispatcher: every op runs through ``_ops._base.apply``. While a mode is
+entered or a wrapper subclass instance is alive, ``_base._DISPATCH[0]`` holds `_hook`,
+which apply calls first (one check of a module global otherwise, as the profiler's). For an
+op to dispatch, the hook
+
+1. makes the op's node (ctx) and its overload, and the handler's arguments: the op's
+   operands (Tensors; a Python number stays a number) followed by ember's parameters of
+   the op (its forward's non-array arguments, in ember's order: for most common ops
+   PyTorch's order too, e.g. ``mm(a, b)``, ``add(x, y, alpha)``, ``sum(x, dims,
+   keepdim, dtype)``);
+2. runs the innermost mode's ``__torch_dispatch__`` with that mode taken off the stack
+   (ops inside see the modes below it), or, with no mode, the subclasses' (subclasses
+   before their bases, then left to right) until one answers other than NotImplemented;
+3. when autograd records the op, links the handler's result (Tensors, wrappers included)
+   to the node, as PyTorch's autograd wraps the result of the dispatch below it.
+
+Inside a handler, ``func(*args)``, with the arguments received or with subclass
+operands replaced by the tensors they wrap, runs the op: through the next mode or
+subclass if one is left, else its forward, into the node of step 1 (so that its backward
+finds what forward kept on ctx). Calling an overload anywhere else runs the op with
+PyTorch's argument order (aten.public_function).
+
+Backward inside a mode or on wrappers runs its formulas as ops (grad_mode.DISPATCH_ON
+turns the array fast paths off) and tracks that it is in a backward pass (`in_backward`,
+which ConvInputGrad's name reads). The backward seed of a wrapper output and the
+accumulation of a wrapper gradient dispatch ``aten.ones_like``/``aten.add`` too
+(autograd/__init__._make_grads and graph._accumulate call `seed_like` and
+`accumulate`).
+
+Not built: in-place ops dispatch as their out-of-place overload (``x.add_(1)`` is seen as
+``aten.add.Tensor``); ops ember runs without an op node (factory functions,
+``.item()``, ``.numpy()``, printing, in-place writes) do not dispatch, and on a wrapper
+they see its meta data; saved-tensor hooks do not run for ops recorded through a handler;
+the mode stack is one for all threads (PyTorch's is per thread); ops inside
+``autograd.Function.forward`` dispatch, but the Function's own backward is not an op.
+"""
+import contextlib
+import threading
+import weakref
+
+from .._tensor import Tensor, SUBCLASS_HOOKS
+from .._ops import _base
+from .._ops.aten import overload_for, public_function
+from ..autograd import grad_mode, anomaly
+from ..autograd import graph as _graph
+from ..autograd.graph import accumulator_of, _seq
+
+__all__ = ["TorchDispatchMode", "_get_current_dispatch_mode",
+           "_get_current_dispatch_mode_stack", "_pop_mode_temporarily",
+           "_disable_current_modes", "is_traceable_wrapper_subclass",
+           "return_and_correct_aliasing", "_len_torch_dispatch_stack"]
+
+_GRAD = grad_mode.GRAD_ENABLED
+_new_object = object.__new__
+_make = Tensor._make
+
+_MODES = []          # the entered modes, innermost last
+_WRAPPERS = [0]      # wrapper-subclass instances alive
+_PENDING = []        # the ops whose handlers are running, innermost last
+_BACKWARD_NODES = []   # the nodes whose backward is running (while the hook is live)
+_LOCK = threading.Lock()
+
+
+# --------------------------------------------------------------------------------------
+# modes
+
+
+class TorchDispatchMode:
+    """A context manager whose ``__torch_dispatch__(func, types, args=(), kwargs=None)``
+    sees every op run inside it (``torch.utils._python_dispatch.TorchDispatchMode``).
+
+        class Log(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                print(func)                       # aten.mm.default ...
+                return func(*args, **(kwargs or {}))
+
+    Modes nest; the innermost one runs first, taken off the stack while its handler runs.
+    """
+
+    def __init__(self, _dispatch_key=None):
+        pass
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        raise NotImplementedError(f"{type(self).__name__} does not define __torch_dispatch__")
+
+    def __enter__(self):
+        _push_mode(self)
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        _pop_mode(self)
+        return False
+
+    @classmethod
+    def push(cls, *args, **kwargs):
+        return cls(*args, **kwargs)
+
+    @classmethod
+    def is_infra_mode(cls):
+        return False
+
+
+def _push_mode(mode):
+    _MODES.append(mode)
+    _update_live()
+
+
+def _pop_mode(mode=None):
+    if not _MODES:
+        raise RuntimeError("Trying to pop from an empty TorchDispatchMode stack")
+    if mode is not None and _MODES[-1] is not mode:
+        if mode not in _MODES:
+            raise RuntimeError(f"{type(mode).__name__} is not on the dispatch mode stack")
+        _MODES.remove(mode)
+    else:
+        mode = _MODES.pop()
+    _update_live()
+    return mode
+
+
+def _get_current_dispatch_mode():
+    """The innermost entered mode, or None."""
+    return _MODES[-1] if _MODES else None
+
+
+def _get_current_dispatch_mode_stack():
+    return list(_MODES)
+
+
+def _len_torch_dispatch_stack():
+    return len(_MODES)
+
+
+@contextlib.contextmanager
+def _pop_mode_temporarily(k=None):
+    """Take the innermost mode off the stack for the block (ops inside skip it)."""
+    mode = _pop_mode()
+    try:
+        yield mode
+    finally:
+        _push_mode(mode)
+
+
+@contextlib.contextmanager
+def _disable_current_modes():
+    """No mode sees the ops of the block; yields the modes taken off."""
+    saved = list(_MODES)
+    _MODES.clear()
+    _update_live()
+    try:
+        yield saved
+    finally:
+        _MODES[:0] = saved
+        _update_live()
+
+
+def is_traceable_wrapper_subclass(t):
+    """Whether `t` is a wrapper subclass that can be flattened (__tensor_flatten__)."""
+    return isinstance(t, Tensor) and type(t) is not Tensor and \
+        hasattr(t, "__tensor_flatten__") and hasattr(t, "__tensor_unflatten__")
+
+
+def return_and_correct_aliasing(func, args, kwargs, out):
+    """PyTorch fixes up the aliasing of a wrapper's view ops here; ember's views are made
+    around the dispatch (the op's function sets them up), so `out` is right as it is."""
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# switching the hook on and off
+
+
+def _update_live():
+    live = bool(_MODES) or _WRAPPERS[0] > 0
+    if live and _base._DISPATCH[0] is None:
+        _base._DISPATCH[0] = _hook
+        grad_mode.DISPATCH_ON[0] = True
+        _install_engine_hook()
+    elif not live and _base._DISPATCH[0] is not None:
+        _base._DISPATCH[0] = None
+        grad_mode.DISPATCH_ON[0] = False
+        _remove_engine_hook()
+
+
+_ENGINE = {}
+
+
+def _tracked_call_backward(node, grads, anomaly_on):
+    if getattr(node, "save_output", False):
+        _unpacking_outputs(node)
+    _BACKWARD_NODES.append(node)
+    try:
+        return _ENGINE["_call_backward"](node, grads, anomaly_on)
+    finally:
+        _BACKWARD_NODES.pop()
+
+
+def _unpacking_outputs(node):
+    """PyTorch's backward unpacks a saved output as a detached alias: handlers see a
+    ``detach`` for each before the node's formula runs."""
+    saved = node.__dict__.get("_saved")
+    if not saved or not _MODES:
+        return
+    count = 1 if node.save_output is True else len(node.save_output)
+    for entry in saved[-count:]:
+        if type(entry) is tuple:   # (saved-tensor hooks' entries are left alone)
+            t = _graph.unpack_saved(entry, node)
+            _dispatch_function(_aten().detach.default, (t,), Tensor.detach)
+
+
+def _install_engine_hook():
+    if _graph._call_backward is not _tracked_call_backward:
+        _ENGINE["_call_backward"] = _graph._call_backward
+        _graph._call_backward = _tracked_call_backward
+
+
+def _remove_engine_hook():
+    # (only when it is still ours: a profiler started since keeps its own)
+    if _graph._call_backward is _tracked_call_backward:
+        _graph._call_backward = _ENGINE["_call_backward"]
+
+
+def in_backward():
+    """Whether a node's backward formula is running (meaningful while the hook is live)."""
+    return bool(_BACKWARD_NODES)
+
+
+def backward_node_named(names):
+    """Whether the backward of a node of an op class named in `names` (__qualname__) is
+    running: the ops of its formula belong to it."""
+    return any(getattr(type(node), "_op", type(node)).__qualname__ in names
+               for node in _BACKWARD_NODES)
+
+
+def dispatched_op_name(func):
+    """The ember op class name (__qualname__) of the op being dispatched as `func`, or
+    None (a handler reads it to put ember's operands in PyTorch's order)."""
+    for pending in reversed(_PENDING):
+        if pending.func is func:
+            return pending.cls._op.__qualname__
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# wrapper subclasses
+
+
+def _default_torch_dispatch(cls, func, types, args=(), kwargs=None):
+    """Tensor's own __torch_dispatch__: plain tensors take no part in the protocol."""
+    return NotImplemented
+
+
+Tensor.__torch_dispatch__ = classmethod(_default_torch_dispatch)
+
+
+def _overrides_dispatch(tp):
+    handler = getattr(tp, "__torch_dispatch__", None)
+    return getattr(handler, "__func__", None) is not _default_torch_dispatch
+
+
+def _wrapper_died():
+    with _LOCK:
+        _WRAPPERS[0] -= 1
+        if _WRAPPERS[0] == 0:
+            _update_live()
+
+
+def _make_wrapper_subclass(cls, size, strides=None, storage_offset=None, memory_format=None,
+                           dtype=None, layout=None, device=None, pin_memory=False,
+                           requires_grad=False, dispatch_sizes_strides_policy=None,
+                           dispatch_device=False, dispatch_layout=False,
+                           _extra_dispatch_keys=None, storage_size=None):
+    """A `cls` instance with the given size, dtype and device that holds no data
+    (``torch.Tensor._make_wrapper_subclass``): its ops go to cls.__torch_dispatch__,
+    which computes them on the tensors the instance wraps. ember keeps a meta array of
+    the size and dtype as its data (so that shapes and dtypes check and promote as
+    usual); `strides` are not kept (the meta array is row-major)."""
+    from .._backend.meta_backend import empty
+    from .. import _dtype
+    from .._device import device as _device
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(f"_make_wrapper_subclass: expected a Tensor subclass, got {cls!r}")
+    dt = _dtype.get_default_dtype() if dtype is None else dtype
+    data = empty(tuple(int(s) for s in size), dt.np)
+    t = _make.__func__(cls, data, bool(requires_grad))
+    t._wrapper_device = _device("cpu") if device is None else _device(device)
+    with _LOCK:
+        _WRAPPERS[0] += 1
+        if _WRAPPERS[0] == 1:
+            _update_live()
+    weakref.finalize(t, _wrapper_died)
+    return t
+
+
+Tensor._make_wrapper_subclass = staticmethod(_make_wrapper_subclass)
+
+
+def _dispatch_types(inputs):
+    """The classes of the operands that define __torch_dispatch__ (subclasses before
+    their bases, otherwise in order of appearance)."""
+    found = []
+    for t in inputs:
+        if t is not None and type(t) is not Tensor and isinstance(t, Tensor):
+            tp = type(t)
+            if tp not in found and _overrides_dispatch(tp):
+                found.append(tp)
+    if len(found) > 1:
+        ordered = []
+        for tp in found:
+            at = next((i for i, o in enumerate(ordered) if issubclass(tp, o)), len(ordered))
+            ordered.insert(at, tp)
+        found = ordered
+    return tuple(found)
+
+
+# --------------------------------------------------------------------------------------
+# dispatching an op
+
+
+class _Pending:
+    """An op whose handlers are running: what ``func(*args)`` inside them runs."""
+    __slots__ = ("ctx", "cls", "func", "inputs", "arrays", "params", "args", "n")
+
+    def __init__(self, ctx, cls, func, inputs, arrays, params, args):
+        self.ctx, self.cls, self.func = ctx, cls, func
+        self.inputs, self.arrays, self.params, self.args = inputs, arrays, params, args
+        self.n = len(inputs)
+
+
+def _operand_args(inputs, arrays):
+    """The handler's operand arguments: the Tensors; a number stays a number; an array
+    operand without a Tensor (a constant an op's function made) becomes one."""
+    args = []
+    for t, a in zip(inputs, arrays):
+        if t is not None:
+            args.append(t)
+        elif hasattr(a, "shape") and hasattr(a, "dtype") and getattr(a, "ndim", 0) > 0:
+            args.append(_make(a))
+        else:
+            args.append(a)
+    return args
+
+
+def _hook(cls, inputs, arrays, params, ctx=None):
+    """apply's first step while the protocol is live: None when neither a mode nor a
+    wrapper operand asks for the op, else the op's result as the handlers give it."""
+    types = _dispatch_types(inputs)
+    if not _MODES and not types:
+        return None
+    if ctx is None:
+        ctx = _new_object(cls)
+    func = overload_for(cls, inputs, arrays, params)
+    args = tuple(_operand_args(inputs, arrays)) + tuple(params)
+    pending = _Pending(ctx, cls, func, inputs, arrays, params, args)
+    grad = _GRAD[0]
+    _GRAD[0] = False   # handlers run below autograd
+    _PENDING.append(pending)
+    try:
+        out = _call_handlers(func, types, args, {})
+    finally:
+        _PENDING.pop()
+        _GRAD[0] = grad
+    if grad and _base._recording(inputs):
+        if not ctx.__dict__.get("_dispatch_ran"):
+            # the handler made its result without running the op: run forward for what
+            # backward reads from ctx
+            _forward(ctx, cls, arrays, params)
+        return _record_outputs(ctx, inputs, out)
+    return out
+
+
+def _call_handlers(func, types, args, kwargs):
+    if _MODES:
+        mode = _MODES.pop()
+        try:
+            out = mode.__torch_dispatch__(func, types, args, kwargs)
+            if out is NotImplemented:   # the mode passes: the op runs as if it were not there
+                out = call_overload(func, args, kwargs)
+        finally:
+            _MODES.append(mode)
+        return out
+    for tp in types:
+        out = tp.__torch_dispatch__(func, types, args, kwargs)
+        if out is not NotImplemented:
+            return out
+    names = ", ".join(tp.__name__ for tp in types)
+    raise TypeError(f"Multiple dispatch failed for '{func}'; all __torch_dispatch__ handlers "
+                    f"returned NotImplemented:\n\n  - tensor subclasses: {names}")
+
+
+def call_overload(op, args, kwargs):
+    """``op(*args, **kwargs)``: inside the handler of the op `op` names, with its
+    arguments (or the tensors its wrappers hold), the op itself; anywhere else the ember
+    function of PyTorch's operator."""
+    fp = _FUNCTION_PENDING[-1] if _FUNCTION_PENDING else None
+    if fp is not None and fp.func is op and (not _PENDING or _PENDING[-1].func is not op):
+        return _dispatch_function(op, tuple(args), fp.plain)
+    pending = _PENDING[-1] if _PENDING else None
+    if pending is not None and pending.func is op and len(args) == len(pending.args):
+        kwargs = kwargs or {}
+        n = pending.n
+        if all(a is b for a, b in zip(args, pending.args)):
+            inputs, arrays = pending.inputs, pending.arrays
+        else:
+            inputs, arrays = _rebuilt_operands(pending, args[:n])
+        params = tuple(args[n:])
+        return _run(pending, inputs, arrays, params)
+    return public_function(op)(*args, **kwargs)
+
+
+def _rebuilt_operands(pending, operands):
+    """(inputs, arrays) for the operands a handler passed in place of the dispatched
+    ones (a wrapper's inner tensors): each array cast to the dtype the op's function cast
+    the original operand to."""
+    inputs, arrays = [], []
+    for a, original in zip(operands, pending.arrays):
+        if isinstance(a, Tensor):
+            inputs.append(a)
+            data = a._data
+            dt = getattr(original, "dtype", None)
+            if dt is not None and data.dtype != dt:
+                data = data.astype(dt)
+            arrays.append(data)
+        else:
+            inputs.append(None)
+            arrays.append(a)
+    return tuple(inputs), tuple(arrays)
+
+
+def _run(pending, inputs, arrays, params):
+    """The op on these operands: the next handler if a mode or wrapper operand is left,
+    else its forward (into the pending node, the first time)."""
+    ctx = pending.ctx
+    fresh = not ctx.__dict__.get("_dispatch_ran")
+    if _MODES or _dispatch_types(inputs):
+        out = _hook(pending.cls, inputs, arrays, params, ctx if fresh else None)
+        return out
+    return _forward(ctx if fresh else _new_object(pending.cls), pending.cls, arrays, params)
+
+
+def _forward(ctx, cls, arrays, params):
+    """apply's forward step, into node `ctx`: the op's output Tensor(s), unrecorded."""
+    if _base._DEVICE_CHECKS[0]:
+        arrays = _base.on_one_device(ctx, arrays)
+        if _base._NARROW_SEEN[0]:
+            out = _base._narrow_dtypes.forward(cls, ctx, arrays, params)
+        else:
+            out = cls.forward(ctx, *arrays, *params)
+        if ctx._on_meta:
+            out = _base._as_meta(out)
+    else:
+        out = cls.forward(ctx, *arrays, *params)
+    if cls.elementwise:
+        out = _base._iter_layout(out, arrays)
+    ctx._dispatch_ran = True
+    if type(out) is tuple:
+        return tuple(_make(_base._as_array(ctx, o)) for o in out)
+    return _make(_base._as_array(ctx, out))
+
+
+def _saved(t):
+    """A saved operand or output as itself (a wrapper must come back as the same object,
+    not as a plain tensor of its meta data), with its version for the in-place check."""
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0]
+    return (t, vc, vc[0])
+
+
+def _record_outputs(ctx, inputs, out):
+    """_base._record for outputs a handler made: link them to node ctx."""
+    ctx.__dict__.pop("_dispatch_ran", None)
+    multi = type(out) is tuple or type(out) is list
+    results = tuple(out) if multi else (out,)
+    if not all(isinstance(r, Tensor) for r in results):
+        return out
+    edges, meta = [], []
+    for t in inputs:
+        if t is None:
+            edges.append(_base._NO_EDGE)
+            meta.append(None)
+            continue
+        if t._requires_grad:
+            fn = t.grad_fn
+            edges.append((fn, t._output_nr) if fn is not None else
+                         (t._accumulator or accumulator_of(t), 0))
+        else:
+            edges.append(_base._NO_EDGE)
+        meta.append((t._data.shape, t._data.dtype))
+    nf = ctx.next_functions = tuple(edges)
+    ctx._input_meta = meta
+    ctx._seq = next(_seq)
+    if anomaly._ENABLED[0]:
+        anomaly.record_trace(ctx)
+    nondiff = ctx.nondiff_outputs
+    for i, r in enumerate(results):
+        if i not in nondiff and r._data.dtype.kind in "fcV":
+            r._requires_grad = True
+            r.grad_fn = ctx
+            if i:
+                r._output_nr = i
+    if multi:
+        ctx._num_outputs = len(results)
+        ctx._output_meta = [(r.shape, r.dtype, r.device) for r in results]
+    if ctx.save_inputs or ctx.save_output:
+        save = []
+        need_by = ctx.save_needed_by
+        for i in ctx.save_inputs:
+            t = inputs[i]
+            if t is not None and need_by is not None and \
+                    all(nf[j][0] is None for j in need_by[i]):
+                t = None   # no gradient that reads it is needed
+            save.append(None if t is None else _saved(t))
+        if ctx.save_output:
+            for i in ((0,) if ctx.save_output is True else ctx.save_output):
+                save.append(_saved(results[i]))
+                # PyTorch saves a detached alias of an output: handlers see the detach
+                _dispatch_function(_aten().detach.default, (results[i],), Tensor.detach)
+        ctx._saved = save
+    return tuple(results) if multi else results[0]
+
+
+def _aten():
+    from .._ops.aten import aten
+    return aten
+
+
+# --------------------------------------------------------------------------------------
+# the backward engine's calls for wrapper tensors
+
+
+def is_wrapper(t):
+    """Whether `t` is an instance of a Tensor subclass that defines __torch_dispatch__."""
+    return type(t) is not Tensor and isinstance(t, Tensor) and _overrides_dispatch(type(t))
+
+
+def seed_like(out):
+    """The backward seed ones_like(out) of a wrapper output, through its handler as
+    PyTorch's ``aten.ones_like``."""
+    return _dispatch_function(_aten().ones_like.default, (out,), _ones_like_plain)
+
+
+def accumulate(leaf, g):
+    """The backward engine's first step of leaf.grad += g while the protocol is live:
+    True when done here (a wrapper gradient: stored, or added, without writing into a
+    wrapper's data), False when the engine goes on as usual. A leaf's first gradient is
+    detached, as PyTorch's AccumulateGrad does: handlers see ``aten.detach``."""
+    wrapper = is_wrapper(g)
+    if leaf._grad is None:
+        detached = _dispatch_function(_aten().detach.default, (g,), Tensor.detach)
+        if wrapper:
+            leaf._grad = detached
+    elif wrapper:
+        leaf._grad = leaf._grad + g
+    return wrapper
+
+
+def dispatch_function(packet, overload, plain, args):
+    """For an ember function that computes without an op node (comparisons,
+    logical_not): its result through the mode or wrapper handlers as ``aten.<packet>.
+    <overload>``, or None when none of them is concerned (the function then computes
+    itself; `plain` is the function, called again on the arguments the handler passes)."""
+    if not _MODES and not _dispatch_types(args):
+        return None
+    from .._ops.aten import aten
+    return _dispatch_function(getattr(getattr(aten, packet), overload), tuple(args), plain)
+
+
+def _ones_like_plain(x):
+    from .._ops.creation import ones_like
+    return ones_like(x)
+
+
+def _dispatch_function(func, args, plain):
+    """Dispatch `func` for an ember function without an op node: handlers see `func`;
+    calling it with the args (or their wrapped tensors) runs `plain`."""
+    types = _dispatch_types(args)
+    if not _MODES and not types:
+        return plain(*args)
+    pending = _FunctionPending(func, args, plain)
+    grad = _GRAD[0]
+    _GRAD[0] = False
+    _FUNCTION_PENDING.append(pending)
+    try:
+        return _call_handlers(func, types, args, {})
+    finally:
+        _FUNCTION_PENDING.pop()
+        _GRAD[0] = grad
+
+
+_FUNCTION_PENDING = []
+
+
+class _FunctionPending:
+    __slots__ = ("func", "args", "plain")
+
+    def __init__(self, func, args, plain):
+        self.func, self.args, self.plain = func, args, plain
+
+
