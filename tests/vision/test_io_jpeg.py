@@ -302,3 +302,34 @@ def test_jpeg_transform_on_a_sample():
     quality = ember.randint(20, 81, ()).item()
     assert type(out_img) is ETV.Image and out_boxes is boxes
     np.testing.assert_array_equal(out_img.numpy(), EF.jpeg(img, quality).numpy())
+
+
+# ---------------------------------------------------------------- GIF, WebP, AVIF/HEIC
+
+def test_gif_frames_and_webp():
+    frames = [RNG.integers(0, 256, (6, 5), dtype=np.uint8) for _ in range(3)]
+    pil_frames = [Image.fromarray(f).convert("P") for f in frames]
+    buf = io.BytesIO()
+    pil_frames[0].save(buf, format="GIF", save_all=True, append_images=pil_frames[1:],
+                       disposal=1)
+    out = eio.decode_gif(_tensor(buf.getvalue()))
+    assert out.dtype == ember.uint8 and tuple(out.shape) == (3, 3, 6, 5)
+    for i, frame in enumerate(pil_frames):
+        np.testing.assert_array_equal(out.numpy()[i],
+                                      np.asarray(frame.convert("RGB")).transpose(2, 0, 1))
+    one = io.BytesIO()
+    pil_frames[0].save(one, format="GIF")
+    assert tuple(eio.decode_image(_tensor(one.getvalue())).shape) == (3, 6, 5)
+    rgba = RNG.integers(0, 256, (4, 7, 4), dtype=np.uint8)
+    webp = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(webp, format="WEBP", lossless=True)
+    t = _tensor(webp.getvalue())
+    np.testing.assert_array_equal(eio.decode_webp(t).numpy(), rgba.transpose(2, 0, 1))
+    np.testing.assert_array_equal(eio.decode_image(t, mode="RGB").numpy(),
+                                  rgba[..., :3].transpose(2, 0, 1))
+
+
+def test_avif_and_heic_are_not_built():
+    for decode in (eio.decode_avif, eio.decode_heic):
+        with pytest.raises(NotImplementedError, match="not built"):
+            decode(_tensor(RGB_JPEG))

@@ -11,7 +11,7 @@ from ._common import (ImageReadMode, apply_exif_orientation, encoded_bytes, exif
 from ._jpeg import decode_jpeg
 
 __all__ = ["read_file", "write_file", "decode_image", "read_image", "decode_png",
-           "encode_png", "write_png"]
+           "encode_png", "write_png", "decode_gif", "decode_webp", "decode_avif", "decode_heic"]
 
 _PIL_MODE_OF = {ImageReadMode.GRAY: "L", ImageReadMode.GRAY_ALPHA: "LA",
                 ImageReadMode.RGB: "RGB", ImageReadMode.RGB_ALPHA: "RGBA"}
@@ -79,9 +79,9 @@ def decode_image(input, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=Fal
     if raw[:4] == b"\x89PNG":
         return _decode_with_pillow(raw, mode, apply_exif_orientation, ["PNG"])
     if raw[:6] in (b"GIF89a", b"GIF87a"):
-        return _decode_with_pillow(raw, mode, False, ["GIF"])
+        return decode_gif(input)
     if raw[:4] == b"RIFF" and raw[8:15] == b"WEBPVP8":
-        return _decode_with_pillow(raw, mode, False, ["WEBP"])
+        return decode_webp(input, mode)
     raise RuntimeError(f"{_UNSUPPORTED} (the data starts with {raw[:8]!r})")
 
 
@@ -119,3 +119,37 @@ def encode_png(input, compression_level=6):
 def write_png(input, filename, compression_level=6):
     """Encode a uint8 (C, H, W) image as PNG and write it to `filename`."""
     write_file(filename, encode_png(input, compression_level))
+
+
+def decode_gif(input):
+    """Decode a GIF into uint8 RGB: (3, H, W) for one frame, (N, 3, H, W) for N frames
+    (each frame as shown, earlier frames composed under it)."""
+    from PIL import ImageSequence
+    raw = encoded_bytes(input, "decode_gif")
+    Image = pillow_image_module()
+    try:
+        image = Image.open(_pyio.BytesIO(raw), formats=["GIF"])
+        frames = [np.asarray(frame.convert("RGB")).transpose(2, 0, 1)
+                  for frame in ImageSequence.Iterator(image)]
+    except Exception as exc:
+        raise RuntimeError(f"Unsupported image file or corrupted data: {exc}") from None
+    return to_tensor(frames[0] if len(frames) == 1 else np.stack(frames))
+
+
+def decode_webp(input, mode=ImageReadMode.UNCHANGED):
+    """Decode a WebP image into uint8 (C, H, W): RGB, or RGBA where the file has alpha
+    (UNCHANGED), or converted to `mode`."""
+    raw = encoded_bytes(input, "decode_webp")
+    return _decode_with_pillow(raw, read_mode(mode), False, ["WEBP"])
+
+
+def decode_avif(input, mode=ImageReadMode.UNCHANGED):
+    """AVIF decoding (torchvision-extra-decoders in torchvision): not built in ember."""
+    raise NotImplementedError("ember.vision.io: decode_avif is not built (AVIF needs "
+                              "torchvision-extra-decoders in torchvision)")
+
+
+def decode_heic(input, mode=ImageReadMode.UNCHANGED):
+    """HEIC decoding (torchvision-extra-decoders in torchvision): not built in ember."""
+    raise NotImplementedError("ember.vision.io: decode_heic is not built (HEIC needs "
+                              "torchvision-extra-decoders in torchvision)")
