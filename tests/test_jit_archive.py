@@ -331,6 +331,85 @@ def test_missing_file_raises_value_error_as_torch(tmp_path):
         ember.jit.load(missing)
 
 
+# ----------------------------------------------------------------------------- more ops
+
+class Tokens(tnn.Module):
+    """Embedding, LayerNorm, GRU, GroupNorm and shape ops on a token batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = tnn.Embedding(10, 8)
+        self.ln = tnn.LayerNorm(8)
+        self.gru = tnn.GRU(8, 8, batch_first=True)
+        self.gn = tnn.GroupNorm(2, 8)
+
+    def forward(self, idx):
+        out, _ = self.gru(self.ln(self.emb(idx)))
+        flat = out.reshape(-1, 4)
+        return (self.gn(out.permute(0, 2, 1)).softmax(1).log_softmax(-1), out.max(1)[0],
+                torch.stack([out.sum(), out.mean()]), flat.t().matmul(flat),
+                torch.chunk(out, 2, -1)[1], out.unsqueeze(1).squeeze(1).expand(2, 3, 8))
+
+
+class Misc(tnn.Module):
+    """Factories, dtype conversions, boolean-mask indexing (aten::index), norms."""
+
+    def forward(self, x):
+        made = (x.new_zeros(3), torch.zeros_like(x), torch.ones(2, dtype=torch.float64),
+                torch.arange(4))
+        converted = (x.to(torch.float64), x.double().float(), x.int().float())
+        picked = (x[x > 0].sum(), torch.where(x > 0, x, torch.zeros_like(x)),
+                  x.masked_fill(x < 0, 0.0), x.split(1, 0)[0])
+        reduced = (x.norm(), x.argmax(1), x.cumsum(0), torch.cat([x, x], 0).view(-1))
+        arith = (x.abs().sqrt(), x // 0.3, x % 0.3, torch.einsum("ij,kj->ik", x, x))
+        return made + converted + picked + reduced + arith
+
+
+class Encoder(tnn.Module):
+    """A transformer layer and attention: under no_grad their scripted code takes the
+    fused fast path (aten::_transformer_encoder_layer_fwd, _native_multi_head_attention)."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = tnn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+        self.mha = tnn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x, pad: Optional[torch.Tensor] = None):
+        y = self.layer(x, src_key_padding_mask=pad)
+        return y, self.mha(y, x, x, need_weights=True)[1]
+
+
+MORE = {"tokens": (Tokens, (torch.randint(0, 10, (2, 3)),)),
+        "misc": (Misc, (torch.randn(3, 4),)),
+        "encoder": (Encoder, (torch.randn(2, 3, 8),))}
+
+
+@pytest.mark.parametrize("how", ["trace", "script"])
+@pytest.mark.parametrize("name", sorted(MORE))
+def test_more_ops_match_torch(tmp_path, name, how):
+    make, args = MORE[name]
+    torch.manual_seed(0)
+    model = make().eval()
+    compiled = torch.jit.trace(model, args, check_trace=False) if how == "trace" else \
+        torch.jit.script(model)
+    t, e, _ = roundtrip(tmp_path, name, compiled)
+    with torch.no_grad():
+        expected = t(*args)
+    with ember.no_grad():
+        close(e(*_ember_args(args)), expected, 1e-5)
+    close(e(*_ember_args(args)), t(*args), 1e-5)   # grad enabled: the modules' slow path
+
+
+def test_encoder_fast_path_with_padding_mask(tmp_path):
+    t, e, _ = roundtrip(tmp_path, "enc", torch.jit.script(Encoder().eval()))
+    x = torch.randn(2, 3, 8)
+    pad = torch.tensor([[False, False, True], [False, False, False]])
+    with torch.no_grad():
+        expected = t(x, pad)
+    with ember.no_grad():
+        close(e(E(x.numpy()), E(pad.numpy())), expected, 1e-5)
+
+
 # ----------------------------------------------------------------------------- resnet18
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ import warnings
 
 from .. import _dtype
 from .._tensor import Tensor
+from . import _ops_fused
 
 # ATen's ScalarType numbering (c10/core/ScalarType.h), as TorchScript code writes dtypes
 _SCALAR_TYPES = {0: "uint8", 1: "int8", 2: "int16", 3: "int32", 4: "int64", 5: "float16",
@@ -324,6 +325,25 @@ def _tensor(data, dtype=None, device=None, requires_grad=False):
                            requires_grad=requires_grad)
 
 
+def _index_tuple(indices):
+    """aten::index's list of optional index tensors as a Python subscript (None: all)."""
+    return tuple(builtins.slice(None) if i is None else i for i in indices)
+
+
+def _index(x, indices):
+    return x[_index_tuple(indices)]
+
+
+def _index_put(inplace):
+    def op(x, indices, values, accumulate=False):
+        target = x if inplace else x.clone()
+        if accumulate:
+            return _ember().index_put_(target, _index_tuple(indices), values, True)
+        target[_index_tuple(indices)] = values
+        return target
+    return op
+
+
 def _copy_(dst, src, non_blocking=False):
     return dst.copy_(src)
 
@@ -375,8 +395,16 @@ def _num_to_tensor(n):
     return _ember().tensor(n)
 
 
+_SCALAR_TYPE_OF = {name: code for code, name in _SCALAR_TYPES.items()}
+
+
 def _prim_dtype(x):
-    return x.dtype
+    """prim::dtype: the tensor's ScalarType number, as TorchScript code compares dtypes
+    with ints (``torch.ne(ops.prim.dtype(mask), 11)``: not bool)."""
+    name = str(x.dtype).rpartition(".")[2]
+    if name not in _SCALAR_TYPE_OF:
+        raise NotImplementedError(f"TorchScript has no ScalarType number for {x.dtype}")
+    return _SCALAR_TYPE_OF[name]
 
 
 def _raise(msg, cls_name="builtins.RuntimeError"):
@@ -396,6 +424,18 @@ def _script_module_error(msg):
     return _script_module.Error(msg)
 
 
+def _any_all(name, py):
+    def op(x, *args, **kwargs):
+        if isinstance(x, Tensor):
+            return getattr(_ember(), name)(x, *args, **kwargs)
+        return py(x)   # a list of bools
+    return op
+
+
+def _vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
+    return _ember().linalg.vector_norm(x, ord, dim, keepdim, dtype=scalar_type(dtype))
+
+
 def _is_floating_point(x):
     return x.is_floating_point()
 
@@ -404,7 +444,7 @@ def _is_floating_point(x):
 
 # torch.NAME(...) -> ember.NAME(...): same name, same positional order as ATen's schema
 _SAME_FUNCTIONS = """
-abs acos addmm addmv addbmm all allclose any arange argmax argmin argsort asin atan atan2
+abs acos addmm addmv addbmm allclose arange argmax argmin argsort asin atan atan2
 baddbmm batch_norm bernoulli bmm broadcast_tensors bucketize cat ceil chunk clamp clamp_max
 clamp_min clone constant_pad_nd convolution conv1d conv2d conv3d cos cosh cross cumprod cumsum
 detach diag diagonal dist dot dropout embedding empty empty_like erf exp expm1 eye
@@ -419,7 +459,8 @@ squeeze stack std t tan tanh tensor_split tile topk trace transpose tril triu tr
 trunc unbind unique_consecutive unsqueeze var where zeros zeros_like conv_transpose1d
 conv_transpose2d conv_transpose3d cosine_similarity pairwise_distance cdist embedding_bag
 group_norm hardshrink prelu threshold pdist split_with_sizes unflatten var_mean std_mean
-addcmul addcdiv logit xlogy hypot heaviside
+addcmul addcdiv logit xlogy hypot heaviside is_grad_enabled is_autocast_enabled
+is_autocast_cpu_enabled
 """.split()
 
 # torch.NAME(tensor, ...) -> tensor.NAME(...): Tensor methods without a torch-level function
@@ -489,7 +530,12 @@ _SPECIAL = {
     "upsample_nearest1d": _upsample("nearest", 1), "upsample_nearest2d": _upsample("nearest", 2),
     "upsample_bilinear2d": _upsample("bilinear", 2), "upsample_linear1d": _upsample("linear", 1),
     "upsample_bicubic2d": _upsample("bicubic", 2),
-    "is_floating_point": _is_floating_point,
+    "is_floating_point": _is_floating_point, "index": _index,
+    "index_put_": _index_put(True), "index_put": _index_put(False),
+    "any": _any_all("any", builtins.any), "all": _any_all("all", builtins.all),
+    "linalg_vector_norm": _vector_norm,
+    "_native_multi_head_attention": _ops_fused.native_multi_head_attention,
+    "_transformer_encoder_layer_fwd": _ops_fused.transformer_encoder_layer_fwd,
 }
 
 _PRIM = {
@@ -501,6 +547,7 @@ _PRIM = {
     "shape": lambda x: list(x.shape), "grad": lambda x: x.grad,
     "is_nested": lambda x: False, "is_sparse": lambda x: False,
     "is_quantized": lambda x: False, "is_meta": lambda x: False,
+    "type": lambda device: device.type,
     "abs": _OPERATOR_OPS["abs"][1], "TupleIndex": lambda t, i: t[i],
     "unchecked_cast": lambda x: x,
 }
