@@ -10,3 +10,12 @@ from ._factory_kwargs import factory_kwargs  # noqa: E402
 from . import parallel  # noqa: E402  DistributedDataParallel
 from .parallel import DataParallel  # noqa: E402
 from . import attention  # noqa: E402  sdpa_kernel, SDPBackend
+
+
+def __getattr__(name):
+    # torch.nn.quantized / intrinsic / qat: older names of ember.ao.nn's packages, loaded
+    # on first use (ember.ao imports ember.nn)
+    if name in ("quantized", "intrinsic", "qat"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

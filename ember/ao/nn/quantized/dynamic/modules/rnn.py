@@ -3,6 +3,8 @@ each gate's matrix product a dynamically quantized linear (qint8 weights, the in
 hidden state quantized per step; see linear.py):
 
     gates = linear_dynamic(h, W_hh, b_hh) + linear_dynamic(x, W_ih, b_ih)
+    (the input projection for the whole sequence in one call, so one activation range; 7-bit
+    activations as Linear's)
     i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of the four chunks
     c' = f * c + i * g,  h' = o * tanh(c')
 
@@ -14,6 +16,9 @@ from ember.ao.nn.quantized.modules.utils import _quantize_weight
 from .linear import linear_dynamic
 
 __all__ = ["LSTM", "GRU", "LSTMCell", "GRUCell", "RNNCell"]
+
+# PyTorch's quantized LSTM quantizes its activations to 7 bits (reduce_range), as Linear.
+_REDUCE_RANGE = True
 
 
 class LSTM(nn.Module):
@@ -57,11 +62,13 @@ class LSTM(nn.Module):
 
     def _run_direction(self, x, h, c, cell, reverse):
         w_ih, b_ih, w_hh, b_hh = cell
+        # The input projection of the whole sequence at once (one activation range), the
+        # hidden state's per step, as PyTorch's CPU kernel does.
+        projected = linear_dynamic(x, w_ih, b_ih, reduce_range=_REDUCE_RANGE)
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
         outputs = [None] * x.shape[0]
         for t in steps:
-            gates = (linear_dynamic(h, w_hh, b_hh, reduce_range=True)
-                     + linear_dynamic(x[t], w_ih, b_ih, reduce_range=True))
+            gates = linear_dynamic(h, w_hh, b_hh, reduce_range=_REDUCE_RANGE) + projected[t]
             i, f, g, o = gates.chunk(4, 1)
             c = ember.sigmoid(f) * c + ember.sigmoid(i) * ember.tanh(g)
             h = ember.sigmoid(o) * ember.tanh(c)

@@ -1,0 +1,6 @@
+"""torch.nn.intrinsic: the older name of ember.ao.nn.intrinsic (the same module objects)."""
+import sys
+
+from ember.ao.nn._aliases import alias
+
+sys.modules[__name__] = alias(__name__, "ember.ao.nn.intrinsic")

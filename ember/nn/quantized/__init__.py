@@ -1,0 +1,6 @@
+"""torch.nn.quantized: the older name of ember.ao.nn.quantized (the same module objects)."""
+import sys
+
+from ember.ao.nn._aliases import alias
+
+sys.modules[__name__] = alias(__name__, "ember.ao.nn.quantized", eager=("functional",))
