@@ -410,6 +410,50 @@ def test_encoder_fast_path_with_padding_mask(tmp_path):
         close(e(E(x.numpy()), E(pad.numpy())), expected, 1e-5)
 
 
+class Blocks(tnn.Module):
+    """ModuleDict iteration, a None submodule, a dict attribute, an exported method,
+    strings, tuples and a list comprehension."""
+
+    def __init__(self):
+        super().__init__()
+        self.d = tnn.ModuleDict({"a": tnn.Linear(4, 4), "b": tnn.Linear(4, 4)})
+        self.opt: Optional[tnn.Module] = None
+        self.table: Dict[str, int] = {"x": 1}
+
+    @torch.jit.export
+    def extra(self, x: torch.Tensor, k: int) -> List[torch.Tensor]:
+        return [x * k, x.sum(dim=[0], keepdim=True)]
+
+    def forward(self, x):
+        for _, m in self.d.items():
+            x = m(x) + self.table["x"]
+        shape = (x.shape[0], x.shape[1])
+        y = x.new_full([shape[0], shape[1]], 3.0)
+        s = str(shape[0]) + "a"
+        if self.opt is not None:
+            x = self.opt(x)
+        z = [i * 2 for i in range(3)]
+        return x + y + len(s) + z[2], x.max(), x.min(dim=0).values
+
+
+def test_exported_method_module_dict_and_comprehension(tmp_path):
+    t, e, _ = roundtrip(tmp_path, "blocks", torch.jit.script(Blocks()))
+    x = torch.randn(2, 4)
+    close(e(E(x.numpy())), t(x))
+    close(e.extra(E(x.numpy()), 3), t.extra(x, 3))
+    assert e.opt is None and e.table == {"x": 1}
+
+
+def test_frozen_module(tmp_path):
+    model = tnn.Sequential(tnn.Conv2d(3, 4, 3), tnn.BatchNorm2d(4), tnn.ReLU(),
+                           tnn.Flatten(), tnn.Linear(64, 2)).eval()
+    frozen = torch.jit.freeze(torch.jit.script(model))   # weights become CONSTANTS
+    t, e, _ = roundtrip(tmp_path, "frozen", frozen)
+    x = torch.randn(2, 3, 6, 6)
+    close(e(E(x.numpy())), t(x), 1e-5)
+    assert "CONSTANTS.c0" in e.code
+
+
 # ----------------------------------------------------------------------------- resnet18
 
 @pytest.fixture(scope="module")
