@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import ember
-from ember.ao.quantization import _qscheme
 
 torch = pytest.importorskip("torch")
 import torch.ao.quantization as tq  # noqa: E402
@@ -21,7 +20,7 @@ def _lib_args(lib, kwargs):
     if "dtype" in out:
         out["dtype"] = getattr(lib, out["dtype"])
     if "qscheme" in out:
-        out["qscheme"] = getattr(torch if lib is torch else _qscheme, out["qscheme"])
+        out["qscheme"] = getattr(lib, out["qscheme"])
     return out
 
 
@@ -116,7 +115,7 @@ def test_unobserved_and_bad_arguments():
         s, z = eq.MinMaxObserver().calculate_qparams()
     assert s.tolist() == [1.0] and z.tolist() == [0]
     for lib in (tq, eq):
-        qs = _qscheme if lib is eq else torch
+        qs = ember if lib is eq else torch
         with pytest.raises(NotImplementedError):
             lib.MinMaxObserver(qscheme=qs.per_channel_affine)
         with pytest.raises(NotImplementedError):
