@@ -99,6 +99,8 @@ def linear(input, weight, bias=None, scale=None, zero_point=None):
         raise RuntimeError(f"{fname} (fbgemm): expected a qint8 weight, got "
                            f"{getattr(weight, 'dtype', type(weight).__name__)}")
     QO._per_tensor(input, fname)
+    if input.dim() < 2:
+        raise RuntimeError("The dimension of input tensor should be larger than or equal to 2")
     if weight.dim() != 2:
         raise RuntimeError(f"{fname}: the weight must be 2-D, got shape {tuple(weight.shape)}")
     if input.dim() < 1 or input.shape[-1] != weight.shape[1]:

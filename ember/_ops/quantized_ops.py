@@ -208,6 +208,18 @@ def celu(q, scale=None, zero_point=None, alpha=1.0):
     return _float_op(q, celu, scale, zero_point)
 
 
+def gelu(q, approximate="none"):
+    """x * Phi(x) (the tanh form with approximate='tanh'), q's parameters. The float values
+    come from ember's dense gelu, whose erf/tanh may differ from PyTorch's vectorized ones in
+    the last bit: off by one where that crosses a rounding tie."""
+    from .activation import gelu as dense_gelu
+
+    def gelu_(x):
+        return dense_gelu(Tensor._make(np.asarray(x, dtype=np.float32)), approximate)._data
+    # (PyTorch's quantized gelu keeps the scale as a float32)
+    return _float_op(q, gelu_, float(np.float32(q._scale)), q._zero_point)
+
+
 def threshold(q, threshold, value, inplace=False):
     """value where x <= threshold, else x (q's parameters)."""
     t, v = np.float32(threshold), np.float32(value)
@@ -489,6 +501,7 @@ def _fronts():
         (F, "leaky_relu", leaky_relu, _first), (F, "hardsigmoid", hardsigmoid, _first),
         (F, "threshold", threshold, _first), (F, "sigmoid", sigmoid, _first),
         (F, "tanh", tanh, _first), (F, "dropout", dropout, _first),
+        (F, "gelu", gelu, _first),
         (F, "interpolate", interpolate, _first),
         (F, "upsample", interpolate, _first),
         (P, "max_pool", max_pool, _second), (P, "avg_pool", avg_pool, _second),
@@ -531,8 +544,17 @@ def install_fronts():
     if _INSTALLED[0]:
         return
     _INSTALLED[0] = True
+    replaced = {}   # id(original) -> its front
     for space, name, kernel, test in _fronts():
         original = getattr(space, name, None)
         if original is None or getattr(original, "__quantized_front__", False):
             continue
-        setattr(space, name, _front(original, kernel, test))
+        front = _front(original, kernel, test)
+        setattr(space, name, front)
+        replaced.setdefault(id(original), front)
+    # the activation modules that hold their function (nn.Sigmoid's F.sigmoid ...)
+    from ..nn.modules import activation
+    for cls in vars(activation).values():
+        held = isinstance(cls, type) and cls.__dict__.get("_fn")
+        if isinstance(held, staticmethod) and id(held.__func__) in replaced:
+            cls._fn = staticmethod(replaced[id(held.__func__)])
