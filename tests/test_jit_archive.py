@@ -625,6 +625,25 @@ def test_invalid_class_name_in_data_pkl_raises(tmp_path):
         ember.jit.load(dst)
 
 
+@pytest.mark.parametrize("name", [b"forward", b"__class__", b"_parameters", b"__dict__"])
+def test_pickled_attribute_names_cannot_shadow_the_module(tmp_path, name):
+    src = _mlp_archive(tmp_path)
+    dst = str(tmp_path / "shadow.pt")
+    old = b"X\x16\x00\x00\x00_is_full_backward_hook"
+
+    def edit(record, data):
+        if record.endswith("/data.pkl"):
+            assert old in data
+            return data.replace(old, b"X" + len(name).to_bytes(4, "little") + name, 1)
+        return data
+    _rewrite(src, dst, edit)
+    e = ember.jit.load(dst)
+    x = torch.randn(2, 4)
+    close(e(E(x.numpy())), torch.jit.load(src)(x))
+    assert type(e) is ember.jit.RecursiveScriptModule
+    assert isinstance(e._parameters, dict) and callable(e.forward)
+
+
 def test_top_level_statement_in_code_refused(tmp_path):
     src = _mlp_archive(tmp_path)
     dst = str(tmp_path / "top.pt")

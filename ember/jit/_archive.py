@@ -245,7 +245,6 @@ def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
             for key in list(_extra_files):
                 member = f"{prefix}extra/{key}"   # a missing file reads as b"", as torch's
                 _extra_files[key] = z.read(member) if member in z.namelist() else b""
-    object.__setattr__(module, "_archive_files", dict(unit.files))
     return module
 
 
@@ -297,9 +296,9 @@ def _script_state(obj):
     if isinstance(obj, ScriptObject):
         return dict(obj._state)
     d = obj.__dict__
-    order = d.get("_state_order") or (["training"] + list(d["_parameters"]) +
-                                      list(d["_buffers"]) + list(d["_modules"]) +
-                                      list(obj._script_attrs))
+    order = list(d.get("_state_order") or ["training"])
+    for store in (d["_parameters"], d["_buffers"], d["_modules"], obj._script_values):
+        order += [name for name in store if name not in order]   # set since loading
     state = {}
     for name in order:
         if name == "training":
@@ -311,7 +310,7 @@ def _script_state(obj):
         elif name in d["_modules"]:
             value = d["_modules"][name]
         else:
-            value = d[name]
+            value = obj._script_values[name]
         state[name] = value
     return state
 
@@ -342,7 +341,7 @@ def save(m, f, _extra_files=None):
         stem = os.path.splitext(os.path.basename(os.fspath(f)))[0]
         prefix = stem if stem and stem.isidentifier() else "archive"
     records = _pickle_records(m, prefix, "data.pkl", "data", _ArchivePickler)
-    for path, text in m._archive_files.items():
+    for path, text in m._interp.unit.files.items():
         records.append((f"{prefix}/code/{path}", text.encode("utf-8")))
     records += _pickle_records(m._interp.constants, prefix, "constants.pkl", "constants",
                                _ArchivePickler)

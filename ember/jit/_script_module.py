@@ -46,7 +46,10 @@ class RecursiveScriptModule(ScriptModule):
         super().__init__()
         object.__setattr__(self, "_script_class", script_class)
         object.__setattr__(self, "_interp", interp)
-        object.__setattr__(self, "_script_attrs", [])   # names of plain attributes
+        # the archive's plain attributes (ints, lists, strings, tensors that are neither
+        # parameters nor buffers) live in their own dict, never in the instance's
+        # __dict__: a pickled name can then not shadow a method or Module's bookkeeping
+        object.__setattr__(self, "_script_values", {})
 
     # ------------------------------------------------------------------ building
     def _init_state(self, state, tensor_of):
@@ -64,8 +67,7 @@ class RecursiveScriptModule(ScriptModule):
             elif name == "training":
                 object.__setattr__(self, "training", bool(value))
             else:
-                self._script_attrs.append(name)
-                object.__setattr__(self, name, value)
+                self._script_values[name] = value
 
     # ------------------------------------------------------------------ running
     def forward(self, *args, **kwargs):
@@ -78,6 +80,9 @@ class RecursiveScriptModule(ScriptModule):
             return super().__getattr__(name)
         except AttributeError:
             pass
+        values = self.__dict__.get("_script_values")
+        if values is not None and name in values:
+            return values[name]
         cls = self.__dict__.get("_script_class")
         if cls is not None:
             if name in cls.methods:
@@ -95,8 +100,10 @@ class RecursiveScriptModule(ScriptModule):
         for store in ("_parameters", "_buffers", "_modules"):
             if name in d[store]:
                 return d[store][name]
-        if name == "training" or name in self._script_attrs:
-            return d[name]
+        if name == "training":
+            return self.training
+        if name in self._script_values:
+            return self._script_values[name]
         if name in cls.constants:
             return cls.constants[name]
         raise AttributeError(f"TorchScript module {cls.name} has no attribute '{name}'")
@@ -106,10 +113,8 @@ class RecursiveScriptModule(ScriptModule):
         if name in d["_parameters"] or name in d["_buffers"] or name in d["_modules"] or \
                 name == "training":
             setattr(self, name, value)
-        elif name in self._script_attrs or name in self._script_class.attributes:
-            if name not in self._script_attrs:
-                self._script_attrs.append(name)
-            object.__setattr__(self, name, value)
+        elif name in self._script_values or name in self._script_class.attributes:
+            self._script_values[name] = value
         else:
             raise AttributeError(f"TorchScript module {self._script_class.name} has no "
                                  f"attribute '{name}' to assign")
@@ -143,8 +148,8 @@ class RecursiveScriptModule(ScriptModule):
         after = {id(old): new for old, new in zip(before.values(), self._own_tensors())}
         swap = {k: v for k, v in after.items() if v is not before[k]}
         if swap:
-            for name in self._script_attrs:
-                object.__setattr__(self, name, _replace(self.__dict__[name], swap))
+            for name, value in self._script_values.items():
+                self._script_values[name] = _replace(value, swap)
         return out
 
     def _own_tensors(self):
