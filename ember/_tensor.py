@@ -483,6 +483,11 @@ class Tensor:
 
     def detach(self):
         """A tensor sharing this one's memory, outside the graph."""
+        if grad_mode.DISPATCH_ON[0]:   # a dispatch mode or wrapper subclass may take it
+            from .utils._python_dispatch import dispatch_function
+            t = dispatch_function("detach", "default", Tensor.detach, (self,))
+            if t is not None:
+                return t
         t = Tensor._make(self._data)
         if self._vc is None:
             self._vc = [0]

@@ -210,6 +210,24 @@ def _linear_bias_rule(inputs, arrays, params):
     return ("mm", "default")
 
 
+def _index_rule(inputs, arrays, params):
+    """ember's Index op takes a whole key; PyTorch runs one view op per basic item
+    (named here by the first that does something: select for an int, slice for a
+    slice, unsqueeze for None) and ``index.Tensor`` for advanced (array) keys."""
+    key = params[0] if params else ()
+    items = key if type(key) is tuple else (key,)
+    if any(hasattr(k, "shape") or type(k) is list for k in items):
+        return ("index", "Tensor")
+    for k in items:
+        if type(k) is int:
+            return ("select", "int")
+        if type(k) is slice and k != slice(None):
+            return ("slice", "Tensor")
+        if k is None:
+            return ("unsqueeze", "default")
+    return ("alias", "default")
+
+
 def _conv_input_grad_rule(inputs, arrays, params):
     """ember's ConvInputGrad is conv's input gradient in a backward pass, and
     conv_transpose's forward outside of one."""
@@ -234,7 +252,7 @@ _RULES = {
     "Squeeze": _fixed("squeeze"), "SqueezeDim": _fixed("squeeze", "dim"),
     "SqueezeDims": _fixed("squeeze", "dims"),
     "SelectDim": _fixed("select", "int"), "Narrow": _fixed("slice", "Tensor"),
-    "Softmax": _fixed("_softmax"), "LogSoftmax": _fixed("_log_softmax"),
+    "Index": _index_rule, "Softmax": _fixed("_softmax"), "LogSoftmax": _fixed("_log_softmax"),
     "DetachCopy": _fixed("detach"),
 }
 

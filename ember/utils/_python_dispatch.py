@@ -384,18 +384,23 @@ def _call_handlers(func, types, args, kwargs):
         mode = _MODES.pop()
         try:
             out = mode.__torch_dispatch__(func, types, args, kwargs)
-            if out is NotImplemented:   # the mode passes: the op runs as if it were not there
-                out = call_overload(func, args, kwargs)
+            if out is NotImplemented:   # the mode passes: the subclasses' handlers may answer
+                out = _call_subclass_handlers(func, types, args, kwargs, mode)
         finally:
             _MODES.append(mode)
         return out
+    return _call_subclass_handlers(func, types, args, kwargs)
+
+
+def _call_subclass_handlers(func, types, args, kwargs, mode=None):
     for tp in types:
         out = tp.__torch_dispatch__(func, types, args, kwargs)
         if out is not NotImplemented:
             return out
-    names = ", ".join(tp.__name__ for tp in types)
+    refused = [f"mode object {mode!r}"] if mode is not None else []
+    refused += [f"tensor subclass {tp!r}" for tp in types]
     raise TypeError(f"Multiple dispatch failed for '{func}'; all __torch_dispatch__ handlers "
-                    f"returned NotImplemented:\n\n  - tensor subclasses: {names}")
+                    f"returned NotImplemented:\n\n" + "\n".join(f"  - {r}" for r in refused))
 
 
 def call_overload(op, args, kwargs):
