@@ -333,3 +333,17 @@ def test_avif_and_heic_are_not_built():
     for decode in (eio.decode_avif, eio.decode_heic):
         with pytest.raises(NotImplementedError, match="not built"):
             decode(_tensor(RGB_JPEG))
+
+
+@pytest.mark.skipif(not ember.cuda.is_available(), reason="no CUDA device")
+def test_jpeg_on_cuda_matches_cpu():
+    img = ember.from_numpy(_smooth_rgb().transpose(2, 0, 1).copy())
+    enc = eio.encode_jpeg(img.cuda(), quality=80)
+    assert enc.device.type == "cuda"
+    np.testing.assert_array_equal(enc.cpu().numpy(), eio.encode_jpeg(img, quality=80).numpy())
+    dec = eio.decode_jpeg(enc.cpu(), device="cuda")
+    assert dec.device.type == "cuda"
+    np.testing.assert_array_equal(dec.cpu().numpy(), eio.decode_jpeg(enc.cpu()).numpy())
+    out = EF.jpeg(img.cuda(), 60)
+    assert out.device.type == "cuda"
+    np.testing.assert_array_equal(out.cpu().numpy(), EF.jpeg(img, 60).numpy())

@@ -335,3 +335,22 @@ def test_rotated_box_iou_special_cases():
     assert tuple(batched.shape) == (2, 2, 1)
     with pytest.raises(RuntimeError, match="shape"):
         ops.box_iou(ember.zeros(3, 4), square, fmt="cxcywhr")
+
+
+# ---------------------------------------------------------------- CUDA (the CPU run as oracle)
+
+@pytest.mark.skipif(not ember.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_kernels_on_cuda_match_cpu(fmt):
+    from ember.vision import ops
+    for mode in ("soft", "hard"):
+        cpu = _boxes(ember, ETV, fmt, np.float64, mode)
+        cuda = ETV.wrap(cpu.as_subclass(ember.Tensor).cuda(), like=cpu)
+        for name, call in KERNELS.items():
+            a, b = call(EV2.functional, ember, cpu), call(EV2.functional, ember, cuda)
+            assert b.device.type == "cuda", name
+            _assert_same_boxes(a, ETV.wrap(b.as_subclass(ember.Tensor).cpu(), like=b),
+                               np.float64, tol=dict(rtol=1e-6, atol=1e-6))
+    c = ember.tensor(XYWHR[:8])
+    np.testing.assert_allclose(ops.box_iou(c.cuda(), c.cuda(), fmt="xywhr").cpu().numpy(),
+                               ops.box_iou(c, c, fmt="xywhr").numpy(), atol=1e-9)

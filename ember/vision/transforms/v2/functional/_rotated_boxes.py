@@ -132,7 +132,7 @@ def parallelogram_to_rectangle(corners):
     angle_w = atan2(y1 - y2, x2 - x1)
     angle_h = atan2(y1 - y4, x4 - x1)
     between = angle_w - angle_h
-    sign = where(between > math.pi / 2, -1, 1)
+    sign = 1 - 2 * (between > math.pi / 2).to(between.dtype)       # -1 past a right angle
     cos, sin = between.cos(), between.sin()
     w = where(side_w < side_h, side_w * sin, side_w + side_h * cos * sign)
     h = where(side_w > side_h, side_h * sin, side_h + side_w * cos * sign)
