@@ -254,6 +254,12 @@ def test_quantize_dynamic_lstm(kwargs):
     x = np.random.default_rng(9).standard_normal((5, 3, 6)).astype(np.float32)
     for got, want in zip(eq(ember.tensor(x)), tq(torch.tensor(x))):
         np.testing.assert_allclose(_np(got), _np(want), rtol=1e-5, atol=1e-6)
+    # torch's state_dict keys; ember's own state_dict loads back into a fresh model
+    assert list(eq.state_dict()) == list(tq.state_dict())
+    fresh = ember.ao.quantization.quantize_dynamic(model(ember), {ember.nn.LSTM, ember.nn.Linear})
+    fresh.load_state_dict(eq.state_dict())
+    for got, want in zip(fresh(ember.tensor(x)), eq(ember.tensor(x))):
+        np.testing.assert_array_equal(_np(got), _np(want))
 
 
 def _qat_net(m):

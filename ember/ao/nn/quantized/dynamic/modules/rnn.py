@@ -127,10 +127,36 @@ class LSTM(nn.Module):
     def get_bias(self):
         return self._weight_bias()["bias"]
 
+    def _cell_keys(self):
+        directions = 2 if self.bidirectional else 1
+        return [(layer, direction) for layer in range(self.num_layers)
+                for direction in range(directions)]
+
     def _save_to_state_dict(self, destination, prefix, keep_vars):
-        raise NotImplementedError("the state_dict of a dynamically quantized LSTM (torch's "
-                                  "packed cell parameters) is not built in ember; save the "
-                                  "float model and quantize it after loading")
+        # torch's keys (one packed-parameters entry per layer and direction); each value is
+        # the tuple (w_ih, w_hh, b_ih, b_hh) (torch stores an opaque packed object there).
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        for i, key in enumerate(self._cell_keys()):
+            w_ih, b_ih, w_hh, b_hh = self._cells[key]
+            destination[f"{prefix}_all_weight_values.{i}.param"] = (w_ih, w_hh, b_ih, b_hh)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        for i, key in enumerate(self._cell_keys()):
+            name = f"{prefix}_all_weight_values.{i}.param"
+            if name not in state_dict:
+                if strict:
+                    missing_keys.append(name)
+                continue
+            value = state_dict.pop(name)
+            if not (isinstance(value, (tuple, list)) and len(value) == 4):
+                raise NotImplementedError(
+                    f"{name}: ember reads the (w_ih, w_hh, b_ih, b_hh) tuples its own "
+                    f"dynamic quantized LSTM saves, not torch's packed cell parameters")
+            w_ih, w_hh, b_ih, b_hh = value
+            self._cells[key] = (w_ih, b_ih, w_hh, b_hh)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
 
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
