@@ -190,14 +190,22 @@ def _binary_rule(packet):
 
 
 def _matmul_rule(inputs, arrays, params):
-    """PyTorch's matmul is a composite: the product kernel it reaches by the dims."""
+    """PyTorch's matmul is a composite: the product kernel it reaches by the dims. A
+    batched operand times a matrix (or vector) is folded into one ``mm`` (``mv``); in the
+    backward of such a product, the batched gradient products are folded too."""
     a, b = arrays[0].ndim, arrays[1].ndim
     if a == 1 and b == 1:
         return ("dot", "default")
-    if a == 2 and b == 1:
+    if b == 1:
         return ("mv", "default")
-    if a <= 2 and b <= 2:
+    if b == 2:
         return ("mm", "default")
+    from ..utils import _python_dispatch
+    node = _python_dispatch.running_backward_node()
+    if node is not None and type(node)._op.__qualname__ == "Matmul":
+        dims = [len(m[0]) for m in node._input_meta if m is not None]
+        if len(dims) == 2 and dims[0] >= 3 and dims[1] <= 2:
+            return ("mm", "default")
     return ("bmm", "default")
 
 
@@ -228,6 +236,15 @@ def _index_rule(inputs, arrays, params):
     return ("alias", "default")
 
 
+def _conv_rule(inputs, arrays, params):
+    """ember's Conv is a convolution, and in a backward pass the input gradient of a
+    transposed convolution (part of PyTorch's convolution_backward)."""
+    from ..utils import _python_dispatch
+    if _python_dispatch.in_backward():
+        return ("convolution_backward", "default")
+    return ("convolution", "default")
+
+
 def _conv_input_grad_rule(inputs, arrays, params):
     """ember's ConvInputGrad is conv's input gradient in a backward pass, and
     conv_transpose's forward outside of one."""
@@ -247,7 +264,7 @@ _RULES = {
     "Add": _binary_rule("add"), "Sub": _binary_rule("sub"), "Mul": _binary_rule("mul"),
     "Div": _binary_rule("div"), "DivRounded": _fixed("div", "Tensor_mode"),
     "Linear": _fixed("mm"), "LinearBias": _linear_bias_rule,
-    "Conv": _fixed("convolution"), "ConvInputGrad": _conv_input_grad_rule,
+    "Conv": _conv_rule, "ConvInputGrad": _conv_input_grad_rule,
     "ConvWeightGrad": _fixed("convolution_backward"),
     "Squeeze": _fixed("squeeze"), "SqueezeDim": _fixed("squeeze", "dim"),
     "SqueezeDims": _fixed("squeeze", "dims"),

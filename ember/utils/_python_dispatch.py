@@ -31,18 +31,22 @@ finds what forward kept on ctx). Calling an overload anywhere else runs the op w
 PyTorch's argument order (aten.public_function).
 
 Backward inside a mode or on wrappers runs its formulas as ops (grad_mode.DISPATCH_ON
-turns the array fast paths off) and tracks that it is in a backward pass (`in_backward`,
-which ConvInputGrad's name reads). The backward seed of a wrapper output and the
-accumulation of a wrapper gradient dispatch ``aten.ones_like``/``aten.add`` too
-(autograd/__init__._make_grads and graph._accumulate call `seed_like` and
-`accumulate`).
+turns the array fast paths off) and tracks the node whose formula runs
+(`running_backward_node`: ConvInputGrad's and Matmul's names read it). As PyTorch's
+engine does, the backward seed is ``aten.ones_like``, a saved output is detached when saved
+and when unpacked, and a leaf's first gradient is detached (autograd/__init__._make_grads,
+graph._accumulate and the engine hook call `seed_like`, `accumulate` and
+`_unpacking_outputs`); a wrapper gradient is added out of place (PyTorch adds in place).
+Comparisons, ``logical_not`` and ``detach``, which ember computes without an op node,
+dispatch through `dispatch_function`.
 
 Not built: in-place ops dispatch as their out-of-place overload (``x.add_(1)`` is seen as
-``aten.add.Tensor``); ops ember runs without an op node (factory functions,
-``.item()``, ``.numpy()``, printing, in-place writes) do not dispatch, and on a wrapper
-they see its meta data; saved-tensor hooks do not run for ops recorded through a handler;
-the mode stack is one for all threads (PyTorch's is per thread); ops inside
-``autograd.Function.forward`` dispatch, but the Function's own backward is not an op.
+``aten.add.Tensor``) and cannot write into a wrapper; other functions ember runs without an
+op node (factories, ``.item()``, ``.numpy()``, printing) do not dispatch, and on a wrapper
+they see its meta data; the mode stack is one for all threads (PyTorch's is per thread);
+ops inside ``autograd.Function.forward`` dispatch, but the Function's own backward is not
+an op; forward-mode AD tangents are not carried through a handler (an op with a tangent
+operand is not dispatched).
 """
 import contextlib
 import threading
@@ -53,7 +57,7 @@ from .._ops import _base
 from .._ops.aten import overload_for, public_function
 from ..autograd import grad_mode, anomaly
 from ..autograd import graph as _graph
-from ..autograd.graph import accumulator_of, _seq
+from ..autograd.graph import accumulator_of, save_tensor, _seq
 
 __all__ = ["TorchDispatchMode", "_get_current_dispatch_mode",
            "_get_current_dispatch_mode_stack", "_pop_mode_temporarily",
@@ -235,6 +239,11 @@ def in_backward():
     return bool(_BACKWARD_NODES)
 
 
+def running_backward_node():
+    """The node whose backward formula is running (the innermost), or None."""
+    return _BACKWARD_NODES[-1] if _BACKWARD_NODES else None
+
+
 def backward_node_named(names):
     """Whether the backward of a node of an op class named in `names` (__qualname__) is
     running: the ops of its formula belong to it."""
@@ -357,6 +366,8 @@ def _hook(cls, inputs, arrays, params, ctx=None):
     types = _dispatch_types(inputs)
     if not _MODES and not types:
         return None
+    if _base._DUAL[0] and any(t is not None and t._fw_tangent is not None for t in inputs):
+        return None   # forward AD: apply computes the tangents (not through a handler)
     if ctx is None:
         ctx = _new_object(cls)
     func = overload_for(cls, inputs, arrays, params)
@@ -473,9 +484,13 @@ def _forward(ctx, cls, arrays, params):
     return _make(_base._as_array(ctx, out))
 
 
-def _saved(t):
-    """A saved operand or output as itself (a wrapper must come back as the same object,
-    not as a plain tensor of its meta data), with its version for the in-place check."""
+def _saved(t, is_output=False):
+    """What backward reads for a saved operand or output: as the usual path saves it
+    (graph.save_tensor: saved-tensor hooks run), but a wrapper as itself (it must come
+    back as the same object, not as a plain tensor of its meta data), with its version
+    for the in-place check."""
+    if not is_wrapper(t):
+        return save_tensor(t, is_output)
     vc = t._vc
     if vc is None:
         vc = t._vc = [0]
@@ -528,7 +543,7 @@ def _record_outputs(ctx, inputs, out):
             save.append(None if t is None else _saved(t))
         if ctx.save_output:
             for i in ((0,) if ctx.save_output is True else ctx.save_output):
-                save.append(_saved(results[i]))
+                save.append(_saved(results[i], True))
                 # PyTorch saves a detached alias of an output: handlers see the detach
                 _dispatch_function(_aten().detach.default, (results[i],), Tensor.detach)
         ctx._saved = save

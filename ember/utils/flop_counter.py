@@ -189,12 +189,16 @@ def _rows(shape):
 
 
 def _matmul_arguments(packet, a, b):
-    """torch.matmul reaches mm with the leading dims of a folded into rows, bmm with the
-    batch dims broadcast and folded, mv / dot as they are."""
+    """torch.matmul reaches mm with the leading dims of a folded into rows (in backward, a
+    product over the batch folded into the contracted dim), bmm with the batch dims
+    broadcast and folded, mv / dot as they are."""
     if packet is aten.mm:
+        if len(a) >= 3 and len(b) >= 3:
+            # the batched gradient product of a folded matmul: the batch is contracted
+            k = a[-1] * math.prod(a[:-2])
+            return ((a[-2], k), (k, b[-1]))
         a_shape = (1, a[0]) if len(a) == 1 else (_rows(a), a[-1])
-        b_shape = (b[0], 1) if len(b) == 1 else tuple(b)
-        return (a_shape, b_shape)
+        return (a_shape, tuple(b))
     if packet is aten.bmm:
         import numpy as np
         batch = np.broadcast_shapes(tuple(a[:-2]), tuple(b[:-2]))
@@ -217,11 +221,16 @@ def _aten_arguments(name, packet, args, out):
         if packet is aten.mm:
             return ((_rows(x), x[-1]), (w[1], w[0])), out
         return (b, (_rows(x), x[-1]), (w[1], w[0])), out
+    if name in ("Addmm", "Baddbmm"):   # (input, a, b, beta, alpha): keyword-only in torch
+        return tuple(args[:3]), out
     if name == "Matmul":
         return _matmul_arguments(packet, _shape(args[0]), _shape(args[1])), out
     if name == "Conv":            # convolution(x, w, b, stride, padding, dilation, False, ...)
         x, w, b, stride, padding, dilation, groups = args[:7]
         zeros = [0] * (len(_shape(w)) - 2)
+        if packet is aten.convolution_backward:   # a transposed convolution's input gradient
+            return (x, _shape(out), w, None, stride, padding, dilation, True, zeros, groups,
+                    [True, False, False]), (out, None, None)
         return (x, w, b, stride, padding, dilation, False, zeros, groups), out
     if name == "ConvInputGrad":
         g, w, x_shape, stride, padding, dilation, groups = args[:7]
