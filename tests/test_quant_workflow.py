@@ -8,7 +8,6 @@ moved an observer's range by one ulp (then an output may differ by one quantum: 
 "all within one quantum, nearly all equal"); dynamic Linear/LSTM outputs within 1e-6
 (float32 rounding of fbgemm's output scaling)."""
 import io
-import pickle
 import re
 
 import numpy as np
@@ -133,9 +132,11 @@ def _observers(prepared):
 
 
 def _within_one_quantum(got, want, scale):
+    """Dequantized outputs that agree but for float32 noise (a scale one ulp apart), with
+    at most a tenth of them one quantum apart."""
     diff = np.abs(got - want)
     assert diff.max() <= scale * 1.001, diff.max()
-    assert (diff == 0).mean() >= 0.9
+    assert (diff > scale / 2).mean() <= 0.1, (diff > scale / 2).mean()
 
 
 def test_prepare_convert_static_conv_net():
@@ -165,9 +166,6 @@ def test_prepare_convert_static_conv_net():
     assert not hasattr(eq.conv1, "qconfig") and not hasattr(eq.conv1, "activation_post_process")
 
 
-@pytest.mark.xfail(strict=True, raises=(pickle.UnpicklingError, NotImplementedError),
-                   reason="ember.load does not read torch's quantized tensors (_rebuild_qtensor) "
-                          "and torch.qint8 dtype objects yet: the serialization reader (Q1)")
 def test_quantized_state_dict_saved_by_torch_loads():
     t, e = _pair()
     batches = [np.random.default_rng(2).standard_normal((4, 3, 10, 10)).astype(np.float32)]
@@ -211,9 +209,6 @@ def test_quantize_dynamic_mlp(spec):
     assert list(eq.state_dict()) == list(tq.state_dict())
 
 
-@pytest.mark.xfail(strict=True, raises=(pickle.UnpicklingError, NotImplementedError),
-                   reason="ember.load does not read torch's quantized tensors (_rebuild_qtensor) "
-                          "and torch.qint8 dtype objects yet: the serialization reader (Q1)")
 def test_dynamic_linear_state_dict_from_torch():
     torch.manual_seed(1)
     tq = torch.ao.quantization.quantize_dynamic(_mlp(torch), {torch.nn.Linear})
@@ -439,3 +434,73 @@ def test_aliases_and_engine():
         assert ember.backends.quantized.engine == "qnnpack"
     finally:
         ember.backends.quantized.engine = "x86"
+
+
+def _activation_net(m, act):
+    nn = m.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = m.ao.quantization.QuantStub()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.bn = nn.BatchNorm2d(4)
+            self.act = act(m)
+            self.ff = nn.quantized.FloatFunctional()
+            self.dequant = m.ao.quantization.DeQuantStub()
+
+        def forward(self, x):
+            x = self.quant(x)
+            y = self.act(self.bn(self.conv(x)))
+            return self.dequant(self.ff.cat([y, self.ff.add_relu(y, y)], 1))
+
+    return Net()
+
+
+ACTIVATIONS = {"ReLU6": lambda m: m.nn.ReLU6(), "Hardswish": lambda m: m.nn.Hardswish(),
+               "ELU": lambda m: m.nn.ELU(), "LeakyReLU": lambda m: m.nn.LeakyReLU(0.1),
+               "Sigmoid": lambda m: m.nn.Sigmoid(), "Identity": lambda m: m.nn.Identity()}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_static_quantized_activations_and_batch_norm(name):
+    """Unfused BatchNorm2d (quantized batch norm on the integers), an activation module and
+    FloatFunctional's cat/add_relu, observed with the per-tensor default qconfig."""
+    torch.manual_seed(0)
+    t = _activation_net(torch, ACTIVATIONS[name]).eval()
+    e = _activation_net(ember, ACTIVATIONS[name]).eval()
+    with torch.no_grad():
+        t.bn.running_mean.uniform_(-0.3, 0.3)
+        t.bn.running_var.uniform_(0.5, 1.5)
+    _copy_weights(t, e)
+    rng = np.random.default_rng(0)
+    calibration = [rng.standard_normal((2, 3, 6, 6)).astype(np.float32) for _ in range(2)]
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    outs = []
+    for m, model in ((torch, t), (ember, e)):
+        model.qconfig = m.ao.quantization.default_qconfig
+        prepared = m.ao.quantization.prepare(model)
+        for batch in calibration:
+            prepared(m.tensor(batch))
+        quantized = m.ao.quantization.convert(prepared)
+        outs.append((quantized, _np(quantized(m.tensor(x)))))
+    (tq, t_out), (eq, e_out) = outs
+    assert _shape_of(_text(eq)) == _shape_of(repr(tq))
+    _within_one_quantum(e_out, t_out, tq.ff.scale)
+
+
+def test_quantized_batch_norm_integers():
+    from ember.ao.nn.quantized.modules.batchnorm import quantized_batch_norm
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        x = rng.standard_normal((2, 4, 3, 3)).astype(np.float32) * 2
+        scale, zp = float(rng.uniform(0.01, 0.1)), int(rng.integers(0, 255))
+        params = [rng.uniform(0.5, 2, 4), rng.standard_normal(4), rng.standard_normal(4),
+                  rng.uniform(0.5, 2, 4)]
+        out_scale, out_zp = float(rng.uniform(0.01, 0.1)), int(rng.integers(0, 255))
+        results = []
+        for m, fn in ((torch, torch.quantized_batch_norm), (ember, quantized_batch_norm)):
+            w, b, mean, var = (m.tensor(p.astype(np.float32)) for p in params)
+            q = m.quantize_per_tensor(m.tensor(x), scale, zp, m.quint8)
+            results.append(fn(q, w, b, mean, var, 1e-5, out_scale, out_zp).int_repr().numpy())
+        np.testing.assert_array_equal(results[1], results[0])

@@ -1,5 +1,16 @@
 """Quantized BatchNorm2d/3d (torch.ao.nn.quantized): the eval-mode batch norm of a
-quantized input, requantized to the observed (scale, zero_point)."""
+quantized input, requantized to the observed (scale, zero_point).
+
+On the integers, with s_in, z_in the input's qparams and s_out, z_out the output's
+(PyTorch's kernel, float32 throughout):
+
+    inv_sigma = 1 / sqrt(var + eps)
+    alpha = inv_sigma * gamma * (s_in / s_out)
+    beta  = (beta_bn - mean * inv_sigma * gamma) / s_out
+    q_out = clamp(rint(alpha * (q_in - z_in) + beta) + z_out, qmin, qmax)   (per channel)
+"""
+import numpy as np
+
 import ember
 from ember import nn
 from ember.nn.modules.batchnorm import _BatchNorm as _FloatBatchNorm
@@ -22,9 +33,9 @@ class _BatchNorm(_FloatBatchNorm):
         if input.dim() != self._nd + 2:
             raise ValueError(f"Input shape must be `(N, C{', D' if self._nd == 3 else ''}, "
                              f"H, W)`!")
-        return ember.quantized_batch_norm(input, self.weight, self.bias, self.running_mean,
-                                          self.running_var, self.eps, float(self.scale),
-                                          int(self.zero_point))
+        return quantized_batch_norm(input, self.weight, self.bias, self.running_mean,
+                                    self.running_var, self.eps, float(self.scale),
+                                    int(self.zero_point))
 
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
@@ -50,3 +61,32 @@ class BatchNorm2d(_BatchNorm):
 class BatchNorm3d(_BatchNorm):
     """Quantized BatchNorm3d over (N, C, D, H, W)."""
     _nd = 3
+
+
+_QRANGE = {"quint8": (0, 255), "qint8": (-128, 127), "qint32": (-2 ** 31, 2 ** 31 - 1)}
+
+
+def quantized_batch_norm(input, weight, bias, mean, var, eps, output_scale, output_zero_point):
+    """Batch norm of a per-tensor quantized (N, C, ...) input with the running statistics,
+    quantized to (output_scale, output_zero_point) (see the module docstring)."""
+    if not getattr(input, "is_quantized", False):
+        raise NotImplementedError(f"quantized::batch_norm: expected a quantized input, got "
+                                  f"{input.dtype}")
+    f32 = np.float32
+    channels = input.shape[1]
+
+    def values(t):
+        return t.detach().float().cpu().numpy().astype(f32)
+
+    inv_sigma = f32(1.0) / np.sqrt(values(var) + f32(eps))
+    gamma = values(weight) if weight is not None else np.ones(channels, f32)
+    shift = values(bias) if bias is not None else np.zeros(channels, f32)
+    alpha = inv_sigma * gamma * (f32(input.q_scale()) / f32(output_scale))
+    beta = (shift - values(mean) * inv_sigma * gamma) / f32(output_scale)
+    shape = (1, channels) + (1,) * (input.dim() - 2)
+    ints = input.int_repr().cpu().numpy().astype(np.int64) - input.q_zero_point()
+    y = (alpha.reshape(shape) * ints.astype(f32) + beta.reshape(shape)).astype(f32)
+    low, high = _QRANGE[str(input.dtype).split(".")[-1]]
+    q = np.clip(np.rint(y).astype(np.int64) + int(output_zero_point), low, high)
+    q = ember.from_numpy(q.astype(input.int_repr().cpu().numpy().dtype))
+    return ember._make_per_tensor_quantized_tensor(q, float(output_scale), int(output_zero_point))
