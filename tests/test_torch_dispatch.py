@@ -295,6 +295,43 @@ def test_flop_counts_per_module_match_torch(model, shape):
     assert _counts(ember, model, shape) == _counts(torch, model, shape)
 
 
+def _convs(lib):
+    nn = lib.nn
+    return nn.Sequential(nn.Conv2d(4, 6, 3, groups=2), nn.ConvTranspose2d(6, 3, 3, stride=2))
+
+
+def _conv1d(lib):
+    return lib.nn.Sequential(lib.nn.Conv1d(3, 4, 3, padding=1, dilation=2))
+
+
+def _linear_no_bias(lib):
+    return lib.nn.Sequential(lib.nn.Linear(5, 3, bias=False))
+
+
+@pytest.mark.parametrize("model,shape", [(_convs, (2, 4, 7, 7)), (_conv1d, (2, 3, 10)),
+                                         (_linear_no_bias, (4, 2, 5))],
+                         ids=["grouped_and_transposed", "conv1d", "linear_no_bias_3d"])
+def test_flop_counts_of_more_layers_match_torch(model, shape):
+    assert _counts(ember, model, shape) == _counts(torch, model, shape)
+
+
+def test_flop_counts_of_products_match_torch():
+    """mm/bmm/baddbmm/addmm and matmul (a batched operand times a matrix is folded into mm,
+    also in its backward), forward and backward."""
+    def program(lib):
+        FlopCounterMode = _mod(lib, "utils.flop_counter").FlopCounterMode
+        a = lib.tensor(np.linspace(-1, 1, 24).reshape(2, 3, 4), requires_grad=True)
+        b = lib.tensor(np.linspace(-1, 1, 20).reshape(4, 5), requires_grad=True)
+        c = lib.tensor(np.linspace(-1, 1, 48).reshape(2, 4, 6), requires_grad=True)
+        with FlopCounterMode(display=False) as counter:
+            out = (a @ b).sum() + lib.bmm(a, c).sum() + lib.matmul(a[0], b).sum() + \
+                lib.baddbmm(lib.zeros(2, 3, 6, dtype=a.dtype), a, c).sum() + \
+                lib.addmm(lib.zeros(3, 5, dtype=a.dtype), a[0], b).sum() + (a @ c).sum()
+            out.backward()
+        return {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
+    assert program(ember) == program(torch)
+
+
 def _transformer(lib):
     return lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
 
