@@ -77,6 +77,7 @@ INT_TYPES = {
     _dtype.qint8: (np.int8, -128, 127),
     _dtype.qint32: (np.int32, -2 ** 31, 2 ** 31 - 1),
 }
+INT_TYPES_BY_NAME = {d.name: v for d, v in INT_TYPES.items()}
 # the plain dtype of a quantized dtype's integer representation (int_repr's dtype)
 _REPR_DTYPE = {_dtype.quint8: _dtype.uint8, _dtype.qint8: _dtype.int8, _dtype.qint32: _dtype.int32}
 _QDTYPE_OF_REPR = {np.dtype(v[0]): k for k, v in INT_TYPES.items()}

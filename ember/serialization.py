@@ -29,6 +29,7 @@ import numpy as np
 from . import _dtype
 from ._device import device as _device_cls
 from ._tensor import Tensor, Size
+from . import _quantized, _quantized_serialization
 from ._atomicfile import atomic_write
 from ._zipwrite import write_stored_zip
 
@@ -149,6 +150,8 @@ class _Encoder:
     def enc(self, obj):
         if isinstance(obj, Tensor) and obj.layout.name != "strided":
             return self.sparse(obj)
+        if isinstance(obj, Tensor) and obj.is_quantized:
+            return _quantized_serialization.encode(self, obj)
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, int) and not isinstance(obj, bool):
@@ -255,6 +258,8 @@ class _Decoder:
             return base64.b64decode(x["__bytes__"])
         if "__sparse__" in x:
             return self.sparse(x)
+        if "__quantized__" in x:
+            return _quantized_serialization.decode(self, x)
         raise ValueError(f"unknown record {sorted(x)[:3]}")
 
     def sparse(self, x):
@@ -419,8 +424,10 @@ _STORAGE_NAME = {np.dtype(v): k for k, v in _TORCH_STORAGES.items()}
 
 
 # torch dtypes ember has no counterpart for: a checkpoint holding them is refused with
-# NotImplementedError (it is not unsafe, only unsupported)
-_TORCH_ONLY_DTYPES = {d.name for d in _dtype.STORAGELESS_DTYPES}
+# NotImplementedError (it is not unsafe, only unsupported); the quantized ones that ember's
+# quantized tensors use are read
+_TORCH_ONLY_DTYPES = ({d.name for d in _dtype.STORAGELESS_DTYPES}
+                      - set(_quantized.INT_TYPES_BY_NAME))
 
 
 class _StorageType:
@@ -595,6 +602,7 @@ class _TorchUnpickler(pickle.Unpickler):
         ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
         ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
         ("torch._utils", "_rebuild_sparse_tensor"): _rebuild_sparse_tensor,
+        ("torch._utils", "_rebuild_qtensor"): _quantized_serialization.rebuild_qtensor,
         ("torch", "Size"): _rebuild_size,
         ("torch.serialization", "_get_layout"): _get_layout,
         ("collections", "OrderedDict"): OrderedDict,
@@ -630,6 +638,10 @@ class _TorchUnpickler(pickle.Unpickler):
             return _StorageType(name)
         if (module, name) == ("torch.storage", "UntypedStorage"):
             return _StorageType(name, np.uint8)
+        if module == "torch" and name in _quantized_serialization.STORAGES:
+            return _StorageType(name, _quantized_serialization.STORAGES[name])
+        if module == "torch" and name in _quantized.QSCHEMES:
+            return _quantized.QSCHEMES[name]
         if module == "torch" and name in _dtype._BY_NAME and \
                 name not in _TORCH_ONLY_DTYPES:
             return _dtype._BY_NAME[name]
@@ -921,6 +933,9 @@ class _TorchPickler(pickle._Pickler):
             if obj.layout.name != "strided":
                 self._save_sparse(obj)
                 return
+            if obj.is_quantized:
+                self._save_quantized(obj)
+                return
             kind = type(obj)
             from .nn.parameter import Parameter
             if kind is not Tensor and not isinstance(obj, Parameter):
@@ -949,6 +964,17 @@ class _TorchPickler(pickle._Pickler):
             data = (own(t._cidx), own(t._pidx), own(t._vals), size)
         self.save_reduce(_TorchGlobal("torch._utils", "_rebuild_sparse_tensor"), (layout, data),
                          obj=t)
+
+    def _save_quantized(self, t):
+        """A quantized tensor as torch pickles it: _rebuild_qtensor over a QUInt8Storage
+        (QInt8Storage, QInt32Storage) of its integers (ember/_quantized_serialization.py)."""
+        ints = np.ascontiguousarray(t._data.ints).copy()
+        ref = self._ref(ints.reshape(-1))
+        ref.type_global = _TorchGlobal("torch", _quantized_serialization.storage_name(t))
+        args = _quantized_serialization.torch_args(t, ints, ref,
+                                                   lambda name: _TorchGlobal("torch", name))
+        self.save_reduce(_TorchGlobal("torch._utils", "_rebuild_qtensor"),
+                         args + (OrderedDict(),), obj=t)
 
     def _save_subclass(self, t):
         """A Tensor subclass instance as torch pickles one: _rebuild_from_type_v2(the plain

@@ -419,3 +419,68 @@ def test_deprecation_warning_once():
         ember.quantize_per_tensor(ember.ones(2), 0.1, 0, ember.quint8)
         ember.quantize_per_tensor(ember.ones(2), 0.1, 0, ember.quint8)
     assert sum("deprecated" in str(m.message) for m in w) == 1
+
+
+def _checkpoint_objects(m):
+    x = np.array([[1.0, -2.0, 3.5], [0.25, 0.0, -0.75]], dtype=np.float32)
+    q = m.quantize_per_tensor(m.tensor(x), 0.1, 3, m.quint8)
+    return {"a": q, "view": q[1:, 1:], "c": m.quantize_per_tensor(m.tensor(x), 0.5, -7, m.qint32),
+            "d": m.quantize_per_channel(m.tensor(x), m.tensor([0.1, 0.2], dtype=m.float64),
+                                        m.tensor([0, 1]), 0, m.qint8),
+            "dtype": m.qint8, "plain": m.tensor(x)}
+
+
+def _check_checkpoint(loaded, reference):
+    for k in ("a", "view", "c", "d"):
+        _same(reference[k], loaded[k])
+    assert loaded["dtype"] is ember.qint8
+
+
+def test_load_torch_checkpoint_with_quantized_tensors():
+    buf = io.BytesIO()
+    torch.save(_checkpoint_objects(torch), buf)
+    buf.seek(0)
+    _check_checkpoint(ember.load(buf), _checkpoint_objects(torch))
+
+
+def test_torch_reads_embers_torch_format():
+    buf = io.BytesIO()
+    objects = _checkpoint_objects(ember)
+    del objects["dtype"]   # (the torch-format writer stores no dtype objects)
+    ember.save(objects, buf, format="torch")
+    buf.seek(0)
+    loaded = torch.load(buf)
+    ref = _checkpoint_objects(torch)
+    for k in ("a", "view", "c", "d"):
+        np.testing.assert_array_equal(loaded[k].int_repr().numpy(), ref[k].int_repr().numpy())
+        assert loaded[k].qscheme() == ref[k].qscheme() and loaded[k].dtype == ref[k].dtype
+    assert loaded["d"].q_per_channel_axis() == 0
+
+
+def test_ember_format_round_trip():
+    buf = io.BytesIO()
+    ember.save(_checkpoint_objects(ember), buf)
+    buf.seek(0)
+    _check_checkpoint(ember.load(buf), _checkpoint_objects(torch))
+    state = ember.nn.Module()
+    state.register_buffer("q", _checkpoint_objects(ember)["d"])
+    buf = io.BytesIO()
+    ember.save(state, buf)   # an object pickle (not weights-only)
+    buf.seek(0)
+    _same(_checkpoint_objects(torch)["d"], ember.load(buf, weights_only=False).q)
+
+
+def test_forged_quantizer_params_refused():
+    import ember._quantized_serialization as QS
+    storage = np.zeros(4, dtype=np.uint8)
+    with pytest.raises(pickle.UnpicklingError):
+        QS.rebuild_qtensor(storage, 0, (4,), (1,), (ember.per_tensor_affine, "0.1", 0))
+    with pytest.raises(pickle.UnpicklingError):
+        QS.rebuild_qtensor(storage, 0, (8,), (1,), (ember.per_tensor_affine, 0.1, 0))
+    with pytest.raises(pickle.UnpicklingError):
+        QS.rebuild_qtensor(storage, 0, (2, 2), (2, 1), (ember.per_channel_affine,
+                                                         ember.tensor([0.1]), ember.tensor([0]),
+                                                         0))
+    with pytest.raises(pickle.UnpicklingError):
+        QS.rebuild_qtensor(storage.astype(np.float32), 0, (4,), (1,),
+                           (ember.per_tensor_affine, 0.1, 0))

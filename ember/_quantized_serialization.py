@@ -1,0 +1,134 @@
+"""Quantized tensors in checkpoints: ember's own format, and PyTorch's.
+
+PyTorch pickles a quantized tensor as
+
+    torch._utils._rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
+                                  requires_grad, backward_hooks)
+
+over a ``torch.QUInt8Storage`` / ``QInt8Storage`` / ``QInt32Storage`` of its integers, with
+``quantizer_params`` = ``(torch.per_tensor_affine, scale, zero_point)`` or
+``(torch.per_channel_affine, scales tensor, zero_points tensor, axis)`` (also
+per_channel_affine_float_qparams). ember.serialization's weights-only reader admits exactly
+these names (nothing is called but `rebuild_qtensor`, which checks every argument), and its
+torch-format writer writes them back (`torch_args`). ember's own format stores a record of
+the integers (a plain tensor record) and the parameters (`encode` / `decode`).
+"""
+import pickle
+
+import numpy as np
+
+from . import _dtype
+from ._tensor import Tensor
+from . import _quantized as Q
+
+# torch's storage class of each quantized dtype: its name, and the NumPy type of its elements
+STORAGES = {"QUInt8Storage": np.uint8, "QInt8Storage": np.int8, "QInt32Storage": np.int32}
+_STORAGE_OF = {_dtype.quint8: "QUInt8Storage", _dtype.qint8: "QInt8Storage",
+               _dtype.qint32: "QInt32Storage"}
+
+
+def _params(q):
+    """(scheme, scale or scales, zero point or zero points, axis or None) of q."""
+    if q._qscheme is Q.per_tensor_affine:
+        return q._qscheme, q._scale, q._zero_point, None
+    return q._qscheme, q._scales, q._zero_points, q._axis
+
+
+def _checked(ints, scheme, scale, zero_point, axis, where):
+    """The quantized tensor over `ints`, every parameter checked (a checkpoint is data)."""
+    qdtype = Q._QDTYPE_OF_REPR.get(ints.dtype)
+    if qdtype is None:
+        raise pickle.UnpicklingError(f"{where}: a quantized tensor cannot hold {ints.dtype} "
+                                     f"integers")
+    if scheme is Q.per_tensor_affine or scheme is Q.per_tensor_symmetric:
+        if not isinstance(scale, (int, float)) or isinstance(scale, bool) or \
+                not isinstance(zero_point, int) or isinstance(zero_point, bool):
+            raise pickle.UnpicklingError(f"{where}: invalid per-tensor parameters")
+        return Q._make(ints, qdtype, Q.per_tensor_affine, float(scale), int(zero_point))
+    if scheme not in (Q.per_channel_affine, Q.per_channel_symmetric,
+                      Q.per_channel_affine_float_qparams):
+        raise pickle.UnpicklingError(f"{where}: unsupported quantization scheme {scheme!r}")
+    if not (isinstance(scale, Tensor) and isinstance(zero_point, Tensor)
+            and isinstance(axis, int) and not isinstance(axis, bool)):
+        raise pickle.UnpicklingError(f"{where}: invalid per-channel parameters")
+    if not 0 <= axis < ints.ndim or scale.dim() != 1 or \
+            scale.shape != zero_point.shape or ints.shape[axis] != scale.shape[0]:
+        raise pickle.UnpicklingError(f"{where}: per-channel parameters of shape "
+                                     f"{tuple(scale.shape)} do not fit a tensor of shape "
+                                     f"{ints.shape} along axis {axis}")
+    scales = scale.detach().double()._cpu_array().copy()
+    if scheme is Q.per_channel_affine_float_qparams:
+        zps = zero_point.detach().float()._cpu_array().copy()
+        return Q._make(ints, qdtype, Q.per_channel_affine_float_qparams, scales, zps, axis)
+    zps = zero_point.detach().long()._cpu_array().copy()
+    return Q._make(ints, qdtype, Q.per_channel_affine, scales, zps, axis)
+
+
+# ============================================================================ PyTorch's
+
+def rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
+                    requires_grad=False, backward_hooks=None):
+    """torch._utils._rebuild_qtensor, reading: the integers viewed from `storage` (a NumPy
+    array of the storage's elements), the parameters checked."""
+    from .serialization import _rebuild_tensor
+    if not isinstance(quantizer_params, tuple) or not quantizer_params:
+        raise pickle.UnpicklingError("_rebuild_qtensor: invalid quantizer parameters")
+    ints = _rebuild_tensor(storage, storage_offset, size, stride)._data
+    scheme = quantizer_params[0]
+    if scheme is Q.per_tensor_affine and len(quantizer_params) == 3:
+        return _checked(ints, scheme, quantizer_params[1], quantizer_params[2], None,
+                        "_rebuild_qtensor")
+    if len(quantizer_params) != 4:
+        raise pickle.UnpicklingError(f"_rebuild_qtensor: unsupported quantizer parameters "
+                                     f"for {scheme!r}")
+    return _checked(ints, scheme, *quantizer_params[1:], "_rebuild_qtensor")
+
+
+def storage_name(q):
+    """torch's storage class name for q's integers (QUInt8Storage ...)."""
+    return _STORAGE_OF[q._qdtype]
+
+
+def torch_args(q, ints, ref, torch_global):
+    """The arguments of torch._utils._rebuild_qtensor for q, whose integers `ints` (laid
+    out from the start of their storage) are written as storage `ref`; `torch_global(name)`
+    is what the writer pickles as the global ``torch.<name>`` (the scheme)."""
+    scheme, scale, zp, axis = _params(q)
+    if axis is None:
+        params = (torch_global(scheme.name), float(scale), int(zp))
+    else:
+        params = (torch_global(scheme.name),
+                  Tensor._make(np.ascontiguousarray(scale, dtype=np.float64)),
+                  Tensor._make(np.ascontiguousarray(zp)), int(axis))
+    return (ref, 0, tuple(ints.shape), tuple(s // ints.itemsize for s in ints.strides),
+            params, False)
+
+
+# ============================================================================ ember's
+
+def encode(enc, q):
+    """ember's format: the integers as a plain tensor record, and the parameters."""
+    scheme, scale, zp, axis = _params(q)
+    rec = {"__quantized__": scheme.name, "ints": enc.enc(Tensor._make(q._data.ints))}
+    if axis is None:
+        rec.update(scale=enc.enc(float(scale)), zero_point=int(zp))
+    else:
+        rec.update(scales=enc.enc(Tensor._make(np.asarray(scale))),
+                   zero_points=enc.enc(Tensor._make(np.asarray(zp))), axis=int(axis))
+    return rec
+
+
+def decode(dec, x):
+    """A quantized tensor from its record in ember's format."""
+    scheme = Q.QSCHEMES.get(x["__quantized__"])
+    ints = dec.dec(x["ints"])
+    if scheme is None or not isinstance(ints, Tensor) or type(ints._data) is not np.ndarray:
+        raise ValueError(f"invalid quantized tensor record ({x['__quantized__']!r})")
+    try:
+        if scheme is Q.per_tensor_affine:
+            return _checked(ints._data, scheme, dec.dec(x["scale"]), x["zero_point"], None,
+                            "ember.load")
+        return _checked(ints._data, scheme, dec.dec(x["scales"]), dec.dec(x["zero_points"]),
+                        x["axis"], "ember.load")
+    except pickle.UnpicklingError as e:
+        raise ValueError(str(e)) from None
