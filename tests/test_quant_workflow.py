@@ -504,3 +504,41 @@ def test_quantized_batch_norm_integers():
             q = m.quantize_per_tensor(m.tensor(x), scale, zp, m.quint8)
             results.append(fn(q, w, b, mean, var, 1e-5, out_scale, out_zp).int_repr().numpy())
         np.testing.assert_array_equal(results[1], results[0])
+
+
+CONV_CASES = {
+    "conv1d": (lambda nn: nn.Sequential(nn.Conv1d(3, 4, 3, padding=1), nn.ReLU(),
+                                        nn.Conv1d(4, 2, 2, stride=2)), (2, 3, 8)),
+    "conv3d": (lambda nn: nn.Sequential(nn.Conv3d(2, 3, 2), nn.ReLU()), (1, 2, 4, 4, 4)),
+    "reflect": (lambda nn: nn.Sequential(nn.Conv2d(3, 4, 3, padding=1,
+                                                   padding_mode="reflect")), (2, 3, 5, 5)),
+    "groups": (lambda nn: nn.Sequential(nn.Conv2d(4, 4, 3, groups=4, dilation=2),
+                                        nn.Conv2d(4, 6, 1, groups=2, bias=False)), (2, 4, 7, 7)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONV_CASES))
+def test_static_quantized_convolutions(case):
+    layers, shape = CONV_CASES[case]
+
+    def build(m):
+        return m.nn.Sequential(m.ao.quantization.QuantStub(), layers(m.nn),
+                               m.ao.quantization.DeQuantStub())
+
+    torch.manual_seed(0)
+    t, e = build(torch).eval(), build(ember).eval()
+    _copy_weights(t, e)
+    rng = np.random.default_rng(0)
+    calibration = rng.standard_normal(shape).astype(np.float32)
+    x = rng.standard_normal(shape).astype(np.float32)
+    outs = []
+    for m, model in ((torch, t), (ember, e)):
+        model.qconfig = m.ao.quantization.get_default_qconfig("x86")
+        prepared = m.ao.quantization.prepare(model)
+        prepared(m.tensor(calibration))
+        quantized = m.ao.quantization.convert(prepared)
+        outs.append((quantized, _np(quantized(m.tensor(x)))))
+    (tq, t_out), (eq, e_out) = outs
+    assert _shape_of(_text(eq)) == _shape_of(repr(tq))
+    last = [mod for mod in tq.modules() if hasattr(mod, "zero_point")][-1]
+    _within_one_quantum(e_out, t_out, last.scale)

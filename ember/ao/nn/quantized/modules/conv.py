@@ -1,9 +1,10 @@
 """Quantized convolutions (torch.ao.nn.quantized.Conv1d/2d/3d): a qint8 weight, a float
 bias and the output's (scale, zero_point); the input is a quantized tensor. Padding modes
 other than zeros pad the quantized input first."""
+import numpy as np
+
 import ember
 from ember import nn
-from ember.nn import functional as F
 from ember.nn.modules.utils import _pair, _single, _triple
 from ember.nn.utils.fusion import fuse_conv_bn_weights
 
@@ -19,12 +20,13 @@ def _functional():
     return functional
 
 
-def _reverse_repeat_padding(padding):
-    """(p0, p1, ...) -> (p_last, p_last, ..., p0, p0): F.pad's order."""
-    out = []
-    for p in reversed(padding):
-        out += [p, p]
-    return out
+def _reflect_pad_quantized(q, padding):
+    """q reflect-padded by padding[i] on both sides of each spatial dim: the integers are
+    padded (reflection moves values, so the qparams stay)."""
+    ints = q.int_repr().cpu().numpy()
+    widths = [(0, 0), (0, 0)] + [(p, p) for p in padding]
+    padded = ember.from_numpy(np.ascontiguousarray(np.pad(ints, widths, mode="reflect")))
+    return ember._make_per_tensor_quantized_tensor(padded, q.q_scale(), q.q_zero_point())
 
 
 class _ConvNd(WeightedQuantizedModule):
@@ -110,7 +112,7 @@ class _ConvNd(WeightedQuantizedModule):
             raise ValueError(f"Input shape must be `{shape}`!")
         padding = self.padding
         if self.padding_mode != "zeros":
-            input = F.pad(input, _reverse_repeat_padding(self.padding), mode=self.padding_mode)
+            input = _reflect_pad_quantized(input, self.padding)
             padding = (0,) * self._nd
         conv = getattr(_functional(), f"conv{self._nd}d")
         weight, bias = self._weight_bias()
