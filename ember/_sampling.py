@@ -4,15 +4,17 @@ Each function draws `n` samples, in PyTorch's order, and returns them as a flat 
 array: ember's random ops (ember/_ops/random.py, nn.init, dropout, samplers) place them
 in their tensors. Drawing as PyTorch's kernels draw, from the same words of the same
 stream, makes the samples equal to PyTorch's for the same seed (normal samples of
-float32 tensors within a few ulp: PyTorch's vectorized log/sin/cos round differently).
+float32 tensors within a few ulp: PyTorch's vectorized log/sin/cos round differently; of
+float64 ones, about one value in 500 by one ulp where NumPy's SIMD log/sin/cos and the C
+library's differ).
 
 The raw words (ember/_random.py): `w32` = one 32-bit mt19937 output, `w64` = two of them
 (first one high).
 
 - uniform on [from, to): float64 from the low 53 bits of a w64, other float dtypes from the
   low 24 bits of a w32, as u * (to - from) + from (the difference rounded to the dtype,
-  the rest in double for float32 and in float for half/bfloat16); a value that rounds up
-  to `to` becomes `from`.
+  the rest in double for float32 and in float for half/bfloat16; for float64 a fused
+  multiply-add, emulated exactly: see fma); a value that rounds up to `to` becomes `from`.
 - normal: blocks of 16 uniforms, Box-Muller within each block (the first 8 give radii,
   the last 8 angles), when the target is contiguous and holds at least 16 values (a short
   tail recomputes the last 16 with fresh uniforms); otherwise one double Box-Muller pair
@@ -50,19 +52,6 @@ _SMALL = 32     # up to this many values, Python ints and floats cost less than 
 # cache instead of being first-touched at the size of the whole tensor (nn.Linear(25088,
 # 4096)'s 100M weights went through 2.4 GB of them). Words are drawn in order, so the
 # pieces make the same stream.
-_PIECE = 1 << 16
-
-
-def _pieces(n):
-    """(start, stop) of consecutive pieces covering range(n)."""
-    return ((i, min(i + _PIECE, n)) for i in range(0, n, _PIECE))
-
-
-# Large draws go through in pieces of this many values, written into the result: the
-# temporaries (raw words, masks, the double-precision affine map) stay small and warm in
-# cache instead of being first-touched at the size of the whole tensor (nn.Linear(25088,
-# 4096)'s 100M weights drew through 2.4 GB of temporaries). Words are drawn in order, so
-# the pieces make the same stream.
 _PIECE = 1 << 16
 
 
@@ -113,6 +102,48 @@ def unit_floats(g, n):
     return out
 
 
+def _split(x):
+    """(high, low) halves of doubles `x` (Veltkamp): high holds 26 bits, high + low == x."""
+    t = x * 134217729.0   # 2**27 + 1
+    high = t - (t - x)
+    return high, x - high
+
+
+def _two_sum(a, b):
+    """(a + b rounded, its rounding error): the pair sums to a + b exactly (Knuth)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def fma(a, b, c):
+    """a * b + c for double arrays `a` and numbers b, c with one rounding, as the fused
+    multiply-add PyTorch's compiled kernels use for u * (to - from) + from and
+    z * std + mean. NumPy has no fma: the product is made exact as a sum of two doubles
+    (Dekker), added to c exactly (TwoSum), and the small parts are rounded to odd before
+    the last addition, which makes that one correctly rounded (Boldo and Melquiond,
+    "Emulation of FMA and correctly rounded sums: proved algorithms using rounding to
+    odd", 2008). Values stay far from overflow and underflow here."""
+    b = np.float64(b)
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    p_err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    high, low = _two_sum(np.float64(c), p)
+    z, z_err = _two_sum(low, p_err)
+    inexact_even = (z_err != 0) & ((z.view(np.int64) & 1) == 0)
+    if inexact_even.any():   # round to odd: one ulp towards the lost part
+        z = np.where(inexact_even, np.nextafter(z, np.copysign(np.inf, z_err)), z)
+    return high + z
+
+
+def fma_in_place(x, b, c):
+    """x = fma(x, b, c) for a flat double array, in cache-sized pieces."""
+    for a, e in _pieces(x.size):
+        x[a:e] = fma(x[a:e], b, c)
+    return x
+
+
 def uniform(g, n, dt, low=0.0, high=1.0):
     """n samples of dtype `dt` uniform on [low, high); complex dtypes draw real and
     imaginary parts in turn."""
@@ -123,8 +154,7 @@ def uniform(g, n, dt, low=0.0, high=1.0):
     if dt is _dtype.float64:
         u = unit_doubles(g, n)
         if (low, high) != (0.0, 1.0):
-            u *= high - low
-            u += low
+            fma_in_place(u, high - low, low)
         return u
     lo, hi = np.asarray(low, dt.np), np.asarray(high, dt.np)
     if (low, high) == (0.0, 1.0):
@@ -175,7 +205,10 @@ def _box_muller_blocks(u, dt, mean, std, out):
         z = trig(theta)
         z *= radius
         if not exact:   # a fused multiply-add in PyTorch: one rounding
-            z = z.astype(np.float64) * float(acc(std)) + float(acc(mean))
+            if acc is np.float64:
+                z = fma_in_place(z.reshape(-1), std, mean).reshape(z.shape)
+            else:   # the float32 product is exact in double: one rounding, then float's
+                z = z.astype(np.float64) * float(acc(std)) + float(acc(mean))
         out[:, half] = z
 
 
@@ -220,7 +253,7 @@ def double_normals(g, n, mean=0.0, std=1.0):
         if m % 2:
             g._normal = float(z[-1])
     if std != 1.0 or mean != 0.0:
-        out = out * std + mean
+        fma_in_place(out, std, mean)
     return out
 
 

@@ -40,6 +40,11 @@ EXACT = {
     "normal_transposed_view": lambda t: t.zeros(6, 5).t().normal_(),
     "uniform_transposed_view": lambda t: t.zeros(6, 5).t().uniform_(-2, 3),
     "uniform_bounds": lambda t: t.empty(300).uniform_(-0.3, 0.7),
+    # float64: u * (to - from) + from and z * std + mean as one fused multiply-add
+    "uniform_bounds_float64": lambda t: t.empty(3000, dtype=t.float64).uniform_(-3.7, 11.3),
+    "uniform_float64_pieces": lambda t: t.empty(70000, dtype=t.float64).uniform_(0.1, 0.2),
+    "normal_float64_small": lambda t: t.empty(15, dtype=t.float64).normal_(0.3, 1.7),
+    "normal_float64_block": lambda t: t.empty(64, dtype=t.float64).normal_(-2.0, 0.01),
     "normal_tensors_small": lambda t: t.normal(t.arange(5.), t.ones(5) * 3),
     "randint": lambda t: t.randint(-5, 7, (4, 5)),
     "randint_wide": lambda t: t.randint(0, 2 ** 40, (4,)),
