@@ -542,3 +542,31 @@ def test_static_quantized_convolutions(case):
     assert _shape_of(_text(eq)) == _shape_of(repr(tq))
     last = [mod for mod in tq.modules() if hasattr(mod, "zero_point")][-1]
     _within_one_quantum(e_out, t_out, last.scale)
+
+
+def test_float16_dynamic_quantize_run_fn_and_wrappers():
+    torch.manual_seed(0)
+    t, e = _mlp(torch), _mlp(ember)
+    _copy_weights(t, e)
+    x = np.random.default_rng(0).standard_normal((4, 16)).astype(np.float32)
+    tq = torch.ao.quantization.quantize_dynamic(t, {torch.nn.Linear}, dtype=torch.float16)
+    eq = ember.ao.quantization.quantize_dynamic(e, {ember.nn.Linear}, dtype=ember.float16)
+    assert _text(eq) == repr(tq)
+    np.testing.assert_allclose(_np(eq(ember.tensor(x))), _np(tq(torch.tensor(x))), rtol=1e-6,
+                               atol=1e-7)
+    results = []
+    for m, model in ((torch, t), (ember, e)):
+        wrapped = m.ao.quantization.QuantWrapper(m.nn.Sequential(model[0], model[1]))
+        wrapped.qconfig = m.ao.quantization.default_qconfig
+
+        def calibrate(module, batches):
+            for batch in batches:
+                module(m.tensor(batch))
+
+        quantized = m.ao.quantization.quantize(wrapped, calibrate, [[x, 2 * x]])
+        results.append((_text(quantized), _np(quantized(m.tensor(x)))))
+        tree = m.nn.Sequential(model[0], model[1], model[2])
+        tree[0].qconfig = m.ao.quantization.default_qconfig
+        results.append((_text(m.ao.quantization.add_quant_dequant(tree)), None))
+    assert results[2][0] == results[0][0] and results[3][0] == results[1][0]
+    np.testing.assert_array_equal(results[2][1], results[0][1])
