@@ -516,10 +516,87 @@ def test_save_reads_back_in_ember_and_torch(tmp_path, name):
     close(ember.jit.load(buf)(*_ember_args(args)), got_t)
 
 
-def test_save_of_plain_module_raises_not_implemented(tmp_path):
-    with pytest.raises(NotImplementedError, match="ember.jit.load"):
-        ember.jit.save(ember.nn.Linear(2, 2), str(tmp_path / "m.pt"))
+class Plain(ember.nn.Module):
+    """A plain ember module for ember.jit.save: leaf layers, F calls, size arithmetic,
+    views, subscripts, an own parameter, a tuple output with an int."""
+
+    def __init__(self):
+        super().__init__()
+        nn = ember.nn
+        self.seq = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                                 nn.MaxPool2d(2))
+        self.fc = nn.Linear(4, 3)
+        self.norm = nn.LayerNorm(3)
+        self.scale = nn.Parameter(ember.linspace(0.5, 1.5, 3))
+
+    def forward(self, x):
+        y = ember.nn.functional.adaptive_avg_pool2d(self.seq(x), 1).flatten(1)
+        n = y.size(0)
+        z = self.norm(ember.nn.functional.gelu(self.fc(y))).view(n, -1) * self.scale
+        return z + y[:, :3], y.shape[1]
+
+
+def _save_plain(tmp_path, model, name="plain"):
+    path = str(tmp_path / f"{name}.pt")
+    ember.jit.save(model, path)
+    return path, ember.jit.load(path), torch.jit.load(path)
+
+
+def test_save_plain_module_torch_reads_it(tmp_path):
+    ember.manual_seed(0)
+    model = Plain().eval()
+    path, e, t = _save_plain(tmp_path, model)
+    x = RNG.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    with ember.no_grad():
+        expected = model(E(x))
+    with torch.no_grad():
+        close(expected, t(torch.tensor(x)), 1e-5)
+    same(e(E(x)), expected)
+    assert list(t.state_dict()) == list(model.state_dict())
+    assert [n for n, _ in t.named_parameters()] == [n for n, _ in model.named_parameters()]
+    assert t.original_name == "Plain" and t.seq.original_name == "Sequential"
+
+
+def test_save_plain_module_in_train_mode_updates_running_stats(tmp_path):
+    ember.manual_seed(0)
+    nn = ember.nn
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(64, 2))
+    path, e, t = _save_plain(tmp_path, model, "train")
+    x = RNG.standard_normal((4, 3, 6, 6)).astype(np.float32)
+    with ember.no_grad():
+        expected = model(E(x))
+    close(expected, t(torch.tensor(x)).detach(), 1e-5)
+    bn_t, bn_e = getattr(t, "1"), model[1]
+    close(bn_e.running_mean, bn_t.running_mean)
+    close(bn_e.running_var, bn_t.running_var)
+    close(bn_e.num_batches_tracked, bn_t.num_batches_tracked)
+
+
+def test_save_vision_resnet18_torch_reads_it(tmp_path):
+    from ember.vision import models
+    ember.manual_seed(0)
+    model = models.resnet18(num_classes=5).eval()
+    path, e, t = _save_plain(tmp_path, model, "r18")
+    x = RNG.standard_normal((1, 3, 32, 32)).astype(np.float32)
+    with ember.no_grad():
+        expected = model(E(x))
+        same(e(E(x)), expected)
+    with torch.no_grad():
+        close(expected, t(torch.tensor(x)), 1e-4)
+
+
+def test_save_of_untemplated_module_raises_not_implemented(tmp_path):
+    nn = ember.nn
+    with pytest.raises(NotImplementedError, match="LSTM.*state_dict"):
+        ember.jit.save(nn.Sequential(nn.Linear(2, 2), nn.LSTM(2, 2)), str(tmp_path / "m.pt"))
     assert not os.path.exists(tmp_path / "m.pt")
+
+    class DataDependent(nn.Module):
+        def forward(self, x):
+            return x if x.sum() > 0 else -x   # fx cannot trace a branch on a value
+    with pytest.raises(NotImplementedError, match="ember.fx"):
+        ember.jit.save(DataDependent(), str(tmp_path / "m.pt"))
 
 
 # ----------------------------------------------------------------------------- safety

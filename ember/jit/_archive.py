@@ -326,16 +326,28 @@ def _pickle_records(obj, prefix, record, storage_dir, pickler_cls):
 
 
 def save(m, f, _extra_files=None):
-    """Write `m`, a module read by ``ember.jit.load``, as a TorchScript archive: its code
-    as it was read, its current parameters, buffers and attributes. Real
-    ``torch.jit.load`` reads the result. Other modules raise NotImplementedError (ember
-    has no TorchScript compiler to write their code)."""
+    """Write `m` as a TorchScript archive that ``ember.jit.load`` and real
+    ``torch.jit.load`` read.
+
+    A module read by ``ember.jit.load`` is written with its code as it was read and its
+    current parameters, buffers and attributes. A plain ember module gets code written
+    from its ``ember.fx`` trace (_codegen.py: leaf modules such as Linear, Conv2d,
+    BatchNorm2d, ReLU from templates, the root's forward node by node); a module whose
+    trace holds a layer, function or method outside those tables raises
+    NotImplementedError naming it."""
     if not isinstance(m, RecursiveScriptModule):
-        raise NotImplementedError(
-            f"ember.jit.save: only a module read by ember.jit.load can be saved (its "
-            f"TorchScript code comes from the archive); ember has no TorchScript compiler to "
-            f"write code for a {type(m).__name__}. Save the weights with "
-            f"ember.save(model.state_dict(), path) instead")
+        if not isinstance(m, _Module):
+            raise NotImplementedError(
+                f"ember.jit.save: only modules can be saved, not a {type(m).__name__} (ember "
+                f"has no TorchScript compiler for functions)")
+        from ._codegen import script_module
+        try:
+            m = script_module(m)
+        except NotImplementedError as e:
+            raise NotImplementedError(
+                f"{e}. ember has no TorchScript compiler: it writes code only for modules "
+                f"traced by ember.fx into known layers and ops; save the weights with "
+                f"ember.save(model.state_dict(), path) instead") from None
     prefix = "archive"
     if _ser._is_path(f):
         stem = os.path.splitext(os.path.basename(os.fspath(f)))[0]

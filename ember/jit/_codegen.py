@@ -1,0 +1,528 @@
+"""TorchScript code for a plain ember module, written from its ``ember.fx`` trace.
+
+``ember.jit.save`` of a module that did not come from an archive needs TorchScript source
+for it. ``script_module(m)`` traces `m` symbolically with ember.fx, as torch.jit.trace
+records a run: the root class gets a ``forward`` whose statements are the graph's nodes,
+each written as the ATen call TorchScript's own printer writes (``torch.linear(input,
+weight, bias)``, ``torch.view(x, [n, -1])``); each leaf module (Linear, Conv2d,
+BatchNorm2d, ReLU, ...) gets a class whose ``forward`` is written from a template of its
+type and settings; containers between them get classes with attributes only. The result
+is a RecursiveScriptModule over the same Parameter and buffer objects, which
+_archive.save pickles; torch.jit.load compiles the code, ember.jit.load interprets it.
+
+Anything outside the tables (a leaf module type, a function, a method) raises
+NotImplementedError naming it: the trace is then saved only with its weights.
+"""
+import math
+import operator
+
+from .. import _dtype
+from .._tensor import Tensor
+from ..nn import functional as F
+from . import _ops
+from ._code import CodeUnit
+from ._interp import Interpreter
+from ._script_module import RecursiveScriptModule, ScriptObject
+
+_PACKAGE = "__torch__.ember_export"
+
+
+# ----------------------------------------------------------------------------- literals
+
+def literal(v):
+    """TorchScript source for a constant argument."""
+    if v is None or isinstance(v, bool):
+        return repr(v)
+    if isinstance(v, int):
+        return repr(v)
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        if math.isnan(v):
+            return "nan"
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        inner = ", ".join(literal(x) for x in v)
+        return f"[{inner}]"   # TorchScript's int[] / float[] arguments are lists
+    if isinstance(v, _dtype.dtype):
+        return str(_ops._SCALAR_TYPE_OF[str(v).rpartition(".")[2]])
+    if type(v).__name__ == "device":
+        return f'torch.device("{v}")'
+    raise NotImplementedError(f"ember.jit.save: cannot write the constant {v!r} "
+                              f"({type(v).__name__}) into TorchScript code")
+
+
+def _n(v, n):
+    """An int or a tuple as the n-element list ATen's int[n] arguments take."""
+    return list(v) if isinstance(v, (tuple, list)) else [v] * n
+
+
+# ----------------------------------------------------------------------------- leaf modules
+
+def _linear(m):
+    return [f"return torch.linear(input, self.weight, {_opt(m, 'bias')})"]
+
+
+def _opt(m, name):
+    return f"self.{name}" if getattr(m, name, None) is not None else "None"
+
+
+def _conv(n):
+    def code(m):
+        if m.padding_mode != "zeros":
+            raise NotImplementedError(f"ember.jit.save: Conv{n}d with padding_mode="
+                                      f"{m.padding_mode!r}")
+        pad = m.padding if isinstance(m.padding, str) else _n(m.padding, n)
+        return [f"return torch.conv{n}d(input, self.weight, {_opt(m, 'bias')}, "
+                f"{literal(_n(m.stride, n))}, {literal(pad)}, {literal(_n(m.dilation, n))}, "
+                f"{m.groups})"]
+    return code
+
+
+def _conv_transpose(n):
+    def code(m):
+        return [f"return torch.conv_transpose{n}d(input, self.weight, {_opt(m, 'bias')}, "
+                f"{literal(_n(m.stride, n))}, {literal(_n(m.padding, n))}, "
+                f"{literal(_n(m.output_padding, n))}, {m.groups}, "
+                f"{literal(_n(m.dilation, n))})"]
+    return code
+
+
+def _batch_norm(m):
+    if m.momentum is None:
+        raise NotImplementedError("ember.jit.save: BatchNorm with momentum=None (cumulative "
+                                  "average)")
+    if not m.track_running_stats:
+        return [f"return torch.batch_norm(input, {_opt(m, 'weight')}, {_opt(m, 'bias')}, "
+                f"None, None, True, {literal(float(m.momentum))}, {literal(float(m.eps))}, "
+                f"True)"]
+    return ["training = self.training",
+            "if training:",
+            "  _0 = torch.add_(self.num_batches_tracked, 1)",
+            "else:",
+            "  pass",
+            f"return torch.batch_norm(input, {_opt(m, 'weight')}, {_opt(m, 'bias')}, "
+            f"self.running_mean, self.running_var, training, {literal(float(m.momentum))}, "
+            f"{literal(float(m.eps))}, True)"]
+
+
+def _layer_norm(m):
+    return [f"return torch.layer_norm(input, {literal(list(m.normalized_shape))}, "
+            f"{_opt(m, 'weight')}, {_opt(m, 'bias')}, {literal(float(m.eps))}, True)"]
+
+
+def _group_norm(m):
+    return [f"return torch.group_norm(input, {m.num_groups}, {_opt(m, 'weight')}, "
+            f"{_opt(m, 'bias')}, {literal(float(m.eps))}, True)"]
+
+
+def _max_pool(n):
+    def code(m):
+        if m.return_indices:
+            raise NotImplementedError("ember.jit.save: MaxPool with return_indices=True")
+        stride = m.stride if m.stride is not None else m.kernel_size
+        return [f"return torch.max_pool{n}d(input, {literal(_n(m.kernel_size, n))}, "
+                f"{literal(_n(stride, n))}, {literal(_n(m.padding, n))}, "
+                f"{literal(_n(m.dilation, n))}, {literal(bool(m.ceil_mode))})"]
+    return code
+
+
+def _avg_pool(n):
+    def code(m):
+        stride = m.stride if m.stride is not None else m.kernel_size
+        args = (f"input, {literal(_n(m.kernel_size, n))}, {literal(_n(stride, n))}, "
+                f"{literal(_n(m.padding, n))}, {literal(bool(m.ceil_mode))}, "
+                f"{literal(bool(m.count_include_pad))}")
+        if n > 1:
+            args += f", {literal(m.divisor_override)}"
+        return [f"return torch.avg_pool{n}d({args})"]
+    return code
+
+
+def _adaptive_avg_pool(n):
+    def code(m):
+        size = _n(m.output_size, n)
+        if any(s is None for s in size):
+            raise NotImplementedError("ember.jit.save: adaptive pooling with a None size")
+        return [f"return torch.adaptive_avg_pool{n}d(input, {literal(size)})"]
+    return code
+
+
+def _dropout(m):
+    fn = "dropout_" if m.inplace else "dropout"
+    return [f"return torch.{fn}(input, {literal(float(m.p))}, self.training)"]
+
+
+def _activation(template):
+    def code(m):
+        return [f"return {template.format(m=m, inplace='_' if getattr(m, 'inplace', False) else '')}"]
+    return code
+
+
+def _gelu(m):
+    # torch's compiler matches torch.gelu(x, approximate="none") to no overload: the
+    # exact GELU is written as TorchScript's printer writes it, without the argument
+    if m.approximate == "none":
+        return ["return torch.gelu(input)"]
+    return [f"return torch.gelu(input, approximate={literal(m.approximate)})"]
+
+
+def _embedding(m):
+    if m.max_norm is not None:
+        raise NotImplementedError("ember.jit.save: Embedding with max_norm")
+    pad = -1 if m.padding_idx is None else m.padding_idx
+    return [f"return torch.embedding(self.weight, input, {pad}, "
+            f"{literal(bool(m.scale_grad_by_freq))}, {literal(bool(m.sparse))})"]
+
+
+def _softmax(name):
+    def code(m):
+        if m.dim is None:
+            raise NotImplementedError(f"ember.jit.save: {name} without dim")
+        return [f"return torch.{name}(input, {m.dim}, None)"]
+    return code
+
+
+_LEAVES = {
+    "Linear": _linear, "Conv1d": _conv(1), "Conv2d": _conv(2), "Conv3d": _conv(3),
+    "ConvTranspose1d": _conv_transpose(1), "ConvTranspose2d": _conv_transpose(2),
+    "ConvTranspose3d": _conv_transpose(3),
+    "BatchNorm1d": _batch_norm, "BatchNorm2d": _batch_norm, "BatchNorm3d": _batch_norm,
+    "LayerNorm": _layer_norm, "GroupNorm": _group_norm,
+    "MaxPool1d": _max_pool(1), "MaxPool2d": _max_pool(2), "MaxPool3d": _max_pool(3),
+    "AvgPool1d": _avg_pool(1), "AvgPool2d": _avg_pool(2), "AvgPool3d": _avg_pool(3),
+    "AdaptiveAvgPool1d": _adaptive_avg_pool(1), "AdaptiveAvgPool2d": _adaptive_avg_pool(2),
+    "AdaptiveAvgPool3d": _adaptive_avg_pool(3),
+    "Dropout": _dropout, "Dropout1d": _dropout, "Dropout2d": _dropout,
+    "Embedding": _embedding,
+    "ReLU": _activation("torch.relu{inplace}(input)"),
+    "ReLU6": _activation("torch.hardtanh{inplace}(input, 0., 6.)"),
+    "Sigmoid": _activation("torch.sigmoid(input)"),
+    "Tanh": _activation("torch.tanh(input)"),
+    "GELU": _gelu,
+    "SiLU": _activation("torch.silu{inplace}(input)"),
+    "Hardswish": _activation("torch.hardswish{inplace}(input)"),
+    "Hardsigmoid": _activation("torch.hardsigmoid{inplace}(input)"),
+    "LeakyReLU": _activation("torch.leaky_relu{inplace}(input, {m.negative_slope!r})"),
+    "ELU": _activation("torch.elu{inplace}(input, {m.alpha!r}, 1, 1)"),
+    "Hardtanh": _activation("torch.hardtanh{inplace}(input, {m.min_val!r}, {m.max_val!r})"),
+    "Softplus": _activation("torch.softplus(input, {m.beta!r}, {m.threshold!r})"),
+    "Mish": _activation("torch.mish(input)"),
+    "Flatten": _activation("torch.flatten(input, {m.start_dim}, {m.end_dim})"),
+    "Identity": _activation("input"),
+    "Softmax": _softmax("softmax"), "LogSoftmax": _softmax("log_softmax"),
+}
+# the same Python classes in ember.nn under these names only
+_EMBER_NN_PREFIX = "ember.nn."
+
+
+def _leaf_template(m):
+    cls = type(m)
+    if cls.__name__ in _LEAVES and cls.__module__.startswith(_EMBER_NN_PREFIX):
+        return _LEAVES[cls.__name__]
+    return None
+
+
+# ----------------------------------------------------------------------------- graph nodes
+
+_OPERATORS = {operator.add: "add", operator.sub: "sub", operator.mul: "mul",
+              operator.truediv: "div", operator.floordiv: "floordiv", operator.mod: "remainder",
+              operator.pow: "pow", operator.matmul: "matmul", operator.neg: "neg",
+              operator.eq: "eq", operator.ne: "ne", operator.lt: "lt", operator.le: "le",
+              operator.gt: "gt", operator.ge: "ge", operator.and_: "__and__",
+              operator.or_: "__or__", operator.iadd: "add_", operator.isub: "sub_",
+              operator.imul: "mul_", operator.itruediv: "div_"}
+
+# ember.<name> functions whose Python signature is ATen's schema (positional order)
+_TORCH_FUNCTIONS = frozenset("""
+relu sigmoid tanh exp log sqrt rsqrt abs neg sin cos flatten cat stack matmul mm bmm t
+transpose unsqueeze squeeze clamp softmax log_softmax mean sum max min argmax argmin
+add sub mul div pow where zeros ones zeros_like ones_like full arange tanh_ relu_ chunk
+split unbind addmm baddbmm einsum maximum minimum floor ceil round erf cumsum prod
+logsumexp masked_fill norm gather index_select narrow roll flip tril triu permute reshape
+""".split())
+
+# ember.nn.functional.<name> -> (aten name, F's parameter names in ATen's order, their
+# defaults): F's keyword defaults made explicit where ATen has none; `inplace`, where F
+# has it, picks ATen's in-place spelling (relu_) and is not passed on
+_FUNCTIONAL = {
+    "relu": ("relu", ("input", "inplace"), {"inplace": False}),
+    "gelu": ("gelu", ("input", "approximate"), {"approximate": "none"}),
+    "silu": ("silu", ("input", "inplace"), {"inplace": False}),
+    "sigmoid": ("sigmoid", ("input",), {}),
+    "tanh": ("tanh", ("input",), {}),
+    "linear": ("linear", ("input", "weight", "bias"), {"bias": None}),
+    "softmax": ("softmax", ("input", "dim", "dtype"), {"dtype": None}),
+    "log_softmax": ("log_softmax", ("input", "dim", "dtype"), {"dtype": None}),
+    "dropout": ("dropout", ("input", "p", "training", "inplace"),
+                {"p": 0.5, "training": True, "inplace": False}),
+    "adaptive_avg_pool2d": ("adaptive_avg_pool2d", ("input", "output_size"), {}),
+    "adaptive_avg_pool1d": ("adaptive_avg_pool1d", ("input", "output_size"), {}),
+    "layer_norm": ("layer_norm", ("input", "normalized_shape", "weight", "bias", "eps"),
+                   {"weight": None, "bias": None, "eps": 1e-5}),
+    "conv2d": ("conv2d", ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+               {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1}),
+    "conv1d": ("conv1d", ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+               {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1}),
+    "leaky_relu": ("leaky_relu", ("input", "negative_slope", "inplace"),
+                   {"negative_slope": 0.01, "inplace": False}),
+    "hardtanh": ("hardtanh", ("input", "min_val", "max_val", "inplace"),
+                 {"min_val": -1.0, "max_val": 1.0, "inplace": False}),
+    "elu": ("elu", ("input", "alpha", "inplace"), {"alpha": 1.0, "inplace": False}),
+    "max_pool2d": ("max_pool2d", ("input", "kernel_size", "stride", "padding", "dilation",
+                                  "ceil_mode"),
+                   {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False}),
+    "avg_pool2d": ("avg_pool2d", ("input", "kernel_size", "stride", "padding", "ceil_mode",
+                                  "count_include_pad", "divisor_override"),
+                   {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
+                    "divisor_override": None}),
+}
+_POOL_LISTS = {"max_pool2d": ("kernel_size", "stride", "padding", "dilation"),
+               "avg_pool2d": ("kernel_size", "stride", "padding"),
+               "adaptive_avg_pool2d": ("output_size",), "conv2d": ("stride", "padding",
+                                                                   "dilation"),
+               "conv1d": ("stride", "padding", "dilation")}
+
+# Tensor methods -> ATen function with the tensor first; those taking sizes as *args
+_METHODS = frozenset("""
+flatten relu sigmoid tanh exp log sqrt abs neg t transpose unsqueeze squeeze contiguous
+softmax log_softmax mean sum max min argmax argmin add sub mul div pow matmul clamp
+chunk split unbind detach clone masked_fill cumsum float double int long bool
+""".split())
+_SIZE_METHODS = frozenset({"view", "reshape", "permute", "expand", "repeat"})
+_CAST_METHODS = {"float": 6, "double": 7, "int": 3, "long": 4, "bool": 11, "half": 5}
+
+
+class _Writer:
+    """Writes the root forward from the fx graph, node by node."""
+
+    def __init__(self, root, gm, constants):
+        self.root, self.gm = root, gm
+        self.constants = constants    # tensors that are neither parameters nor buffers
+        self.lines = []
+        self.names = {}
+
+    def arg(self, a):
+        from ..fx.node import Node
+        if isinstance(a, Node):
+            return self.names[a]
+        if isinstance(a, (list, tuple)) and any(isinstance(x, Node) for x in a):
+            return "[" + ", ".join(self.arg(x) for x in a) + "]"
+        if isinstance(a, Tensor):
+            self.constants.append(a)
+            return f"CONSTANTS.c{len(self.constants) - 1}"
+        return literal(a)
+
+    def index(self, idx):
+        """A subscript as source: ints, slices, None, Ellipsis and nodes."""
+        if isinstance(idx, tuple):
+            return ", ".join(self.index(i) for i in idx) if idx else "()"
+        if isinstance(idx, slice):
+            parts = ["" if p is None else self.arg(p) for p in (idx.start, idx.stop)]
+            text = ":".join(parts)
+            return text + (f":{self.arg(idx.step)}" if idx.step is not None else "")
+        if idx is Ellipsis:
+            return "..."
+        return self.arg(idx)
+
+    def module_path(self, target):
+        expr = "self"
+        for part in target.split("."):
+            expr = f"{expr}.{part}" if part.isidentifier() else f'getattr({expr}, "{part}")'
+        return expr
+
+    def node(self, node):
+        name = f"_{len(self.names)}"
+        op = node.op
+        if op == "placeholder":
+            name = node.target if node.target.isidentifier() else name
+            self.names[node] = name
+            return
+        if op == "output":
+            self.lines.append(f"return {self.output(node.args[0])}")
+            return
+        self.names[node] = name
+        self.lines.append(f"{name} = {self.expression(node)}")
+
+    def output(self, value):
+        from ..fx.node import Node
+        if isinstance(value, (tuple, list)) and not isinstance(value, Node):
+            inner = ", ".join(self.output(v) for v in value)
+            return f"({inner}{',' if len(value) == 1 else ''})"
+        return self.arg(value)
+
+    def expression(self, node):
+        op, target, args, kwargs = node.op, node.target, node.args, node.kwargs
+        if op == "call_module":
+            sub = self.gm.get_submodule(target)
+            if _leaf_template(sub) is None:
+                raise NotImplementedError(f"ember.jit.save: no TorchScript template for the "
+                                          f"module {type(sub).__name__} ('{target}')")
+            call_args = ", ".join(self.arg(a) for a in args)
+            if kwargs:
+                raise NotImplementedError(f"ember.jit.save: module '{target}' called with "
+                                          f"keyword arguments")
+            return f"({self.module_path(target)}).forward({call_args}, )"
+        if op == "get_attr":
+            value = self.root
+            for part in target.split("."):
+                value = getattr(value, part)
+            owner_path, _, leaf = target.rpartition(".")
+            owner = self.root.get_submodule(owner_path) if owner_path else self.root
+            if leaf in owner._parameters or leaf in owner._buffers:
+                return self.module_path(target)
+            if isinstance(value, Tensor):
+                return self.arg(value)
+            return literal(value)
+        if op == "call_method":
+            return self.method(target, args, kwargs)
+        if op == "call_function":
+            return self.function(target, args, kwargs)
+        raise NotImplementedError(f"ember.jit.save: fx node kind {op}")
+
+    def method(self, name, args, kwargs):
+        self_arg, rest = self.arg(args[0]), args[1:]
+        if name == "size":
+            if kwargs:
+                rest = (kwargs["dim"],)
+            return f"torch.size({self_arg}{''.join(', ' + self.arg(a) for a in rest)})"
+        if name in _SIZE_METHODS:
+            sizes = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest
+            return f"torch.{name}({self_arg}, {self.arg(list(sizes))})"
+        if name in _CAST_METHODS and not rest and not kwargs:
+            return f"torch.to({self_arg}, {_CAST_METHODS[name]}, False, False, None)"
+        if name == "contiguous" and not rest:
+            return f"torch.contiguous({self_arg})"
+        if name in _METHODS:
+            return self.call(f"torch.{name}", (args[0],) + tuple(rest), kwargs)
+        raise NotImplementedError(f"ember.jit.save: no TorchScript form for Tensor.{name}")
+
+    def function(self, fn, args, kwargs):
+        if fn in _OPERATORS:
+            return self.call(f"torch.{_OPERATORS[fn]}", args, kwargs)
+        if fn is operator.getitem:
+            return f"{self.arg(args[0])}[{self.index(args[1])}]"
+        if fn is getattr and args[1] == "shape":
+            return f"torch.size({self.arg(args[0])})"
+        module = getattr(fn, "__module__", "") or ""
+        name = getattr(fn, "__name__", "")
+        import ember
+        if getattr(F, name, None) is fn and name in _FUNCTIONAL:
+            return self.functional(name, args, kwargs)
+        if getattr(ember, name, None) is fn and name in _TORCH_FUNCTIONS:
+            return self.call(f"torch.{name}", args, kwargs)
+        raise NotImplementedError(f"ember.jit.save: no TorchScript form for the function "
+                                  f"{module}.{name}")
+
+    def functional(self, name, args, kwargs):
+        aten, params, defaults = _FUNCTIONAL[name]
+        values = dict(defaults)
+        values.update(zip(params, args))
+        values.update({k: v for k, v in kwargs.items() if k in params})
+        extra = set(kwargs) - set(params)
+        if extra:
+            raise NotImplementedError(f"ember.jit.save: F.{name} with {sorted(extra)}")
+        if values.pop("inplace", False):
+            aten += "_"
+        params = [p for p in params if p != "inplace"]
+        if name in ("max_pool2d", "avg_pool2d") and values["stride"] is None:
+            values["stride"] = values["kernel_size"]
+        for key in _POOL_LISTS.get(name, ()):
+            if not isinstance(values[key], str):
+                values[key] = _n(values[key], 2 if name.endswith("2d") else 1)
+        if name == "max_pool2d" and kwargs.get("return_indices"):
+            raise NotImplementedError("ember.jit.save: F.max_pool2d with return_indices")
+        if name == "gelu":
+            approximate = values["approximate"]
+            return self.call("torch.gelu", [values["input"]],
+                             {} if approximate == "none" else {"approximate": approximate})
+        if name == "layer_norm":
+            values["normalized_shape"] = list(values["normalized_shape"])
+            return self.call("torch.layer_norm", [values[p] for p in params] + [True], {})
+        return self.call(f"torch.{aten}", [values[p] for p in params], {})
+
+    def call(self, fn, args, kwargs):
+        parts = [self.arg(a) for a in args]
+        parts += [f"{k}={self.arg(v)}" for k, v in kwargs.items()]
+        return f"{fn}({', '.join(parts)})"
+
+
+# ----------------------------------------------------------------------------- classes
+
+def _class_source(qualname, cls_name, m, forward_lines, forward_args, child_types):
+    params = [n for n, p in m._parameters.items() if p is not None]
+    buffers = [n for n, b in m._buffers.items() if b is not None]
+    lines = [f"class {cls_name}(Module):",
+             "  __parameters__ = [" + "".join(f'"{n}", ' for n in params) + "]",
+             "  __buffers__ = [" + "".join(f'"{n}", ' for n in buffers) + "]"]
+    for n in params + buffers:
+        lines.append(f"  {n} : Tensor")
+    lines.append("  training : bool")
+    for n, child_q in child_types.items():
+        if n.isidentifier():
+            lines.append(f"  {n} : {child_q}")
+        else:
+            lines.append(f'  __annotations__["{n}"] = {child_q}')
+    if forward_lines is not None:
+        sig = ",\n    ".join([f"self: {qualname}"] + [f"{a}: Tensor" for a in forward_args])
+        lines.append(f"  def forward({sig}):")
+        lines += [f"    {line}" for line in forward_lines]
+    return "\n".join(lines) + "\n"
+
+
+def script_module(m, example_args=None):
+    """`m` (a plain ember module) as a RecursiveScriptModule sharing its parameters and
+    buffers, with TorchScript code written from its fx trace (see the module docstring)."""
+    from .. import fx
+    try:
+        gm = fx.symbolic_trace(m)
+    except Exception as e:
+        raise NotImplementedError(f"ember.jit.save: {type(m).__name__} cannot be traced by "
+                                  f"ember.fx ({type(e).__name__}: {e}), so ember cannot write "
+                                  f"TorchScript code for it; save a state_dict instead") from e
+    constants = []
+    writer = _Writer(m, gm, constants)
+    for node in gm.graph.nodes:
+        writer.node(node)
+    forward_args = [writer.names[n] for n in gm.graph.nodes if n.op == "placeholder"]
+
+    # one class per module instance (each has its own constants baked into its code)
+    paths = {mod: path for path, mod in m.named_modules(remove_duplicate=True)}
+    qualnames = {}
+    for i, (mod, path) in enumerate(paths.items()):
+        qualnames[mod] = f"{_PACKAGE}.m{i}.{type(mod).__name__}"
+    files = {}
+    used = {n.target for n in gm.graph.nodes if n.op == "call_module"}
+    for mod, path in paths.items():
+        qual = qualnames[mod]
+        module_name, _, cls_name = qual.rpartition(".")
+        if mod is m:
+            body, args = writer.lines, forward_args
+        elif path in used:
+            body, args = _leaf_template(mod)(mod), ["input"]
+        else:
+            body, args = None, []
+        children = {n: qualnames[c] for n, c in mod._modules.items() if c is not None}
+        source = _class_source(qual, cls_name, mod, body, args, children)
+        files[module_name.replace(".", "/") + ".py"] = source
+    unit = CodeUnit(files)
+    interp = Interpreter(unit, tuple(constants),
+                         lambda cls, state: ScriptObject(cls, interp, state))
+    built = {}
+
+    def build(mod):
+        if mod in built:
+            return built[mod]
+        out = RecursiveScriptModule(unit.script_class(qualnames[mod]), interp)
+        built[mod] = out
+        state = {"training": mod.training}
+        state.update({n: p for n, p in mod._parameters.items() if p is not None})
+        state.update({n: b for n, b in mod._buffers.items() if b is not None})
+        state.update({n: build(c) for n, c in mod._modules.items() if c is not None})
+        out._init_state(state, lambda t, role: t)
+        object.__setattr__(out, "_state_order", list(state))
+        return out
+    return build(m)
+
