@@ -29,6 +29,8 @@ from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inferen
 from .autograd.anomaly import is_anomaly_enabled, is_anomaly_check_nan_enabled
 from . import autograd
 from . import _random as random  # torch.random: manual_seed, fork_rng, get_rng_state ...
+import sys as _sys
+_sys.modules[__name__ + ".random"] = random   # `from torch.random import fork_rng`
 from . import cuda
 
 # the op library: each family re-exports its public functions
@@ -165,7 +167,7 @@ def __getattr__(name):
     if name in ("distributions", "testing", "func", "profiler", "jit", "multiprocessing", "cpu",
                 "hub", "futures", "accelerator", "__future__", "_logging", "nested",
                 "_dynamo", "ao", "quantization",
-                "onnx", "xpu", "functional", "masked", "fx"):
+                "onnx", "xpu", "mps", "types", "functional", "masked", "fx"):
         import importlib
         return importlib.import_module("." + name, __name__)
     if name in ("library", "ops"):   # torch.ops.<namespace>.<op>: ember.library's ops
