@@ -232,6 +232,9 @@ class _Ops:
         if namespace == "aten":
             from ._ops.aten import aten
             return aten
+        if namespace == "quantized":   # the quantized kernels (ember/_ops/quantized_torch_ops)
+            from ._ops.quantized_torch_ops import quantized
+            return quantized
         return _OpNamespace(namespace)
 
 

@@ -297,3 +297,33 @@ def test_small_quantized_cnn_matches_torch():
         h = m.flatten(F.adaptive_avg_pool2d(h, 1), 1)
         outs.append(qF.linear(h, qw2, None, 0.02, 128))
     _same(*outs)
+
+
+def test_ops_quantized_entry_points():
+    """torch.ops.quantized's prepack / compute / unpack operators and the fused relu forms."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    w = np.clip(rng.standard_normal((4, 3, 3, 3)) * 0.3, -0.3, 0.3).astype(np.float32)
+    wl = np.clip(rng.standard_normal((5, 6)) * 0.3, -0.3, 0.3).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    outs = []
+    for m in (torch, ember):
+        q = m.quantize_per_tensor(m.tensor(x), 0.04, 64, m.quint8)
+        qw = m.quantize_per_tensor(m.tensor(w), 0.005, 0, m.qint8)
+        qwl = m.quantize_per_tensor(m.tensor(wl), 0.005, 0, m.qint8)
+        ops = m.ops.quantized
+        packed = ops.conv2d_prepack(qw, m.tensor(b), [1, 1], [1, 1], [1, 1], 1)
+        assert packed.unpack()[0].equal(qw)
+        c = ops.conv2d(q, packed, 0.05, 70)
+        # (zero point 0: PyTorch's default x86 engine clamps a fused relu at the integer 0,
+        # not at the zero point, unlike its fbgemm engine; ember clamps at the zero point)
+        cr = ops.conv2d_relu(q, packed, 0.05, 0)
+        lp = ops.linear_prepack(qwl, None)
+        lin = ops.linear(c, lp, 0.1, 60)
+        linr = ops.linear_relu(c, lp, 0.1, 60)
+        cat = ops.cat([c, cr], 1, 0.06, 80)
+        outs.append((c, cr, lin, linr, cat, ops.linear_unpack(lp)[0]))
+    for t, e in zip(*outs):
+        _same(t, e)
+    with pytest.raises(AttributeError):
+        ember.ops.quantized.no_such_operator
