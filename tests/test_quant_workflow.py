@@ -570,3 +570,32 @@ def test_float16_dynamic_quantize_run_fn_and_wrappers():
         results.append((_text(m.ao.quantization.add_quant_dequant(tree)), None))
     assert results[2][0] == results[0][0] and results[3][0] == results[1][0]
     np.testing.assert_array_equal(results[2][1], results[0][1])
+
+
+def test_quantized_embedding_weight_only():
+    torch.manual_seed(0)
+    t = torch.nn.Sequential(torch.nn.Embedding(10, 6), torch.nn.Linear(6, 3))
+    e = ember.nn.Sequential(ember.nn.Embedding(10, 6), ember.nn.Linear(6, 3))
+    _copy_weights(t, e)
+    idx = np.array([[1, 2, 3], [4, 5, 9]])
+    for spec in ("dtype", "qconfig"):
+        outs = []
+        for m, model in ((torch, t), (ember, e)):
+            qc = m.ao.quantization
+            if spec == "dtype":
+                q = qc.quantize_dynamic(model, {m.nn.Embedding}, dtype=m.quint8)
+            else:
+                q = qc.quantize_dynamic(model, {m.nn.Embedding: qc.float_qparams_weight_only_qconfig,
+                                                m.nn.Linear: qc.default_dynamic_qconfig})
+            outs.append((q, _np(q[0](m.tensor(idx))), _np(q(m.tensor(idx)))))
+        (tq, t_rows, t_out), (eq, e_rows, e_out) = outs
+        assert _text(eq) == repr(tq)
+        assert list(eq.state_dict()) == list(tq.state_dict())
+        np.testing.assert_array_equal(eq[0].weight().int_repr().numpy(),
+                                      tq[0].weight().int_repr().numpy())
+        np.testing.assert_array_equal(e_rows, t_rows)
+        np.testing.assert_allclose(e_out, t_out, rtol=1e-6, atol=1e-7)
+    with pytest.raises(AssertionError, match="float_qparams_weight_only_qconfig"):
+        layer = ember.nn.Embedding(3, 2)
+        layer.qconfig = ember.ao.quantization.default_qconfig
+        ember.ao.nn.quantized.Embedding.from_float(layer)

@@ -1,8 +1,9 @@
 """ember.ao.nn.quantized (torch.ao.nn.quantized): modules that compute on quantized tensors
 (what ``convert`` swaps in): Quantize / DeQuantize, Linear, Conv1d/2d/3d, ReLU6, Hardswish,
-ELU, LeakyReLU, Sigmoid, Softmax, BatchNorm2d/3d, Dropout, FloatFunctional / QFunctional;
+ELU, LeakyReLU, Sigmoid, Softmax, BatchNorm2d/3d, Dropout, FloatFunctional / QFunctional,
+Embedding (quint8 rows);
 ``.dynamic`` holds the dynamically quantized Linear and LSTM; ``.functional`` the quantized
-kernels. ConvTranspose, Embedding(Bag), the normalizations other than BatchNorm, PReLU,
+kernels. ConvTranspose, EmbeddingBag, the normalizations other than BatchNorm, PReLU,
 the static LSTM and MultiheadAttention are not built (NotImplementedError).
 """
 from .modules import *  # noqa: F401,F403

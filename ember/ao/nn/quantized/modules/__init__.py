@@ -5,6 +5,7 @@ from ember import nn
 from .activation import ELU, Hardswish, LeakyReLU, ReLU6, Sigmoid, Softmax
 from .batchnorm import BatchNorm2d, BatchNorm3d
 from .conv import Conv1d, Conv2d, Conv3d
+from .embedding_ops import Embedding, EmbeddingPackedParams
 from .functional_modules import FloatFunctional, FXFloatFunctional, QFunctional
 from .linear import Linear, LinearPackedParams
 
@@ -93,7 +94,6 @@ def _not_built(name):
 ConvTranspose1d = _not_built("ConvTranspose1d")
 ConvTranspose2d = _not_built("ConvTranspose2d")
 ConvTranspose3d = _not_built("ConvTranspose3d")
-Embedding = _not_built("Embedding")
 EmbeddingBag = _not_built("EmbeddingBag")
 GroupNorm = _not_built("GroupNorm")
 InstanceNorm1d = _not_built("InstanceNorm1d")
