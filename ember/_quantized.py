@@ -913,7 +913,7 @@ def quantize_per_tensor(input, scale, zero_point, dtype):
 
     ``q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax)``; `scale` and
     `zero_point` are numbers or one-element tensors. Given a list of tensors, `scale` and
-    `zero_point` are tensors of one entry per tensor and a list comes back."""
+    `zero_point` are tensors of one entry per tensor and a tuple comes back."""
     if isinstance(input, (list, tuple)):
         scales = scale.tolist() if isinstance(scale, Tensor) else list(scale)
         zps = zero_point.tolist() if isinstance(zero_point, Tensor) else list(zero_point)
@@ -922,7 +922,8 @@ def quantize_per_tensor(input, scale, zero_point, dtype):
                                f"and zero points (got {len(scales)} and {len(zps)})")
         if isinstance(scale, Tensor):   # PyTorch reads a float32 scale tensor's values
             scales = np.asarray(scales, dtype=np.float32).astype(np.float64).tolist()
-        return [quantize_per_tensor(x, s, int(z), dtype) for x, s, z in zip(input, scales, zps)]
+        return tuple(quantize_per_tensor(x, s, int(z), dtype)
+                     for x, s, z in zip(input, scales, zps))
     _check_float_input(input, "quantize_per_tensor")
     _check_qdtype(dtype, "quantize_per_tensor")
     if isinstance(scale, Tensor):   # a float32 scale tensor keeps its float32 value

@@ -401,14 +401,21 @@ def test_repr_as_torch(name):
     assert _text(REPR_CASES[name], ember) == _text(REPR_CASES[name], torch)
 
 
-@pytest.mark.parametrize("name", ["quantize_per_tensor", "quantize_per_channel",
-                                  "quantize_per_tensor_dynamic", "quantized_batch_norm",
-                                  "quantized_max_pool1d", "quantized_max_pool2d"])
-def test_quantized_tensors_not_built(name):
-    """torch's quantize_* docstrings: ember has no quantized tensors, and says so with
-    NotImplementedError (it raised AttributeError)."""
-    with pytest.raises(NotImplementedError, match="quantized tensors"):
-        getattr(ember, name)(ember.ones(2, 2), 0.1, 0, ember.quint8)
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_quantize_docstring_examples():
+    """torch's quantize_per_tensor / quantize_per_channel / quantized_max_pool2d docstring
+    examples (they raised NotImplementedError before ember had quantized tensors)."""
+    def run(m):
+        x = m.tensor([-1.0, 0.0, 1.0, 2.0])
+        qc = m.quantize_per_channel(m.tensor([[-1.0, 0.0], [1.0, 2.0]]), m.tensor([0.1, 0.01]),
+                                    m.tensor([10, 0]), 0, m.quint8)
+        pooled = m.quantized_max_pool2d(
+            m.quantize_per_tensor(m.arange(16.0).reshape(1, 1, 4, 4), 0.5, 2, m.quint8), [2, 2])
+        return [repr(m.quantize_per_tensor(x, 0.1, 10, m.quint8)),
+                repr(m.quantize_per_tensor([x, m.tensor([3.0])], m.tensor([0.1, 0.2]),
+                                           m.tensor([10, 20]), m.quint8)),
+                repr(qc), repr(qc.int_repr()), repr(pooled)]
+    assert [t.replace("torch.", "ember.") for t in run(torch)] == run(ember)
 
 
 def test_asarray_warns_when_requires_grad_unset():

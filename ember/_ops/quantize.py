@@ -1,8 +1,6 @@
-"""Fake quantization, and the quantized-tensor entry points ember does not have.
-
-ember has no quantized tensors (quint8/qint8 storage with a scale and zero point); the
-functions that make or take them raise NotImplementedError. What it has is the float
-simulation of quantization that quantization-aware training runs:
+"""Fake quantization: the float simulation of quantization that quantization-aware
+training runs (quantized tensors themselves live in ember/_quantized.py; the torch-level
+quantized_max_pool* and quantized_batch_norm at the end of this file take them):
 
     fake_quantize_per_tensor_affine(x, scale, zero_point, qmin, qmax)
         q   = clamp(round(x * (1 / scale)) + zero_point, qmin, qmax)   (round half to even)
@@ -27,7 +25,6 @@ from ._base import Op, apply
 from ._util import dtype_name
 
 __all__ = ["fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine",
-           "quantize_per_tensor", "quantize_per_channel", "quantize_per_tensor_dynamic",
            "quantized_batch_norm", "quantized_max_pool1d", "quantized_max_pool2d",
            "quantized_max_pool3d"]
 
@@ -132,21 +129,30 @@ def fake_quantize_per_channel_affine(input, scale, zero_point, axis, quant_min, 
                  quant_max, float_zp)
 
 
-def _no_quantized_tensors(name):
-    def refuse(*args, **kwargs):
-        raise NotImplementedError(
-            f"torch.{name} is not supported by ember: ember has no quantized tensors "
-            f"(fake_quantize_per_tensor_affine / fake_quantize_per_channel_affine simulate "
-            f"quantization on float tensors)")
-    refuse.__name__ = refuse.__qualname__ = name
-    refuse.__doc__ = f"``torch.{name}``: raises NotImplementedError (no quantized tensors)."
-    return refuse
+def _quantized_max_pool(nd):
+    def quantized_max_pool(input, kernel_size, stride=(), padding=0, dilation=1,
+                           ceil_mode=False):
+        from .. import _quantized
+        from . import quantized_ops
+        if not isinstance(input, _quantized.QuantizedTensor):
+            raise RuntimeError(f"quantized_max_pool{nd}d expects a quantized tensor, got "
+                               f"{input.dtype}")
+        return quantized_ops.max_pool(nd, input, kernel_size, list(stride) or None, padding,
+                                      dilation, ceil_mode)
+    quantized_max_pool.__name__ = quantized_max_pool.__qualname__ = f"quantized_max_pool{nd}d"
+    quantized_max_pool.__doc__ = (f"``torch.quantized_max_pool{nd}d``: max pooling of a "
+                                  f"quantized tensor's integers.")
+    return quantized_max_pool
 
 
-quantize_per_tensor = _no_quantized_tensors("quantize_per_tensor")
-quantize_per_channel = _no_quantized_tensors("quantize_per_channel")
-quantize_per_tensor_dynamic = _no_quantized_tensors("quantize_per_tensor_dynamic")
-quantized_batch_norm = _no_quantized_tensors("quantized_batch_norm")
-quantized_max_pool1d = _no_quantized_tensors("quantized_max_pool1d")
-quantized_max_pool2d = _no_quantized_tensors("quantized_max_pool2d")
-quantized_max_pool3d = _no_quantized_tensors("quantized_max_pool3d")
+quantized_max_pool1d = _quantized_max_pool(1)
+quantized_max_pool2d = _quantized_max_pool(2)
+quantized_max_pool3d = _quantized_max_pool(3)
+
+
+def quantized_batch_norm(input, weight, bias, mean, var, eps, output_scale, output_zero_point):
+    """``torch.quantized_batch_norm``: batch norm of a quantized (N, C, ...) tensor with
+    float parameters, quantized to (output_scale, output_zero_point) (the kernel of
+    ember.ao.nn.quantized.BatchNorm2d/3d)."""
+    from ..ao.nn.quantized.modules.batchnorm import quantized_batch_norm as kernel
+    return kernel(input, weight, bias, mean, var, eps, output_scale, output_zero_point)
