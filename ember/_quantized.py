@@ -80,6 +80,7 @@ INT_TYPES = {
 INT_TYPES_BY_NAME = {d.name: v for d, v in INT_TYPES.items()}
 # the plain dtype of a quantized dtype's integer representation (int_repr's dtype)
 _REPR_DTYPE = {_dtype.quint8: _dtype.uint8, _dtype.qint8: _dtype.int8, _dtype.qint32: _dtype.int32}
+_SCALAR_TYPE = {_dtype.quint8: "QUInt8", _dtype.qint8: "QInt8", _dtype.qint32: "QInt32"}
 _QDTYPE_OF_REPR = {np.dtype(v[0]): k for k, v in INT_TYPES.items()}
 
 
@@ -455,7 +456,7 @@ class QuantizedTensor(Tensor):
     float = double = half = bfloat16 = long = int = short = char = byte = bool = _cast_refused
 
     def numpy(self, *, force=False):
-        raise TypeError(f"Got unsupported ScalarType {self._qdtype._legacy or self._qdtype}")
+        raise TypeError(f"Got unsupported ScalarType {_SCALAR_TYPE[self._qdtype]}")
 
     def tolist(self):
         raise RuntimeError("load_scalar: invalid type")

@@ -327,3 +327,40 @@ def test_ops_quantized_entry_points():
         _same(t, e)
     with pytest.raises(AttributeError):
         ember.ops.quantized.no_such_operator
+
+
+MOVES = [
+    ("pad constant", lambda m, F, q: F.pad(q, (1, 2, 0, 1))),
+    ("pad value", lambda m, F, q: F.pad(q, (1, 1), value=0.5)),
+    ("pad reflect", lambda m, F, q: F.pad(q, (1, 1, 2, 1), mode="reflect")),
+    ("pixel_shuffle", lambda m, F, q: F.pixel_shuffle(q.repeat(1, 4, 1, 1), 2)),
+    ("pixel_unshuffle", lambda m, F, q: F.pixel_unshuffle(q[:, :, :6, :6], 2)),
+    ("channel_shuffle", lambda m, F, q: F.channel_shuffle(q.repeat(1, 2, 1, 1), 3)),
+    ("nn.PixelShuffle", lambda m, F, q: m.nn.PixelShuffle(2)(q.repeat(1, 4, 1, 1))),
+    ("empty_like", lambda m, F, q: m.empty_like(q)[:0]),
+    ("full_like", lambda m, F, q: m.full_like(q, 0.33)),
+    ("ones_like", lambda m, F, q: m.ones_like(q)),
+    ("quantized_max_pool2d", lambda m, F, q: m.quantized_max_pool2d(q, [2, 2])),
+    ("quantized_max_pool1d", lambda m, F, q: m.quantized_max_pool1d(q[0], [3], [1])),
+]
+
+
+@pytest.mark.parametrize("name,fn", MOVES, ids=[c[0] for c in MOVES])
+def test_moves_pads_and_likes(name, fn):
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal((2, 3, 7, 6)) * 2).astype(np.float32)
+    tq, eq = _pair(x, 0.05, 100)
+    _same(fn(torch, TF, tq), fn(ember, EF, eq))
+
+
+@pytest.mark.parametrize("fn", [lambda m, F, q: m.zeros_like(q),
+                                lambda m, F, q: F.pad(q, (1, 1), mode="replicate"),
+                                lambda m, F, q: F.adaptive_max_pool2d(q, 1),
+                                lambda m, F, q: m.softmax(q, 1)])
+def test_moves_refused_like_torch(fn):
+    x = np.ones((1, 2, 3, 3), dtype=np.float32)
+    tq, eq = _pair(x, 0.05, 100)
+    with pytest.raises(NotImplementedError):
+        fn(torch, TF, tq)
+    with pytest.raises(NotImplementedError):
+        fn(ember, EF, eq)

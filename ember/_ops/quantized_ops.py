@@ -353,6 +353,49 @@ def interpolate(q, size=None, scale_factor=None, mode="nearest", align_corners=N
     return _back_to_ints(q, out)
 
 
+def pad(q, pad, mode="constant", value=None):
+    """Constant padding with value (0 by default) quantized by q's parameters, or reflect
+    padding, on the integers (exact); PyTorch has no other quantized padding."""
+    from .padding import pad as dense_pad
+    _per_tensor(q, "pad")
+    if mode == "constant":
+        fill = float(_scalar_q(q, 0.0 if value is None else value))
+        return _back_to_ints(q, dense_pad(_float_ints(q), pad, mode, fill))
+    if mode == "reflect":
+        return _back_to_ints(q, dense_pad(_float_ints(q), pad, mode))
+    Q._refuse(f"{'replication' if mode == 'replicate' else mode}_pad{len(pad) // 2}d")
+
+
+def _moving(dense):
+    """A dense op that only moves elements, run on q's integers."""
+    def op(q, *args, **kwargs):
+        return _back_to_ints(q, dense(_float_ints(q), *args, **kwargs))
+    op.__name__ = getattr(dense, "__name__", "op")
+    return op
+
+
+def empty_like(q, *, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None, pin_memory=False):
+    """An uninitialised (here: zero-point filled) tensor with q's shape and parameters."""
+    if dtype is not None and dtype is not q._qdtype:
+        raise RuntimeError("empty_like of a quantized tensor keeps its quantized dtype")
+    ints = np.full(_ints(q).shape, q._zero_point if q._qscheme is Q.per_tensor_affine else 0,
+                   dtype=_ints(q).dtype)
+    return Q._like(q, ints)
+
+
+def full_like(q, fill_value, **kwargs):
+    return empty_like(q, **kwargs).fill_(fill_value)
+
+
+def ones_like(q, **kwargs):
+    return full_like(q, 1.0, **kwargs)
+
+
+def zeros_like(q, **kwargs):
+    Q._refuse("zero_")   # PyTorch's zeros_like of a quantized tensor runs zero_, unsupported
+
+
 # ============================================================================ joining
 
 def _requantized_ints(t, scale, zero_point, qdtype):
@@ -513,6 +556,18 @@ def _fronts():
             for space in (F, ember):
                 if hasattr(space, name):
                     table.append((space, name, _pool_front(nd, kind), _first))
+    from . import fold
+    for name, dense in (("pixel_shuffle", fold.pixel_shuffle),
+                        ("pixel_unshuffle", fold.pixel_unshuffle),
+                        ("channel_shuffle", getattr(F, "channel_shuffle", None))):
+        if dense is not None:
+            for space in (F, ember):
+                if hasattr(space, name):
+                    table.append((space, name, _moving(dense), _first))
+    table.append((F, "pad", pad, _first))
+    for name, kernel in (("empty_like", empty_like), ("full_like", full_like),
+                         ("ones_like", ones_like), ("zeros_like", zeros_like)):
+        table.append((ember, name, kernel, _first))
     for name in _AS_METHOD:
         if hasattr(ember, name):
             table.append((ember, name, _as_method(name), _first))
