@@ -380,3 +380,60 @@ def test_flop_counter_custom_mapping_and_table():
     assert table[0].split() == ["Module", "FLOP", "%", "Total"]
     assert table[2].split()[0] == "Sequential" and table[2].split()[-1] == "100.00%"
     assert [row.split()[1] for row in table[3:]] == ["aten.addmm", "aten.relu"]
+
+
+def test_handler_may_change_operands_dtype():
+    """A handler calling func on operands of another dtype gets that dtype's result, and
+    sees no mode while it runs (its own ops are not dispatched to it)."""
+    out = {}
+    for lib in (torch, ember):
+        pd = _mod(lib, "utils._python_dispatch")
+
+        class Upcast(pd.TorchDispatchMode):
+            def __init__(self):
+                super().__init__()
+                self.seen = []
+
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                self.seen.append((str(func), types, pd._get_current_dispatch_mode()))
+                if func is lib.ops.aten.mm.default:
+                    args = [a.double() for a in args]
+                return func(*args, **(kwargs or {}))
+        x, w = lib.ones(2, 3), lib.ones(3, 2)   # (factories do not dispatch in ember)
+        with Upcast() as mode:
+            inside = pd._get_current_dispatch_mode() is mode
+            y = x.mm(w * 2)
+        out[lib.__name__] = (inside, mode.seen, str(y.dtype).split(".")[-1], y.tolist())
+    assert out["ember"] == out["torch"]
+
+
+def test_module_tracker_parents_match_torch():
+    def program(lib):
+        ModuleTracker = _mod(lib, "utils.module_tracker").ModuleTracker
+        seen = []
+
+        class Block(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.inner = lib.nn.Linear(3, 3)
+
+            def forward(self, x):
+                seen.append(sorted(tracker.parents))
+                return self.inner(x).relu()
+
+        class Net(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = Block()
+                self.b = Block()
+
+            def forward(self, x):
+                return self.b(self.a(x))
+        net = Net()
+        with ModuleTracker() as tracker:
+            y = net(lib.ones(2, 3))
+            seen.append(sorted(tracker.parents))
+            y.register_hook(lambda g: seen.append(sorted(tracker.parents)))
+            y.sum().backward()
+        return seen
+    assert program(ember) == program(torch)

@@ -52,6 +52,8 @@ import contextlib
 import threading
 import weakref
 
+import numpy as np
+
 from .._tensor import Tensor, SUBCLASS_HOOKS
 from .._ops import _base
 from .._ops.aten import overload_for, public_function
@@ -67,6 +69,7 @@ __all__ = ["TorchDispatchMode", "_get_current_dispatch_mode",
 _GRAD = grad_mode.GRAD_ENABLED
 _new_object = object.__new__
 _make = Tensor._make
+_ndarray = np.ndarray
 
 _MODES = []          # the entered modes, innermost last
 _WRAPPERS = [0]      # wrapper-subclass instances alive
@@ -353,7 +356,7 @@ def _operand_args(inputs, arrays):
     for t, a in zip(inputs, arrays):
         if t is not None:
             args.append(t)
-        elif hasattr(a, "shape") and hasattr(a, "dtype") and getattr(a, "ndim", 0) > 0:
+        elif isinstance(a, _ndarray) or type(a) in _base._ARRAY_TYPES:
             args.append(_make(a))
         else:
             args.append(a)
@@ -437,15 +440,20 @@ def call_overload(op, args, kwargs):
 def _rebuilt_operands(pending, operands):
     """(inputs, arrays) for the operands a handler passed in place of the dispatched
     ones (a wrapper's inner tensors): each array cast to the dtype the op's function cast
-    the original operand to."""
+    the original operand to, unless the handler gave it another dtype."""
     inputs, arrays = [], []
-    for a, original in zip(operands, pending.arrays):
+    for a, original, dispatched in zip(operands, pending.arrays, pending.inputs):
         if isinstance(a, Tensor):
             inputs.append(a)
             data = a._data
             dt = getattr(original, "dtype", None)
-            if dt is not None and data.dtype != dt:
+            if dt is not None and data.dtype != dt and dispatched is not None and \
+                    data.dtype == dispatched._data.dtype:
+                # (the op's function cast this operand; a dtype the handler chose is kept)
                 data = data.astype(dt)
+            shape = getattr(original, "shape", None)
+            if shape is not None and data.shape != shape and data.size == original.size:
+                data = data.reshape(shape)   # (an op's function passed a reshaped array)
             arrays.append(data)
         else:
             inputs.append(None)
