@@ -436,6 +436,23 @@ class Blocks(tnn.Module):
         return x + y + len(s) + z[2], x.max(), x.min(dim=0).values
 
 
+class Conversions(tnn.Module):
+    """aten::to's overloads (dtype, device with or without dtype, other tensor), type_as,
+    dtype casts."""
+
+    def forward(self, x, y):
+        d: Optional[torch.device] = None
+        return (x.to(torch.float64), x.to(y), x.to(dtype=torch.float16), x.to(d, torch.int32),
+                x.to("cpu"), x.type_as(y), x.long(), x.to(torch.device("cpu"), torch.int16))
+
+
+def test_to_overloads(tmp_path):
+    t, e, _ = roundtrip(tmp_path, "conv", torch.jit.script(Conversions()))
+    x = torch.randn(2, 3) * 4
+    y = torch.ones(2, dtype=torch.int64)
+    close(e(E(x.numpy()), E(y.numpy())), t(x, y))
+
+
 def test_exported_method_module_dict_and_comprehension(tmp_path):
     t, e, _ = roundtrip(tmp_path, "blocks", torch.jit.script(Blocks()))
     x = torch.randn(2, 4)

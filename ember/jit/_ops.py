@@ -232,10 +232,12 @@ def _to(x, *args, **kwargs):
     if args and isinstance(args[0], Tensor):
         other = args.pop(0)
         device, dtype = other.device, other.dtype
-    elif args and (isinstance(args[0], str) or type(args[0]).__name__ == "device"):
+    elif args and (args[0] is None or isinstance(args[0], str) or
+                   type(args[0]).__name__ == "device"):
+        # to.device(self, Device? device, ScalarType? dtype, ...): only its device may be None
         device = _device(args.pop(0))
         dtype = scalar_type(args.pop(0)) if args else None
-    elif args and (args[0] is None or isinstance(args[0], (int, _dtype.dtype))):
+    elif args and isinstance(args[0], (int, _dtype.dtype)) and not isinstance(args[0], bool):
         dtype = scalar_type(args.pop(0))
     non_blocking = args.pop(0) if args else kw.pop("non_blocking", False)
     copy = args.pop(0) if args else kw.pop("copy", False)
