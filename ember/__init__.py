@@ -32,6 +32,8 @@ from . import _random as random  # torch.random: manual_seed, fork_rng, get_rng_
 import sys as _sys
 _sys.modules[__name__ + ".random"] = random   # `from torch.random import fork_rng`
 from . import cuda
+from ._streams import Stream, Event  # noqa: E402  (torch.Stream, torch.Event)
+from .cuda import OutOfMemoryError, AcceleratorError  # noqa: E402  (torch's device errors)
 
 # the op library: each family re-exports its public functions
 from ._ops import (conversion as _conversion, pointwise as _pointwise,
@@ -174,6 +176,12 @@ def __getattr__(name):
         import importlib
         library = importlib.import_module(".library", __name__)
         return library if name == "library" else library.ops
+    if name == "GradScaler":   # torch.GradScaler is torch.amp.GradScaler
+        from .amp import GradScaler
+        return GradScaler
+    if name in ("SymInt", "SymFloat", "SymBool"):
+        from . import _sym
+        return getattr(_sym, name)
     if name == "vmap":  # torch.vmap is torch.func.vmap
         from .func import vmap
         return vmap

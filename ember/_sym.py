@@ -4,7 +4,29 @@ import builtins
 import math
 
 __all__ = ["sym_int", "sym_float", "sym_max", "sym_min", "sym_not", "sym_sqrt", "sym_ite",
-           "sym_sum"]
+           "sym_sum", "SymInt", "SymFloat", "SymBool"]
+
+
+class _Symbolic:
+    """torch.SymInt & co.: the types of symbolic numbers, which ember never makes (every
+    size is a plain number), so ``isinstance(n, torch.SymInt)`` is False as in eager
+    PyTorch."""
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError(f"ember has no symbolic numbers: {type(self).__name__} cannot be "
+                        f"made (sizes are plain Python numbers)")
+
+
+class SymInt(_Symbolic):
+    pass
+
+
+class SymFloat(_Symbolic):
+    pass
+
+
+class SymBool(_Symbolic):
+    pass
 
 
 def sym_int(a):

@@ -37,6 +37,10 @@ __all__ = ["is_available", "device_count", "is_initialized", "init", "current_de
 _PEAK = {"allocated": {}, "reserved": {}}
 
 
+class AcceleratorError(RuntimeError):
+    """An error reported by the device (torch.AcceleratorError)."""
+
+
 class OutOfMemoryError(RuntimeError):
     """Raised when the device runs out of memory (torch.OutOfMemoryError)."""
 
@@ -429,8 +433,13 @@ def set_sync_debug_mode(debug_mode):
 
 # ------------------------------------------------------------------------------ streams, events
 
-class Stream:
+from .._streams import Stream as _GenericStream, Event as _GenericEvent  # noqa: E402
+
+class Stream(_GenericStream):
     """A CUDA stream (a CuPy stream); ``Stream()`` without CUDA raises PyTorch's RuntimeError."""
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
 
     def __init__(self, device=None, priority=0, **kwargs):
         if not is_available():
@@ -466,8 +475,13 @@ class Stream:
         event.record(self)
         return event
 
+    stream_id = property(lambda self: self._stream.ptr)
+
     def __eq__(self, other):
         return isinstance(other, Stream) and self.cuda_stream == other.cuda_stream
+
+    def __repr__(self):
+        return f"<torch.cuda.Stream device={self.device} cuda_stream={self.cuda_stream:#x}>"
 
     def __hash__(self):
         return hash((self.cuda_stream, self.device))
@@ -480,8 +494,11 @@ class Stream:
         return self._stream.__exit__(*exc)
 
 
-class Event:
+class Event(_GenericEvent):
     """A CUDA event (a CuPy event) for synchronisation and timing."""
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
 
     def __init__(self, enable_timing=False, blocking=False, interprocess=False):
         if not is_available():
@@ -507,6 +524,9 @@ class Event:
     def elapsed_time(self, end_event):
         """Milliseconds between this event and `end_event` (both recorded, timing enabled)."""
         return _cupy_backend.xp.cuda.get_elapsed_time(self._event, end_event._event)
+
+    def __repr__(self):
+        return f"<torch.cuda.Event {self._event.ptr:#x}>"
 
 
 def current_stream(device=None):

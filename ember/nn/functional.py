@@ -973,3 +973,10 @@ from .._ops.statistics import pdist  # noqa: E402,F401  (torch.pdist: one op, tw
 # the protocol's checks PyTorch's Python code makes (torch.overrides)
 from ..overrides import (has_torch_function, has_torch_function_unary,  # noqa: E402,F401
                          has_torch_function_variadic, handle_torch_function)
+
+
+def __getattr__(name):
+    if name == "grad":   # torch.nn.functional.grad is the torch.nn.grad module
+        from . import grad
+        return grad
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
