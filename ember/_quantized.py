@@ -1095,10 +1095,31 @@ def dequantize(tensor):
                     f"{type(tensor).__name__}")
 
 
+def _not_quantized(name, t):
+    """PyTorch's error for a quantized-tensor accessor called on a dense tensor."""
+    backend = "CUDA" if t.device.type == "cuda" else "CPU"
+    raise NotImplementedError(
+        f"Could not run 'aten::{name}' with arguments from the '{backend}' backend: "
+        f"{name} needs a quantized tensor, got a {t.dtype} tensor")
+
+
+def _dense_accessor(name):
+    def method(self):
+        _not_quantized(name, self)
+    method.__name__ = name
+    method.__doc__ = f"``Tensor.{name}``: quantized tensors only (NotImplementedError here)."
+    return method
+
+
+def _dense_dequantize(self):
+    """``Tensor.dequantize`` of a dense tensor: the tensor itself, as in PyTorch."""
+    return self
+
+
 def _method(name):
     def fn(input):
         if not isinstance(input, QuantizedTensor):
-            raise RuntimeError(f"{name} expects a quantized tensor, got {input.dtype}")
+            _not_quantized(name, input)
         return getattr(input, name)()
     fn.__name__ = name
     fn.__doc__ = f"``torch.{name}(q)``: ``q.{name}()``."
@@ -1170,6 +1191,10 @@ def attach():
     (``q.exp()`` raises NotImplementedError naming exp and QuantizedCPU), after the op
     modules have attached theirs, then the quantized kernels (ember/_ops/quantized_ops)."""
     import inspect
+    for name in ("int_repr", "q_scale", "q_zero_point", "q_per_channel_scales",
+                 "q_per_channel_zero_points", "q_per_channel_axis", "qscheme"):
+        setattr(Tensor, name, _dense_accessor(name))
+    Tensor.dequantize = _dense_dequantize
     own = set()
     for klass in QuantizedTensor.__mro__:
         if klass is Tensor:

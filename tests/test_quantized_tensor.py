@@ -484,3 +484,18 @@ def test_forged_quantizer_params_refused():
     with pytest.raises(pickle.UnpicklingError):
         QS.rebuild_qtensor(storage.astype(np.float32), 0, (4,), (1,),
                            (ember.per_tensor_affine, 0.1, 0))
+
+
+@pytest.mark.parametrize("name", ["int_repr", "q_scale", "q_zero_point", "qscheme",
+                                  "q_per_channel_scales", "q_per_channel_axis"])
+def test_accessors_of_dense_tensors_refuse(name):
+    with pytest.raises(NotImplementedError):
+        getattr(torch.ones(2), name)()
+    with pytest.raises(NotImplementedError, match=name):
+        getattr(ember.ones(2), name)()
+
+
+def test_dense_dequantize_is_identity():
+    t, e = torch.ones(2), ember.ones(2)
+    assert (t.dequantize() is t) == (e.dequantize() is e)
+    assert (torch.dequantize(t) is t) == (ember.dequantize(e) is e)
