@@ -9,7 +9,7 @@ import io
 import os
 import pickle
 import zipfile
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -451,6 +451,33 @@ def test_to_overloads(tmp_path):
     x = torch.randn(2, 3) * 4
     y = torch.ones(2, dtype=torch.int64)
     close(e(E(x.numpy()), E(y.numpy())), t(x, y))
+
+
+class WithState(tnn.Module):
+    """A module pickled through its own TorchScript __getstate__/__setstate__."""
+
+    def __init__(self):
+        super().__init__()
+        self.k = 3
+
+    @torch.jit.export
+    def __getstate__(self):
+        return (self.k, self.training)
+
+    @torch.jit.export
+    def __setstate__(self, state: Tuple[int, bool]):
+        self.k = state[0] + 1
+        self.training = state[1]
+
+    def forward(self, x):
+        return x * self.k
+
+
+def test_custom_setstate_runs_on_load(tmp_path):
+    t, e, _ = roundtrip(tmp_path, "state", torch.jit.script(WithState().eval()))
+    assert e.k == t.k == 4 and e.training == t.training
+    x = torch.randn(3)
+    close(e(E(x.numpy())), t(x))
 
 
 def test_exported_method_module_dict_and_comprehension(tmp_path):
