@@ -185,6 +185,9 @@ def __getattr__(name):
     if name == "vmap":  # torch.vmap is torch.func.vmap
         from .func import vmap
         return vmap
+    if name == "fused_moving_avg_obs_fake_quant":   # the fused QAT fake-quantizer's op
+        from .ao.quantization.fake_quantize import fused_moving_avg_obs_fake_quant
+        return fused_moving_avg_obs_fake_quant
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 # sparse tensors (COO, CSR ...); imported last, as it gives the sparse tensor classes a

@@ -213,3 +213,33 @@ def test_with_args_and_callable_args():
     calls = []
     make = eq.MinMaxObserver.with_callable_args(eps=lambda: calls.append(1) or 0.5)
     assert make().eps.tolist() == [0.5] and make().eps.tolist() == [0.5] and len(calls) == 2
+
+
+def test_fused_moving_avg_obs_fake_quant_function():
+    """torch.fused_moving_avg_obs_fake_quant called directly: buffers updated in place,
+    per tensor and per channel, symmetric or not, observer / fake quant switched."""
+    rng = np.random.default_rng(11)
+    inputs = [(rng.standard_normal((3, 5)) * (step + 1)).astype(np.float32) for step in range(4)]
+    switches = ((1, 1), (1, 0), (0, 1), (1, 1))
+    for per_row, symmetric, qmin, qmax in ((False, False, 0, 255), (False, True, -128, 127),
+                                           (True, True, -128, 127), (True, False, 0, 255)):
+        results = []
+        for lib in (torch, ember):
+            if per_row:
+                running = [lib.tensor([]), lib.tensor([])]
+            else:
+                running = [lib.tensor(float("inf")), lib.tensor(float("-inf"))]
+            buffers = running + [lib.ones(1), lib.zeros(1, dtype=lib.int32)]
+            steps = []
+            for a, (obs, fq) in zip(inputs, switches):
+                x = lib.tensor(a, requires_grad=True)
+                y = lib.fused_moving_avg_obs_fake_quant(
+                    x, lib.tensor([obs]), lib.tensor([fq]), *buffers, 0.1, qmin, qmax, 0,
+                    per_row, symmetric)
+                y.sum().backward()
+                steps.append([y.detach().numpy().copy(), x.grad.numpy().copy()]
+                             + [b.detach().clone().numpy() for b in buffers])
+            results.append(steps)
+        for t_step, e_step in zip(*results):
+            for t_arr, e_arr in zip(t_step, e_step):
+                np.testing.assert_array_equal(e_arr, t_arr)
