@@ -478,6 +478,9 @@ def test_custom_setstate_runs_on_load(tmp_path):
     assert e.k == t.k == 4 and e.training == t.training
     x = torch.randn(3)
     close(e(E(x.numpy())), t(x))
+    path = str(tmp_path / "state_ember.pt")
+    ember.jit.save(e, path)   # written through __getstate__: loading adds 1 again
+    assert torch.jit.load(path).k == ember.jit.load(path).k == 5
 
 
 def test_exported_method_module_dict_and_comprehension(tmp_path):

@@ -265,7 +265,12 @@ class _ArchivePickler(_ser._TorchPickler):
             self.save_global(_ser._TorchGlobal(module, name))
             self.write(pickle.EMPTY_TUPLE + pickle.NEWOBJ)
             self.memoize(obj)
-            self.save(_script_state(obj))
+            methods = obj._script_class.methods
+            if "__getstate__" in methods:   # the class pickles itself (its __setstate__ loads)
+                state = obj._interp.call(methods["__getstate__"], (obj,), {})
+            else:
+                state = _script_state(obj)
+            self.save(state)
             self.write(pickle.BUILD)
             return
         if isinstance(obj, (TaggedList, TaggedDict)):
