@@ -798,10 +798,7 @@ def _indexed_channels(q, key):
                                "supported by ember")
         if isinstance(k, slice):
             if dim == axis:
-                idx = range(q.shape[axis])[k]
                 scales, zps = scales[k], zps[k]
-                if not len(idx):
-                    pass
         else:   # an integer: a select, which removes the dim
             if dim == axis:
                 i = int(k) + (q.shape[axis] if k < 0 else 0)
