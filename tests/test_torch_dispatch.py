@@ -42,7 +42,8 @@ def _inputs(lib):
 
 
 # programs where ember runs the ops PyTorch's dispatcher shows (ember's backward formulas
-# differ from PyTorch's for others: relu's is le/logical_not/mul, not threshold_backward)
+# differ from PyTorch's for others: mean's divides before expanding, sum over a dim views
+# where PyTorch unsqueezes)
 PROGRAMS = {
     "forward_chain": lambda lib, x, w, b3: (x.mm(w).relu() * 2 + 1).sum(),
     "forward_ops": lambda lib, x, w, b3: [
@@ -52,6 +53,9 @@ PROGRAMS = {
     "mul_backward": lambda lib, x, w, b3: (x * x).sum().backward(),
     "exp_backward": lambda lib, x, w, b3: (x.exp() * 3).sum().backward(),
     "detached_chain": lambda lib, x, w, b3: (x.detach().mm(w.detach()) + x.detach()[:, :1]),
+    "mm_relu_backward": lambda lib, x, w, b3: (x.mm(w).relu() * 2 + 1).sum().backward(),
+    "activations_backward": lambda lib, x, w, b3: (x.tanh() + x.sigmoid() * x.relu()).sum()
+    .backward(),
 }
 
 

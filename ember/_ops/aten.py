@@ -209,6 +209,17 @@ def _matmul_rule(inputs, arrays, params):
     return ("bmm", "default")
 
 
+def _transpose_rule(inputs, arrays, params):
+    """A matrix transposed in the backward of a matrix product is PyTorch's ``t`` (its
+    formulas write mat2.t()); elsewhere ``transpose.int``."""
+    if arrays[0].ndim == 2:
+        from ..utils import _python_dispatch
+        node = _python_dispatch.running_backward_node()
+        if node is not None and type(node)._op.__qualname__ in ("Mm", "Addmm", "Matmul"):
+            return ("t", "default")
+    return ("transpose", "int")
+
+
 def _linear_bias_rule(inputs, arrays, params):
     """F.linear with a bias: PyTorch's linear is ``addmm`` for a matrix input or a
     contiguous 3-d one (flattened), else matmul (``mm`` on the folded rows) plus an add."""
@@ -269,7 +280,7 @@ _RULES = {
     "Squeeze": _fixed("squeeze"), "SqueezeDim": _fixed("squeeze", "dim"),
     "SqueezeDims": _fixed("squeeze", "dims"),
     "SelectDim": _fixed("select", "int"), "Narrow": _fixed("slice", "Tensor"),
-    "Index": _index_rule, "Softmax": _fixed("_softmax"), "LogSoftmax": _fixed("_log_softmax"),
+    "Index": _index_rule, "Transpose": _transpose_rule, "Softmax": _fixed("_softmax"), "LogSoftmax": _fixed("_log_softmax"),
     "DetachCopy": _fixed("detach"),
 }
 
@@ -317,6 +328,14 @@ def _threshold_backward(grad_output, input, threshold):
     return _ember().where(input <= threshold, 0, grad_output).to(grad_output.dtype)
 
 
+def _sigmoid_backward(grad_output, output):
+    return grad_output * output * (1 - output)
+
+
+def _tanh_backward(grad_output, output):
+    return grad_output * (1 - output * output)
+
+
 def _slice(input, dim=0, start=None, end=None, step=1):
     index = [slice(None)] * input.dim()
     index[dim] = slice(start, end, step)
@@ -354,6 +373,7 @@ def _method(name):
 _PUBLIC = {
     "convolution.default": _convolution,
     "threshold_backward.default": _threshold_backward,
+    "sigmoid_backward.default": _sigmoid_backward, "tanh_backward.default": _tanh_backward,
     "slice.Tensor": _slice,
     "_softmax.default": _softmax, "_log_softmax.default": _log_softmax,
     "sum.default": _sum, "sum.dim_IntList": _sum, "mean.default": _mean, "mean.dim": _mean,

@@ -207,9 +207,28 @@ def _tracked_call_backward(node, grads, anomaly_on):
         _unpacking_outputs(node)
     _BACKWARD_NODES.append(node)
     try:
+        fused = _FUSED_BACKWARDS.get(getattr(type(node), "_op", type(node)).__qualname__)
+        if fused is not None and len(grads) == 1 and grads[0] is not None and \
+                not _GRAD[0]:   # (create_graph records the formula's own ops)
+            return (_fused_backward(node, grads[0], *fused),)
         return _ENGINE["_call_backward"](node, grads, anomaly_on)
     finally:
         _BACKWARD_NODES.pop()
+
+
+# activations whose backward PyTorch runs as one ATen op of (grad, output, *extra):
+# node class -> (packet, extra arguments)
+_FUSED_BACKWARDS = {"ReluBackward0": ("threshold_backward", (0,)),
+                    "SigmoidBackward0": ("sigmoid_backward", ()),
+                    "TanhBackward0": ("tanh_backward", ())}
+
+
+def _fused_backward(node, grad, packet, extra):
+    """The node's input gradient as PyTorch computes it: one op the handlers see
+    (``aten.threshold_backward`` for relu), run by its PyTorch-order function."""
+    output = node.saved_tensors[-1]
+    func = getattr(_aten(), packet).default
+    return _dispatch_function(func, (grad, output) + extra, public_function(func))
 
 
 def _unpacking_outputs(node):
