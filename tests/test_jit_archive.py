@@ -483,6 +483,43 @@ def test_custom_setstate_runs_on_load(tmp_path):
     assert torch.jit.load(path).k == ember.jit.load(path).k == 5
 
 
+@torch.jit.script
+class Accumulator:
+    """A TorchScript class: built in forward (__new__ then __init__) and held as an
+    attribute (pickled as an object)."""
+
+    def __init__(self, scale: float):
+        self.scale = scale
+        self.items: List[torch.Tensor] = []
+
+    def add(self, x: torch.Tensor) -> int:
+        self.items.append(x * self.scale)
+        return len(self.items)
+
+    def total(self) -> torch.Tensor:
+        return torch.stack(self.items).sum(0)
+
+
+class UsesClass(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.acc = Accumulator(2.0)
+        self.name = "abc"
+
+    def forward(self, x):
+        a = Accumulator(0.5)
+        n = a.add(x) + a.add(x + 1)
+        s = self.name.upper() + "-" + ",".join(["x", "y"])
+        return a.total() * n, self.acc.scale, s.startswith("ABC"), s, s.split("-")
+
+
+def test_torchscript_class_and_string_ops(tmp_path):
+    t, e, _ = roundtrip(tmp_path, "cls", torch.jit.script(UsesClass()))
+    x = torch.randn(3)
+    close(e(E(x.numpy())), t(x))
+    assert e.acc.scale == 2.0
+
+
 def test_exported_method_module_dict_and_comprehension(tmp_path):
     t, e, _ = roundtrip(tmp_path, "blocks", torch.jit.script(Blocks()))
     x = torch.randn(2, 4)

@@ -355,6 +355,12 @@ class Interpreter:
         if root == "math" and rest in _MATH:
             return _MATH[rest]
         if root == "__torch__":
+            owner, _, last = dotted.rpartition(".")
+            if last == "__new__" and owner in self.unit.classes:
+                # `__torch__.Acc.__new__(__torch__.Acc)`: an empty object; its __init__
+                # is called next as a method
+                cls = self.unit.classes[owner]
+                return lambda *_: self.make_object(cls, {})
             if dotted in self.unit.functions:
                 return UnitFunction(self, self.unit.functions[dotted])
             if dotted in self.unit.classes:

@@ -197,6 +197,32 @@ def _derive_index(index, start, step):
     return start + index * step
 
 
+# str methods TorchScript code calls as torch.<name>(s, ...): run on str objects only
+_STR_METHODS = frozenset("""
+upper lower strip lstrip rstrip startswith endswith replace find rfind count isdigit isalpha
+isalnum isspace islower isupper capitalize title swapcase zfill center ljust rjust
+""".split())
+
+
+def _str_method(name):
+    def op(s, *args):
+        if not isinstance(s, str):
+            raise NotImplementedError(f"TorchScript op torch.{name} on a {type(s).__name__}")
+        return getattr(s, name)(*args)
+    return op
+
+
+def _join(sep, items):
+    return sep.join(items)
+
+
+def _split(x, *args, **kwargs):
+    """aten::split of a tensor, or str.split."""
+    if isinstance(x, str):
+        return x.split(*args)
+    return _ember().split(x, *args, **kwargs)
+
+
 def _warn(msg, stacklevel=2):
     warnings.warn(msg, UserWarning, stacklevel=2)
 
@@ -532,7 +558,7 @@ _SPECIAL = {
     "upsample_nearest1d": _upsample("nearest", 1), "upsample_nearest2d": _upsample("nearest", 2),
     "upsample_bilinear2d": _upsample("bilinear", 2), "upsample_linear1d": _upsample("linear", 1),
     "upsample_bicubic2d": _upsample("bicubic", 2),
-    "is_floating_point": _is_floating_point, "index": _index,
+    "is_floating_point": _is_floating_point, "index": _index, "join": _join, "split": _split,
     "index_put_": _index_put(True), "index_put": _index_put(False),
     "any": _any_all("any", builtins.any), "all": _any_all("all", builtins.all),
     "linalg_vector_norm": _vector_norm,
@@ -600,6 +626,8 @@ def lookup(namespace, name):
                                   f"ember.jit")
     if name in _SPECIAL:
         return _SPECIAL[name]
+    if name in _STR_METHODS:
+        return _str_method(name)
     if name in _OPERATOR_OPS:
         tensor_name, py = _OPERATOR_OPS[name]
         return _dual(tensor_name, py)
