@@ -441,3 +441,19 @@ def test_module_tracker_parents_match_torch():
             y.sum().backward()
         return seen
     assert program(ember) == program(torch)
+
+
+def test_make_subclass_shares_data_and_keeps_the_class():
+    def program(lib):
+        class Sub(lib.Tensor):
+            @staticmethod
+            def __new__(cls, data, requires_grad=False):
+                return lib.Tensor._make_subclass(cls, data, requires_grad)
+        base = lib.ones(3)
+        x = Sub(base, requires_grad=True)
+        facts = [type(x).__name__, x.requires_grad, x.is_leaf, type(x * 2).__name__]
+        (x * 2).sum().backward()
+        with lib.no_grad():
+            base.add_(1)           # the subclass instance shares the memory
+        return facts, x.grad.tolist(), x.tolist()
+    assert program(ember) == program(torch)

@@ -325,15 +325,40 @@ def _make_wrapper_subclass(cls, size, strides=None, storage_offset=None, memory_
     data = empty(tuple(int(s) for s in size), dt.np)
     t = _make.__func__(cls, data, bool(requires_grad))
     t._wrapper_device = _device("cpu") if device is None else _device(device)
+    _count_live(t)
+    return t
+
+
+def _count_live(t):
+    """Keep the hook on while `t` (an instance whose ops its class dispatches) lives."""
     with _LOCK:
         _WRAPPERS[0] += 1
         if _WRAPPERS[0] == 1:
             _update_live()
     weakref.finalize(t, _wrapper_died)
+
+
+def _make_subclass(cls, data, require_grad=False, dispatch_strides=False,
+                   dispatch_device=False, dispatch_layout=False, _extra_dispatch_keys=None,
+                   storage_size=None):
+    """A `cls` instance sharing `data`'s memory, outside its graph
+    (``torch.Tensor._make_subclass``); when cls defines __torch_dispatch__, its ops go
+    there (the handler runs on the instance's own data)."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(f"_make_subclass: expected a Tensor subclass, got {cls!r}")
+    if not isinstance(data, Tensor):
+        raise TypeError(f"_make_subclass: data must be a Tensor, not {type(data).__name__}")
+    t = _make.__func__(cls, data._data, bool(require_grad))
+    if data._vc is None:
+        data._vc = [0]
+    t._vc = data._vc
+    if _overrides_dispatch(cls):
+        _count_live(t)
     return t
 
 
 Tensor._make_wrapper_subclass = staticmethod(_make_wrapper_subclass)
+Tensor._make_subclass = staticmethod(_make_subclass)
 
 
 def _dispatch_types(inputs):
