@@ -22,7 +22,8 @@ import warnings
 
 from ..nn import Module as _Module
 from ._archive import load, save
-from ._script_module import Attribute, Error, RecursiveScriptModule, ScriptModule
+from ._error import Error
+from ._script_module import Attribute, RecursiveScriptModule, ScriptModule
 
 __all__ = ["script", "trace", "trace_module", "ignore", "unused", "export", "is_scripting",
            "is_tracing", "annotate", "Final", "Attribute", "interface", "fork", "wait",

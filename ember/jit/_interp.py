@@ -18,6 +18,7 @@ import operator
 
 from .._tensor import Tensor
 from . import _ops
+from ._error import raise_exception
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
@@ -195,7 +196,7 @@ class Interpreter:
         if kind is ast.Assert:
             if not self._truth(self._expr(st.test, env)):
                 msg = "" if st.msg is None else self._expr(st.msg, env)
-                _ops._raise(msg, "builtins.AssertionError")
+                raise_exception(msg, "builtins.AssertionError")
             return None
         raise NotImplementedError(f"TorchScript statement {kind.__name__} (line "
                                   f"{getattr(st, 'lineno', '?')}) is not supported by ember.jit")

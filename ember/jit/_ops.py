@@ -23,6 +23,7 @@ import warnings
 from .. import _dtype
 from .._tensor import Tensor
 from . import _ops_fused
+from ._error import Error, raise_exception
 
 # ATen's ScalarType numbering (c10/core/ScalarType.h), as TorchScript code writes dtypes
 _SCALAR_TYPES = {0: "uint8", 1: "int8", 2: "int16", 3: "int32", 4: "int64", 5: "float16",
@@ -435,21 +436,10 @@ def _prim_dtype(x):
     return _SCALAR_TYPE_OF[name]
 
 
-def _raise(msg, cls_name="builtins.RuntimeError"):
-    from . import _script_module
-    raise _script_module.Error(f"The following operation failed in the TorchScript "
-                               f"interpreter.\n{cls_name}: {msg}")
-
-
 def _unwrap(x):
     if x is None:
-        raise _script_module_error("Unwrapping null optional")
+        raise Error("Unwrapping null optional")
     return x
-
-
-def _script_module_error(msg):
-    from . import _script_module
-    return _script_module.Error(msg)
 
 
 def _any_all(name, py):
@@ -568,7 +558,7 @@ _SPECIAL = {
 
 _PRIM = {
     "NumToTensor": _num_to_tensor, "dtype": _prim_dtype, "device": lambda x: x.device,
-    "RaiseException": _raise, "unchecked_unwrap_optional": _unwrap,
+    "RaiseException": raise_exception, "unchecked_unwrap_optional": _unwrap,
     "min": _minmax("min", builtins.min), "max": _minmax("max", builtins.max),
     "data": lambda x: x.detach(), "is_cuda": lambda x: x.is_cuda,
     "requires_grad": lambda x: x.requires_grad, "layout": lambda x: 0,

@@ -16,11 +16,6 @@ from .._tensor import Tensor
 from . import _interp
 
 
-class Error(Exception):
-    """torch.jit.Error: an exception raised by TorchScript code (``raise`` in a scripted
-    method). As PyTorch's, it derives from Exception only, not from RuntimeError."""
-
-
 # names kept by nn.Module itself, never taken from an archive's attribute table
 _MODULE_OWN = frozenset({"training"})
 
