@@ -12,7 +12,7 @@ __all__ = list(_ao_quantization.__all__)
 
 # `import torch.quantization.observer` and friends reach ember.ao.quantization's modules.
 for _sub in ("observer", "fake_quantize", "qconfig", "qconfig_mapping", "stubs", "quantize",
-             "fuse_modules", "fuser_method_mappings", "quantization_mappings", "quantize_fx"):
+             "fuse_modules", "fuser_method_mappings", "quantization_mappings", "quantize_fx", "utils"):
     _module = _sys.modules.get(f"{_ao_quantization.__name__}.{_sub}")
     if _module is not None:
         _sys.modules[f"{__name__}.{_sub}"] = _module

@@ -243,3 +243,38 @@ def test_fused_moving_avg_obs_fake_quant_function():
         for t_step, e_step in zip(*results):
             for t_arr, e_arr in zip(t_step, e_step):
                 np.testing.assert_array_equal(e_arr, t_arr)
+
+
+def test_quantization_utils():
+    import torch.ao.quantization.utils as tu
+
+    import ember.ao.quantization.utils as eu
+    predicates = ["activation_is_dynamically_quantized", "activation_is_statically_quantized",
+                  "activation_is_int8_quantized", "activation_is_int32_quantized",
+                  "weight_is_quantized", "weight_is_statically_quantized",
+                  "op_is_int8_dynamically_quantized"]
+    for qconfig in ("default_qconfig", "default_dynamic_qconfig", "float16_dynamic_qconfig",
+                    "float_qparams_weight_only_qconfig", "default_qat_qconfig"):
+        for name in predicates:
+            assert getattr(eu, name)(getattr(eq, qconfig)) == \
+                getattr(tu, name)(getattr(tq, qconfig)), (name, qconfig)
+    for qscheme in ("per_channel_symmetric", "per_channel_affine",
+                    "per_channel_affine_float_qparams"):
+        args = ([-1.0, 0.5, 0.0], [2.0, 3.0, 0.0])
+        t = tu.determine_qparams(*map(torch.tensor, args), 0, 255, torch.quint8,
+                                 torch.tensor([1e-7]), False, getattr(torch, qscheme))
+        e = eu.determine_qparams(*map(ember.tensor, args), 0, 255, ember.quint8,
+                                 ember.tensor([1e-7]), False, getattr(ember, qscheme))
+        for a, b in zip(t, e):
+            _same(a, b)
+    obs_t, obs_e = tq.PerChannelMinMaxObserver(), eq.PerChannelMinMaxObserver()
+    a = _batches(5)[0]
+    obs_t(torch.tensor(a))
+    obs_e(ember.tensor(a))
+    t_dict, e_dict = tu.get_qparam_dict(obs_t), eu.get_qparam_dict(obs_e)
+    assert sorted(t_dict) == sorted(e_dict)
+    for key, value in t_dict.items():
+        if hasattr(value, "numpy"):
+            _same(value, e_dict[key])
+        else:
+            assert str(e_dict[key]).replace("ember.", "torch.") == str(value), key

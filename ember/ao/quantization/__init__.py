@@ -34,7 +34,7 @@ from .quantize import *  # noqa: F401,F403
 from .quantize import __all__ as _quantize_all
 from .stubs import *  # noqa: F401,F403
 from .stubs import __all__ as _stubs_all
-from . import quantize_fx  # noqa: F401
+from . import quantize_fx, utils  # noqa: F401
 
 _mappings_all = [n for n in _mappings_all if not n.startswith("DEFAULT_")]
 

@@ -47,6 +47,7 @@ __all__ = ["ObserverBase", "UniformQuantizationObserverBase", "MinMaxObserver",
            "default_fixed_qparams_range_0to1_observer", "default_reuse_input_observer",
            "default_symmetric_fixed_qparams_observer", "default_affine_fixed_qparams_observer",
            "get_observer_state_dict", "load_observer_state_dict"]
+# (check_min_max_valid, calculate_qmin_qmax, validate_qmin_qmax: also in utils)
 
 _EPS = float(np.finfo(np.float32).eps)
 
@@ -156,6 +157,47 @@ def check_min_max_valid(min_val, max_val):
     return True
 
 
+def _determine_qparams(min_val, max_val, quant_min, quant_max, dtype, eps,
+                       has_customized_qrange, qscheme=per_tensor_affine):
+    """(scale, zero_point) for the ranges [min_val, max_val] (0-dim, or one per channel) on
+    the integers [quant_min, quant_max] (the formulas of the module docstring); eps is a
+    one-element float32 tensor. Unobserved ranges give (1.0, 0) with a warning."""
+    if not check_min_max_valid(min_val, max_val):
+        return ember.tensor([1.0], device=min_val.device.type), ember.tensor(
+            [0], device=min_val.device.type)
+    min_val_neg = ember.min(min_val, ember.zeros_like(min_val))
+    max_val_pos = ember.max(max_val, ember.zeros_like(max_val))
+    device = min_val_neg.device
+    eps = eps.to(device)
+    zero_point = ember.zeros(min_val_neg.size(), dtype=ember.int64, device=device)
+    if qscheme in (per_tensor_symmetric, per_channel_symmetric):
+        max_val_pos = ember.max(-min_val_neg, max_val_pos)
+        scale = max_val_pos / (float(quant_max - quant_min) / 2)
+        scale = ember.max(scale, eps)
+        if dtype in (ember.quint8, ember.uint8):
+            middle = (quant_min + quant_max) // 2 if has_customized_qrange else 128
+            zero_point = zero_point.new_full(zero_point.size(), middle)
+        elif dtype == ember.uint16:
+            zero_point = zero_point.new_full(zero_point.size(), 2 ** 15)
+    elif qscheme == per_channel_affine_float_qparams:
+        scale = (max_val - min_val) / float(quant_max - quant_min)
+        scale = ember.where(scale > eps, scale, ember.ones_like(scale))
+        zero_point = -1 * min_val / scale
+    else:
+        scale = (max_val_pos - min_val_neg) / float(quant_max - quant_min)
+        scale = ember.max(scale, eps)
+        zero_point = quant_min - ember.round(min_val_neg / scale).to(ember.int)
+        zero_point = ember.clamp(zero_point, quant_min, quant_max)
+    # 0-dim results become one-element tensors, the shape FakeQuantize's buffers have.
+    if len(scale.shape) == 0:
+        scale = ember.tensor([float(scale)], dtype=scale.dtype, device=device)
+    if len(zero_point.shape) == 0:
+        value = (float(zero_point) if qscheme == per_channel_affine_float_qparams
+                 else int(zero_point))
+        zero_point = ember.tensor([value], dtype=zero_point.dtype, device=device)
+    return scale, zero_point
+
+
 def _set_buffer(module, name, value):
     """Write `value` into the buffer `name` in place (resizing it as torch's resize_)."""
     buf = getattr(module, name)
@@ -221,44 +263,8 @@ class UniformQuantizationObserverBase(ObserverBase):
 
     def _calculate_qparams(self, min_val, max_val):
         """(scale, zero_point) for the ranges [min_val, max_val] (0-dim or one per channel)."""
-        if not check_min_max_valid(min_val, max_val):
-            return ember.tensor([1.0], device=min_val.device.type), ember.tensor(
-                [0], device=min_val.device.type)
-        quant_min, quant_max = self.quant_min, self.quant_max
-        min_val_neg = ember.min(min_val, ember.zeros_like(min_val))
-        max_val_pos = ember.max(max_val, ember.zeros_like(max_val))
-        device = min_val_neg.device
-        zero_point = ember.zeros(min_val_neg.size(), dtype=ember.int64, device=device)
-        if self.qscheme in (per_tensor_symmetric, per_channel_symmetric):
-            max_val_pos = ember.max(-min_val_neg, max_val_pos)
-            scale = max_val_pos / (float(quant_max - quant_min) / 2)
-            scale = ember.max(scale, self.eps)
-            if self.dtype in (ember.quint8, ember.uint8):
-                middle = ((quant_min + quant_max) // 2 if self.has_customized_qrange
-                          else 128)
-                zero_point = zero_point.new_full(zero_point.size(), middle)
-            elif self.dtype == ember.uint16:
-                zero_point = zero_point.new_full(zero_point.size(), 2 ** 15)
-        elif self.qscheme == per_channel_affine_float_qparams:
-            scale = (max_val - min_val) / float(quant_max - quant_min)
-            scale = ember.where(scale > self.eps, scale, ember.ones_like(scale))
-            zero_point = -1 * min_val / scale
-        else:
-            scale = (max_val_pos - min_val_neg) / float(quant_max - quant_min)
-            scale = ember.max(scale, self.eps)
-            zero_point = quant_min - ember.round(min_val_neg / scale).to(ember.int)
-            zero_point = ember.clamp(zero_point, quant_min, quant_max)
-        # 0-dim results become one-element tensors, the shape FakeQuantize's buffers have.
-        if len(scale.shape) == 0:
-            scale = ember.tensor([float(scale)], dtype=scale.dtype, device=device)
-        if len(zero_point.shape) == 0:
-            if self.qscheme == per_channel_affine_float_qparams:
-                zero_point = ember.tensor([float(zero_point)], dtype=zero_point.dtype,
-                                          device=device)
-            else:
-                zero_point = ember.tensor([int(zero_point)], dtype=zero_point.dtype,
-                                          device=device)
-        return scale, zero_point
+        return _determine_qparams(min_val, max_val, self.quant_min, self.quant_max, self.dtype,
+                                  self.eps, self.has_customized_qrange, self.qscheme)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
