@@ -75,7 +75,7 @@ _MODES = []          # the entered modes, innermost last
 _WRAPPERS = [0]      # wrapper-subclass instances alive
 _PENDING = []        # the ops whose handlers are running, innermost last
 _BACKWARD_NODES = []   # the nodes whose backward is running (while the hook is live)
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()   # (re-entered when a finalizer runs during a collection)
 
 
 # --------------------------------------------------------------------------------------
@@ -556,6 +556,10 @@ def _record_outputs(ctx, inputs, out):
     results = tuple(out) if multi else (out,)
     if not all(isinstance(r, Tensor) for r in results):
         return out
+    if any(r is t for r in results for t in inputs):
+        # a handler answered with an operand itself: the node's output is a new alias of
+        # it (linking the operand to the node would make it its own ancestor)
+        results = tuple(_alias(r) if any(r is t for t in inputs) else r for r in results)
     edges, meta = [], []
     for t in inputs:
         if t is None:
@@ -600,6 +604,16 @@ def _record_outputs(ctx, inputs, out):
                 _dispatch_function(_aten().detach.default, (results[i],), Tensor.detach)
         ctx._saved = save
     return tuple(results) if multi else results[0]
+
+
+def _alias(t):
+    a = _make.__func__(type(t), t._data)
+    if t._vc is None:
+        t._vc = [0]
+    a._vc = t._vc
+    if t._wrapper_device is not None:
+        a.__dict__.update(t.__dict__)   # (a wrapper's attributes: the tensors it holds)
+    return a
 
 
 def _aten():
