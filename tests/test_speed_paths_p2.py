@@ -119,3 +119,62 @@ def test_gelu_float32_double_backward():
         res.append((g.detach().numpy(), gg.numpy()))
     _close(res[0][0], res[1][0])
     _close(res[0][1], res[1][1])
+
+
+# ---------------------------------------------------------------------------- sum / mean
+# The node class of a reduction is chosen before the op runs (SumBackward0 without dims,
+# SumBackward1 with dims or keepdim) instead of being switched in forward.
+
+REDUCTIONS = {
+    "all": lambda x: x.sum(),
+    "dim0": lambda x: x.sum(0),
+    "dim_neg_keepdim": lambda x: x.sum(-1, keepdim=True),
+    "all_dims_listed": lambda x: x.sum((0, 1)),
+    "empty_dim_list": lambda x: x.sum([]),
+    "keepdim_no_dim": lambda x: x.sum(None, True),
+    "dtype": lambda x: x.sum(dtype=x.new_ones(()).double().dtype),
+    "mean_all": lambda x: x.mean(),
+    "mean_dim1": lambda x: x.mean(1),
+    "mean_all_dims_listed": lambda x: x.mean((0, 1)),
+    "mean_keepdim": lambda x: x.mean((1,), keepdim=True),
+}
+
+
+# (the dims 0, 1 and -1 exist from rank 2; a 1-dim and a 0-dim input take the others)
+REDUCTION_CASES = [(n, (3, 4)) for n in REDUCTIONS] + [
+    (n, s) for s in ((5,), ()) for n in ("all", "dim0", "dim_neg_keepdim", "empty_dim_list",
+                                         "keepdim_no_dim", "dtype", "mean_all")]
+
+
+@pytest.mark.parametrize("name,shape", REDUCTION_CASES)
+def test_reduction_node_names_values_grads(name, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    res = []
+    for lib in (ember, torch):
+        t = lib.from_numpy(x.copy()).requires_grad_(True)
+        y = REDUCTIONS[name](t)
+        y.backward(lib.ones_like(y))
+        res.append((type(y.grad_fn).__name__, y.detach().numpy(), t.grad.numpy(), y.shape))
+    (ne, ye, ge, se), (nt, yt, gt, st) = res
+    assert ne == nt
+    assert tuple(se) == tuple(st)
+    _close(ye, yt)
+    _close(ge, gt)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_mean_dtypes_and_silent_edges(dtype, recwarn):
+    """mean computes float16/bfloat16 in float32; an empty mean is NaN and an overflowing one
+    inf, without a NumPy warning (as torch)."""
+    x = (rng.standard_normal((4, 6)) * 3).astype(np.float32)
+    big = np.full((2, 3), 6e4 if dtype == "float16" else 3e38, np.float32)
+    got = []
+    for lib in (ember, torch):
+        dt = getattr(lib, dtype)
+        t = lib.from_numpy(x.copy()).to(dt)
+        b = lib.from_numpy(big.copy()).to(dt)
+        got.append([t.mean(1), t.mean(), lib.zeros(0, 3, dtype=dt).mean(0), b.mean(0), b.sum(0)])
+    for e, t in zip(*got):
+        assert str(e.dtype) == str(t.dtype).replace("torch", "ember")
+        _close(e.double().numpy(), t.double().numpy(), rtol=2e-3, atol=2e-3)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -272,7 +272,7 @@ def handle(cls, inputs, arrays, params):
                 break
     if _AUTOCAST[0]:
         raise Unbatchable(f"{cls.__name__}: autocast")
-    rule = RULES.get(cls)
+    rule = RULES.get(cls._op)   # (cls may be a node class named for another overload)
     if rule is None and cls.elementwise:
         rule = _elementwise
     out = NotImplemented if rule is None else rule(cls, arrays, params, size)
@@ -474,8 +474,9 @@ def _tangent_by_op(cls):
     (linear and multilinear ops, see _ops._base._rules), which needs no node of a forward
     run: those run batched too. Other ops derive theirs from the backward of the node."""
     rules = _base._rules()
-    return cls.jvp is None and (cls in rules["linear"] or cls in rules["multilinear"] or
-                                cls in _AFFINE)
+    op = cls._op   # (the op of a node class named for another overload)
+    return cls.jvp is None and (op in rules["linear"] or op in rules["multilinear"] or
+                                op in _AFFINE)
 
 
 def _linear_tangent(cls, inputs, arrays, out):
