@@ -599,3 +599,45 @@ def test_quantized_embedding_weight_only():
         layer = ember.nn.Embedding(3, 2)
         layer.qconfig = ember.ao.quantization.default_qconfig
         ember.ao.nn.quantized.Embedding.from_float(layer)
+
+
+RNN_CASES = {
+    "GRU": (lambda m: m.nn.GRU(6, 8, num_layers=2, bidirectional=True), 3),
+    "GRU_batch_first": (lambda m: m.nn.GRU(6, 8, batch_first=True), 3),
+    "LSTMCell": (lambda m: m.nn.LSTMCell(6, 8), 2),
+    "GRUCell": (lambda m: m.nn.GRUCell(6, 8), 2),
+    "RNNCell": (lambda m: m.nn.RNNCell(6, 8), 2),
+    "RNNCell_relu": (lambda m: m.nn.RNNCell(6, 8, nonlinearity="relu"), 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RNN_CASES))
+def test_quantize_dynamic_gru_and_cells(case):
+    make, ndim = RNN_CASES[case]
+
+    def model(m):
+        return m.nn.Sequential(make(m))
+
+    torch.manual_seed(0)
+    t, e = model(torch), model(ember)
+    _copy_weights(t, e)
+    kind = {type(t[0])}
+    tq = torch.ao.quantization.quantize_dynamic(t, kind)
+    eq = ember.ao.quantization.quantize_dynamic(e, {type(e[0])})
+    assert _text(eq) == repr(tq)
+    assert list(eq.state_dict()) == list(tq.state_dict())
+    x = np.random.default_rng(9).standard_normal((5, 3, 6)[-ndim:]).astype(np.float32)
+
+    def flat(out):
+        if isinstance(out, (tuple, list)):
+            return [leaf for item in out for leaf in flat(item)]
+        return [_np(out)]
+
+    for got, want in zip(flat(eq(ember.tensor(x))), flat(tq(torch.tensor(x)))):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # the placeholder weights of a new module are drawn as torch draws them
+    torch.manual_seed(1)
+    ember.manual_seed(1)
+    torch.ao.quantization.quantize_dynamic(t, kind)
+    ember.ao.quantization.quantize_dynamic(e, {type(e[0])})
+    assert torch.rand(3).tolist() == ember.rand(3).tolist()

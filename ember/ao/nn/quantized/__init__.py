@@ -2,7 +2,7 @@
 (what ``convert`` swaps in): Quantize / DeQuantize, Linear, Conv1d/2d/3d, ReLU6, Hardswish,
 ELU, LeakyReLU, Sigmoid, Softmax, BatchNorm2d/3d, Dropout, FloatFunctional / QFunctional,
 Embedding (quint8 rows);
-``.dynamic`` holds the dynamically quantized Linear and LSTM; ``.functional`` the quantized
+``.dynamic`` holds the dynamically quantized Linear and recurrent layers; ``.functional`` the quantized
 kernels. ConvTranspose, EmbeddingBag, the normalizations other than BatchNorm, PReLU,
 the static LSTM and MultiheadAttention are not built (NotImplementedError).
 """

@@ -1,14 +1,22 @@
-"""Dynamically quantized LSTM (torch.ao.nn.quantized.dynamic.LSTM): the float LSTM with
-each gate's matrix product a dynamically quantized linear (qint8 weights, the input and
-hidden state quantized per step; see linear.py):
+"""Dynamically quantized recurrent layers (torch.ao.nn.quantized.dynamic.LSTM, GRU,
+LSTMCell, GRUCell, RNNCell): the float recurrences with each gate's matrix product a
+dynamically quantized linear (qint8 weights, activations quantized on the fly to 7 bits;
+see linear.py):
 
-    gates = linear_dynamic(h, W_hh, b_hh) + linear_dynamic(x, W_ih, b_ih)
-    (the input projection for the whole sequence in one call, so one activation range; 7-bit
-    activations as Linear's)
-    i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of the four chunks
-    c' = f * c + i * g,  h' = o * tanh(c')
+    LSTM:  gates = lin(h, W_hh, b_hh) + lin(x, W_ih, b_ih);  i, f, g, o = chunks
+           c' = sigmoid(f) * c + sigmoid(i) * tanh(g),   h' = sigmoid(o) * tanh(c')
+    GRU:   r = sigmoid(hr + ir),  z = sigmoid(hz + iz),  n = tanh(in + r * hn)
+           h' = (h - n) * z + n
+    RNN cell: h' = tanh or relu(lin(x, W_ih, b_ih) + lin(h, W_hh, b_hh))
 
-GRU, LSTMCell, GRUCell and RNNCell are not built (NotImplementedError)."""
+The LSTM/GRU layers project the whole input sequence in one call (one activation range for
+all steps), as PyTorch's kernel does; the cells project their one step. As in PyTorch, a
+new module holds random placeholder weights (drawn from the generator in PyTorch's order)
+until from_float or load_state_dict fills it.
+"""
+import numbers
+import warnings
+
 import ember
 from ember import nn
 
@@ -17,19 +25,55 @@ from .linear import linear_dynamic
 
 __all__ = ["LSTM", "GRU", "LSTMCell", "GRUCell", "RNNCell"]
 
-# PyTorch's quantized LSTM quantizes its activations to 7 bits (reduce_range), as Linear.
+# PyTorch's quantized RNNs quantize their activations to 7 bits (reduce_range), as Linear.
 _REDUCE_RANGE = True
 
 
-class LSTM(nn.Module):
-    """LSTM with dynamically quantized qint8 weights (float input, float output)."""
+def _lin(x, weight, bias):
+    """One gate projection: dynamic quantized for qint8 weights, float for float16 ones."""
+    if weight.is_quantized:
+        return linear_dynamic(x, weight, bias, reduce_range=_REDUCE_RANGE)
+    return nn.functional.linear(x, weight, bias)
 
-    _FLOAT_MODULE = nn.LSTM
+
+def _check_weight_dtype(dtype):
+    if dtype not in (ember.qint8, ember.float16):
+        raise RuntimeError(f"Unsupported dtype for dynamic RNN quantization: {dtype}")
+
+
+def _observer_method(mod):
+    if mod.qconfig is not None and mod.qconfig.weight is not None:
+        return mod.qconfig.weight
+    from ember.ao.quantization.qconfig import default_dynamic_qconfig
+    return default_dynamic_qconfig.weight
+
+
+def _quantized(weight, observer_method, dtype):
+    """weight quantized by a fresh observer (qint8), or kept in float16 precision."""
+    if dtype == ember.qint8:
+        observer = observer_method()
+        observer(weight)
+        return _quantize_weight(weight.float(), observer)
+    return weight.detach().float().to(ember.float16).float()
+
+
+def _detached(bias):
+    return None if bias is None else bias.detach().float()
+
+
+class _RNNBase(nn.Module):
+    """The multi-layer LSTM / GRU shared code: one (w_ih, b_ih, w_hh, b_hh) cell per layer
+    and direction."""
+
+    _FLOAT_MODULE = nn.RNNBase
+    _version = 2
+    _mode = None
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, dtype=None):
         super().__init__()
-        self.mode = "LSTM"
+        dtype = ember.qint8 if dtype is None else dtype
+        self.mode = self._mode
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -37,14 +81,35 @@ class LSTM(nn.Module):
         self.batch_first = batch_first
         self.dropout = float(dropout)
         self.bidirectional = bidirectional
-        self.dtype = ember.qint8 if dtype is None else dtype
+        self.dtype = dtype
         self.version = 2
+        self.training = False
         self.proj_size = 0
-        # (layer, direction) -> (w_ih, b_ih, w_hh, b_hh), weights quantized
+        if (not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1
+                or isinstance(dropout, bool)):
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"dropout option adds dropout after all but last recurrent layer, so "
+                          f"non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=2)
+        gate_size = (4 if self._mode == "LSTM" else 3) * hidden_size
+        directions = 2 if bidirectional else 1
         self._cells = {}
+        for layer in range(num_layers):
+            for direction in range(directions):
+                layer_input = input_size if layer == 0 else hidden_size * directions
+                w_ih = ember.randn(gate_size, layer_input)
+                w_hh = ember.randn(gate_size, hidden_size)
+                b_ih = ember.randn(gate_size).to(ember.float)
+                b_hh = ember.randn(gate_size).to(ember.float)
+                if dtype == ember.qint8:
+                    w_ih = ember.quantize_per_tensor(w_ih, 0.1, 0, ember.qint8)
+                    w_hh = ember.quantize_per_tensor(w_hh, 0.1, 0, ember.qint8)
+                self._cells[(layer, direction)] = (w_ih, b_ih, w_hh, b_hh)
 
     def _get_name(self):
-        return "DynamicQuantizedLSTM"
+        return f"DynamicQuantized{self._mode}"
 
     def extra_repr(self):
         s = "{input_size}, {hidden_size}"
@@ -60,58 +125,65 @@ class LSTM(nn.Module):
             s += ", bidirectional={bidirectional}"
         return s.format(**self.__dict__)
 
+    def _step(self, projected_t, h, c, w_hh, b_hh):
+        raise NotImplementedError
+
     def _run_direction(self, x, h, c, cell, reverse):
         w_ih, b_ih, w_hh, b_hh = cell
-        # The input projection of the whole sequence at once (one activation range), the
-        # hidden state's per step, as PyTorch's CPU kernel does.
-        projected = linear_dynamic(x, w_ih, b_ih, reduce_range=_REDUCE_RANGE)
+        projected = _lin(x, w_ih, b_ih)
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
         outputs = [None] * x.shape[0]
         for t in steps:
-            gates = linear_dynamic(h, w_hh, b_hh, reduce_range=_REDUCE_RANGE) + projected[t]
-            i, f, g, o = gates.chunk(4, 1)
-            c = ember.sigmoid(f) * c + ember.sigmoid(i) * ember.tanh(g)
-            h = ember.sigmoid(o) * ember.tanh(c)
+            h, c = self._step(projected[t], h, c, w_hh, b_hh)
             outputs[t] = h
         return ember.stack(outputs), h, c
 
-    def forward(self, input, hx=None):
-        batched = input.dim() == 3
-        if not batched:
-            input = input.unsqueeze(1)
-        if self.batch_first and batched:
-            input = input.transpose(0, 1)
-        num_directions = 2 if self.bidirectional else 1
-        batch = input.shape[1]
-        if hx is None:
-            zeros = ember.zeros(self.num_layers * num_directions, batch, self.hidden_size,
-                                dtype=input.dtype, device=input.device)
-            hx = (zeros, zeros)
-        elif not batched:
-            hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
+    def _run(self, input, h0, c0):
+        """(output, h_n, c_n) for a (T, N, input_size) input and (layers * dirs, N, H)
+        initial states (c0 None for GRU)."""
+        directions = 2 if self.bidirectional else 1
         h_n, c_n = [], []
         layer_input = input
         for layer in range(self.num_layers):
             outs = []
-            for direction in range(num_directions):
-                k = layer * num_directions + direction
-                out, h, c = self._run_direction(layer_input, hx[0][k], hx[1][k],
+            for direction in range(directions):
+                k = layer * directions + direction
+                out, h, c = self._run_direction(layer_input, h0[k],
+                                                None if c0 is None else c0[k],
                                                 self._cells[(layer, direction)],
                                                 reverse=direction == 1)
                 outs.append(out)
                 h_n.append(h)
                 c_n.append(c)
-            layer_input = ember.cat(outs, dim=2) if num_directions == 2 else outs[0]
-        output = layer_input
-        if self.batch_first and batched:
-            output = output.transpose(0, 1)
-        h_n, c_n = ember.stack(h_n), ember.stack(c_n)
+            layer_input = ember.cat(outs, dim=2) if directions == 2 else outs[0]
+        return layer_input, ember.stack(h_n), None if c0 is None else ember.stack(c_n)
+
+    def _prepare(self, input, hx):
+        """Time-major batched input and initial states, and whether the input was batched."""
+        batched = input.dim() == 3
         if not batched:
-            output, h_n, c_n = output.squeeze(1), h_n.squeeze(1), c_n.squeeze(1)
-        return output, (h_n, c_n)
+            input = input.unsqueeze(1)
+            if hx is not None:
+                hx = tuple(h.unsqueeze(1) for h in hx) if isinstance(hx, tuple) \
+                    else hx.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        return input, hx, batched
+
+    def _finish(self, output, states, batched):
+        if not batched:
+            return output.squeeze(1), tuple(s.squeeze(1) for s in states)
+        if self.batch_first:
+            output = output.transpose(0, 1)
+        return output, states
+
+    def _zeros(self, input):
+        directions = 2 if self.bidirectional else 1
+        return ember.zeros(self.num_layers * directions, input.shape[1], self.hidden_size,
+                           dtype=input.dtype, device=input.device)
 
     def _weight_bias(self):
-        """{'weight': {name: qweight}, 'bias': {name: bias}} (torch's names)."""
+        """{'weight': {name: weight}, 'bias': {name: bias}} (torch's parameter names)."""
         weights, biases = {}, {}
         for (layer, direction), (w_ih, b_ih, w_hh, b_hh) in self._cells.items():
             suffix = "_reverse" if direction == 1 else ""
@@ -127,22 +199,17 @@ class LSTM(nn.Module):
     def get_bias(self):
         return self._weight_bias()["bias"]
 
-    def _cell_keys(self):
-        directions = 2 if self.bidirectional else 1
-        return [(layer, direction) for layer in range(self.num_layers)
-                for direction in range(directions)]
-
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         # torch's keys (one packed-parameters entry per layer and direction); each value is
         # the tuple (w_ih, w_hh, b_ih, b_hh) (torch stores an opaque packed object there).
         super()._save_to_state_dict(destination, prefix, keep_vars)
-        for i, key in enumerate(self._cell_keys()):
+        for i, key in enumerate(sorted(self._cells)):
             w_ih, b_ih, w_hh, b_hh = self._cells[key]
             destination[f"{prefix}_all_weight_values.{i}.param"] = (w_ih, w_hh, b_ih, b_hh)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
-        for i, key in enumerate(self._cell_keys()):
+        for i, key in enumerate(sorted(self._cells)):
             name = f"{prefix}_all_weight_values.{i}.param"
             if name not in state_dict:
                 if strict:
@@ -152,7 +219,7 @@ class LSTM(nn.Module):
             if not (isinstance(value, (tuple, list)) and len(value) == 4):
                 raise NotImplementedError(
                     f"{name}: ember reads the (w_ih, w_hh, b_ih, b_hh) tuples its own "
-                    f"dynamic quantized LSTM saves, not torch's packed cell parameters")
+                    f"dynamic quantized {self._mode} saves, not torch's packed cell parameters")
             w_ih, w_hh, b_ih, b_hh = value
             self._cells[key] = (w_ih, b_ih, w_hh, b_hh)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
@@ -161,55 +228,246 @@ class LSTM(nn.Module):
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """Quantize each of mod's weight matrices with its own qconfig.weight observer."""
-        if type(mod) not in (nn.LSTM,):
-            raise AssertionError("nn.quantized.dynamic.LSTM.from_float only works for nn.LSTM")
+        if type(mod) not in (nn.LSTM, nn.GRU):
+            raise AssertionError("nn.quantized.dynamic.RNNBase.from_float only works for "
+                                 "nn.LSTM and nn.GRU")
         if not hasattr(mod, "qconfig"):
             raise AssertionError("Input float module must have qconfig defined")
-        if mod.qconfig is not None and mod.qconfig.weight is not None:
-            weight_observer_method = mod.qconfig.weight
-        else:
-            from ember.ao.quantization.qconfig import default_dynamic_qconfig
-            weight_observer_method = default_dynamic_qconfig.weight
-        dtype = weight_observer_method().dtype
-        if dtype != ember.qint8:
-            raise NotImplementedError(f"dynamic quantized LSTM with {dtype} weights is not "
-                                      f"built in ember (qint8 only)")
+        observer_method = _observer_method(mod)
+        dtype = observer_method().dtype
+        _check_weight_dtype(dtype)
         if getattr(mod, "proj_size", 0):
             raise NotImplementedError("dynamic quantized LSTM with proj_size is not built")
-        qlstm = cls(mod.input_size, mod.hidden_size, mod.num_layers, mod.bias, mod.batch_first,
-                    mod.dropout, mod.bidirectional, dtype)
-
-        def quantized(w):
-            observer = weight_observer_method()
-            observer(w)
-            return _quantize_weight(w.float(), observer)
-
+        target = LSTM if type(mod) is nn.LSTM else GRU
+        qrnn = target(mod.input_size, mod.hidden_size, mod.num_layers, mod.bias,
+                      mod.batch_first, mod.dropout, mod.bidirectional, dtype)
         for layer in range(mod.num_layers):
             for direction in range(2 if mod.bidirectional else 1):
                 suffix = "_reverse" if direction == 1 else ""
                 w_ih = getattr(mod, f"weight_ih_l{layer}{suffix}")
                 w_hh = getattr(mod, f"weight_hh_l{layer}{suffix}")
-                b_ih = getattr(mod, f"bias_ih_l{layer}{suffix}", None) if mod.bias else None
-                b_hh = getattr(mod, f"bias_hh_l{layer}{suffix}", None) if mod.bias else None
-                qlstm._cells[(layer, direction)] = (
-                    quantized(w_ih), None if b_ih is None else b_ih.detach().float(),
-                    quantized(w_hh), None if b_hh is None else b_hh.detach().float())
-        return qlstm
+                b_ih = getattr(mod, f"bias_ih_l{layer}{suffix}") if mod.bias else None
+                b_hh = getattr(mod, f"bias_hh_l{layer}{suffix}") if mod.bias else None
+                qrnn._cells[(layer, direction)] = (
+                    _quantized(w_ih, observer_method, dtype), _detached(b_ih),
+                    _quantized(w_hh, observer_method, dtype), _detached(b_hh))
+        return qrnn
 
 
-def _not_built(name):
-    def refuse(*args, **kwargs):
-        raise NotImplementedError(f"torch.ao.nn.quantized.dynamic.{name} is not built in ember "
-                                  f"(only Linear and LSTM are); leave it in float")
+class LSTM(_RNNBase):
+    """LSTM with dynamically quantized weights (float input, float output)."""
 
-    def __init__(self, *args, **kwargs):
-        refuse()
+    _FLOAT_MODULE = nn.LSTM
+    _mode = "LSTM"
 
-    return type(name, (nn.Module,), {"__init__": __init__, "__module__": __name__,
-                                      "from_float": staticmethod(refuse)})
+    def _step(self, projected_t, h, c, w_hh, b_hh):
+        gates = _lin(h, w_hh, b_hh) + projected_t
+        i, f, g, o = gates.chunk(4, 1)
+        c = ember.sigmoid(f) * c + ember.sigmoid(i) * ember.tanh(g)
+        return ember.sigmoid(o) * ember.tanh(c), c
+
+    def forward(self, input, hx=None):
+        input, hx, batched = self._prepare(input, hx)
+        if hx is None:
+            hx = (self._zeros(input), self._zeros(input))
+        output, h_n, c_n = self._run(input, hx[0], hx[1])
+        return self._finish(output, (h_n, c_n), batched)
 
 
-GRU = _not_built("GRU")
-LSTMCell = _not_built("LSTMCell")
-GRUCell = _not_built("GRUCell")
-RNNCell = _not_built("RNNCell")
+class GRU(_RNNBase):
+    """GRU with dynamically quantized weights (float input, float output)."""
+
+    _FLOAT_MODULE = nn.GRU
+    _mode = "GRU"
+
+    def _step(self, projected_t, h, c, w_hh, b_hh):
+        i_r, i_z, i_n = projected_t.chunk(3, 1)
+        h_r, h_z, h_n = _lin(h, w_hh, b_hh).chunk(3, 1)
+        reset = ember.sigmoid(h_r + i_r)
+        update = ember.sigmoid(h_z + i_z)
+        new = ember.tanh(i_n + h_n * reset)
+        return (h - new) * update + new, None
+
+    def forward(self, input, hx=None):
+        input, hx, batched = self._prepare(input, hx)
+        if hx is None:
+            hx = self._zeros(input)
+        output, h_n, _ = self._run(input, hx, None)
+        output, (h_n,) = self._finish(output, (h_n,), batched)
+        return output, h_n
+
+
+class _RNNCellBase(nn.Module):
+    """One recurrent step with dynamically quantized weights."""
+
+    _num_chunks = 4
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=None):
+        super().__init__()
+        dtype = ember.qint8 if dtype is None else dtype
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.weight_dtype = dtype
+        size = self._num_chunks * hidden_size
+        # random placeholders in PyTorch's draw order: biases first, then the weights
+        if bias:
+            self.bias_ih = ember.randn(size).to(ember.float)
+            self.bias_hh = ember.randn(size).to(ember.float)
+        else:
+            self.bias_ih = self.bias_hh = None
+        weight_ih = ember.randn(size, input_size)
+        weight_hh = ember.randn(size, hidden_size)
+        if dtype == ember.qint8:
+            weight_ih = ember.quantize_per_tensor(weight_ih, 1.0, 0, ember.qint8)
+            weight_hh = ember.quantize_per_tensor(weight_hh, 1.0, 0, ember.qint8)
+        self._packed_weight_ih = (weight_ih, self.bias_ih)
+        self._packed_weight_hh = (weight_hh, self.bias_hh)
+
+    def extra_repr(self):
+        s = "{input_size}, {hidden_size}"
+        if self.bias is not True:
+            s += ", bias={bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += ", nonlinearity={nonlinearity}"
+        return s.format(**self.__dict__)
+
+    def check_forward_input(self, input):
+        if input.size(1) != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)}, "
+                               f"expected {self.input_size}")
+
+    def check_forward_hidden(self, input, hx, hidden_label=""):
+        if input.size(0) != hx.size(0):
+            raise RuntimeError(f"Input batch size {input.size(0)} doesn't match "
+                               f"hidden{hidden_label} batch size {hx.size(0)}")
+        if hx.size(1) != self.hidden_size:
+            raise RuntimeError(f"hidden{hidden_label} has inconsistent hidden_size: got "
+                               f"{hx.size(1)}, expected {self.hidden_size}")
+
+    def _zeros(self, input):
+        return ember.zeros(input.size(0), self.hidden_size, dtype=input.dtype,
+                           device=input.device)
+
+    def _projections(self, input, hx):
+        return _lin(input, *self._packed_weight_ih), _lin(hx, *self._packed_weight_hh)
+
+    def _weight_bias(self):
+        (w1, b1), (w2, b2) = self._packed_weight_ih, self._packed_weight_hh
+        return {"weight": {"weight_ih": w1, "weight_hh": w2},
+                "bias": {"bias_ih": b1, "bias_hh": b2}}
+
+    def get_weight(self):
+        return self._weight_bias()["weight"]
+
+    def get_bias(self):
+        return self._weight_bias()["bias"]
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "_packed_weight_ih"] = self._packed_weight_ih
+        destination[prefix + "_packed_weight_hh"] = self._packed_weight_hh
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        for name in ("_packed_weight_ih", "_packed_weight_hh"):
+            value = state_dict.pop(prefix + name)
+            if not (isinstance(value, (tuple, list)) and len(value) == 2):
+                raise NotImplementedError(f"{prefix}{name}: ember reads the (weight, bias) "
+                                          f"pairs its own cells save, not torch's packed "
+                                          f"weights")
+            setattr(self, name, tuple(value))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        if type(mod) not in (nn.LSTMCell, nn.GRUCell, nn.RNNCell):
+            raise AssertionError("nn.quantized.dynamic.RNNCellBase.from_float only works for "
+                                 "nn.LSTMCell, nn.GRUCell and nn.RNNCell")
+        if not hasattr(mod, "qconfig"):
+            raise AssertionError("Input float module must have qconfig defined")
+        observer_method = _observer_method(mod)
+        dtype = observer_method().dtype
+        _check_weight_dtype(dtype)
+        if type(mod) is nn.RNNCell:
+            qcell = RNNCell(mod.input_size, mod.hidden_size, bias=mod.bias,
+                            nonlinearity=mod.nonlinearity, dtype=dtype)
+        else:
+            target = LSTMCell if type(mod) is nn.LSTMCell else GRUCell
+            qcell = target(mod.input_size, mod.hidden_size, bias=mod.bias, dtype=dtype)
+        if not mod.bias:
+            raise AssertionError("mod.bias must be True")
+        qcell._packed_weight_ih = (_quantized(mod.weight_ih, observer_method, dtype),
+                                   _detached(mod.bias_ih))
+        qcell._packed_weight_hh = (_quantized(mod.weight_hh, observer_method, dtype),
+                                   _detached(mod.bias_hh))
+        return qcell
+
+
+class LSTMCell(_RNNCellBase):
+    """LSTMCell with dynamically quantized weights: (h', c') = cell(x, (h, c))."""
+
+    _num_chunks = 4
+
+    def _get_name(self):
+        return "DynamicQuantizedLSTMCell"
+
+    def forward(self, input, hx=None):
+        self.check_forward_input(input)
+        if hx is None:
+            hx = (self._zeros(input), self._zeros(input))
+        self.check_forward_hidden(input, hx[0], "[0]")
+        self.check_forward_hidden(input, hx[1], "[1]")
+        projected, hidden = self._projections(input, hx[0])
+        i, f, g, o = (hidden + projected).chunk(4, 1)
+        c = ember.sigmoid(f) * hx[1] + ember.sigmoid(i) * ember.tanh(g)
+        return ember.sigmoid(o) * ember.tanh(c), c
+
+
+class GRUCell(_RNNCellBase):
+    """GRUCell with dynamically quantized weights: h' = cell(x, h)."""
+
+    _num_chunks = 3
+
+    def _get_name(self):
+        return "DynamicQuantizedGRUCell"
+
+    def forward(self, input, hx=None):
+        self.check_forward_input(input)
+        if hx is None:
+            hx = self._zeros(input)
+        self.check_forward_hidden(input, hx, "")
+        projected, hidden = self._projections(input, hx)
+        i_r, i_z, i_n = projected.chunk(3, 1)
+        h_r, h_z, h_n = hidden.chunk(3, 1)
+        reset = ember.sigmoid(h_r + i_r)
+        update = ember.sigmoid(h_z + i_z)
+        new = ember.tanh(i_n + h_n * reset)
+        return (hx - new) * update + new
+
+
+class RNNCell(_RNNCellBase):
+    """Elman RNNCell with dynamically quantized weights: h' = tanh|relu(x W_ih^T + b_ih +
+    h W_hh^T + b_hh)."""
+
+    _num_chunks = 1
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=None):
+        super().__init__(input_size, hidden_size, bias, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def _get_name(self):
+        return "DynamicQuantizedRNNCell"
+
+    def forward(self, input, hx=None):
+        self.check_forward_input(input)
+        if hx is None:
+            hx = self._zeros(input)
+        self.check_forward_hidden(input, hx, "")
+        projected, hidden = self._projections(input, hx)
+        if self.nonlinearity == "tanh":
+            return ember.tanh(projected + hidden)
+        if self.nonlinearity == "relu":
+            return ember.relu(projected + hidden)
+        raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
