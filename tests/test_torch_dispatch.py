@@ -457,3 +457,31 @@ def test_make_subclass_shares_data_and_keeps_the_class():
             base.add_(1)           # the subclass instance shares the memory
         return facts, x.grad.tolist(), x.tolist()
     assert program(ember) == program(torch)
+
+
+def test_data_subclass_handler_with_no_dispatch():
+    """A _make_subclass instance whose handler runs func inside no_dispatch(): results
+    are plain tensors (the default __torch_function__ does not convert them, as in
+    PyTorch), gradients flow, _DisableTorchDispatch turns the handler off."""
+    def program(lib):
+        no_dispatch = _mod(lib, "utils._mode_utils").no_dispatch
+        log = []
+
+        class Sub(lib.Tensor):
+            @staticmethod
+            def __new__(cls, data, requires_grad=False):
+                return lib.Tensor._make_subclass(cls, data, requires_grad)
+
+            @classmethod
+            def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+                log.append(str(func))
+                with no_dispatch():
+                    return func(*args, **(kwargs or {}))
+        x = Sub(lib.tensor([1.0, -2.0, 3.0]), requires_grad=True)
+        y = (x * 2).relu().sum()
+        y.backward()
+        with lib._C._DisableTorchDispatch():
+            z = x + 1
+        return (type(y).__name__, y.item(), x.grad.tolist(), type(x.grad).__name__,
+                type(z).__name__, z.tolist(), log)
+    assert program(ember) == program(torch)

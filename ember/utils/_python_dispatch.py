@@ -55,6 +55,7 @@ import weakref
 import numpy as np
 
 from .._tensor import Tensor, SUBCLASS_HOOKS
+from .._torch_function import _disabled_torch_function_impl
 from .._ops import _base
 from .._ops.aten import overload_for, public_function
 from ..autograd import grad_mode, anomaly
@@ -75,6 +76,7 @@ _MODES = []          # the entered modes, innermost last
 _WRAPPERS = [0]      # wrapper-subclass instances alive
 _PENDING = []        # the ops whose handlers are running, innermost last
 _BACKWARD_NODES = []   # the nodes whose backward is running (while the hook is live)
+_DISABLED = [0]      # no_dispatch blocks open: ops run without any handler
 _LOCK = threading.RLock()   # (re-entered when a finalizer runs during a collection)
 
 
@@ -169,6 +171,24 @@ def _disable_current_modes():
     finally:
         _MODES[:0] = saved
         _update_live()
+
+
+class _DisableTorchDispatch:
+    """Context manager: no mode or subclass handler sees the ops run inside it
+    (``torch._C._DisableTorchDispatch``, ``torch.utils._mode_utils.no_dispatch``): a
+    handler of a subclass that holds its own data runs ``func`` inside it."""
+
+    def __enter__(self):
+        _DISABLED[0] += 1
+        return self
+
+    def __exit__(self, *exc):
+        _DISABLED[0] -= 1
+        return False
+
+
+def no_dispatch():
+    return _DisableTorchDispatch()
 
 
 def is_traceable_wrapper_subclass(t):
@@ -294,6 +314,20 @@ def _default_torch_dispatch(cls, func, types, args=(), kwargs=None):
 Tensor.__torch_dispatch__ = classmethod(_default_torch_dispatch)
 
 
+def _on_subclass(cls):
+    """A subclass defining __torch_dispatch__ with Tensor's default __torch_function__
+    gets the disabled one, as PyTorch skips it for such classes: its handler decides
+    what the results are (the default would make every result an instance of cls)."""
+    if _overrides_dispatch(cls):
+        default = Tensor.__dict__["__torch_function__"]
+        if getattr(cls.__torch_function__, "__func__", None) is \
+                getattr(default, "__func__", default):
+            cls.__torch_function__ = _disabled_torch_function_impl
+
+
+SUBCLASS_HOOKS.insert(0, _on_subclass)   # (before the protocol's own hook looks at it)
+
+
 def _overrides_dispatch(tp):
     handler = getattr(tp, "__torch_dispatch__", None)
     return getattr(handler, "__func__", None) is not _default_torch_dispatch
@@ -410,6 +444,8 @@ def _operand_args(inputs, arrays):
 def _hook(cls, inputs, arrays, params, ctx=None):
     """apply's first step while the protocol is live: None when neither a mode nor a
     wrapper operand asks for the op, else the op's result as the handlers give it."""
+    if _DISABLED[0]:
+        return None
     types = _dispatch_types(inputs)
     if not _MODES and not types:
         return None
@@ -510,7 +546,7 @@ def _run(pending, inputs, arrays, params):
     else its forward (into the pending node, the first time)."""
     ctx = pending.ctx
     fresh = not ctx.__dict__.get("_dispatch_ran")
-    if _MODES or _dispatch_types(inputs):
+    if not _DISABLED[0] and (_MODES or _dispatch_types(inputs)):
         out = _hook(pending.cls, inputs, arrays, params, ctx if fresh else None)
         return out
     return _forward(ctx if fresh else _new_object(pending.cls), pending.cls, arrays, params)
@@ -656,7 +692,7 @@ def dispatch_function(packet, overload, plain, args):
     logical_not): its result through the mode or wrapper handlers as ``aten.<packet>.
     <overload>``, or None when none of them is concerned (the function then computes
     itself; `plain` is the function, called again on the arguments the handler passes)."""
-    if not _MODES and not _dispatch_types(args):
+    if _DISABLED[0] or (not _MODES and not _dispatch_types(args)):
         return None
     from .._ops.aten import aten
     return _dispatch_function(getattr(getattr(aten, packet), overload), tuple(args), plain)
@@ -671,7 +707,7 @@ def _dispatch_function(func, args, plain):
     """Dispatch `func` for an ember function without an op node: handlers see `func`;
     calling it with the args (or their wrapped tensors) runs `plain`."""
     types = _dispatch_types(args)
-    if not _MODES and not types:
+    if _DISABLED[0] or (not _MODES and not types):
         return plain(*args)
     pending = _FunctionPending(func, args, plain)
     grad = _GRAD[0]
