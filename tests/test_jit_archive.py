@@ -16,6 +16,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import torch.nn as tnn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 import ember  # noqa: E402
 
@@ -518,6 +519,72 @@ def test_torchscript_class_and_string_ops(tmp_path):
     x = torch.randn(3)
     close(e(E(x.numpy())), t(x))
     assert e.acc.scale == 2.0
+
+
+def many_ops(x, y):
+    """About 125 torch functions, methods and F calls (each a table entry)."""
+    i02, i00 = torch.tensor([2, 0]), torch.tensor([0, 0])
+    labels = torch.tensor([0, 1, 2])
+    linalg = (torch.addmm(y[0], x, x.t()),
+              torch.baddbmm(x.unsqueeze(0), x.unsqueeze(0), x.t().unsqueeze(0), beta=0.5,
+                            alpha=2.0),
+              torch.einsum("ij,ij->i", x, y), torch.matmul(x, y.t()), torch.mm(x, y.t()),
+              torch.mv(x, y[0]), torch.dot(x[0], y[0]), torch.outer(x[0], x[1]),
+              torch.cdist(x, y), torch.trace(x), torch.diag(x[0]), x.T, x.mT)
+    reductions = (torch.std(x, 0), torch.var(x, [1], unbiased=False), torch.norm(x, 2, 1),
+                  x.std(unbiased=True), torch.prod(x, 1), torch.logsumexp(x, 1),
+                  torch.cumsum(x, 1), x.sum(-1, keepdim=True), x.mean(dtype=torch.float64),
+                  x.max(), x.min(), x.argmax(), x.argmin(1, keepdim=True), x.sum(),
+                  torch.median(x), torch.kthvalue(x, 2, 1)[0], torch.numel(x), x.dim(),
+                  torch.allclose(x, x), torch.isnan(x).any(), torch.isfinite(x).all())
+    ordering = (torch.sort(x, 1, True)[0], torch.topk(x, 2, 1)[1], torch.argsort(x, 1),
+                torch.unique_consecutive(torch.tensor([1, 1, 2])),
+                torch.bucketize(x, torch.tensor([-0.5, 0.5])))
+    indexing = (torch.gather(x, 1, torch.zeros(3, 2, dtype=torch.long)),
+                torch.index_select(x, 0, i02), torch.narrow(x, 1, 1, 2), torch.roll(x, 1, 0),
+                torch.flip(x, [0]), torch.tril(x), torch.triu(x, 1), torch.where(x > y, x, y),
+                torch.masked_select(x, x > 0), torch.nonzero(x > 0), x.unbind(0)[1],
+                torch.chunk(x, 3, 1)[2], torch.split(x, [1, 2], 1)[1])
+    shapes = (torch.repeat_interleave(x, 2, 0), x.repeat(2, 1), x.expand_as(x), x.view_as(x),
+              torch.stack([x, y], 2), torch.tile(x, [2]), torch.movedim(x, 0, 1),
+              torch.squeeze(x.unsqueeze(2), 2), torch.unflatten(x.flatten(), 0, [3, 3]))
+    pointwise = (torch.clamp_min(x, 0.1), torch.clamp(x, max=0.2), torch.maximum(x, y),
+                 torch.minimum(x, y), torch.lerp(x, y, 0.3), torch.erf(x),
+                 torch.rsqrt(x.abs() + 1), torch.reciprocal(x + 3), torch.sign(x),
+                 torch.atan2(x, y), torch.square(x), torch.floor_divide(x, 0.4),
+                 torch.fmod(x, 0.3), torch.remainder(x, 0.3), torch.true_divide(x, 2),
+                 torch.div(x, 0.7, rounding_mode="trunc"), torch.pow(x.abs(), y), x.abs(),
+                 torch.softmax(x, 1, dtype=torch.float64), torch.max(x, y))
+    functional = (F.pad(x, [1, 1]), F.normalize(x, dim=1), F.one_hot(torch.tensor([0, 2]), 3),
+                  F.softplus(x), F.hardswish(x), F.mish(x), F.glu(torch.cat([x, x], 1), 1),
+                  F.cosine_similarity(x, y), F.pairwise_distance(x, y), F.mse_loss(x, y),
+                  F.l1_loss(x, y), F.smooth_l1_loss(x, y), F.cross_entropy(x, labels),
+                  F.nll_loss(F.log_softmax(x, 1), labels),
+                  F.binary_cross_entropy_with_logits(x, torch.sigmoid(y)),
+                  F.kl_div(F.log_softmax(x, 1), F.softmax(y, 1), reduction="batchmean"))
+    factories = (x.new_ones([2]), x.new_full([2], 2.0), x.new_empty([0]).shape[0],
+                 torch.full_like(x, 3.0), torch.empty_like(x).shape[0], torch.eye(3),
+                 torch.linspace(0.0, 1.0, 5), torch.arange(0, 6, 2),
+                 torch.tensor([1, 2]).float().mean())
+    in_place = (x.float().double().half().float(), x.to(torch.int64).float(),
+                x.clone().fill_(2.0), x.clone().zero_(), x.clone().add_(y, alpha=2),
+                x.clone().mul_(y), x.clone().clamp_(-0.1, 0.1),
+                x.clone().masked_fill_(x > 0, 0.0), x.clone().index_fill_(1, i00[:1], -1.0),
+                torch.zeros(3).scatter_(0, i02, torch.tensor([1.0, 2.0])),
+                torch.zeros(3).index_add_(0, i00, torch.tensor([1.0, 2.0])))
+    return (linalg + reductions + ordering + indexing + shapes + pointwise + functional +
+            factories + in_place)
+
+
+def test_op_table_sample_matches_torch(tmp_path):
+    t, e, _ = roundtrip(tmp_path, "ops", torch.jit.script(many_ops))
+    torch.manual_seed(0)
+    x, y = torch.randn(3, 3), torch.randn(3, 3)
+    expected = t(x, y)
+    got = e(E(x.numpy()), E(y.numpy()))
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        close(a, b, 1e-5)
 
 
 def test_exported_method_module_dict_and_comprehension(tmp_path):

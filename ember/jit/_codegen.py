@@ -156,8 +156,11 @@ def _dropout(m):
 
 
 def _activation(template):
+    """A one-line forward from `template`: {m} is the module, {inplace} "_" when the
+    module works in place (torch.relu_)."""
     def code(m):
-        return [f"return {template.format(m=m, inplace='_' if getattr(m, 'inplace', False) else '')}"]
+        inplace = "_" if getattr(m, "inplace", False) else ""
+        return [f"return {template.format(m=m, inplace=inplace)}"]
     return code
 
 

@@ -442,6 +442,35 @@ def _unwrap(x):
     return x
 
 
+_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}   # ATen's Reduction enum
+
+
+def _loss(name, *extra):
+    """aten::<loss>(self, target, [weight,] reduction: int, ...extra) -> F.<name> with
+    keyword arguments (F takes reduction as a string)."""
+    def op(input, target, *args):
+        F = _F()
+        kwargs = {}
+        if name in ("binary_cross_entropy", "cross_entropy", "nll_loss"):
+            kwargs["weight"], args = (args[0] if args else None), args[1:]
+        kwargs["reduction"] = _REDUCTIONS[args[0] if args else 1]
+        kwargs.update(zip(extra, args[1:]))
+        return getattr(F, name)(input, target, **kwargs)
+    op.__name__ = name
+    return op
+
+
+def _unique_consecutive(x, return_inverse=False, return_counts=False, dim=None):
+    """aten::unique_consecutive: always (output, inverse_indices, counts), as ATen."""
+    return tuple(_ember().unique_consecutive(x, return_inverse=True, return_counts=True,
+                                             dim=dim))
+
+
+def _unique2(x, sorted=True, return_inverse=False, return_counts=False):
+    """aten::_unique2: always (output, inverse_indices, counts)."""
+    return tuple(_ember().unique(x, sorted=sorted, return_inverse=True, return_counts=True))
+
+
 def _any_all(name, py):
     def op(x, *args, **kwargs):
         if isinstance(x, Tensor):
@@ -477,7 +506,16 @@ squeeze stack std t tan tanh tensor_split tile topk trace transpose tril triu tr
 trunc unbind unique_consecutive unsqueeze var where zeros zeros_like conv_transpose1d
 conv_transpose2d conv_transpose3d cosine_similarity pairwise_distance cdist embedding_bag
 group_norm hardshrink prelu threshold pdist split_with_sizes unflatten var_mean std_mean
-addcmul addcdiv logit xlogy hypot heaviside is_grad_enabled is_autocast_enabled
+addcmul addcdiv logit xlogy hypot heaviside is_grad_enabled kl_div
+binary_cross_entropy_with_logits linspace logspace scalar_tensor randperm normal multinomial
+searchsorted histc bincount count_nonzero diff kron cartesian_prod meshgrid block_diag cummax
+cummin amax amin aminmax nan_to_num nansum nanmean sinc erfinv digamma lgamma exp2 asinh acosh
+atanh deg2rad rad2deg frexp ldexp logaddexp logcumsumexp mode nanmedian quantile renorm
+signbit copysign float_power fmax fmin isclose isneginf isposinf isreal logdet matrix_exp
+inner vdot tensordot take take_along_dim index_add index_copy index_fill masked_scatter
+scatter_reduce diag_embed diagflat vander tril_indices triu_indices unique
+view_as_real view_as_complex real imag conj angle polar complex
+ is_autocast_enabled
 is_autocast_cpu_enabled
 """.split()
 
@@ -494,9 +532,7 @@ new_empty new_tensor masked_scatter_ index_add_ index_copy_ cumsum_ lerp_ addcmu
 _FUNCTIONAL = """
 linear bilinear gelu silu mish hardswish hardsigmoid hardtanh leaky_relu elu selu celu
 softplus softsign softshrink tanhshrink glu logsigmoid adaptive_avg_pool1d adaptive_avg_pool2d
-adaptive_avg_pool3d scaled_dot_product_attention pad one_hot normalize binary_cross_entropy
-mse_loss l1_loss smooth_l1_loss huber_loss kl_div nll_loss cross_entropy
-binary_cross_entropy_with_logits grid_sampler affine_grid_generator rrelu
+adaptive_avg_pool3d scaled_dot_product_attention pad one_hot rrelu
 """.split()
 
 _FUNCTIONAL_INPLACE = {"hardtanh_": "hardtanh", "leaky_relu_": "leaky_relu", "elu_": "elu",
@@ -551,7 +587,16 @@ _SPECIAL = {
     "is_floating_point": _is_floating_point, "index": _index, "join": _join, "split": _split,
     "index_put_": _index_put(True), "index_put": _index_put(False),
     "any": _any_all("any", builtins.any), "all": _any_all("all", builtins.all),
-    "linalg_vector_norm": _vector_norm,
+    "linalg_vector_norm": _vector_norm, "unique_consecutive": _unique_consecutive,
+    "_unique2": _unique2, "numpy_T": lambda x: x.T, "mT": lambda x: x.mT,
+    "mH": lambda x: x.mH, "adjoint": lambda x: x.adjoint(),
+    "mse_loss": _loss("mse_loss"), "l1_loss": _loss("l1_loss"),
+    "smooth_l1_loss": _loss("smooth_l1_loss", "beta"),
+    "huber_loss": _loss("huber_loss", "delta"),
+    "binary_cross_entropy": _loss("binary_cross_entropy"),
+    "cross_entropy_loss": _loss("cross_entropy", "ignore_index", "label_smoothing"),
+    "nll_loss": _loss("nll_loss", "ignore_index"), "nll_loss_nd": _loss("nll_loss", "ignore_index"),
+    "nll_loss2d": _loss("nll_loss", "ignore_index"),
     "_native_multi_head_attention": _ops_fused.native_multi_head_attention,
     "_transformer_encoder_layer_fwd": _ops_fused.transformer_encoder_layer_fwd,
 }
