@@ -178,3 +178,89 @@ def test_mean_dtypes_and_silent_edges(dtype, recwarn):
         assert str(e.dtype) == str(t.dtype).replace("torch", "ember")
         _close(e.double().numpy(), t.double().numpy(), rtol=2e-3, atol=2e-3)
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+# ---------------------------------------------------------------------------- dilated conv
+# Kernel taps that read only the zero padding (a dilation wider than the image: DeepLabV3's
+# ASPP) are dropped from the forward, the input gradient and the weight gradient
+# (ember/_ops/conv.py, _taps_inside); the rest keep the full kernel.
+
+CONV_CASES = {
+    # name: (input shape, conv kwargs); the kernel's size comes from "k"
+    "aspp_rate36_4x4": ((2, 6, 4, 4), dict(k=3, padding=36, dilation=36)),
+    "aspp_rate12_4x4": ((2, 6, 4, 4), dict(k=3, padding=12, dilation=12, bias=False)),
+    "one_dim_pruned": ((2, 3, 5, 9), dict(k=3, padding=(6, 1), dilation=(6, 1))),
+    "strided_pruned": ((1, 4, 7, 7), dict(k=3, padding=9, dilation=9, stride=2)),
+    "padding_between": ((2, 3, 5, 5), dict(k=(3, 2), padding=(4, 3), dilation=(4, 5))),
+    "grouped_pruned": ((2, 4, 4, 4), dict(k=3, padding=24, dilation=24, groups=2)),
+    "not_pruned": ((2, 3, 8, 8), dict(k=3, padding=2, dilation=2)),
+    "conv1d_pruned": ((2, 3, 5), dict(k=3, padding=10, dilation=10)),
+    "conv3d_pruned": ((1, 2, 3, 3, 3), dict(k=3, padding=5, dilation=5)),
+}
+
+
+def _conv_pair(shape, kw, transposed=False, create_graph=False):
+    x = rng.standard_normal(shape).astype(np.float32)
+    nd = len(shape) - 2
+    k = kw["k"] if isinstance(kw["k"], tuple) else (kw["k"],) * nd
+    groups = kw.get("groups", 1)
+    cin = shape[1]
+    w_shape = (cin, 4 // groups) + k if transposed else (4, cin // groups) + k
+    w = rng.standard_normal(w_shape).astype(np.float32) * 0.3
+    b = rng.standard_normal(4).astype(np.float32) if kw.get("bias", True) else None
+    args = {n: kw[n] for n in ("padding", "dilation", "stride", "groups") if n in kw}
+    res = []
+    for lib in (ember, torch):
+        tx, tw = (lib.from_numpy(a.copy()).requires_grad_(True) for a in (x, w))
+        tb = None if b is None else lib.from_numpy(b.copy()).requires_grad_(True)
+        f = getattr(lib.nn.functional, f"conv_transpose{nd}d" if transposed else f"conv{nd}d")
+        y = f(tx, tw, tb, **args)
+        gy = lib.from_numpy(np.linspace(-1, 1, y.numel(), dtype=np.float32).reshape(y.shape))
+        grads = lib.autograd.grad(y, [tx, tw] + ([tb] if tb is not None else []), gy,
+                                  create_graph=create_graph)
+        if create_graph:   # second order: the gradient of sum(dx^2) + sum(dw^2)
+            grads = lib.autograd.grad((grads[0] ** 2).sum() + (grads[1] ** 2).sum(), [tx, tw])
+        res.append([y.detach().numpy()] + [g.detach().numpy() for g in grads])
+    return res
+
+
+@pytest.mark.parametrize("name", list(CONV_CASES))
+def test_dilated_conv_forward_and_gradients(name):
+    shape, kw = CONV_CASES[name]
+    e, t = _conv_pair(shape, kw)
+    assert len(e) == len(t)
+    for a, b in zip(e, t):
+        assert a.shape == b.shape
+        _close(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["aspp_rate36_4x4", "one_dim_pruned", "strided_pruned"])
+def test_dilated_conv_double_backward(name):
+    shape, kw = CONV_CASES[name]
+    e, t = _conv_pair(shape, kw, create_graph=True)
+    for a, b in zip(e, t):
+        _close(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["aspp_rate36_4x4", "conv1d_pruned", "not_pruned"])
+def test_dilated_conv_transpose(name):
+    """conv_transpose's forward is the input gradient of a convolution."""
+    shape, kw = CONV_CASES[name]
+    e, t = _conv_pair(shape, {**kw, "padding": kw["padding"]}, transposed=True)
+    for a, b in zip(e, t):
+        assert a.shape == b.shape
+        _close(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_taps_inside_ranges():
+    """The taps kept are exactly those whose positions meet the image."""
+    from ember._ops.conv import _taps_inside
+    assert _taps_inside((4, 4), (3, 3), (1, 1), [(36, 36)] * 2, (36, 36), (4, 4)) == \
+        ([slice(1, 2)] * 2, [(0, 0)] * 2)
+    assert _taps_inside((8, 8), (3, 3), (1, 1), [(2, 2)] * 2, (2, 2), (8, 8)) is None
+    for n, k, s, p, d in [(5, 3, 1, 6, 6), (7, 3, 2, 9, 9), (9, 5, 3, 7, 4), (5, 2, 1, 3, 5)]:
+        out = (n + 2 * p - d * (k - 1) - 1) // s + 1
+        reads = [t for t in range(k) if any(0 <= t * d - p + s * o < n for o in range(out))]
+        got = _taps_inside((n,), (k,), (s,), [(p, p)], (d,), (out,))
+        kept = list(range(k)) if got is None else list(range(got[0][0].start, got[0][0].stop))
+        assert kept == reads

@@ -60,6 +60,32 @@ def _out_size(n, k, s, p, d):
     return (n + 2 * p - d * (k - 1) - 1) // s + 1
 
 
+def _taps_inside(x_sp, k, stride, pads, dilation, out):
+    """Kernel taps that never read the image, only its zero padding, add nothing to a
+    convolution's output nor to its input gradient, and their weight gradient is zero.
+    A dilated kernel wider than its image (DeepLabV3's ASPP: 3x3 taps 36 apart on a 4x4
+    map) has mostly such taps, and computing on the padded image costs prod(k) times the
+    work and a padded copy of the input (76x76 for 4x4). Along each dim the taps that do
+    read the image are one run [lo, hi] (tap t reads positions t d - p_lo + s o, o < out);
+    returns (per-dim slices of those taps, the (lo, hi) pads of the same convolution with
+    that kernel, the same output size), or None when every tap reads the image (or no
+    tap does, or the new padding would be negative: then nothing is dropped)."""
+    taps, new_pads = [], []
+    for n, kn, s, (p_lo, p_hi), d, o in zip(x_sp, k, stride, pads, dilation, out):
+        lo = max(0, -((s * (o - 1) - p_lo) // d))   # ceil((p_lo - s (o - 1)) / d)
+        hi = min(kn - 1, (n - 1 + p_lo) // d)
+        if lo > hi:
+            return None
+        pad = (p_lo - lo * d, p_hi - (kn - 1 - hi) * d)
+        if pad[0] < 0 or pad[1] < 0:
+            return None
+        taps.append(slice(lo, hi + 1))
+        new_pads.append(pad)
+    if all(t.stop - t.start == kn for t, kn in zip(taps, k)):
+        return None
+    return taps, new_pads
+
+
 _AUTO = "auto"   # a convolution's result format: read it from the operands
 
 
@@ -131,6 +157,11 @@ def _conv(xp, x, w, stride, pads, dilation, groups, bias=None):
     P = math.prod(out)
     if type(x) is MetaArray or type(w) is MetaArray:   # the meta device: only the shape
         return meta_backend.empty((N, O) + out, x.dtype)
+    inside = _taps_inside(x.shape[2:], k, stride, pads, dilation, out) if xp is np else None
+    if inside is not None:   # the taps that read only padding dropped
+        taps, pads = inside
+        return _conv(xp, x, w[(slice(None), slice(None)) + tuple(taps)], stride, pads, dilation,
+                     groups, bias)
     w2 = w.reshape(O, -1)
     if xp is not np:
         return _conv_gpu(xp, x, w2, k, stride, pads, dilation, groups, bias, out)
@@ -236,7 +267,7 @@ def _over_batch(xp, n, per_image, run):
 _cpu_threads = _threads.intra_op_threads
 
 
-def _input_grad_flat(g, w, x_shape, padding, dilation):
+def _input_grad_flat(g, w, x_shape, pads, dilation):
     """dx for a stride-1, one-group conv on NumPy, image by image: the columns
     dcols = W^T g (one GEMM, inner dimension O) added back into the padded image in flat
     coordinates. g is laid into a zero buffer whose trailing dims are the padded image's,
@@ -250,7 +281,7 @@ def _input_grad_flat(g, w, x_shape, padding, dilation):
     C = w.shape[1]
     # the padded image; conv_transpose's output_padding makes it longer than the windows
     # reach (out + d (k-1)): those rows get zeros
-    sp = tuple(x_shape[2 + i] + 2 * padding[i] for i in range(nd))
+    sp = tuple(x_shape[2 + i] + lo + hi for i, (lo, hi) in enumerate(pads))
     S, L = math.prod(sp), out[0] * math.prod(sp[1:])
     offs = [sum(t[i] * dilation[i] * math.prod(sp[i + 1:]) for i in range(nd))
             for t in product(*[range(n) for n in k])]
@@ -258,8 +289,8 @@ def _input_grad_flat(g, w, x_shape, padding, dilation):
     wt = np.ascontiguousarray(w.reshape(O, C, kk).transpose(2, 1, 0)).reshape(kk * C, O)
     gx = np.empty((N, C) + tuple(x_shape[2:]), dtype=g.dtype)
     inner = (slice(None), slice(None)) + tuple(slice(0, n) for n in out[1:])
-    crop = (slice(None),) + tuple(slice(p, p + n) for p, n in zip(padding, x_shape[2:]))
-    padded = any(padding)
+    crop = (slice(None),) + tuple(slice(lo, lo + n) for (lo, _), n in zip(pads, x_shape[2:]))
+    padded = any(lo or hi for lo, hi in pads)
 
     def run(a, b):
         gp = np.zeros((O, out[0]) + sp[1:], dtype=g.dtype)
@@ -372,6 +403,13 @@ def _input_grad(xp, g, w, x_shape, stride, padding, dilation, groups, g_cm):
     g, w = _lowp(g), _lowp(w)
     k = w.shape[2:]
     nd = len(k)
+    pad_pairs = [(p, p) for p in padding]
+    inside = _taps_inside(x_shape[2:], k, stride, pad_pairs, dilation, g.shape[2:]) \
+        if xp is np else None
+    if inside is not None:   # the taps that read only padding dropped: they add nothing
+        taps, pad_pairs = inside
+        w = w[(slice(None), slice(None)) + tuple(taps)]
+        k = w.shape[2:]
     if xp is not np and nd <= 2:
         with cupy_kernels.tf32("conv", xp):
             gx = _input_grad_gpu(xp, g, w, g_cm, x_shape, stride, padding, dilation,
@@ -384,11 +422,11 @@ def _input_grad(xp, g, w, x_shape, stride, padding, dilation, groups, g_cm):
     og, cg = O // groups, C // groups
     # dx[j] = sum_t g[j + p - t d] w[t]: a correlation of g, padded by lo = d (k-1) - p
     # before and hi = x + p - out after, with w flipped and its O, C axes swapped
-    pads = [(dilation[i] * (k[i] - 1) - padding[i], x_shape[2 + i] + padding[i] - out[i])
-            for i in range(nd)]
+    pads = [(dilation[i] * (k[i] - 1) - p_lo, x_shape[2 + i] + p_lo - out[i])
+            for i, (p_lo, _) in enumerate(pad_pairs)]
     if all(s == 1 for s in stride) and all(lo >= 0 and hi >= 0 for lo, hi in pads):
         if xp is np and groups == 1:
-            return _input_grad_flat(g, w, x_shape, padding, dilation).astype(dt, copy=False)
+            return _input_grad_flat(g, w, x_shape, pad_pairs, dilation).astype(dt, copy=False)
         flip = (Ellipsis,) + (slice(None, None, -1),) * nd
         wt = w.reshape((groups, og, cg) + k).swapaxes(1, 2).reshape((C, og) + k)[flip]
         with cupy_kernels.tf32("conv", xp):
@@ -404,7 +442,7 @@ def _input_grad(xp, g, w, x_shape, stride, padding, dilation, groups, g_cm):
     chunks = _chunks(xp, N, C * kk * per_sample * g.itemsize) if xp is np else [(0, N)]
     chunk = max((n1 - n0 for n0, n1 in chunks), default=0)   # (an empty batch: none)
     dcols_buf = xp.empty((C * kk, chunk * per_sample), dtype=g.dtype)
-    padded = tuple(x_shape[2 + i] + 2 * padding[i] for i in range(nd))
+    padded = tuple(x_shape[2 + i] + lo + hi for i, (lo, hi) in enumerate(pad_pairs))
     # accumulate channel-major, (C, N, *padded), the patches' own layout, so each of the
     # prod(k) adds streams through memory in order; one transposing copy at the end
     gx = xp.zeros((C, N) + padded, dtype=g.dtype)
@@ -421,7 +459,7 @@ def _input_grad(xp, g, w, x_shape, stride, padding, dilation, groups, g_cm):
             sl = tuple(slice(o * dilation[i], o * dilation[i] + stride[i] * (out[i] - 1) + 1,
                              stride[i]) for i, o in enumerate(offs))
             gx[(slice(None), slice(n0, n0 + nb)) + sl] += dcols[(slice(None),) + offs]
-    crop = tuple(slice(padding[i], padding[i] + x_shape[2 + i]) for i in range(nd))
+    crop = tuple(slice(lo, lo + x_shape[2 + i]) for i, (lo, _) in enumerate(pad_pairs))
     gx = np.moveaxis(gx[(slice(None), slice(None)) + crop], 0, 1)
     return xp.ascontiguousarray(gx).astype(dt, copy=False)
 
@@ -452,9 +490,15 @@ class ConvWeightGrad(Op):
         k = tuple(w_shape[2:])
         N, O = g.shape[:2]
         out = g.shape[2:]
+        pads = [(p, p) for p in padding]
+        inside = _taps_inside(x.shape[2:], k, stride, pads, dilation, out)
+        full_shape = w_shape
+        if inside is not None:   # the taps that read only padding: a zero gradient
+            taps, pads = inside
+            k = tuple(t.stop - t.start for t in taps)
+            w_shape = tuple(w_shape[:2]) + k
         g3 = g.reshape(N, O, math.prod(out))
         og, rows = O // groups, math.prod(w_shape[1:])
-        pads = [(p, p) for p in padding]
 
         def run(a, b):  # the sum over images a:b
             gw = ctx.xp.zeros((O, rows), dtype=x.dtype)
@@ -467,7 +511,11 @@ class ConvWeightGrad(Op):
         with cupy_kernels.tf32("conv", ctx.xp):
             parts = _over_batch(ctx.xp, N, rows * groups * math.prod(out) * x.itemsize, run)
         gw = parts[0] if len(parts) == 1 else parts[0] + parts[1]
-        return in_format(gw.reshape(w_shape).astype(dt, copy=False), fmt)
+        if inside is not None:
+            full = np.zeros(full_shape, dtype=gw.dtype)
+            full[(slice(None), slice(None)) + tuple(taps)] = gw.reshape(w_shape)
+            gw = full
+        return in_format(gw.reshape(full_shape).astype(dt, copy=False), fmt)
 
     @staticmethod
     def backward(ctx, ggw):
