@@ -485,3 +485,30 @@ def test_data_subclass_handler_with_no_dispatch():
         return (type(y).__name__, y.item(), x.grad.tolist(), type(x.grad).__name__,
                 type(z).__name__, z.tolist(), log)
     assert program(ember) == program(torch)
+
+
+def test_wrapper_through_a_cnn_matches_torch():
+    """Conv, (eval) batch norm, relu, max pool (an op passing its parameters among its
+    arrays), flatten, linear and cross entropy on a wrapper input: loss, input and
+    parameter gradients (wrappers too) as torch's. (Training-mode batch norm computes its
+    statistics from the data outside its op node, which a wrapper does not have.)"""
+    def program(lib):
+        W = _wrapper_class(lib, [])
+        nn = lib.nn
+        model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+                              nn.MaxPool2d(2), nn.Flatten(), nn.Linear(12, 4)).double().eval()
+        with lib.no_grad():
+            for i, p in enumerate(model.parameters()):
+                p.copy_(lib.tensor(np.linspace(-1, 1, p.numel()).reshape(tuple(p.shape))
+                                   * (0.5 + 0.1 * i)))
+        x = W(lib.tensor(np.linspace(-2, 2, 64).reshape(2, 2, 4, 4)), requires_grad=True)
+        loss = lib.nn.functional.cross_entropy(model(x), lib.tensor([1, 3]))
+        loss.backward()
+        return (type(loss).__name__, loss.elem.item(), x.grad.elem.numpy(),
+                [(type(p.grad).__name__, p.grad.elem.numpy()) for p in model.parameters()])
+    e, t = program(ember), program(torch)
+    assert e[0] == t[0] and e[1] == pytest.approx(t[1], rel=1e-12)
+    np.testing.assert_allclose(e[2], t[2], rtol=1e-10, atol=1e-14)
+    for (en, eg), (tn, tg) in zip(e[3], t[3]):
+        assert en == tn
+        np.testing.assert_allclose(eg, tg, rtol=1e-10, atol=1e-14)

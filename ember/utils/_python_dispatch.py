@@ -43,7 +43,8 @@ dispatch through `dispatch_function`.
 Not built: in-place ops dispatch as their out-of-place overload (``x.add_(1)`` is seen as
 ``aten.add.Tensor``) and cannot write into a wrapper; other functions ember runs without an
 op node (factories, ``.item()``, ``.numpy()``, printing) do not dispatch, and on a wrapper
-they see its meta data; the mode stack is one for all threads (PyTorch's is per thread);
+they see its meta data, as do op functions that compute from an operand's data before
+making the node (training-mode batch norm's statistics); the mode stack is one for all threads (PyTorch's is per thread);
 ops inside ``autograd.Function.forward`` dispatch, but the Function's own backward is not
 an op; forward-mode AD tangents are not carried through a handler (an op with a tangent
 operand is not dispatched).
@@ -424,14 +425,15 @@ class _Pending:
     def __init__(self, ctx, cls, func, inputs, arrays, params, args):
         self.ctx, self.cls, self.func = ctx, cls, func
         self.inputs, self.arrays, self.params, self.args = inputs, arrays, params, args
-        self.n = len(inputs)
+        self.n = len(arrays)   # (an op may pass non-array arguments among its arrays)
 
 
 def _operand_args(inputs, arrays):
     """The handler's operand arguments: the Tensors; a number stays a number; an array
     operand without a Tensor (a constant an op's function made) becomes one."""
     args = []
-    for t, a in zip(inputs, arrays):
+    for i, a in enumerate(arrays):
+        t = inputs[i] if i < len(inputs) else None
         if t is not None:
             args.append(t)
         elif isinstance(a, _ndarray) or type(a) in _base._ARRAY_TYPES:
@@ -522,7 +524,8 @@ def _rebuilt_operands(pending, operands):
     ones (a wrapper's inner tensors): each array cast to the dtype the op's function cast
     the original operand to, unless the handler gave it another dtype."""
     inputs, arrays = [], []
-    for a, original, dispatched in zip(operands, pending.arrays, pending.inputs):
+    for i, (a, original) in enumerate(zip(operands, pending.arrays)):
+        dispatched = pending.inputs[i] if i < len(pending.inputs) else None
         if isinstance(a, Tensor):
             inputs.append(a)
             data = a._data
@@ -538,7 +541,7 @@ def _rebuilt_operands(pending, operands):
         else:
             inputs.append(None)
             arrays.append(a)
-    return tuple(inputs), tuple(arrays)
+    return tuple(inputs[:len(pending.inputs)]), tuple(arrays)
 
 
 def _run(pending, inputs, arrays, params):
