@@ -737,6 +737,28 @@ def test_save_vision_resnet18_torch_reads_it(tmp_path):
         close(expected, t(torch.tensor(x)), 1e-4)
 
 
+class CallsTorchFunctions(ember.nn.Module):
+    def forward(self, x):
+        return ember.relu(ember.flatten(x, 1))
+
+
+def test_save_sees_through_torch_function_wrappers(tmp_path):
+    """ember.fx records the function a Tensor-function dispatcher wraps; the namespace may
+    hold that function or a wrapper around it (the dispatchers are switched off and on
+    again between programs)."""
+    from ember import _torch_function as tf
+    was_active = tf.ACTIVE[0]
+    x = RNG.standard_normal((2, 3, 2)).astype(np.float32)
+    try:
+        for switch in (tf.deactivate, tf.activate):
+            switch()
+            path = str(tmp_path / f"{switch.__name__}.pt")
+            ember.jit.save(CallsTorchFunctions(), path)
+            close(CallsTorchFunctions()(E(x)), torch.jit.load(path)(torch.tensor(x)))
+    finally:
+        (tf.activate if was_active else tf.deactivate)()
+
+
 def test_save_of_untemplated_module_raises_not_implemented(tmp_path):
     nn = ember.nn
     with pytest.raises(NotImplementedError, match="LSTM.*state_dict"):

@@ -13,6 +13,7 @@ _archive.save pickles; torch.jit.load compiles the code, ember.jit.load interpre
 Anything outside the tables (a leaf module type, a function, a method) raises
 NotImplementedError naming it: the trace is then saved only with its weights.
 """
+import inspect
 import math
 import operator
 
@@ -298,6 +299,19 @@ _SIZE_METHODS = frozenset({"view", "reshape", "permute", "expand", "repeat"})
 _CAST_METHODS = {"float": 6, "double": 7, "int": 3, "long": 4, "bool": 11, "half": 5}
 
 
+def _ember():
+    import ember
+    return ember
+
+
+def _is(namespace, name, fn):
+    """`fn` is `namespace.name`, looking through wrappers (a function another part of the
+    program wrapped with functools.wraps is still that function)."""
+    current = getattr(namespace, name, None)
+    return current is fn or current is not None and inspect.unwrap(current) is \
+        inspect.unwrap(fn)
+
+
 class _Writer:
     """Writes the root forward from the fx graph, node by node."""
 
@@ -411,10 +425,9 @@ class _Writer:
             return f"torch.size({self.arg(args[0])})"
         module = getattr(fn, "__module__", "") or ""
         name = getattr(fn, "__name__", "")
-        import ember
-        if getattr(F, name, None) is fn and name in _FUNCTIONAL:
+        if module.startswith("ember") and name in _FUNCTIONAL and _is(F, name, fn):
             return self.functional(name, args, kwargs)
-        if getattr(ember, name, None) is fn and name in _TORCH_FUNCTIONS:
+        if module.startswith("ember") and name in _TORCH_FUNCTIONS and _is(_ember(), name, fn):
             return self.call(f"torch.{name}", args, kwargs)
         raise NotImplementedError(f"ember.jit.save: no TorchScript form for the function "
                                   f"{module}.{name}")
