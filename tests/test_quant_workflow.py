@@ -281,10 +281,10 @@ def _qat_net(m):
     return Net()
 
 
-def _qat_run(m, data, target):
+def _qat_run(m, data, target, backend="x86", version=1):
     m.manual_seed(0)
     model = _qat_net(m).train()
-    model.qconfig = m.ao.quantization.get_default_qat_qconfig("x86")
+    model.qconfig = m.ao.quantization.get_default_qat_qconfig(backend, version)
     model = m.ao.quantization.fuse_modules_qat(model, FUSE_LIST)
     qat = m.ao.quantization.prepare_qat(model)
     opt = m.optim.SGD(qat.parameters(), lr=0.05, momentum=0.9)
@@ -303,12 +303,13 @@ def _qat_run(m, data, target):
     return qat, losses
 
 
-def test_qat_training_and_convert():
+@pytest.mark.parametrize("backend,version", [("x86", 1), ("x86", 0), ("qnnpack", 1)])
+def test_qat_training_and_convert(backend, version):
     rng = np.random.default_rng(4)
     data = rng.standard_normal((2, 16, 1, 8, 8)).astype(np.float32)
     target = rng.integers(0, 10, (2, 16))
-    tqat, t_losses = _qat_run(torch, data, target)
-    eqat, e_losses = _qat_run(ember, data, target)
+    tqat, t_losses = _qat_run(torch, data, target, backend, version)
+    eqat, e_losses = _qat_run(ember, data, target, backend, version)
     assert _shape_of(_text(eqat)) == _shape_of(repr(tqat))
     np.testing.assert_allclose(e_losses, t_losses, rtol=1e-5)
     tq = torch.ao.quantization.convert(tqat.eval())
