@@ -8,6 +8,7 @@ A probe for finding defects, not a test (each defect found gets a regression tes
 tests/test_jit_archive.py):
 
     nice -n 5 python -m bench.jit_archive_sweep [model names...]
+    nice -n 5 python -m bench.jit_archive_sweep --save [ember.vision model names...]
 
 "TORCH FAILS" marks models torch itself cannot script or trace.
 """
@@ -171,7 +172,37 @@ def probe(name, make, args):
                   f"@{frame.name}:{frame.lineno}")
 
 
+SAVED = ["resnet18", "mobilenet_v2", "vgg11", "squeezenet1_0", "densenet121",
+         "efficientnet_b0", "shufflenet_v2_x0_5", "regnet_y_400mf", "convnext_tiny",
+         "mobilenet_v3_small", "vit_b_16", "swin_t"]
+
+
+def probe_save(name):
+    """ember.jit.save of an ember.vision model, read back by torch.jit.load."""
+    from ember.vision import models
+    ember.manual_seed(0)
+    model = getattr(models, name)(num_classes=5).eval()
+    size = 224 if name in ("vit_b_16", "swin_t") else 32
+    x = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
+    buf = io.BytesIO()
+    try:
+        ember.jit.save(model, buf)
+        buf.seek(0)
+        loaded = torch.jit.load(buf)
+        with ember.no_grad():
+            expected = model(ember.tensor(x))
+        with torch.no_grad():
+            diff = max_diff(expected, loaded(torch.tensor(x)))
+        print(f"{name:20s} save   max diff {diff:.2e}")
+    except Exception as ex:
+        print(f"{name:20s} save   FAIL {type(ex).__name__}: {str(ex)[:200]}")
+
+
 def main(names):
+    if names[:1] == ["--save"]:
+        for name in names[1:] or SAVED:
+            probe_save(name)
+        return
     for name, (make, args) in CASES.items():
         if not names or name in names:
             probe(name, make, args)
