@@ -642,3 +642,31 @@ def test_quantize_dynamic_gru_and_cells(case):
     torch.ao.quantization.quantize_dynamic(t, kind)
     ember.ao.quantization.quantize_dynamic(e, {type(e[0])})
     assert torch.rand(3).tolist() == ember.rand(3).tolist()
+
+
+def test_quantize_qat_one_call():
+    rng = np.random.default_rng(8)
+    data = rng.standard_normal((16, 1, 8, 8)).astype(np.float32)
+    target = rng.integers(0, 10, 16)
+    outs = []
+    for m in (torch, ember):
+        m.manual_seed(0)
+        model = _qat_net(m)
+        model.qconfig = m.ao.quantization.get_default_qat_qconfig("x86")
+
+        def train(module, batches, lr):
+            opt = m.optim.SGD(module.parameters(), lr=lr)
+            for x, y in batches:
+                loss = m.nn.functional.cross_entropy(module(m.tensor(x)), m.tensor(y))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            module.eval()
+
+        quantized = m.ao.quantization.quantize_qat(model, train,
+                                                   [[(data, target), (data[:8], target[:8])],
+                                                    0.1])
+        outs.append((quantized, _np(quantized(m.tensor(data[:4])))))
+    (tq, t_out), (eq, e_out) = outs
+    assert _shape_of(_text(eq)) == _shape_of(repr(tq))
+    _within_one_quantum(e_out, t_out, tq.fc.scale)
