@@ -512,3 +512,23 @@ def test_wrapper_through_a_cnn_matches_torch():
     for (en, eg), (tn, tg) in zip(e[3], t[3]):
         assert en == tn
         np.testing.assert_allclose(eg, tg, rtol=1e-10, atol=1e-14)
+
+
+EINSUMS = [("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]), ("ij,jk->ik", [(3, 4), (4, 5)]),
+           ("bhqd,bhkd->bhqk", [(2, 3, 5, 4), (2, 3, 6, 4)]), ("i,i->", [(4,), (4,)]),
+           ("ij,j->i", [(3, 4), (4,)]), ("ij,jk->k", [(3, 4), (4, 5)]),
+           ("bij,bjk->b", [(2, 3, 4), (2, 4, 5)]), ("ij,ij->ij", [(3, 4), (3, 4)]),
+           ("ij,kl->ijkl", [(2, 3), (4, 5)])]
+
+
+@pytest.mark.parametrize("equation,shapes", EINSUMS, ids=[e for e, _ in EINSUMS])
+def test_flop_counts_of_einsum_match_torch(equation, shapes):
+    """PyTorch's einsum reaches bmm for a contraction of two operands (mul when nothing is
+    contracted); forward and backward counted as its bmm/mul."""
+    def program(lib):
+        FlopCounterMode = _mod(lib, "utils.flop_counter").FlopCounterMode
+        operands = [lib.ones(*s, requires_grad=True) for s in shapes]
+        with FlopCounterMode(display=False) as counter:
+            lib.einsum(equation, *operands).sum().backward()
+        return {str(k): v for k, v in counter.get_flop_counts().get("Global", {}).items()}
+    assert program(ember) == program(torch)

@@ -209,6 +209,29 @@ def _matmul_rule(inputs, arrays, params):
     return ("bmm", "default")
 
 
+def _einsum_rule(inputs, arrays, params):
+    """PyTorch's einsum is a composite: two operands sharing a label the output drops
+    are contracted by ``bmm``, two that share none are multiplied (``mul``), and the
+    backward is that op's (two more bmm, or mul). ember's Einsum of one or of three and
+    more operands keeps the name ``einsum``; in the backward of a two-operand one, its
+    gradient einsums are named as the forward."""
+    from ..utils import _python_dispatch
+    node = _python_dispatch.running_backward_node()
+    if node is not None and type(node)._op.__qualname__ == "Einsum" and \
+            len(node.in_labels) == 2:
+        return _einsum_pair_name(node.in_labels, node.out_labels)
+    if len(arrays) != 2:
+        return ("einsum", "default")
+    return _einsum_pair_name(params[0], params[1])
+
+
+def _einsum_pair_name(in_labels, out_labels):
+    a, b = in_labels
+    if set(a) & set(b) - set(out_labels):
+        return ("bmm", "default")
+    return ("mul", "Tensor")
+
+
 def _transpose_rule(inputs, arrays, params):
     """A matrix transposed in the backward of a matrix product is PyTorch's ``t`` (its
     formulas write mat2.t()); elsewhere ``transpose.int``."""
@@ -280,7 +303,7 @@ _RULES = {
     "Squeeze": _fixed("squeeze"), "SqueezeDim": _fixed("squeeze", "dim"),
     "SqueezeDims": _fixed("squeeze", "dims"),
     "SelectDim": _fixed("select", "int"), "Narrow": _fixed("slice", "Tensor"),
-    "Index": _index_rule, "Transpose": _transpose_rule, "Softmax": _fixed("_softmax"), "LogSoftmax": _fixed("_log_softmax"),
+    "Index": _index_rule, "Transpose": _transpose_rule, "Einsum": _einsum_rule, "Softmax": _fixed("_softmax"), "LogSoftmax": _fixed("_log_softmax"),
     "DetachCopy": _fixed("detach"),
 }
 

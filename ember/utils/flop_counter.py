@@ -209,6 +209,22 @@ def _matmul_arguments(packet, a, b):
     return (a, b)
 
 
+def _einsum_arguments(a_shape, b_shape, a_labels, b_labels, out_labels):
+    """The (batch, m, k) and (batch, k, n) operands of the bmm PyTorch's einsum folds a
+    two-operand contraction into: batch labels in both operands and the output, m / n in
+    one operand and the output, k in both and not the output (a label in one operand only
+    and not the output is summed out first, without a product)."""
+    sizes = dict(zip(a_labels, a_shape))
+    sizes.update(zip(b_labels, b_shape))
+    a, b, out = set(a_labels), set(b_labels), set(out_labels)
+
+    def size(labels):
+        return math.prod(sizes[c] for c in labels)
+    batch = size(a & b & out)
+    m, n, k = size((a - b) & out), size((b - a) & out), size((a & b) - out)
+    return ((batch, m, k), (batch, k, n))
+
+
 def _aten_arguments(name, packet, args, out):
     """(operands in PyTorch's order for `packet`, output) for ember op class `name`'s
     handler arguments `args` and result `out`; None when ember's order already is
@@ -223,6 +239,17 @@ def _aten_arguments(name, packet, args, out):
         return (b, (_rows(x), x[-1]), (w[1], w[0])), out
     if name in ("Addmm", "Baddbmm"):   # (input, a, b, beta, alpha): keyword-only in torch
         return tuple(args[:3]), out
+    if name == "Einsum" and packet is aten.bmm:
+        node = _python_dispatch.running_backward_node()
+        if node is not None and type(node)._op.__qualname__ == "Einsum":
+            # a gradient of a two-operand einsum: PyTorch's bmm backward, one bmm of the
+            # forward's size per gradient
+            (a, b), out_labels = node.in_labels, node.out_labels
+            shapes = [tuple(node.sizes[c] for c in labels) for labels in (a, b)]
+            return _einsum_arguments(shapes[0], shapes[1], a, b, out_labels), out
+        in_labels, out_labels = args[-2], args[-1]
+        return _einsum_arguments(_shape(args[0]), _shape(args[1]), in_labels[0], in_labels[1],
+                                 out_labels), out
     if name == "Matmul":
         return _matmul_arguments(packet, _shape(args[0]), _shape(args[1])), out
     if name == "Conv":            # convolution(x, w, b, stride, padding, dilation, False, ...)
