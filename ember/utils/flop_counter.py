@@ -16,13 +16,15 @@ biases and scalings are not counted):
                     (a transposed one: prod(input spatial) in place of the output's)
     convolution_backward: the input gradient as the transposed convolution of the output
                     gradient, the weight gradient as a convolution of the input with it
-    sdpa (efficient/flash/cudnn): 2 b h s_q s_k (d_q + d_v); its backward twice as much
-                    plus the recomputed scores
+    sdpa (efficient/flash/cudnn): 2 b h s_q s_k (d_q + d_v); its backward
+                    2 b h s_q s_k (3 d_q + 2 d_v) (the scores recomputed, then dV, dP, dQ, dK)
 
 The formulas read PyTorch's operands (``addmm(bias, x, W^T)``): `_aten_arguments` puts
 ember's op operands in that order (F.linear's op holds W, not W^T; ember's conv backward
 is two ops, ``convolution_backward`` with output_mask [True, False, False] for the input
-gradient and [False, True, False] for the weight's). As in PyTorch on the CPU, attention
+gradient and [False, True, False] for the weight's; a two-operand einsum is the bmm PyTorch
+folds it into, with its backward's two bmm; einsums of three and more operands are not
+counted, where PyTorch counts the pairwise bmm it runs). As in PyTorch on the CPU, attention
 (``_scaled_dot_product_flash_attention_for_cpu`` and its backward) has no formula and
 counts 0; the ops of its backward are not counted either.
 
