@@ -136,8 +136,7 @@ class QFunctional(nn.Module):
         _check_quantized("add_scalar", x)
         s, z = x.q_scale(), x.q_zero_point()
         qmin, qmax = _qrange(x.dtype)
-        c_q = round(y / s) if abs(y / s - int(y / s)) != 0.5 else int(
-            ember.tensor(y / s, dtype=ember.float64).round().item())
+        c_q = round(y / s)   # half to even, as nearbyint
         shifted = z - c_q
         if qmin <= shifted <= qmax:
             return ember._make_per_tensor_quantized_tensor(x.int_repr(), s, shifted)
