@@ -368,15 +368,18 @@ def test_float_functional_and_qfunctional():
         (t_ints, t_s, t_z), (e_ints, e_s, e_z) = results
         assert (t_s, t_z) == (e_s, e_z)
         assert np.abs(t_ints.astype(int) - e_ints.astype(int)).max() <= 1, op
-    for value in (0.3, -0.7, 20.0):
-        results = []
-        for m in (torch, ember):
-            qf = m.ao.nn.quantized.QFunctional()
-            qa = m.quantize_per_tensor(m.tensor(a), 0.02, 60, m.quint8)
-            out = qf.add_scalar(qa, value)
-            results.append((_np(out), out.q_scale(), out.q_zero_point()))
-        assert results[0][1:] == pytest.approx(results[1][1:])
-        np.testing.assert_allclose(results[1][0], results[0][0], atol=results[0][1] * 1.01)
+    for op in ("add_scalar", "mul_scalar"):
+        for value in (0.3, -0.7, 20.0, -5.0, 0.0, 1.0, 2.5):
+            for dtype, zp in (("quint8", 60), ("qint8", -4)):
+                results = []
+                for m in (torch, ember):
+                    qf = m.ao.nn.quantized.QFunctional()
+                    qa = m.quantize_per_tensor(m.tensor(a), 0.02, zp, getattr(m, dtype))
+                    out = getattr(qf, op)(qa, value)
+                    results.append((out.int_repr().numpy(), out.q_scale(), out.q_zero_point()))
+                (t_ints, t_s, t_z), (e_ints, e_s, e_z) = results
+                assert (e_s, e_z) == (t_s, t_z), (op, value, dtype)
+                np.testing.assert_array_equal(e_ints, t_ints)
 
 
 def test_quantized_module_reprs_and_errors():
