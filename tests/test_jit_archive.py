@@ -894,6 +894,20 @@ def test_pickled_attribute_names_cannot_shadow_the_module(tmp_path, name):
     assert isinstance(e._parameters, dict) and callable(e.forward)
 
 
+def test_parameter_that_is_not_a_tensor_refused(tmp_path):
+    src = _mlp_archive(tmp_path)
+    dst = str(tmp_path / "param.pt")
+
+    def edit(name, data):
+        if name.endswith(".py") and b"class Linear" in data:
+            return data.replace(b'__parameters__ = ["weight", "bias", ]',
+                                b'__parameters__ = ["weight", "bias", "training", ]')
+        return data
+    _rewrite(src, dst, edit)
+    with pytest.raises(RuntimeError, match="training is listed as a parameter"):
+        ember.jit.load(dst)
+
+
 def test_top_level_statement_in_code_refused(tmp_path):
     src = _mlp_archive(tmp_path)
     dst = str(tmp_path / "top.pt")

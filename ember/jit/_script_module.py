@@ -52,6 +52,11 @@ class RecursiveScriptModule(ScriptModule):
         Parameter or buffer object that stands for a pickled tensor `t`."""
         cls = self._script_class
         for name, value in state.items():
+            if (name in cls.parameters or name in cls.buffers) and \
+                    not (value is None or isinstance(value, Tensor)):
+                raise RuntimeError(f"TorchScript archive: {cls.qualname}.{name} is listed as "
+                                   f"a parameter or buffer but holds a "
+                                   f"{type(value).__name__}")
             if name in cls.parameters:
                 self.register_parameter(name, None if value is None else
                                         tensor_of(value, "parameter"))
