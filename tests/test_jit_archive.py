@@ -765,6 +765,12 @@ def test_save_of_untemplated_module_raises_not_implemented(tmp_path):
         ember.jit.save(nn.Sequential(nn.Linear(2, 2), nn.LSTM(2, 2)), str(tmp_path / "m.pt"))
     assert not os.path.exists(tmp_path / "m.pt")
 
+    class WithDefault(nn.Module):
+        def forward(self, x, mask=None):
+            return x if mask is None else x * mask
+    with pytest.raises(NotImplementedError, match="'mask' has a default"):
+        ember.jit.save(WithDefault(), str(tmp_path / "m.pt"))
+
     class DataDependent(nn.Module):
         def forward(self, x):
             return x if x.sum() > 0 else -x   # fx cannot trace a branch on a value

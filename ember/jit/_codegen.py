@@ -354,6 +354,11 @@ class _Writer:
         name = f"_{len(self.names)}"
         op = node.op
         if op == "placeholder":
+            if node.args or node.target.startswith("*"):
+                # fx traced the body for one value of the argument (a default None took
+                # `if mask is not None` one way): the code would be wrong for others
+                raise NotImplementedError(f"ember.jit.save: forward argument "
+                                          f"'{node.target}' has a default or is variadic")
             name = node.target if node.target.isidentifier() else name
             self.names[node] = name
             return
