@@ -4,8 +4,11 @@
 
 QFunctional's add/mul/cat/add_relu dequantize their quantized inputs, compute in float32
 and quantize the result to (scale, zero_point), as PyTorch's quantized kernels do;
-add_scalar / mul_scalar keep the integers and move the output's qparams instead.
+add_scalar / mul_scalar keep the integers and move the output's qparams instead (add_scalar
+requantizes the integers when the zero point would leave the range).
 """
+import numpy as np
+
 import ember
 from ember import nn
 from ember.nn import functional as F
@@ -146,7 +149,13 @@ class QFunctional(nn.Module):
         else:
             new_scale = (shifted - qmin) / (qmax - qmin) * s
             new_zp = qmax
-        return ember.quantize_per_tensor(x.dequantize() + y, new_scale, new_zp, x.dtype)
+        # PyTorch requantizes the integers: (q - z + round(y / s)) * (s / s') + z'
+        multiplier = np.float32(s) * (np.float32(1.0) / np.float32(new_scale))
+        shifted_ints = x.int_repr().cpu().numpy().astype(np.int64) - z + c_q
+        values = (shifted_ints.astype(np.float32) * multiplier).astype(np.float32)
+        ints = np.clip(np.rint(values).astype(np.int64) + new_zp, qmin, qmax)
+        ints = ember.from_numpy(ints.astype(x.int_repr().cpu().numpy().dtype))
+        return ember._make_per_tensor_quantized_tensor(ints, new_scale, new_zp)
 
     def mul(self, x, y):
         """quantize(dequantize(x) * dequantize(y))."""
