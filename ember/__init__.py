@@ -201,6 +201,7 @@ sparse._attach()
 # quantized tensors (quantize_per_tensor ...): a Tensor subclass whose methods without a
 # quantized kernel refuse, as the sparse classes' do (ember/_quantized.py)
 from ._quantized import *  # noqa: E402,F401,F403
+from ._quantized_creation import *  # noqa: E402,F401,F403
 from . import _quantized  # noqa: E402
 _quantized.attach()
 

@@ -412,7 +412,7 @@ def test_copies_pickle_and_deepcopy():
 
 
 def test_deprecation_warning_once():
-    import ember._quantized as Q
+    import ember._quantized_creation as Q
     Q._DEPRECATION[0] = False
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
