@@ -737,6 +737,18 @@ def test_save_vision_resnet18_torch_reads_it(tmp_path):
         close(expected, t(torch.tensor(x)), 1e-4)
 
 
+class ScalarArgs(ember.nn.Module):
+    def forward(self, x, k: int, s: float):
+        return x.view(k, -1) * s, x.size(0) // k
+
+
+def test_save_plain_module_with_scalar_arguments(tmp_path):
+    path, e, t = _save_plain(tmp_path, ScalarArgs(), "scalars")
+    x = np.arange(8, dtype=np.float32)
+    close(ScalarArgs()(E(x), 2, 1.5), t(torch.tensor(x), 2, 1.5))
+    same(e(E(x), 4, -1.0), ScalarArgs()(E(x), 4, -1.0))
+
+
 class CallsTorchFunctions(ember.nn.Module):
     def forward(self, x):
         return ember.relu(ember.flatten(x, 1))

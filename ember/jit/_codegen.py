@@ -472,6 +472,19 @@ class _Writer:
 
 # ----------------------------------------------------------------------------- classes
 
+_ARG_TYPES = {int: "int", float: "float", bool: "bool", str: "str"}
+
+
+def _arg_type(m, name):
+    """The TorchScript type of forward's argument `name`: its annotation when that is a
+    Python scalar type, else Tensor (TorchScript's default)."""
+    try:
+        annotation = inspect.signature(m.forward).parameters[name].annotation
+    except (KeyError, TypeError, ValueError):
+        return "Tensor"
+    return _ARG_TYPES.get(annotation, "Tensor")
+
+
 def _class_source(qualname, cls_name, m, forward_lines, forward_args, child_types):
     params = [n for n, p in m._parameters.items() if p is not None]
     buffers = [n for n, b in m._buffers.items() if b is not None]
@@ -487,7 +500,8 @@ def _class_source(qualname, cls_name, m, forward_lines, forward_args, child_type
         else:
             lines.append(f'  __annotations__["{n}"] = {child_q}')
     if forward_lines is not None:
-        sig = ",\n    ".join([f"self: {qualname}"] + [f"{a}: Tensor" for a in forward_args])
+        sig = ",\n    ".join([f"self: {qualname}"] +
+                              [f"{a}: {_arg_type(m, a)}" for a in forward_args])
         lines.append(f"  def forward({sig}):")
         lines += [f"    {line}" for line in forward_lines]
     return "\n".join(lines) + "\n"
