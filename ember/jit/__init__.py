@@ -12,8 +12,10 @@ and ``is_scripting()`` is False.
 code from them: the module tree is unpickled by ember's weights-only unpickler, and the
 archive's TorchScript source is parsed and run by ember's own interpreter of that Python
 subset, with ember's operators (_archive.py, _code.py, _interp.py, _ops.py). ``save``
-writes a module that ``load`` returned back as an archive (real ``torch.jit.load`` reads
-it); other modules raise NotImplementedError (there is no compiler to write their code).
+writes a module that ``load`` returned back as an archive, and a plain ember module with
+TorchScript code written from its ``ember.fx`` trace (_codegen.py); real
+``torch.jit.load`` reads both. A module whose trace holds a layer, function or method
+outside the code generator's tables raises NotImplementedError naming it.
 """
 import builtins
 import contextlib
