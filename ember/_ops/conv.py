@@ -500,17 +500,19 @@ class ConvWeightGrad(Op):
         g3 = g.reshape(N, O, math.prod(out))
         og, rows = O // groups, math.prod(w_shape[1:])
 
-        def run(a, b):  # the sum over images a:b
-            gw = ctx.xp.zeros((O, rows), dtype=x.dtype)
-            for n0, n1, cols in _col_chunks(ctx.xp, x[a:b], k, stride, dilation, pads, out):
+        def run(a, b):  # the sum over images a:b, transposed: (groups, rows, og)
+            # cols @ g^T runs ~20% faster in OpenBLAS than g @ cols^T (one thread:
+            # (576, 1024) x (1024, 64) 0.84 ms, (64, 1024) x (1024, 576) 1.05 ms)
+            gwt = np.zeros((groups, rows, og), dtype=x.dtype)
+            for n0, n1, cols in _col_chunks(np, x[a:b], k, stride, dilation, pads, out):
                 gc = g3[a + n0:a + n1].transpose(1, 0, 2).reshape(O, -1)
                 for gi in range(groups):
-                    gw[gi * og:(gi + 1) * og] += ctx.xp.matmul(
-                        gc[gi * og:(gi + 1) * og], cols[gi * rows:(gi + 1) * rows].T)
-            return gw
-        with cupy_kernels.tf32("conv", ctx.xp):
-            parts = _over_batch(ctx.xp, N, rows * groups * math.prod(out) * x.itemsize, run)
-        gw = parts[0] if len(parts) == 1 else parts[0] + parts[1]
+                    gwt[gi] += np.matmul(cols[gi * rows:(gi + 1) * rows],
+                                         gc[gi * og:(gi + 1) * og].T)
+            return gwt
+        parts = _over_batch(np, N, rows * groups * math.prod(out) * x.itemsize, run)
+        gwt = parts[0] if len(parts) == 1 else parts[0] + parts[1]
+        gw = gwt.transpose(0, 2, 1).reshape(O, rows)
         if inside is not None:
             full = np.zeros(full_shape, dtype=gw.dtype)
             full[(slice(None), slice(None)) + tuple(taps)] = gw.reshape(w_shape)
