@@ -532,3 +532,43 @@ def test_flop_counts_of_einsum_match_torch(equation, shapes):
             lib.einsum(equation, *operands).sum().backward()
         return {str(k): v for k, v in counter.get_flop_counts().get("Global", {}).items()}
     assert program(ember) == program(torch)
+
+
+def _op_classes():
+    from ember._ops._base import Op
+    found, stack = [], [Op]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            stack.append(sub)
+            found.append(sub)
+    return found
+
+
+def test_every_op_class_names_an_overload_torch_has():
+    """The overload each ember op class is dispatched as (those of the classes a rule
+    names by their operands: every overload a rule can give) exists in torch.ops.aten."""
+    from ember._ops import aten as table
+    missing = []
+    names = set()
+    for cls in _op_classes():
+        if cls._op.__qualname__ in table._RULES:
+            continue
+        op = table.overload_for(cls, (), (), ())
+        if op.namespace == "aten":
+            names.add((op.overloadpacket.__name__, op._overloadname))
+    names |= {("sum", "default"), ("sum", "dim_IntList"), ("mean", "default"), ("mean", "dim"),
+              ("pow", "Scalar"), ("pow", "Tensor_Scalar"), ("pow", "Tensor_Tensor"),
+              ("dot", "default"), ("mv", "default"), ("mm", "default"), ("bmm", "default"),
+              ("addmm", "default"), ("convolution", "default"),
+              ("convolution_backward", "default"), ("select", "int"), ("slice", "Tensor"),
+              ("unsqueeze", "default"), ("index", "Tensor"), ("alias", "default"),
+              ("t", "default"), ("transpose", "int"), ("einsum", "default"), ("mul", "Tensor"),
+              ("div", "Tensor_mode"), ("squeeze", "dim"), ("squeeze", "dims"),
+              ("_softmax", "default"), ("_log_softmax", "default"), ("detach", "default"),
+              ("threshold_backward", "default"), ("sigmoid_backward", "default"),
+              ("tanh_backward", "default"), ("ones_like", "default"), ("logical_not", "default"),
+              ("le", "Scalar"), ("le", "Tensor")}
+    for packet, overload in sorted(names):
+        if not hasattr(getattr(torch.ops.aten, packet, None), overload):
+            missing.append(f"aten.{packet}.{overload}")
+    assert missing == []

@@ -138,11 +138,11 @@ class _Namespace:
 
 
 aten = _Namespace("aten")
-_ember = _Namespace("ember")   # ember's helper ops that no ATen operator names
+_ember_ops = _Namespace("ember")   # ember's helper ops that no ATen operator names
 
 
 def _packet_by_name(namespace, name):
-    return getattr(aten if namespace == "aten" else _ember, name)
+    return getattr(aten if namespace == "aten" else _ember_ops, name)
 
 
 def _overload_by_name(namespace, name, overload):
@@ -322,7 +322,7 @@ def overload_for(cls, inputs, arrays, params):
     from ..profiler._names import op_name
     name = op_name(cls)
     namespace, _, packet = name.partition("::")
-    space = aten if namespace == "aten" else _ember
+    space = aten if namespace == "aten" else _ember_ops
     op = _STATIC[cls] = getattr(getattr(space, packet),
                                 _DEFAULT_OVERLOAD.get(packet, "default"))
     return op
