@@ -749,6 +749,21 @@ def test_save_plain_module_with_scalar_arguments(tmp_path):
     same(e(E(x), 4, -1.0), ScalarArgs()(E(x), 4, -1.0))
 
 
+class Asserts(ember.nn.Module):
+    def forward(self, x):
+        ember._assert(x.shape[0] == 2, "batch of 2")
+        return x * 2
+
+
+def test_save_plain_module_with_assert(tmp_path):
+    path, e, t = _save_plain(tmp_path, Asserts(), "asserts")
+    close(e(ember.ones(2)), t(torch.ones(2)))
+    with pytest.raises(torch.jit.Error, match="batch of 2"):
+        t(torch.ones(3))
+    with pytest.raises(ember.jit.Error, match="AssertionError: batch of 2"):
+        e(ember.ones(3))
+
+
 class CallsTorchFunctions(ember.nn.Module):
     def forward(self, x):
         return ember.relu(ember.flatten(x, 1))

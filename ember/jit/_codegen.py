@@ -366,6 +366,14 @@ class _Writer:
             self.lines.append(f"return {self.output(node.args[0])}")
             return
         self.names[node] = name
+        if op == "call_function" and getattr(node.target, "__name__", "") == "_assert" and \
+                (getattr(node.target, "__module__", "") or "").startswith("ember"):
+            # torch._assert(condition, message): TorchScript's assert statement
+            cond = self.arg(node.args[0])
+            msg = self.arg(node.args[1]) if len(node.args) > 1 else '""'
+            self.lines.append(f"assert {cond}, {msg}")
+            self.names[node] = "None"
+            return
         self.lines.append(f"{name} = {self.expression(node)}")
 
     def output(self, value):
