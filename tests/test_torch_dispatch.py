@@ -572,3 +572,41 @@ def test_every_op_class_names_an_overload_torch_has():
         if not hasattr(getattr(torch.ops.aten, packet, None), overload):
             missing.append(f"aten.{packet}.{overload}")
     assert missing == []
+
+
+def test_mode_does_not_change_a_training_step():
+    """Gradients under a pass-through mode equal those without it (float64): transformer
+    layer, LSTM, embedding, batch norm, slice assignment, gather, attention, linalg."""
+    nn = ember.nn
+    Log = _logging_mode(ember)
+
+    def run(mode):
+        ember.manual_seed(0)
+        layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True, dropout=0.0).double()
+        lstm, emb = nn.LSTM(8, 4, batch_first=True).double(), nn.Embedding(10, 8).double()
+        bn = nn.BatchNorm1d(5).double()
+        x = ember.randn(2, 5, 8, dtype=ember.float64, requires_grad=True)
+        modules = [layer, lstm, emb, bn]
+        with (mode if mode is not None else _null()):
+            h = layer(x + emb(ember.tensor([[1, 2, 3, 4, 5], [5, 4, 3, 2, 1]])))
+            out, _ = lstm(bn(h))
+            z = out * 2
+            z[:, 1:3] = 0
+            loss = z.pow(2).mean() + h.gather(2, ember.zeros(2, 5, 1, dtype=ember.int64)).sum()
+            a = h[0, :3, :3]
+            loss = loss + ember.linalg.inv(a @ a.T + ember.eye(3, dtype=ember.float64)).sum()
+            loss.backward()
+        grads = [p.grad.numpy().copy() for m in modules for p in m.parameters()]
+        return loss.item(), grads + [x.grad.numpy().copy()]
+    plain, seen = run(None), run(Log())
+    assert seen[0] == pytest.approx(plain[0], rel=1e-13)
+    for a, b in zip(plain[1], seen[1]):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-13)
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
