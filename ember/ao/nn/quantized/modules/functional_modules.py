@@ -2,10 +2,12 @@
 (add, mul, cat, add_relu ...) written as module methods, so prepare can observe its output
 (FloatFunctional.activation_post_process) and convert can swap in the quantized version.
 
-QFunctional's add/mul/cat/add_relu dequantize their quantized inputs, compute in float32
-and quantize the result to (scale, zero_point), as PyTorch's quantized kernels do;
-add_scalar / mul_scalar keep the integers and move the output's qparams instead (add_scalar
-requantizes the integers when the zero point would leave the range).
+QFunctional's arithmetic gives PyTorch's integers: add/add_relu dequantize (a fused
+multiply-add), add in float32 and requantize as its vectorized kernel; mul multiplies the
+zero-point-shifted integers and requantizes rint(product * s_x s_y / s) + z; cat
+dequantizes, concatenates and quantizes; add_scalar / mul_scalar keep the integers and move
+the output's qparams instead (add_scalar requantizes the integers when the zero point would
+leave the range).
 """
 import numpy as np
 
@@ -128,10 +130,9 @@ class QFunctional(nn.Module):
         return ember.quantize_per_tensor(value, self.scale, self.zero_point, like.dtype)
 
     def add(self, x, y):
-        """quantize(dequantize(x) + dequantize(y))."""
+        """quantize(dequantize(x) + dequantize(y)) to (scale, zero_point)."""
         _check_quantized("add", x, y)
-        r = self._quantized(x.dequantize() + y.dequantize(), x)
-        return self.activation_post_process(r)
+        return self.activation_post_process(_qadd(x, y, self.scale, self.zero_point))
 
     def add_scalar(self, x, y):
         """x + y (a number): the integers are kept and the zero point moves by round(y / s)
@@ -158,9 +159,19 @@ class QFunctional(nn.Module):
         return ember._make_per_tensor_quantized_tensor(ints, new_scale, new_zp)
 
     def mul(self, x, y):
-        """quantize(dequantize(x) * dequantize(y))."""
+        """(x - z_x) (y - z_y) on the integers, requantized: rint(product * s_x s_y / s)
+        + zero_point (PyTorch's kernel)."""
         _check_quantized("mul", x, y)
-        r = self._quantized(x.dequantize() * y.dequantize(), x)
+        xi = x.int_repr().cpu().numpy().astype(np.int64) - x.q_zero_point()
+        yi = y.int_repr().cpu().numpy().astype(np.int64) - y.q_zero_point()
+        multiplier = (np.float32(x.q_scale()) * np.float32(y.q_scale())
+                      * (np.float32(1.0) / np.float32(self.scale)))
+        values = np.rint((xi * yi).astype(np.float32) * multiplier).astype(np.int64)
+        low, high = _qrange(x.dtype)
+        ints = np.clip(values + self.zero_point, low, high)
+        r = ember._make_per_tensor_quantized_tensor(
+            ember.from_numpy(ints.astype(x.int_repr().cpu().numpy().dtype)), self.scale,
+            self.zero_point)
         return self.activation_post_process(r)
 
     def mul_scalar(self, x, y):
@@ -184,9 +195,9 @@ class QFunctional(nn.Module):
         return self.activation_post_process(r)
 
     def add_relu(self, x, y):
-        """quantize(relu(dequantize(x) + dequantize(y)))."""
+        """quantize(relu(dequantize(x) + dequantize(y))) to (scale, zero_point)."""
         _check_quantized("add_relu", x, y)
-        r = self._quantized(F.relu(x.dequantize() + y.dequantize()), x)
+        r = _qadd(x, y, self.scale, self.zero_point, relu=True)
         return self.activation_post_process(r)
 
     def matmul(self, x, y):
@@ -204,3 +215,30 @@ class QFunctional(nn.Module):
         new_mod.scale = float(scale)
         new_mod.zero_point = int(zero_point)
         return new_mod
+
+
+def _qadd(x, y, scale, zero_point, relu=False):
+    """PyTorch's quantized add (its vectorized kernel: each input dequantized with a fused
+    multiply-add, the float32 sum (relu'd) rounded before the zero point is added; the
+    elements after the last full vector through the scalar dequantize/quantize)."""
+    from ember import _quantized as Q
+    from ember._ops.quantized_ops import _VECTOR_WIDTH
+    if x.shape != y.shape:
+        raise RuntimeError(f"quantized::add: the inputs must have the same shape, got "
+                           f"{tuple(x.shape)} and {tuple(y.shape)}")
+    a = np.ascontiguousarray(x.int_repr().cpu().numpy()).reshape(-1)
+    b = np.ascontiguousarray(y.int_repr().cpu().numpy()).reshape(-1)
+    tail = a.size - a.size % _VECTOR_WIDTH
+
+    def summed(dequantize, a, b):
+        c = (dequantize(a, x.q_scale(), x.q_zero_point())
+             + dequantize(b, y.q_scale(), y.q_zero_point())).astype(np.float32)
+        return np.maximum(c, np.float32(0.0)) if relu else c
+
+    ints = Q.quantize_array(summed(Q.dequantize_array_fma, a, b), scale, zero_point,
+                            x.dtype, round_first=True)
+    if tail < a.size:
+        ints[tail:] = Q.quantize_array(summed(Q.dequantize_array, a[tail:], b[tail:]), scale,
+                                       zero_point, x.dtype, fused=False)
+    ints = ember.from_numpy(ints.reshape(tuple(x.shape)))
+    return ember._make_per_tensor_quantized_tensor(ints, float(scale), int(zero_point))
