@@ -572,8 +572,13 @@ def many_ops(x, y):
                 x.clone().masked_fill_(x > 0, 0.0), x.clone().index_fill_(1, i00[:1], -1.0),
                 torch.zeros(3).scatter_(0, i02, torch.tensor([1.0, 2.0])),
                 torch.zeros(3).index_add_(0, i00, torch.tensor([1.0, 2.0])))
+    a, b = torch.broadcast_tensors(x, y[0])
+    g1, g2 = torch.meshgrid(x[0], y[0], indexing="ij")
+    tensor_lists = (a + b, torch.block_diag(x, y), torch.cartesian_prod(x[0], y[0]), g1 * g2,
+                    torch.tensordot(x, y, dims=([1], [0])),
+                    torch.cdist(x, y, compute_mode="use_mm_for_euclid_dist"))
     return (linalg + reductions + ordering + indexing + shapes + pointwise + functional +
-            factories + in_place)
+            factories + in_place + tensor_lists)
 
 
 def test_op_table_sample_matches_torch(tmp_path):

@@ -471,6 +471,18 @@ def _unique2(x, sorted=True, return_inverse=False, return_counts=False):
     return tuple(_ember().unique(x, sorted=sorted, return_inverse=True, return_counts=True))
 
 
+def _tensor_list(name):
+    """aten::<name>(Tensor[] tensors, ...): ember's Python function takes them unpacked."""
+    def op(tensors, **kwargs):
+        return getattr(_ember(), name)(*tensors, **kwargs)
+    op.__name__ = name
+    return op
+
+
+def _tensordot(a, b, dims_a, dims_b):
+    return _ember().tensordot(a, b, dims=(list(dims_a), list(dims_b)))
+
+
 def _any_all(name, py):
     def op(x, *args, **kwargs):
         if isinstance(x, Tensor):
@@ -588,7 +600,9 @@ _SPECIAL = {
     "index_put_": _index_put(True), "index_put": _index_put(False),
     "any": _any_all("any", builtins.any), "all": _any_all("all", builtins.all),
     "linalg_vector_norm": _vector_norm, "unique_consecutive": _unique_consecutive,
-    "_unique2": _unique2, "numpy_T": lambda x: x.T, "mT": lambda x: x.mT,
+    "_unique2": _unique2, "broadcast_tensors": _tensor_list("broadcast_tensors"),
+    "block_diag": _tensor_list("block_diag"), "cartesian_prod": _tensor_list("cartesian_prod"),
+    "meshgrid": _tensor_list("meshgrid"), "tensordot": _tensordot, "numpy_T": lambda x: x.T, "mT": lambda x: x.mT,
     "mH": lambda x: x.mH, "adjoint": lambda x: x.adjoint(),
     "mse_loss": _loss("mse_loss"), "l1_loss": _loss("l1_loss"),
     "smooth_l1_loss": _loss("smooth_l1_loss", "beta"),
