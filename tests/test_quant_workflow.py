@@ -671,3 +671,16 @@ def test_quantize_qat_one_call():
     (tq, t_out), (eq, e_out) = outs
     assert _shape_of(_text(eq)) == _shape_of(repr(tq))
     _within_one_quantum(e_out, t_out, tq.fc.scale)
+
+
+def test_quantized_sigmoid_module_integers():
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        a = (rng.standard_normal((3, 50)) * 3).astype(np.float32)
+        scale, zp = float(rng.uniform(0.01, 0.1)), int(rng.integers(0, 255))
+        out_scale, out_zp = float(rng.uniform(0.002, 0.01)), int(rng.integers(0, 50))
+        results = []
+        for m in (torch, ember):
+            q = m.quantize_per_tensor(m.tensor(a), scale, zp, m.quint8)
+            results.append(m.ao.nn.quantized.Sigmoid(out_scale, out_zp)(q).int_repr().numpy())
+        np.testing.assert_array_equal(results[1], results[0])

@@ -1,6 +1,8 @@
 """Quantized activations (torch.ao.nn.quantized): quantized tensor in, quantized tensor
 out. ReLU6 keeps the input's qparams; the others requantize to the (scale, zero_point)
 their activation observer chose."""
+import numpy as np
+
 import ember
 from ember import nn
 
@@ -108,9 +110,13 @@ class LeakyReLU(nn.LeakyReLU):
         return cls(float(scale), int(zero_point), mod.negative_slope, mod.inplace)
 
 
+def _sigmoid_float32(x):
+    return (np.float32(1) / (np.float32(1) + np.exp(-x))).astype(np.float32)
+
+
 class Sigmoid(nn.Sigmoid):
-    """sigmoid(x) quantized to (output_scale, output_zero_point): computed on the
-    dequantized values, then quantized."""
+    """sigmoid(x) quantized to (output_scale, output_zero_point), as PyTorch's quantized
+    sigmoid kernel (dequantize, sigmoid in float32, requantize)."""
 
     def __init__(self, output_scale, output_zero_point):
         super().__init__()
@@ -118,8 +124,8 @@ class Sigmoid(nn.Sigmoid):
         self.output_zero_point = output_zero_point
 
     def forward(self, input):
-        return _requantized(ember.sigmoid(input.dequantize()), self.output_scale,
-                            self.output_zero_point, input.dtype)
+        from ember._ops.quantized_ops import _float_op
+        return _float_op(input, _sigmoid_float32, self.output_scale, self.output_zero_point)
 
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
