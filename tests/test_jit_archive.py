@@ -324,6 +324,15 @@ def test_extra_files_and_file_objects(tmp_path):
     close(e(E(x.numpy())), m(x).detach())
 
 
+def test_not_a_zip_raises_runtime_error_as_torch(tmp_path):
+    path = tmp_path / "plain.txt"
+    path.write_bytes(b"not an archive")
+    with pytest.raises(RuntimeError, match="zip archive"):
+        torch.jit.load(str(path))
+    with pytest.raises(RuntimeError, match="zip archive"):
+        ember.jit.load(str(path))
+
+
 def test_missing_file_raises_value_error_as_torch(tmp_path):
     missing = str(tmp_path / "nope.pt")
     with pytest.raises(ValueError):

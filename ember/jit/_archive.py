@@ -215,7 +215,13 @@ def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
     if isinstance(map_location, str):
         from .. import device as _device
         map_location = _device(map_location)
-    with zipfile.ZipFile(f) as z:
+    try:
+        archive = zipfile.ZipFile(f)
+    except zipfile.BadZipFile:
+        raise RuntimeError(f"{_ser._name_of(f)} is not a TorchScript archive: "
+                           f"PytorchStreamReader failed reading zip archive: failed finding "
+                           f"central directory") from None
+    with archive as z:
         name = _ser._name_of(f)
         prefix = _archive_prefix(z, name)
         code_dir = prefix + "code/"
