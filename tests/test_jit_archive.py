@@ -778,6 +778,46 @@ def test_save_plain_module_with_assert(tmp_path):
         e(ember.ones(3))
 
 
+class Attends(ember.nn.Module):
+    def __init__(self, batch_first):
+        super().__init__()
+        self.mha = ember.nn.MultiheadAttention(8, 2, batch_first=batch_first)
+
+    def forward(self, x, pad):
+        a, w = self.mha(x, x, x, key_padding_mask=pad)
+        return a, w, self.mha(x, x, x, need_weights=False)[0]
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_save_plain_multihead_attention(tmp_path, batch_first):
+    ember.manual_seed(0)
+    model = Attends(batch_first).eval()
+    path, e, t = _save_plain(tmp_path, model, "mha")
+    x = RNG.standard_normal((2, 3, 8)).astype(np.float32)
+    pad = np.zeros((2, 3) if batch_first else (3, 2), dtype=bool)
+    pad[0, -1] = True
+    with ember.no_grad():
+        expected = model(E(x), E(pad))
+        close(e(E(x), E(pad)), tuple(torch.tensor(v.numpy()) for v in expected), 1e-5)
+    close(expected, t(torch.tensor(x), torch.tensor(pad)), 1e-5)
+
+
+def test_save_vision_transformer_torch_reads_it(tmp_path):
+    from ember.vision.models import VisionTransformer
+    ember.manual_seed(0)
+    model = VisionTransformer(32, 8, 2, 2, 16, 32, num_classes=5).eval()
+    with ember.no_grad():
+        for p in model.heads.parameters():   # the head starts at zero
+            p.normal_()
+    path, e, t = _save_plain(tmp_path, model, "vit")
+    x = RNG.standard_normal((2, 3, 32, 32)).astype(np.float32)
+    with ember.no_grad():
+        expected = model(E(x))
+        close(e(E(x)), torch.tensor(expected.numpy()), 1e-4)
+    with torch.no_grad():
+        close(expected, t(torch.tensor(x)), 1e-4)
+
+
 class CallsTorchFunctions(ember.nn.Module):
     def forward(self, x):
         return ember.relu(ember.flatten(x, 1))

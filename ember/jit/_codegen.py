@@ -189,7 +189,90 @@ def _softmax(name):
     return code
 
 
+_MHA_SIGNATURE = ["query: Tensor", "key: Tensor", "value: Tensor",
+                  "key_padding_mask: Optional[Tensor]=None", "need_weights: bool=True",
+                  "attn_mask: Optional[Tensor]=None", "average_attn_weights: bool=True",
+                  "is_causal: bool=False"]
+
+
+def _multihead_attention(m):
+    """nn.MultiheadAttention (packed in-projection, no bias_k/bias_v, no zero attention):
+    softmax(Q K^T / sqrt(d) + masks) V per head, written with ATen calls on (L, N, E)."""
+    if not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:
+        raise NotImplementedError("ember.jit.save: MultiheadAttention with separate q/k/v "
+                                  "projections, bias_k/bias_v or add_zero_attn")
+    E, H, D = m.embed_dim, m.num_heads, m.head_dim
+
+    def proj(x, i, length):
+        bias = "None" if m.in_proj_bias is None else \
+            f"torch.slice(self.in_proj_bias, 0, {i * E}, {(i + 1) * E})"
+        w = f"torch.slice(self.in_proj_weight, 0, {i * E}, {(i + 1) * E})"
+        return (f"torch.transpose(torch.reshape(torch.linear({x}, {w}, {bias}), "
+                f"[{length}, torch.mul(bsz, {H}), {D}]), 0, 1)")
+    if m.batch_first:
+        lines = ["q = torch.transpose(query, 0, 1)", "k = torch.transpose(key, 0, 1)",
+                 "v = torch.transpose(value, 0, 1)"]
+    else:
+        lines = ["q = query", "k = key", "v = value"]
+    lines += [
+        "assert torch.eq(torch.dim(q), 3), \"MultiheadAttention: batched inputs only\"",
+        "tgt_len = torch.size(q, 0)",
+        "bsz = torch.size(q, 1)",
+        "src_len = torch.size(k, 0)",
+        f"qh = {proj('q', 0, 'tgt_len')}",
+        f"kh = {proj('k', 1, 'src_len')}",
+        f"vh = {proj('v', 2, 'src_len')}",
+        f"scores = torch.div(torch.bmm(qh, torch.transpose(kh, 1, 2)), {literal(math.sqrt(D))})",
+        "if torch.__isnot__(attn_mask, None):",
+        "  mask = unchecked_cast(Tensor, attn_mask)",
+        "  if torch.eq(torch.dim(mask), 2):",
+        "    mask0 = torch.unsqueeze(mask, 0)",
+        "  else:",
+        "    mask0 = mask",
+        "  if torch.eq(ops.prim.dtype(mask0), 11):",
+        "    scores = torch.masked_fill(scores, mask0, -inf)",
+        "  else:",
+        "    scores = torch.add(scores, mask0)",
+        "else:",
+        "  pass",
+        "if torch.__isnot__(key_padding_mask, None):",
+        "  pad = torch.view(unchecked_cast(Tensor, key_padding_mask), [bsz, 1, 1, src_len])",
+        f"  scores4 = torch.view(scores, [bsz, {H}, tgt_len, src_len])",
+        "  if torch.eq(ops.prim.dtype(pad), 11):",
+        "    scores4 = torch.masked_fill(scores4, pad, -inf)",
+        "  else:",
+        "    scores4 = torch.add(scores4, pad)",
+        f"  scores = torch.view(scores4, [torch.mul(bsz, {H}), tgt_len, src_len])",
+        "else:",
+        "  pass",
+        "attn = torch.softmax(scores, -1)",
+        f"attn0 = torch.dropout(attn, {literal(float(m.dropout))}, self.training)",
+        "out = torch.transpose(torch.bmm(attn0, vh), 0, 1)",
+        f"out0 = torch.reshape(out, [torch.mul(tgt_len, bsz), {E}])",
+        "out_proj = self.out_proj",
+        f"out1 = torch.view(torch.linear(out0, out_proj.weight, "
+        f"{'None' if m.out_proj.bias is None else 'out_proj.bias'}), [tgt_len, bsz, {E}])",
+    ]
+    lines.append("out2 = torch.transpose(out1, 0, 1)" if m.batch_first else "out2 = out1")
+    lines += [
+        "if need_weights:",
+        f"  weights = torch.view(attn, [bsz, {H}, tgt_len, src_len])",
+        "  if average_attn_weights:",
+        "    weights0 = torch.mean(weights, [1])",
+        "  else:",
+        "    weights0 = weights",
+        "  _0 = (out2, weights0)",
+        "else:",
+        "  _0 = (out2, None)",
+        "return _0",
+    ]
+    return lines
+
+
+_SIGNATURES = {"MultiheadAttention": _MHA_SIGNATURE}
+
 _LEAVES = {
+    "MultiheadAttention": _multihead_attention,
     "Linear": _linear, "Conv1d": _conv(1), "Conv2d": _conv(2), "Conv3d": _conv(3),
     "ConvTranspose1d": _conv_transpose(1), "ConvTranspose2d": _conv_transpose(2),
     "ConvTranspose3d": _conv_transpose(3),
@@ -293,7 +376,7 @@ _POOL_LISTS = {"max_pool2d": ("kernel_size", "stride", "padding", "dilation"),
 _METHODS = frozenset("""
 flatten relu sigmoid tanh exp log sqrt abs neg t transpose unsqueeze squeeze contiguous
 softmax log_softmax mean sum max min argmax argmin add sub mul div pow matmul clamp
-chunk split unbind detach clone masked_fill cumsum float double int long bool
+chunk split unbind detach clone masked_fill cumsum float double int long bool dim numel
 """.split())
 _SIZE_METHODS = frozenset({"view", "reshape", "permute", "expand", "repeat"})
 _CAST_METHODS = {"float": 6, "double": 7, "int": 3, "long": 4, "bool": 11, "half": 5}
@@ -390,11 +473,15 @@ class _Writer:
             if _leaf_template(sub) is None:
                 raise NotImplementedError(f"ember.jit.save: no TorchScript template for the "
                                           f"module {type(sub).__name__} ('{target}')")
-            call_args = ", ".join(self.arg(a) for a in args)
+            parts = [self.arg(a) for a in args]
             if kwargs:
-                raise NotImplementedError(f"ember.jit.save: module '{target}' called with "
-                                          f"keyword arguments")
-            return f"({self.module_path(target)}).forward({call_args}, )"
+                known = [p.split(":")[0] for p in _SIGNATURES.get(type(sub).__name__, ())]
+                unknown = sorted(set(kwargs) - set(known))
+                if unknown:
+                    raise NotImplementedError(f"ember.jit.save: module '{target}' called with "
+                                              f"keyword arguments {unknown}")
+                parts += [f"{k}={self.arg(v)}" for k, v in kwargs.items()]
+            return f"({self.module_path(target)}).forward({', '.join(parts)}, )"
         if op == "get_attr":
             value = self.root
             for part in target.split("."):
@@ -508,8 +595,8 @@ def _class_source(qualname, cls_name, m, forward_lines, forward_args, child_type
         else:
             lines.append(f'  __annotations__["{n}"] = {child_q}')
     if forward_lines is not None:
-        sig = ",\n    ".join([f"self: {qualname}"] +
-                              [f"{a}: {_arg_type(m, a)}" for a in forward_args])
+        params = [a if ":" in a else f"{a}: {_arg_type(m, a)}" for a in forward_args]
+        sig = ",\n    ".join([f"self: {qualname}"] + params)
         lines.append(f"  def forward({sig}):")
         lines += [f"    {line}" for line in forward_lines]
     return "\n".join(lines) + "\n"
@@ -544,7 +631,8 @@ def script_module(m, example_args=None):
         if mod is m:
             body, args = writer.lines, forward_args
         elif path in used:
-            body, args = _leaf_template(mod)(mod), ["input"]
+            body = _leaf_template(mod)(mod)
+            args = _SIGNATURES.get(type(mod).__name__, ["input: Tensor"])
         else:
             body, args = None, []
         children = {n: qualnames[c] for n, c in mod._modules.items() if c is not None}
