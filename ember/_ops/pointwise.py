@@ -1062,8 +1062,7 @@ def _compare(name, ufunc):
             raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{dtype_name(dt)}'")
         if _NARROW_SEEN[0]:   # complex32/float8: PyTorch compares some only
             arrays = narrow_dtypes.operands(name, *arrays)
-        with np.errstate(invalid="ignore"):
-            r = ufunc(*arrays)
+        r = quietly(ufunc, *arrays)   # (NaN compared: silently; np.errstate costs ~1.3 us)
         if type(r) is not _ndarray:
             r = as_array(r)
         return _out(Tensor._make(r), out)

@@ -27,7 +27,7 @@ from ._out_overlap import out_dtype_of_input
 from ._layout import row_major   # reductions give new row-major tensors, as PyTorch's
 from .pointwise import conj_if_complex
 from ._util import (cast, wrap_dim, wrap_dims, dtype_name, check_tensor, ignore_fp_errors,
-                    restore_fp_errors, writes_out)
+                    restore_fp_errors, writes_out, quietly)
 
 __all__ = ["sum", "nansum", "mean", "nanmean", "prod", "std", "var", "std_mean", "var_mean",
            "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "norm", "logsumexp",
@@ -517,8 +517,7 @@ class SelectAll(Op):
     @staticmethod
     def forward(ctx, x, dims, keepdim, reduce_fn, name):
         ctx.dims, ctx.keepdim, ctx._name = dims, keepdim, name
-        with np.errstate(invalid="ignore"):
-            return reduce_fn(x, dims, keepdim)
+        return quietly(reduce_fn, x, dims, keepdim)   # (NaN: silently)
 
     @staticmethod
     def backward(ctx, grad):
