@@ -1,0 +1,504 @@
+"""Tracing a module's forward into an export graph.
+
+PyTorch's export runs forward on fake tensors and records the ATen ops that run. ember
+runs forward once on (copies of) the example inputs inside a TorchFunctionMode, `_Tracer`,
+which sees every ember function and Tensor method call made on the way, and records each
+call whose result holds a tensor as a graph node calling the same ember function
+(ember/export/_targets.py names it as PyTorch's ATen overload). Calls nested inside a
+recorded call are not seen (the mode is off while its handler runs), so ``F.linear`` is
+one node, as PyTorch's ``aten.linear.default``.
+
+What the trace does with Python-level logic follows PyTorch's export:
+
+- control flow on shapes, dtypes and Python values is decided by the example inputs and
+  baked in (``if x.shape[0] > 1`` leaves only the branch taken);
+- reading a tensor's values into Python (``bool(t)``, ``t.item()``, ``t.tolist()``) raises
+  GuardOnDataDependentSymNode, as PyTorch's does for ``if x.sum() > 0``;
+- a dimension marked dynamic is a symbol: ``x.size(0)`` / ``x.shape[0]`` return a
+  `SymInt` (an int holding the example value) that enters the graph as
+  ``aten.sym_size.int`` when it is passed to an op, so ``x.view(x.size(0), -1)`` works
+  for every batch size. Output dims equal to a symbol's example value are taken to be that
+  symbol (PyTorch's "duck sizing"); give dynamic dims example sizes no static dim has.
+
+The program's state is left as it was: buffers mutated by forward (batch norm's running
+statistics), the example inputs and the random generator are restored after the trace.
+"""
+import operator
+import os
+import sys
+
+from .._tensor import Tensor
+from ..overrides import TorchFunctionMode
+from ..fx.graph import Graph
+from ..utils import _pytree
+from ._errors import GuardOnDataDependentSymNode
+from ..utils._python_dispatch import TorchDispatchMode
+from ._targets import op_for, op_class_target, _tensor_property, _TENSOR_PROPERTIES
+
+__all__ = ["trace_module", "SymInt", "TensorMeta"]
+
+
+class TensorMeta:
+    """``node.meta["val"]``: a value's shape (ints, or symbol names for dynamic dims),
+    dtype and device; the graph printer reads shape and dtype."""
+
+    def __init__(self, shape, dtype, device):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.device = device
+
+    def __repr__(self):
+        return f"TensorMeta(shape={list(self.shape)}, dtype={self.dtype})"
+
+
+class SymInt(int):
+    """A dynamic dimension's size during the trace: the example value as an int, plus the
+    graph value that computes it (a symbol read by ``aten.sym_size.int``, or an arithmetic
+    node). Arithmetic with ints records the operation; comparisons decide with the
+    example value (the branch taken is baked in, as for static sizes)."""
+
+    def __new__(cls, value, tracer, symbol=None, node=None):
+        obj = int.__new__(cls, value)
+        obj._tracer = tracer
+        obj._symbol = symbol
+        obj._node = node
+        return obj
+
+    def node(self):
+        if self._node is None:
+            self._node = self._tracer.symbol_node(self._symbol)
+        return self._node
+
+    def _binary(self, op, other, reflected=False):
+        if not isinstance(other, int) or isinstance(other, bool):
+            return op(int(self), other) if not reflected else op(other, int(self))
+        a = self.node()
+        b = other.node() if isinstance(other, SymInt) else int(other)
+        args = (b, a) if reflected else (a, b)
+        value = op(int(other), int(self)) if reflected else op(int(self), int(other))
+        node = self._tracer.graph.call_function(op_for(op), args)
+        node.meta["val"] = value
+        return SymInt(value, self._tracer, node=node)
+
+    def __add__(self, other):
+        return self._binary(operator.add, other)
+
+    def __radd__(self, other):
+        return self._binary(operator.add, other, True)
+
+    def __sub__(self, other):
+        return self._binary(operator.sub, other)
+
+    def __rsub__(self, other):
+        return self._binary(operator.sub, other, True)
+
+    def __mul__(self, other):
+        return self._binary(operator.mul, other)
+
+    def __rmul__(self, other):
+        return self._binary(operator.mul, other, True)
+
+    def __floordiv__(self, other):
+        return self._binary(operator.floordiv, other)
+
+    def __mod__(self, other):
+        return self._binary(operator.mod, other)
+
+    def __repr__(self):
+        return str(self._symbol) if self._symbol is not None else int.__repr__(self)
+
+
+# Tensor methods that hand a tensor's values to Python
+_DATA_DEPENDENT = {"__bool__", "item", "tolist", "__int__", "__float__", "__index__",
+                   "numpy", "__complex__", "__array__"}
+
+
+_THIS_DIR = os.path.dirname(os.path.abspath(__file__))
+_SKIP_FILES = (os.path.join(os.path.dirname(_THIS_DIR), "_torch_function.py"),
+               os.path.join(os.path.dirname(_THIS_DIR), "overrides.py"))
+
+
+def _user_frame():
+    """'File: path:line in func, code: text' of the call being recorded."""
+    f = sys._getframe(2)
+    while f is not None:
+        name = f.f_code.co_filename
+        if not name.startswith(_THIS_DIR) and name not in _SKIP_FILES:
+            import linecache
+            line = linecache.getline(name, f.f_lineno).strip()
+            return f"File: {name}:{f.f_lineno} in {f.f_code.co_name}, code: {line}"
+        f = f.f_back
+    return None
+
+
+class _Tracer(TorchFunctionMode):
+    """Records the ember calls of one forward run (see the module docstring)."""
+
+    def __init__(self):
+        super().__init__()
+        self.graph = Graph()
+        self.nodes = {}       # id(tensor) -> the node whose value it is
+        self.alive = []       # those tensors (kept alive: ids must stay unique)
+        self.symbols = {}     # symbol -> (placeholder node, dim, example value)
+        self.symbol_by_value = {}
+        self.symbol_nodes = {}
+        self.constants = []   # (placeholder node, tensor) lifted during the trace
+        self.constant_names = {}   # id(tensor) -> attribute path in the module
+        self.sym_dims = {}    # id(tensor) -> shape with symbols
+        self.depth = 0        # ember calls being run by this mode's handler
+
+    # ---- values ----
+    def bind(self, t, node):
+        self.nodes[id(t)] = node
+        self.alive.append(t)
+        shape = self.sym_dims.get(id(t))
+        if shape is None:
+            shape = tuple(t.shape)
+        node.meta["val"] = TensorMeta(shape, t.dtype, t.device)
+
+    def symbolic_shape(self, t):
+        meta = self.nodes[id(t)].meta.get("val")
+        return meta.shape if isinstance(meta, TensorMeta) else tuple(t.shape)
+
+    def symbol_node(self, symbol):
+        node = self.symbol_nodes.get(symbol)
+        if node is None:
+            placeholder, dim, value = self.symbols[symbol]
+            with self.graph.inserting_after(placeholder):   # (PyTorch reads sizes first)
+                node = self.graph.call_function(op_for(_sym_size_fn()), (placeholder, dim))
+            node.meta["val"] = symbol
+            self.symbol_nodes[symbol] = node
+        return node
+
+    def arg(self, a):
+        """An argument as the graph holds it: tensors and SymInts as nodes."""
+        if isinstance(a, Tensor):
+            node = self.nodes.get(id(a))
+            return node if node is not None else self.lift_constant(a)
+        if isinstance(a, SymInt):
+            return a.node()
+        if type(a) in (list, tuple) or isinstance(a, tuple) and type(a).__name__ == "Size":
+            items = [self.arg(x) for x in a]
+            return items if type(a) is list or type(a).__name__ == "Size" else tuple(items)
+        if type(a) is dict:
+            return {k: self.arg(v) for k, v in a.items()}
+        if type(a) is slice:
+            return slice(self.arg(a.start), self.arg(a.stop), self.arg(a.step))
+        return a
+
+    def lift_constant(self, t):
+        """A tensor the program holds outside the graph (a plain tensor attribute): an
+        input of kind CONSTANT_TENSOR, named c_<attribute path> (PyTorch's names)."""
+        path = self.constant_names.get(id(t))
+        name = "c_" + path.replace(".", "_") if path else f"c_lifted_tensor_{len(self.constants)}"
+        node = self.graph.placeholder(name)
+        node.meta["constant_target"] = path or name[2:]
+        self.constants.append((node, t))
+        self.bind(t, node)
+        return node
+
+    def tracked(self, args, kwargs):
+        leaves = _pytree.tree_leaves((args, kwargs))
+        return any(isinstance(a, Tensor) and id(a) in self.nodes for a in leaves)
+
+    # ---- the mode ----
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.depth += 1   # (ops run inside a recorded call are that call's, not nodes)
+        try:
+            return self.handle(func, args, kwargs or {})
+        finally:
+            self.depth -= 1
+
+    def handle(self, func, args, kwargs):
+        prop = _property_name(func)
+        if prop is not None:
+            return self.property_read(func, prop, args, kwargs)
+        name = getattr(getattr(func, "_ember_undispatched", func), "__name__", "")
+        if name in _DATA_DEPENDENT and self.tracked(args, kwargs):
+            raise GuardOnDataDependentSymNode(
+                f"Could not guard on data-dependent expression: the exported program reads a "
+                f"tensor's value into Python (Tensor.{name}, e.g. `if x.sum() > 0:` or "
+                f"`.item()`). export records operations, not values; use "
+                f"torch.where / torch.cond-free tensor code instead")
+        if name == "__iter__" and args and isinstance(args[0], Tensor):
+            return iter(self(Tensor.unbind, args[0]))
+        if name in ("size", "dim", "stride", "numel", "nelement") or name.startswith("is_"):
+            out = func(*args, **kwargs)
+            if name == "size" and isinstance(args[0], Tensor) and id(args[0]) in self.nodes:
+                dim = args[1] if len(args) > 1 else kwargs.get("dim")
+                return self.symbolic_size(args[0], out, dim)
+            return out
+        return self.record(func, args, kwargs)
+
+    def __call__(self, func, *args):
+        """Run and record `func` as if the program had called it."""
+        return self.record(func, args, {})
+
+    def property_read(self, func, prop, args, kwargs):
+        out = func(*args, **kwargs)
+        if prop in _TENSOR_PROPERTIES and isinstance(out, Tensor) and \
+                self.tracked(args, kwargs):
+            node = self.graph.call_function(op_for(_tensor_property),
+                                            (self.arg(args[0]), prop))
+            node.stack_trace = _user_frame()
+            self.bind(out, node)
+        elif prop == "shape" and id(args[0]) in self.nodes:
+            return self.symbolic_size(args[0], out)
+        return out
+
+    def symbolic_size(self, t, size, dim=None):
+        shape = self.symbolic_shape(t)
+        if dim is not None:   # x.size(dim)
+            s = shape[dim]
+            return SymInt(size, self, symbol=s) if isinstance(s, str) else size
+        if not any(isinstance(s, str) for s in shape):
+            return size
+        return type(size)(SymInt(v, self, symbol=s) if isinstance(s, str) else v
+                          for v, s in zip(size, shape))
+
+    def record(self, func, args, kwargs):
+        out = func(*args, **kwargs)
+        leaves = _pytree.tree_leaves(out)
+        tensors = [t for t in leaves if isinstance(t, Tensor)]
+        if not tensors:
+            return out
+        if isinstance(out, Tensor) and any(out is a for a in args) and \
+                id(out) in self.nodes and not _mutating(func):
+            return out   # (an op answering with its operand: x.contiguous(), x.to(x.dtype))
+        node = self.graph.call_function(op_for(func, args, kwargs),
+                                        tuple(self.arg(a) for a in args),
+                                        {k: self.arg(v) for k, v in kwargs.items()})
+        node.stack_trace = _user_frame()
+        inputs_shapes = [self.symbolic_shape(a) for a in _pytree.tree_leaves((args, kwargs))
+                         if isinstance(a, Tensor) and id(a) in self.nodes]
+        symbols = {s for shape in inputs_shapes for s in shape if isinstance(s, str)}
+        if isinstance(out, Tensor):
+            self.sym_dims[id(out)] = self.duck_shape(out, symbols)
+            self.bind(out, node)
+            return out
+        node.meta["val"] = tuple(TensorMeta(t.shape, t.dtype, t.device)
+                                 if isinstance(t, Tensor) else t for t in leaves)
+        if isinstance(out, (tuple, list)):
+            for i, item in enumerate(out):
+                if isinstance(item, Tensor):
+                    getitem = self.graph.call_function(op_for(operator.getitem), (node, i))
+                    self.sym_dims[id(item)] = self.duck_shape(item, symbols)
+                    self.bind(item, getitem)
+        return out
+
+    def record_op(self, func, pending, args, out):
+        """An op that ran outside every ember function the mode saw (module code calling
+        ember's internal functions, as nn.Conv2d does): a node running the op class
+        itself (`OpReplay`), named by its ATen overload."""
+        n = pending.n
+        dtypes = [str(a.dtype) if hasattr(a, "dtype") and hasattr(a, "shape") else None
+                  for a in pending.arrays]
+        is_input = [t is not None for t in pending.inputs]
+        target = op_class_target(pending.cls, f"{func.namespace}.{func.__name__}")
+        node = self.graph.call_function(
+            target, tuple(self.arg(a) for a in args),
+            {"n_operands": n, "inputs": is_input, "dtypes": dtypes})
+        node.stack_trace = _user_frame()
+        symbols = {x for a in args[:n] if isinstance(a, Tensor) and id(a) in self.nodes
+                   for x in self.symbolic_shape(a) if isinstance(x, str)}
+        if isinstance(out, Tensor):
+            self.sym_dims[id(out)] = self.duck_shape(out, symbols)
+            self.bind(out, node)
+        elif isinstance(out, (tuple, list)):
+            node.meta["val"] = tuple(TensorMeta(t.shape, t.dtype, t.device)
+                                     if isinstance(t, Tensor) else t for t in out)
+            for i, item in enumerate(out):
+                if isinstance(item, Tensor):
+                    getitem = self.graph.call_function(op_for(operator.getitem), (node, i))
+                    self.sym_dims[id(item)] = self.duck_shape(item, symbols)
+                    self.bind(item, getitem)
+
+    def duck_shape(self, t, symbols):
+        if not symbols:
+            return tuple(t.shape)
+        by_value = {self.symbols[s][2]: s for s in symbols}
+        return tuple(by_value.get(v, v) for v in t.shape)
+
+
+class _OpRecorder(TorchDispatchMode):
+    """Sees every op (below ember's functions); records those no recorded call ran."""
+
+    def __init__(self, tracer):
+        super().__init__()
+        self.tracer = tracer
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        from ..utils import _python_dispatch
+        pending = _python_dispatch._PENDING[-1] if _python_dispatch._PENDING else None
+        out = func(*args, **(kwargs or {}))
+        if self.tracer.depth == 0 and pending is not None and pending.func is func:
+            self.tracer.record_op(func, pending, args, out)
+        return out
+
+
+def _sym_size_fn():
+    from ._targets import _sym_size
+    return _sym_size
+
+
+_PROPERTIES = {}
+
+
+def _property_name(func):
+    """The name of the Tensor property whose getter `func` is, or None."""
+    owner = getattr(func, "__self__", None)
+    if type(owner) is not property:
+        return None
+    if not _PROPERTIES:
+        for name, prop in vars(Tensor).items():
+            if type(prop) is property:
+                _PROPERTIES[id(prop)] = name
+    return _PROPERTIES.get(id(owner))
+
+
+def _mutating(func):
+    name = getattr(getattr(func, "_ember_undispatched", func), "__name__", "")
+    return name.endswith("_") and not name.endswith("__") or name.startswith("__i")
+
+
+# --------------------------------------------------------------------------------------
+# the trace
+
+
+class TraceResult:
+    """What trace_module found: the graph (placeholders in PyTorch's order: parameters,
+    buffers, constants, user inputs), the input specs and the output structure."""
+
+
+def trace_module(mod, args, kwargs, dynamic):
+    """Trace ``mod(*args, **kwargs)``. `dynamic`: {leaf index of (args, kwargs): {dim:
+    (min, max, name)}}. Returns a TraceResult."""
+    import ember
+    from .._random import get_rng_state, set_rng_state
+    tracer = _Tracer()
+    graph = tracer.graph
+    params = list(mod.named_parameters())
+    buffers = list(mod.named_buffers())
+    persistent = _persistent_buffers(mod)
+    for prefix, sub in mod.named_modules():
+        for attr, value in vars(sub).items():
+            if isinstance(value, Tensor) and not attr.startswith("_"):
+                tracer.constant_names.setdefault(id(value), f"{prefix}.{attr}" if prefix else attr)
+
+    specs = []   # (kind, placeholder, target) in placeholder order
+    for name, p in params:
+        node = graph.placeholder("p_" + name.replace(".", "_"))
+        tracer.bind(p, node)
+        specs.append(("PARAMETER", node, name, True))
+    for name, b in buffers:
+        node = graph.placeholder("b_" + name.replace(".", "_"))
+        tracer.bind(b, node)
+        specs.append(("BUFFER", node, name, name in persistent))
+
+    # user inputs: copies of the example tensors (forward may write into its inputs)
+    tree = (tuple(args), dict(kwargs))
+    leaves, in_spec = _pytree.tree_flatten(tree)
+    names = _input_names(mod, args, kwargs)
+    run_leaves = []
+    user = []
+    with ember.no_grad():
+        copies = [x.detach().clone().requires_grad_(x.requires_grad)
+                  if isinstance(x, Tensor) else x for x in leaves]
+    for i, (x, copy) in enumerate(zip(leaves, copies)):
+        node = graph.placeholder(names[i])
+        user.append(node)
+        if isinstance(x, Tensor):
+            dims = dynamic.get(i, {})
+            shape = []
+            for d, size in enumerate(x.shape):
+                if d in dims:
+                    symbol = f"s{len(tracer.symbols)}"
+                    tracer.symbols[symbol] = (node, d, size)
+                    shape.append(symbol)
+                else:
+                    shape.append(size)
+            tracer.sym_dims[id(copy)] = tuple(shape)
+            tracer.bind(copy, node)
+        run_leaves.append(copy)
+    run_args, run_kwargs = _pytree.tree_unflatten(run_leaves, in_spec)
+
+    saved_buffers = [(b, b.detach().clone()) for _, b in buffers]
+    rng = get_rng_state()
+    try:
+        with _OpRecorder(tracer), tracer:
+            out = mod(*run_args, **run_kwargs)
+    finally:
+        set_rng_state(rng)
+        with ember.no_grad():
+            for b, value in saved_buffers:
+                if b.shape == value.shape:
+                    b.copy_(value)
+
+    out_leaves, out_spec = _pytree.tree_flatten(out)
+    outputs = []
+    for o in out_leaves:
+        if isinstance(o, Tensor):
+            node = tracer.nodes.get(id(o))
+            outputs.append(node if node is not None else tracer.lift_constant(o))
+        else:
+            outputs.append(tracer.arg(o))
+    graph.output(tuple(outputs))
+
+    result = TraceResult()
+    result.graph = _reorder_placeholders(graph, specs, tracer.constants, user)
+    result.specs = specs
+    result.constants = tracer.constants
+    result.user_inputs = user
+    result.in_spec = in_spec
+    result.out_spec = out_spec
+    result.input_leaves = leaves
+    result.leaf_names = names
+    result.leaf_by_name = {n: i for i, n in enumerate(names)}
+    result.symbols = {s: (node.name, d, v) for s, (node, d, v) in tracer.symbols.items()}
+    result.node_map = result.graph._export_node_map
+    return result
+
+
+def _persistent_buffers(mod):
+    keys = set(mod.state_dict().keys())
+    return {name for name, _ in mod.named_buffers() if name in keys}
+
+
+def _input_names(mod, args, kwargs):
+    """Placeholder names of the input leaves: the forward's argument names, with the
+    key path for nested inputs (``xs_0``, ``inputs_a``), as PyTorch names them."""
+    import inspect
+    try:
+        sig = inspect.signature(mod.forward)
+        params = [p.name for p in sig.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        var = next((p.name for p in sig.parameters.values() if p.kind == p.VAR_POSITIONAL),
+                   "args")
+    except (TypeError, ValueError):
+        params, var = [], "args"
+    paths, _ = _pytree.tree_flatten_with_path((tuple(args), dict(kwargs)))
+    names = []
+    for path, _leaf in paths:
+        keys = [getattr(k, "idx", getattr(k, "key", getattr(k, "name", None))) for k in path]
+        top, first, rest = keys[0], keys[1], keys[2:]
+        if top == 0:
+            base = params[first] if first < len(params) else f"{var}_{first - len(params)}"
+        else:
+            base = str(first)
+        names.append("_".join([base] + [str(k) for k in rest]))
+    return names
+
+
+def _reorder_placeholders(graph, specs, constants, user):
+    """A copy of `graph` with the placeholders in PyTorch's order: parameters, buffers,
+    lifted constants, user inputs (constants are found during the trace)."""
+    new = Graph()
+    env = {}
+    order = [s[1] for s in specs] + [c[0] for c in constants] + list(user)
+    for node in order:
+        env[node] = new.node_copy(node, lambda n: env[n])
+    for node in graph.nodes:
+        if node.op != "placeholder":
+            env[node] = new.node_copy(node, lambda n: env[n])
+    new._export_node_map = env
+    return new
