@@ -180,6 +180,32 @@ def test_batch_broadcast_of_key_value():
     assert_same(res[ember], res[torch])
 
 
+def test_empty_and_options():
+    """An empty batch gives an empty output and lse None; no keys raises torch's
+    IndexError; kernel_options change nothing; a float64 captured bias makes lse float64."""
+    x = arr(1, 2, 4, 4)
+    cases = [(lambda lib: dict(q=T(lib, arr(0, 2, 8, 4)), return_lse=True)),
+             (lambda lib: dict(q=T(lib, arr(1, 2, 0, 4)), return_lse=True)),
+             (lambda lib: dict(q=T(lib, x), kernel_options={"BLOCK_M": 64, "PRESCALE_QK": True,
+                                                             "BACKEND": "TRITON"})),
+             (lambda lib: dict(q=T(lib, x), return_lse=True,
+                               score_mod=lambda s, b, h, q, k, t=T(lib, BIAS[:4, :4].astype(
+                                   np.float64)): s + t[q, k]))]
+    for case in cases:
+        res = {}
+        for lib in (torch, ember):
+            kw = case(lib)
+            q = kw.pop("q")
+            try:
+                res[lib] = FA(lib).flex_attention(q, q, q, **kw)
+            except IndexError as e:
+                res[lib] = str(e)
+        if isinstance(res[torch], tuple) and res[torch][1] is None:
+            assert res[ember][1] is None
+            res = {lib: r[0] for lib, r in res.items()}
+        assert_same(res[ember], res[torch])
+
+
 def test_return_aux():
     q, k, v = arr(2, 2, 8, 4), arr(2, 2, 8, 4), arr(2, 2, 8, 4)
     for lse in (False, True):
@@ -249,6 +275,12 @@ GRAD_CASES = {
     "learnable_bias": (lambda lib: lambda s, b, h, q, k, table: s + table[q, k], None, [BIAS]),
     "learnable_alibi_slopes": (lambda lib: lambda s, b, h, q, k, sl: s + sl[h] * (k - q),
                                lambda lib: lambda b, h, q, k: q >= k, [SLOPES]),
+    # ember's table[q][k] runs through vmap; torch's operator is given table[q, k]: its
+    # backward of the chained form gives the bias a wrong gradient (every row the sum of
+    # the columns; its forward is right)
+    "scalar_style_table": (lambda lib: (lambda s, b, h, q, k, table: s + table[q][k])
+                           if lib is ember else
+                           (lambda s, b, h, q, k, table: s + table[q, k]), None, [BIAS]),
     "per_head_bias_dead_rows": (lambda lib: lambda s, b, h, q, k, t: s * t[h, q],
                                 lambda lib: lambda b, h, q, k: (q > 2) & (q >= k),
                                 [arr(4, 8)]),

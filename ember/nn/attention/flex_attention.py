@@ -253,6 +253,8 @@ def _flex_math(query, key, value, score_mod, mask_mod, scale, want_lse, want_max
     key = key.expand((Bq, *key.shape[1:]))
     value = value.expand((Bq, *value.shape[1:]))
 
+    if key.size(-2) == 0:   # PyTorch's max over each (empty) row of scores
+        raise IndexError("max(): Expected reduction dim 3 to have non-zero size.")
     scores = query.to(working) @ key.to(working).transpose(-2, -1)
     scores = (scores * scale).to(working)
     grid = tuple(scores.shape)
