@@ -292,9 +292,13 @@ def test_dynamic_shapes_spec_errors():
     em = mlp(ember)
     with pytest.raises(ember.export.UserError):
         ember.export.export(em, (xe,), dynamic_shapes={"nope": {0: ember.export.Dim("b")}})
-    with pytest.raises(ember.export.UserError):   # the example is outside the range
+    with pytest.raises(RuntimeError) as te:   # the example is outside the range
+        torch.export.export(mlp(torch), (torch.zeros(2, 4),),
+                            dynamic_shapes={"x": {0: torch.export.Dim("b", min=3)}})
+    with pytest.raises(RuntimeError) as ee:
         ember.export.export(em, (xe,),
                             dynamic_shapes={"x": {0: ember.export.Dim("b", min=3)}})
+    assert type(ee.value).__name__ == type(te.value).__name__ == "ConstraintViolationError"
     with pytest.raises(ValueError):
         ember.export.Dim("b", min=5, max=2)
 
@@ -448,3 +452,100 @@ def test_names_importable():
     assert ember.export.Dim.AUTO is not ember.export.Dim.STATIC
     with pytest.raises(NotImplementedError):
         ember.export.unflatten(None)
+
+
+def test_shared_dim_is_an_equality_guard():
+    def model(lib):
+        class MM(lib.nn.Module):
+            def forward(self, x, y):
+                return x @ y
+        return MM()
+    kw = {}
+    for lib in (torch, ember):
+        inner = lib.export.Dim("inner")
+        kw[lib] = {"dynamic_shapes": {"x": {0: lib.export.Dim("a"), 1: inner},
+                                      "y": {0: inner, 1: lib.export.Dim("b")}}}
+    xt, xe = _both((4, 8))
+    yt, ye = _both((8, 2), seed=3)
+    tep = torch.export.export(model(torch), (xt, yt), **kw[torch])
+    eep = ember.export.export(model(ember), (xe, ye), **kw[ember])
+    x2t, x2e = _both((2, 16))
+    y2t, y2e = _both((16, 5))
+    _close(eep.module()(x2e, y2e), tep.module()(x2t, y2t))
+    with pytest.raises(AssertionError) as te:
+        tep.module()(xt, torch.zeros(4, 2))
+    with pytest.raises(AssertionError) as ee:
+        eep.module()(xe, ember.zeros(4, 2))
+    assert str(ee.value) == str(te.value)
+
+
+def test_inplace_functional_call_is_recorded():
+    def model(lib):
+        class R(lib.nn.Module):
+            def forward(self, x):
+                return lib.nn.functional.relu(x + 1, inplace=True)
+        return R()
+    xt, xe = _both((3, 4))
+    tep = torch.export.export(model(torch), (xt,))
+    eep = ember.export.export(model(ember), (xe,))
+    x2t, x2e = _both((3, 4), seed=4)
+    _close(eep.module()(x2e), tep.module()(x2t))
+    assert [str(n.target) for n in eep.graph.nodes if n.op == "call_function"] == \
+        [str(n.target) for n in tep.graph.nodes if n.op == "call_function"]
+
+
+def test_modules_computing_below_ember_functions():
+    """nn modules whose forward calls ember's internal op functions (convolutions, pools,
+    LSTM): their ops are recorded, not baked in as constants."""
+    def model(lib):
+        nn = lib.nn
+
+        class Mix(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.up = nn.ConvTranspose2d(2, 2, 2, stride=2)
+                self.pool = nn.AvgPool2d(2)
+                self.mp = nn.MaxPool2d(2)
+                self.lstm = nn.LSTM(4, 3, batch_first=True)
+
+            def forward(self, x):
+                h = self.mp(self.pool(self.up(x)))       # (N, 2, 2, 2)
+                out, (hn, cn) = self.lstm(h.reshape(h.shape[0], 2, 4))
+                return out, hn
+        return Mix()
+    xt, xe = _both((2, 2, 4, 4))
+    tm, em, tep, eep = _export_both(model, (xt,), (xe,))
+    targets = [str(n.target) for n in eep.graph.nodes]
+    assert "aten.convolution.default" in targets
+    assert "aten.max_pool2d_with_indices.default" in targets
+    x2t, x2e = _both((2, 2, 4, 4), seed=11)
+    x2t.requires_grad_(True)
+    x2e.requires_grad_(True)
+    ot, oe = tep.module()(x2t), eep.module()(x2e)
+    for a, b in zip(oe, ot):
+        _close(a, b, atol=1e-4)
+    (ot[0].sum() + ot[1].sum()).backward()
+    (oe[0].sum() + oe[1].sum()).backward()
+    _close(x2e.grad, x2t.grad, atol=1e-4)
+
+
+def test_save_load_of_escaped_ops(tmp_path):
+    xt, xe = _both((2, 2, 4, 4))
+    tm, em, tep, eep = _export_both(cnn, (xt,), (xe,))
+    ember.export.save(eep, tmp_path / "c.pt2")
+    loaded = ember.export.load(tmp_path / "c.pt2")
+    assert "aten.convolution.default" in [str(n.target) for n in loaded.graph.nodes]
+    _close(loaded.module()(xe), tep.module()(xt), atol=1e-4)
+
+
+def test_refuses_op_classes_outside_ember_ops(tmp_path):
+    eep = ember.export.export(cnn(ember), (ember.zeros(2, 2, 4, 4),))
+    good, bad = tmp_path / "good.pt2", tmp_path / "bad.pt2"
+    ember.export.save(eep, good)
+
+    def edit(program):
+        node = next(n for n in program["nodes"] if str(n.get("target", "")).startswith("op:"))
+        node["target"] = "op:subprocess.Popen"
+    _rewrite_program(good, bad, edit)
+    with pytest.raises(ValueError, match="refusing target"):
+        ember.export.load(bad)

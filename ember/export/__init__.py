@@ -19,7 +19,7 @@ from .dynamic_shapes import Dim, ShapesCollection, dims, \
 from .graph_signature import (ExportGraphSignature, InputKind, OutputKind, InputSpec,
                               OutputSpec, TensorArgument, SymIntArgument, ConstantArgument)
 from .exported_program import ExportedProgram, ModuleCallSignature, ModuleCallEntry
-from ._errors import UserError, GuardOnDataDependentSymNode
+from ._errors import UserError, GuardOnDataDependentSymNode, ConstraintViolationError
 from ._export import export
 from ._serialize import save, load
 
@@ -27,7 +27,7 @@ __all__ = ["export", "ExportedProgram", "ExportGraphSignature", "Dim", "ShapesCo
            "dims", "save", "load", "unflatten", "ModuleCallSignature", "ModuleCallEntry",
            "register_dataclass", "export_for_training", "draft_export",
            "refine_dynamic_shapes_from_suggested_fixes", "UserError",
-           "GuardOnDataDependentSymNode"]
+           "GuardOnDataDependentSymNode", "ConstraintViolationError"]
 
 
 def export_for_training(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False,

@@ -7,11 +7,17 @@ when the program branches on a tensor's values (``if x.sum() > 0``). ember has n
 module, so the classes live here, with the same names and bases.
 """
 
-__all__ = ["UserError", "GuardOnDataDependentSymNode"]
+__all__ = ["UserError", "GuardOnDataDependentSymNode", "ConstraintViolationError"]
 
 
-class UserError(Exception):
-    """An export call that cannot be honoured as written."""
+class UserError(RuntimeError):
+    """An export call that cannot be honoured as written (PyTorch's derives from
+    RuntimeError through TorchDynamoException)."""
+
+
+class ConstraintViolationError(RuntimeError):
+    """An example input outside the range its Dim allows (``Dim("b", min=11)`` given a
+    size 10)."""
 
 
 class GuardOnDataDependentSymNode(RuntimeError):

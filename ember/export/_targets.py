@@ -197,8 +197,9 @@ def _aten_name(fn, path, args, kwargs):
     return f"aten.{packet}.{overload}"
 
 
-def op_for(fn, args=(), kwargs=None):
-    """The ExportOp of a call of ember function `fn` with these arguments."""
+def op_for(fn, args=(), kwargs=None, inplace=False):
+    """The ExportOp of a call of ember function `fn` with these arguments (`inplace`: a
+    functional call with inplace=True, named as PyTorch's in-place overload)."""
     path = target_path(fn)
     if path is None:
         path = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)}"
@@ -206,6 +207,9 @@ def op_for(fn, args=(), kwargs=None):
         aten = path
     else:
         aten = _aten_name(fn, path, args, kwargs or {})
+        if inplace:
+            space, packet, overload = aten.split(".")
+            aten = f"{space}.{packet}_.{overload}"
     key = (path, aten)
     op = _CACHE.get(key)
     if op is None:

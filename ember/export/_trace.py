@@ -263,9 +263,10 @@ class _Tracer(TorchFunctionMode):
         if not tensors:
             return out
         if isinstance(out, Tensor) and any(out is a for a in args) and \
-                id(out) in self.nodes and not _mutating(func):
-            return out   # (an op answering with its operand: x.contiguous(), x.to(x.dtype))
-        node = self.graph.call_function(op_for(func, args, kwargs),
+                id(out) in self.nodes and _name_of(func) in _IDENTITY_WHEN_SELF:
+            return out   # (a conversion with nothing to do: x.contiguous(), x.to(x.dtype))
+        node = self.graph.call_function(op_for(func, args, kwargs, _inplace_flag(func, args,
+                                                                                kwargs)),
                                         tuple(self.arg(a) for a in args),
                                         {k: self.arg(v) for k, v in kwargs.items()})
         node.stack_trace = _user_frame()
@@ -356,9 +357,35 @@ def _property_name(func):
     return _PROPERTIES.get(id(owner))
 
 
-def _mutating(func):
-    name = getattr(getattr(func, "_ember_undispatched", func), "__name__", "")
-    return name.endswith("_") and not name.endswith("__") or name.startswith("__i")
+def _name_of(func):
+    return getattr(getattr(func, "_ember_undispatched", func), "__name__", "")
+
+
+# conversions that answer with their operand when there is nothing to convert: such a call
+# is no node (PyTorch's export shows none for them either)
+_IDENTITY_WHEN_SELF = {"contiguous", "to", "type", "type_as", "float", "double", "half",
+                       "bfloat16", "long", "int", "short", "bool", "byte", "char", "cpu",
+                       "cuda", "view_as", "requires_grad_", "expand_as", "reshape_as",
+                       "resolve_conj", "resolve_neg", "coalesce", "__pos__", "positive"}
+
+
+def _inplace_flag(func, args, kwargs):
+    """Whether a functional call with an ``inplace`` parameter runs in place
+    (``F.relu(x, inplace=True)``: PyTorch's export shows ``aten.relu_``)."""
+    if "inplace" in kwargs:
+        return bool(kwargs["inplace"])
+    import inspect
+    try:
+        sig = inspect.signature(getattr(func, "_ember_undispatched", func))
+    except (TypeError, ValueError):
+        return False
+    if "inplace" not in sig.parameters:
+        return False
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError:
+        return False
+    return bool(bound.arguments.get("inplace", False))
 
 
 # --------------------------------------------------------------------------------------

@@ -182,8 +182,8 @@ def tensor_spec_dims(spec, tensor, path):
             lo, hi, name = r
             size = tensor.shape[d]
             if not lo <= size <= hi:
-                from ._errors import UserError
-                raise UserError(f"dynamic_shapes of {path}: the example size {size} of dim "
+                from ._errors import ConstraintViolationError
+                raise ConstraintViolationError(f"dynamic_shapes of {path}: the example size {size} of dim "
                                 f"{d} is outside the range [{lo}, {hi}] of "
                                 f"{name or 'the dynamic dim'}")
             out[d] = r
