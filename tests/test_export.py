@@ -449,6 +449,7 @@ def test_names_importable():
     from ember.export import (Dim, ExportedProgram, ExportGraphSignature,  # noqa: F401
                               ShapesCollection, export, load, save)
     from ember.export.graph_signature import InputKind, OutputKind  # noqa: F401
+    assert InputKind.PARAMETER.name == "PARAMETER" and OutputKind.USER_OUTPUT.value == 1
     assert ember.export.Dim.AUTO is not ember.export.Dim.STATIC
     with pytest.raises(NotImplementedError):
         ember.export.unflatten(None)

@@ -16,7 +16,7 @@ hierarchy, and reading or writing PyTorch's .pt2 files.
 """
 from .dynamic_shapes import Dim, ShapesCollection, dims, \
     refine_dynamic_shapes_from_suggested_fixes
-from .graph_signature import (ExportGraphSignature, InputKind, OutputKind, InputSpec,
+from .graph_signature import (ExportGraphSignature, InputKind, OutputKind, InputSpec,  # noqa: F401
                               OutputSpec, TensorArgument, SymIntArgument, ConstantArgument)
 from .exported_program import ExportedProgram, ModuleCallSignature, ModuleCallEntry
 from ._errors import UserError, GuardOnDataDependentSymNode, ConstraintViolationError

@@ -183,8 +183,8 @@ def tensor_spec_dims(spec, tensor, path):
             size = tensor.shape[d]
             if not lo <= size <= hi:
                 from ._errors import ConstraintViolationError
-                raise ConstraintViolationError(f"dynamic_shapes of {path}: the example size {size} of dim "
-                                f"{d} is outside the range [{lo}, {hi}] of "
-                                f"{name or 'the dynamic dim'}")
+                raise ConstraintViolationError(
+                    f"dynamic_shapes of {path}: the example size {size} of dim {d} is "
+                    f"outside the range [{lo}, {hi}] of {name or 'the dynamic dim'}")
             out[d] = r
     return out

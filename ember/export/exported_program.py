@@ -21,7 +21,7 @@ from ..nn.modules.module import Module
 from ..fx.graph import Graph
 from ..fx.graph_module import GraphModule
 from ..utils import _pytree
-from .graph_signature import InputKind, ExportGraphSignature
+from .graph_signature import InputKind
 from ._targets import ExportOp
 
 __all__ = ["ExportedProgram", "ModuleCallSignature", "ModuleCallEntry"]
