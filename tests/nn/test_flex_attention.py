@@ -172,6 +172,18 @@ def test_low_precision_inputs():
         assert_same(res[ember], res[torch], rtol=2e-2, atol=2e-2)
 
 
+def test_autocast():
+    """Under autocast q, k, v are cast to its dtype and the math runs as for such inputs
+    (float32 scores), as torch's operator."""
+    q = arr(1, 2, 8, 4)
+    res = {}
+    for lib in (torch, ember):
+        with lib.autocast(dev() if lib is ember else "cpu", dtype=lib.bfloat16):
+            x = T(lib, q)
+            res[lib] = run_flex(lib, x, x, x, soft_cap, B=1, return_lse=True)
+    assert_same(res[ember], res[torch], rtol=2e-2, atol=2e-2)
+
+
 def test_batch_broadcast_of_key_value():
     """A key/value batch of 1 serves a query batch of 2 given a BlockMask of batch 2."""
     q, k, v = arr(2, 2, 8, 4), arr(1, 2, 8, 4), arr(1, 2, 8, 4)

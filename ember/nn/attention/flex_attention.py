@@ -24,6 +24,7 @@ import warnings
 from typing import NamedTuple, TypedDict
 
 import ember
+from ..._autocast import _eligible as _autocast_eligible
 from ..._tensor import Tensor
 from ._flex_masks import (  # noqa: F401  (PyTorch's module exposes these names)
     BlockMask, _DEFAULT_SPARSE_BLOCK_SIZE, _LARGE_SPARSE_BLOCK_SIZE, _ModificationType,
@@ -224,8 +225,19 @@ def flex_attention(query, key, value, score_mod=None, block_mask=None, scale=Non
     want_lse = return_lse or (return_aux is not None and return_aux.lse)
     want_max = return_aux is not None and return_aux.max_scores
 
-    out, lse, max_scores = _flex_math(query, key, value, score_mod, block_mask.mask_mod, scale,
-                                      want_lse, want_max)
+    device_type = query.device.type
+    if ember.is_autocast_enabled(device_type):
+        # as PyTorch's operator under autocast: q, k, v in the autocast dtype, then the
+        # same math (float32 scores) with autocast off
+        low = ember.get_autocast_dtype(device_type)
+        query, key, value = (t.to(low) if _autocast_eligible(t, device_type) else t
+                             for t in (query, key, value))
+        with ember.autocast(device_type, enabled=False):
+            out, lse, max_scores = _flex_math(query, key, value, score_mod,
+                                              block_mask.mask_mod, scale, want_lse, want_max)
+    else:
+        out, lse, max_scores = _flex_math(query, key, value, score_mod, block_mask.mask_mod,
+                                          scale, want_lse, want_max)
     out = _query_layout(out, query)
     # PyTorch's implementation returns the statistics in base 2 and its front end
     # multiplies them back by ln 2: the same two roundings here, for the same bits
