@@ -823,6 +823,17 @@ class CallsTorchFunctions(ember.nn.Module):
         return ember.relu(ember.flatten(x, 1))
 
 
+def test_save_traces_through_untemplated_ember_layers(tmp_path):
+    """ember.nn layers without a template (PReLU, Bilinear) are traced into their calls."""
+    ember.manual_seed(0)
+    nn = ember.nn
+    model = nn.Sequential(nn.Linear(4, 4), nn.PReLU(), nn.Linear(4, 2))
+    path, e, t = _save_plain(tmp_path, model, "prelu")
+    x = RNG.standard_normal((3, 4)).astype(np.float32)
+    close(model(E(x)), t(torch.tensor(x)).detach())
+    assert list(t.state_dict()) == list(model.state_dict())
+
+
 def test_save_sees_through_torch_function_wrappers(tmp_path):
     """ember.fx records the function a Tensor-function dispatcher wraps; the namespace may
     hold that function or a wrapper around it (the dispatchers are switched off and on
@@ -842,7 +853,8 @@ def test_save_sees_through_torch_function_wrappers(tmp_path):
 
 def test_save_of_untemplated_module_raises_not_implemented(tmp_path):
     nn = ember.nn
-    with pytest.raises(NotImplementedError, match="LSTM.*state_dict"):
+    with pytest.raises(NotImplementedError,
+                       match="LSTM \\('1', which has no template\\).*state_dict"):
         ember.jit.save(nn.Sequential(nn.Linear(2, 2), nn.LSTM(2, 2)), str(tmp_path / "m.pt"))
     assert not os.path.exists(tmp_path / "m.pt")
 

@@ -329,6 +329,7 @@ transpose unsqueeze squeeze clamp softmax log_softmax mean sum max min argmax ar
 add sub mul div pow where zeros ones zeros_like ones_like full arange tanh_ relu_ chunk
 split unbind addmm baddbmm einsum maximum minimum floor ceil round erf cumsum prod
 logsumexp masked_fill norm gather index_select narrow roll flip tril triu permute reshape
+prelu hardtanh leaky_relu elu selu celu gelu silu hardswish hardsigmoid softplus mish threshold
 """.split())
 
 # ember.nn.functional.<name> -> (aten name, F's parameter names in ATen's order, their
@@ -606,12 +607,34 @@ def script_module(m, example_args=None):
     """`m` (a plain ember module) as a RecursiveScriptModule sharing its parameters and
     buffers, with TorchScript code written from its fx trace (see the module docstring)."""
     from .. import fx
+
+    class TemplateTracer(fx.Tracer):
+        """Layers with a template are leaves; every other module, ember.nn's included,
+        is traced through into the calls it makes."""
+
+        failed = None   # the innermost module whose forward the trace could not run
+
+        def is_leaf_module(self, mod, qualified_name):
+            return _leaf_template(mod) is not None
+
+        def call_module(self, mod, forward, args, kwargs):
+            try:
+                return super().call_module(mod, forward, args, kwargs)
+            except Exception:
+                if self.failed is None:
+                    self.failed = (self.path_of_module(mod), type(mod).__name__)
+                raise
+    tracer = TemplateTracer()
     try:
-        gm = fx.symbolic_trace(m)
+        graph = tracer.trace(m)
+        gm = fx.GraphModule(tracer.root, graph, type(m).__name__)
     except Exception as e:
-        raise NotImplementedError(f"ember.jit.save: {type(m).__name__} cannot be traced by "
-                                  f"ember.fx ({type(e).__name__}: {e}), so ember cannot write "
-                                  f"TorchScript code for it; save a state_dict instead") from e
+        where = type(m).__name__
+        if tracer.failed is not None:
+            where = f"{tracer.failed[1]} ('{tracer.failed[0]}', which has no template)"
+        raise NotImplementedError(f"ember.jit.save: {where} cannot be traced by ember.fx "
+                                  f"({type(e).__name__}: {e}), so ember cannot write "
+                                  f"TorchScript code for it") from e
     constants = []
     writer = _Writer(m, gm, constants)
     for node in gm.graph.nodes:
