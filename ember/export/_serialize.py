@@ -27,7 +27,7 @@ from .exported_program import ExportedProgram, CallSpec, InputGuard, ModuleCallE
     ModuleCallSignature
 from .graph_signature import (InputKind, OutputKind, InputSpec, OutputSpec, TensorArgument,
                               SymIntArgument, ConstantArgument, ExportGraphSignature)
-from ._targets import ExportOp, resolve, target_path
+from ._targets import ExportOp, OpReplay, resolve, target_path
 from ._trace import TensorMeta
 
 __all__ = ["save", "load"]
@@ -190,6 +190,8 @@ def save(ep, f, *, extra_files=None, opset_version=None, pickle_protocol=2):
                 entry["target"], entry["aten"] = path, path
             else:
                 entry["target"], entry["aten"] = node.target.path, node.target.aten_name
+                if isinstance(node.target.fn, OpReplay):
+                    entry["replay"] = node.target.fn.state()
         elif node.op in ("placeholder", "get_attr"):
             entry["target"] = node.target
         elif node.op != "output":
@@ -282,7 +284,7 @@ def load(f, *, extra_files=None, expected_opset_version=None):
         if not isinstance(args, tuple) or not isinstance(kwargs, dict):
             raise ValueError("ember.export.load: malformed node arguments")
         if op == "call_function":
-            target = resolve(entry["target"], entry["aten"])
+            target = resolve(entry["target"], entry["aten"], entry.get("replay"))
         elif op in ("placeholder", "get_attr"):
             target = str(entry["target"])
         elif op == "output":

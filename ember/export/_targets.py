@@ -95,42 +95,52 @@ _CACHE = {}
 
 class OpReplay:
     """Runs ember op class `cls` (an ``_ops._base.Op``) as the trace saw it run: the
-    operands (tensors, with the dtype the op's function had cast each to, and the
-    non-tensor operands as they were), then the op's parameters."""
+    first `n_operands` arguments are its operands (tensors, each cast to the dtype the
+    op's function had cast it to (`dtypes`); `inputs` says which were graph inputs of the
+    op), the rest its parameters."""
 
-    def __init__(self, cls):
+    def __init__(self, cls, n_operands, inputs, dtypes):
         self.cls = cls
+        self.n_operands = n_operands
+        self.inputs = tuple(bool(i) for i in inputs)
+        self.dtypes = tuple(None if d is None else str(d) for d in dtypes)
 
-    def __call__(self, *args, n_operands, inputs, dtypes):
+    def __call__(self, *args):
         from .._ops import _base
         from .._tensor import Tensor
-        operands, params = args[:n_operands], args[n_operands:]
+        operands, params = args[:self.n_operands], args[self.n_operands:]
         ins, arrays = [], []
         for i, a in enumerate(operands):
-            is_input = i < len(inputs) and inputs[i]
+            is_input = i < len(self.inputs) and self.inputs[i]
             if isinstance(a, Tensor):
                 data = a._data
-                if dtypes[i] is not None and str(data.dtype) != dtypes[i]:
-                    data = data.astype(dtypes[i])
+                want = self.dtypes[i] if i < len(self.dtypes) else None
+                if want is not None and str(data.dtype) != want:
+                    data = data.astype(want)
                 arrays.append(data)
                 ins.append(a if is_input else None)
             else:
                 arrays.append(a)
                 ins.append(None)
-        return _base.apply(self.cls, tuple(ins[:len(inputs)]), tuple(arrays), *params)
+        return _base.apply(self.cls, tuple(ins[:len(self.inputs)]), tuple(arrays), *params)
+
+    def state(self):
+        return {"n_operands": self.n_operands, "inputs": list(self.inputs),
+                "dtypes": list(self.dtypes)}
 
 
-def op_class_target(cls, aten_name):
+def op_class_target(cls, aten_name, n_operands, inputs, dtypes):
     """The ExportOp running op class `cls` (saved as 'op:<module>.<class>')."""
     path = f"op:{cls.__module__}.{cls.__qualname__}"
-    key = (path, aten_name)
+    replay = OpReplay(cls, n_operands, inputs, dtypes)
+    key = (path, aten_name, replay.n_operands, replay.inputs, replay.dtypes)
     op = _CACHE.get(key)
     if op is None:
-        op = _CACHE[key] = ExportOp(OpReplay(cls), aten_name, path)
+        op = _CACHE[key] = ExportOp(replay, aten_name, path)
     return op
 
 
-def _resolve_op_class(path, aten_name):
+def _resolve_op_class(path, aten_name, replay):
     from .._ops import _base
     module, _, name = path[3:].rpartition(".")
     if not module.startswith("ember._ops.") or not name.isidentifier() or \
@@ -144,7 +154,14 @@ def _resolve_op_class(path, aten_name):
     if not (isinstance(cls, type) and issubclass(cls, _base.Op)):
         raise ValueError(f"ember.export.load: refusing target {path!r}: not one of ember's "
                          f"op classes")
-    return op_class_target(cls, aten_name)
+    if not isinstance(replay, dict):
+        raise ValueError(f"ember.export.load: op class target {path!r} without its operands")
+    n, inputs, dtypes = replay.get("n_operands"), replay.get("inputs"), replay.get("dtypes")
+    if not isinstance(n, int) or not isinstance(inputs, list) or \
+            not isinstance(dtypes, list) or \
+            not all(d is None or (isinstance(d, str) and d.isalnum()) for d in dtypes):
+        raise ValueError(f"ember.export.load: malformed operands of {path!r}")
+    return op_class_target(cls, aten_name, n, inputs, dtypes)
 
 
 def target_path(fn):
@@ -248,15 +265,16 @@ def _is_op_module(module):
     return module == "ember" or any(module.startswith(m) for m in _OP_MODULES)
 
 
-def resolve(path, aten_name):
-    """The ExportOp a saved program names, refusing anything outside ember's ops."""
+def resolve(path, aten_name, replay=None):
+    """The ExportOp a saved program names, refusing anything outside ember's ops
+    (`replay`: an op class target's OpReplay.state())."""
     if not isinstance(path, str) or not isinstance(aten_name, str):
         raise ValueError(f"ember.export.load: malformed target {path!r}")
     if path in _HELPERS:
         fn = _HELPERS[path]
         return op_for(fn)
     if path.startswith("op:"):
-        return _resolve_op_class(path, aten_name)
+        return _resolve_op_class(path, aten_name, replay)
     space, _, name = path.rpartition(".")
     if space not in _SPACES or not name or name in _REFUSED or \
             name.startswith("set_") or \

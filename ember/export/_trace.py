@@ -113,17 +113,18 @@ _DATA_DEPENDENT = {"__bool__", "item", "tolist", "__int__", "__float__", "__inde
                    "numpy", "__complex__", "__array__"}
 
 
-_THIS_DIR = os.path.dirname(os.path.abspath(__file__))
-_SKIP_FILES = (os.path.join(os.path.dirname(_THIS_DIR), "_torch_function.py"),
-               os.path.join(os.path.dirname(_THIS_DIR), "overrides.py"))
+_EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_MODULES_DIR = os.path.join(_EMBER_DIR, "nn", "modules") + os.sep
 
 
 def _user_frame():
-    """'File: path:line in func, code: text' of the call being recorded."""
+    """'File: path:line in func, code: text' of the call being recorded: the innermost
+    frame of the program or of an ember.nn module's forward (PyTorch shows its own
+    torch/nn/modules frames the same way)."""
     f = sys._getframe(2)
     while f is not None:
         name = f.f_code.co_filename
-        if not name.startswith(_THIS_DIR) and name not in _SKIP_FILES:
+        if not name.startswith(_EMBER_DIR) or name.startswith(_MODULES_DIR):
             import linecache
             line = linecache.getline(name, f.f_lineno).strip()
             return f"File: {name}:{f.f_lineno} in {f.f_code.co_name}, code: {line}"
@@ -295,10 +296,9 @@ class _Tracer(TorchFunctionMode):
         dtypes = [str(a.dtype) if hasattr(a, "dtype") and hasattr(a, "shape") else None
                   for a in pending.arrays]
         is_input = [t is not None for t in pending.inputs]
-        target = op_class_target(pending.cls, f"{func.namespace}.{func.__name__}")
-        node = self.graph.call_function(
-            target, tuple(self.arg(a) for a in args),
-            {"n_operands": n, "inputs": is_input, "dtypes": dtypes})
+        target = op_class_target(pending.cls, f"{func.namespace}.{func.__name__}", n,
+                                 is_input, dtypes)
+        node = self.graph.call_function(target, tuple(self.arg(a) for a in args))
         node.stack_trace = _user_frame()
         symbols = {x for a in args[:n] if isinstance(a, Tensor) and id(a) in self.nodes
                    for x in self.symbolic_shape(a) if isinstance(x, str)}
@@ -369,17 +369,29 @@ _IDENTITY_WHEN_SELF = {"contiguous", "to", "type", "type_as", "float", "double",
                        "resolve_conj", "resolve_neg", "coalesce", "__pos__", "positive"}
 
 
+_SIGNATURES = {}     # id(function) -> its signature when it has an `inplace` parameter
+_SIGNATURES_KEEP = []
+_UNKNOWN = object()
+
+
 def _inplace_flag(func, args, kwargs):
     """Whether a functional call with an ``inplace`` parameter runs in place
     (``F.relu(x, inplace=True)``: PyTorch's export shows ``aten.relu_``)."""
     if "inplace" in kwargs:
         return bool(kwargs["inplace"])
-    import inspect
-    try:
-        sig = inspect.signature(getattr(func, "_ember_undispatched", func))
-    except (TypeError, ValueError):
-        return False
-    if "inplace" not in sig.parameters:
+    key = id(func)
+    sig = _SIGNATURES.get(key, _UNKNOWN)
+    if sig is _UNKNOWN:
+        import inspect
+        try:
+            sig = inspect.signature(getattr(func, "_ember_undispatched", func))
+        except (TypeError, ValueError):
+            sig = None
+        if sig is not None and "inplace" not in sig.parameters:
+            sig = None
+        _SIGNATURES[key] = sig
+        _SIGNATURES_KEEP.append(func)   # (ids of live functions stay unique)
+    if sig is None:
         return False
     try:
         bound = sig.bind(*args, **kwargs)
