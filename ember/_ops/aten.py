@@ -11,16 +11,24 @@ reports for the same call:
   backward-node name in snake case, with its table of exceptions);
 - the overload is the packet's ``default``, or, for packets without one, the one PyTorch
   picks for a Tensor operand (``add.Tensor``, ``transpose.int``);
-- a few classes serve several ATen operators, chosen by their operands (`_RULES`: a
-  full ``sum`` is ``sum.default``, over dims ``sum.dim_IntList``; ember's Matmul is
-  ``mm``, ``bmm``, ``mv`` or ``dot`` by the operands' dims, as PyTorch's matmul
-  decomposes; F.linear's op is ``addmm``, or ``mm`` without bias).
+- a few classes serve several ATen operators, chosen by their operands and, in a
+  backward pass, by the node whose formula runs (`_RULES`): a full ``sum`` is
+  ``sum.default``, over dims ``sum.dim_IntList``; ember's Matmul is ``mm`` (a batched
+  operand times a matrix folded into rows), ``bmm``, ``mv`` or ``dot``, as PyTorch's
+  matmul decomposes; F.linear's op is ``addmm``, or ``mm`` without bias or on an input
+  PyTorch cannot flatten; indexing is ``select``/``slice``/``unsqueeze``/``index``;
+  a two-operand einsum is the ``bmm`` (or ``mul``) PyTorch folds it into; conv's input
+  and weight gradients are ``convolution_backward``; a matrix transposed in a matrix
+  product's backward is ``t``.
 
 Where ember's op is a composite of PyTorch's (or the reverse) the names differ from what
 PyTorch's dispatcher shows for the same program: PyTorch shows ``aten.t`` before
-``aten.addmm`` for F.linear, ``aten.detach`` for saved outputs, ``aten.threshold_backward``
-for relu's backward; ember shows the ops its backward formulas run. ember's internal helper
-ops (``GatherFlat``...) are ``ember.<Class>.default`` overloads of an ``ember`` namespace.
+``aten.addmm`` for F.linear, mean's backward as ``expand`` then ``div.Scalar``; ember
+shows the ops its own formulas run (relu/sigmoid/tanh backward excepted: they dispatch as
+PyTorch's one op, utils/_python_dispatch._FUSED_BACKWARDS). ember's internal helper ops
+(``GatherFlat``, ``CopySlices``...) are ``ember.<Class>.default`` overloads of an
+``ember`` namespace. Packets and overloads are made on first access by any name: ember
+has no registry to refuse a name PyTorch does not have.
 
 Overload objects are singletons (``func is ember.ops.aten.mm.default`` holds). Calling one
 from a program runs the op (PyTorch's argument order for the ops in `_PUBLIC`, else
