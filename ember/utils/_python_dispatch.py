@@ -76,6 +76,7 @@ _ndarray = np.ndarray
 _MODES = []          # the entered modes, innermost last
 _WRAPPERS = [0]      # wrapper-subclass instances alive
 _PENDING = []        # the ops whose handlers are running, innermost last
+_FUNCTION_PENDING = []   # likewise for functions without an op node (_dispatch_function)
 _BACKWARD_NODES = []   # the nodes whose backward is running (while the hook is live)
 _DISABLED = [0]      # no_dispatch blocks open: ops run without any handler
 _LOCK = threading.RLock()   # (re-entered when a finalizer runs during a collection)
@@ -646,6 +647,7 @@ def _record_outputs(ctx, inputs, out):
 
 
 def _alias(t):
+    """A new tensor of t's class on t's data (and version counter), outside any graph."""
     a = _make.__func__(type(t), t._data)
     if t._vc is None:
         t._vc = [0]
@@ -670,8 +672,8 @@ def is_wrapper(t):
 
 
 def seed_like(out):
-    """The backward seed ones_like(out) of a wrapper output, through its handler as
-    PyTorch's ``aten.ones_like``."""
+    """The backward seed ones_like(out) while the protocol is live: through the handlers
+    as PyTorch's ``aten.ones_like`` (a wrapper output gets a wrapper seed)."""
     return _dispatch_function(_aten().ones_like.default, (out,), _ones_like_plain)
 
 
@@ -723,10 +725,8 @@ def _dispatch_function(func, args, plain):
         _GRAD[0] = grad
 
 
-_FUNCTION_PENDING = []
-
-
 class _FunctionPending:
+    """A function without an op node whose handlers are running (see _dispatch_function)."""
     __slots__ = ("func", "args", "plain")
 
     def __init__(self, func, args, plain):
