@@ -550,3 +550,35 @@ def test_refuses_op_classes_outside_ember_ops(tmp_path):
     _rewrite_program(good, bad, edit)
     with pytest.raises(ValueError, match="refusing target"):
         ember.export.load(bad)
+
+
+def test_exported_module_state_and_mode_switch():
+    def model(lib):
+        class KW(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = lib.nn.Linear(3, 3)
+                self.register_buffer("shift", lib.arange(3.0), persistent=False)
+                self.k = lib.tensor([1.0, 2.0, 3.0])
+
+            def forward(self, x):
+                return self.fc(x) + self.shift + self.k
+        return KW()
+    xt, xe = _both((2, 3))
+    tm, em, tep, eep = _export_both(model, (xt,), (xe,))
+    tmod, emod = tep.module(), eep.module()
+    assert list(emod.state_dict()) == list(tmod.state_dict())
+    assert [n for n, _ in emod.named_buffers()] == [n for n, _ in tmod.named_buffers()]
+    assert sorted(eep.constants) == sorted(tep.constants)
+    ts, es = tep.graph_signature, eep.graph_signature
+    assert es.non_persistent_buffers == ts.non_persistent_buffers
+    assert es.inputs_to_parameters == ts.inputs_to_parameters
+    assert es.inputs_to_buffers == ts.inputs_to_buffers
+    assert es.inputs_to_lifted_tensor_constants == ts.inputs_to_lifted_tensor_constants
+    for meth in ("train", "eval"):
+        with pytest.raises(NotImplementedError) as te:
+            getattr(tmod, meth)()
+        with pytest.raises(NotImplementedError) as ee:
+            getattr(emod, meth)()
+        assert str(ee.value) == str(te.value)
+    _close(emod(xe), tmod(xt))

@@ -334,9 +334,13 @@ class _UnliftedModule(GraphModule):
         cls.forward = _exported_forward
         return code
 
+    # the graph recorded the train/eval behaviour the model had at export time: switching
+    # is refused, as PyTorch refuses it
     def train(self, mode=True):
-        # the graph recorded the train/eval behaviour the module had at export time
-        return super().train(mode)
+        raise NotImplementedError("Calling train() is not supported yet.")
+
+    def eval(self):
+        raise NotImplementedError("Calling eval() is not supported yet.")
 
 
 def _exported_forward(self, *args, **kwargs):
