@@ -311,7 +311,8 @@ _RULES = {
     "Squeeze": _fixed("squeeze"), "SqueezeDim": _fixed("squeeze", "dim"),
     "SqueezeDims": _fixed("squeeze", "dims"),
     "SelectDim": _fixed("select", "int"), "Narrow": _fixed("slice", "Tensor"),
-    "Index": _index_rule, "Transpose": _transpose_rule, "Einsum": _einsum_rule, "Softmax": _fixed("_softmax"), "LogSoftmax": _fixed("_log_softmax"),
+    "Index": _index_rule, "Transpose": _transpose_rule, "Einsum": _einsum_rule,
+    "Softmax": _fixed("_softmax"), "LogSoftmax": _fixed("_log_softmax"),
     "DetachCopy": _fixed("detach"),
 }
 

@@ -44,10 +44,10 @@ Not built: in-place ops dispatch as their out-of-place overload (``x.add_(1)`` i
 ``aten.add.Tensor``) and cannot write into a wrapper; other functions ember runs without an
 op node (factories, ``.item()``, ``.numpy()``, printing) do not dispatch, and on a wrapper
 they see its meta data, as do op functions that compute from an operand's data before
-making the node (training-mode batch norm's statistics); the mode stack is one for all threads (PyTorch's is per thread);
-ops inside ``autograd.Function.forward`` dispatch, but the Function's own backward is not
-an op; forward-mode AD tangents are not carried through a handler (an op with a tangent
-operand is not dispatched).
+making the node (training-mode batch norm's statistics); the mode stack is one for all
+threads (PyTorch's is per thread); ops inside ``autograd.Function.forward`` dispatch, but
+the Function's own backward is not an op; forward-mode AD tangents are not carried through
+a handler (an op with a tangent operand is not dispatched).
 """
 import contextlib
 import threading
