@@ -269,7 +269,8 @@ class _Tracer(TorchFunctionMode):
         node = self.graph.call_function(op_for(func, args, kwargs, _inplace_flag(func, args,
                                                                                 kwargs)),
                                         tuple(self.arg(a) for a in args),
-                                        {k: self.arg(v) for k, v in kwargs.items()})
+                                        {k: self.arg(v) for k, v in kwargs.items()
+                                         if not (k == "inplace" and v is False)})
         node.stack_trace = _user_frame()
         inputs_shapes = [self.symbolic_shape(a) for a in _pytree.tree_leaves((args, kwargs))
                          if isinstance(a, Tensor) and id(a) in self.nodes]
@@ -293,6 +294,16 @@ class _Tracer(TorchFunctionMode):
         ember's internal functions, as nn.Conv2d does): a node running the op class
         itself (`OpReplay`), named by its ATen overload."""
         n = pending.n
+        symbols = {x for a in args[:n] if isinstance(a, Tensor) and id(a) in self.nodes
+                   for x in self.symbolic_shape(a) if isinstance(x, str)}
+        public = _public_form(pending.cls, args, pending)
+        if public is not None:
+            fn, fargs = public
+            node = self.graph.call_function(op_for(fn, fargs), tuple(self.arg(a) for a in fargs))
+            node.stack_trace = _user_frame()
+            self.sym_dims[id(out)] = self.duck_shape(out, symbols)
+            self.bind(out, node)
+            return
         dtypes = [str(a.dtype) if hasattr(a, "dtype") and hasattr(a, "shape") else None
                   for a in pending.arrays]
         is_input = [t is not None for t in pending.inputs]
@@ -300,8 +311,6 @@ class _Tracer(TorchFunctionMode):
                                  is_input, dtypes)
         node = self.graph.call_function(target, tuple(self.arg(a) for a in args))
         node.stack_trace = _user_frame()
-        symbols = {x for a in args[:n] if isinstance(a, Tensor) and id(a) in self.nodes
-                   for x in self.symbolic_shape(a) if isinstance(x, str)}
         if isinstance(out, Tensor):
             self.sym_dims[id(out)] = self.duck_shape(out, symbols)
             self.bind(out, node)
@@ -319,6 +328,25 @@ class _Tracer(TorchFunctionMode):
             return tuple(t.shape)
         by_value = {self.symbols[s][2]: s for s in symbols}
         return tuple(by_value.get(v, v) for v in t.shape)
+
+
+def _public_form(cls, args, pending):
+    """(ember function, PyTorch's arguments) computing the op `cls` ran on `args`, for
+    the op classes nn modules run below ember's functions where the public function is
+    the same computation (a convolution: ``F.conv2d``, shown as ``aten.conv2d``), or
+    None."""
+    if cls.__qualname__ == "Conv" and cls.__module__.endswith("_ops.conv") and \
+            len(args) >= 7 and all(isinstance(a, Tensor) or a is None for a in args[:3]) \
+            and isinstance(args[1], Tensor) and args[1].dim() in (3, 4, 5) and \
+            pending.inputs and pending.inputs[0] is not None and \
+            all(d is None or a._data.dtype == d.dtype
+                for a, d in zip(args[:3], pending.arrays[:3]) if isinstance(a, Tensor)):
+        from ..nn import functional as F
+        x, w, b, stride, padding, dilation, groups = args[:7]
+        nd = w.dim() - 2
+        fn = getattr(F, f"conv{nd}d")
+        return fn, (x, w, b, tuple(stride), tuple(padding), tuple(dilation), groups)
+    return None
 
 
 class _OpRecorder(TorchDispatchMode):
