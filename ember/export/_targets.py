@@ -75,7 +75,8 @@ class ExportOp:
         space, packet, overload = (aten_name.split(".") + ["", ""])[:3]
         self.__name__ = "sym_size_int" if packet == "sym_size" else packet or space
         self.__qualname__ = self.__name__
-        self.__module__ = "ember.export.ops"
+        # (graph text reads '<module>.<name>': torch.ops.aten.linear)
+        self.__module__ = f"torch.ops.{space}" if space == "aten" else space
 
     def __call__(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
