@@ -296,3 +296,46 @@ def test_cross_entropy_target_checks_kept(target, exc):
     for lib in (ember, torch):
         with pytest.raises(exc):
             lib.nn.functional.cross_entropy(lib.zeros(2, 3), lib.tensor(target))
+
+
+# ---------------------------------------------------------------------------- pow's node
+# pow() picks its node class (PowBackward0 for a scalar exponent, PowBackward2 for a scalar
+# base, PowBackward1 otherwise) before the op runs.
+
+POWS = {
+    "scalar_exponent": lambda L, a: a ** 2,
+    "float_exponent_method": lambda L, a: a.pow(2.5),
+    "scalar_base": lambda L, a: 2 ** a,
+    "scalar_base_function": lambda L, a: L.pow(1.5, a),
+    "tensor_tensor": lambda L, a: a ** (a * 0.5),
+    "zero_dim_exponent": lambda L, a: a ** L.tensor(3.0),
+}
+
+
+@pytest.mark.parametrize("name", list(POWS))
+def test_pow_node_names_values_grads(name):
+    x = (rng.random(5) + 0.5).astype(np.float32)
+    res = []
+    for lib in (ember, torch):
+        t = lib.from_numpy(x.copy()).requires_grad_(True)
+        y = POWS[name](lib, t)
+        y.sum().backward()
+        fn = y.grad_fn
+        res.append((type(fn).__name__, [None if f is None else type(f).__name__
+                                        for f, _ in fn.next_functions],
+                    y.detach().numpy(), t.grad.numpy()))
+    (ne, ee, ye, ge), (nt, et, yt, gt) = res
+    assert (ne, ee) == (nt, et)
+    _close(ye, yt)
+    _close(ge, gt)
+
+
+def test_pow_under_vmap_and_forward_ad():
+    x = (rng.random((3, 4)) + 0.5).astype(np.float32)
+    e = ember.func.vmap(lambda r: r ** 2 + 2 ** r)(ember.from_numpy(x))
+    t = torch.func.vmap(lambda r: r ** 2 + 2 ** r)(torch.from_numpy(x))
+    _close(e.numpy(), t.numpy())
+    tangent = np.ones_like(x)
+    e = ember.func.jvp(lambda r: r ** 3, (ember.from_numpy(x),), (ember.from_numpy(tangent),))
+    t = torch.func.jvp(lambda r: r ** 3, (torch.from_numpy(x),), (torch.from_numpy(tangent),))
+    _close(e[1].numpy(), t[1].numpy())
