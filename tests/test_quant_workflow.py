@@ -684,3 +684,20 @@ def test_quantized_sigmoid_module_integers():
             q = m.quantize_per_tensor(m.tensor(a), scale, zp, m.quint8)
             results.append(m.ao.nn.quantized.Sigmoid(out_scale, out_zp)(q).int_repr().numpy())
         np.testing.assert_array_equal(results[1], results[0])
+
+
+@pytest.mark.parametrize("path", ["ao.nn.quantizable.LSTM", "ao.nn.quantizable.MultiheadAttention",
+                                  "ao.nn.qat.Embedding", "ao.nn.qat.dynamic.Linear",
+                                  "ao.nn.quantized.ConvTranspose2d", "ao.nn.quantized.LayerNorm"])
+def test_not_built_modules_say_so(path):
+    """Names torch has and ember does not build: present, and raising NotImplementedError
+    (torch builds them)."""
+    target = ember
+    for part in path.split("."):
+        target = getattr(target, part)
+    source = torch
+    for part in path.split("."):
+        source = getattr(source, part)
+    assert isinstance(source, type)
+    with pytest.raises(NotImplementedError, match="not built"):
+        target(4, 4)

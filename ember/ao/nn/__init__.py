@@ -1,6 +1,6 @@
 """ember.ao.nn (torch.ao.nn): fused (intrinsic), quantization-aware-training (qat) and
 quantized modules."""
-from . import intrinsic, qat, quantized  # noqa: F401
+from . import intrinsic, qat, quantizable, quantized  # noqa: F401
 from .intrinsic import quantized as _intrinsic_quantized  # noqa: F401
 from .quantized.modules import conv as _quantized_conv
 
