@@ -301,8 +301,7 @@ class _Tracer(TorchFunctionMode):
             fn, fargs = public
             node = self.graph.call_function(op_for(fn, fargs), tuple(self.arg(a) for a in fargs))
             node.stack_trace = _user_frame()
-            self.sym_dims[id(out)] = self.duck_shape(out, symbols)
-            self.bind(out, node)
+            self.bind_outputs(node, out, symbols)
             return
         dtypes = [str(a.dtype) if hasattr(a, "dtype") and hasattr(a, "shape") else None
                   for a in pending.arrays]
@@ -311,6 +310,10 @@ class _Tracer(TorchFunctionMode):
                                  is_input, dtypes)
         node = self.graph.call_function(target, tuple(self.arg(a) for a in args))
         node.stack_trace = _user_frame()
+        self.bind_outputs(node, out, symbols)
+
+    def bind_outputs(self, node, out, symbols):
+        """Make `node` the value of `out` (a tensor, or getitem nodes for a tuple's)."""
         if isinstance(out, Tensor):
             self.sym_dims[id(out)] = self.duck_shape(out, symbols)
             self.bind(out, node)
@@ -346,6 +349,14 @@ def _public_form(cls, args, pending):
         nd = w.dim() - 2
         fn = getattr(F, f"conv{nd}d")
         return fn, (x, w, b, tuple(stride), tuple(padding), tuple(dilation), groups)
+    if cls.__qualname__ == "MaxPool" and cls.__module__.endswith("_ops.pooling") and \
+            len(args) == 6 and isinstance(args[0], Tensor) and isinstance(args[1], tuple) \
+            and len(args[1]) in (1, 2, 3) and args[0].dim() == len(args[1]) + 2:
+        from ..nn import functional as F
+        x, k, stride, padding, dilation, ceil_mode = args
+        fn = getattr(F, f"max_pool{len(k)}d")
+        return fn, (x, tuple(k), tuple(stride), tuple(padding), tuple(dilation), ceil_mode,
+                    True)   # (return_indices: the op's two outputs)
     return None
 
 
