@@ -55,6 +55,7 @@ BIAS = arr(8, 8)
 SLOPES = np.array([0.5, 0.25, 0.125, 0.0625], dtype=np.float32)
 DOCS = np.array([[0, 0, 0, 1, 1, 2, 2, 2], [0, 1, 1, 1, 1, 1, 2, 2]])
 TRIL = np.tril(np.ones((8, 8), dtype=bool))
+HEAD_WEIGHTS = arr(4, 3)
 
 
 def causal(lib):
@@ -105,6 +106,11 @@ def scalar_only(lib):   # table[q][k] works on 0-d indices only: ember falls bac
     return (lambda s, b, h, q, k: s * 0.5), lambda b, h, q, k: table[q][k]
 
 
+def head_reduction(lib):   # runs on broadcast indices but means a per-head sum: vmap
+    weights = T(lib, HEAD_WEIGHTS)
+    return (lambda s, b, h, q, k: s * weights[h].sum() * 0.3), None
+
+
 def combined(lib):
     fa = FA(lib)
     return None, fa.and_masks(causal(lib)[1], fa.or_masks(sliding_window(lib)[1],
@@ -117,7 +123,7 @@ def no_mod(lib):
 
 MODS = {f.__name__: f for f in (causal, sliding_window, prefix_lm, document, alibi, soft_cap,
                                 rel_bias_table, rel_position, causal_by_where, dead_rows,
-                                scalar_only, combined, no_mod)}
+                                scalar_only, head_reduction, combined, no_mod)}
 
 
 def run_flex(lib, q, k, v, mods, block=4, B=2, H=2, **kw):

@@ -25,6 +25,7 @@ import inspect
 import itertools
 import operator
 import warnings
+import weakref
 from typing import Callable
 
 import numpy as np
@@ -144,13 +145,63 @@ def _evaluate_mod(fn, idx, score=None):
     try:
         out = fn(*args)
         if isinstance(out, Tensor) and out.dim() <= 4 and \
-                tuple(np.broadcast_shapes(tuple(out.shape), full)) == full:
+                tuple(np.broadcast_shapes(tuple(out.shape), full)) == full and \
+                _broadcast_agrees(fn, idx, score, out):
             return out
     except Exception:   # a function written for scalar indices: PyTorch's vmap below
         pass
-    if score is None:
-        return _vmap_for_bhqkv(fn, prefix=())(*idx)
-    return _vmap_for_bhqkv(fn, prefix=(0,))(score, *idx)
+    return _vmapped(fn, score)(*_with_score(score, idx))
+
+
+def _vmapped(fn, score):
+    return _vmap_for_bhqkv(fn, prefix=() if score is None else (0,))
+
+
+def _with_score(score, idx):
+    return tuple(idx) if score is None else (score,) + tuple(idx)
+
+
+# fn -> whether its broadcast evaluation gives what vmap gives (checked once per function)
+_BROADCAST_VERDICTS = weakref.WeakKeyDictionary()
+
+
+def _broadcast_agrees(fn, idx, score, out):
+    """Whether `out`, fn's value on broadcast indices, equals fn under vmap at the corners
+    of the grid (the first and last index of each dim). A function can run on broadcast
+    indices and still mean something else there, e.g. a reduction (``w[h].sum()`` sums
+    every head's row at once); the corners catch such functions, which then go through
+    vmap. A function vmap cannot run keeps its broadcast value."""
+    try:
+        verdict = _BROADCAST_VERDICTS.get(fn)
+    except TypeError:   # not weakly referable: checked each time
+        verdict = None
+    if verdict is not None:
+        return verdict
+    full = tuple(len(i) for i in idx)
+    if 0 in full:
+        return True
+    corners = [ember.tensor(sorted({0, n - 1}), device=out.device) for n in full]
+    with ember.no_grad():
+        got = out.expand(full)
+        picked = score.expand(full) if score is not None else None
+        for d, c in enumerate(corners):
+            got = got.index_select(d, c)
+            picked = picked.index_select(d, c) if picked is not None else None
+        try:
+            expected = _vmapped(fn, picked)(*_with_score(picked, tuple(
+                i.index_select(0, c) for i, c in zip(idx, corners))))
+        except Exception:
+            expected = None
+        verdict = expected is None or (
+            isinstance(expected, Tensor) and expected.dtype == got.dtype and
+            tuple(expected.shape) == tuple(got.shape) and
+            bool(ember.allclose(expected.double(), got.double(), rtol=1e-6, atol=1e-7,
+                                equal_nan=True)))
+    try:
+        _BROADCAST_VERDICTS[fn] = verdict
+    except TypeError:
+        pass
+    return verdict
 
 
 def create_mask(mod_fn, B, H, Q_LEN, KV_LEN, device=None):
