@@ -7,8 +7,10 @@ calls them on 0-d index tensors under four nested ``vmap``s; ember first calls t
 broadcast index tensors b (B,1,1,1), h (1,H,1,1), q_idx (1,1,L,1), kv_idx (1,1,1,S), which
 gives the same values for the elementwise functions people write (comparisons,
 arithmetic, ``torch.where``, indexing a table by the indices) at the cost of one call, and
-falls back to ember.vmap when that call fails or returns a shape that cannot be the
-(B, H, L, S) grid (a function written for scalars, e.g. ``table[h][q_idx]``).
+falls back to ember.vmap when that call fails, returns a shape that cannot be the
+(B, H, L, S) grid (a function written for scalars, e.g. ``table[h][q_idx]``), or differs
+from vmap's values at the grid's corners (a reduction, e.g. ``w[h].sum()``; checked once
+per function).
 
 A BlockMask stores a boolean (L, S) mask of each (batch, head) by blocks of
 Q_BLOCK_SIZE x KV_BLOCK_SIZE positions, in PyTorch's layout: for each row of query blocks,
