@@ -321,9 +321,8 @@ def test_gradients(name, dtype):
     score_mod, block_mask = None, None
     if smod is not None:
         fn = smod(ember)
-
-        def score_mod(s, b, h, qi, ki):   # the captured tensors reached by closure
-            return fn(s, b, h, qi, ki, *leaves[3:])
+        # the captured tensors reached by closure
+        score_mod = lambda s, b, h, qi, ki: fn(s, b, h, qi, ki, *leaves[3:])  # noqa: E731
     if mmod is not None:
         block_mask = EFA.create_block_mask(mmod(ember), 2, 4, 8, 8, device=dev(), BLOCK_SIZE=4)
     out, aux = EFA.flex_attention(*leaves[:3], score_mod=score_mod, block_mask=block_mask,
