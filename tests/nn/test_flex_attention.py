@@ -621,3 +621,20 @@ def test_public_names():
         assert hasattr(EFA, name)
     assert EFA._DEFAULT_SPARSE_BLOCK_SIZE == TFA._DEFAULT_SPARSE_BLOCK_SIZE
     assert EFA._LARGE_SPARSE_BLOCK_SIZE == TFA._LARGE_SPARSE_BLOCK_SIZE
+
+
+def test_gradcheck_second_order():
+    """Numeric first and second derivatives (float64) through a soft-capped, causally
+    masked flex attention with a learnable bias table and lse in the loss."""
+    q, k, v = (T(ember, Grad(arr(1, 2, 4, 3, dtype=np.float64))) for _ in range(3))
+    table = T(ember, Grad(arr(4, 4, dtype=np.float64)))
+    mask = EFA.create_block_mask(causal(ember)[1], 1, 2, 4, 4, device=dev(), BLOCK_SIZE=2)
+
+    def f(q, k, v, table):
+        out, aux = EFA.flex_attention(
+            q, k, v, block_mask=mask, return_aux=EFA.AuxRequest(lse=True),
+            score_mod=lambda s, b, h, qi, ki: ember.tanh(s / 2.0) * 2.0 + table[qi, ki])
+        return out, aux.lse
+
+    assert ember.autograd.gradcheck(f, (q, k, v, table))
+    assert ember.autograd.gradgradcheck(f, (q, k, v, table))
