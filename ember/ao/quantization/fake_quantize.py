@@ -12,7 +12,6 @@ Its gradient is the straight-through estimator: d out / d x = 1 where x was not 
 ``apply``-able helpers at the bottom of this file).
 """
 import math
-import re
 
 import numpy as np
 

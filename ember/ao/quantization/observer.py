@@ -30,7 +30,7 @@ import numpy as np
 import ember
 from ember import nn
 
-from ._qscheme import (is_float_qparams, is_per_channel, is_per_tensor,
+from ._qscheme import (is_per_channel, is_per_tensor,
                        per_channel_affine, per_channel_affine_float_qparams,
                        per_channel_symmetric, per_tensor_affine, per_tensor_symmetric)
 

@@ -1,9 +1,9 @@
 """ember.ao.nn.intrinsic.quantized (torch.ao.nn.intrinsic.quantized): quantized fused
 modules: the quantized layer with its ReLU applied on the integers (max(q, zero_point)),
 which gives the integers PyTorch's fused kernels give."""
-import ember
 from ember import nn
 
+from ember.ao.nn._not_built import not_built
 from ember.ao.nn.intrinsic.modules import fused as nni
 from ember.ao.nn.quantized.modules import batchnorm as _bn
 from ember.ao.nn.quantized.modules import conv as _conv
@@ -82,15 +82,8 @@ class BNReLU3d(_bn.BatchNorm3d):
 
 
 def _not_built(name):
-    def refuse(*args, **kwargs):
-        raise NotImplementedError(f"torch.ao.nn.intrinsic.quantized.{name} is not built in "
-                                  f"ember")
-
-    def __init__(self, *args, **kwargs):
-        refuse()
-
-    return type(name, (nn.Module,), {"__init__": __init__, "__module__": __name__,
-                                      "from_float": staticmethod(refuse)})
+    return not_built("torch.ao.nn.intrinsic.quantized", name,
+                     "leave that fused module in float (qconfig None)")
 
 
 ConvAdd2d = _not_built("ConvAdd2d")

@@ -1,7 +1,6 @@
 """torch.ao.nn.qat.Conv1d/2d/3d: convolutions whose weight is fake-quantized in forward
 (y = conv(x, weight_fake_quant(W)) + b; gradients reach W straight through)."""
 from ember import nn
-from ember.nn.utils.parametrize import type_before_parametrizations
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d"]
 

@@ -1,6 +1,5 @@
 """torch.ao.nn.qat.Linear: a Linear whose weight is fake-quantized in forward
 (y = x W_fq^T + b, W_fq = weight_fake_quant(W); gradients reach W straight through)."""
-import ember
 from ember import nn
 from ember.nn import functional as F
 from ember.nn.utils.parametrize import (is_parametrized, transfer_parametrizations_and_params,

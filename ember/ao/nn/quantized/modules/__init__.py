@@ -1,6 +1,7 @@
 """The quantized modules of torch.ao.nn.quantized (see the package docstring)."""
 import ember
 from ember import nn
+from ember.ao.nn._not_built import not_built
 
 from .activation import ELU, Hardswish, LeakyReLU, ReLU6, Sigmoid, Softmax
 from .batchnorm import BatchNorm2d, BatchNorm3d
@@ -78,17 +79,9 @@ class Dropout(nn.Dropout):
 
 def _not_built(name):
     """A quantized module class ember does not have: making or converting to it raises."""
-    def refuse(*args, **kwargs):
-        raise NotImplementedError(f"torch.ao.nn.quantized.{name} is not built in ember "
-                                  f"(quantized {name} has no kernel here); leave that "
-                                  f"module in float (qconfig None) or quantize it dynamically")
-
-    def __init__(self, *args, **kwargs):
-        refuse()
-
-    return type(name, (nn.Module,), {"__init__": __init__, "__module__": __name__,
-                                      "from_float": staticmethod(refuse),
-                                      "__doc__": f"Not built: raises NotImplementedError."})
+    return not_built("torch.ao.nn.quantized", name,
+                     f"quantized {name} has no kernel here; leave that module in float "
+                     f"(qconfig None) or quantize it dynamically")
 
 
 ConvTranspose1d = _not_built("ConvTranspose1d")

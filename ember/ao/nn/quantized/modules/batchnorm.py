@@ -12,7 +12,6 @@ On the integers, with s_in, z_in the input's qparams and s_out, z_out the output
 import numpy as np
 
 import ember
-from ember import nn
 from ember.nn.modules.batchnorm import _BatchNorm as _FloatBatchNorm
 
 __all__ = ["BatchNorm2d", "BatchNorm3d"]

@@ -14,7 +14,6 @@ import numpy as np
 import ember
 from ember import nn
 from ember.nn.modules.activation_attn import NonDynamicallyQuantizableLinear
-from ember.nn.utils.parametrize import type_before_parametrizations
 
 from ember.ao.quantization.fake_quantize import choose_qparams
 from ..._quantized_helpers import quantize_float32
