@@ -640,3 +640,23 @@ def test_gradcheck_second_order():
 
     assert ember.autograd.gradcheck(f, (q, k, v, table))
     assert ember.autograd.gradgradcheck(f, (q, k, v, table))
+
+
+def test_device_mismatch_errors():
+    """q, k, v on different devices: ValueError; a BlockMask on another device than q:
+    RuntimeError (torch's words; its CPU-only oracle cannot run these)."""
+    if dev() == "cpu":
+        pytest.skip("needs a second device (the CUDA case)")
+    x = T(ember, arr(1, 2, 8, 4))
+    y = x.cpu()
+    with pytest.raises(ValueError, match="same device type"):
+        EFA.flex_attention(x, y, y)
+    mask = EFA.create_block_mask(causal(ember)[1], 1, 2, 8, 8, device="cpu", BLOCK_SIZE=4)
+    with pytest.raises(RuntimeError, match="Expect q/k/v and block_mask to be on the same "
+                                           "device but got cuda:0 and cpu"):
+        EFA.flex_attention(x, x, x, block_mask=mask)
+    assert_same(EFA.flex_attention(x, x, x, block_mask=mask.to(dev())),
+                TFA.flex_attention(*(T(torch, arr_) for arr_ in [x.cpu().numpy()] * 3),
+                                   block_mask=TFA.create_block_mask(
+                                       causal(torch)[1], 1, 2, 8, 8, device="cpu",
+                                       BLOCK_SIZE=4)))
