@@ -71,7 +71,7 @@ class Tensor:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        for hook in SUBCLASS_HOOKS:
+        for hook in tuple(SUBCLASS_HOOKS):   # (a hook may load a module that adds one)
             hook(cls)
     # Rarely set: class defaults, written to the instance's __dict__ only where they differ
     # (a view's base, a version counter, hooks ...), so making a tensor sets four slots.

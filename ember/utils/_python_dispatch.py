@@ -328,6 +328,8 @@ def _on_subclass(cls):
 
 
 SUBCLASS_HOOKS.insert(0, _on_subclass)   # (before the protocol's own hook looks at it)
+for _hook in [h for h in SUBCLASS_HOOKS if getattr(h, "__name__", "") == "_load_on_dispatch_subclass"]:
+    SUBCLASS_HOOKS.remove(_hook)   # the stand-in that loads this module (ember/utils/__init__.py)
 
 
 def _overrides_dispatch(tp):
