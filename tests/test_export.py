@@ -584,3 +584,32 @@ def test_exported_module_state_and_mode_switch():
             getattr(emod, meth)()
         assert str(ee.value) == str(te.value)
     _close(emod(xe), tmod(xt))
+
+
+def test_residual_block_graph_matches_torch():
+    def model(lib):
+        nn = lib.nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = nn.Conv2d(3, 3, 3, padding=1, bias=False)
+                self.bn1 = nn.BatchNorm2d(3)
+                self.relu = nn.ReLU(inplace=True)
+                self.pool = nn.MaxPool2d(2)
+                self.fc = nn.Linear(3 * 2 * 2, 2)
+
+            def forward(self, x):
+                out = self.relu(self.bn1(self.conv1(x)))
+                out += x
+                return self.fc(lib.flatten(self.pool(out), 1))
+        return Block().eval()
+    xt, xe = _both((2, 3, 4, 4))
+    tm, em, tep, eep = _export_both(model, (xt,), (xe,))
+    tm.eval()
+    em.eval()
+    assert [str(n.target) for n in eep.graph.nodes if n.op == "call_function"] == \
+        [str(n.target) for n in tep.graph.nodes if n.op == "call_function"]
+    x2t, x2e = _both((2, 3, 4, 4), seed=6)
+    ot, oe = tep.module()(x2t), eep.module()(x2e)
+    _close(oe, ot, atol=1e-4)

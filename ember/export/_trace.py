@@ -521,6 +521,7 @@ def trace_module(mod, args, kwargs, dynamic):
         else:
             outputs.append(tracer.arg(o))
     graph.output(tuple(outputs))
+    _drop_unused_pool_indices(graph)
 
     result = TraceResult()
     result.graph = _reorder_placeholders(graph, specs, tracer.constants, user)
@@ -535,6 +536,25 @@ def trace_module(mod, args, kwargs, dynamic):
     result.symbols = {s: (node.name, d, v) for s, (node, d, v) in tracer.symbols.items()}
     result.node_map = result.graph._export_node_map
     return result
+
+
+def _drop_unused_pool_indices(graph):
+    """A max pooling recorded with its indices (the op computes both) whose indices
+    nothing reads becomes a call without them, as the program wrote it (PyTorch's graph
+    shows ``aten.max_pool2d.default``)."""
+    pools = {f"ember.nn.functional.max_pool{nd}d" for nd in (1, 2, 3)}
+    for node in list(graph.nodes):
+        path = getattr(node.target, "path", None)
+        if node.op != "call_function" or path not in pools or node.args[-1] is not True:
+            continue
+        getitems = {n.args[1]: n for n in node.users}
+        if set(getitems) != {0, 1} or getitems[1].users:
+            continue
+        getitems[0].replace_all_uses_with(node)
+        node.meta["val"] = getitems[0].meta.get("val")
+        graph.erase_node(getitems[1])
+        graph.erase_node(getitems[0])
+        node.args = node.args[:-1] + (False,)
 
 
 def _persistent_buffers(mod):
