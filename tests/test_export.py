@@ -613,3 +613,25 @@ def test_residual_block_graph_matches_torch():
     x2t, x2e = _both((2, 3, 4, 4), seed=6)
     ot, oe = tep.module()(x2t), eep.module()(x2e)
     _close(oe, ot, atol=1e-4)
+
+
+def test_builtin_named_input_and_shapes_collection(tmp_path):
+    tm, em = _pair(lambda lib: lib.nn.Sequential(lib.nn.Linear(4, 2)))
+    xt, xe = _both((3, 4))
+    sct, sce = torch.export.ShapesCollection(), ember.export.ShapesCollection()
+    sct[xt] = {0: torch.export.Dim("b", max=8)}
+    sce[xe] = {0: ember.export.Dim("b", max=8)}
+    tep = torch.export.export(tm, (xt,), dynamic_shapes=sct.dynamic_shapes(tm, (xt,)))
+    eep = ember.export.export(em, (xe,), dynamic_shapes=sce.dynamic_shapes(em, (xe,)))
+    assert str(eep.graph_signature) == str(tep.graph_signature)   # ('input', not 'input_1')
+    x2t, x2e = _both((6, 4))
+    _close(eep.module()(x2e), tep.module()(x2t))
+    with pytest.raises(AssertionError) as te:
+        tep.module()(torch.zeros(6, 3))
+    with pytest.raises(AssertionError) as ee:
+        eep.module()(ember.zeros(6, 3))
+    assert str(ee.value) == str(te.value)
+    ember.export.save(eep, tmp_path / "s.pt2")
+    loaded = ember.export.load(tmp_path / "s.pt2")
+    assert str(loaded.graph_signature) == str(tep.graph_signature)
+    _close(loaded.module()(x2e), tep.module()(x2t))

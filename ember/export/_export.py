@@ -124,8 +124,8 @@ def _positional_names(mod):
 
 
 def _symbol_source(tr, symbol):
-    placeholder_name, dim, _ = tr.symbols[symbol]
-    return tr.leaf_by_name[placeholder_name], dim
+    _, dim, _ = tr.symbols[symbol]
+    return tr.symbol_leaf[symbol], dim
 
 
 def _rename_symbols(graph, rename):

@@ -292,6 +292,9 @@ def load(f, *, extra_files=None, expected_opset_version=None):
         else:
             raise ValueError(f"ember.export.load: unknown node kind {op!r}")
         node = graph.create_node(op, target, args, kwargs, name=str(entry["name"]))
+        if op == "placeholder" and node.name != entry["name"] and \
+                str(entry["name"]).isidentifier():
+            node.name = str(entry["name"])   # (an input named as a builtin, as saved)
         meta = _dec_meta(entry.get("meta"))
         if meta is not None:
             node.meta["val"] = meta

@@ -479,6 +479,7 @@ def trace_module(mod, args, kwargs, dynamic):
     names = _input_names(mod, args, kwargs)
     run_leaves = []
     user = []
+    symbol_leaf = {}   # symbol -> index of the input leaf whose dim it is
     with ember.no_grad():
         copies = [x.detach().clone().requires_grad_(x.requires_grad)
                   if isinstance(x, Tensor) else x for x in leaves]
@@ -492,6 +493,7 @@ def trace_module(mod, args, kwargs, dynamic):
                 if d in dims:
                     symbol = f"s{len(tracer.symbols)}"
                     tracer.symbols[symbol] = (node, d, size)
+                    symbol_leaf[symbol] = i
                     shape.append(symbol)
                 else:
                     shape.append(size)
@@ -532,7 +534,7 @@ def trace_module(mod, args, kwargs, dynamic):
     result.out_spec = out_spec
     result.input_leaves = leaves
     result.leaf_names = names
-    result.leaf_by_name = {n: i for i, n in enumerate(names)}
+    result.symbol_leaf = symbol_leaf
     result.symbols = {s: (node.name, d, v) for s, (node, d, v) in tracer.symbols.items()}
     result.node_map = result.graph._export_node_map
     return result
@@ -595,6 +597,11 @@ def _reorder_placeholders(graph, specs, constants, user):
     order = [s[1] for s in specs] + [c[0] for c in constants] + list(user)
     for node in order:
         env[node] = new.node_copy(node, lambda n: env[n])
+        if node.op == "placeholder" and env[node].name != node.target:
+            # an input named as a builtin ('input'): the Graph's names avoid builtins, but
+            # the signature and guards name it as the program does (the generated code
+            # still binds it to another local name)
+            env[node].name = node.target
     for node in graph.nodes:
         if node.op != "placeholder":
             env[node] = new.node_copy(node, lambda n: env[n])
