@@ -318,6 +318,29 @@ def test_data_dependent_control_flow_raises():
         ember.export.export(model(ember), (xe,))
     assert type(ee.value).__name__ == type(te.value).__name__ == "GuardOnDataDependentSymNode"
 
+    def reads_item(lib):
+        class I(lib.nn.Module):
+            def forward(self, x):
+                return x * x.max().item()
+        return I()
+    # computing with a value read from a tensor is recorded (torch's unbacked symbol)
+    tep = torch.export.export(reads_item(torch), (xt,))
+    eep = ember.export.export(reads_item(ember), (xe,))
+    x2t, x2e = _both((3,), seed=8)
+    _close(eep.module()(x2e), tep.module()(x2t))
+    assert "aten.item.default" in [str(n.target) for n in eep.graph.nodes]
+
+    def branches_on_item(lib):
+        class B(lib.nn.Module):
+            def forward(self, x):
+                return x + 1 if x.max().item() > 0 else x - 1
+        return B()
+    with pytest.raises(RuntimeError) as te:
+        torch.export.export(branches_on_item(torch), (xt,))
+    with pytest.raises(RuntimeError) as ee:
+        ember.export.export(branches_on_item(ember), (xe,))
+    assert type(ee.value).__name__ == type(te.value).__name__
+
 
 def test_shape_control_flow_is_specialized():
     def model(lib):

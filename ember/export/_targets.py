@@ -42,6 +42,7 @@ _HELPERS = {
     "operator.add": operator.add, "operator.sub": operator.sub,
     "operator.mul": operator.mul, "operator.floordiv": operator.floordiv,
     "operator.mod": operator.mod, "operator.neg": operator.neg,
+    "operator.truediv": operator.truediv,
 }
 _HELPER_NAMES = {id(f): name for name, f in _HELPERS.items()}
 
@@ -246,7 +247,7 @@ _OP_MODULES = ("ember._ops", "ember._tensor", "ember.nn.functional", "ember.func
                "ember.linalg", "ember.fft", "ember.special", "ember._functional_aliases",
                "ember._numpy_aliases", "ember._method_out", "ember._quantized",
                "ember._sampling", "ember._sparse_tensor", "ember._complex")
-_REFUSED = {"save", "load", "tolist", "numpy", "item", "backward", "register_hook",
+_REFUSED = {"save", "load", "tolist", "numpy", "backward", "register_hook",
             "register_post_accumulate_grad_hook", "share_memory_", "apply_", "map_",
             "map2_", "set_", "storage", "untyped_storage", "from_file", "pin_memory",
             "set_default_dtype", "set_default_device", "manual_seed", "seed",

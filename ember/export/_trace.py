@@ -35,7 +35,7 @@ from ._errors import GuardOnDataDependentSymNode
 from ..utils._python_dispatch import TorchDispatchMode
 from ._targets import op_for, op_class_target, _tensor_property, _TENSOR_PROPERTIES
 
-__all__ = ["trace_module", "SymInt", "TensorMeta"]
+__all__ = ["trace_module", "SymInt", "SymFloat", "TensorMeta"]
 
 
 class TensorMeta:
@@ -51,34 +51,37 @@ class TensorMeta:
         return f"TensorMeta(shape={list(self.shape)}, dtype={self.dtype})"
 
 
-class SymInt(int):
-    """A dynamic dimension's size during the trace: the example value as an int, plus the
-    graph value that computes it (a symbol read by ``aten.sym_size.int``, or an arithmetic
-    node). Arithmetic with ints records the operation; comparisons decide with the
-    example value (the branch taken is baked in, as for static sizes)."""
+class _SymArithmetic:
+    """Arithmetic of a traced Python number: with plain numbers (or other traced ones)
+    the operation becomes a graph node (``operator.mul`` ...) and the result is traced
+    too. `_unbacked`: a value read from a tensor (``.item()``), which export may compute
+    with but not branch on (comparing it raises GuardOnDataDependentSymNode, as
+    PyTorch's)."""
 
-    def __new__(cls, value, tracer, symbol=None, node=None):
-        obj = int.__new__(cls, value)
-        obj._tracer = tracer
-        obj._symbol = symbol
-        obj._node = node
-        return obj
+    _unbacked = False
 
     def node(self):
         if self._node is None:
             self._node = self._tracer.symbol_node(self._symbol)
         return self._node
 
+    def _plain(self):
+        return float(self) if isinstance(self, float) else int(self)
+
     def _binary(self, op, other, reflected=False):
-        if not isinstance(other, int) or isinstance(other, bool):
-            return op(int(self), other) if not reflected else op(other, int(self))
+        if isinstance(other, bool) or not isinstance(other, (int, float)):
+            return NotImplemented   # (a tensor operand: its reflected operator records it)
         a = self.node()
-        b = other.node() if isinstance(other, SymInt) else int(other)
+        b = other.node() if isinstance(other, _SymArithmetic) else other
+        plain_other = other._plain() if isinstance(other, _SymArithmetic) else other
         args = (b, a) if reflected else (a, b)
-        value = op(int(other), int(self)) if reflected else op(int(self), int(other))
+        value = op(plain_other, self._plain()) if reflected else op(self._plain(), plain_other)
         node = self._tracer.graph.call_function(op_for(op), args)
         node.meta["val"] = value
-        return SymInt(value, self._tracer, node=node)
+        cls = SymFloat if isinstance(value, float) else SymInt
+        out = cls(value, self._tracer, node=node)
+        out._unbacked = self._unbacked or getattr(other, "_unbacked", False)
+        return out
 
     def __add__(self, other):
         return self._binary(operator.add, other)
@@ -98,19 +101,80 @@ class SymInt(int):
     def __rmul__(self, other):
         return self._binary(operator.mul, other, True)
 
+    def __truediv__(self, other):
+        return self._binary(operator.truediv, other)
+
     def __floordiv__(self, other):
         return self._binary(operator.floordiv, other)
 
     def __mod__(self, other):
         return self._binary(operator.mod, other)
 
+    def _guard(self, op, other):
+        if self._unbacked or getattr(other, "_unbacked", False):
+            raise GuardOnDataDependentSymNode(
+                f"Could not guard on data-dependent expression: a value read from a tensor "
+                f"(.item()) is compared ({op}) while exporting; export records operations, "
+                f"not values")
+        return getattr(self._plain(), op)(other)
+
+    def __lt__(self, other):
+        return self._guard("__lt__", other)
+
+    def __le__(self, other):
+        return self._guard("__le__", other)
+
+    def __gt__(self, other):
+        return self._guard("__gt__", other)
+
+    def __ge__(self, other):
+        return self._guard("__ge__", other)
+
+    def __eq__(self, other):
+        return self._guard("__eq__", other)
+
+    def __ne__(self, other):
+        return self._guard("__ne__", other)
+
+    def __bool__(self):
+        return self._guard("__bool__", 0) if self._unbacked else bool(self._plain())
+
+    def __hash__(self):
+        return hash(self._plain())
+
+
+class SymInt(_SymArithmetic, int):
+    """A dynamic dimension's size during the trace: the example value as an int, plus the
+    graph value that computes it (a symbol read by ``aten.sym_size.int``, or an arithmetic
+    node). Comparisons decide with the example value (the branch taken is baked in, as for
+    static sizes)."""
+
+    def __new__(cls, value, tracer, symbol=None, node=None):
+        obj = int.__new__(cls, value)
+        obj._tracer = tracer
+        obj._symbol = symbol
+        obj._node = node
+        return obj
+
     def __repr__(self):
         return str(self._symbol) if self._symbol is not None else int.__repr__(self)
 
 
+class SymFloat(_SymArithmetic, float):
+    """A float read from a tensor during the trace (``x.max().item()``), with its node."""
+
+    def __new__(cls, value, tracer, symbol=None, node=None):
+        obj = float.__new__(cls, value)
+        obj._tracer = tracer
+        obj._symbol = symbol
+        obj._node = node
+        return obj
+
+
 # Tensor methods that hand a tensor's values to Python
 _DATA_DEPENDENT = {"__bool__", "item", "tolist", "__int__", "__float__", "__index__",
-                   "numpy", "__complex__", "__array__"}
+                   "numpy", "__complex__", "__array__", "__contains__", "equal", "allclose",
+                   "is_nonzero"}
 
 
 _EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -176,7 +240,7 @@ class _Tracer(TorchFunctionMode):
         if isinstance(a, Tensor):
             node = self.nodes.get(id(a))
             return node if node is not None else self.lift_constant(a)
-        if isinstance(a, SymInt):
+        if isinstance(a, _SymArithmetic):
             return a.node()
         if type(a) in (list, tuple) or isinstance(a, tuple) and type(a).__name__ == "Size":
             items = [self.arg(x) for x in a]
@@ -215,6 +279,8 @@ class _Tracer(TorchFunctionMode):
         if prop is not None:
             return self.property_read(func, prop, args, kwargs)
         name = getattr(getattr(func, "_ember_undispatched", func), "__name__", "")
+        if name == "item" and self.tracked(args, kwargs):
+            return self.record_item(func, args, kwargs)
         if name in _DATA_DEPENDENT and self.tracked(args, kwargs):
             raise GuardOnDataDependentSymNode(
                 f"Could not guard on data-dependent expression: the exported program reads a "
@@ -230,6 +296,22 @@ class _Tracer(TorchFunctionMode):
                 return self.symbolic_size(args[0], out, dim)
             return out
         return self.record(func, args, kwargs)
+
+    def record_item(self, func, args, kwargs):
+        """``t.item()``: a node, and a traced number (PyTorch's unbacked symbol)."""
+        value = func(*args, **kwargs)
+        node = self.graph.call_function(op_for(func, args, kwargs),
+                                        tuple(self.arg(a) for a in args))
+        node.stack_trace = _user_frame()
+        node.meta["val"] = value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise GuardOnDataDependentSymNode(
+                f"Could not guard on data-dependent expression: Tensor.item() of a "
+                f"{type(value).__name__} while exporting")
+        cls = SymFloat if isinstance(value, float) else SymInt
+        out = cls(value, self, node=node)
+        out._unbacked = True
+        return out
 
     def __call__(self, func, *args):
         """Run and record `func` as if the program had called it."""
@@ -258,7 +340,7 @@ class _Tracer(TorchFunctionMode):
                           for v, s in zip(size, shape))
 
     def record(self, func, args, kwargs):
-        out = func(*args, **kwargs)
+        out = func(*_plain_numbers(args), **_plain_numbers(kwargs))
         leaves = _pytree.tree_leaves(out)
         tensors = [t for t in leaves if isinstance(t, Tensor)]
         if not tensors:
@@ -374,6 +456,19 @@ class _OpRecorder(TorchDispatchMode):
         if self.tracer.depth == 0 and pending is not None and pending.func is func:
             self.tracer.record_op(func, pending, args, out)
         return out
+
+
+def _plain_numbers(tree):
+    """`tree` with traced numbers as plain ints/floats (what ember's functions take)."""
+    if isinstance(tree, _SymArithmetic):
+        return tree._plain()
+    if type(tree) in (list, tuple):
+        return type(tree)(_plain_numbers(a) for a in tree)
+    if type(tree) is dict:
+        return {k: _plain_numbers(v) for k, v in tree.items()}
+    if isinstance(tree, tuple) and type(tree).__name__ == "Size":
+        return type(tree)(_plain_numbers(a) for a in tree)
+    return tree
 
 
 def _sym_size_fn():
