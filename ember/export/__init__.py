@@ -8,11 +8,18 @@ records the ember calls it makes (ember/export/_trace.py) into an ``ExportedProg
 shapes checked), ``dynamic_shapes={"x": {0: Dim("batch")}}`` lets marked dims vary, and
 ``save(ep, "m.pt2")`` / ``load("m.pt2")`` store it as data (ember/export/_serialize.py).
 
+Differences from PyTorch: a node calls ember's function with the arguments the program
+gave it (``F.batch_norm``'s order, not ``aten.batch_norm``'s schema); ops that ember.nn
+modules compute below ember's public functions are recorded as the op class that ran
+(``aten.convolution`` of a ConvTranspose2d, ``aten.avg_pool2d``), except convolutions and
+max pooling, recorded as ``F.conv2d``/``F.max_pool2d``; an array such an op made itself
+(avg pooling's divisor) is a lifted constant.
+
 Not built: strict (TorchDynamo) tracing (``strict=True`` traces as non-strict does),
 ``torch.cond``/``torch.export`` control-flow operators, decompositions to core ATen
 (``run_decompositions`` keeps the graph), training-IR functionalization (buffer mutations
 are in-place calls in the graph, not extra outputs), ``unflatten`` into the original module
-hierarchy, and reading or writing PyTorch's .pt2 files.
+hierarchy (NotImplementedError), and reading or writing PyTorch's .pt2 files.
 """
 from .dynamic_shapes import Dim, ShapesCollection, dims, \
     refine_dynamic_shapes_from_suggested_fixes
