@@ -160,8 +160,6 @@ ACTIVATIONS = [
     ("qF.celu", lambda m, F, qF, q: qF.celu(q, 0.03, 100, 0.5)),
     ("qF.threshold", lambda m, F, qF, q: qF.threshold(q, 0.1, 0.5)),
     ("F.threshold", lambda m, F, qF, q: F.threshold(q, 0.1, 0.5)),
-    ("gelu", lambda m, F, qF, q: F.gelu(q)),
-    ("gelu tanh", lambda m, F, qF, q: F.gelu(q, approximate="tanh")),
     ("mean", lambda m, F, qF, q: q.mean()),
     ("mean dims", lambda m, F, qF, q: q.mean((2, 3), keepdim=True)),
     ("torch.mean", lambda m, F, qF, q: m.mean(q, 1)),
@@ -193,6 +191,8 @@ def test_activations(name, fn, dt):
 
 @pytest.mark.parametrize("name", ["hardswish", "elu", "silu", "softplus"])
 def test_float_only_activations_refuse(name):
+    """(F.gelu of a quantized tensor runs a quantized kernel in PyTorch; ember refuses it,
+    keeping F.gelu's identity: see quantized_ops._fronts)"""
     x = np.ones((2, 3), dtype=np.float32)
     tq, eq = _pair(x, 0.1, 3)
     with pytest.raises(NotImplementedError):
@@ -364,3 +364,30 @@ def test_moves_refused_like_torch(fn):
         fn(torch, TF, tq)
     with pytest.raises(NotImplementedError):
         fn(ember, EF, eq)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_kernel(approximate):
+    """The quantized gelu kernel (reached as quantized_ops.gelu: F.gelu keeps its identity)."""
+    from ember._ops import quantized_ops
+    rng = np.random.default_rng(10)
+    x = (rng.standard_normal((2, 4, 4, 8)) * 2).astype(np.float32)
+    tq, eq = _pair(x, 0.03, 120)
+    _same(TF.gelu(tq, approximate=approximate), quantized_ops.gelu(eq, approximate))
+
+
+def test_public_functions_keep_identity_for_fx_and_fast_paths():
+    """After the first quantized tensor, F.relu is still the function TransformerEncoderLayer
+    compares with, and ember.fx names calls through the fronts as before (functions imported
+    by name: tests/vision/test_feature_extraction.py after any quantized test)."""
+    relu_before = EF.relu
+    ember.quantize_per_tensor(ember.ones(2), 0.1, 0, ember.quint8)
+    assert EF.relu is relu_before
+    assert ember.nn.TransformerEncoderLayer(8, 2, 16).activation_relu_or_gelu == 1
+    from ember import fx   # (after: tracing turns ember's __torch_function__ dispatch on)
+
+    class M(ember.nn.Module):
+        def forward(self, x):
+            return ember.sigmoid(x) + ember.cat([x, x]).sum()
+    names = [n.name for n in fx.symbolic_trace(M()).graph.nodes]
+    assert names[:2] == ["x", "sigmoid"] and "cat" in names

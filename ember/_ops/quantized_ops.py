@@ -13,7 +13,7 @@ Each kernel takes a QuantizedTensor (ember/_quantized.py) and returns one. Three
 
 The public functions reach them through fronts (`install_fronts`): the first quantized
 tensor a program makes puts, in front of ember.cat, nn.functional.max_pool2d, the pooling
-entry points nn.Modules call, and the rest of `_FRONTS`, a function that sends a quantized
+entry points nn.Modules call, and the rest of `_fronts()`, a function that sends a quantized
 input here and anything else to the original. A program that never quantizes calls no front.
 """
 import functools
@@ -39,11 +39,6 @@ _AS_METHOD = ("flatten", "reshape", "squeeze", "unsqueeze", "permute", "transpos
 
 def _ints(q):
     return q._data.ints
-
-
-def _check_quantized(x, fname):
-    if not isinstance(x, Q.QuantizedTensor):
-        raise ValueError(f"Input to 'quantized.{fname}' must be quantized!")
 
 
 def _per_tensor(q, fname):
@@ -521,12 +516,11 @@ def _adaptive(nd, input, output_size, kind, return_indices=False):
     return adaptive_avg_pool(nd, input, output_size)
 
 
-def _functional_relu(input, inplace=False):
-    return relu(input, inplace)
-
-
 def _fronts():
-    """(namespace, name, kernel, test) of every public function with a quantized kernel."""
+    """(namespace, name, kernel, test) of every public function with a quantized kernel.
+    nn.functional's relu and gelu keep their identity (TransformerEncoderLayer tests
+    ``activation is F.relu``): F.relu reaches the kernel through Tensor.relu; F.gelu of a
+    quantized tensor refuses (the kernel is `gelu` here)."""
     import sys
     ember = sys.modules["ember"]
     F = sys.modules["ember.nn.functional"]
@@ -539,12 +533,10 @@ def _fronts():
         (ember, "sigmoid", sigmoid, _first), (ember, "tanh", tanh, _first),
         (ember, "mean", mean, _first),
         (ember, "hardtanh", hardtanh, _first),
-        (F, "relu", _functional_relu, _first),
         (F, "hardtanh", hardtanh, _first), (F, "relu6", relu6, _first),
         (F, "leaky_relu", leaky_relu, _first), (F, "hardsigmoid", hardsigmoid, _first),
         (F, "threshold", threshold, _first), (F, "sigmoid", sigmoid, _first),
         (F, "tanh", tanh, _first), (F, "dropout", dropout, _first),
-        (F, "gelu", gelu, _first),
         (F, "interpolate", interpolate, _first),
         (F, "upsample", interpolate, _first),
         (P, "max_pool", max_pool, _second), (P, "avg_pool", avg_pool, _second),
@@ -599,14 +591,16 @@ def install_fronts():
     if _INSTALLED[0]:
         return
     _INSTALLED[0] = True
-    replaced = {}   # id(original) -> its front
+    replaced = {}   # id(original) -> its front: one front per function, so that the names
+    # of one function (ember.transpose and ember.swapaxes ...) still name one object
     for space, name, kernel, test in _fronts():
         original = getattr(space, name, None)
         if original is None or getattr(original, "__quantized_front__", False):
             continue
-        front = _front(original, kernel, test)
+        front = replaced.get(id(original))
+        if front is None:
+            front = replaced[id(original)] = _front(original, kernel, test)
         setattr(space, name, front)
-        replaced.setdefault(id(original), front)
     # the activation modules that hold their function (nn.Sigmoid's F.sigmoid ...)
     from ..nn.modules import activation
     for cls in vars(activation).values():
