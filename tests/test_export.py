@@ -658,3 +658,16 @@ def test_builtin_named_input_and_shapes_collection(tmp_path):
     loaded = ember.export.load(tmp_path / "s.pt2")
     assert str(loaded.graph_signature) == str(tep.graph_signature)
     _close(loaded.module()(x2e), tep.module()(x2t))
+
+
+def test_lstm_with_dynamic_batch_and_time_vs_torch_eager():
+    tm, em = _pair(lambda lib: lib.nn.LSTM(3, 4, batch_first=True))
+    xe = ember.tensor(np.random.RandomState(0).randn(2, 5, 3).astype(np.float32))
+    eep = ember.export.export(em, (xe,), dynamic_shapes={
+        "input": {0: ember.export.Dim("b"), 1: ember.export.Dim("t")}})
+    for shape in ((3, 7, 3), (4, 2, 3)):
+        x2t, x2e = _both(shape, seed=shape[1])
+        (ot, (ht, ct)), (oe, (he, ce)) = tm(x2t), eep.module()(x2e)
+        _close(oe, ot)
+        _close(he, ht)
+        _close(ce, ct)
