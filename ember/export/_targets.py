@@ -178,13 +178,19 @@ def target_path(fn):
         name = _callable_name(fn)
         if isinstance(name, str) and _same_function(getattr(Tensor, name, None), fn):
             return f"ember.Tensor.{name}"
-        name = _tensor_methods().get(id(getattr(fn, "_ember_undispatched", fn)))
+        key = id(getattr(fn, "_ember_undispatched", fn))
+        name = _tensor_methods().get(key)
+        if name is None:   # (Tensor's methods may have been wrapped anew since)
+            _METHODS.clear()
+            _METHODS_KEEP.clear()
+            name = _tensor_methods().get(key)
         if name is not None:
             path = f"ember.Tensor.{name}"
     return path
 
 
 _METHODS = {}
+_METHODS_KEEP = []   # (the functions of the table, alive: their ids stay theirs)
 
 
 def _tensor_methods():
@@ -195,7 +201,9 @@ def _tensor_methods():
         for name in dir(Tensor):
             f = getattr(Tensor, name, None)
             if callable(f):
-                _METHODS.setdefault(id(getattr(f, "_ember_undispatched", f)), name)
+                inner = getattr(f, "_ember_undispatched", f)
+                _METHODS.setdefault(id(inner), name)
+                _METHODS_KEEP.append(inner)
     return _METHODS
 
 

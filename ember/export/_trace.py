@@ -477,6 +477,7 @@ def _sym_size_fn():
 
 
 _PROPERTIES = {}
+_PROPERTIES_KEEP = []   # (the properties of the table, alive: their ids stay theirs)
 
 
 def _property_name(func):
@@ -484,11 +485,18 @@ def _property_name(func):
     owner = getattr(func, "__self__", None)
     if type(owner) is not property:
         return None
-    if not _PROPERTIES:
-        for name, prop in vars(Tensor).items():
+    name = _PROPERTIES.get(id(owner))
+    if name is None:
+        # (first use, or Tensor's properties were wrapped anew by the __torch_function__
+        # dispatchers since: the table is rebuilt)
+        _PROPERTIES.clear()
+        _PROPERTIES_KEEP.clear()
+        for attr, prop in vars(Tensor).items():
             if type(prop) is property:
-                _PROPERTIES[id(prop)] = name
-    return _PROPERTIES.get(id(owner))
+                _PROPERTIES[id(prop)] = attr
+                _PROPERTIES_KEEP.append(prop)
+        name = _PROPERTIES.get(id(owner))
+    return name
 
 
 def _name_of(func):
