@@ -244,6 +244,11 @@ class ExportedProgram:
             if isinstance(obj, ExportOp):
                 src = re.sub(rf"(?<![\w.]){re.escape(name)}\(", f"torch.ops.{obj.aten_name}(",
                              src)
+        for node in self.graph.nodes:   # sizes read from dynamic dims: "Sym(s0)"
+            val = node.meta.get("val")
+            if node.op == "call_function" and isinstance(val, str):
+                src = re.sub(rf"(?m)^(\s*){re.escape(node.name)} = ",
+                             lambda m: f'{m.group(1)}{node.name}: "Sym({val})" = ', src)
         src = "\n".join(line if line.strip() else "" for line in src.rstrip().split("\n"))
         text = "class GraphModule(torch.nn.Module):\n    " + _indent(src, 4)
         return "\n".join(line if line.strip() else "" for line in text.split("\n")) + "\n"
