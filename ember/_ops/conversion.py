@@ -283,12 +283,27 @@ def commit_inplace(self, result, overlap_ok=False):
     if _DUAL[0]:
         forward_ad.inplace_tangent(self, result)
     if result._requires_grad and grad_mode.GRAD_ENABLED[0]:
+        if result._vc is not None and result.grad_fn is not None:
+            _saved_as_self(result.grad_fn, result._vc, self._vc)
         if result.dtype is not sdt:
             result = result.to(sdt)
         if result.shape != self.shape:
             result = result.expand(self.shape)
         _rebase(self, result)
     return self
+
+
+def _saved_as_self(node, result_vc, self_vc):
+    """The op's node saved its output (relu_, sigmoid_, exp_ ... save what they return),
+    which now lives in `self`: those entries take self's version counter, so that a later
+    in-place write into self makes backward raise, as PyTorch's (the values saved are the
+    ones written into self, so they stay right until then)."""
+    saved = node.__dict__.get("_saved")
+    if not saved:
+        return
+    fixed = [s[:1] + (self_vc, self_vc[0]) + s[3:]
+             if type(s) is tuple and len(s) > 2 and s[1] is result_vc else s for s in saved]
+    node._saved = type(saved)(fixed)
 
 
 def _rebase(self, result):
