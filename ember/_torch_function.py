@@ -279,6 +279,17 @@ def _is_plain_function(f):
 # what activate replaced, to put back: (namespace dict or class, attribute, original,
 # wrapper)
 _REPLACED = []
+# every wrapper made, by (kind, name, id(original)) -> (original, wrapper): activating again
+# after deactivate() puts the same objects back, so that tables keyed by function identity
+# (ember.export's, the fx code printer's) stay valid across the cycle
+_MADE = {}
+
+
+def _made(key, original, make):
+    entry = _MADE.get(key)
+    if entry is None or entry[0] is not original:
+        entry = _MADE[key] = (original, make())
+    return entry[1]
 
 
 def activate():
@@ -301,7 +312,7 @@ def activate():
     def wrap(f, name, qual):
         w = wrappers.get(id(f))
         if w is None:
-            w = wrappers[id(f)] = _dispatching(f)
+            w = wrappers[id(f)] = _made(("function", id(f)), f, lambda: _dispatching(f))
             w.__name__, w.__qualname__ = name, qual
         elif name == qual == f.__name__:
             # one function under several names (swapaxes, swapdims, transpose): the
@@ -330,10 +341,12 @@ def activate():
             continue
         if name in _OPERATOR_METHODS:
             api = Tensor.__dict__.get(_OPERATOR_METHODS[name])
-            w = _dispatching_operator(f, api if hasattr(api, "_ember_undispatched") else None)
+            api = api if hasattr(api, "_ember_undispatched") else None
+            w = _made(("operator", name, id(f), id(api)), f,
+                      lambda: _dispatching_operator(f, api))
             w.__name__, w.__qualname__ = name, f"Tensor.{name}"
         elif name in _BINARY_OPERATORS:
-            w = _dispatching_operator(f, None)
+            w = _made(("operator", name, id(f)), f, lambda: _dispatching_operator(f, None))
             w.__name__, w.__qualname__ = name, f"Tensor.{name}"
         else:
             w = wrap(f, name, f"Tensor.{name}")
@@ -341,8 +354,10 @@ def activate():
         setattr(Tensor, name, w)
     for name, prop in list(Tensor.__dict__.items()):
         if type(prop) is property and name[0] != "_":
-            _REPLACED.append((Tensor, name, prop, _dispatching_property(prop, name)))
-            setattr(Tensor, name, _REPLACED[-1][3])
+            w = _made(("property", name, id(prop)), prop,
+                      lambda: _dispatching_property(prop, name))
+            _REPLACED.append((Tensor, name, prop, w))
+            setattr(Tensor, name, w)
     # ember's modules hold the functions behind the NumPy-name fronts (ember/_numpy_aliases.py)
     # of the public ones: there they get the front's dispatcher, so that a handler sees
     # ember.sum for the calls ember's own code makes too

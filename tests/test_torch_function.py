@@ -208,3 +208,17 @@ def test_public_functions_pickle_by_reference_with_dispatch_on():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert res.stdout.split(None, 2)[:2] == ["True", "0"], res.stdout + res.stderr
+
+
+def test_reactivation_puts_the_same_wrappers_back():
+    """deactivate() then activate() (test isolation does this) gives back the very wrapper
+    objects of the first activation, so tables keyed by function identity stay valid."""
+    code = ("import ember, ember._torch_function as tf\n"
+            "names = lambda: (ember.add, ember.Tensor.add, ember.Tensor.__add__, "
+            "ember.Tensor.shape, ember.nn.functional.relu, ember.linalg.slogdet)\n"
+            "tf.activate(); a = names(); tf.deactivate(); plain = ember.add\n"
+            "tf.activate(); b = names()\n"
+            "print(plain is not a[0], all(x is y for x, y in zip(a, b)))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.stdout.split() == ["True", "True"], res.stdout + res.stderr
