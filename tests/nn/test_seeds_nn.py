@@ -227,7 +227,8 @@ def test_state_dict_round_trip_between_torch_and_ember(build, make_input):
     ember.save(em.state_dict(), buf, format="torch")
     buf.seek(0)
     tm3 = build(torch)
-    tm3.load_state_dict(torch.load(buf, weights_only=True))
+    # (a CUDA model's file records cuda:0, as torch writes it: the CPU oracle maps it)
+    tm3.load_state_dict(torch.load(buf, weights_only=True, map_location="cpu"))
     tm3.eval()
     with torch.no_grad():
         np.testing.assert_allclose(tm3(torch.from_numpy(x)).cpu().numpy(), expected, rtol=1e-5,
