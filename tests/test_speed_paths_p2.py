@@ -80,8 +80,9 @@ def test_gelu_half_dtypes_through_float32(dtype):
     x = (rng.standard_normal(2000) * 3).astype(dtype)
     (ye, ge, de, _), (yt, gt, dt, _) = _gelu_pair(x)
     assert str(de) == str(dt).replace("torch", "ember")
-    _close(ye, yt, rtol=1e-2, atol=1e-2)
-    _close(ge, gt, rtol=2e-2, atol=2e-2)
+    eps = float(ml_dtypes.finfo(dtype).eps)   # one unit in the last place at 1
+    _close(ye, yt, rtol=eps, atol=eps)
+    _close(ge, gt, rtol=2 * eps, atol=2 * eps)
 
 
 def test_gelu_float32_layouts():
