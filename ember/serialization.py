@@ -32,6 +32,7 @@ from ._tensor import Tensor, Size
 from . import _quantized, _quantized_serialization
 from ._atomicfile import atomic_write
 from ._zipwrite import write_stored_zip
+from ._storage_layout import _root_array, _as_strided, _offset_elems, _le
 
 __all__ = ["save", "load"]
 
@@ -40,37 +41,6 @@ _FORMAT_VERSION = 1
 
 
 # ============================================================================ helpers
-
-def _root_array(arr):
-    """The ndarray that owns `arr`'s memory (following .base), or arr itself."""
-    root = arr
-    while isinstance(root.base, np.ndarray):
-        root = root.base
-    return root
-
-
-def _as_strided(arr, shape, strides):
-    """NumPy's as_strided over host array `arr` (a memmap too), for every dtype: as_strided
-    rebuilds the array from its type string, which NumPy cannot read back for ml_dtypes'
-    float8_e5m2 ('<f1'), so that one goes through uint8."""
-    if arr.dtype.kind == "f" and arr.dtype.itemsize == 1:
-        return np.lib.stride_tricks.as_strided(arr.view(np.uint8), shape, strides).view(arr.dtype)
-    return np.lib.stride_tricks.as_strided(arr, shape, strides)
-
-
-def _offset_elems(arr, root):
-    start = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
-    return start // arr.itemsize
-
-
-def _le(arr):
-    """The little-endian bytes of `arr` as a flat uint8 array (a view when `arr` is
-    already contiguous and little-endian: no copy)."""
-    a = np.ascontiguousarray(arr)
-    if a.dtype.byteorder == ">":
-        a = a.astype(a.dtype.newbyteorder("<"))
-    return a.reshape(-1).view(np.uint8)
-
 
 def _is_path(f):
     return isinstance(f, (str, os.PathLike))
