@@ -1,0 +1,101 @@
+"""Where loaded tensors go: the device a checkpoint's record names, as map_location maps it.
+
+``load(f, map_location=...)`` takes None (each tensor back on the device its record names),
+a device or a device string (all tensors there), a dict {saved location: new location}, or
+a callable ``(cpu_tensor, saved location) -> tensor``. Storages are read on the host; one
+that goes to a GPU is copied there once per device, so tensors sharing a storage when saved
+share it there too. A record naming a CUDA device on a machine without one raises torch's
+RuntimeError, which tells the user to pass map_location.
+"""
+from collections import OrderedDict
+
+from ._device import device as _device_cls
+from ._tensor import Tensor
+
+
+def _target_device(map_location, location):
+    """The device a tensor saved on `location` loads to; None when a callable decides."""
+    if map_location is None:
+        return _device_cls(location)
+    if callable(map_location) and not isinstance(map_location, (str, _device_cls)):
+        return None
+    if isinstance(map_location, dict):
+        return _device_cls(map_location.get(location, location))
+    return _device_cls(map_location)
+
+
+def _apply_map_location(t, map_location, location="cpu"):
+    if map_location is None:
+        return t if location == "cpu" else t.to(location)
+    if callable(map_location) and not isinstance(map_location, (str, _device_cls)):
+        r = map_location(t, location)
+        return r if isinstance(r, Tensor) else t
+    if isinstance(map_location, dict):
+        target = map_location.get(location, location)
+        return t if target == "cpu" else t.to(target)
+    dev = _device_cls(map_location) if not isinstance(map_location, _device_cls) else map_location
+    return t if dev.type == "cpu" else t.to(dev)
+
+
+def _init_placement(unpickler):
+    unpickler.locations = {}   # id(storage array) -> the location its record names
+    unpickler.on_device = {}   # (id(storage array), device) -> its copy there
+
+
+def _placed_rebuild(unpickler, rebuild):
+    """`rebuild` (a tensor over a storage) placing its tensor where torch.load would: on the
+    storage's saved location mapped by map_location. Each storage is copied once per
+    device, so tensors that shared a storage when saved share it there too."""
+    def placed(storage, *args):
+        location = unpickler.locations.get(id(storage), "cpu")
+        map_location = unpickler.map_location
+        target = _target_device(map_location, location)
+        if target is None:   # a callable map_location decides, given the CPU tensor
+            return _apply_map_location(rebuild(storage, *args), map_location, location)
+        if target.type == "cpu":
+            return rebuild(storage, *args)
+        key = (id(storage), str(target))
+        if key not in unpickler.on_device:
+            unpickler.on_device[key] = _restore_to(storage, target, location)
+        return rebuild(unpickler.on_device[key], *args)
+    placed.__name__ = "_rebuild_placed"   # a rebuild the object reader lets a pickle call
+    return placed
+
+
+def _restore_to(storage, target, location):
+    """Host array `storage` copied to CUDA device `target`, with torch's errors when the
+    device is missing (a file saved on a GPU, loaded on a machine without one)."""
+    if target.type != "cuda":
+        raise RuntimeError(f"don't know how to restore data location of {location} "
+                           f"(mapped to {target})")
+    from . import cuda
+    if not cuda.is_available():
+        raise RuntimeError("Attempting to deserialize object on a CUDA device but "
+                           "torch.cuda.is_available() is False. If you are running on a "
+                           "CPU-only machine, please use torch.load with "
+                           "map_location=torch.device('cpu') to map your storages to the CPU.")
+    index = target.index or 0
+    if index >= cuda.device_count():
+        raise RuntimeError(f"Attempting to deserialize object on CUDA device {index} but "
+                           f"torch.cuda.device_count() is {cuda.device_count()}. Please use "
+                           f"torch.load with map_location to map your storages to an existing "
+                           f"device.")
+    from ._backend import cuda_backend
+    return cuda_backend().from_numpy(storage, index)
+
+
+def _map_tree(obj, fn):
+    if isinstance(obj, Tensor):
+        return fn(obj)
+    if isinstance(obj, OrderedDict):
+        out = OrderedDict((k, _map_tree(v, fn)) for k, v in obj.items())
+        if hasattr(obj, "_metadata"):
+            out._metadata = obj._metadata
+        return out
+    if isinstance(obj, dict):
+        return {k: _map_tree(v, fn) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_map_tree(v, fn) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_map_tree(v, fn) for v in obj)
+    return obj
