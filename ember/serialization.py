@@ -43,6 +43,7 @@ from ._safe_unpickler import (_RefusedGlobal, add_safe_globals,
                               get_safe_globals, clear_safe_globals, safe_globals,
                               _user_safe_global, _TorchUnpickler, _Placeholder, ForgedPickle,
                               _Bounded, check_pickle_bounds)
+from ._zipformat_read import _read_record, _load_torch_zip, _storage_objects
 
 __all__ = ["save", "load"]
 
@@ -333,86 +334,7 @@ def _load_ember(z, name, map_location, mmap_path):
     return _Decoder(storage, map_location).dec(tree)
 
 
-def _read_record(z, member, dt, numel, mmap_path, byteorder):
-    """One storage as a writable array: a private copy, or a copy-on-write memory map.
-
-    A stored (uncompressed) record is read straight from the archive's file into the
-    final array, one copy in all; like torch.load, its CRC is not verified (a truncated
-    record is still detected). Compressed records go through zipfile.
-    """
-    info = z.getinfo(member)
-    itemsize = np.dtype(dt).itemsize
-    if info.file_size != numel * itemsize:
-        raise ValueError(f"record {member} holds {info.file_size} bytes, expected "
-                         f"{numel * itemsize}")
-    file_dt = np.dtype(dt).newbyteorder(byteorder) if np.dtype(dt).kind not in "bV" else \
-        np.dtype(dt)
-    if info.compress_type != zipfile.ZIP_STORED:
-        arr = np.frombuffer(z.read(member), dtype=file_dt, count=numel).copy()
-        return arr if file_dt == np.dtype(dt) else arr.astype(dt)
-    fh = z.fp
-    fh.seek(info.header_offset)
-    header = fh.read(30)
-    if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise ValueError(f"record {member}: bad local file header")
-    name_len, extra_len = struct.unpack("<HH", header[26:30])
-    start = info.header_offset + 30 + name_len + extra_len
-    if mmap_path is not None and numel:
-        arr = np.memmap(mmap_path, dtype=file_dt, mode="c", offset=start, shape=(numel,))
-        return arr if file_dt == np.dtype(dt) else arr.astype(dt)
-    arr = np.empty(numel, dtype=file_dt)
-    fh.seek(start)
-    if fh.readinto(arr.view(np.uint8)) != info.file_size:
-        raise ValueError(f"record {member} is truncated")
-    return arr if file_dt == np.dtype(dt) else arr.astype(dt)
-
-
 # ============================================================================ PyTorch format
-
-def _load_torch_zip(z, name, map_location, mmap_path, weights_only=True):
-    names = z.namelist()
-    pkl = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
-    if not pkl:
-        raise RuntimeError(f"{name}: no data.pkl record in the archive")
-    prefix = pkl[0][:-len("data.pkl")]
-    byteorder = "<"
-    if prefix + "byteorder" in names and z.read(prefix + "byteorder").strip() == b"big":
-        byteorder = ">"
-
-    def read_storage(key, dt, numel):
-        return _read_record(z, f"{prefix}data/{key}", dt, numel, mmap_path, byteorder)
-    data = io.BytesIO(z.read(pkl[0]))
-    check_pickle_bounds(data)
-    if weights_only is False:   # whole objects (torch.save(model)): see _object_pickle
-        from . import _object_pickle
-        return _object_pickle.load(data, read_storage, map_location)
-    up = _TorchUnpickler(data, read_storage, map_location)
-    try:   # each tensor is placed as it is rebuilt (_placed_rebuild)
-        return _storage_objects(up.load())
-    except _RefusedGlobal as e:   # the user sees pickle's own exception type, as torch's
-        raise pickle.UnpicklingError(str(e)) from None
-
-
-def _storage_objects(obj):
-    """The tree with each bare storage (an array: a checkpoint admits no other arrays)
-    made a TypedStorage of its elements, as torch.load returns it; views stay views."""
-    if isinstance(obj, np.ndarray):
-        from .storage import TypedStorage, UntypedStorage
-        untyped = UntypedStorage._wrap(obj.reshape(-1).view(np.uint8), resizable=False)
-        return TypedStorage._new_wrapped_storage(untyped, _dtype.from_numpy_dtype(obj.dtype))
-    if isinstance(obj, (dict, list, tuple)) and not isinstance(obj, Size):
-        def walk(v):
-            return _storage_objects(v)
-        if isinstance(obj, OrderedDict):
-            out = OrderedDict((k, walk(v)) for k, v in obj.items())
-            if hasattr(obj, "_metadata"):
-                out._metadata = obj._metadata
-            return out
-        if isinstance(obj, dict):
-            return {k: walk(v) for k, v in obj.items()}
-        return type(obj)(walk(v) for v in obj) if type(obj) in (list, tuple) else obj
-    return obj
-
 
 class _TorchGlobal:
     """A reference to a torch global, written into the pickle by name (torch is never
