@@ -176,6 +176,9 @@ def __getattr__(name):
         import importlib
         library = importlib.import_module(".library", __name__)
         return library if name == "library" else library.ops
+    if name == "Tag":   # torch.Tag: operator tags (ember.library)
+        from .library import Tag
+        return Tag
     if name == "GradScaler":   # torch.GradScaler is torch.amp.GradScaler
         from .amp import GradScaler
         return GradScaler
