@@ -14,8 +14,8 @@ The file is a run of pickles followed by raw storage bytes::
     pickle   the list of storage keys, in the order their bytes follow
     per key  an int64 element count, then count * itemsize bytes (little-endian)
 
-Every pickle goes through serialization's restricted unpickler (the zip reader's
-allow-list and tensor rebuilds): no global outside the allow-list is ever called. Each
+Every pickle goes through the zip reader's restricted unpickler (ember/_safe_unpickler.py:
+its allow-list and tensor rebuilds): no global outside the allow-list is ever called. Each
 is first walked opcode by opcode (nothing executed) so that forged memo indices and
 lengths are refused before the unpickler allocates for them.
 Storages are allocated while the object pickle is read, tensors become views into
@@ -27,8 +27,9 @@ import struct
 
 import numpy as np
 
-from .serialization import (_TorchUnpickler, _RefusedGlobal, _map_tree, _apply_map_location,
-                            check_pickle_bounds as _check_pickle_bounds)
+from ._map_location import _map_tree, _apply_map_location
+from ._safe_unpickler import (_TorchUnpickler, _RefusedGlobal,
+                              check_pickle_bounds as _check_pickle_bounds)
 
 __all__ = ["load_legacy", "is_tar", "refuse_tar"]
 

@@ -3,7 +3,7 @@
 PyTorch pickles whatever it is given: a whole module, an optimizer, a dict holding the
 user's own objects. ember writes such objects (those its own format cannot hold) in
 PyTorch's zip layout: ``data.pkl`` is Python's pickle of the object, each tensor in it is
-written as torch's rebuild call over a storage record (serialization._TorchPickler), and
+written as torch's rebuild call over a storage record (_zipformat_write._TorchPickler), and
 every other object (ember's modules, the user's classes) by reference to its class, as
 pickle does. As in PyTorch, the class definitions must be importable when loading.
 
@@ -35,7 +35,14 @@ import sys
 
 import numpy as np
 
-from . import serialization as _ser
+from ._device import device as _device_cls
+from ._dtype import dtype as _dtype_cls
+from ._ember_format import _Encoder
+from ._map_location import _init_placement
+from ._safe_unpickler import _RefusedGlobal, _TorchUnpickler
+from ._tensor import Size
+from ._torch_rebuild import _StorageType
+from ._zipformat_write import _TorchPickler, _save_torch
 
 # calls a pickle may make: reconstructors and constructors of plain data; NumPy arrays and
 # scalars (torch.save(ndarray), as pytorch/examples' time_sequence_prediction writes its
@@ -59,9 +66,9 @@ def _callable_allowed(fn):
     data constructors, ember's own classes and functions that rebuild objects by name,
     enums, and classes deriving from ember's Module, Tensor, Optimizer or Dataset
     (the user's models, which pickle may construct when their __reduce__ asks)."""
-    if fn in _CALLABLE_FUNCTIONS or fn in _ser._TorchUnpickler._ALLOWED.values():
+    if fn in _CALLABLE_FUNCTIONS or fn in _TorchUnpickler._ALLOWED.values():
         return True
-    if isinstance(fn, _ser._StorageType):
+    if isinstance(fn, _StorageType):
         return True
     if isinstance(fn, type):
         if fn in _SAFE_BUILTIN_TYPES or issubclass(fn, enum.Enum):
@@ -146,7 +153,7 @@ class _ObjectUnpickler(pickle._Unpickler):
     """Python's pickle reader (the pure-Python one, whose REDUCE can be checked) with the
     torch names of the weights-only reader and ember's classes for torch's."""
 
-    _ALLOWED = _ser._TorchUnpickler._ALLOWED
+    _ALLOWED = _TorchUnpickler._ALLOWED
     place_on_rebuild = True
 
     def __init__(self, fh, read_storage, map_location, encoding="ASCII"):
@@ -154,15 +161,15 @@ class _ObjectUnpickler(pickle._Unpickler):
         self.read_storage = read_storage
         self.map_location = map_location
         self.storages = {}
-        _ser._init_placement(self)
+        _init_placement(self)
 
     def persistent_load(self, pid):
-        return _ser._TorchUnpickler.persistent_load(self, pid)
+        return _TorchUnpickler.persistent_load(self, pid)
 
     def find_class(self, module, name):
         try:
-            return _ser._TorchUnpickler.find_class(self, module, name)
-        except _ser._RefusedGlobal:
+            return _TorchUnpickler.find_class(self, module, name)
+        except _RefusedGlobal:
             pass
         if self.proto < 3 and (module, name) in _compat_pickle.NAME_MAPPING:
             module, name = _compat_pickle.NAME_MAPPING[(module, name)]   # Python 2's names
@@ -214,12 +221,12 @@ class _ObjectUnpickler(pickle._Unpickler):
     dispatch[pickle.BUILD[0]] = load_build
 
 
-class _ObjectPickler(_ser._TorchPickler):
+class _ObjectPickler(_TorchPickler):
     """torch's pickling of tensors (storage records), plain pickling of everything else,
     dtypes, devices and sizes included (they pickle by name)."""
 
     def save(self, obj, save_persistent_id=True):
-        if isinstance(obj, (_ser._dtype.dtype, _ser._device_cls, _ser.Size)):
+        if isinstance(obj, (_dtype_cls, _device_cls, Size)):
             pickle._Pickler.save(self, obj, save_persistent_id)
             return
         super().save(obj, save_persistent_id)
@@ -227,7 +234,7 @@ class _ObjectPickler(_ser._TorchPickler):
 
 def save(obj, fh):
     """Write `obj` (any picklable object) to binary file `fh` in PyTorch's zip layout."""
-    _ser._save_torch(obj, fh, pickler=_ObjectPickler)
+    _save_torch(obj, fh, pickler=_ObjectPickler)
 
 
 def load(data, read_storage, map_location):
@@ -240,7 +247,7 @@ def is_plain(obj):
     """Whether ember's own format holds `obj` (tensors, numbers, strings and containers of
     them); anything else is written as a pickled object."""
     try:
-        _ser._Encoder().enc(obj)
+        _Encoder().enc(obj)
     except TypeError:
         return False
     return True

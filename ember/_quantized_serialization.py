@@ -8,10 +8,11 @@ PyTorch pickles a quantized tensor as
 over a ``torch.QUInt8Storage`` / ``QInt8Storage`` / ``QInt32Storage`` of its integers, with
 ``quantizer_params`` = ``(torch.per_tensor_affine, scale, zero_point)`` or
 ``(torch.per_channel_affine, scales tensor, zero_points tensor, axis)`` (also
-per_channel_affine_float_qparams). ember.serialization's weights-only reader admits exactly
-these names (nothing is called but `rebuild_qtensor`, which checks every argument), and its
-torch-format writer writes them back (`torch_args`). ember's own format stores a record of
-the integers (a plain tensor record) and the parameters (`encode` / `decode`).
+per_channel_affine_float_qparams). ember's weights-only reader (ember/_safe_unpickler.py)
+admits exactly these names (nothing is called but `rebuild_qtensor`, which checks every
+argument), and its torch-format writer (ember/_zipformat_write.py) writes them back
+(`torch_args`). ember's own format stores a record of the integers (a plain tensor
+record) and the parameters (`encode` / `decode`).
 """
 import pickle
 
@@ -20,6 +21,7 @@ import numpy as np
 from . import _dtype
 from ._tensor import Tensor
 from . import _quantized as Q
+from ._torch_rebuild import _rebuild_tensor
 
 # torch's storage class of each quantized dtype: its name, and the NumPy type of its elements
 STORAGES = {"QUInt8Storage": np.uint8, "QInt8Storage": np.int8, "QInt32Storage": np.int32}
@@ -70,7 +72,6 @@ def rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
                     requires_grad=False, backward_hooks=None):
     """torch._utils._rebuild_qtensor, reading: the integers viewed from `storage` (a NumPy
     array of the storage's elements), the parameters checked."""
-    from .serialization import _rebuild_tensor
     if not isinstance(quantizer_params, tuple) or not quantizer_params:
         raise pickle.UnpicklingError("_rebuild_qtensor: invalid quantizer parameters")
     ints = _rebuild_tensor(storage, storage_offset, size, stride)._data

@@ -6,6 +6,7 @@ spaces to a multiple of 8 bytes, then the tensors' raw little-endian bytes. It h
 flat dict of named tensors and nothing else; reading it parses JSON only.
 """
 import json
+import os
 import struct
 from collections import OrderedDict
 
@@ -70,3 +71,14 @@ def _load_safetensors(raw, name, map_location):
         _dtype.note_narrow(arr.dtype)   # float8: the dispatcher's policy for them
         out[k] = _apply_map_location(Tensor._make(arr.reshape(info["shape"])), map_location)
     return out
+
+
+def safetensors_metadata(f):
+    """The ``__metadata__`` dict of a safetensors file (a path or a binary file)."""
+    if isinstance(f, (str, os.PathLike)):
+        with open(f, "rb") as fh:
+            raw = fh.read()
+    else:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    return json.loads(raw[8:8 + n]).get("__metadata__", {})

@@ -1,55 +1,39 @@
-"""save / load: ember's own safe format, PyTorch's zip format (read and write), PyTorch's
-legacy pre-1.6 format (read; ember/_legacy_format.py) and safetensors -- none of them
-ever executes code from a file.
+"""save / load (``torch.save`` / ``torch.load``): the front door to every checkpoint format
+ember reads and writes. None of them ever executes code from a file; writes to a path are
+atomic (ember/_atomicfile.py). Each format lives in a file of its own:
 
-ember format: a zip archive with ``ember_archive/data.json`` (the object tree as plain
-JSON) and one raw little-endian buffer per storage under ``ember_archive/data/``.
-Tensors record dtype, shape, strides and offset into their storage, so views that
-shared memory when saved share it again after loading.
+  ember/_ember_format.py      ember's own format (the default for tensors and containers):
+                              a zip of JSON and raw buffers
+  ember/_zipformat_write.py   PyTorch's zip format, written (``format="torch"``)
+  ember/_zipformat_read.py    PyTorch's zip format, read (what torch.save writes since 1.6)
+  ember/_legacy_format.py     PyTorch's legacy format, read (torch < 1.6, and
+                              ``_use_new_zipfile_serialization=False``)
+  ember/_safetensors.py       safetensors files
+  ember/_object_pickle.py     whole objects (modules, optimizers): ``save(model, f)``,
+                              ``load(f, weights_only=False)``
 
-PyTorch files are read with a restricted unpickler that admits only tensor/storage
-rebuilds, Parameters, OrderedDict and plain containers; any other global is refused
-with an UnpicklingError naming it, and never called. Writes are atomic: the file is
-written beside the target and renamed into place.
+and the pieces they share: ember/_safe_unpickler.py (the restricted unpickler of
+``weights_only=True``, its allow-list and the safe-globals API re-exported here),
+ember/_torch_rebuild.py (torch's storage classes and tensor rebuilds), ember/_map_location.py
+(where loaded tensors go) and ember/_storage_layout.py (views and their storages).
 """
-import base64
-import importlib
 import io
 import json
-import math
 import os
 import pickle
 import struct
 import zipfile
-from collections import OrderedDict
 
-import ml_dtypes
-import numpy as np
-
-from . import _dtype
-from ._device import device as _device_cls
-from ._tensor import Tensor, Size
-from . import _quantized, _quantized_serialization
 from ._atomicfile import atomic_write
-from ._zipwrite import write_stored_zip
-from ._storage_layout import _root_array, _as_strided, _offset_elems, _le
-from ._map_location import (_target_device, _apply_map_location, _init_placement,
-                            _placed_rebuild, _restore_to, _map_tree)
-from ._torch_rebuild import (_TORCH_STORAGES, _STORAGE_NAME, _TORCH_ONLY_DTYPES, _StorageType,
-                             _rebuild_tensor, _rebuild_tensor_v3, _rebuild_parameter,
-                             _rebuild_from_type_v2, _get_layout, _rebuild_size,
-                             _rebuild_sparse_tensor)
-from ._safe_unpickler import (_RefusedGlobal, add_safe_globals,
-                              get_safe_globals, clear_safe_globals, safe_globals,
-                              _user_safe_global, _TorchUnpickler, _Placeholder, ForgedPickle,
-                              _Bounded, check_pickle_bounds)
-from ._zipformat_read import _read_record, _load_torch_zip, _storage_objects
-from ._zipformat_write import _TorchGlobal, _TorchPickler, _Reduced, _StorageRef, _save_torch
-from ._ember_format import (_EMBER_DIR, _FORMAT_VERSION, _Encoder, _save_ember, _Decoder,
-                            _hashable, _load_ember)
-from ._safetensors import _ST_DTYPES, _ST_NAMES, _save_safetensors, _load_safetensors
+from ._ember_format import _EMBER_DIR, _save_ember, _load_ember
+from ._safe_unpickler import (add_safe_globals, get_safe_globals, clear_safe_globals,
+                              safe_globals)
+from ._safetensors import _save_safetensors, _load_safetensors, safetensors_metadata
+from ._zipformat_read import _load_torch_zip
+from ._zipformat_write import _save_torch
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
+           "safe_globals", "safetensors_metadata"]
 
 
 # ============================================================================ helpers
@@ -68,15 +52,6 @@ def _atomic_write(f, write_fn):
         atomic_write(f, write_fn)
     else:
         write_fn(f)
-
-
-# ============================================================================ safetensors
-
-def safetensors_metadata(f):
-    """The ``__metadata__`` dict of a safetensors file."""
-    raw = _read_all(f)
-    n = struct.unpack("<Q", raw[:8])[0]
-    return json.loads(raw[8:8 + n]).get("__metadata__", {})
 
 
 # ============================================================================ public API
@@ -104,13 +79,6 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
         _atomic_write(f, lambda fh: _save_torch(obj, fh, archive))
     else:
         _atomic_write(f, lambda fh: _save_safetensors(obj, fh, metadata))
-
-
-def _read_all(f):
-    if _is_path(f):
-        with open(f, "rb") as fh:
-            return fh.read()
-    return f.read()
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=False,

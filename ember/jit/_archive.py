@@ -10,7 +10,7 @@ An archive is a zip whose one top folder holds:
 - ``extra/<name>``: the caller's ``_extra_files``; ``version``, ``byteorder``.
 
 Loading never runs code from the file: the pickles go through ember's weights-only
-unpickler (serialization._TorchUnpickler), extended only to build ``__torch__`` objects as
+unpickler (_safe_unpickler._TorchUnpickler), extended only to build ``__torch__`` objects as
 inert stubs and to accept ``torch.jit._pickle.restore_type_tag``; the code is parsed with
 ``ast.parse`` and run by ember's interpreter (_interp.py).
 """
@@ -19,7 +19,13 @@ import os
 import pickle
 import zipfile
 
-from .. import serialization as _ser
+from .._map_location import _apply_map_location
+from .._safe_unpickler import _RefusedGlobal, _TorchUnpickler, check_pickle_bounds
+from .._storage_layout import _le
+from .._zipformat_read import _read_record
+from .._zipformat_write import _TorchGlobal, _TorchPickler
+from .._zipwrite import write_stored_zip
+from ..serialization import _is_path, _name_of
 from .._tensor import Tensor
 from ..nn import Module as _Module
 from ._code import CodeUnit, check_qualname
@@ -41,7 +47,7 @@ _JIT_LIST_BUILDERS = ("build_intlist", "build_doublelist", "build_boollist",
                       "build_tensorlist")
 
 
-class _ArchiveUnpickler(_ser._TorchUnpickler):
+class _ArchiveUnpickler(_TorchUnpickler):
     """The weights-only unpickler, plus the archive's own ``__torch__`` classes (as
     stubs: nothing of them is imported or called) and TorchScript's type tags."""
 
@@ -98,13 +104,13 @@ def _unpickle(z, prefix, record, storage_dir, map_location):
         byteorder = ">"
 
     def read_storage(key, dt, numel):
-        return _ser._read_record(z, f"{prefix}{storage_dir}/{key}", dt, numel, None, byteorder)
+        return _read_record(z, f"{prefix}{storage_dir}/{key}", dt, numel, None, byteorder)
     data = io.BytesIO(z.read(prefix + record))
-    _ser.check_pickle_bounds(data)
+    check_pickle_bounds(data)
     up = _ArchiveUnpickler(data, read_storage, map_location)
     try:
         obj = up.load()
-    except _ser._RefusedGlobal as e:
+    except _RefusedGlobal as e:
         raise pickle.UnpicklingError(f"ember.jit.load: {record} of the archive names a "
                                      f"global outside the allow-list: {e}") from None
     return obj
@@ -122,7 +128,7 @@ class _Builder:
     def tensor(self, t, role=None):
         key = id(t)
         if key not in self.done:
-            moved = _ser._apply_map_location(t, self.map_location)
+            moved = _apply_map_location(t, self.map_location)
             self.done[key] = as_parameter(moved) if role == "parameter" else moved
             self.keep.append(t)
         return self.done[key]
@@ -207,7 +213,7 @@ def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
     bytes. Nothing in the file is executed as Python: only known globals are unpickled
     and the code is interpreted node by node.
     """
-    if _ser._is_path(f):
+    if _is_path(f):
         if not os.path.exists(os.fspath(f)):
             raise ValueError(f"The provided filename {os.fspath(f)} does not exist")
         if os.path.isdir(os.fspath(f)):
@@ -218,11 +224,11 @@ def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
     try:
         archive = zipfile.ZipFile(f)
     except zipfile.BadZipFile:
-        raise RuntimeError(f"{_ser._name_of(f)} is not a TorchScript archive: "
+        raise RuntimeError(f"{_name_of(f)} is not a TorchScript archive: "
                            f"PytorchStreamReader failed reading zip archive: failed finding "
                            f"central directory") from None
     with archive as z:
-        name = _ser._name_of(f)
+        name = _name_of(f)
         prefix = _archive_prefix(z, name)
         code_dir = prefix + "code/"
         files = {n[len(code_dir):]: z.read(n).decode("utf-8") for n in z.namelist()
@@ -234,7 +240,7 @@ def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
         if not isinstance(constants, tuple):
             raise RuntimeError(f"{name}: constants.pkl holds a {type(constants).__name__}, "
                                f"not a tuple")
-        constants = tuple(_ser._apply_map_location(c, map_location)
+        constants = tuple(_apply_map_location(c, map_location)
                           if isinstance(c, Tensor) else c for c in constants)
         interp = Interpreter(unit, constants, lambda cls, state: ScriptObject(cls, interp,
                                                                               state))
@@ -256,7 +262,7 @@ def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
 
 # ============================================================================ saving
 
-class _ArchivePickler(_ser._TorchPickler):
+class _ArchivePickler(_TorchPickler):
     """Pickles a loaded module tree as torch.jit.save does: each module an object of its
     ``__torch__`` class built from its attribute dict, tensors by persistent id (plain
     tensors: TorchScript's unpickler knows no Parameter), lists with their type tags."""
@@ -268,7 +274,7 @@ class _ArchivePickler(_ser._TorchPickler):
                 self.write(self.get(x[0]))
                 return
             module, _, name = obj._script_class.qualname.rpartition(".")
-            self.save_global(_ser._TorchGlobal(module, name))
+            self.save_global(_TorchGlobal(module, name))
             self.write(pickle.EMPTY_TUPLE + pickle.NEWOBJ)
             self.memoize(obj)
             methods = obj._script_class.methods
@@ -286,10 +292,10 @@ class _ArchivePickler(_ser._TorchPickler):
                 return
             plain = list(obj) if isinstance(obj, list) else dict(obj)
             if obj.tag in _JIT_LIST_BUILDERS:
-                self.save_reduce(_ser._TorchGlobal("torch.jit._pickle", obj.tag), (plain,),
+                self.save_reduce(_TorchGlobal("torch.jit._pickle", obj.tag), (plain,),
                                  obj=obj)
             else:
-                self.save_reduce(_ser._TorchGlobal("torch.jit._pickle", "restore_type_tag"),
+                self.save_reduce(_TorchGlobal("torch.jit._pickle", "restore_type_tag"),
                                  (plain, obj.tag), obj=obj)
             return
         if isinstance(obj, Tensor) and type(obj) is not Tensor:
@@ -331,7 +337,7 @@ def _pickle_records(obj, prefix, record, storage_dir, pickler_cls):
     buf = io.BytesIO()
     pickler_cls(buf, storages).dump(obj)
     records = [(f"{prefix}/{record}", buf.getvalue())]
-    records += [(f"{prefix}/{storage_dir}/{ref.key}", _ser._le(ref.root))
+    records += [(f"{prefix}/{storage_dir}/{ref.key}", _le(ref.root))
                 for ref in storages.values()]
     return records
 
@@ -360,7 +366,7 @@ def save(m, f, _extra_files=None):
                 f"traced by ember.fx into known layers and ops; save the weights with "
                 f"ember.save(model.state_dict(), path) instead") from None
     prefix = "archive"
-    if _ser._is_path(f):
+    if _is_path(f):
         stem = os.path.splitext(os.path.basename(os.fspath(f)))[0]
         prefix = stem if stem and stem.isidentifier() else "archive"
     records = _pickle_records(m, prefix, "data.pkl", "data", _ArchivePickler)
@@ -372,8 +378,8 @@ def save(m, f, _extra_files=None):
         data = value.encode("utf-8") if isinstance(value, str) else bytes(value)
         records.append((f"{prefix}/extra/{key}", data))
     records += [(f"{prefix}/version", b"3\n"), (f"{prefix}/byteorder", b"little")]
-    if _ser._is_path(f):
+    if _is_path(f):
         with open(os.fspath(f), "wb") as fh:
-            _ser.write_stored_zip(fh, records)
+            write_stored_zip(fh, records)
     else:
-        _ser.write_stored_zip(f, records)
+        write_stored_zip(f, records)
