@@ -168,6 +168,33 @@ def sigmoid(qx, output_scale, output_zero_point):
     return QO._float_op(qx, sigmoid_, output_scale, output_zero_point)
 
 
+def _binary(kind, relu):
+    """quantized::add / mul (and _relu): two quantized tensors requantized to
+    (scale, zero_point), or a quantized tensor and a number (the Scalar overload, whose
+    output qparams follow from the input's)."""
+    def op(qa, qb, scale=None, zero_point=None):
+        from ember.ao.nn.quantized.modules.functional_modules import QFunctional
+        functional = QFunctional()
+        if isinstance(qb, (int, float)):
+            if scale is not None:
+                raise RuntimeError(f"quantized::{kind}.Scalar takes no output scale")
+            out = getattr(functional, f"{kind}_scalar")(qa, qb)
+            return QO.relu(out) if relu else out
+        if scale is None or zero_point is None:
+            raise RuntimeError(f"quantized::{kind}: expected the output scale and zero_point")
+        functional.scale, functional.zero_point = float(scale), int(zero_point)
+        if kind == "add":
+            return functional.add_relu(qa, qb) if relu else functional.add(qa, qb)
+        out = functional.mul(qa, qb)
+        return QO.relu(out, inplace=True) if relu else out
+    op.__name__ = f"{kind}_relu" if relu else kind
+    return op
+
+
+add, add_relu = _binary("add", False), _binary("add", True)
+mul, mul_relu = _binary("mul", False), _binary("mul", True)
+
+
 class _QuantizedNamespace:
     """``ember.ops.quantized``: each name above; others raise AttributeError naming them."""
 
@@ -185,5 +212,5 @@ class _QuantizedNamespace:
 _OPS = {fn.__name__: fn for fn in (
     linear_prepack, linear_unpack, linear, linear_relu, conv1d_prepack, conv1d, conv1d_relu,
     conv2d_prepack, conv2d, conv2d_relu, conv3d_prepack, conv3d, conv3d_relu, cat, cat_relu,
-    relu6, hardswish, elu, celu, threshold, leaky_relu, sigmoid)}
+    relu6, hardswish, elu, celu, threshold, leaky_relu, sigmoid, add, add_relu, mul, mul_relu)}
 quantized = _QuantizedNamespace()

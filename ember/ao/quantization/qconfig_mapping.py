@@ -1,7 +1,6 @@
 """QConfigMapping (torch.ao.quantization.qconfig_mapping): qconfigs by global default,
 module type, module name (or name regex) and (name, type, call index), as FX graph mode
-quantization reads them. ember has no FX graph mode quantization (prepare_fx raises
-NotImplementedError); the mapping itself is built, and eager mode can use its global and
+quantization (quantize_fx.prepare_fx) reads them; eager mode can use its global and
 per-type entries through ``to_dict``."""
 from collections import OrderedDict
 
@@ -92,25 +91,66 @@ class QConfigMapping:
         return mapping
 
 
-def _default_mapping(qconfig):
-    """The global qconfig, float placeholders for ops with a fixed output range left aside,
-    and reshape reusing its input's observer."""
+def _fixed_qparams_op_to_observer():
+    """Ops with a fixed output range and the observer that fixes their qparams."""
+    import ember
+    from ember import _torch_function
+    from ember.nn import functional as F
+    from .observer import (default_fixed_qparams_range_0to1_observer as zero_to_one,
+                           default_fixed_qparams_range_neg1to1_observer as minus_one_to_one)
+    _torch_function.activate()   # the traced graphs hold the dispatching wrappers
+    return {nn.Hardsigmoid: zero_to_one, F.hardsigmoid: zero_to_one, "hardsigmoid": zero_to_one,
+            "hardsigmoid_": zero_to_one, nn.Sigmoid: zero_to_one, ember.sigmoid: zero_to_one,
+            "sigmoid": zero_to_one, "sigmoid_": zero_to_one, nn.Softmax: zero_to_one,
+            nn.Tanh: minus_one_to_one, ember.tanh: minus_one_to_one, "tanh": minus_one_to_one,
+            "tanh_": minus_one_to_one}
+
+
+def _default_mapping(is_qat, backend, version):
+    """PyTorch's default mapping: the backend's qconfig everywhere; reshape reusing its
+    input's observer; per-tensor weights for transposed convolutions on fbgemm/x86; float
+    weights for layer_norm; quint8 weights for PReLU; fixed qparams for sigmoid, tanh,
+    hardsigmoid and Softmax."""
+    from ember.nn import functional as F
+    from .fake_quantize import FixedQParamsFakeQuantize, default_weight_fake_quant
+    from .observer import default_placeholder_observer, default_weight_observer
+    from .qconfig import QConfig, default_quint8_weight_qconfig
+    qconfig = (get_default_qat_qconfig(backend, version) if is_qat
+               else get_default_qconfig(backend, version))
+    default_weight = default_weight_fake_quant if is_qat else default_weight_observer
+    if backend in ("fbgemm", "x86"):
+        qconfig_transpose = QConfig(activation=qconfig.activation, weight=default_weight)
+    else:
+        qconfig_transpose = qconfig
+    qconfig_layernorm = QConfig(activation=qconfig.activation,
+                                weight=default_placeholder_observer)
     mapping = QConfigMapping().set_global(qconfig)
     mapping.set_object_type("reshape", default_reuse_input_qconfig)
-    for module_type in (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d):
-        mapping.set_object_type(module_type, qconfig._replace(
-            weight=get_default_qconfig("qnnpack").weight))
+    for op in (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d, F.conv_transpose1d,
+               F.conv_transpose2d, F.conv_transpose3d):
+        mapping.set_object_type(op, qconfig_transpose)
+    mapping.set_object_type(F.layer_norm, qconfig_layernorm)
+    mapping.set_object_type(nn.LayerNorm, qconfig_layernorm)
+    mapping.set_object_type(nn.PReLU, default_quint8_weight_qconfig)
+    qconfig_of_observer = {}
+    for op, observer in _fixed_qparams_op_to_observer().items():
+        if observer not in qconfig_of_observer:
+            activation = (FixedQParamsFakeQuantize.with_args(observer=observer) if is_qat
+                          else observer)
+            qconfig_of_observer[observer] = QConfig(activation=activation,
+                                                    weight=default_weight)
+        mapping.set_object_type(op, qconfig_of_observer[observer])
     return mapping
 
 
 def get_default_qconfig_mapping(backend="x86", version=0):
     """The default post-training QConfigMapping of a backend (its global qconfig is
     get_default_qconfig(backend))."""
-    return _default_mapping(get_default_qconfig(backend, version))
+    return _default_mapping(False, backend, version)
 
 
 def get_default_qat_qconfig_mapping(backend="x86", version=1):
     """The default QAT QConfigMapping of a backend."""
-    return _default_mapping(get_default_qat_qconfig(backend, version))
+    return _default_mapping(True, backend, version)
 
 
