@@ -169,7 +169,8 @@ def __getattr__(name):
     if name in ("distributions", "testing", "func", "profiler", "jit", "multiprocessing", "cpu",
                 "hub", "futures", "accelerator", "__future__", "_logging", "nested",
                 "_dynamo", "ao", "quantization",
-                "onnx", "xpu", "mps", "types", "functional", "masked", "fx", "export"):
+                "onnx", "xpu", "mps", "types", "functional", "masked", "fx", "export",
+                "quasirandom"):
         import importlib
         return importlib.import_module("." + name, __name__)
     if name in ("library", "ops"):   # torch.ops.<namespace>.<op>: ember.library's ops
