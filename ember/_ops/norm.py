@@ -14,7 +14,7 @@ import numpy as np
 from ..autograd.graph import rename as rename_node
 from .. import _dtype
 from .._backend import array_namespace, dot_keep, sum_keep, ufunc_at
-from .._backend import cupy_kernels, cudnn
+from .._backend import cupy_kernels, cudnn, parallel
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
@@ -153,7 +153,17 @@ def _affine(ctx, x, w, b, axes, eps, mean, var, centered, chan):
     ctx.mean, ctx.invstd = mean, invstd
     y = centered
     if w is not None and _broadcast_dims(y.ndim, w.shape) == axes:
-        y *= invstd * _lowp(w)   # one scale per channel (BatchNorm)
+        scale = invstd * _lowp(w)   # one scale per channel (BatchNorm)
+        shift = None if b is None else _lowp(b)
+        if _rows_split(y, scale, shift):
+            def run(lo, hi):   # y * scale + shift, a run of rows at a time
+                part = y[lo:hi]
+                part *= scale
+                if shift is not None:
+                    part += shift
+            parallel.split(y.shape[0], run, y.size // y.shape[0])
+            return y
+        y *= scale
     else:
         y *= invstd
         if w is not None:   # xhat stays for the fused backward (LayerNorm)
@@ -204,7 +214,7 @@ def _normalize_backward_fused(ctx, grad, x, w):
     if fused is not None:
         gx, gw, gb = (a if keep else None for a, keep in zip(fused, (need[0], need_w, need_b)))
     elif w_per_channel:
-        xc = xa - ctx.mean
+        xc = parallel.ufunc(np.subtract, xa, ctx.mean) if parallel.large(xa) else xa - ctx.mean
         sg, sgc = sum_keep(g, axes), dot_keep(g, xc, axes)
         if need_w:
             gw = sgc * invstd
@@ -212,10 +222,22 @@ def _normalize_backward_fused(ctx, grad, x, w):
             gb = sg if b_dims == axes else sum_keep(g, b_dims)
         if need[0]:
             k = invstd if wa is None else invstd * wa
-            gx = g * k
-            xc *= (k * invstd * invstd) * (sgc / -n)
-            gx += xc
-            gx += k * (sg / -n)
+            c1, c2 = (k * invstd * invstd) * (sgc / -n), k * (sg / -n)
+            if _rows_split(g, k, c1, c2) and xc.shape == g.shape and xc.flags.c_contiguous:
+                gx = np.empty(g.shape, np.multiply(g[:0], k).dtype)
+
+                def run(lo, hi):   # the four passes below, a run of rows at a time
+                    part, c = gx[lo:hi], xc[lo:hi]
+                    np.multiply(g[lo:hi], k, out=part)
+                    c *= c1
+                    part += c
+                    part += c2
+                parallel.split(g.shape[0], run, g.size // g.shape[0])
+            else:
+                gx = g * k
+                xc *= c1
+                gx += xc
+                gx += c2
     else:
         xhat = ctx.xhat   # forward's; read only (a retained graph backpropagates again)
         if need_w:
@@ -316,6 +338,18 @@ def _frozen_normalize(input, running_mean, running_var, weight, bias, eps, pshap
                  eps, pshape, _channel_view(_lowp(input._data), axes), keep_format)
 
 
+def _rows_split(x, *params):
+    """Whether the elementwise passes of a normalization over NumPy array x (with per-channel
+    params broadcast against it, None for an absent one) may run in runs of x's rows on the
+    thread pool (ember._backend.parallel): x large and C-contiguous, the params size 1 along
+    dim 0. Each run does the passes of the whole-array code on its rows, so the result is
+    the same bit for bit."""
+    return (type(x) is np.ndarray and x.size >= parallel.MIN_ELEMENTS and x.ndim >= 2 and
+            x.shape[0] >= 2 and x.flags.c_contiguous and parallel.threads() > 1 and
+            all(p is None or (type(p) is np.ndarray and p.ndim == x.ndim and p.shape[0] == 1)
+                for p in params))
+
+
 def _broadcast_dims(ndim, shape):
     """The dims of an ndim-array along which an operand of `shape` is broadcast."""
     full = (1,) * (ndim - len(shape)) + tuple(shape)
@@ -363,7 +397,7 @@ def _stats(x, axes, eps=None, running=None, momentum=0.0):
             mean = xx.mean(axis=axes, keepdims=True)
             return mean, xx.var(axis=axes, keepdims=True), xx - mean, None
     mean = sum_keep(xx, axes) / n
-    xc = xx - mean
+    xc = parallel.ufunc(np.subtract, xx, mean) if parallel.large(xx) else xx - mean
     return mean, dot_keep(xc, xc, axes) / n, xc, None
 
 
@@ -568,12 +602,14 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     k = len(normalized_shape)
     _check_normalized_shape(input, normalized_shape, weight, None, "*")
     _floating_kernel(input, "rms_norm", complex_ok=True)
-    if eps is None:
-        eps = _dtype.finfo(input.dtype).eps
     dims = tuple(range(input.dim() - k, input.dim()))
     # half precision is normalised in float32 and rounded once, as PyTorch does: x * x
     # overflows float16 beyond 256, and the weight multiplies before the rounding
     low = input.dtype in (_dtype.float16, _dtype.bfloat16)
+    if eps is None:
+        # the default is the epsilon of the type computed in (float32's for half inputs:
+        # bfloat16's 2**-7 would shift every result)
+        eps = _dtype.finfo(_dtype.float32 if low else input.dtype).eps
     x = input.float() if low else input
     y = x * ((x * x).mean(dims, keepdim=True) + eps).rsqrt()
     if weight is not None:

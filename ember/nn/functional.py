@@ -24,6 +24,17 @@ def _operand(input, inplace):
     return input
 
 
+def _in_float32(input, compute):
+    """compute(input), for float16/bfloat16 on the input upcast to float32 and rounded once at
+    the end, as PyTorch's CPU kernels do (their "opmath"): a composite run in the half type
+    rounds after every step (x * sigmoid(x) twice), and bfloat16 results drift by an ulp in
+    a quarter of the elements. The gradient flows through the two casts, so backward is in
+    float32 too and rounds once, as PyTorch's backward kernels."""
+    if input.dtype in (_dtype.float16, _dtype.bfloat16):
+        return compute(input.float()).to(input.dtype)
+    return compute(input)
+
+
 def _inplace_result(input, result, inplace):
     if inplace:
         from .._ops.conversion import commit_inplace
@@ -62,18 +73,19 @@ def _elu(input, alpha, scale=1.0, input_scale=1.0):
 
 def elu(input, alpha=1.0, inplace=False):
     _floating_only(input, "elu_cpu")
-    return _inplace_result(input, _elu(input, alpha), inplace)
+    return _inplace_result(input, _in_float32(input, lambda x: _elu(x, alpha)), inplace)
 
 
 def selu(input, inplace=False):
     alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
     _floating_only(input, "elu_cpu")
-    return _inplace_result(input, _elu(input, alpha, scale), inplace)
+    return _inplace_result(input, _in_float32(input, lambda x: _elu(x, alpha, scale)), inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):
     _floating_only(input, "elu_cpu")
-    return _inplace_result(input, _elu(input, alpha, input_scale=1.0 / alpha), inplace)
+    result = _in_float32(input, lambda x: _elu(x, alpha, input_scale=1.0 / alpha))
+    return _inplace_result(input, result, inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -82,22 +94,25 @@ def softplus(input, beta=1.0, threshold=20.0):
     lets NaN through with its gradient (clamp_max's gradient at NaN is 0; PyTorch's
     softplus gradient at NaN is NaN)."""
     _floating_only(input, "softplus_cpu")
-    z = input * beta
-    soft = where(z > threshold, threshold, z).exp().log1p() / beta
-    return where(z > threshold, input, soft)
+
+    def compute(x):
+        z = x * beta
+        soft = where(z > threshold, threshold, z).exp().log1p() / beta
+        return where(z > threshold, x, soft)
+    return _in_float32(input, compute)
 
 
 def silu(input, inplace=False):
     if not (input.is_floating_point() or input.is_complex()):
         _floating_only(input, "silu_cpu")
     x = _operand(input, inplace)
-    return _inplace_result(input, x * x.sigmoid(), inplace)
+    return _inplace_result(input, _in_float32(x, lambda x: x * x.sigmoid()), inplace)
 
 
 def mish(input, inplace=False):
     _floating_only(input, "mish_cpu")
     x = _operand(input, inplace)
-    return _inplace_result(input, x * softplus(x).tanh(), inplace)
+    return _inplace_result(input, _in_float32(x, lambda x: x * softplus(x).tanh()), inplace)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -119,13 +134,14 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 def hardsigmoid(input, inplace=False):
     _floating_only(input, "hardsigmoid_cpu")
-    return _inplace_result(input, (input / 6 + 0.5).clamp(0, 1), inplace)
+    result = _in_float32(input, lambda x: (x / 6 + 0.5).clamp(0, 1))
+    return _inplace_result(input, result, inplace)
 
 
 def hardswish(input, inplace=False):
     _floating_only(input, "hardswish_cpu")
     x = _operand(input, inplace)
-    return _inplace_result(input, x * (x + 3).clamp(0, 6) / 6, inplace)
+    return _inplace_result(input, _in_float32(x, lambda x: x * (x + 3).clamp(0, 6) / 6), inplace)
 
 
 def _floating_only(input, kernel):
@@ -179,7 +195,7 @@ def logsigmoid(input):
     _floating_only(input, "log_sigmoid_cpu")
     # PyTorch's kernel writes a row-major result (and input gradient) whatever the input's
     # layout; the composite computes on a row-major copy to match
-    return -softplus(-input.contiguous())
+    return _in_float32(input.contiguous(), lambda x: -softplus(-x))
 
 
 def glu(input, dim=-1):
@@ -190,7 +206,8 @@ def glu(input, dim=-1):
                            f"size {input.shape[dim]}")
     _floating_only(input, "glu_cpu")
     a, b = input.chunk(2, dim)
-    return a * b.sigmoid()
+    return _in_float32(a, lambda a: a * b.float().sigmoid()) if a.dtype in (
+        _dtype.float16, _dtype.bfloat16) else a * b.sigmoid()
 
 
 def prelu(input, weight):
