@@ -11,7 +11,7 @@ from ... import _dtype
 from ..._autocast import AUTOCAST, autocast_args
 from ..._ops.creation import empty, zeros
 from ..._ops.joining import cat, stack
-from ..._ops.rnn import lstm_layer
+from ..._ops.rnn import gru_layer, lstm_layer, rnn_layer
 from ..._tensor import Tensor
 from .. import init
 from .. import functional as F
@@ -22,7 +22,8 @@ from .module import Module
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-# dtypes the fused LSTM layer computes in directly (others take the per-step path)
+# dtypes the fused layers (ember/_ops/rnn.py) compute in directly (others take the
+# per-step path)
 _FUSED_DTYPES = (_dtype.float32, _dtype.float64)
 
 
@@ -154,9 +155,15 @@ class RNNBase(Module):
             cast = iter(autocast_args("mkldnn_rnn_layer", *present))
             x, h, c, w_ih, w_hh, b_ih, b_hh = (None if t is None else next(cast)
                                                for t in (x, h, c, w_ih, w_hh, b_ih, b_hh))
-        if (self.mode == "LSTM" and batch_sizes is None and w_hr is None and x.shape[0] > 0
-                and x.dtype in _FUSED_DTYPES):
-            return lstm_layer(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse)
+        if batch_sizes is None and x.shape[0] > 0 and x.dtype in _FUSED_DTYPES and \
+                h.dtype == x.dtype:
+            if self.mode == "LSTM" and w_hr is None:
+                return lstm_layer(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse)
+            if self.mode == "GRU" and not AUTOCAST[0]:
+                return gru_layer(x, h, w_ih, w_hh, b_ih, b_hh, reverse) + (None,)
+            if self.mode != "GRU" and self.mode != "LSTM":
+                return rnn_layer(x, h, w_ih, w_hh, b_ih, b_hh, self.mode == "RNN_RELU",
+                                 reverse) + (None,)
         gi_all = F.linear(x, w_ih, b_ih)
         outs = []
         if batch_sizes is None:
