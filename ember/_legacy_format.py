@@ -21,13 +21,20 @@ lengths are refused before the unpickler allocates for them.
 Storages are allocated while the object pickle is read, tensors become views into
 them, and the bytes are read into them afterwards, so tensors that shared a storage
 in torch share memory in ember too.
+
+Each storage record names the device it was saved from ("cpu", "cuda:0"), and torch.load
+puts it back there after map_location, as for the zip format (ember/_map_location.py).
+A storage's bytes come after the object pickle, and a copy to a GPU needs them, so when
+any storage goes anywhere but the host (or a callable map_location decides) the object
+pickle is read a second time over the filled storages, placing each tensor as the zip
+reader does; only the pickle is read twice, never the data.
 """
 import pickle
 import struct
 
 import numpy as np
 
-from ._map_location import _map_tree, _apply_map_location
+from ._map_location import _storage_objects, _target_device
 from ._safe_unpickler import (_TorchUnpickler, _RefusedGlobal,
                               check_pickle_bounds as _check_pickle_bounds)
 
@@ -65,18 +72,15 @@ def load_legacy(fh, name, map_location, mmap_path=None):
     file_size = fh.seek(0, 2)
     fh.seek(0)
     try:
-        obj = _read(fh, name, file_size)
+        return _read(fh, name, file_size, map_location)
     except _RefusedGlobal:
         raise
     except (_Corrupt,) + _CORRUPTION as e:
         raise RuntimeError(f"ember.load: {name} is not a valid checkpoint in PyTorch's legacy "
                            f"format (corrupted or truncated): {e}") from None
-    if map_location is not None:
-        obj = _map_tree(obj, lambda t: _apply_map_location(t, map_location))
-    return obj
 
 
-def _read(fh, name, file_size):
+def _read(fh, name, file_size, map_location):
     if _plain_pickle(fh) != _MAGIC_NUMBER:
         raise _Corrupt("invalid magic number")
     version = _plain_pickle(fh)
@@ -85,7 +89,8 @@ def _read(fh, name, file_size):
     _check_sys_info(_plain_pickle(fh), name)
 
     _check_pickle_bounds(fh)
-    up = _LegacyUnpickler(fh, file_size)
+    start = fh.tell()
+    up = _LegacyUnpickler(fh, file_size, map_location)
     obj = up.load()
     keys = _plain_pickle(fh)
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
@@ -95,7 +100,21 @@ def _read(fh, name, file_size):
                        f"{len(up.storages)} storages the object refers to")
     for key in keys:
         _fill(fh, key, up.storages[key])
-    return obj
+    if not _all_on_host(up.locations, map_location):
+        fh.seek(start)
+        up = _LegacyUnpickler(fh, file_size, map_location, filled=up)
+        obj = up.load()
+    return _storage_objects(obj, up)
+
+
+def _all_on_host(locations, map_location):
+    """Whether every storage, saved on the devices `locations` names, loads to the host
+    (so the tensors built over the host storages are already where they belong)."""
+    for location in set(locations.values()):
+        target = _target_device(map_location, location)
+        if target is None or target.type != "cpu":
+            return False
+    return True
 
 
 def _plain_pickle(fh):
@@ -130,15 +149,20 @@ class _LegacyUnpickler(_TorchUnpickler):
     """The object pickle. Each storage is allocated (empty) when first named, and
     `storages` remembers it under its key for _fill; a view_metadata entry gives a slice
     of the root storage (old torch wrote those for storage views). The storages are filled
-    after the pickle, so tensors are built on the host and moved by map_location only
-    (the locations recorded in the file are not restored)."""
+    after the pickle, so this first reading builds every tensor on the host.
 
-    place_on_rebuild = False
+    Given `filled` (the first reading, its storages filled), the pickle is read again over
+    those storages, and each tensor is placed on its record's location after map_location
+    (a view of a storage is copied to a device apart from its root storage)."""
 
-    def __init__(self, fh, file_size):
-        super().__init__(fh, self._allocate, None, encoding="utf-8")
+    def __init__(self, fh, file_size, map_location, filled=None):
+        super().__init__(fh, self._allocate, map_location, encoding="utf-8")
         self.room = file_size   # bytes the storages may still take up
         self.views = {}
+        self.place_on_rebuild = filled is not None
+        if filled is not None:
+            self.storages, self.views = filled.storages, filled.views
+            self.locations = filled.locations
 
     def _allocate(self, key, dtype, numel):
         if numel < 0:
@@ -164,7 +188,8 @@ class _LegacyUnpickler(_TorchUnpickler):
             if offset < 0 or numel < 0 or offset + numel > root.size:
                 raise _Corrupt(f"storage view {view_key} ({numel} elements at {offset}) lies "
                                f"outside its root storage of {root.size}")
-            self.views[view_key] = root[offset:offset + numel]
+            view = self.views[view_key] = root[offset:offset + numel]
+            self.locations[id(view)] = self.locations[id(root)]
         return self.views[view_key]
 
 

@@ -9,8 +9,11 @@ RuntimeError, which tells the user to pass map_location.
 """
 from collections import OrderedDict
 
+import numpy as np
+
+from . import _dtype
 from ._device import device as _device_cls
-from ._tensor import Tensor
+from ._tensor import Tensor, Size
 
 
 def _target_device(map_location, location):
@@ -52,14 +55,51 @@ def _placed_rebuild(unpickler, rebuild):
         target = _target_device(map_location, location)
         if target is None:   # a callable map_location decides, given the CPU tensor
             return _apply_map_location(rebuild(storage, *args), map_location, location)
-        if target.type == "cpu":
-            return rebuild(storage, *args)
-        key = (id(storage), str(target))
-        if key not in unpickler.on_device:
-            unpickler.on_device[key] = _restore_to(storage, target, location)
-        return rebuild(unpickler.on_device[key], *args)
+        return rebuild(_stored_on(unpickler, storage, target, location), *args)
     placed.__name__ = "_rebuild_placed"   # a rebuild the object reader lets a pickle call
     return placed
+
+
+def _stored_on(unpickler, storage, target, location):
+    """Host array `storage` (read from the record saved on `location`) on device `target`:
+    itself for the CPU, else its copy there, made once per device."""
+    if target.type == "cpu":
+        return storage
+    key = (id(storage), str(target))
+    if key not in unpickler.on_device:
+        unpickler.on_device[key] = _restore_to(storage, target, location)
+    return unpickler.on_device[key]
+
+
+def _storage_objects(obj, unpickler):
+    """The loaded tree with each bare storage (an array: a checkpoint admits no other
+    arrays) made a TypedStorage of its elements on the device its record names after
+    map_location, as torch.load returns it; views stay views. A callable map_location is
+    given the CPU storage and its saved location, and its result kept when it is a
+    storage."""
+    if isinstance(obj, np.ndarray):
+        from .storage import TypedStorage, UntypedStorage
+        location = unpickler.locations.get(id(obj), "cpu")
+        target = _target_device(unpickler.map_location, location)
+        arr = obj if target is None else _stored_on(unpickler, obj, target, location)
+        untyped = UntypedStorage._wrap(arr.reshape(-1).view(np.uint8), resizable=False)
+        typed = TypedStorage._new_wrapped_storage(untyped, _dtype.from_numpy_dtype(obj.dtype))
+        if target is None:
+            moved = unpickler.map_location(typed, location)
+            return moved if getattr(moved, "_is_ember_storage", False) else typed
+        return typed
+    if isinstance(obj, (dict, list, tuple)) and not isinstance(obj, Size):
+        def walk(v):
+            return _storage_objects(v, unpickler)
+        if isinstance(obj, OrderedDict):
+            out = OrderedDict((k, walk(v)) for k, v in obj.items())
+            if hasattr(obj, "_metadata"):
+                out._metadata = obj._metadata
+            return out
+        if isinstance(obj, dict):
+            return {k: walk(v) for k, v in obj.items()}
+        return type(obj)(walk(v) for v in obj) if type(obj) in (list, tuple) else obj
+    return obj
 
 
 def _restore_to(storage, target, location):
@@ -82,20 +122,3 @@ def _restore_to(storage, target, location):
                            f"device.")
     from ._backend import cuda_backend
     return cuda_backend().from_numpy(storage, index)
-
-
-def _map_tree(obj, fn):
-    if isinstance(obj, Tensor):
-        return fn(obj)
-    if isinstance(obj, OrderedDict):
-        out = OrderedDict((k, _map_tree(v, fn)) for k, v in obj.items())
-        if hasattr(obj, "_metadata"):
-            out._metadata = obj._metadata
-        return out
-    if isinstance(obj, dict):
-        return {k: _map_tree(v, fn) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_map_tree(v, fn) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(_map_tree(v, fn) for v in obj)
-    return obj

@@ -124,7 +124,7 @@ class _TorchUnpickler(pickle.Unpickler):
                          ("torch._utils", "_rebuild_tensor_v3"),
                          ("torch._utils", "_rebuild_tensor")})
 
-    place_on_rebuild = True   # False where storages are filled after the pickle (legacy)
+    place_on_rebuild = True   # False in the legacy reader's first reading (storages still empty)
 
     def __init__(self, fh, read_storage, map_location, encoding="ASCII"):
         super().__init__(fh, encoding=encoding)

@@ -12,12 +12,10 @@ import io
 import pickle
 import struct
 import zipfile
-from collections import OrderedDict
 
 import numpy as np
 
-from . import _dtype
-from ._tensor import Size
+from ._map_location import _storage_objects
 from ._safe_unpickler import _RefusedGlobal, _TorchUnpickler, check_pickle_bounds
 
 
@@ -74,27 +72,6 @@ def _load_torch_zip(z, name, map_location, mmap_path, weights_only=True):
         return _object_pickle.load(data, read_storage, map_location)
     up = _TorchUnpickler(data, read_storage, map_location)
     try:   # each tensor is placed as it is rebuilt (_placed_rebuild)
-        return _storage_objects(up.load())
+        return _storage_objects(up.load(), up)
     except _RefusedGlobal as e:   # the user sees pickle's own exception type, as torch's
         raise pickle.UnpicklingError(str(e)) from None
-
-
-def _storage_objects(obj):
-    """The tree with each bare storage (an array: a checkpoint admits no other arrays)
-    made a TypedStorage of its elements, as torch.load returns it; views stay views."""
-    if isinstance(obj, np.ndarray):
-        from .storage import TypedStorage, UntypedStorage
-        untyped = UntypedStorage._wrap(obj.reshape(-1).view(np.uint8), resizable=False)
-        return TypedStorage._new_wrapped_storage(untyped, _dtype.from_numpy_dtype(obj.dtype))
-    if isinstance(obj, (dict, list, tuple)) and not isinstance(obj, Size):
-        def walk(v):
-            return _storage_objects(v)
-        if isinstance(obj, OrderedDict):
-            out = OrderedDict((k, walk(v)) for k, v in obj.items())
-            if hasattr(obj, "_metadata"):
-                out._metadata = obj._metadata
-            return out
-        if isinstance(obj, dict):
-            return {k: walk(v) for k, v in obj.items()}
-        return type(obj)(walk(v) for v in obj) if type(obj) in (list, tuple) else obj
-    return obj
