@@ -89,11 +89,10 @@ def _replace_observer(model, graph, node, observer, attrs):
                 scale_node = _getattr_node(model, graph, path + prefix + "_scale_", scale)
                 zp_node = _getattr_node(model, graph, path + prefix + "_zero_point_",
                                         zero_point)
-                axis_node = _getattr_node(model, graph, path + prefix + "_axis_",
-                                          ember.tensor(observer.ch_axis))
+                # the axis and dtype are literals in the graph
                 quantize = graph.call_function(ember.quantize_per_channel,
-                                               (observed, scale_node, zp_node, axis_node,
-                                                dtype))
+                                               (observed, scale_node, zp_node,
+                                                observer.ch_axis, dtype))
             else:
                 scale_node = _getattr_node(model, graph, path + prefix + "_scale_",
                                            float(scale))

@@ -187,15 +187,19 @@ class _Lowering:
         path = self.attrs.node_name_to_scope.get(node.name, ("", None))[0].replace(".", "_")
         name = _new_attr_name(self.model, path + "_packed_weight_")
         setattr(self.model, name, packed)
-        with self.graph.inserting_before(q_out):
+        scale_node, zp_node = q_out.args[1], q_out.args[2]
+        with self.graph.inserting_before(scale_node):
             packed_node = self.graph.create_node("get_attr", name)
-            lowered = self.graph.call_function(op, (x_q, packed_node, q_out.args[1],
-                                                    q_out.args[2]))
-        q_out.replace_all_uses_with(lowered)
+        # the op node itself becomes the quantized op (it keeps its name, as in PyTorch)
+        # and moves after the output qparams it now reads
+        node.target = op
+        node.args = (x_q, packed_node, scale_node, zp_node)
+        node.kwargs = {}
+        q_out.replace_all_uses_with(node)
+        zp_node.append(node)
         self.graph.erase_node(q_out)
         if relu:
             self.graph.erase_node(user)
-        self.graph.erase_node(node)
 
     # ---- add / mul ----
     def lower_binary(self, node):
@@ -307,6 +311,14 @@ class _Lowering:
         q_out.replace_all_uses_with(node)
         self.graph.erase_node(q_out)
 
+    def lower_tensor_info(self, node):
+        """x.size() / x.shape read the quantized tensor (no dequantize needed)."""
+        reads_info = (node.op == "call_method" and node.target in ("size", "dim", "numel")) or \
+            (node.op == "call_function" and node.target is getattr and len(node.args) > 1
+             and node.args[1] in ("shape", "dtype", "device", "ndim"))
+        if reads_info and node.args and _is_dequantize(node.args[0]):
+            node.replace_input_with(node.args[0], node.args[0].args[0])
+
     def run(self):
         for node in list(self.graph.nodes):
             if node.graph is None:
@@ -325,11 +337,9 @@ class _Lowering:
             if _erased(node):
                 continue
             self.lower_special(node)
-        self._fold_dequantize_quantize()
-
-    def _fold_dequantize_quantize(self):
-        """dequantize followed directly by a quantize with the same qparams object is
-        the quantized tensor itself (left by an op lowered in place)."""
+        for node in list(self.graph.nodes):
+            if not _erased(node):
+                self.lower_tensor_info(node)
 
 
 def _set_qconfig(module, qconfig):

@@ -366,7 +366,7 @@ def prepare(model, qconfig_mapping, is_qat, node_name_to_scope, prepare_custom_c
             # PyTorch warns and leaves the op float: its output range is fixed by the op
             match.qconfig = None
     for node in graph.nodes:
-        if node.op in ("placeholder", "get_attr"):
+        if node.op == "placeholder":
             node_name_to_qconfig[node.name] = None
     # the qconfig each op is quantized with (None: left float)
     quantized_qconfig = {name: match.qconfig for name, match in matches.items()}

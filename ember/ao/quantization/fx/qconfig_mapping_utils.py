@@ -70,6 +70,12 @@ def generate_node_name_to_qconfig(model, modules, graph, mapping, node_name_to_s
             qconfig = _by_type_and_name(mapping, type(module), node.target, fallback)
             module_path = node_name_to_scope.get(node.name, ("", None))[0]
             key = (module_path.rpartition(".")[0], type(module))
+        elif node.op == "get_attr":
+            # a parameter or buffer read takes its owning module's qconfig
+            parent = node.target.rpartition(".")[0]
+            owner = modules.get(parent)
+            result[node.name] = _by_type_and_name(mapping, type(owner), parent, global_qconfig)
+            continue
         else:
             continue
         index = call_counts.get(key, 0)
