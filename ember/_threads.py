@@ -8,10 +8,10 @@ only recorded, so programs that set and read it keep working.
 """
 import functools
 import os
-import threading
 import warnings
 
 from . import _dtype
+from ._backend import parallel as _parallel
 from ._device import device as _device_cls
 from ._tensor import Tensor
 
@@ -54,6 +54,7 @@ def set_num_threads(int):
     global _limiter
     _check_positive(int, "set_num_threads")
     _STATE["num_threads"] = int
+    _parallel.set_threads(int)   # the elementwise pool's size
     if _threadpoolctl is not None:
         _limiter = _threadpoolctl.threadpool_limits(limits=int, user_api="blas")
 
@@ -72,15 +73,10 @@ def get_num_threads():
 
 def intra_op_threads():
     """How many threads an op or optimizer may split its own work over: the number given
-    to set_num_threads, else the CPUs this process may run on. Cheap (get_num_threads asks
+    to set_num_threads, else OMP_NUM_THREADS when set (as PyTorch reads it), else the CPUs
+    this process may run on (ember._backend.parallel.threads). Cheap (get_num_threads asks
     threadpoolctl, ~1 ms)."""
-    n = _STATE["num_threads"]
-    if n is not None:
-        return n
-    if not _CPUS:
-        _CPUS.append(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                     else os.cpu_count() or 1)
-    return _CPUS[0]
+    return _parallel.threads()
 
 
 def helper_thread():
@@ -101,7 +97,8 @@ def run_pair(first, second):
     stall whenever the other core is busy). Returns both results, or None when no split can
     be had (one CPU, no threadpoolctl, or another split under way): the caller then does
     the work whole. One split at a time, so the BLAS setting each split restores is never
-    another's."""
+    another's; the elementwise splits (ember._backend.parallel) share the lock, so the
+    elementwise ops inside a half run whole."""
     blas = _blas_controller()
     if blas is None or intra_op_threads() < 2 or not _PAIR.acquire(blocking=False):
         return None
@@ -145,10 +142,9 @@ def _blas_controller():
     return _BLAS[0]
 
 
-_CPUS = []
 _HELPER = []
 _BLAS = []
-_PAIR = threading.Lock()
+_PAIR = _parallel.BUSY
 
 
 def init_num_threads():

@@ -9,6 +9,7 @@ kernels that differ between NumPy and CuPy live in the backend modules.
 DEVICE_CHECKS = [False]
 
 from . import numpy_backend, meta_backend   # noqa: E402 (meta_backend reads DEVICE_CHECKS)
+from . import parallel   # noqa: E402
 from .. import _dtype   # noqa: E402
 # a complex32/float8 tensor's ops go through the dispatcher's narrow-dtype policy, which it
 # reaches beside its device checks
@@ -284,8 +285,35 @@ def _einsum_keep(shape, axes, *operands):
     spec = _EINSUM_SPECS.get((len(shape), axes, len(operands)))
     if spec is None:
         spec = _einsum_spec(len(shape), axes, len(operands))
-    out = _c_einsum(spec[0], *operands)
+    a = operands[0]
+    if a.size >= parallel.MIN_ELEMENTS and parallel.threads() > 1:
+        out = _einsum_split(spec, shape, operands)
+    else:
+        out = _c_einsum(spec[0], *operands)
     return out.reshape(tuple(n if k else 1 for n, k in zip(shape, spec[1])))
+
+
+def _einsum_split(spec, shape, operands):
+    """The einsum of _einsum_keep with its first kept dim cut into runs over the thread
+    pool (ember._backend.parallel), each run's outputs reduced whole by one einsum, as the
+    whole call reduces them: the same sums in the same order, bit for bit (BatchNorm's
+    per-channel sums, cut by channel; LayerNorm's per-row ones, cut by row). Operands of
+    one dtype and shape, C-contiguous (else one call)."""
+    a = operands[0]
+    kept = [i for i, k in enumerate(spec[1]) if k]
+    if not kept or any(type(o) is not numpy_backend.xp.ndarray or o.dtype != a.dtype or
+                       o.shape != a.shape or not o.flags.c_contiguous for o in operands):
+        return _c_einsum(spec[0], *operands)
+    dim = kept[0]
+    out = numpy_backend.xp.empty(tuple(shape[i] for i in kept),
+                                 _c_einsum(spec[0], *(o[:0] for o in operands)).dtype)
+    lead = (slice(None),) * dim
+
+    def run(lo, hi):
+        part = lead + (slice(lo, hi),)
+        _c_einsum(spec[0], *(o[part] for o in operands), out=out[lo:hi])
+    parallel.split(shape[dim], run, a.size // shape[dim])
+    return out
 
 
 def _einsum_spec(ndim, axes, n_operands):

@@ -1,0 +1,273 @@
+"""Elementwise work on NumPy arrays split over a small persistent thread pool.
+
+PyTorch runs its CPU elementwise kernels (add, mul, relu and its backward, batchnorm's
+elementwise parts ...) on all cores, in pieces of at least 32K elements. NumPy runs a ufunc
+on one thread, but it releases the GIL inside its loops, so a large array cut into pieces
+can be worked on by several Python threads at once. `split(n, run)` does that: run(lo, hi)
+over [0, n), the calling thread and the pool's workers claiming pieces from one shared
+counter until none are left. The caller never waits for a piece nobody has started: on a
+busy machine where a worker does not get a core in time, the caller simply does all the
+pieces itself (the only loss is the hand-off, a few microseconds).
+
+Elementwise results do not depend on how the range is cut, so they are bit-identical to
+one whole call. Reductions are not cut here (their summation order would change); the
+callers that split a reduction split it along its kept dims only, where each output is
+still summed in one piece.
+
+Only one split runs at a time in a process (`BUSY`; ember._threads.run_pair holds it as
+well): a split asked for while another is under way, or from inside one, runs whole on its
+own thread, so threads never multiply beyond the pool.
+
+The number of threads is ember.set_num_threads's setting, else OMP_NUM_THREADS when set (as
+PyTorch reads it), else the CPUs this process may run on.
+"""
+import itertools
+import os
+import queue
+import threading
+
+import numpy as np
+
+try:   # NumPy 2 keeps its floating-point error state in a context variable
+    from numpy._core._ufunc_config import _extobj_contextvar
+except ImportError:  # pragma: no cover - depends on the NumPy version
+    _extobj_contextvar = None
+
+# below this many elements an op runs whole on its own thread: waking a worker and
+# joining it costs ~20-40 us, the time one thread takes for ~100K float32 adds
+MIN_ELEMENTS = 1 << 17
+# the smallest piece worth a hand-off (PyTorch's grain is 32K elements)
+MIN_PIECE = 1 << 15
+# pieces per thread: more than one, so that a worker that starts late still finds work and
+# one that is slowed by another process leaves less for the others to wait on
+PIECES_PER_THREAD = 4
+
+# [n]: ember.set_num_threads's setting, None for the default (OMP_NUM_THREADS or the CPUs)
+SETTING = [None]
+BUSY = threading.Lock()
+_DEFAULT = []
+_POOL = []        # [(queue, [threads])] once started in this process
+
+
+def threads():
+    """How many threads a split may use (1: none besides the caller)."""
+    n = SETTING[0]
+    if n is not None:
+        return n
+    if not _DEFAULT:
+        _DEFAULT.append(_default_threads())
+    return _DEFAULT[0]
+
+
+def _default_threads():
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def set_threads(n):
+    """Record ember.set_num_threads's setting (the pool grows on its next use when larger;
+    extra workers of a shrunk pool stay idle)."""
+    SETTING[0] = n
+
+
+class _Job:
+    """One split: pieces [i * piece, (i + 1) * piece) of [0, n), claimed from `claims`;
+    `left` counts finished pieces down; the last to finish releases `finished`."""
+    __slots__ = ("run", "n", "piece", "count", "claims", "done", "finished", "error",
+                 "errstate")
+
+    def __init__(self, run, n, piece):
+        self.run, self.n, self.piece = run, n, piece
+        self.count = -(-n // piece)
+        self.claims = itertools.count()   # next() on it is atomic under the GIL
+        self.done = itertools.count(1)
+        self.finished = threading.Lock()
+        self.finished.acquire()
+        self.error = None
+        # NumPy's floating-point error state is per context: workers take the caller's
+        self.errstate = _extobj_contextvar.get() if _extobj_contextvar is not None \
+            else np.geterr()
+
+    def work(self):
+        count, piece, n = self.count, self.piece, self.n
+        while True:
+            i = next(self.claims)
+            if i >= count:
+                return
+            lo = i * piece
+            try:
+                self.run(lo, min(lo + piece, n))
+            except BaseException as e:   # raised again on the caller's thread
+                if self.error is None:
+                    self.error = e
+            if next(self.done) == count:
+                self.finished.release()
+
+    def work_as_worker(self):
+        if _extobj_contextvar is not None:
+            token = _extobj_contextvar.set(self.errstate)
+            try:
+                self.work()
+            finally:
+                _extobj_contextvar.reset(token)
+        else:  # pragma: no cover
+            with np.errstate(**self.errstate):
+                self.work()
+
+
+def _worker(jobs):
+    while True:
+        job = jobs.get()
+        job.work_as_worker()
+        del job   # let the arrays go before waiting for the next job
+
+
+def _workers(count):
+    """The pool's job queue, with at least `count` worker threads started."""
+    if not _POOL:
+        _POOL.append((queue.SimpleQueue(), []))
+    jobs, started = _POOL[0]
+    while len(started) < count:
+        t = threading.Thread(target=_worker, args=(jobs,), daemon=True,
+                             name=f"ember-elementwise-{len(started)}")
+        t.start()
+        started.append(t)
+    return jobs
+
+
+def _forget_pool():
+    """In a forked child the parent's worker threads do not exist: start anew."""
+    _POOL.clear()
+    if BUSY.locked():   # forked in the middle of a split
+        BUSY.release()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def pieces(n):
+    """The number of threads a split of n elements would use (1: it runs whole)."""
+    if n < MIN_ELEMENTS:
+        return 1
+    return min(threads(), n // MIN_PIECE)
+
+
+def split(n, run, grain=1):
+    """run(lo, hi) over [0, n) in pieces on this thread and the pool's (for n below
+    MIN_ELEMENTS * grain, one thread, or another split under way: run(0, n) here). `grain`:
+    how many elements one unit of the range holds (a range of rows: the row length), so
+    that thresholds count elements. run must only write its own part of the outputs.
+    Returns when every piece is done; an exception of a piece is raised here."""
+    workers = threads() - 1
+    if n * grain < MIN_ELEMENTS or workers < 1 or n < 2 or not BUSY.acquire(blocking=False):
+        run(0, n)
+        return
+    try:
+        want = (workers + 1) * PIECES_PER_THREAD
+        piece = max(-(-n // want), -(-MIN_PIECE // grain))
+        job = _Job(run, n, piece)
+        if job.count < 2:
+            run(0, n)
+            return
+        jobs = _workers(workers)
+        for _ in range(min(workers, job.count - 1)):
+            jobs.put(job)
+        job.work()
+        job.finished.acquire()   # the pieces the workers took are done
+        if job.error is not None:
+            raise job.error
+    finally:
+        BUSY.release()
+
+
+# ---------------------------------------------------------------------------- ufuncs
+
+_ndarray = np.ndarray
+
+
+def large(*args):
+    """Whether any NumPy array among args has MIN_ELEMENTS elements or more (the cheap test
+    a caller makes before ufunc())."""
+    for a in args:
+        if type(a) is _ndarray and a.size >= MIN_ELEMENTS:
+            return True
+    return False
+
+
+def ufunc(f, *args, out=None):
+    """f(*args, out=out) for a one-output NumPy ufunc `f`, split over the pool when its
+    operands allow: NumPy arrays (or scalars), every full-size array and `out` C-contiguous,
+    the others broadcast along leading dims or C-contiguous themselves. The pieces are runs
+    of the flattened arrays when all have the full shape, else runs of rows (the first
+    dim). Anything else runs whole, so the result (values, dtype, layout) is always f's own."""
+    plan = _plan(f, args, out)
+    if plan is None:
+        return f(*args) if out is None else f(*args, out=out)
+    shape, flat, res = plan
+    if out is None:
+        out = np.empty(shape, res.dtype)
+    n = out.size if flat else shape[0]
+    views = [(a.reshape(-1) if flat else a) if _sliced(a, shape, flat) else None
+             for a in args]
+    target = out.reshape(-1) if flat else out
+
+    def run(lo, hi):
+        f(*[a if v is None else v[lo:hi] for a, v in zip(args, views)], out=target[lo:hi])
+    split(n, run, 1 if flat else out.size // shape[0])
+    return out
+
+
+def _sliced(a, shape, flat):
+    """Whether operand a is cut with the output (a full-size array; rows: an array whose
+    first dim is the output's first one); others are passed whole to every piece."""
+    if type(a) is not _ndarray or a.ndim == 0:
+        return False
+    if flat:
+        return True
+    return a.ndim == len(shape) and a.shape[0] == shape[0]
+
+
+def _plan(f, args, out):
+    """(shape, flat, result of f on an empty piece) when ufunc() may split, else None."""
+    if type(f) is not np.ufunc or f.nout != 1 or threads() < 2 or BUSY.locked():
+        return None
+    arrays = [a for a in args if type(a) is _ndarray]
+    if not arrays:
+        return None
+    for a in arrays:
+        if a.dtype.hasobject or not a.flags.c_contiguous:
+            return None
+    shape = arrays[0].shape if len(arrays) == 1 else np.broadcast_shapes(
+        *(a.shape for a in arrays))
+    size = 1
+    for d in shape:
+        size *= d
+    if size < MIN_ELEMENTS:
+        return None
+    if out is not None:
+        if type(out) is not _ndarray or out.shape != shape or not out.flags.c_contiguous:
+            return None
+        for a in arrays:   # in place on an operand is fine; any other overlap is not
+            if a is not out and np.may_share_memory(a, out) and not _same_memory(a, out):
+                return None
+    # flat: every array has the full shape (a 0-dim one goes whole to every piece)
+    flat = all(a.shape == shape or a.ndim == 0 for a in arrays)
+    if not flat and (len(shape) < 2 or shape[0] < 2):
+        return None
+    # f on an empty piece: its result dtype, and its errors (casting, types) raised here
+    # before any thread starts
+    empty = [a[:0] if _sliced(a, shape, flat) else a for a in args]
+    res = f(*empty) if out is None else f(*empty, out=out[:0])
+    if type(res) is not _ndarray:
+        return None
+    return shape, flat, res
+
+
+def _same_memory(a, b):
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.shape == b.shape and a.strides == b.strides)
