@@ -60,6 +60,7 @@ from ._ops.misc import *  # noqa: F401,F403
 from ._ops.quantize import *  # noqa: F401,F403  (fake quantization; no quantized tensors)
 from ._ops.finite_differences import *  # noqa: F401,F403
 from ._ops.statistics import *  # noqa: F401,F403
+from ._ops.batch_norm_parts import *  # noqa: F401,F403  batch_norm_stats ... (SyncBatchNorm's)
 from ._ops.windows import *  # noqa: F401,F403
 from ._ops.spectral import *  # noqa: F401,F403
 from ._ops.special import *  # noqa: F401,F403
@@ -154,6 +155,7 @@ from ._sym import *  # noqa: E402,F401,F403  sym_int, sym_max ... on Python numb
 from ._control_flow import *  # noqa: E402,F401,F403  cond, while_loop (eager)
 from ._fx_assert import _assert  # noqa: E402,F401  torch._assert (traceable by ember.fx)
 from ._runtime_queries import *  # noqa: E402,F401,F403  get_device_module, is_distributed ...
+from ._namespace_extras import *  # noqa: E402,F401,F403  Storage, Future, fork, parse_schema ...
 from . import compiler, overrides, _C  # noqa: E402,F401
 from . import storage  # noqa: E402  (storages; adds Tensor.untyped_storage, set_ ...)
 from .storage import (UntypedStorage, TypedStorage, is_storage, from_file,  # noqa: E402,F401

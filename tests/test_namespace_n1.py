@@ -1,0 +1,157 @@
+"""Top-level names filled in by N1: Storage, Future/fork/wait, DisableTorchFunction(Subclass),
+parse_schema/FunctionSchema/Argument, sym_fresh_size, and the batch-norm pieces of
+SyncBatchNorm (batch_norm_stats ...), compared with torch."""
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+from tests.program_compare import run as _run, same  # noqa: E402
+
+
+def _aliases(m):
+    fut = m.fork(lambda a, b: a * b, m.tensor([2.0]), 3)
+    return [m.Storage is m.FloatStorage, isinstance(fut, m.Future), m.wait(fut),
+            m.sym_fresh_size(7), type(m.sym_fresh_size(7)).__name__,
+            m.DisableTorchFunctionSubclass is m._C.DisableTorchFunctionSubclass,
+            m.DisableTorchFunction is m._C.DisableTorchFunction]
+
+
+def _disable_torch_function(m):
+    calls = []
+
+    class Logged(m.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            calls.append(getattr(func, "__name__", "?"))
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    x = m.ones(2).as_subclass(Logged)
+    with m.DisableTorchFunctionSubclass():
+        a = m.add(x, 1)
+    inside = len(calls)
+    with m.DisableTorchFunction():
+        b = m.mul(x, 2)
+    inside_all = len(calls)
+    c = m.add(x, 1)
+    return [inside, inside_all, len(calls) > inside_all, type(a).__name__, type(b).__name__,
+            type(c).__name__, a, b]
+
+
+_PARSE = ["aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
+          "mylib::f(Tensor(a!) x, int[2] k=[1, 2], float eps=1e-05) -> (Tensor a, Tensor b)",
+          "foo(Tensor[] xs, str mode='x') -> Tensor[]"]
+
+
+def _parse_schema(m):
+    out = []
+    for text in _PARSE:
+        s = m.parse_schema(text)
+        out.append([str(s), s.name, s.overload_name, [a.name for a in s.arguments],
+                    [str(a.type) for a in s.arguments], type(s).__name__,
+                    isinstance(s, m.FunctionSchema), isinstance(s.arguments[0], m.Argument)])
+    return out
+
+
+def _parse_schema_error(m):
+    m.parse_schema("foo(Tensor x -> Tensor")
+
+
+def _update_stats(m):
+    x = m.arange(60.0, dtype=m.float64).reshape(4, 3, 5).sin()
+    rm = m.zeros(3, dtype=m.float64)
+    rv = m.ones(3, dtype=m.float64)
+    mean, var = m.batch_norm_update_stats(x, rm, rv, 0.1)
+    no_running = m.batch_norm_update_stats(x.float(), None, None, 0.3)
+    return [mean, var, rm, rv, list(no_running)]
+
+
+@pytest.mark.parametrize("case", ["aliases", "disable_torch_function", "parse_schema",
+                                  "parse_schema_error", "update_stats"])
+def test_against_torch(case):
+    program = {"aliases": _aliases, "disable_torch_function": _disable_torch_function,
+               "parse_schema": _parse_schema, "parse_schema_error": _parse_schema_error,
+               "update_stats": _update_stats}[case]
+    e, t = _run(program, ember), _run(program, torch)
+    assert same(e, t), (e, t)
+
+
+def _t(a, dtype=np.float64):
+    return ember.tensor(np.asarray(a, dtype=dtype)), torch.tensor(np.asarray(a, dtype=dtype))
+
+
+@pytest.mark.parametrize("shape,world", [((4, 3, 5), 1), ((6, 2), 3), ((2, 4, 3, 3), 2)])
+def test_sync_batch_norm_pieces_equal_torch_batch_norm(shape, world):
+    """The pieces put together as SyncBatchNorm does (the batch split over `world`
+    processes, statistics gathered) give torch's F.batch_norm in training: output, running
+    stats, and the input/weight/bias gradients. (torch builds the pieces for CUDA only, so
+    the oracle is its batch_norm.)"""
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal(shape)
+    dy_np = rng.standard_normal(shape)
+    w_np, b_np = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
+    eps, momentum = 1e-5, 0.1
+    # torch's batch norm and its gradients
+    xt = torch.tensor(x_np, requires_grad=True)
+    wt = torch.tensor(w_np, requires_grad=True)
+    bt = torch.tensor(b_np, requires_grad=True)
+    rmt, rvt = torch.zeros(shape[1], dtype=torch.float64), torch.ones(shape[1],
+                                                                      dtype=torch.float64)
+    yt = torch.nn.functional.batch_norm(xt, rmt, rvt, wt, bt, True, momentum, eps)
+    yt.backward(torch.tensor(dy_np))
+    # ember: per-process pieces
+    xs = np.array_split(x_np, world)
+    dys = np.array_split(dy_np, world)
+    stats = [ember.batch_norm_stats(ember.tensor(p), eps) for p in xs]
+    counts = ember.tensor([float(p.size // shape[1]) for p in xs], dtype=ember.float64)
+    rm, rv = ember.zeros(shape[1], dtype=ember.float64), ember.ones(shape[1],
+                                                                    dtype=ember.float64)
+    w, b = ember.tensor(w_np), ember.tensor(b_np)
+    mean, invstd = ember.batch_norm_gather_stats_with_counts(
+        ember.tensor(xs[0]), ember.stack([s[0] for s in stats]),
+        ember.stack([s[1] for s in stats]), rm, rv, momentum, eps, counts)
+    y = ember.cat([ember.batch_norm_elemt(ember.tensor(p), w, b, mean, invstd, eps)
+                   for p in xs])
+    reduced = [ember.batch_norm_backward_reduce(ember.tensor(g), ember.tensor(p), mean, invstd,
+                                                w, True, True, True) for p, g in zip(xs, dys)]
+    sum_dy = sum(r[0] for r in reduced)
+    sum_dy_xmu = sum(r[1] for r in reduced)
+    count_int = counts.to(ember.int32)
+    dx = ember.cat([ember.batch_norm_backward_elemt(ember.tensor(g), ember.tensor(p), mean,
+                                                    invstd, w, sum_dy, sum_dy_xmu, count_int)
+                    for p, g in zip(xs, dys)])
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rm.numpy(), rmt.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rv.numpy(), rvt.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dx.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(sum(r[2] for r in reduced).numpy(), wt.grad.numpy(),
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sum(r[3] for r in reduced).numpy(), bt.grad.numpy(),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_batch_norm_pieces_details():
+    x = ember.randn(4, 3, 2, dtype=ember.float16)
+    mean, invstd = ember.batch_norm_stats(x, 1e-5)
+    assert mean.dtype == ember.float32 and invstd.dtype == ember.float32
+    y = ember.batch_norm_elemt(x, None, None, mean, invstd, 1e-5)
+    assert y.dtype == ember.float16 and y.shape == x.shape
+    g = ember.randn(4, 3, 2)
+    xf = x.float()
+    r = ember.batch_norm_backward_reduce(g, xf, mean, invstd, None, False, False, True)
+    assert r[0] is None and r[1] is None and r[2] is None
+    np.testing.assert_allclose(r[3].numpy(), g.sum((0, 2)).numpy(), rtol=1e-6)
+    mean2, invstd2 = ember.batch_norm_gather_stats(
+        xf, mean[None].repeat(2, 1), invstd[None].repeat(2, 1), None, None, 0.1, 1e-5, 8)
+    np.testing.assert_allclose(mean2.numpy(), mean.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(invstd2.numpy(), invstd.numpy(), rtol=1e-4)
+    with pytest.raises(RuntimeError, match="at least 2 dims"):
+        ember.batch_norm_stats(ember.ones(3), 1e-5)
+
+
+def test_batch_norm_stats_differentiable():
+    """Composed of ember's ops: gradients flow (gradcheck in float64)."""
+    x = ember.randn(3, 2, 4, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda t: ember.batch_norm_stats(t, 1e-5), (x,))
