@@ -13,15 +13,10 @@ import numpy as np
 import pytest
 
 import ember
+from tests.test_serialization_devices import _CPU, _CUDA0, needs_cuda, no_cuda
 from tests.test_serialization_legacy import _same_tree, _save_legacy
 
 torch = pytest.importorskip("torch")
-
-needs_cuda = pytest.mark.skipif(not ember.cuda.is_available(), reason="no CUDA device")
-no_cuda = pytest.mark.skipif(ember.cuda.is_available(), reason="the machine has CUDA")
-
-_CPU = b"X\x03\x00\x00\x00cpu"          # the location string as protocol 2 pickles it
-_CUDA0 = b"X\x06\x00\x00\x00cuda:0"
 
 
 def _legacy(obj):
