@@ -203,6 +203,7 @@ from .sparse import (sparse_coo_tensor, sparse_csr_tensor, sparse_csc_tensor,  #
                      sparse_bsr_tensor, sparse_bsc_tensor, sparse_compressed_tensor, smm, hspmm,
                      _sparse_coo_tensor_unsafe, mm as spmm)
 sparse._attach()
+from .sparse._extra import *  # noqa: E402,F401,F403  sspaddmm, dsmm, crow_indices_copy ...
 
 # quantized tensors (quantize_per_tensor ...): a Tensor subclass whose methods without a
 # quantized kernel refuse, as the sparse classes' do (ember/_quantized.py)

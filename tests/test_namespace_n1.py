@@ -155,3 +155,66 @@ def test_batch_norm_stats_differentiable():
     """Composed of ember's ops: gradients flow (gradcheck in float64)."""
     x = ember.randn(3, 2, 4, dtype=ember.float64, requires_grad=True)
     assert ember.autograd.gradcheck(lambda t: ember.batch_norm_stats(t, 1e-5), (x,))
+
+
+# --------------------------------------------------------------------------- sparse extras
+
+def _sparse_operands(m):
+    s = m.sparse_coo_tensor(m.tensor([[0, 1, 1], [2, 0, 2]]), m.tensor([3.0, 4.0, 5.0]), (2, 3))
+    d = m.arange(6.0).reshape(3, 2)
+    inp = m.sparse_coo_tensor(m.tensor([[0], [1]]), m.tensor([1.0]), (2, 2))
+    return s, d, inp
+
+
+def _addmm(m, fn, **kwargs):
+    s, d, inp = _sparse_operands(m)
+    return fn(inp, s, d, **kwargs)
+
+
+def _coo(t):
+    return [t._indices(), t._values(), tuple(t.shape), t.is_coalesced(), str(t.layout)[-10:]]
+
+
+_SPARSE = {
+    "sspaddmm": lambda m: _coo(_addmm(m, m.sspaddmm, beta=2, alpha=0.5)),
+    "saddmm": lambda m: _coo(_addmm(m, m.saddmm, beta=3, alpha=2)),
+    "sspaddmm_method": lambda m: _coo(_sparse_operands(m)[2].sspaddmm(
+        *_sparse_operands(m)[:2])),
+    "smm": lambda m: _coo(m.smm(*_sparse_operands(m)[:2])),
+    "smm_method": lambda m: _coo(_sparse_operands(m)[0].smm(_sparse_operands(m)[1])),
+    "hsmm": lambda m: _coo(m.hsmm(*_sparse_operands(m)[:2])),
+    "dsmm": lambda m: m.dsmm(*_sparse_operands(m)[:2]),
+    "dsmm_dense": lambda m: m.dsmm(m.ones(2, 3), m.ones(3, 2)),
+    "csr_copies": lambda m: [f(_sparse_operands(m)[0].to_sparse_csr()) for f in
+                             (m.crow_indices_copy, m.col_indices_copy, m.values_copy)],
+    "csc_copies": lambda m: [f(_sparse_operands(m)[0].to_sparse_csc()) for f in
+                             (m.ccol_indices_copy, m.row_indices_copy, m.values_copy)],
+    "copy_is_a_copy": lambda m: _copy_is_a_copy(m),
+    # errors
+    "sspaddmm_dense_mat1": lambda m: m.sspaddmm(_sparse_operands(m)[2], m.ones(2, 3),
+                                                m.ones(3, 2)),
+    "sspaddmm_shape": lambda m: m.sspaddmm(_sparse_operands(m)[2], _sparse_operands(m)[0],
+                                           m.ones(4, 2)),
+    "smm_dense": lambda m: m.smm(m.ones(2, 3), m.ones(3, 2)),
+    "smm_method_dense": lambda m: m.ones(2, 3).smm(m.ones(3, 2)),
+    "hsmm_dense": lambda m: m.hsmm(m.ones(2, 3), m.ones(3, 2)),
+    "indices_copy_coo": lambda m: m.indices_copy(_sparse_operands(m)[0].coalesce()),
+    "values_copy_coo": lambda m: m.values_copy(_sparse_operands(m)[0].coalesce()),
+    "crow_copy_coo": lambda m: m.crow_indices_copy(_sparse_operands(m)[0]),
+    "indices_copy_dense": lambda m: m.indices_copy(m.ones(2)),
+    "col_copy_csc": lambda m: m.col_indices_copy(_sparse_operands(m)[0].to_sparse_csc()),
+    "row_copy_csr": lambda m: m.row_indices_copy(_sparse_operands(m)[0].to_sparse_csr()),
+}
+
+
+def _copy_is_a_copy(m):
+    c = _sparse_operands(m)[0].to_sparse_csr()
+    crow = m.crow_indices_copy(c)
+    crow.zero_()
+    return [c.crow_indices(), crow]
+
+
+@pytest.mark.parametrize("case", sorted(_SPARSE))
+def test_sparse_extras_against_torch(case):
+    e, t = _run(_SPARSE[case], ember), _run(_SPARSE[case], torch)
+    assert same(e, t), (e, t)

@@ -126,4 +126,6 @@ def _attach():
     _creation.attach()
     _math.attach()
     _compressed.attach()
+    from . import _extra   # Tensor.smm, Tensor.sspaddmm
+    _extra.attach()
     block_dense_methods()
