@@ -242,3 +242,197 @@ def test_convert_to_reference_fx_matches_torch(build, shapes):
             np.testing.assert_allclose(_np(e_module.get_weight()), module.get_weight().numpy(),
                                        rtol=1e-6, atol=1e-7)
     _check_close_quantized(t_ref(*t_in), e_ref(*e_in))
+
+
+def _lstm_model(m):
+    nn, F = m.nn, m.nn.functional
+
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 8)
+            self.lstm = nn.LSTM(8, 6)
+            self.fc2 = nn.Linear(6, 3)
+
+        def forward(self, x):
+            out, _ = self.lstm(self.fc(x))
+            return self.fc2(F.relu(out))
+    return Recurrent()
+
+
+def _dynamic_mapping(m):
+    Q = m.ao.quantization
+    return (Q.QConfigMapping().set_object_type(m.nn.Linear, Q.default_dynamic_qconfig)
+            .set_object_type(m.nn.LSTM, Q.default_dynamic_qconfig))
+
+
+def test_dynamic_linear_and_lstm_match_torch():
+    t_prep, e_prep, t_in, e_in = _prepare_both(_lstm_model, _dynamic_mapping, [(5, 2, 4)],
+                                               calibrate=0)
+    assert _summary(e_prep) == _summary(t_prep)
+    assert _observers(e_prep) == _observers(t_prep)
+    t_q, e_q = _fx(torch).convert_fx(t_prep), _fx(ember).convert_fx(e_prep)
+    assert _summary(e_q) == _summary(t_q)
+    assert [type(m).__name__ for _, m in e_q.named_children()] == \
+        ["Linear", "LSTM", "Linear"] == [type(m).__name__ for _, m in t_q.named_children()]
+    assert e_q.lstm._get_name() == t_q.lstm._get_name() == "DynamicQuantizedLSTM"
+    np.testing.assert_allclose(_np(e_q(*e_in)), _np(t_q(*t_in)), rtol=1e-5, atol=1e-5)
+    # a dynamic global qconfig quantizes only what the backend runs dynamically
+    Q_e, Q_t = ember.ao.quantization, torch.ao.quantization
+    t_model, e_model = _pair(_lstm_model)
+    t_q2 = _fx(torch).convert_fx(_fx(torch).prepare_fx(
+        t_model, Q_t.QConfigMapping().set_global(Q_t.default_dynamic_qconfig), tuple(t_in)))
+    e_q2 = _fx(ember).convert_fx(_fx(ember).prepare_fx(
+        e_model, Q_e.QConfigMapping().set_global(Q_e.default_dynamic_qconfig), tuple(e_in)))
+    assert _summary(e_q2) == _summary(t_q2)
+    np.testing.assert_allclose(_np(e_q2(*e_in)), _np(t_q2(*t_in)), rtol=1e-5, atol=1e-5)
+    with pytest.raises(NotImplementedError, match="reference quantized LSTM"):
+        _fx(ember).convert_to_reference_fx(e_prep)
+
+
+def _qat_model(m):
+    nn = m.nn
+
+    class QATNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.bn = nn.BatchNorm2d(4)
+            self.relu = nn.ReLU()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.fc(self.relu(self.bn(self.conv(x))).mean([2, 3]))
+    return QATNet()
+
+
+def test_prepare_qat_fx_train_and_convert_match_torch():
+    t_model, e_model = _pair(_qat_model, train=True)
+    t_in, e_in = _inputs((2, 3, 5, 5))
+    Q_t, Q_e = torch.ao.quantization, ember.ao.quantization
+    t_prep = _fx(torch).prepare_qat_fx(t_model, Q_t.get_default_qat_qconfig_mapping("x86"),
+                                       tuple(t_in))
+    e_prep = _fx(ember).prepare_qat_fx(e_model, Q_e.get_default_qat_qconfig_mapping("x86"),
+                                       tuple(e_in))
+    assert _summary(e_prep) == _summary(t_prep)
+    assert [(n, type(m).__name__) for n, m in e_prep.named_modules()] == \
+        [(n, type(m).__name__) for n, m in t_prep.named_modules()]
+    t_opt = torch.optim.SGD(t_prep.parameters(), lr=0.1)
+    e_opt = ember.optim.SGD(e_prep.parameters(), lr=0.1)
+    for step in range(3):
+        t_x, e_x = _inputs((2, 3, 5, 5), seed=20 + step)
+        t_loss, e_loss = t_prep(*t_x).pow(2).sum(), e_prep(*e_x).pow(2).sum()
+        np.testing.assert_allclose(e_loss.item(), t_loss.item(), rtol=1e-4)
+        t_opt.zero_grad()
+        e_opt.zero_grad()
+        t_loss.backward()
+        e_loss.backward()
+        t_opt.step()
+        e_opt.step()
+    t_q, e_q = _fx(torch).convert_fx(t_prep.eval()), _fx(ember).convert_fx(e_prep.eval())
+    assert _summary(e_q) == _summary(t_q)
+    assert list(e_q.state_dict()) == list(t_q.state_dict())
+    assert e_q.conv._get_name() == t_q.conv._get_name() == "QuantizedConvReLU2d"
+    _check_close_quantized(t_q(*t_in), e_q(*e_in))
+
+
+def test_fuse_fx_matches_torch():
+    t_model, e_model = _pair(_qat_model)
+    t_fused, e_fused = _fx(torch).fuse_fx(t_model), _fx(ember).fuse_fx(e_model)
+    assert _summary(e_fused) == _summary(t_fused)
+    assert [(n, type(m).__name__) for n, m in e_fused.named_modules()] == \
+        [(n, type(m).__name__) for n, m in t_fused.named_modules()]
+    t_in, e_in = _inputs((2, 3, 5, 5))
+    np.testing.assert_allclose(_np(e_fused(*e_in)), _np(t_fused(*t_in)), rtol=1e-5, atol=1e-6)
+
+
+def test_qconfig_mapping_by_name_and_type():
+    def mapping(m):
+        Q = m.ao.quantization
+        return (Q.QConfigMapping().set_global(Q.get_default_qconfig("x86"))
+                .set_module_name("fc", None).set_object_type(m.nn.functional.relu, None))
+    t_prep, e_prep, t_in, e_in = _prepare_both(_cnn, mapping, [(2, 3, 4, 4)])
+    assert _same_target_names(_summary(e_prep), _summary(t_prep))
+    assert _observers(e_prep) == _observers(t_prep)
+    t_q, e_q = _fx(torch).convert_fx(t_prep), _fx(ember).convert_fx(e_prep)
+    assert _same_target_names(_summary(e_q), _summary(t_q))
+    assert type(e_q.fc).__name__ == type(t_q.fc).__name__ == "Linear"
+    np.testing.assert_allclose(_np(e_q(*e_in)), _np(t_q(*t_in)), rtol=1e-4, atol=0.02)
+
+
+def test_non_traceable_module_stays_float():
+    def build(m):
+        nn = m.nn
+
+        class Untraceable(nn.Module):
+            def forward(self, x):
+                if x.sum() > 0:     # data-dependent control flow: not traceable
+                    return x * 2
+                return x
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 4)
+                self.odd = Untraceable()
+
+            def forward(self, x):
+                return self.odd(self.fc(x))
+        return Net()
+
+    def config(m):
+        if m is torch:
+            from torch.ao.quantization.fx.custom_config import PrepareCustomConfig
+        else:
+            from ember.ao.quantization.fx.custom_config import PrepareCustomConfig
+        return PrepareCustomConfig().set_non_traceable_module_names(["odd"])
+    t_model, e_model = _pair(build)
+    t_in, e_in = _inputs((3, 4))
+    t_prep = _fx(torch).prepare_fx(t_model, _mapping(torch), tuple(t_in), config(torch))
+    e_prep = _fx(ember).prepare_fx(e_model, _mapping(ember), tuple(e_in), config(ember))
+    assert _summary(e_prep) == _summary(t_prep)
+    t_prep(*t_in)
+    e_prep(*e_in)
+    t_q, e_q = _fx(torch).convert_fx(t_prep), _fx(ember).convert_fx(e_prep)
+    assert _summary(e_q) == _summary(t_q)
+    _check_close_quantized(t_q(*t_in), e_q(*e_in))
+
+
+def test_backend_config_basics():
+    from ember.ao.quantization.backend_config import (BackendConfig, BackendPatternConfig,
+                                                      DTypeConfig, ObservationType,
+                                                      get_native_backend_config)
+    native = get_native_backend_config()
+    assert native.name == "native"
+    patterns = {c.pattern for c in native.configs}
+    assert ember.nn.Linear in patterns and (ember.nn.Conv2d, ember.nn.BatchNorm2d) in patterns
+    config = (BackendPatternConfig(ember.nn.Linear)
+              .set_observation_type(ObservationType.OUTPUT_USE_DIFFERENT_OBSERVER_AS_INPUT)
+              .add_dtype_config(DTypeConfig(ember.quint8, ember.quint8, ember.qint8,
+                                            ember.float)))
+    only_linear = BackendConfig("only_linear").set_backend_pattern_config(config)
+    assert BackendConfig.from_dict(only_linear.to_dict()).configs[0].pattern is ember.nn.Linear
+    # with a backend that knows only Linear, the ReLU and add stay unobserved
+    _, e_model = _pair(_mlp)
+    prepared = _fx(ember).prepare_fx(e_model, _mapping(ember), (ember.randn(2, 6),),
+                                     backend_config=only_linear)
+    observers = _observers(prepared)
+    assert len(observers) == 4   # fc1 in, fc1 out, fc2 in (after relu), fc2 out
+    torch_config = torch.ao.quantization.backend_config
+    assert set(n for n in torch_config.__all__ if not n.startswith("get_tensorrt")
+               and not n.startswith("get_executorch") and not n.startswith("get_onednn")) <= \
+        set(dir(ember.ao.quantization.backend_config))
+
+
+def test_unbuilt_parts_raise():
+    fx = _fx(ember)
+    with pytest.raises(NotImplementedError, match="standalone modules"):
+        fx.prepare_fx(_mlp(ember).eval(), _mapping(ember), (ember.randn(2, 6),),
+                      {"standalone_module_name": [("fc1", None, (), None, None)]})
+    with pytest.raises(NotImplementedError, match="equalization"):
+        fx.prepare_fx(_mlp(ember).eval(), _mapping(ember), (ember.randn(2, 6),),
+                      _equalization_config=object())
+    with pytest.raises(AssertionError, match="prepare_fx"):
+        fx.convert_fx(_mlp(ember))
+    with pytest.raises(TypeError, match="nn.Module"):
+        fx.prepare_fx(lambda x: x, _mapping(ember), ())

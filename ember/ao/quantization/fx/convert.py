@@ -143,6 +143,15 @@ def _to_reference(module, qconfig, backend_config):
     return module
 
 
+def _is_weighted(module):
+    """Linear, convolutions, embeddings (and their fused / QAT forms), recurrent layers."""
+    from ember.nn.modules.rnn import RNNBase, RNNCellBase
+    if isinstance(module, (RNNBase, RNNCellBase)):
+        return True
+    part = module[0] if isinstance(module, ember.nn.Sequential) and len(module) else module
+    return isinstance(getattr(part, "weight", None), ember.Tensor)
+
+
 def _set_module(root, qualified_name, module):
     *parents, name = qualified_name.split(".")
     owner = root
@@ -166,11 +175,17 @@ def convert(prepared, is_reference, convert_custom_config, backend_config):
             continue
         qconfig = attrs.quantized_qconfig.get(node.name)
         module = modules[node.target]
-        if qconfig is None or is_observer_node(node, modules) or \
-                not hasattr(module[0] if isinstance(module, ember.nn.Sequential) and
-                            len(module) else module, "weight"):
+        if qconfig is None or is_observer_node(node, modules) or not _is_weighted(module):
             continue
         originals[node.target] = (copy.deepcopy(module), qconfig)
+        from ember.nn.modules.rnn import RNNBase, RNNCellBase
+        if isinstance(module, (RNNBase, RNNCellBase)):
+            if is_reference:
+                raise NotImplementedError(
+                    f"convert_to_reference_fx: the reference quantized {type(module).__name__} "
+                    f"(ao.nn.quantized.reference) is not built in ember; convert_fx gives the "
+                    f"dynamically quantized {type(module).__name__}")
+            continue
         ref = _to_reference(module, qconfig, backend_config)
         if ref is not None:
             _set_module(model, node.target, ref)
