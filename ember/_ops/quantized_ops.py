@@ -586,6 +586,41 @@ def _upsample(mode):
 _INSTALLED = [False]
 
 
+def _rebind_vision_globals(replaced):
+    """In the loaded modules of ember.vision, point the names bound to a fronted function
+    (``from ... import flatten, cat``, made before the fronts existed) to its front.
+
+    Why: torchvision's quantizable models run their float parents' code on quantized
+    tensors (ResNet's ``torch.flatten(x, 1)``, ShuffleNet's channel shuffle), and those
+    modules imported ember's functions by name; a module loaded after this point gets the
+    fronts by its import. A name may hold the function under wrappers of its own (the
+    __torch_function__ dispatcher of a module imported while dispatch was on): it is
+    recognised through them. Only ember.vision is touched: its code is the one PyTorch
+    programs run quantized, and user modules are never rewritten."""
+    import sys
+
+    def front_of(value):
+        for _ in range(8):   # a few wrapper layers at most
+            if id(value) in replaced:
+                return replaced[id(value)]
+            value = getattr(value, "_ember_undispatched", None) or \
+                getattr(value, "__wrapped__", None)
+            if value is None:
+                return None
+        return None
+
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not module_name.startswith("ember.vision"):
+            continue
+        names = vars(module)
+        for name, value in list(names.items()):
+            if callable(value) and not isinstance(value, type) and \
+                    not getattr(value, "__quantized_front__", False):
+                front = front_of(value)
+                if front is not None:
+                    names[name] = front
+
+
 def install_fronts():
     """Put the fronts in place (once, when the first quantized tensor is made)."""
     if _INSTALLED[0]:
@@ -601,6 +636,7 @@ def install_fronts():
         if front is None:
             front = replaced[id(original)] = _front(original, kernel, test)
         setattr(space, name, front)
+    _rebind_vision_globals(replaced)
     # the activation modules that hold their function (nn.Sigmoid's F.sigmoid ...)
     from ..nn.modules import activation
     for cls in vars(activation).values():

@@ -23,6 +23,7 @@ from .vgg import *  # noqa: F401,F403
 from .vision_transformer import *  # noqa: F401,F403
 from . import detection  # noqa: E402,F401  (torchvision.models.detection)
 from . import segmentation  # noqa: E402,F401  (torchvision.models.segmentation)
+from . import quantization  # noqa: E402,F401  (torchvision.models.quantization)
 
 # the submodules themselves (the package attribute `alexnet` is the builder function)
 _MODULES = [importlib.import_module(f"{__name__}.{name}")
@@ -37,6 +38,12 @@ for _mod in _MODULES + [detection, segmentation]:
         _obj = getattr(_mod, _name)
         if callable(_obj) and _name.islower():
             _BUILDERS[_name] = _obj
+# the quantizable builders are registered as torchvision registers them: "quantized_<name>"
+for _mod in quantization._MODULES:
+    for _name in _mod.__all__:
+        _obj = getattr(_mod, _name)
+        if callable(_obj) and _name.islower():
+            _BUILDERS["quantized_" + _name] = _obj
 # the loop's names would show in the namespace programs scan for builders (imagenet/main.py:
 # name.islower() and not name.startswith("__") and callable)
 del _mod, _name, _obj
@@ -79,11 +86,15 @@ def get_model_weights(name):
     """The weights enum of a builder (or builder name)."""
     builder = get_model_builder(name) if isinstance(name, str) else name
     module = __import__(builder.__module__, fromlist=["__all__"])
+    # (a quantizable builder's: the quantized enum, the first of its `weights` annotation
+    # that torchvision reads)
+    suffix = "_quantizedweights" if module.__name__.startswith(quantization.__name__ + ".") \
+        else "_weights"
     for attr in module.__all__:
         enum_cls = getattr(module, attr)
         # exact: with the underscores dropped regnet_y_16gf would find RegNet_Y_1_6GF's
         if isinstance(enum_cls, type) and issubclass(enum_cls, WeightsEnum) and \
-                attr.lower() == builder.__name__ + "_weights":
+                attr.lower() == builder.__name__ + suffix:
             return enum_cls
     raise ValueError(f"No weights enum for {builder.__name__}")
 

@@ -97,9 +97,13 @@ class MobileNetV2(nn.Module):
                 nn.init.normal_(m.weight, 0, 0.01)
                 nn.init.zeros_(m.bias)
 
-    def forward(self, x):
+    def _forward_impl(self, x):
+        # (torchvision's name: the quantizable subclass wraps it in its quant stubs)
         x = F.adaptive_avg_pool2d(self.features(x), (1, 1))
         return self.classifier(flatten(x, 1))
+
+    def forward(self, x):
+        return self._forward_impl(x)
 
 
 class MobileNet_V2_Weights(WeightsEnum):
