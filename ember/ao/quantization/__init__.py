@@ -11,8 +11,10 @@ PyTorch's eager-mode quantization workflows.
   (quantize.py), with the module mappings of quantization_mappings.py; the quantized
   modules they produce live in ember.ao.nn.quantized.
 
-FX graph mode (quantize_fx: prepare_fx, convert_fx), the PT2E flow and the TorchScript
-(``*_jit``) workflows are not built: they raise NotImplementedError.
+FX graph mode quantization lives in quantize_fx.py (prepare_fx, prepare_qat_fx, convert_fx,
+convert_to_reference_fx, fuse_fx; the passes in fx/, the backends' patterns in
+backend_config/). The PT2E flow and the TorchScript (``*_jit``) workflows are not built:
+they raise NotImplementedError.
 """
 from . import _qscheme  # noqa: F401
 from .fake_quantize import *  # noqa: F401,F403
@@ -35,12 +37,13 @@ from .quantize import __all__ as _quantize_all
 from .stubs import *  # noqa: F401,F403
 from .stubs import __all__ as _stubs_all
 from . import quantize_fx, utils  # noqa: F401
+from .quant_type import QuantType  # noqa: F401
 
 _mappings_all = [n for n in _mappings_all if not n.startswith("DEFAULT_")]
 
 __all__ = (_observer_all + _fake_quantize_all + _qconfig_all + _qconfig_mapping_all
            + _stubs_all + _fuse_modules_all + _fuser_all + _mappings_all + _quantize_all
-           + ["default_eval_fn"])
+           + ["default_eval_fn", "QuantType"])
 __all__.remove("fuse_known_modules")   # importable, but not in torch's namespace
 
 

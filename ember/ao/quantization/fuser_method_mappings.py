@@ -124,6 +124,10 @@ def get_fuser_method(op_list, additional_fuser_method_mapping=None):
 
 
 def get_fuser_method_new(op_pattern, fuser_method_mapping):
-    """The fuser method of an FX pattern: not built (FX graph mode quantization)."""
-    raise NotImplementedError("get_fuser_method_new belongs to FX graph mode quantization, "
-                              "which ember does not have; use fuse_modules")
+    """The fuser method of a pattern (a tuple of ops in the order they run) from
+    `fuser_method_mapping`, else the default one; AssertionError if there is none."""
+    fuser_method = fuser_method_mapping.get(op_pattern) or \
+        _DEFAULT_OP_LIST_TO_FUSER_METHOD.get(op_pattern)
+    if fuser_method is None:
+        raise AssertionError(f"did not find fuser method for: {op_pattern} ")
+    return fuser_method

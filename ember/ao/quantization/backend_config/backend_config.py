@@ -197,7 +197,8 @@ class BackendConfig:
         self._pattern_complex_format_to_config = {}
 
     def __repr__(self):
-        return f"BackendConfig({self.name!r}, {len(self._pattern_complex_format_to_config)} patterns)"
+        count = len(self._pattern_complex_format_to_config)
+        return f"BackendConfig({self.name!r}, {count} patterns)"
 
     def set_name(self, name):
         self.name = name

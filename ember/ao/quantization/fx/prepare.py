@@ -12,9 +12,6 @@ For each matched op (in graph order):
 Observer modules are named ``activation_post_process_<i>`` in the order they are made, as
 PyTorch names them; an observer shared by several nodes is one module under several names.
 """
-import operator
-
-from ember import nn
 from ember.fx import Node
 from ember.nn.utils.parametrize import type_before_parametrizations
 
@@ -26,7 +23,8 @@ from ..backend_config.native import _fixed_qparams_ops
 from .pattern_utils import match_chain, op_in, sorted_patterns
 from .qconfig_mapping_utils import generate_node_name_to_qconfig
 
-__all__ = ["prepare", "ObservedGraphModuleAttrs"]
+__all__ = ["prepare", "ObservedGraphModuleAttrs", "is_observer_node", "is_observer_module",
+           "is_tensor_node"]
 
 _DIFFERENT = ObservationType.OUTPUT_USE_DIFFERENT_OBSERVER_AS_INPUT
 _SHARE = ObservationType.OUTPUT_SHARE_OBSERVER_WITH_INPUT
@@ -383,6 +381,3 @@ def prepare(model, qconfig_mapping, is_qat, node_name_to_scope, prepare_custom_c
         prepare_custom_config, backend_config, custom_module_nodes, quantized_qconfig)
     return observed
 
-
-__all__ += ["is_observer_node", "is_observer_module", "is_tensor_node"]
-del operator, nn
