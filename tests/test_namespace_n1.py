@@ -218,3 +218,35 @@ def _copy_is_a_copy(m):
 def test_sparse_extras_against_torch(case):
     e, t = _run(_SPARSE[case], ember), _run(_SPARSE[case], torch)
     assert same(e, t), (e, t)
+
+
+def _tensor_leftovers(m):
+    import warnings
+    d = m.ones(2, 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        volatile = d.volatile
+    return [d.const_data_ptr() == d.data_ptr(), d.name, volatile,
+            [c.category.__name__ for c in caught if "volatile" in str(c.message)]]
+
+
+_TENSOR = {
+    "leftovers": _tensor_leftovers,
+    "reinforce": lambda m: m.ones(2).reinforce(1),
+    "ipu": lambda m: m.ones(2).ipu(),
+    "name_not_writable": lambda m: setattr(m.ones(2), "name", "x"),
+}
+for _method in ("crow_indices", "col_indices", "ccol_indices", "row_indices", "coalesce"):
+    _TENSOR[f"dense_{_method}"] = (lambda name: lambda m: getattr(m.ones(2, 2), name)())(_method)
+
+
+@pytest.mark.parametrize("case", sorted(_TENSOR))
+def test_tensor_leftovers_against_torch(case):
+    e, t = _run(_TENSOR[case], ember), _run(_TENSOR[case], torch)
+    assert same(e, t), (e, t)
+
+
+def test_dense_component_messages():
+    with pytest.raises(RuntimeError, match="crow_indices expected sparse row compressed "
+                                           "tensor layout but got Strided"):
+        ember.ones(2, 2).crow_indices()

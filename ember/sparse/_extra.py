@@ -95,11 +95,30 @@ row_indices_copy = _component_copy("row_indices", "sparse column compressed tens
                                    ("SparseCsc", "SparseBsc"))
 
 
+# the sparse components a dense tensor refuses: method -> the layout PyTorch expects
+_COMPONENTS = {"crow_indices": "sparse row compressed tensor",
+               "col_indices": "sparse row compressed tensor",
+               "ccol_indices": "sparse column compressed tensor",
+               "row_indices": "sparse column compressed tensor",
+               "coalesce": "sparse coordinate tensor"}
+
+
+def _dense_refusal(name, wanted):
+    def refuse(self, *args, **kwargs):
+        raise RuntimeError(f"{name} expected {wanted} layout but got {_layout_name(self)}")
+    refuse.__name__ = name
+    return refuse
+
+
 def attach():
-    """Tensor.smm and Tensor.sspaddmm (dense tensors refuse them, as PyTorch's)."""
+    """Tensor.smm and Tensor.sspaddmm (dense tensors refuse them, as PyTorch's), and the
+    sparse component methods a dense tensor has only to refuse (crow_indices ...)."""
     def sspaddmm_method(self, mat1, mat2, *, beta=1, alpha=1):
         return sspaddmm(self, mat1, mat2, beta=beta, alpha=alpha)
     sspaddmm_method.__name__ = "sspaddmm"
     for cls in (Tensor, SparseCooTensor):
         cls.smm = smm
         cls.sspaddmm = sspaddmm_method
+    for name, wanted in _COMPONENTS.items():
+        if name not in Tensor.__dict__:
+            setattr(Tensor, name, _dense_refusal(name, wanted))
