@@ -376,8 +376,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
-        if not isinstance(value, bool):
-            value = bool(value)
+        if value is not True and value is not False:
+            raise RuntimeError("requires_grad must be a bool")
         if self.grad_fn is not None:
             if value:
                 return
@@ -397,6 +397,9 @@ class Tensor:
         self._requires_grad = value
 
     def requires_grad_(self, requires_grad=True):
+        if requires_grad is not True and requires_grad is not False:
+            raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be "
+                            f"bool, not {type(requires_grad).__name__}")
         self.requires_grad = requires_grad
         return self
 

@@ -69,6 +69,22 @@ def quietly(fn, *args):
             restore_fp_errors(token)
 
 
+def type_name(value):
+    """A value's type as PyTorch's argument parser names it (int, numpy.bool, Tensor)."""
+    t = type(value)
+    return t.__name__ if t.__module__ == "builtins" or isinstance(value, Tensor) \
+        else f"{t.__module__}.{t.__name__}"
+
+
+def check_flag(value, fname=None, name="requires_grad", none_ok=True):
+    """A bool argument of a factory (None: unset, when `none_ok`), as PyTorch's parser
+    checks it: an int, a NumPy bool or anything else raises TypeError."""
+    if value is True or value is False or (value is None and none_ok):
+        return bool(value)
+    where = f"{fname}(): argument" if fname else "argument"
+    raise TypeError(f"{where} '{name}' must be bool, not {type_name(value)}")
+
+
 def is_scalar(x):
     return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
 

@@ -12,7 +12,7 @@ from .. import _dtype
 from .._device import as_device, factory_device, CPU
 from .._tensor import Tensor, Size
 from ._layout import like_layout
-from ._util import dtype_name
+from ._util import check_flag, dtype_name
 
 _FROM_NP = _dtype._FROM_NP
 
@@ -34,7 +34,7 @@ def _to_device(arr, device):
 def _finish(arr, dtype, device, requires_grad, out=None):
     """Wrap a freshly computed NumPy array (already of `dtype`) as the op's result."""
     t = Tensor._make(_to_device(arr, device))
-    if requires_grad:
+    if check_flag(requires_grad):
         t.requires_grad = True
     if out is not None:
         return _write_out(out, t)
@@ -182,6 +182,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     mixing them takes the promoted type of its elements.
     """
     dt = _dtype_arg(dtype, "tensor")
+    check_flag(requires_grad, "tensor", none_ok=False)
     if isinstance(data, Tensor):
         import warnings
         warnings.warn("To copy construct from a tensor, it is recommended to use "
@@ -360,6 +361,7 @@ def _size_args(fname, args, size, parser_message=False):
 
 def _filled(fname, size, value, dtype, device, requires_grad, out=None):
     """A tensor of shape `size` filled with `value` (None: uninitialised)."""
+    check_flag(requires_grad, fname)
     dt = _dtype_arg(dtype, fname) or (out.dtype if out is not None else
                                       _dtype.get_default_dtype())
     return _alloc(_shape(size, fname), value, dt, device, requires_grad, out)
@@ -384,7 +386,7 @@ def _alloc(shape, value, dt, device, requires_grad, out=None):
         with xp.cuda.Device(dev.index or 0):
             arr = _dtype.filled(xp, shape, 0 if value is None else value, dt.np)
     t = Tensor._make(arr)
-    if requires_grad:
+    if check_flag(requires_grad):
         t.requires_grad = True
     if out is not None:
         return _write_out(out, t)

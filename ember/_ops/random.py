@@ -19,7 +19,7 @@ from ..autograd import grad_mode
 from ._base import Op, apply
 from ._layout import _dim_order
 from ._out_overlap import refuses_out_overlap
-from ._util import dtype_name, c_type_name
+from ._util import check_flag, dtype_name, c_type_name
 from .conversion import commit_inplace
 from .._device import factory_device
 from .creation import (_not_implemented_for, _size_args, _dtype_arg, _shape, _alloc, _finish,
@@ -161,7 +161,7 @@ def _random_like(input, dtype, device, requires_grad, memory_format, fill):
     out = empty_like(input, dtype=dtype, device=device, memory_format=memory_format)
     with grad_mode.no_grad():
         fill(out)
-    if requires_grad:
+    if check_flag(requires_grad):
         out.requires_grad_(True)
     return out
 

@@ -36,6 +36,10 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter(): argument 'data' must be Tensor, not "
                             f"{type(data).__name__}")
+        if requires_grad is not True and requires_grad is not False:
+            # PyTorch's message names the internal call that checks it
+            raise TypeError(f"_make_subclass(): argument 'require_grad' (position 3) must be "
+                            f"bool, not {type(requires_grad).__name__}")
         if data.layout.name != "strided":   # (its _data is no array: ember/_sparse_tensor.py)
             raise NotImplementedError(f"ember has no Parameter of layout {data.layout}")
         if cls is Parameter and _is_user_subclass(data):
