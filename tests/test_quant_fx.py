@@ -436,3 +436,81 @@ def test_unbuilt_parts_raise():
         fx.convert_fx(_mlp(ember))
     with pytest.raises(TypeError, match="nn.Module"):
         fx.prepare_fx(lambda x: x, _mapping(ember), ())
+
+
+def _custom_module_classes(m):
+    """A float module, its observed form and its quantized form (a custom module: the
+    observed class is built by from_float at prepare, the quantized one by from_observed
+    at convert, and it reads and gives quantized tensors)."""
+    nn = m.nn
+
+    class Scale(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.linear(x)
+
+    class ObservedScale(Scale):
+        @classmethod
+        def from_float(cls, float_module):
+            observed = cls()
+            observed.linear = float_module.linear
+            observed.qconfig = float_module.qconfig
+            return observed
+
+    class QuantizedScale(nn.Module):
+        def __init__(self, linear):
+            super().__init__()
+            self.linear = linear
+
+        def forward(self, x):
+            return m.quantize_per_tensor(self.linear(x.dequantize()), x.q_scale(),
+                                         x.q_zero_point(), m.quint8)
+
+        @classmethod
+        def from_observed(cls, observed):
+            return cls(observed.linear)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.custom = Scale()
+
+        def forward(self, x):
+            return self.custom(self.fc(x))
+    return Net, Scale, ObservedScale, QuantizedScale
+
+
+def test_custom_module_classes_match_torch():
+    def run(m):
+        if m is torch:
+            from torch.ao.quantization.fx.custom_config import (ConvertCustomConfig,
+                                                                PrepareCustomConfig)
+        else:
+            from ember.ao.quantization.fx.custom_config import (ConvertCustomConfig,
+                                                                PrepareCustomConfig)
+        Net, Scale, Observed, Quantized = _custom_module_classes(m)
+        m.manual_seed(0)
+        model = Net().eval()
+        x = m.tensor(np.linspace(-2, 2, 12, dtype=np.float32).reshape(3, 4))
+        prepared = _fx(m).prepare_fx(model, _mapping(m), (x,),
+                                     PrepareCustomConfig().set_float_to_observed_mapping(
+                                         Scale, Observed))
+        prepared(x)
+        # (torch's convert_fx edits the prepared model in place)
+        prepared_summary = _summary(prepared), type(prepared.custom).__name__
+        converted = _fx(m).convert_fx(
+            prepared, ConvertCustomConfig().set_observed_to_quantized_mapping(Observed,
+                                                                             Quantized))
+        return prepared_summary, converted, x
+
+    t_prep, t_q, t_x = run(torch)
+    e_prep, e_q, e_x = run(ember)
+    assert e_prep == t_prep
+    assert e_prep[1] == "ObservedScale"
+    assert _summary(e_q) == _summary(t_q)
+    assert type(e_q.custom).__name__ == type(t_q.custom).__name__ == "QuantizedScale"
+    _check_close_quantized(t_q(t_x), e_q(e_x))
