@@ -26,7 +26,8 @@ from ._device import device as _device_cls
 from ._tensor import Tensor, Size
 from ._map_location import _target_device, _apply_map_location, _restore_to
 from ._storage_layout import _root_array, _as_strided, _offset_elems, _le
-from ._zipformat_read import _read_record
+from ._zipformat_read import _read_record, read_bytes
+from ._serialization_options import get_crc32_options
 from ._zipwrite import write_stored_zip
 
 _EMBER_DIR = "ember_archive"
@@ -163,7 +164,7 @@ def _save_ember(obj, fh):
     records.append((f"{_EMBER_DIR}/storages.json", json.dumps(
         {key: {"dtype": _dtype._FROM_NP[root.dtype].name, "numel": int(root.size)}
          for key, root in enc.storages.values()}).encode()))
-    write_stored_zip(fh, records)
+    write_stored_zip(fh, records, crc32=get_crc32_options())
 
 
 class _Decoder:
@@ -279,11 +280,11 @@ def _hashable(k):
 
 
 def _load_ember(z, name, map_location, mmap_path):
-    meta = json.loads(z.read(f"{_EMBER_DIR}/meta.json"))
+    meta = json.loads(read_bytes(z, f"{_EMBER_DIR}/meta.json"))
     if meta.get("version", 0) > _FORMAT_VERSION:
         raise RuntimeError(f"{name} was written by a newer ember (format {meta['version']})")
-    tree = json.loads(z.read(f"{_EMBER_DIR}/data.json"))
-    infos = json.loads(z.read(f"{_EMBER_DIR}/storages.json"))
+    tree = json.loads(read_bytes(z, f"{_EMBER_DIR}/data.json"))
+    infos = json.loads(read_bytes(z, f"{_EMBER_DIR}/storages.json"))
     cache = {}
 
     def storage(key):

@@ -105,6 +105,14 @@ def _storage_objects(obj, unpickler):
 def _restore_to(storage, target, location):
     """Host array `storage` copied to CUDA device `target`, with torch's errors when the
     device is missing (a file saved on a GPU, loaded on a machine without one)."""
+    _restore_check(target, location)
+    from ._backend import cuda_backend
+    return cuda_backend().from_numpy(storage, target.index or 0)
+
+
+def _restore_check(target, location):
+    """Raise torch's RuntimeError when storages saved on `location` cannot be restored to
+    device `target` on this machine."""
     if target.type != "cuda":
         raise RuntimeError(f"don't know how to restore data location of {location} "
                            f"(mapped to {target})")
@@ -120,5 +128,3 @@ def _restore_to(storage, target, location):
                            f"torch.cuda.device_count() is {cuda.device_count()}. Please use "
                            f"torch.load with map_location to map your storages to an existing "
                            f"device.")
-    from ._backend import cuda_backend
-    return cuda_backend().from_numpy(storage, index)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ._map_location import _storage_objects
 from ._safe_unpickler import _RefusedGlobal, _TorchUnpickler, check_pickle_bounds
+from ._serialization_options import fallback_byteorder, mmap_mode
 
 
 def _read_record(z, member, dt, numel, mmap_path, byteorder):
@@ -36,21 +37,40 @@ def _read_record(z, member, dt, numel, mmap_path, byteorder):
     if info.compress_type != zipfile.ZIP_STORED:
         arr = np.frombuffer(z.read(member), dtype=file_dt, count=numel).copy()
         return arr if file_dt == np.dtype(dt) else arr.astype(dt)
+    start = _data_offset(z, info)
+    if mmap_path is not None and numel:
+        arr = np.memmap(mmap_path, dtype=file_dt, mode=mmap_mode(), offset=start,
+                        shape=(numel,))
+        return arr if file_dt == np.dtype(dt) else arr.astype(dt)
+    arr = np.empty(numel, dtype=file_dt)
+    z.fp.seek(start)
+    if z.fp.readinto(arr.view(np.uint8)) != info.file_size:
+        raise ValueError(f"record {member} is truncated")
+    return arr if file_dt == np.dtype(dt) else arr.astype(dt)
+
+
+def _data_offset(z, info):
+    """Where the data of stored record `info` starts in the archive's file."""
     fh = z.fp
     fh.seek(info.header_offset)
     header = fh.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise ValueError(f"record {member}: bad local file header")
+        raise ValueError(f"record {info.filename}: bad local file header")
     name_len, extra_len = struct.unpack("<HH", header[26:30])
-    start = info.header_offset + 30 + name_len + extra_len
-    if mmap_path is not None and numel:
-        arr = np.memmap(mmap_path, dtype=file_dt, mode="c", offset=start, shape=(numel,))
-        return arr if file_dt == np.dtype(dt) else arr.astype(dt)
-    arr = np.empty(numel, dtype=file_dt)
-    fh.seek(start)
-    if fh.readinto(arr.view(np.uint8)) != info.file_size:
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def read_bytes(z, member):
+    """The bytes of record `member`. A stored record's CRC-32 is not verified, as torch.load
+    does not verify it: ``torch.serialization.set_crc32_options(False)`` writes zeros."""
+    info = z.getinfo(member)
+    if info.compress_type != zipfile.ZIP_STORED:
+        return z.read(member)
+    z.fp.seek(_data_offset(z, info))
+    data = z.fp.read(info.file_size)
+    if len(data) != info.file_size:
         raise ValueError(f"record {member} is truncated")
-    return arr if file_dt == np.dtype(dt) else arr.astype(dt)
+    return data
 
 
 def _load_torch_zip(z, name, map_location, mmap_path, weights_only=True):
@@ -59,13 +79,13 @@ def _load_torch_zip(z, name, map_location, mmap_path, weights_only=True):
     if not pkl:
         raise RuntimeError(f"{name}: no data.pkl record in the archive")
     prefix = pkl[0][:-len("data.pkl")]
-    byteorder = "<"
-    if prefix + "byteorder" in names and z.read(prefix + "byteorder").strip() == b"big":
-        byteorder = ">"
+    byteorder = fallback_byteorder()
+    if prefix + "byteorder" in names:
+        byteorder = ">" if read_bytes(z, prefix + "byteorder").strip() == b"big" else "<"
 
     def read_storage(key, dt, numel):
         return _read_record(z, f"{prefix}data/{key}", dt, numel, mmap_path, byteorder)
-    data = io.BytesIO(z.read(pkl[0]))
+    data = io.BytesIO(read_bytes(z, pkl[0]))
     check_pickle_bounds(data)
     if weights_only is False:   # whole objects (torch.save(model)): see _object_pickle
         from . import _object_pickle

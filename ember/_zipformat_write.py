@@ -21,6 +21,7 @@ from ._device import device as _device_cls
 from ._tensor import Tensor, Size
 from ._storage_layout import _root_array, _as_strided, _offset_elems, _le
 from ._torch_rebuild import _STORAGE_NAME
+from ._serialization_options import get_crc32_options
 from ._zipwrite import write_stored_zip
 
 
@@ -222,4 +223,4 @@ def _save_torch(obj, fh, archive="archive", pickler=None):
     records += [(f"{archive}/version", b"3\n"),
                 (f"{archive}/.data/serialization_id",
                  str(int.from_bytes(os.urandom(16), "little")).encode())]
-    write_stored_zip(fh, records)
+    write_stored_zip(fh, records, crc32=get_crc32_options())

@@ -30,21 +30,23 @@ def _crc(view):
     return zlib.crc32(view) & 0xFFFFFFFF
 
 
-def write_stored_zip(fh, records, align=64):
+def write_stored_zip(fh, records, align=64, crc32=True):
     """Write ``records``, a list of (name, bytes-like), as a zip archive to ``fh``.
 
     The buffers must stay unchanged until this returns. ``fh`` needs only ``write``;
-    offsets are counted here, so it may be any binary file object.
+    offsets are counted here, so it may be any binary file object. With ``crc32=False``
+    no checksum is computed and zeros stand in its place (torch's
+    ``set_crc32_options(False)``: faster, but unzip tools report the records corrupted).
     """
     views = [(name.encode("utf-8"), memoryview(data).cast("B")) for name, data in records]
-    big = [v for _, v in views if v.nbytes >= _PARALLEL_MIN]
+    big = [v for _, v in views if v.nbytes >= _PARALLEL_MIN] if crc32 else []
     pool = ThreadPoolExecutor(2) if len(big) > 1 else None
     try:
         crcs = {id(v): pool.submit(_crc, v) for v in big} if pool else {}
         offset, central = 0, []
         for name, view in views:
             job = crcs.get(id(view))
-            crc = job.result() if job is not None else _crc(view)
+            crc = job.result() if job is not None else _crc(view) if crc32 else 0
             size = view.nbytes
             zip64 = size >= _LIMIT or offset >= _LIMIT
             extra = struct.pack("<2H2Q", 1, 16, size, size) if size >= _LIMIT else b""

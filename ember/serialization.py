@@ -14,6 +14,7 @@ atomic (ember/_atomicfile.py). Each format lives in a file of its own:
 
 and the pieces they share: ember/_safe_unpickler.py (the restricted unpickler of
 ``weights_only=True``, its allow-list and the safe-globals API re-exported here),
+ember/_serialization_options.py (torch.serialization's settings and utilities, re-exported),
 ember/_torch_rebuild.py (torch's storage classes and tensor rebuilds), ember/_map_location.py
 (where loaded tensors go) and ember/_storage_layout.py (views and their storages).
 """
@@ -29,11 +30,24 @@ from ._ember_format import _EMBER_DIR, _save_ember, _load_ember
 from ._safe_unpickler import (add_safe_globals, get_safe_globals, clear_safe_globals,
                               safe_globals)
 from ._safetensors import _save_safetensors, _load_safetensors, safetensors_metadata
+from ._serialization_options import (
+    SourceChangeWarning, LoadEndianness, get_default_load_endianness,
+    set_default_load_endianness, get_crc32_options, set_crc32_options,
+    get_default_mmap_options, set_default_mmap_options, skip_data, register_package, mkdtemp,
+    check_module_version_greater_or_equal, location_tag, validate_cuda_device,
+    default_restore_location, normalize_storage_type, storage_to_tensor_type,
+    get_unsafe_globals_in_checkpoint)
 from ._zipformat_read import _load_torch_zip
 from ._zipformat_write import _save_torch
 
 __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
-           "safe_globals", "safetensors_metadata"]
+           "safe_globals", "safetensors_metadata", "SourceChangeWarning", "LoadEndianness",
+           "get_default_load_endianness", "set_default_load_endianness", "get_crc32_options",
+           "set_crc32_options", "get_default_mmap_options", "set_default_mmap_options",
+           "skip_data", "register_package", "mkdtemp", "check_module_version_greater_or_equal",
+           "location_tag", "validate_cuda_device", "default_restore_location",
+           "normalize_storage_type", "storage_to_tensor_type",
+           "get_unsafe_globals_in_checkpoint"]
 
 
 # ============================================================================ helpers

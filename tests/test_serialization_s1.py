@@ -184,9 +184,171 @@ def test_public_names_stay_importable_from_ember_serialization():
                  "clear_safe_globals", "safe_globals", "safetensors_metadata"]:
         assert callable(getattr(S, name)), name
         assert name in S.__all__
+    # torch.serialization's public names, but for the HPU's and the StorageType class
+    missing = {n for n in torch.serialization.__all__ if not hasattr(S, n)}
+    assert missing == {"validate_hpu_device", "StorageType"}
 
     class _Trusted:
         pass
     with S.safe_globals([_Trusted]):
         assert _Trusted in S.get_safe_globals()
     assert _Trusted not in S.get_safe_globals()
+
+
+# ---------------------------------------------------------------- torch.serialization's options
+
+def test_files_saved_without_crc32s_load():
+    """torch.serialization.set_crc32_options(False) writes zeros for the records' CRC-32s;
+    torch.load reads such files, and ember read them as corrupted (zipfile checks CRCs)."""
+    obj = {"w": torch.arange(6.0).reshape(2, 3), "n": 3}
+    torch.serialization.set_crc32_options(False)
+    try:
+        buf = io.BytesIO()
+        torch.save(obj, buf)
+    finally:
+        torch.serialization.set_crc32_options(True)
+    raw = buf.getvalue()
+    assert all(i.CRC == 0 for i in zipfile.ZipFile(io.BytesIO(raw)).infolist())
+    _same_tree(ember.load(io.BytesIO(raw)), torch.load(io.BytesIO(raw)))
+
+
+@pytest.mark.parametrize("fmt", ["torch", "ember"])
+def test_set_crc32_options_is_honoured_by_save(fmt):
+    assert ember.serialization.get_crc32_options() is torch.serialization.get_crc32_options()
+    ember.serialization.set_crc32_options(False)
+    try:
+        assert ember.serialization.get_crc32_options() is False
+        buf = io.BytesIO()
+        ember.save({"w": ember.arange(4.0)}, buf, format=fmt)
+    finally:
+        ember.serialization.set_crc32_options(True)
+    raw = buf.getvalue()
+    assert all(i.CRC == 0 for i in zipfile.ZipFile(io.BytesIO(raw)).infolist())
+    assert ember.load(io.BytesIO(raw))["w"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    if fmt == "torch":
+        assert torch.load(io.BytesIO(raw))["w"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    buf = io.BytesIO()
+    ember.save({"w": ember.arange(4.0)}, buf, format=fmt)   # the default again
+    assert all(i.CRC != 0 for i in zipfile.ZipFile(io.BytesIO(buf.getvalue())).infolist()
+               if i.file_size)
+
+
+def test_default_load_endianness_reads_files_without_a_byteorder_record():
+    E, T = ember.serialization, torch.serialization
+    assert [(m.name, m.value) for m in E.LoadEndianness] == \
+        [(m.name, m.value) for m in T.LoadEndianness]
+    assert E.get_default_load_endianness() is None and T.get_default_load_endianness() is None
+    with pytest.raises(TypeError, match="Invalid argument type in function "
+                                        "set_default_load_endianness"):
+        E.set_default_load_endianness("big")
+    buf = io.BytesIO()
+    torch.save({"x": torch.tensor([1.0, -2.5, 3.0]), "i": torch.tensor([1, 256])}, buf)
+    src, out = zipfile.ZipFile(io.BytesIO(buf.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:   # as torch < 2.1 wrote it
+        for info in src.infolist():
+            if not info.filename.endswith("/byteorder"):
+                dst.writestr(info.filename, src.read(info.filename))
+    raw = out.getvalue()
+    for name in ["BIG", "LITTLE", "NATIVE"]:
+        T.set_default_load_endianness(getattr(T.LoadEndianness, name))
+        E.set_default_load_endianness(getattr(E.LoadEndianness, name))
+        try:
+            assert E.get_default_load_endianness() is getattr(E.LoadEndianness, name)
+            want, got = torch.load(io.BytesIO(raw)), ember.load(io.BytesIO(raw))
+        finally:
+            T.set_default_load_endianness(None)
+            E.set_default_load_endianness(None)
+        for k in want:
+            np.testing.assert_array_equal(got[k].numpy(), want[k].numpy())
+
+
+def test_mmap_shared_writes_reach_the_file(tmp_path):
+    import mmap
+    E, T = ember.serialization, torch.serialization
+    assert E.get_default_mmap_options() == T.get_default_mmap_options() == mmap.MAP_PRIVATE
+    with pytest.raises(ValueError) as want:
+        T.set_default_mmap_options(12345)
+    with pytest.raises(ValueError) as got:
+        E.set_default_mmap_options(12345)
+    assert str(got.value) == str(want.value)
+    for lib, path in [(torch, tmp_path / "t.pt"), (ember, tmp_path / "e.pt")]:
+        lib.save({"x": lib.zeros(4)}, path) if lib is torch else \
+            ember.save({"x": ember.zeros(4)}, path, format="torch")
+        private = lib.load(path, mmap=True)
+        private["x"][0] = 5.0   # copy-on-write: the file keeps its zeros
+        assert lib.load(path)["x"].tolist() == [0.0] * 4
+        with lib.serialization.set_default_mmap_options(mmap.MAP_SHARED):
+            assert lib.serialization.get_default_mmap_options() == mmap.MAP_SHARED
+            shared = lib.load(path, mmap=True)
+            shared["x"][1] = 7.0
+            del shared
+        assert lib.serialization.get_default_mmap_options() == mmap.MAP_PRIVATE
+        assert lib.load(path)["x"].tolist() == [0.0, 7.0, 0.0, 0.0]
+
+
+class _Point:
+    """A user class a checkpoint may hold (pickled by reference)."""
+
+    def __init__(self, x):
+        self.x = x
+
+
+def test_get_unsafe_globals_in_checkpoint():
+    buf = io.BytesIO()
+    torch.save({"w": torch.ones(2), "p": _Point(1), "od": {"a": torch.nn.Parameter(
+        torch.zeros(1))}}, buf)
+    raw = buf.getvalue()
+    want = torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(raw))
+    got = ember.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(raw))
+    assert sorted(got) == sorted(want) == [f"{__name__}._Point"]
+    with torch.serialization.safe_globals([_Point]), ember.serialization.safe_globals([_Point]):
+        assert ember.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(raw)) == [] == \
+            torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(raw))
+    legacy = _legacy({"w": torch.ones(2)})
+    for lib in (torch, ember):
+        with pytest.raises(ValueError, match="Expected input to be a checkpoint returned by "
+                                             "torch.save"):
+            lib.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(legacy))
+
+
+def test_storage_locations_and_small_utilities():
+    E, T = ember.serialization, torch.serialization
+    s_e, s_t = ember.arange(3.0).untyped_storage(), torch.arange(3.0).untyped_storage()
+    assert E.location_tag(s_e) == T.location_tag(s_t) == "cpu"
+    back = E.default_restore_location(s_e, "cpu")
+    assert back.device.type == "cpu" and bytes(back.tolist()) == bytes(s_t.tolist())
+    with pytest.raises(RuntimeError) as want:
+        T.default_restore_location(s_t, "foo")
+    with pytest.raises(RuntimeError) as got:
+        E.default_restore_location(s_e, "foo")
+    assert str(got.value) == str(want.value).replace("torch.", "ember.")
+    if not ember.cuda.is_available():
+        for fn in (lambda m, s: m.serialization.validate_cuda_device("cuda:0"),
+                   lambda m, s: m.serialization.default_restore_location(s, "cuda:1")):
+            with pytest.raises(RuntimeError) as want:
+                fn(torch, s_t)
+            with pytest.raises(RuntimeError) as got:
+                fn(ember, s_e)
+            assert str(got.value) == str(want.value)
+    assert E.normalize_storage_type(ember.FloatStorage) is ember.FloatStorage
+    assert issubclass(E.SourceChangeWarning, Warning)
+    assert E.check_module_version_greater_or_equal(np, (1, 20)) is \
+        T.check_module_version_greater_or_equal(np, (1, 20)) is True
+
+    class Malformed:
+        __version__ = "1.x.3"
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError, match="module version string is malformed"):
+            lib.serialization.check_module_version_greater_or_equal(Malformed, (1, 2))
+    import os
+    with E.mkdtemp() as d:
+        assert os.path.isdir(d)
+    assert not os.path.exists(d)
+
+
+def test_skip_data_and_register_package_are_not_built():
+    with pytest.raises(NotImplementedError, match="skip_data"):
+        with ember.serialization.skip_data():
+            pass
+    with pytest.raises(NotImplementedError, match="register_package"):
+        ember.serialization.register_package(30, lambda s: None, lambda s, loc: None)
