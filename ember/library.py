@@ -971,21 +971,30 @@ class CustomOpDef:
                     f"device type (registered: {sorted(k for k in self._backend_fns if k)}). "
                     f"Please use register_kernel to add one.")
 
+        originals = {}   # id(detached input) -> the input (an in-place op returns it)
+
         def plain(v):
             if isinstance(v, Tensor):
-                return v.detach()
+                d = v.detach()
+                originals[id(d)] = v
+                return d
             if isinstance(v, (list, tuple)):
                 return type(v)(plain(e) for e in v)
             return v
         with grad_mode.no_grad():
             out = fn(*[plain(v) for v in pos], **{k: plain(v) for k, v in kw.items()})
+        if isinstance(out, Tensor) and id(out) in originals:
+            out = originals[id(out)]
+        elif isinstance(out, tuple) and any(id(o) in originals for o in out):
+            out = tuple(originals.get(id(o), o) for o in out)
         if device_type == "meta":
             return out
         for a, v in zip(self._entry.schema.arguments, pos + [kw[k] for k in kw]):
             if a.is_write:
                 for t in _tensors([v]):
                     t._bump_version()
-        _check_no_alias(self, tensors, out)
+        if not any(r.alias_info is not None for r in self._entry.schema.returns):
+            _check_no_alias(self, tensors, out)
         return out
 
 
@@ -1033,17 +1042,58 @@ def custom_op(name, fn=None, /, *, mutates_args, device_types=None, schema=None,
     "unknown". The schema is inferred from fn's annotations unless given."""
     namespace, opname = parse_namespace(name)
 
+    all_tags = (tags,) if isinstance(tags, Tag) else tuple(tags or ())
+
     def wrap(func):
         if schema is None:
             text = infer_schema(func, mutates_args=mutates_args)
+            if Tag.inplace in all_tags:
+                text = _inplace_schema(func, text, mutates_args)
+            elif Tag.out in all_tags:
+                text = _out_schema(func, text, mutates_args)
         else:
             text = schema
         op = CustomOpDef(namespace, opname, text, func, mutates_args)
         op.register_kernel(device_types)(func)
-        if tags:
-            op._entry.tags = tuple(tags) if not isinstance(tags, Tag) else (tags,)
+        op._entry.tags = (Tag.pt2_compliant_tag,) + tuple(
+            t for t in all_tags if t != Tag.pt2_compliant_tag)
         return op
     return wrap if fn is None else wrap(fn)
+
+
+def _inplace_schema(func, text, mutates_args):
+    """An in-place op (Tag.inplace) returns its first argument, which it writes: the
+    return is annotated as that argument's alias (``-> Tensor(a0!)``)."""
+    import inspect
+    params = list(inspect.signature(func).parameters)
+    if not params or isinstance(mutates_args, str) or set(mutates_args) != {params[0]}:
+        raise ValueError(f"infer_schema(func): torch.Tag.inplace requires mutates_args to "
+                         f"contain exactly the first positional argument, got "
+                         f"{tuple(mutates_args)}. Got func with signature "
+                         f"{inspect.signature(func)})")
+    head, arrow, ret = text.rpartition(" -> ")
+    if ret != "Tensor":
+        raise ValueError(f"infer_schema(func): torch.Tag.inplace requires the op to return "
+                         f"one Tensor (its first argument), got {ret}")
+    return head + arrow + "Tensor(a0!)"
+
+
+def _out_schema(func, text, mutates_args):
+    """An out= op (Tag.out) returns its keyword-only out tensors, which it writes: each
+    return is annotated as the alias of the matching one (``-> Tensor(a1!)``)."""
+    import inspect
+    params = inspect.signature(func).parameters
+    outs = [(i, name) for i, (name, p) in enumerate(params.items())
+            if p.kind == p.KEYWORD_ONLY and name in set(mutates_args)]
+    head, arrow, ret = text.rpartition(" -> ")
+    rets = ret[1:-1].split(", ") if ret.startswith("(") else [ret]
+    if not outs or len(outs) != len(rets) or any(r != "Tensor" for r in rets):
+        raise ValueError(f"infer_schema(func): torch.Tag.out requires the op to return its "
+                         f"keyword-only mutated (out) arguments, one Tensor each. Got func "
+                         f"with signature {inspect.signature(func)})")
+    annotated = [f"Tensor(a{i}!)" for i, _ in outs]
+    return head + arrow + (annotated[0] if len(annotated) == 1 and not ret.startswith("(")
+                           else "(" + ", ".join(annotated) + ")")
 
 
 def _resolve_op(op, api):

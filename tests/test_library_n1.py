@@ -450,6 +450,37 @@ def _custom_op_outputs(m):
             _raises(lambda: view(x)), many([x, x + 1])]
 
 
+def _custom_op_inplace_and_out(m):
+    """Tag.inplace / Tag.out ops return the tensor they write (the schema says so)."""
+    ns = _ns(m)
+
+    @m.library.custom_op(f"{ns}::sin_", mutates_args={"x"}, device_types="cpu",
+                         tags=m.Tag.inplace)
+    def sin_(x: m.Tensor) -> m.Tensor:
+        np.sin(x.numpy(), out=x.numpy())
+        return x
+
+    @m.library.custom_op(f"{ns}::sin_out", mutates_args={"out"}, device_types="cpu",
+                         tags=m.Tag.out)
+    def sin_out(x: m.Tensor, *, out: m.Tensor) -> m.Tensor:
+        np.sin(x.numpy(), out=out.numpy())
+        return out
+
+    def bad(x: m.Tensor) -> m.Tensor:
+        return x
+    x = m.tensor([0.5, 1.0])
+    r = sin_(x)
+    out = m.empty(2)
+    r2 = sin_out(m.tensor([0.5, 1.0]), out=out)
+    ops = getattr(m.ops, ns)
+    return [r is x, x, r2 is out, out,
+            str(ops.sin_.default._schema).replace(ns, "NS"),
+            str(ops.sin_out.default._schema).replace(ns, "NS"),
+            [str(t) for t in ops.sin_.default.tags],
+            _raises(lambda: m.library.custom_op(f"{ns}::bad", mutates_args=(),
+                                                tags=m.Tag.inplace)(bad))]
+
+
 def _custom_op_kernels(m):
     """device_types and register_kernel; making the op again replaces it."""
     ns = _ns(m)
@@ -592,8 +623,7 @@ def _opcheck_library_ops(m):
 # --------------------------------------------------------------------------- rules
 
 def _torch_dispatch_rule(m):
-    from importlib import import_module
-    TorchDispatchMode = import_module(f"{m.__name__}.utils._python_dispatch").TorchDispatchMode
+    TorchDispatchMode = m.utils._python_dispatch.TorchDispatchMode
     ns = _ns(m)
     seen = []
 
@@ -691,6 +721,7 @@ CASES = {
     "custom_op_mutation": _custom_op_mutation,
     "custom_op_outputs": _custom_op_outputs,
     "custom_op_kernels": _custom_op_kernels,
+    "custom_op_inplace_and_out": _custom_op_inplace_and_out,
     "fake_and_meta": _fake_and_meta,
     "data_dependent": _data_dependent,
     "opcheck": _opcheck_cases,

@@ -46,7 +46,7 @@ def __getattr__(name):
     # benchmark, checkpoint, tensorboard and model_zoo are imported on first use, keeping
     # `import ember` fast
     if name in ("benchmark", "checkpoint", "tensorboard", "model_zoo", "flop_counter",
-                "module_tracker"):
+                "module_tracker", "_python_dispatch"):
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'ember.utils' has no attribute '{name}'")
