@@ -1,10 +1,10 @@
 """The fused recurrent layers (ember/_ops/rnn.py: one node per layer-direction for LSTM,
 GRU and RNN tanh/relu) against torch: outputs, final states and every gradient (input,
 h0, c0, each weight and bias), for each option the fused path covers (layers,
-bidirectional, batch_first, bias, unbatched input, initial state given or not), in
-float64 tightly and float32 within the suite's RNN tolerances; and both sides of the
-condition choosing the fused path (packed input, dtypes outside float32/64, autocast,
-projections take the per-step path), checked against the per-step path itself.
+bidirectional, batch_first, bias, unbatched input, packed sequences, initial state given
+or not), in float64 tightly and float32 within the suite's RNN tolerances; and both
+sides of the condition choosing the fused path (dtypes outside float32/64 take the
+per-step path), the fused path checked against the per-step path itself.
 """
 from collections import OrderedDict
 
@@ -212,24 +212,72 @@ def test_dropout_between_layers_fused_equals_per_step(mode, mkw, monkeypatch):
                                    atol=1e-12)
 
 
+def _run_packed(lib, m, x, lengths, hx):
+    xi = lib.from_numpy(x.copy()).requires_grad_()
+    hs = None if hx is None else [lib.from_numpy(h.copy()).requires_grad_() for h in hx]
+    state = None if hs is None else (tuple(hs) if len(hs) == 2 else hs[0])
+    packed = lib.nn.utils.rnn.pack_padded_sequence(xi, lengths, enforce_sorted=False)
+    out, hn = m(packed, state)
+    padded, _ = lib.nn.utils.rnn.pad_packed_sequence(out)
+    finals = list(hn) if isinstance(hn, tuple) else [hn]
+    ((padded ** 2).sum() + sum((f * (n + 1.5)).sum() for n, f in enumerate(finals))).backward()
+    grads = [xi.grad] + ([h.grad for h in hs] if hs else []) + [p.grad for p in m.parameters()]
+    return [t.detach().numpy() for t in [padded] + finals + grads]
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.parametrize("kw", [dict(bidirectional=True), dict(num_layers=2)])
 @pytest.mark.parametrize("mode,mkw", MODES)
-def test_packed_input_takes_the_per_step_path(mode, mkw):
-    """Packed sequences are not fused: the same results as torch all the same."""
-    tm, em = _pair(mode, dict(mkw, bidirectional=True), "float64")
-    x = rng.standard_normal((5, 3, 3))
-    lengths = [5, 2, 4]
-    got = []
-    for lib, m in ((torch, tm), (ember, em)):
-        xi = lib.from_numpy(x.copy()).requires_grad_()
-        packed = lib.nn.utils.rnn.pack_padded_sequence(xi, lengths, enforce_sorted=False)
-        out, hn = m(packed)
-        padded, _ = lib.nn.utils.rnn.pad_packed_sequence(out)
-        finals = list(hn) if isinstance(hn, tuple) else [hn]
-        ((padded ** 2).sum() + sum((f * 1.5).sum() for f in finals)).backward()
-        got.append([padded.detach().numpy(), xi.grad.numpy()] + [f.detach().numpy() for f in finals]
-                   + [p.grad.numpy() for p in m.parameters()])
-    for a, b in zip(*got):
+def test_packed_sequences_match_torch(mode, mkw, kw, with_state):
+    """Packed input runs the fused layers too (each step on its batch size's rows)."""
+    kw = {**mkw, **kw}
+    tm, em = _pair(mode, kw, "float64")
+    x = rng.standard_normal((5, 4, 3))
+    lengths = [5, 2, 4, 2]
+    hx = None
+    if with_state:
+        L = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
+        hx = [rng.standard_normal((L, 4, 5)) for _ in range(2 if mode == "LSTM" else 1)]
+    for a, b in zip(_run_packed(torch, tm, x, lengths, hx), _run_packed(ember, em, x, lengths, hx)):
+        assert a.shape == b.shape
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode,mkw", MODES)
+def test_packed_fused_equals_per_step(mode, mkw, monkeypatch):
+    x = rng.standard_normal((4, 3, 3))
+
+    def make():
+        ember.manual_seed(2)
+        return getattr(ember.nn, mode)(3, 4, bidirectional=True, **mkw).double()
+
+    def run(m):
+        return _run_packed(ember, m, x, [4, 1, 3], None)
+
+    for a, b in zip(*_per_step_and_fused(monkeypatch, make, run)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("cell", ["LSTM", "GRU", "RNN_TANH"])
+def test_packed_gradcheck_and_gradgradcheck(cell, reverse):
+    """The fused layers on packed rows with batch sizes 3, 3, 1, 1 (sequences ending at
+    different steps, and in reverse starting at different steps)."""
+    batch_sizes, I, H = [3, 3, 1, 1], 2, 2
+    G = {"LSTM": 4, "GRU": 3}.get(cell, 1) * H
+    x, h0, c0, w_ih, w_hh = _t(sum(batch_sizes), I), _t(3, H), _t(3, H), _t(G, I), _t(G, H)
+    b_ih, b_hh = _t(G), _t(G)
+
+    def f(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+        if cell == "LSTM":
+            return lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes)
+        if cell == "GRU":
+            return gru_layer(x, h0, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes) + (c0 * 1,)
+        return rnn_layer(x, h0, w_ih, w_hh, b_ih, b_hh, False, reverse, batch_sizes) + (c0 * 1,)
+
+    inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+    assert gradcheck(f, inputs)
+    assert gradgradcheck(f, inputs)
 
 
 @pytest.mark.parametrize("mode,mkw", MODES)

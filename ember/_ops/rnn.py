@@ -33,29 +33,119 @@ from ._util import ignore_fp_errors, restore_fp_errors
 __all__ = []
 
 
-class _ArraySteps:
-    """One result per time step, written in place into one (T, *shape) array: `slot(t)` is
-    the view an op writes step t's result into, `keep` has nothing left to do, and `all`
-    is every step at once without a copy (what stacking the steps would give)."""
+class _Schedule:
+    """Which rows each time step processes. Sequences are laid out packed and time-major
+    (PackedSequence's layout): step t owns rows off[t]:off[t+1] of every (N, ...) array,
+    those of the first bs[t] sequences (sorted by decreasing length: bs never grows with
+    t). A padded (T, B, ...) sequence is the case bs = [B] * T, its (T B, ...) reshape.
 
-    def __init__(self, all):
-        self.all = all
+    A step starts from the state the previously processed step left, cut to its rows;
+    running in reverse, rows grow, and the sequences joining start from h0. Forward,
+    a sequence's final state is that of its last step; in reverse, that of step 0."""
+
+    def __init__(self, batch_sizes, reverse):
+        bs = [int(b) for b in batch_sizes]
+        self.bs, self.reverse, self.T, self.B = bs, reverse, len(bs), bs[0]
+        self.off = [0]
+        for b in bs:
+            self.off.append(self.off[-1] + b)
+        self.N = self.off[-1]
+        self.uniform = bs[-1] == bs[0]
+        self.order = range(self.T - 1, -1, -1) if reverse else range(self.T)
+
+    def rows(self, a, t):
+        return a[self.off[t]:self.off[t + 1]]
+
+    def start(self, k, t, h, h0):
+        """The state step t starts from, `h` the state the previous step left (None
+        before the first step)."""
+        n = self.bs[t]
+        if h is None:
+            return h0 if n == self.B else h0[:n]
+        m = h.shape[0]
+        if n == m:
+            return h
+        return h[:n] if n < m else k.cat0((h, h0[m:n]))
+
+    def starts(self, k, h0, states):
+        """Every step's starting state (N, H) in the packed layout, from the states the
+        steps left (N, H)."""
+        if self.uniform:
+            B = self.B
+            return k.cat0((states[B:], h0) if self.reverse else (h0, states[:-B]))
+        parts = []
+        for t in range(self.T):
+            if not self.reverse:
+                parts.append(h0 if t == 0 else self.rows(states, t - 1)[:self.bs[t]])
+            else:
+                m = self.bs[t + 1] if t + 1 < self.T else 0
+                if m:
+                    parts.append(self.rows(states, t + 1))
+                if m < self.bs[t]:
+                    parts.append(h0[m:self.bs[t]])
+        return k.cat0(parts)
+
+    def finals(self, k, states):
+        """Each sequence's final state (B, H) from the step store `states`."""
+        if self.reverse or self.uniform:
+            return states[self.order[-1]]
+        parts = []
+        for t in range(self.T - 1, -1, -1):
+            lo = self.bs[t + 1] if t + 1 < self.T else 0
+            if lo < self.bs[t]:
+                parts.append(states[t][lo:])
+        return k.cat0(parts)
+
+    def incoming(self, k, t, carry, g_final):
+        """The gradient reaching step t's state from later steps (`carry`, None at the
+        first backward step) and from the final state (g_final), in a buffer the caller
+        may write into."""
+        n = self.bs[t]
+        if carry is None:
+            return k.own(g_final if n == self.B else g_final[:n])
+        m = carry.shape[0]
+        return carry if m == n else k.cat0((carry, g_final[m:n]))
+
+    def outgoing(self, t, d_start, h0_parts):
+        """Split the gradient of step t's starting state: the rows that came from h0 go to
+        h0_parts, the rest is the carry into the step processed before t."""
+        if not self.reverse:
+            return d_start
+        m = self.bs[t + 1] if t + 1 < self.T else 0   # the rows step t + 1 started with
+        if m < d_start.shape[0]:
+            h0_parts.append(d_start[m:])
+        return d_start[:m] if m else None
+
+    def initial_grad(self, k, carry, h0_parts):
+        """The gradient of h0 once every step is done."""
+        if not self.reverse:
+            return carry
+        return h0_parts[0] if len(h0_parts) == 1 else k.cat0(h0_parts[::-1])
+
+
+class _ArraySteps:
+    """One result per time step, written in place into one (N, width) array in the packed
+    layout: `slot(t)` is the view an op writes step t's result into, `keep` has nothing
+    left to do, and `all` is every step at once without a copy."""
+
+    def __init__(self, all, schedule):
+        self.all, self.schedule = all, schedule
 
     def slot(self, t):
-        return self.all[t]
+        return self.schedule.rows(self.all, t)
 
     def keep(self, t, value):
         pass   # value was written into slot(t)
 
     def __getitem__(self, t):
-        return self.all[t]
+        return self.schedule.rows(self.all, t)
 
 
 class _TensorSteps:
     """One Tensor per time step (ops on Tensors make new ones: no slots to write into)."""
 
-    def __init__(self, T):
-        self.items = [None] * T
+    def __init__(self, schedule):
+        self.items = [None] * schedule.T
 
     def slot(self, t):
         return None
@@ -68,8 +158,8 @@ class _TensorSteps:
 
     @property
     def all(self):
-        from .joining import stack
-        return stack(self.items, 0)
+        from .joining import cat
+        return cat(self.items, 0)
 
 
 class _ArrayKernel:
@@ -81,8 +171,8 @@ class _ArrayKernel:
         self.xp = xp
         self._lstm_fix = None
 
-    def steps(self, T, shape, like):
-        return _ArraySteps(self.xp.empty((T,) + shape, like.dtype))
+    def steps(self, schedule, width, like):
+        return _ArraySteps(self.xp.empty((schedule.N, width), like.dtype), schedule)
 
     def own(self, a):
         """A copy of an incoming gradient that later steps may overwrite."""
@@ -117,12 +207,11 @@ class _ArrayKernel:
         return total
 
     def input_gates(self, x, wt, b):
-        """x W^T + b for every step at once (one 2-D GEMM over all leading dims: NumPy
-        loops a 3-D @ 2-D product per matrix)."""
-        y = x.reshape(-1, x.shape[-1]) @ wt
+        """x W^T + b for every step at once: one GEMM over the (N, I) packed rows."""
+        y = x @ wt
         if b is not None:
             y += b
-        return y.reshape(x.shape[:-1] + (wt.shape[1],))
+        return y
 
     # -- elementwise
 
@@ -148,13 +237,8 @@ class _ArrayKernel:
         x += 0.5
         return x
 
-    def shifted(self, first, rest, reverse):
-        """The states each step started from, in time order, as one (T, ...) array: `first`
-        (the initial state) before rest[:-1] in forward order, after rest[1:] in reverse."""
-        xp = self.xp
-        if reverse:
-            return xp.concatenate((rest[1:], first[None]), 0)
-        return xp.concatenate((first[None], rest[:-1]), 0)
+    def cat0(self, parts):
+        return self.xp.concatenate(parts, 0)
 
     def cat(self, parts):
         return self.xp.concatenate(parts, -1)
@@ -293,8 +377,8 @@ class _TensorKernel:
     no weight is halved: the sigmoids are sigmoids)."""
 
     @staticmethod
-    def steps(T, shape, like):
-        return _TensorSteps(T)
+    def steps(schedule, width, like):
+        return _TensorSteps(schedule)
 
     @staticmethod
     def own(a):
@@ -336,11 +420,9 @@ class _TensorKernel:
         return x.relu()
 
     @staticmethod
-    def shifted(first, rest, reverse):
+    def cat0(parts):
         from .joining import cat
-        if reverse:
-            return cat([rest[1:], first.unsqueeze(0)], 0)
-        return cat([first.unsqueeze(0), rest[:-1]], 0)
+        return cat(list(parts), 0)
 
     @staticmethod
     def cat(parts):
@@ -414,55 +496,52 @@ class _TensorKernel:
         return 1 - hs * hs
 
 
-def _steps(T, reverse):
-    return range(T - 1, -1, -1) if reverse else range(T)
 
-
-def _weight_grads(k, dgi, dgh, x, h_prev, w_ih, need, db_ih=None, db_hh=None):
+def _weight_grads(k, dgi, dgh, x, h_prev, w_ih, need):
     """The gradients over all steps at once from the pre-activation gradients dgi (of
-    x W_ih^T + b_ih) and dgh (of h W_hh^T + b_hh), both (T, B, G):
+    x W_ih^T + b_ih) and dgh (of h W_hh^T + b_hh), both (N, G) in the packed layout:
         dx = dgi W_ih,  dW_ih = sum_t dgi_t^T x_t,  dW_hh = sum_t dgh_t^T h_{t-1},
         db_ih = sum dgi,  db_hh = sum dgh.
-    Returns [dx, None, None, dW_ih, dW_hh, db_ih, db_hh] (slots 1, 2: the caller's h0, c0)."""
-    gi = dgi.reshape(-1, dgi.shape[-1])
-    gh = gi if dgh is dgi else dgh.reshape(-1, dgh.shape[-1])
+    Returns [dx, None, None, dW_ih, dW_hh, db_ih, db_hh] (slots 1, 2: the caller's h0, c0).
+    `need` says which of (x, h0, c0, w_ih, w_hh, b_ih, b_hh) need a gradient."""
     grads = [None] * 7
     if need[0]:
-        grads[0] = (gi @ w_ih).reshape(x.shape)
+        grads[0] = dgi @ w_ih
     if need[3]:
-        grads[3] = gi.T @ x.reshape(-1, x.shape[-1])
+        grads[3] = dgi.T @ x
     if need[4]:
-        grads[4] = gh.T @ h_prev.reshape(-1, h_prev.shape[-1])
+        grads[4] = dgh.T @ h_prev
     if need[5]:
-        grads[5] = k.sum0(gi)
+        grads[5] = k.sum0(dgi)
     if need[6]:
-        grads[6] = grads[5] if dgh is dgi and need[5] else k.sum0(gh)
+        grads[6] = grads[5] if dgh is dgi and need[5] else k.sum0(dgh)
     return grads
 
 
 # ---------------------------------------------------------------------------------- LSTM
 
-def _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
-    """Run the LSTM over x (T, B, I) from (h0, c0) (B, H); kernel `k`.
+def _lstm_recurrence(k, s, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+    """Run the LSTM over the packed rows x (N, I) of schedule `s` from (h0, c0) (B, H);
+    kernel `k`.
 
         gates_t = x_t W_ih^T + b_ih + b_hh + h_{t-1} W_hh^T;  i, f, g, o = chunks of gates_t
         i, f, o = sigmoid(.), g = tanh(.)
         c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
 
-    Returns (hs, cs, acts, tcs), step stores (k.steps) indexed by t (in time order): h_t,
-    c_t, the activated gates [i f g o] as one (B, 4H) block, and tanh(c_t).
+    Returns (hs, cs, acts, tcs), step stores (k.steps) indexed by t: h_t, c_t, the
+    activated gates [i f g o] as one (rows, 4H) block, and tanh(c_t).
     """
-    T = x.shape[0]
-    B, H = h0.shape[-2], h0.shape[-1]
+    H = h0.shape[-1]
     sig = (slice(0, 2 * H), slice(3 * H, 4 * H))
     w_hh_t = k.weights(w_hh, sig)
     gi = k.input_gates(x, k.weights(w_ih, sig), k.bias(b_ih, b_hh, sig))
-    hs, cs = k.steps(T, (B, H), gi), k.steps(T, (B, H), gi)
-    acts, tcs = k.steps(T, (B, 4 * H), gi), k.steps(T, (B, H), gi)
-    h, c = h0, c0
-    for t in _steps(T, reverse):
+    hs, cs, tcs = k.steps(s, H, gi), k.steps(s, H, gi), k.steps(s, H, gi)
+    acts = k.steps(s, 4 * H, gi)
+    h = c = None
+    for t in s.order:
+        h, c = s.start(k, t, h, h0), s.start(k, t, c, c0)
         a = k.mm(h, w_hh_t, acts.slot(t))
-        a = k.add(a, gi[t], a)
+        a = k.add(a, s.rows(gi, t), a)
         act = k.lstm_gates(a, H)
         i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
         c = k.lstm_cell(f, c, i, g, cs.slot(t))
@@ -475,44 +554,82 @@ def _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     return hs, cs, acts, tcs
 
 
-def _lstm_bptt(k, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, g_out, g_h, g_c, reverse, need):
+def _lstm_bptt(k, s, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, g_out, g_h, g_c, need):
     """Backpropagation through time for `_lstm_recurrence`'s outputs.
 
-    g_out (T, B, H) is the gradient of every h_t, (g_h, g_c) that of the final state.
+    g_out (N, H) is the gradient of every h_t, (g_h, g_c) that of the final states.
     Per step, with dh, dc the gradients reaching h_t, c_t:
         dc_t = dc + dh * o * (1 - tanh(c_t)^2)
         di = dc_t * g * i(1-i),  df = dc_t * c_{t-1} * f(1-f),  dg = dc_t * i * (1-g^2)
         do = dh * tanh(c_t) * o(1-o);   dgates = [di, df, dg, do]
         dh_{t-1} = dgates W_hh,  dc_{t-1} = dc_t * f
     (the factors that do not depend on dh, dc computed for all steps at once first), then
-    the weight gradients are sums over steps (`_weight_grads`). `need` says which of
-    (x, h0, c0, w_ih, w_hh, b_ih, b_hh) need a gradient.
+    the weight gradients are sums over steps (`_weight_grads`).
     """
-    T = x.shape[0]
-    B, H = h0.shape[-2], h0.shape[-1]
-    order = list(_steps(T, reverse))
+    H = h0.shape[-1]
     act_all = acts.all
-    P, dcs = k.lstm_factors(act_all, k.shifted(c0, cs.all, reverse), tcs.all, H)
-    dgates = k.steps(T, (B, 4 * H), P)
-    dh, dc = k.own(g_h), k.own(g_c)
-    for n in range(T - 1, -1, -1):
-        t = order[n]
-        dh = k.add(dh, g_out[t], dh)
-        dct = k.fma(dc, dh, dcs[t])
-        dgate = k.lstm_dgates(dct, dh, P[t], dgates.slot(t))
+    P, dcs = k.lstm_factors(act_all, s.starts(k, c0, cs.all), tcs.all, H)
+    dgates = k.steps(s, 4 * H, P)
+    dh = dc = None
+    h0_parts, c0_parts = [], []
+    for t in reversed(s.order):
+        dh = s.incoming(k, t, dh, g_h)
+        dh = k.add(dh, s.rows(g_out, t), dh)
+        dc = s.incoming(k, t, dc, g_c)
+        dct = k.fma(dc, dh, s.rows(dcs, t))
+        dgate = k.lstm_dgates(dct, dh, s.rows(P, t), dgates.slot(t))
         dgates.keep(t, dgate)
-        dc = k.mul(dct, act_all[t][:, H:2 * H], dc)
-        dh = k.mm(dgate, w_hh, dh)
+        dc = s.outgoing(t, k.mul(dct, s.rows(act_all, t)[:, H:2 * H], dc), c0_parts)
+        dh = s.outgoing(t, k.mm(dgate, w_hh, dh), h0_parts)
     dG = dgates.all
-    grads = _weight_grads(k, dG, dG, x, k.shifted(h0, hs.all, reverse), w_ih, need)
-    grads[1], grads[2] = dh, dc
+    grads = _weight_grads(k, dG, dG, x, s.starts(k, h0, hs.all), w_ih, need)
+    grads[1], grads[2] = s.initial_grad(k, dh, h0_parts), s.initial_grad(k, dc, c0_parts)
     return grads
 
 
-class LSTMLayer(Op):
-    """One LSTM layer-direction over a padded sequence: inputs x (T, B, I), h0, c0 (B, H),
-    w_ih (4H, I), w_hh (4H, H), b_ih, b_hh (4H,) or None; outputs h_t for every step
-    (T, B, H), h_T and c_T (the state after the last step processed).
+def _packed_rows(x, batch_sizes):
+    """(x as (N, features) packed rows, its schedule's batch sizes): a padded (T, B, F)
+    input is every step with all B rows."""
+    if batch_sizes is None:
+        return x.reshape(-1, x.shape[-1]), [x.shape[1]] * x.shape[0]
+    return x, batch_sizes
+
+
+def _as_input(y, x):
+    """Packed rows y (N, H) laid out as input x's rows: (T, B, H) for a padded x."""
+    return y.reshape(x.shape[:-1] + (y.shape[-1],))
+
+
+class _RecurrentLayer(Op):
+    """What the fused layers share: running the array path quietly (overflowing exp/tanh
+    inputs are correct limits), and the packed layout of padded input."""
+
+    @classmethod
+    def run(cls, inputs, *params):
+        arrays = tuple(None if t is None else t._data for t in inputs)
+        return apply(cls, inputs, arrays, *params)
+
+    @staticmethod
+    def quietly(fn, *args):
+        token = ignore_fp_errors()
+        try:
+            return fn(*args)
+        finally:
+            restore_fp_errors(token)
+
+    @staticmethod
+    def wrap(grads, x):
+        """Array gradients as Tensors, x's laid out as x."""
+        if grads[0] is not None:
+            grads[0] = grads[0].reshape(x.shape)
+        return [None if g is None else Tensor._make(g) for g in grads]
+
+
+class LSTMLayer(_RecurrentLayer):
+    """One LSTM layer-direction over a padded sequence x (T, B, I) or the packed rows x
+    (N, I) of sequences with `batch_sizes`: inputs x, h0, c0 (B, H), w_ih (4H, I),
+    w_hh (4H, H), b_ih, b_hh (4H,) or None; outputs h_t for every step (laid out as x),
+    and each sequence's final h and c.
 
     The outputs h_t are the hidden states backward reads, so output 0 is saved (with its
     version, as PyTorch saves it: writing into it in place makes backward raise)."""
@@ -521,54 +638,53 @@ class LSTMLayer(Op):
     save_output = (0,)
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse):
+        rows, bs = _packed_rows(x, batch_sizes)
+        s = _Schedule(bs, reverse)
         k = _ArrayKernel(ctx.xp)
-        token = ignore_fp_errors()
-        try:
-            hs, cs, acts, tcs = _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
-        finally:
-            restore_fp_errors(token)
-        ctx.reverse = reverse
-        ctx.arrays = (cs, acts, tcs)
-        last = 0 if reverse else x.shape[0] - 1
-        # h_T and c_T are copies: h_T's memory is also output 0's, c_T's backward reads
-        return hs.all, hs[last].copy(), cs[last].copy()
+        hs, cs, acts, tcs = LSTMLayer.quietly(_lstm_recurrence, k, s, rows, h0, c0, w_ih,
+                                              w_hh, b_ih, b_hh)
+        ctx.schedule, ctx.arrays = s, (cs, acts, tcs)
+        # the final states are copies: h's memory is also output 0's, c's backward reads
+        return _as_input(hs.all, x), s.finals(k, hs).copy(), s.finals(k, cs).copy()
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
-        need = ctx.needs_input_grad
+        need, s = ctx.needs_input_grad, ctx.schedule
         saved = ctx.saved_tensors
+        x = saved[0]
+        H = saved[1].shape[-1]
         if grad_mode.backward_on_tensors():
             # create_graph or tangents: the same computation on Tensors, so it can be differentiated
-            x, h0, c0, w_ih, w_hh, b_ih, b_hh = saved[:7]
+            rows = x.reshape(-1, x.shape[-1])
+            _, h0, c0, w_ih, w_hh, b_ih, b_hh = saved[:7]
             k = _TensorKernel
-            states = _lstm_recurrence(k, x, h0, c0, w_ih, w_hh, b_ih, b_hh, ctx.reverse)
-            return tuple(_lstm_bptt(k, x, h0, c0, w_ih, w_hh, *states, g_out, g_h, g_c,
-                                    ctx.reverse, need))
-        x, h0, c0, w_ih, w_hh = (t._data for t in saved[:5])
-        hs = _ArraySteps(saved[7]._data)
+            states = _lstm_recurrence(k, s, rows, h0, c0, w_ih, w_hh, b_ih, b_hh)
+            grads = _lstm_bptt(k, s, rows, h0, c0, w_ih, w_hh, *states,
+                               g_out.reshape(-1, H), g_h, g_c, need)
+            if grads[0] is not None:
+                grads[0] = grads[0].reshape(x.shape)
+            return tuple(grads)
+        rows = x._data.reshape(-1, x.shape[-1])
+        h0, c0, w_ih, w_hh = (t._data for t in saved[1:5])
+        hs = _ArraySteps(saved[7]._data.reshape(-1, H), s)
         k = _ArrayKernel(ctx.xp)
-        token = ignore_fp_errors()
-        try:
-            grads = _lstm_bptt(k, x, h0, c0, w_ih, w_hh, hs, *ctx.arrays, g_out._data,
-                               g_h._data, g_c._data, ctx.reverse, need)
-        finally:
-            restore_fp_errors(token)
-        return tuple(None if g is None else Tensor._make(g) for g in grads)
+        grads = LSTMLayer.quietly(_lstm_bptt, k, s, rows, h0, c0, w_ih, w_hh, hs, *ctx.arrays,
+                                  g_out._data.reshape(-1, H), g_h._data, g_c._data, need)
+        return tuple(LSTMLayer.wrap(grads, x))
 
 
-def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
-    """One LSTM layer-direction over x (T, B, I) as one graph node (no projection, no
-    packed input: the caller checks). Returns (outputs (T, B, H), h_T, c_T)."""
-    inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
-    arrays = tuple(None if t is None else t._data for t in inputs)
-    return apply(LSTMLayer, inputs, arrays, reverse)
+def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False, batch_sizes=None):
+    """One LSTM layer-direction as one graph node over x (T, B, I), or over the packed
+    rows x (N, I) of sequences with `batch_sizes` (no projection: the caller checks).
+    Returns (outputs laid out as x, final h, final c)."""
+    return LSTMLayer.run((x, h0, c0, w_ih, w_hh, b_ih, b_hh), batch_sizes, reverse)
 
 
 # ----------------------------------------------------------------------------------- GRU
 
-def _gru_recurrence(k, x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
-    """Run the GRU over x (T, B, I) from h0 (B, H); kernel `k`.
+def _gru_recurrence(k, s, x, h0, w_ih, w_hh, b_ih, b_hh):
+    """Run the GRU over the packed rows x (N, I) of schedule `s` from h0 (B, H); kernel `k`.
 
         r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr)
         z = sigmoid(x W_iz^T + b_iz + h W_hz^T + b_hz)
@@ -576,22 +692,23 @@ def _gru_recurrence(k, x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
         h' = (1 - z) n + z h
 
     Returns (hs, gates, ns), step stores indexed by t: h_t, the block [r, z, h W_hn^T + b_hn]
-    (B, 3H) and n.
+    (rows, 3H) and n.
     """
-    T = x.shape[0]
-    B, H = h0.shape[-2], h0.shape[-1]
+    H = h0.shape[-1]
     sig = (slice(0, 2 * H),)
     w_hh_t = k.weights(w_hh, sig)
     b_h = k.bias(b_hh, None, sig)
     gi = k.input_gates(x, k.weights(w_ih, sig), k.bias(b_ih, None, sig))
-    hs, gates, ns = k.steps(T, (B, H), gi), k.steps(T, (B, 3 * H), gi), k.steps(T, (B, H), gi)
-    h = h0
-    for t in _steps(T, reverse):
+    hs, gates, ns = k.steps(s, H, gi), k.steps(s, 3 * H, gi), k.steps(s, H, gi)
+    h = None
+    for t in s.order:
+        h = s.start(k, t, h, h0)
         gh = k.mm(h, w_hh_t, gates.slot(t))
         if b_h is not None:
             gh = k.add(gh, b_h, gh)
-        g = k.gru_gates(gh, gi[t], H)
-        n = k.gru_candidate(gi[t][:, 2 * H:], g[:, :H], g[:, 2 * H:], ns.slot(t))
+        gi_t = s.rows(gi, t)
+        g = k.gru_gates(gh, gi_t, H)
+        n = k.gru_candidate(gi_t[:, 2 * H:], g[:, :H], g[:, 2 * H:], ns.slot(t))
         h = k.gru_mix(n, g[:, H:2 * H], h, hs.slot(t))
         hs.keep(t, h)
         gates.keep(t, g)
@@ -599,7 +716,7 @@ def _gru_recurrence(k, x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
     return hs, gates, ns
 
 
-def _gru_bptt(k, x, h0, w_ih, w_hh, hs, gates, ns, g_out, g_h, reverse, need):
+def _gru_bptt(k, s, x, h0, w_ih, w_hh, hs, gates, ns, g_out, g_h, need):
     """Backpropagation through time for `_gru_recurrence`. Per step, with dh the gradient
     reaching h_t:
         dn = dh (1-z) (1-n^2)     (of n's pre-activation)
@@ -608,176 +725,139 @@ def _gru_bptt(k, x, h0, w_ih, w_hh, hs, gates, ns, g_out, g_h, reverse, need):
         dh_{t-1} = dh z + [dr, dz, dhn] W_hh
     the pre-activation gradients being [dr, dz, dn] for the input side, [dr, dz, dhn] for
     the hidden side (their factors without dh computed for all steps first)."""
-    T = x.shape[0]
-    B, H = h0.shape[-2], h0.shape[-1]
-    order = list(_steps(T, reverse))
+    H = h0.shape[-1]
     g_all = gates.all
-    h_prev = k.shifted(h0, hs.all, reverse)
+    h_prev = s.starts(k, h0, hs.all)
     F = k.gru_factors(g_all, ns.all, h_prev, H)
     # per step [dr, dz, dhn, dn]: the hidden side's gradients are the first 3H columns
-    dgates = k.steps(T, (B, 4 * H), F)
-    dh = k.own(g_h)
-    for n in range(T - 1, -1, -1):
-        t = order[n]
-        dh = k.add(dh, g_out[t], dh)
-        g = g_all[t]
-        dgate = k.gru_dgates(dh, F[t], g[:, :H], dgates.slot(t))
+    dgates = k.steps(s, 4 * H, F)
+    dh = None
+    h0_parts = []
+    for t in reversed(s.order):
+        dh = s.incoming(k, t, dh, g_h)
+        dh = k.add(dh, s.rows(g_out, t), dh)
+        g = s.rows(g_all, t)
+        dgate = k.gru_dgates(dh, s.rows(F, t), g[:, :H], dgates.slot(t))
         dgates.keep(t, dgate)
-        dh = k.gru_dh(dh, g[:, H:2 * H], dgate[:, :3 * H], w_hh)
+        dh = s.outgoing(t, k.gru_dh(dh, g[:, H:2 * H], dgate[:, :3 * H], w_hh), h0_parts)
     dG = dgates.all
-    dgh = dG[..., :3 * H]
-    dgi = k.cat((dG[..., :2 * H], dG[..., 3 * H:]))
-    grads = _weight_grads(k, dgi, dgh, x, h_prev, w_ih, need)
-    grads[1] = dh
+    dgi = k.cat((dG[:, :2 * H], dG[:, 3 * H:]))
+    grads = _weight_grads(k, dgi, dG[:, :3 * H], x, h_prev, w_ih, need)
+    grads[1] = s.initial_grad(k, dh, h0_parts)
     return grads
 
 
-class _SavedStateLayer(Op):
+class _StackedStatesLayer(_RecurrentLayer):
     """A GRU or RNN layer-direction as one node. PyTorch builds these from per-step ops
     whose output is a stack of the hidden states, so the node carries the name a user
     sees on its output, ``StackBackward0``; and since that stack saves nothing, writing
     into the output in place is allowed: the hidden states backward reads are a private
-    copy (ctx.arrays), not the output."""
+    copy (ctx.arrays), not the output. Subclasses give `recurrence(k, s, rows, h0,
+    *weights, *params)` and `bptt(k, s, rows, h0, w_ih, w_hh, *states, g_out, g_h,
+    *params, need)`, states being what the recurrence returns, hs first."""
     _name = "StackBackward0"
-
-    @classmethod
-    def run(cls, inputs, *params):
-        arrays = tuple(None if t is None else t._data for t in inputs)
-        return apply(cls, inputs, arrays, *params)
-
-
-class GRULayer(_SavedStateLayer):
-    """One GRU layer-direction: inputs x (T, B, I), h0 (B, H), w_ih (3H, I), w_hh (3H, H),
-    b_ih, b_hh (3H,) or None; outputs h_t for every step (T, B, H) and h_T."""
     save_inputs = (0, 1, 2, 3, 4, 5)
 
-    @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
+    @classmethod
+    def forward(cls, ctx, x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, *params):
+        rows, bs = _packed_rows(x, batch_sizes)
+        s = _Schedule(bs, reverse)
         k = _ArrayKernel(ctx.xp)
-        token = ignore_fp_errors()
-        try:
-            states = _gru_recurrence(k, x, h0, w_ih, w_hh, b_ih, b_hh, reverse)
-        finally:
-            restore_fp_errors(token)
-        ctx.reverse, ctx.arrays = reverse, states
-        hs = states[0]
-        return hs.all.copy(), hs[0 if reverse else x.shape[0] - 1].copy()
+        states = cls.quietly(cls.recurrence, k, s, rows, h0, w_ih, w_hh, b_ih, b_hh, *params)
+        ctx.schedule, ctx.arrays, ctx.params = s, states, params
+        return _as_input(states[0].all, x).copy(), s.finals(k, states[0]).copy()
 
-    @staticmethod
-    def backward(ctx, g_out, g_h):
-        need = ctx.needs_input_grad
-        need = (need[0], need[1], False, need[2], need[3], need[4], need[5])
+    @classmethod
+    def backward(cls, ctx, g_out, g_h):
+        need, s, params = ctx.needs_input_grad, ctx.schedule, ctx.params
+        need = (need[0], need[1], False) + tuple(need[2:6])
         saved = ctx.saved_tensors
+        x = saved[0]
+        H = saved[1].shape[-1]
         if grad_mode.backward_on_tensors():
-            x, h0, w_ih, w_hh, b_ih, b_hh = saved
+            rows = x.reshape(-1, x.shape[-1])
+            _, h0, w_ih, w_hh, b_ih, b_hh = saved
             k = _TensorKernel
-            states = _gru_recurrence(k, x, h0, w_ih, w_hh, b_ih, b_hh, ctx.reverse)
-            grads = _gru_bptt(k, x, h0, w_ih, w_hh, *states, g_out, g_h, ctx.reverse, need)
+            states = cls.recurrence(k, s, rows, h0, w_ih, w_hh, b_ih, b_hh, *params)
+            grads = cls.bptt(k, s, rows, h0, w_ih, w_hh, *states, g_out.reshape(-1, H), g_h,
+                             *params, need)
+            if grads[0] is not None:
+                grads[0] = grads[0].reshape(x.shape)
         else:
-            x, h0, w_ih, w_hh = (t._data for t in saved[:4])
-            k = _ArrayKernel(ctx.xp)
-            token = ignore_fp_errors()
-            try:
-                grads = _gru_bptt(k, x, h0, w_ih, w_hh, *ctx.arrays, g_out._data, g_h._data,
-                                  ctx.reverse, need)
-            finally:
-                restore_fp_errors(token)
-            grads = [None if g is None else Tensor._make(g) for g in grads]
+            rows = x._data.reshape(-1, x.shape[-1])
+            h0, w_ih, w_hh = (t._data for t in saved[1:4])
+            grads = cls.quietly(cls.bptt, _ArrayKernel(ctx.xp), s, rows, h0, w_ih, w_hh,
+                                *ctx.arrays, g_out._data.reshape(-1, H), g_h._data, *params,
+                                need)
+            grads = cls.wrap(grads, x)
         del grads[2]   # the c0 slot
         return tuple(grads)
 
 
-def gru_layer(x, h0, w_ih, w_hh, b_ih, b_hh, reverse=False):
-    """One GRU layer-direction over x (T, B, I) as one graph node (no packed input: the
-    caller checks). Returns (outputs (T, B, H), h_T)."""
-    return GRULayer.run((x, h0, w_ih, w_hh, b_ih, b_hh), reverse)
+class GRULayer(_StackedStatesLayer):
+    """One GRU layer-direction: inputs x (T, B, I) or packed rows (N, I), h0 (B, H),
+    w_ih (3H, I), w_hh (3H, H), b_ih, b_hh (3H,) or None; outputs h_t for every step (laid
+    out as x) and each sequence's final h."""
+    recurrence = staticmethod(_gru_recurrence)
+    bptt = staticmethod(_gru_bptt)
+
+
+def gru_layer(x, h0, w_ih, w_hh, b_ih, b_hh, reverse=False, batch_sizes=None):
+    """One GRU layer-direction as one graph node over x (T, B, I), or over the packed rows
+    x (N, I) of sequences with `batch_sizes`. Returns (outputs laid out as x, final h)."""
+    return GRULayer.run((x, h0, w_ih, w_hh, b_ih, b_hh), batch_sizes, reverse)
 
 
 # ----------------------------------------------------------------------------------- RNN
 
-def _rnn_recurrence(k, x, h0, w_ih, w_hh, b_ih, b_hh, relu, reverse):
-    """Run the Elman RNN over x (T, B, I) from h0 (B, H):
+def _rnn_recurrence(k, s, x, h0, w_ih, w_hh, b_ih, b_hh, relu):
+    """Run the Elman RNN over the packed rows x (N, I) of schedule `s` from h0 (B, H):
         h_t = act(x_t W_ih^T + b_ih + b_hh + h_{t-1} W_hh^T),  act = tanh or relu.
-    Returns the step store of h_t."""
-    T = x.shape[0]
-    B, H = h0.shape[-2], h0.shape[-1]
+    Returns (hs,), the step store of h_t."""
+    H = h0.shape[-1]
     w_hh_t = k.weights(w_hh, ())
     gi = k.input_gates(x, k.weights(w_ih, ()), k.bias(b_ih, b_hh, ()))
-    hs = k.steps(T, (B, H), gi)
-    h = h0
-    for t in _steps(T, reverse):
+    hs = k.steps(s, H, gi)
+    h = None
+    for t in s.order:
+        h = s.start(k, t, h, h0)
         pre = k.mm(h, w_hh_t, hs.slot(t))
-        pre = k.add(pre, gi[t], pre)
+        pre = k.add(pre, s.rows(gi, t), pre)
         h = k.relu(pre, pre) if relu else k.tanh(pre, pre)
         hs.keep(t, h)
-    return hs
+    return (hs,)
 
 
-def _rnn_bptt(k, x, h0, w_ih, w_hh, hs, g_out, g_h, relu, reverse, need):
+def _rnn_bptt(k, s, x, h0, w_ih, w_hh, hs, g_out, g_h, relu, need):
     """Backpropagation through time for `_rnn_recurrence`: per step
         dpre_t = (dh + g_out_t) act'(h_t),   dh_{t-1} = dpre_t W_hh,
     act' = 1 - h^2 (tanh) or h > 0 (relu), computed for all steps first."""
-    T = x.shape[0]
-    B, H = h0.shape[-2], h0.shape[-1]
-    order = list(_steps(T, reverse))
+    H = h0.shape[-1]
     D = k.rnn_deriv(hs.all, relu)
-    dpres = k.steps(T, (B, H), D)
-    dh = k.own(g_h)
-    for n in range(T - 1, -1, -1):
-        t = order[n]
-        dh = k.add(dh, g_out[t], dh)
-        dpre = k.mul(dh, D[t], dpres.slot(t))
+    dpres = k.steps(s, H, D)
+    dh = None
+    h0_parts = []
+    for t in reversed(s.order):
+        dh = s.incoming(k, t, dh, g_h)
+        dh = k.add(dh, s.rows(g_out, t), dh)
+        dpre = k.mul(dh, s.rows(D, t), dpres.slot(t))
         dpres.keep(t, dpre)
-        dh = k.mm(dpre, w_hh, dh)
+        dh = s.outgoing(t, k.mm(dpre, w_hh, dh), h0_parts)
     dP = dpres.all
-    grads = _weight_grads(k, dP, dP, x, k.shifted(h0, hs.all, reverse), w_ih, need)
-    grads[1] = dh
+    grads = _weight_grads(k, dP, dP, x, s.starts(k, h0, hs.all), w_ih, need)
+    grads[1] = s.initial_grad(k, dh, h0_parts)
     return grads
 
 
-class RNNLayer(_SavedStateLayer):
-    """One Elman RNN layer-direction (tanh or relu): inputs x (T, B, I), h0 (B, H),
-    w_ih (H, I), w_hh (H, H), b_ih, b_hh (H,) or None; outputs h_t for every step (T, B, H)
-    and h_T."""
-    save_inputs = (0, 1, 2, 3, 4, 5)
-
-    @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, relu, reverse):
-        k = _ArrayKernel(ctx.xp)
-        token = ignore_fp_errors()
-        try:
-            hs = _rnn_recurrence(k, x, h0, w_ih, w_hh, b_ih, b_hh, relu, reverse)
-        finally:
-            restore_fp_errors(token)
-        ctx.relu, ctx.reverse, ctx.arrays = relu, reverse, hs
-        return hs.all.copy(), hs[0 if reverse else x.shape[0] - 1].copy()
-
-    @staticmethod
-    def backward(ctx, g_out, g_h):
-        need = ctx.needs_input_grad
-        need = (need[0], need[1], False, need[2], need[3], need[4], need[5])
-        saved = ctx.saved_tensors
-        if grad_mode.backward_on_tensors():
-            x, h0, w_ih, w_hh, b_ih, b_hh = saved
-            k = _TensorKernel
-            hs = _rnn_recurrence(k, x, h0, w_ih, w_hh, b_ih, b_hh, ctx.relu, ctx.reverse)
-            grads = _rnn_bptt(k, x, h0, w_ih, w_hh, hs, g_out, g_h, ctx.relu, ctx.reverse,
-                              need)
-        else:
-            x, h0, w_ih, w_hh = (t._data for t in saved[:4])
-            k = _ArrayKernel(ctx.xp)
-            token = ignore_fp_errors()
-            try:
-                grads = _rnn_bptt(k, x, h0, w_ih, w_hh, ctx.arrays, g_out._data, g_h._data,
-                                  ctx.relu, ctx.reverse, need)
-            finally:
-                restore_fp_errors(token)
-            grads = [None if g is None else Tensor._make(g) for g in grads]
-        del grads[2]   # the c0 slot
-        return tuple(grads)
+class RNNLayer(_StackedStatesLayer):
+    """One Elman RNN layer-direction (tanh, or relu with `relu`): inputs x (T, B, I) or
+    packed rows (N, I), h0 (B, H), w_ih (H, I), w_hh (H, H), b_ih, b_hh (H,) or None;
+    outputs h_t for every step (laid out as x) and each sequence's final h."""
+    recurrence = staticmethod(_rnn_recurrence)
+    bptt = staticmethod(_rnn_bptt)
 
 
-def rnn_layer(x, h0, w_ih, w_hh, b_ih, b_hh, relu=False, reverse=False):
-    """One Elman RNN layer-direction over x (T, B, I) as one graph node (tanh, or relu
-    with `relu`). Returns (outputs (T, B, H), h_T)."""
-    return RNNLayer.run((x, h0, w_ih, w_hh, b_ih, b_hh), relu, reverse)
+def rnn_layer(x, h0, w_ih, w_hh, b_ih, b_hh, relu=False, reverse=False, batch_sizes=None):
+    """One Elman RNN layer-direction as one graph node over x (T, B, I), or over the packed
+    rows x (N, I) of sequences with `batch_sizes`. Returns (outputs laid out as x, final h)."""
+    return RNNLayer.run((x, h0, w_ih, w_hh, b_ih, b_hh), batch_sizes, reverse, relu)

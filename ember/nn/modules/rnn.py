@@ -1,8 +1,10 @@
 """RNN, LSTM, GRU (multi-layer, bidirectional, batch_first, dropout, proj_size,
-PackedSequence inputs) and their cells, built from matmuls and pointwise ops.
+PackedSequence inputs) and their cells.
 
-The input projection of a whole layer is one GEMM; the recurrence then needs only
-h @ W_hh^T per step. Parameter names and gate order are PyTorch's:
+Each layer-direction in float32/float64 runs as one fused node (ember/_ops/rnn.py, padded
+or packed input); the rest (LSTM projections, other dtypes, autocast) is built here from
+matmuls and pointwise ops per step: the input projection of a whole layer is one GEMM,
+the recurrence then needs only h @ W_hh^T per step. Parameter names and gate order are PyTorch's:
 LSTM gates i, f, g, o; GRU gates r, z, n.
 """
 import math
@@ -155,15 +157,16 @@ class RNNBase(Module):
             cast = iter(autocast_args("mkldnn_rnn_layer", *present))
             x, h, c, w_ih, w_hh, b_ih, b_hh = (None if t is None else next(cast)
                                                for t in (x, h, c, w_ih, w_hh, b_ih, b_hh))
-        if batch_sizes is None and x.shape[0] > 0 and x.dtype in _FUSED_DTYPES and \
-                h.dtype == x.dtype:
+        if x.shape[0] > 0 and x.dtype in _FUSED_DTYPES and h.dtype == x.dtype and \
+                not AUTOCAST[0]:
+            # one node per layer-direction (ember/_ops/rnn.py), padded or packed
             if self.mode == "LSTM" and w_hr is None:
-                return lstm_layer(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse)
-            if self.mode == "GRU" and not AUTOCAST[0]:
-                return gru_layer(x, h, w_ih, w_hh, b_ih, b_hh, reverse) + (None,)
-            if self.mode != "GRU" and self.mode != "LSTM":
+                return lstm_layer(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes)
+            if self.mode == "GRU":
+                return gru_layer(x, h, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes) + (None,)
+            if self.mode != "LSTM":
                 return rnn_layer(x, h, w_ih, w_hh, b_ih, b_hh, self.mode == "RNN_RELU",
-                                 reverse) + (None,)
+                                 reverse, batch_sizes) + (None,)
         gi_all = F.linear(x, w_ih, b_ih)
         outs = []
         if batch_sizes is None:
