@@ -61,6 +61,7 @@ from ._ops.quantize import *  # noqa: F401,F403  (fake quantization; no quantize
 from ._ops.finite_differences import *  # noqa: F401,F403
 from ._ops.statistics import *  # noqa: F401,F403
 from ._ops.batch_norm_parts import *  # noqa: F401,F403  batch_norm_stats ... (SyncBatchNorm's)
+from ._ops.qparams_search import *  # noqa: F401,F403  choose_qparams_optimized
 from ._ops.windows import *  # noqa: F401,F403
 from ._ops.spectral import *  # noqa: F401,F403
 from ._ops.special import *  # noqa: F401,F403

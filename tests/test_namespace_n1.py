@@ -250,3 +250,37 @@ def test_dense_component_messages():
     with pytest.raises(RuntimeError, match="crow_indices expected sparse row compressed "
                                            "tensor layout but got Strided"):
         ember.ones(2, 2).crow_indices()
+
+
+# --------------------------------------------------------------------------- qparams search
+
+@pytest.mark.parametrize("seed", range(12))
+def test_choose_qparams_optimized_bit_equal(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 100))
+    x = (rng.standard_normal(n) * rng.uniform(0.01, 50)).astype(np.float32)
+    args = (int(rng.integers(1, n + 1)), int(rng.integers(0, 250)), float(rng.uniform(0, 1)),
+            int(rng.choice([2, 4, 8])))
+
+    def program(m):
+        return list(m.choose_qparams_optimized(m.tensor(x), *args))
+    e, t = _run(program, ember), _run(program, torch)
+    assert e[0][:3] == t[0][:3] and e[0][3].tobytes() == t[0][3].tobytes()
+    assert e[1][3].tobytes() == t[1][3].tobytes()
+
+
+_QPARAM_ERRORS = {
+    "numel_big": lambda m: m.choose_qparams_optimized(m.ones(4), 5, 10, 0.1, 4),
+    "numel_negative": lambda m: m.choose_qparams_optimized(m.ones(4), -1, 10, 0.1, 4),
+    "double": lambda m: m.choose_qparams_optimized(m.ones(4, dtype=m.float64), 4, 10, 0.1, 4),
+    "empty": lambda m: m.choose_qparams_optimized(m.ones(0), 0, 10, 0.1, 4),
+    "constant": lambda m: list(m.choose_qparams_optimized(m.ones(5), 5, 200, 0.16, 4)),
+    "two_dims": lambda m: list(m.choose_qparams_optimized(m.arange(16.0).reshape(4, 4), 16,
+                                                          50, 0.3, 2)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_QPARAM_ERRORS))
+def test_choose_qparams_optimized_edges(case):
+    e, t = _run(_QPARAM_ERRORS[case], ember), _run(_QPARAM_ERRORS[case], torch)
+    assert same(e, t), (e, t)
