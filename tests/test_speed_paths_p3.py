@@ -14,14 +14,21 @@ from ember._backend import parallel
 
 torch = pytest.importorskip("torch")
 
-BIG = parallel.MIN_ELEMENTS
+# the tests lower the pool's threshold (1M element-passes) to keep their arrays small;
+# test_real_threshold checks the real one
+BIG = 1 << 16
+REAL_MIN_WORK = parallel.MIN_WORK
 rng = np.random.default_rng(3)
 
 
 @pytest.fixture
 def jobs(monkeypatch):
     """The number of splits handed to the pool (a list, one entry per split), with two
-    threads allowed; the thread setting and BLAS's one thread (the conftest's) restored."""
+    threads allowed and the threshold at BIG; the thread setting and BLAS's one thread (the
+    conftest's) restored."""
+    from ember._ops import pointwise
+    monkeypatch.setattr(parallel, "MIN_WORK", BIG)
+    monkeypatch.setattr(pointwise, "_SPLIT_MIN", BIG)
     state, setting = _threads._STATE["num_threads"], parallel.SETTING[0]
     seen = []
     start = parallel._workers
@@ -154,6 +161,18 @@ def test_set_num_threads_and_omp_num_threads():
 
 
 # ---------------------------------------------------------------------------- binary ops
+
+def test_real_threshold(jobs):
+    from ember._ops import pointwise
+    seen = jobs
+    n = parallel.MIN_WORK = pointwise._SPLIT_MIN = REAL_MIN_WORK   # the fixture restores BIG
+    (ea, ta), (eb, tb) = _pair((n - 1,)), _pair((n - 1,))
+    _vs_torch(ea + eb, ta + tb)
+    assert not seen
+    (ea, ta), (eb, tb) = _pair((n,)), _pair((n,))
+    _vs_torch(ea + eb, ta + tb)
+    assert len(seen) == 1
+
 
 @pytest.mark.parametrize("n", [BIG - 1, BIG, 2 * BIG + 3])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "float16", "bfloat16",

@@ -286,7 +286,7 @@ def _einsum_keep(shape, axes, *operands):
     if spec is None:
         spec = _einsum_spec(len(shape), axes, len(operands))
     a = operands[0]
-    if a.size >= parallel.MIN_ELEMENTS and parallel.threads() > 1:
+    if parallel.worth(a.size, len(operands)):
         out = _einsum_split(spec, shape, operands)
     else:
         out = _c_einsum(spec[0], *operands)
@@ -312,7 +312,7 @@ def _einsum_split(spec, shape, operands):
     def run(lo, hi):
         part = lead + (slice(lo, hi),)
         _c_einsum(spec[0], *(o[part] for o in operands), out=out[lo:hi])
-    parallel.split(shape[dim], run, a.size // shape[dim])
+    parallel.split(shape[dim], run, a.size // shape[dim], len(operands))
     return out
 
 

@@ -3,7 +3,9 @@
 PyTorch runs its CPU elementwise kernels (add, mul, relu and its backward, batchnorm's
 elementwise parts ...) on all cores, in pieces of at least 32K elements. NumPy runs a ufunc
 on one thread, but it releases the GIL inside its loops, so a large array cut into pieces
-can be worked on by several Python threads at once. `split(n, run)` does that: run(lo, hi)
+can be worked on by several Python threads at once (from MIN_WORK element-passes on: a
+Python thread's hand-off costs far more than an OpenMP one's). `split(n, run)` does that:
+run(lo, hi)
 over [0, n), the calling thread and the pool's workers claiming pieces from one shared
 counter until none are left. The caller never waits for a piece nobody has started: on a
 busy machine where a worker does not get a core in time, the caller simply does all the
@@ -33,10 +35,15 @@ try:   # NumPy 2 keeps its floating-point error state in a context variable
 except ImportError:  # pragma: no cover - depends on the NumPy version
     _extobj_contextvar = None
 
-# below this many elements an op runs whole on its own thread: waking a worker and
-# joining it costs ~20-40 us, the time one thread takes for ~100K float32 adds
-MIN_ELEMENTS = 1 << 17
-# the smallest piece worth a hand-off (PyTorch's grain is 32K elements)
+# below this much work (elements times passes over them) an op runs whole on its own
+# thread. Waking a worker and joining it costs some 20-40 us of the caller's time, and
+# each hand-off of the GIL between the threads more when the machine is busy (Python
+# threads sleep in the kernel, where PyTorch's OpenMP threads spin): one float32 pass over
+# 1M elements takes ~150 us on one core, so a split there saves ~50 us when the other core
+# is free. (On the 2-core test machine under a load of 8, splits of 128K-2M elements took
+# 1.5-2.5x the one-thread time: no core was free.)
+MIN_WORK = 1 << 20
+# the smallest piece worth a hand-off, in elements (PyTorch's grain is 32K)
 MIN_PIECE = 1 << 15
 # pieces per thread: more than one, so that a worker that starts late still finds work and
 # one that is slowed by another process leaves less for the others to wait on
@@ -150,21 +157,22 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def pieces(n):
-    """The number of threads a split of n elements would use (1: it runs whole)."""
-    if n < MIN_ELEMENTS:
-        return 1
-    return min(threads(), n // MIN_PIECE)
+def worth(elements, passes=1):
+    """Whether work of `passes` passes over `elements` elements is worth a split (the
+    caller's cheap test before it prepares one)."""
+    return elements * passes >= MIN_WORK and threads() > 1
 
 
-def split(n, run, grain=1):
-    """run(lo, hi) over [0, n) in pieces on this thread and the pool's (for n below
-    MIN_ELEMENTS * grain, one thread, or another split under way: run(0, n) here). `grain`:
-    how many elements one unit of the range holds (a range of rows: the row length), so
-    that thresholds count elements. run must only write its own part of the outputs.
-    Returns when every piece is done; an exception of a piece is raised here."""
+def split(n, run, grain=1, passes=1):
+    """run(lo, hi) over [0, n) in pieces on this thread and the pool's; run(0, n) here
+    when the work is below MIN_WORK, one thread is allowed or another split is under way.
+    `grain`: how many elements one unit of the range holds (a range of rows: the row
+    length); `passes`: how many passes run makes over them (the work counted is n * grain
+    * passes). run must only write its own part of the outputs. Returns when every piece
+    is done; an exception of a piece is raised here."""
     workers = threads() - 1
-    if n * grain < MIN_ELEMENTS or workers < 1 or n < 2 or not BUSY.acquire(blocking=False):
+    if n * grain * passes < MIN_WORK or workers < 1 or n < 2 or \
+            not BUSY.acquire(blocking=False):
         run(0, n)
         return
     try:
@@ -191,10 +199,10 @@ _ndarray = np.ndarray
 
 
 def large(*args):
-    """Whether any NumPy array among args has MIN_ELEMENTS elements or more (the cheap test
-    a caller makes before ufunc())."""
+    """Whether any NumPy array among args has MIN_WORK elements or more (the cheap test a
+    caller makes before ufunc())."""
     for a in args:
-        if type(a) is _ndarray and a.size >= MIN_ELEMENTS:
+        if type(a) is _ndarray and a.size >= MIN_WORK:
             return True
     return False
 
@@ -247,7 +255,7 @@ def _plan(f, args, out):
     size = 1
     for d in shape:
         size *= d
-    if size < MIN_ELEMENTS:
+    if size < MIN_WORK:
         return None
     if out is not None:
         if type(out) is not _ndarray or out.shape != shape or not out.flags.c_contiguous:

@@ -155,13 +155,13 @@ def _affine(ctx, x, w, b, axes, eps, mean, var, centered, chan):
     if w is not None and _broadcast_dims(y.ndim, w.shape) == axes:
         scale = invstd * _lowp(w)   # one scale per channel (BatchNorm)
         shift = None if b is None else _lowp(b)
-        if _rows_split(y, scale, shift):
+        if _rows_split(y, 2, scale, shift):
             def run(lo, hi):   # y * scale + shift, a run of rows at a time
                 part = y[lo:hi]
                 part *= scale
                 if shift is not None:
                     part += shift
-            parallel.split(y.shape[0], run, y.size // y.shape[0])
+            parallel.split(y.shape[0], run, y.size // y.shape[0], 2)
             return y
         y *= scale
     else:
@@ -223,7 +223,7 @@ def _normalize_backward_fused(ctx, grad, x, w):
         if need[0]:
             k = invstd if wa is None else invstd * wa
             c1, c2 = (k * invstd * invstd) * (sgc / -n), k * (sg / -n)
-            if _rows_split(g, k, c1, c2) and xc.shape == g.shape and xc.flags.c_contiguous:
+            if _rows_split(g, 4, k, c1, c2) and xc.shape == g.shape and xc.flags.c_contiguous:
                 gx = np.empty(g.shape, np.multiply(g[:0], k).dtype)
 
                 def run(lo, hi):   # the four passes below, a run of rows at a time
@@ -232,7 +232,7 @@ def _normalize_backward_fused(ctx, grad, x, w):
                     c *= c1
                     part += c
                     part += c2
-                parallel.split(g.shape[0], run, g.size // g.shape[0])
+                parallel.split(g.shape[0], run, g.size // g.shape[0], 4)
             else:
                 gx = g * k
                 xc *= c1
@@ -338,14 +338,14 @@ def _frozen_normalize(input, running_mean, running_var, weight, bias, eps, pshap
                  eps, pshape, _channel_view(_lowp(input._data), axes), keep_format)
 
 
-def _rows_split(x, *params):
-    """Whether the elementwise passes of a normalization over NumPy array x (with per-channel
-    params broadcast against it, None for an absent one) may run in runs of x's rows on the
-    thread pool (ember._backend.parallel): x large and C-contiguous, the params size 1 along
-    dim 0. Each run does the passes of the whole-array code on its rows, so the result is
-    the same bit for bit."""
-    return (type(x) is np.ndarray and x.size >= parallel.MIN_ELEMENTS and x.ndim >= 2 and
-            x.shape[0] >= 2 and x.flags.c_contiguous and parallel.threads() > 1 and
+def _rows_split(x, passes, *params):
+    """Whether `passes` elementwise passes of a normalization over NumPy array x (with
+    per-channel params broadcast against it, None for an absent one) may run in runs of x's
+    rows on the thread pool (ember._backend.parallel): worth it, x C-contiguous, the params
+    size 1 along dim 0. Each run does the passes of the whole-array code on its rows, so
+    the result is the same bit for bit."""
+    return (type(x) is np.ndarray and x.ndim >= 2 and x.shape[0] >= 2 and
+            parallel.worth(x.size, passes) and x.flags.c_contiguous and
             all(p is None or (type(p) is np.ndarray and p.ndim == x.ndim and p.shape[0] == 1)
                 for p in params))
 

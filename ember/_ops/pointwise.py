@@ -46,7 +46,7 @@ _LOW_PRECISION = (np.dtype(np.float16), _dtype.bfloat16.np)
 _FLOAT32 = np.dtype(np.float32)
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
-_SPLIT_MIN = _parallel.MIN_ELEMENTS
+_SPLIT_MIN = _parallel.MIN_WORK   # elements of a one-pass op worth the thread pool
 
 
 # ---------------------------------------------------------------------------- operands
@@ -911,8 +911,8 @@ def _relu_backward(g, x, out):
             if k is not None:
                 return Tensor._make(iter_layout(k(gd, out._data), (out._data, gd)))
         od = out._data
-        if type(gd) is np.ndarray and gd.size >= _SPLIT_MIN and od.shape == gd.shape and \
-                od.flags.c_contiguous and gd.flags.c_contiguous and _parallel.threads() > 1:
+        if type(gd) is np.ndarray and od.shape == gd.shape and _parallel.worth(gd.size, 3) \
+                and od.flags.c_contiguous and gd.flags.c_contiguous:
             return Tensor._make(_relu_backward_split(gd, od))
         keep = od <= 0
         keep = np.logical_not(keep, out=keep) if type(keep) is np.ndarray else ~keep
@@ -932,7 +932,7 @@ def _relu_backward_split(gd, od):
         keep = np.less_equal(o[lo:hi], 0)
         np.logical_not(keep, out=keep)
         np.multiply(g[lo:hi], keep, out=r[lo:hi])
-    _parallel.split(r.size, run)
+    _parallel.split(r.size, run, passes=3)
     return res
 
 
