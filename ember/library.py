@@ -45,7 +45,7 @@ import functools
 import sys
 import weakref
 
-from . import autograd
+from . import autograd, _torch_function
 from ._tensor import Tensor
 from .autograd import grad_mode
 from ._library_schema import FunctionSchema, parse_schema, infer_schema
@@ -410,6 +410,13 @@ Tag.__module__ = "ember"
 
 # ------------------------------------------------------------------------------ ops
 
+def _overridden(args, kwargs):
+    """Whether the __torch_function__ protocol takes the call (a mode is on, or an
+    argument that is no plain tensor defines __torch_function__)."""
+    tf = _torch_function
+    return (tf._MODES_LIVE[0] or tf._any_overriding(args, kwargs)) and tf._wanted(args, kwargs)
+
+
 class OpOverload(_aten.OpOverload):
     """One overload of a Python-defined operator: ``ember.ops.mylib.foo.default``."""
 
@@ -435,6 +442,9 @@ class OpOverload(_aten.OpOverload):
         return self._entry.has_kernel(str(key))
 
     def __call__(self, *args, **kwargs):
+        if _overridden(args, kwargs):   # a Proxy (ember.fx), a TorchFunctionMode ...
+            return _torch_function.handle_torch_function(
+                self, args + tuple(kwargs.values()), *args, **kwargs)
         return _dispatch(self, args, kwargs)
 
     def redispatch(self, *args, **kwargs):
@@ -476,6 +486,9 @@ class OpOverloadPacket(_aten.OpOverloadPacket):
         return getattr(self, self.overloads()[0])._schema
 
     def __call__(self, *args, **kwargs):
+        if _overridden(args, kwargs):
+            return _torch_function.handle_torch_function(
+                self, args + tuple(kwargs.values()), *args, **kwargs)
         names = self.overloads()
         if len(names) == 1:
             return getattr(self, names[0])(*args, **kwargs)

@@ -681,6 +681,24 @@ def _vmap_custom_op(m):
     return m.vmap(sq)(m.arange(6.0).reshape(3, 2))
 
 
+def _fx_trace(m):
+    """symbolic_trace records a custom op as one call_function node (the
+    __torch_function__ protocol hands it the Proxy) and the traced module runs it."""
+    ns = _ns(m)
+
+    @m.library.custom_op(f"{ns}::twice", mutates_args=())
+    def twice(x: m.Tensor) -> m.Tensor:
+        return x * 2
+
+    class Model(m.nn.Module):
+        def forward(self, x):
+            return getattr(m.ops, ns).twice(x) + 1
+
+    gm = m.fx.symbolic_trace(Model())
+    calls = [n for n in gm.graph.nodes if n.op == "call_function"]
+    return [gm(m.tensor([1.0, 2.0])), len(calls), calls[0].target is getattr(m.ops, ns).twice]
+
+
 def _tags(m):
     ns = _ns(m)
     lib = m.library.Library(ns, "FRAGMENT")
@@ -730,6 +748,7 @@ CASES = {
     "autocast_rule": _autocast_rule,
     "vmap_custom_op": _vmap_custom_op,
     "tags": _tags,
+    "fx_trace": _fx_trace,
     "impl_abstract": _impl_abstract,
     "fallthrough": _fallthrough,
 }
