@@ -306,3 +306,170 @@ def clamp(input, min_, max_):
     """Quantized clamp (of the integers)."""
     _quantized_input(input, "clamp")
     return QO.clamp(input, min_, max_)
+
+
+def conv_transpose(nd, input, weight, bias, stride, padding, output_padding, groups, dilation,
+                   scale, zero_point):
+    """Quantized transposed convolution (PyTorch's quantized::conv_transpose1d/2d/3d) of a
+    (N, C_in, *spatial) quint8 input with a (C_in, C_out/groups, *k) qint8 weight quantized
+    per tensor: the dense transposed convolution of the centred integers (exact sums), then
+    fbgemm's requantization (see the module docstring) with the weight's one scale."""
+    fname = f"quantized::conv_transpose{nd}d"
+    if not isinstance(input, Q.QuantizedTensor) or input.dtype is not _dtype.quint8:
+        raise NotImplementedError("Only torch.quint8 is supported for activation tensor!")
+    if not isinstance(weight, Q.QuantizedTensor) or weight.dtype is not _dtype.qint8:
+        raise NotImplementedError("Only torch.qint8 is supported for weight tensor!")
+    if weight._qscheme is not Q.per_tensor_affine:
+        raise RuntimeError("Per Channel Quantization is currently disabled for transposed "
+                           "conv")
+    if input.dim() != nd + 2:
+        shape = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[nd]
+        raise ValueError(f"Input shape must be `{shape}`!")
+    QO._per_tensor(input, fname)
+    _check_qparams(scale, zero_point, fname)
+    if input.shape[1] != weight.shape[0]:
+        raise RuntimeError(f"{fname}: input of shape {tuple(input.shape)} has "
+                           f"{input.shape[1]} channels, the weight of shape "
+                           f"{tuple(weight.shape)} expects {weight.shape[0]}")
+    out_channels = weight.shape[1] * groups
+    w_scales = np.full(out_channels, weight._scale, dtype=np.float64)
+    b = _check_bias(bias, out_channels, fname)
+    from .conv import conv_transpose as dense_conv_transpose
+    x = Tensor._make(_centred(input))
+    w = Tensor._make(_centred(weight))
+    acc = dense_conv_transpose(nd, x, w, None, stride, padding, output_padding, groups,
+                               dilation)._data
+    out = requantize(np.rint(acc), input._scale, w_scales, b, scale, zero_point, 1)
+    return Q._make(out, _dtype.quint8, Q.per_tensor_affine, float(scale), int(zero_point))
+
+
+# ============================================================================ normalizations
+# PyTorch's quantized layer/group/instance norm dequantize, normalize in float and quantize
+# with the output's (scale, zero_point); the statistics are computed here in float64 (the
+# float32 result is the same but for values a rounding away from a quantization tie).
+
+def _normalized(x, axes, eps):
+    """(x - mean) / sqrt(var + eps) over `axes` of float32 array x (biased variance)."""
+    x64 = x.astype(np.float64)
+    mean = x64.mean(axis=axes, keepdims=True)
+    var = ((x64 - mean) ** 2).mean(axis=axes, keepdims=True)
+    return (x64 - mean) / np.sqrt(var + eps)
+
+
+def _affine(y, weight, bias, shape):
+    """y * weight + bias, weight and bias (float tensors or None) reshaped to `shape`."""
+    if weight is not None:
+        y = y * weight.detach()._cpu_array().astype(np.float64).reshape(shape)
+    if bias is not None:
+        y = y + bias.detach()._cpu_array().astype(np.float64).reshape(shape)
+    return y.astype(np.float32)
+
+
+def _norm_output(input, y, output_scale, output_zero_point, fname):
+    _, lo, hi = Q.INT_TYPES[input._qdtype]
+    if not lo <= int(output_zero_point) <= hi:
+        raise RuntimeError(f"{fname}: output zero_point {output_zero_point} is outside "
+                           f"{input._qdtype}'s range [{lo}, {hi}]")
+    if not float(output_scale) > 0:
+        raise RuntimeError(f"{fname}: output scale must be positive, got {output_scale}")
+    ints = Q.quantize_array(y, float(output_scale), int(output_zero_point), input._qdtype)
+    return Q._make(ints, input._qdtype, Q.per_tensor_affine, float(output_scale),
+                   int(output_zero_point))
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, output_scale=1.0,
+               output_zero_point=0):
+    """Quantized layer norm (quantized::layer_norm): over the trailing
+    `normalized_shape` dims, ``(x - mean) / sqrt(var + eps) * weight + bias``, quantized
+    with (output_scale, output_zero_point)."""
+    fname = "quantized::layer_norm"
+    _quantized_input(input, "layer_norm")
+    QO._per_tensor(input, fname)
+    normalized_shape = [int(normalized_shape)] if isinstance(normalized_shape, int) \
+        else [int(s) for s in normalized_shape]
+    k = len(normalized_shape)
+    if k == 0 or list(input.shape[input.dim() - k:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={normalized_shape}, expected input with "
+                           f"shape [*, {', '.join(map(str, normalized_shape))}], but got "
+                           f"input of size{list(input.shape)}")
+    x = Q.dequantize_array(input._data.ints, input._scale, input._zero_point)
+    axes = tuple(range(x.ndim - k, x.ndim))
+    y = _affine(_normalized(x, axes, eps), weight, bias, normalized_shape)
+    return _norm_output(input, y, output_scale, output_zero_point, fname)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5, output_scale=1.0,
+               output_zero_point=0):
+    """Quantized group norm (quantized::group_norm): the C channels of (N, C, *) in
+    `num_groups` groups, each normalized over its channels and positions, then the
+    per-channel affine; quantized with (output_scale, output_zero_point)."""
+    fname = "quantized::group_norm"
+    _quantized_input(input, "group_norm")
+    QO._per_tensor(input, fname)
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{input.dim()}")
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups != 0:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    x = Q.dequantize_array(input._data.ints, input._scale, input._zero_point)
+    grouped = x.reshape(n, num_groups, -1)
+    y = _normalized(grouped, (2,), eps).reshape(x.shape)
+    y = _affine(y, weight, bias, (1, c) + (1,) * (x.ndim - 2))
+    return _norm_output(input, y, output_scale, output_zero_point, fname)
+
+
+def instance_norm(input, weight=None, bias=None, eps=1e-5, output_scale=1.0,
+                  output_zero_point=0):
+    """Quantized instance norm (quantized::instance_norm): each (sample, channel) of
+    (N, C, *) normalized over its positions, then the per-channel affine; quantized with
+    (output_scale, output_zero_point)."""
+    fname = "quantized::instance_norm"
+    _quantized_input(input, "instance_norm")
+    QO._per_tensor(input, fname)
+    if input.dim() < 3:
+        raise RuntimeError(f"Expected at least 3 dimensions for input tensor but received "
+                           f"{input.dim()}")
+    x = Q.dequantize_array(input._data.ints, input._scale, input._zero_point)
+    y = _normalized(x, tuple(range(2, x.ndim)), eps)
+    y = _affine(y, weight, bias, (1, x.shape[1]) + (1,) * (x.ndim - 2))
+    return _norm_output(input, y, output_scale, output_zero_point, fname)
+
+
+def prelu(input, weight, output_scale, output_zero_point):
+    """Quantized PReLU (quantized::prelu): ``x if x > 0 else a * x`` with the quantized
+    slopes `weight` (one, or one per channel of dim 1), quantized with (output_scale,
+    output_zero_point). On the integers, as PyTorch's kernel:
+
+        q_out = zp_out + rint((x_q - zp_x) * m_pos)                     x_q >= zp_x
+        q_out = zp_out + rint((x_q - zp_x) * (a_q - zp_a) * m_neg)      otherwise
+
+    with float32 multipliers ``m_pos = s_x * (1 / s_out)``, ``m_neg = (s_x * s_a) *
+    (1 / s_out)``, clamped to the output type's range."""
+    fname = "quantized::prelu"
+    _quantized_input(input, "prelu")
+    if not isinstance(weight, Q.QuantizedTensor):
+        raise RuntimeError(f"{fname}: the weight must be a quantized tensor")
+    QO._per_tensor(input, fname)
+    _check_qparams(output_scale, output_zero_point, fname)
+    n = weight.numel()
+    channels = input.shape[1] if input.dim() >= 2 else 1
+    if n != 1 and n != channels:
+        raise RuntimeError(f"The size of tensor a ({channels}) must match the size of tensor "
+                           f"b ({n}) at non-singleton dimension 1")
+    f32 = np.float32
+    inv_out = f32(1) / f32(output_scale)
+    m_pos = f32(f32(input._scale) * inv_out)
+    m_neg = f32(f32(f32(input._scale) * f32(weight._scale)) * inv_out)
+    x = input._data.ints.astype(np.int64) - input._zero_point
+    a = weight._data.ints.astype(np.int64).reshape(-1) - weight._zero_point
+    if n != 1:
+        a = a.reshape((1, n) + (1,) * (input.dim() - 2))
+    pos = np.rint((x.astype(f32) * m_pos).astype(f32))
+    neg = np.rint(((x * a).astype(f32) * m_neg).astype(f32))
+    _, lo, hi = Q.INT_TYPES[input._qdtype]
+    out = np.clip(np.where(x >= 0, pos, neg) + int(output_zero_point), lo, hi)
+    return Q._make(out.astype(Q.INT_TYPES[input._qdtype][0]), input._qdtype,
+                   Q.per_tensor_affine, float(output_scale), int(output_zero_point))

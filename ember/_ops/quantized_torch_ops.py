@@ -195,6 +195,24 @@ add, add_relu = _binary("add", False), _binary("add", True)
 mul, mul_relu = _binary("mul", False), _binary("mul", True)
 
 
+def layer_norm(input, normalized_shape, weight, bias, eps, output_scale, output_zero_point):
+    return QF.layer_norm(input, normalized_shape, weight, bias, eps, output_scale,
+                         output_zero_point)
+
+
+def group_norm(input, num_groups, weight, bias, eps, output_scale, output_zero_point):
+    return QF.group_norm(input, num_groups, weight, bias, eps, output_scale,
+                         output_zero_point)
+
+
+def instance_norm(input, weight, bias, eps, output_scale, output_zero_point):
+    return QF.instance_norm(input, weight, bias, eps, output_scale, output_zero_point)
+
+
+def prelu(qx, weight, output_scale, output_zero_point):
+    return QF.prelu(qx, weight, output_scale, output_zero_point)
+
+
 class _QuantizedNamespace:
     """``ember.ops.quantized``: each name above; others raise AttributeError naming them."""
 
@@ -212,5 +230,7 @@ class _QuantizedNamespace:
 _OPS = {fn.__name__: fn for fn in (
     linear_prepack, linear_unpack, linear, linear_relu, conv1d_prepack, conv1d, conv1d_relu,
     conv2d_prepack, conv2d, conv2d_relu, conv3d_prepack, conv3d, conv3d_relu, cat, cat_relu,
-    relu6, hardswish, elu, celu, threshold, leaky_relu, sigmoid, add, add_relu, mul, mul_relu)}
+    relu6, hardswish, elu, celu, threshold, leaky_relu, sigmoid, add, add_relu, mul, mul_relu,
+    layer_norm, group_norm, instance_norm, prelu)}
 quantized = _QuantizedNamespace()
+

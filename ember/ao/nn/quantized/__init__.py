@@ -1,10 +1,11 @@
 """ember.ao.nn.quantized (torch.ao.nn.quantized): modules that compute on quantized tensors
-(what ``convert`` swaps in): Quantize / DeQuantize, Linear, Conv1d/2d/3d, ReLU6, Hardswish,
-ELU, LeakyReLU, Sigmoid, Softmax, BatchNorm2d/3d, Dropout, FloatFunctional / QFunctional,
-Embedding (quint8 rows);
+(what ``convert`` swaps in): Quantize / DeQuantize, Linear, Conv1d/2d/3d,
+ConvTranspose1d/2d/3d, ReLU6, Hardswish, ELU, LeakyReLU, Sigmoid, Softmax, PReLU,
+BatchNorm2d/3d, LayerNorm, GroupNorm, InstanceNorm1d/2d/3d, Dropout, FloatFunctional /
+QFunctional, Embedding (quint8 rows);
 ``.dynamic`` holds the dynamically quantized Linear and recurrent layers; ``.functional`` the quantized
-kernels. ConvTranspose, EmbeddingBag, the normalizations other than BatchNorm, PReLU,
-the static LSTM and MultiheadAttention are not built (NotImplementedError).
+kernels. EmbeddingBag, the static LSTM and MultiheadAttention are not built
+(NotImplementedError).
 """
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all

@@ -3,12 +3,14 @@ import ember
 from ember import nn
 from ember.ao.nn._not_built import not_built
 
-from .activation import ELU, Hardswish, LeakyReLU, ReLU6, Sigmoid, Softmax
+from .activation import ELU, Hardswish, LeakyReLU, PReLU, ReLU6, Sigmoid, Softmax
 from .batchnorm import BatchNorm2d, BatchNorm3d
-from .conv import Conv1d, Conv2d, Conv3d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .embedding_ops import Embedding, EmbeddingPackedParams
 from .functional_modules import FloatFunctional, FXFloatFunctional, QFunctional
 from .linear import Linear, LinearPackedParams
+from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, \
+    LayerNorm
 
 __all__ = ["BatchNorm2d", "BatchNorm3d", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
            "ConvTranspose2d", "ConvTranspose3d", "DeQuantize", "ELU", "Embedding",
@@ -84,15 +86,6 @@ def _not_built(name):
                      f"(qconfig None) or quantize it dynamically")
 
 
-ConvTranspose1d = _not_built("ConvTranspose1d")
-ConvTranspose2d = _not_built("ConvTranspose2d")
-ConvTranspose3d = _not_built("ConvTranspose3d")
 EmbeddingBag = _not_built("EmbeddingBag")
-GroupNorm = _not_built("GroupNorm")
-InstanceNorm1d = _not_built("InstanceNorm1d")
-InstanceNorm2d = _not_built("InstanceNorm2d")
-InstanceNorm3d = _not_built("InstanceNorm3d")
-LayerNorm = _not_built("LayerNorm")
-PReLU = _not_built("PReLU")
 LSTM = _not_built("LSTM")
 MultiheadAttention = _not_built("MultiheadAttention")

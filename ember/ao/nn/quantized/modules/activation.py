@@ -6,7 +6,7 @@ import numpy as np
 import ember
 from ember import nn
 
-__all__ = ["ReLU6", "Hardswish", "ELU", "LeakyReLU", "Sigmoid", "Softmax"]
+__all__ = ["ReLU6", "Hardswish", "ELU", "LeakyReLU", "Sigmoid", "Softmax", "PReLU"]
 
 
 def _functional():
@@ -158,3 +158,53 @@ class Softmax(nn.Softmax):
     @classmethod
     def from_reference(cls, mod, scale, zero_point):
         return cls(mod.dim, float(scale), int(zero_point))
+
+
+class PReLU(nn.Module):
+    """Quantized PReLU: ``x if x > 0 else a * x`` with quint8 slopes `a` (``weight``, one or
+    one per channel), quantized with the output's (scale, zero_point). A new module's
+    slopes are drawn from the standard normal (PyTorch's placeholder)."""
+
+    def __init__(self, output_scale, output_zero_point, num_parameters=1):
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.scale = output_scale
+        self.zero_point = output_zero_point
+        w = ember.randn(num_parameters, dtype=ember.float)
+        self.set_weight(ember.quantize_per_tensor(w, scale=1.0, zero_point=0,
+                                                  dtype=ember.quint8))
+
+    def set_weight(self, w):
+        self.weight = w
+
+    def forward(self, input):
+        from ember._ops.quantized_functional import prelu
+        return prelu(input, self.weight, self.scale, self.zero_point)
+
+    def _get_name(self):
+        return "QuantizedPReLU"
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        scale, zero_point = mod.activation_post_process.calculate_qparams()
+        return cls._with_observed_weight(mod, float(scale), int(zero_point))
+
+    @classmethod
+    def from_reference(cls, mod, scale, zero_point):
+        return cls._with_observed_weight(mod, float(scale), int(zero_point))
+
+    @classmethod
+    def _with_observed_weight(cls, mod, scale, zero_point):
+        """The slopes quantized per tensor with the qconfig's weight observer."""
+        import warnings
+        qprelu = cls(scale, zero_point, mod.num_parameters)
+        float_wt = mod.weight.float()
+        observer = mod.qconfig.weight()
+        observer(float_wt)
+        if observer.dtype != ember.quint8:
+            warnings.warn(f"PReLU's weight observer should have dtype quint8 but got "
+                          f"{observer.dtype}", stacklevel=3)
+        wt_scale, wt_zp = observer.calculate_qparams()
+        qprelu.set_weight(ember.quantize_per_tensor(float_wt, float(wt_scale), int(wt_zp),
+                                                    ember.quint8))
+        return qprelu

@@ -10,7 +10,8 @@ from ember.nn.utils.fusion import fuse_conv_bn_weights
 
 from .utils import WeightedQuantizedModule, _quantize_weight
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]
 
 _SUPPORTED_PADDING = {"zeros", "reflect"}
 
@@ -200,6 +201,87 @@ class Conv3d(_ConvNd):
     """Quantized 3-D convolution over a quantized (N, C, D, H, W) input."""
     _nd = 3
     _FLOAT_MODULE = nn.Conv3d
+
+
+class _ConvTransposeNd(_ConvNd):
+    """The quantized transposed convolution shared by ConvTranspose1d/2d/3d: a
+    (in_channels, out_channels/groups, *kernel) qint8 weight quantized per tensor (the
+    kernels take no per-channel weights: a per-channel qconfig is refused at prepare), a
+    float bias and the output's (scale, zero_point)."""
+
+    _version = 1
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f'{self.__class__.__name__}')
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+        tup = {1: _single, 2: _pair, 3: _triple}[self._nd]
+        self.transposed = True
+        self.output_padding = tup(output_padding)
+        qweight = ember._empty_affine_quantized(
+            [in_channels, out_channels // groups] + list(self.kernel_size), scale=1,
+            zero_point=0, dtype=ember.qint8)
+        self.set_weight_bias(qweight, self.bias())
+
+    def _get_name(self):
+        return f"QuantizedConvTranspose{self._nd}d"
+
+    def forward(self, input):
+        if input.dim() != self._nd + 2:
+            shape = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[self._nd]
+            raise ValueError(f"Input shape must be `{shape}`!")
+        from ember._ops.quantized_functional import conv_transpose
+        weight, bias = self._weight_bias()
+        return conv_transpose(self._nd, input, weight, bias, self.stride, self.padding,
+                              self.output_padding, self.groups, self.dilation, self.scale,
+                              self.zero_point)
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        """From an observed float ConvTranspose (its weight observed per tensor)."""
+        if type(mod) is not cls._FLOAT_MODULE:
+            raise AssertionError(f" nnq.{cls.__name__}.from_float only works for "
+                                 f"{cls._FLOAT_MODULE.__name__}")
+        if not hasattr(mod, "qconfig"):
+            raise AssertionError("Input float module must have qconfig defined.")
+        weight_post_process = mod.qconfig.weight()
+        weight_post_process(mod.weight)
+        if weight_post_process.dtype != ember.qint8:
+            raise AssertionError("Weight observer must have a dtype of qint8")
+        qweight = _quantize_weight(mod.weight.float(), weight_post_process)
+        qconv = cls(mod.in_channels, mod.out_channels, mod.kernel_size, mod.stride,
+                    mod.padding, mod.output_padding, mod.groups, mod.bias is not None,
+                    mod.dilation, mod.padding_mode)
+        qconv.set_weight_bias(qweight, mod.bias)
+        observer = getattr(mod, "activation_post_process", None)
+        if observer is None or observer.dtype == ember.float:
+            return qconv
+        act_scale, act_zp = observer.calculate_qparams()
+        qconv.scale = float(act_scale)
+        qconv.zero_point = int(act_zp)
+        return qconv
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Quantized 1-D transposed convolution over a quantized (N, C, L) input."""
+    _nd = 1
+    _FLOAT_MODULE = nn.ConvTranspose1d
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Quantized 2-D transposed convolution over a quantized (N, C, H, W) input."""
+    _nd = 2
+    _FLOAT_MODULE = nn.ConvTranspose2d
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Quantized 3-D transposed convolution over a quantized (N, C, D, H, W) input."""
+    _nd = 3
+    _FLOAT_MODULE = nn.ConvTranspose3d
 
 
 def _bind_fused_classes():
