@@ -37,8 +37,9 @@ the tensors named in `mutates_args` get their version bumped after the call.
 Not built (ember has no dispatcher to serve them): overriding the kernels of ember's
 built-in operators (``Library("aten", "IMPL").impl(...)``), ``Library.fallback``,
 ``with_keyset=True`` kernels; `register_vmap` rules are kept but ember's vmap runs a
-custom operator slice by slice; `opcheck` replaces ``test_aot_dispatch_*`` (which need
-torch.compile) by running the operator and its backward eagerly.
+custom operator slice by slice; `triton_op`/`wrap_triton` raise (no Triton); `opcheck`
+replaces ``test_aot_dispatch_*`` (which need torch.compile) by running the operator and
+its backward eagerly.
 """
 import contextlib
 import functools
@@ -54,7 +55,8 @@ from ._ops import aten as _aten
 __all__ = ["Library", "define", "impl", "fallthrough_kernel", "custom_op", "CustomOpDef",
            "register_fake", "register_autograd", "register_kernel", "register_autocast",
            "register_torch_dispatch", "register_vmap", "impl_abstract", "get_ctx",
-           "get_kernel", "infer_schema", "opcheck", "OpCheckError"]
+           "get_kernel", "infer_schema", "opcheck", "OpCheckError", "triton_op",
+           "wrap_triton"]
 
 _reserved_namespaces = ["prim"]
 
@@ -1306,6 +1308,17 @@ def register_autocast(op, device_type, cast_inputs, /, *, lib=None):
     if isinstance(op, CustomOpDef):
         return op.register_autocast(device_type, cast_inputs)
     _resolve_entry(op, "register_autocast").autocast[device_type] = cast_inputs
+
+
+def triton_op(name, fn=None, /, *, mutates_args, schema=None):
+    """PyTorch's custom operator made of Triton kernels: ember has no Triton."""
+    raise NotImplementedError("ember.library.triton_op: ember cannot run Triton kernels; "
+                              "write the operator with custom_op and ember's ops instead")
+
+
+def wrap_triton(triton_kernel, /):
+    """PyTorch's handle for calling a Triton kernel inside triton_op: ember has no Triton."""
+    raise NotImplementedError("ember.library.wrap_triton: ember cannot run Triton kernels")
 
 
 def get_kernel(op, dispatch_key):

@@ -796,3 +796,12 @@ def test_custom_op_with_ember_as_torch_tutorial():
     assert ember.library.opcheck(crop, (img, (1, 1, 5, 4))) == {
         "test_schema": "SUCCESS", "test_autograd_registration": "SUCCESS",
         "test_faketensor": "SUCCESS", "test_aot_dispatch_dynamic": "SUCCESS"}
+
+
+def test_triton_refused():
+    """ember has no Triton: triton_op and wrap_triton raise NotImplementedError."""
+    with pytest.raises(NotImplementedError, match="Triton"):
+        ember.library.triton_op("n1triton::k", mutates_args=())
+    with pytest.raises(NotImplementedError, match="Triton"):
+        ember.library.wrap_triton(lambda: None)
+    assert hasattr(torch.library, "triton_op") and hasattr(torch.library, "wrap_triton")
