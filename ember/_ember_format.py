@@ -24,7 +24,7 @@ import numpy as np
 from . import _dtype, _quantized_serialization
 from ._device import device as _device_cls
 from ._tensor import Tensor, Size
-from ._map_location import _target_device, _apply_map_location, _restore_to
+from ._map_location import _place
 from ._storage_layout import _root_array, _as_strided, _offset_elems, _le
 from ._zipformat_read import _read_record, read_bytes
 from ._serialization_options import get_crc32_options
@@ -171,7 +171,7 @@ class _Decoder:
     def __init__(self, storages, map_location):
         self.storages = storages
         self.map_location = map_location
-        self.on_device = {}   # (storage key, device) -> the storage copied there
+        self.on_device = {}   # (id(storage), device or 'map_location') -> it placed there
 
     def dec(self, x):
         if isinstance(x, list):
@@ -227,11 +227,9 @@ class _Decoder:
         if offset < 0 or offset + numel > data.size:
             raise ValueError(f"storage record (offset {offset}, {numel} elements) does not fit "
                              f"its buffer of {data.size} elements")
-        untyped = UntypedStorage._wrap(data[offset:offset + numel].view(np.uint8),
+        placed = _place(self.on_device, self.map_location, data, x.get("device", "cpu"))
+        untyped = UntypedStorage._wrap(placed[offset:offset + numel].view(np.uint8),
                                        resizable=False)
-        target = _target_device(self.map_location, x.get("device", "cpu"))
-        if target is not None and target.type != "cpu":
-            untyped = untyped.to(device=target)
         if x["dtype"] is None:
             return untyped
         return TypedStorage._new_wrapped_storage(untyped, getattr(_dtype, x["dtype"]))
@@ -249,24 +247,15 @@ class _Decoder:
         if offset < 0 or extent > storage.size or any(s < 0 for s in strides):
             raise ValueError(f"tensor view (shape {list(shape)}, strides {list(strides)}, offset "
                              f"{offset}) does not fit its storage of {storage.size} elements")
-        item = storage.itemsize
-        location = x.get("device", "cpu")
-        target = _target_device(self.map_location, location)
-        if target is not None and target.type != "cpu":
-            # one copy of the storage per device, so views stay views there
-            from ._backend import strided_view
-            cache_key = (x["__tensor__"], str(target))
-            if cache_key not in self.on_device:
-                self.on_device[cache_key] = _restore_to(storage, target, location)
-            dev_storage = self.on_device[cache_key]
-            t = Tensor._make(strided_view(dev_storage[offset:] if storage.size else dev_storage,
-                                          shape, tuple(s * item for s in strides)))
+        byte_strides = tuple(s * storage.itemsize for s in strides)
+        # one copy of the storage per device, so views stay views there
+        placed = _place(self.on_device, self.map_location, storage, x.get("device", "cpu"))
+        base = placed[offset:] if storage.size else placed
+        if isinstance(base, np.ndarray):   # a memmap too
+            t = Tensor._make(_as_strided(base, shape, byte_strides))
         else:
-            arr = _as_strided(storage[offset:] if storage.size else storage, shape,
-                              tuple(s * item for s in strides))
-            t = Tensor._make(arr)
-            if target is None:
-                t = _apply_map_location(t, self.map_location, location)
+            from ._backend import strided_view
+            t = Tensor._make(strided_view(base, shape, byte_strides))
         if x.get("parameter"):
             from .nn.parameter import Parameter
             return Parameter(t, requires_grad=x["requires_grad"])

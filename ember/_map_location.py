@@ -2,10 +2,15 @@
 
 ``load(f, map_location=...)`` takes None (each tensor back on the device its record names),
 a device or a device string (all tensors there), a dict {saved location: new location}, or
-a callable ``(cpu_tensor, saved location) -> tensor``. Storages are read on the host; one
-that goes to a GPU is copied there once per device, so tensors sharing a storage when saved
-share it there too. A record naming a CUDA device on a machine without one raises torch's
-RuntimeError, which tells the user to pass map_location.
+a callable ``(storage, saved location) -> storage or None`` (called once per storage, given
+its bytes on the CPU; None restores it to the saved location). Storages are read on the
+host; one that goes to a GPU is copied there once per device, so tensors sharing a storage
+when saved share it there too. A record naming a CUDA device on a machine without one
+raises torch's RuntimeError, which tells the user to pass map_location.
+
+The checkpoint readers (torch's zip and legacy formats, ember's own) place storages with
+_place; _apply_map_location moves a single tensor that has no storage record (safetensors,
+a TorchScript archive's constants), where a callable is given the CPU tensor instead.
 """
 from collections import OrderedDict
 
@@ -28,6 +33,7 @@ def _target_device(map_location, location):
 
 
 def _apply_map_location(t, map_location, location="cpu"):
+    """Tensor `t`, loaded on the CPU from `location`, moved as map_location says."""
     if map_location is None:
         return t if location == "cpu" else t.to(location)
     if callable(map_location) and not isinstance(map_location, (str, _device_cls)):
@@ -46,48 +52,66 @@ def _init_placement(unpickler):
 
 
 def _placed_rebuild(unpickler, rebuild):
-    """`rebuild` (a tensor over a storage) placing its tensor where torch.load would: on the
-    storage's saved location mapped by map_location. Each storage is copied once per
-    device, so tensors that shared a storage when saved share it there too."""
+    """`rebuild` (a tensor over a storage) placing its tensor where torch.load would: over
+    its storage placed by _placed_storage."""
     def placed(storage, *args):
-        location = unpickler.locations.get(id(storage), "cpu")
-        map_location = unpickler.map_location
-        target = _target_device(map_location, location)
-        if target is None:   # a callable map_location decides, given the CPU tensor
-            return _apply_map_location(rebuild(storage, *args), map_location, location)
-        return rebuild(_stored_on(unpickler, storage, target, location), *args)
+        return rebuild(_placed_storage(unpickler, storage), *args)
     placed.__name__ = "_rebuild_placed"   # a rebuild the object reader lets a pickle call
     return placed
 
 
-def _stored_on(unpickler, storage, target, location):
-    """Host array `storage` (read from the record saved on `location`) on device `target`:
-    itself for the CPU, else its copy there, made once per device."""
-    if target.type == "cpu":
+def _placed_storage(unpickler, storage):
+    """Host array `storage`, read by `unpickler`, where torch.load puts it (_place)."""
+    location = unpickler.locations.get(id(storage), "cpu")
+    return _place(unpickler.on_device, unpickler.map_location, storage, location)
+
+
+def _place(moved, map_location, storage, location):
+    """Host array `storage` (a storage read from a checkpoint) where torch.load puts it: on
+    its saved `location` mapped by map_location. Each storage is moved once per device (and
+    a callable map_location called once per storage), remembered in the dict `moved`, so
+    tensors that shared a storage when saved share it there too."""
+    target = _target_device(map_location, location)
+    if target is not None and target.type == "cpu":
         return storage
-    key = (id(storage), str(target))
-    if key not in unpickler.on_device:
-        unpickler.on_device[key] = _restore_to(storage, target, location)
-    return unpickler.on_device[key]
+    key = (id(storage), "map_location" if target is None else str(target))
+    if key not in moved:
+        moved[key] = (_called_map_location(map_location, storage, location) if target is None
+                      else _restore_to(storage, target, location))
+    return moved[key]
+
+
+def _called_map_location(fn, storage, location):
+    """The elements of host array `storage` where callable map_location `fn` puts them.
+    As torch.load, `fn` is given the storage (an UntypedStorage of its bytes, on the CPU)
+    and its saved location, and returns a storage; None restores it to the saved
+    location."""
+    from .storage import UntypedStorage
+    untyped = UntypedStorage._wrap(storage.reshape(-1).view(np.uint8), resizable=False)
+    moved = fn(untyped, location)
+    if moved is None:
+        from ._serialization_options import default_restore_location
+        moved = default_restore_location(untyped, location)
+    if not getattr(moved, "_is_ember_storage", False):
+        raise TypeError(f"map_location returned a {type(moved).__name__}: a callable "
+                        f"map_location takes a storage and its location and returns a storage "
+                        f"(or None)")
+    data = moved.untyped()._bytes
+    if data.size != storage.nbytes:
+        raise RuntimeError(f"map_location returned a storage of {data.size} bytes for one of "
+                           f"{storage.nbytes} bytes")
+    return data.view(storage.dtype)
 
 
 def _storage_objects(obj, unpickler):
     """The loaded tree with each bare storage (an array: a checkpoint admits no other
-    arrays) made a TypedStorage of its elements on the device its record names after
-    map_location, as torch.load returns it; views stay views. A callable map_location is
-    given the CPU storage and its saved location, and its result kept when it is a
-    storage."""
+    arrays) made a TypedStorage of its elements where _placed_storage puts it, as
+    torch.load returns it; views stay views."""
     if isinstance(obj, np.ndarray):
         from .storage import TypedStorage, UntypedStorage
-        location = unpickler.locations.get(id(obj), "cpu")
-        target = _target_device(unpickler.map_location, location)
-        arr = obj if target is None else _stored_on(unpickler, obj, target, location)
+        arr = _placed_storage(unpickler, obj)
         untyped = UntypedStorage._wrap(arr.reshape(-1).view(np.uint8), resizable=False)
-        typed = TypedStorage._new_wrapped_storage(untyped, _dtype.from_numpy_dtype(obj.dtype))
-        if target is None:
-            moved = unpickler.map_location(typed, location)
-            return moved if getattr(moved, "_is_ember_storage", False) else typed
-        return typed
+        return TypedStorage._new_wrapped_storage(untyped, _dtype.from_numpy_dtype(obj.dtype))
     if isinstance(obj, (dict, list, tuple)) and not isinstance(obj, Size):
         def walk(v):
             return _storage_objects(v, unpickler)

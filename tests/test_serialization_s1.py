@@ -352,3 +352,59 @@ def test_skip_data_and_register_package_are_not_built():
             pass
     with pytest.raises(NotImplementedError, match="register_package"):
         ember.serialization.register_package(30, lambda s: None, lambda s, loc: None)
+
+
+# ---------------------------------------------------------------- a callable map_location
+
+def _shared_state(lib):
+    w = lib.arange(6.0).reshape(2, 3)
+    return {"w": w, "row": w[1], "b": lib.ones(2)}
+
+
+@pytest.mark.parametrize("fmt", ["zip", "legacy", "ember"])
+def test_callable_map_location_is_called_once_per_storage_with_a_storage(fmt):
+    """As torch.load: the callable gets each storage (untyped, on the CPU) and its saved
+    location, once, and returns the storage to use; tensors that shared a storage still
+    share the returned one."""
+    buf = io.BytesIO()
+    torch.save(_shared_state(torch), buf, _use_new_zipfile_serialization=fmt != "legacy")
+    seen_t = []
+    torch.load(io.BytesIO(buf.getvalue()),
+               map_location=lambda s, loc: seen_t.append((type(s).__name__, loc)) or s)
+    raw = buf.getvalue()
+    if fmt == "ember":   # the same object in ember's own format
+        out = io.BytesIO()
+        ember.save(_shared_state(ember), out)
+        raw = out.getvalue()
+    seen_e = []
+    got = ember.load(io.BytesIO(raw),
+                     map_location=lambda s, loc: seen_e.append((type(s).__name__, loc)) or s)
+    assert seen_e == seen_t == [("UntypedStorage", "cpu")] * 2
+    got["w"][1, 0] = 100.0
+    assert got["row"][0].item() == 100.0
+
+
+@pytest.mark.parametrize("legacy", [True, False], ids=["legacy", "zip"])
+def test_callable_map_location_returning_none_restores_the_saved_location(legacy):
+    raw = _legacy(_state()) if legacy else _zip_bytes(_state())
+    want, got = _load_both(raw, lambda s, loc: None, lambda s, loc: None)
+    _same_tree(got, want)
+    if not ember.cuda.is_available():
+        cuda_raw = _on_cuda(raw) if legacy else _zip_on_cuda(_state())
+        with pytest.raises(RuntimeError) as want:
+            torch.load(io.BytesIO(cuda_raw), map_location=lambda s, loc: None)
+        with pytest.raises(RuntimeError) as got:
+            ember.load(io.BytesIO(cuda_raw), map_location=lambda s, loc: None)
+        assert str(got.value) == str(want.value)
+
+
+def test_callable_map_location_must_return_a_storage():
+    raw = _zip_bytes({"x": torch.ones(2)})
+    with pytest.raises(TypeError, match="map_location returned a str"):
+        ember.load(io.BytesIO(raw), map_location=lambda s, loc: "cpu")
+
+
+def _zip_bytes(obj):
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
