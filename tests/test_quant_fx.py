@@ -125,6 +125,41 @@ def _functional(m):
     return Functional()
 
 
+def _many_ops(m):
+    """Ops with quantized versions (hardswish, elu, leaky_relu: functions and modules),
+    unfused BatchNorm2d, ops that keep their input's qparams (pooling, interpolate, cat,
+    slicing, ReLU6, clamp, view ops) and fixed-qparams modules (Softmax, Tanh)."""
+    nn, F = m.nn, m.nn.functional
+
+    class ManyOps(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 6, 3, padding=1)
+            self.hs = nn.Hardswish()
+            self.bn = nn.BatchNorm2d(6)
+            self.conv3 = nn.Conv2d(6, 6, 1)
+            self.elu = nn.ELU()
+            self.lrelu = nn.LeakyReLU(0.2)
+            self.r6 = nn.ReLU6()
+            self.pool = nn.AvgPool2d(2)
+            self.ap = nn.AdaptiveAvgPool2d(1)
+            self.drop = nn.Dropout(0.5)
+            self.fc = nn.Linear(6, 4)
+            self.sm = nn.Softmax(dim=1)
+            self.tanh = nn.Tanh()
+
+        def forward(self, x):
+            y = self.bn(self.hs(self.conv(x)))
+            y = m.cat([F.hardswish(y), F.leaky_relu(y, 0.1), F.elu(y)], 1)[:, :6]
+            y = self.r6(self.lrelu(self.elu(self.conv3(y))))
+            y = F.interpolate(F.max_pool2d(y, 2), scale_factor=2, mode="nearest")
+            y = self.drop(self.ap(self.pool(y)).flatten(1))
+            z = self.fc(y)
+            v = z.unsqueeze(0).permute(1, 0, 2).contiguous().view(2, -1)
+            return self.sm(z), self.tanh(z), m.clamp(z, -1, 1), v
+    return ManyOps()
+
+
 def _pair(build, train=False):
     torch.manual_seed(0)
     t_model = build(torch)
@@ -206,8 +241,9 @@ def test_calibrated_observers_hold_torch_ranges(build, shapes):
 
 
 @pytest.mark.parametrize("build,shapes", [(_mlp, [(4, 6)]), (_cnn, [(2, 3, 4, 4)]),
-                                          (_functional, [(2, 3, 4, 4), (2, 5)])],
-                         ids=["mlp", "cnn", "functional"])
+                                          (_functional, [(2, 3, 4, 4), (2, 5)]),
+                                          (_many_ops, [(2, 3, 8, 8)])],
+                         ids=["mlp", "cnn", "functional", "many_ops"])
 def test_convert_fx_matches_torch(build, shapes):
     t_prep, e_prep, t_in, e_in = _prepare_both(build, _mapping, shapes)
     t_q = _fx(torch).convert_fx(t_prep)

@@ -637,9 +637,20 @@ def install_fronts():
             front = replaced[id(original)] = _front(original, kernel, test)
         setattr(space, name, front)
     _rebind_vision_globals(replaced)
-    # the activation modules that hold their function (nn.Sigmoid's F.sigmoid ...)
+    # the activation modules that hold their function (nn.Sigmoid's F.sigmoid ...), which
+    # they took at import, before the __torch_function__ dispatcher (when ember.fx is
+    # imported first) may have wrapped the function the front was made for
+    fronts_of_inner = {}
+    for original_id, front in replaced.items():
+        inner = getattr(front, "__wrapped__", None)
+        while inner is not None:
+            fronts_of_inner.setdefault(id(inner), front)
+            inner = getattr(inner, "_ember_undispatched", None) or \
+                getattr(inner, "__wrapped__", None)
     from ..nn.modules import activation
     for cls in vars(activation).values():
         held = isinstance(cls, type) and cls.__dict__.get("_fn")
-        if isinstance(held, staticmethod) and id(held.__func__) in replaced:
-            cls._fn = staticmethod(replaced[id(held.__func__)])
+        if isinstance(held, staticmethod):
+            front = replaced.get(id(held.__func__)) or fronts_of_inner.get(id(held.__func__))
+            if front is not None:
+                cls._fn = staticmethod(front)

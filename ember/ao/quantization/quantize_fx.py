@@ -14,12 +14,12 @@ fake-quantizers. Standalone modules and the PT2E flow are not built (NotImplemen
 import copy
 
 from .backend_config import get_native_backend_config
-from .fx.convert import convert
 from .fx.custom_config import ConvertCustomConfig, FuseCustomConfig, PrepareCustomConfig
-from .fx.fuse import fuse
-from .fx.prepare import prepare
-from .fx.tracer import QuantizationTracer
 from .qconfig_mapping import QConfigMapping
+
+# The passes (fx/prepare.py, convert.py ...) import ember.fx, whose import turns on the
+# __torch_function__ dispatcher for the whole process; they are imported when a function
+# here is first called, so that `import ember.ao.quantization` (eager mode) leaves it off.
 
 __all__ = ["fuse_fx", "prepare_fx", "prepare_qat_fx", "convert_fx", "convert_to_reference_fx"]
 
@@ -32,6 +32,7 @@ def _check_is_module(model, fn):
 
 def _trace(model, prepare_custom_config):
     from ember.fx import GraphModule
+    from .fx.tracer import QuantizationTracer
     skipped_names = list(prepare_custom_config.non_traceable_module_names)
     skipped_classes = list(prepare_custom_config.non_traceable_module_classes)
     for mapping in prepare_custom_config.float_to_observed_mapping.values():
@@ -84,6 +85,8 @@ def _prepare_fx(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_c
         raise NotImplementedError(f"{fn}: quantized graph inputs/outputs (set_input_quantized_"
                                   f"indexes / set_output_quantized_indexes) are not built in "
                                   f"ember")
+    from .fx.fuse import fuse
+    from .fx.prepare import prepare
     model = copy.deepcopy(model)
     traced, node_name_to_scope = _trace(model, prepare_custom_config)
     fused = fuse(traced, is_qat, backend_config)
@@ -100,6 +103,7 @@ def fuse_fx(model, fuse_custom_config=None, backend_config=None):
     if isinstance(fuse_custom_config, dict):
         fuse_custom_config = FuseCustomConfig.from_dict(fuse_custom_config)
     fuse_custom_config = fuse_custom_config or FuseCustomConfig()
+    from .fx.fuse import fuse
     traced, _ = _trace(model, PrepareCustomConfig())
     fused = fuse(traced, False, backend_config or get_native_backend_config())
     _preserve(model, fused, fuse_custom_config.preserved_attributes)
@@ -137,6 +141,7 @@ def _convert_fx(graph_module, is_reference, convert_custom_config, qconfig_mappi
     if qconfig_mapping is not None:
         raise NotImplementedError(f"{fn}: a qconfig_mapping at convert (to update the prepare "
                                   f"qconfigs) is not built in ember")
+    from .fx.convert import convert
     quantized = convert(graph_module, is_reference, convert_custom_config,
                         backend_config or get_native_backend_config())
     _preserve(graph_module, quantized, convert_custom_config.preserved_attributes)

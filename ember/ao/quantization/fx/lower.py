@@ -286,22 +286,17 @@ class _Lowering:
                 quantized = self.static[key].from_float(module)
             self._swap(node, quantized)
         elif key in with_output_qparams or key is F.leaky_relu:
+            # the quantized op takes the float op's arguments and the output qparams
             ops = ember.ops.quantized
-            x = self.quantized_input(first)
-            if key is F.leaky_relu:
-                slope = node.kwargs.get("negative_slope",
-                                        node.args[1] if len(node.args) > 1 else 0.01)
-                args = (x, slope, False, q_out.args[1], q_out.args[2])
-                op = ops.leaky_relu
-            elif key is F.elu:
-                alpha = node.kwargs.get("alpha", node.args[1] if len(node.args) > 1 else 1.0)
-                args = (x, q_out.args[1], q_out.args[2], alpha)
-                op = ops.elu
-            else:
-                args = (x, q_out.args[1], q_out.args[2])
-                op = ops.hardswish
+            op = {F.hardswish: ops.hardswish, F.elu: ops.elu,
+                  F.leaky_relu: ops.leaky_relu}[key]
+            kwargs = dict(node.kwargs)
+            if key is not F.leaky_relu:
+                kwargs.pop("inplace", None)   # the quantized hardswish / elu have none
+            kwargs["output_scale"], kwargs["output_zero_point"] = q_out.args[1], q_out.args[2]
+            args = (self.quantized_input(first),) + tuple(node.args[1:])
             with self.graph.inserting_before(q_out):
-                lowered = self.graph.call_function(op, args)
+                lowered = self.graph.call_function(op, args, kwargs)
             q_out.replace_all_uses_with(lowered)
             self.graph.erase_node(q_out)
             self.graph.erase_node(node)
