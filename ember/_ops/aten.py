@@ -436,3 +436,202 @@ def public_function(op):
         return getattr(ember.linalg, name[7:])
     raise NotImplementedError(f"calling {op} directly is not built in ember (no ember function "
                               f"named '{name}'); call the ember function that computes it")
+
+
+# --------------------------------------------------------------------------------------
+# in-place Tensor methods: the overload and arguments PyTorch's dispatcher passes
+
+
+def _by_tensor(param, scalar, tensor):
+    """The overload by whether argument `param` is a Tensor (``fill_.Scalar`` /
+    ``fill_.Tensor``)."""
+    from .._tensor import Tensor
+    return lambda bound: tensor if isinstance(bound.get(param), Tensor) else scalar
+
+
+def _clamp_overload(bound):
+    from .._tensor import Tensor
+    return "Tensor" if any(isinstance(bound.get(p), Tensor) for p in ("min", "max")) \
+        else "default"
+
+
+def _scatter_overload(bound):
+    from .._tensor import Tensor
+    value = not isinstance(bound.get("src"), Tensor)
+    if bound.get("reduce") is not None:
+        return "value_reduce" if value else "reduce"
+    return "value" if value else "src"
+
+
+def _squeeze_overload(bound):
+    dim = bound.get("dim")
+    if dim is None:
+        return "default"
+    return "dims" if type(dim) in (tuple, list) else "dim"
+
+
+def _div_overload(bound):
+    return "Tensor_mode" if bound.get("rounding_mode") is not None else "Tensor"
+
+
+def _random_overload(bound):
+    if bound.get("to") is not None and bound.get("from") is not None:
+        return "from"
+    return "to" if bound.get("from") is not None else "default"
+
+
+# method -> (overload, or a rule(bound arguments) -> overload; PyTorch's parameters after
+# self, in its order, `*` before the keyword-only ones, `name=default` for those with a
+# default). Aliases (`multiply_`, `clip_`) dispatch as the operator they stand for.
+_INPLACE_SCHEMAS = {
+    "add_": ("Tensor", "other *alpha=1"), "sub_": ("Tensor", "other *alpha=1"),
+    "mul_": ("Tensor", "other"), "div_": (_div_overload, "other *rounding_mode=None"),
+    "pow_": (_by_tensor("exponent", "Scalar", "Tensor"), "exponent"),
+    "float_power_": (_by_tensor("exponent", "Scalar", "Tensor"), "exponent"),
+    "fmod_": (_by_tensor("other", "Scalar", "Tensor"), "other"),
+    "remainder_": (_by_tensor("other", "Scalar", "Tensor"), "other"),
+    "floor_divide_": (_by_tensor("other", "Scalar", "Tensor"), "other"),
+    "copysign_": (_by_tensor("other", "Scalar", "Tensor"), "other"),
+    "xlogy_": (_by_tensor("other", "Scalar_Other", "Tensor"), "other"),
+    "clamp_": (_clamp_overload, "min=None max=None"),
+    "clamp_min_": (_by_tensor("min", "default", "Tensor"), "min"),
+    "clamp_max_": (_by_tensor("max", "default", "Tensor"), "max"),
+    "zero_": ("default", ""), "fill_": (_by_tensor("value", "Scalar", "Tensor"), "value"),
+    "copy_": ("default", "src non_blocking=False"),
+    "index_put_": ("default", "indices values accumulate=False"),
+    "masked_fill_": (_by_tensor("value", "Scalar", "Tensor"), "mask value"),
+    "masked_scatter_": ("default", "mask source"),
+    "addcmul_": ("default", "tensor1 tensor2 *value=1"),
+    "addcdiv_": ("default", "tensor1 tensor2 *value=1"),
+    "lerp_": (_by_tensor("weight", "Scalar", "Tensor"), "end weight"),
+    "addmm_": ("default", "mat1 mat2 *beta=1 alpha=1"),
+    "addmv_": ("default", "mat vec *beta=1 alpha=1"),
+    "addr_": ("default", "vec1 vec2 *beta=1 alpha=1"),
+    "baddbmm_": ("default", "batch1 batch2 *beta=1 alpha=1"),
+    "addbmm_": ("default", "batch1 batch2 *beta=1 alpha=1"),
+    "uniform_": ("default", "from=0.0 to=1.0 *generator=None"),
+    "normal_": ("default", "mean=0.0 std=1.0 *generator=None"),
+    "exponential_": ("default", "lambd=1.0 *generator=None"),
+    "cauchy_": ("default", "median=0.0 sigma=1.0 *generator=None"),
+    "log_normal_": ("default", "mean=1.0 std=2.0 *generator=None"),
+    "geometric_": ("default", "p *generator=None"),
+    "bernoulli_": (_by_tensor("p", "float", "Tensor"), "p=0.5 *generator=None"),
+    "random_": (_random_overload, "from=None to=None *generator=None"),
+    "scatter_": (_scatter_overload, "dim index src *reduce=None"),
+    "scatter_add_": ("default", "dim index src"),
+    "scatter_reduce_": ("two", "dim index src reduce *include_self=True"),
+    "index_add_": ("default", "dim index source *alpha=1"),
+    "index_copy_": ("default", "dim index source"),
+    "index_fill_": (_by_tensor("value", "int_Scalar", "int_Tensor"), "dim index value"),
+    "index_reduce_": ("default", "dim index source reduce *include_self=True"),
+    "put_": ("default", "index source accumulate=False"),
+    "squeeze_": (_squeeze_overload, "dim=None"), "unsqueeze_": ("default", "dim"),
+    "transpose_": ("default", "dim0 dim1"), "t_": ("default", ""),
+    "tril_": ("default", "diagonal=0"), "triu_": ("default", "diagonal=0"),
+    "cumsum_": ("default", "dim *dtype=None"), "cumprod_": ("default", "dim *dtype=None"),
+    "logit_": ("default", "eps=None"),
+    "nan_to_num_": ("default", "nan=None posinf=None neginf=None"),
+    "renorm_": ("default", "p dim maxnorm"),
+    "fill_diagonal_": ("default", "fill_value wrap=False"),
+    "round_": (lambda bound: "decimals" if bound.get("decimals") else "default",
+               "*decimals=0"),
+}
+for _op in ("eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor"):
+    _INPLACE_SCHEMAS[_op + "_"] = (_by_tensor("other", "Scalar", "Tensor"), "other")
+for _op in ("bitwise_left_shift", "bitwise_right_shift"):
+    _INPLACE_SCHEMAS[_op + "_"] = (_by_tensor("other", "Tensor_Scalar", "Tensor"), "other")
+
+_INPLACE_ALIASES = {
+    "multiply_": "mul_", "subtract_": "sub_", "divide_": "div_", "true_divide_": "div_",
+    "absolute_": "abs_", "negative_": "neg_", "clip_": "clamp_", "fix_": "trunc_",
+    "arccos_": "acos_", "arcsin_": "asin_", "arctan_": "atan_", "arccosh_": "acosh_",
+    "arcsinh_": "asinh_", "arctanh_": "atanh_", "arctan2_": "atan2_",
+    "greater_": "gt_", "greater_equal_": "ge_", "less_": "lt_", "less_equal_": "le_",
+    "not_equal_": "ne_", "swapaxes_": "transpose_", "swapdims_": "transpose_",
+}
+
+# Tensor methods named like in-place ops that are no ATen operator, or not one a dispatch
+# mode sees (PyTorch's detach_ and requires_grad_ act on autograd's state, above it)
+NOT_INPLACE_OPS = frozenset(("apply_", "map_", "map2_", "share_memory_", "requires_grad_",
+                             "retain_grad_", "detach_"))
+
+_PARSED = {}
+
+
+def _parameters(text):
+    """[(name, default or _REQUIRED, keyword_only)] of a _INPLACE_SCHEMAS entry."""
+    import ast
+    params, kw_only = [], False
+    for token in text.split():
+        if token.startswith("*"):
+            kw_only, token = True, token[1:]
+        name, eq, default = token.partition("=")
+        params.append((name, ast.literal_eval(default) if eq else _REQUIRED, kw_only))
+    return params
+
+
+_REQUIRED = object()
+
+
+def _same_as_default(value, default):
+    from .._tensor import Tensor
+    if default is _REQUIRED or isinstance(value, Tensor):
+        return False
+    try:
+        return bool(value == default) and (value is None) == (default is None)
+    except Exception:
+        return False
+
+
+def inplace_name(method):
+    """The ATen operator in-place Tensor method `method` (``add_``, ``clip_``) runs."""
+    return _INPLACE_ALIASES.get(method, method)
+
+
+def inplace_call(method, self, args, kwargs):
+    """(overload, args, kwargs) that PyTorch's dispatcher passes for
+    ``self.<method>(*args, **kwargs)``: ``x.add_(y, alpha=2)`` is ``aten.add_.Tensor``
+    with ``(x, y), {'alpha': 2}``. Arguments are in the operator's order, positional ones
+    positionally, keyword-only ones by keyword, and those left at their default (at the
+    end of the positional ones, and keyword-only ones) are left out, as PyTorch does. A
+    method without a table entry passes its arguments as given."""
+    name = inplace_name(method)
+    entry = _INPLACE_SCHEMAS.get(name)
+    if entry is None:
+        packet = getattr(aten, name)
+        return getattr(packet, "default"), (self,) + tuple(args), dict(kwargs)
+    overload, text = entry
+    params = _PARSED.get(name)
+    if params is None:
+        params = _PARSED[name] = _parameters(text)
+    bound = {}
+    positional = [p for p in params if not p[2]]
+    if len(args) > len(positional):
+        raise TypeError(f"{method}() takes {len(positional)} positional arguments after self "
+                        f"but {len(args)} were given")
+    for (pname, _, _), value in zip(positional, args):
+        bound[pname] = value
+    for key, value in kwargs.items():
+        if not any(p[0] == key for p in params) or key in bound:
+            # a keyword PyTorch's operator does not take (or a repeated one): the method
+            # itself raises its TypeError when the handler runs it
+            return getattr(aten, name).default, (self,) + tuple(args), dict(kwargs)
+        bound[key] = value
+    out_args = [self]
+    pending = []
+    for pname, default, kw_only in params:
+        if kw_only:
+            continue
+        value = bound.get(pname, default)
+        if value is _REQUIRED:
+            return getattr(aten, name).default, (self,) + tuple(args), dict(kwargs)
+        pending.append(value)
+        if not _same_as_default(value, default):
+            out_args += pending
+            pending = []
+    out_kwargs = {p[0]: bound[p[0]] for p in params
+                  if p[2] and p[0] in bound and not _same_as_default(bound[p[0]], p[1])}
+    if name == "index_put_" and type(out_args[1]) is tuple:
+        out_args[1] = list(out_args[1])   # (a Tensor?[] argument: a list)
+    overload_name = overload if type(overload) is str else overload(bound)
+    return getattr(getattr(aten, name), overload_name), tuple(out_args), out_kwargs

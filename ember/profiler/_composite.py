@@ -85,6 +85,33 @@ COMPOSITES = [
 ]
 
 
+# In-place Tensor methods: ember computes them out of place and writes the result into
+# self, so the op inside has the out-of-place name (``aten::add``). Each method is listed
+# as PyTorch's in-place operator (``aten::add_``, an alias as the operator it stands for:
+# ``clip_`` is ``aten::clamp_``), and the ops it runs are folded into its event (PyTorch's
+# in-place kernels run no operator of their own inside).
+_NOT_ATEN_INPLACE = frozenset(("apply_", "map_", "map2_", "share_memory_", "requires_grad_",
+                               "retain_grad_"))
+INPLACE_EVENTS = set()
+
+
+def _inplace_composites():
+    """COMPOSITES entries for Tensor's in-place methods (read when a plan is made: every
+    op module has attached its methods by then)."""
+    import re
+    from .._tensor import Tensor
+    from .._ops.aten import inplace_name
+    pattern = re.compile(r"[a-z]([a-z0-9_]*[a-z0-9])?_")
+    entries = []
+    for key, value in vars(Tensor).items():
+        if pattern.fullmatch(key) and key not in _NOT_ATEN_INPLACE and callable(value) and \
+                not isinstance(value, (property, type)):
+            name = "aten::" + inplace_name(key)
+            INPLACE_EVENTS.add(name)
+            entries.append(("ember._tensor", "Tensor." + key, name))
+    return entries
+
+
 # ember ops whose name inside a composite is another (one op class serves several ATen
 # operators): (composite, op) -> the op's name there; the composite's own name folds the
 # op into the composite's event
@@ -177,7 +204,9 @@ def _wrap(fn, name, active):
         if rec is None:
             return fn(*args, **kwargs)
         event_name = name if type(name) is str else name(args, kwargs)
-        if rec.innermost_name() == event_name:   # F.relu -> Tensor.relu: one event
+        inner = rec.innermost_name()
+        if inner == event_name or inner in INPLACE_EVENTS:
+            # F.relu -> Tensor.relu: one event; zero_ -> fill_: the in-place method's
             return fn(*args, **kwargs)
         shapes = _shapes(signature, event_name, args, kwargs) if rec.record_shapes else None
         event = rec.begin(event_name, "cpu_op", shapes)
@@ -220,7 +249,7 @@ def _plan(active):
     from .._tensor import Tensor
     plan = {}
     names = {}
-    for module_name, path, name in COMPOSITES:
+    for module_name, path, name in COMPOSITES + _inplace_composites():
         owner, fn = _owner_and_function(module_name, path)
         if not callable(fn):
             continue

@@ -32,6 +32,7 @@ from . import _composite, _flops
 from ._names import op_name
 
 _CHILD_NAMES = _composite.CHILD_NAMES
+_INPLACE_EVENTS = _composite.INPLACE_EVENTS
 
 _perf_ns = time.perf_counter_ns
 _get_ident = threading.get_ident
@@ -172,9 +173,9 @@ def _profiled_apply(cls, inputs, arrays, params):
     parent = rec.innermost_name()
     if parent is not None:
         name = _CHILD_NAMES.get((parent, name), name)
-    if parent == name:
+    if parent == name or parent in _INPLACE_EVENTS:
         # the composite function around it has the op's own name (F.relu runs the Relu
-        # op): PyTorch lists one event
+        # op), or is an in-place method (add_ runs the Add op): PyTorch lists one event
         return _PLAIN_APPLY[0](cls, inputs, arrays, *params)
     shapes = None
     if rec.record_shapes:

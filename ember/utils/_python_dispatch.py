@@ -40,9 +40,14 @@ graph._accumulate and the engine hook call `seed_like`, `accumulate` and
 Comparisons, ``logical_not`` and ``detach``, which ember computes without an op node,
 dispatch through `dispatch_function`.
 
-Not built: in-place ops dispatch as their out-of-place overload (``x.add_(1)`` is seen as
-``aten.add.Tensor``) and cannot write into a wrapper; other functions ember runs without an
-op node (factories, ``.item()``, ``.numpy()``, printing) do not dispatch, and on a wrapper
+In-place Tensor methods dispatch as PyTorch's in-place overloads (``x.add_(1)`` is
+``aten.add_.Tensor`` with ``(x, 1)``, see `dispatch_inplace`) and write into a wrapper's
+inner tensor through its handler; they return self, as PyTorch's.
+
+Not built: an in-place op on a wrapper operand that requires grad (NotImplementedError);
+``out=`` calls dispatch as the out-of-place overload and indexing assignment as ember's
+``index_put`` (PyTorch: ``addmm.out``; ``select`` then ``fill_``/``copy_``); other
+functions ember runs without an op node (factories, ``.item()``, ``.numpy()``, printing) do not dispatch, and on a wrapper
 they see its meta data, as do op functions that compute from an operand's data before
 making the node (training-mode batch norm's statistics); the mode stack is one for all
 threads (PyTorch's is per thread); ops inside ``autograd.Function.forward`` dispatch, but
@@ -50,6 +55,7 @@ the Function's own backward is not an op; forward-mode AD tangents are not carri
 a handler (an op with a tangent operand is not dispatched).
 """
 import contextlib
+import re
 import threading
 import weakref
 
@@ -58,7 +64,7 @@ import numpy as np
 from .._tensor import Tensor, SUBCLASS_HOOKS
 from .._torch_function import _disabled_torch_function_impl
 from .._ops import _base
-from .._ops.aten import overload_for, public_function
+from .._ops.aten import overload_for, public_function, inplace_call, NOT_INPLACE_OPS
 from ..autograd import grad_mode, anomaly
 from ..autograd import graph as _graph
 from ..autograd.graph import accumulator_of, save_tensor, _seq
@@ -508,7 +514,7 @@ def call_overload(op, args, kwargs):
     function of PyTorch's operator."""
     fp = _FUNCTION_PENDING[-1] if _FUNCTION_PENDING else None
     if fp is not None and fp.func is op and (not _PENDING or _PENDING[-1].func is not op):
-        return _dispatch_function(op, tuple(args), fp.plain)
+        return _dispatch_function(op, tuple(args), fp.plain, kwargs)
     pending = _PENDING[-1] if _PENDING else None
     if pending is not None and pending.func is op and len(args) == len(pending.args):
         kwargs = kwargs or {}
@@ -710,18 +716,19 @@ def _ones_like_plain(x):
     return ones_like(x)
 
 
-def _dispatch_function(func, args, plain):
+def _dispatch_function(func, args, plain, kwargs=None):
     """Dispatch `func` for an ember function without an op node: handlers see `func`;
     calling it with the args (or their wrapped tensors) runs `plain`."""
+    kwargs = {} if kwargs is None else kwargs
     types = _dispatch_types(args)
     if _DISABLED[0] or (not _MODES and not types):
-        return plain(*args)
+        return plain(*args, **kwargs)
     pending = _FunctionPending(func, args, plain)
     grad = _GRAD[0]
     _GRAD[0] = False
     _FUNCTION_PENDING.append(pending)
     try:
-        return _call_handlers(func, types, args, {})
+        return _call_handlers(func, types, args, kwargs)
     finally:
         _FUNCTION_PENDING.pop()
         _GRAD[0] = grad
@@ -735,3 +742,122 @@ class _FunctionPending:
         self.func, self.args, self.plain = func, args, plain
 
 
+
+
+# --------------------------------------------------------------------------------------
+# in-place methods
+
+# ember computes an in-place op out of place and writes the result into self
+# (ember/_ops/conversion.commit_inplace), so the op a handler would see is the out-of-place
+# one. Once this module is loaded, each in-place Tensor method (and every binding of the
+# same function in ember's modules: `__iadd__`, `ember.relu_`) has a front that, while the
+# protocol is live, dispatches the call as PyTorch's in-place overload
+# (``aten.add_.Tensor`` with ``(self, other)``); calling that overload inside the handler
+# runs the method itself, whose own ops no handler sees again. The fronts stay (putting
+# them in and out with the hook would fight the __torch_function__ wrappers made
+# meanwhile); when the protocol is off a front costs one call.
+
+_INPLACE_NAME = re.compile(r"[a-z]([a-z0-9_]*[a-z0-9])?_")
+# in-place operators -> the method PyTorch's operator dispatches as
+_INPLACE_OPERATORS = {
+    "__iadd__": "add_", "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_",
+    "__idiv__": "div_", "__ipow__": "pow_", "__ifloordiv__": "floor_divide_",
+    "__imod__": "remainder_", "__iand__": "bitwise_and_", "__ior__": "bitwise_or_",
+    "__ixor__": "bitwise_xor_", "__ilshift__": "bitwise_left_shift_",
+    "__irshift__": "bitwise_right_shift_"}
+
+
+def _inplace_front(method, original):
+    def front(self, *args, **kwargs):
+        if _base._DISPATCH[0] is None or _DISABLED[0]:
+            return original(self, *args, **kwargs)
+        return dispatch_inplace(method, original, self, args, kwargs)
+    for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(front, attr, getattr(original, attr, None))
+    front.__wrapped__ = original
+    front._inplace_front = True
+    return front
+
+
+def _install_inplace_fronts():
+    """Put the fronts in place, once: on Tensor and wherever an ember module holds the
+    same function. The __torch_function__ wrappers, when on, are taken off meanwhile and
+    put back around the fronts."""
+    import sys
+    from .. import _torch_function
+    tf_on = _torch_function.ACTIVE[0]
+    if tf_on:
+        _torch_function.deactivate()
+    fronts = {}   # id(original) -> its front
+    for key, value in list(vars(Tensor).items()):
+        method = _INPLACE_OPERATORS.get(key) or \
+            (key if _INPLACE_NAME.fullmatch(key) and key not in NOT_INPLACE_OPS else None)
+        if method is None or not callable(value) or isinstance(value, (property, type)) or \
+                getattr(value, "_inplace_front", False):
+            continue
+        front = fronts.get(id(value))
+        if front is None:
+            front = fronts[id(value)] = _inplace_front(method, value)
+        setattr(Tensor, key, front)
+    originals = {id(f.__wrapped__): f for f in fronts.values()}
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "ember" or name.startswith("ember.")):
+            continue
+        space = vars(module)
+        for key, value in list(space.items()):
+            front = originals.get(id(value))
+            if front is not None and front.__wrapped__ is value:
+                space[key] = front
+    if tf_on:
+        _torch_function.activate()
+
+
+def _tensors_in(values):
+    for v in values:
+        if isinstance(v, Tensor):
+            yield v
+        elif type(v) is list or type(v) is tuple:
+            yield from (t for t in v if isinstance(t, Tensor))
+
+
+def dispatch_inplace(method, original, self, args, kwargs):
+    """``self.<method>(*args, **kwargs)`` while the protocol is live: through the handlers
+    as PyTorch's in-place overload when a mode is on or an operand is a wrapper, else the
+    method as usual. As PyTorch's in-place ops, it returns `self` whatever the handler
+    returns, and bumps a wrapper's version (its inner tensor was written). The method runs
+    at the bottom of the handlers with the caller's grad mode, so autograd records it as
+    usual on plain tensors; a wrapper operand that requires grad is not built (its graph
+    would have to be made around the handler, as PyTorch's autograd does)."""
+    tensors = list(_tensors_in((self,) + tuple(args) + tuple(kwargs.values())))
+    types = _dispatch_types(tensors)
+    if not _MODES and not types:
+        return original(self, *args, **kwargs)
+    if _base._DUAL[0] and any(t._fw_tangent is not None for t in tensors):
+        return original(self, *args, **kwargs)   # (forward AD: as _hook does)
+    grad = _GRAD[0]
+    if grad and types and any(t._requires_grad and is_wrapper(t) for t in tensors):
+        raise NotImplementedError(
+            f"{method}: an in-place op on a tensor subclass with __torch_dispatch__ that "
+            f"requires grad is not built in ember (autograd would have to record it around "
+            f"the handler); run it out of place, or under no_grad")
+    func, targs, tkwargs = inplace_call(method, self, args, kwargs)
+
+    def plain(*a, **k):
+        # the method on the operands the handler passes, recorded by autograd as the
+        # caller's grad mode says; the ops it runs are this one op to the handlers
+        prev = _GRAD[0]
+        _GRAD[0] = grad
+        _DISABLED[0] += 1
+        try:
+            return original(*a, **k)
+        finally:
+            _DISABLED[0] -= 1
+            _GRAD[0] = prev
+
+    _dispatch_function(func, targs, plain, tkwargs)
+    if is_wrapper(self):
+        self._bump_version()
+    return self
+
+
+_install_inplace_fronts()
