@@ -520,23 +520,26 @@ def _weight_grads(k, dgi, dgh, x, h_prev, w_ih, need):
 
 # ---------------------------------------------------------------------------------- LSTM
 
-def _lstm_recurrence(k, s, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-    """Run the LSTM over the packed rows x (N, I) of schedule `s` from (h0, c0) (B, H);
-    kernel `k`.
+def _lstm_recurrence(k, s, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr=None):
+    """Run the LSTM over the packed rows x (N, I) of schedule `s` from h0 (B, P), c0 (B, H)
+    (P = H without projection); kernel `k`.
 
         gates_t = x_t W_ih^T + b_ih + b_hh + h_{t-1} W_hh^T;  i, f, g, o = chunks of gates_t
         i, f, o = sigmoid(.), g = tanh(.)
-        c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
+        c_t = f * c_{t-1} + i * g;  m_t = o * tanh(c_t);  h_t = m_t (or m_t W_hr^T)
 
-    Returns (hs, cs, acts, tcs), step stores (k.steps) indexed by t: h_t, c_t, the
-    activated gates [i f g o] as one (rows, 4H) block, and tanh(c_t).
+    Returns (hs, cs, acts, tcs, ms), step stores (k.steps) indexed by t: h_t, c_t, the
+    activated gates [i f g o] as one (rows, 4H) block, tanh(c_t) and m_t (hs again
+    without projection).
     """
-    H = h0.shape[-1]
+    H = c0.shape[-1]
     sig = (slice(0, 2 * H), slice(3 * H, 4 * H))
     w_hh_t = k.weights(w_hh, sig)
+    w_hr_t = None if w_hr is None else k.weights(w_hr, ())
     gi = k.input_gates(x, k.weights(w_ih, sig), k.bias(b_ih, b_hh, sig))
-    hs, cs, tcs = k.steps(s, H, gi), k.steps(s, H, gi), k.steps(s, H, gi)
+    hs, cs, tcs = k.steps(s, h0.shape[-1], gi), k.steps(s, H, gi), k.steps(s, H, gi)
     acts = k.steps(s, 4 * H, gi)
+    ms = hs if w_hr is None else k.steps(s, H, gi)
     h = c = None
     for t in s.order:
         h, c = s.start(k, t, h, h0), s.start(k, t, c, c0)
@@ -546,44 +549,56 @@ def _lstm_recurrence(k, s, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
         c = k.lstm_cell(f, c, i, g, cs.slot(t))
         tc = k.tanh(c, tcs.slot(t))
-        h = k.mul(o, tc, hs.slot(t))
+        h = k.mul(o, tc, ms.slot(t))
+        if w_hr is not None:
+            ms.keep(t, h)
+            h = k.mm(h, w_hr_t, hs.slot(t))
         hs.keep(t, h)
         cs.keep(t, c)
         acts.keep(t, act)
         tcs.keep(t, tc)
-    return hs, cs, acts, tcs
+    return hs, cs, acts, tcs, ms
 
 
-def _lstm_bptt(k, s, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, g_out, g_h, g_c, need):
+def _lstm_bptt(k, s, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, ms, g_out, g_h, g_c, need,
+               w_hr=None):
     """Backpropagation through time for `_lstm_recurrence`'s outputs.
 
-    g_out (N, H) is the gradient of every h_t, (g_h, g_c) that of the final states.
-    Per step, with dh, dc the gradients reaching h_t, c_t:
-        dc_t = dc + dh * o * (1 - tanh(c_t)^2)
+    g_out (N, P) is the gradient of every h_t, (g_h, g_c) that of the final states.
+    Per step, with dh, dc the gradients reaching h_t, c_t, and dm = dh (or dh W_hr):
+        dc_t = dc + dm * o * (1 - tanh(c_t)^2)
         di = dc_t * g * i(1-i),  df = dc_t * c_{t-1} * f(1-f),  dg = dc_t * i * (1-g^2)
-        do = dh * tanh(c_t) * o(1-o);   dgates = [di, df, dg, do]
+        do = dm * tanh(c_t) * o(1-o);   dgates = [di, df, dg, do]
         dh_{t-1} = dgates W_hh,  dc_{t-1} = dc_t * f
     (the factors that do not depend on dh, dc computed for all steps at once first), then
-    the weight gradients are sums over steps (`_weight_grads`).
+    the weight gradients are sums over steps (`_weight_grads`; dW_hr = sum_t dh_t^T m_t).
+    `need` says which of (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr) need a gradient.
     """
-    H = h0.shape[-1]
+    H = c0.shape[-1]
     act_all = acts.all
     P, dcs = k.lstm_factors(act_all, s.starts(k, c0, cs.all), tcs.all, H)
     dgates = k.steps(s, 4 * H, P)
+    dhs = None if w_hr is None else k.steps(s, h0.shape[-1], P)
     dh = dc = None
     h0_parts, c0_parts = [], []
     for t in reversed(s.order):
         dh = s.incoming(k, t, dh, g_h)
-        dh = k.add(dh, s.rows(g_out, t), dh)
+        if w_hr is None:
+            dh = dm = k.add(dh, s.rows(g_out, t), dh)
+        else:   # dh is kept for dW_hr: its slot, not the running buffer
+            dh = k.add(dh, s.rows(g_out, t), dhs.slot(t))
+            dhs.keep(t, dh)
+            dm = k.mm(dh, w_hr)
         dc = s.incoming(k, t, dc, g_c)
-        dct = k.fma(dc, dh, s.rows(dcs, t))
-        dgate = k.lstm_dgates(dct, dh, s.rows(P, t), dgates.slot(t))
+        dct = k.fma(dc, dm, s.rows(dcs, t))
+        dgate = k.lstm_dgates(dct, dm, s.rows(P, t), dgates.slot(t))
         dgates.keep(t, dgate)
         dc = s.outgoing(t, k.mul(dct, s.rows(act_all, t)[:, H:2 * H], dc), c0_parts)
-        dh = s.outgoing(t, k.mm(dgate, w_hh, dh), h0_parts)
+        dh = s.outgoing(t, k.mm(dgate, w_hh, dh if w_hr is None else None), h0_parts)
     dG = dgates.all
     grads = _weight_grads(k, dG, dG, x, s.starts(k, h0, hs.all), w_ih, need)
     grads[1], grads[2] = s.initial_grad(k, dh, h0_parts), s.initial_grad(k, dc, c0_parts)
+    grads.append(dhs.all.T @ ms.all if w_hr is not None and need[7] else None)
     return grads
 
 
@@ -627,58 +642,74 @@ class _RecurrentLayer(Op):
 
 class LSTMLayer(_RecurrentLayer):
     """One LSTM layer-direction over a padded sequence x (T, B, I) or the packed rows x
-    (N, I) of sequences with `batch_sizes`: inputs x, h0, c0 (B, H), w_ih (4H, I),
-    w_hh (4H, H), b_ih, b_hh (4H,) or None; outputs h_t for every step (laid out as x),
-    and each sequence's final h and c.
+    (N, I) of sequences with `batch_sizes`: inputs x, h0 (B, H), c0 (B, H), w_ih (4H, I),
+    w_hh (4H, H), b_ih, b_hh (4H,) or None, w_hr None; outputs h_t for every step (laid out
+    as x), and each sequence's final h and c.
 
     The outputs h_t are the hidden states backward reads, so output 0 is saved (with its
     version, as PyTorch saves it: writing into it in place makes backward raise)."""
     _name = "MkldnnRnnLayerBackward0"
-    save_inputs = (0, 1, 2, 3, 4, 5, 6)
+    save_inputs = (0, 1, 2, 3, 4, 5, 6, 7)
     save_output = (0,)
 
-    @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse):
+    @classmethod
+    def forward(cls, ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse):
         rows, bs = _packed_rows(x, batch_sizes)
         s = _Schedule(bs, reverse)
         k = _ArrayKernel(ctx.xp)
-        hs, cs, acts, tcs = LSTMLayer.quietly(_lstm_recurrence, k, s, rows, h0, c0, w_ih,
-                                              w_hh, b_ih, b_hh)
-        ctx.schedule, ctx.arrays = s, (cs, acts, tcs)
+        hs, cs, acts, tcs, ms = cls.quietly(_lstm_recurrence, k, s, rows, h0, c0, w_ih, w_hh,
+                                            b_ih, b_hh, w_hr)
+        # (without projection ms is hs, read from the saved output; kept for its shape)
+        ctx.schedule, ctx.arrays = s, (cs, acts, tcs, None if w_hr is None else ms)
+        out = _as_input(hs.all, x)
+        if not cls.save_output:
+            ctx.hs, out = hs, out.copy()
         # the final states are copies: h's memory is also output 0's, c's backward reads
-        return _as_input(hs.all, x), s.finals(k, hs).copy(), s.finals(k, cs).copy()
+        return out, s.finals(k, hs).copy(), s.finals(k, cs).copy()
 
-    @staticmethod
-    def backward(ctx, g_out, g_h, g_c):
+    @classmethod
+    def backward(cls, ctx, g_out, g_h, g_c):
         need, s = ctx.needs_input_grad, ctx.schedule
         saved = ctx.saved_tensors
         x = saved[0]
-        H = saved[1].shape[-1]
+        P = saved[1].shape[-1]
         if grad_mode.backward_on_tensors():
             # create_graph or tangents: the same computation on Tensors, so it can be differentiated
             rows = x.reshape(-1, x.shape[-1])
-            _, h0, c0, w_ih, w_hh, b_ih, b_hh = saved[:7]
+            _, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = saved[:8]
             k = _TensorKernel
-            states = _lstm_recurrence(k, s, rows, h0, c0, w_ih, w_hh, b_ih, b_hh)
+            states = _lstm_recurrence(k, s, rows, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
             grads = _lstm_bptt(k, s, rows, h0, c0, w_ih, w_hh, *states,
-                               g_out.reshape(-1, H), g_h, g_c, need)
+                               g_out.reshape(-1, P), g_h, g_c, need, w_hr)
             if grads[0] is not None:
                 grads[0] = grads[0].reshape(x.shape)
             return tuple(grads)
         rows = x._data.reshape(-1, x.shape[-1])
         h0, c0, w_ih, w_hh = (t._data for t in saved[1:5])
-        hs = _ArraySteps(saved[7]._data.reshape(-1, H), s)
-        k = _ArrayKernel(ctx.xp)
-        grads = LSTMLayer.quietly(_lstm_bptt, k, s, rows, h0, c0, w_ih, w_hh, hs, *ctx.arrays,
-                                  g_out._data.reshape(-1, H), g_h._data, g_c._data, need)
-        return tuple(LSTMLayer.wrap(grads, x))
+        w_hr = None if saved[7] is None else saved[7]._data
+        hs = _ArraySteps(saved[8]._data.reshape(-1, P), s) if cls.save_output else ctx.hs
+        cs, acts, tcs, ms = ctx.arrays
+        grads = cls.quietly(_lstm_bptt, _ArrayKernel(ctx.xp), s, rows, h0, c0, w_ih, w_hh, hs,
+                            cs, acts, tcs, ms,
+                            g_out._data.reshape(-1, P), g_h._data, g_c._data, need, w_hr)
+        return tuple(cls.wrap(grads, x))
 
 
-def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False, batch_sizes=None):
+class LSTMProjectionLayer(LSTMLayer):
+    """LSTMLayer with a projection w_hr (P, H): h_t = (o * tanh(c_t)) W_hr^T, h0 (B, P),
+    w_hh (4H, P). PyTorch's oneDNN layer has no projections, so torch composes these from
+    per-step ops ending in a stack: the node carries that name, and the output is a copy
+    (the stack saves nothing, so an in-place write into the output is allowed)."""
+    _name = "StackBackward0"
+    save_output = False
+
+
+def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False, batch_sizes=None, w_hr=None):
     """One LSTM layer-direction as one graph node over x (T, B, I), or over the packed
-    rows x (N, I) of sequences with `batch_sizes` (no projection: the caller checks).
+    rows x (N, I) of sequences with `batch_sizes`, projected by w_hr if given.
     Returns (outputs laid out as x, final h, final c)."""
-    return LSTMLayer.run((x, h0, c0, w_ih, w_hh, b_ih, b_hh), batch_sizes, reverse)
+    op = LSTMLayer if w_hr is None else LSTMProjectionLayer
+    return op.run((x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr), batch_sizes, reverse)
 
 
 # ----------------------------------------------------------------------------------- GRU

@@ -1,11 +1,11 @@
 """RNN, LSTM, GRU (multi-layer, bidirectional, batch_first, dropout, proj_size,
 PackedSequence inputs) and their cells.
 
-Each layer-direction in float32/float64 runs as one fused node (ember/_ops/rnn.py, padded
-or packed input); the rest (LSTM projections, other dtypes, autocast) is built here from
-matmuls and pointwise ops per step: the input projection of a whole layer is one GEMM,
-the recurrence then needs only h @ W_hh^T per step. Parameter names and gate order are PyTorch's:
-LSTM gates i, f, g, o; GRU gates r, z, n.
+Each layer-direction in float32/float64 runs as one fused node (ember/_ops/rnn.py: padded
+or packed input, LSTM projections too); the rest (other dtypes, autocast) is built here
+from matmuls and pointwise ops per step: the input projection of a whole layer is one
+GEMM, the recurrence then needs only h @ W_hh^T per step. Parameter names and gate order
+are PyTorch's: LSTM gates i, f, g, o; GRU gates r, z, n.
 """
 import math
 
@@ -160,8 +160,8 @@ class RNNBase(Module):
         if x.shape[0] > 0 and x.dtype in _FUSED_DTYPES and h.dtype == x.dtype and \
                 not AUTOCAST[0]:
             # one node per layer-direction (ember/_ops/rnn.py), padded or packed
-            if self.mode == "LSTM" and w_hr is None:
-                return lstm_layer(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes)
+            if self.mode == "LSTM":
+                return lstm_layer(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes, w_hr)
             if self.mode == "GRU":
                 return gru_layer(x, h, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes) + (None,)
             if self.mode != "LSTM":
