@@ -38,7 +38,6 @@ import numpy as np
 from ._device import device as _device_cls
 from ._dtype import dtype as _dtype_cls
 from ._ember_format import _Encoder
-from ._map_location import _init_placement
 from ._safe_unpickler import _RefusedGlobal, _TorchUnpickler
 from ._tensor import Size
 from ._torch_rebuild import _StorageType
@@ -158,10 +157,7 @@ class _ObjectUnpickler(pickle._Unpickler):
 
     def __init__(self, fh, read_storage, map_location, encoding="ASCII"):
         super().__init__(fh, encoding=encoding)
-        self.read_storage = read_storage
-        self.map_location = map_location
-        self.storages = {}
-        _init_placement(self)
+        _TorchUnpickler._init_reader(self, read_storage, map_location)
 
     def persistent_load(self, pid):
         return _TorchUnpickler.persistent_load(self, pid)

@@ -128,6 +128,12 @@ class _TorchUnpickler(pickle.Unpickler):
 
     def __init__(self, fh, read_storage, map_location, encoding="ASCII"):
         super().__init__(fh, encoding=encoding)
+        self._init_reader(read_storage, map_location)
+
+    def _init_reader(self, read_storage, map_location):
+        """What every checkpoint reader keeps (the object reader of _object_pickle too):
+        read_storage(key, dtype, numel) reads a storage's array, `storages` holds each one
+        read, and where each goes is decided as map_location says (_map_location.py)."""
         self.read_storage = read_storage
         self.map_location = map_location
         self.storages = {}

@@ -80,15 +80,6 @@ def test_legacy_cuda_records_mapped_to_the_cpu(map_location):
     assert got["row"][0].item() == 100.0
 
 
-def test_legacy_callable_map_location_sees_the_saved_location():
-    raw = _on_cuda(_legacy({"x": torch.ones(2)}))
-    seen_t, seen_e = [], []
-    torch.load(io.BytesIO(raw), map_location=lambda s, loc: seen_t.append(loc) or s)
-    got = ember.load(io.BytesIO(raw), map_location=lambda t, loc: seen_e.append(loc) or t)
-    assert seen_e == seen_t == ["cuda:0"]
-    assert got["x"].tolist() == [1.0, 1.0]
-
-
 def test_legacy_cpu_records_stay_on_the_cpu_with_their_types():
     """No map_location: CPU records load on the CPU; a Size stays a Size (it became a tuple
     when map_location was applied by walking the loaded tree)."""
@@ -361,17 +352,20 @@ def _shared_state(lib):
     return {"w": w, "row": w[1], "b": lib.ones(2)}
 
 
-@pytest.mark.parametrize("fmt", ["zip", "legacy", "ember"])
+@pytest.mark.parametrize("fmt", ["zip", "legacy", "ember", "zip-cuda", "legacy-cuda"])
 def test_callable_map_location_is_called_once_per_storage_with_a_storage(fmt):
     """As torch.load: the callable gets each storage (untyped, on the CPU) and its saved
     location, once, and returns the storage to use; tensors that shared a storage still
     share the returned one."""
-    buf = io.BytesIO()
-    torch.save(_shared_state(torch), buf, _use_new_zipfile_serialization=fmt != "legacy")
+    if fmt == "zip-cuda":
+        raw = _zip_on_cuda(_shared_state(torch))
+    else:
+        buf = io.BytesIO()
+        torch.save(_shared_state(torch), buf, _use_new_zipfile_serialization="legacy" not in fmt)
+        raw = _on_cuda(buf.getvalue()) if fmt == "legacy-cuda" else buf.getvalue()
     seen_t = []
-    torch.load(io.BytesIO(buf.getvalue()),
+    torch.load(io.BytesIO(raw),
                map_location=lambda s, loc: seen_t.append((type(s).__name__, loc)) or s)
-    raw = buf.getvalue()
     if fmt == "ember":   # the same object in ember's own format
         out = io.BytesIO()
         ember.save(_shared_state(ember), out)
@@ -379,7 +373,8 @@ def test_callable_map_location_is_called_once_per_storage_with_a_storage(fmt):
     seen_e = []
     got = ember.load(io.BytesIO(raw),
                      map_location=lambda s, loc: seen_e.append((type(s).__name__, loc)) or s)
-    assert seen_e == seen_t == [("UntypedStorage", "cpu")] * 2
+    location = "cuda:0" if fmt.endswith("cuda") else "cpu"
+    assert seen_e == seen_t == [("UntypedStorage", location)] * 2
     got["w"][1, 0] = 100.0
     assert got["row"][0].item() == 100.0
 
