@@ -1447,7 +1447,8 @@ def _to_meta(v):
 
 def _check_fake(op, args, kwargs, rtol, atol):
     """The fake kernel's outputs (on meta copies of the inputs) against the real ones:
-    same number, shapes (number of dims only for data-dependent sizes) and dtypes."""
+    same number, shapes (number of dims only for data-dependent sizes) and dtypes.
+    PyTorch compares strides too; ember's meta tensors keep no strides, so it cannot."""
     entry = op._entry
     args, kwargs = _clone_args((args, kwargs))
     if entry.custom is not None:

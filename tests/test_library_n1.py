@@ -699,6 +699,68 @@ def _fx_trace(m):
     return [gm(m.tensor([1.0, 2.0])), len(calls), calls[0].target is getattr(m.ops, ns).twice]
 
 
+def _tutorial_crop_paste(m):
+    """pytorch/tutorials' python_custom_ops: crop (PIL) with a backward that calls another
+    custom op (paste), opcheck on its examples; numpy_sin writing its output, opcheck."""
+    from PIL import Image
+    ns = _ns(m)
+
+    def to_pil(t):
+        return Image.fromarray((t.detach().numpy() * 255).round().astype(np.uint8)
+                               .transpose(1, 2, 0))
+
+    def from_pil(img, like):
+        # (H, W, C) permuted, as torchvision's pil_to_tensor: the strides the fake gives
+        return (m.from_numpy(np.array(img)).permute(2, 0, 1) / 255.).to(like.dtype)
+
+    @m.library.custom_op(f"{ns}::crop", mutates_args=())
+    def crop(pic: m.Tensor, box: Sequence[int]) -> m.Tensor:
+        return from_pil(to_pil(pic).crop(box), pic)
+
+    @crop.register_fake
+    def _(pic, box):
+        x0, y0, x1, y1 = box
+        return pic.new_empty(y1 - y0, x1 - x0, pic.shape[0]).permute(2, 0, 1)
+
+    @m.library.custom_op(f"{ns}::paste", mutates_args=())
+    def paste(im1: m.Tensor, im2: m.Tensor, coord: Sequence[int]) -> m.Tensor:
+        pil = to_pil(im1)
+        pil.paste(to_pil(im2), tuple(coord))
+        return from_pil(pil, im1)
+
+    @paste.register_fake
+    def _(im1, im2, coord):
+        return m.empty_like(im1)
+
+    def backward(ctx, grad_output):
+        return paste(grad_output.new_zeros(ctx.pic_shape), grad_output, ctx.coords), None
+
+    def setup_context(ctx, inputs, output):
+        ctx.coords = inputs[1][:2]
+        ctx.pic_shape = inputs[0].shape
+
+    crop.register_autograd(backward, setup_context=setup_context)
+    img = (m.arange(3 * 16 * 16.0).reshape(3, 16, 16) % 7 / 7).requires_grad_()
+    result = crop(img, (2, 3, 10, 12))
+    result.sum().backward()
+    checks = [_kinds(m.library.opcheck(crop, ex)) for ex in (
+        [m.ones(3, 12, 12) / 3, [0, 0, 5, 5]],
+        [(m.ones(3, 9, 9) / 2).requires_grad_(), [1, 0, 6, 5]],
+        [m.ones(3, 10, 10, dtype=m.float64) / 4, [3, 4, 8, 9]])]
+
+    @m.library.custom_op(f"{ns}::numpy_sin", mutates_args={"output"}, device_types="cpu")
+    def numpy_sin(input: m.Tensor, output: m.Tensor) -> None:
+        np.sin(input.numpy(), out=output.numpy())
+
+    @numpy_sin.register_fake
+    def _(input, output):
+        pass
+    checks += [_kinds(m.library.opcheck(numpy_sin, ex)) for ex in (
+        [m.linspace(0, 1, 3), m.empty(3)], [m.ones(0, 3), m.empty(0, 3)],
+        [m.ones(1, 2, 3, dtype=m.float64), m.empty(1, 2, 3, dtype=m.float64)])]
+    return [result, img.grad, checks]
+
+
 def _tags(m):
     ns = _ns(m)
     lib = m.library.Library(ns, "FRAGMENT")
@@ -749,6 +811,7 @@ CASES = {
     "vmap_custom_op": _vmap_custom_op,
     "tags": _tags,
     "fx_trace": _fx_trace,
+    "tutorial_crop_paste": _tutorial_crop_paste,
     "impl_abstract": _impl_abstract,
     "fallthrough": _fallthrough,
 }
