@@ -59,6 +59,10 @@ def _checked(ints, scheme, scale, zero_point, axis, where):
                                      f"{tuple(scale.shape)} do not fit a tensor of shape "
                                      f"{ints.shape} along axis {axis}")
     scales = scale.detach().double()._cpu_array().copy()
+    if scheme is Q.per_channel_affine and zero_point.is_floating_point():
+        # torch.save writes float-qparams tensors (quantized embedding tables) as
+        # per_channel_affine with float zero points, and torch.load reads them back so
+        scheme = Q.per_channel_affine_float_qparams
     if scheme is Q.per_channel_affine_float_qparams:
         zps = zero_point.detach().float()._cpu_array().copy()
         return Q._make(ints, qdtype, Q.per_channel_affine_float_qparams, scales, zps, axis)

@@ -230,3 +230,65 @@ def test_prelu_module_from_float_as_torch():
     _same_integers(tmod.weight, emod.weight)
     np.testing.assert_allclose(emod.scale, tmod.scale, rtol=1e-6)
     assert emod.zero_point == tmod.zero_point
+
+
+# ------------------------------------------------------------------ EmbeddingBag
+
+@pytest.mark.parametrize("kwargs", [{"mode": "sum"}, {"mode": "mean"},
+                                    {"mode": "sum", "include_last_offset": True}])
+def test_embedding_bag_as_torch(kwargs):
+    """nn.EmbeddingBag with float_qparams_weight_only_qconfig converts to the quantized
+    EmbeddingBag (quint8 rows): torch's repr and state; bags of 1-D indices with offsets
+    (an empty bag included), with per-sample weights, and of 2-D indices give torch's
+    floats bit for bit (the module sums whatever its mode, as PyTorch's); torch's saved
+    state loads."""
+    torch.manual_seed(0)
+    tfloat = torch.nn.EmbeddingBag(20, 12, **kwargs)
+    with torch.no_grad():
+        tfloat.weight.mul_(3)
+    efloat = ember.nn.EmbeddingBag(20, 12, **kwargs)
+    efloat.load_state_dict({"weight": _e(tfloat.weight)})
+    tm, em = torch.nn.Sequential(tfloat), ember.nn.Sequential(efloat)
+    tm.qconfig = tq.float_qparams_weight_only_qconfig
+    em.qconfig = eq.float_qparams_weight_only_qconfig
+    for model, q in ((tm, tq), (em, eq)):
+        q.prepare(model, inplace=True)
+        q.convert(model, inplace=True)
+    tmod, emod = tm[0], em[0]
+    assert repr(emod) == repr(tmod).replace("torch.", "ember.")
+    tsd = tmod.state_dict()
+    assert list(emod.state_dict()) == list(tsd)
+    idx = torch.randint(0, 20, (30,))
+    offsets = torch.tensor([0, 3, 3, 10, 29] + ([30] if kwargs.get("include_last_offset")
+                                                 else []))
+    for args in ((idx, offsets), (idx, offsets, torch.rand(30)),
+                 (torch.randint(0, 20, (4, 5)),)):
+        want = tmod(*args)
+        np.testing.assert_array_equal(emod(*[_e(a) for a in args]).numpy(), want.numpy())
+    fresh = ember.ao.nn.quantized.EmbeddingBag(20, 12, **kwargs)
+    fresh.load_state_dict(_via_torch_save(tsd))
+    np.testing.assert_array_equal(fresh(_e(idx), _e(offsets)).numpy(),
+                                  tmod(idx, offsets).numpy())
+
+
+def test_embedding_bag_errors_as_torch():
+    """1-D indices need offsets, 2-D ones take none; a qconfig without float qparams is
+    refused by from_float."""
+    torch.manual_seed(0)
+    tfloat = torch.nn.EmbeddingBag(10, 4)
+    tfloat.qconfig = tq.float_qparams_weight_only_qconfig
+    efloat = ember.nn.EmbeddingBag(10, 4)
+    efloat.qconfig = eq.float_qparams_weight_only_qconfig
+    tmod = torch.ao.nn.quantized.EmbeddingBag.from_float(tfloat)
+    emod = ember.ao.nn.quantized.EmbeddingBag.from_float(efloat)
+    for mod, lib in ((tmod, torch), (emod, ember)):
+        with pytest.raises(RuntimeError):
+            mod(lib.tensor([1, 2, 3]))
+        with pytest.raises(RuntimeError):
+            mod(lib.tensor([[1, 2], [3, 4]]), lib.tensor([0, 1]))
+    tfloat.qconfig = tq.default_qconfig
+    efloat.qconfig = eq.default_qconfig
+    with pytest.raises(AssertionError, match="only supported with float_qparams"):
+        torch.ao.nn.quantized.EmbeddingBag.from_float(tfloat)
+    with pytest.raises(AssertionError, match="only supported with float_qparams"):
+        ember.ao.nn.quantized.EmbeddingBag.from_float(efloat)

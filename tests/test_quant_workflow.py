@@ -689,7 +689,7 @@ def test_quantized_sigmoid_module_integers():
 
 @pytest.mark.parametrize("path", ["ao.nn.quantizable.LSTM", "ao.nn.quantizable.MultiheadAttention",
                                   "ao.nn.qat.Embedding", "ao.nn.qat.dynamic.Linear",
-                                  "ao.nn.quantized.EmbeddingBag",
+                                  "ao.nn.quantized.LSTM",
                                   "ao.nn.intrinsic.quantized.LinearTanh"])
 def test_not_built_modules_say_so(path):
     """Names torch has and ember does not build: present, and raising NotImplementedError

@@ -2,9 +2,9 @@
 (what ``convert`` swaps in): Quantize / DeQuantize, Linear, Conv1d/2d/3d,
 ConvTranspose1d/2d/3d, ReLU6, Hardswish, ELU, LeakyReLU, Sigmoid, Softmax, PReLU,
 BatchNorm2d/3d, LayerNorm, GroupNorm, InstanceNorm1d/2d/3d, Dropout, FloatFunctional /
-QFunctional, Embedding (quint8 rows);
+QFunctional, Embedding and EmbeddingBag (quint8 rows);
 ``.dynamic`` holds the dynamically quantized Linear and recurrent layers; ``.functional`` the quantized
-kernels. EmbeddingBag, the static LSTM and MultiheadAttention are not built
+kernels. quint4x2 rows, the static LSTM and MultiheadAttention are not built
 (NotImplementedError).
 """
 from .modules import *  # noqa: F401,F403

@@ -6,7 +6,7 @@ from ember.ao.nn._not_built import not_built
 from .activation import ELU, Hardswish, LeakyReLU, PReLU, ReLU6, Sigmoid, Softmax
 from .batchnorm import BatchNorm2d, BatchNorm3d
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-from .embedding_ops import Embedding, EmbeddingPackedParams
+from .embedding_ops import Embedding, EmbeddingBag, EmbeddingPackedParams
 from .functional_modules import FloatFunctional, FXFloatFunctional, QFunctional
 from .linear import Linear, LinearPackedParams
 from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, \
@@ -86,6 +86,5 @@ def _not_built(name):
                      f"(qconfig None) or quantize it dynamically")
 
 
-EmbeddingBag = _not_built("EmbeddingBag")
 LSTM = _not_built("LSTM")
 MultiheadAttention = _not_built("MultiheadAttention")

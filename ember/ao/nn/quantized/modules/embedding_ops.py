@@ -4,8 +4,9 @@ table, each row quint8 with its own float scale and zero point
 
     out[i] = q[idx[i]] * s[idx[i]] + b[idx[i]],   b = -z * s (float32)
 
-with one rounding of the multiply-add, as fbgemm's embedding_byte kernel. quint4x2 rows and
-EmbeddingBag are not built (NotImplementedError)."""
+with one rounding of the multiply-add, as fbgemm's embedding_byte kernel; EmbeddingBag sums
+the rows of each bag in fbgemm's order (see `embedding_bag_byte`). quint4x2 rows are not
+built (NotImplementedError)."""
 import numpy as np
 
 import ember
@@ -14,7 +15,7 @@ from ember import nn
 from ember.ao.quantization._qscheme import per_channel_affine_float_qparams
 from .utils import _hide_packed_params_repr, _quantize_weight
 
-__all__ = ["EmbeddingPackedParams", "Embedding"]
+__all__ = ["EmbeddingPackedParams", "Embedding", "EmbeddingBag"]
 
 
 class EmbeddingPackedParams(nn.Module):
@@ -150,3 +151,123 @@ class Embedding(nn.Module):
         qembedding = Embedding(mod.num_embeddings, mod.embedding_dim)
         qembedding.set_weight(qweight)
         return qembedding
+
+
+def embedding_bag_byte(qweight, indices, offsets=None, scale_grad_by_freq=False, mode=0,
+                       pruned_weights=False, per_sample_weights=None,
+                       compressed_indices_mapping=None, include_last_offset=False):
+    """Bags of rows of the quint8 table summed, as fbgemm's EmbeddingSpMDM: per bag, from
+    zeros, one index after the other,
+
+        acc = fma(w * s[i], q[i], acc + w * b[i])        (float32; w the sample's weight)
+
+    PyTorch's kernel sums whatever `mode` asks (1, the mean, gives the sum too), and so
+    does this one. `indices` 1-D with `offsets` (bag starts; with
+    `include_last_offset` the last entry ends the last bag) or 2-D (one bag per row)."""
+    if pruned_weights or compressed_indices_mapping is not None:
+        raise NotImplementedError("quantized::embedding_bag_byte with pruned weights is not "
+                                  "built in ember")
+    if indices.dtype not in (ember.int64, ember.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {indices.dtype} instead")
+    idx = indices.cpu().numpy().astype(np.int64)
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise RuntimeError("offsets has to be None if indices is 2D")
+        # one bag per row: the row starts are the offsets (with include_last_offset the
+        # last row only ends the one before, as PyTorch's kernel reads them)
+        starts = np.arange(idx.shape[0], dtype=np.int64) * idx.shape[1]
+        idx = idx.reshape(-1)
+    else:
+        if offsets is None:
+            raise RuntimeError("offsets has to be a 1D Tensor but got null")
+        starts = offsets.cpu().numpy().astype(np.int64).reshape(-1)
+    if not include_last_offset:
+        starts = np.append(starts, idx.size)
+    ints = qweight.int_repr().cpu().numpy()
+    if idx.size and (idx.min() < 0 or idx.max() >= ints.shape[0]):
+        raise IndexError(f"index out of range: embedding indices must lie in "
+                         f"[0, {ints.shape[0]})")
+    f32 = np.float32
+    scales = qweight.q_per_channel_scales().cpu().numpy().astype(f32)
+    bias = (-qweight.q_per_channel_zero_points().cpu().numpy().astype(f32) * scales).astype(f32)
+    if per_sample_weights is not None:
+        sample_w = per_sample_weights.detach().cpu().numpy().astype(f32).reshape(-1)
+    lengths = np.diff(starts)
+    out = np.zeros((lengths.size, ints.shape[1]), dtype=f32)
+    for j in range(int(lengths.max()) if lengths.size else 0):
+        bags = np.nonzero(lengths > j)[0]
+        pos = starts[bags] + j
+        rows = idx[pos]
+        s, b = scales[rows], bias[rows]
+        if per_sample_weights is not None:
+            s, b = (sample_w[pos] * s).astype(f32), (sample_w[pos] * b).astype(f32)
+        shifted = (out[bags] + b[:, None]).astype(f32)
+        # fma: the float32 * 8-bit product is exact in float64, rounded once with the sum
+        out[bags] = (s.astype(np.float64)[:, None] * ints[rows].astype(np.float64)
+                     + shifted.astype(np.float64)).astype(f32)
+    return ember.from_numpy(out)
+
+
+class EmbeddingBag(Embedding):
+    """Bags of quint8 rows summed (weight-only quantization; float output). As PyTorch's
+    module, forward sums whatever `mode` says (it passes mode 0 to the kernel)."""
+
+    _version = 1
+
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, mode="sum", sparse=False, _weight=None,
+                 include_last_offset=False, dtype=None):
+        super().__init__(num_embeddings, embedding_dim, _weight=_weight, dtype=dtype)
+        self.mode = mode
+        self.pruned_weights = False
+        self.include_last_offset = include_last_offset
+        self.dtype = ember.quint8 if dtype is None else dtype
+
+    def forward(self, indices, offsets=None, per_sample_weights=None,
+                compressed_indices_mapping=None):
+        return embedding_bag_byte(self._packed_params._weight(), indices, offsets, False, 0,
+                                  self.pruned_weights, per_sample_weights,
+                                  compressed_indices_mapping, self.include_last_offset)
+
+    def _get_name(self):
+        return "QuantizedEmbeddingBag"
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        """The quantized bags of an nn.EmbeddingBag whose qconfig's weight observer uses
+        per_channel_affine_float_qparams (or of a QAT EmbeddingBag)."""
+        if hasattr(mod, "weight_fake_quant"):
+            weight_observer = mod.weight_fake_quant
+        else:
+            if type(mod) is not nn.EmbeddingBag:
+                raise AssertionError("nnq." + cls.__name__ + ".from_float only works for "
+                                     + nn.EmbeddingBag.__name__)
+            if not hasattr(mod, "qconfig"):
+                raise AssertionError("EmbeddingBag input float module must have qconfig "
+                                     "defined")
+            if mod.qconfig is not None and mod.qconfig.weight is not None:
+                weight_observer = mod.qconfig.weight()
+            else:
+                from ember.ao.quantization.qconfig import float_qparams_weight_only_qconfig
+                weight_observer = float_qparams_weight_only_qconfig.weight()
+        dtype = weight_observer.dtype
+        if weight_observer.qscheme != per_channel_affine_float_qparams:
+            raise AssertionError("EmbeddingBag quantization is only supported with "
+                                 "float_qparams_weight_only_qconfig.")
+        if dtype not in (ember.quint8, ember.quint4x2):
+            raise AssertionError(f"The only supported dtype for nnq.EmbeddingBag is "
+                                 f"torch.quint8 and torch.quint4x2, got {dtype}")
+        if dtype == ember.quint4x2:
+            raise NotImplementedError("quantized EmbeddingBag with quint4x2 rows is not "
+                                      "built in ember (quint8 only)")
+        weight_observer(mod.weight)
+        qweight = _quantize_weight(mod.weight.float(), weight_observer)
+        qembedding_bag = EmbeddingBag(mod.num_embeddings, mod.embedding_dim,
+                                      max_norm=mod.max_norm, norm_type=mod.norm_type,
+                                      scale_grad_by_freq=mod.scale_grad_by_freq,
+                                      mode=mod.mode, sparse=mod.sparse,
+                                      include_last_offset=mod.include_last_offset,
+                                      dtype=dtype)
+        qembedding_bag.set_weight(qweight)
+        return qembedding_bag
