@@ -550,3 +550,46 @@ def test_custom_module_classes_match_torch():
     assert _summary(e_q) == _summary(t_q)
     assert type(e_q.custom).__name__ == type(t_q.custom).__name__ == "QuantizedScale"
     _check_close_quantized(t_q(t_x), e_q(e_x))
+
+
+def test_quantized_inputs_and_outputs_match_torch():
+    models = dict(zip((torch, ember), _pair(_mlp)))
+
+    def run(m):
+        if m is torch:
+            from torch.ao.quantization.fx.custom_config import PrepareCustomConfig
+        else:
+            from ember.ao.quantization.fx.custom_config import PrepareCustomConfig
+        model = models[m]
+        config = PrepareCustomConfig().set_input_quantized_indexes([0]) \
+            .set_output_quantized_indexes([0])
+        x = m.tensor(np.linspace(-1, 1, 24, dtype=np.float32).reshape(4, 6))
+        prepared = _fx(m).prepare_fx(model, _mapping(m), (x,), config)
+        prepared_summary = _summary(prepared)
+        prepared(x)
+        converted = _fx(m).convert_fx(prepared)
+        return model, prepared_summary, converted, x
+
+    t_model, t_prep, t_q, t_x = run(torch)
+    e_model, e_prep, e_q, e_x = run(ember)
+    assert e_prep == t_prep
+    assert _summary(e_q) == _summary(t_q)
+    q_in = t_q.fc1_input_scale_0 if hasattr(t_q, "fc1_input_scale_0") else None
+    assert q_in is None and not hasattr(e_q, "fc1_input_scale_0")
+    t_out = t_q(torch.quantize_per_tensor(t_x, 0.02, 64, torch.quint8))
+    e_out = e_q(ember.quantize_per_tensor(e_x, 0.02, 64, ember.quint8))
+    assert e_out.is_quantized and t_out.is_quantized
+    assert (e_out.q_scale(), e_out.q_zero_point()) == pytest.approx(
+        (t_out.q_scale(), t_out.q_zero_point()), rel=1e-6)
+    _check_close_quantized(t_out, e_out)
+
+
+def test_qconfig_mapping_regex_and_call_order():
+    def mapping(m):
+        Q = m.ao.quantization
+        return (Q.QConfigMapping().set_global(Q.get_default_qconfig("x86"))
+                .set_module_name_regex("conv.*", None)
+                .set_module_name_object_type_order("", m.nn.functional.relu, 0, None))
+    t_prep, e_prep, _, _ = _prepare_both(_cnn, mapping, [(2, 3, 4, 4)], calibrate=0)
+    assert _same_target_names(_summary(e_prep), _summary(t_prep))
+    assert _observers(e_prep) == _observers(t_prep)

@@ -80,11 +80,6 @@ def _prepare_fx(model, qconfig_mapping, is_qat, example_inputs, prepare_custom_c
         raise NotImplementedError(f"{fn}: standalone modules (PrepareCustomConfig."
                                   f"set_standalone_module_name/class) are not built in ember; "
                                   f"mark the module non-traceable instead")
-    if prepare_custom_config.input_quantized_indexes or \
-            prepare_custom_config.output_quantized_indexes:
-        raise NotImplementedError(f"{fn}: quantized graph inputs/outputs (set_input_quantized_"
-                                  f"indexes / set_output_quantized_indexes) are not built in "
-                                  f"ember")
     from .fx.fuse import fuse
     from .fx.prepare import prepare
     model = copy.deepcopy(model)

@@ -194,11 +194,43 @@ def convert(prepared, is_reference, convert_custom_config, backend_config):
         if is_observer_node(node, modules):
             _replace_observer(model, graph, node, modules[node.target], attrs)
     _convert_custom_modules(model, graph, modules, custom_nodes, convert_custom_config)
+    _dequantize_quantized_inputs(graph, attrs.prepare_custom_config.input_quantized_indexes)
     if not is_reference:
         lower_to_native(model, graph, originals, attrs)
+    _keep_quantized_outputs(graph, attrs.prepare_custom_config.output_quantized_indexes)
     graph.eliminate_dead_code()
     result = GraphModule(model, graph)
     return result
+
+
+def _dequantize_quantized_inputs(graph, indexes):
+    """Graph inputs that come quantized (PrepareCustomConfig.set_input_quantized_indexes)
+    are dequantized for the float ops; lowering then reads them quantized."""
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    for i in indexes:
+        node = placeholders[i]
+        users = list(node.users)
+        with graph.inserting_after(node):
+            dequantize = graph.call_method("dequantize", (node,))
+        for user in users:
+            user.replace_input_with(node, dequantize)
+
+
+def _keep_quantized_outputs(graph, indexes):
+    """Graph outputs asked quantized (set_output_quantized_indexes) lose their final
+    dequantize."""
+    if not indexes:
+        return
+    output = next(n for n in graph.nodes if n.op == "output")
+    result = output.args[0]
+    values = list(result) if isinstance(result, (list, tuple)) else [result]
+    for i in indexes:
+        value = values[i]
+        if isinstance(value, ember.fx.Node) and value.op == "call_method" and \
+                value.target == "dequantize":
+            values[i] = value.args[0]
+    new = type(result)(values) if isinstance(result, (list, tuple)) else values[0]
+    output.args = (new,)
 
 
 def _convert_custom_modules(model, graph, modules, custom_nodes, convert_custom_config):

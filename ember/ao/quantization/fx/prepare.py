@@ -178,8 +178,9 @@ def _find_matches(graph, modules, configs, node_name_to_qconfig, custom_classes)
 
 
 class _ObserverInserter:
-    def __init__(self, model, graph, modules):
+    def __init__(self, model, graph, modules, quantized_inputs=()):
         self.model, self.graph, self.modules = model, graph, modules
+        self.quantized_inputs = set(quantized_inputs)
 
     def new_name(self):
         i = 0
@@ -196,7 +197,8 @@ class _ObserverInserter:
 
     def observed_input(self, arg, qconfig, kind):
         """The node the op should read `arg` through (an observer node, or arg itself)."""
-        if not is_tensor_node(arg, self.modules) or kind == "bias":
+        if not is_tensor_node(arg, self.modules) or kind == "bias" or \
+                arg in self.quantized_inputs:
             return arg
         if kind == "weight":
             return self.insert_after(arg, qconfig.weight())
@@ -368,7 +370,9 @@ def prepare(model, qconfig_mapping, is_qat, node_name_to_scope, prepare_custom_c
             node_name_to_qconfig[node.name] = None
     # the qconfig each op is quantized with (None: left float)
     quantized_qconfig = {name: match.qconfig for name, match in matches.items()}
-    inserter = _ObserverInserter(model, graph, modules)
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    quantized_inputs = [placeholders[i] for i in prepare_custom_config.input_quantized_indexes]
+    inserter = _ObserverInserter(model, graph, modules, quantized_inputs)
     for node in list(graph.nodes):
         match = matches.get(node.name)
         if match is None or match.qconfig is None:
