@@ -238,6 +238,14 @@ _TENSOR = {
 }
 for _method in ("crow_indices", "col_indices", "ccol_indices", "row_indices", "coalesce"):
     _TENSOR[f"dense_{_method}"] = (lambda name: lambda m: getattr(m.ones(2, 2), name)())(_method)
+    for _layout in ("coo", "csr", "csc"):
+        _TENSOR[f"{_layout}_{_method}"] = (lambda name, layout: lambda m: getattr(
+            _in_layout(m, layout), name)())(_method, _layout)
+
+
+def _in_layout(m, layout):
+    s = m.sparse_coo_tensor(m.tensor([[0, 1], [1, 0]]), m.tensor([3.0, 4.0]), (2, 2))
+    return {"coo": s.coalesce(), "csr": s.to_sparse_csr(), "csc": s.to_sparse_csc()}[layout]
 
 
 @pytest.mark.parametrize("case", sorted(_TENSOR))

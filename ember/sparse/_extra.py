@@ -112,13 +112,17 @@ def _dense_refusal(name, wanted):
 
 def attach():
     """Tensor.smm and Tensor.sspaddmm (dense tensors refuse them, as PyTorch's), and the
-    sparse component methods a dense tensor has only to refuse (crow_indices ...)."""
+    sparse component methods a tensor of another layout refuses with PyTorch's
+    RuntimeError (crow_indices of a dense or COO tensor, coalesce of a CSR one ...)."""
     def sspaddmm_method(self, mat1, mat2, *, beta=1, alpha=1):
         return sspaddmm(self, mat1, mat2, beta=beta, alpha=alpha)
     sspaddmm_method.__name__ = "sspaddmm"
     for cls in (Tensor, SparseCooTensor):
         cls.smm = smm
         cls.sspaddmm = sspaddmm_method
+    from ._compressed import SparseCompressedTensor
     for name, wanted in _COMPONENTS.items():
-        if name not in Tensor.__dict__:
-            setattr(Tensor, name, _dense_refusal(name, wanted))
+        refusal = _dense_refusal(name, wanted)
+        for cls in (Tensor, SparseCooTensor, SparseCompressedTensor):
+            if name not in cls.__dict__:   # (a layout's own component stays)
+                setattr(cls, name, refusal)
