@@ -593,3 +593,17 @@ def test_qconfig_mapping_regex_and_call_order():
     t_prep, e_prep, _, _ = _prepare_both(_cnn, mapping, [(2, 3, 4, 4)], calibrate=0)
     assert _same_target_names(_summary(e_prep), _summary(t_prep))
     assert _observers(e_prep) == _observers(t_prep)
+
+
+@pytest.mark.parametrize("backend", ["qnnpack", "fbgemm"])
+def test_convert_fx_with_other_backends_default_mappings(backend):
+    """The backends' default mappings (qnnpack: no reduced range, per-tensor weights);
+    both libraries compute with the x86 engine's kernels."""
+    def mapping(m):
+        return _mapping(m, backend)
+    t_prep, e_prep, t_in, e_in = _prepare_both(_cnn, mapping, [(2, 3, 4, 4)])
+    assert _observers(e_prep) == _observers(t_prep)
+    t_q, e_q = _fx(torch).convert_fx(t_prep), _fx(ember).convert_fx(e_prep)
+    assert _same_target_names(_summary(e_q), _summary(t_q))
+    assert list(e_q.state_dict()) == list(t_q.state_dict())
+    _check_close_quantized(t_q(*t_in), e_q(*e_in))
