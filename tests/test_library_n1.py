@@ -393,6 +393,31 @@ def _custom_op_kwonly_setup(m):
     return [y, x.grad]
 
 
+def _custom_op_list_input_grad(m):
+    """A Tensor[] argument: the formula returns a list of gradients, one per tensor."""
+    ns = _ns(m)
+
+    @m.library.custom_op(f"{ns}::wsum", mutates_args=())
+    def wsum(tensors: list[m.Tensor], weights: list[float]) -> m.Tensor:
+        return sum(t * w for t, w in zip(tensors, weights))
+
+    @wsum.register_fake
+    def _(tensors, weights):
+        return m.empty_like(tensors[0])
+
+    def setup_context(ctx, inputs, output):
+        ctx.weights = inputs[1]
+
+    wsum.register_autograd(lambda ctx, g: ([g * w for w in ctx.weights], None),
+                           setup_context=setup_context)
+    a = m.tensor([1.0, 2.0], requires_grad=True)
+    b = m.tensor([3.0, -1.0], requires_grad=True)
+    y = wsum([a, b], [2.0, 3.0])
+    (y * y).sum().backward()
+    return [y, a.grad, b.grad, _kinds(m.library.opcheck(wsum, ([a, b], [2.0, 3.0]),
+                                                        raise_exception=False))]
+
+
 def _custom_op_no_formula(m):
     ns = _ns(m)
 
@@ -798,6 +823,7 @@ CASES = {
     "custom_op_autograd": _custom_op_autograd,
     "custom_op_kwonly_setup": _custom_op_kwonly_setup,
     "custom_op_no_formula": _custom_op_no_formula,
+    "custom_op_list_input_grad": _custom_op_list_input_grad,
     "custom_op_mutation": _custom_op_mutation,
     "custom_op_outputs": _custom_op_outputs,
     "custom_op_kernels": _custom_op_kernels,
