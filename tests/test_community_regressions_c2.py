@@ -81,3 +81,50 @@ def test_half_inplace_activations(dtype):
             outs += [y, r is y]
         return outs
     assert outcome(program, ember) == outcome(program, torch)
+
+
+_NDARRAY_LISTS = {
+    # graykode's TextCNN / Bi-LSTM(Attention): torch.LongTensor([np.asarray(ids) for ...])
+    "LongTensor": lambda m, np: m.LongTensor([np.arange(3), np.arange(3)]),
+    "tensor": lambda m, np: m.tensor([np.arange(3), np.arange(3)]),
+    "Tensor": lambda m, np: m.Tensor([np.ones(2), np.ones(2)]),
+    "as_tensor": lambda m, np: m.as_tensor([np.arange(3)]),
+    "nested": lambda m, np: m.tensor([[np.arange(2)], [np.arange(2)]]),
+    "mixed": lambda m, np: m.tensor([[1, 2, 3], np.arange(3)]),
+    "new_tensor": lambda m, np: m.zeros(1).new_tensor([np.arange(3)]),
+    "empty": lambda m, np: m.tensor([np.zeros((0,))]),
+    "empty_int32": lambda m, np: m.tensor([np.zeros((2, 0), dtype=np.int32)]),
+    "numpy_scalars": lambda m, np: m.tensor([np.float32(1), np.float32(2)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_NDARRAY_LISTS))
+def test_tensor_from_list_of_ndarrays(name, tmp_path):
+    """tensor data given as a list holding numpy.ndarrays: PyTorch warns (once per process,
+    when there is data) that this is slow, and an array element counts with its own dtype
+    even when empty (ember inferred float32 for [np.zeros((0,))]: PyTorch gives float64).
+    Each case runs in a fresh process, the warning being once per process."""
+    import subprocess
+    import sys
+    program = (
+        "import warnings, numpy as np, sys\n"
+        "m = __import__(sys.argv[1])\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    r = CASE\n"
+        "    r2 = CASE\n"
+        "print(str(r.dtype).split('.')[1], tuple(r.shape), r.tolist(), r2.dtype == r.dtype)\n"
+        "print([(x.category.__name__, str(x.message).split(' (Triggered')[0],\n"
+        "        x.filename == __file__) for x in w])\n")
+    import inspect
+    case = inspect.getsource(_NDARRAY_LISTS[name]).split("lambda m, np: ")[1].rstrip().rstrip(",")
+    outputs = []
+    for lib in ("ember", "torch"):
+        path = str(tmp_path / f"ndlist_{lib}.py")
+        with open(path, "w") as f:
+            f.write(program.replace("CASE", case).replace("__file__", repr(path)))
+        done = subprocess.run([sys.executable, path, lib], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]

@@ -131,6 +131,11 @@ def _scan(seq, level, shape, state):
             if state[0] is not None and state[0] <= level + 1:
                 raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an integer")
             d = _scan(x, level + 1, shape, state)
+            if isinstance(x, np.ndarray):
+                # an array element counts with its own dtype, even when empty (PyTorch's
+                # inference reads the array's dtype, not its elements)
+                d = _dtype.from_numpy_dtype(x.dtype)
+                state[2] = True
         else:
             if isinstance(x, np.ndarray):
                 raise TypeError("len() of unsized object")
@@ -168,10 +173,34 @@ def _infer(data):
     if isinstance(data, (np.ndarray, np.generic)):
         return as_array(data), _dtype.from_numpy_dtype(data.dtype)
     if isinstance(data, _SEQUENCES):
-        state = [None, False]
-        dt = _scan(data, 0, [], state) or _dtype.get_default_dtype()
+        state = [None, False, False]
+        shape = []
+        dt = _scan(data, 0, shape, state) or _dtype.get_default_dtype()
+        if state[2] and math.prod(shape):
+            _warn_ndarray_list()
         return (_plain(data) if state[1] else data), dt
     return data, _leaf_dtype(data)
+
+
+_NDARRAY_LIST_WARNED = [False]   # PyTorch warns once per process
+
+
+def _warn_ndarray_list():
+    """PyTorch's warning for (non-empty) tensor data given as a list holding numpy.ndarrays,
+    which are read element by element; attributed to the first caller outside ember."""
+    if _NDARRAY_LIST_WARNED[0]:
+        return
+    _NDARRAY_LIST_WARNED[0] = True
+    import os
+    import sys
+    import warnings
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn("Creating a tensor from a list of numpy.ndarrays is extremely slow. Please "
+                  "consider converting the list to a single numpy.ndarray with numpy.array() "
+                  "before converting to a tensor.", UserWarning, stacklevel=level)
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
