@@ -15,7 +15,10 @@ The file is a run of pickles followed by raw storage bytes::
     per key  an int64 element count, then count * itemsize bytes (little-endian)
 
 Every pickle goes through the zip reader's restricted unpickler (ember/_safe_unpickler.py:
-its allow-list and tensor rebuilds): no global outside the allow-list is ever called. Each
+its allow-list and tensor rebuilds): no global outside the allow-list is ever called; with
+``weights_only=False`` the object pickle goes through the object reader instead
+(ember/_object_pickle.py), which rebuilds whole modules and the user's objects but calls
+nothing else. Each
 is first walked opcode by opcode (nothing executed) so that forged memo indices and
 lengths are refused before the unpickler allocates for them.
 Storages are allocated while the object pickle is read, tensors become views into
@@ -35,6 +38,7 @@ import struct
 import numpy as np
 
 from ._map_location import _storage_objects, _target_device
+from ._object_pickle import _ObjectUnpickler
 from ._safe_unpickler import (_TorchUnpickler, _RefusedGlobal,
                               check_pickle_bounds as _check_pickle_bounds)
 
@@ -58,12 +62,14 @@ class _Corrupt(Exception):
     """The file breaks the legacy layout; load_legacy turns it into a RuntimeError."""
 
 
-def load_legacy(fh, name, map_location, mmap_path=None):
+def load_legacy(fh, name, map_location, mmap_path=None, weights_only=True):
     """The object stored in the legacy-format file `fh` (seekable, binary).
 
-    Raises RuntimeError naming the file when it is truncated, corrupted, big-endian or
-    from an unknown protocol; pickle.UnpicklingError when it names a global outside the
-    allow-list, as the zip reader does.
+    The object pickle is read by the weights-only reader, or with ``weights_only=False`` by
+    the object reader (whole modules, the user's objects: ember/_object_pickle.py). Raises
+    RuntimeError naming the file when it is truncated, corrupted, big-endian or from an
+    unknown protocol; pickle.UnpicklingError when it names a global the reader refuses, as
+    the zip reader does.
     """
     if mmap_path is not None:
         raise RuntimeError(f"mmap can only be used with files saved with `torch.save({name}, "
@@ -72,15 +78,17 @@ def load_legacy(fh, name, map_location, mmap_path=None):
     file_size = fh.seek(0, 2)
     fh.seek(0)
     try:
-        return _read(fh, name, file_size, map_location)
-    except _RefusedGlobal:
-        raise
+        return _read(fh, name, file_size, map_location, weights_only)
+    except _RefusedGlobal as e:   # pickle's own exception type, as the zip reader's
+        raise pickle.UnpicklingError(str(e)) from None
+    except _Unresolved as e:
+        raise e.args[0] from None
     except (_Corrupt,) + _CORRUPTION as e:
         raise RuntimeError(f"ember.load: {name} is not a valid checkpoint in PyTorch's legacy "
                            f"format (corrupted or truncated): {e}") from None
 
 
-def _read(fh, name, file_size, map_location):
+def _read(fh, name, file_size, map_location, weights_only):
     if _plain_pickle(fh) != _MAGIC_NUMBER:
         raise _Corrupt("invalid magic number")
     version = _plain_pickle(fh)
@@ -90,7 +98,8 @@ def _read(fh, name, file_size, map_location):
 
     _check_pickle_bounds(fh)
     start = fh.tell()
-    up = _LegacyUnpickler(fh, file_size, map_location)
+    reader = _LegacyUnpickler if weights_only is not False else _LegacyObjectUnpickler
+    up = reader(fh, file_size, map_location)
     obj = up.load()
     keys = _plain_pickle(fh)
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
@@ -102,7 +111,7 @@ def _read(fh, name, file_size, map_location):
         _fill(fh, key, up.storages[key])
     if not _all_on_host(up.locations, map_location):
         fh.seek(start)
-        up = _LegacyUnpickler(fh, file_size, map_location, filled=up)
+        up = reader(fh, file_size, map_location, filled=up)
         obj = up.load()
     return _storage_objects(obj, up)
 
@@ -145,11 +154,12 @@ def _check_sys_info(info, name):
                            f"{_PROTOCOL_VERSION} and type sizes short 2, int 4, long 4 or 8")
 
 
-class _LegacyUnpickler(_TorchUnpickler):
-    """The object pickle. Each storage is allocated (empty) when first named, and
-    `storages` remembers it under its key for _fill; a view_metadata entry gives a slice
-    of the root storage (old torch wrote those for storage views). The storages are filled
-    after the pickle, so this first reading builds every tensor on the host.
+class _LegacyStorages:
+    """The object pickle's storages (a mixin of the two readers below). Each storage is
+    allocated (empty) when first named, and `storages` remembers it under its key for
+    _fill; a view_metadata entry gives a slice of the root storage (old torch wrote those
+    for storage views). The storages are filled after the pickle, so a first reading builds
+    every tensor on the host.
 
     Given `filled` (the first reading, its storages filled), the pickle is read again over
     those storages, and each tensor is placed on its record's location after map_location
@@ -174,6 +184,11 @@ class _LegacyUnpickler(_TorchUnpickler):
         return np.empty(numel, dtype=dtype)
 
     def persistent_load(self, pid):
+        if isinstance(pid, tuple) and len(pid) == 4 and pid[0] == "module" and \
+                isinstance(pid[1], type):
+            # a module class, saved with its source (torch compares it and may warn of a
+            # change; ember does not): the find_class that resolved it admitted it
+            return pid[1]
         if not isinstance(pid, tuple) or len(pid) != 6:
             raise _Corrupt(f"unsupported persistent id {pid!r}")
         root = super().persistent_load(pid[:5])   # checks the storage type, allocates once
@@ -191,6 +206,26 @@ class _LegacyUnpickler(_TorchUnpickler):
             view = self.views[view_key] = root[offset:offset + numel]
             self.locations[id(view)] = self.locations[id(root)]
         return self.views[view_key]
+
+
+class _LegacyUnpickler(_LegacyStorages, _TorchUnpickler):
+    """The object pickle read by the weights-only reader (``load(weights_only=True)``)."""
+
+
+class _LegacyObjectUnpickler(_LegacyStorages, _ObjectUnpickler):
+    """The object pickle read by the object reader (``load(weights_only=False)``: whole
+    modules and the user's objects, rebuilt without running code from the file). A class
+    that cannot be found raises its own ImportError or AttributeError, as in torch."""
+
+    def find_class(self, module, name):
+        try:
+            return super().find_class(module, name)
+        except (ImportError, AttributeError) as e:
+            raise _Unresolved(e) from None
+
+
+class _Unresolved(Exception):
+    """A global the file names that cannot be imported; load_legacy raises the original."""
 
 
 def _fill(fh, key, storage):

@@ -127,7 +127,7 @@ def _setstate_allowed(cls):
 
 def _refuse(fn, what="call"):
     where = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)}"
-    raise pickle.UnpicklingError(
+    raise _RefusedGlobal(
         f"refusing to {what} {where} from a checkpoint: even with weights_only=False, ember "
         f"rebuilds objects from their saved state but runs no other code from a file")
 

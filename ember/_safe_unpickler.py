@@ -25,7 +25,9 @@ from ._torch_rebuild import (_TORCH_STORAGES, _TORCH_ONLY_DTYPES, _StorageType,
 
 
 class _RefusedGlobal(pickle.UnpicklingError):
-    """A pickle named a global outside the allow-list (raised before anything is called)."""
+    """A pickle named a global outside the allow-list, or asked the object reader for a call
+    it refuses (_object_pickle.py); raised before anything is called, and shown to the user
+    as a plain pickle.UnpicklingError."""
 
 
 # torch.serialization.add_safe_globals & co.: classes and functions the user trusts, which

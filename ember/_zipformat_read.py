@@ -87,11 +87,11 @@ def _load_torch_zip(z, name, map_location, mmap_path, weights_only=True):
         return _read_record(z, f"{prefix}data/{key}", dt, numel, mmap_path, byteorder)
     data = io.BytesIO(read_bytes(z, pkl[0]))
     check_pickle_bounds(data)
-    if weights_only is False:   # whole objects (torch.save(model)): see _object_pickle
-        from . import _object_pickle
-        return _object_pickle.load(data, read_storage, map_location)
-    up = _TorchUnpickler(data, read_storage, map_location)
-    try:   # each tensor is placed as it is rebuilt (_placed_rebuild)
-        return _storage_objects(up.load(), up)
+    try:
+        if weights_only is False:   # whole objects (torch.save(model)): see _object_pickle
+            from . import _object_pickle
+            return _object_pickle.load(data, read_storage, map_location)
+        up = _TorchUnpickler(data, read_storage, map_location)
+        return _storage_objects(up.load(), up)   # each tensor placed as it is rebuilt
     except _RefusedGlobal as e:   # the user sees pickle's own exception type, as torch's
         raise pickle.UnpicklingError(str(e)) from None

@@ -137,7 +137,7 @@ def _load_file(fh, name, map_location, mmap_path, weights_only=True):
                 from None
     from . import _legacy_format
     if head[:1] == b"\x80":   # a pickle (protocol >= 2): PyTorch's legacy format
-        return _legacy_format.load_legacy(fh, name, map_location, mmap_path)
+        return _legacy_format.load_legacy(fh, name, map_location, mmap_path, weights_only)
     if _legacy_format.is_tar(fh):
         _legacy_format.refuse_tar(name)
     raise RuntimeError(f"ember.load: {name} is not a checkpoint ember recognises (truncated or "

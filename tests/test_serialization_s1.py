@@ -7,6 +7,7 @@ Each storage record of a legacy file names the location its tensor was saved fro
 the location string in the pickle. torch.load of the same bytes is the oracle. The CUDA
 cases skip without a GPU (EMBER_FAKE_CUDA=1 runs them on tests/fakecupy.py)."""
 import io
+import pickle
 import zipfile
 
 import numpy as np
@@ -403,3 +404,73 @@ def _zip_bytes(obj):
     buf = io.BytesIO()
     torch.save(obj, buf)
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------- whole objects, legacy format
+
+def _legacy_file(object_pickle):
+    """A legacy-format file whose object pickle is `object_pickle` (bytes) and which has no
+    storages: torch's three header pickles, the object, an empty key list."""
+    head = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2) + pickle.dumps(1001, protocol=2)
+    head += pickle.dumps({"protocol_version": 1001, "little_endian": True,
+                          "type_sizes": {"short": 2, "int": 4, "long": 4}}, protocol=2)
+    return head + object_pickle + pickle.dumps([], protocol=2)
+
+
+@pytest.mark.parametrize("records", ["cpu", "cuda"])
+def test_legacy_whole_module_loads_with_weights_only_false(records):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    raw = _legacy(model)
+    if records == "cuda":
+        raw = _on_cuda(raw)
+    kwargs = {"map_location": "cpu"} if records == "cuda" else {}
+    want = torch.load(io.BytesIO(raw), weights_only=False, **kwargs)
+    got = ember.load(io.BytesIO(raw), weights_only=False, **kwargs)
+    assert isinstance(got, ember.nn.Sequential) and repr(got) == repr(want)
+    _same_tree(dict(got.state_dict()), dict(want.state_dict()))
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    np.testing.assert_allclose(got(ember.tensor(x)).detach().numpy(),
+                               want(torch.tensor(x)).detach().numpy(), rtol=1e-6)
+    if records == "cuda" and not ember.cuda.is_available():
+        with pytest.raises(RuntimeError) as want_err:
+            torch.load(io.BytesIO(raw), weights_only=False)
+        with pytest.raises(RuntimeError) as got_err:
+            ember.load(io.BytesIO(raw), weights_only=False)
+        assert str(got_err.value) == str(want_err.value)
+    with pytest.raises(pickle.UnpicklingError):   # the weights-only reader refuses it
+        ember.load(io.BytesIO(raw), **kwargs)
+
+
+def test_legacy_user_objects_load_with_weights_only_false():
+    raw = _legacy({"p": _Point(torch.arange(3.0)), "n": [_Point(2)]})
+    want = torch.load(io.BytesIO(raw), weights_only=False)
+    got = ember.load(io.BytesIO(raw), weights_only=False)
+    assert type(got["p"]) is _Point and type(got["n"][0]) is _Point
+    _same_tree(got["p"].x, want["p"].x)
+    assert got["n"][0].x == want["n"][0].x == 2
+
+
+def test_legacy_missing_class_raises_its_import_error():
+    raw = _legacy_file(b"\x80\x02cno_such_module_s1\nThing\n)\x81.")
+    with pytest.raises(ModuleNotFoundError) as want:
+        torch.load(io.BytesIO(raw), weights_only=False)
+    with pytest.raises(ModuleNotFoundError) as got:
+        ember.load(io.BytesIO(raw), weights_only=False)
+    assert str(got.value) == str(want.value)
+
+
+@pytest.mark.parametrize("name", ["reconstructor_popen_protocol2", "newobj_reduce_custom_new",
+                                  "newobj_opcode_custom_new", "inst_os_system",
+                                  "obj_os_system"])
+def test_legacy_forged_object_pickle_runs_nothing(tmp_path, name):
+    """The forged pickles of tests/test_object_pickle_safety.py, as a legacy file's object:
+    the object reader refuses each without running it."""
+    from tests.test_object_pickle_safety import CASES
+    marker = tmp_path / "pwned"
+    raw = _legacy_file(CASES[name](marker))
+    with pytest.raises(pickle.UnpicklingError, match="refusing"):
+        ember.load(io.BytesIO(raw), weights_only=False)
+    with pytest.raises(pickle.UnpicklingError):
+        ember.load(io.BytesIO(raw))
+    assert not marker.exists()
