@@ -753,13 +753,14 @@ class FakeImplCtx:
                              f"be greater than or equal to 0 and max to be greater than or "
                              f"equal to min")
         _DYNAMIC_SIZES[0] += 1
-        return _DynamicSize(builtins_max(min, 2) if max is None else
-                            builtins_max(min, builtins_min(2, max)))
+        stand_in = 2 if min <= 2 else min        # (min and max name the bounds here)
+        if max is not None and stand_in > max:
+            stand_in = max
+        return _DynamicSize(stand_in)
 
     new_dynamic_size_int = new_dynamic_size
 
 
-builtins_max, builtins_min = max, min
 _FAKE_CTX = []
 _DYNAMIC_SIZES = [0]   # how many data-dependent sizes fake kernels made (opcheck reads it)
 
