@@ -102,3 +102,26 @@ def test_error_messages():
     engine.draw_base2(3)
     with pytest.raises(ValueError, match="n=8\\+2\\*\\*2=12"):
         engine.draw_base2(2)
+
+
+def test_zero_draws_and_zero_fast_forward():
+    def program(m):
+        engine = m.quasirandom.SobolEngine(2)
+        first = _raises_type(lambda: engine.draw(0))
+        engine = m.quasirandom.SobolEngine(2)
+        engine.draw(2)
+        out = [first, engine.draw(0), engine.num_generated]
+        engine.fast_forward(0)
+        out += [engine.num_generated, engine.draw(1)]
+        fresh = m.quasirandom.SobolEngine(3, scramble=True, seed=1)
+        fresh.fast_forward(0)
+        return out + [fresh.num_generated, fresh.draw(2)]
+    assert _exact(_run(program, ember), _run(program, torch))
+
+
+def _raises_type(fn):
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - the type is what gets compared
+        return type(e).__name__
+    return "no error"
