@@ -4,7 +4,8 @@ the __torch_function__ switches, operator schemas (``torch.parse_schema``,
 ``FunctionSchema``, ``Argument``) and ``sym_fresh_size``; and Tensor's leftover
 attributes: ``const_data_ptr``, ``name`` (None: ember has no named tensors), the removed
 ``volatile`` (False, with PyTorch's warning) and ``reinforce`` (raises), ``ipu()``
-(raises: no IPU support)."""
+(raises: no IPU support), ``index`` (functorch.dim's first-class dims: NotImplementedError).
+"""
 from ._torch_function import DisableTorchFunction, DisableTorchFunctionSubclass
 from .futures import Future
 from ._library_schema import FunctionSchema, Argument
@@ -61,9 +62,15 @@ def _ipu(self, device=None, non_blocking=False, memory_format=None):
     raise RuntimeError("PyTorch is not linked with support for ipu devices")
 
 
+def _index(self, positions, dims):
+    raise NotImplementedError("Tensor.index binds positional dims to functorch.dim's "
+                              "first-class dimensions, which ember does not have")
+
+
 def _attach():
     leftovers = {"const_data_ptr": _const_data_ptr, "name": property(lambda self: None),
-                 "volatile": property(_volatile), "reinforce": _reinforce, "ipu": _ipu}
+                 "volatile": property(_volatile), "reinforce": _reinforce, "ipu": _ipu,
+                 "index": _index}
     for attr, value in leftovers.items():
         if attr not in Tensor.__dict__:
             setattr(Tensor, attr, value)

@@ -292,3 +292,10 @@ _QPARAM_ERRORS = {
 def test_choose_qparams_optimized_edges(case):
     e, t = _run(_QPARAM_ERRORS[case], ember), _run(_QPARAM_ERRORS[case], torch)
     assert same(e, t), (e, t)
+
+
+def test_tensor_index_not_built():
+    """Tensor.index binds functorch.dim's first-class dims: not built in ember."""
+    assert hasattr(torch.Tensor, "index")
+    with pytest.raises(NotImplementedError, match="first-class"):
+        ember.ones(2).index(0, None)
