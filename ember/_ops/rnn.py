@@ -1,6 +1,6 @@
-"""Fused recurrent layers: one graph node for one layer-direction of an LSTM, GRU or
-Elman RNN over a whole padded sequence (PyTorch's CPU LSTM is one node too,
-``MkldnnRnnLayerBackward0``).
+"""Fused recurrent layers: one graph node for one layer-direction of an LSTM (with or
+without projection), GRU or Elman RNN over a whole padded sequence or a packed batch of
+sequences (PyTorch's CPU LSTM is one node too, ``MkldnnRnnLayerBackward0``).
 
 Recording one node per time step and gate costs more Python than the arithmetic of a
 small recurrent layer; here the whole recurrence runs on arrays and backward is
@@ -11,8 +11,8 @@ once before the backward loop.
 
 Each recurrence is written once (`_lstm_recurrence`, `_gru_recurrence`,
 `_rnn_recurrence` and their `_bptt`s) over a small kernel namespace: `_ArrayKernel` runs
-it on NumPy/CuPy arrays, writing each step's results into preallocated (T, ...) arrays,
-`_TensorKernel` on ember Tensors. Backward with ``create_graph=True`` (or forward AD, vmap,
+it on NumPy/CuPy arrays, writing each step's results into preallocated arrays in the
+packed layout (`_Schedule`), `_TensorKernel` on ember Tensors. Backward with ``create_graph=True`` (or forward AD, vmap,
 a dispatch mode) runs the same code on Tensors, recomputing the forward from the saved
 inputs, so double backward works.
 
