@@ -29,6 +29,9 @@ def jobs(monkeypatch):
     from ember._ops import pointwise
     monkeypatch.setattr(parallel, "MIN_WORK", BIG)
     monkeypatch.setattr(pointwise, "_SPLIT_MIN", BIG)
+    # every split goes to the pool: no back-off on this busy machine
+    monkeypatch.setattr(parallel, "_judge", lambda took, alone: None)
+    monkeypatch.setattr(parallel, "_BACKOFF", [0, 0])
     state, setting = _threads._STATE["num_threads"], parallel.SETTING[0]
     seen = []
     start = parallel._workers
@@ -119,6 +122,33 @@ def test_split_below_threshold_and_nested_run_whole(jobs):
         parallel.split(BIG, lambda a, b: inner.append((a, b)))
     parallel.split(4 * BIG, outer)
     assert all(p == (0, BIG) for p in inner) and len(jobs) == 1
+
+
+def test_back_off_after_splits_that_do_not_pay(monkeypatch):
+    """A split as slow as one thread makes the next 1, 2, 4 ... (up to 64) run whole; one
+    that pays ends the back-off."""
+    monkeypatch.setattr(parallel, "_BACKOFF", [0, 0])
+    monkeypatch.setattr(parallel, "MIN_WORK", BIG)
+    parallel._judge(1.0, 1.0)
+    assert parallel._BACKOFF == [1, 1]
+    parallel._judge(1.0, None)   # the caller did no piece: no pace to judge by
+    assert parallel._BACKOFF == [2, 2]
+    for _ in range(10):
+        parallel._judge(2.0, 1.0)
+    assert parallel._BACKOFF == [64, 64]
+    parallel._judge(0.5, 1.0)
+    assert parallel._BACKOFF[1] == 0
+    # while backing off, a split runs whole on the caller's thread
+    monkeypatch.setattr(parallel, "_BACKOFF", [1, 1])
+    monkeypatch.setitem(_threads._STATE, "num_threads", None)
+    setting = parallel.SETTING[0]
+    parallel.SETTING[0] = 2
+    try:
+        calls = []
+        parallel.split(4 * BIG, lambda lo, hi: calls.append((lo, hi)))
+        assert calls == [(0, 4 * BIG)] and parallel._BACKOFF[0] == 0
+    finally:
+        parallel.SETTING[0] = setting
 
 
 def test_workers_keep_the_callers_floating_point_error_state(jobs):

@@ -9,7 +9,9 @@ run(lo, hi)
 over [0, n), the calling thread and the pool's workers claiming pieces from one shared
 counter until none are left. The caller never waits for a piece nobody has started: on a
 busy machine where a worker does not get a core in time, the caller simply does all the
-pieces itself (the only loss is the hand-off, a few microseconds).
+pieces itself; and when a split takes as long as the caller's own pace says one thread
+would, the next splits run whole for a while (`_judge`), so a loaded machine (a CI run, other
+processes on the cores) pays for a probe now and then, not for every split.
 
 Elementwise results do not depend on how the range is cut, so they are bit-identical to
 one whole call. Reductions are not cut here (their summation order would change); the
@@ -27,6 +29,7 @@ import itertools
 import os
 import queue
 import threading
+import time
 
 import numpy as np
 
@@ -36,13 +39,12 @@ except ImportError:  # pragma: no cover - depends on the NumPy version
     _extobj_contextvar = None
 
 # below this much work (elements times passes over them) an op runs whole on its own
-# thread. Waking a worker and joining it costs some 20-40 us of the caller's time, and
-# each hand-off of the GIL between the threads more when the machine is busy (Python
-# threads sleep in the kernel, where PyTorch's OpenMP threads spin): one float32 pass over
-# 1M elements takes ~150 us on one core, so a split there saves ~50 us when the other core
-# is free. (On the 2-core test machine under a load of 8, splits of 128K-2M elements took
-# 1.5-2.5x the one-thread time: no core was free.)
-MIN_WORK = 1 << 20
+# thread. Python threads sleep in the kernel between jobs (PyTorch's OpenMP threads spin):
+# a round trip to another Python thread was measured at 156-185 us on the 2-core benchmark
+# machine (bench/RESULTS.md), while one float32 pass over 2M elements takes ~300-450 us
+# on one core there. (Under a load of 8 on its 2 cores, splits of 128K-2M elements took
+# 1.5-2.5x the one-thread time: no core was free; _judge backs off then.)
+MIN_WORK = 1 << 21
 # the smallest piece worth a hand-off, in elements (PyTorch's grain is 32K)
 MIN_PIECE = 1 << 15
 # pieces per thread: more than one, so that a worker that starts late still finds work and
@@ -52,6 +54,9 @@ PIECES_PER_THREAD = 4
 # [n]: ember.set_num_threads's setting, None for the default (OMP_NUM_THREADS or the CPUs)
 SETTING = [None]
 BUSY = threading.Lock()
+# [splits left to run whole, the current back-off length] (see _judge)
+_BACKOFF = [0, 0]
+_clock = time.perf_counter
 _DEFAULT = []
 _POOL = []        # [(queue, [threads])] once started in this process
 
@@ -98,6 +103,27 @@ class _Job:
         # NumPy's floating-point error state is per context: workers take the caller's
         self.errstate = _extobj_contextvar.get() if _extobj_contextvar is not None \
             else np.geterr()
+
+    def work_timed(self):
+        """work() on the caller's thread; returns (seconds in its pieces, elements done)."""
+        count, piece, n = self.count, self.piece, self.n
+        spent = done = 0
+        while True:
+            i = next(self.claims)
+            if i >= count:
+                return spent, done
+            lo = i * piece
+            hi = min(lo + piece, n)
+            t = _clock()
+            try:
+                self.run(lo, hi)
+            except BaseException as e:
+                if self.error is None:
+                    self.error = e
+            spent += _clock() - t
+            done += hi - lo
+            if next(self.done) == count:
+                self.finished.release()
 
     def work(self):
         count, piece, n = self.count, self.piece, self.n
@@ -182,15 +208,34 @@ def split(n, run, grain=1, passes=1):
         if job.count < 2:
             run(0, n)
             return
+        if _BACKOFF[0] > 0:   # recent splits bought nothing: the machine is busy
+            _BACKOFF[0] -= 1
+            run(0, n)
+            return
         jobs = _workers(workers)
+        start = _clock()
         for _ in range(min(workers, job.count - 1)):
             jobs.put(job)
-        job.work()
+        spent, done = job.work_timed()
         job.finished.acquire()   # the pieces the workers took are done
         if job.error is not None:
             raise job.error
+        _judge(_clock() - start, spent * n / done if done else None)
     finally:
         BUSY.release()
+
+
+def _judge(took, alone):
+    """Back off after a split that took 90% or more of the time the caller's own pace
+    (`alone`: its seconds per element times all of them) says one thread would have
+    taken: on a machine whose other cores are busy the workers start late or are
+    preempted while they hold the GIL, and a split costs more than it saves. The next
+    1, 2, 4 ... 64 splits then run whole; one that pays resets the back-off."""
+    if alone is not None and took < 0.9 * alone:
+        _BACKOFF[1] = 0
+        return
+    _BACKOFF[1] = min(max(1, 2 * _BACKOFF[1]), 64)
+    _BACKOFF[0] = _BACKOFF[1]
 
 
 # ---------------------------------------------------------------------------- ufuncs
