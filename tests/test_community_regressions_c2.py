@@ -128,3 +128,16 @@ def test_tensor_from_list_of_ndarrays(name, tmp_path):
         assert done.returncode == 0, done.stderr
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize("call", ["method", "function", "method_kw", "function_none"])
+def test_multinomial_missing_num_samples(call):
+    """spro/practical-pytorch's reinforce-gridworld calls the pre-0.4 scores.multinomial():
+    PyTorch's argument parser raises TypeError naming the missing "num_samples" (ember's
+    message named an internal function, _multinomial_method)."""
+    def program(m):
+        x = m.ones(2, 4)
+        return {"method": lambda: x.multinomial(), "function": lambda: m.multinomial(x),
+                "method_kw": lambda: x.multinomial(replacement=True),
+                "function_none": lambda: m.multinomial()}[call]()
+    assert outcome(program, ember) == outcome(program, torch)

@@ -297,8 +297,20 @@ def poisson(input, generator=None):
     return Tensor._make(_to_device(arr.reshape(input.shape).astype(input.dtype.np), input.device))
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+_REQUIRED = object()   # marks an argument left out, to raise PyTorch's parser message
+
+
+def multinomial(input=_REQUIRED, num_samples=_REQUIRED, replacement=False, *, generator=None,
+                out=None):
     """Sample category indices from the rows of `input` (unnormalised probabilities)."""
+    if input is _REQUIRED or num_samples is _REQUIRED:
+        # PyTorch's argument parser words it so (practical-pytorch's reinforce-gridworld
+        # calls the pre-0.4 scores.multinomial() and reads this message)
+        missing = [n for n, v in (("input", input), ("num_samples", num_samples))
+                   if v is _REQUIRED]
+        plural = "arguments" if len(missing) == 1 else "argument"
+        raise TypeError(f"multinomial() missing {len(missing)} required positional {plural}: "
+                        + ", ".join(f'"{n}"' for n in missing))
     if input.dim() not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if not input.dtype.is_floating_point:
@@ -524,7 +536,7 @@ def _bernoulli_method(self, p=None, *, generator=None):
     return bernoulli(self, p, generator=generator)
 
 
-def _multinomial_method(self, num_samples, replacement=False, *, generator=None):
+def _multinomial_method(self, num_samples=_REQUIRED, replacement=False, *, generator=None):
     return multinomial(self, num_samples, replacement, generator=generator)
 
 
