@@ -640,13 +640,18 @@ def _dispatch(op, args, kwargs):
 
 
 def _backend_kernel(entry, device_type):
+    """The kernel for tensors of `device_type`: its key's, then (meta tensors) the fake
+    kernel, which PyTorch registers at the Meta key, then the composite ones."""
     key = _DEVICE_KEYS.get(device_type, device_type)
-    for k in (key, "CompositeExplicitAutograd", "CompositeImplicitAutograd"):
+    fn = entry.kernel(key)
+    if fn is not None:
+        return fn
+    if device_type == "meta" and entry.fake is not None:
+        return _with_fake_ctx(entry.fake[1])
+    for k in ("CompositeExplicitAutograd", "CompositeImplicitAutograd"):
         fn = entry.kernel(k)
         if fn is not None:
             return fn
-    if device_type == "meta" and entry.fake is not None:
-        return _with_fake_ctx(entry.fake[1])
     return None
 
 

@@ -797,6 +797,18 @@ def _tags(m):
             m.Tag.core == m.Tag.core, m.Tag.core in ops.u.default.tags]
 
 
+def _fake_before_composite(m):
+    """Meta tensors run the fake kernel before a CompositeExplicitAutograd ("default")
+    kernel that reads data."""
+    ns = _ns(m)
+    m.library.define(f"{ns}::npdouble", "(Tensor x) -> Tensor")
+    m.library.impl(f"{ns}::npdouble", "default", lambda x: m.from_numpy(x.numpy() * 2))
+    m.library.register_fake(f"{ns}::npdouble", lambda x: m.empty_like(x))
+    op = getattr(m.ops, ns).npdouble
+    meta = op(m.empty(2, 5, device="meta"))
+    return [op(m.ones(2)), tuple(meta.shape), str(meta.device)]
+
+
 def _impl_abstract(m):
     ns = _ns(m)
     m.library.define(f"{ns}::ia", "(Tensor x) -> Tensor")
@@ -839,6 +851,7 @@ CASES = {
     "fx_trace": _fx_trace,
     "tutorial_crop_paste": _tutorial_crop_paste,
     "impl_abstract": _impl_abstract,
+    "fake_before_composite": _fake_before_composite,
     "fallthrough": _fallthrough,
 }
 
