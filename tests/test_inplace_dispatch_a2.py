@@ -21,11 +21,14 @@ def _mod(lib, name):
 
 
 def _describe(lib, value):
-    """An argument as the test compares it: a tensor by its shape, lists by their items."""
+    """An argument as the test compares it: a tensor by its shape, lists by their items,
+    dtypes and devices by name."""
     if isinstance(value, lib.Tensor):
         return ("T", tuple(value.shape))
     if isinstance(value, (list, tuple)):
         return type(value).__name__, tuple(_describe(lib, v) for v in value)
+    if isinstance(value, (lib.dtype, lib.device)):
+        return str(value).replace("torch.", "").replace("ember.", "")
     return value
 
 
@@ -281,3 +284,62 @@ def test_wrapper_requiring_grad_inplace_is_not_built():
     x = Wrapper(ember.ones(2, requires_grad=True))
     with pytest.raises(NotImplementedError, match="in-place op on a tensor subclass"):
         (x * 1).add_(1)
+
+
+FACTORIES = {
+    "zeros": lambda lib, x: lib.zeros(4),
+    "zeros_dtype": lambda lib, x: lib.zeros(2, 3, dtype=lib.float64),
+    "zeros_tuple": lambda lib, x: lib.zeros((2, 3)),
+    "ones_grad": lambda lib, x: lib.ones(2, requires_grad=True),
+    "empty": lambda lib, x: lib.empty(3),
+    "full": lambda lib, x: lib.full((2,), 3.0),
+    "full_int": lambda lib, x: lib.full((2,), 3),
+    "randn": lambda lib, x: lib.randn(2),
+    "rand": lambda lib, x: lib.rand(2, 2),
+    "zeros_like": lambda lib, x: lib.zeros_like(x),
+    "ones_like_dtype": lambda lib, x: lib.ones_like(x, dtype=lib.int64),
+    "full_like": lambda lib, x: lib.full_like(x, 2.0),
+    "randn_like": lambda lib, x: lib.randn_like(x),
+    "new_zeros": lambda lib, x: x.new_zeros(2),
+    "new_ones": lambda lib, x: x.new_ones((2,)),
+    "new_full": lambda lib, x: x.new_full((2,), 1.0),
+    "item": lambda lib, x: x[1].item(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_mode_sees_factories_and_item_as_torch(name):
+    def run(lib):
+        x = lib.tensor([1.5, 2.5, 3.5])
+        mode = _log_mode(lib)
+        with mode:
+            out = FACTORIES[name](lib, x)
+        seen = [s for s in mode.seen if s[0] != "aten.select.int"]   # (x[1]: ember's key)
+        if isinstance(out, lib.Tensor):
+            out = (tuple(out.shape), str(out.dtype).split(".")[1], out.requires_grad)
+        return seen, out
+    assert run(ember) == run(torch)
+
+
+def test_wrapper_item_and_factories_like_it():
+    def run(lib):
+        Wrapper = _wrapper_class(lib)
+        x = Wrapper(lib.tensor([2.0, 4.0]))
+        z = lib.zeros_like(x)
+        n = x.new_ones(3)
+        return (x.sum().item(), type(z).__name__, z.elem.tolist(), type(n).__name__,
+                Wrapper.seen)
+    assert run(ember) == run(torch)
+
+
+def test_exported_lstm_sees_its_initial_state_factory():
+    """The LSTM's zero initial state dispatches as aten.zeros, and export records it with
+    the dynamic batch size (ember/nn/modules/rnn.py calls zeros by its module's name)."""
+    def run(lib):
+        lib.manual_seed(0)
+        lstm = lib.nn.LSTM(3, 4, batch_first=True)
+        mode = _log_mode(lib)
+        with mode, lib.no_grad():
+            lstm(lib.ones(2, 5, 3))
+        return [s for s in mode.seen if s[0] == "aten.zeros.default"]
+    assert run(ember) == run(torch)

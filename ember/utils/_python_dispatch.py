@@ -781,13 +781,8 @@ def _inplace_front(method, original):
 
 def _install_inplace_fronts():
     """Put the fronts in place, once: on Tensor and wherever an ember module holds the
-    same function. The __torch_function__ wrappers, when on, are taken off meanwhile and
-    put back around the fronts."""
+    same function."""
     import sys
-    from .. import _torch_function
-    tf_on = _torch_function.ACTIVE[0]
-    if tf_on:
-        _torch_function.deactivate()
     fronts = {}   # id(original) -> its front
     for key, value in list(vars(Tensor).items()):
         method = _INPLACE_OPERATORS.get(key) or \
@@ -808,8 +803,6 @@ def _install_inplace_fronts():
             front = originals.get(id(value))
             if front is not None and front.__wrapped__ is value:
                 space[key] = front
-    if tf_on:
-        _torch_function.activate()
 
 
 def _tensors_in(values):
@@ -860,4 +853,159 @@ def dispatch_inplace(method, original, self, args, kwargs):
     return self
 
 
-_install_inplace_fronts()
+
+# --------------------------------------------------------------------------------------
+# factories and item()
+
+# ember's factories and Tensor.item make no op node, so apply never sees them; as PyTorch's
+# do, they dispatch (``aten.zeros.default`` with ``([2, 3],)``, ``{'device': ...,
+# 'pin_memory': False}``; ``aten._local_scalar_dense.default`` for item()) through fronts
+# bound wherever ember holds them (an LSTM's zero initial state is seen, as PyTorch's).
+# The handler's result is returned; requires_grad=True is set on it afterwards, as
+# PyTorch's autograd layer does.
+
+# name -> (kind, overload): "size" (sizes, then fill_value for full), "like" (a tensor,
+# then fill_value), "new" (a tensor, sizes, then fill_value)
+_FACTORIES = {
+    "zeros": ("size", "default"), "ones": ("size", "default"),
+    "empty": ("size", "memory_format"), "full": ("size", "default"),
+    "randn": ("size", "default"), "rand": ("size", "default"),
+    "zeros_like": ("like", "default"), "ones_like": ("like", "default"),
+    "empty_like": ("like", "default"), "full_like": ("like", "default"),
+    "randn_like": ("like", "default"), "rand_like": ("like", "default"),
+    "new_zeros": ("new", "default"), "new_ones": ("new", "default"),
+    "new_empty": ("new", "default"), "new_full": ("new", "default")}
+_FACTORY_KEYWORDS = ("dtype", "layout", "device", "pin_memory", "memory_format", "generator")
+
+
+def _sizes(args, kwargs):
+    """(the sizes as a list, the arguments after them) of a factory call."""
+    if "size" in kwargs:
+        return list(kwargs.pop("size")), list(args)
+    if args and isinstance(args[0], (tuple, list)):
+        return list(args[0]), list(args[1:])
+    return list(args), []
+
+
+def _factory_call(name, kind, args, kwargs):
+    """(args, kwargs, requires_grad) PyTorch's dispatcher passes for a factory call, or
+    None for a call that does not dispatch (an out= tensor)."""
+    from .._device import device as _device
+    kwargs = dict(kwargs)
+    if kwargs.get("out") is not None:
+        return None
+    kwargs.pop("out", None)
+    requires_grad = bool(kwargs.pop("requires_grad", False))
+    fill = name.startswith("full") or name == "new_full"
+    if kind == "size":
+        if fill:
+            size = kwargs.pop("size") if "size" in kwargs else args[0]
+            rest = list(args[1:]) if "size" not in kwargs else list(args)
+            lead = [list(size)]
+        else:
+            size, rest = _sizes(args, kwargs)
+            lead = [size]
+    elif kind == "like":
+        lead, rest = [args[0]], list(args[1:])
+    else:
+        if fill:
+            size = kwargs.pop("size") if "size" in kwargs else args[1]
+            lead, rest = [args[0], list(size)], list(args[2:])
+        else:
+            size, rest = _sizes(args[1:], kwargs)
+            lead = [args[0], size]
+    if fill and "fill_value" in kwargs:
+        rest.append(kwargs.pop("fill_value"))
+    out_kwargs = {k: kwargs[k] for k in _FACTORY_KEYWORDS
+                  if kwargs.get(k) is not None and k != "pin_memory"}
+    if kind == "size":
+        from .. import get_default_device
+        out_kwargs["device"] = _device(kwargs.get("device") or get_default_device())
+    out_kwargs["pin_memory"] = bool(kwargs.get("pin_memory", False))
+    return tuple(lead + rest), out_kwargs, requires_grad
+
+
+def _factory_front(name, kind, overload, original):
+    packet = name
+
+    def plain(*args, **kwargs):
+        if kind != "size":
+            kwargs.pop("pin_memory", None)   # (ember's _like and new_ functions take none)
+        return original(*args, **kwargs)
+
+    def front(*args, **kwargs):
+        if _base._DISPATCH[0] is None or _DISABLED[0] or \
+                (not _MODES and (kind == "size" or not args or not is_wrapper(args[0]))):
+            return original(*args, **kwargs)
+        call = _factory_call(name, kind, args, kwargs)
+        if call is None:
+            return original(*args, **kwargs)
+        targs, tkwargs, requires_grad = call
+        out = _dispatch_function(getattr(getattr(_aten(), packet), overload), targs, plain,
+                                 tkwargs)
+        if requires_grad and isinstance(out, Tensor):
+            out.requires_grad_(True)
+        return out
+    for attr in ("__name__", "__qualname__", "__doc__"):
+        setattr(front, attr, getattr(original, attr, None))
+    front.__module__ = original.__module__
+    front.__wrapped__ = original
+    front._dispatch_front = True
+    return front
+
+
+def _item_front(original):
+    def item(self):
+        if _base._DISPATCH[0] is None or _DISABLED[0] or (not _MODES and not is_wrapper(self)):
+            return original(self)
+        return _dispatch_function(_aten()._local_scalar_dense.default, (self,), original)
+    for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(item, attr, getattr(original, attr, None))
+    item.__wrapped__ = original
+    item._dispatch_front = True
+    return item
+
+
+def _install_factory_fronts():
+    """The fronts on Tensor and the ember namespace, and wherever an ember module holds the
+    same function (the __torch_function__ wrappers find them there: export's tracer
+    sees an LSTM's zeros for its initial state)."""
+    import sys
+    import ember
+    space = vars(ember)
+    fronts = {}   # id(original) -> its front
+    for name, (kind, overload) in _FACTORIES.items():
+        holder = vars(Tensor) if kind == "new" else space
+        original = holder.get(name)
+        if original is None or getattr(original, "_dispatch_front", False):
+            continue
+        front = fronts[id(original)] = _factory_front(name, kind, overload, original)
+        if kind == "new":
+            setattr(Tensor, name, front)
+        else:
+            space[name] = front
+    original = Tensor.__dict__["item"]
+    if not getattr(original, "_dispatch_front", False):
+        Tensor.item = fronts[id(original)] = _item_front(original)
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not module_name.startswith("ember."):
+            continue
+        names = vars(module)
+        for key, value in list(names.items()):
+            front = fronts.get(id(value))
+            if front is not None and front.__wrapped__ is value:
+                names[key] = front
+
+
+def _install_fronts():
+    from .. import _torch_function
+    tf_on = _torch_function.ACTIVE[0]
+    if tf_on:   # (its wrappers are put back around the fronts)
+        _torch_function.deactivate()
+    _install_inplace_fronts()
+    _install_factory_fronts()
+    if tf_on:
+        _torch_function.activate()
+
+
+_install_fronts()
