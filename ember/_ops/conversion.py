@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd.graph import rename as rename_node
+from ..autograd.graph import rename as rename_node, regenerated_view_node
 from .. import _dtype
 from .._device import as_device, device as _device_cls
 from .._backend.meta_backend import MetaArray
@@ -320,6 +320,7 @@ def _rebase(self, result):
     base.grad_fn, base._output_nr, base._requires_grad = node.grad_fn, 0, True
     with grad_mode.enable_grad():
         fresh = self._view_fn(base)
+    regenerated_view_node(fresh, base)
     self.grad_fn, self._output_nr, self._requires_grad = fresh.grad_fn, fresh._output_nr, True
     self._gfv = self._vc[0]
 

@@ -501,11 +501,22 @@ def refresh_view(t):
         return
     with grad_mode.enable_grad():
         fresh = view_fn(base)
+    regenerated_view_node(fresh, base)
     t.grad_fn, t._output_nr, t._requires_grad = fresh.grad_fn, fresh._output_nr, \
         fresh._requires_grad
     hooks = old.__dict__.get("_tensor_hooks") if old is not None else None
     if hooks and old_nr in hooks and t.grad_fn is not None:
         t.grad_fn.__dict__.setdefault("_tensor_hooks", {})[t._output_nr] = hooks.pop(old_nr)
+
+
+def regenerated_view_node(fresh, base):
+    """Name the node of view `fresh`, just made again from `base` after an in-place write,
+    as PyTorch names a regenerated view's node: ``AsStridedBackward0`` (PyTorch remakes
+    it as an as_strided view of the base; ember replays the view's own function, whose
+    backward it keeps)."""
+    fn = fresh.grad_fn
+    if fn is not None and fresh is not base and fn is not base.grad_fn:
+        rename(fn, "AsStridedBackward0")
 
 
 def current(t):
