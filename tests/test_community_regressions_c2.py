@@ -141,3 +141,45 @@ def test_multinomial_missing_num_samples(call):
                 "method_kw": lambda: x.multinomial(replacement=True),
                 "function_none": lambda: m.multinomial()}[call]()
     assert outcome(program, ember) == outcome(program, torch)
+
+
+_ENCODER_CASES = {
+    # (grad enabled, final norm, padding pattern, also an attention mask, eval mode, mask_check)
+    "eval_no_grad": (False, False, "right", False, True, True),
+    "eval_no_grad_norm": (False, True, "right", False, True, True),
+    "eval_grad": (True, False, "right", False, True, True),
+    "train_no_grad": (False, False, "right", False, False, True),
+    "not_left_aligned": (False, False, "left", False, True, True),
+    "with_attn_mask": (False, False, "right", True, True, True),
+    "no_padding": (False, False, "none", False, True, True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ENCODER_CASES))
+def test_transformer_encoder_inference_padding(name):
+    """nn.TransformerEncoder in eval mode without autograd and with a right-padded
+    src_key_padding_mask takes PyTorch's nested-tensor path: padded positions come out 0
+    (then the final norm), not the values the dense layers compute there, so a classifier
+    mean-pooling the encoder output gets other numbers. ember computed the dense values."""
+    grad, with_norm, pattern, attn_mask, eval_mode, mask_check = _ENCODER_CASES[name]
+
+    def program(m):
+        m.manual_seed(0)
+        layer = m.nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, dropout=0.0,
+                                             batch_first=True)
+        enc = m.nn.TransformerEncoder(layer, 2, norm=m.nn.LayerNorm(16) if with_norm else None,
+                                      mask_check=mask_check)
+        enc.train(not eval_mode)
+        x = m.rand(3, 5, 16)
+        pad = {"right": [[0, 0, 0, 0, 0], [0, 0, 0, 1, 1], [0, 0, 0, 0, 1]],
+               "left": [[0, 0, 0, 0, 0], [1, 1, 0, 0, 0], [0, 0, 0, 0, 1]],
+               "none": [[0] * 5] * 3}[pattern]
+        pad = m.tensor(pad).bool()
+        causal = m.nn.Transformer.generate_square_subsequent_mask(5) if attn_mask else None
+        with m.set_grad_enabled(grad):
+            y = enc(x, mask=causal, src_key_padding_mask=pad)
+        return [y.detach(), y.mean(1).detach()]
+
+    got, want = outcome(program, ember), outcome(program, torch)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(np.array(a[1]), np.array(b[1]), rtol=1e-5, atol=1e-6)

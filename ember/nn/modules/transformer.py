@@ -194,13 +194,60 @@ class TransformerEncoder(Module):
         mask = canonical_mask(mask, "mask", None, "", src.dtype, False)
         batch_first = self.layers[0].self_attn.batch_first
         is_causal = _detect_is_causal_mask(mask, is_causal, _seq_len(src, batch_first))
+        nested = self._sparsity_fast_path(src, mask, src_key_padding_mask)
         output = src
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal,
                          src_key_padding_mask=src_key_padding_mask)
+        if nested:
+            # PyTorch runs the layers on a nested tensor of the unpadded tokens and pads the
+            # result back with zeros: padded positions come out 0 (before the final norm), not
+            # the values the dense layers compute there
+            from ..._ops.pointwise import where
+            output = where(src_key_padding_mask.unsqueeze(-1) != 0, 0.0, output)
         if self.norm is not None:
             output = self.norm(output)
         return output
+
+    def _sparsity_fast_path(self, src, mask, padding_mask):
+        """Whether PyTorch's encoder would take its nested-tensor inference path: its
+        conditions, in its order (eval mode, batched input, a left-aligned padding mask and no
+        attention mask, no autocast, no gradient to record). Warns as PyTorch's nested
+        tensor construction does (once per process)."""
+        from ... import _autocast
+        from ...autograd import grad_mode
+        first = self.layers[0]
+        if (not self.use_nested_tensor or first.training or src.dim() != 3
+                or padding_mask is None or mask is not None):
+            return False
+        if self.mask_check and not _left_aligned(padding_mask):
+            return False
+        if _autocast.is_autocast_enabled(src.device.type):
+            return False
+        attn = first.self_attn
+        params = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
+                  attn.out_proj.bias, first.norm1.weight, first.norm1.bias, first.norm2.weight,
+                  first.norm2.bias, first.linear1.weight, first.linear1.bias,
+                  first.linear2.weight, first.linear2.bias)
+        if src.device.type not in ("cpu", "cuda"):
+            return False
+        if grad_mode.is_grad_enabled() and any(p.requires_grad for p in params):
+            return False
+        from ... import nested as _nested
+        _nested._warn_strided(_ember_strided())
+        return True
+
+
+def _left_aligned(padding_mask):
+    """Whether every row of a (batch, seq) padding mask keeps a prefix of tokens and pads the
+    rest (nonzero marks padding, bool or float: PyTorch tests mask.logical_not())."""
+    keep = padding_mask == 0
+    return bool((keep[:, 1:] <= keep[:, :-1]).all()) if keep.dim() == 2 else False
+
+
+def _ember_strided():
+    from ... import strided
+    return strided
 
 
 def _why_not_sparsity_fast_path(layer):
