@@ -343,3 +343,31 @@ def test_exported_lstm_sees_its_initial_state_factory():
             lstm(lib.ones(2, 5, 3))
         return [s for s in mode.seen if s[0] == "aten.zeros.default"]
     assert run(ember) == run(torch)
+
+
+def test_mode_stack_is_per_thread():
+    """A mode entered in one thread sees neither another thread's ops nor is it the
+    other thread's current mode, as PyTorch's per-thread stack."""
+    import threading
+
+    def run(lib):
+        pd = _mod(lib, "utils._python_dispatch")
+        mode = _log_mode(lib)
+        x = lib.ones(2)
+        entered, done, current = threading.Event(), threading.Event(), []
+
+        def other():
+            entered.wait()
+            x + 1
+            current.append(pd._get_current_dispatch_mode())
+            done.set()
+        thread = threading.Thread(target=other)
+        thread.start()
+        with mode:
+            entered.set()
+            done.wait()
+            x * 2
+            inside = pd._get_current_dispatch_mode() is mode
+        thread.join()
+        return [s[0] for s in mode.seen], current, inside
+    assert run(ember) == run(torch)

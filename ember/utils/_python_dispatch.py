@@ -46,13 +46,15 @@ inner tensor through its handler; they return self, as PyTorch's.
 
 Not built: an in-place op on a wrapper operand that requires grad (NotImplementedError);
 ``out=`` calls dispatch as the out-of-place overload and indexing assignment as ember's
-``index_put`` (PyTorch: ``addmm.out``; ``select`` then ``fill_``/``copy_``); other
-functions ember runs without an op node (factories, ``.item()``, ``.numpy()``, printing) do not dispatch, and on a wrapper
-they see its meta data, as do op functions that compute from an operand's data before
-making the node (training-mode batch norm's statistics); the mode stack is one for all
-threads (PyTorch's is per thread); ops inside ``autograd.Function.forward`` dispatch, but
-the Function's own backward is not an op; forward-mode AD tangents are not carried through
-a handler (an op with a tangent operand is not dispatched).
+``index_put`` (PyTorch: ``addmm.out``; ``select`` then ``fill_``/``copy_``); factories
+and ``.item()`` dispatch (see `_FACTORIES`), other functions ember runs without an op node
+(``.numpy()``, ``arange``, ``tensor``, printing) do not, and on a wrapper they see its
+meta data, as do op functions that compute from an operand's data before making the node
+(training-mode batch norm's statistics); ops inside ``autograd.Function.forward``
+dispatch, but the Function's own backward is not an op; forward-mode AD tangents are not
+carried through a handler (an op with a tangent operand is not dispatched). The mode
+stack is per thread, as PyTorch's; the bookkeeping of running handlers is not (two
+threads dispatching at once are not supported).
 """
 import contextlib
 import re
@@ -79,7 +81,57 @@ _new_object = object.__new__
 _make = Tensor._make
 _ndarray = np.ndarray
 
-_MODES = []          # the entered modes, innermost last
+
+
+class _ModeStack(threading.local):
+    """The entered modes of the running thread, innermost last: PyTorch's mode stack is
+    per thread (a mode entered in one thread does not see another thread's ops). It
+    answers the list operations this module uses; `entered` counts the modes entered in
+    all threads, which keeps the hook on while any thread has one."""
+    entered = [0]
+
+    def __init__(self):
+        self.modes = []
+
+    def __bool__(self):
+        return bool(self.modes)
+
+    def __len__(self):
+        return len(self.modes)
+
+    def __iter__(self):
+        return iter(list(self.modes))
+
+    def __contains__(self, mode):
+        return mode in self.modes
+
+    def __getitem__(self, index):
+        return self.modes[index]
+
+    def __setitem__(self, index, values):   # (only `stack[:0] = saved`: put back in front)
+        before = len(self.modes)
+        self.modes[index] = values
+        self.entered[0] += len(self.modes) - before
+
+    def append(self, mode):
+        self.modes.append(mode)
+        self.entered[0] += 1
+
+    def pop(self):
+        mode = self.modes.pop()
+        self.entered[0] -= 1
+        return mode
+
+    def remove(self, mode):
+        self.modes.remove(mode)
+        self.entered[0] -= 1
+
+    def clear(self):
+        self.entered[0] -= len(self.modes)
+        self.modes.clear()
+
+
+_MODES = _ModeStack()   # the entered modes of the running thread, innermost last
 _WRAPPERS = [0]      # wrapper-subclass instances alive
 _PENDING = []        # the ops whose handlers are running, innermost last
 _FUNCTION_PENDING = []   # likewise for functions without an op node (_dispatch_function)
@@ -216,7 +268,7 @@ def return_and_correct_aliasing(func, args, kwargs, out):
 
 
 def _update_live():
-    live = bool(_MODES) or _WRAPPERS[0] > 0
+    live = _ModeStack.entered[0] > 0 or _WRAPPERS[0] > 0
     if live and _base._DISPATCH[0] is None:
         _base._DISPATCH[0] = _hook
         grad_mode.DISPATCH_ON[0] = True
