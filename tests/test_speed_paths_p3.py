@@ -379,3 +379,23 @@ def test_batch_norm_channels_last_input(jobs):
     for one, two, t in zip(ones, twos, run(torch, ta)):
         _same(one, two)
         _vs_torch(two, t, exact=False)
+
+
+def test_ops_from_two_python_threads_at_once(jobs):
+    """Two user threads on large ops: one split at a time, the other's ops run whole; every
+    result is right."""
+    import threading
+    (ea, ta), (eb, tb) = _pair((4 * BIG,)), _pair((4 * BIG,))
+    want = (ta + tb).numpy()
+    bad = []
+
+    def work():
+        for _ in range(20):
+            if not np.array_equal((ea + eb).numpy(), want):
+                bad.append(1)
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not bad and jobs
