@@ -183,3 +183,26 @@ def test_transformer_encoder_inference_padding(name):
     got, want = outcome(program, ember), outcome(program, torch)
     for a, b in zip(got, want):
         np.testing.assert_allclose(np.array(a[1]), np.array(b[1]), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "softmin", "sdpa_float_mask"])
+def test_fully_masked_rows_warn_nothing(fn):
+    """A fully masked attention row (all -inf) gives NaN in softmax/log_softmax, as PyTorch,
+    without NumPy's 'invalid value encountered in subtract' RuntimeWarning leaking out
+    (seen through nn.MultiheadAttention with a fully padded key_padding_mask)."""
+    import warnings
+
+    def program(m):
+        inf = float("inf")
+        x = m.tensor([[-inf, -inf, -inf], [0.0, 1.0, -inf], [inf, 0.0, 1.0]])
+        F = m.nn.functional
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            if fn == "sdpa_float_mask":
+                q = m.ones(1, 1, 3, 2)
+                return F.scaled_dot_product_attention(q, q, q, attn_mask=x)
+            return {"softmax": lambda: F.softmax(x, -1), "log_softmax": lambda: F.log_softmax(x, -1),
+                    "softmin": lambda: F.softmin(-x, 0)}[fn]()
+    got, want = outcome(program, ember), outcome(program, torch)
+    assert got[0] == want[0] == "T"
+    np.testing.assert_allclose(np.array(got[1]), np.array(want[1]), rtol=1e-6, atol=1e-7)

@@ -15,11 +15,17 @@ from . import _gelu_float32
 __all__ = ["softmax", "log_softmax"]
 
 
+def _minus_max(x, dim):
+    """x - max(x) along dim; a row of -inf (all masked) gives NaN, as PyTorch's, silently."""
+    with np.errstate(invalid="ignore"):
+        return x - x.max(axis=dim, keepdims=True)
+
+
 def _softmax_arrays(x, dim):
     """softmax along dim: one fresh array, exp and the division in place."""
     if not x.size:
         return x.copy()
-    e = x - x.max(axis=dim, keepdims=True)
+    e = _minus_max(x, dim)
     np.exp(e, out=e)
     e /= sum_keep(e, (dim,))
     return e
@@ -65,7 +71,7 @@ class LogSoftmax(Op):
             return np.zeros_like(x)
         if x.size == 0:
             return x.copy()
-        shifted = x - x.max(axis=dim, keepdims=True)
+        shifted = _minus_max(x, dim)
         e = np.exp(shifted)
         shifted -= np.log(sum_keep(e, (dim,)))
         return shifted

@@ -347,7 +347,8 @@ def _exp_rows(xp, s, r):
         m = xp.where(dead, m.dtype.type(0), m)
     elif dead.any():
         m[dead] = 0
-    s -= m
+    with np.errstate(invalid="ignore"):   # a row holding +inf gives NaN, as PyTorch's
+        s -= m
     xp.exp(s, out=s)
     r[...] = _rowsum(s)
     if xp is not np:
