@@ -12,9 +12,9 @@ once before the backward loop.
 Each recurrence is written once (`_lstm_recurrence`, `_gru_recurrence`,
 `_rnn_recurrence` and their `_bptt`s) over a small kernel namespace: `_ArrayKernel` runs
 it on NumPy/CuPy arrays, writing each step's results into preallocated arrays in the
-packed layout (`_Schedule`), `_TensorKernel` on ember Tensors. Backward with ``create_graph=True`` (or forward AD, vmap,
-a dispatch mode) runs the same code on Tensors, recomputing the forward from the saved
-inputs, so double backward works.
+packed layout (`_Schedule`), `_TensorKernel` on ember Tensors. Backward with
+``create_graph=True`` (or forward AD, vmap, a dispatch mode) runs the same code on
+Tensors, recomputing the forward from the saved inputs, so double backward works.
 
 The array kernel computes sigmoid(x) as 0.5 tanh(x/2) + 0.5: the weight rows and biases
 of the sigmoid gates are halved once per forward (exact: a power of two), so one tanh
@@ -23,8 +23,6 @@ sigmoids (NumPy's exp-based sigmoid takes four passes and a reciprocal). The rec
 weight is used as a contiguous W_hh^T: OpenBLAS's small-batch GEMM is a third slower with
 the transposed operand.
 """
-import numpy as np
-
 from ..autograd import grad_mode
 from .._tensor import Tensor
 from ._base import Op, apply
@@ -173,6 +171,10 @@ class _ArrayKernel:
 
     def steps(self, schedule, width, like):
         return _ArraySteps(self.xp.empty((schedule.N, width), like.dtype), schedule)
+
+    def reuse(self, a, schedule):
+        """A step store writing over array `a` (its values read before being overwritten)."""
+        return _ArraySteps(a, schedule)
 
     def own(self, a):
         """A copy of an incoming gradient that later steps may overwrite."""
@@ -327,7 +329,7 @@ class _ArrayKernel:
     def gru_factors(self, gates, n, h_prev, H):
         """F = [hn r(1-r), (h_prev - n) z(1-z), (1-z)(1-n^2)] (..., 3H) for all steps."""
         xp = self.xp
-        r, z, hn = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:]
+        z, hn = gates[..., H:2 * H], gates[..., 2 * H:]
         F = xp.empty(gates.shape, gates.dtype)
         Fr, Fz, Fn = F[..., :H], F[..., H:2 * H], F[..., 2 * H:]
         rz = gates[..., :2 * H]
@@ -378,6 +380,10 @@ class _TensorKernel:
 
     @staticmethod
     def steps(schedule, width, like):
+        return _TensorSteps(schedule)
+
+    @staticmethod
+    def reuse(a, schedule):
         return _TensorSteps(schedule)
 
     @staticmethod
@@ -577,7 +583,7 @@ def _lstm_bptt(k, s, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, ms, g_out, g_h, g
     H = c0.shape[-1]
     act_all = acts.all
     P, dcs = k.lstm_factors(act_all, s.starts(k, c0, cs.all), tcs.all, H)
-    dgates = k.steps(s, 4 * H, P)
+    dgates = k.reuse(P, s)   # step t's gate gradients overwrite its factors
     dhs = None if w_hr is None else k.steps(s, h0.shape[-1], P)
     dh = dc = None
     h0_parts, c0_parts = [], []
@@ -863,9 +869,8 @@ def _rnn_bptt(k, s, x, h0, w_ih, w_hh, hs, g_out, g_h, relu, need):
     """Backpropagation through time for `_rnn_recurrence`: per step
         dpre_t = (dh + g_out_t) act'(h_t),   dh_{t-1} = dpre_t W_hh,
     act' = 1 - h^2 (tanh) or h > 0 (relu), computed for all steps first."""
-    H = h0.shape[-1]
     D = k.rnn_deriv(hs.all, relu)
-    dpres = k.steps(s, H, D)
+    dpres = k.reuse(D, s)   # step t's pre-activation gradient overwrites its derivative
     dh = None
     h0_parts = []
     for t in reversed(s.order):
