@@ -703,6 +703,7 @@ def _shape_inplace(name, view_op):
         check_inplace(self)
         result = view_op(self, *args, **kwargs)
         self._data = result._data
+        self._bump_version()   # (as PyTorch's: a metadata change counts as a write)
         if result._requires_grad and grad_mode.is_grad_enabled():
             self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
         if result._fw_tangent is not None:   # forward AD: the tangent takes the new shape too
