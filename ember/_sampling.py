@@ -40,6 +40,7 @@ import math
 import numpy as np
 
 from . import _dtype
+from ._backend import parallel
 
 _U64 = np.uint64
 _MASK24 = _U64((1 << 24) - 1)
@@ -187,7 +188,15 @@ _BOX_MULLER_CONSTANTS = {acc: (acc(1.0), acc(-2.0), acc(2.0 * math.pi))
 def _box_muller_blocks(u, dt, mean, std, out):
     """PyTorch's normal_fill_16 over blocks of 16 uniforms (rows of `u`) into the rows of
     `out`: in double for float64, in float32 arithmetic otherwise, rounded to the dtype at
-    the end."""
+    the end. Each block is independent of the others, so a large fill is cut into runs of
+    rows on the elementwise thread pool (the same values, whoever computes them)."""
+    parallel.split(len(u), lambda lo, hi: _box_muller_rows(u[lo:hi], dt, mean, std,
+                                                           out[lo:hi]),
+                   grain=16, passes=12)
+
+
+def _box_muller_rows(u, dt, mean, std, out):
+    """_box_muller_blocks on one run of rows."""
     acc = np.float64 if dt is _dtype.float64 else np.float32
     one, minus_two, two_pi = _BOX_MULLER_CONSTANTS[acc]
     radius = np.subtract(one, u[:, :8])
