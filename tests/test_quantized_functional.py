@@ -191,8 +191,7 @@ def test_activations(name, fn, dt):
 
 @pytest.mark.parametrize("name", ["hardswish", "elu", "silu", "softplus"])
 def test_float_only_activations_refuse(name):
-    """(F.gelu of a quantized tensor runs a quantized kernel in PyTorch; ember refuses it,
-    keeping F.gelu's identity: see quantized_ops._fronts)"""
+    """(F.gelu of a quantized tensor runs the quantized kernel: tests/test_quant_gelu_g1.py)"""
     x = np.ones((2, 3), dtype=np.float32)
     tq, eq = _pair(x, 0.1, 3)
     with pytest.raises(NotImplementedError):

@@ -225,6 +225,12 @@ def gelu(input, approximate="none"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     dt = float_dtype_for(input.dtype)
     if not input.dtype.is_floating_point:
+        from .. import _quantized
+        if isinstance(input, _quantized.QuantizedTensor):
+            # PyTorch's quantized gelu, requantized with the input's parameters; reached
+            # here, not through a front, so that F.gelu keeps its identity (quantized_ops)
+            from . import quantized_ops
+            return quantized_ops.gelu(input, approximate)
         raise NotImplementedError(f'"GeluKernelImpl" not implemented for '
                                   f"'{dtype_name(input.dtype)}'")
     return apply(Gelu, (input,), (cast(input, dt),), approximate)

@@ -63,11 +63,14 @@ def _float_op(q, fn, scale=None, zero_point=None, out_dtype=None, round_first=Tr
     # the vectorized kernels dequantize with a fused multiply-add and round before adding
     # the zero point; the elements after the last full vector (the tail) go through the
     # scalar dequantize_val and quantize_val (plain float32 steps, the zero point added
-    # before rounding)
-    src = np.ascontiguousarray(q._data.ints)
+    # before rounding). qint32 has no vectorized requantization: every element goes
+    # through fbgemm's scalar Quantize (x * (1/scale) + zero_point, rounded once at the end)
+    src = np.ascontiguousarray(q._data.ints).reshape(q._data.ints.shape)   # (0-dim stays)
     y = fn(Q.dequantize_array_fma(src, q._scale, q._zero_point)).astype(np.float32)
-    ints = Q.quantize_array(y, scale, zero_point, qdtype, round_first=True)
-    tail = src.size - src.size % _VECTOR_WIDTH
+    ints = Q.quantize_array(y, scale, zero_point, qdtype,
+                            round_first=qdtype is not _dtype.qint32)
+    # a vector holds 64 bytes: 64 8-bit integers, 16 qint32
+    tail = src.size - src.size % (_VECTOR_WIDTH // src.itemsize)
     if tail < src.size:
         rest = Q.dequantize_array(src.reshape(-1)[tail:], q._scale, q._zero_point)
         y_rest = fn(rest).astype(np.float32)
@@ -93,13 +96,11 @@ def _write(q, result, inplace):
 # ============================================================================ activations
 
 def relu(q, inplace=False):
-    """max(x, 0): the integers below the zero point raised to it (exact)."""
-    if q._qscheme is Q.per_tensor_affine:
-        zp = q._zero_point
-        out = np.maximum(_ints(q), np.asarray(zp).astype(_ints(q).dtype))
-        return _write(q, Q._like(q, out), inplace)
-    shape = Q._channel_shape(_ints(q).ndim, q._axis)
-    out = np.maximum(_ints(q), q._zero_points.reshape(shape)).astype(_ints(q).dtype)
+    """max(x, 0): the integers below the zero point raised to it (exact). Per-tensor only,
+    as PyTorch's kernel."""
+    _per_tensor(q, "relu")
+    zp = q._zero_point
+    out = np.maximum(_ints(q), np.asarray(zp).astype(_ints(q).dtype))
     return _write(q, Q._like(q, out), inplace)
 
 
@@ -208,6 +209,7 @@ def gelu(q, approximate="none"):
     come from ember's dense gelu, whose erf/tanh may differ from PyTorch's vectorized ones in
     the last bit: off by one where that crosses a rounding tie."""
     from .activation import gelu as dense_gelu
+    _per_tensor(q, "gelu")
 
     def gelu_(x):
         return dense_gelu(Tensor._make(np.asarray(x, dtype=np.float32)), approximate)._data
@@ -519,8 +521,8 @@ def _adaptive(nd, input, output_size, kind, return_indices=False):
 def _fronts():
     """(namespace, name, kernel, test) of every public function with a quantized kernel.
     nn.functional's relu and gelu keep their identity (TransformerEncoderLayer tests
-    ``activation is F.relu``): F.relu reaches the kernel through Tensor.relu; F.gelu of a
-    quantized tensor refuses (the kernel is `gelu` here)."""
+    ``activation is F.relu``): F.relu reaches the kernel through Tensor.relu, F.gelu through
+    the quantized branch of ember._ops.activation.gelu."""
     import sys
     ember = sys.modules["ember"]
     F = sys.modules["ember.nn.functional"]
