@@ -238,3 +238,71 @@ def gelu(input, approximate="none"):
 
 Tensor.softmax = lambda self, dim=None, dtype=None: softmax(self, dim, dtype=dtype)
 Tensor.log_softmax = lambda self, dim=None, dtype=None: log_softmax(self, dim, dtype=dtype)
+
+
+_ELU_NEGATIVE_SLOPE_INPLACE = (
+    "In-place elu backward calculation is triggered with a negative slope which is not "
+    "supported. This is caused by calling in-place forward function with a negative slope, "
+    "please call out-of-place version instead.")
+
+
+class EluResult(Op):
+    """The ELU family written into its input (F.elu/selu/celu with inplace=True):
+
+        y = scale x                               where x >= 0 (and where x is NaN)
+        y = scale alpha (exp(input_scale x) - 1)  where x < 0
+
+    Backward reads the output y, as PyTorch's in-place node does (EluBackward1; celu's is
+    CeluBackward1): from y = scale alpha (e^(s x) - 1), dy/dx = s (y + scale alpha), so
+
+        dx = g scale                         where y > 0
+        dx = g input_scale (y + scale alpha) where y <= 0
+
+    The sign of y tells the branch only for alpha >= 0: backward refuses a negative alpha,
+    as PyTorch's. The output is saved (not the input, which the write overwrites), so a
+    later in-place write into it makes backward raise. float16/bfloat16 compute in float32,
+    rounded once at the end."""
+    _name = "EluBackward1"
+    save_output = True
+    elementwise = True
+
+    @staticmethod
+    def forward(ctx, x, alpha, scale, input_scale, celu):
+        ctx.alpha, ctx.scale, ctx.input_scale = alpha, scale, input_scale
+        if celu:
+            ctx._name = "CeluBackward1"
+        dt = x.dtype
+        if x.itemsize == 2:
+            x = x.astype(np.float32)
+        f = x.dtype.type
+        # the steps of the out-of-place composite (nn.functional._elu), so that both give
+        # the same bits: expm1 sees min(x, 0) only, NaN takes the x branch; a zero of
+        # either sign stays itself, as PyTorch's (alpha < 0 would make expm1(0) alpha -0.0)
+        xp = ctx.xp
+        negative = x < 0
+        y = xp.where(negative, x, f(0)) * f(input_scale)
+        y = xp.expm1(y, out=y) * f(alpha)
+        y = xp.where(negative, y, x)
+        if scale != 1.0:
+            y = f(scale) * y
+        return y.astype(dt, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.alpha < 0:
+            raise RuntimeError(_ELU_NEGATIVE_SLOPE_INPLACE)
+        from .pointwise import where
+        y, = ctx.saved_tensors
+        dt = y.dtype
+        if dt.itemsize == 2:   # in float32, rounded once, as PyTorch's opmath
+            y, grad = y.float(), grad.float()
+        negative = (y + ctx.scale * ctx.alpha) * ctx.input_scale
+        dx = grad * where(y <= 0, negative, ctx.scale)
+        return dx.to(dt)
+
+
+def elu_result(input, alpha, scale=1.0, input_scale=1.0, celu=False):
+    """The ELU family's values for writing into `input` (nn.functional's inplace=True), by
+    the node that saves them (EluResult); the caller writes them into `input`."""
+    return apply(EluResult, (input,), (input._data,), float(alpha), float(scale),
+                 float(input_scale), celu)

@@ -398,8 +398,10 @@ def _raise_modified(saved, node):
         t = Tensor._make(data)
         producer = node.name() if is_output else (grad_fn.name() if grad_fn is not None
                                                   else None)
-        if producer:  # PyTorch names the op without its "Backward0" suffix here
-            producer = re.sub(r"Backward\d*$", "", producer)
+        if producer:  # PyTorch names the op without "Backward" here, and without its
+            # overload number 0 (ReluBackward0: Relu; EluBackward1: Elu1)
+            producer = re.sub(r"Backward(\d*)$",
+                              lambda m: "" if m.group(1) in ("", "0") else m.group(1), producer)
             where = f", which is output {output_nr} of {producer},"
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an "

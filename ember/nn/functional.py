@@ -71,21 +71,34 @@ def _elu(input, alpha, scale=1.0, input_scale=1.0):
     return result if scale == 1.0 else scale * result
 
 
+def _elu_inplace(input, alpha, scale=1.0, input_scale=1.0, celu=False):
+    """The ELU family written into `input`, by its own node (EluBackward1, CeluBackward1),
+    which saves the result: a later write into it makes backward raise, as PyTorch's."""
+    from .._ops.activation import elu_result
+    from .._ops.conversion import commit_inplace
+    return commit_inplace(input, elu_result(input, alpha, scale, input_scale, celu))
+
+
 def elu(input, alpha=1.0, inplace=False):
     _floating_only(input, "elu_cpu")
-    return _inplace_result(input, _in_float32(input, lambda x: _elu(x, alpha)), inplace)
+    if inplace:
+        return _elu_inplace(input, alpha)
+    return _in_float32(input, lambda x: _elu(x, alpha))
 
 
 def selu(input, inplace=False):
     alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
     _floating_only(input, "elu_cpu")
-    return _inplace_result(input, _in_float32(input, lambda x: _elu(x, alpha, scale)), inplace)
+    if inplace:
+        return _elu_inplace(input, alpha, scale)
+    return _in_float32(input, lambda x: _elu(x, alpha, scale))
 
 
 def celu(input, alpha=1.0, inplace=False):
     _floating_only(input, "elu_cpu")
-    result = _in_float32(input, lambda x: _elu(x, alpha, input_scale=1.0 / alpha))
-    return _inplace_result(input, result, inplace)
+    if inplace:
+        return _elu_inplace(input, alpha, input_scale=1.0 / alpha, celu=True)
+    return _in_float32(input, lambda x: _elu(x, alpha, input_scale=1.0 / alpha))
 
 
 def softplus(input, beta=1.0, threshold=20.0):
