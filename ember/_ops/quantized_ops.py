@@ -623,6 +623,45 @@ def _rebind_vision_globals(replaced):
                     names[name] = front
 
 
+def _fronts_for_aliases(replaced):
+    """Other public names of a fronted function (ember.native_channel_shuffle of
+    channel_shuffle, ember.special.expit of sigmoid) get the same front: one function keeps
+    one object under all its names, and pickle, which finds it by its first name, finds
+    the front there."""
+    import sys
+    spaces = [sys.modules[n] for n in ("ember", "ember.nn.functional", "ember.special",
+                                        "ember.linalg", "ember.fft") if n in sys.modules]
+    for space in spaces:
+        names = vars(space)
+        for key, value in list(names.items()):
+            front = replaced.get(id(value))
+            if front is not None and not key.startswith("__"):
+                names[key] = front
+    for front in replaced.values():
+        _findable_by_pickle(front, spaces)
+
+
+def _findable_by_pickle(front, spaces):
+    """pickle saves a function as (module, qualname) and refuses one it does not find
+    there: a front keeps its original's names, whose module still holds the original
+    (ember.split's front is named ember._ops.joining.split), so it is named after the
+    namespace it now stands in, unless its names already lead to it."""
+    import sys
+    found = sys.modules.get(getattr(front, "__module__", None))
+    for part in getattr(front, "__qualname__", "").split("."):
+        found = getattr(found, part, None)
+    if found is front:
+        return
+    for space in spaces:
+        if getattr(space, front.__name__, None) is front:
+            front.__module__, front.__qualname__ = space.__name__, front.__name__
+            return
+        for key, value in vars(space).items():
+            if value is front:
+                front.__module__, front.__qualname__ = space.__name__, key
+                return
+
+
 def install_fronts():
     """Put the fronts in place (once, when the first quantized tensor is made)."""
     if _INSTALLED[0]:
@@ -638,6 +677,7 @@ def install_fronts():
         if front is None:
             front = replaced[id(original)] = _front(original, kernel, test)
         setattr(space, name, front)
+    _fronts_for_aliases(replaced)
     _rebind_vision_globals(replaced)
     # the activation modules that hold their function (nn.Sigmoid's F.sigmoid ...), which
     # they took at import, before the __torch_function__ dispatcher (when ember.fx is
