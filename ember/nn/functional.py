@@ -14,6 +14,7 @@ from .._ops.loss import (mse_loss, l1_loss, nll_loss, cross_entropy, binary_cros
                          binary_cross_entropy_with_logits)
 from .._ops.pointwise import where, sigmoid, tanh
 from .._ops._util import dtype_name, shape_str, check_half_kernel
+from .._ops.half_precision import computes_in_float32
 
 
 def _operand(input, inplace):
@@ -30,9 +31,7 @@ def _in_float32(input, compute):
     rounds after every step (x * sigmoid(x) twice), and bfloat16 results drift by an ulp in
     a quarter of the elements. The gradient flows through the two casts, so backward is in
     float32 too and rounds once, as PyTorch's backward kernels."""
-    if input.dtype in (_dtype.float16, _dtype.bfloat16):
-        return compute(input.float()).to(input.dtype)
-    return compute(input)
+    return computes_in_float32(compute)(input)
 
 
 def _inplace_result(input, result, inplace):
