@@ -109,14 +109,18 @@ def _is_negative_zero(value):
 # ----------------------------------------------------------------------------- event.proto
 
 def event(wall_time=0.0, step=0, file_version=None, summary=None, session_log=None,
-          source_writer=None):
-    """tensorboard.Event. ``file_version``, ``summary`` and ``session_log`` are one of the
-    ``what`` oneof; ``source_writer`` fills SourceMetadata.writer."""
+          source_writer=None, graph_def=None, tagged_run_metadata=None):
+    """tensorboard.Event. ``file_version``, ``graph_def``, ``summary``, ``session_log``
+    and ``tagged_run_metadata`` are one of the ``what`` oneof; ``source_writer`` fills
+    SourceMetadata.writer."""
     parts = [field_double(1, wall_time), field_varint(2, step)]
     if file_version is not None:
         parts.append(field_bytes(3, file_version, keep_default=True))
+    if graph_def is not None:
+        parts.append(field_bytes(4, graph_def, keep_default=True))
     parts.append(field_message(5, summary))
     parts.append(field_message(7, session_log))
+    parts.append(field_message(8, tagged_run_metadata))
     if source_writer is not None:
         parts.append(field_message(10, field_bytes(1, source_writer)))
     return b"".join(parts)
@@ -195,6 +199,38 @@ def tensor_proto(dtype, shape=None, float_val=(), double_val=(), int_val=(),
         packed_floats(9, scomplex_val), packed_varints(10, int64_val),
         packed_varints(11, bool_val), packed_doubles(12, dcomplex_val),
         packed_varints(13, half_val), packed_varints(16, uint32_val)))
+
+
+# ------------------------------------------------- graph.proto, node_def.proto, attr_value.proto
+
+def attr_value(s=None, shapes=None):
+    """tensorboard.AttrValue holding a string ``s`` or a ListValue of TensorShapeProtos
+    (``shapes``: a list of dim lists)."""
+    if shapes is not None:
+        return field_message(1, b"".join(field_message(7, tensor_shape(d)) for d in shapes))
+    return field_bytes(2, s, keep_default=True)
+
+
+def node_def(name, op, inputs=(), device="", attrs=()):
+    """tensorboard.NodeDef; ``attrs`` is a list of (key, encoded AttrValue), the map's
+    entries in the order given."""
+    entries = [field_message(5, field_bytes(1, k) + field_message(2, v)) for k, v in attrs]
+    return b"".join([field_bytes(1, name), field_bytes(2, op), repeated_bytes(3, inputs),
+                     field_bytes(4, device)] + entries)
+
+
+def graph_def(nodes, producer):
+    """tensorboard.GraphDef: the encoded NodeDefs and VersionDef(producer)."""
+    return repeated_bytes(1, nodes) + field_message(4, field_varint(1, producer))
+
+
+def run_metadata(devices):
+    """tensorboard.RunMetadata whose StepStats list `devices` (names, no node stats)."""
+    return field_message(1, repeated_bytes(1, [field_bytes(1, d) for d in devices]))
+
+
+def tagged_run_metadata(tag, encoded_run_metadata):
+    return field_bytes(1, tag) + field_bytes(2, encoded_run_metadata)
 
 
 # ----------------------------------------------------------------------------- struct.proto

@@ -389,9 +389,16 @@ class SummaryWriter:
     # ------------------------------------------------------------------------- not built
 
     def add_graph(self, model, input_to_model=None, verbose=False, use_strict_trace=True):
-        raise NotImplementedError(
-            "SummaryWriter.add_graph is not implemented in ember: drawing a model's graph "
-            "needs torch.jit.trace's graph, and ember has no tracer")
+        """Log the graph of `model` run on `input_to_model` (a tensor or a tuple of them)
+        for TensorBoard's Graphs tab: ops named by module scope (``Net/Conv2d[conv1]``),
+        their ATen names and output shapes (see ``_graph``: ember traces with ember.fx
+        where PyTorch uses torch.jit.trace)."""
+        from ._graph import graph
+        graph_def, run_metadata = graph(model, input_to_model, verbose, use_strict_trace)
+        writer = self._get_file_writer()
+        writer.add_event(pb.event(wall_time=time.time(), graph_def=graph_def))
+        writer.add_event(pb.event(wall_time=time.time(), tagged_run_metadata=pb.tagged_run_metadata(
+            "step1", run_metadata)))
 
     def add_onnx_graph(self, prototxt):
         raise NotImplementedError("SummaryWriter.add_onnx_graph is not implemented in ember")
