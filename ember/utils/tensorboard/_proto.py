@@ -296,6 +296,13 @@ def pr_curve_plugin_data(version=0, num_thresholds=0):
     return field_varint(1, version) + field_varint(2, num_thresholds)
 
 
+def mesh_plugin_data(name, content_type, components, shape, json_config, version=0):
+    """tensorboard.MeshPluginData (the mesh plugin's plugin_data.proto)."""
+    return b"".join((field_varint(1, version), field_bytes(2, name),
+                     field_varint(3, content_type), field_bytes(5, json_config),
+                     packed_varints(6, shape), field_varint(7, components)))
+
+
 def custom_scalar_layout(categories):
     """tensorboard.Layout from ``[(title, [(chart_title, kind, tags)])]``; kind is
     "Margin" (tags = value, lower, upper) or anything else for a multiline chart."""

@@ -2,6 +2,7 @@
 ``add_*`` methods write, field for field what torch.utils.tensorboard writes for the same
 call, so that TensorBoard's plugins read them alike."""
 import io
+import json
 import warnings
 import wave
 
@@ -137,6 +138,42 @@ def image(tag, values, dataformats="NCHW"):
     return pb.summary([pb.summary_value(tag, image=encoded)])
 
 
+def image_boxes(tag, img, boxes, rescale=1, dataformats="CHW", labels=None):
+    """An image with boxes drawn on it, as PyTorch's writer draws them with Pillow: each
+    box (xmin, ymin, xmax, ymax) a red outline 2 pixels wide, its label (if any) in
+    black on a red band inside the box's bottom-left corner, in Pillow's default font;
+    the image then resized by `rescale` (Lanczos). Pillow is needed for this one (the
+    font); the Image's height and width are those before rescaling, as PyTorch's."""
+    try:
+        from PIL import Image, ImageDraw, ImageFont
+    except ImportError as e:
+        raise ImportError("add_image_with_boxes draws with Pillow: pip install pillow") from e
+    array = convert_to_hwc(make_np(img), dataformats)
+    scale = 1 if array.dtype == np.uint8 else 255
+    pixels = (array.astype(np.float32) * scale).clip(0, 255).astype(np.uint8)
+    height, width, channels = pixels.shape
+    picture = Image.fromarray(pixels)
+    boxes = make_np(boxes)
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default()
+    for i in range(boxes.shape[0]):
+        x0, y0, x1, y1 = boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3]
+        draw.line([(x0, y0), (x0, y1), (x1, y1), (x1, y0), (x0, y0)], width=2, fill="Red")
+        label = None if labels is None else labels[i]
+        if label:
+            left, top, right, bottom = font.getbbox(label)
+            text_w, text_h = right - left, bottom - top
+            margin = np.ceil(0.05 * text_h)
+            draw.rectangle([(x0, y1 - text_h - 2 * margin), (x0 + text_w, y1)], fill="Red")
+            draw.text((x0 + margin, y1 - text_h - margin), label, fill="black", font=font)
+    picture = picture.resize((int(width * rescale), int(height * rescale)),
+                             Image.Resampling.LANCZOS)
+    encoded = pb.image_proto(height, width, channels, encode_png(np.asarray(picture)
+                                                                 .reshape(picture.height,
+                                                                          picture.width, -1)))
+    return pb.summary([pb.summary_value(tag, image=encoded)])
+
+
 # ----------------------------------------------------------------------------- audio
 
 def audio(tag, values, sample_rate=44100):
@@ -221,6 +258,36 @@ def tensor_proto(tag, tensor):
     encoded = pb.tensor_proto(dtype, shape=list(array.shape), **{field: convert(array)})
     return pb.summary([pb.summary_value(tag, metadata=pb.summary_metadata("tensor"),
                                         tensor=encoded)])
+
+
+# ----------------------------------------------------------------------------- mesh
+
+# MeshPluginData.ContentType
+_MESH_PARTS = (("VERTEX", 1), ("FACE", 2), ("COLOR", 3))
+
+
+def mesh(tag, vertices, colors, faces, config_dict):
+    """The mesh plugin's summary: one float TensorProto per part given (vertices, faces,
+    colors; each (B, N, 3)), tagged ``<tag>_VERTEX`` / ``_FACE`` / ``_COLOR``, whose
+    MeshPluginData names the parts present (a bitmask) and carries ``config_dict`` as
+    sorted JSON (the Three.js camera, material and lights settings)."""
+    json_config = "{}" if config_dict is None else json.dumps(config_dict, sort_keys=True)
+    parts = [(make_np(t), name, kind) for t, (name, kind) in
+             zip((vertices, faces, colors), _MESH_PARTS) if t is not None]
+    components = 0
+    for _, _, kind in parts:
+        components |= 1 << kind
+    values = []
+    for array, name, kind in parts:
+        if array.ndim != 3:
+            raise ValueError(f"Tensor shape should be of shape BxNx3, but got "
+                             f"ember.Size({list(array.shape)}).")
+        content = pb.mesh_plugin_data(tag, kind, components, list(array.shape), json_config)
+        encoded = pb.tensor_proto(pb.DT_FLOAT, shape=list(array.shape),
+                                  float_val=array.reshape(-1).tolist())
+        values.append(pb.summary_value(f"{tag}_{name}", tensor=encoded,
+                                       metadata=pb.summary_metadata("mesh", content)))
+    return pb.summary(values)
 
 
 # ----------------------------------------------------------------------------- hparams

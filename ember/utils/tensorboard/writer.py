@@ -266,9 +266,18 @@ class SummaryWriter:
 
     def add_image_with_boxes(self, tag, img_tensor, box_tensor, global_step=None,
                              walltime=None, rescale=1, dataformats="CHW", labels=None):
-        raise NotImplementedError(
-            "SummaryWriter.add_image_with_boxes is not implemented in ember: drawing the "
-            "boxes needs an image library; draw them into the image and use add_image")
+        """Log an image, (3, H, W) by default, with boxes (N, 4) of (xmin, ymin, xmax,
+        ymax) pixels drawn on it in red, each with its label if ``labels`` (one string
+        per box; a count that differs draws none) is given; ``rescale`` resizes the
+        image. Drawn with Pillow, as PyTorch's."""
+        if labels is not None:
+            if isinstance(labels, str):
+                labels = [labels]
+            if len(labels) != box_tensor.shape[0]:
+                labels = None
+        encoded = _summary.image_boxes(tag, img_tensor, box_tensor, rescale=rescale,
+                                       dataformats=dataformats, labels=labels)
+        self._get_file_writer().add_summary(encoded, global_step, walltime)
 
     def add_video(self, tag, vid_tensor, global_step=None, fps=4, walltime=None):
         raise NotImplementedError(
@@ -405,7 +414,11 @@ class SummaryWriter:
 
     def add_mesh(self, tag, vertices, colors=None, faces=None, config_dict=None,
                  global_step=None, walltime=None):
-        raise NotImplementedError("SummaryWriter.add_mesh is not implemented in ember")
+        """Log a mesh or point cloud for TensorBoard's mesh plugin: ``vertices`` (B, N, 3)
+        coordinates, optional ``colors`` (B, N, 3) 0-255 and ``faces`` (B, F, 3) vertex
+        indices; ``config_dict`` holds Three.js settings (camera, lights, material)."""
+        encoded = _summary.mesh(tag, vertices, colors, faces, config_dict)
+        self._get_file_writer().add_summary(encoded, global_step, walltime)
 
     # ------------------------------------------------------------------------- files
 
