@@ -47,6 +47,13 @@ def _cases(lib):
         "fill": lambda: x.clone().fill_(2.0), "zero": lambda: x.clone().zero_(),
         "xlogy": lambda: lib.xlogy(x, 2.0), "remainder": lambda: lib.remainder(x, 2.0),
         "sparse_none": lambda: x.exp(), "cat": lambda: lib.cat([x, x]),
+        # the activations with a node of their own (ember/_ops/activation.py)
+        "elu": lambda: F.elu(x - 3), "selu": lambda: F.selu(x), "celu": lambda: F.celu(x, 0.5),
+        "leaky_relu": lambda: F.leaky_relu(x - 3, 0.2),
+        "leaky_relu_": lambda: F.leaky_relu_(x.clone() - 3),
+        "rrelu": lambda: F.rrelu(x - 3), "rrelu_training": lambda: F.rrelu(x - 3, training=True),
+        "rrelu_": lambda: F.rrelu_(x.clone() - 3),
+        "rrelu_training_": lambda: F.rrelu_(x.clone() - 3, training=True),
     }
 
 

@@ -37,6 +37,10 @@ def _cases(lib):
         "batch_norm_no_weight": lambda: F.batch_norm(x.view(1, 3), lib.zeros(3), lib.ones(3)),
         "layer_norm_no_weight": lambda: F.layer_norm(x, (3,)),
         "addcmul": lambda: lib.addcmul(x, x, w, value=2),
+        "elu": lambda: F.elu(x), "celu": lambda: F.celu(x, 0.5), "selu": lambda: F.selu(x),
+        "leaky_relu": lambda: F.leaky_relu(x, 0.2),
+        "leaky_relu_": lambda: F.leaky_relu_(x.clone(), 0.2),
+        "rrelu": lambda: F.rrelu(x), "rrelu_": lambda: F.rrelu_(x.clone()),
     }
 
 
@@ -104,3 +108,58 @@ def test_double_backward_through_a_scalar_overload():
         (h,) = lib.autograd.grad(g.sum(), x)
         return h.detach().numpy()
     np.testing.assert_allclose(second(ember), second(torch), rtol=1e-6)
+
+
+_ACTIVATIONS = {
+    "elu": lambda F, t: F.elu(t, 0.7), "elu_negative_alpha": lambda F, t: F.elu(t, -0.5),
+    "selu": lambda F, t: F.selu(t), "celu": lambda F, t: F.celu(t, 0.6),
+    "leaky_relu": lambda F, t: F.leaky_relu(t, 0.2),
+    "leaky_relu_negative": lambda F, t: F.leaky_relu(t, -0.3),
+    "leaky_relu_": lambda F, t: F.leaky_relu_(t.clone(), 0.2),
+    "rrelu": lambda F, t: F.rrelu(t, 0.1, 0.3), "rrelu_": lambda F, t: F.rrelu_(t.clone()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ACTIVATIONS))
+def test_activation_nodes_gradcheck_and_gradgradcheck(name):
+    """The activations' own nodes: first and second derivatives in float64, numerically."""
+    f = _ACTIVATIONS[name]
+    x = ember.tensor([[0.7, -1.3, 2.1], [-0.4, 0.9, -2.6]], dtype=ember.float64,
+                     requires_grad=True)
+    F = ember.nn.functional
+    assert ember.autograd.gradcheck(lambda t: f(F, t), (x,))
+    assert ember.autograd.gradgradcheck(lambda t: f(F, t), (x,))
+
+
+@pytest.mark.parametrize("name", sorted(_ACTIVATIONS))
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_activation_nodes_values_and_derivatives_as_torch(name, dtype):
+    """Values, gradients and second derivatives (create_graph) as torch's, zeros and NaN
+    included (their branch is PyTorch's); float16/bfloat16 compute in float32."""
+    values = [-0.0, 0.0, float("nan"), -1.0, 2.0, -30.0, 30.0]
+
+    def run(lib):
+        F = lib.nn.functional
+        x = lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
+        y = _ACTIVATIONS[name](F, x)
+        g, = lib.autograd.grad(y.sum(), x, create_graph=True)
+        out = [y.detach().float().numpy(), g.detach().float().numpy()]
+        if g.requires_grad and name.startswith(("elu", "selu", "celu")):
+            h, = lib.autograd.grad((g * lib.arange(1.0, 8.0, dtype=x.dtype)).sum(), x)
+            out.append(h.float().numpy())
+        return out
+    # (PyTorch's double backward rounds to the half type after each of its ops)
+    tolerances = [1e-6, 1e-6, 1e-6 if dtype == "float32" else 1e-2]
+    for a, b, rtol in zip(run(ember), run(torch), tolerances):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=0)
+
+
+def test_inplace_leaky_relu_with_negative_slope_refuses_backward():
+    msgs = []
+    for lib in (ember, torch):
+        x = lib.tensor([1.0, -2.0], requires_grad=True)
+        y = lib.nn.functional.leaky_relu_(x.clone(), -0.5)
+        with pytest.raises(RuntimeError, match="In-place leakyReLu backward") as info:
+            y.sum().backward()
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1]

@@ -240,6 +240,212 @@ Tensor.softmax = lambda self, dim=None, dtype=None: softmax(self, dim, dtype=dty
 Tensor.log_softmax = lambda self, dim=None, dtype=None: log_softmax(self, dim, dtype=dtype)
 
 
+def _elu_array(xp, x, alpha, scale, input_scale):
+    """The ELU family's values: scale x where x >= 0 or NaN, scale alpha expm1(input_scale x)
+    where x < 0. expm1 sees min(x, 0) only; a zero of either sign stays itself, as
+    PyTorch's (alpha < 0 would make expm1(0) alpha -0.0). float16/bfloat16 compute in
+    float32, rounded once."""
+    dt = x.dtype
+    if x.itemsize == 2:
+        x = x.astype(np.float32)
+    f = x.dtype.type
+    negative = x < 0
+    y = xp.where(negative, x, f(0)) * f(input_scale)
+    y = xp.expm1(y, out=y) * f(alpha)
+    y = xp.where(negative, y, x)
+    if scale != 1.0:
+        y = f(scale) * y
+    return y.astype(dt, copy=False)
+
+
+def _opmath(*tensors):
+    """float16/bfloat16 tensors as float32 (PyTorch's backward kernels compute in float32 and
+    round once); others unchanged."""
+    if tensors[0].dtype.itemsize == 2 and tensors[0].dtype.is_floating_point:
+        return tuple(t.float() for t in tensors)
+    return tensors
+
+
+class Elu(Op):
+    """The ELU family out of place (F.elu, selu, celu; PyTorch's EluBackward0, celu's
+    CeluBackward0), values as _elu_array. From the input x:
+
+        dx = g scale                                             where x > 0 or NaN
+        dx = g input_scale scale alpha exp(input_scale x)        where x <= 0
+
+    The exponential in backward sees min(x, 0) only, so a large x gives no inf in the
+    branch not taken (whose 0 * inf would make double backward NaN). float16/bfloat16
+    compute in float32, rounded once."""
+    _name = "EluBackward0"
+    save_inputs = (0,)
+    elementwise = True
+
+    @staticmethod
+    def forward(ctx, x, alpha, scale, input_scale, celu):
+        ctx.alpha, ctx.scale, ctx.input_scale = alpha, scale, input_scale
+        if celu:
+            ctx._name = "CeluBackward0"
+        return _elu_array(ctx.xp, x, alpha, scale, input_scale)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        dt = x.dtype
+        slope = ctx.input_scale * ctx.scale * ctx.alpha
+        if not grad_mode.backward_on_tensors():
+            xa, g = x._data, grad._data
+            if xa.itemsize == 2:
+                xa, g = xa.astype(np.float32), g.astype(np.float32)
+            f = xa.dtype.type
+            xp = ctx.xp
+            negative = xa <= 0
+            d = xp.where(negative, xa, f(0)) * f(ctx.input_scale)
+            d = xp.exp(d, out=d)
+            d *= f(slope)
+            d = xp.where(negative, d, f(ctx.scale))
+            d *= g
+            return Tensor._make(d.astype(dt.np, copy=False))
+        from .pointwise import where
+        x, grad = _opmath(x, grad)
+        # (the exponent takes x < 0 only: at x = 0 the second derivative is 0, as PyTorch's
+        # elu_double_backward, which masks by x < 0)
+        exponent = where(x < 0, x, 0.0) * ctx.input_scale
+        d = where(x <= 0, exponent.exp() * slope, ctx.scale)
+        return (grad * d).to(dt)
+
+
+def elu(input, alpha=1.0, scale=1.0, input_scale=1.0, celu=False):
+    """The ELU family out of place, by its own node (Elu)."""
+    return apply(Elu, (input,), (input._data,), float(alpha), float(scale), float(input_scale),
+                 celu)
+
+
+_LEAKY_NEGATIVE_SLOPE_INPLACE = (
+    "In-place leakyReLu backward calculation is triggered with a negative slope which is not "
+    "supported. This is caused by calling in-place forward function with a negative slope, "
+    "please call out-of-place version instead. File an issue at "
+    "https://github.com/pytorch/pytorch if you do require supporting in-place leakRelu "
+    "backward calculation with negative slope")
+
+
+def _leaky_array(xp, x, slope):
+    """x where x > 0, else slope x (NaN too); float16/bfloat16 in float32, rounded once."""
+    dt = x.dtype
+    if x.itemsize == 2:
+        x = x.astype(np.float32)
+    return xp.where(x > 0, x, x * x.dtype.type(slope)).astype(dt, copy=False)
+
+
+def _leaky_backward(ctx, grad, x, slope, result):
+    """g where x > 0, else slope g (x the input, or the output of the in-place form, which
+    has the input's sign while the slope is not negative)."""
+    if result and slope < 0:
+        raise RuntimeError(_LEAKY_NEGATIVE_SLOPE_INPLACE)
+    dt = x.dtype
+    if not grad_mode.backward_on_tensors():
+        xa, g = x._data, grad._data
+        if xa.itemsize == 2:
+            xa, g = xa.astype(np.float32), g.astype(np.float32)
+        d = ctx.xp.where(xa > 0, g, g * xa.dtype.type(slope))
+        # laid out as PyTorch's leaky_relu_backward(grad, self): self leads
+        return Tensor._make(iter_layout(d.astype(dt.np, copy=False), (x._data, grad._data)))
+    from .pointwise import where
+    x, grad = _opmath(x, grad)
+    return where(x > 0, grad, grad * slope).to(dt)
+
+
+class LeakyRelu(Op):
+    """x where x > 0, else negative_slope x (F.leaky_relu out of place: LeakyReluBackward0);
+    dx = g where x > 0, else negative_slope g (NaN and zeros take the slope, as
+    PyTorch's)."""
+    _name = "LeakyReluBackward0"
+    save_inputs = (0,)
+    elementwise = True
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        ctx.slope = slope
+        return _leaky_array(ctx.xp, x, slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return _leaky_backward(ctx, grad, x, ctx.slope, False)
+
+
+class LeakyReluResult(Op):
+    """leaky_relu's values for writing into the input (F.leaky_relu_, inplace=True:
+    LeakyReluBackward1). It saves the output, which the write puts in the input's place (a
+    later write into it makes backward raise); backward refuses a negative slope, as
+    PyTorch's (the output's sign no longer tells the branch)."""
+    _name = "LeakyReluBackward1"
+    save_output = True
+    elementwise = True
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        ctx.slope = slope
+        return _leaky_array(ctx.xp, x, slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return _leaky_backward(ctx, grad, y, ctx.slope, True)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """F.leaky_relu's values by its node: LeakyRelu, or for inplace LeakyReluResult (the
+    caller writes the result into `input`)."""
+    return apply(LeakyReluResult if inplace else LeakyRelu, (input,), (input._data,),
+                 float(negative_slope))
+
+
+class RreluWithNoise(Op):
+    """rrelu (PyTorch's rrelu_with_noise): x where x > 0, else slope x, with the slopes
+    `noise` drawn by the caller in training (1 where x > 0), else (lower + upper) / 2.
+    Backward: g noise in training (while upper - lower > 1e-6), else leaky_relu's. The
+    in-place form (RreluWithNoiseBackward1) saves the output instead of the input. The
+    result is row-major whatever the input's layout, as PyTorch's kernel."""
+    _name = "RreluWithNoiseBackward0"
+    save_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, x, noise, lower, upper, training):
+        x = row_major(x)
+        ctx.noise = noise
+        ctx.slope = (lower + upper) / 2
+        ctx.by_noise = training and upper - lower > 1e-6
+        if not training:
+            return _leaky_array(ctx.xp, x, ctx.slope)
+        dt = x.dtype
+        if x.itemsize == 2:
+            x = x.astype(np.float32)
+        return (x * noise.astype(x.dtype, copy=False)).astype(dt, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        if ctx.by_noise:
+            return grad * Tensor._make(ctx.noise)
+        return _leaky_backward(ctx, grad, x, ctx.slope, ctx.save_output)
+
+
+class RreluWithNoiseResult(RreluWithNoise):
+    """RreluWithNoise written into its input: saves the output (see LeakyReluResult)."""
+    _name = "RreluWithNoiseBackward1"
+    save_inputs = ()
+    save_output = True
+
+
+def rrelu(input, noise, lower, upper, training, inplace):
+    """F.rrelu's values by its node; `noise` (an array of input's shape, or None out of
+    training) holds the slopes drawn. For inplace the caller writes the result into
+    `input`."""
+    cls = RreluWithNoiseResult if inplace else RreluWithNoise
+    return apply(cls, (input,), (input._data,), noise, float(lower), float(upper),
+                 bool(training))
+
+
 _ELU_NEGATIVE_SLOPE_INPLACE = (
     "In-place elu backward calculation is triggered with a negative slope which is not "
     "supported. This is caused by calling in-place forward function with a negative slope, "
@@ -271,21 +477,7 @@ class EluResult(Op):
         ctx.alpha, ctx.scale, ctx.input_scale = alpha, scale, input_scale
         if celu:
             ctx._name = "CeluBackward1"
-        dt = x.dtype
-        if x.itemsize == 2:
-            x = x.astype(np.float32)
-        f = x.dtype.type
-        # the steps of the out-of-place composite (nn.functional._elu), so that both give
-        # the same bits: expm1 sees min(x, 0) only, NaN takes the x branch; a zero of
-        # either sign stays itself, as PyTorch's (alpha < 0 would make expm1(0) alpha -0.0)
-        xp = ctx.xp
-        negative = x < 0
-        y = xp.where(negative, x, f(0)) * f(input_scale)
-        y = xp.expm1(y, out=y) * f(alpha)
-        y = xp.where(negative, y, x)
-        if scale != 1.0:
-            y = f(scale) * y
-        return y.astype(dt, copy=False)
+        return _elu_array(ctx.xp, x, alpha, scale, input_scale)
 
     @staticmethod
     def backward(ctx, grad):

@@ -56,18 +56,18 @@ def relu6(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x where x > 0, else negative_slope x, by its own node (LeakyReluBackward0; written
+    into the input, LeakyReluBackward1)."""
+    from .._ops.activation import leaky_relu as leaky_relu_op
     _floating_only(input, "leaky_relu_cpu")
-    return _inplace_result(input, where(input > 0, input, input * negative_slope), inplace)
+    return _inplace_result(input, leaky_relu_op(input, negative_slope, inplace), inplace)
 
 
-def _elu(input, alpha, scale=1.0, input_scale=1.0):
-    """scale * (x if x > 0 else alpha * expm1(x * input_scale)), PyTorch's ELU family.
-    NaN takes the x branch (its gradient is `scale`, as PyTorch's). The exponential sees
-    min(x, 0) only, so where x is large or inf the branch not taken has a finite gradient
-    (0 * inf would make the where's gradient NaN); expm1 keeps -0.0 at -0.0."""
-    negative_part = where(input <= 0, input, 0.0)
-    result = where(input <= 0, alpha * (negative_part * input_scale).expm1(), input)
-    return result if scale == 1.0 else scale * result
+def _elu(input, alpha, scale=1.0, input_scale=1.0, celu=False):
+    """scale * (x if x > 0 else alpha * expm1(x * input_scale)), PyTorch's ELU family, by
+    its own node (EluBackward0, CeluBackward0: ember/_ops/activation.py)."""
+    from .._ops.activation import elu as elu_op
+    return elu_op(input, alpha, scale, input_scale, celu)
 
 
 def _elu_inplace(input, alpha, scale=1.0, input_scale=1.0, celu=False):
@@ -82,7 +82,7 @@ def elu(input, alpha=1.0, inplace=False):
     _floating_only(input, "elu_cpu")
     if inplace:
         return _elu_inplace(input, alpha)
-    return _in_float32(input, lambda x: _elu(x, alpha))
+    return _elu(input, alpha)
 
 
 def selu(input, inplace=False):
@@ -90,14 +90,14 @@ def selu(input, inplace=False):
     _floating_only(input, "elu_cpu")
     if inplace:
         return _elu_inplace(input, alpha, scale)
-    return _in_float32(input, lambda x: _elu(x, alpha, scale))
+    return _elu(input, alpha, scale)
 
 
 def celu(input, alpha=1.0, inplace=False):
     _floating_only(input, "elu_cpu")
     if inplace:
         return _elu_inplace(input, alpha, input_scale=1.0 / alpha, celu=True)
-    return _in_float32(input, lambda x: _elu(x, alpha, input_scale=1.0 / alpha))
+    return _elu(input, alpha, input_scale=1.0 / alpha, celu=True)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -255,13 +255,14 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
 def _rrelu(input, lower, upper, training, inplace, generator=None):
     """x where x > 0, else a x: a = (lower + upper) / 2 in evaluation; in training a is
     drawn uniform on [lower, upper) for each element x <= 0 (in row-major order, whatever
-    the input's layout, as PyTorch draws), and the gradient is the slope used."""
+    the input's layout, as PyTorch draws), and the gradient is the slope used. One node
+    (RreluWithNoiseBackward0; written into the input, RreluWithNoiseBackward1)."""
+    from .._ops.activation import rrelu as rrelu_op
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if not training:
-        out = where(input >= 0, input, input * ((lower + upper) / 2))
-        # a row-major result whatever the input's layout, as PyTorch's kernel
-        return _inplace_result(input, out if inplace else out.contiguous(), inplace)
+        return _inplace_result(input, rrelu_op(input, None, lower, upper, False, inplace),
+                               inplace)
     from .. import _sampling
     from .._random import gen_of
     import numpy as np
@@ -274,8 +275,8 @@ def _rrelu(input, lower, upper, training, inplace, generator=None):
     slope[drawn] = _sampling.uniform(gen_of(generator), int(drawn.sum()), _dtype.float64, lo, hi)
     slope = slope.astype(acc).astype(input.dtype.np).reshape(x.shape)
     # np.ascontiguousarray would make a 0-dim slope 1-dim (and the result with it)
-    noise = Tensor._make(like(np.array(slope, order="C"), input._data))
-    return _inplace_result(input, (input if inplace else input.contiguous()) * noise, inplace)
+    noise = like(np.array(slope, order="C"), input._data)
+    return _inplace_result(input, rrelu_op(input, noise, lower, upper, True, inplace), inplace)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
