@@ -69,6 +69,19 @@ def _dim_order(shape, operands):
     return perm
 
 
+def _strides_descend(a):
+    """Whether array a's strides fall strictly from its first dim to its last, over the dims
+    _dim_order compares (size above 1, stride not 0): then each pair of them keeps
+    row-major order there."""
+    prev = None
+    for size, s in zip(a.shape, a.strides):
+        if size != 1 and s:
+            if prev is not None and s >= prev:
+                return False
+            prev = s
+    return True
+
+
 def iter_layout(out, operands):
     """`out` (an elementwise result of the shape the operands broadcast to) laid out as
     PyTorch's TensorIterator would allocate it for `operands` (arrays; Python scalars and
@@ -81,11 +94,21 @@ def iter_layout(out, operands):
         # operand of under two dims orders no pair of the result's dims (it is broadcast
         # along all but its last), nor does one expanded from a single value (all strides
         # 0: a gradient flowing back from a sum), so only the others are looked at.
+        # A strided operand whose dims run slowest to fastest in order (a chunk, a column
+        # slice, a narrow of a row-major tensor) orders every pair it has a say in as
+        # row-major too, so the result stays row-major when it has no size-1 dim (whose
+        # strides PyTorch may give other values).
+        shape = None
         for a in operands:
             t = type(a)
             if (t is _ndarray or t in ARRAY_TYPES) and a.ndim > 1 and \
                     not a.flags.c_contiguous and any(a.strides):
-                break
+                if shape is None:
+                    shape = out.shape
+                    if 1 in shape:
+                        break
+                if not _strides_descend(a):
+                    break
         else:
             return out
     ops = [a for a in operands if type(a) in ARRAY_TYPES and a.ndim]

@@ -130,6 +130,11 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
             if a._data.shape != b._data.shape:
                 check_broadcast(a._data.shape, b._data.shape)
             return (a, b), (xa, xb), dt
+        tb = type(b)
+        if (tb is float or tb is int) and exact_scalars and a._data.dtype.kind == "f":
+            # the common case, a float tensor and a Python float or int: the tensor's
+            # dtype, its array as it is, the number kept (what the general path gives)
+            return (a, None), (a._data, b), _FROM_NP[a._data.dtype]
         if is_number(b):
             dt = _float_with_scalar(a, b) or _dtype.result_dtype(a, b)
             sb = _scalar_operand(b, dt, exact_scalars)
@@ -138,6 +143,10 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
             return (a, None), (cast(a, dt), sb), dt
         raise TypeError(f"{fname}(): argument '{names[1]}' (position 2) must be Tensor or Number, "
                         f"not {type(b).__name__}")
+    ta = type(a)
+    if (ta is float or ta is int) and exact_scalars and isinstance(b, Tensor) and \
+            b._data.dtype.kind == "f":   # (see above)
+        return (None, b), (a, b._data), _FROM_NP[b._data.dtype]
     if is_number(a) and isinstance(b, Tensor):
         dt = _float_with_scalar(b, a) or _dtype.result_dtype(a, b)
         sa = _scalar_operand(a, dt, exact_scalars)

@@ -199,7 +199,7 @@ class Node:
     @property
     def needs_input_grad(self):
         """One flag per operand of the op (by position, as backward reads them)."""
-        return tuple(fn is not None for fn, _ in self.next_functions)
+        return tuple([fn is not None for fn, _ in self.next_functions])
 
     @property
     def metadata(self):
@@ -241,7 +241,7 @@ Node._variants = {}
 
 
 def _needs_operand_grad(node):
-    return tuple(fn is not None for fn, _ in node._operand_edges)
+    return tuple([fn is not None for fn, _ in node._operand_edges])
 
 
 def _edges_at_positions(node):
@@ -364,6 +364,15 @@ def save_tensor(t, is_output=False):
             t._requires_grad, is_output)
 
 
+def _tensor_make(data, requires_grad=False):
+    """Tensor._make. ember._tensor imports this module, so the method is looked up on the
+    first call and bound here in this function's place (no import on each call)."""
+    global _tensor_make
+    from .._tensor import Tensor
+    _tensor_make = Tensor._make
+    return _tensor_make(data, requires_grad)
+
+
 def unpack_saved(saved, node):
     """The Tensor that save_tensor kept, for node's backward; raises when it was
     modified in place since."""
@@ -374,9 +383,8 @@ def unpack_saved(saved, node):
         _raise_modified(saved, node)
     if leaf is not None:
         return leaf
-    from .._tensor import Tensor
     _, _, _, data, grad_fn, output_nr, requires_grad, is_output = saved[:8]
-    t = Tensor._make(data, requires_grad)
+    t = _tensor_make(data, requires_grad)
     t._vc = vc
     if requires_grad:
         t.grad_fn = node if is_output else grad_fn
@@ -806,11 +814,10 @@ def _accumulate(t, g, create_graph, sole_owner=False):
         if create_graph:
             t._grad = g if fits else _relayout_graph(g, data)
         else:
-            from .._tensor import Tensor
             # (enforce_grad_layout_policy(False): a gradient nothing else holds is taken
             # as it is laid out)
             steal = sole_owner and (fits or not grad_mode.GRAD_LAYOUT_ENFORCED[0])
-            t._grad = Tensor._make(gd if steal else grad_like(gd, data)
+            t._grad = _tensor_make(gd if steal else grad_like(gd, data)
                                    if strided else gd.copy())
     elif create_graph:
         t._grad = t._grad + g
