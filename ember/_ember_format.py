@@ -110,8 +110,10 @@ class _Encoder:
                 # (not in this format: save() pickles objects holding one, keeping its class)
                 raise TypeError(f"ember's format stores no Tensor subclass "
                                 f"({type(obj).__name__})")
-            if obj.is_meta:
-                raise NotImplementedError("ember.save does not write meta tensors yet")
+            if obj.is_meta:   # no data: a record of its own, no storage
+                return {"__meta_tensor__": obj.dtype.name, "shape": list(obj.shape),
+                        "strides": list(obj.stride()), "requires_grad": obj._requires_grad,
+                        "parameter": isinstance(obj, Parameter)}
             arr = obj._data
             if type(arr) is np.ndarray:
                 key, root = self.storage_key(arr)
@@ -204,7 +206,28 @@ class _Decoder:
             return self.sparse(x)
         if "__quantized__" in x:
             return _quantized_serialization.decode(self, x)
+        if "__meta_tensor__" in x:
+            return self.meta_tensor(x)
         raise ValueError(f"unknown record {sorted(x)[:3]}")
+
+    def meta_tensor(self, x):
+        """A meta tensor (shape, strides and dtype, no data) from its record; it stays on
+        the meta device whatever the map_location, as torch.load keeps one."""
+        from ._ops.creation import empty_strided
+        dt = getattr(_dtype, str(x["__meta_tensor__"]), None)
+        shape, strides = x["shape"], x["strides"]
+        if not isinstance(dt, _dtype.dtype) or len(shape) != len(strides) or \
+                not all(isinstance(n, int) and n >= 0 for n in shape) or \
+                not all(isinstance(s, int) for s in strides):
+            raise ValueError(f"invalid meta tensor record (dtype {x['__meta_tensor__']!r}, "
+                             f"shape {shape}, strides {strides})")
+        t = empty_strided(tuple(shape), tuple(strides), dtype=dt, device="meta")
+        if x.get("parameter"):
+            from .nn.parameter import Parameter
+            return Parameter(t, requires_grad=x["requires_grad"])
+        if x["requires_grad"]:
+            t.requires_grad_(True)
+        return t
 
     def sparse(self, x):
         """A sparse tensor from its record, checked as its constructor checks."""

@@ -20,6 +20,7 @@ from . import _dtype, _quantized, _quantized_serialization
 from ._map_location import _init_placement, _placed_rebuild
 from ._torch_rebuild import (_TORCH_STORAGES, _TORCH_ONLY_DTYPES, _StorageType,
                              _rebuild_tensor, _rebuild_tensor_v3, _rebuild_parameter,
+                             _rebuild_meta_tensor_no_storage,
                              _rebuild_from_type_v2, _get_layout, _rebuild_size,
                              _rebuild_sparse_tensor)
 
@@ -105,6 +106,7 @@ class _TorchUnpickler(pickle.Unpickler):
         ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
         ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
         ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+        ("torch._utils", "_rebuild_meta_tensor_no_storage"): _rebuild_meta_tensor_no_storage,
         ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
         ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
         ("torch._utils", "_rebuild_sparse_tensor"): _rebuild_sparse_tensor,

@@ -80,6 +80,23 @@ def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, bac
     return _rebuild_tensor(raw.view(dtype.np), storage_offset, size, stride, requires_grad)
 
 
+def _rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad):
+    """torch._utils._rebuild_meta_tensor_no_storage: a meta tensor (no data) of `dtype`,
+    `size` and `stride`, as torch pickles one. It stays on the meta device whatever the
+    map_location, as torch.load keeps it."""
+    from ._ops.creation import empty_strided
+    if not isinstance(dtype, _dtype.dtype):
+        raise pickle.UnpicklingError(f"_rebuild_meta_tensor_no_storage: {dtype!r} is not a dtype")
+    size, stride = tuple(size), tuple(stride)
+    if len(size) != len(stride) or not all(isinstance(n, int) and n >= 0 for n in size) or \
+            not all(isinstance(s, int) for s in stride):
+        raise pickle.UnpicklingError(f"_rebuild_meta_tensor_no_storage: invalid size {list(size)} "
+                                     f"or stride {list(stride)}")
+    t = empty_strided(size, stride, dtype=dtype, device="meta")
+    t._requires_grad = bool(requires_grad) and (dtype.is_floating_point or dtype.is_complex)
+    return t
+
+
 def _rebuild_parameter(data, requires_grad, backward_hooks=None, *state):
     from .nn.parameter import Parameter
     return Parameter(data, requires_grad=requires_grad)

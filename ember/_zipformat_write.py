@@ -160,7 +160,12 @@ class _TorchPickler(pickle._Pickler):
                          (func, type(t), args, subclass_state(t)), obj=t)
 
     def _rebuild_args(self, t):
-        """(the rebuild function's global, its arguments) of a strided tensor's values."""
+        """(the rebuild function's global, its arguments) of a strided tensor's values; a
+        meta tensor has no values: its dtype, size, stride and requires_grad rebuild it."""
+        if t.is_meta:
+            return (_TorchGlobal("torch._utils", "_rebuild_meta_tensor_no_storage"),
+                    (_TorchGlobal("torch", t.dtype.name), tuple(t.shape), tuple(t.stride()),
+                     bool(t._requires_grad)))
         if type(t._data) is np.ndarray or t.device.type != "cuda":
             arr, location = t._cpu_array(), "cpu"
             root = _root_array(arr)

@@ -67,6 +67,8 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
         return result
 
     def __reduce_ex__(self, proto):
+        if self.is_meta:   # no data: the plain meta tensor's own pickling rebuilds it
+            return (Parameter, (Tensor._make(self._data), self._requires_grad))
         if self.device.type == "cpu":
             return (_rebuild_parameter, (self._cpu_array().copy(), self._requires_grad))
         # a device parameter comes back on its device, as PyTorch's pickles do
