@@ -163,3 +163,61 @@ def test_inplace_leaky_relu_with_negative_slope_refuses_backward():
             y.sum().backward()
         msgs.append(str(info.value))
     assert msgs[0] == msgs[1]
+
+
+def _graph(fn, depth=4):
+    """(name, edges below) of node `fn`, `depth` levels down; None for a missing edge."""
+    if fn is None:
+        return None
+    below = [(_graph(f, depth - 1), nr) for f, nr in fn.next_functions] if depth else []
+    return (fn.name(), below)
+
+
+def _graph_cases(lib):
+    F = lib.nn.functional
+    gen = np.random.default_rng(0)
+    made = []   # the leaves, kept alive while the cases are (ember's AccumulateGrad holds
+    # its variable weakly)
+
+    def t(*shape, grad=True, dtype="float64"):
+        data = gen.standard_normal(shape)
+        made.append(lib.tensor(data, dtype=getattr(lib, dtype), requires_grad=grad))
+        return made[-1]
+
+    up = F.interpolate
+    return {
+        "interpolate_linear": lambda: up(t(2, 3, 5), scale_factor=2, mode="linear"),
+        "interpolate_bilinear": lambda: up(t(1, 2, 3, 4), size=(5, 3), mode="bilinear"),
+        "interpolate_bilinear_corners": lambda: up(t(1, 2, 3, 4), scale_factor=1.5,
+                                                   mode="bilinear", align_corners=True),
+        "interpolate_bilinear_aa": lambda: up(t(1, 2, 6, 5), size=(3, 2), mode="bilinear",
+                                              antialias=True),
+        "interpolate_bicubic": lambda: up(t(1, 1, 4, 4), size=(6, 5), mode="bicubic"),
+        "interpolate_trilinear": lambda: up(t(1, 1, 2, 3, 2), scale_factor=2, mode="trilinear"),
+        "interpolate_nearest2d": lambda: up(t(1, 2, 3, 3), scale_factor=2),
+        "interpolate_nearest_exact3d": lambda: up(t(1, 1, 2, 3, 2), size=(3, 2, 4),
+                                                  mode="nearest-exact"),
+        "interpolate_bilinear_half": lambda: up(t(1, 2, 3, 4, dtype="float16"), size=(5, 3),
+                                                mode="bilinear"),
+        "upsample_bilinear": lambda: F.upsample_bilinear(t(1, 2, 3, 3), scale_factor=2),
+    }
+
+
+GRAPH_CASES = sorted(_graph_cases(ember))
+
+
+@pytest.mark.parametrize("case", GRAPH_CASES)
+def test_graph_and_gradients_as_torch(case):
+    """Ops with a node of their own where a composite stood: the graph below the output
+    (names and edges) is PyTorch's, and so are the gradients of every leaf."""
+    t_cases, e_cases = _graph_cases(torch), _graph_cases(ember)
+    t_out, e_out = t_cases[case](), e_cases[case]()
+    assert _graph(e_out.grad_fn) == _graph(t_out.grad_fn)
+
+    def grads(out, lib):
+        leaves = [n.variable for n in _leaves(out.grad_fn)]
+        weight = lib.tensor(np.cos(np.arange(out.numel())).reshape(out.shape), dtype=out.dtype)
+        return [g.detach().double().numpy() for g in lib.autograd.grad(out, leaves, weight)]
+    half = t_out.dtype in (torch.float16, torch.bfloat16)
+    for a, b in zip(grads(e_out, ember), grads(t_out, torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-2 if half else 1e-10, atol=1e-3 if half else 1e-12)

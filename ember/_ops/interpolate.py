@@ -3,8 +3,9 @@
 Every mode except area is separable: along each spatial dim the output is a weighted sum
 of a few input taps, out[..., i, ...] = sum_k w_k[i] * x[..., idx_k[i], ...]. The taps
 follow PyTorch's kernels (source index = scale * (i + 0.5) - 0.5, or scale * i with
-align_corners; cubic convolution with A = -0.75 and clamped borders). Each tap is an
-index_select, so gradients (scatter-adds) and double backward come from that op.
+align_corners; cubic convolution with A = -0.75 and clamped borders). One node (Upsample)
+runs all dims, named as PyTorch's kernel; its backward is the scatter-add (index_add) of
+the taps, written in ember ops.
 """
 import numpy as np
 
@@ -13,6 +14,7 @@ from .. import _dtype
 from .._backend import array_namespace, like
 from .._tensor import Tensor
 from .relayout import keep_channels_last
+from ._base import Op, apply
 from ._util import dtype_name
 
 __all__ = []
@@ -195,20 +197,6 @@ def _resample_uint8(input, out_size, scales, align_corners, cubic, antialias):
     return Tensor._make(array_namespace(x).ascontiguousarray(x))
 
 
-def _resample(x, dim, taps):
-    """sum_k w_k * x.index_select(dim, idx_k), w_k broadcast along dim."""
-    out = None
-    shape = [1] * x.dim()
-    shape[dim] = -1
-    for idx, w in taps:
-        # the taps are computed on the host: move them to x's device
-        term = x.index_select(dim, Tensor._make(like(idx, x._data)))
-        if w is not None:
-            term = term * Tensor._make(like(w.reshape(shape), x._data))
-        out = term if out is None else out + term
-    return out
-
-
 def _output_size(input, size, scale_factor, dim):
     """(output sizes, per-dim scale factors or None) as torch.nn.functional.interpolate."""
     if size is not None and scale_factor is not None:
@@ -309,11 +297,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
 
 def _interpolate(input, out_size, scales, mode, align_corners, antialias):
-    """interpolate's resampling of a floating-point input, one spatial dim at a time."""
+    """interpolate's resampling of a floating-point input by one node (Upsample), with the
+    taps of each spatial dim it changes."""
     dim = input.dim() - 2
-    low = input.dtype in (_dtype.float16, _dtype.bfloat16)
-    x = input.float() if low else input
-    ct = np.float64 if x.dtype is _dtype.float64 else np.float32
+    ct = np.float64 if input.dtype is _dtype.float64 else np.float32
+    passes = []
     for d in range(dim):
         n_in, n_out = input.shape[2 + d], out_size[d]
         scale = scales[d] if scales is not None else None
@@ -327,10 +315,69 @@ def _interpolate(input, out_size, scales, mode, align_corners, antialias):
             taps = _cubic_taps(n_in, n_out, scale, align_corners, ct)
         else:
             taps = _linear_taps(n_in, n_out, scale, align_corners, ct)
-        x = _resample(x, 2 + d, taps)
-    if x is input:  # antialias with every size unchanged: a copy, as torch
-        x = input.clone()
-    return x.to(input.dtype) if low else x
+        passes.append((2 + d, n_in, taps))
+    return apply(Upsample, (input,), (input._data,), passes, _node_name(mode, dim, antialias))
+
+
+def _resample_array(x, dim, taps):
+    """sum_k w_k * x.take(idx_k, dim) on arrays, w_k broadcast along dim (the taps are
+    host arrays: moved to x's device)."""
+    xp = array_namespace(x)
+    out = None
+    shape = [1] * x.ndim
+    shape[dim] = -1
+    for idx, w in taps:
+        term = xp.take(x, like(idx, x), axis=dim)
+        if w is not None:
+            term *= like(w.reshape(shape), x)
+        if out is None:
+            out = term
+        else:
+            out += term
+    return out
+
+
+class Upsample(Op):
+    """The resampling kernels of F.interpolate but area (PyTorch's UpsampleLinear1DBackward0,
+    UpsampleBilinear2DAaBackward0, UpsampleNearest3DBackward0 ...: the name is given per
+    call). `passes` holds (dim, input size, taps) for each spatial dim resampled, in order:
+    out = sum_k w_k x.take(idx_k, dim). Backward runs the passes in reverse, each the
+    adjoint, sum_k index_add(dim, idx_k, w_k g), as ember ops (the op is linear: double
+    backward is the forward again). float16/bfloat16 compute in float32, rounded once."""
+    _name = "UpsampleBilinear2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, passes, name):
+        ctx._name = name
+        ctx.passes = passes
+        ctx.shape = x.shape
+        dt = x.dtype
+        if x.itemsize == 2:
+            x = x.astype(np.float32)
+        if not passes:  # antialias with every size unchanged: a copy, as torch
+            return x.astype(dt, copy=True)
+        for dim, _, taps in passes:
+            x = _resample_array(x, dim, taps)
+        return x.astype(dt, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .creation import zeros
+        dt = grad.dtype
+        g = grad.float() if dt.itemsize == 2 else grad
+        shape = list(g.shape)
+        for dim, n_in, taps in reversed(ctx.passes):
+            vshape = [1] * g.dim()
+            vshape[dim] = -1
+            shape[dim] = n_in
+            acc = zeros(shape, dtype=g.dtype, device=g.device)
+            for idx, w in taps:
+                term = g if w is None else g * Tensor._make(like(w.reshape(vshape), g._data))
+                acc = acc.index_add(dim, Tensor._make(like(idx, g._data)), term)
+            g = acc
+        if not ctx.passes:
+            g = g.clone()
+        return g.to(dt)
 
 
 _NODE_MODE = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
