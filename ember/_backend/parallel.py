@@ -257,7 +257,9 @@ def ufunc(f, *args, out=None):
     operands allow: NumPy arrays (or scalars), every full-size array and `out` C-contiguous,
     the others broadcast along leading dims or C-contiguous themselves. The pieces are runs
     of the flattened arrays when all have the full shape, else runs of rows (the first
-    dim). Anything else runs whole, so the result (values, dtype, layout) is always f's own."""
+    dim). A ufunc outside EXACT (exp, tanh, power ...) splits only with all its operands
+    full-size arrays of one dtype on which it is piecewise(); its work counts WEIGHT passes.
+    Anything else runs whole, so the result (values, dtype, layout) is always f's own."""
     plan = _plan(f, args, out)
     if plan is None:
         return f(*args) if out is None else f(*args, out=out)
@@ -271,7 +273,7 @@ def ufunc(f, *args, out=None):
 
     def run(lo, hi):
         f(*[a if v is None else v[lo:hi] for a, v in zip(args, views)], out=target[lo:hi])
-    split(n, run, 1 if flat else out.size // shape[0])
+    split(n, run, 1 if flat else out.size // shape[0], WEIGHT.get(f, 1))
     return out
 
 
@@ -295,12 +297,16 @@ def _plan(f, args, out):
     for a in arrays:
         if a.dtype.hasobject or not a.flags.c_contiguous:
             return None
+    if f not in EXACT:   # a loop that may treat a run's ends apart: only where probed
+        if len(arrays) != len(args) or len({a.shape for a in arrays}) != 1 or \
+                len({a.dtype for a in arrays}) != 1 or not piecewise(f, arrays[0].dtype):
+            return None
     shape = arrays[0].shape if len(arrays) == 1 else np.broadcast_shapes(
         *(a.shape for a in arrays))
     size = 1
     for d in shape:
         size *= d
-    if size < MIN_WORK:
+    if size * WEIGHT.get(f, 1) < MIN_WORK:
         return None
     if out is not None:
         if type(out) is not _ndarray or out.shape != shape or not out.flags.c_contiguous:
@@ -324,3 +330,123 @@ def _plan(f, args, out):
 def _same_memory(a, b):
     return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
             and a.shape == b.shape and a.strides == b.strides)
+
+
+# ---------------------------------------------------------------------------- piecewise
+
+# ufuncs whose every element is one IEEE operation (correctly rounded, or exact), or a
+# comparison, selection or bit operation: each output element depends on its inputs alone
+# by the standard, whatever loop NumPy picks for a run of the array
+EXACT = frozenset(getattr(np, n) for n in (
+    "add", "subtract", "multiply", "divide", "true_divide", "negative", "positive",
+    "absolute", "sqrt", "square", "reciprocal", "maximum", "minimum", "fmax", "fmin",
+    "copysign", "floor", "ceil", "trunc", "rint", "sign", "signbit", "isnan", "isinf",
+    "isfinite", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
+    "bitwise_xor", "invert", "left_shift", "right_shift") if hasattr(np, n))
+
+_PIECEWISE = {}    # (ufunc, dtype) -> whether runs of an array give the whole call's bits
+_PROBE_EDGE = 17   # run starts and ends probed: every offset up to 64 bytes of float32
+
+
+def piecewise(f, dtype):
+    """Whether ufunc `f` (one or two inputs of `dtype`, one output) gives every element the
+    bits a call over the whole array gives it, whatever run of the array a call covers.
+
+    The transcendental loops (exp, log, tanh, sin ...) are not correctly rounded, and NumPy
+    picks them by the CPU (AVX-512, AVX2, baseline): a loop that treated a run's unaligned
+    head or its tail apart (a scalar loop for the leftovers, say) would give a split result
+    other bits than one whole call. So this is measured, once per (ufunc, dtype) in the
+    process, on this machine's loops (a few ms): an array of special values (signed zeros,
+    infinities, NaN, subnormals, the overflow and underflow edges) and random ones over many
+    scales, cut at every start offset up to _PROBE_EDGE elements with every run length
+    modulo 16, and into short runs, each run written into an output at the same offset (as
+    ufunc() and the kernels write their pieces), and compared byte for byte with the whole
+    call's result."""
+    key = (f, dtype)
+    ok = _PIECEWISE.get(key)
+    if ok is None:
+        ok = _PIECEWISE[key] = _probe(f, np.dtype(dtype))
+    return ok
+
+
+def _probe_values(dtype, n, seed):
+    rng = np.random.default_rng(seed)
+    with np.errstate(all="ignore"):
+        if dtype.kind == "f":
+            info = np.finfo(dtype)
+            special = np.array([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, np.inf, -np.inf, np.nan,
+                                float(info.tiny), -float(info.tiny), float(info.smallest_subnormal),
+                                -float(info.smallest_subnormal), float(info.max), -float(info.max),
+                                88.72, 88.73, -87.34, -103.98, 709.79, -745.2, 20.0, -20.0,
+                                9.0, 1e4, -1e4, 1e-7, np.pi, np.pi / 2, 1e30, -1e30])
+            scales = 10.0 ** rng.integers(-8, 9, n)
+            v = np.concatenate([special, rng.standard_normal(n) * scales])[:n]
+            v = v.astype(dtype)
+            v[len(special):] = v[len(special):][rng.permutation(n - len(special))]
+        elif dtype.kind == "c":
+            part = _probe_values(np.dtype(dtype.char.lower()), n, seed)
+            v = (part + 1j * part[::-1]).astype(dtype)
+        elif dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            v = rng.integers(info.min, info.max, n, dtype=dtype, endpoint=True)
+            v[:4] = (0, 1, info.min, info.max)
+        else:
+            v = rng.random(n) < 0.5
+    return v
+
+
+def _probe(f, dtype):
+    if f.nout != 1 or f.nin not in (1, 2):
+        return False
+    n = 4 * _PROBE_EDGE + 160
+    args = [_probe_values(dtype, n, s) for s in range(f.nin)]
+    try:
+        with np.errstate(all="ignore"):
+            whole = f(*args)
+            if type(whole) is not _ndarray or whole.shape != (n,):
+                return False
+            out = np.empty_like(whole)
+            # every start offset, with ends that give every run length modulo 16; and
+            # short runs (a masked or scalar tail alone) from starts of each alignment class
+            runs = [(lo, n - e) for lo in range(_PROBE_EDGE) for e in range(0, _PROBE_EDGE, 4)]
+            runs += [(lo, lo + k) for lo in (0, 1, 2, 3, 5, 8) for k in range(1, 2 * _PROBE_EDGE)]
+            expect = whole.view(np.uint8).reshape(n, -1)
+            for lo, hi in runs:
+                out[lo:hi] = 0
+                f(*(a[lo:hi] for a in args), out=out[lo:hi])
+                if not np.array_equal(out.view(np.uint8).reshape(n, -1)[lo:hi], expect[lo:hi]):
+                    return False
+    except (TypeError, ValueError, ArithmeticError):   # no loop for the dtype
+        return False
+    return True
+
+
+# a pass of these ufuncs costs about this many passes of an add on float32 (one thread,
+# 64K elements in the L2 cache: add ~5 us, exp ~30, tanh ~24, log/log1p ~50): their work
+# reaches the pool's threshold at that many times fewer elements
+WEIGHT = {getattr(np, n): w for n, w in (
+    ("exp", 5), ("exp2", 5), ("expm1", 6), ("log", 6), ("log1p", 6), ("log2", 6),
+    ("log10", 6), ("sin", 6), ("cos", 6), ("tan", 8), ("tanh", 5), ("sinh", 8), ("cosh", 8),
+    ("arcsin", 8), ("arccos", 8), ("arctan", 8), ("arcsinh", 8), ("arccosh", 8),
+    ("arctanh", 8), ("cbrt", 6)) if hasattr(np, n)}
+
+
+def unary(kernel, x, passes, uses=()):
+    """kernel(x_run, out_run) over runs of x on the pool, into a fresh C-contiguous array of
+    x's shape and dtype (kernel writes out_run and may use it as scratch); None when no split
+    is worth it or allowed: x not a C-contiguous NumPy array of a 4- or 8-byte float, too
+    little work (`passes` add-passes per element), one thread, or a ufunc in `uses` (the
+    ufuncs kernel calls besides the EXACT ones) that is not piecewise on x's dtype. The
+    caller then runs its whole-array code."""
+    if type(x) is not _ndarray or x.dtype.kind != "f" or x.itemsize < 4 or \
+            x.size * passes < MIN_WORK or threads() < 2 or not x.flags.c_contiguous or \
+            BUSY.locked():
+        return None
+    for f in uses:
+        if not piecewise(f, x.dtype):
+            return None
+    out = np.empty(x.shape, x.dtype)
+    src, dst = x.reshape(-1), out.reshape(-1)
+    split(src.size, lambda lo, hi: kernel(src[lo:hi], dst[lo:hi]), passes=passes)
+    return out

@@ -1,0 +1,233 @@
+"""Transcendental elementwise ops on the thread pool (ember/_backend/parallel.py: piecewise,
+unary, WEIGHT; the `split=` rows of ember/_ops/pointwise.py's unary table, sigmoid's
+kernel): a split only where the ufunc's loops are measured to give every run of an array
+the bits of one whole call; one thread and two give the same bytes, at pieces cut at odd
+offsets, with special values; values and gradients against torch."""
+import numpy as np
+import pytest
+
+import ember
+from ember import _threads
+from ember._backend import parallel
+
+torch = pytest.importorskip("torch")
+
+BIG = 1 << 14
+rng = np.random.default_rng(19)
+
+
+@pytest.fixture
+def jobs(monkeypatch):
+    """Splits handed to the pool (one entry per split), two threads allowed, the threshold at
+    BIG element-passes and pieces of at least 1000 elements (so that pieces start at many
+    alignments), no back-off; the thread settings restored."""
+    from ember._ops import pointwise
+    monkeypatch.setattr(parallel, "MIN_WORK", BIG)
+    monkeypatch.setattr(parallel, "MIN_PIECE", 1000)
+    monkeypatch.setattr(pointwise, "_SPLIT_MIN", BIG)
+    monkeypatch.setattr(parallel, "_judge", lambda took, alone: None)
+    monkeypatch.setattr(parallel, "_BACKOFF", [0, 0])
+    state, setting = _threads._STATE["num_threads"], parallel.SETTING[0]
+    seen = []
+    start = parallel._workers
+
+    def counting(count):
+        seen.append(count)
+        return start(count)
+    monkeypatch.setattr(parallel, "_workers", counting)
+    parallel.SETTING[0] = 2
+    yield seen
+    _threads._STATE["num_threads"], parallel.SETTING[0] = state, setting
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
+
+
+def _values(n, dtype, positive=False, unit=False):
+    """Random values over many scales with special values strewn in."""
+    v = rng.standard_normal(n) * 10.0 ** rng.integers(-4, 4, n)
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1e-310, 88.72, 88.73,
+               -88.73, -103.98, -104.0, 709.8, -745.2, 1e30, -1e30, 20.0, -20.0, 1.0, -1.0]
+    idx = rng.choice(n, len(special) * 7, replace=False)
+    v[idx] = np.tile(special, 7)
+    if positive:
+        v = np.abs(v)
+    if unit:
+        v = np.tanh(v)
+    with np.errstate(all="ignore"):
+        return v.astype(dtype)
+
+
+UNARY = {   # name: (input kind, the ufunc that qualifies the split)
+    "exp": ("any", np.exp), "exp2": ("any", np.exp2), "expm1": ("any", np.expm1),
+    "log": ("positive", np.log), "log1p": ("positive", np.log1p),
+    "log2": ("positive", np.log2), "log10": ("positive", np.log10),
+    "sqrt": ("positive", np.sqrt), "sin": ("any", np.sin), "cos": ("any", np.cos),
+    "tan": ("any", np.tan), "asin": ("unit", np.arcsin), "acos": ("unit", np.arccos),
+    "atan": ("any", np.arctan), "sinh": ("any", np.sinh), "cosh": ("any", np.cosh),
+    "tanh": ("any", np.tanh), "asinh": ("any", np.arcsinh), "acosh": ("positive", np.arccosh),
+    "atanh": ("unit", np.arctanh), "sigmoid": ("any", np.exp),
+}
+
+
+# ---------------------------------------------------------------------------- the probe
+
+class _Fake:
+    """A unary 'ufunc' for the probe: f on every element, except the first (or last) element
+    of each call, which `edge` computes (a loop that treats a run's head or tail apart)."""
+    nin, nout = 1, 1
+
+    def __init__(self, f, edge=None, at=0):
+        self.f, self.edge, self.at = f, edge, at
+
+    def __call__(self, x, out=None):
+        r = self.f(x, out=out)
+        if self.edge is not None and x.size:
+            r[self.at] = self.edge(x[self.at:][:1])[0]
+        return r
+
+
+def _exp64(x):   # exp in float64, rounded: other bits than float32's loop on some values
+    return np.exp(x.astype(np.float64)).astype(x.dtype)
+
+
+def test_probe_finds_a_loop_that_treats_a_runs_head_or_tail_apart():
+    f32 = np.dtype(np.float32)
+    assert not parallel._probe(_Fake(np.exp, _exp64, 0), f32)
+    assert not parallel._probe(_Fake(np.exp, _exp64, -1), f32)
+    assert parallel._probe(_Fake(np.exp), f32)
+    # its values hold the special ones: signed zeros, infinities, NaN, subnormals
+    v = parallel._probe_values(f32, 228, 0)
+    assert np.signbit(v[v == 0]).any() and not np.signbit(v[v == 0]).all()
+    assert np.isnan(v).any() and np.isposinf(v).any() and np.isneginf(v).any()
+    assert ((v != 0) & (np.abs(v) < np.finfo(np.float32).tiny)).any()
+
+
+def test_piecewise_is_measured_once_and_cached(monkeypatch):
+    calls = []
+    real = parallel._probe
+    monkeypatch.setattr(parallel, "_PIECEWISE", {})
+    monkeypatch.setattr(parallel, "_probe", lambda f, dt: calls.append(f) or real(f, dt))
+    for _ in range(3):
+        parallel.piecewise(np.tanh, np.dtype(np.float32))
+    assert calls == [np.tanh]
+
+
+def test_an_unqualified_ufunc_runs_whole(jobs, monkeypatch):
+    x = _values(4 * BIG + 7, np.float32)
+    monkeypatch.setitem(parallel._PIECEWISE, (np.exp, np.dtype(np.float32)), False)
+    before = len(jobs)
+    with np.errstate(all="ignore"):
+        got = parallel.ufunc(np.exp, x)
+        assert parallel.unary(lambda a, o: np.exp(a, out=o), x, 5, (np.exp,)) is None
+        expect = np.exp(x)
+    assert len(jobs) == before
+    assert got.tobytes() == expect.tobytes()
+    e = ember.exp(ember.from_numpy(x))
+    assert len(jobs) == before and e.numpy().tobytes() == expect.tobytes()
+
+
+def test_binary_non_exact_ufunc_splits_only_on_full_arrays_of_one_dtype(jobs):
+    a = np.abs(_values(4 * BIG + 5, np.float32)) + 0.5
+    b = _values(4 * BIG + 5, np.float32) / 7
+    with np.errstate(all="ignore"):
+        before = len(jobs)
+        got = parallel.ufunc(np.power, a, b)
+        if parallel.piecewise(np.power, np.dtype(np.float32)):
+            assert len(jobs) == before + 1
+        assert got.tobytes() == np.power(a, b).tobytes()
+        before = len(jobs)
+        got = parallel.ufunc(np.power, a, 1.7)          # a scalar operand: whole
+        assert len(jobs) == before and got.tobytes() == np.power(a, 1.7).tobytes()
+        got = parallel.ufunc(np.power, a, b.astype(np.float64))   # two dtypes: whole
+        assert len(jobs) == before
+        got = parallel.ufunc(np.add, a, 1.7)            # an exact ufunc: split as before
+        assert len(jobs) == before + 1 and got.tobytes() == (a + np.float32(1.7)).tobytes()
+
+
+# ---------------------------------------------------------------------------- the ops
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_one_and_two_threads_same_bytes_and_torchs_values(jobs, name, dtype):
+    kind, f = UNARY[name]
+    for n in (BIG // 8 - 1, 4 * BIG + 3, 5 * BIG + 1001):   # pieces at many offsets
+        x = _values(n, dtype, positive=kind == "positive", unit=kind == "unit")
+        fn = getattr(ember, name)
+        parallel.SETTING[0] = 1
+        before = len(jobs)
+        one = fn(ember.from_numpy(x)).numpy()
+        assert len(jobs) == before
+        parallel.SETTING[0] = 2
+        two = fn(ember.from_numpy(x)).numpy()
+        assert one.tobytes() == two.tobytes()
+        assert one.dtype == dtype
+        split = len(jobs) > before
+        weight = 9 if name == "sigmoid" else parallel.WEIGHT.get(f, 1)
+        assert split == (n * weight >= BIG and parallel.piecewise(f, np.dtype(dtype)))
+        t = getattr(torch, name)(torch.from_numpy(x)).numpy()
+        tol = dict(rtol=3e-6, atol=1e-30) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-300)
+        with np.errstate(all="ignore"):
+            finite = np.isfinite(t) & np.isfinite(one) & (np.abs(t) < np.finfo(dtype).max / 4)
+        np.testing.assert_allclose(one[finite], t[finite], **tol)
+        assert np.array_equal(np.isnan(one), np.isnan(t))
+        both = np.isinf(one) & np.isinf(t)
+        assert np.array_equal(one[both], t[both])
+        if name not in ("cosh", "sinh"):   # torch's float32 loops overflow from |x| = 89.0
+            assert np.array_equal(np.isinf(one), np.isinf(t))
+
+
+@pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid", "log", "sin"])
+def test_unary_backward_against_torch(jobs, name):
+    kind, _ = UNARY[name]
+    x = (rng.standard_normal(3 * BIG + 11) * 3).astype(np.float32)
+    if kind == "positive":
+        x = np.abs(x) + np.float32(0.1)
+    g = rng.standard_normal(x.size).astype(np.float32)
+    grads = []
+    for lib in (ember, torch):
+        t = lib.from_numpy(x.copy()).requires_grad_(True)
+        getattr(lib, name)(t).backward(lib.from_numpy(g.copy()))
+        grads.append(t.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)
+
+
+def test_unary_keeps_layout_and_runs_whole_off_the_fast_path(jobs):
+    x = _values(600 * 70, np.float32).reshape(600, 70)
+    for lib_x in ((ember.from_numpy(x).t()), ember.from_numpy(x)[:, ::2]):   # not C-contiguous
+        before = len(jobs)
+        e = ember.exp(lib_x)
+        assert len(jobs) == before
+        t = torch.exp(torch.from_numpy(x).t() if lib_x.shape[0] == 70 else
+                      torch.from_numpy(x)[:, ::2])
+        assert e.stride() == t.stride()
+    for dt in (ember.float16, ember.bfloat16, ember.complex64):   # computed on their own path
+        before = len(jobs)
+        ember.exp(ember.from_numpy(x.reshape(-1)[:100]).to(dt).expand(4 * BIG // 100 + 1, 100).contiguous())
+        assert len(jobs) == before
+    out = ember.empty(600, 70)
+    ember.exp(ember.from_numpy(x), out=out)
+    with np.errstate(all="ignore"):
+        assert out.numpy().tobytes() == np.exp(x).tobytes()
+
+
+def test_sigmoid_tails_as_torch():
+    """1 / (1 + exp(-x)): 0 where exp(-x) overflows (x < -88.72 in float32), as torch's;
+    subnormal quotients just above."""
+    x = np.array([-1e30, -200, -104, -103.9, -100, -88.8, -88.72, -88.7, -88, -87.3, -20, -1,
+                  -0.0, 0.0, 1, 16, 17, 20, 100, np.inf, -np.inf, np.nan], np.float32)
+    for dt in (np.float32, np.float64):
+        e = ember.sigmoid(ember.from_numpy(x.astype(dt))).numpy()
+        t = torch.sigmoid(torch.from_numpy(x.astype(dt))).numpy()
+        np.testing.assert_allclose(e, t, rtol=2e-7 if dt == np.float32 else 1e-15, atol=0)
+        assert np.array_equal(e == 0, t == 0)
+
+
+def test_sigmoid_half_and_complex_as_torch():
+    x = (rng.standard_normal(500) * 6).astype(np.float32)
+    for dt in ("float16", "bfloat16"):
+        e = ember.sigmoid(ember.from_numpy(x).to(getattr(ember, dt))).float().numpy()
+        t = torch.sigmoid(torch.from_numpy(x).to(getattr(torch, dt))).float().numpy()
+        np.testing.assert_array_equal(e, t)
+    z = (x[:250] + 1j * x[250:] / 4).astype(np.complex64)
+    np.testing.assert_allclose(ember.sigmoid(ember.from_numpy(z)).numpy(),
+                               torch.sigmoid(torch.from_numpy(z)).numpy(), rtol=2e-5, atol=1e-6)
