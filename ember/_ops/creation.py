@@ -41,6 +41,29 @@ def _finish(arr, dtype, device, requires_grad, out=None):
     return t
 
 
+_NO_PINNED_ALLOCATOR = ("pin_memory=True requires a CUDA or other accelerator backend; no pinned "
+                        "memory allocator is available on this system.")
+
+
+def pin_memory_arg(fname, pin_memory, none_ok=True, message=_NO_PINNED_ALLOCATOR):
+    """A factory's `pin_memory` as PyTorch's parser takes it: a bool, or None where
+    `none_ok` (an int raises TypeError); True needs an accelerator, else RuntimeError."""
+    if not check_flag(pin_memory, fname, "pin_memory", none_ok):
+        return False
+    from .. import cuda
+    if not cuda.is_available():
+        raise RuntimeError(message)
+    return True
+
+
+def pinned(t, pin):
+    """`t` with its CPU memory page-locked when `pin` (the factory's checked pin_memory)."""
+    if pin and t.device.type == "cpu":
+        from .._backend import cuda_backend
+        t._data = cuda_backend().pinned_copy(t._data)
+    return t
+
+
 def _write_out(out, result):
     """Store `result` in the `out=` tensor, resizing it as PyTorch does."""
     if not isinstance(out, Tensor):
@@ -212,6 +235,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     """
     dt = _dtype_arg(dtype, "tensor")
     check_flag(requires_grad, "tensor", none_ok=False)
+    pin = pin_memory_arg("tensor", pin_memory, none_ok=False)
     if isinstance(data, Tensor):
         import warnings
         warnings.warn("To copy construct from a tensor, it is recommended to use "
@@ -232,7 +256,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
             _raise_overflow(values, dt)
     except (TypeError, ValueError) as e:
         raise TypeError(f"tensor(): could not convert data to {dt}: {e}") from None
-    return _finish(arr, dt, device, requires_grad)
+    return pinned(_finish(arr, dt, device, requires_grad), pin)
 
 
 def _unsigned_wrapped(values, dt):
@@ -424,29 +448,32 @@ def _alloc(shape, value, dt, device, requires_grad, out=None):
 
 def zeros(*args, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, memory_format=None):
-    return _filled("zeros", _size_args("zeros", args, size), 0, dtype, device, requires_grad,
-                   out)
+    pin = pin_memory_arg("zeros", pin_memory)
+    return pinned(_filled("zeros", _size_args("zeros", args, size), 0, dtype, device,
+                          requires_grad, out), pin)
 
 
 def ones(*args, size=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False, memory_format=None):
-    return _filled("ones", _size_args("ones", args, size), 1, dtype, device, requires_grad,
-                   out)
+    pin = pin_memory_arg("ones", pin_memory)
+    return pinned(_filled("ones", _size_args("ones", args, size), 1, dtype, device,
+                          requires_grad, out), pin)
 
 
 def empty(*args, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, memory_format=None):
     """An uninitialised tensor; `memory_format` channels_last (4-d) / channels_last_3d
     (5-d) lays it out NHWC / NDHWC, as PyTorch's."""
+    pin = pin_memory_arg("empty", pin_memory)
     name = getattr(memory_format, "name", "contiguous_format")
     if name == "contiguous_format" or out is not None:
-        return _filled("empty", _size_args("empty", args, size), None, dtype, device,
-                       requires_grad, out)
+        return pinned(_filled("empty", _size_args("empty", args, size), None, dtype, device,
+                              requires_grad, out), pin)
     if name == "preserve_format":
         raise RuntimeError("unsupported memory format Preserve")
     from .conversion import _copy_in_format
     t = _filled("empty", _size_args("empty", args, size), None, dtype, device, False)
-    t = Tensor._make(_copy_in_format(t._data, memory_format))
+    t = pinned(Tensor._make(_copy_in_format(t._data, memory_format)), pin)
     if requires_grad:
         t.requires_grad = True
     return t
@@ -456,6 +483,7 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
                   pin_memory=False):
     """An uninitialised tensor of shape `size` laid out with `stride` (in elements) over
     storage just large enough for it."""
+    pin = pin_memory_arg("empty_strided", pin_memory)
     size, stride = tuple(size), tuple(stride)
     if len(size) != len(stride):
         raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality "
@@ -465,7 +493,8 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
                            f"strides={list(stride)}")
     shape = _shape((size,), "empty_strided")
     extent = 0 if 0 in shape else 1 + sum((n - 1) * s for n, s in zip(shape, stride))
-    storage = _filled("empty_strided", ((extent,),), None, dtype, device, False)._data
+    storage = pinned(_filled("empty_strided", ((extent,),), None, dtype, device, False),
+                     pin)._data
     from .._backend import strided_view
     t = Tensor._make(strided_view(storage, shape, tuple(s * storage.itemsize for s in stride)))
     if requires_grad:
@@ -480,11 +509,13 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
     if not isinstance(size, (tuple, list, Size)):
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type(size).__name__}")
+    pin = pin_memory_arg("full", pin_memory)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     if dtype is None and out is None:
         dtype = _dtype.scalar_dtype(fill_value)
-    return _filled("full", (tuple(size),), fill_value, dtype, device, requires_grad, out)
+    return pinned(_filled("full", (tuple(size),), fill_value, dtype, device, requires_grad, out),
+                  pin)
 
 
 def _like(fname, input, value, dtype, device, requires_grad, memory_format=None):
@@ -717,7 +748,9 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
     if sorted(order) != list(builtins.range(len(size))):
         raise RuntimeError("Duplicate dim not allowed")
     inverse = [order.index(d) for d in builtins.range(len(size))]
-    phys = _filled("empty_permuted", (tuple(size[d] for d in order),), None, dtype, device, False)
+    pin = pin_memory_arg("empty_permuted", pin_memory)
+    phys = pinned(_filled("empty_permuted", (tuple(size[d] for d in order),), None, dtype, device,
+                          False), pin)
     t = Tensor._make(phys._data.transpose(inverse))
     if requires_grad:
         t.requires_grad = True

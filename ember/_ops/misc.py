@@ -754,8 +754,10 @@ def _map2_(self, x, y, callable):
 def _new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False,
                        layout=None, pin_memory=False):
     E = _E()
+    from .creation import pin_memory_arg
+    pin_memory_arg("new_empty_strided", pin_memory)
     return E.empty_strided(size, stride, dtype=dtype or self.dtype, device=device or self.device,
-                           requires_grad=requires_grad)
+                           requires_grad=requires_grad, pin_memory=pin_memory)
 
 
 def _as_subclass(self, cls):

@@ -23,7 +23,7 @@ from ._util import check_flag, dtype_name, c_type_name
 from .conversion import commit_inplace
 from .._device import factory_device
 from .creation import (_not_implemented_for, _size_args, _dtype_arg, _shape, _alloc, _finish,
-                       _to_device, _write_out, empty_like, zeros_like)
+                       _to_device, _write_out, empty_like, zeros_like, pin_memory_arg, pinned)
 
 __all__ = ["rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like",
            "normal", "bernoulli", "multinomial", "poisson", "binomial"]
@@ -96,15 +96,17 @@ def _float_samples(name, kernel, sample, args, size, generator, out, dtype, devi
 def rand(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     """Uniform samples on [0, 1)."""
-    return _float_samples("rand", "check_uniform_bounds", _uniform_array, args, size,
-                          generator, out, dtype, device, requires_grad)
+    pin = pin_memory_arg("rand", pin_memory)
+    return pinned(_float_samples("rand", "check_uniform_bounds", _uniform_array, args, size,
+                                 generator, out, dtype, device, requires_grad), pin)
 
 
 def randn(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     """Standard normal samples."""
-    return _float_samples("randn", "normal_kernel_cpu", _normal_array, args, size, generator,
-                          out, dtype, device, requires_grad)
+    pin = pin_memory_arg("randn", pin_memory)
+    return pinned(_float_samples("randn", "normal_kernel_cpu", _normal_array, args, size,
+                                 generator, out, dtype, device, requires_grad), pin)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
@@ -138,6 +140,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     """A random permutation of 0 .. n-1."""
     if not isinstance(n, numbers.Integral):
         raise TypeError(f"randperm(): argument 'n' must be int, not {type(n).__name__}")
+    pin = pin_memory_arg("randperm", pin_memory)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     dt = _dtype_arg(dtype, "randperm", _dtype.int64)
@@ -152,7 +155,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
         raise RuntimeError(f"value cannot be converted to type {np.dtype(dt.np).name}_t without "
                            f"overflow")
     arr = _sampling.permutation(gen_of(generator), n).astype(dt.np)
-    return _finish(arr, dt, device, requires_grad, out)
+    return pinned(_finish(arr, dt, device, requires_grad, out), pin)
 
 
 def _random_like(input, dtype, device, requires_grad, memory_format, fill):

@@ -43,6 +43,10 @@ def sparse_coo_tensor(indices, values=None, size=None, *, dtype=None, device=Non
     Differentiable in `values` (when it requires grad). ``sparse_coo_tensor(size)``: an
     empty one (no elements) of that shape.
     """
+    from .._ops.creation import pin_memory_arg
+    # checked as PyTorch's parser does; a sparse tensor is not pinned
+    pin_memory_arg("sparse_coo_tensor", pin_memory, none_ok=False,
+                   message="Cannot access accelerator device when none is available.")
     if values is None:
         if isinstance(indices, Tensor) or size is not None:
             raise TypeError("sparse_coo_tensor() missing required argument 'values'")

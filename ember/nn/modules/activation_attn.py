@@ -90,6 +90,8 @@ class MultiheadAttention(Module):
             return multihead_attention(self, query, key, value, key_padding_mask, need_weights,
                                        attn_mask, average_attn_weights)
         is_batched = query.dim() == 3
+        float_mask = any(m is not None and m.is_floating_point()
+                         for m in (attn_mask, key_padding_mask))
         key_padding_mask = canonical_mask(key_padding_mask, "key_padding_mask",
                                           attn_mask.dtype if attn_mask is not None else None,
                                           "attn_mask", query.dtype)
@@ -123,5 +125,59 @@ class MultiheadAttention(Module):
             k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
             average_attn_weights=average_attn_weights, is_causal=is_causal)
         if self.batch_first and is_batched:
-            return out.transpose(1, 0), weights
+            out = out.transpose(1, 0)
+            if (attn_mask is not None or key_padding_mask is not None) and not float_mask \
+                    and self._fast_path(query, key, value):
+                out = nan_where_all_masked(out, attn_mask, key_padding_mask, self.num_heads)
         return out, weights
+
+    def _fast_path(self, query, key, value):
+        """Whether PyTorch would run this call through its fused inference kernel
+        (torch._native_multi_head_attention): its conditions, given a batched batch-first
+        call without floating-point masks."""
+        from ...backends import mha
+        if not mha.get_fastpath_enabled() or not (query is key is value):
+            return False
+        if self.in_proj_bias is None or self.in_proj_weight is None or self.training:
+            return False
+        if query.dtype != self.in_proj_bias.dtype or query.dtype != self.in_proj_weight.dtype:
+            return False
+        if self.num_heads % 2 or self.bias_k is not None or self.bias_v is not None \
+                or self.add_zero_attn or not self._qkv_same_embed_dim:
+            return False
+        return fused_inference_allowed((query, self.in_proj_weight, self.in_proj_bias,
+                                        self.out_proj.weight, self.out_proj.bias))
+
+
+def fused_inference_allowed(tensors):
+    """The conditions on the operands that PyTorch's fused attention/encoder kernels share
+    (the first of `tensors` is the input): no autocast, CPU or CUDA tensors, and no
+    gradient to record."""
+    from ... import _autocast
+    from ...autograd import grad_mode
+    if _autocast.is_autocast_enabled(tensors[0].device.type):
+        return False
+    if any(t.device.type not in ("cpu", "cuda") for t in tensors):
+        return False
+    return not (grad_mode.is_grad_enabled() and any(t.requires_grad for t in tensors))
+
+
+def nan_where_all_masked(out, attn_mask, key_padding_mask, num_heads):
+    """PyTorch's fused attention kernel gives NaN for a query whose every key is masked
+    (the slow path's attention gives 0 there, so its output is out_proj's bias): the rows
+    of batch-first `out` (N, L, E) where, in some head, the merged masks (canonical: -inf
+    where barred) bar every key become NaN."""
+    from ..._ops.pointwise import where
+    N, L = out.shape[0], out.shape[1]
+    barred = None
+    if attn_mask is not None:           # (L, S) or (N * H, L, S) -> (1 or N, 1 or H, L, S)
+        S = attn_mask.shape[-1]
+        shape = (1, 1, L, S) if attn_mask.dim() == 2 else (N, num_heads, L, S)
+        barred = (attn_mask == float("-inf")).reshape(shape)
+    if key_padding_mask is not None:    # (N, S) -> (N, 1, 1, S)
+        padded = (key_padding_mask == float("-inf")).reshape(N, 1, 1, -1)
+        barred = padded if barred is None else barred | padded
+    rows = barred.all(-1).any(1).expand(N, L)
+    if not bool(rows.any()):
+        return out
+    return where(rows.unsqueeze(-1), float("nan"), out)

@@ -7,7 +7,7 @@ from ..._ops.creation import full
 from .. import functional as F
 from .. import init
 from .activation import ReLU, GELU
-from .activation_attn import MultiheadAttention
+from .activation_attn import MultiheadAttention, fused_inference_allowed, nan_where_all_masked
 from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
@@ -29,6 +29,17 @@ def _get_activation_fn(activation):
     if activation == "gelu":
         return F.gelu
     raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+
+
+def _same_function(f, g):
+    """Whether f and g are one function, looking through wrappers (``__wrapped__``): a
+    process-wide front (ember.nested's, the quantized ops') rebinds F.relu to a wrapper of
+    the function the layer's default argument still holds."""
+    def unwrapped(h):
+        while hasattr(h, "__wrapped__"):
+            h = h.__wrapped__
+        return h
+    return unwrapped(f) is unwrapped(g)
 
 
 def _get_clones(module, n):
@@ -76,9 +87,9 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = Dropout(dropout)
         if isinstance(activation, str):
             activation = _get_activation_fn(activation)
-        if activation is F.relu or isinstance(activation, ReLU):
+        if _same_function(activation, F.relu) or isinstance(activation, ReLU):
             self.activation_relu_or_gelu = 1
-        elif activation is F.gelu or isinstance(activation, GELU):
+        elif _same_function(activation, F.gelu) or isinstance(activation, GELU):
             self.activation_relu_or_gelu = 2
         else:
             self.activation_relu_or_gelu = 0
@@ -96,7 +107,30 @@ class TransformerEncoderLayer(Module):
         else:
             x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
             x = self.norm2(x + self._ff_block(x))
+        if (src_mask is not None or src_key_padding_mask is not None) and self._fast_path(src):
+            # PyTorch's fused layer kernel: a token whose every key is masked comes out NaN
+            x = nan_where_all_masked(x, src_mask, src_key_padding_mask, self.self_attn.num_heads)
         return x
+
+    def _fast_path(self, src):
+        """Whether PyTorch would run this layer through its fused inference kernel
+        (torch._transformer_encoder_layer_fwd): its conditions."""
+        from ...backends import mha
+        attn = self.self_attn
+        if not mha.get_fastpath_enabled() or src.dim() != 3 or self.training:
+            return False
+        if not attn.batch_first or attn.in_proj_bias is None or not attn._qkv_same_embed_dim:
+            return False
+        if not self.activation_relu_or_gelu or self.norm1.eps != self.norm2.eps \
+                or attn.num_heads % 2:
+            return False
+        if any(m._forward_hooks or m._forward_pre_hooks for m in self.modules()):
+            return False
+        return fused_inference_allowed((
+            src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
+            attn.out_proj.bias, self.norm1.weight, self.norm1.bias, self.norm2.weight,
+            self.norm2.bias, self.linear1.weight, self.linear1.bias, self.linear2.weight,
+            self.linear2.bias))
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
@@ -216,8 +250,10 @@ class TransformerEncoder(Module):
         tensor construction does (once per process)."""
         from ... import _autocast
         from ...autograd import grad_mode
+        from ...backends import mha
         first = self.layers[0]
-        if (not self.use_nested_tensor or first.training or src.dim() != 3
+        if (not self.use_nested_tensor or not mha.get_fastpath_enabled() or first.training
+                or src.dim() != 3
                 or padding_mask is None or mask is not None):
             return False
         if self.mask_check and not _left_aligned(padding_mask):

@@ -1,0 +1,209 @@
+"""Defects found by the third round of public programs run on ember with bench/script_probe.py
+(tutorial snippets and small training scripts, adapted to synthetic data), and two known
+gaps (factories' pin_memory, nn.MultiheadAttention's fused inference path); each case is the
+defect's core, a few lines run on both libraries and compared: values, dtypes and shapes, or
+the exception type and message."""
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+from tests.program_compare import outcome  # noqa: E402
+
+
+# ---------------------------------------------------------------------------- pin_memory
+
+_PIN_CALLS = {
+    "zeros": lambda m, p: m.zeros(2, pin_memory=p),
+    "ones": lambda m, p: m.ones(2, 3, pin_memory=p),
+    "empty": lambda m, p: m.empty(2, pin_memory=p).fill_(1),
+    "full": lambda m, p: m.full((2,), 1.5, pin_memory=p),
+    "tensor": lambda m, p: m.tensor([1.0, 2.0], pin_memory=p),
+    "empty_strided": lambda m, p: m.empty_strided((2,), (1,), pin_memory=p).fill_(0),
+    "empty_permuted": lambda m, p: m.empty_permuted((2, 3), (1, 0), pin_memory=p).fill_(0),
+    "new_empty_strided": lambda m, p: m.ones(2).new_empty_strided((2,), (1,),
+                                                                 pin_memory=p).fill_(0),
+}
+
+# torch's parser names these in an "invalid combination of arguments" message: same type
+_PIN_CALLS_TYPE_ONLY = {
+    "rand": lambda m, p: m.rand(2, pin_memory=p),
+    "randn": lambda m, p: m.randn(2, pin_memory=p),
+    "randperm": lambda m, p: m.randperm(3, pin_memory=p),
+    "hann_window": lambda m, p: m.hann_window(4, pin_memory=p),
+    "sparse_coo_tensor": lambda m, p: m.sparse_coo_tensor([[0]], [1.0], pin_memory=p),
+}
+
+
+@pytest.mark.parametrize("value", [1, 0, 1.0, "tensor"])
+@pytest.mark.parametrize("name", sorted(_PIN_CALLS))
+def test_pin_memory_must_be_bool(name, value):
+    """A factory's pin_memory=1 (an int, a float, a tensor) raises PyTorch's TypeError
+    ("argument 'pin_memory' must be bool, not int"); ember accepted anything."""
+    def program(m):
+        return _PIN_CALLS[name](m, m.tensor(True) if value == "tensor" else value)
+    got, want = outcome(program, ember), outcome(program, torch)
+    assert want[:2] == ("raised", "TypeError")
+    assert got == want
+
+
+@pytest.mark.parametrize("name", sorted(_PIN_CALLS_TYPE_ONLY))
+def test_pin_memory_must_be_bool_type(name):
+    def program(m):
+        return _PIN_CALLS_TYPE_ONLY[name](m, 1)
+    got, want = outcome(program, ember), outcome(program, torch)
+    assert want[:2] == got[:2] == ("raised", "TypeError")
+    assert "pin_memory" in got[2]
+
+
+@pytest.mark.parametrize("name", sorted(_PIN_CALLS) + sorted(_PIN_CALLS_TYPE_ONLY))
+def test_pin_memory_false_none_true(name):
+    """False (and None, which tensor() and sparse_coo_tensor() refuse) makes an ordinary
+    tensor; True without an accelerator raises PyTorch's RuntimeError."""
+    calls = {**_PIN_CALLS, **_PIN_CALLS_TYPE_ONLY}
+
+    def program(m, p):
+        m.manual_seed(0)
+        t = calls[name](m, p)
+        return t.to_dense() if t.is_sparse else t
+    for p in (False, None):
+        got, want = outcome(lambda m: program(m, p), ember), outcome(lambda m: program(m, p),
+                                                                      torch)
+        if name in _PIN_CALLS_TYPE_ONLY and want[0] == "raised":
+            got, want = got[:2], want[:2]
+        assert got == want, p
+    if ember.cuda.is_available():
+        assert ember.zeros(2, pin_memory=True).is_pinned()
+    else:
+        got, want = outcome(lambda m: program(m, True), ember), outcome(lambda m: program(m, True),
+                                                                         torch)
+        assert got == want and want[:2] == ("raised", "RuntimeError")
+
+
+# ---------------------------------------------------------------- MultiheadAttention fast path
+
+def _attention_program(m, kind="mha", fast=True, attn_mask=None, padding=True, grad=False,
+                       train=False, batch_first=True, heads=2, need_weights=False,
+                       same=True, float_mask=False, norm_first=False, bias=True,
+                       average=True):
+    m.backends.mha.set_fastpath_enabled(fast)
+    try:
+        m.manual_seed(0)
+        x = m.randn(3, 4, 8)
+        if not batch_first:
+            x = x.transpose(0, 1).contiguous()
+        pad = m.zeros(3, 4, dtype=m.bool)
+        pad[1] = True               # a fully padded batch entry
+        pad[2, 2:] = True
+        if float_mask:
+            pad = m.zeros(3, 4).masked_fill(pad, float("-inf"))
+        am = None
+        if attn_mask == "2d":       # query 0 may see no key
+            am = m.zeros(4, 4, dtype=m.bool)
+            am[0] = True
+            am[1, 1:] = True
+        elif attn_mask == "3d":     # per batch entry and head
+            am = m.zeros(3 * heads, 4, 4, dtype=m.bool)
+            am[heads + 1, 2] = True
+            am[0, 1] = True
+        elif attn_mask == "causal":
+            am = m.nn.Transformer.generate_square_subsequent_mask(4).isinf()
+        with m.set_grad_enabled(grad):
+            if kind == "mha":
+                mod = m.nn.MultiheadAttention(8, heads, batch_first=batch_first, bias=bias)
+                mod.train(train)
+                y = x if same else x + 1
+                out, w = mod(x, y, y, key_padding_mask=pad if padding else None, attn_mask=am,
+                             need_weights=need_weights, is_causal=attn_mask == "causal",
+                             average_attn_weights=average)
+                return [out.detach(), None if w is None else w.detach()]
+            layer = m.nn.TransformerEncoderLayer(8, heads, 16, dropout=0.0, batch_first=True,
+                                                 norm_first=norm_first)
+            if kind == "layer":
+                layer.train(train)
+                return layer(x, src_mask=am, src_key_padding_mask=pad).detach()
+            enc = m.nn.TransformerEncoder(layer, 2).train(train)
+            return enc(x, mask=am, src_key_padding_mask=pad).detach()
+    finally:
+        m.backends.mha.set_fastpath_enabled(True)
+
+
+_ATTENTION_CASES = {
+    "padding": {},
+    "padding_weights": dict(need_weights=True),
+    "padding_weights_per_head": dict(need_weights=True, average=False),
+    "attn_mask_2d": dict(attn_mask="2d", padding=False),
+    "both_masks": dict(attn_mask="2d"),
+    "attn_mask_3d": dict(attn_mask="3d"),
+    "causal": dict(attn_mask="causal"),
+    # the slow path (0 where every key is masked): each blocks the fast path
+    "fastpath_disabled": dict(fast=False),
+    "grad": dict(grad=True),
+    "training": dict(train=True),
+    "seq_first": dict(batch_first=False),
+    "odd_heads": dict(heads=1),
+    "not_self_attention": dict(same=False),
+    "float_mask": dict(float_mask=True),
+    "no_bias": dict(bias=False),
+    # the encoder layer's own fused kernel, and the encoder over it
+    "layer": dict(kind="layer"),
+    "layer_norm_first": dict(kind="layer", norm_first=True),
+    "layer_attn_mask": dict(kind="layer", attn_mask="2d", padding=False),
+    "layer_training": dict(kind="layer", train=True),
+    "layer_disabled": dict(kind="layer", fast=False),
+    "encoder_nested": dict(kind="encoder"),
+    "encoder_norm_first": dict(kind="encoder", norm_first=True),
+    "encoder_disabled": dict(kind="encoder", fast=False, norm_first=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ATTENTION_CASES))
+def test_multihead_attention_fully_masked_rows(name):
+    """nn.MultiheadAttention in eval mode, without autograd, batch-first self-attention with
+    a boolean key_padding_mask (or attn_mask) runs PyTorch's fused kernel, which gives NaN
+    for a query whose every key is masked; the slow path gives 0 attention there (so the
+    output is out_proj's bias). ember always took the slow path's answer. The same holds for
+    nn.TransformerEncoderLayer's fused kernel; torch.backends.mha.set_fastpath_enabled
+    (missing in ember) switches both off."""
+    kw = _ATTENTION_CASES[name]
+    got = outcome(lambda m: _attention_program(m, **kw), ember)
+    want = outcome(lambda m: _attention_program(m, **kw), torch)
+    got = got if isinstance(got, list) and got[0] != "T" else [got]
+    want = want if isinstance(want, list) and want[0] != "T" else [want]
+    for a, b in zip(got, want):
+        if b is None:
+            assert a is None
+            continue
+        a, b = np.array(a[1], dtype=float), np.array(b[1], dtype=float)
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_mha_fastpath_switch():
+    assert ember.backends.mha.get_fastpath_enabled() is True
+    ember.backends.mha.set_fastpath_enabled(False)
+    try:
+        assert ember.backends.mha.get_fastpath_enabled() is False
+    finally:
+        ember.backends.mha.set_fastpath_enabled(True)
+
+
+def test_encoder_layer_activation_after_a_front():
+    """Importing ember.nested rebinds F.relu to a wrapper (a process-wide front), so the
+    layer's default activation (the original F.relu) no longer was F.relu: the layer counted
+    as a custom activation and TransformerEncoder warned that it could not use nested
+    tensors, and skipped PyTorch's padding path."""
+    import warnings
+    import ember.nested  # noqa: F401
+    F = ember.nn.functional
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer = ember.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+        ember.nn.TransformerEncoder(layer, 1)
+    assert layer.activation_relu_or_gelu == 1
+    assert ember.nn.TransformerEncoderLayer(8, 2, 16, activation=F.gelu).activation_relu_or_gelu \
+        == 2
+    assert ember.nn.TransformerEncoderLayer(8, 2, 16, activation="gelu").activation_relu_or_gelu \
+        == 2
