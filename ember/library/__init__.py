@@ -44,15 +44,16 @@ its backward eagerly.
 The code lives in private modules, one concern each: _registry (the table of operators and
 dispatch keys), _libraries (Library), _tags (Tag), _operators (ember.ops, OpOverload),
 _dispatch (calling an operator), _fake (fake kernels' context), _autograd
-(register_autograd's kernel), _custom_ops (custom_op), _api (the module-level functions),
-_opcheck; schemas are ember/_library_schema.py.
+(register_autograd's kernel), _custom_ops (custom_op), _infer_schema (a function's schema),
+_api (the module-level functions), _opcheck; the schema language (parsing, binding) is
+ember/_library_schema.py, which `import ember` loads (torch.parse_schema).
 """
-from .._library_schema import infer_schema
 from ._api import (define, get_kernel, impl, _impl, impl_abstract, register_autocast,
                    register_autograd, register_fake, register_kernel, register_torch_dispatch,
                    register_vmap, triton_op, wrap_triton)
 from ._custom_ops import CustomOpDef, custom_op
 from ._fake import FakeImplCtx, get_ctx
+from ._infer_schema import infer_schema
 from ._libraries import Library, _reserved_namespaces, _scoped_library, _validate_out_schema
 from ._opcheck import MetadataMismatchError, OpCheckError, UnsupportedOperatorException, opcheck
 from ._operators import (OpOverload, OpOverloadPacket, _OpNamespace, _Ops, _overload_named,
@@ -66,14 +67,15 @@ __all__ = ["Library", "define", "impl", "fallthrough_kernel", "custom_op", "Cust
            "get_kernel", "infer_schema", "opcheck", "OpCheckError", "triton_op",
            "wrap_triton"]
 
-# named as before the split: reprs and tracebacks print ember.library.<name>, and pickles
-# name these (an OpOverload pickles as a call of _overload_named, ember.ops as an _Ops)
+# named ember.library.<name>, as they were before the split (infer_schema was
+# ember._library_schema's): reprs and tracebacks print that name, and pickles name these
+# (an OpOverload pickles as a call of _overload_named, ember.ops as an _Ops)
 for _obj in (define, get_kernel, impl, _impl, impl_abstract, register_autocast,
              register_autograd, register_fake, register_kernel, register_torch_dispatch,
              register_vmap, triton_op, wrap_triton, CustomOpDef, custom_op, FakeImplCtx,
-             get_ctx, Library, _scoped_library, _validate_out_schema, MetadataMismatchError,
-             OpCheckError, UnsupportedOperatorException, opcheck, OpOverload, OpOverloadPacket,
-             _OpNamespace, _Ops, _overload_named, _packet_named, fallthrough_kernel,
-             parse_namespace):
+             get_ctx, infer_schema, Library, _scoped_library, _validate_out_schema,
+             MetadataMismatchError, OpCheckError, UnsupportedOperatorException, opcheck,
+             OpOverload, OpOverloadPacket, _OpNamespace, _Ops, _overload_named, _packet_named,
+             fallthrough_kernel, parse_namespace):
     _obj.__module__ = __name__
 del _obj

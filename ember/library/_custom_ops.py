@@ -2,12 +2,12 @@
 (``CustomOpDef``), with its kernels by device type and its ``register_*`` methods."""
 import contextlib
 
-from .._library_schema import infer_schema
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._autograd import _autograd_kernel
 from ._dispatch import _device_types, _tensors
 from ._fake import _with_fake_ctx
+from ._infer_schema import infer_schema
 from ._libraries import Library
 from ._operators import _lookup
 from ._registry import _DEVICE_KEYS, _check_autocast_device, _opdef, parse_namespace
