@@ -12,6 +12,7 @@ import ember.ao.nn.intrinsic.qat as nniqat
 import ember.ao.nn.intrinsic.quantized as nniq
 import ember.ao.nn.intrinsic.quantized.dynamic as nniqd
 import ember.ao.nn.qat as nnqat
+import ember.ao.nn.quantizable as nnqa
 import ember.ao.nn.quantized as nnq
 import ember.ao.nn.quantized.dynamic as nnqd
 
@@ -85,8 +86,9 @@ DEFAULT_MODULE_TO_ACT_POST_PROCESS = {
 
 
 def no_observer_set():
-    """Module types prepare adds no observer to (quantizable LSTM / MHA: not built)."""
-    return set()
+    """Module types prepare puts no output observer on: the quantizable LSTM and
+    MultiheadAttention observe inside themselves (their outputs are tuples)."""
+    return {nnqa.LSTM, nnqa.MultiheadAttention}
 
 
 def get_default_static_quant_module_mappings():

@@ -64,10 +64,16 @@ def _deprecated():
 
 
 def get_default_custom_config_dict():
-    """The custom-module config of prepare/convert: empty in ember (torch maps LSTM and
-    MultiheadAttention to quantizable versions, which ember does not have)."""
-    return {"float_to_observed_custom_module_class": {},
-            "observed_to_quantized_custom_module_class": {}}
+    """The custom-module config of prepare/convert: nn.LSTM and nn.MultiheadAttention become
+    their quantizable (observed) versions at prepare, and those their quantized ones at
+    convert."""
+    import ember.ao.nn.quantizable as nnqa
+    return {"float_to_observed_custom_module_class": {nn.LSTM: nnqa.LSTM,
+                                                      nn.MultiheadAttention:
+                                                          nnqa.MultiheadAttention},
+            "observed_to_quantized_custom_module_class": {nnqa.LSTM: nnq.LSTM,
+                                                          nnqa.MultiheadAttention:
+                                                              nnq.MultiheadAttention}}
 
 
 def _has_no_children(module):

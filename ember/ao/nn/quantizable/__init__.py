@@ -1,12 +1,9 @@
-"""ember.ao.nn.quantizable (torch.ao.nn.quantizable): the observable LSTM / MultiheadAttention
-of static quantization's custom-module flow. Not built: the classes raise
-NotImplementedError (dynamic quantization of LSTM is built: quantize_dynamic)."""
-from .._not_built import not_built
+"""ember.ao.nn.quantizable (torch.ao.nn.quantizable): the observable LSTM, LSTMCell and
+MultiheadAttention of eager static quantization's custom-module flow. They compute in float
+like nn.LSTM / nn.MultiheadAttention, built from Linear layers and FloatFunctionals that
+``prepare`` observes; ``convert`` turns them into ember.ao.nn.quantized.LSTM /
+MultiheadAttention (the default custom-module config of prepare/convert maps them)."""
+from .modules import *  # noqa: F401,F403
+from .modules import __all__ as _modules_all
 
-__all__ = ["LSTM", "LSTMCell", "MultiheadAttention"]
-
-_HINT = ("quantize recurrent layers dynamically (quantize_dynamic) or leave them in float "
-         "(qconfig None)")
-LSTM = not_built("torch.ao.nn.quantizable", "LSTM", _HINT)
-LSTMCell = not_built("torch.ao.nn.quantizable", "LSTMCell", _HINT)
-MultiheadAttention = not_built("torch.ao.nn.quantizable", "MultiheadAttention", _HINT)
+__all__ = _modules_all

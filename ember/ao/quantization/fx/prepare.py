@@ -326,6 +326,17 @@ def _insert_for_match(inserter, node, match):
             _remove_observer_node(inserter, obs_node)
 
 
+def _refuse_quantizable_rnn_mha(observed_class):
+    """FX graph mode observes quantizable LSTM / MultiheadAttention through its own
+    lstm_utils passes (observers inside the tuple outputs), which ember does not have."""
+    from ember.ao.nn.quantizable import LSTM, MultiheadAttention
+    if issubclass(observed_class, (LSTM, MultiheadAttention)):
+        raise NotImplementedError(
+            f"FX graph mode's custom-module flow for {observed_class.__module__}."
+            f"{observed_class.__name__} is not built in ember; quantize the LSTM / "
+            f"MultiheadAttention in eager mode (prepare/convert) instead")
+
+
 def prepare(model, qconfig_mapping, is_qat, node_name_to_scope, prepare_custom_config,
             backend_config):
     """Observe `model` (a traced, fused GraphModule) in place; returns it."""
@@ -346,6 +357,7 @@ def prepare(model, qconfig_mapping, is_qat, node_name_to_scope, prepare_custom_c
             if qconfig is None:
                 continue
             module = modules[node.target]
+            _refuse_quantizable_rnn_mha(custom_classes[type(module)])
             module.qconfig = qconfig
             observed = custom_classes[type(module)].from_float(module)
             _set_module(model, node.target, observed)

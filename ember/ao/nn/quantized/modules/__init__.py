@@ -1,9 +1,9 @@
 """The quantized modules of torch.ao.nn.quantized (see the package docstring)."""
 import ember
 from ember import nn
-from ember.ao.nn._not_built import not_built
 
 from .activation import ELU, Hardswish, LeakyReLU, PReLU, ReLU6, Sigmoid, Softmax
+from .activation_attn import MultiheadAttention
 from .batchnorm import BatchNorm2d, BatchNorm3d
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .embedding_ops import Embedding, EmbeddingBag, EmbeddingPackedParams
@@ -11,6 +11,7 @@ from .functional_modules import FloatFunctional, FXFloatFunctional, QFunctional
 from .linear import Linear, LinearPackedParams
 from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, \
     LayerNorm
+from .rnn import LSTM
 
 __all__ = ["BatchNorm2d", "BatchNorm3d", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
            "ConvTranspose2d", "ConvTranspose3d", "DeQuantize", "ELU", "Embedding",
@@ -78,13 +79,3 @@ class Dropout(nn.Dropout):
     def from_reference(cls, mod, scale, zero_point):
         return cls(mod.p, mod.inplace)
 
-
-def _not_built(name):
-    """A quantized module class ember does not have: making or converting to it raises."""
-    return not_built("torch.ao.nn.quantized", name,
-                     f"quantized {name} has no kernel here; leave that module in float "
-                     f"(qconfig None) or quantize it dynamically")
-
-
-LSTM = _not_built("LSTM")
-MultiheadAttention = _not_built("MultiheadAttention")
