@@ -13,9 +13,9 @@ from . import attention  # noqa: E402  sdpa_kernel, SDPBackend
 
 
 def __getattr__(name):
-    # torch.nn.quantized / intrinsic / qat: older names of ember.ao.nn's packages, loaded
-    # on first use (ember.ao imports ember.nn)
-    if name in ("quantized", "intrinsic", "qat"):
+    # torch.nn.quantized / intrinsic / qat / quantizable: older names of ember.ao.nn's
+    # packages, loaded on first use (ember.ao imports ember.nn)
+    if name in ("quantized", "intrinsic", "qat", "quantizable"):
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
