@@ -8,11 +8,13 @@ turned back into Python by ``python_code``: one statement per node, each value r
 (``x = None``) right after its last use, as torch.fx writes it.
 """
 import builtins
+import contextlib
 import inspect
 import keyword
 import linecache
 import math
 import re
+import types
 import warnings
 
 from .node import Node, _callable_name, _get_qualified_name, _public_path, _type_repr, map_arg
@@ -125,7 +127,10 @@ def _format_target(base, target):
 
 
 class CodeGen:
-    """Writes a list of nodes as the Python function ``forward(self, ...)``."""
+    """Writes a list of nodes as the Python function ``forward(self, ...)``;
+    ``_body_transformer`` (Graph.on_generate_code) rewrites the body's fragments."""
+
+    _body_transformer = None
 
     def generate(self, nodes, root_module, verbose=False, include_stride=False,
                  include_device=False):
@@ -284,6 +289,8 @@ class CodeGen:
                 raise NotImplementedError(f"node: {node.op} {node.target}")
             release(node)
 
+        if self._body_transformer is not None:
+            body = list(self._body_transformer(body))
         if not body:
             body.append("pass\n")
         # the generated module registers its wrapped functions again, so that tracing the
@@ -603,7 +610,43 @@ class Graph:
         self._codegen = codegen
 
     def on_generate_code(self, make_transformer):
-        raise NotImplementedError("ember.fx: Graph.on_generate_code is not supported")
+        """Install ``make_transformer(current)`` as the transformer of the generated
+        forward's body (a function from the list of code fragments to a new list, e.g.
+        one that prepends ``"import pdb; pdb.set_trace()\\n"``), where `current` is
+        the one installed before (or None). It applies from the next ``recompile()``; the
+        returned context manager puts the previous transformer back on exit."""
+        previous = self._codegen._body_transformer
+        self._codegen._body_transformer = make_transformer(previous)
+
+        @contextlib.contextmanager
+        def restore_on_exit():
+            try:
+                yield
+            finally:
+                self._codegen._body_transformer = previous
+        return restore_on_exit()
+
+
+def _to_folder_imports(globals_):
+    """The import lines a generated forward needs in a file of its own (to_folder): its
+    globals other than ember and the builtins, each imported from where it is defined
+    (``inf``/``nan`` from math, ``device`` from ember, functions by module and name)."""
+    import ember
+    lines = []
+    for name, obj in globals_.items():
+        if name == "ember" or getattr(builtins, name, None) is obj:
+            continue
+        if name in _CUSTOM_BUILTINS:
+            lines.append(f"from math import {name}")
+        elif obj is ember.device:
+            lines.append(f"from ember import device as {name}")
+        elif isinstance(obj, types.ModuleType):
+            lines.append(f"import {obj.__name__} as {name}")
+        else:
+            module, qual = getattr(obj, "__module__", None), getattr(obj, "__qualname__", "")
+            if module and qual and "." not in qual and "<" not in qual:
+                lines.append(f"from {module} import {qual} as {name}")
+    return lines
 
 
 _EVAL_COUNT = [0]

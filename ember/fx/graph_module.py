@@ -7,11 +7,16 @@ source (``gm.code``). Each instance gets a class of its own (named after the tra
 class), so that setting ``forward`` on recompile touches no other instance.
 """
 import copy
+import warnings
 
 from ..nn import Module
 from .graph import Graph, _exec_with_source
 
 __all__ = ["GraphModule"]
+
+# the layers to_folder rebuilds from their repr (their repr is a constructor call)
+_SAFE_REPRS = frozenset({"Linear", "Conv1d", "Conv2d", "Conv3d", "BatchNorm1d",
+                         "BatchNorm2d", "BatchNorm3d"})
 
 
 def _copy_attr(from_module, to_module, target):
@@ -212,7 +217,54 @@ class GraphModule(Module):
             self.delete_submodule(name)
 
     def to_folder(self, folder, module_name="FxModule"):
-        raise NotImplementedError("ember.fx: GraphModule.to_folder is not supported")
+        """Write this module as a Python package in `folder`, importable as
+        ``from <folder> import <module_name>``: ``module.py`` (a Module class whose
+        ``__init__`` rebuilds the submodules, parameters and buffers and whose
+        ``forward`` is this graph's code), ``__init__.py`` and ``state_dict.pt``. As in
+        PyTorch, Linear/Conv/BatchNorm children are rebuilt from their repr, other
+        children are saved whole (``<name>.pt``, loaded with weights_only=False), and
+        the weights come from the state dict."""
+        import os
+        from .. import save
+        from .graph import _to_folder_imports
+        folder = os.fspath(folder)
+        os.makedirs(folder, exist_ok=True)
+        save(self.state_dict(), os.path.join(folder, "state_dict.pt"))
+        tab = " " * 4
+        python_code = self._graph.python_code(root_module="self")
+        lines = ["", "import ember"] + _to_folder_imports(python_code.globals) + [
+            "", "from ember.nn import *", f"class {module_name}(ember.nn.Module):",
+            f"{tab}def __init__(self):", f"{tab * 2}super().__init__()"]
+        saved_whole = []
+        for name, module in self.named_children():
+            if type(module).__name__ in _SAFE_REPRS and \
+                    type(module).__module__.startswith("ember.nn"):
+                lines.append(f"{tab * 2}setattr(self, '{name}', {module!r})")
+            else:
+                path = os.path.join(folder, f"{name}.pt")
+                save(module, path)
+                saved_whole.append(name)
+                flat = repr(module).replace("\r", " ").replace("\n", " ")
+                lines.append(f"{tab * 2}setattr(self, '{name}', ember.load(r'{path}', "
+                             f"weights_only=False)) # {flat}")
+        for name, buf in self._buffers.items():
+            if buf is not None:
+                lines.append(f"{tab * 2}self.register_buffer('{name}', ember.empty("
+                             f"{list(buf.shape)}, dtype={buf.dtype}))")
+        for name, param in self._parameters.items():
+            if param is not None:
+                lines.append(f"{tab * 2}setattr(self, '{name}', ember.nn.Parameter("
+                             f"ember.empty({list(param.shape)}, dtype={param.dtype})))")
+        if saved_whole:
+            warnings.warn(f"Was not able to save the following children modules as reprs -"
+                          f"saved as pickled files instead: {saved_whole}")
+        lines.append(f"{tab * 2}self.load_state_dict(ember.load(r'"
+                     f"{os.path.join(folder, 'state_dict.pt')}'))")
+        code = "\n".join(tab + line if line else line for line in python_code.src.split("\n"))
+        with open(os.path.join(folder, "module.py"), "w") as f:
+            f.write("\n".join(lines) + "\n" + code + "\n")
+        with open(os.path.join(folder, "__init__.py"), "w") as f:
+            f.write(f"from .module import {module_name}\n")
 
     # ---- copying and pickling ----
     def __deepcopy__(self, memo):
