@@ -589,6 +589,6 @@ IntTensor = _make_legacy("IntTensor", _dt.int32, "cuda")
 LongTensor = _make_legacy("LongTensor", _dt.int64, "cuda")
 BoolTensor = _make_legacy("BoolTensor", _dt.bool, "cuda")
 
-# torch.cuda.FloatStorage, ...: the legacy typed storages of GPU memory (ember/storage.py)
+# torch.cuda.FloatStorage, ...: the legacy typed storages of GPU memory (ember/storage/_legacy.py)
 from ..storage import CUDA_LEGACY_STORAGES as _LEGACY_STORAGES  # noqa: E402
 globals().update(_LEGACY_STORAGES)
