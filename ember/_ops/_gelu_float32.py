@@ -9,92 +9,111 @@ but some fifty float64 passes over the data, 10-40x PyTorch's time. Here erf(b),
 a = x / sqrt 2 (rounded to float32 first, as PyTorch does), comes from one formula on the
 whole line,
 
-    erf(b) = 1 - E(b),   E(b) = erfc(b) = exp(-b^2) R(u),
-    u = (2t - t_lo - 1) / (1 - t_lo),   t = 1 / (1 + b/2),
+    erf(b) = 1 - E(b),   E(b) = erfc(b) = R(u) / exp(b^2),
+    u = (2t - t_lo - 1) / (1 - t_lo),   t = 1 / (1 + p b),
 
-with R a degree-8 polynomial fitted to erfcx(b) = exp(b^2) erfc(b) on [0, 4]
+with R a degree-7 polynomial fitted to erfcx(b) = exp(b^2) erfc(b) on [0, 4]
 (bench/fit_erf.py, GELU_FLOAT32 in _erf_coeffs; t is the variable of Abramowitz and
 Stegun 7.1.26, in which erfcx is smooth on the whole range). Beyond 4, R's extrapolation
-stays within [-5e-4, erfcx(4)] (t -> 0 as b -> inf), so E < 1.6e-8 < half an ulp below 1
-and erf rounds to 1 exactly, as float32 erf does there; b = inf gives t = 0 and E = 0.
-NaN flows through every step.
+stays within [-4e-4, erfcx(4)] (t -> 0 as b -> inf), so E < 1.6e-8 < half an ulp below 1
+and erf rounds to 1 exactly, as float32 erf does there; exp(b^2) overflows to inf from
+b = 9.4 on, and E is 0 (b = inf included). NaN flows through every step.
 
 Then 1 + erf(a) is formed as PyTorch forms it (erf rounded to float32 first, its sign
-taken from a), so its cancellation for x << 0 is PyTorch's too. E's relative error is
-~1e-7; near 0 erf is accurate in absolute, not relative, terms, which 1 + erf absorbs.
-Measured against float64: for x >= -1.5 both this and PyTorch's GELU stay within 7e-7
-relative; further left both carry 1 + erf's rounding (an ulp of 1, times x/2). gelu(+inf)
-is inf (PyTorch's vectorized kernel gives NaN there), gelu(-inf) and gelu(NaN) NaN.
+taken from a), so its cancellation for x << 0 is PyTorch's too: the kernel carries half
+of every quantity (R's coefficients halved, exact in binary), 0.5 - E/2 rounds to half of
+float32 erf(b) and 0.5 +- that to half of 1 + erf(a), bit for bit, which saves the pass
+that would halve 1 + erf. E's relative error is ~1.4e-7; near 0 erf is accurate in
+absolute, not relative, terms, which 1 + erf absorbs. Measured against float64: for
+x >= -1.5 both this and PyTorch's GELU stay within 7.5e-7 relative, within 9.2e-7 of each
+other; further left both carry 1 + erf's rounding (an ulp of 1, times x/2). gelu(+inf) is
+inf (PyTorch's vectorized kernel gives NaN there), gelu(-inf) and gelu(NaN) NaN.
 
-The work runs in blocks of _BLOCK elements on preallocated buffers (every step writes
-`out=`), so the ~35 passes stay in the L2 cache and allocate nothing; an array of
-_SPLIT elements or more is cut in two halves run on two threads (NumPy drops the GIL in
-its loops).
+Cost, one thread, float32: each pass over a 64K block in the L2 cache takes ~5 us, exp
+~30 us; the forward makes 26 passes besides exp (the backward 29), about 5x PyTorch's
+time, where the old degree-8 form with exp(-b^2), a negation and a halving pass made 31.
+The sign moves by bit operations (np.copysign has no SIMD loop: 18x an add).
+
+The work runs in blocks of _BLOCK elements on per-thread buffers (every step writes
+`out=`), so the passes stay in the L2 cache and allocate nothing; an array of _SPLIT
+elements or more is cut into runs on the elementwise thread pool (ember._backend.parallel)
+when np.exp is piecewise there (every other step is exact IEEE arithmetic or bit
+operations), so the result has the bits of one whole pass.
 """
+import threading
+
 import numpy as np
 
 from ._erf_coeffs import GELU_FLOAT32
-from .. import _threads
+from .._backend import parallel
 
 _P, _UPPER, _T_LO, _R = GELU_FLOAT32
 _f32 = np.float32
-_COEFFS = tuple(_f32(c) for c in _R)
+_HALF_R = tuple(_f32(c) * _f32(0.5) for c in _R)   # R / 2, exact
 _SQRT1_2 = _f32(0.7071067811865476)
-_K_SCALE = _f32(2 / (1 - _T_LO))          # u = _K_SCALE / (1 + _P b) - _K_SHIFT
+_INV_P = _f32(1 / _P)                              # u = _K_OVER_P / (_INV_P + b) - _K_SHIFT
+_K_OVER_P = _f32(2 / (1 - _T_LO) / _P)
 _K_SHIFT = _f32((1 + _T_LO) / (1 - _T_LO))
 _BETA = _f32(0.3989422804014327)          # 1 / sqrt(2 pi), as PyTorch's kBeta
 _SIGN = np.int32(-2 ** 31)                # the sign bit of a float32
-# 64K elements: 256 KiB buffers. Per block each of the ~35 passes is one ufunc call of
+_HALF = _f32(0.5)
+# 64K elements: 256 KiB buffers. Per block each of the ~30 passes is one ufunc call of
 # ~1 us; halving the calls of 32K blocks cut a 1M forward's CPU time 3.6 -> 3.4 ms (one
 # thread, alternated medians; 128K and 256K blocks were no faster)
 _BLOCK = 1 << 16
 _SPLIT = 1 << 17
+_PASSES = 16    # the pool's work count per element: splits from _SPLIT elements on
+_LOCAL = threading.local()
 
 
-def _cdf_block(x, a, e, acc, sign):
-    """Phi(x) of one block into acc; leaves exp(-x^2 / 2) (as exp(-b^2)) in e. All five
-    arrays have x's length; a, e, acc float32 buffers, sign an int32 buffer."""
-    np.multiply(x, _SQRT1_2, out=a)
-    np.bitwise_and(a.view(np.int32), _SIGN, out=sign)
-    b = np.abs(a, out=a)
-    np.multiply(b, b, out=e)
-    np.negative(e, out=e)
-    np.exp(e, out=e)                                       # exp(-b^2)
-    u = np.multiply(b, _f32(_P), out=a)
-    u += 1
-    np.divide(_K_SCALE, u, out=u)
+def _half_cdf(x, b, q, acc, sign):
+    """Phi(x) = 0.5 (1 + erf(x / sqrt 2)) of one block into acc; leaves exp(b^2) in q. All
+    five arrays have x's length; b, q, acc float32 buffers, sign an int32 buffer."""
+    np.bitwise_and(x.view(np.int32), _SIGN, out=sign)      # the sign of a = x / sqrt 2
+    np.multiply(x, _SQRT1_2, out=b)                        # a, rounded as PyTorch's
+    np.abs(b, out=b)                                       # b = |a|
+    np.multiply(b, b, out=q)
+    np.exp(q, out=q)                                       # exp(b^2)
+    b += _INV_P
+    u = np.divide(_K_OVER_P, b, out=b)
     u -= _K_SHIFT
-    np.multiply(u, _COEFFS[0], out=acc)                    # R(u) by Horner's rule
-    for c in _COEFFS[1:-1]:
+    np.multiply(u, _HALF_R[0], out=acc)                    # R(u) / 2 by Horner's rule
+    for c in _HALF_R[1:-1]:
         acc += c
         acc *= u
-    acc += _COEFFS[-1]
-    acc *= e                                               # E = erfc(b)
-    np.subtract(_f32(1), acc, out=acc)                     # erf(b), rounded to float32
+    acc += _HALF_R[-1]
+    acc /= q                                               # E / 2
+    np.subtract(_HALF, acc, out=acc)                       # erf(b) / 2, rounded as erf(b)
     bits = acc.view(np.int32)
-    np.bitwise_or(bits, sign, out=bits)                    # erf(a): a's sign (erf(b) >= 0)
-    acc += 1
-    acc *= _f32(0.5)
+    np.bitwise_or(bits, sign, out=bits)                    # erf(a) / 2 (erf(b) >= 0)
+    acc += _HALF                                           # (1 + erf(a)) / 2
     return acc
 
 
+def _buffers(size):
+    """This thread's three block buffers (float32, float32, int32), at least `size` long."""
+    bufs = getattr(_LOCAL, "buffers", None)
+    if bufs is None or bufs[0].size < size:
+        bufs = _LOCAL.buffers = (np.empty(size, _f32), np.empty(size, _f32),
+                                 np.empty(size, np.int32))
+    return bufs
+
+
 def _blocks(n, kernel):
-    """kernel(lo, hi, buffers) over [0, n) in blocks, the range cut in halves on two threads
-    when large."""
-    def run(part):
-        size = min(_BLOCK, part.stop - part.start)
-        buffers = (np.empty(size, _f32), np.empty(size, _f32), np.empty(size, np.int32))
-        # b^2 overflows to inf for |x| > 2.6e19 (exp then gives the right 0) and -inf * 0
-        # is NaN (PyTorch warns of neither); NumPy's error state is per thread, so each
-        # thread sets its own
+    """kernel(lo, hi, buffers) over [0, n) in blocks, in runs on the thread pool when large."""
+    def run(lo, hi):
+        buffers = _buffers(min(_BLOCK, hi - lo))
+        # b^2 and exp(b^2) overflow to inf for large |x| (E is then the right 0) and
+        # inf / inf is NaN at x = +-inf (PyTorch warns of neither); NumPy's error state is
+        # per thread, so each thread sets its own
         with np.errstate(over="ignore", invalid="ignore"):
-            for lo in range(part.start, part.stop, _BLOCK):
-                hi = min(lo + _BLOCK, part.stop)
-                kernel(lo, hi, [v[:hi - lo] for v in buffers])
-    if n >= _SPLIT:
-        _threads.halves(n, run)
+            for start in range(lo, hi, _BLOCK):
+                end = min(start + _BLOCK, hi)
+                kernel(start, end, [v[:end - start] for v in buffers])
+    if n >= _SPLIT and parallel.piecewise(np.exp, np.dtype(_f32)):
+        parallel.split(n, run, passes=_PASSES)
     elif n:
-        run(slice(0, n))
+        run(0, n)
 
 
 def gelu(x):
@@ -103,8 +122,8 @@ def gelu(x):
     out = np.empty(flat.shape, _f32)
 
     def kernel(lo, hi, buffers):
-        a, e, sign = buffers
-        cdf = _cdf_block(flat[lo:hi], a, e, out[lo:hi], sign)
+        b, q, sign = buffers
+        cdf = _half_cdf(flat[lo:hi], b, q, out[lo:hi], sign)
         cdf *= flat[lo:hi]
     _blocks(flat.size, kernel)
     return out.reshape(np.shape(x))
@@ -112,18 +131,18 @@ def gelu(x):
 
 def gelu_backward(x, g):
     """g (Phi(x) + x phi(x)) of float32 arrays x and g (g broadcast to x's shape), a fresh
-    C-contiguous float32 array."""
+    C-contiguous float32 array; x phi(x) = _BETA x / exp(b^2)."""
     flat = np.ascontiguousarray(x).reshape(-1)
     grad = np.ascontiguousarray(np.broadcast_to(g, np.shape(x))).reshape(-1)
     out = np.empty(flat.shape, _f32)
 
     def kernel(lo, hi, buffers):
-        a, e, sign = buffers
+        b, q, sign = buffers
         xs = flat[lo:hi]
-        d = _cdf_block(xs, a, e, out[lo:hi], sign)
-        e *= _BETA
-        e *= xs                                             # x phi(x)
-        d += e
+        d = _half_cdf(xs, b, q, out[lo:hi], sign)
+        np.divide(xs, q, out=q)
+        q *= _BETA                                          # x phi(x)
+        d += q
         d *= grad[lo:hi]
     _blocks(flat.size, kernel)
     return out.reshape(np.shape(x))
