@@ -13,6 +13,8 @@ from ._memory import _address, _device_of, _ndarray, _new_bytes, _to_device
 
 
 def _typename(obj):
+    """The class name a storage prints: ember.storage.UntypedStorage ... (the package's
+    __init__ gives the classes that module)."""
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
