@@ -51,7 +51,12 @@ from ..autograd.graph import (Node, accumulator_of, capturing_backward, current,
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
            "check_backward_validity", "detach_variable", "noop_context_fn",
            "set_checkpoint_early_stop", "set_checkpoint_debug_enabled",
-           "create_selective_checkpoint_contexts"]
+           "create_selective_checkpoint_contexts", "CheckpointPolicy",
+           "SelectiveCheckpointContext", "SAC_IGNORED_OPS"]
+
+# selective checkpointing (the context_fn that saves the ops a policy picks)
+from ._selective_checkpoint import (CheckpointPolicy, SelectiveCheckpointContext,  # noqa: E402
+                                    SAC_IGNORED_OPS, create_selective_checkpoint_contexts)
 
 class CheckpointError(RuntimeError):
     """The recomputation did not reproduce the forward (other outputs, shapes or dtypes)."""
@@ -87,11 +92,6 @@ def set_checkpoint_debug_enabled(enabled):
         yield
     finally:
         _DEBUG[0] = prev
-
-
-def create_selective_checkpoint_contexts(policy_fn_or_list, allow_cache_entry_mutation=False):
-    raise NotImplementedError("ember.utils.checkpoint: selective activation checkpointing "
-                              "(create_selective_checkpoint_contexts) is not implemented")
 
 
 def _is_tensor(x):
