@@ -30,6 +30,7 @@ from ..autograd import anomaly
 from .._dtype import _FROM_NP, NARROW_SEEN as _NARROW_SEEN
 from . import narrow_dtypes as _narrow_dtypes
 from .._tensor import Tensor
+from .._device import CPU as _CPU
 from ._layout import iter_layout as _iter_layout
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_inputs
 from ..autograd import forward_ad as _forward_ad
@@ -248,7 +249,11 @@ def _record(ctx, inputs, out):
         results = _wrap_outputs(ctx, out if multi else (out,))
         if multi:
             ctx._num_outputs = len(results)
-            ctx._output_meta = [(r.shape, r.dtype, r.device) for r in results]
+            # (shape, dtype, device) of each output, for the zeros of a gradient that
+            # does not come (graph._materialize)
+            ctx._output_meta = [(r._data.shape, _FROM_NP[r._data.dtype],
+                                 _CPU if type(r._data) is _ndarray else r.device)
+                                for r in results]
         result = None if multi else results[0]   # a multi-output op may have none (unbind)
     save_inputs = ctx.save_inputs
     if save_inputs or ctx.save_output:

@@ -86,6 +86,25 @@ def iter_layout(out, operands):
     """`out` (an elementwise result of the shape the operands broadcast to) laid out as
     PyTorch's TensorIterator would allocate it for `operands` (arrays; Python scalars and
     0-dim arrays have no say). A result already laid out so is returned itself."""
+    if type(out) is _ndarray:
+        # every elementwise op passes here: first the common case, a row-major NumPy
+        # result of row-major NumPy operands (or of ones under two dims)
+        if out.ndim < 2:
+            return out
+        if out.flags.c_contiguous:
+            for a in operands:
+                if type(a) is _ndarray:
+                    if a.ndim > 1 and not a.flags.c_contiguous:
+                        break
+                elif type(a) in ARRAY_TYPES:
+                    break
+            else:
+                return out
+    return _laid_out(out, operands)
+
+
+def _laid_out(out, operands):
+    """iter_layout beyond its common case."""
     if (type(out) is not _ndarray and type(out) not in ARRAY_TYPES) or out.ndim < 2:
         return out   # (meta arrays, tuples of results, 0/1-dim results)
     if out.flags.c_contiguous:
