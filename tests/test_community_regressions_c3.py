@@ -207,3 +207,54 @@ def test_encoder_layer_activation_after_a_front():
         == 2
     assert ember.nn.TransformerEncoderLayer(8, 2, 16, activation="gelu").activation_relu_or_gelu \
         == 2
+
+
+# ---------------------------------------------------------------------------- resize_
+
+_RESIZE_CASES = {
+    # chenyuntc/pytorch-book chapter 3: b = a.view(2, 3); b.resize_(1, 3); b.resize_(3, 3)
+    "regrow_view": lambda m: _regrow(m),
+    "offset_view_grows": lambda m: _offset_grow(m),
+    "offset_view_fits_shares": lambda m: _offset_fits(m),
+    "transposed_reads_storage": lambda m: _transposed(m),
+    "strided_grows": lambda m: m.arange(6.)[::2].resize_(4)[:3],
+    "empty_grows": lambda m: m.empty(0).resize_(3).zero_(),
+}
+
+
+def _regrow(m):
+    a = m.arange(0, 6)
+    b = a.view(2, 3)
+    first = b.resize_(1, 3).clone()
+    return [first, b.resize_(3, 3)[:2], b.storage_offset()]
+
+
+def _offset_grow(m):
+    y = m.arange(6.)[2:]
+    y.resize_(6)
+    return [y[:4], y.storage_offset()]
+
+
+def _offset_fits(m):
+    x = m.arange(6.)
+    y = x[2:].resize_(2, 2)
+    y[0, 0] = 50
+    return [y, x, y.storage_offset()]
+
+
+def _transposed(m):
+    x = m.arange(12.).view(3, 4)
+    z = x.t().resize_(2, 3)
+    z[0, 0] = -1
+    return [z, x, z.stride()]
+
+
+@pytest.mark.parametrize("name", sorted(_RESIZE_CASES))
+def test_resize_lays_out_over_the_storage(name):
+    """Tensor.resize_ lays the new shape out contiguously from the storage offset over the
+    whole storage, as PyTorch: a view regrown after shrinking reads its base's later
+    elements back (ember zero-filled them, pytorch-book printed [[0,1,2],[0,0,0]]), an offset
+    view keeps its offset, and a non-contiguous tensor reads the storage in memory order.
+    Where the new shape fits the storage, the tensor stays a view of it."""
+    got, want = outcome(_RESIZE_CASES[name], ember), outcome(_RESIZE_CASES[name], torch)
+    assert got == want

@@ -654,11 +654,28 @@ def resize_(self, *sizes, size=None, memory_format=None):
         self._data = self._data.reshape(-1)[:numel].reshape(sizes)
         self._bump_version()
         return self
-    new = array_namespace(self._data).zeros(sizes, dtype=self._data.dtype)
-    flat_old = self._data.reshape(-1)
-    count = builtins.min(flat_old.size, new.size)
-    new.reshape(-1)[:count] = flat_old[:count]
-    self._data = new
+    if self.device.type == "meta" or self.is_quantized:   # the elements, copied
+        new = array_namespace(self._data).zeros(sizes, dtype=self._data.dtype)
+        flat_old = self._data.reshape(-1)
+        count = builtins.min(flat_old.size, new.size)
+        new.reshape(-1)[:count] = flat_old[:count]
+        self._data = new
+        self._bump_version()
+        return self
+    # PyTorch lays the new shape out contiguously from the storage offset over the whole
+    # storage (not over this tensor's elements): what lies there keeps its values, a view
+    # of another tensor's storage reads that tensor's later elements
+    from .creation import empty
+    offset = self.storage_offset()
+    storage = empty(0, dtype=self.dtype, device=self.device).set_(self.untyped_storage())
+    flat = storage._data.reshape(-1)
+    if offset + numel <= flat.size:   # it fits: a view, sharing the memory as PyTorch's
+        self._data = flat[offset:offset + numel].reshape(sizes)
+    else:   # grown: a new storage holding the old one's elements (ember cannot move the
+        # memory other tensors on the old storage see; PyTorch's would follow it)
+        new = array_namespace(self._data).zeros(offset + numel, dtype=self._data.dtype)
+        new[:flat.size] = flat
+        self._data = new[offset:].reshape(sizes)
     self._bump_version()
     return self
 
