@@ -200,6 +200,15 @@ def _graph_cases(lib):
         "interpolate_bilinear_half": lambda: up(t(1, 2, 3, 4, dtype="float16"), size=(5, 3),
                                                 mode="bilinear"),
         "upsample_bilinear": lambda: F.upsample_bilinear(t(1, 2, 3, 3), scale_factor=2),
+        # linear of a non-2-D input: its GEMM node between views, or the product plus the
+        # bias (the weight's edge is checked without PyTorch's TBackward0 above it, below)
+        "linear_3d_bias": lambda: F.linear(t(2, 3, 4), t(5, 4, grad=False), t(5)),
+        "linear_4d_bias": lambda: F.linear(t(2, 2, 3, 4), t(5, 4, grad=False), t(5)),
+        "linear_3d": lambda: F.linear(t(2, 3, 4), t(5, 4, grad=False)),
+        "linear_1d": lambda: F.linear(t(4), t(5, 4, grad=False)),
+        "linear_1d_bias": lambda: F.linear(t(4), t(5, 4, grad=False), t(5)),
+        "linear_3d_input_only": lambda: F.linear(t(2, 3, 4), t(5, 4, grad=False),
+                                                 t(5, grad=False)),
     }
 
 
@@ -221,3 +230,18 @@ def test_graph_and_gradients_as_torch(case):
     half = t_out.dtype in (torch.float16, torch.bfloat16)
     for a, b in zip(grads(e_out, ember), grads(t_out, torch)):
         np.testing.assert_allclose(a, b, rtol=1e-2 if half else 1e-10, atol=1e-3 if half else 1e-12)
+
+
+def test_linear_weight_gradient_through_the_reshaped_graph():
+    """The weight's gradient of a 3-d linear (its edge: the weight itself in ember, W^T's
+    TBackward0 in PyTorch) equals torch's."""
+    def grads(lib):
+        gen = np.random.default_rng(1)
+        x = lib.tensor(gen.standard_normal((2, 3, 4)), requires_grad=True)
+        w = lib.tensor(gen.standard_normal((5, 4)), requires_grad=True)
+        b = lib.tensor(gen.standard_normal(5), requires_grad=True)
+        y = lib.nn.functional.linear(x, w, b)
+        assert y.grad_fn.name() == "ViewBackward0"
+        return [g.numpy() for g in lib.autograd.grad((y * y).sum(), (x, w, b))]
+    for a, b in zip(grads(ember), grads(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

@@ -15,6 +15,7 @@ from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import check_same_device, dtype_name
 from .half_precision import computes_in_float32
 from .random import memory_ordered
+from .shape import View
 
 __all__ = []
 
@@ -152,22 +153,44 @@ def linear(input, weight, bias=None):
         other = weight if input.dtype is not weight.dtype else bias
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
                            f"{dtype_name(input.dtype)} and {dtype_name(other.dtype)}")
+    if bias is not None and _DEVICE_CHECKS[0]:
+        # PyTorch checks addmm's operands against the input's device
+        check_same_device(input, weight, bias)
+    if input.dim() != 2 and grad_mode.GRAD_ENABLED[0] and (
+            input._requires_grad or weight._requires_grad or
+            (bias is not None and bias._requires_grad)):
+        return _linear_reshaped(input, weight, bias)
     if bias is None:
         r = apply(Linear, (input, weight), (input._data, weight._data))
+        if r.grad_fn is not None:
+            rename_node(r.grad_fn, "MmBackward0")
+        return r
+    return apply(LinearBias, (bias, input, weight), (bias._data, input._data, weight._data))
+
+
+def _linear_reshaped(input, weight, bias):
+    """linear of a non-2-D input, recorded with PyTorch's graph: its GEMM node on the input
+    viewed as 2-D, between view nodes. With a bias and a contiguous input,
+    View(Addmm(bias, View(x), W)); otherwise the product (UnsafeView(Mm(x reshaped, W)), or
+    for a 1-D input Squeeze(Mm(Unsqueeze(x), W))), plus the bias (AddBackward0). (PyTorch's
+    GEMM node takes W^T through a TBackward0 node, ember's takes W.)"""
+    k, n = input.shape[-1], weight.shape[0]
+    lead = tuple(input.shape[:-1])
+    if bias is not None and input.is_contiguous():
+        x2 = input.view(-1, k)
+        r = apply(LinearBias, (bias, x2, weight), (bias._data, x2._data, weight._data))
+        return r.view(lead + (n,))
+    x2 = input.unsqueeze(0) if input.dim() == 1 else input.reshape(-1, k)
+    r = apply(Linear, (x2, weight), (x2._data, weight._data))
+    rename_node(r.grad_fn, "MmBackward0")
+    if input.dim() == 1:
+        out = r.squeeze(0)
+        rename_node(out.grad_fn, "SqueezeBackward4")
     else:
-        if _DEVICE_CHECKS[0]:   # PyTorch checks addmm's operands against the input's device
-            check_same_device(input, weight, bias)
-        r = apply(LinearBias, (bias, input, weight), (bias._data, input._data, weight._data))
-    if r.grad_fn is not None and input.dim() != 2:
-        # PyTorch reshapes non-2-D inputs around its matmul; its top node is named after that
-        if bias is None:
-            rename_node(r.grad_fn,
-                        "SqueezeBackward4" if input.dim() == 1 else "UnsafeViewBackward0")
-        else:
-            rename_node(r.grad_fn, "ViewBackward0")
-    elif r.grad_fn is not None and bias is None:
-        rename_node(r.grad_fn, "MmBackward0")
-    return r
+        # (PyTorch's _unsafe_view: the product is internal, its result no view of it)
+        out = apply(View, (r,), (r._data,), lead + (n,))
+        rename_node(out.grad_fn, "UnsafeViewBackward0")
+    return out if bias is None else out + bias
 
 
 class Dropout(Op):
