@@ -435,18 +435,32 @@ WEIGHT = {getattr(np, n): w for n, w in (
 def unary(kernel, x, passes, uses=()):
     """kernel(x_run, out_run) over runs of x on the pool, into a fresh C-contiguous array of
     x's shape and dtype (kernel writes out_run and may use it as scratch); None when no split
-    is worth it or allowed: x not a C-contiguous NumPy array of a 4- or 8-byte float, too
-    little work (`passes` add-passes per element), one thread, or a ufunc in `uses` (the
-    ufuncs kernel calls besides the EXACT ones) that is not piecewise on x's dtype. The
-    caller then runs its whole-array code."""
+    is worth it or allowed (see runs())."""
+    return runs(kernel, (x,), passes, uses)
+
+
+def runs(kernel, arrays, passes, uses=()):
+    """kernel(*array_runs, out_run) over runs of the flattened `arrays` (NumPy arrays of one
+    shape and one 4- or 8-byte float dtype, all C-contiguous) on the pool, into a fresh
+    C-contiguous array of their shape and dtype (kernel writes out_run and may use it as
+    scratch). None when no split is worth it or allowed: operands not like that, too little
+    work (`passes` add-passes per element), one thread, or a ufunc in `uses` (the ufuncs
+    kernel calls besides the EXACT ones) that is not piecewise on the dtype. The caller then
+    runs its whole-array code."""
+    x = arrays[0]
     if type(x) is not _ndarray or x.dtype.kind != "f" or x.itemsize < 4 or \
-            x.size * passes < MIN_WORK or threads() < 2 or not x.flags.c_contiguous or \
-            BUSY.locked():
+            x.size * passes < MIN_WORK or threads() < 2 or BUSY.locked():
         return None
+    for a in arrays:
+        if type(a) is not _ndarray or a.dtype != x.dtype or a.shape != x.shape or \
+                not a.flags.c_contiguous:
+            return None
     for f in uses:
         if not piecewise(f, x.dtype):
             return None
     out = np.empty(x.shape, x.dtype)
-    src, dst = x.reshape(-1), out.reshape(-1)
-    split(src.size, lambda lo, hi: kernel(src[lo:hi], dst[lo:hi]), passes=passes)
+    flat = [a.reshape(-1) for a in arrays]
+    dst = out.reshape(-1)
+    split(dst.size, lambda lo, hi: kernel(*[a[lo:hi] for a in flat], dst[lo:hi]),
+          passes=passes)
     return out

@@ -13,6 +13,7 @@ from .._ops import loss as _loss
 from .._ops.loss import (mse_loss, l1_loss, nll_loss, cross_entropy, binary_cross_entropy,
                          binary_cross_entropy_with_logits)
 from .._ops.pointwise import where, sigmoid, tanh
+from .._ops import silu_softplus as _silu_softplus
 from .._ops._util import dtype_name, shape_str, check_half_kernel
 from .._ops.half_precision import computes_in_float32
 
@@ -101,24 +102,20 @@ def celu(input, alpha=1.0, inplace=False):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    """log(1 + exp(beta x)) / beta, and x where beta x > threshold. The exponential sees
-    beta x capped at the threshold (no overflow in the branch not taken), by a where that
-    lets NaN through with its gradient (clamp_max's gradient at NaN is 0; PyTorch's
-    softplus gradient at NaN is NaN)."""
+    """log(1 + exp(beta x)) / beta, and x where beta x > threshold: one op,
+    SoftplusBackward0 (ember/_ops/silu_softplus.py)."""
     _floating_only(input, "softplus_cpu")
-
-    def compute(x):
-        z = x * beta
-        soft = where(z > threshold, threshold, z).exp().log1p() / beta
-        return where(z > threshold, x, soft)
-    return _in_float32(input, compute)
+    return _silu_softplus.softplus(input, beta, threshold)
 
 
 def silu(input, inplace=False):
+    """x sigmoid(x): one op, SiluBackward0 (ember/_ops/silu_softplus.py); complex composed."""
     if not (input.is_floating_point() or input.is_complex()):
         _floating_only(input, "silu_cpu")
     x = _operand(input, inplace)
-    return _inplace_result(input, _in_float32(x, lambda x: x * x.sigmoid()), inplace)
+    if x.is_floating_point():
+        return _inplace_result(input, _silu_softplus.silu(x), inplace)
+    return _inplace_result(input, x * x.sigmoid(), inplace)
 
 
 def mish(input, inplace=False):
