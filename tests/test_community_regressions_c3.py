@@ -258,3 +258,30 @@ def test_resize_lays_out_over_the_storage(name):
     Where the new shape fits the storage, the tensor stays a view of it."""
     got, want = outcome(_RESIZE_CASES[name], ember), outcome(_RESIZE_CASES[name], torch)
     assert got == want
+
+
+# ---------------------------------------------------------------------------- Tensor.data =
+
+_DATA_SET_CASES = {
+    # chenyuntc/pytorch-book chapter 4: embedding.weight.data = t.arange(0, 20).view(4, 5)
+    "parameter_int": lambda m: _set_data(m.nn.Parameter(m.ones(2)), m.arange(3)),
+    "leaf_bool": lambda m: _set_data(m.ones(2, requires_grad=True), m.tensor([True])),
+    "non_leaf_int": lambda m: _set_data(m.ones(2, requires_grad=True) * 2, m.arange(2)),
+    "no_grad_int": lambda m: _set_data(m.ones(2), m.arange(3)),
+    "double": lambda m: _set_data(m.ones(2, requires_grad=True), m.arange(3.).double()),
+    "complex": lambda m: _set_data(m.ones(2, requires_grad=True), m.zeros(2, dtype=m.complex64)),
+    "list": lambda m: _set_data(m.ones(2, requires_grad=True), [1]),
+}
+
+
+def _set_data(t, value):
+    t.data = value
+    return [t.detach(), t.requires_grad, str(t.dtype).split(".")[1]]
+
+
+@pytest.mark.parametrize("name", sorted(_DATA_SET_CASES))
+def test_set_data_checks_dtype(name):
+    """`t.data = value` on a tensor that requires grad refuses an integer or bool value
+    with PyTorch's RuntimeError; ember took it (a Parameter holding int64)."""
+    got, want = outcome(_DATA_SET_CASES[name], ember), outcome(_DATA_SET_CASES[name], torch)
+    assert got == want
