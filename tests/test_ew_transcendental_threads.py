@@ -2,7 +2,9 @@
 unary, WEIGHT; the `split=` rows of ember/_ops/pointwise.py's unary table, sigmoid's
 kernel): a split only where the ufunc's loops are measured to give every run of an array
 the bits of one whole call; one thread and two give the same bytes, at pieces cut at odd
-offsets, with special values; values and gradients against torch."""
+offsets, with special values; values and gradients against torch. `where` selects by bit
+operations (pointwise._select): where's bytes, every dtype, split or not."""
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -231,3 +233,72 @@ def test_sigmoid_half_and_complex_as_torch():
     z = (x[:250] + 1j * x[250:] / 4).astype(np.complex64)
     np.testing.assert_allclose(ember.sigmoid(ember.from_numpy(z)).numpy(),
                                torch.sigmoid(torch.from_numpy(z)).numpy(), rtol=2e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- where
+
+WHERE_DTYPES = [np.bool_, np.uint8, np.int16, np.int32, np.int64, np.float16,
+                ml_dtypes.bfloat16, np.float32, np.float64, np.complex64, np.complex128]
+
+
+def _operand(dtype, n):
+    with np.errstate(all="ignore"):
+        v = _values(n, np.float64)
+        if np.dtype(dtype).kind == "c":
+            return (v + 1j * v[::-1]).astype(dtype)
+        if np.dtype(dtype).kind in "iub":
+            return np.nan_to_num(v * 100, posinf=7, neginf=-7).astype(dtype)
+        a = v.astype(dtype)
+        if dtype in (np.float32, np.float64):   # NaNs with payloads and signs
+            bits = a.view(np.uint32 if dtype == np.float32 else np.uint64)
+            bits[:: 101] |= bits.dtype.type(0x7F800123 if dtype == np.float32
+                                             else 0x7FF0000000000123)
+        return a
+
+
+@pytest.mark.parametrize("dtype", WHERE_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_select_gives_wheres_bytes(jobs, dtype):
+    from ember._ops.pointwise import _select
+    n = 3 * BIG + 5
+    cond = rng.random(n) < 0.5
+    x, y = _operand(dtype, n), _operand(dtype, n)[::-1].copy()
+    cases = [(x, y), (x, y[0]), (x[0], y), (np.asarray(x[3]), y)]
+    if np.dtype(dtype).kind == "f":
+        cases.append((x, 0.5))
+    for one_thread in (True, False):
+        parallel.SETTING[0] = 1 if one_thread else 2
+        for a, b in cases:
+            before = len(jobs)
+            got = _select(cond, a, b)
+            expect = np.where(cond, a, b)
+            if np.dtype(dtype).itemsize > 8:   # no 16-byte integers: where's own loop
+                assert got is None
+                continue
+            assert got is not None and got.dtype == expect.dtype
+            assert got.tobytes() == expect.tobytes()
+            assert (len(jobs) > before) == (not one_thread)
+    # a broadcast or non-contiguous operand, or a mixed dtype: where's own loop
+    assert _select(cond.reshape(-1, 1)[:BIG], x[:BIG], y[:BIG]) is None
+    assert _select(cond[::2], x[::2], y[::2]) is None
+    if dtype not in (np.float64, np.complex128):
+        assert _select(cond, x, np.zeros(n, np.float64)) is None
+
+
+def test_where_op_against_torch(jobs):
+    n = 3 * BIG + 7
+    x = (rng.standard_normal(n) * 3).astype(np.float32)
+    y = (rng.standard_normal(n) * 3).astype(np.float32)
+    res = []
+    for lib in (ember, torch):
+        a = lib.from_numpy(x.copy()).requires_grad_(True)
+        b = lib.from_numpy(y.copy()).requires_grad_(True)
+        r = lib.where(a > b, a, b)
+        s = lib.where(a > 0, a, 0.0)
+        (r * 2 + s).sum().backward()
+        res.append((r.detach().numpy(), s.detach().numpy(), a.grad.numpy(), b.grad.numpy(),
+                    str(r.dtype).split(".")[-1], type(r.grad_fn).__name__))
+    for e, t in zip(*res):
+        if isinstance(e, np.ndarray):
+            assert e.tobytes() == t.tobytes()
+        else:
+            assert e == t

@@ -1209,6 +1209,10 @@ class Where(Op):
     @staticmethod
     def forward(ctx, cond, x, y):
         ctx.cond = cond
+        if type(cond) is _ndarray and cond.size >= _SELECT_MIN:
+            r = _select(cond, x, y)
+            if r is not None:
+                return r
         return np.where(cond, x, y)
 
     @staticmethod
@@ -1218,6 +1222,56 @@ class Where(Op):
         gx = where(c, grad, zero) if ctx.needs_input_grad[1] else None
         gy = where(c, zero, grad) if ctx.needs_input_grad[2] else None
         return None, gx, gy
+
+
+_SELECT_MIN = 1 << 14   # below, np.where's one call beats _select's five
+_BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _select(cond, x, y):
+    """np.where(cond, x, y) by bit operations, for a C-contiguous bool cond with operands of
+    its shape (C-contiguous) or 0-dim (scalars), of 1- to 8-byte items; None otherwise.
+
+    NumPy's where branches per element: on a random condition it mispredicts half of them
+    (1M float32: ~4 ms, 13x a multiply). Here out = y ^ ((x ^ y) & m), m all ones where
+    cond holds: five branch-free passes, the same bits as where's (a selection: NaN
+    payloads and signed zeros kept), cut into runs on the thread pool when large."""
+    if not cond.flags.c_contiguous or cond.dtype != np.bool_:
+        return None
+    c = cond.reshape(-1)
+    ops = []
+    for a in (x, y):
+        if type(a) is _ndarray and a.shape == cond.shape and a.flags.c_contiguous:
+            ops.append(a.reshape(-1))
+        elif type(a) is _ndarray and a.ndim == 0 or not is_array(a):
+            ops.append(a)
+        else:
+            return None
+    # where's own result dtype (NumPy's promotion, weak Python scalars included)
+    dt = np.where(c[:0], *[a[:0] if type(a) is _ndarray and a.ndim else a for a in ops]).dtype
+    bits = _BITS.get(dt.itemsize)
+    if bits is None or dt.hasobject:
+        return None
+    views = []
+    for a in ops:
+        if type(a) is _ndarray and a.ndim:
+            if a.dtype != dt:
+                return None
+            views.append(a.view(bits))
+        else:
+            views.append(np.asarray(a, dtype=dt).view(bits))
+    xb, yb = views
+    out = np.empty(c.shape, dt)
+    ob = out.view(bits)
+
+    def run(lo, hi):
+        m = np.negative(c[lo:hi].view(np.uint8), dtype=bits)   # 0 or all ones
+        piece = lambda v: v[lo:hi] if v.ndim else v
+        t = np.bitwise_xor(piece(xb), piece(yb), out=ob[lo:hi])
+        t &= m
+        t ^= piece(yb)
+    _parallel.split(c.size, run, passes=5)
+    return out.reshape(cond.shape)
 
 
 def where(condition, input=None, other=None, *, out=None):
