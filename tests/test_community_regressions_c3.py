@@ -285,3 +285,20 @@ def test_set_data_checks_dtype(name):
     with PyTorch's RuntimeError; ember took it (a Parameter holding int64)."""
     got, want = outcome(_DATA_SET_CASES[name], ember), outcome(_DATA_SET_CASES[name], torch)
     assert got == want
+
+
+# ---------------------------------------------------------------------------- copy_ shapes
+
+@pytest.mark.parametrize("shapes", [((0,), (2, 4)), ((3,), (2, 4)), ((2, 3), (4,)),
+                                    ((5, 3), (2, 1, 3)), ((3, 1), (2, 4, 5)), ((), (2,)),
+                                    ((2, 1), (3,)), ((2, 3), (1, 3)), ((), (1, 1))])
+def test_copy_shape_errors(shapes):
+    """copy_ from a source that does not broadcast to the destination raises PyTorch's
+    message: the dim counted in the broadcast shape (pytorch-book chapter 4's forward hook
+    copying a (2, 4) output into torch.Tensor() read "dimension 0" for torch's 1), and
+    "output with shape [5, 3] doesn't match the broadcast shape [2, 5, 3]" where the shapes
+    broadcast to a larger one."""
+    dst, src = shapes
+    got = outcome(lambda m: m.ones(dst).copy_(m.ones(src)), ember)
+    want = outcome(lambda m: m.ones(dst).copy_(m.ones(src)), torch)
+    assert got == want

@@ -363,14 +363,17 @@ def copy_(self, src, non_blocking=False):
         src = tensor(src)
     if src.device != self.device:
         src = src.to(self.device)
-    try:
-        np.broadcast_shapes(src._data.shape, self._data.shape)
-        if np.broadcast_shapes(src._data.shape, self._data.shape) != self._data.shape:
-            raise ValueError
-    except ValueError:
-        raise RuntimeError(f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1})"
-                           f" must match the size of tensor b ({src._data.shape[-1]}) at non-"
-                           f"singleton dimension {self._data.ndim - 1}") from None
+    ss, rs = self._data.shape, src._data.shape
+    if rs != ss:
+        try:
+            shape = np.broadcast_shapes(rs, ss)
+        except ValueError:
+            from .pointwise import check_broadcast
+            check_broadcast(ss, rs)   # PyTorch's message, naming the dim of the broadcast shape
+            raise
+        if shape != ss:
+            raise RuntimeError(f"output with shape {shape_str(ss)} doesn't match the broadcast "
+                               f"shape {shape_str(shape)}")
     # self is an input so the result takes over self's place in the graph even when src needs
     # no grad (the overwritten values then pass no gradient back: Copy returns None for them)
     result = apply(Copy, (self, src), (self._data, src._data))
