@@ -209,6 +209,13 @@ def _graph_cases(lib):
         "linear_1d_bias": lambda: F.linear(t(4), t(5, 4, grad=False), t(5)),
         "linear_3d_input_only": lambda: F.linear(t(2, 3, 4), t(5, 4, grad=False),
                                                  t(5, grad=False)),
+        # one node where a composite stood (ember/_ops/_composite_node.py)
+        "dist": lambda: lib.dist(t(3, 4), t(4), 3.5), "dist_one_side": lambda: lib.dist(
+            t(3, 4), t(4, grad=False)),
+        "householder_product": lambda: lib.linalg.householder_product(t(2, 4, 3), t(2, 3)),
+        "ormqr": lambda: lib.ormqr(t(4, 3), t(3), t(4, 2)),
+        "ormqr_right_transposed": lambda: lib.ormqr(t(4, 3), t(3, grad=False), t(2, 4),
+                                                    left=False, transpose=True),
     }
 
 
@@ -245,3 +252,33 @@ def test_linear_weight_gradient_through_the_reshaped_graph():
         return [g.numpy() for g in lib.autograd.grad((y * y).sum(), (x, w, b))]
     for a, b in zip(grads(ember), grads(torch)):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_composite_nodes_second_derivatives_as_torch():
+    """dist, householder_product and ormqr recompute their composite in backward: double
+    backward (the same tensor given twice included) equals torch's."""
+    def run(lib):
+        gen = np.random.default_rng(3)
+        A = lib.tensor(gen.standard_normal((2, 4, 3)), requires_grad=True)
+        tau = lib.tensor(gen.standard_normal((2, 3)), requires_grad=True)
+        C = lib.tensor(gen.standard_normal((2, 4, 2)), requires_grad=True)
+        y = (lib.linalg.householder_product(A, tau) ** 2).sum() + \
+            (lib.ormqr(A, tau, C, True, True) ** 3).sum() + lib.dist(A * 2, A, 3.0)
+        gs = lib.autograd.grad(y, (A, tau, C), create_graph=True)
+        hs = lib.autograd.grad(sum((g * g).sum() for g in gs), (A, tau, C))
+        return [g.detach().numpy() for g in gs] + [h.numpy() for h in hs]
+    for a, b in zip(run(ember), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-10)
+
+
+def test_composite_nodes_gradgradcheck():
+    gen = np.random.default_rng(4)
+    A = ember.tensor(gen.standard_normal((4, 3)), requires_grad=True)
+    tau = ember.tensor(gen.standard_normal(3), requires_grad=True)
+    C = ember.tensor(gen.standard_normal((2, 4)), requires_grad=True)
+    b = ember.tensor(gen.standard_normal(3), requires_grad=True)
+    for fn, args in [(lambda a, t: ember.linalg.householder_product(a, t), (A, tau)),
+                     (lambda a, t, c: ember.ormqr(a, t, c, left=False), (A, tau, C)),
+                     (lambda a, c: ember.dist(a, c, 2.5), (A, b))]:
+        assert ember.autograd.gradcheck(fn, args)
+        assert ember.autograd.gradgradcheck(fn, args)

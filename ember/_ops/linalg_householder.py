@@ -12,6 +12,7 @@ from .. import _dtype
 from .._tensor import Tensor
 from .._autocast import cast_before_checks
 from ._base import Op, apply
+from ._composite_node import CompositeNode
 from .relayout import lapack_layout
 from ._layout import col_major
 from ._util import check_same_device, dtype_name
@@ -125,17 +126,31 @@ def householder_product(A, tau, *, out=None):
                            f"input.shape[-1]")
     if not (A.dtype.is_floating_point or A.dtype.is_complex):
         raise NotImplementedError(f"\"orgqr_cpu\" not implemented for '{dtype_name(A.dtype)}'")
+    if tau.shape[-1] == 0:   # no reflector: the identity's columns, still in the graph
+        Q = _householder(A.detach(), tau.detach())
+        Q = apply(_NoReflectors, (A, tau), (A._data, tau._data), Q._data)
+    else:
+        Q = apply(_HouseholderProduct, (A, tau), (A._data, tau._data))
+    return _with_out(Q, out)
+
+
+def _householder(A, tau):
+    """householder_product composed of ember ops (the gradient reaches A's strict lower
+    triangle and tau), column-major as LAPACK's orgqr leaves it."""
     m, n, k = A.shape[-2], A.shape[-1], tau.shape[-1]
     V = _reflectors(A, k)
     Q = _eye_like(A, m)[:, :n].expand(tuple(A.shape[:-2]) + (m, n))
     for i in reversed(range(k)):  # Q <- H_i Q
         v = V[..., :, i:i + 1]
         Q = Q - (tau[..., i, None, None] * v).matmul(mH(v).matmul(Q))
-    if k == 0:   # no reflector: Q is the identity's columns, still in the graph
-        Q = apply(_NoReflectors, (A, tau), (A._data, tau._data), Q._data)
-    else:   # column-major, as LAPACK's orgqr leaves it
-        Q = lapack_layout(Q, "LinalgHouseholderProductBackward0")
-    return _with_out(Q, out)
+    return lapack_layout(Q, "LinalgHouseholderProductBackward0")
+
+
+class _HouseholderProduct(CompositeNode):
+    """householder_product by one node with edges to A and tau, as PyTorch's."""
+    _name = "LinalgHouseholderProductBackward0"
+    save_inputs = (0, 1)
+    compute = staticmethod(_householder)
 
 
 class _NoReflectors(Op):
@@ -180,6 +195,12 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise NotImplementedError(f"\"ormqr_cpu\" not implemented for "
                                   f"'{dtype_name(input.dtype)}'")
+    return _with_out(apply(_Ormqr, (input, tau, other), (input._data, tau._data, other._data),
+                           left, transpose), out)
+
+
+def _ormqr(input, tau, other, left, transpose):
+    """ormqr composed of ember ops, one reflector at a time."""
     k = tau.shape[-1]
     V = _reflectors(input, k)
     C = other
@@ -193,7 +214,14 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
             C = C - (t * v).matmul(mH(v).matmul(C))
         else:
             C = C - C.matmul(v).matmul(t * mH(v))
-    return _with_out(lapack_layout(C, "OrmqrBackward0"), out)   # as LAPACK's ormqr
+    return lapack_layout(C, "OrmqrBackward0")   # column-major, as LAPACK's ormqr
+
+
+class _Ormqr(CompositeNode):
+    """ormqr by one node with edges to input, tau and other, as PyTorch's OrmqrBackward0."""
+    _name = "OrmqrBackward0"
+    save_inputs = (0, 1, 2)
+    compute = staticmethod(_ormqr)
 
 
 Tensor.geqrf = geqrf

@@ -19,6 +19,7 @@ from ._util import wrap_dim, dtype_name, shape_str, check_tensor, ignore_fp_erro
 from .pointwise import opmath
 from .reduction import _return_type
 from .misc import _E, _require_tensor, _with_out
+from ._composite_node import CompositeNode
 
 __all__ = ['cov', 'corrcoef', 'cdist', 'pdist', 'dist', 'quantile', 'nanquantile', 'histogram', 'histogramdd']
 
@@ -167,10 +168,19 @@ def dist(input, other, p=2):
     E = _E()
     _require_tensor(input, "dist")
     _require_tensor(other, "dist", "other", 2)
-    out = E.linalg.vector_norm(input - other, ord=p)
-    if out.grad_fn is not None:   # the composite's top node takes torch's name for its kernel
-        rename_node(out.grad_fn, "DistBackward0")
-    return out
+    return apply(_Dist, (input, other), (input._data, other._data), p)
+
+
+def _dist(input, other, p):
+    return _E().linalg.vector_norm(input - other, ord=p)
+
+
+class _Dist(CompositeNode):
+    """dist by one node with an edge to each operand, as PyTorch's DistBackward0 (the norm
+    of the difference, recomputed in backward)."""
+    _name = "DistBackward0"
+    save_inputs = (0, 1)
+    compute = staticmethod(_dist)
 
 
 def _quantile_ranks(q, fname):
