@@ -569,8 +569,7 @@ class Tensor:
         return h
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd_backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # ------------------------------------------------------------------ Python protocol
     def __repr__(self, *, tensor_contents=None):
@@ -720,6 +719,18 @@ class Tensor:
         if self._data.dtype.names:   # complex32's record type is ember's, NumPy has none
             raise TypeError("Got unsupported ScalarType ComplexHalf")
         return self._data
+
+
+def _autograd_backward(*args, **kwargs):
+    """ember.autograd.backward, looked up at each call (as torch's Tensor.backward does);
+    the package, which imports this module, is found on the first call and bound in this
+    function's place: no import statement per Tensor.backward."""
+    global _autograd_backward
+    from . import autograd
+
+    def _autograd_backward(*args, **kwargs):
+        return autograd.backward(*args, **kwargs)
+    return autograd.backward(*args, **kwargs)
 
 
 def _contiguous_strides(shape):

@@ -94,8 +94,8 @@ def iter_layout(out, operands):
         if out.flags.c_contiguous:
             for a in operands:
                 if type(a) is _ndarray:
-                    if a.ndim > 1 and not a.flags.c_contiguous:
-                        break
+                    if a.ndim > 1 and not a.flags.c_contiguous and any(a.strides):
+                        break   # (one expanded from a single value has no say either)
                 elif type(a) in ARRAY_TYPES:
                     break
             else:

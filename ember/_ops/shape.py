@@ -65,6 +65,11 @@ def _int_list(args, fname):
     """`f(2, 3)`, `f((2, 3))`, `f([2, 3])`, `f(Size)` -> (2, 3)."""
     if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
         args = tuple(args[0])
+    for a in args:   # the common case, Python ints (a bool is no int here): as they are
+        if type(a) is not int:
+            break
+    else:
+        return tuple(args)
     out = []
     for a in args:
         if isinstance(a, Tensor):

@@ -8,6 +8,7 @@ from .anomaly import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled, enforce_grad_layout_policy)
 from .graph import Node, run_backward
+from . import graph as _graph
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .function import Function, FunctionCtx, once_differentiable
 from . import forward_ad
@@ -26,28 +27,32 @@ def _as_tuple(x):
 
 
 def _make_grads(outputs, grad_outputs, create_graph):
-    from .._tensor import Tensor
     grads = []
     for i, out in enumerate(outputs):
         g = grad_outputs[i] if i < len(grad_outputs) else None
         if g is None:
             if out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if not out.dtype.is_floating_point and not out.dtype.is_complex:
+            dt = out.dtype
+            if not dt.is_floating_point and not dt.is_complex:
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but "
-                                   f"got {out.dtype}")
+                                   f"got {dt}")
             data = out._data
             if grad_mode.DISPATCH_ON[0]:   # a dispatch mode or wrapper subclass sees ones_like
                 from ..utils._python_dispatch import seed_like
                 g = seed_like(out)
             elif type(data) is np.ndarray and data.ndim == 0:
-                g = Tensor._make(np.array(1, dtype=data.dtype))  # 5x cheaper than ones_like
+                g = _graph._tensor_make(np.array(1, dtype=data.dtype))  # 5x cheaper than ones_like
             else:  # np.ones_like also serves CuPy arrays through __array_function__
-                g = Tensor._make(np.ones_like(data))
+                g = _graph._tensor_make(np.ones_like(data))
         elif isinstance(g, numbers.Number):
             from .._ops.creation import full_like
             g = full_like(out, g)
-        elif isinstance(g, Tensor):
+        else:
+            from .._tensor import Tensor   # (only where a gradient is given)
+            if not isinstance(g, Tensor):
+                raise TypeError(f"gradients can be either Tensors or None, but got "
+                                f"{type(g).__name__}")
             if g.shape != out.shape:
                 raise RuntimeError(
                     f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
@@ -59,9 +64,6 @@ def _make_grads(outputs, grad_outputs, create_graph):
                     # detach() drops the tangent; the cotangent's stays, as PyTorch keeps
                     # grad_outputs as given (forward over a backward pass: nested jvp)
                     forward_ad.set_tangent(g, tangent)
-        else:
-            raise TypeError(f"gradients can be either Tensors or None, but got "
-                            f"{type(g).__name__}")
         grads.append(g)
     return grads
 
@@ -79,8 +81,11 @@ _WARNED_CREATE_GRAPH = [False]
 def _stand_ins(ts):
     """`ts` with each tensor that stands for another one in the graph replaced by that one
     (a nested tensor by its packed values, ember/nested: its ops are recorded on them)."""
-    return tuple(t._autograd_stand_in() if hasattr(type(t), "_autograd_stand_in") else t
-                 for t in ts)
+    for t in ts:
+        if hasattr(type(t), "_autograd_stand_in"):
+            return tuple(t._autograd_stand_in() if hasattr(type(t), "_autograd_stand_in")
+                         else t for t in ts)
+    return ts   # (a tuple: _as_tuple's)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,

@@ -455,7 +455,10 @@ def _count_deps(roots):
     """{node: number of edges leading into it} over the nodes reachable from `roots`,
     in one iterative walk (the whole graph is needed when nothing is captured)."""
     deps = {}
-    stack = list(dict.fromkeys(r for r in roots if r is not None))  # a node once, however many
+    if len(roots) == 1:
+        stack = [roots[0]] if roots[0] is not None else []
+    else:
+        stack = list(dict.fromkeys(r for r in roots if r is not None))  # a node once, however many
     seen = set(stack)
     while stack:
         for fn, _ in stack.pop().next_functions:
@@ -551,7 +554,9 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
         from ..func._batching import Unbatchable
         raise Unbatchable("backward() accumulating into .grad")
     anomaly = anomaly_enabled()
-    roots = [current(t) for t in roots]
+    for t in roots:   # (current(t), written out)
+        if t._base is not None and t._gfv != t._vc[0]:
+            refresh_view(t)
     root_nodes = [t.grad_fn if t.grad_fn is not None else accumulator_of(t) for t in roots]
     if capture is None:
         needed = None
