@@ -54,6 +54,11 @@ def _cases(lib):
         "rrelu": lambda: F.rrelu(x - 3), "rrelu_training": lambda: F.rrelu(x - 3, training=True),
         "rrelu_": lambda: F.rrelu_(x.clone() - 3),
         "rrelu_training_": lambda: F.rrelu_(x.clone() - 3, training=True),
+        # prod over a dim that is all of a 0-d or 1-d tensor: the dim overload's node
+        "prod_dim_1d": lambda: x[0].prod(0), "prod_dim_0d": lambda: x[0, 0].prod(0),
+        "prod_all_1d": lambda: x[0].prod(), "masked_prod_0d_dim": lambda: lib.masked.prod(
+            x[0, 0], dim=0, mask=lib.tensor(True)),
+        "masked_prod_0d_keepdim": lambda: lib.masked.prod(x[0, 0], 0, keepdim=True),
     }
 
 

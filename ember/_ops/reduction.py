@@ -386,7 +386,13 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
         dims = (_one_dim(input, dim, "prod"),) if input._data.ndim else ()
     odt = _sum_dtype(input.dtype, dtype)
     arr = input._data if dtype is None else cast(input, dtype)
-    return _out(apply(Prod, (input,), (arr,), dims, keepdim, odt), out)
+    r = apply(Prod, (input,), (arr,), dims, keepdim, odt)
+    if dim is not None and r.grad_fn is not None and input._data.ndim <= 1 and not keepdim:
+        # prod(0) of a 0-d or 1-d tensor reduces it all, but by the dim overload: its node
+        # is ProdBackward1, as PyTorch's
+        from ..autograd.graph import rename
+        rename(r.grad_fn, "ProdBackward1")
+    return _out(r, out)
 
 
 # ---------------------------------------------------------------------------- var, std

@@ -82,7 +82,11 @@ def sum(input, dim=None, *, keepdim=False, dtype=None, mask=None):
 def prod(input, dim=None, *, keepdim=False, dtype=None, mask=None):
     """Product of the elements the mask keeps (1 where it keeps none)."""
     x = _filled(input, mask, 1, dtype)
-    dims = _dims(x, dim)
+    if x.dim() == 0 and dim is not None and dim != ():
+        # a dim of a 0-dim input reduces it all the same (PyTorch's prod(0) on it: a node)
+        dims = wrap_dims(dim, 1)
+    else:
+        dims = _dims(x, dim)
     for d in sorted(dims, reverse=True):
         x = x.prod(d, keepdim=keepdim) if keepdim else x.prod(d)
     return x
