@@ -269,10 +269,76 @@ def _multihead_attention(m):
     return lines
 
 
-_SIGNATURES = {"MultiheadAttention": _MHA_SIGNATURE}
+def _recurrent(aten):
+    """nn.LSTM / nn.GRU / nn.RNN: one ``torch.lstm``/``gru``/``rnn_tanh``/``rnn_relu``
+    call over the layer's flat weights, batched (3-D) or unbatched (2-D) input, zero
+    initial state when ``hx`` is None, as the code PyTorch's compiler writes for them
+    (packed sequences are not taken)."""
+    def code(m):
+        if getattr(m, "proj_size", 0):
+            raise NotImplementedError("ember.jit.save: LSTM with proj_size")
+        op = aten
+        if aten == "rnn":
+            op = "rnn_relu" if m.nonlinearity == "relu" else "rnn_tanh"
+        lstm = op == "lstm"
+        batch = 0 if m.batch_first else 1
+        states = m.num_layers * (2 if m.bidirectional else 1)
+        weights = "[" + ", ".join(f"self.{n}" for n in m._flat_weights_names) + "]"
+        settings = (f"{literal(bool(m.bias))}, {m.num_layers}, {literal(float(m.dropout))}, "
+                    f"self.training, {literal(bool(m.bidirectional))}, "
+                    f"{literal(bool(m.batch_first))}")
+        zeros = (f"torch.zeros([{states}, max_batch_size, {m.hidden_size}], "
+                 f"dtype=ops.prim.dtype(input0), layout=None, device=ops.prim.device(input0))")
+        lines = ["is_batched = torch.eq(torch.dim(input), 3)",
+                 "if torch.__not__(is_batched):",
+                 f"  input0 = torch.unsqueeze(input, {batch})",
+                 "else:",
+                 "  input0 = input",
+                 f"max_batch_size = torch.size(input0, {batch})",
+                 "if torch.__is__(hx, None):"]
+        if lstm:
+            lines += [f"  h_zeros = {zeros}", f"  c_zeros = {zeros}",
+                      "  hx0 = (h_zeros, c_zeros)",
+                      "else:",
+                      "  hx1 = unchecked_cast(Tuple[Tensor, Tensor], hx)",
+                      "  if is_batched:",
+                      "    hx0 = hx1",
+                      "  else:",
+                      "    hx0 = (torch.unsqueeze((hx1)[0], 1), torch.unsqueeze((hx1)[1], 1))",
+                      "h0, c0, = hx0",
+                      f"out, hn, cn = torch.lstm(input0, [h0, c0], {weights}, {settings})",
+                      "if torch.__not__(is_batched):",
+                      f"  _0 = (torch.squeeze(out, {batch}), (torch.squeeze(hn, 1), "
+                      f"torch.squeeze(cn, 1)))",
+                      "else:",
+                      "  _0 = (out, (hn, cn))",
+                      "return _0"]
+        else:
+            lines += [f"  hx0 = {zeros}",
+                      "else:",
+                      "  hx1 = unchecked_cast(Tensor, hx)",
+                      "  if is_batched:",
+                      "    hx0 = hx1",
+                      "  else:",
+                      "    hx0 = torch.unsqueeze(hx1, 1)",
+                      f"out, hn = torch.{op}(input0, hx0, {weights}, {settings})",
+                      "if torch.__not__(is_batched):",
+                      f"  _0 = (torch.squeeze(out, {batch}), torch.squeeze(hn, 1))",
+                      "else:",
+                      "  _0 = (out, hn)",
+                      "return _0"]
+        return lines
+    return code
+
+
+_SIGNATURES = {"MultiheadAttention": _MHA_SIGNATURE,
+               "LSTM": ["input: Tensor", "hx: Optional[Tuple[Tensor, Tensor]]=None"],
+               "GRU": ["input: Tensor", "hx: Optional[Tensor]=None"],
+               "RNN": ["input: Tensor", "hx: Optional[Tensor]=None"]}
 
 _LEAVES = {
     "MultiheadAttention": _multihead_attention,
+    "LSTM": _recurrent("lstm"), "GRU": _recurrent("gru"), "RNN": _recurrent("rnn"),
     "Linear": _linear, "Conv1d": _conv(1), "Conv2d": _conv(2), "Conv3d": _conv(3),
     "ConvTranspose1d": _conv_transpose(1), "ConvTranspose2d": _conv_transpose(2),
     "ConvTranspose3d": _conv_transpose(3),
@@ -474,14 +540,16 @@ class _Writer:
             if _leaf_template(sub) is None:
                 raise NotImplementedError(f"ember.jit.save: no TorchScript template for the "
                                           f"module {type(sub).__name__} ('{target}')")
-            parts = [self.arg(a) for a in args]
+            # (a tuple argument, an LSTM's (h, c), is a TorchScript tuple, not a list)
+            parts = [self.output(a) if isinstance(a, tuple) else self.arg(a) for a in args]
             if kwargs:
                 known = [p.split(":")[0] for p in _SIGNATURES.get(type(sub).__name__, ())]
                 unknown = sorted(set(kwargs) - set(known))
                 if unknown:
                     raise NotImplementedError(f"ember.jit.save: module '{target}' called with "
                                               f"keyword arguments {unknown}")
-                parts += [f"{k}={self.arg(v)}" for k, v in kwargs.items()]
+                parts += [f"{k}={self.output(v) if isinstance(v, tuple) else self.arg(v)}"
+                          for k, v in kwargs.items()]
             return f"({self.module_path(target)}).forward({', '.join(parts)}, )"
         if op == "get_attr":
             value = self.root
@@ -603,6 +671,30 @@ def _class_source(qualname, cls_name, m, forward_lines, forward_args, child_type
     return "\n".join(lines) + "\n"
 
 
+def _trace_root(m, tracer_cls, constants):
+    """(forward lines, forward argument names, call_module targets) of the root `m`
+    traced by `tracer_cls`; tensor constants the code reads are appended to
+    `constants`."""
+    from .. import fx
+    tracer = tracer_cls()
+    try:
+        graph = tracer.trace(m)
+        gm = fx.GraphModule(tracer.root, graph, type(m).__name__)
+    except Exception as e:
+        where = type(m).__name__
+        if tracer.failed is not None:
+            where = f"{tracer.failed[1]} ('{tracer.failed[0]}', which has no template)"
+        raise NotImplementedError(f"ember.jit.save: {where} cannot be traced by ember.fx "
+                                  f"({type(e).__name__}: {e}), so ember cannot write "
+                                  f"TorchScript code for it") from e
+    writer = _Writer(m, gm, constants)
+    for node in gm.graph.nodes:
+        writer.node(node)
+    forward_args = [writer.names[n] for n in gm.graph.nodes if n.op == "placeholder"]
+    used = {n.target for n in gm.graph.nodes if n.op == "call_module"}
+    return writer.lines, forward_args, used
+
+
 def script_module(m, example_args=None):
     """`m` (a plain ember module) as a RecursiveScriptModule sharing its parameters and
     buffers, with TorchScript code written from its fx trace (see the module docstring)."""
@@ -624,22 +716,13 @@ def script_module(m, example_args=None):
                 if self.failed is None:
                     self.failed = (self.path_of_module(mod), type(mod).__name__)
                 raise
-    tracer = TemplateTracer()
-    try:
-        graph = tracer.trace(m)
-        gm = fx.GraphModule(tracer.root, graph, type(m).__name__)
-    except Exception as e:
-        where = type(m).__name__
-        if tracer.failed is not None:
-            where = f"{tracer.failed[1]} ('{tracer.failed[0]}', which has no template)"
-        raise NotImplementedError(f"ember.jit.save: {where} cannot be traced by ember.fx "
-                                  f"({type(e).__name__}: {e}), so ember cannot write "
-                                  f"TorchScript code for it") from e
     constants = []
-    writer = _Writer(m, gm, constants)
-    for node in gm.graph.nodes:
-        writer.node(node)
-    forward_args = [writer.names[n] for n in gm.graph.nodes if n.op == "placeholder"]
+    if _leaf_template(m) is not None:   # a layer saved on its own: its template is forward
+        root_lines = _leaf_template(m)(m)
+        forward_args = _SIGNATURES.get(type(m).__name__, ["input: Tensor"])
+        used = set()
+    else:
+        root_lines, forward_args, used = _trace_root(m, TemplateTracer, constants)
 
     # one class per module instance (each has its own constants baked into its code)
     paths = {mod: path for path, mod in m.named_modules(remove_duplicate=True)}
@@ -647,12 +730,11 @@ def script_module(m, example_args=None):
     for i, (mod, path) in enumerate(paths.items()):
         qualnames[mod] = f"{_PACKAGE}.m{i}.{type(mod).__name__}"
     files = {}
-    used = {n.target for n in gm.graph.nodes if n.op == "call_module"}
     for mod, path in paths.items():
         qual = qualnames[mod]
         module_name, _, cls_name = qual.rpartition(".")
         if mod is m:
-            body, args = writer.lines, forward_args
+            body, args = root_lines, forward_args
         elif path in used:
             body = _leaf_template(mod)(mod)
             args = _SIGNATURES.get(type(mod).__name__, ["input: Tensor"])
