@@ -138,3 +138,25 @@ def test_split_gives_one_threads_bytes(two_threads, name, kw, dtype):
         assert (len(two_threads) > before) == (threads == 2)
     assert out[0][0].tobytes() == out[1][0].tobytes()
     assert out[0][1].tobytes() == out[1][1].tobytes()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_blocks_give_the_whole_calls_bytes(two_threads, monkeypatch, threads):
+    """The multi-pass kernels (silu, softplus, sigmoid) run in blocks of BLOCK_BYTES: with
+    small odd blocks the bytes are those of one block over the whole array."""
+    from ember._ops import pointwise
+    x = np.concatenate([SPECIAL * 20, rng.standard_normal(20011) * 30]).astype(np.float32)
+    grad = rng.standard_normal(x.size).astype(np.float32)
+    parallel.SETTING[0] = threads
+    fns = [("silu", {}), ("softplus", {"beta": 2.0, "threshold": 5.0})]
+    whole = [_run(ember, name, kw, x, "float32", grad)[:2] for name, kw in fns]
+    whole.append(ember.sigmoid(ember.from_numpy(x)).numpy())
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 4 * 997)
+    monkeypatch.setattr(pointwise, "_BLOCKED_MIN", 1000)
+    blocked = [_run(ember, name, kw, x, "float32", grad)[:2] for name, kw in fns]
+    blocked.append(ember.sigmoid(ember.from_numpy(x)).numpy())
+    for w, b in zip(whole[:2], blocked[:2]):
+        assert w[0].tobytes() == b[0].tobytes() and w[1].tobytes() == b[1].tobytes()
+    assert whole[2].tobytes() == blocked[2].tobytes()
+    np.testing.assert_allclose(blocked[2], torch.sigmoid(torch.from_numpy(x)).numpy(),
+                               rtol=5e-7, atol=0)   # exp's loops differ by an ulp

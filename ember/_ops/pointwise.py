@@ -749,16 +749,21 @@ class Unary(Op):
     elementwise = True
 
 
-def _pieces(kernel, passes, uses):
+def _pieces(kernel, passes, uses, blocked=False):
     """An Op forward: kernel(x_run, out_run) over runs of a large float32/float64 NumPy x on
     the thread pool (parallel.unary: only with every non-exact ufunc in `uses` piecewise
     there, so the bits are one whole call's), floating-point warnings silenced; None when x
-    does not qualify."""
+    does not qualify. `blocked` (a kernel of several passes): from _BLOCKED_MIN elements
+    on, even on one thread, in blocks that keep its passes in the L2 cache."""
     def forward(x):
-        if type(x) is _ndarray and x.size * passes >= _SPLIT_MIN:
-            return quietly(_parallel.unary, kernel, x, passes, uses)
+        if type(x) is _ndarray and (x.size * passes >= _SPLIT_MIN or
+                                    blocked and x.size >= _BLOCKED_MIN):
+            return quietly(_parallel.unary, kernel, x, passes, uses, blocked)
         return None
     return forward
+
+
+_BLOCKED_MIN = 1 << 17
 
 
 def _split_ufunc(f):
@@ -931,7 +936,7 @@ atanh = _unary_row("atanh", "AtanhBackward0", lambda xp, x: xp.arctanh(x),
                    split=_split_ufunc(np.arctanh))
 sigmoid = _unary_row("sigmoid", "SigmoidBackward0", lambda xp, x: _sigmoid_array(xp, x),
                      lambda g, x, out: g * out * (1 - out), "out",
-                     split=_pieces(lambda x, out: _sigmoid_run(x, out), 9, (np.exp,)))
+                     split=_pieces(lambda x, out: _sigmoid_run(x, out), 9, (np.exp,), True))
 deg2rad = _unary_row("deg2rad", "Deg2RadBackward0", lambda xp, x: x * (math.pi / 180),
                      lambda g, x, out: g * (math.pi / 180), "",
                      reject=_no_complex(RuntimeError, "deg2rad is not supported for complex "

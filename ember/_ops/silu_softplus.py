@@ -90,7 +90,7 @@ def _on_arrays(kernel, arrays, passes, uses):
     """kernel(*arrays, out) on NumPy arrays: split over the pool when it qualifies, else
     whole into a buffer laid out as the first array; warnings silenced."""
     with np.errstate(all="ignore"):
-        y = parallel.runs(kernel, arrays, passes, uses)
+        y = parallel.runs(kernel, arrays, passes, uses, blocked=True)
         if y is None:
             y = kernel(*arrays, np.empty_like(arrays[0]))
     return y
