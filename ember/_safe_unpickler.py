@@ -2,7 +2,7 @@
 
 A checkpoint's pickle may name only what a file of weights needs: torch's tensor, storage,
 Parameter, sparse and quantized rebuilds (ember/_torch_rebuild.py), dtypes, ``torch.Size``,
-OrderedDict and a few plain builtins, plus what the user marked safe with
+``torch.device``, OrderedDict and a few plain builtins, plus what the user marked safe with
 ``add_safe_globals`` / ``safe_globals``. Any other global is refused with PyTorch's
 message (an UnpicklingError naming it) before anything is called.
 
@@ -21,7 +21,7 @@ from ._map_location import _init_placement, _placed_rebuild
 from ._torch_rebuild import (_TORCH_STORAGES, _TORCH_ONLY_DTYPES, _StorageType,
                              _rebuild_tensor, _rebuild_tensor_v3, _rebuild_parameter,
                              _rebuild_meta_tensor_no_storage,
-                             _rebuild_from_type_v2, _get_layout, _rebuild_size,
+                             _rebuild_from_type_v2, _get_layout, _rebuild_size, _rebuild_device,
                              _rebuild_sparse_tensor)
 
 
@@ -112,6 +112,7 @@ class _TorchUnpickler(pickle.Unpickler):
         ("torch._utils", "_rebuild_sparse_tensor"): _rebuild_sparse_tensor,
         ("torch._utils", "_rebuild_qtensor"): _quantized_serialization.rebuild_qtensor,
         ("torch", "Size"): _rebuild_size,
+        ("torch", "device"): _rebuild_device,
         ("torch.serialization", "_get_layout"): _get_layout,
         ("collections", "OrderedDict"): OrderedDict,
         ("torch.nn.parameter", "Parameter"): None,   # only as new_type in from_type_v2

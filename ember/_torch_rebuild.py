@@ -125,6 +125,20 @@ def _rebuild_size(*args):
     return Size(*args)
 
 
+def _rebuild_device(*args):
+    """torch.device as a checkpoint pickles it: torch.device('cpu'), torch.device('cuda', 1)
+    (a string, then an optional integer index); anything else is refused."""
+    from ._device import device
+    if not 1 <= len(args) <= 2 or not isinstance(args[0], str) or (
+            len(args) == 2 and args[1] is not None and
+            (not isinstance(args[1], int) or isinstance(args[1], bool))):
+        raise pickle.UnpicklingError(f"torch.device: invalid arguments {args!r}")
+    try:
+        return device(*args)
+    except (RuntimeError, ValueError, TypeError) as e:
+        raise pickle.UnpicklingError(f"torch.device: {e}") from None
+
+
 def _rebuild_sparse_tensor(layout, data):
     """A sparse tensor of a torch checkpoint (torch._utils._rebuild_sparse_tensor): COO
     (indices, values, size[, is_coalesced]) or compressed (compressed indices, plain

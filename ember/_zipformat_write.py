@@ -121,8 +121,16 @@ class _TorchPickler(pickle._Pickler):
                 return
             self._save_tensor(obj)
             return
-        if isinstance(obj, (_dtype.dtype, _device_cls, Size)):
-            raise TypeError(f"format='torch' cannot store {type(obj).__name__} objects")
+        if isinstance(obj, _dtype.dtype):   # torch.qint8 of a packed Linear's state ...
+            self.save(_TorchGlobal("torch", obj.name))
+            return
+        if isinstance(obj, _device_cls):   # torch.device('cpu'), torch.device('cuda', 1)
+            args = (obj.type,) if obj.index is None else (obj.type, obj.index)
+            self.save_reduce(_TorchGlobal("torch", "device"), args, obj=obj)
+            return
+        if isinstance(obj, Size):
+            self.save_reduce(_TorchGlobal("torch", "Size"), (tuple(obj),), obj=obj)
+            return
         super().save(obj, save_persistent_id)
 
     def _save_sparse(self, t):
