@@ -12,6 +12,8 @@ def _cases(lib):
     x = lib.arange(1.0, 7.0).reshape(2, 3).requires_grad_()
     w = lib.arange(2.0, 8.0).reshape(2, 3)
     m = w > 4
+    v = lib.tensor([1.5, 2.0], requires_grad=True)
+    s = lib.tensor(2.5, requires_grad=True)
 
     class Twice(lib.autograd.Function):
         @staticmethod
@@ -55,10 +57,10 @@ def _cases(lib):
         "rrelu_": lambda: F.rrelu_(x.clone() - 3),
         "rrelu_training_": lambda: F.rrelu_(x.clone() - 3, training=True),
         # prod over a dim that is all of a 0-d or 1-d tensor: the dim overload's node
-        "prod_dim_1d": lambda: x[0].prod(0), "prod_dim_0d": lambda: x[0, 0].prod(0),
-        "prod_all_1d": lambda: x[0].prod(), "masked_prod_0d_dim": lambda: lib.masked.prod(
-            x[0, 0], dim=0, mask=lib.tensor(True)),
-        "masked_prod_0d_keepdim": lambda: lib.masked.prod(x[0, 0], 0, keepdim=True),
+        "prod_dim_1d": lambda: v.prod(0), "prod_dim_0d": lambda: s.prod(0),
+        "prod_all_1d": lambda: v.prod(), "masked_prod_0d_dim": lambda: lib.masked.prod(
+            s, dim=0, mask=lib.tensor(True)),
+        "masked_prod_0d_keepdim": lambda: lib.masked.prod(s, 0, keepdim=True),
     }
 
 
