@@ -283,3 +283,32 @@ def test_forged_device_arguments_refused():
         with pytest.raises(pickle.UnpicklingError):
             _rebuild_device(*args)
     assert _rebuild_device("cuda", None) == ember.device("cuda")
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_linear_prepack_keeps_float32_scales(per_channel):
+    """fbgemm's linear_prepack keeps the weight's scales as float32: the unpacked weight
+    (and so the state_dict) reports float(float32(scale)), its integers unchanged."""
+    a = _arrays(3)
+    w = a(3, 4)
+    for cls in ("Linear", "dynamic.Linear"):
+        mods = []
+        for lib in (ember, torch):
+            m = eval(f"lib.ao.nn.quantized.{cls}")(4, 3)
+            m.set_weight_bias(_qweight(lib, w, per_channel), None)
+            mods.append(m)
+        _same_value(mods[0].weight(), mods[1].weight(), cls)
+
+
+def test_dynamic_linear_integers_and_fma_as_fbgemm():
+    """The dynamic Linear's output is fbgemm's fused multiply-add of the integer sums, the
+    scale product and the bias, rounded once: equal to torch's bit for bit."""
+    a = _arrays(4)
+    for trial in range(20):
+        w, b, x = a(8, 16), a(8), a(5, 16) * (trial + 1)
+        outs = []
+        for lib in (ember, torch):
+            m = lib.ao.nn.quantized.dynamic.Linear(16, 8)
+            m.set_weight_bias(_qweight(lib, w, trial % 2 == 1), lib.tensor(b))
+            outs.append(m(lib.tensor(x)).numpy())
+        np.testing.assert_array_equal(outs[0], outs[1])

@@ -20,6 +20,24 @@ def _functional():
     return functional
 
 
+def _float32_scales(weight):
+    """The weight as fbgemm's linear_prepack keeps it: its scales rounded to float32
+    (torch's unpacked weight reports float(float32(scale)); the integers are unchanged)."""
+    if weight.qscheme() == ember.per_tensor_affine:
+        scale = float(ember.tensor(weight.q_scale(), dtype=ember.float32))
+        if scale == weight.q_scale():
+            return weight
+        return ember._make_per_tensor_quantized_tensor(weight.int_repr(), scale,
+                                                       weight.q_zero_point())
+    scales = weight.q_per_channel_scales()
+    rounded = scales.float().double()
+    if ember.equal(rounded, scales):
+        return weight
+    return ember._make_per_channel_quantized_tensor(weight.int_repr(), rounded,
+                                                    weight.q_per_channel_zero_points(),
+                                                    weight.q_per_channel_axis())
+
+
 class LinearPackedParams(nn.Module):
     """Holds a linear layer's quantized weight and float bias (torch keeps them packed for
     fbgemm; ember keeps the pair). Its state_dict entries are ``dtype`` and
@@ -44,6 +62,7 @@ class LinearPackedParams(nn.Module):
             if not getattr(weight, "is_quantized", False) or weight.dtype != ember.qint8:
                 raise RuntimeError(f"quantized::linear_prepack: the weight must be a qint8 "
                                    f"quantized tensor, got {weight.dtype}")
+            weight = _float32_scales(weight)
         elif self.dtype == ember.float16:
             weight = weight.to(ember.float16).float()
         else:

@@ -6,7 +6,7 @@ The kernel (fbgemm's, which PyTorch's x86/fbgemm engines run):
        reduce_range, which Linear uses), chosen as fbgemm's ChooseQuantizationParams;
     2. x_q = clamp(rint(x * (1/s_x) + z_x)) (one rounding: a fused multiply-add);
     3. acc[i, j] = sum_k (x_q[i, k] - z_x) * (w_q[j, k] - z_w[j]) in int32 (exact: int64 here);
-    4. y[i, j] = float32(acc) * float32(s_x * s_w[j]) + b[j] in float32.
+    4. y[i, j] = fma(float32(acc), float32(s_x * s_w[j]), b[j]) in float32 (one rounding).
 float16 weights (dtype=torch.float16): y = x W16^T + b with the weight rounded to float16.
 """
 import numpy as np
@@ -56,9 +56,11 @@ def linear_dynamic(x, qweight, bias=None, reduce_range=False):
     x_ints = quantize_float32(xa, x_scale, x_zp, 0, 255).astype(np.int64)
     acc = (x_ints - x_zp) @ (w_ints - w_zps[:, None]).T
     multiplier = (np.float32(x_scale) * w_scales.astype(np.float32)).astype(np.float32)
-    y = acc.astype(np.float32) * multiplier
+    # fbgemm's requantization is one fused multiply-add per output, rounded once: the
+    # product of two float32 values is exact in float64, so the sum rounds once there
+    y = acc.astype(np.float32).astype(np.float64) * multiplier.astype(np.float64)
     if bias is not None:
-        y = y + bias.detach().float()._cpu_array().astype(np.float32)
+        y = y + bias.detach().float()._cpu_array().astype(np.float64)
     out = ember.from_numpy(np.ascontiguousarray(y.astype(np.float32)))
     return out.reshape(*x.shape[:-1], w_ints.shape[0]).to(x.device)
 
