@@ -576,13 +576,6 @@ def test_errors_match_torch(tmp_path, case):
         call(w, as_ember)
 
 
-def test_add_video_raises_not_implemented(tmp_path):
-    # (add_graph: tests/test_tensorboard_graph_ni.py)
-    with SummaryWriter(str(tmp_path)) as w:
-        with pytest.raises(NotImplementedError, match="add_video"):
-            w.add_video("v", ember.rand(1, 2, 3, 4, 4))
-
-
 def test_add_figure_without_matplotlib_raises_import_error(tmp_path, monkeypatch):
     # None in sys.modules makes `import matplotlib` fail, installed or not
     for name in ("matplotlib", "matplotlib.pyplot", "matplotlib.backends",

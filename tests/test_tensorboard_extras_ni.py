@@ -1,7 +1,10 @@
-"""SummaryWriter.add_image_with_boxes and add_mesh against torch.utils.tensorboard's: the
-same calls on both writers, the event files read back by TensorBoard (EventFileLoader)
-(as written: the raw records, not the loader's image-to-tensor migration) and compared: tags, steps, image sizes and decoded pixels (boxes, labels, rescaling),
-mesh tensors, shapes and plugin data."""
+"""SummaryWriter.add_image_with_boxes, add_mesh and add_video against
+torch.utils.tensorboard's: the same calls on both writers, the event files read back by
+TensorBoard (the raw records, not the loader's image-to-tensor migration) and compared:
+tags, steps, image sizes and decoded pixels (boxes, labels, rescaling), mesh tensors,
+shapes and plugin data. add_video's GIF frames are compared with the frames PyTorch's
+writer hands to moviepy (its own tiling and scaling functions): moviepy, which torch's
+encoder needs, is not installed here (torch then logs an image-less value)."""
 import glob
 import io
 import os
@@ -134,3 +137,41 @@ def test_add_mesh_rejects_a_shape_that_is_not_bxnx3(tmp_path):
     with SummaryWriter(str(tmp_path / "e")) as w, pytest.raises(ValueError) as ours:
         w.add_mesh("m", ember.zeros(4, 3))
     assert str(ours.value) == str(theirs.value).replace("torch.", "ember.")
+
+
+VIDEOS = {
+    "one float clip": (np.array([0, .25, .5, 1], np.float32)[RNG.integers(0, 4, (1, 3, 3, 6, 5))], 4),
+    "three uint8 clips (padded to a 2x2 grid)":
+        (np.array([0, 51, 128, 255], np.uint8)[RNG.integers(0, 4, (3, 4, 3, 5, 4))], 10),
+    "eight grey clips": (np.array([0., .5, 1.])[RNG.integers(0, 3, (8, 2, 1, 3, 3))], 2),
+}
+
+
+@pytest.mark.parametrize("case", list(VIDEOS))
+def test_add_video_frames_match_torchs(tmp_path, case):
+    from PIL import ImageSequence
+    from torch.utils.tensorboard._utils import _prepare_video
+    from torch.utils.tensorboard.summary import _calc_scale_factor
+    video, fps = VIDEOS[case]
+    # each clip's frames differ from the one before (Pillow merges identical frames)
+    video = video.copy()
+    video[:, :, :, 0, 0] = np.arange(video.shape[1])[None, :, None] / 10 \
+        if video.dtype != np.uint8 else np.arange(video.shape[1])[None, :, None] * 20
+    expected = _prepare_video(torch.tensor(video).numpy())
+    expected = (expected.astype(np.float32) * _calc_scale_factor(expected)).clip(0, 255) \
+        .astype(np.uint8)
+    with SummaryWriter(str(tmp_path)) as w:
+        w.add_video("clip", ember.tensor(video), 7, fps=fps)
+    files = glob.glob(os.path.join(str(tmp_path), "events.out.tfevents.*"))
+    (step, value), = [(e.step, v) for e in events(files[0]) if e.HasField("summary")
+                      for v in e.summary.value]
+    t, h, w_, c = expected.shape
+    assert (step, value.tag) == (7, "clip")
+    assert (value.image.height, value.image.width, value.image.colorspace) == (h, w_, c)
+    gif = Image.open(io.BytesIO(value.image.encoded_image_string))
+    frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(gif)]
+    assert len(frames) == t
+    for got, want in zip(frames, expected):
+        want = np.repeat(want, 3, axis=2) if c == 1 else want
+        np.testing.assert_array_equal(got, want)
+    assert gif.info["duration"] == round(1000 / fps) and gif.info["loop"] == 0

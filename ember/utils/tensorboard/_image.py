@@ -76,3 +76,20 @@ def convert_to_hwc(array, dataformats):
         hw = array.transpose([fmt.find(c) for c in "HW"])
         return np.stack([hw, hw, hw], 2)
     raise AssertionError(f"dataformats must have 2, 3 or 4 letters, got {dataformats!r}")
+
+
+def tile_video(video):
+    """Frames (T, rows*H, cols*W, C) of a batch of videos (N, T, C, H, W): the N clips
+    side by side in a grid whose size is N rounded up to a power of two (blank clips
+    fill it), 2**(floor(log2 N) // 2) rows. uint8 videos become floats in [0, 1] first,
+    in float32, as PyTorch's writer computes them (its rounding included)."""
+    n, t, c, h, w = video.shape
+    if video.dtype == np.uint8:
+        video = np.float32(video) / 255.0
+    if n & (n - 1):   # not a power of two: pad with blank clips (float64 zeros, as torch)
+        extra = (1 << n.bit_length()) - n
+        video = np.concatenate((video, np.zeros((extra, t, c, h, w))), axis=0)
+    rows = 1 << ((n.bit_length() - 1) // 2)
+    cols = video.shape[0] // rows
+    grid = video.reshape(rows, cols, t, c, h, w).transpose(2, 0, 4, 1, 5, 3)
+    return grid.reshape(t, rows * h, cols * w, c)

@@ -9,7 +9,7 @@ import wave
 import numpy as np
 
 from . import _proto as pb
-from ._image import convert_to_hwc, encode_png
+from ._image import convert_to_hwc, encode_png, tile_video
 
 __all__ = ["make_np", "scalar", "histogram", "histogram_raw", "make_histogram", "image",
            "audio", "text", "hparams", "pr_curve", "pr_curve_raw", "compute_curve",
@@ -171,6 +171,29 @@ def image_boxes(tag, img, boxes, rescale=1, dataformats="CHW", labels=None):
     encoded = pb.image_proto(height, width, channels, encode_png(np.asarray(picture)
                                                                  .reshape(picture.height,
                                                                           picture.width, -1)))
+    return pb.summary([pb.summary_value(tag, image=encoded)])
+
+
+def video(tag, values, fps=4):
+    """A batch of videos (N, T, C, H, W), tiled into one clip (`tile_video`), as an
+    animated GIF (Pillow's encoder; PyTorch's writer asks moviepy 1.x for one) at `fps`
+    frames a second, looping. Float values are in [0, 1], uint8 in [0, 255]."""
+    try:
+        from PIL import Image
+    except ImportError as e:
+        raise ImportError("add_video encodes GIFs with Pillow: pip install pillow") from e
+    frames = tile_video(make_np(values))
+    scale = 1 if frames.dtype == np.uint8 else 255
+    frames = (frames.astype(np.float32) * scale).clip(0, 255).astype(np.uint8)
+    t, height, width, channels = frames.shape
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(channels)
+    if mode is None:
+        raise ValueError(f"add_video: frames need 1, 3 or 4 channels, got {channels}")
+    pictures = [Image.fromarray(f[..., 0] if channels == 1 else f, mode) for f in frames]
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:],
+                     duration=1000.0 / fps, loop=0)
+    encoded = pb.image_proto(height, width, channels, buffer.getvalue())
     return pb.summary([pb.summary_value(tag, image=encoded)])
 
 

@@ -280,9 +280,11 @@ class SummaryWriter:
         self._get_file_writer().add_summary(encoded, global_step, walltime)
 
     def add_video(self, tag, vid_tensor, global_step=None, fps=4, walltime=None):
-        raise NotImplementedError(
-            "SummaryWriter.add_video is not implemented in ember (it needs a GIF encoder); "
-            "log frames with add_images")
+        """Log videos (N, T, C, H, W) as one animated GIF, the N clips tiled in a grid;
+        float values in [0, 1], uint8 in [0, 255]. Encoded with Pillow (PyTorch's writer
+        needs moviepy 1.x for it)."""
+        encoded = _summary.video(tag, vid_tensor, fps=fps)
+        self._get_file_writer().add_summary(encoded, global_step, walltime)
 
     def add_audio(self, tag, snd_tensor, global_step=None, sample_rate=44100,
                   walltime=None):
