@@ -124,7 +124,7 @@ def apply(cls, inputs, arrays, *params):
     if t is _ndarray or t in _ARRAY_TYPES:
         return _make(out)
     if t is tuple:
-        return tuple(_make(_as_array(ctx, o)) for o in out)
+        return tuple([_make(o if type(o) is _ndarray else _as_array(ctx, o)) for o in out])
     return _make(_as_array(ctx, out))
 
 

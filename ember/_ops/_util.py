@@ -157,6 +157,8 @@ def unsigned_alpha(alpha, np_dtype):
 
 
 def wrap_dim(dim, ndim):
+    if type(dim) is int and -ndim <= dim < ndim:   # the common case (ndim > 0 then)
+        return dim + ndim if dim < 0 else dim
     lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
     if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
         raise TypeError(f"dim must be an int, got {type(dim).__name__}")
@@ -172,7 +174,7 @@ def wrap_dims(dims, ndim):
     """Normalise an int / tuple / list / None dims argument to a sorted tuple (None -> all)."""
     if dims is None:
         return tuple(range(ndim))
-    if isinstance(dims, numbers.Integral):
+    if type(dims) is int or isinstance(dims, numbers.Integral):
         dims = (dims,)
     out = []
     for d in dims:

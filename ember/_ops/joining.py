@@ -286,7 +286,8 @@ def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.dim())
     n = tensor.shape[d]
-    if isinstance(split_size_or_sections, (numbers.Integral, Tensor)):
+    if type(split_size_or_sections) is int or \
+            isinstance(split_size_or_sections, (numbers.Integral, Tensor)):
         size = int(split_size_or_sections)
         if size < 0:
             raise RuntimeError(f"split expects split_size be non-negative, but got split_size="
