@@ -42,6 +42,7 @@ from .._backend.meta_backend import MetaArray as _MetaArray, on_meta as _on_meta
     as_meta as _as_meta, ACTIVE as _META_ON
 
 _make = Tensor._make
+_ANOMALY = anomaly._ENABLED   # [enabled, check_nan], changed in place
 _new_object = object.__new__
 
 _GRAD = grad_mode.GRAD_ENABLED
@@ -232,7 +233,7 @@ def _record(ctx, inputs, out):
     nf = ctx.next_functions = tuple(edges)
     ctx._input_meta = meta
     ctx._seq = next(_seq)
-    if anomaly._ENABLED[0]:
+    if _ANOMALY[0]:
         anomaly.record_trace(ctx)
     kind = type(out)
     if (kind is _ndarray or kind in _ARRAY_TYPES) and not ctx.nondiff_outputs:

@@ -20,7 +20,7 @@ from .._dtype import _FROM_NP
 from .._backend import ARRAY_TYPES
 from .._ops._layout import grad_like, obeys_grad_layout
 from . import saved_hooks as _saved_hooks
-from .saved_hooks import SAVED_HOOKS as _SAVED_HOOKS
+from .saved_hooks import SAVED_HOOKS as _SAVED_HOOKS, HookedSave as _HookedSave
 
 _seq = itertools.count()
 
@@ -194,7 +194,7 @@ class Node:
             if self.__dict__.get("_freed"):
                 raise RuntimeError(FREED_GRAPH)
             return ()
-        return tuple(unpack_saved(s, self) if s is not None else None for s in saved)
+        return tuple([unpack_saved(s, self) if s is not None else None for s in saved])
 
     @property
     def needs_input_grad(self):
@@ -376,7 +376,7 @@ def _tensor_make(data, requires_grad=False):
 def unpack_saved(saved, node):
     """The Tensor that save_tensor kept, for node's backward; raises when it was
     modified in place since."""
-    if type(saved) is _saved_hooks.HookedSave:
+    if type(saved) is _HookedSave:
         return saved.unpack()
     leaf, vc, version = saved[0], saved[1], saved[2]
     if vc[0] != version:
@@ -594,12 +594,14 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
     capturing.append(capture is not None)
     tasks = _ENGINE.__dict__.setdefault("tasks", [])
     tasks.append((next(_task_serial), deps, root_nodes, needed))
+    heappop, heappush = heapq.heappop, heapq.heappush
     try:
         while ready:
-            _, _, node = heapq.heappop(ready)
+            _, _, node = heappop(ready)
             grads = buffers.pop(node, None)
             if grads is None:
                 continue
+            leaf_node = type(node) is AccumulateGrad
             attrs = node.__dict__
             # tensor hooks registered on this node's outputs (non-leaf register_hook/retain_grad)
             th = attrs.get("_tensor_hooks")
@@ -611,7 +613,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                         r = fn(grads[nr])
                         if r is not None:
                             grads[nr] = r
-            if type(node) is AccumulateGrad and grads[0] is not None:
+            if leaf_node and grads[0] is not None:
                 # a leaf's own hooks (register_hook) run before its gradient is captured
                 # (autograd.grad) or accumulated, as PyTorch's tensor pre-hooks do
                 leaf = node.variable
@@ -621,7 +623,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                 for nr in range(len(grads)):
                     for i in capture_index.get((node, nr), ()):
                         captured[i] = grads[nr]
-            if type(node) is AccumulateGrad:
+            if leaf_node:
                 if accumulate and grads[0] is not None:
                     leaf = node.variable
                     if leaf is not None:  # a leaf nobody holds any more has nowhere to go
@@ -682,8 +684,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                 d = deps[fn] - 1
                 deps[fn] = d
                 if d == 0:
-                    heapq.heappush(ready, (_LEAF_FIRST if type(fn) is AccumulateGrad
-                                           else -fn._seq, id(fn), fn))
+                    heappush(ready, (_LEAF_FIRST if type(fn) is AccumulateGrad else -fn._seq,
+                                     id(fn), fn))
     finally:
         grad_mode.GRAD_ENABLED[0] = prev_mode
         capturing.pop()
