@@ -923,7 +923,9 @@ cosh = _unary_row("cosh", "CoshBackward0", lambda xp, x: xp.cosh(x),
                   lambda g, x, out: g * sinh(x), "x",
                   split=_split_ufunc(np.cosh))
 tanh = _unary_row("tanh", "TanhBackward0", lambda xp, x: xp.tanh(x),
-                  lambda g, x, out: g * (1 - out * out), "out",
+                  lambda g, x, out: _fused_backward(_tanh_back_run, g, out,
+                                                    lambda: g * ((1 - out) * (1 + out))),
+                  "out",
                   split=_split_ufunc(np.tanh))
 asinh = _unary_row("asinh", "AsinhBackward0", lambda xp, x: xp.arcsinh(x),
                    lambda g, x, out: g * (x * x + 1).rsqrt(), "x",
@@ -935,7 +937,8 @@ atanh = _unary_row("atanh", "AtanhBackward0", lambda xp, x: xp.arctanh(x),
                    lambda g, x, out: g / (1 - x * x), "x",
                    split=_split_ufunc(np.arctanh))
 sigmoid = _unary_row("sigmoid", "SigmoidBackward0", lambda xp, x: _sigmoid_array(xp, x),
-                     lambda g, x, out: g * out * (1 - out), "out",
+                     lambda g, x, out: _fused_backward(_sigmoid_back_run, g, out,
+                                                       lambda: g * (1 - out) * out), "out",
                      split=_pieces(lambda x, out: _sigmoid_run(x, out), 9, (np.exp,), True))
 deg2rad = _unary_row("deg2rad", "Deg2RadBackward0", lambda xp, x: x * (math.pi / 180),
                      lambda g, x, out: g * (math.pi / 180), "",
@@ -1069,6 +1072,37 @@ def _sigmoid_array(xp, x):
     e = xp.exp(-x)
     e += 1
     return xp.divide(x.dtype.type(1), e).astype(x.dtype, copy=False)
+
+
+def _fused_backward(kernel, g, out, composed):
+    """kernel(g_run, out_run, result_run) over blocks of large same-shape C-contiguous
+    float32/float64 NumPy arrays g and out (parallel.runs: on the pool when worth it) as a
+    Tensor, when backward runs on arrays (no create_graph); otherwise composed(), the same
+    formula in ember ops. The kernels call only exact IEEE operations."""
+    gd, od = g._data, out._data
+    if type(gd) is _ndarray and gd.size >= _BLOCKED_MIN and \
+            not grad_mode.backward_on_tensors():
+        r = _parallel.runs(kernel, (gd, od), 4, blocked=True)
+        if r is not None:
+            return Tensor._make(r)
+    return composed()
+
+
+def _tanh_back_run(g, y, out):
+    """g (1 - y^2), PyTorch's tanh_backward, with 1 - y^2 as (1 - y)(1 + y): as accurate as
+    PyTorch's fused multiply-add (1 - y is exact for y >= 1/2), where 1 - round(y^2) loses
+    digits as y nears 1."""
+    np.subtract(1, y, out=out)
+    t = np.add(y, 1)
+    out *= t
+    out *= g
+
+
+def _sigmoid_back_run(g, y, out):
+    """g (1 - y) y, PyTorch's sigmoid_backward (in its order)."""
+    np.subtract(1, y, out=out)
+    np.multiply(g, out, out=out)
+    out *= y
 
 
 def _sigmoid_run(x, out):
