@@ -72,11 +72,16 @@ def _opt(m, name):
 
 def _conv(n):
     def code(m):
-        if m.padding_mode != "zeros":
-            raise NotImplementedError(f"ember.jit.save: Conv{n}d with padding_mode="
-                                      f"{m.padding_mode!r}")
         pad = m.padding if isinstance(m.padding, str) else _n(m.padding, n)
-        return [f"return torch.conv{n}d(input, self.weight, {_opt(m, 'bias')}, "
+        source = "input"
+        if m.padding_mode != "zeros":   # the input padded first, the conv unpadded
+            if isinstance(m.padding, str):
+                raise NotImplementedError(f"ember.jit.save: Conv{n}d with padding="
+                                          f"{m.padding!r} and padding_mode={m.padding_mode!r}")
+            twice = [p for k in reversed(pad) for p in (k, k)]
+            source = f"torch.pad(input, {literal(twice)}, {literal(m.padding_mode)}, None)"
+            pad = [0] * n
+        return [f"return torch.conv{n}d({source}, self.weight, {_opt(m, 'bias')}, "
                 f"{literal(_n(m.stride, n))}, {literal(pad)}, {literal(_n(m.dilation, n))}, "
                 f"{m.groups})"]
     return code
@@ -92,12 +97,20 @@ def _conv_transpose(n):
 
 
 def _batch_norm(m):
-    if m.momentum is None:
-        raise NotImplementedError("ember.jit.save: BatchNorm with momentum=None (cumulative "
-                                  "average)")
+    if m.momentum is None and m.track_running_stats:   # a cumulative average: 1/batches
+        return ["training = self.training",
+                "if training:",
+                "  _0 = torch.add_(self.num_batches_tracked, 1)",
+                "  factor = torch.div(1., float(self.num_batches_tracked))",
+                "else:",
+                "  factor = 0.",
+                f"return torch.batch_norm(input, {_opt(m, 'weight')}, {_opt(m, 'bias')}, "
+                f"self.running_mean, self.running_var, training, factor, "
+                f"{literal(float(m.eps))}, True)"]
     if not m.track_running_stats:
+        momentum = 0.0 if m.momentum is None else float(m.momentum)
         return [f"return torch.batch_norm(input, {_opt(m, 'weight')}, {_opt(m, 'bias')}, "
-                f"None, None, True, {literal(float(m.momentum))}, {literal(float(m.eps))}, "
+                f"None, None, True, {literal(momentum)}, {literal(float(m.eps))}, "
                 f"True)"]
     return ["training = self.training",
             "if training:",
@@ -187,6 +200,88 @@ def _softmax(name):
             raise NotImplementedError(f"ember.jit.save: {name} without dim")
         return [f"return torch.{name}(input, {m.dim}, None)"]
     return code
+
+
+def _instance_norm(n):
+    """InstanceNorm{n}d: batch statistics unless it tracks running statistics and is in
+    eval mode; an unbatched input gets a batch dimension around the call."""
+    def code(m):
+        if m.momentum is None:
+            raise NotImplementedError("ember.jit.save: InstanceNorm with momentum=None")
+        # input statistics unless running ones are kept and it is in eval mode
+        stats = "self.training" if m.track_running_stats else "True"
+        call = (f"torch.instance_norm({{x}}, {_opt(m, 'weight')}, {_opt(m, 'bias')}, "
+                f"{_opt(m, 'running_mean')}, {_opt(m, 'running_var')}, {stats}, "
+                f"{literal(float(m.momentum))}, {literal(float(m.eps))}, True)")
+        return [f"if torch.eq(torch.dim(input), {n + 1}):",
+                f"  _0 = torch.squeeze({call.format(x='torch.unsqueeze(input, 0)')}, 0)",
+                "else:",
+                f"  _0 = {call.format(x='input')}",
+                "return _0"]
+    return code
+
+
+def _padding(mode):
+    """The padding layers (ReflectionPad/ReplicationPad/CircularPad/ZeroPad/ConstantPad):
+    one ``torch.pad`` call."""
+    def code(m):
+        value = literal(float(m.value)) if mode == "constant" else "None"
+        return [f"return torch.pad(input, {literal(list(m.padding))}, {literal(mode)}, "
+                f"{value})"]
+    return code
+
+
+def _upsample(m):
+    """nn.Upsample: the ATen upsample op of its mode and the input's rank, by output size
+    or by scale factors (a branch per rank the mode takes)."""
+    ops = {"nearest": "upsample_nearest{k}d", "nearest-exact": "_upsample_nearest_exact{k}d",
+           "linear": "upsample_linear1d", "bilinear": "upsample_bilinear2d",
+           "bicubic": "upsample_bicubic2d", "trilinear": "upsample_trilinear3d"}
+    if m.mode not in ops or getattr(m, "recompute_scale_factor", None):
+        raise NotImplementedError(f"ember.jit.save: Upsample with mode={m.mode!r}"
+                                  + (" and recompute_scale_factor" if m.mode in ops else ""))
+    ranks = {"linear": [1], "bilinear": [2], "bicubic": [2], "trilinear": [3]}.get(m.mode,
+                                                                                    [1, 2, 3])
+
+    def args(k):
+        if m.size is not None:
+            size = list(m.size) if isinstance(m.size, (tuple, list)) else [int(m.size)] * k
+            return literal(size), "None"
+        f = m.scale_factor
+        scales = [float(x) for x in f] if isinstance(f, (tuple, list)) else [float(f)] * k
+        return "None", literal(scales)
+
+    lines = ["n = torch.sub(torch.dim(input), 2)"]
+    for i, k in enumerate(ranks):
+        size, scales = args(k)
+        op = ops[m.mode].format(k=k)
+        if m.mode in ("nearest", "nearest-exact"):
+            call = f"torch.{op}(input, {size}, {scales})"
+        else:
+            call = f"torch.{op}(input, {size}, {literal(bool(m.align_corners))}, {scales})"
+        lines += [f"{'if' if i == 0 else 'elif'} torch.eq(n, {k}):", f"  _0 = {call}"]
+    lines += ["else:",
+              f"  ops.prim.RaiseException(\"Upsample ({m.mode}): unexpected input rank\", "
+              f"\"builtins.NotImplementedError\")",
+              "  _0 = input",
+              "return _0"]
+    return lines
+
+
+def _adaptive_max_pool(n):
+    def code(m):
+        size = _n(m.output_size, n)
+        if any(s is None for s in size):
+            raise NotImplementedError("ember.jit.save: adaptive pooling with a None size")
+        call = f"torch.adaptive_max_pool{n}d(input, {literal(size)})"
+        return [f"return {call}" if m.return_indices else f"return ({call})[0]"]
+    return code
+
+
+def _softmin(m):
+    if m.dim is None:
+        raise NotImplementedError("ember.jit.save: Softmin without dim")
+    return [f"return torch.softmax(torch.neg(input), {m.dim}, None)"]
 
 
 _MHA_SIGNATURE = ["query: Tensor", "key: Tensor", "value: Tensor",
@@ -348,7 +443,39 @@ _LEAVES = {
     "AvgPool1d": _avg_pool(1), "AvgPool2d": _avg_pool(2), "AvgPool3d": _avg_pool(3),
     "AdaptiveAvgPool1d": _adaptive_avg_pool(1), "AdaptiveAvgPool2d": _adaptive_avg_pool(2),
     "AdaptiveAvgPool3d": _adaptive_avg_pool(3),
-    "Dropout": _dropout, "Dropout1d": _dropout, "Dropout2d": _dropout,
+    "Dropout": _dropout,
+    "Dropout1d": _activation("torch.feature_dropout{inplace}(input, {m.p!r}, self.training)"),
+    "Dropout2d": _activation("torch.feature_dropout{inplace}(input, {m.p!r}, self.training)"),
+    "Dropout3d": _activation("torch.feature_dropout{inplace}(input, {m.p!r}, self.training)"),
+    "AlphaDropout": _activation("torch.alpha_dropout{inplace}(input, {m.p!r}, self.training)"),
+    "FeatureAlphaDropout": _activation("torch.feature_alpha_dropout{inplace}(input, {m.p!r}, "
+                                       "self.training)"),
+    "InstanceNorm1d": _instance_norm(1), "InstanceNorm2d": _instance_norm(2),
+    "InstanceNorm3d": _instance_norm(3),
+    "ReflectionPad1d": _padding("reflect"), "ReflectionPad2d": _padding("reflect"),
+    "ReflectionPad3d": _padding("reflect"), "ReplicationPad1d": _padding("replicate"),
+    "ReplicationPad2d": _padding("replicate"), "ReplicationPad3d": _padding("replicate"),
+    "CircularPad1d": _padding("circular"), "CircularPad2d": _padding("circular"),
+    "CircularPad3d": _padding("circular"), "ZeroPad1d": _padding("constant"),
+    "ZeroPad2d": _padding("constant"), "ZeroPad3d": _padding("constant"),
+    "ConstantPad1d": _padding("constant"), "ConstantPad2d": _padding("constant"),
+    "ConstantPad3d": _padding("constant"),
+    "Upsample": _upsample,
+    "AdaptiveMaxPool1d": _adaptive_max_pool(1), "AdaptiveMaxPool2d": _adaptive_max_pool(2),
+    "AdaptiveMaxPool3d": _adaptive_max_pool(3),
+    "PixelShuffle": _activation("torch.pixel_shuffle(input, {m.upscale_factor})"),
+    "PixelUnshuffle": _activation("torch.pixel_unshuffle(input, {m.downscale_factor})"),
+    "LogSigmoid": _activation("torch.log_sigmoid(input)"),
+    "Unflatten": _activation("torch.unflatten(input, {m.dim}, {m.unflattened_size!r})"),
+    "GLU": _activation("torch.glu(input, {m.dim})"),
+    "Hardshrink": _activation("torch.hardshrink(input, {m.lambd!r})"),
+    "Softshrink": _activation("torch.softshrink(input, {m.lambd!r})"),
+    "Tanhshrink": _activation("torch.sub(input, torch.tanh(input))"),
+    "Softsign": _activation("torch.div(input, torch.add(torch.abs(input), 1))"),
+    "Softmin": _softmin,
+    "SELU": _activation("torch.selu{inplace}(input)"),
+    "CELU": _activation("torch.celu{inplace}(input, {m.alpha!r})"),
+    "Threshold": _activation("torch.threshold{inplace}(input, {m.threshold!r}, {m.value!r})"),
     "Embedding": _embedding,
     "ReLU": _activation("torch.relu{inplace}(input)"),
     "ReLU6": _activation("torch.hardtanh{inplace}(input, 0., 6.)"),

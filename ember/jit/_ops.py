@@ -333,7 +333,7 @@ def _upsample(mode, n):
     the older (input, output_size, [align_corners,] scales...) overloads."""
     def op(input, output_size=None, *args):
         align = None
-        if mode != "nearest" and args and isinstance(args[0], bool):
+        if not mode.startswith("nearest") and args and isinstance(args[0], bool):
             align, args = args[0], args[1:]
         scales = None
         if args and isinstance(args[0], (list, tuple)):
@@ -569,6 +569,8 @@ _OPERATOR_OPS = {
 }
 
 _SPECIAL = {
+    # ATen names whose ember function is named otherwise
+    "log_sigmoid": lambda x: _F().logsigmoid(x),
     # numbers, lists, dicts and strings
     "len": _len, "list": _list, "append": _append, "_set_item": _set_item, "insert": _insert,
     "pop": _pop, "extend": _extend, "__contains__": _contains, "get": _get,
@@ -596,6 +598,11 @@ _SPECIAL = {
     "upsample_nearest1d": _upsample("nearest", 1), "upsample_nearest2d": _upsample("nearest", 2),
     "upsample_bilinear2d": _upsample("bilinear", 2), "upsample_linear1d": _upsample("linear", 1),
     "upsample_bicubic2d": _upsample("bicubic", 2),
+    "upsample_nearest3d": _upsample("nearest", 3),
+    "upsample_trilinear3d": _upsample("trilinear", 3),
+    "_upsample_nearest_exact1d": _upsample("nearest-exact", 1),
+    "_upsample_nearest_exact2d": _upsample("nearest-exact", 2),
+    "_upsample_nearest_exact3d": _upsample("nearest-exact", 3),
     "is_floating_point": _is_floating_point, "index": _index, "join": _join, "split": _split,
     "index_put_": _index_put(True), "index_put": _index_put(False),
     "any": _any_all("any", builtins.any), "all": _any_all("all", builtins.all),
