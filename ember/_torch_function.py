@@ -38,6 +38,7 @@ import builtins
 import functools
 import threading
 
+from . import _fronts
 from ._tensor import Tensor, SUBCLASS_HOOKS
 
 _STATE = threading.local()   # .off: 0 dispatching, 1 subclasses off, 2 all off
@@ -276,8 +277,7 @@ def _is_plain_function(f):
         getattr(f, "__module__", None) not in ("ember.overrides", __name__)
 
 
-# what activate replaced, to put back: (namespace dict or class, attribute, original,
-# wrapper)
+# what activate replaced, to put back (ember/_fronts.bind's records)
 _REPLACED = []
 # every wrapper made, by (kind, name, id(original)) -> (original, wrapper): activating again
 # after deactivate() puts the same objects back, so that tables keyed by function identity
@@ -300,19 +300,22 @@ def activate():
     stay one (``ember.from_dlpack is ember.utils.dlpack.from_dlpack``; the autocast
     installer recognises functions by identity too). Operators get wrappers of their own
     that report the named method (see _OPERATOR_METHODS)."""
-    if ACTIVE[0]:
-        return
+    if not ACTIVE[0]:   # (beneath the profiler's timed wrappers, when they are laid)
+        _fronts.beneath(_activate, _fronts.PROFILER)
+
+
+def _activate():
     ACTIVE[0] = True
     import sys
     import ember
     from ember import fft, linalg, special
     from ember.nn import functional
-    wrappers = {}   # id(original) -> its dispatching wrapper
+    wrappers = _fronts.Fronts()   # one dispatching wrapper per original
 
     def wrap(f, name, qual):
-        w = wrappers.get(id(f))
+        w = wrappers.get(f)
         if w is None:
-            w = wrappers[id(f)] = _made(("function", id(f)), f, lambda: _dispatching(f))
+            w = wrappers.make(f, lambda: _made(("function", id(f)), f, lambda: _dispatching(f)))
             w.__name__, w.__qualname__ = name, qual
         elif name == qual == f.__name__:
             # one function under several names (swapaxes, swapdims, transpose): the
@@ -350,30 +353,21 @@ def activate():
             w.__name__, w.__qualname__ = name, f"Tensor.{name}"
         else:
             w = wrap(f, name, f"Tensor.{name}")
-        _REPLACED.append((Tensor, name, f, w))
-        setattr(Tensor, name, w)
+        _REPLACED.append(_fronts.bind(Tensor, name, w))
     for name, prop in list(Tensor.__dict__.items()):
         if type(prop) is property and name[0] != "_":
             w = _made(("property", name, id(prop)), prop,
                       lambda: _dispatching_property(prop, name))
-            _REPLACED.append((Tensor, name, prop, w))
-            setattr(Tensor, name, w)
+            _REPLACED.append(_fronts.bind(Tensor, name, w))
     # ember's modules hold the functions behind the NumPy-name fronts (ember/_numpy_aliases.py)
     # of the public ones: there they get the front's dispatcher, so that a handler sees
     # ember.sum for the calls ember's own code makes too
-    for f_id, w in list(wrappers.items()):
+    for f, w in wrappers.items():
         inner = getattr(w._ember_undispatched, "__wrapped__", None)
         if hasattr(w._ember_undispatched, "_numpy_names") and inner is not None:
-            wrappers.setdefault(id(inner), w)
-    spaces = [m.__dict__ for n, m in list(sys.modules.items())
-              if (n == "ember" or n.startswith("ember.")) and type(m).__name__ == "module"
-              and n != __name__]
-    for space in spaces:
-        for attr, value in list(space.items()):
-            w = wrappers.get(id(value)) if _is_plain_function(value) else None
-            if w is not None and not attr.startswith("__"):
-                _REPLACED.append((space, attr, value, w))
-                space[attr] = w
+            wrappers.add(inner, w)
+    _REPLACED.extend(_fronts.rebind(wrappers, _fronts.ember_spaces(exclude=(__name__,)),
+                                    dunders=False))
 
 
 def _dispatching_property(prop, name):
@@ -409,15 +403,23 @@ def _dispatch_wanted(args):
 
 def deactivate():
     """Undo activate (for test isolation): every name still holding its wrapper gets its
-    original back (one replaced since, by the autocast installer, is left alone)."""
-    while _REPLACED:
-        where, attr, original, wrapper = _REPLACED.pop()
-        if isinstance(where, dict):
-            if where.get(attr) is wrapper:
-                where[attr] = original
-        elif where.__dict__.get(attr) is wrapper:
-            setattr(where, attr, original)
+    original back (one bound to something else since is left alone)."""
+    _fronts.beneath(_deactivate, _fronts.PROFILER)
+
+
+def _deactivate():
+    _fronts.restore(_REPLACED)
     ACTIVE[0] = False
+
+
+def _lift():
+    if not ACTIVE[0]:
+        return None
+    deactivate()
+    return True
+
+
+_fronts.reversible(_fronts.TORCH_FUNCTION, _lift, lambda token: activate())
 
 
 class TorchFunctionMode:

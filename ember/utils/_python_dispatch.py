@@ -63,6 +63,7 @@ import weakref
 
 import numpy as np
 
+from .. import _fronts
 from .._tensor import Tensor, SUBCLASS_HOOKS
 from .._torch_function import _disabled_torch_function_impl
 from .._ops import _base
@@ -824,37 +825,22 @@ def _inplace_front(method, original):
         if _base._DISPATCH[0] is None or _DISABLED[0]:
             return original(self, *args, **kwargs)
         return dispatch_inplace(method, original, self, args, kwargs)
-    for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
-        setattr(front, attr, getattr(original, attr, None))
-    front.__wrapped__ = original
     front._inplace_front = True
-    return front
+    return _fronts.named_as(front, original)
 
 
 def _install_inplace_fronts():
     """Put the fronts in place, once: on Tensor and wherever an ember module holds the
     same function."""
-    import sys
-    fronts = {}   # id(original) -> its front
+    fronts = _fronts.Fronts()
     for key, value in list(vars(Tensor).items()):
         method = _INPLACE_OPERATORS.get(key) or \
             (key if _INPLACE_NAME.fullmatch(key) and key not in NOT_INPLACE_OPS else None)
         if method is None or not callable(value) or isinstance(value, (property, type)) or \
                 getattr(value, "_inplace_front", False):
             continue
-        front = fronts.get(id(value))
-        if front is None:
-            front = fronts[id(value)] = _inplace_front(method, value)
-        setattr(Tensor, key, front)
-    originals = {id(f.__wrapped__): f for f in fronts.values()}
-    for name, module in list(sys.modules.items()):
-        if module is None or not (name == "ember" or name.startswith("ember.")):
-            continue
-        space = vars(module)
-        for key, value in list(space.items()):
-            front = originals.get(id(value))
-            if front is not None and front.__wrapped__ is value:
-                space[key] = front
+        setattr(Tensor, key, fronts.make(value, lambda: _inplace_front(method, value)))
+    _fronts.rebind(fronts)
 
 
 def _tensors_in(values):
@@ -998,12 +984,8 @@ def _factory_front(name, kind, overload, original):
         if requires_grad and isinstance(out, Tensor):
             out.requires_grad_(True)
         return out
-    for attr in ("__name__", "__qualname__", "__doc__"):
-        setattr(front, attr, getattr(original, attr, None))
-    front.__module__ = original.__module__
-    front.__wrapped__ = original
     front._dispatch_front = True
-    return front
+    return _fronts.named_as(front, original)
 
 
 def _item_front(original):
@@ -1011,53 +993,37 @@ def _item_front(original):
         if _base._DISPATCH[0] is None or _DISABLED[0] or (not _MODES and not is_wrapper(self)):
             return original(self)
         return _dispatch_function(_aten()._local_scalar_dense.default, (self,), original)
-    for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
-        setattr(item, attr, getattr(original, attr, None))
-    item.__wrapped__ = original
     item._dispatch_front = True
-    return item
+    return _fronts.named_as(item, original)
 
 
 def _install_factory_fronts():
     """The fronts on Tensor and the ember namespace, and wherever an ember module holds the
     same function (the __torch_function__ wrappers find them there: export's tracer
     sees an LSTM's zeros for its initial state)."""
-    import sys
     import ember
     space = vars(ember)
-    fronts = {}   # id(original) -> its front
+    fronts = _fronts.Fronts()
     for name, (kind, overload) in _FACTORIES.items():
         holder = vars(Tensor) if kind == "new" else space
         original = holder.get(name)
         if original is None or getattr(original, "_dispatch_front", False):
             continue
-        front = fronts[id(original)] = _factory_front(name, kind, overload, original)
-        if kind == "new":
-            setattr(Tensor, name, front)
-        else:
-            space[name] = front
+        front = fronts.make(original, lambda: _factory_front(name, kind, overload, original))
+        _fronts.bind(Tensor if kind == "new" else space, name, front)
     original = Tensor.__dict__["item"]
     if not getattr(original, "_dispatch_front", False):
-        Tensor.item = fronts[id(original)] = _item_front(original)
-    for module_name, module in list(sys.modules.items()):
-        if module is None or not module_name.startswith("ember."):
-            continue
-        names = vars(module)
-        for key, value in list(names.items()):
-            front = fronts.get(id(value))
-            if front is not None and front.__wrapped__ is value:
-                names[key] = front
+        Tensor.item = fronts.make(original, lambda: _item_front(original))
+    _fronts.rebind(fronts, _fronts.ember_spaces(root=False))
 
 
 def _install_fronts():
-    from .. import _torch_function
-    tf_on = _torch_function.ACTIVE[0]
-    if tf_on:   # (its wrappers are put back around the fronts)
-        _torch_function.deactivate()
-    _install_inplace_fronts()
-    _install_factory_fronts()
-    if tf_on:
-        _torch_function.activate()
+    """Both kinds of fronts, beneath the __torch_function__ dispatcher and the profiler's
+    wrappers when those are laid (ember/_fronts.py)."""
+    def install():
+        _install_inplace_fronts()
+        _install_factory_fronts()
+    _fronts.beneath(install, _fronts.TORCH_FUNCTION)
 
 
 _install_fronts()
