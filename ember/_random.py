@@ -158,7 +158,11 @@ class Generator:
 
 Generator.__module__ = "ember._C"   # PyTorch's class is torch._C.Generator (reprs, pickles)
 
+# PyTorch seeds its default CPU generator from the OS's entropy at start-up (a program that
+# never calls manual_seed draws other numbers on every run); a new Generator() starts from
+# the fixed default seed
 default_generator = Generator()
+default_generator.seed()
 
 
 # Called with the Generator before every draw while ember.func.vmap watches them

@@ -302,3 +302,26 @@ def test_copy_shape_errors(shapes):
     got = outcome(lambda m: m.ones(dst).copy_(m.ones(src)), ember)
     want = outcome(lambda m: m.ones(dst).copy_(m.ones(src)), torch)
     assert got == want
+
+
+# ---------------------------------------------------------------------------- default seed
+
+def test_default_generator_seeded_from_entropy():
+    """PyTorch seeds its default CPU generator from the OS's entropy at start-up: a program
+    that never calls manual_seed (d2l's anchor-box chapter) draws other numbers on each run,
+    while a new Generator() starts from the fixed default seed. ember's default generator
+    always started from that fixed seed."""
+    import os
+    import subprocess
+    import sys
+    code = ("import ember, json; print(json.dumps([ember.initial_seed(), ember.rand(3).tolist(), "
+            "ember.Generator().initial_seed()]))")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                           check=True).stdout for _ in range(2)]
+    import json
+    (seed1, draws1, fresh1), (seed2, draws2, fresh2) = (json.loads(r) for r in runs)
+    assert seed1 != seed2 and draws1 != draws2
+    assert 0 <= seed1 < 2 ** 64 and 0 <= seed2 < 2 ** 64
+    assert fresh1 == fresh2 == torch.Generator().initial_seed() == 67280421310721
