@@ -11,12 +11,15 @@ A zip archive (ember/_zipwrite.py) with
 Reading it parses JSON only: nothing in the file is ever called. Tensors record dtype,
 shape, strides and offset into their storage (and their device when not the CPU), so
 views that shared memory when saved share it again after loading; sparse and quantized
-tensors, storages, dtypes, devices, Size, bytes, non-finite floats, tuples and
-OrderedDicts (with a state_dict's ``_metadata``) have records of their own.
+tensors, storages, dtypes, devices, Size, bytes, non-finite floats, tuples,
+OrderedDicts (with a state_dict's ``_metadata``) and quantized modules' packed parameters
+(torch.ScriptObject's class name and state, ember/_script_object.py) have records of
+their own.
 """
 import base64
 import json
 import math
+import pickle
 from collections import OrderedDict
 
 import numpy as np
@@ -24,6 +27,7 @@ import numpy as np
 from . import _dtype, _quantized_serialization
 from ._device import device as _device_cls
 from ._tensor import Tensor, Size
+from ._script_object import ScriptObject
 from ._map_location import _place
 from ._storage_layout import _root_array, _as_strided, _offset_elems, _le
 from ._zipformat_read import _read_record, read_bytes
@@ -151,6 +155,9 @@ class _Encoder:
             return rec
         if isinstance(obj, (np.integer, np.floating, np.bool_)):
             return self.enc(obj.item())
+        if isinstance(obj, ScriptObject):   # packed quantized parameters (_script_object.py)
+            return {"__script_object__": obj.qualified_name(),
+                    "state": self.enc(obj.__getstate__()[0])}
         raise TypeError(f"ember.save cannot store objects of type {type(obj).__name__} (it stores "
                         f"tensors, numbers, strings, bytes, None, dtypes, devices, Size and "
                         f"dict/list/tuple of them)")
@@ -204,6 +211,13 @@ class _Decoder:
             return base64.b64decode(x["__bytes__"])
         if "__sparse__" in x:
             return self.sparse(x)
+        if "__script_object__" in x:
+            obj = ScriptObject.__new__(ScriptObject)
+            try:   # (a known class name, else refused)
+                obj.__setstate__((self.dec(x["state"]), x["__script_object__"]))
+            except pickle.UnpicklingError as e:
+                raise ValueError(str(e)) from None
+            return obj
         if "__quantized__" in x:
             return _quantized_serialization.decode(self, x)
         if "__meta_tensor__" in x:

@@ -171,6 +171,9 @@ class _ObjectUnpickler(pickle._Unpickler):
             module, name = _compat_pickle.NAME_MAPPING[(module, name)]   # Python 2's names
         elif self.proto < 3:
             module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        if (module, name) == ("torch", "ScriptObject"):   # packed quantized parameters
+            from ._script_object import ScriptObject
+            return ScriptObject
         if _top(module) == "torch":   # a file pickled by PyTorch: ember's class of that name
             module = "ember" + module[len("torch"):]
         if module not in sys.modules:

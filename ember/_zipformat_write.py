@@ -19,6 +19,7 @@ import numpy as np
 from . import _dtype, _quantized_serialization
 from ._device import device as _device_cls
 from ._tensor import Tensor, Size
+from ._script_object import ScriptObject
 from ._storage_layout import _root_array, _as_strided, _offset_elems, _le
 from ._torch_rebuild import _STORAGE_NAME
 from ._serialization_options import get_crc32_options
@@ -130,6 +131,17 @@ class _TorchPickler(pickle._Pickler):
             return
         if isinstance(obj, Size):
             self.save_reduce(_TorchGlobal("torch", "Size"), (tuple(obj),), obj=obj)
+            return
+        if isinstance(obj, ScriptObject):   # packed quantized parameters (_script_object.py)
+            x = self.memo.get(id(obj))
+            if x is not None:
+                self.write(self.get(x[0]))
+                return
+            self.save(_TorchGlobal("torch", "ScriptObject"))
+            self.write(pickle.EMPTY_TUPLE + pickle.NEWOBJ)
+            self.memoize(obj)
+            self.save(obj.__getstate__())
+            self.write(pickle.BUILD)
             return
         super().save(obj, save_persistent_id)
 

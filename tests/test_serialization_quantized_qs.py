@@ -5,6 +5,7 @@ round trip the loaded module must give the integers of the module that was saved
 Also the torch globals a state_dict holds besides tensors (dtypes such as the packed
 Linear's torch.qint8, torch.device, torch.Size)."""
 import io
+import pickle
 import warnings
 
 import numpy as np
@@ -75,24 +76,45 @@ def _module(lib, kind, per_channel=False):
         m = nnq.Embedding(6, 4) if kind == "embedding" else nnq.EmbeddingBag(6, 4)
         m.set_weight(qw)
         return m, lib.tensor([[0, 5, 2], [1, 1, 3]])
+    if kind in RNNS:
+        name, fp16 = kind.split("_")[0], kind.endswith("fp16")
+        cls = {"lstm": "LSTM", "gru": "GRU", "lstmcell": "LSTMCell", "grucell": "GRUCell"}[name]
+        m = getattr(lib.nn, cls)(4, 3)
+        with lib.no_grad():
+            for p in m.parameters():
+                p.copy_(lib.tensor(a(*p.shape)))
+        m.qconfig = (lib.ao.quantization.float16_dynamic_qconfig if fp16 else
+                     lib.ao.quantization.default_dynamic_qconfig)
+        q = getattr(lib.ao.nn.quantized.dynamic, cls).from_float(m)
+        return q, lib.tensor(a(2, 1, 4) if "cell" not in name else a(2, 4))
     raise KeyError(kind)
 
 
+# dynamic quantized recurrent layers: their state_dicts hold torch.ScriptObjects (packed
+# parameters), which torch.load reads with weights_only=False only
+RNNS = ["lstm", "lstm_fp16", "gru", "lstmcell", "grucell_fp16"]
 KINDS = ["linear", "dlinear", "dlinear_fp16", "conv1d", "conv2d", "conv3d",
          "convtranspose1d", "convtranspose2d", "batchnorm", "embedding", "embedding_bag"]
 PER_CHANNEL = ["linear", "dlinear", "conv2d"]
-CASES = [(k, False) for k in KINDS] + [(k, True) for k in PER_CHANNEL]
+CASES = [(k, False) for k in KINDS + RNNS] + [(k, True) for k in PER_CHANNEL]
 
 
 def _out_np(y):
+    if isinstance(y, tuple):   # a recurrent layer's (output, state)
+        y = y[0]
     if y.is_quantized:
         return y.int_repr().numpy(), y.q_scale(), y.q_zero_point()
     return (y.detach().numpy(),)
 
 
-def _same_out(e_out, t_out):
+def _same_out(e_out, t_out, kind=None):
+    """The same outputs: bit for bit, but for the recurrent layers of the two libraries
+    (their float sigmoid/tanh can differ from torch's in the last bit)."""
     e, t = _out_np(e_out), _out_np(t_out)
-    np.testing.assert_array_equal(e[0], t[0])
+    if kind in RNNS:
+        np.testing.assert_allclose(e[0], t[0], rtol=1e-6, atol=1e-7)
+    else:
+        np.testing.assert_array_equal(e[0], t[0])
     assert e[1:] == t[1:]
 
 
@@ -123,8 +145,11 @@ def _same_value(e, t, where):
             np.testing.assert_array_equal(e.detach().numpy(), t.detach().numpy())
     elif isinstance(t, torch.dtype):
         assert isinstance(e, ember.dtype) and str(e) == str(t).replace("torch.", "ember."), where
-    elif isinstance(t, tuple):
-        assert isinstance(e, tuple) and len(e) == len(t), where
+    elif isinstance(t, torch.ScriptObject):   # packed parameters: their pickled states
+        assert type(e).__name__ == "ScriptObject", where
+        _same_value(e.__getstate__(), t.__getstate__(), where)
+    elif isinstance(t, (tuple, list)):
+        assert type(e) is type(t) and len(e) == len(t), where
         for i, (a, b) in enumerate(zip(e, t)):
             _same_value(a, b, f"{where}[{i}]")
     else:
@@ -141,7 +166,7 @@ def _same_module(em, ex, tm, tx, kind):
     """Same state; the same outputs where the two libraries' modules agree."""
     _same_state(em.state_dict(), tm.state_dict())
     if kind not in _OUTPUTS_DIFFER:
-        _same_out(em(ex), tm(tx))
+        _same_out(em(ex), tm(tx), kind)
 
 
 def _reloaded(lib, kind, per_channel):
@@ -169,6 +194,10 @@ def test_ember_saves_torch_loads(kind, per_channel, weights_only):
     buf = io.BytesIO()
     ember.save(em.state_dict(), buf, format="torch")
     buf.seek(0)
+    if kind in RNNS and weights_only:   # as torch refuses its own files of these
+        with pytest.raises(pickle.UnpicklingError, match="ScriptObject"):
+            torch.load(buf, weights_only=True)
+        return
     loaded = torch.load(buf, weights_only=weights_only)
     fresh, _ = _module(torch, kind)
     fresh.load_state_dict(loaded)
@@ -184,6 +213,10 @@ def test_torch_saves_ember_loads(kind, per_channel):
     torch.save(tm.state_dict(), buf)
     for weights_only in (True, False):
         buf.seek(0)
+        if kind in RNNS and weights_only:   # refused, as torch.load refuses it
+            with pytest.raises(pickle.UnpicklingError, match="ScriptObject"):
+                ember.load(buf, weights_only=True)
+            continue
         fresh, _ = _module(ember, kind)
         fresh.load_state_dict(ember.load(buf, weights_only=weights_only))
         _same_module(fresh, ex, tm, tx, kind)
@@ -312,3 +345,39 @@ def test_dynamic_linear_integers_and_fma_as_fbgemm():
             m.set_weight_bias(_qweight(lib, w, trial % 2 == 1), lib.tensor(b))
             outs.append(m(lib.tensor(x)).numpy())
         np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("kind,per_channel", CASES)
+def test_whole_modules_torch_saved(kind, per_channel):
+    """torch.save(module): packed parameters pickled as torch.ScriptObjects (Linear's,
+    the embeddings', the recurrent layers'), convolutions as their __getstate__ tuple;
+    ember.load(weights_only=False) rebuilds ember's module, which gives torch's outputs.
+    ember's own whole-module pickle round-trips too."""
+    tm, tx = _module(torch, kind, per_channel)
+    em, ex = _module(ember, kind, per_channel)
+    buf = io.BytesIO()
+    torch.save(tm, buf)
+    buf.seek(0)
+    loaded = ember.load(buf, weights_only=False)
+    assert type(loaded) is type(em)
+    _same_module(loaded, ex, tm, tx, kind)
+    _same_out(loaded(ex), em(ex))
+    buf = io.BytesIO()
+    ember.save(em, buf)
+    buf.seek(0)
+    again = ember.load(buf, weights_only=False)
+    _same_out(again(ex), em(ex))
+
+
+def test_unknown_script_objects_refused():
+    """Only the packed-parameter classes ember knows are read, even with weights_only=False;
+    torch.ScriptObject stays off the weights-only allow-list, as in torch."""
+    from ember._script_object import ScriptObject
+    with pytest.raises(pickle.UnpicklingError, match="SomethingElse"):
+        ScriptObject().__setstate__(((1, 2), "__torch__.torch.classes.x.SomethingElse"))
+    sd = _module(ember, "lstm")[0].state_dict()
+    buf = io.BytesIO()
+    ember.save(sd, buf, format="torch")
+    data = buf.getvalue().replace(b"rnn.CellParamsBase", b"rnn.CellParamsBAD_")
+    with pytest.raises(pickle.UnpicklingError, match="CellParamsBAD_"):
+        ember.load(io.BytesIO(data), weights_only=False)

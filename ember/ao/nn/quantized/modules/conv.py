@@ -83,6 +83,25 @@ class _ConvNd(WeightedQuantizedModule):
     def _weight_bias(self):
         return self._packed_params
 
+    _STATE = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
+              "transposed", "output_padding", "groups", "padding_mode")
+
+    def __setstate__(self, state):
+        """ember's own pickles restore the module's __dict__; a whole module torch saved
+        holds torch's tuple (the attributes above, weight, bias, scale, zero_point,
+        training)."""
+        if not isinstance(state, tuple):
+            super().__setstate__(state)
+            return
+        if len(state) != 15:
+            raise RuntimeError(f"{type(self).__name__}.__setstate__: expected torch's state "
+                               f"of 15 entries, got {len(state)}")
+        nn.Module.__init__(self)
+        for name, value in zip(self._STATE, state):
+            setattr(self, name, value)
+        self.set_weight_bias(state[10], state[11])
+        self.scale, self.zero_point, self.training = state[12], state[13], state[14]
+
     def weight(self):
         return self._packed_params[0]
 

@@ -46,6 +46,13 @@ class EmbeddingPackedParams(nn.Module):
     def _weight(self):
         return self._packed_weight
 
+    def __setstate__(self, state):
+        # a whole module torch saved holds its table in a torch.ScriptObject
+        super().__setstate__(state)
+        from ember import _script_object
+        self._packed_weight = _script_object.embedding_weight(self._packed_weight,
+                                                              "EmbeddingPackedParams")
+
     def forward(self, x):
         return x
 

@@ -73,6 +73,13 @@ class LinearPackedParams(nn.Module):
     def _weight_bias(self):
         return self._packed_params
 
+    def __setstate__(self, state):
+        # a whole module torch saved holds its weight and bias in a torch.ScriptObject
+        super().__setstate__(state)
+        from ember import _script_object
+        self._packed_params = _script_object.linear_params(self._packed_params,
+                                                           "LinearPackedParams")
+
     def forward(self, x):
         return x
 

@@ -18,12 +18,13 @@ import numbers
 import warnings
 
 import ember
-from ember import nn
+from ember import nn, _script_object
 
+from ember.ao.nn.quantized.modules.linear import _float32_scales
 from ember.ao.nn.quantized.modules.utils import _quantize_weight
 from .linear import linear_dynamic
 
-__all__ = ["LSTM", "GRU", "LSTMCell", "GRUCell", "RNNCell"]
+__all__ = ["LSTM", "GRU", "LSTMCell", "GRUCell", "RNNCell", "PackedParameter"]
 
 # PyTorch's quantized RNNs quantize their activations to 7 bits (reduce_range), as Linear.
 _REDUCE_RANGE = True
@@ -57,8 +58,32 @@ def _quantized(weight, observer_method, dtype):
     return weight.detach().float().to(ember.float16).float()
 
 
+def _packed(weight):
+    """The weight as torch's packed parameters report it (qint8 scales in float32)."""
+    return _float32_scales(weight) if weight.is_quantized else weight
+
+
 def _detached(bias):
     return None if bias is None else bias.detach().float()
+
+
+class PackedParameter(nn.Module):
+    """One layer-direction's packed parameters in torch's layout (``_all_weight_values``
+    of a whole LSTM/GRU torch saved); ember's layers keep the weights in ``_cells``."""
+
+    def __init__(self, param):
+        super().__init__()
+        self.param = param
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "param"] = self.param
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        self.param = state_dict.pop(prefix + "param")
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
+                                      unexpected_keys, error_msgs)
 
 
 class _RNNBase(nn.Module):
@@ -199,13 +224,30 @@ class _RNNBase(nn.Module):
     def get_bias(self):
         return self._weight_bias()["bias"]
 
+    def __setstate__(self, state):
+        """ember's pickles restore _cells; a whole LSTM/GRU torch saved holds torch's
+        _all_weight_values (PackedParameter modules, layer-major), read into _cells."""
+        super().__setstate__(state)
+        modules = self.__dict__.get("_modules") or {}
+        values = modules.pop("_all_weight_values", None)
+        if values is not None and "_cells" not in self.__dict__:
+            directions = 2 if self.bidirectional else 1
+            cells = {}
+            for i, packed in enumerate(values):
+                w_ih, w_hh, b_ih, b_hh = _script_object.cell_params(
+                    packed.param, f"_all_weight_values.{i}.param")
+                cells[(i // directions, i % directions)] = (w_ih, b_ih, w_hh, b_hh)
+            self._cells = cells
+
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         # torch's keys (one packed-parameters entry per layer and direction); each value is
-        # the tuple (w_ih, w_hh, b_ih, b_hh) (torch stores an opaque packed object there).
+        # torch's CellParamsBase object, as its state pickles (ember/_script_object.py)
         super()._save_to_state_dict(destination, prefix, keep_vars)
         for i, key in enumerate(sorted(self._cells)):
             w_ih, b_ih, w_hh, b_hh = self._cells[key]
-            destination[f"{prefix}_all_weight_values.{i}.param"] = (w_ih, w_hh, b_ih, b_hh)
+            quantized = self.dtype == ember.qint8
+            destination[f"{prefix}_all_weight_values.{i}.param"] = _script_object.cell(
+                _packed(w_ih), b_ih, _packed(w_hh), b_hh, quantized, _REDUCE_RANGE)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
@@ -215,12 +257,7 @@ class _RNNBase(nn.Module):
                 if strict:
                     missing_keys.append(name)
                 continue
-            value = state_dict.pop(name)
-            if not (isinstance(value, (tuple, list)) and len(value) == 4):
-                raise NotImplementedError(
-                    f"{name}: ember reads the (w_ih, w_hh, b_ih, b_hh) tuples its own "
-                    f"dynamic quantized {self._mode} saves, not torch's packed cell parameters")
-            w_ih, w_hh, b_ih, b_hh = value
+            w_ih, w_hh, b_ih, b_hh = _script_object.cell_params(state_dict.pop(name), name)
             self._cells[key] = (w_ih, b_ih, w_hh, b_hh)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
@@ -363,20 +400,24 @@ class _RNNCellBase(nn.Module):
     def get_bias(self):
         return self._weight_bias()["bias"]
 
+    def __setstate__(self, state):
+        # a whole cell torch saved holds torch.ScriptObjects: ember keeps (weight, bias)
+        super().__setstate__(state)
+        for name in ("_packed_weight_ih", "_packed_weight_hh"):
+            if name in self.__dict__:
+                setattr(self, name, _script_object.linear_params(getattr(self, name), name))
+
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         super()._save_to_state_dict(destination, prefix, keep_vars)
-        destination[prefix + "_packed_weight_ih"] = self._packed_weight_ih
-        destination[prefix + "_packed_weight_hh"] = self._packed_weight_hh
+        for name in ("_packed_weight_ih", "_packed_weight_hh"):   # torch's packed objects
+            weight, bias = getattr(self, name)
+            destination[prefix + name] = _script_object.linear(_packed(weight), bias)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
         for name in ("_packed_weight_ih", "_packed_weight_hh"):
             value = state_dict.pop(prefix + name)
-            if not (isinstance(value, (tuple, list)) and len(value) == 2):
-                raise NotImplementedError(f"{prefix}{name}: ember reads the (weight, bias) "
-                                          f"pairs its own cells save, not torch's packed "
-                                          f"weights")
-            setattr(self, name, tuple(value))
+            setattr(self, name, _script_object.linear_params(value, prefix + name))
         super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
                                       unexpected_keys, error_msgs)
 
