@@ -27,6 +27,8 @@ import inspect
 import sys
 import types
 
+from .. import _fronts
+
 _FunctionType = types.FunctionType
 
 
@@ -223,17 +225,6 @@ def _wrap(fn, name, active):
     return composite
 
 
-def _wrapped_chain(value):
-    """`value` and the functions it wraps (ember's NumPy-alias wrappers keep the function
-    as ``__wrapped__``, the __torch_function__ dispatchers as ``_ember_undispatched``)."""
-    for _ in range(6):
-        yield value
-        inner = getattr(value, "_ember_undispatched", None)
-        value = inner if inner is not None else getattr(value, "__wrapped__", None)
-        if value is None:
-            return
-
-
 def _own_code(fn):
     """The code of a function that is no closure, or None: a copy of such a function made
     from its code (as the __torch_function__ dispatcher keeps) is the same function, while
@@ -257,24 +248,22 @@ def _plan(active):
             attr = path.rsplit(".", 1)[1]
             original = owner.__dict__[attr]
             plan[(id(owner), attr)] = (owner, attr, original, _wrap(original, name, active))
-        for inner in _wrapped_chain(fn):   # (the function under ember's wrappers too)
+        for inner in _fronts.chain(fn, 6):   # (the function under ember's wrappers too)
             names.setdefault(inner, name)
             code = _own_code(inner)
             if code is not None:
                 names.setdefault(code, name)
     wrappers = {}
-    targets = [m.__dict__ for key, m in list(sys.modules.items())
-               if m is not None and (key == "ember" or key.startswith("ember."))]
-    targets.append(Tensor)
+    targets = _fronts.ember_spaces() + [Tensor]
     for target in targets:
-        ns = target if isinstance(target, dict) else target.__dict__
+        ns = _fronts.namespace(target)
         for key, value in list(ns.items()):
             if type(value) is not _FunctionType or (id(target), key) in plan:
                 continue
             wrapper = wrappers.get(value)
             if wrapper is None:
                 name = next((names[f] if f in names else names[_own_code(f)]
-                              for f in _wrapped_chain(value)
+                              for f in _fronts.chain(value, 6)
                               if f in names or _own_code(f) in names), None)
                 if name is None:
                     continue
@@ -294,31 +283,41 @@ def _plan_holds(plan):
     if plan is None:
         return False
     for target, key, original, _ in plan:
-        ns = target if isinstance(target, dict) else target.__dict__
+        ns = _fronts.namespace(target)
         if ns.get(key) is not original:
             return False
     return True
 
 
+# the bindings the timed wrappers hold while a profiler records (ember/_fronts.bind's
+# records), and the recorder cell they read
+_LAID = []
+_ACTIVE = [None]
+
+
 def install(active):
-    """Put the timed wrappers in place; returns the (namespace or class, key, original)
-    triples `remove` restores."""
+    """Put the timed wrappers in place (they time calls while ``active[0]`` holds a
+    recorder)."""
     if _PLAN["modules"] != len(sys.modules) or not _plan_holds(_PLAN["plan"]):
         _PLAN["plan"] = _plan(active)
         _PLAN["modules"] = len(sys.modules)
-    replaced = []
-    for target, key, original, wrapper in _PLAN["plan"]:
-        if isinstance(target, dict):
-            target[key] = wrapper
-        else:
-            setattr(target, key, wrapper)
-        replaced.append((target, key, original))
-    return replaced
+    _ACTIVE[0] = active
+    _LAID[:] = [_fronts.bind(target, key, wrapper)
+                for target, key, original, wrapper in _PLAN["plan"]]
 
 
-def remove(replaced):
-    for target, key, original in reversed(replaced):
-        if isinstance(target, dict):
-            target[key] = original
-        else:
-            setattr(target, key, original)
+def remove():
+    """Put the originals back."""
+    _fronts.restore(_LAID, held_only=False)
+
+
+def _lift():
+    if not _LAID:
+        return None
+    remove()
+    return _ACTIVE[0]
+
+
+# a front installed while a profiler records goes beneath the timed wrappers, which are
+# laid again over it (and, made for the new binding, keep it when the profiler stops)
+_fronts.reversible(_fronts.PROFILER, _lift, install)

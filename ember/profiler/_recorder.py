@@ -207,7 +207,6 @@ def _nbytes(out):
 # the backward engine
 
 _ENGINE = {}
-_REPLACED = []   # the composite functions' bindings install() replaced
 
 
 def _timed_call_backward(node, grads, anomaly):
@@ -246,7 +245,7 @@ def _install_hooks():
     _graph._call_backward = _timed_call_backward
     _graph._accumulate = _timed_accumulate
     _base._PROFILER[0] = _profiled_apply
-    _REPLACED[:] = _composite.install(ACTIVE)
+    _composite.install(ACTIVE)
 
 
 def _remove_hooks():
@@ -255,5 +254,4 @@ def _remove_hooks():
     _base._PROFILER[0] = None
     _graph._call_backward = _ENGINE["_call_backward"]
     _graph._accumulate = _ENGINE["_accumulate"]
-    _composite.remove(_REPLACED)
-    _REPLACED.clear()
+    _composite.remove()
