@@ -78,9 +78,7 @@ def test_node_class_is_named_as_pytorch_names_it(case):
     assert e.name() == t.name()
 
 
-# (ember's CopySlices links to the node of the write into the slice, PyTorch's keeps that
-# node inside: the graphs below it differ)
-@pytest.mark.parametrize("case", [c for c in CASES if c != "copy_slices"])
+@pytest.mark.parametrize("case", CASES)
 def test_every_node_of_the_graph_is_named_alike(case):
     """Walk both graphs to the leaves: AccumulateGrad and the nodes below the top."""
     def names(fn, depth=3):

@@ -282,3 +282,57 @@ def test_composite_nodes_gradgradcheck():
                      (lambda a, c: ember.dist(a, c, 2.5), (A, b))]:
         assert ember.autograd.gradcheck(fn, args)
         assert ember.autograd.gradgradcheck(fn, args)
+
+
+def _copy_slices_cases(lib):
+    F = lib.nn.functional
+
+    def base():
+        leaf = lib.tensor(np.linspace(-1.5, 2.0, 6).reshape(2, 3), requires_grad=True)
+        return leaf, leaf * 1
+
+    w = lib.tensor([0.5, -2.0, 1.5], dtype=lib.float64, requires_grad=True)
+
+    def run(write):
+        leaf, a = base()
+        write(a)
+        return a, [leaf, w]
+
+    def into_constant(write):
+        a = lib.zeros(2, 3, dtype=lib.float64)
+        write(a)
+        return a, [w]
+    return {
+        "mul_number": lambda: run(lambda a: a[0].mul_(2)),
+        "mul_tensor": lambda: run(lambda a: a[1].mul_(w)),
+        "add_alpha": lambda: run(lambda a: a[0].add_(w, alpha=2)),
+        "setitem": lambda: run(lambda a: a.__setitem__(0, w)),
+        "exp_column": lambda: run(lambda a: a[:, 1].exp_()),
+        "sigmoid_transposed": lambda: run(lambda a: a.t()[1:].sigmoid_()),
+        "leaky_relu_row": lambda: run(lambda a: F.leaky_relu_(a[1], 0.1)),
+        "slice_of_slice": lambda: run(lambda a: a[:, 1:][0].sub_(w[:2])),
+        "into_constant": lambda: into_constant(lambda a: a.__setitem__(1, w * 3)),
+        "twice": lambda: run(lambda a: (a[0].mul_(w), a[:, 2].add_(1.5))),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_copy_slices_cases(ember)))
+def test_copy_slices_graph_and_gradients_as_torch(case):
+    """An in-place op on a view: the base's CopySlices node holds the op's node (edges: the
+    base's old history, then the op's other operands), as PyTorch's; first and second
+    derivatives as torch's."""
+    def run(lib):
+        a, leaves = _copy_slices_cases(lib)[case]()
+        graph = _graph(a.grad_fn, 3)
+        loss = (a * a * a).sum()
+        gs = lib.autograd.grad(loss, leaves, create_graph=True, allow_unused=True)
+        hs = lib.autograd.grad(sum((g * g).sum() for g in gs if g is not None), leaves,
+                               allow_unused=True)
+        return graph, [None if g is None else g.detach().numpy() for g in gs] + \
+            [None if h is None else h.numpy() for h in hs]
+    (e_graph, e_vals), (t_graph, t_vals) = run(ember), run(torch)
+    assert e_graph == t_graph
+    for a, b in zip(e_vals, t_vals):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

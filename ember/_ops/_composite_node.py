@@ -18,7 +18,7 @@ __all__ = []
 
 
 class CompositeNode(Op):
-    _name = "CompositeBackward0"
+    _name = None   # (each subclass names its node)
     # compute(*tensors, *params) -> Tensor or tuple of Tensors (ember ops)
     compute = None
 

@@ -317,6 +317,7 @@ def _rebase(self, result):
     old = Tensor._make(base._data, base._requires_grad)
     old.grad_fn, old._output_nr = base.grad_fn, base._output_nr
     node = apply(CopySlices, (old, result), (base._data, result._data), self._view_fn)
+    _wrap_inplace_node(node.grad_fn, result, self)
     base.grad_fn, base._output_nr, base._requires_grad = node.grad_fn, 0, True
     with grad_mode.enable_grad():
         fresh = self._view_fn(base)
@@ -325,9 +326,41 @@ def _rebase(self, result):
     self._gfv = self._vc[0]
 
 
+def _wrap_inplace_node(copy_slices, result, view):
+    """Make CopySlices node `copy_slices` hold the node of the in-place op written into
+    `view`, as PyTorch's does, when that op is one node whose first operand is the view
+    (mul_, add_, copy_ ... on a view): its edges become the base's old history followed by
+    that node's other edges (a number's None included), and its backward runs the op's.
+    Otherwise (an in-place op composed of several ops) it keeps its two edges: the base's
+    old history and the written result's node."""
+    fn = result.grad_fn
+    if fn is None or result._output_nr != 0 or fn.__dict__.get("_num_outputs", 1) != 1:
+        return
+    from ..autograd.graph import operand_edges
+    edges = operand_edges(fn)
+    own = (view.grad_fn, view._output_nr) if view._requires_grad else (None, 0)
+    if not edges or edges[0][0] is not own[0] or edges[0][1] != own[1]:
+        return
+    meta = fn.__dict__.get("_input_meta")
+    pos = fn._edge_positions
+    visible = fn.next_functions
+    if meta is None or (pos is not None and (not pos or pos[0] != 0)):
+        return
+    if pos is not None:
+        meta = [meta[p] for p in pos]
+    copy_slices.fn = fn
+    copy_slices.next_functions = (copy_slices.next_functions[0],) + tuple(visible[1:])
+    copy_slices._input_meta = [copy_slices._input_meta[0]] + list(meta[1:])
+
+
 class CopySlices(Op):
-    """The base of a view after an in-place op on the view (PyTorch's CopySlices)."""
+    """The base of a view after an in-place op on the view (PyTorch's CopySlices). It
+    holds the op's node (`fn`, see _wrap_inplace_node): the base's gradient is the output
+    gradient with the view's region replaced by what the op's backward gives for the
+    view's old values; the op's other operands get their gradients from that backward too.
+    Without `fn` its second edge is the written result's node, which gets the region."""
     _name = "torch::autograd::CopySlices"
+    fn = None
 
     @staticmethod
     def forward(ctx, base_arr, view_arr, view_fn):
@@ -336,11 +369,29 @@ class CopySlices(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from .._ops.creation import zeros_like
-        g_base = grad.clone()
-        ctx.view_fn(g_base)._data[...] = 0
-        g_view = ctx.view_fn(grad)
-        return g_base, g_view
+        fn = ctx.fn
+        if fn is None:
+            g_base = grad.clone()
+            ctx.view_fn(g_base)._data[...] = 0
+            g_view = ctx.view_fn(grad)
+            return g_base, g_view
+        from ..autograd.graph import _call_backward, _fit
+        result = grad.clone()
+        region = ctx.view_fn(result)
+        res = _call_backward(fn, [region.clone()], False)
+        pos = fn._edge_positions
+        meta = fn.__dict__["_input_meta"]
+        if pos is not None and len(res) != len(fn.next_functions):
+            res = [res[p] for p in pos]
+            meta = [meta[p] for p in pos]
+        first = res[0]
+        if first is None:
+            region._data[...] = 0
+        elif grad_mode.is_grad_enabled():   # backward recorded: the write is an op too
+            region.copy_(_fit(first, meta[0]))
+        else:
+            region._data[...] = _fit(first, meta[0])._data
+        return (result,) + tuple(res[1:])
 
 
 class Copy(Op):

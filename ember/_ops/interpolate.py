@@ -316,7 +316,8 @@ def _interpolate(input, out_size, scales, mode, align_corners, antialias):
         else:
             taps = _linear_taps(n_in, n_out, scale, align_corners, ct)
         passes.append((2 + d, n_in, taps))
-    return apply(Upsample, (input,), (input._data,), passes, _node_name(mode, dim, antialias))
+    return apply(_upsample_class(_node_name(mode, dim, antialias)), (input,), (input._data,),
+                 passes)
 
 
 def _resample_array(x, dim, taps):
@@ -339,16 +340,15 @@ def _resample_array(x, dim, taps):
 
 class Upsample(Op):
     """The resampling kernels of F.interpolate but area (PyTorch's UpsampleLinear1DBackward0,
-    UpsampleBilinear2DAaBackward0, UpsampleNearest3DBackward0 ...: the name is given per
-    call). `passes` holds (dim, input size, taps) for each spatial dim resampled, in order:
+    UpsampleBilinear2DAaBackward0, UpsampleNearest3DBackward0 ...: a subclass per name,
+    _upsample_class, so that the profiler names each kernel). `passes` holds (dim, input size, taps) for each spatial dim resampled, in order:
     out = sum_k w_k x.take(idx_k, dim). Backward runs the passes in reverse, each the
     adjoint, sum_k index_add(dim, idx_k, w_k g), as ember ops (the op is linear: double
     backward is the forward again). float16/bfloat16 compute in float32, rounded once."""
     _name = "UpsampleBilinear2DBackward0"
 
     @staticmethod
-    def forward(ctx, x, passes, name):
-        ctx._name = name
+    def forward(ctx, x, passes):
         ctx.passes = passes
         ctx.shape = x.shape
         dt = x.dtype
@@ -378,6 +378,18 @@ class Upsample(Op):
         if not ctx.passes:
             g = g.clone()
         return g.to(dt)
+
+
+_UPSAMPLE_CLASSES = {}
+
+
+def _upsample_class(name):
+    """Upsample's subclass named `name` (made once)."""
+    cls = _UPSAMPLE_CLASSES.get(name)
+    if cls is None:
+        cls = _UPSAMPLE_CLASSES[name] = type(name, (Upsample,), {
+            "_name": name, "__module__": __name__, "__qualname__": name})
+    return cls
 
 
 _NODE_MODE = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
