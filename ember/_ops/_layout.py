@@ -185,6 +185,8 @@ def _channels_last(a):
 def concat_layout(out, inputs):
     """The layout of a concatenation (PyTorch's cat): channels-last when every input is
     channels-last (NumPy's result then is too), else row-major."""
+    if type(out) is _ndarray and out.ndim not in (4, 5):   # (no channels-last layout)
+        return out if out.flags.c_contiguous else np.ascontiguousarray(out)
     if type(out) is not MetaArray and inputs and all(_channels_last(a) for a in inputs) \
             and _channels_last(out):
         return out

@@ -67,8 +67,16 @@ class Cat(Op):
     def forward(ctx, *args):
         *arrays, dim = args
         ctx.dim = dim
-        ctx.sizes = [None if _is_legacy_empty(a.shape) else a.shape[dim] for a in arrays]
-        kept = [a for a in arrays if not _is_legacy_empty(a.shape)] or arrays[:1]
+        sizes, kept = [], []
+        for a in arrays:
+            shape = a.shape
+            if len(shape) == 1 and shape[0] == 0:   # (_is_legacy_empty, inline)
+                sizes.append(None)
+            else:
+                sizes.append(shape[dim])
+                kept.append(a)
+        ctx.sizes = sizes
+        kept = kept or arrays[:1]
         return concat_layout(np.concatenate(kept, axis=dim), kept)
 
     @staticmethod
@@ -97,22 +105,38 @@ def cat(tensors, dim=0, *, out=None):
     _check_tensor_list(tensors, "cat")
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    ref = next((t for t in tensors if not _is_legacy_empty(t.shape)), tensors[0])
-    for i, t in enumerate(tensors):
-        if t.dim() == 0:
+    # the shapes as tuples (a plain Tensor's are its array's: no Size made per look)
+    plain = True
+    for t in tensors:
+        if type(t) is not Tensor:
+            plain = False
+            break
+    shapes = [t._data.shape for t in tensors] if plain else [tuple(t.shape) for t in tensors]
+    ref = next((s for s in shapes if not _is_legacy_empty(s)), shapes[0])
+    for i, s in enumerate(shapes):
+        if len(s) == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
-    d = wrap_dim(dim, ref.dim())
-    for i, t in enumerate(tensors):
-        if _is_legacy_empty(t.shape):
+    nd = len(ref)
+    d = wrap_dim(dim, nd)
+    for i, s in enumerate(shapes):
+        if _is_legacy_empty(s):
             continue
-        if t.dim() != ref.dim():
-            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.dim()} and "
-                               f"{t.dim()}")
-        for k in range(ref.dim()):
-            if k != d and t.shape[k] != ref.shape[k]:
+        if len(s) != nd:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and "
+                               f"{len(s)}")
+        for k in range(nd):
+            if k != d and s[k] != ref[k]:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected "
-                                   f"size {ref.shape[k]} but got size {t.shape[k]} for tensor number"
+                                   f"size {ref[k]} but got size {s[k]} for tensor number"
                                    f" {i} in the list.")
+    if plain:   # one dtype (the common case): the arrays as they are
+        np_dt = tensors[0]._data.dtype
+        for t in tensors:
+            if t._data.dtype is not np_dt:
+                break
+        else:
+            result = apply(Cat, tuple(tensors), tuple([t._data for t in tensors]), d)
+            return _write_out(out, result, "cat")
     dt = _result_dtype(tensors)
     result = apply(Cat, tuple(tensors), tuple(cast(t, dt) for t in tensors), d)
     return _write_out(out, result, "cat")
