@@ -328,3 +328,26 @@ def test_fused_backward_as_torchs_formula(jobs, monkeypatch, name):
     t = ember.from_numpy(x[:50].astype(np.float64)).requires_grad_(True)
     (d,) = ember.autograd.grad(getattr(ember, name)(t).sum(), t, create_graph=True)
     assert d.grad_fn is not None
+
+
+def test_erf_float32_blocks_and_threads_keep_its_bits(jobs, monkeypatch):
+    """erf of a large float32 array: _erf_narrow in float64 blocks on the pool, with where
+    and copysign by bit operations, gives the bits of the whole-array form (np.where,
+    np.copysign: taken by a 2-d array) and stays within an ulp of torch's."""
+    from ember._ops import pointwise_more
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 4 * 4099)
+    x = np.concatenate([_values(3 * BIG, np.float32), [0.5, -0.5, 4.0, -4.0, 0.4999999]])
+    x = x.astype(np.float32)
+    with np.errstate(all="ignore"):
+        whole = pointwise_more._erf_narrow(x.astype(np.float64)[None]).astype(np.float32)[0]
+    got = []
+    for threads in (1, 2):
+        parallel.SETTING[0] = threads
+        before = len(jobs)
+        got.append(ember.erf(ember.from_numpy(x)).numpy())
+        assert (len(jobs) > before) == (threads == 2)
+    assert got[0].tobytes() == got[1].tobytes() == whole.tobytes()
+    want = torch.erf(torch.from_numpy(x)).numpy()
+    ok = ~np.isnan(x)
+    ulps = np.abs(got[0][ok].view(np.int32).astype(np.int64) - want[ok].view(np.int32))
+    assert ulps.max() <= 1 and np.isnan(got[0][~ok]).all()
