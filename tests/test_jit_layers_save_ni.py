@@ -151,3 +151,42 @@ def test_feature_dropout_drops_whole_channels_in_training():
 def test_upsample_with_recompute_scale_factor_is_not_built():
     with pytest.raises(NotImplementedError, match="recompute_scale_factor"):
         save_and_load(nn.Upsample(scale_factor=1.5, mode="bilinear", recompute_scale_factor=True))
+
+
+class TextTransformer(nn.Module):
+    """Embedding, a TransformerEncoder with a final norm, mean pooling, a classifier."""
+
+    def __init__(self, **kw):
+        super().__init__()
+        self.emb = nn.Embedding(20, 16)
+        self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 32, **kw), 2,
+                                         norm=nn.LayerNorm(16))
+        self.fc = nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.fc(self.enc(self.emb(x)).mean(1))
+
+
+@pytest.mark.parametrize("kw", [{"batch_first": True, "dropout": 0.0},
+                                {"batch_first": True, "norm_first": True,
+                                 "activation": nn.GELU()},
+                                {}])
+def test_transformer_encoder_without_masks(kw):
+    # (activation="gelu" is not traced: the layer keeps the function F.gelu was when it
+    # was built, which ember.fx does not record)
+    ember.manual_seed(4)
+    model = TextTransformer(**kw)
+    check(model, ember.randint(0, 20, (2, 5)), rtol=1e-4, atol=1e-5)
+
+
+def test_transformer_encoder_with_a_mask_is_not_built():
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 1, 8), 1)
+
+        def forward(self, x, mask):
+            return self.enc(x, mask=mask)
+
+    with pytest.raises(NotImplementedError, match="TransformerEncoder"):
+        save_and_load(Masked())
