@@ -751,14 +751,21 @@ def _materialize(node, grads):
             for g, meta in zip(grads, outs)]
 
 
+def _sum_to_size(g, shape):
+    """ember._ops.reduction.sum_to_size, imported on the first call and bound here in this
+    function's place (the op modules import this one)."""
+    global _sum_to_size
+    from .._ops.reduction import sum_to_size as _sum_to_size
+    return _sum_to_size(g, shape)
+
+
 def _fit(g, meta):
     """Reduce a broadcast gradient to its input's shape and cast it to the input's dtype
     (meta: the input's shape and NumPy dtype, or ember dtype from an autograd.Function)."""
     shape, dtype = meta
     data = g._data
     if data.shape != shape:
-        from .._ops.reduction import sum_to_size
-        g = sum_to_size(g, shape)
+        g = _sum_to_size(g, shape)
     if g._data.dtype is dtype:
         return g
     dtype = _FROM_NP.get(dtype, dtype)
