@@ -8,12 +8,17 @@ differentiable output down to the leaves:
 - "edges": next_functions differ in number or in which entries are (None, 0).
 
 A probe for finding defects, not a test:
-    PYTHONPATH=/tmp/extra:. python -m bench.grad_graph_sweep out.json [op names...]
+    python bench/grad_graph_sweep.py out.json [op names...]
+    (or python -m bench.grad_graph_sweep ... from the repository root)
 Reuses bench/opinfo_sweep.py's conversion of samples (random ops are skipped as there).
 """
 import json
+import os
 import sys
 import warnings
+
+if __package__ in (None, ""):   # run as a script: the repository root holds `bench`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch
 from torch.testing._internal.common_methods_invocations import op_db
@@ -95,8 +100,9 @@ def run(ops_filter=None, max_samples=4):
 
 
 if __name__ == "__main__":
+    out_path = sys.argv[1] if len(sys.argv) > 1 else "grad_graph_sweep.json"
     rep = run(sys.argv[2:] or None)
-    with open(sys.argv[1], "w") as f:
+    with open(out_path, "w") as f:
         json.dump(rep, f, indent=1)
     counts = {}
     for problems in rep.values():
