@@ -341,8 +341,9 @@ def _resample_array(x, dim, taps):
 class Upsample(Op):
     """The resampling kernels of F.interpolate but area (PyTorch's UpsampleLinear1DBackward0,
     UpsampleBilinear2DAaBackward0, UpsampleNearest3DBackward0 ...: a subclass per name,
-    _upsample_class, so that the profiler names each kernel). `passes` holds (dim, input size, taps) for each spatial dim resampled, in order:
-    out = sum_k w_k x.take(idx_k, dim). Backward runs the passes in reverse, each the
+    _upsample_class, so that the profiler names each kernel). `passes` holds (dim, input
+    size, taps) for each spatial dim resampled, in order: out = sum_k w_k x.take(idx_k,
+    dim). Backward runs the passes in reverse, each the
     adjoint, sum_k index_add(dim, idx_k, w_k g), as ember ops (the op is linear: double
     backward is the forward again). float16/bfloat16 compute in float32, rounded once."""
     _name = "UpsampleBilinear2DBackward0"
