@@ -13,7 +13,7 @@ Each kernel takes a QuantizedTensor (ember/_quantized.py) and returns one. Three
 
 The public functions reach them through fronts (`install_fronts`): the first quantized
 tensor a program makes puts, in front of ember.cat, nn.functional.max_pool2d, the pooling
-entry points nn.Modules call, and the rest of `_fronts()`, a function that sends a quantized
+entry points nn.Modules call, and the rest of `_front_table()`, a function that sends a quantized
 input here and anything else to the original. A program that never quantizes calls no front.
 """
 import functools
@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .. import _dtype
+from .. import _dtype, _fronts
 from .._tensor import Tensor
 from .. import _quantized as Q
 
@@ -518,7 +518,7 @@ def _adaptive(nd, input, output_size, kind, return_indices=False):
     return adaptive_avg_pool(nd, input, output_size)
 
 
-def _fronts():
+def _front_table():
     """(namespace, name, kernel, test) of every public function with a quantized kernel.
     nn.functional's relu and gelu keep their identity (TransformerEncoderLayer tests
     ``activation is F.relu``): F.relu reaches the kernel through Tensor.relu, F.gelu through
@@ -588,7 +588,7 @@ def _upsample(mode):
 _INSTALLED = [False]
 
 
-def _rebind_vision_globals(replaced):
+def _rebind_vision_globals(fronts):
     """In the loaded modules of ember.vision, point the names bound to a fronted function
     (``from ... import flatten, cat``, made before the fronts existed) to its front.
 
@@ -599,31 +599,11 @@ def _rebind_vision_globals(replaced):
     __torch_function__ dispatcher of a module imported while dispatch was on): it is
     recognised through them. Only ember.vision is touched: its code is the one PyTorch
     programs run quantized, and user modules are never rewritten."""
-    import sys
-
-    def front_of(value):
-        for _ in range(8):   # a few wrapper layers at most
-            if id(value) in replaced:
-                return replaced[id(value)]
-            value = getattr(value, "_ember_undispatched", None) or \
-                getattr(value, "__wrapped__", None)
-            if value is None:
-                return None
-        return None
-
-    for module_name, module in list(sys.modules.items()):
-        if module is None or not module_name.startswith("ember.vision"):
-            continue
-        names = vars(module)
-        for name, value in list(names.items()):
-            if callable(value) and not isinstance(value, type) and \
-                    not getattr(value, "__quantized_front__", False):
-                front = front_of(value)
-                if front is not None:
-                    names[name] = front
+    _fronts.rebind(fronts, _fronts.ember_spaces(root=False, prefix="ember.vision"),
+                   through_wrappers=True)
 
 
-def _fronts_for_aliases(replaced):
+def _fronts_for_aliases(fronts):
     """Other public names of a fronted function (ember.native_channel_shuffle of
     channel_shuffle, ember.special.expit of sigmoid) get the same front: one function keeps
     one object under all its names, and pickle, which finds it by its first name, finds
@@ -631,13 +611,8 @@ def _fronts_for_aliases(replaced):
     import sys
     spaces = [sys.modules[n] for n in ("ember", "ember.nn.functional", "ember.special",
                                         "ember.linalg", "ember.fft") if n in sys.modules]
-    for space in spaces:
-        names = vars(space)
-        for key, value in list(names.items()):
-            front = replaced.get(id(value))
-            if front is not None and not key.startswith("__"):
-                names[key] = front
-    for front in replaced.values():
+    _fronts.rebind(fronts, [vars(space) for space in spaces], dunders=False)
+    for front in fronts.fronts():
         _findable_by_pickle(front, spaces)
 
 
@@ -662,37 +637,42 @@ def _findable_by_pickle(front, spaces):
                 return
 
 
-def install_fronts():
-    """Put the fronts in place (once, when the first quantized tensor is made)."""
-    if _INSTALLED[0]:
-        return
-    _INSTALLED[0] = True
-    replaced = {}   # id(original) -> its front: one front per function, so that the names
-    # of one function (ember.transpose and ember.swapaxes ...) still name one object
-    for space, name, kernel, test in _fronts():
-        original = getattr(space, name, None)
-        if original is None or getattr(original, "__quantized_front__", False):
-            continue
-        front = replaced.get(id(original))
-        if front is None:
-            front = replaced[id(original)] = _front(original, kernel, test)
-        setattr(space, name, front)
-    _fronts_for_aliases(replaced)
-    _rebind_vision_globals(replaced)
-    # the activation modules that hold their function (nn.Sigmoid's F.sigmoid ...), which
-    # they took at import, before the __torch_function__ dispatcher (when ember.fx is
-    # imported first) may have wrapped the function the front was made for
-    fronts_of_inner = {}
-    for original_id, front in replaced.items():
-        inner = getattr(front, "__wrapped__", None)
-        while inner is not None:
-            fronts_of_inner.setdefault(id(inner), front)
-            inner = getattr(inner, "_ember_undispatched", None) or \
-                getattr(inner, "__wrapped__", None)
+def _rebind_activation_modules(fronts):
+    """The activation modules that hold their function (nn.Sigmoid's F.sigmoid ...), which
+    they took at import, before the __torch_function__ dispatcher (when ember.fx is
+    imported first) may have wrapped the function the front was made for: such a held
+    function is one under a front's wrappers."""
+    over = {}   # id(a function under a front) -> the front
+    for front in fronts.fronts():
+        for inner in _fronts.chain(front.__wrapped__):
+            over.setdefault(id(inner), front)
     from ..nn.modules import activation
     for cls in vars(activation).values():
         held = isinstance(cls, type) and cls.__dict__.get("_fn")
         if isinstance(held, staticmethod):
-            front = replaced.get(id(held.__func__)) or fronts_of_inner.get(id(held.__func__))
+            front = fronts.get(held.__func__) or over.get(id(held.__func__))
             if front is not None:
                 cls._fn = staticmethod(front)
+
+
+def install_fronts():
+    """Put the fronts in place (once, when the first quantized tensor is made), beneath
+    the __torch_function__ dispatcher and the profiler's wrappers when those are laid
+    (ember/_fronts.py)."""
+    if _INSTALLED[0]:
+        return
+    _INSTALLED[0] = True
+    _fronts.beneath(_install, _fronts.TORCH_FUNCTION)
+
+
+def _install():
+    fronts = _fronts.Fronts()   # one front per function, so that the names of one
+    # function (ember.transpose and ember.swapaxes ...) still name one object
+    for space, name, kernel, test in _front_table():
+        original = getattr(space, name, None)
+        if original is None or getattr(original, "__quantized_front__", False):
+            continue
+        setattr(space, name, fronts.make(original, lambda: _front(original, kernel, test)))
+    _fronts_for_aliases(fronts)
+    _rebind_vision_globals(fronts)
+    _rebind_activation_modules(fronts)
