@@ -222,6 +222,7 @@ def _graph_cases(lib):
 GRAPH_CASES = sorted(_graph_cases(ember))
 
 
+@pytest.mark.filterwarnings("ignore:`nn.functional.upsample_bilinear` is deprecated")
 @pytest.mark.parametrize("case", GRAPH_CASES)
 def test_graph_and_gradients_as_torch(case):
     """Ops with a node of their own where a composite stood: the graph below the output
@@ -336,3 +337,45 @@ def test_copy_slices_graph_and_gradients_as_torch(case):
         assert (a is None) == (b is None)
         if a is not None:
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def _forward_ad_cases(lib):
+    F = lib.nn.functional
+    return {
+        "elu": (lambda x: F.elu(x, 0.7), (2, 3)),
+        "celu": (lambda x: F.celu(x, 0.5), (2, 3)),
+        "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), (2, 3)),
+        "rrelu": (lambda x: F.rrelu(x), (2, 3)),
+        "interpolate_bicubic": (lambda x: F.interpolate(x, size=(3, 5), mode="bicubic"),
+                                (1, 2, 4, 3)),
+        "linear_3d": (lambda x: F.linear(x, x[0, :, :2].t().contiguous() * 0 + 1.5), (2, 3, 3)),
+        "dist": (lambda x: lib.dist(x, x.flip(0) * 2, 3.0), (2, 3)),
+        "householder_product": (lambda x: lib.linalg.householder_product(x, x[:, 0]),
+                                (3, 3)),
+        "ormqr": (lambda x: lib.ormqr(x, x[:, 1], x * 2), (3, 3)),
+    }
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")   # (torch's forward AD: jit.script)
+@pytest.mark.parametrize("case", sorted(_forward_ad_cases(ember)))
+def test_forward_ad_through_the_new_nodes(case):
+    """Forward-mode AD (derived from the nodes' backward) gives torch's tangents."""
+    def run(lib):
+        fn, shape = _forward_ad_cases(lib)[case]
+        gen = np.random.default_rng(5)
+        x = lib.tensor(gen.standard_normal(shape))
+        t = lib.tensor(gen.standard_normal(shape))
+        fwad = lib.autograd.forward_ad
+        with fwad.dual_level():
+            y = fn(fwad.make_dual(x, t))
+            return fwad.unpack_dual(y).tangent.numpy()
+    if case != "ormqr":
+        np.testing.assert_allclose(run(ember), run(torch), rtol=1e-9, atol=1e-12)
+        return
+    # (PyTorch has no forward AD for ormqr: a central difference instead)
+    fn, shape = _forward_ad_cases(ember)[case]
+    gen = np.random.default_rng(5)
+    x, t = gen.standard_normal(shape), gen.standard_normal(shape)
+    eps = 1e-6
+    diff = (fn(ember.tensor(x + eps * t)) - fn(ember.tensor(x - eps * t))).numpy() / (2 * eps)
+    np.testing.assert_allclose(run(ember), diff, rtol=1e-6, atol=1e-8)
