@@ -35,7 +35,7 @@ import functools
 
 import numpy as np
 
-from . import _dtype
+from . import _dtype, _fronts
 from ._tensor import Tensor
 from .autograd import grad_mode
 
@@ -601,10 +601,16 @@ def install_entry_points():
     calling the op module's function directly get the policy too. Called once, when
     autocast is first turned on: a program that never autocasts calls no entry (each costs
     a Python call); functions a program imported by name before then stay unwrapped, and
-    only their single-node parts follow the policy (through the dispatcher hook)."""
+    only their single-node parts follow the policy (through the dispatcher hook). The
+    entries go beneath the __torch_function__ dispatcher and the profiler's wrappers when
+    those are laid (ember/_fronts.py)."""
     if _INSTALLED[0]:
         return
     _INSTALLED[0] = True
+    _fronts.beneath(_install_entry_points, _fronts.TORCH_FUNCTION)
+
+
+def _install_entry_points():
     import sys
     import types
     ember = sys.modules["ember"]
@@ -650,17 +656,11 @@ def install_entry_points():
             inner, depth = getattr(inner, "__wrapped__", None), depth + 1
         return None
 
-    spaces = [m.__dict__ for n, m in list(sys.modules.items())
-              if (n == "ember" or n.startswith("ember.")) and isinstance(m, types.ModuleType)]
-    for space in spaces:
-        for attr, value in list(space.items()):
+    for where in _fronts.ember_spaces() + [Tensor]:
+        for attr, value in list(_fronts.namespace(where).items()):
             w = replacement(value)
             if w is not None:
-                space[attr] = w
-    for attr, value in list(vars(Tensor).items()):
-        w = replacement(value)
-        if w is not None:
-            setattr(Tensor, attr, w)
+                _fronts.bind(where, attr, w)
 
 
 # IPU and XLA autocast: PyTorch keeps their switches (deprecated spellings) though ember,
