@@ -190,3 +190,27 @@ def test_transformer_encoder_with_a_mask_is_not_built():
 
     with pytest.raises(NotImplementedError, match="TransformerEncoder"):
         save_and_load(Masked())
+
+
+def test_functional_pad_pixel_shuffle_glu_in_a_forward():
+    F = ember.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 8, 3)
+
+        def forward(self, x):
+            x = F.pad(x, (1, 1, 2, 0), mode="reflect")
+            x = F.pad(x, [1, 1], value=0.5)
+            y = F.pixel_shuffle(self.conv(F.pad(x, (1, 1, 1, 1))), 2)
+            return F.glu(F.logsigmoid(y), dim=1) + 1, F.pixel_unshuffle(y, 2)
+
+    ember.manual_seed(5)
+    model = Net().eval()
+    x = ember.randn(1, 4, 5, 5)
+    theirs, back = save_and_load(model)
+    got = theirs(torch.from_numpy(np.array(x.numpy())))
+    for a, b, c in zip(model(x), got, back(x)):
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(c.detach().numpy(), a.detach().numpy(), rtol=1e-6, atol=1e-7)

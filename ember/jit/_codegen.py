@@ -552,6 +552,11 @@ _FUNCTIONAL = {
     "hardtanh": ("hardtanh", ("input", "min_val", "max_val", "inplace"),
                  {"min_val": -1.0, "max_val": 1.0, "inplace": False}),
     "elu": ("elu", ("input", "alpha", "inplace"), {"alpha": 1.0, "inplace": False}),
+    "pad": ("pad", ("input", "pad", "mode", "value"), {"mode": "constant", "value": None}),
+    "pixel_shuffle": ("pixel_shuffle", ("input", "upscale_factor"), {}),
+    "pixel_unshuffle": ("pixel_unshuffle", ("input", "downscale_factor"), {}),
+    "logsigmoid": ("log_sigmoid", ("input",), {}),
+    "glu": ("glu", ("input", "dim"), {"dim": -1}),
     "max_pool2d": ("max_pool2d", ("input", "kernel_size", "stride", "padding", "dilation",
                                   "ceil_mode"),
                    {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False}),
@@ -750,6 +755,10 @@ class _Writer:
             approximate = values["approximate"]
             return self.call("torch.gelu", [values["input"]],
                              {} if approximate == "none" else {"approximate": approximate})
+        if name == "pad":
+            values["pad"] = list(values["pad"])
+            if values["value"] is not None:
+                values["value"] = float(values["value"])
         if name == "layer_norm":
             values["normalized_shape"] = list(values["normalized_shape"])
             return self.call("torch.layer_norm", [values[p] for p in params] + [True], {})
