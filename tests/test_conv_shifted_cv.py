@@ -154,3 +154,28 @@ def test_gemm_rejects_mismatched_operands():
         cpu_blas.gemm(a, np.ones((2, 4), np.float32).T, np.empty((3, 2), np.float32))
     with pytest.raises(TypeError, match="int64"):
         cpu_blas.gemm(a.astype(np.int64), a.T.astype(np.int64), np.empty((3, 3), np.int64))
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_shifted_sum_against_numpy(dt):
+    a = rng.standard_normal((3, 4, 5)).astype(dt)
+    b = rng.standard_normal((5, 30)).astype(dt)
+    offs = [0, 7, 11]
+    c0 = rng.standard_normal((4, 40)).astype(dt)
+    for beta in (0.0, 1.0):
+        c = c0.copy()
+        cpu_blas.shifted_sum(a, b, offs, c[:, 3:22], beta)
+        want = c0.copy()
+        want[:, 3:22] = beta * want[:, 3:22] + sum(a[t] @ b[:, o:o + 19]
+                                                   for t, o in enumerate(offs))
+        np.testing.assert_allclose(c, want, rtol=1e-5, atol=1e-5)
+
+
+def test_shifted_sum_rejects_windows_past_the_buffer():
+    a = np.ones((2, 3, 4), np.float32)
+    with pytest.raises(ValueError, match=r"\[0, 8\] \+ 3 of \(4, 10\)"):
+        cpu_blas.shifted_sum(a, np.ones((4, 10), np.float32), [0, 8],
+                             np.empty((3, 3), np.float32))
+    with pytest.raises(ValueError):
+        cpu_blas.shifted_sum(a, np.ones((5, 10), np.float32), [0, 1],
+                             np.empty((3, 3), np.float32))

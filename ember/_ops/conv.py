@@ -341,9 +341,7 @@ def _conv_shifted(x, w, pads, dilation, bias, out):
             yc = ybuf[:, :cols]
             if bias is not None:
                 yc[...] = bias[:, None]
-            for t in range(kk):
-                cpu_blas.gemm(wt[t], xbuf[:, offs[t]:offs[t] + cols], yc,
-                              0.0 if t == 0 and bias is None else 1.0)
+            cpu_blas.shifted_sum(wt, xbuf, offs, yc, 0.0 if bias is None else 1.0)
             y[n0:n0 + m] = ybuf[:, :m * S].reshape((O, m) + sp)[crop].swapaxes(0, 1)
     if N:
         _over_batch(np, N, C * kk * math.prod(out) * x.itemsize, run)
