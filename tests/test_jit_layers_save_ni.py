@@ -214,3 +214,39 @@ def test_functional_pad_pixel_shuffle_glu_in_a_forward():
     for a, b, c in zip(model(x), got, back(x)):
         np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(c.detach().numpy(), a.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_functional_interpolate_in_a_forward():
+    """F.interpolate by mode, by scale or by size (a traced size too: the decoder of a
+    U-Net matching its skip connection); a nearest upsampling by one number gets a branch
+    per input rank."""
+    F = ember.nn.functional
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+        def forward(self, x, skip):
+            a = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            b = F.interpolate(self.conv(x), size=skip.shape[2:], mode="nearest") + skip
+            c = F.interpolate(x, size=(5, 7), mode="bicubic", align_corners=True)
+            d = F.interpolate(x, scale_factor=(2.0, 1.5))
+            e = F.interpolate(x, scale_factor=3)
+            f = F.interpolate(x.flatten(2), size=9, mode="linear")
+            return a, b, c, d, e, f
+
+    ember.manual_seed(6)
+    model = Decoder().eval()
+    x, skip = ember.randn(1, 3, 4, 4), ember.randn(1, 3, 8, 8)
+    theirs, back = save_and_load(model)
+    got = theirs(*[torch.from_numpy(np.array(t.numpy())) for t in (x, skip)])
+    for a, b, c in zip(model(x, skip), got, back(x, skip)):
+        assert tuple(a.shape) == tuple(b.shape)
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(c.detach().numpy(), a.detach().numpy(), rtol=1e-6, atol=1e-7)
+    with pytest.raises(NotImplementedError, match="antialias"):
+        class Anti(nn.Module):
+            def forward(self, x):
+                return F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True)
+        save_and_load(Anti())

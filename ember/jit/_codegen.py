@@ -553,6 +553,11 @@ _FUNCTIONAL = {
                  {"min_val": -1.0, "max_val": 1.0, "inplace": False}),
     "elu": ("elu", ("input", "alpha", "inplace"), {"alpha": 1.0, "inplace": False}),
     "pad": ("pad", ("input", "pad", "mode", "value"), {"mode": "constant", "value": None}),
+    "interpolate": ("interpolate", ("input", "size", "scale_factor", "mode", "align_corners",
+                                    "recompute_scale_factor", "antialias"),
+                    {"size": None, "scale_factor": None, "mode": "nearest",
+                     "align_corners": None, "recompute_scale_factor": None,
+                     "antialias": False}),
     "pixel_shuffle": ("pixel_shuffle", ("input", "upscale_factor"), {}),
     "pixel_unshuffle": ("pixel_unshuffle", ("input", "downscale_factor"), {}),
     "logsigmoid": ("log_sigmoid", ("input",), {}),
@@ -755,6 +760,8 @@ class _Writer:
             approximate = values["approximate"]
             return self.call("torch.gelu", [values["input"]],
                              {} if approximate == "none" else {"approximate": approximate})
+        if name == "interpolate":
+            return self.interpolate(values)
         if name == "pad":
             values["pad"] = list(values["pad"])
             if values["value"] is not None:
@@ -763,6 +770,51 @@ class _Writer:
             values["normalized_shape"] = list(values["normalized_shape"])
             return self.call("torch.layer_norm", [values[p] for p in params] + [True], {})
         return self.call(f"torch.{aten}", [values[p] for p in params], {})
+
+    def interpolate(self, v):
+        """F.interpolate as the ATen upsample op of its mode: the input's rank, which the
+        op's name holds, comes from the mode or from the length of size/scale_factor."""
+        from ..fx.node import Node
+        mode = v["mode"]
+        fixed = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+        if mode not in fixed and mode not in ("nearest", "nearest-exact"):
+            raise NotImplementedError(f"ember.jit.save: F.interpolate with mode={mode!r}")
+        if v["antialias"] or v["recompute_scale_factor"]:
+            raise NotImplementedError("ember.jit.save: F.interpolate with antialias or "
+                                      "recompute_scale_factor")
+        size, scale = v["size"], v["scale_factor"]
+        if (size is None) == (scale is None):
+            raise NotImplementedError("ember.jit.save: F.interpolate needs exactly one of "
+                                      "size and scale_factor")
+        given = size if size is not None else scale
+        if isinstance(given, (list, tuple)):
+            ranks = [len(given)]
+        elif mode in fixed:
+            ranks = [fixed[mode]]
+        else:   # nearest with one number or a traced size: a branch per input rank
+            ranks = [1, 2, 3]
+
+        def one(k):
+            if size is not None:
+                sizes = size if isinstance(size, (list, tuple, Node)) else [int(size)] * k
+                scales = None
+            else:
+                sizes = None
+                scales = [float(f) for f in scale] if isinstance(scale, (list, tuple)) \
+                    else [float(scale)] * k
+            if mode in fixed:
+                op = {"linear": "upsample_linear1d", "bilinear": "upsample_bilinear2d",
+                      "bicubic": "upsample_bicubic2d", "trilinear": "upsample_trilinear3d"}[mode]
+                return self.call(f"torch.{op}", [v["input"], sizes, bool(v["align_corners"]),
+                                                 scales], {})
+            op = f"upsample_nearest{k}d" if mode == "nearest" else f"_upsample_nearest_exact{k}d"
+            return self.call(f"torch.{op}", [v["input"], sizes, scales], {})
+
+        if len(ranks) == 1:
+            return one(ranks[0])
+        dim = f"torch.dim({self.arg(v['input'])})"
+        return (f"({one(1)} if torch.eq({dim}, 3) else ({one(2)} if torch.eq({dim}, 4) "
+                f"else {one(3)}))")
 
     def call(self, fn, args, kwargs):
         parts = [self.arg(a) for a in args]
