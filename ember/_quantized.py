@@ -188,24 +188,45 @@ def quantize_array(x, scale, zero_point, qdtype, fused=True, round_first=False):
     qmax for 8-bit types and qmin for qint32, as PyTorch's conversions give."""
     np_t, lo, hi = INT_TYPES[qdtype]
     x = np.asarray(x, dtype=np.float32)
-    inv = (np.float32(1.0) / np.asarray(scale, dtype=np.float32)).astype(np.float32)
+    if x.ndim == 0:   # (NumPy's operations would give scalars, which have no `out`)
+        return quantize_array(x.reshape(1), scale, zero_point, qdtype, fused,
+                              round_first).reshape(())
+    scalar = np.ndim(scale) == 0 and np.ndim(zero_point) == 0
+    if scalar:   # (NumPy scalars: the per-tensor case pays no array broadcasting)
+        inv = np.float32(np.float32(1.0) / np.float32(scale))
+        zp32, zp64 = np.float32(zero_point), np.float64(zero_point)
+    else:
+        inv = (np.float32(1.0) / np.asarray(scale, dtype=np.float32)).astype(np.float32)
+        zp32 = np.asarray(zero_point, dtype=np.float32)
+        zp64 = np.asarray(zero_point, dtype=np.float64)
     if round_first:
-        v = np.rint((x * inv).astype(np.float32)) + np.asarray(zero_point, dtype=np.float32)
+        v = np.multiply(x, inv, dtype=np.float32)
+        np.rint(v, out=v)
+        v = np.add(v, zp32, dtype=np.float32)
     elif qdtype is _dtype.qint32 or not fused:
-        v = x * inv
-        v = v + np.asarray(zero_point, dtype=np.float32)
+        v = np.multiply(x, inv, dtype=np.float32)
+        v = np.add(v, zp32, dtype=np.float32)
     else:
         # fused: the exact float64 value of x*inv + zp (products of float32s are exact in
         # float64, and so is the sum for these magnitudes), rounded once to float32
-        v = (x.astype(np.float64) * inv.astype(np.float64)
-             + np.asarray(zero_point, dtype=np.float64)).astype(np.float32)
-    with np.errstate(invalid="ignore"):
-        v = np.rint(v).astype(np.float64)
-        nan = np.isnan(v)
-        v = np.clip(v, lo, hi)
-    if nan.any():
-        v[nan] = lo if qdtype is _dtype.qint32 else hi
-    return v.astype(np_t)
+        w = x.astype(np.float64)
+        w = np.multiply(w, np.float64(inv) if scalar else inv.astype(np.float64), out=w)
+        w = np.add(w, zp64, out=w) if scalar else w + zp64
+        v = w.astype(np.float32)
+    return _clamped(v, qdtype, lo, hi).astype(np_t)
+
+
+def _clamped(v, qdtype, lo, hi):
+    """rint(v) clamped to [lo, hi] (v a float32 array, modified): NaN becomes hi for 8-bit
+    types and lo for qint32 (fmin/fmax pass the number over the NaN); qint32's bounds are
+    not float32 numbers, so it is clamped in float64."""
+    np.rint(v, out=v)
+    if qdtype is _dtype.qint32:
+        w = v.astype(np.float64)
+        np.fmax(w, lo, out=w)
+        return np.fmin(w, hi, out=w)
+    np.fmin(v, np.float32(hi), out=v)
+    return np.fmax(v, np.float32(lo), out=v)
 
 
 def dequantize_array(ints, scale, zero_point):
@@ -223,7 +244,11 @@ def dequantize_array_fma(ints, scale, zero_point):
     float64 first: the product of a float32 and an 8-bit integer fits its 53 bits)."""
     s = np.float32(scale)
     premul = np.float32(-np.float32(zero_point) * s)
-    exact = np.float64(s) * ints.astype(np.float64) + np.float64(premul)
+    exact = ints.astype(np.float64)
+    if exact.ndim == 0:
+        return (np.float64(s) * exact + np.float64(premul)).astype(np.float32)
+    np.multiply(exact, np.float64(s), out=exact)
+    np.add(exact, np.float64(premul), out=exact)
     return exact.astype(np.float32)
 
 
@@ -272,6 +297,19 @@ def _like(q, ints):
     if q._qscheme is per_tensor_affine:
         return _make(ints, q._qdtype, per_tensor_affine, q._scale, q._zero_point)
     return _make(ints, q._qdtype, q._qscheme, q._scales, q._zero_points, q._axis)
+
+
+def per_tensor_parts(q):
+    """(integer array (not a copy: read it only), scale, zero point) of a per-tensor
+    quantized tensor, for kernels that compute on the integers."""
+    q._expect(True)
+    return np.asarray(q._data.ints), q._scale, q._zero_point
+
+
+def per_tensor(ints, qdtype, scale, zero_point):
+    """The per-tensor quantized tensor over integer array `ints` (of qdtype's integer
+    type), for kernels whose parameters are already checked."""
+    return _make(ints, qdtype, per_tensor_affine, scale, zero_point)
 
 
 def _plain(arr):

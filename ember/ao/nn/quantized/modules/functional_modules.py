@@ -162,6 +162,9 @@ class QFunctional(nn.Module):
         """(x - z_x) (y - z_y) on the integers, requantized: rint(product * s_x s_y / s)
         + zero_point (PyTorch's kernel)."""
         _check_quantized("mul", x, y)
+        fast = _mul_8bit(x, y, self.scale, self.zero_point)
+        if fast is not None:
+            return self.activation_post_process(fast)
         xi = x.int_repr().cpu().numpy().astype(np.int64) - x.q_zero_point()
         yi = y.int_repr().cpu().numpy().astype(np.int64) - y.q_zero_point()
         multiplier = (np.float32(x.q_scale()) * np.float32(y.q_scale())
@@ -217,6 +220,35 @@ class QFunctional(nn.Module):
         return new_mod
 
 
+def _mul_8bit(x, y, scale, zero_point):
+    """QFunctional.mul of two per-tensor 8-bit tensors of one dtype in float32, or None
+    (another case: the int64 path). The centred integers and their product (at most
+    255 * 255 in magnitude) are exact in float32, so the product times the float32
+    multiplier rounds as PyTorch's; a rounded value past 2**24 clamps either way."""
+    from ember import _quantized as Q
+    if x.dtype != y.dtype or x.dtype not in (ember.quint8, ember.qint8) or \
+            x.qscheme() != ember.per_tensor_affine or y.qscheme() != ember.per_tensor_affine:
+        return None
+    xi, xs, xz = Q.per_tensor_parts(x)
+    yi, ys, yz = Q.per_tensor_parts(y)
+    multiplier = np.float32(xs) * np.float32(ys) * (np.float32(1.0) / np.float32(scale))
+    if not np.isfinite(multiplier):
+        return None
+    a = xi.astype(np.float32)
+    a -= np.float32(xz)
+    b = yi.astype(np.float32)
+    b -= np.float32(yz)
+    v = np.multiply(a, b)
+    if v.ndim == 0:
+        return None
+    v *= multiplier
+    np.rint(v, out=v)
+    v += np.float32(zero_point)
+    low, high = _qrange(x.dtype)
+    np.clip(v, low, high, out=v)
+    return Q.per_tensor(v.astype(xi.dtype), x.dtype, float(scale), int(zero_point))
+
+
 def _qadd(x, y, scale, zero_point, relu=False):
     """PyTorch's quantized add (its vectorized kernel: each input dequantized with a fused
     multiply-add, the float32 sum (relu'd) rounded before the zero point is added; the
@@ -226,8 +258,12 @@ def _qadd(x, y, scale, zero_point, relu=False):
     if x.shape != y.shape:
         raise RuntimeError(f"quantized::add: the inputs must have the same shape, got "
                            f"{tuple(x.shape)} and {tuple(y.shape)}")
-    a = np.ascontiguousarray(x.int_repr().cpu().numpy()).reshape(-1)
-    b = np.ascontiguousarray(y.int_repr().cpu().numpy()).reshape(-1)
+    if x.qscheme() == ember.per_tensor_affine and y.qscheme() == ember.per_tensor_affine:
+        a = np.ascontiguousarray(Q.per_tensor_parts(x)[0]).reshape(-1)   # (read only)
+        b = np.ascontiguousarray(Q.per_tensor_parts(y)[0]).reshape(-1)
+    else:
+        a = np.ascontiguousarray(x.int_repr().cpu().numpy()).reshape(-1)
+        b = np.ascontiguousarray(y.int_repr().cpu().numpy()).reshape(-1)
     tail = a.size - a.size % _VECTOR_WIDTH
 
     def summed(dequantize, a, b):
@@ -240,5 +276,4 @@ def _qadd(x, y, scale, zero_point, relu=False):
     if tail < a.size:
         ints[tail:] = Q.quantize_array(summed(Q.dequantize_array, a[tail:], b[tail:]), scale,
                                        zero_point, x.dtype, fused=False)
-    ints = ember.from_numpy(ints.reshape(tuple(x.shape)))
-    return ember._make_per_tensor_quantized_tensor(ints, float(scale), int(zero_point))
+    return Q.per_tensor(ints.reshape(tuple(x.shape)), x.dtype, float(scale), int(zero_point))
