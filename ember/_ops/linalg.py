@@ -10,7 +10,10 @@ NumPy has no bfloat16 GEMM and computes float16 GEMMs slowly in half precision, 
 low-precision operands are multiplied in float32 and the result cast back (PyTorch
 accumulates in float32 as well). float32 stays float32: operands are never promoted.
 """
+import os
 import string
+import sys
+import warnings
 
 import numpy as np
 
@@ -613,9 +616,61 @@ def _apply_addop(cls, input, a, b, shape, beta, alpha):
     return apply(cls, (input, a, b), (input._data, a._data, b._data), beta, alpha)
 
 
+def _beta_first_overload(name, args, beta, alpha, operands):
+    """PyTorch's deprecated overloads of addmm, addmv, addr, addbmm and baddbmm that take
+    the scalars before the tensors, still in old programs: ``addmm(beta, input, alpha, mat1,
+    mat2)`` and ``addmm(beta, input, mat1, mat2)``, and as methods ``input.addmm(beta,
+    alpha, mat1, mat2)`` / ``input.addmm(beta, mat1, mat2)``. `args` are all the positional
+    arguments; returns (input, a, b, beta, alpha), having warned once per process as
+    PyTorch's argument parser does."""
+    from .pointwise import is_number, _DEPRECATED_OVERLOAD_WARNED
+    a_name, b_name = operands
+    rest = list(args)
+    if is_number(rest[0]) and len(rest) > 1 and isinstance(rest[1], Tensor):
+        given_beta, input, rest = rest[0], rest[1], rest[2:]
+    else:
+        given_beta = None
+    given_alpha = rest.pop(0) if rest and is_number(rest[0]) else 1
+    if (given_beta is None or beta != 1 or alpha != 1 or len(rest) != 2
+            or not all(isinstance(t, Tensor) for t in rest)):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"({', '.join(type(a).__name__ for a in args)}), but expected "
+                        f"(Tensor input, Tensor {a_name}, Tensor {b_name}, *, Number beta = 1, "
+                        f"Number alpha = 1, Tensor out = None)")
+    if not _DEPRECATED_OVERLOAD_WARNED[0]:
+        _DEPRECATED_OVERLOAD_WARNED[0] = True
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+        level, frame = 2, sys._getframe(1)   # attributed to the first caller outside ember
+        while frame is not None and frame.f_code.co_filename.startswith(package):
+            frame, level = frame.f_back, level + 1
+        warnings.warn(f"This overload of {name} is deprecated:\n\t{name}(Number beta, Tensor "
+                      f"input, Number alpha, Tensor {a_name}, Tensor {b_name}, *, Tensor out = "
+                      f"None)\nConsider using one of the following signatures instead:\n\t"
+                      f"{name}(Tensor input, Tensor {a_name}, Tensor {b_name}, *, Number beta = "
+                      f"1, Number alpha = 1, Tensor out = None)", UserWarning, stacklevel=level)
+    return input, rest[0], rest[1], given_beta, given_alpha
+
+
+def _beta_first_method(fn):
+    """Tensor.<fn>: also the deprecated method overloads self.addmm(beta, [alpha,] mat1,
+    mat2), passed on as the function's fn(beta, self, [alpha,] mat1, mat2)."""
+    from .pointwise import is_number
+
+    def method(self, *args, **kwargs):
+        if len(args) > 2 and is_number(args[0]):
+            return fn(args[0], self, *args[1:], **kwargs)
+        return fn(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
 @writes_out("addmm")
-def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+def addmm(input, mat1, mat2, *deprecated, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat1 @ mat2); input broadcasts to (n, p)."""
+    if deprecated:   # the old scalars-first overloads
+        input, mat1, mat2, beta, alpha = _beta_first_overload(
+            "addmm", (input, mat1, mat2, *deprecated), beta, alpha, ("mat1", "mat2"))
     _require_tensor(input, "addmm", "input", 1)
     if _AUTOCAST[0]:
         input, mat1, mat2 = autocast_args("addmm", input, mat1, mat2)
@@ -625,8 +680,11 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
 
 
 @writes_out("addmv")
-def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
+def addmv(input, mat, vec, *deprecated, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat @ vec); input broadcasts to (n,)."""
+    if deprecated:   # the old scalars-first overloads
+        input, mat, vec, beta, alpha = _beta_first_overload(
+            "addmv", (input, mat, vec, *deprecated), beta, alpha, ("mat", "vec"))
     _require_tensor(input, "addmv", "input", 1)
     _check_mv(mat, vec)
     if tuple(input.shape) not in ((), (1,), (mat.shape[0],)):
@@ -637,8 +695,11 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
 
 
 @writes_out("addbmm")
-def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+def addbmm(input, batch1, batch2, *deprecated, beta=1, alpha=1, out=None):
     """beta * input + alpha * sum_b batch1[b] @ batch2[b]; input broadcasts to (n, p)."""
+    if deprecated:   # the old scalars-first overloads
+        input, batch1, batch2, beta, alpha = _beta_first_overload(
+            "addbmm", (input, batch1, batch2, *deprecated), beta, alpha, ("batch1", "batch2"))
     _require_tensor(input, "addbmm", "input", 1)
     if _AUTOCAST[0]:
         input, batch1, batch2 = autocast_args("addbmm", input, batch1, batch2)
@@ -659,8 +720,11 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
 
 
 @writes_out("baddbmm")
-def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+def baddbmm(input, batch1, batch2, *deprecated, beta=1, alpha=1, out=None):
     """beta * input + alpha * (batch1 @ batch2) per batch; input broadcasts to (b, n, p)."""
+    if deprecated:   # the old scalars-first overloads
+        input, batch1, batch2, beta, alpha = _beta_first_overload(
+            "baddbmm", (input, batch1, batch2, *deprecated), beta, alpha, ("batch1", "batch2"))
     _require_tensor(input, "baddbmm", "input", 1)
     if _AUTOCAST[0]:
         input, batch1, batch2 = autocast_args("baddbmm", input, batch1, batch2)
@@ -671,8 +735,11 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
 
 
 @writes_out("addr")
-def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
+def addr(input, vec1, vec2, *deprecated, beta=1, alpha=1, out=None):
     """beta * input + alpha * outer(vec1, vec2); input broadcasts to (n, m)."""
+    if deprecated:   # the old scalars-first overloads
+        input, vec1, vec2, beta, alpha = _beta_first_overload(
+            "addr", (input, vec1, vec2, *deprecated), beta, alpha, ("vec1", "vec2"))
     _require_tensor(input, "addr", "input", 1)
     if vec1.dim() != 1 or vec2.dim() != 1:
         raise RuntimeError(f"addr: Expected 1-D argument vec1, but got {vec1.dim()}-D"
@@ -1178,16 +1245,16 @@ Tensor.dot = dot
 Tensor.vdot = vdot
 Tensor.inner = inner
 Tensor.outer = Tensor.ger = outer
-Tensor.addmm = addmm
-Tensor.addmv = addmv
-Tensor.addbmm = addbmm
-Tensor.baddbmm = baddbmm
-Tensor.addr = addr
-Tensor.addmm_ = _inplace(addmm)
-Tensor.addmv_ = _inplace(addmv, overlap_ok=True)
-Tensor.addbmm_ = _inplace(addbmm)
-Tensor.baddbmm_ = _inplace(baddbmm, overlap_ok=True)
-Tensor.addr_ = _inplace(addr)
+Tensor.addmm = _beta_first_method(addmm)
+Tensor.addmv = _beta_first_method(addmv)
+Tensor.addbmm = _beta_first_method(addbmm)
+Tensor.baddbmm = _beta_first_method(baddbmm)
+Tensor.addr = _beta_first_method(addr)
+Tensor.addmm_ = _inplace(Tensor.addmm)
+Tensor.addmv_ = _inplace(Tensor.addmv, overlap_ok=True)
+Tensor.addbmm_ = _inplace(Tensor.addbmm)
+Tensor.baddbmm_ = _inplace(Tensor.baddbmm, overlap_ok=True)
+Tensor.addr_ = _inplace(Tensor.addr)
 Tensor.kron = kron
 Tensor.cross = cross
 Tensor.trace = trace
