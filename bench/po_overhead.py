@@ -14,8 +14,8 @@ before/after comparison; torch is the same in both runs, so compare the ratios.
 
 The workloads are what small-op-heavy training loops pay per op: one tiny op with and
 without a graph, a reduction, a 4x4 matmul, a Linear forward+backward, a 2-layer MLP
-step with SGD, an LSTMCell step, and a chain of 20 recorded ops run backward (the
-engine's cost per node).
+step with SGD, an LSTMCell step, a chain of 20 recorded ops run backward (the
+engine's cost per node), four views (view, reshape, unsqueeze, t) and a chunk + cat.
 """
 import argparse
 import statistics
@@ -93,6 +93,22 @@ def _chain_backward(lib):
     return step
 
 
+def _views(lib):
+    x = lib.randn(8, 16)
+
+    def step():
+        x.view(16, 8)
+        x.reshape(-1)
+        x.unsqueeze(1)
+        x.t()
+    return step
+
+
+def _chunk_cat(lib):
+    x = lib.randn(8, 128)
+    return lambda: lib.cat(x.chunk(4, 1), 1)
+
+
 WORKLOADS = {
     "add_4x4": lambda lib: _add(lib, False),
     "add_4x4_grad": lambda lib: _add(lib, True),
@@ -103,6 +119,8 @@ WORKLOADS = {
     "mlp_step": _mlp_step,
     "lstm_cell_step": _lstm_cell,
     "chain20_backward": _chain_backward,
+    "views_x4": _views,
+    "chunk_cat": _chunk_cat,
 }
 
 
