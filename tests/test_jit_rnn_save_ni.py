@@ -104,3 +104,24 @@ def test_layer_saved_on_its_own():
 def test_lstm_with_projections_is_not_built():
     with pytest.raises(NotImplementedError, match="proj_size"):
         ember.jit.save(ember.jit.script(nn.LSTM(3, 4, proj_size=2)), io.BytesIO())
+
+
+class Cells(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTMCell(3, 4)
+        self.gru = nn.GRUCell(4, 5)
+        self.relu_rnn = nn.RNNCell(5, 2, nonlinearity="relu", bias=False)
+        self.tanh_rnn = nn.RNNCell(2, 2)
+
+    def forward(self, x, h, c):
+        hn, cn = self.lstm(x, (h, c))
+        return self.tanh_rnn(self.relu_rnn(self.gru(hn))), cn, self.lstm(x)[0]
+
+
+@pytest.mark.parametrize("shapes", [((2, 3), (2, 4), (2, 4)), ((3,), (4,), (4,))])
+def test_cells(shapes):
+    """LSTMCell/GRUCell/RNNCell (torch.lstm_cell ...), batched and unbatched, with a given
+    and a zero state; ember.jit.load runs the cell ops too."""
+    ember.manual_seed(4)
+    check(Cells(), *[ember.randn(*s) for s in shapes])

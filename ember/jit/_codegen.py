@@ -426,7 +426,60 @@ def _recurrent(aten):
     return code
 
 
+def _cell(kind):
+    """nn.LSTMCell / GRUCell / RNNCell: one ``torch.lstm_cell``/``gru_cell``/
+    ``rnn_tanh_cell``/``rnn_relu_cell`` call, batched (2-D) or unbatched (1-D) input,
+    zero state when ``hx`` is None."""
+    def code(m):
+        op = f"{kind}_cell"
+        if kind == "rnn":
+            op = "rnn_relu_cell" if m.nonlinearity == "relu" else "rnn_tanh_cell"
+        biases = f"{_opt(m, 'bias_ih')}, {_opt(m, 'bias_hh')}"
+        zeros = (f"torch.zeros([torch.size(input0, 0), {m.hidden_size}], "
+                 f"dtype=ops.prim.dtype(input0), layout=None, device=ops.prim.device(input0))")
+        lines = ["is_batched = torch.eq(torch.dim(input), 2)",
+                 "if torch.__not__(is_batched):",
+                 "  input0 = torch.unsqueeze(input, 0)",
+                 "else:",
+                 "  input0 = input",
+                 "if torch.__is__(hx, None):"]
+        if kind == "lstm":
+            lines += [f"  h0 = {zeros}", f"  c0 = {zeros}",
+                      "else:",
+                      "  hx1 = unchecked_cast(Tuple[Tensor, Tensor], hx)",
+                      "  if is_batched:",
+                      "    h0, c0 = (hx1)[0], (hx1)[1]",
+                      "  else:",
+                      "    h0, c0 = torch.unsqueeze((hx1)[0], 0), torch.unsqueeze((hx1)[1], 0)",
+                      f"hn, cn = torch.lstm_cell(input0, [h0, c0], self.weight_ih, "
+                      f"self.weight_hh, {biases})",
+                      "if torch.__not__(is_batched):",
+                      "  _0 = (torch.squeeze(hn, 0), torch.squeeze(cn, 0))",
+                      "else:",
+                      "  _0 = (hn, cn)",
+                      "return _0"]
+        else:
+            lines += [f"  h0 = {zeros}",
+                      "else:",
+                      "  hx1 = unchecked_cast(Tensor, hx)",
+                      "  if is_batched:",
+                      "    h0 = hx1",
+                      "  else:",
+                      "    h0 = torch.unsqueeze(hx1, 0)",
+                      f"hn = torch.{op}(input0, h0, self.weight_ih, self.weight_hh, {biases})",
+                      "if torch.__not__(is_batched):",
+                      "  _0 = torch.squeeze(hn, 0)",
+                      "else:",
+                      "  _0 = hn",
+                      "return _0"]
+        return lines
+    return code
+
+
 _SIGNATURES = {"MultiheadAttention": _MHA_SIGNATURE,
+               "LSTMCell": ["input: Tensor", "hx: Optional[Tuple[Tensor, Tensor]]=None"],
+               "GRUCell": ["input: Tensor", "hx: Optional[Tensor]=None"],
+               "RNNCell": ["input: Tensor", "hx: Optional[Tensor]=None"],
                "LSTM": ["input: Tensor", "hx: Optional[Tuple[Tensor, Tensor]]=None"],
                "GRU": ["input: Tensor", "hx: Optional[Tensor]=None"],
                "RNN": ["input: Tensor", "hx: Optional[Tensor]=None"]}
@@ -434,6 +487,7 @@ _SIGNATURES = {"MultiheadAttention": _MHA_SIGNATURE,
 _LEAVES = {
     "MultiheadAttention": _multihead_attention,
     "LSTM": _recurrent("lstm"), "GRU": _recurrent("gru"), "RNN": _recurrent("rnn"),
+    "LSTMCell": _cell("lstm"), "GRUCell": _cell("gru"), "RNNCell": _cell("rnn"),
     "Linear": _linear, "Conv1d": _conv(1), "Conv2d": _conv(2), "Conv3d": _conv(3),
     "ConvTranspose1d": _conv_transpose(1), "ConvTranspose2d": _conv_transpose(2),
     "ConvTranspose3d": _conv_transpose(3),

@@ -571,6 +571,9 @@ _OPERATOR_OPS = {
 _SPECIAL = {
     # ATen names whose ember function is named otherwise
     "log_sigmoid": lambda x: _F().logsigmoid(x),
+    "lstm_cell": lambda *a: _ember().lstm_cell(*a), "gru_cell": lambda *a: _ember().gru_cell(*a),
+    "rnn_tanh_cell": lambda *a: _ember().rnn_tanh_cell(*a),
+    "rnn_relu_cell": lambda *a: _ember().rnn_relu_cell(*a),
     # numbers, lists, dicts and strings
     "len": _len, "list": _list, "append": _append, "_set_item": _set_item, "insert": _insert,
     "pop": _pop, "extend": _extend, "__contains__": _contains, "get": _get,
