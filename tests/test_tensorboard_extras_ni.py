@@ -140,7 +140,8 @@ def test_add_mesh_rejects_a_shape_that_is_not_bxnx3(tmp_path):
 
 
 VIDEOS = {
-    "one float clip": (np.array([0, .25, .5, 1], np.float32)[RNG.integers(0, 4, (1, 3, 3, 6, 5))], 4),
+    "one float clip": (np.array([0, .25, .5, 1], np.float32)[RNG.integers(0, 4, (1, 3, 3, 6, 5))],
+                       4),
     "three uint8 clips (padded to a 2x2 grid)":
         (np.array([0, 51, 128, 255], np.uint8)[RNG.integers(0, 4, (3, 4, 3, 5, 4))], 10),
     "eight grey clips": (np.array([0., .5, 1.])[RNG.integers(0, 3, (8, 2, 1, 3, 3))], 2),
