@@ -25,6 +25,11 @@ _PIN_CALLS = {
     "empty_permuted": lambda m, p: m.empty_permuted((2, 3), (1, 0), pin_memory=p).fill_(0),
     "new_empty_strided": lambda m, p: m.ones(2).new_empty_strided((2,), (1,),
                                                                  pin_memory=p).fill_(0),
+    "zeros_like": lambda m, p: m.zeros_like(m.ones(2), pin_memory=p),
+    "ones_like": lambda m, p: m.ones_like(m.ones(2), pin_memory=p),
+    "empty_like": lambda m, p: m.empty_like(m.ones(2), pin_memory=p).fill_(0),
+    "full_like": lambda m, p: m.full_like(m.ones(2), 3, pin_memory=p),
+    "scalar_tensor": lambda m, p: m.scalar_tensor(2, pin_memory=p),
 }
 
 # torch's parser names these in an "invalid combination of arguments" message: same type
@@ -34,6 +39,10 @@ _PIN_CALLS_TYPE_ONLY = {
     "randperm": lambda m, p: m.randperm(3, pin_memory=p),
     "hann_window": lambda m, p: m.hann_window(4, pin_memory=p),
     "sparse_coo_tensor": lambda m, p: m.sparse_coo_tensor([[0]], [1.0], pin_memory=p),
+    "eye": lambda m, p: m.eye(2, pin_memory=p),
+    "arange": lambda m, p: m.arange(3, pin_memory=p),
+    "linspace": lambda m, p: m.linspace(0, 1, 3, pin_memory=p),
+    "logspace": lambda m, p: m.logspace(0, 1, 3, pin_memory=p),
 }
 
 

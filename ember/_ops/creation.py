@@ -284,9 +284,10 @@ def _raise_overflow(values, dt):
     raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
 
 
-def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    pin = pin_memory_arg("scalar_tensor", pin_memory)
     return tensor(s, dtype=dtype or _dtype.get_default_dtype(), device=device,
-                  requires_grad=requires_grad)
+                  requires_grad=requires_grad, pin_memory=pin)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -532,35 +533,45 @@ def _like(fname, input, value, dtype, device, requires_grad, memory_format=None)
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-               memory_format=None):
-    return _like("zeros_like", input, 0, dtype, device, requires_grad, memory_format)
+               memory_format=None, pin_memory=False):
+    pin = pin_memory_arg("zeros_like", pin_memory)
+    return pinned(_like("zeros_like", input, 0, dtype, device, requires_grad,
+                        memory_format), pin)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-              memory_format=None):
-    return _like("ones_like", input, 1, dtype, device, requires_grad, memory_format)
+              memory_format=None, pin_memory=False):
+    pin = pin_memory_arg("ones_like", pin_memory)
+    return pinned(_like("ones_like", input, 1, dtype, device, requires_grad,
+                        memory_format), pin)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-               memory_format=None):
-    return _like("empty_like", input, None, dtype, device, requires_grad, memory_format)
+               memory_format=None, pin_memory=False):
+    pin = pin_memory_arg("empty_like", pin_memory)
+    return pinned(_like("empty_like", input, None, dtype, device, requires_grad,
+                        memory_format), pin)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
-              memory_format=None):
+              memory_format=None, pin_memory=False):
+    pin = pin_memory_arg("full_like", pin_memory)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _like("full_like", input, fill_value, dtype, device, requires_grad, memory_format)
+    return pinned(_like("full_like", input, fill_value, dtype, device, requires_grad,
+                        memory_format), pin)
 
 
-def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+        pin_memory=False):
     """The n x m identity matrix (m defaults to n)."""
+    pin = pin_memory_arg("eye", pin_memory)
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
     if m is not None and m < 0:
         raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     dt = _dtype_arg(dtype, "eye", _dtype.get_default_dtype())
-    return _finish(np.eye(n, m, dtype=dt.np), dt, device, requires_grad, out)
+    return pinned(_finish(np.eye(n, m, dtype=dt.np), dt, device, requires_grad, out), pin)
 
 
 # ---------------------------------------------------------------------------- ranges
@@ -570,12 +581,13 @@ def _num(x):
 
 
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
-           requires_grad=False):
+           requires_grad=False, pin_memory=False):
     """Values start, start + step, ... up to end (exclusive).
 
     The count is ceil((end - start) / step) computed in double precision, as PyTorch
     does, so arange(0, 1, 0.1) has 10 elements; element i is start + i * step.
     """
+    pin = pin_memory_arg("arange", pin_memory)
     start, end, step = _num(start), _num(end), _num(step)
     if end is None:
         start, end = 0, start
@@ -603,7 +615,7 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
         arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
     else:
         arr = (start + np.arange(n, dtype=np.int64) * step).astype(dt.np)
-    return _finish(arr, dt, device, requires_grad, out)
+    return pinned(_finish(arr, dt, device, requires_grad, out), pin)
 
 
 def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
@@ -641,13 +653,14 @@ def _check_space_args(fname, start, end, steps):
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
-             requires_grad=False):
+             requires_grad=False, pin_memory=False):
     """`steps` evenly spaced values from start to end inclusive.
 
     As PyTorch, the first half is computed forward from start (start + i * step) and the
     second half backward from end (end - (steps - 1 - i) * step), so both ends are exact.
     """
     _check_space_args("linspace", start, end, steps)
+    pin = pin_memory_arg("linspace", pin_memory)
     start, end = _num(start), _num(end)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
@@ -665,7 +678,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
         arr = np.where(idx < half, start + step * idx, end - step * (steps - 1 - idx))
     if not (dt.is_floating_point or dt.is_complex) and dt is not _dtype.bool:
         arr = np.trunc(arr)
-    return _finish(arr.astype(dt.np), dt, device, requires_grad, out)
+    return pinned(_finish(arr.astype(dt.np), dt, device, requires_grad, out), pin)
 
 
 def _linspace_float32(start, end, steps):
@@ -686,12 +699,14 @@ def _linspace_float32(start, end, steps):
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
-             requires_grad=False):
+             requires_grad=False, pin_memory=False):
     """base ** linspace(start, end, steps)."""
     _check_space_args("logspace", start, end, steps)
+    pin = pin_memory_arg("logspace", pin_memory)
     dt = _dtype_arg(dtype, "logspace", _dtype.get_default_dtype())
     lin = linspace(start, end, steps, dtype=_dtype.float64)._data
-    return _finish(np.power(base, lin).astype(dt.np), dt, device, requires_grad, out)
+    return pinned(_finish(np.power(base, lin).astype(dt.np), dt, device, requires_grad, out),
+                  pin)
 
 
 def _not_implemented_for(kernel, dt):
