@@ -59,3 +59,30 @@ def test_qfunctional_mul_add_bit_exact(dt):
             assert str(e.dtype) == str(t.dtype).replace("torch", "ember")
             assert (e.q_scale(), e.q_zero_point()) == (t.q_scale(), t.q_zero_point())
             np.testing.assert_array_equal(e.int_repr().numpy(), t.int_repr().numpy())
+
+
+@pytest.mark.parametrize("k", [16, 258, 259, 300])
+def test_quantized_linear_sums_exact_in_float32_or_float64(k):
+    """linear sums the centred integers in float32 while every partial sum stays below
+    2**24, else in float64: equal to torch on 7-bit activations (where fbgemm's int16 pair
+    sums cannot saturate), and to exact int64 sums at the extremes of the ranges."""
+    import ember.ao.nn.quantized.functional as eqF
+    rng = np.random.default_rng(k)
+    xi = rng.integers(0, 128, (3, k)).astype(np.uint8)
+    wi = rng.integers(-128, 128, (5, k)).astype(np.int8)
+    b = rng.standard_normal(5).astype(np.float32)
+    tx = torch._make_per_tensor_quantized_tensor(torch.tensor(xi), 0.02, 3)
+    tw = torch._make_per_tensor_quantized_tensor(torch.tensor(wi), 0.01, 0)
+    ex = ember._make_per_tensor_quantized_tensor(ember.tensor(xi), 0.02, 3)
+    ew = ember._make_per_tensor_quantized_tensor(ember.tensor(wi), 0.01, 0)
+    t = torch.ao.nn.quantized.functional.linear(tx, tw, torch.tensor(b), 0.05, 10)
+    e = eqF.linear(ex, ew, ember.tensor(b), 0.05, 10)
+    np.testing.assert_array_equal(e.int_repr().numpy(), t.int_repr().numpy())
+    # extremes: x - z_x = 255 and w - z_w = -255 everywhere
+    ex = ember._make_per_tensor_quantized_tensor(ember.full((2, k), 255, dtype=ember.uint8),
+                                                 1.0, 0)
+    ew = ember._make_per_tensor_quantized_tensor(ember.full((3, k), -128, dtype=ember.int8),
+                                                 1.0, 127)
+    scale = float(k * 255 * 255) / 100.0
+    e = eqF.linear(ex, ew, None, scale, 200)   # -k * 255 * 255 * 100 / (k * 255 * 255) + 200
+    np.testing.assert_array_equal(e.int_repr().numpy(), np.full((2, 3), 100, np.uint8))

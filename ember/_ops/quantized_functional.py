@@ -48,13 +48,16 @@ def requantize(acc, x_scale, w_scales, bias, out_scale, out_zero_point, channel_
     shape[channel_dim] = -1
     act_times_w = (np.float32(x_scale) * w_scales.astype(np.float32)).astype(np.float32)
     multiplier = (act_times_w / np.float32(out_scale)).astype(np.float32).reshape(shape)
-    raw = acc.astype(np.float32)
+    raw = acc.astype(np.float32)   # (a copy: the steps below work in place, in float32)
     if bias is not None:
         b = (bias.astype(np.float32) / act_times_w).astype(np.float32).reshape(shape)
-        raw = (raw + b).astype(np.float32)
-    scaled = (raw * multiplier).astype(np.float32)
-    out = np.rint(scaled).astype(np.float64) + int(out_zero_point)
-    return np.clip(out, 0, 255).astype(np.uint8)
+        np.add(raw, b, out=raw)
+    np.multiply(raw, multiplier, out=raw)
+    np.rint(raw, out=raw)
+    # + the zero point in float32: exact below 2**24, and beyond it both clamp alike
+    np.add(raw, np.float32(out_zero_point), out=raw)
+    np.clip(raw, 0, 255, out=raw)
+    return raw.astype(np.uint8)
 
 
 def _check_qparams(scale, zero_point, fname):
@@ -78,13 +81,13 @@ def _check_bias(bias, n, fname):
     return bias.detach()._cpu_array()
 
 
-def _centred(q, zero_points=None, channel_dim=0):
-    ints = q._data.ints.astype(np.float64)
+def _centred(q, zero_points=None, channel_dim=0, dtype=np.float64):
+    ints = q._data.ints.astype(dtype)
     if zero_points is None:
         return ints - q._zero_point
     shape = [1] * ints.ndim
     shape[channel_dim] = -1
-    return ints - zero_points.reshape(shape)
+    return ints - zero_points.reshape(shape).astype(dtype)
 
 
 def linear(input, weight, bias=None, scale=None, zero_point=None):
@@ -112,9 +115,11 @@ def linear(input, weight, bias=None, scale=None, zero_point=None):
     _check_qparams(scale, zero_point, fname)
     w_scales, w_zps = _weight_params(weight)
     b = _check_bias(bias, weight.shape[0], fname)
-    x = _centred(input)
-    w = _centred(weight, w_zps, 0)
-    acc = x @ w.T
+    # the centred integers' products summed exactly: in float32 while every partial sum
+    # stays below 2**24 in magnitude (half the cost), else in float64
+    exact32 = weight.shape[1] * 255 * (128 + int(np.abs(w_zps).max(initial=0))) < 2 ** 24
+    kind = np.float32 if exact32 else np.float64
+    acc = _centred(input, dtype=kind) @ _centred(weight, w_zps, 0, dtype=kind).T
     out = requantize(acc, input._scale, w_scales, b, scale, zero_point, acc.ndim - 1)
     return Q._make(out, _dtype.quint8, Q.per_tensor_affine, scale, zero_point)
 
