@@ -351,3 +351,48 @@ def test_erf_float32_blocks_and_threads_keep_its_bits(jobs, monkeypatch):
     ok = ~np.isnan(x)
     ulps = np.abs(got[0][ok].view(np.int32).astype(np.int64) - want[ok].view(np.int32))
     assert ulps.max() <= 1 and np.isnan(got[0][~ok]).all()
+
+
+# ---------------------------------------------------------------------------- half precision
+
+@pytest.mark.parametrize("low", [np.float16, ml_dtypes.bfloat16], ids=["float16", "bfloat16"])
+def test_half_precision_blocks_give_the_whole_forms_bytes(jobs, monkeypatch, low):
+    """A ufunc on large float16/bfloat16 arrays (pointwise._in_float32 -> _half_blocks): each
+    block widened to float32, computed, rounded; one thread and two give the bytes of the
+    whole-array form, and the ember ops torch's (which also round once from float32)."""
+    from ember._ops import pointwise
+    monkeypatch.setattr(pointwise, "_BLOCKED_MIN", 1000)
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 4 * 1009)
+    low = np.dtype(low)
+    x = (rng.standard_normal(3 * BIG + 7) * 3).astype(np.float32)
+    a, b = x.astype(low), (x[::-1] * 0.7 + 0.1).astype(low)
+
+    def whole(fn, args):
+        up = [v.astype(np.float32) if isinstance(v, np.ndarray) and v.dtype == low else v
+              for v in args]
+        return np.asarray(fn(*up)).astype(low)
+    cases = [(np.add, (a, a)), (np.multiply, (a, b)), (np.divide, (a, b)), (np.exp, (a,)),
+             (np.maximum, (a, 0.5)), (np.subtract, (2.0, a)), (np.greater, (a, b)),
+             (np.power, (np.abs(a), b))]
+    for fn, args in cases:
+        with np.errstate(all="ignore"):
+            expect = whole(fn, args)
+            for threads in (1, 2):
+                parallel.SETTING[0] = threads
+                before = len(jobs)
+                got = pointwise._in_float32(fn, args, low)
+                assert got.dtype == low and got.tobytes() == expect.tobytes()
+                exact = fn in parallel.EXACT or parallel.piecewise(fn, np.dtype(np.float32))
+                if fn is not np.power:   # power: an array pair only where probed
+                    assert (len(jobs) > before) == (threads == 2 and exact)
+    # operands not all of one shape and dtype: the whole form
+    assert pointwise._half_blocks(np.add, (a, a[:1]), low, a.shape) is None
+    assert pointwise._half_blocks(np.add, (a, b.astype(np.float32)), low, a.shape) is None
+    assert pointwise._half_blocks(np.add, (a[::2], b[::2]), low, a[::2].shape) is None
+    name = "float16" if low == np.float16 else "bfloat16"
+    e = [ember.from_numpy(x).to(getattr(ember, name)), ember.from_numpy(x[::-1].copy()).to(
+        getattr(ember, name))]
+    t = [torch.from_numpy(x).to(getattr(torch, name)), torch.from_numpy(x[::-1].copy()).to(
+        getattr(torch, name))]
+    for op in (lambda p, q: p + q, lambda p, q: p * q, lambda p, q: p - 2.5 * q):
+        assert op(*e).float().numpy().tobytes() == op(*t).float().numpy().tobytes()

@@ -235,9 +235,66 @@ def _gpu_ufunc(fn):
 
 
 def _in_float32(fn, args, low):
-    """fn on `args` with its arrays of dtype `low` in float32, the result rounded to `low`."""
-    up = [a.astype(_FLOAT32) if is_array(a) and a.dtype == low else a for a in args]
+    """fn on `args` with its arrays of dtype `low` in float32, the result rounded to `low`.
+    A large NumPy case goes by blocks (_half_blocks); an array given twice (a + a) is
+    widened once."""
+    if type(fn) is np.ufunc:
+        big = [a for a in args if type(a) is _ndarray and a.size >= _BLOCKED_MIN]
+        if big:
+            r = _half_blocks(fn, args, low, big[0].shape)
+            if r is not None:
+                return r
+    up = []
+    for a in args:
+        if is_array(a) and a.dtype == low:
+            same = [u for b, u in zip(args, up) if b is a]
+            a = same[0] if same else a.astype(_FLOAT32)
+        up.append(a)
     return as_array(fn(*up)).astype(low)
+
+
+def _half_blocks(fn, args, low, shape):
+    """_in_float32 of ufunc fn over blocks of C-contiguous NumPy arrays of one shape and
+    dtype `low` (other operands scalars or 0-dim): each block widened, computed and rounded
+    on its own, so the float32 temporaries stay in the cache, on the thread pool when large
+    (NumPy's float16 casts are scalar loops: ~2 ms per 1M elements each way). The same bits
+    as the whole-array form: casts are elementwise, and fn is EXACT or piecewise on float32
+    (parallel.piecewise). None when the operands or fn do not qualify."""
+    if fn.nout != 1 or not (fn in _parallel.EXACT or _parallel.piecewise(fn, _FLOAT32)):
+        return None
+    flat = []
+    for a in args:
+        if type(a) is _ndarray and a.ndim:
+            if a.shape != shape or a.dtype != low or not a.flags.c_contiguous:
+                return None
+            flat.append(a.reshape(-1))
+        elif type(a) is _ndarray or not is_array(a):
+            flat.append(None)
+        else:
+            return None
+    with np.errstate(all="ignore"):
+        r = fn(*[a if f is None else f[:0].astype(_FLOAT32) for a, f in zip(args, flat)])
+    if type(r) is not _ndarray:
+        return None
+    out = np.empty(shape, low)
+    dst = out.reshape(-1)
+    block = _parallel.BLOCK_BYTES // 4
+
+    def run(lo, hi):
+        for start in range(lo, hi, block):
+            end = min(start + block, hi)
+            widened = {}
+            up = []
+            for a, f in zip(args, flat):
+                if f is not None:
+                    key = id(a)
+                    if key not in widened:
+                        widened[key] = f[start:end].astype(_FLOAT32)
+                    a = widened[key]
+                up.append(a)
+            dst[start:end] = fn(*up)
+    _parallel.split(dst.size, run, passes=12)
+    return out
 
 
 def _out(result, out, overlap_ok=False):
