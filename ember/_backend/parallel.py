@@ -14,7 +14,10 @@ would, the next splits run whole for a while (`_judge`), so a loaded machine (a 
 processes on the cores) pays for a probe now and then, not for every split.
 
 Elementwise results do not depend on how the range is cut, so they are bit-identical to
-one whole call. Reductions are not cut here (their summation order would change); the
+one whole call: by the IEEE standard for the EXACT ufuncs (add, mul, div, sqrt, compares,
+bit operations ...); for the others (exp, log, tanh, power ...) only where piecewise()
+measured NumPy's loops on this machine to give every run of an array the whole call's
+bits (ufunc(), runs() and the kernels that use them check it). Reductions are not cut here (their summation order would change); the
 callers that split a reduction split it along its kept dims only, where each output is
 still summed in one piece.
 
