@@ -379,3 +379,26 @@ def test_forward_ad_through_the_new_nodes(case):
     eps = 1e-6
     diff = (fn(ember.tensor(x + eps * t)) - fn(ember.tensor(x - eps * t))).numpy() / (2 * eps)
     np.testing.assert_allclose(run(ember), diff, rtol=1e-6, atol=1e-8)
+
+
+def test_copy_slices_frees_the_op_node_it_holds():
+    """A second backward through a CopySlices without retain_graph raises as PyTorch's (the
+    in-place op's node it holds frees its saved tensors with it); with retain_graph the
+    gradients add up alike."""
+    def run(lib):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        b = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        a = b.detach() + 1
+        a[0].mul_(w)
+        loss = a.sum()
+        loss.backward()
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            loss.backward()
+        a = b + 1
+        a[0].mul_(w)
+        loss = a.sum()
+        loss.backward(retain_graph=True)
+        loss.backward()
+        return b.grad.numpy(), w.grad.numpy()
+    for x, y in zip(run(ember), run(torch)):
+        np.testing.assert_array_equal(x, y)

@@ -362,6 +362,15 @@ class CopySlices(Op):
     _name = "torch::autograd::CopySlices"
     fn = None
 
+    def _release(self):
+        # the op's node runs inside this one: its saved tensors go with this node's (but
+        # those of a node that saved its output, which that output's unpacked copy still
+        # reaches in a gradient's graph: they go when that node is released itself)
+        super()._release()
+        fn = self.fn
+        if fn is not None and not fn.save_output:
+            fn._release()
+
     @staticmethod
     def forward(ctx, base_arr, view_arr, view_fn):
         ctx.view_fn = view_fn
