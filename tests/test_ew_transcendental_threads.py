@@ -396,3 +396,29 @@ def test_half_precision_blocks_give_the_whole_forms_bytes(jobs, monkeypatch, low
         getattr(torch, name))]
     for op in (lambda p, q: p + q, lambda p, q: p * q, lambda p, q: p - 2.5 * q):
         assert op(*e).float().numpy().tobytes() == op(*t).float().numpy().tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_tanh_backward_blocks_give_the_whole_forms_bytes(jobs, monkeypatch, dtype):
+    from ember._ops import activation, _gelu_float32
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 8 * 1013)
+    x = _values(3 * BIG + 3, dtype)
+    g = rng.standard_normal(x.size).astype(dtype)
+    with np.errstate(all="ignore"):
+        with monkeypatch.context() as m:
+            m.setattr(_gelu_float32, "tanh_backward", lambda *a: None)
+            whole = activation._gelu_backward_array(x, g, "tanh")
+        for threads in (1, 2):
+            parallel.SETTING[0] = threads
+            before = len(jobs)
+            got = activation._gelu_backward_array(x, g, "tanh")
+            assert got.dtype == dtype and got.tobytes() == whole.tobytes()
+            assert (len(jobs) > before) == (threads == 2)
+    ok = np.abs(x) < 1e3
+    res = []
+    for lib in (ember, torch):
+        t = lib.from_numpy(x[ok].copy()).requires_grad_(True)
+        lib.nn.functional.gelu(t, approximate="tanh").backward(lib.from_numpy(g[ok].copy()))
+        res.append(t.grad.numpy())
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(res[0], res[1], rtol=tol, atol=tol)

@@ -146,3 +146,32 @@ def gelu_backward(x, g):
         d *= grad[lo:hi]
     _blocks(flat.size, kernel)
     return out.reshape(np.shape(x))
+
+
+def tanh_backward(x, g, c, k):
+    """The tanh form's input gradient g (0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2)),
+    t = tanh(k (x + c x^3)), of same-shape C-contiguous float32/float64 NumPy arrays x and g,
+    in the passes and order of activation._gelu_backward_array's whole-array form (the same
+    bits: its other steps are exact, np.tanh probed piecewise), over blocks that keep them
+    in the L2 cache, on the thread pool when large; None for other operands."""
+    def kernel(xs, gs, d):
+        t = np.multiply(xs, xs)
+        t *= c * k
+        t += k
+        t *= xs
+        np.tanh(t, out=t)                                   # t
+        np.multiply(xs, xs, out=d)
+        d *= 3 * c * k
+        d += k
+        d *= xs
+        d *= 0.5                                            # 0.5 x k (1 + 3 c x^2)
+        one_minus = np.multiply(t, t)
+        np.subtract(1, one_minus, out=one_minus)
+        d *= one_minus
+        t += 1
+        t *= 0.5
+        d += t
+        d *= gs
+    if type(x) is not np.ndarray or type(g) is not np.ndarray or x.dtype != g.dtype:
+        return None
+    return parallel.runs(kernel, (x, g), 20, (np.tanh,), blocked=True)

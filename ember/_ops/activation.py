@@ -199,6 +199,9 @@ def _gelu_backward_array(x, g, approximate):
             type(g) is np.ndarray and g.dtype == np.float32:
         return _gelu_float32.gelu_backward(x, g)
     if approximate == "tanh":
+        d = _gelu_float32.tanh_backward(x, g, _C, _K)   # large arrays: blocked, pooled
+        if d is not None:
+            return d
         t = _gelu_tanh_inner(x)
         d = (x * x)[...]
         d *= 3 * _C * _K
