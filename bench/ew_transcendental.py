@@ -12,7 +12,9 @@ graph built just before (the forward is not timed). Threads: ember.set_num_threa
 torch.set_num_threads (the BLAS pool, ember's elementwise pool, torch's intra-op pool).
 
 Report the machine's load with the numbers (`uptime`): on a loaded machine the second
-core is not free, and two-thread numbers measure the other processes.
+core is not free, and two-thread numbers measure the other processes. `--cpu` times the
+calling thread's CPU time instead of wall time (one thread only: it does not count the
+pool's workers), which a busy machine disturbs less.
 """
 import argparse
 import os
@@ -45,11 +47,14 @@ def _inputs(lib, n, op, seed=0):
     return lib.from_numpy(x.copy())
 
 
+_clock = time.perf_counter
+
+
 def _time(fn, repeats_inner):
-    t = time.perf_counter()
+    t = _clock()
     for _ in range(repeats_inner):
         fn()
-    return (time.perf_counter() - t) / repeats_inner
+    return (_clock() - t) / repeats_inner
 
 
 def _case(libs, op, n, passname, repeats):
@@ -66,9 +71,9 @@ def _case(libs, op, n, passname, repeats):
 
             def bwd(f=f, xg=xg, g=g):
                 y = f(xg)
-                t = time.perf_counter()
+                t = _clock()
                 y.backward(g)
-                dt = time.perf_counter() - t
+                dt = _clock() - t
                 xg.grad = None
                 return dt
             prepared.append(bwd)
@@ -94,12 +99,19 @@ def main():
     p.add_argument("--threads", default="1,2")
     p.add_argument("--passes", default="fwd,bwd")
     p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--cpu", action="store_true", help="the calling thread's CPU time")
     args = p.parse_args()
+    global _clock
+    if args.cpu:
+        if args.threads != "1":
+            p.error("--cpu measures one thread: give --threads 1")
+        _clock = time.thread_time
 
     import ember
     import torch
     libs = (ember, torch)
-    print(f"load average {os.getloadavg()[0]:.2f}  (ember / torch: below 1 ember is faster)")
+    print(f"load average {os.getloadavg()[0]:.2f}, {'CPU' if args.cpu else 'wall'} time  "
+          f"(ember / torch: below 1 ember is faster)")
     print(f"{'op':10s} {'n':>8s} {'thr':>3s} {'pass':4s} {'ember ms':>9s} {'torch ms':>9s} "
           f"{'ratio':>6s}")
     for threads in (int(t) for t in args.threads.split(",")):
