@@ -271,9 +271,9 @@ for _name in ACTIVATIONS:
 # through mean's expanded gradient
 AUTOGRAD_LAYOUT_DIFFERS = {"adaptive_avg_pool2d uneven", "adaptive_max_pool2d uneven",
                            "adaptive_avg_pool2d global", "interpolate area uneven"}
-# composed activations whose input gradient, given a row-major output gradient, keeps the
+# composed activations (softplus is one op now, with PyTorch's layout) whose input gradient, given a row-major output gradient, keeps the
 # input's channels-last layout (PyTorch's fused backward kernels follow the gradient)
-ROW_MAJOR_GRAD_DIFFERS = {"elu", "selu", "celu", "hardsigmoid", "softplus", "hardtanh", "relu6",
+ROW_MAJOR_GRAD_DIFFERS = {"elu", "selu", "celu", "hardsigmoid", "hardtanh", "relu6",
                           "hardshrink", "softshrink"}
 
 
