@@ -204,7 +204,8 @@ class Sum(Op):
             out = quietly(np.add.reduce, x, dims, acc, None, keepdim)
             if type(out) is not np.ndarray:   # a full reduction's NumPy scalar
                 out = np.asarray(out)
-            return out if acc is dt.np else out.astype(dt.np)
+            # a float32 sum beyond float16's range rounds to inf: silently too
+            return out if acc is dt.np else quietly(out.astype, dt.np)
         token = ignore_fp_errors()
         try:
             return as_array(sum_over(x, dims, acc, keepdim)).astype(dt.np, copy=False)
