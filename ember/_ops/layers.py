@@ -10,7 +10,7 @@ from .._tensor import Tensor
 from ..autograd import grad_mode
 from .. import _dtype, _sampling
 from .._random import gen_of
-from ._base import Op, apply
+from ._base import VMAP as _VMAP, Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import check_same_device, dtype_name
 from .half_precision import computes_in_float32
@@ -156,7 +156,9 @@ def linear(input, weight, bias=None):
     if bias is not None and _DEVICE_CHECKS[0]:
         # PyTorch checks addmm's operands against the input's device
         check_same_device(input, weight, bias)
-    if input.dim() != 2 and grad_mode.GRAD_ENABLED[0] and (
+    # (inside a vectorized vmap the fused node goes to its batching rule: the graph of
+    # batched tensors is vmap's own)
+    if input.dim() != 2 and grad_mode.GRAD_ENABLED[0] and _VMAP[0] is None and (
             input._requires_grad or weight._requires_grad or
             (bias is not None and bias._requires_grad)):
         return _linear_reshaped(input, weight, bias)
