@@ -26,7 +26,7 @@ class Adadelta(Optimizer):
             raise ValueError(f"Invalid rho value: {rho}")
         check_nonneg(eps, "epsilon")
         check_nonneg(weight_decay, "weight_decay")
-        check_not_differentiable(differentiable)
+        check_not_differentiable(differentiable, "Adadelta")
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize, capturable=capturable, foreach=foreach,
                                       differentiable=differentiable))

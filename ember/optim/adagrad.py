@@ -1,8 +1,8 @@
 """Adagrad (Duchi et al., 2011)."""
 from .._backend import array_namespace
 from .._tensor import Tensor
-from .optimizer import (Optimizer, check_lr, check_nonneg, check_fused, check_not_differentiable,
-                        _to_scalar, _new_step, _step_tensor, _real_view)
+from .optimizer import (Optimizer, check_lr, check_nonneg, check_fused, _to_scalar, _new_step,
+                        _step_tensor, _real_view, differentiable_params, hyper, number)
 from ._foreach import decayed_grad, for_each, scratch
 
 __all__ = ["Adagrad"]
@@ -26,7 +26,6 @@ class Adagrad(Optimizer):
         check_nonneg(initial_accumulator_value, "initial_accumulator_value")
         check_nonneg(eps, "epsilon")
         check_fused(fused, foreach, differentiable)
-        check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       foreach=foreach, maximize=maximize,
@@ -40,6 +39,13 @@ class Adagrad(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
+            if group["differentiable"]:
+                for p in differentiable_params(group, "Adagrad"):
+                    state = self.state[p]
+                    if len(state) == 0:     # a parameter of a group added after construction
+                        _init_state(state, p, self.defaults)
+                    _adagrad_differentiable(p, state, group)
+                continue
             lr = _to_scalar(group["lr"])
             todo = []
             for p in group["params"]:
@@ -67,6 +73,25 @@ def _init_state(state, p, options):
     xp = array_namespace(p._data)
     state["sum"] = Tensor._make(xp.full_like(p._data, complex(v, v) if p.dtype.is_complex
                                              else v))
+
+
+def _adagrad_differentiable(p, state, group):
+    """One Adagrad step of `p` as Tensor ops that autograd records (differentiable=True), in
+    place on p and its accumulator, so that they are functions of the old ones and of
+    p.grad: the formula of the class docstring. Sparse gradients are not built here."""
+    if p._grad.is_sparse:
+        raise NotImplementedError("Adagrad(differentiable=True) is not built for sparse "
+                                  "gradients")
+    lr, wd = hyper(group["lr"]), group["weight_decay"]
+    g = -p._grad if group["maximize"] else p._grad
+    state["step"] += 1
+    step = state["step"].item()
+    if wd != 0:
+        g = g.add(p, alpha=wd)
+    clr = lr / (1 + (step - 1) * group["lr_decay"])
+    s = state["sum"]
+    s.addcmul_(g, g, value=1)
+    p.addcdiv_(g, s.sqrt() + group["eps"], value=number(-clr, "addcdiv_", "value"))
 
 
 def _sparse_adagrad(p, s, clr, group):

@@ -3,8 +3,8 @@
 from .._backend import CUDA_ON, array_namespace
 from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
-from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
-                        check_fused,
+from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_fused,
+                        differentiable_params, hyper,
                         _to_scalar, _lr_value, _new_step, _step_tensor, _lerp_,
                         _real_view)
 from ._foreach import decayed_grad, for_each, fusable, multi_tensor, scratch
@@ -38,7 +38,6 @@ class Adam(Optimizer):
         check_nonneg(weight_decay, "weight_decay")
         betas = _tensor_betas(betas, foreach, capturable)
         check_fused(fused, foreach, differentiable)
-        check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                                       capturable=capturable, differentiable=differentiable,
@@ -49,26 +48,81 @@ class Adam(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
+            if group["differentiable"]:
+                for p in differentiable_params(group, type(self).__name__):
+                    _adam_differentiable(p, self._state_of(p, group), group)
+                continue
             lr = _lr_value(group["lr"])   # a float32 Tensor lr rounds what it scales, as torch
             todo = []
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                state = self.state[p]
-                if len(state) == 0:
-                    x = p._data
-                    xp = array_namespace(x)
-                    state["step"] = _new_step()
-                    state["exp_avg"] = Tensor._make(xp.zeros_like(x))
-                    state["exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
-                    if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
+                state = self._state_of(p, group)
                 todo.append((p._data, p._grad._data, state, _step_tensor(state)))
             todo = _multi_tensor_steps(todo, group, lr)
             for_each(lambda item: _adam(*item, group, lr), todo, [t[0] for t in todo])
             for p in group["params"]:
                 if p._grad is not None:
                     p._bump_version()
+
+    def _state_of(self, p, group):
+        """p's state, created on its first step: step 0, zero moments."""
+        state = self.state[p]
+        if len(state) == 0:
+            x = p._data
+            xp = array_namespace(x)
+            state["step"] = _new_step()
+            state["exp_avg"] = Tensor._make(xp.zeros_like(x))
+            state["exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
+        return state
+
+
+def _adam_differentiable(p, state, group):
+    """One Adam step of `p` as Tensor ops that autograd records (differentiable=True), in
+    place on p and its moments, so that they are functions of the old ones, of p.grad and
+    of Tensor hyper-parameters. The bias corrections are 0-dim Tensors computed from the
+    float32 step counter, as torch's differentiable path computes them (so they round in
+    float32); Tensor betas are cast to p's dtype for the moving averages."""
+    step = state["step"]
+    if step.requires_grad:
+        raise RuntimeError("`requires_grad` is not supported for `step` in differentiable mode")
+    lr, wd, eps = hyper(group["lr"]), hyper(group["weight_decay"]), group["eps"]
+    beta1, beta2 = (hyper(b) for b in group["betas"])
+    g = -p._grad if group["maximize"] else p._grad
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    step += 1
+    if wd != 0:
+        if group["decoupled_weight_decay"]:
+            p.mul_(1 - lr * wd)
+        elif isinstance(wd, Tensor) and wd.requires_grad:
+            g = g.addcmul_(p.clone(), wd)
+        else:
+            g = g.add(p, alpha=wd)
+    m.lerp_(g, 1 - (beta1.to(dtype=p.dtype) if isinstance(beta1, Tensor) else beta1))
+    if isinstance(beta2, Tensor) and beta2.requires_grad:
+        v.lerp_(g.square(), weight=1 - beta2)    # = v * b2 + g^2 (1 - b2), with b2 recorded
+    else:
+        v.mul_(beta2).addcmul_(g, g, value=float(1 - beta2))
+    bias_correction1 = 1 - beta1 ** _step_for(beta1, step)
+    bias_correction2 = 1 - beta2 ** _step_for(beta2, step)
+    neg_step_size = (lr / bias_correction1).neg()
+    if group["amsgrad"]:
+        v_max = state["max_exp_avg_sq"]
+        v_max.copy_(v_max.clone().maximum(v))
+        v = v_max
+    # p - step_size * m / (sqrt(v) / sqrt(bc2) + eps), with the 0-dim factors folded into
+    # the denominator: denom = sqrt(v) / (sqrt(bc2) * -step_size) + eps / -step_size
+    denom = (v.sqrt() / (bias_correction2.sqrt() * neg_step_size)).add_(eps / neg_step_size)
+    p.addcdiv_(m.clone(), denom)
+
+
+def _step_for(beta, step):
+    """The step counter as a power of `beta`: a copy where beta requires grad (the
+    counter is incremented in place by the next step, which the recorded power must not
+    see)."""
+    return step.clone() if isinstance(beta, Tensor) and beta.requires_grad else step
 
 
 def _tensor_betas(betas, foreach, capturable):

@@ -24,7 +24,7 @@ class Adamax(Optimizer):
         check_nonneg(eps, "epsilon")
         check_betas(betas)
         check_nonneg(weight_decay, "weight_decay")
-        check_not_differentiable(differentiable)
+        check_not_differentiable(differentiable, "Adamax")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       foreach=foreach, maximize=maximize,
                                       differentiable=differentiable, capturable=capturable))

@@ -32,7 +32,7 @@ class ASGD(Optimizer):
                  foreach=None, maximize=False, differentiable=False, capturable=False):
         check_lr(lr)
         check_nonneg(weight_decay, "weight_decay")
-        check_not_differentiable(differentiable)
+        check_not_differentiable(differentiable, "ASGD")
         super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0,
                                       weight_decay=weight_decay, foreach=foreach,
                                       maximize=maximize, differentiable=differentiable,

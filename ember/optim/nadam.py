@@ -34,7 +34,7 @@ class NAdam(Optimizer):
         check_betas(betas)
         check_nonneg(weight_decay, "weight_decay")
         check_nonneg(momentum_decay, "momentum_decay")
-        check_not_differentiable(differentiable)
+        check_not_differentiable(differentiable, "NAdam")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,

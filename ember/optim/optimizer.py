@@ -131,7 +131,8 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError("optimizer can only optimize Tensors, but one of the params is " +
                                 type(p).__name__)
-            if not (p.is_leaf or p._retains_grad):
+            # (differentiable=True optimizes a function of other tensors: a non-leaf)
+            if not (self.defaults.get("differentiable") or p.is_leaf or p._retains_grad):
                 raise ValueError("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():
             if default is required and name not in param_group:
@@ -235,7 +236,8 @@ class Optimizer:
             with grad_mode.enable_grad():
                 loss = closure()
         self._check_grads()
-        with grad_mode.no_grad():
+        # differentiable=True records the update in the autograd graph, as torch does
+        with grad_mode.set_grad_enabled(bool(self.defaults.get("differentiable"))):
             result = update(closure) if closure_to_update else update()
         # instance hooks before the global ones, the reverse of the pre-hooks (as torch)
         for hook in itertools.chain(self._step_post_hooks.values(), _global_post_hooks.values()):
@@ -439,7 +441,47 @@ def check_fused(fused, foreach, differentiable):
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
-def check_not_differentiable(differentiable):
+def check_not_differentiable(differentiable, name):
+    """Refuse differentiable=True for an optimizer `name` whose update has no Tensor-op form."""
     if differentiable:
-        raise NotImplementedError("differentiable=True is not supported by ember optimizers: "
-                                  "updates are applied to the parameters' data outside autograd")
+        raise NotImplementedError(
+            f"differentiable=True is not supported by ember's {name} (its update is applied to "
+            f"the parameters' data outside autograd); differentiable=True is built for "
+            f"{', '.join(DIFFERENTIABLE_OPTIMIZERS)}")
+
+
+# the optimizers whose step has a Tensor-op form that autograd records (differentiable=True)
+DIFFERENTIABLE_OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
+
+
+def differentiable_params(group, name, foreach_ok=False):
+    """The parameters of a differentiable=True `group` that have a gradient, after torch's
+    refusals: foreach=True (torch's _foreach kernels record no autograd; SGD's do, so it
+    passes `foreach_ok`), and complex parameters, not built here."""
+    if group.get("foreach") and not foreach_ok:
+        raise AssertionError("_foreach ops don't support autograd")
+    params = [p for p in group["params"] if p._grad is not None]
+    for p in params:
+        if p.dtype.is_complex:
+            raise NotImplementedError(f"{name}(differentiable=True) is not built for complex "
+                                      f"parameters (got {p.dtype})")
+    return params
+
+
+def hyper(x):
+    """A hyper-parameter as torch's single-tensor update reads it: a 1-element Tensor of
+    some dims squeezed to 0-dim (autograd still flows through it), a number as it is."""
+    if isinstance(x, Tensor) and x.ndim != 0:
+        return x.squeeze()
+    return x
+
+
+def number(x, op, arg):
+    """A hyper-parameter where torch's update passes it as a Number argument `arg` of the
+    in-place op `op`: a Tensor that requires grad is refused with torch's TypeError (the
+    Number would cut it from the graph), another Tensor read as its value."""
+    if isinstance(x, Tensor):
+        if x.requires_grad:
+            raise TypeError(f"{op}(): argument '{arg}' must be Number, not Tensor")
+        return x.item()
+    return x

@@ -30,7 +30,7 @@ class RAdam(Optimizer):
         check_nonneg(eps, "epsilon")
         check_betas(betas)
         check_nonneg(weight_decay, "weight_decay")
-        check_not_differentiable(differentiable)
+        check_not_differentiable(differentiable, "RAdam")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize, foreach=foreach, capturable=capturable,
                                       decoupled_weight_decay=decoupled_weight_decay,

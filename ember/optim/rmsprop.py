@@ -1,8 +1,8 @@
 """RMSprop (Hinton, lecture 6.5), optionally centered and with momentum."""
 from .._backend import array_namespace
 from .._tensor import Tensor
-from .optimizer import (Optimizer, check_lr, check_nonneg, check_not_differentiable, _to_scalar,
-                        _new_step, _step_tensor, _lerp_, _real_view)
+from .optimizer import (Optimizer, check_lr, check_nonneg, _to_scalar, _new_step, _step_tensor,
+                        _lerp_, _real_view, differentiable_params, hyper, number)
 from ._foreach import decayed_grad, for_each, scratch
 
 __all__ = ["RMSprop"]
@@ -28,7 +28,6 @@ class RMSprop(Optimizer):
         check_nonneg(momentum, "momentum")
         check_nonneg(weight_decay, "weight_decay")
         check_nonneg(alpha, "alpha")
-        check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps,
                                       centered=centered, weight_decay=weight_decay,
                                       capturable=capturable, foreach=foreach, maximize=maximize,
@@ -39,25 +38,61 @@ class RMSprop(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
+            if group["differentiable"]:
+                for p in differentiable_params(group, "RMSprop"):
+                    _rmsprop_differentiable(p, _state_of(self.state[p], p, group), group)
+                continue
             lr = _to_scalar(group["lr"])
             todo = []
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                state = self.state[p]
-                if len(state) == 0:
-                    x = p._data
-                    xp = array_namespace(x)
-                    state["step"] = _new_step()
-                    state["square_avg"] = Tensor._make(xp.zeros_like(x))
-                    if group["momentum"] > 0:
-                        state["momentum_buffer"] = Tensor._make(xp.zeros_like(x))
-                    if group["centered"]:
-                        state["grad_avg"] = Tensor._make(xp.zeros_like(x))
+                state = _state_of(self.state[p], p, group)
                 _step_tensor(state)
                 todo.append((p._data, p._grad._data, state))
                 p._bump_version()
             for_each(lambda item: _rmsprop(*item, group, lr), todo, [t[0] for t in todo])
+
+
+def _state_of(state, p, group):
+    """p's `state`, filled on its first step: step 0, zero averages (and momentum buffer)."""
+    if len(state) == 0:
+        x = p._data
+        xp = array_namespace(x)
+        state["step"] = _new_step()
+        state["square_avg"] = Tensor._make(xp.zeros_like(x))
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = Tensor._make(xp.zeros_like(x))
+        if group["centered"]:
+            state["grad_avg"] = Tensor._make(xp.zeros_like(x))
+    return state
+
+
+def _rmsprop_differentiable(p, state, group):
+    """One RMSprop step of `p` as Tensor ops that autograd records (differentiable=True), in
+    place on p and its averages, so that they are functions of the old ones and of p.grad:
+    the formula of the class docstring."""
+    lr, wd, alpha, momentum = hyper(group["lr"]), group["weight_decay"], group["alpha"], \
+        group["momentum"]
+    g = -p._grad if group["maximize"] else p._grad
+    state["step"] += 1
+    if wd != 0:
+        g = g.add(p, alpha=wd)
+    v = state["square_avg"]
+    v.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+    if group["centered"]:
+        ga = state["grad_avg"]
+        ga.lerp_(g, 1 - alpha)
+        avg = v.addcmul(ga, ga, value=-1).sqrt_()
+    else:
+        avg = v.sqrt()
+    avg = avg.add(group["eps"])
+    if momentum > 0:
+        buf = state["momentum_buffer"]
+        buf.mul_(momentum).addcdiv_(g, avg)
+        p.add_(buf, alpha=number(-lr, "add_", "alpha"))
+    else:
+        p.addcdiv_(g, avg, value=number(-lr, "addcdiv_", "value"))
 
 
 def _rmsprop(x, g, state, group, lr):

@@ -4,8 +4,8 @@ import numpy as np
 from .._backend import CUDA_ON, array_namespace
 from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
-from .optimizer import Optimizer, check_lr, check_fused, check_not_differentiable, _to_scalar, \
-    required
+from .optimizer import Optimizer, check_lr, check_fused, _to_scalar, required, \
+    differentiable_params, hyper
 from ._foreach import decayed_grad, for_each, fusable, multi_tensor, scratch
 
 __all__ = ["SGD"]
@@ -32,7 +32,6 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         check_fused(fused, foreach, differentiable)
-        check_not_differentiable(differentiable)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize, foreach=foreach,
@@ -43,6 +42,10 @@ class SGD(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
+            if group["differentiable"]:
+                for p in differentiable_params(group, "SGD", foreach_ok=True):
+                    _sgd_differentiable(p, self.state[p], group)
+                continue
             hyper = _Hyper(group)
             todo = []
             for p in group["params"]:
@@ -65,6 +68,30 @@ class SGD(Optimizer):
                 p._bump_version()
             todo = _multi_tensor_steps(todo, hyper)
             for_each(lambda item: _sgd(*item, hyper), todo, [t[0] for t in todo])
+
+
+def _sgd_differentiable(p, state, group):
+    """One SGD step of `p` as Tensor ops that autograd records (differentiable=True), in
+    place on p and its momentum buffer, so that the new values are functions of the old
+    ones, of p.grad and of Tensor hyper-parameters. As torch: the first momentum buffer is
+    a detached copy of the gradient, and a weight_decay Tensor that requires grad is
+    multiplied into p.grad in place."""
+    lr, wd, momentum = hyper(group["lr"]), hyper(group["weight_decay"]), group["momentum"]
+    g = -p._grad if group["maximize"] else p._grad
+    if wd != 0:
+        g = g.addcmul_(p.clone(), wd) if isinstance(wd, Tensor) and wd.requires_grad else \
+            g.add(p, alpha=wd)
+    if momentum != 0:
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = state["momentum_buffer"] = g.detach().clone()
+        else:
+            buf.mul_(momentum).add_(g, alpha=1 - group["dampening"])
+        g = g.add(buf, alpha=momentum) if group["nesterov"] else buf
+    if isinstance(lr, Tensor) and lr.requires_grad:
+        p.addcmul_(g, lr, value=-1)
+    else:
+        p.add_(g, alpha=-lr)
 
 
 def _sparse_step(state, p, h):
