@@ -30,6 +30,10 @@ _PIN_CALLS = {
     "empty_like": lambda m, p: m.empty_like(m.ones(2), pin_memory=p).fill_(0),
     "full_like": lambda m, p: m.full_like(m.ones(2), 3, pin_memory=p),
     "scalar_tensor": lambda m, p: m.scalar_tensor(2, pin_memory=p),
+    "new_zeros": lambda m, p: m.ones(2).new_zeros(3, pin_memory=p),
+    "new_ones": lambda m, p: m.ones(2).new_ones((2, 1), pin_memory=p),
+    "new_empty": lambda m, p: m.ones(2).new_empty(2, pin_memory=p).fill_(0),
+    "new_full": lambda m, p: m.ones(2).new_full((2,), 4, pin_memory=p),
 }
 
 # torch's parser names these in an "invalid combination of arguments" message: same type

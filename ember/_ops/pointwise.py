@@ -1427,28 +1427,44 @@ def _inplace(fn):
     return method
 
 
-def _new_zeros(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
+def _new_factory(name, factory, args, dtype, device, requires_grad, layout, pin_memory):
+    """self.new_<name>(*args): the factory's tensor with self's dtype and device unless
+    given; `pin_memory` checked under the method's name, as PyTorch's parser does."""
+    from .creation import pin_memory_arg
+    pin = pin_memory_arg(name, pin_memory)
+    return factory(*args, dtype=dtype, device=device, requires_grad=requires_grad,
+                   layout=layout, pin_memory=pin)
+
+
+def _new_zeros(self, *sizes, size=None, dtype=None, device=None, requires_grad=False,
+               layout=None, pin_memory=False):
     from .creation import zeros
-    return zeros(*(sizes if size is None else (size,)), dtype=dtype or self.dtype,
-                 device=device or self.device, requires_grad=requires_grad)
+    return _new_factory("new_zeros", zeros, sizes if size is None else (size,),
+                        dtype or self.dtype, device or self.device, requires_grad, layout,
+                        pin_memory)
 
 
-def _new_ones(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
+def _new_ones(self, *sizes, size=None, dtype=None, device=None, requires_grad=False,
+              layout=None, pin_memory=False):
     from .creation import ones
-    return ones(*(sizes if size is None else (size,)), dtype=dtype or self.dtype,
-                device=device or self.device, requires_grad=requires_grad)
+    return _new_factory("new_ones", ones, sizes if size is None else (size,),
+                        dtype or self.dtype, device or self.device, requires_grad, layout,
+                        pin_memory)
 
 
-def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
+              layout=None, pin_memory=False):
     from .creation import full
-    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
-                requires_grad=requires_grad)
+    return _new_factory("new_full", full, (size, fill_value), dtype or self.dtype,
+                        device or self.device, requires_grad, layout, pin_memory)
 
 
-def _new_empty(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
+def _new_empty(self, *sizes, size=None, dtype=None, device=None, requires_grad=False,
+               layout=None, pin_memory=False):
     from .creation import empty
-    return empty(*(sizes if size is None else (size,)), dtype=dtype or self.dtype,
-                 device=device or self.device, requires_grad=requires_grad)
+    return _new_factory("new_empty", empty, sizes if size is None else (size,),
+                        dtype or self.dtype, device or self.device, requires_grad, layout,
+                        pin_memory)
 
 
 def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
