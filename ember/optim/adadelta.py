@@ -1,8 +1,8 @@
 """Adadelta (Zeiler, 2012)."""
 from .._backend import array_namespace
 from .._tensor import Tensor
-from .optimizer import (Optimizer, check_lr, check_nonneg, check_not_differentiable, _to_scalar,
-                        _new_step, _step_tensor, _real_view)
+from .optimizer import (Optimizer, check_lr, check_nonneg, _to_scalar, _new_step, _step_tensor,
+                        _real_view, differentiable_params, hyper, number)
 
 __all__ = ["Adadelta"]
 
@@ -26,7 +26,6 @@ class Adadelta(Optimizer):
             raise ValueError(f"Invalid rho value: {rho}")
         check_nonneg(eps, "epsilon")
         check_nonneg(weight_decay, "weight_decay")
-        check_not_differentiable(differentiable, "Adadelta")
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize, capturable=capturable, foreach=foreach,
                                       differentiable=differentiable))
@@ -36,6 +35,10 @@ class Adadelta(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
+            if group["differentiable"]:
+                for p in differentiable_params(group, "Adadelta"):
+                    _adadelta_differentiable(p, _state_of(self.state[p], p), group)
+                continue
             lr, rho, eps, wd = _to_scalar(group["lr"]), group["rho"], group["eps"], \
                 group["weight_decay"]
             for p in group["params"]:
@@ -44,11 +47,7 @@ class Adadelta(Optimizer):
                 x = p._data
                 xp = array_namespace(x)
                 g = -p._grad._data if group["maximize"] else p._grad._data
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _new_step()
-                    state["square_avg"] = Tensor._make(xp.zeros_like(x))
-                    state["acc_delta"] = Tensor._make(xp.zeros_like(x))
+                state = _state_of(self.state[p], p)
                 _step_tensor(state)
                 if wd != 0:
                     g = g + wd * x
@@ -63,3 +62,29 @@ class Adadelta(Optimizer):
                 u += (1 - rho) * delta * delta
                 x -= lr * delta
                 p._bump_version()
+
+
+def _state_of(state, p):
+    """p's `state`, filled on its first step: step 0, zero averages."""
+    if len(state) == 0:
+        xp = array_namespace(p._data)
+        state["step"] = _new_step()
+        state["square_avg"] = Tensor._make(xp.zeros_like(p._data))
+        state["acc_delta"] = Tensor._make(xp.zeros_like(p._data))
+    return state
+
+
+def _adadelta_differentiable(p, state, group):
+    """One Adadelta step of `p` as Tensor ops that autograd records (differentiable=True),
+    in place on p and its averages: the formula of the class docstring."""
+    lr, rho, eps, wd = hyper(group["lr"]), group["rho"], group["eps"], group["weight_decay"]
+    g = -p._grad if group["maximize"] else p._grad
+    state["step"] += 1
+    if wd != 0:
+        g = g.add(p, alpha=wd)
+    v, u = state["square_avg"], state["acc_delta"]
+    v.mul_(rho).addcmul_(g, g, value=1 - rho)
+    std = v.add(eps).sqrt_()
+    delta = u.add(eps).sqrt_().clone().div_(std).mul_(g)
+    u.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+    p.add_(delta, alpha=number(-lr, "add_", "'alpha'"))

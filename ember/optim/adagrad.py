@@ -78,10 +78,7 @@ def _init_state(state, p, options):
 def _adagrad_differentiable(p, state, group):
     """One Adagrad step of `p` as Tensor ops that autograd records (differentiable=True), in
     place on p and its accumulator, so that they are functions of the old ones and of
-    p.grad: the formula of the class docstring. Sparse gradients are not built here."""
-    if p._grad.is_sparse:
-        raise NotImplementedError("Adagrad(differentiable=True) is not built for sparse "
-                                  "gradients")
+    p.grad: the formula of the class docstring."""
     lr, wd = hyper(group["lr"]), group["weight_decay"]
     g = -p._grad if group["maximize"] else p._grad
     state["step"] += 1
@@ -91,7 +88,7 @@ def _adagrad_differentiable(p, state, group):
     clr = lr / (1 + (step - 1) * group["lr_decay"])
     s = state["sum"]
     s.addcmul_(g, g, value=1)
-    p.addcdiv_(g, s.sqrt() + group["eps"], value=number(-clr, "addcdiv_", "value"))
+    p.addcdiv_(g, s.sqrt() + group["eps"], value=number(-clr, "addcdiv_", "'value'"))
 
 
 def _sparse_adagrad(p, s, clr, group):

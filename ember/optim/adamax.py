@@ -1,8 +1,9 @@
 """Adamax: Adam with the infinity norm."""
 from .._backend import array_namespace
 from .._tensor import Tensor
-from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
-                        _lr_value, _new_step, _step_tensor, _lerp_, _real_view)
+from .._ops.joining import cat
+from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, _lr_value, _new_step,
+                        _step_tensor, _lerp_, _real_view, differentiable_params, hyper, number)
 
 __all__ = ["Adamax"]
 
@@ -24,7 +25,6 @@ class Adamax(Optimizer):
         check_nonneg(eps, "epsilon")
         check_betas(betas)
         check_nonneg(weight_decay, "weight_decay")
-        check_not_differentiable(differentiable, "Adamax")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       foreach=foreach, maximize=maximize,
                                       differentiable=differentiable, capturable=capturable))
@@ -34,6 +34,10 @@ class Adamax(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
+            if group["differentiable"]:
+                for p in differentiable_params(group, "Adamax"):
+                    _adamax_differentiable(p, _state_of(self.state[p], p), group)
+                continue
             # a float32 Tensor lr rounds what it scales, as torch
             lr, (beta1, beta2) = _lr_value(group["lr"]), group["betas"]
             eps, wd = group["eps"], group["weight_decay"]
@@ -43,11 +47,7 @@ class Adamax(Optimizer):
                 x = p._data
                 xp = array_namespace(x)
                 g = -p._grad._data if group["maximize"] else p._grad._data
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _new_step()
-                    state["exp_avg"] = Tensor._make(xp.zeros_like(x))
-                    state["exp_inf"] = Tensor._make(xp.zeros_like(x))
+                state = _state_of(self.state[p], p)
                 step = _step_tensor(state)
                 if wd != 0:
                     g = g + wd * x
@@ -60,3 +60,32 @@ class Adamax(Optimizer):
                 clr = lr / (1 - beta1 ** step)
                 x -= clr * m / u
                 p._bump_version()
+
+
+def _state_of(state, p):
+    """p's `state`, filled on its first step: step 0, zero moments."""
+    if len(state) == 0:
+        xp = array_namespace(p._data)
+        state["step"] = _new_step()
+        state["exp_avg"] = Tensor._make(xp.zeros_like(p._data))
+        state["exp_inf"] = Tensor._make(xp.zeros_like(p._data))
+    return state
+
+
+def _adamax_differentiable(p, state, group):
+    """One Adamax step of `p` as Tensor ops that autograd records (differentiable=True), in
+    place on p and its moments: the formula of the class docstring, the maximum taken as
+    an amax over the two candidates stacked (which splits the gradient evenly on ties, as
+    torch's differentiable path does)."""
+    lr, (beta1, beta2) = hyper(group["lr"]), group["betas"]
+    eps, wd = group["eps"], group["weight_decay"]
+    g = -p._grad if group["maximize"] else p._grad
+    state["step"] += 1
+    if wd != 0:
+        g = g.add(p, alpha=wd)
+    m, u = state["exp_avg"], state["exp_inf"]
+    m.lerp_(g, 1 - beta1)
+    both = cat([u.mul_(beta2).unsqueeze(0), g.abs().add_(eps).unsqueeze_(0)], 0)
+    u.copy_(both.amax(0, keepdim=False))
+    clr = lr / (1 - beta1 ** state["step"].item())
+    p.addcdiv_(m, u, value=number(-clr, "addcdiv_", "'value'"))

@@ -3,8 +3,8 @@ import numpy as np
 
 from .._backend import array_namespace, like
 from .._tensor import Tensor
-from .optimizer import Optimizer, check_lr, check_nonneg, check_not_differentiable, _lr_value, \
-    _step_tensor
+from .optimizer import Optimizer, check_lr, check_nonneg, _lr_value, _step_tensor, \
+    differentiable_params, hyper
 
 __all__ = ["ASGD"]
 
@@ -32,7 +32,6 @@ class ASGD(Optimizer):
                  foreach=None, maximize=False, differentiable=False, capturable=False):
         check_lr(lr)
         check_nonneg(weight_decay, "weight_decay")
-        check_not_differentiable(differentiable, "ASGD")
         super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0,
                                       weight_decay=weight_decay, foreach=foreach,
                                       maximize=maximize, differentiable=differentiable,
@@ -43,6 +42,10 @@ class ASGD(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
+            if group["differentiable"]:
+                for p in differentiable_params(group, "ASGD"):
+                    _asgd_differentiable(p, _state_of(self.state[p], p, group), group)
+                continue
             # a float32 Tensor lr rounds eta's arithmetic to float32, as torch
             lr, lambd, alpha = _lr_value(group["lr"]), group["lambd"], group["alpha"]
             t0, wd = group["t0"], group["weight_decay"]
@@ -52,12 +55,7 @@ class ASGD(Optimizer):
                 x = p._data
                 xp = array_namespace(x)
                 g = -p._grad._data if group["maximize"] else p._grad._data
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0, x)   # on the device, as torch's ASGD
-                    state["eta"] = _scalar_state(lr, x)
-                    state["mu"] = _scalar_state(1.0, x)
-                    state["ax"] = Tensor._make(xp.zeros_like(x))
+                state = _state_of(self.state[p], p, group)
                 step = _step_tensor(state)
                 if wd != 0:
                     g = g + wd * x
@@ -74,3 +72,41 @@ class ASGD(Optimizer):
                 state["eta"]._data[...] = float(eta)
                 state["mu"]._data[...] = float(np.float32(1 / max(1, step - t0)))
                 p._bump_version()
+
+
+def _state_of(state, p, group):
+    """p's `state`, filled on its first step: step 0, eta = lr, mu = 1 (0-dim float32 on
+    p's device, as torch's ASGD), a zero average."""
+    if len(state) == 0:
+        x = p._data
+        state["step"] = _scalar_state(0.0, x)
+        state["eta"] = _scalar_state(_lr_value(group["lr"]), x)
+        state["mu"] = _scalar_state(1.0, x)
+        state["ax"] = Tensor._make(array_namespace(x).zeros_like(x))
+    return state
+
+
+def _asgd_differentiable(p, state, group):
+    """One ASGD step of `p` as Tensor ops that autograd records (differentiable=True), in
+    place on p and its average: the formula of the class docstring. eta and mu enter the
+    update as numbers (as torch's); a Tensor lr reaches the new eta."""
+    lr, lambd, alpha = hyper(group["lr"]), group["lambd"], group["alpha"]
+    t0, wd = group["t0"], group["weight_decay"]
+    g = -p._grad if group["maximize"] else p._grad
+    state["step"] += 1
+    if wd != 0:
+        g = g.add(p, alpha=wd)
+    eta, mu, ax = state["eta"].item(), state["mu"], state["ax"]
+    p.mul_(1 - lambd * eta)
+    p.add_(g, alpha=-eta)
+    if mu.item() != 1:
+        ax.add_(p.sub(ax).mul_(mu))
+    else:
+        ax.copy_(p)
+    step = state["step"].item()
+    new_eta = lr / ((1 + lambd * lr * step) ** alpha)
+    if isinstance(new_eta, Tensor):
+        state["eta"].copy_(new_eta)
+    else:
+        state["eta"].fill_(new_eta)
+    mu.fill_(1 / max(1, step - t0))

@@ -3,8 +3,8 @@ import numpy as np
 
 from .._backend import array_namespace, like
 from .._tensor import Tensor
-from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
-                        _lr_value, _new_step, _step_tensor, _lerp_, _real_view)
+from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, _lr_value, _new_step,
+                        _step_tensor, _lerp_, _real_view, differentiable_params, hyper)
 
 __all__ = ["NAdam"]
 
@@ -34,7 +34,6 @@ class NAdam(Optimizer):
         check_betas(betas)
         check_nonneg(weight_decay, "weight_decay")
         check_nonneg(momentum_decay, "momentum_decay")
-        check_not_differentiable(differentiable, "NAdam")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
@@ -46,6 +45,10 @@ class NAdam(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
+            if group["differentiable"]:
+                for p in differentiable_params(group, "NAdam"):
+                    _nadam_differentiable(p, _state_of(self.state[p], p), group)
+                continue
             # a float32 Tensor lr rounds what it scales, as torch
             lr, (beta1, beta2) = _lr_value(group["lr"]), group["betas"]
             eps, wd, psi = group["eps"], group["weight_decay"], group["momentum_decay"]
@@ -55,12 +58,7 @@ class NAdam(Optimizer):
                 x = p._data
                 xp = array_namespace(x)
                 g = -p._grad._data if group["maximize"] else p._grad._data
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _new_step()
-                    state["mu_product"] = Tensor._make(like(np.array(1.0, dtype=np.float32), x))
-                    state["exp_avg"] = Tensor._make(xp.zeros_like(x))
-                    state["exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
+                state = _state_of(self.state[p], p)
                 step = _step_tensor(state)
                 bias_correction2 = 1 - beta2 ** step
                 if wd != 0:
@@ -83,3 +81,43 @@ class NAdam(Optimizer):
                 x += (-lr * (1.0 - mu) / (1.0 - float(mu_product))) * g / denom
                 x += (-lr * mu_next / (1.0 - mu_product_next)) * m / denom
                 p._bump_version()
+
+
+def _state_of(state, p):
+    """p's `state`, filled on its first step: step 0, mu_product 1 (float32), zero moments."""
+    if len(state) == 0:
+        x = p._data
+        xp = array_namespace(x)
+        state["step"] = _new_step()
+        state["mu_product"] = Tensor._make(like(np.array(1.0, dtype=np.float32), x))
+        state["exp_avg"] = Tensor._make(xp.zeros_like(x))
+        state["exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
+    return state
+
+
+def _nadam_differentiable(p, state, group):
+    """One NAdam step of `p` as Tensor ops that autograd records (differentiable=True), in
+    place on p and its moments: the formula of the class docstring, its two scalar factors
+    0-dim Tensors (from the float32 mu_product) multiplied into g and m rather than passed
+    as Numbers, so that a Tensor lr stays in the graph."""
+    lr, (beta1, beta2) = hyper(group["lr"]), group["betas"]
+    eps, wd, psi = group["eps"], group["weight_decay"], group["momentum_decay"]
+    g = -p._grad if group["maximize"] else p._grad
+    state["step"] += 1
+    step = state["step"].item()
+    bias_correction2 = 1 - beta2 ** step
+    if wd != 0:
+        if group["decoupled_weight_decay"]:
+            p.mul_(1 - lr * wd)
+        else:
+            g = g.add(p, alpha=wd)
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
+    mu_product = state["mu_product"]
+    mu_product *= mu
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    m.lerp_(g, 1 - beta1)
+    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    denom = v.div(bias_correction2).sqrt().add(eps)
+    p.addcdiv_(g * (-lr * (1.0 - mu) / (1.0 - mu_product)), denom)
+    p.addcdiv_(m * (-lr * mu_next / (1.0 - mu_product * mu_next)), denom)

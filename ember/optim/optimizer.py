@@ -441,23 +441,15 @@ def check_fused(fused, foreach, differentiable):
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
-def check_not_differentiable(differentiable, name):
-    """Refuse differentiable=True for an optimizer `name` whose update has no Tensor-op form."""
-    if differentiable:
-        raise NotImplementedError(
-            f"differentiable=True is not supported by ember's {name} (its update is applied to "
-            f"the parameters' data outside autograd); differentiable=True is built for "
-            f"{', '.join(DIFFERENTIABLE_OPTIMIZERS)}")
-
-
 # the optimizers whose step has a Tensor-op form that autograd records (differentiable=True)
-DIFFERENTIABLE_OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
+DIFFERENTIABLE_OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+                             "NAdam", "RAdam", "ASGD", "Rprop")
 
 
 def differentiable_params(group, name, foreach_ok=False):
     """The parameters of a differentiable=True `group` that have a gradient, after torch's
     refusals: foreach=True (torch's _foreach kernels record no autograd; SGD's do, so it
-    passes `foreach_ok`), and complex parameters, not built here."""
+    passes `foreach_ok`); complex parameters and sparse gradients are not built here."""
     if group.get("foreach") and not foreach_ok:
         raise AssertionError("_foreach ops don't support autograd")
     params = [p for p in group["params"] if p._grad is not None]
@@ -465,6 +457,9 @@ def differentiable_params(group, name, foreach_ok=False):
         if p.dtype.is_complex:
             raise NotImplementedError(f"{name}(differentiable=True) is not built for complex "
                                       f"parameters (got {p.dtype})")
+        if p._grad.is_sparse:
+            raise NotImplementedError(f"{name}(differentiable=True) is not built for sparse "
+                                      f"gradients")
     return params
 
 
@@ -477,11 +472,12 @@ def hyper(x):
 
 
 def number(x, op, arg):
-    """A hyper-parameter where torch's update passes it as a Number argument `arg` of the
-    in-place op `op`: a Tensor that requires grad is refused with torch's TypeError (the
-    Number would cut it from the graph), another Tensor read as its value."""
+    """A hyper-parameter where torch's update passes it as a Number argument `arg` (named
+    as torch's message names it, "'alpha'") of the op `op`: a Tensor that requires grad
+    is refused with torch's TypeError (a Number would cut it from the graph), another
+    Tensor read as its value."""
     if isinstance(x, Tensor):
         if x.requires_grad:
-            raise TypeError(f"{op}(): argument '{arg}' must be Number, not Tensor")
+            raise TypeError(f"{op}(): argument {arg} must be Number, not Tensor")
         return x.item()
     return x

@@ -1,8 +1,8 @@
 """RAdam: Adam with a rectified adaptive learning rate (Liu et al., 2019)."""
 from .._backend import array_namespace
 from .._tensor import Tensor
-from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_not_differentiable,
-                        _to_scalar, _new_step, _step_tensor, _lerp_, _real_view)
+from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, _to_scalar, _new_step,
+                        _step_tensor, _lerp_, _real_view, differentiable_params, hyper)
 
 __all__ = ["RAdam"]
 
@@ -30,7 +30,6 @@ class RAdam(Optimizer):
         check_nonneg(eps, "epsilon")
         check_betas(betas)
         check_nonneg(weight_decay, "weight_decay")
-        check_not_differentiable(differentiable, "RAdam")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize, foreach=foreach, capturable=capturable,
                                       decoupled_weight_decay=decoupled_weight_decay,
@@ -41,6 +40,10 @@ class RAdam(Optimizer):
 
     def _update(self):
         for group in self.param_groups:
+            if group["differentiable"]:
+                for p in differentiable_params(group, "RAdam"):
+                    _radam_differentiable(p, _state_of(self.state[p], p), group)
+                continue
             lr, (beta1, beta2) = _to_scalar(group["lr"]), group["betas"]
             eps, wd = group["eps"], group["weight_decay"]
             for p in group["params"]:
@@ -49,11 +52,7 @@ class RAdam(Optimizer):
                 x = p._data
                 xp = array_namespace(x)
                 g = -p._grad._data if group["maximize"] else p._grad._data
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _new_step()
-                    state["exp_avg"] = Tensor._make(xp.zeros_like(x))
-                    state["exp_avg_sq"] = Tensor._make(xp.zeros_like(x))
+                state = _state_of(self.state[p], p)
                 step = _step_tensor(state)
                 if wd != 0:
                     if group["decoupled_weight_decay"]:
@@ -79,3 +78,42 @@ class RAdam(Optimizer):
                 else:
                     x -= m_hat * lr
                 p._bump_version()
+
+
+def _state_of(state, p):
+    """p's `state`, filled on its first step: step 0, zero moments."""
+    if len(state) == 0:
+        xp = array_namespace(p._data)
+        state["step"] = _new_step()
+        state["exp_avg"] = Tensor._make(xp.zeros_like(p._data))
+        state["exp_avg_sq"] = Tensor._make(xp.zeros_like(p._data))
+    return state
+
+
+def _radam_differentiable(p, state, group):
+    """One RAdam step of `p` as Tensor ops that autograd records (differentiable=True), in
+    place on p and its moments: the formula of the class docstring."""
+    lr, (beta1, beta2) = hyper(group["lr"]), group["betas"]
+    eps, wd = group["eps"], group["weight_decay"]
+    g = -p._grad if group["maximize"] else p._grad
+    state["step"] += 1
+    step = state["step"].item()
+    if wd != 0:
+        if group["decoupled_weight_decay"]:
+            p.mul_(1 - lr * wd)
+        else:
+            g = g.add(p, alpha=wd)
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    m.lerp_(g, 1 - beta1)
+    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    bias_correction2 = 1 - beta2 ** step
+    m_hat = m / (1 - beta1 ** step)
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+    if rho_t > 5.0:
+        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        adaptive_lr = bias_correction2 ** 0.5 / v.sqrt().add(eps)
+        p.add_(m_hat * lr * adaptive_lr * rect, alpha=-1.0)
+    else:
+        p.add_(m_hat * lr, alpha=-1.0)

@@ -90,9 +90,9 @@ def _rmsprop_differentiable(p, state, group):
     if momentum > 0:
         buf = state["momentum_buffer"]
         buf.mul_(momentum).addcdiv_(g, avg)
-        p.add_(buf, alpha=number(-lr, "add_", "alpha"))
+        p.add_(buf, alpha=number(-lr, "add_", "'alpha'"))
     else:
-        p.addcdiv_(g, avg, value=number(-lr, "addcdiv_", "value"))
+        p.addcdiv_(g, avg, value=number(-lr, "addcdiv_", "'value'"))
 
 
 def _rmsprop(x, g, state, group, lr):

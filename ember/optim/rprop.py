@@ -1,8 +1,8 @@
 """Rprop: resilient backpropagation (Riedmiller & Braun, 1993)."""
 from .._backend import array_namespace
 from .._tensor import Tensor
-from .optimizer import Optimizer, check_lr, check_not_differentiable, _to_scalar, _new_step, \
-    _step_tensor, _real_view
+from .optimizer import Optimizer, check_lr, _to_scalar, _new_step, _step_tensor, _real_view, \
+    differentiable_params, number
 
 __all__ = ["Rprop"]
 
@@ -24,7 +24,6 @@ class Rprop(Optimizer):
         check_lr(lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
-        check_not_differentiable(differentiable, "Rprop")
         super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, foreach=foreach,
                                       maximize=maximize, differentiable=differentiable,
                                       capturable=capturable))
@@ -36,19 +35,17 @@ class Rprop(Optimizer):
         for group in self.param_groups:
             eta_minus, eta_plus = group["etas"]
             step_size_min, step_size_max = group["step_sizes"]
+            if group["differentiable"]:
+                for p in differentiable_params(group, "Rprop"):
+                    _rprop_differentiable(p, _state_of(self.state[p], p, group), group)
+                continue
             for p in group["params"]:
                 if p._grad is None:
                     continue
                 x = p._data
                 xp = array_namespace(x)
                 g = -p._grad._data if group["maximize"] else p._grad._data
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _new_step()
-                    state["prev"] = Tensor._make(xp.zeros_like(x))
-                    lr = _to_scalar(group["lr"])   # complex: both parts step by lr
-                    state["step_size"] = Tensor._make(
-                        xp.full_like(g, complex(lr, lr) if g.dtype.kind == "c" else lr))
+                state = _state_of(self.state[p], p, group)
                 _step_tensor(state)
                 # complex: the parts as independent reals
                 x, g = _real_view(x), _real_view(g)
@@ -65,3 +62,37 @@ class Rprop(Optimizer):
                 x -= xp.sign(g) * step_size
                 prev[...] = g
                 p._bump_version()
+
+
+def _state_of(state, p, group):
+    """p's `state`, filled on its first step: step 0, a zero previous gradient, every step
+    size lr (both parts of a complex one)."""
+    if len(state) == 0:
+        g = p._grad._data
+        xp = array_namespace(g)
+        lr = _to_scalar(number(group["lr"], "full_like", "'fill_value' (position 2)"))
+        state["step"] = _new_step()
+        state["prev"] = Tensor._make(xp.zeros_like(p._data))
+        state["step_size"] = Tensor._make(
+            xp.full_like(g, complex(lr, lr) if g.dtype.kind == "c" else lr))
+    return state
+
+
+def _rprop_differentiable(p, state, group):
+    """One Rprop step of `p` as Tensor ops that autograd records (differentiable=True), in
+    place on p and its state: the formula of the class docstring. The sign factors are
+    piecewise constant (no gradient); the gradient reaches p through the step sizes of
+    earlier steps and, as torch, through g_prev."""
+    (eta_minus, eta_plus), (step_size_min, step_size_max) = group["etas"], group["step_sizes"]
+    g = -p._grad if group["maximize"] else p._grad
+    state["step"] += 1
+    prev, step_size = state["prev"], state["step_size"]
+    factor = g.mul(prev.clone()).sign()
+    factor[factor.gt(0)] = eta_plus
+    factor[factor.lt(0)] = eta_minus
+    factor[factor.eq(0)] = 1
+    step_size.mul_(factor).clamp_(step_size_min, step_size_max)
+    g = g.clone()
+    g[factor.eq(eta_minus)] = 0           # a sign change: no step, forget g
+    p.addcmul_(g.sign(), step_size, value=-1)
+    prev.copy_(g)

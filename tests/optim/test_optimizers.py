@@ -370,16 +370,6 @@ def test_named_parameters_like_torch():
             opt.add_param_group({"params": [lib.nn.Parameter(lib.ones(1))]})
 
 
-def test_differentiable_is_refused():
-    """differentiable=True where it is not built (see tests/test_optim_differentiable_do.py
-    for the optimizers that have it)."""
-    from ember.optim.optimizer import DIFFERENTIABLE_OPTIMIZERS
-    p = ember.nn.Parameter(ember.ones(2))
-    for name in sorted(set(ALL_OPTIMIZERS) - set(DIFFERENTIABLE_OPTIMIZERS)):
-        with pytest.raises(NotImplementedError):
-            getattr(ember.optim, name)([p], differentiable=True)
-
-
 def test_float32_params_follow_torch():
     """float32 parameters: updates computed in float32 as torch does (loose tolerance)."""
     for name, kwargs in CONFIGS:
