@@ -261,3 +261,30 @@ def test_complex_and_sparse_are_not_built(name):
     p.grad = ember.ones(3).to_sparse()
     with pytest.raises(NotImplementedError, match="sparse"):
         getattr(ember.optim, name)([p], differentiable=True).step()
+
+
+@pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+                                         ("Adam", dict(lr=0.05, weight_decay=0.01)),
+                                         ("RMSprop", dict(lr=0.01))])
+def test_learned_initialisation_as_torch(name, kwargs):
+    """A MAML-style program: inner steps on a regression loss with gradients from
+    autograd.grad(create_graph=True), an outer loss of the adapted weights, its gradient
+    w.r.t. the initial weights (second order through the inner gradients)."""
+    rng = np.random.default_rng(1)
+    x, y, xq = rng.standard_normal((8, 3)), rng.standard_normal((8, 1)), rng.standard_normal((4, 3))
+    out = []
+    for lib in (torch, ember):
+        w0 = lib.tensor(rng.standard_normal((3, 1)) if lib is torch else out[0][2],
+                        requires_grad=True)
+        w = w0.clone()
+        opt = getattr(lib.optim, name)([w], differentiable=True, **kwargs)
+        for _ in range(3):
+            loss = ((lib.tensor(x) @ w - lib.tensor(y)) ** 2).mean()
+            (g,) = lib.autograd.grad(loss, w, create_graph=True)
+            w.grad = g
+            opt.step()
+        outer = (lib.tensor(xq) @ w).pow(2).sum()
+        outer.backward()
+        out.append((w.detach().numpy(), w0.grad.numpy(), w0.detach().numpy()))
+    np.testing.assert_allclose(out[1][0], out[0][0], rtol=1e-10)
+    np.testing.assert_allclose(out[1][1], out[0][1], rtol=1e-9)
