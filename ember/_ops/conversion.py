@@ -368,7 +368,7 @@ class CopySlices(Op):
         # reaches in a gradient's graph: they go when that node is released itself)
         super()._release()
         fn = self.fn
-        if fn is not None and not fn.save_output:
+        if fn is not None and not getattr(fn, "save_output", False):   # (Function nodes: none)
             fn._release()
 
     @staticmethod
