@@ -23,7 +23,10 @@ sigmoids (NumPy's exp-based sigmoid takes four passes and a reciprocal). The rec
 weight is used as a contiguous W_hh^T: OpenBLAS's small-batch GEMM is a third slower with
 the transposed operand.
 """
+import numpy as _np
+
 from ..autograd import grad_mode
+from .._backend import blas_threads as _blas_threads
 from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import ignore_fp_errors, restore_fp_errors
@@ -608,6 +611,11 @@ def _lstm_bptt(k, s, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, ms, g_out, g_h, g
     return grads
 
 
+def _lstm_step_flops(h0, c0):
+    """The operations of one step's recurrent GEMM, h (B, P) @ W_hh^T (P, 4H)."""
+    return 2 * h0.shape[0] * h0.shape[-1] * 4 * c0.shape[-1]
+
+
 def _packed_rows(x, batch_sizes):
     """(x as (N, features) packed rows, its schedule's batch sizes): a padded (T, B, F)
     input is every step with all B rows."""
@@ -638,6 +646,17 @@ class _RecurrentLayer(Op):
         finally:
             restore_fp_errors(token)
 
+    @classmethod
+    def arrays(cls, xp, key, step_flops, fn, *args):
+        """cls.quietly(fn, *args) on arrays of `xp`; on NumPy, at one BLAS thread or the
+        process's count, whichever recent calls of this `key` (the kind of work) ran
+        faster at, when the per-step GEMMs make `step_flops` operations, few enough to be
+        slowed by a second thread (ember._backend.blas_threads)."""
+        if xp is _np:
+            return _blas_threads.at_one_thread(cls.quietly, fn, *args, flops=step_flops,
+                                               key=key)
+        return cls.quietly(fn, *args)
+
     @staticmethod
     def wrap(grads, x):
         """Array gradients as Tensors, x's laid out as x."""
@@ -663,8 +682,10 @@ class LSTMLayer(_RecurrentLayer):
         rows, bs = _packed_rows(x, batch_sizes)
         s = _Schedule(bs, reverse)
         k = _ArrayKernel(ctx.xp)
-        hs, cs, acts, tcs, ms = cls.quietly(_lstm_recurrence, k, s, rows, h0, c0, w_ih, w_hh,
-                                            b_ih, b_hh, w_hr)
+        ctx.key = ("lstm", rows.dtype, s.N, s.B, rows.shape[-1], h0.shape[-1], c0.shape[-1])
+        hs, cs, acts, tcs, ms = cls.arrays(ctx.xp, ctx.key, _lstm_step_flops(h0, c0),
+                                           _lstm_recurrence, k, s, rows, h0, c0, w_ih, w_hh,
+                                           b_ih, b_hh, w_hr)
         # (without projection ms is hs, read from the saved output; kept for its shape)
         ctx.schedule, ctx.arrays = s, (cs, acts, tcs, None if w_hr is None else ms)
         out = _as_input(hs.all, x)
@@ -695,9 +716,10 @@ class LSTMLayer(_RecurrentLayer):
         w_hr = None if saved[7] is None else saved[7]._data
         hs = _ArraySteps(saved[8]._data.reshape(-1, P), s) if cls.save_output else ctx.hs
         cs, acts, tcs, ms = ctx.arrays
-        grads = cls.quietly(_lstm_bptt, _ArrayKernel(ctx.xp), s, rows, h0, c0, w_ih, w_hh, hs,
-                            cs, acts, tcs, ms,
-                            g_out._data.reshape(-1, P), g_h._data, g_c._data, need, w_hr)
+        grads = cls.arrays(ctx.xp, ctx.key + ("backward",), _lstm_step_flops(h0, c0),
+                           _lstm_bptt, _ArrayKernel(ctx.xp), s, rows, h0, c0, w_ih, w_hh, hs,
+                           cs, acts, tcs, ms,
+                           g_out._data.reshape(-1, P), g_h._data, g_c._data, need, w_hr)
         return tuple(cls.wrap(grads, x))
 
 
