@@ -1,4 +1,5 @@
-"""ember._backend.blas_threads: small GEMMs at one BLAS thread around the fused LSTM layer.
+"""ember._backend.blas_threads: small GEMMs at one BLAS thread around the fused LSTM, GRU
+and RNN layers.
 
 The count is restored, never raised above the user's setting, the switch and the timed
 choice give bit-identical results to a run at one thread, and concurrent switches leave
@@ -102,14 +103,16 @@ def test_timed_choice_takes_the_faster_and_explores(two_threads, monkeypatch):
     assert late[-10:].count(2) >= 8
 
 
-def _lstm_step(lib, seed, proj=0, packed=False):
+def _lstm_step(lib, seed, proj=0, packed=False, kind="LSTM"):
     lib.manual_seed(seed)
-    lstm = lib.nn.LSTM(8, 16, batch_first=True, proj_size=proj)
+    lstm = lib.nn.LSTM(8, 16, batch_first=True, proj_size=proj) if kind == "LSTM" else \
+        getattr(lib.nn, kind)(8, 16, batch_first=True)
     rng = np.random.default_rng(seed)
     x = lib.from_numpy(rng.standard_normal((4, 6, 8), dtype=np.float32)).requires_grad_()
     inp = lib.nn.utils.rnn.pack_padded_sequence(x, [6, 5, 3, 2], batch_first=True) \
         if packed else x
-    out, (h, c) = lstm(inp)
+    out, state = lstm(inp)
+    h, c = state if kind == "LSTM" else (state, state)
     if packed:
         out = out.data
     (out.sum() + (h * 2).sum() + (c * 3).sum()).backward()
@@ -117,13 +120,15 @@ def _lstm_step(lib, seed, proj=0, packed=False):
             (out, h, c, x.grad, *(p.grad for p in lstm.parameters()))]
 
 
-@pytest.mark.parametrize("proj,packed", [(0, False), (4, False), (0, True)])
-def test_lstm_bit_identical_to_one_thread(two_threads, proj, packed):
+@pytest.mark.parametrize("proj,packed,kind", [(0, False, "LSTM"), (4, False, "LSTM"),
+                                               (0, True, "LSTM"), (0, False, "GRU"),
+                                               (0, True, "RNN")])
+def test_bit_identical_to_one_thread(two_threads, proj, packed, kind):
     blas_threads.set_num_threads(1)
-    want = _lstm_step(ember, 0, proj, packed)
+    want = _lstm_step(ember, 0, proj, packed, kind)
     blas_threads.set_num_threads(2)
     for _ in range(3):   # the timed choice tries both paths
-        got = _lstm_step(ember, 0, proj, packed)
+        got = _lstm_step(ember, 0, proj, packed, kind)
         assert blas_threads.num_threads() == 2
         for w, g in zip(want, got):
             assert np.array_equal(w, g)
@@ -136,11 +141,14 @@ def test_lstm_matches_torch_with_the_switch(two_threads):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
 
 
-def test_lstm_records_its_choice(two_threads):
-    _lstm_step(ember, 2)
+def test_layers_record_their_choice(two_threads):
+    for kind in ("LSTM", "GRU", "RNN"):
+        _lstm_step(ember, 2, kind=kind)
     keys = list(blas_threads._PACE)
-    assert any(k[0] == "lstm" and k[-1] != "backward" for k in keys)
-    assert any(k[-1] == "backward" for k in keys)
+    for name in ("lstm", "_gru_recurrence", "_rnn_recurrence"):
+        assert any(k[0] == name and k[-1] != "backward" for k in keys)
+        assert any(k[0] == name and k[-1] == "backward" for k in keys)
+    assert blas_threads.num_threads() == 2
 
 
 def test_concurrent_switches_restore_the_count(two_threads):

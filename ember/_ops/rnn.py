@@ -611,9 +611,9 @@ def _lstm_bptt(k, s, x, h0, c0, w_ih, w_hh, hs, cs, acts, tcs, ms, g_out, g_h, g
     return grads
 
 
-def _lstm_step_flops(h0, c0):
-    """The operations of one step's recurrent GEMM, h (B, P) @ W_hh^T (P, 4H)."""
-    return 2 * h0.shape[0] * h0.shape[-1] * 4 * c0.shape[-1]
+def _step_flops(h0, w_hh):
+    """The operations of one step's recurrent GEMM, h (B, P) @ W_hh^T (P, gates)."""
+    return 2 * h0.shape[0] * h0.shape[-1] * w_hh.shape[0]
 
 
 def _packed_rows(x, batch_sizes):
@@ -683,7 +683,7 @@ class LSTMLayer(_RecurrentLayer):
         s = _Schedule(bs, reverse)
         k = _ArrayKernel(ctx.xp)
         ctx.key = ("lstm", rows.dtype, s.N, s.B, rows.shape[-1], h0.shape[-1], c0.shape[-1])
-        hs, cs, acts, tcs, ms = cls.arrays(ctx.xp, ctx.key, _lstm_step_flops(h0, c0),
+        hs, cs, acts, tcs, ms = cls.arrays(ctx.xp, ctx.key, _step_flops(h0, w_hh),
                                            _lstm_recurrence, k, s, rows, h0, c0, w_ih, w_hh,
                                            b_ih, b_hh, w_hr)
         # (without projection ms is hs, read from the saved output; kept for its shape)
@@ -716,7 +716,7 @@ class LSTMLayer(_RecurrentLayer):
         w_hr = None if saved[7] is None else saved[7]._data
         hs = _ArraySteps(saved[8]._data.reshape(-1, P), s) if cls.save_output else ctx.hs
         cs, acts, tcs, ms = ctx.arrays
-        grads = cls.arrays(ctx.xp, ctx.key + ("backward",), _lstm_step_flops(h0, c0),
+        grads = cls.arrays(ctx.xp, ctx.key + ("backward",), _step_flops(h0, w_hh),
                            _lstm_bptt, _ArrayKernel(ctx.xp), s, rows, h0, c0, w_ih, w_hh, hs,
                            cs, acts, tcs, ms,
                            g_out._data.reshape(-1, P), g_h._data, g_c._data, need, w_hr)
@@ -822,7 +822,9 @@ class _StackedStatesLayer(_RecurrentLayer):
         rows, bs = _packed_rows(x, batch_sizes)
         s = _Schedule(bs, reverse)
         k = _ArrayKernel(ctx.xp)
-        states = cls.quietly(cls.recurrence, k, s, rows, h0, w_ih, w_hh, b_ih, b_hh, *params)
+        ctx.key = (cls.recurrence.__name__, rows.dtype, s.N, s.B, rows.shape[-1], h0.shape[-1])
+        states = cls.arrays(ctx.xp, ctx.key, _step_flops(h0, w_hh), cls.recurrence, k, s,
+                            rows, h0, w_ih, w_hh, b_ih, b_hh, *params)
         ctx.schedule, ctx.arrays, ctx.params = s, states, params
         return _as_input(states[0].all, x).copy(), s.finals(k, states[0]).copy()
 
@@ -845,9 +847,10 @@ class _StackedStatesLayer(_RecurrentLayer):
         else:
             rows = x._data.reshape(-1, x.shape[-1])
             h0, w_ih, w_hh = (t._data for t in saved[1:4])
-            grads = cls.quietly(cls.bptt, _ArrayKernel(ctx.xp), s, rows, h0, w_ih, w_hh,
-                                *ctx.arrays, g_out._data.reshape(-1, H), g_h._data, *params,
-                                need)
+            grads = cls.arrays(ctx.xp, ctx.key + ("backward",), _step_flops(h0, w_hh),
+                               cls.bptt, _ArrayKernel(ctx.xp), s, rows, h0, w_ih, w_hh,
+                               *ctx.arrays, g_out._data.reshape(-1, H), g_h._data, *params,
+                               need)
             grads = cls.wrap(grads, x)
         del grads[2]   # the c0 slot
         return tuple(grads)
