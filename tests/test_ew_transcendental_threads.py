@@ -41,7 +41,7 @@ def jobs(monkeypatch):
     yield seen
     _threads._STATE["num_threads"], parallel.SETTING[0] = state, setting
     from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
+    threadpool_limits(1, user_api="blas")   # (BLAS only: not torch's OpenMP threads, which pick its kernels)
 
 
 def _values(n, dtype, positive=False, unit=False):

@@ -30,6 +30,9 @@ _ATEN_OVERRIDES = {
     "IndexBackwardBackward0": "index_put",
     "CtcLossBackwardBackward0": "_ctc_loss_backward",
     "CtcLossBackward0": "_ctc_loss",
+    "UpsampleNearestExact1DBackward0": "_upsample_nearest_exact1d",
+    "UpsampleNearestExact2DBackward0": "_upsample_nearest_exact2d",
+    "UpsampleNearestExact3DBackward0": "_upsample_nearest_exact3d",
 }
 
 # node names that name no ATen operator: ember's internal helper ops and
