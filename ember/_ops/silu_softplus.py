@@ -163,7 +163,9 @@ class Softplus(Op):
         from .pointwise import where
         z = x * beta
         e = z.exp()
-        return where(z > threshold, grad, grad * e / (e + 1))
+        # grad first, so the result is laid out as the gradient (PyTorch's kernel iterates
+        # grad first); a factor of 1 where beta x > threshold (e may be inf there)
+        return grad * where(z > threshold, 1.0, e / (e + 1))
 
 
 def silu(input):
