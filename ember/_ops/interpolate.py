@@ -402,6 +402,16 @@ def _node_name(mode, dim, antialias):
     return f"Upsample{_NODE_MODE[mode]}{dim}D{'Aa' if antialias else ''}Backward0"
 
 
+# every kernel's node class made at import, so that the Op subclasses the profiler's and
+# __torch_dispatch__'s name tables (and their tests) enumerate do not depend on which ran
+for _mode, _dims in (("nearest", (1, 2, 3)), ("nearest-exact", (1, 2, 3)), ("linear", (1,)),
+                     ("bilinear", (2,)), ("bicubic", (2,)), ("trilinear", (3,))):
+    for _dim in _dims:
+        for _aa in ((False, True) if _mode in ("bilinear", "bicubic") else (False,)):
+            _upsample_class(_node_name(_mode, _dim, _aa))
+del _mode, _dims, _dim, _aa
+
+
 def _rename(out, name):
     """Give the top node of a composite op torch's name for its fused kernel."""
     if out.grad_fn is not None:

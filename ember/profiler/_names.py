@@ -33,6 +33,8 @@ _ATEN_OVERRIDES = {
     "UpsampleNearestExact1DBackward0": "_upsample_nearest_exact1d",
     "UpsampleNearestExact2DBackward0": "_upsample_nearest_exact2d",
     "UpsampleNearestExact3DBackward0": "_upsample_nearest_exact3d",
+    "UpsampleBilinear2DAaBackward0": "_upsample_bilinear2d_aa",
+    "UpsampleBicubic2DAaBackward0": "_upsample_bicubic2d_aa",
 }
 
 # node names that name no ATen operator: ember's internal helper ops and
