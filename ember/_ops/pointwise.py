@@ -1427,57 +1427,6 @@ def _inplace(fn):
     return method
 
 
-def _new_factory(name, factory, args, dtype, device, requires_grad, layout, pin_memory):
-    """self.new_<name>(*args): the factory's tensor with self's dtype and device unless
-    given; `pin_memory` checked under the method's name, as PyTorch's parser does."""
-    from .creation import pin_memory_arg
-    pin = pin_memory_arg(name, pin_memory)
-    return factory(*args, dtype=dtype, device=device, requires_grad=requires_grad,
-                   layout=layout, pin_memory=pin)
-
-
-def _new_zeros(self, *sizes, size=None, dtype=None, device=None, requires_grad=False,
-               layout=None, pin_memory=False):
-    from .creation import zeros
-    return _new_factory("new_zeros", zeros, sizes if size is None else (size,),
-                        dtype or self.dtype, device or self.device, requires_grad, layout,
-                        pin_memory)
-
-
-def _new_ones(self, *sizes, size=None, dtype=None, device=None, requires_grad=False,
-              layout=None, pin_memory=False):
-    from .creation import ones
-    return _new_factory("new_ones", ones, sizes if size is None else (size,),
-                        dtype or self.dtype, device or self.device, requires_grad, layout,
-                        pin_memory)
-
-
-def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
-              layout=None, pin_memory=False):
-    from .creation import full
-    return _new_factory("new_full", full, (size, fill_value), dtype or self.dtype,
-                        device or self.device, requires_grad, layout, pin_memory)
-
-
-def _new_empty(self, *sizes, size=None, dtype=None, device=None, requires_grad=False,
-               layout=None, pin_memory=False):
-    from .creation import empty
-    return _new_factory("new_empty", empty, sizes if size is None else (size,),
-                        dtype or self.dtype, device or self.device, requires_grad, layout,
-                        pin_memory)
-
-
-def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
-    from .creation import tensor
-    return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
-                  requires_grad=requires_grad)
-
-
-Tensor.new_zeros = _new_zeros
-Tensor.new_ones = _new_ones
-Tensor.new_full = _new_full
-Tensor.new_empty = _new_empty
-Tensor.new_tensor = _new_tensor
 
 _METHODS = ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
             "float_power", "neg", "negative", "positive", "abs", "absolute", "sign", "sgn", "exp",
