@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import ember
-from ember import _threads
 from ember._backend import parallel
+
+from tests.pool_splits import counted_splits  # noqa: E402
 
 torch = pytest.importorskip("torch")
 
@@ -23,25 +24,7 @@ def jobs(monkeypatch):
     """Splits handed to the pool (one entry per split), two threads allowed, the threshold at
     BIG element-passes and pieces of at least 1000 elements (so that pieces start at many
     alignments), no back-off; the thread settings restored."""
-    from ember._ops import pointwise
-    monkeypatch.setattr(parallel, "MIN_WORK", BIG)
-    monkeypatch.setattr(parallel, "MIN_PIECE", 1000)
-    monkeypatch.setattr(pointwise, "_SPLIT_MIN", BIG)
-    monkeypatch.setattr(parallel, "_judge", lambda took, alone: None)
-    monkeypatch.setattr(parallel, "_BACKOFF", [0, 0])
-    state, setting = _threads._STATE["num_threads"], parallel.SETTING[0]
-    seen = []
-    start = parallel._workers
-
-    def counting(count):
-        seen.append(count)
-        return start(count)
-    monkeypatch.setattr(parallel, "_workers", counting)
-    parallel.SETTING[0] = 2
-    yield seen
-    _threads._STATE["num_threads"], parallel.SETTING[0] = state, setting
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(1, user_api="blas")   # (BLAS only: not torch's OpenMP threads, which pick its kernels)
+    yield from counted_splits(monkeypatch, BIG, min_piece=1000)
 
 
 def _values(n, dtype, positive=False, unit=False):

@@ -12,6 +12,8 @@ import ember
 from ember import _threads
 from ember._backend import parallel
 
+from tests.pool_splits import counted_splits  # noqa: E402
+
 torch = pytest.importorskip("torch")
 
 # the tests lower the pool's threshold (1M element-passes) to keep their arrays small;
@@ -26,25 +28,7 @@ def jobs(monkeypatch):
     """The number of splits handed to the pool (a list, one entry per split), with two
     threads allowed and the threshold at BIG; the thread setting and BLAS's one thread (the
     conftest's) restored."""
-    from ember._ops import pointwise
-    monkeypatch.setattr(parallel, "MIN_WORK", BIG)
-    monkeypatch.setattr(pointwise, "_SPLIT_MIN", BIG)
-    # every split goes to the pool: no back-off on this busy machine
-    monkeypatch.setattr(parallel, "_judge", lambda took, alone: None)
-    monkeypatch.setattr(parallel, "_BACKOFF", [0, 0])
-    state, setting = _threads._STATE["num_threads"], parallel.SETTING[0]
-    seen = []
-    start = parallel._workers
-
-    def counting(count):
-        seen.append(count)
-        return start(count)
-    monkeypatch.setattr(parallel, "_workers", counting)
-    parallel.SETTING[0] = 2
-    yield seen
-    _threads._STATE["num_threads"], parallel.SETTING[0] = state, setting
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(1, user_api="blas")   # (BLAS only: not torch's OpenMP threads, which pick its kernels)
+    yield from counted_splits(monkeypatch, BIG)
 
 
 def _both(fn, seen=None):
