@@ -32,6 +32,8 @@ B = {
     ("jit/_script_module.py", "graph"): (3, "ScriptModule.graph of a loaded module"),
     ("jit/__init__.py", "__init__"): (3, "jit.CompilationUnit (compiling TorchScript source)"),
     ("_ember_format.py", "enc"): (3, "ember.save of meta tensors"),
+    ("optim/optimizer.py", "differentiable_params"):
+        (4, "optimizers' differentiable=True with complex parameters or sparse gradients"),
     ("storage/", "resize_"): (3, "untyped_storage().resize_() (FSDP-style storage freeing)"),
     ("storage/", "untyped_storage"): (3, "untyped_storage() of a meta tensor"),
     ("storage/", "_bytes_of"): (4, "storage of a strided CUDA view"),
