@@ -24,7 +24,7 @@ def main():
 
     import ember
     from ember._backend import parallel
-    from ember._ops import pointwise
+    from ember._ops import pointwise_arrays
     from bench.workloads import WORKLOADS
 
     shipped = parallel.MIN_WORK
@@ -39,7 +39,7 @@ def main():
     parallel._judge = counting_judge
 
     def use(threshold):
-        parallel.MIN_WORK = pointwise._SPLIT_MIN = threshold
+        parallel.MIN_WORK = pointwise_arrays.SPLIT_MIN = threshold
 
     step = WORKLOADS[args.workload].setup(ember)
     for _ in range(3):

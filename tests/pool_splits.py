@@ -8,11 +8,11 @@ from ember._backend import parallel
 def counted_splits(monkeypatch, big, min_piece=None):
     """Yields the list of splits (one entry, the worker count, per split) while the pool's
     threshold is `big` element-passes (and pieces of at least `min_piece` elements)."""
-    from ember._ops import pointwise
+    from ember._ops import pointwise_arrays
     monkeypatch.setattr(parallel, "MIN_WORK", big)
     if min_piece is not None:
         monkeypatch.setattr(parallel, "MIN_PIECE", min_piece)
-    monkeypatch.setattr(pointwise, "_SPLIT_MIN", big)
+    monkeypatch.setattr(pointwise_arrays, "SPLIT_MIN", big)
     # every split goes to the pool: no back-off on this busy machine
     monkeypatch.setattr(parallel, "_judge", lambda took, alone: None)
     monkeypatch.setattr(parallel, "_BACKOFF", [0, 0])

@@ -3,7 +3,7 @@ unary, WEIGHT; the `split=` rows of ember/_ops/pointwise.py's unary table, sigmo
 kernel): a split only where the ufunc's loops are measured to give every run of an array
 the bits of one whole call; one thread and two give the same bytes, at pieces cut at odd
 offsets, with special values; values and gradients against torch. `where` selects by bit
-operations (pointwise._select): where's bytes, every dtype, split or not."""
+operations (pointwise_arrays.select): where's bytes, every dtype, split or not."""
 import ml_dtypes
 import numpy as np
 import pytest
@@ -241,7 +241,7 @@ def _operand(dtype, n):
 
 @pytest.mark.parametrize("dtype", WHERE_DTYPES, ids=lambda d: np.dtype(d).name)
 def test_select_gives_wheres_bytes(jobs, dtype):
-    from ember._ops.pointwise import _select
+    from ember._ops.pointwise_arrays import select as _select
     n = 3 * BIG + 5
     cond = rng.random(n) < 0.5
     x, y = _operand(dtype, n), _operand(dtype, n)[::-1].copy()
@@ -292,8 +292,8 @@ def test_fused_backward_as_torchs_formula(jobs, monkeypatch, name):
     """tanh's and sigmoid's backward on large arrays: one blocked kernel in PyTorch's order
     (g (1 - y^2); g (1 - y) y), against torch's tanh_backward/sigmoid_backward of the same
     output; one thread and two give the same bytes; create_graph keeps the composed form."""
-    from ember._ops import pointwise
-    monkeypatch.setattr(pointwise, "_BLOCKED_MIN", 1000)
+    from ember._ops import pointwise_arrays
+    monkeypatch.setattr(pointwise_arrays, "BLOCKED_MIN", 1000)
     monkeypatch.setattr(parallel, "BLOCK_BYTES", 4 * 1003)
     x = (rng.standard_normal(3 * BIG + 5) * 3).astype(np.float32)
     g = rng.standard_normal(x.size).astype(np.float32)
@@ -340,11 +340,11 @@ def test_erf_float32_blocks_and_threads_keep_its_bits(jobs, monkeypatch):
 
 @pytest.mark.parametrize("low", [np.float16, ml_dtypes.bfloat16], ids=["float16", "bfloat16"])
 def test_half_precision_blocks_give_the_whole_forms_bytes(jobs, monkeypatch, low):
-    """A ufunc on large float16/bfloat16 arrays (pointwise._in_float32 -> _half_blocks): each
+    """A ufunc on large float16/bfloat16 arrays (pointwise_arrays.in_float32 -> half_blocks): each
     block widened to float32, computed, rounded; one thread and two give the bytes of the
     whole-array form, and the ember ops torch's (which also round once from float32)."""
-    from ember._ops import pointwise
-    monkeypatch.setattr(pointwise, "_BLOCKED_MIN", 1000)
+    from ember._ops import pointwise_arrays
+    monkeypatch.setattr(pointwise_arrays, "BLOCKED_MIN", 1000)
     monkeypatch.setattr(parallel, "BLOCK_BYTES", 4 * 1009)
     low = np.dtype(low)
     x = (rng.standard_normal(3 * BIG + 7) * 3).astype(np.float32)
@@ -363,15 +363,15 @@ def test_half_precision_blocks_give_the_whole_forms_bytes(jobs, monkeypatch, low
             for threads in (1, 2):
                 parallel.SETTING[0] = threads
                 before = len(jobs)
-                got = pointwise._in_float32(fn, args, low)
+                got = pointwise_arrays.in_float32(fn, args, low)
                 assert got.dtype == low and got.tobytes() == expect.tobytes()
                 exact = fn in parallel.EXACT or parallel.piecewise(fn, np.dtype(np.float32))
                 if fn is not np.power:   # power: an array pair only where probed
                     assert (len(jobs) > before) == (threads == 2 and exact)
     # operands not all of one shape and dtype: the whole form
-    assert pointwise._half_blocks(np.add, (a, a[:1]), low, a.shape) is None
-    assert pointwise._half_blocks(np.add, (a, b.astype(np.float32)), low, a.shape) is None
-    assert pointwise._half_blocks(np.add, (a[::2], b[::2]), low, a[::2].shape) is None
+    assert pointwise_arrays.half_blocks(np.add, (a, a[:1]), low, a.shape) is None
+    assert pointwise_arrays.half_blocks(np.add, (a, b.astype(np.float32)), low, a.shape) is None
+    assert pointwise_arrays.half_blocks(np.add, (a[::2], b[::2]), low, a[::2].shape) is None
     name = "float16" if low == np.float16 else "bfloat16"
     e = [ember.from_numpy(x).to(getattr(ember, name)), ember.from_numpy(x[::-1].copy()).to(
         getattr(ember, name))]

@@ -144,7 +144,7 @@ def test_split_gives_one_threads_bytes(two_threads, name, kw, dtype):
 def test_blocks_give_the_whole_calls_bytes(two_threads, monkeypatch, threads):
     """The multi-pass kernels (silu, softplus, sigmoid) run in blocks of BLOCK_BYTES: with
     small odd blocks the bytes are those of one block over the whole array."""
-    from ember._ops import pointwise
+    from ember._ops import pointwise_arrays
     x = np.concatenate([SPECIAL * 20, rng.standard_normal(20011) * 30]).astype(np.float32)
     grad = rng.standard_normal(x.size).astype(np.float32)
     parallel.SETTING[0] = threads
@@ -152,7 +152,7 @@ def test_blocks_give_the_whole_calls_bytes(two_threads, monkeypatch, threads):
     whole = [_run(ember, name, kw, x, "float32", grad)[:2] for name, kw in fns]
     whole.append(ember.sigmoid(ember.from_numpy(x)).numpy())
     monkeypatch.setattr(parallel, "BLOCK_BYTES", 4 * 997)
-    monkeypatch.setattr(pointwise, "_BLOCKED_MIN", 1000)
+    monkeypatch.setattr(pointwise_arrays, "BLOCKED_MIN", 1000)
     blocked = [_run(ember, name, kw, x, "float32", grad)[:2] for name, kw in fns]
     blocked.append(ember.sigmoid(ember.from_numpy(x)).numpy())
     for w, b in zip(whole[:2], blocked[:2]):

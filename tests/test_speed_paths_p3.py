@@ -177,9 +177,9 @@ def test_set_num_threads_and_omp_num_threads():
 # ---------------------------------------------------------------------------- binary ops
 
 def test_real_threshold(jobs):
-    from ember._ops import pointwise
+    from ember._ops import pointwise_arrays
     seen = jobs
-    n = parallel.MIN_WORK = pointwise._SPLIT_MIN = REAL_MIN_WORK   # the fixture restores BIG
+    n = parallel.MIN_WORK = pointwise_arrays.SPLIT_MIN = REAL_MIN_WORK   # the fixture restores BIG
     (ea, ta), (eb, tb) = _pair((n - 1,)), _pair((n - 1,))
     _vs_torch(ea + eb, ta + tb)
     assert not seen

@@ -4,32 +4,36 @@ Unary float ops are one table (name, forward on arrays, derivative formula) so e
 derivative reads as one line, as in PyTorch's derivatives.yaml. `grad`, `x` (the
 input) and `out` (the output) are Tensors; a formula uses only what its row saves.
 Binary ops beyond the arithmetic core (atan2, hypot, fmod, clamp, bitwise ...) are in
-pointwise_more.py and use the same machinery (`binary_operands`, `opmath`, `_out`).
+pointwise_more.py and use the same machinery: operands and `out=` from
+pointwise_operands.py (`binary_operands`, `_out`), array execution from
+pointwise_arrays.py (`opmath`, and the thread-pool paths a row can name).
 
 Half and bfloat16 are computed in float32 and rounded back once (PyTorch's "opmath"),
 so a Python float operand is not rounded to half precision before the operation.
 """
 import cmath
 import math
-import numbers
 import warnings
 
 import numpy as np
 
 from ..autograd.graph import rename as rename_node, named_class
-from .._backend import array_namespace, ARRAY_TYPES as _ARRAY_TYPES, as_array, is_array, like
-from .._backend import cuda_backend, cupy_kernels, parallel as _parallel
-from .._backend.meta_backend import MetaArray
+from .._backend import as_array, is_array, like
+from .._backend import cupy_kernels, parallel as _parallel
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply, _DISPATCH
 from ._layout import iter_layout
-from . import narrow_dtypes
+from . import narrow_dtypes, pointwise_arrays as _arrays
 from .._dtype import NARROW_SEEN as _NARROW_SEEN
-from ._util import (cast, check_same_device, float_dtype_for, scalar_for, dtype_name,
-                    quietly, quiet_run, unsigned_alpha)
+from ._util import cast, check_same_device, float_dtype_for, dtype_name, quietly, unsigned_alpha
 from .conversion import commit_inplace, inplace_source
+# the operand and array machinery, importable from here as before (other op modules use it)
+from .pointwise_operands import (is_number, number_input, check_broadcast,  # noqa: F401
+                                 binary_operands, float_operands, _out, _scalars,
+                                 _either, conj_if_complex)
+from .pointwise_arrays import opmath, pieces, split_ufunc, fused_backward  # noqa: F401
 
 __all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
            "pow", "float_power", "neg", "negative", "positive", "abs", "absolute", "sign", "sgn",
@@ -41,308 +45,8 @@ __all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide",
            "greater_equal", "less", "less_equal", "not_equal", "where"]
 
 _ndarray = np.ndarray
-_FROM_NP = _dtype._FROM_NP
-_LOW_PRECISION = (np.dtype(np.float16), _dtype.bfloat16.np)
-_FLOAT32 = np.dtype(np.float32)
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
-_SPLIT_MIN = _parallel.MIN_WORK   # elements of a one-pass op worth the thread pool
-
-
-# ---------------------------------------------------------------------------- operands
-
-def is_number(x):
-    return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Tensor)
-
-
-def number_input(input, other):
-    """`input` of add/sub/mul/div/floor_divide, which PyTorch also runs on two Python
-    numbers (torch.add(2, 3.5) is tensor(5.5)): a number there, when `other` is one too,
-    becomes the 0-dim tensor torch.tensor makes of it (int64, the default float dtype,
-    bool or complex) and the usual promotion with the other number follows."""
-    if not isinstance(input, Tensor) and is_number(input) and is_number(other):
-        from .creation import tensor
-        return tensor(input)
-    return input
-
-
-def _scalar_operand(value, dt, exact):
-    """A Python/NumPy scalar operand for an op computed in dtype `dt`.
-
-    With `exact`, half/bfloat16 ops keep the scalar as a Python number: the op runs in
-    float32 (`opmath`) and the scalar is not rounded to half precision first.
-    """
-    if exact and (dt is _dtype.float16 or dt is _dtype.bfloat16):
-        return value.item() if isinstance(value, np.generic) else value
-    return scalar_for(value, dt)
-
-
-def check_broadcast(*shapes):
-    """Raise PyTorch's RuntimeError when `shapes` do not broadcast together."""
-    n = max(len(s) for s in shapes)
-    for i in range(1, n + 1):
-        sizes = [s[-i] for s in shapes if i <= len(s)]
-        big = [v for v in sizes if v != 1]
-        if big and any(v != big[0] for v in big):
-            a, b = big[0], next(v for v in big if v != big[0])
-            raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b ({b}) "
-                               f"at non-singleton dimension {n - i}")
-
-
-def _float_with_scalar(t, value):
-    """The result dtype of float Tensor `t` with a Python int or float (the tensor's own,
-    as result_dtype finds it, without its walk); None for any other pair."""
-    d = t._data.dtype
-    if d.kind == "f":
-        tv = type(value)
-        if tv is float or tv is int:
-            return _FROM_NP[d]
-    return None
-
-
-def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
-    """(inputs, arrays, dtype) for a binary pointwise op under PyTorch's promotion.
-
-    `inputs` holds the Tensor operands (None for a scalar), `arrays` the operands cast to
-    the result dtype (a scalar stays a Python number where that is exact).
-    """
-    if isinstance(a, Tensor):
-        if isinstance(b, Tensor):
-            xa, xb = a._data, b._data
-            d = xa.dtype
-            if d is xb.dtype and type(xa) is _ndarray and type(xb) is _ndarray:
-                # the common case, same dtype on the CPU: nothing to promote or cast
-                if xa.shape != xb.shape:
-                    check_broadcast(xa.shape, xb.shape)
-                return (a, b), (xa, xb), _FROM_NP[d]
-            if d is xb.dtype and type(xa) is type(xb):
-                # both CuPy, one dtype: the dispatcher's on_one_device checks the devices
-                if xa.shape != xb.shape:
-                    check_broadcast(xa.shape, xb.shape)
-                return (a, b), (xa, xb), _FROM_NP[d]
-            da, db = a.dtype, b.dtype
-            dt = da if da is db else _dtype.result_dtype(a, b)
-            xa, xb = cast(a, dt), cast(b, dt)
-            if type(xa) is not _ndarray or type(xb) is not _ndarray:
-                check_same_device(a, b)
-                # a CPU 0-dim tensor joins a CUDA one (ops that skip the dispatcher need it)
-                xa, xb = like(xa, xb), like(xb, xa)
-            if a._data.shape != b._data.shape:
-                check_broadcast(a._data.shape, b._data.shape)
-            return (a, b), (xa, xb), dt
-        tb = type(b)
-        if (tb is float or tb is int) and exact_scalars and a._data.dtype.kind == "f":
-            # the common case, a float tensor and a Python float or int: the tensor's
-            # dtype, its array as it is, the number kept (what the general path gives)
-            return (a, None), (a._data, b), _FROM_NP[a._data.dtype]
-        if is_number(b):
-            dt = _float_with_scalar(a, b) or _dtype.result_dtype(a, b)
-            sb = _scalar_operand(b, dt, exact_scalars)
-            if type(sb) is _ndarray and type(a._data) is not _ndarray:
-                sb = like(sb, a._data)  # a wrapped scalar joins a CUDA tensor on its device
-            return (a, None), (cast(a, dt), sb), dt
-        raise TypeError(f"{fname}(): argument '{names[1]}' (position 2) must be Tensor or Number, "
-                        f"not {type(b).__name__}")
-    ta = type(a)
-    if (ta is float or ta is int) and exact_scalars and isinstance(b, Tensor) and \
-            b._data.dtype.kind == "f":   # (see above)
-        return (None, b), (a, b._data), _FROM_NP[b._data.dtype]
-    if is_number(a) and isinstance(b, Tensor):
-        dt = _float_with_scalar(b, a) or _dtype.result_dtype(a, b)
-        sa = _scalar_operand(a, dt, exact_scalars)
-        if type(sa) is _ndarray and type(b._data) is not _ndarray:
-            sa = like(sa, b._data)
-        return (None, b), (sa, cast(b, dt)), dt
-    raise TypeError(f"{fname}(): argument '{names[0]}' (position 1) must be Tensor, not "
-                    f"{type(a).__name__}")
-
-
-def float_operands(a, b, fname, names=("input", "other")):
-    """binary_operands for an op computed in a float dtype (true division, atan2 ...):
-    integer results become the default float dtype and a Python scalar is not first
-    wrapped to the integer dtype (int8 tensor / 300 divides by 300). A bool scalar becomes
-    a float (NumPy's log1p(True) is float16)."""
-    inputs, arrays, dt = binary_operands(a, b, fname, names=names)
-    fdt = float_dtype_for(dt)
-    if fdt is not dt:
-        arrays = tuple(cast(t, fdt) if t is not None else _float_scalar(v)
-                       for t, v in zip(inputs, (a, b)))
-    return inputs, arrays, fdt
-
-
-def _float_scalar(v):
-    v = v.item() if isinstance(v, np.generic) else v
-    return float(v) if isinstance(v, bool) else v
-
-
-def as_dtype(arrays, dt):
-    """Operands (arrays or scalars) converted to dtype `dt` (a float op on int inputs)."""
-    return tuple(a.astype(dt.np) if is_array(a) and a.dtype != dt.np else a
-                 for a in arrays)
-
-
-def opmath(fn, *args):
-    """fn(*args) on arrays, with half/bfloat16 arrays computed in float32 and the result
-    rounded back once, as PyTorch does; floating-point warnings (log(0), x/0) are silenced
-    since PyTorch returns inf/nan without a warning.
-
-    On CuPy arrays a NumPy ufunc is swapped for CuPy's own (what NumPy's __array_ufunc__
-    dispatch would reach, without that dispatch), and nothing is silenced: CuPy never warns.
-    (Every pointwise op runs through here: the common case, NumPy arrays of 4 or 8 byte
-    items, is one pass over the operands and one call.) A ufunc on a NumPy array of
-    _SPLIT_MIN elements or more is cut into runs on the thread pool (_backend.parallel),
-    with the same result bit for bit."""
-    big = False
-    for a in args:
-        if type(a) is _ndarray:
-            if a.itemsize == 2 and a.dtype in _LOW_PRECISION:
-                return quietly(_in_float32, fn, args, a.dtype)
-            if a.size >= _SPLIT_MIN:
-                big = True
-        elif type(a) in _ARRAY_TYPES:   # CuPy
-            return _opmath_gpu(fn, args)
-        elif type(a) is MetaArray and a.itemsize == 2 and a.dtype in _LOW_PRECISION:
-            return _in_float32(fn, args, a.dtype)   # the meta device: the same dtypes
-    if big and type(fn) is np.ufunc:   # large: split over the thread pool
-        return quietly(_parallel.ufunc, fn, *args)
-    try:
-        return quiet_run(fn, *args)
-    except RuntimeError as e:   # the quiet context is entered already, or fn's own error
-        if "already entered" not in str(e):
-            raise
-    return quietly(fn, *args)
-
-
-def _opmath_gpu(fn, args):
-    low = None
-    for a in args:
-        if type(a) in _ARRAY_TYPES and a.itemsize == 2 and a.dtype in _LOW_PRECISION:
-            low = a.dtype
-            break
-    fn = _GPU_UFUNCS.get(fn) or _gpu_ufunc(fn)
-    return fn(*args) if low is None else _in_float32(fn, args, low)
-
-
-_GPU_UFUNCS = {}    # NumPy ufunc -> CuPy's ufunc of the same name (itself when CuPy lacks it)
-
-
-def _gpu_ufunc(fn):
-    """CuPy's ufunc for NumPy ufunc `fn`; any other callable (array code) is returned."""
-    if type(fn) is not np.ufunc:
-        return fn
-    g = _GPU_UFUNCS[fn] = getattr(cuda_backend().xp, fn.__name__, fn)
-    return g
-
-
-def _in_float32(fn, args, low):
-    """fn on `args` with its arrays of dtype `low` in float32, the result rounded to `low`.
-    A large NumPy case goes by blocks (_half_blocks); an array given twice (a + a) is
-    widened once."""
-    if type(fn) is np.ufunc:
-        big = [a for a in args if type(a) is _ndarray and a.size >= _BLOCKED_MIN]
-        if big:
-            r = _half_blocks(fn, args, low, big[0].shape)
-            if r is not None:
-                return r
-    up = []
-    for a in args:
-        if is_array(a) and a.dtype == low:
-            same = [u for b, u in zip(args, up) if b is a]
-            a = same[0] if same else a.astype(_FLOAT32)
-        up.append(a)
-    return as_array(fn(*up)).astype(low)
-
-
-def _half_blocks(fn, args, low, shape):
-    """_in_float32 of ufunc fn over blocks of C-contiguous NumPy arrays of one shape and
-    dtype `low` (other operands scalars or 0-dim): each block widened, computed and rounded
-    on its own, so the float32 temporaries stay in the cache, on the thread pool when large
-    (NumPy's float16 casts are scalar loops: ~2 ms per 1M elements each way). The same bits
-    as the whole-array form: casts are elementwise, and fn is EXACT or piecewise on float32
-    (parallel.piecewise). None when the operands or fn do not qualify."""
-    if fn.nout != 1 or not (fn in _parallel.EXACT or _parallel.piecewise(fn, _FLOAT32)):
-        return None
-    flat = []
-    for a in args:
-        if type(a) is _ndarray and a.ndim:
-            if a.shape != shape or a.dtype != low or not a.flags.c_contiguous:
-                return None
-            flat.append(a.reshape(-1))
-        elif type(a) is _ndarray or not is_array(a):
-            flat.append(None)
-        else:
-            return None
-    with np.errstate(all="ignore"):
-        r = fn(*[a if f is None else f[:0].astype(_FLOAT32) for a, f in zip(args, flat)])
-    if type(r) is not _ndarray:
-        return None
-    out = np.empty(shape, low)
-    dst = out.reshape(-1)
-    block = _parallel.BLOCK_BYTES // 4
-
-    def run(lo, hi):
-        for start in range(lo, hi, block):
-            end = min(start + block, hi)
-            widened = {}
-            up = []
-            for a, f in zip(args, flat):
-                if f is not None:
-                    key = id(a)
-                    if key not in widened:
-                        widened[key] = f[start:end].astype(_FLOAT32)
-                    a = widened[key]
-                up.append(a)
-            dst[start:end] = fn(*up)
-    _parallel.split(dst.size, run, passes=12)
-    return out
-
-
-def _out(result, out, overlap_ok=False):
-    """Write `result` into the `out=` tensor. An `out` of another shape is resized, taking
-    the result's memory layout (PyTorch restrides a resized output to the strides it
-    computed, so `exp(x.t(), out=empty(0))` is transposed like `exp(x.t())`).
-    `overlap_ok`: an expanded `out` is allowed (reductions: PyTorch does not check)."""
-    if out is None:
-        return result
-    if not isinstance(out, Tensor):
-        raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
-    if out.shape != result.shape:
-        if out._data.size:
-            warnings.warn(f"An output with one or more elements was resized since it had shape "
-                          f"{list(out.shape)}, which does not match the required output shape "
-                          f"{list(result.shape)}. This behavior is deprecated, and in a future "
-                          f"PyTorch release outputs will not be resized unless they have zero "
-                          f"elements. You can explicitly reuse an out tensor t by resizing it, "
-                          f"inplace, to zero elements with t.resize_(0).", UserWarning,
-                          stacklevel=3)
-        out._data = array_namespace(result._data).empty_like(result._data,
-                                                             dtype=out._data.dtype)
-    with grad_mode.no_grad():
-        commit_inplace(out, result, overlap_ok)
-    return out
-
-
-def _scalars(x, y):
-    """The operands of a binary forward that are Python scalars (None for arrays)."""
-    tx, ty = type(x), type(y)
-    return (None if tx is _ndarray or tx in _ARRAY_TYPES else x,
-            None if ty is _ndarray or ty in _ARRAY_TYPES else y)
-
-
-def _either(tensor, scalar):
-    return tensor if tensor is not None else scalar
-
-
-def conj_if_complex(v):
-    """conj(v) for a complex Tensor or number; anything real is returned itself (free).
-
-    PyTorch's complex gradients are conjugate Wirtinger derivatives: an op out = f(z)
-    passes grad * conj(df/dz) back, so backward formulas conjugate their factors."""
-    if isinstance(v, Tensor):
-        return v.conj() if v._data.dtype.kind == "c" else v
-    if isinstance(v, (complex, np.complexfloating)):
-        return v.conjugate()
-    return v
 
 
 # ---------------------------------------------------------------------------- arithmetic
@@ -806,26 +510,6 @@ class Unary(Op):
     elementwise = True
 
 
-def _pieces(kernel, passes, uses, blocked=False):
-    """An Op forward: kernel(x_run, out_run) over runs of a large float32/float64 NumPy x on
-    the thread pool (parallel.unary: only with every non-exact ufunc in `uses` piecewise
-    there, so the bits are one whole call's), floating-point warnings silenced; None when x
-    does not qualify. `blocked` (a kernel of several passes): from _BLOCKED_MIN elements
-    on, even on one thread, in blocks that keep its passes in the L2 cache."""
-    def forward(x):
-        if type(x) is _ndarray and (x.size * passes >= _SPLIT_MIN or
-                                    blocked and x.size >= _BLOCKED_MIN):
-            return quietly(_parallel.unary, kernel, x, passes, uses, blocked)
-        return None
-    return forward
-
-
-_BLOCKED_MIN = 1 << 17
-
-
-def _split_ufunc(f):
-    """_pieces for one unary ufunc f: f(x_run, out=out_run)."""
-    return _pieces(lambda x, out: f(x, out=out), _parallel.WEIGHT.get(f, 1), (f,))
 
 
 def _unary_row(name, node_name, fwd, bwd, save, kind="float", reject=None, int_identity=False,
@@ -842,7 +526,7 @@ def _unary_row(name, node_name, fwd, bwd, save, kind="float", reject=None, int_i
     jvp(t, x, out) -> J t: the op's own forward-mode rule (Op.jvp), for an op whose bwd has a
     masked singular point (sgn at 0); by default J t is derived from bwd.
     split(x) -> array or None: the forward of a large NumPy array in pieces on the thread
-    pool (_pieces), None where it does not apply (fwd then runs whole).
+    pool (pieces), None where it does not apply (fwd then runs whole).
     """
     def forward(ctx, x):
         y = split(x)
@@ -929,74 +613,74 @@ def _sgn_backward(g, x, out):
 # name, node, forward(xp, x), derivative(grad, x, out), saved
 exp = _unary_row("exp", "ExpBackward0", lambda xp, x: xp.exp(x),
                  lambda g, x, out: g * out, "out",
-                 split=_split_ufunc(np.exp))
+                 split=split_ufunc(np.exp))
 exp2 = _unary_row("exp2", "Exp2Backward0", lambda xp, x: xp.exp2(x),
                   lambda g, x, out: g * out * _LN2, "out",
-                  split=_split_ufunc(np.exp2))
+                  split=split_ufunc(np.exp2))
 expm1 = _unary_row("expm1", "Expm1Backward0", lambda xp, x: xp.expm1(x),
                    lambda g, x, out: g * (out + 1), "out",
-                   split=_split_ufunc(np.expm1))
+                   split=split_ufunc(np.expm1))
 log = _unary_row("log", "LogBackward0", lambda xp, x: xp.log(x),
                  lambda g, x, out: g / x, "x",
-                 split=_split_ufunc(np.log))
+                 split=split_ufunc(np.log))
 log1p = _unary_row("log1p", "Log1PBackward0", lambda xp, x: xp.log1p(x),
                    lambda g, x, out: g / (x + 1), "x",
-                   split=_split_ufunc(np.log1p))
+                   split=split_ufunc(np.log1p))
 log2 = _unary_row("log2", "Log2Backward0", lambda xp, x: xp.log2(x),
                   lambda g, x, out: g / (x * _LN2), "x",
-                  split=_split_ufunc(np.log2))
+                  split=split_ufunc(np.log2))
 log10 = _unary_row("log10", "Log10Backward0", lambda xp, x: xp.log10(x),
                    lambda g, x, out: g / (x * _LN10), "x",
-                   split=_split_ufunc(np.log10))
+                   split=split_ufunc(np.log10))
 sqrt = _unary_row("sqrt", "SqrtBackward0", lambda xp, x: xp.sqrt(x),
                   lambda g, x, out: g / (2 * out), "out",
-                  split=_split_ufunc(np.sqrt))
+                  split=split_ufunc(np.sqrt))
 rsqrt = _unary_row("rsqrt", "RsqrtBackward0", lambda xp, x: 1 / xp.sqrt(x),
                    lambda g, x, out: -0.5 * g * out.pow(3), "out")
 reciprocal = _unary_row("reciprocal", "ReciprocalBackward0", lambda xp, x: 1 / x,
                         lambda g, x, out: -g * out * out, "out")
 sin = _unary_row("sin", "SinBackward0", lambda xp, x: xp.sin(x),
                  lambda g, x, out: g * cos(x), "x",
-                 split=_split_ufunc(np.sin))
+                 split=split_ufunc(np.sin))
 cos = _unary_row("cos", "CosBackward0", lambda xp, x: xp.cos(x),
                  lambda g, x, out: -g * sin(x), "x",
-                 split=_split_ufunc(np.cos))
+                 split=split_ufunc(np.cos))
 tan = _unary_row("tan", "TanBackward0", lambda xp, x: xp.tan(x),
                  lambda g, x, out: g * (1 + out * out), "out",
-                 split=_split_ufunc(np.tan))
+                 split=split_ufunc(np.tan))
 asin = _unary_row("asin", "AsinBackward0", lambda xp, x: xp.arcsin(x),
                   lambda g, x, out: g * (1 - x * x).rsqrt(), "x",
-                  split=_split_ufunc(np.arcsin))
+                  split=split_ufunc(np.arcsin))
 acos = _unary_row("acos", "AcosBackward0", lambda xp, x: xp.arccos(x),
                   lambda g, x, out: -g * (1 - x * x).rsqrt(), "x",
-                  split=_split_ufunc(np.arccos))
+                  split=split_ufunc(np.arccos))
 atan = _unary_row("atan", "AtanBackward0", lambda xp, x: xp.arctan(x),
                   lambda g, x, out: g / (x * x + 1), "x",
-                  split=_split_ufunc(np.arctan))
+                  split=split_ufunc(np.arctan))
 sinh = _unary_row("sinh", "SinhBackward0", lambda xp, x: xp.sinh(x),
                   lambda g, x, out: g * cosh(x), "x",
-                  split=_split_ufunc(np.sinh))
+                  split=split_ufunc(np.sinh))
 cosh = _unary_row("cosh", "CoshBackward0", lambda xp, x: xp.cosh(x),
                   lambda g, x, out: g * sinh(x), "x",
-                  split=_split_ufunc(np.cosh))
+                  split=split_ufunc(np.cosh))
 tanh = _unary_row("tanh", "TanhBackward0", lambda xp, x: xp.tanh(x),
-                  lambda g, x, out: _fused_backward(_tanh_back_run, g, out,
+                  lambda g, x, out: fused_backward(_tanh_back_run, g, out,
                                                     lambda: g * ((1 - out) * (1 + out))),
                   "out",
-                  split=_split_ufunc(np.tanh))
+                  split=split_ufunc(np.tanh))
 asinh = _unary_row("asinh", "AsinhBackward0", lambda xp, x: xp.arcsinh(x),
                    lambda g, x, out: g * (x * x + 1).rsqrt(), "x",
-                   split=_split_ufunc(np.arcsinh))
+                   split=split_ufunc(np.arcsinh))
 acosh = _unary_row("acosh", "AcoshBackward0", lambda xp, x: xp.arccosh(x),
                    lambda g, x, out: g * (x * x - 1).rsqrt(), "x",
-                   split=_split_ufunc(np.arccosh))
+                   split=split_ufunc(np.arccosh))
 atanh = _unary_row("atanh", "AtanhBackward0", lambda xp, x: xp.arctanh(x),
                    lambda g, x, out: g / (1 - x * x), "x",
-                   split=_split_ufunc(np.arctanh))
+                   split=split_ufunc(np.arctanh))
 sigmoid = _unary_row("sigmoid", "SigmoidBackward0", lambda xp, x: _sigmoid_array(xp, x),
-                     lambda g, x, out: _fused_backward(_sigmoid_back_run, g, out,
+                     lambda g, x, out: fused_backward(_sigmoid_back_run, g, out,
                                                        lambda: g * (1 - out) * out), "out",
-                     split=_pieces(lambda x, out: _sigmoid_run(x, out), 9, (np.exp,), True))
+                     split=pieces(lambda x, out: _sigmoid_run(x, out), 9, (np.exp,), True))
 deg2rad = _unary_row("deg2rad", "Deg2RadBackward0", lambda xp, x: x * (math.pi / 180),
                      lambda g, x, out: g * (math.pi / 180), "",
                      reject=_no_complex(RuntimeError, "deg2rad is not supported for complex "
@@ -1061,7 +745,7 @@ def _relu_array(xp, x):
     of zeros: maximum's array-array loop is SIMD, its array-scalar loop is not (16x64x512
     float32: 0.15 vs 0.26 ms)."""
     if xp is np and x.dtype.kind == "f":
-        if x.size >= _SPLIT_MIN and x.flags.c_contiguous:
+        if x.size >= _arrays.SPLIT_MIN and x.flags.c_contiguous:
             # large: on the thread pool, as rows of up to 4096 (a power of two dividing
             # the size) against a zero row
             row = min(x.size & -x.size, 4096)
@@ -1130,19 +814,6 @@ def _sigmoid_array(xp, x):
     e += 1
     return xp.divide(x.dtype.type(1), e).astype(x.dtype, copy=False)
 
-
-def _fused_backward(kernel, g, out, composed):
-    """kernel(g_run, out_run, result_run) over blocks of large same-shape C-contiguous
-    float32/float64 NumPy arrays g and out (parallel.runs: on the pool when worth it) as a
-    Tensor, when backward runs on arrays (no create_graph); otherwise composed(), the same
-    formula in ember ops. The kernels call only exact IEEE operations."""
-    gd, od = g._data, out._data
-    if type(gd) is _ndarray and gd.size >= _BLOCKED_MIN and \
-            not grad_mode.backward_on_tensors():
-        r = _parallel.runs(kernel, (gd, od), 4, blocked=True)
-        if r is not None:
-            return Tensor._make(r)
-    return composed()
 
 
 def _tanh_back_run(g, y, out):
@@ -1305,8 +976,8 @@ class Where(Op):
     @staticmethod
     def forward(ctx, cond, x, y):
         ctx.cond = cond
-        if type(cond) is _ndarray and cond.size >= _SELECT_MIN:
-            r = _select(cond, x, y)
+        if type(cond) is _ndarray and cond.size >= _arrays.SELECT_MIN:
+            r = _arrays.select(cond, x, y)
             if r is not None:
                 return r
         return np.where(cond, x, y)
@@ -1320,54 +991,6 @@ class Where(Op):
         return None, gx, gy
 
 
-_SELECT_MIN = 1 << 14   # below, np.where's one call beats _select's five
-_BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-
-def _select(cond, x, y):
-    """np.where(cond, x, y) by bit operations, for a C-contiguous bool cond with operands of
-    its shape (C-contiguous) or 0-dim (scalars), of 1- to 8-byte items; None otherwise.
-
-    NumPy's where branches per element: on a random condition it mispredicts half of them
-    (1M float32: ~4 ms, 13x a multiply). Here out = y ^ ((x ^ y) & m), m all ones where
-    cond holds: five branch-free passes, the same bits as where's (a selection: NaN
-    payloads and signed zeros kept), cut into runs on the thread pool when large."""
-    if not cond.flags.c_contiguous or cond.dtype != np.bool_:
-        return None
-    c = cond.reshape(-1)
-    ops = []
-    for a in (x, y):
-        if type(a) is _ndarray and a.shape == cond.shape and a.flags.c_contiguous:
-            ops.append(a.reshape(-1))
-        elif type(a) is _ndarray and a.ndim == 0 or not is_array(a):
-            ops.append(a)
-        else:
-            return None
-    # where's own result dtype (NumPy's promotion, weak Python scalars included)
-    dt = np.where(c[:0], *[a[:0] if type(a) is _ndarray and a.ndim else a for a in ops]).dtype
-    bits = _BITS.get(dt.itemsize)
-    if bits is None or dt.hasobject:
-        return None
-    views = []
-    for a in ops:
-        if type(a) is _ndarray and a.ndim:
-            if a.dtype != dt:
-                return None
-            views.append(a.view(bits))
-        else:
-            views.append(np.asarray(a, dtype=dt).view(bits))
-    xb, yb = views
-    out = np.empty(c.shape, dt)
-    ob = out.view(bits)
-
-    def run(lo, hi):
-        m = np.negative(c[lo:hi].view(np.uint8), dtype=bits)   # 0 or all ones
-        piece = lambda v: v[lo:hi] if v.ndim else v
-        t = np.bitwise_xor(piece(xb), piece(yb), out=ob[lo:hi])
-        t &= m
-        t ^= piece(yb)
-    _parallel.split(c.size, run, passes=5)
-    return out.reshape(cond.shape)
 
 
 def where(condition, input=None, other=None, *, out=None):

@@ -21,10 +21,11 @@ from ._base import Op, apply, _DISPATCH
 from . import narrow_dtypes
 from ._erf_coeffs import PIECES as _ERFCX_PIECES, FLOAT32_PIECES as _ERFCX_FLOAT32
 from ._util import cast, dtype_name
-from .pointwise import (_inplace, _out, _reflect, _scalars, _either, _unary_row,
-                        scalar_first_overload, binary_operands, float_operands, check_broadcast, div, is_number, log,
-                        number_input, opmath, where,
-                        _not_for, _INTS, conj_if_complex)
+from .pointwise_operands import (binary_operands, float_operands, check_broadcast, is_number,
+                                 number_input, _out, _scalars, _either, conj_if_complex)
+from .pointwise_arrays import opmath
+from .pointwise import (_inplace, _reflect, _unary_row, _not_for, _INTS, scalar_first_overload,
+                        div, log, where)
 
 __all__ = ["floor_divide", "remainder", "fmod", "clamp", "clip", "clamp_min", "clamp_max",
            "maximum", "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "nan_to_num",

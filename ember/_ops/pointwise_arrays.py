@@ -1,0 +1,226 @@
+"""How pointwise ops run on arrays: `opmath` (every pointwise forward goes through it:
+half/bfloat16 computed in float32 and rounded once as PyTorch's "opmath", a NumPy ufunc
+swapped for CuPy's on CUDA arrays, floating-point warnings silenced, large NumPy arrays cut
+into runs on the thread pool of _backend.parallel), and the other thread-pool paths of
+the op tables: unary forwards in runs (`pieces`), fused backward kernels in blocks
+(`fused_backward`) and where's branch-free select (`select`). Every path gives the bits of
+one whole-array call; the op definitions (pointwise.py, pointwise_more.py) choose them.
+
+SPLIT_MIN and BLOCKED_MIN are read at each call (tests lower them to reach the pool with
+small arrays).
+"""
+import numpy as np
+
+from .._backend import ARRAY_TYPES as _ARRAY_TYPES, as_array, is_array
+from .._backend import cuda_backend, parallel as _parallel
+from .._backend.meta_backend import MetaArray
+from .. import _dtype
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ._util import quietly, quiet_run
+
+_ndarray = np.ndarray
+_LOW_PRECISION = (np.dtype(np.float16), _dtype.bfloat16.np)
+_FLOAT32 = np.dtype(np.float32)
+SPLIT_MIN = _parallel.MIN_WORK   # elements of a one-pass op worth the thread pool
+BLOCKED_MIN = 1 << 17            # elements from which multi-pass kernels go by blocks
+
+
+def opmath(fn, *args):
+    """fn(*args) on arrays, with half/bfloat16 arrays computed in float32 and the result
+    rounded back once, as PyTorch does; floating-point warnings (log(0), x/0) are silenced
+    since PyTorch returns inf/nan without a warning.
+
+    On CuPy arrays a NumPy ufunc is swapped for CuPy's own (what NumPy's __array_ufunc__
+    dispatch would reach, without that dispatch), and nothing is silenced: CuPy never warns.
+    (Every pointwise op runs through here: the common case, NumPy arrays of 4 or 8 byte
+    items, is one pass over the operands and one call.) A ufunc on a NumPy array of
+    SPLIT_MIN elements or more is cut into runs on the thread pool (_backend.parallel),
+    with the same result bit for bit."""
+    big = False
+    for a in args:
+        if type(a) is _ndarray:
+            if a.itemsize == 2 and a.dtype in _LOW_PRECISION:
+                return quietly(in_float32, fn, args, a.dtype)
+            if a.size >= SPLIT_MIN:
+                big = True
+        elif type(a) in _ARRAY_TYPES:   # CuPy
+            return _opmath_gpu(fn, args)
+        elif type(a) is MetaArray and a.itemsize == 2 and a.dtype in _LOW_PRECISION:
+            return in_float32(fn, args, a.dtype)   # the meta device: the same dtypes
+    if big and type(fn) is np.ufunc:   # large: split over the thread pool
+        return quietly(_parallel.ufunc, fn, *args)
+    try:
+        return quiet_run(fn, *args)
+    except RuntimeError as e:   # the quiet context is entered already, or fn's own error
+        if "already entered" not in str(e):
+            raise
+    return quietly(fn, *args)
+
+
+def _opmath_gpu(fn, args):
+    low = None
+    for a in args:
+        if type(a) in _ARRAY_TYPES and a.itemsize == 2 and a.dtype in _LOW_PRECISION:
+            low = a.dtype
+            break
+    fn = _GPU_UFUNCS.get(fn) or _gpu_ufunc(fn)
+    return fn(*args) if low is None else in_float32(fn, args, low)
+
+
+_GPU_UFUNCS = {}    # NumPy ufunc -> CuPy's ufunc of the same name (itself when CuPy lacks it)
+
+
+def _gpu_ufunc(fn):
+    """CuPy's ufunc for NumPy ufunc `fn`; any other callable (array code) is returned."""
+    if type(fn) is not np.ufunc:
+        return fn
+    g = _GPU_UFUNCS[fn] = getattr(cuda_backend().xp, fn.__name__, fn)
+    return g
+
+
+def in_float32(fn, args, low):
+    """fn on `args` with its arrays of dtype `low` in float32, the result rounded to `low`.
+    A large NumPy case goes by blocks (half_blocks); an array given twice (a + a) is
+    widened once."""
+    if type(fn) is np.ufunc:
+        big = [a for a in args if type(a) is _ndarray and a.size >= BLOCKED_MIN]
+        if big:
+            r = half_blocks(fn, args, low, big[0].shape)
+            if r is not None:
+                return r
+    up = []
+    for a in args:
+        if is_array(a) and a.dtype == low:
+            same = [u for b, u in zip(args, up) if b is a]
+            a = same[0] if same else a.astype(_FLOAT32)
+        up.append(a)
+    return as_array(fn(*up)).astype(low)
+
+
+def half_blocks(fn, args, low, shape):
+    """in_float32 of ufunc fn over blocks of C-contiguous NumPy arrays of one shape and
+    dtype `low` (other operands scalars or 0-dim): each block widened, computed and rounded
+    on its own, so the float32 temporaries stay in the cache, on the thread pool when large
+    (NumPy's float16 casts are scalar loops: ~2 ms per 1M elements each way). The same bits
+    as the whole-array form: casts are elementwise, and fn is EXACT or piecewise on float32
+    (parallel.piecewise). None when the operands or fn do not qualify."""
+    if fn.nout != 1 or not (fn in _parallel.EXACT or _parallel.piecewise(fn, _FLOAT32)):
+        return None
+    flat = []
+    for a in args:
+        if type(a) is _ndarray and a.ndim:
+            if a.shape != shape or a.dtype != low or not a.flags.c_contiguous:
+                return None
+            flat.append(a.reshape(-1))
+        elif type(a) is _ndarray or not is_array(a):
+            flat.append(None)
+        else:
+            return None
+    with np.errstate(all="ignore"):
+        r = fn(*[a if f is None else f[:0].astype(_FLOAT32) for a, f in zip(args, flat)])
+    if type(r) is not _ndarray:
+        return None
+    out = np.empty(shape, low)
+    dst = out.reshape(-1)
+    block = _parallel.BLOCK_BYTES // 4
+
+    def run(lo, hi):
+        for start in range(lo, hi, block):
+            end = min(start + block, hi)
+            widened = {}
+            up = []
+            for a, f in zip(args, flat):
+                if f is not None:
+                    key = id(a)
+                    if key not in widened:
+                        widened[key] = f[start:end].astype(_FLOAT32)
+                    a = widened[key]
+                up.append(a)
+            dst[start:end] = fn(*up)
+    _parallel.split(dst.size, run, passes=12)
+    return out
+
+
+def pieces(kernel, passes, uses, blocked=False):
+    """An Op forward: kernel(x_run, out_run) over runs of a large float32/float64 NumPy x on
+    the thread pool (parallel.unary: only with every non-exact ufunc in `uses` piecewise
+    there, so the bits are one whole call's), floating-point warnings silenced; None when x
+    does not qualify. `blocked` (a kernel of several passes): from BLOCKED_MIN elements
+    on, even on one thread, in blocks that keep its passes in the L2 cache."""
+    def forward(x):
+        if type(x) is _ndarray and (x.size * passes >= SPLIT_MIN or
+                                    blocked and x.size >= BLOCKED_MIN):
+            return quietly(_parallel.unary, kernel, x, passes, uses, blocked)
+        return None
+    return forward
+
+
+def split_ufunc(f):
+    """pieces for one unary ufunc f: f(x_run, out=out_run)."""
+    return pieces(lambda x, out: f(x, out=out), _parallel.WEIGHT.get(f, 1), (f,))
+
+
+def fused_backward(kernel, g, out, composed):
+    """kernel(g_run, out_run, result_run) over blocks of large same-shape C-contiguous
+    float32/float64 NumPy arrays g and out (parallel.runs: on the pool when worth it) as a
+    Tensor, when backward runs on arrays (no create_graph); otherwise composed(), the same
+    formula in ember ops. The kernels call only exact IEEE operations."""
+    gd, od = g._data, out._data
+    if type(gd) is _ndarray and gd.size >= BLOCKED_MIN and \
+            not grad_mode.backward_on_tensors():
+        r = _parallel.runs(kernel, (gd, od), 4, blocked=True)
+        if r is not None:
+            return Tensor._make(r)
+    return composed()
+
+
+
+SELECT_MIN = 1 << 14   # below, np.where's one call beats select's five
+_BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def select(cond, x, y):
+    """np.where(cond, x, y) by bit operations, for a C-contiguous bool cond with operands of
+    its shape (C-contiguous) or 0-dim (scalars), of 1- to 8-byte items; None otherwise.
+
+    NumPy's where branches per element: on a random condition it mispredicts half of them
+    (1M float32: ~4 ms, 13x a multiply). Here out = y ^ ((x ^ y) & m), m all ones where
+    cond holds: five branch-free passes, the same bits as where's (a selection: NaN
+    payloads and signed zeros kept), cut into runs on the thread pool when large."""
+    if not cond.flags.c_contiguous or cond.dtype != np.bool_:
+        return None
+    c = cond.reshape(-1)
+    ops = []
+    for a in (x, y):
+        if type(a) is _ndarray and a.shape == cond.shape and a.flags.c_contiguous:
+            ops.append(a.reshape(-1))
+        elif type(a) is _ndarray and a.ndim == 0 or not is_array(a):
+            ops.append(a)
+        else:
+            return None
+    # where's own result dtype (NumPy's promotion, weak Python scalars included)
+    dt = np.where(c[:0], *[a[:0] if type(a) is _ndarray and a.ndim else a for a in ops]).dtype
+    bits = _BITS.get(dt.itemsize)
+    if bits is None or dt.hasobject:
+        return None
+    views = []
+    for a in ops:
+        if type(a) is _ndarray and a.ndim:
+            if a.dtype != dt:
+                return None
+            views.append(a.view(bits))
+        else:
+            views.append(np.asarray(a, dtype=dt).view(bits))
+    xb, yb = views
+    out = np.empty(c.shape, dt)
+    ob = out.view(bits)
+
+    def run(lo, hi):
+        m = np.negative(c[lo:hi].view(np.uint8), dtype=bits)   # 0 or all ones
+        piece = lambda v: v[lo:hi] if v.ndim else v
+        t = np.bitwise_xor(piece(xb), piece(yb), out=ob[lo:hi])
+        t &= m
+        t ^= piece(yb)
+    _parallel.split(c.size, run, passes=5)
+    return out.reshape(cond.shape)
