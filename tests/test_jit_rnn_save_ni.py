@@ -101,9 +101,7 @@ def test_layer_saved_on_its_own():
     check(nn.Linear(3, 2), ember.randn(4, 3))
 
 
-def test_lstm_with_projections_is_not_built():
-    with pytest.raises(NotImplementedError, match="proj_size"):
-        ember.jit.save(ember.jit.script(nn.LSTM(3, 4, proj_size=2)), io.BytesIO())
+# (an LSTM with proj_size: tests/test_jit_layers_save_js.py)
 
 
 class Cells(nn.Module):

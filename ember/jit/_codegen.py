@@ -17,57 +17,21 @@ import inspect
 import math
 import operator
 
-from .. import _dtype
 from .._tensor import Tensor
 from ..nn import functional as F
-from . import _ops
 from ._code import CodeUnit
+from ._codegen_layers import LAYERS as _MORE_LAYERS, SIGNATURES as _MORE_SIGNATURES
+from ._codegen_literal import literal, n_list as _n, opt as _opt
 from ._interp import Interpreter
 from ._script_module import RecursiveScriptModule, ScriptObject
 
 _PACKAGE = "__torch__.ember_export"
 
 
-# ----------------------------------------------------------------------------- literals
-
-def literal(v):
-    """TorchScript source for a constant argument."""
-    if v is None or isinstance(v, bool):
-        return repr(v)
-    if isinstance(v, int):
-        return repr(v)
-    if isinstance(v, float):
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        if math.isnan(v):
-            return "nan"
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, (list, tuple)):
-        inner = ", ".join(literal(x) for x in v)
-        return f"[{inner}]"   # TorchScript's int[] / float[] arguments are lists
-    if isinstance(v, _dtype.dtype):
-        return str(_ops._SCALAR_TYPE_OF[str(v).rpartition(".")[2]])
-    if type(v).__name__ == "device":
-        return f'torch.device("{v}")'
-    raise NotImplementedError(f"ember.jit.save: cannot write the constant {v!r} "
-                              f"({type(v).__name__}) into TorchScript code")
-
-
-def _n(v, n):
-    """An int or a tuple as the n-element list ATen's int[n] arguments take."""
-    return list(v) if isinstance(v, (tuple, list)) else [v] * n
-
-
 # ----------------------------------------------------------------------------- leaf modules
 
 def _linear(m):
     return [f"return torch.linear(input, self.weight, {_opt(m, 'bias')})"]
-
-
-def _opt(m, name):
-    return f"self.{name}" if getattr(m, name, None) is not None else "None"
 
 
 def _conv(n):
@@ -366,12 +330,10 @@ def _multihead_attention(m):
 
 def _recurrent(aten):
     """nn.LSTM / nn.GRU / nn.RNN: one ``torch.lstm``/``gru``/``rnn_tanh``/``rnn_relu``
-    call over the layer's flat weights, batched (3-D) or unbatched (2-D) input, zero
-    initial state when ``hx`` is None, as the code PyTorch's compiler writes for them
-    (packed sequences are not taken)."""
+    call over the layer's flat weights (an LSTM's projections among them), batched (3-D)
+    or unbatched (2-D) input, zero initial state when ``hx`` is None, as the code
+    PyTorch's compiler writes for them (packed sequences are not taken)."""
     def code(m):
-        if getattr(m, "proj_size", 0):
-            raise NotImplementedError("ember.jit.save: LSTM with proj_size")
         op = aten
         if aten == "rnn":
             op = "rnn_relu" if m.nonlinearity == "relu" else "rnn_tanh"
@@ -382,8 +344,12 @@ def _recurrent(aten):
         settings = (f"{literal(bool(m.bias))}, {m.num_layers}, {literal(float(m.dropout))}, "
                     f"self.training, {literal(bool(m.bidirectional))}, "
                     f"{literal(bool(m.batch_first))}")
-        zeros = (f"torch.zeros([{states}, max_batch_size, {m.hidden_size}], "
-                 f"dtype=ops.prim.dtype(input0), layout=None, device=ops.prim.device(input0))")
+        def zeros(size):
+            return (f"torch.zeros([{states}, max_batch_size, {size}], dtype=ops.prim.dtype("
+                    f"input0), layout=None, device=ops.prim.device(input0))")
+        # an LSTM with proj_size keeps h projected (proj_size wide), c hidden_size wide;
+        # torch.lstm tells the two apart by those widths
+        h_size = getattr(m, "proj_size", 0) or m.hidden_size
         lines = ["is_batched = torch.eq(torch.dim(input), 3)",
                  "if torch.__not__(is_batched):",
                  f"  input0 = torch.unsqueeze(input, {batch})",
@@ -392,7 +358,7 @@ def _recurrent(aten):
                  f"max_batch_size = torch.size(input0, {batch})",
                  "if torch.__is__(hx, None):"]
         if lstm:
-            lines += [f"  h_zeros = {zeros}", f"  c_zeros = {zeros}",
+            lines += [f"  h_zeros = {zeros(h_size)}", f"  c_zeros = {zeros(m.hidden_size)}",
                       "  hx0 = (h_zeros, c_zeros)",
                       "else:",
                       "  hx1 = unchecked_cast(Tuple[Tensor, Tensor], hx)",
@@ -409,7 +375,7 @@ def _recurrent(aten):
                       "  _0 = (out, (hn, cn))",
                       "return _0"]
         else:
-            lines += [f"  hx0 = {zeros}",
+            lines += [f"  hx0 = {zeros(m.hidden_size)}",
                       "else:",
                       "  hx1 = unchecked_cast(Tensor, hx)",
                       "  if is_batched:",
@@ -482,7 +448,7 @@ _SIGNATURES = {"MultiheadAttention": _MHA_SIGNATURE,
                "RNNCell": ["input: Tensor", "hx: Optional[Tensor]=None"],
                "LSTM": ["input: Tensor", "hx: Optional[Tuple[Tensor, Tensor]]=None"],
                "GRU": ["input: Tensor", "hx: Optional[Tensor]=None"],
-               "RNN": ["input: Tensor", "hx: Optional[Tensor]=None"]}
+               "RNN": ["input: Tensor", "hx: Optional[Tensor]=None"], **_MORE_SIGNATURES}
 
 _LEAVES = {
     "MultiheadAttention": _multihead_attention,
@@ -547,6 +513,7 @@ _LEAVES = {
     "Flatten": _activation("torch.flatten(input, {m.start_dim}, {m.end_dim})"),
     "Identity": _activation("input"),
     "Softmax": _softmax("softmax"), "LogSoftmax": _softmax("log_softmax"),
+    **_MORE_LAYERS,
 }
 # the same Python classes in ember.nn under these names only
 _EMBER_NN_PREFIX = "ember.nn."

@@ -349,6 +349,24 @@ def _upsample(mode, n):
     return op
 
 
+def _fractional_max_pool(n):
+    """aten::fractional_max_pool{n}d(input, kernel_size, output_size, random_samples):
+    (output, indices)."""
+    def op(input, kernel_size, output_size, random_samples):
+        fn = getattr(_F(), f"fractional_max_pool{n}d")
+        return fn(input, kernel_size, output_size=output_size, return_indices=True,
+                  _random_samples=random_samples)
+    return op
+
+
+def _col2im(input, output_size, kernel_size, dilation, padding, stride):
+    return _F().fold(input, output_size, kernel_size, dilation, padding, stride)
+
+
+def _im2col(input, kernel_size, dilation, padding, stride):
+    return _F().unfold(input, kernel_size, dilation, padding, stride)
+
+
 def _tensor(data, dtype=None, device=None, requires_grad=False):
     return _ember().tensor(data, dtype=scalar_type(dtype), device=_device(device),
                            requires_grad=requires_grad)
@@ -518,6 +536,7 @@ squeeze stack std t tan tanh tensor_split tile topk trace transpose tril triu tr
 trunc unbind unique_consecutive unsqueeze var where zeros zeros_like conv_transpose1d
 conv_transpose2d conv_transpose3d cosine_similarity pairwise_distance cdist embedding_bag
 group_norm hardshrink prelu threshold pdist split_with_sizes unflatten var_mean std_mean
+channel_shuffle native_channel_shuffle rrelu_
 addcmul addcdiv logit xlogy hypot heaviside is_grad_enabled kl_div
 binary_cross_entropy_with_logits linspace logspace scalar_tensor randperm normal multinomial
 searchsorted histc bincount count_nonzero diff kron cartesian_prod meshgrid block_diag cummax
@@ -622,6 +641,9 @@ _SPECIAL = {
     "cross_entropy_loss": _loss("cross_entropy", "ignore_index", "label_smoothing"),
     "nll_loss": _loss("nll_loss", "ignore_index"), "nll_loss_nd": _loss("nll_loss", "ignore_index"),
     "nll_loss2d": _loss("nll_loss", "ignore_index"),
+    "fractional_max_pool2d": _fractional_max_pool(2),
+    "fractional_max_pool3d": _fractional_max_pool(3),
+    "col2im": _col2im, "im2col": _im2col,
     "_native_multi_head_attention": _ops_fused.native_multi_head_attention,
     "_transformer_encoder_layer_fwd": _ops_fused.transformer_encoder_layer_fwd,
 }

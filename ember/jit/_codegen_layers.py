@@ -1,0 +1,198 @@
+"""TorchScript templates of the less common layers, for _codegen.py's table of leaves.
+
+Each template returns the lines of the layer's ``forward`` body, written with the ATen
+calls real ``torch.jit.load`` compiles and ember's interpreter runs: power-average and
+fractional max pooling, local response normalisation, channel shuffle, bilinear maps,
+fold/unfold, embedding bags, Softmax2d, RReLU and the two distance layers. Where PyTorch's own scripted forward calls a helper of
+``torch.nn.functional`` (``lp_pool2d``, ``local_response_norm``, ``embedding_bag``), the
+template writes the helper's computation inline, so an archive holds one class per layer.
+"""
+import math
+
+from ._codegen_literal import literal, n_list, opt
+
+__all__ = ["LAYERS", "SIGNATURES"]
+
+
+def _lp_pool(n):
+    """LPPool{n}d: (sum of x^p over each window)^(1/p), as the average of x^p times the
+    window's size; sign(s) * relu(|s|) keeps a negative sum (odd p) at zero, as PyTorch."""
+    def code(m):
+        p = float(m.norm_type)
+        if math.isinf(p) or p == 0:
+            raise NotImplementedError(f"ember.jit.save: LPPool{n}d with norm_type={p}")
+        k = n_list(m.kernel_size, n)
+        stride = n_list(m.stride if m.stride is not None else m.kernel_size, n)
+        pool = (f"torch.avg_pool{n}d(torch.pow(input, {literal(p)}), {literal(k)}, "
+                f"{literal(stride)}, {literal([0] * n)}, {literal(bool(m.ceil_mode))}, True"
+                + (", None)" if n > 1 else ")"))
+        return [f"out = {pool}",
+                "kept = torch.mul(torch.sign(out), torch.relu(torch.abs(out)))",
+                f"return torch.pow(torch.mul(kept, {math.prod(k)}), {literal(1.0 / p)})"]
+    return code
+
+
+def _local_response_norm(m):
+    """x / (k + alpha * mean of x^2 over `size` neighbouring channels)^beta: the squares
+    padded along the channels, averaged by a (size, 1[, 1]) pooling window."""
+    size = int(m.size)
+    before, after = size // 2, (size - 1) // 2
+    scale = (f"torch.pow(torch.add(torch.mul(div0, {literal(float(m.alpha))}), "
+             f"{literal(float(m.k))}), {literal(float(m.beta))})")
+    return [
+        "dim = torch.dim(input)",
+        "if torch.lt(dim, 3):",
+        "  ops.prim.RaiseException(torch.format(\"Expected 3D or higher dimensionality input "
+        "(got {} dimensions)\", dim), \"builtins.ValueError\")",
+        "else:",
+        "  pass",
+        "div = torch.mul(input, input)",
+        "if torch.eq(dim, 3):",
+        f"  padded = torch.constant_pad_nd(torch.unsqueeze(div, 1), [0, 0, {before}, "
+        f"{after}], 0)",
+        f"  div0 = torch.squeeze(torch.avg_pool2d(padded, [{size}, 1], [1, 1], [0, 0], False, "
+        f"True, None), 1)",
+        "else:",
+        "  sizes = torch.size(input)",
+        "  div1 = torch.view(div, [sizes[0], 1, sizes[1], sizes[2], -1])",
+        f"  padded0 = torch.constant_pad_nd(div1, [0, 0, 0, 0, {before}, {after}], 0)",
+        f"  pooled = torch.avg_pool3d(padded0, [{size}, 1, 1], [1, 1, 1], [0, 0, 0], False, "
+        f"True, None)",
+        "  div0 = torch.view(torch.squeeze(pooled, 1), sizes)",
+        f"return torch.div(input, {scale})",
+    ]
+
+
+def _fractional_max_pool(n):
+    """FractionalMaxPool{n}d: ATen's fractional_max_pool{n}d with the layer's fixed
+    samples (a buffer) or, without them, samples drawn per call as PyTorch draws them
+    (uniform, (N, C, n), the input's dtype)."""
+    def code(m):
+        lines = [f"batched = torch.eq(torch.dim(input), {n + 2})",
+                 "if batched:",
+                 "  n_batch = torch.size(input, 0)",
+                 "else:",
+                 "  n_batch = 1"]
+        if m.output_size is not None:
+            size = literal(n_list(m.output_size, n))
+        else:
+            dims = [f"int(torch.mul(torch.size(input, {i - n}), {literal(float(r))}))"
+                    for i, r in enumerate(m.output_ratio)]
+            size = "[" + ", ".join(dims) + "]"
+        lines.append(f"output_size = {size}")
+        if getattr(m, "_random_samples", None) is not None:
+            lines.append("samples = self._random_samples")
+        else:
+            lines.append(f"samples = torch.rand([n_batch, torch.size(input, {-n - 1}), {n}], "
+                         f"dtype=ops.prim.dtype(input), layout=None, "
+                         f"device=ops.prim.device(input))")
+        call = (f"torch.fractional_max_pool{n}d(input, {literal(n_list(m.kernel_size, n))}, "
+                f"output_size, samples)")
+        lines.append(f"return {call}" if m.return_indices else f"return ({call})[0]")
+        return lines
+    return code
+
+
+def _bilinear(m):
+    return [f"return torch.bilinear(input1, input2, self.weight, {opt(m, 'bias')})"]
+
+
+def _fold(m):
+    return [f"return torch.col2im(input, {literal(n_list(m.output_size, 2))}, "
+            f"{literal(n_list(m.kernel_size, 2))}, {literal(n_list(m.dilation, 2))}, "
+            f"{literal(n_list(m.padding, 2))}, {literal(n_list(m.stride, 2))})"]
+
+
+def _unfold(m):
+    return [f"return torch.im2col(input, {literal(n_list(m.kernel_size, 2))}, "
+            f"{literal(n_list(m.dilation, 2))}, {literal(n_list(m.padding, 2))}, "
+            f"{literal(n_list(m.stride, 2))})"]
+
+
+_BAG_MODES = {"sum": 0, "mean": 1, "max": 2}
+
+
+def _embedding_bag(m):
+    """EmbeddingBag: a 2-D input is bags of equal length (offsets made with arange), a
+    1-D input takes the given offsets; ATen's embedding_bag returns four tensors, the
+    first is the layer's output."""
+    if m.max_norm is not None:
+        raise NotImplementedError("ember.jit.save: EmbeddingBag with max_norm")
+    if m.mode not in _BAG_MODES:
+        raise NotImplementedError(f"ember.jit.save: EmbeddingBag with mode={m.mode!r}")
+    pad = "None" if m.padding_idx is None else str(int(m.padding_idx))
+    return [
+        "if torch.eq(torch.dim(input), 2):",
+        "  if torch.__isnot__(offsets, None):",
+        "    ops.prim.RaiseException(\"if input is 2D, then offsets has to be None, as input "
+        "is treated is a mini-batch of fixed length sequences.\", \"builtins.ValueError\")",
+        "  else:",
+        "    pass",
+        "  offsets0 = torch.arange(0, torch.numel(input), torch.size(input, 1), "
+        "dtype=ops.prim.dtype(input), layout=None, device=ops.prim.device(input))",
+        "  input0 = torch.reshape(input, [-1])",
+        "  if torch.__isnot__(per_sample_weights, None):",
+        "    weights0 = torch.reshape(unchecked_cast(Tensor, per_sample_weights), [-1])",
+        "  else:",
+        "    weights0 = None",
+        "elif torch.eq(torch.dim(input), 1):",
+        "  if torch.__is__(offsets, None):",
+        "    ops.prim.RaiseException(\"offsets has to be a 1D Tensor but got None\", "
+        "\"builtins.ValueError\")",
+        "  else:",
+        "    pass",
+        "  offsets0 = unchecked_cast(Tensor, offsets)",
+        "  input0 = input",
+        "  weights0 = per_sample_weights",
+        "else:",
+        "  ops.prim.RaiseException(torch.format(\"input has to be 1D or 2D Tensor, but got "
+        "Tensor of dimension {}\", torch.dim(input)), \"builtins.ValueError\")",
+        "  offsets0 = input",
+        "  input0 = input",
+        "  weights0 = per_sample_weights",
+        f"out, _0, _1, _2 = torch.embedding_bag(self.weight, input0, offsets0, "
+        f"{literal(bool(m.scale_grad_by_freq))}, {_BAG_MODES[m.mode]}, "
+        f"{literal(bool(m.sparse))}, weights0, {literal(bool(m.include_last_offset))}, {pad})",
+        "return out",
+    ]
+
+
+def _softmax2d(m):
+    return ["dim = torch.dim(input)",
+            "if torch.__not__(torch.__contains__([3, 4], dim)):",
+            "  ops.prim.RaiseException(torch.format(\"Softmax2d: expected input to be 3D or "
+            "4D, got {}D instead\", dim), \"builtins.ValueError\")",
+            "else:",
+            "  pass",
+            "return torch.softmax(input, -3, None)"]
+
+
+def _rrelu(m):
+    fn = "rrelu_" if m.inplace else "rrelu"
+    return [f"return torch.{fn}(input, {literal(float(m.lower))}, {literal(float(m.upper))}, "
+            f"self.training)"]
+
+
+SIGNATURES = {
+    "Bilinear": ["input1: Tensor", "input2: Tensor"],
+    "CosineSimilarity": ["x1: Tensor", "x2: Tensor"],
+    "PairwiseDistance": ["x1: Tensor", "x2: Tensor"],
+    "EmbeddingBag": ["input: Tensor", "offsets: Optional[Tensor]=None",
+                     "per_sample_weights: Optional[Tensor]=None"],
+}
+
+LAYERS = {
+    "LPPool1d": _lp_pool(1), "LPPool2d": _lp_pool(2), "LPPool3d": _lp_pool(3),
+    "LocalResponseNorm": _local_response_norm,
+    "FractionalMaxPool2d": _fractional_max_pool(2),
+    "FractionalMaxPool3d": _fractional_max_pool(3),
+    "Bilinear": _bilinear, "Fold": _fold, "Unfold": _unfold,
+    "ChannelShuffle": lambda m: [f"return torch.channel_shuffle(input, {int(m.groups)})"],
+    "EmbeddingBag": _embedding_bag,
+    "Softmax2d": _softmax2d, "RReLU": _rrelu,
+    "CosineSimilarity": lambda m: [f"return torch.cosine_similarity(x1, x2, {int(m.dim)}, "
+                                   f"{literal(float(m.eps))})"],
+    "PairwiseDistance": lambda m: [f"return torch.pairwise_distance(x1, x2, "
+                                   f"{literal(float(m.norm))}, {literal(float(m.eps))}, "
+                                   f"{literal(bool(m.keepdim))})"],
+}
