@@ -8,7 +8,7 @@ from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
 from ._layout import iter_layout, row_major
-from .._backend import dot_keep, sum_keep
+from .._backend import dot_keep, sum_keep, array_namespace
 from ._util import wrap_dim, cast, float_dtype_for, dtype_name
 from . import _gelu_float32
 
@@ -339,9 +339,10 @@ def _leaky_array(xp, x, slope):
     return xp.where(x > 0, x, x * x.dtype.type(slope)).astype(dt, copy=False)
 
 
-def _leaky_backward(ctx, grad, x, slope, result):
+def _leaky_backward(ctx, grad, x, slope, result, name="leaky"):
     """g where x > 0, else slope g (x the input, or the output of the in-place form, which
-    has the input's sign while the slope is not negative)."""
+    has the input's sign while the slope is not negative); with a graph, by PiecewiseGrad
+    (`name` picks its node's name)."""
     if result and slope < 0:
         raise RuntimeError(_LEAKY_NEGATIVE_SLOPE_INPLACE)
     dt = x.dtype
@@ -352,9 +353,7 @@ def _leaky_backward(ctx, grad, x, slope, result):
         d = ctx.xp.where(xa > 0, g, g * xa.dtype.type(slope))
         # laid out as PyTorch's leaky_relu_backward(grad, self): self leads
         return Tensor._make(iter_layout(d.astype(dt.np, copy=False), (x._data, grad._data)))
-    from .pointwise import where
-    x, grad = _opmath(x, grad)
-    return where(x > 0, grad, grad * slope).to(dt)
+    return piecewise_grad(grad, x, name, "leaky", (slope,))
 
 
 class LeakyRelu(Op):
@@ -429,8 +428,10 @@ class RreluWithNoise(Op):
     def backward(ctx, grad):
         x, = ctx.saved_tensors
         if ctx.by_noise:
-            return grad * Tensor._make(ctx.noise)
-        return _leaky_backward(ctx, grad, x, ctx.slope, ctx.save_output)
+            if not grad_mode.backward_on_tensors():
+                return grad * Tensor._make(ctx.noise)
+            return piecewise_grad(grad, x, "rrelu", "noise", (ctx.noise,))
+        return _leaky_backward(ctx, grad, x, ctx.slope, ctx.save_output, "rrelu")
 
 
 class RreluWithNoiseResult(RreluWithNoise):
@@ -501,3 +502,158 @@ def elu_result(input, alpha, scale=1.0, input_scale=1.0, celu=False):
     the node that saves them (EluResult); the caller writes them into `input`."""
     return apply(EluResult, (input,), (input._data,), float(alpha), float(scale),
                  float(input_scale), celu)
+
+
+# ------------------------------------------------------------ piecewise-linear activations
+# Their first derivative is g times a constant on each piece of x, so their backward is an
+# op of its own (PyTorch's threshold_backward, hardtanh_backward, leaky_relu_backward ...):
+# differentiable in g by itself again, and in x with derivative zero. Recorded on x, the
+# gradient of a create_graph backward requires grad even where g does not, and a second
+# backward through it gives zeros, as PyTorch's (a mask product of g alone would not be
+# part of the graph at all).
+
+def _slope(kind, x, params):
+    """(keep, slope) for the piece each element of x lies on: keep a bool mask (g passes
+    where True, else 0), or for "leaky" keep is where g passes and slope the factor
+    elsewhere. NaN passes g (every comparison below is False for NaN), as PyTorch's."""
+    if kind == "threshold":        # 0 where x <= threshold
+        return ~(x <= x.dtype.type(params[0])), None
+    if kind == "hardtanh":         # 0 where x <= min_val or x >= max_val
+        lo, hi = params
+        return ~((x <= x.dtype.type(lo)) | (x >= x.dtype.type(hi))), None
+    if kind == "shrink":           # hardshrink and softshrink: 0 where -lambd <= x <= lambd
+        lambd = x.dtype.type(params[0])
+        return ~((x >= -lambd) & (x <= lambd)), None
+    return x > 0, params[0]        # "leaky": g where x > 0, else slope g
+
+
+def _piecewise_grad_array(xp, g, x, kind, params):
+    """g times the slope of x's piece, in g's dtype (float16/bfloat16 in float32, rounded
+    once): the arrays of PiecewiseGrad."""
+    dt = g.dtype
+    if x.itemsize == 2 and x.dtype.kind != "c":
+        x = x.astype(np.float32)
+    if g.itemsize == 2 and g.dtype.kind != "c":
+        g = g.astype(np.float32)
+    if kind == "noise":            # rrelu in training: g times the slopes drawn
+        return (g * params[0].astype(g.dtype, copy=False)).astype(dt, copy=False)
+    keep, slope = _slope(kind, x, params)
+    if slope is None:
+        d = xp.where(keep, g, g.dtype.type(0))
+    else:
+        d = xp.where(keep, g, g * g.dtype.type(slope))
+    return d.astype(dt, copy=False)
+
+
+_PIECEWISE_NAMES = {"threshold": "ThresholdBackwardBackward0",
+                    "hardtanh": "HardtanhBackwardBackward0",
+                    "leaky": "LeakyReluBackwardBackward0",
+                    "rrelu": "RreluWithNoiseBackwardBackward0",
+                    "hardshrink": "HardshrinkBackwardBackward0",
+                    "softshrink": "SoftshrinkBackwardBackward0"}
+
+
+class PiecewiseGrad(Op):
+    """dx = g slope(x) of a piecewise-linear activation (see _slope), as an op of (g, x):
+    PyTorch's threshold_backward and friends, whose node names (ThresholdBackwardBackward0
+    ...) it takes. Its own gradients: the same op for g, zeros for x."""
+    _name = "ThresholdBackwardBackward0"
+    save_inputs = (1,)
+    elementwise = True
+
+    @staticmethod
+    def forward(ctx, g, x, name, kind, params):
+        ctx._name = _PIECEWISE_NAMES[name]
+        ctx.grad_of, ctx.kind, ctx.params = name, kind, params
+        return _piecewise_grad_array(ctx.xp, g, x, kind, params)
+
+    @staticmethod
+    def backward(ctx, gg):
+        x, = ctx.saved_tensors
+        from .creation import zeros_like
+        return piecewise_grad(gg, x, ctx.grad_of, ctx.kind, ctx.params), zeros_like(gg)
+
+
+def piecewise_grad(grad, x, name, kind, params):
+    """The backward of a piecewise-linear activation: on arrays when no graph of it is
+    built, else recorded as PiecewiseGrad (named for `name`, see _PIECEWISE_NAMES)."""
+    if not grad_mode.backward_on_tensors():
+        return Tensor._make(iter_layout(
+            _piecewise_grad_array(array_namespace(grad._data), grad._data, x._data, kind,
+                                  params), (x._data, grad._data)))
+    return apply(PiecewiseGrad, (grad, x), (grad._data, x._data), name, kind, params)
+
+
+def _piecewise_array(xp, x, kind, params):
+    """The values of threshold (params threshold, value), hardtanh (min_val, max_val),
+    hardshrink and softshrink (lambd) on a floating array; NaN stays NaN. float16/bfloat16
+    compute in float32, the parameters rounded to x's dtype first, as PyTorch's kernels."""
+    dt = x.dtype
+    f = dt.type
+    params = tuple(float(f(p)) for p in params)
+    if x.itemsize == 2:
+        x = x.astype(np.float32)
+    f = x.dtype.type
+    if kind == "threshold":
+        y = xp.where(x <= f(params[0]), f(params[1]), x)
+    elif kind == "hardtanh":
+        y = xp.minimum(xp.maximum(x, f(params[0])), f(params[1]))
+    elif kind == "hardshrink":
+        lambd = f(params[0])
+        y = xp.where((x >= -lambd) & (x <= lambd), f(0), x)
+    else:   # softshrink: x * 0 in the middle keeps a zero's sign and NaN, as PyTorch's
+        lambd = f(params[0])
+        y = xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, x * f(0)))
+    return y.astype(dt, copy=False)
+
+
+_PIECEWISE_FORWARD = {"threshold": ("ThresholdBackward0", "threshold"),
+                      "hardtanh": ("HardtanhBackward0", "hardtanh"),
+                      "hardshrink": ("HardshrinkBackward0", "shrink"),
+                      "softshrink": ("SoftshrinkBackward0", "shrink")}
+
+
+class Piecewise(Op):
+    """threshold, hardtanh (relu6), hardshrink, softshrink out of place, each by the node
+    PyTorch names (ThresholdBackward0 ...): values as _piecewise_array, gradient g where
+    the slope is 1 (see _slope), by piecewise_grad."""
+    _name = "ThresholdBackward0"
+    save_inputs = (0,)
+    elementwise = True
+
+    @staticmethod
+    def forward(ctx, x, kind, params):
+        ctx._name = _PIECEWISE_FORWARD[kind][0]
+        ctx.kind, ctx.params = kind, params
+        return _piecewise_array(ctx.xp, x, kind, params)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        kind = ctx.kind
+        params = ctx.params[:1] if kind == "threshold" else ctx.params
+        return piecewise_grad(grad, x, kind, _PIECEWISE_FORWARD[kind][1], params)
+
+
+class PiecewiseResult(Piecewise):
+    """threshold_ and hardtanh_ (relu6_): Piecewise's values for writing into the input,
+    with the gradient read from the output, as PyTorch's in-place nodes
+    (ThresholdBackward1; hardtanh's keeps the name HardtanhBackward0). For threshold a value
+    above the threshold makes the output pass the gradient where the input did not, as
+    PyTorch's."""
+    save_inputs = ()
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, kind, params):
+        out = Piecewise.forward(ctx, x, kind, params)
+        if kind == "threshold":
+            ctx._name = "ThresholdBackward1"
+        return out
+
+
+def piecewise(input, kind, params, inplace=False):
+    """threshold/hardtanh/hardshrink/softshrink of a floating `input` by Piecewise (for
+    inplace the caller writes the result into `input`)."""
+    return apply(PiecewiseResult if inplace else Piecewise, (input,), (input._data,), kind,
+                 tuple(float(p) for p in params))

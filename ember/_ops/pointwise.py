@@ -723,7 +723,10 @@ def _relu_backward(g, x, out):
         # laid out as PyTorch's threshold_backward(grad, result) is: the result leads
         # (as_array: a 0-dim product is a NumPy scalar)
         return Tensor._make(iter_layout(as_array(gd * keep), (od, gd)))
-    return g * (out <= 0).logical_not()
+    # with a graph: threshold_backward(g, out, 0) as its own node, whose derivative in out is
+    # zero (a second backward gives zeros; g requires grad through out), as PyTorch's
+    from .activation import piecewise_grad
+    return piecewise_grad(g, out, "threshold", "threshold", (0.0,))
 
 
 def _relu_backward_split(gd, od):
