@@ -179,17 +179,7 @@ def test_transformer_encoder_without_masks(kw):
     check(model, ember.randint(0, 20, (2, 5)), rtol=1e-4, atol=1e-5)
 
 
-def test_transformer_encoder_with_a_mask_is_not_built():
-    class Masked(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 1, 8), 1)
-
-        def forward(self, x, mask):
-            return self.enc(x, mask=mask)
-
-    with pytest.raises(NotImplementedError, match="TransformerEncoder"):
-        save_and_load(Masked())
+# (an encoder called with masks: tests/test_jit_transformer_save_js.py)
 
 
 def test_functional_pad_pixel_shuffle_glu_in_a_forward():

@@ -22,6 +22,7 @@ from ..nn import functional as F
 from ._code import CodeUnit
 from ._codegen_layers import LAYERS as _MORE_LAYERS, SIGNATURES as _MORE_SIGNATURES
 from ._codegen_literal import literal, n_list as _n, opt as _opt
+from ._codegen_transformer import padded_rows_source, traceable_forward, zero_padded_rows
 from ._interp import Interpreter
 from ._script_module import RecursiveScriptModule, ScriptObject
 
@@ -748,6 +749,8 @@ class _Writer:
             return self.call(f"torch.{_OPERATORS[fn]}", args, kwargs)
         if fn is operator.getitem:
             return f"{self.arg(args[0])}[{self.index(args[1])}]"
+        if fn is zero_padded_rows:
+            return padded_rows_source(self, args)
         if fn is getattr and args[1] == "shape":
             return f"torch.size({self.arg(args[0])})"
         module = getattr(fn, "__module__", "") or ""
@@ -880,26 +883,6 @@ def _class_source(qualname, cls_name, m, forward_lines, forward_args, child_type
     return "\n".join(lines) + "\n"
 
 
-def _traceable_forward(mod, forward, args, kwargs):
-    """The forward to trace for `mod`: its own, except for a TransformerEncoder called
-    without masks, whose forward asks about its input's rank to choose PyTorch's
-    nested-tensor path (a branch fx cannot trace) where, with no padding mask, the layers
-    run in turn: the same computation, traceable."""
-    from .. import nn
-    if not isinstance(mod, nn.TransformerEncoder) or len(args) != 1 or \
-            any(kwargs.get(k) is not None for k in ("mask", "src_key_padding_mask")) or \
-            kwargs.get("is_causal") or set(kwargs) - {"mask", "src_key_padding_mask",
-                                                        "is_causal"}:
-        return forward
-
-    def layers_in_turn(src, **ignored):
-        output = src
-        for layer in mod.layers:
-            output = layer(output)
-        return output if mod.norm is None else mod.norm(output)
-    return layers_in_turn
-
-
 def _trace_root(m, tracer_cls, constants):
     """(forward lines, forward argument names, call_module targets) of the root `m`
     traced by `tracer_cls`; tensor constants the code reads are appended to
@@ -939,7 +922,7 @@ def script_module(m, example_args=None):
             return _leaf_template(mod) is not None
 
         def call_module(self, mod, forward, args, kwargs):
-            forward = _traceable_forward(mod, forward, args, kwargs)
+            forward = traceable_forward(mod, forward, args, kwargs, self)
             try:
                 return super().call_module(mod, forward, args, kwargs)
             except Exception:

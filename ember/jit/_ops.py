@@ -646,6 +646,9 @@ _SPECIAL = {
     "col2im": _col2im, "im2col": _im2col,
     "_native_multi_head_attention": _ops_fused.native_multi_head_attention,
     "_transformer_encoder_layer_fwd": _ops_fused.transformer_encoder_layer_fwd,
+    "_nested_tensor_from_mask": _ops_fused.nested_from_mask,
+    "_nested_tensor_from_mask_left_aligned": _ops_fused.nested_left_aligned,
+    "to_padded_tensor": _ops_fused.to_padded_tensor,
 }
 
 _PRIM = {
@@ -655,7 +658,7 @@ _PRIM = {
     "data": lambda x: x.detach(), "is_cuda": lambda x: x.is_cuda,
     "requires_grad": lambda x: x.requires_grad, "layout": lambda x: 0,
     "shape": lambda x: list(x.shape), "grad": lambda x: x.grad,
-    "is_nested": lambda x: False, "is_sparse": lambda x: False,
+    "is_nested": lambda x: bool(getattr(x, "is_nested", False)), "is_sparse": lambda x: False,
     "is_quantized": lambda x: False, "is_meta": lambda x: False,
     "type": lambda device: device.type,
     "abs": _OPERATOR_OPS["abs"][1], "TupleIndex": lambda t, i: t[i],
