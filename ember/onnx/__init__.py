@@ -1,0 +1,110 @@
+"""ember.onnx (torch.onnx): export a model as an ONNX file.
+
+``torch.onnx.export(model, (x,), "model.onnx", input_names=["input"],
+output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})``
+traces the model once with ember.export, writes every recorded op as ONNX operators
+(ember/onnx/_translate.py lists them) and encodes the ModelProto itself
+(ember/onnx/_protobuf.py): neither `onnx` nor `protobuf` is needed to export. Parameters
+and buffers are initializers named by their state_dict keys; opset 20 by default
+(PyTorch 2.13's), 13 to 23 accepted.
+
+Arguments as PyTorch 2.13's ``torch.onnx.export``. ember has one exporter: ``dynamo``
+only chooses what is returned (True: an `ONNXProgram`, and the file is written when `f`
+is given; False: None, `f` required, and ``training=TrainingMode.EVAL`` (the default)
+puts the model in eval mode while it is traced, as the TorchScript exporter did).
+``do_constant_folding``, ``optimize``, ``verify``, ``report``, ``profile``,
+``operator_export_type``, ``custom_opsets``, ``export_modules_as_functions`` and
+``autograd_inlining`` are accepted and change nothing (ops without inputs from the
+model's inputs are always computed at export time). An op with no ONNX translation
+raises `errors.UnsupportedOperatorError` naming it (``aten::lstm``).
+
+Not built: control flow (If/Loop: the trace keeps the branch taken), batch norm in
+training mode, LSTM/GRU, advanced (tensor) indexing, external data files, custom
+translation tables, ScriptModules, ``ONNXProgram.__call__``.
+"""
+import enum
+
+from . import errors
+from ._program import ONNXProgram
+from .errors import OnnxExporterError
+
+__all__ = ["export", "is_in_onnx_export", "OnnxExporterError", "ONNXProgram", "errors",
+           "TrainingMode", "OperatorExportTypes"]
+
+_exporting = False
+
+
+class TrainingMode(enum.IntEnum):
+    """The module mode the TorchScript exporter traced in (torch.onnx.TrainingMode)."""
+    EVAL = 0
+    PRESERVE = 1
+    TRAINING = 2
+
+
+class OperatorExportTypes(enum.IntEnum):
+    ONNX = 0
+    ONNX_ATEN = 1
+    ONNX_ATEN_FALLBACK = 2
+    ONNX_FALLTHROUGH = 3
+
+
+def is_in_onnx_export():
+    """True while `export` traces a model (models may ask it in forward)."""
+    return _exporting
+
+
+def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=None,
+           output_names=None, opset_version=None, dynamo=True, external_data=True,
+           dynamic_shapes=None, custom_translation_table=None, report=False, optimize=True,
+           verify=False, profile=False, dump_exported_program=False, artifacts_dir=".",
+           export_params=True, keep_initializers_as_inputs=False, dynamic_axes=None,
+           training=TrainingMode.EVAL, operator_export_type=OperatorExportTypes.ONNX,
+           do_constant_folding=True, custom_opsets=None, export_modules_as_functions=False,
+           autograd_inlining=True):
+    """Export `model` called on `args` (a tuple, or one tensor) as an ONNX model written
+    to `f` (a path or a binary file object). Returns an ONNXProgram (dynamo=True) or None."""
+    global _exporting
+    from .._tensor import Tensor
+    from ._export import export_model, write_model
+
+    if custom_translation_table:
+        raise NotImplementedError("torch.onnx.export(custom_translation_table=...) is not "
+                                  "built in ember")
+    if isinstance(args, Tensor):
+        args = (args,)
+    elif isinstance(args, list):
+        args = tuple(args)
+    elif not isinstance(args, tuple):
+        raise TypeError(f"torch.onnx.export: args must be a tuple of inputs or a tensor, "
+                        f"got {type(args).__name__}")
+    if args and isinstance(args[-1], dict) and kwargs is None:
+        args, kwargs = args[:-1], args[-1]    # (x, {"name": value}): the last dict is kwargs
+    if dynamic_shapes is not None and dynamic_axes is not None:
+        raise ValueError("give dynamic_shapes or dynamic_axes, not both")
+    if not dynamo:
+        if dynamic_shapes:
+            raise ValueError("The exporter only supports dynamic shapes through parameter "
+                             "dynamic_axes when dynamo=False.")
+        if f is None:
+            raise TypeError("torch.onnx.export(dynamo=False) needs f, the file to write")
+
+    restore = None
+    if not dynamo and hasattr(model, "training") and training != TrainingMode.PRESERVE:
+        restore = model.training
+        model.train(training == TrainingMode.TRAINING)
+    _exporting = True
+    try:
+        if dynamic_shapes is not None:
+            from ..export import export as trace
+            model = trace(model, args, kwargs, dynamic_shapes=dynamic_shapes)
+        data, ep = export_model(model, args, kwargs, input_names=input_names,
+                                output_names=output_names, opset_version=opset_version,
+                                dynamic_axes=dynamic_axes, export_params=export_params,
+                                keep_initializers_as_inputs=keep_initializers_as_inputs)
+    finally:
+        _exporting = False
+        if restore is not None:
+            model.train(restore)
+    if f is not None:
+        write_model(data, f)
+    return ONNXProgram(data, ep) if dynamo else None

@@ -1,0 +1,301 @@
+"""torch.onnx.export's work: trace the model, write each op as ONNX, encode the model.
+
+The model is traced by ember.export (one run on the example inputs, ops recorded under
+their ATen names, parameters and buffers lifted as inputs); `dynamic_axes` become
+dynamic_shapes of that trace, so sizes read by the model (``x.size(0)``) stay in the graph.
+Each graph node is then written by its entry in `_translate.TRANSLATIONS`; a node none of
+whose inputs comes from the model's inputs (``torch.arange(3)``) is computed now and
+stored as a constant. Parameters and buffers become initializers named by their
+state_dict keys.
+"""
+import inspect
+import os
+import re
+import tempfile
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..fx.node import Node
+from ._graph import GraphBuilder, Value
+from ._model_proto import model_proto
+from ._translate import TRANSLATIONS, python_op
+from .errors import OnnxExporterError, UnsupportedOperatorError
+
+__all__ = ["export_model", "write_model", "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]
+
+DEFAULT_OPSET = 20          # torch.onnx's default opset (PyTorch 2.13)
+MIN_OPSET, MAX_OPSET = 13, 23
+
+
+def _np_dtype(dtype):
+    return dtype.np
+
+
+def _forward_names(model, n_args):
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError, AttributeError):
+        return [f"input_{i}" for i in range(n_args)]
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return names + [f"input_{i}" for i in range(len(names), n_args)]
+
+
+def _axes_spec(spec, name):
+    """{axis: name} from dynamic_axes' dict or list form (torch's automatic names)."""
+    if isinstance(spec, dict):
+        return {int(k): str(v) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return {int(k): f"{name}_dynamic_axes_{i + 1}" for i, k in enumerate(spec)}
+    raise TypeError(f"dynamic_axes[{name!r}] must be a dict or a list of axes, got "
+                    f"{type(spec).__name__}")
+
+
+def _dynamic_shapes(model, args, kwargs, input_names, dynamic_axes):
+    """dynamic_axes (keyed by input names) as ember.export's dynamic_shapes (keyed by the
+    forward's argument names); the same axis name on two inputs is one Dim."""
+    from ..export import Dim
+    names = _forward_names(model, len(args))
+    dims = {}
+    shapes = {}
+    flat = [(names[i], a) for i, a in enumerate(args)] + list((kwargs or {}).items())
+    for i, (arg_name, value) in enumerate(flat):
+        onnx_name = input_names[i] if i < len(input_names) else arg_name
+        spec = dynamic_axes.get(onnx_name)
+        if spec is None or not isinstance(value, Tensor):
+            shapes[arg_name] = None
+            continue
+        entry = {}
+        for axis, axis_name in _axes_spec(spec, onnx_name).items():
+            ident = re.sub(r"\W", "_", axis_name)
+            ident = ident if ident.isidentifier() else f"d_{ident}"
+            if axis_name not in dims:
+                dims[axis_name] = Dim(ident)
+            entry[axis % value.dim()] = dims[axis_name]
+        shapes[arg_name] = entry
+    return shapes
+
+
+def export_model(model, args, kwargs, *, input_names, output_names, opset_version,
+                 dynamic_axes, export_params, keep_initializers_as_inputs):
+    """The model's ONNX ModelProto, encoded, and the ExportedProgram it was written from."""
+    from ..export import ExportedProgram, export as trace
+    from ..export.graph_signature import InputKind
+    from .. import __version__
+
+    opset = DEFAULT_OPSET if opset_version is None else int(opset_version)
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ValueError(f"ember exports ONNX opset versions {MIN_OPSET} to {MAX_OPSET}, "
+                         f"got opset_version={opset_version}")
+    input_names = list(input_names or [])
+    output_names = list(output_names or [])
+    dynamic_axes = dict(dynamic_axes or {})
+
+    if isinstance(model, ExportedProgram):
+        ep = model
+    else:
+        shapes = None
+        if dynamic_axes:
+            known = set(input_names) | set(output_names)
+            unknown = [k for k in dynamic_axes if k not in known and k not in
+                       _forward_names(model, len(args))]
+            if unknown:
+                raise ValueError(f"dynamic_axes names {unknown} are neither in input_names "
+                                 f"{input_names} nor in output_names {output_names}")
+            shapes = _dynamic_shapes(model, args, kwargs, input_names, dynamic_axes)
+        ep = trace(model, tuple(args), kwargs, dynamic_shapes=shapes)
+
+    g = GraphBuilder(opset, dynamic=bool(dynamic_axes) or bool(dynamic_shapes_of(ep)))
+    g.sizes = _symbol_sizes(ep)
+    env = {}
+    specs = {s.arg.name: s for s in ep.graph_signature.input_specs}
+    n_user = 0
+    for node in ep.graph.nodes:
+        if node.op == "placeholder":
+            spec = specs[node.name]
+            if spec.kind in (InputKind.PARAMETER, InputKind.BUFFER):
+                array = ep.state_dict[spec.target]._data
+                if export_params:
+                    env[node.name] = g.add_initializer(spec.target, np.asarray(array))
+                else:
+                    env[node.name] = g.add_input(spec.target, array.dtype, array.shape,
+                                                 weight=True)
+            elif spec.kind in (InputKind.CONSTANT_TENSOR,):
+                env[node.name] = g.add_initializer(spec.target,
+                                                   np.asarray(ep.constants[spec.target]._data))
+            elif spec.kind == InputKind.USER_INPUT:
+                meta = node.meta.get("val")
+                if not hasattr(meta, "shape"):
+                    raise OnnxExporterError(f"the model input {node.name!r} is not a tensor")
+                name = input_names[n_user] if n_user < len(input_names) else node.name
+                axes = _axes_spec(dynamic_axes[name], name) if name in dynamic_axes else {}
+                shape = [axes.get(i, d if isinstance(d, int) else None)
+                         for i, d in enumerate(meta.shape)]
+                example = [g.sizes.get(d) if isinstance(d, str) else d for d in meta.shape]
+                env[node.name] = g.add_input(name, _np_dtype(meta.dtype), shape, example)
+                n_user += 1
+            else:
+                raise OnnxExporterError(f"input kind {spec.kind} of {node.name!r} is not "
+                                        "exported by ember")
+        elif node.op == "call_function":
+            env[node.name] = _translate_node(g, node, env, opset)
+        elif node.op == "output":
+            _add_outputs(g, node.args[0], env, ep, output_names, dynamic_axes)
+    if len(input_names) > n_user:
+        raise ValueError(f"input_names has {len(input_names)} names but the model has "
+                         f"{n_user} tensor inputs")
+    graph = g.to_proto("main_graph", keep_initializers_as_inputs or not export_params)
+    return bytes(model_proto(graph, opset, "ember", __version__)), ep
+
+
+def dynamic_shapes_of(ep):
+    """Whether the program has dynamic dims (symbols in its inputs' shapes)."""
+    return any(isinstance(d, str) for n in ep.graph.nodes if n.op == "placeholder"
+               for d in getattr(n.meta.get("val"), "shape", ()))
+
+
+def _symbol_sizes(ep):
+    """symbol -> its size in the example inputs ('s0' -> 2)."""
+    from ..utils._pytree import tree_leaves
+    example = ep.example_inputs
+    leaves = [t for t in tree_leaves(example) if isinstance(t, Tensor)]
+    users = [n for n in ep.graph.nodes if n.op == "placeholder"
+             and n.name in {s.arg.name for s in ep.graph_signature.input_specs
+                            if s.kind.name == "USER_INPUT"}]
+    sizes = {}
+    for node, t in zip(users, leaves):
+        for d, n in zip(getattr(node.meta.get("val"), "shape", ()), t.shape):
+            if isinstance(d, str):
+                sizes[d] = n
+    return sizes
+
+
+def _value(arg, env):
+    if isinstance(arg, Node):
+        return env[arg.name]
+    if isinstance(arg, (list, tuple)):
+        return type(arg)(_value(a, env) for a in arg)
+    if isinstance(arg, dict):
+        return {k: _value(v, env) for k, v in arg.items()}
+    if isinstance(arg, slice):
+        return slice(_value(arg.start, env), _value(arg.stop, env), _value(arg.step, env))
+    return arg
+
+
+def _has_value(obj):
+    if isinstance(obj, Value):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return any(_has_value(o) for o in obj)
+    if isinstance(obj, dict):
+        return any(_has_value(o) for o in obj.values())
+    if isinstance(obj, slice):
+        return any(_has_value(o) for o in (obj.start, obj.stop, obj.step))
+    return False
+
+
+def _key(target):
+    """The TRANSLATIONS key of a node's target, and its ATen name for errors."""
+    path = getattr(target, "path", "") or ""
+    aten = getattr(target, "aten_name", None) or getattr(target, "__name__", str(target))
+    if path.startswith("op:"):          # an op class replayed: 'op:ember._ops.pooling.AvgPool'
+        return path.rsplit(".", 1)[1], aten
+    parts = aten.split(".")
+    if parts[0] == "operator":
+        return aten, aten
+    return (parts[1] if len(parts) > 1 else parts[0]), aten
+
+
+def _translate_node(g, node, env, opset):
+    key, aten = _key(node.target)
+    inplace = key.endswith("_") and not key.startswith("_") and key[:-1] in TRANSLATIONS
+    if not node.users and not inplace:
+        return None                     # dead code (sizes the trace computed and dropped)
+    args = _value(node.args, env)
+    kwargs = _value(node.kwargs, env)
+    meta = node.meta.get("val")
+    if not _has_value((args, kwargs)) and hasattr(meta, "shape"):
+        # nothing of it depends on the inputs: compute it now, store the result
+        result = node.target(*node.args, **node.kwargs)
+        return g.add_initializer(node.name, np.asarray(result._data))
+    g.hint = node.name
+    if key.startswith("operator.") and key != "operator.getitem":
+        import operator
+        return python_op(g, getattr(operator, key.split(".")[1]), *args)
+    base = key[:-1] if inplace else key.split(".")[-1]
+    translate = TRANSLATIONS.get(base)
+    if translate is None:
+        name = aten.split(".")[1] if aten.startswith("aten.") else aten
+        raise UnsupportedOperatorError(f"aten::{name}", opset, None)
+    g.out_dtype = np.dtype(meta.dtype.np) if hasattr(meta, "dtype") else None
+    g.out_shape = tuple(meta.shape) if hasattr(meta, "shape") else None
+    since = len(g.nodes)
+    result = translate(g, *args, **kwargs)
+    if isinstance(result, Value):
+        if hasattr(meta, "shape"):     # the sizes the example gave (dynamic ones too)
+            result.shape = tuple(g.sizes.get(d) if isinstance(d, str) else d
+                                 for d in meta.shape)
+        if g.produced_here(result, since) and result.name != node.name \
+                and node.name not in g._names:
+            g._names.add(node.name)
+            g.rename(result.name, node.name)
+            result.name = node.name
+        if inplace and isinstance(node.args[0], Node):
+            env[node.args[0].name] = result
+    return result
+
+
+def _add_outputs(g, outputs, env, ep, output_names, dynamic_axes):
+    flat = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    seen = set()
+    for i, out in enumerate(flat):
+        if not isinstance(out, Node) or not isinstance(env.get(out.name), Value):
+            raise OnnxExporterError(f"output {i} of the model is not a tensor "
+                                    f"({out!r}): ember exports tensor outputs only")
+        value = env[out.name]
+        name = output_names[i] if i < len(output_names) else None
+        meta = out.meta.get("val")
+        is_node_output = any(value.name in node[2] for node in g.nodes)
+        if name is not None and name != value.name:
+            if is_node_output and value.name not in seen and name not in g._names:
+                g._names.add(name)
+                g.rename(value.name, name)
+                value.name = name
+            else:
+                value = g.op("Identity", value, shape=value.shape)
+                g._names.add(name)
+                g.rename(value.name, name)
+                value.name = name
+        elif not is_node_output or value.name in seen:
+            value = g.op("Identity", value, shape=value.shape)
+        seen.add(value.name)
+        axes = _axes_spec(dynamic_axes[value.name], value.name) \
+            if value.name in dynamic_axes else {}
+        shape = [axes.get(j, d if isinstance(d, int) else None)
+                 for j, d in enumerate(meta.shape)] if hasattr(meta, "shape") else None
+        g.outputs.append((value, shape))
+    if len(output_names) > len(flat):
+        raise ValueError(f"output_names has {len(output_names)} names but the model has "
+                         f"{len(flat)} outputs")
+
+
+def write_model(data, f):
+    """Write the encoded model to a path (atomically: a temporary file then os.replace)
+    or to a binary file object."""
+    if hasattr(f, "write"):
+        f.write(data)
+        return
+    path = os.fspath(f)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".onnx-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)     # as open(path, "wb") would make it
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

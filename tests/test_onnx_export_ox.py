@@ -1,0 +1,365 @@
+"""torch.onnx.export in ember (ember/onnx/): the written file is checked by onnx's checker,
+run by onnxruntime, and compared with ember's forward and with PyTorch's forward of the
+same weights; dynamic_axes are run at another batch size."""
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+import ember.nn.functional as F
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+RTOL, ATOL = 1e-4, 1e-5
+
+
+def _export(model, args, **kw):
+    buf = io.BytesIO()
+    ember.onnx.export(model, args, buf, **kw)
+    data = buf.getvalue()
+    onnx.checker.check_model(onnx.load_from_string(data), full_check=True)
+    return data
+
+
+def _run(data, *arrays):
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    return sess.run(None, dict(zip(names, arrays)))
+
+
+def _np(t):
+    return t.detach().numpy()
+
+
+def _torch_twin(ember_model, torch_model):
+    state = {k: torch.from_numpy(np.array(v.numpy())) for k, v in ember_model.state_dict().items()}
+    torch_model.load_state_dict(state)
+    return torch_model.eval()
+
+
+# ---- models against onnxruntime, ember and PyTorch --------------------------------
+
+def test_mlp_dynamic_batch_matches_ember_and_torch():
+    m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 4)).eval()
+    t = _torch_twin(m, torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(),
+                                           torch.nn.Linear(16, 4)))
+    data = _export(m, (ember.randn(2, 6),), input_names=["input"], output_names=["output"],
+                   dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    proto = onnx.load_from_string(data)
+    assert [i.name for i in proto.graph.input] == ["input"]
+    assert [o.name for o in proto.graph.output] == ["output"]
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    assert proto.graph.output[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    assert {i.name for i in proto.graph.initializer} == {"0.weight", "0.bias", "2.weight",
+                                                         "2.bias"}
+    assert proto.opset_import[0].version == 20
+    for n in (1, 2, 7):
+        x = np.random.default_rng(n).standard_normal((n, 6)).astype(np.float32)
+        got, = _run(data, x)
+        np.testing.assert_allclose(got, _np(m(ember.tensor(x))), rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(got, t(torch.from_numpy(x)).detach().numpy(),
+                                   rtol=RTOL, atol=ATOL)
+
+
+def _cnn(nn):
+    """The same small CNN on ember.nn or torch.nn."""
+    class CNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+            self.bn1 = nn.BatchNorm2d(8)
+            self.conv2 = nn.Conv2d(8, 8, 3, stride=2, padding="valid", groups=2)
+            self.bn2 = nn.BatchNorm2d(8)
+            self.pool = nn.MaxPool2d(2)
+            self.avg = nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)
+            self.gap = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(8, 5)
+            self.drop = nn.Dropout(0.3)
+
+        def forward(self, x):
+            x = self.pool(F_relu(self.bn1(self.conv1(x))))
+            x = self.avg(self.bn2(self.conv2(x)).relu())
+            x = self.gap(x)
+            x = x.view(x.size(0), -1)
+            return self.fc(self.drop(x)).log_softmax(dim=1)
+    return CNN()
+
+
+def F_relu(x):
+    return x.relu()
+
+
+def _set_bn_stats(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for name, buf in model.named_buffers():
+        if name.endswith("running_mean"):
+            buf.copy_(ember.tensor(rng.standard_normal(buf.shape).astype(np.float32) * 0.1))
+        elif name.endswith("running_var"):
+            buf.copy_(ember.tensor(rng.uniform(0.5, 1.5, buf.shape).astype(np.float32)))
+
+
+def test_small_cnn_conv_bn_pool_linear():
+    m = _cnn(nn).eval()
+    _set_bn_stats(m)
+    t = _torch_twin(m, _cnn(torch.nn))
+    data = _export(m, (ember.randn(3, 3, 16, 16),), input_names=["image"],
+                   dynamic_axes={"image": {0: "N"}})
+    ops = {n.op_type for n in onnx.load_from_string(data).graph.node}
+    assert {"Conv", "BatchNormalization", "Relu", "MaxPool", "AveragePool",
+            "GlobalAveragePool", "Gemm", "LogSoftmax"} <= ops
+    for n in (1, 3, 4):
+        x = np.random.default_rng(n).standard_normal((n, 3, 15, 15)[:2] + (16, 16)).astype(
+            np.float32)
+        got, = _run(data, x)
+        np.testing.assert_allclose(got, _np(m(ember.tensor(x))), rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(got, t(torch.from_numpy(x)).detach().numpy(),
+                                   rtol=RTOL, atol=ATOL)
+
+
+def test_resnet18_matches_torchvision():
+    from tests.vision._tv import tv
+    torchvision = tv()
+    from ember.vision.models import resnet18
+    m = resnet18(num_classes=10).eval()
+    _set_bn_stats(m, 1)
+    t = _torch_twin(m, torchvision.models.resnet18(num_classes=10))
+    data = _export(m, (ember.randn(1, 3, 32, 32),), input_names=["input"],
+                   output_names=["logits"], dynamic_axes={"input": [0], "logits": [0]})
+    proto = onnx.load_from_string(data)
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == \
+        "input_dynamic_axes_1"
+    x = np.random.default_rng(0).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    got, = _run(data, x)
+    np.testing.assert_allclose(got, _np(m(ember.tensor(x))), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(got, t(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-3, atol=1e-4)
+
+
+def test_transformer_encoder_layer():
+    kw = dict(d_model=16, nhead=2, dim_feedforward=32, dropout=0.1, batch_first=True)
+    m = nn.TransformerEncoderLayer(**kw).eval()
+    t = _torch_twin(m, torch.nn.TransformerEncoderLayer(**kw))
+    data = _export(m, (ember.randn(2, 5, 16),), input_names=["src"],
+                   dynamic_axes={"src": {0: "batch", 1: "seq"}})
+    ops = {n.op_type for n in onnx.load_from_string(data).graph.node}
+    assert {"LayerNormalization", "Softmax", "MatMul"} <= ops
+    x = np.random.default_rng(0).standard_normal((3, 7, 16)).astype(np.float32)
+    got, = _run(data, x)
+    np.testing.assert_allclose(got, _np(m(ember.tensor(x))), rtol=RTOL, atol=1e-4)
+    with torch.no_grad():
+        np.testing.assert_allclose(got, t(torch.from_numpy(x)).numpy(), rtol=RTOL, atol=1e-4)
+
+
+# ---- single ops through small modules ---------------------------------------------
+
+class _Fn(nn.Module):
+    def __init__(self, fn, **params):
+        super().__init__()
+        self.fn = fn
+        for k, v in params.items():
+            setattr(self, k, v)
+
+    def forward(self, *xs):
+        return self.fn(self, *xs)
+
+
+def _check(fn, *inputs, opset=None, **params):
+    m = _Fn(fn, **params).eval()
+    kw = {} if opset is None else {"opset_version": opset}
+    data = _export(m, tuple(ember.tensor(a) for a in inputs), **kw)
+    got = _run(data, *inputs)
+    want = m(*(ember.tensor(a) for a in inputs))
+    want = want if isinstance(want, tuple) else (want,)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.dtype == _np(w).dtype
+        np.testing.assert_allclose(g, _np(w), rtol=RTOL, atol=ATOL)
+
+
+_rng = np.random.default_rng(0)
+A = _rng.standard_normal((2, 3, 4)).astype(np.float32)
+B = _rng.standard_normal((2, 3, 4)).astype(np.float32)
+
+OPS = {
+    "arith": (lambda s, x, y: (x + 2 * y - 1) / (y.abs() + 1) * 0.5 - (1 - x), A, B),
+    "add_alpha": (lambda s, x, y: ember.add(x, y, alpha=3), A, B),
+    "pow_sqrt_exp": (lambda s, x: (x.abs() + 1).sqrt().pow(2) + x.exp() + (x.abs() + 1).log()
+                     + (x.abs() + 1).rsqrt(), A),
+    "activations": (lambda s, x: F.gelu(x) + F.gelu(x, approximate="tanh") + x.sigmoid()
+                    + x.tanh() + F.silu(x) + F.leaky_relu(x, 0.2) + F.elu(x)
+                    + F.hardtanh(x) + F.relu6(x) + F.hardsigmoid(x) + F.hardswish(x)
+                    + F.softplus(x), A),
+    "clamp_where": (lambda s, x, y: ember.where(x > y, x.clamp(-0.5, 0.5), y)
+                    + x.masked_fill(x < 0, 0.0), A, B),
+    "softmax": (lambda s, x: F.softmax(x, dim=1) + F.log_softmax(x, -1), A),
+    "reductions": (lambda s, x: x.mean((1, 2), keepdim=True) + x.sum(-1, keepdim=True)
+                   + x.amax(1, keepdim=True), A),
+    "shapes": (lambda s, x: x.view(2, 12).reshape(4, 6).t().unsqueeze(0).squeeze(0)
+               .flatten().reshape(-1, 3).transpose(0, 1).permute(1, 0).contiguous(), A),
+    "flatten_mid": (lambda s, x: x.flatten(0, 1) * 2, A),
+    "cat_stack": (lambda s, x, y: ember.cat([x, y], dim=1).sum(1) + ember.stack([x, y], -1)
+                  .mean(-1).sum(1), A, B),
+    "chunk_split": (lambda s, x: tuple(x.chunk(2, dim=-1)) + tuple(x.split([1, 2], dim=1)),
+                    A),
+    "index": (lambda s, x: x[:, 1:3, None, ::2] * 1 + x[0, :, -1].sum(), A),
+    "matmul": (lambda s, x, y: x @ y.transpose(1, 2) + ember.bmm(x, y.transpose(1, 2)), A, B),
+    "expand": (lambda s, x: x[:, :1].expand(-1, 3, 4) + x, A),
+    "pad": (lambda s, x: F.pad(x, (1, 2)) + 1, A),
+    "layer_norm": (lambda s, x: F.layer_norm(x, (4,), s.w, s.b, 1e-3), A),
+    "to_dtype": (lambda s, x: (x * 10).long().float() + x.double().float(), A),
+    "dropout_eval": (lambda s, x: F.dropout(x, 0.5, training=False) * 2, A),
+    "sdpa": (lambda s, x, y: F.scaled_dot_product_attention(x, y, y), A, B),
+    "arange_const": (lambda s, x: x + ember.arange(4), A),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_op(name):
+    fn, *inputs = OPS[name]
+    params = {}
+    if name == "layer_norm":
+        params = dict(w=nn.Parameter(ember.randn(4)), b=nn.Parameter(ember.randn(4)))
+    _check(fn, *inputs, **params)
+
+
+@pytest.mark.parametrize("opset", [13, 17, 18, 23])
+def test_other_opsets_decompose_gelu_layer_norm(opset):
+    fn = (lambda s, x: F.layer_norm(F.gelu(x), (3, 4)) + x.mean(-1, keepdim=True))
+    _check(fn, A, opset=opset)
+
+
+def test_embedding_and_conv_transpose():
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 4)
+            self.up = nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1)
+
+        def forward(self, idx):
+            e = self.emb(idx)                      # (N, L, 4)
+            return self.up(e.transpose(1, 2).unsqueeze(-1))
+    m = M().eval()
+    idx = np.array([[1, 2, 3], [4, 5, 9]], dtype=np.int64)
+    data = _export(m, (ember.tensor(idx),))
+    got, = _run(data, idx)
+    np.testing.assert_allclose(got, _np(m(ember.tensor(idx))), rtol=RTOL, atol=ATOL)
+
+
+# ---- the API ----------------------------------------------------------------------
+
+def test_path_file_and_program(tmp_path):
+    m = nn.Linear(3, 2)
+    x = ember.randn(1, 3)
+    path = tmp_path / "model.onnx"
+    prog = ember.onnx.export(m, x, str(path))
+    assert isinstance(prog, ember.onnx.ONNXProgram)
+    data = path.read_bytes()
+    onnx.checker.check_model(onnx.load(str(path)))
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]   # no temporary left
+    assert (os.stat(path).st_mode & 0o777) == (0o666 & ~_umask())
+    prog.save(tmp_path / "again.onnx")
+    assert (tmp_path / "again.onnx").read_bytes() == data
+    assert prog.model_proto.graph.node[0].op_type == "Gemm"
+    assert ember.onnx.export(m, (x,), io.BytesIO(), dynamo=False) is None
+    # f=None with dynamo: only the program
+    assert ember.onnx.export(m, (x,)).model_proto.graph.output
+
+
+def _umask():
+    u = os.umask(0)
+    os.umask(u)
+    return u
+
+
+def test_legacy_training_eval_puts_model_in_eval_while_tracing():
+    m = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3), nn.Dropout(0.5))
+    m.train()
+    data = io.BytesIO()
+    ember.onnx.export(m, (ember.randn(4, 3),), data, dynamo=False)
+    assert m.training                                      # mode restored
+    x = np.ones((4, 3), np.float32)
+    got, = _run(data.getvalue(), x)
+    np.testing.assert_allclose(got, _np(m.eval()(ember.tensor(x))), rtol=RTOL, atol=ATOL)
+
+
+def test_training_batch_norm_raises():
+    m = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3)).train()
+    with pytest.raises(ember.onnx.OnnxExporterError, match="eval"):
+        ember.onnx.export(m, (ember.randn(4, 3),), io.BytesIO())
+
+
+def test_export_params_false_and_initializers_as_inputs():
+    m = nn.Linear(3, 2)
+    data = _export(m, (ember.randn(1, 3),), export_params=False)
+    proto = onnx.load_from_string(data)
+    assert not proto.graph.initializer
+    assert [i.name for i in proto.graph.input] == ["input", "weight", "bias"]
+    data = _export(m, (ember.randn(1, 3),), keep_initializers_as_inputs=True)
+    proto = onnx.load_from_string(data)
+    assert len(proto.graph.initializer) == 2 and len(proto.graph.input) == 3
+
+
+def test_unsupported_op_names_it():
+    class M(nn.Module):
+        def forward(self, x):
+            return ember.cumsum(x, 0)
+    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="aten::cumsum"):
+        ember.onnx.export(M(), (ember.randn(3),), io.BytesIO())
+    assert issubclass(ember.onnx.errors.UnsupportedOperatorError, ember.onnx.OnnxExporterError)
+    assert issubclass(ember.onnx.OnnxExporterError, RuntimeError)
+    # the message as PyTorch's
+    assert str(ember.onnx.errors.UnsupportedOperatorError("aten::x", 20, None)) == \
+        str(torch.onnx.errors.UnsupportedOperatorError("aten::x", 20, None))
+
+
+def test_bad_arguments():
+    m = nn.Linear(3, 2)
+    x = ember.randn(1, 3)
+    with pytest.raises(ValueError, match="opset"):
+        ember.onnx.export(m, (x,), io.BytesIO(), opset_version=7)
+    with pytest.raises(ValueError, match="input_names"):
+        ember.onnx.export(m, (x,), io.BytesIO(), input_names=["a", "b"])
+    with pytest.raises(ValueError, match="dynamic_axes"):
+        ember.onnx.export(m, (x,), io.BytesIO(), dynamic_axes={"nope": [0]})
+
+
+def test_is_in_onnx_export_while_tracing():
+    seen = []
+
+    class M(nn.Module):
+        def forward(self, x):
+            seen.append(ember.onnx.is_in_onnx_export())
+            return x * 2
+    ember.onnx.export(M(), (ember.randn(2),), io.BytesIO())
+    assert seen == [True] and not ember.onnx.is_in_onnx_export()
+
+
+def test_tensor_proto_bytes_equal_onnx_helpers():
+    from ember.onnx._model_proto import tensor_proto, attribute_proto
+    from onnx import helper, numpy_helper
+    for arr in (np.arange(6, dtype=np.float32).reshape(2, 3), np.array([-1, 2**40], np.int64),
+                np.array(3.5, np.float64), np.array([True, False])):
+        assert bytes(tensor_proto("t", arr)) == numpy_helper.from_array(arr, "t") \
+            .SerializeToString()
+    assert onnx.AttributeProto.FromString(bytes(attribute_proto("a", [1, -2]))) == \
+        helper.make_attribute("a", [1, -2])
+    assert onnx.AttributeProto.FromString(bytes(attribute_proto("f", 0.25))) == \
+        helper.make_attribute("f", 0.25)
+    assert onnx.AttributeProto.FromString(bytes(attribute_proto("s", "tanh"))) == \
+        helper.make_attribute("s", "tanh")
+
+
+def test_ember_never_imports_onnx():
+    code = ("import io, sys, ember; "
+            "ember.onnx.export(ember.nn.Linear(2, 2), (ember.zeros(1, 2),), io.BytesIO()); "
+            "bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('onnx', 'onnxruntime', 'google', 'torch')]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
