@@ -148,9 +148,7 @@ def test_feature_dropout_drops_whole_channels_in_training():
     assert bool(((per_channel == 0).all(-1) | (per_channel == 2).all(-1)).all())
 
 
-def test_upsample_with_recompute_scale_factor_is_not_built():
-    with pytest.raises(NotImplementedError, match="recompute_scale_factor"):
-        save_and_load(nn.Upsample(scale_factor=1.5, mode="bilinear", recompute_scale_factor=True))
+# (Upsample with recompute_scale_factor: tests/test_jit_functions_save_js.py)
 
 
 class TextTransformer(nn.Module):
@@ -235,8 +233,4 @@ def test_functional_interpolate_in_a_forward():
         assert tuple(a.shape) == tuple(b.shape)
         np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(c.detach().numpy(), a.detach().numpy(), rtol=1e-6, atol=1e-7)
-    with pytest.raises(NotImplementedError, match="antialias"):
-        class Anti(nn.Module):
-            def forward(self, x):
-                return F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True)
-        save_and_load(Anti())
+    # (antialias and recompute_scale_factor: tests/test_jit_functions_save_js.py)

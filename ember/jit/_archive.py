@@ -14,6 +14,7 @@ unpickler (_safe_unpickler._TorchUnpickler), extended only to build ``__torch__`
 inert stubs and to accept ``torch.jit._pickle.restore_type_tag``; the code is parsed with
 ``ast.parse`` and run by ember's interpreter (_interp.py).
 """
+import inspect
 import io
 import os
 import pickle
@@ -346,6 +347,8 @@ def save(m, f, _extra_files=None):
     """Write `m` as a TorchScript archive that ``ember.jit.load`` and real
     ``torch.jit.load`` read.
 
+    A function (what ``torch.jit.script`` of a function gives in PyTorch) is written as
+    a module whose forward calls it, as PyTorch writes one.
     A module read by ``ember.jit.load`` is written with its code as it was read and its
     current parameters, buffers and attributes. A plain ember module gets code written
     from its ``ember.fx`` trace (_codegen.py: leaf modules such as Linear, Conv2d,
@@ -353,11 +356,13 @@ def save(m, f, _extra_files=None):
     trace holds a layer, function or method outside those tables raises
     NotImplementedError naming it."""
     if not isinstance(m, RecursiveScriptModule):
+        from ._codegen import function_module, script_module
+        if inspect.isfunction(m):
+            m = function_module(m)   # a scripted function: saved as PyTorch saves one
         if not isinstance(m, _Module):
             raise NotImplementedError(
-                f"ember.jit.save: only modules can be saved, not a {type(m).__name__} (ember "
-                f"has no TorchScript compiler for functions)")
-        from ._codegen import script_module
+                f"ember.jit.save: only modules and functions can be saved, not a "
+                f"{type(m).__name__}")
         try:
             m = script_module(m)
         except NotImplementedError as e:

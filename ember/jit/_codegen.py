@@ -202,9 +202,8 @@ def _upsample(m):
     ops = {"nearest": "upsample_nearest{k}d", "nearest-exact": "_upsample_nearest_exact{k}d",
            "linear": "upsample_linear1d", "bilinear": "upsample_bilinear2d",
            "bicubic": "upsample_bicubic2d", "trilinear": "upsample_trilinear3d"}
-    if m.mode not in ops or getattr(m, "recompute_scale_factor", None):
-        raise NotImplementedError(f"ember.jit.save: Upsample with mode={m.mode!r}"
-                                  + (" and recompute_scale_factor" if m.mode in ops else ""))
+    if m.mode not in ops:
+        raise NotImplementedError(f"ember.jit.save: Upsample with mode={m.mode!r}")
     ranks = {"linear": [1], "bilinear": [2], "bicubic": [2], "trilinear": [3]}.get(m.mode,
                                                                                     [1, 2, 3])
 
@@ -214,6 +213,8 @@ def _upsample(m):
             return literal(size), "None"
         f = m.scale_factor
         scales = [float(x) for x in f] if isinstance(f, (tuple, list)) else [float(f)] * k
+        if getattr(m, "recompute_scale_factor", None):
+            return recomputed_sizes("input", scales), "None"
         return "None", literal(scales)
 
     lines = ["n = torch.sub(torch.dim(input), 2)"]
@@ -621,6 +622,17 @@ def _is(namespace, name, fn):
         inspect.unwrap(fn)
 
 
+class _Source(str):
+    """TorchScript source the writer puts into a call as it is."""
+
+
+def recomputed_sizes(input_source, scales):
+    """Source of the output size F.interpolate computes with recompute_scale_factor:
+    floor(input size * scale) per spatial dimension, in double precision."""
+    return "[" + ", ".join(f"int(torch.floor(torch.mul(float(torch.size({input_source}, "
+                           f"{i + 2})), {literal(f)})))" for i, f in enumerate(scales)) + "]"
+
+
 class _Writer:
     """Writes the root forward from the fx graph, node by node."""
 
@@ -632,6 +644,8 @@ class _Writer:
 
     def arg(self, a):
         from ..fx.node import Node
+        if isinstance(a, _Source):
+            return str(a)
         if isinstance(a, Node):
             return self.names[a]
         if isinstance(a, (list, tuple)) and any(isinstance(x, Node) for x in a):
@@ -803,9 +817,10 @@ class _Writer:
         fixed = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
         if mode not in fixed and mode not in ("nearest", "nearest-exact"):
             raise NotImplementedError(f"ember.jit.save: F.interpolate with mode={mode!r}")
-        if v["antialias"] or v["recompute_scale_factor"]:
-            raise NotImplementedError("ember.jit.save: F.interpolate with antialias or "
-                                      "recompute_scale_factor")
+        antialias = bool(v["antialias"])
+        if antialias and mode not in ("bilinear", "bicubic"):
+            raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and "
+                             "requires a 4-D tensor as input")
         size, scale = v["size"], v["scale_factor"]
         if (size is None) == (scale is None):
             raise NotImplementedError("ember.jit.save: F.interpolate needs exactly one of "
@@ -826,9 +841,13 @@ class _Writer:
                 sizes = None
                 scales = [float(f) for f in scale] if isinstance(scale, (list, tuple)) \
                     else [float(scale)] * k
+                if v["recompute_scale_factor"]:   # the size the scales give, scales dropped
+                    sizes, scales = _Source(recomputed_sizes(self.arg(v["input"]), scales)), None
             if mode in fixed:
                 op = {"linear": "upsample_linear1d", "bilinear": "upsample_bilinear2d",
                       "bicubic": "upsample_bicubic2d", "trilinear": "upsample_trilinear3d"}[mode]
+                if antialias:
+                    op = f"_{op}_aa"
                 return self.call(f"torch.{op}", [v["input"], sizes, bool(v["align_corners"]),
                                                  scales], {})
             op = f"upsample_nearest{k}d" if mode == "nearest" else f"_upsample_nearest_exact{k}d"
@@ -975,3 +994,28 @@ def script_module(m, example_args=None):
         return out
     return build(m)
 
+
+
+def function_module(fn):
+    """A module whose forward calls the function `fn` with its arguments, named as
+    PyTorch names the module it saves for a scripted function (``PlaceholderModule``);
+    forward has `fn`'s parameters and annotations, so the code types them alike."""
+    from ..nn import Module
+    params = list(inspect.signature(fn).parameters.values())
+    if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params):
+        raise NotImplementedError(f"ember.jit.save: the function {fn.__name__} takes *args, "
+                                  f"**kwargs or keyword-only arguments")
+    names = [p.name for p in params]
+    if any(not n.isidentifier() or n == "self" for n in names):
+        raise NotImplementedError(f"ember.jit.save: the function {fn.__name__}'s arguments "
+                                  f"{names}")
+    scope = {"_fn": fn}
+    exec(f"def forward(self, {', '.join(names)}):\n"
+         f"    return _fn({', '.join(names)})\n", scope)
+    forward = scope["forward"]
+    forward.__annotations__ = {k: v for k, v in getattr(fn, "__annotations__", {}).items()
+                               if k in names}
+    for p in params:
+        if p.default is not p.empty:
+            forward.__defaults__ = (forward.__defaults__ or ()) + (p.default,)
+    return type("PlaceholderModule", (Module,), {"forward": forward})()

@@ -328,9 +328,10 @@ def _adaptive_max_pool(n):
     return op
 
 
-def _upsample(mode, n):
+def _upsample(mode, n, antialias=False):
     """aten::upsample_<mode><n>d(input, output_size, [align_corners,] scale_factors) and
-    the older (input, output_size, [align_corners,] scales...) overloads."""
+    the older (input, output_size, [align_corners,] scales...) overloads; the _aa ops
+    (antialias) take the same arguments."""
     def op(input, output_size=None, *args):
         align = None
         if not mode.startswith("nearest") and args and isinstance(args[0], bool):
@@ -345,7 +346,7 @@ def _upsample(mode, n):
         if output_size is not None:
             scales = None
         return _F().interpolate(input, size=output_size, scale_factor=scales, mode=mode,
-                                align_corners=align)
+                                align_corners=align, antialias=antialias)
     return op
 
 
@@ -620,6 +621,8 @@ _SPECIAL = {
     "upsample_nearest1d": _upsample("nearest", 1), "upsample_nearest2d": _upsample("nearest", 2),
     "upsample_bilinear2d": _upsample("bilinear", 2), "upsample_linear1d": _upsample("linear", 1),
     "upsample_bicubic2d": _upsample("bicubic", 2),
+    "_upsample_bilinear2d_aa": _upsample("bilinear", 2, True),
+    "_upsample_bicubic2d_aa": _upsample("bicubic", 2, True),
     "upsample_nearest3d": _upsample("nearest", 3),
     "upsample_trilinear3d": _upsample("trilinear", 3),
     "_upsample_nearest_exact1d": _upsample("nearest-exact", 1),
