@@ -44,19 +44,35 @@ def _weight_params(w):
 def requantize(acc, x_scale, w_scales, bias, out_scale, out_zero_point, channel_dim):
     """fbgemm's ReQuantizeOutput of the exact integer sums `acc` (float64 array), with one
     weight scale per output channel along `channel_dim` and a float bias (or None)."""
-    shape = [1] * acc.ndim
+    multiplier, b = requantize_constants(x_scale, w_scales, bias, out_scale, acc.ndim,
+                                         channel_dim)
+    return requantize_with(acc, multiplier, b, out_zero_point)
+
+
+def requantize_constants(x_scale, w_scales, bias, out_scale, ndim, channel_dim):
+    """(multiplier, bias in accumulator units or None) of fbgemm's ReQuantizeOutput, shaped
+    to broadcast along `channel_dim` of an `ndim`-dimensional accumulator."""
+    shape = [1] * ndim
     shape[channel_dim] = -1
     act_times_w = (np.float32(x_scale) * w_scales.astype(np.float32)).astype(np.float32)
     multiplier = (act_times_w / np.float32(out_scale)).astype(np.float32).reshape(shape)
-    raw = acc.astype(np.float32)   # (a copy: the steps below work in place, in float32)
+    b = None
     if bias is not None:
         b = (bias.astype(np.float32) / act_times_w).astype(np.float32).reshape(shape)
+    return multiplier, b
+
+
+def requantize_with(acc, multiplier, b, out_zero_point):
+    """The quint8 integers of exact sums `acc` given requantize_constants' values."""
+    raw = acc.astype(np.float32)   # (a copy: the steps below work in place, in float32)
+    if b is not None:
         np.add(raw, b, out=raw)
     np.multiply(raw, multiplier, out=raw)
     np.rint(raw, out=raw)
     # + the zero point in float32: exact below 2**24, and beyond it both clamp alike
     np.add(raw, np.float32(out_zero_point), out=raw)
-    np.clip(raw, 0, 255, out=raw)
+    np.maximum(raw, np.float32(0), out=raw)   # (np.clip's dispatch costs more)
+    np.minimum(raw, np.float32(255), out=raw)
     return raw.astype(np.uint8)
 
 
@@ -113,15 +129,28 @@ def linear(input, weight, bias=None, scale=None, zero_point=None):
     scale = input._scale if scale is None else float(scale)
     zero_point = input._zero_point if zero_point is None else int(zero_point)
     _check_qparams(scale, zero_point, fname)
+    parts = linear_weight_parts(weight, _check_bias(bias, weight.shape[0], fname))
+    acc = linear_sums(input._data.ints, input._zero_point, parts)
+    out = requantize(acc, input._scale, parts[1], parts[2], scale, zero_point, acc.ndim - 1)
+    return Q._make(out, _dtype.quint8, Q.per_tensor_affine, scale, zero_point)
+
+
+def linear_weight_parts(weight, bias):
+    """What quantized linear reads of its qint8 weight and float bias array (or None):
+    (centred weight transposed (in, out), per-output scales, bias). The centred integers'
+    products are summed exactly: in float32 while every partial sum stays below 2**24 in
+    magnitude (half the cost), else in float64; the transposed weight has that type."""
     w_scales, w_zps = _weight_params(weight)
-    b = _check_bias(bias, weight.shape[0], fname)
-    # the centred integers' products summed exactly: in float32 while every partial sum
-    # stays below 2**24 in magnitude (half the cost), else in float64
     exact32 = weight.shape[1] * 255 * (128 + int(np.abs(w_zps).max(initial=0))) < 2 ** 24
     kind = np.float32 if exact32 else np.float64
-    acc = _centred(input, dtype=kind) @ _centred(weight, w_zps, 0, dtype=kind).T
-    out = requantize(acc, input._scale, w_scales, b, scale, zero_point, acc.ndim - 1)
-    return Q._make(out, _dtype.quint8, Q.per_tensor_affine, scale, zero_point)
+    return _centred(weight, w_zps, 0, dtype=kind).T, w_scales, bias
+
+
+def linear_sums(x_ints, x_zero_point, parts):
+    """The exact sums of the centred input integers times the centred weight (parts from
+    linear_weight_parts), in the weight's float type."""
+    centred_t = parts[0]
+    return (x_ints.astype(centred_t.dtype) - x_zero_point) @ centred_t
 
 
 def _conv(nd, input, weight, bias, stride, padding, dilation, groups, padding_mode, scale,

@@ -60,22 +60,8 @@ def _float_op(q, fn, scale=None, zero_point=None, out_dtype=None, round_first=Tr
         y = fn(q.dequantize()._data).astype(np.float32)
         ints = Q.quantize_array(y, scale, zero_point, qdtype)
         return Q._make(ints, qdtype, Q.per_tensor_affine, scale, zero_point)
-    # the vectorized kernels dequantize with a fused multiply-add and round before adding
-    # the zero point; the elements after the last full vector (the tail) go through the
-    # scalar dequantize_val and quantize_val (plain float32 steps, the zero point added
-    # before rounding). qint32 has no vectorized requantization: every element goes
-    # through fbgemm's scalar Quantize (x * (1/scale) + zero_point, rounded once at the end)
     src = np.ascontiguousarray(q._data.ints).reshape(q._data.ints.shape)   # (0-dim stays)
-    y = fn(Q.dequantize_array_fma(src, q._scale, q._zero_point)).astype(np.float32)
-    ints = Q.quantize_array(y, scale, zero_point, qdtype,
-                            round_first=qdtype is not _dtype.qint32)
-    # a vector holds 64 bytes: 64 8-bit integers, 16 qint32
-    tail = src.size - src.size % (_VECTOR_WIDTH // src.itemsize)
-    if tail < src.size:
-        rest = Q.dequantize_array(src.reshape(-1)[tail:], q._scale, q._zero_point)
-        y_rest = fn(rest).astype(np.float32)
-        ints.reshape(-1)[tail:] = Q.quantize_array(y_rest, scale, zero_point, qdtype,
-                                                   fused=False)
+    ints = float_op_ints(src, q._scale, q._zero_point, fn, scale, zero_point, qdtype)
     return Q._make(ints, qdtype, Q.per_tensor_affine, scale, zero_point)
 
 
@@ -83,6 +69,37 @@ def _float_op(q, fn, scale=None, zero_point=None, out_dtype=None, round_first=Tr
 # AVX512, PyTorch's build on this CPU class; its AVX2 build has 32, and only the tail's
 # rounding at exact ties depends on it)
 _VECTOR_WIDTH = 64
+
+
+def float_op_ints(src, src_scale, src_zero_point, fn, scale, zero_point, qdtype):
+    """The integers of fn on contiguous integer array `src` as PyTorch's vectorized
+    dequantize-compute-requantize kernels give them (qdtype's integers, (scale,
+    zero_point)): a fused multiply-add dequantizes, and the result is rounded before the
+    zero point is added; the elements after the last full vector (the tail) go through the
+    scalar dequantize_val and quantize_val (plain float32 steps, the zero point added
+    before rounding). qint32 has no vectorized requantization: every element goes through
+    fbgemm's scalar Quantize (x * (1/scale) + zero_point, rounded once at the end)."""
+    ints = float_op_vector(src, src_scale, src_zero_point, fn, scale, zero_point, qdtype)
+    # a vector holds 64 bytes: 64 8-bit integers, 16 qint32
+    tail = src.size - src.size % (_VECTOR_WIDTH // src.itemsize)
+    if tail < src.size:
+        ints.reshape(-1)[tail:] = float_op_scalar(src.reshape(-1)[tail:], src_scale,
+                                                  src_zero_point, fn, scale, zero_point,
+                                                  qdtype)
+    return ints
+
+
+def float_op_vector(src, src_scale, src_zero_point, fn, scale, zero_point, qdtype):
+    """float_op_ints' integers of every element as its vector loop computes them."""
+    y = fn(Q.dequantize_array_fma(src, src_scale, src_zero_point)).astype(np.float32)
+    return Q.quantize_array(y, scale, zero_point, qdtype,
+                            round_first=qdtype is not _dtype.qint32)
+
+
+def float_op_scalar(src, src_scale, src_zero_point, fn, scale, zero_point, qdtype):
+    """float_op_ints' integers of every element as its scalar tail loop computes them."""
+    y = fn(Q.dequantize_array(src, src_scale, src_zero_point)).astype(np.float32)
+    return Q.quantize_array(y, scale, zero_point, qdtype, fused=False)
 
 
 def _write(q, result, inplace):
@@ -173,11 +190,14 @@ def _fixed_qparams(qdtype, fname, symmetric):
 
 def sigmoid(q):
     """1 / (1 + exp(-x)) with output scale 1/256 (zero point 0 for quint8, -128 for qint8)."""
+    _per_tensor(q, "sigmoid")
     scale, zp = _fixed_qparams(q._qdtype, "sigmoid", symmetric=False)
+    return _float_op(q, sigmoid_float32, scale, zp)
 
-    def sigmoid(x):
-        return (np.float32(1) / (np.float32(1) + np.exp(-x))).astype(np.float32)
-    return _float_op(q, sigmoid, scale, zp)
+
+def sigmoid_float32(x):
+    """1 / (1 + exp(-x)) of a float32 array, as quantized sigmoid computes it."""
+    return (np.float32(1) / (np.float32(1) + np.exp(-x))).astype(np.float32)
 
 
 def tanh(q):

@@ -159,6 +159,11 @@ class _LSTMSingleLayer(nn.Module):
                              device=device, dtype=dtype)
 
     def forward(self, x, hidden=None):
+        if x.is_quantized:   # a converted cell: its time loop on the integers
+            from ember.ao.nn.quantized.modules import _lstm_steps
+            result = _lstm_steps.run(self.cell, x, hidden)
+            if result is not None:
+                return result
         outputs = []
         for t in range(x.shape[0]):
             hidden = self.cell(x[t], hidden)

@@ -231,22 +231,33 @@ def _mul_8bit(x, y, scale, zero_point):
         return None
     xi, xs, xz = Q.per_tensor_parts(x)
     yi, ys, yz = Q.per_tensor_parts(y)
-    multiplier = np.float32(xs) * np.float32(ys) * (np.float32(1.0) / np.float32(scale))
-    if not np.isfinite(multiplier):
+    multiplier = mul_multiplier(xs, ys, scale)
+    if not np.isfinite(multiplier) or xi.ndim == yi.ndim == 0:
         return None
+    ints = mul_8bit_ints(xi, xz, yi, yz, multiplier, zero_point, _qrange(x.dtype))
+    return Q.per_tensor(ints, x.dtype, float(scale), int(zero_point))
+
+
+def mul_multiplier(x_scale, y_scale, scale):
+    """PyTorch's float32 requantization multiplier of a quantized product."""
+    return np.float32(x_scale) * np.float32(y_scale) * (np.float32(1.0) / np.float32(scale))
+
+
+def mul_8bit_ints(xi, xz, yi, yz, multiplier, zero_point, bounds):
+    """The integers of (xi - xz) (yi - yz) requantized: rint(product * multiplier) + zero
+    point, clamped to bounds (low, high); xi, yi 8-bit arrays of one type (not both
+    0-dim)."""
     a = xi.astype(np.float32)
     a -= np.float32(xz)
     b = yi.astype(np.float32)
     b -= np.float32(yz)
     v = np.multiply(a, b)
-    if v.ndim == 0:
-        return None
     v *= multiplier
     np.rint(v, out=v)
     v += np.float32(zero_point)
-    low, high = _qrange(x.dtype)
-    np.clip(v, low, high, out=v)
-    return Q.per_tensor(v.astype(xi.dtype), x.dtype, float(scale), int(zero_point))
+    np.maximum(v, np.float32(bounds[0]), out=v)   # (np.clip's dispatch costs more)
+    np.minimum(v, np.float32(bounds[1]), out=v)
+    return v.astype(xi.dtype)
 
 
 def _qadd(x, y, scale, zero_point, relu=False):
@@ -254,7 +265,6 @@ def _qadd(x, y, scale, zero_point, relu=False):
     multiply-add, the float32 sum (relu'd) rounded before the zero point is added; the
     elements after the last full vector through the scalar dequantize/quantize)."""
     from ember import _quantized as Q
-    from ember._ops.quantized_ops import _VECTOR_WIDTH
     if x.shape != y.shape:
         raise RuntimeError(f"quantized::add: the inputs must have the same shape, got "
                            f"{tuple(x.shape)} and {tuple(y.shape)}")
@@ -264,16 +274,27 @@ def _qadd(x, y, scale, zero_point, relu=False):
     else:
         a = np.ascontiguousarray(x.int_repr().cpu().numpy()).reshape(-1)
         b = np.ascontiguousarray(y.int_repr().cpu().numpy()).reshape(-1)
+    ints = add_ints(a, x.q_scale(), x.q_zero_point(), b, y.q_scale(), y.q_zero_point(),
+                    scale, zero_point, x.dtype, relu)
+    return Q.per_tensor(ints.reshape(tuple(x.shape)), x.dtype, float(scale), int(zero_point))
+
+
+def add_ints(a, a_scale, a_zero_point, b, b_scale, b_zero_point, scale, zero_point, qdtype,
+             relu=False):
+    """The integers of PyTorch's quantized add of the flat contiguous integer arrays a and
+    b (see _qadd), quantized to (scale, zero_point) of qdtype."""
+    from ember import _quantized as Q
+    from ember._ops.quantized_ops import _VECTOR_WIDTH
     tail = a.size - a.size % _VECTOR_WIDTH
 
     def summed(dequantize, a, b):
-        c = (dequantize(a, x.q_scale(), x.q_zero_point())
-             + dequantize(b, y.q_scale(), y.q_zero_point())).astype(np.float32)
+        c = (dequantize(a, a_scale, a_zero_point)
+             + dequantize(b, b_scale, b_zero_point)).astype(np.float32)
         return np.maximum(c, np.float32(0.0)) if relu else c
 
     ints = Q.quantize_array(summed(Q.dequantize_array_fma, a, b), scale, zero_point,
-                            x.dtype, round_first=True)
+                            qdtype, round_first=True)
     if tail < a.size:
         ints[tail:] = Q.quantize_array(summed(Q.dequantize_array, a[tail:], b[tail:]), scale,
-                                       zero_point, x.dtype, fused=False)
-    return Q.per_tensor(ints.reshape(tuple(x.shape)), x.dtype, float(scale), int(zero_point))
+                                       zero_point, qdtype, fused=False)
+    return ints
