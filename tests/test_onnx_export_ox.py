@@ -363,3 +363,89 @@ def test_ember_never_imports_onnx():
             "('onnx', 'onnxruntime', 'google', 'torch')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---- recurrent layers and attention against PyTorch -------------------------------
+
+def _compare_all(data, feeds, ember_outs, torch_outs, atol=1e-4):
+    got = _run(data, *feeds)
+    for g, e, t in zip(got, ember_outs, torch_outs):
+        np.testing.assert_allclose(g, _np(e), rtol=RTOL, atol=atol)
+        np.testing.assert_allclose(g, t.detach().numpy(), rtol=RTOL, atol=atol)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_recurrent_two_layers_bidirectional_dynamic_batch(kind):
+    extra = {"nonlinearity": "relu"} if kind == "RNN" else {}
+    kw = dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True,
+              batch_first=True, **extra)
+    m = getattr(nn, kind)(**kw).eval()
+    t = _torch_twin(m, getattr(torch.nn, kind)(**kw))
+    data = _export(m, (ember.randn(2, 5, 3),), input_names=["x"],
+                   dynamic_axes={"x": {0: "batch"}})
+    x = np.random.default_rng(1).standard_normal((3, 5, 3)).astype(np.float32)
+    e_out, e_state = m(ember.tensor(x))
+    t_out, t_state = t(torch.from_numpy(x))
+    e_states = e_state if kind == "LSTM" else (e_state,)
+    t_states = t_state if kind == "LSTM" else (t_state,)
+    _compare_all(data, [x], (e_out,) + tuple(e_states), (t_out,) + tuple(t_states))
+
+
+def test_multihead_attention_masks_and_weights():
+    m = nn.MultiheadAttention(8, 2, batch_first=True).eval()
+    t = _torch_twin(m, torch.nn.MultiheadAttention(8, 2, batch_first=True))
+
+    class Wrap(nn.Module):
+        def __init__(self, mha):
+            super().__init__()
+            self.mha = mha
+
+        def forward(self, q, kv, pad, mask):
+            return self.mha(q, kv, kv, key_padding_mask=pad, attn_mask=mask)
+
+    rng = np.random.default_rng(2)
+    q = rng.standard_normal((2, 4, 8)).astype(np.float32)
+    kv = rng.standard_normal((2, 5, 8)).astype(np.float32)
+    pad = np.array([[False] * 5, [False, False, False, True, True]])
+    mask = np.triu(np.ones((4, 5), bool), 2)
+    data = _export(Wrap(m), tuple(ember.tensor(a) for a in (q, kv, pad, mask)))
+    e = Wrap(m)(*(ember.tensor(a) for a in (q, kv, pad, mask)))
+    tt = t(*(torch.from_numpy(a) for a in (q, kv, kv)), key_padding_mask=torch.from_numpy(pad),
+           attn_mask=torch.from_numpy(mask))
+    _compare_all(data, [q, kv, pad, mask], e, tt)
+
+
+def test_transformer_encoder_norm_first_gelu_padding_mask():
+    kw = dict(d_model=8, nhead=2, dim_feedforward=16, norm_first=True, activation="gelu")
+    m = nn.TransformerEncoder(nn.TransformerEncoderLayer(**kw), 2, enable_nested_tensor=False)
+    t = _torch_twin(m, torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(**kw), 2,
+                                                   enable_nested_tensor=False))
+    m.eval()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 2, 8)).astype(np.float32)
+    pad = np.array([[False] * 5, [False, False, False, False, True]])
+
+    class Wrap(nn.Module):
+        def __init__(self, enc):
+            super().__init__()
+            self.enc = enc
+
+        def forward(self, src, pad):
+            return self.enc(src, src_key_padding_mask=pad)
+
+    data = _export(Wrap(m), (ember.tensor(x), ember.tensor(pad)))
+    with torch.no_grad():
+        want_t = t(torch.from_numpy(x), src_key_padding_mask=torch.from_numpy(pad))
+    _compare_all(data, [x, pad], [Wrap(m)(ember.tensor(x), ember.tensor(pad))], [want_t])
+
+
+def test_mobilenet_v2_matches_torchvision():
+    from tests.vision._tv import tv
+    torchvision = tv()
+    from ember.vision.models import mobilenet_v2
+    m = mobilenet_v2(num_classes=10).eval()
+    _set_bn_stats(m, 2)
+    t = _torch_twin(m, torchvision.models.mobilenet_v2(num_classes=10))
+    x = np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32)
+    data = _export(m, (ember.tensor(x),))
+    _compare_all(data, [x], [m(ember.tensor(x))], [t(torch.from_numpy(x))], atol=1e-3)

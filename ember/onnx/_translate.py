@@ -138,7 +138,7 @@ def _elu(g, input, alpha=1.0, inplace=False):
     return g.op("Elu", input, alpha=float(alpha))
 
 
-@_op("gelu")
+@_op("gelu", "Gelu")
 def _gelu(g, input, approximate="none"):
     if g.opset >= 20:
         return g.op("Gelu", input, approximate=approximate)
@@ -672,3 +672,142 @@ def _packed_attention(g, x, heads, scale):
     out = g.op("MatMul", g.op("Softmax", scores, axis=-1), v)
     merged = g.op("Transpose", out, perm=[0, 2, 1, 3])
     return g.op("Reshape", merged, g.const(np.array([0, 0, e], np.int64)))
+
+
+# ---- op classes ember records for joins, and the recurrent layers -----------------
+@_op("Cat")
+def _cat_op(g, *args):
+    *tensors, dim = args
+    return _cat(g, tensors, dim)
+
+
+@_op("Stack")
+def _stack_op(g, *args):
+    *tensors, dim = args
+    return _stack(g, tensors, dim)
+
+
+@_op("zeros", "ones", "full", "empty")
+def _filled(g, *size, fill_value=None, dtype=None, **kwargs):
+    if g.hint.startswith("full"):
+        size, fill_value = size[0], size[1] if fill_value is None else fill_value
+    fill = {"zeros": 0, "empty": 0, "ones": 1}.get(g.hint.rstrip("_0123456789"), fill_value)
+    shape = _sizes(size or (kwargs.get("size"),))
+    return g.op("ConstantOfShape", g.int_list(shape),
+                value=np.array([fill], dtype=g.out_dtype), dtype=g.out_dtype)
+
+
+def _gate_rows(g, w, order):
+    """w with its gate blocks (rows) reordered from PyTorch's order to ONNX's, and a
+    leading num_directions axis of 1."""
+    parts = g.op("Split", w, g.const(np.array([w.shape[0] // len(order)] * len(order),
+                                              np.int64)), axis=0, outputs=len(order))
+    joined = g.op("Concat", *[parts[i] for i in order], axis=0) if len(order) > 1 else parts
+    return g.op("Unsqueeze", joined, g.const(np.array([0], np.int64)))
+
+
+def _recurrent(g, onnx_op, order, x, states, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse,
+               **attrs):
+    if batch_sizes is not None:
+        return _unsupported(f"{onnx_op.lower()} of a PackedSequence")
+    hidden = w_hh.shape[1]
+    gates = len(order) * hidden
+    zeros = g.const(np.zeros(gates, dtype=x.dtype))
+    bias = g.op("Concat", b_ih if b_ih is not None else zeros,
+                b_hh if b_hh is not None else zeros, axis=0)
+    bias = _gate_rows_pair(g, bias, order, gates)
+    axis0 = g.const(np.array([0], np.int64))
+    inits = [g.op("Unsqueeze", s, axis0) for s in states]
+    outs = g.op(onnx_op, x, _gate_rows(g, w_ih, order), _gate_rows(g, w_hh, order), bias, None,
+                *inits, outputs=1 + len(states), hidden_size=hidden,
+                direction="reverse" if reverse else "forward", **attrs)
+    y = g.op("Squeeze", outs[0], g.const(np.array([1], np.int64)))
+    return [y] + [g.op("Squeeze", s, axis0) for s in outs[1:]]
+
+
+def _gate_rows_pair(g, bias, order, gates):
+    """The concatenated [b_ih, b_hh] with each half's gates reordered; shape (1, 2*gates)."""
+    halves = g.op("Split", bias, g.const(np.array([gates, gates], np.int64)), axis=0,
+                  outputs=2, shape=(gates,))
+    return g.op("Concat", *[_gate_rows(g, h, order) for h in halves], axis=1)
+
+
+@_op("LSTMLayer")
+def _lstm_layer(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse):
+    if w_hr is not None:
+        return _unsupported("lstm (proj_size)")
+    # PyTorch's gates i, f, g, o; ONNX's i, o, f, c
+    return _recurrent(g, "LSTM", [0, 3, 1, 2], x, [h0, c0], w_ih, w_hh, b_ih, b_hh,
+                      batch_sizes, reverse)
+
+
+@_op("GRULayer")
+def _gru_layer(g, x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse):
+    # PyTorch's gates r, z, n; ONNX's z, r, h; PyTorch applies r after the hidden
+    # state's linear map (ONNX's linear_before_reset=1)
+    return _recurrent(g, "GRU", [1, 0, 2], x, [h0], w_ih, w_hh, b_ih, b_hh, batch_sizes,
+                      reverse, linear_before_reset=1)
+
+
+@_op("RNNLayer")
+def _rnn_layer(g, x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, relu=False):
+    return _recurrent(g, "RNN", [0], x, [h0], w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse,
+                      activations=["Relu" if relu else "Tanh"])
+
+
+@_op("multi_head_attention_forward")
+def _mha(g, query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias,
+         bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias,
+         training=True, key_padding_mask=None, need_weights=True, attn_mask=None,
+         use_separate_proj_weight=False, q_proj_weight=None, k_proj_weight=None,
+         v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
+         is_causal=False):
+    """nn.MultiheadAttention's general path on (L, N, E) inputs: projections, heads
+    (N*H, L, d), masked softmax(q k^T / sqrt(d)) v, heads merged, output projection."""
+    if query.rank != 3 or bias_k is not None or add_zero_attn or static_k is not None \
+            or (training and dropout_p):
+        return _unsupported("multi_head_attention_forward (unbatched input, bias_k/bias_v, "
+                            "add_zero_attn, static_k/v or dropout in training)")
+    if is_causal and attn_mask is None:
+        return _unsupported("multi_head_attention_forward (is_causal without attn_mask)")
+    e, h = int(embed_dim_to_check), int(num_heads)
+    d = e // h
+    dt = query.dtype
+    if use_separate_proj_weight:
+        weights = (q_proj_weight, k_proj_weight, v_proj_weight)
+    else:
+        weights = g.op("Split", in_proj_weight, g.const(np.array([e, e, e], np.int64)),
+                       axis=0, outputs=3)
+    biases = (None,) * 3 if in_proj_bias is None else g.op(
+        "Split", in_proj_bias, g.const(np.array([e, e, e], np.int64)), axis=0, outputs=3)
+    heads = []
+    for x, w, b in zip((query, key, value), weights, biases):
+        p = g.op("MatMul", x, g.op("Transpose", w, perm=[1, 0]))
+        p = p if b is None else g.op("Add", p, b)
+        p = g.op("Reshape", p, g.const(np.array([0, -1, d], np.int64)))    # (L, N*H, d)
+        heads.append(g.op("Transpose", p, perm=[1, 0, 2]))                 # (N*H, L, d)
+    q, k, v = heads
+    scores = g.op("Mul", g.op("MatMul", q, g.op("Transpose", k, perm=[0, 2, 1])),
+                  g.const(np.array(1 / math.sqrt(d), dt)))                 # (N*H, L, S)
+    neg = g.const(np.array(-np.inf, dt))
+    if attn_mask is not None:
+        scores = g.op("Where", attn_mask, neg, scores) if attn_mask.dtype == np.bool_ \
+            else g.op("Add", scores, g.cast(attn_mask, dt))
+    n, length, src = g.dim(query, 1), g.dim(query, 0), g.dim(key, 0)
+    scores = g.op("Reshape", scores, g.int_list([n, h, length, src]))     # (N, H, L, S)
+    if key_padding_mask is not None:
+        kpm = g.op("Unsqueeze", key_padding_mask, g.const(np.array([1, 2], np.int64)))
+        scores = g.op("Where", kpm, neg, scores) if key_padding_mask.dtype == np.bool_ \
+            else g.op("Add", scores, g.cast(kpm, dt))
+    attn = g.op("Softmax", scores, axis=-1)
+    flat = g.op("Reshape", attn, g.int_list([-1, length, src]))           # (N*H, L, S)
+    out = g.op("Transpose", g.op("MatMul", flat, v), perm=[1, 0, 2])     # (L, N*H, d)
+    out = g.op("Reshape", out, g.const(np.array([0, -1, e], np.int64)))   # (L, N, E)
+    out = g.op("MatMul", out, g.op("Transpose", out_proj_weight, perm=[1, 0]))
+    if out_proj_bias is not None:
+        out = g.op("Add", out, out_proj_bias)
+    if not need_weights:
+        return [out, None]
+    if average_attn_weights:
+        attn = _reduce(g, "ReduceMean", attn, [1], False)
+    return [out, attn]
