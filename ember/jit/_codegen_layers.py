@@ -3,7 +3,8 @@
 Each template returns the lines of the layer's ``forward`` body, written with the ATen
 calls real ``torch.jit.load`` compiles and ember's interpreter runs: power-average and
 fractional max pooling, local response normalisation, channel shuffle, bilinear maps,
-fold/unfold, embedding bags, Softmax2d, RReLU and the two distance layers. Where PyTorch's own scripted forward calls a helper of
+fold/unfold, embedding bags, Softmax2d, RReLU and the two distance layers. Where
+PyTorch's own scripted forward calls a helper of
 ``torch.nn.functional`` (``lp_pool2d``, ``local_response_norm``, ``embedding_bag``), the
 template writes the helper's computation inline, so an archive holds one class per layer.
 """

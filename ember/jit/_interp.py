@@ -99,7 +99,8 @@ class Interpreter:
             "str": _ops._str, "len": _ops._len, "range": builtins.range, "print": _print,
             "getattr": self._getattr_builtin, "hasattr": self._hasattr_builtin,
             "inf": math.inf, "nan": math.nan, "list": _ops._list, "min": builtins.min,
-            "max": builtins.max, "abs": builtins.abs,
+            "max": builtins.max, "abs": builtins.abs, "sorted": builtins.sorted,
+            "fork": _fork,
         }
 
     # ---------------------------------------------------------------- functions
@@ -193,6 +194,11 @@ class Interpreter:
         if kind is ast.AnnAssign and st.value is not None:
             self._assign(st.target, self._expr(st.value, env), env)
             return None
+        if kind is ast.With:
+            return self._with(st, env)
+        if kind is ast.FunctionDef:   # a closure (what torch.jit.fork's function becomes)
+            env[st.name] = _Closure(self, st, env)
+            return None
         if kind is ast.Assert:
             if not self._truth(self._expr(st.test, env)):
                 msg = "" if st.msg is None else self._expr(st.msg, env)
@@ -200,6 +206,23 @@ class Interpreter:
             return None
         raise NotImplementedError(f"TorchScript statement {kind.__name__} (line "
                                   f"{getattr(st, 'lineno', '?')}) is not supported by ember.jit")
+
+    def _with(self, st, env):
+        """``with obj:``: obj's __enter__ (bound to the optional name), the body, then
+        __exit__(None, None, None) also when the body raises (TorchScript writes
+        ``with torch.no_grad():`` as an object of the archive's no_grad class)."""
+        entered = []
+        try:
+            for item in st.items:
+                manager = self._expr(item.context_expr, env)
+                value = self._getattr(manager, "__enter__")()
+                entered.append(manager)
+                if item.optional_vars is not None:
+                    self._assign(item.optional_vars, value, env)
+            return self._block(st.body, env)
+        finally:
+            for manager in reversed(entered):
+                self._getattr(manager, "__exit__")(None, None, None)
 
     def _for(self, st, env):
         iterable = self._expr(st.iter, env)
@@ -445,6 +468,35 @@ class Interpreter:
             return True
         except (AttributeError, NotImplementedError):
             return False
+
+
+class _Closure:
+    """A function defined inside a function: its body runs with the enclosing function's
+    variables (as they are when it is called) and its own arguments."""
+
+    def __init__(self, interp, fndef, env):
+        self.interp, self.fndef, self.env = interp, fndef, env
+
+    def __call__(self, *args, **kwargs):
+        local = dict(self.env)
+        local.update(self.interp._bind(self.fndef, args, kwargs))
+        signal = self.interp._block(self.fndef.body, local)
+        return signal.value if signal is not None and signal.kind == "return" else None
+
+
+class Future:
+    """What ``fork`` returns: the function has already run (ember runs forks at once, as
+    ember.jit.fork does); ``torch.wait`` gives its value."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def wait(self):
+        return self.value
+
+
+def _fork(fn, *args, **kwargs):
+    return Future(fn(*args, **kwargs))
 
 
 class _Namespace:

@@ -236,10 +236,16 @@ def _size(x, dim=None):
     return x.size(dim)
 
 
-def _slice(x, dim=0, start=None, end=None, step=1):
-    """aten::slice: x[start:end:step] along `dim` (a view); lists and strings too."""
+def _slice(x, *args, **kwargs):
+    """aten::slice: x[start:end:step] along `dim` (a view); of a list or a string
+    (aten::slice.t / slice.str) the arguments are (start, end, step), no dim."""
+    names = ("dim", "start", "end", "step") if isinstance(x, Tensor) else \
+        ("start", "end", "step")
+    given = dict(zip(names, args), **kwargs)
+    start, end, step = given.get("start"), given.get("end"), given.get("step", 1)
     if not isinstance(x, Tensor):
-        return x[start:end:step]
+        return x[start:end:(1 if step is None else step)]
+    dim = given.get("dim", 0)
     index = [builtins.slice(None)] * x.dim()
     index[dim] = builtins.slice(start, end, step)
     return x[tuple(index)]
@@ -379,7 +385,44 @@ def _index_tuple(indices):
 
 
 def _index(x, indices):
+    """aten::index of a tensor; list.index of a list (TorchScript writes both
+    torch.index)."""
+    if isinstance(x, (list, str)):
+        return x.index(indices)
     return x[_index_tuple(indices)]
+
+
+def _sort(x, *args, **kwargs):
+    """aten::sort of a tensor; list.sort (in place, `reverse` the second argument) of a
+    list."""
+    if isinstance(x, list):
+        reverse = args[0] if args else kwargs.get("reverse", False)
+        x.sort(reverse=bool(reverse))
+        return None
+    return _ember().sort(x, *args, **_fix_kwargs(kwargs))
+
+
+def _list_method(name):
+    def op(x, *args):
+        if not isinstance(x, list):
+            raise NotImplementedError(f"TorchScript op torch.{name} on a {type(x).__name__}")
+        return getattr(x, name)(*args)
+    op.__name__ = name
+    return op
+
+
+def _count(x, *args):
+    """str.count or list.count."""
+    if not isinstance(x, (str, list)):
+        raise NotImplementedError(f"TorchScript op torch.count on a {type(x).__name__}")
+    return x.count(*args)
+
+
+def _set_grad_enabled(mode):
+    """aten::set_grad_enabled: grad mode set at once, as the no_grad class of an archive's
+    code does in __enter__/__exit__."""
+    from ..autograd import grad_mode
+    grad_mode.set_grad_enabled(bool(mode))
 
 
 def _index_put(inplace):
@@ -409,6 +452,8 @@ def _softmax_like(name):
 def _reduce(name):
     """sum/mean: (x, dtype=) or (x, dims, keepdim, dtype=) (dims may be None or [])."""
     def op(x, *args, **kwargs):
+        if isinstance(x, list) and not args and not kwargs:
+            return builtins.sum(x) if name == "sum" else builtins.sum(x) / len(x)
         kw = _fix_kwargs(kwargs)
         fn = getattr(_ember(), name)
         if not args:
@@ -553,7 +598,7 @@ is_autocast_cpu_enabled
 
 # torch.NAME(tensor, ...) -> tensor.NAME(...): Tensor methods without a torch-level function
 _SAME_METHODS = """
-add_ sub_ mul_ div_ relu_ sigmoid_ tanh_ clamp_ clamp_min_ clamp_max_ fill_ zero_ masked_fill_
+cpu add_ sub_ mul_ div_ relu_ sigmoid_ tanh_ clamp_ clamp_min_ clamp_max_ fill_ zero_ masked_fill_
 view view_as reshape_as expand_as type_as repeat unfold copy_ index_put_ index_fill_
 scatter_ scatter_add_ uniform_ normal_ exp_ log_ neg_ abs_ sqrt_ pow_ floor_ unsqueeze_
 squeeze_ t_ transpose_ detach_ requires_grad_ item tolist new_zeros new_ones new_full
@@ -629,6 +674,9 @@ _SPECIAL = {
     "_upsample_nearest_exact2d": _upsample("nearest-exact", 2),
     "_upsample_nearest_exact3d": _upsample("nearest-exact", 3),
     "is_floating_point": _is_floating_point, "index": _index, "join": _join, "split": _split,
+    "wait": lambda future: future.wait(),
+    "sort": _sort, "reverse": _list_method("reverse"), "remove": _list_method("remove"),
+    "clear": _list_method("clear"), "count": _count, "set_grad_enabled": _set_grad_enabled,
     "index_put_": _index_put(True), "index_put": _index_put(False),
     "any": _any_all("any", builtins.any), "all": _any_all("all", builtins.all),
     "linalg_vector_norm": _vector_norm, "unique_consecutive": _unique_consecutive,
@@ -700,6 +748,13 @@ def _function(name):
     return op
 
 
+def _linalg(name):
+    def op(*args, **kwargs):
+        return getattr(_ember().linalg, name)(*args, **_fix_kwargs(kwargs))
+    op.__name__ = "linalg_" + name
+    return op
+
+
 def lookup(namespace, name):
     """The ember callable for TorchScript's ``torch.<name>`` / ``ops.aten.<name>``
     (namespace "aten") or ``ops.prim.<name>`` (namespace "prim")."""
@@ -727,6 +782,8 @@ def lookup(namespace, name):
         return _method(name)
     if name in _FUNCTION_SET and hasattr(_ember(), name):
         return _function(name)
+    if name.startswith("linalg_") and callable(getattr(_ember().linalg, name[7:], None)):
+        return _linalg(name[7:])   # aten::linalg_<name>: torch.linalg.<name>, same order
     if name.endswith("_") and name[:-1] in _FUNCTION_SET | _OPERATOR_OPS.keys():
         return _method(name)   # the in-place spelling of a table op (relu_ -> Tensor.relu_)
     raise NotImplementedError(f"TorchScript op torch.{name} (aten::{name}) is not supported "
