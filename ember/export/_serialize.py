@@ -14,11 +14,15 @@ functions, private names, other modules), arguments are JSON values of a few tag
 (tuple, dtype, device, slice, node ...), and the loaded program is a Graph rebuilt node by
 node. PyTorch's .pt2 format (its own JSON schema) is neither written nor read.
 """
+import collections
 import io
 import json
 import math
 import os
+import sys
 import zipfile
+
+import numpy as np
 
 from ..fx.graph import Graph
 from ..fx.node import Node
@@ -55,6 +59,10 @@ def _enc(v):
         return [_enc(x) for x in v]
     if type(v) is tuple:
         return {"tuple": [_enc(x) for x in v]}
+    if isinstance(v, ember.Size):
+        return {"size": [_enc(x) for x in v]}
+    if isinstance(v, np.generic) and v.shape == ():   # a NumPy scalar: its Python value
+        return _enc(v.item())
     if type(v) is dict:
         return {"dict": [[_enc(k), _enc(x)] for k, x in v.items()]}
     if isinstance(v, complex):
@@ -77,7 +85,9 @@ def _enc(v):
 # ember attributes an argument may name (memory formats, layouts)
 _ENUM_NAMES = ("contiguous_format", "channels_last", "channels_last_3d", "preserve_format",
                "strided", "sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr",
-               "sparse_bsc", "jagged")
+               "sparse_bsc", "jagged", "per_tensor_affine", "per_channel_affine",
+               "per_tensor_symmetric", "per_channel_symmetric",
+               "per_channel_affine_float_qparams")
 
 
 def _dec(v, env):
@@ -95,6 +105,8 @@ def _dec(v, env):
         return env[x]
     if tag == "tuple":
         return tuple(_dec(i, env) for i in x)
+    if tag == "size":
+        return ember.Size(_dec(i, env) for i in x)
     if tag == "dict":
         return {_dec(k, env): _dec(i, env) for k, i in x}
     if tag == "float" and x in ("inf", "-inf", "nan"):
@@ -117,24 +129,75 @@ def _dec(v, env):
     raise ValueError(f"ember.export.load: unknown value tag {tag!r}")
 
 
+# a defaultdict's default_factory is stored by name, from these only
+_FACTORIES = {"list": list, "dict": dict, "int": int, "float": float, "set": set,
+              "tuple": tuple, "str": str, "None": None}
+
+
 def _enc_tree(spec):
-    """A TreeSpec as JSON: its nest with `{"leaf": 1}` leaves (tuple/list/dict only)."""
+    """A TreeSpec as JSON: its nest with `{"leaf": 1}` leaves. Containers: tuple, list,
+    dict, OrderedDict, defaultdict (of a builtin factory), deque, namedtuples (by module,
+    name and fields) and ember.return_types' tuples (by name)."""
     def walk(s):
         if s.type is None:
             return {"leaf": 1}
         children = [walk(c) for c in s.children_specs]
-        if s.type is tuple:
+        kind = s.type
+        if kind is tuple:
             return {"tuple": children}
-        if s.type is list:
+        if kind is list:
             return children
-        if s.type is dict:
-            return {"dict": [[_enc(k), c] for k, c in zip(s.context, children)]}
+        if kind in (dict, collections.OrderedDict):
+            tag = "dict" if kind is dict else "odict"
+            return {tag: [[_enc(k), c] for k, c in zip(s.context, children)]}
+        if kind is collections.defaultdict:
+            factory, keys = s.context
+            name = next((n for n, f in _FACTORIES.items() if f is factory), None)
+            if name is None:
+                raise NotImplementedError(f"ember.export.save: cannot store a defaultdict "
+                                          f"whose default_factory is {factory!r}")
+            return {"defaultdict": [name, [[_enc(k), c] for k, c in zip(keys, children)]]}
+        if kind is collections.deque:
+            return {"deque": [s.context, children]}
+        if kind.__name__ == "namedtuple":
+            cls = s.context
+            return {"namedtuple": [cls.__module__, cls.__qualname__, list(cls._fields),
+                                   children]}
+        if kind.__name__ == "structseq":
+            return {"structseq": [s.context.__name__, children]}
         raise NotImplementedError(f"ember.export.save: cannot store an input/output "
-                                  f"container of type {s.type.__name__}")
+                                  f"container of type {kind.__name__}")
     return walk(spec)
 
 
+def _namedtuple_class(module, qualname, fields):
+    """The namedtuple class `module.qualname` when that module is already imported and
+    the class has these fields (looked up, never imported); otherwise a namedtuple class
+    of that name and fields."""
+    parts = module.split(".")
+    obj, rest = None, []
+    for i in range(len(parts), 0, -1):   # the longest imported prefix, then attributes
+        obj = sys.modules.get(".".join(parts[:i]))
+        if obj is not None:
+            rest = parts[i:]
+            break
+    for part in rest + qualname.split("."):
+        obj = getattr(obj, part, None) if obj is not None else None
+    if _pytree.is_namedtuple_class(obj) and list(obj._fields) == list(fields):
+        return obj
+    name = qualname.rpartition(".")[2]
+    if not name.isidentifier() or not all(isinstance(f, str) and f.isidentifier()
+                                          for f in fields):
+        raise ValueError(f"ember.export.load: malformed namedtuple {qualname!r} {fields!r}")
+    return collections.namedtuple(name, fields, module=module)
+
+
 def _dec_tree(v):
+    import ember
+
+    def pairs(val):
+        return [(_dec(k, {}), build(i)) for k, i in val]
+
     def build(x):
         if isinstance(x, list):
             return [build(i) for i in x]
@@ -144,7 +207,21 @@ def _dec_tree(v):
         if tag == "tuple":
             return tuple(build(i) for i in val)
         if tag == "dict":
-            return {_dec(k, {}): build(i) for k, i in val}
+            return dict(pairs(val))
+        if tag == "odict":
+            return collections.OrderedDict(pairs(val))
+        if tag == "defaultdict" and val[0] in _FACTORIES:
+            return collections.defaultdict(_FACTORIES[val[0]], pairs(val[1]))
+        if tag == "deque":
+            return collections.deque([build(i) for i in val[1]], maxlen=val[0])
+        if tag == "namedtuple":
+            module, qualname, fields, children = val
+            return _namedtuple_class(module, qualname, fields)(*[build(i) for i in children])
+        if tag == "structseq":
+            cls = getattr(ember.return_types, str(val[0]), None)
+            if not _pytree.is_structseq_class(cls):
+                raise ValueError(f"ember.export.load: unknown return type {val[0]!r}")
+            return cls([build(i) for i in val[1]])
         raise ValueError(f"ember.export.load: malformed tree {x!r}")
     return _pytree.tree_structure(build(v))
 
@@ -169,6 +246,43 @@ def _dec_meta(m):
 
 
 # --------------------------------------------------------------------------------------
+# operators defined with ember.library (``ember.ops.<namespace>.<name>``)
+
+
+def _custom_op_name(fn):
+    """"namespace::name[.overload]" of an operator defined with ember.library, else None."""
+    from ..library import _operators
+    if isinstance(fn, _operators.OpOverloadPacket):
+        return fn._qualified_op_name
+    if isinstance(fn, _operators.OpOverload):
+        return f"{fn.overloadpacket._qualified_op_name}.{fn._overloadname}"
+    return None
+
+
+def _custom_op_target(entry):
+    """The graph target of a saved call of an ember.library operator: the operator must be
+    defined in this process (as PyTorch's load needs the custom op registered); nothing is
+    imported to define it."""
+    from ..library import _operators, _registry
+    qualname = entry["custom_op"]
+    if not isinstance(qualname, str) or "::" not in qualname:
+        raise ValueError(f"ember.export.load: malformed operator name {qualname!r}")
+    base, _, overload = qualname.partition(".")
+    if not _registry._defined(base):
+        raise RuntimeError(f"ember.export.load: the program calls the operator {base}, "
+                           f"which is not defined in this process: define it (import the "
+                           f"module that calls ember.library.custom_op) before loading")
+    namespace, name = _registry.parse_namespace(base)
+    fn = _operators._packet_named(namespace, name)
+    if overload:
+        fn = getattr(fn, overload)
+    aten, path = entry["aten"], entry["target"]
+    if not isinstance(aten, str) or not isinstance(path, str):
+        raise ValueError(f"ember.export.load: malformed target {path!r}")
+    return ExportOp(fn, aten, path)
+
+
+# --------------------------------------------------------------------------------------
 # save
 
 
@@ -190,6 +304,9 @@ def save(ep, f, *, extra_files=None, opset_version=None, pickle_protocol=2):
                 entry["target"], entry["aten"] = path, path
             else:
                 entry["target"], entry["aten"] = node.target.path, node.target.aten_name
+                custom = _custom_op_name(node.target.fn)
+                if custom is not None:
+                    entry["custom_op"] = custom
                 if isinstance(node.target.fn, OpReplay):
                     entry["replay"] = node.target.fn.state()
         elif node.op in ("placeholder", "get_attr"):
@@ -283,7 +400,9 @@ def load(f, *, extra_files=None, expected_opset_version=None):
         kwargs = _dec(entry["kwargs"], env)
         if not isinstance(args, tuple) or not isinstance(kwargs, dict):
             raise ValueError("ember.export.load: malformed node arguments")
-        if op == "call_function":
+        if op == "call_function" and "custom_op" in entry:
+            target = _custom_op_target(entry)
+        elif op == "call_function":
             target = resolve(entry["target"], entry["aten"], entry.get("replay"))
         elif op in ("placeholder", "get_attr"):
             target = str(entry["target"])
