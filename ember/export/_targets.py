@@ -34,9 +34,17 @@ def _tensor_property(x, name):
     return getattr(x, name)
 
 
+def _setitem(x, key, value):
+    """``x[key] = value`` (``aten.index_put_``) as a graph value: writes into x, returns x
+    (later nodes read the written x from this node)."""
+    x[key] = value
+    return x
+
+
 # helpers a graph may call that are not ember public functions: saved name -> function
 _HELPERS = {
     "aten.sym_size.int": _sym_size,
+    "aten.index_put_.default": _setitem,
     "ember.tensor_property": _tensor_property,
     "operator.getitem": operator.getitem,
     "operator.add": operator.add, "operator.sub": operator.sub,

@@ -33,7 +33,7 @@ from ..fx.graph import Graph
 from ..utils import _pytree
 from ._errors import GuardOnDataDependentSymNode
 from ..utils._python_dispatch import TorchDispatchMode
-from ._targets import op_for, op_class_target, _tensor_property, _TENSOR_PROPERTIES
+from ._targets import op_for, op_class_target, _tensor_property, _TENSOR_PROPERTIES, _setitem
 
 __all__ = ["trace_module", "SymInt", "SymFloat", "TensorMeta"]
 
@@ -341,6 +341,14 @@ class _Tracer(TorchFunctionMode):
 
     def record(self, func, args, kwargs):
         out = func(*_plain_numbers(args), **_plain_numbers(kwargs))
+        if out is None and _name_of(func) in ("__setitem__", "setitem") and args \
+                and isinstance(args[0], Tensor) \
+                and self.tracked(args, kwargs):
+            # x[key] = value returns nothing: the node's value is the written x
+            node = self.graph.call_function(op_for(_setitem), tuple(self.arg(a) for a in args))
+            node.stack_trace = _user_frame()
+            self.bind(args[0], node)
+            return out
         leaves = _pytree.tree_leaves(out)
         tensors = [t for t in leaves if isinstance(t, Tensor)]
         if not tensors:
