@@ -449,3 +449,46 @@ def test_mobilenet_v2_matches_torchvision():
     x = np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32)
     data = _export(m, (ember.tensor(x),))
     _compare_all(data, [x], [m(ember.tensor(x))], [t(torch.from_numpy(x))], atol=1e-3)
+
+
+def test_roll_gather_index_and_folded_masks():
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = nn.Parameter(ember.randn(7, 3))
+            self.register_buffer("index", ember.tensor([[0, 6], [3, 3]]))
+            self.act = nn.Sigmoid()
+
+        def forward(self, x):
+            mask = x.new_zeros((4, 4))          # built from sizes only: folded
+            mask[1:, :2] = 1.0
+            bias = self.table[self.index]      # (2, 2, 3): Gather
+            y = ember.roll(x, shifts=(1, -2), dims=(0, 1)) + mask
+            return self.act(y).sum() + bias.sum(-1), ember.roll(x, 3)
+    m = M()
+    x = _rng.standard_normal((4, 4)).astype(np.float32)
+    data = _export(m, (ember.tensor(x),))
+    got = _run(data, x)
+    for g, w in zip(got, m(ember.tensor(x))):
+        np.testing.assert_allclose(g, _np(w), rtol=RTOL, atol=ATOL)
+
+
+def test_setitem_written_into_traced_values():
+    class M(nn.Module):
+        def forward(self, x):
+            y = x * 2
+            y[0] = 0.0
+            y[1:3, ::2] = x[:2, :2] + 5
+            return y
+
+    m = M()
+    x = _rng.standard_normal((4, 4)).astype(np.float32)
+    ep = ember.export.export(m, (ember.tensor(x),))        # the write is a graph node
+    assert any("index_put_" in str(n.target) for n in ep.graph.nodes)
+    np.testing.assert_allclose(_np(ep.module()(ember.tensor(x))), _np(m(ember.tensor(x))))
+    data = _export(m, (ember.tensor(x),))
+    got, = _run(data, x)
+    np.testing.assert_allclose(got, _np(m(ember.tensor(x))), rtol=RTOL, atol=ATOL)
+    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="index_put_"):
+        ember.onnx.export(m, (ember.randn(4, 4),), io.BytesIO(), input_names=["x"],
+                          dynamic_axes={"x": [0]})

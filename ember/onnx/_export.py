@@ -19,7 +19,7 @@ from .._tensor import Tensor
 from ..fx.node import Node
 from ._graph import GraphBuilder, Value
 from ._model_proto import model_proto
-from ._translate import TRANSLATIONS, python_op
+from ._translate import TRANSLATIONS, Unsupported, python_op
 from .errors import OnnxExporterError, UnsupportedOperatorError
 
 __all__ = ["export_model", "write_model", "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]
@@ -121,8 +121,10 @@ def export_model(model, args, kwargs, *, input_names, output_names, opset_versio
                     env[node.name] = g.add_input(spec.target, array.dtype, array.shape,
                                                  weight=True)
             elif spec.kind in (InputKind.CONSTANT_TENSOR,):
-                env[node.name] = g.add_initializer(spec.target,
-                                                   np.asarray(ep.constants[spec.target]._data))
+                value = g.add_initializer(spec.target,
+                                          np.asarray(ep.constants[spec.target]._data))
+                g.folded[value.name] = g.initializers[value.name]
+                env[node.name] = value
             elif spec.kind == InputKind.USER_INPUT:
                 meta = node.meta.get("val")
                 if not hasattr(meta, "shape"):
@@ -206,31 +208,105 @@ def _key(target):
     return (parts[1] if len(parts) > 1 else parts[0]), aten
 
 
+# ops that read only the shape and dtype of their first argument
+_SHAPE_ONLY = {"new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like",
+               "full_like", "empty_like"}
+
+
+def _fold(g, node, key, args, kwargs, meta):
+    """Compute a node now when nothing of it depends on the model's inputs: its tensor
+    arguments are all constants (not parameters) or, for ops that read only their
+    argument's shape (new_zeros ...), any tensor of a fixed shape. Returns the constant's
+    Value, or None when the node must go into the graph."""
+    values = []
+    _collect(args, values)
+    _collect(kwargs, values)
+    shape_only = key in _SHAPE_ONLY and not g.dynamic
+    for i, v in enumerate(values):
+        if v.name not in g.folded and not (shape_only and i == 0 and v is args[0]):
+            return None
+    if not values and not hasattr(meta, "shape"):
+        return None
+    if key.startswith("operator.") or key in ("sym_size",):
+        return None
+    import ember
+
+    def real(obj):
+        if isinstance(obj, Value):
+            array = g.folded.get(obj.name)
+            if array is None:       # shape-only: any tensor of the shape will do
+                array = np.zeros(obj.shape, dtype=obj.dtype)
+            return ember.tensor(np.array(array))
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(real(o) for o in obj)
+        if isinstance(obj, dict):
+            return {k: real(o) for k, o in obj.items()}
+        return obj
+    real_args, real_kwargs = real(args), real(kwargs)
+    result = node.target(*real_args, **real_kwargs)
+    if result is None and key.endswith("_"):        # x[...] = v: the mutated x
+        result = real_args[0]
+    if not isinstance(result, Tensor):
+        return None
+    value = g.add_initializer(node.name, np.asarray(result._data))
+    g.folded[value.name] = g.initializers[value.name]
+    return value
+
+
+def _collect(obj, out):
+    if isinstance(obj, Value):
+        out.append(obj)
+    elif isinstance(obj, (list, tuple)):
+        for o in obj:
+            _collect(o, out)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            _collect(o, out)
+    elif isinstance(obj, slice):
+        _collect([obj.start, obj.stop, obj.step], out)
+
+
+def path_is_op_class(target):
+    return (getattr(target, "path", "") or "").startswith("op:")
+
+
 def _translate_node(g, node, env, opset):
     key, aten = _key(node.target)
-    inplace = key.endswith("_") and not key.startswith("_") and key[:-1] in TRANSLATIONS
-    if not node.users and not inplace:
+    mutates = key.endswith("_") and not key.startswith("_")
+    inplace = mutates and key[:-1] in TRANSLATIONS
+    if not node.users and not mutates:
         return None                     # dead code (sizes the trace computed and dropped)
     args = _value(node.args, env)
     kwargs = _value(node.kwargs, env)
     meta = node.meta.get("val")
-    if not _has_value((args, kwargs)) and hasattr(meta, "shape"):
-        # nothing of it depends on the inputs: compute it now, store the result
-        result = node.target(*node.args, **node.kwargs)
-        return g.add_initializer(node.name, np.asarray(result._data))
+    folded = _fold(g, node, key, args, kwargs, meta)
+    if folded is not None:
+        if mutates and isinstance(node.args[0], Node):
+            env[node.args[0].name] = folded
+        return folded
     g.hint = node.name
     if key.startswith("operator.") and key != "operator.getitem":
         import operator
-        return python_op(g, getattr(operator, key.split(".")[1]), *args)
+        try:
+            return python_op(g, getattr(operator, key.split(".")[1]), *args)
+        except Unsupported as exc:
+            raise UnsupportedOperatorError(str(exc), opset, None) from None
     base = key[:-1] if inplace else key.split(".")[-1]
     translate = TRANSLATIONS.get(base)
+    if translate is None and path_is_op_class(node.target) and len(args) <= 2 and not kwargs:
+        # a pointwise op class replayed (SigmoidBackward0 ...): its operands are those of
+        # the ATen op it is named after
+        translate = TRANSLATIONS.get(aten.split(".")[1] if aten.startswith("aten.") else "")
     if translate is None:
         name = aten.split(".")[1] if aten.startswith("aten.") else aten
         raise UnsupportedOperatorError(f"aten::{name}", opset, None)
     g.out_dtype = np.dtype(meta.dtype.np) if hasattr(meta, "dtype") else None
     g.out_shape = tuple(meta.shape) if hasattr(meta, "shape") else None
     since = len(g.nodes)
-    result = translate(g, *args, **kwargs)
+    try:
+        result = translate(g, *args, **kwargs)
+    except Unsupported as exc:
+        raise UnsupportedOperatorError(str(exc), opset, None) from None
     if isinstance(result, Value):
         if hasattr(meta, "shape"):     # the sizes the example gave (dynamic ones too)
             result.shape = tuple(g.sizes.get(d) if isinstance(d, str) else d

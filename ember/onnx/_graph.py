@@ -37,6 +37,7 @@ class GraphBuilder:
         self.dynamic = dynamic      # some input axes are dynamic: read sizes in the graph
         self.nodes = []             # [op_type, inputs, outputs, attrs]
         self.initializers = {}      # name -> ndarray
+        self.folded = {}            # constants computed at export (not parameters): name -> ndarray
         self.inputs = []            # (Value, declared shape)
         self.weight_inputs = []
         self.sizes = {}             # dynamic size symbol -> its size in the example
@@ -77,6 +78,7 @@ class GraphBuilder:
         key = (array.dtype.str, array.shape, array.tobytes())
         if key not in self._consts:
             self._consts[key] = self.add_initializer("const", array)
+            self.folded[self._consts[key].name] = array
         return self._consts[key]
 
     def op(self, op_type, *inputs, outputs=1, dtype=None, shape=None, **attrs):
@@ -85,7 +87,9 @@ class GraphBuilder:
         names = [i.name if isinstance(i, Value) else "" for i in inputs]
         if dtype is None:
             dtype = next(i.dtype for i in inputs if isinstance(i, Value))
-        outs = [Value(self.fresh(), dtype, shape) for _ in range(outputs)]
+        # intermediate names "<fx node>/<op type>"; the node's result is renamed to the fx
+        # node's own name afterwards
+        outs = [Value(self.fresh(f"{self.hint}/{op_type}"), dtype, shape) for _ in range(outputs)]
         self.nodes.append([op_type, names, [o.name for o in outs], attrs])
         return outs if outputs > 1 else outs[0]
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._graph import Value
 
-__all__ = ["TRANSLATIONS"]
+__all__ = ["TRANSLATIONS", "Unsupported", "python_op"]
 
 TRANSLATIONS = {}
 
@@ -43,9 +43,13 @@ def _operand(g, v, dtype):
     return g.const(np.array(v, dtype=dtype))
 
 
+class Unsupported(Exception):
+    """An op's form that has no translation; the exporter raises UnsupportedOperatorError
+    naming it with the opset asked for."""
+
+
 def _unsupported(name):
-    from .errors import UnsupportedOperatorError
-    raise UnsupportedOperatorError(f"aten::{name}", None, None)
+    raise Unsupported(f"aten::{name}")
 
 
 # ---- elementwise -------------------------------------------------------------------
@@ -541,8 +545,9 @@ def _unbind(g, input, dim=0):
 def _index(g, input, key):
     """Basic indexing: ints, slices, None and Ellipsis."""
     key = list(key) if isinstance(key, tuple) else [key]
-    if any(isinstance(k, (Value, list)) for k in key):
-        return _unsupported("index (advanced indexing with tensors)")
+    tensors = [i for i, k in enumerate(key) if isinstance(k, (Value, list))]
+    if tensors:
+        return _gather_index(g, input, key, tensors)
     if Ellipsis in key:
         i = key.index(Ellipsis)
         real = sum(1 for k in key if k is not None and k is not Ellipsis)
@@ -580,6 +585,18 @@ def _index(g, input, key):
     if unsqueeze:
         x = g.op("Unsqueeze", x, g.const(np.array(unsqueeze, np.int64)))
     return x
+
+
+def _gather_index(g, input, key, tensors):
+    """x[..., idx, ...] with one integer index tensor and full slices elsewhere: Gather."""
+    i = tensors[0]
+    rest = key[:i] + key[i + 1:]
+    idx = key[i]
+    if len(tensors) > 1 or any(k != slice(None) for k in rest if k is not Ellipsis) \
+            or Ellipsis in key[i + 1:] or not isinstance(idx, Value) or idx.dtype == np.bool_:
+        return _unsupported("index (advanced indexing beyond one integer index tensor)")
+    axis = i if Ellipsis not in key[:i] else input.rank - (len(key) - i)
+    return g.op("Gather", input, g.cast(idx, np.int64), axis=axis)
 
 
 @_op("narrow")
@@ -811,3 +828,37 @@ def _mha(g, query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in
     if average_attn_weights:
         attn = _reduce(g, "ReduceMean", attn, [1], False)
     return [out, attn]
+
+
+@_op("roll")
+def _roll(g, input, shifts, dims=None):
+    if dims is None:
+        flat = g.op("Reshape", input, g.const(np.array([-1], np.int64)),
+                    shape=(int(np.prod(input.shape)),))
+        return g.op("Reshape", _roll(g, flat, shifts, 0), g.shape_of(input))
+    x = input
+    for shift, dim in zip(_tuple(shifts, 1), _tuple(dims, 1)):
+        d = _axis(dim, input.rank)
+        size = input.shape[d]
+        s = shift % size if size else 0
+        if s == 0:
+            continue
+        c = lambda v: g.const(np.array([v], np.int64))   # noqa: E731
+        tail = g.op("Slice", x, c(size - s), c(size), c(d))
+        head = g.op("Slice", x, c(0), c(size - s), c(d))
+        x = g.op("Concat", tail, head, axis=d, shape=input.shape)
+    return x
+
+
+@_op("index_put")
+def _index_put(g, input, key, value):
+    """``x[key] = value`` with basic indexing on a fixed-shape x: ScatterND at the
+    positions the key selects (worked out now from x's shape)."""
+    if g.dynamic or any(isinstance(k, (Value, list)) for k in _tuple(key, 1)):
+        return _unsupported("index_put_ (tensor indices or dynamic shapes)")
+    shape = tuple(input.shape)
+    positions = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)[key]
+    indices = np.stack(np.unravel_index(positions, shape), axis=-1).astype(np.int64)
+    updates = g.op("Expand", _operand(g, value, input.dtype),
+                   g.const(np.array(positions.shape, np.int64)))
+    return g.op("ScatterND", input, g.const(indices), updates)
