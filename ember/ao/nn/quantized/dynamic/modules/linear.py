@@ -42,27 +42,49 @@ def linear_dynamic(x, qweight, bias=None, reduce_range=False):
     if not x.is_floating_point():
         raise RuntimeError(f"quantized::linear_dynamic (fbgemm): expected a float input, got "
                            f"{x.dtype}")
-    w_ints, w_scales, w_zps = _weight_qparams(qweight)
-    in_features = w_ints.shape[1]
+    parts = dynamic_weight_parts(qweight, bias)
+    in_features, out_features = parts[0].shape
     if x.shape[-1] != in_features:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"({int(np.prod(x.shape[:-1]))}x{x.shape[-1]} and "
-                           f"{in_features}x{w_ints.shape[0]})")
+                           f"{in_features}x{out_features})")
     xa = x.detach().float()._cpu_array().reshape(-1, in_features)
+    y = linear_dynamic_array(xa, parts, reduce_range)
+    out = ember.from_numpy(y)
+    return out.reshape(*x.shape[:-1], out_features).to(x.device)
+
+
+def dynamic_weight_parts(qweight, bias):
+    """What linear_dynamic reads of its weight and bias: (the centred weight transposed
+    (in, out), the float32 weight scales, the float64 bias or None). The centred integers'
+    products are summed exactly: in float32 while every partial sum stays below 2**24 in
+    magnitude, else in float64 (the transposed weight's type)."""
+    w_ints, w_scales, w_zps = _weight_qparams(qweight)
+    exact32 = w_ints.shape[1] * 255 * (128 + int(np.abs(w_zps).max(initial=0))) < 2 ** 24
+    centred_t = (w_ints - w_zps[:, None]).astype(np.float32 if exact32 else np.float64).T
+    b = None if bias is None else bias.detach().float()._cpu_array().astype(np.float64)
+    return centred_t, w_scales.astype(np.float32), b
+
+
+def linear_dynamic_array(xa, parts, reduce_range):
+    """linear_dynamic of the float32 rows xa (M, in) (parts from dynamic_weight_parts): a
+    new contiguous float32 array (M, out)."""
+    centred_t, w_scales, b = parts
     lo = float(xa.min()) if xa.size else 0.0
     hi = float(xa.max()) if xa.size else 0.0
     qmax = 127 if reduce_range else 255
     x_scale, x_zp = choose_qparams(lo, hi, 0, qmax, False)
-    x_ints = quantize_float32(xa, x_scale, x_zp, 0, 255).astype(np.int64)
-    acc = (x_ints - x_zp) @ (w_ints - w_zps[:, None]).T
-    multiplier = (np.float32(x_scale) * w_scales.astype(np.float32)).astype(np.float32)
+    x_ints = quantize_float32(xa, x_scale, x_zp, 0, 255)
+    x_ints -= np.float32(x_zp)
+    acc = x_ints.astype(centred_t.dtype, copy=False) @ centred_t
+    multiplier = (np.float32(x_scale) * w_scales).astype(np.float64)
     # fbgemm's requantization is one fused multiply-add per output, rounded once: the
     # product of two float32 values is exact in float64, so the sum rounds once there
-    y = acc.astype(np.float32).astype(np.float64) * multiplier.astype(np.float64)
-    if bias is not None:
-        y = y + bias.detach().float()._cpu_array().astype(np.float64)
-    out = ember.from_numpy(np.ascontiguousarray(y.astype(np.float32)))
-    return out.reshape(*x.shape[:-1], w_ints.shape[0]).to(x.device)
+    y = (acc if acc.dtype == np.float32 else acc.astype(np.float32)).astype(np.float64)
+    y *= multiplier
+    if b is not None:
+        y += b
+    return np.ascontiguousarray(y.astype(np.float32))
 
 
 class Linear(nnq_linear.Linear):

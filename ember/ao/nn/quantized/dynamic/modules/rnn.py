@@ -17,11 +17,15 @@ until from_float or load_state_dict fills it.
 import numbers
 import warnings
 
+import numpy as np
+
 import ember
 from ember import nn, _script_object
+from ember.nn.utils.rnn import PackedSequence
 
 from ember.ao.nn.quantized.modules.linear import _float32_scales
 from ember.ao.nn.quantized.modules.utils import _quantize_weight
+from . import linear
 from .linear import linear_dynamic
 
 __all__ = ["LSTM", "GRU", "LSTMCell", "GRUCell", "RNNCell", "PackedParameter"]
@@ -155,6 +159,8 @@ class _RNNBase(nn.Module):
 
     def _run_direction(self, x, h, c, cell, reverse):
         w_ih, b_ih, w_hh, b_hh = cell
+        if _on_arrays(x, h, c, w_ih, w_hh):
+            return self._run_arrays(x, h, c, cell, reverse)
         projected = _lin(x, w_ih, b_ih)
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
         outputs = [None] * x.shape[0]
@@ -162,6 +168,27 @@ class _RNNBase(nn.Module):
             h, c = self._step(projected[t], h, c, w_hh, b_hh)
             outputs[t] = h
         return ember.stack(outputs), h, c
+
+    def _run_arrays(self, x, h, c, cell, reverse):
+        """_run_direction on the float32 arrays of a qint8-weight layer: the weights read
+        once per call, and each step's arithmetic on arrays (the same float32 operations in
+        the same order; sigmoid and tanh are ember's)."""
+        w_ih, b_ih, w_hh, b_hh = cell
+        ih = linear.dynamic_weight_parts(w_ih, b_ih)
+        hh = linear.dynamic_weight_parts(w_hh, b_hh)
+        xa = x.detach()._cpu_array()
+        T, n = xa.shape[0], xa.shape[1]
+        projected = linear.linear_dynamic_array(xa.reshape(T * n, -1), ih, _REDUCE_RANGE)
+        projected = projected.reshape(T, n, -1)
+        h = h.detach()._cpu_array()
+        c = None if c is None else c.detach()._cpu_array()
+        outputs = [None] * T
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            hidden = linear.linear_dynamic_array(h, hh, _REDUCE_RANGE)
+            h, c = self._step_arrays(projected[t], hidden, h, c)
+            outputs[t] = h
+        return (ember.from_numpy(np.stack(outputs)), ember.from_numpy(h),
+                None if c is None else ember.from_numpy(c))
 
     def _run(self, input, h0, c0):
         """(output, h_n, c_n) for a (T, N, input_size) input and (layers * dirs, N, H)
@@ -183,28 +210,39 @@ class _RNNBase(nn.Module):
             layer_input = ember.cat(outs, dim=2) if directions == 2 else outs[0]
         return layer_input, ember.stack(h_n), None if c0 is None else ember.stack(c_n)
 
-    def _prepare(self, input, hx):
-        """Time-major batched input and initial states, and whether the input was batched."""
-        batched = input.dim() == 3
-        if not batched:
-            input = input.unsqueeze(1)
-            if hx is not None:
-                hx = tuple(h.unsqueeze(1) for h in hx) if isinstance(hx, tuple) \
-                    else hx.unsqueeze(1)
-        elif self.batch_first:
-            input = input.transpose(0, 1)
-        return input, hx, batched
-
-    def _finish(self, output, states, batched):
-        if not batched:
-            return output.squeeze(1), tuple(s.squeeze(1) for s in states)
+    def _prepare(self, input, hx, messages):
+        """Time-major input and initial states (zeros when hx is None) after PyTorch's
+        checks: a 3-D input (PyTorch's quantized RNNs take no unbatched input), its last
+        size input_size, each state (layers * directions, batch, hidden_size)."""
+        if isinstance(input, PackedSequence):
+            raise NotImplementedError(f"dynamic quantized {self._mode} with a PackedSequence "
+                                      f"input is not built in ember; pad the sequences")
+        batch = input.size(0) if self.batch_first else input.size(1)
+        states = len(messages)
+        if hx is None:
+            hx = tuple(self._zeros(input, batch) for _ in range(states))
+        elif states == 1:
+            hx = (hx,)
+        if input.dim() != 3:
+            raise RuntimeError(f"input must have 3 dimensions, got {input.dim()}")
+        if self.input_size != input.size(-1):
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.size(-1)}")
+        expected = (self.num_layers * (2 if self.bidirectional else 1), batch,
+                    self.hidden_size)
+        for h, message in zip(hx, messages):
+            if tuple(h.size()) != expected:
+                raise RuntimeError(message.format(expected, list(h.size())))
         if self.batch_first:
-            output = output.transpose(0, 1)
-        return output, states
+            input = input.transpose(0, 1)
+        return input, hx
 
-    def _zeros(self, input):
+    def _finish(self, output):
+        return output.transpose(0, 1) if self.batch_first else output
+
+    def _zeros(self, input, batch):
         directions = 2 if self.bidirectional else 1
-        return ember.zeros(self.num_layers * directions, input.shape[1], self.hidden_size,
+        return ember.zeros(self.num_layers * directions, batch, self.hidden_size,
                            dtype=input.dtype, device=input.device)
 
     def _weight_bias(self):
@@ -278,6 +316,8 @@ class _RNNBase(nn.Module):
         target = LSTM if type(mod) is nn.LSTM else GRU
         qrnn = target(mod.input_size, mod.hidden_size, mod.num_layers, mod.bias,
                       mod.batch_first, mod.dropout, mod.bidirectional, dtype)
+        if not mod.bias:   # (after the new module's random draws, as PyTorch)
+            raise AssertionError("mod.bias must be True")
         for layer in range(mod.num_layers):
             for direction in range(2 if mod.bidirectional else 1):
                 suffix = "_reverse" if direction == 1 else ""
@@ -289,6 +329,25 @@ class _RNNBase(nn.Module):
                     _quantized(w_ih, observer_method, dtype), _detached(b_ih),
                     _quantized(w_hh, observer_method, dtype), _detached(b_hh))
         return qrnn
+
+
+def _on_arrays(x, h, c, w_ih, w_hh):
+    """Whether a direction runs on arrays: qint8 weights, float32 CPU input and states."""
+    f32 = ember.float32
+    return (w_ih.is_quantized and w_hh.is_quantized and x.dtype is f32 and h.dtype is f32
+            and (c is None or c.dtype is f32) and x.device.type == "cpu"
+            and h.device.type == "cpu" and (c is None or c.device.type == "cpu"))
+
+
+def _sigmoid_chunks(a, H, which):
+    """The sigmoids of the H-wide column chunks `which` of a (computed together: the
+    function is elementwise)."""
+    s = ember.sigmoid(ember.from_numpy(a)).numpy()
+    return [s[:, k * H:(k + 1) * H] for k in which]
+
+
+def _tanh(a):
+    return ember.tanh(ember.from_numpy(a)).numpy()
 
 
 class LSTM(_RNNBase):
@@ -303,12 +362,19 @@ class LSTM(_RNNBase):
         c = ember.sigmoid(f) * c + ember.sigmoid(i) * ember.tanh(g)
         return ember.sigmoid(o) * ember.tanh(c), c
 
+    @staticmethod
+    def _step_arrays(projected_t, hidden, h, c):
+        gates = hidden + projected_t
+        H = h.shape[1]
+        i, f, o = _sigmoid_chunks(gates, H, (0, 1, 3))
+        c = f * c + i * _tanh(gates[:, 2 * H:3 * H])
+        return o * _tanh(c), c
+
     def forward(self, input, hx=None):
-        input, hx, batched = self._prepare(input, hx)
-        if hx is None:
-            hx = (self._zeros(input), self._zeros(input))
+        input, hx = self._prepare(input, hx, ("Expected hidden[0] size {}, got {}",
+                                              "Expected hidden[1] size {}, got {}"))
         output, h_n, c_n = self._run(input, hx[0], hx[1])
-        return self._finish(output, (h_n, c_n), batched)
+        return self._finish(output), (h_n, c_n)
 
 
 class GRU(_RNNBase):
@@ -325,13 +391,17 @@ class GRU(_RNNBase):
         new = ember.tanh(i_n + h_n * reset)
         return (h - new) * update + new, None
 
+    @staticmethod
+    def _step_arrays(projected_t, hidden, h, c):
+        H = h.shape[1]
+        reset, update = _sigmoid_chunks(hidden[:, :2 * H] + projected_t[:, :2 * H], H, (0, 1))
+        new = _tanh(projected_t[:, 2 * H:] + hidden[:, 2 * H:] * reset)
+        return (h - new) * update + new, None
+
     def forward(self, input, hx=None):
-        input, hx, batched = self._prepare(input, hx)
-        if hx is None:
-            hx = self._zeros(input)
+        input, (hx,) = self._prepare(input, hx, ("Expected hidden size {}, got {}",))
         output, h_n, _ = self._run(input, hx, None)
-        output, (h_n,) = self._finish(output, (h_n,), batched)
-        return output, h_n
+        return self._finish(output), h_n
 
 
 class _RNNCellBase(nn.Module):
