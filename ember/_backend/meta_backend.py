@@ -43,12 +43,26 @@ ACTIVE = [False]
 _NO_DATA = "Cannot copy out of meta tensor; no data!"
 
 
+class StorageElement(np.ndarray):
+    """The one-element buffer under a meta array and every view of it. It stands for the
+    array's storage: `storage_nbytes` is the storage's size (the array's elements when
+    made; resize_ changes it), `storage` the UntypedStorage object once one is asked for
+    (ember/storage), shared by all the views as PyTorch's tensors share one."""
+    storage_nbytes = 0
+    storage = None
+
+
 def empty(shape, dtype):
     """A MetaArray of `shape` and NumPy `dtype`: all strides 0 over a one-element buffer."""
     shape = tuple(int(n) for n in shape)
     if not ACTIVE[0]:   # from now on the dispatcher looks for meta operands
         ACTIVE[0] = DEVICE_CHECKS[0] = True
-    buf = np.zeros(1, dtype=dtype)
+    buf = np.ndarray.__new__(StorageElement, (1,), dtype)
+    buf.fill(0)
+    numel = 1
+    for n in shape:
+        numel *= n
+    buf.storage_nbytes = numel * buf.itemsize
     arr = np.lib.stride_tricks.as_strided(buf, shape, (0,) * len(shape), writeable=True)
     return arr.view(MetaArray)
 

@@ -667,15 +667,12 @@ def resize_(self, *sizes, size=None, memory_format=None):
     # of another tensor's storage reads that tensor's later elements
     from .creation import empty
     offset = self.storage_offset()
-    storage = empty(0, dtype=self.dtype, device=self.device).set_(self.untyped_storage())
-    flat = storage._data.reshape(-1)
-    if offset + numel <= flat.size:   # it fits: a view, sharing the memory as PyTorch's
-        self._data = flat[offset:offset + numel].reshape(sizes)
-    else:   # grown: a new storage holding the old one's elements (ember cannot move the
-        # memory other tensors on the old storage see; PyTorch's would follow it)
-        new = array_namespace(self._data).zeros(offset + numel, dtype=self._data.dtype)
-        new[:flat.size] = flat
-        self._data = new[offset:].reshape(sizes)
+    storage = self.untyped_storage()
+    need = (offset + numel) * self._data.itemsize
+    if need > storage.nbytes():   # grown: the tensors on the storage follow it, as PyTorch's
+        storage.resize_(need)
+    flat = empty(0, dtype=self.dtype, device=self.device).set_(storage)._data.reshape(-1)
+    self._data = flat[offset:offset + numel].reshape(sizes)
     self._bump_version()
     return self
 

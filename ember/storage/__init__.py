@@ -16,20 +16,25 @@ bytes read as the tensor's dtype, so writes through either are seen by the other
 :class:`TypedStorage` (``Tensor.storage()``, ``ember.FloatStorage`` ...) is an
 UntypedStorage read as elements of one dtype; PyTorch deprecates it and warns once.
 
+``resize_`` of a tensor's storage (and ``set_`` onto a storage too small, which grows it)
+makes new memory and lays every tensor on the old memory over it (see _resize.py); a
+tensor the storage no longer covers is hollow until it grows back. Meta tensors have meta
+storages (a size, no memory), one per array made and shared by its views.
+
 What ember cannot do, as a tensor holds its array directly rather than a storage object:
-``resize_`` works only on a storage that no tensor views (made with ``UntypedStorage(n)``,
-``FloatStorage(n)``...; PyTorch also lets a tensor's storage grow or shrink under it);
+arrays held outside tensors (saved for backward) keep the memory a resize left;
 ``share_memory_()`` on a storage moves that storage object's bytes, while tensors made
 before keep the old memory (as ``Tensor.share_memory_`` does for views taken before it);
-``set_`` cannot grow a storage to fit the view asked for (PyTorch does: ember raises its
-out-of-bounds error); a CUDA tensor that is a strided view made by CuPy's as_strided (a
+a CUDA tensor that is a strided view made by CuPy's as_strided (a
 non-contiguous ``set_``) has no findable storage (CuPy keeps no link to the array it views):
-its ``untyped_storage()`` raises NotImplementedError and its ``storage_offset()`` reads 0.
+its ``untyped_storage()`` raises NotImplementedError and its ``storage_offset()`` reads 0;
+a hollow tensor reports zero strides and storage offset 0 (PyTorch keeps its layout).
 
 The code lives in private modules, one concern each: _memory (a tensor's root array and
-its bytes), _untyped (UntypedStorage, storages from files), _typed (TypedStorage, its
-deprecation warning, storages from buffers), _legacy (FloatStorage ..., dtype
-conversions), _tensors (the Tensor methods over storages, set_, from_file).
+its bytes), _resize (resizing the memory tensors view), _untyped (UntypedStorage,
+storages from files), _typed (TypedStorage, its deprecation warning, storages from
+buffers), _legacy (FloatStorage ..., dtype conversions), _tensors (the Tensor methods
+over storages, set_, from_file).
 """
 from ._untyped import UntypedStorage, _StorageBase, _rebuild_untyped
 from ._typed import (TypedStorage, _get_always_warn_typed_storage_removal, _rebuild_typed,

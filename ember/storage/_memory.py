@@ -1,11 +1,30 @@
 """Where a storage's bytes are: the root array a tensor's array views (the end of its
 .base chain), that root's bytes as a flat uint8 view, its address and device, and new or
-moved byte arrays on a device."""
+moved byte arrays on a device.
+
+A tensor whose storage was shrunk below the elements it views (``resize_(0)``, as FSDP
+frees a parameter's memory) holds a *hollow* array instead: a zero-strided view of one
+element whose root is registered in ``HOLLOW`` with the storage bytes it belongs to and
+its byte offset and strides there (see _resize.py), so that its storage is still found,
+and the tensor put back over the memory when the storage grows again."""
 import numpy as np
 
+from .._backend.meta_backend import MetaArray as _MetaArray
 from .._device import CPU, as_device, device as _device_cls
 
 _ndarray = np.ndarray
+
+# id(root of a hollow array) -> Hollow; an entry leaves with its root (weakref.finalize)
+HOLLOW = {}
+
+
+class Hollow:
+    """Where a hollow tensor lies in its storage: `bytes` (the storage's flat uint8 array),
+    the byte offset of its first element and its byte strides."""
+    __slots__ = ("bytes", "offset", "strides")
+
+    def __init__(self, byte_array, offset, strides):
+        self.bytes, self.offset, self.strides = byte_array, offset, strides
 
 
 def _numpy_root(arr):
@@ -36,11 +55,11 @@ def _flat_bytes(root):
 
 def _bytes_of(arr):
     """The storage bytes of array `arr` (NumPy or CuPy): a 1-D uint8 view of its root."""
-    if type(arr) is _ndarray:
-        return _flat_bytes(_numpy_root(arr))
-    root = arr
-    while root.base is not None:   # CuPy views keep their root in .base
-        root = root.base
+    root = root_of(arr)
+    if HOLLOW and id(root) in HOLLOW:
+        return HOLLOW[id(root)].bytes
+    if type(root) is _ndarray:
+        return _flat_bytes(root)
     if root.flags.c_contiguous:
         return root.reshape(-1).view(np.uint8)
     if root.flags.f_contiguous:
@@ -51,14 +70,26 @@ def _bytes_of(arr):
                               "record the array it views")
 
 
+def root_of(arr):
+    """The array at the end of `arr`'s .base chain (NumPy or CuPy)."""
+    if isinstance(arr, _ndarray):
+        return _numpy_root(arr)
+    root = arr
+    while root.base is not None:   # CuPy views keep their root in .base
+        root = root.base
+    return root
+
+
 def _address(arr):
+    if type(arr) is _MetaArray:
+        return 0
     if type(arr) is _ndarray:
         return arr.__array_interface__["data"][0]
     return arr.data.ptr
 
 
 def _xp(arr):
-    if type(arr) is _ndarray:
+    if isinstance(arr, _ndarray):
         return np
     from .._backend import cuda_backend
     return cuda_backend().xp
@@ -67,6 +98,8 @@ def _xp(arr):
 def _device_of(arr):
     if type(arr) is _ndarray:
         return CPU
+    if type(arr) is _MetaArray:
+        return _device_cls("meta")
     return _device_cls("cuda", arr.device.id)
 
 
@@ -75,6 +108,9 @@ def _new_bytes(nbytes, device):
     dev = as_device(device) if device is not None else CPU
     if dev.type == "cpu":
         return np.zeros(nbytes, np.uint8)
+    if dev.type == "meta":
+        from .._backend import meta_backend
+        return meta_backend.empty((nbytes,), np.uint8)
     if dev.type != "cuda":
         raise NotImplementedError(f"ember has no storages on device '{dev}'")
     from .._backend import cuda_backend
@@ -84,6 +120,10 @@ def _new_bytes(nbytes, device):
 def _to_device(arr, dev):
     """A copy of 1-D array `arr` on device `dev` (itself when it is there already)."""
     from .._backend import cuda_backend
+    if type(arr) is _MetaArray or dev.type == "meta":
+        if dev.type != "meta":
+            raise NotImplementedError("Cannot copy out of meta tensor; no data!")
+        return arr if type(arr) is _MetaArray else _new_bytes(arr.shape[0], dev)
     if dev.type == "cpu":
         return arr if type(arr) is _ndarray else cuda_backend().asnumpy(arr)
     if dev.type != "cuda":

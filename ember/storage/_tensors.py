@@ -8,7 +8,8 @@ from .. import _dtype
 from .._device import as_device
 from .._tensor import Tensor
 from ._legacy import _LEGACY_BY_DTYPE, CUDA_LEGACY_STORAGES, LEGACY_STORAGES
-from ._memory import _address, _bytes_of, _xp
+from .._backend.meta_backend import MetaArray as _MetaArray, empty as _meta_empty
+from ._memory import _address, _bytes_of, _ndarray, _new_bytes, _xp, root_of
 from ._typed import TypedStorage, _warn_typed_storage_removal
 from ._untyped import UntypedStorage, _from_file
 
@@ -20,11 +21,27 @@ def is_storage(obj):
 
 def untyped_storage(self):
     """The bytes of the memory this tensor's array lives in, as an UntypedStorage."""
-    if self.device.type == "meta":
-        raise NotImplementedError("ember has no storages of meta tensors (they hold no memory)")
-    s = UntypedStorage._wrap(_bytes_of(self._data), resizable=False)
-    s._viewed = True
-    return s
+    data = self._data
+    if type(data) is _MetaArray:
+        return _meta_storage(root_of(data))
+    raw = _bytes_of(data)
+    root = root_of(raw)
+    # memory ember did not allocate (a file mapping, a buffer) cannot be moved
+    return UntypedStorage._wrap(raw, resizable=not isinstance(root, _ndarray) or
+                                builtins.bool(root.flags.owndata))
+
+
+def _meta_storage(element):
+    """The storage of meta arrays over one-element buffer `element` (meta_backend's
+    StorageElement): one object, made when first asked for, as all their tensors share
+    one storage in PyTorch."""
+    storage = getattr(element, "storage", None)
+    if storage is None:
+        nbytes = getattr(element, "storage_nbytes", element.itemsize)
+        storage = UntypedStorage._wrap(_new_bytes(nbytes, "meta"), resizable=True)
+        if hasattr(element, "storage_nbytes"):
+            element.storage = storage
+    return storage
 
 
 def storage(self):
@@ -59,9 +76,10 @@ def _int_tuple(values, what):
     return out
 
 
-def view_of_storage(untyped, dtype, offset, size, stride):
+def view_of_storage(untyped, dtype, offset, size, stride, grow=False):
     """An array of `dtype` over `untyped`'s bytes: `size` elements at element offset
-    `offset` with element strides `stride` (PyTorch's setStorage checks)."""
+    `offset` with element strides `stride` (PyTorch's setStorage checks); with `grow`, a
+    storage too small for them grows to fit (as PyTorch's set_ does)."""
     if offset < 0:
         raise RuntimeError(f"Tensor: invalid storage offset {offset}")
     if any(s < 0 for s in size):
@@ -79,11 +97,16 @@ def view_of_storage(untyped, dtype, offset, size, stride):
         numel *= n
     extent = 0 if numel == 0 else offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
     nbytes = len(untyped)
+    if grow and extent * item > nbytes:
+        untyped.resize_(extent * item)
+        nbytes = len(untyped)
     if extent * item > nbytes:
         raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
                            f"offset {offset}, and itemsize {item} requiring a storage size of "
                            f"{extent * item} are out of bounds for storage of size {nbytes}")
     raw = untyped._bytes
+    if type(raw) is _MetaArray:   # no memory to view: a meta array of the shape asked for
+        return _meta_empty(size, dtype.np)
     typed = raw[:nbytes - nbytes % item].view(dtype.np)
     # (an empty slice of NumPy's starts at the array's start: one element keeps the offset)
     base = typed[offset:] if numel else typed[offset:offset + 1]
@@ -123,7 +146,10 @@ def set_(self, source=None, storage_offset=0, size=None, stride=None):
             size = ((len(untyped) // dt.itemsize) - builtins.int(storage_offset),)
         size = _int_tuple(size, "size")
         stride = _contiguous_strides(size) if stride is None else _int_tuple(stride, "stride")
-        arr = view_of_storage(untyped, dt, builtins.int(storage_offset), size, stride)
+        arr = view_of_storage(untyped, dt, builtins.int(storage_offset), size, stride,
+                              grow=True)
+        if type(arr) is _MetaArray:   # the new meta array's storage is this one
+            root_of(arr).storage = untyped
     else:
         raise TypeError(f"set_() received an invalid combination of arguments - got "
                         f"({type(source).__name__}), but expected one of: (), "

@@ -29,6 +29,8 @@ class _StorageBase:
         return self.device.type == "cuda"
 
     def get_device(self):
+        if self.device.type == "meta":   # (PyTorch's answer: the meta device has no index)
+            return None
         return self.device.index if self.device.type == "cuda" else -1
 
     def data_ptr(self):
@@ -70,6 +72,8 @@ class _StorageBase:
 
     def __str__(self):
         info = self._info()
+        if self.device.type == "meta":   # no values to show
+            return "...\n" + info
         if len(self) == 0:
             return " \n" + info
         return " " + "\n ".join(str(v) for v in self.tolist()) + "\n" + info
@@ -158,6 +162,7 @@ class UntypedStorage(_StorageBase):
 
     # ------------------------------------------------------------------ element access
     def __getitem__(self, idx):
+        _refuse_meta(self)
         n = len(self)
         if isinstance(idx, slice):
             start, stop, step = idx.indices(n)
@@ -178,6 +183,7 @@ class UntypedStorage(_StorageBase):
             self._bytes[self._check_index(idx, len(self))] = value
 
     def tolist(self):
+        _refuse_meta(self)
         return [builtins.int(v) for v in _to_device(self._bytes, CPU).tolist()]
 
     def fill_(self, value):
@@ -243,6 +249,8 @@ class UntypedStorage(_StorageBase):
         """Move these bytes into shared memory (a file in /dev/shm), so that tensors sent
         to other processes from this storage share them; CUDA storages are left as they
         are. Tensors made over the old bytes keep them (see the module's docstring)."""
+        if self.device.type == "meta":
+            raise RuntimeError("_share_fd_: only available on CPU")
         if self.is_cuda or self.is_shared():
             return self
         from .. import _shared_memory
@@ -257,21 +265,22 @@ class UntypedStorage(_StorageBase):
         return cls(size, device=device).share_memory_()
 
     def resize_(self, size):
-        """Grow or shrink to `size` bytes, keeping the first min(old, new) of them.
-        Only a storage no tensor views can be resized in ember (see the module's docstring)."""
-        if not isinstance(size, numbers.Integral) or size < 0:
+        """Grow or shrink to `size` bytes, keeping the first min(old, new) of them (new
+        bytes are zero; PyTorch leaves them uninitialised). The tensors on this storage
+        follow it; one the storage no longer covers must not be used until the storage
+        grows back (see _resize.py)."""
+        if not isinstance(size, numbers.Integral):
+            raise RuntimeError(f"resize_ expects an int, but got {type(size).__name__}")
+        if size < 0:
             raise RuntimeError(f"Trying to resize storage to an invalid size {size}")
         if not self._resizable:
-            if getattr(self, "_viewed", False):
-                raise NotImplementedError(
-                    "ember cannot resize the storage of a tensor (tensors hold their memory "
-                    "directly); make a new tensor of the size you need instead")
             raise RuntimeError("Trying to resize storage that is not resizable")
         size = builtins.int(size)
-        out = _new_bytes(size, self.device)
-        keep = builtins.min(size, len(self))
-        out[:keep] = self._bytes[:keep]
-        self._bytes = out
+        if self.device.type == "meta":   # no memory: only the size changes
+            self._bytes = _new_bytes(size, self.device)
+        elif size != len(self):
+            from ._resize import resize_bytes
+            resize_bytes(self, size)
         return self
 
     # ------------------------------------------------------------------ typed conversions
@@ -299,6 +308,11 @@ class UntypedStorage(_StorageBase):
     # ------------------------------------------------------------------ pickling
     def __reduce__(self):
         return (_rebuild_untyped, (_to_device(self._bytes, CPU).tobytes(), str(self.device)))
+
+
+def _refuse_meta(storage):
+    if storage.device.type == "meta":
+        raise NotImplementedError("Not available for 'meta' device type")
 
 
 def _rebuild_untyped(data, device):
