@@ -492,3 +492,19 @@ def test_setitem_written_into_traced_values():
     with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="index_put_"):
         ember.onnx.export(m, (ember.randn(4, 4),), io.BytesIO(), input_names=["x"],
                           dynamic_axes={"x": [0]})
+
+
+def test_state_names_with_dashes_export_and_match_torch_placeholders():
+    def build(nn):
+        m = nn.Sequential()
+        m.add_module("block-0", nn.Linear(3, 3))
+        m.add_module("bn-1", nn.BatchNorm1d(3))
+        return m.eval()
+    m = build(nn)
+    ep = ember.export.export(m, (ember.randn(2, 3),))
+    tp = torch.export.export(build(torch.nn), (torch.randn(2, 3),))
+    placeholders = [n.name for n in ep.graph.nodes if n.op == "placeholder"]
+    assert placeholders == [n.name for n in tp.graph.nodes if n.op == "placeholder"]
+    x = _rng.standard_normal((2, 3)).astype(np.float32)
+    got, = _run(_export(m, (ember.tensor(x),)), x)
+    np.testing.assert_allclose(got, _np(m(ember.tensor(x))), rtol=RTOL, atol=ATOL)

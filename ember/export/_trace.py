@@ -25,6 +25,7 @@ statistics), the example inputs and the random generator are restored after the 
 """
 import operator
 import os
+import re
 import sys
 
 from .._tensor import Tensor
@@ -255,7 +256,7 @@ class _Tracer(TorchFunctionMode):
         """A tensor the program holds outside the graph (a plain tensor attribute): an
         input of kind CONSTANT_TENSOR, named c_<attribute path> (PyTorch's names)."""
         path = self.constant_names.get(id(t))
-        name = "c_" + path.replace(".", "_") if path else f"c_lifted_tensor_{len(self.constants)}"
+        name = "c_" + _identifier(path) if path else f"c_lifted_tensor_{len(self.constants)}"
         node = self.graph.placeholder(name)
         node.meta["constant_target"] = path or name[2:]
         self.constants.append((node, t))
@@ -507,6 +508,13 @@ def _property_name(func):
     return name
 
 
+def _identifier(path):
+    """A state path as a placeholder name: every character that cannot be in a Python
+    name becomes '_', as PyTorch's (regnet's 'trunk_output.block1.block1-0' ->
+    'trunk_output_block1_block1_0')."""
+    return re.sub(r"\W", "_", path)
+
+
 def _name_of(func):
     return getattr(getattr(func, "_ember_undispatched", func), "__name__", "")
 
@@ -576,11 +584,11 @@ def trace_module(mod, args, kwargs, dynamic):
 
     specs = []   # (kind, placeholder, target) in placeholder order
     for name, p in params:
-        node = graph.placeholder("p_" + name.replace(".", "_"))
+        node = graph.placeholder("p_" + _identifier(name))
         tracer.bind(p, node)
         specs.append(("PARAMETER", node, name, True))
     for name, b in buffers:
-        node = graph.placeholder("b_" + name.replace(".", "_"))
+        node = graph.placeholder("b_" + _identifier(name))
         tracer.bind(b, node)
         specs.append(("BUFFER", node, name, name in persistent))
 
