@@ -48,10 +48,10 @@ def _storage_root(byte_array):
 
 def _maybe_viewed(root, storage_bytes):
     """Whether anything but the resizing storage may refer to `root`. A storage nobody
-    shares has only these references to it: its bytes (the root itself, named twice by
-    the caller, or one view of it), the caller's and our name for it, getrefcount's
-    argument."""
-    return sys.getrefcount(root) > (5 if storage_bytes is root else 4)
+    shares has only these references to it: the caller's `old_root`, our `root`,
+    getrefcount's argument, and either (its bytes are the root) the storage's attribute,
+    the caller's `old` and our `storage_bytes`, or (its bytes view the root) that view."""
+    return sys.getrefcount(root) > (6 if storage_bytes is root else 4)
 
 
 def _follow(old_root, old_bytes, new_bytes):
