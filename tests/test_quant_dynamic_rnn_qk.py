@@ -170,3 +170,14 @@ def test_bias_false_refused_as_pytorch(kind):
         model = m.nn.Sequential(getattr(m.nn, kind)(3, 4, bias=False))
         with pytest.raises(AssertionError, match="mod.bias must be True"):
             m.ao.quantization.quantize_dynamic(model, {getattr(m.nn, kind)}, m.qint8)
+
+
+def test_array_activations_are_embers():
+    """The array loop's sigmoid and tanh give ember.sigmoid's and ember.tanh's values (so
+    the module path and the array loop agree), on contiguous arrays and on chunk views."""
+    x = (np.random.default_rng(12).standard_normal((40, 24)) * 6).astype(np.float32)
+    x[0, :4] = [-100.0, 100.0, 0.0, -0.0]
+    for a in (x, x[:, 6:18]):
+        (s,) = dynamic_rnn._sigmoid_chunks(a, a.shape[1], (0,))
+        np.testing.assert_array_equal(s, ember.sigmoid(ember.tensor(a)).numpy())
+        np.testing.assert_array_equal(dynamic_rnn._tanh(a), ember.tanh(ember.tensor(a)).numpy())

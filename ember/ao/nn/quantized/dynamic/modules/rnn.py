@@ -21,6 +21,7 @@ import numpy as np
 
 import ember
 from ember import nn, _script_object
+from ember._ops.quantized_ops import sigmoid_float32
 from ember.nn.utils.rnn import PackedSequence
 
 from ember.ao.nn.quantized.modules.linear import _float32_scales
@@ -172,7 +173,7 @@ class _RNNBase(nn.Module):
     def _run_arrays(self, x, h, c, cell, reverse):
         """_run_direction on the float32 arrays of a qint8-weight layer: the weights read
         once per call, and each step's arithmetic on arrays (the same float32 operations in
-        the same order; sigmoid and tanh are ember's)."""
+        the same order; sigmoid and tanh give ember.sigmoid's and ember.tanh's values)."""
         w_ih, b_ih, w_hh, b_hh = cell
         ih = linear.dynamic_weight_parts(w_ih, b_ih)
         hh = linear.dynamic_weight_parts(w_hh, b_hh)
@@ -341,13 +342,15 @@ def _on_arrays(x, h, c, w_ih, w_hh):
 
 def _sigmoid_chunks(a, H, which):
     """The sigmoids of the H-wide column chunks `which` of a (computed together: the
-    function is elementwise)."""
-    s = ember.sigmoid(ember.from_numpy(a)).numpy()
+    function is elementwise), ember.sigmoid's values without its per-call dispatch."""
+    with np.errstate(over="ignore"):   # (exp(-x) overflows to inf below -88.7: 0 out)
+        s = sigmoid_float32(a)
     return [s[:, k * H:(k + 1) * H] for k in which]
 
 
 def _tanh(a):
-    return ember.tanh(ember.from_numpy(a)).numpy()
+    """ember.tanh's values (NumPy's float32 tanh) of array a."""
+    return np.tanh(a)
 
 
 class LSTM(_RNNBase):
