@@ -508,3 +508,22 @@ def test_state_names_with_dashes_export_and_match_torch_placeholders():
     x = _rng.standard_normal((2, 3)).astype(np.float32)
     got, = _run(_export(m, (ember.tensor(x),)), x)
     np.testing.assert_allclose(got, _np(m(ember.tensor(x))), rtol=RTOL, atol=ATOL)
+
+
+def test_factories_of_traced_sizes_dynamic_batch():
+    class M(nn.Module):
+        def forward(self, x):
+            n = x.size(0)
+            z = ember.zeros(n, 3) + ember.ones(n, 3) + ember.full((n, 3), 2.0)
+            w = x.new_zeros((n, 3)) + x.new_ones((n, 3)) + ember.zeros_like(x) \
+                + ember.full_like(x, 0.5)
+            return (z + w + x).argmax(-1), x.argmin(0, keepdim=True)
+    m = M()
+    data = _export(m, (ember.randn(2, 3),), input_names=["x"], dynamic_axes={"x": [0]})
+    ops = [n.op_type for n in onnx.load_from_string(data).graph.node]
+    assert ops.count("ConstantOfShape") == 7 and "ArgMax" in ops and "ArgMin" in ops
+    x = _rng.standard_normal((5, 3)).astype(np.float32)
+    got = _run(data, x)
+    for g, w in zip(got, m(ember.tensor(x))):
+        assert g.dtype == np.int64
+        np.testing.assert_array_equal(g, _np(w))

@@ -407,12 +407,16 @@ TRANSLATIONS["amax"] = _reduction("ReduceMax")
 TRANSLATIONS["amin"] = _reduction("ReduceMin")
 
 
-@_op("argmax", "argmin")
-def _argmax(g, input, dim=None, keepdim=False):
-    op = "ArgMax" if g.hint.startswith("argmax") else "ArgMin"
-    if dim is None:
-        input, dim = g.op("Reshape", input, g.const(np.array([-1], np.int64))), 0
-    return g.op(op, input, axis=int(dim), keepdims=int(keepdim), dtype=np.int64)
+def _arg_reduce(onnx_op):
+    def translate(g, input, dim=None, keepdim=False):
+        if dim is None:
+            input, dim = g.op("Reshape", input, g.const(np.array([-1], np.int64))), 0
+        return g.op(onnx_op, input, axis=int(dim), keepdims=int(keepdim), dtype=np.int64)
+    return translate
+
+
+TRANSLATIONS["argmax"] = _arg_reduce("ArgMax")
+TRANSLATIONS["argmin"] = _arg_reduce("ArgMin")
 
 
 # ---- shapes ------------------------------------------------------------------------
@@ -704,14 +708,52 @@ def _stack_op(g, *args):
     return _stack(g, tensors, dim)
 
 
-@_op("zeros", "ones", "full", "empty")
-def _filled(g, *size, fill_value=None, dtype=None, **kwargs):
-    if g.hint.startswith("full"):
-        size, fill_value = size[0], size[1] if fill_value is None else fill_value
-    fill = {"zeros": 0, "empty": 0, "ones": 1}.get(g.hint.rstrip("_0123456789"), fill_value)
-    shape = _sizes(size or (kwargs.get("size"),))
-    return g.op("ConstantOfShape", g.int_list(shape),
+def _constant_of_shape(g, shape, fill):
+    return g.op("ConstantOfShape", g.int_list(_sizes(shape)),
                 value=np.array([fill], dtype=g.out_dtype), dtype=g.out_dtype)
+
+
+@_op("zeros", "empty")
+def _zeros(g, *size, **kwargs):
+    return _constant_of_shape(g, size or (kwargs.get("size"),), 0)
+
+
+@_op("ones")
+def _ones(g, *size, **kwargs):
+    return _constant_of_shape(g, size or (kwargs.get("size"),), 1)
+
+
+@_op("full")
+def _full(g, size, fill_value, **kwargs):
+    return _constant_of_shape(g, (size,), fill_value)
+
+
+@_op("new_zeros", "new_empty")
+def _new_zeros(g, input, *size, **kwargs):
+    return _constant_of_shape(g, size or (kwargs.get("size"),), 0)
+
+
+@_op("new_ones")
+def _new_ones(g, input, *size, **kwargs):
+    return _constant_of_shape(g, size or (kwargs.get("size"),), 1)
+
+
+@_op("new_full")
+def _new_full(g, input, size, fill_value, **kwargs):
+    return _constant_of_shape(g, (size,), fill_value)
+
+
+def _like(fill):
+    def translate(g, input, *args, **kwargs):
+        value = fill if fill is not None else (args[0] if args else kwargs["fill_value"])
+        return g.op("ConstantOfShape", g.shape_of(input),
+                    value=np.array([value], dtype=g.out_dtype), dtype=g.out_dtype)
+    return translate
+
+
+TRANSLATIONS["zeros_like"] = TRANSLATIONS["empty_like"] = _like(0)
+TRANSLATIONS["ones_like"] = _like(1)
+TRANSLATIONS["full_like"] = _like(None)
 
 
 def _gate_rows(g, w, order):

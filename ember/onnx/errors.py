@@ -29,7 +29,8 @@ class UnsupportedOperatorError(OnnxExporterError):
                    f"supported. Support for this operator was added in version "
                    f"{supported_version}, try exporting with this version")
         elif name.startswith(("aten::", "prim::", "quantized::")):
-            msg = f"Exporting the operator '{name}' to ONNX opset version {version} is not supported"
+            msg = (f"Exporting the operator '{name}' to ONNX opset version {version} is not "
+                   "supported")
         else:
             msg = (f"ONNX export failed on an operator with unrecognized namespace {name}. "
                    "If you are trying to export a custom operator, make sure you registered "
