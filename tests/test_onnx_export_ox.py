@@ -217,6 +217,13 @@ OPS = {
     "dropout_eval": (lambda s, x: F.dropout(x, 0.5, training=False) * 2, A),
     "sdpa": (lambda s, x, y: F.scaled_dot_product_attention(x, y, y), A, B),
     "arange_const": (lambda s, x: x + ember.arange(4), A),
+    "stats_norms": (lambda s, x: x.var(1, keepdim=True) + x.std() + x.var(-1, unbiased=False,
+                                                                         keepdim=True)
+                    + F.normalize(x, dim=1) + x.norm(dim=-1, keepdim=True)
+                    + ember.linalg.vector_norm(x, 1, dim=(1, 2), keepdim=True), A),
+    "max_min": (lambda s, x, y: (x.max(1)[0].unsqueeze(1) + x.min(-1, keepdim=True)[0]
+                                 + ember.maximum(x, y) + x.clamp_min(0) + y.clamp_max(0.1),
+                                 x.max(1)[1], x.max()), A, B),
 }
 
 
@@ -233,6 +240,28 @@ def test_op(name):
 def test_other_opsets_decompose_gelu_layer_norm(opset):
     fn = (lambda s, x: F.layer_norm(F.gelu(x), (3, 4)) + x.mean(-1, keepdim=True))
     _check(fn, A, opset=opset)
+
+
+C4 = _rng.standard_normal((2, 8, 3, 5)).astype(np.float32)
+
+
+@pytest.mark.parametrize("mode,kw", [
+    ("nearest", {"scale_factor": 2}), ("nearest", {"size": (7, 9)}),
+    ("bilinear", {"scale_factor": 2, "align_corners": False}),
+    ("bilinear", {"size": (5, 4), "align_corners": True}),
+    ("bicubic", {"scale_factor": 3, "align_corners": False})])
+def test_interpolate_pixel_shuffle_repeat(mode, kw):
+    def fn(s, x):
+        return F.interpolate(x, mode=mode, **kw), F.pixel_shuffle(x, 2), x.repeat(2, 1, 1, 2), \
+            F.adaptive_max_pool2d(x, 1)
+    m = _Fn(fn).eval()
+    data = _export(m, (ember.tensor(C4),))
+    got = _run(data, C4)
+    tx = torch.from_numpy(C4)
+    want_t = torch.nn.functional.interpolate(tx, mode=mode, **kw)
+    np.testing.assert_allclose(got[0], want_t.numpy(), rtol=RTOL, atol=1e-4)
+    for g, w in zip(got, m(ember.tensor(C4))):
+        np.testing.assert_allclose(g, _np(w), rtol=RTOL, atol=1e-4)
 
 
 def test_embedding_and_conv_transpose():

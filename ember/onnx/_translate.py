@@ -904,3 +904,149 @@ def _index_put(g, input, key, value):
     updates = g.op("Expand", _operand(g, value, input.dtype),
                    g.const(np.array(positions.shape, np.int64)))
     return g.op("ScatterND", input, g.const(indices), updates)
+
+
+# ---- resampling, statistics, norms -------------------------------------------------
+_RESIZE_MODES = {"nearest": "nearest", "linear": "linear", "bilinear": "linear",
+                 "trilinear": "linear", "bicubic": "cubic"}
+
+
+@_op("interpolate", "upsample")
+def _interpolate(g, input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None, antialias=False):
+    if mode not in _RESIZE_MODES or antialias or recompute_scale_factor:
+        return _unsupported(f"interpolate (mode={mode!r}, antialias={antialias}, "
+                            f"recompute_scale_factor={recompute_scale_factor})")
+    n = input.rank - 2
+    attrs = {"mode": _RESIZE_MODES[mode]}
+    if mode == "nearest":   # PyTorch's nearest: floor(dst * in / out)
+        attrs.update(coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    else:
+        attrs["coordinate_transformation_mode"] = "align_corners" if align_corners \
+            else "pytorch_half_pixel"
+        if mode == "bicubic":
+            attrs["cubic_coeff_a"] = -0.75
+    if size is not None:
+        sizes = g.int_list([g.dim(input, 0), g.dim(input, 1)] + list(_tuple(size, n)))
+        return g.op("Resize", input, None, None, sizes, **attrs)
+    scales = [1.0, 1.0] + [float(s) for s in _tuple(scale_factor, n)]
+    return g.op("Resize", input, None, g.const(np.array(scales, np.float32)), **attrs)
+
+
+@_op("pixel_shuffle")
+def _pixel_shuffle(g, input, upscale_factor):
+    if input.rank != 4:
+        return _unsupported("pixel_shuffle (not 4-d)")
+    return g.op("DepthToSpace", input, blocksize=int(upscale_factor), mode="CRD")
+
+
+@_op("repeat")
+def _repeat(g, input, *sizes, **kwargs):
+    sizes = _sizes(sizes or (kwargs["repeats"],))
+    x = input
+    if len(sizes) > input.rank:
+        x = g.op("Reshape", x, g.int_list([1] * (len(sizes) - input.rank)
+                                         + [g.dim(input, i) for i in range(input.rank)]))
+    return g.op("Tile", x, g.int_list(sizes))
+
+
+def _dims(input, dim):
+    if dim is None or dim == () or dim == []:
+        return list(range(input.rank))
+    return [_axis(d, input.rank) for d in _tuple(dim, 1)]
+
+
+def _moment(g, input, dim, correction, keepdim):
+    """var with `correction`: sum((x - mean)^2) / (n - correction)."""
+    dims = _dims(input, dim)
+    x = g.cast(input, g.out_dtype)
+    centred = g.op("Sub", x, _reduce(g, "ReduceMean", x, dims, True))
+    total = _reduce(g, "ReduceSum", g.op("Mul", centred, centred), dims, keepdim)
+    count = [g.dim(input, d) for d in dims]
+    n = g.int_list(count) if any(isinstance(c, Value) for c in count) else None
+    if n is None:
+        denom = g.const(np.array(max(int(np.prod(count)) - correction, 0), g.out_dtype))
+    else:
+        prod = _reduce(g, "ReduceProd", n, [0], False)
+        denom = g.op("Sub", g.cast(prod, g.out_dtype),
+                     g.const(np.array(correction, g.out_dtype)))
+    return g.op("Div", total, denom)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return float(correction)
+    return 1.0 if unbiased in (None, True) else 0.0
+
+
+@_op("var")
+def _var(g, input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):            # var(x, unbiased)
+        dim, unbiased = None, dim
+    return _moment(g, input, dim, _correction(unbiased, correction), keepdim)
+
+
+@_op("std")
+def _std(g, input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return g.op("Sqrt", _var(g, input, dim, unbiased, keepdim, correction=correction))
+
+
+def _lp_norm(g, x, p, dims, keepdim):
+    if p in (2, 2.0, "fro"):
+        return _reduce(g, "ReduceL2", x, dims, keepdim)
+    if p in (1, 1.0):
+        return _reduce(g, "ReduceL1", x, dims, keepdim)
+    return _unsupported(f"norm (p={p!r})")
+
+
+@_op("norm")
+def _norm(g, input, p="fro", dim=None, keepdim=False, dtype=None):
+    return _lp_norm(g, input, p, _dims(input, dim), keepdim)
+
+
+@_op("vector_norm")
+def _vector_norm(g, x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    return _lp_norm(g, x, ord, _dims(x, dim), keepdim)
+
+
+@_op("normalize")
+def _normalize(g, input, p=2.0, dim=1, eps=1e-12, out=None):
+    norm = _lp_norm(g, input, p, [_axis(dim, input.rank)], True)
+    return g.op("Div", input, g.op("Max", norm, g.const(np.array(eps, input.dtype))))
+
+
+@_op("adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d")
+def _adaptive_max_pool(g, input, output_size, return_indices=False):
+    if return_indices or any(s != 1 for s in _tuple(output_size, input.rank - 2)):
+        return _unsupported("adaptive_max_pool2d (output size other than 1, or indices)")
+    return g.op("GlobalMaxPool", input)
+
+
+def _max_min(reduce_op, arg_op, pairwise_op):
+    def translate(g, input, dim=None, keepdim=False, *, out=None):
+        if isinstance(dim, Value):       # max(x, y): elementwise
+            dt = g.out_dtype
+            return g.op(pairwise_op, g.cast(input, dt), g.cast(dim, dt))
+        if dim is None:
+            return _reduce(g, reduce_op, input, list(range(input.rank)), False)
+        d = _axis(dim, input.rank)
+        values = _reduce(g, reduce_op, input, [d], keepdim)
+        indices = g.op(arg_op, input, axis=d, keepdims=int(keepdim), dtype=np.int64)
+        return [values, indices]
+    return translate
+
+
+TRANSLATIONS["max"] = _max_min("ReduceMax", "ArgMax", "Max")
+TRANSLATIONS["min"] = _max_min("ReduceMin", "ArgMin", "Min")
+TRANSLATIONS["maximum"] = _binary("Max")
+TRANSLATIONS["minimum"] = _binary("Min")
+
+
+@_op("clamp_min")
+def _clamp_min(g, input, min):
+    return _clamp(g, input, min, None)
+
+
+@_op("clamp_max")
+def _clamp_max(g, input, max):
+    return _clamp(g, input, None, max)
