@@ -588,6 +588,10 @@ def _entry(op, fn):
 
 
 _INSTALLED = [False]
+# the entries, one per function bound (kept across lifts: an entry laid again is the same
+# object), and the bindings laid (ember/_fronts.bind's records)
+_ENTRIES = _fronts.Fronts(_fronts.AUTOCAST)
+_LAID = []
 
 
 def install_entry_points():
@@ -602,15 +606,17 @@ def install_entry_points():
     autocast is first turned on: a program that never autocasts calls no entry (each costs
     a Python call); functions a program imported by name before then stay unwrapped, and
     only their single-node parts follow the policy (through the dispatcher hook). The
-    entries go beneath the __torch_function__ dispatcher and the profiler's wrappers when
-    those are laid (ember/_fronts.py)."""
+    entries are the autocast layer of ember/_fronts.py: beneath the __torch_function__
+    dispatcher and the profiler's wrappers, over the quantized and __torch_dispatch__
+    fronts."""
     if _INSTALLED[0]:
         return
     _INSTALLED[0] = True
-    _fronts.beneath(_install_entry_points, _fronts.TORCH_FUNCTION)
+    _fronts.beneath(_lay, _fronts.AUTOCAST)
 
 
-def _install_entry_points():
+def _entry_functions():
+    """id(function) -> (function, op) for the functions bound where the tables name ops."""
     import sys
     import types
     ember = sys.modules["ember"]
@@ -620,47 +626,52 @@ def _install_entry_points():
     names = set()
     for table in (*POLICY.values(), *NATIVE.values()):
         names.update(table)
-    found = {}   # id(original function) -> (function, op)
+    found = {}
     for name in sorted(names):
         spots = [("ember", name), ("ember.Tensor", name), ("ember.nn.functional", name)]
         for prefix, where in (("linalg_", "ember.linalg"), ("fft_", "ember.fft")):
             if name.startswith(prefix):
                 spots.append((where, name[len(prefix):]))
         for owner, attr in spots:
-            fn = getattr(owners[owner], attr, None)
-            if isinstance(fn, types.FunctionType) and id(fn) not in found:
-                found[id(fn)] = (fn, name)
+            # the function, and those under another layer's front of it (ember.tensordot's
+            # __torch_dispatch__ front is not the function ember's modules call)
+            for fn in _fronts.chain(getattr(owners[owner], attr, None)):
+                if isinstance(fn, types.FunctionType) and id(fn) not in found:
+                    found[id(fn)] = (fn, name)
     for key, op in _ALIASES.items():
         owner, attr = key.split(":")
-        fn = getattr(owners[owner], attr, None)
-        if isinstance(fn, types.FunctionType):
-            if op is None:
-                found.pop(id(fn), None)
-            else:
-                found[id(fn)] = (fn, op)
-    wrapped = {key: _entry(op, fn) for key, (fn, op) in found.items()
-               if not hasattr(fn, "autocast_op")}
+        for fn in _fronts.chain(getattr(owners[owner], attr, None)):
+            if isinstance(fn, types.FunctionType):
+                if op is None:
+                    found.pop(id(fn), None)
+                else:
+                    found[id(fn)] = (fn, op)
+    return found
 
-    def replacement(value):
-        """The entry for `value`: an original op function, or another wrapper of one (a
-        Tensor method behind functools.wraps); None for anything else."""
-        if not isinstance(value, types.FunctionType):
-            return None
-        inner, depth = value, 0
-        while inner is not None and depth < 8:
-            if hasattr(inner, "autocast_op"):
-                return None
-            hit = found.get(id(inner))
-            if hit is not None and hit[0] is inner and id(inner) in wrapped:
-                return wrapped[id(inner)] if inner is value else _entry(hit[1], value)
-            inner, depth = getattr(inner, "__wrapped__", None), depth + 1
+
+def _lay(token=True):
+    """Bind the entries: in front of each function the tables name, wherever ember binds
+    it (or a wrapper of it: a Tensor method behind functools.wraps gets an entry of its
+    own around that wrapper)."""
+    found = _entry_functions()
+
+    def match(f):
+        hit = found.get(id(f))
+        return hit[1] if hit is not None and hit[0] is f else None
+
+    plan = _ENTRIES.cover(_fronts.ember_spaces() + [Tensor], match,
+                          lambda value, op: _entry(op, value))
+    _LAID.extend(_fronts.bind_all(plan))
+
+
+def _lift():
+    if not _LAID:
         return None
+    _fronts.restore(_LAID)
+    return True
 
-    for where in _fronts.ember_spaces() + [Tensor]:
-        for attr, value in list(_fronts.namespace(where).items()):
-            w = replacement(value)
-            if w is not None:
-                _fronts.bind(where, attr, w)
+
+_fronts.layer(_fronts.AUTOCAST, _lift, _lay)
 
 
 # IPU and XLA autocast: PyTorch keeps their switches (deprecated spellings) though ember,

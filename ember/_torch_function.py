@@ -30,9 +30,12 @@ so Python tries the other operand's reflected operator, as PyTorch's do. Once ac
 public properties of Tensor (shape, dtype, grad, T ...) dispatch too, as
 ``Tensor.shape.__get__`` (and ``__set__`` for assignments), as PyTorch's do.
 
-Not covered: functions imported by name before the protocol was activated (they keep the
-undispatched function), tensor-like classes made without a class statement
-(``type(name, bases, ns)``) or defined before ``import ember``.
+Functions imported by name into ember's modules while the protocol is active are bound to
+the wrappers, and `deactivate` takes the wrappers off them too (`_fronts.unbind_fronts`).
+Not covered: functions a program's own modules or objects hold from before activation (they
+keep the undispatched function; ember.fx's tracer puts the wrapper, `front_of`, in front of
+the functions the traced modules hold as attributes), tensor-like classes made without a
+class statement (``type(name, bases, ns)``) or defined before ``import ember``.
 """
 import builtins
 import functools
@@ -208,7 +211,7 @@ def _dispatching_operator(func, api):
             return NotImplemented if ret is _UNANSWERED else ret
         return func(*args, **kwargs)
     public._ember_undispatched = func
-    return public
+    return _fronts.mark(public, _fronts.TORCH_FUNCTION)
 
 
 def _dispatching(func, api=None):
@@ -222,7 +225,7 @@ def _dispatching(func, api=None):
                                          **kwargs)
         return func(*args, **kwargs)
     public._ember_undispatched = func
-    return public
+    return _fronts.mark(public, _fronts.TORCH_FUNCTION)
 
 
 # Tensor operators that PyTorch reports to __torch_function__ as the named method
@@ -304,13 +307,30 @@ def activate():
         _fronts.beneath(_activate, _fronts.PROFILER)
 
 
+def front_of(value):
+    """The dispatching wrapper ember binds in place of `value` while the protocol is
+    active (`value` itself when it is one), else None: for a function held where no
+    rebinding reaches (an attribute of an object made before activation, such as
+    TransformerEncoderLayer(activation="gelu")'s F.gelu)."""
+    if not ACTIVE[0] or not callable(value) or isinstance(value, type):
+        return None
+    if _fronts.layer_of(value) == _fronts.TORCH_FUNCTION:
+        return value
+    return _WRAPPERS[0].under(value) if _WRAPPERS[0] is not None else None
+
+
+# the activation's wrappers (an ember/_fronts.Fronts), while active
+_WRAPPERS = [None]
+
+
 def _activate():
     ACTIVE[0] = True
     import sys
     import ember
     from ember import fft, linalg, special
     from ember.nn import functional
-    wrappers = _fronts.Fronts()   # one dispatching wrapper per original
+    wrappers = _fronts.Fronts(_fronts.TORCH_FUNCTION)   # one dispatching wrapper per original
+    _WRAPPERS[0] = wrappers
 
     def wrap(f, name, qual):
         w = wrappers.get(f)
@@ -409,7 +429,11 @@ def deactivate():
 
 def _deactivate():
     _fronts.restore(_REPLACED)
+    # modules imported while it was on (ember.vision's, `from ember.nn.functional import
+    # relu`) bound wrappers that no record names
+    _fronts.unbind_fronts(_fronts.TORCH_FUNCTION)
     ACTIVE[0] = False
+    _WRAPPERS[0] = None
 
 
 def _lift():
@@ -419,7 +443,7 @@ def _lift():
     return True
 
 
-_fronts.reversible(_fronts.TORCH_FUNCTION, _lift, lambda token: activate())
+_fronts.layer(_fronts.TORCH_FUNCTION, _lift, lambda token: activate())
 
 
 class TorchFunctionMode:

@@ -94,7 +94,7 @@ def test_under_sees_a_function_behind_other_layers_wrappers():
 
 
 def test_beneath_lifts_the_outer_layers_and_lays_them_again(monkeypatch):
-    monkeypatch.setattr(_fronts, "_REVERSIBLE", [])
+    monkeypatch.setattr(_fronts, "_LAYERS", [])
     events = []
 
     def layer(name, laid):
@@ -106,9 +106,9 @@ def test_beneath_lifts_the_outer_layers_and_lays_them_again(monkeypatch):
             events.append("lay " + token)
         return lift, lay
 
-    _fronts.reversible(2, *layer("outer", True))
-    _fronts.reversible(1, *layer("inner", True))
-    _fronts.reversible(1, *layer("idle", False))
+    _fronts.layer(2, *layer("outer", True))
+    _fronts.layer(1, *layer("inner", True))
+    _fronts.layer(1, *layer("idle", False))
     assert _fronts.beneath(lambda: events.append("install") or 7, rank=1) == 7
     assert events == ["lift outer", "lift idle", "lift inner", "install", "lay inner",
                       "lay outer"]

@@ -154,6 +154,15 @@ def _out(result, out):
     return write_out(result, out, overlap_ok=True)   # PyTorch's reductions skip the check
 
 
+def _out_pair(result, out, fname):
+    """A (values, indices) result, or, with an `out=` pair, the result written into it and
+    the out tensors given back (as PyTorch's max/min/median over a dim do)."""
+    if out is None:
+        return result
+    from ._util import write_result
+    return write_result(result, out, fname)
+
+
 def _ties_mask(x, out, dims, keepdim):
     """Bool array: where `x` equals the reduced value `out` (NaN matches NaN)."""
     o = out if keepdim or not dims else np.expand_dims(out, dims)
@@ -608,7 +617,7 @@ def _extreme(fname, arr_fn, index_fn, input, dim, keepdim, other, out):
     _check_nonempty(input, (d,), fname)
     name = "MaxBackward0" if fname == "max" else "MinBackward0"
     values, indices = apply(SelectDim, (input,), (input._data,), d, keepdim, index_fn, name)
-    return getattr(return_types, fname)(values, indices)
+    return _out_pair(getattr(return_types, fname)(values, indices), out, fname)
 
 
 def _binary_extreme(fname, input, other, out):
@@ -795,7 +804,7 @@ def _median(fname, index_fn, input, dim, keepdim, out):
     _check_nonempty(input, (d,), fname)
     name = "MedianBackward1" if fname == "median" else "NanmedianBackward1"
     values, indices = apply(SelectDim, (input,), (input._data,), d, keepdim, index_fn, name)
-    return getattr(return_types, fname)(values, indices)
+    return _out_pair(getattr(return_types, fname)(values, indices), out, fname)
 
 
 def median(input, dim=None, keepdim=False, *, out=None):

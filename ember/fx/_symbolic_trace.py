@@ -374,6 +374,8 @@ class Tracer(TracerBase):
                 elif value is None and hasattr(builtins, name):
                     patcher.setitem(globals_, name, _recording(getattr(builtins, name), True))
             self._patch_globals(patcher, fn_globals)
+            if isinstance(root, Module):
+                _front_held_functions(patcher, root)
             for module in self._autowrap_search:
                 for name, value in list(module.__dict__.items()):
                     if not name.startswith("_") and callable(value) and \
@@ -391,6 +393,19 @@ class Tracer(TracerBase):
         for k, v in self.__dict__.items():
             new.__dict__[k] = v if k == "_autowrap_search" else copy.deepcopy(v, memo)
         return new
+
+
+def _front_held_functions(patcher, root):
+    """While tracing, the functions root's modules hold as attributes (bound before the
+    __torch_function__ protocol was active: TransformerEncoderLayer(activation="gelu")
+    keeps F.gelu) get the protocol's wrapper, so that they record a node on Proxies as
+    torch's functions, which always take part in the protocol, do."""
+    from .. import _torch_function
+    for mod in root.modules():
+        for key, value in list(vars(mod).items()):
+            front = _torch_function.front_of(value)
+            if front is not None and front is not value:
+                patcher.setitem(mod.__dict__, key, front)
 
 
 def symbolic_trace(root, concrete_args=None):

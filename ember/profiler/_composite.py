@@ -25,11 +25,8 @@ event around them.
 """
 import inspect
 import sys
-import types
 
 from .. import _fronts
-
-_FunctionType = types.FunctionType
 
 
 def _max_pool_name(args, kwargs):
@@ -217,11 +214,11 @@ def _wrap(fn, name, active):
         finally:
             rec.end(event)
 
+    composite.__dict__.update(getattr(fn, "__dict__", {}))
     composite.__wrapped__ = fn
     composite._profiler_composite = True
     for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
         setattr(composite, attr, getattr(fn, attr, None))
-    composite.__dict__.update(getattr(fn, "__dict__", {}))
     return composite
 
 
@@ -234,42 +231,31 @@ def _own_code(fn):
 
 
 def _plan(active):
-    """The (namespace or class, key, original, wrapper) bindings to replace: each
-    COMPOSITES method on its class, and every binding of a COMPOSITES function (or of one
-    of ember's wrappers around it) in ember's modules and on Tensor."""
+    """The (namespace or class, key, original, wrapper) bindings to replace: every binding
+    of a COMPOSITES function (or of another layer's front of it) in ember's modules, on
+    Tensor and on the classes COMPOSITES names (`_fronts.Fronts.cover`)."""
     from .._tensor import Tensor
-    plan = {}
     names = {}
+    owners = []
     for module_name, path, name in COMPOSITES + _inplace_composites():
         owner, fn = _owner_and_function(module_name, path)
         if not callable(fn):
             continue
-        if owner is not None:
-            attr = path.rsplit(".", 1)[1]
-            original = owner.__dict__[attr]
-            plan[(id(owner), attr)] = (owner, attr, original, _wrap(original, name, active))
-        for inner in _fronts.chain(fn, 6):   # (the function under ember's wrappers too)
+        if owner is not None and owner not in owners:
+            owners.append(owner)
+        for inner in _fronts.chain(fn):   # (the function under ember's wrappers too)
             names.setdefault(inner, name)
             code = _own_code(inner)
             if code is not None:
                 names.setdefault(code, name)
-    wrappers = {}
-    targets = _fronts.ember_spaces() + [Tensor]
-    for target in targets:
-        ns = _fronts.namespace(target)
-        for key, value in list(ns.items()):
-            if type(value) is not _FunctionType or (id(target), key) in plan:
-                continue
-            wrapper = wrappers.get(value)
-            if wrapper is None:
-                name = next((names[f] if f in names else names[_own_code(f)]
-                              for f in _fronts.chain(value, 6)
-                              if f in names or _own_code(f) in names), None)
-                if name is None:
-                    continue
-                wrapper = wrappers[value] = _wrap(value, name, active)
-            plan[(id(target), key)] = (target, key, value, wrapper)
-    return list(plan.values())
+
+    def match(f):
+        name = names.get(f)
+        return name if name is not None else names.get(_own_code(f))
+
+    spaces = _fronts.ember_spaces() + [Tensor] + [o for o in owners if o is not Tensor]
+    return _fronts.Fronts(_fronts.PROFILER).cover(
+        spaces, match, lambda value, name: _wrap(value, name, active))
 
 
 # the last plan, kept while no module was imported since and its bindings hold (a scan
@@ -302,13 +288,14 @@ def install(active):
         _PLAN["plan"] = _plan(active)
         _PLAN["modules"] = len(sys.modules)
     _ACTIVE[0] = active
-    _LAID[:] = [_fronts.bind(target, key, wrapper)
-                for target, key, original, wrapper in _PLAN["plan"]]
+    _LAID[:] = _fronts.bind_all(_PLAN["plan"])
 
 
 def remove():
-    """Put the originals back."""
+    """Put the originals back (in the modules imported while recording too)."""
     _fronts.restore(_LAID, held_only=False)
+    if _PLAN["modules"] != len(sys.modules):
+        _fronts.unbind_fronts(_fronts.PROFILER)
 
 
 def _lift():
@@ -320,4 +307,4 @@ def _lift():
 
 # a front installed while a profiler records goes beneath the timed wrappers, which are
 # laid again over it (and, made for the new binding, keep it when the profiler stops)
-_fronts.reversible(_fronts.PROFILER, _lift, install)
+_fronts.layer(_fronts.PROFILER, _lift, install)

@@ -44,12 +44,19 @@ In-place Tensor methods dispatch as PyTorch's in-place overloads (``x.add_(1)`` 
 ``aten.add_.Tensor`` with ``(x, 1)``, see `dispatch_inplace`) and write into a wrapper's
 inner tensor through its handler; they return self, as PyTorch's.
 
+A public function called with ``out=`` dispatches as PyTorch's out overload
+(``aten.add.out``, ``aten.sum.IntList_out``, ``aten.max.dim_max`` with the outs as
+``max=``/``max_values=``: utils/_dispatch_out.py), with the arguments as the program gave
+them (PyTorch's schema normalizes them: ``sum(x, 0)`` shows ``[0]``); range factories as
+``aten.arange.start_step``, ``aten.linspace.default`` ...; a tensor made from Python data
+or an ndarray (``tensor``, ``as_tensor``, ``asarray``, ``from_numpy``) as
+``aten.lift_fresh.default``; printing dispatches nothing, as PyTorch's.
+
 Not built: an in-place op on a wrapper operand that requires grad (NotImplementedError);
-``out=`` calls dispatch as the out-of-place overload and indexing assignment as ember's
-``index_put`` (PyTorch: ``addmm.out``; ``select`` then ``fill_``/``copy_``); factories
-and ``.item()`` dispatch (see `_FACTORIES`), other functions ember runs without an op node
-(``.numpy()``, ``arange``, ``tensor``, printing) do not, and on a wrapper they see its
-meta data, as do op functions that compute from an operand's data before making the node
+indexing assignment dispatches as ember's ``index_put`` (PyTorch: ``select`` then
+``fill_``/``copy_``); factories and ``.item()`` dispatch (see `_FACTORIES`), other
+functions ember runs without an op node (``.numpy()``: PyTorch's ``detach``) do not, and
+on a wrapper they see its meta data, as do op functions that compute from an operand's data before making the node
 (training-mode batch norm's statistics); ops inside ``autograd.Function.forward``
 dispatch, but the Function's own backward is not an op; forward-mode AD tangents are not
 carried through a handler (an op with a tangent operand is not dispatched). The mode
@@ -830,17 +837,18 @@ def _inplace_front(method, original):
 
 
 def _install_inplace_fronts():
-    """Put the fronts in place, once: on Tensor and wherever an ember module holds the
-    same function."""
-    fronts = _fronts.Fronts()
+    """Put the fronts in place: on Tensor and wherever an ember module holds the same
+    function."""
+    fronts = _FRONTS["inplace"]
     for key, value in list(vars(Tensor).items()):
         method = _INPLACE_OPERATORS.get(key) or \
             (key if _INPLACE_NAME.fullmatch(key) and key not in NOT_INPLACE_OPS else None)
         if method is None or not callable(value) or isinstance(value, (property, type)) or \
                 getattr(value, "_inplace_front", False):
             continue
-        setattr(Tensor, key, fronts.make(value, lambda: _inplace_front(method, value)))
-    _fronts.rebind(fronts)
+        _LAID.append(_fronts.bind(Tensor, key, fronts.make(
+            value, lambda: _inplace_front(method, value))))
+    _LAID.extend(_fronts.rebind(fronts))
 
 
 def _tensors_in(values):
@@ -1003,27 +1011,186 @@ def _install_factory_fronts():
     sees an LSTM's zeros for its initial state)."""
     import ember
     space = vars(ember)
-    fronts = _fronts.Fronts()
+    fronts = _FRONTS["factory"]
     for name, (kind, overload) in _FACTORIES.items():
         holder = vars(Tensor) if kind == "new" else space
         original = holder.get(name)
         if original is None or getattr(original, "_dispatch_front", False):
             continue
         front = fronts.make(original, lambda: _factory_front(name, kind, overload, original))
-        _fronts.bind(Tensor if kind == "new" else space, name, front)
+        _LAID.append(_fronts.bind(Tensor if kind == "new" else space, name, front))
     original = Tensor.__dict__["item"]
     if not getattr(original, "_dispatch_front", False):
-        Tensor.item = fronts.make(original, lambda: _item_front(original))
-    _fronts.rebind(fronts, _fronts.ember_spaces(root=False))
+        _LAID.append(_fronts.bind(Tensor, "item", fronts.make(
+            original, lambda: _item_front(original))))
+    _LAID.extend(_fronts.rebind(fronts, _fronts.ember_spaces(root=False)))
 
 
-def _install_fronts():
-    """Both kinds of fronts, beneath the __torch_function__ dispatcher and the profiler's
-    wrappers when those are laid (ember/_fronts.py)."""
-    def install():
-        _install_inplace_fronts()
-        _install_factory_fronts()
-    _fronts.beneath(install, _fronts.TORCH_FUNCTION)
+# --------------------------------------------------------------------------------------
+# functions that make a tensor from Python data, ranges, and out= calls
+
+def _lift_front(original):
+    """ember.tensor / as_tensor / asarray / from_numpy: the tensor made from the data is
+    offered to the handlers as ``aten.lift_fresh.default``, as PyTorch's are (data that is
+    already a Tensor goes through the ops it runs instead)."""
+    def front(*args, **kwargs):
+        if _base._DISPATCH[0] is None or _DISABLED[0] or not _MODES or \
+                (args and isinstance(args[0], Tensor)):
+            return original(*args, **kwargs)
+        requires_grad = bool(kwargs.pop("requires_grad", False))
+        made = original(*args, **kwargs)
+        out = _dispatch_function(_aten().lift_fresh.default, (made,), _lifted)
+        if requires_grad and isinstance(out, Tensor):
+            out.requires_grad_(True)
+        return out
+    front._dispatch_front = True
+    return _fronts.named_as(front, original)
 
 
-_install_fronts()
+def _lifted(t):
+    return t
+
+
+# range factories: overload by the number of range arguments given
+_RANGES = {"arange": ("default", "start", "start_step"), "linspace": ("default",) * 3,
+           "logspace": ("default",) * 3}
+_RANGE_ARGS = {"arange": ("start", "end", "step"), "linspace": ("start", "end", "steps"),
+               "logspace": ("start", "end", "steps", "base")}
+
+
+def _range_front(name, original):
+    """ember.arange / linspace / logspace dispatched as PyTorch's factory overloads
+    (``aten.arange.start_step`` with the range arguments, then device and pin_memory)."""
+    def front(*args, **kwargs):
+        if kwargs.get("out") is not None:
+            return _out_call(name, original, args, kwargs)
+        if _base._DISPATCH[0] is None or _DISABLED[0] or not _MODES:
+            return original(*args, **kwargs)
+        from .._device import device as _device
+        from .. import get_default_device
+        kwargs = dict(kwargs)
+        requires_grad = bool(kwargs.pop("requires_grad", False))
+        positional = list(args)
+        if name == "arange" and len(args) == 1 and "end" not in kwargs and \
+                "start" not in kwargs:
+            lead = positional
+        else:
+            lead = positional + [kwargs.pop(k) for k in _RANGE_ARGS[name][len(args):]
+                                 if k in kwargs]
+        if name == "arange" and len(lead) == 1 and "end" in kwargs:
+            lead = [kwargs.pop("end")]
+        overload = _RANGES[name][min(len(lead), 3) - 1] if lead else "default"
+        tkwargs = {k: kwargs[k] for k in _FACTORY_KEYWORDS
+                   if kwargs.get(k) is not None and k != "pin_memory"}
+        tkwargs["device"] = _device(kwargs.get("device") or get_default_device())
+        tkwargs["pin_memory"] = bool(kwargs.get("pin_memory", False))
+        out = _dispatch_function(getattr(getattr(_aten(), name), overload), tuple(lead),
+                                 _plain_factory(original), tkwargs)
+        if requires_grad and isinstance(out, Tensor):
+            out.requires_grad_(True)
+        return out
+    front._dispatch_front = True
+    return _fronts.named_as(front, original)
+
+
+def _plain_factory(original):
+    def plain(*args, **kwargs):
+        kwargs = dict(kwargs)
+        kwargs.pop("pin_memory", None)
+        return original(*args, **kwargs)
+    return plain
+
+
+def _out_front(name, original):
+    """A public function with an ``out=`` keyword: called with an out tensor, dispatched as
+    PyTorch's out overload (``aten.add.out``, ember/utils/_dispatch_out.py) with the
+    arguments as given; the handler's ``func(*args, **kwargs)`` runs the function, whose
+    own ops no handler sees again (PyTorch's out kernels run as one operator)."""
+    def front(*args, **kwargs):
+        if kwargs.get("out") is None:
+            return original(*args, **kwargs)
+        return _out_call(name, original, args, kwargs)
+    front._dispatch_front = True
+    return _fronts.named_as(front, original)
+
+
+def _out_call(name, original, args, kwargs):
+    from ._dispatch_out import out_overload, out_names
+    out = kwargs["out"]
+    outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    if _base._DISPATCH[0] is None or _DISABLED[0] or \
+            (not _MODES and not _dispatch_types(args + outs)):
+        return original(*args, **kwargs)
+    packet, overload = out_overload(name, args, kwargs)
+    names = out_names(overload, len(outs)) if isinstance(out, (tuple, list)) else None
+    plain = original
+    if names is not None:   # (values, indices) outs are keywords of their own, as PyTorch's
+        kwargs = {k: v for k, v in kwargs.items() if k != "out"}
+        kwargs.update(zip(names, outs))
+
+        def plain(*args, **kw):
+            kw = dict(kw)
+            got = tuple(kw.pop(n) for n in names)
+            return original(*args, out=got, **kw)
+    return _dispatch_function(getattr(getattr(_aten(), packet), overload), args, plain, kwargs)
+
+
+def _takes_out(f):
+    import inspect
+    try:
+        return "out" in inspect.signature(f).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _install_made_fronts():
+    """The fronts of `_lift_front`, `_range_front` and `_out_front` in the public
+    namespaces (ember, linalg, special, fft): ember's own calls between its functions stay
+    as they are (PyTorch's kernels do not dispatch the calls they make inside)."""
+    import sys
+    import types
+    fronts = _FRONTS["made"]
+    for prefix, module_name in (("", "ember"), ("linalg.", "ember.linalg"),
+                                ("special.", "ember.special"), ("fft.", "ember.fft")):
+        space = vars(sys.modules[module_name])
+        for name in list(getattr(sys.modules[module_name], "__all__", ()) or space):
+            value = space.get(name)
+            if name.startswith("_") or type(value) is not types.FunctionType or \
+                    getattr(value, "_dispatch_front", False):
+                continue
+            if not prefix and name in ("tensor", "as_tensor", "asarray", "from_numpy"):
+                make = lambda: _lift_front(value)   # noqa: E731
+            elif not prefix and name in _RANGES:
+                make = lambda: _range_front(name, value)   # noqa: E731
+            elif _takes_out(value):
+                make = lambda: _out_front(prefix + name, value)   # noqa: E731
+            else:
+                continue
+            _LAID.append(_fronts.bind(space, name, fronts.make(value, make)))
+
+
+# the fronts, one per function bound (kept across lifts: laid again, a front is the same
+# object), and the bindings laid (ember/_fronts.bind's records)
+_FRONTS = {"inplace": _fronts.Fronts(_fronts.DISPATCH),
+           "factory": _fronts.Fronts(_fronts.DISPATCH),
+           "made": _fronts.Fronts(_fronts.DISPATCH)}
+_LAID = []
+
+
+def _lay(token=True):
+    _install_inplace_fronts()
+    _install_factory_fronts()
+    _install_made_fronts()
+
+
+def _lift():
+    if not _LAID:
+        return None
+    _fronts.restore(_LAID)
+    return True
+
+
+# the __torch_dispatch__ layer of ember/_fronts.py: beneath the autocast entries, the
+# __torch_function__ dispatcher and the profiler's wrappers, over the quantized fronts
+_fronts.layer(_fronts.DISPATCH, _lift, _lay)
+_fronts.beneath(_lay, _fronts.DISPATCH)
