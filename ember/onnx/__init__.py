@@ -3,7 +3,7 @@
 ``torch.onnx.export(model, (x,), "model.onnx", input_names=["input"],
 output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})``
 traces the model once with ember.export, writes every recorded op as ONNX operators
-(ember/onnx/_translate.py lists them) and encodes the ModelProto itself
+(ember/onnx/_ops/ lists them, by family) and encodes the ModelProto itself
 (ember/onnx/_protobuf.py): neither `onnx` nor `protobuf` is needed to export. Parameters
 and buffers are initializers named by their state_dict keys; opset 20 by default
 (PyTorch 2.13's), 13 to 23 accepted.

@@ -3,7 +3,7 @@
 The model is traced by ember.export (one run on the example inputs, ops recorded under
 their ATen names, parameters and buffers lifted as inputs); `dynamic_axes` become
 dynamic_shapes of that trace, so sizes read by the model (``x.size(0)``) stay in the graph.
-Each graph node is then written by its entry in `_translate.TRANSLATIONS`; a node none of
+Each graph node is then written by its entry in `_ops.TRANSLATIONS`; a node none of
 whose inputs comes from the model's inputs (``torch.arange(3)``) is computed now and
 stored as a constant. Parameters and buffers become initializers named by their
 state_dict keys.
@@ -19,7 +19,7 @@ from .._tensor import Tensor
 from ..fx.node import Node
 from ._graph import GraphBuilder, Value
 from ._model_proto import model_proto
-from ._translate import TRANSLATIONS, Unsupported, python_op
+from ._ops import TRANSLATIONS, Unsupported, python_op
 from .errors import OnnxExporterError, UnsupportedOperatorError
 
 __all__ = ["export_model", "write_model", "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]

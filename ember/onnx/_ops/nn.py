@@ -1,0 +1,316 @@
+"""Layers: linear/matmul, convolutions, batch and layer norm, pooling, softmax, embedding,
+pad, resampling, attention (scaled_dot_product_attention, nn.MultiheadAttention's
+paths)."""
+import math
+
+import numpy as np
+
+from .._graph import Value
+from ._registry import _op, _tuple, _unsupported, _reduce
+
+
+@_op("linear")
+def _linear(g, input, weight, bias=None):
+    if input.rank == 2 and weight.rank == 2:
+        return g.op("Gemm", input, weight, bias, transB=1)
+    out = g.op("MatMul", input, g.op("Transpose", weight, perm=[1, 0]))
+    return out if bias is None else g.op("Add", out, bias)
+
+
+@_op("matmul", "mm", "bmm")
+def _matmul(g, input, other):
+    return g.op("MatMul", input, other)
+
+
+@_op("addmm")
+def _addmm(g, input, mat1, mat2, *, beta=1, alpha=1):
+    return g.op("Gemm", mat1, mat2, input, alpha=float(alpha), beta=float(beta))
+
+
+# ---- convolution, normalization, pooling -------------------------------------------
+def _conv_pads(padding, n, weight, dilation):
+    if padding == "valid":
+        return [0] * 2 * n
+    if padding == "same":   # the extra row/column of an odd total goes at the end
+        total = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:])]
+        return [t // 2 for t in total] + [t - t // 2 for t in total]
+    p = list(_tuple(padding, n))
+    return p + p
+
+
+@_op("conv1d", "conv2d", "conv3d")
+def _conv(g, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    n = weight.rank - 2
+    dilation = _tuple(dilation, n)
+    return g.op("Conv", input, weight, bias, strides=list(_tuple(stride, n)),
+                pads=_conv_pads(padding, n, weight, dilation), dilations=list(dilation),
+                group=int(groups), kernel_shape=list(weight.shape[2:]))
+
+
+@_op("ConvInputGrad")
+def _conv_transpose(g, input, weight, out_shape, stride, padding, dilation, groups, *_):
+    """ember's transposed convolution (the input gradient of a convolution)."""
+    n = weight.rank - 2
+    k = weight.shape[2:]
+    natural = [(input.shape[2 + i] - 1) * stride[i] - 2 * padding[i]
+               + dilation[i] * (k[i] - 1) + 1 for i in range(n)]
+    output_padding = [out_shape[2 + i] - natural[i] for i in range(n)]
+    return g.op("ConvTranspose", input, weight, strides=list(stride),
+                pads=list(padding) * 2, dilations=list(dilation), group=int(groups),
+                kernel_shape=list(k), output_padding=output_padding)
+
+
+@_op("batch_norm")
+def _batch_norm(g, input, running_mean, running_var, weight=None, bias=None,
+                training=False, momentum=0.1, eps=1e-5):
+    if training or running_mean is None:
+        from ..errors import OnnxExporterError
+        raise OnnxExporterError(
+            "batch_norm in training mode (batch statistics) is not exported by ember: call "
+            "model.eval() before torch.onnx.export")
+    c = running_mean.shape[0]
+    if weight is None:
+        weight = g.const(np.ones(c, dtype=input.dtype))
+    if bias is None:
+        bias = g.const(np.zeros(c, dtype=input.dtype))
+    return g.op("BatchNormalization", input, weight, bias, running_mean, running_var,
+                epsilon=float(eps))
+
+
+@_op("layer_norm")
+def _layer_norm(g, input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    n = len(_tuple(normalized_shape, 1))
+    shape = tuple(input.shape[-n:])
+    if weight is None:
+        weight = g.const(np.ones(shape, dtype=input.dtype))
+    if g.opset >= 17:
+        if bias is None:    # (onnxruntime 1.32 crashes on LayerNormalization without B)
+            bias = g.const(np.zeros(shape, dtype=input.dtype))
+        return g.op("LayerNormalization", input, weight, bias, axis=-n, epsilon=float(eps))
+    axes = list(range(-n, 0))
+    mean = _reduce(g, "ReduceMean", input, axes, True)
+    centred = g.op("Sub", input, mean)
+    var = _reduce(g, "ReduceMean", g.op("Mul", centred, centred), axes, True)
+    std = g.op("Sqrt", g.op("Add", var, g.const(np.array(eps, dtype=input.dtype))))
+    out = g.op("Mul", g.op("Div", centred, std), weight)
+    return out if bias is None else g.op("Add", out, bias)
+
+
+def _pool_pads(padding, n):
+    p = list(_tuple(padding, n))
+    return p + p
+
+
+@_op("max_pool1d", "max_pool2d", "max_pool3d")
+def _max_pool(g, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+              return_indices=False):
+    if return_indices:
+        return _unsupported("max_pool2d_with_indices")
+    n = input.rank - 2
+    k = _tuple(kernel_size, n)
+    s = k if stride is None or stride == [] or stride == () else _tuple(stride, n)
+    return g.op("MaxPool", input, kernel_shape=list(k), strides=list(s),
+                pads=_pool_pads(padding, n), dilations=list(_tuple(dilation, n)),
+                ceil_mode=int(bool(ceil_mode)))
+
+
+@_op("AvgPool")
+def _avg_pool(g, input, k, s, p, out, divisor):
+    """ember's average pooling op class: kernel, stride, padding, output size and the
+    divisor of every window (from count_include_pad, ceil_mode, divisor_override)."""
+    n = len(k)
+    floor_out = [(input.shape[2 + i] + 2 * p[i] - k[i]) // s[i] + 1 for i in range(n)]
+    ceil_mode = int(list(out) != floor_out)
+    div = np.asarray(g.initializers[divisor.name] if isinstance(divisor, Value) else divisor)
+    full = int(np.prod(k))
+    pads = list(p) * 2
+    # PyTorch's divisor is the window's size when count_include_pad holds; otherwise the
+    # count of real (unpadded) elements, as ONNX's count_include_pad=0
+    include = int(bool(np.all(div == full)))
+    if not include and not any(p) and not ceil_mode:
+        return _unsupported("avg_pool2d (divisor_override)")
+    return g.op("AveragePool", input, kernel_shape=list(k), strides=list(s), pads=pads,
+                ceil_mode=ceil_mode, count_include_pad=include)
+
+
+@_op("adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d")
+def _adaptive_avg_pool(g, input, output_size):
+    n = input.rank - 2
+    size = _tuple(output_size, n)
+    if all(s == 1 for s in size):
+        return g.op("GlobalAveragePool", input)
+    spatial = input.shape[2:]
+    if all(isinstance(d, int) and o is not None and d % o == 0 for d, o in zip(spatial, size)):
+        k = [d // o for d, o in zip(spatial, size)]
+        return g.op("AveragePool", input, kernel_shape=k, strides=k)
+    return _unsupported("adaptive_avg_pool2d (output size not dividing the input)")
+
+
+@_op("softmax", "_softmax")
+def _softmax(g, input, dim=None, _stacklevel=3, dtype=None):
+    x = input if dtype is None else g.cast(input, g.out_dtype)
+    return g.op("Softmax", x, axis=int(dim))
+
+
+@_op("log_softmax", "_log_softmax")
+def _log_softmax(g, input, dim=None, _stacklevel=3, dtype=None):
+    x = input if dtype is None else g.cast(input, g.out_dtype)
+    return g.op("LogSoftmax", x, axis=int(dim))
+
+
+@_op("embedding")
+def _embedding(g, input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+               scale_grad_by_freq=False, sparse=False):
+    if max_norm is not None:
+        return _unsupported("embedding (max_norm)")
+    return g.op("Gather", weight, input, axis=0, dtype=weight.dtype)
+
+
+@_op("pad")
+def _pad(g, input, pad, mode="constant", value=None):
+    n = len(pad) // 2
+    begins = [0] * (input.rank - n) + [pad[2 * i] for i in reversed(range(n))]
+    ends = [0] * (input.rank - n) + [pad[2 * i + 1] for i in reversed(range(n))]
+    onnx_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+                 "circular": "wrap"}[mode]
+    if onnx_mode == "wrap" and g.opset < 19:
+        return _unsupported("pad (circular, before opset 19)")
+    fill = g.const(np.array(0 if value is None else value, dtype=input.dtype))
+    return g.op("Pad", input, g.const(np.array(begins + ends, np.int64)),
+                fill if onnx_mode == "constant" else None, mode=onnx_mode)
+
+
+@_op("scaled_dot_product_attention")
+def _sdpa(g, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+          enable_gqa=False):
+    if is_causal or enable_gqa or dropout_p:
+        return _unsupported("scaled_dot_product_attention (is_causal, enable_gqa or dropout_p)")
+    dt = query.dtype
+    d = query.shape[-1]
+    scale = 1 / math.sqrt(d) if scale is None else scale
+    perm = list(range(key.rank))
+    perm[-1], perm[-2] = perm[-2], perm[-1]
+    scores = g.op("Mul", g.op("MatMul", query, g.op("Transpose", key, perm=perm)),
+                  g.const(np.array(scale, dt)))
+    if attn_mask is not None:
+        if attn_mask.dtype == np.bool_:
+            neg = g.const(np.array(-np.inf, dt))
+            scores = g.op("Where", attn_mask, scores, neg)
+        else:
+            scores = g.op("Add", scores, attn_mask)
+    return g.op("MatMul", g.op("Softmax", scores, axis=-1), value)
+
+
+@_op("PackedAttention")
+def _packed_attention(g, x, heads, scale):
+    """ember's self-attention of nn.MultiheadAttention's fast path: x (N, L, 3E) holds
+    q | k | v; each split into `heads` heads, attended, and the heads merged (N, L, E)."""
+    e = x.shape[-1] // 3
+    d = e // heads
+    parts = g.op("Split", x, g.const(np.array([e, e, e], np.int64)), axis=-1, outputs=3)
+    split_heads = g.const(np.array([0, 0, heads, d], np.int64))   # 0: keep N and L
+    q, k, v = (g.op("Transpose", g.op("Reshape", p, split_heads), perm=[0, 2, 1, 3])
+               for p in parts)
+    scores = g.op("Mul", g.op("MatMul", q, g.op("Transpose", k, perm=[0, 1, 3, 2])),
+                  g.const(np.array(scale, x.dtype)))
+    out = g.op("MatMul", g.op("Softmax", scores, axis=-1), v)
+    merged = g.op("Transpose", out, perm=[0, 2, 1, 3])
+    return g.op("Reshape", merged, g.const(np.array([0, 0, e], np.int64)))
+
+
+@_op("multi_head_attention_forward")
+def _mha(g, query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias,
+         bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias,
+         training=True, key_padding_mask=None, need_weights=True, attn_mask=None,
+         use_separate_proj_weight=False, q_proj_weight=None, k_proj_weight=None,
+         v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
+         is_causal=False):
+    """nn.MultiheadAttention's general path on (L, N, E) inputs: projections, heads
+    (N*H, L, d), masked softmax(q k^T / sqrt(d)) v, heads merged, output projection."""
+    if query.rank != 3 or bias_k is not None or add_zero_attn or static_k is not None \
+            or (training and dropout_p):
+        return _unsupported("multi_head_attention_forward (unbatched input, bias_k/bias_v, "
+                            "add_zero_attn, static_k/v or dropout in training)")
+    if is_causal and attn_mask is None:
+        return _unsupported("multi_head_attention_forward (is_causal without attn_mask)")
+    e, h = int(embed_dim_to_check), int(num_heads)
+    d = e // h
+    dt = query.dtype
+    if use_separate_proj_weight:
+        weights = (q_proj_weight, k_proj_weight, v_proj_weight)
+    else:
+        weights = g.op("Split", in_proj_weight, g.const(np.array([e, e, e], np.int64)),
+                       axis=0, outputs=3)
+    biases = (None,) * 3 if in_proj_bias is None else g.op(
+        "Split", in_proj_bias, g.const(np.array([e, e, e], np.int64)), axis=0, outputs=3)
+    heads = []
+    for x, w, b in zip((query, key, value), weights, biases):
+        p = g.op("MatMul", x, g.op("Transpose", w, perm=[1, 0]))
+        p = p if b is None else g.op("Add", p, b)
+        p = g.op("Reshape", p, g.const(np.array([0, -1, d], np.int64)))    # (L, N*H, d)
+        heads.append(g.op("Transpose", p, perm=[1, 0, 2]))                 # (N*H, L, d)
+    q, k, v = heads
+    scores = g.op("Mul", g.op("MatMul", q, g.op("Transpose", k, perm=[0, 2, 1])),
+                  g.const(np.array(1 / math.sqrt(d), dt)))                 # (N*H, L, S)
+    neg = g.const(np.array(-np.inf, dt))
+    if attn_mask is not None:
+        scores = g.op("Where", attn_mask, neg, scores) if attn_mask.dtype == np.bool_ \
+            else g.op("Add", scores, g.cast(attn_mask, dt))
+    n, length, src = g.dim(query, 1), g.dim(query, 0), g.dim(key, 0)
+    scores = g.op("Reshape", scores, g.int_list([n, h, length, src]))     # (N, H, L, S)
+    if key_padding_mask is not None:
+        kpm = g.op("Unsqueeze", key_padding_mask, g.const(np.array([1, 2], np.int64)))
+        scores = g.op("Where", kpm, neg, scores) if key_padding_mask.dtype == np.bool_ \
+            else g.op("Add", scores, g.cast(kpm, dt))
+    attn = g.op("Softmax", scores, axis=-1)
+    flat = g.op("Reshape", attn, g.int_list([-1, length, src]))           # (N*H, L, S)
+    out = g.op("Transpose", g.op("MatMul", flat, v), perm=[1, 0, 2])     # (L, N*H, d)
+    out = g.op("Reshape", out, g.const(np.array([0, -1, e], np.int64)))   # (L, N, E)
+    out = g.op("MatMul", out, g.op("Transpose", out_proj_weight, perm=[1, 0]))
+    if out_proj_bias is not None:
+        out = g.op("Add", out, out_proj_bias)
+    if not need_weights:
+        return [out, None]
+    if average_attn_weights:
+        attn = _reduce(g, "ReduceMean", attn, [1], False)
+    return [out, attn]
+
+
+_RESIZE_MODES = {"nearest": "nearest", "linear": "linear", "bilinear": "linear",
+                 "trilinear": "linear", "bicubic": "cubic"}
+
+
+@_op("interpolate", "upsample")
+def _interpolate(g, input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None, antialias=False):
+    if mode not in _RESIZE_MODES or antialias or recompute_scale_factor:
+        return _unsupported(f"interpolate (mode={mode!r}, antialias={antialias}, "
+                            f"recompute_scale_factor={recompute_scale_factor})")
+    n = input.rank - 2
+    attrs = {"mode": _RESIZE_MODES[mode]}
+    if mode == "nearest":   # PyTorch's nearest: floor(dst * in / out)
+        attrs.update(coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    else:
+        attrs["coordinate_transformation_mode"] = "align_corners" if align_corners \
+            else "pytorch_half_pixel"
+        if mode == "bicubic":
+            attrs["cubic_coeff_a"] = -0.75
+    if size is not None:
+        sizes = g.int_list([g.dim(input, 0), g.dim(input, 1)] + list(_tuple(size, n)))
+        return g.op("Resize", input, None, None, sizes, **attrs)
+    scales = [1.0, 1.0] + [float(s) for s in _tuple(scale_factor, n)]
+    return g.op("Resize", input, None, g.const(np.array(scales, np.float32)), **attrs)
+
+
+@_op("pixel_shuffle")
+def _pixel_shuffle(g, input, upscale_factor):
+    if input.rank != 4:
+        return _unsupported("pixel_shuffle (not 4-d)")
+    return g.op("DepthToSpace", input, blocksize=int(upscale_factor), mode="CRD")
+
+
+@_op("adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d")
+def _adaptive_max_pool(g, input, output_size, return_indices=False):
+    if return_indices or any(s != 1 for s in _tuple(output_size, input.rank - 2)):
+        return _unsupported("adaptive_max_pool2d (output size other than 1, or indices)")
+    return g.op("GlobalMaxPool", input)

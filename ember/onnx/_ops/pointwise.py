@@ -1,0 +1,195 @@
+"""Elementwise ops: arithmetic with PyTorch's type promotion (operands cast to the result's
+dtype), comparisons, activations, clamps, where, casts and identities."""
+import math
+
+import numpy as np
+
+from .._graph import Value
+from ._registry import TRANSLATIONS, _op, _operand, _unsupported
+
+
+def _binary(onnx_op):
+    def translate(g, input, other, *, alpha=1, **_):
+        dt = g.out_dtype
+        a, b = _operand(g, input, dt), _operand(g, other, dt)
+        if alpha != 1:
+            b = g.op("Mul", b, g.const(np.array(alpha, dtype=dt)))
+        return g.op(onnx_op, a, b)
+    return translate
+
+
+TRANSLATIONS["add"] = _binary("Add")
+TRANSLATIONS["sub"] = _binary("Sub")
+TRANSLATIONS["mul"] = _binary("Mul")
+
+
+@_op("rsub")
+def _rsub(g, input, other, alpha=1):
+    return _binary("Sub")(g, other, input) if alpha == 1 else _unsupported("rsub")
+
+
+@_op("div", "true_divide")
+def _div(g, input, other, *, rounding_mode=None):
+    dt = g.out_dtype
+    out = g.op("Div", _operand(g, input, dt), _operand(g, other, dt))
+    if rounding_mode is None:
+        return out
+    if rounding_mode == "floor" and dt.kind == "f":
+        return g.op("Floor", out)
+    if rounding_mode == "trunc" and dt.kind == "f":
+        sign = g.op("Sign", out)
+        return g.op("Mul", sign, g.op("Floor", g.op("Abs", out)))
+    return _unsupported(f"div (rounding_mode={rounding_mode!r})")
+
+
+@_op("pow")
+def _pow(g, input, exponent):
+    dt = g.out_dtype
+    return g.op("Pow", _operand(g, input, dt), _operand(g, exponent, dt))
+
+
+def _compare(onnx_op):
+    def translate(g, input, other):
+        dt = np.result_type(*(v.dtype if isinstance(v, Value) else np.min_scalar_type(v)
+                              for v in (input, other)))
+        if isinstance(input, Value) and not isinstance(other, Value):
+            dt = input.dtype
+        return g.op(onnx_op, _operand(g, input, dt), _operand(g, other, dt), dtype=np.bool_)
+    return translate
+
+
+for _name, _onnx in {"eq": "Equal", "gt": "Greater", "lt": "Less", "ge": "GreaterOrEqual",
+                     "le": "LessOrEqual"}.items():
+    TRANSLATIONS[_name] = _compare(_onnx)
+
+
+def _unary(onnx_op, **attrs):
+    def translate(g, input, *args, **kwargs):
+        return g.op(onnx_op, input, **attrs)
+    return translate
+
+
+for _name, _onnx in {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "exp": "Exp",
+                     "log": "Log", "sqrt": "Sqrt", "abs": "Abs", "neg": "Neg", "erf": "Erf",
+                     "sin": "Sin", "cos": "Cos", "floor": "Floor", "ceil": "Ceil",
+                     "reciprocal": "Reciprocal", "sign": "Sign", "softsign": "Softsign",
+                     "logical_not": "Not"}.items():
+    TRANSLATIONS[_name] = _unary(_onnx)
+
+
+@_op("rsqrt")
+def _rsqrt(g, input):
+    return g.op("Reciprocal", g.op("Sqrt", input))
+
+
+@_op("silu")
+def _silu(g, input, inplace=False):
+    return g.op("Mul", input, g.op("Sigmoid", input))
+
+
+@_op("leaky_relu")
+def _leaky_relu(g, input, negative_slope=0.01, inplace=False):
+    return g.op("LeakyRelu", input, alpha=float(negative_slope))
+
+
+@_op("elu")
+def _elu(g, input, alpha=1.0, inplace=False):
+    return g.op("Elu", input, alpha=float(alpha))
+
+
+@_op("gelu", "Gelu")
+def _gelu(g, input, approximate="none"):
+    if g.opset >= 20:
+        return g.op("Gelu", input, approximate=approximate)
+    dt = input.dtype
+    half, one = g.const(np.array(0.5, dt)), g.const(np.array(1.0, dt))
+    if approximate == "tanh":   # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        cube = g.op("Mul", g.op("Mul", input, input), input)
+        inner = g.op("Add", input, g.op("Mul", cube, g.const(np.array(0.044715, dt))))
+        t = g.op("Tanh", g.op("Mul", inner, g.const(np.array(math.sqrt(2 / math.pi), dt))))
+    else:                       # 0.5 x (1 + erf(x / sqrt(2)))
+        t = g.op("Erf", g.op("Div", input, g.const(np.array(math.sqrt(2.0), dt))))
+    return g.op("Mul", g.op("Mul", input, half), g.op("Add", t, one))
+
+
+@_op("clamp", "clip")
+def _clamp(g, input, min=None, max=None):
+    dt = input.dtype
+    lo = None if min is None else _operand(g, min, dt)
+    hi = None if max is None else _operand(g, max, dt)
+    return g.op("Clip", input, lo, hi)
+
+
+@_op("hardtanh")
+def _hardtanh(g, input, min_val=-1.0, max_val=1.0, inplace=False):
+    return _clamp(g, input, min_val, max_val)
+
+
+@_op("relu6")
+def _relu6(g, input, inplace=False):
+    return _clamp(g, input, 0.0, 6.0)
+
+
+@_op("hardsigmoid")
+def _hardsigmoid(g, input, inplace=False):
+    return g.op("HardSigmoid", input, alpha=1 / 6, beta=0.5)
+
+
+@_op("hardswish")
+def _hardswish(g, input, inplace=False):
+    return g.op("HardSwish", input)
+
+
+@_op("softplus")
+def _softplus(g, input, beta=1.0, threshold=20.0):
+    if beta != 1:
+        return _unsupported("softplus (beta != 1)")
+    return g.op("Softplus", input)
+
+
+@_op("where")
+def _where(g, condition, input=None, other=None):
+    if input is None:
+        return _unsupported("where (one argument)")
+    dt = g.out_dtype
+    return g.op("Where", g.cast(condition, np.bool_), _operand(g, input, dt),
+                _operand(g, other, dt), dtype=dt)
+
+
+@_op("masked_fill")
+def _masked_fill(g, input, mask, value):
+    return g.op("Where", g.cast(mask, np.bool_), _operand(g, value, input.dtype), input)
+
+
+# ---- identities and casts ----------------------------------------------------------
+@_op("clone", "contiguous", "detach", "alias", "lift_fresh_copy")
+def _identity(g, input, *args, **kwargs):
+    return input
+
+
+@_op("dropout", "feature_dropout", "alpha_dropout")
+def _dropout(g, input, p=0.5, training=True, inplace=False):
+    if not training or p == 0:
+        return input
+    ratio = g.const(np.array(p, dtype=input.dtype))
+    return g.op("Dropout", input, ratio, g.const(np.array(True)), outputs=2)[0]
+
+
+@_op("to", "_to_copy", "type_as", "float", "double", "half", "long", "int", "bool",
+     "type")
+def _to(g, input, *args, **kwargs):
+    return g.cast(input, g.out_dtype)
+
+
+TRANSLATIONS["maximum"] = _binary("Max")
+TRANSLATIONS["minimum"] = _binary("Min")
+
+
+@_op("clamp_min")
+def _clamp_min(g, input, min):
+    return _clamp(g, input, min, None)
+
+
+@_op("clamp_max")
+def _clamp_max(g, input, max):
+    return _clamp(g, input, None, max)

@@ -1,0 +1,116 @@
+"""Reductions: mean/sum/amax/amin, argmax/argmin, max/min, var/std, norms."""
+import numpy as np
+
+from .._graph import Value
+from ._registry import TRANSLATIONS, _op, _tuple, _axis, _unsupported, _reduce, _dims
+
+
+def _reduction(onnx_op):
+    def translate(g, input, dim=None, keepdim=False, *, dtype=None, out=None):
+        x = g.cast(input, g.out_dtype)
+        if dim is None or dim == () or dim == []:
+            dim = list(range(input.rank))
+        return _reduce(g, onnx_op, x, _tuple(dim, 1), keepdim)
+    return translate
+
+
+@_op("mean")
+def _mean(g, input, dim=None, keepdim=False, *, dtype=None, out=None):
+    spatial = set(range(2, input.rank))
+    dims = None if dim is None else {_axis(d, input.rank) for d in _tuple(dim, 1)}
+    if keepdim and dtype is None and input.rank >= 3 and dims == spatial:
+        return g.op("GlobalAveragePool", input)     # adaptive_avg_pool2d(x, 1)
+    return _reduction("ReduceMean")(g, input, dim, keepdim, dtype=dtype)
+
+TRANSLATIONS["sum"] = _reduction("ReduceSum")
+TRANSLATIONS["amax"] = _reduction("ReduceMax")
+TRANSLATIONS["amin"] = _reduction("ReduceMin")
+
+
+def _arg_reduce(onnx_op):
+    def translate(g, input, dim=None, keepdim=False):
+        if dim is None:
+            input, dim = g.op("Reshape", input, g.const(np.array([-1], np.int64))), 0
+        return g.op(onnx_op, input, axis=int(dim), keepdims=int(keepdim), dtype=np.int64)
+    return translate
+
+
+TRANSLATIONS["argmax"] = _arg_reduce("ArgMax")
+TRANSLATIONS["argmin"] = _arg_reduce("ArgMin")
+
+
+def _moment(g, input, dim, correction, keepdim):
+    """var with `correction`: sum((x - mean)^2) / (n - correction)."""
+    dims = _dims(input, dim)
+    x = g.cast(input, g.out_dtype)
+    centred = g.op("Sub", x, _reduce(g, "ReduceMean", x, dims, True))
+    total = _reduce(g, "ReduceSum", g.op("Mul", centred, centred), dims, keepdim)
+    count = [g.dim(input, d) for d in dims]
+    n = g.int_list(count) if any(isinstance(c, Value) for c in count) else None
+    if n is None:
+        denom = g.const(np.array(max(int(np.prod(count)) - correction, 0), g.out_dtype))
+    else:
+        prod = _reduce(g, "ReduceProd", n, [0], False)
+        denom = g.op("Sub", g.cast(prod, g.out_dtype),
+                     g.const(np.array(correction, g.out_dtype)))
+    return g.op("Div", total, denom)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return float(correction)
+    return 1.0 if unbiased in (None, True) else 0.0
+
+
+@_op("var")
+def _var(g, input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):            # var(x, unbiased)
+        dim, unbiased = None, dim
+    return _moment(g, input, dim, _correction(unbiased, correction), keepdim)
+
+
+@_op("std")
+def _std(g, input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return g.op("Sqrt", _var(g, input, dim, unbiased, keepdim, correction=correction))
+
+
+def _lp_norm(g, x, p, dims, keepdim):
+    if p in (2, 2.0, "fro"):
+        return _reduce(g, "ReduceL2", x, dims, keepdim)
+    if p in (1, 1.0):
+        return _reduce(g, "ReduceL1", x, dims, keepdim)
+    return _unsupported(f"norm (p={p!r})")
+
+
+@_op("norm")
+def _norm(g, input, p="fro", dim=None, keepdim=False, dtype=None):
+    return _lp_norm(g, input, p, _dims(input, dim), keepdim)
+
+
+@_op("vector_norm")
+def _vector_norm(g, x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    return _lp_norm(g, x, ord, _dims(x, dim), keepdim)
+
+
+@_op("normalize")
+def _normalize(g, input, p=2.0, dim=1, eps=1e-12, out=None):
+    norm = _lp_norm(g, input, p, [_axis(dim, input.rank)], True)
+    return g.op("Div", input, g.op("Max", norm, g.const(np.array(eps, input.dtype))))
+
+
+def _max_min(reduce_op, arg_op, pairwise_op):
+    def translate(g, input, dim=None, keepdim=False, *, out=None):
+        if isinstance(dim, Value):       # max(x, y): elementwise
+            dt = g.out_dtype
+            return g.op(pairwise_op, g.cast(input, dt), g.cast(dim, dt))
+        if dim is None:
+            return _reduce(g, reduce_op, input, list(range(input.rank)), False)
+        d = _axis(dim, input.rank)
+        values = _reduce(g, reduce_op, input, [d], keepdim)
+        indices = g.op(arg_op, input, axis=d, keepdims=int(keepdim), dtype=np.int64)
+        return [values, indices]
+    return translate
+
+
+TRANSLATIONS["max"] = _max_min("ReduceMax", "ArgMax", "Max")
+TRANSLATIONS["min"] = _max_min("ReduceMin", "ArgMin", "Min")

@@ -1,0 +1,321 @@
+"""Shapes and indexing: view/reshape/flatten/permute/expand/cat/stack/split, basic and
+single-tensor indexing, writes (index_put_), roll, repeat, factories of traced sizes,
+and the int64 arithmetic of traced sizes."""
+import operator
+
+import numpy as np
+
+from .._graph import Value
+from ._registry import TRANSLATIONS, _op, _tuple, _axis, _operand, _unsupported, _sizes
+
+
+@_op("view", "reshape", "_unsafe_view")
+def _reshape(g, input, *shape, **kwargs):
+    shape = _sizes(shape or (kwargs.get("shape") or kwargs.get("size"),))
+    return g.op("Reshape", input, g.int_list(shape))
+
+
+@_op("flatten")
+def _flatten(g, input, start_dim=0, end_dim=-1):
+    r = input.rank
+    if r == 0:
+        return g.op("Reshape", input, g.const(np.array([1], np.int64)))
+    start, end = _axis(start_dim, r), _axis(end_dim, r)
+    if start == 1 and end == r - 1:
+        return g.op("Flatten", input, axis=1)
+    sizes = [g.dim(input, i) for i in range(start)] + [-1] + \
+        [g.dim(input, i) for i in range(end + 1, r)]
+    return g.op("Reshape", input, g.int_list(sizes))
+
+
+@_op("unflatten")
+def _unflatten(g, input, dim, sizes):
+    d = _axis(dim, input.rank)
+    full = [g.dim(input, i) for i in range(d)] + list(sizes) + \
+        [g.dim(input, i) for i in range(d + 1, input.rank)]
+    return g.op("Reshape", input, g.int_list(full))
+
+
+@_op("transpose", "swapaxes")
+def _transpose(g, input, dim0, dim1):
+    perm = list(range(input.rank))
+    a, b = _axis(dim0, input.rank), _axis(dim1, input.rank)
+    perm[a], perm[b] = perm[b], perm[a]
+    return g.op("Transpose", input, perm=perm)
+
+
+@_op("t")
+def _t(g, input):
+    return input if input.rank < 2 else g.op("Transpose", input, perm=[1, 0])
+
+
+@_op("permute")
+def _permute(g, input, *dims, **kwargs):
+    dims = _sizes(dims or (kwargs["dims"],))
+    return g.op("Transpose", input, perm=[_axis(d, input.rank) for d in dims])
+
+
+@_op("unsqueeze")
+def _unsqueeze(g, input, dim):
+    return g.op("Unsqueeze", input, g.const(np.array([_axis(dim, input.rank + 1)], np.int64)))
+
+
+@_op("squeeze")
+def _squeeze(g, input, dim=None):
+    if dim is None:
+        axes = [i for i, d in enumerate(input.shape) if d == 1]
+    else:
+        axes = [_axis(d, input.rank) for d in _tuple(dim, 1)]
+        axes = [a for a in axes if input.shape[a] == 1]
+    if not axes:
+        return input
+    return g.op("Squeeze", input, g.const(np.array(axes, np.int64)))
+
+
+@_op("expand")
+def _expand(g, input, *sizes, **kwargs):
+    sizes = _sizes(sizes or (kwargs["size"],))
+    lead = len(sizes) - input.rank
+    full = [g.dim(input, i - lead) if (not isinstance(s, Value) and s == -1) else s
+            for i, s in enumerate(sizes)]
+    return g.op("Expand", input, g.int_list(full))
+
+
+@_op("cat", "concat", "concatenate")
+def _cat(g, tensors, dim=0):
+    tensors = [t for t in tensors if t.shape != (0,)]
+    dt = g.out_dtype
+    return g.op("Concat", *[g.cast(t, dt) for t in tensors], axis=_axis(dim, tensors[0].rank))
+
+
+@_op("stack")
+def _stack(g, tensors, dim=0):
+    d = _axis(dim, tensors[0].rank + 1)
+    axes = g.const(np.array([d], np.int64))
+    return g.op("Concat", *[g.op("Unsqueeze", t, axes) for t in tensors], axis=d)
+
+
+def _split_sizes(g, input, split, dim):
+    d = _axis(dim, input.rank)
+    size = input.shape[d]
+    if isinstance(split, int):
+        sizes = [split] * (size // split) + ([size % split] if size % split else [])
+    else:
+        sizes = list(split)
+    return d, sizes
+
+
+@_op("split", "split_with_sizes")
+def _split(g, input, split_size_or_sections, dim=0):
+    d, sizes = _split_sizes(g, input, split_size_or_sections, dim)
+    if len(sizes) == 1:
+        return [input]
+    return g.op("Split", input, g.const(np.array(sizes, np.int64)), axis=d,
+                outputs=len(sizes))
+
+
+@_op("chunk")
+def _chunk(g, input, chunks, dim=0):
+    size = input.shape[_axis(dim, input.rank)]
+    return _split(g, input, -(-size // chunks), dim)
+
+
+@_op("unbind")
+def _unbind(g, input, dim=0):
+    d = _axis(dim, input.rank)
+    parts = _split(g, input, 1, d)
+    axes = g.const(np.array([d], np.int64))
+    return [g.op("Squeeze", p, axes) for p in parts]
+
+
+@_op("index")
+def _index(g, input, key):
+    """Basic indexing: ints, slices, None and Ellipsis."""
+    key = list(key) if isinstance(key, tuple) else [key]
+    tensors = [i for i, k in enumerate(key) if isinstance(k, (Value, list))]
+    if tensors:
+        return _gather_index(g, input, key, tensors)
+    if Ellipsis in key:
+        i = key.index(Ellipsis)
+        real = sum(1 for k in key if k is not None and k is not Ellipsis)
+        key[i:i + 1] = [slice(None)] * (input.rank - real)
+    starts, ends, axes, steps, squeeze, unsqueeze = [], [], [], [], [], []
+    dim = out_dim = 0
+    for k in key:
+        if k is None:
+            unsqueeze.append(out_dim)
+            out_dim += 1
+            continue
+        if isinstance(k, int):
+            starts.append(k)
+            ends.append(k + 1 if k != -1 else np.iinfo(np.int64).max)
+            axes.append(dim)
+            steps.append(1)
+            squeeze.append(dim)
+        elif isinstance(k, slice):
+            if k != slice(None):
+                step = 1 if k.step is None else k.step
+                starts.append(0 if k.start is None else k.start)
+                ends.append(np.iinfo(np.int64).max if k.stop is None else k.stop)
+                axes.append(dim)
+                steps.append(step)
+            out_dim += 1
+        else:
+            return _unsupported(f"index (key {k!r})")
+        dim += 1
+    x = input
+    if axes:
+        c = lambda v: g.const(np.array(v, np.int64))   # noqa: E731
+        x = g.op("Slice", x, c(starts), c(ends), c(axes), c(steps))
+    if squeeze:
+        x = g.op("Squeeze", x, g.const(np.array(squeeze, np.int64)))
+    if unsqueeze:
+        x = g.op("Unsqueeze", x, g.const(np.array(unsqueeze, np.int64)))
+    return x
+
+
+def _gather_index(g, input, key, tensors):
+    """x[..., idx, ...] with one integer index tensor and full slices elsewhere: Gather."""
+    i = tensors[0]
+    rest = key[:i] + key[i + 1:]
+    idx = key[i]
+    if len(tensors) > 1 or any(k != slice(None) for k in rest if k is not Ellipsis) \
+            or Ellipsis in key[i + 1:] or not isinstance(idx, Value) or idx.dtype == np.bool_:
+        return _unsupported("index (advanced indexing beyond one integer index tensor)")
+    axis = i if Ellipsis not in key[:i] else input.rank - (len(key) - i)
+    return g.op("Gather", input, g.cast(idx, np.int64), axis=axis)
+
+
+@_op("narrow")
+def _narrow(g, input, dim, start, length):
+    d = _axis(dim, input.rank)
+    c = lambda v: g.const(np.array([v], np.int64))   # noqa: E731
+    return g.op("Slice", input, c(start), c(start + length), c(d))
+
+
+@_op("sym_size")
+def _sym_size(g, input, dim):
+    return g.dim(input, dim)
+
+
+@_op("getitem")
+def _getitem(g, seq, i):
+    if isinstance(seq, Value):
+        return _index(g, seq, i)
+    return seq[i]
+
+
+_PY_OPS = {operator.add: "Add", operator.sub: "Sub", operator.mul: "Mul",
+           operator.floordiv: "Div", operator.truediv: "Div"}
+
+
+def python_op(g, fn, a, b):
+    """``operator.mul(s0, 4)`` on traced sizes: int64 arithmetic in the graph."""
+    if fn not in _PY_OPS:
+        return _unsupported(f"operator.{fn.__name__} of sizes")
+    return g.op(_PY_OPS[fn], _operand(g, a, np.int64), _operand(g, b, np.int64),
+                dtype=np.int64, shape=())
+
+
+@_op("Cat")
+def _cat_op(g, *args):
+    *tensors, dim = args
+    return _cat(g, tensors, dim)
+
+
+@_op("Stack")
+def _stack_op(g, *args):
+    *tensors, dim = args
+    return _stack(g, tensors, dim)
+
+
+def _constant_of_shape(g, shape, fill):
+    return g.op("ConstantOfShape", g.int_list(_sizes(shape)),
+                value=np.array([fill], dtype=g.out_dtype), dtype=g.out_dtype)
+
+
+@_op("zeros", "empty")
+def _zeros(g, *size, **kwargs):
+    return _constant_of_shape(g, size or (kwargs.get("size"),), 0)
+
+
+@_op("ones")
+def _ones(g, *size, **kwargs):
+    return _constant_of_shape(g, size or (kwargs.get("size"),), 1)
+
+
+@_op("full")
+def _full(g, size, fill_value, **kwargs):
+    return _constant_of_shape(g, (size,), fill_value)
+
+
+@_op("new_zeros", "new_empty")
+def _new_zeros(g, input, *size, **kwargs):
+    return _constant_of_shape(g, size or (kwargs.get("size"),), 0)
+
+
+@_op("new_ones")
+def _new_ones(g, input, *size, **kwargs):
+    return _constant_of_shape(g, size or (kwargs.get("size"),), 1)
+
+
+@_op("new_full")
+def _new_full(g, input, size, fill_value, **kwargs):
+    return _constant_of_shape(g, (size,), fill_value)
+
+
+def _like(fill):
+    def translate(g, input, *args, **kwargs):
+        value = fill if fill is not None else (args[0] if args else kwargs["fill_value"])
+        return g.op("ConstantOfShape", g.shape_of(input),
+                    value=np.array([value], dtype=g.out_dtype), dtype=g.out_dtype)
+    return translate
+
+
+TRANSLATIONS["zeros_like"] = TRANSLATIONS["empty_like"] = _like(0)
+TRANSLATIONS["ones_like"] = _like(1)
+TRANSLATIONS["full_like"] = _like(None)
+
+
+@_op("roll")
+def _roll(g, input, shifts, dims=None):
+    if dims is None:
+        flat = g.op("Reshape", input, g.const(np.array([-1], np.int64)),
+                    shape=(int(np.prod(input.shape)),))
+        return g.op("Reshape", _roll(g, flat, shifts, 0), g.shape_of(input))
+    x = input
+    for shift, dim in zip(_tuple(shifts, 1), _tuple(dims, 1)):
+        d = _axis(dim, input.rank)
+        size = input.shape[d]
+        s = shift % size if size else 0
+        if s == 0:
+            continue
+        c = lambda v: g.const(np.array([v], np.int64))   # noqa: E731
+        tail = g.op("Slice", x, c(size - s), c(size), c(d))
+        head = g.op("Slice", x, c(0), c(size - s), c(d))
+        x = g.op("Concat", tail, head, axis=d, shape=input.shape)
+    return x
+
+
+@_op("index_put")
+def _index_put(g, input, key, value):
+    """``x[key] = value`` with basic indexing on a fixed-shape x: ScatterND at the
+    positions the key selects (worked out now from x's shape)."""
+    if g.dynamic or any(isinstance(k, (Value, list)) for k in _tuple(key, 1)):
+        return _unsupported("index_put_ (tensor indices or dynamic shapes)")
+    shape = tuple(input.shape)
+    positions = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)[key]
+    indices = np.stack(np.unravel_index(positions, shape), axis=-1).astype(np.int64)
+    updates = g.op("Expand", _operand(g, value, input.dtype),
+                   g.const(np.array(positions.shape, np.int64)))
+    return g.op("ScatterND", input, g.const(indices), updates)
+
+
+@_op("repeat")
+def _repeat(g, input, *sizes, **kwargs):
+    sizes = _sizes(sizes or (kwargs["repeats"],))
+    x = input
+    if len(sizes) > input.rank:
+        x = g.op("Reshape", x, g.int_list([1] * (len(sizes) - input.rank)
+                                         + [g.dim(input, i) for i in range(input.rank)]))
+    return g.op("Tile", x, g.int_list(sizes))
