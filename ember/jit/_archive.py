@@ -7,7 +7,8 @@ An archive is a zip whose one top folder holds:
 - ``constants.pkl``: the tuple of tensor constants the code names ``CONSTANTS.c<i>``
   (storages in ``constants/``);
 - ``code/__torch__/**.py``: the TorchScript source of each class's methods (_code.py);
-- ``extra/<name>``: the caller's ``_extra_files``; ``version``, ``byteorder``.
+- ``extra/<name>``: the caller's ``_extra_files``; ``.data/version`` (10, as torch 2.x
+  writes), ``byteorder``.
 
 Loading never runs code from the file: the pickles go through ember's weights-only
 unpickler (_safe_unpickler._TorchUnpickler), extended only to build ``__torch__`` objects as
@@ -382,7 +383,9 @@ def save(m, f, _extra_files=None):
     for key, value in (_extra_files or {}).items():
         data = value.encode("utf-8") if isinstance(value, str) else bytes(value)
         records.append((f"{prefix}/extra/{key}", data))
-    records += [(f"{prefix}/version", b"3\n"), (f"{prefix}/byteorder", b"little")]
+    # the operator version torch 2.x writes: below it, torch.jit.load runs its upgraders
+    # (an older torch.div of integer tensors truncated; gelu took no `approximate`)
+    records += [(f"{prefix}/.data/version", b"10\n"), (f"{prefix}/byteorder", b"little")]
     if _is_path(f):
         with open(os.fspath(f), "wb") as fh:
             write_stored_zip(fh, records)

@@ -17,11 +17,19 @@ import inspect
 import math
 import operator
 
+from .. import _dtype
 from .._tensor import Tensor
 from ..nn import functional as F
 from ._code import CodeUnit
 from ._codegen_layers import LAYERS as _MORE_LAYERS, SIGNATURES as _MORE_SIGNATURES
 from ._codegen_literal import literal, n_list as _n, opt as _opt
+from ._codegen_ops import (CAST_METHODS as _CAST_METHODS, FUNCTIONAL as _FUNCTIONAL,
+                           KEYWORD_ONLY as _KEYWORD_ONLY, LOSSES as _LOSSES,
+                           METHODS as _METHODS,
+                           NORMS_WITH_FLAG as _NORMS_WITH_FLAG, OPERATORS as _OPERATORS,
+                           POOL_LISTS as _POOL_LISTS, REDUCTIONS as _REDUCTIONS,
+                           SIZE_FUNCTIONS as _SIZE_FUNCTIONS, SIZE_METHODS as _SIZE_METHODS,
+                           TORCH_FUNCTIONS as _TORCH_FUNCTIONS)
 from ._codegen_transformer import padded_rows_source, traceable_forward, zero_padded_rows
 from ._interp import Interpreter
 from ._script_module import RecursiveScriptModule, ScriptObject
@@ -530,85 +538,6 @@ def _leaf_template(m):
 
 # ----------------------------------------------------------------------------- graph nodes
 
-_OPERATORS = {operator.add: "add", operator.sub: "sub", operator.mul: "mul",
-              operator.truediv: "div", operator.floordiv: "floordiv", operator.mod: "remainder",
-              operator.pow: "pow", operator.matmul: "matmul", operator.neg: "neg",
-              operator.eq: "eq", operator.ne: "ne", operator.lt: "lt", operator.le: "le",
-              operator.gt: "gt", operator.ge: "ge", operator.and_: "__and__",
-              operator.or_: "__or__", operator.iadd: "add_", operator.isub: "sub_",
-              operator.imul: "mul_", operator.itruediv: "div_"}
-
-# ember.<name> functions whose Python signature is ATen's schema (positional order)
-_TORCH_FUNCTIONS = frozenset("""
-relu sigmoid tanh exp log sqrt rsqrt abs neg sin cos flatten cat stack matmul mm bmm t
-transpose unsqueeze squeeze clamp softmax log_softmax mean sum max min argmax argmin
-add sub mul div pow where zeros ones zeros_like ones_like full arange tanh_ relu_ chunk
-split unbind addmm baddbmm einsum maximum minimum floor ceil round erf cumsum prod
-logsumexp masked_fill norm gather index_select narrow roll flip tril triu permute reshape
-prelu hardtanh leaky_relu elu selu celu gelu silu hardswish hardsigmoid softplus mish threshold
-""".split())
-
-# ember.nn.functional.<name> -> (aten name, F's parameter names in ATen's order, their
-# defaults): F's keyword defaults made explicit where ATen has none; `inplace`, where F
-# has it, picks ATen's in-place spelling (relu_) and is not passed on
-_FUNCTIONAL = {
-    "relu": ("relu", ("input", "inplace"), {"inplace": False}),
-    "gelu": ("gelu", ("input", "approximate"), {"approximate": "none"}),
-    "silu": ("silu", ("input", "inplace"), {"inplace": False}),
-    "sigmoid": ("sigmoid", ("input",), {}),
-    "tanh": ("tanh", ("input",), {}),
-    "linear": ("linear", ("input", "weight", "bias"), {"bias": None}),
-    "softmax": ("softmax", ("input", "dim", "dtype"), {"dtype": None}),
-    "log_softmax": ("log_softmax", ("input", "dim", "dtype"), {"dtype": None}),
-    "dropout": ("dropout", ("input", "p", "training", "inplace"),
-                {"p": 0.5, "training": True, "inplace": False}),
-    "adaptive_avg_pool2d": ("adaptive_avg_pool2d", ("input", "output_size"), {}),
-    "adaptive_avg_pool1d": ("adaptive_avg_pool1d", ("input", "output_size"), {}),
-    "layer_norm": ("layer_norm", ("input", "normalized_shape", "weight", "bias", "eps"),
-                   {"weight": None, "bias": None, "eps": 1e-5}),
-    "conv2d": ("conv2d", ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
-               {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1}),
-    "conv1d": ("conv1d", ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
-               {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1}),
-    "leaky_relu": ("leaky_relu", ("input", "negative_slope", "inplace"),
-                   {"negative_slope": 0.01, "inplace": False}),
-    "hardtanh": ("hardtanh", ("input", "min_val", "max_val", "inplace"),
-                 {"min_val": -1.0, "max_val": 1.0, "inplace": False}),
-    "elu": ("elu", ("input", "alpha", "inplace"), {"alpha": 1.0, "inplace": False}),
-    "pad": ("pad", ("input", "pad", "mode", "value"), {"mode": "constant", "value": None}),
-    "interpolate": ("interpolate", ("input", "size", "scale_factor", "mode", "align_corners",
-                                    "recompute_scale_factor", "antialias"),
-                    {"size": None, "scale_factor": None, "mode": "nearest",
-                     "align_corners": None, "recompute_scale_factor": None,
-                     "antialias": False}),
-    "pixel_shuffle": ("pixel_shuffle", ("input", "upscale_factor"), {}),
-    "pixel_unshuffle": ("pixel_unshuffle", ("input", "downscale_factor"), {}),
-    "logsigmoid": ("log_sigmoid", ("input",), {}),
-    "glu": ("glu", ("input", "dim"), {"dim": -1}),
-    "max_pool2d": ("max_pool2d", ("input", "kernel_size", "stride", "padding", "dilation",
-                                  "ceil_mode"),
-                   {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False}),
-    "avg_pool2d": ("avg_pool2d", ("input", "kernel_size", "stride", "padding", "ceil_mode",
-                                  "count_include_pad", "divisor_override"),
-                   {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
-                    "divisor_override": None}),
-}
-_POOL_LISTS = {"max_pool2d": ("kernel_size", "stride", "padding", "dilation"),
-               "avg_pool2d": ("kernel_size", "stride", "padding"),
-               "adaptive_avg_pool2d": ("output_size",), "conv2d": ("stride", "padding",
-                                                                   "dilation"),
-               "conv1d": ("stride", "padding", "dilation")}
-
-# Tensor methods -> ATen function with the tensor first; those taking sizes as *args
-_METHODS = frozenset("""
-flatten relu sigmoid tanh exp log sqrt abs neg t transpose unsqueeze squeeze contiguous
-softmax log_softmax mean sum max min argmax argmin add sub mul div pow matmul clamp
-chunk split unbind detach clone masked_fill cumsum float double int long bool dim numel
-""".split())
-_SIZE_METHODS = frozenset({"view", "reshape", "permute", "expand", "repeat"})
-_CAST_METHODS = {"float": 6, "double": 7, "int": 3, "long": 4, "bool": 11, "half": 5}
-
-
 def _ember():
     import ember
     return ember
@@ -620,6 +549,34 @@ def _is(namespace, name, fn):
     current = getattr(namespace, name, None)
     return current is fn or current is not None and inspect.unwrap(current) is \
         inspect.unwrap(fn)
+
+
+def _is_node(a):
+    from ..fx.node import Node
+    return isinstance(a, Node)
+
+
+# Tensor attributes read in a forward -> TorchScript ({} is the tensor)
+_ATTRIBUTES = {"shape": "torch.size({})", "T": "torch.numpy_T({})", "mT": "torch.mT({})",
+               "mH": "torch.mH({})", "H": "torch.numpy_T(torch.conj({}))",
+               "dtype": "ops.prim.dtype({})", "device": "ops.prim.device({})",
+               "ndim": "torch.dim({})", "is_cuda": "ops.prim.is_cuda({})",
+               "requires_grad": "ops.prim.requires_grad({})", "data": "ops.prim.data({})"}
+
+
+def _same_default(value, default):
+    """Whether a bound argument is its parameter's default (no graph node is)."""
+    from ..fx.node import Node
+    if isinstance(value, Node) or isinstance(default, Node):
+        return False
+    try:
+        return bool(value == default) and type(value) is type(default)
+    except Exception:
+        return False
+
+
+# F functions whose extra arguments the writer handles itself
+_SPECIAL_FUNCTIONAL = {"embedding": {"max_norm"}}
 
 
 class _Source(str):
@@ -748,52 +705,148 @@ class _Writer:
                 rest = (kwargs["dim"],)
             return f"torch.size({self_arg}{''.join(', ' + self.arg(a) for a in rest)})"
         if name in _SIZE_METHODS:
-            sizes = rest[0] if len(rest) == 1 and isinstance(rest[0], (list, tuple)) else rest
-            return f"torch.{name}({self_arg}, {self.arg(list(sizes))})"
+            return self.call(f"torch.{name}", [args[0], self.sizes(rest)], kwargs)
         if name in _CAST_METHODS and not rest and not kwargs:
             return f"torch.to({self_arg}, {_CAST_METHODS[name]}, False, False, None)"
+        if name in ("to", "type"):
+            return self.to(args[0], rest, kwargs)
+        if name == "where":   # x.where(condition, y) is torch.where(condition, x, y)
+            return self.call("torch.where", [rest[0], args[0]] + list(rest[1:]), kwargs)
+        if name == "norm":
+            return self.norm(args[0], rest, kwargs)
+        if name == "new_full":
+            return self.call("torch.new_full", [args[0], self.sizes(rest[:1]), *rest[1:]],
+                             kwargs)
         if name == "contiguous" and not rest:
             return f"torch.contiguous({self_arg})"
         if name in _METHODS:
             return self.call(f"torch.{name}", (args[0],) + tuple(rest), kwargs)
         raise NotImplementedError(f"ember.jit.save: no TorchScript form for Tensor.{name}")
 
+    def sizes(self, rest):
+        """A size given as *args or as one list/tuple/Size (or a traced shape) as the
+        single int[] argument ATen takes."""
+        from ..fx.node import Node
+        if len(rest) == 1 and isinstance(rest[0], (list, tuple, Node)):
+            return rest[0] if isinstance(rest[0], Node) else list(rest[0])
+        return list(rest)
+
+    def to(self, x, rest, kwargs):
+        """Tensor.to / Tensor.type: a dtype, a device, or another tensor's both."""
+        from ..fx.node import Node
+        kwargs = dict(kwargs)
+        extra = set(kwargs) - {"dtype", "device", "non_blocking", "copy", "memory_format"}
+        if extra or len(rest) > 1 or kwargs.get("memory_format") is not None:
+            raise NotImplementedError(f"ember.jit.save: Tensor.to with {sorted(extra) or rest}")
+        first = rest[0] if rest else None
+        flags = f"{literal(bool(kwargs.get('non_blocking', False)))}, " \
+                f"{literal(bool(kwargs.get('copy', False)))}"
+        device = kwargs.get("device")
+        dtype = kwargs.get("dtype")
+        if isinstance(first, Node) and first.op == "call_function" and \
+                first.target is getattr and first.args[1] == "dtype":
+            dtype = first
+        elif isinstance(first, Node):
+            return f"torch.to({self.arg(x)}, {self.arg(first)}, {flags}, None)"
+        elif isinstance(first, _dtype.dtype):
+            dtype = first
+        elif first is not None:
+            device = first
+        if device is not None:
+            dev = self.arg(device) if isinstance(device, Node) else \
+                f'torch.device("{device}")'
+            dt = "None" if dtype is None else self.arg(dtype)
+            return f"torch.to({self.arg(x)}, {dev}, {dt}, {flags})"
+        if dtype is None:
+            return self.arg(x)
+        return f"torch.to({self.arg(x)}, {self.arg(dtype)}, {flags}, None)"
+
+    def norm(self, x, rest, kwargs):
+        """Tensor.norm / torch.norm of a number p (2 by default, "fro" alike) over dims:
+        torch.linalg_vector_norm, which ATen's norm overloads compute."""
+        names = ("p", "dim", "keepdim", "dtype")
+        values = dict(zip(names, rest), **kwargs)
+        p = values.get("p", "fro")
+        if p in ("fro", None):
+            p = 2
+        if isinstance(p, str):
+            raise NotImplementedError(f"ember.jit.save: norm with p={p!r}")
+        dim = values.get("dim")
+        dim = [dim] if isinstance(dim, int) else (None if dim is None else list(dim))
+        return self.call("torch.linalg_vector_norm",
+                         [x, float(p), dim, bool(values.get("keepdim", False))],
+                         {"dtype": values.get("dtype")})
+
     def function(self, fn, args, kwargs):
+        if fn is operator.truediv and not isinstance(args[0], Tensor) and \
+                not _is_node(args[0]) and _is_node(args[1]):
+            # a number over a tensor: TorchScript has no div(Scalar, Tensor)
+            return f"torch.mul(torch.reciprocal({self.arg(args[1])}), {self.arg(args[0])})"
         if fn in _OPERATORS:
             return self.call(f"torch.{_OPERATORS[fn]}", args, kwargs)
+        if fn is getattr and args[1] in _ATTRIBUTES:
+            return _ATTRIBUTES[args[1]].format(self.arg(args[0]))
         if fn is operator.getitem:
             return f"{self.arg(args[0])}[{self.index(args[1])}]"
         if fn is zero_padded_rows:
             return padded_rows_source(self, args)
-        if fn is getattr and args[1] == "shape":
-            return f"torch.size({self.arg(args[0])})"
         module = getattr(fn, "__module__", "") or ""
         name = getattr(fn, "__name__", "")
         if module.startswith("ember") and name in _FUNCTIONAL and _is(F, name, fn):
             return self.functional(name, args, kwargs)
+        if module.startswith("ember") and name in _SIZE_FUNCTIONS and _is(_ember(), name, fn):
+            kwargs = dict(kwargs)
+            size_args = args if name != "full" else args[:-1] if len(args) > 1 else args
+            rest = [] if name != "full" or len(args) < 2 else [args[-1]]
+            return self.call(f"torch.{name}", [self.sizes(tuple(size_args))] + rest, kwargs)
+        if module.startswith("ember") and name == "einsum" and _is(_ember(), name, fn):
+            operands = args[1][0] if len(args) == 2 and isinstance(args[1], (list, tuple)) \
+                else list(args[1:])
+            return self.call("torch.einsum", [args[0], list(operands)], {})
+        if module.startswith("ember") and name == "norm" and _is(_ember(), name, fn):
+            return self.norm(args[0], args[1:], kwargs)
+        if module.startswith("ember.linalg") and name in ("norm", "vector_norm") and \
+                _is(_ember().linalg, name, fn):
+            return self.call(f"torch.linalg_{name}", args, kwargs)
         if module.startswith("ember") and name in _TORCH_FUNCTIONS and _is(_ember(), name, fn):
             return self.call(f"torch.{name}", args, kwargs)
         raise NotImplementedError(f"ember.jit.save: no TorchScript form for the function "
                                   f"{module}.{name}")
 
     def functional(self, name, args, kwargs):
+        """F.<name>(...) as its ATen call: the call bound to F's own signature (defaults
+        filled in), then ATen's arguments picked by name (_codegen_ops.FUNCTIONAL); an
+        argument ATen lacks must keep F's default, except the few written otherwise
+        (inplace, return_indices)."""
         aten, params, defaults = _FUNCTIONAL[name]
-        values = dict(defaults)
-        values.update(zip(params, args))
-        values.update({k: v for k, v in kwargs.items() if k in params})
-        extra = set(kwargs) - set(params)
+        values, given = self.bind_functional(name, args, kwargs, defaults)
+        for key, value in defaults.items():
+            if values.get(key, inspect.Parameter.empty) is inspect.Parameter.empty:
+                values[key] = value
+        indices = bool(values.pop("return_indices", False))
+        known = set(params) | {"inplace", "return_indices", "_stacklevel"}
+        extra = sorted(k for k in given if k not in known)
+        if name in _SPECIAL_FUNCTIONAL:
+            known |= _SPECIAL_FUNCTIONAL[name]
+            extra = sorted(k for k in given if k not in known)
         if extra:
-            raise NotImplementedError(f"ember.jit.save: F.{name} with {sorted(extra)}")
+            raise NotImplementedError(f"ember.jit.save: F.{name} with {extra}")
         if values.pop("inplace", False):
             aten += "_"
         params = [p for p in params if p != "inplace"]
-        if name in ("max_pool2d", "avg_pool2d") and values["stride"] is None:
+        if "stride" in values and values["stride"] is None and "kernel_size" in values \
+                and "pool" in name:
             values["stride"] = values["kernel_size"]
+        rank = int(name[-2]) if name[-2:-1].isdigit() and name.endswith("d") else 2
         for key in _POOL_LISTS.get(name, ()):
             if not isinstance(values[key], str):
-                values[key] = _n(values[key], 2 if name.endswith("2d") else 1)
-        if name == "max_pool2d" and kwargs.get("return_indices"):
-            raise NotImplementedError("ember.jit.save: F.max_pool2d with return_indices")
+                values[key] = _n(values[key], rank)
+        if name in _LOSSES:
+            reduction = values["reduction"]
+            if reduction not in _REDUCTIONS:
+                raise NotImplementedError(f"ember.jit.save: F.{name} with reduction="
+                                          f"{reduction!r}")
+            values["reduction"] = _REDUCTIONS[reduction]
         if name == "gelu":
             approximate = values["approximate"]
             return self.call("torch.gelu", [values["input"]],
@@ -804,10 +857,57 @@ class _Writer:
             values["pad"] = list(values["pad"])
             if values["value"] is not None:
                 values["value"] = float(values["value"])
+        if name == "embedding":
+            if values.get("max_norm") is not None:
+                raise NotImplementedError("ember.jit.save: F.embedding with max_norm")
+            if values["padding_idx"] is None:
+                values["padding_idx"] = -1
         if name == "layer_norm":
             values["normalized_shape"] = list(values["normalized_shape"])
-            return self.call("torch.layer_norm", [values[p] for p in params] + [True], {})
-        return self.call(f"torch.{aten}", [values[p] for p in params], {})
+        if name == "softsign":
+            x = self.arg(values["input"])
+            return f"torch.div({x}, torch.add(torch.abs({x}), 1))"
+        if name == "tanhshrink":
+            x = self.arg(values["input"])
+            return f"torch.sub({x}, torch.tanh({x}))"
+        if name == "normalize":   # x / max(||x||_p over dim, eps), broadcast back
+            norm = self.call("torch.linalg_vector_norm", [values["input"], float(values["p"]),
+                                                          [values["dim"]], True], {})
+            return (f"torch.div({self.arg(values['input'])}, torch.expand_as(torch.clamp_min("
+                    f"{norm}, {literal(float(values['eps']))}), {self.arg(values['input'])}))")
+        if name in ("softmax", "log_softmax", "softmin") and values["dim"] is None:
+            x = self.arg(values["input"])   # PyTorch's implicit dim, from the input's rank
+            values["dim"] = _Source(f"(0 if torch.__contains__([0, 1, 3], torch.dim({x})) "
+                                    f"else 1)")
+        if name == "softmin":
+            values["input"] = _Source(f"torch.neg({self.arg(values['input'])})")
+        keyword = {k: values[k] for k in _KEYWORD_ONLY.get(name, ())}
+        flag = [True] if name in _NORMS_WITH_FLAG else []
+        if name.startswith("max_pool") and indices:
+            aten += "_with_indices"
+        call = self.call(f"torch.{aten}", [values[p] for p in params if p not in keyword]
+                         + flag, keyword)
+        if name.startswith("adaptive_max_pool") and not indices:
+            return f"({call})[0]"
+        return call
+
+    def bind_functional(self, name, args, kwargs, defaults):
+        """({parameter: value} of F.<name>'s signature for this call, the names given or
+        defaulted to something other than F's default)."""
+        fn = getattr(F, name)
+        try:
+            sig = inspect.signature(fn)
+            bound = sig.bind(*args, **kwargs)
+        except (TypeError, ValueError) as e:
+            raise NotImplementedError(f"ember.jit.save: F.{name} called as ({e})") from None
+        values = dict(bound.arguments)
+        for p in sig.parameters.values():
+            if p.name not in values and p.default is not inspect.Parameter.empty:
+                values[p.name] = p.default
+        given = [k for k in bound.arguments
+                 if sig.parameters[k].default is inspect.Parameter.empty
+                 or not _same_default(bound.arguments[k], sig.parameters[k].default)]
+        return values, given
 
     def interpolate(self, v):
         """F.interpolate as the ATen upsample op of its mode: the input's rank, which the
@@ -815,6 +915,8 @@ class _Writer:
         from ..fx.node import Node
         mode = v["mode"]
         fixed = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+        if mode == "area":
+            return self.area(v)
         if mode not in fixed and mode not in ("nearest", "nearest-exact"):
             raise NotImplementedError(f"ember.jit.save: F.interpolate with mode={mode!r}")
         antialias = bool(v["antialias"])
@@ -856,6 +958,29 @@ class _Writer:
         if len(ranks) == 1:
             return one(ranks[0])
         dim = f"torch.dim({self.arg(v['input'])})"
+        return (f"({one(1)} if torch.eq({dim}, 3) else ({one(2)} if torch.eq({dim}, 4) "
+                f"else {one(3)}))")
+
+    def area(self, v):
+        """F.interpolate(mode="area"): adaptive average pooling to the output size (the
+        given size, or floor(input size * scale) per spatial dimension)."""
+        size, scale = v["size"], v["scale_factor"]
+        if (size is None) == (scale is None):
+            raise NotImplementedError("ember.jit.save: F.interpolate needs exactly one of "
+                                      "size and scale_factor")
+        given = size if size is not None else scale
+
+        def one(k):
+            if size is not None:
+                sizes = list(size) if isinstance(size, (list, tuple)) else [int(size)] * k
+            else:
+                scales = [float(f) for f in scale] if isinstance(scale, (list, tuple)) \
+                    else [float(scale)] * k
+                sizes = _Source(recomputed_sizes(self.arg(v["input"]), scales))
+            return self.call(f"torch.adaptive_avg_pool{k}d", [v["input"], sizes], {})
+        if isinstance(given, (list, tuple)):
+            return one(len(given))
+        dim = f"torch.dim({self.arg(v['input'])})"   # one number: a branch per input rank
         return (f"({one(1)} if torch.eq({dim}, 3) else ({one(2)} if torch.eq({dim}, 4) "
                 f"else {one(3)}))")
 
