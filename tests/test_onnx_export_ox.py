@@ -556,3 +556,17 @@ def test_factories_of_traced_sizes_dynamic_batch():
     for g, w in zip(got, m(ember.tensor(x))):
         assert g.dtype == np.int64
         np.testing.assert_array_equal(g, _np(w))
+
+
+def test_dynamic_shapes_argument_names_axes_and_runs_at_other_sizes():
+    from ember.export import Dim
+    m = nn.Sequential(nn.Linear(4, 3), nn.ReLU()).eval()
+    data = _export(m, (ember.randn(2, 4),), dynamic_shapes={"input": {0: Dim("batch")}})
+    proto = onnx.load_from_string(data)
+    dims_in = proto.graph.input[0].type.tensor_type.shape.dim
+    dims_out = proto.graph.output[0].type.tensor_type.shape.dim
+    assert dims_in[0].dim_param and dims_in[0].dim_param == dims_out[0].dim_param
+    assert dims_in[1].dim_value == 4 and dims_out[1].dim_value == 3
+    x = _rng.standard_normal((6, 4)).astype(np.float32)
+    got, = _run(data, x)
+    np.testing.assert_allclose(got, _np(m(ember.tensor(x))), rtol=RTOL, atol=ATOL)

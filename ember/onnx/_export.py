@@ -114,15 +114,14 @@ def export_model(model, args, kwargs, *, input_names, output_names, opset_versio
         if node.op == "placeholder":
             spec = specs[node.name]
             if spec.kind in (InputKind.PARAMETER, InputKind.BUFFER):
-                array = ep.state_dict[spec.target]._data
+                array = _host(ep.state_dict[spec.target])
                 if export_params:
-                    env[node.name] = g.add_initializer(spec.target, np.asarray(array))
+                    env[node.name] = g.add_initializer(spec.target, array)
                 else:
                     env[node.name] = g.add_input(spec.target, array.dtype, array.shape,
                                                  weight=True)
             elif spec.kind in (InputKind.CONSTANT_TENSOR,):
-                value = g.add_initializer(spec.target,
-                                          np.asarray(ep.constants[spec.target]._data))
+                value = g.add_initializer(spec.target, _host(ep.constants[spec.target]))
                 g.folded[value.name] = g.initializers[value.name]
                 env[node.name] = value
             elif spec.kind == InputKind.USER_INPUT:
@@ -131,8 +130,10 @@ def export_model(model, args, kwargs, *, input_names, output_names, opset_versio
                     raise OnnxExporterError(f"the model input {node.name!r} is not a tensor")
                 name = input_names[n_user] if n_user < len(input_names) else node.name
                 axes = _axes_spec(dynamic_axes[name], name) if name in dynamic_axes else {}
-                shape = [axes.get(i, d if isinstance(d, int) else None)
-                         for i, d in enumerate(meta.shape)]
+                shape = [axes.get(i, d) for i, d in enumerate(meta.shape)]
+                for i, d in enumerate(meta.shape):   # a symbol takes the axis' name
+                    if isinstance(d, str):
+                        g.dim_names.setdefault(d, shape[i])
                 example = [g.sizes.get(d) if isinstance(d, str) else d for d in meta.shape]
                 env[node.name] = g.add_input(name, _np_dtype(meta.dtype), shape, example)
                 n_user += 1
@@ -148,6 +149,11 @@ def export_model(model, args, kwargs, *, input_names, output_names, opset_versio
                          f"{n_user} tensor inputs")
     graph = g.to_proto("main_graph", keep_initializers_as_inputs or not export_params)
     return bytes(model_proto(graph, opset, "ember", __version__)), ep
+
+
+def _host(t):
+    """A tensor's values as a NumPy array (copied from the GPU for CUDA tensors)."""
+    return np.asarray(t.detach().cpu().numpy())
 
 
 def dynamic_shapes_of(ep):
@@ -248,7 +254,7 @@ def _fold(g, node, key, args, kwargs, meta):
         result = real_args[0]
     if not isinstance(result, Tensor):
         return None
-    value = g.add_initializer(node.name, np.asarray(result._data))
+    value = g.add_initializer(node.name, _host(result))
     g.folded[value.name] = g.initializers[value.name]
     return value
 
@@ -347,7 +353,7 @@ def _add_outputs(g, outputs, env, ep, output_names, dynamic_axes):
         seen.add(value.name)
         axes = _axes_spec(dynamic_axes[value.name], value.name) \
             if value.name in dynamic_axes else {}
-        shape = [axes.get(j, d if isinstance(d, int) else None)
+        shape = [axes.get(j, g.dim_names.get(d, d) if isinstance(d, str) else d)
                  for j, d in enumerate(meta.shape)] if hasattr(meta, "shape") else None
         g.outputs.append((value, shape))
     if len(output_names) > len(flat):

@@ -41,6 +41,7 @@ class GraphBuilder:
         self.inputs = []            # (Value, declared shape)
         self.weight_inputs = []
         self.sizes = {}             # dynamic size symbol -> its size in the example
+        self.dim_names = {}         # dynamic size symbol -> the ONNX dim_param naming it
         self.outputs = []           # (Value, declared shape)
         self._names = set()
         self._consts = {}
