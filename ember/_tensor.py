@@ -14,7 +14,8 @@ from ._device import CPU, device as _device_cls
 from ._backend import MULTI_GPU as _MULTI_GPU
 from ._backend.meta_backend import MetaArray as _MetaArray
 from .autograd import grad_mode
-from .autograd.grad_mode import _INFERENCE as _INFERENCE_MODE
+from .autograd.grad_mode import _INFERENCE as _INFERENCE_MODE, STATE as _GRAD_STATE, \
+    INFERENCE_ON as _INFERENCE_ON
 from .autograd.graph import RemovableHandle, run_backward, warn_nonleaf_grad, \
     current as _current_history
 
@@ -106,7 +107,7 @@ class Tensor:
         t._requires_grad = requires_grad
         t._grad = None
         t.grad_fn = None
-        if _INFERENCE_MODE[0]:
+        if _INFERENCE_ON[0] and _GRAD_STATE.inference:   # (this thread's inference mode)
             t._inference = True
         return t
 

@@ -46,6 +46,8 @@ _ANOMALY = anomaly._ENABLED   # [enabled, check_nan], changed in place
 _new_object = object.__new__
 
 _GRAD = grad_mode.GRAD_ENABLED
+# this thread's grad mode, read on the hot path: `not _GRAD_OFF[0] or _GRAD_STATE.grad`
+_GRAD_STATE, _GRAD_OFF = grad_mode.STATE, grad_mode.GRAD_OFF
 # the batching hook of a running vectorized vmap (ember.func._batching.handle), else None
 VMAP = [None]
 # the running profiler's op hook (ember/profiler/_recorder.py), None when none records
@@ -111,7 +113,7 @@ def apply(cls, inputs, arrays, *params):
         for t in inputs:
             if t is not None and t._fw_tangent is not None:
                 return _dual_apply(ctx, inputs, arrays, params, out)
-    if _GRAD[0]:   # _recording(inputs), written out: this is the hot path
+    if not _GRAD_OFF[0] or _GRAD_STATE.grad:   # _recording(inputs), written out: the hot path
         record = False
         for t in inputs:
             if t is not None:
@@ -301,7 +303,7 @@ def _wrap_outputs(ctx, outs):
 def _wrap(ctx, inputs, out):
     """apply's ending for an op run outside its hot path: record it when autograd needs
     to, else wrap the output array(s)."""
-    if _GRAD[0] and _recording(inputs):
+    if (not _GRAD_OFF[0] or _GRAD_STATE.grad) and _recording(inputs):
         return _record(ctx, inputs, out)
     if type(out) is tuple:
         return tuple(_make(_as_array(ctx, o)) for o in out)

@@ -21,7 +21,7 @@ from .._tensor import Tensor, Size
 from ._base import Op, apply
 from ..autograd import forward_ad
 from ..autograd.forward_ad import ACTIVE as _DUAL
-from ..autograd.grad_mode import GRAD_ENABLED as _GRAD, _INFERENCE
+from ..autograd.grad_mode import STATE as _GRAD_STATE, GRAD_OFF as _GRAD_OFF
 from ._util import wrap_dim, shape_str
 
 __all__ = ["reshape", "transpose", "permute", "squeeze", "unsqueeze", "t", "unbind",
@@ -46,10 +46,10 @@ def as_view(out, src, view_fn):
         out._view_fn = lambda b: view_fn(parent(b))
     if out._inference is not src._inference:   # a view is an inference tensor as its source
         out._inference = src._inference
-    if not _GRAD[0]:
+    if _GRAD_OFF[0] and not _GRAD_STATE.grad:   # (this thread's grad mode is off)
         # PyTorch's CreationMeta: a view made with grad mode off requires grad as its base
         # does, is no leaf of a graph, and refuses in-place ops that grad mode would record
-        out._creation_meta = "inference" if _INFERENCE[0] else "no_grad"
+        out._creation_meta = "inference" if _GRAD_STATE.inference else "no_grad"
         if out._base._requires_grad and not out._requires_grad:
             out._requires_grad = True
             out._derived_rg = True

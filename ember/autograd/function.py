@@ -206,7 +206,7 @@ class Function(metaclass=FunctionMeta):
         if TRANSFORM_LEVEL[0]:
             _check_transform_support(cls)
         ctx = cls._backward_cls.__new__(cls._backward_cls)
-        record = grad_mode.GRAD_ENABLED[0] and any(
+        record = grad_mode.STATE.grad and any(
             _is_tensor(a) and a._requires_grad for a in args)
         ctx._arg_is_tensor = tuple(_is_tensor(a) for a in args)
         ctx.needs_input_grad = tuple(record and _is_tensor(a) and a._requires_grad for a in args)
@@ -459,7 +459,7 @@ def once_differentiable(fn):
     def wrapper(ctx, *args):
         with grad_mode.no_grad():
             outputs = fn(ctx, *args)
-        if not grad_mode.GRAD_ENABLED[0]:
+        if not grad_mode.STATE.grad:
             return outputs
         requiring = tuple(a for a in args if _is_tensor(a) and a._requires_grad)
         if not requiring:

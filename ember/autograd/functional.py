@@ -180,7 +180,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
             if len(outputs) != 1 or outputs[0].numel() != 1:
                 raise RuntimeError("The vector v can only be None if the user-provided function "
                                    "returns a single Tensor with a single element.")
-        enable = grad_mode.GRAD_ENABLED[0] if create_graph else False
+        enable = grad_mode.STATE.grad if create_graph else False
         with grad_mode.set_grad_enabled(enable):
             grads = _grad(outputs, inputs, v, create_graph=create_graph)
             res = _fill_zeros(grads, inputs, strict, create_graph, "back")
@@ -209,7 +209,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         dummy = tuple(zeros_like(o).requires_grad_(True) for o in outputs)
         grads = _grad(outputs, inputs, dummy, create_graph=True)
         _fill_zeros(grads, inputs, strict, create_graph, "back")
-        enable = grad_mode.GRAD_ENABLED[0] if create_graph else False
+        enable = grad_mode.STATE.grad if create_graph else False
         with grad_mode.set_grad_enabled(enable):
             gv = _grad(grads, dummy, v, create_graph=create_graph)
             res = _fill_zeros(gv, outputs, strict, create_graph, "back_trick")
@@ -371,7 +371,7 @@ def _hessian_product(fn_name, func, inputs, v, create_graph, strict):
         _check_requires_grad(outputs, "outputs", strict)
         jac = _grad(outputs, inputs, create_graph=True)
         _check_requires_grad(jac, "jacobian", strict)
-        enable = grad_mode.GRAD_ENABLED[0] if create_graph else False
+        enable = grad_mode.STATE.grad if create_graph else False
         if fn_name == "vhp":
             with grad_mode.set_grad_enabled(enable):
                 grads = _grad(jac, inputs, v, create_graph=create_graph)

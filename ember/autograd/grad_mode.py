@@ -1,23 +1,94 @@
 """Grad modes: no_grad, enable_grad, set_grad_enabled, inference_mode.
 
-The flag lives in a one-element list so the op dispatcher reads it with one
-index, the cheapest lookup Python offers.
+Grad mode and inference mode are per thread, as PyTorch's (its GradMode and
+InferenceMode are thread-local): no_grad in one thread leaves the others recording, and
+a new thread starts with grad mode on and inference mode off. They live as attributes of
+STATE, a threading.local, which the hot paths read directly (`STATE.grad`: one attribute
+lookup in C). GRAD_ENABLED and _INFERENCE give the same flags the face of a one-element
+list (`GRAD_ENABLED[0]`, read and written), for the code that reads them off the hot path.
 """
 import functools
+import threading
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
 
-GRAD_ENABLED = [True]
+
+class _State(threading.local):
+    # class attributes: the values every thread starts with
+    grad = True
+    inference = False
+
+
+STATE = _State()
+
+# How many threads have grad mode off, and inference mode on, now. While a count is 0
+# every thread has the default, and the hot paths skip the per-thread lookup:
+# `not GRAD_OFF[0] or STATE.grad` is this thread's grad mode. (A thread that ends inside
+# no_grad leaves its count behind: the hot paths then look up STATE, still correct.)
+GRAD_OFF = [0]
+INFERENCE_ON = [0]
+_COUNT_LOCK = threading.Lock()
+
+
+def set_grad(mode):
+    """Set this thread's grad mode (keeping GRAD_OFF's count)."""
+    mode = bool(mode)
+    st = STATE
+    if st.grad is not mode:
+        st.grad = mode
+        with _COUNT_LOCK:
+            GRAD_OFF[0] += -1 if mode else 1
+
+
+def set_inference(mode):
+    """Set this thread's inference mode (keeping INFERENCE_ON's count)."""
+    mode = bool(mode)
+    st = STATE
+    if st.inference is not mode:
+        st.inference = mode
+        with _COUNT_LOCK:
+            INFERENCE_ON[0] += 1 if mode else -1
+
+
+class _GradFlag:
+    """This thread's grad mode as `flag[0]`."""
+    __slots__ = ()
+
+    def __getitem__(self, i):
+        return STATE.grad
+
+    def __setitem__(self, i, mode):
+        set_grad(mode)
+
+    def __repr__(self):
+        return f"[{STATE.grad}]"
+
+
+class _InferenceFlag:
+    """This thread's inference mode as `flag[0]`."""
+    __slots__ = ()
+
+    def __getitem__(self, i):
+        return STATE.inference
+
+    def __setitem__(self, i, mode):
+        set_inference(mode)
+
+    def __repr__(self):
+        return f"[{STATE.inference}]"
+
+
+GRAD_ENABLED = _GradFlag()
 # the gradient layout contract is enforced when a gradient is stolen (graph._accumulate)
 GRAD_LAYOUT_ENFORCED = [True]
-_INFERENCE = [False]
+_INFERENCE = _InferenceFlag()
 # a forward-AD dual level is open (forward_ad.ACTIVE is this list)
 DUAL_ACTIVE = [False]
 
 
 def is_grad_enabled():
-    return GRAD_ENABLED[0]
+    return not GRAD_OFF[0] or STATE.grad
 
 
 def backward_on_tensors():
@@ -26,7 +97,7 @@ def backward_on_tensors():
     tangents flow only through ops (forward-over-reverse). The array fast paths of some
     backwards (relu, gelu, log_softmax, cross_entropy, the norms ...) serve the rest, except
     inside a vectorized vmap, whose batched gradients only ops handle."""
-    return GRAD_ENABLED[0] or DUAL_ACTIVE[0] or VMAP_VECTORIZING[0] or DISPATCH_ON[0]
+    return (not GRAD_OFF[0] or STATE.grad) or DUAL_ACTIVE[0] or VMAP_VECTORIZING[0] or DISPATCH_ON[0]
 
 
 # True while a TorchDispatchMode or wrapper subclass may see ops (its backward ops must be
@@ -39,7 +110,7 @@ VMAP_VECTORIZING = [False]
 
 
 def is_inference_mode_enabled():
-    return _INFERENCE[0]
+    return INFERENCE_ON[0] > 0 and STATE.inference
 
 
 class _DecoratorContextManager:
@@ -73,11 +144,11 @@ class no_grad(_DecoratorContextManager):
         self.prev = False
 
     def __enter__(self):
-        self.prev = GRAD_ENABLED[0]
-        GRAD_ENABLED[0] = False
+        self.prev = STATE.grad
+        set_grad(False)
 
     def __exit__(self, *exc):
-        GRAD_ENABLED[0] = self.prev
+        set_grad(self.prev)
         return False
 
 
@@ -95,11 +166,11 @@ class enable_grad(_DecoratorContextManager):
         self.prev = True
 
     def __enter__(self):
-        self.prev = GRAD_ENABLED[0]
-        GRAD_ENABLED[0] = True
+        self.prev = STATE.grad
+        set_grad(True)
 
     def __exit__(self, *exc):
-        GRAD_ENABLED[0] = self.prev
+        set_grad(self.prev)
         return False
 
 
@@ -109,20 +180,20 @@ class set_grad_enabled(_DecoratorContextManager):
     def __init__(self, mode):
         if not isinstance(mode, bool):
             raise TypeError(f"set_grad_enabled(): argument 'mode' must be bool, not {type(mode).__name__}")
-        self.prev = GRAD_ENABLED[0]
+        self.prev = STATE.grad
         self.mode = mode
-        GRAD_ENABLED[0] = mode
+        set_grad(mode)
 
     def __call__(self, func):
         # as a decorator it must not change the mode outside the decorated function
-        GRAD_ENABLED[0] = self.prev
+        set_grad(self.prev)
         return super().__call__(func)
 
     def __enter__(self):
-        GRAD_ENABLED[0] = self.mode
+        set_grad(self.mode)
 
     def __exit__(self, *exc):
-        GRAD_ENABLED[0] = self.prev
+        set_grad(self.prev)
         return False
 
     def __str__(self):
@@ -177,13 +248,14 @@ class inference_mode(_DecoratorContextManager):
         self.prev_inf = False
 
     def __enter__(self):
-        self.prev, self.prev_inf = GRAD_ENABLED[0], _INFERENCE[0]
+        self.prev, self.prev_inf = STATE.grad, STATE.inference
         if self.mode:
-            GRAD_ENABLED[0] = False
-            _INFERENCE[0] = True
+            set_grad(False)
+            set_inference(True)
 
     def __exit__(self, *exc):
-        GRAD_ENABLED[0], _INFERENCE[0] = self.prev, self.prev_inf
+        set_grad(self.prev)
+        set_inference(self.prev_inf)
         return False
 
     def clone(self):

@@ -588,8 +588,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
         if deps.get(node, 0) == 0:
             heapq.heappush(ready, (_rank(node), id(node), node))
 
-    prev_mode = grad_mode.GRAD_ENABLED[0]
-    grad_mode.GRAD_ENABLED[0] = create_graph
+    prev_mode = grad_mode.STATE.grad
+    grad_mode.set_grad(create_graph)
     capturing = _ENGINE.__dict__.setdefault("capturing", [])
     capturing.append(capture is not None)
     tasks = _ENGINE.__dict__.setdefault("tasks", [])
@@ -687,7 +687,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                     heappush(ready, (_LEAF_FIRST if type(fn) is AccumulateGrad else -fn._seq,
                                      id(fn), fn))
     finally:
-        grad_mode.GRAD_ENABLED[0] = prev_mode
+        grad_mode.set_grad(prev_mode)
         capturing.pop()
         tasks.pop()
     if capture is not None:
