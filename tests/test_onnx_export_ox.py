@@ -352,7 +352,13 @@ def test_bad_arguments():
     m = nn.Linear(3, 2)
     x = ember.randn(1, 3)
     with pytest.raises(ValueError, match="opset"):
-        ember.onnx.export(m, (x,), io.BytesIO(), opset_version=7)
+        ember.onnx.export(m, (x,), io.BytesIO(), opset_version=6)
+    with pytest.raises(ValueError, match="opset"):
+        ember.onnx.export(m, (x,), io.BytesIO(), opset_version=24)
+    buf = io.BytesIO()     # tutorials' opset_version=11: written as opset 13, with a warning
+    with pytest.warns(ember.onnx.errors.OnnxExporterWarning, match="opset 13"):
+        ember.onnx.export(m, (x,), buf, opset_version=11)
+    assert onnx.load_from_string(buf.getvalue()).opset_import[0].version == 13
     with pytest.raises(ValueError, match="input_names"):
         ember.onnx.export(m, (x,), io.BytesIO(), input_names=["a", "b"])
     with pytest.raises(ValueError, match="dynamic_axes"):

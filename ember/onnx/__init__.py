@@ -6,7 +6,8 @@ traces the model once with ember.export, writes every recorded op as ONNX operat
 (ember/onnx/_ops/ lists them, by family) and encodes the ModelProto itself
 (ember/onnx/_protobuf.py): neither `onnx` nor `protobuf` is needed to export. Parameters
 and buffers are initializers named by their state_dict keys; opset 20 by default
-(PyTorch 2.13's), 13 to 23 accepted.
+(PyTorch 2.13's), 13 to 23 written; a lower opset_version (7-12, tutorials' 11) warns and
+writes 13, as PyTorch's exporter keeps its lowest opset when it cannot convert down.
 
 Arguments as PyTorch 2.13's ``torch.onnx.export``. ember has one exporter: ``dynamo``
 only chooses what is returned (True: an `ONNXProgram`, and the file is written when `f`

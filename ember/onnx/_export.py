@@ -25,7 +25,8 @@ from .errors import OnnxExporterError, UnsupportedOperatorError
 __all__ = ["export_model", "write_model", "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]
 
 DEFAULT_OPSET = 20          # torch.onnx's default opset (PyTorch 2.13)
-MIN_OPSET, MAX_OPSET = 13, 23
+MIN_OPSET, MAX_OPSET = 13, 23  # the opsets ember writes
+ONNX_MIN_OPSET = 7              # the lowest torch.onnx accepts
 
 
 def _np_dtype(dtype):
@@ -84,9 +85,19 @@ def export_model(model, args, kwargs, *, input_names, output_names, opset_versio
     from .. import __version__
 
     opset = DEFAULT_OPSET if opset_version is None else int(opset_version)
-    if not MIN_OPSET <= opset <= MAX_OPSET:
+    if not ONNX_MIN_OPSET <= opset <= MAX_OPSET:
         raise ValueError(f"ember exports ONNX opset versions {MIN_OPSET} to {MAX_OPSET}, "
                          f"got opset_version={opset_version}")
+    if opset < MIN_OPSET:
+        # as PyTorch 2.13's exporter when it cannot convert down: the model keeps the
+        # lowest opset the exporter writes
+        import warnings
+        from .errors import OnnxExporterWarning
+        warnings.warn(f"opset_version={opset} is lower than ember's ONNX translations "
+                      f"(opset {MIN_OPSET} and later): the model is written with opset "
+                      f"{MIN_OPSET}; onnxruntime and current runtimes read it",
+                      OnnxExporterWarning, stacklevel=3)
+        opset = MIN_OPSET
     input_names = list(input_names or [])
     output_names = list(output_names or [])
     dynamic_axes = dict(dynamic_axes or {})
