@@ -13,14 +13,16 @@ Arguments as PyTorch 2.13's ``torch.onnx.export``. ember has one exporter: ``dyn
 only chooses what is returned (True: an `ONNXProgram`, and the file is written when `f`
 is given; False: None, `f` required, and ``training=TrainingMode.EVAL`` (the default)
 puts the model in eval mode while it is traced, as the TorchScript exporter did).
-``do_constant_folding``, ``optimize``, ``verify``, ``report``, ``profile``,
-``operator_export_type``, ``custom_opsets``, ``export_modules_as_functions`` and
-``autograd_inlining`` are accepted and change nothing (ops without inputs from the
-model's inputs are always computed at export time). An op with no ONNX translation
-raises `errors.UnsupportedOperatorError` naming it (``aten::lstm``).
+``verbose``, ``do_constant_folding``, ``optimize``, ``verify``, ``report``, ``profile``,
+``external_data``, ``operator_export_type``, ``custom_opsets``,
+``export_modules_as_functions`` and ``autograd_inlining`` are accepted and change nothing
+(ops that do not depend on the model's inputs are always computed at export time, and
+the model is one file). An op with no ONNX translation raises
+`errors.UnsupportedOperatorError` naming it (``aten::cumsum``).
 
 Not built: control flow (If/Loop: the trace keeps the branch taken), batch norm in
-training mode, LSTM/GRU, advanced (tensor) indexing, external data files, custom
+training mode, packed sequences and LSTM's proj_size, indexing with more than one index
+tensor or a mask, writes (``x[i] = v``) under dynamic axes, external data files, custom
 translation tables, ScriptModules, ``ONNXProgram.__call__``.
 """
 import enum
