@@ -237,3 +237,20 @@ def test_jit_save_of_a_transformer_with_gelu_loads_in_torch():
     x = ember.randint(0, 20, (2, 5))
     got = theirs(torch.from_numpy(np.array(x.numpy()))).detach().numpy()
     np.testing.assert_allclose(got, model(x).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("first", ["quantized", "dispatch"])
+def test_quantized_fronts_beneath_the_dispatch_fronts_whichever_installs_first(first):
+    steps = {"quantized": "q = ember.quantize_per_tensor(ember.randn(2), 0.1, 0, ember.quint8)",
+             "dispatch": "import ember.utils._python_dispatch"}
+    second = "dispatch" if first == "quantized" else "quantized"
+    out = _run(f"""
+    import ember
+    {_LAYERS_OF}
+    {steps[first]}
+    {steps[second]}
+    inner = ember.cat.__wrapped__
+    print(layers(ember.cat)[0], getattr(inner, "__quantized_front__", False),
+          ember.cat([q, q]).dtype)
+    """)
+    assert out.split() == ["2", "True", "ember.quint8"]

@@ -676,13 +676,14 @@ def _rebind_activation_modules(fronts):
 
 
 def install_fronts():
-    """Put the fronts in place (once, when the first quantized tensor is made), beneath
-    the __torch_function__ dispatcher and the profiler's wrappers when those are laid
-    (ember/_fronts.py)."""
+    """Put the fronts in place (once, when the first quantized tensor is made): the
+    innermost layer of ember/_fronts.py, beneath every other layer laid (the
+    __torch_dispatch__ fronts, autocast's entries, the __torch_function__ dispatcher, the
+    profiler's wrappers)."""
     if _INSTALLED[0]:
         return
     _INSTALLED[0] = True
-    _fronts.beneath(_install, _fronts.TORCH_FUNCTION)
+    _fronts.beneath(_install, _fronts.QUANTIZED)
 
 
 def _install():
