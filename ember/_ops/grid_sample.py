@@ -24,11 +24,18 @@ _ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to "
 
 
 def _base_coords(n, align_corners, dt):
-    """The normalized coordinates of n pixel centers."""
+    """The normalized coordinates of n pixel centers, rounded as PyTorch's: linspace(-1, 1)
+    in the grid's dtype, then (without align_corners) times n - 1 and divided by n, each
+    rounded (a pixel centre one rounding off its place moves grid_sample's gradient to
+    the neighbouring pixel pair)."""
     if n <= 1:
         return np.zeros(n, dtype=dt)
-    c = np.linspace(-1, 1, n, dtype=np.float64)
-    return (c if align_corners else c * (n - 1) / n).astype(dt)
+    from .._dtype import from_numpy_dtype
+    from .creation import linspace
+    c = linspace(-1, 1, n, dtype=from_numpy_dtype(dt))._data
+    if not align_corners:
+        c = c * dt.type(n - 1) / dt.type(n)
+    return c
 
 
 def affine_grid(theta, size, align_corners=None):
@@ -73,10 +80,25 @@ def affine_grid(theta, size, align_corners=None):
     return grid.reshape(size[0], *spatial, len(spatial))
 
 
-def _unnormalize(coord, n, align_corners):
+def _unnormalize(coord, n, align_corners, nd):
+    """The pixel coordinate of normalized `coord`, rounded as PyTorch's kernels: the 2-D
+    one scales (coord + 1) by a factor (then shifts by half a pixel without
+    align_corners), the 3-D one divides as the formula reads."""
+    if nd == 2:
+        if align_corners:
+            return (coord + 1) * ((n - 1) / 2)
+        return (coord + 1) * (n / 2) - 0.5
     if align_corners:
         return (coord + 1) / 2 * (n - 1)
     return ((coord + 1) * n - 1) / 2
+
+
+def _clip(c, n):
+    """c clamped into [0, n - 1]; the gradient passes only strictly inside, as PyTorch's
+    kernels count the borders as out of bounds (clip_coordinates_set_grad)."""
+    from .pointwise import where
+    inside = Tensor._make((c._data > 0) & (c._data < n - 1))
+    return where(inside, c, c.clamp(0, n - 1).detach())
 
 
 def _reflect(coord, low2, high2):
@@ -97,10 +119,10 @@ def _pad(c, n, padding_mode, align_corners):
     """Pixel coordinate c after the padding rule (PyTorch's compute_coordinates): border
     clamps into [0, n-1], reflection reflects at the borders, zeros leaves c."""
     if padding_mode == "border":
-        c = c.clamp(0, n - 1)
+        c = _clip(c, n)
     elif padding_mode == "reflection":
         c = _reflect(c, 0, 2 * (n - 1)) if align_corners else _reflect(c, -1, 2 * n - 1)
-        c = c.clamp(0, n - 1)
+        c = _clip(c, n)
     return c
 
 
@@ -191,7 +213,8 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     nd = len(spatial)
     flat = input.reshape(N, C, int(np.prod(spatial)))
     # grid[..., k] addresses spatial dim nd-1-k: x the width, y the height, z the depth
-    raw = [_unnormalize(grid[..., nd - 1 - d], spatial[d], align_corners) for d in range(nd)]
+    raw = [_unnormalize(grid[..., nd - 1 - d], spatial[d], align_corners, nd)
+           for d in range(nd)]
     if mode == "bicubic":
         out = _bicubic(flat, raw, spatial, padding_mode, align_corners)
     else:
