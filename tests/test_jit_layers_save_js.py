@@ -259,3 +259,55 @@ def test_torch_scripted_embedding_bag_loads_in_ember():
     two_d = torch.tensor([[1, 2, 4], [4, 3, 2]])
     np.testing.assert_allclose(back(ember.tensor(two_d.numpy())).detach().numpy(),
                                model(two_d).detach().numpy())
+
+
+class PoolUnpool(nn.Module):
+    """MaxPool with indices, then MaxUnpool back (by default size, or a given one)."""
+
+    def __init__(self, n, kernel=2, stride=None, padding=0, size=None):
+        super().__init__()
+        pool, unpool = {1: (nn.MaxPool1d, nn.MaxUnpool1d), 2: (nn.MaxPool2d, nn.MaxUnpool2d),
+                        3: (nn.MaxPool3d, nn.MaxUnpool3d)}[n]
+        self.pool = pool(kernel, stride, padding, return_indices=True)
+        self.unpool = unpool(kernel, stride, padding)
+        self.size = size
+
+    def forward(self, x):
+        y, i = self.pool(x)
+        if self.size is None:
+            return self.unpool(y, i), i
+        return self.unpool(y, i, self.size), i
+
+
+@pytest.mark.parametrize("n,kw,shape", [
+    (2, {}, (1, 2, 4, 4)),
+    (2, {"kernel": 3, "stride": 2, "padding": 1}, (2, 3, 5, 5)),
+    (2, {"size": [5, 5]}, (1, 2, 5, 5)),
+    (2, {}, (2, 4, 4)),
+    (1, {"kernel": 2}, (2, 3, 6)),
+    (3, {}, (1, 1, 4, 4, 4)),
+])
+def test_max_pool_indices_and_unpool(n, kw, shape):
+    ember.manual_seed(0)
+    check(PoolUnpool(n, **kw), randn(*shape))
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: nn.AdaptiveAvgPool2d((None, 2)), (1, 2, 5, 4)),
+    (lambda: nn.AdaptiveMaxPool2d((3, None)), (1, 2, 5, 4)),
+    (lambda: nn.AdaptiveAvgPool3d((None, 2, None)), (1, 1, 3, 4, 2)),
+])
+def test_adaptive_pool_keeping_a_size(make, shape):
+    check(make(), randn(*shape))
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: nn.Conv2d(2, 3, 3, padding="same", padding_mode="reflect"), (1, 2, 6, 6)),
+    (lambda: nn.Conv2d(2, 3, (2, 4), padding="same", padding_mode="replicate"), (1, 2, 5, 6)),
+    (lambda: nn.Conv1d(2, 3, 4, padding="same", dilation=2, padding_mode="circular"),
+     (2, 2, 9)),
+    (lambda: nn.Conv2d(2, 3, 3, padding="valid", padding_mode="reflect"), (1, 2, 6, 6)),
+])
+def test_conv_string_padding_with_a_padding_mode(make, shape):
+    ember.manual_seed(0)
+    check(make(), randn(*shape), rtol=1e-5, atol=1e-5)

@@ -183,3 +183,59 @@ def test_torch_scripted_encoder_nested_path_runs_in_ember(grad, kw):
         got = back(ember.tensor(x.numpy()), ember.tensor(pad.numpy())).detach().numpy()
     assert (want[1, 3:] == 0).all() != grad
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+class Decoder(nn.Module):
+    def __init__(self, **kw):
+        super().__init__()
+        self.dec = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, **kw), 2,
+                                         norm=nn.LayerNorm(8))
+
+    def forward(self, tgt, memory, tgt_mask, memory_pad):
+        return self.dec(tgt, memory, tgt_mask=tgt_mask, memory_key_padding_mask=memory_pad)
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 8)
+        self.t = nn.Transformer(8, 2, 2, 2, 16, batch_first=True)
+        self.out = nn.Linear(8, 20)
+
+    def forward(self, src, tgt, tgt_mask, src_pad):
+        h = self.t(self.emb(src), self.emb(tgt), tgt_mask=tgt_mask, src_key_padding_mask=src_pad,
+                   memory_key_padding_mask=src_pad)
+        return self.out(h)
+
+
+@pytest.mark.parametrize("kw", [{"batch_first": True}, {"norm_first": True, "batch_first": True},
+                                {}])
+def test_decoder_with_masks(kw):
+    ember.manual_seed(5)
+    model = Decoder(**kw).eval()
+    theirs, back = save_and_load(model)
+    first = kw.get("batch_first", False)
+    tgt = ember.randn(2, 4, 8) if first else ember.randn(4, 2, 8)
+    memory = ember.randn(2, 6, 8) if first else ember.randn(6, 2, 8)
+    args = (tgt, memory, nn.Transformer.generate_square_subsequent_mask(4),
+            ember.tensor([[False] * 6, [False] * 4 + [True] * 2]))
+    ours = model(*args).detach().numpy()
+    np.testing.assert_allclose(theirs(*[to_torch(a) for a in args]).detach().numpy(), ours,
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(back(*args).detach().numpy(), ours, rtol=1e-5, atol=1e-6)
+
+
+def test_seq2seq_transformer():
+    ember.manual_seed(6)
+    model = Seq2Seq().eval()
+    theirs, back = save_and_load(model)
+    src, tgt = ember.randint(0, 20, (2, 6)), ember.randint(0, 20, (2, 4))
+    args = (src, tgt, nn.Transformer.generate_square_subsequent_mask(4),
+            ember.tensor([[False] * 6, [False] * 5 + [True]]))
+    for grad in (True, False):
+        with ember.set_grad_enabled(grad), torch.set_grad_enabled(grad):
+            ours = model(*args).detach().numpy()
+            got = theirs(*[to_torch(a) for a in args]).detach().numpy()
+            again = back(*args).detach().numpy()
+        np.testing.assert_allclose(got, ours, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(again, ours, rtol=1e-5, atol=1e-6)

@@ -48,10 +48,15 @@ def _conv(n):
         pad = m.padding if isinstance(m.padding, str) else _n(m.padding, n)
         source = "input"
         if m.padding_mode != "zeros":   # the input padded first, the conv unpadded
-            if isinstance(m.padding, str):
-                raise NotImplementedError(f"ember.jit.save: Conv{n}d with padding="
-                                          f"{m.padding!r} and padding_mode={m.padding_mode!r}")
-            twice = [p for k in reversed(pad) for p in (k, k)]
+            if m.padding == "valid":
+                twice = [0] * (2 * n)
+            elif m.padding == "same":   # d (k - 1) in all, the extra one after
+                twice = []
+                for d, k in reversed(list(zip(_n(m.dilation, n), _n(m.kernel_size, n)))):
+                    total = d * (k - 1)
+                    twice += [total // 2, total - total // 2]
+            else:
+                twice = [p for k in reversed(pad) for p in (k, k)]
             source = f"torch.pad(input, {literal(twice)}, {literal(m.padding_mode)}, None)"
             pad = [0] * n
         return [f"return torch.conv{n}d({source}, self.weight, {_opt(m, 'bias')}, "
@@ -107,10 +112,9 @@ def _group_norm(m):
 
 def _max_pool(n):
     def code(m):
-        if m.return_indices:
-            raise NotImplementedError("ember.jit.save: MaxPool with return_indices=True")
         stride = m.stride if m.stride is not None else m.kernel_size
-        return [f"return torch.max_pool{n}d(input, {literal(_n(m.kernel_size, n))}, "
+        op = f"max_pool{n}d_with_indices" if m.return_indices else f"max_pool{n}d"
+        return [f"return torch.{op}(input, {literal(_n(m.kernel_size, n))}, "
                 f"{literal(_n(stride, n))}, {literal(_n(m.padding, n))}, "
                 f"{literal(_n(m.dilation, n))}, {literal(bool(m.ceil_mode))})"]
     return code
@@ -130,11 +134,15 @@ def _avg_pool(n):
 
 def _adaptive_avg_pool(n):
     def code(m):
-        size = _n(m.output_size, n)
-        if any(s is None for s in size):
-            raise NotImplementedError("ember.jit.save: adaptive pooling with a None size")
-        return [f"return torch.adaptive_avg_pool{n}d(input, {literal(size)})"]
+        return [f"return torch.adaptive_avg_pool{n}d(input, {_adaptive_size(m, n)})"]
     return code
+
+
+def _adaptive_size(m, n):
+    """An adaptive pool's output size as source: None keeps the input's size there."""
+    size = _n(m.output_size, n)
+    return "[" + ", ".join(f"torch.size(input, {i - n})" if s is None else str(int(s))
+                           for i, s in enumerate(size)) + "]"
 
 
 def _dropout(m):
@@ -244,10 +252,7 @@ def _upsample(m):
 
 def _adaptive_max_pool(n):
     def code(m):
-        size = _n(m.output_size, n)
-        if any(s is None for s in size):
-            raise NotImplementedError("ember.jit.save: adaptive pooling with a None size")
-        call = f"torch.adaptive_max_pool{n}d(input, {literal(size)})"
+        call = f"torch.adaptive_max_pool{n}d(input, {_adaptive_size(m, n)})"
         return [f"return {call}" if m.return_indices else f"return ({call})[0]"]
     return code
 

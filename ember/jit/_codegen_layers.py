@@ -174,7 +174,37 @@ def _rrelu(m):
             f"self.training)"]
 
 
+def _max_unpool(n):
+    """MaxUnpool{n}d: the values put back at their indices in zeros of the output size,
+    by default (in - 1) * stride - 2 * padding + kernel per spatial dimension; ATen's
+    max_unpool2d/3d (a 1-d unpooling is a 2-d one over a trailing unit dimension)."""
+    def code(m):
+        k, s, p = (n_list(v, n) for v in (m.kernel_size, m.stride, m.padding))
+        default = ", ".join(f"torch.add(torch.sub(torch.mul(torch.sub(torch.size(input, "
+                            f"{i - n}), 1), {s[i]}), {2 * p[i]}), {k[i]})" for i in range(n))
+        lines = ["if torch.__is__(output_size, None):",
+                 f"  size = [{default}]",
+                 "else:",
+                 f"  size = torch.slice(unchecked_cast(List[int], output_size), {-n})"]
+        if n == 1:
+            lines.append("return torch.squeeze(torch.max_unpool2d(torch.unsqueeze(input, -1), "
+                         "torch.unsqueeze(indices, -1), [size[0], 1]), -1)")
+        elif n == 2:
+            lines.append("return torch.max_unpool2d(input, indices, size)")
+        else:
+            lines.append(f"return torch.max_unpool3d(input, indices, size, {literal(s)}, "
+                         f"{literal(p)})")
+        return lines
+    return code
+
+
 SIGNATURES = {
+    "MaxUnpool1d": ["input: Tensor", "indices: Tensor",
+                    "output_size: Optional[List[int]]=None"],
+    "MaxUnpool2d": ["input: Tensor", "indices: Tensor",
+                    "output_size: Optional[List[int]]=None"],
+    "MaxUnpool3d": ["input: Tensor", "indices: Tensor",
+                    "output_size: Optional[List[int]]=None"],
     "Bilinear": ["input1: Tensor", "input2: Tensor"],
     "CosineSimilarity": ["x1: Tensor", "x2: Tensor"],
     "PairwiseDistance": ["x1: Tensor", "x2: Tensor"],
@@ -191,6 +221,7 @@ LAYERS = {
     "ChannelShuffle": lambda m: [f"return torch.channel_shuffle(input, {int(m.groups)})"],
     "EmbeddingBag": _embedding_bag,
     "Softmax2d": _softmax2d, "RReLU": _rrelu,
+    "MaxUnpool1d": _max_unpool(1), "MaxUnpool2d": _max_unpool(2), "MaxUnpool3d": _max_unpool(3),
     "CosineSimilarity": lambda m: [f"return torch.cosine_similarity(x1, x2, {int(m.dim)}, "
                                    f"{literal(float(m.eps))})"],
     "PairwiseDistance": lambda m: [f"return torch.pairwise_distance(x1, x2, "

@@ -1,4 +1,4 @@
-"""Traceable forms of nn.TransformerEncoder and nn.TransformerEncoderLayer for the code
+"""Traceable forms of nn.Transformer, its encoder, decoder and encoder layer for the code
 ember.jit.save writes (_codegen.py traces a module with ember.fx).
 
 Their own forwards branch on the masks' dtypes and on the input's rank, to choose
@@ -29,6 +29,10 @@ def traceable_forward(mod, forward, args, kwargs, tracer):
     from .. import nn
     if isinstance(mod, nn.TransformerEncoder):
         return _encoder(mod, forward, args, kwargs, tracer)
+    if isinstance(mod, nn.TransformerDecoder):
+        return _decoder(mod)
+    if isinstance(mod, nn.Transformer):
+        return _transformer(mod)
     if isinstance(mod, nn.TransformerEncoderLayer) and (
             any(kwargs.get(k) is not None for k in ("src_mask", "src_key_padding_mask"))
             or len(args) > 1):
@@ -53,6 +57,36 @@ def _encoder(mod, forward, args, kwargs, tracer):
                                           tracer.path_of_module(mod)), {})
         return output if mod.norm is None else mod.norm(output)
     return layers_in_turn
+
+
+def _decoder(mod):
+    """TransformerDecoder: its layers in turn (its forward's causal-mask detection is a
+    hint the attention template does not need), then the norm."""
+    def layers_in_turn(tgt, memory, tgt_mask=None, memory_mask=None,
+                       tgt_key_padding_mask=None, memory_key_padding_mask=None,
+                       tgt_is_causal=None, memory_is_causal=False):
+        output = tgt
+        for layer in mod.layers:
+            output = layer(output, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                           tgt_key_padding_mask=tgt_key_padding_mask,
+                           memory_key_padding_mask=memory_key_padding_mask)
+        return output if mod.norm is None else mod.norm(output)
+    return layers_in_turn
+
+
+def _transformer(mod):
+    """nn.Transformer: the encoder on src, the decoder on tgt and the encoder's output
+    (its forward's batch and width checks branch on shapes; the attention templates'
+    own shape errors remain)."""
+    def encode_decode(src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
+                      src_key_padding_mask=None, tgt_key_padding_mask=None,
+                      memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
+                      memory_is_causal=False):
+        memory = mod.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask)
+        return mod.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                           tgt_key_padding_mask=tgt_key_padding_mask,
+                           memory_key_padding_mask=memory_key_padding_mask)
+    return encode_decode
 
 
 def _layer(mod):

@@ -366,6 +366,23 @@ def _fractional_max_pool(n):
     return op
 
 
+def _max_unpool(n):
+    """aten::max_unpool2d(input, indices, output_size) / max_unpool3d(..., stride,
+    padding): each value put at its flat index in a zero plane of output_size."""
+    def op(input, indices, output_size, *ignored):
+        e = _ember()
+        unbatched = input.dim() == n + 1
+        if unbatched:
+            input, indices = input.unsqueeze(0), indices.unsqueeze(0)
+        N, C = input.shape[:2]
+        plane = math.prod(output_size)
+        out = e.zeros(N, C, plane, dtype=input.dtype, device=input.device)
+        out = out.scatter(2, indices.reshape(N, C, -1), input.reshape(N, C, -1))
+        out = out.reshape(N, C, *output_size)
+        return out.squeeze(0) if unbatched else out
+    return op
+
+
 def _col2im(input, output_size, kernel_size, dilation, padding, stride):
     return _F().fold(input, output_size, kernel_size, dilation, padding, stride)
 
@@ -695,6 +712,7 @@ _SPECIAL = {
     "fractional_max_pool2d": _fractional_max_pool(2),
     "fractional_max_pool3d": _fractional_max_pool(3),
     "col2im": _col2im, "im2col": _im2col,
+    "max_unpool2d": _max_unpool(2), "max_unpool3d": _max_unpool(3),
     "_native_multi_head_attention": _ops_fused.native_multi_head_attention,
     "_transformer_encoder_layer_fwd": _ops_fused.transformer_encoder_layer_fwd,
     "_nested_tensor_from_mask": _ops_fused.nested_from_mask,
