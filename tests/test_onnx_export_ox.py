@@ -338,8 +338,8 @@ def test_export_params_false_and_initializers_as_inputs():
 def test_unsupported_op_names_it():
     class M(nn.Module):
         def forward(self, x):
-            return ember.cumsum(x, 0)
-    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="aten::cumsum"):
+            return ember.cumprod(x, 0)
+    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="aten::cumprod"):
         ember.onnx.export(M(), (ember.randn(3),), io.BytesIO())
     assert issubclass(ember.onnx.errors.UnsupportedOperatorError, ember.onnx.OnnxExporterError)
     assert issubclass(ember.onnx.OnnxExporterError, RuntimeError)
@@ -576,3 +576,34 @@ def test_dynamic_shapes_argument_names_axes_and_runs_at_other_sizes():
     x = _rng.standard_normal((6, 4)).astype(np.float32)
     got, = _run(data, x)
     np.testing.assert_allclose(got, _np(m(ember.tensor(x))), rtol=RTOL, atol=ATOL)
+
+
+def test_positional_encoding_and_causal_mask_of_a_dynamic_length():
+    """The transformer tutorial's pieces: pe[:x.size(0)], a causal mask of the traced length
+    (full + triu), arange and cumsum of traced sizes."""
+    import math
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            pe = ember.zeros(50, 1, 8)
+            pos = ember.arange(50).unsqueeze(1).float()
+            div = ember.exp(ember.arange(0, 8, 2).float() * (-math.log(10000.0) / 8))
+            pe[:, 0, 0::2] = ember.sin(pos * div)
+            pe[:, 0, 1::2] = ember.cos(pos * div)
+            self.register_buffer("pe", pe)
+
+        def forward(self, x):
+            n = x.size(0)
+            mask = ember.triu(ember.full((n, n), float("-inf")), diagonal=1)
+            steps = ember.arange(n).float().cumsum(0)
+            y = (x + self.pe[:n]).transpose(0, 1)          # (N, L, E)
+            return (y @ y.transpose(1, 2) + mask).softmax(-1), steps, ember.tril(y[0], -1)
+
+    m = M().eval()
+    data = _export(m, (ember.randn(4, 2, 8),), input_names=["x"], dynamic_axes={"x": [0]})
+    for n in (3, 7):
+        x = np.random.default_rng(n).standard_normal((n, 2, 8)).astype(np.float32)
+        got = _run(data, x)
+        for g, w in zip(got, m(ember.tensor(x))):
+            np.testing.assert_allclose(g, _np(w), rtol=RTOL, atol=ATOL)

@@ -166,7 +166,8 @@ def _index(g, input, key):
     x = input
     if axes:
         c = lambda v: g.const(np.array(v, np.int64))   # noqa: E731
-        x = g.op("Slice", x, c(starts), c(ends), c(axes), c(steps))
+        # (bounds may be traced sizes: x[:, :n] with n = y.size(1))
+        x = g.op("Slice", x, g.int_list(starts), g.int_list(ends), c(axes), c(steps))
     if squeeze:
         x = g.op("Squeeze", x, g.const(np.array(squeeze, np.int64)))
     if unsqueeze:
@@ -184,6 +185,34 @@ def _gather_index(g, input, key, tensors):
         return _unsupported("index (advanced indexing beyond one integer index tensor)")
     axis = i if Ellipsis not in key[:i] else input.rank - (len(key) - i)
     return g.op("Gather", input, g.cast(idx, np.int64), axis=axis)
+
+
+@_op("arange")
+def _arange(g, start, end=None, step=1, **kwargs):
+    """arange of traced sizes: Range (a fixed one is computed at export)."""
+    if end is None:
+        start, end = 0, start
+    dt = g.out_dtype
+    return g.op("Range", _operand(g, start, dt), _operand(g, end, dt), _operand(g, step, dt),
+                dtype=dt)
+
+
+def _triangle(upper):
+    def translate(g, input, diagonal=0):
+        if g.opset < 14:
+            return _unsupported(f"{'triu' if upper else 'tril'} (Trilu is opset 14)")
+        return g.op("Trilu", input, _operand(g, diagonal, np.int64), upper=int(upper))
+    return translate
+
+
+TRANSLATIONS["triu"] = _triangle(True)
+TRANSLATIONS["tril"] = _triangle(False)
+
+
+@_op("cumsum")
+def _cumsum(g, input, dim, *, dtype=None):
+    return g.op("CumSum", g.cast(input, g.out_dtype),
+                g.const(np.array(_axis(dim, input.rank), np.int64)))
 
 
 @_op("narrow")
