@@ -11,7 +11,7 @@ state_dict keys.
 import inspect
 import os
 import re
-import tempfile
+import secrets
 
 import numpy as np
 
@@ -380,13 +380,14 @@ def write_model(data, f):
         return
     path = os.fspath(f)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".onnx-", dir=directory)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}."
+                                  f"{secrets.token_hex(4)}.tmp")
     try:
+        # 0o666 less the umask, as open(path, "wb") would make it
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)     # as open(path, "wb") would make it
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
