@@ -196,6 +196,8 @@ OPS = {
                     + x.tanh() + F.silu(x) + F.leaky_relu(x, 0.2) + F.elu(x)
                     + F.hardtanh(x) + F.relu6(x) + F.hardsigmoid(x) + F.hardswish(x)
                     + F.softplus(x), A),
+    "compare_int_float": (lambda s, x: ((x * 4).long() > -0.5).float() + ((x * 4).long() <= 1)
+                          .float() + (x == x).float() + (x > (x * 2)).float(), A),
     "clamp_where": (lambda s, x, y: ember.where(x > y, x.clamp(-0.5, 0.5), y)
                     + x.masked_fill(x < 0, 0.0), A, B),
     "softmax": (lambda s, x: F.softmax(x, dim=1) + F.log_softmax(x, -1), A),

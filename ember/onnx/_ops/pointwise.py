@@ -50,10 +50,11 @@ def _pow(g, input, exponent):
 
 def _compare(onnx_op):
     def translate(g, input, other):
-        dt = np.result_type(*(v.dtype if isinstance(v, Value) else np.min_scalar_type(v)
-                              for v in (input, other)))
-        if isinstance(input, Value) and not isinstance(other, Value):
-            dt = input.dtype
+        values = [v for v in (input, other) if isinstance(v, Value)]
+        scalars = [v for v in (input, other) if not isinstance(v, Value)]
+        dt = np.result_type(*(v.dtype for v in values))
+        if any(isinstance(v, float) for v in scalars) and dt.kind in "iub":
+            dt = np.dtype(np.float32)     # int tensor vs Python float: compared as floats
         return g.op(onnx_op, _operand(g, input, dt), _operand(g, other, dt), dtype=np.bool_)
     return translate
 
