@@ -79,6 +79,31 @@ INT_TYPES_BY_NAME = {d.name: v for d, v in INT_TYPES.items()}
 _REPR_DTYPE = {_dtype.quint8: _dtype.uint8, _dtype.qint8: _dtype.int8, _dtype.qint32: _dtype.int32}
 _SCALAR_TYPE = {_dtype.quint8: "QUInt8", _dtype.qint8: "QInt8", _dtype.qint32: "QInt32"}
 _QDTYPE_OF_REPR = {np.dtype(v[0]): k for k, v in INT_TYPES.items()}
+# quint4x2: PyTorch stores two 4-bit integers a byte (the even element in the low nibble);
+# ember keeps one integer (0..15) a uint8 and packs them where PyTorch shows the bytes
+# (int_repr). Only quantize_per_tensor / quantize_per_channel (float qparams) make them.
+INT_TYPES[_dtype.quint4x2] = (np.uint8, 0, 15)
+INT_TYPES_BY_NAME[_dtype.quint4x2.name] = INT_TYPES[_dtype.quint4x2]   # (torch.load reads it)
+_REPR_DTYPE[_dtype.quint4x2] = _dtype.uint8
+_SCALAR_TYPE[_dtype.quint4x2] = "QUInt4x2"
+
+
+def pack_4bit(ints):
+    """PyTorch's bytes of 4-bit integers: the row-major elements in pairs, the first of each
+    pair in the low nibble (an odd count leaves the last high nibble 0)."""
+    flat = np.ascontiguousarray(ints).reshape(-1).astype(np.uint8)
+    if flat.size % 2:
+        flat = np.append(flat, np.uint8(0))
+    return (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8)
+
+
+def unpack_4bit(packed):
+    """The 4-bit integers of PyTorch's bytes (pack_4bit's inverse), two a byte, flat."""
+    packed = np.asarray(packed, dtype=np.uint8).reshape(-1)
+    ints = np.empty(packed.size * 2, dtype=np.uint8)
+    ints[0::2] = packed & 15
+    ints[1::2] = packed >> 4
+    return ints
 
 
 # ============================================================================ refusing
@@ -408,7 +433,10 @@ class QuantizedTensor(Tensor):
         return self._axis
 
     def int_repr(self):
-        """The integers (uint8 / int8 / int32), a new tensor (as PyTorch's copy)."""
+        """The integers (uint8 / int8 / int32), a new tensor (as PyTorch's copy); quint4x2's
+        are its packed bytes, a 1-D uint8 tensor (PyTorch's storage)."""
+        if self._qdtype is _dtype.quint4x2:
+            return _plain(pack_4bit(self._data.ints))
         return _plain(np.ascontiguousarray(self._data.ints).copy())
 
     def dequantize(self):

@@ -34,10 +34,12 @@ def _warn_deprecated():
             "information.", UserWarning, stacklevel=3)
 
 
-def _check_qdtype(dtype, fname):
-    if dtype in (_dtype.quint4x2, _dtype.quint2x4):
-        raise NotImplementedError(f"{fname}: ember has no {dtype} tensors (packed sub-byte "
-                                  f"quantized integers); use ember.quint8")
+def _check_qdtype(dtype, fname, four_bit=False):
+    """dtype must be a quantized type ember's tensors hold; quint4x2 where four_bit (the
+    quantize functions: PyTorch makes them there, for 4-bit embedding tables)."""
+    if dtype is _dtype.quint2x4 or (dtype is _dtype.quint4x2 and not four_bit):
+        raise NotImplementedError(f"{fname}: ember has no {dtype} tensors here (packed "
+                                  f"sub-byte quantized integers); use ember.quint8")
     if dtype not in INT_TYPES:
         name = dtype._legacy if isinstance(dtype, _dtype.dtype) and dtype._legacy else dtype
         raise RuntimeError(f"ScalarType {name} is not supported in new_qtensor.")
@@ -63,7 +65,8 @@ def _number(v, kind):
 
 
 def _check_zero_point(zp, qdtype, fname):
-    _, lo, hi = INT_TYPES[qdtype]
+    # (PyTorch checks quint4x2's zero point against its storage type's range, uint8's)
+    _, lo, hi = INT_TYPES[_dtype.quint8 if qdtype is _dtype.quint4x2 else qdtype]
     if zp > hi:
         raise RuntimeError(f"{fname} zero_point {zp} is above upper bound.")
     if zp < lo:
@@ -87,14 +90,16 @@ def quantize_per_tensor(input, scale, zero_point, dtype):
         return tuple(quantize_per_tensor(x, s, int(z), dtype)
                      for x, s, z in zip(input, scales, zps))
     _check_float_input(input, "quantize_per_tensor")
-    _check_qdtype(dtype, "quantize_per_tensor")
+    _check_qdtype(dtype, "quantize_per_tensor", four_bit=True)
     if isinstance(scale, Tensor):   # a float32 scale tensor keeps its float32 value
         scale = float(np.float32(_number(scale, "scale"))) if scale.dtype is not _dtype.float64 \
             else float(_number(scale, "scale"))
     zero_point = int(_number(zero_point, "zero_point"))
     _check_zero_point(zero_point, dtype, "quantize_tensor_per_tensor_affine")
     _warn_deprecated()
-    ints = quantize_array(input._cpu_array(), float(scale), zero_point, dtype)
+    # PyTorch's sub-byte kernel rounds x / scale before adding the zero point
+    ints = quantize_array(input._cpu_array(), float(scale), zero_point, dtype,
+                          round_first=dtype is _dtype.quint4x2)
     return _make(ints, dtype, per_tensor_affine, float(scale), zero_point)
 
 
@@ -158,7 +163,7 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
     (``torch.quantize_per_channel``); a float zero_points tensor gives the
     per_channel_affine_float_qparams scheme (``q = round(x / scale + zero_point)``)."""
     _check_float_input(input, "quantize_per_channel")
-    _check_qdtype(dtype, "quantize_per_channel")
+    _check_qdtype(dtype, "quantize_per_channel", four_bit=True)
     s = _channel_params(input, scales, zero_points, axis, "quantize_per_channel")
     x = input._cpu_array()
     shape = _channel_shape(x.ndim, axis)
@@ -169,8 +174,12 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
         inv = np.float32(1.0) / s.astype(np.float32)
         v = np.rint(x * inv.reshape(shape) + z.reshape(shape))
         ints = np.clip(v, lo, hi).astype(np_t)
-        return _make(ints, dtype, per_channel_affine_float_qparams, s,
+        # (PyTorch keeps float-qparams scales in float32, as its scales tensor)
+        return _make(ints, dtype, per_channel_affine_float_qparams, s.astype(np.float32),
                      z.astype(np.float32), axis)
+    if dtype is _dtype.quint4x2:
+        raise NotImplementedError("\"quantize_tensor_per_channel_affine\" not implemented for "
+                                  "'QUInt4x2'")
     z = zero_points.long()._cpu_array().copy()
     for zp in z.tolist():
         _check_zero_point(zp, dtype, "quantize_tensor_per_channel_affine")

@@ -24,7 +24,11 @@ from . import _quantized as Q
 from ._torch_rebuild import _rebuild_tensor
 
 # torch's storage class of each quantized dtype: its name, and the NumPy type of its elements
-STORAGES = {"QUInt8Storage": np.uint8, "QInt8Storage": np.int8, "QInt32Storage": np.int32}
+# (QUInt4x2Storage's bytes hold two 4-bit integers each: a one-field record type of one
+# byte marks them, so that rebuild_qtensor unpacks them)
+PACKED_4BIT = np.dtype([("quint4x2", np.uint8)])
+STORAGES = {"QUInt8Storage": np.uint8, "QInt8Storage": np.int8, "QInt32Storage": np.int32,
+            "QUInt4x2Storage": PACKED_4BIT}
 _STORAGE_OF = {_dtype.quint8: "QUInt8Storage", _dtype.qint8: "QInt8Storage",
                _dtype.qint32: "QInt32Storage"}
 
@@ -36,9 +40,14 @@ def _params(q):
     return q._qscheme, q._scales, q._zero_points, q._axis
 
 
-def _checked(ints, scheme, scale, zero_point, axis, where):
-    """The quantized tensor over `ints`, every parameter checked (a checkpoint is data)."""
+def _checked(ints, scheme, scale, zero_point, axis, where, four_bit=False):
+    """The quantized tensor over `ints`, every parameter checked (a checkpoint is data);
+    four_bit: quint4x2 (uint8 integers 0..15, one an element)."""
     qdtype = Q._QDTYPE_OF_REPR.get(ints.dtype)
+    if four_bit:
+        if ints.dtype != np.uint8 or (ints.size and int(ints.max()) > 15):
+            raise pickle.UnpicklingError(f"{where}: quint4x2 integers must be uint8 in [0, 15]")
+        qdtype = _dtype.quint4x2
     if qdtype is None:
         raise pickle.UnpicklingError(f"{where}: a quantized tensor cannot hold {ints.dtype} "
                                      f"integers")
@@ -63,9 +72,10 @@ def _checked(ints, scheme, scale, zero_point, axis, where):
         # torch.save writes float-qparams tensors (quantized embedding tables) as
         # per_channel_affine with float zero points, and torch.load reads them back so
         scheme = Q.per_channel_affine_float_qparams
-    if scheme is Q.per_channel_affine_float_qparams:
+    if scheme is Q.per_channel_affine_float_qparams:   # (float32 scales, as PyTorch's)
         zps = zero_point.detach().float()._cpu_array().copy()
-        return Q._make(ints, qdtype, Q.per_channel_affine_float_qparams, scales, zps, axis)
+        return Q._make(ints, qdtype, Q.per_channel_affine_float_qparams,
+                       scales.astype(np.float32), zps, axis)
     zps = zero_point.detach().long()._cpu_array().copy()
     return Q._make(ints, qdtype, Q.per_channel_affine, scales, zps, axis)
 
@@ -78,19 +88,28 @@ def rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
     array of the storage's elements), the parameters checked."""
     if not isinstance(quantizer_params, tuple) or not quantizer_params:
         raise pickle.UnpicklingError("_rebuild_qtensor: invalid quantizer parameters")
+    four_bit = getattr(storage, "dtype", None) == PACKED_4BIT
+    if four_bit:   # torch.quint4x2: the elements are the bytes' nibbles
+        storage = Q.unpack_4bit(storage.view(np.uint8))
     ints = _rebuild_tensor(storage, storage_offset, size, stride)._data
+    if four_bit:
+        ints = ints.copy()
     scheme = quantizer_params[0]
     if scheme is Q.per_tensor_affine and len(quantizer_params) == 3:
         return _checked(ints, scheme, quantizer_params[1], quantizer_params[2], None,
-                        "_rebuild_qtensor")
+                        "_rebuild_qtensor", four_bit)
     if len(quantizer_params) != 4:
         raise pickle.UnpicklingError(f"_rebuild_qtensor: unsupported quantizer parameters "
                                      f"for {scheme!r}")
-    return _checked(ints, scheme, *quantizer_params[1:], "_rebuild_qtensor")
+    return _checked(ints, scheme, *quantizer_params[1:], "_rebuild_qtensor", four_bit)
 
 
 def storage_name(q):
     """torch's storage class name for q's integers (QUInt8Storage ...)."""
+    if q._qdtype not in _STORAGE_OF:
+        raise NotImplementedError(f"writing {q._qdtype} tensors in PyTorch's format (packed "
+                                  f"QUInt4x2Storage) is not built in ember; save them in "
+                                  f"ember's format")
     return _STORAGE_OF[q._qdtype]
 
 
@@ -115,6 +134,8 @@ def encode(enc, q):
     """ember's format: the integers as a plain tensor record, and the parameters."""
     scheme, scale, zp, axis = _params(q)
     rec = {"__quantized__": scheme.name, "ints": enc.enc(Tensor._make(q._data.ints))}
+    if q._qdtype is _dtype.quint4x2:   # (the integers' uint8 alone would read as quint8)
+        rec["dtype"] = "quint4x2"
     if axis is None:
         rec.update(scale=enc.enc(float(scale)), zero_point=int(zp))
     else:
@@ -129,11 +150,12 @@ def decode(dec, x):
     ints = dec.dec(x["ints"])
     if scheme is None or not isinstance(ints, Tensor) or type(ints._data) is not np.ndarray:
         raise ValueError(f"invalid quantized tensor record ({x['__quantized__']!r})")
+    four_bit = x.get("dtype") == "quint4x2"
     try:
         if scheme is Q.per_tensor_affine:
             return _checked(ints._data, scheme, dec.dec(x["scale"]), x["zero_point"], None,
-                            "ember.load")
+                            "ember.load", four_bit)
         return _checked(ints._data, scheme, dec.dec(x["scales"]), dec.dec(x["zero_points"]),
-                        x["axis"], "ember.load")
+                        x["axis"], "ember.load", four_bit)
     except pickle.UnpicklingError as e:
         raise ValueError(str(e)) from None

@@ -2,10 +2,10 @@
 (what ``convert`` swaps in): Quantize / DeQuantize, Linear, Conv1d/2d/3d,
 ConvTranspose1d/2d/3d, ReLU6, Hardswish, ELU, LeakyReLU, Sigmoid, Softmax, PReLU,
 BatchNorm2d/3d, LayerNorm, GroupNorm, InstanceNorm1d/2d/3d, Dropout, FloatFunctional /
-QFunctional, Embedding and EmbeddingBag (quint8 rows), the static LSTM and
+QFunctional, Embedding and EmbeddingBag (quint8 or quint4x2 rows), the static LSTM and
 MultiheadAttention (converted quantizable ones, ember.ao.nn.quantizable);
 ``.dynamic`` holds the dynamically quantized Linear and recurrent layers; ``.functional`` the quantized
-kernels. quint4x2 rows are not built (NotImplementedError).
+kernels.
 """
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all

@@ -5,8 +5,11 @@ table, each row quint8 with its own float scale and zero point
     out[i] = q[idx[i]] * s[idx[i]] + b[idx[i]],   b = -z * s (float32)
 
 with one rounding of the multiply-add, as fbgemm's embedding_byte kernel; EmbeddingBag sums
-the rows of each bag in fbgemm's order (see `embedding_bag_byte`). quint4x2 rows are not
-built (NotImplementedError)."""
+the rows of each bag in fbgemm's order (see `embedding_bag_byte`). quint4x2 rows (4-bit,
+dtype=ember.quint4x2, float_qparams_weight_only_qconfig_4bit) are the same arithmetic with
+s and b rounded to float16, as fbgemm's 4-bit rows store them. (With an odd embedding_dim
+PyTorch's 4-bit packing reads its rows misaligned, so its outputs are not the table's
+values, and it returns one column more; ember returns the table's values.)"""
 import numpy as np
 
 import ember
@@ -27,12 +30,13 @@ class EmbeddingPackedParams(nn.Module):
     def __init__(self, num_embeddings, embedding_dim, dtype=None):
         super().__init__()
         self.dtype = ember.quint8 if dtype is None else dtype
-        if self.dtype != ember.quint8:
-            raise NotImplementedError(f"quantized Embedding with {self.dtype} rows is not built "
-                                      f"in ember (quint8 only)")
+        if self.dtype not in (ember.quint8, ember.quint4x2):
+            raise NotImplementedError(f"Unsupported dtype on quantized embedding! Supports "
+                                      f"quint8 and quint4x2. Got dtype: {self.dtype}")
         scales = ember.ones(num_embeddings, dtype=ember.float)
         zero_points = ember.zeros(num_embeddings, dtype=ember.float)
-        # a zero table with float zero points (the float-qparams scheme)
+        # a zero table with float zero points (the float-qparams scheme), quint8 whatever
+        # the dtype, as PyTorch's
         self.set_weight(ember.quantize_per_channel(
             ember.zeros(num_embeddings, embedding_dim), scales, zero_points, 0, ember.quint8))
 
@@ -72,20 +76,42 @@ class EmbeddingPackedParams(nn.Module):
         return self._weight().__repr__()
 
 
-def embedding_byte(qweight, indices):
-    """The float rows of the quint8 table at `indices` (see the module docstring)."""
+def _table(qweight, dtype, fname):
+    """(integers (rows, dim), float32 scales, float32 biases -z * s) of a table whose
+    module dtype is `dtype`: quint4x2 tables keep the scale and bias in float16, as
+    fbgemm's 4-bit rows do."""
+    if qweight.dtype != dtype:
+        raise RuntimeError(f"{fname}: the module's dtype is {dtype} but its table holds "
+                           f"{qweight.dtype} rows")
+    f32 = np.float32
+    ints = qweight._data.ints
+    scales = qweight.q_per_channel_scales().cpu().numpy().astype(f32)
+    bias = (-qweight.q_per_channel_zero_points().cpu().numpy().astype(f32) * scales).astype(f32)
+    if dtype == ember.quint4x2:
+        scales = scales.astype(np.float16).astype(f32)
+        bias = bias.astype(np.float16).astype(f32)
+    return ints, scales, bias
+
+
+def _indices(indices, rows):
     if indices.dtype not in (ember.int64, ember.int32):
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got {indices.dtype} instead")
-    ints = qweight.int_repr().cpu().numpy().astype(np.float64)
-    scales = qweight.q_per_channel_scales().cpu().numpy().astype(np.float32)
-    zero_points = qweight.q_per_channel_zero_points().cpu().numpy().astype(np.float32)
-    bias = (-zero_points * scales).astype(np.float32)
     idx = indices.cpu().numpy().astype(np.int64)
-    if idx.size and (idx.min() < 0 or idx.max() >= ints.shape[0]):
-        raise IndexError(f"index out of range: embedding indices must lie in "
-                         f"[0, {ints.shape[0]})")
-    rows = (ints[idx] * scales.astype(np.float64)[idx, None]
+    if idx.size and (idx.min() < 0 or idx.max() >= rows):
+        raise IndexError(f"index out of range: embedding indices must lie in [0, {rows})")
+    return idx
+
+
+def embedding_byte(qweight, indices, dtype=None):
+    """The float rows of the table at `indices` (see the module docstring); dtype the
+    module's (quint8: embedding_byte; quint4x2: embedding_4bit)."""
+    dtype = ember.quint8 if dtype is None else dtype
+    fname = "quantized::embedding_4bit" if dtype == ember.quint4x2 else \
+        "quantized::embedding_byte"
+    ints, scales, bias = _table(qweight, dtype, fname)
+    idx = _indices(indices, ints.shape[0])
+    rows = (ints[idx].astype(np.float64) * scales.astype(np.float64)[idx, None]
             + bias.astype(np.float64)[idx, None]).astype(np.float32)
     return ember.from_numpy(np.ascontiguousarray(rows))
 
@@ -111,7 +137,7 @@ class Embedding(nn.Module):
             self._packed_params.set_weight(_weight)
 
     def forward(self, indices):
-        return embedding_byte(self._packed_params._weight(), indices)
+        return embedding_byte(self._packed_params._weight(), indices, self._packed_params.dtype)
 
     def _get_name(self):
         return "QuantizedEmbedding"
@@ -150,11 +176,10 @@ class Embedding(nn.Module):
         if dtype not in (ember.quint8, ember.quint4x2):
             raise AssertionError(f"The only supported dtype for nnq.Embedding is torch.quint8 "
                                  f"and torch.quint4x2, got {dtype}")
-        if dtype == ember.quint4x2:
-            raise NotImplementedError("quantized Embedding with quint4x2 rows is not built in "
-                                      "ember (quint8 only)")
         weight_observer(mod.weight)
         qweight = _quantize_weight(mod.weight.float(), weight_observer)
+        # (as PyTorch: a quint8 module whatever the observer's dtype; a quint4x2 table in it
+        # makes its forward raise)
         qembedding = Embedding(mod.num_embeddings, mod.embedding_dim)
         qembedding.set_weight(qweight)
         return qembedding
@@ -162,22 +187,24 @@ class Embedding(nn.Module):
 
 def embedding_bag_byte(qweight, indices, offsets=None, scale_grad_by_freq=False, mode=0,
                        pruned_weights=False, per_sample_weights=None,
-                       compressed_indices_mapping=None, include_last_offset=False):
-    """Bags of rows of the quint8 table summed, as fbgemm's EmbeddingSpMDM: per bag, from
-    zeros, one index after the other,
+                       compressed_indices_mapping=None, include_last_offset=False,
+                       dtype=None):
+    """Bags of rows of the table summed, as fbgemm's EmbeddingSpMDM (dtype the module's:
+    quint8, or quint4x2 with float16 scales and biases): per bag, from zeros, one index
+    after the other,
 
         acc = fma(w * s[i], q[i], acc + w * b[i])        (float32; w the sample's weight)
 
     PyTorch's kernel sums whatever `mode` asks (1, the mean, gives the sum too), and so
     does this one. `indices` 1-D with `offsets` (bag starts; with
     `include_last_offset` the last entry ends the last bag) or 2-D (one bag per row)."""
+    dtype = ember.quint8 if dtype is None else dtype
+    fname = "quantized::embedding_bag_4bit" if dtype == ember.quint4x2 else \
+        "quantized::embedding_bag_byte"
     if pruned_weights or compressed_indices_mapping is not None:
-        raise NotImplementedError("quantized::embedding_bag_byte with pruned weights is not "
-                                  "built in ember")
-    if indices.dtype not in (ember.int64, ember.int32):
-        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
-                           f"following scalar types: Long, Int; but got {indices.dtype} instead")
-    idx = indices.cpu().numpy().astype(np.int64)
+        raise NotImplementedError(f"{fname} with pruned weights is not built in ember")
+    ints, scales, bias = _table(qweight, dtype, fname)
+    idx = _indices(indices, ints.shape[0])
     if idx.ndim == 2:
         if offsets is not None:
             raise RuntimeError("offsets has to be None if indices is 2D")
@@ -191,13 +218,7 @@ def embedding_bag_byte(qweight, indices, offsets=None, scale_grad_by_freq=False,
         starts = offsets.cpu().numpy().astype(np.int64).reshape(-1)
     if not include_last_offset:
         starts = np.append(starts, idx.size)
-    ints = qweight.int_repr().cpu().numpy()
-    if idx.size and (idx.min() < 0 or idx.max() >= ints.shape[0]):
-        raise IndexError(f"index out of range: embedding indices must lie in "
-                         f"[0, {ints.shape[0]})")
     f32 = np.float32
-    scales = qweight.q_per_channel_scales().cpu().numpy().astype(f32)
-    bias = (-qweight.q_per_channel_zero_points().cpu().numpy().astype(f32) * scales).astype(f32)
     if per_sample_weights is not None:
         sample_w = per_sample_weights.detach().cpu().numpy().astype(f32).reshape(-1)
     lengths = np.diff(starts)
@@ -235,7 +256,8 @@ class EmbeddingBag(Embedding):
                 compressed_indices_mapping=None):
         return embedding_bag_byte(self._packed_params._weight(), indices, offsets, False, 0,
                                   self.pruned_weights, per_sample_weights,
-                                  compressed_indices_mapping, self.include_last_offset)
+                                  compressed_indices_mapping, self.include_last_offset,
+                                  self._packed_params.dtype)
 
     def _get_name(self):
         return "QuantizedEmbeddingBag"
@@ -265,9 +287,6 @@ class EmbeddingBag(Embedding):
         if dtype not in (ember.quint8, ember.quint4x2):
             raise AssertionError(f"The only supported dtype for nnq.EmbeddingBag is "
                                  f"torch.quint8 and torch.quint4x2, got {dtype}")
-        if dtype == ember.quint4x2:
-            raise NotImplementedError("quantized EmbeddingBag with quint4x2 rows is not "
-                                      "built in ember (quint8 only)")
         weight_observer(mod.weight)
         qweight = _quantize_weight(mod.weight.float(), weight_observer)
         qembedding_bag = EmbeddingBag(mod.num_embeddings, mod.embedding_dim,
