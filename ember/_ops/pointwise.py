@@ -27,12 +27,14 @@ from ._base import Op, apply, _DISPATCH
 from ._layout import iter_layout
 from . import narrow_dtypes, pointwise_arrays as _arrays
 from .._dtype import NARROW_SEEN as _NARROW_SEEN
-from ._util import cast, check_same_device, float_dtype_for, dtype_name, quietly, unsigned_alpha
+from ._util import (cast, check_same_device, check_scalar_fits, float_dtype_for, dtype_name,
+                    quietly, unsigned_alpha)
 from .conversion import commit_inplace, inplace_source
 # the operand and array machinery, importable from here as before (other op modules use it)
 from .pointwise_operands import (is_number, number_input, check_broadcast,  # noqa: F401
                                  binary_operands, float_operands, _out, _scalars,
-                                 _either, conj_if_complex)
+                                 _either, conj_if_complex, narrow_scalar, narrow_scalars,
+                                 half_of)
 from .pointwise_arrays import opmath, pieces, split_ufunc, fused_backward  # noqa: F401
 
 __all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
@@ -66,6 +68,7 @@ class Add(Op):
         alpha = unsigned_alpha(alpha, getattr(y, "dtype", None) or x.dtype)
         if _float32_host(x, y) and type(y) is _ndarray and isinstance(alpha, (int, float)):
             return _fused_axpy(x, y, alpha)
+        alpha = _half_alpha(alpha, x, y)
         return opmath(lambda a, b: a + alpha * b, x, y)
 
     @staticmethod
@@ -88,6 +91,7 @@ class Sub(Op):
         alpha = unsigned_alpha(alpha, getattr(y, "dtype", None) or x.dtype)
         if _float32_host(x, y) and type(y) is _ndarray and isinstance(alpha, (int, float)):
             return _fused_axpy(x, y, -alpha)
+        alpha = _half_alpha(alpha, x, y)
         return opmath(lambda a, b: a - alpha * b, x, y)
 
     @staticmethod
@@ -109,11 +113,35 @@ class RSub(Op):
         if alpha == 1:
             return opmath(np.subtract, y, x)
         alpha = unsigned_alpha(alpha, getattr(x, "dtype", None) or y.dtype)
+        alpha = _half_alpha(alpha, x, y)
         return opmath(lambda a, b: b - alpha * a, x, y)
 
     @staticmethod
     def backward(ctx, grad):
         return (-grad if ctx.alpha == 1 else grad * (-conj_if_complex(ctx.alpha))), grad
+
+
+def _half_alpha(alpha, x, y):
+    """add/sub's alpha as PyTorch's float16/bfloat16 kernels read it: rounded to the
+    tensor's dtype (through float32; see narrow_scalars), the product alpha * y then exact
+    in float32. Other dtypes: alpha itself."""
+    low = half_of(x, y)
+    if low is None:
+        return alpha
+    check_scalar_fits(alpha, _dtype._FROM_NP[low])   # float16: |alpha| > 65504 overflows
+    return narrow_scalar(alpha, low)
+
+
+def _scalar_in_float32(inputs, arrays, dt):
+    """mul's and true division's operands when `other` is a 0-dim tensor of another dtype
+    and the result is float16/bfloat16: its value in float32, unrounded (PyTorch's kernels
+    read that scalar with original_scalar_value<float>, where a Python number already stays
+    a number here); otherwise `arrays` as they are."""
+    b = inputs[1]
+    if b is not None and b._data.ndim == 0 and b._data.dtype != dt.np and \
+            b._data.dtype.kind in "biuf" and inputs[0] is not None:
+        return arrays[0], float(np.float32(b._data.item()))
+    return arrays
 
 
 class Mul(Op):
@@ -295,9 +323,11 @@ def mul(input, other, *, out=None):
     """Elementwise product (logical and for bool)."""
     if not isinstance(input, Tensor):   # (the call only where it can matter)
         input = number_input(input, other)
-    inputs, arrays, dt = binary_operands(input, other, "mul")
+    inputs, arrays, dt = binary_operands(input, other, "mul", scalar_in_float32=True)
     if dt is _dtype.bool:
         return _out(apply(_LogicalAnd, inputs, arrays), out)
+    if dt is _dtype.float16 or dt is _dtype.bfloat16:
+        arrays = _scalar_in_float32(inputs, arrays, dt)
     result = apply(Mul, inputs, arrays)
     return result if out is None else _out(result, out)
 
@@ -311,7 +341,9 @@ def div(input, other, *, rounding_mode=None, out=None):
     if not isinstance(input, Tensor):   # (the call only where it can matter)
         input = number_input(input, other)
     if rounding_mode is None:
-        inputs, arrays, fdt = float_operands(input, other, "div")
+        inputs, arrays, fdt = float_operands(input, other, "div", scalar_in_float32=True)
+        if fdt is _dtype.float16 or fdt is _dtype.bfloat16:
+            arrays = _scalar_in_float32(inputs, arrays, fdt)
         result = apply(Div, inputs, arrays)
         return result if out is None else _out(result, out)
     inputs, arrays, dt = binary_operands(input, other, "div")
@@ -355,6 +387,11 @@ class Pow(Op):
             return _int_power(x, y)
         if _float32_host(x, y):
             return quietly(_pow_float32, x, y)
+        low = half_of(x, y)
+        if low is not None:   # PyTorch reads the scalar in the tensor's dtype
+            x, y = narrow_scalars((x, y), low)
+            if low == _BFLOAT16 and type(x) is _ndarray and not is_array(y) and y in (3, -2):
+                return _pow_bfloat16_steps(x, y)
         return opmath(np.power, x, y)
 
     @staticmethod
@@ -366,8 +403,8 @@ class Pow(Op):
         gx = gy = None
         if ctx.needs_input_grad[0]:
             if sy is not None:
-                if sy != 0:
-                    gx = grad * conj_if_complex(sy) * conj_if_complex(x.pow(sy - 1))
+                if sy != 0:   # (the factor first, as PyTorch's pow_backward)
+                    gx = grad * conj_if_complex(x.pow(sy - 1) * sy)
                 else:
                     gx = grad * 0
             else:
@@ -427,6 +464,20 @@ def _pow_float32(x, y):
     return np.power(base, y.astype(f64)).astype(f32)
 
 
+_BFLOAT16 = _dtype.bfloat16.np
+
+
+def _pow_bfloat16_steps(x, y):
+    """x ** 3 and x ** -2 of a bfloat16 NumPy array as PyTorch's CPU kernel computes them
+    (an exponent that rounds to 3 or -2 in bfloat16 too): x * x * x and 1 / (x * x) in
+    bfloat16 arithmetic, each step rounded to bfloat16."""
+    f32 = np.float32
+    xf = x.astype(f32)
+    sq = (xf * xf).astype(x.dtype).astype(f32)
+    r = sq * xf if y == 3 else quietly(np.divide, f32(1), sq)
+    return r.astype(x.dtype)
+
+
 def _int_power(x, y):
     """Integer power as PyTorch computes it: negative exponents give 1 / x**|y| truncated
     (so 0 except for bases 1 and -1); overflow wraps. x and y share one integer dtype."""
@@ -450,7 +501,8 @@ def pow(input, exponent, *, out=None):
     """input ** exponent (either may be a Python scalar, not both)."""
     if is_number(input) and not isinstance(exponent, Tensor):
         raise TypeError(f"pow(): argument 'exponent' must be Tensor, not {type(exponent).__name__}")
-    inputs, arrays, dt = binary_operands(input, exponent, "pow", names=("input", "exponent"))
+    inputs, arrays, dt = binary_operands(input, exponent, "pow", names=("input", "exponent"),
+                                         scalar_in_float32=True)   # (rounded in forward)
     if dt is _dtype.bool:
         if not isinstance(input, Tensor) or isinstance(exponent, Tensor):
             raise NotImplementedError("\"pow\" not implemented for 'Bool'")

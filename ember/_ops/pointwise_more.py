@@ -22,7 +22,8 @@ from . import narrow_dtypes
 from ._erf_coeffs import PIECES as _ERFCX_PIECES, FLOAT32_PIECES as _ERFCX_FLOAT32
 from ._util import cast, dtype_name
 from .pointwise_operands import (binary_operands, float_operands, check_broadcast, is_number,
-                                 number_input, _out, _scalars, _either, conj_if_complex)
+                                 number_input, _out, _scalars, _either, conj_if_complex,
+                                 half_of, narrow_scalars)
 from .pointwise_arrays import opmath
 from .pointwise import (_inplace, _reflect, _unary_row, _not_for, _INTS, scalar_first_overload,
                         div, log, where)
@@ -330,7 +331,8 @@ def _as_grad_dtype(t, grad):
 
 
 def _binary_row(name, node_name, fwd, dx, dy, save_out=False, kind="float", reject=None,
-                scalar_nodes=(None, None), tensors_only=False, tensor_input=False):
+                scalar_nodes=(None, None), tensors_only=False, tensor_input=False,
+                fwd_half=None):
     """Build the public function of one binary op.
 
     fwd(x, y) on arrays; dx/dy(grad, x, y, out) -> grad * (partial derivative) for that
@@ -339,6 +341,8 @@ def _binary_row(name, node_name, fwd, dx, dy, save_out=False, kind="float", reje
     rows that accept complex operands are holomorphic). kind "float": integer results give
     the default float dtype; "same": the promoted dtype. scalar_nodes: node names when `other` / `input` is a
     Python scalar. tensors_only: both operands must be Tensors; tensor_input: the first.
+    fwd_half(x, y, low): the forward for float16/bfloat16 operands (NumPy dtype `low`), on
+    their float32 values, for a kernel that rounds a step to `low` as PyTorch's does.
     """
     differentiable = dx is not None
 
@@ -348,6 +352,11 @@ def _binary_row(name, node_name, fwd, dx, dy, save_out=False, kind="float", reje
             ctx._name = scalar_nodes[0]
         elif ctx.scalars[0] is not None and scalar_nodes[1]:
             ctx._name = scalar_nodes[1]
+        if fwd_half is not None:
+            low = half_of(x, y)
+            if low is not None:
+                x, y = narrow_scalars((x, y), low)
+                return opmath(lambda a, b: fwd_half(a, b, low), x, y)
         return opmath(fwd, x, y)
 
     def backward(ctx, grad):
@@ -485,7 +494,21 @@ def _xlogy_array(x, y):
     ref = x if is_array(x) else y
     dt = ref.dtype
     x, y = like(as_array(x, dtype=dt), ref), like(as_array(y, dtype=dt), ref)
-    return np.where((x == 0) & ~np.isnan(y), dt.type(0), x * np.log(y))
+    if dt == np.float32 and type(y) is _ndarray:
+        # PyTorch's kernel calls the C library's logf, correctly rounded but for rare
+        # cases; NumPy's float32 log is a SIMD approximation one ulp off for ~1 value in 4
+        log_y = np.log(y.astype(np.float64)).astype(np.float32)
+    else:
+        log_y = np.log(y)
+    return np.where((x == 0) & ~np.isnan(y), dt.type(0), x * log_y)
+
+
+def _xlogy_half(x, y, low):
+    """_xlogy_array for float16/bfloat16 (`low`) operands given in float32: PyTorch's
+    kernel takes log(y) in the half dtype (rounded) before the product."""
+    x, y = as_array(x, dtype=np.float32), as_array(y, dtype=np.float32)
+    log_y = np.log(y).astype(low).astype(np.float32)
+    return np.where((x == 0) & ~np.isnan(y), np.float32(0), x * log_y)
 
 
 # dx = log(y), at x = 0 too (the limit from y > 0); 0 where x = 0 and y <= 0, as PyTorch's
@@ -493,7 +516,7 @@ xlogy = _binary_row("xlogy", "XlogyBackward0", _xlogy_array,
                     lambda g, x, y, out: g * xlogy(((x != 0) | (y > 0)).to(g.dtype), y),
                     lambda g, x, y, out: g * x / y,
                     scalar_nodes=("XlogyBackward2", "XlogyBackward1"),
-                    reject=_real_only("xlogy_cpu"))
+                    reject=_real_only("xlogy_cpu"), fwd_half=_xlogy_half)
 def _logaddexp_array(x, y):
     """log(exp(x) + exp(y)); complex operands through logcumsumexp's stable step (NumPy's
     logaddexp is real only), which also gives PyTorch's infinities and NaNs: y when both
@@ -586,7 +609,7 @@ class Addcmul(Op):
     @staticmethod
     def forward(ctx, x, t1, t2, value):
         ctx.value = value
-        return opmath(lambda a, b, c: a + value * (b * c), x, t1, t2)
+        return opmath(lambda a, b, c: _addcmul_array(a, b, c, value), x, t1, t2)
 
     @staticmethod
     def backward(ctx, grad):
@@ -595,6 +618,47 @@ class Addcmul(Op):
         g1 = grad * conj_if_complex(t2) * value if ctx.needs_input_grad[1] else None
         g2 = grad * conj_if_complex(t1) * value if ctx.needs_input_grad[2] else None
         return grad, g1, g2
+
+
+def _addcmul_array(a, b, c, value):
+    """a + value * b * c as PyTorch's CPU kernel computes it on floats: p = value * b
+    rounded, then one fused multiply-add, a + p * c rounded once. In float32 (and the
+    float32 that float16/bfloat16 compute in) p * c is exact in float64, so the float64
+    sum rounded to float32 is the FMA's result; float64 operands use an error-free
+    product and sum (Dekker's split, Knuth's two-sum). Integers and complex numbers take
+    the plain left-to-right formula (the same values: exact, or no FMA there)."""
+    arrays = [v for v in (a, b, c) if is_array(v)]
+    kinds = {v.dtype for v in arrays}
+    if len(kinds) != 1 or type(arrays[0]) is not _ndarray:
+        return a + value * b * c
+    dt = arrays[0].dtype
+    if dt == np.float32:
+        p = np.multiply(b, np.float32(value), dtype=np.float32)
+        f64 = np.float64
+        return (np.asarray(a, f64) + p.astype(f64) * np.asarray(c, f64)).astype(np.float32)
+    if dt == np.float64:
+        return _fma64(np.multiply(b, value), np.asarray(c, dt), np.asarray(a, dt))
+    return a + value * b * c
+
+
+def _fma64(x, y, z):
+    """x * y + z on float64 arrays, rounded about once: the product split exactly into
+    hi + lo (Dekker), hi + z into s + e (two-sum), then s + (e + lo). Equal to a true FMA
+    except where the two last roundings meet (far rarer than one ulp in 2**40)."""
+    def split(v):
+        t = v * 134217729.0   # 2**27 + 1
+        hi = t - (t - v)
+        return hi, v - hi
+    hi = x * y
+    xh, xl = split(x)
+    yh, yl = split(y)
+    lo = ((xh * yh - hi) + xh * yl + xl * yh) + xl * yl
+    s = hi + z
+    bb = s - hi
+    e = (hi - (s - bb)) + (z - bb)
+    r = s + (e + lo)
+    # infinities and NaNs (the split overflows near the top of the range): the plain form
+    return np.where(np.isfinite(r), r, x * y + z) if r.ndim else (r if np.isfinite(r) else x * y + z)
 
 
 class Addcdiv(Op):
@@ -608,7 +672,8 @@ class Addcdiv(Op):
     @staticmethod
     def forward(ctx, x, t1, t2, value):
         ctx.value = value
-        return opmath(lambda a, b, c: a + value * (b / c), x, t1, t2)
+        # PyTorch's order: (value * t1) / t2, then the sum (no fused step)
+        return opmath(lambda a, b, c: a + value * b / c, x, t1, t2)
 
     @staticmethod
     def backward(ctx, grad):

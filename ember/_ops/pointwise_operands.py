@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from .._backend import array_namespace, ARRAY_TYPES as _ARRAY_TYPES, like
+from .._backend import array_namespace, ARRAY_TYPES as _ARRAY_TYPES, is_array, like
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -34,14 +34,20 @@ def number_input(input, other):
     return input
 
 
-def _scalar_operand(value, dt, exact):
+def _scalar_operand(value, dt, exact, in_float32=False):
     """A Python/NumPy scalar operand for an op computed in dtype `dt`.
 
-    With `exact`, half/bfloat16 ops keep the scalar as a Python number: the op runs in
-    float32 (`opmath`) and the scalar is not rounded to half precision first.
+    float16/bfloat16: the number rounded to `dt` through float32, as PyTorch's kernels read
+    a scalar operand (narrow_scalars), kept a Python number with `exact` (the op runs in
+    float32, `opmath`); with `in_float32` (mul, true division) not rounded at all.
     """
-    if exact and (dt is _dtype.float16 or dt is _dtype.bfloat16):
-        return value.item() if isinstance(value, np.generic) else value
+    if dt is _dtype.float16 or dt is _dtype.bfloat16:
+        value = value.item() if isinstance(value, np.generic) else value
+        if in_float32:
+            return value if exact else scalar_for(value, dt)
+        value = narrow_scalar(value, dt.np)
+        if exact:
+            return value
     return scalar_for(value, dt)
 
 
@@ -68,11 +74,15 @@ def _float_with_scalar(t, value):
     return None
 
 
-def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
+def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other"),
+                    scalar_in_float32=False):
     """(inputs, arrays, dtype) for a binary pointwise op under PyTorch's promotion.
 
     `inputs` holds the Tensor operands (None for a scalar), `arrays` the operands cast to
-    the result dtype (a scalar stays a Python number where that is exact).
+    the result dtype (a scalar stays a Python number where that is exact). A number with a
+    float16/bfloat16 tensor is rounded to that dtype (through float32), as PyTorch's kernels
+    read it, unless `scalar_in_float32` (mul and true division read it in float32; pow
+    rounds it in its forward, its backward reading the number itself).
     """
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
@@ -102,10 +112,12 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
         if (tb is float or tb is int) and exact_scalars and a._data.dtype.kind == "f":
             # the common case, a float tensor and a Python float or int: the tensor's
             # dtype, its array as it is, the number kept (what the general path gives)
+            if a._data.itemsize == 2 and not scalar_in_float32:
+                b = narrow_scalar(b, a._data.dtype)
             return (a, None), (a._data, b), _FROM_NP[a._data.dtype]
         if is_number(b):
             dt = _float_with_scalar(a, b) or _dtype.result_dtype(a, b)
-            sb = _scalar_operand(b, dt, exact_scalars)
+            sb = _scalar_operand(b, dt, exact_scalars, scalar_in_float32)
             if type(sb) is _ndarray and type(a._data) is not _ndarray:
                 sb = like(sb, a._data)  # a wrapped scalar joins a CUDA tensor on its device
             return (a, None), (cast(a, dt), sb), dt
@@ -114,10 +126,12 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
     ta = type(a)
     if (ta is float or ta is int) and exact_scalars and isinstance(b, Tensor) and \
             b._data.dtype.kind == "f":   # (see above)
+        if b._data.itemsize == 2 and not scalar_in_float32:
+            a = narrow_scalar(a, b._data.dtype)
         return (None, b), (a, b._data), _FROM_NP[b._data.dtype]
     if is_number(a) and isinstance(b, Tensor):
         dt = _float_with_scalar(b, a) or _dtype.result_dtype(a, b)
-        sa = _scalar_operand(a, dt, exact_scalars)
+        sa = _scalar_operand(a, dt, exact_scalars, scalar_in_float32)
         if type(sa) is _ndarray and type(b._data) is not _ndarray:
             sa = like(sa, b._data)
         return (None, b), (sa, cast(b, dt)), dt
@@ -125,12 +139,13 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other")):
                     f"{type(a).__name__}")
 
 
-def float_operands(a, b, fname, names=("input", "other")):
+def float_operands(a, b, fname, names=("input", "other"), scalar_in_float32=False):
     """binary_operands for an op computed in a float dtype (true division, atan2 ...):
     integer results become the default float dtype and a Python scalar is not first
     wrapped to the integer dtype (int8 tensor / 300 divides by 300). A bool scalar becomes
     a float (NumPy's log1p(True) is float16)."""
-    inputs, arrays, dt = binary_operands(a, b, fname, names=names)
+    inputs, arrays, dt = binary_operands(a, b, fname, names=names,
+                                         scalar_in_float32=scalar_in_float32)
     fdt = float_dtype_for(dt)
     if fdt is not dt:
         arrays = tuple(cast(t, fdt) if t is not None else _float_scalar(v)
@@ -141,6 +156,35 @@ def float_operands(a, b, fname, names=("input", "other")):
 def _float_scalar(v):
     v = v.item() if isinstance(v, np.generic) else v
     return float(v) if isinstance(v, bool) else v
+
+
+_HALF = (np.dtype(np.float16), _dtype.bfloat16.np)
+
+
+def narrow_scalars(arrays, low):
+    """`arrays` (a binary op's operands) with each Python number rounded to the half dtype
+    `low` (NumPy dtype, float16 or bfloat16), as PyTorch's float16/bfloat16 kernels read a
+    scalar operand through the tensor's dtype (add, sub, rsub, pow, fmod ...; mul and true
+    division read it in float32 instead): `bf16 + 0.3` adds 0.30078125. The value goes
+    through float32 first (c10::Half and BFloat16 are built from float), and stays a
+    Python float: exact in float32, the dtype the op computes in."""
+    return tuple(narrow_scalar(a, low) if not is_array(a) else a for a in arrays)
+
+
+def narrow_scalar(value, low):
+    """Python number `value` rounded to half dtype `low` through float32 (see narrow_scalars)."""
+    if isinstance(value, (complex, np.complexfloating)):
+        return value
+    with np.errstate(over="ignore"):
+        return float(np.array(value, np.float32).astype(low))
+
+
+def half_of(*arrays):
+    """The float16/bfloat16 NumPy dtype of the first operand array of that dtype, or None."""
+    for a in arrays:
+        if is_array(a) and a.dtype in _HALF:
+            return a.dtype
+    return None
 
 
 def _out(result, out, overlap_ok=False):
