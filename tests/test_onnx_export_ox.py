@@ -198,6 +198,10 @@ OPS = {
                     + F.softplus(x), A),
     "compare_int_float": (lambda s, x: ((x * 4).long() > -0.5).float() + ((x * 4).long() <= 1)
                           .float() + (x == x).float() + (x > (x * 2)).float(), A),
+    "floor_div_mod": (lambda s, x, y: (x // 0.3 + x % 0.7 + ember.fmod(x, 0.4)
+                                       + ((x * 10).long() // 3).float()
+                                       + ((x * 10).long() % 3).float()
+                                       + ember.fmod((x * 10).long(), 3).float()), A, B),
     "clamp_where": (lambda s, x, y: ember.where(x > y, x.clamp(-0.5, 0.5), y)
                     + x.masked_fill(x < 0, 0.0), A, B),
     "softmax": (lambda s, x: F.softmax(x, dim=1) + F.log_softmax(x, -1), A),

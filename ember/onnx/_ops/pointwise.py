@@ -42,6 +42,32 @@ def _div(g, input, other, *, rounding_mode=None):
     return _unsupported(f"div (rounding_mode={rounding_mode!r})")
 
 
+@_op("floor_divide", "floordiv")
+def _floor_divide(g, input, other):
+    dt = g.out_dtype
+    a, b = _operand(g, input, dt), _operand(g, other, dt)
+    if dt.kind == "f":
+        return g.op("Floor", g.op("Div", a, b))
+    # integers: ONNX's Div truncates; (a - a mod b) / b is exact and floors
+    return g.op("Div", g.op("Sub", a, g.op("Mod", a, b, fmod=0)), b)
+
+
+@_op("fmod")
+def _fmod(g, input, other):
+    """C's remainder (the dividend's sign)."""
+    dt = g.out_dtype
+    return g.op("Mod", _operand(g, input, dt), _operand(g, other, dt), fmod=1)
+
+
+@_op("remainder", "mod")
+def _remainder(g, input, other):
+    dt = g.out_dtype
+    a, b = _operand(g, input, dt), _operand(g, other, dt)
+    if dt.kind == "f":     # Python's sign (the divisor's): a - floor(a / b) * b
+        return g.op("Sub", a, g.op("Mul", g.op("Floor", g.op("Div", a, b)), b))
+    return g.op("Mod", a, b, fmod=0)
+
+
 @_op("pow")
 def _pow(g, input, exponent):
     dt = g.out_dtype
