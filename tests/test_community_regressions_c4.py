@@ -50,3 +50,47 @@ def test_affine_grid_identity_is_torchs_bit_for_bit(size, align_corners):
     e = ember.nn.functional.affine_grid(ember.tensor(theta), size, align_corners=align_corners)
     t = torch.nn.functional.affine_grid(torch.tensor(theta), size, align_corners=align_corners)
     assert np.array_equal(e.numpy(), t.numpy())
+
+
+# ---------------------------------------------------------------------------- EmbeddingBag
+
+def _bag_sparse_grad(L, kw, inp, offsets, psw):
+    L.manual_seed(1)
+    bag = L.nn.EmbeddingBag(10, 3, sparse=True, **kw)
+    out = bag(L.tensor(inp), None if offsets is None else L.tensor(offsets),
+              per_sample_weights=None if psw is None else L.tensor(psw))
+    (out * L.arange(float(out.numel())).reshape(out.shape)).sum().backward()
+    g = bag.weight.grad
+    return (out.detach().numpy(), str(g.layout).split(".")[-1], g._indices().numpy(),
+            g._values().numpy())
+
+
+@pytest.mark.parametrize("kw, inp, offsets, psw", [
+    (dict(mode="mean"), [1, 2, 0, 4, 1], [0, 2], None),
+    (dict(mode="sum"), [1, 2, 0, 4, 1], [0, 2, 2], [1., 2, 3, 4, 5]),
+    (dict(mode="sum", padding_idx=0), [1, 2, 0, 4, 1], [0, 3], None),
+    (dict(mode="mean", include_last_offset=True), [1, 2, 0, 4, 1], [0, 2, 5], None),
+    (dict(mode="mean"), [[1, 2], [0, 4]], None, None),
+])
+def test_embedding_bag_sparse_gradient(kw, inp, offsets, psw):
+    """The text classification tutorial's nn.EmbeddingBag(..., sparse=True) (with
+    SparseAdam/SGD): ember's weight gradient was dense (SparseAdam then refused it);
+    PyTorch's is a sparse COO tensor with one row per input index (padding rows left out)."""
+    e = _bag_sparse_grad(ember, kw, inp, offsets, psw)
+    t = _bag_sparse_grad(torch, kw, inp, offsets, psw)
+    assert e[1] == t[1] == "sparse_coo"
+    assert np.array_equal(e[2], t[2])
+    np.testing.assert_allclose(e[0], t[0], rtol=1e-6)
+    np.testing.assert_allclose(e[3], t[3], rtol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [dict(sparse=True), dict(scale_grad_by_freq=True)])
+def test_embedding_bag_max_mode_refusals(kw):
+    def run(L):
+        return L.nn.EmbeddingBag(10, 3, mode="max", **kw)(L.tensor([1, 2]), L.tensor([0]))
+    outs = []
+    for L in (ember, torch):
+        with pytest.raises(ValueError) as info:
+            run(L)
+        outs.append(str(info.value))
+    assert outs[0] == outs[1]

@@ -753,11 +753,17 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         bags = list(zip(bounds[:-1], bounds[1:]))
         flat = input
         psw = per_sample_weights
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if mode == "max" and sparse:
+        raise ValueError("max mode does not support sparse weights")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
                                   f"per_sample_weights is only supported for mode='sum' (got "
                                   f"mode='{mode}'). Please open a feature request on GitHub.")
-    rows = embedding(flat, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq)
+    # (sparse: the weight's gradient is a sparse tensor with a row per input index)
+    rows = embedding(flat, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq,
+                     sparse=bool(sparse))
     if psw is not None:
         rows = rows * psw.unsqueeze(-1)
     keep = None
