@@ -600,6 +600,12 @@ trunc unbind unique_consecutive unsqueeze var where zeros zeros_like conv_transp
 conv_transpose2d conv_transpose3d cosine_similarity pairwise_distance cdist embedding_bag
 group_norm hardshrink prelu threshold pdist split_with_sizes unflatten var_mean std_mean
 channel_shuffle native_channel_shuffle rrelu_
+nextafter pinverse slogdet erfc i0 narrow_copy hsplit vsplit dsplit vstack hstack dstack
+column_stack row_stack atleast_1d atleast_2d atleast_3d empty_strided addr flipud fliplr
+msort argwhere sgn positive mvlgamma polygamma igamma igammac cholesky_solve cholesky cov
+corrcoef combinations result_type is_complex feature_alpha_dropout rms_norm conv_tbc
+grid_sampler affine_grid_generator swapdims swapaxes absolute negative clip gcd lcm
+trapezoid fix ravel resolve_conj resolve_neg
 addcmul addcdiv logit xlogy hypot heaviside is_grad_enabled kl_div
 binary_cross_entropy_with_logits linspace logspace scalar_tensor randperm normal multinomial
 searchsorted histc bincount count_nonzero diff kron cartesian_prod meshgrid block_diag cummax
@@ -615,7 +621,8 @@ is_autocast_cpu_enabled
 
 # torch.NAME(tensor, ...) -> tensor.NAME(...): Tensor methods without a torch-level function
 _SAME_METHODS = """
-cpu add_ sub_ mul_ div_ relu_ sigmoid_ tanh_ clamp_ clamp_min_ clamp_max_ fill_ zero_ masked_fill_
+cpu stride element_size storage_offset is_contiguous exponential_ geometric_ cauchy_
+log_normal_ random_ add_ sub_ mul_ div_ relu_ sigmoid_ tanh_ clamp_ clamp_min_ clamp_max_ fill_ zero_ masked_fill_
 view view_as reshape_as expand_as type_as repeat unfold copy_ index_put_ index_fill_
 scatter_ scatter_add_ uniform_ normal_ exp_ log_ neg_ abs_ sqrt_ pow_ floor_ unsqueeze_
 squeeze_ t_ transpose_ detach_ requires_grad_ item tolist new_zeros new_ones new_full
@@ -680,6 +687,7 @@ _SPECIAL = {
     "max_pool3d_with_indices": _max_pool_with_indices(3),
     "avg_pool1d": _avg_pool(1), "avg_pool2d": _avg_pool(2), "avg_pool3d": _avg_pool(3),
     "adaptive_max_pool1d": _adaptive_max_pool(1), "adaptive_max_pool2d": _adaptive_max_pool(2),
+    "adaptive_max_pool3d": _adaptive_max_pool(3),
     "upsample_nearest1d": _upsample("nearest", 1), "upsample_nearest2d": _upsample("nearest", 2),
     "upsample_bilinear2d": _upsample("bilinear", 2), "upsample_linear1d": _upsample("linear", 1),
     "upsample_bicubic2d": _upsample("bicubic", 2),
@@ -766,11 +774,46 @@ def _function(name):
     return op
 
 
-def _linalg(name):
+def _namespaced(space, name):
     def op(*args, **kwargs):
-        return getattr(_ember().linalg, name)(*args, **_fix_kwargs(kwargs))
-    op.__name__ = "linalg_" + name
+        return getattr(getattr(_ember(), space), name)(*args, **_fix_kwargs(kwargs))
+    op.__name__ = f"{space}_{name}"
     return op
+
+
+# aten::<loss>(...) whose arguments are F.<loss>'s in ATen's order, `reduction` among them
+# as ATen's Reduction number: (F's name, ATen's parameter names)
+_LOSSES_MORE = {
+    "triplet_margin_loss": ("triplet_margin_loss", ("anchor", "positive", "negative", "margin",
+                                                    "p", "eps", "swap", "reduction")),
+    "margin_ranking_loss": ("margin_ranking_loss", ("input1", "input2", "target", "margin",
+                                                    "reduction")),
+    "cosine_embedding_loss": ("cosine_embedding_loss", ("input1", "input2", "target",
+                                                        "margin", "reduction")),
+    "hinge_embedding_loss": ("hinge_embedding_loss", ("input", "target", "margin",
+                                                      "reduction")),
+    "poisson_nll_loss": ("poisson_nll_loss", ("input", "target", "log_input", "full", "eps",
+                                              "reduction")),
+    "soft_margin_loss": ("soft_margin_loss", ("input", "target", "reduction")),
+    "multi_margin_loss": ("multi_margin_loss", ("input", "target", "p", "margin", "weight",
+                                                "reduction")),
+    "multilabel_margin_loss": ("multilabel_margin_loss", ("input", "target", "reduction")),
+    "ctc_loss": ("ctc_loss", ("log_probs", "targets", "input_lengths", "target_lengths",
+                              "blank", "reduction", "zero_infinity")),
+}
+
+
+def _loss_more(name, entry):
+    fname, params = entry
+
+    def op(*args, **kwargs):
+        values = dict(zip(params, args), **kwargs)
+        if "reduction" in values:
+            values["reduction"] = _REDUCTIONS[values["reduction"]]
+        return getattr(_F(), fname)(**values)
+    op.__name__ = name
+    return op
+
 
 
 def lookup(namespace, name):
@@ -800,8 +843,13 @@ def lookup(namespace, name):
         return _method(name)
     if name in _FUNCTION_SET and hasattr(_ember(), name):
         return _function(name)
-    if name.startswith("linalg_") and callable(getattr(_ember().linalg, name[7:], None)):
-        return _linalg(name[7:])   # aten::linalg_<name>: torch.linalg.<name>, same order
+    for prefix, space in (("linalg_", "linalg"), ("fft_", "fft"), ("special_", "special")):
+        # aten::linalg_<name>, fft_<name>, special_<name>: torch.<space>.<name>, same order
+        if name.startswith(prefix) and \
+                callable(getattr(getattr(_ember(), space), name[len(prefix):], None)):
+            return _namespaced(space, name[len(prefix):])
+    if name in _LOSSES_MORE:
+        return _loss_more(name, _LOSSES_MORE[name])
     if name.endswith("_") and name[:-1] in _FUNCTION_SET | _OPERATOR_OPS.keys():
         return _method(name)   # the in-place spelling of a table op (relu_ -> Tensor.relu_)
     raise NotImplementedError(f"TorchScript op torch.{name} (aten::{name}) is not supported "
