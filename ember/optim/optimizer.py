@@ -207,10 +207,41 @@ class Optimizer:
         if rec is None:
             return self._hooked_step(update, closure, closure_to_update)
         event = rec.begin(f"Optimizer.step#{type(self).__name__}.step", "user_annotation")
+        switched = self._op_by_op_groups()
         try:
             return self._hooked_step(update, closure, closure_to_update)
         finally:
+            for group in switched:
+                group["differentiable"] = False
             rec.end(event)
+
+    # the groups whose op-by-op update (the one differentiable=True runs) computes what the
+    # array update computes, bit for bit, by optimizer: SGD without momentum and weight
+    # decay (``p.add_(grad, alpha=-lr)``). The others' op-by-op forms round differently
+    # (Adam's array update is PyTorch's bit for bit, its op-by-op one is not): a profiled
+    # step would change the training, so they keep the array update, and list no op.
+    _OP_BY_OP = {"SGD": lambda group: group["momentum"] == 0 and group["weight_decay"] == 0}
+
+    def _op_by_op_groups(self):
+        """While a profiler records, the groups that update through Tensor ops, which it
+        lists as PyTorch's single-tensor update (``aten::add_`` per parameter): the form
+        differentiable=True runs, here under no_grad (ember's array updates list no op).
+        Not for foreach/fused groups (PyTorch's _foreach_ ops are not listed), complex
+        parameters or sparse gradients. Returns the groups switched, to switch back."""
+        same = self._OP_BY_OP.get(type(self).__name__)
+        if same is None or type(self).__module__.partition(".")[0] != "ember":
+            return []
+        switched = []
+        for group in self.param_groups:
+            if group.get("differentiable") is not False or group.get("foreach") or \
+                    group.get("fused") or not same(group):
+                continue
+            if any(p.dtype.is_complex or p._grad is not None and p._grad.is_sparse
+                   for p in group["params"]):
+                continue
+            group["differentiable"] = True
+            switched.append(group)
+        return switched
 
     def _hooked_step(self, update, closure, closure_to_update=False):
         """Run hooks around one step; `update()` applies the parameter updates under no_grad.

@@ -1,0 +1,83 @@
+"""A profiled optimizer step lists the ops of PyTorch's single-tensor update (the one
+PyTorch runs on CPU by default: ``aten::add_`` per parameter for SGD) where ember's op-by-op
+update computes what its array update does bit for bit (SGD without momentum and weight
+decay); elsewhere the step lists only its ``Optimizer.step#`` block (not built: PyTorch
+lists ``add_, lerp_, mul_, addcmul_ ...`` for Adam) and its values are never changed by
+the profile."""
+import numpy as np
+import pytest
+
+import ember
+import ember.profiler
+
+torch = pytest.importorskip("torch")
+
+CASES = {
+    "SGD": ("SGD", dict(lr=0.1)),
+    "SGD maximize": ("SGD", dict(lr=0.1, maximize=True)),
+    "SGD momentum": ("SGD", dict(lr=0.1, momentum=0.9)),
+    "SGD weight decay": ("SGD", dict(lr=0.1, weight_decay=0.01)),
+    "Adam": ("Adam", dict(lr=0.01)),
+    "AdamW": ("AdamW", dict(lr=0.01)),
+    "RMSprop": ("RMSprop", dict(lr=0.01)),
+}
+LISTED = ("SGD", "SGD maximize")
+# (state set-up and copies: not update steps)
+_SKIP = ("aten::zero_", "aten::detach_", "aten::copy_", "aten::fill_", "aten::unsqueeze_")
+
+
+def _train(lib, cls, kw, profiled_step):
+    w = lib.nn.Parameter(lib.from_numpy(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)))
+    b = lib.nn.Parameter(lib.from_numpy(np.array([0.5, -0.5], dtype=np.float32)))
+    opt = getattr(lib.optim, cls)([w, b], **kw)
+    x = lib.from_numpy(np.arange(12, dtype=np.float32).reshape(4, 3) / 10)
+    names = []
+    for step in range(4):
+        opt.zero_grad()
+        ((x @ w.t() + b) ** 2).mean().backward()
+        if step == profiled_step:
+            with lib.profiler.profile() as prof:
+                opt.step()
+            names = [e.name for e in prof.events()]
+        else:
+            opt.step()
+    updates = [n for n in names if n.startswith("aten::") and n.endswith("_") and
+               n not in _SKIP]
+    return np.concatenate([w.detach().numpy().ravel(), b.detach().numpy().ravel()]), \
+        updates, names
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_profiled_step_lists_the_update_and_changes_no_value(case):
+    cls, kw = CASES[case]
+    plain, _, _ = _train(ember, cls, kw, None)
+    profiled, ours, names = _train(ember, cls, kw, 2)
+    np.testing.assert_array_equal(profiled, plain)   # bit for bit
+    expected, theirs, _ = _train(torch, cls, kw, 2)
+    np.testing.assert_allclose(profiled, expected, rtol=1e-5, atol=1e-6)
+    assert names[0] == f"Optimizer.step#{cls}.step"
+    if case in LISTED:
+        assert ours == theirs == ["aten::add_", "aten::add_"]
+    else:
+        assert names == [f"Optimizer.step#{cls}.step"] and theirs
+
+
+def test_sgd_step_lists_one_add_per_parameter_as_torch():
+    _, ours, names = _train(ember, "SGD", dict(lr=0.1), 0)
+    _, theirs, torch_names = _train(torch, "SGD", dict(lr=0.1), 0)
+    assert names == torch_names == ["Optimizer.step#SGD.step", "aten::add_", "aten::add_"]
+
+
+@pytest.mark.parametrize("kw", [dict(foreach=True), dict(differentiable=False, fused=None)])
+def test_groups_left_to_the_array_update(kw):
+    """foreach groups keep the array update (PyTorch lists _foreach_add_ ...: not built);
+    the flag is put back after the step."""
+    p = ember.nn.Parameter(ember.ones(3))
+    opt = ember.optim.SGD([p], lr=0.1, **kw)
+    p.grad = ember.ones(3)
+    with ember.profiler.profile() as prof:
+        opt.step()
+    listed = [e.name for e in prof.events()]
+    assert opt.param_groups[0]["differentiable"] is False
+    assert listed == (["Optimizer.step#SGD.step"] if kw.get("foreach") else
+                      ["Optimizer.step#SGD.step", "aten::add_"])
