@@ -8,7 +8,7 @@ from ..._backend import like
 from ... import _dtype
 from ..._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ...autograd import grad_mode
-from ..._ops.activation import softmax
+from ..._ops.activation import softmax, piecewise
 from ..._ops.pointwise import where
 from ..._ops import silu_softplus as _silu_softplus
 from ..._ops._util import dtype_name
@@ -123,14 +123,18 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     # min_val if x <= min_val, max_val if x >= max_val, else x (NaN stays NaN); the
-    # gradient passes only strictly inside (as PyTorch's: not at the bounds, not at NaN),
-    # and backward reads no input, so inplace is safe
+    # gradient passes strictly inside the bounds (and, for a floating input, at NaN, as
+    # PyTorch's hardtanh_backward)
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         if input.dtype is _dtype.bool:
             raise RuntimeError("Bool inputs not supported for hardtanh")
         if not input.dtype.is_signed and (min_val < 0 or max_val < 0):
             raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
         min_val, max_val = int(min_val), int(max_val)   # an integer input stays integer
+    elif input.dtype.is_floating_point:
+        # its own node (HardtanhBackward0), whose backward is PyTorch's hardtanh_backward
+        return _inplace_result(input, piecewise(input, "hardtanh", (min_val, max_val), inplace),
+                               inplace)
     inside = (input > min_val) & (input < max_val)
     outside = input.detach().clamp(min_val, max_val)   # the bounds, and NaN
     return _inplace_result(input, where(inside, input, outside), inplace)
@@ -156,10 +160,10 @@ def _floating_only(input, kernel):
 
 
 def hardshrink(input, lambd=0.5):
-    """0 where -lambd <= x <= lambd, else x; NaN stays NaN, with gradient 0 (as PyTorch's)."""
+    """0 where -lambd <= x <= lambd, else x (NaN stays NaN and passes the gradient, as
+    PyTorch's), by its own node (HardshrinkBackward0)."""
     _floating_only(input, "hardshrink_cpu")
-    kept = where(input.isnan(), input.detach(), input)
-    return where((input >= -lambd) & (input <= lambd), 0.0, kept)
+    return piecewise(input, "hardshrink", (lambd,))
 
 
 def softshrink(input, lambd=0.5):
@@ -168,10 +172,9 @@ def softshrink(input, lambd=0.5):
         top = _dtype.finfo(input.dtype).max if input.is_floating_point() else math.inf
         raise RuntimeError(f"lambda must be in range [0, {top:g}] for input dtype "
                            f"{dtype_name(input.dtype)}, but found {lambd:g}")
-    # x - lambd above lambd, x + lambd below -lambd, else 0; NaN stays NaN (with gradient
-    # 0, as PyTorch's)
-    middle = where(input.isnan(), input.detach(), 0.0)
-    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, middle))
+    # x - lambd above lambd, x + lambd below -lambd, else x * 0; NaN stays NaN and passes
+    # the gradient, as PyTorch's; its own node (SoftshrinkBackward0)
+    return piecewise(input, "softshrink", (lambd,))
 
 
 def tanhshrink(input):
@@ -189,6 +192,10 @@ def threshold(input, threshold, value, inplace=False):
         raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         value = int(value)
+    elif input.dtype.is_floating_point:
+        # its own node (ThresholdBackward0; in place ThresholdBackward1, reading the output)
+        return _inplace_result(input, piecewise(input, "threshold", (threshold, value), inplace),
+                               inplace)
     return _inplace_result(input, where(input <= threshold, value, input), inplace)
 
 
