@@ -613,3 +613,104 @@ def test_positional_encoding_and_causal_mask_of_a_dynamic_length():
         got = _run(data, x)
         for g, w in zip(got, m(ember.tensor(x))):
             np.testing.assert_allclose(g, _np(w), rtol=RTOL, atol=ATOL)
+
+
+# ---- a sweep of single ops on one input: each exports and matches, dtype and shape ---
+_X = np.random.default_rng(5).standard_normal((2, 3, 4)).astype(np.float32)
+_I = np.random.default_rng(5).integers(-5, 5, (2, 3, 4)).astype(np.int64)
+X, I = _X, _I
+SWEEP = {
+    "neg_int": (lambda x: -x, I),
+    "abs_int": (lambda x: x.abs(), I),
+    "add_int_float": (lambda x: x + 1.5, I),
+    "mul_bool": (lambda x: (x > 0) * 2, X),
+    "div_int": (lambda x: x / 2, I),
+    "true_div_tt": (lambda x: x / (x.abs() + 1), I),
+    "sum_int": (lambda x: x.sum(1), I),
+    "mean_all": (lambda x: x.mean(), X),
+    "sum_dtype": (lambda x: x.sum(-1, dtype=ember.float64), X),
+    "softmax_dim0": (lambda x: F.softmax(x, 0), X),
+    "logsumexp": (lambda x: ember.logsumexp(x, 1), X),
+    "squeeze_all": (lambda x: x[:, :1].squeeze(), X),
+    "unsqueeze_neg": (lambda x: x.unsqueeze(-1), X),
+    "flatten_0_1": (lambda x: x.flatten(0, 1), X),
+    "flatten_1_2": (lambda x: x.flatten(1, 2), X),
+    "flatten_all": (lambda x: ember.flatten(x), X),
+    "view_neg": (lambda x: x.view(-1, 4), X),
+    "reshape_tuple": (lambda x: x.reshape((3, 8)), X),
+    "permute_neg": (lambda x: x.permute(2, -3, 1), X),
+    "transpose_neg": (lambda x: x.transpose(-1, -2), X),
+    "mT": (lambda x: x.mT, X),
+    "T2d": (lambda x: x[0].T, X),
+    "split_int": (lambda x: x.split(2, dim=-1), X),
+    "chunk3": (lambda x: x.chunk(3, 1), X),
+    "unbind": (lambda x: x.unbind(1), X),
+    "index_neg": (lambda x: x[-1, ::-1 if False else 1, -2:], X),
+    "index_ellipsis": (lambda x: x[..., 1], X),
+    "index_step": (lambda x: x[:, ::2, 1::2], X),
+    "narrow": (lambda x: x.narrow(2, 1, 2), X),
+    "expand_as": (lambda x: x[:, :1].expand_as(x), X),
+    "where_scalar": (lambda x: ember.where(x > 0, x, 0.0), X),
+    "clamp_tensor": (lambda x: x.clamp(min=-0.5), X),
+    "sigmoid_int": (lambda x: x.sigmoid(), I),
+    "pow_int": (lambda x: x ** 2, I),
+    "rpow": (lambda x: 2 ** x, X),
+    "sqrt_neg": (lambda x: x.abs().sqrt(), X),
+    "exp2": (lambda x: ember.exp2(x), X),
+    "log_softmax_neg": (lambda x: x.log_softmax(-2), X),
+    "amax_multi": (lambda x: x.amax((0, 2)), X),
+    "argmax_flat": (lambda x: x.argmax(), X),
+    "max_dim_kd": (lambda x: x.max(1, keepdim=True), X),
+    "any_all": (lambda x: (x > 0).any(1), X),
+    "prod": (lambda x: x.prod(1), X),
+    "std_unbiased0": (lambda x: x.std(1, unbiased=False), X),
+    "cat_mixed": (lambda x: ember.cat([x, x.long().float()], 0), X),
+    "stack_neg": (lambda x: ember.stack([x, x], -1), X),
+    "matmul_1d": (lambda x: x @ x[0, 0], X),
+    "einsum": (lambda x: ember.einsum("bij,bkj->bik", x, x), X),
+    "baddbmm": (lambda x: ember.baddbmm(x[:, :, :3], x, x.transpose(1, 2)), X),
+    "masked_fill_t": (lambda x: x.masked_fill(x > 0, float("-inf")).softmax(-1), X),
+    "type_as": (lambda x: x.type_as(ember.zeros(1, dtype=ember.float64)), X),
+    "to_int": (lambda x: x.to(ember.int32), X),
+    "sign": (lambda x: x.sign(), X),
+    "round": (lambda x: x.round(), X),
+    "trunc": (lambda x: x.trunc(), X),
+    "logical_and": (lambda x: ((x > 0) & (x < 1)), X),
+    "bitwise_or_bool": (lambda x: (x > 0) | (x < -1), X),
+    "ne": (lambda x: x != 0, X),
+    "isnan": (lambda x: ember.isnan(x), X),
+    "flip": (lambda x: x.flip(1), X),
+    "topk": (lambda x: x.topk(2, -1), X),
+    "sort": (lambda x: x.sort(-1), X),
+    "gather": (lambda x: x.gather(2, ember.zeros(2, 3, 1, dtype=ember.long)), X),
+    "mean_neg_dims_kd": (lambda x: x.mean((-1, -2), keepdim=True), X),
+    "log1p": (lambda x: x.abs().log1p(), X),
+    "tanh_gelu_mix": (lambda x: F.gelu(x.tanh()), X),
+    "mish": (lambda x: F.mish(x), X),
+    "selu": (lambda x: F.selu(x), X),
+    "prelu": (lambda x: F.prelu(x, ember.tensor([0.25])), X),
+    "glu": (lambda x: F.glu(x, -1), X),
+    "logsigmoid": (lambda x: F.logsigmoid(x), X),
+    "softmin": (lambda x: F.softmin(x, -1), X),
+    "group_norm": (lambda x: F.group_norm(x, 3), X),
+    "instance_norm": (lambda x: F.instance_norm(x), X),
+    "cosine_sim": (lambda x: F.cosine_similarity(x, x + 1, dim=-1), X),
+    "one_hot": (lambda x: F.one_hot(x.abs(), 6), I),
+    "linear_1d": (lambda x: F.linear(x[0, 0], ember.ones(2, 4)), X),
+    "avg_pool1d": (lambda x: F.avg_pool1d(x, 2), X),
+    "max_pool1d": (lambda x: F.max_pool1d(x, 2), X),
+    "conv1d_pad_same": (lambda x: F.conv1d(x, ember.ones(2, 3, 3), padding="same"), X),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SWEEP))
+def test_sweep(name):
+    fn, a = SWEEP[name]
+    m = _Fn(lambda s, x: fn(x)).eval()
+    want = m(ember.tensor(a))
+    want = want if isinstance(want, (tuple, list)) else (want,)
+    got = _run(_export(m, (ember.tensor(a),)), a)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.shape == tuple(w.shape) and g.dtype == _np(w).dtype, name
+        np.testing.assert_allclose(g, _np(w), rtol=RTOL, atol=ATOL, equal_nan=True)

@@ -17,6 +17,25 @@ def _linear(g, input, weight, bias=None):
     return out if bias is None else g.op("Add", out, bias)
 
 
+@_op("einsum")
+def _einsum(g, equation, *operands):
+    operands = operands[0] if len(operands) == 1 and isinstance(operands[0], (list, tuple)) \
+        else operands
+    return g.op("Einsum", *operands, equation=equation.replace(" ", ""))
+
+
+@_op("baddbmm", "addbmm_")
+def _baddbmm(g, input, batch1, batch2, *, beta=1, alpha=1):
+    dt = input.dtype
+    prod = g.op("MatMul", batch1, batch2)
+    if alpha != 1:
+        prod = g.op("Mul", prod, g.const(np.array(alpha, dt)))
+    if beta == 0:
+        return prod
+    base = input if beta == 1 else g.op("Mul", input, g.const(np.array(beta, dt)))
+    return g.op("Add", base, prod)
+
+
 @_op("matmul", "mm", "bmm")
 def _matmul(g, input, other):
     return g.op("MatMul", input, other)
@@ -99,6 +118,19 @@ def _layer_norm(g, input, normalized_shape, weight=None, bias=None, eps=1e-5):
 def _pool_pads(padding, n):
     p = list(_tuple(padding, n))
     return p + p
+
+
+@_op("avg_pool1d", "avg_pool2d", "avg_pool3d")
+def _avg_pool_fn(g, input, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+    if divisor_override is not None:
+        return _unsupported("avg_pool2d (divisor_override)")
+    n = input.rank - 2
+    k = _tuple(kernel_size, n)
+    s = k if stride is None or stride == [] or stride == () else _tuple(stride, n)
+    return g.op("AveragePool", input, kernel_shape=list(k), strides=list(s),
+                pads=_pool_pads(padding, n), ceil_mode=int(bool(ceil_mode)),
+                count_include_pad=int(bool(count_include_pad)))
 
 
 @_op("max_pool1d", "max_pool2d", "max_pool3d")
@@ -314,3 +346,46 @@ def _adaptive_max_pool(g, input, output_size, return_indices=False):
     if return_indices or any(s != 1 for s in _tuple(output_size, input.rank - 2)):
         return _unsupported("adaptive_max_pool2d (output size other than 1, or indices)")
     return g.op("GlobalMaxPool", input)
+
+
+@_op("instance_norm")
+def _instance_norm(g, input, running_mean=None, running_var=None, weight=None, bias=None,
+                   use_input_stats=True, momentum=0.1, eps=1e-5):
+    if not use_input_stats:
+        return _unsupported("instance_norm (running statistics)")
+    c = input.shape[1]
+    weight = weight if weight is not None else g.const(np.ones(c, input.dtype))
+    bias = bias if bias is not None else g.const(np.zeros(c, input.dtype))
+    return g.op("InstanceNormalization", input, weight, bias, epsilon=float(eps))
+
+
+@_op("group_norm")
+def _group_norm(g, input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalized over (C/G, *spatial) per group: reshape to (N, G, -1), normalize the last
+    axis, reshape back, then the per-channel affine map."""
+    dt = input.dtype
+    grouped = g.op("Reshape", input, g.int_list([g.dim(input, 0), int(num_groups), -1]))
+    mean = _reduce(g, "ReduceMean", grouped, [2], True)
+    centred = g.op("Sub", grouped, mean)
+    var = _reduce(g, "ReduceMean", g.op("Mul", centred, centred), [2], True)
+    normed = g.op("Div", centred, g.op("Sqrt", g.op("Add", var, g.const(np.array(eps, dt)))))
+    out = g.op("Reshape", normed, g.shape_of(input))
+    channel = g.const(np.array([-1] + [1] * (input.rank - 2), np.int64))
+    if weight is not None:
+        out = g.op("Mul", out, g.op("Reshape", weight, channel))
+    if bias is not None:
+        out = g.op("Add", out, g.op("Reshape", bias, channel))
+    return out
+
+
+@_op("cosine_similarity")
+def _cosine_similarity(g, x1, x2, dim=1, eps=1e-8):
+    """sum(x1 x2) / (max(|x1|, eps) max(|x2|, eps)) along dim, as PyTorch's."""
+    dt = g.out_dtype
+    x1, x2 = g.cast(x1, dt), g.cast(x2, dt)
+    d = dim + max(x1.rank, x2.rank) if dim < 0 else dim
+    floor = g.const(np.array(eps, dt))
+    n1 = g.op("Max", _reduce(g, "ReduceL2", x1, [d], False), floor)
+    n2 = g.op("Max", _reduce(g, "ReduceL2", x2, [d], False), floor)
+    dot = _reduce(g, "ReduceSum", g.op("Mul", x1, x2), [d], False)
+    return g.op("Div", dot, g.op("Mul", n1, n2))

@@ -92,7 +92,10 @@ for _name, _onnx in {"eq": "Equal", "gt": "Greater", "lt": "Less", "ge": "Greate
 
 def _unary(onnx_op, **attrs):
     def translate(g, input, *args, **kwargs):
-        return g.op(onnx_op, input, **attrs)
+        out = g.out_dtype
+        if out is not None and out != input.dtype and out != np.bool_:
+            input = g.cast(input, out)    # sigmoid of an int tensor is float32, as PyTorch
+        return g.op(onnx_op, input, dtype=out if out == np.bool_ else None, **attrs)
     return translate
 
 
@@ -100,7 +103,9 @@ for _name, _onnx in {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "exp"
                      "log": "Log", "sqrt": "Sqrt", "abs": "Abs", "neg": "Neg", "erf": "Erf",
                      "sin": "Sin", "cos": "Cos", "floor": "Floor", "ceil": "Ceil",
                      "reciprocal": "Reciprocal", "sign": "Sign", "softsign": "Softsign",
-                     "logical_not": "Not"}.items():
+                     "logical_not": "Not", "round": "Round", "isnan": "IsNaN",
+                     "tan": "Tan", "asin": "Asin", "acos": "Acos", "atan": "Atan",
+                     "sinh": "Sinh", "cosh": "Cosh"}.items():
     TRANSLATIONS[_name] = _unary(_onnx)
 
 
@@ -185,7 +190,8 @@ def _where(g, condition, input=None, other=None):
 
 @_op("masked_fill")
 def _masked_fill(g, input, mask, value):
-    return g.op("Where", g.cast(mask, np.bool_), _operand(g, value, input.dtype), input)
+    return g.op("Where", g.cast(mask, np.bool_), _operand(g, value, input.dtype), input,
+                dtype=input.dtype)
 
 
 # ---- identities and casts ----------------------------------------------------------
@@ -220,3 +226,111 @@ def _clamp_min(g, input, min):
 @_op("clamp_max")
 def _clamp_max(g, input, max):
     return _clamp(g, input, None, max)
+
+
+def _negated(fn):
+    def translate(g, *args, **kwargs):
+        return g.op("Not", fn(g, *args, **kwargs), dtype=np.bool_)
+    return translate
+
+
+TRANSLATIONS["ne"] = _negated(_compare("Equal"))
+
+
+def _logical(onnx_op):
+    def translate(g, input, other):
+        return g.op(onnx_op, _operand(g, input, np.bool_), _operand(g, other, np.bool_),
+                    dtype=np.bool_)
+    return translate
+
+
+for _name, _onnx in {"logical_and": "And", "logical_or": "Or", "logical_xor": "Xor"}.items():
+    TRANSLATIONS[_name] = _logical(_onnx)
+
+
+def _bitwise(onnx_op, bool_op):
+    def translate(g, input, other):
+        dt = g.out_dtype
+        op = bool_op if dt == np.bool_ else onnx_op
+        return g.op(op, _operand(g, input, dt), _operand(g, other, dt), dtype=dt)
+    return translate
+
+
+for _name, (_int_op, _bool_op) in {"and": ("BitwiseAnd", "And"), "or": ("BitwiseOr", "Or"),
+                                   "xor": ("BitwiseXor", "Xor"),
+                                   "bitwise_and": ("BitwiseAnd", "And"),
+                                   "bitwise_or": ("BitwiseOr", "Or"),
+                                   "bitwise_xor": ("BitwiseXor", "Xor")}.items():
+    TRANSLATIONS[_name] = _bitwise(_int_op, _bool_op)
+
+
+@_op("trunc", "fix")
+def _trunc(g, input):
+    return g.op("Mul", g.op("Sign", input), g.op("Floor", g.op("Abs", input)))
+
+
+@_op("log1p")
+def _log1p(g, input):
+    x = g.cast(input, g.out_dtype)
+    return g.op("Log", g.op("Add", x, g.const(np.array(1, x.dtype))))
+
+
+@_op("expm1")
+def _expm1(g, input):
+    x = g.cast(input, g.out_dtype)
+    return g.op("Sub", g.op("Exp", x), g.const(np.array(1, x.dtype)))
+
+
+@_op("exp2")
+def _exp2(g, input):
+    x = g.cast(input, g.out_dtype)
+    return g.op("Pow", g.const(np.array(2, x.dtype)), x)
+
+
+@_op("mish")
+def _mish(g, input, inplace=False):
+    return g.op("Mul", input, g.op("Tanh", g.op("Softplus", input)))
+
+
+@_op("selu")
+def _selu(g, input, inplace=False):
+    # PyTorch's constants (float32 nearest of the SELU paper's)
+    return g.op("Selu", input, alpha=1.6732632423543772, gamma=1.0507009873554805)
+
+
+@_op("celu")
+def _celu(g, input, alpha=1.0, inplace=False):
+    return g.op("Celu", input, alpha=float(alpha))
+
+
+@_op("logsigmoid")
+def _logsigmoid(g, input):
+    return g.op("Neg", g.op("Softplus", g.op("Neg", input)))
+
+
+@_op("prelu")
+def _prelu(g, input, weight):
+    slope = weight
+    if weight.shape and weight.shape[0] > 1 and input.rank > 2:   # per channel (dim 1)
+        slope = g.op("Reshape", weight, g.const(np.array([-1] + [1] * (input.rank - 2),
+                                                         np.int64)))
+    return g.op("PRelu", input, slope)
+
+
+@_op("glu")
+def _glu(g, input, dim=-1):
+    d = dim + input.rank if dim < 0 else dim
+    half = input.shape[d] // 2
+    a, b = g.op("Split", input, g.const(np.array([half, half], np.int64)), axis=d, outputs=2)
+    return g.op("Mul", a, g.op("Sigmoid", b))
+
+
+@_op("rpow")
+def _rpow(g, input, other):
+    dt = g.out_dtype
+    return g.op("Pow", _operand(g, other, dt), _operand(g, input, dt))
+
+
+@_op("softmin")
+def _softmin(g, input, dim=None, _stacklevel=3, dtype=None):
+    return g.op("Softmax", g.op("Neg", g.cast(input, g.out_dtype)), axis=int(dim))

@@ -114,3 +114,45 @@ def _max_min(reduce_op, arg_op, pairwise_op):
 
 TRANSLATIONS["max"] = _max_min("ReduceMax", "ArgMax", "Max")
 TRANSLATIONS["min"] = _max_min("ReduceMin", "ArgMin", "Min")
+
+
+@_op("prod")
+def _prod(g, input, dim=None, keepdim=False, *, dtype=None):
+    return _reduction("ReduceProd")(g, input, dim, keepdim)
+
+
+@_op("logsumexp")
+def _logsumexp(g, input, dim, keepdim=False):
+    return _reduce(g, "ReduceLogSumExp", g.cast(input, g.out_dtype), _dims(input, dim), keepdim)
+
+
+def _any_all(reduce_op):
+    def translate(g, input, dim=None, keepdim=False):
+        x = g.cast(g.cast(input, np.bool_), np.int64)
+        return g.cast(_reduce(g, reduce_op, x, _dims(input, dim), keepdim), np.bool_)
+    return translate
+
+
+TRANSLATIONS["any"] = _any_all("ReduceMax")
+TRANSLATIONS["all"] = _any_all("ReduceMin")
+
+
+def _topk_values(g, input, k, dim, largest, sort=True):
+    d = _axis(dim, input.rank)
+    return g.op("TopK", input, g.const(np.array([k], np.int64)), axis=d, largest=int(largest),
+                sorted=int(sort), outputs=2)
+
+
+@_op("topk")
+def _topk(g, input, k, dim=-1, largest=True, sorted=True):
+    values, indices = _topk_values(g, input, int(k), dim, largest, sorted)
+    indices.dtype = np.dtype(np.int64)
+    return [values, indices]
+
+
+@_op("sort")
+def _sort(g, input, dim=-1, descending=False, stable=None):
+    d = _axis(dim, input.rank)
+    values, indices = _topk_values(g, input, input.shape[d], d, descending)
+    indices.dtype = np.dtype(np.int64)
+    return [values, indices]

@@ -348,3 +348,45 @@ def _repeat(g, input, *sizes, **kwargs):
         x = g.op("Reshape", x, g.int_list([1] * (len(sizes) - input.rank)
                                          + [g.dim(input, i) for i in range(input.rank)]))
     return g.op("Tile", x, g.int_list(sizes))
+
+
+@_op("tensor_property")
+def _tensor_property(g, input, name):
+    """x.T / x.mT read in the program (other properties: no translation)."""
+    if name in ("T", "mT") and input.rank >= 2:
+        perm = list(range(input.rank))
+        if name == "T":
+            perm = perm[::-1]
+        else:
+            perm[-1], perm[-2] = perm[-2], perm[-1]
+        return g.op("Transpose", input, perm=perm)
+    if name in ("T", "mT", "data"):
+        return input
+    return _unsupported(f"Tensor.{name}")
+
+
+@_op("expand_as")
+def _expand_as(g, input, other):
+    return g.op("Expand", input, g.shape_of(other))
+
+
+@_op("flip")
+def _flip(g, input, dims):
+    axes = [_axis(d, input.rank) for d in _tuple(dims, 1)]
+    big = np.iinfo(np.int64).max
+    c = lambda v: g.const(np.array(v, np.int64))   # noqa: E731
+    return g.op("Slice", input, c([-1] * len(axes)), c([-big] * len(axes)), c(axes),
+                c([-1] * len(axes)))
+
+
+@_op("gather")
+def _gather(g, input, dim, index, *, sparse_grad=False):
+    return g.op("GatherElements", input, g.cast(index, np.int64), axis=_axis(dim, input.rank))
+
+
+@_op("one_hot")
+def _one_hot(g, tensor, num_classes=-1):
+    if num_classes == -1:
+        return _unsupported("one_hot (num_classes=-1: the depth is a value of the input)")
+    return g.op("OneHot", tensor, g.const(np.array(num_classes, np.int64)),
+                g.const(np.array([0, 1], np.int64)), axis=-1, dtype=np.int64)
