@@ -311,3 +311,48 @@ def test_adaptive_pool_keeping_a_size(make, shape):
 def test_conv_string_padding_with_a_padding_mode(make, shape):
     ember.manual_seed(0)
     check(make(), randn(*shape), rtol=1e-5, atol=1e-5)
+
+
+class Renormed(nn.Module):
+    """Embedding and F.embedding with max_norm: the looked-up rows are renormed in place."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 4, max_norm=1.0)
+        self.table = nn.Parameter(ember.randn(10, 4) * 3)
+
+    def forward(self, x):
+        return self.emb(x).sum(1) + F.embedding(x, self.table, max_norm=0.5, norm_type=1.0).sum(1)
+
+
+F = ember.nn.functional
+
+
+def test_embedding_max_norm_renorms_in_torch_as_in_ember():
+    x = ember.tensor([[1, 2, 3], [3, 4, 5]])
+    results = []
+    for where in ("ember", "torch", "ember.jit.load"):
+        ember.manual_seed(0)
+        model = Renormed()
+        model.emb.weight.data.mul_(3)
+        theirs, back = save_and_load(model)
+        runner = {"ember": model, "torch": theirs, "ember.jit.load": back}[where]
+        arg = to_torch(x) if where == "torch" else x
+        out = runner(arg).detach().numpy()
+        weights = [runner.emb.weight.detach().numpy().copy(),
+                   runner.table.detach().numpy().copy()]
+        results.append((out, weights))
+    (ours, our_w), *others = results
+    assert np.allclose(np.linalg.norm(our_w[0][1:6], axis=1), 1.0, atol=1e-5)   # renormed
+    for out, weights in others:
+        np.testing.assert_allclose(out, ours, rtol=1e-5, atol=1e-6)
+        for w, o in zip(weights, our_w):
+            np.testing.assert_allclose(w, o, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make,shape", [(lambda: nn.Softmax(), (2, 3)),
+                                        (lambda: nn.LogSoftmax(), (2, 3, 4)),
+                                        (lambda: nn.Softmin(), (3,)),
+                                        (lambda: nn.Softmax(), (2, 3, 4, 5))])
+def test_softmax_without_dim_takes_pytorchs_implicit_dim(make, shape):
+    check(make(), randn(*shape))

@@ -265,7 +265,6 @@ def test_integer_division_is_true_division_in_torch():
 
 
 @pytest.mark.parametrize("fn,match", [
-    (lambda x: F.embedding(E.tensor([0, 1]), x[0], max_norm=1.0), "F.embedding with max_norm"),
     (lambda x: F.mse_loss(x, x, size_average=True), "size_average"),
     (lambda x: x.norm(p="nuc"), "norm with p='nuc'"),
     (lambda x: F.interpolate(x, scale_factor=2, mode="area", size=3), "exactly one of"),

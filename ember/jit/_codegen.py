@@ -168,18 +168,22 @@ def _gelu(m):
 
 
 def _embedding(m):
-    if m.max_norm is not None:
-        raise NotImplementedError("ember.jit.save: Embedding with max_norm")
     pad = -1 if m.padding_idx is None else m.padding_idx
-    return [f"return torch.embedding(self.weight, input, {pad}, "
-            f"{literal(bool(m.scale_grad_by_freq))}, {literal(bool(m.sparse))})"]
+    lines = []
+    if m.max_norm is not None:   # the looked-up rows renormed in place, outside autograd
+        lines.append(f"_0 = torch.embedding_renorm_(torch.detach(self.weight), input, "
+                     f"{literal(float(m.max_norm))}, {literal(float(m.norm_type))})")
+    return lines + [f"return torch.embedding(self.weight, input, {pad}, "
+                    f"{literal(bool(m.scale_grad_by_freq))}, {literal(bool(m.sparse))})"]
+
+
+_IMPLICIT_DIM = "(0 if torch.__contains__([0, 1, 3], torch.dim(input)) else 1)"
 
 
 def _softmax(name):
     def code(m):
-        if m.dim is None:
-            raise NotImplementedError(f"ember.jit.save: {name} without dim")
-        return [f"return torch.{name}(input, {m.dim}, None)"]
+        dim = _IMPLICIT_DIM if m.dim is None else m.dim   # PyTorch's dim for the rank
+        return [f"return torch.{name}(input, {dim}, None)"]
     return code
 
 
@@ -258,9 +262,8 @@ def _adaptive_max_pool(n):
 
 
 def _softmin(m):
-    if m.dim is None:
-        raise NotImplementedError("ember.jit.save: Softmin without dim")
-    return [f"return torch.softmax(torch.neg(input), {m.dim}, None)"]
+    dim = _IMPLICIT_DIM if m.dim is None else m.dim
+    return [f"return torch.softmax(torch.neg(input), {dim}, None)"]
 
 
 _MHA_SIGNATURE = ["query: Tensor", "key: Tensor", "value: Tensor",
@@ -581,7 +584,7 @@ def _same_default(value, default):
 
 
 # F functions whose extra arguments the writer handles itself
-_SPECIAL_FUNCTIONAL = {"embedding": {"max_norm"}}
+_SPECIAL_FUNCTIONAL = {"embedding": {"max_norm", "norm_type"}}
 
 
 class _Source(str):
@@ -863,10 +866,12 @@ class _Writer:
             if values["value"] is not None:
                 values["value"] = float(values["value"])
         if name == "embedding":
-            if values.get("max_norm") is not None:
-                raise NotImplementedError("ember.jit.save: F.embedding with max_norm")
             if values["padding_idx"] is None:
                 values["padding_idx"] = -1
+            if values.get("max_norm") is not None:
+                self.lines.append(self.call("_ = torch.embedding_renorm_", [
+                    _Source(f"torch.detach({self.arg(values['weight'])})"), values["input"],
+                    float(values["max_norm"]), float(values["norm_type"])], {}))
         if name == "layer_norm":
             values["normalized_shape"] = list(values["normalized_shape"])
         if name == "softsign":

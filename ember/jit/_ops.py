@@ -605,7 +605,7 @@ column_stack row_stack atleast_1d atleast_2d atleast_3d empty_strided addr flipu
 msort argwhere sgn positive mvlgamma polygamma igamma igammac cholesky_solve cholesky cov
 corrcoef combinations result_type is_complex feature_alpha_dropout rms_norm conv_tbc
 grid_sampler affine_grid_generator swapdims swapaxes absolute negative clip gcd lcm
-trapezoid fix ravel resolve_conj resolve_neg
+trapezoid fix ravel resolve_conj resolve_neg embedding_renorm_
 addcmul addcdiv logit xlogy hypot heaviside is_grad_enabled kl_div
 binary_cross_entropy_with_logits linspace logspace scalar_tensor randperm normal multinomial
 searchsorted histc bincount count_nonzero diff kron cartesian_prod meshgrid block_diag cummax
@@ -622,7 +622,8 @@ is_autocast_cpu_enabled
 # torch.NAME(tensor, ...) -> tensor.NAME(...): Tensor methods without a torch-level function
 _SAME_METHODS = """
 cpu stride element_size storage_offset is_contiguous exponential_ geometric_ cauchy_
-log_normal_ random_ add_ sub_ mul_ div_ relu_ sigmoid_ tanh_ clamp_ clamp_min_ clamp_max_ fill_ zero_ masked_fill_
+log_normal_ random_ add_ sub_ mul_ div_ relu_ sigmoid_ tanh_ clamp_ clamp_min_ clamp_max_
+fill_ zero_ masked_fill_
 view view_as reshape_as expand_as type_as repeat unfold copy_ index_put_ index_fill_
 scatter_ scatter_add_ uniform_ normal_ exp_ log_ neg_ abs_ sqrt_ pow_ floor_ unsqueeze_
 squeeze_ t_ transpose_ detach_ requires_grad_ item tolist new_zeros new_ones new_full
