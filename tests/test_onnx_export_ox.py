@@ -714,3 +714,23 @@ def test_sweep(name):
     for g, w in zip(got, want):
         assert g.shape == tuple(w.shape) and g.dtype == _np(w).dtype, name
         np.testing.assert_allclose(g, _np(w), rtol=RTOL, atol=ATOL, equal_nan=True)
+
+
+def test_keyword_inputs_both_forms():
+    class M(nn.Module):
+        def forward(self, x, scale=None, bias=None):
+            return x * scale + bias
+
+    m = M()
+    x, s, b = (_rng.standard_normal(sh).astype(np.float32) for sh in ((2, 3), (2, 3), (3,)))
+    args = tuple(ember.tensor(a) for a in (x, s, b))
+    for call in ({"kwargs": {"scale": args[1], "bias": args[2]}, "args": (args[0],)},
+                 {"args": (args[0], {"scale": args[1], "bias": args[2]})}):
+        data = _export(m, call["args"], kwargs=call.get("kwargs"),
+                       input_names=["x", "scale", "bias"], dynamic_axes={"x": {0: "n"},
+                                                                         "scale": {0: "n"}})
+        sess = ort.InferenceSession(data)
+        assert [i.name for i in sess.get_inputs()] == ["x", "scale", "bias"]
+        x5, s5 = np.ones((5, 3), np.float32), np.full((5, 3), 2, np.float32)
+        got, = sess.run(None, {"x": x5, "scale": s5, "bias": b})
+        np.testing.assert_allclose(got, x5 * s5 + b, rtol=RTOL)
