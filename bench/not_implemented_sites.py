@@ -27,6 +27,8 @@ B = {
     ("utils/tensorboard/writer.py", "add_video"): (2, "SummaryWriter.add_video (GIF encoding)"),
     ("jit/_archive.py", "save"): (2, "jit.save of functions / modules outside the codegen tables"),
     ("jit/_codegen.py", "*"): (2, "jit.save: layers/functions/args outside the templates"),
+    ("jit/_codegen_layers.py", "*"): (2, "jit.save: layers/functions/args outside the templates"),
+    ("jit/_codegen_literal.py", "*"): (2, "jit.save: layers/functions/args outside the templates"),
     ("jit/_interp.py", "*"): (3, "running loaded TorchScript: statements/expressions outside the interpreter"),
     ("jit/_ops.py", "*"): (3, "running loaded TorchScript: ops outside the op table"),
     ("jit/_code.py", "*"): (3, "loaded TorchScript: class/constant forms the reader skips"),
