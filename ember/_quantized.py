@@ -158,6 +158,9 @@ class _QuantizedArray:
     size = property(lambda self: self.ints.size)
     itemsize = property(lambda self: self.ints.itemsize)
     nbytes = property(lambda self: self.ints.nbytes)
+    # (a query, as the shape: storage.resize_ looks over every tensor's array for views of
+    # the memory it moves; a quantized tensor's own integers are not one of them)
+    strides = property(lambda self: self.ints.strides)
 
     @property
     def dtype(self):   # the integers' type: callers that cast a tensor's array refuse below
