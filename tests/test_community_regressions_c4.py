@@ -118,3 +118,24 @@ def test_einsum_complex_gradient_conjugates_the_other_operands():
         grads.append((x.grad.resolve_conj().numpy(), w.grad.resolve_conj().numpy()))
     for e, t in zip(*grads):
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.xfail(strict=True, reason="F.linear's backward does not conjugate for complex "
+                   "operands; ember/_ops/layers.py (linear) is another helper's area this "
+                   "session (left to it)")
+def test_linear_complex_gradient_conjugates():
+    """Found beside the einsum case by a sweep of complex gradients over the ops the FNO
+    and complex-valued networks use (nn.Linear(dtype=torch.cfloat)): every other op of
+    the sweep (matmul, bmm, mv, dot, vdot, tensordot, kron, conv1d, addmm, linalg.solve,
+    det, inv, norms, prod, cumprod, pointwise functions) matches PyTorch."""
+    rs = np.random.RandomState(0)
+    x, w, b = [(rs.rand(*s) - 0.5 + 1j * (rs.rand(*s) - 0.5)).astype(np.complex64)
+               for s in ((3, 4), (2, 4), (2,))]
+    grads = []
+    for L in (ember, torch):
+        ts = [L.tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = L.view_as_real(L.nn.functional.linear(*ts))
+        (y * L.arange(float(y.numel())).reshape(y.shape)).sum().backward()
+        grads.append([t.grad.resolve_conj().numpy() for t in ts])
+    for e, t in zip(*grads):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)
