@@ -50,8 +50,10 @@ from ._ops.shape import *  # noqa: F401,F403
 from ._ops.joining import *  # noqa: F401,F403
 from ._ops.rearrange import *  # noqa: F401,F403
 from ._ops.indexing import *  # noqa: F401,F403
+from ._ops.scatter_gather import *  # noqa: F401,F403
 from ._ops.sorting import *  # noqa: F401,F403
 from ._ops.linalg import *  # noqa: F401,F403
+from ._ops.einsum import *  # noqa: F401,F403
 from ._ops.linalg_solvers import *  # noqa: F401,F403
 from ._ops.linalg_more import *  # noqa: F401,F403
 from ._ops.linalg_householder import *  # noqa: F401,F403

@@ -508,12 +508,12 @@ def _rules():
     Filled on first use: the op modules import this one."""
     if not _RULES:
         from . import shape, joining, indexing, reduction, pointwise, conversion, rearrange, \
-            cumulative, complex_ops, linalg, activation
+            cumulative, complex_ops, linalg, einsum, scatter_gather, activation
         _RULES["linear"] = frozenset((
             shape.View, shape.UnsafeView, shape.Permute, shape.Transpose, shape.Expand,
             shape.Squeeze, shape.Unsqueeze, shape.Unbind, shape.Diagonal, shape.Unfold,
             joining.Cat, joining.Stack, joining.Narrow, joining.Split,
-            indexing.Index, indexing.IndexSelect, indexing.Gather,
+            indexing.Index, indexing.IndexSelect, scatter_gather.Gather,
             reduction.Sum, reduction.Mean, pointwise.Add, pointwise.Sub, pointwise.RSub,
             conversion.ToCopy, conversion.Clone, conversion.Copy,
             rearrange.Repeat, rearrange.IndexSelect, rearrange.Flip, rearrange.Roll,
@@ -522,7 +522,7 @@ def _rules():
             complex_ops.ViewAsReal, complex_ops.ViewAsComplex))
         _RULES["multilinear"] = frozenset((pointwise.Mul, linalg.Mm, linalg.Bmm, linalg.Mv,
                                            linalg.Dot, linalg.Vdot, linalg.Matmul,
-                                           linalg.Einsum, linalg.Cross))
+                                           einsum.Einsum, linalg.Cross))
         _RULES["elementwise"] = pointwise.Unary
         _RULES["symmetric"] = frozenset((activation.Gelu, activation.Softmax))
         _RULES["view"] = (shape.View, shape.UnsafeView, shape._viewable)

@@ -1,5 +1,6 @@
 """Matrix products: mm, bmm, mv, dot, matmul, the add-and-multiply family (addmm, addmv,
-addbmm, baddbmm, addr), einsum, tensordot, kron, cross, trace and multi_dot.
+addbmm, baddbmm, addr), tensordot, kron, cross, trace and multi_dot (einsum, with its
+equation parser, is in ``einsum.py``).
 
 The factorizations and solvers (inv, det, svd, ...) live in ``linalg_solvers.py``, the
 triangular, LU and matrix-exponential family in ``linalg_more.py``, Householder products
@@ -11,7 +12,6 @@ low-precision operands are multiplied in float32 and the result cast back (PyTor
 accumulates in float32 as well). float32 stays float32: operands are never promoted.
 """
 import os
-import string
 import sys
 import warnings
 
@@ -30,7 +30,7 @@ from .conversion import commit_inplace, inplace_source
 _ndarray = np.ndarray
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
-           "addmv", "addbmm", "baddbmm", "addr", "einsum", "tensordot", "kron", "cross",
+           "addmv", "addbmm", "baddbmm", "addr", "tensordot", "kron", "cross",
            "trace", "chain_matmul"]
 
 
@@ -427,119 +427,130 @@ def inner(input, other, *, out=None):
 
 # ---------------------------------------------------------------------------- addmm family
 
-class Addmm(Op):
-    """out = beta * input + alpha * (m1 @ m2)  (input broadcast to the result)."""
-    _name = "AddmmBackward0"
+class _AddProduct(Op):
+    """out = beta * input + alpha * product(a, b), the add-and-multiply family (input
+    broadcast to the result). A member gives its `product` (of arrays; float16/bfloat16
+    operands come as float32) and the gradients of the product for a and for b (`grad_a`,
+    `grad_b`); `half`, where PyTorch's half-precision kernel rounds its own way, computes
+    float16/bfloat16 operands itself (None: the general path)."""
     save_inputs = (1, 2)
     save_needed_by = {1: (2,), 2: (1,)}
 
     @staticmethod
-    def forward(ctx, c, m1, m2, beta, alpha):
+    def half(xp, c, a, b, beta, alpha):
+        return None
+
+    @staticmethod
+    def forward(ctx, c, a, b, beta, alpha):
         ctx.beta, ctx.alpha = beta, alpha
-        prod = ctx.xp.matmul(compute_array(m1), compute_array(m2))
-        return finish(_axpby(compute_array(c), prod, beta, alpha), m1.dtype)
+        if a.itemsize == 2 and a.dtype.kind in "fV":   # float16 / bfloat16
+            out = ctx.half(ctx.xp, c, a, b, beta, alpha)
+            if out is not None:
+                return out
+        prod = ctx.product(ctx.xp, compute_array(a), compute_array(b))
+        return finish(_axpby(compute_array(c), prod, beta, alpha), a.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        m1, m2 = ctx.saved_tensors
+        a, b = ctx.saved_tensors
         need = ctx.needs_input_grad
         gc = _scale(grad, ctx.beta) if need[0] else None
-        gm1 = _scale(grad.mm(mH(m2)), ctx.alpha) if need[1] else None
-        gm2 = _scale(mH(m1).mm(grad), ctx.alpha) if need[2] else None
-        return gc, gm1, gm2
+        ga = _scale(ctx.grad_a(grad, b), ctx.alpha) if need[1] else None
+        gb = _scale(ctx.grad_b(grad, a), ctx.alpha) if need[2] else None
+        return gc, ga, gb
 
 
-class Addmv(Op):
+class Addmm(_AddProduct):
+    """out = beta * input + alpha * (m1 @ m2)."""
+    _name = "AddmmBackward0"
+
+    @staticmethod
+    def product(xp, m1, m2):
+        return xp.matmul(m1, m2)
+
+    @staticmethod
+    def grad_a(grad, m2):
+        return grad.mm(mH(m2))
+
+    @staticmethod
+    def grad_b(grad, m1):
+        return mH(m1).mm(grad)
+
+
+class Addmv(_AddProduct):
     """out = beta * input + alpha * (mat @ vec)."""
     _name = "AddmvBackward0"
-    save_inputs = (1, 2)
-    save_needed_by = {1: (2,), 2: (1,)}
 
     @staticmethod
-    def forward(ctx, c, mat, vec, beta, alpha):
-        ctx.beta, ctx.alpha = beta, alpha
-        prod = ctx.xp.matmul(compute_array(mat), compute_array(vec))
-        return finish(_axpby(compute_array(c), prod, beta, alpha), mat.dtype)
+    def product(xp, mat, vec):
+        return xp.matmul(mat, vec)
 
     @staticmethod
-    def backward(ctx, grad):
-        mat, vec = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        gc = _scale(grad, ctx.beta) if need[0] else None
-        gmat = _scale(outer(grad, conj(vec)), ctx.alpha) if need[1] else None
-        gvec = _scale(mH(mat).mv(grad), ctx.alpha) if need[2] else None
-        return gc, gmat, gvec
+    def grad_a(grad, vec):
+        return outer(grad, conj(vec))
+
+    @staticmethod
+    def grad_b(grad, mat):
+        return mH(mat).mv(grad)
 
 
-class Addbmm(Op):
+class Addbmm(_AddProduct):
     """out = beta * input + alpha * sum_b (batch1[b] @ batch2[b])."""
     _name = "AddbmmBackward0"
-    save_inputs = (1, 2)
-    save_needed_by = {1: (2,), 2: (1,)}
 
     @staticmethod
-    def forward(ctx, c, b1, b2, beta, alpha):
-        ctx.beta, ctx.alpha = beta, alpha
-        if b1.itemsize == 2 and b1.dtype.kind in "fV" and b1.shape[0]:   # float16 / bfloat16
-            return _addbmm_half(ctx.xp, c, b1, b2, beta, alpha)
-        prod = ctx.xp.matmul(compute_array(b1), compute_array(b2)).sum(axis=0)
-        return finish(_axpby(compute_array(c), prod, beta, alpha), b1.dtype)
+    def half(xp, c, b1, b2, beta, alpha):
+        return _addbmm_half(xp, c, b1, b2, beta, alpha) if b1.shape[0] else None
 
     @staticmethod
-    def backward(ctx, grad):
-        b1, b2 = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        gc = _scale(grad, ctx.beta) if need[0] else None
-        g = grad.unsqueeze(0)
-        gb1 = _scale(g.matmul(mH(b2)), ctx.alpha) if need[1] else None
-        gb2 = _scale(mH(b1).matmul(g), ctx.alpha) if need[2] else None
-        return gc, gb1, gb2
+    def product(xp, b1, b2):
+        return xp.matmul(b1, b2).sum(axis=0)
+
+    @staticmethod
+    def grad_a(grad, b2):
+        return grad.unsqueeze(0).matmul(mH(b2))
+
+    @staticmethod
+    def grad_b(grad, b1):
+        return mH(b1).matmul(grad.unsqueeze(0))
 
 
-class Baddbmm(Op):
+class Baddbmm(_AddProduct):
     """out = beta * input + alpha * (batch1 @ batch2), batch by batch."""
     _name = "BaddbmmBackward0"
-    save_inputs = (1, 2)
-    save_needed_by = {1: (2,), 2: (1,)}
 
     @staticmethod
-    def forward(ctx, c, b1, b2, beta, alpha):
-        ctx.beta, ctx.alpha = beta, alpha
-        prod = ctx.xp.matmul(compute_array(b1), compute_array(b2))
-        return finish(_axpby(compute_array(c), prod, beta, alpha), b1.dtype)
+    def product(xp, b1, b2):
+        return xp.matmul(b1, b2)
 
     @staticmethod
-    def backward(ctx, grad):
-        b1, b2 = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        gc = _scale(grad, ctx.beta) if need[0] else None
-        gb1 = _scale(grad.bmm(mH(b2)), ctx.alpha) if need[1] else None
-        gb2 = _scale(mH(b1).bmm(grad), ctx.alpha) if need[2] else None
-        return gc, gb1, gb2
+    def grad_a(grad, b2):
+        return grad.bmm(mH(b2))
+
+    @staticmethod
+    def grad_b(grad, b1):
+        return mH(b1).bmm(grad)
 
 
-class Addr(Op):
+class Addr(_AddProduct):
     """out = beta * input + alpha * outer(vec1, vec2)."""
     _name = "AddrBackward0"
-    save_inputs = (1, 2)
-    save_needed_by = {1: (2,), 2: (1,)}
 
     @staticmethod
-    def forward(ctx, c, v1, v2, beta, alpha):
-        ctx.beta, ctx.alpha = beta, alpha
-        if v1.itemsize == 2 and v1.dtype.kind in "fV":   # float16 / bfloat16
-            return _addr_half(ctx.xp, c, v1, v2, beta, alpha)
-        prod = ctx.xp.multiply.outer(compute_array(v1), compute_array(v2))
-        return finish(_axpby(compute_array(c), prod, beta, alpha), v1.dtype)
+    def half(xp, c, v1, v2, beta, alpha):
+        return _addr_half(xp, c, v1, v2, beta, alpha)
 
     @staticmethod
-    def backward(ctx, grad):
-        v1, v2 = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        gc = _scale(grad, ctx.beta) if need[0] else None
-        gv1 = _scale(grad.mv(conj(v2)), ctx.alpha) if need[1] else None
-        gv2 = _scale(mH(grad).mv(conj(v1)), ctx.alpha) if need[2] else None
-        return gc, gv1, gv2
+    def product(xp, v1, v2):
+        return xp.multiply.outer(v1, v2)
+
+    @staticmethod
+    def grad_a(grad, v2):
+        return grad.mv(conj(v2))
+
+    @staticmethod
+    def grad_b(grad, v1):
+        return mH(grad).mv(conj(v1))
 
 
 def _addbmm_half(xp, c, b1, b2, beta, alpha):
@@ -758,232 +769,6 @@ def _inplace(fn, overlap_ok=False):
                               overlap_ok)
     method.__name__ = fn.__name__ + "_"
     return method
-
-
-# ---------------------------------------------------------------------------- einsum
-
-_LETTERS = string.ascii_uppercase + string.ascii_lowercase
-
-
-class Einsum(Op):
-    """out = einsum(equation, *operands) with explicit labels (no ellipsis) of consistent sizes.
-
-    The gradient of operand k is itself an einsum: the output gradient contracted with
-    the other operands onto operand k's labels. A label operand k repeats (a diagonal)
-    gets a fresh label tied to the first by an identity matrix; a label that appears
-    nowhere else (summed out of operand k alone) is supplied by a vector of ones.
-    """
-    _name = "EinsumBackward0"
-
-    @staticmethod
-    def forward(ctx, *arrays_and_params):
-        *arrays, in_labels, out_labels = arrays_and_params
-        ctx.in_labels, ctx.out_labels = in_labels, out_labels
-        ctx.save_inputs = tuple(range(len(arrays)))
-        ctx.sizes = {}
-        for labels, a in zip(in_labels, arrays):
-            ctx.sizes.update(zip(labels, a.shape))
-        dt = arrays[0].dtype
-        equation = ",".join(in_labels) + "->" + out_labels
-        out = ctx.xp.einsum(equation, *[compute_array(a) for a in arrays], optimize=True)
-        return finish(out, dt)
-
-    @staticmethod
-    def backward(ctx, grad):
-        operands = ctx.saved_tensors
-        grads = []
-        for k, labels in enumerate(ctx.in_labels):
-            if not ctx.needs_input_grad[k]:
-                grads.append(None)
-                continue
-            grads.append(_einsum_grad(ctx, k, grad, operands))
-        return tuple(grads)
-
-
-def _einsum_grad(ctx, k, grad, operands):
-    terms = [(ctx.out_labels, grad)]
-    terms += [(lab, t) for j, (lab, t) in enumerate(zip(ctx.in_labels, operands)) if j != k]
-    used = set("".join(ctx.in_labels) + ctx.out_labels)
-    fresh = [c for c in _LETTERS if c not in used]
-    available = set("".join(lab for lab, _ in terms))
-    xp_dt = grad._data.dtype
-    target, seen = [], set()
-    for label in ctx.in_labels[k]:
-        n = ctx.sizes[label]
-        if label in seen:
-            f = fresh.pop()
-            terms.append((label + f, Tensor._make(like(np.eye(n, dtype=xp_dt), grad._data))))
-            target.append(f)
-            continue
-        seen.add(label)
-        target.append(label)
-        if label not in available:
-            terms.append((label, Tensor._make(like(np.ones(n, dtype=xp_dt), grad._data))))
-    equation = ",".join(lab for lab, _ in terms) + "->" + "".join(target)
-    return einsum(equation, *[t for _, t in terms])
-
-
-def _parse_einsum(equation, operands):
-    """Labels per operand and of the output, with each ellipsis replaced by fresh labels
-    (right-aligned, shared by all operands), as two lists of strings."""
-    eq = equation.replace(" ", "")
-    lhs, arrow, rhs = eq.partition("->")
-    terms = lhs.split(",")
-    if len(terms) > len(operands):
-        raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
-    if len(terms) < len(operands):
-        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
-    for c in eq:
-        if c not in _LETTERS and c not in ",.->":
-            raise RuntimeError(f"einsum(): invalid subscript given at index {eq.index(c)} in the "
-                               f"equation string, subscripts must be in [a-zA-Z]")
-    used = set(c for c in eq if c in _LETTERS)
-    spare = [c for c in reversed(_LETTERS) if c not in used]
-    ell_dims = 0
-    for term, op in zip(terms, operands):
-        if "..." in term:
-            ell_dims = max(ell_dims, op.dim() - (len(term) - 3))
-    ell = "".join(spare[:ell_dims][::-1])
-    in_labels = []
-    for i, (term, op) in enumerate(zip(terms, operands)):
-        if "..." in term:
-            n = op.dim() - (len(term) - 3)
-            if n < 0 or term.count("...") > 1 or "." in term.replace("...", "", 1):
-                raise RuntimeError(f"einsum(): the number of subscripts in the equation "
-                                   f"({len(term) - 3}) is more than the number of dimensions "
-                                   f"({op.dim()}) for operand {i}")
-            term = term.replace("...", ell[ell_dims - n:])
-        elif "." in term:
-            raise RuntimeError("einsum(): found '.' for operand {i} that is not part of any "
-                               "ellipsis")
-        elif len(term) != op.dim():
-            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(term)}) "
-                               f"does not match the number of dimensions ({op.dim()}) for "
-                               f"operand {i} and no ellipsis was given")
-        in_labels.append(term)
-    if arrow:
-        out = rhs.replace("...", ell)
-        for c in out:
-            if out.count(c) > 1:
-                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in "
-                                   f"the output")
-            if c not in "".join(in_labels):
-                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the "
-                                   f"equation for any input operand")
-    else:
-        counts = {}
-        for c in "".join(t.replace("...", "") for t in terms):
-            counts[c] = counts.get(c, 0) + 1
-        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1))
-    return in_labels, out
-
-
-def einsum(equation, *operands):
-    """Einstein summation: einsum("ij,jk->ik", a, b) is a @ b.
-
-    Labels are letters; '...' stands for broadcast leading dims; without '->' the
-    output holds the labels that appear once, in alphabetical order, after the ellipsis
-    dims. A size-1 dim broadcasts against the same label's size in other operands.
-    The sublist form einsum(op0, [0, 1], op1, [1, 2], [0, 2]) is accepted too.
-    """
-    if not isinstance(equation, str):
-        equation, operands = _sublist_equation((equation,) + operands)
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
-        operands = tuple(operands[0])
-    for i, op in enumerate(operands):
-        if not isinstance(op, Tensor):
-            raise TypeError(f"einsum(): argument 'operands' must be tuple of Tensors, but found "
-                            f"element of type {type(op).__name__} at pos {i}")
-    if not operands:
-        raise RuntimeError("einsum(): must provide at least one operand")
-    if _AUTOCAST[0] and len(operands) > 1:  # PyTorch contracts two or more operands with bmm
-        operands = autocast_args("einsum", *operands)
-    in_labels, out_labels = _parse_einsum(equation, operands)
-    sizes = {}
-    for i, (labels, op) in enumerate(zip(in_labels, operands)):
-        for label, n in zip(labels, op.shape):
-            seen = sizes.get(label)
-            if seen is not None and n != seen and n != 1 and seen != 1:
-                raise RuntimeError(f"einsum(): subscript {label} has size {n} for operand {i} which "
-                                   f"does not broadcast with previously seen size {seen}")
-            if seen is None or seen == 1:
-                sizes[label] = n
-    dt = operands[0].dtype
-    for op in operands[1:]:
-        if op.dtype is not dt:
-            raise RuntimeError(f"expected scalar type {dtype_name(dt)} but found "
-                               f"{dtype_name(op.dtype)}")
-    check_same_device(*operands)
-    promoted = _einsum_early_sum_dtype(in_labels, out_labels, dt)
-    if promoted is not dt:
-        operands = tuple(op.to(promoted) for op in operands)
-    expanded = []
-    for labels, op in zip(in_labels, operands):
-        target = tuple(sizes[c] for c in labels)
-        expanded.append(op.expand(target) if tuple(op.shape) != target else op)
-    return apply(Einsum, tuple(expanded), tuple(t._data for t in expanded), tuple(in_labels),
-                 out_labels)
-
-
-def _einsum_early_sum_dtype(in_labels, out_labels, dt):
-    """The dtype einsum computes in, as PyTorch's integer and bool einsum gives it.
-
-    PyTorch contracts operands left to right. Before each pairwise step it sums out the
-    labels only one side carries (in no later operand, not in the output), and that sum
-    promotes bool and integers to int64, as torch.sum does. A step that contracts labels is a
-    bmm (no bool kernel; both sides must have one dtype); one that contracts none is a
-    broadcast multiply (dtypes promote). So an integer "ij->" is int64, "ij,k->jk" int64, and
-    "ij,j->" (only the first side summed) raises PyTorch's dtype mismatch. Floating and
-    complex dtypes never change."""
-    if dt.is_floating_point or dt.is_complex:
-        return dt
-    out = set(out_labels)
-    if len(in_labels) == 1:
-        return _dtype.int64 if set(in_labels[0]) - out else dt
-    left, left_dt = set(in_labels[0]), dt
-    for i in range(1, len(in_labels)):
-        right, right_dt = set(in_labels[i]), dt
-        later = out.union(*[set(lab) for lab in in_labels[i + 1:]])
-        if left - later - right:
-            left_dt = _dtype.int64
-        if right - later - left:
-            right_dt = _dtype.int64
-        if (left & right) - later:
-            if left_dt is _dtype.bool:
-                raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
-            if left_dt is not right_dt:
-                raise RuntimeError(f"expected scalar type {dtype_name(left_dt)} but found "
-                                   f"{dtype_name(right_dt)}")
-        else:
-            left_dt = _dtype.promote_types(left_dt, right_dt)
-        left = (left | right) & later
-    return left_dt
-
-
-def _sublist_equation(args):
-    """(equation, operands) from the sublist form op0, sub0, op1, sub1, ..., [out]."""
-    args = list(args)
-    operands, terms = [], []
-    while len(args) >= 2 and isinstance(args[0], Tensor):
-        operands.append(args.pop(0))
-        terms.append(_sublist_term(args.pop(0)))
-    eq = ",".join(terms)
-    if args:
-        eq += "->" + _sublist_term(args.pop(0))
-    return eq, tuple(operands)
-
-
-def _sublist_term(sub):
-    out = []
-    for s in sub:
-        if s is Ellipsis:
-            out.append("...")
-        elif 0 <= s < 52:
-            out.append(_LETTERS[s])
-        else:
-            raise RuntimeError(f"einsum(): expected subscript to be within the range [0, 52), but "
-                               f"got {s}")
-    return "".join(out)
 
 
 # ---------------------------------------------------------------------------- tensordot / kron

@@ -186,7 +186,7 @@ def scatter_along(grad, idx, dim, shape):
 
     `grad` and the int64 array `idx` have the same shape (the input's ndim).
     """
-    from .indexing import scatter_add
+    from .scatter_gather import scatter_add
     if len(shape) == 0:
         return grad.reshape(())
     return scatter_add(grad.new_zeros(shape), dim, Tensor._make(idx), grad)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ._util import check_tensor, dtype_name, wrap_dim
-from .indexing import scatter_reduce
+from .scatter_gather import scatter_reduce
 from .pointwise import where
 
 __all__ = ["segment_reduce"]

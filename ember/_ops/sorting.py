@@ -44,7 +44,7 @@ class TakeAlong(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from .indexing import ScatterAdd
+        from .scatter_gather import ScatterAdd
         g = grad if ctx.keepdim else grad.unsqueeze(ctx.dim)
         zeros = array_namespace(g._data).zeros(ctx.shape, g._data.dtype)
         return apply(ScatterAdd, (None, g), (zeros, g._data),

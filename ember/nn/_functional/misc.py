@@ -21,6 +21,6 @@ def one_hot(tensor, num_classes=-1):
 
 def bilinear(input1, input2, weight, bias=None):
     """y = x1^T A x2 + b over the last dims."""
-    from ..._ops.linalg import einsum
+    from ..._ops.einsum import einsum
     out = einsum("...i,oij,...j->...o", input1, weight, input2)
     return out + bias if bias is not None else out
