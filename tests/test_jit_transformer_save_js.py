@@ -239,3 +239,43 @@ def test_seq2seq_transformer():
             again = back(*args).detach().numpy()
         np.testing.assert_allclose(got, ours, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(again, ours, rtol=1e-5, atol=1e-6)
+
+
+class Attention(nn.Module):
+    def __init__(self, **kw):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, **kw)
+
+    def forward(self, q, k, v, mask, pad):
+        return self.attn(q, k, v, attn_mask=mask, key_padding_mask=pad)
+
+
+@pytest.mark.parametrize("kw", [
+    {"kdim": 5, "vdim": 3, "batch_first": True},
+    {"kdim": 4, "vdim": 6, "bias": False},
+    {"add_bias_kv": True},
+    {"add_zero_attn": True, "batch_first": True},
+    {"kdim": 5, "vdim": 3, "add_bias_kv": True, "add_zero_attn": True},
+])
+@pytest.mark.parametrize("float_masks", [False, True])
+def test_multihead_attention_variants(kw, float_masks):
+    ember.manual_seed(7)
+    model = Attention(**kw).eval()
+    theirs, back = save_and_load(model)
+    first = kw.get("batch_first", False)
+    kdim, vdim = kw.get("kdim", 8), kw.get("vdim", 8)
+
+    def seq(length, width):
+        return ember.randn(2, length, width) if first else ember.randn(length, 2, width)
+    pad = ember.tensor([[False] * 4, [False, False, False, True]])
+    mask = ember.tensor([[False, True, False, False]] * 3)
+    if float_masks:
+        pad = ember.zeros(2, 4).masked_fill(pad, float("-inf"))
+        mask = ember.zeros(3, 4).masked_fill(mask, float("-inf"))
+    args = (seq(3, 8), seq(4, kdim), seq(4, vdim), mask, pad)
+    ours = model(*args)
+    got = theirs(*[to_torch(a) for a in args])
+    again = back(*args)
+    for o, g, a in zip(ours, got, again):
+        np.testing.assert_allclose(g.detach().numpy(), o.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a.detach().numpy(), o.detach().numpy(), rtol=1e-6, atol=1e-7)

@@ -273,19 +273,26 @@ _MHA_SIGNATURE = ["query: Tensor", "key: Tensor", "value: Tensor",
 
 
 def _multihead_attention(m):
-    """nn.MultiheadAttention (packed in-projection, no bias_k/bias_v, no zero attention):
-    softmax(Q K^T / sqrt(d) + masks) V per head, written with ATen calls on (L, N, E)."""
-    if not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:
-        raise NotImplementedError("ember.jit.save: MultiheadAttention with separate q/k/v "
-                                  "projections, bias_k/bias_v or add_zero_attn")
+    """nn.MultiheadAttention (packed in-projection, or separate q/k/v weights when kdim or
+    vdim differ): softmax(Q K^T / sqrt(d) + masks) V per head, written with ATen calls on
+    (L, N, E). bias_k/bias_v append a learnt key and value, add_zero_attn a zero one, the
+    masks a column that lets each through."""
     E, H, D = m.embed_dim, m.num_heads, m.head_dim
 
-    def proj(x, i, length):
+    def linear(x, i):
         bias = "None" if m.in_proj_bias is None else \
             f"torch.slice(self.in_proj_bias, 0, {i * E}, {(i + 1) * E})"
         w = f"torch.slice(self.in_proj_weight, 0, {i * E}, {(i + 1) * E})"
-        return (f"torch.transpose(torch.reshape(torch.linear({x}, {w}, {bias}), "
-                f"[{length}, torch.mul(bsz, {H}), {D}]), 0, 1)")
+        if not m._qkv_same_embed_dim:
+            w = f"self.{('q', 'k', 'v')[i]}_proj_weight"
+        return f"torch.linear({x}, {w}, {bias})"
+
+    def heads(x, length):
+        return f"torch.transpose(torch.reshape({x}, [{length}, torch.mul(bsz, {H}), {D}]), 0, 1)"
+
+    def proj(x, i, length):
+        return heads(linear(x, i), length)
+    extra = (m.bias_k is not None) + bool(m.add_zero_attn)   # key columns appended
     if m.batch_first:
         lines = ["q = torch.transpose(query, 0, 1)", "k = torch.transpose(key, 0, 1)",
                  "v = torch.transpose(value, 0, 1)"]
@@ -296,9 +303,27 @@ def _multihead_attention(m):
         "tgt_len = torch.size(q, 0)",
         "bsz = torch.size(q, 1)",
         "src_len = torch.size(k, 0)",
-        f"qh = {proj('q', 0, 'tgt_len')}",
-        f"kh = {proj('k', 1, 'src_len')}",
-        f"vh = {proj('v', 2, 'src_len')}",
+        f"qh = {proj('q', 0, 'tgt_len')}"]
+    if m.bias_k is None:
+        lines += [f"kh = {proj('k', 1, 'src_len')}", f"vh = {proj('v', 2, 'src_len')}"]
+    else:
+        lines += [f"kl = torch.cat([{linear('k', 1)}, torch.repeat(self.bias_k, [1, bsz, 1])])",
+                  f"vl = torch.cat([{linear('v', 2)}, torch.repeat(self.bias_v, [1, bsz, 1])])",
+                  "src_len = torch.size(kl, 0)",
+                  f"kh = {heads('kl', 'src_len')}", f"vh = {heads('vl', 'src_len')}"]
+    if m.add_zero_attn:
+        zeros = (f"torch.zeros([torch.mul(bsz, {H}), 1, {D}], dtype=ops.prim.dtype(kh), "
+                 f"layout=None, device=ops.prim.device(kh))")
+        lines += [f"kh = torch.cat([kh, {zeros}], 1)", f"vh = torch.cat([vh, {zeros}], 1)",
+                  "src_len = torch.size(kh, 1)"]
+    if extra:
+        for name in ("attn_mask", "key_padding_mask"):
+            lines += [f"if torch.__isnot__({name}, None):",
+                      f"  {name} = torch.constant_pad_nd(unchecked_cast(Tensor, {name}), "
+                      f"[0, {extra}], 0)",
+                      "else:",
+                      "  pass"]
+    lines += [
         f"scores = torch.div(torch.bmm(qh, torch.transpose(kh, 1, 2)), {literal(math.sqrt(D))})",
         "if torch.__isnot__(attn_mask, None):",
         "  mask = unchecked_cast(Tensor, attn_mask)",
