@@ -356,3 +356,18 @@ def test_embedding_max_norm_renorms_in_torch_as_in_ember():
                                         (lambda: nn.Softmax(), (2, 3, 4, 5))])
 def test_softmax_without_dim_takes_pytorchs_implicit_dim(make, shape):
     check(make(), randn(*shape))
+
+
+def test_instance_norm_momentum_none_keeps_running_stats_as_torch():
+    # PyTorch's InstanceNorm hands momentum=None on as 0: its running statistics stay put
+    model = nn.InstanceNorm1d(3, track_running_stats=True, momentum=None)
+    theirs, back = save_and_load(model)
+    x = randn(2, 3, 5)
+    theirs.train()(to_torch(x))
+    np.testing.assert_array_equal(theirs.running_mean.numpy(), np.zeros(3))
+    mirror = torch.nn.InstanceNorm1d(3, track_running_stats=True, momentum=None)
+    mirror(to_torch(x))
+    np.testing.assert_array_equal(mirror.running_mean.numpy(), np.zeros(3))
+    back.train()(x)
+    np.testing.assert_array_equal(back.running_mean.numpy(), np.zeros(3))
+    check(model.eval(), randn(2, 3, 5))

@@ -191,13 +191,13 @@ def _instance_norm(n):
     """InstanceNorm{n}d: batch statistics unless it tracks running statistics and is in
     eval mode; an unbatched input gets a batch dimension around the call."""
     def code(m):
-        if m.momentum is None:
-            raise NotImplementedError("ember.jit.save: InstanceNorm with momentum=None")
-        # input statistics unless running ones are kept and it is in eval mode
+        # input statistics unless running ones are kept and it is in eval mode; PyTorch's
+        # InstanceNorm passes momentum=None on as 0 (running statistics never move)
         stats = "self.training" if m.track_running_stats else "True"
+        momentum = 0.0 if m.momentum is None else float(m.momentum)
         call = (f"torch.instance_norm({{x}}, {_opt(m, 'weight')}, {_opt(m, 'bias')}, "
                 f"{_opt(m, 'running_mean')}, {_opt(m, 'running_var')}, {stats}, "
-                f"{literal(float(m.momentum))}, {literal(float(m.eps))}, True)")
+                f"{literal(momentum)}, {literal(float(m.eps))}, True)")
         return [f"if torch.eq(torch.dim(input), {n + 1}):",
                 f"  _0 = torch.squeeze({call.format(x='torch.unsqueeze(input, 0)')}, 0)",
                 "else:",
