@@ -174,3 +174,29 @@ def test_meta_storages():
         return facts
     e, t = _both(run)
     assert e == t
+
+
+def test_fsdp_free_and_alloc_through_typed_storage():
+    """FSDP1's _free_storage/_alloc_storage (tensor._typed_storage()._resize_ and _size(),
+    PyTorch's internal names that skip the deprecation warning) on a flat parameter whose
+    views are the module's parameters."""
+    def run(L):
+        flat = L.nn.Parameter(L.arange(12.))
+        views = [flat[:6].view(2, 3), flat[6:].view(3, 2)]
+        full = flat.detach().clone()
+        seen = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")   # no TypedStorage deprecation warning
+            for it in range(2):
+                with L.no_grad():
+                    flat.data._typed_storage()._resize_(0)
+                seen.append((flat._typed_storage()._size(), views[0].untyped_storage().nbytes()))
+                with L.no_grad():
+                    flat.data._typed_storage()._resize_(12)
+                    flat.copy_(full * (it + 1))
+                st = flat._typed_storage()
+                seen.append((views[0].tolist(), views[1].sum().item(), st._nbytes(),
+                             st._element_size(), st._data_ptr() == flat.data_ptr(), st._getitem(3)))
+        return seen
+    e, t = _both(run)
+    assert e == t

@@ -50,6 +50,12 @@ def storage(self):
     return TypedStorage._new_wrapped_storage(untyped_storage(self), self.dtype)
 
 
+def _typed_storage(self):
+    """This tensor's storage as a TypedStorage, without the deprecation warning (PyTorch's
+    internal form of Tensor.storage())."""
+    return TypedStorage._new_wrapped_storage(untyped_storage(self), self.dtype)
+
+
 def storage_type(self):
     """The legacy storage class of this tensor's dtype (ember.FloatStorage ...), or None."""
     table = CUDA_LEGACY_STORAGES if self.is_cuda else LEGACY_STORAGES
@@ -210,6 +216,7 @@ def from_file(filename, shared=None, size=0, *, dtype=None, layout=None, device=
 
 Tensor.untyped_storage = untyped_storage
 Tensor.storage = storage
+Tensor._typed_storage = _typed_storage
 Tensor.storage_type = storage_type
 Tensor.set_ = set_
 Tensor.is_set_to = is_set_to

@@ -226,7 +226,14 @@ class TypedStorage:
 for _name in ("is_cuda", "get_device", "data_ptr", "is_shared", "is_pinned", "__iter__",
               "__str__", "__repr__", "__copy__", "__deepcopy__", "__sizeof__"):
     setattr(TypedStorage, _name, _StorageBase.__dict__[_name])
-del _name
+# PyTorch's internal names, which skip its deprecation warning (FSDP frees and brings back
+# parameter memory with tensor._typed_storage()._resize_(n) and reads _size())
+for _name, _public in (("_size", "size"), ("_nbytes", "nbytes"), ("_resize_", "resize_"),
+                      ("_data_ptr", "data_ptr"), ("_element_size", "element_size"),
+                      ("_is_shared", "is_shared"), ("_share_memory_", "share_memory_"),
+                      ("_getitem", "__getitem__"), ("_setitem", "__setitem__")):
+    setattr(TypedStorage, _name, getattr(TypedStorage, _public))
+del _name, _public
 
 
 def _rebuild_typed(untyped, dtype):
