@@ -49,8 +49,10 @@ class Adam(Optimizer):
     def _update(self):
         for group in self.param_groups:
             if group["differentiable"]:
+                # (a profiled step's group: the single-tensor update, op by op)
+                form = _adam_listed if self._listing else _adam_differentiable
                 for p in differentiable_params(group, type(self).__name__):
-                    _adam_differentiable(p, self._state_of(p, group), group)
+                    form(p, self._state_of(p, group), group)
                 continue
             lr = _lr_value(group["lr"])   # a float32 Tensor lr rounds what it scales, as torch
             todo = []
@@ -116,6 +118,35 @@ def _adam_differentiable(p, state, group):
     # the denominator: denom = sqrt(v) / (sqrt(bc2) * -step_size) + eps / -step_size
     denom = (v.sqrt() / (bias_correction2.sqrt() * neg_step_size)).add_(eps / neg_step_size)
     p.addcdiv_(m.clone(), denom)
+
+
+def _adam_listed(p, state, group):
+    """One Adam step of `p` as PyTorch's single-tensor update writes it (what a profiler
+    lists: add_, lerp_, mul_, addcmul_, item, sqrt, div, add_, addcdiv_), under no_grad,
+    computing what `_adam` computes bit for bit (Python-float bias corrections)."""
+    lr, wd, eps = _to_scalar(group["lr"]), group["weight_decay"], group["eps"]
+    beta1, beta2 = group["betas"]
+    g = -p._grad if group["maximize"] else p._grad
+    step_t = state["step"]
+    step_t += 1
+    if wd != 0:
+        if group["decoupled_weight_decay"]:
+            p.mul_(1 - lr * wd)
+        else:
+            g = g.add(p, alpha=wd)
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    m.lerp_(g, 1 - beta1)
+    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    step = step_t.item()
+    step_size = lr / (1 - beta1 ** step)
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    if group["amsgrad"]:
+        v_max = state["max_exp_avg_sq"]
+        import ember
+        ember.maximum(v_max, v, out=v_max)
+        v = v_max
+    denom = (v.sqrt() / bias_correction2_sqrt).add_(eps)
+    p.addcdiv_(m, denom, value=-step_size)
 
 
 def _step_for(beta, step):

@@ -208,19 +208,25 @@ class Optimizer:
             return self._hooked_step(update, closure, closure_to_update)
         event = rec.begin(f"Optimizer.step#{type(self).__name__}.step", "user_annotation")
         switched = self._op_by_op_groups()
+        self._listing = bool(switched)
         try:
             return self._hooked_step(update, closure, closure_to_update)
         finally:
+            self._listing = False
             for group in switched:
                 group["differentiable"] = False
             rec.end(event)
 
-    # the groups whose op-by-op update (the one differentiable=True runs) computes what the
-    # array update computes, bit for bit, by optimizer: SGD without momentum and weight
-    # decay (``p.add_(grad, alpha=-lr)``). The others' op-by-op forms round differently
-    # (Adam's array update is PyTorch's bit for bit, its op-by-op one is not): a profiled
-    # step would change the training, so they keep the array update, and list no op.
-    _OP_BY_OP = {"SGD": lambda group: group["momentum"] == 0 and group["weight_decay"] == 0}
+    _listing = False   # (a profiled step whose groups update op by op: _op_by_op_groups)
+
+    # the groups whose op-by-op update computes what the array update computes, bit for bit,
+    # by optimizer: SGD without momentum and weight decay (differentiable=True's form,
+    # ``p.add_(grad, alpha=-lr)``), Adam/AdamW with float hyper-parameters (PyTorch's
+    # single-tensor update, adam._adam_listed). The others' op-by-op forms round
+    # differently: a profiled step would change the training, so they keep the array
+    # update, and list no op.
+    _OP_BY_OP = {"SGD": lambda group: group["momentum"] == 0 and group["weight_decay"] == 0,
+                 "Adam": lambda group: _plain_adam(group), "AdamW": lambda group: _plain_adam(group)}
 
     def _op_by_op_groups(self):
         """While a profiler records, the groups that update through Tensor ops, which it
@@ -475,6 +481,13 @@ def check_fused(fused, foreach, differentiable):
 # the optimizers whose step has a Tensor-op form that autograd records (differentiable=True)
 DIFFERENTIABLE_OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
                              "NAdam", "RAdam", "ASGD", "Rprop")
+
+
+def _plain_adam(group):
+    """An Adam group whose update has an op-by-op form computing the array update's values
+    (adam._adam_listed): float hyper-parameters, not capturable."""
+    return not group["capturable"] and not isinstance(group["lr"], Tensor) and \
+        all(not isinstance(b, Tensor) for b in group["betas"])
 
 
 def differentiable_params(group, name, foreach_ok=False):
