@@ -63,8 +63,9 @@ def requantize_constants(x_scale, w_scales, bias, out_scale, ndim, channel_dim):
 
 
 def requantize_with(acc, multiplier, b, out_zero_point):
-    """The quint8 integers of exact sums `acc` given requantize_constants' values."""
-    raw = acc.astype(np.float32)   # (a copy: the steps below work in place, in float32)
+    """The quint8 integers of exact sums `acc` given requantize_constants' values (a
+    float32 acc is used up: the steps work in place on it)."""
+    raw = acc if acc.dtype == np.float32 else acc.astype(np.float32)
     if b is not None:
         np.add(raw, b, out=raw)
     np.multiply(raw, multiplier, out=raw)
@@ -156,8 +157,8 @@ def linear_sums(x_ints, x_zero_point, parts):
 def _conv(nd, input, weight, bias, stride, padding, dilation, groups, padding_mode, scale,
           zero_point, dtype):
     """Quantized convolution on (N, C, *spatial) quint8 input and (O, C/groups, *k) qint8
-    weight: the dense float64 convolution of the centred integers (zero padding is the
-    input's zero point, the value 0), requantized as fbgemm."""
+    weight: the dense float32 or float64 convolution of the centred integers (exact; zero
+    padding is the input's zero point, the value 0), requantized as fbgemm."""
     fname = f"quantized::conv{nd}d"
     if padding_mode != "zeros":
         raise NotImplementedError("Only zero-padding is supported!")
@@ -175,10 +176,16 @@ def _conv(nd, input, weight, bias, stride, padding, dilation, groups, padding_mo
     w_scales, w_zps = _weight_params(weight)
     b = _check_bias(bias, weight.shape[0], fname)
     from .conv import convolution
-    x = Tensor._make(_centred(input))
-    w = Tensor._make(_centred(weight, w_zps, 0))
+    # the sums of the centred integers' products are exact in float32 while every partial
+    # sum stays below 2**24 in magnitude, whatever the order (half the cost of float64)
+    taps = int(np.prod(weight.shape[1:]))
+    exact32 = taps * 255 * (128 + int(np.abs(w_zps).max(initial=0))) < 2 ** 24
+    kind = np.float32 if exact32 else np.float64
+    x = Tensor._make(_centred(input, dtype=kind))
+    w = Tensor._make(_centred(weight, w_zps, 0, dtype=kind))
     acc = convolution(nd, x, w, None, stride, padding, dilation, groups)._data
-    out = requantize(np.rint(acc), input._scale, w_scales, b, scale, zero_point, 1)
+    out = requantize(acc if exact32 else np.rint(acc), input._scale, w_scales, b, scale,
+                     zero_point, 1)
     return Q._make(out, _dtype.quint8, Q.per_tensor_affine, float(scale), int(zero_point))
 
 
