@@ -121,3 +121,14 @@ def test_add_product_family_values_and_grads_match_torch(op, dtype):
     for a, b in zip(*results):
         assert a.shape == b.shape
         assert abs(a - b).max() <= tol * max(1.0, abs(b).max()) or (a == b).all()
+
+
+@pytest.mark.parametrize("equation, shapes", [("i.j->i", [(2, 3)]),
+                                              ("ij,j.->i", [(2, 3), (3, 1)])])
+def test_einsum_stray_dot_names_its_operand_as_torch(equation, shapes):
+    messages = []
+    for L in (ember, torch):
+        with pytest.raises(RuntimeError) as info:
+            L.einsum(equation, *[L.ones(*s) for s in shapes])
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]

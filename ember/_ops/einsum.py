@@ -108,7 +108,7 @@ def _parse_einsum(equation, operands):
                                    f"({op.dim()}) for operand {i}")
             term = term.replace("...", ell[ell_dims - n:])
         elif "." in term:
-            raise RuntimeError("einsum(): found '.' for operand {i} that is not part of any "
+            raise RuntimeError(f"einsum(): found '.' for operand {i} that is not part of any "
                                "ellipsis")
         elif len(term) != op.dim():
             raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(term)}) "
