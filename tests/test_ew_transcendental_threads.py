@@ -188,7 +188,8 @@ def test_unary_keeps_layout_and_runs_whole_off_the_fast_path(jobs):
     for dt in (ember.float16, ember.bfloat16, ember.complex64):   # computed on their own path
         before = len(jobs)
         ember.exp(ember.from_numpy(x.reshape(-1)[:100]).to(dt).expand(4 * BIG // 100 + 1, 100).contiguous())
-        assert len(jobs) == before
+        # (float16: by pointwise_arrays.half_blocks, in blocks on the pool)
+        assert len(jobs) == before + (dt is ember.float16)
     out = ember.empty(600, 70)
     ember.exp(ember.from_numpy(x), out=out)
     with np.errstate(all="ignore"):

@@ -18,12 +18,15 @@ from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._util import quietly, quiet_run
+from . import pointwise_half as _half
 
 _ndarray = np.ndarray
 _LOW_PRECISION = (np.dtype(np.float16), _dtype.bfloat16.np)
 _FLOAT32 = np.dtype(np.float32)
 SPLIT_MIN = _parallel.MIN_WORK   # elements of a one-pass op worth the thread pool
 BLOCKED_MIN = 1 << 17            # elements from which multi-pass kernels go by blocks
+HALF_MIN = 1 << 15               # float16 elements from which ufuncs go by half_blocks
+_FLOAT16 = np.dtype(np.float16)
 
 
 def opmath(fn, *args):
@@ -84,7 +87,8 @@ def in_float32(fn, args, low):
     A large NumPy case goes by blocks (half_blocks); an array given twice (a + a) is
     widened once."""
     if type(fn) is np.ufunc:
-        big = [a for a in args if type(a) is _ndarray and a.size >= BLOCKED_MIN]
+        least = HALF_MIN if low == _FLOAT16 else BLOCKED_MIN
+        big = [a for a in args if type(a) is _ndarray and a.size >= least]
         if big:
             r = half_blocks(fn, args, low, big[0].shape)
             if r is not None:
@@ -102,9 +106,10 @@ def half_blocks(fn, args, low, shape):
     """in_float32 of ufunc fn over blocks of C-contiguous NumPy arrays of one shape and
     dtype `low` (other operands scalars or 0-dim): each block widened, computed and rounded
     on its own, so the float32 temporaries stay in the cache, on the thread pool when large
-    (NumPy's float16 casts are scalar loops: ~2 ms per 1M elements each way). The same bits
-    as the whole-array form: casts are elementwise, and fn is EXACT or piecewise on float32
-    (parallel.piecewise). None when the operands or fn do not qualify."""
+    (NumPy's float16 casts are scalar loops: ~2 ms per 1M elements each way; float16 goes
+    by pointwise_half's whole-block passes instead, into buffers reused block to block).
+    The same bits as the whole-array form: casts are elementwise, and fn is EXACT or
+    piecewise on float32 (parallel.piecewise). None when the operands or fn do not qualify."""
     if fn.nout != 1 or not (fn in _parallel.EXACT or _parallel.piecewise(fn, _FLOAT32)):
         return None
     flat = []
@@ -117,13 +122,17 @@ def half_blocks(fn, args, low, shape):
             flat.append(None)
         else:
             return None
-    with np.errstate(all="ignore"):
-        r = fn(*[a if f is None else f[:0].astype(_FLOAT32) for a, f in zip(args, flat)])
+    # (the result dtype, from empty operands: no floating-point warning to silence)
+    r = fn(*[a if f is None else f[:0].astype(_FLOAT32) for a, f in zip(args, flat)])
     if type(r) is not _ndarray:
         return None
     out = np.empty(shape, low)
     dst = out.reshape(-1)
     block = _parallel.BLOCK_BYTES // 4
+    if low == _FLOAT16 and r.dtype == _FLOAT32:
+        _parallel.split(dst.size, lambda lo, hi: _float16_run(fn, args, flat, dst, lo, hi, block),
+                        passes=8)
+        return out
 
     def run(lo, hi):
         for start in range(lo, hi, block):
@@ -142,6 +151,35 @@ def half_blocks(fn, args, low, shape):
     return out
 
 
+def _float16_run(fn, args, flat, dst, lo, hi, block):
+    """half_blocks' run over [lo, hi) for float16: each block widened by
+    pointwise_half.widen into float32 buffers made once per run (one per distinct array),
+    fn computed into another, and rounded back by pointwise_half.narrow."""
+    n = min(block, hi - lo)
+    scratch = (np.empty(n, np.uint32), np.empty(n, np.uint32))
+    result = np.empty(n, _FLOAT32)
+    buffers = {}
+    for a, f in zip(args, flat):
+        if f is not None and id(a) not in buffers:
+            buffers[id(a)] = np.empty(n, _FLOAT32)
+    for start in range(lo, hi, block):
+        end = min(start + block, hi)
+        m = end - start
+        done = set()
+        up = []
+        for a, f in zip(args, flat):
+            if f is not None:
+                key = id(a)
+                buf = buffers[key][:m]
+                if key not in done:
+                    _half.widen(f[start:end], buf, scratch[0][:m])
+                    done.add(key)
+                a = buf
+            up.append(a)
+        fn(*up, out=result[:m])
+        _half.narrow(result[:m], dst[start:end], (scratch[0][:m], scratch[1][:m]))
+
+
 def pieces(kernel, passes, uses, blocked=False):
     """An Op forward: kernel(x_run, out_run) over runs of a large float32/float64 NumPy x on
     the thread pool (parallel.unary: only with every non-exact ufunc in `uses` piecewise
@@ -157,8 +195,15 @@ def pieces(kernel, passes, uses, blocked=False):
 
 
 def split_ufunc(f):
-    """pieces for one unary ufunc f: f(x_run, out=out_run)."""
-    return pieces(lambda x, out: f(x, out=out), _parallel.WEIGHT.get(f, 1), (f,))
+    """pieces for one unary ufunc f: f(x_run, out=out_run); a float16 array of HALF_MIN
+    elements or more goes by half_blocks (its fast casts) instead."""
+    run = pieces(lambda x, out: f(x, out=out), _parallel.WEIGHT.get(f, 1), (f,))
+
+    def forward(x):
+        if type(x) is _ndarray and x.size >= HALF_MIN and x.dtype == _FLOAT16:
+            return quietly(in_float32, f, (x,), _FLOAT16)
+        return run(x)
+    return forward
 
 
 def fused_backward(kernel, g, out, composed):
