@@ -200,3 +200,20 @@ def test_fsdp_free_and_alloc_through_typed_storage():
         return seen
     e, t = _both(run)
     assert e == t
+
+
+def test_resize_on_device(device):
+    """The same free / bring back / grow on the device under test (CUDA: CuPy memory)."""
+    p = ember.arange(4., device=device)
+    v = p[1:]
+    s = p.untyped_storage()
+    s.resize_(0)
+    assert (p.untyped_storage().nbytes(), v.untyped_storage().nbytes(), s.nbytes()) == (0, 0, 0)
+    p.untyped_storage().resize_(16)
+    p.copy_(ember.tensor([5., 6, 7, 8], device=device))
+    assert v.cpu().tolist() == [6., 7., 8.] and str(p.untyped_storage().device) == str(p.device)
+    r = ember.arange(3., device=device)
+    rr = r[:]
+    r.resize_(5)
+    r[1] = 10.
+    assert rr.cpu().tolist() == [0., 10., 2.] and rr.untyped_storage().nbytes() == 20

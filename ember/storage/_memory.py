@@ -4,9 +4,11 @@ moved byte arrays on a device.
 
 A tensor whose storage was shrunk below the elements it views (``resize_(0)``, as FSDP
 frees a parameter's memory) holds a *hollow* array instead: a zero-strided view of one
-element whose root is registered in ``HOLLOW`` with the storage bytes it belongs to and
-its byte offset and strides there (see _resize.py), so that its storage is still found,
-and the tensor put back over the memory when the storage grows again."""
+element whose address is registered in ``HOLLOW`` with the storage bytes it belongs to
+and its byte offset and strides there (see _resize.py), so that its storage is still
+found, and the tensor put back over the memory when the storage grows again. (The key is
+the element's address, not its array object: a CuPy-like library may hand out a new
+object for an array's .base each time.)"""
 import numpy as np
 
 from .._backend.meta_backend import MetaArray as _MetaArray
@@ -14,7 +16,8 @@ from .._device import CPU, as_device, device as _device_cls
 
 _ndarray = np.ndarray
 
-# id(root of a hollow array) -> Hollow; an entry leaves with its root (weakref.finalize)
+# address of a hollow array's element -> Hollow; an entry leaves with the hollow array
+# (weakref.finalize)
 HOLLOW = {}
 
 
@@ -56,8 +59,9 @@ def _flat_bytes(root):
 def _bytes_of(arr):
     """The storage bytes of array `arr` (NumPy or CuPy): a 1-D uint8 view of its root."""
     root = root_of(arr)
-    if HOLLOW and id(root) in HOLLOW:
-        return HOLLOW[id(root)].bytes
+    hollow = hollow_of(root)
+    if hollow is not None:
+        return hollow.bytes
     if type(root) is _ndarray:
         return _flat_bytes(root)
     if root.flags.c_contiguous:
@@ -78,6 +82,13 @@ def root_of(arr):
     while root.base is not None:   # CuPy views keep their root in .base
         root = root.base
     return root
+
+
+def hollow_of(root):
+    """The Hollow record of the array whose root is `root`, or None."""
+    if not HOLLOW or root.size != 1:
+        return None
+    return HOLLOW.get(_address(root))
 
 
 def _address(arr):

@@ -25,7 +25,7 @@ import numpy as np
 
 from .._backend import strided_view
 from .._tensor import Tensor
-from ._memory import HOLLOW, Hollow, _address, _new_bytes, _xp, root_of
+from ._memory import HOLLOW, Hollow, _address, _new_bytes, _xp, hollow_of, root_of
 
 
 def resize_bytes(storage, nbytes):
@@ -50,7 +50,10 @@ def _maybe_viewed(root, storage_bytes):
     """Whether anything but the resizing storage may refer to `root`. A storage nobody
     shares has only these references to it: the caller's `old_root`, our `root`,
     getrefcount's argument, and either (its bytes are the root) the storage's attribute,
-    the caller's `old` and our `storage_bytes`, or (its bytes view the root) that view."""
+    the caller's `old` and our `storage_bytes`, or (its bytes view the root) that view.
+    (Counted for NumPy arrays only, whose views hold their root; other arrays: maybe.)"""
+    if type(root) is not np.ndarray:
+        return True
     return sys.getrefcount(root) > (6 if storage_bytes is root else 4)
 
 
@@ -75,7 +78,7 @@ def _move_tensor(t, old_root, base, new_bytes):
     if arr is None or not hasattr(arr, "strides"):
         return
     root = root_of(arr)
-    hollow = HOLLOW.get(id(root)) if HOLLOW else None
+    hollow = hollow_of(root)
     if hollow is not None:
         if _storage_root(hollow.bytes) is not old_root:
             return
@@ -123,7 +126,7 @@ def _hollow(byte_array, dtype, shape, offset, strides):
                                               writeable=False)
     else:
         arr = xp.broadcast_to(element, shape)
-    key = id(root_of(arr))
+    key = _address(element)
     HOLLOW[key] = Hollow(byte_array, offset, tuple(strides))
-    weakref.finalize(root_of(arr), HOLLOW.pop, key, None)
+    weakref.finalize(arr, HOLLOW.pop, key, None)
     return arr
