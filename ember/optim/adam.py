@@ -123,7 +123,8 @@ def _adam_differentiable(p, state, group):
 def _adam_listed(p, state, group):
     """One Adam step of `p` as PyTorch's single-tensor update writes it (what a profiler
     lists: add_, lerp_, mul_, addcmul_, item, sqrt, div, add_, addcdiv_), under no_grad,
-    computing what `_adam` computes bit for bit (Python-float bias corrections)."""
+    with Python-float bias corrections as PyTorch's; its values differ from `_adam`'s in
+    the last bit at some elements (addcmul_/addcdiv_ round as PyTorch's kernels)."""
     lr, wd, eps = _to_scalar(group["lr"]), group["weight_decay"], group["eps"]
     beta1, beta2 = group["betas"]
     g = -p._grad if group["maximize"] else p._grad

@@ -219,13 +219,13 @@ class Optimizer:
 
     _listing = False   # (a profiled step whose groups update op by op: _op_by_op_groups)
 
-    # the groups whose op-by-op update computes what the array update computes, bit for bit,
-    # by optimizer: SGD without momentum and weight decay (differentiable=True's form,
-    # ``p.add_(grad, alpha=-lr)``), Adam/AdamW with float hyper-parameters (PyTorch's
-    # single-tensor update, adam._adam_listed). The others' op-by-op forms round
-    # differently: a profiled step would change the training, so they keep the array
-    # update, and list no op.
-    _OP_BY_OP = {"SGD": lambda group: group["momentum"] == 0 and group["weight_decay"] == 0,
+    # the optimizers (and groups) whose profiled step runs an op-by-op update that lists
+    # PyTorch's single-tensor ops: SGD (differentiable=True's form, PyTorch's update bit
+    # for bit: p.add_(grad, alpha=-lr) rounds once where the array update rounds twice),
+    # Adam/AdamW with float hyper-parameters (adam._adam_listed: PyTorch's formulas; its
+    # values differ from the array update's in the last bit at some elements, and from
+    # PyTorch's no more often). The others keep the array update and list no op.
+    _OP_BY_OP = {"SGD": lambda group: True,
                  "Adam": lambda group: _plain_adam(group), "AdamW": lambda group: _plain_adam(group)}
 
     def _op_by_op_groups(self):
