@@ -10,6 +10,7 @@ the taps, written in ember ops.
 import numpy as np
 
 from ..autograd.graph import rename as rename_node
+from ..autograd import grad_mode
 from .. import _dtype
 from .._backend import array_namespace, like
 from .._tensor import Tensor
@@ -365,6 +366,9 @@ class Upsample(Op):
     def backward(ctx, grad):
         from .creation import zeros
         dt = grad.dtype
+        if type(grad._data) is np.ndarray and not grad_mode.backward_on_tensors() and \
+                all(_sorted_taps(taps) for _, _, taps in ctx.passes):
+            return Tensor._make(_adjoint_arrays(grad._data, ctx.passes))
         g = grad.float() if dt.itemsize == 2 else grad
         shape = list(g.shape)
         for dim, n_in, taps in reversed(ctx.passes):
@@ -379,6 +383,60 @@ class Upsample(Op):
         if not ctx.passes:
             g = g.clone()
         return g.to(dt)
+
+
+def _sorted_taps(taps):
+    """Whether every tap's source indices are non-decreasing (they are, for every mode's
+    taps: _adjoint_arrays relies on it)."""
+    return all(idx.size < 2 or bool((idx[1:] >= idx[:-1]).all()) for idx, _ in taps)
+
+
+def _progression(a):
+    """a (sorted int array) as a slice when its steps are one positive constant, else a."""
+    if a.size == 1:
+        return slice(int(a[0]), int(a[0]) + 1)
+    step = int(a[1] - a[0])
+    if step > 0 and (a.size == 2 or bool((np.diff(a) == step).all())):
+        return slice(int(a[0]), int(a[-1]) + 1, step)
+    return a
+
+
+def _adjoint_arrays(g, passes):
+    """Upsample's backward on NumPy arrays (no graph of it recorded): the passes' adjoints
+    in reverse order, each sum_k index_add(dim, idx_k, w_k g) without a scatter. A tap's
+    indices are non-decreasing, so they come in runs of one value: the r-th member of
+    every run longer than r is gathered at once (a strided slice where the positions step
+    evenly, as in an integer upscale; np.take else) and added into the distinct indices
+    it belongs to (distinct: a plain add, no add.at). Float16/bfloat16 gradients are
+    computed in float32 and rounded once, as the forward."""
+    dt = g.dtype
+    if g.itemsize == 2:
+        g = g.astype(np.float32)
+    orig = g
+    for dim, n_in, taps in reversed(passes):
+        if len(taps) == 1 and taps[0][1] is None and taps[0][0].size == n_in and \
+                bool((taps[0][0] == np.arange(n_in)).all()):
+            continue   # nearest along a dim of unchanged size: the identity
+        shape = list(g.shape)
+        shape[dim] = n_in
+        acc = np.zeros(shape, dtype=g.dtype)
+        lead = (slice(None),) * dim
+        vshape = [1] * g.ndim
+        vshape[dim] = -1
+        for idx, w in taps:
+            term = g if w is None else g * w.reshape(vshape).astype(g.dtype, copy=False)
+            first = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+            dest, runs = idx[first], np.diff(np.r_[first, idx.size])
+            for r in range(int(runs.max())):
+                keep = runs > r
+                src, dst = (first[keep] + r, dest[keep]) if r else (first, dest)
+                s = _progression(src)
+                piece = term[lead + (s,)] if type(s) is slice else np.take(term, s, axis=dim)
+                acc[lead + (_progression(dst),)] += piece
+        g = acc
+    if g is orig:
+        g = g.copy()
+    return g.astype(dt, copy=False)
 
 
 _UPSAMPLE_CLASSES = {}
