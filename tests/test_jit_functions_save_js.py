@@ -3,6 +3,7 @@ as a module whose forward calls it), and of F.interpolate / nn.Upsample with ant
 or recompute_scale_factor; each archive runs in real torch.jit.load with ember's outputs
 and in ember.jit.load."""
 import io
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -65,14 +66,29 @@ def test_plain_function_with_two_outputs():
     check(two_outputs, ember.randn(3, 4), ember.randn(3, 4))
 
 
-def test_function_with_a_default_or_varargs_is_not_built():
-    def with_default(x, k=2):
-        return x * k
+def test_function_with_a_number_default():
+    def with_default(x, k: int = 2, shift=0.5):
+        return x * k + shift
+    theirs, back = save_and_load(with_default)
+    assert "k: int=2" in theirs.code and "shift: float=0.5" in theirs.code
+    x = ember.randn(3)
+    for args in [(), (3,), (3, -1.0)]:
+        want = with_default(x, *args).numpy()
+        np.testing.assert_allclose(theirs(to_torch(x), *args).numpy(), want, rtol=1e-6)
+        np.testing.assert_allclose(back(x, *args).numpy(), want, rtol=1e-6)
 
+
+def test_a_branch_on_a_number_argument_is_refused():
+    class Branchy(nn.Module):
+        def forward(self, x, flag: bool = False):
+            return -x if flag else x   # one trace cannot hold both
+    with pytest.raises(NotImplementedError, match="cannot be traced by ember.fx"):
+        ember.jit.save(Branchy(), io.BytesIO())
+
+
+def test_variadic_function_is_refused():
     def variadic(*xs):
         return xs[0]
-    with pytest.raises(NotImplementedError, match="'k' has a default"):
-        ember.jit.save(with_default, io.BytesIO())
     with pytest.raises(NotImplementedError, match=r"\*args"):
         ember.jit.save(variadic, io.BytesIO())
 
@@ -120,3 +136,46 @@ def test_interpolate_antialias_with_another_mode_raises_as_torch():
 ])
 def test_upsample_recompute_scale_factor(kw, shape):
     check(nn.Upsample(**kw), ember.randn(*shape), rtol=1e-5, atol=1e-6)
+
+
+class OptionalArguments(nn.Module):
+    """forward arguments defaulting to None, which the forward branches on."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+
+    def forward(self, x, mask=None, scale: Optional[float] = None):
+        y = self.linear(x)
+        if mask is not None:
+            y = y.masked_fill(mask, 0.0)
+        if scale is not None:
+            y = y * scale
+        return y
+
+
+@pytest.mark.parametrize("given", [(), ("mask",), ("scale",), ("mask", "scale")])
+def test_arguments_defaulting_to_none_are_traced_both_ways(given):
+    ember.manual_seed(0)
+    model = OptionalArguments().eval()
+    theirs, back = save_and_load(model)
+    assert "mask: Optional[Tensor]=None" in theirs.code
+    assert "scale: Optional[float]=None" in theirs.code
+    x = ember.randn(2, 4)
+    kwargs = {}
+    if "mask" in given:
+        kwargs["mask"] = ember.tensor([[True, False, False, True]] * 2)
+    if "scale" in given:
+        kwargs["scale"] = 2.5
+    want = model(x, **kwargs).detach().numpy()
+    got = theirs(to_torch(x), **{k: to_torch(v) for k, v in kwargs.items()})
+    np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(back(x, **kwargs).detach().numpy(), want, rtol=1e-6)
+
+
+def test_more_than_three_none_defaults_are_refused():
+    class Many(nn.Module):
+        def forward(self, x, a=None, b=None, c=None, d=None):
+            return x
+    with pytest.raises(NotImplementedError, match="4 arguments defaulting to None"):
+        ember.jit.save(Many(), io.BytesIO())

@@ -14,6 +14,7 @@ Anything outside the tables (a leaf module type, a function, a method) raises
 NotImplementedError naming it: the trace is then saved only with its weights.
 """
 import inspect
+import itertools
 import math
 import operator
 
@@ -626,11 +627,14 @@ def recomputed_sizes(input_source, scales):
 class _Writer:
     """Writes the root forward from the fx graph, node by node."""
 
-    def __init__(self, root, gm, constants):
+    def __init__(self, root, gm, constants, prefix="", optional=()):
         self.root, self.gm = root, gm
         self.constants = constants    # tensors that are neither parameters nor buffers
         self.lines = []
         self.names = {}
+        self.prefix = prefix          # of the value names (one per branch of the code)
+        self.optional = set(optional)   # arguments defaulting to None (branched on)
+        self.defaults = {}              # arguments defaulting to a number, bool or str
 
     def arg(self, a):
         from ..fx.node import Node
@@ -664,9 +668,20 @@ class _Writer:
         return expr
 
     def node(self, node):
-        name = f"_{len(self.names)}"
+        name = f"_{self.prefix}{len(self.names)}"
         op = node.op
         if op == "placeholder":
+            base = node.target[:-2] if node.target.endswith("_1") else node.target
+            if base in self.optional:   # this branch's trace had it None or a tensor
+                self.names[node] = base
+                return
+            default = node.args[0] if node.args else None
+            if type(default) in _DEFAULT_TYPES and node.target.isidentifier():
+                # a number/bool/str default: traced as a value (a branch on it would have
+                # stopped the trace), so the code holds for any value passed
+                self.names[node] = node.target
+                self.defaults[node.target] = default
+                return
             if node.args or node.target.startswith("*"):
                 # fx traced the body for one value of the argument (a default None took
                 # `if mask is not None` one way): the code would be wrong for others
@@ -679,6 +694,9 @@ class _Writer:
             self.lines.append(f"return {self.output(node.args[0])}")
             return
         self.names[node] = name
+        if op == "call_function" and getattr(node.target, "__name__", "") == "_assert_is_none":
+            self.names[node] = "None"   # (the branch's condition: the argument is None)
+            return
         if op == "call_function" and getattr(node.target, "__name__", "") == "_assert" and \
                 (getattr(node.target, "__module__", "") or "").startswith("ember"):
             # torch._assert(condition, message): TorchScript's assert statement
@@ -1062,15 +1080,47 @@ def _class_source(qualname, cls_name, m, forward_lines, forward_args, child_type
     return "\n".join(lines) + "\n"
 
 
-def _trace_root(m, tracer_cls, constants):
-    """(forward lines, forward argument names, call_module targets) of the root `m`
-    traced by `tracer_cls`; tensor constants the code reads are appended to
-    `constants`."""
-    from .. import fx
+def _optional_arguments(m):
+    """forward's positional parameters whose default is None."""
+    try:
+        params = list(inspect.signature(type(m).forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params
+            if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is None]
+
+
+_OPTIONAL_TYPES = {int: "int", float: "float", bool: "bool", str: "str"}
+_DEFAULT_TYPES = _OPTIONAL_TYPES
+
+
+def _optional_type(m, name):
+    """`Optional[T]` for argument `name` defaulting to None: T from an ``Optional[...]``
+    annotation of a Python scalar type, else Tensor."""
+    import typing
+    try:
+        annotation = inspect.signature(type(m).forward).parameters[name].annotation
+    except (KeyError, TypeError, ValueError):
+        annotation = None
+    inner = [a for a in typing.get_args(annotation) if a is not type(None)]
+    kind = _OPTIONAL_TYPES.get(inner[0], "Tensor") if len(inner) == 1 else "Tensor"
+    return f"Optional[{kind}]"
+
+
+class _Traced:
+    """A trace's graph with its root's submodules (what the writer reads of a
+    GraphModule; no Python code is generated from the graph)."""
+
+    def __init__(self, root, graph):
+        self.graph = graph
+        self.get_submodule = root.get_submodule
+
+
+def _trace_once(m, tracer_cls, concrete):
     tracer = tracer_cls()
     try:
-        graph = tracer.trace(m)
-        gm = fx.GraphModule(tracer.root, graph, type(m).__name__)
+        graph = tracer.trace(m, concrete_args=concrete or None)
+        return _Traced(tracer.root, graph)
     except Exception as e:
         where = type(m).__name__
         if tracer.failed is not None:
@@ -1078,12 +1128,49 @@ def _trace_root(m, tracer_cls, constants):
         raise NotImplementedError(f"ember.jit.save: {where} cannot be traced by ember.fx "
                                   f"({type(e).__name__}: {e}), so ember cannot write "
                                   f"TorchScript code for it") from e
-    writer = _Writer(m, gm, constants)
-    for node in gm.graph.nodes:
-        writer.node(node)
-    forward_args = [writer.names[n] for n in gm.graph.nodes if n.op == "placeholder"]
-    used = {n.target for n in gm.graph.nodes if n.op == "call_module"}
-    return writer.lines, forward_args, used
+
+
+_MAX_OPTIONAL = 3   # arguments defaulting to None branched on (2 ** 3 traces)
+
+
+def _trace_root(m, tracer_cls, constants):
+    """(forward lines, forward argument names, call_module targets) of the root `m`
+    traced by `tracer_cls`; tensor constants the code reads are appended to
+    `constants`.
+
+    An argument defaulting to None (``mask=None``) makes the forward branch on it, which
+    one trace cannot record: the root is traced once per combination of such arguments
+    being None or a tensor, and the code branches on ``mask is None`` to each trace's
+    body (TorchScript refines the argument to a Tensor in the other branch)."""
+    optional = _optional_arguments(m)
+    if len(optional) > _MAX_OPTIONAL:
+        raise NotImplementedError(f"ember.jit.save: forward has {len(optional)} arguments "
+                                  f"defaulting to None ({optional}); at most "
+                                  f"{_MAX_OPTIONAL} are traced both ways")
+    bodies, used, forward_args = {}, set(), None
+    for i, combo in enumerate(itertools.product((True, False), repeat=len(optional))):
+        concrete = {name: None for name, none in zip(optional, combo) if none}
+        gm = _trace_once(m, tracer_cls, concrete)
+        writer = _Writer(m, gm, constants, prefix=f"b{i}_" if optional else "",
+                         optional=optional)
+        for node in gm.graph.nodes:
+            writer.node(node)
+        bodies[combo] = writer.lines
+        used |= {n.target for n in gm.graph.nodes if n.op == "call_module"}
+        if not any(combo):   # every argument a tensor: the signature's names
+            forward_args = [writer.names[n] for n in gm.graph.nodes if n.op == "placeholder"]
+            defaults = writer.defaults
+    forward_args = [f"{a}: {_optional_type(m, a)}=None" if a in optional else
+                    f"{a}: {_DEFAULT_TYPES[type(defaults[a])]}={literal(defaults[a])}"
+                    if a in defaults else a for a in forward_args]
+
+    def nest(level, combo):
+        if level == len(optional):
+            return bodies[combo]
+        name = optional[level]
+        return ([f"if {name} is None:"] + ["  " + x for x in nest(level + 1, combo + (True,))]
+                + ["else:"] + ["  " + x for x in nest(level + 1, combo + (False,))])
+    return nest(0, ()), forward_args, used
 
 
 def script_module(m, example_args=None):
