@@ -250,14 +250,20 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return _loss.reduce(loss, _loss.reduction_enum(reduction))
 
 
-def _class_targets(input, target, fname, weight=None):
-    """(input as (N, C), target as (N,) int64 array) with PyTorch's checks, in its order:
-    input shape, target size, weight size, target dtype, target values."""
+def _as_rows(input):
+    """The multi-class losses' input as (N, C): a vector is one sample; PyTorch's check
+    that it is a non-empty vector or matrix (a 0-dim batch allowed)."""
     if not ((input.dim() == 2 and input.shape[1] != 0) or (input.dim() == 1 and input.shape[0])
             or input.dim() == 0):
         raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, "
                            f"but got: {shape_str(input.shape)}")
-    x = input.reshape(1, -1) if input.dim() < 2 else input
+    return input.reshape(1, -1) if input.dim() < 2 else input
+
+
+def _class_targets(input, target, fname, weight=None):
+    """(input as (N, C), target as (N,) int64 array) with PyTorch's checks, in its order:
+    input shape, target size, weight size, target dtype, target values."""
+    x = _as_rows(input)
     if target.dim() > 1 or target.numel() != x.shape[0]:
         raise RuntimeError(f"{fname}: target tensor should be 1-D with size equal to the number "
                            f"of input samples (batch size). Expected target size "
@@ -309,11 +315,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         reduction = _loss.legacy_reduction(size_average, reduce)
     reduction = _loss.reduction_enum(reduction)
     import numpy as np
-    if not ((input.dim() == 2 and input.shape[1] != 0) or (input.dim() == 1 and input.shape[0])
-            or input.dim() == 0):
-        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, "
-                           f"but got: {shape_str(input.shape)}")
-    x = input.reshape(1, -1) if input.dim() < 2 else input
+    x = _as_rows(input)
     if (target.dim() > 1 or target.numel() != x.shape[1]) if input.dim() < 2 else \
             tuple(target.shape) != tuple(input.shape):
         raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
