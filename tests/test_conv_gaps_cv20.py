@@ -1,0 +1,99 @@
+"""The shifted-GEMM convolution's buffer layout with shared zero gaps (ember._ops.conv:
+_shift_grid, _conv_shifted): one gap of max(lo, hi) between rows and between images serves
+as both paddings. Paddings where lo != hi, where the output overhangs the image (a 1x1
+kernel with padding), dilations wider than the gap, 1-, 2- and 3-d, and batches that end
+in a short chunk: values and gradients against torch, and the same values as the im2col
+path."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember._backend import cpu_blas
+from ember._ops import conv as conv_ops
+
+pytestmark = pytest.mark.skipif(not cpu_blas.available(np.dtype(np.float32)),
+                                reason="no OpenBLAS gemm found beside NumPy")
+
+# (batch, in, out, spatial, kernel, padding, dilation)
+CASES = [
+    (3, 8, 5, (7, 6), 3, 1, 1),
+    (2, 8, 4, (6, 5), 1, 1, 1),          # output 2 longer than the image along each dim
+    (2, 8, 4, (6, 5), 1, 2, 1),
+    (2, 8, 4, (6, 7), 2, "same", 1),     # lo 0, hi 1
+    (2, 8, 4, (9, 8), 4, "same", 1),     # lo 1, hi 2
+    (2, 8, 3, (7, 9), 3, 2, 3),          # dilated taps jump past the gap
+    (2, 8, 3, (7, 9), (3, 2), (0, 2), (2, 1)),
+    (2, 9, 3, (11,), 3, 4, 2),
+    (2, 8, 3, (4, 5, 3), 3, 1, 1),
+    (2, 8, 3, (4, 3, 5), (1, 3, 2), (1, 0, 1), 1),
+    (37, 16, 8, (10, 10), 3, 1, 1),      # several chunks, the last one short
+]
+
+
+def _ids(c):
+    return "-".join(str(v).replace(" ", "") for v in c)
+
+
+def _run(lib, xa, wa, nd, padding, dilation):
+    x = lib.from_numpy(xa.copy()).requires_grad_()
+    w = lib.from_numpy(wa.copy()).requires_grad_()
+    y = getattr(lib.nn.functional, f"conv{nd}d")(x, w, None, padding=padding,
+                                                  dilation=dilation)
+    gy = np.sin(np.arange(y.numel())).reshape(tuple(y.shape)).astype(xa.dtype)
+    y.backward(lib.from_numpy(gy))
+    return [t.detach().numpy() for t in (y, x.grad, w.grad)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matches_torch(case, dtype):
+    n, c, o, sp, k, padding, dilation = case
+    nd = len(sp)
+    k = k if isinstance(k, tuple) else (k,) * nd
+    rng = np.random.default_rng(5)
+    xa = rng.standard_normal((n, c) + sp).astype(dtype)
+    wa = rng.standard_normal((o, c) + k).astype(dtype)
+    got = _run(ember, xa, wa, nd, padding, dilation)
+    want = _run(torch, xa, wa, nd, padding, dilation)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    for g, w in zip(got, want):
+        assert g.shape == w.shape and g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_same_as_im2col(case):
+    n, c, o, sp, k, padding, dilation = case
+    nd = len(sp)
+    k = k if isinstance(k, tuple) else (k,) * nd
+    dilation = dilation if isinstance(dilation, tuple) else (dilation,) * nd
+    if padding == "same":
+        total = [d * (kn - 1) for d, kn in zip(dilation, k)]
+        pads = [(t // 2, t - t // 2) for t in total]
+    else:
+        p = padding if isinstance(padding, tuple) else (padding,) * nd
+        pads = [(v, v) for v in p]
+    out = tuple(s + lo + hi - d * (kn - 1) for s, (lo, hi), d, kn in zip(sp, pads, dilation, k))
+    rng = np.random.default_rng(6)
+    xa = rng.standard_normal((n, c) + sp)
+    wa = rng.standard_normal((o, c) + k)
+    assert conv_ops._shifted_ok(xa, wa, None, (1,) * nd, 1)
+    shifted = conv_ops._conv_shifted(xa, wa, pads, dilation, None, out)
+    conv_ops._SHIFTED[0] = False
+    try:
+        ref = conv_ops._conv(np, xa, wa, (1,) * nd, pads, dilation, 1)
+    finally:
+        conv_ops._SHIFTED[0] = True
+    np.testing.assert_allclose(shifted, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_grid_gaps():
+    """3x3 'same' on 32x32: 33x33 positions per image, one zero row and column shared."""
+    ext, lead, span, offs = conv_ops._shift_grid((32, 32), (3, 3), [(1, 1), (1, 1)], (1, 1),
+                                                 (32, 32))
+    assert ext == (33, 33) and lead == 34 and offs[0] == 0
+    assert span == 31 * 33 + 32 and offs[-1] == 2 * 33 + 2
+    # a 1x1 kernel with padding 1: the output overhangs the image by 2, so the gap is 2
+    ext, lead, span, offs = conv_ops._shift_grid((6,), (1,), [(1, 1)], (1,), (8,))
+    assert ext == (8,) and lead == 1 and offs == [0]
