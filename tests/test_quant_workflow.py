@@ -687,8 +687,7 @@ def test_quantized_sigmoid_module_integers():
         np.testing.assert_array_equal(results[1], results[0])
 
 
-@pytest.mark.parametrize("path", ["ao.nn.qat.Embedding", "ao.nn.qat.dynamic.Linear",
-                                  "ao.nn.intrinsic.quantized.LinearTanh"])
+@pytest.mark.parametrize("path", ["ao.nn.qat.Embedding", "ao.nn.qat.dynamic.Linear"])
 def test_not_built_modules_say_so(path):
     """Names torch has and ember does not build: present, and raising NotImplementedError
     (torch builds them)."""

@@ -173,8 +173,16 @@ def _conv(nd, input, weight, bias, stride, padding, dilation, groups, padding_mo
         raise ValueError(f"Input shape must be `{shape}`!")
     QO._per_tensor(input, fname)
     _check_qparams(scale, zero_point, fname)
-    w_scales, w_zps = _weight_params(weight)
     b = _check_bias(bias, weight.shape[0], fname)
+    acc, w_scales = conv_sums(nd, input, weight, stride, padding, dilation, groups)
+    out = requantize(acc, input._scale, w_scales, b, scale, zero_point, 1)
+    return Q._make(out, _dtype.quint8, Q.per_tensor_affine, float(scale), int(zero_point))
+
+
+def conv_sums(nd, input, weight, stride, padding, dilation, groups):
+    """(the exact sums of the convolved centred integers, as float32 or float64 integers;
+    the weight's per-output-channel scales) of a quantized convolution."""
+    w_scales, w_zps = _weight_params(weight)
     from .conv import convolution
     # the sums of the centred integers' products are exact in float32 while every partial
     # sum stays below 2**24 in magnitude, whatever the order (half the cost of float64)
@@ -184,9 +192,7 @@ def _conv(nd, input, weight, bias, stride, padding, dilation, groups, padding_mo
     x = Tensor._make(_centred(input, dtype=kind))
     w = Tensor._make(_centred(weight, w_zps, 0, dtype=kind))
     acc = convolution(nd, x, w, None, stride, padding, dilation, groups)._data
-    out = requantize(acc if exact32 else np.rint(acc), input._scale, w_scales, b, scale,
-                     zero_point, 1)
-    return Q._make(out, _dtype.quint8, Q.per_tensor_affine, float(scale), int(zero_point))
+    return (acc if exact32 else np.rint(acc)), w_scales
 
 
 def conv1d(input, weight, bias, stride=1, padding=0, dilation=1, groups=1,

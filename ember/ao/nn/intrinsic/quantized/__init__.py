@@ -1,9 +1,10 @@
 """ember.ao.nn.intrinsic.quantized (torch.ao.nn.intrinsic.quantized): quantized fused
 modules: the quantized layer with its ReLU applied on the integers (max(q, zero_point)),
-which gives the integers PyTorch's fused kernels give."""
+which gives the integers PyTorch's fused kernels give; ConvAdd2d, ConvAddReLU2d,
+LinearLeakyReLU and LinearTanh compute on the oneDNN engine only, as PyTorch's
+(_onednn_fused.py)."""
 from ember import nn
 
-from ember.ao.nn._not_built import not_built
 from ember.ao.nn.intrinsic.modules import fused as nni
 from ember.ao.nn.quantized.modules import batchnorm as _bn
 from ember.ao.nn.quantized.modules import conv as _conv
@@ -81,15 +82,7 @@ class BNReLU3d(_bn.BatchNorm3d):
         return "QuantizedBNReLU3d"
 
 
-def _not_built(name):
-    return not_built("torch.ao.nn.intrinsic.quantized", name,
-                     "leave that fused module in float (qconfig None)")
-
-
-ConvAdd2d = _not_built("ConvAdd2d")
-ConvAddReLU2d = _not_built("ConvAddReLU2d")
-LinearLeakyReLU = _not_built("LinearLeakyReLU")
-LinearTanh = _not_built("LinearTanh")
+from ._onednn_fused import ConvAdd2d, ConvAddReLU2d, LinearLeakyReLU, LinearTanh  # noqa: E402
 
 
 def _bind_qat():
