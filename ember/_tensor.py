@@ -54,7 +54,7 @@ class Size(tuple):
 # Tensor attributes with class defaults that tie an instance to its graph and memory (a
 # deepcopy starts them afresh)
 _GRAPH_STATE = frozenset(("_output_nr", "_vc", "_base", "_view_fn", "_hooks", "_retains_grad",
-                          "_accumulator", "_fw_tangent", "_creation_meta", "_derived_rg"))
+                          "_accumulator", "_acc_ref", "_fw_tangent", "_creation_meta", "_derived_rg"))
 
 
 # ember.func._batching.BatchedArray (set when that module loads): the data of a tensor
@@ -83,7 +83,9 @@ class Tensor:
     _gfv = None    # a view: the version of its base when its grad_fn was made (graph.current)
     _hooks = None
     _retains_grad = False
-    _accumulator = None
+    # a leaf's AccumulateGrad, weakly (it holds the leaf, as PyTorch's; autograd.graph's
+    # accumulator_of gives the live one or makes one)
+    _acc_ref = None
     _fw_tangent = None   # forward-mode AD: the tangent of a dual tensor (autograd/forward_ad.py)
     # A view made while grad mode was off (PyTorch's CreationMeta): None, "no_grad",
     # "inference", or ("view_of", one of those) for a view of such a view made in grad mode.
@@ -98,6 +100,17 @@ class Tensor:
     _grad_dtype = ()     # grad_dtype as set: () the default (the tensor's dtype), else (dtype,)
     # Tensor._make_wrapper_subclass's device (its data is a meta array; utils/_python_dispatch)
     _wrapper_device = None
+
+    @property
+    def _accumulator(self):
+        """This leaf's AccumulateGrad while one lives (a graph or a caller holds it), else
+        None."""
+        ref = self._acc_ref
+        return None if ref is None else ref()
+
+    @_accumulator.setter
+    def _accumulator(self, node):
+        self._acc_ref = None if node is None else weakref.ref(node)
 
     # ------------------------------------------------------------------ construction
     @classmethod

@@ -225,7 +225,7 @@ def _record(ctx, inputs, out):
         if t._requires_grad:   # (views' histories made current by _recording)
             fn = t.grad_fn
             edges.append((fn, t._output_nr) if fn is not None else
-                         (t._accumulator or accumulator_of(t), 0))
+                         (accumulator_of(t), 0))
         else:
             edges.append(_NO_EDGE)
         data = t._data

@@ -311,17 +311,20 @@ def operand_edges(node):
 class AccumulateGrad(Node):
     """The node at a leaf tensor that requires grad: adds incoming gradients into `.grad`."""
     _name = "torch::autograd::AccumulateGrad"
+    next_functions = ()
+    _seq = -1
 
     def __init__(self, variable):
-        # the leaf holds its node and the node refers back weakly: no reference cycle, and
-        # the node lives as long as the leaf instead of being rebuilt for every op
-        self._variable = weakref.ref(variable)
-        self.next_functions = ()
-        self._seq = -1
+        # as PyTorch's: the node holds its leaf (a graph keeps the leaves it reaches alive,
+        # and `.variable` is the leaf while the node lives), and the leaf refers to its node
+        # weakly (Tensor._acc_ref): no reference cycle, so the leaf dies with its last
+        # reference once no graph holds the node, and the node dies with the graphs using
+        # it (accumulator_of makes a new one for the next graph)
+        self._variable = variable
 
     @property
     def variable(self):
-        return self._variable()
+        return self._variable
 
     @staticmethod
     def backward(ctx, grad):
@@ -329,15 +332,25 @@ class AccumulateGrad(Node):
 
 
 def accumulator_of(t):
-    """The (cached) AccumulateGrad node of leaf tensor `t`; None for a view made in no-grad
+    """The AccumulateGrad node of leaf tensor `t`: the live one, else a new one (the leaf
+    refers to it weakly, see AccumulateGrad); None for a view made in no-grad
     mode of a base that requires grad (it requires grad, yet gradients stop there, as
     PyTorch's view without a grad accumulator)."""
-    acc = t._accumulator
-    if acc is None:
-        if t._derived_rg:
-            return None
-        acc = t._accumulator = AccumulateGrad(t)
+    ref = t._acc_ref
+    if ref is not None:
+        acc = ref()
+        if acc is not None:
+            return acc
+    if t._derived_rg:
+        return None
+    acc = _new_node(AccumulateGrad)   # (AccumulateGrad(t), without the call of __init__)
+    acc._variable = t
+    t._acc_ref = _weakref(acc)
     return acc
+
+
+_new_node = object.__new__
+_weakref = weakref.ref
 
 
 def save_tensor(t, is_output=False):
@@ -625,13 +638,27 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                         captured[i] = grads[nr]
             if leaf_node:
                 if accumulate and grads[0] is not None:
+                    # the node's own hooks (register_prehook / register_hook on the
+                    # AccumulateGrad) around the accumulation, as PyTorch's: the post hooks
+                    # see no input gradients and the gradient that was accumulated
+                    pre = attrs.get("_pre_hooks")
+                    if pre:
+                        for fn in list(pre.values()):
+                            r = fn(tuple(grads))
+                            if r is not None:
+                                grads = list(r)
+                    post = attrs.get("_post_hooks")
+                    g = grads[0]
+                    out = (g,) if post else None
+                    grads = buf = in_grads = None   # leaves g held by the local alone
                     leaf = node.variable
-                    if leaf is not None:  # a leaf nobody holds any more has nowhere to go
-                        g = grads[0]
-                        grads = buf = in_grads = None   # leaves g held by the local alone
-                        sole = not leaf._hooks and _sole_owner(g)   # a hook may keep g
+                    if g is not None:
+                        sole = not leaf._hooks and not post and _sole_owner(g)   # hooks may keep g
                         _accumulate(leaf, g, create_graph, sole)
                         g = None
+                    if post:
+                        for fn in list(post.values()):
+                            fn((), out)
                 continue
             if needed is not None and node not in needed:
                 continue

@@ -45,17 +45,15 @@ def swap_tensors(t1, t2):
     # a leaf's gradient accumulator went with its attributes: it now adds into the object
     # that holds it (PyTorch's follows the tensor data it belongs to in the same way)
     for t in (t1, t2):
-        acc = t.__dict__.get("_accumulator")
+        ref = t.__dict__.get("_acc_ref")
+        acc = ref() if ref is not None else None
         if acc is not None:
-            acc._variable = weakref.ref(t)
+            acc._variable = t
 
 
 def _user_weakrefs(t):
-    """The weak references to `t` other than the one its own gradient accumulator (an
-    ember autograd node) holds."""
-    acc = t.__dict__.get("_accumulator")
-    own = acc._variable if acc is not None else None
-    return [r for r in weakref.getweakrefs(t) if r is not own]
+    """The weak references to `t` (its own gradient accumulator holds it strongly, none)."""
+    return weakref.getweakrefs(t)
 
 
 def _has(t, slot):
