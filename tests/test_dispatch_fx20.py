@@ -220,3 +220,23 @@ def test_reductions_over_a_dim_write_their_out_pair(fname):
         assert got[0] is values and got[1] is indices
         seen[lib] = (values.tolist(), indices.tolist())
     assert seen[ember] == seen[torch]
+
+
+@pytest.mark.parametrize("convert", ["numpy", "numpy force", "np.asarray", "tolist"])
+def test_conversions_to_numpy_dispatch_detach(convert):
+    calls = {"numpy": lambda t: t.numpy(), "numpy force": lambda t: t.numpy(force=True),
+             "np.asarray": lambda t: np.asarray(t), "tolist": lambda t: t.tolist()}
+    seen = {}
+    for lib in (torch, ember):
+        ops, result = _seen(lib, lambda lib: (lib.ones(2),), lambda lib, t: calls[convert](t))
+        seen[lib] = ([op[0] for op in ops], np.asarray(result).tolist())
+    assert seen[ember] == seen[torch]
+
+
+def test_numpy_of_a_tensor_requiring_grad_raises_before_dispatching():
+    for lib in (torch, ember):
+        t = lib.ones(2, requires_grad=True)
+        mode = _LOGS[lib]()
+        with mode, pytest.raises(RuntimeError, match="requires grad"):
+            t.numpy()
+        assert mode.ops == []

@@ -54,9 +54,9 @@ or an ndarray (``tensor``, ``as_tensor``, ``asarray``, ``from_numpy``) as
 
 Not built: an in-place op on a wrapper operand that requires grad (NotImplementedError);
 indexing assignment dispatches as ember's ``index_put`` (PyTorch: ``select`` then
-``fill_``/``copy_``); factories and ``.item()`` dispatch (see `_FACTORIES`), other
-functions ember runs without an op node (``.numpy()``: PyTorch's ``detach``) do not, and
-on a wrapper they see its meta data, as do op functions that compute from an operand's data before making the node
+``fill_``/``copy_``); factories, ``.item()`` and ``.numpy()`` (as ``detach``) dispatch
+(see `_FACTORIES`), other functions ember runs without an op node do not, and on a
+wrapper they see its meta data, as do op functions that compute from an operand's data before making the node
 (training-mode batch norm's statistics); ops inside ``autograd.Function.forward``
 dispatch, but the Function's own backward is not an op; forward-mode AD tangents are not
 carried through a handler (an op with a tangent operand is not dispatched). The mode
@@ -1005,6 +1005,20 @@ def _item_front(original):
     return _fronts.named_as(item, original)
 
 
+def _to_numpy_front(original):
+    """Tensor.numpy / __array__: the tensor's ``detach`` is offered to the handlers
+    (``aten.detach.default``), as PyTorch's conversion detaches it; force=True runs
+    detach() itself, which dispatches."""
+    def front(self, *args, **kwargs):
+        if _base._DISPATCH[0] is None or _DISABLED[0] or not _MODES or kwargs.get("force"):
+            return original(self, *args, **kwargs)
+        array = original(self, *args, **kwargs)   # (its checks first, as PyTorch's)
+        _dispatch_function(_aten().detach.default, (self,), Tensor.detach)
+        return array
+    front._dispatch_front = True
+    return _fronts.named_as(front, original)
+
+
 def _install_factory_fronts():
     """The fronts on Tensor and the ember namespace, and wherever an ember module holds the
     same function (the __torch_function__ wrappers find them there: export's tracer
@@ -1023,6 +1037,11 @@ def _install_factory_fronts():
     if not getattr(original, "_dispatch_front", False):
         _LAID.append(_fronts.bind(Tensor, "item", fronts.make(
             original, lambda: _item_front(original))))
+    for name in ("numpy", "__array__"):
+        original = Tensor.__dict__[name]
+        if not getattr(original, "_dispatch_front", False):
+            _LAID.append(_fronts.bind(Tensor, name, fronts.make(
+                original, lambda: _to_numpy_front(original))))
     _LAID.extend(_fronts.rebind(fronts, _fronts.ember_spaces(root=False)))
 
 
