@@ -827,12 +827,16 @@ _INPLACE_OPERATORS = {
     "__irshift__": "bitwise_right_shift_"}
 
 
+def _is_ours(value):
+    """Whether `value` is a front of this layer (ember/_fronts.py marks every front)."""
+    return _fronts.layer_of(value) == _fronts.DISPATCH
+
+
 def _inplace_front(method, original):
     def front(self, *args, **kwargs):
         if _base._DISPATCH[0] is None or _DISABLED[0]:
             return original(self, *args, **kwargs)
         return dispatch_inplace(method, original, self, args, kwargs)
-    front._inplace_front = True
     return _fronts.named_as(front, original)
 
 
@@ -844,7 +848,7 @@ def _install_inplace_fronts():
         method = _INPLACE_OPERATORS.get(key) or \
             (key if _INPLACE_NAME.fullmatch(key) and key not in NOT_INPLACE_OPS else None)
         if method is None or not callable(value) or isinstance(value, (property, type)) or \
-                getattr(value, "_inplace_front", False):
+                _is_ours(value):
             continue
         _LAID.append(_fronts.bind(Tensor, key, fronts.make(
             value, lambda: _inplace_front(method, value))))
@@ -992,7 +996,6 @@ def _factory_front(name, kind, overload, original):
         if requires_grad and isinstance(out, Tensor):
             out.requires_grad_(True)
         return out
-    front._dispatch_front = True
     return _fronts.named_as(front, original)
 
 
@@ -1001,7 +1004,6 @@ def _item_front(original):
         if _base._DISPATCH[0] is None or _DISABLED[0] or (not _MODES and not is_wrapper(self)):
             return original(self)
         return _dispatch_function(_aten()._local_scalar_dense.default, (self,), original)
-    item._dispatch_front = True
     return _fronts.named_as(item, original)
 
 
@@ -1015,7 +1017,6 @@ def _to_numpy_front(original):
         array = original(self, *args, **kwargs)   # (its checks first, as PyTorch's)
         _dispatch_function(_aten().detach.default, (self,), Tensor.detach)
         return array
-    front._dispatch_front = True
     return _fronts.named_as(front, original)
 
 
@@ -1029,17 +1030,17 @@ def _install_factory_fronts():
     for name, (kind, overload) in _FACTORIES.items():
         holder = vars(Tensor) if kind == "new" else space
         original = holder.get(name)
-        if original is None or getattr(original, "_dispatch_front", False):
+        if original is None or _is_ours(original):
             continue
         front = fronts.make(original, lambda: _factory_front(name, kind, overload, original))
         _LAID.append(_fronts.bind(Tensor if kind == "new" else space, name, front))
     original = Tensor.__dict__["item"]
-    if not getattr(original, "_dispatch_front", False):
+    if not _is_ours(original):
         _LAID.append(_fronts.bind(Tensor, "item", fronts.make(
             original, lambda: _item_front(original))))
     for name in ("numpy", "__array__"):
         original = Tensor.__dict__[name]
-        if not getattr(original, "_dispatch_front", False):
+        if not _is_ours(original):
             _LAID.append(_fronts.bind(Tensor, name, fronts.make(
                 original, lambda: _to_numpy_front(original))))
     _LAID.extend(_fronts.rebind(fronts, _fronts.ember_spaces(root=False)))
@@ -1062,7 +1063,6 @@ def _lift_front(original):
         if requires_grad and isinstance(out, Tensor):
             out.requires_grad_(True)
         return out
-    front._dispatch_front = True
     return _fronts.named_as(front, original)
 
 
@@ -1108,7 +1108,6 @@ def _range_front(name, original):
         if requires_grad and isinstance(out, Tensor):
             out.requires_grad_(True)
         return out
-    front._dispatch_front = True
     return _fronts.named_as(front, original)
 
 
@@ -1129,7 +1128,6 @@ def _out_front(name, original):
         if kwargs.get("out") is None:
             return original(*args, **kwargs)
         return _out_call(name, original, args, kwargs)
-    front._dispatch_front = True
     return _fronts.named_as(front, original)
 
 
@@ -1175,7 +1173,7 @@ def _install_made_fronts():
         for name in list(getattr(sys.modules[module_name], "__all__", ()) or space):
             value = space.get(name)
             if name.startswith("_") or type(value) is not types.FunctionType or \
-                    getattr(value, "_dispatch_front", False):
+                    _is_ours(value):
                 continue
             if not prefix and name in ("tensor", "as_tensor", "asarray", "from_numpy"):
                 make = lambda: _lift_front(value)   # noqa: E731
