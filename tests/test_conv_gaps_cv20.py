@@ -97,3 +97,83 @@ def test_grid_gaps():
     # a 1x1 kernel with padding 1: the output overhangs the image by 2, so the gap is 2
     ext, lead, span, offs = conv_ops._shift_grid((6,), (1,), [(1, 1)], (1,), (8,))
     assert ext == (8,) and lead == 1 and offs == [0]
+
+
+# --- im2col path: image-by-image products (_IMAGE_GEMM_MIN) -------------------------------
+
+IM2COL_CASES = [
+    # (batch, in, out, spatial, kernel, stride, padding, groups, bias): stride 2, few input
+    # channels (no shifted path), groups; P >= 256 output positions per image
+    (3, 3, 8, (32, 32), 3, 1, 1, 1, True),
+    (2, 8, 6, (33, 34), 3, 2, 1, 1, True),
+    (2, 8, 6, (32, 32), 1, 2, 0, 1, False),
+    (2, 8, 6, (32, 32), 3, 1, 1, 2, True),
+    (2, 4, 4, (24, 24), 3, 1, 1, 4, False),
+    (2, 3, 5, (300,), 5, 1, 2, 1, True),
+    (40, 3, 8, (16, 16), 3, 1, 1, 1, True),   # several chunks, two threads
+]
+
+
+def _im2col_run(lib, xa, wa, ba, nd, stride, padding, groups, grad_kind):
+    x = lib.from_numpy(xa.copy()).requires_grad_()
+    w = lib.from_numpy(wa.copy()).requires_grad_()
+    b = None if ba is None else lib.from_numpy(ba.copy()).requires_grad_()
+    y = getattr(lib.nn.functional, f"conv{nd}d")(x, w, b, stride=stride, padding=padding,
+                                                  groups=groups)
+    if grad_kind == "sum":   # an expanded (zero-stride) output gradient
+        y.sum().backward()
+    else:
+        gy = lib.from_numpy(np.cos(np.arange(y.numel())).reshape(tuple(y.shape))
+                            .astype(xa.dtype))
+        if grad_kind == "channels_last" and nd == 2:
+            gy = gy.contiguous(memory_format=lib.channels_last)
+        y.backward(gy)
+    return [t.detach().numpy() for t in (y, x.grad, w.grad)] + \
+        ([] if b is None else [b.grad.numpy()])
+
+
+@pytest.mark.parametrize("case", IM2COL_CASES, ids=_ids)
+@pytest.mark.parametrize("grad_kind", ["dense", "sum", "channels_last"])
+def test_image_products_match_torch(case, grad_kind):
+    n, c, o, sp, k, stride, padding, groups, bias = case
+    nd = len(sp)
+    rng = np.random.default_rng(8)
+    xa = rng.standard_normal((n, c) + sp).astype(np.float32)
+    wa = rng.standard_normal((o, c // groups) + (k,) * nd).astype(np.float32)
+    ba = rng.standard_normal(o).astype(np.float32) if bias else None
+    got = _im2col_run(ember, xa, wa, ba, nd, stride, padding, groups, grad_kind)
+    want = _im2col_run(torch, xa, wa, ba, nd, stride, padding, groups, grad_kind)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape and g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=2e-4, atol=2e-4)
+
+
+@pytest.mark.parametrize("case", IM2COL_CASES, ids=_ids)
+def test_image_products_same_as_chunk_products(case, monkeypatch):
+    n, c, o, sp, k, stride, padding, groups, bias = case
+    nd = len(sp)
+    rng = np.random.default_rng(9)
+    xa = rng.standard_normal((n, c) + sp)
+    wa = rng.standard_normal((o, c // groups) + (k,) * nd)
+    ba = rng.standard_normal(o) if bias else None
+    runs = []
+    for limit in (256, 10 ** 9):
+        monkeypatch.setattr(conv_ops, "_IMAGE_GEMM_MIN", limit)
+        runs.append(_im2col_run(ember, xa, wa, ba, nd, stride, padding, groups, "dense"))
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_image_products_float16():
+    rng = np.random.default_rng(10)
+    xa = rng.standard_normal((2, 3, 20, 20)).astype(np.float16)
+    wa = (rng.standard_normal((4, 3, 3, 3)) * 0.2).astype(np.float16)
+    out = []
+    for lib in (ember, torch):
+        x = lib.from_numpy(xa.copy()).requires_grad_()
+        w = lib.from_numpy(wa.copy()).requires_grad_()
+        y = lib.nn.functional.conv2d(x, w, padding=1)
+        y.sum().backward()
+        out.append([t.detach().float().numpy() for t in (y, x.grad, w.grad)])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=2e-2, atol=2e-1)
