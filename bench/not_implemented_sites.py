@@ -28,6 +28,7 @@ B = {
     ("jit/_archive.py", "save"): (2, "jit.save of functions / modules outside the codegen tables"),
     ("jit/_codegen.py", "*"): (2, "jit.save: layers/functions/args outside the templates"),
     ("jit/_codegen_layers.py", "*"): (2, "jit.save: layers/functions/args outside the templates"),
+    ("jit/_codegen_leaves.py", "*"): (2, "jit.save: layers/functions/args outside the templates"),
     ("jit/_codegen_literal.py", "*"): (2, "jit.save: layers/functions/args outside the templates"),
     ("jit/_interp.py", "*"): (3, "running loaded TorchScript: statements/expressions outside the interpreter"),
     ("jit/_ops.py", "*"): (3, "running loaded TorchScript: ops outside the op table"),

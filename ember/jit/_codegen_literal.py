@@ -5,7 +5,7 @@ import math
 from .. import _dtype
 from . import _ops
 
-__all__ = ["literal", "n_list", "opt"]
+__all__ = ["literal", "n_list", "opt", "recomputed_sizes"]
 
 
 def literal(v):
@@ -41,3 +41,10 @@ def n_list(v, n):
 def opt(m, name):
     """``self.<name>`` when the module has that tensor, else ``None``."""
     return f"self.{name}" if getattr(m, name, None) is not None else "None"
+
+
+def recomputed_sizes(input_source, scales):
+    """Source of the output size F.interpolate computes with recompute_scale_factor:
+    floor(input size * scale) per spatial dimension, in double precision."""
+    return "[" + ", ".join(f"int(torch.floor(torch.mul(float(torch.size({input_source}, "
+                           f"{i + 2})), {literal(f)})))" for i, f in enumerate(scales)) + "]"
