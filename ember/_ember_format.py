@@ -29,7 +29,7 @@ from ._device import device as _device_cls
 from ._tensor import Tensor, Size
 from ._script_object import ScriptObject
 from ._map_location import _place
-from ._storage_layout import _root_array, _as_strided, _offset_elems, _le
+from ._storage_layout import _as_strided, _offset_elems, _le, saved_buffer
 from ._zipformat_read import _read_record, read_bytes
 from ._serialization_options import get_crc32_options
 from ._zipwrite import write_stored_zip
@@ -44,14 +44,13 @@ class _Encoder:
         self.device_roots = []
 
     def storage_key(self, arr):
-        root = _root_array(arr)
-        ok = (root.dtype == arr.dtype and root.flags.c_contiguous)
-        if not ok:
-            root = np.ascontiguousarray(arr)
+        """(storage key, offset in elements, the array as a view of the stored buffer) of a
+        host array (saved_buffer: a row-major copy when it lies in no dense block)."""
+        root, arr = saved_buffer(arr)
         k = id(root)
         if k not in self.storages:
-            self.storages[k] = (str(len(self.storages)), root)
-        return self.storages[k][0], root
+            self.storages[k] = (str(len(self.storages)), root)   # (kept: ids stay unique)
+        return self.storages[k][0], _offset_elems(arr, root), arr
 
     def device_storage_key(self, arr):
         """(storage key, offset in elements) of a GPU array: its root array is copied to
@@ -60,12 +59,12 @@ class _Encoder:
         while root.base is not None:
             root = root.base
         if root.dtype != arr.dtype or not root.flags.c_contiguous:
-            root = arr.copy()
+            root = arr = arr.copy(order="C")   # (the copy is the saved view: offset 0)
         k = id(root)
         if k not in self.storages:
             self.storages[k] = (str(len(self.storages)), root.get().reshape(-1))
             self.device_roots.append(root)   # keeps id(root) unique while encoding
-        return self.storages[k][0], (arr.data.ptr - root.data.ptr) // arr.itemsize
+        return self.storages[k][0], (arr.data.ptr - root.data.ptr) // arr.itemsize, arr
 
     def sparse(self, t):
         """A sparse tensor's record: its layout, size and component tensors (COO: indices,
@@ -85,10 +84,9 @@ class _Encoder:
         typed = s.untyped() is not s
         arr = s._elements() if typed else s._bytes
         if type(arr) is np.ndarray:
-            key, root = self.storage_key(arr)
-            offset = _offset_elems(arr, root) if root is not arr else 0
+            key, offset, arr = self.storage_key(arr)
         else:
-            key, offset = self.device_storage_key(arr)
+            key, offset, arr = self.device_storage_key(arr)
         rec = {"__storage__": key, "dtype": s.dtype.name if typed else None, "offset": offset,
                "numel": int(arr.shape[0])}
         if type(arr) is not np.ndarray:
@@ -120,10 +118,9 @@ class _Encoder:
                         "parameter": isinstance(obj, Parameter)}
             arr = obj._data
             if type(arr) is np.ndarray:
-                key, root = self.storage_key(arr)
-                offset = _offset_elems(arr, root) if root is not arr else 0
+                key, offset, arr = self.storage_key(arr)
             else:
-                key, offset = self.device_storage_key(arr)
+                key, offset, arr = self.device_storage_key(arr)
             item = arr.itemsize
             rec = {"__tensor__": key, "dtype": obj.dtype.name, "shape": list(arr.shape),
                    "strides": [s // item for s in arr.strides], "offset": offset,

@@ -25,6 +25,32 @@ def _as_strided(arr, shape, strides):
     return np.lib.stride_tricks.as_strided(arr, shape, strides)
 
 
+def memory_order(arr):
+    """`arr`'s elements in the order they lie in memory, as a C-contiguous view of the same
+    memory, when they fill one dense block (a channels_last or transposed array that owns
+    its memory, as an optimizer's zeros_like state of a channels_last weight); else None.
+    A tensor is then saved over that block with its own strides, as PyTorch saves it."""
+    if arr.ndim == 0 or any(s <= 0 for s in arr.strides):
+        return None
+    order = sorted(range(arr.ndim), key=lambda d: (-arr.strides[d], -arr.shape[d]))
+    dense = arr.transpose(order)
+    return dense if dense.flags.c_contiguous else None
+
+
+def saved_buffer(arr):
+    """(buffer, view): the C-contiguous buffer a file stores for host array `arr` (its
+    owning array, or its memory in memory order), and `arr` as a view of that buffer
+    (`arr` itself, or a row-major copy that is the buffer when `arr` lies in neither)."""
+    root = _root_array(arr)
+    if root.dtype == arr.dtype and root.flags.c_contiguous:
+        return root, arr
+    dense = memory_order(arr)
+    if dense is not None:
+        return dense, arr
+    copy = np.ascontiguousarray(arr)
+    return copy, copy
+
+
 def _offset_elems(arr, root):
     start = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
     return start // arr.itemsize

@@ -20,7 +20,7 @@ from . import _dtype, _quantized_serialization
 from ._device import device as _device_cls
 from ._tensor import Tensor, Size
 from ._script_object import ScriptObject
-from ._storage_layout import _root_array, _as_strided, _offset_elems, _le
+from ._storage_layout import _root_array, _as_strided, _offset_elems, _le, saved_buffer
 from ._torch_rebuild import _STORAGE_NAME
 from ._serialization_options import get_crc32_options
 from ._zipwrite import write_stored_zip
@@ -193,7 +193,9 @@ class _TorchPickler(pickle._Pickler):
             arr, root = self._host_view(t._data)
             location = str(t.device)
         if root.dtype != arr.dtype or not root.flags.c_contiguous:
-            root = np.ascontiguousarray(arr)
+            # (a channels_last array owning its memory is saved over it with its strides;
+            # a copy taken for the file made the offset the distance between two buffers)
+            root, arr = saved_buffer(arr)
         ref = self._ref(root, location)
         item = arr.itemsize
         offset = _offset_elems(arr, root) if root is not arr else 0

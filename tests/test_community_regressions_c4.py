@@ -139,3 +139,36 @@ def test_linear_complex_gradient_conjugates():
         grads.append([t.grad.resolve_conj().numpy() for t in ts])
     for e, t in zip(*grads):
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- checkpoints
+
+@pytest.mark.parametrize("fmt", [None, "torch"])
+def test_checkpoint_of_channels_last_optimizer_state(tmp_path, fmt):
+    """A training script with model.to(memory_format=torch.channels_last) and AdamW saved
+    {"model": ..., "opt": opt.state_dict()}: the moments (zeros_like of a channels_last
+    weight, owning their memory with channels_last strides) were written as a row-major
+    copy but with the original strides and an 'offset' measured between the two buffers,
+    so torch.load refused the checkpoint as corrupted. Both formats now store such an
+    array over its own memory with its strides (PyTorch's layout); torch reads ember's
+    torch-format file back the same."""
+    m = ember.nn.Conv2d(3, 8, 3).to(memory_format=ember.channels_last)
+    opt = ember.optim.AdamW(m.parameters())
+    m(ember.randn(1, 3, 5, 5)).sum().backward()
+    opt.step()
+    state = opt.state_dict()["state"][0]
+    permuted = ember.arange(24.).reshape(2, 3, 4).permute(2, 0, 1) * 1.0
+    path = tmp_path / "ckpt.pt"
+    kw = {} if fmt is None else {"format": fmt}
+    ember.save({"opt": opt.state_dict(), "x": permuted}, path, **kw)
+    back = ember.load(path)
+    for key in ("exp_avg", "exp_avg_sq"):
+        got = back["opt"]["state"][0][key]
+        assert got.stride() == (27, 1, 9, 3) and ember.equal(got, state[key])
+    assert back["x"].stride() == (1, 12, 4) and ember.equal(back["x"], permuted)
+    if fmt == "torch":
+        theirs = torch.load(path)
+        assert theirs["opt"]["state"][0]["exp_avg"].stride() == (27, 1, 9, 3)
+        np.testing.assert_array_equal(theirs["opt"]["state"][0]["exp_avg"].numpy(),
+                                      state["exp_avg"].numpy())
+        np.testing.assert_array_equal(theirs["x"].numpy(), permuted.numpy())
