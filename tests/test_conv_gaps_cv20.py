@@ -177,3 +177,79 @@ def test_image_products_float16():
         out.append([t.detach().float().numpy() for t in (y, x.grad, w.grad)])
     for a, b in zip(*out):
         np.testing.assert_allclose(a, b, rtol=2e-2, atol=2e-1)
+
+
+# --- input gradient image by image (_input_grad_images): stride > 1 ----------------------
+
+DX_CASES = [
+    # (batch, in, out, spatial, kernel, stride, padding, dilation, groups)
+    (2, 8, 6, (33, 34), 3, 2, 1, 1, 1),
+    (2, 8, 6, (32, 32), 1, 2, 0, 1, 1),
+    (2, 8, 6, (36, 36), 3, 2, 1, 1, 2),
+    (2, 4, 4, (40, 37), 3, (2, 1), 2, 2, 4),
+    (2, 6, 4, (36, 40), 3, 2, 5, 1, 1),       # padding past the kernel's reach
+    (2, 3, 5, (600,), 5, 2, 2, 1, 1),
+    (1, 4, 3, (14, 14, 14), 3, 2, 1, 1, 1),
+    (40, 4, 8, (34, 34), 3, 2, 1, 1, 1),      # two threads where allowed
+]
+
+
+def _dx(lib, xa, wa, nd, stride, padding, dilation, groups):
+    x = lib.from_numpy(xa.copy()).requires_grad_()
+    w = lib.from_numpy(wa.copy()).requires_grad_()
+    y = getattr(lib.nn.functional, f"conv{nd}d")(x, w, None, stride=stride, padding=padding,
+                                                  dilation=dilation, groups=groups)
+    gy = np.cos(np.arange(y.numel())).reshape(tuple(y.shape)).astype(xa.dtype)
+    y.backward(lib.from_numpy(gy))
+    return x.grad.numpy(), w.grad.numpy()
+
+
+@pytest.mark.parametrize("case", DX_CASES, ids=_ids)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_input_grad_images_match_torch(case, dtype):
+    n, c, o, sp, k, stride, padding, dilation, groups = case
+    nd = len(sp)
+    rng = np.random.default_rng(11)
+    xa = rng.standard_normal((n, c) + sp).astype(dtype)
+    wa = rng.standard_normal((o, c // groups) + (k,) * nd).astype(dtype)
+    got = _dx(ember, xa, wa, nd, stride, padding, dilation, groups)
+    want = _dx(torch, xa, wa, nd, stride, padding, dilation, groups)
+    tol = 2e-4 if dtype == np.float32 else 1e-10
+    for g, w in zip(got, want):
+        assert g.shape == w.shape and g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("case", DX_CASES, ids=_ids)
+def test_input_grad_images_same_as_chunks(case, monkeypatch):
+    n, c, o, sp, k, stride, padding, dilation, groups = case
+    nd = len(sp)
+    rng = np.random.default_rng(12)
+    xa = rng.standard_normal((n, c) + sp)
+    wa = rng.standard_normal((o, c // groups) + (k,) * nd)
+    runs = []
+    for limit in (256, 10 ** 9):
+        monkeypatch.setattr(conv_ops, "_IMAGE_GEMM_MIN", limit)
+        runs.append(_dx(ember, xa, wa, nd, stride, padding, dilation, groups)[0])
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv_transpose_stride2_matches_torch(groups):
+    """conv_transpose's forward is the input gradient: stride 2 with output_padding."""
+    rng = np.random.default_rng(13)
+    xa = rng.standard_normal((2, 8, 17, 16)).astype(np.float32)
+    wa = rng.standard_normal((8, 6 // groups, 3, 3)).astype(np.float32)
+    ba = rng.standard_normal(6).astype(np.float32)
+    out = []
+    for lib in (ember, torch):
+        x = lib.from_numpy(xa.copy()).requires_grad_()
+        w = lib.from_numpy(wa.copy()).requires_grad_()
+        y = lib.nn.functional.conv_transpose2d(x, w, lib.from_numpy(ba.copy()), stride=2,
+                                               padding=1, output_padding=1, groups=groups)
+        y.backward(lib.from_numpy(np.sin(np.arange(y.numel())).reshape(tuple(y.shape))
+                                  .astype(np.float32)))
+        out.append([t.detach().numpy() for t in (y, x.grad, w.grad)])
+    for a, b in zip(*out):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4)

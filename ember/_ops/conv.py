@@ -545,6 +545,9 @@ def _input_grad(xp, g, w, x_shape, stride, padding, dilation, groups, g_cm):
     w2 = w.reshape(O, -1)
     kk = math.prod(k)
     per_sample = math.prod(out)
+    if xp is np and per_sample >= _IMAGE_GEMM_MIN:
+        return _input_grad_images(g, w2, x_shape, k, stride, pad_pairs, dilation,
+                                  groups).astype(dt, copy=False)
     # the columns of a few images at a time (NumPy): all of a large batch's (C*kk rows by
     # N*prod(out)) can take gigabytes, and first touches of fresh memory cost more than
     # the GEMM itself; the buffer is reused from chunk to chunk
@@ -571,6 +574,44 @@ def _input_grad(xp, g, w, x_shape, stride, padding, dilation, groups, g_cm):
     crop = tuple(slice(lo, lo + x_shape[2 + i]) for i, (lo, _) in enumerate(pad_pairs))
     gx = np.moveaxis(gx[(slice(None), slice(None)) + crop], 0, 1)
     return xp.ascontiguousarray(gx).astype(dt, copy=False)
+
+
+def _input_grad_images(g, w2, x_shape, k, stride, pad_pairs, dilation, groups):
+    """dx on NumPy image by image (any stride): the columns W^T g[n] of one image (one GEMM
+    per group reading g[n] where it lies), added back tap by tap into that image's padded
+    (C, *padded) buffer, cropped into dx[n]. Against the chunked path below (channel-major
+    columns and buffer, one transposing copy at the end) no copy of g and none of dx, and
+    the buffer stays in cache (64 -> 128, 3x3 stride 2 on 32x32, batch 32, one thread:
+    23.7 -> 20.6 ms; 1x1 stride 2: 5.0 -> 3.4 ms)."""
+    N, O = g.shape[:2]
+    out = g.shape[2:]
+    C, P, kk = x_shape[1], math.prod(out), math.prod(k)
+    og, cg = O // groups, C // groups
+    w2t = [np.ascontiguousarray(w2[gi * og:(gi + 1) * og].T) for gi in range(groups)]
+    padded = tuple(x_shape[2 + i] + lo + hi for i, (lo, hi) in enumerate(pad_pairs))
+    taps = [(slice(None),) + tuple(slice(o * dilation[i], o * dilation[i] + stride[i] *
+                                         (out[i] - 1) + 1, stride[i]) for i, o in enumerate(t))
+            for t in product(*[range(n) for n in k])]
+    crop = (slice(None),) + tuple(slice(lo, lo + x_shape[2 + i])
+                                  for i, (lo, _) in enumerate(pad_pairs))
+    gx = np.empty(x_shape, dtype=g.dtype)
+
+    def run(a, b):
+        buf = np.empty((C,) + padded, dtype=g.dtype)
+        dcols = np.empty((C * kk, P), dtype=g.dtype)
+        cols = dcols.reshape((C, kk) + tuple(out))
+        for n in range(a, b):
+            gn = g[n].reshape(O, P)
+            for gi in range(groups):
+                np.matmul(w2t[gi], gn[gi * og:(gi + 1) * og],
+                          out=dcols[gi * cg * kk:(gi + 1) * cg * kk])
+            buf[...] = 0
+            for t, sl in enumerate(taps):
+                buf[sl] += cols[:, t]
+            gx[n] = buf[crop]
+    if N:
+        _over_batch(np, N, C * kk * P * g.itemsize, run)
+    return gx
 
 
 class ConvWeightGrad(Op):
