@@ -171,8 +171,21 @@ def narrow_scalars(arrays, low):
     return tuple(narrow_scalar(a, low) if not is_array(a) else a for a in arrays)
 
 
+_NARROWED = {}   # (number, dtype) -> narrow_scalar's result: the same few numbers recur
+
+
 def narrow_scalar(value, low):
     """Python number `value` rounded to half dtype `low` through float32 (see narrow_scalars)."""
+    tv = type(value)
+    if (tv is float or tv is int) and -65504.0 <= value <= 65504.0:
+        if not value:
+            return float(value)   # (zeros keep their sign; 0.0 and -0.0 are one dict key)
+        r = _NARROWED.get((value, low))
+        if r is None:
+            if len(_NARROWED) > 512:
+                _NARROWED.clear()
+            r = _NARROWED[value, low] = float(low.type(np.float32(value)))   # (no overflow)
+        return r
     if isinstance(value, (complex, np.complexfloating)):
         return value
     with np.errstate(over="ignore"):
