@@ -25,8 +25,8 @@ from .pointwise_operands import (binary_operands, float_operands, check_broadcas
                                  number_input, _out, _scalars, _either, conj_if_complex,
                                  half_of, narrow_scalars)
 from .pointwise_arrays import opmath
-from .pointwise import (_inplace, _reflect, _unary_row, _not_for, _INTS, scalar_first_overload,
-                        div, log, where)
+from .pointwise import (_inplace, _reflect, _unary_row, _not_for, scalar_first_overload, div,
+                        where)
 
 __all__ = ["floor_divide", "remainder", "fmod", "clamp", "clip", "clamp_min", "clamp_max",
            "maximum", "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "nan_to_num",
