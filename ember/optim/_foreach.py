@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import _threads
 from .._backend import array_namespace, cupy_multi_tensor
+from ._fma import axpy_
 
 # buffers larger than this are allocated per call instead of kept (a model's few huge
 # embedding matrices would otherwise pin copies of themselves)
@@ -101,11 +102,13 @@ def _run(update, items):
 def decayed_grad(xp, x, g, maximize, weight_decay, s0, s1):
     """The gradient an update step uses: -g when maximizing, plus weight_decay * x (L2
     decay), written into scratch buffer s0 (s1 is overwritten); g itself when neither
-    applies."""
+    applies. The decay rounds once, as torch's ``grad.add(param, alpha=weight_decay)``."""
     if maximize:
         g = xp.negative(g, out=s0)
     if weight_decay != 0:
-        g = xp.add(g, xp.multiply(x, weight_decay, out=s1), out=s0)
+        if g is not s0:
+            s0[...] = g
+        g = axpy_(s0, weight_decay, x)
     return g
 
 

@@ -7,6 +7,7 @@ from collections import OrderedDict, defaultdict
 import numpy as np
 
 from .._backend import array_namespace
+from ._fma import axpy_
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.graph import RemovableHandle
@@ -394,16 +395,18 @@ def _step_tensor(state):
 
 def _lerp_(start, end, weight, scratch=None):
     """start <- start + weight * (end - start), in place, with PyTorch's two-sided formula
-    (end - (end - start) * (1 - weight) when |weight| >= 0.5) so results agree to the bit.
+    (end - (end - start) * (1 - weight) when |weight| >= 0.5, weight and 1 - weight in
+    start's dtype) and its fused multiply-add (one rounding), so results agree to the bit.
     `scratch` (an array like `start`) receives the difference instead of a new array."""
     diff = end - start if scratch is None else array_namespace(start).subtract(end, start,
                                                                                out=scratch)
+    if start.dtype.char in "fd":
+        weight = start.dtype.type(weight)
     if abs(weight) < 0.5:
-        diff *= weight
-        start += diff
+        axpy_(start, weight, diff)
     else:
-        diff *= 1 - weight
-        array_namespace(start).subtract(end, diff, out=start)
+        start[...] = end
+        axpy_(start, -(1 - weight), diff)
 
 
 def _real_view(a):

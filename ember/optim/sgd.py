@@ -7,6 +7,7 @@ from .._tensor import Tensor
 from .optimizer import Optimizer, check_lr, check_fused, _to_scalar, required, \
     differentiable_params, hyper
 from ._foreach import decayed_grad, for_each, fusable, multi_tensor, scratch
+from ._fma import axpy_
 
 __all__ = ["SGD"]
 
@@ -123,15 +124,23 @@ def _sgd(x, grad, buf, first, h):
         xp = array_namespace(x)
     s0, s1 = scratch(x, 2)
     g = decayed_grad(xp, x, grad, h.maximize, h.weight_decay, s0, s1)
+    # each `a + alpha * b` of torch's update (add_ with alpha) rounds once: axpy_
     if buf is not None:
         if first:
             buf[...] = g
         else:
             buf *= h.momentum
             # (1 - 0) * g is g exactly: without dampening the product is skipped
-            buf += g if h.dampening == 0 else xp.multiply(g, 1 - h.dampening, out=s1)
-        g = xp.add(g, xp.multiply(buf, h.momentum, out=s1), out=s1) if h.nesterov else buf
-    x -= xp.multiply(g, h.lr, out=s1)
+            if h.dampening == 0:
+                buf += g
+            else:
+                axpy_(buf, 1 - h.dampening, g)
+        if h.nesterov:
+            s1[...] = g
+            g = axpy_(s1, h.momentum, buf)
+        else:
+            g = buf
+    axpy_(x, -h.lr, g)
 
 
 def _kernel_scalars(h, momentum, t):

@@ -1,0 +1,132 @@
+"""In-place updates that round as PyTorch's CPU kernels do: `y + a * x` rounded once.
+
+torch's ``y.add_(x, alpha=a)`` (and ``lerp_``, ``addcmul_``) compute on float32/float64 CPU
+tensors with a fused multiply-add, vectorized lanes and scalar tails alike: ``a`` is rounded
+to y's dtype, then ``a * x + y`` is rounded once. NumPy rounds the product and the sum
+separately, which differs in the last bit at a few percent of the elements and drifts over
+many optimizer steps. Here:
+
+- `axpy_` (y += a * x, a scalar) calls the ``?axpy`` of the OpenBLAS that NumPy's wheel
+  ships (ember/_backend/cpu_blas.py finds it), whose kernels are fused multiply-adds: one
+  pass in place, faster than NumPy's two. It is used only after a probe at first use finds
+  its results equal to the emulation below on every tail length; else the emulation runs.
+- `fma_` (y += a * b, arrays) and the emulated `axpy_`: for float32 the product of two
+  float32 numbers is exact in float64, so the float64 sum rounded to float32 is the FMA's
+  result (except where the float64 sum lies on a float32 half-way point, ~2**-29 of the
+  cases); float64 uses an error-free product and sum (ember/_ops/pointwise_more._fma64).
+- Other dtypes (float16, bfloat16, complex as real views are float32/64 already) and CuPy
+  arrays take the plain two-rounding formula.
+"""
+import ctypes
+import threading
+
+import numpy as np
+
+from .._backend import cpu_blas
+
+__all__ = ["axpy_", "fma_"]
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_STATE = {}      # "fns": {dtype: ctypes ?axpy} once probed ({} when none works)
+_local = threading.local()
+
+
+def _load():
+    for path in cpu_blas._candidates():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for suffix, int_t in (("64_", ctypes.c_int64), ("", ctypes.c_int32)):
+            fns = {}
+            for dt, ch, real in ((_F32, "s", ctypes.c_float), (_F64, "d", ctypes.c_double)):
+                fn = getattr(lib, f"scipy_cblas_{ch}axpy{suffix}", None)
+                if fn is None:
+                    break
+                fn.argtypes = [int_t, real, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
+                fn.restype = None
+                fns[dt] = fn
+            if len(fns) == 2:
+                return {dt: fn for dt, fn in fns.items() if _works(dt, fn)}
+    return {}
+
+
+def _works(dt, fn):
+    """Whether `fn` gives the emulated FMA's values on random data of every length up to
+    70 (the SIMD tails) and a longer one."""
+    rng = np.random.default_rng(0)
+    for n in list(range(1, 71)) + [1000]:
+        x, y = rng.standard_normal((2, n)).astype(dt)
+        a = dt.type(-0.0123)
+        want = y.copy()
+        _emulated(want, a, x)
+        fn(n, a, x.ctypes.data, 1, y.ctypes.data, 1)
+        if not np.array_equal(y, want):
+            return False
+    return True
+
+
+def _blas(dt):
+    fns = _STATE.get("fns")
+    if fns is None:
+        fns = _STATE["fns"] = _load()
+    return fns.get(dt)
+
+
+def _f64(shape):
+    """A float64 scratch array of `shape` this thread keeps between calls."""
+    buf = getattr(_local, "buf", None)
+    n = int(np.prod(shape))
+    if buf is None or buf.size < n:
+        buf = _local.buf = np.empty(max(n, 1), _F64)
+    return buf[:n].reshape(shape)
+
+
+def _emulated(y, a, x):
+    if y.dtype == _F32:
+        t = np.multiply(x, np.float64(a), out=_f64(y.shape), dtype=_F64)
+        t += y
+        y[...] = t
+    else:
+        from .._ops.pointwise_more import _fma64
+        y[...] = _fma64(x, np.full(y.shape, a, _F64), y)
+
+
+def axpy_(y, a, x):
+    """y <- y + a * x in place (a a number, x an array of y's shape), as torch's
+    ``y.add_(x, alpha=a)``: a rounded to y's dtype, one rounding of the sum on NumPy
+    float32/float64 arrays."""
+    dt = y.dtype
+    if type(y) is np.ndarray and type(x) is not np.ndarray:
+        x = np.asarray(x)      # (a NumPy scalar: an operation's 0-dim result)
+    if type(y) is not np.ndarray or dt not in (_F32, _F64) or x.dtype != dt:
+        y += x * a
+        return y
+    a = dt.type(a)
+    fn = _blas(dt) if a != 0 else None    # (?axpy skips a == 0; torch's 0 * inf is NaN)
+    if fn is not None and y.flags.c_contiguous and x.flags.c_contiguous and \
+            x.shape == y.shape and y.size:
+        fn(y.size, a, x.ctypes.data, 1, y.ctypes.data, 1)
+    elif y.size:
+        _emulated(y, a, np.broadcast_to(x, y.shape))
+    return y
+
+
+def fma_(y, a, b):
+    """y <- y + a * b in place, arrays of y's shape, rounded once on NumPy float32/float64
+    arrays (the fused step of torch's ``addcmul_`` once its value has scaled a)."""
+    dt = y.dtype
+    if type(y) is np.ndarray:
+        a, b = np.asarray(a), np.asarray(b)
+    if type(y) is not np.ndarray or dt not in (_F32, _F64) or a.dtype != dt or \
+            b.dtype != dt:
+        y += a * b
+        return y
+    if dt == _F32:
+        t = np.multiply(a, b, out=_f64(y.shape), dtype=_F64)
+        t += y
+        y[...] = t
+    else:
+        from .._ops.pointwise_more import _fma64
+        y[...] = _fma64(a, b, y)
+    return y
