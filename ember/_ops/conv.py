@@ -650,8 +650,10 @@ class ConvWeightGrad(Op):
         P = math.prod(out)
         g3 = g.reshape(N, O, P)
         og, rows = O // groups, math.prod(w_shape[1:])
-        # g (O, n P) copied channel-major per chunk cost as much as the GEMM for a first
-        # layer (3 -> 64, 3x3 on 32x32, batch 32: 3.8 -> 3.4 ms, one thread)
+        # g (O, n P) copied channel-major per chunk of several images cost as much as the
+        # GEMM for a first layer (3 -> 64, 3x3 on 32x32, batch 32: 3.8 -> 3.4 ms, one
+        # thread); a chunk of one image has g[n] as it is (and its one product measured
+        # a little faster than the accumulating gemm in resnet_train's profile)
         by_image = P >= _IMAGE_GEMM_MIN and x.dtype == g.dtype and \
             cpu_blas.available(x.dtype) and g3.strides[1:] == (P * g.itemsize, g.itemsize)
 
@@ -660,7 +662,7 @@ class ConvWeightGrad(Op):
             # (576, 1024) x (1024, 64) 0.84 ms, (64, 1024) x (1024, 576) 1.05 ms)
             gwt = np.zeros((groups, rows, og), dtype=x.dtype)
             for n0, n1, cols in _col_chunks(np, x[a:b], k, stride, dilation, pads, out):
-                if by_image:   # accumulated in place, image by image: no copy of g
+                if by_image and n1 - n0 > 1:   # in place, image by image: no copy of g
                     for i in range(n1 - n0):
                         gn = g3[a + n0 + i]
                         for gi in range(groups):
