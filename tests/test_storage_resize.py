@@ -217,3 +217,15 @@ def test_resize_on_device(device):
     r.resize_(5)
     r[1] = 10.
     assert rr.cpu().tolist() == [0., 10., 2.] and rr.untyped_storage().nbytes() == 20
+
+
+def test_typed_storages_made_before_follow_a_resize():
+    """TypedStorage objects over the storage (made before the resize, so found by the
+    walk first) read the new bytes through their untyped storage."""
+    def run(L):
+        q = L.arange(3.)
+        typed = [q.storage(), q.storage()]
+        q.untyped_storage().resize_(20)
+        return q.tolist(), [len(s) for s in typed], q.untyped_storage().nbytes()
+    e, t = _both(run)
+    assert e == t

@@ -26,6 +26,7 @@ import numpy as np
 from .._backend import strided_view
 from .._tensor import Tensor
 from ._memory import HOLLOW, Hollow, _address, _new_bytes, _xp, hollow_of, root_of
+from ._untyped import UntypedStorage
 
 
 def resize_bytes(storage, nbytes):
@@ -65,7 +66,7 @@ def _follow(old_root, old_bytes, new_bytes):
         cls = type(obj)
         if issubclass(cls, Tensor):
             _move_tensor(obj, old_root, base, new_bytes)
-        elif getattr(cls, "_is_ember_storage", False) and hasattr(obj, "_bytes"):
+        elif issubclass(cls, UntypedStorage):   # (a TypedStorage reads its untyped one's)
             b = obj._bytes
             # (a slice of the storage keeps the old bytes, as it cannot grow)
             if b is not new_bytes and _storage_root(b) is old_root and \
