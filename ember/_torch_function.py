@@ -382,9 +382,19 @@ def _activate():
     # ember's modules hold the functions behind the NumPy-name fronts (ember/_numpy_aliases.py)
     # of the public ones: there they get the front's dispatcher, so that a handler sees
     # ember.sum for the calls ember's own code makes too
-    for f, w in wrappers.items():
-        inner = getattr(w._ember_undispatched, "__wrapped__", None)
-        if hasattr(w._ember_undispatched, "_numpy_names") and inner is not None:
+    # The same holds for a function under a lower layer's front (the __torch_dispatch__
+    # out= fronts laid on ember.cat ... when ember.utils._python_dispatch is imported):
+    # a module that imported the name before (densenet's `from ... import cat`) holds the
+    # function beneath, and must get the dispatcher too (fx traces through it).
+    for f, w in list(wrappers.items()):
+        under = w._ember_undispatched
+        while _fronts.layer_of(under) is not None and \
+                _fronts.layer_of(under) < _fronts.TORCH_FUNCTION and \
+                getattr(under, "__wrapped__", None) is not None:
+            under = under.__wrapped__
+            wrappers.add(under, w)
+        inner = getattr(under, "__wrapped__", None)
+        if hasattr(under, "_numpy_names") and inner is not None:
             wrappers.add(inner, w)
     _REPLACED.extend(_fronts.rebind(wrappers, _fronts.ember_spaces(exclude=(__name__,)),
                                     dunders=False))

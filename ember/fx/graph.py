@@ -15,9 +15,14 @@ import linecache
 import math
 import re
 import types
+import typing
 import warnings
 
 from .node import Node, _callable_name, _get_qualified_name, _public_path, _type_repr, map_arg
+
+# the typing generics that builtin origins print as (List[int].__origin__ is list)
+_TYPING_ORIGINS = {list: typing.List, dict: typing.Dict, set: typing.Set,
+                   frozenset: typing.FrozenSet, tuple: typing.Tuple, type: typing.Type}
 
 __all__ = ["Graph", "PythonCode", "CodeGen"]
 
@@ -167,12 +172,30 @@ class CodeGen:
 
         def type_repr(o):
             text = _type_repr(o)
-            if isinstance(o, type) and (o.__module__ == "builtins" or
+            if isinstance(o, type) and (getattr(builtins, text, None) is o or
                                         text.startswith("ember.")):
                 return text
-            if not isinstance(o, type):
-                return text   # typing constructs print as themselves
-            return add_global(text.replace(".", "_"), o)
+            if isinstance(o, type):   # (NoneType too: not a builtin name)
+                return add_global(text.replace(".", "_"), o)
+            if isinstance(o, types.UnionType):   # T | None, as written
+                return "|".join(type_repr(a) for a in o.__args__)
+            origin = getattr(o, "__origin__", None)
+            if origin is not None:
+                # Optional[T], List[int], list[int]: the generic (typing's as a global of the
+                # code: typing_Union ...) subscripted with its arguments, as torch.fx does
+                if isinstance(o, types.GenericAlias):
+                    head = type_repr(origin)
+                else:
+                    origin = _TYPING_ORIGINS.get(origin, origin)
+                    head = add_global(_type_repr(origin).replace(".", "_"), origin)
+                args = getattr(o, "__args__", ())
+                if not args:
+                    return head
+                return f"{head}[{','.join(type_repr(a) for a in args)}]"
+            if text.startswith("typing."):   # typing.Any ...
+                globals_["typing"] = typing
+                namespace._used.add("typing")
+            return text
 
         def get_repr(arg):
             if isinstance(arg, Node):

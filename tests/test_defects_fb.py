@@ -1,0 +1,95 @@
+"""Defects other helpers found in session 20, each checked against PyTorch:
+densenet's jit.save / fx trace (a name bound before the __torch_dispatch__ fronts were laid),
+fx code for Optional[...] annotations, InstanceNorm's running stats with momentum=None,
+lp_pool with norm_type=inf, the names ember.export records for custom ops, and the
+gradients of einsum and the products with complex operands."""
+import io
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import ember
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(code):
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               MKL_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+# --- 1. densenet: `cat` imported before ember.utils._python_dispatch laid its out= front ----
+
+def test_dense_layer_traces_when_imported_before_the_dispatch_fronts():
+    """densenet.py binds ember.cat at import; importing ember.utils._python_dispatch later
+    puts an out= front on ember.cat, and the __torch_function__ dispatcher (which fx traces
+    through) used to reach only the front, so densenet's cat saw a Proxy."""
+    out = _run("""
+    import ember
+    from ember.vision.models.densenet import _DenseLayer
+    import ember.utils._python_dispatch
+    from ember import _fronts
+    from ember.vision.models import densenet
+    assert _fronts.DISPATCH in [_fronts.layer_of(f) for f in _fronts.chain(ember.cat)]
+    assert densenet.cat is not ember.cat
+    import ember.fx as fx
+    ember.manual_seed(0)
+    m = _DenseLayer(8, 4, 2, 0.0).eval()
+    gm = fx.symbolic_trace(m)
+    print([n.target.__name__ for n in gm.graph.nodes if n.op == "call_function"])
+    x = ember.randn(2, 8, 5, 5)
+    print(bool((gm(x) - m(x)).abs().max() == 0))
+    """)
+    assert out == "['cat']\nTrue\n"
+
+
+def test_dense_block_jit_save_loads_in_torch():
+    torch = pytest.importorskip("torch")
+    from ember.vision.models.densenet import _DenseBlock
+    import ember.utils._python_dispatch  # noqa: F401  (the order of the regression)
+    ember.manual_seed(1)
+    block = _DenseBlock(2, 6, 2, 3, 0.0).eval()
+    buf = io.BytesIO()
+    with pytest.warns(UserWarning, match="no TorchScript compiler"):
+        ember.jit.save(ember.jit.script(block), buf)
+    buf.seek(0)
+    theirs = torch.jit.load(buf)
+    x = ember.randn(2, 6, 5, 5)
+    got = theirs(torch.from_numpy(x.numpy().copy())).detach().numpy()
+    np.testing.assert_allclose(got, block(x).detach().numpy(), rtol=1e-5, atol=1e-5)
+
+
+# --- 2. fx code for typing annotations ---------------------------------------------------
+
+_ANNOTATED = """
+import typing
+from typing import Any, Dict, List, Optional, Tuple
+torch = __import__("{lib}")
+
+class M(torch.nn.Module):
+    def forward(self, x: Optional[torch.Tensor], a: List[int], b: Dict[str, torch.Tensor],
+                d: Any, f: list[int], g: torch.Tensor | None = None,
+                y: Optional[torch.Tensor] = None) -> Optional[torch.Tensor]:
+        return x + 1 if y is None else x + y
+
+gm = torch.fx.symbolic_trace(M())
+print(gm.code.replace("torch", "ember").strip())
+again = torch.fx.GraphModule(gm, gm.graph)
+print(again(torch.ones(2), [1], {{}}, 2, [1], None, torch.ones(2)).tolist())
+"""
+
+
+def test_optional_annotations_rebuild_as_in_torch_fx():
+    pytest.importorskip("torch")
+    theirs = _run(_ANNOTATED.format(lib="torch"))
+    ours = _run(_ANNOTATED.format(lib="ember"))
+    assert ours == theirs
+    assert "typing_Union[ember.Tensor,NoneType]" in ours
