@@ -74,9 +74,15 @@ def _follow(old_root, old_bytes, new_bytes):
                 obj._bytes = new_bytes
 
 
+_DATA_SLOT = Tensor.__dict__["_data"]
+
+
 def _move_tensor(t, old_root, base, new_bytes):
-    arr = getattr(t, "_data", None)
-    if arr is None or not hasattr(arr, "strides"):
+    try:   # (the slot itself: a subclass may wrap _data in a property)
+        arr = _DATA_SLOT.__get__(t, Tensor)
+    except AttributeError:
+        return
+    if not hasattr(arr, "strides"):
         return
     root = root_of(arr)
     hollow = hollow_of(root)
@@ -88,7 +94,7 @@ def _move_tensor(t, old_root, base, new_bytes):
         offset, strides = _address(arr) - base, arr.strides
     else:
         return
-    t._data = lay_over(new_bytes, arr.dtype, arr.shape, offset, strides)
+    _DATA_SLOT.__set__(t, lay_over(new_bytes, arr.dtype, arr.shape, offset, strides))
 
 
 def lay_over(byte_array, dtype, shape, offset, strides):
