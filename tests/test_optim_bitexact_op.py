@@ -97,4 +97,27 @@ def test_axpy_zero_alpha_propagates_nan_as_torch():
     y = np.ones(9, np.float32)
     x = np.full(9, np.inf, np.float32)
     want = torch.ones(9).add_(torch.from_numpy(x), alpha=0.0).numpy()
-    assert np.array_equal(axpy_(y, 0.0, x), want, equal_nan=True)
+    with np.errstate(invalid="ignore"):      # (0 * inf: NumPy's emulation warns)
+        assert np.array_equal(axpy_(y, 0.0, x), want, equal_nan=True)
+
+
+OTHERS = [("RMSprop", dict(lr=1e-2)), ("RMSprop", dict(lr=1e-2, alpha=0.9, weight_decay=0.1)),
+          ("RMSprop", dict(lr=1e-2, momentum=0.9, centered=True, weight_decay=0.1)),
+          ("RMSprop", dict(lr=1e-2, momentum=0.5, maximize=True)),
+          ("Adagrad", dict(lr=0.1)), ("Adagrad", dict(lr=0.1, weight_decay=0.1, lr_decay=0.01,
+                                                     initial_accumulator_value=0.1)),
+          ("Adadelta", dict()), ("Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.1,
+                                                  maximize=True)),
+          ("Adamax", dict(lr=0.01)), ("Adamax", dict(lr=0.01, weight_decay=0.1)),
+          ("NAdam", dict(lr=0.01)), ("NAdam", dict(lr=0.01, weight_decay=0.1)),
+          ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+          ("RAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01, weight_decay=0.1)),
+          ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+          ("ASGD", dict(lr=0.01)), ("ASGD", dict(lr=0.01, weight_decay=0.1, t0=3)),
+          ("Rprop", dict(lr=0.01)), ("Rprop", dict(lr=0.01, maximize=True, etas=(0.3, 1.5)))]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,kw", OTHERS, ids=str)
+def test_other_optimizers_bit_exact(name, kw, dtype, exact_sqrt):
+    _same(name, kw, dtype, LONG)

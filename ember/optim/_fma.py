@@ -112,9 +112,12 @@ def axpy_(y, a, x):
     return y
 
 
-def fma_(y, a, b):
-    """y <- y + a * b in place, arrays of y's shape, rounded once on NumPy float32/float64
-    arrays (the fused step of torch's ``addcmul_`` once its value has scaled a)."""
+def fma_(y, a, b, value=None):
+    """y <- y + (value * a) * b in place, arrays of y's shape, as torch's
+    ``y.addcmul_(a, b, value=value)``: value * a rounded (skipped when value is None), then
+    the fused multiply-add, rounded once on NumPy float32/float64 arrays."""
+    if value is not None:
+        a = a * value
     dt = y.dtype
     if type(y) is np.ndarray:
         a, b = np.asarray(a), np.asarray(b)

@@ -1,6 +1,7 @@
 """Adadelta (Zeiler, 2012)."""
 from .._backend import array_namespace
 from .._tensor import Tensor
+from ._fma import axpy_, fma_
 from .optimizer import (Optimizer, check_lr, check_nonneg, _to_scalar, _new_step, _step_tensor,
                         _real_view, differentiable_params, hyper, number)
 
@@ -49,18 +50,18 @@ class Adadelta(Optimizer):
                 g = -p._grad._data if group["maximize"] else p._grad._data
                 state = _state_of(self.state[p], p)
                 _step_tensor(state)
-                if wd != 0:
-                    g = g + wd * x
+                if wd != 0:       # (torch's add(param, alpha=wd): one rounding)
+                    g = axpy_(g.copy(), wd, x)
                 # complex: the parts as independent reals
                 x, g = _real_view(x), _real_view(g)
                 v, u = _real_view(state["square_avg"]._data), _real_view(state["acc_delta"]._data)
                 v *= rho
-                v += (1 - rho) * g * g
+                fma_(v, g, g, value=1 - rho)
                 std = xp.sqrt(v + eps)
                 delta = xp.sqrt(u + eps) / std * g
                 u *= rho
-                u += (1 - rho) * delta * delta
-                x -= lr * delta
+                fma_(u, delta, delta, value=1 - rho)
+                axpy_(x, -lr, delta)
                 p._bump_version()
 
 

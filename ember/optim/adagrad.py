@@ -4,6 +4,7 @@ from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_fused, _to_scalar, _new_step,
                         _step_tensor, _real_view, differentiable_params, hyper, number)
 from ._foreach import decayed_grad, for_each, scratch
+from ._fma import fma_
 
 __all__ = ["Adagrad"]
 
@@ -116,7 +117,7 @@ def _adagrad(x, g, s, clr, group):
     x, g, s = _real_view(x), _real_view(g), _real_view(s)   # complex: parts as reals
     s0, s1 = scratch(x, 2)
     g = decayed_grad(xp, x, g, group["maximize"], wd, s0, s1)
-    s += xp.multiply(g, g, out=s1)
+    fma_(s, g, g)                 # torch's addcmul_(g, g, value=1): one rounding
     denom = xp.sqrt(s, out=s1)
     denom += eps
     update = xp.multiply(g, clr, out=s0)        # g is the gradient or s0 itself

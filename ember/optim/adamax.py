@@ -1,6 +1,7 @@
 """Adamax: Adam with the infinity norm."""
 from .._backend import array_namespace
 from .._tensor import Tensor
+from ._fma import axpy_
 from .._ops.joining import cat
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, _lr_value, _new_step,
                         _step_tensor, _lerp_, _real_view, differentiable_params, hyper, number)
@@ -49,8 +50,8 @@ class Adamax(Optimizer):
                 g = -p._grad._data if group["maximize"] else p._grad._data
                 state = _state_of(self.state[p], p)
                 step = _step_tensor(state)
-                if wd != 0:
-                    g = g + wd * x
+                if wd != 0:       # (torch's add(param, alpha=wd): one rounding)
+                    g = axpy_(g.copy(), wd, x)
                 # complex: the parts as independent reals
                 x, g = _real_view(x), _real_view(g)
                 m, u = _real_view(state["exp_avg"]._data), _real_view(state["exp_inf"]._data)

@@ -3,6 +3,7 @@ import numpy as np
 
 from .._backend import array_namespace, like
 from .._tensor import Tensor
+from ._fma import axpy_
 from .optimizer import Optimizer, check_lr, check_nonneg, _lr_value, _step_tensor, \
     differentiable_params, hyper
 
@@ -57,11 +58,11 @@ class ASGD(Optimizer):
                 g = -p._grad._data if group["maximize"] else p._grad._data
                 state = _state_of(self.state[p], p, group)
                 step = _step_tensor(state)
-                if wd != 0:
-                    g = g + wd * x
+                if wd != 0:       # (torch's add(param, alpha=wd): one rounding)
+                    g = axpy_(g.copy(), wd, x)
                 eta, mu = float(state["eta"]._data), state["mu"]._data
                 x *= 1 - lambd * eta
-                x -= eta * g
+                axpy_(x, -eta, g)
                 ax = state["ax"]._data
                 if float(mu) != 1:
                     ax += (x - ax) * mu

@@ -3,6 +3,7 @@ import numpy as np
 
 from .._backend import array_namespace, like
 from .._tensor import Tensor
+from ._fma import axpy_, fma_
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, _lr_value, _new_step,
                         _step_tensor, _lerp_, _real_view, differentiable_params, hyper)
 
@@ -65,7 +66,7 @@ class NAdam(Optimizer):
                     if group["decoupled_weight_decay"]:
                         x *= 1 - lr * wd
                     else:
-                        g = g + wd * x
+                        g = axpy_(g.copy(), wd, x)    # (torch's add(param, alpha=wd))
                 mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
                 mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
                 mu_product = state["mu_product"]._data
@@ -76,7 +77,7 @@ class NAdam(Optimizer):
                 m, v = _real_view(state["exp_avg"]._data), _real_view(state["exp_avg_sq"]._data)
                 _lerp_(m, g, 1 - beta1)
                 v *= beta2
-                v += (1 - beta2) * g * g
+                fma_(v, g, g, value=1 - beta2)    # (torch's addcmul_: one rounding)
                 denom = xp.sqrt(v / bias_correction2) + eps
                 x += (-lr * (1.0 - mu) / (1.0 - float(mu_product))) * g / denom
                 x += (-lr * mu_next / (1.0 - mu_product_next)) * m / denom

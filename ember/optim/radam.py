@@ -1,6 +1,7 @@
 """RAdam: Adam with a rectified adaptive learning rate (Liu et al., 2019)."""
 from .._backend import array_namespace
 from .._tensor import Tensor
+from ._fma import axpy_, fma_
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, _to_scalar, _new_step,
                         _step_tensor, _lerp_, _real_view, differentiable_params, hyper)
 
@@ -58,13 +59,13 @@ class RAdam(Optimizer):
                     if group["decoupled_weight_decay"]:
                         x *= 1 - lr * wd
                     else:
-                        g = g + wd * x
+                        g = axpy_(g.copy(), wd, x)    # (torch's add(param, alpha=wd))
                 # complex: the parts as independent reals
                 x, g = _real_view(x), _real_view(g)
                 m, v = _real_view(state["exp_avg"]._data), _real_view(state["exp_avg_sq"]._data)
                 _lerp_(m, g, 1 - beta1)
                 v *= beta2
-                v += (1 - beta2) * g * g
+                fma_(v, g, g, value=1 - beta2)    # (torch's addcmul_: one rounding)
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2 = 1 - beta2 ** step
                 m_hat = m / bias_correction1
@@ -73,7 +74,8 @@ class RAdam(Optimizer):
                 if rho_t > 5.0:
                     rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
                             / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-                    adaptive_lr = bias_correction2 ** 0.5 / (xp.sqrt(v) + eps)
+                    # torch's scalar / tensor is reciprocal(tensor) * scalar
+                    adaptive_lr = xp.reciprocal(xp.sqrt(v) + eps) * bias_correction2 ** 0.5
                     x -= m_hat * lr * adaptive_lr * rect
                 else:
                     x -= m_hat * lr

@@ -4,6 +4,7 @@ from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, _to_scalar, _new_step, _step_tensor,
                         _lerp_, _real_view, differentiable_params, hyper, number)
 from ._foreach import decayed_grad, for_each, scratch
+from ._fma import axpy_, fma_
 
 __all__ = ["RMSprop"]
 
@@ -107,15 +108,12 @@ def _rmsprop(x, g, state, group, lr):
     g = decayed_grad(xp, x, g, group["maximize"], wd, s0, s1)
     v = _real_view(state["square_avg"]._data)
     v *= alpha
-    g2 = xp.multiply(g, 1 - alpha, out=s1)
-    g2 *= g
-    v += g2
+    fma_(v, xp.multiply(g, 1 - alpha, out=s1), g)     # torch's addcmul_: one rounding
     if group["centered"]:
         ga = _real_view(state["grad_avg"]._data)
         _lerp_(ga, g, 1 - alpha, s1)
-        avg = xp.multiply(ga, ga, out=s1)
-        xp.subtract(v, avg, out=avg)
-        xp.sqrt(avg, out=avg)
+        s1[...] = v       # square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+        avg = xp.sqrt(fma_(s1, ga, ga, value=-1), out=s1)
     else:
         avg = xp.sqrt(v, out=s1)
     avg += eps
@@ -123,7 +121,7 @@ def _rmsprop(x, g, state, group, lr):
         b = _real_view(state["momentum_buffer"]._data)
         b *= momentum
         b += xp.divide(g, avg, out=avg)
-        x -= xp.multiply(b, lr, out=s1)
+        axpy_(x, -lr, b)
     else:
         update = xp.multiply(g, lr, out=s0)     # g is the gradient or s0 itself
         update /= avg
