@@ -93,3 +93,41 @@ def test_optional_annotations_rebuild_as_in_torch_fx():
     ours = _run(_ANNOTATED.format(lib="ember"))
     assert ours == theirs
     assert "typing_Union[ember.Tensor,NoneType]" in ours
+
+
+# --- 3. InstanceNorm with track_running_stats and momentum=None ---------------------------
+
+@pytest.mark.parametrize("name,shape", [("InstanceNorm1d", (2, 3, 5)),
+                                        ("InstanceNorm2d", (2, 3, 4, 4)),
+                                        ("InstanceNorm3d", (2, 3, 3, 2, 3))])
+def test_instance_norm_momentum_none_keeps_running_stats_as_torch(name, shape):
+    """torch passes momentum 0.0 for momentum=None: the running stats stay at their
+    initial values (no cumulative average, num_batches_tracked stays 0)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    mods = [getattr(lib.nn, name)(3, momentum=None, affine=True, track_running_stats=True)
+            for lib in (torch, ember)]
+    mods[1].load_state_dict({k: ember.tensor(v.numpy()) for k, v in mods[0].state_dict().items()})
+    for step in range(3):
+        x = (rng.standard_normal(shape) * (step + 1) + step).astype(np.float32)
+        outs = [m(lib.tensor(x)) for m, lib in zip(mods, (torch, ember))]
+        np.testing.assert_allclose(outs[1].detach().numpy(), outs[0].detach().numpy(),
+                                   rtol=1e-5, atol=1e-5)
+    for key, value in mods[0].state_dict().items():
+        np.testing.assert_allclose(mods[1].state_dict()[key].numpy(), value.numpy(), atol=1e-6)
+    for m in mods:
+        m.eval()
+    outs = [m(lib.tensor(x)) for m, lib in zip(mods, (torch, ember))]
+    np.testing.assert_allclose(outs[1].detach().numpy(), outs[0].detach().numpy(),
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("momentum", [None, "0.1"])
+def test_functional_instance_norm_rejects_a_momentum_that_is_no_number(momentum):
+    torch = pytest.importorskip("torch")
+    x = np.ones((2, 3, 4), np.float32)
+    with pytest.raises(TypeError) as theirs:
+        torch.nn.functional.instance_norm(torch.tensor(x), momentum=momentum)
+    with pytest.raises(TypeError) as ours:
+        ember.nn.functional.instance_norm(ember.tensor(x), momentum=momentum)
+    assert str(ours.value) == str(theirs.value)

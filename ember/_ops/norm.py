@@ -566,6 +566,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                   use_input_stats=True, momentum=0.1, eps=1e-5):
     """Statistics per sample and channel; weight and bias enter the one normalization op
     (viewed as (1, C, 1, ...) inside it)."""
+    if momentum is None or isinstance(momentum, (str, bytes)):
+        # (InstanceNorm's momentum=None reaches here as 0.0: its running stats stay put)
+        raise TypeError(f"instance_norm(): argument 'momentum' (position 7) must be float, "
+                        f"not {type(momentum).__name__}")
     N, C = input.shape[:2]
     axes = tuple(range(2, input.dim()))
     bshape = (1, C) + (1,) * (input.dim() - 2)

@@ -130,7 +130,7 @@ class _InstanceNorm(_NormBase):
         x = input.unsqueeze(0) if unbatched else input
         use_input_stats = self.training or not self.track_running_stats
         y = N.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_input_stats, self.momentum if self.momentum is not None else 0.1,
+                            use_input_stats, self.momentum if self.momentum is not None else 0.0,
                             self.eps)
         return y.squeeze(0) if unbatched else y
 
