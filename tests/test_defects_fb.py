@@ -131,3 +131,37 @@ def test_functional_instance_norm_rejects_a_momentum_that_is_no_number(momentum)
     with pytest.raises(TypeError) as ours:
         ember.nn.functional.instance_norm(ember.tensor(x), momentum=momentum)
     assert str(ours.value) == str(theirs.value)
+
+
+# --- 4. lp_pool with norm_type = +-inf -----------------------------------------------------
+
+@pytest.mark.parametrize("nd,shape,kernel,stride", [
+    (1, (2, 3, 7), 2, None), (1, (1, 2, 8), 3, 2),
+    (2, (2, 2, 5, 6), 2, None), (2, (1, 3, 6, 5), (3, 2), (2, 1)),
+    (3, (1, 2, 4, 4, 5), 2, None)])
+@pytest.mark.parametrize("norm_type", [float("inf"), -float("inf")])
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_lp_pool_with_infinite_norm_as_torch(nd, shape, kernel, stride, norm_type, ceil_mode):
+    """torch 2.x: +inf pools the largest magnitude |x|, -inf the smallest (values and
+    gradients, sign(x) to the element chosen)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(nd)
+    x = rng.standard_normal(shape)
+    x.flat[::5] = -x.flat[::5]
+    got = []
+    for lib in (torch, ember):
+        t = lib.tensor(x, requires_grad=True)
+        fn = getattr(lib.nn.functional, f"lp_pool{nd}d")
+        y = fn(t, norm_type, kernel, stride, ceil_mode)
+        (y * lib.arange(y.numel(), dtype=y.dtype).reshape(y.shape)).sum().backward()
+        got.append((y.detach().numpy(), t.grad.numpy()))
+    np.testing.assert_allclose(got[1][0], got[0][0], rtol=1e-12)
+    np.testing.assert_allclose(got[1][1], got[0][1], rtol=1e-12)
+
+
+def test_lp_pool_module_with_infinite_norm_as_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    theirs = torch.nn.LPPool2d(float("inf"), 2)(torch.tensor(x)).numpy()
+    ours = ember.nn.LPPool2d(float("inf"), 2)(ember.tensor(x)).numpy()
+    np.testing.assert_allclose(ours, theirs)

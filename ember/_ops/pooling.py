@@ -657,8 +657,12 @@ def max_unpool(nd, input, indices, kernel_size, stride=None, padding=0, output_s
 
 def lp_pool(nd, input, norm_type, kernel_size, stride=None, ceil_mode=False):
     k = _tuple(kernel_size, nd)
-    if norm_type == math.inf:
-        return max_pool(nd, input, kernel_size, stride, 0, 1, ceil_mode)
+    if isinstance(norm_type, (int, float)) and math.isinf(norm_type):
+        # the largest (smallest, for -inf) magnitude in the window, as PyTorch 2.x: the
+        # p-norm's limit, so the signs of the inputs do not count
+        if norm_type > 0:
+            return max_pool(nd, input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        return -max_pool(nd, -input.abs(), kernel_size, stride, 0, 1, ceil_mode)
     out = avg_pool(nd, input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
     from .pointwise import sign, relu
     return (sign(out) * relu(out.abs())).mul(math.prod(k)).pow(1.0 / norm_type)
