@@ -4,18 +4,18 @@ import math
 
 import numpy as np
 
-from ..autograd.graph import rename as rename_node
+from ..autograd.graph import rename as rename_node, _seq as _node_seq
 from .._backend import DEVICE_CHECKS as _DEVICE_CHECKS, like, sum_over
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from .. import _dtype, _sampling
 from .._random import gen_of
-from ._base import VMAP as _VMAP, Op, apply
+from ._base import VMAP as _VMAP, _DISPATCH, Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import check_same_device, dtype_name
 from .half_precision import computes_in_float32
 from .random import memory_ordered
-from .shape import View
+from .shape import View, TransposeT
 
 __all__ = []
 
@@ -29,6 +29,9 @@ class Linear(Op):
     # PyTorch's node takes W^T: a (deprecated) module backward hook on this node sees the
     # weight's gradient transposed (nn/modules/_backward_hooks.py)
     transposed_input = 1
+    # True once the weight's edge goes through a TBackward0 node (_weight_through_t): the
+    # weight's gradient is then handed on transposed, as W^T's
+    _wt = False
 
     @staticmethod
     def forward(ctx, x, w):
@@ -38,7 +41,7 @@ class Linear(Op):
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         gx, gw, _ = _backward(grad, x, w, ctx.needs_input_grad + (False,))
-        return gx, gw
+        return gx, _handed_on(ctx, gw)
 
 
 class LinearBias(Op):
@@ -50,6 +53,7 @@ class LinearBias(Op):
     save_inputs = (1, 2)
     save_needed_by = {1: (2,), 2: (1,)}
     transposed_input = 2   # as Linear's
+    _wt = False            # as Linear's
 
     @staticmethod
     def forward(ctx, b, x, w):
@@ -60,7 +64,64 @@ class LinearBias(Op):
         x, w = ctx.saved_tensors
         nb, nx, nw = ctx.needs_input_grad
         gx, gw, gb = _backward(grad, x, w, (nx, nw, nb))
-        return gb, gx, gw
+        return gb, gx, _handed_on(ctx, gw)
+
+
+class LinearWeightT(TransposeT):
+    """PyTorch's TBackward0 between linear's GEMM node (which takes W^T) and the weight:
+    made by _weight_through_t, not by a forward. Its backward transposes the gradient back
+    to the weight's layout; the transpose of the GEMM node's transposed view is the array
+    that view was taken of (no copy, so AccumulateGrad may keep it as .grad)."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not grad_mode.backward_on_tensors():
+            d = grad._data
+            base = d.base
+            # d is exactly base.T when their shapes and strides mirror (a view with its
+            # base's shape and strides cannot start elsewhere in the base's memory)
+            if type(d) is np.ndarray and base is not None and base.ndim == 2 and \
+                    base.shape == d.shape[::-1] and base.strides == d.strides[::-1]:
+                return Tensor._make(base)
+            return Tensor._make(d.T)
+        return grad.t()
+
+
+def _handed_on(ctx, gw):
+    """The weight's gradient as a linear node hands it on: W^T's (a transposed view) when
+    its weight edge goes through LinearWeightT, else W's."""
+    if gw is None or not ctx._wt:
+        return gw
+    if grad_mode.backward_on_tensors():
+        return gw.t()
+    return Tensor._make(gw._data.T)
+
+
+def _weight_through_t(node, i, weight):
+    """Route recorded linear node `node`'s edge to its weight (operand i) through a
+    TBackward0 node (LinearWeightT), as PyTorch's graph of addmm(b, x, W.t()) /
+    mm(x, W.t()): ``out.grad_fn.next_functions`` shows TBackward0 where the weight's
+    AccumulateGrad was, and the weight's gradient reaches it through that node. Under a
+    dispatch mode or a vectorized vmap the node is another's: left as it is."""
+    if _DISPATCH[0] is not None or _VMAP[0] is not None or \
+            type(node)._op not in (Linear, LinearBias):
+        return
+    edges = list(node.next_functions)
+    fn, nr = edges[i]
+    if fn is None:
+        return
+    t = LinearWeightT.__new__(LinearWeightT)
+    t.next_functions = ((fn, nr),)
+    data = weight._data
+    t._input_meta = [(data.shape, data.dtype)]
+    t._seq = next(_node_seq)
+    t.d = (0, 1)
+    edges[i] = (t, 0)
+    node.next_functions = tuple(edges)
+    node._input_meta[i] = (data.shape[::-1], data.dtype)
+    node._wt = True
+    # (the module backward hook's view of this node already has W^T's gradient)
+    node.transposed_input = None
 
 
 def _forward(x, w, b):
@@ -166,25 +227,32 @@ def linear(input, weight, bias=None):
         r = apply(Linear, (input, weight), (input._data, weight._data))
         if r.grad_fn is not None:
             rename_node(r.grad_fn, "MmBackward0")
+            _weight_through_t(r.grad_fn, 1, weight)
         return r
-    return apply(LinearBias, (bias, input, weight), (bias._data, input._data, weight._data))
+    r = apply(LinearBias, (bias, input, weight), (bias._data, input._data, weight._data))
+    if r.grad_fn is not None:
+        _weight_through_t(r.grad_fn, 2, weight)
+    return r
 
 
 def _linear_reshaped(input, weight, bias):
     """linear of a non-2-D input, recorded with PyTorch's graph: its GEMM node on the input
     viewed as 2-D, between view nodes. With a bias and a contiguous input,
     View(Addmm(bias, View(x), W)); otherwise the product (UnsafeView(Mm(x reshaped, W)), or
-    for a 1-D input Squeeze(Mm(Unsqueeze(x), W))), plus the bias (AddBackward0). (PyTorch's
-    GEMM node takes W^T through a TBackward0 node, ember's takes W.)"""
+    for a 1-D input Squeeze(Mm(Unsqueeze(x), W))), plus the bias (AddBackward0); the GEMM
+    node takes W^T through a TBackward0 node, as PyTorch's (_weight_through_t)."""
     k, n = input.shape[-1], weight.shape[0]
     lead = tuple(input.shape[:-1])
     if bias is not None and input.is_contiguous():
         x2 = input.view(-1, k)
         r = apply(LinearBias, (bias, x2, weight), (bias._data, x2._data, weight._data))
+        if r.grad_fn is not None:
+            _weight_through_t(r.grad_fn, 2, weight)
         return r.view(lead + (n,))
     x2 = input.unsqueeze(0) if input.dim() == 1 else input.reshape(-1, k)
     r = apply(Linear, (x2, weight), (x2._data, weight._data))
     rename_node(r.grad_fn, "MmBackward0")
+    _weight_through_t(r.grad_fn, 1, weight)
     if input.dim() == 1:
         out = r.squeeze(0)
         rename_node(out.grad_fn, "SqueezeBackward4")
