@@ -165,3 +165,48 @@ def test_lp_pool_module_with_infinite_norm_as_torch():
     theirs = torch.nn.LPPool2d(float("inf"), 2)(torch.tensor(x)).numpy()
     ours = ember.nn.LPPool2d(float("inf"), 2)(ember.tensor(x)).numpy()
     np.testing.assert_allclose(ours, theirs)
+
+
+# --- 5. ember.export of operators defined with ember.library -------------------------------
+
+_CUSTOM = """
+import io
+torch = __import__("{lib}")
+
+@torch.library.custom_op("fbns::scale2", mutates_args=())
+def scale2(x: torch.Tensor, a: float) -> torch.Tensor:
+    return x * a
+
+@scale2.register_fake
+def _(x, a):
+    return torch.empty_like(x)
+
+lib = torch.library.Library("fbmulti", "DEF")
+lib.define("twice(Tensor x) -> Tensor")
+lib.define("twice.scaled(Tensor x, float s) -> Tensor")
+lib.impl("twice", lambda x: x * 2, "CompositeExplicitAutograd")
+lib.impl("twice.scaled", lambda x, s: x * 2 * s, "CompositeExplicitAutograd")
+
+class M(torch.nn.Module):
+    def forward(self, x):
+        y = scale2(x, 2.0) + torch.ops.fbns.scale2(x, 3.0)
+        return y + torch.ops.fbmulti.twice(x) + torch.ops.fbmulti.twice(x, 3.0) + \\
+            torch.ops.fbmulti.twice.scaled(x, 1.0)
+
+ep = torch.export.export(M(), (torch.ones(3),))
+print([(str(n.target), n.name) for n in ep.graph.nodes if n.op == "call_function"])
+buf = io.BytesIO()
+torch.export.save(ep, buf)
+buf.seek(0)
+again = torch.export.load(buf)
+print([str(n.target) for n in again.graph.nodes if n.op == "call_function"])
+print(again.module()(torch.ones(3)).tolist())
+"""
+
+
+def test_export_records_custom_ops_under_their_namespace_as_torch():
+    pytest.importorskip("torch")
+    theirs = _run(_CUSTOM.format(lib="torch"))
+    ours = _run(_CUSTOM.format(lib="ember"))
+    assert ours == theirs
+    assert "('fbns.scale2.default', 'scale2_1')" in ours

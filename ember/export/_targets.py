@@ -232,9 +232,40 @@ def _aten_name(fn, path, args, kwargs):
     return f"aten.{packet}.{overload}"
 
 
+def _library_overload(fn, args, kwargs):
+    """The overload a call of an ember.library operator runs (a packet picks the one whose
+    schema takes the arguments, as its __call__ does), else None for other functions."""
+    from ..library import _operators
+    if isinstance(fn, _operators.OpOverload):
+        return fn
+    if not isinstance(fn, _operators.OpOverloadPacket):
+        return None
+    names = fn.overloads()
+    for name in names:
+        op = getattr(fn, name)
+        if len(names) == 1:
+            return op
+        try:
+            op._entry.schema.bind(args, kwargs)
+        except RuntimeError:
+            continue
+        return op
+    return None
+
+
 def op_for(fn, args=(), kwargs=None, inplace=False):
     """The ExportOp of a call of ember function `fn` with these arguments (`inplace`: a
     functional call with inplace=True, named as PyTorch's in-place overload)."""
+    custom = _library_overload(fn, args, kwargs or {})
+    if custom is not None:
+        # an operator of ember.library: recorded under its own namespace, as the overload
+        # it runs ('mylib.scale.default'), as PyTorch's export records custom ops
+        path = f"{custom.__module__}.{custom.__name__}"
+        aten = f"{custom.namespace}.{custom.__name__}"
+        op = _CACHE.get((path, aten))
+        if op is None or op.fn is not custom:   # (an operator defined anew)
+            op = _CACHE[(path, aten)] = ExportOp(custom, aten, path)
+        return op
     path = target_path(fn)
     if path is None:
         path = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)}"
