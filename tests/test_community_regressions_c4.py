@@ -98,9 +98,6 @@ def test_embedding_bag_max_mode_refusals(kw):
 
 # ---------------------------------------------------------------------------- einsum
 
-@pytest.mark.xfail(strict=True, reason="einsum's backward contracts the output gradient with "
-                   "the other operands unconjugated; ember/_ops/einsum.py is being split out "
-                   "of linalg.py by another helper this session (left to it)")
 def test_einsum_complex_gradient_conjugates_the_other_operands():
     """The Fourier neural operator (zongyi-li/fourier_neural_operator fourier_2d.py)
     multiplies its complex spectral weights with einsum("bixy,ioxy->boxy"): PyTorch's

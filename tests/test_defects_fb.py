@@ -210,3 +210,55 @@ def test_export_records_custom_ops_under_their_namespace_as_torch():
     ours = _run(_CUSTOM.format(lib="ember"))
     assert ours == theirs
     assert "('fbns.scale2.default', 'scale2_1')" in ours
+
+
+# --- 6. complex gradients of einsum and the products -----------------------------------------
+
+_PRODUCTS = {
+    "einsum": (lambda L, a, b: L.einsum("bix,iox->box", a, b), [(2, 3, 4), (3, 5, 4)]),
+    "einsum_diagonal": (lambda L, a, b: L.einsum("iij,jk->ik", a, b), [(3, 3, 4), (4, 2)]),
+    "einsum_summed_out": (lambda L, a, b: L.einsum("ij,kl->i", a, b), [(3, 4), (2, 2)]),
+    "einsum_three": (lambda L, a, b, c: L.einsum("ij,jk,kl->il", a, b, c),
+                     [(2, 3), (3, 4), (4, 2)]),
+    "einsum_ellipsis": (lambda L, a, b: L.einsum("...ij,...jk->...ik", a, b),
+                        [(2, 3, 4), (2, 4, 2)]),
+    "matmul": (lambda L, a, b: L.matmul(a, b), [(2, 3, 4), (4, 5)]),
+    "matmul_vector": (lambda L, a, b: L.matmul(a, b), [(4,), (4, 5)]),
+    "mm": (lambda L, a, b: L.mm(a, b), [(3, 4), (4, 2)]),
+    "bmm": (lambda L, a, b: L.bmm(a, b), [(2, 3, 4), (2, 4, 2)]),
+    "mv": (lambda L, a, b: L.mv(a, b), [(3, 4), (4,)]),
+    "tensordot": (lambda L, a, b: L.tensordot(a, b, dims=([1, 2], [0, 1])),
+                  [(2, 3, 4), (3, 4, 5)]),
+    "dot": (lambda L, a, b: L.dot(a, b), [(5,), (5,)]),
+    "vdot": (lambda L, a, b: L.vdot(a, b), [(5,), (5,)]),
+    "inner": (lambda L, a, b: L.inner(a, b), [(2, 5), (3, 5)]),
+    "outer": (lambda L, a, b: L.outer(a, b), [(4,), (3,)]),
+    "kron": (lambda L, a, b: L.kron(a, b), [(2, 3), (2, 2)]),
+    "addmm": (lambda L, c, a, b: L.addmm(c, a, b), [(3, 2), (3, 4), (4, 2)]),
+    "baddbmm": (lambda L, c, a, b: L.baddbmm(c, a, b, alpha=0.5),
+                [(2, 3, 2), (2, 3, 4), (2, 4, 2)]),
+    "multi_dot": (lambda L, a, b, c: L.linalg.multi_dot([a, b, c]), [(2, 3), (3, 4), (4, 2)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_PRODUCTS))
+def test_complex_product_gradients_as_torch(name):
+    """First and second derivatives of a real loss of a complex product: each operand's
+    gradient is the output gradient contracted with the conjugates of the others."""
+    torch = pytest.importorskip("torch")
+    fn, shapes = _PRODUCTS[name]
+    rs = np.random.RandomState(len(name))
+    arrays = [rs.randn(*s) + 1j * rs.randn(*s) for s in shapes]
+    weight = None
+    results = []
+    for L in (torch, ember):
+        ts = [L.tensor(a, requires_grad=True) for a in arrays]
+        y = fn(L, *ts)
+        if weight is None:
+            weight = rs.randn(*y.shape) + 1j * rs.randn(*y.shape)
+        grads = L.autograd.grad((y * L.tensor(weight)).real.sum(), ts, create_graph=True)
+        energy = sum((g * g.conj()).real.sum() for g in grads)
+        second = L.autograd.grad(energy, ts, allow_unused=True, materialize_grads=True)
+        results.append([g.detach().resolve_conj().numpy() for g in grads + second])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)

@@ -23,7 +23,7 @@ class Einsum(Op):
     """out = einsum(equation, *operands) with explicit labels (no ellipsis) of consistent sizes.
 
     The gradient of operand k is itself an einsum: the output gradient contracted with
-    the other operands onto operand k's labels. A label operand k repeats (a diagonal)
+    the other operands (their conjugates, when complex) onto operand k's labels. A label operand k repeats (a diagonal)
     gets a fresh label tied to the first by an identity matrix; a label that appears
     nowhere else (summed out of operand k alone) is supplied by a vector of ones.
     """
@@ -55,8 +55,11 @@ class Einsum(Op):
 
 
 def _einsum_grad(ctx, k, grad, operands):
+    # (complex operands: the gradient of a product is the output gradient times the
+    # conjugates of the other factors, as for a * b)
     terms = [(ctx.out_labels, grad)]
-    terms += [(lab, t) for j, (lab, t) in enumerate(zip(ctx.in_labels, operands)) if j != k]
+    terms += [(lab, t.conj() if t.is_complex() else t)
+              for j, (lab, t) in enumerate(zip(ctx.in_labels, operands)) if j != k]
     used = set("".join(ctx.in_labels) + ctx.out_labels)
     fresh = [c for c in _LETTERS if c not in used]
     available = set("".join(lab for lab, _ in terms))
