@@ -124,8 +124,10 @@ def _adam_differentiable(p, state, group):
 def _adam_listed(p, state, group):
     """One Adam step of `p` as PyTorch's single-tensor update writes it (what a profiler
     lists: add_, lerp_, mul_, addcmul_, item, sqrt, div, add_, addcdiv_), under no_grad,
-    with Python-float bias corrections as PyTorch's; its values differ from `_adam`'s in
-    the last bit at some elements (addcmul_/addcdiv_ round as PyTorch's kernels)."""
+    with Python-float bias corrections as PyTorch's. `_adam` gives torch's values bit for
+    bit; this form differs from both in the last bit at some elements because ember's
+    Tensor.lerp_ with a number weight rounds the product and the sum separately (torch's
+    kernel fuses them)."""
     lr, wd, eps = _to_scalar(group["lr"]), group["weight_decay"], group["eps"]
     beta1, beta2 = group["betas"]
     g = -p._grad if group["maximize"] else p._grad
