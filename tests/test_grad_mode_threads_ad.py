@@ -142,3 +142,23 @@ def test_decorated_function_mode_per_thread():
     def f(x):
         return (x * 2).requires_grad, _in_thread(lambda: (x * 2).requires_grad)
     assert f(ember.ones(1, requires_grad=True)) == (False, True)
+
+
+def test_saved_tensor_hooks_are_per_thread():
+    # saved_tensors_hooks in force in one thread pack nothing another thread saves, as
+    # PyTorch's (its saved-tensor default hooks are thread-local)
+    def run(lib):
+        packed = []
+
+        def work():
+            x = lib.ones(2, requires_grad=True)
+            y = (x * x).sum()
+            y.backward()
+            return x.grad.tolist()
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: packed.append(1) or t,
+                                                    lambda t: t):
+            in_thread = _in_thread(work)
+            n_thread = len(packed)
+            here = work()
+        return in_thread, n_thread, here, len(packed)
+    assert run(ember) == run(torch) == ([2.0, 2.0], 0, [2.0, 2.0], 2)

@@ -366,8 +366,10 @@ def save_tensor(t, is_output=False):
             "in inference mode in computation tracked by autograd. To work around this, you can "
             "make a clone to get a normal tensor and use it in autograd, or use "
             "`torch.no_grad()` instead of `torch.inference_mode()`.")
-    if _SAVED_HOOKS:
-        return _saved_hooks.pack(t)
+    if _SAVED_HOOKS:   # hooks in force in some thread: this thread's, if any, pack t
+        hooked = _saved_hooks.pack(t)
+        if hooked is not None:
+            return hooked
     vc = t._vc
     if vc is None:  # give t its counter now, so later in-place ops bump this one
         vc = t._vc = [0]

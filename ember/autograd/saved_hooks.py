@@ -9,9 +9,21 @@ place, and a tensor saved through hooks is not checked for later in-place modifi
 (the hooks may have copied it). Arrays an op keeps for itself rather than as saved tensors
 (a max-pooling's indices, a dropout mask) do not pass through the hooks.
 """
+import threading
+
 from . import grad_mode
 
-# the hooks in force, innermost last: (pack_hook, unpack_hook)
+
+class _ThreadHooks(threading.local):
+    def __init__(self):
+        # this thread's hooks in force, innermost last: (pack_hook, unpack_hook). Per
+        # thread, as PyTorch's: a thread started inside saved_tensors_hooks has none
+        self.stack = []
+
+
+_THREAD = _ThreadHooks()
+# one entry per saved_tensors_hooks entered in any thread and not yet left: while empty,
+# saving skips the per-thread lookup (graph.save_tensor)
 SAVED_HOOKS = []
 # the message to raise when hooks are registered under disable_saved_tensors_hooks, or None
 _DISABLED = [None]
@@ -36,8 +48,12 @@ class HookedSave:
 
 
 def pack(t):
-    """Save tensor `t` through the innermost pack hook."""
-    pack_hook, unpack_hook = SAVED_HOOKS[-1]
+    """Save tensor `t` through this thread's innermost pack hook; None when this thread has
+    no hooks in force (the caller saves `t` as usual)."""
+    stack = _THREAD.stack
+    if not stack:
+        return None
+    pack_hook, unpack_hook = stack[-1]
     vc = t._vc
     if vc is None:
         vc = t._vc = [0]
@@ -64,10 +80,12 @@ class saved_tensors_hooks:
     def __enter__(self):
         if _DISABLED[0] is not None:
             raise RuntimeError(_DISABLED[0])
-        SAVED_HOOKS.append((self.pack_hook, self.unpack_hook))
+        _THREAD.stack.append((self.pack_hook, self.unpack_hook))
+        SAVED_HOOKS.append(None)
         return self
 
     def __exit__(self, *exc):
+        _THREAD.stack.pop()
         SAVED_HOOKS.pop()
 
 
