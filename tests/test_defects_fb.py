@@ -95,6 +95,27 @@ def test_optional_annotations_rebuild_as_in_torch_fx():
     assert "typing_Union[ember.Tensor,NoneType]" in ours
 
 
+def test_optional_annotations_survive_to_folder(tmp_path):
+    """to_folder writes the globals as imports; NoneType is exported by no module (torch's
+    own to_folder leaves typing_Union undefined there: ours must import)."""
+    from typing import List, Optional
+
+    class M(ember.nn.Module):
+        def forward(self, x, y: Optional[ember.Tensor] = None, z: List[int] = None):
+            return x + 1
+
+    gm = ember.fx.symbolic_trace(M())
+    gm.to_folder(str(tmp_path / "fbfolder"), "Folded")
+    out = _run(f"""
+    import sys
+    sys.path.insert(0, {str(tmp_path)!r})
+    import ember
+    from fbfolder import Folded
+    print(Folded()(ember.ones(2)).tolist())
+    """)
+    assert out == "[2.0, 2.0]\n"
+
+
 # --- 3. InstanceNorm with track_running_stats and momentum=None ---------------------------
 
 @pytest.mark.parametrize("name,shape", [("InstanceNorm1d", (2, 3, 5)),

@@ -665,6 +665,8 @@ def _to_folder_imports(globals_):
             lines.append(f"from ember import device as {name}")
         elif isinstance(obj, types.ModuleType):
             lines.append(f"import {obj.__name__} as {name}")
+        elif obj is type(None):   # (an annotation's Optional[T]: no module exports it)
+            lines.append(f"{name} = type(None)")
         else:
             module, qual = getattr(obj, "__module__", None), getattr(obj, "__qualname__", "")
             if module and qual and "." not in qual and "<" not in qual:
