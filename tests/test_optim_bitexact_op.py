@@ -121,3 +121,19 @@ OTHERS = [("RMSprop", dict(lr=1e-2)), ("RMSprop", dict(lr=1e-2, alpha=0.9, weigh
 @pytest.mark.parametrize("name,kw", OTHERS, ids=str)
 def test_other_optimizers_bit_exact(name, kw, dtype, exact_sqrt):
     _same(name, kw, dtype, LONG)
+
+
+def test_fma_matches_torch_addcmul_on_every_tail():
+    """fma_ (OpenBLAS dsbmv for contiguous float64, emulation otherwise) == addcmul_."""
+    from ember.optim._fma import fma_
+    rng = np.random.default_rng(4)
+    for dtype in (np.float32, np.float64):
+        for n in list(range(1, 40)) + [1000, 4099]:
+            y, a, b = rng.standard_normal((3, n)).astype(dtype)
+            for value in (None, 0.001, -1):
+                kw = {} if value is None else {"value": value}
+                want = torch.from_numpy(y.copy()).addcmul_(torch.from_numpy(a),
+                                                           torch.from_numpy(b), **kw).numpy()
+                assert np.array_equal(fma_(y.copy(), a, b, value), want)
+                strided = [np.repeat(t, 2)[::2] for t in (y, a, b)]
+                assert np.array_equal(fma_(*strided, value), want)
