@@ -512,18 +512,56 @@ def elu_result(input, alpha, scale=1.0, input_scale=1.0, celu=False):
 # backward through it gives zeros, as PyTorch's (a mask product of g alone would not be
 # part of the graph at all).
 
-def _slope(kind, x, params):
+def _vector_body(x, *others):
+    """(body, axes): how many leading elements in memory order PyTorch's CPU kernels run in
+    vector chunks of 64 bytes (8 float64, 16 float32, 32 float16), all but the tail, and the
+    axes order that lays x out C-contiguous, when x is dense (in some axes order) and the
+    others are laid out alike or are broadcast scalars; else (0, None): the scalar loop.
+    hardtanh/hardshrink/softshrink answer differently at NaN and signed zeros in the two
+    loops; one chunk of work is assumed (below PyTorch's grain, 32768 elements)."""
+    axes = tuple(sorted(range(x.ndim), key=lambda a: -abs(x.strides[a])))
+    if not x.transpose(axes).flags.c_contiguous or any(
+            any(o.strides) and not o.transpose(axes).flags.c_contiguous for o in others):
+        return 0, None
+    step = 64 // x.itemsize
+    return x.size // step * step, axes
+
+
+def _in_memory_order(a, axes):
+    """a's elements as a flat view in the memory order of `axes` (see _vector_body)."""
+    return a.transpose(axes).reshape(-1)
+
+
+def _nan_tail_passes(keep, x, body, axes):
+    """keep with g passing at NaN where PyTorch's scalar loop runs (its comparisons,
+    x <= lo or x >= hi ..., are all False for NaN): past `body`, or everywhere if 0."""
+    if body == 0:
+        return keep | (x != x)
+    if body < x.size:
+        flat = _in_memory_order(x, axes)[body:]
+        if keep.transpose(axes).flags.c_contiguous:    # keep laid out as x (order K)
+            tail = _in_memory_order(keep, axes)[body:]
+            tail |= flat != flat
+        else:
+            keep = keep | (x != x)    # cannot happen for NumPy's ufunc layouts; safe side
+    return keep
+
+
+def _slope(kind, x, params, body=0, axes=None):
     """(keep, slope) for the piece each element of x lies on: keep a bool mask (g passes
     where True, else 0), or for "leaky" keep is where g passes and slope the factor
-    elsewhere. NaN passes g (every comparison below is False for NaN), as PyTorch's."""
+    elsewhere. At NaN, as PyTorch's kernels: threshold passes g (0 only where x <= threshold),
+    leaky takes the slope, hardtanh and the shrinks give 0 in the vector body (the first
+    `body` elements, see _vector_body) and pass g in the scalar loop."""
     if kind == "threshold":        # 0 where x <= threshold
         return ~(x <= x.dtype.type(params[0])), None
-    if kind == "hardtanh":         # 0 where x <= min_val or x >= max_val
+    if kind == "hardtanh":         # g where min_val < x < max_val
         lo, hi = params
-        return ~((x <= x.dtype.type(lo)) | (x >= x.dtype.type(hi))), None
-    if kind == "shrink":           # hardshrink and softshrink: 0 where -lambd <= x <= lambd
+        keep = (x > x.dtype.type(lo)) & (x < x.dtype.type(hi))
+        return _nan_tail_passes(keep, x, body, axes), None
+    if kind == "shrink":           # hardshrink and softshrink: g where x < -lambd or x > lambd
         lambd = x.dtype.type(params[0])
-        return ~((x >= -lambd) & (x <= lambd)), None
+        return _nan_tail_passes((x < -lambd) | (x > lambd), x, body, axes), None
     return x > 0, params[0]        # "leaky": g where x > 0, else slope g
 
 
@@ -531,13 +569,14 @@ def _piecewise_grad_array(xp, g, x, kind, params):
     """g times the slope of x's piece, in g's dtype (float16/bfloat16 in float32, rounded
     once): the arrays of PiecewiseGrad."""
     dt = g.dtype
+    body, axes = _vector_body(x, g) if kind in ("hardtanh", "shrink") else (0, None)
     if x.itemsize == 2 and x.dtype.kind != "c":
         x = x.astype(np.float32)
     if g.itemsize == 2 and g.dtype.kind != "c":
         g = g.astype(np.float32)
     if kind == "noise":            # rrelu in training: g times the slopes drawn
         return (g * params[0].astype(g.dtype, copy=False)).astype(dt, copy=False)
-    keep, slope = _slope(kind, x, params)
+    keep, slope = _slope(kind, x, params, body, axes)
     if slope is None:
         d = xp.where(keep, g, g.dtype.type(0))
     else:
@@ -591,19 +630,25 @@ def _piecewise_array(xp, x, kind, params):
     dt = x.dtype
     f = dt.type
     params = tuple(float(f(p)) for p in params)
+    body, axes = _vector_body(x) if kind == "softshrink" else (0, None)
     if x.itemsize == 2:
         x = x.astype(np.float32)
     f = x.dtype.type
     if kind == "threshold":
         y = xp.where(x <= f(params[0]), f(params[1]), x)
     elif kind == "hardtanh":
-        y = xp.minimum(xp.maximum(x, f(params[0])), f(params[1]))
+        # a comparison per bound (not maximum/minimum) keeps -0.0 at min_val 0 (relu6)
+        lo, hi = f(params[0]), f(params[1])
+        y = xp.where(x < lo, lo, xp.where(x > hi, hi, x))
     elif kind == "hardshrink":
         lambd = f(params[0])
         y = xp.where((x >= -lambd) & (x <= lambd), f(0), x)
     else:   # softshrink: x * 0 in the middle keeps a zero's sign and NaN, as PyTorch's
-        lambd = f(params[0])
-        y = xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, x * f(0)))
+        lambd = f(params[0])     # scalar loop (clipped first: inf * 0 would warn); its
+        middle = xp.minimum(xp.maximum(x, -lambd), lambd) * f(0)    # vector body gives +0
+        if body and middle.transpose(axes).flags.c_contiguous:
+            _in_memory_order(middle, axes)[:body] += f(0)
+        y = xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, middle))
     return y.astype(dt, copy=False)
 
 
