@@ -1,4 +1,4 @@
-"""In-place updates that round as PyTorch's CPU kernels do: `y + a * x` rounded once.
+"""In-place updates that round as PyTorch's CPU kernels do, where that is cheap.
 
 torch's ``y.add_(x, alpha=a)`` (and ``lerp_``, ``addcmul_``) compute on float32/float64 CPU
 tensors with a fused multiply-add, vectorized lanes and scalar tails alike: ``a`` is rounded
@@ -8,14 +8,15 @@ many optimizer steps. Here:
 
 - `axpy_` (y += a * x, a scalar) calls the ``?axpy`` of the OpenBLAS that NumPy's wheel
   ships (ember/_backend/cpu_blas.py finds it), whose kernels are fused multiply-adds: one
-  pass in place, faster than NumPy's two. It is used only after a probe at first use finds
-  its results equal to the emulation below on every tail length; else the emulation runs.
-- `fma_` (y += a * b, arrays) and the emulated `axpy_`: for float32 the product of two
-  float32 numbers is exact in float64, so the float64 sum rounded to float32 is the FMA's
-  result (except where the float64 sum lies on a float32 half-way point, ~2**-29 of the
-  cases); float64 uses an error-free product and sum (ember/_ops/pointwise_more._fma64).
-- Other dtypes (float16, bfloat16, complex as real views are float32/64 already) and CuPy
-  arrays take the plain two-rounding formula.
+  pass in place, faster than NumPy's two, and torch's values bit for bit. It is used only
+  after a probe at first use finds its results equal to the emulation below on every tail
+  length; else (and for strided operands) the emulation runs: for float32 the product of
+  two float32 numbers is exact in float64, so the float64 sum rounded to float32 is the
+  FMA's result (except where the float64 sum lies on a float32 half-way point, ~2**-29 of
+  the cases); float64 uses an error-free product and sum (ember/_ops/pointwise_more._fma64).
+- `fma_` (y += a * b, arrays: torch's addcmul_) rounds twice, for speed (see its docstring).
+- Other dtypes (float16, bfloat16; complex runs as real views) and CuPy arrays take the
+  plain two-rounding formula.
 """
 import ctypes
 import threading
@@ -48,35 +49,8 @@ def _load():
                 fns[dt] = fn
             if len(fns) == 2:
                 got = {dt: fn for dt, fn in fns.items() if _works(dt, fn)}
-                sbmv = getattr(lib, f"scipy_cblas_dsbmv{suffix}", None)
-                if sbmv is not None:
-                    sbmv.argtypes = [ctypes.c_int, ctypes.c_int, int_t, int_t, ctypes.c_double,
-                                     ctypes.c_void_p, int_t, ctypes.c_void_p, int_t,
-                                     ctypes.c_double, ctypes.c_void_p, int_t]
-                    sbmv.restype = None
-                    if _sbmv_works(sbmv):
-                        got["dsbmv"] = sbmv
                 return got
     return {}
-
-
-def _sbmv(fn, y, a, b, value):
-    # y <- 1 * y + value * diag(b) @ a: a band matrix of width 1 (k = 0, lda = 1); OpenBLAS
-    # forms value * a[i] rounded, then one length-1 fused axpy per element
-    fn(101, 121, y.size, 0, value, a.ctypes.data, 1, b.ctypes.data, 1, 1.0, y.ctypes.data, 1)
-
-
-def _sbmv_works(fn):
-    """Whether dsbmv gives the emulated FMA's values (value * a rounded first)."""
-    from .._ops.pointwise_more import _fma64
-    rng = np.random.default_rng(1)
-    for n in list(range(1, 71)) + [1000]:
-        y, a, b = rng.standard_normal((3, n))
-        want = _fma64(a * 0.001, b, y)
-        _sbmv(fn, y, b, a, 0.001)
-        if not np.array_equal(y, want):
-            return False
-    return True
 
 
 def _works(dt, fn):
@@ -156,30 +130,17 @@ def axpy_(y, a, x):
 
 
 def fma_(y, a, b, value=None):
-    """y <- y + (value * a) * b in place, arrays of y's shape, as torch's
-    ``y.addcmul_(a, b, value=value)``: value * a rounded (skipped when value is None), then
-    the fused multiply-add, rounded once on NumPy float32/float64 arrays."""
-    dt = y.dtype
-    if type(y) is np.ndarray:
-        a, b = np.asarray(a), np.asarray(b)
-    if type(y) is not np.ndarray or dt not in (_F32, _F64) or a.dtype != dt or \
-            b.dtype != dt:
-        y += (a if value is None else a * value) * b
-        return y
-    scale = 1.0 if value is None else float(value)
-    if dt == _F64 and scale != 0 and y.size and a.shape == b.shape == y.shape and \
-            y.flags.c_contiguous and a.flags.c_contiguous and b.flags.c_contiguous:
-        # OpenBLAS's dsbmv (~10 ns an element: a length-1 fused axpy per element inside
-        # it) beats the error-free emulation (~25 passes)
-        fn = _blas("dsbmv")
-        if fn is not None:
-            _sbmv(fn, y, b, a, scale)
-            return y
+    """y <- y + (value * a) * b in place, arrays of y's shape: torch's
+    ``y.addcmul_(a, b, value=value)`` with value * a rounded first (skipped when value is
+    None), then the product and the sum each rounded (NumPy has no fused multiply-add).
+
+    torch's CPU kernel fuses the last multiply-add (one rounding), so a few percent of the
+    elements differ from it in the last bit. An exact emulation (float32 through float64,
+    OpenBLAS's dsbmv for float64) was measured: float32 Adam 23.5 -> 34.3 ms a step on 9.9M
+    values, float64 about 2x (bench/op_step.py, session 20), while the optimizers that
+    use this (Adam-family second moments, RMSprop, Adagrad, Adadelta) still differ from
+    torch's through its sqrt (MKL's, not correctly rounded). Speed won."""
     if value is not None:
-        a = a * dt.type(value)
-    if dt == _F32:
-        _fma32(y, a, b)
-    else:
-        from .._ops.pointwise_more import _fma64
-        y[...] = _fma64(a, b, y)
+        a = a * (y.dtype.type(value) if isinstance(y, np.ndarray) else value)
+    y += a * b
     return y

@@ -117,7 +117,7 @@ def _adagrad(x, g, s, clr, group):
     x, g, s = _real_view(x), _real_view(g), _real_view(s)   # complex: parts as reals
     s0, s1 = scratch(x, 2)
     g = decayed_grad(xp, x, g, group["maximize"], wd, s0, s1)
-    fma_(s, g, g)                 # torch's addcmul_(g, g, value=1): one rounding
+    fma_(s, g, g)                 # torch's addcmul_(g, g, value=1)
     denom = xp.sqrt(s, out=s1)
     denom += eps
     update = xp.multiply(g, clr, out=s0)        # g is the gradient or s0 itself

@@ -8,7 +8,6 @@ from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_fu
                         _to_scalar, _lr_value, _new_step, _step_tensor, _lerp_,
                         _real_view)
 from ._foreach import decayed_grad, for_each, fusable, multi_tensor, scratch
-from ._fma import fma_
 
 __all__ = ["Adam", "AdamW"]
 
@@ -197,7 +196,9 @@ def _adam(x, g, state, step, group, lr):
     m, v = _real_view(state["exp_avg"]._data), _real_view(state["exp_avg_sq"]._data)
     _lerp_(m, g, 1 - beta1, s1)
     v *= beta2
-    fma_(v, xp.multiply(g, 1 - beta2, out=s1), g)     # torch's addcmul_: one rounding
+    g2 = xp.multiply(g, 1 - beta2, out=s1)     # torch's addcmul_ (which rounds the last
+    g2 *= g                                    # multiply-add once: see _fma.fma_)
+    v += g2
     step_size = lr / (1 - beta1 ** step)
     bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
     if group["amsgrad"]:

@@ -77,7 +77,7 @@ class NAdam(Optimizer):
                 m, v = _real_view(state["exp_avg"]._data), _real_view(state["exp_avg_sq"]._data)
                 _lerp_(m, g, 1 - beta1)
                 v *= beta2
-                fma_(v, g, g, value=1 - beta2)    # (torch's addcmul_: one rounding)
+                fma_(v, g, g, value=1 - beta2)    # (torch's addcmul_)
                 denom = xp.sqrt(v / bias_correction2) + eps
                 x += (-lr * (1.0 - mu) / (1.0 - float(mu_product))) * g / denom
                 x += (-lr * mu_next / (1.0 - mu_product_next)) * m / denom

@@ -65,7 +65,7 @@ class RAdam(Optimizer):
                 m, v = _real_view(state["exp_avg"]._data), _real_view(state["exp_avg_sq"]._data)
                 _lerp_(m, g, 1 - beta1)
                 v *= beta2
-                fma_(v, g, g, value=1 - beta2)    # (torch's addcmul_: one rounding)
+                fma_(v, g, g, value=1 - beta2)    # (torch's addcmul_)
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2 = 1 - beta2 ** step
                 m_hat = m / bias_correction1

@@ -108,7 +108,9 @@ def _rmsprop(x, g, state, group, lr):
     g = decayed_grad(xp, x, g, group["maximize"], wd, s0, s1)
     v = _real_view(state["square_avg"]._data)
     v *= alpha
-    fma_(v, xp.multiply(g, 1 - alpha, out=s1), g)     # torch's addcmul_: one rounding
+    g2 = xp.multiply(g, 1 - alpha, out=s1)     # torch's addcmul_ (which rounds the last
+    g2 *= g                                    # multiply-add once: see _fma.fma_)
+    v += g2
     if group["centered"]:
         ga = _real_view(state["grad_avg"]._data)
         _lerp_(ga, g, 1 - alpha, s1)
