@@ -29,9 +29,15 @@ policy too, as in PyTorch, where a composite op without a policy of its own has 
 autocast. Every hook is guarded by ``if AUTOCAST[0]:``, so disabled autocast costs one
 list read per op.
 
+The state is per thread, as PyTorch's (its autocast flags, dtypes, nesting and cast cache
+are thread-local): a region in one thread leaves the others' ops alone, and a new thread
+starts with autocast off. AUTOCAST[0] counts the threads with autocast on for some device
+(0: no thread has, the hooks skip at once); past it the hooks read this thread's STATE.
+
 bench/autocast_sweep.py compares all of this with torch on torch's own autocast lists.
 """
 import functools
+import threading
 
 import numpy as np
 
@@ -47,14 +53,36 @@ __all__ = ["is_autocast_enabled", "set_autocast_enabled", "get_autocast_dtype",
 
 LOWER, FP32, PROMOTE = "lower", "fp32", "promote"
 
-# True while autocast is enabled for at least one device type: the only thing the hooks read
-AUTOCAST = [False]
+# How many threads have autocast enabled for at least one device type now: the first thing
+# the hooks read (a thread that ends inside a region leaves its count: the hooks then read
+# STATE, still correct)
+AUTOCAST = [0]
+_COUNT_LOCK = threading.Lock()
 
-_ENABLED = {"cpu": False, "cuda": False}
-_DTYPE = {"cpu": _dtype.bfloat16, "cuda": _dtype.float16}
-_CACHE_ENABLED = [True]
-_NESTING = [0]
-_CACHE = {}  # id(float32 leaf) -> (leaf, its version when cast, the cast tensor)
+
+class _State(threading.local):
+    """One thread's autocast state (each thread starts with PyTorch's defaults)."""
+
+    def __init__(self):
+        self.enabled = {"cpu": False, "cuda": False}
+        self.dtype = {"cpu": _dtype.bfloat16, "cuda": _dtype.float16}
+        self.cache_enabled = True
+        self.nesting = 0
+        self.cache = {}  # id(float32 leaf) -> (leaf, its version when cast, the cast tensor)
+        # inside an op run by _run_with_policy: PyTorch excludes the autocast key there
+        self.excluded = False
+
+
+STATE = _State()
+
+
+def is_active():
+    """Whether ops of this thread are autocast now (enabled for a device, not inside an
+    autocast op)."""
+    if not AUTOCAST[0]:
+        return False
+    st = STATE
+    return not st.excluded and (st.enabled["cpu"] or st.enabled["cuda"])
 
 # device types PyTorch knows (torch._C's "Expected one of ..." list); autocast exists for two here
 _DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve",
@@ -198,57 +226,62 @@ def _check_device_type(device_type):
 
 def is_autocast_available(device_type):
     """Whether autocast exists for `device_type` ('cpu' and 'cuda')."""
-    return _check_device_type(device_type) in _ENABLED
+    return _check_device_type(device_type) in STATE.enabled
 
 
 def is_autocast_enabled(device_type=None):
     """Whether autocast is on for `device_type` (PyTorch's default: 'cuda')."""
     device_type = "cuda" if device_type is None else device_type
-    return _ENABLED.get(_check_device_type(device_type), False)
+    return STATE.enabled.get(_check_device_type(device_type), False)
 
 
 def set_autocast_enabled(device_type, enabled=None):
     """Turn autocast on or off for a device type (``set_autocast_enabled(True)``: CUDA)."""
     if enabled is None:
         device_type, enabled = "cuda", device_type
-    if _check_device_type(device_type) in _ENABLED:
-        _ENABLED[device_type] = bool(enabled)
-    AUTOCAST[0] = _ENABLED["cpu"] or _ENABLED["cuda"]
-    if AUTOCAST[0] and not _INSTALLED[0]:   # the first autocast region of the program
+    st = STATE
+    was = st.enabled["cpu"] or st.enabled["cuda"]
+    if _check_device_type(device_type) in st.enabled:
+        st.enabled[device_type] = bool(enabled)
+    now = st.enabled["cpu"] or st.enabled["cuda"]
+    if now is not was:
+        with _COUNT_LOCK:
+            AUTOCAST[0] += 1 if now else -1
+    if now and not _INSTALLED[0]:   # the first autocast region of the program
         install_entry_points()
 
 
 def get_autocast_dtype(device_type):
     """The dtype lower-precision ops of `device_type` run in (bfloat16 on CPU, float16 on CUDA)."""
     _check_device_type(device_type)
-    return _DTYPE.get(device_type, _dtype.float16)
+    return STATE.dtype.get(device_type, _dtype.float16)
 
 
 def set_autocast_dtype(device_type, dtype):
-    if _check_device_type(device_type) in _DTYPE:
-        _DTYPE[device_type] = dtype
+    if _check_device_type(device_type) in STATE.dtype:
+        STATE.dtype[device_type] = dtype
 
 
 def is_autocast_cache_enabled():
-    return _CACHE_ENABLED[0]
+    return STATE.cache_enabled
 
 
 def set_autocast_cache_enabled(enabled):
-    _CACHE_ENABLED[0] = bool(enabled)
+    STATE.cache_enabled = bool(enabled)
 
 
 def clear_autocast_cache():
-    _CACHE.clear()
+    STATE.cache.clear()
 
 
 def autocast_increment_nesting():
-    _NESTING[0] += 1
-    return _NESTING[0]
+    STATE.nesting += 1
+    return STATE.nesting
 
 
 def autocast_decrement_nesting():
-    _NESTING[0] -= 1
-    return _NESTING[0]
+    STATE.nesting -= 1
+    return STATE.nesting
 
 
 def _deprecated(old, new):
@@ -259,7 +292,7 @@ def _deprecated(old, new):
 
 def is_autocast_cpu_enabled():
     _deprecated("is_autocast_cpu_enabled", "is_autocast_enabled('cpu')")
-    return _ENABLED["cpu"]
+    return STATE.enabled["cpu"]
 
 
 def set_autocast_cpu_enabled(enabled):
@@ -269,22 +302,22 @@ def set_autocast_cpu_enabled(enabled):
 
 def get_autocast_cpu_dtype():
     _deprecated("get_autocast_cpu_dtype", "get_autocast_dtype('cpu')")
-    return _DTYPE["cpu"]
+    return STATE.dtype["cpu"]
 
 
 def set_autocast_cpu_dtype(dtype):
     _deprecated("set_autocast_cpu_dtype", "set_autocast_dtype('cpu', dtype)")
-    _DTYPE["cpu"] = dtype
+    STATE.dtype["cpu"] = dtype
 
 
 def get_autocast_gpu_dtype():
     _deprecated("get_autocast_gpu_dtype", "get_autocast_dtype('cuda')")
-    return _DTYPE["cuda"]
+    return STATE.dtype["cuda"]
 
 
 def set_autocast_gpu_dtype(dtype):
     _deprecated("set_autocast_gpu_dtype", "set_autocast_dtype('cuda', dtype)")
-    _DTYPE["cuda"] = dtype
+    STATE.dtype["cuda"] = dtype
 
 
 # ------------------------------------------------------------------------------ casting
@@ -303,28 +336,29 @@ def _cast(t, dt, device_type):
     """`t` as dtype `dt`; a float32 leaf weight's lower-precision copy comes from the cache."""
     if t.dtype is dt:
         return t
-    cacheable = (_CACHE_ENABLED[0] and dt is _DTYPE[device_type] and t.dtype is _dtype.float32
+    st = STATE
+    cacheable = (st.cache_enabled and dt is st.dtype[device_type] and t.dtype is _dtype.float32
                  and t._requires_grad and t.grad_fn is None and t._base is None)
     # under no_grad the cast would carry no graph: caching it would cut later gradients off
     if not cacheable or not grad_mode.GRAD_ENABLED[0]:
         return t.to(dt)
-    hit = _CACHE.get(id(t))
+    hit = st.cache.get(id(t))
     if hit is not None and hit[0] is t and hit[1] == t._version:
         return hit[2]
     out = t.to(dt)
-    _CACHE[id(t)] = (t, t._version, out)
+    st.cache[id(t)] = (t, t._version, out)
     return out
 
 
 def _target_dtype(policy, args, device_type):
     if policy == LOWER:
-        return _DTYPE[device_type]
+        return STATE.dtype[device_type]
     if policy == FP32:
         return _dtype.float32
     # promote (PyTorch's prioritize): float32 wins over the lower dtype, float64 operands are
     # left out of the vote, and the other lower dtype (float16 in a bfloat16 region) is an error
     # unless a float32 operand came before it
-    low = current = _DTYPE[device_type]
+    low = current = STATE.dtype[device_type]
     for t in args:
         if not _eligible(t, device_type):
             continue
@@ -367,7 +401,8 @@ def _autocast_tuple(op, args):
         if isinstance(t, Tensor):
             device_type = _device_type(t)
             break
-    if device_type is None or not _ENABLED[device_type]:
+    st = STATE
+    if device_type is None or st.excluded or not st.enabled[device_type]:
         return args
     policy = POLICY[device_type].get(op)
     if policy is None:
@@ -557,7 +592,8 @@ def _run_with_policy(op, fn, args, kwargs):
     if first is None or kwargs.get("out") is not None:
         return fn(*args, **kwargs)
     device_type = _device_type(first)
-    if not _ENABLED[device_type]:
+    st = STATE
+    if st.excluded or not st.enabled[device_type]:
         return fn(*args, **kwargs)
     name = op(args, kwargs) if callable(op) else op
     policy = POLICY[device_type].get(name)
@@ -569,11 +605,11 @@ def _run_with_policy(op, fn, args, kwargs):
     elif not (policy == FP32 and name in _OPT_DTYPE and kwargs.get("dtype") is not None):
         dt = _target_dtype(policy, list(_tensors_of(args, kwargs)), device_type)
         args, kwargs = _cast_all(args, kwargs, dt, device_type)
-    AUTOCAST[0] = False
+    st.excluded = True
     try:
         return fn(*args, **kwargs)
     finally:
-        AUTOCAST[0] = _ENABLED["cpu"] or _ENABLED["cuda"]
+        st.excluded = False
 
 
 def _entry(op, fn):

@@ -90,3 +90,73 @@ def test_softshrink_of_infinities_warns_nothing():
         warnings.simplefilter("error")
         y = ember.nn.functional.softshrink(ember.tensor([float("inf"), -float("inf"), 0.2]))
     assert y.tolist()[:2] == [float("inf"), -float("inf")]
+
+
+# ------------------------------------------------------------------ autocast is per thread
+
+def _in_thread(fn):
+    import threading
+    out = {}
+    t = threading.Thread(target=lambda: out.update(fn()))
+    t.start()
+    t.join()
+    return out
+
+
+def _thread_view(lib):
+    a = lib.ones(2, 2)
+    w = lib.ones(3, 2, requires_grad=True)
+    return {"enabled": lib.is_autocast_enabled("cpu"),
+            "dtype": str(lib.get_autocast_dtype("cpu")).split(".")[-1],
+            "cache": lib.is_autocast_cache_enabled(),
+            "mm": str((a @ a).dtype).split(".")[-1],
+            "linear": str(lib.nn.functional.linear(a, w).dtype).split(".")[-1],
+            "nesting": lib.autocast_increment_nesting() + 0 * lib.autocast_decrement_nesting()}
+
+
+def test_autocast_state_is_per_thread_as_torch():
+    def probe(lib):
+        res = {}
+        lib.set_autocast_enabled("cpu", True)
+        lib.set_autocast_dtype("cpu", lib.float16)
+        lib.set_autocast_cache_enabled(False)
+        lib.autocast_increment_nesting()
+        try:
+            res["other"] = _in_thread(lambda: _thread_view(lib))
+            res["here"] = _thread_view(lib)
+        finally:
+            lib.autocast_decrement_nesting()
+            lib.set_autocast_cache_enabled(True)
+            lib.set_autocast_dtype("cpu", lib.bfloat16)
+            lib.set_autocast_enabled("cpu", False)
+        with lib.autocast("cpu"):
+            res["region_other"] = _in_thread(lambda: _thread_view(lib))
+        res["after"] = _thread_view(lib)
+        return res
+    assert probe(ember) == probe(torch)
+
+
+def test_autocast_region_in_a_thread_leaves_main_alone():
+    import threading
+    for lib in (ember, torch):
+        inside, go_on = threading.Event(), threading.Event()
+        seen = {}
+
+        def worker():
+            with lib.autocast("cpu"):
+                a = lib.ones(2, 2)
+                seen["worker"] = (a @ a).dtype
+                inside.set()
+                go_on.wait(10)
+                seen["worker_after"] = (a @ a).dtype
+
+        t = threading.Thread(target=worker)
+        t.start()
+        inside.wait(10)
+        a = lib.ones(2, 2)
+        seen["main"] = (a @ a).dtype
+        seen["main_enabled"] = lib.is_autocast_enabled("cpu")
+        go_on.set()
+        t.join()
+        assert seen == {"worker": lib.bfloat16, "worker_after": lib.bfloat16,
+                        "main": lib.float32, "main_enabled": False}, lib.__name__

@@ -10,7 +10,7 @@ are PyTorch's: LSTM gates i, f, g, o; GRU gates r, z, n.
 import math
 
 from ... import _dtype
-from ..._autocast import AUTOCAST, autocast_args
+from ..._autocast import is_active as _autocast_active, autocast_args
 from ..._ops.creation import empty, zeros
 from ..._ops.joining import cat, stack
 from ..._ops.rnn import gru_layer, lstm_layer, rnn_layer
@@ -148,7 +148,7 @@ class RNNBase(Module):
     def _run_direction(self, x, h, c, weights, batch_sizes, reverse):
         """x: (T, B, F) padded, or packed rows with batch_sizes; returns outputs, h, c."""
         w_ih, w_hh, b_ih, b_hh, w_hr = weights
-        if AUTOCAST[0] and batch_sizes is None and w_hr is None and self.mode != "GRU":
+        if _autocast_active() and batch_sizes is None and w_hr is None and self.mode != "GRU":
             # PyTorch runs these on oneDNN's RNN layer, which CPU autocast lists as a
             # lower-precision op: x, h, c and the weights are cast (the per-step path
             # then computes in that dtype); GRU, packed input and projections take its
@@ -158,7 +158,7 @@ class RNNBase(Module):
             x, h, c, w_ih, w_hh, b_ih, b_hh = (None if t is None else next(cast)
                                                for t in (x, h, c, w_ih, w_hh, b_ih, b_hh))
         if x.shape[0] > 0 and x.dtype in _FUSED_DTYPES and h.dtype == x.dtype and \
-                not AUTOCAST[0]:
+                not _autocast_active():
             # one node per layer-direction (ember/_ops/rnn.py), padded or packed
             if self.mode == "LSTM":
                 return lstm_layer(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse, batch_sizes, w_hr)
@@ -247,7 +247,7 @@ class RNNBase(Module):
                                                        else input)
             B = x.shape[1]
         weight_dtype = self._weights(0, 0)[0].dtype   # (torch-level rnn functions: given)
-        if x.dtype != weight_dtype and not AUTOCAST[0]:
+        if x.dtype != weight_dtype and not _autocast_active():
             raise ValueError(f"RNN input dtype ({x.dtype}) does not match weight dtype "
                              f"({weight_dtype}). Convert input: input.to({weight_dtype}), or "
                              f"convert model: model.to({x.dtype})")
