@@ -160,3 +160,53 @@ def test_autocast_region_in_a_thread_leaves_main_alone():
         t.join()
         assert seen == {"worker": lib.bfloat16, "worker_after": lib.bfloat16,
                         "main": lib.float32, "main_enabled": False}, lib.__name__
+
+
+# ------------------------------------------- threshold & co on float16/bfloat16, parameters
+
+_PARAM_OPS = {
+    "threshold": lambda F, x, p: F.threshold(x, p, -5.0),
+    "threshold_value": lambda F, x, p: F.threshold(x, 0.0, p),
+    "hardtanh_min": lambda F, x, p: F.hardtanh(x, p, p + 10),
+    "hardtanh_max": lambda F, x, p: F.hardtanh(x, p - 10, p),
+    "hardshrink": lambda F, x, p: F.hardshrink(x, p),
+    "softshrink": lambda F, x, p: F.softshrink(x, p),
+}
+_PARAMS = [0.3, 1 / 3, 0.1, 0.7, 1e-5, 0.5 - 1e-12, 0.5 + 1e-12, 70000.0, 1e39, float("inf"),
+           -70000.0, 65504.0, 65519.0, 65520.0, 3.3895e38, 3.39e38, 3.4028235e38, 3.41e38]
+
+
+def _param_run(lib, name, dtype, p):
+    import warnings
+    x = lib.tensor([p, -p, p * 1.0001, -p * 0.9999, 0.5, -1.0]).to(getattr(lib, dtype))
+    x.requires_grad_()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = _PARAM_OPS[name](lib.nn.functional, x, p)
+            y.sum().backward()
+    except Exception as e:
+        return type(e).__name__, str(e)
+    return str(y.tolist()), str(x.grad.tolist())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+@pytest.mark.parametrize("name", sorted(_PARAM_OPS))
+def test_parameters_near_the_input_and_out_of_range_as_torch(name, dtype):
+    # threshold compares in float32 with its threshold unrounded, hardshrink with lambd
+    # rounded to the dtype, softshrink forward unrounded and backward rounded; a parameter
+    # beyond the dtype raises PyTorch's RuntimeError (softshrink: its lambda range message)
+    for p in _PARAMS:
+        assert _param_run(ember, name, dtype, p) == _param_run(torch, name, dtype, p), p
+
+
+def test_threshold_half_with_python_numbers_as_torch():
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(400) * 3).astype(np.float32)
+    for dtype in ("float16", "bfloat16"):
+        for th, val in [(0.1, 20.0), (0.3, -1.7), (1 / 3, 0.1), (0.7, 0.7)]:
+            got = ember.nn.functional.threshold(ember.tensor(x).to(getattr(ember, dtype)),
+                                                th, val)
+            want = torch.nn.functional.threshold(torch.tensor(x).to(getattr(torch, dtype)),
+                                                 th, val)
+            np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())

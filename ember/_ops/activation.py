@@ -9,7 +9,8 @@ from ..autograd import grad_mode
 from ._base import Op, apply
 from ._layout import iter_layout, row_major
 from .._backend import dot_keep, sum_keep, array_namespace
-from ._util import wrap_dim, cast, float_dtype_for, dtype_name
+from ._util import wrap_dim, cast, float_dtype_for, dtype_name, check_scalar_fits
+from .. import _dtype
 from . import _gelu_float32
 
 __all__ = ["softmax", "log_softmax"]
@@ -570,6 +571,10 @@ def _piecewise_grad_array(xp, g, x, kind, params):
     once): the arrays of PiecewiseGrad."""
     dt = g.dtype
     body, axes = _vector_body(x, g) if kind in ("hardtanh", "shrink") else (0, None)
+    if kind == "shrink" and x.itemsize == 2 and x.dtype.kind != "c":
+        # lambd rounded to x's dtype, as PyTorch's (softshrink's forward takes it unrounded)
+        with np.errstate(over="ignore"):
+            params = (float(x.dtype.type(params[0])),)
     if x.itemsize == 2 and x.dtype.kind != "c":
         x = x.astype(np.float32)
     if g.itemsize == 2 and g.dtype.kind != "c":
@@ -626,10 +631,16 @@ def piecewise_grad(grad, x, name, kind, params):
 def _piecewise_array(xp, x, kind, params):
     """The values of threshold (params threshold, value), hardtanh (min_val, max_val),
     hardshrink and softshrink (lambd) on a floating array; NaN stays NaN. float16/bfloat16
-    compute in float32, the parameters rounded to x's dtype first, as PyTorch's kernels."""
+    compute in float32 with hardtanh's and hardshrink's parameters and threshold's value
+    rounded to x's dtype first, threshold's threshold and softshrink's lambd not, as
+    PyTorch's kernels."""
     dt = x.dtype
-    f = dt.type
-    params = tuple(float(f(p)) for p in params)
+    if x.itemsize == 2:
+        with np.errstate(over="ignore"):    # a bound past float16's range is inf
+            rounded = tuple(float(dt.type(p)) for p in params)
+        keep = {"threshold": (True, False), "softshrink": (True,)}.get(kind, ())
+        params = tuple(p if i < len(keep) and keep[i] else r
+                       for i, (p, r) in enumerate(zip(params, rounded)))
     body, axes = _vector_body(x) if kind == "softshrink" else (0, None)
     if x.itemsize == 2:
         x = x.astype(np.float32)
@@ -648,7 +659,8 @@ def _piecewise_array(xp, x, kind, params):
         middle = xp.minimum(xp.maximum(x, -lambd), lambd) * f(0)    # vector body gives +0
         if body and middle.transpose(axes).flags.c_contiguous:
             _in_memory_order(middle, axes)[:body] += f(0)
-        y = xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, middle))
+        with np.errstate(over="ignore"):    # (both branches are computed everywhere)
+            y = xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, middle))
     return y.astype(dt, copy=False)
 
 
@@ -699,6 +711,15 @@ class PiecewiseResult(Piecewise):
 
 def piecewise(input, kind, params, inplace=False):
     """threshold/hardtanh/hardshrink/softshrink of a floating `input` by Piecewise (for
-    inplace the caller writes the result into `input`)."""
+    inplace the caller writes the result into `input`). A parameter beyond the range of
+    the dtype PyTorch converts it to (x's dtype; threshold's threshold: float32, or
+    float64 for a float64 input) raises as PyTorch's checked conversion."""
+    dt = input.dtype
+    if kind == "threshold":
+        check_scalar_fits(params[0], dt if dt is _dtype.float64 else _dtype.float32)
+        check_scalar_fits(params[1], dt)
+    elif kind != "softshrink":      # (softshrink checks its lambd's range itself)
+        for p in params:
+            check_scalar_fits(p, dt)
     return apply(PiecewiseResult if inplace else Piecewise, (input,), (input._data,), kind,
                  tuple(float(p) for p in params))

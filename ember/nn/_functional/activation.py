@@ -168,8 +168,8 @@ def hardshrink(input, lambd=0.5):
 
 def softshrink(input, lambd=0.5):
     _floating_only(input, "softshrink_check")
-    if lambd < 0:
-        top = _dtype.finfo(input.dtype).max if input.is_floating_point() else math.inf
+    top = _dtype.finfo(input.dtype).max if input.is_floating_point() else math.inf
+    if not 0 <= lambd <= top:       # NaN and inf too, as PyTorch's
         raise RuntimeError(f"lambda must be in range [0, {top:g}] for input dtype "
                            f"{dtype_name(input.dtype)}, but found {lambd:g}")
     # x - lambd above lambd, x + lambd below -lambd, else x * 0; NaN stays NaN and passes
