@@ -396,8 +396,19 @@ def _activate():
         inner = getattr(under, "__wrapped__", None)
         if hasattr(under, "_numpy_names") and inner is not None:
             wrappers.add(inner, w)
-    _REPLACED.extend(_fronts.rebind(wrappers, _fronts.ember_spaces(exclude=(__name__,)),
-                                    dunders=False))
+    spaces = _fronts.ember_spaces(exclude=(__name__,))
+    _REPLACED.extend(_fronts.rebind(wrappers, spaces, dunders=False))
+    # A name bound to another lower layer's front of such a function (MultiheadAttention's
+    # `linear` under its own autocast entry, once autocast has been used) gets the
+    # dispatcher too, which calls the public function's fronts: the same op
+    for where in spaces:
+        for key, value in list(where.items()):
+            rank = _fronts.layer_of(value)
+            if rank is not None and rank < _fronts.TORCH_FUNCTION and \
+                    not key.startswith("__"):
+                w = wrappers.under(value)
+                if w is not None:
+                    _REPLACED.append(_fronts.bind(where, key, w))
 
 
 def _dispatching_property(prop, name):
