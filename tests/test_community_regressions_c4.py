@@ -117,9 +117,6 @@ def test_einsum_complex_gradient_conjugates_the_other_operands():
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-4)
 
 
-@pytest.mark.xfail(strict=True, reason="F.linear's backward does not conjugate for complex "
-                   "operands; ember/_ops/layers.py (linear) is another helper's area this "
-                   "session (left to it)")
 def test_linear_complex_gradient_conjugates():
     """Found beside the einsum case by a sweep of complex gradients over the ops the FNO
     and complex-valued networks use (nn.Linear(dtype=torch.cfloat)): every other op of

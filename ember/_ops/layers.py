@@ -140,7 +140,8 @@ def _forward(x, w, b):
 
 def _backward(grad, x, w, need):
     """(dx, dW, db) of y = x W^T + b, each None unless `need` (for x, W, b) asks for it:
-    dx = g W, dW = g^T x, db = g summed over the leading dims."""
+    dx = g W, dW = g^T x, db = g summed over the leading dims (W and x conjugated for
+    complex operands, as PyTorch's)."""
     rows = math.prod(grad.shape[:-1])   # explicit, not -1: a dim may be 0
     if not grad_mode.backward_on_tensors() and grad.dim() > 1:
         # no graph of the gradients is built: on arrays
@@ -148,6 +149,8 @@ def _backward(grad, x, w, need):
                                  w._data if need[0] else None, need, rows)
         if grads is not None:
             return grads
+    if grad.is_complex():   # the gradient of a holomorphic product: the conjugates
+        x, w = x.conj() if need[1] else x, w.conj() if need[0] else w
     gx = None
     if need[0]:
         if grad.dim() > 2:  # one GEMM, as in forward
