@@ -482,7 +482,7 @@ def cast_array(arr, np_dtype, copy=True):
         # becomes the smallest power, 2^-127 (a float32 subnormal, so compute in float32+)
         arr = abs(arr.astype(np.float64 if src.itemsize >= 8 else np.float32))
         arr = _xp_of(arr).maximum(arr, 2.0 ** -127)
-    if np_dtype.kind in "fV" and np_dtype.itemsize <= 4:
+    if np_dtype.kind in "fV" and np_dtype.itemsize <= 4 or np_dtype.kind in "iu":
         with np.errstate(over="ignore", invalid="ignore"):   # PyTorch converts silently
             return arr.astype(np_dtype, copy=copy)
     return arr.astype(np_dtype, copy=copy)
@@ -492,6 +492,16 @@ def filled(xp, shape, value, np_dtype):
     """``xp.full(shape, value, dtype=np_dtype)``, converting `value` by PyTorch's rules
     where NumPy's differ (complex32, float8_e4m3fn, float8_e8m0fnu: see cast_array)."""
     note_narrow(np_dtype)
+    if type(value) is builtins.int and not -2 ** 63 <= value < 2 ** 64:
+        # PyTorch reads a Python int as int64 (or uint64): beyond both it raises
+        raise OverflowError("can't convert negative int to unsigned" if value < 0
+                            else "int too big to convert")
+    if type(value) is builtins.float and np.dtype(np_dtype) in _FROM_NP \
+            and _FROM_NP[np.dtype(np_dtype)].is_floating_point:
+        # PyTorch's checked conversion: a finite float past the dtype's range raises (an
+        # int in int64's range becomes inf silently)
+        from ._ops._util import check_scalar_fits
+        check_scalar_fits(value, _FROM_NP[np.dtype(np_dtype)])
     if np_dtype.kind in "iu" and isinstance(value, (builtins.int, np.integer)) \
             and not isinstance(value, (builtins.bool, np.bool_)):
         # PyTorch's checked conversion: out of range raises; for an unsigned dtype a negative
@@ -502,4 +512,8 @@ def filled(xp, shape, value, np_dtype):
         # number: CuPy takes no NumPy array as the fill value)
     if np_dtype in SPECIAL_CAST_NP:
         return cast_array(xp.full(shape, value), np_dtype, copy=False)
+    if np.dtype(np_dtype).kind in "fV" and np.dtype(np_dtype).itemsize <= 4 \
+            and type(value) is not builtins.float:
+        with np.errstate(over="ignore", invalid="ignore"):   # an int, a tensor's value: silent
+            return xp.full(shape, value, dtype=np_dtype)
     return xp.full(shape, value, dtype=np_dtype)

@@ -210,3 +210,41 @@ def test_threshold_half_with_python_numbers_as_torch():
             want = torch.nn.functional.threshold(torch.tensor(x).to(getattr(torch, dtype)),
                                                  th, val)
             np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())
+
+
+# --------------------------------------------- narrowing casts and out-of-range fill values
+
+def _outcome(fn):
+    import warnings
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")      # NumPy's cast warnings must not leak
+            r = fn()
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"
+    return str(r.dtype).split(".")[-1] + str(r.tolist())
+
+
+_CASTS = ["h + lib.tensor(1e5)", "h * lib.tensor(1e5, dtype=lib.float64)",
+          "lib.maximum(h, lib.tensor(1e5))", "lib.atan2(h, lib.tensor(1e5))",
+          "h.float() + lib.tensor(1e39, dtype=lib.float64)", "h + lib.tensor(100000)",
+          "h.bfloat16() + lib.tensor(1e39, dtype=lib.float64)",
+          "lib.tensor([1e10, -1e10, 3.5]).to(lib.int32)", "lib.tensor([1e5]).to(lib.int16)",
+          "lib.tensor([float('nan'), float('inf')]).int()",
+          "lib.tensor([1e20, 2.0], dtype=lib.float64).long()"]
+_FILLS = ["lib.full((2,), 1e5, dtype=lib.float16)", "lib.full((2,), 1e39, dtype=lib.bfloat16)",
+          "lib.full((2,), 1e39)", "lib.full((2,), 70000, dtype=lib.bfloat16)",
+          "lib.full((2,), float('inf'), dtype=lib.float16)", "h.fill_(1e5)", "h.fill_(65519.0)",
+          "h.fill_(-65505.0)", "h.fill_(lib.tensor(1e5))", "lib.full_like(h, 1e5)",
+          "lib.full((1,), 10**40)", "lib.full((1,), -2**63 - 1, dtype=lib.float16)",
+          "lib.full((1,), 2**64, dtype=lib.float16)", "lib.full((1,), 2**63 - 1, dtype=lib.float16)",
+          "lib.full((1,), 100000, dtype=lib.float16)", "lib.ones(1, dtype=lib.float16).fill_(10**40)",
+          "lib.full((2,), 3.4e38, dtype=lib.float32)"]
+
+
+@pytest.mark.parametrize("expr", _CASTS + _FILLS)
+def test_narrowing_and_fill_values_as_torch(expr):
+    def run(lib):
+        h = lib.tensor([1.0, 2.0]).half()   # noqa: F841 (read by expr)
+        return _outcome(lambda: eval(expr))
+    assert run(ember) == run(torch)

@@ -120,13 +120,18 @@ def check_same_device(*tensors):
 
 
 def cast(t, dt):
-    """The array of tensor `t` as dtype `dt` (no copy when it already is)."""
+    """The array of tensor `t` as dtype `dt` (no copy when it already is). A narrowing cast
+    is silent, as PyTorch's: out of range gives inf (or the integer NumPy makes of it)
+    without NumPy's 'overflow encountered in cast' warning."""
     a = t._data
     if a.dtype is dt.np or a.dtype == dt.np:
         return a
     if a.dtype.names is not None:   # complex32's record type: no NumPy cast knows it
         return _dtype.cast_array(a, dt.np)
-    return a.astype(dt.np)
+    src, target = a.dtype, dt.np
+    if src.kind != "b" and (target.itemsize < src.itemsize or target.kind != src.kind):
+        return quietly(a.astype, target)
+    return a.astype(target)
 
 
 def scalar_for(value, dt):
