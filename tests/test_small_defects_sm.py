@@ -248,3 +248,27 @@ def test_narrowing_and_fill_values_as_torch(expr):
         h = lib.tensor([1.0, 2.0]).half()   # noqa: F841 (read by expr)
         return _outcome(lambda: eval(expr))
     assert run(ember) == run(torch)
+
+
+# --------------------------------------- in-place threshold_/hardtanh_: slopes of the input
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+@pytest.mark.parametrize("case", ["threshold_up", "threshold_down", "hardtanh_hi", "relu6_nan"])
+def test_inplace_gradient_reads_the_input_as_torch(case, dtype):
+    # PyTorch's threshold_/hardtanh_ nodes save a clone of the input: a threshold value
+    # above the threshold passes no gradient, a float16 input just past a bound none
+    def run(lib):
+        F = lib.nn.functional
+        if case == "relu6_nan":
+            values = [float("nan")] * 20 + [7.0, -1.0, 3.0, 6.0, 0.0]
+        else:
+            values = [0.1, -0.1, 0.10001, -0.09999, 0.5, -1.0, 0.3, 0.6]
+        x = lib.tensor(values).to(getattr(lib, dtype)).requires_grad_()
+        y = {"threshold_up": lambda t: F.threshold(t, 0.5, 2.0, inplace=True),
+             "threshold_down": lambda t: F.threshold(t, 0.1, -3.0, inplace=True),
+             "hardtanh_hi": lambda t: F.hardtanh(t, -9.9, 0.1, inplace=True),
+             "relu6_nan": lambda t: F.relu6(t, inplace=True)}[case](x * 1)
+        g, = lib.autograd.grad(y.sum(), x, create_graph=True)
+        gg, = lib.autograd.grad(g.sum(), x)
+        return str(y.tolist()), str(g.tolist()), g.requires_grad, str(gg.tolist())
+    assert run(ember) == run(torch)

@@ -609,23 +609,28 @@ class PiecewiseGrad(Op):
     def forward(ctx, g, x, name, kind, params):
         ctx._name = _PIECEWISE_NAMES[name]
         ctx.grad_of, ctx.kind, ctx.params = name, kind, params
+        ctx.x_data = x      # (the input's values before an in-place form overwrote them)
         return _piecewise_grad_array(ctx.xp, g, x, kind, params)
 
     @staticmethod
     def backward(ctx, gg):
         x, = ctx.saved_tensors
         from .creation import zeros_like
-        return piecewise_grad(gg, x, ctx.grad_of, ctx.kind, ctx.params), zeros_like(gg)
+        return (piecewise_grad(gg, x, ctx.grad_of, ctx.kind, ctx.params, ctx.x_data),
+                zeros_like(gg))
 
 
-def piecewise_grad(grad, x, name, kind, params):
+def piecewise_grad(grad, x, name, kind, params, x_data=None):
     """The backward of a piecewise-linear activation: on arrays when no graph of it is
-    built, else recorded as PiecewiseGrad (named for `name`, see _PIECEWISE_NAMES)."""
+    built, else recorded as PiecewiseGrad (named for `name`, see _PIECEWISE_NAMES). The
+    slopes are read from `x_data` (default x's array): an in-place form's input as it was,
+    with x (its output) the tensor the graph records."""
+    x_data = x._data if x_data is None else x_data
     if not grad_mode.backward_on_tensors():
         return Tensor._make(iter_layout(
-            _piecewise_grad_array(array_namespace(grad._data), grad._data, x._data, kind,
-                                  params), (x._data, grad._data)))
-    return apply(PiecewiseGrad, (grad, x), (grad._data, x._data), name, kind, params)
+            _piecewise_grad_array(array_namespace(grad._data), grad._data, x_data, kind,
+                                  params), (x_data, grad._data)))
+    return apply(PiecewiseGrad, (grad, x), (grad._data, x_data), name, kind, params)
 
 
 def _piecewise_array(xp, x, kind, params):
@@ -693,20 +698,28 @@ class Piecewise(Op):
 
 
 class PiecewiseResult(Piecewise):
-    """threshold_ and hardtanh_ (relu6_): Piecewise's values for writing into the input,
-    with the gradient read from the output, as PyTorch's in-place nodes
-    (ThresholdBackward1; hardtanh's keeps the name HardtanhBackward0). For threshold a value
-    above the threshold makes the output pass the gradient where the input did not, as
-    PyTorch's."""
+    """threshold_ and hardtanh_ (relu6_): Piecewise's values for writing into the input
+    (ThresholdBackward1; hardtanh's keeps the name HardtanhBackward0). As PyTorch's in-place
+    nodes, which save a clone of the input, the slopes come from the input as it was (a
+    copy kept here; a threshold value above the threshold passes no gradient, and a float16
+    input just past a bound none); the graph of the gradient is recorded on the output."""
     save_inputs = ()
     save_output = True
 
     @staticmethod
     def forward(ctx, x, kind, params):
         out = Piecewise.forward(ctx, x, kind, params)
+        ctx.before = x.copy()
         if kind == "threshold":
             ctx._name = "ThresholdBackward1"
         return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        kind = ctx.kind
+        params = ctx.params[:1] if kind == "threshold" else ctx.params
+        return piecewise_grad(grad, out, kind, _PIECEWISE_FORWARD[kind][1], params, ctx.before)
 
 
 def piecewise(input, kind, params, inplace=False):
