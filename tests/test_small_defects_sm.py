@@ -272,3 +272,17 @@ def test_inplace_gradient_reads_the_input_as_torch(case, dtype):
         gg, = lib.autograd.grad(g.sum(), x)
         return str(y.tolist()), str(g.tolist()), g.requires_grad, str(gg.tolist())
     assert run(ember) == run(torch)
+
+
+# ------------------------------------------- Python ints past int64/uint64 as operands
+
+@pytest.mark.parametrize("expr", ["h + 10**40", "10**40 + h", "h * 10**40", "h.sub(10**30)",
+                                  "h > 10**40", "h.div(10**40)", "h * 2**70", "f + 10**40",
+                                  "f - 2**64", "f + (-2**63 - 1)", "f + (-2**63)", "f * 2**63",
+                                  "i + 10**40", "i + 2**63", "f ** 10**40", "f.add_(10**40)",
+                                  "f == 10**40", "h + 2**63"])
+def test_huge_python_int_operands_as_torch(expr):
+    def run(lib):
+        h, f, i = lib.tensor([1.0, 2.0]).half(), lib.tensor([1.0]), lib.tensor([1, 2])  # noqa
+        return _outcome(lambda: eval(expr))
+    assert run(ember) == run(torch)

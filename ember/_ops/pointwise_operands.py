@@ -34,6 +34,13 @@ def number_input(input, other):
     return input
 
 
+def int_too_big(value):
+    """PyTorch's OverflowError for a Python int operand it cannot read as int64 (or uint64:
+    2**63 <= value < 2**64 passes), raised by the caller when `value` is such an int."""
+    return OverflowError("can't convert negative int to unsigned" if value < 0
+                         else "int too big to convert")
+
+
 def _scalar_operand(value, dt, exact, in_float32=False):
     """A Python/NumPy scalar operand for an op computed in dtype `dt`.
 
@@ -41,6 +48,8 @@ def _scalar_operand(value, dt, exact, in_float32=False):
     a scalar operand (narrow_scalars), kept a Python number with `exact` (the op runs in
     float32, `opmath`); with `in_float32` (mul, true division) not rounded at all.
     """
+    if type(value) is int and not -0x8000000000000000 <= value < 0x10000000000000000:
+        raise int_too_big(value)
     if dt is _dtype.float16 or dt is _dtype.bfloat16:
         value = value.item() if isinstance(value, np.generic) else value
         if in_float32:
@@ -112,6 +121,8 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other"),
         if (tb is float or tb is int) and exact_scalars and a._data.dtype.kind == "f":
             # the common case, a float tensor and a Python float or int: the tensor's
             # dtype, its array as it is, the number kept (what the general path gives)
+            if tb is int and not -0x8000000000000000 <= b < 0x10000000000000000:
+                raise int_too_big(b)
             if a._data.itemsize == 2 and not scalar_in_float32:
                 b = narrow_scalar(b, a._data.dtype)
             return (a, None), (a._data, b), _FROM_NP[a._data.dtype]
@@ -126,6 +137,8 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other"),
     ta = type(a)
     if (ta is float or ta is int) and exact_scalars and isinstance(b, Tensor) and \
             b._data.dtype.kind == "f":   # (see above)
+        if ta is int and not -0x8000000000000000 <= a < 0x10000000000000000:
+            raise int_too_big(a)
         if b._data.itemsize == 2 and not scalar_in_float32:
             a = narrow_scalar(a, b._data.dtype)
         return (None, b), (a, b._data), _FROM_NP[b._data.dtype]
