@@ -128,5 +128,8 @@ def test_operators_and_plain_calls_are_not_wrapped():
     from ember._ops import reduction
     assert not hasattr(ember.Tensor.__add__, "_numpy_names")
     assert not hasattr(reduction.sum, "_numpy_names")
-    assert hasattr(ember.sum, "_numpy_names")
+    # (ember.utils._python_dispatch, once imported, lays its out= front over ember.sum's:
+    # the NumPy-name front is then one layer down)
+    from ember._fronts import chain
+    assert any(hasattr(f, "_numpy_names") for f in chain(ember.sum))
     assert inspect.unwrap(ember.sum) is inspect.unwrap(reduction.sum)
