@@ -24,3 +24,29 @@ def test_export_after_autocast_records_linear():
     assert out.returncode == 0, out.stderr
     targets = out.stdout
     assert "aten.linear.default" in targets and "addmm" not in targets, targets
+
+
+def test_public_functions_pickle_once_the_dispatch_fronts_are_laid():
+    """The __torch_dispatch__ layer's fronts on ember.tensor, arange, eye ... (laid when
+    ember.utils._python_dispatch is imported) pickle by reference as the functions do
+    (they raised PicklingError: 'not the same object as ember._ops.creation.tensor')."""
+    code = textwrap.dedent("""
+        import pickle, ember
+        import ember.utils._python_dispatch
+        bad = []
+        for space in (ember, ember.linalg, ember.special, ember.fft):
+            for name in dir(space):
+                f = getattr(space, name)
+                if name.startswith("_") or isinstance(f, type) or not callable(f):
+                    continue
+                try:
+                    if pickle.loads(pickle.dumps(f)) is not f:
+                        bad.append(name)
+                except Exception:
+                    bad.append(name)
+        print(bad)
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", out.stdout

@@ -1183,7 +1183,17 @@ def _install_made_fronts():
                 make = lambda: _out_front(prefix + name, value)   # noqa: E731
             else:
                 continue
-            _LAID.append(_fronts.bind(space, name, fronts.make(value, make)))
+            front = fronts.make(value, make)
+            _LAID.append(_fronts.bind(space, name, front))
+            if front is not value and \
+                    getattr(sys.modules.get(front.__module__), front.__qualname__, None) \
+                    is not front:
+                # pickle finds a function by (module, qualname): ember.tensor's front is
+                # bound in ember, not in ember._ops.creation where the function is defined
+                # (ember.linalg.lu's, the function linalg_lu, under another name)
+                front.__module__ = module_name
+                if space.get(front.__qualname__) is not front:
+                    front.__qualname__ = name
 
 
 # the fronts, one per function bound (kept across lifts: laid again, a front is the same
