@@ -11,6 +11,7 @@ import builtins
 import itertools
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -662,6 +663,19 @@ def resize_(self, *sizes, size=None, memory_format=None):
         self._data = new
         self._bump_version()
         return self
+    data = self._data
+    if type(data) is np.ndarray and data.base is None and data.flags.c_contiguous and \
+            sys.getrefcount(data) <= 3:
+        # memory this tensor alone holds (the local name, the slot and getrefcount's
+        # argument refer to it): nothing else can follow a storage resize, so new memory
+        # with the old elements first, without the walk over every object that a shared
+        # storage's resize takes (an observer resizing its buffers in every conversion)
+        new = np.zeros(numel, dtype=data.dtype)
+        new[:data.size] = data.reshape(-1)
+        self._data = new.reshape(sizes)
+        self._bump_version()
+        return self
+    del data
     # PyTorch lays the new shape out contiguously from the storage offset over the whole
     # storage (not over this tensor's elements): what lies there keeps its values, a view
     # of another tensor's storage reads that tensor's later elements
