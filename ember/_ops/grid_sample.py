@@ -32,7 +32,7 @@ def _base_coords(n, align_corners, dt):
         return np.zeros(n, dtype=dt)
     from .._dtype import from_numpy_dtype
     from .creation import linspace
-    c = linspace(-1, 1, n, dtype=from_numpy_dtype(dt))._data
+    c = linspace(-1, 1, n, dtype=from_numpy_dtype(dt), device="cpu")._data   # (host)
     if not align_corners:
         c = c * dt.type(n - 1) / dt.type(n)
     return c
