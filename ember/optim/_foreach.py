@@ -18,7 +18,6 @@ import numpy as np
 
 from .. import _threads
 from .._backend import array_namespace, cupy_multi_tensor
-from ._fma import axpy_
 
 # buffers larger than this are allocated per call instead of kept (a model's few huge
 # embedding matrices would otherwise pin copies of themselves)
@@ -106,9 +105,7 @@ def decayed_grad(xp, x, g, maximize, weight_decay, s0, s1):
     if maximize:
         g = xp.negative(g, out=s0)
     if weight_decay != 0:
-        if g is not s0:
-            s0[...] = g
-        g = axpy_(s0, weight_decay, x)
+        g = xp.add(g, xp.multiply(x, weight_decay, out=s1), out=s0)   # (see _lerp_)
     return g
 
 
