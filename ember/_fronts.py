@@ -8,7 +8,7 @@ feature calls no front. The layers, innermost first, by rank (`LAYERS`):
 
   rank  layer                                  installed by                        undone
   1     quantized kernels                      _ops/quantized_ops.install_fronts   never
-  2     __torch_dispatch__ of in-place         utils/_python_dispatch, on load     never
+  2     __torch_dispatch__ of in-place         utils/_dispatch_fronts, on load     never
         methods, factories and item()
   3     autocast entry points                  _autocast.install_entry_points      never
   4     __torch_function__ dispatcher          _torch_function.activate            deactivate()
