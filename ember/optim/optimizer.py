@@ -9,6 +9,7 @@ import numpy as np
 from .._backend import array_namespace
 from .._tensor import Tensor
 from ..autograd import grad_mode
+from ..autograd._zero_grad import zero_grads
 from ..autograd.graph import RemovableHandle
 from ..profiler._recorder import ACTIVE as _PROFILER_ACTIVE
 
@@ -168,15 +169,7 @@ class Optimizer:
         return self._zero_grad(set_to_none)
 
     def _zero_grad(self, set_to_none):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p._grad is not None:
-                    if set_to_none:
-                        p._grad = None
-                    else:
-                        if p._grad.grad_fn is not None:
-                            p._grad = p._grad.detach()
-                        p._grad._data[...] = 0
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure=None):
         raise NotImplementedError

@@ -10,6 +10,7 @@ from typing import Any, Dict, TypeVar
 from ... import __future__ as future   # (also makes ember.__future__ an attribute, as torch's)
 from ..._tensor import Tensor
 from ...autograd import grad_mode
+from ...autograd._zero_grad import zero_grads
 from ...autograd.graph import RemovableHandle
 from ..parameter import Parameter
 
@@ -347,14 +348,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if p._grad is not None:
-                if set_to_none:
-                    p._grad = None
-                else:
-                    if p._grad.grad_fn is not None:
-                        p._grad = p._grad.detach()
-                    p._grad._data[...] = 0
+        zero_grads(self.parameters(), set_to_none)
 
     def share_memory(self):
         """Move every parameter and buffer into shared memory (Tensor.share_memory_)."""
