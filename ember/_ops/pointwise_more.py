@@ -560,10 +560,7 @@ class Lerp(Op):
         if ctx.weight is not None:
             ctx._name = "LerpBackward0"
 
-        def f(a, b, wt):
-            # PyTorch's two-sided formula keeps lerp exact at both ends
-            return np.where(np.abs(wt) < 0.5, a + wt * (b - a), b - (b - a) * (1 - wt))
-        return opmath(f, x, y, w).astype(x.dtype, copy=False)
+        return opmath(_lerp_array, x, y, w).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -573,6 +570,34 @@ class Lerp(Op):
         gy = grad * w if ctx.needs_input_grad[1] else None
         gw = grad * conj_if_complex(y - x) if ctx.needs_input_grad[2] else None
         return gx, gy, gw
+
+
+def _lerp_array(a, b, w):
+    """PyTorch's CPU lerp: two-sided, so that it is exact at both ends, and fused, rounded
+    once: fma(w, b - a, a) where |w| < 0.5, else fma(w - 1, b - a, b), with w (a number
+    rounded to the operands' dtype, or an array) and w - 1 in that dtype. float32 takes the
+    product exactly in float64 (the sum rounded to float32 there is the FMA's result but
+    where it lies on a float32 half-way point, ~2**-29 of the cases), float64 an
+    error-free product and sum (_fma64); half dtypes arrive here as float32, as in
+    PyTorch's kernel. Complex and CuPy operands take the plain formula (two roundings)."""
+    dt = a.dtype
+    if not is_array(w):
+        w = dt.type(w)
+    if type(a) is not _ndarray or dt.kind != "f" or b.dtype != dt or w.dtype != dt:
+        return np.where(np.abs(w) < 0.5, a + w * (b - a), b - (b - a) * (dt.type(1) - w))
+    diff = np.subtract(b, a, dtype=dt)
+    if is_array(w):
+        small = np.abs(w) < 0.5
+        coeff = np.where(small, w, w - dt.type(1))
+        base = np.where(small, a, b)
+    else:
+        coeff, base = (w, a) if abs(w) < 0.5 else (w - dt.type(1), b)
+    if dt == np.float32:
+        f64 = np.float64
+        r = np.multiply(diff, np.asarray(coeff, f64), dtype=f64)
+        r += base
+        return r.astype(dt, copy=False)
+    return _fma64(np.asarray(coeff, dt), np.asarray(diff, dt), np.asarray(base, dt))
 
 
 def lerp(input, end, weight, *, out=None):
