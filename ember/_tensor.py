@@ -16,8 +16,8 @@ from ._backend.meta_backend import MetaArray as _MetaArray
 from .autograd import grad_mode
 from .autograd.grad_mode import _INFERENCE as _INFERENCE_MODE, STATE as _GRAD_STATE, \
     INFERENCE_ON as _INFERENCE_ON
-from .autograd.graph import RemovableHandle, run_backward, warn_nonleaf_grad, \
-    current as _current_history
+from .autograd.graph import RemovableHandle, warn_nonleaf_grad, current as _current_history
+from .autograd.engine import run_backward
 
 _ndarray = np.ndarray
 _FROM_NP = _dtype._FROM_NP

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember.autograd import graph
+from ember.autograd import engine
 
 torch = pytest.importorskip("torch")
 
@@ -75,12 +75,12 @@ def test_gradients_match_torch(case):
 
 def test_weight_gradient_kept_without_copy(monkeypatch):
     taken = []
-    accumulate = graph._accumulate
+    accumulate = engine._accumulate
 
     def spy(leaf, g, create_graph, sole):
         taken.append((tuple(leaf.shape), sole, g._data.flags.c_contiguous))
         return accumulate(leaf, g, create_graph, sole)
-    monkeypatch.setattr(graph, "_accumulate", spy)
+    monkeypatch.setattr(engine, "_accumulate", spy)
     lin = ember.nn.Linear(3, 2)
     lin(ember.randn(5, 3)).pow(2).sum().backward()
     # the weight's gradient arrives laid out as the weight, owned by nobody else: kept

@@ -15,7 +15,7 @@ import ember
 import ember.profiler
 import ember.autograd.profiler
 from ember._ops import _base
-from ember.autograd import graph
+from ember.autograd import engine
 from ember.profiler import _recorder
 
 
@@ -225,16 +225,16 @@ def test_record_function_as_decorator_and_outside_a_profiler():
 
 
 def test_no_state_left_after_exit():
-    original = (graph._call_backward, graph._accumulate)
+    original = (engine._call_backward, engine._accumulate)
     with pytest.raises(ValueError):
         with ember.profiler.profile():
             ember.ones(2) + 1
             raise ValueError("stop")
     assert _base._PROFILER[0] is None and _recorder.ACTIVE[0] is None
-    assert (graph._call_backward, graph._accumulate) == original
+    assert (engine._call_backward, engine._accumulate) == original
     prof = profiled(ember)
     assert _base._PROFILER[0] is None and _recorder.ACTIVE[0] is None
-    assert (graph._call_backward, graph._accumulate) == original
+    assert (engine._call_backward, engine._accumulate) == original
     n_events = len(prof.events())
     program(ember)                                  # runs unrecorded now
     assert len(prof.events()) == n_events

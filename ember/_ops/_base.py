@@ -253,7 +253,7 @@ def _record(ctx, inputs, out):
         if multi:
             ctx._num_outputs = len(results)
             # (shape, dtype, device) of each output, for the zeros of a gradient that
-            # does not come (graph._materialize)
+            # does not come (engine._materialize)
             ctx._output_meta = [(r._data.shape, _FROM_NP[r._data.dtype],
                                  _CPU if type(r._data) is _ndarray else r.device)
                                 for r in results]
@@ -376,7 +376,7 @@ def _jvp(ctx, inputs, out, diff):
                 x._vc = t._vc
                 xs.append(x)
         y = _record(node, xs, out)
-        from ..autograd.graph import _call_backward, _fit
+        from ..autograd.engine import _call_backward, _fit
         i = _self_adjoint_operand(node, xs, tangents, y)
         if i is not None:
             # a symmetric Jacobian: J t = J^T t, one backward call
@@ -427,7 +427,7 @@ def _jt_by_backward(xs, tangents, grads, vs):
     d<g, t>/dv = (dg/dv)^T t, so that no graph is recorded over the batched tangents (the
     same product as _jvp's, which differentiates sum(g * t)). One J t (None where
     unused) per v, or None for complex operands (their pairing takes a real part)."""
-    from ..autograd.graph import _fit
+    from ..autograd.engine import _fit
     gs, ts = [], []
     for x, tangent, g in zip(xs, tangents, grads):
         if tangent is None or g is None:

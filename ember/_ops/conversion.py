@@ -384,7 +384,7 @@ class CopySlices(Op):
             ctx.view_fn(g_base)._data[...] = 0
             g_view = ctx.view_fn(grad)
             return g_base, g_view
-        from ..autograd.graph import _call_backward, _fit
+        from ..autograd.engine import _call_backward, _fit
         result = grad.clone()
         region = ctx.view_fn(result)
         res = _call_backward(fn, [region.clone()], False)

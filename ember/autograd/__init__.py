@@ -7,7 +7,8 @@ from . import grad_mode
 from .anomaly import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled, enforce_grad_layout_policy)
-from .graph import Node, run_backward
+from .graph import Node
+from .engine import run_backward
 from . import graph as _graph
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .function import Function, FunctionCtx, once_differentiable
@@ -114,7 +115,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         capture = [_capture_point(t) for t in inputs]
         got = run_backward(tensors, grads, retain_graph, create_graph, capture=capture,
                            accumulate=False)
-        from .graph import _accumulate
+        from .engine import _accumulate
         for t, g in zip(inputs, got):
             if g is not None:
                 if t.grad_fn is None:

@@ -80,7 +80,7 @@ class _InferenceFlag:
 
 
 GRAD_ENABLED = _GradFlag()
-# the gradient layout contract is enforced when a gradient is stolen (graph._accumulate)
+# the gradient layout contract is enforced when a gradient is stolen (engine._accumulate)
 GRAD_LAYOUT_ENFORCED = [True]
 _INFERENCE = _InferenceFlag()
 # a forward-AD dual level is open (forward_ad.ACTIVE is this list)

@@ -351,7 +351,7 @@ class _SliceNodes(_base.Op):
             # a graph of the gradients would link to the slices, not to the batch
             raise Unbatchable(f"{ctx._name}: a backward recording a graph through a node "
                               f"kept by slices")
-        from ..autograd.graph import _call_backward
+        from ..autograd.engine import _call_backward
         per_input = [[] for _ in ctx.next_functions]
         for i, node in enumerate(ctx.slice_nodes):
             gs = [None if g is None else

@@ -24,7 +24,7 @@ from .. import _random
 from .._tensor import Tensor
 from .._ops.creation import zeros
 from ..autograd.function import func_transform
-from ..autograd.graph import RETAIN_FOR_SLICES, DEFERRED_RELEASE
+from ..autograd.engine import RETAIN_FOR_SLICES, DEFERRED_RELEASE
 from ..autograd.grad_mode import VMAP_VECTORIZING
 from .._ops.joining import stack
 from .._ops.pointwise_more import equal

@@ -19,7 +19,8 @@ and differentiates each slice (the gradients are the same, only slower).
 from .._tensor import Tensor
 from .._ops._base import Op, VMAP as _VMAP_HOOK
 from ..autograd import grad_mode
-from ..autograd.graph import AccumulateGrad, accumulator_of, run_backward, FREED_GRAPH
+from ..autograd.graph import AccumulateGrad, accumulator_of, FREED_GRAPH
+from ..autograd.engine import run_backward
 from .. import _backend
 from . import _batching
 

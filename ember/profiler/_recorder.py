@@ -6,7 +6,7 @@ Three sources produce events:
   is active, ``_base._PROFILER[0]`` holds `_profiled_apply`, which times the op and runs it
   through a copy of ``apply`` whose flag is off (so the op is timed once, and ops it calls
   through the module's ``apply`` are timed as its children);
-- the backward engine: while recording, ``autograd.graph._call_backward`` and
+- the backward engine: while recording, ``autograd.engine._call_backward`` and
   ``_accumulate`` (module globals the engine looks up on each node) are replaced by timed
   versions, giving PyTorch's ``autograd::engine::evaluate_function: MulBackward0`` events
   with the node's own ``MulBackward0`` event inside;
@@ -27,7 +27,7 @@ import types
 import numpy as np
 
 from .._ops import _base
-from ..autograd import graph as _graph
+from ..autograd import engine as _engine
 from . import _composite, _flops
 from ._names import op_name
 
@@ -240,10 +240,10 @@ def _timed_accumulate(t, g, create_graph, sole_owner=False):
 
 def _install_hooks():
     _PLAIN_APPLY[:] = [_unhooked_apply()]
-    _ENGINE["_call_backward"] = _graph._call_backward
-    _ENGINE["_accumulate"] = _graph._accumulate
-    _graph._call_backward = _timed_call_backward
-    _graph._accumulate = _timed_accumulate
+    _ENGINE["_call_backward"] = _engine._call_backward
+    _ENGINE["_accumulate"] = _engine._accumulate
+    _engine._call_backward = _timed_call_backward
+    _engine._accumulate = _timed_accumulate
     _base._PROFILER[0] = _profiled_apply
     _composite.install(ACTIVE)
 
@@ -252,6 +252,6 @@ def _remove_hooks():
     # the originals stay in _PLAIN_APPLY and _ENGINE: a thread that read a hook just
     # before this still finds them (the hooks run them untimed once ACTIVE is None)
     _base._PROFILER[0] = None
-    _graph._call_backward = _ENGINE["_call_backward"]
-    _graph._accumulate = _ENGINE["_accumulate"]
+    _engine._call_backward = _ENGINE["_call_backward"]
+    _engine._accumulate = _ENGINE["_accumulate"]
     _composite.remove()

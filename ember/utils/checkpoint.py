@@ -45,8 +45,8 @@ from .. import _random
 from .. import _autocast
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..autograd.graph import (Node, accumulator_of, capturing_backward, current, run_backward, _seq,
-                              FREED_GRAPH)
+from ..autograd.graph import Node, accumulator_of, current, _seq, FREED_GRAPH
+from ..autograd.engine import capturing_backward, run_backward
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
            "check_backward_validity", "detach_variable", "noop_context_fn",

@@ -10,7 +10,8 @@ A module whose inputs need no gradient stays in `parents` until the backward pas
 """
 import weakref
 
-from ..autograd.graph import register_multi_grad_hook, _ENGINE
+from ..autograd.graph import register_multi_grad_hook
+from ..autograd.engine import _ENGINE
 from ..nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from .._tensor import Tensor
 from ._pytree import tree_flatten
