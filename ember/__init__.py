@@ -59,6 +59,9 @@ from ._ops.linalg_more import *  # noqa: F401,F403
 from ._ops.linalg_householder import *  # noqa: F401,F403
 from ._ops.fold import *  # noqa: F401,F403
 from ._ops.misc import *  # noqa: F401,F403
+from ._ops.index_generators import *  # noqa: F401,F403
+from ._ops.integration import *  # noqa: F401,F403
+from ._ops.copy_variants import *  # noqa: F401,F403
 from ._ops.quantize import *  # noqa: F401,F403  (fake quantization; no quantized tensors)
 from ._ops.finite_differences import *  # noqa: F401,F403
 from ._ops.statistics import *  # noqa: F401,F403

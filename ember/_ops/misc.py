@@ -1,6 +1,9 @@
-"""The rest of the torch namespace: diff, index generators, integration, scatter-into-copy
-ops, integer math, in-place shape changes, and the small Tensor methods programs call
-(fill_, zero_, get_device ...). Statistics live in statistics.py, windows in windows.py.
+"""The rest of the torch namespace: renorm, integer and float-bit math (gcd, lcm, ldexp,
+frexp, nextafter), predicates (is_signed, isin ...), fill_/zero_, resize_, detach, the
+in-place shape methods (squeeze_, t_ ...), the CPU-only helpers (apply_, map_), hash_tensor
+and norm_except_dim. Index generators live in index_generators.py, the trapezoid rule in
+integration.py, scatter-into-copy ops and copy variants in copy_variants.py, statistics in
+statistics.py, windows in windows.py.
 
 Most ops here are compositions of differentiable primitives (STYLE 3): their gradients
 come from the primitives, so they need no backward of their own. The few that are not
@@ -8,7 +11,6 @@ differentiable (gcd, frexp's exponent) compute on arrays and return tensors
 without history.
 """
 import builtins
-import itertools
 import math
 import numbers
 import sys
@@ -17,30 +19,21 @@ import numpy as np
 
 from ..autograd.graph import rename as rename_node
 from .._backend import as_array, array_namespace, like
-from .._device import factory_device
 from .. import _dtype
 from .._tensor import Tensor, Size
 from ..autograd import grad_mode, forward_ad
 from ._base import Op, apply
 from .cumulative import logcumsumexp   # (a scan: it lives with the scans)
-from ._util import wrap_dim, dtype_name, shape_str, check_tensor, ignore_fp_errors, writes_out, \
-    with_out as _with_out, check_tensor as _require_tensor, \
-    restore_fp_errors
+from ._util import wrap_dim, dtype_name, check_tensor, with_out as _with_out, \
+    check_tensor as _require_tensor
 from .conversion import commit_inplace, inplace_source, check_inplace
 from .rearrange import tril, triu
-from . import complex_ops as _complex_ops
 from .reduction import _return_type
-from .finite_differences import diff
+from .index_generators import _to
 
-__all__ = ["isin", "tril_indices",
-           "triu_indices", "unravel_index", "block_diag", "cartesian_prod", "combinations",
-           "trapezoid", "trapz", "cumulative_trapezoid", "vander",
-           "renorm", "ravel", "select", "select_scatter",
-           "slice_scatter", "diagonal_scatter", "narrow_copy",
-           "gcd", "lcm", "ldexp", "frexp",
-           "nextafter", "logcumsumexp", "is_same_size", "is_signed", "fill", "fill_", "zero_",
-           "split_with_sizes", "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes",
-           "is_inference", "get_device", "resize_as_", "detach", "detach_"]
+__all__ = ["isin", "renorm", "gcd", "lcm", "ldexp", "frexp", "nextafter", "logcumsumexp",
+           "is_same_size", "is_signed", "fill", "fill_", "zero_", "is_inference", "get_device",
+           "resize_as_", "detach", "detach_"]
 
 _frexp_type = _return_type("frexp", ["mantissa", "exponent"])
 
@@ -49,207 +42,6 @@ def _E():
     """The ember namespace (imported late: this module is loaded while it is built)."""
     import ember
     return ember
-
-
-# ---------------------------------------------------------------------------- index generators
-
-def _index_pair(rows, cols, dtype, fname):
-    if dtype is None:
-        dtype = _dtype.int64
-    if dtype not in (_dtype.int64, _dtype.int32):
-        raise RuntimeError(f"\"{fname}\" not implemented for '{dtype_name(dtype)}'")
-    return np.stack([rows, cols]).astype(dtype.np).reshape(2, -1)
-
-
-def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
-    """Coordinates (2 x N) of the lower triangle of a row x col matrix, row-major."""
-    if row < 0 or col < 0:
-        raise RuntimeError(f"row must be non-negative, got{row}" if row < 0 else
-                           f"col must be non-negative, got{col}")
-    r, c = np.tril_indices(row, offset, col)
-    return _to(_index_pair(r, c, dtype, "tril_indices"), factory_device(device))
-
-
-def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
-    """Coordinates (2 x N) of the upper triangle of a row x col matrix, row-major."""
-    if row < 0 or col < 0:
-        raise RuntimeError(f"row must be non-negative, got{row}" if row < 0 else
-                           f"col must be non-negative, got{col}")
-    r, c = np.triu_indices(row, offset, col)
-    return _to(_index_pair(r, c, dtype, "triu_indices"), factory_device(device))
-
-
-def _to(arr, device):
-    """NumPy array `arr` as a tensor on `device` (None: the CPU)."""
-    t = Tensor._make(arr)
-    if device is not None and device.type != "cpu":
-        t = t.to(device)
-    return t
-
-
-def unravel_index(indices, shape):
-    """The coordinates in `shape` of flat `indices`: a tuple of int64 tensors."""
-    E = _E()
-    if not isinstance(indices, Tensor):
-        indices = E.tensor(indices)
-    if indices.is_floating_point() or indices.is_complex() or indices.dtype is _dtype.bool:
-        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
-    if isinstance(shape, numbers.Integral):
-        shape = (shape,)
-    shape = tuple(int(s) for s in shape)
-    if any(s < 0 for s in shape):
-        raise ValueError("'shape' cannot have negative values, but got " + str(tuple(shape)))
-    flat = indices._cpu_array().astype(np.int64)
-    size = int(np.prod(shape))
-    if flat.size and (flat.min() < -size or flat.max() >= size):
-        raise ValueError("'indices' must be in range [-{}, {})".format(size, size))
-    flat = np.where(flat < 0, flat + size, flat)
-    coords = np.unravel_index(flat, shape) if shape else ()
-    return tuple(Tensor._make(like(as_array(c, dtype=np.int64), indices._data)) for c in coords)
-
-
-def block_diag(*tensors):
-    """A block-diagonal matrix of the inputs (0-d and 1-d inputs count as 1 x n)."""
-    E = _E()
-    mats = []
-    for k, t in enumerate(tensors):
-        _require_tensor(t, "block_diag", f"tensors", k + 1)
-        if t.dim() > 2:
-            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. "
-                               f"Input {k} has {t.dim()} dimensions")
-        mats.append(t.reshape(1, -1) if t.dim() < 2 else t)
-    if not mats:
-        return E.empty(1, 0)
-    dt = mats[0].dtype
-    for m in mats[1:]:
-        dt = _dtype.promote_types(dt, m.dtype)
-    rows = builtins.sum(m.shape[0] for m in mats)
-    cols = builtins.sum(m.shape[1] for m in mats)
-    out = E.zeros(rows, cols, dtype=dt, device=mats[0].device)
-    r = c = 0
-    for m in mats:
-        h, w = m.shape
-        out[r:r + h, c:c + w] = m.to(dt)
-        r, c = r + h, c + w
-    return out
-
-
-def cartesian_prod(*tensors):
-    """All tuples (a, b, ...) of elements of the 1-D inputs, one per row (itertools.product
-    order); one input is returned as is."""
-    E = _E()
-    for k, t in enumerate(tensors):
-        _require_tensor(t, "cartesian_prod", "tensors", k + 1)
-        if t.dim() != 1:
-            raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
-    if len(tensors) == 1:
-        return tensors[0]
-    grids = E.meshgrid(*tensors, indexing="ij")
-    return E.stack([g.reshape(-1) for g in grids], dim=1)
-
-
-def combinations(input, r=2, with_replacement=False):
-    """All length-r combinations of the elements of a 1-D tensor, one per row
-    (itertools.combinations order)."""
-    E = _E()
-    _require_tensor(input, "combinations")
-    if input.dim() != 1:
-        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
-    if r < 0:
-        raise RuntimeError(f"Expect a non-negative number, but got {r}")
-    if r == 0:
-        return E.empty(0, dtype=input.dtype)
-    pick = itertools.combinations_with_replacement if with_replacement else \
-        itertools.combinations
-    idx = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
-    # no combinations: still gathered from input, so the empty result stays in the graph
-    cols = [input[Tensor._make(idx[:, k].copy())] for k in range(r)]
-    return E.stack(cols, dim=1)
-
-
-# ---------------------------------------------------------------------------- integration
-
-def _trapezoid_args(y, x, dx, dim, fname):
-    _require_tensor(y, fname, "y")
-    if y.dim() == 0:
-        raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got "
-                         f"{dim})")
-    d = wrap_dim(dim, y.dim())
-    if x is not None and dx is not None:
-        raise TypeError(f"{fname}() received an invalid combination of arguments")
-    return d
-
-
-def _spacing(y, x, d):
-    """The widths x[i + 1] - x[i] broadcast against y along dim d (or None for scalar dx)."""
-    n = y.shape[d]
-    if x.dim() == 1:
-        if x.shape[0] != n:
-            raise RuntimeError(f"trapezoid: There must be one `x` value for each sample point")
-        widths = x[1:] - x[:-1]
-        shape = [1] * y.dim()
-        shape[d] = n - 1 if n > 0 else 0
-        return widths.reshape(shape)
-    return diff(x, dim=d)
-
-
-def trapezoid(y, x=None, *, dx=None, dim=-1):
-    """Trapezoid rule along dim: sum of (y[i] + y[i + 1]) / 2 * width_i."""
-    if not isinstance(x, Tensor) and x is not None and dx is None:
-        dx, x = x, None
-    d = _trapezoid_args(y, x, dx, dim, "trapezoid")
-    n = y.shape[d]
-    if n == 0:
-        return y.sum(d) * 0
-    pair = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
-    if x is not None:
-        return (pair * _spacing(y, x, d)).sum(d) / 2
-    step = 1 if dx is None else dx
-    return pair.sum(d) * (step / 2)
-
-
-def trapz(y, x=None, *, dx=None, dim=-1):
-    """Alias of trapezoid."""
-    return trapezoid(y, x, dx=dx, dim=dim)
-
-
-def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
-    """Running trapezoid rule along dim (one element shorter than y along dim)."""
-    if not isinstance(x, Tensor) and x is not None and dx is None:
-        dx, x = x, None
-    d = _trapezoid_args(y, x, dx, dim, "cumulative_trapezoid")
-    n = y.shape[d]
-    if n == 0:
-        return y.narrow(d, 0, 0) * 1
-    pair = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
-    if x is not None:
-        return (pair * _spacing(y, x, d) / 2).cumsum(d)
-    step = 1 if dx is None else dx
-    return (pair * (step / 2)).cumsum(d)
-
-
-def vander(x, N=None, increasing=False):
-    """Vandermonde matrix: column j is x ** j (increasing) or x ** (N - 1 - j);
-    integer and bool inputs give int64, as PyTorch."""
-    E = _E()
-    _require_tensor(x, "vander", "x")
-    if x.dim() != 1:
-        raise RuntimeError("x must be a one-dimensional tensor.")
-    if N is None:
-        N = x.shape[0]
-    if N < 0:
-        raise RuntimeError("N must be non-negative.")
-    dt = x.dtype if (x.is_floating_point() or x.is_complex()) else _dtype.int64
-    xs = x.to(dt)
-    ones = E.ones(x.shape[0], 1, dtype=dt, device=x.device)
-    if N == 0:
-        out = E.empty(x.shape[0], 0, dtype=dt)
-    elif N == 1:
-        out = ones
-    else:
-        powers = xs.unsqueeze(1).expand(x.shape[0], N - 1).cumprod(1)
-        out = E.cat([ones, powers], 1)
-    return out if increasing else out.flip(1)
 
 
 # ---------------------------------------------------------------------------- norms
@@ -271,146 +63,6 @@ def renorm(input, p, dim, maxnorm):
     norms = E.linalg.vector_norm(input, ord=p, dim=others, keepdim=True)
     factor = E.where(norms > maxnorm, maxnorm / (norms + 1e-7), norms.new_ones(()))
     return input * factor
-
-
-# ---------------------------------------------------------------------------- select / scatter
-
-def ravel(input):
-    """The elements of input as a 1-D tensor (a view when input is contiguous)."""
-    return input.reshape(-1)
-
-
-def select(input, dim, index):
-    """The slice input[..., index, ...] at `dim` (a view with that dim removed)."""
-    _require_tensor(input, "select")
-    if input.dim() == 0:
-        raise IndexError("select() cannot be applied to a 0-dim tensor.")
-    d = wrap_dim(dim, input.dim())
-    size = input.shape[d]
-    if not -size <= index < size:
-        raise IndexError(f"select(): index {index} out of range for tensor of size "
-                         f"{list(input.shape)} at dimension {dim}")
-    return input[(slice(None),) * d + (index,)]
-
-
-def _scatter_copy(input, src, region, fname):
-    """A copy of input with region(copy) overwritten by src; gradients: grad outside the
-    region to input, grad inside it to src (through the in-place copy's CopySlices)."""
-    _require_tensor(input, fname)
-    _require_tensor(src, fname, "src", 2)
-    out = input.clone()
-    view = region(out)
-    if tuple(view.shape) != tuple(src.shape):
-        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
-                           f"{list(src.shape)}, slice size = {list(view.shape)}")
-    with grad_mode.set_grad_enabled(grad_mode.is_grad_enabled()):
-        view.copy_(src)
-    return out
-
-
-def select_scatter(input, src, dim, index):
-    """input with input.select(dim, index) replaced by src."""
-    return _scatter_copy(input, src, lambda t: select(t, dim, index), "select_scatter")
-
-
-def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
-    """input with input[..., start:end:step, ...] (at dim) replaced by src."""
-    d = wrap_dim(dim, input.dim())
-    key = (slice(None),) * d + (slice(start, end, step),)
-    return _scatter_copy(input, src, lambda t: t[key], "slice_scatter")
-
-
-def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
-    """input with its diagonal (offset, dim1, dim2) replaced by src."""
-    return _scatter_copy(input, src, lambda t: t.diagonal(offset, dim1, dim2), "diagonal_scatter")
-
-
-def narrow_copy(input, dim, start, length):
-    """input.narrow(dim, start, length) as a new tensor (not a view). PyTorch checks its
-    arguments with narrow_copy's own wording, which differs from narrow's."""
-    if getattr(input, "layout", None) is not None and input.is_sparse:
-        return input.narrow_copy(dim, start, length)   # a sparse COO tensor's own
-    if input.dim() == 0:
-        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
-    if isinstance(dim, numbers.Integral) and dim >= input.dim():
-        raise RuntimeError("Expected dim < static_cast<int64_t>(self_sizes.size()) to be true, "
-                           "but got false.")
-    d = wrap_dim(dim, input.dim())
-    size = input.shape[d]
-    if isinstance(start, numbers.Integral) and isinstance(length, numbers.Integral):
-        if not -size <= start <= size:
-            raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}],"
-                             f" but got {start})")
-        start = start + size if start < 0 else start
-        if length < 0 or start + length > size:
-            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
-                               f"({size}).")
-    from .. import contiguous_format   # a new row-major tensor, as PyTorch's
-    return input.narrow(d, start, length).clone(memory_format=contiguous_format)
-
-
-def split_with_sizes(input, split_sizes, dim=0):
-    """Split into pieces of the given sizes along dim (they must sum to the size)."""
-    d = wrap_dim(dim, input.dim())
-    if builtins.sum(split_sizes) != input.shape[d]:
-        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to "
-                           f"{input.shape[d]} (input tensor's size at dimension {dim}), but got "
-                           f"split_sizes={list(split_sizes)}")
-    return input.split(list(split_sizes), dim)
-
-
-def unsafe_split(input, split_size, dim=0):
-    return input.split(split_size, dim)
-
-
-def unsafe_chunk(input, chunks, dim=0):
-    return input.chunk(chunks, dim)
-
-
-def unsafe_split_with_sizes(input, split_sizes, dim=0):
-    return split_with_sizes(input, split_sizes, dim)
-
-
-def _copy_variant(name, view_fn):
-    # the copies are new row-major tensors, as PyTorch's (not laid out like the view)
-    def fn(input, *args, out=None, **kwargs):
-        from .. import contiguous_format
-        result = view_fn(input, *args, **kwargs)
-        if isinstance(result, (tuple, list)):
-            result = type(result)(r.clone(memory_format=contiguous_format) for r in result)
-        else:
-            result = result.clone(memory_format=contiguous_format)
-        return _with_out(result, out, name)
-    fn.__name__ = name
-    fn.__doc__ = f"A copy (not a view) of the result of {name[:-5]}."
-    return fn
-
-
-# view_copy, t_copy ...: the view op followed by a copy
-_COPY_VARIANTS = {
-    "view_copy": lambda x, *shape: x.reshape(*shape),   # any strides: the result is a copy
-    "t_copy": lambda x: x.t(),
-    "transpose_copy": lambda x, d0, d1: x.transpose(d0, d1),
-    "permute_copy": lambda x, dims: x.permute(*dims),
-    "expand_copy": lambda x, size, *, implicit=False: x.expand(*size),
-    "diagonal_copy": lambda x, offset=0, dim1=0, dim2=1: x.diagonal(offset, dim1, dim2),
-    "select_copy": lambda x, dim, index: select(x, dim, index),
-    "slice_copy": lambda x, dim=0, start=None, end=None, step=1: x[
-        (slice(None),) * wrap_dim(dim, x.dim()) + (slice(start, end, step),)],
-    "squeeze_copy": lambda x, dim=None: x.squeeze() if dim is None else x.squeeze(dim),
-    "unsqueeze_copy": lambda x, dim: x.unsqueeze(dim),
-    "unbind_copy": lambda x, dim=0: x.unbind(dim),
-    "split_copy": lambda x, split_size, dim=0: x.split(split_size, dim),
-    "split_with_sizes_copy": lambda x, sizes, dim=0: split_with_sizes(x, sizes, dim),
-    "unfold_copy": lambda x, dimension, size, step: x.unfold(dimension, size, step),
-    "alias_copy": lambda x: x.view(x.shape),
-    "as_strided_copy": lambda x, size, stride, storage_offset=None: x.as_strided(
-        size, stride, storage_offset),
-    "view_as_real_copy": lambda x: _complex_ops.view_as_real(x),
-}
-for _name, _view in _COPY_VARIANTS.items():
-    globals()[_name] = _copy_variant(_name, _view)
-    __all__.append(_name)
 
 
 # ---------------------------------------------------------------------------- integer / float bits
@@ -835,16 +487,6 @@ def _inplace(fn, overlap_ok=False):
 def _attach_methods():
     Tensor.renorm = renorm
     Tensor.renorm_ = _inplace(renorm)
-    Tensor.ravel = ravel
-    Tensor.select = select
-    Tensor.select_scatter = select_scatter
-    Tensor.slice_scatter = slice_scatter
-    Tensor.diagonal_scatter = diagonal_scatter
-    Tensor.narrow_copy = narrow_copy
-    Tensor.split_with_sizes = split_with_sizes
-    Tensor.unsafe_split = unsafe_split
-    Tensor.unsafe_chunk = unsafe_chunk
-    Tensor.unsafe_split_with_sizes = unsafe_split_with_sizes
     Tensor.gcd = gcd
     Tensor.lcm = lcm
     Tensor.gcd_ = _inplace(gcd)
@@ -892,46 +534,7 @@ def _attach_methods():
 _attach_methods()
 
 
-class DetachCopy(Op):
-    """A copy of x cut from x's history. PyTorch records it with a node whose backward
-    raises (its output still requires grad); so does ember."""
-    _name = "NotImplemented"
-
-    @staticmethod
-    def forward(ctx, x):
-        return x.copy()
-
-    @staticmethod
-    def backward(ctx, grad):
-        raise RuntimeError("derivative for aten::detach_copy is not implemented")
-
-
-def view_as_complex_copy(input):
-    """A copy of view_as_complex(input). PyTorch defines no gradient for it (complex
-    output): recording it raises, as there."""
-    check_tensor(input, "view_as_complex_copy")
-    if input.requires_grad and grad_mode.is_grad_enabled():
-        raise RuntimeError("view_as_complex_copy does not support automatic differentiation "
-                           "for outputs with complex dtype.")
-    return _complex_ops.view_as_complex(input).clone()
-
-
-def detach_copy(input):
-    """A copy (not a view) of input.detach()."""
-    check_tensor(input, "detach_copy")
-    return apply(DetachCopy, (input,), (input._data,))
-
-
-# ---------------------------------------------------------------------------- slice_inverse / hash_tensor
-
-def slice_inverse(input, src, dim=0, start=None, end=None, step=1):
-    """The inverse of slicing, for functionalization: a view of input's memory with src's
-    size, stride and storage offset (the tensor input was sliced out of). dim, start, end
-    and step name that slice; the geometry comes from src alone, as in PyTorch."""
-    check_tensor(input, "slice_inverse")
-    check_tensor(src, "slice_inverse", "src", 2)
-    return input.as_strided(tuple(src.shape), src.stride(), src.storage_offset())
-
+# ---------------------------------------------------------------------------- hash_tensor
 
 _HASH_AS = {True: np.float64, False: np.int64}
 
@@ -964,10 +567,10 @@ def hash_tensor(input, dim=(), *, keepdim=False, mode=0):
     return Tensor._make(xp.asarray(out))
 
 
-__all__ += ["detach_copy", "view_as_complex_copy", "slice_inverse", "hash_tensor"]
+__all__ += ["hash_tensor"]
 
 
-# ---------------------------------------------------------------------------- norm_except_dim / as_strided_scatter
+# ---------------------------------------------------------------------------- norm_except_dim
 
 def norm_except_dim(v, pow=2, dim=0):
     """The p-norm of v over every dim but `dim`, kept as size-1 dims (weight norm's
@@ -980,60 +583,5 @@ def norm_except_dim(v, pow=2, dim=0):
     return v.norm(pow, others, keepdim=True) if others else v.abs()
 
 
-class AsStridedScatter(Op):
-    """out = a row-major copy of x with src written into its window
-    out.as_strided(size, stride, offset);
-
-        grad_x = grad with the window zeroed,   grad_src = grad's window
-    """
-    _name = "AsStridedScatterBackward0"
-
-    @staticmethod
-    def forward(ctx, x, src, size, stride, offset):
-        ctx.geometry = size, stride, offset
-        out = ctx.xp.ascontiguousarray(x).copy()
-        _strided_window(out, size, stride, offset)[...] = src
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        size, stride, offset = ctx.geometry
-        g = grad.contiguous()
-        gx = gs = None
-        if ctx.needs_input_grad[0]:
-            gx = as_strided_scatter(g, g.new_zeros(size), size, stride, offset)
-        if ctx.needs_input_grad[1]:
-            gs = g.as_strided(size, stride, offset)
-        return gx, gs
-
-
-def _strided_window(a, size, stride, offset):
-    """The view of row-major array `a` at (size, stride, offset), in elements."""
-    from .._backend import strided_view
-    return strided_view(a.reshape(-1)[offset:], size, tuple(s * a.itemsize for s in stride))
-
-
-def as_strided_scatter(input, src, size, stride, storage_offset=None):
-    """A copy of input with src written where input.as_strided(size, stride,
-    storage_offset) looks (input taken row-major). Gradients: src gets grad's strided
-    window, input the rest of grad."""
-    check_tensor(input, "as_strided_scatter")
-    check_tensor(src, "as_strided_scatter", "src", 2)
-    size, stride = tuple(size), tuple(stride)
-    offset = 0 if storage_offset is None else storage_offset
-    if tuple(src.shape) != size:
-        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
-                           f"{list(src.shape)}, slice size = {list(size)}")
-    extent = offset + sum((n - 1) * st for n, st in zip(size, stride)) + 1
-    if 0 not in size and extent > input.numel():
-        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
-                           f"offset {offset}, and itemsize {input.element_size()} requiring a "
-                           f"storage size of {extent * input.element_size()} are out of bounds "
-                           f"for storage of size {input.numel() * input.element_size()}")
-    src = src.to(input.dtype)
-    return apply(AsStridedScatter, (input, src), (input._data, src._data), size, stride, offset)
-
-
-__all__ += ["norm_except_dim", "as_strided_scatter"]
-Tensor.as_strided_scatter = as_strided_scatter
+__all__ += ["norm_except_dim"]
 Tensor.hash_tensor = hash_tensor
