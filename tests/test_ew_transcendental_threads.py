@@ -315,15 +315,18 @@ def test_fused_backward_as_torchs_formula(jobs, monkeypatch, name):
 
 
 def test_erf_float32_blocks_and_threads_keep_its_bits(jobs, monkeypatch):
-    """erf of a large float32 array: _erf_narrow in float64 blocks on the pool, with where
-    and copysign by bit operations, gives the bits of the whole-array form (np.where,
-    np.copysign: taken by a 2-d array) and stays within an ulp of torch's."""
-    from ember._ops import pointwise_more
-    monkeypatch.setattr(parallel, "BLOCK_BYTES", 4 * 4099)
+    """erf of a large float32 array: _erf_float32's kernel in blocks on the pool gives the
+    bits of the kernel over the whole array in one block, and stays within an ulp of
+    torch's."""
+    from ember._ops import _erf_float32, _gelu_float32
+    monkeypatch.setattr(_gelu_float32, "_BLOCK", 4099)
+    monkeypatch.setattr(_gelu_float32, "_SPLIT", 2 * 4099)
+    monkeypatch.setattr(_gelu_float32, "_LOCAL", type(_gelu_float32._LOCAL)())
     x = np.concatenate([_values(3 * BIG, np.float32), [0.5, -0.5, 4.0, -4.0, 0.4999999]])
     x = x.astype(np.float32)
+    whole = np.empty_like(x)
     with np.errstate(all="ignore"):
-        whole = pointwise_more._erf_narrow(x.astype(np.float64)[None]).astype(np.float32)[0]
+        _erf_float32._erf_block(x, whole, *(np.empty_like(x) for _ in range(3)))
     got = []
     for threads in (1, 2):
         parallel.SETTING[0] = threads

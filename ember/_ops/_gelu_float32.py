@@ -99,8 +99,9 @@ def _buffers(size):
     return bufs
 
 
-def _blocks(n, kernel):
-    """kernel(lo, hi, buffers) over [0, n) in blocks, in runs on the thread pool when large."""
+def _blocks(n, kernel, passes=_PASSES):
+    """kernel(lo, hi, buffers) over [0, n) in blocks, in runs on the thread pool when large
+    (`passes`: the kernel's work per element, as parallel.split counts it)."""
     def run(lo, hi):
         buffers = _buffers(min(_BLOCK, hi - lo))
         # b^2 and exp(b^2) overflow to inf for large |x| (E is then the right 0) and
@@ -111,7 +112,7 @@ def _blocks(n, kernel):
                 end = min(start + _BLOCK, hi)
                 kernel(start, end, [v[:end - start] for v in buffers])
     if n >= _SPLIT and parallel.piecewise(np.exp, np.dtype(_f32)):
-        parallel.split(n, run, passes=_PASSES)
+        parallel.split(n, run, passes=passes)
     elif n:
         run(0, n)
 

@@ -13,12 +13,11 @@ import numpy as np
 
 from .._backend import (ARRAY_TYPES as _ARRAY_TYPES, array_namespace, as_array, gpu_special,
                         is_array, like)
-from .._backend import parallel as _parallel
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply, _DISPATCH
-from . import narrow_dtypes
+from . import narrow_dtypes, _erf_float32
 from ._erf_coeffs import PIECES as _ERFCX_PIECES, FLOAT32_PIECES as _ERFCX_FLOAT32
 from ._util import cast, dtype_name
 from .pointwise_operands import (binary_operands, float_operands, check_broadcast, is_number,
@@ -901,29 +900,15 @@ def _erf_narrow(a):
     return np.asarray(out) if isinstance(out, np.generic) else out   # a 0-dim input's scalar
 
 
-def _erf_float32_run(x, out):
-    """erf of a run of a float32 array into out: _erf_narrow in float64, rounded."""
-    out[...] = _erf_narrow(x.astype(np.float64))
-
-
-def _erf_split(x):
-    """erf of a large C-contiguous float32 array in blocks (float64 passes in the cache) on
-    the thread pool: the bits of one whole _erf_narrow (its float64 exp probed piecewise,
-    the rest exact); None otherwise."""
-    if type(x) is _ndarray and x.dtype == np.float32 and x.size >= 1 << 15 and \
-            _parallel.piecewise(np.exp, np.dtype(np.float64)):
-        with np.errstate(all="ignore"):
-            # 60: ~55 float64 passes and exp; 1 << 15 float32 elements: float64 blocks
-            # of 256 KiB
-            return _parallel.runs(_erf_float32_run, (x,), 60, blocked=True)
-    return None
-
-
 def erf_array(x):
-    """erf on an array, computed in float64 and returned in x's dtype."""
+    """erf on an array: float32 NumPy arrays in float32 arithmetic (_erf_float32: within an
+    ulp of the exact value, blocked, on the thread pool when large), others computed in
+    float64 and returned in x's dtype."""
     if type(x) is not _ndarray and type(x) in _ARRAY_TYPES:  # CuPy
         return gpu_special().erf(x)
     x = as_array(x)
+    if x.dtype == np.float32:
+        return _erf_float32.erf(x)
     if x.dtype.itemsize < 8 and x.dtype.kind == "f":
         return _erf_narrow(x.astype(np.float64)).astype(x.dtype, copy=False)
     a = as_array(x, dtype=np.float64)
@@ -978,8 +963,7 @@ def erfinv_array(z):
 _COMPLEX = (_dtype.complex64, _dtype.complex128)
 erf = _unary_row("erf", "ErfBackward0", lambda xp, x: erf_array(x),
                  lambda g, x, out: g * _TWO_OVER_SQRT_PI * (-x * x).exp(), "x",
-                 reject=_not_for(_COMPLEX, "\"erf_vml_cpu\" not implemented for '{}'"),
-                 split=_erf_split)
+                 reject=_not_for(_COMPLEX, "\"erf_vml_cpu\" not implemented for '{}'"))
 erfc = _unary_row("erfc", "ErfcBackward0", lambda xp, x: erfc_array(x),
                   lambda g, x, out: -g * _TWO_OVER_SQRT_PI * (-x * x).exp(), "x",
                   reject=_not_for(_COMPLEX, "\"erfc_vml_cpu\" not implemented for '{}'"))
