@@ -20,10 +20,15 @@ puts the model in eval mode while it is traced, as the TorchScript exporter did)
 the model is one file). An op with no ONNX translation raises
 `errors.UnsupportedOperatorError` naming it (``aten::cumsum``).
 
-Not built: control flow (If/Loop: the trace keeps the branch taken), batch norm in
-training mode, packed sequences and LSTM's proj_size, indexing with more than one index
-tensor or a mask, writes (``x[i] = v``) under dynamic axes, external data files, custom
-translation tables, ScriptModules, ``ONNXProgram.__call__``.
+A model in training mode is exported as it is, with PyTorch's warning (dynamo=True):
+batch norm then normalizes by the batch's statistics. Indexing takes any mix of ints,
+slices, None, Ellipsis, integer index tensors and boolean masks (NonZero + GatherND;
+a mask's count is an unknown dim of the output), and writes ``x[key] = v`` are ScatterND
+at positions computed in the graph, so they hold under dynamic axes.
+
+Not built: control flow (If/Loop: the trace keeps the branch taken), packed sequences
+and LSTM's proj_size, writes mixing index tensors with ints or partial slices, external
+data files, custom translation tables, ScriptModules, ``ONNXProgram.__call__``.
 """
 import enum
 
@@ -91,6 +96,12 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
         if f is None:
             raise TypeError("torch.onnx.export(dynamo=False) needs f, the file to write")
 
+    if dynamo and getattr(model, "training", False):
+        import warnings
+        warnings.warn("Exporting a model while it is in training mode. Please ensure that "
+                      "this is intended, as it may lead to different behavior during "
+                      "inference. Calling model.eval() before export is recommended.",
+                      UserWarning, stacklevel=2)
     restore = None
     if not dynamo and hasattr(model, "training") and training != TrainingMode.PRESERVE:
         restore = model.training

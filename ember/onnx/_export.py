@@ -57,24 +57,38 @@ def _dynamic_shapes(model, args, kwargs, input_names, dynamic_axes):
     forward's argument names); the same axis name on two inputs is one Dim."""
     from ..export import Dim
     names = _forward_names(model, len(args))
+    var, n_named = _var_positional(model)
     dims = {}
     shapes = {}
     flat = [(names[i], a) for i, a in enumerate(args)] + list((kwargs or {}).items())
     for i, (arg_name, value) in enumerate(flat):
         onnx_name = input_names[i] if i < len(input_names) else arg_name
         spec = dynamic_axes.get(onnx_name)
-        if spec is None or not isinstance(value, Tensor):
-            shapes[arg_name] = None
-            continue
-        entry = {}
-        for axis, axis_name in _axes_spec(spec, onnx_name).items():
-            ident = re.sub(r"\W", "_", axis_name)
-            ident = ident if ident.isidentifier() else f"d_{ident}"
-            if axis_name not in dims:
-                dims[axis_name] = Dim(ident)
-            entry[axis % value.dim()] = dims[axis_name]
-        shapes[arg_name] = entry
+        entry = None
+        if spec is not None and isinstance(value, Tensor):
+            entry = {}
+            for axis, axis_name in _axes_spec(spec, onnx_name).items():
+                ident = re.sub(r"\W", "_", axis_name)
+                ident = ident if ident.isidentifier() else f"d_{ident}"
+                if axis_name not in dims:
+                    dims[axis_name] = Dim(ident)
+                entry[axis % value.dim()] = dims[axis_name]
+        if var and n_named <= i < len(args):     # forward(self, *args): one tuple of specs
+            shapes[var] = shapes.get(var, ()) + (entry,)
+        else:
+            shapes[arg_name] = entry
     return shapes
+
+
+def _var_positional(model):
+    """The name of forward's ``*args`` parameter (or None) and how many named positional
+    parameters come before it."""
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError, AttributeError):
+        return None, 0
+    named = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return next((p.name for p in params if p.kind == p.VAR_POSITIONAL), None), len(named)
 
 
 def export_model(model, args, kwargs, *, input_names, output_names, opset_version,
@@ -125,6 +139,7 @@ def export_model(model, args, kwargs, *, input_names, output_names, opset_versio
         if node.op == "placeholder":
             spec = specs[node.name]
             if spec.kind in (InputKind.PARAMETER, InputKind.BUFFER):
+                g.state_names.add(node.name)
                 array = _host(ep.state_dict[spec.target])
                 if export_params:
                     env[node.name] = g.add_initializer(spec.target, array)
@@ -291,8 +306,10 @@ def _translate_node(g, node, env, opset):
     key, aten = _key(node.target)
     mutates = key.endswith("_") and not key.startswith("_")
     inplace = mutates and key[:-1] in TRANSLATIONS
-    if not node.users and not mutates:
-        return None                     # dead code (sizes the trace computed and dropped)
+    if not node.users and (not mutates or _unread_state(g, node)):
+        # dead code (sizes the trace computed and dropped; a buffer's update no later op
+        # reads, as batch norm's num_batches_tracked += 1 in training mode)
+        return None
     args = _value(node.args, env)
     kwargs = _value(node.kwargs, env)
     meta = node.meta.get("val")
@@ -320,10 +337,12 @@ def _translate_node(g, node, env, opset):
     g.out_dtype = np.dtype(meta.dtype.np) if hasattr(meta, "dtype") else None
     g.out_shape = tuple(meta.shape) if hasattr(meta, "shape") else None
     since = len(g.nodes)
+    g.data_dependent_sizes = set()
     try:
         result = translate(g, *args, **kwargs)
     except Unsupported as exc:
         raise UnsupportedOperatorError(str(exc), opset, None) from None
+    _follow_unknown_sizes(g, args, kwargs, result)
     if isinstance(result, Value):
         if hasattr(meta, "shape"):     # the sizes the example gave (dynamic ones too)
             result.shape = tuple(g.sizes.get(d) if isinstance(d, str) else d
@@ -332,10 +351,35 @@ def _translate_node(g, node, env, opset):
                 and node.name not in g._names:
             g._names.add(node.name)
             g.rename(result.name, node.name)
+            if result.name in g.unknown_dims:
+                g.unknown_dims[node.name] = g.unknown_dims.pop(result.name)
             result.name = node.name
         if inplace and isinstance(node.args[0], Node):
             env[node.args[0].name] = result
     return result
+
+
+def _follow_unknown_sizes(g, args, kwargs, result):
+    """Mark the result's sizes known only at run time: those the op made (a mask's count)
+    and those equal to such a size of an input (its dims carried through)."""
+    values = []
+    _collect(args, values)
+    _collect(kwargs, values)
+    sizes = set(g.data_dependent_sizes)
+    for v in values:
+        sizes |= g.unknown_dims.get(v.name, set())
+    outs = result if isinstance(result, (list, tuple)) else [result]
+    if sizes:
+        for out in outs:
+            if isinstance(out, Value):
+                g.unknown_dims[out.name] = set(sizes)
+
+
+def _unread_state(g, node):
+    """An in-place op on a parameter or buffer that no other op reads."""
+    target = node.args[0] if node.args else None
+    return isinstance(target, Node) and target.name in g.state_names \
+        and set(target.users) == {node}
 
 
 def _add_outputs(g, outputs, env, ep, output_names, dynamic_axes):
@@ -346,6 +390,7 @@ def _add_outputs(g, outputs, env, ep, output_names, dynamic_axes):
             raise OnnxExporterError(f"output {i} of the model is not a tensor "
                                     f"({out!r}): ember exports tensor outputs only")
         value = env[out.name]
+        unknown = g.unknown_dims.get(value.name, ())
         name = output_names[i] if i < len(output_names) else None
         meta = out.meta.get("val")
         is_node_output = any(value.name in node[2] for node in g.nodes)
@@ -364,7 +409,8 @@ def _add_outputs(g, outputs, env, ep, output_names, dynamic_axes):
         seen.add(value.name)
         axes = _axes_spec(dynamic_axes[value.name], value.name) \
             if value.name in dynamic_axes else {}
-        shape = [axes.get(j, g.dim_names.get(d, d) if isinstance(d, str) else d)
+        shape = [axes.get(j, g.dim_names.get(d, d) if isinstance(d, str) else
+                          (None if d in unknown else d))
                  for j, d in enumerate(meta.shape)] if hasattr(meta, "shape") else None
         g.outputs.append((value, shape))
     if len(output_names) > len(flat):

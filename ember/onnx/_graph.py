@@ -43,6 +43,12 @@ class GraphBuilder:
         self.sizes = {}             # dynamic size symbol -> its size in the example
         self.dim_names = {}         # dynamic size symbol -> the ONNX dim_param naming it
         self.outputs = []           # (Value, declared shape)
+        # sizes known only when the model runs (the count of a mask's True values): the
+        # example's numbers this op produced, and the values whose dims of those sizes
+        # follow them (value name -> set of sizes)
+        self.data_dependent_sizes = set()
+        self.unknown_dims = {}
+        self.state_names = set()    # fx placeholders of parameters and buffers
         self._names = set()
         self._consts = {}
         self.hint = "v"             # base of fresh names: the fx node being translated

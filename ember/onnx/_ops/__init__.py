@@ -1,6 +1,6 @@
 """The ONNX translations of ember's ops, by family; importing the package fills
 `TRANSLATIONS` (see _registry.py)."""
-from . import nn, pointwise, recurrent, reductions, shape  # noqa: F401  (fill the table)
+from . import indexing, nn, pointwise, recurrent, reductions, shape  # noqa: F401  (fill the table)
 from ._registry import TRANSLATIONS, Unsupported
 from .shape import python_op
 

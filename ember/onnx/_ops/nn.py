@@ -82,18 +82,33 @@ def _conv_transpose(g, input, weight, out_shape, stride, padding, dilation, grou
 @_op("batch_norm")
 def _batch_norm(g, input, running_mean, running_var, weight=None, bias=None,
                 training=False, momentum=0.1, eps=1e-5):
-    if training or running_mean is None:
-        from ..errors import OnnxExporterError
-        raise OnnxExporterError(
-            "batch_norm in training mode (batch statistics) is not exported by ember: call "
-            "model.eval() before torch.onnx.export")
-    c = running_mean.shape[0]
-    if weight is None:
-        weight = g.const(np.ones(c, dtype=input.dtype))
-    if bias is None:
-        bias = g.const(np.zeros(c, dtype=input.dtype))
-    return g.op("BatchNormalization", input, weight, bias, running_mean, running_var,
-                epsilon=float(eps))
+    """Eval mode: BatchNormalization on the running statistics. Training mode (a model
+    exported in train(), or TrainingMode.TRAINING/PRESERVE): normalized by the batch's own
+    (biased) statistics, as PyTorch's model computes it; the updated running statistics
+    are not outputs, as in PyTorch's exports. (PyTorch writes BatchNormalization with
+    training_mode=1; onnxruntime 1.32 computes that node wrongly when its optimizer shares
+    equal small initializers -- a fresh layer of <= 8 channels, running_var = weight =
+    ones -- so ember writes the statistics out: ReduceMean, Sub, Div.)"""
+    c = input.shape[1]
+    dt = input.dtype
+    channel = g.const(np.array([-1] + [1] * (input.rank - 2), np.int64))
+    if not training and running_mean is not None:
+        if weight is None:
+            weight = g.const(np.ones(c, dtype=dt))
+        if bias is None:
+            bias = g.const(np.zeros(c, dtype=dt))
+        return g.op("BatchNormalization", input, weight, bias, running_mean, running_var,
+                    epsilon=float(eps))
+    axes = [0] + list(range(2, input.rank))
+    mean = _reduce(g, "ReduceMean", input, axes, True)
+    centred = g.op("Sub", input, mean)
+    var = _reduce(g, "ReduceMean", g.op("Mul", centred, centred), axes, True)
+    out = g.op("Div", centred, g.op("Sqrt", g.op("Add", var, g.const(np.array(eps, dt)))))
+    if weight is not None:
+        out = g.op("Mul", out, g.op("Reshape", weight, channel))
+    if bias is not None:
+        out = g.op("Add", out, g.op("Reshape", bias, channel))
+    return out
 
 
 @_op("layer_norm")

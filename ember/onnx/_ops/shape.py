@@ -1,6 +1,5 @@
-"""Shapes and indexing: view/reshape/flatten/permute/expand/cat/stack/split, basic and
-single-tensor indexing, writes (index_put_), roll, repeat, factories of traced sizes,
-and the int64 arithmetic of traced sizes."""
+"""Shapes: view/reshape/flatten/permute/expand/cat/stack/split, roll, repeat, factories of
+traced sizes, and the int64 arithmetic of traced sizes (indexing: indexing.py)."""
 import operator
 
 import numpy as np
@@ -128,65 +127,6 @@ def _unbind(g, input, dim=0):
     return [g.op("Squeeze", p, axes) for p in parts]
 
 
-@_op("index")
-def _index(g, input, key):
-    """Basic indexing: ints, slices, None and Ellipsis."""
-    key = list(key) if isinstance(key, tuple) else [key]
-    tensors = [i for i, k in enumerate(key) if isinstance(k, (Value, list))]
-    if tensors:
-        return _gather_index(g, input, key, tensors)
-    if Ellipsis in key:
-        i = key.index(Ellipsis)
-        real = sum(1 for k in key if k is not None and k is not Ellipsis)
-        key[i:i + 1] = [slice(None)] * (input.rank - real)
-    starts, ends, axes, steps, squeeze, unsqueeze = [], [], [], [], [], []
-    dim = out_dim = 0
-    for k in key:
-        if k is None:
-            unsqueeze.append(out_dim)
-            out_dim += 1
-            continue
-        if isinstance(k, int):
-            starts.append(k)
-            ends.append(k + 1 if k != -1 else np.iinfo(np.int64).max)
-            axes.append(dim)
-            steps.append(1)
-            squeeze.append(dim)
-        elif isinstance(k, slice):
-            if k != slice(None):
-                step = 1 if k.step is None else k.step
-                starts.append(0 if k.start is None else k.start)
-                ends.append(np.iinfo(np.int64).max if k.stop is None else k.stop)
-                axes.append(dim)
-                steps.append(step)
-            out_dim += 1
-        else:
-            return _unsupported(f"index (key {k!r})")
-        dim += 1
-    x = input
-    if axes:
-        c = lambda v: g.const(np.array(v, np.int64))   # noqa: E731
-        # (bounds may be traced sizes: x[:, :n] with n = y.size(1))
-        x = g.op("Slice", x, g.int_list(starts), g.int_list(ends), c(axes), c(steps))
-    if squeeze:
-        x = g.op("Squeeze", x, g.const(np.array(squeeze, np.int64)))
-    if unsqueeze:
-        x = g.op("Unsqueeze", x, g.const(np.array(unsqueeze, np.int64)))
-    return x
-
-
-def _gather_index(g, input, key, tensors):
-    """x[..., idx, ...] with one integer index tensor and full slices elsewhere: Gather."""
-    i = tensors[0]
-    rest = key[:i] + key[i + 1:]
-    idx = key[i]
-    if len(tensors) > 1 or any(k != slice(None) for k in rest if k is not Ellipsis) \
-            or Ellipsis in key[i + 1:] or not isinstance(idx, Value) or idx.dtype == np.bool_:
-        return _unsupported("index (advanced indexing beyond one integer index tensor)")
-    axis = i if Ellipsis not in key[:i] else input.rank - (len(key) - i)
-    return g.op("Gather", input, g.cast(idx, np.int64), axis=axis)
-
-
 @_op("arange")
 def _arange(g, start, end=None, step=1, **kwargs):
     """arange of traced sizes: Range (a fixed one is computed at export)."""
@@ -230,7 +170,7 @@ def _sym_size(g, input, dim):
 @_op("getitem")
 def _getitem(g, seq, i):
     if isinstance(seq, Value):
-        return _index(g, seq, i)
+        return TRANSLATIONS["index"](g, seq, i)
     return seq[i]
 
 
@@ -324,20 +264,6 @@ def _roll(g, input, shifts, dims=None):
         head = g.op("Slice", x, c(0), c(size - s), c(d))
         x = g.op("Concat", tail, head, axis=d, shape=input.shape)
     return x
-
-
-@_op("index_put")
-def _index_put(g, input, key, value):
-    """``x[key] = value`` with basic indexing on a fixed-shape x: ScatterND at the
-    positions the key selects (worked out now from x's shape)."""
-    if g.dynamic or any(isinstance(k, (Value, list)) for k in _tuple(key, 1)):
-        return _unsupported("index_put_ (tensor indices or dynamic shapes)")
-    shape = tuple(input.shape)
-    positions = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)[key]
-    indices = np.stack(np.unravel_index(positions, shape), axis=-1).astype(np.int64)
-    updates = g.op("Expand", _operand(g, value, input.dtype),
-                   g.const(np.array(positions.shape, np.int64)))
-    return g.op("ScatterND", input, g.const(indices), updates)
 
 
 @_op("repeat")
