@@ -39,6 +39,9 @@ engine._accumulate and the engine hook call `seed_like`, `accumulate` and
 `_unpacking_outputs`); a wrapper gradient is added out of place (PyTorch adds in place).
 Comparisons, ``logical_not`` and ``detach``, which ember computes without an op node,
 dispatch through `dispatch_function`.
+The ``_foreach_`` ops, which ember runs as one op per tensor, dispatch once as PyTorch's
+multi-tensor overload (``aten._foreach_add.List`` with lists of tensors) through
+`dispatch_nested`.
 
 In-place Tensor methods dispatch as PyTorch's in-place overloads (``x.add_(1)`` is
 ``aten.add_.Tensor`` with ``(x, 1)``, see `dispatch_inplace`) and write into a wrapper's
@@ -776,11 +779,46 @@ def _ones_like_plain(x):
     return ones_like(x)
 
 
-def _dispatch_function(func, args, plain, kwargs=None):
+def dispatch_nested(packet, overload, args, kwargs, plain):
+    """An ember function that runs as several ops (the ``_foreach_`` ops of
+    ember/_ops/foreach.py) while the protocol is live: the handlers see
+    ``aten.<packet>.<overload>`` once, with the tensors of list arguments among its
+    operands; ``func(*args)`` in a handler runs `plain` at the caller's grad mode (autograd
+    records its ops as usual on plain tensors), and its own ops no handler sees. A wrapper
+    operand that requires grad is not built (its graph would have to be made around the
+    handler, as PyTorch's autograd does)."""
+    tensors = list(_tensors_in(tuple(args) + tuple(kwargs.values())))
+    types = _dispatch_types(tensors)
+    if _DISABLED[0] or (not _MODES and not types) or \
+            (_base._DUAL[0] and any(t._fw_tangent is not None for t in tensors)):
+        return plain(*args, **kwargs)
+    grad = _GRAD[0]
+    if grad and types and any(t._requires_grad and is_wrapper(t) for t in tensors):
+        raise NotImplementedError(
+            f"{packet}: a multi-tensor op on a tensor subclass with __torch_dispatch__ that "
+            f"requires grad is not built in ember (autograd would have to record it around "
+            f"the handler); run it under no_grad")
+
+    def below(*a, **k):
+        prev = _GRAD[0]
+        _GRAD[0] = grad
+        _DISABLED[0] += 1
+        try:
+            return plain(*a, **k)
+        finally:
+            _DISABLED[0] -= 1
+            _GRAD[0] = prev
+
+    func = getattr(getattr(_aten(), packet), overload)
+    return _dispatch_function(func, tuple(args), below, kwargs, types)
+
+
+def _dispatch_function(func, args, plain, kwargs=None, types=None):
     """Dispatch `func` for an ember function without an op node: handlers see `func`;
     calling it with the args (or their wrapped tensors) runs `plain`."""
     kwargs = {} if kwargs is None else kwargs
-    types = _dispatch_types(args)
+    if types is None:
+        types = _dispatch_types(args)
     if _DISABLED[0] or (not _MODES and not types):
         return plain(*args, **kwargs)
     pending = _FunctionPending(func, args, plain)
