@@ -221,9 +221,11 @@ class fork_rng:
 
     def __enter__(self):
         if self.enabled:
-            self.state = default_generator._snapshot()
+            # PyTorch saves and restores get_rng_state(), which holds the initial seed too
+            self.state = default_generator._snapshot(), default_generator._seed
 
     def __exit__(self, *exc):
         if self.enabled:
-            default_generator._restore(self.state)
+            default_generator._restore(self.state[0])
+            default_generator._seed = self.state[1]
         return False

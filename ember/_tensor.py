@@ -551,6 +551,7 @@ class Tensor:
                     t._grad = Tensor._make(grad._data.copy())
                 else:
                     t._grad = t._grad + grad.detach()
+        _retain.retains_grad = True
         self.grad_fn._register_tensor_hook(self._output_nr, _retain)
 
     def register_hook(self, hook):
@@ -559,7 +560,14 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
-            return self.grad_fn._register_tensor_hook(self._output_nr, hook)
+            h = self.grad_fn._register_tensor_hook(self._output_nr, hook)
+            if self._retains_grad:
+                # PyTorch runs retain_grad's hook after the tensor's other hooks, whenever
+                # registered: .grad holds the gradient they return
+                hooks = self.grad_fn._tensor_hooks[self._output_nr]
+                for key in [k for k, fn in hooks.items() if getattr(fn, "retains_grad", False)]:
+                    hooks[key] = hooks.pop(key)
+            return h
         if self._hooks is None:
             self._hooks = {}
         h = RemovableHandle(self._hooks)
