@@ -14,11 +14,14 @@ only chooses what is returned (True: an `ONNXProgram`, and the file is written w
 is given; False: None, `f` required, and ``training=TrainingMode.EVAL`` (the default)
 puts the model in eval mode while it is traced, as the TorchScript exporter did).
 ``verbose``, ``do_constant_folding``, ``optimize``, ``verify``, ``report``, ``profile``,
-``external_data``, ``operator_export_type``, ``custom_opsets``,
-``export_modules_as_functions`` and ``autograd_inlining`` are accepted and change nothing
-(ops that do not depend on the model's inputs are always computed at export time, and
-the model is one file). An op with no ONNX translation raises
-`errors.UnsupportedOperatorError` naming it (``aten::cumsum``).
+``operator_export_type``, ``custom_opsets``, ``export_modules_as_functions`` and
+``autograd_inlining`` are accepted and change nothing (ops that do not depend on the
+model's inputs are always computed at export time). ``external_data=True`` (the default,
+as PyTorch 2.13's) writes, when `f` is a path and dynamo=True, the initializers of 1 KiB
+and more into ``f + ".data"`` beside the model (ONNX external data; onnxruntime and
+``onnx.load`` read it from there); a model past 1.5 GiB of weights is always written so.
+An op with no ONNX translation raises `errors.UnsupportedOperatorError` naming it
+(``aten::cumsum``).
 
 A model in training mode is exported as it is, with PyTorch's warning (dynamo=True):
 batch norm then normalizes by the batch's statistics. Indexing takes any mix of ints,
@@ -27,8 +30,8 @@ a mask's count is an unknown dim of the output), and writes ``x[key] = v`` are S
 at positions computed in the graph, so they hold under dynamic axes.
 
 Not built: control flow (If/Loop: the trace keeps the branch taken), packed sequences
-and LSTM's proj_size, writes mixing index tensors with ints or partial slices, external
-data files, custom translation tables, ScriptModules, ``ONNXProgram.__call__``.
+and LSTM's proj_size, writes mixing index tensors with ints or partial slices, custom
+translation tables, ScriptModules.
 """
 import enum
 
@@ -73,7 +76,8 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     to `f` (a path or a binary file object). Returns an ONNXProgram (dynamo=True) or None."""
     global _exporting
     from .._tensor import Tensor
-    from ._export import export_model, write_model
+    from ._export import export_model
+    from ._save import save
 
     if custom_translation_table:
         raise NotImplementedError("torch.onnx.export(custom_translation_table=...) is not "
@@ -111,14 +115,18 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
         if dynamic_shapes is not None:
             from ..export import export as trace
             model = trace(model, args, kwargs, dynamic_shapes=dynamic_shapes)
-        data, ep = export_model(model, args, kwargs, input_names=input_names,
-                                output_names=output_names, opset_version=opset_version,
-                                dynamic_axes=dynamic_axes, export_params=export_params,
-                                keep_initializers_as_inputs=keep_initializers_as_inputs)
+        graph, ep = export_model(model, args, kwargs, input_names=input_names,
+                                 output_names=output_names, opset_version=opset_version,
+                                 dynamic_axes=dynamic_axes, export_params=export_params,
+                                 keep_initializers_as_inputs=keep_initializers_as_inputs)
     finally:
         _exporting = False
         if restore is not None:
             model.train(restore)
     if f is not None:
-        write_model(data, f)
-    return ONNXProgram(data, ep) if dynamo else None
+        # a path: weights beside it in f + ".data" (dynamo=True's external_data=True, the
+        # default; the TorchScript exporter only for a model too large for one file); a
+        # file object: one file
+        save(graph, f, external_data=bool(external_data) and dynamo
+             and not hasattr(f, "write"))
+    return ONNXProgram(graph, ep) if dynamo else None

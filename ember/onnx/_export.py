@@ -9,20 +9,17 @@ stored as a constant. Parameters and buffers become initializers named by their
 state_dict keys.
 """
 import inspect
-import os
 import re
-import secrets
 
 import numpy as np
 
 from .._tensor import Tensor
 from ..fx.node import Node
 from ._graph import GraphBuilder, Value
-from ._model_proto import model_proto
 from ._ops import TRANSLATIONS, Unsupported, python_op
 from .errors import OnnxExporterError, UnsupportedOperatorError
 
-__all__ = ["export_model", "write_model", "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]
+__all__ = ["export_model", "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]
 
 DEFAULT_OPSET = 20          # torch.onnx's default opset (PyTorch 2.13)
 MIN_OPSET, MAX_OPSET = 13, 23  # the opsets ember writes
@@ -93,10 +90,10 @@ def _var_positional(model):
 
 def export_model(model, args, kwargs, *, input_names, output_names, opset_version,
                  dynamic_axes, export_params, keep_initializers_as_inputs):
-    """The model's ONNX ModelProto, encoded, and the ExportedProgram it was written from."""
+    """The model's ONNX graph (a GraphBuilder; _save.encode writes it) and the
+    ExportedProgram it was written from."""
     from ..export import ExportedProgram, export as trace
     from ..export.graph_signature import InputKind
-    from .. import __version__
 
     opset = DEFAULT_OPSET if opset_version is None else int(opset_version)
     if not ONNX_MIN_OPSET <= opset <= MAX_OPSET:
@@ -173,8 +170,8 @@ def export_model(model, args, kwargs, *, input_names, output_names, opset_versio
     if len(input_names) > n_user:
         raise ValueError(f"input_names has {len(input_names)} names but the model has "
                          f"{n_user} tensor inputs")
-    graph = g.to_proto("main_graph", keep_initializers_as_inputs or not export_params)
-    return bytes(model_proto(graph, opset, "ember", __version__)), ep
+    g.initializers_as_inputs = keep_initializers_as_inputs or not export_params
+    return g, ep
 
 
 def _host(t):
@@ -416,26 +413,3 @@ def _add_outputs(g, outputs, env, ep, output_names, dynamic_axes):
     if len(output_names) > len(flat):
         raise ValueError(f"output_names has {len(output_names)} names but the model has "
                          f"{len(flat)} outputs")
-
-
-def write_model(data, f):
-    """Write the encoded model to a path (atomically: a temporary file then os.replace)
-    or to a binary file object."""
-    if hasattr(f, "write"):
-        f.write(data)
-        return
-    path = os.fspath(f)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}."
-                                  f"{secrets.token_hex(4)}.tmp")
-    try:
-        # 0o666 less the umask, as open(path, "wb") would make it
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o666)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -49,6 +49,7 @@ class GraphBuilder:
         self.data_dependent_sizes = set()
         self.unknown_dims = {}
         self.state_names = set()    # fx placeholders of parameters and buffers
+        self.initializers_as_inputs = False     # list them as graph inputs too
         self._names = set()
         self._consts = {}
         self.hint = "v"             # base of fresh names: the fx node being translated
@@ -143,9 +144,17 @@ class GraphBuilder:
     def produced_here(self, value, since):
         return any(value.name in node[2] for node in self.nodes[since:])
 
-    def to_proto(self, name, initializers_as_inputs=False):
+    def used_initializers(self):
+        """The initializers some node or output reads, by name."""
         used = {n for node in self.nodes for n in node[1]} | {v.name for v, _ in self.outputs}
-        inits = {k: a for k, a in self.initializers.items() if k in used}
+        return {k: a for k, a in self.initializers.items() if k in used}
+
+    def to_proto(self, name, initializers_as_inputs=False, include_initializers=True,
+                 external=None):
+        """The GraphProto. `external`: {initializer name: (location, offset, length)} for
+        those whose bytes are in a file beside the model."""
+        inits = self.used_initializers()
+        external = external or {}
         nodes = [node_proto(op, ins, outs, f"node_{op}_{i}", attrs)
                  for i, (op, ins, outs, attrs) in enumerate(self.nodes)]
         inputs = [value_info(v.name, v.dtype, shape)
@@ -153,5 +162,6 @@ class GraphBuilder:
         if initializers_as_inputs:
             inputs += [value_info(k, a.dtype, a.shape) for k, a in inits.items()]
         outputs = [value_info(v.name, v.dtype, shape) for v, shape in self.outputs]
-        return graph_proto(name, nodes, [tensor_proto(k, a) for k, a in inits.items()],
-                           inputs, outputs)
+        tensors = [tensor_proto(k, a, external.get(k)) for k, a in inits.items()] \
+            if include_initializers else []
+        return graph_proto(name, nodes, tensors, inputs, outputs)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ._protobuf import Message
 
-__all__ = ["onnx_dtype", "tensor_proto", "attribute_proto", "node_proto", "value_info",
+__all__ = ["onnx_dtype", "raw_bytes", "tensor_proto", "attribute_proto", "node_proto", "value_info",
            "graph_proto", "model_proto", "ir_version_for"]
 
 # TensorProto.DataType by NumPy dtype name (bfloat16 comes from ml_dtypes)
@@ -39,18 +39,32 @@ def onnx_dtype(np_dtype):
     return _DTYPES[name]
 
 
-def tensor_proto(name, array):
-    """A TensorProto holding `array` (dims, data_type, name, raw_data little-endian)."""
+def raw_bytes(array):
+    """An array's values as ONNX stores them: C order, little-endian."""
+    data = np.ascontiguousarray(array)
+    if data.dtype.byteorder == ">":
+        data = data.astype(data.dtype.newbyteorder("<"))
+    return data.tobytes()
+
+
+def tensor_proto(name, array, external=None):
+    """A TensorProto holding `array` (dims, data_type, name, raw_data little-endian), or,
+    given `external` = (location, offset, length), pointing at its bytes in a file beside
+    the model (external_data entries and data_location EXTERNAL, as onnx writes them)."""
     array = np.asarray(array)
     msg = Message()
     if array.ndim:
         msg.repeated_ints(1, array.shape)
     msg.int(2, onnx_dtype(array.dtype))
     msg.bytes(8, name)
-    data = np.ascontiguousarray(array)
-    if data.dtype.byteorder == ">":
-        data = data.astype(data.dtype.newbyteorder("<"))
-    msg.bytes(9, data.tobytes())
+    if external is None:
+        msg.bytes(9, raw_bytes(array))
+        return msg
+    location, offset, length = external
+    for key, value in (("location", location), ("offset", str(offset)),
+                       ("length", str(length))):
+        msg.bytes(13, Message().bytes(1, key).bytes(2, value))
+    msg.int(14, 1)          # DataLocation.EXTERNAL
     return msg
 
 
