@@ -284,9 +284,14 @@ def peer_dies(rank, world_size, lib, port, out_dir):
 
 
 def peer_stalls(rank, world_size, lib, port, out_dir):
-    """Rank 1 is alive but does not call the collective: rank 0 times out (1 s)."""
+    """Rank 1 is alive but does not call the collective: rank 0 times out (1 s). The ranks
+    meet in a store with a long timeout (a loaded machine may start rank 0 more than a
+    second after rank 1); the group's own timeout, 1 s, is the collectives'."""
     torch, dist = _lib(lib)
-    _init_env(dist, rank, world_size, port, timeout=datetime.timedelta(seconds=1))
+    store = dist.TCPStore("localhost", port, world_size, rank == 0,
+                          timeout=datetime.timedelta(seconds=60))
+    dist.init_process_group("gloo", rank=rank, world_size=world_size, store=store,
+                            timeout=datetime.timedelta(seconds=1))
     if rank == 1:
         time.sleep(2.5)
         os._exit(0)
