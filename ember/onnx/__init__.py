@@ -29,9 +29,11 @@ slices, None, Ellipsis, integer index tensors and boolean masks (NonZero + Gathe
 a mask's count is an unknown dim of the output), and writes ``x[key] = v`` are ScatterND
 at positions computed in the graph, so they hold under dynamic axes.
 
+An LSTM with proj_size (which ONNX's LSTM lacks) is a Scan whose body is one step.
+
 Not built: control flow (If/Loop: the trace keeps the branch taken), packed sequences
-and LSTM's proj_size, writes mixing index tensors with ints or partial slices, custom
-translation tables, ScriptModules.
+(pack_padded_sequence reads the lengths' values, which the trace refuses), writes mixing
+index tensors with ints or partial slices, custom translation tables, ScriptModules.
 """
 import enum
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._model_proto import graph_proto, node_proto, tensor_proto, value_info
 
-__all__ = ["Value", "GraphBuilder"]
+__all__ = ["Value", "GraphBuilder", "Body"]
 
 
 class Value:
@@ -29,6 +29,21 @@ class Value:
 
     def __repr__(self):
         return f"Value({self.name!r}, {self.dtype}, {self.shape})"
+
+
+class Body:
+    """A subgraph attribute (Scan's body): its builder, written as a GraphProto inside the
+    node. Its nodes may read the outer graph's values by name."""
+
+    def __init__(self, builder, name):
+        self.builder = builder
+        self.name = name
+
+    def proto(self):
+        return self.builder.to_proto(self.name)
+
+    def reads(self):
+        return {n for node in self.builder.nodes for n in node[1]} | self.builder.reads()
 
 
 class GraphBuilder:
@@ -144,9 +159,21 @@ class GraphBuilder:
     def produced_here(self, value, since):
         return any(value.name in node[2] for node in self.nodes[since:])
 
+    def subgraph(self):
+        """A builder for a subgraph of this graph; its names stay unique across both."""
+        body = GraphBuilder(self.opset, dynamic=True)
+        body._names = self._names
+        return body
+
+    def reads(self):
+        """The names the subgraphs of this graph's nodes read."""
+        return {n for node in self.nodes for a in node[3].values() if isinstance(a, Body)
+                for n in a.reads()}
+
     def used_initializers(self):
-        """The initializers some node or output reads, by name."""
+        """The initializers some node or output (or a subgraph) reads, by name."""
         used = {n for node in self.nodes for n in node[1]} | {v.name for v, _ in self.outputs}
+        used |= self.reads()
         return {k: a for k, a in self.initializers.items() if k in used}
 
     def to_proto(self, name, initializers_as_inputs=False, include_initializers=True,

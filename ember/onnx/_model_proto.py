@@ -17,7 +17,7 @@ _DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "uint16": 4, "int16": 5, "int32"
            "complex64": 14, "complex128": 15, "bfloat16": 16}
 
 # AttributeProto.AttributeType
-_FLOAT, _INT, _STRING, _TENSOR, _FLOATS, _INTS, _STRINGS = 1, 2, 3, 4, 6, 7, 8
+_FLOAT, _INT, _STRING, _TENSOR, _GRAPH, _FLOATS, _INTS, _STRINGS = 1, 2, 3, 4, 5, 6, 7, 8
 
 # the IR version each opset needs (onnx.helper.VERSION_TABLE): opset 13-14 came with
 # IR 7, 15-18 with IR 8, 19-20 with IR 9, 21-22 with IR 10, 23 with IR 11
@@ -70,7 +70,8 @@ def tensor_proto(name, array, external=None):
 
 def attribute_proto(name, value):
     """An AttributeProto; its type follows the Python value: int, float, str, bytes,
-    a numpy array (a tensor), or a list/tuple of ints, floats or strings."""
+    a numpy array (a tensor), a subgraph (an object with ``proto()``: a GraphProto), or a
+    list/tuple of ints, floats or strings."""
     msg = Message().bytes(1, name)
     if isinstance(value, bool) or isinstance(value, (int, np.integer)):
         return msg.int(3, int(value)).int(20, _INT)
@@ -80,6 +81,8 @@ def attribute_proto(name, value):
         return msg.bytes(4, value).int(20, _STRING)
     if isinstance(value, np.ndarray):
         return msg.bytes(5, tensor_proto("", value)).int(20, _TENSOR)
+    if hasattr(value, "proto"):     # a subgraph (_graph.Body)
+        return msg.bytes(6, value.proto()).int(20, _GRAPH)
     if isinstance(value, (list, tuple)):
         if all(isinstance(v, (int, np.integer)) for v in value):
             return msg.repeated_ints(8, value).int(20, _INTS)

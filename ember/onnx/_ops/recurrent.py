@@ -1,5 +1,8 @@
-"""Recurrent layers: ember's fused LSTM/GRU/RNN layer-direction nodes as ONNX LSTM/GRU/RNN."""
+"""Recurrent layers: ember's fused LSTM/GRU/RNN layer-direction nodes as ONNX LSTM/GRU/RNN;
+an LSTM with proj_size (ONNX's LSTM has no projection) as a Scan over the time steps."""
 import numpy as np
+
+from .._graph import Body
 
 from ._registry import _op, _unsupported
 
@@ -39,10 +42,12 @@ def _gate_rows_pair(g, bias, order, gates):
     return g.op("Concat", *[_gate_rows(g, h, order) for h in halves], axis=1)
 
 
-@_op("LSTMLayer")
+@_op("LSTMLayer", "LSTMProjectionLayer")
 def _lstm_layer(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse):
     if w_hr is not None:
-        return _unsupported("lstm (proj_size)")
+        if batch_sizes is not None:
+            return _unsupported("lstm of a PackedSequence")
+        return _projected_lstm(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse)
     # PyTorch's gates i, f, g, o; ONNX's i, o, f, c
     return _recurrent(g, "LSTM", [0, 3, 1, 2], x, [h0, c0], w_ih, w_hh, b_ih, b_hh,
                       batch_sizes, reverse)
@@ -60,3 +65,39 @@ def _gru_layer(g, x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse):
 def _rnn_layer(g, x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, relu=False):
     return _recurrent(g, "RNN", [0], x, [h0], w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse,
                       activations=["Relu" if relu else "Tanh"])
+
+
+def _projected_lstm(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
+    """LSTM with a projection (proj_size): a Scan over x's time axis whose body is one
+    step, PyTorch's formulas: gates = x_t W_ih^T + b_ih + h W_hh^T + b_hh split i, f, g, o;
+    c' = sigmoid(f) c + sigmoid(i) tanh(g); h' = (sigmoid(o) tanh(c')) W_hr^T. Any sequence
+    length runs; outputs y (T, B, P) and the final h (B, P) and c (B, H)."""
+    dt = x.dtype
+    hidden, proj, size = w_hh.shape[0] // 4, w_hr.shape[0], w_ih.shape[1]
+    wi = g.op("Transpose", w_ih, perm=[1, 0])       # (I, 4H)
+    wh = g.op("Transpose", w_hh, perm=[1, 0])       # (P, 4H)
+    wr = g.op("Transpose", w_hr, perm=[1, 0])       # (H, P)
+    biases = [b for b in (b_ih, b_hh) if b is not None]
+    bias = biases[0] if len(biases) == 1 else g.op("Add", *biases) if biases else None
+    quarters = g.const(np.array([hidden] * 4, np.int64))
+
+    body = g.subgraph()
+    body.hint = f"{g.hint}/step"
+    h = body.add_input(f"{g.hint}/h", dt, (None, proj))
+    c = body.add_input(f"{g.hint}/c", dt, (None, hidden))
+    xt = body.add_input(f"{g.hint}/x_t", dt, (None, size))
+    gates = body.op("Add", body.op("MatMul", xt, wi), body.op("MatMul", h, wh))
+    if bias is not None:
+        gates = body.op("Add", gates, bias)
+    i, f, cell, o = body.op("Split", gates, quarters, axis=1, outputs=4)
+    c_next = body.op("Add", body.op("Mul", body.op("Sigmoid", f), c),
+                     body.op("Mul", body.op("Sigmoid", i), body.op("Tanh", cell)))
+    h_next = body.op("MatMul", body.op("Mul", body.op("Sigmoid", o), body.op("Tanh", c_next)),
+                     wr)
+    y_t = body.op("Identity", h_next)
+    body.outputs = [(h_next, (None, proj)), (c_next, (None, hidden)), (y_t, (None, proj))]
+    direction = [int(bool(reverse))]
+    h_n, c_n, y = g.op("Scan", h0, c0, x, outputs=3, body=Body(body, f"{g.hint}_step"),
+                       num_scan_inputs=1, scan_input_directions=direction,
+                       scan_output_directions=direction)
+    return [y, h_n, c_n]
