@@ -60,3 +60,84 @@ def test_retain_grad_runs_after_the_tensors_hooks(case):
     were registered, so .grad holds what the hooks return (the Grad-CAM/hook tutorials
     print it); ember ran them in registration order: y.grad missed a later hook's change."""
     assert _retain_then_hooks(ember, case) == _retain_then_hooks(torch, case)
+
+
+# ---------------------------------------------------------------------------- warnings
+
+def _warnings_of(fn):
+    """("ok" or ("raised", message), [(warning message, file it is attributed to)]),
+    PyTorch's ' (Triggered internally at ...)' suffixes cut."""
+    import re
+    import warnings
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        try:
+            fn()
+            outcome = "ok"
+        except RuntimeError as e:
+            outcome = ("raised", str(e))
+    return outcome, [(re.sub(r" \(Triggered internally at .*\)$", "", str(w.message)),
+                      w.filename) for w in rec]
+
+
+@pytest.mark.parametrize("name", ["var", "std", "var_mean", "std_mean"])
+def test_degrees_of_freedom_warning_names_the_op_and_the_callers_line(name):
+    """std() of one value warned 'var(): ...', attributed to an ember file (so the default
+    filter showed it once a process instead of once per calling line, as PyTorch)."""
+    e = _warnings_of(lambda: getattr(ember, name)(ember.tensor([1.0])))
+    t = _warnings_of(lambda: getattr(torch, name)(torch.tensor([1.0])))
+    assert e == t and len(e[1]) == 1 and e[1][0][1] == __file__
+
+
+def _byte_mask(L, case):
+    x = L.ones(2, 3)
+    m = L.tensor([1, 0, 1], dtype=L.uint8)
+    if case == "read":
+        return x[:, m]
+    if case == "set scalar":
+        x[:, m] = 2.0
+    elif case == "set one-element tensor":
+        x[0, m] = L.tensor([2.0])
+    elif case == "set two values":
+        x[0, m] = L.tensor([2.0, 3.0])
+    elif case == "index_put_ 0-d":
+        x[0].index_put_((m,), L.tensor(3.0))
+    elif case == "index_put 0-d accumulate":
+        return x[0].index_put((m,), L.tensor(3.0), accumulate=True)
+    elif case == "bool mask":
+        x[:, m.bool()] = 2.0
+    return x
+
+
+@pytest.mark.filterwarnings("ignore:indexing with dtype torch.uint8")
+@pytest.mark.parametrize("case", ["read", "set scalar", "set one-element tensor",
+                                  "set two values", "index_put_ 0-d",
+                                  "index_put 0-d accumulate", "bool mask"])
+def test_byte_mask_indexing(case):
+    """Old programs index with uint8 masks: PyTorch warns that it is deprecated (ember was
+    silent), and a one-element value written through a single mask goes to masked_fill_,
+    which refuses a uint8 mask (ember wrote it)."""
+    e = _warnings_of(lambda: _byte_mask(ember, case))
+    t = _warnings_of(lambda: _byte_mask(torch, case))
+    assert e == t
+    if e[0] == "ok":
+        assert np.array_equal(_byte_mask(ember, case).numpy(), _byte_mask(torch, case).numpy())
+
+
+def test_list_of_sequences_key_warns():
+    x = np.arange(9.0).reshape(3, 3)
+    e = _warnings_of(lambda: ember.tensor(x)[[0, slice(None)]])
+    t = _warnings_of(lambda: torch.tensor(x)[[0, slice(None)]])
+    assert [w[0] for w in e[1]] == [w[0] for w in t[1]] and len(e[1]) == 1
+    assert e[1][0][1] == __file__
+
+
+def test_chain_matmul_warns_its_deprecation_once():
+    from ember._ops import linalg
+    linalg._CHAIN_MATMUL_WARNED[0] = False
+    e = _warnings_of(lambda: [ember.chain_matmul(ember.eye(2), ember.eye(2)) for _ in range(2)])
+    assert [w[0] for w in e[1]] == [
+        "torch.chain_matmul is deprecated and will be removed in a future PyTorch release. "
+        "Use torch.linalg.multi_dot instead, which accepts a list of two or more tensors "
+        "rather than multiple parameters."]
+    assert e[1][0][1] == __file__

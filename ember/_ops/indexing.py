@@ -23,6 +23,7 @@ from ..autograd.graph import rename as rename_node
 from .._backend import ARRAY_TYPES, CUDA_ON, array_namespace, as_array, like, ufunc_at
 from .. import _dtype
 from .._tensor import Tensor
+from .._user_warning import warn_at_caller
 from ._base import Op, apply
 from ._layout import row_major   # gathers give new row-major tensors, as PyTorch's
 from ._out_overlap import refuses_out_overlap
@@ -91,11 +92,29 @@ def _as_index_array(k):
             a = a.astype(np.int64)
     else:
         a = as_array(k)
-    if a.dtype == np.uint8 or a.dtype == np.bool_:
+    if a.dtype == np.uint8:
+        warn_at_caller("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                       "torch.bool instead.")
         return a.astype(bool, copy=False)
+    if a.dtype == np.bool_:
+        return a
     if a.dtype.kind not in "iu":
         raise IndexError(_INDEX_TYPE_ERROR)
     return a.astype(np.int64, copy=False)
+
+
+def _refuse_byte_mask_fill(indices, value):
+    """PyTorch writes a one-element value through a single mask index (the other indices
+    slices) with masked_fill_, which refuses a uint8 mask (a bool one is fine)."""
+    if not isinstance(indices, (tuple, list)):
+        return
+    arrays = [k for k in indices if not (k is None or k is Ellipsis or isinstance(
+        k, (slice, bool, np.bool_, numbers.Integral, np.integer))
+        or (isinstance(k, Tensor) and k._data.ndim == 0))]
+    if (len(arrays) == 1 and isinstance(arrays[0], Tensor) and arrays[0].dtype is _dtype.uint8
+            and (not isinstance(value, Tensor) or value.numel() == 1)):
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           "unsigned char")
 
 
 def _treat_as_tuple(key):
@@ -157,6 +176,11 @@ def parse_key(shape, key):
     that view; `name` is the grad_fn name of the view (the last basic op applied).
     """
     if isinstance(key, list) and _treat_as_tuple(key):
+        warn_at_caller("Using a non-tuple sequence for multidimensional indexing is deprecated "
+                       "and will be changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. "
+                       "In pytorch 2.9 this will be interpreted as tensor index, "
+                       "x[torch.tensor(seq)], which will result either in an error or a "
+                       "different result")
         key = tuple(key)
     if not isinstance(key, tuple):
         key = (key,)
@@ -359,9 +383,10 @@ def _value_tensor(value, like):
 
 def setitem(self, key, value):
     """self[key] = value (broadcast, cast to self's dtype); differentiable in self and value."""
-    basic, adv, name = parse_key(self._data.shape, key)
     if not isinstance(value, (Tensor, numbers.Number, np.generic)):
         raise TypeError(f"can't assign a {type(value).__name__} to a {self._type_name()}")
+    _refuse_byte_mask_fill(key if isinstance(key, tuple) else (key,), value)
+    basic, adv, name = parse_key(self._data.shape, key)
     value = _value_tensor(value, self)
     # as PyTorch, the value's leading size-1 dims go first: x[0] = v of shape (1, n) fills a
     # row of n
@@ -424,13 +449,17 @@ def _check_put_values(self, values):
 def index_put_(self, indices, values, accumulate=False):
     """self[indices] = values (or += when accumulate, duplicates adding up), in place."""
     _check_put_values(self, values)
-    return _index_put_into(self, _index_put_key(self, indices), values, accumulate,
-                           "index_put_")
+    if not accumulate:
+        _refuse_byte_mask_fill(indices, values)
+    key = _index_put_key(self, indices)
+    return _index_put_into(self, key, values, accumulate, "index_put_")
 
 
 def index_put(input, indices, values, accumulate=False):
     """Out-of-place index_put_: a copy of input with values written at indices."""
     _check_put_values(input, values)
+    if not accumulate:
+        _refuse_byte_mask_fill(indices, values)
     key = _index_put_key(input, indices)
     _check_value_shape(values._data.shape, _indexed_shape(input._data.shape, key))
     key = _key_to_device(key, input._data)

@@ -20,6 +20,7 @@ import numpy as np
 from .._backend import as_array, like
 from .. import _dtype
 from .._tensor import Tensor
+from .._user_warning import warn_at_caller
 from .._autocast import cast_before_checks
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
@@ -1006,9 +1007,17 @@ def _chain(mats, split, i, j):
     return mm(_chain(mats, split, i, k), _chain(mats, split, k + 1, j))
 
 
+_CHAIN_MATMUL_WARNED = [False]
+
+
 @writes_out("chain_matmul")
 def chain_matmul(*matrices, out=None):
     """Product of 2-D matrices (deprecated in PyTorch in favour of linalg.multi_dot)."""
+    if not _CHAIN_MATMUL_WARNED[0]:   # once a process, as PyTorch's TORCH_WARN_ONCE
+        _CHAIN_MATMUL_WARNED[0] = True
+        warn_at_caller("torch.chain_matmul is deprecated and will be removed in a future "
+                       "PyTorch release. Use torch.linalg.multi_dot instead, which accepts a "
+                       "list of two or more tensors rather than multiple parameters.")
     if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
         matrices = tuple(matrices[0])
     if len(matrices) == 1:

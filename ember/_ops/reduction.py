@@ -14,13 +14,13 @@ import builtins
 import collections
 import math
 import numbers
-import warnings
 
 import numpy as np
 
 from .._backend import as_array, like, sum_over, to_host
 from .. import _dtype
 from .._tensor import Tensor
+from .._user_warning import warn_at_caller
 from ._base import Op, apply
 from ..autograd.graph import named_class
 from ._out_overlap import out_dtype_of_input
@@ -422,9 +422,10 @@ class VarMean(Op):
         n = _numel(x.shape, dims)
         ctx.n, ctx.dof = n, n - correction
         if ctx.dof <= 0:
-            warnings.warn("var(): degrees of freedom is <= 0. Correction should be strictly less "
-                          "than the reduction factor (input numel divided by output numel).",
-                          UserWarning, stacklevel=5)
+            op = ("std" if take_sqrt else "var") + ("_mean" if with_mean else "")
+            warn_at_caller(f"{op}(): degrees of freedom is <= 0. Correction should be strictly "
+                           "less than the reduction factor (input numel divided by output "
+                           "numel).")
         names = {(False, False): "VarBackward0", (True, False): "StdBackward0",
                  (False, True): "VarMeanBackward0", (True, True): "StdMeanBackward0"}
         ctx._name = names[(take_sqrt, with_mean)]
