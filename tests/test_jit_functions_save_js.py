@@ -78,12 +78,7 @@ def test_function_with_a_number_default():
         np.testing.assert_allclose(back(x, *args).numpy(), want, rtol=1e-6)
 
 
-def test_a_branch_on_a_number_argument_is_refused():
-    class Branchy(nn.Module):
-        def forward(self, x, flag: bool = False):
-            return -x if flag else x   # one trace cannot hold both
-    with pytest.raises(NotImplementedError, match="cannot be traced by ember.fx"):
-        ember.jit.save(Branchy(), io.BytesIO())
+# (a branch on a number argument: tests/test_jit_branches_save_js21.py)
 
 
 def test_variadic_function_is_refused():

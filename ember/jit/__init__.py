@@ -80,6 +80,12 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
     return it unchanged; ``is_tracing()`` is True during that run."""
     _warn_once("trace")
     _run_example(func, example_inputs, example_kwarg_inputs)
+    if builtins.isinstance(func, _Module) and example_kwarg_inputs is None:
+        # how many inputs it was traced on: what ember.jit.save gives the saved forward
+        from .._tensor import Tensor
+        from ._codegen import TRACED_ARITY
+        single = builtins.isinstance(example_inputs, (Tensor, dict))
+        TRACED_ARITY[func] = 1 if single else len(tuple(example_inputs))
     return func
 
 

@@ -13,12 +13,16 @@ _codegen_transformer.py. The result is a RecursiveScriptModule over the same Par
 buffer objects, which _archive.save pickles; torch.jit.load compiles the code,
 ember.jit.load interprets it.
 
+A branch on a traced value (``if x.sum() > 0``, ``if x.dim() == 3``, a ``raise`` on bad
+input) is traced both ways and written as TorchScript's ``if`` (_codegen_branches.py).
+
 Anything outside the tables (a leaf module type, a function, a method) raises
 NotImplementedError naming it: the trace is then saved only with its weights.
 """
 import inspect
 import itertools
 import operator
+import weakref
 
 from .. import _dtype
 from .._tensor import Tensor
@@ -33,6 +37,7 @@ from ._codegen_ops import (CAST_METHODS as _CAST_METHODS, FUNCTIONAL as _FUNCTIO
                            POOL_LISTS as _POOL_LISTS, REDUCTIONS as _REDUCTIONS,
                            SIZE_FUNCTIONS as _SIZE_FUNCTIONS, SIZE_METHODS as _SIZE_METHODS,
                            TORCH_FUNCTIONS as _TORCH_FUNCTIONS)
+from ._codegen_branches import BranchingTracer, raising_path, trace_paths, write_paths
 from ._codegen_transformer import padded_rows_source, traceable_forward, zero_padded_rows
 from ._interp import Interpreter
 from ._script_module import RecursiveScriptModule, ScriptObject
@@ -90,13 +95,14 @@ class _Source(str):
 class _Writer:
     """Writes the root forward from the fx graph, node by node."""
 
-    def __init__(self, root, gm, constants, prefix="", optional=()):
+    def __init__(self, root, gm, constants, prefix="", optional=(), dropped=()):
         self.root, self.gm = root, gm
         self.constants = constants    # tensors that are neither parameters nor buffers
         self.lines = []
         self.names = {}
         self.prefix = prefix          # of the value names (one per branch of the code)
         self.optional = set(optional)   # arguments defaulting to None (branched on)
+        self.dropped = set(dropped)     # arguments left out (at their default None)
         self.defaults = {}              # arguments defaulting to a number, bool or str
 
     def arg(self, a):
@@ -137,6 +143,9 @@ class _Writer:
             base = node.target[:-2] if node.target.endswith("_1") else node.target
             if base in self.optional:   # this branch's trace had it None or a tensor
                 self.names[node] = base
+                return
+            if base in self.dropped:
+                self.names[node] = "None"
                 return
             default = node.args[0] if node.args else None
             if type(default) in _DEFAULT_TYPES and node.target.isidentifier():
@@ -579,12 +588,19 @@ class _Traced:
         self.get_submodule = root.get_submodule
 
 
-def _trace_once(m, tracer_cls, concrete):
+def _trace_once(m, tracer_cls, concrete, forced=()):
+    """(graph holder, branch decisions taken) of one trace of `m` taking the branch
+    decisions `forced` (_codegen_branches.py)."""
     tracer = tracer_cls()
+    tracer.forced = forced
     try:
         graph = tracer.trace(m, concrete_args=concrete or None)
-        return _Traced(tracer.root, graph)
+        return _Traced(tracer.root, graph), tracer.__dict__.get("path", [])
     except Exception as e:
+        if raising_path(tracer, e):   # a path ending in the forward's own raise
+            return _Traced(tracer.root, tracer.graph), tracer.path
+        if isinstance(e, NotImplementedError) and str(e).startswith("ember.jit.save"):
+            raise   # (too many branches: said already)
         where = type(m).__name__
         if tracer.failed is not None:
             where = f"{tracer.failed[1]} ('{tracer.failed[0]}', which has no template)"
@@ -595,6 +611,24 @@ def _trace_once(m, tracer_cls, concrete):
 
 _MAX_OPTIONAL = 3   # arguments defaulting to None branched on (2 ** 3 traces)
 
+# module -> how many positional example inputs ember.jit.trace ran it on
+TRACED_ARITY = weakref.WeakKeyDictionary()
+
+
+def _forward_parameters(m):
+    try:
+        return list(inspect.signature(type(m).forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return []
+
+
+def _variadic(m):
+    return any(p.kind is p.VAR_POSITIONAL for p in _forward_parameters(m))
+
+
+def _position(m, name):
+    return [p.name for p in _forward_parameters(m)].index(name)
+
 
 def _trace_root(m, tracer_cls, constants):
     """(forward lines, forward argument names, call_module targets) of the root `m`
@@ -604,24 +638,40 @@ def _trace_root(m, tracer_cls, constants):
     An argument defaulting to None (``mask=None``) makes the forward branch on it, which
     one trace cannot record: the root is traced once per combination of such arguments
     being None or a tensor, and the code branches on ``mask is None`` to each trace's
-    body (TorchScript refines the argument to a Tensor in the other branch)."""
+    body (TorchScript refines the argument to a Tensor in the other branch). Within each,
+    a branch on a traced value is traced both ways (_codegen_branches.py). A module run
+    through ember.jit.trace whose forward is variadic or has more such arguments than
+    are traced both ways takes the example's arguments only, as torch.jit.trace's."""
     optional = _optional_arguments(m)
+    arity, dropped = TRACED_ARITY.get(m), []
+    if arity is not None and (len(optional) > _MAX_OPTIONAL or _variadic(m)):
+        # saved after ember.jit.trace: its forward takes the example's arguments only, as
+        # torch.jit.trace's (*args counted; later arguments keep their defaults)
+        dropped = [name for name in optional if _position(m, name) >= arity]
+        optional = [name for name in optional if name not in dropped]
+    hint = ("; run it through ember.jit.trace(model, example_inputs) first: the saved "
+            "forward then takes the example's arguments, as torch.jit.trace's")
+    if arity is None and _variadic(m):
+        raise NotImplementedError(f"ember.jit.save: {type(m).__name__}.forward is variadic "
+                                  f"(*args){hint}")
     if len(optional) > _MAX_OPTIONAL:
         raise NotImplementedError(f"ember.jit.save: forward has {len(optional)} arguments "
                                   f"defaulting to None ({optional}); at most "
-                                  f"{_MAX_OPTIONAL} are traced both ways")
+                                  f"{_MAX_OPTIONAL} are traced both ways{hint}")
     bodies, used, forward_args = {}, set(), None
     for i, combo in enumerate(itertools.product((True, False), repeat=len(optional))):
         concrete = {name: None for name, none in zip(optional, combo) if none}
-        gm = _trace_once(m, tracer_cls, concrete)
-        writer = _Writer(m, gm, constants, prefix=f"b{i}_" if optional else "",
-                         optional=optional)
-        for node in gm.graph.nodes:
-            writer.node(node)
-        bodies[combo] = writer.lines
-        used |= {n.target for n in gm.graph.nodes if n.op == "call_module"}
+        concrete.update({name: None for name in dropped})
+        traces = trace_paths(lambda forced: _trace_once(m, tracer_cls, concrete, forced))
+        bodies[combo], writers = write_paths(
+            traces, lambda gm, prefix: _Writer(m, gm, constants, prefix, optional, dropped),
+            f"b{i}_" if optional else "")
+        for gm, _ in traces:
+            used |= {n.target for n in gm.graph.nodes if n.op == "call_module"}
         if not any(combo):   # every argument a tensor: the signature's names
-            forward_args = [writer.names[n] for n in gm.graph.nodes if n.op == "placeholder"]
+            gm, writer = traces[0][0], writers[0]
+            forward_args = [writer.names[n] for n in gm.graph.nodes if n.op == "placeholder"
+                            and writer.names[n] != "None"]
             defaults = writer.defaults
     forward_args = [f"{a}: {_optional_type(m, a)}=None" if a in optional else
                     f"{a}: {_DEFAULT_TYPES[type(defaults[a])]}={literal(defaults[a])}"
@@ -636,12 +686,31 @@ def _trace_root(m, tracer_cls, constants):
     return nest(0, ()), forward_args, used
 
 
+def _expanded_arguments(tracer, m, arity, concrete):
+    """The root's Proxy arguments for a forward with *args traced on `arity` example
+    inputs: one placeholder per positional parameter given, then ``<args>_<i>`` for each
+    further input (a parameter past them keeps its default)."""
+    out = []
+    for p in _forward_parameters(m):
+        if p.kind is p.VAR_POSITIONAL:
+            out += [tracer.create_proxy("placeholder", f"{p.name}_{i}", (), {})
+                    for i in range(max(arity - len(out), 0))]
+            break
+        if p.kind is not p.POSITIONAL_OR_KEYWORD or len(out) >= arity:
+            break
+        if p.name in concrete:
+            out.append(concrete[p.name])
+        else:
+            out.append(tracer.create_proxy("placeholder", p.name, (), {}))
+    return out
+
+
 def script_module(m, example_args=None):
     """`m` (a plain ember module) as a RecursiveScriptModule sharing its parameters and
     buffers, with TorchScript code written from its fx trace (see the module docstring)."""
     from .. import fx
 
-    class TemplateTracer(fx.Tracer):
+    class TemplateTracer(BranchingTracer, fx.Tracer):
         """Layers with a template are leaves; every other module, ember.nn's included,
         is traced through into the calls it makes."""
 
@@ -649,6 +718,12 @@ def script_module(m, example_args=None):
 
         def is_leaf_module(self, mod, qualified_name):
             return _leaf_template(mod) is not None
+
+        def create_args_for_root(self, root_fn, is_module, concrete_args=None):
+            if not is_module or not _variadic(m) or TRACED_ARITY.get(m) is None:
+                return super().create_args_for_root(root_fn, is_module, concrete_args)
+            return root_fn, [self.root] + _expanded_arguments(self, m, TRACED_ARITY[m],
+                                                                concrete_args or {})
 
         def call_module(self, mod, forward, args, kwargs):
             forward = traceable_forward(mod, forward, args, kwargs, self)

@@ -21,7 +21,9 @@ def literal(v):
             return "nan"
         return repr(v)
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        escaped = v.replace("\\", "\\\\").replace('"', '\\"')
+        escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+        return '"' + escaped + '"'
     if isinstance(v, (list, tuple)):
         inner = ", ".join(literal(x) for x in v)
         return f"[{inner}]"   # TorchScript's int[] / float[] arguments are lists

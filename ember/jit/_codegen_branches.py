@@ -1,0 +1,158 @@
+"""Value-dependent branches in a forward that ember.jit.save writes as TorchScript.
+
+ember.fx records one path through a forward; ``if x.sum() > 0:`` or ``if x.dim() == 3:``
+asks the trace for a Python bool it does not have. TorchScript keeps such a branch as an
+``if`` on the value at run time (prim::If). Here the forward is traced once per path:
+``bool()`` of a traced value takes the branch the path prescribes (the first trace takes
+True everywhere) and leaves a ``branch`` marker node in the graph at that point. Every
+other side of every branch met is traced in turn (a depth-first walk over the decision
+tree), and ``write_paths`` writes the traces as one body: the nodes before a branch,
+which all the traces through it share, once; then ``if bool(cond):`` with the traces
+that took True, ``else:`` with the others, each branch ending in its own ``return``.
+
+A path on which the forward raises (``if x.dim() != 4: raise ValueError(...)``) is kept
+as TorchScript's raise of that exception's type and message: the exception must come
+from a ``raise`` in the module's code (not from ember.fx, and not ember's refusal to
+write something), after the trace took a branch; anything else still stops the save.
+
+Loops on a traced value (``while x.max() > 1:``) would branch without end: a trace that
+meets more than ``MAX_BRANCHES`` branches, or a forward with more than ``MAX_PATHS``
+paths, raises NotImplementedError.
+"""
+from .._tensor import Tensor
+from ._codegen_literal import literal
+
+__all__ = ["branch", "raised", "BranchingTracer", "trace_paths", "write_paths",
+           "raising_path"]
+
+MAX_BRANCHES = 8    # branch points one trace may pass
+MAX_PATHS = 16      # traces (paths through the forward) one module may need
+
+
+def branch(condition, taken):
+    """A marker in the traced graph (never run): the forward branched on `condition`
+    and this trace took side `taken`."""
+    raise RuntimeError("branch is a marker of ember.jit.save's trace")
+
+
+def raised(type_name, message):
+    """A marker in the traced graph (never run): the path ends raising this exception."""
+    raise RuntimeError("raised is a marker of ember.jit.save's trace")
+
+
+def raising_path(tracer, error):
+    """Whether `error`, which stopped the trace run by `tracer`, is the forward's own
+    ``raise`` on a path the trace chose (see the module docstring); if so its marker ends
+    the tracer's graph."""
+    import os
+    from ..fx import TraceError
+    if not tracer.__dict__.get("path") or isinstance(error, (TraceError, NotImplementedError)):
+        return False
+    tb = error.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    where = os.path.abspath(tb.tb_frame.f_code.co_filename)
+    if any(where.startswith(os.path.join(here, part) + os.sep) for part in ("fx", "jit")):
+        return False
+    kind = type(error)
+    name = kind.__name__ if kind.__module__ == "builtins" else "RuntimeError"
+    tracer.graph.create_node("call_function", raised, (f"builtins.{name}", str(error)), {})
+    return True
+
+
+class BranchingTracer:
+    """Mixin for an fx Tracer: ``bool()`` of a traced value follows ``self.forced`` (the
+    decisions this trace must take, then True) and records each decision in
+    ``self.path`` and as a ``branch`` node."""
+
+    forced = ()
+
+    def to_bool(self, obj):
+        path = self.__dict__.setdefault("path", [])
+        if len(path) >= MAX_BRANCHES:
+            raise NotImplementedError(f"ember.jit.save: the forward branches on traced values "
+                                      f"more than {MAX_BRANCHES} times in one run (a loop on "
+                                      f"a tensor's value?)")
+        taken = self.forced[len(path)] if len(path) < len(self.forced) else True
+        path.append(taken)
+        self.create_proxy("call_function", branch, (obj, taken), {})
+        return taken
+
+
+def trace_paths(trace_one):
+    """Every path through the forward: ``trace_one(forced)`` traces it taking the
+    decisions `forced` and returns (graph holder, decisions taken); the result lists
+    (graph holder, decisions) for each path, the all-True path first."""
+    out = []
+    pending = [()]
+    while pending:
+        forced = pending.pop()
+        traced, path = trace_one(forced)
+        out.append((traced, tuple(path)))
+        if len(out) > MAX_PATHS:
+            raise NotImplementedError(f"ember.jit.save: the forward has more than {MAX_PATHS} "
+                                      f"paths through its branches on traced values")
+        # the other side of each branch this trace decided freely, deepest last
+        pending += [tuple(path[:j]) + (not path[j],) for j in range(len(forced), len(path))]
+    return out
+
+
+def _is_branch(node):
+    return node.op == "call_function" and node.target is branch
+
+
+def _is_raise(node):
+    return node.op == "call_function" and node.target is raised
+
+
+def write_paths(traces, make_writer, prefix):
+    """TorchScript lines of the forward traced along every path of `traces` ((graph
+    holder, decisions) pairs); ``make_writer(traced, prefix)`` gives the graph writer of
+    one trace (its ``node(n)`` appends the line of node n to ``lines``, its ``names``
+    maps nodes to the names the code gives them). Returns (lines, writers)."""
+    writers = [make_writer(t, prefix) for t, _ in traces]
+    nodes = [list(t.graph.nodes) for t, _ in traces]
+    paths = [p for _, p in traces]
+
+    def group(members, start, depth, tag):
+        lead = members[0]
+        w = writers[lead]
+        w.prefix = f"{prefix}{tag}"
+        w.lines = []
+        k = start
+        while k < len(nodes[lead]) and not _is_branch(nodes[lead][k]):
+            if _is_raise(nodes[lead][k]):
+                kind, message = nodes[lead][k].args
+                w.lines.append(f"ops.prim.RaiseException({literal(message)}, {literal(kind)})")
+                return w.lines
+            w.node(nodes[lead][k])
+            for other in members[1:]:
+                # the same node of a trace that took the same decisions so far
+                writers[other].names[nodes[other][k]] = w.names.get(nodes[lead][k])
+                writers[other].defaults.update(w.defaults)
+            k += 1
+        lines = w.lines
+        if k == len(nodes[lead]):
+            return lines
+        marker = nodes[lead][k]
+        cond = marker.args[0]
+        text = w.arg(cond)
+        if isinstance(cond, Tensor) or _is_node(cond):
+            text = f"bool({text})"
+        sides = {True: [], False: []}
+        for i in members:
+            sides[paths[i][depth]].append(i)
+        out = list(lines)
+        out.append(f"if {text}:")
+        out += ["  " + x for x in group(sides[True], k + 1, depth + 1, f"{tag}t")]
+        out.append("else:")
+        out += ["  " + x for x in group(sides[False], k + 1, depth + 1, f"{tag}f")]
+        return out
+
+    return group(list(range(len(traces))), 0, 0, ""), writers
+
+
+def _is_node(a):
+    from ..fx.node import Node
+    return isinstance(a, Node)
