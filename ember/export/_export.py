@@ -74,6 +74,13 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False,
                                      TensorArgument(tr.node_map[node].name), target))
         constants[target] = value
 
+    if tr.symbols:      # sizes that only equal a dynamic dim's example are static
+        from ._refine_dims import refine_dims
+        state = {tr.node_map[node]: (_lookup(mod, target, kind), kind == "PARAMETER")
+                 for kind, node, target, _ in tr.specs}
+        state.update({tr.node_map[node]: (value, False) for node, value in tr.constants})
+        refine_dims(graph, tr, rename, ranges, state)
+
     guards = []
     for i, x in enumerate(tr.input_leaves):
         node = tr.node_map[tr.user_inputs[i]]

@@ -388,6 +388,7 @@ def _add_outputs(g, outputs, env, ep, output_names, dynamic_axes):
                                     f"({out!r}): ember exports tensor outputs only")
         value = env[out.name]
         unknown = g.unknown_dims.get(value.name, ())
+        moving = out.meta.get("moving_dims", ())     # sizes following a dynamic one
         name = output_names[i] if i < len(output_names) else None
         meta = out.meta.get("val")
         is_node_output = any(value.name in node[2] for node in g.nodes)
@@ -407,7 +408,7 @@ def _add_outputs(g, outputs, env, ep, output_names, dynamic_axes):
         axes = _axes_spec(dynamic_axes[value.name], value.name) \
             if value.name in dynamic_axes else {}
         shape = [axes.get(j, g.dim_names.get(d, d) if isinstance(d, str) else
-                          (None if d in unknown else d))
+                          (None if d in unknown or j in moving else d))
                  for j, d in enumerate(meta.shape)] if hasattr(meta, "shape") else None
         g.outputs.append((value, shape))
     if len(output_names) > len(flat):

@@ -1,0 +1,143 @@
+"""Which recorded dims follow a dynamic dim: found by running the graph at other sizes.
+
+The trace names a value's dim by a symbol when its size equals the symbol's example size
+(duck sizing), so ``nn.Linear(3, 3)`` on an input of example batch 3 records its output as
+(s0, s0). After the trace, the graph is run once more on inputs whose dynamic dims have
+new sizes (the example's rows repeated, so values stay in range: index tensors stay
+valid): a dim whose size did not move is static, whatever its example size; one that
+moved as a symbol did (example size -> new size) is that symbol. Other moving dims (2 *
+s0) keep what the trace recorded and are listed in ``node.meta["moving_dims"]``. Parameters and buffers are read, never written (buffers run on
+copies). If the run fails (a program that only runs at its example sizes), the recorded
+dims stay as they were.
+"""
+import numpy as np
+
+from .._tensor import Tensor
+
+__all__ = ["refine_dims"]
+
+
+def refine_dims(graph, tr, rename, ranges, mod_state):
+    """Correct ``node.meta["val"]`` shapes of `graph` in place. `tr`: the TraceResult,
+    `rename`: trace symbol -> program symbol, `ranges`: program symbol -> (min, max),
+    `mod_state`: {placeholder node: (tensor, is_parameter)} of parameters, buffers and
+    constants."""
+    from ._trace import TensorMeta
+    symbols = {}                    # program symbol -> (example size, new size)
+    for symbol, (_, _, example) in tr.symbols.items():
+        name = rename.get(symbol, symbol)
+        if name not in symbols:
+            symbols[name] = (example, _new_size(example, ranges.get(name), symbols))
+    if not symbols or any(new is None for _, new in symbols.values()):
+        return
+    env = {}
+    for node, (value, is_parameter) in mod_state.items():
+        env[node] = value if is_parameter else value.detach().clone()
+    for i, leaf in enumerate(tr.input_leaves):
+        node = tr.node_map[tr.user_inputs[i]]
+        env[node] = _resized(leaf, node.meta.get("val"), symbols) \
+            if isinstance(leaf, Tensor) else leaf
+    import ember
+    shapes = {}
+    try:
+        with ember.no_grad():
+            for node in graph.nodes:
+                if node.op == "placeholder":
+                    continue
+                if node.op == "output":
+                    break
+                args = _fetch(node.args, env)
+                kwargs = _fetch(node.kwargs, env)
+                out = node.target(*args, **kwargs)
+                if out is None and _mutates(node):
+                    out = args[0]
+                env[node] = out
+                shapes[node] = _shapes(out)
+    except Exception:   # noqa: BLE001 -- a program bound to its example sizes: keep
+        return
+    by_change = {}
+    for name, change in symbols.items():
+        by_change.setdefault(change, name)
+    for node, new in shapes.items():
+        meta = node.meta.get("val")
+        if isinstance(meta, TensorMeta) and isinstance(new, tuple):
+            node.meta["val"], moving = _refined(meta, new, symbols, by_change)
+            if moving:
+                node.meta["moving_dims"] = moving
+        elif isinstance(meta, tuple) and isinstance(new, list) and len(meta) == len(new):
+            node.meta["val"] = tuple(
+                _refined(m, s, symbols, by_change)[0] if isinstance(m, TensorMeta) and
+                isinstance(s, tuple) else m for m, s in zip(meta, new))
+
+
+def _new_size(example, bounds, taken):
+    """A size for the rerun: near the example, inside the dim's range, and not another
+    symbol's (example, new) pair."""
+    lo, hi = bounds if bounds is not None else (2, None)
+    lo = 2 if lo is None else max(lo, 2)
+    used = set(taken.values())
+    for step in (3, 5, 7, 11, 1, -1, -2):
+        size = example + step
+        if size >= lo and (hi is None or size <= hi) and (example, size) not in used:
+            return size
+    return None
+
+
+def _resized(t, meta, symbols):
+    """`t` with its dynamic dims at their new sizes: its entries repeated cyclically."""
+    array = t.detach().cpu().numpy()
+    for d, s in enumerate(getattr(meta, "shape", ())):
+        if isinstance(s, str) and s in symbols:
+            new = symbols[s][1]
+            array = np.take(array, np.arange(new) % array.shape[d], axis=d)
+    import ember
+    return ember.tensor(np.ascontiguousarray(array), dtype=t.dtype, device=t.device)
+
+
+def _fetch(obj, env):
+    from ..fx.node import Node
+    if isinstance(obj, Node):
+        return env[obj]
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_fetch(o, env) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _fetch(v, env) for k, v in obj.items()}
+    if isinstance(obj, slice):
+        return slice(_fetch(obj.start, env), _fetch(obj.stop, env), _fetch(obj.step, env))
+    return obj
+
+
+def _mutates(node):
+    name = getattr(node.target, "aten_name", "") or ""
+    op = name.split(".")[1] if name.startswith("aten.") else name
+    return op.endswith("_") and not op.startswith("_")
+
+
+def _shapes(out):
+    if isinstance(out, Tensor):
+        return tuple(int(d) for d in out.shape)
+    if isinstance(out, (tuple, list)):
+        return [_shapes(o) for o in out]
+    return None
+
+
+def _refined(meta, new, symbols, by_change):
+    """The corrected TensorMeta, and the dims that moved unlike any symbol (2 * s0, a
+    mask's count): their example size is kept, ``meta["moving_dims"]`` lists them."""
+    from ._trace import TensorMeta
+    if len(new) != len(meta.shape):
+        return meta, ()
+    dims, moving = [], []
+    for j, (recorded, size) in enumerate(zip(meta.shape, new)):
+        example = symbols[recorded][0] if isinstance(recorded, str) and recorded in symbols \
+            else recorded
+        if not isinstance(example, int):
+            dims.append(recorded)
+        elif size == example:
+            dims.append(example)                    # did not move: static
+        elif (example, size) in by_change:
+            dims.append(by_change[(example, size)])
+        else:
+            dims.append(recorded)
+            moving.append(j)
+    return TensorMeta(dims, meta.dtype, meta.device), tuple(moving)
