@@ -219,21 +219,62 @@ def _install_factory_fronts():
 # --------------------------------------------------------------------------------------
 # functions that make a tensor from Python data, ranges, and out= calls
 
-def _lift_front(original):
+def _lift_front(original, name=None):
     """ember.tensor / as_tensor / asarray / from_numpy: the tensor made from the data is
-    offered to the handlers as ``aten.lift_fresh.default``, as PyTorch's are (data that is
-    already a Tensor goes through the ops it runs instead)."""
+    offered to the handlers as ``aten.lift_fresh.default``, as PyTorch's are; reading
+    tensors inside the data (``tensor([x[0], x[1]])``) dispatches nothing, as PyTorch's
+    reads their values. ``tensor(a_tensor)`` is ``aten.detach`` then ``aten._to_copy``
+    (`_copy_construct`); other functions given a Tensor go through the ops they run."""
     def front(*args, **kwargs):
-        if _base._DISPATCH[0] is None or _DISABLED[0] or not _MODES or \
-                (args and isinstance(args[0], Tensor)):
+        if _base._DISPATCH[0] is None or _DISABLED[0] or not _MODES:
+            return original(*args, **kwargs)
+        if args and isinstance(args[0], Tensor):
+            if name == "tensor":
+                return _copy_construct(original, args, kwargs)
             return original(*args, **kwargs)
         requires_grad = bool(kwargs.pop("requires_grad", False))
-        made = original(*args, **kwargs)
+        _DISABLED[0] += 1
+        try:
+            made = original(*args, **kwargs)
+        finally:
+            _DISABLED[0] -= 1
         out = _dispatch_function(_aten().lift_fresh.default, (made,), _lifted)
         if requires_grad and isinstance(out, Tensor):
             out.requires_grad_(True)
         return out
     return _fronts.named_as(front, original)
+
+
+def _copy_construct(original, args, kwargs):
+    """``tensor(t, dtype=, device=)`` as PyTorch dispatches it: ``aten.detach.default``
+    of t, then ``aten._to_copy.default`` with the dtype and device (t's where not given);
+    the copy warning is the caller's, as the function's own is."""
+    import warnings
+    from .._device import device as _device
+    data, rest = args[0], args[1:]
+    kwargs = dict(kwargs)
+    requires_grad = bool(kwargs.pop("requires_grad", False))
+    if rest or set(kwargs) - {"dtype", "device", "pin_memory"}:
+        return original(*args, requires_grad=requires_grad, **kwargs)   # (its own error)
+    warnings.warn("To copy construct from a tensor, it is recommended to use "
+                  "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
+                  "requires_grad_(True), rather than torch.tensor(sourceTensor).",
+                  UserWarning, stacklevel=3)
+    pin_memory = kwargs.pop("pin_memory", False)
+    dtype, device = kwargs.get("dtype"), kwargs.get("device")
+
+    def plain(t, dtype=None, device=None, **_):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)   # (warned above, once)
+            return original(t, dtype=dtype, device=device, pin_memory=pin_memory)
+
+    detached = data.detach()
+    to_kwargs = {"dtype": data.dtype if dtype is None else dtype,
+                 "device": data.device if device is None else _device(device)}
+    out = _dispatch_function(_aten()._to_copy.default, (detached,), plain, to_kwargs)
+    if requires_grad and isinstance(out, Tensor):
+        out.requires_grad_(True)
+    return out
 
 
 def _lifted(t):
@@ -346,7 +387,7 @@ def _install_made_fronts():
                     _is_ours(value):
                 continue
             if not prefix and name in ("tensor", "as_tensor", "asarray", "from_numpy"):
-                make = lambda: _lift_front(value)   # noqa: E731
+                make = lambda: _lift_front(value, name)   # noqa: E731
             elif not prefix and name in _RANGES:
                 make = lambda: _range_front(name, value)   # noqa: E731
             elif _takes_out(value):

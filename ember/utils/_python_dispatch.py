@@ -528,13 +528,18 @@ def _hook(cls, inputs, arrays, params, ctx=None):
     if ctx is None:
         ctx = _new_object(cls)
     func = overload_for(cls, inputs, arrays, params)
-    args = tuple(_operand_args(inputs, arrays)) + tuple(params)
+    form = _PARAM_FORMS.get(func.__name__)
+    if form is None:
+        args, kwargs = tuple(_operand_args(inputs, arrays)) + tuple(params), {}
+    else:
+        extra, kwargs = form[0](*params)
+        args = tuple(_operand_args(inputs, arrays)) + extra
     pending = _Pending(ctx, cls, func, inputs, arrays, params, args)
     grad = _GRAD[0]
     _GRAD[0] = False   # handlers run below autograd
     _PENDING.append(pending)
     try:
-        out = _call_handlers(func, types, args, {})
+        out = _call_handlers(func, types, args, kwargs)
     finally:
         _PENDING.pop()
         _GRAD[0] = grad
@@ -545,6 +550,26 @@ def _hook(cls, inputs, arrays, params, ctx=None):
             _forward(ctx, cls, arrays, params)
         return _record_outputs(ctx, inputs, out)
     return out
+
+
+# overloads whose ember parameters a handler sees in PyTorch's form: name -> (ember's
+# params -> (extra args, kwargs), the handler's extra args and kwargs -> ember's params)
+def _to_copy_kwargs(np_dtype, device):
+    from .._dtype import _FROM_NP
+    kwargs = {} if np_dtype is None else {"dtype": _FROM_NP[np.dtype(np_dtype)]}
+    if device is not None:
+        kwargs["device"] = device
+    return (), kwargs
+
+
+def _to_copy_params(dtype=None, layout=None, device=None, pin_memory=None,
+                    non_blocking=False, memory_format=None):
+    from .._device import device as _device
+    return (None if dtype is None else dtype.np,
+            None if device is None else _device(device))
+
+
+_PARAM_FORMS = {"_to_copy.default": (_to_copy_kwargs, _to_copy_params)}
 
 
 def _call_handlers(func, types, args, kwargs):
@@ -586,7 +611,8 @@ def call_overload(op, args, kwargs):
             inputs, arrays = pending.inputs, pending.arrays
         else:
             inputs, arrays = _rebuilt_operands(pending, args[:n])
-        params = tuple(args[n:])
+        form = _PARAM_FORMS.get(op.__name__)
+        params = tuple(args[n:]) if form is None else form[1](*args[n:], **kwargs)
         return _run(pending, inputs, arrays, params)
     return public_function(op)(*args, **kwargs)
 

@@ -1,0 +1,89 @@
+"""__torch_dispatch__ remainders (ember/utils/_dispatch_fronts.py, _python_dispatch.py)
+against PyTorch: what a mode sees for ``tensor(existing_tensor)`` (``aten.detach`` then
+``aten._to_copy`` with dtype and device), for ``tensor([x[0], x[1]])`` (the values are read
+without dispatch), and the keywords of ``aten._to_copy`` for ``x.to(dtype)``."""
+import warnings
+
+import pytest
+import torch
+
+import ember
+
+
+def _mode_class(lib):
+    if lib is torch:
+        from torch.utils._python_dispatch import TorchDispatchMode
+    else:
+        from ember.utils._python_dispatch import TorchDispatchMode
+    return TorchDispatchMode
+
+
+def _plain(value, lib):
+    if isinstance(value, lib.Tensor):
+        return "T"
+    if isinstance(value, lib.dtype):
+        return str(value).split(".")[-1]
+    if isinstance(value, lib.device):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, lib) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v, lib) for k, v in value.items()}
+    return value
+
+
+def _seen(lib, call):
+    log = []
+
+    class Log(_mode_class(lib)):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            log.append((str(func), _plain(args, lib), _plain(kwargs or {}, lib)))
+            return func(*args, **(kwargs or {}))
+    x = lib.tensor([1.0, 2.5])
+    xi = lib.tensor([1, 2])
+    s, parts = x.sum(), list(x.unbind())   # (made before the mode: their own ops aside)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Log():
+            out = call(lib, x, xi, s, parts)
+    return (log, str(out.dtype).split(".")[-1], out.tolist(), out.requires_grad,
+            [str(w.message)[:40] for w in caught])
+
+
+CASES = {
+    "tensor_of_tensor": lambda m, x, xi, s, parts: m.tensor(x),
+    "tensor_of_tensor_dtype": lambda m, x, xi, s, parts: m.tensor(x, dtype=m.float64),
+    "tensor_of_int_tensor_float": lambda m, x, xi, s, parts: m.tensor(xi, dtype=m.float32),
+    "tensor_of_tensor_requires_grad": lambda m, x, xi, s, parts: m.tensor(x, requires_grad=True),
+    "tensor_of_0dim_result": lambda m, x, xi, s, parts: m.tensor(s),
+    "tensor_of_list_of_tensors": lambda m, x, xi, s, parts: m.tensor(parts),
+    "tensor_of_list": lambda m, x, xi, s, parts: m.tensor([1.0, 2.0]),
+    "as_tensor_of_tensor": lambda m, x, xi, s, parts: m.as_tensor(x),
+    "to_dtype": lambda m, x, xi, s, parts: x.to(m.float64),
+    "to_int": lambda m, x, xi, s, parts: x.to(m.int32),
+    "double": lambda m, x, xi, s, parts: x.double(),
+    "to_kw_dtype": lambda m, x, xi, s, parts: x.to(dtype=m.float16),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_mode_sees_what_torch_sees(name):
+    expected, got = (_seen(lib, CASES[name]) for lib in (torch, ember))
+    assert got == expected
+
+
+def test_to_copy_handler_may_change_the_dtype():
+    """A handler calling ``_to_copy`` with its own keywords gets that dtype (the keywords
+    are read back into the op's parameters)."""
+    for lib in (torch, ember):
+        class Half(_mode_class(lib)):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                if func is lib.ops.aten._to_copy.default:
+                    kwargs = dict(kwargs or {}, dtype=lib.float16)
+                return func(*args, **(kwargs or {}))
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        with Half():
+            y = x.to(lib.float64)
+        assert y.dtype == lib.float16
+        y.sum().backward()
+        assert x.grad.dtype == lib.float32 and x.grad.tolist() == [1.0, 1.0]
