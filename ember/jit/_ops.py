@@ -419,9 +419,19 @@ def _sort(x, *args, **kwargs):
     return _ember().sort(x, *args, **_fix_kwargs(kwargs))
 
 
+def _dict_method(name):
+    """aten::update / setdefault / popitem of a dict (update returns None, as Python's)."""
+    def op(d, *args):
+        if not isinstance(d, dict):
+            raise NotImplementedError(f"TorchScript op torch.{name} on a {type(d).__name__}")
+        return getattr(d, name)(*args)
+    op.__name__ = name
+    return op
+
+
 def _list_method(name):
     def op(x, *args):
-        if not isinstance(x, list):
+        if not isinstance(x, (list, dict)) or isinstance(x, dict) and name != "clear":
             raise NotImplementedError(f"TorchScript op torch.{name} on a {type(x).__name__}")
         return getattr(x, name)(*args)
     op.__name__ = name
@@ -454,6 +464,21 @@ def _index_put(inplace):
 
 def _copy_(dst, src, non_blocking=False):
     return dst.copy_(src)
+
+
+def _copy(x, src=None, non_blocking=False):
+    """aten::copy: of a list or dict, a shallow copy (``list(xs)`` in scripted code); of a
+    tensor and a source, a new tensor of x's shape and dtype holding src's values."""
+    if isinstance(x, list):
+        return list(x)
+    if isinstance(x, dict):
+        return dict(x)
+    return x.clone().copy_(src)
+
+
+def _dict(items=None):
+    """aten::dict: an empty dict, or one from a dict or a list of (key, value) pairs."""
+    return {} if items is None else dict(items)
 
 
 def _contiguous(x, memory_format=0):
@@ -679,7 +704,9 @@ _SPECIAL = {
     # tensors, where ATen's order or enums differ from ember's Python functions
     "to": _to, "_convolution": _convolution, "layer_norm": _layer_norm,
     "group_norm": _group_norm, "dropout_": _dropout_, "feature_dropout_": _dropout_,
-    "tensor": _tensor, "copy_": _copy_, "contiguous": _contiguous,
+    "tensor": _tensor, "copy_": _copy_, "copy": _copy,
+    "dict": _dict, "update": _dict_method("update"), "setdefault": _dict_method("setdefault"),
+    "popitem": _dict_method("popitem"), "contiguous": _contiguous,
     "softmax": _softmax_like("softmax"), "log_softmax": _softmax_like("log_softmax"),
     "sum": _reduce("sum"), "mean": _reduce("mean"), "einsum": _einsum, "expand": _expand,
     "max_pool2d": _max_pool(2), "max_pool3d": _max_pool(3), "max_pool1d": _max_pool(1),
