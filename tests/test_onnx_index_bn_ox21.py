@@ -90,6 +90,13 @@ WRITES = {
     "two_tensors": _put(lambda y, i, j, m: y.__setitem__((i, j), 3.0)),
     "tensor_after_slice": _put(lambda y, i, j, m: y.__setitem__((slice(None), j[:2]),
                                                                 y[:, :2] + 1)),
+    "int_and_tensor": _put(lambda y, i, j, m: y.__setitem__((0, i[:2]), y[1, :2] * 2)),
+    "int_between_tensors": _put(lambda y, i, j, m: y.__setitem__((i, 0, j), -1.0)),
+    "int_slice_tensor": _put(lambda y, i, j, m: y.__setitem__((0, slice(None), j[:3]),
+                                                              y[1, :, :3] + 4)),   # (4, 3)
+    "tensor_slice_int": _put(lambda y, i, j, m: y.__setitem__((i[:3], slice(None), 2),
+                                                              y[:3, :, 0])),
+    "mask_and_int": _put(lambda y, i, j, m: y.__setitem__((m[:, 0, 0], 1), 9.0)),
     "accumulate_duplicates": _put(lambda y, i, j, m: y.index_put_((i,), _ones(y, 4, 4),
                                                                   accumulate=True)),
 }

@@ -18,7 +18,8 @@ What the trace does with Python-level logic follows PyTorch's export:
   `SymInt` (an int holding the example value) that enters the graph as
   ``aten.sym_size.int`` when it is passed to an op, so ``x.view(x.size(0), -1)`` works
   for every batch size. Output dims equal to a symbol's example value are taken to be that
-  symbol (PyTorch's "duck sizing"); give dynamic dims example sizes no static dim has.
+  symbol while tracing (PyTorch's "duck sizing"); after the trace, _refine_dims.py runs
+  the graph at other sizes and keeps a symbol only where the dim moves with it.
 
 The program's state is left as it was: buffers mutated by forward (batch norm's running
 statistics), the example inputs and the random generator are restored after the trace.

@@ -33,7 +33,8 @@ An LSTM with proj_size (which ONNX's LSTM lacks) is a Scan whose body is one ste
 
 Not built: control flow (If/Loop: the trace keeps the branch taken), packed sequences
 (pack_padded_sequence reads the lengths' values, which the trace refuses), writes mixing
-index tensors with ints or partial slices, custom translation tables, ScriptModules.
+index tensors with partial slices (``x[1:3, idx] = v``), custom translation tables.
+ScriptModules export as their module (ember.jit.script/trace return the module itself).
 """
 import enum
 

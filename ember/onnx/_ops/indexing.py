@@ -174,10 +174,12 @@ def _to_torch_layout(dims, rank, nb):
     return [nb + j for j in range(at)] + list(range(nb)) + [nb + j for j in range(at, rest)]
 
 
-def _gather_nd(g, x, left):
+def _gather_nd(g, x, left, ints=()):
     """x (its ints and slices applied) indexed by the key's tensors: GatherND over the
     indexed dims moved first. Returns the result in GatherND's layout, the permutation
-    to PyTorch's layout (or None), and what a write needs (moved x, indices, perm)."""
+    to PyTorch's layout (or None), and what a write needs (moved x, indices, perm).
+    `ints`: dims indexed by an int given as a 0-d index (a write's key), which PyTorch
+    selects before indexing: the layout is that of the selected view."""
     dims, idx = _index_tensors(g, x, left)
     idx = _broadcast(g, idx)
     nb = max(t.rank for t in idx)
@@ -188,7 +190,8 @@ def _gather_nd(g, x, left):
     stacked = g.op("Concat", *[g.op("Unsqueeze", t, axis) for t in idx], axis=-1,
                    shape=(None,) * (nb + 1))
     out = g.op("GatherND", moved, stacked, shape=(None,) * nb + moved.shape[len(dims):])
-    return out, _to_torch_layout(dims, x.rank, nb), moved, stacked, perm
+    view = [p - sum(1 for q in ints if q < p) for p in dims if p not in ints]
+    return out, _to_torch_layout(view, x.rank - len(ints), nb), moved, stacked, perm
 
 
 @_op("index")
@@ -279,14 +282,21 @@ def _scatter(g, data, indices, updates, accumulate):
 @_op("index_put")
 def _index_put(g, input, key, value, accumulate=False):
     """``x[key] = value`` (index_put_): basic keys on grids of positions, tensor keys
-    (integer or mask) with full slices elsewhere on their indices (ScatterND)."""
+    (integer or mask) with ints and full slices elsewhere on their indices (ScatterND)."""
     key = _expand_ellipsis(_key_list(key), input.rank)
     key = [g.const(np.array(k, np.int64)) if isinstance(k, list) else k for k in key]
     if not any(isinstance(k, Value) for k in key):
         return _write_basic(g, input, key, value, accumulate)
+    # ints become 0-d indices (PyTorch selects them first: the layout is the view's)
+    ints, dim = [], 0
+    for i, k in enumerate(key):
+        if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+            ints.append(dim)
+            key[i] = g.const(np.array(int(k), np.int64))
+        dim += k.rank if isinstance(k, Value) and k.dtype == np.bool_ else 1
     if any(not isinstance(k, Value) and k != slice(None) for k in key):
-        return _unsupported("index_put_ (tensor indices mixed with ints or partial slices)")
-    target, order, moved, stacked, perm = _gather_nd(g, input, key)
+        return _unsupported("index_put_ (tensor indices mixed with partial slices or None)")
+    target, order, moved, stacked, perm = _gather_nd(g, input, key, ints)
     # v broadcasts to x[key] as PyTorch lays it out; ScatterND wants GatherND's layout
     shape = g.shape_of(target)
     if order is not None:
