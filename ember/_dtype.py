@@ -496,10 +496,11 @@ def filled(xp, shape, value, np_dtype):
         # PyTorch reads a Python int as int64 (or uint64): beyond both it raises
         raise OverflowError("can't convert negative int to unsigned" if value < 0
                             else "int too big to convert")
-    if type(value) is builtins.float and np.dtype(np_dtype) in _FROM_NP \
-            and _FROM_NP[np.dtype(np_dtype)].is_floating_point:
+    if type(value) is builtins.float and np.dtype(np_dtype) in _FROM_NP and (
+            _FROM_NP[np.dtype(np_dtype)].is_floating_point or np.dtype(np_dtype).kind in "iu"):
         # PyTorch's checked conversion: a finite float past the dtype's range raises (an
-        # int in int64's range becomes inf silently)
+        # int in int64's range becomes inf silently); so does NaN, inf or a negative float
+        # into an integer dtype (truncated toward zero otherwise)
         from ._ops._util import check_scalar_fits
         check_scalar_fits(value, _FROM_NP[np.dtype(np_dtype)])
     if np_dtype.kind in "iu" and isinstance(value, (builtins.int, np.integer)) \

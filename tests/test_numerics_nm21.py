@@ -110,3 +110,57 @@ def test_adam_op_by_op_step_matches_torch_with_exact_sqrt(monkeypatch):
         with ember.profiler.profile():
             eopt.step()
     _bitwise(ep, tp)
+
+
+# ---------------------------------------------------------------------------- linspace, logspace
+
+SPACE_DTYPES = ["float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "uint8"]
+BOUNDS = [(0, 1), (-3.7, 11.3), (1e-3, 7), (5, -2.5), (-100, 250)]
+
+
+def _same_outcome(fn):
+    """fn(torch) and fn(ember): equal bits, or the same exception type and message."""
+    try:
+        want = fn(torch)
+    except Exception as e:   # noqa: BLE001
+        with pytest.raises(type(e)) as got:
+            fn(ember)
+        assert str(got.value) == str(e)
+        return
+    _bitwise(fn(ember), want)
+
+
+@pytest.mark.parametrize("dtype", SPACE_DTYPES)
+@pytest.mark.parametrize("bounds", BOUNDS)
+def test_linspace_bitwise(dtype, bounds):
+    for steps in list(range(0, 40)) + [97, 98, 1001]:
+        _same_outcome(lambda L: L.linspace(*bounds, steps, dtype=getattr(L, dtype)))
+
+
+@pytest.mark.parametrize("dtype", SPACE_DTYPES)
+@pytest.mark.parametrize("bounds,base", [((0, 1), 10.0), ((-3.7, 2.3), 10.0), ((-2, 3), 2.0),
+                                         ((1e-3, 2), 2.718281828), ((4, -1), 3.5)])
+def test_logspace_bitwise(dtype, bounds, base):
+    for steps in list(range(0, 30)) + [51, 66, 1001]:
+        _same_outcome(lambda L: L.logspace(*bounds, steps, base, dtype=getattr(L, dtype)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.linspace(0, 1e5, 3, dtype=L.float16),
+    lambda L: L.linspace(0, 1e39, 3, dtype=L.float32),
+    lambda L: L.linspace(0, 300, 3, dtype=L.uint8),
+    lambda L: L.linspace(-3.0, 5, 3, dtype=L.uint8),
+    lambda L: L.linspace(-3, 200, 3, dtype=L.uint8),      # a negative integer wraps around
+    lambda L: L.linspace(-3.0, 300, 1, dtype=L.uint8),
+    lambda L: L.linspace(-3, 300, 1, dtype=L.uint8),      # one step: end is not read
+    lambda L: L.linspace(2, 1e5, 1, dtype=L.float16),
+    lambda L: L.linspace(0, 1j, 5),
+    lambda L: L.linspace(0, 1, 3, dtype=L.bool),
+    lambda L: L.logspace(0, 1e5, 3, dtype=L.float16),
+    lambda L: L.logspace(40, 41, 1, dtype=L.float32),
+    lambda L: L.logspace(0, 1, 3, dtype=L.bool),
+    lambda L: L.full((3,), -3.0, dtype=L.uint8),
+    lambda L: L.full((3,), -3, dtype=L.uint8),
+])
+def test_space_bounds_read_in_the_dtype(call):
+    _same_outcome(call)

@@ -245,7 +245,9 @@ def check_scalar_fits(value, dt):
             fits = fits and not (np.isfinite(v) and abs(v) > _dtype.finfo(dt).max)
         else:
             info = np.iinfo(dt.np)
-            low = -info.max if info.min == 0 else info.min   # unsigned: negatives wrap around
+            low = info.min
+            if low == 0 and isinstance(v, numbers.Integral):
+                low = -info.max   # unsigned: negative integers wrap around, floats do not
             fits = fits and bool(np.isfinite(v)) and low <= v <= info.max
     if not fits:
         raise RuntimeError(f"value cannot be converted to type {_SCALAR_TYPE_NAMES[dt.name]} "

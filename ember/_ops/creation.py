@@ -2,6 +2,7 @@
 the *_like forms (the random factories live in ember/_ops/random.py and are re-exported
 here)."""
 import builtins
+import itertools
 import math
 import numbers
 
@@ -12,7 +13,7 @@ from .. import _dtype
 from .._device import as_device, factory_device, CPU
 from .._tensor import Tensor, Size
 from ._layout import like_layout
-from ._util import check_flag, dtype_name
+from ._util import check_flag, check_scalar_fits, dtype_name
 
 _FROM_NP = _dtype._FROM_NP
 
@@ -664,21 +665,78 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     start, end = _num(start), _num(end)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    dt = _dtype_arg(dtype, "linspace", _dtype.get_default_dtype())
-    if dt.np in _dtype.NARROW_NP:
+    dt = _dtype_arg(dtype, "linspace", _dtype.default_complex_dtype()
+                    if isinstance(start, complex) or isinstance(end, complex)
+                    else _dtype.get_default_dtype())
+    if dt.np in _dtype.NARROW_NP or dt is _dtype.bool:
         raise _not_implemented_for("linspace_cpu", dt)
-    if steps == 1:
-        arr = np.array([start], dtype=np.float64)
-    elif dt is _dtype.float32 and isinstance(start, (int, float)) and isinstance(end, (int, float)):
-        arr = _linspace_float32(start, end, steps)
+    if dt.is_complex:
+        arr = _linspace_plain(start, end, steps)
+    elif steps == 0:
+        arr = np.empty(0)
     else:
-        step = (end - start) / (steps - 1)
-        idx = np.arange(steps, dtype=np.float64)
-        half = steps // 2
-        arr = np.where(idx < half, start + step * idx, end - step * (steps - 1 - idx))
+        # (one step fills with start: end is not read)
+        start, end = _space_bound(start, dt), (_space_bound(end, dt) if steps > 1 else end)
+        if steps == 1:
+            arr = np.array([start], dtype=np.float64)
+        elif dt is _dtype.float32:
+            arr = _linspace_float32(start, end, steps)
+        elif dt.is_floating_point and dt is not _dtype.float64:
+            return pinned(_finish(_linspace_half(start, end, steps, dt.np), dt, device,
+                                  requires_grad, out), pin)
+        else:
+            arr = _linspace_fma(float(start), float(end), steps)
     if not (dt.is_floating_point or dt.is_complex) and dt is not _dtype.bool:
         arr = np.trunc(arr)
     return pinned(_finish(arr.astype(dt.np), dt, device, requires_grad, out), pin)
+
+
+def _space_bound(v, dt):
+    """A bound of linspace/logspace read in dtype `dt` as PyTorch's checked scalar
+    conversion reads it: out of range raises; an integer dtype truncates a float (and an
+    unsigned one wraps a negative integer around); float32 and the half dtypes round it
+    (through float32, as c10 converts a double)."""
+    check_scalar_fits(v, dt)
+    if dt is _dtype.bool:
+        return builtins.bool(v)
+    if not dt.is_floating_point:
+        return builtins.int(np.array(builtins.int(v)).astype(np.int64).astype(dt.np))
+    if dt is _dtype.float64:
+        return builtins.float(v)
+    return np.float32(v).astype(dt.np)
+
+
+def _linspace_fma(start, end, steps):
+    """float64 linspace as PyTorch's kernel (integer dtypes too, truncated after): the step
+    (end - start) / (steps - 1) in double, the first half fma(step, i, start), the second
+    fma(-step, steps - 1 - i, end), each rounded once (the kernel is compiled with FMA
+    contraction)."""
+    from .pointwise_more import _fma64
+    step = (end - start) / (steps - 1)
+    idx = np.arange(steps, dtype=np.float64)
+    half = steps // 2
+    up = _fma64(np.full(half, step), idx[:half], np.float64(start))
+    down = _fma64(np.full(steps - half, -step), (steps - 1) - idx[half:], np.float64(end))
+    return np.concatenate([up, down])
+
+
+def _linspace_half(start, end, steps, np_dt):
+    """float16/bfloat16 linspace as PyTorch's kernel runs it in c10's Half/BFloat16
+    arithmetic: every operation in float32 and rounded to the dtype, the index and the
+    count converted to the dtype too: step = (end - start) / (steps - 1), then
+    start + step * i, or end - step * (steps - 1 - i)."""
+    f32 = np.float32
+
+    def r(v):
+        return np.asarray(v, f32).astype(np_dt).astype(f32)
+    start, end = np.asarray(start).astype(f32), np.asarray(end).astype(f32)
+    step = r(r(end - start) / r(steps - 1))
+    idx = np.arange(steps)
+    half = steps // 2
+    with np.errstate(over="ignore", invalid="ignore"):
+        up = r(start + r(step * r(idx[:half])))
+        down = r(end - r(step * r((steps - 1) - idx[half:])))
+    return np.concatenate([up, down]).astype(np_dt)
 
 
 def _linspace_float32(start, end, steps):
@@ -698,15 +756,83 @@ def _linspace_float32(start, end, steps):
     return np.where(idx < steps // 2, up, down)
 
 
+def _linspace_plain(start, end, steps):
+    """Complex linspace: the two-sided formula in complex128 (not rounded as PyTorch's
+    complex arithmetic; its last bits may differ)."""
+    if steps == 1:
+        return np.array([start], dtype=np.complex128)
+    step = (end - start) / (steps - 1)
+    idx = np.arange(steps, dtype=np.float64)
+    return np.where(idx < steps // 2, start + step * idx, end - step * (steps - 1 - idx))
+
+
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
     """base ** linspace(start, end, steps)."""
     _check_space_args("logspace", start, end, steps)
     pin = pin_memory_arg("logspace", pin_memory)
     dt = _dtype_arg(dtype, "logspace", _dtype.get_default_dtype())
-    lin = linspace(start, end, steps, dtype=_dtype.float64)._data
-    return pinned(_finish(np.power(base, lin).astype(dt.np), dt, device, requires_grad, out),
-                  pin)
+    start, end = _num(start), _num(end)
+    if dt.is_complex or steps == 0:
+        lin = linspace(start, end, steps, dtype=_dtype.complex128 if dt.is_complex
+                       else _dtype.float64)._data
+        return pinned(_finish(np.power(base, lin).astype(dt.np), dt, device, requires_grad,
+                              out), pin)
+    if dt.np in _dtype.NARROW_NP or dt is _dtype.bool:
+        raise _not_implemented_for("logspace_cpu", dt)
+    # PyTorch's loop: the bounds read in the dtype, their difference taken there, the step
+    # in double, the exponents two-sided as linspace's, then C's pow in double cast to the
+    # dtype
+    if steps == 1:   # fill_(base ** start): start read in double, the power range-checked
+        exps = np.array([builtins.float(start)])
+        check_scalar_fits(_c_pow(builtins.float(base), exps)[0], dt)
+        return _logspace_cast(_c_pow(builtins.float(base), exps), dt, device, requires_grad,
+                              out, pin)
+    s, e = _space_bound(start, dt), _space_bound(end, dt)
+    if dt.is_floating_point and dt is not _dtype.float64:
+        diff = np.float32(np.float32(e) - np.float32(s)).astype(dt.np)
+    else:
+        diff = e - s
+    step = builtins.float(diff) / (steps - 1)
+    i = np.arange(steps, dtype=np.float64)
+    half = steps // 2
+    # (this loop is not in a per-CPU kernel file: built without FMA, each step rounds)
+    exps = np.concatenate([builtins.float(s) + step * i[:half],
+                           builtins.float(e) - step * ((steps - 1) - i[half:])])
+    return _logspace_cast(_c_pow(builtins.float(base), exps), dt, device, requires_grad, out,
+                          pin)
+
+
+def _logspace_cast(vals, dt, device, requires_grad, out, pin):
+    """logspace's float64 powers stored in dtype `dt` as C++ assigns a double: truncated
+    toward zero into an integer, through float32 into a half dtype."""
+    if not dt.is_floating_point:
+        vals = np.trunc(vals)
+    elif dt is not _dtype.float64:
+        vals = vals.astype(np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return pinned(_finish(vals.astype(dt.np), dt, device, requires_grad, out), pin)
+
+
+def _c_pow(base, exps):
+    """base ** e for each float64 exponent as C's pow computes it (Python's math.pow calls
+    it; NumPy's float64 power is its own SIMD routine, 1 ulp off at some values), with C's
+    inf on overflow and NaN where the result is not real."""
+    try:
+        return np.array(list(map(math.pow, itertools.repeat(base, len(exps)), exps.tolist())),
+                        dtype=np.float64)
+    except (OverflowError, ValueError):
+        pass
+
+    def one(e):
+        try:
+            return math.pow(base, e)
+        except OverflowError:
+            return math.copysign(math.inf, base) if base < 0 and e == int(e) and int(e) % 2 \
+                else math.inf
+        except ValueError:
+            return math.nan
+    return np.array([one(e) for e in exps.tolist()], dtype=np.float64)
 
 
 def _not_implemented_for(kernel, dt):
