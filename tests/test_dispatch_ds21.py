@@ -87,3 +87,48 @@ def test_to_copy_handler_may_change_the_dtype():
         assert y.dtype == lib.float16
         y.sum().backward()
         assert x.grad.dtype == lib.float32 and x.grad.tolist() == [1.0, 1.0]
+
+
+OUT_CALLS = {
+    "max_dim": lambda m, x, e: m.max(x, 1, out=(e(), e(m.int64))),
+    "min_dim_keepdim": lambda m, x, e: m.min(x, 1, True, out=(e(), e(m.int64))),
+    "sort": lambda m, x, e: m.sort(x, 1, out=(e(), e(m.int64))),
+    "topk": lambda m, x, e: m.topk(x, 1, out=(e(), e(m.int64))),
+    "aminmax": lambda m, x, e: m.aminmax(x, out=(e(), e())),
+    "frexp": lambda m, x, e: m.frexp(x, out=(e(), e(m.int32))),
+    "median_dim": lambda m, x, e: m.median(x, 0, out=(e(), e(m.int64))),
+    "kthvalue": lambda m, x, e: m.kthvalue(x, 1, 0, out=(e(), e(m.int64))),
+    "mode": lambda m, x, e: m.mode(x, 0, out=(e(), e(m.int64))),
+}
+
+
+def _out_call(lib, call, with_mode):
+    log = []
+
+    class Log(_mode_class(lib)):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if "empty" not in str(func):
+                log.append((str(func), sorted(kwargs or {}), type(out).__name__))
+            return out
+    x = lib.tensor([[1.0, 5.0], [3.0, 2.0]])
+    outs = []
+
+    def empty(dtype=None):
+        outs.append(lib.empty(0, dtype=dtype))
+        return outs[-1]
+    if with_mode:
+        with Log():
+            result = call(lib, x, empty)
+    else:
+        result = call(lib, x, empty)
+    return (log, type(result).__name__, [str(t.dtype).split(".")[-1] for t in result],
+            [t.tolist() for t in result], [a is b for a, b in zip(result, outs)])
+
+
+@pytest.mark.parametrize("name", sorted(OUT_CALLS))
+def test_out_tuple_under_mode_as_torch(name):
+    """The handler sees the out overload with the outs as its keywords and gets a plain
+    tuple back; the caller gets PyTorch's ``return_types.<name>_out`` of the outs."""
+    expected, got = (_out_call(lib, OUT_CALLS[name], True) for lib in (torch, ember))
+    assert got == expected

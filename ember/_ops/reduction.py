@@ -64,6 +64,18 @@ class return_types:
     aminmax = _return_type("aminmax", ["min", "max"])
 
 
+def out_return_type(cls):
+    """The class PyTorch returns for a call given ``out=`` of a function returning named
+    tuple class `cls` (``torch.return_types.max_out`` for ``max(x, 0, out=(v, i))``): the
+    same fields, named ``<name>_out``, registered as ``ember.return_types.<name>_out``."""
+    name = cls.__name__ + "_out"
+    out_cls = return_types.__dict__.get(name)
+    if out_cls is None:
+        out_cls = _return_type(name, list(cls._fields))
+        setattr(return_types, name, out_cls)
+    return out_cls
+
+
 # ---------------------------------------------------------------------------- helpers
 
 def _keep_shape(shape, dims):

@@ -350,7 +350,8 @@ def _out_call(name, original, args, kwargs):
             (not _MODES and not _dispatch_types(args + outs)):
         return original(*args, **kwargs)
     packet, overload = out_overload(name, args, kwargs)
-    names = out_names(overload, len(outs)) if isinstance(out, (tuple, list)) else None
+    names = out_names(overload, len(outs), packet) if isinstance(out, (tuple, list)) \
+        else None
     plain = original
     if names is not None:   # (values, indices) outs are keywords of their own, as PyTorch's
         kwargs = {k: v for k, v in kwargs.items() if k != "out"}
@@ -360,7 +361,29 @@ def _out_call(name, original, args, kwargs):
             kw = dict(kw)
             got = tuple(kw.pop(n) for n in names)
             return original(*args, out=got, **kw)
-    return _dispatch_function(getattr(getattr(_aten(), packet), overload), args, plain, kwargs)
+    made = []   # (the named tuple class the function returned, when the handler ran it)
+    if isinstance(out, (tuple, list)):
+        # the operator returns a plain tuple of the outs; the function PyTorch's named
+        # tuple for out= calls (return_types.max_out)
+        def tupled(*a, _plain=plain, **k):
+            got = _plain(*a, **k)
+            made.append(type(got))
+            return tuple(got)
+        plain = tupled
+    result = _dispatch_function(getattr(getattr(_aten(), packet), overload), args, plain,
+                                kwargs)
+    named = made[0] if made and hasattr(made[0], "_fields") else \
+        _return_types().__dict__.get(packet)
+    if isinstance(out, (tuple, list)) and type(result) is tuple and \
+            getattr(named, "_fields", None) is not None and len(named._fields) == len(result):
+        from .._ops.reduction import out_return_type
+        return out_return_type(named)(*result)
+    return result
+
+
+def _return_types():
+    from .._ops.reduction import return_types
+    return return_types
 
 
 def _takes_out(f):

@@ -30,7 +30,8 @@ _COMPARISONS = frozenset(("eq", "ne", "lt", "le", "gt", "ge"))
 # the out overloads of reductions over dims, of ops returning (values, indices) ...
 _FIXED = {"sum": "IntList_out", "prod": "int_out", "std": "correction_out",
           "var": "correction_out", "where": "self_out", "sort": "values", "topk": "values",
-          "kthvalue": "values", "mode": "values", "cummax": "out", "cummin": "out"}
+          "kthvalue": "values", "mode": "values", "cummax": "out", "cummin": "out",
+          "frexp": "Tensor_out"}
 _DIM_VALUES = frozenset(("max", "min", "median", "nanmedian"))
 
 
@@ -91,8 +92,13 @@ _OUT_NAMES = {"dim_max": ("max", "max_values"), "dim_min": ("min", "min_indices"
               "values": ("values", "indices"), "dim_values": ("values", "indices")}
 
 
-def out_names(overload, count):
+# ... and of operators whose out overload is named otherwise
+_PACKET_OUT_NAMES = {"frexp": ("mantissa", "exponent"), "aminmax": ("min", "max"),
+                     "cummax": ("values", "indices"), "cummin": ("values", "indices")}
+
+
+def out_names(overload, count, packet=None):
     """The keywords of the out tensors of an overload returning `count` results, or None
     (one ``out``)."""
-    names = _OUT_NAMES.get(overload)
+    names = _PACKET_OUT_NAMES.get(packet) or _OUT_NAMES.get(overload)
     return names if names is not None and len(names) == count else None
