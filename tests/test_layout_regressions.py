@@ -273,8 +273,8 @@ AUTOGRAD_LAYOUT_DIFFERS = {"adaptive_avg_pool2d uneven", "adaptive_max_pool2d un
                            "adaptive_avg_pool2d global", "interpolate area uneven"}
 # composed activations (softplus is one op now, with PyTorch's layout) whose input gradient, given a row-major output gradient, keeps the
 # input's channels-last layout (PyTorch's fused backward kernels follow the gradient)
-ROW_MAJOR_GRAD_DIFFERS = {"elu", "selu", "celu", "hardsigmoid", "hardtanh", "relu6",
-                          "hardshrink", "softshrink"}
+ROW_MAJOR_GRAD_DIFFERS = {"elu", "selu", "celu", "hardtanh", "relu6", "hardshrink",
+                          "softshrink"}
 
 
 def _conv_module(m):

@@ -142,14 +142,14 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 def hardsigmoid(input, inplace=False):
     _floating_only(input, "hardsigmoid_cpu")
-    result = _in_float32(input, lambda x: (x / 6 + 0.5).clamp(0, 1))
-    return _inplace_result(input, result, inplace)
+    from ..._ops.activation_nodes import hardsigmoid as hardsigmoid_op
+    return _inplace_result(input, hardsigmoid_op(_operand(input, inplace)), inplace)
 
 
 def hardswish(input, inplace=False):
     _floating_only(input, "hardswish_cpu")
-    x = _operand(input, inplace)
-    return _inplace_result(input, _in_float32(x, lambda x: x * (x + 3).clamp(0, 6) / 6), inplace)
+    from ..._ops.activation_nodes import hardswish as hardswish_op
+    return _inplace_result(input, hardswish_op(_operand(input, inplace)), inplace)
 
 
 def _floating_only(input, kernel):
@@ -238,13 +238,14 @@ def prelu(input, weight):
         raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
                            f"parameter numbers = {weight.numel()} and channel size = "
                            f"{channels}.")
-    if weight.numel() != 1 and input.dim() >= 2:
+    if input.dim() >= 2:   # viewed to broadcast over the channels, as PyTorch's
         shape = [1] * input.dim()
         shape[1] = weight.numel()
         weight = weight.reshape(shape)
     elif weight.numel() == 1 and input.dim() == 0:
         weight = weight.reshape(())   # the output keeps the input's shape
-    return where(input > 0, input, weight * input)
+    from ..._ops.activation_nodes import prelu as prelu_op
+    return prelu_op(input, weight)
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
