@@ -19,14 +19,16 @@ class _ThreadHooks(threading.local):
         # this thread's hooks in force, innermost last: (pack_hook, unpack_hook). Per
         # thread, as PyTorch's: a thread started inside saved_tensors_hooks has none
         self.stack = []
+        # the message to raise when hooks are registered under disable_saved_tensors_hooks
+        # (None: allowed), and the messages the enclosing disable blocks had, innermost last
+        self.disabled = None
+        self.disabled_before = []
 
 
 _THREAD = _ThreadHooks()
 # one entry per saved_tensors_hooks entered in any thread and not yet left: while empty,
 # saving skips the per-thread lookup (graph.save_tensor)
 SAVED_HOOKS = []
-# the message to raise when hooks are registered under disable_saved_tensors_hooks, or None
-_DISABLED = [None]
 
 
 class HookedSave:
@@ -78,8 +80,8 @@ class saved_tensors_hooks:
         self.unpack_hook = unpack_hook
 
     def __enter__(self):
-        if _DISABLED[0] is not None:
-            raise RuntimeError(_DISABLED[0])
+        if _THREAD.disabled is not None:
+            raise RuntimeError(_THREAD.disabled)
         _THREAD.stack.append((self.pack_hook, self.unpack_hook))
         SAVED_HOOKS.append(None)
         return self
@@ -113,24 +115,30 @@ class save_on_cpu(saved_tensors_hooks):
 
 class disable_saved_tensors_hooks:
     """Context manager (or decorator) under which registering saved-tensor hooks raises
-    RuntimeError(error_message)."""
+    RuntimeError(error_message). Per thread, as PyTorch's: another thread may register
+    hooks meanwhile. Entering it while this thread has hooks in force raises the message."""
 
     def __init__(self, error_message):
         self.error_message = error_message
 
     def __enter__(self):
-        self._prev = _DISABLED[0]
-        _DISABLED[0] = self.error_message
+        state = _THREAD
+        if state.stack:
+            raise RuntimeError(self.error_message)
+        state.disabled_before.append(state.disabled)
+        state.disabled = self.error_message
         return self
 
     def __exit__(self, *exc):
-        _DISABLED[0] = self._prev
+        state = _THREAD
+        state.disabled = state.disabled_before.pop()
 
     def __call__(self, fn):
         import functools
+        message = self.error_message
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self:
+            with disable_saved_tensors_hooks(message):
                 return fn(*args, **kwargs)
         return wrapper
