@@ -35,6 +35,7 @@ from ..autograd import grad_mode
 from .._backend import strided_view, cupy_kernels, cudnn, meta_backend, cpu_blas
 from .._backend.meta_backend import MetaArray
 from .._tensor import Tensor
+from .._user_warning import warn_at_caller
 from ._base import Op, apply
 from ._layout import in_format, suggest_format
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
@@ -777,6 +778,9 @@ def _check_conv(nd, input, weight, bias, groups, fname, transposed=False, stride
                 f"have {weight.shape[0]} channels, but got {c_in} channels instead")
 
 
+_SAME_COPY_WARNED = [False]
+
+
 def convolution(nd, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """F.conv1d/2d/3d: cross-correlation of input (N, C, *sp) with weight (O, C/groups, *k)."""
     fname = f"conv{nd}d"
@@ -800,6 +804,11 @@ def convolution(nd, input, weight, bias=None, stride=1, padding=0, dilation=1, g
             total = [dilation[i] * (k[i] - 1) for i in range(nd)]
             left = [t // 2 for t in total]
             if any(t % 2 for t in total):
+                if not _SAME_COPY_WARNED[0]:   # once a process, as PyTorch's
+                    _SAME_COPY_WARNED[0] = True
+                    warn_at_caller("Using padding='same' with even kernel lengths and odd "
+                                   "dilation may require a zero-padded copy of the input be "
+                                   "created")
                 # asymmetric: pad the extra element on the right, then convolve unpadded
                 from .padding import pad as _pad_fn
                 pads = []

@@ -16,6 +16,7 @@ from ..autograd.graph import rename as rename_node
 from .._backend import as_array, like, ufunc_at
 from .. import _dtype
 from .._tensor import Tensor
+from .._user_warning import warn_at_caller
 from ._base import Op, apply
 from ._layout import row_major   # gathers give new row-major tensors, as PyTorch's
 from ._out_overlap import out_dtype_of_input, refuses_out_overlap
@@ -176,6 +177,7 @@ def _scatter_src(fname, input, src, value):
 
 
 _LEGACY_REDUCE = {"add": "sum", "multiply": "prod"}
+_REDUCE_WARNED = [False]
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
@@ -192,6 +194,11 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     if reduce is not None:
         if reduce not in _LEGACY_REDUCE:
             raise RuntimeError(f"reduce argument must be either add or multiply. Got {reduce}")
+        if sin is not None and not _REDUCE_WARNED[0]:   # once a process, as PyTorch's
+            _REDUCE_WARNED[0] = True
+            warn_at_caller("The reduce argument of torch.scatter with Tensor src is deprecated "
+                           "and will be removed in a future PyTorch release. Use "
+                           "torch.scatter_reduce instead for more reduction options.")
         full = np.broadcast_to(like(sarr, x._data), idx.shape) if sin is None else sarr
         res = apply(_ScatterLegacyReduce, (x, sin), (x._data, full), d, idx,
                     _LEGACY_REDUCE[reduce])
