@@ -190,14 +190,7 @@ def test_softmax2d_of_a_2d_input_raises_in_both():
         back(ember.ones(2, 2))
 
 
-def test_lppool_infinite_norm_is_not_built():
-    with pytest.raises(NotImplementedError, match="LPPool2d with norm_type=inf"):
-        ember.jit.save(nn.LPPool2d(float("inf"), 2), io.BytesIO())
-
-
-def test_embedding_bag_with_max_norm_is_not_built():
-    with pytest.raises(NotImplementedError, match="EmbeddingBag with max_norm"):
-        ember.jit.save(nn.EmbeddingBag(5, 2, max_norm=1.0), io.BytesIO())
+# (LPPool with p = inf / -inf / 0 and EmbeddingBag with max_norm: tests/test_jit_layers_save_js21.py)
 
 
 TORCH_LAYERS = {

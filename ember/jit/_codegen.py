@@ -292,6 +292,12 @@ class _Writer:
         p = values.get("p", "fro")
         if p in ("fro", None):
             p = 2
+        if p == "nuc":   # the nuclear norm: of the matrices over dim (the last two)
+            dim = values.get("dim")
+            return self.call("torch.linalg_matrix_norm",
+                             [x, "nuc", [-2, -1] if dim is None else list(dim),
+                              bool(values.get("keepdim", False))],
+                             {"dtype": values.get("dtype")})
         if isinstance(p, str):
             raise NotImplementedError(f"ember.jit.save: norm with p={p!r}")
         dim = values.get("dim")
@@ -347,6 +353,16 @@ class _Writer:
             if values.get(key, inspect.Parameter.empty) is inspect.Parameter.empty:
                 values[key] = value
         indices = bool(values.pop("return_indices", False))
+        legacy = [k for k in ("size_average", "reduce") if k in given]
+        if name in _LOSSES and legacy:
+            # the deprecated pair, fixed when traced: the reduction it names
+            size_average, reduce = values.get("size_average"), values.get("reduce")
+            if _is_node(size_average) or _is_node(reduce):
+                raise NotImplementedError(f"ember.jit.save: F.{name} with a traced {legacy}")
+            reduce = True if reduce is None else bool(reduce)
+            size_average = True if size_average is None else bool(size_average)
+            values["reduction"] = "none" if not reduce else "mean" if size_average else "sum"
+            given = [k for k in given if k not in legacy]
         known = set(params) | {"inplace", "return_indices", "_stacklevel"}
         extra = sorted(k for k in given if k not in known)
         if name in _SPECIAL_FUNCTIONAL:

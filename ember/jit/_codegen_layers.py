@@ -17,13 +17,23 @@ __all__ = ["LAYERS", "SIGNATURES"]
 
 def _lp_pool(n):
     """LPPool{n}d: (sum of x^p over each window)^(1/p), as the average of x^p times the
-    window's size; sign(s) * relu(|s|) keeps a negative sum (odd p) at zero, as PyTorch."""
+    window's size; sign(s) * relu(|s|) keeps a negative sum (odd p) at zero, as PyTorch.
+    p = inf is the max of |x| over each window, p = -inf its min (PyTorch's special
+    cases); p = 0 raises PyTorch's ZeroDivisionError (1 / p) when run."""
     def code(m):
         p = float(m.norm_type)
-        if math.isinf(p) or p == 0:
-            raise NotImplementedError(f"ember.jit.save: LPPool{n}d with norm_type={p}")
         k = n_list(m.kernel_size, n)
         stride = n_list(m.stride if m.stride is not None else m.kernel_size, n)
+        if math.isinf(p):
+            pool = (f"torch.max_pool{n}d({{}}, {literal(k)}, {literal(stride)}, "
+                    f"{literal([0] * n)}, {literal([1] * n)}, {literal(bool(m.ceil_mode))})")
+            if p > 0:
+                return [f"return {pool.format('torch.abs(input)')}"]
+            return [f"return torch.neg({pool.format('torch.neg(torch.abs(input))')})"]
+        if p == 0:
+            return ["ops.prim.RaiseException(\"float division by zero\", "
+                    "\"builtins.ZeroDivisionError\")",
+                    "return input"]
         pool = (f"torch.avg_pool{n}d(torch.pow(input, {literal(p)}), {literal(k)}, "
                 f"{literal(stride)}, {literal([0] * n)}, {literal(bool(m.ceil_mode))}, True"
                 + (", None)" if n > 1 else ")"))
@@ -116,9 +126,8 @@ _BAG_MODES = {"sum": 0, "mean": 1, "max": 2}
 def _embedding_bag(m):
     """EmbeddingBag: a 2-D input is bags of equal length (offsets made with arange), a
     1-D input takes the given offsets; ATen's embedding_bag returns four tensors, the
-    first is the layer's output."""
-    if m.max_norm is not None:
-        raise NotImplementedError("ember.jit.save: EmbeddingBag with max_norm")
+    first is the layer's output. With max_norm the rows looked up are renormed in place
+    first, as PyTorch's F.embedding_bag does."""
     if m.mode not in _BAG_MODES:
         raise NotImplementedError(f"ember.jit.save: EmbeddingBag with mode={m.mode!r}")
     pad = "None" if m.padding_idx is None else str(int(m.padding_idx))
@@ -151,6 +160,10 @@ def _embedding_bag(m):
         "  offsets0 = input",
         "  input0 = input",
         "  weights0 = per_sample_weights",
+    ] + ([   # the rows looked up renormed in place first, without recording a gradient
+        f"_r = torch.embedding_renorm_(torch.detach(self.weight), input0, "
+        f"{literal(float(m.max_norm))}, {literal(float(m.norm_type))})"]
+         if m.max_norm is not None else []) + [
         f"out, _0, _1, _2 = torch.embedding_bag(self.weight, input0, offsets0, "
         f"{literal(bool(m.scale_grad_by_freq))}, {_BAG_MODES[m.mode]}, "
         f"{literal(bool(m.sparse))}, weights0, {literal(bool(m.include_last_offset))}, {pad})",
