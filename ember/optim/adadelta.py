@@ -2,6 +2,7 @@
 from .._backend import array_namespace
 from .._tensor import Tensor
 from ._fma import axpy_, fma_
+from ._foreach import one_blas_thread
 from .optimizer import (Optimizer, check_lr, check_nonneg, _to_scalar, _new_step, _step_tensor,
                         _real_view, differentiable_params, hyper, number)
 
@@ -32,7 +33,7 @@ class Adadelta(Optimizer):
                                       differentiable=differentiable))
 
     def step(self, closure=None):
-        return self._run_step(self._update, closure)
+        return self._run_step(one_blas_thread(self._update), closure)
 
     def _update(self):
         for group in self.param_groups:

@@ -5,8 +5,8 @@ from .._backend.cupy_kernels import kernel
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, check_fused,
                         differentiable_params, hyper,
-                        _to_scalar, _lr_value, _new_step, _step_tensor, _lerp_,
-                        _real_view)
+                        _to_scalar, _lr_value, _new_step, _step_tensor, _real_view)
+from ._fma import lerp_
 from ._foreach import decayed_grad, for_each, fusable, multi_tensor, scratch
 
 __all__ = ["Adam", "AdamW"]
@@ -194,7 +194,7 @@ def _adam(x, g, state, step, group, lr):
         x *= 1 - lr * wd
     g = decayed_grad(xp, x, g, group["maximize"], 0 if decoupled else wd, s0, s1)
     m, v = _real_view(state["exp_avg"]._data), _real_view(state["exp_avg_sq"]._data)
-    _lerp_(m, g, 1 - beta1, s1)
+    lerp_(m, g, 1 - beta1, s1)
     v *= beta2
     g2 = xp.multiply(g, 1 - beta2, out=s1)     # torch's addcmul_ (which rounds the last
     g2 *= g                                    # multiply-add once: see _fma.fma_)

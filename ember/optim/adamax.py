@@ -1,10 +1,11 @@
 """Adamax: Adam with the infinity norm."""
 from .._backend import array_namespace
 from .._tensor import Tensor
-from ._fma import axpy_
+from ._fma import axpy_, lerp_
+from ._foreach import one_blas_thread
 from .._ops.joining import cat
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, _lr_value, _new_step,
-                        _step_tensor, _lerp_, _real_view, differentiable_params, hyper, number)
+                        _step_tensor, _real_view, differentiable_params, hyper, number)
 
 __all__ = ["Adamax"]
 
@@ -31,7 +32,7 @@ class Adamax(Optimizer):
                                       differentiable=differentiable, capturable=capturable))
 
     def step(self, closure=None):
-        return self._run_step(self._update, closure)
+        return self._run_step(one_blas_thread(self._update), closure)
 
     def _update(self):
         for group in self.param_groups:
@@ -55,7 +56,7 @@ class Adamax(Optimizer):
                 # complex: the parts as independent reals
                 x, g = _real_view(x), _real_view(g)
                 m, u = _real_view(state["exp_avg"]._data), _real_view(state["exp_inf"]._data)
-                _lerp_(m, g, 1 - beta1)
+                lerp_(m, g, 1 - beta1)
                 u *= beta2
                 xp.maximum(u, xp.abs(g) + eps, out=u)
                 clr = lr / (1 - beta1 ** step)

@@ -4,6 +4,7 @@ import numpy as np
 from .._backend import array_namespace, like
 from .._tensor import Tensor
 from ._fma import axpy_
+from ._foreach import one_blas_thread
 from .optimizer import Optimizer, check_lr, check_nonneg, _lr_value, _step_tensor, \
     differentiable_params, hyper
 
@@ -39,7 +40,7 @@ class ASGD(Optimizer):
                                       capturable=capturable))
 
     def step(self, closure=None):
-        return self._run_step(self._update, closure)
+        return self._run_step(one_blas_thread(self._update), closure)
 
     def _update(self):
         for group in self.param_groups:

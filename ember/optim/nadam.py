@@ -3,9 +3,10 @@ import numpy as np
 
 from .._backend import array_namespace, like
 from .._tensor import Tensor
-from ._fma import axpy_, fma_
+from ._fma import axpy_, fma_, lerp_
+from ._foreach import one_blas_thread
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, _lr_value, _new_step,
-                        _step_tensor, _lerp_, _real_view, differentiable_params, hyper)
+                        _step_tensor, _real_view, differentiable_params, hyper)
 
 __all__ = ["NAdam"]
 
@@ -42,7 +43,7 @@ class NAdam(Optimizer):
                                       differentiable=differentiable))
 
     def step(self, closure=None):
-        return self._run_step(self._update, closure)
+        return self._run_step(one_blas_thread(self._update), closure)
 
     def _update(self):
         for group in self.param_groups:
@@ -75,7 +76,7 @@ class NAdam(Optimizer):
                 # complex: the parts as independent reals
                 x, g = _real_view(x), _real_view(g)
                 m, v = _real_view(state["exp_avg"]._data), _real_view(state["exp_avg_sq"]._data)
-                _lerp_(m, g, 1 - beta1)
+                lerp_(m, g, 1 - beta1)
                 v *= beta2
                 fma_(v, g, g, value=1 - beta2)    # (torch's addcmul_)
                 denom = xp.sqrt(v / bias_correction2) + eps

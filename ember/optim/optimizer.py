@@ -392,9 +392,9 @@ def _lerp_(start, end, weight, scratch=None):
     `scratch` (an array like `start`) receives the difference instead of a new array."""
     diff = end - start if scratch is None else array_namespace(start).subtract(end, start,
                                                                                out=scratch)
-    # (two roundings, where PyTorch's kernel fuses the multiply-add: OpenBLAS's axpy
-    # (_fma.axpy_) is exact but threads itself under ember's two update threads, which
-    # made adam_step 14 -> 28 ms a step at two threads)
+    # (two roundings, where PyTorch's kernel fuses the multiply-add: the optimizers whose
+    # updates run with OpenBLAS at one thread (Adam/AdamW, RMSprop, Adamax, NAdam, RAdam)
+    # use the exact _fma.lerp_; OpenBLAS's axpy threads itself otherwise)
     if abs(weight) < 0.5:
         diff *= weight
         start += diff

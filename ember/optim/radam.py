@@ -1,9 +1,10 @@
 """RAdam: Adam with a rectified adaptive learning rate (Liu et al., 2019)."""
 from .._backend import array_namespace
 from .._tensor import Tensor
-from ._fma import axpy_, fma_
+from ._fma import axpy_, fma_, lerp_
+from ._foreach import one_blas_thread
 from .optimizer import (Optimizer, check_lr, check_nonneg, check_betas, _to_scalar, _new_step,
-                        _step_tensor, _lerp_, _real_view, differentiable_params, hyper)
+                        _step_tensor, _real_view, differentiable_params, hyper)
 
 __all__ = ["RAdam"]
 
@@ -37,7 +38,7 @@ class RAdam(Optimizer):
                                       differentiable=differentiable))
 
     def step(self, closure=None):
-        return self._run_step(self._update, closure)
+        return self._run_step(one_blas_thread(self._update), closure)
 
     def _update(self):
         for group in self.param_groups:
@@ -63,7 +64,7 @@ class RAdam(Optimizer):
                 # complex: the parts as independent reals
                 x, g = _real_view(x), _real_view(g)
                 m, v = _real_view(state["exp_avg"]._data), _real_view(state["exp_avg_sq"]._data)
-                _lerp_(m, g, 1 - beta1)
+                lerp_(m, g, 1 - beta1)
                 v *= beta2
                 fma_(v, g, g, value=1 - beta2)    # (torch's addcmul_)
                 bias_correction1 = 1 - beta1 ** step

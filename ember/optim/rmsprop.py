@@ -2,9 +2,9 @@
 from .._backend import array_namespace
 from .._tensor import Tensor
 from .optimizer import (Optimizer, check_lr, check_nonneg, _to_scalar, _new_step, _step_tensor,
-                        _lerp_, _real_view, differentiable_params, hyper, number)
+                        _real_view, differentiable_params, hyper, number)
 from ._foreach import decayed_grad, for_each, scratch
-from ._fma import axpy_, fma_
+from ._fma import axpy_, fma_, lerp_
 
 __all__ = ["RMSprop"]
 
@@ -113,7 +113,7 @@ def _rmsprop(x, g, state, group, lr):
     v += g2
     if group["centered"]:
         ga = _real_view(state["grad_avg"]._data)
-        _lerp_(ga, g, 1 - alpha, s1)
+        lerp_(ga, g, 1 - alpha, s1)
         s1[...] = v       # square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
         avg = xp.sqrt(fma_(s1, ga, ga, value=-1), out=s1)
     else:
