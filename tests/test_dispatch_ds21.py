@@ -132,3 +132,10 @@ def test_out_tuple_under_mode_as_torch(name):
     tuple back; the caller gets PyTorch's ``return_types.<name>_out`` of the outs."""
     expected, got = (_out_call(lib, OUT_CALLS[name], True) for lib in (torch, ember))
     assert got == expected
+
+
+@pytest.mark.parametrize("name", sorted(OUT_CALLS))
+def test_out_tuple_return_type_as_torch(name):
+    """Without a mode too: a call given a tuple of outs returns ``<name>_out``."""
+    expected, got = (_out_call(lib, OUT_CALLS[name], False) for lib in (torch, ember))
+    assert got == expected

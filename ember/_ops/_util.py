@@ -241,6 +241,10 @@ def check_scalar_fits(value, dt):
         fits = parts[1] == 0
         parts = parts[:1]
     for v in parts:
+        if isinstance(v, numbers.Integral) and not -2 ** 63 <= v < 2 ** 64:
+            # PyTorch's argument parser reads a Python int as int64 (or uint64)
+            raise OverflowError("can't convert negative int to unsigned" if v < 0
+                                else "int too big to convert")
         if dt.is_floating_point or dt.is_complex:
             fits = fits and not (np.isfinite(v) and abs(v) > _dtype.finfo(dt).max)
         else:
@@ -280,7 +284,10 @@ def write_result(result, out, fname):
             raise TypeError(f"{fname or 'function'}(): argument 'out' must be tuple of "
                             f"{len(result)} Tensors, not {type(out).__name__}")
         written = [write_result(r, o, fname) for r, o in zip(result, out)]
-        return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
+        if hasattr(result, "_fields"):   # (PyTorch's return_types.max_out ... for out=)
+            from .reduction import out_return_type
+            return out_return_type(type(result))(*written)
+        return tuple(written)
     from ..autograd import grad_mode
     from .pointwise import _out   # (pointwise imports this module)
     if isinstance(out, Tensor) and grad_mode.GRAD_ENABLED[0] and (

@@ -68,6 +68,8 @@ def out_return_type(cls):
     """The class PyTorch returns for a call given ``out=`` of a function returning named
     tuple class `cls` (``torch.return_types.max_out`` for ``max(x, 0, out=(v, i))``): the
     same fields, named ``<name>_out``, registered as ``ember.return_types.<name>_out``."""
+    if cls.__name__.endswith("_out"):
+        return cls
     name = cls.__name__ + "_out"
     out_cls = return_types.__dict__.get(name)
     if out_cls is None:
