@@ -178,7 +178,7 @@ def __getattr__(name):
                 "hub", "futures", "accelerator", "__future__", "_logging", "nested",
                 "_dynamo", "ao", "quantization",
                 "onnx", "xpu", "mps", "types", "functional", "masked", "fx", "export",
-                "quasirandom"):
+                "quasirandom", "version"):
         import importlib
         return importlib.import_module("." + name, __name__)
     if name in ("library", "ops"):   # torch.ops.<namespace>.<op>: ember.library's ops

@@ -176,3 +176,29 @@ def test_once_a_process_warnings(program, flag, message):
     assert e[1] == [(message, __file__)]
     assert _warnings_of(lambda: program(ember))[1] == []   # once
     assert np.allclose(program(ember).detach().numpy(), program(torch).detach().numpy())
+
+
+# ---------------------------------------------------------------------------- environment checks
+
+def test_environment_report_modules():
+    """Device-agnostic scripts print and test torch.version.cuda and the CPU backends'
+    switches (torch.backends.mkldnn.enabled = False, with mkldnn.flags(...)); ember had no
+    torch.version and no backends.mkldnn/mkl/openmp/cpu (AttributeError). Each answers as
+    a build without those libraries (ember has none of them) and records the flags."""
+    assert ember.version.cuda is None and torch.version.cuda is None   # both CPU-only here
+    assert ember.version.hip is None and ember.version.debug is False
+    mk = ember.backends.mkldnn
+    assert mk.is_available() is False and mk.enabled is True
+    with mk.flags(enabled=False):
+        assert mk.enabled is False
+    assert mk.enabled is True
+    assert mk.set_flags(False) == (True, False, True, "none") and mk.enabled is False
+    mk.set_flags(True)
+    with mk.verbose(mk.VERBOSE_ON):
+        pass
+    assert ember.backends.mkl.is_available() is False
+    assert ember.backends.openmp.is_available() is False
+    assert ember.backends.cpu.get_cpu_capability() in ("AVX512", "AVX2", "DEFAULT")
+    for name in ("cpu", "mkl", "mkldnn", "openmp"):
+        assert hasattr(getattr(torch.backends, name), "is_available" if name != "cpu"
+                       else "get_cpu_capability")
