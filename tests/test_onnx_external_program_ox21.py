@@ -43,10 +43,12 @@ def test_path_export_writes_weights_beside_by_default(tmp_path):
                       dynamic_axes={"x": {0: "batch"}})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "model.onnx.data"]
     ext = _external_entries(path)
-    # 1 KiB and more goes out (0.weight: 8 KiB); the rest stays in the model
-    assert set(ext) == {"0.weight"}
-    assert ext["0.weight"] == {"location": "model.onnx.data", "offset": "0", "length": "8192"}
-    assert os.path.getsize(str(path) + ".data") == 8192
+    # more than 256 bytes goes out, smallest first; the biases (128, 16) stay in
+    assert set(ext) == {"0.weight", "2.weight"}
+    assert ext["2.weight"] == {"location": "model.onnx.data", "offset": "0", "length": "512"}
+    assert ext["0.weight"] == {"location": "model.onnx.data", "offset": "512",
+                               "length": "8192"}
+    assert os.path.getsize(str(path) + ".data") == 8192 + 512
     onnx.checker.check_model(str(path), full_check=True)
     loaded = {i.name: onnx.numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
     np.testing.assert_array_equal(loaded["0.weight"], m[0].weight.detach().numpy())
@@ -72,6 +74,22 @@ def test_several_external_tensors_follow_one_another(tmp_path):
                                   m[1].weight.detach().numpy())
 
 
+def test_data_layout_is_pytorchs(tmp_path):
+    """The offsets torch.onnx.export (2.13, onnxscript 0.7.2) gives this model: tensors of
+    more than 256 bytes, smallest first, those past 1 MiB at a multiple of 64 KiB."""
+    m = nn.Sequential(nn.Linear(64, 1), nn.Linear(1, 63), nn.Linear(63, 1100),
+                      nn.Linear(1100, 300), nn.Linear(300, 65)).eval()
+    ember.onnx.export(m, (ember.randn(2, 64),), tmp_path / "t.onnx")
+    offsets = {k: int(v["offset"]) for k, v in _external_entries(tmp_path / "t.onnx").items()}
+    assert offsets == {"4.bias": 0, "3.bias": 260, "2.bias": 1460, "4.weight": 5860,
+                       "2.weight": 83860, "3.weight": 393216}
+    assert os.path.getsize(tmp_path / "t.onnx.data") == 1713216
+    sess = ort.InferenceSession(str(tmp_path / "t.onnx"), providers=["CPUExecutionProvider"])
+    x = _rng.standard_normal((2, 64)).astype(np.float32)
+    np.testing.assert_allclose(sess.run(None, {"input": x})[0],
+                               m(ember.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
 def test_one_file_when_asked_small_or_legacy(tmp_path):
     m, _ = _twins()
     x = ember.randn(1, 64)
@@ -91,7 +109,7 @@ def test_program_save_options(tmp_path):
     m, _ = _twins()
     prog = ember.onnx.export(m, (ember.randn(2, 64),))
     prog.save(tmp_path / "a.onnx", external_data=True)
-    assert set(_external_entries(tmp_path / "a.onnx")) == {"0.weight"}
+    assert set(_external_entries(tmp_path / "a.onnx")) == {"0.weight", "2.weight"}
     prog.save(tmp_path / "b.onnx")
     assert not _external_entries(tmp_path / "b.onnx")
     prog.save(tmp_path / "c.onnx", include_initializers=False)

@@ -162,24 +162,56 @@ def _twins():
     return m, t
 
 
+def _with_running_stats(m, t):
+    """Give both twins the same running statistics, unlike a batch's."""
+    t.train()
+    t(torch.randn(4, 3, 5, 5))
+    m.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t.state_dict().items()})
+
+
 @pytest.mark.parametrize("opset", [13, 17, 20])
-def test_training_mode_model_exports_batch_statistics_with_torch_warning(opset):
-    """dynamo=True (the default) exports the model as it is, warning as PyTorch 2.13 does;
-    a model in train() normalizes by the batch's statistics, as PyTorch's model does."""
+def test_training_mode_model_under_dynamo_is_written_as_torch_writes_it(opset):
+    """dynamo=True (the default) on a model in train(): PyTorch 2.13 warns and writes batch
+    norm with running statistics in inference form (checked against torch.onnx.export
+    with onnxscript 0.7.2: BatchNormalization without training_mode, whose outputs equal
+    the eval-mode model's); one without running statistics uses the batch's."""
     m, t = _twins()
+    _with_running_stats(m, t)
     m.train()
     x = _rng.standard_normal((3, 3, 5, 5)).astype(np.float32)
     with pytest.warns(UserWarning, match="training mode"):
         data = _export(m, (ember.tensor(x),), opset_version=opset, input_names=["x"],
                        dynamic_axes={"x": {0: "batch"}})
     assert m.training
+    ops = [n.op_type for n in onnx.load_from_string(data).graph.node]
+    assert ops.count("BatchNormalization") == 2 and "ReduceMean" not in ops
+    t.eval()
+    m.eval()
     for n in (3, 7):
         x2 = _rng.standard_normal((n, 3, 5, 5)).astype(np.float32)
         got, = _run(data, x2)
-        np.testing.assert_allclose(got, t.train()(torch.from_numpy(x2)).detach().numpy(),
+        np.testing.assert_allclose(got, t(torch.from_numpy(x2)).detach().numpy(),
                                    rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(got, m(ember.tensor(x2)).detach().numpy(),
                                    rtol=1e-4, atol=1e-5)
+
+
+def test_batch_norm_without_running_stats_uses_the_batch_under_dynamo():
+    def build(nn):
+        return nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4, track_running_stats=False))
+    m, t = build(nn), build(torch.nn)
+    t.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in m.state_dict().items()})
+    x = _rng.standard_normal((3, 3, 5, 5)).astype(np.float32)
+    with pytest.warns(UserWarning, match="training mode"):
+        data = _export(m.train(), (ember.tensor(x),))
+    got, = _run(data, x)
+    np.testing.assert_allclose(got, t.train()(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-4, atol=1e-5)
+    # in eval mode too (no running statistics to use): the batch's
+    data = _export(m.eval(), (ember.tensor(x),))
+    got, = _run(data, x)
+    np.testing.assert_allclose(got, t.eval()(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("mode", ["TRAINING", "PRESERVE", "EVAL"])
@@ -187,10 +219,8 @@ def test_torchscript_exporter_training_modes(mode):
     """dynamo=False: TrainingMode.EVAL (the default) traces in eval mode, TRAINING in train
     mode, PRESERVE as the model is; the model's own mode is restored afterwards."""
     m, t = _twins()
+    _with_running_stats(m, t)
     m.train()
-    t.train()
-    t(torch.randn(4, 3, 5, 5))     # running statistics that differ from the batch's
-    m.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t.state_dict().items()})
     x = _rng.standard_normal((3, 3, 5, 5)).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("error")      # no training-mode warning from dynamo=False
@@ -204,12 +234,13 @@ def test_torchscript_exporter_training_modes(mode):
 
 
 def test_small_fresh_batch_norm_in_training_mode():
-    """A fresh 4-channel layer (running_var = weight = ones): the batch statistics, also
-    where onnxruntime's BatchNormalization(training_mode=1) goes wrong."""
+    """TrainingMode.TRAINING on a fresh 4-channel layer (running_var = weight = ones): the
+    batch statistics, also where onnxruntime's BatchNormalization(training_mode=1) goes
+    wrong."""
     m = nn.BatchNorm2d(4).train()
     x = _rng.standard_normal((3, 4, 5, 5)).astype(np.float32)
-    with pytest.warns(UserWarning):
-        data = _export(m, (ember.tensor(x),))
+    data = _export(m, (ember.tensor(x),), dynamo=False,
+                   training=ember.onnx.TrainingMode.TRAINING)
     got, = _run(data, x)
     want = torch.nn.functional.batch_norm(torch.from_numpy(x), None, None, training=True)
     np.testing.assert_allclose(got, want.numpy(), rtol=1e-4, atol=1e-5)

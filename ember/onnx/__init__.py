@@ -17,14 +17,18 @@ puts the model in eval mode while it is traced, as the TorchScript exporter did)
 ``operator_export_type``, ``custom_opsets``, ``export_modules_as_functions`` and
 ``autograd_inlining`` are accepted and change nothing (ops that do not depend on the
 model's inputs are always computed at export time). ``external_data=True`` (the default,
-as PyTorch 2.13's) writes, when `f` is a path and dynamo=True, the initializers of 1 KiB
-and more into ``f + ".data"`` beside the model (ONNX external data; onnxruntime and
+as PyTorch 2.13's) writes, when `f` is a path and dynamo=True, the initializers of more
+than 256 bytes into ``f + ".data"`` beside the model (ONNX external data; onnxruntime and
 ``onnx.load`` read it from there); a model past 1.5 GiB of weights is always written so.
 An op with no ONNX translation raises `errors.UnsupportedOperatorError` naming it
 (``aten::cumsum``).
 
-A model in training mode is exported as it is, with PyTorch's warning (dynamo=True):
-batch norm then normalizes by the batch's statistics. Indexing takes any mix of ints,
+A model in training mode (dynamo=True) is exported with PyTorch 2.13's warning and its
+choices: batch norm with running statistics is written in inference form (normalized by
+the running statistics, as PyTorch's dynamo exporter writes it), one without them
+normalizes by the batch's, dropout stays random. dynamo=False follows ``training``:
+TrainingMode.TRAINING or PRESERVE (of a model in train()) normalizes by the batch's
+statistics, as the TorchScript exporter's BatchNormalization(training_mode=1). Indexing takes any mix of ints,
 slices, None, Ellipsis, integer index tensors and boolean masks (NonZero + GatherND;
 a mask's count is an unknown dim of the output), and writes ``x[key] = v`` are ScatterND
 at positions computed in the graph, so they hold under dynamic axes.
@@ -121,7 +125,8 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
         graph, ep = export_model(model, args, kwargs, input_names=input_names,
                                  output_names=output_names, opset_version=opset_version,
                                  dynamic_axes=dynamic_axes, export_params=export_params,
-                                 keep_initializers_as_inputs=keep_initializers_as_inputs)
+                                 keep_initializers_as_inputs=keep_initializers_as_inputs,
+                                 batch_norm_batch_statistics=not dynamo)
     finally:
         _exporting = False
         if restore is not None:

@@ -89,9 +89,13 @@ def _var_positional(model):
 
 
 def export_model(model, args, kwargs, *, input_names, output_names, opset_version,
-                 dynamic_axes, export_params, keep_initializers_as_inputs):
+                 dynamic_axes, export_params, keep_initializers_as_inputs,
+                 batch_norm_batch_statistics=False):
     """The model's ONNX graph (a GraphBuilder; _save.encode writes it) and the
-    ExportedProgram it was written from."""
+    ExportedProgram it was written from. `batch_norm_batch_statistics`: batch norm in
+    training mode normalizes by the batch's statistics even where it has running ones
+    (the TorchScript exporter's TrainingMode.TRAINING); otherwise by the running ones, as
+    PyTorch 2.13's dynamo exporter writes it."""
     from ..export import ExportedProgram, export as trace
     from ..export.graph_signature import InputKind
 
@@ -129,6 +133,7 @@ def export_model(model, args, kwargs, *, input_names, output_names, opset_versio
 
     g = GraphBuilder(opset, dynamic=bool(dynamic_axes) or bool(dynamic_shapes_of(ep)))
     g.sizes = _symbol_sizes(ep)
+    g.batch_norm_batch_statistics = batch_norm_batch_statistics
     env = {}
     specs = {s.arg.name: s for s in ep.graph_signature.input_specs}
     n_user = 0

@@ -65,6 +65,7 @@ class GraphBuilder:
         self.unknown_dims = {}
         self.state_names = set()    # fx placeholders of parameters and buffers
         self.initializers_as_inputs = False     # list them as graph inputs too
+        self.batch_norm_batch_statistics = False    # see export_model
         self._names = set()
         self._consts = {}
         self.hint = "v"             # base of fresh names: the fx node being translated

@@ -39,7 +39,7 @@ class ONNXProgram:
     def save(self, destination, *, include_initializers=True, keep_initializers_as_inputs=False,
              external_data=None):
         """Write the model to `destination`. external_data=True (or a model whose weights
-        pass 1.5 GiB) puts initializers of 1 KiB and more into ``destination + ".data"``;
+        pass 1.5 GiB) puts initializers of more than 256 bytes into ``destination + ".data"``;
         include_initializers=False leaves the weights out; keep_initializers_as_inputs
         lists them as graph inputs too."""
         save(self._graph, destination, include_initializers=include_initializers,

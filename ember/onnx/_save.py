@@ -2,11 +2,12 @@
 ``<name>.onnx.data`` file beside it (ONNX external data), as PyTorch 2.13 writes them.
 
 PyTorch's exporter (dynamo=True) saves with ``external_data=True`` by default: every
-initializer of at least 1 KiB (onnx.save_model's size threshold) goes into the .data
-file, one after another, and the model's TensorProto holds its location, offset and
-length; smaller ones stay in the model. A model whose initializers pass 1.5 GiB is always
-written so (a protobuf message cannot pass 2 GiB). Files are written atomically: a
-temporary file beside the target, then os.replace.
+initializer of more than 256 bytes goes into the .data file, smallest first, each one
+past 1 MiB starting at a multiple of 64 KiB (the layout onnx_ir writes for PyTorch 2.13,
+checked against torch.onnx.export with onnxscript 0.7.2), and the model's TensorProto
+holds its location, offset and length; smaller ones stay in the model. A model whose
+initializers pass 1.5 GiB is always written so (a protobuf message cannot pass 2 GiB).
+Files are written atomically: a temporary file beside the target, then os.replace.
 """
 import os
 import secrets
@@ -18,7 +19,9 @@ from ._model_proto import model_proto, raw_bytes
 __all__ = ["encode", "save", "write_model", "LARGE_MODEL_BYTES", "EXTERNAL_MIN_BYTES"]
 
 LARGE_MODEL_BYTES = 1536 * 1024 * 1024    # torch.onnx's _LARGE_MODEL_THRESHOLD
-EXTERNAL_MIN_BYTES = 1024                  # onnx.save_model(size_threshold=1024)
+EXTERNAL_MIN_BYTES = 257                   # more than 256 bytes go out
+ALIGN_PAST_BYTES = 1024 * 1024             # larger tensors start at a multiple of
+ALIGN_TO = 64 * 1024                       # ALIGN_TO in the .data file
 
 
 def initializer_bytes(g):
@@ -55,10 +58,15 @@ def save(g, destination, *, include_initializers=True, keep_initializers_as_inpu
     offset = 0
     tmp = _temporary(data_path)
     try:
+        large = [(name, np.asarray(a)) for name, a in g.used_initializers().items()
+                 if np.asarray(a).nbytes >= EXTERNAL_MIN_BYTES]
+        large.sort(key=lambda item: item[1].nbytes)        # smallest first (stable)
         with open(tmp, "wb") as handle:
-            for name, array in g.used_initializers().items():
-                if np.asarray(array).nbytes < EXTERNAL_MIN_BYTES:
-                    continue
+            for name, array in large:
+                if array.nbytes > ALIGN_PAST_BYTES and offset % ALIGN_TO:
+                    pad = ALIGN_TO - offset % ALIGN_TO
+                    handle.write(b"\0" * pad)
+                    offset += pad
                 data = raw_bytes(array)
                 handle.write(data)
                 external[name] = (location, offset, len(data))

@@ -82,17 +82,19 @@ def _conv_transpose(g, input, weight, out_shape, stride, padding, dilation, grou
 @_op("batch_norm")
 def _batch_norm(g, input, running_mean, running_var, weight=None, bias=None,
                 training=False, momentum=0.1, eps=1e-5):
-    """Eval mode: BatchNormalization on the running statistics. Training mode (a model
-    exported in train(), or TrainingMode.TRAINING/PRESERVE): normalized by the batch's own
-    (biased) statistics, as PyTorch's model computes it; the updated running statistics
-    are not outputs, as in PyTorch's exports. (PyTorch writes BatchNormalization with
-    training_mode=1; onnxruntime 1.32 computes that node wrongly when its optimizer shares
-    equal small initializers -- a fresh layer of <= 8 channels, running_var = weight =
-    ones -- so ember writes the statistics out: ReduceMean, Sub, Div.)"""
+    """Eval mode, and training mode with running statistics under dynamo=True (PyTorch
+    2.13's dynamo exporter writes that inference form too): BatchNormalization on the
+    running statistics. Training mode without running statistics, or under the
+    TorchScript exporter's TrainingMode.TRAINING/PRESERVE: normalized by the batch's own
+    (biased) statistics; the updated running statistics are not outputs, as in PyTorch's
+    exports. (The TorchScript exporter writes BatchNormalization with training_mode=1;
+    onnxruntime 1.32 computes that node wrongly when its optimizer shares equal small
+    initializers -- a fresh layer of <= 8 channels, running_var = weight = ones -- so
+    ember writes the statistics out: ReduceMean, Sub, Div.)"""
     c = input.shape[1]
     dt = input.dtype
     channel = g.const(np.array([-1] + [1] * (input.rank - 2), np.int64))
-    if not training and running_mean is not None:
+    if running_mean is not None and (not training or not g.batch_norm_batch_statistics):
         if weight is None:
             weight = g.const(np.ones(c, dtype=dt))
         if bias is None:
