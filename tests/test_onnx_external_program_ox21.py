@@ -172,3 +172,34 @@ def test_program_call_with_dynamic_batch_and_int_input():
     idx = ember.tensor(_rng.integers(0, 10, (4, 5)))
     out, = prog(idx)
     np.testing.assert_allclose(out.numpy(), m(idx).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_program_tutorial_methods():
+    """PyTorch's ONNX tutorial: export(dynamo=True), optimize(), save(); and
+    call_reference, apply_weights, rename_axes as PyTorch's ONNXProgram has them."""
+    m, t = _twins()
+    x = _rng.standard_normal((2, 64)).astype(np.float32)
+    prog = ember.onnx.export(m, (ember.tensor(x),), input_names=["x"],
+                             dynamic_axes={"x": {0: "batch"}})
+    assert prog.optimize() is None
+    want = t(torch.from_numpy(x)).detach().numpy()
+    ref, = prog.call_reference(ember.tensor(x))
+    np.testing.assert_allclose(ref.numpy(), want, rtol=1e-5, atol=1e-6)
+    out, = prog(ember.tensor(x))
+    # new weights: the program's results follow (its session restarts)
+    new = {k: v * 2 for k, v in m.state_dict().items()}
+    with pytest.warns(ember.onnx.errors.OnnxExporterWarning, match="not found"):
+        prog.apply_weights({**new, "missing.weight": ember.ones(1)})
+    m.load_state_dict(new)
+    t.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in new.items()})
+    got, = prog(ember.tensor(x))
+    np.testing.assert_allclose(got.numpy(), t(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-5)
+    assert not np.allclose(got.numpy(), out.numpy())
+    with pytest.raises(ValueError, match="apply_weights"):
+        prog.apply_weights({"0.weight": ember.ones(3)})
+    prog.rename_axes({"batch": "N"})
+    proto = prog.model_proto
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
+    got5, = prog(ember.tensor(np.ones((5, 64), np.float32)))
+    assert got5.shape == (5, 4)
