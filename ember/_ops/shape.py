@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from .._backend import array_namespace, like, meta_backend, strided_view, ufunc_at
+from .._backend import array_namespace, like, meta_backend, strided_view, ufunc_at, ARRAY_TYPES
 from .. import _dtype
 from .._tensor import Tensor, Size
 from ._base import Op, apply
@@ -142,6 +142,16 @@ class UnsafeView(Op):
         ctx.in_shape = x.shape
         return np.reshape(x, shape).copy()
 
+
+class UnsafeViewOfClone(UnsafeView):
+    """UnsafeView of a contiguous clone made for it (reshape's copy, recorded as PyTorch's
+    _unsafe_view(clone(x))): the clone's memory is taken as it is, not copied again."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return np.reshape(x, shape)
+
     @staticmethod
     def backward(ctx, grad):
         return grad.reshape(ctx.in_shape)
@@ -200,8 +210,22 @@ def reshape(input, *sizes, shape=None):
     shape = _infer_shape(_int_list(shape, "reshape"), input._data.size)
     if _viewable(input._data, shape):
         out = apply(View, (input,), (input._data,), shape)
+        if out.grad_fn is not None and type(input._data) in ARRAY_TYPES and \
+                not input.is_contiguous():   # (not a batched array of vmap's)
+            _rename(out.grad_fn, "ReshapeAliasBackward0")   # PyTorch's _reshape_alias
         return as_view(out, input, lambda b: b.view(shape))
+    if input._requires_grad and (not _GRAD_OFF[0] or _GRAD_STATE.grad):
+        # PyTorch's graph of a copying reshape: _unsafe_view(clone(x)) (CloneBackward0)
+        from .conversion import clone
+        from .. import contiguous_format
+        c = clone(input, memory_format=contiguous_format)
+        return apply(UnsafeViewOfClone, (c,), (c._data,), shape)
     return apply(UnsafeView, (input,), (input._data,), shape)
+
+
+def _rename(node, name):
+    from ..autograd.graph import rename
+    rename(node, name)
 
 
 def reshape_as(self, other):

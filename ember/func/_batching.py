@@ -55,7 +55,7 @@ from .._ops import _base
 from ..autograd import grad_mode
 from ..autograd import forward_ad as _forward_ad
 from ..autograd.forward_ad import ACTIVE as _DUAL
-from .._autocast import AUTOCAST as _AUTOCAST
+from .._autocast import AUTOCAST as _AUTOCAST, is_active as _autocast_on
 
 _GRAD = grad_mode.GRAD_ENABLED
 _make = Tensor._make
@@ -270,7 +270,7 @@ def handle(cls, inputs, arrays, params):
             if t is not None and t._fw_tangent is not None:
                 dual = True
                 break
-    if _AUTOCAST[0]:
+    if _AUTOCAST[0] and _autocast_on():   # (this thread's autocast; another's leaves it be)
         raise Unbatchable(f"{cls.__name__}: autocast")
     rule = RULES.get(cls._op)   # (cls may be a node class named for another overload)
     if rule is None and cls.elementwise:
@@ -742,7 +742,7 @@ def _build_rules():
     from .._ops import shape, reduction, joining, conversion, activation, linalg, layers, \
         indexing, cumulative
     rules = {
-        shape.View: _view, shape.UnsafeView: _view,
+        shape.View: _view, shape.UnsafeView: _view, shape.UnsafeViewOfClone: _view,
         shape.Permute: _permute, shape.Transpose: _transpose, shape.Expand: _expand,
         shape.Squeeze: _dims_rule(0), shape.Unsqueeze: _dims_rule(0),
         shape.Unbind: _dims_rule(0), shape.Diagonal: _diagonal,
