@@ -94,3 +94,16 @@ def test_program_bound_to_its_example_size_still_exports():
                              dynamic_shapes={"x": {0: ember.export.Dim("b")}})
     out = next(n for n in ep.graph.nodes if n.op == "output").args[0][0]
     assert len(out.meta["val"].shape) == 2
+
+
+def test_rerun_leaves_the_random_stream_and_buffers_alone():
+    m = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5), nn.BatchNorm1d(3)).train()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    ember.manual_seed(7)
+    ember.export.export(m, (ember.randn(4, 3),), dynamic_shapes={"input": {0: ember.export.Dim("b")}})
+    after_export = ember.rand(3)
+    ember.manual_seed(7)
+    ember.randn(4, 3)
+    np.testing.assert_array_equal(after_export.numpy(), ember.rand(3).numpy())
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k].numpy())

@@ -7,7 +7,7 @@ new sizes (the example's rows repeated, so values stay in range: index tensors s
 valid): a dim whose size did not move is static, whatever its example size; one that
 moved as a symbol did (example size -> new size) is that symbol. Other moving dims (2 *
 s0) keep what the trace recorded and are listed in ``node.meta["moving_dims"]``. Parameters and buffers are read, never written (buffers run on
-copies). If the run fails (a program that only runs at its example sizes), the recorded
+copies) and the random generator's state is restored. If the run fails (a program that only runs at its example sizes), the recorded
 dims stay as they were.
 """
 import numpy as np
@@ -38,7 +38,9 @@ def refine_dims(graph, tr, rename, ranges, mod_state):
         env[node] = _resized(leaf, node.meta.get("val"), symbols) \
             if isinstance(leaf, Tensor) else leaf
     import ember
+    from .._random import get_rng_state, set_rng_state
     shapes = {}
+    rng = get_rng_state()       # (random ops in the graph: the caller's stream is kept)
     try:
         with ember.no_grad():
             for node in graph.nodes:
@@ -55,6 +57,8 @@ def refine_dims(graph, tr, rename, ranges, mod_state):
                 shapes[node] = _shapes(out)
     except Exception:   # noqa: BLE001 -- a program bound to its example sizes: keep
         return
+    finally:
+        set_rng_state(rng)
     by_change = {}
     for name, change in symbols.items():
         by_change.setdefault(change, name)
