@@ -17,9 +17,10 @@ handler sees the op once as PyTorch's overload (``aten._foreach_add.List`` with
 does); the ops it runs below are not seen again (utils/_python_dispatch.dispatch_nested).
 
 ember has no fused multi-tensor kernel: each element runs the ordinary op, so values,
-dtypes, promotion errors and autograd are those of the single-tensor op (the grad_fn of
-an output is the single op's, ``MulBackward0``, where PyTorch names
-``ForeachMulBackward1Scalar``).
+dtypes, promotion errors and autograd are those of the single-tensor op (maximum/minimum
+with a number run maximum on a full tensor: PyTorch's dtype and half gradient at ties).
+Each output's node takes the name of PyTorch's (``ForeachMulBackward1Scalar``,
+`_NODE_NAMES`); PyTorch has one node for all the outputs, ember one per output.
 """
 import numbers
 
@@ -110,6 +111,63 @@ def _export(name, fn):
     __all__.append(name)
 
 
+# PyTorch's node names for the outputs of the out-of-place forms, by (op, overload); the
+# unary ops are Foreach<Op>Backward0. ember records one node per output (the single op's,
+# renamed), where PyTorch has one node for the whole list.
+_NODE_NAMES = {
+    ("add", "Scalar"): "ForeachAddBackward1Scalar", ("add", "List"): "ForeachAddBackward0List",
+    ("add", "ScalarList"): "ForeachAddBackward1ScalarList",
+    ("add", "Tensor"): "ForeachAddBackward0Tensor",
+    ("sub", "Scalar"): "ForeachSubBackward1Scalar", ("sub", "List"): "ForeachSubBackward0List",
+    ("sub", "ScalarList"): "ForeachSubBackward1ScalarList",
+    ("mul", "Scalar"): "ForeachMulBackward1Scalar", ("mul", "List"): "ForeachMulBackward0List",
+    ("mul", "ScalarList"): "ForeachMulBackward1ScalarList",
+    ("mul", "Tensor"): "ForeachMulBackward0Tensor",
+    ("div", "Scalar"): "ForeachDivBackward1Scalar", ("div", "List"): "ForeachDivBackward0",
+    ("div", "ScalarList"): "ForeachDivBackward1ScalarList",
+    ("div", "Tensor"): "ForeachDivBackward0Tensor",
+    ("clamp_min", "Scalar"): "ForeachClampMinBackward0Scalar",
+    ("clamp_min", "ScalarList"): "ForeachClampMinBackward0ScalarList",
+    ("clamp_min", "List"): "ForeachClampMinBackward1List",
+    ("clamp_max", "Scalar"): "ForeachClampMaxBackward0Scalar",
+    ("clamp_max", "ScalarList"): "ForeachClampMaxBackward0ScalarList",
+    ("clamp_max", "List"): "ForeachClampMaxBackward1List",
+    ("maximum", "Scalar"): "ForeachMaximumBackward0",
+    ("maximum", "ScalarList"): "ForeachMaximumBackward1",
+    ("maximum", "List"): "ForeachMaximumBackward0List",
+    ("minimum", "Scalar"): "ForeachMinimumBackward0",
+    ("minimum", "ScalarList"): "ForeachMinimumBackward1",
+    ("minimum", "List"): "ForeachMinimumBackward0List",
+    ("pow", "Scalar"): "ForeachPowBackward0Scalar", ("pow", "ScalarList"): "ForeachPowBackward1",
+    ("pow", "List"): "ForeachPowBackward0", ("pow", "ScalarAndTensor"): "ForeachPowBackward2",
+    ("addcmul", "Scalar"): "ForeachAddcmulBackward0Scalar",
+    ("addcmul", "ScalarList"): "ForeachAddcmulBackward0ScalarList",
+    ("addcdiv", "Scalar"): "ForeachAddcdivBackward0Scalar",
+    ("addcdiv", "ScalarList"): "ForeachAddcdivBackward0ScalarList",
+    ("lerp", "Scalar"): "ForeachLerpBackward0Scalar",
+    ("lerp", "ScalarList"): "ForeachLerpBackward0ScalarList",
+    ("lerp", "List"): "ForeachLerpBackward1List",
+    ("norm", "Scalar"): "ForeachNormBackward0", ("max", "default"): "ForeachMaxBackward1",
+    ("clone", "default"): "ForeachCloneBackward0", ("mm", "default"): "ForeachMmBackward0",
+}
+
+
+def _named(op, overload, inputs, outs):
+    """`outs` with each recorded output's node renamed as PyTorch names the foreach op's
+    (an output that is one of the operands keeps its node)."""
+    name = _NODE_NAMES.get((op, overload))
+    if name is None:
+        if overload != "default":
+            return outs
+        name = "Foreach" + op.capitalize().replace("1p", "1P") + "Backward0"
+    from ..autograd.graph import rename
+    seen = {id(t) for t in inputs if isinstance(t, Tensor)}
+    for t in outs:
+        if isinstance(t, Tensor) and t.grad_fn is not None and id(t) not in seen:
+            rename(t.grad_fn, name)
+    return outs
+
+
 def _one_self(name, args, kwargs, signatures, scalar_self=False):
     """The tensor list of a call (first positional argument or ``self=``), the other
     positional arguments and the keywords."""
@@ -130,7 +188,8 @@ def _one_self(name, args, kwargs, signatures, scalar_self=False):
 def _unary(op):
     def elements(self):
         import ember
-        return tuple(getattr(ember, op)(t) for t in _tensor_list(self))
+        tensors = _tensor_list(self)
+        return _named(op, "default", tensors, tuple(getattr(ember, op)(t) for t in tensors))
 
     def elements_(self):
         for t in _tensor_list(self):
@@ -171,11 +230,11 @@ _OPERAND_NAMES = {"Scalar": "scalar", "ScalarList": "scalars", "List": "other",
                   "Tensor": "other"}
 
 
-def _binary(op, with_alpha=False, tensor_overload=False, scalar_op=None):
+def _binary(op, with_alpha=False, tensor_overload=False, tensors_only=False):
     """op(x, o) per element. `tensor_overload`: PyTorch has ``.Tensor`` (one 0-dim tensor
-    for all); without it a 0-dim tensor is read as a Python scalar. `scalar_op` replaces op
-    where the operand is a Python scalar (maximum/minimum take tensors only: a scalar bound
-    is clamp_min/clamp_max)."""
+    for all); without it a 0-dim tensor is read as a Python scalar. `tensors_only`: op takes
+    tensors only (maximum/minimum): a number becomes a full tensor of the promoted dtype,
+    and the in-place form writes op's result into x."""
     name = f"_foreach_{op}"
     alpha_sig = ", *, Number alpha = 1" if with_alpha else ""
     signatures = ["tuple of Tensors self, Number scalar",
@@ -222,13 +281,21 @@ def _binary(op, with_alpha=False, tensor_overload=False, scalar_op=None):
 
     def call(fn_name, t, o, kwargs):
         import ember
-        if scalar_op is not None:
+        inplace = fn_name.endswith("_")
+        if tensors_only:
+            x = t
             if not isinstance(o, Tensor):
-                fn_name = scalar_op + ("_" if fn_name.endswith("_") else "")
-            elif fn_name.endswith("_"):   # (no Tensor.maximum_: written into t as PyTorch's)
+                # PyTorch's foreach maximum with a number: the promoted dtype, and half the
+                # gradient at ties (as maximum's), not clamp_min's whole one
+                dt = ember.result_type(t, o)
+                o = ember.full_like(t, o, dtype=dt)
+                x = t if t.dtype is dt else t.to(dt)
+            result = getattr(ember, op)(x, o)
+            if inplace:   # (no Tensor.maximum_: written into t as PyTorch's)
                 from .conversion import commit_inplace
-                return commit_inplace(t, getattr(ember, op)(t, o))
-        if fn_name.endswith("_"):
+                return commit_inplace(t, result)
+            return result
+        if inplace:
             return getattr(t, fn_name)(o, **kwargs)
         return getattr(ember, fn_name)(t, o, **kwargs)
 
@@ -239,7 +306,10 @@ def _binary(op, with_alpha=False, tensor_overload=False, scalar_op=None):
             tensors = _tensor_list(self)
             out = tuple(call(fn_name, t, o, kwargs)
                         for t, o in zip(tensors, operands(tensors, other, kind)))
-            return None if inplace else out
+            if inplace:
+                return None
+            rest = list(other) if isinstance(other, (list, tuple)) else [other]
+            return _named(op, kind, tensors + rest, out)
         return run
 
     def out_of_place(*args, **kwargs):
@@ -314,7 +384,9 @@ def _pointwise_ternary(op):
                     getattr(x, op + "_")(a, b, value=v)
                 else:
                     out.append(getattr(ember, op)(x, a, b, value=v))
-            return None if inplace else tuple(out)
+            if inplace:
+                return None
+            return _named(op, kind, list(self) + list(tensor1) + list(tensor2), tuple(out))
         return run
 
     def out_of_place(*args, **kwargs):
@@ -342,8 +414,8 @@ for _op in ("mul", "div"):
     _binary(_op, tensor_overload=True)
 for _op in ("clamp_min", "clamp_max"):
     _binary(_op)
-_binary("maximum", scalar_op="clamp_min")
-_binary("minimum", scalar_op="clamp_max")
+_binary("maximum", tensors_only=True)
+_binary("minimum", tensors_only=True)
 _pointwise_ternary("addcmul")
 _pointwise_ternary("addcdiv")
 
@@ -376,7 +448,8 @@ def _pow_elements(kind, inplace):
     def run(self, exponent):
         import ember
         if kind == "ScalarAndTensor":
-            return tuple(ember.pow(self, e) for e in _tensor_list(exponent, 2))
+            exponents = _tensor_list(exponent, 2)
+            return _named("pow", kind, exponents, tuple(ember.pow(self, e) for e in exponents))
         tensors = _tensor_list(self)
         if kind == "List":
             exponents = _tensor_list(exponent, 2)
@@ -389,7 +462,8 @@ def _pow_elements(kind, inplace):
             for t, e in zip(tensors, exponents):
                 t.pow_(e)
             return None
-        return tuple(ember.pow(t, e) for t, e in zip(tensors, exponents))
+        return _named("pow", kind, tensors + list(exponents),
+                      tuple(ember.pow(t, e) for t, e in zip(tensors, exponents)))
     return run
 
 
@@ -443,7 +517,8 @@ def _lerp_elements(kind, inplace):
             for x, y, w in zip(tensors, ends, weights):
                 x.lerp_(y, w)
             return None
-        return tuple(ember.lerp(x, y, w) for x, y, w in zip(tensors, ends, weights))
+        return _named("lerp", kind, tensors + ends + list(weights),
+                      tuple(ember.lerp(x, y, w) for x, y, w in zip(tensors, ends, weights)))
     return run
 
 
@@ -478,7 +553,9 @@ def _norm_elements(self, ord=2, dtype=None):
     if ord == float("inf") and any(t.numel() == 0 for t in _tensor_list(self)):
         raise RuntimeError("_foreach_norm cannot compute the infinity norm on an empty tensor "
                            "because the operation does not have an identity")
-    return tuple(ember.linalg.vector_norm(t, ord, dtype=dtype) for t in _tensor_list(self))
+    tensors = _tensor_list(self)
+    return _named("norm", "Scalar", tensors,
+                  tuple(ember.linalg.vector_norm(t, ord, dtype=dtype) for t in tensors))
 
 
 def _foreach_norm(self, ord=2, dtype=None):
@@ -504,7 +581,8 @@ def _foreach_powsum(self, ord=2, dtype=None):
 
 
 def _max_elements(self):
-    return tuple(t.max() for t in _tensor_list(self))
+    tensors = _tensor_list(self)
+    return _named("max", "default", tensors, tuple(t.max() for t in tensors))
 
 
 def _foreach_max(self):
@@ -516,22 +594,26 @@ def _mm_elements(self, mat2):
     import ember
     tensors, others = _tensor_list(self), _tensor_list(mat2, 2)
     _same_length(tensors, others)
-    return tuple(ember.mm(a, b) for a, b in zip(tensors, others))
+    return _named("mm", "default", tensors + others,
+                  tuple(ember.mm(a, b) for a, b in zip(tensors, others)))
 
 
 def _foreach_mm(self, mat2):
-    return _run("_foreach_mm", "default", (_self_list("_foreach_mm", self), _listed(mat2)), {}, _mm_elements)
+    return _run("_foreach_mm", "default", (_self_list("_foreach_mm", self), _listed(mat2)), {},
+                _mm_elements)
 
 
 def _clone_elements(self, memory_format=None):
     import ember
     fmt = {} if memory_format is None else {"memory_format": memory_format}
-    return tuple(ember.clone(t, **fmt) for t in _tensor_list(self))
+    tensors = _tensor_list(self)
+    return _named("clone", "default", tensors, tuple(ember.clone(t, **fmt) for t in tensors))
 
 
 def _foreach_clone(self, *, memory_format=None):
     kwargs = {} if memory_format is None else {"memory_format": memory_format}
-    return _run("_foreach_clone", "default", (_self_list("_foreach_clone", self),), kwargs, _clone_elements)
+    return _run("_foreach_clone", "default", (_self_list("_foreach_clone", self),), kwargs,
+                _clone_elements)
 
 
 def _copy_elements(self, src, non_blocking=False):
