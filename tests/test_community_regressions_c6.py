@@ -202,3 +202,30 @@ def test_environment_report_modules():
     for name in ("cpu", "mkl", "mkldnn", "openmp"):
         assert hasattr(getattr(torch.backends, name), "is_available" if name != "cpu"
                        else "get_cpu_capability")
+
+
+# ---------------------------------------------------------------------------- Module assignment
+
+def _assign_errors(L):
+    m = L.nn.Linear(2, 2)
+    m.register_buffer("b", L.ones(1))
+    seq = L.nn.Sequential(L.nn.ReLU())
+    out = []
+    for target, value in [(m, 3), (m, "x"), (m, L.ones(2)), (m, [1]), (seq, 3),
+                          (seq, L.ones(1))]:
+        try:
+            setattr(target, "weight" if target is m else "0", value)
+        except TypeError as e:
+            out.append(str(e))
+    for fn in (lambda: setattr(m, "b", 3), lambda: m.register_parameter("q", 3)):
+        try:
+            fn()
+        except TypeError as e:
+            out.append(str(e))
+    return out
+
+
+def test_module_assignment_errors_name_types_as_torch():
+    """'cannot assign 'builtins.int' as child module' / 'ember.Tensor as parameter': PyTorch
+    names the type with torch.typename ('int', 'torch.FloatTensor')."""
+    assert _assign_errors(ember) == _assign_errors(torch)

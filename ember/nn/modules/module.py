@@ -9,6 +9,7 @@ from typing import Any, Dict, TypeVar
 
 from ... import __future__ as future   # (also makes ember.__future__ an attribute, as torch's)
 from ..._tensor import Tensor
+from ..._threads import typename as _typename
 from ...autograd import grad_mode
 from ...autograd._zero_grad import zero_grads
 from ...autograd.graph import RemovableHandle
@@ -103,7 +104,7 @@ class Module:
         if param is None:
             self._parameters[name] = None
         elif not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{type(param).__module__}.{type(param).__name__}' "
+            raise TypeError(f"cannot assign '{_typename(param)}' "
                             f"object to parameter '{name}' (torch.nn.Parameter or None required)")
         elif param.grad_fn is not None:
             raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model "
@@ -162,7 +163,7 @@ class Module:
             return
         if params is not None and name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__module__}.{type(value).__name__}' "
+                raise TypeError(f"cannot assign '{_typename(value)}' "
                                 f"as parameter '{name}' (torch.nn.Parameter or None expected)")
             self.register_parameter(name, value)
             return
@@ -175,7 +176,7 @@ class Module:
             return
         if modules is not None and name in modules:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__module__}.{type(value).__name__}' "
+                raise TypeError(f"cannot assign '{_typename(value)}' "
                                 f"as child module '{name}' (torch.nn.Module or None expected)")
             modules[name] = value
             return
@@ -186,8 +187,8 @@ class Module:
             return
         if buffers is not None and name in buffers:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{type(value).__module__}.{type(value).__name__}' "
-                                f"as buffer '{name}' (torch.Tensor or None expected)")
+                raise TypeError(f"cannot assign '{_typename(value)}' "
+                                f"as buffer '{name}' (torch.nn.Buffer, torch.Tensor or None expected)")
             buffers[name] = value
             return
         object.__setattr__(self, name, value)
