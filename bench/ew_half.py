@@ -26,6 +26,10 @@ def _ops(lib):
         "exp": lambda a, b: lib.exp(a),
         "relu": lambda a, b: lib.relu(a),
         "sqrt": lambda a, b: lib.sqrt(b),
+        "tanh": lambda a, b: lib.tanh(a),
+        "expm1": lambda a, b: lib.expm1(a),
+        "atan": lambda a, b: lib.atan(a),
+        "log2": lambda a, b: lib.log2(b),
     }
 
 

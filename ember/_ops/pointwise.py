@@ -36,6 +36,7 @@ from .pointwise_operands import (is_number, number_input, check_broadcast,  # no
                                  _either, conj_if_complex, narrow_scalar, narrow_scalars,
                                  half_of)
 from .pointwise_arrays import opmath, pieces, split_ufunc, fused_backward  # noqa: F401
+from . import pointwise_half as _half
 
 __all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
            "pow", "float_power", "neg", "negative", "positive", "abs", "absolute", "sign", "sgn",
@@ -812,10 +813,19 @@ def _relu_array(xp, x):
     return xp.maximum(x, 0).astype(x.dtype, copy=False)
 
 
+def _relu_split(x):
+    """relu of a C-contiguous float16 NumPy array by bit operations (pointwise_half.relu);
+    None for anything else."""
+    if type(x) is np.ndarray and x.dtype == np.float16 and x.ndim and x.flags.c_contiguous:
+        return _half.relu(x)
+    return None
+
+
 relu = _unary_row("relu", "ReluBackward0", _relu_array,
                   _relu_backward, "out", kind="same",
                   reject=_no_complex(NotImplementedError, "clamp is not supported for complex "
-                                     "types", _no_bool("Boolean inputs not supported for relu")))
+                                     "types", _no_bool("Boolean inputs not supported for relu")),
+                  split=_relu_split)
 floor = _unary_row("floor", "FloorBackward0", lambda xp, x: xp.floor(x),
                    lambda g, x, out: g * 0, "", kind="same", int_identity=True,
                    reject=_no_complex(

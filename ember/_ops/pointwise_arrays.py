@@ -9,6 +9,8 @@ one whole-array call; the op definitions (pointwise.py, pointwise_more.py) choos
 SPLIT_MIN and BLOCKED_MIN are read at each call (tests lower them to reach the pool with
 small arrays).
 """
+from time import perf_counter as _perf_counter
+
 import numpy as np
 
 from .._backend import ARRAY_TYPES as _ARRAY_TYPES, as_array, is_array
@@ -195,15 +197,79 @@ def pieces(kernel, passes, uses, blocked=False):
 
 
 def split_ufunc(f):
-    """pieces for one unary ufunc f: f(x_run, out=out_run); a float16 array of HALF_MIN
-    elements or more goes by half_blocks (its fast casts) instead."""
+    """pieces for one unary ufunc f: f(x_run, out=out_run). A C-contiguous float16 array
+    goes by NumPy's own float16 loop where that gives every float16 value what float32
+    and one rounding give (native_half: the SIMD loops of exp2, tanh, sin ... on AVX-512),
+    else from HALF_MIN elements on by half_blocks (its fast casts)."""
     run = pieces(lambda x, out: f(x, out=out), _parallel.WEIGHT.get(f, 1), (f,))
 
     def forward(x):
-        if type(x) is _ndarray and x.size >= HALF_MIN and x.dtype == _FLOAT16:
-            return quietly(in_float32, f, (x,), _FLOAT16)
+        if type(x) is _ndarray and x.dtype == _FLOAT16:
+            if x.ndim and x.flags.c_contiguous and native_half(f) is not None:
+                return quietly(_native_half_call, f, x)
+            if x.size >= HALF_MIN:
+                return quietly(in_float32, f, (x,), _FLOAT16)
         return run(x)
     return forward
+
+
+_NATIVE_HALF = {}   # unary ufunc -> None, or the float16 inputs its own loop gets wrong
+_FEW = 4            # at most this many such inputs, each fixed after the call
+
+
+def native_half(f):
+    """None, or the (few) float16 bit patterns on which NumPy's float16 loop of unary ufunc
+    `f` does not give the float16 rounding of f in float32 (what in_float32 computes, and
+    PyTorch's float16 kernels: float32 math rounded once); NaN where that is NaN (NaN
+    payloads may differ). Measured once per ufunc in the process on all 65536 float16
+    values, in a whole call and in runs at every offset (parallel.piecewise), and the
+    loop must take under 0.6 of in_float32's time on them (best of three). NumPy picks
+    its loops by the CPU: its AVX-512 float16 loops of exp, tanh, sinh, arctan ... convert
+    to float32 in registers and run ~10x faster than in_float32's two conversions (exp's
+    misses 4 values of 65536, each an ulp off), while its scalar loops (sqrt here) give the
+    same values slower, and a loop elsewhere may round differently."""
+    if f in _NATIVE_HALF:
+        return _NATIVE_HALF[f]
+    every = np.arange(1 << 16, dtype=np.uint16).view(_FLOAT16)
+    with np.errstate(all="ignore"):
+        direct = f(every)
+        want = f(every.astype(_FLOAT32)).astype(_FLOAT16)
+    found = None
+    if direct.dtype == _FLOAT16:
+        bad = (direct.view(np.uint16) != want.view(np.uint16)) & \
+            ~(np.isnan(direct) & np.isnan(want))
+        if np.count_nonzero(bad) <= _FEW and _parallel.piecewise(f, _FLOAT16) and \
+                _best_of_three(f, every) < 0.6 * _best_of_three(
+                    lambda a: in_float32(f, (a,), _FLOAT16), every):
+            found = tuple(np.uint16(b) for b in every.view(np.uint16)[bad])
+    _NATIVE_HALF[f] = found
+    return found
+
+
+def _native_half_call(f, x):
+    """f on C-contiguous float16 x by NumPy's float16 loop (on the pool when large), with
+    native_half's few wrong inputs recomputed in float32."""
+    r = _parallel.ufunc(f, x)
+    wrong = native_half(f)
+    if wrong:
+        bits = x.view(np.uint16)
+        hit = np.equal(bits, wrong[0])
+        for b in wrong[1:]:
+            hit |= np.equal(bits, b)
+        if np.count_nonzero(hit):
+            r[hit] = f(x[hit].astype(_FLOAT32)).astype(_FLOAT16)
+    return r
+
+
+def _best_of_three(fn, x):
+    best = None
+    with np.errstate(all="ignore"):
+        for _ in range(3):
+            start = _perf_counter()
+            fn(x)
+            took = _perf_counter() - start
+            best = took if best is None else min(best, took)
+    return best
 
 
 def fused_backward(kernel, g, out, composed):

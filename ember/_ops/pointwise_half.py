@@ -44,6 +44,21 @@ def widen(h, out, scratch):
     return out
 
 
+_LEAST = [np.empty(0, _U32)]
+
+
+def _least_exponent(n):
+    """n copies of 0x38800000 (2**-14's exponent field): NumPy's maximum of an array and a
+    scalar has no SIMD loop (~4x an array-array maximum), so narrow takes a constant array,
+    made once (and grown) per process and shared read-only."""
+    least = _LEAST[0]
+    if least.size < n:
+        least = np.full(max(n, 1 << 16), 0x38800000, _U32)
+        least.flags.writeable = False
+        _LEAST[0] = least
+    return least[:n]
+
+
 def narrow(x, out, scratch):
     """float32 array `x` into float16 array `out`, rounded to nearest even; `scratch`: two
     uint32 arrays of their size (1-D, C-contiguous, like x and out)."""
@@ -53,13 +68,11 @@ def narrow(x, out, scratch):
     np.abs(x, out=base)
     base *= _TO_INF
     base *= _TO_ZERO
-    np.add(w, w, out=bias)                   # 2 * |x|'s bits: the sign shifted out
-    has_nan = bias.size and bias.max() > 0xFF000000
-    np.bitwise_and(bias, 0xFF000000, out=bias)
-    np.maximum(bias, 0x71000000, out=bias)
-    np.right_shift(bias, 1, out=bias)
+    np.bitwise_and(w, 0x7F800000, out=bias)  # |x|'s exponent field
+    np.maximum(bias, _least_exponent(bias.size), out=bias)
     bias += 0x07800000
     base += bias.view(np.float32)
+    has_nan = base.size and np.isnan(base.max())   # (max propagates NaN)
     r = bias
     np.right_shift(bits, 13, out=r)
     r &= 0x7C00
@@ -71,4 +84,27 @@ def narrow(x, out, scratch):
     bits &= 0x8000
     r |= bits
     out.view(np.uint16)[...] = r              # (the values fit: a truncating copy)
+    return out
+
+
+def relu(h):
+    """PyTorch's relu of a C-contiguous float16 NumPy array: h where not h < 0 (-0.0 and
+    NaNs kept, as PyTorch keeps them), else +0, by six uint16 passes over the bits (no
+    conversion; NumPy's float16 maximum is a scalar loop), on the thread pool when large.
+    With v the bits, v + 0x7FFF (wrapping) maps exactly the negative numbers, 0x8001 (the
+    smallest subnormal) to 0xFC00 (-inf), onto 0..0x7BFF; >> 10 gives them 0..30 and every
+    other value 31..63; (+ 33) >> 6 gives 0 and 1; negated, a mask of 0 or all ones."""
+    from .._backend import parallel
+    v = h.reshape(-1).view(np.uint16)
+    out = np.empty(h.shape, np.float16)
+    m = out.reshape(-1).view(np.uint16)
+
+    def run(lo, hi):
+        r = np.add(v[lo:hi], 0x7FFF, out=m[lo:hi])
+        r >>= 10
+        r += 33
+        r >>= 6
+        np.negative(r, out=r)
+        r &= v[lo:hi]
+    parallel.split(v.size, run, passes=6)
     return out
