@@ -22,6 +22,9 @@ def two_blas_threads():
     if n is None:
         pytest.skip("NumPy's OpenBLAS thread count cannot be controlled here")
     blas_threads.set_num_threads(2)
+    if blas_threads.num_threads() != 2:     # (an OpenBLAS started with one thread)
+        blas_threads.set_num_threads(n)
+        pytest.skip("NumPy's OpenBLAS cannot run two threads here")
     yield
     blas_threads.set_num_threads(n)
 
