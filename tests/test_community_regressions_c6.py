@@ -229,3 +229,22 @@ def test_module_assignment_errors_name_types_as_torch():
     """'cannot assign 'builtins.int' as child module' / 'ember.Tensor as parameter': PyTorch
     names the type with torch.typename ('int', 'torch.FloatTensor')."""
     assert _assign_errors(ember) == _assign_errors(torch)
+
+
+def test_old_and_reversible_layer_imports():
+    """Imports found in older and reversible-network code: torch.autograd.variable.Variable,
+    torch.utils.checkpoint.get_device_states/set_device_states (RevNet/Reformer replay their
+    dropout with them) and torch.backends.opt_einsum (ModuleNotFoundError/ImportError)."""
+    from ember.autograd.variable import Variable
+    from ember.utils.checkpoint import DefaultDeviceType, get_device_states, set_device_states
+    assert Variable is ember.autograd.Variable
+    args = (ember.ones(2), [ember.ones(1, device="meta")], 3)
+    targs = (torch.ones(2), [torch.ones(1, device="meta")], 3)
+    assert get_device_states(*args) == ([], []) == \
+        torch.utils.checkpoint.get_device_states(*targs)
+    assert set_device_states([], []) is None
+    assert DefaultDeviceType.get_device_type() == "cuda"
+    oe = ember.backends.opt_einsum
+    assert oe.is_available() == torch.backends.opt_einsum.is_available()
+    assert oe.enabled == torch.backends.opt_einsum.enabled
+    assert oe.strategy == torch.backends.opt_einsum.strategy

@@ -52,7 +52,8 @@ __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "Checkpoint
            "check_backward_validity", "detach_variable", "noop_context_fn",
            "set_checkpoint_early_stop", "set_checkpoint_debug_enabled",
            "create_selective_checkpoint_contexts", "CheckpointPolicy",
-           "SelectiveCheckpointContext", "SAC_IGNORED_OPS"]
+           "SelectiveCheckpointContext", "SAC_IGNORED_OPS", "get_device_states",
+           "set_device_states", "DefaultDeviceType"]
 
 # selective checkpointing (the context_fn that saves the ops a policy picks)
 from ._selective_checkpoint import (CheckpointPolicy, SelectiveCheckpointContext,  # noqa: E402
@@ -118,6 +119,51 @@ def check_backward_validity(inputs):
     if not any(_is_tensor(inp) and inp.requires_grad for inp in inputs):
         warnings.warn("None of the inputs have requires_grad=True. Gradients will be None",
                       stacklevel=2)
+
+
+class DefaultDeviceType:
+    """The accelerator type whose generators set_device_states restores when none is named
+    ('cuda' unless set)."""
+    _default_device_type = "cuda"
+
+    @staticmethod
+    def set_device_type(device="cuda"):
+        DefaultDeviceType._default_device_type = device
+
+    @staticmethod
+    def get_device_type():
+        return DefaultDeviceType._default_device_type
+
+
+def get_device_states(*args):
+    """(device indices, generator states) of the accelerator tensors among `args` (nested
+    containers too), as PyTorch's: reversible layers (RevNet, Reformer) save them beside
+    the CPU state to replay their dropout in backward. CPU and meta tensors add nothing."""
+    from ._pytree import tree_flatten
+    tensors = [a for a in tree_flatten(args)[0] if hasattr(a, "get_device")
+               and getattr(a, "device", None) is not None and a.device.type not in ("cpu", "meta")]
+    ids = [t.get_device() for t in tensors]
+    if not ids:
+        return [], []
+    kinds = [t.device.type for t in tensors]
+    module = _device_module("cuda" if "cuda" in kinds else kinds[0])
+    return ids, [module.get_rng_state(i) for i in ids]
+
+
+def set_device_states(devices, states, *, device_type=None):
+    """Put back generator states from get_device_states on those devices."""
+    if device_type is None:
+        device_type = DefaultDeviceType.get_device_type()
+    if device_type == "meta":
+        return
+    module = _device_module(device_type)
+    for device, state in zip(devices, states):
+        module.set_rng_state(state, device)
+
+
+def _device_module(device_type):
+    import importlib
+    return importlib.import_module("ember." + device_type)
 
 
 class _ForwardState:
