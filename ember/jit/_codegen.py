@@ -380,6 +380,9 @@ class _Writer:
         for key in _POOL_LISTS.get(name, ()):
             if not isinstance(values[key], str):
                 values[key] = _n(values[key], rank)
+        batchmean = name == "kl_div" and values["reduction"] == "batchmean"
+        if batchmean:   # the sum over the batch size (of a 0-dim input: the sum), as F's
+            values["reduction"] = "sum"
         if name in _LOSSES:
             reduction = values["reduction"]
             if reduction not in _REDUCTIONS:
@@ -403,8 +406,17 @@ class _Writer:
                 self.lines.append(self.call("_ = torch.embedding_renorm_", [
                     _Source(f"torch.detach({self.arg(values['weight'])})"), values["input"],
                     float(values["max_norm"]), float(values["norm_type"])], {}))
-        if name == "layer_norm":
-            values["normalized_shape"] = list(values["normalized_shape"])
+        if name in ("layer_norm", "rms_norm"):
+            shape = values["normalized_shape"]
+            values["normalized_shape"] = [shape] if isinstance(shape, int) else list(shape)
+        if name == "rms_norm" and values["eps"] is not None:
+            values["eps"] = float(values["eps"])
+        if batchmean:
+            x = self.arg(values["input"])
+            values["reduction"] = 2
+            kl = self.call("torch.kl_div", [values["input"], values["target"], 2],
+                           {"log_target": values["log_target"]})
+            return f"({kl} if torch.eq(torch.dim({x}), 0) else torch.div({kl}, torch.size({x}, 0)))"
         if name == "softsign":
             x = self.arg(values["input"])
             return f"torch.div({x}, torch.add(torch.abs({x}), 1))"
@@ -737,9 +749,15 @@ def script_module(m, example_args=None):
 
         def create_args_for_root(self, root_fn, is_module, concrete_args=None):
             if not is_module or not _variadic(m) or TRACED_ARITY.get(m) is None:
-                return super().create_args_for_root(root_fn, is_module, concrete_args)
-            return root_fn, [self.root] + _expanded_arguments(self, m, TRACED_ARITY[m],
-                                                                concrete_args or {})
+                fn, args = super().create_args_for_root(root_fn, is_module, concrete_args)
+            else:
+                fn, args = root_fn, [self.root] + _expanded_arguments(
+                    self, m, TRACED_ARITY[m], concrete_args or {})
+            if is_module:   # a transformer module saved on its own: its traceable form
+                chosen = traceable_forward(self.root, None, tuple(args[1:]), {}, self)
+                if chosen is not None:
+                    return (lambda root, *rest: chosen(*rest)), args
+            return fn, args
 
         def call_module(self, mod, forward, args, kwargs):
             forward = traceable_forward(mod, forward, args, kwargs, self)

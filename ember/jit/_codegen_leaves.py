@@ -245,6 +245,24 @@ _MHA_SIGNATURE = ["query: Tensor", "key: Tensor", "value: Tensor",
                   "is_causal: bool=False"]
 
 
+def _mha_fast_path(m):
+    """TorchScript for the test PyTorch's MultiheadAttention.forward makes before it runs
+    the fused _native_multi_head_attention kernel: the module's settings (packed
+    projection with a bias, an even head count, batch_first, no bias_k/add_zero_attn),
+    then at run time eval mode, self-attention (query is key is value) and no gradient
+    to record."""
+    if not (m._qkv_same_embed_dim and m.in_proj_bias is not None and m.num_heads % 2 == 0
+            and m.batch_first and m.bias_k is None and not m.add_zero_attn):
+        return "False"
+    tensors = ["query", "self.in_proj_weight", "self.in_proj_bias", "self.out_proj.weight"]
+    if m.out_proj.bias is not None:
+        tensors.append("self.out_proj.bias")
+    grads = " or ".join(f"ops.prim.requires_grad({t})" for t in tensors)
+    return ("torch.__not__(self.training) and torch.__is__(query, key) and "
+            f"torch.__is__(key, value) and torch.__not__(torch.is_grad_enabled() and "
+            f"({grads}))")
+
+
 def _multihead_attention(m):
     """nn.MultiheadAttention (packed in-projection, or separate q/k/v weights when kdim or
     vdim differ): softmax(Q K^T / sqrt(d) + masks) V per head, written with ATen calls on
@@ -321,6 +339,13 @@ def _multihead_attention(m):
         "else:",
         "  pass",
         "attn = torch.softmax(scores, -1)",
+        f"if torch.__not__(need_weights) and torch.__not__({_mha_fast_path(m)}):",
+        # PyTorch's scaled_dot_product_attention: a query whose every key is barred
+        # attends to nothing (its fused fast path leaves the softmax's NaN)
+        "  barred = torch.all(torch.eq(scores, -inf), -1, True)",
+        "  attn = torch.masked_fill(attn, barred, 0.)",
+        "else:",
+        "  pass",
         f"attn0 = torch.dropout(attn, {literal(float(m.dropout))}, self.training)",
         "out = torch.transpose(torch.bmm(attn0, vh), 0, 1)",
         f"out0 = torch.reshape(out, [torch.mul(tgt_len, bsz), {E}])",

@@ -175,6 +175,14 @@ FUNCTIONAL = {
                        "label_smoothing": 0.0}),
     "nll_loss": ("nll_loss_nd", ("input", "target", "weight", "reduction", "ignore_index"),
                  {"weight": None, "reduction": "mean", "ignore_index": -100}),
+    "kl_div": ("kl_div", ("input", "target", "reduction", "log_target"),
+               {"reduction": "mean", "log_target": False}),
+    "triplet_margin_loss": ("triplet_margin_loss", ("anchor", "positive", "negative", "margin",
+                                                    "p", "eps", "swap", "reduction"),
+                            {"margin": 1.0, "p": 2.0, "eps": 1e-6, "swap": False,
+                             "reduction": "mean"}),
+    "rms_norm": ("rms_norm", ("input", "normalized_shape", "weight", "eps"),
+                 {"weight": None, "eps": None}),
 }
 for _n in (2, 3):
     FUNCTIONAL[f"conv_transpose{_n}d"] = (f"conv_transpose{_n}d",) + FUNCTIONAL[
@@ -182,7 +190,8 @@ for _n in (2, 3):
 FUNCTIONAL["max_pool3d"] = ("max_pool3d",) + FUNCTIONAL["max_pool2d"][1:]
 FUNCTIONAL["avg_pool3d"] = ("avg_pool3d",) + FUNCTIONAL["avg_pool2d"][1:]
 # ATen's keyword-only parameters among FUNCTIONAL's
-KEYWORD_ONLY = {"scaled_dot_product_attention": ("scale", "enable_gqa")}
+KEYWORD_ONLY = {"scaled_dot_product_attention": ("scale", "enable_gqa"),
+                "kl_div": ("log_target",)}
 
 # ATen's norms take a trailing cudnn_enabled flag (always True here)
 NORMS_WITH_FLAG = frozenset({"batch_norm", "instance_norm", "group_norm", "layer_norm"})

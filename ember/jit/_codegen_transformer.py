@@ -10,8 +10,10 @@ its layers on a nested tensor and pads the result with zeros: ``zero_padded_rows
 that step in the graph, and the writer spells it as a run-time test of those conditions
 (``padded_rows_source``), so the archive does what PyTorch's scripted encoder does.
 
-Not reproduced: the NaN PyTorch's fused layer kernel gives a token whose every key is
-masked (the archive gives the dense layers' values there).
+A token whose every key is masked gets PyTorch's values on both of its paths: zero
+attention on the op-by-op path, the fused kernels' NaN where PyTorch's MultiheadAttention
+would take its fast path (the attention template tests PyTorch's conditions at run time).
+A transformer module saved on its own is traced in its traceable form too.
 """
 
 __all__ = ["traceable_forward", "zero_padded_rows", "padded_rows_source"]
