@@ -37,7 +37,9 @@ An LSTM with proj_size (which ONNX's LSTM lacks) is a Scan whose body is one ste
 
 Not built: control flow (If/Loop: the trace keeps the branch taken), packed sequences
 (pack_padded_sequence reads the lengths' values, which the trace refuses), writes mixing
-index tensors with partial slices (``x[1:3, idx] = v``), custom translation tables.
+index tensors with partial slices (``x[1:3, idx] = v``), trace-only Python functions in
+``custom_translation_table`` (ONNX Script functions made by ``@onnxscript.script`` are
+written as model-local functions: _custom.py).
 ScriptModules export as their module (ember.jit.script/trace return the module itself).
 """
 import enum
@@ -86,9 +88,6 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     from ._export import export_model
     from ._save import save
 
-    if custom_translation_table:
-        raise NotImplementedError("torch.onnx.export(custom_translation_table=...) is not "
-                                  "built in ember")
     if isinstance(args, Tensor):
         args = (args,)
     elif isinstance(args, list):
@@ -126,7 +125,8 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
                                  output_names=output_names, opset_version=opset_version,
                                  dynamic_axes=dynamic_axes, export_params=export_params,
                                  keep_initializers_as_inputs=keep_initializers_as_inputs,
-                                 batch_norm_batch_statistics=not dynamo)
+                                 batch_norm_batch_statistics=not dynamo,
+                                 custom_translation_table=custom_translation_table)
     finally:
         _exporting = False
         if restore is not None:

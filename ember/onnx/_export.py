@@ -90,7 +90,7 @@ def _var_positional(model):
 
 def export_model(model, args, kwargs, *, input_names, output_names, opset_version,
                  dynamic_axes, export_params, keep_initializers_as_inputs,
-                 batch_norm_batch_statistics=False):
+                 batch_norm_batch_statistics=False, custom_translation_table=None):
     """The model's ONNX graph (a GraphBuilder; _save.encode writes it) and the
     ExportedProgram it was written from. `batch_norm_batch_statistics`: batch norm in
     training mode normalizes by the batch's statistics even where it has running ones
@@ -134,6 +134,9 @@ def export_model(model, args, kwargs, *, input_names, output_names, opset_versio
     g = GraphBuilder(opset, dynamic=bool(dynamic_axes) or bool(dynamic_shapes_of(ep)))
     g.sizes = _symbol_sizes(ep)
     g.batch_norm_batch_statistics = batch_norm_batch_statistics
+    if custom_translation_table:
+        from ._custom import table_by_name
+        g.custom = table_by_name(custom_translation_table)
     env = {}
     specs = {s.arg.name: s for s in ep.graph_signature.input_specs}
     n_user = 0
@@ -329,6 +332,12 @@ def _translate_node(g, node, env, opset):
             raise UnsupportedOperatorError(str(exc), opset, None) from None
     base = key[:-1] if inplace else key.split(".")[-1]
     translate = TRANSLATIONS.get(base)
+    custom = g.custom.get(aten) or g.custom.get(aten.rsplit(".", 1)[0]) if g.custom else None
+    if custom is not None:          # the user's custom_translation_table entry
+        from ._custom import translate_custom
+
+        def translate(g, *args, **kwargs):
+            return translate_custom(g, custom, aten, args, kwargs)
     if translate is None and path_is_op_class(node.target) and len(args) <= 2 and not kwargs:
         # a pointwise op class replayed (SigmoidBackward0 ...): its operands are those of
         # the ATen op it is named after

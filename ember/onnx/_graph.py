@@ -66,6 +66,8 @@ class GraphBuilder:
         self.state_names = set()    # fx placeholders of parameters and buffers
         self.initializers_as_inputs = False     # list them as graph inputs too
         self.batch_norm_batch_statistics = False    # see export_model
+        self.functions = {}         # (domain, name) -> FunctionProto bytes (custom ops)
+        self.custom = {}            # ATen name -> custom translation (onnxscript function)
         self._names = set()
         self._consts = {}
         self.hint = "v"             # base of fresh names: the fx node being translated
@@ -105,16 +107,17 @@ class GraphBuilder:
             self.folded[self._consts[key].name] = array
         return self._consts[key]
 
-    def op(self, op_type, *inputs, outputs=1, dtype=None, shape=None, **attrs):
+    def op(self, op_type, *inputs, outputs=1, dtype=None, shape=None, domain="", **attrs):
         """Append a node; returns its output Value (a list when outputs > 1).
-        dtype/shape describe the outputs (default: the first input's dtype, shape unknown)."""
+        dtype/shape describe the outputs (default: the first input's dtype, shape unknown);
+        `domain`: the operator set of op_type (a model-local function's)."""
         names = [i.name if isinstance(i, Value) else "" for i in inputs]
         if dtype is None:
             dtype = next(i.dtype for i in inputs if isinstance(i, Value))
         # intermediate names "<fx node>/<op type>"; the node's result is renamed to the fx
         # node's own name afterwards
         outs = [Value(self.fresh(f"{self.hint}/{op_type}"), dtype, shape) for _ in range(outputs)]
-        self.nodes.append([op_type, names, [o.name for o in outs], attrs])
+        self.nodes.append([op_type, names, [o.name for o in outs], attrs, domain])
         return outs if outputs > 1 else outs[0]
 
     # sizes
@@ -183,8 +186,8 @@ class GraphBuilder:
         those whose bytes are in a file beside the model."""
         inits = self.used_initializers()
         external = external or {}
-        nodes = [node_proto(op, ins, outs, f"node_{op}_{i}", attrs)
-                 for i, (op, ins, outs, attrs) in enumerate(self.nodes)]
+        nodes = [node_proto(op, ins, outs, f"node_{op}_{i}", attrs, domain)
+                 for i, (op, ins, outs, attrs, domain) in enumerate(self.nodes)]
         inputs = [value_info(v.name, v.dtype, shape)
                   for v, shape in self.inputs + self.weight_inputs]
         if initializers_as_inputs:

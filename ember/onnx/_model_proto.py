@@ -141,9 +141,17 @@ def graph_proto(name, nodes, initializers, inputs, outputs):
     return msg
 
 
-def model_proto(graph, opset, producer_name, producer_version):
+def model_proto(graph, opset, producer_name, producer_version, functions=(),
+                opsets=None):
+    """A ModelProto. `functions`: serialized FunctionProtos (model-local functions);
+    `opsets`: {domain: version} imported beside the default domain's `opset`."""
     msg = Message().int(1, ir_version_for(opset))
     msg.bytes(2, producer_name).bytes(3, producer_version)
     msg.bytes(7, graph)
     msg.bytes(8, Message().bytes(1, "").int(2, opset))
+    for domain, version in sorted((opsets or {}).items()):
+        if domain:
+            msg.bytes(8, Message().bytes(1, domain).int(2, version))
+    for f in functions:
+        msg.bytes(25, f)
     return msg

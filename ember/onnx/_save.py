@@ -34,7 +34,11 @@ def encode(g, *, include_initializers=True, keep_initializers_as_inputs=False,
     from .. import __version__
     graph = g.to_proto("main_graph", g.initializers_as_inputs or keep_initializers_as_inputs,
                        include_initializers, external)
-    return bytes(model_proto(graph, g.opset, "ember", __version__))
+    opsets = {}
+    for domain, _ in g.functions:
+        opsets[domain] = 1
+    return bytes(model_proto(graph, g.opset, "ember", __version__, list(g.functions.values()),
+                             opsets))
 
 
 def save(g, destination, *, include_initializers=True, keep_initializers_as_inputs=False,
