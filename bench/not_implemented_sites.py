@@ -18,9 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # (file under ember/, enclosing function) -> rank, what is missing. Rank 1: tutorials and
 # common scripts hit it; 2: intermediate users; 3: advanced users; 4: rare or internal.
 B = {
-    ("onnx/", "__call__"): (3, "ONNXProgram.__call__ (running the exported model in onnxruntime)"),
-    ("onnx/", "export"): (4, "torch.onnx.export(custom_translation_table=...)"),
-    ("onnx/", "save"): (4, "ONNXProgram.save with external data / initializers left out"),
+    ("onnx/", "translate_custom"): (4, "custom_translation_table with trace-only Python functions"),
     ("utils/tensorboard/writer.py", "add_graph"): (1, "SummaryWriter.add_graph (TensorBoard tutorial)"),
     ("utils/checkpoint.py", "create_selective_checkpoint_contexts"): (2, "selective activation checkpointing"),
     ("utils/tensorboard/writer.py", "add_image_with_boxes"): (2, "SummaryWriter.add_image_with_boxes"),
