@@ -30,9 +30,11 @@ def refine_dims(graph, tr, rename, ranges, mod_state):
             symbols[name] = (example, _new_size(example, ranges.get(name), symbols))
     if not symbols or any(new is None for _, new in symbols.values()):
         return
+    written = {n.args[0] for n in graph.nodes if n.op == "call_function" and n.args
+               and _mutates(n)}
     env = {}
     for node, (value, is_parameter) in mod_state.items():
-        env[node] = value if is_parameter else value.detach().clone()
+        env[node] = value if is_parameter and node not in written else value.detach().clone()
     for i, leaf in enumerate(tr.input_leaves):
         node = tr.node_map[tr.user_inputs[i]]
         env[node] = _resized(leaf, node.meta.get("val"), symbols) \
