@@ -53,6 +53,7 @@ class Size(tuple):
 
 # Tensor attributes with class defaults that tie an instance to its graph and memory (a
 # deepcopy starts them afresh)
+_FLOAT_OF_GRAD_WARNED = [False]   # float(t) of a tensor requiring grad warns once a process
 _GRAPH_STATE = frozenset(("_output_nr", "_vc", "_base", "_view_fn", "_hooks", "_retains_grad",
                           "_accumulator", "_acc_ref", "_fw_tangent", "_creation_meta", "_derived_rg"))
 
@@ -629,6 +630,11 @@ class Tensor:
         return self.item()
 
     def __float__(self):
+        if self._requires_grad and not _FLOAT_OF_GRAD_WARNED[0]:   # once, as PyTorch's
+            _FLOAT_OF_GRAD_WARNED[0] = True
+            from ._user_warning import warn_at_caller
+            warn_at_caller("Converting a tensor with requires_grad=True to a scalar may lead to "
+                           "unexpected behavior.\nConsider using tensor.detach() first.")
         return float(self._python_scalar())
 
     def __int__(self):

@@ -248,3 +248,38 @@ def test_old_and_reversible_layer_imports():
     assert oe.is_available() == torch.backends.opt_einsum.is_available()
     assert oe.enabled == torch.backends.opt_einsum.enabled
     assert oe.strategy == torch.backends.opt_einsum.strategy
+
+
+def test_float_of_a_tensor_requiring_grad_warns_once():
+    """float(loss) in a logging line: PyTorch warns once a process that the conversion
+    drops the graph; ember was silent."""
+    ember._tensor._FLOAT_OF_GRAD_WARNED[0] = False
+    loss = (ember.ones(1, requires_grad=True) * 2).sum()
+    e = _warnings_of(lambda: [float(loss), float(loss), int(loss), loss.item()])
+    assert e[1] == [("Converting a tensor with requires_grad=True to a scalar may lead to "
+                     "unexpected behavior.\nConsider using tensor.detach() first.", __file__)]
+
+
+def _old_resize(L, how):
+    a = L.arange(4.0, requires_grad=True)
+    if how == "resize":
+        b = a.resize(2, 2)
+    elif how == "resize_as":
+        b = a.resize_as(L.ones(4, 1))
+    else:
+        b = a.resize(3)
+    (b * L.arange(b.numel(), dtype=b.dtype).reshape(b.shape)).sum().backward()
+    return b.tolist(), a.grad.tolist()
+
+
+@pytest.mark.filterwarnings("ignore:non-inplace resize")
+@pytest.mark.parametrize("how", ["resize", "resize_as", "resize to another numel"])
+def test_non_inplace_resize(how):
+    """Tensor.resize/resize_as (deprecated): PyTorch warns, keeps the gradient (autograd's
+    Resize) and refuses another number of elements; ember returned a detached resized
+    copy, silently."""
+    e = _warnings_of(lambda: _old_resize(ember, how))
+    t = _warnings_of(lambda: _old_resize(torch, how))
+    assert e == t
+    if e[0] == "ok":
+        assert _old_resize(ember, how) == _old_resize(torch, how)

@@ -347,9 +347,23 @@ def resize_as_(self, the_template, memory_format=None):
     return resize_(self, tuple(the_template.shape))
 
 
-def _resize(self, *sizes):
-    """Tensor.resize (deprecated): a resized copy."""
-    return resize_(self.detach().clone(), *sizes)
+def _resize(self, *sizes, _name="resize"):
+    """Tensor.resize / resize_as (deprecated): as PyTorch's autograd Resize, the same values
+    under another shape of the same number of elements (sharing memory with a contiguous
+    tensor, differentiable)."""
+    from .._user_warning import warn_at_caller
+    warn_at_caller(f"non-inplace {_name} is deprecated")
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, Size)):
+        sizes = tuple(sizes[0])
+    sizes = tuple(int(s) for s in sizes)
+    n = math.prod(sizes)
+    if n != self.numel():
+        raise RuntimeError(f"requested resize to {'x'.join(map(str, sizes))} ({n} elements in "
+                           f"total), but the given tensor has a size of "
+                           f"{'x'.join(map(str, self.shape))} ({self.numel()} elements). "
+                           f"autograd's resize can only change the shape of a given tensor, "
+                           f"while preserving the number of elements. ")
+    return self.contiguous().view(sizes)
 
 
 def _share_memory_(self):
@@ -508,7 +522,7 @@ def _attach_methods():
     Tensor.resize_ = resize_
     Tensor.resize_as_ = resize_as_
     Tensor.resize = _resize
-    Tensor.resize_as = lambda self, other: _resize(self, tuple(other.shape))
+    Tensor.resize_as = lambda self, other: _resize(self, tuple(other.shape), _name="resize_as")
     Tensor.apply_ = _apply_
     Tensor.map_ = _map_
     Tensor.map2_ = _map2_
