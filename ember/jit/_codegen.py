@@ -714,6 +714,28 @@ def _trace_root(m, tracer_cls, constants):
     return nest(0, ()), forward_args, used
 
 
+def _parametrized_conv_forward(mod, forward, args, kwargs):
+    """A convolution with a parametrized weight (weight_norm's ParametrizedConv1d ...)
+    is no template's leaf: its forward as F.conv*/F.conv_transpose* on ``mod.weight``,
+    which the trace computes through the parametrization (_WeightNorm has a template)."""
+    from .. import nn
+    if not type(mod).__name__.startswith("Parametrized") or kwargs or len(args) != 1 or \
+            not isinstance(mod, nn.modules.conv._ConvNd):
+        return forward
+    n = mod._nd
+    if isinstance(mod, nn.modules.conv._ConvTransposeNd):
+        conv = getattr(F, f"conv_transpose{n}d")
+        return lambda input: conv(input, mod.weight, mod.bias, mod.stride, mod.padding,
+                                  mod.output_padding, mod.groups, mod.dilation)
+    conv = getattr(F, f"conv{n}d")
+    if mod.padding_mode != "zeros":
+        return lambda input: conv(F.pad(input, mod._reversed_padding_repeated_twice,
+                                        mode=mod.padding_mode), mod.weight, mod.bias,
+                                  mod.stride, 0, mod.dilation, mod.groups)
+    return lambda input: conv(input, mod.weight, mod.bias, mod.stride, mod.padding,
+                              mod.dilation, mod.groups)
+
+
 def _expanded_arguments(tracer, m, arity, concrete):
     """The root's Proxy arguments for a forward with *args traced on `arity` example
     inputs: one placeholder per positional parameter given, then ``<args>_<i>`` for each
@@ -761,6 +783,7 @@ def script_module(m, example_args=None):
 
         def call_module(self, mod, forward, args, kwargs):
             forward = traceable_forward(mod, forward, args, kwargs, self)
+            forward = _parametrized_conv_forward(mod, forward, args, kwargs)
             try:
                 return super().call_module(mod, forward, args, kwargs)
             except Exception:

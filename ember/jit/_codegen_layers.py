@@ -223,6 +223,7 @@ SIGNATURES = {
     "PairwiseDistance": ["x1: Tensor", "x2: Tensor"],
     "EmbeddingBag": ["input: Tensor", "offsets: Optional[Tensor]=None",
                      "per_sample_weights: Optional[Tensor]=None"],
+    "_WeightNorm": ["weight_g: Tensor", "weight_v: Tensor"],
 }
 
 LAYERS = {
@@ -234,6 +235,8 @@ LAYERS = {
     "ChannelShuffle": lambda m: [f"return torch.channel_shuffle(input, {int(m.groups)})"],
     "EmbeddingBag": _embedding_bag,
     "Softmax2d": _softmax2d, "RReLU": _rrelu,
+    # weight_norm's parametrization: w = g v / ||v|| (norm over all dims but dim)
+    "_WeightNorm": lambda m: [f"return torch._weight_norm(weight_v, weight_g, {int(m.dim)})"],
     "MaxUnpool1d": _max_unpool(1), "MaxUnpool2d": _max_unpool(2), "MaxUnpool3d": _max_unpool(3),
     "CosineSimilarity": lambda m: [f"return torch.cosine_similarity(x1, x2, {int(m.dim)}, "
                                    f"{literal(float(m.eps))})"],

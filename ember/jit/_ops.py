@@ -476,6 +476,12 @@ def _copy(x, src=None, non_blocking=False):
     return x.clone().copy_(src)
 
 
+def _weight_norm(v, g, dim=0):
+    """aten::_weight_norm: g v / ||v||, the norm over every dim but `dim` (-1: all)."""
+    from ..nn.utils import parametrizations
+    return parametrizations._weight_norm(v, g, dim)
+
+
 def _dict(items=None):
     """aten::dict: an empty dict, or one from a dict or a list of (key, value) pairs."""
     return {} if items is None else dict(items)
@@ -705,7 +711,7 @@ _SPECIAL = {
     "to": _to, "_convolution": _convolution, "layer_norm": _layer_norm,
     "group_norm": _group_norm, "dropout_": _dropout_, "feature_dropout_": _dropout_,
     "tensor": _tensor, "copy_": _copy_, "copy": _copy,
-    "dict": _dict, "update": _dict_method("update"), "setdefault": _dict_method("setdefault"),
+    "_weight_norm": _weight_norm, "dict": _dict, "update": _dict_method("update"), "setdefault": _dict_method("setdefault"),
     "popitem": _dict_method("popitem"), "contiguous": _contiguous,
     "softmax": _softmax_like("softmax"), "log_softmax": _softmax_like("log_softmax"),
     "sum": _reduce("sum"), "mean": _reduce("mean"), "einsum": _einsum, "expand": _expand,
