@@ -139,3 +139,77 @@ def test_out_tuple_return_type_as_torch(name):
     """Without a mode too: a call given a tuple of outs returns ``<name>_out``."""
     expected, got = (_out_call(lib, OUT_CALLS[name], False) for lib in (torch, ember))
     assert got == expected
+
+
+SCHEMA_CALLS = {
+    "add_scalar": lambda m, F, x: x + 1,
+    "add_alpha": lambda m, F, x: m.add(x, x, alpha=2),
+    "sub_tensor": lambda m, F, x: x - x,
+    "sum": lambda m, F, x: x.sum(),
+    "sum_dim": lambda m, F, x: x.sum(0),
+    "sum_keepdim": lambda m, F, x: x.sum(1, keepdim=True),
+    "sum_dtype": lambda m, F, x: x.sum(0, dtype=m.float64),
+    "sum_int": lambda m, F, x: x.long().sum(0),
+    "mean": lambda m, F, x: x.mean(),
+    "max": lambda m, F, x: x.max(),
+    "max_dim": lambda m, F, x: x.max(1),
+    "min_dim_keepdim": lambda m, F, x: x.min(0, keepdim=True),
+    "median_dim": lambda m, F, x: x.median(1),
+    "mode": lambda m, F, x: x.mode(1),
+    "log_softmax": lambda m, F, x: F.log_softmax(x, 1),
+    "clone": lambda m, F, x: x.clone(),
+    "pow": lambda m, F, x: x ** 2,
+    "gelu": lambda m, F, x: F.gelu(x),
+    "gelu_tanh": lambda m, F, x: F.gelu(x, approximate="tanh"),
+    "squeeze_dim": lambda m, F, x: x.unsqueeze(0).squeeze(0),
+}
+
+
+def _schema_seen(lib, call):
+    log = []
+
+    class Log(_mode_class(lib)):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            log.append((str(func), _plain(args, lib), _plain(kwargs or {}, lib)))
+            return func(*args, **(kwargs or {}))
+    x = lib.tensor([[1.0, 5.0, -2.0], [3.0, 2.0, 0.5]])
+    with Log():
+        out = call(lib, lib.nn.functional, x)
+    out = out if isinstance(out, tuple) else (out,)
+    return log, [t.tolist() for t in out]
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMA_CALLS))
+def test_handler_sees_schema_arguments_as_torch(name):
+    """The arguments after the operands as PyTorch's schema passes them (defaults left
+    out, dims as a list, keyword-only ones as keywords), and max(x, 1) as aten.max.dim."""
+    expected, got = (_schema_seen(lib, SCHEMA_CALLS[name]) for lib in (torch, ember))
+    assert got[0] == expected[0]
+    torch.testing.assert_close(torch.tensor(got[1]), torch.tensor(expected[1]))
+
+
+def test_handler_changing_arguments_is_honoured_or_refused():
+    """A handler may call the op with other arguments where ember maps them back (alpha,
+    softmax's dim, gelu's approximate); where it cannot, NotImplementedError names it."""
+    for lib in (torch, ember):
+        class Change(_mode_class(lib)):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                if func is lib.ops.aten.add.Tensor:
+                    kwargs = {"alpha": 3}
+                if func is lib.ops.aten._softmax.default:
+                    args = (args[0], 0, False)
+                return func(*args, **(kwargs or {}))
+        x = lib.tensor([[1.0, 2.0], [3.0, 5.0]])
+        with Change():
+            added = lib.add(x, x)
+            soft = lib.softmax(x, 1)
+        assert added.tolist() == [[4.0, 8.0], [12.0, 20.0]]
+        assert soft.tolist() == lib.softmax(x, 0).tolist()
+
+    class Sum(_mode_class(ember)):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func is ember.ops.aten.sum.dim_IntList:
+                args = (args[0], [1])
+            return func(*args, **(kwargs or {}))
+    with Sum(), pytest.raises(NotImplementedError, match="sum.dim_IntList"):
+        ember.ones(2, 2).sum(0)

@@ -300,6 +300,28 @@ def _fixed(packet, overload="default"):
     return lambda inputs, arrays, params: (packet, overload)
 
 
+# reductions selecting elements, by the node name they are given (their last parameter)
+_SELECT_DIM = {"MaxBackward0": ("max", "dim"), "MinBackward0": ("min", "dim"),
+               "MedianBackward1": ("median", "dim"), "NanmedianBackward1": ("nanmedian", "dim"),
+               "ModeBackward0": ("mode", "default")}
+_SELECT_ALL = {"MaxBackward1": ("max", "default"), "MinBackward1": ("min", "default"),
+               "MedianBackward0": ("median", "default"),
+               "NanmedianBackward0": ("nanmedian", "default")}
+
+
+def _select_dim_rule(inputs, arrays, params):
+    return _SELECT_DIM.get(params[-1], ("max", "dim"))
+
+
+def _select_all_rule(inputs, arrays, params):
+    found = _SELECT_ALL.get(params[-1])
+    if found is not None:
+        return found
+    from ..profiler._names import aten_name
+    namespace, _, packet = (aten_name(params[-1]) or "").partition("::")   # (amax, amin ...)
+    return (packet, "default") if namespace == "aten" else ("max", "default")
+
+
 # op class (__qualname__) -> rule(inputs, arrays, params) -> (packet, overload)
 _RULES = {
     "Sum": _sum_rule, "Mean": _mean_rule, "Pow": _pow_rule, "Matmul": _matmul_rule,
@@ -310,7 +332,8 @@ _RULES = {
     "ConvWeightGrad": _fixed("convolution_backward"),
     "Squeeze": _fixed("squeeze"), "SqueezeDim": _fixed("squeeze", "dim"),
     "SqueezeDims": _fixed("squeeze", "dims"),
-    "SelectDim": _fixed("select", "int"), "Narrow": _fixed("slice", "Tensor"),
+    "SelectDim": _select_dim_rule, "SelectAll": _select_all_rule,
+    "Narrow": _fixed("slice", "Tensor"),
     "Index": _index_rule, "Transpose": _transpose_rule, "Einsum": _einsum_rule,
     "Softmax": _fixed("_softmax"), "LogSoftmax": _fixed("_log_softmax"),
     "DetachCopy": _fixed("detach"),
