@@ -10,10 +10,10 @@ torch = pytest.importorskip("torch")
 
 
 def _np(t):
-    """A torch or ember tensor's values as a NumPy array, bfloat16 as its int16 bits."""
+    """A torch or ember tensor's values as a NumPy array, bfloat16 as float32 (exact)."""
     name = str(t.dtype).split(".")[-1]
     if name == "bfloat16":
-        t = t.view(torch.int16) if isinstance(t, torch.Tensor) else t.view(ember.int16)
+        t = t.float()
     return t.detach().numpy() if isinstance(t, torch.Tensor) else t.detach().numpy()
 
 
@@ -28,8 +28,8 @@ def _bitwise(a, b):
     a, b = _np(a), _np(b)
     assert a.dtype == b.dtype and a.shape == b.shape
     same = (a == b) | (np.isnan(a) & np.isnan(b)) if a.dtype.kind in "fc" else a == b
-    if a.dtype.kind == "f":
-        same &= np.signbit(a) == np.signbit(b)
+    if a.dtype.kind == "f":   # (signed zeros; a NaN's sign is not compared)
+        same &= (np.signbit(a) == np.signbit(b)) | np.isnan(a)
     assert same.all(), f"{int((~same).sum())} of {a.size} differ"
 
 
@@ -164,3 +164,98 @@ def test_logspace_bitwise(dtype, bounds, base):
 ])
 def test_space_bounds_read_in_the_dtype(call):
     _same_outcome(call)
+
+
+# ---------------------------------------------------------------------------- relu's -0.0
+
+RELU_CALLS = {
+    "Tensor.relu": lambda L, x: x.relu(),
+    "relu_": lambda L, x: x.clone().relu_(),
+    "F.relu": lambda L, x: L.nn.functional.relu(x),
+    "F.relu_inplace": lambda L, x: L.nn.functional.relu(x.clone(), inplace=True),
+    "nn.ReLU": lambda L, x: L.nn.ReLU()(x),
+    "F.relu6": lambda L, x: L.nn.functional.relu6(x),
+    "F.threshold": lambda L, x: L.nn.functional.threshold(x, 0.0, 0.0),
+    "F.threshold_inplace": lambda L, x: L.nn.functional.threshold(x.clone(), 0.0, 0.0, True),
+    "clamp_min": lambda L, x: x.clamp_min(0.0),
+    "clamp": lambda L, x: x.clamp(min=0),
+    "strided": lambda L, x: x[::2].relu(),
+    "transposed": lambda L, x: x.reshape(2, -1).t().relu(),
+    "large": lambda L, x: x.repeat(6000).relu(),
+    "rows": lambda L, x: x.repeat(64).reshape(8, -1).relu(),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("call", list(RELU_CALLS))
+def test_relu_keeps_negative_zero_and_nan(dtype, call):
+    vals = [-0.0, 0.0, -1.5, float("nan"), 2.0, float("-inf"), float("inf"), -0.0]
+    t = torch.tensor(vals, dtype=getattr(torch, dtype))
+    _bitwise(RELU_CALLS[call](ember, _e(t)), RELU_CALLS[call](torch, t))
+
+
+def test_relu_gradient_at_negative_zero():
+    t = torch.tensor([-0.0, 0.0, 1.0, -1.0], requires_grad=True)
+    e = _e(t.detach()).requires_grad_()
+    t.relu().sum().backward()
+    e.relu().sum().backward()
+    _bitwise(e.grad, t.grad)
+
+
+# ---------------------------------------------------------------------------- numbers that do not fit
+
+OVERFLOW_CALLS = [
+    lambda L: L.ones(2, dtype=L.float16).clamp(max=1e5),
+    lambda L: L.ones(2, dtype=L.float16).clamp(min=-1e5),
+    lambda L: L.ones(2, dtype=L.float16).clamp(max=65504.5),
+    lambda L: L.ones(2, dtype=L.float16).clamp(max=100000),
+    lambda L: L.ones(2, dtype=L.float16).clamp_min(1e5),
+    lambda L: L.ones(2, dtype=L.float16).clamp_max(1e5),
+    lambda L: L.ones(2, dtype=L.float16).clamp_(1e5, 2e5),
+    lambda L: L.ones(2, dtype=L.bfloat16).clamp(max=1e39),
+    lambda L: L.ones(2).clamp(max=1e39),
+    lambda L: L.ones(2).clamp(max=10 ** 40),
+    lambda L: L.ones(2, dtype=L.int8).clamp(max=1000),
+    lambda L: L.ones(2, dtype=L.int32).clamp(max=2 ** 40),
+    lambda L: L.ones(2, dtype=L.uint8).clamp(min=-1),          # wraps: 255
+    lambda L: L.ones(2, dtype=L.float16).clamp(max=float("inf")),
+    lambda L: L.ones(2, dtype=L.float16).pow(10 ** 5),
+    lambda L: L.ones(2, dtype=L.float16).pow(1e5),
+    lambda L: L.ones(2, dtype=L.float16).pow_(70000),
+    lambda L: L.ones(2, dtype=L.bfloat16).pow(1e39),
+    lambda L: L.ones(2).pow(1e39),                             # float32: no check
+    lambda L: L.pow(1e5, L.ones(2, dtype=L.float16)),           # a number base: no check
+    lambda L: L.ones(2, dtype=L.int32).pow(2 ** 40),
+    lambda L: L.ones(3, dtype=L.float16).index_fill(0, L.tensor([1]), 1e5),
+    lambda L: L.ones(3, dtype=L.float16).index_fill_(0, L.tensor([1]), L.tensor(1e5)),
+    lambda L: L.ones(3, dtype=L.int8).index_fill(0, L.tensor([1]), 1000),
+    lambda L: L.ones(3, dtype=L.int8).index_fill(0, L.tensor([1]), 3.7),
+    lambda L: L.ones(3, dtype=L.uint8).index_fill(0, L.tensor([1]), -1),
+    lambda L: L.ones(3, dtype=L.uint8).index_fill(0, L.tensor([1]), -1.0),
+    lambda L: L.ones(3, dtype=L.int32).index_fill(0, L.tensor([1]), float("nan")),
+    lambda L: L.ones(3, dtype=L.float16).scatter(0, L.tensor([1]), 1e5),
+    lambda L: L.ones(3, dtype=L.int8).scatter_(0, L.tensor([1]), 1000),
+    lambda L: L.ones(3, dtype=L.uint8).scatter(0, L.tensor([1]), -1),
+    lambda L: L.ones(3, dtype=L.float16).masked_fill(L.tensor([True, False, True]), 1e5),
+    lambda L: L.ones(3, dtype=L.uint8).masked_fill(L.tensor([True, False, True]), 300),
+    lambda L: L.zeros(2, dtype=L.float16).fill_(1e5),
+    lambda L: L.full((2,), 70000.0, dtype=L.float16),
+    lambda L: L.full((2,), 300, dtype=L.uint8),
+    lambda L: L.full((2,), 127.5, dtype=L.int8),
+]
+
+
+@pytest.mark.parametrize("call", OVERFLOW_CALLS)
+def test_out_of_range_numbers_as_torch(call):
+    _same_outcome(call)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_clamp_number_bound_keeps_signed_zero(dtype):
+    dt = getattr(torch, dtype)
+    t = torch.tensor([-0.0, 0.0, float("nan"), -1.0, 1.0] * 13, dtype=dt)
+    for call in (lambda L, x: x.clamp(min=0), lambda L, x: x.clamp(max=0),
+                 lambda L, x: x.clamp(min=-0.0), lambda L, x: x.clamp(max=-0.0),
+                 lambda L, x: x.clamp_min(0.0), lambda L, x: x.clamp(-0.0, 0.0),
+                 lambda L, x: x[::3].clamp(min=0)):
+        _bitwise(call(ember, _e(t)), call(torch, t))

@@ -651,8 +651,10 @@ def index_fill(input, dim, index, value):
         if value._data.ndim:
             raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got "
                                f"tensor with {value._data.ndim} dimension(s).")
+        check_scalar_fits(value, input.dtype)
         vin, varr = value, cast(value, input.dtype)
     else:
+        check_scalar_fits(value, input.dtype)   # PyTorch's checked conversion (float16 1e5)
         vin, varr = None, as_array(value).astype(input._data.dtype)
     x = _at_least_1d(input)
     out = apply(IndexFill, (x, vin), (x._data, varr), d, idx)

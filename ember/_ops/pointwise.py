@@ -512,10 +512,9 @@ def pow(input, exponent, *, out=None):
     if dt._category == 1:
         for v in (input, exponent):
             if is_number(v) and not isinstance(v, (bool, np.bool_)):
-                info = np.iinfo(dt.np)
-                if not info.min <= v <= info.max:
-                    raise RuntimeError(f"value cannot be converted to type {dt.name}_t without "
-                                       f"overflow")
+                check_scalar_fits(v, dt)
+    elif dt.np.itemsize == 2 and is_number(exponent):   # float16/bfloat16: read in the dtype
+        check_scalar_fits(exponent, dt)
     if isinstance(input, Tensor) and not isinstance(exponent, Tensor):
         if exponent == 1 and input.dtype is dt and not input._requires_grad:
             return _out(Tensor._make(arrays[0].copy()), out)
@@ -797,26 +796,51 @@ def _relu_backward_split(gd, od):
 
 
 def _relu_array(xp, x):
-    """max(x, 0). On NumPy a float array with rows of moderate length is compared with a row
-    of zeros: maximum's array-array loop is SIMD, its array-scalar loop is not (16x64x512
-    float32: 0.15 vs 0.26 ms)."""
-    if xp is np and x.dtype.kind == "f":
+    """x where not x < 0, else +0: -0.0 and NaN kept, as PyTorch's clamp_min(x, 0) keeps
+    them. float32/float64 on NumPy: maximum(0, x), whose loops return the second operand on a
+    tie (-0.0 against 0; checked once, _max_tie_keeps_x); a float array with rows of moderate
+    length against a row of zeros: maximum's array-array loop is SIMD, its array-scalar loop
+    is not (16x64x512 float32: 0.15 vs 0.26 ms). Other floats: a select."""
+    if x.dtype.kind in "iu":
+        return xp.maximum(x, 0).astype(x.dtype, copy=False)
+    if xp is np and x.dtype.kind == "f" and x.itemsize >= 4 and _max_tie_keeps_x():
         if x.size >= _arrays.SPLIT_MIN and x.flags.c_contiguous:
             # large: on the thread pool, as rows of up to 4096 (a power of two dividing
             # the size) against a zero row
             row = min(x.size & -x.size, 4096)
             if row >= 64:
                 rows = x.reshape(-1, row)
-                return _parallel.ufunc(np.maximum, rows, np.zeros(row, x.dtype)).reshape(x.shape)
+                return _parallel.ufunc(np.maximum, np.zeros(row, x.dtype), rows).reshape(x.shape)
         if x.ndim >= 2 and 64 <= x.shape[-1] <= 65536:
-            return np.maximum(x, np.zeros(x.shape[-1], dtype=x.dtype))
-    return xp.maximum(x, 0).astype(x.dtype, copy=False)
+            return np.maximum(np.zeros(x.shape[-1], dtype=x.dtype), x)
+        return np.maximum(x.dtype.type(0), x).astype(x.dtype, copy=False)
+    return xp.where(x < 0, x.dtype.type(0), x).astype(x.dtype, copy=False)
+
+
+_MAX_TIE = []
+
+
+def _max_tie_keeps_x():
+    """Whether NumPy's float32/float64 maximum(0, x) and minimum(0, x) give x = -0.0 (their
+    second operand on a tie) in their scalar, SIMD, broadcast-row and strided loops."""
+    if not _MAX_TIE:
+        ok = True
+        for dt in (np.float32, np.float64):
+            for n in (1, 7, 16, 67, 1000):
+                neg = np.full((2, n), -0.0, dt)
+                for got in (np.maximum(dt(0), neg), np.maximum(np.zeros(n, dt), neg),
+                            np.maximum(dt(0), neg.T), np.maximum(dt(0), neg[:, ::-1]),
+                            np.minimum(dt(0), neg), np.minimum(dt(0), neg[:, ::-1])):
+                    ok = ok and bool(np.signbit(got).all())
+        _MAX_TIE.append(ok)
+    return _MAX_TIE[0]
 
 
 def _relu_split(x):
-    """relu of a C-contiguous float16 NumPy array by bit operations (pointwise_half.relu);
-    None for anything else."""
-    if type(x) is np.ndarray and x.dtype == np.float16 and x.ndim and x.flags.c_contiguous:
+    """relu of a C-contiguous float16/bfloat16 NumPy array by bit operations
+    (pointwise_half.relu); None for anything else."""
+    if type(x) is np.ndarray and x.itemsize == 2 and x.dtype in _arrays._LOW_PRECISION and \
+            x.ndim and x.flags.c_contiguous:
         return _half.relu(x)
     return None
 

@@ -7,6 +7,7 @@ Binary float ops are table rows like the unary ones in pointwise.py: forward on
 arrays, then one derivative formula per input written with ember ops, with `grad`,
 `x`, `y` (Tensors, or the Python scalar an operand was) and `out`.
 """
+import builtins
 import math
 
 import numpy as np
@@ -19,13 +20,13 @@ from ..autograd import grad_mode
 from ._base import Op, apply, _DISPATCH
 from . import narrow_dtypes, _erf_float32
 from ._erf_coeffs import PIECES as _ERFCX_PIECES, FLOAT32_PIECES as _ERFCX_FLOAT32
-from ._util import cast, dtype_name
+from ._util import cast, check_scalar_fits, dtype_name
 from .pointwise_operands import (binary_operands, float_operands, check_broadcast, is_number,
                                  number_input, _out, _scalars, _either, conj_if_complex,
                                  half_of, narrow_scalars)
 from .pointwise_arrays import opmath
 from .pointwise import (_inplace, _reflect, _unary_row, _not_for, scalar_first_overload, div,
-                        where)
+                        where, _max_tie_keeps_x)
 
 __all__ = ["floor_divide", "remainder", "fmod", "clamp", "clip", "clamp_min", "clamp_max",
            "maximum", "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "nan_to_num",
@@ -225,10 +226,12 @@ class Clamp(Op):
         ctx.bounds = _scalars(lo, hi) if lo is not None or hi is not None else (None, None)
 
         def f(a, lo, hi):
+            # a number bound keeps x on a tie (-0.0 against 0), as PyTorch's clamp_min
+            # (max(min, x)); a tensor bound gives the bound, as its vectorized loop does
             if lo is not None:
-                a = np.maximum(a, lo)
+                a = _bound(np.maximum, a, lo)
             if hi is not None:
-                a = np.minimum(a, hi)
+                a = _bound(np.minimum, a, hi)
             return a.astype(x.dtype, copy=False) if is_array(a) else a
         return opmath(f, x, lo, hi)
 
@@ -255,6 +258,15 @@ class Clamp(Op):
             takes_hi = x > hi if lo is None else (x > hi) | (hi < lo)
             ghi = where(takes_hi, grad, zero)
         return gx, glo, ghi
+
+
+def _bound(fn, a, b):
+    """fn(a, b) for clamp (fn maximum or minimum): a number b leaves a where they tie."""
+    if is_array(b) or not is_array(a) or a.dtype.kind != "f":
+        return fn(a, b)
+    if type(a) is _ndarray and a.itemsize >= 4 and _max_tie_keeps_x():
+        return fn(a.dtype.type(b), a)
+    return np.where(a == b, a, fn(a, b)).astype(a.dtype, copy=False)
 
 
 def _clamp(input, min, max, out, names):
@@ -284,11 +296,12 @@ def _clamp(input, min, max, out, names):
         if isinstance(b, Tensor):
             return cast(b, dt)
         value = b.item() if isinstance(b, np.generic) else b
-        if dt._category == 1 and not isinstance(value, bool):
-            info = np.iinfo(dt.np)
-            if not info.min <= value <= info.max:
-                raise RuntimeError(f"value cannot be converted to type {dt.name}_t without "
-                                   f"overflow")
+        # PyTorch's checked conversion to the dtype: out of range raises (float16 beyond
+        # 65504 too); a negative integer wraps around into an unsigned dtype
+        check_scalar_fits(value, dt)
+        if dt._category == 1 and not isinstance(value, bool) and value < 0 \
+                and not dt.is_signed:
+            value = builtins.int(np.array(builtins.int(value)).astype(np.int64).astype(dt.np))
         return value
     arrays = (cast(input, dt), operand(min), operand(max))
     inputs = (input,) + tuple(b if isinstance(b, Tensor) else None for b in (min, max))

@@ -20,7 +20,7 @@ from .._user_warning import warn_at_caller
 from ._base import Op, apply
 from ._layout import row_major   # gathers give new row-major tensors, as PyTorch's
 from ._out_overlap import out_dtype_of_input, refuses_out_overlap
-from ._util import dtype_name, shape_str, wrap_dim, writes_out
+from ._util import check_scalar_fits, dtype_name, shape_str, wrap_dim, writes_out
 from .indexing import (Index, IndexPutZeros, _at_least_1d, _inplace_from, _restore,
                        _same_device, _zeros)
 
@@ -173,6 +173,7 @@ def _scatter_src(fname, input, src, value):
         return src, src._data
     if not isinstance(src, (numbers.Number, np.generic)):
         raise TypeError(f"{fname}(): argument 'src' must be Tensor, not {type(src).__name__}")
+    check_scalar_fits(src, input.dtype)   # PyTorch's checked conversion (float16 1e5 raises)
     return None, as_array(src).astype(input._data.dtype)
 
 
