@@ -208,10 +208,12 @@ def reshape(input, *sizes, shape=None):
     """`input` with a new shape: a view when the strides allow it, else a copy."""
     shape = sizes if shape is None else (shape,)   # reshape(x, shape=(2, 3)) too
     shape = _infer_shape(_int_list(shape, "reshape"), input._data.size)
-    if _viewable(input._data, shape):
-        out = apply(View, (input,), (input._data,), shape)
-        if out.grad_fn is not None and type(input._data) in ARRAY_TYPES and \
-                not input.is_contiguous():   # (not a batched array of vmap's)
+    d = input._data
+    row_major = type(d) is np.ndarray and d.flags.c_contiguous   # (_viewable's fast case)
+    if row_major or _viewable(d, shape):
+        out = apply(View, (input,), (d,), shape)
+        if not row_major and out.grad_fn is not None and type(d) in ARRAY_TYPES and \
+                not input.is_contiguous():   # (type: not a batched array of vmap's)
             _rename(out.grad_fn, "ReshapeAliasBackward0")   # PyTorch's _reshape_alias
         return as_view(out, input, lambda b: b.view(shape))
     if input._requires_grad and (not _GRAD_OFF[0] or _GRAD_STATE.grad):
