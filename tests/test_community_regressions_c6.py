@@ -283,3 +283,218 @@ def test_non_inplace_resize(how):
     assert e == t
     if e[0] == "ok":
         assert _old_resize(ember, how) == _old_resize(torch, how)
+
+
+# ---------------------------------------------------------------------------- program cores
+# The probe's programs, cut to a few steps on small data and run in-process on both
+# libraries with the same seed: losses, gradients and final parameters compared.
+
+def _gnn(L):
+    F = L.nn.functional
+    L.manual_seed(0)
+    n = 12
+    x = L.tensor(np.random.default_rng(0).standard_normal((n, 5)), dtype=L.float32)
+    src = L.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0, 3, 6, 9])
+    dst = L.tensor([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0, 6, 9, 0, 3])
+    y = L.arange(n) % 3
+    lin1, lin2 = L.nn.Linear(5, 8, bias=False), L.nn.Linear(16, 3)
+    opt = L.optim.Adam([*lin1.parameters(), *lin2.parameters()], lr=0.01, weight_decay=5e-4)
+    losses = []
+    for _ in range(4):
+        row, col = L.cat([src, L.arange(n)]), L.cat([dst, L.arange(n)])
+        deg = L.zeros(n).index_add_(0, col, L.ones(col.numel()))
+        norm = deg.pow(-0.5)[row] * deg.pow(-0.5)[col]
+        h = lin1(x)
+        h = F.relu(L.zeros_like(h).index_add_(0, col, norm.view(-1, 1) * h[row]))
+        idx = dst.unsqueeze(1).expand(-1, h.shape[1])
+        mx = L.zeros_like(h).scatter_reduce(0, idx, h[src], "amax", include_self=False)
+        mean = L.zeros_like(h).scatter_reduce(0, idx, h[src], "mean", include_self=False)
+        out = F.log_softmax(lin2(L.cat([mx + mean, h], 1)), 1)
+        loss = F.nll_loss(out, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, lin1.weight, lin2.weight
+
+
+def _word2vec(L):
+    F = L.nn.functional
+    L.manual_seed(0)
+    V, D = 15, 4
+    inp, out = L.nn.Embedding(V, D, sparse=True), L.nn.Embedding(V, D, sparse=True)
+    opt = L.optim.SparseAdam([*inp.parameters(), *out.parameters()], lr=0.05)
+    noise = L.arange(1.0, V + 1).pow(0.75)
+    noise /= noise.sum()
+    pairs = L.randint(0, V, (20, 2))
+    losses = []
+    for _ in range(3):
+        c, o = pairs[:, 0], pairs[:, 1]
+        neg = L.multinomial(noise, 20 * 3, replacement=True).view(20, 3)
+        vc = inp(c)
+        pos = F.logsigmoid((vc * out(o)).sum(1))
+        negs = F.logsigmoid(-L.bmm(out(neg), vc.unsqueeze(2)).squeeze(2)).sum(1)
+        loss = -(pos + negs).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, inp.weight, out.weight, inp.weight.grad.to_dense()
+
+
+def _seq2seq(L):
+    F = L.nn.functional
+    rnn_utils = L.nn.utils.rnn
+    L.manual_seed(0)
+    emb, enc = L.nn.Embedding(9, 4, padding_idx=0), L.nn.GRU(4, 5, batch_first=True,
+                                                            bidirectional=True)
+    attn, dec, head = L.nn.Linear(15, 1), L.nn.GRUCell(14, 5), L.nn.Linear(5, 9)
+    src = rnn_utils.pad_sequence([L.tensor([3, 4, 5, 2]), L.tensor([6, 2]),
+                                  L.tensor([7, 8, 2])], batch_first=True)
+    lens = L.tensor([4, 2, 3])
+    trg = L.tensor([[5, 4, 3], [6, 2, 0], [8, 7, 2]])
+    packed = rnn_utils.pack_padded_sequence(emb(src), lens, batch_first=True,
+                                            enforce_sorted=False)
+    outs, h = enc(packed)
+    outs, _ = rnn_utils.pad_packed_sequence(outs, batch_first=True)
+    h = h[0] + h[1]
+    mask = src != 0
+    inp = L.ones(3, dtype=L.long)
+    loss = 0
+    for t in range(3):
+        e = emb(inp)
+        score = attn(L.cat([h.unsqueeze(1).expand(-1, outs.shape[1], -1), outs], 2)).squeeze(2)
+        a = F.softmax(score.masked_fill(~mask, -1e10), 1)
+        ctx = L.bmm(a.unsqueeze(1), outs).squeeze(1)
+        h = dec(L.cat([e, ctx], 1), h)
+        loss = loss + F.cross_entropy(head(h), trg[:, t], ignore_index=0)
+        inp = trg[:, t]   # teacher forcing
+    loss.backward()
+    return loss, emb.weight.grad, enc.weight_hh_l0_reverse.grad, attn.weight.grad
+
+
+def _distill(L):
+    F = L.nn.functional
+    L.manual_seed(0)
+    x = L.tensor(np.random.default_rng(1).standard_normal((16, 6)), dtype=L.float32)
+    y = L.arange(16) % 4
+    teacher = L.nn.Linear(6, 4)
+    student = L.nn.Sequential(L.nn.Linear(6, 5), L.nn.GELU(), L.nn.Linear(5, 4))
+    kl = L.nn.KLDivLoss(reduction="batchmean", log_target=True)
+    opt = L.optim.Adam(student.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(3):
+        with L.no_grad():
+            tl = teacher(x)
+        sl = student(x)
+        soft = kl(F.log_softmax(sl / 3, 1), F.log_softmax(tl / 3, 1)) * 9
+        loss = 0.7 * soft + 0.3 * F.cross_entropy(sl, y, label_smoothing=0.1)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, student[0].weight
+
+
+def _vae(L):
+    F = L.nn.functional
+    L.manual_seed(0)
+    x = L.tensor((np.random.default_rng(2).random((8, 12)) > 0.5).astype(np.float32))
+    enc, mu_l, lv_l, dec = (L.nn.Linear(12, 6), L.nn.Linear(6, 2), L.nn.Linear(6, 2),
+                            L.nn.Linear(2, 12))
+    params = [p for m in (enc, mu_l, lv_l, dec) for p in m.parameters()]
+    opt = L.optim.Adam(params, lr=1e-2)
+    losses = []
+    for _ in range(3):
+        h = F.relu(enc(x))
+        mu, logvar = mu_l(h), lv_l(h)
+        z = mu + L.randn_like(mu) * L.exp(0.5 * logvar)
+        recon = L.sigmoid(dec(z))
+        loss = F.binary_cross_entropy(recon, x, reduction="sum") \
+            - 0.5 * L.sum(1 + logvar - mu.pow(2) - logvar.exp())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, dec.weight
+
+
+def _distributions(L):
+    D = L.distributions
+    L.manual_seed(0)
+    policy = L.nn.Linear(3, 2)
+    obs = L.tensor(np.random.default_rng(3).standard_normal((6, 3)), dtype=L.float32)
+    dist = D.Categorical(logits=policy(obs))
+    act = dist.sample()
+    loss = -(dist.log_prob(act) * L.arange(6.0)).mean() - 0.01 * dist.entropy().mean()
+    loss.backward()
+    mu = L.zeros(2, requires_grad=True)
+    s = D.Normal(mu, L.ones(2)).rsample((3,))
+    mvn = D.MultivariateNormal(L.zeros(2), covariance_matrix=L.tensor([[2.0, 0.5], [0.5, 1.0]]))
+    kl = D.kl_divergence(mvn, D.MultivariateNormal(L.ones(2), scale_tril=L.eye(2)))
+    (s.sum() + kl).backward()
+    return act, loss, policy.weight.grad, s, kl, mu.grad, mvn.log_prob(s.detach())
+
+
+def _accumulate_scale_schedule(L):
+    L.manual_seed(0)
+    m = L.nn.Sequential(L.nn.Linear(4, 8), L.nn.ReLU(), L.nn.Linear(8, 1))
+    opt = L.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+    sched = L.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=4)
+    scaler = L.amp.GradScaler("cpu", init_scale=256.0, growth_interval=2)
+    x = L.tensor(np.random.default_rng(4).standard_normal((12, 4)), dtype=L.float32)
+    y = x.sum(1, keepdim=True) ** 2
+    out = []
+    for _ in range(4):
+        for k in range(3):
+            loss = L.nn.functional.mse_loss(m(x[4 * k:4 * k + 4]), y[4 * k:4 * k + 4]) / 3
+            scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        norm = L.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+        scaler.step(opt)
+        scaler.update()
+        opt.zero_grad(set_to_none=True)
+        sched.step()
+        out.append((norm.item(), sched.get_last_lr()[0], scaler.get_scale(),
+                    opt.param_groups[0]["momentum"]))
+    opt2 = L.optim.AdamW(m.parameters(), lr=0.01)
+    warm = L.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt2, T_0=2, T_mult=2, eta_min=1e-4)
+    lrs = []
+    for ep in range(6):
+        warm.step(ep + 0.5)
+        lrs.append(opt2.param_groups[0]["lr"])
+    return out, lrs, m[0].weight
+
+
+def _per_sample_grads(L):
+    from importlib import import_module
+    func = import_module(L.__name__ + ".func")
+    L.manual_seed(0)
+    model = L.nn.Sequential(L.nn.Linear(3, 4), L.nn.Tanh(), L.nn.Linear(4, 1))
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    x = L.tensor(np.random.default_rng(5).standard_normal((5, 3)), dtype=L.float32)
+    y = L.arange(5.0).unsqueeze(1)
+
+    def loss_fn(p, xi, yi):
+        return ((func.functional_call(model, p, (xi.unsqueeze(0),)) - yi) ** 2).mean()
+    g = func.vmap(func.grad(loss_fn), in_dims=(None, 0, 0))(params, x, y)
+    t = L.tensor([1.0, 2.0, 3.0])
+    return (g["0.weight"], g["2.bias"], func.jacrev(L.sin)(t),
+            func.hessian(lambda u: (u ** 3).sum())(t))
+
+
+@pytest.mark.parametrize("program", [_gnn, _word2vec, _seq2seq, _distill, _vae, _distributions,
+                                     _accumulate_scale_schedule, _per_sample_grads],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_program_core(program):
+    def flat(r):
+        if isinstance(r, (list, tuple)):
+            return [v for x in r for v in flat(x)]
+        if hasattr(r, "detach"):
+            return [(str(r.dtype).split(".")[1], r.detach().numpy())]
+        return [("number", np.asarray(r, dtype=np.float64))]
+    e, t = flat(program(ember)), flat(program(torch))
+    assert len(e) == len(t)
+    for (edt, ev), (tdt, tv) in zip(e, t):
+        assert edt == tdt and ev.shape == tv.shape
+        np.testing.assert_allclose(ev, tv, rtol=1e-4, atol=1e-5)
