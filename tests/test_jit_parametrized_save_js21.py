@@ -60,3 +60,35 @@ def test_weight_norm_layers_save_and_match_torch():
         theirs_eager.c.parametrizations.weight.original0.mul_(2)
         np.testing.assert_allclose(loaded(x).numpy(), theirs_eager(x).numpy(), rtol=1e-5,
                                    atol=1e-6)
+
+
+def test_spectral_norm_parametrization_in_eval():
+    torch.manual_seed(0)
+    theirs_eager = torch.nn.utils.parametrizations.spectral_norm(torch.nn.Linear(3, 2)).eval()
+    ours = ember.nn.utils.parametrizations.spectral_norm(ember.nn.Linear(3, 2))
+    ours.load_state_dict({k: ember.tensor(v.detach().numpy())
+                          for k, v in theirs_eager.state_dict().items()})
+    ours.eval()
+    buf = io.BytesIO()
+    ember.jit.save(ours, buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    x = torch.randn(4, 3)
+    want = theirs_eager(x).detach().numpy()
+    np.testing.assert_allclose(loaded(x).detach().numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make,kind", [
+    (lambda: ember.nn.utils.spectral_norm(ember.nn.Linear(3, 2)), "SpectralNorm"),
+    (lambda: ember.nn.Sequential(ember.nn.ReLU(),
+                                 ember.nn.utils.weight_norm(ember.nn.Linear(3, 2))),
+     "WeightNorm"),
+])
+def test_modules_with_forward_hooks_are_refused(make, kind):
+    # the trace does not run hooks: the archive would read a weight nothing computes
+    with pytest.raises(NotImplementedError, match=f"forward hooks \\['{kind}'\\]"):
+        ember.jit.save(make().eval(), io.BytesIO())
+    model = ember.nn.Linear(2, 2)
+    model.register_forward_hook(lambda mod, args, out: out * 2)
+    with pytest.raises(NotImplementedError, match="module '' \\(Linear\\) has forward hooks"):
+        ember.jit.save(model, io.BytesIO())

@@ -714,6 +714,21 @@ def _trace_root(m, tracer_cls, constants):
     return nest(0, ()), forward_args, used
 
 
+def _refuse_hooks(m):
+    """NotImplementedError for a module with forward (pre-)hooks: the trace does not run
+    them (as torch.fx's), so the code would leave out what they compute (the old-style
+    spectral_norm/weight_norm/prune hooks set the weight), where torch.jit.trace records
+    it."""
+    for path, mod in m.named_modules():
+        hooks = list(mod._forward_pre_hooks.values()) + list(mod._forward_hooks.values())
+        if hooks:
+            kinds = sorted({getattr(h, "__name__", type(h).__name__) for h in hooks})
+            raise NotImplementedError(
+                f"ember.jit.save: module '{path}' ({type(mod).__name__}) has forward hooks "
+                f"{kinds}, which the saved code would not run (for weight_norm/"
+                f"spectral_norm use nn.utils.parametrizations, or remove the hooks)")
+
+
 def _parametrized_conv_forward(mod, forward, args, kwargs):
     """A convolution with a parametrized weight (weight_norm's ParametrizedConv1d ...)
     is no template's leaf: its forward as F.conv*/F.conv_transpose* on ``mod.weight``,
@@ -759,6 +774,7 @@ def script_module(m, example_args=None):
     """`m` (a plain ember module) as a RecursiveScriptModule sharing its parameters and
     buffers, with TorchScript code written from its fx trace (see the module docstring)."""
     from .. import fx
+    _refuse_hooks(m)
 
     class TemplateTracer(BranchingTracer, fx.Tracer):
         """Layers with a template are leaves; every other module, ember.nn's included,
