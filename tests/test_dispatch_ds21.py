@@ -162,6 +162,11 @@ SCHEMA_CALLS = {
     "gelu": lambda m, F, x: F.gelu(x),
     "gelu_tanh": lambda m, F, x: F.gelu(x, approximate="tanh"),
     "squeeze_dim": lambda m, F, x: x.unsqueeze(0).squeeze(0),
+    "select": lambda m, F, x: x[0],
+    "select_negative": lambda m, F, x: x[:, -1],
+    "slice": lambda m, F, x: x[:, 1:],
+    "slice_stop": lambda m, F, x: x[:1],
+    "slice_step": lambda m, F, x: x[:, ::2],
 }
 
 

@@ -644,7 +644,29 @@ def _back_to_copy(params, arrays, args, kwargs):
             None if device is None else _device(device))
 
 
+def _show_index(operands, params, overload):
+    """x[0] as ``select.int(x, 0, 0)``, x[:, 1:] as ``slice.Tensor(x, 1, 1, 2**63 - 1)``:
+    a key with one item that does something (others whole slices, no Ellipsis before)."""
+    if overload not in ("int", "Tensor") or not params:
+        return None
+    key = params[0]
+    items = key if type(key) is tuple else (key,)
+    acting = [i for i, k in enumerate(items) if not (k is Ellipsis or k == slice(None))]
+    if len(acting) != 1 or Ellipsis in items[:acting[0]]:
+        return None
+    dim, k = acting[0], items[acting[0]]
+    if overload == "int" and type(k) is int:
+        return (dim, k), {}
+    if overload == "Tensor" and type(k) is slice:
+        step = 1 if k.step is None else k.step
+        shown = (dim, 0 if k.start is None else k.start,
+                 2 ** 63 - 1 if k.stop is None else k.stop)
+        return shown + ((step,) if step != 1 else ()), {}
+    return None
+
+
 _FORMS = {
+    "Index": (_show_index, None),
     "Add": (_show_alpha, _back_alpha), "Sub": (_show_alpha, _back_alpha),
     "Sum": (_show_sum, None), "Mean": (_show_dims, None),
     "SelectDim": (_show_select_dim, None), "SelectAll": (_show_select_all, None),
