@@ -259,3 +259,10 @@ def test_clamp_number_bound_keeps_signed_zero(dtype):
                  lambda L, x: x.clamp_min(0.0), lambda L, x: x.clamp(-0.0, 0.0),
                  lambda L, x: x[::3].clamp(min=0)):
         _bitwise(call(ember, _e(t)), call(torch, t))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_linspace_many_steps_bitwise_and_silent(dtype):
+    # past 65504 steps float16's index is inf, as in c10's Half arithmetic
+    _same_outcome(lambda L: L.linspace(-3.3, 7.1, 70001, dtype=getattr(L, dtype)))

@@ -729,14 +729,14 @@ def _linspace_half(start, end, steps, np_dt):
 
     def r(v):
         return np.asarray(v, f32).astype(np_dt).astype(f32)
-    start, end = np.asarray(start).astype(f32), np.asarray(end).astype(f32)
-    step = r(r(end - start) / r(steps - 1))
-    idx = np.arange(steps)
-    half = steps // 2
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):   # (an index past 65504 is inf)
+        start, end = np.asarray(start).astype(f32), np.asarray(end).astype(f32)
+        step = r(r(end - start) / r(steps - 1))
+        idx = np.arange(steps)
+        half = steps // 2
         up = r(start + r(step * r(idx[:half])))
         down = r(end - r(step * r((steps - 1) - idx[half:])))
-    return np.concatenate([up, down]).astype(np_dt)
+        return np.concatenate([up, down]).astype(np_dt)
 
 
 def _linspace_float32(start, end, steps):
