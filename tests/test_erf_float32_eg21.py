@@ -121,3 +121,17 @@ def test_erf_other_dtypes_keep_their_paths():
         # torch's half erf is A&S 7.1.26 (absolute error 1.5e-7): compare in absolute terms
         np.testing.assert_allclose(got.float().numpy(), torch.erf(xt).float().numpy(),
                                    rtol=0, atol=8e-3)
+
+
+def test_erf_float32_meta_tensor_stays_meta(monkeypatch):
+    """A meta tensor never reaches the NumPy kernel (it would allocate the data)."""
+    from ember._ops import _erf_float32
+
+    def refuse(x):
+        raise AssertionError("the float32 kernel ran on " + type(x).__name__)
+    monkeypatch.setattr(_erf_float32, "erf", refuse)
+    x = ember.empty(10 ** 6, device="meta")
+    y = ember.erf(x)
+    assert y.is_meta and y.shape == (10 ** 6,) and y.dtype == ember.float32
+    g = ember.nn.functional.gelu(x)
+    assert g.is_meta and g.shape == (10 ** 6,)

@@ -110,3 +110,27 @@ def test_float16_relu_grad_and_inplace():
     d = ember.from_numpy(x.copy())
     m(d)
     np.testing.assert_array_equal(d.numpy(), torch.relu(torch.from_numpy(x)).numpy())
+
+
+def test_bfloat16_relu_every_value_as_torch(jobs):
+    """bfloat16 relu by bit operations: torch's bits on every non-NaN value (-0.0 kept, -inf
+    to +0); NaN stays NaN (torch rounds every NaN to 0x7FC0 through float32); one thread
+    and two give the same bytes."""
+    bits = np.arange(1 << 16, dtype=np.uint16)
+    t = torch.relu(torch.from_numpy(bits.view(np.int16).copy()).view(torch.bfloat16))
+    want = t.view(torch.int16).numpy().view(np.uint16)
+    x = ember.from_numpy(bits.view(np.int16).copy()).view(ember.bfloat16)
+    got = []
+    for threads in (1, 2):
+        parallel.SETTING[0] = threads
+        got.append(ember.relu(x).view(ember.int16).numpy().view(np.uint16))
+    assert got[0].tobytes() == got[1].tobytes()
+    nan = np.isnan(t.float().numpy())
+    assert (got[0][~nan] == want[~nan]).all()
+    assert np.isnan(ember.from_numpy(got[0][nan].view(np.int16).copy())
+                    .view(ember.bfloat16).float().numpy()).all()
+    a = ember.tensor([-1.5, -0.0, 0.25, 2.0], dtype=ember.bfloat16, requires_grad=True)
+    ember.relu(a).sum().backward()
+    b = torch.tensor([-1.5, -0.0, 0.25, 2.0], dtype=torch.bfloat16, requires_grad=True)
+    torch.relu(b).sum().backward()
+    np.testing.assert_array_equal(a.grad.float().numpy(), b.grad.float().numpy())

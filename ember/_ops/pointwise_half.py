@@ -87,23 +87,35 @@ def narrow(x, out, scratch):
     return out
 
 
+# relu's mask constants per 2-byte float: (first shift, addend, second shift); the negative
+# numbers' bits, 0x8001 (the smallest subnormal) to -inf's, map by v + 0x7FFF (wrapping)
+# onto 0 .. (-inf's bits - 0x8001), below the threshold T = 0x7C00 (float16) or 0x7F80
+# (bfloat16), every other value onto T .. 0xFFFF; >> s1 and (+ a) >> s2 give 0 and 1
+_RELU = {np.dtype(np.float16): (10, 33, 6)}      # 0x7C00 >> 10 = 31: 0..30 | 31..63
+try:
+    import ml_dtypes
+    _RELU[np.dtype(ml_dtypes.bfloat16)] = (7, 257, 9)   # 0x7F80 >> 7 = 255: 0..254 | 255..511
+except ImportError:   # pragma: no cover (a hard dependency)
+    pass
+
+
 def relu(h):
-    """PyTorch's relu of a C-contiguous float16 NumPy array: h where not h < 0 (-0.0 and
-    NaNs kept, as PyTorch keeps them), else +0, by six uint16 passes over the bits (no
-    conversion; NumPy's float16 maximum is a scalar loop), on the thread pool when large.
-    With v the bits, v + 0x7FFF (wrapping) maps exactly the negative numbers, 0x8001 (the
-    smallest subnormal) to 0xFC00 (-inf), onto 0..0x7BFF; >> 10 gives them 0..30 and every
-    other value 31..63; (+ 33) >> 6 gives 0 and 1; negated, a mask of 0 or all ones."""
+    """PyTorch's relu of a C-contiguous float16 or bfloat16 NumPy array: h where not h < 0
+    (-0.0 kept, as PyTorch keeps it; NaNs kept with their bits), else +0, by six uint16
+    passes over the bits (no conversion; NumPy's float16 maximum is a scalar loop), on
+    the thread pool when large: a mask of 0 or all ones from the bits (_RELU), and h's
+    bits masked with it."""
     from .._backend import parallel
+    s1, a, s2 = _RELU[h.dtype]
     v = h.reshape(-1).view(np.uint16)
-    out = np.empty(h.shape, np.float16)
+    out = np.empty(h.shape, h.dtype)
     m = out.reshape(-1).view(np.uint16)
 
     def run(lo, hi):
         r = np.add(v[lo:hi], 0x7FFF, out=m[lo:hi])
-        r >>= 10
-        r += 33
-        r >>= 6
+        r >>= s1
+        r += a
+        r >>= s2
         np.negative(r, out=r)
         r &= v[lo:hi]
     parallel.split(v.size, run, passes=6)

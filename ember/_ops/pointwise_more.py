@@ -920,7 +920,7 @@ def erf_array(x):
     if type(x) is not _ndarray and type(x) in _ARRAY_TYPES:  # CuPy
         return gpu_special().erf(x)
     x = as_array(x)
-    if x.dtype == np.float32:
+    if type(x) is _ndarray and x.dtype == np.float32:
         return _erf_float32.erf(x)
     if x.dtype.itemsize < 8 and x.dtype.kind == "f":
         return _erf_narrow(x.astype(np.float64)).astype(x.dtype, copy=False)
