@@ -134,3 +134,20 @@ def test_bfloat16_relu_every_value_as_torch(jobs):
     b = torch.tensor([-1.5, -0.0, 0.25, 2.0], dtype=torch.bfloat16, requires_grad=True)
     torch.relu(b).sum().backward()
     np.testing.assert_array_equal(a.grad.float().numpy(), b.grad.float().numpy())
+
+
+@pytest.mark.parametrize("name", ["exp", "sqrt", "tanh", "log2", "acosh"])
+def test_float16_table_path_on_every_value(monkeypatch, jobs, name):
+    """The table path (what serves where NumPy's own loop is not taken) gives in_float32's
+    values on all 65536 inputs, in runs on the pool too."""
+    f = UNARY[name]
+    pointwise_arrays.native_half(f)                  # the probe builds the table
+    monkeypatch.setitem(pointwise_arrays._NATIVE_HALF, f, None)
+    with np.errstate(all="ignore"):
+        want = f(EVERY.astype(np.float32)).astype(np.float16)
+    for threads in (1, 2):
+        parallel.SETTING[0] = threads
+        before = len(jobs)
+        got = getattr(ember, name)(ember.from_numpy(np.tile(EVERY, 2))).numpy()
+        assert (len(jobs) > before) == (threads == 2)
+        assert _same(got, np.tile(want, 2)).all()
