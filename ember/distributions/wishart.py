@@ -135,14 +135,45 @@ class Wishart(Distribution):
         return self.df.view(self._batch_shape + (1, 1)) * (
             V.pow(2) + diag_V.unsqueeze(-1) * diag_V.unsqueeze(-2))
 
-    def rsample(self, sample_shape=Size(), max_try_correction=None):
-        sample_shape = Size(sample_shape)
-        shape = self._extended_shape(sample_shape)
-        noise = ember.randn(shape, dtype=self.df.dtype, device=self.df.device).tril(-1)
+    def _bartlett_sampling(self, sample_shape=Size()):
+        """L A A^T L^T with A lower triangular, A_ii = sqrt(Chi2(df - i)) (at least eps) and
+        standard normals below the diagonal, drawn in PyTorch's order (the chi-squares, then
+        p(p-1)/2 normals per matrix), so a seeded program gets torch's matrices."""
+        p = self._event_shape[-1]
         diag = self._dist_chi2.rsample(sample_shape).sqrt()
-        A = noise + ember.diag_embed(diag)
+        A = diag.clamp(min=ember.finfo(diag.dtype).eps).diag_embed(dim1=-2, dim2=-1)
+        i, j = ember.tril_indices(p, p, offset=-1)
+        A[..., i, j] = ember.randn(Size(sample_shape) + self._batch_shape + (p * (p - 1) // 2,),
+                                   dtype=A.dtype, device=A.device)
         LA = ember.matmul(self._unbroadcasted_scale_tril, A)
         return ember.matmul(LA, LA.mT)
+
+    def rsample(self, sample_shape=Size(), max_try_correction=None):
+        """A Bartlett draw, then PyTorch 2.x's correction pass as it runs: its check marks the
+        samples that ARE positive definite (the constraint's check, not its negation) and
+        draws those again, with its warning 'Singular sample detected.'; the redraws are
+        checked the right way round. Replayed as written so that a seeded program draws the
+        same stream and gets torch's samples (the distribution is the same either way)."""
+        if max_try_correction is None:
+            max_try_correction = 10
+        sample_shape = Size(sample_shape)
+        sample = self._bartlett_sampling(sample_shape)
+        batch_dims = tuple(-(k + 1) for k in range(len(self._batch_shape)))
+        redraw = self.support.check(sample)
+        if self._batch_shape:
+            redraw = redraw.amax(batch_dims)
+        if redraw.any():
+            warnings.warn("Singular sample detected.", stacklevel=2)
+            for _ in range(max_try_correction):
+                sample_new = self._bartlett_sampling(redraw[redraw].shape)
+                sample[redraw] = sample_new
+                still = ~self.support.check(sample_new)
+                if self._batch_shape:
+                    still = still.amax(batch_dims)
+                redraw[redraw.clone()] = still
+                if not redraw.any():
+                    break
+        return sample
 
     def log_prob(self, value):
         if self._validate_args:
