@@ -630,7 +630,9 @@ class Tensor:
         return self.item()
 
     def __float__(self):
-        if self._requires_grad and not _FLOAT_OF_GRAD_WARNED[0]:   # once, as PyTorch's
+        # once a process, and only with grad mode on (LBFGS's float(closure()) under
+        # no_grad is silent), as PyTorch's
+        if self._requires_grad and not _FLOAT_OF_GRAD_WARNED[0] and grad_mode.is_grad_enabled():
             _FLOAT_OF_GRAD_WARNED[0] = True
             from ._user_warning import warn_at_caller
             warn_at_caller("Converting a tensor with requires_grad=True to a scalar may lead to "

@@ -255,6 +255,8 @@ def test_float_of_a_tensor_requiring_grad_warns_once():
     drops the graph; ember was silent."""
     ember._tensor._FLOAT_OF_GRAD_WARNED[0] = False
     loss = (ember.ones(1, requires_grad=True) * 2).sum()
+    with ember.no_grad():   # silent under no_grad (LBFGS converts its closure's loss there)
+        assert _warnings_of(lambda: float(loss))[1] == []
     e = _warnings_of(lambda: [float(loss), float(loss), int(loss), loss.item()])
     assert e[1] == [("Converting a tensor with requires_grad=True to a scalar may lead to "
                      "unexpected behavior.\nConsider using tensor.detach() first.", __file__)]
