@@ -338,6 +338,7 @@ class _Writer:
                 _is(_ember().linalg, name, fn):
             return self.call(f"torch.linalg_{name}", args, kwargs)
         if module.startswith("ember") and name in _TORCH_FUNCTIONS and _is(_ember(), name, fn):
+            args, kwargs = _positional(fn, args, kwargs)
             return self.call(f"torch.{name}", args, kwargs)
         raise NotImplementedError(f"ember.jit.save: no TorchScript form for the function "
                                   f"{module}.{name}")
@@ -624,6 +625,8 @@ def _trace_once(m, tracer_cls, concrete, forced=()):
     try:
         graph = tracer.trace(m, concrete_args=concrete or None)
         return _Traced(tracer.root, graph), tracer.__dict__.get("path", [])
+    except _Retrace:
+        raise
     except Exception as e:
         if raising_path(tracer, e):   # a path ending in the forward's own raise
             return _Traced(tracer.root, tracer.graph), tracer.path
@@ -690,7 +693,13 @@ def _trace_root(m, tracer_cls, constants):
     for i, combo in enumerate(itertools.product((True, False), repeat=len(optional))):
         concrete = {name: None for name, none in zip(optional, combo) if none}
         concrete.update({name: None for name in dropped})
-        traces = trace_paths(lambda forced: _trace_once(m, tracer_cls, concrete, forced))
+        while True:
+            try:
+                traces = trace_paths(lambda forced: _trace_once(m, tracer_cls, concrete,
+                                                                forced))
+                break
+            except _Retrace:
+                continue   # (one more function refused each time)
         bodies[combo], writers = write_paths(
             traces, lambda gm, prefix: _Writer(m, gm, constants, prefix, optional, dropped),
             f"b{i}_" if optional else "")
@@ -712,6 +721,94 @@ def _trace_root(m, tracer_cls, constants):
         return ([f"if {name} is None:"] + ["  " + x for x in nest(level + 1, combo + (True,))]
                 + ["else:"] + ["  " + x for x in nest(level + 1, combo + (False,))])
     return nest(0, ()), forward_args, used
+
+
+def _positional(fn, args, kwargs):
+    """(args, kwargs) of a call with the arguments given by keyword that are not
+    keyword-only moved into place (ATen's parameter names differ: `input` is `self`),
+    the defaults between filled in, and ``out=None`` dropped."""
+    if not kwargs:
+        return args, kwargs
+    try:
+        params = list(inspect.signature(inspect.unwrap(fn)).parameters.values())
+    except (TypeError, ValueError):
+        return args, kwargs
+    kwargs = {k: v for k, v in kwargs.items() if not (k == "out" and v is None)}
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    moved = [p.name for p in positional[len(args):] if p.name in kwargs]
+    if not moved:
+        return args, kwargs
+    last = max(i for i, p in enumerate(positional) if p.name in moved)
+    out = list(args)
+    for p in positional[len(args):last + 1]:
+        if p.name in kwargs:
+            out.append(kwargs.pop(p.name))
+        elif p.default is p.empty or p.default is not None and \
+                type(p.default) not in (bool, int, float, str):
+            return args, dict(kwargs, **{n: v for n, v in zip(moved, out)})
+        else:
+            out.append(p.default)
+    return tuple(out), kwargs
+
+
+def _writable(fn):
+    """Whether _Writer.function has a form for calls of `fn` (the same tests)."""
+    if fn in _OPERATORS or fn in (getattr, operator.getitem, operator.truediv,
+                                  zero_padded_rows):
+        return True
+    module = getattr(fn, "__module__", "") or ""
+    name = getattr(fn, "__name__", "")
+    if not module.startswith("ember"):
+        return False
+    if name in _FUNCTIONAL and _is(F, name, fn):
+        return True
+    if name in ("norm", "vector_norm") and module.startswith("ember.linalg") and \
+            _is(_ember().linalg, name, fn):
+        return True
+    return (name in _SIZE_FUNCTIONS or name in ("einsum", "norm") or
+            name in _TORCH_FUNCTIONS) and _is(_ember(), name, fn)
+
+
+class _Retrace(Exception):
+    """A function traced into failed after branching: trace every path again."""
+
+
+def _traced_into(tracer, target, args, kwargs):
+    """The result of running the Python body of `target`, an ember function the writer
+    has no form for (F.gaussian_nll_loss, F.poisson_nll_loss ...), on the traced values:
+    the calls it makes are recorded instead of it. None when that fails before any
+    branch (the call is then recorded as it is, and the writer names it); an error after
+    the body branched on a traced value is the trace's (a raise on that path)."""
+    body = inspect.unwrap(target)
+    if target in tracer.refused:
+        return None
+    module = getattr(target, "__module__", None) or ""
+    if not module.startswith("ember") or module.startswith(("ember.jit", "ember.fx",
+                                                             "ember._fx")) \
+            or not hasattr(body, "__code__") or target in tracer.inside:
+        return None   # (the trace's own markers and asserts stay nodes)
+    nodes = list(tracer.graph.nodes)
+    decided = len(tracer.__dict__.get("path", []))
+    tracer.inside.add(target)
+    try:
+        return (body(*args, **kwargs),)
+    except Exception as e:
+        from ..fx import TraceError
+        path = tracer.__dict__.get("path", [])
+        if len(path) > decided and not isinstance(e, (TraceError, NotImplementedError)):
+            raise   # the body's own raise on the path taken
+        if len(path) > decided:
+            # its decisions may have followed other branches' forced sides: every path is
+            # traced again with the call recorded as it is
+            tracer.refused.add(target)
+            raise _Retrace() from e
+        before = set(nodes)
+        for node in reversed([n for n in tracer.graph.nodes if n not in before]):
+            tracer.graph.erase_node(node)
+        tracer.refused.add(target)
+        return None
+    finally:
+        tracer.inside.discard(target)
 
 
 def _refuse_hooks(m):
@@ -782,8 +879,21 @@ def script_module(m, example_args=None):
 
         failed = None   # the innermost module whose forward the trace could not run
 
+        refused = set()   # functions whose bodies failed to trace (for every trace)
+
+        def __init__(self):
+            super().__init__()
+            self.inside = set()   # functions whose bodies are being traced into
+
         def is_leaf_module(self, mod, qualified_name):
             return _leaf_template(mod) is not None
+
+        def create_proxy(self, kind, target, args, kwargs, *rest, **options):
+            if kind == "call_function" and not _writable(target):
+                out = _traced_into(self, target, args, kwargs)
+                if out is not None:
+                    return out[0]
+            return super().create_proxy(kind, target, args, kwargs, *rest, **options)
 
         def create_args_for_root(self, root_fn, is_module, concrete_args=None):
             if not is_module or not _variadic(m) or TRACED_ARITY.get(m) is None:

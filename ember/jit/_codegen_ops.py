@@ -38,7 +38,8 @@ linspace eye empty unflatten movedim select take_along_dim nan_to_num clamp_min 
 dist tile cumprod kthvalue median mode cosine_similarity pairwise_distance channel_shuffle
 pixel_shuffle pixel_unshuffle bucketize searchsorted conv1d conv2d conv3d conv_transpose1d
 conv_transpose2d conv_transpose3d layer_norm dropout mv dot logit erfinv lgamma digamma
-rsub cummax cummin diff
+rsub cummax cummin diff xlogy pdist hypot heaviside logaddexp fmax fmin kron trace
+signbit sinc deg2rad rad2deg i0 erfc nansum nanmean count_nonzero
 """.split())
 
 # ember.<name> factories taking sizes as *args or one list (torch.zeros(2, 3)): ATen
@@ -175,6 +176,14 @@ FUNCTIONAL = {
                        "label_smoothing": 0.0}),
     "nll_loss": ("nll_loss_nd", ("input", "target", "weight", "reduction", "ignore_index"),
                  {"weight": None, "reduction": "mean", "ignore_index": -100}),
+    "soft_margin_loss": ("soft_margin_loss", ("input", "target", "reduction"),
+                         {"reduction": "mean"}),
+    "hinge_embedding_loss": ("hinge_embedding_loss", ("input", "target", "margin",
+                                                      "reduction"),
+                             {"margin": 1.0, "reduction": "mean"}),
+    "cosine_embedding_loss": ("cosine_embedding_loss", ("input1", "input2", "target",
+                                                        "margin", "reduction"),
+                              {"margin": 0.0, "reduction": "mean"}),
     "kl_div": ("kl_div", ("input", "target", "reduction", "log_target"),
                {"reduction": "mean", "log_target": False}),
     "triplet_margin_loss": ("triplet_margin_loss", ("anchor", "positive", "negative", "margin",
