@@ -218,3 +218,18 @@ def test_handler_changing_arguments_is_honoured_or_refused():
             return func(*args, **(kwargs or {}))
     with Sum(), pytest.raises(NotImplementedError, match="sum.dim_IntList"):
         ember.ones(2, 2).sum(0)
+
+
+def test_return_types_pickle_as_torch():
+    """return_types tuples (out= ones too) pickle and copy with their type, as PyTorch's
+    (ember's raised PicklingError: ember.return_types is no module)."""
+    import copy
+    import pickle
+    got = []
+    for lib in (torch, ember):
+        x = lib.tensor([[1.0, 2.0], [3.0, 0.0]])
+        results = [lib.max(x, 0), lib.max(x, 0, out=(lib.empty(0), lib.empty(0, dtype=lib.int64))),
+                   lib.frexp(x), lib.sort(x, 1)]
+        got.append([(type(r2).__name__, [t.tolist() for t in r2])
+                    for r in results for r2 in (pickle.loads(pickle.dumps(r)), copy.deepcopy(r))])
+    assert got[1] == got[0]

@@ -48,8 +48,21 @@ def _return_type(name, fields):
     def __repr__(self):
         body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
         return f"ember.return_types.{name}(\n{body})"
+
+    def __reduce__(self):   # (ember.return_types is no module pickle could import)
+        return _rebuild_return_type, (name, tuple(fields), tuple(self))
     cls.__repr__ = cls.__str__ = __repr__
+    cls.__reduce__ = __reduce__
     return cls
+
+
+def _rebuild_return_type(name, fields, values):
+    """A pickled return_types tuple made again: its class by name, or one like it."""
+    cls = return_types.__dict__.get(name)
+    if cls is None or tuple(cls._fields) != tuple(fields):
+        cls = _return_type(name, list(fields))
+        setattr(return_types, name, cls)
+    return cls(*values)
 
 
 class return_types:
