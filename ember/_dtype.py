@@ -502,6 +502,11 @@ def filled(xp, shape, value, np_dtype):
         # int in int64's range becomes inf silently); so does NaN, inf or a negative float
         # into an integer dtype (truncated toward zero otherwise)
         from ._ops._util import check_scalar_fits
+        one_half = np.dtype(np_dtype).itemsize == 2 and builtins.int(np.prod(shape)) == 1 \
+            and _FROM_NP[np.dtype(np_dtype)].is_floating_point
+        if one_half:   # a one-element float16/bfloat16 fill is unchecked in torch: inf
+            with np.errstate(over="ignore"):
+                return xp.full(shape, value, dtype=np_dtype)
         check_scalar_fits(value, _FROM_NP[np.dtype(np_dtype)])
     if np_dtype.kind in "iu" and isinstance(value, (builtins.int, np.integer)) \
             and not isinstance(value, (builtins.bool, np.bool_)):

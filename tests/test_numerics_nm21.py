@@ -266,3 +266,19 @@ def test_clamp_number_bound_keeps_signed_zero(dtype):
 def test_linspace_many_steps_bitwise_and_silent(dtype):
     # past 65504 steps float16's index is inf, as in c10's Half arithmetic
     _same_outcome(lambda L: L.linspace(-3.3, 7.1, 70001, dtype=getattr(L, dtype)))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("call", [
+    lambda L: L.full((1,), 1e5, dtype=L.float16),          # one element: unchecked, inf
+    lambda L: L.full((), -1e5, dtype=L.float16),
+    lambda L: L.zeros(1, dtype=L.bfloat16).fill_(1e39),
+    lambda L: L.full_like(L.ones(1, 1, dtype=L.float16), 1e5),
+    lambda L: L.ones(2, dtype=L.float16).new_full((1,), 1e5),
+    lambda L: L.full((0,), 1e5, dtype=L.float16),          # none or several: checked
+    lambda L: L.full((2,), 1e5, dtype=L.float16),
+    lambda L: L.full((1,), 1e39),                          # float32: checked
+    lambda L: L.full((1,), 1000, dtype=L.int8),
+])
+def test_one_element_half_fill_unchecked(call):
+    _same_outcome(call)
