@@ -131,14 +131,15 @@ _PRELU_X = [[-1.0, 2.0, 0.0, -0.5], [0.5, -3.0, 0.0, 1.5], [0.0, -2.0, 4.0, -0.2
 
 
 @pytest.mark.parametrize("shape, channels", [((3, 4), 1), ((3, 4), 4), ((2, 3, 2), 3),
-                                             ((12,), 1), ((), 1)])
+                                             ((12,), 1), ((), 1), ((), 0), ((12,), 0),
+                                             ((3, 4), 0)])
 def test_prelu_graph_and_first_gradients(shape, channels):
     res = []
     for lib in LIBS:
         x = lib.tensor(_PRELU_X, dtype=lib.float64).flatten()[:int(np.prod(shape))]
         x = x.reshape(shape).requires_grad_()
-        w = lib.tensor([0.25, -0.5, 2.0, 0.75][:channels], dtype=lib.float64,
-                       requires_grad=True)
+        w = lib.tensor([0.25, -0.5, 2.0, 0.75][:channels] if channels else -0.5,
+                       dtype=lib.float64, requires_grad=True)   # (0: a 0-dim weight)
         y = lib.nn.functional.prelu(x, w)
         gx, gw = lib.autograd.grad(y, (x, w), lib.ones_like(y) * 1.5)
         res.append((y, gx, gw, _chain(y.grad_fn)))

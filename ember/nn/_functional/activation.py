@@ -238,12 +238,13 @@ def prelu(input, weight):
         raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
                            f"parameter numbers = {weight.numel()} and channel size = "
                            f"{channels}.")
-    if input.dim() >= 2:   # viewed to broadcast over the channels, as PyTorch's
-        shape = [1] * input.dim()
-        shape[1] = weight.numel()
+    # the weight viewed to broadcast over the channels (dim 1), as PyTorch's: 1-D for a
+    # 1-D input, 0-dim for a 0-dim one (the output keeps the input's shape)
+    shape = [1] * input.dim()
+    if input.dim():
+        shape[min(1, input.dim() - 1)] = weight.numel()
+    if list(weight.shape) != shape:
         weight = weight.reshape(shape)
-    elif weight.numel() == 1 and input.dim() == 0:
-        weight = weight.reshape(())   # the output keeps the input's shape
     from ..._ops.activation_nodes import prelu as prelu_op
     return prelu_op(input, weight)
 
