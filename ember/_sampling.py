@@ -19,7 +19,7 @@ The raw words (ember/_random.py): `w32` = one 32-bit mt19937 output, `w64` = two
   the last 8 angles), when the target is contiguous and holds at least 16 values (a short
   tail recomputes the last 16 with fresh uniforms); otherwise one double Box-Muller pair
   per two values, the second kept in the generator for the next draw.
-- integers in [low, high): w32 % range + low, w64 when the range needs more than 32 bits.
+- integers in [low, high): w32 % range + low, w64 when the range is 2**28 or more.
 - permutation: Fisher-Yates, swapping i with i + w32 % (n - i).
 - Bernoulli(p): a double uniform (w64) below p for a number p; for a tensor of float
   probabilities a 24-bit uniform, of double ones a 53-bit one.
@@ -294,9 +294,11 @@ def normal(g, n, dt, mean=0.0, std=1.0, blocked=True):
 
 
 def integers(g, n, low, high):
-    """n integers uniform on [low, high) (int64; wraps like PyTorch's int64 arithmetic)."""
+    """n integers uniform on [low, high) (int64; wraps like PyTorch's int64 arithmetic).
+    PyTorch 2.x takes a w64 per value from a range of 2**28 up (less modulo bias), a w32
+    below."""
     span = high - low
-    words = g._words64(n) if span >= 1 << 32 else g._words32(n)
+    words = g._words64(n) if span >= 1 << 28 else g._words32(n)
     with np.errstate(over="ignore"):
         return (words % _U64(span)).astype(np.int64) + np.int64(low)
 
