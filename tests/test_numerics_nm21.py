@@ -282,3 +282,20 @@ def test_linspace_many_steps_bitwise_and_silent(dtype):
 ])
 def test_one_element_half_fill_unchecked(call):
     _same_outcome(call)
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.ones(2).lerp(L.zeros(2), L.tensor(0.3, dtype=L.float64)),   # 0-dim weight
+    lambda L: L.ones(2).lerp(L.zeros(2), L.tensor([0.3, 0.3], dtype=L.float64)),
+    lambda L: L.ones(2, dtype=L.float16).lerp(L.zeros(2, dtype=L.float16), L.tensor(0.3)),
+    lambda L: L.ones(2, dtype=L.int64).lerp(L.zeros(2, dtype=L.int64), L.tensor(0.5)),
+    lambda L: L.ones(2, dtype=L.int64).lerp(L.zeros(2, dtype=L.int64), 0.5),
+    lambda L: L.ones(2, dtype=L.int64).lerp_(L.zeros(2, dtype=L.int64), L.tensor(0.5)),
+    lambda L: L.ones(2).lerp(L.zeros(2, dtype=L.float64), 0.5),
+    lambda L: L.ones(2, dtype=L.float16).lerp(L.zeros(2), 0.3),
+    lambda L: L.ones(2, dtype=L.bfloat16).lerp(L.zeros(2, dtype=L.complex64), 0.3),
+    lambda L: L.ones(2).lerp(L.zeros(2), 0.5 + 1j),
+    lambda L: L.ones(2).lerp(L.zeros(2), L.tensor(0.5 + 1j)),
+])
+def test_lerp_operand_dtypes_as_torch(call):
+    _same_outcome(call)

@@ -20,7 +20,7 @@ from ..autograd import grad_mode
 from ._base import Op, apply, _DISPATCH
 from . import narrow_dtypes, _erf_float32
 from ._erf_coeffs import PIECES as _ERFCX_PIECES, FLOAT32_PIECES as _ERFCX_FLOAT32
-from ._util import cast, check_scalar_fits, dtype_name
+from ._util import cast, c_type_name, check_scalar_fits, dtype_name
 from .pointwise_operands import (binary_operands, float_operands, check_broadcast, is_number,
                                  number_input, _out, _scalars, _either, conj_if_complex,
                                  half_of, narrow_scalars)
@@ -615,9 +615,16 @@ def _lerp_array(a, b, w):
 def lerp(input, end, weight, *, out=None):
     """Linear interpolation input + weight * (end - input); weight a scalar or tensor."""
     for arg, argname in ((end, "end"), (weight, "weight")):
-        if isinstance(arg, Tensor) and arg.dtype is not input.dtype:
-            raise RuntimeError(f"expected dtype {str(input.dtype).split('.')[-1]} for `{argname}` "
-                               f"but got dtype {str(arg.dtype).split('.')[-1]}")
+        if isinstance(arg, Tensor) and arg.dtype is not input.dtype and not (
+                arg is weight and arg.dim() == 0):
+            raise RuntimeError(f"expected dtype {c_type_name(input.dtype)} for `{argname}` "
+                               f"but got dtype {c_type_name(arg.dtype)}")
+    if isinstance(weight, Tensor) and weight.dtype is not input.dtype and \
+            isinstance(end, Tensor):
+        # a 0-dim weight of another dtype takes part in type promotion as a 0-dim operand
+        # (an integer input with a float weight computes in the weight's dtype)
+        dt = _dtype.result_dtype(input, end, weight)
+        input, end, weight = input.to(dt), end.to(dt), weight.to(dt)
     if not isinstance(end, Tensor):
         raise TypeError(f"lerp(): argument 'end' (position 2) must be Tensor, not "
                         f"{type(end).__name__}")
@@ -630,6 +637,7 @@ def lerp(input, end, weight, *, out=None):
         w = weight._data
     else:
         w = weight.item() if isinstance(weight, np.generic) else weight
+        check_scalar_fits(w, input.dtype)   # (a complex weight for a real input raises)
     check_broadcast(*shapes)
     inputs = (input, end, weight if isinstance(weight, Tensor) else None)
     return _out(apply(Lerp, inputs, (input._data, end._data, w)), out)
