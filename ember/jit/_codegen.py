@@ -776,9 +776,10 @@ class _Retrace(Exception):
 def _traced_into(tracer, target, args, kwargs):
     """The result of running the Python body of `target`, an ember function the writer
     has no form for (F.gaussian_nll_loss, F.poisson_nll_loss ...), on the traced values:
-    the calls it makes are recorded instead of it. None when that fails before any
-    branch (the call is then recorded as it is, and the writer names it); an error after
-    the body branched on a traced value is the trace's (a raise on that path)."""
+    the calls it makes are recorded instead of it. When that fails, the function is
+    refused for this save and every path traced again with its call recorded as it is
+    (the writer then names it); an error after the body branched on a traced value is
+    the trace's (a raise on that path)."""
     body = inspect.unwrap(target)
     if target in tracer.refused:
         return None
@@ -787,26 +788,21 @@ def _traced_into(tracer, target, args, kwargs):
                                                              "ember._fx")) \
             or not hasattr(body, "__code__") or target in tracer.inside:
         return None   # (the trace's own markers and asserts stay nodes)
-    nodes = list(tracer.graph.nodes)
     decided = len(tracer.__dict__.get("path", []))
     tracer.inside.add(target)
     try:
         return (body(*args, **kwargs),)
+    except _Retrace:
+        raise
     except Exception as e:
         from ..fx import TraceError
         path = tracer.__dict__.get("path", [])
         if len(path) > decided and not isinstance(e, (TraceError, NotImplementedError)):
             raise   # the body's own raise on the path taken
-        if len(path) > decided:
-            # its decisions may have followed other branches' forced sides: every path is
-            # traced again with the call recorded as it is
-            tracer.refused.add(target)
-            raise _Retrace() from e
-        before = set(nodes)
-        for node in reversed([n for n in tracer.graph.nodes if n not in before]):
-            tracer.graph.erase_node(node)
+        # other traces may have run its body: every path is traced again with the call
+        # recorded as it is
         tracer.refused.add(target)
-        return None
+        raise _Retrace() from e
     finally:
         tracer.inside.discard(target)
 

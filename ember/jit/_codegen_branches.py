@@ -141,6 +141,11 @@ def write_paths(traces, make_writer, prefix):
         if isinstance(cond, Tensor) or _is_node(cond):
             text = f"bool({text})"
         sides = {True: [], False: []}
+        if any(len(paths[i]) <= depth or len(nodes[i]) <= k or not _is_branch(nodes[i][k])
+               for i in members):
+            raise NotImplementedError("ember.jit.save: the traces of the forward's paths "
+                                      "disagree before a branch (the forward does not "
+                                      "trace the same way twice)")
         for i in members:
             sides[paths[i][depth]].append(i)
         out = list(lines)
