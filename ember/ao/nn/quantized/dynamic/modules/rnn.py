@@ -211,13 +211,117 @@ class _RNNBase(nn.Module):
             layer_input = ember.cat(outs, dim=2) if directions == 2 else outs[0]
         return layer_input, ember.stack(h_n), None if c0 is None else ember.stack(c_n)
 
+    def _run_packed(self, data, batch_sizes, h0, c0):
+        """(output data, h_n, c_n) over a PackedSequence's data (sum(batch_sizes),
+        input_size) sorted by decreasing length: each layer's directions over the packed
+        steps, their outputs concatenated along the features."""
+        sizes = [int(b) for b in batch_sizes.tolist()]
+        directions = 2 if self.bidirectional else 1
+        h_n, c_n = [], []
+        layer_input = data
+        for layer in range(self.num_layers):
+            outs = []
+            for direction in range(directions):
+                k = layer * directions + direction
+                out, h, c = self._packed_direction(layer_input, sizes, h0[k],
+                                                   None if c0 is None else c0[k],
+                                                   self._cells[(layer, direction)],
+                                                   reverse=direction == 1)
+                outs.append(out)
+                h_n.append(h)
+                c_n.append(c)
+            layer_input = ember.cat(outs, dim=1) if directions == 2 else outs[0]
+        return layer_input, ember.stack(h_n), None if c0 is None else ember.stack(c_n)
+
+    def _packed_direction(self, data, sizes, h0, c0, cell, reverse):
+        """One direction over packed data, as PyTorch's packed layers: the input projected
+        for all steps in one call (one activation range); step t runs the sizes[t] longest
+        sequences, so a sequence's final state is its state after its own last step (the
+        reverse direction starts each sequence from h0 at its last step)."""
+        w_ih, b_ih, w_hh, b_hh = cell
+        if _on_arrays(data, h0, c0, w_ih, w_hh):
+            ih = linear.dynamic_weight_parts(w_ih, b_ih)
+            hh = linear.dynamic_weight_parts(w_hh, b_hh)
+            projected = linear.linear_dynamic_array(data.detach()._cpu_array(), ih,
+                                                    _REDUCE_RANGE)
+            h0 = h0.detach()._cpu_array()
+            c0 = None if c0 is None else c0.detach()._cpu_array()
+
+            def step(p, h, c):
+                return self._step_arrays(p, linear.linear_dynamic_array(h, hh, _REDUCE_RANGE),
+                                         h, c)
+            cat, wrap = np.concatenate, ember.from_numpy
+        else:
+            projected = _lin(data, w_ih, b_ih)
+
+            def step(p, h, c):
+                return self._step(p, h, c, w_hh, b_hh)
+            cat, wrap = ember.cat, (lambda t: t)
+        outputs = []
+        if not reverse:
+            h, c, last, offset, finals = h0, c0, sizes[0], 0, []
+            for b in sizes:
+                if b < last:     # sequences b..last-1 ended at the previous step
+                    finals.append((h[b:last], None if c is None else c[b:last]))
+                    h, c = h[:b], None if c is None else c[:b]
+                h, c = step(projected[offset:offset + b], h, c)
+                offset, last = offset + b, b
+                outputs.append(h)
+            finals.append((h, c))
+            finals.reverse()
+            h = cat([f[0] for f in finals])
+            c = None if c0 is None else cat([f[1] for f in finals])
+        else:
+            last, offset = sizes[-1], sum(sizes)
+            h, c = h0[:last], None if c0 is None else c0[:last]
+            for b in reversed(sizes):
+                if b > last:     # sequences last..b-1 start (at their last step) here
+                    h = cat([h, h0[last:b]])
+                    c = None if c is None else cat([c, c0[last:b]])
+                h, c = step(projected[offset - b:offset], h, c)
+                offset, last = offset - b, b
+                outputs.append(h)
+            outputs.reverse()
+        return wrap(cat(outputs)), wrap(h), None if c is None else wrap(c)
+
+    def _forward_packed(self, input, hx, messages):
+        """(output PackedSequence, states) of a PackedSequence input, as PyTorch's
+        forward_packed: hx (in the caller's batch order) permuted to the sorted order, the
+        final states permuted back."""
+        data, batch_sizes, sorted_indices, unsorted_indices = input
+        states = len(messages)
+        if hx is None:
+            batch = int(batch_sizes[0])
+            hx = tuple(self._zeros(data, batch) for _ in range(states))
+        else:
+            hx = (hx,) if states == 1 else tuple(hx)
+            if sorted_indices is not None:
+                hx = tuple(h.index_select(1, sorted_indices) for h in hx)
+        self._check_packed(data, batch_sizes, hx, messages)
+        output, h_n, c_n = self._run_packed(data, batch_sizes, hx[0],
+                                            hx[1] if states == 2 else None)
+        finals = (h_n,) if states == 1 else (h_n, c_n)
+        if unsorted_indices is not None:
+            finals = tuple(f.index_select(1, unsorted_indices) for f in finals)
+        packed = PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices)
+        return packed, finals[0] if states == 1 else finals
+
+    def _check_packed(self, data, batch_sizes, hx, messages):
+        if data.dim() != 2:
+            raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
+        if self.input_size != data.size(-1):
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {data.size(-1)}")
+        expected = (self.num_layers * (2 if self.bidirectional else 1), int(batch_sizes[0]),
+                    self.hidden_size)
+        for h, message in zip(hx, messages):
+            if tuple(h.size()) != expected:
+                raise RuntimeError(message.format(expected, list(h.size())))
+
     def _prepare(self, input, hx, messages):
         """Time-major input and initial states (zeros when hx is None) after PyTorch's
         checks: a 3-D input (PyTorch's quantized RNNs take no unbatched input), its last
         size input_size, each state (layers * directions, batch, hidden_size)."""
-        if isinstance(input, PackedSequence):
-            raise NotImplementedError(f"dynamic quantized {self._mode} with a PackedSequence "
-                                      f"input is not built in ember; pad the sequences")
         batch = input.size(0) if self.batch_first else input.size(1)
         states = len(messages)
         if hx is None:
@@ -374,8 +478,10 @@ class LSTM(_RNNBase):
         return o * _tanh(c), c
 
     def forward(self, input, hx=None):
-        input, hx = self._prepare(input, hx, ("Expected hidden[0] size {}, got {}",
-                                              "Expected hidden[1] size {}, got {}"))
+        messages = ("Expected hidden[0] size {}, got {}", "Expected hidden[1] size {}, got {}")
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx, messages)
+        input, hx = self._prepare(input, hx, messages)
         output, h_n, c_n = self._run(input, hx[0], hx[1])
         return self._finish(output), (h_n, c_n)
 
@@ -402,7 +508,10 @@ class GRU(_RNNBase):
         return (h - new) * update + new, None
 
     def forward(self, input, hx=None):
-        input, (hx,) = self._prepare(input, hx, ("Expected hidden size {}, got {}",))
+        messages = ("Expected hidden size {}, got {}",)
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx, messages)
+        input, (hx,) = self._prepare(input, hx, messages)
         output, h_n, _ = self._run(input, hx, None)
         return self._finish(output), h_n
 
