@@ -27,6 +27,13 @@ class device:
             type, index = "cuda", type
         if not isinstance(type, str):
             raise TypeError(f"device() received an invalid combination of arguments - got ({type!r})")
+        # a type is letters and underscores: PyTorch's parser refuses anything else
+        # ('float32' passed to .to() as a device) before it looks the type up
+        if not type:
+            raise RuntimeError("Device string must not be empty")
+        name = type.partition(":")[0]
+        if not name or not all(c == "_" or (c.isascii() and c.isalpha()) for c in name):
+            raise RuntimeError(f"Invalid device string: '{type}'")
         if ":" in type:
             if index is not None:
                 raise RuntimeError(f"type (string) must not include an index because index was "

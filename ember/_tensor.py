@@ -415,8 +415,19 @@ class Tensor:
         if requires_grad is not True and requires_grad is not False:
             raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be "
                             f"bool, not {type(requires_grad).__name__}")
+        if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            # PyTorch's requires_grad_ names floating point only (complex is allowed)
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = requires_grad
         return self
+
+    def _require_grad_at_creation(self):
+        """requires_grad=True given to a factory or to Parameter(): PyTorch refuses an
+        integer or bool dtype with its own (capitalised) message."""
+        if not (self.dtype.is_floating_point or self.dtype.is_complex):
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        self.requires_grad = True
 
     @property
     def is_leaf(self):

@@ -36,7 +36,7 @@ def _finish(arr, dtype, device, requires_grad, out=None):
     """Wrap a freshly computed NumPy array (already of `dtype`) as the op's result."""
     t = Tensor._make(_to_device(arr, device))
     if check_flag(requires_grad):
-        t.requires_grad = True
+        t._require_grad_at_creation()
     if out is not None:
         return _write_out(out, t)
     return t
@@ -335,7 +335,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
                                   t.data_ptr() == _data_ptr(obj)):
             raise ValueError("can't alias the object: a copy is needed to create the tensor")
     if requires_grad:
-        t.requires_grad_(True)
+        t._require_grad_at_creation()
     return t
 
 
@@ -442,7 +442,7 @@ def _alloc(shape, value, dt, device, requires_grad, out=None):
             arr = _dtype.filled(xp, shape, 0 if value is None else value, dt.np)
     t = Tensor._make(arr)
     if check_flag(requires_grad):
-        t.requires_grad = True
+        t._require_grad_at_creation()
     if out is not None:
         return _write_out(out, t)
     return t
@@ -477,7 +477,7 @@ def empty(*args, size=None, out=None, dtype=None, layout=None, device=None,
     t = _filled("empty", _size_args("empty", args, size), None, dtype, device, False)
     t = pinned(Tensor._make(_copy_in_format(t._data, memory_format)), pin)
     if requires_grad:
-        t.requires_grad = True
+        t._require_grad_at_creation()
     return t
 
 
@@ -500,7 +500,7 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     from .._backend import strided_view
     t = Tensor._make(strided_view(storage, shape, tuple(s * storage.itemsize for s in stride)))
     if requires_grad:
-        t.requires_grad = True
+        t._require_grad_at_creation()
     return t
 
 
@@ -894,7 +894,7 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
                           False), pin)
     t = Tensor._make(phys._data.transpose(inverse))
     if requires_grad:
-        t.requires_grad = True
+        t._require_grad_at_creation()
     return t
 
 

@@ -573,7 +573,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     N, C = input.shape[:2]
     axes = tuple(range(2, input.dim()))
     bshape = (1, C) + (1,) * (input.dim() - 2)
-    _check_channels(C, N, weight=weight, bias=bias)
+    _check_channels(C, N, running_mean=running_mean, running_var=running_var, weight=weight,
+                    bias=bias)
     _floating_kernel(input, "batch_norm")   # PyTorch's instance_norm is a batch_norm
     if use_input_stats:
         if input.numel() // (N * C) <= 1:

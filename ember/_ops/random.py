@@ -165,7 +165,7 @@ def _random_like(input, dtype, device, requires_grad, memory_format, fill):
     with grad_mode.no_grad():
         fill(out)
     if check_flag(requires_grad):
-        out.requires_grad_(True)
+        out._require_grad_at_creation()
     return out
 
 

@@ -49,7 +49,7 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
             data._vc = [0]
         p._vc = data._vc
         if requires_grad:
-            p.requires_grad = True
+            p._require_grad_at_creation()
         return p
 
     def __repr__(self):
@@ -92,7 +92,10 @@ def _subclass_parameter(data, requires_grad):
             f"that detach() returns an instance of the same type, but return type "
             f"{type(t).__name__} was found instead. To use the type as a Parameter, please "
             f"correct the detach() semantics defined by its __torch_dispatch__() implementation.")
-    t.requires_grad_(requires_grad)
+    if requires_grad:
+        t._require_grad_at_creation()
+    else:
+        t.requires_grad_(False)
     t._is_param = True
     return t
 

@@ -136,22 +136,31 @@ class _ConvTransposeNd(_ConvNd):
                          groups, bias, padding_mode, output_padding, device, dtype)
 
     def _output_padding(self, input, output_size):
+        """The output_padding that gives `output_size`: each size must lie in
+        [min, min + stride - 1], min being the size output_padding 0 gives (PyTorch's
+        module checks against the stride alone, whatever the dilation)."""
         if output_size is None:
             return self.output_padding
         nd = self._nd
-        output_size = list(output_size)[-nd:]
-        pads = []
+        leading = 2 if input.dim() == nd + 2 else 1
+        if len(output_size) == leading + nd:
+            output_size = output_size[leading:]
+        if len(output_size) != nd:
+            raise ValueError(f"ConvTranspose{nd}D: for {input.dim()}D input, output_size must "
+                             f"have {nd} or {leading + nd} elements (got {len(output_size)})")
+        lows, highs = [], []
         for i in range(nd):
-            dim = input.shape[input.dim() - nd + i]
-            base = ((dim - 1) * self.stride[i] - 2 * self.padding[i] +
-                    self.dilation[i] * (self.kernel_size[i] - 1) + 1)
-            extra = output_size[i] - base
-            if extra < 0 or extra >= max(self.stride[i], self.dilation[i]):
+            low = ((input.shape[leading + i] - 1) * self.stride[i] - 2 * self.padding[i] +
+                   self.dilation[i] * (self.kernel_size[i] - 1) + 1)
+            lows.append(low)
+            highs.append(low + self.stride[i] - 1)
+        for size, low, high in zip(output_size, lows, highs):
+            if not low <= size <= high:
+                # the input's size is printed from dim 2 on, as PyTorch does
                 raise ValueError(f"requested an output size of {output_size}, but valid sizes "
-                                 f"range from {base} to {base + self.stride[i] - 1} (for an input "
-                                 f"of {list(input.shape[2:])})")
-            pads.append(extra)
-        return tuple(pads)
+                                 f"range from {lows} to {highs} (for an input of "
+                                 f"{input.size()[2:]})")
+        return tuple(int(size) - low for size, low in zip(output_size, lows))
 
     def forward(self, input, output_size=None):
         op = self._output_padding(input, output_size)

@@ -1,5 +1,6 @@
 """BatchNorm, InstanceNorm, LayerNorm, GroupNorm, RMSNorm, LocalResponseNorm."""
 import numbers
+import warnings
 
 from ... import _dtype
 from ..._ops import norm as N
@@ -127,6 +128,16 @@ class _InstanceNorm(_NormBase):
         if input.dim() not in (nd + 1, nd + 2):
             raise ValueError(f"expected {nd + 1}D or {nd + 2}D input (got {input.dim()}D input)")
         unbatched = input.dim() == nd + 1
+        channel_dim = 0 if unbatched else 1
+        if input.shape[channel_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={channel_dim} to match "
+                                 f"num_features ({self.num_features}), but got: "
+                                 f"{input.shape[channel_dim]}.")
+            # without affine the module never reads num_features: PyTorch only warns
+            warnings.warn(f"input's size at dim={channel_dim} does not match num_features. "
+                          "You can silence this warning by not passing in num_features, "
+                          "which is not used because affine=False", stacklevel=2)
         x = input.unsqueeze(0) if unbatched else input
         use_input_stats = self.training or not self.track_running_stats
         y = N.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
