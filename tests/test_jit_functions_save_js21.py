@@ -1,7 +1,8 @@
 """ember.jit.save of forwards calling functions outside the writer's tables whose ember
 body is made of functions inside them (F.poisson_nll_loss, F.multilabel_soft_margin_loss,
 F.margin_ranking_loss: the trace records the calls their bodies make), of more tabled
-ATen forms (soft margin, hinge and cosine embedding losses, xlogy, pdist, hypot ...), and
+ATen forms (soft margin, hinge and cosine embedding losses, xlogy, pdist, hypot ...,
+F.grid_sample/F.affine_grid of a spatial transformer), and
 calls recorded with keyword arguments ATen names otherwise (torch.where(c, input=..)).
 Each archive runs in real torch.jit.load with the values of real PyTorch's functions,
 and in ember.jit.load; functions whose bodies do not trace are still refused by name."""
@@ -77,3 +78,49 @@ def test_functions_whose_bodies_do_not_trace_are_refused_by_name(fn, name):
     with pytest.raises(NotImplementedError, match=f"no TorchScript form for the function "
                                                   f"ember.*{name}"):
         ember.jit.save(Call(fn), io.BytesIO())
+
+
+def spatial_transformer(lib):
+    """The spatial transformer of PyTorch's tutorial: a small localisation net predicts
+    an affine map, F.affine_grid + F.grid_sample resample the input with it."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class STN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.loc = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
+                                     nn.Flatten(), nn.Linear(16, 6))
+
+        def forward(self, x):
+            theta = self.loc(x).view(-1, 2, 3)
+            grid = F.affine_grid(theta, x.size(), align_corners=False)
+            a = F.grid_sample(x, grid, align_corners=False)
+            b = F.grid_sample(x, grid, mode="nearest", padding_mode="border",
+                              align_corners=True)
+            c = F.grid_sample(x, grid, mode="bicubic", padding_mode="reflection",
+                              align_corners=False)
+            return a + b + c
+    return STN()
+
+
+def test_spatial_transformer_grid_sample_and_affine_grid():
+    torch.manual_seed(0)
+    theirs_eager = spatial_transformer(torch).eval()
+    ours = spatial_transformer(ember)
+    ours.load_state_dict({k: ember.tensor(v.numpy())
+                          for k, v in theirs_eager.state_dict().items()})
+    ours.eval()
+    buf = io.BytesIO()
+    ember.jit.save(ours, buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    buf.seek(0)
+    back = ember.jit.load(buf)
+    assert "torch.grid_sampler(" in loaded.code and "affine_grid_generator" in loaded.code
+    x = torch.randn(2, 1, 6, 6)
+    with torch.no_grad():
+        want = theirs_eager(x).numpy()
+        np.testing.assert_allclose(loaded(x).numpy(), want, rtol=1e-5, atol=1e-5)
+    ex = ember.tensor(x.numpy())
+    np.testing.assert_allclose(back(ex).detach().numpy(), want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ours(ex).detach().numpy(), want, rtol=1e-4, atol=1e-5)

@@ -84,6 +84,10 @@ def _same_default(value, default):
         return False
 
 
+# ATen's GridSampler enums
+_GRID_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
+_GRID_PADDINGS = {"zeros": 0, "border": 1, "reflection": 2}
+
 # F functions whose extra arguments the writer handles itself
 _SPECIAL_FUNCTIONAL = {"embedding": {"max_norm", "norm_type"}}
 
@@ -407,6 +411,20 @@ class _Writer:
                 self.lines.append(self.call("_ = torch.embedding_renorm_", [
                     _Source(f"torch.detach({self.arg(values['weight'])})"), values["input"],
                     float(values["max_norm"]), float(values["norm_type"])], {}))
+        if name in ("grid_sample", "affine_grid"):
+            values["align_corners"] = bool(values["align_corners"])   # None: False, as F's
+            if name == "affine_grid":
+                values["size"] = list(values["size"]) if isinstance(values["size"],
+                                                                   (list, tuple)) \
+                    else values["size"]
+            else:
+                modes, pads = _GRID_MODES, _GRID_PADDINGS
+                if values["mode"] not in modes or values["padding_mode"] not in pads:
+                    raise NotImplementedError(f"ember.jit.save: F.grid_sample with mode="
+                                              f"{values['mode']!r}, padding_mode="
+                                              f"{values['padding_mode']!r}")
+                values["mode"] = modes[values["mode"]]
+                values["padding_mode"] = pads[values["padding_mode"]]
         if name in ("layer_norm", "rms_norm"):
             shape = values["normalized_shape"]
             values["normalized_shape"] = [shape] if isinstance(shape, int) else list(shape)

@@ -184,6 +184,11 @@ FUNCTIONAL = {
     "cosine_embedding_loss": ("cosine_embedding_loss", ("input1", "input2", "target",
                                                         "margin", "reduction"),
                               {"margin": 0.0, "reduction": "mean"}),
+    # spatial transformers: modes as ATen's GridSampler enums (written by _codegen)
+    "grid_sample": ("grid_sampler", ("input", "grid", "mode", "padding_mode", "align_corners"),
+                    {"mode": "bilinear", "padding_mode": "zeros", "align_corners": None}),
+    "affine_grid": ("affine_grid_generator", ("theta", "size", "align_corners"),
+                    {"align_corners": None}),
     "kl_div": ("kl_div", ("input", "target", "reduction", "log_target"),
                {"reduction": "mean", "log_target": False}),
     "triplet_margin_loss": ("triplet_margin_loss", ("anchor", "positive", "negative", "margin",
