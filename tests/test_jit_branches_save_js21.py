@@ -224,3 +224,25 @@ def test_many_none_defaults_after_trace_keep_the_examples_arguments():
 def test_many_none_defaults_without_trace_are_refused():
     with pytest.raises(NotImplementedError, match="at most 3"):
         ember.jit.save(ManyOptional(), io.BytesIO())
+
+
+class MaskedThenBranch(nn.Module):
+    def forward(self, x, mask=None, scale: float = 2.0):
+        if mask is not None:   # traced both ways (None / a tensor)
+            x = x.masked_fill(mask, 0.0)
+        if x.sum() > 0:        # and within each, both sides of the value branch
+            return x * scale
+        return x - scale
+
+
+def test_value_branch_inside_each_none_default_combination():
+    model = MaskedThenBranch()
+    theirs, back = save_and_load(model)
+    for x in (ember.rand(3), -ember.rand(3)):
+        for mask in (None, ember.tensor([True, False, False])):
+            for scale in (2.0, 0.5):
+                want = model(x, mask, scale).numpy()
+                tm = None if mask is None else to_torch(mask)
+                np.testing.assert_allclose(theirs(to_torch(x), tm, scale).numpy(), want,
+                                           rtol=1e-6)
+                np.testing.assert_allclose(back(x, mask, scale).numpy(), want, rtol=1e-6)
