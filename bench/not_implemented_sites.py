@@ -55,7 +55,7 @@ B = {
     ("export/dynamic_shapes.py", "refine_dynamic_shapes_from_suggested_fixes"): (4, "export suggested fixes"),
     ("ao/nn/quantized/dynamic/modules/rnn.py", "_load_from_state_dict"): (3, "loading torch-saved dynamic quantized LSTM/GRU packed params"),
     ("ao/nn/quantized/dynamic/modules/rnn.py", "from_float"): (4, "dynamic quantized LSTM with proj_size"),
-    ("_quantized_serialization.py", "storage_name"): (3, "saving quint4x2 tensors in PyTorch's format (QUInt4x2Storage)"),
+    ("_quantized_serialization.py", "storage_name"): (4, "saving quantized dtypes other than quint8/qint8/qint32/quint4x2 in PyTorch's format"),
     ("fx/graph_module.py", "to_folder"): (3, "fx GraphModule.to_folder"),
     ("fx/node.py", "normalized_arguments"): (3, "fx Node.normalized_arguments"),
     ("fx/graph.py", "on_generate_code"): (4, "fx Graph.on_generate_code"),

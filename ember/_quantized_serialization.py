@@ -5,7 +5,8 @@ PyTorch pickles a quantized tensor as
     torch._utils._rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
                                   requires_grad, backward_hooks)
 
-over a ``torch.QUInt8Storage`` / ``QInt8Storage`` / ``QInt32Storage`` of its integers, with
+over a ``torch.QUInt8Storage`` / ``QInt8Storage`` / ``QInt32Storage`` of its integers (a
+``QUInt4x2Storage`` of their bytes for quint4x2, two integers a byte), with
 ``quantizer_params`` = ``(torch.per_tensor_affine, scale, zero_point)`` or
 ``(torch.per_channel_affine, scales tensor, zero_points tensor, axis)`` (also
 per_channel_affine_float_qparams). ember's weights-only reader (ember/_safe_unpickler.py)
@@ -30,7 +31,7 @@ PACKED_4BIT = np.dtype([("quint4x2", np.uint8)])
 STORAGES = {"QUInt8Storage": np.uint8, "QInt8Storage": np.int8, "QInt32Storage": np.int32,
             "QUInt4x2Storage": PACKED_4BIT}
 _STORAGE_OF = {_dtype.quint8: "QUInt8Storage", _dtype.qint8: "QInt8Storage",
-               _dtype.qint32: "QInt32Storage"}
+               _dtype.qint32: "QInt32Storage", _dtype.quint4x2: "QUInt4x2Storage"}
 
 
 def _params(q):
@@ -105,12 +106,19 @@ def rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
 
 
 def storage_name(q):
-    """torch's storage class name for q's integers (QUInt8Storage ...)."""
+    """torch's storage class name for q's integers (QUInt8Storage ... QUInt4x2Storage)."""
     if q._qdtype not in _STORAGE_OF:
-        raise NotImplementedError(f"writing {q._qdtype} tensors in PyTorch's format (packed "
-                                  f"QUInt4x2Storage) is not built in ember; save them in "
-                                  f"ember's format")
+        raise NotImplementedError(f"writing {q._qdtype} tensors in PyTorch's format is not "
+                                  f"built in ember; save them in ember's format")
     return _STORAGE_OF[q._qdtype]
+
+
+def storage_array(q, ints):
+    """The flat elements of q's storage as torch writes them: its integers (row-major
+    `ints`), or for quint4x2 their bytes, two integers a byte (first in the low nibble)."""
+    if q._qdtype is _dtype.quint4x2:
+        return Q.pack_4bit(ints)
+    return ints.reshape(-1)
 
 
 def torch_args(q, ints, ref, torch_global):

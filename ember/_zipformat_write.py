@@ -162,9 +162,10 @@ class _TorchPickler(pickle._Pickler):
 
     def _save_quantized(self, t):
         """A quantized tensor as torch pickles it: _rebuild_qtensor over a QUInt8Storage
-        (QInt8Storage, QInt32Storage) of its integers (ember/_quantized_serialization.py)."""
+        (QInt8Storage, QInt32Storage; QUInt4x2Storage of packed bytes) of its integers
+        (ember/_quantized_serialization.py)."""
         ints = np.ascontiguousarray(t._data.ints).copy()
-        ref = self._ref(ints.reshape(-1))
+        ref = self._ref(_quantized_serialization.storage_array(t, ints))
         ref.type_global = _TorchGlobal("torch", _quantized_serialization.storage_name(t))
         args = _quantized_serialization.torch_args(t, ints, ref,
                                                    lambda name: _TorchGlobal("torch", name))

@@ -183,8 +183,13 @@ def test_eager_flow_and_checkpoints():
     buf.seek(0)
     fresh.load_state_dict(ember.load(buf))
     np.testing.assert_array_equal(fresh(ember.tensor(i), ember.tensor(o)).numpy(), ref)
-    with pytest.raises(NotImplementedError, match="QUInt4x2Storage"):
-        ember.save(e.state_dict(), io.BytesIO(), format="torch")
+    buf = io.BytesIO()   # PyTorch's format (a QUInt4x2Storage), read by torch
+    ember.save(e.state_dict(), buf, format="torch")
+    buf.seek(0)
+    back = _model(torch)
+    back.emb = torch.ao.nn.quantized.EmbeddingBag(10, 12, dtype=torch.quint4x2)
+    back.load_state_dict(torch.load(buf, weights_only=True))
+    np.testing.assert_array_equal(back(torch.tensor(i), torch.tensor(o)).numpy(), ref)
 
 
 def test_plain_quint4x2_tensor_from_torch_file():

@@ -4,6 +4,9 @@
   float weights on both sides): output PackedSequence data, the padded output and the final
   states (each sequence's state after its own last step), enforce_sorted both ways,
   batch_first, given/absent initial states, multi-layer bidirectional, qint8 and float16.
+- quint4x2 tensors saved with ember.save(format='torch') as torch writes them (a
+  QUInt4x2Storage of packed bytes): torch.load (weights_only both ways) gives torch's values
+  and parameters; a 4-bit quantized EmbeddingBag's state_dict loads into torch's module.
 
 Tolerance 1e-6: float32 rounding of fbgemm's output scaling (as test_quant_workflow.py)."""
 import numpy as np
@@ -118,3 +121,66 @@ def test_dynamic_rnn_packed_errors_match(kind):
     with pytest.raises(RuntimeError) as got:
         eq(ew)
     assert str(got.value) == str(want.value)
+
+
+# ------------------------------------------------- quint4x2 tensors in PyTorch's format
+
+def _q4(lib, w, scheme):
+    t = lib.tensor(w)
+    if scheme == "per_tensor":
+        return lib.quantize_per_tensor(t, 0.1, 3, lib.quint4x2)
+    scales = lib.tensor(np.linspace(0.05, 0.2, w.shape[0]), dtype=lib.float32)
+    zps = lib.tensor(np.linspace(-0.3, 0.2, w.shape[0]), dtype=lib.float32)
+    return lib.quantize_per_channel(t, scales, zps, 0, lib.quint4x2)
+
+
+@pytest.mark.parametrize("shape,scheme", [
+    ((3, 5), "per_tensor"), ((4, 6), "per_tensor"), ((7,), "per_tensor"), ((1,), "per_tensor"),
+    ((2, 3, 3), "per_tensor"), ((3, 5), "float_qparams"), ((4, 6), "float_qparams"),
+    ((2, 3, 3), "float_qparams")])
+@pytest.mark.parametrize("weights_only", [True, False])
+def test_quint4x2_tensor_saved_in_torch_format(shape, scheme, weights_only):
+    import io
+    w = np.random.default_rng(3).uniform(-1, 1, shape).astype(np.float32)
+    e, t = _q4(ember, w, scheme), _q4(torch, w, scheme)
+    buf = io.BytesIO()
+    ember.save({"q": e}, buf, format="torch")
+    buf.seek(0)
+    got = torch.load(buf, weights_only=weights_only)["q"]
+    assert got.dtype == torch.quint4x2 and got.shape == t.shape
+    assert got.qscheme() == t.qscheme()
+    np.testing.assert_array_equal(got.dequantize().numpy(), t.dequantize().numpy())
+    if scheme == "per_tensor":
+        assert (got.q_scale(), got.q_zero_point()) == (t.q_scale(), t.q_zero_point())
+    else:
+        np.testing.assert_array_equal(got.q_per_channel_scales().numpy(),
+                                      t.q_per_channel_scales().numpy())
+    buf.seek(0)   # and ember reads its own torch-format file back
+    back = ember.load(buf)["q"]
+    assert back.dtype == ember.quint4x2
+    np.testing.assert_array_equal(back.dequantize().numpy(), e.dequantize().numpy())
+
+
+@pytest.mark.parametrize("weights_only", [True, False])
+def test_4bit_embedding_bag_state_dict_loads_in_torch(weights_only):
+    import io
+    w = np.random.default_rng(4).standard_normal((10, 8)).astype(np.float32)
+    mods = {}
+    for lib in (torch, ember):
+        f = lib.nn.EmbeddingBag(10, 8, mode="sum")
+        f.weight.data = lib.tensor(w)
+        f.qconfig = lib.ao.quantization.float_qparams_weight_only_qconfig_4bit
+        mods[lib] = lib.ao.nn.quantized.EmbeddingBag.from_float(f)
+    buf = io.BytesIO()
+    ember.save(mods[ember].state_dict(), buf, format="torch")
+    buf.seek(0)
+    fresh = torch.ao.nn.quantized.EmbeddingBag(10, 8, mode="sum", dtype=torch.quint4x2)
+    fresh.load_state_dict(torch.load(buf, weights_only=weights_only))
+    want = mods[torch].weight()
+    np.testing.assert_array_equal(fresh.weight().dequantize().numpy(),
+                                  want.dequantize().numpy())
+    np.testing.assert_array_equal(fresh.weight().q_per_channel_scales().numpy(),
+                                  want.q_per_channel_scales().numpy())
+    idx, off = [1, 2, 3, 9, 0, 5], [0, 2, 5]
+    np.testing.assert_array_equal(fresh(torch.tensor(idx), torch.tensor(off)).numpy(),
+                                  mods[torch](torch.tensor(idx), torch.tensor(off)).numpy())
