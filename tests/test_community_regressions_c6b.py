@@ -141,6 +141,66 @@ def test_integer_requires_grad_messages(case):
     assert _outcome(ember, program) == _outcome(torch, program)
 
 
+# ------------------------------------------------------------ BCE weights that do not fit
+
+def _bce_cases():
+    cases = {}
+    for name, kw in [("logits pos_weight (2,)", dict(pos_weight=(2,))),
+                     ("logits pos_weight (3, 2)", dict(pos_weight=(3, 2))),
+                     ("logits pos_weight (4, 2, 3)", dict(pos_weight=(4, 2, 3))),
+                     ("logits pos_weight (1, 3)", dict(pos_weight=(1, 3))),
+                     ("logits weight (2,)", dict(weight=(2,))),
+                     ("logits weight (4, 2, 3)", dict(weight=(4, 2, 3))),
+                     ("logits both bad", dict(pos_weight=(2,), weight=(5,)))]:
+        cases[name] = lambda L, kw=kw: L.nn.functional.binary_cross_entropy_with_logits(
+            L.zeros(2, 3), L.ones(2, 3), reduction="none",
+            **{k: L.ones(*shape) for k, shape in kw.items()}).tolist()
+    for shape in [(2,), (3, 2), (4, 2, 3), (1, 2, 3), (2, 1)]:
+        cases[f"bce weight {shape}"] = lambda L, shape=shape: L.nn.functional.binary_cross_entropy(
+            L.full((2, 3), 0.3), L.ones(2, 3), weight=L.ones(*shape)).item()
+    return cases
+
+
+_BCE = _bce_cases()
+
+
+@pytest.mark.parametrize("case", sorted(_BCE))
+def test_bce_weights_that_do_not_broadcast(case):
+    """A per-class pos_weight of the wrong length (BCEWithLogitsLoss(pos_weight=...) in
+    multi-label tutorials) raised NumPy's "operands could not be broadcast" ValueError;
+    PyTorch raises RuntimeErrors naming the sizes, or the in-place output message when the
+    weight broadcasts to a larger shape."""
+    program = _BCE[case]
+    assert _outcome(ember, program) == _outcome(torch, program)
+
+
+# ------------------------------------------------------------ small message differences
+
+_MESSAGES = {
+    "add_module with a dot": lambda L: L.nn.Module().add_module("a.b", None),
+    "register_buffer with a dot": lambda L: L.nn.Module().register_buffer("a.b", None),
+    "LSTM h0 size": lambda L: L.nn.LSTM(2, 3)(L.ones(4, 1, 2),
+                                              (L.zeros(1, 1, 4), L.zeros(1, 1, 4))),
+    "LSTM c0 size": lambda L: L.nn.LSTM(2, 3)(L.ones(4, 1, 2),
+                                              (L.zeros(1, 1, 3), L.zeros(1, 1, 4))),
+    "LSTM proj h0 size": lambda L: L.nn.LSTM(2, 3, proj_size=2)(
+        L.ones(4, 1, 2), (L.zeros(1, 1, 3), L.zeros(1, 1, 3))),
+    "LSTM given one tensor": lambda L: L.nn.LSTM(2, 3)(L.ones(4, 1, 2), L.zeros(1, 1, 3)),
+    "GRU given a tuple": lambda L: L.nn.GRU(2, 3)(L.ones(4, 1, 2), (L.zeros(1, 1, 3),)),
+    "GRU h0 size": lambda L: L.nn.GRU(2, 3)(L.ones(4, 1, 2), L.zeros(1, 1, 4)),
+    "unbatched RNN h0 rank": lambda L: L.nn.RNN(2, 3)(L.ones(4, 2), L.zeros(1, 1, 3)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_MESSAGES))
+def test_module_and_rnn_messages(case):
+    """add_module names the bad name; an LSTM's wrong h0 is "hidden[0]"; a single tensor
+    given to an LSTM fails on hx[1] (IndexError, not a ValueError from unpacking); a tuple
+    given to a GRU fails on .dim()."""
+    program = _MESSAGES[case]
+    assert _outcome(ember, program) == _outcome(torch, program)
+
+
 # ------------------------------------------------------------ program cores
 # Each takes the library L and returns numbers, shapes and strings to compare.
 

@@ -14,6 +14,7 @@ from ..autograd import grad_mode
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import cast, dtype_name, shape_str, quietly
+from .pointwise_operands import check_broadcast
 
 __all__ = []
 
@@ -544,6 +545,33 @@ class BinaryCrossEntropy(Op):
         return gx, gt
 
 
+def _check_weight_shape(shape, weight_shape):
+    """binary_cross_entropy's weight must broadcast with the input's shape, to it:
+    PyTorch's broadcast_shapes message, else its in-place one."""
+    ndim = max(len(shape), len(weight_shape))
+    full = [1] * (ndim - len(shape)) + list(shape)
+    for i in reversed(range(len(weight_shape))):   # PyTorch checks from the last dim
+        size, pos = weight_shape[i], ndim - len(weight_shape) + i
+        if size != 1 and full[pos] not in (1, size):
+            raise RuntimeError(f"Attempting to broadcast a dimension of length {size} at "
+                               f"{pos - ndim}! Mismatching argument at index 1 had "
+                               f"{weight_shape}; but expected shape should be broadcastable "
+                               f"to {full}")
+        full[pos] = max(full[pos], size)
+    if tuple(full) != tuple(shape):
+        raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast shape "
+                           f"{full}")
+
+
+def _check_in_place_broadcast(shape, a, b):
+    """`a op b` written into a tensor of `shape`: PyTorch's two RuntimeErrors."""
+    check_broadcast(a, b)
+    full = list(np.broadcast_shapes(tuple(a), tuple(b)))
+    if full != list(shape):
+        raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast shape "
+                           f"{full}")
+
+
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     if size_average is not None or reduce is not None:
@@ -563,6 +591,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if ((x < 0) | (x > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")
     dt = input.dtype
+    if weight is not None:
+        _check_weight_shape(input.shape, weight.shape)
     w = np.broadcast_to(cast(weight, dt), x.shape) if weight is not None else None
     return apply(BinaryCrossEntropy, (input, target), (x, cast(target, dt), w, reduction))
 
@@ -630,6 +660,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                            f"type {dtype_name(target.dtype)}")
     # computed in the promoted dtype; the loss takes the target's dtype, as PyTorch's (its
     # formula works in place on a tensor made from the target)
+    # pos_weight scales the target and weight the loss, both in place: each must broadcast
+    # to the input's shape (NumPy's broadcast error leaked here)
+    if pos_weight is not None:
+        _check_in_place_broadcast(input.shape, pos_weight.shape, target.shape)
+    if weight is not None:
+        _check_in_place_broadcast(input.shape, input.shape, weight.shape)
     x = input if input.dtype == dt else input.to(dt)
     w = cast(weight, dt) if weight is not None else None
     pw = cast(pos_weight, dt) if pos_weight is not None else None

@@ -260,23 +260,24 @@ class RNNBase(Module):
                 h0 = zeros((L, B, real_hidden), dtype=x.dtype, device=x.device)
                 c0 = zeros((L, B, self.hidden_size), dtype=x.dtype, device=x.device)
             else:
-                h0, c0 = hx
+                h0, c0 = hx[0], hx[1]   # (a Tensor hx fails as PyTorch's, on hx[1])
                 if unbatched:
                     if h0.dim() != 2 or c0.dim() != 2:
                         raise RuntimeError(f"For unbatched 2-D input, hx and cx should also be "
                                            f"2-D but got ({h0.dim()}-D, {c0.dim()}-D) tensors")
                     h0, c0 = h0.unsqueeze(1), c0.unsqueeze(1)
-                self._check_hidden(h0, (L, B, real_hidden))
-                self._check_hidden(c0, (L, B, self.hidden_size), "cell")
+                self._check_hidden(h0, (L, B, real_hidden), "hidden[0]")
+                self._check_hidden(c0, (L, B, self.hidden_size), "hidden[1]")
         else:
             c0 = None
             if hx is None:
                 h0 = zeros((L, B, self.hidden_size), dtype=x.dtype, device=x.device)
             else:
-                h0 = hx.unsqueeze(1) if unbatched else hx
-                if unbatched and hx.dim() != 2:
+                hx_dim = hx.dim()   # (a tuple hx fails here, as in PyTorch)
+                if unbatched and hx_dim != 2:
                     raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got "
-                                       f"{hx.dim()}-D tensor")
+                                       f"{hx_dim}-D tensor")
+                h0 = hx.unsqueeze(1) if unbatched else hx
                 self._check_hidden(h0, (L, B, self.hidden_size))
         h_n, c_n = [], []
         layer_in = x
@@ -321,10 +322,7 @@ class RNNBase(Module):
     @staticmethod
     def _check_hidden(h, expected, what="hidden"):
         if tuple(h.shape) != tuple(expected):
-            msg = f"Expected hidden size {tuple(expected)}, got {list(h.shape)}"
-            if what == "cell":
-                msg = f"Expected hidden[1] size {tuple(expected)}, got {list(h.shape)}"
-            raise RuntimeError(msg)
+            raise RuntimeError(f"Expected {what} size {tuple(expected)}, got {list(h.shape)}")
 
 
 class RNN(RNNBase):
