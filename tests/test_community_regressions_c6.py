@@ -157,7 +157,15 @@ def _same_even_kernel_warnings(L):
         L.ones(1, 1, 5), L.ones(1, 1, 3), padding="same", dilation=1).sum()
 
 
+def _where_uint8_warnings(L):
+    c = L.tensor([1, 0, 1], dtype=L.uint8)
+    return L.where(c, L.ones(3), L.zeros(3)) + L.ones(3).where(c, 2.0)
+
+
 @pytest.mark.parametrize("program,flag,message", [
+    (_where_uint8_warnings, "pointwise._WHERE_UINT8_WARNED",
+     "where received a uint8 condition tensor. This behavior is deprecated and will be removed "
+     "in a future version of PyTorch. Use a boolean condition instead."),
     (_scatter_reduce_warnings, "scatter_gather._REDUCE_WARNED",
      "The reduce argument of torch.scatter with Tensor src is deprecated and will be removed "
      "in a future PyTorch release. Use torch.scatter_reduce instead for more reduction "

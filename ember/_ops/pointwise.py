@@ -1082,6 +1082,9 @@ class Where(Op):
 
 
 
+_WHERE_UINT8_WARNED = [False]
+
+
 def where(condition, input=None, other=None, *, out=None):
     """Elements of input where condition holds, else of other (broadcast)."""
     if input is None and other is None:
@@ -1093,6 +1096,12 @@ def where(condition, input=None, other=None, *, out=None):
     if condition.dtype is not _dtype.bool and condition.dtype is not _dtype.uint8:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
                            f"dtype {dtype_name(condition.dtype)}")
+    if condition.dtype is _dtype.uint8 and not _WHERE_UINT8_WARNED[0]:   # once a process
+        _WHERE_UINT8_WARNED[0] = True
+        from .._user_warning import warn_at_caller
+        warn_at_caller("where received a uint8 condition tensor. This behavior is deprecated and "
+                       "will be removed in a future version of PyTorch. Use a boolean condition "
+                       "instead.")
     if is_number(input) and is_number(other):
         # two scalars (torch.where(x > 0, 1.0, 0.0)): the result takes their promoted
         # dtype (int64, the default float, bool or complex), as torch.tensor would
