@@ -7,6 +7,9 @@
 - quint4x2 tensors saved with ember.save(format='torch') as torch writes them (a
   QUInt4x2Storage of packed bytes): torch.load (weights_only both ways) gives torch's values
   and parameters; a 4-bit quantized EmbeddingBag's state_dict loads into torch's module.
+- FX graph mode's custom-module LSTM flow (prepare_fx with nn.LSTM -> quantizable.LSTM,
+  convert_fx to quantized.LSTM): the converted graph's ops and the outputs as torch's;
+  MultiheadAttention's flow and an LSTM output tuple used whole are refused (not built).
 
 Tolerance 1e-6: float32 rounding of fbgemm's output scaling (as test_quant_workflow.py)."""
 import numpy as np
@@ -184,3 +187,106 @@ def test_4bit_embedding_bag_state_dict_loads_in_torch(weights_only):
     idx, off = [1, 2, 3, 9, 0, 5], [0, 2, 5]
     np.testing.assert_array_equal(fresh(torch.tensor(idx), torch.tensor(off)).numpy(),
                                   mods[torch](torch.tensor(idx), torch.tensor(off)).numpy())
+
+
+# ------------------------------- FX custom-module flow: nn.LSTM -> quantizable -> quantized
+
+def _fx_lstm_model(lib, unpacked=True):
+    nn = lib.nn
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(4, 4)
+            self.lstm = nn.LSTM(4, 6)
+
+        def forward(self, x, h, c):
+            x = self.linear(x)
+            if not unpacked:
+                return self.lstm(x, (h, c))
+            out, (h2, c2) = self.lstm(x, (h, c))
+            return out, h2, c2
+    return M()
+
+
+def _fx_lstm_flow(lib, model, calibration, unpacked=True):
+    from importlib import import_module
+    q = lib.ao.quantization
+    qfx = import_module(lib.__name__ + ".ao.quantization.quantize_fx")
+    cc = import_module(lib.__name__ + ".ao.quantization.fx.custom_config")
+    qa, qz = lib.ao.nn.quantizable, lib.ao.nn.quantized
+    prepare_config = cc.PrepareCustomConfig().set_float_to_observed_mapping(lib.nn.LSTM, qa.LSTM)
+    convert_config = cc.ConvertCustomConfig().set_observed_to_quantized_mapping(qa.LSTM, qz.LSTM)
+    mapping = q.QConfigMapping().set_global(q.default_qconfig)
+    prepared = qfx.prepare_fx(model.eval(), mapping, calibration[0],
+                              prepare_custom_config=prepare_config)
+    for inputs in calibration:
+        prepared(*inputs)
+    return prepared, qfx.convert_fx(prepared, convert_custom_config=convert_config)
+
+
+def _lstm_inputs(lib, seed):
+    rng = np.random.default_rng(seed)
+    return (lib.tensor(rng.standard_normal((5, 2, 4)).astype(np.float32)),
+            lib.tensor(rng.standard_normal((1, 2, 6)).astype(np.float32)),
+            lib.tensor(rng.standard_normal((1, 2, 6)).astype(np.float32)))
+
+
+def _graph_ops(gm):
+    """The converted graph as (op, target) pairs, torch's names for ember's functions."""
+    out = []
+    for n in gm.graph.nodes:
+        target = n.target if isinstance(n.target, str) else \
+            f"{n.target.__module__}.{n.target.__name__}"
+        target = target.replace("ember.", "torch.").replace("_operator.", "")
+        if n.op == "get_attr":
+            target = "attr"
+        out.append((n.op, target.replace("torch._ops.quantized_", "torch.")))
+    return out
+
+
+def test_fx_custom_module_lstm_matches_torch():
+    torch.manual_seed(0)
+    t, e = _fx_lstm_model(torch), _fx_lstm_model(ember)
+    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    tp, tq = _fx_lstm_flow(torch, t, [_lstm_inputs(torch, s) for s in range(2)])
+    ep, eq = _fx_lstm_flow(ember, e, [_lstm_inputs(ember, s) for s in range(2)])
+    assert type(ep.lstm) is ember.ao.nn.quantizable.LSTM
+    assert type(eq.lstm) is ember.ao.nn.quantized.LSTM
+    assert type(tq.lstm) is torch.ao.nn.quantized.LSTM
+    assert sorted(n for n, _ in eq.named_children()) == sorted(n for n, _ in tq.named_children())
+    # the same quantize / lstm / getitem / dequantize graph (torch's names differ only in
+    # how the getitems are numbered)
+    assert _graph_ops(eq) == _graph_ops(tq)
+    got, want = eq(*_lstm_inputs(ember, 7)), tq(*_lstm_inputs(torch, 7))
+    assert len(got) == len(want) == 3
+    for g, w in zip(got, want):
+        assert g.dtype == ember.float32 and tuple(g.shape) == tuple(w.shape)
+        # (scales chosen after calibration may differ by one float32 ulp, see
+        # test_quantizable_rnn_mha_ql.py: the dequantized values to within 1e-6)
+        np.testing.assert_allclose(_np(g), _np(w), rtol=0, atol=1e-6)
+
+
+def test_fx_custom_module_lstm_output_tuple_used_whole_is_refused():
+    e = _fx_lstm_model(ember, unpacked=False)
+    with pytest.raises(NotImplementedError, match="out, \\(h, c\\) = lstm"):
+        _fx_lstm_flow(ember, e, [_lstm_inputs(ember, 0)], unpacked=False)
+
+
+def test_fx_custom_module_multihead_attention_refused():
+    from ember.ao.quantization.fx.custom_config import PrepareCustomConfig
+    from ember.ao.quantization.quantize_fx import prepare_fx
+
+    class M(ember.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = ember.nn.MultiheadAttention(4, 2)
+
+        def forward(self, x):
+            return self.mha(x, x, x)[0]
+    config = PrepareCustomConfig().set_float_to_observed_mapping(
+        ember.nn.MultiheadAttention, ember.ao.nn.quantizable.MultiheadAttention)
+    mapping = ember.ao.quantization.QConfigMapping().set_global(
+        ember.ao.quantization.default_qconfig)
+    with pytest.raises(NotImplementedError, match="MultiheadAttention"):
+        prepare_fx(M().eval(), mapping, (ember.randn(3, 2, 4),), prepare_custom_config=config)

@@ -459,11 +459,12 @@ def test_errors_as_pytorch():
         qa.LSTMCell.from_params(ember.randn(8, 3), ember.randn(8, 2), ember.randn(8))
 
 
-def test_fx_custom_module_lstm_is_not_built():
-    """FX graph mode's custom-module LSTM/MHA flow (PyTorch's lstm_utils) is not built: it
-    says so instead of failing inside an observer."""
-    from ember.ao.quantization.fx.custom_config import PrepareCustomConfig
-    from ember.ao.quantization.quantize_fx import prepare_fx
+def test_fx_custom_module_lstm_needs_its_initial_state():
+    """FX graph mode's custom-module LSTM flow (built: tests/test_quant_gaps_qk21.py): as in
+    PyTorch, prepare and calibration take an LSTM called without (h0, c0), and convert_fx
+    refuses it with PyTorch's AssertionError."""
+    from ember.ao.quantization.fx.custom_config import ConvertCustomConfig, PrepareCustomConfig
+    from ember.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
     class Net(ember.nn.Module):
         def __init__(self):
@@ -476,6 +477,11 @@ def test_fx_custom_module_lstm_is_not_built():
     config = PrepareCustomConfig().set_float_to_observed_mapping(
         ember.nn.LSTM, ember.ao.nn.quantizable.LSTM)
     x = ember.randn(5, 2, 4)
-    with pytest.raises(NotImplementedError, match="custom-module flow.*not built"):
-        prepare_fx(Net().eval(), ember.ao.quantization.get_default_qconfig_mapping("x86"),
-                   (x,), prepare_custom_config=config)
+    prepared = prepare_fx(Net().eval(), ember.ao.quantization.get_default_qconfig_mapping("x86"),
+                          (x,), prepare_custom_config=config)
+    prepared(x)
+    convert_config = ConvertCustomConfig().set_observed_to_quantized_mapping(
+        ember.ao.nn.quantizable.LSTM, ember.ao.nn.quantized.LSTM)
+    with pytest.raises(AssertionError, match=r"Expected LSTM custom module inputs to be "
+                                             r"\(input, \(hidden0, hidden1\)\)"):
+        convert_fx(prepared, convert_custom_config=convert_config)

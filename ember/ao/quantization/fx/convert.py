@@ -233,6 +233,33 @@ def _keep_quantized_outputs(graph, indexes):
     output.args = (new,)
 
 
+def _dequantize_stubs(model, graph, modules, node):
+    """The DeQuantStubs prepare put on a custom LSTM's unpacked outputs become
+    ``.dequantize()`` calls."""
+    from ember.ao.quantization.stubs import DeQuantStub
+    stubs, pending = set(), list(node.users)
+    while pending:
+        user = pending.pop()
+        if user.op == "call_module" and isinstance(modules.get(user.target), DeQuantStub):
+            stubs.add(user)
+        elif user.op == "call_function":
+            pending.extend(user.users)
+    for user in [n for n in graph.nodes if n in stubs]:    # (in graph order)
+        with graph.inserting_after(user):
+            dequantize = graph.call_method("dequantize", (user.args[0],))
+        user.replace_all_uses_with(dequantize)
+        graph.erase_node(user)
+        _delete_module(model, user.target)
+
+
+def _delete_module(model, target):
+    *parents, name = target.split(".")
+    owner = model
+    for p in parents:
+        owner = getattr(owner, p)
+    delattr(owner, name)
+
+
 def _convert_custom_modules(model, graph, modules, custom_nodes, convert_custom_config):
     """Observed custom modules become their quantized class (from_observed): they read
     the quantized input and give a quantized output."""
@@ -249,11 +276,21 @@ def _convert_custom_modules(model, graph, modules, custom_nodes, convert_custom_
                 f"convert_fx: no quantized class for the observed custom module "
                 f"{type(observed).__name__} (set it with ConvertCustomConfig."
                 f"set_observed_to_quantized_mapping)")
+        from ember.ao.nn.quantizable import LSTM
+        if isinstance(observed, LSTM) and not (
+                len(node.args) == 2 and isinstance(node.args[1], (tuple, list))
+                and len(node.args[1]) == 2):
+            raise AssertionError("Expected LSTM custom module inputs to be (input, "
+                                 "(hidden0, hidden1))")
         _set_module(model, node.target, quantized_class.from_observed(observed))
-        arg = node.args[0]
-        if isinstance(arg, ember.fx.Node) and arg.op == "call_method" and \
-                arg.target == "dequantize":
-            node.replace_input_with(arg, arg.args[0])
+        args = [node.args[0]]
+        if len(node.args) > 1 and isinstance(node.args[1], (tuple, list)):
+            args += list(node.args[1])    # (an LSTM's (h, c): read quantized too)
+        for arg in args:
+            if isinstance(arg, ember.fx.Node) and arg.op == "call_method" and \
+                    arg.target == "dequantize":
+                node.replace_input_with(arg, arg.args[0])
+        _dequantize_stubs(model, graph, modules, node)
         for user in list(node.users):
             if user.op == "call_function" and same_op(user.target, ember.quantize_per_tensor):
                 user.replace_all_uses_with(node)

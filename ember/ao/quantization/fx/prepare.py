@@ -310,6 +310,9 @@ def _insert_for_match(inserter, node, match):
         node.args, node.kwargs = tuple(new_args), new_kwargs
     if node is not match.chain[-1]:
         return
+    if match.config is None and _is_custom_lstm(node, modules):
+        _stub_lstm_outputs(inserter, node)
+        return
     observation = _observation_type(match, modules)
     activation = _activation(qconfig)
     if observation is _NOT_OBSERVED or getattr(activation, "is_dynamic", False):
@@ -327,14 +330,62 @@ def _insert_for_match(inserter, node, match):
 
 
 def _refuse_quantizable_rnn_mha(observed_class):
-    """FX graph mode observes quantizable LSTM / MultiheadAttention through its own
-    lstm_utils passes (observers inside the tuple outputs), which ember does not have."""
-    from ember.ao.nn.quantizable import LSTM, MultiheadAttention
-    if issubclass(observed_class, (LSTM, MultiheadAttention)):
+    """FX graph mode's custom-module flow for quantizable MultiheadAttention (observers
+    inside its tuple output) is not built; the LSTM's is (_stub_lstm_outputs)."""
+    from ember.ao.nn.quantizable import MultiheadAttention
+    if issubclass(observed_class, MultiheadAttention):
         raise NotImplementedError(
             f"FX graph mode's custom-module flow for {observed_class.__module__}."
-            f"{observed_class.__name__} is not built in ember; quantize the LSTM / "
+            f"{observed_class.__name__} is not built in ember; quantize the "
             f"MultiheadAttention in eager mode (prepare/convert) instead")
+
+
+def _is_custom_lstm(node, modules):
+    from ember.ao.nn.quantizable import LSTM
+    return node.op == "call_module" and isinstance(modules.get(node.target), LSTM)
+
+
+def _getitem_users(node):
+    """{index: getitem node} of node's users, or None when a user is anything else."""
+    import operator
+    found = {}
+    for user in node.users:
+        if user.op != "call_function" or user.target is not operator.getitem or \
+                not isinstance(user.args[1], int) or user.args[1] in found:
+            return None
+        found[user.args[1]] = user
+    return found
+
+
+def _stub_lstm_outputs(inserter, node):
+    """As PyTorch's FX flow: the quantized LSTM's outputs (output, (h, c)) are each read
+    through a DeQuantStub (convert makes them dequantize), instead of an observer on the
+    tuple. The outputs must be unpacked (``out, (h, c) = lstm(...)``)."""
+    from ember.ao.quantization.stubs import DeQuantStub
+    top = _getitem_users(node)
+    if top is None or not set(top) <= {0, 1} or \
+            (1 in top and (_getitem_users(top[1]) is None
+                           or not set(_getitem_users(top[1])) <= {0, 1})):
+        raise NotImplementedError(
+            "FX graph mode's custom-module LSTM: its output must be unpacked as "
+            "`out, (h, c) = lstm(...)`; other uses of the output tuple are not built in ember")
+    leaves = [top[0]] if 0 in top else []
+    if 1 in top:
+        inner = _getitem_users(top[1])
+        leaves += [inner[i] for i in sorted(inner)]
+    for leaf in leaves:
+        i = 0
+        while hasattr(inserter.model, f"dequant_stub_{i}"):
+            i += 1
+        name = f"dequant_stub_{i}"
+        stub = DeQuantStub()
+        setattr(inserter.model, name, stub)
+        inserter.modules[name] = stub
+        users = list(leaf.users)
+        with inserter.graph.inserting_after(leaf):
+            stub_node = inserter.graph.call_module(name, (leaf,))
+        for user in users:
+            user.replace_input_with(leaf, stub_node)
 
 
 def prepare(model, qconfig_mapping, is_qat, node_name_to_scope, prepare_custom_config,
