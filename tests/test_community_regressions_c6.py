@@ -162,7 +162,18 @@ def _where_uint8_warnings(L):
     return L.where(c, L.ones(3), L.zeros(3)) + L.ones(3).where(c, 2.0)
 
 
+def _read_only_array_warnings(L):
+    a = np.arange(3.0)
+    a.setflags(write=False)
+    return L.from_numpy(a) + L.as_tensor(a) + L.tensor(a)   # tensor() copies: no warning
+
+
 @pytest.mark.parametrize("program,flag,message", [
+    (_read_only_array_warnings, "creation._READ_ONLY_WARNED",
+     "The given NumPy array is not writable, and PyTorch does not support non-writable tensors. "
+     "This means writing to this tensor will result in undefined behavior. You may want to copy "
+     "the array to protect its data or make it writable before converting it to a tensor. This "
+     "type of warning will be suppressed for the rest of this program."),
     (_where_uint8_warnings, "pointwise._WHERE_UINT8_WARNED",
      "where received a uint8 condition tensor. This behavior is deprecated and will be removed "
      "in a future version of PyTorch. Use a boolean condition instead."),

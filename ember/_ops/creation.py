@@ -343,6 +343,9 @@ def _data_ptr(obj):
     return obj.data_ptr() if isinstance(obj, Tensor) else obj.__array_interface__["data"][0]
 
 
+_READ_ONLY_WARNED = [False]
+
+
 def from_numpy(ndarray):
     """A tensor sharing memory with `ndarray` (writes show through both ways)."""
     if not isinstance(ndarray, np.ndarray):
@@ -361,6 +364,14 @@ def from_numpy(ndarray):
         raise ValueError(f"given numpy array strides not a multiple of the element byte size. Copy "
                          f"the numpy array to reallocate the memory. (strides {ndarray.strides}, "
                          f"element size {ndarray.itemsize})")
+    if not ndarray.flags.writeable and not _READ_ONLY_WARNED[0]:   # once a process, as PyTorch
+        _READ_ONLY_WARNED[0] = True
+        from .._user_warning import warn_at_caller
+        warn_at_caller("The given NumPy array is not writable, and PyTorch does not support "
+                       "non-writable tensors. This means writing to this tensor will result in "
+                       "undefined behavior. You may want to copy the array to protect its data or "
+                       "make it writable before converting it to a tensor. This type of warning "
+                       "will be suppressed for the rest of this program.")
     return Tensor._make(ndarray)
 
 
