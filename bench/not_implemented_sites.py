@@ -99,7 +99,6 @@ B = {
     ("library/", "triton_op"): (4, "torch.library.triton_op"),
     ("library/", "wrap_triton"): (4, "torch.library.wrap_triton"),
     ("ao/quantization/fx/prepare.py", "_refuse_quantizable_rnn_mha"): (4, "fx custom-module quantization of MultiheadAttention"),
-    ("ao/quantization/fx/prepare.py", "_stub_lstm_outputs"): (4, "fx custom-module LSTM whose output tuple is used whole (not unpacked)"),
     ("utils/_python_dispatch.py", "dispatch_inplace"): (4, "in-place op on a __torch_dispatch__ subclass requiring grad"),
     ("utils/_python_dispatch.py", "dispatch_nested"): (4, "torch._foreach_* on a __torch_dispatch__ subclass requiring grad"),
     ("utils/_python_dispatch.py", "_params_back"): (4, "__torch_dispatch__ handler calling sum/mean/max/indexing with other arguments"),

@@ -9,7 +9,7 @@
   and parameters; a 4-bit quantized EmbeddingBag's state_dict loads into torch's module.
 - FX graph mode's custom-module LSTM flow (prepare_fx with nn.LSTM -> quantizable.LSTM,
   convert_fx to quantized.LSTM): the converted graph's ops and the outputs as torch's;
-  MultiheadAttention's flow and an LSTM output tuple used whole are refused (not built).
+  an LSTM output tuple used whole; MultiheadAttention's flow is refused (not built).
 
 Tolerance 1e-6: float32 rounding of fbgemm's output scaling (as test_quant_workflow.py)."""
 import numpy as np
@@ -267,10 +267,17 @@ def test_fx_custom_module_lstm_matches_torch():
         np.testing.assert_allclose(_np(g), _np(w), rtol=0, atol=1e-6)
 
 
-def test_fx_custom_module_lstm_output_tuple_used_whole_is_refused():
-    e = _fx_lstm_model(ember, unpacked=False)
-    with pytest.raises(NotImplementedError, match="out, \\(h, c\\) = lstm"):
-        _fx_lstm_flow(ember, e, [_lstm_inputs(ember, 0)], unpacked=False)
+def test_fx_custom_module_lstm_output_tuple_used_whole():
+    torch.manual_seed(1)
+    t, e = _fx_lstm_model(torch, unpacked=False), _fx_lstm_model(ember, unpacked=False)
+    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    _, tq = _fx_lstm_flow(torch, t, [_lstm_inputs(torch, s) for s in range(2)])
+    _, eq = _fx_lstm_flow(ember, e, [_lstm_inputs(ember, s) for s in range(2)])
+    assert _graph_ops(eq) == _graph_ops(tq)
+    (go, (gh, gc)), (wo, (wh, wc)) = eq(*_lstm_inputs(ember, 3)), tq(*_lstm_inputs(torch, 3))
+    for g, w in ((go, wo), (gh, wh), (gc, wc)):
+        assert not g.is_quantized
+        np.testing.assert_allclose(_np(g), _np(w), rtol=0, atol=1e-6)
 
 
 def test_fx_custom_module_multihead_attention_refused():

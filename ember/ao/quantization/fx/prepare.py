@@ -345,47 +345,61 @@ def _is_custom_lstm(node, modules):
     return node.op == "call_module" and isinstance(modules.get(node.target), LSTM)
 
 
-def _getitem_users(node):
-    """{index: getitem node} of node's users, or None when a user is anything else."""
-    import operator
-    found = {}
-    for user in node.users:
-        if user.op != "call_function" or user.target is not operator.getitem or \
-                not isinstance(user.args[1], int) or user.args[1] in found:
-            return None
-        found[user.args[1]] = user
-    return found
-
-
 def _stub_lstm_outputs(inserter, node):
     """As PyTorch's FX flow: the quantized LSTM's outputs (output, (h, c)) are each read
-    through a DeQuantStub (convert makes them dequantize), instead of an observer on the
-    tuple. The outputs must be unpacked (``out, (h, c) = lstm(...)``)."""
+    through a DeQuantStub (convert makes them dequantize) instead of an observer on the
+    tuple: lstm[0], lstm[1][0], lstm[1][1] each through a stub, the tuple rebuilt from the
+    stubs for the LSTM's users, and a constant getitem of a rebuilt tuple rerouted to the
+    element."""
+    import operator
     from ember.ao.quantization.stubs import DeQuantStub
-    top = _getitem_users(node)
-    if top is None or not set(top) <= {0, 1} or \
-            (1 in top and (_getitem_users(top[1]) is None
-                           or not set(_getitem_users(top[1])) <= {0, 1})):
-        raise NotImplementedError(
-            "FX graph mode's custom-module LSTM: its output must be unpacked as "
-            "`out, (h, c) = lstm(...)`; other uses of the output tuple are not built in ember")
-    leaves = [top[0]] if 0 in top else []
-    if 1 in top:
-        inner = _getitem_users(top[1])
-        leaves += [inner[i] for i in sorted(inner)]
-    for leaf in leaves:
+    graph = inserter.graph
+    users = list(node.users)
+
+    def stub(value):
         i = 0
         while hasattr(inserter.model, f"dequant_stub_{i}"):
             i += 1
         name = f"dequant_stub_{i}"
-        stub = DeQuantStub()
-        setattr(inserter.model, name, stub)
-        inserter.modules[name] = stub
-        users = list(leaf.users)
-        with inserter.graph.inserting_after(leaf):
-            stub_node = inserter.graph.call_module(name, (leaf,))
-        for user in users:
-            user.replace_input_with(leaf, stub_node)
+        setattr(inserter.model, name, DeQuantStub())
+        inserter.modules[name] = getattr(inserter.model, name)
+        return graph.call_module(name, (value,))
+
+    anchor = node
+
+    def add(make):    # each new node after the previous one
+        nonlocal anchor
+        with graph.inserting_after(anchor):
+            anchor = make()
+        return anchor
+    output = add(lambda: graph.call_function(operator.getitem, (node, 0)))
+    stub_out = add(lambda: stub(output))
+    hidden = add(lambda: graph.call_function(operator.getitem, (node, 1)))
+    h = add(lambda: graph.call_function(operator.getitem, (hidden, 0)))
+    stub_h = add(lambda: stub(h))
+    c = add(lambda: graph.call_function(operator.getitem, (hidden, 1)))
+    stub_c = add(lambda: stub(c))
+    inner = add(lambda: graph.call_function(tuple, ([stub_h, stub_c],)))
+    outer = add(lambda: graph.call_function(tuple, ([stub_out, inner],)))
+    for user in users:
+        user.replace_input_with(node, outer)
+    _reroute_tuple_getitems(graph, outer)
+
+
+def _reroute_tuple_getitems(graph, start):
+    """getitem(tuple([a, b]), i) -> the element, for the rebuilt tuples from `start` on."""
+    import operator
+    pending = [start]
+    while pending:
+        built = pending.pop()
+        for user in list(built.users):
+            if user.op == "call_function" and user.target is operator.getitem and \
+                    user.args[0] is built and isinstance(user.args[1], int) and \
+                    -len(built.args[0]) <= user.args[1] < len(built.args[0]):
+                element = built.args[0][user.args[1]]
+                user.replace_all_uses_with(element)
+                if element.op == "call_function" and element.target is tuple:
+                    pending.append(element)
 
 
 def prepare(model, qconfig_mapping, is_qat, node_name_to_scope, prepare_custom_config,
