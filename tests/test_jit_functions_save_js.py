@@ -11,22 +11,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import ember  # noqa: E402
+from tests.jit_roundtrip import save_and_load, to_torch  # noqa: E402
 
 nn = ember.nn
 F = ember.nn.functional
-
-
-def save_and_load(obj):
-    buf = io.BytesIO()
-    ember.jit.save(obj, buf)
-    buf.seek(0)
-    theirs = torch.jit.load(buf)
-    buf.seek(0)
-    return theirs, ember.jit.load(buf)
-
-
-def to_torch(x):
-    return torch.from_numpy(np.array(x.numpy())) if isinstance(x, ember.Tensor) else x
 
 
 def check(obj, *args, rtol=1e-5, atol=1e-6):

@@ -11,21 +11,14 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import ember  # noqa: E402
+from tests.jit_roundtrip import save_and_load as _save_and_load, to_torch  # noqa: E402
+
 
 nn = ember.nn
 
 
 def save_and_load(model):
-    buf = io.BytesIO()
-    ember.jit.save(ember.jit.script(model), buf)
-    buf.seek(0)
-    theirs = torch.jit.load(buf)
-    buf.seek(0)
-    return theirs, ember.jit.load(buf)
-
-
-def to_torch(x):
-    return torch.from_numpy(np.array(x.numpy()))
+    return _save_and_load(model, script=True)
 
 
 def flat(out):

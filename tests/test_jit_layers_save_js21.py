@@ -3,7 +3,6 @@ of |x|) and 0 (PyTorch's ZeroDivisionError when run), EmbeddingBag with max_norm
 rows looked up renormed in place), losses called with the legacy size_average/reduce
 pair, and the nuclear norm. The archive runs in real torch.jit.load with ember's
 outputs (and weights after the renorm), and in ember.jit.load."""
-import io
 import math
 
 import numpy as np
@@ -12,22 +11,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import ember  # noqa: E402
+from tests.jit_roundtrip import save_and_load, to_torch  # noqa: E402
 
 nn = ember.nn
 F = ember.nn.functional
-
-
-def save_and_load(model):
-    buf = io.BytesIO()
-    ember.jit.save(model, buf)
-    buf.seek(0)
-    theirs = torch.jit.load(buf)
-    buf.seek(0)
-    return theirs, ember.jit.load(buf)
-
-
-def to_torch(x):
-    return torch.from_numpy(np.array(x.numpy()))
 
 
 def flat(out):

@@ -3,7 +3,6 @@ ember.jit.load: instance norm, the padding layers, conv padding modes, Upsample,
 pixel (un)shuffle, adaptive max pooling, feature/alpha dropout, batch norm with a
 cumulative average, and activations (LogSigmoid, GLU, shrinks, Softmin, SELU, CELU,
 Threshold; SELU/CELU/Threshold were written as calls torch could not compile)."""
-import io
 
 import numpy as np
 import pytest
@@ -11,17 +10,14 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import ember  # noqa: E402
+from tests.jit_roundtrip import save_and_load as _save_and_load  # noqa: E402
+
 
 nn = ember.nn
 
 
 def save_and_load(model):
-    buf = io.BytesIO()
-    ember.jit.save(ember.jit.script(model), buf)
-    buf.seek(0)
-    theirs = torch.jit.load(buf)
-    buf.seek(0)
-    return theirs, ember.jit.load(buf)
+    return _save_and_load(model, script=True)
 
 
 def check(model, x, rtol=1e-5, atol=1e-6):

@@ -6,7 +6,6 @@ gradient, self-attention); the archive, in real torch.jit.load and in ember.jit.
 does the same as real PyTorch's module with the same weights, in both modes. Also the
 nn.RMSNorm / F.kl_div (batchmean) / F.triplet_margin_loss forms."""
 import contextlib
-import io
 
 import numpy as np
 import pytest
@@ -14,21 +13,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import ember  # noqa: E402
+from tests.jit_roundtrip import save_and_load, to_torch  # noqa: E402
 
 nn = ember.nn
-
-
-def save_and_load(model):
-    buf = io.BytesIO()
-    ember.jit.save(model, buf)
-    buf.seek(0)
-    theirs = torch.jit.load(buf)
-    buf.seek(0)
-    return theirs, ember.jit.load(buf)
-
-
-def to_torch(x):
-    return torch.from_numpy(np.array(x.numpy()))
 
 
 def twin(make_torch, make_ember):
