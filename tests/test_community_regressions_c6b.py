@@ -201,6 +201,48 @@ def test_module_and_rnn_messages(case):
     assert _outcome(ember, program) == _outcome(torch, program)
 
 
+# ------------------------------------------------------------ biases that do not fit
+
+_BIASES = {
+    "linear 1-D bias": lambda L: L.nn.functional.linear(L.ones(2, 3), L.ones(4, 3), L.ones(3)),
+    "linear 3-D input, 1-D bias": lambda L: L.nn.functional.linear(
+        L.ones(5, 2, 3), L.ones(4, 3), L.ones(3)),
+    "linear 1-D input": lambda L: L.nn.functional.linear(L.ones(3), L.ones(4, 3), L.ones(3)),
+    "linear 3-D bias of a 2-D input": lambda L: L.nn.functional.linear(
+        L.ones(2, 3), L.ones(4, 3), L.ones(3, 2, 4)),
+    "linear 2-D bias broadcast": lambda L: L.nn.functional.linear(
+        L.ones(5, 2, 3), L.ones(4, 3), L.arange(8.).view(2, 4)).tolist(),
+    "linear bias to a larger shape": lambda L: L.nn.functional.linear(
+        L.ones(5, 2, 3), L.ones(4, 3), L.ones(3, 5, 2, 4)),
+    "linear 1-D weight with a bias": lambda L: L.nn.functional.linear(
+        L.ones(2, 3), L.ones(3), L.ones(2)),
+    "linear shapes first": lambda L: L.nn.functional.linear(
+        L.ones(2, 5), L.ones(4, 3), L.ones(3)),
+    "conv2d": lambda L: L.nn.functional.conv2d(L.ones(1, 1, 4, 4), L.ones(2, 1, 3, 3),
+                                               L.ones(3)),
+    "conv2d 2-D bias": lambda L: L.nn.functional.conv2d(L.ones(1, 1, 4, 4), L.ones(2, 1, 3, 3),
+                                                        L.ones(2, 1)),
+    "conv1d one bias": lambda L: L.nn.functional.conv1d(L.ones(1, 1, 4), L.ones(2, 1, 3),
+                                                        L.ones(1)),
+    "conv_transpose2d": lambda L: L.nn.functional.conv_transpose2d(
+        L.ones(1, 1, 4, 4), L.ones(1, 2, 3, 3), L.ones(3)),
+    "conv_transpose1d groups": lambda L: tuple(L.nn.functional.conv_transpose1d(
+        L.ones(1, 2, 4), L.ones(2, 3, 3), L.ones(6), groups=2).shape),
+    "conv2d padding same": lambda L: L.nn.functional.conv2d(
+        L.ones(1, 1, 4, 4), L.ones(2, 1, 3, 3), L.ones(3), padding="same"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BIASES))
+def test_bias_that_does_not_fit(case):
+    """F.linear / F.conv* given a bias of the wrong size (hand-written layers): NumPy's
+    "operands could not be broadcast" ValueError leaked, or a conv1d bias of one element
+    was broadcast silently. PyTorch raises its expand / in-place / conv messages, and a
+    2-D bias of a 3-D input broadcasts over the output."""
+    program = _BIASES[case]
+    assert _outcome(ember, program) == _outcome(torch, program)
+
+
 # ------------------------------------------------------------ program cores
 # Each takes the library L and returns numbers, shapes and strings to compare.
 

@@ -776,6 +776,13 @@ def _check_conv(nd, input, weight, bias, groups, fname, transposed=False, stride
                 f"Given transposed=1, weight of size {shape_str(weight.shape)}, expected input"
                 f"{shape_str(input.shape if input.dim() == nd + 2 else (1,) + input.shape)} to "
                 f"have {weight.shape[0]} channels, but got {c_in} channels instead")
+    if bias is not None:
+        c_out = weight.shape[1] * groups if transposed else weight.shape[0]
+        if bias.dim() != 1 or bias.shape[0] != c_out:
+            given = "Given transposed=1, weight" if transposed else "Given weight"
+            raise RuntimeError(f"{given} of size {shape_str(weight.shape)}, expected bias to be "
+                               f"1-dimensional with {c_out} elements, but got bias of size "
+                               f"{shape_str(bias.shape)} instead")
 
 
 _SAME_COPY_WARNED = [False]

@@ -12,7 +12,8 @@ from .. import _dtype, _sampling
 from .._random import gen_of
 from ._base import VMAP as _VMAP, _DISPATCH, Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
-from ._util import check_same_device, dtype_name
+from ._util import check_same_device, dtype_name, shape_str
+from .pointwise_operands import check_broadcast
 from .half_precision import computes_in_float32
 from .random import memory_ordered
 from .shape import View, TransposeT
@@ -197,6 +198,34 @@ def _backward_arrays(g, x, w, need, rows):
 
 
 @computes_in_float32   # the product and the bias add rounded once, as PyTorch's addmm
+def _check_linear_bias(input, weight, bias):
+    """PyTorch's refusals of a bias that does not fit linear's output (NumPy's broadcast
+    ValueError leaked). A 1-D bias (any bias of a 2-D input) is expanded to the folded
+    (rows, out) output as addmm does; others are added in place to the output."""
+    out = weight.shape[0]
+    if input.dim() == 2 or bias.dim() <= 1:
+        rows = int(np.prod(input.shape[:-1])) if input.dim() > 1 else 1
+        target = [rows, out]
+        if bias.dim() > 2:
+            raise RuntimeError(f"expand({bias._type_name()}{{{shape_str(bias.shape)}}}, "
+                               f"size={target}): the number of sizes provided (2) must be "
+                               f"greater or equal to the number of dimensions in the tensor "
+                               f"({bias.dim()})")
+        for i in range(1, bias.dim() + 1):
+            size = bias.shape[-i]
+            if size != 1 and size != target[-i]:
+                raise RuntimeError(f"The expanded size of the tensor ({target[-i]}) must match "
+                                   f"the existing size ({size}) at non-singleton dimension "
+                                   f"{2 - i}.  Target sizes: {target}.  Tensor sizes: "
+                                   f"{shape_str(bias.shape)}")
+        return
+    shape = list(input.shape[:-1]) + [out]
+    check_broadcast(shape, bias.shape)
+    full = list(np.broadcast_shapes(tuple(shape), tuple(bias.shape)))
+    if full != shape:
+        raise RuntimeError(f"output with shape {shape} doesn't match the broadcast shape {full}")
+
+
 def linear(input, weight, bias=None):
     if not isinstance(input, Tensor):
         raise TypeError(f"linear(): argument 'input' (position 1) must be Tensor, not "
@@ -208,6 +237,8 @@ def linear(input, weight, bias=None):
                            f"{input.dim()}D and {weight.dim()}D")
     if weight.dim() == 1 or input.shape[-1] != weight.shape[-1]:
         if weight.dim() == 1:
+            if bias is not None and input.dim() > 1:   # (PyTorch's addmm wants a matrix)
+                raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
             out = input.matmul(weight)
             return out + bias if bias is not None else out
         rows = int(np.prod(input.shape[:-1])) if input.dim() > 1 else 1
@@ -217,6 +248,10 @@ def linear(input, weight, bias=None):
         other = weight if input.dtype is not weight.dtype else bias
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
                            f"{dtype_name(input.dtype)} and {dtype_name(other.dtype)}")
+    if bias is not None:
+        _check_linear_bias(input, weight, bias)
+        if bias.dim() >= 2 and input.dim() > 2:   # PyTorch adds such a bias to the output
+            return linear(input, weight) + bias
     if bias is not None and _DEVICE_CHECKS[0]:
         # PyTorch checks addmm's operands against the input's device
         check_same_device(input, weight, bias)
