@@ -28,6 +28,7 @@ B = {
     ("jit/_codegen_layers.py", "*"): (2, "jit.save: layers/functions/args outside the templates"),
     ("jit/_codegen_leaves.py", "*"): (2, "jit.save: layers/functions/args outside the templates"),
     ("jit/_codegen_literal.py", "*"): (2, "jit.save: layers/functions/args outside the templates"),
+    ("jit/_codegen_branches.py", "*"): (3, "jit.save: loops on traced values (too many branches or paths)"),
     ("jit/_interp.py", "*"): (3, "running loaded TorchScript: statements/expressions outside the interpreter"),
     ("jit/_ops.py", "*"): (3, "running loaded TorchScript: ops outside the op table"),
     ("jit/_code.py", "*"): (3, "loaded TorchScript: class/constant forms the reader skips"),
