@@ -243,6 +243,38 @@ def test_bias_that_does_not_fit(case):
     assert _outcome(ember, program) == _outcome(torch, program)
 
 
+# ------------------------------------------------------------ attention masks that do not fit
+
+def _sdpa_with_mask(mask):
+    def program(L):
+        q, kv = L.ones(1, 2, 3, 4), L.ones(1, 2, 5, 4)
+        return tuple(L.nn.functional.scaled_dot_product_attention(
+            q, kv, kv, attn_mask=mask(L)).shape)
+    return program
+
+
+_MASKS = {
+    "bool (L, E) instead of (L, S)": _sdpa_with_mask(lambda L: L.ones(3, 4, dtype=L.bool)),
+    "float (3, 3, 5)": _sdpa_with_mask(lambda L: L.ones(3, 3, 5)),
+    "fits (2, 3, 5)": _sdpa_with_mask(lambda L: L.ones(2, 3, 5)),
+    "1-D": _sdpa_with_mask(lambda L: L.ones(5)),
+    "broadcasts larger": _sdpa_with_mask(lambda L: L.ones(2, 1, 1, 5)),
+    "MultiheadAttention": lambda L: L.nn.MultiheadAttention(4, 2)(
+        L.ones(3, 1, 4), L.ones(3, 1, 4), L.ones(3, 1, 4), attn_mask=L.ones(2, 2, dtype=L.bool)),
+    "TransformerEncoderLayer": lambda L: L.nn.TransformerEncoderLayer(4, 2)(
+        L.ones(3, 1, 4), src_mask=L.ones(2, 2)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_MASKS))
+def test_attention_mask_that_does_not_fit(case):
+    """scaled_dot_product_attention with a mask of the wrong shape let NumPy's "shape
+    mismatch: objects cannot be broadcast" ValueError out, and ran a 1-D mask or one
+    broadcasting the scores to a larger shape; PyTorch raises."""
+    program = _MASKS[case]
+    assert _outcome(ember, program) == _outcome(torch, program)
+
+
 # ------------------------------------------------------------ program cores
 # Each takes the library L and returns numbers, shapes and strings to compare.
 

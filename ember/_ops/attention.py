@@ -23,6 +23,7 @@ from .padding import pad
 from .pointwise import where
 from ._base import Op, apply
 from ._util import dtype_name, shape_str
+from .pointwise_operands import check_broadcast
 from .half_precision import computes_in_float32
 
 __all__ = []
@@ -86,6 +87,20 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if is_causal and attn_mask is not None:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
                            "set when is_causal=True")
+    if attn_mask is not None and isinstance(attn_mask, Tensor):
+        # PyTorch's messages for a mask that does not fit the (..., L, S) scores (NumPy's
+        # broadcast ValueError leaked, or a larger broadcast shape went through)
+        if attn_mask.dim() == 1:
+            raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but "
+                             "got -2)")
+        check_broadcast(tuple(query.shape[:-2]), tuple(key.shape[:-2]))
+        scores = list(np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2])))
+        scores += [L, S]
+        check_broadcast(tuple(scores), tuple(attn_mask.shape))
+        full = list(np.broadcast_shapes(tuple(scores), tuple(attn_mask.shape)))
+        if full != scores:
+            raise RuntimeError(f"output with shape {scores} doesn't match the broadcast shape "
+                               f"{full}")
     bias = None
     if is_causal:
         bias = _neg_inf_bias(np.tril(np.ones((L, S), dtype=bool)), query.dtype, query._data)
