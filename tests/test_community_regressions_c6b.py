@@ -275,6 +275,22 @@ def test_attention_mask_that_does_not_fit(case):
     assert _outcome(ember, program) == _outcome(torch, program)
 
 
+# ------------------------------------------------------------ EmbeddingBag's per_sample_weights
+
+@pytest.mark.parametrize("psw_shape, inp", [((2,), [0, 1, 2]), ((4,), [0, 1, 2]),
+                                            ((3,), [[0, 1, 2]]), ((3,), [0, 1, 2])])
+def test_embedding_bag_per_sample_weights_shape(psw_shape, inp):
+    """per_sample_weights of another shape than the input: PyTorch's ValueError naming both
+    shapes (ember broadcast them and raised a RuntimeError, or gathered wrongly)."""
+    def program(L):
+        flat = len(psw_shape) == 1 and not isinstance(inp[0], list)
+        weight = L.arange(8.).view(4, 2)
+        return L.nn.functional.embedding_bag(
+            L.tensor(inp), weight, L.tensor([0, 2]) if flat else None, mode="sum",
+            per_sample_weights=L.arange(1., 1. + psw_shape[0])).tolist()
+    assert _outcome(ember, program) == _outcome(torch, program)
+
+
 # ------------------------------------------------------------ program cores
 # Each takes the library L and returns numbers, shapes and strings to compare.
 
