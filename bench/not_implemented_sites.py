@@ -102,7 +102,7 @@ B = {
     ("ao/quantization/fx/prepare.py", "_refuse_quantizable_rnn_mha"): (4, "fx custom-module quantization of MultiheadAttention"),
     ("utils/_python_dispatch.py", "dispatch_inplace"): (4, "in-place op on a __torch_dispatch__ subclass requiring grad"),
     ("utils/_python_dispatch.py", "dispatch_nested"): (4, "torch._foreach_* on a __torch_dispatch__ subclass requiring grad"),
-    ("utils/_python_dispatch.py", "_params_back"): (4, "__torch_dispatch__ handler calling sum/mean/max/indexing with other arguments"),
+    ("utils/_dispatch_schema_args.py", "params_back"): (4, "__torch_dispatch__ handler calling sum/mean/max/indexing with other arguments"),
     ("distributed/backend_tcp.py", "*"): (4, "gloo carrying CUDA tensors; nccl sub-group of a TCP group"),
     ("distributed/store.py", "clone"): (4, "Store.clone"),
     ("distributed/store.py", "__init__"): (4, "TCPStore master_listen_fd"),

@@ -1,0 +1,170 @@
+"""An op's non-operand arguments as PyTorch's schema shows them to a
+``__torch_dispatch__`` handler, and back: what a handler sees after the operands and how
+its own call of the op is read into ember's parameters. Used by _python_dispatch."""
+import numpy as np
+
+
+# A handler sees an op's non-operand arguments as PyTorch's dispatcher passes them: in the
+# schema's order, those at their defaults left out (``aten.sum.dim_IntList(x, [0])``, not
+# ember's ``(x, (0,), False, float32)``), keyword-only ones as keywords. `_FORMS` holds,
+# per ember op class, `show(operands, params, overload) -> (args, kwargs)` (None: ember's
+# own order) and `back(params, arrays, args, kwargs) -> params` for a handler that calls
+# the op with other arguments (None: not built; the same arguments always work).
+
+
+def _ember_dtype(np_dtype):
+    from .._dtype import _FROM_NP
+    return _FROM_NP[np.dtype(np_dtype)]
+
+
+def _show_sum(arrays, params, overload):
+    dims, keepdim, dt = params
+    given = arrays[0].dtype   # (the operand's Tensor dtype: shown_params passes it)
+    default = given if given.is_floating_point or given.is_complex else \
+        _ember_dtype(np.int64)
+    kwargs = {} if dt is default else {"dtype": dt}
+    if overload == "default":
+        return (), kwargs
+    return ([*dims],) + ((True,) if keepdim else ()), kwargs
+
+
+def _show_dims(arrays, params, overload):   # (mean)
+    dims, keepdim = params
+    if overload == "default":
+        return (), {}
+    return ([*dims],) + ((True,) if keepdim else ()), {}
+
+
+def _show_select_dim(arrays, params, overload):
+    dim, keepdim = params[0], params[1]
+    return (dim,) + ((True,) if keepdim else ()), {}
+
+
+def _show_select_all(arrays, params, overload):
+    from .._ops.aten import _SELECT_ALL
+    return ((), {}) if params[-1] in _SELECT_ALL else None
+
+
+def _show_alpha(arrays, params, overload):
+    return (), ({} if params[0] == 1 else {"alpha": params[0]})
+
+
+def _back_alpha(params, arrays, args, kwargs):
+    return (kwargs.get("alpha", args[0] if args else 1),)
+
+
+def _back_softmax(params, arrays, args, kwargs):
+    return (args[0] if args else kwargs.get("dim", params[0]),)
+
+
+def _show_clone(arrays, params, overload):
+    return ((), {}) if params[0] is None else None
+
+
+def _back_clone(params, arrays, args, kwargs):
+    return (kwargs.get("memory_format", args[0] if args else None),)
+
+
+def _show_gelu(arrays, params, overload):
+    return (), ({} if params[0] == "none" else {"approximate": params[0]})
+
+
+def _back_gelu(params, arrays, args, kwargs):
+    return (kwargs.get("approximate", "none"),)
+
+
+def _show_squeeze_dim(arrays, params, overload):
+    return ((params[0][0],), {}) if len(params[0]) == 1 else None
+
+
+def _back_squeeze_dim(params, arrays, args, kwargs):
+    return (type(params[0])((args[0] if args else kwargs["dim"],)),)
+
+
+def _show_to_copy(arrays, params, overload):
+    np_dtype, device = params
+    kwargs = {} if np_dtype is None else {"dtype": _ember_dtype(np_dtype)}
+    if device is not None:
+        kwargs["device"] = device
+    return (), kwargs
+
+
+def _back_to_copy(params, arrays, args, kwargs):
+    from .._device import device as _device
+    dtype, device = kwargs.get("dtype"), kwargs.get("device")
+    return (None if dtype is None else dtype.np,
+            None if device is None else _device(device))
+
+
+def _show_index(operands, params, overload):
+    """x[0] as ``select.int(x, 0, 0)``, x[:, 1:] as ``slice.Tensor(x, 1, 1, 2**63 - 1)``:
+    a key with one item that does something (others whole slices, no Ellipsis before)."""
+    if overload not in ("int", "Tensor") or not params:
+        return None
+    key = params[0]
+    items = key if type(key) is tuple else (key,)
+    acting = [i for i, k in enumerate(items) if not (k is Ellipsis or k == slice(None))]
+    if len(acting) != 1 or Ellipsis in items[:acting[0]]:
+        return None
+    dim, k = acting[0], items[acting[0]]
+    if overload == "int" and type(k) is int:
+        return (dim, k), {}
+    if overload == "Tensor" and type(k) is slice:
+        step = 1 if k.step is None else k.step
+        shown = (dim, 0 if k.start is None else k.start,
+                 2 ** 63 - 1 if k.stop is None else k.stop)
+        return shown + ((step,) if step != 1 else ()), {}
+    return None
+
+
+_FORMS = {
+    "Index": (_show_index, None),
+    "Add": (_show_alpha, _back_alpha), "Sub": (_show_alpha, _back_alpha),
+    "Sum": (_show_sum, None), "Mean": (_show_dims, None),
+    "SelectDim": (_show_select_dim, None), "SelectAll": (_show_select_all, None),
+    "Softmax": (lambda a, p, o: ((p[0], False), {}), _back_softmax),
+    "LogSoftmax": (lambda a, p, o: ((p[0], False), {}), _back_softmax),
+    "Clone": (_show_clone, _back_clone), "Gelu": (_show_gelu, _back_gelu),
+    "Pow": (lambda a, p, o: ((), {}), lambda p, a, args, kw: p),   # (ember's own flag)
+    "SqueezeDim": (_show_squeeze_dim, _back_squeeze_dim),
+    "ToCopy": (_show_to_copy, _back_to_copy),
+}
+
+
+def shown_params(cls, func, inputs, arrays, params):
+    """(args, kwargs) a handler sees after the operands, or None (ember's parameters).
+    The forms read the operands as Tensors (their dtypes before an op's own casts)."""
+    form = _FORMS.get(cls._op.__qualname__)
+    if form is None:
+        return None
+    operands = [t if t is not None else a for t, a in zip(inputs, arrays)]
+    try:
+        return form[0](operands, params, func._overloadname)
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+        return None   # (an op class of the same name elsewhere: ember's order)
+
+
+def params_back(pending, args, kwargs):
+    """The op's parameters for a handler's call with `args` after the operands and
+    `kwargs`: the dispatched ones when they are what the handler was given."""
+    shown = pending.shown
+    if shown is None:
+        return args
+    if len(args) == len(shown[0]) and all(_same_arg(a, b) for a, b in zip(args, shown[0])) \
+            and (kwargs or {}) == shown[1]:
+        return pending.params
+    back = _FORMS[pending.cls._op.__qualname__][1]
+    if back is None:
+        raise NotImplementedError(
+            f"{pending.func}: calling it inside the handler with other arguments than it "
+            f"received ({args}, {kwargs}) is not built in ember")
+    return back(pending.params, pending.arrays, args, kwargs or {})
+
+
+def _same_arg(a, b):
+    if a is b:
+        return True
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except (TypeError, ValueError):
+        return False
