@@ -291,6 +291,21 @@ def test_embedding_bag_per_sample_weights_shape(psw_shape, inp):
     assert _outcome(ember, program) == _outcome(torch, program)
 
 
+# ------------------------------------------------------------ polar's dtypes
+
+@pytest.mark.parametrize("dtypes", [("long", "long"), ("float", "double"), ("half", "half"),
+                                    ("bfloat16", "bfloat16"), ("cfloat", "cfloat"),
+                                    ("double", "double")])
+def test_polar_dtypes(dtypes):
+    """torch.polar takes two float32 or two float64 tensors, as torch.complex does: ember
+    computed integer, mixed and bfloat16 parts in floating point."""
+    def program(L):
+        a, b = (L.ones(2, dtype=getattr(L, name)) for name in dtypes)
+        return str(L.polar(a, b).dtype).split(".")[-1]
+    # (PyTorch also warns that ComplexHalf is experimental before it refuses half parts)
+    assert _outcome(ember, program)[0] == _outcome(torch, program)[0]
+
+
 # ------------------------------------------------------------ program cores
 # Each takes the library L and returns numbers, shapes and strings to compare.
 

@@ -199,13 +199,7 @@ def complex(real, imag, *, out=None):
         if not isinstance(arg, Tensor):
             raise TypeError(f"complex(): argument '{argname}' (position {pos}) must be Tensor, "
                             f"not {type(arg).__name__}")
-    if real.dtype not in (_dtype.float32, _dtype.float64) or \
-            imag.dtype not in (_dtype.float32, _dtype.float64):
-        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
-                           f"{dtype_name(real.dtype)} and {dtype_name(imag.dtype)}")
-    if real.dtype is not imag.dtype:
-        raise RuntimeError(f"Expected object of scalar type {dtype_name(real.dtype)} but got "
-                           f"scalar type {dtype_name(imag.dtype)} for second argument")
+    _check_parts(real, imag)
     want = _dtype.complex64 if real.dtype is _dtype.float32 else _dtype.complex128
     if isinstance(out, Tensor) and out.dtype is not want:
         raise RuntimeError(f"Expected object of scalar type {dtype_name(want)} but got scalar "
@@ -215,12 +209,26 @@ def complex(real, imag, *, out=None):
     return _out(apply(Complex, (real, imag), (real._data, imag._data)), out)
 
 
+def _check_parts(first, second):
+    """complex()'s and polar()'s dtype checks: two float32 or two float64 tensors."""
+    if first.dtype not in (_dtype.float32, _dtype.float64) or \
+            second.dtype not in (_dtype.float32, _dtype.float64):
+        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
+                           f"{dtype_name(first.dtype)} and {dtype_name(second.dtype)}")
+    if first.dtype is not second.dtype:
+        raise RuntimeError(f"Expected object of scalar type {dtype_name(first.dtype)} but got "
+                           f"scalar type {dtype_name(second.dtype)} for second argument")
+
+
 def polar(abs, angle, *, out=None):
     """abs * (cos(angle) + i sin(angle))."""
     for arg, argname, pos in ((abs, "abs", 1), (angle, "angle", 2)):
         if not isinstance(arg, Tensor):
             raise TypeError(f"polar(): argument '{argname}' (position {pos}) must be Tensor, "
                             f"not {type(arg).__name__}")
+    if abs.dtype is _dtype.float16 and angle.dtype is _dtype.float16:
+        raise NotImplementedError("\"polar_cpu\" not implemented for 'Half'")
+    _check_parts(abs, angle)   # (ember computed integer parts in float)
     return _out(complex(abs * angle.cos(), abs * angle.sin()), out)
 
 
