@@ -1029,3 +1029,23 @@ def test_program_core(program):
     rtol = _RTOL.get(program, 1e-4)
     bad = [(i, a, b) for i, (a, b) in enumerate(zip(e, t)) if not _same(b, a, rtol)]
     assert not bad, bad[:5]
+
+
+# ------------------------------------------------------------ expand / view size errors
+
+_SHAPE_ERRORS = {
+    "expand: two dims mismatch": lambda L: L.ones(3, 2).expand(2, 3),
+    "expand: leading dim, mismatch": lambda L: L.ones(3, 1, 2).expand(4, 5, 3),
+    "expand: negative leading dim, mismatch": lambda L: L.ones(3, 1, 2).expand(-2, 4, 5, 3),
+    "view: -2": lambda L: L.ones(2, 3).view(-2),
+    "view: -2 second": lambda L: L.ones(6).view(2, -2),
+    "reshape: -3 and -1": lambda L: L.ones(6).reshape(-3, -1),
+}
+
+
+@pytest.mark.parametrize("name", list(_SHAPE_ERRORS))
+def test_shape_errors_name_the_dim_torch_names(name):
+    """PyTorch checks expand's sizes from the last dim and names the index and the whole
+    shape of an invalid view size; ember checked from the first and named neither."""
+    program = _SHAPE_ERRORS[name]
+    assert _outcome(ember, program) == _outcome(torch, program)

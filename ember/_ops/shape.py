@@ -95,9 +95,10 @@ def _infer_shape(shape, numel):
     infer = [i for i, s in enumerate(shape) if s == -1]
     if len(infer) > 1:
         raise RuntimeError("only one dimension can be inferred")
-    for s in shape:
+    for i, s in enumerate(shape):
         if s < -1:
-            raise RuntimeError(f"invalid shape dimension {s}")
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape "
+                               f"{shape_str(shape)}")
     known = 1
     for s in shape:
         if s != -1:
@@ -455,7 +456,8 @@ def expand(self, *sizes, size=None):
                            f"({len(shape)})")
     lead = len(sizes) - len(shape)
     target = []
-    for i, s in enumerate(sizes):
+    for i in reversed(range(len(sizes))):   # from the last dim, as PyTorch checks them
+        s = sizes[i]
         if i < lead:
             if s < 0:
                 raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a leading,"
@@ -473,7 +475,7 @@ def expand(self, *sizes, size=None):
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
                                f"{list(sizes)}")
         target.append(s)
-    target = tuple(target)
+    target = tuple(reversed(target))
     out = apply(Expand, (self,), (self._data,), target)
     return as_view(out, self, lambda b: b.expand(target))
 
