@@ -373,6 +373,10 @@ def _activate():
             w.__name__, w.__qualname__ = name, f"Tensor.{name}"
         else:
             w = wrap(f, name, f"Tensor.{name}")
+        if w.__qualname__ == f"Tensor.{name}":
+            # pickle finds it as ember.Tensor.<name> (the original may live in another
+            # module under its own name: ember.storage's untyped_storage)
+            w.__module__ = Tensor.__module__
         _REPLACED.append(_fronts.bind(Tensor, name, w))
     for name, prop in list(Tensor.__dict__.items()):
         if type(prop) is property and name[0] != "_":

@@ -88,6 +88,10 @@ class _TorchPickler(pickle._Pickler):
             self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
             self.memoize(obj)
             return
+        qualname = name or getattr(obj, "__qualname__", None)
+        if isinstance(qualname, str) and "<locals>" in qualname.split("."):
+            # as the C pickler PyTorch's save uses (the pure-Python one: PicklingError)
+            raise AttributeError(f"Can't pickle local object {qualname!r}")
         super().save_global(obj, name)
 
     def save(self, obj, save_persistent_id=True):

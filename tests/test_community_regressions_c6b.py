@@ -1049,3 +1049,19 @@ def test_shape_errors_name_the_dim_torch_names(name):
     shape of an invalid view size; ember checked from the first and named neither."""
     program = _SHAPE_ERRORS[name]
     assert _outcome(ember, program) == _outcome(torch, program)
+
+
+def _save_local_class(L):
+    import io
+
+    class Local(L.nn.Module):
+        def forward(self, x):
+            return x
+    L.save(Local(), io.BytesIO())
+
+
+def test_saving_a_local_class_raises_attribute_error():
+    """torch.save of an instance of a class defined in a function raises the C pickler's
+    AttributeError; ember's Python pickler raised PicklingError."""
+    ours, theirs = _outcome(ember, _save_local_class), _outcome(torch, _save_local_class)
+    assert ours == theirs and ours[0][0] == "AttributeError"
