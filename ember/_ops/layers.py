@@ -197,7 +197,6 @@ def _backward_arrays(g, x, w, need, rows):
     return gx, gw, gb
 
 
-@computes_in_float32   # the product and the bias add rounded once, as PyTorch's addmm
 def _check_linear_bias(input, weight, bias):
     """PyTorch's refusals of a bias that does not fit linear's output (NumPy's broadcast
     ValueError leaked). A 1-D bias (any bias of a 2-D input) is expanded to the folded
@@ -226,6 +225,7 @@ def _check_linear_bias(input, weight, bias):
         raise RuntimeError(f"output with shape {shape} doesn't match the broadcast shape {full}")
 
 
+@computes_in_float32   # the product and the bias add rounded once, as PyTorch's addmm
 def linear(input, weight, bias=None):
     if not isinstance(input, Tensor):
         raise TypeError(f"linear(): argument 'input' (position 1) must be Tensor, not "
