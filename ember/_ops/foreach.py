@@ -111,6 +111,23 @@ def _export(name, fn):
     __all__.append(name)
 
 
+def _export_overloaded(name, resolve, elements, doc, inplace_doc):
+    """Export _foreach_<name> and its in-place form, each resolving its arguments to an
+    overload (`resolve(fname, args, kwargs)`) and running `elements(kind, inplace)` per
+    element (`_run`)."""
+    def out_of_place(*args, **kwargs):
+        kind, targs, tkwargs = resolve(name, args, kwargs)
+        return _run(name, kind, targs, tkwargs, elements(kind, False))
+
+    def in_place(*args, **kwargs):
+        kind, targs, tkwargs = resolve(name + "_", args, kwargs)
+        _run(name + "_", kind, targs, tkwargs, elements(kind, True))
+        return args[0] if args else kwargs["self"]
+    out_of_place.__doc__, in_place.__doc__ = doc, inplace_doc
+    _export(name, out_of_place)
+    _export(name + "_", in_place)
+
+
 # PyTorch's node names for the outputs of the out-of-place forms, by (op, overload); the
 # unary ops are Foreach<Op>Backward0. ember records one node per output (the single op's,
 # renamed), where PyTorch has one node for the whole list.
@@ -312,18 +329,9 @@ def _binary(op, with_alpha=False, tensor_overload=False, tensors_only=False):
             return _named(op, kind, tensors + rest, out)
         return run
 
-    def out_of_place(*args, **kwargs):
-        kind, targs, tkwargs = resolve(name, args, kwargs)
-        return _run(name, kind, targs, tkwargs, elements(kind, False))
-
-    def in_place(*args, **kwargs):
-        kind, targs, tkwargs = resolve(name + "_", args, kwargs)
-        _run(name + "_", kind, targs, tkwargs, elements(kind, True))
-        return args[0] if args else kwargs["self"]
-    out_of_place.__doc__ = f"({op}(x, o) for x, o in zip(self, other))"
-    in_place.__doc__ = f"x.{op}_(o) for x, o in zip(self, other)"
-    _export(name, out_of_place)
-    _export(name + "_", in_place)
+    _export_overloaded(name, resolve, elements,
+                       f"({op}(x, o) for x, o in zip(self, other))",
+                       f"x.{op}_(o) for x, o in zip(self, other)")
 
 
 # ---------------------------------------------------------------------------- addcmul/addcdiv
@@ -389,18 +397,9 @@ def _pointwise_ternary(op):
             return _named(op, kind, list(self) + list(tensor1) + list(tensor2), tuple(out))
         return run
 
-    def out_of_place(*args, **kwargs):
-        kind, targs, tkwargs = resolve(name, args, kwargs)
-        return _run(name, kind, targs, tkwargs, elements(kind, False))
-
-    def in_place(*args, **kwargs):
-        kind, targs, tkwargs = resolve(name + "_", args, kwargs)
-        _run(name + "_", kind, targs, tkwargs, elements(kind, True))
-        return args[0] if args else kwargs["self"]
-    out_of_place.__doc__ = f"({op}(x, t1, t2, value=v) for each element)"
-    in_place.__doc__ = f"x.{op}_(t1, t2, value=v) for each element"
-    _export(name, out_of_place)
-    _export(name + "_", in_place)
+    _export_overloaded(name, resolve, elements,
+                       f"({op}(x, t1, t2, value=v) for each element)",
+                       f"x.{op}_(t1, t2, value=v) for each element")
 
 
 for _op in ("abs", "acos", "asin", "atan", "ceil", "cos", "cosh", "erf", "erfc", "exp",
