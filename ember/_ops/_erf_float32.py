@@ -1,7 +1,7 @@
 """erf of float32 arrays on the CPU in float32 arithmetic, within one ulp of the exact value.
 
 PyTorch's CPU erf of float32 (MKL's vsErf) is within an ulp of the exact erf, nearly always
-its correct rounding. ember's general erf (pointwise_more.erf_array) evaluates in float64
+its correct rounding. ember's general erf (erf_arrays.erf_array) evaluates in float64
 and rounds, which takes some fifty float64 passes (~10x PyTorch's time). Here two float32
 formulas are evaluated on every element of a block and one is kept per element:
 

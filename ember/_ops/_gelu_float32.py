@@ -4,7 +4,7 @@
     d gelu / dx = Phi(x) + x phi(x),   phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
 
 PyTorch evaluates these formulas in float32 with a vectorized erf. ember's general erf
-(pointwise_more.erf_array) works in float64 and rounds to float32: exact to the last bit,
+(erf_arrays.erf_array) works in float64 and rounds to float32: exact to the last bit,
 but some fifty float64 passes over the data, 10-40x PyTorch's time. Here erf(b), b = |a|,
 a = x / sqrt 2 (rounded to float32 first, as PyTorch does), comes from one formula on the
 whole line,

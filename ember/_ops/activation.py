@@ -132,7 +132,7 @@ _C = 0.044715
 
 def _gelu_cdf(x):
     """Phi(x) = 0.5 (1 + erf(x / sqrt 2)), a fresh array in x's dtype."""
-    from .pointwise_more import erf_array
+    from .erf_arrays import erf_array
     cdf = erf_array(x * (1 / math.sqrt(2)))
     cdf += 1
     cdf *= 0.5

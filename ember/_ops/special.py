@@ -26,7 +26,8 @@ from .._tensor import Tensor
 from ._base import Op, apply
 from ._util import cast, float_dtype_for, dtype_name
 from .pointwise import (_unary_row, _out, opmath, where, float_operands, _scalars, _either)
-from .pointwise_more import erfc_array, _binary_row, _horner, _xlogy_array
+from .erf_arrays import erfc_array, _horner
+from .pointwise_more import _binary_row, _xlogy_array
 from .conversion import commit_inplace, inplace_source
 
 __all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "i0", "sinc", "igamma", "igammac"]
