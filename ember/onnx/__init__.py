@@ -52,6 +52,7 @@ __all__ = ["export", "is_in_onnx_export", "OnnxExporterError", "ONNXProgram", "e
            "TrainingMode", "OperatorExportTypes"]
 
 _exporting = False
+DYNAMO_IR_VERSION = 10
 
 
 class TrainingMode(enum.IntEnum):
@@ -131,6 +132,11 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
         _exporting = False
         if restore is not None:
             model.train(restore)
+    if dynamo:
+        # PyTorch 2.13's dynamo exporter writes IR version 10 whatever the opset
+        # (torch.onnx._internal.exporter._constants.ONNX_IR_VERSION); the TorchScript
+        # exporter (dynamo=False) the one its opset came with: 9 for opset 20
+        graph.ir_version = DYNAMO_IR_VERSION
     if f is not None:
         # a path: weights beside it in f + ".data" (dynamo=True's external_data=True, the
         # default; the TorchScript exporter only for a model too large for one file); a

@@ -49,6 +49,7 @@ class Body:
 class GraphBuilder:
     def __init__(self, opset, dynamic):
         self.opset = opset
+        self.ir_version = None      # None: the IR version `opset` came with
         self.dynamic = dynamic      # some input axes are dynamic: read sizes in the graph
         self.nodes = []             # [op_type, inputs, outputs, attrs]
         self.initializers = {}      # name -> ndarray

@@ -142,10 +142,11 @@ def graph_proto(name, nodes, initializers, inputs, outputs):
 
 
 def model_proto(graph, opset, producer_name, producer_version, functions=(),
-                opsets=None):
+                opsets=None, ir_version=None):
     """A ModelProto. `functions`: serialized FunctionProtos (model-local functions);
-    `opsets`: {domain: version} imported beside the default domain's `opset`."""
-    msg = Message().int(1, ir_version_for(opset))
+    `opsets`: {domain: version} imported beside the default domain's `opset`;
+    `ir_version`: None for the one `opset` came with."""
+    msg = Message().int(1, ir_version_for(opset) if ir_version is None else ir_version)
     msg.bytes(2, producer_name).bytes(3, producer_version)
     msg.bytes(7, graph)
     msg.bytes(8, Message().bytes(1, "").int(2, opset))

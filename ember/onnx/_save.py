@@ -38,7 +38,7 @@ def encode(g, *, include_initializers=True, keep_initializers_as_inputs=False,
     for domain, _ in g.functions:
         opsets[domain] = 1
     return bytes(model_proto(graph, g.opset, "ember", __version__, list(g.functions.values()),
-                             opsets))
+                             opsets, g.ir_version))
 
 
 def save(g, destination, *, include_initializers=True, keep_initializers_as_inputs=False,

@@ -271,14 +271,6 @@ def _scatter(g, data, indices, updates, accumulate):
     return g.op("ScatterND", data, indices, updates)
 
 
-def _scatter(g, data, indices, updates, accumulate):
-    if accumulate:
-        if g.opset < 16:
-            return _unsupported("index_put_ (accumulate=True before opset 16)")
-        return g.op("ScatterND", data, indices, updates, reduction="add")
-    return g.op("ScatterND", data, indices, updates)
-
-
 @_op("index_put")
 def _index_put(g, input, key, value, accumulate=False):
     """``x[key] = value`` (index_put_): basic keys on grids of positions, tensor keys
@@ -287,6 +279,10 @@ def _index_put(g, input, key, value, accumulate=False):
     key = [g.const(np.array(k, np.int64)) if isinstance(k, list) else k for k in key]
     if not any(isinstance(k, Value) for k in key):
         return _write_basic(g, input, key, value, accumulate)
+    if any(k is None for k in key):
+        return _unsupported("index_put_ (tensor indices mixed with None)")
+    if any(isinstance(k, slice) and k != slice(None) for k in key):
+        return _write_through_slices(g, input, key, value, accumulate)
     # ints become 0-d indices (PyTorch selects them first: the layout is the view's)
     ints, dim = [], 0
     for i, k in enumerate(key):
@@ -294,8 +290,6 @@ def _index_put(g, input, key, value, accumulate=False):
             ints.append(dim)
             key[i] = g.const(np.array(int(k), np.int64))
         dim += k.rank if isinstance(k, Value) and k.dtype == np.bool_ else 1
-    if any(not isinstance(k, Value) and k != slice(None) for k in key):
-        return _unsupported("index_put_ (tensor indices mixed with partial slices or None)")
     target, order, moved, stacked, perm = _gather_nd(g, input, key, ints)
     # v broadcasts to x[key] as PyTorch lays it out; ScatterND wants GatherND's layout
     shape = g.shape_of(target)
@@ -308,3 +302,17 @@ def _index_put(g, input, key, value, accumulate=False):
     if moved is input:
         return out
     return g.op("Transpose", out, perm=[int(i) for i in np.argsort(perm)])
+
+
+def _write_through_slices(g, input, key, value, accumulate):
+    """``x[1:3, idx] = v``: PyTorch writes into the view x[1:3, :] at [:, idx]. So: the
+    partial slices' view (Slice), the tensor write on it with full slices in their place,
+    then the view written back into x at the slices' positions (ScatterND on a grid)."""
+    outer = []
+    for k in key:       # the slices only; every other entry is its dims' full slices
+        span = k.rank if isinstance(k, Value) and k.dtype == np.bool_ else 1
+        outer += [k] if isinstance(k, slice) else [slice(None)] * span
+    view, _ = _basic(g, input, outer)
+    inner = [slice(None) if isinstance(k, slice) else k for k in key]
+    written = _index_put(g, view, inner, value, accumulate)
+    return _write_basic(g, input, outer, written, False)
