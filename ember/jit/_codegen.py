@@ -37,6 +37,7 @@ from ._codegen_ops import (CAST_METHODS as _CAST_METHODS, FUNCTIONAL as _FUNCTIO
                            POOL_LISTS as _POOL_LISTS, REDUCTIONS as _REDUCTIONS,
                            SIZE_FUNCTIONS as _SIZE_FUNCTIONS, SIZE_METHODS as _SIZE_METHODS,
                            TORCH_FUNCTIONS as _TORCH_FUNCTIONS)
+from ._codegen_inline import INLINED as _INLINED, inline_call
 from ._codegen_branches import BranchingTracer, raising_path, trace_paths, write_paths
 from ._codegen_transformer import padded_rows_source, traceable_forward, zero_padded_rows
 from ._interp import Interpreter
@@ -394,6 +395,8 @@ class _Writer:
                 raise NotImplementedError(f"ember.jit.save: F.{name} with reduction="
                                           f"{reduction!r}")
             values["reduction"] = _REDUCTIONS[reduction]
+        if name in _INLINED:
+            return inline_call(self, name, values)
         if name == "gelu":
             approximate = values["approximate"]
             return self.call("torch.gelu", [values["input"]],

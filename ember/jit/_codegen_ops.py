@@ -197,7 +197,15 @@ FUNCTIONAL = {
                              "reduction": "mean"}),
     "rms_norm": ("rms_norm", ("input", "normalized_shape", "weight", "eps"),
                  {"weight": None, "eps": None}),
+    # no ATen op: written as statements (_codegen_inline.py)
+    "local_response_norm": ("", ("input", "size", "alpha", "beta", "k"),
+                            {"alpha": 1e-4, "beta": 0.75, "k": 1.0}),
+    "gaussian_nll_loss": ("", ("input", "target", "var", "full", "eps", "reduction"),
+                          {"full": False, "eps": 1e-6, "reduction": "mean"}),
 }
+for _n in (1, 2, 3):
+    FUNCTIONAL[f"lp_pool{_n}d"] = ("", ("input", "norm_type", "kernel_size", "stride",
+                                        "ceil_mode"), {"stride": None, "ceil_mode": False})
 for _n in (2, 3):
     FUNCTIONAL[f"conv_transpose{_n}d"] = (f"conv_transpose{_n}d",) + FUNCTIONAL[
         "conv_transpose1d"][1:]
