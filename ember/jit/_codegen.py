@@ -32,7 +32,7 @@ from ._codegen_leaves import SIGNATURES as _SIGNATURES, leaf_template as _leaf_t
 from ._codegen_literal import literal, n_list as _n, recomputed_sizes
 from ._codegen_ops import (CAST_METHODS as _CAST_METHODS, FUNCTIONAL as _FUNCTIONAL,
                            KEYWORD_ONLY as _KEYWORD_ONLY, LOSSES as _LOSSES,
-                           METHODS as _METHODS,
+                           METHOD_ALIASES as _METHOD_ALIASES, METHODS as _METHODS,
                            NORMS_WITH_FLAG as _NORMS_WITH_FLAG, OPERATORS as _OPERATORS,
                            POOL_LISTS as _POOL_LISTS, REDUCTIONS as _REDUCTIONS,
                            SIZE_FUNCTIONS as _SIZE_FUNCTIONS, SIZE_METHODS as _SIZE_METHODS,
@@ -247,8 +247,9 @@ class _Writer:
                              kwargs)
         if name == "contiguous" and not rest:
             return f"torch.contiguous({self_arg})"
-        if name in _METHODS:
-            return self.call(f"torch.{name}", (args[0],) + tuple(rest), kwargs)
+        if name in _METHODS or name in _METHOD_ALIASES:
+            aten = _METHOD_ALIASES.get(name, name)
+            return self.call(f"torch.{aten}", (args[0],) + tuple(rest), kwargs)
         raise NotImplementedError(f"ember.jit.save: no TorchScript form for Tensor.{name}")
 
     def sizes(self, rest):

@@ -10,7 +10,7 @@ import operator
 
 __all__ = ["OPERATORS", "TORCH_FUNCTIONS", "SIZE_FUNCTIONS", "FUNCTIONAL", "POOL_LISTS",
            "METHODS", "SIZE_METHODS", "CAST_METHODS", "REDUCTIONS", "LOSSES",
-           "NORMS_WITH_FLAG", "KEYWORD_ONLY"]
+           "NORMS_WITH_FLAG", "KEYWORD_ONLY", "METHOD_ALIASES"]
 
 OPERATORS = {operator.add: "add", operator.sub: "sub", operator.mul: "mul",
               operator.truediv: "div", operator.floordiv: "floordiv", operator.mod: "remainder",
@@ -254,8 +254,34 @@ relu6 hardtanh leaky_relu elu celu selu silu mish hardswish hardsigmoid gelu
 add_ sub_ mul_ div_ pow_ clamp_ clamp_min_ clamp_max_ masked_fill_ zero_ fill_ relu_
 sigmoid_ tanh_ exp_ log_ sqrt_ abs_ neg_ floor_ round_ copy_ index_add_ index_fill_
 scatter_ scatter_add_ unsqueeze_ squeeze_ t_ transpose_ normal_ uniform_ bernoulli_
+absolute absolute_ acos_ acosh acosh_ addcdiv addcdiv_ addcmul addcmul_ addmm_ adjoint
+allclose aminmax angle asin_ asinh asinh_ atan2 atan2_ atan_ atanh atanh_ ceil_
+cholesky_solve clip clip_ conj copysign copysign_ corrcoef cos_ cosh_ count_nonzero cov cpu
+cross cumprod_ cumsum_ deg2rad deg2rad_ detach_ diag_embed diagflat diff digamma digamma_ dist
+element_size eq_ erf_ erfc erfc_ erfinv_ exp2_ expm1_ fix fix_ fliplr flipud float_power
+floor_divide_ fmax fmin fmod_ frac_ frexp ge_ gt_ hardshrink heaviside heaviside_ histc
+hsplit vsplit hypot hypot_ i0 i0_ igamma igamma_ igammac igammac_ inner is_complex
+is_contiguous is_floating_point isclose isneginf isposinf isreal kron ldexp ldexp_ le_ lerp_
+lgamma lgamma_ log10_ log1p_ log2_ logaddexp logcumsumexp logdet logical_and_ logical_not_
+logical_or_ logical_xor_ logit_ lt_ matrix_exp maximum minimum mode msort mvlgamma mvlgamma_
+nan_to_num_ nanmean nanmedian nansum ne_ negative negative_ nextafter nextafter_ pinverse
+polygamma_ positive rad2deg rad2deg_ ravel reciprocal_ remainder_ resolve_conj resolve_neg
+rot90 rsqrt_ sgn_ sign_ signbit sin_ sinc sinc_ sinh_ slice_scatter slogdet square_
+storage_offset stride swapaxes swapaxes_ swapdims swapdims_ tan_ tensor_split trace tril_
+triu_ true_divide true_divide_ trunc_ xlogy xlogy_
+det inverse matrix_power logaddexp2 moveaxis divide divide_ multiply multiply_ subtract
+subtract_ greater greater_ greater_equal greater_equal_ less less_ less_equal less_equal_
+not_equal not_equal_ equal arccos arccos_ arccosh arccosh_ arcsin arcsin_ arcsinh arcsinh_
+arctan arctan_ arctan2 arctan2_ arctanh arctanh_ fill_diagonal_ sum_to_size is_same_size
+is_signed is_conj is_neg is_inference bernoulli multinomial exponential_ geometric_
+log_normal_ cauchy_ random_ masked_scatter masked_scatter_ scatter_reduce scatter_reduce_
+take take_along_dim renorm renorm_ qr svd put put_
 """.split()) - {"softplus", "relu6", "hardtanh", "leaky_relu", "elu", "celu", "selu", "silu",
                 "mish", "hardswish", "hardsigmoid", "gelu"}   # (no Tensor methods in torch)
+# methods TorchScript has under another name
+METHOD_ALIASES = {"ndimension": "dim", "nelement": "numel"}
 SIZE_METHODS = frozenset({"view", "reshape", "permute", "expand", "repeat", "new_zeros",
                           "new_ones", "new_empty", "flip"})
-CAST_METHODS = {"float": 6, "double": 7, "int": 3, "long": 4, "bool": 11, "half": 5}
+# ATen's ScalarType numbers
+CAST_METHODS = {"float": 6, "double": 7, "int": 3, "long": 4, "bool": 11, "half": 5, "byte": 0,
+                "char": 1, "short": 2, "bfloat16": 15, "cfloat": 9, "cdouble": 10}

@@ -648,6 +648,9 @@ scatter_reduce diag_embed diagflat vander tril_indices triu_indices unique
 view_as_real view_as_complex real imag conj angle polar complex
  is_autocast_enabled
 is_autocast_cpu_enabled
+det inverse matrix_power logaddexp2 qr svd triangular_solve moveaxis divide multiply subtract
+greater greater_equal less less_equal not_equal equal arccos arccosh arcsin arcsinh arctan
+arctan2 arctanh conj_physical histogram
 """.split()
 
 # torch.NAME(tensor, ...) -> tensor.NAME(...): Tensor methods without a torch-level function
@@ -659,6 +662,8 @@ view view_as reshape_as expand_as type_as repeat unfold copy_ index_put_ index_f
 scatter_ scatter_add_ uniform_ normal_ exp_ log_ neg_ abs_ sqrt_ pow_ floor_ unsqueeze_
 squeeze_ t_ transpose_ detach_ requires_grad_ item tolist new_zeros new_ones new_full
 new_empty new_tensor masked_scatter_ index_add_ index_copy_ cumsum_ lerp_ addcmul_ addcdiv_
+fill_diagonal_ sum_to_size is_same_size is_signed get_device is_conj is_neg is_inference
+resize_as unsafe_chunk unsafe_split put put_
 """.split()
 
 # torch.NAME(...) -> ember.nn.functional.NAME(...): same order as ATen's schema
