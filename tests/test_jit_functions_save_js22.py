@@ -1,6 +1,7 @@
 """ember.jit.save of forwards calling nn.functional functions that have no ATen op
 (F.gaussian_nll_loss, F.lp_pool1d/2d/3d, F.local_response_norm): written as statements
-(_codegen_inline.py). Each archive runs in real torch.jit.load with the values of real
+(_codegen_inline.py); and of losses with an ATen op of their own (multi margin, multilabel
+margin, CTC) and F.rrelu. Each archive runs in real torch.jit.load with the values of real
 PyTorch's functions, and in ember.jit.load; bad input raises PyTorch's exception there."""
 import io
 
@@ -47,6 +48,20 @@ def cases(lib):
             x.unsqueeze(0), 3, alpha=0.1, beta=0.5, k=2.0),
         "local_response_norm 5d": lambda x, y, z: F.local_response_norm(
             x.reshape(1, 2, 3, 2, 2), 4),
+        "multi_margin_loss": lambda x, y, z: F.multi_margin_loss(x[0], (y[0, :, 0] > 0).long()),
+        "multi_margin_loss p weight sum": lambda x, y, z: F.multi_margin_loss(
+            x[0], (y[0, :, 0] > 0).long(), p=2, margin=0.5, weight=z[0, 0].abs(),
+            reduction="sum"),
+        "multilabel_margin_loss": lambda x, y, z: F.multilabel_margin_loss(
+            x[0], (y[0] > 0).long()),
+        "ctc_loss lists": lambda x, y, z: F.ctc_loss(
+            x.log_softmax(2), (y[0, :, :2].abs() * 3 + 1).clamp(max=3).long(), [2, 2, 2],
+            [1, 1, 2]),
+        "ctc_loss tensors sum zero_infinity": lambda x, y, z: F.ctc_loss(
+            x.log_softmax(2), (y[0, :, :2].abs() * 3 + 1).clamp(max=3).long(),
+            lib.tensor([2, 2, 2]), lib.tensor([2, 1, 1]), reduction="sum",
+            zero_infinity=True),
+        "rrelu eval": lambda x, y, z: F.rrelu(x, 0.1, 0.2),
         "twice in one forward": lambda x, y, z: (
             F.lp_pool1d(x, 2, 2) + F.lp_pool1d(y, 2, 2),
             F.local_response_norm(x, 2) * F.local_response_norm(y, 3),
@@ -140,3 +155,18 @@ def test_traced_settings_are_refused_by_name():
     model = Call(lambda a, b, c: nn.functional.lp_pool1d(a, 2, a.shape[-1]))
     with pytest.raises(NotImplementedError, match="lp_pool1d with a traced kernel_size"):
         ember.jit.save(model, io.BytesIO())
+
+
+def test_rrelu_in_training_draws_slopes_in_its_bounds():
+    model = Call(lambda a, b, c: nn.functional.rrelu(a, 0.1, 0.3, training=True))
+    buf = io.BytesIO()
+    ember.jit.save(model, buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    buf.seek(0)
+    back = ember.jit.load(buf)
+    x = -torch.rand(50) - 0.5
+    for out in (loaded(x, None, None), back(ember.tensor(x.numpy()), None, None)):
+        slope = np.asarray(out.numpy()) / x.numpy()
+        assert (slope >= 0.1 - 1e-6).all() and (slope <= 0.3 + 1e-6).all()
+        assert slope.std() > 0.01
