@@ -182,8 +182,13 @@ def from_numpy_dtype(np_dtype):
     try:
         return _FROM_NP[np_dtype]
     except KeyError:
+        # PyTorch names the scalar type (numpy.str_, numpy.object_), not the dtype string
+        try:
+            name = "numpy." + np.dtype(np_dtype).type.__name__
+        except TypeError:
+            name = str(np_dtype)
         raise TypeError(
-            f"can't convert np.ndarray of type {np_dtype}. The only supported types are: "
+            f"can't convert np.ndarray of type {name}. The only supported types are: "
             "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, "
             "uint64, uint32, uint16, uint8, and bool.") from None
 
@@ -203,8 +208,11 @@ def get_default_dtype():
 
 def set_default_dtype(d):
     global _default_dtype
-    if not isinstance(d, dtype) or d not in (float16, bfloat16, float32, float64):
-        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    if not isinstance(d, dtype):
+        raise TypeError("invalid dtype object: only floating-point types are supported as the "
+                        "default type")
+    if d not in (float16, bfloat16, float32, float64):
+        raise TypeError("only floating-point types are supported as the default type")
     _default_dtype = d
 
 

@@ -372,7 +372,29 @@ def from_numpy(ndarray):
                        "undefined behavior. You may want to copy the array to protect its data or "
                        "make it writable before converting it to a tensor. This type of warning "
                        "will be suppressed for the rest of this program.")
+    if not ndarray.flags.writeable:
+        ndarray = writable_alias(ndarray)
     return Tensor._make(ndarray)
+
+
+class _WritableInterface:
+    """The array interface of a NumPy array with its read-only mark taken off; it keeps the
+    array, and so the memory's owner, alive."""
+
+    def __init__(self, array):
+        interface = dict(array.__array_interface__)
+        interface["data"] = (interface["data"][0], False)
+        self.__array_interface__ = interface
+        self.array = array
+
+
+def writable_alias(array):
+    """A writable array over the memory of the read-only NumPy array `array`. PyTorch's
+    tensors are never read-only: from_numpy of a read-only array (np.frombuffer of bytes, an
+    array marked setflags(write=False)) warns once, then in-place ops write into its memory;
+    the array itself keeps its mark."""
+    alias = np.asarray(_WritableInterface(array))
+    return alias if alias.dtype == array.dtype else alias.view(array.dtype)   # (bfloat16: V2)
 
 
 def legacy_from_numpy(ndarray, dtype, device=None):
@@ -425,12 +447,21 @@ def _size_args(fname, args, size, parser_message=False):
     return args
 
 
-def _filled(fname, size, value, dtype, device, requires_grad, out=None):
-    """A tensor of shape `size` filled with `value` (None: uninitialised)."""
+def _filled(fname, size, value, dtype, device, requires_grad, out=None, zeros_wording=False):
+    """A tensor of shape `size` filled with `value` (None: uninitialised); `zeros_wording`:
+    torch.zeros's own message for a negative size."""
     check_flag(requires_grad, fname)
     dt = _dtype_arg(dtype, fname) or (out.dtype if out is not None else
                                       _dtype.get_default_dtype())
-    return _alloc(_shape(size, fname), value, dt, device, requires_grad, out)
+    try:
+        shape = _shape(size, fname)
+    except RuntimeError:   # a negative size
+        # torch.zeros checks its sizes itself, in its own words (meta tensors, out= and
+        # Tensor.new_zeros take the generic path)
+        if zeros_wording and out is None and factory_device(device).type != "meta":
+            raise RuntimeError("zeros: Dimension size must be non-negative.") from None
+        raise
+    return _alloc(shape, value, dt, device, requires_grad, out)
 
 
 def _alloc(shape, value, dt, device, requires_grad, out=None):
@@ -463,7 +494,7 @@ def zeros(*args, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, memory_format=None):
     pin = pin_memory_arg("zeros", pin_memory)
     return pinned(_filled("zeros", _size_args("zeros", args, size), 0, dtype, device,
-                          requires_grad, out), pin)
+                          requires_grad, out, zeros_wording=True), pin)
 
 
 def ones(*args, size=None, out=None, dtype=None, layout=None, device=None,
@@ -921,9 +952,15 @@ def _new_factory(name, factory, args, dtype, device, requires_grad, layout, pin_
                    layout=layout, pin_memory=pin)
 
 
+def _zeros_of_new_zeros(*args, dtype, device, requires_grad, layout, pin_memory):
+    """zeros() with the other factories' message for a negative size, as new_zeros has."""
+    return pinned(_filled("zeros", _size_args("zeros", args, None), 0, dtype, device,
+                          requires_grad), pin_memory)
+
+
 def _new_zeros(self, *sizes, size=None, dtype=None, device=None, requires_grad=False,
                layout=None, pin_memory=False):
-    return _new_factory("new_zeros", zeros, sizes if size is None else (size,),
+    return _new_factory("new_zeros", _zeros_of_new_zeros, sizes if size is None else (size,),
                         dtype or self.dtype, device or self.device, requires_grad, layout,
                         pin_memory)
 

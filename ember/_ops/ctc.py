@@ -130,19 +130,35 @@ class CtcLossBackward(Op):
         raise RuntimeError("derivative for aten::_ctc_loss_backward is not implemented")
 
 
-def _lengths(x, name, n):
+_CHECKING = " (while checking arguments for ctc_loss_allocate_outputs)"
+
+
+def _lengths(x, name):
     if isinstance(x, Tensor):
-        if x.dtype.is_floating_point:
-            raise RuntimeError(f"ctc_loss(): {name} must be integral, got "
-                               f"{dtype_name(x.dtype)}")
-        arr = x._cpu_array().reshape(-1).astype(np.int64)
-    else:
-        arr = as_array(list(x) if not np.isscalar(x) else [x], dtype=np.int64).reshape(-1)
-    if arr.shape[0] != n:
-        raise RuntimeError(f"Expected tensor to have size at least {n} at dimension 1, but got "
-                           f"size {arr.shape[0]} for argument #2 '{name}' (while checking "
-                           f"arguments for ctc_loss_cpu)")
-    return arr
+        if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype.name == "bool":
+            raise RuntimeError(f"{name} must be integral")
+        return x._cpu_array().reshape(-1).astype(np.int64)
+    return as_array(list(x) if not np.isscalar(x) else [x], dtype=np.int64).reshape(-1)
+
+
+def _check_lengths(name, lengths, top=None):
+    """PyTorch's checks of the values of one per-sample lengths list, in its words."""
+    if (lengths < 0).any():
+        raise RuntimeError(f"Expected {name} to have value at least 0, but got value "
+                           f"{int(lengths[lengths < 0][0])}{_CHECKING}")
+    if top is not None and (lengths > top).any():
+        raise RuntimeError(f"Expected {name} to have value at most {top}, but got value "
+                           f"{int(lengths[lengths > top][0])}{_CHECKING}")
+
+
+def _check_labels(tgt, tl, concatenated, C):
+    """The labels the loss reads must name classes of log_probs: PyTorch's CPU kernel does
+    not check them (it reads outside log_probs); ember refuses them."""
+    used = tgt if concatenated else tgt[np.arange(tgt.shape[1]) < tl[:, None]]
+    bad = used[(used < 0) | (used >= C)]
+    if bad.size:
+        raise RuntimeError(f"ctc_loss(): target label {int(bad[0])} is out of range for "
+                           f"log_probs with {C} classes")
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
@@ -156,41 +172,47 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     """
     from .loss import reduction_enum
     reduction_enum(reduction)
+    il = _lengths(input_lengths, "input_lengths")
+    tl = _lengths(target_lengths, "target_lengths")
     if not log_probs.dtype.is_floating_point:
         raise NotImplementedError(f"\"ctc_loss_cpu\" not implemented for "
                                   f"'{dtype_name(log_probs.dtype)}'")
     check_half_kernel(log_probs, "ctc_loss_cpu")
-    unbatched = log_probs.dim() == 2
+    # (as PyTorch, anything but 3-D is taken for unbatched and gains a batch dim)
+    unbatched = log_probs.dim() != 3
     lp = log_probs.unsqueeze(1) if unbatched else log_probs
     if lp.dim() != 3:
-        raise RuntimeError(f"ctc_loss(): log_probs must be 2-D (unbatched) or 3-D, got "
-                           f"{log_probs.dim()}-D")
+        raise RuntimeError(f"Expected 3-dimensional tensor, but got {lp.dim()}-dimensional "
+                           f"tensor for argument #1 'log_probs'{_CHECKING}")
+    tgt = targets._cpu_array().astype(np.int64)
+    if unbatched:
+        tgt = tgt.reshape((1,) + tgt.shape)
+    if not 1 <= tgt.ndim <= 2:
+        raise RuntimeError(f"Expected 1 to 2 dimensions, but got {tgt.ndim}-dimensional tensor "
+                           f"for argument #2 'targets'{_CHECKING}")
     T, N, C = lp.shape
     if not 0 <= blank < C:
         raise RuntimeError("blank must be in label range")
-    tgt = targets._cpu_array().astype(np.int64)
-    il = _lengths(input_lengths, "input_lengths", N)
-    tl = _lengths(target_lengths, "target_lengths", N)
-    concatenated = tgt.ndim == 1 and not unbatched
-    if unbatched:
-        tgt = tgt.reshape(1, -1)
-    if (il > T).any():
-        raise RuntimeError(f"Expected input_lengths to have value at most {T}, but got value "
-                           f"{int(il.max())} (while checking arguments for ctc_loss_cpu)")
+    for name, lengths in (("input_lengths", il), ("target_lengths", tl)):
+        if lengths.shape[0] != N:
+            raise RuntimeError(f"{name} must be of size batch_size")
+    _check_lengths("target_lengths", tl)
+    concatenated = tgt.ndim == 1
     if concatenated:
-        if tgt.shape[0] < tl.sum():
-            raise RuntimeError(f"Expected tensor to have size at least {int(tl.sum())} at "
-                               f"dimension 0, but got size {tgt.shape[0]} for argument #2 "
-                               f"'targets' (while checking arguments for ctc_loss_cpu)")
+        if tgt.shape[0] != tl.sum():
+            raise RuntimeError(f"Expected tensor to have size {int(tl.sum())} at dimension 0, "
+                               f"but got size {tgt.shape[0]} for argument #2 'targets'"
+                               f"{_CHECKING}")
     else:
         if tgt.shape[0] != N:
             raise RuntimeError(f"Expected tensor to have size {N} at dimension 0, but got size "
-                               f"{tgt.shape[0]} for argument #2 'targets' (while checking "
-                               f"arguments for ctc_loss_cpu)")
+                               f"{tgt.shape[0]} for argument #2 'targets'{_CHECKING}")
         if (tl > tgt.shape[1]).any():
             raise RuntimeError(f"Expected tensor to have size at least {int(tl.max())} at "
                                f"dimension 1, but got size {tgt.shape[1]} for argument #2 "
-                               f"'targets' (while checking arguments for ctc_loss_cpu)")
+                               f"'targets'{_CHECKING}")
+    _check_lengths("input_lengths", il, top=T)
+    _check_labels(tgt, tl, concatenated, C)
     losses = apply(CtcLoss, (lp,), (lp._data,), tgt, il, tl, blank, zero_infinity,
                    concatenated)
     if unbatched:

@@ -468,6 +468,20 @@ def index_put(input, indices, values, accumulate=False):
 
 # ---------------------------------------------------------------------------- index_* along a dim
 
+def _index_dtype_error(fname, dt):
+    return RuntimeError(f"{fname}(): Expected dtype int32 or int64 for index")
+
+
+# each index_* kernel's own words for an index of the wrong dtype, as PyTorch's
+_INDEX_DTYPE_ERRORS = {
+    "index_add": lambda fname, dt: RuntimeError(
+        f"index_add_(): Expected dtype int32/int64 for index but got: {dtype_name(dt)}"),
+    "index_copy": lambda fname, dt: RuntimeError(
+        f"index_copy_(): Expected a long tensor for index, but got {dtype_name(dt)}"),
+    "index_fill": lambda fname, dt: IndexError("index_fill_(): Expected dtype int64 for index."),
+}
+
+
 def _dim_index(fname, input, dim, index, allow_int32=True):
     """Validate a 1-D (or 0-dim) index for an index_* op; returns (dim, int64 array)."""
     if not isinstance(index, Tensor):
@@ -475,8 +489,7 @@ def _dim_index(fname, input, dim, index, allow_int32=True):
     d = wrap_dim(dim, input._data.ndim)
     ok = (_dtype.int64, _dtype.int32) if allow_int32 else (_dtype.int64,)
     if index.dtype not in ok:
-        raise RuntimeError(f"{fname}(): Expected dtype int32 or int64 for index" if allow_int32
-                           else f"{fname}(): Expected dtype int64 for index")
+        raise _INDEX_DTYPE_ERRORS.get(fname, _index_dtype_error)(fname, index.dtype)
     if index._data.ndim > 1:
         raise IndexError(f"{fname}(): Index is supposed to be a vector")
     return d, _same_device(f"_{fname}", input, index).reshape(-1).astype(np.int64)

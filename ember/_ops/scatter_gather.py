@@ -41,7 +41,9 @@ def _check_scatter_index(fname, input, d, index, src_shape=None, gather=False):
     if not isinstance(index, Tensor):
         raise TypeError(f"{fname}(): argument 'index' must be Tensor, not {type(index).__name__}")
     if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
-        raise RuntimeError(f"{fname}(): Expected dtype int32/int64 for index")
+        # (scatter_add and scatter_reduce check under scatter's name, as PyTorch's)
+        name = "gather" if gather else "scatter"
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
     idx = _same_device(fname, input, index).astype(np.int64, copy=False)
     xshape = input._data.shape or (1,)
     ishape = idx.shape or (1,)
@@ -52,20 +54,22 @@ def _check_scatter_index(fname, input, d, index, src_shape=None, gather=False):
                            + ("input tensor" if gather else "self tensor"))
     if src_shape is not None and len(src_shape or (1,)) != len(ishape):
         raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
-    for i, (a, b) in enumerate(zip(ishape, xshape)):
-        if i != d and a > b:
-            which = "self" if gather or src_shape is None else "self"
+    too_big_self = any(i != d and a > b for i, (a, b) in enumerate(zip(ishape, xshape)))
+    if gather:
+        if too_big_self:
+            i = next(i for i, (a, b) in enumerate(zip(ishape, xshape)) if i != d and a > b)
             raise RuntimeError(f"Size does not match at dimension {i} expected index "
-                               f"{shape_str(ishape)} to be no larger than {which} "
+                               f"{shape_str(ishape)} to be no larger than self "
                                f"{shape_str(xshape)} apart from dimension {d}")
-    if src_shape is not None:
-        for i, (a, b) in enumerate(zip(ishape, src_shape or (1,))):
-            if a > b:
-                raise RuntimeError(f"Size does not match at dimension {i} expected index "
-                                   f"{shape_str(ishape)} to be no larger than src "
-                                   f"{shape_str(src_shape)}")
+    elif too_big_self or (src_shape is not None and
+                          any(a > b for a, b in zip(ishape, src_shape or (1,)))):
+        # scatter's one message for both checks, as PyTorch's scatter_shape_check
+        src = "" if src_shape is None else (f" and to be no larger size than src "
+                                            f"{shape_str(src_shape or (1,))}")
+        raise RuntimeError(f"Expected index {shape_str(ishape)} to be no larger than self "
+                           f"{shape_str(xshape)} apart from dimension {d}{src}")
     size = xshape[d]
-    if idx.max() >= size or idx.min() < -size:
+    if idx.max() >= size or idx.min() < 0:   # (no negative indices, unlike indexing)
         bad = idx.max() if idx.max() >= size else idx.min()
         raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
     return idx.reshape(ishape)
@@ -194,7 +198,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
                                src_shape=sarr.shape if sin is not None else None)
     if reduce is not None:
         if reduce not in _LEGACY_REDUCE:
-            raise RuntimeError(f"reduce argument must be either add or multiply. Got {reduce}")
+            raise RuntimeError("reduce argument must be either add or multiply.")
         if sin is not None and not _REDUCE_WARNED[0]:   # once a process, as PyTorch's
             _REDUCE_WARNED[0] = True
             warn_at_caller("The reduce argument of torch.scatter with Tensor src is deprecated "

@@ -115,22 +115,12 @@ def from_dlpack(ext_tensor):
     return Tensor._make(array)
 
 
-class _WritableView:
-    """The array interface of a NumPy array with its read-only mark taken off: NumPy marks
-    every array it makes from a legacy (unversioned) capsule read-only, the capsule having
-    no flag to say otherwise, where PyTorch's tensor from it is writable. It keeps the
-    array, and so the capsule and the producer's memory, alive."""
-
-    def __init__(self, array):
-        interface = dict(array.__array_interface__)
-        interface["data"] = (interface["data"][0], False)
-        self.__array_interface__ = interface
-        self.array = array
-
-
 def _writable(array):
-    import numpy as np
-    return np.asarray(_WritableView(array))
+    """`array` with NumPy's read-only mark taken off: NumPy marks every array it makes from a
+    legacy (unversioned) capsule read-only, the capsule having no flag to say otherwise,
+    where PyTorch's tensor from it is writable."""
+    from .._ops.creation import writable_alias
+    return writable_alias(array)
 
 
 def to_dlpack(tensor):

@@ -1,0 +1,274 @@
+"""Community programs, round 7: known message and behaviour differences (from_numpy of
+str/object and read-only arrays, set_default_dtype, negative factory sizes, scatter/gather,
+index_* and ctc_loss argument checks, linalg errors, the transformer fast path on a fully
+padded sequence), and the cores of tutorial-style programs run on both libraries and
+compared; each defect the probe found has its regression test here."""
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+
+def _outcome(L, program):
+    """("ok", result) or (exception type name, message with the library's name blanked)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return "ok", program(L)
+        except Exception as e:   # the exception is the outcome compared
+            return type(e).__name__, str(e).replace("torch", "L").replace("ember", "L")
+
+
+def _same_outcome(program):
+    e, t = _outcome(ember, program), _outcome(torch, program)
+    assert e[0] == t[0], (e, t)
+    if e[0] != "ok":
+        assert e[1] == t[1]
+    return e, t
+
+
+# ------------------------------------------------------------------ messages of the factories
+
+_FACTORY_ERRORS = {
+    "from_numpy str": lambda L: L.from_numpy(np.array(["a", "b"])),
+    "from_numpy bytes": lambda L: L.from_numpy(np.array([b"a"])),
+    "from_numpy object": lambda L: L.from_numpy(np.array([1, "b"], dtype=object)),
+    "from_numpy datetime": lambda L: L.from_numpy(np.array(["2020-01-01"], "datetime64[D]")),
+    "from_numpy longdouble": lambda L: L.from_numpy(np.ones(2, np.longdouble)),
+    "as_tensor str": lambda L: L.as_tensor(np.array(["a"])),
+    "set_default_dtype int32": lambda L: L.set_default_dtype(L.int32),
+    "set_default_dtype complex": lambda L: L.set_default_dtype(L.complex64),
+    "set_default_dtype str": lambda L: L.set_default_dtype("float32"),
+    "set_default_dtype numpy": lambda L: L.set_default_dtype(np.float32),
+    "zeros(-1)": lambda L: L.zeros(-1),
+    "zeros((2, -3))": lambda L: L.zeros((2, -3)),
+    "zeros(size=)": lambda L: L.zeros(size=(0, -1)),
+    "zeros int64": lambda L: L.zeros(-1, dtype=L.int64, requires_grad=False),
+    "ones(-1)": lambda L: L.ones(-1),
+    "empty(2, -1)": lambda L: L.empty(2, -1),
+    "full": lambda L: L.full((-1,), 2.0),
+    "rand": lambda L: L.rand(-2),
+    "randint": lambda L: L.randint(0, 3, (-1,)),
+    "new_zeros": lambda L: L.ones(2).new_zeros((-1, 2)),
+    "new_ones": lambda L: L.ones(2).new_ones(-1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_FACTORY_ERRORS))
+def test_factory_error_messages(case):
+    """from_numpy names the unsupported NumPy scalar type (numpy.str_, numpy.object_) where
+    ember printed the dtype string ('<U1', 'object'); set_default_dtype(int32) had an extra
+    ", got ember.int32"; torch.zeros words a negative size its own way ("zeros: Dimension
+    size must be non-negative."), the other factories and new_zeros the generic way."""
+    e, t = _same_outcome(_FACTORY_ERRORS[case])
+    assert e[0] != "ok"
+
+
+def test_default_dtype_unchanged_after_refusal():
+    for L in (ember, torch):
+        with pytest.raises(TypeError):
+            L.set_default_dtype(L.int64)
+        assert L.get_default_dtype() is L.float32
+
+
+# ------------------------------------------------------------------ writes into read-only arrays
+
+_WRITES = {
+    "add_": lambda L, t: t.add_(1),
+    "setitem": lambda L, t: t.__setitem__(0, 5),
+    "copy_": lambda L, t: t.copy_(L.arange(4.0, dtype=L.float64)),
+    "zero_": lambda L, t: t.zero_(),
+    "mul_ slice": lambda L, t: t[1:3].mul_(3),
+    "index_put_": lambda L, t: t.index_put_((L.tensor([1, 3]),), L.tensor(9.0, dtype=L.float64)),
+    "out=": lambda L, t: L.add(L.ones(4, dtype=L.float64), 1, out=t),
+}
+
+
+def _write_through(L, write, make):
+    a = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = L.from_numpy(a)
+    write(L, t)
+    return t.tolist(), a.tolist(), a.flags.writeable, t.numpy().flags.writeable
+
+
+def _flagged():
+    a = np.arange(4.0)
+    a.setflags(write=False)
+    return a
+
+
+def _flagged_view():
+    return _flagged()[:]
+
+
+def _readonly_buffer():
+    # np.frombuffer of an immutable bytes object: read-only, owned by the bytes
+    return np.frombuffer(np.arange(4.0).tobytes(), dtype=np.float64)
+
+
+@pytest.mark.parametrize("write", sorted(_WRITES))
+@pytest.mark.parametrize("make", [_flagged, _flagged_view, _readonly_buffer],
+                         ids=["flagged", "view", "bytes"])
+def test_writes_into_a_tensor_of_a_read_only_array(write, make):
+    """PyTorch's tensors are never read-only: from_numpy of a read-only array warns once,
+    then in-place ops, setitem, copy_ and out= write into the array's memory (the array
+    keeps its read-only mark, the tensor's numpy() is writable). ember let NumPy's raw
+    "ValueError: assignment destination is read-only" out."""
+    assert (_write_through(ember, _WRITES[write], make)
+            == _write_through(torch, _WRITES[write], make))
+
+
+def test_read_only_bfloat16_array_keeps_its_dtype():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    a = np.arange(3.0).astype(ml_dtypes.bfloat16)
+    a.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = ember.from_numpy(a)
+    t.add_(1)
+    assert t.dtype is ember.bfloat16 and a.astype(np.float32).tolist() == [1.0, 2.0, 3.0]
+
+
+# ------------------------------------------------------------------ scatter / gather / index_*
+
+_SCATTER_ERRORS = {
+    "scatter index too large for self": lambda L: L.zeros(3, 4).scatter(
+        1, L.zeros(4, 2, dtype=L.long), L.ones(4, 2)),
+    "scatter index too large for src": lambda L: L.zeros(3, 4).scatter(
+        1, L.zeros(2, 3, dtype=L.long), L.ones(2, 2)),
+    "scatter value index too large": lambda L: L.zeros(3, 4).scatter(
+        1, L.zeros(4, 1, dtype=L.long), 2.0),
+    "scatter_add index too large for src": lambda L: L.zeros(3, 4).scatter_add(
+        1, L.zeros(2, 3, dtype=L.long), L.ones(2, 2)),
+    "scatter_reduce index too large for self": lambda L: L.zeros(3, 4).scatter_reduce(
+        1, L.zeros(4, 1, dtype=L.long), L.ones(4, 1), reduce="sum"),
+    "scatter negative index": lambda L: L.zeros(3, 4).scatter(1, L.tensor([[-1]]), L.ones(1, 1)),
+    "scatter value negative index": lambda L: L.zeros(3, 4).scatter(1, L.tensor([[-1]]), 2.0),
+    "gather negative index": lambda L: L.zeros(3, 4).gather(1, L.tensor([[-1]])),
+    "scatter_add negative index": lambda L: L.zeros(3, 4).scatter_add(
+        1, L.tensor([[-2]]), L.ones(1, 1)),
+    "scatter_reduce negative index": lambda L: L.zeros(3, 4).scatter_reduce(
+        0, L.tensor([[-1]]), L.ones(1, 1), "amax"),
+    "scatter bad reduce": lambda L: L.zeros(3, 4).scatter_(
+        1, L.tensor([[0]]), L.ones(1, 1), reduce="max"),
+    "scatter value bad reduce": lambda L: L.zeros(3, 4).scatter(
+        1, L.tensor([[0]]), 2.0, reduce="mean"),
+    "scatter_add float index": lambda L: L.zeros(3, 4).scatter_add(
+        1, L.tensor([[0.0, 1.0]]), L.ones(1, 2)),
+    "scatter_reduce float index": lambda L: L.zeros(3, 4).scatter_reduce(
+        1, L.tensor([[0.0]]), L.ones(1, 1), reduce="sum"),
+    "gather float index": lambda L: L.zeros(3, 4).gather(1, L.tensor([[0.0]])),
+    "gather index too large": lambda L: L.zeros(3, 4).gather(1, L.zeros(4, 1, dtype=L.long)),
+    "index_add float index": lambda L: L.zeros(3, 4).index_add(
+        0, L.tensor([0.0]), L.ones(1, 4)),
+    "index_add_ bool index": lambda L: L.zeros(3, 4).index_add_(
+        0, L.tensor([True]), L.ones(1, 4)),
+    "index_copy int32 index": lambda L: L.zeros(3, 4).index_copy(
+        0, L.tensor([0], dtype=L.int32), L.ones(1, 4)),
+    "index_copy float index": lambda L: L.zeros(3, 4).index_copy(
+        0, L.tensor([0.0]), L.ones(1, 4)),
+    "index_fill float index": lambda L: L.zeros(3, 4).index_fill(0, L.tensor([0.0]), 1.0),
+    "index_select float index": lambda L: L.zeros(3, 4).index_select(0, L.tensor([0.0])),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_SCATTER_ERRORS))
+def test_scatter_gather_index_errors(case):
+    """scatter/scatter_add/scatter_reduce check the index against self and src in one
+    message ("Expected index [4, 2] to be no larger than self [3, 4] apart from dimension 1
+    and to be no larger size than src [4, 2]"), check the index dtype under scatter's name,
+    and refuse negative indices (ember wrapped them, writing to the last column); the legacy
+    reduce= message has no "Got max"; each index_* op words a wrong index dtype its own way."""
+    e, t = _same_outcome(_SCATTER_ERRORS[case])
+    assert e[0] != "ok"
+
+
+# ------------------------------------------------------------------ ctc_loss
+
+def _log_probs(L, T=6, N=2, C=4):
+    p = np.linspace(0.1, 0.4, C, dtype=np.float32)
+    return L.tensor(np.log(np.broadcast_to(p / p.sum(), (T, N, C)).copy()))
+
+
+_CTC = {
+    "4-D log_probs": lambda L, F, lp: F.ctc_loss(lp[None], L.ones(2, 2, dtype=L.long),
+                                                 L.tensor([6, 6]), L.tensor([2, 2])),
+    "1-D log_probs": lambda L, F, lp: F.ctc_loss(lp[0, 0], L.tensor([1]), L.tensor([6]),
+                                                 L.tensor([1])),
+    "3-D targets": lambda L, F, lp: F.ctc_loss(lp, L.ones(2, 2, 2, dtype=L.long),
+                                               L.tensor([6, 6]), L.tensor([2, 2])),
+    "blank out of range": lambda L, F, lp: F.ctc_loss(lp, L.ones(2, 2, dtype=L.long),
+                                                      L.tensor([6, 6, 6]), L.tensor([2, 2]),
+                                                      blank=9),
+    "input_lengths count": lambda L, F, lp: F.ctc_loss(lp, L.ones(2, 2, dtype=L.long),
+                                                       L.tensor([6, 6, 6]), L.tensor([2, 2])),
+    "target_lengths count": lambda L, F, lp: F.ctc_loss(lp, L.ones(2, 2, dtype=L.long),
+                                                        L.tensor([6, 6]), L.tensor([2])),
+    "scalar lengths": lambda L, F, lp: F.ctc_loss(lp, L.ones(2, 2, dtype=L.long),
+                                                  L.tensor(6), L.tensor(2)),
+    "float input_lengths": lambda L, F, lp: F.ctc_loss(lp, L.ones(2, 2, dtype=L.long),
+                                                       L.tensor([6.0, 6.0]), L.tensor([2, 2])),
+    "bool input_lengths": lambda L, F, lp: F.ctc_loss(lp, L.ones(2, 2, dtype=L.long),
+                                                      L.tensor([True, True]), L.tensor([2, 2])),
+    "float target_lengths": lambda L, F, lp: F.ctc_loss(lp, L.ones(2, 2, dtype=L.long),
+                                                        L.tensor([6, 6]), L.tensor([2.0, 2.0])),
+    "input_lengths too long": lambda L, F, lp: F.ctc_loss(lp, L.ones(2, 2, dtype=L.long),
+                                                          L.tensor([7, 6]), L.tensor([2, 2])),
+    "negative input_lengths": lambda L, F, lp: F.ctc_loss(lp, L.ones(2, 2, dtype=L.long),
+                                                          L.tensor([-7, 7]), L.tensor([2, 2])),
+    "negative target_lengths": lambda L, F, lp: F.ctc_loss(lp, L.tensor([1, 2, 1, 1, 1]),
+                                                           L.tensor([7, 6]), L.tensor([-1, 2])),
+    "target_lengths past targets": lambda L, F, lp: F.ctc_loss(
+        lp, L.ones(2, 2, dtype=L.long), L.tensor([7, -6]), L.tensor([2, 3])),
+    "concatenated targets too long": lambda L, F, lp: F.ctc_loss(
+        lp, L.tensor([1, 2, 1, 1, 1]), L.tensor([6, 6]), L.tensor([2, 2])),
+    "concatenated targets too short": lambda L, F, lp: F.ctc_loss(
+        lp, L.tensor([1, 2, 1]), L.tensor([6, 6]), L.tensor([2, 2])),
+    "padded targets batch": lambda L, F, lp: F.ctc_loss(lp, L.tensor([[1, 2]]), L.tensor([6, 6]),
+                                                        L.tensor([2, 2])),
+    "integer log_probs": lambda L, F, lp: F.ctc_loss(lp.long(), L.ones(2, 2, dtype=L.long),
+                                                     L.tensor([6, 6]), L.tensor([2, 2])),
+    # the values: padded, concatenated, unbatched, int32/uint8 lengths, tuples
+    "padded": lambda L, F, lp: F.ctc_loss(lp, L.tensor([[1, 2], [3, 0]]), L.tensor([6, 5]),
+                                          L.tensor([2, 1]), reduction="none"),
+    "concatenated": lambda L, F, lp: F.ctc_loss(lp, L.tensor([1, 2, 3]), (6, 4), (2, 1),
+                                                reduction="sum"),
+    "unbatched": lambda L, F, lp: F.ctc_loss(lp[:, 0], L.tensor([1, 2, 1]), L.tensor(6),
+                                             L.tensor(3)),
+    "narrow lengths": lambda L, F, lp: F.ctc_loss(lp, L.ones(2, 2, dtype=L.long),
+                                                  L.tensor([6, 6], dtype=L.int32),
+                                                  L.tensor([2, 2], dtype=L.uint8)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_CTC))
+def test_ctc_loss_arguments(case):
+    """ctc_loss checks its arguments in PyTorch's order and words (ember said
+    "ctc_loss_cpu" where torch says "ctc_loss_allocate_outputs", misworded a wrong lengths
+    count, let negative lengths through and took concatenated targets longer than the
+    lengths' sum); a 4-D log_probs is taken for unbatched as torch does."""
+    def program(L):
+        r = _CTC[case](L, L.nn.functional, _log_probs(L))
+        return np.asarray(r.tolist())
+    e, t = _same_outcome(program)
+    if e[0] == "ok":
+        np.testing.assert_allclose(e[1], t[1], rtol=1e-5)
+
+
+@pytest.mark.parametrize("labels", [[[1, 5], [1, 1]], [[1, -1], [1, 1]]])
+def test_ctc_loss_labels_outside_the_classes(labels):
+    """PyTorch's CPU kernel reads outside log_probs for a label >= C or < 0 (no check, an
+    arbitrary value); ember refuses it with a RuntimeError naming the label (a label past
+    the target length is never read and stays allowed)."""
+    F = ember.nn.functional
+    with pytest.raises(RuntimeError, match="target label .* out of range for log_probs with 4"):
+        F.ctc_loss(_log_probs(ember), ember.tensor(labels), ember.tensor([6, 6]),
+                   ember.tensor([2, 2]))
+    padded = ember.tensor([[1, 2, 9], [3, -1, -1]])   # padding past the lengths is not read
+    F.ctc_loss(_log_probs(ember), padded, ember.tensor([6, 6]), ember.tensor([2, 1]))
