@@ -272,3 +272,57 @@ def test_ctc_loss_labels_outside_the_classes(labels):
                    ember.tensor([2, 2]))
     padded = ember.tensor([[1, 2, 9], [3, -1, -1]])   # padding past the lengths is not read
     F.ctc_loss(_log_probs(ember), padded, ember.tensor([6, 6]), ember.tensor([2, 1]))
+
+
+# ------------------------------------------------------------------ transformer fast path
+
+def _encoder_outputs(L, case, pad):
+    L.manual_seed(0)
+    layer = L.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    stack = L.nn.TransformerEncoder(
+        L.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), 2)
+    for p in list(layer.parameters()) + list(stack.parameters()):
+        g = np.random.default_rng(p.numel())
+        p.data.copy_(L.tensor(g.standard_normal(tuple(p.shape)).astype(np.float32) * 0.3))
+    layer.eval()
+    stack.eval()
+    x = L.tensor(np.random.default_rng(1).standard_normal((2, 3, 8)).astype(np.float32))
+    pad = L.tensor(pad)
+    attn = L.tensor([[0.0, -0.5, 0.0], [0.0, 0.0, -2.0], [0.0, 0.0, 0.0]])
+    causal = L.nn.Transformer.generate_square_subsequent_mask(3)
+    grad = L.enable_grad() if case.endswith("(grad)") else L.no_grad()
+    with grad:
+        out = {
+            "layer, padding": lambda: layer(x, src_key_padding_mask=pad),
+            "layer, padding (grad)": lambda: layer(x, src_key_padding_mask=pad),
+            "layer, attn mask": lambda: layer(x, src_mask=attn),
+            "layer, both": lambda: layer(x, src_mask=causal, src_key_padding_mask=pad),
+            "stack, padding": lambda: stack(x, src_key_padding_mask=pad),
+            "stack, attn mask": lambda: stack(x, mask=attn),
+            "mha, padding": lambda: layer.self_attn(x, x, x, key_padding_mask=pad)[0],
+        }[case]()
+    return out.detach().numpy()
+
+
+_PADS = {
+    "bool, one sequence all padded": [[True, True, True], [False, False, True]],
+    "bool, none all padded": [[False, True, True], [False, False, True]],
+    "float -1e9, one all padded": [[-1e9, -1e9, -1e9], [0.0, 0.0, -1e9]],
+    "float, small values": [[0.0, -0.5, 0.0], [0.0, 0.0, -2.0]],
+}
+
+
+@pytest.mark.parametrize("pad", sorted(_PADS))
+@pytest.mark.parametrize("case", ["layer, padding", "layer, padding (grad)", "layer, attn mask",
+                                  "layer, both", "stack, padding", "stack, attn mask",
+                                  "mha, padding"])
+def test_encoder_fast_path_masks(case, pad):
+    """In eval under no_grad, TransformerEncoderLayer runs PyTorch's fused kernel: a token
+    whose keys are all masked comes out NaN, and a float mask is read as a boolean one (any
+    nonzero entry, -0.5 as well as -1e9, bars its key); ember added the float masks. The
+    stack's nested-tensor path gives zeros at padded positions; MultiheadAttention alone and
+    the grad-mode path add float masks."""
+    e = _encoder_outputs(ember, case, _PADS[pad])
+    t = _encoder_outputs(torch, case, _PADS[pad])
+    assert (np.isnan(e) == np.isnan(t)).all()
+    np.testing.assert_allclose(np.nan_to_num(e, nan=7.0), np.nan_to_num(t, nan=7.0), atol=2e-5)

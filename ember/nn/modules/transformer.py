@@ -100,6 +100,11 @@ class TransformerEncoderLayer(Module):
             src_key_padding_mask, "src_key_padding_mask",
             src_mask.dtype if src_mask is not None else None, "src_mask", src.dtype)
         src_mask = canonical_mask(src_mask, "src_mask", None, "", src.dtype, False)
+        fast = (src_mask is not None or src_key_padding_mask is not None) and self._fast_path(src)
+        if fast:
+            # PyTorch's fused layer kernel reads a float mask as a boolean one: any nonzero
+            # entry bars its key (-0.5 or -1e9 acts as -inf)
+            src_mask, src_key_padding_mask = _barred(src_mask), _barred(src_key_padding_mask)
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -107,7 +112,7 @@ class TransformerEncoderLayer(Module):
         else:
             x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
             x = self.norm2(x + self._ff_block(x))
-        if (src_mask is not None or src_key_padding_mask is not None) and self._fast_path(src):
+        if fast:
             # PyTorch's fused layer kernel: a token whose every key is masked comes out NaN
             x = nan_where_all_masked(x, src_mask, src_key_padding_mask, self.self_attn.num_heads)
         return x
@@ -140,6 +145,14 @@ class TransformerEncoderLayer(Module):
     def _ff_block(self, x):
         x = self.linear2(self.dropout(self.activation(self.linear1(x))))
         return self.dropout2(x)
+
+
+def _barred(mask):
+    """A canonical (float) mask with every nonzero entry made -inf."""
+    if mask is None:
+        return None
+    from ..._ops.pointwise import where
+    return where(mask != 0, float("-inf"), 0.0).to(mask.dtype)
 
 
 class TransformerDecoderLayer(Module):
