@@ -752,13 +752,19 @@ def _linspace_fma(start, end, steps):
     """float64 linspace as PyTorch's kernel (integer dtypes too, truncated after): the step
     (end - start) / (steps - 1) in double, the first half fma(step, i, start), the second
     fma(-step, steps - 1 - i, end), each rounded once (the kernel is compiled with FMA
-    contraction)."""
+    contraction). Up to _fma_float64.INDEX_MAX steps in that module's blocks."""
+    from . import _fma_float64
     from .pointwise_more import _fma64
+    if steps <= _fma_float64.INDEX_MAX and math.isfinite(start) and math.isfinite(end):
+        arr = _fma_float64.linspace(start, end, steps)
+        if arr is not None:
+            return arr
     step = (end - start) / (steps - 1)
     idx = np.arange(steps, dtype=np.float64)
     half = steps // 2
-    up = _fma64(np.full(half, step), idx[:half], np.float64(start))
-    down = _fma64(np.full(steps - half, -step), (steps - 1) - idx[half:], np.float64(end))
+    with np.errstate(all="ignore"):   # (a step near the top of the range: its split overflows)
+        up = _fma64(np.full(half, step), idx[:half], np.float64(start))
+        down = _fma64(np.full(steps - half, -step), (steps - 1) - idx[half:], np.float64(end))
     return np.concatenate([up, down])
 
 

@@ -17,7 +17,7 @@ from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply, _DISPATCH
-from . import narrow_dtypes
+from . import _fma_float64, narrow_dtypes
 from ._util import cast, c_type_name, check_scalar_fits, dtype_name
 from .pointwise_operands import (binary_operands, float_operands, check_broadcast, is_number,
                                  number_input, _out, _scalars, _either, conj_if_complex,
@@ -588,13 +588,34 @@ def _lerp_array(a, b, w):
     rounded to the operands' dtype, or an array) and w - 1 in that dtype. float32 takes the
     product exactly in float64 (the sum rounded to float32 there is the FMA's result but
     where it lies on a float32 half-way point, ~2**-29 of the cases), float64 an
-    error-free product and sum (_fma64); half dtypes arrive here as float32, as in
-    PyTorch's kernel. Complex and CuPy operands take the plain formula (two roundings)."""
+    error-free product and sum (_fma64; large same-shape arrays by _fma_float64's blocks,
+    with the same bits); half dtypes arrive here as float32, as in PyTorch's kernel.
+    Complex and CuPy operands take the plain formula (two roundings)."""
     dt = a.dtype
     if not is_array(w):
         w = dt.type(w)
     if type(a) is not _ndarray or dt.kind != "f" or b.dtype != dt or w.dtype != dt:
         return np.where(np.abs(w) < 0.5, a + w * (b - a), b - (b - a) * (dt.type(1) - w))
+    if dt == np.float64 and a.size >= _FMA_BLOCKED_MIN and a.shape == b.shape and \
+            a.flags.c_contiguous and b.flags.c_contiguous:
+        r = None
+        if not is_array(w) or w.ndim == 0:
+            r = _fma_float64.lerp_scalar(a, b, w[()] if is_array(w) else w,
+                                         lambda x, y: _lerp_fused(x, y, w))
+        elif w.shape == a.shape and w.flags.c_contiguous:
+            r = _fma_float64.lerp_tensor(a, b, w, _lerp_fused)
+        if r is not None:
+            return r
+    return _lerp_fused(a, b, w)
+
+
+_FMA_BLOCKED_MIN = 4096   # float64 lerps from this size go by _fma_float64's blocks
+
+
+def _lerp_fused(a, b, w):
+    """_lerp_array's fused forms on whole real NumPy arrays of one dtype (w a number of that
+    dtype or an array)."""
+    dt = a.dtype
     diff = np.subtract(b, a, dtype=dt)
     if is_array(w):
         small = np.abs(w) < 0.5
