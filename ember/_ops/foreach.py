@@ -26,6 +26,7 @@ import numbers
 
 from .._tensor import Tensor
 from . import _base
+from . import foreach_arrays as _fast
 
 __all__ = []
 
@@ -206,11 +207,18 @@ def _unary(op):
     def elements(self):
         import ember
         tensors = _tensor_list(self)
-        return _named(op, "default", tensors, tuple(getattr(ember, op)(t) for t in tensors))
+        fn = getattr(ember, op)
+        done = _fast.unary(fn, False, tensors)
+        if done is not None:
+            return done
+        return _named(op, "default", tensors, tuple(fn(t) for t in tensors))
 
     def elements_(self):
-        for t in _tensor_list(self):
-            getattr(t, op + "_")()
+        import ember
+        tensors = _tensor_list(self)
+        if _fast.unary(getattr(ember, op), True, tensors) is None:
+            for t in tensors:
+                getattr(t, op + "_")()
 
     def out_of_place(self):
         name = f"_foreach_{op}"
@@ -321,8 +329,11 @@ def _binary(op, with_alpha=False, tensor_overload=False, tensors_only=False):
 
         def run(self, other, **kwargs):
             tensors = _tensor_list(self)
-            out = tuple(call(fn_name, t, o, kwargs)
-                        for t, o in zip(tensors, operands(tensors, other, kind)))
+            ops = operands(tensors, other, kind)
+            done = _fast.binary(op, kind, inplace, tensors, ops, kwargs.get("alpha"))
+            if done is not None:
+                return None if inplace else done
+            out = tuple(call(fn_name, t, o, kwargs) for t, o in zip(tensors, ops))
             if inplace:
                 return None
             rest = list(other) if isinstance(other, (list, tuple)) else [other]
@@ -387,7 +398,12 @@ def _pointwise_ternary(op):
         def run(self, tensor1, tensor2, scalars=1):
             import ember
             out = []
-            for x, a, b, v in terms(self, tensor1, tensor2, scalars, kind):
+            items = list(terms(self, tensor1, tensor2, scalars, kind))
+            done = _fast.ternary(op, inplace, [i[0] for i in items], [i[1] for i in items],
+                                 [i[2] for i in items], [i[3] for i in items])
+            if done is not None:
+                return None if inplace else done
+            for x, a, b, v in items:
                 if inplace:
                     getattr(x, op + "_")(a, b, value=v)
                 else:
@@ -512,6 +528,10 @@ def _lerp_elements(kind, inplace):
             weights = _scalar_list(tensors, weight)
         else:
             weights = [weight] * len(tensors)
+        if kind != "List":
+            done = _fast.lerp(inplace, tensors, ends, weights)
+            if done is not None:
+                return None if inplace else done
         if inplace:
             for x, y, w in zip(tensors, ends, weights):
                 x.lerp_(y, w)
@@ -553,6 +573,9 @@ def _norm_elements(self, ord=2, dtype=None):
         raise RuntimeError("_foreach_norm cannot compute the infinity norm on an empty tensor "
                            "because the operation does not have an identity")
     tensors = _tensor_list(self)
+    done = _fast.norm(tensors, ord, dtype)
+    if done is not None:
+        return done
     return _named("norm", "Scalar", tensors,
                   tuple(ember.linalg.vector_norm(t, ord, dtype=dtype) for t in tensors))
 

@@ -1,0 +1,300 @@
+"""The fast path of the _foreach_* ops (ember/_ops/foreach.py): one NumPy call or two per
+tensor on the raw arrays, in place where the op is in place, with no Tensor built and no
+node recorded.
+
+It applies where nothing but the values can be observed: CPU (NumPy) float32 or float64
+tensors of one dtype, the operands of the same shape as the tensors they pair with, plain
+Python numbers (finite, not bool), no gradient to record (grad mode off or no tensor
+requiring grad, and no written tensor that autograd's in-place checks would refuse), and no
+__torch_function__/__torch_dispatch__ protocol or forward-mode AD live. Anything else
+returns None and the op runs per element through the single-tensor ops, which raise the
+errors and record the graphs.
+
+The values are those of the single-tensor ops, which are PyTorch's CPU kernels' bit for
+bit where those round once: add/sub with alpha, lerp with a number weight and addcmul are
+a fused multiply-add (fma_arrays.axpy_, lerp_: OpenBLAS's axpy or its exact emulation;
+pointwise_more._addcmul_array), addcdiv is (value * t1) / t2 then the sum, the scalar of
+add/mul/div is first cast to the tensor's dtype. Unary ops run the forward of the
+single-tensor op's node on the array; _foreach_norm the forward of linalg.vector_norm's.
+"""
+import math
+
+import numpy as np
+
+from .. import _torch_function
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ..autograd.forward_ad import ACTIVE as _DUAL
+from . import _base
+from .fma_arrays import _fma32, axpy_, lerp_
+from .pointwise import Unary
+from .pointwise_more import _addcmul_array
+
+__all__ = ["plain_dtype", "binary", "ternary", "lerp", "unary", "norm"]
+
+_ndarray = np.ndarray
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_F32_MAX = float(np.finfo(np.float32).max)
+_make = Tensor._make
+
+
+def plain_dtype(lists, written=()):
+    """The dtype (float32 or float64) of every tensor in the lists of `lists` when the fast
+    path may take them, else None. `written`: the tensors an in-place op writes."""
+    if _base._DISPATCH[0] is not None or _DUAL[0]:
+        return None
+    tf = _torch_function.ACTIVE[0]
+    if tf and _torch_function._MODES_LIVE[0]:
+        return None
+    grad = grad_mode.GRAD_ENABLED[0]
+    dt = None
+    for ts in lists:
+        for t in ts:
+            a = t._data
+            if type(a) is not _ndarray or (grad and t._requires_grad):
+                return None
+            if tf and type(t) is not Tensor and _torch_function._takes_part(type(t)):
+                return None
+            if dt is None:
+                dt = a.dtype
+                if dt != _F32 and dt != _F64:
+                    return None
+            elif a.dtype != dt:
+                return None
+    for t in written:
+        a = t._data
+        if t._inference or not a.flags.writeable or (0 in a.strides and _expanded(a)):
+            return None     # (the per-element path raises)
+        if grad and (t._creation_meta is not None or
+                     (t._base is not None and t._base._requires_grad)):
+            return None
+    return dt
+
+
+def _expanded(a):
+    """Whether two elements of `a` share memory (a dim of size > 1 with stride 0)."""
+    return any(n > 1 and st == 0 for n, st in zip(a.shape, a.strides))
+
+
+def _number(s, dt):
+    """`s` as a NumPy scalar of dt when it is a plain finite Python number that fits dt,
+    else None."""
+    tp = type(s)
+    if tp is float:
+        if not (-_F32_MAX <= s <= _F32_MAX) and (dt == _F32 or not math.isfinite(s)):
+            return None
+    elif tp is not int or not -(1 << 53) <= s <= (1 << 53):
+        return None
+    return dt.type(s)
+
+
+def _numbers(values, dt):
+    out = []
+    for s in values:
+        v = _number(s, dt)
+        if v is None:
+            return None
+        out.append(v)
+    return out
+
+
+def _same_shapes(tensors, others):
+    for t, o in zip(tensors, others):
+        if o._data.shape != t._data.shape:
+            return False
+    return True
+
+
+def _contiguous(tensors):
+    for t in tensors:
+        if not t._data.flags.c_contiguous:
+            return False
+    return True
+
+
+def _disjoint(x, y):
+    """Whether writing x cannot change y mid-way (y is x, or their memory is apart)."""
+    return y is x or (x.base is None and y.base is None) or not np.may_share_memory(x, y)
+
+
+_UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
+
+
+def binary(op, kind, inplace, tensors, operands, alpha):
+    """op(x, o) (add, sub, mul, div) for each x and its operand o in `operands` (numbers
+    for the Scalar and ScalarList overloads, tensors for List; x + alpha * o for add and
+    sub): True in place, the tuple of results out of place; None where the fast path does
+    not apply."""
+    ufunc = _UFUNCS.get(op)
+    if ufunc is None or kind == "Tensor" or len(operands) != len(tensors):
+        return None
+    if kind == "List":
+        if not _same_shapes(tensors, operands):
+            return None
+        dt = plain_dtype((tensors, operands), tensors if inplace else ())
+    else:
+        dt = plain_dtype((tensors,), tensors if inplace else ())
+    if dt is None or (not inplace and not _contiguous(tensors)):
+        return None
+    if kind == "List":
+        arrays = [o._data for o in operands]
+        if alpha is not None and alpha != 1:
+            if op not in ("add", "sub") or _number(alpha, dt) is None:
+                return None
+            return _axpys(tensors, arrays, alpha if op == "add" else -alpha, inplace)
+    else:
+        arrays = _numbers(operands, dt)
+        if arrays is None:
+            return None
+    with np.errstate(all="ignore"):
+        if not inplace:
+            return tuple(_make(ufunc(t._data, o, out=np.empty(t._data.shape, dt)))
+                         for t, o in zip(tensors, arrays))
+        for t, o in zip(tensors, arrays):
+            x = t._data
+            ufunc(x, o, out=x)
+            t._bump_version()
+    return True
+
+
+def _axpys(tensors, arrays, alpha, inplace):
+    """x + alpha * y for each pair, the multiply-add rounded once."""
+    out = []
+    with np.errstate(all="ignore"):
+        for t, y in zip(tensors, arrays):
+            x = t._data
+            if not inplace:
+                out.append(_make(axpy_(x.copy(), alpha, y)))
+                continue
+            axpy_(x, alpha, y if _disjoint(x, y) else y.copy())
+            t._bump_version()
+    return True if inplace else tuple(out)
+
+
+def ternary(op, inplace, tensors, tensor1, tensor2, values):
+    """addcmul/addcdiv, x + v * t1 * t2 or x + (v * t1) / t2 for each element with the
+    numbers `values` (one per tensor): True in place, the tuple of results out of place;
+    None where the fast path does not apply."""
+    n = len(tensors)
+    if len(tensor1) != n or len(tensor2) != n or len(values) != n or \
+            not _same_shapes(tensors, tensor1) or not _same_shapes(tensors, tensor2):
+        return None
+    dt = plain_dtype((tensors, tensor1, tensor2), tensors if inplace else ())
+    if dt is None or (not inplace and not _contiguous(tensors)):
+        return None
+    scalars = _numbers(values, dt)
+    if scalars is None:
+        return None
+    with np.errstate(all="ignore"):
+        return _ternary(op, inplace, tensors, tensor1, tensor2, values, scalars, dt)
+
+
+def _ternary(op, inplace, tensors, tensor1, tensor2, values, scalars, dt):
+    out = []
+    for t, a, b, v, s in zip(tensors, tensor1, tensor2, values, scalars):
+        x = t._data
+        if op == "addcmul":
+            if dt == _F32:   # (value * t1 rounded, then the multiply-add rounded once)
+                y = x if inplace else x.copy()
+                _fma32(y, np.multiply(a._data, s), b._data)
+                if inplace:
+                    t._bump_version()
+                else:
+                    out.append(_make(y))
+                continue
+            r = np.asarray(_addcmul_array(x, a._data, b._data, v))
+        else:
+            r = np.multiply(a._data, s, out=np.empty(x.shape, dt))
+            np.true_divide(r, b._data, out=r)
+            if inplace:
+                np.add(x, r, out=x)
+                t._bump_version()
+                continue
+            np.add(x, r, out=r)
+        if inplace:
+            np.copyto(x, r)
+            t._bump_version()
+        else:
+            out.append(_make(r))
+    return True if inplace else tuple(out)
+
+
+def lerp(inplace, tensors, ends, weights):
+    """x + w (y - x) for each element with the numbers `weights` (one per tensor): True in
+    place, the tuple of results out of place; None where the fast path does not apply."""
+    n = len(tensors)
+    if len(ends) != n or len(weights) != n or not _same_shapes(tensors, ends):
+        return None
+    dt = plain_dtype((tensors, ends), tensors if inplace else ())
+    if dt is None or (not inplace and not _contiguous(tensors)) or \
+            _numbers(weights, dt) is None:
+        return None
+    out = []
+    with np.errstate(all="ignore"):
+        for t, e, w in zip(tensors, ends, weights):
+            x = t._data if inplace else t._data.copy()
+            lerp_(x, e._data, float(w))
+            if inplace:
+                t._bump_version()
+            else:
+                out.append(_make(x))
+    return True if inplace else tuple(out)
+
+
+class _Ctx:
+    """What a node's forward reads and writes on its ctx, for a forward run alone."""
+    xp = np
+
+
+def unary(fn, inplace, tensors):
+    """fn (a public unary op whose node is a pointwise table row) of each tensor, by its
+    node's forward: True in place, the tuple of results out of place; None where the fast
+    path does not apply."""
+    node = getattr(fn, "node", None)
+    if not (isinstance(node, type) and issubclass(node, Unary)):
+        return None
+    dt = plain_dtype((tensors,), tensors if inplace else ())
+    if dt is None:
+        return None
+    forward, ctx, out = node.forward, _Ctx(), []
+    for t in tensors:
+        r = forward(ctx, t._data)
+        if type(r) is not _ndarray:    # (a 0-dim input's NumPy scalar)
+            r = np.asarray(r)
+        if type(r) is not _ndarray or r.dtype != dt or r.shape != t._data.shape:
+            return None if not out and not inplace else _unexpected(fn)
+        if inplace:
+            np.copyto(t._data, r)
+            t._bump_version()
+        else:
+            out.append(_make(r))
+    return True if inplace else tuple(out)
+
+
+def _unexpected(fn):
+    raise AssertionError(f"_foreach fast path: {fn.__name__}'s forward changed the dtype or "
+                         f"shape of a float tensor")
+
+
+_NORM = []
+
+
+def norm(tensors, ord, dtype):
+    """linalg.vector_norm(x, ord) of each tensor (ord a finite number > 0 or inf, no dtype)
+    by its node's forward, as 0-dim tensors; None where the fast path does not apply."""
+    if dtype is not None or type(ord) not in (int, float) or not ord > 0:
+        return None
+    if plain_dtype((tensors,)) is None:
+        return None
+    if not _NORM:
+        import ember   # (the node of the function linalg.vector_norm, wherever it lives)
+        _NORM.append(getattr(ember.linalg.vector_norm, "__globals__", {}).get("VectorNorm"))
+    if _NORM[0] is None:
+        return None
+    forward, ord, out = _NORM[0].forward, float(ord), []
+    for t in tensors:
+        x = t._data
+        if ord == math.inf and x.size == 0:
+            return None
+        out.append(_make(forward(_Ctx(), x, ord, tuple(range(x.ndim)), False)))
+    return tuple(out)
