@@ -2,7 +2,9 @@
 (time.process_time) of each part, one thread (BLAS and the elementwise pool), the two
 frameworks alternating, the median of the repeats and the ratio ember / torch.
 
-    python -m bench.cv_parts [--repeats 15] [--only conv,bn,interp]
+    python -m bench.cv_parts [--repeats 15] [--only conv,bn,interp] [--threads 2]
+
+(--threads N other than 1: both frameworks on N threads, wall time instead of CPU time.)
 
 Parts (the shapes of bench/workloads.py's resnet_train, batch 32, 64 channels on 32x32):
 conv forward, input gradient and weight gradient of the 3x3 convolution (stride 1 and 2,
@@ -93,34 +95,40 @@ GROUPS = {
 }
 
 
-def _time(fn, reps=3):
-    t0 = time.process_time()
+def _time(fn, reps=3, clock=time.process_time):
+    t0 = clock()
     for _ in range(reps):
         fn()
-    return (time.process_time() - t0) / reps * 1e3
+    return (clock() - t0) / reps * 1e3
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--only", default=",".join(GROUPS))
+    ap.add_argument("--stat", choices=["median", "min"], default="median",
+                    help="min: the fastest repeat (on a loaded machine, the least disturbed)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads of both frameworks (then wall time, not CPU time)")
     a = ap.parse_args(argv)
+    clock = time.process_time if a.threads == 1 else time.perf_counter
     import numpy  # noqa: F401  (threadpoolctl limits only libraries already loaded)
     import torch
     import ember
     from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
-    torch.set_num_threads(1)
-    ember.set_num_threads(1)
+    threadpool_limits(a.threads)
+    torch.set_num_threads(a.threads)
+    ember.set_num_threads(a.threads)
     for name in a.only.split(","):
         e, t = GROUPS[name](ember, True), GROUPS[name](torch, False)
         for label in e:
             e[label](), t[label]()   # warm-up
             te, tt = [], []
             for _ in range(a.repeats):
-                te.append(_time(e[label]))
-                tt.append(_time(t[label]))
-            me, mt = statistics.median(te), statistics.median(tt)
+                te.append(_time(e[label], clock=clock))
+                tt.append(_time(t[label], clock=clock))
+            stat = statistics.median if a.stat == "median" else min
+            me, mt = stat(te), stat(tt)
             print(f"{label:32s} ember {me:8.2f} ms  torch {mt:8.2f} ms  ratio {me / mt:5.2f}",
                   flush=True)
 

@@ -24,6 +24,7 @@ backward = g copied once to channel-major (O, N*P), then dw = that times the col
 (im2col + GEMM), dx = col2im of W^T g (GEMM + one gather kernel, any stride), db = a sum
 along its rows.
 """
+import itertools
 import math
 from itertools import product
 
@@ -276,15 +277,38 @@ def _weight_grad_gpu(xp, x, g, g_cm, w_shape, stride, padding, dilation, groups)
 
 
 def _over_batch(xp, n, per_image, run):
-    """run(a, b) over images a:b of a batch of n: on NumPy, with at least two chunks of
-    columns and two cores, the first half on the helper thread and the second on this one,
-    with BLAS at one thread (ember._threads.run_pair; OpenBLAS's own two threads on the
-    per-chunk GEMMs stalled whenever the other core was busy)."""
-    if xp is np and n >= 2 and n * per_image >= 2 * _CHUNK_BYTES and _cpu_threads() >= 2:
-        both = _threads.run_pair(lambda: run(0, n // 2), lambda: run(n // 2, n))
-        if both is not None:
-            return list(both)
+    """[run(a, b) for each piece a:b of a batch of n], in the pieces' order. On NumPy, with
+    at least _CHUNK_BYTES / 2 of columns in all and two cores: _PIECES_PER_THREAD pieces a
+    thread, claimed one by one by this thread and the helper thread (ember._threads.run_pair,
+    BLAS at one thread), so that when the helper starts late (another process on its core)
+    this thread takes the pieces it has not reached, instead of waiting for a fixed half.
+    OpenBLAS's own threads on these per-image GEMMs spin while the other core is busy: at
+    load ~6 on the two cores the first layer's (3 -> 64 on 32x32, batch 32) forward and
+    weight gradient took 66 and 150 ms of this thread's CPU instead of 3 and 4 at one
+    thread. The pieces' count depends on the thread setting only, never on which thread
+    ran what, so a caller that sums the pieces' results in order gets the same bits each
+    run. Otherwise [run(0, n)]."""
+    threads = _cpu_threads() if xp is np and n >= 2 else 1
+    if threads >= 2 and n * per_image >= _CHUNK_BYTES // 2:
+        count = min(n, 2 * _PIECES_PER_THREAD)
+        bounds = [(i * n // count, (i + 1) * n // count) for i in range(count)]
+        parts = [None] * count
+        claims = itertools.count()   # next() on it is atomic under the GIL
+
+        def work():
+            for i in iter(claims.__next__, None):
+                if i >= count:
+                    return
+                parts[i] = run(*bounds[i])
+        if _threads.run_pair(work, work) is not None:
+            return parts
     return [run(0, n)]
+
+
+# A batch with fewer bytes of columns than _CHUNK_BYTES / 2 runs whole on this thread
+# (BLAS at the process's count): the first layer of resnet_train (3 -> 64, 3x3 on 32x32,
+# 3.5 MB) is split, cnn_train's 1 -> 32 on 28x28 (1.5 MB, ~25 MFLOP in all) is not.
+_PIECES_PER_THREAD = 2
 
 
 _cpu_threads = _threads.intra_op_threads
@@ -677,7 +701,9 @@ class ConvWeightGrad(Op):
                                          gc[gi * og:(gi + 1) * og].T)
             return gwt
         parts = _over_batch(np, N, rows * groups * math.prod(out) * x.itemsize, run)
-        gwt = parts[0] if len(parts) == 1 else parts[0] + parts[1]
+        gwt = parts[0]
+        for part in parts[1:]:   # in the pieces' order: the same sum every run
+            gwt += part
         gw = gwt.transpose(0, 2, 1).reshape(O, rows)
         if inside is not None:
             full = np.zeros(full_shape, dtype=gw.dtype)
