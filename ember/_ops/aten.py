@@ -296,6 +296,28 @@ def _conv_input_grad_rule(inputs, arrays, params):
     return ("convolution", "default")
 
 
+def _normalize_rule(inputs, arrays, params):
+    """ember's Normalize serves batch, layer, group and instance norm: layer norm's
+    (statistics over the trailing dims, weight and bias as they are) is
+    ``native_layer_norm``."""
+    if len(params) > 8 and params[6] is None and params[7] is None and not params[8]:
+        return ("native_layer_norm", "default")
+    return ("native_batch_norm", "default")
+
+
+def _pointwise_loss_rule(inputs, arrays, params):
+    """ember's PointwiseLoss is mse_loss or l1_loss by its function (PyTorch's l1_loss is
+    a composite: ember keeps its own name for it)."""
+    return ("l1_loss" if getattr(params[-1], "__name__", "") == "_L1" else "mse_loss",
+            "default")
+
+
+def _nll_rule(inputs, arrays, params):
+    """nll_loss is PyTorch's ``nll_loss_forward`` for an (N, C) or (C,) input, its
+    ``nll_loss2d_forward`` for (N, C, H, W)."""
+    return ("nll_loss2d_forward" if arrays[0].ndim == 4 else "nll_loss_forward", "default")
+
+
 def _fixed(packet, overload="default"):
     return lambda inputs, arrays, params: (packet, overload)
 
@@ -337,6 +359,7 @@ _RULES = {
     "Index": _index_rule, "Transpose": _transpose_rule, "Einsum": _einsum_rule,
     "Softmax": _fixed("_softmax"), "LogSoftmax": _fixed("_log_softmax"),
     "DetachCopy": _fixed("detach"),
+    "Normalize": _normalize_rule, "PointwiseLoss": _pointwise_loss_rule, "NllLoss": _nll_rule,
 }
 
 _STATIC = {}   # op class -> its one overload, for classes without a rule

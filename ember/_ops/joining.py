@@ -13,6 +13,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ._base import Op, apply
+from . import _schema_note
 from ._layout import concat_layout, row_major
 from ._out_overlap import refuses_out_overlap
 from ._util import wrap_dim, cast, check_same_device, dtype_name, c_type_name, write_result
@@ -118,6 +119,8 @@ def cat(tensors, dim=0, *, out=None):
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     nd = len(ref)
     d = wrap_dim(dim, nd)
+    if d != dim and _schema_note.live():   # (a dispatch handler sees the dim as given)
+        _schema_note.note(Cat, tensors[0], dim=dim)
     for i, s in enumerate(shapes):
         if _is_legacy_empty(s):
             continue
@@ -171,6 +174,8 @@ def stack(tensors, dim=0, *, out=None):
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} "
                                f"at entry 0 and {list(t.shape)} at entry {i}")
     d = wrap_dim(dim, len(shape) + 1)
+    if d != dim and _schema_note.live():   # (a dispatch handler sees the dim as given)
+        _schema_note.note(Stack, tensors[0], dim=dim)
     dt = _result_dtype(tensors)
     result = apply(Stack, tuple(tensors), tuple(cast(t, dt) for t in tensors), d)
     return _write_out(out, result, "stack")

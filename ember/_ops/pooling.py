@@ -16,6 +16,7 @@ from .._backend import array_namespace, cupy_kernels, like, meta_backend, stride
     ufunc_at
 from .._tensor import Tensor
 from ._base import Op, apply
+from . import _schema_note
 from ._layout import in_format, row_major, suggest_format
 from .conv import _over_batch
 from ._util import shape_str, dtype_name, check_half_kernel
@@ -305,6 +306,8 @@ def max_pool(nd, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     if nd == 1 and not return_indices:
         _check_max_pool1d_args(input, k[0], s[0], p[0], d[0], ceil_mode)
     _check_pool_args(nd, "max", input, x, k, s, p, d, ceil_mode)
+    if _schema_note.live():   # (a dispatch handler sees the stride as given: None or not)
+        _schema_note.note(MaxPool, x._data, stride=_stride_or_kernel(stride, None))
     vals, idx = apply(MaxPool, (x,), (x._data, k, s, p, d, ceil_mode))
     if vals.grad_fn is not None:
         rename_node(vals.grad_fn, f"MaxPool{nd}DWithIndicesBackward0")
@@ -495,6 +498,10 @@ def avg_pool(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
     out = tuple(_pool_out(sp[i], k[i], s[i], p[i], 1, ceil_mode) for i in range(nd))
     # the divisors are counted on the host: move them to x's device
     div = like(_avg_divisor(sp, k, s, p, out, count_include_pad, divisor_override), x._data)
+    if _schema_note.live():   # (what a dispatch handler sees: the options as given)
+        _schema_note.note(AvgPool, x._data, stride=_stride_or_kernel(stride, None),
+                          ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                          divisor_override=divisor_override)
     y = apply(AvgPool, (x,), (x._data, k, s, p, out, div))
     if y.grad_fn is not None:
         rename_node(y.grad_fn, f"AvgPool{nd}DBackward0")

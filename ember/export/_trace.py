@@ -464,7 +464,8 @@ class _OpRecorder(TorchDispatchMode):
         pending = _python_dispatch._PENDING[-1] if _python_dispatch._PENDING else None
         out = func(*args, **(kwargs or {}))
         if self.tracer.depth == 0 and pending is not None and pending.func is func:
-            self.tracer.record_op(func, pending, args, out)
+            # (recorded as the op class runs: its arguments in ember's order)
+            self.tracer.record_op(func, pending, _python_dispatch.ember_args(pending), out)
         return out
 
 

@@ -3,6 +3,9 @@
 its own call of the op is read into ember's parameters. Used by _python_dispatch."""
 import numpy as np
 
+from .._ops import _schema_note
+from . import _dispatch_schema_nn
+
 
 # A handler sees an op's non-operand arguments as PyTorch's dispatcher passes them: in the
 # schema's order, those at their defaults left out (``aten.sum.dim_IntList(x, [0])``, not
@@ -118,6 +121,7 @@ def _show_index(operands, params, overload):
 
 
 _FORMS = {
+    **_dispatch_schema_nn.FORMS,
     "Index": (_show_index, None),
     "Add": (_show_alpha, _back_alpha), "Sub": (_show_alpha, _back_alpha),
     "Sum": (_show_sum, None), "Mean": (_show_dims, None),
@@ -131,17 +135,45 @@ _FORMS = {
 }
 
 
+class Shown(tuple):
+    """What a handler sees of an op besides its operands: ``(args, kwargs)``, the args
+    after the operands unless `place` is given: ``place(operands, args) -> the handler's
+    args`` where PyTorch's schema puts them elsewhere (``aten.cat.default([a, b], 1)``,
+    ``native_layer_norm(x, [6], w, b, eps)``), with ``split(args) -> (operands, args)``
+    reading a handler's call back. `outs`: None, or ``outs(params, arrays, out) -> tuple``
+    where the op returns more than ember's output (``native_layer_norm``: ``(out, mean,
+    rstd)``; the first item of the handler's answer is the op's output)."""
+    place = split = outs = None
+
+
+def _shown(args, kwargs=None, place=None, split=None, outs=None):
+    shown = Shown((tuple(args), {} if kwargs is None else kwargs))
+    shown.place, shown.split, shown.outs = place, split, outs
+    return shown
+
+
 def shown_params(cls, func, inputs, arrays, params):
-    """(args, kwargs) a handler sees after the operands, or None (ember's parameters).
-    The forms read the operands as Tensors (their dtypes before an op's own casts)."""
-    form = _FORMS.get(cls._op.__qualname__)
+    """A `Shown`: (args, kwargs) a handler sees after the operands, or None (ember's
+    parameters). The forms read the operands as Tensors (their dtypes before an op's own
+    casts) and what the op's function noted of the program's arguments (_schema_note)."""
+    op = cls._op
+    given = _schema_note.take(op, arrays[0] if arrays else None,
+                              inputs[0] if inputs else None)
+    form = _FORMS.get(op.__qualname__)
     if form is None:
         return None
-    operands = [t if t is not None else a for t, a in zip(inputs, arrays)]
+    operands = [t if t is not None else a for t, a in zip(inputs, arrays)] + \
+        list(arrays[len(inputs):])   # (an op may take non-array arguments among its arrays)
     try:
-        return form[0](operands, params, func._overloadname)
+        if given is None:
+            shown = form[0](operands, params, func._overloadname)
+        else:
+            shown = form[0](operands, params, func._overloadname, given)
     except (TypeError, ValueError, IndexError, KeyError, AttributeError):
         return None   # (an op class of the same name elsewhere: ember's order)
+    if shown is None or type(shown) is Shown:
+        return shown
+    return _shown(*shown)
 
 
 def params_back(pending, args, kwargs):

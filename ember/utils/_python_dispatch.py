@@ -299,10 +299,16 @@ def _tracked_call_backward(node, grads, anomaly_on):
         _unpacking_outputs(node)
     _BACKWARD_NODES.append(node)
     try:
-        fused = _FUSED_BACKWARDS.get(getattr(type(node), "_op", type(node)).__qualname__)
+        name = getattr(type(node), "_op", type(node)).__qualname__
+        fused = _FUSED_BACKWARDS.get(name)
         if fused is not None and len(grads) == 1 and grads[0] is not None and \
                 not _GRAD[0]:   # (create_graph records the formula's own ops)
             return (_fused_backward(node, grads[0], *fused),)
+        if name == "Conv" and len(grads) == 1 and grads[0] is not None and not _GRAD[0] \
+                and not in_backward_of_another(node):
+            out = _conv_backward(node, grads[0], anomaly_on)
+            if out is not None:
+                return out
         return _ENGINE["_call_backward"](node, grads, anomaly_on)
     finally:
         _BACKWARD_NODES.pop()
@@ -321,6 +327,50 @@ def _fused_backward(node, grad, packet, extra):
     output = node.saved_tensors[-1]
     func = getattr(_aten(), packet).default
     return _dispatch_function(func, (grad, output) + extra, public_function(func))
+
+
+def in_backward_of_another(node):
+    """Whether a node's backward other than `node`'s is running (its formula's ops are
+    that node's)."""
+    return any(n is not node for n in _BACKWARD_NODES)
+
+
+def _leaf_of(edge_node):
+    return getattr(edge_node, "variable", None)
+
+
+def _conv_backward(node, grad, anomaly_on):
+    """A convolution's gradients as PyTorch computes them: one op the handlers see,
+    ``aten.convolution_backward.default(grad, input, weight, bias_sizes, stride, padding,
+    dilation, False, output_padding, groups, output_mask)`` returning (grad_input,
+    grad_weight, grad_bias) (None where the mask says so); ember's formula runs below it.
+    None when the node kept neither the input nor the weight a handler is shown (the
+    formula's ops are dispatched as they are then)."""
+    saved = node.saved_tensors
+    nf = node.next_functions
+    x = saved[0] if saved and saved[0] is not None else _leaf_of(nf[0][0])
+    w = saved[1] if len(saved) > 1 and saved[1] is not None else _leaf_of(nf[1][0])
+    cfg = getattr(node, "cfg", None)
+    if x is None or w is None or cfg is None or not _MODES or _dispatch_types((grad, x, w)):
+        return None   # (a wrapper's handler computes the formula's ops on its own tensors)
+    stride, padding, dilation, groups = cfg
+    meta = getattr(node, "_input_meta", None) or ()
+    has_bias = len(meta) > 2 and meta[2] is not None
+    mask = [fn is not None for fn, _ in nf][:3]
+    mask += [False] * (3 - len(mask))
+    args = (grad, x, w, [int(w.shape[0]) if has_bias else 0], [*stride], [*padding],
+            [*dilation], False, [0] * len(stride), groups, mask)
+
+    def formula(*a, **k):
+        _DISABLED[0] += 1
+        try:
+            grads = _ENGINE["_call_backward"](node, (a[0],), anomaly_on)
+        finally:
+            _DISABLED[0] -= 1
+        return tuple(grads) + (None,) * (3 - len(grads))
+
+    out = _dispatch_function(_aten().convolution_backward.default, args, formula)
+    return tuple(out)[:len(nf)]
 
 
 def _unpacking_outputs(node):
@@ -493,7 +543,8 @@ def _dispatch_types(inputs):
 
 class _Pending:
     """An op whose handlers are running: what ``func(*args)`` inside them runs."""
-    __slots__ = ("ctx", "cls", "func", "inputs", "arrays", "params", "args", "n", "shown")
+    __slots__ = ("ctx", "cls", "func", "inputs", "arrays", "params", "args", "n", "shown",
+                 "operands")
 
     def __init__(self, ctx, cls, func, inputs, arrays, params, args):
         self.ctx, self.cls, self.func = ctx, cls, func
@@ -530,10 +581,14 @@ def _hook(cls, inputs, arrays, params, ctx=None):
         ctx = _new_object(cls)
     func = overload_for(cls, inputs, arrays, params)
     shown = _shown_params(cls, func, inputs, arrays, params)
-    extra, kwargs = (tuple(params), {}) if shown is None else shown
-    args = tuple(_operand_args(inputs, arrays)) + extra
+    extra, kwargs = (tuple(params), {}) if shown is None else shown[:2]
+    operands = tuple(_operand_args(inputs, arrays))
+    if shown is not None and shown.place is not None:   # (cat's list, layer norm's order)
+        args = shown.place(operands, extra)
+    else:
+        args = operands + extra
     pending = _Pending(ctx, cls, func, inputs, arrays, params, args)
-    pending.shown = shown
+    pending.shown, pending.operands = shown, operands
     grad = _GRAD[0]
     _GRAD[0] = False   # handlers run below autograd
     _PENDING.append(pending)
@@ -542,6 +597,8 @@ def _hook(cls, inputs, arrays, params, ctx=None):
     finally:
         _PENDING.pop()
         _GRAD[0] = grad
+    if shown is not None and shown.outs is not None and type(out) in (tuple, list):
+        out = out[0]   # (PyTorch's op returns more, its statistics: ember's op the first)
     if grad and _base._recording(inputs):
         if not ctx.__dict__.get("_dispatch_ran"):
             # the handler made its result without running the op: run forward for what
@@ -583,16 +640,60 @@ def call_overload(op, args, kwargs):
     if fp is not None and fp.func is op and (not _PENDING or _PENDING[-1].func is not op):
         return _dispatch_function(op, tuple(args), fp.plain, kwargs)
     pending = _PENDING[-1] if _PENDING else None
-    if pending is not None and pending.func is op and len(args) == len(pending.args):
+    if pending is not None and pending.func is op and _is_its_call(pending, args):
         kwargs = kwargs or {}
-        n = pending.n
-        if all(a is b for a, b in zip(args, pending.args)):
+        shown = pending.shown
+        if shown is not None and shown.split is not None:
+            operands, rest = shown.split(args)
+        else:
+            operands, rest = args[:pending.n], args[pending.n:]
+        if len(operands) == pending.n and \
+                all(a is b or _same_value(a, b) for a, b in zip(operands, pending.operands)):
             inputs, arrays = pending.inputs, pending.arrays
         else:
-            inputs, arrays = _rebuilt_operands(pending, args[:n])
-        params = _params_back(pending, tuple(args[n:]), kwargs)
-        return _run(pending, inputs, arrays, params)
+            inputs, arrays = _rebuilt_operands(pending, operands)
+        params = _params_back(pending, tuple(rest), kwargs)
+        out = _run(pending, inputs, arrays, params)
+        if shown is not None and shown.outs is not None:
+            out = shown.outs(params, arrays, out)   # (native_layer_norm's mean, rstd ...)
+        return out
     return public_function(op)(*args, **kwargs)
+
+
+def ember_args(pending):
+    """The arguments of a dispatched op in ember's order, its operands (as the handler was
+    given them) then its parameters: what replays the op class itself (export's tracer)."""
+    if pending.shown is None:
+        return pending.args
+    return tuple(pending.operands) + tuple(pending.params)
+
+
+def _same_value(a, b):
+    """Whether a non-Tensor operand a handler passed is the one it was given (a pooling's
+    sizes come back from PyTorch's lists as tuples)."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return False
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_its_call(pending, args):
+    """Whether a handler's ``func(*args)`` calls the op being dispatched: the arguments it
+    was given (as many), or, for an op whose arguments are shown in PyTorch's form, as many
+    operands and any of the other arguments (read back into ember's parameters)."""
+    if len(args) == len(pending.args):
+        return True
+    shown = pending.shown
+    if shown is None:
+        return False
+    if shown.split is not None:
+        try:
+            return len(shown.split(args)[0]) == pending.n
+        except (TypeError, IndexError, KeyError, ValueError):
+            return False
+    return len(args) >= pending.n
 
 
 def _rebuilt_operands(pending, operands):
@@ -749,7 +850,9 @@ def is_wrapper(t):
 def seed_like(out):
     """The backward seed ones_like(out) while the protocol is live: through the handlers
     as PyTorch's ``aten.ones_like`` (a wrapper output gets a wrapper seed)."""
-    return _dispatch_function(_aten().ones_like.default, (out,), _ones_like_plain)
+    from .. import preserve_format
+    return _dispatch_function(_aten().ones_like.default, (out,), _ones_like_plain,
+                              {"pin_memory": False, "memory_format": preserve_format})
 
 
 def accumulate(leaf, g):
@@ -778,9 +881,10 @@ def dispatch_function(packet, overload, plain, args):
     return _dispatch_function(getattr(getattr(aten, packet), overload), tuple(args), plain)
 
 
-def _ones_like_plain(x):
+def _ones_like_plain(x, pin_memory=False, memory_format=None, **kwargs):
     from .._ops.creation import ones_like
-    return ones_like(x)
+    return ones_like(x, memory_format=memory_format, **kwargs) if memory_format is not None \
+        else ones_like(x, **kwargs)
 
 
 def dispatch_nested(packet, overload, args, kwargs, plain):

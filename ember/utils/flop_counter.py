@@ -254,18 +254,16 @@ def _aten_arguments(name, packet, args, out):
                                  out_labels), out
     if name == "Matmul":
         return _matmul_arguments(packet, _shape(args[0]), _shape(args[1])), out
-    if name == "Conv":            # convolution(x, w, b, stride, padding, dilation, False, ...)
+    if name in ("Conv", "ConvInputGrad") and packet is aten.convolution:
+        return None   # (a handler sees a convolution's arguments in PyTorch's order)
+    if name == "Conv":            # a transposed convolution's input gradient
         x, w, b, stride, padding, dilation, groups = args[:7]
         zeros = [0] * (len(_shape(w)) - 2)
-        if packet is aten.convolution_backward:   # a transposed convolution's input gradient
-            return (x, _shape(out), w, None, stride, padding, dilation, True, zeros, groups,
-                    [True, False, False]), (out, None, None)
-        return (x, w, b, stride, padding, dilation, False, zeros, groups), out
+        return (x, _shape(out), w, None, stride, padding, dilation, True, zeros, groups,
+                [True, False, False]), (out, None, None)
     if name == "ConvInputGrad":
         g, w, x_shape, stride, padding, dilation, groups = args[:7]
         zeros = [0] * (len(_shape(w)) - 2)
-        if packet is aten.convolution:   # conv_transpose's forward
-            return (g, w, None, stride, padding, dilation, True, zeros, groups), out
         return (g, tuple(x_shape), w, None, stride, padding, dilation, False, zeros, groups,
                 [True, False, False]), (out, None, None)
     if name == "ConvWeightGrad":
