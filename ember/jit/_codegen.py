@@ -37,6 +37,8 @@ from ._codegen_ops import (CAST_METHODS as _CAST_METHODS, FUNCTIONAL as _FUNCTIO
                            POOL_LISTS as _POOL_LISTS, REDUCTIONS as _REDUCTIONS,
                            SIZE_FUNCTIONS as _SIZE_FUNCTIONS, SIZE_METHODS as _SIZE_METHODS,
                            TORCH_FUNCTIONS as _TORCH_FUNCTIONS)
+from ._codegen_functions import (MODULE as _FUNCTIONS_MODULE, SubCall, Subfunctions,
+                                 item_assigning_proxy)
 from ._codegen_inline import INLINED as _INLINED, inline_call
 from ._codegen_branches import BranchingTracer, raising_path, trace_paths, write_paths
 from ._codegen_transformer import padded_rows_source, traceable_forward, zero_padded_rows
@@ -182,6 +184,11 @@ class _Writer:
             self.lines.append(f"assert {cond}, {msg}")
             self.names[node] = "None"
             return
+        if op == "call_function" and node.target is operator.setitem:
+            target, index, value = node.args
+            self.lines.append(f"{self.arg(target)}[{self.index(index)}] = {self.arg(value)}")
+            self.names[node] = "None"
+            return
         self.lines.append(f"{name} = {self.expression(node)}")
 
     def output(self, value):
@@ -325,6 +332,8 @@ class _Writer:
             return f"{self.arg(args[0])}[{self.index(args[1])}]"
         if fn is zero_padded_rows:
             return padded_rows_source(self, args)
+        if isinstance(fn, SubCall):   # a wrapped function, saved as a function of its own
+            return self.call(fn.qualname, args, {})
         module = getattr(fn, "__module__", "") or ""
         name = getattr(fn, "__name__", "")
         if module.startswith("ember") and name in _FUNCTIONAL and _is(F, name, fn):
@@ -776,7 +785,7 @@ def _positional(fn, args, kwargs):
 def _writable(fn):
     """Whether _Writer.function has a form for calls of `fn` (the same tests)."""
     if fn in _OPERATORS or fn in (getattr, operator.getitem, operator.truediv,
-                                  zero_padded_rows):
+                                  operator.setitem, zero_padded_rows) or isinstance(fn, SubCall):
         return True
     module = getattr(fn, "__module__", "") or ""
     name = getattr(fn, "__name__", "")
@@ -906,8 +915,14 @@ def script_module(m, example_args=None):
         def is_leaf_module(self, mod, qualified_name):
             return _leaf_template(mod) is not None
 
+        def proxy(self, node):
+            return item_assigning_proxy(node, self)
+
         def create_proxy(self, kind, target, args, kwargs, *rest, **options):
             if kind == "call_function" and not _writable(target):
+                call = functions.request(self, target, args, kwargs)
+                if call is not None:
+                    return call
                 out = _traced_into(self, target, args, kwargs)
                 if out is not None:
                     return out[0]
@@ -935,12 +950,26 @@ def script_module(m, example_args=None):
                     self.failed = (self.path_of_module(mod), type(mod).__name__)
                 raise
     constants = []
+    functions = Subfunctions()
     if _leaf_template(m) is not None:   # a layer saved on its own: its template is forward
         root_lines = _leaf_template(m)(m)
         forward_args = _SIGNATURES.get(type(m).__name__, ["input: Tensor"])
         used = set()
     else:
         root_lines, forward_args, used = _trace_root(m, TemplateTracer, constants)
+
+    def function_lines(fn):
+        """The TorchScript body of the function `fn` traced along each of its paths."""
+        from ..nn import Module
+        while True:
+            try:
+                traces = trace_paths(lambda forced: _trace_once(fn, TemplateTracer, {}, forced))
+                break
+            except _Retrace:
+                continue
+        return write_paths(traces, lambda gm, prefix: _Writer(Module(), gm, constants, prefix),
+                           "")[0]
+    function_source = functions.write(function_lines)
 
     # one class per module instance (each has its own constants baked into its code)
     paths = {mod: path for path, mod in m.named_modules(remove_duplicate=True)}
@@ -961,6 +990,8 @@ def script_module(m, example_args=None):
         children = {n: qualnames[c] for n, c in mod._modules.items() if c is not None}
         source = _class_source(qual, cls_name, mod, body, args, children)
         files[module_name.replace(".", "/") + ".py"] = source
+    if function_source:
+        files[_FUNCTIONS_MODULE.replace(".", "/") + ".py"] = function_source
     unit = CodeUnit(files)
     interp = Interpreter(unit, tuple(constants),
                          lambda cls, state: ScriptObject(cls, interp, state))

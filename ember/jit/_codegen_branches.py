@@ -55,6 +55,9 @@ def raising_path(tracer, error):
     where = os.path.abspath(tb.tb_frame.f_code.co_filename)
     if any(where.startswith(os.path.join(here, part) + os.sep) for part in ("fx", "jit")):
         return False
+    import linecache
+    if not linecache.getline(where, tb.tb_lineno).lstrip().startswith("raise"):
+        return False   # an operation the trace cannot run, not the code's own raise
     kind = type(error)
     name = kind.__name__ if kind.__module__ == "builtins" else "RuntimeError"
     tracer.graph.create_node("call_function", raised, (f"builtins.{name}", str(error)), {})
