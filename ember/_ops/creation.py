@@ -12,6 +12,7 @@ from .._backend import as_array
 from .. import _dtype
 from .._device import as_device, factory_device, CPU
 from .._tensor import Tensor, Size
+from . import _logspace_pow
 from ._layout import like_layout
 from ._util import check_flag, check_scalar_fits, dtype_name
 
@@ -830,7 +831,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
         raise _not_implemented_for("logspace_cpu", dt)
     # PyTorch's loop: the bounds read in the dtype, their difference taken there, the step
     # in double, the exponents two-sided as linspace's, then C's pow in double cast to the
-    # dtype
+    # dtype (_logspace_pow: its bits, mostly by whole-array passes)
     if steps == 1:   # fill_(base ** start): start read in double, the power range-checked
         exps = np.array([builtins.float(start)])
         check_scalar_fits(_c_pow(builtins.float(base), exps)[0], dt)
@@ -847,8 +848,8 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
     # (this loop is not in a per-CPU kernel file: built without FMA, each step rounds)
     exps = np.concatenate([builtins.float(s) + step * i[:half],
                            builtins.float(e) - step * ((steps - 1) - i[half:])])
-    return _logspace_cast(_c_pow(builtins.float(base), exps), dt, device, requires_grad, out,
-                          pin)
+    return _logspace_cast(_logspace_pow.powers(builtins.float(base), exps, _c_pow), dt, device,
+                          requires_grad, out, pin)
 
 
 def _logspace_cast(vals, dt, device, requires_grad, out, pin):
@@ -865,7 +866,7 @@ def _logspace_cast(vals, dt, device, requires_grad, out, pin):
 def _c_pow(base, exps):
     """base ** e for each float64 exponent as C's pow computes it (Python's math.pow calls
     it; NumPy's float64 power is its own SIMD routine, 1 ulp off at some values), with C's
-    inf on overflow and NaN where the result is not real."""
+    inf on overflow and at 0's negative powers, and NaN where the result is not real."""
     try:
         return np.array(list(map(math.pow, itertools.repeat(base, len(exps)), exps.tolist())),
                         dtype=np.float64)
@@ -878,7 +879,10 @@ def _c_pow(base, exps):
         except OverflowError:
             return math.copysign(math.inf, base) if base < 0 and e == int(e) and int(e) % 2 \
                 else math.inf
-        except ValueError:
+        except ValueError:   # a pole (C: +-inf) or a negative base's fractional power (NaN)
+            if base == 0:
+                odd = e == int(e) and int(e) % 2
+                return math.copysign(math.inf, base) if odd else math.inf
             return math.nan
     return np.array([one(e) for e in exps.tolist()], dtype=np.float64)
 
