@@ -173,6 +173,13 @@ class SymFloat(_SymArithmetic, float):
         return obj
 
 
+# Whether a trace may record pack_padded_sequence of traced lengths as one node (whose
+# layout, and the recurrent layers' batch sizes after it, hold for the example's lengths
+# only): torch.onnx.export, which writes the sequence as its padded tensor and lengths,
+# turns it on; torch.export refuses it, as PyTorch's does
+PACKED_SEQUENCES = [False]
+
+
 # Tensor methods that hand a tensor's values to Python
 _DATA_DEPENDENT = {"__bool__", "item", "tolist", "__int__", "__float__", "__index__",
                    "numpy", "__complex__", "__array__", "__contains__", "equal", "allclose",
@@ -247,6 +254,8 @@ class _Tracer(TorchFunctionMode):
         if type(a) in (list, tuple) or isinstance(a, tuple) and type(a).__name__ == "Size":
             items = [self.arg(x) for x in a]
             return items if type(a) is list or type(a).__name__ == "Size" else tuple(items)
+        if isinstance(a, tuple) and hasattr(type(a), "_fields"):   # (a PackedSequence)
+            return type(a)(*[self.arg(x) for x in a])
         if type(a) is dict:
             return {k: self.arg(v) for k, v in a.items()}
         if type(a) is slice:
@@ -289,6 +298,12 @@ class _Tracer(TorchFunctionMode):
                 f"tensor's value into Python (Tensor.{name}, e.g. `if x.sum() > 0:` or "
                 f"`.item()`). export records operations, not values; use "
                 f"torch.where / torch.cond-free tensor code instead")
+        if name == "pack_padded_sequence" and not PACKED_SEQUENCES[0] and \
+                self.tracked((args[1:2], kwargs.get("lengths")), {}):
+            raise GuardOnDataDependentSymNode(
+                "Could not guard on data-dependent expression: pack_padded_sequence reads "
+                "the lengths' values (the packed layout depends on them); export records "
+                "operations, not values (torch.onnx.export writes packed sequences)")
         if name == "__iter__" and args and isinstance(args[0], Tensor):
             return iter(self(Tensor.unbind, args[0]))
         if name in ("size", "dim", "stride", "numel", "nelement") or name.startswith("is_"):

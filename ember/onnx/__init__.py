@@ -117,7 +117,9 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     if not dynamo and hasattr(model, "training") and training != TrainingMode.PRESERVE:
         restore = model.training
         model.train(training == TrainingMode.TRAINING)
+    from ..export import _trace
     _exporting = True
+    packed_before, _trace.PACKED_SEQUENCES[0] = _trace.PACKED_SEQUENCES[0], True
     try:
         if dynamic_shapes is not None:
             from ..export import export as trace
@@ -130,6 +132,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
                                  custom_translation_table=custom_translation_table)
     finally:
         _exporting = False
+        _trace.PACKED_SEQUENCES[0] = packed_before
         if restore is not None:
             model.train(restore)
     if dynamo:

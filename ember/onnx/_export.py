@@ -212,6 +212,8 @@ def _symbol_sizes(ep):
 def _value(arg, env):
     if isinstance(arg, Node):
         return env[arg.name]
+    if isinstance(arg, tuple) and hasattr(type(arg), "_fields"):    # a PackedSequence
+        return type(arg)(*[_value(a, env) for a in arg])
     if isinstance(arg, (list, tuple)):
         return type(arg)(_value(a, env) for a in arg)
     if isinstance(arg, dict):
@@ -318,6 +320,8 @@ def _translate_node(g, node, env, opset):
     args = _value(node.args, env)
     kwargs = _value(node.kwargs, env)
     meta = node.meta.get("val")
+    if g.packed or g.deferred:
+        _packed_reads(g, key, aten, args, kwargs, opset)
     folded = _fold(g, node, key, args, kwargs, meta)
     if folded is not None:
         if mutates and isinstance(node.args[0], Node):
@@ -347,6 +351,7 @@ def _translate_node(g, node, env, opset):
         raise UnsupportedOperatorError(f"aten::{name}", opset, None)
     g.out_dtype = np.dtype(meta.dtype.np) if hasattr(meta, "dtype") else None
     g.out_shape = tuple(meta.shape) if hasattr(meta, "shape") else None
+    g.out_meta = meta
     since = len(g.nodes)
     g.data_dependent_sizes = set()
     try:
@@ -355,15 +360,18 @@ def _translate_node(g, node, env, opset):
         raise UnsupportedOperatorError(str(exc), opset, None) from None
     _follow_unknown_sizes(g, args, kwargs, result)
     if isinstance(result, Value):
-        if hasattr(meta, "shape"):     # the sizes the example gave (dynamic ones too)
+        if hasattr(meta, "shape") and result.name not in g.packed:
+            # the sizes the example gave (dynamic ones too; a packed sequence's data is
+            # written padded, not in its packed shape)
             result.shape = tuple(g.sizes.get(d) if isinstance(d, str) else d
                                  for d in meta.shape)
         if g.produced_here(result, since) and result.name != node.name \
                 and node.name not in g._names:
             g._names.add(node.name)
             g.rename(result.name, node.name)
-            if result.name in g.unknown_dims:
-                g.unknown_dims[node.name] = g.unknown_dims.pop(result.name)
+            for table in (g.unknown_dims, g.packed):
+                if result.name in table:
+                    table[node.name] = table.pop(result.name)
             result.name = node.name
         if inplace and isinstance(node.args[0], Node):
             env[node.args[0].name] = result
@@ -386,6 +394,23 @@ def _follow_unknown_sizes(g, args, kwargs, result):
                 g.unknown_dims[out.name] = set(sizes)
 
 
+def _packed_reads(g, key, aten, args, kwargs, opset):
+    """A node reading a packed sequence's data: only the ops of _ops/packing.py's
+    PACKED_READERS write it; values made only when read (its batch sizes) are made now."""
+    from ._ops.packing import PACKED_READERS
+    values = []
+    _collect(args, values)
+    _collect(kwargs, values)
+    if key not in PACKED_READERS or key == "operator.getitem" and isinstance(args[0], Value):
+        if any(v.name in g.packed for v in values):
+            name = aten.split(".")[1] if aten.startswith("aten.") else aten
+            raise UnsupportedOperatorError(
+                f"aten::{name} of a PackedSequence's data (ONNX export writes a packed "
+                f"sequence as its padded tensor: only recurrent layers, cat of their "
+                f"outputs and pad_packed_sequence read it)", opset, None)
+        g.materialize(values)
+
+
 def _unread_state(g, node):
     """An in-place op on a parameter or buffer that no other op reads."""
     target = node.args[0] if node.args else None
@@ -401,6 +426,10 @@ def _add_outputs(g, outputs, env, ep, output_names, dynamic_axes):
             raise OnnxExporterError(f"output {i} of the model is not a tensor "
                                     f"({out!r}): ember exports tensor outputs only")
         value = env[out.name]
+        if value.name in g.packed:
+            raise OnnxExporterError(f"output {i} of the model is a PackedSequence's data: "
+                                    f"ember exports it padded; return pad_packed_sequence's")
+        g.materialize([value])
         unknown = g.unknown_dims.get(value.name, ())
         moving = out.meta.get("moving_dims", ())     # sizes following a dynamic one
         name = output_names[i] if i < len(output_names) else None
@@ -421,8 +450,8 @@ def _add_outputs(g, outputs, env, ep, output_names, dynamic_axes):
         seen.add(value.name)
         axes = _axes_spec(dynamic_axes[value.name], value.name) \
             if value.name in dynamic_axes else {}
-        shape = [axes.get(j, g.dim_names.get(d, d) if isinstance(d, str) else
-                          (None if d in unknown or j in moving else d))
+        shape = [axes.get(j, None if d in unknown else g.dim_names.get(d, d)
+                          if isinstance(d, str) else (None if j in moving else d))
                  for j, d in enumerate(meta.shape)] if hasattr(meta, "shape") else None
         g.outputs.append((value, shape))
     if len(output_names) > len(flat):

@@ -69,6 +69,9 @@ class GraphBuilder:
         self.batch_norm_batch_statistics = False    # see export_model
         self.functions = {}         # (domain, name) -> FunctionProto bytes (custom ops)
         self.custom = {}            # ATen name -> custom translation (onnxscript function)
+        # packed sequences (_ops/packing.py): the padded data's value name -> its lengths
+        self.packed = {}
+        self.deferred = {}          # value name -> function writing the node that makes it
         self._names = set()
         self._consts = {}
         self.hint = "v"             # base of fresh names: the fx node being translated
@@ -120,6 +123,13 @@ class GraphBuilder:
         outs = [Value(self.fresh(f"{self.hint}/{op_type}"), dtype, shape) for _ in range(outputs)]
         self.nodes.append([op_type, names, [o.name for o in outs], attrs, domain])
         return outs if outputs > 1 else outs[0]
+
+    def materialize(self, values):
+        """Write the nodes of those `values` whose making was deferred until read."""
+        for v in values:
+            make = self.deferred.pop(v.name, None)
+            if make is not None:
+                self.rename(make().name, v.name)
 
     # sizes
     def dim(self, x, k):

@@ -1,10 +1,12 @@
 """PackedSequence and the pad/pack helpers (torch.nn.utils.rnn)."""
+import functools
 from collections import namedtuple
 
 import numpy as np
 
 from ..._backend import array_namespace, as_array, like
 from ..._tensor import Tensor
+from ... import _torch_function as _tf
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
            "pack_sequence", "unpad_sequence", "unpack_sequence", "invert_permutation"]
@@ -29,6 +31,18 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
     @property
     def is_cuda(self):
         return self.data.is_cuda
+
+
+def _offered(fn):
+    """`fn` offered first to the TorchFunctionModes and the overriding arguments."""
+    @functools.wraps(fn)
+    def public(*args, **kwargs):
+        if (_tf._MODES_LIVE[0] or _tf._any_overriding(args, kwargs)) and \
+                _tf._wanted(args, kwargs):
+            return _tf.handle_torch_function(public, args + tuple(kwargs.values()), *args,
+                                             **kwargs)
+        return fn(*args, **kwargs)
+    return public
 
 
 def invert_permutation(perm):
@@ -108,6 +122,13 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     if batch_first:
         out = out.transpose(0, 1)
     return out, Tensor._make(lengths)
+
+
+# PyTorch runs both as operators (aten::_pack_padded_sequence, _pad_packed_sequence):
+# a TorchFunctionMode (ember.export's trace) and tensor-like arguments see each call
+# whole, so an export records one node that reads the lengths' values when it runs
+pack_padded_sequence = _offered(pack_padded_sequence)
+pad_packed_sequence = _offered(pad_packed_sequence)
 
 
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):

@@ -5,6 +5,7 @@ import numpy as np
 from .._graph import Body
 
 from ._registry import _op, _unsupported
+from .packing import sequence_lens
 
 
 def _gate_rows(g, w, order):
@@ -18,8 +19,16 @@ def _gate_rows(g, w, order):
 
 def _recurrent(g, onnx_op, order, x, states, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse,
                **attrs):
+    lens = None
     if batch_sizes is not None:
-        return _unsupported(f"{onnx_op.lower()} of a PackedSequence")
+        # a packed sequence (_ops/packing.py): its padded data and lengths
+        if x.name not in g.packed:
+            return _unsupported(f"{onnx_op.lower()} of a PackedSequence not made by "
+                                f"pack_padded_sequence")
+        lens = sequence_lens(g, x)
+        # zero initial states (hx=None: sized by the example's batch, baked) are left out:
+        # ONNX's default is zeros of the batch that runs
+        states = [None if _zeros(g, s) else s for s in states]
     hidden = w_hh.shape[1]
     gates = len(order) * hidden
     zeros = g.const(np.zeros(gates, dtype=x.dtype))
@@ -27,12 +36,20 @@ def _recurrent(g, onnx_op, order, x, states, w_ih, w_hh, b_ih, b_hh, batch_sizes
                 b_hh if b_hh is not None else zeros, axis=0)
     bias = _gate_rows_pair(g, bias, order, gates)
     axis0 = g.const(np.array([0], np.int64))
-    inits = [g.op("Unsqueeze", s, axis0) for s in states]
-    outs = g.op(onnx_op, x, _gate_rows(g, w_ih, order), _gate_rows(g, w_hh, order), bias, None,
+    inits = [None if s is None else g.op("Unsqueeze", s, axis0) for s in states]
+    outs = g.op(onnx_op, x, _gate_rows(g, w_ih, order), _gate_rows(g, w_hh, order), bias, lens,
                 *inits, outputs=1 + len(states), hidden_size=hidden,
                 direction="reverse" if reverse else "forward", **attrs)
-    y = g.op("Squeeze", outs[0], g.const(np.array([1], np.int64)))
+    y = g.op("Squeeze", outs[0], g.const(np.array([1], np.int64)),
+             shape=None if lens is None else x.shape[:2] + (hidden,))
+    if lens is not None:
+        g.packed[y.name] = g.packed[x.name]
     return [y] + [g.op("Squeeze", s, axis0) for s in outs[1:]]
+
+
+def _zeros(g, v):
+    array = g.folded.get(v.name)
+    return array is not None and not np.any(array)
 
 
 def _gate_rows_pair(g, bias, order, gates):

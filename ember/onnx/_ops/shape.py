@@ -83,8 +83,24 @@ def _expand(g, input, *sizes, **kwargs):
 @_op("cat", "concat", "concatenate")
 def _cat(g, tensors, dim=0):
     tensors = [t for t in tensors if t.shape != (0,)]
+    packed = [g.packed.get(t.name) for t in tensors]
+    if any(p is not None for p in packed):
+        return _cat_packed(g, tensors, dim, packed)
     dt = g.out_dtype
     return g.op("Concat", *[g.cast(t, dt) for t in tensors], axis=_axis(dim, tensors[0].rank))
+
+
+def _cat_packed(g, tensors, dim, lengths):
+    """cat of packed sequences' data (a bidirectional layer's two directions) along the
+    features: along the last dim of the padded tensors they are written as."""
+    if any(n is not lengths[0] for n in lengths) or dim not in (-1, tensors[0].rank - 2):
+        return _unsupported(f"cat of PackedSequence data along dim {dim} (or with other "
+                            f"tensors)")
+    out = g.op("Concat", *tensors, axis=-1, shape=tensors[0].shape[:-1] + (
+        None if any(t.shape[-1] is None for t in tensors) else
+        sum(t.shape[-1] for t in tensors),))
+    g.packed[out.name] = lengths[0]
+    return out
 
 
 @_op("stack")
