@@ -8,6 +8,9 @@ from ._random import Generator  # noqa: F401,E402
 
 def __getattr__(name):
     # (the dispatch module is imported with ember.utils, after this one)
+    if name == "_LinAlgError":   # torch.linalg.LinAlgError's own name and home
+        from ._ops.linalg_solvers import LinAlgError
+        return LinAlgError
     if name == "_DisableTorchDispatch":
         from .utils._python_dispatch import _DisableTorchDispatch
         return _DisableTorchDispatch

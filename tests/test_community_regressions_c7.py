@@ -326,3 +326,87 @@ def test_encoder_fast_path_masks(case, pad):
     t = _encoder_outputs(torch, case, _PADS[pad])
     assert (np.isnan(e) == np.isnan(t)).all()
     np.testing.assert_allclose(np.nan_to_num(e, nan=7.0), np.nan_to_num(t, nan=7.0), atol=2e-5)
+
+
+# ------------------------------------------------------------------ linalg errors
+
+def _nan_matrix(L):
+    return L.tensor([[1.0, float("nan")], [0.0, 1.0]])
+
+
+def _nan_batch(L):
+    return L.stack([L.eye(2), _nan_matrix(L)])
+
+
+_LINALG_ERRORS = {
+    "inv singular": lambda L: L.linalg.inv(L.zeros(2, 2)),
+    "inverse batch": lambda L: L.inverse(L.zeros(3, 2, 2)),
+    "cholesky not pd": lambda L: L.linalg.cholesky(-L.eye(2)),
+    "torch.cholesky not pd": lambda L: L.cholesky(-L.eye(2)),
+    "torch.cholesky upper": lambda L: L.cholesky(-L.eye(2), upper=True),
+    "torch.cholesky not square": lambda L: L.cholesky(L.ones(2, 3)),
+    "cholesky_inverse singular": lambda L: L.cholesky_inverse(L.zeros(2, 2)),
+    "cholesky_inverse second": lambda L: L.cholesky_inverse(L.tensor([[1.0, 0.0], [1.0, 0.0]])),
+    "cholesky_inverse batch": lambda L: L.cholesky_inverse(
+        L.stack([L.eye(2), L.zeros(2, 2)]), upper=True),
+    "solve singular": lambda L: L.linalg.solve(L.zeros(2, 2), L.ones(2)),
+    "svd nan": lambda L: L.linalg.svd(_nan_matrix(L)),
+    "svd nan batch": lambda L: L.linalg.svd(_nan_batch(L)),
+    "svdvals nan": lambda L: L.linalg.svdvals(_nan_batch(L)),
+    "torch.svd nan": lambda L: L.svd(_nan_matrix(L)),
+    "pinv nan": lambda L: L.linalg.pinv(_nan_batch(L)),
+    "matrix_rank nan": lambda L: L.linalg.matrix_rank(_nan_matrix(L)),
+    "cond nan": lambda L: L.linalg.cond(_nan_matrix(L)),
+    "matrix_norm nuc nan": lambda L: L.linalg.matrix_norm(_nan_matrix(L), "nuc"),
+    "eig nan": lambda L: L.linalg.eig(_nan_matrix(L)),
+    "eigvals inf, with grad": lambda L: L.linalg.eigvals(
+        L.tensor([[1.0, float("inf")], [0.0, 1.0]], requires_grad=True)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_LINALG_ERRORS))
+def test_linalg_errors(case):
+    """torch.linalg.LinAlgError is torch._C._LinAlgError, a RuntimeError: its name shows in
+    tracebacks and type(e).__name__; ember's class was ember._ops.linalg_solvers.LinAlgError.
+    An SVD of a matrix with NaN (svd, svdvals, pinv, matrix_rank, cond, nuclear norm) raised
+    NumPy's own LinAlgError (not a RuntimeError); torch.cholesky's errors say "cholesky:",
+    cholesky_inverse refuses a singular factor, eig refuses NaN/inf input."""
+    e, t = _same_outcome(_LINALG_ERRORS[case])
+    assert e[0] != "ok"
+    for L in (ember, torch):
+        with pytest.raises(RuntimeError):
+            _LINALG_ERRORS[case](L)
+
+
+def test_linalg_error_class():
+    E, T = ember.linalg.LinAlgError, torch.linalg.LinAlgError
+    assert (E.__name__, E.__qualname__, E.__module__) == (
+        T.__name__, T.__qualname__, T.__module__.replace("torch", "ember"))
+    assert ember._C._LinAlgError is E and issubclass(E, RuntimeError)
+    import pickle
+    assert str(pickle.loads(pickle.dumps(E("singular")))) == "singular"
+    try:
+        ember.linalg.inv(ember.zeros(2, 2))
+    except ember.linalg.LinAlgError as err:   # as programs catch it
+        assert isinstance(err, RuntimeError)
+
+
+def test_lstsq_non_finite_input_is_a_runtime_error():
+    """PyTorch's gelsy fails an internal assert on NaN input (a RuntimeError); NumPy raised
+    its own LinAlgError after LAPACK printed to stderr. ember raises a RuntimeError."""
+    with pytest.raises(RuntimeError, match="non-finite"):
+        ember.linalg.lstsq(_nan_matrix(ember), ember.ones(2, 1))
+    with pytest.raises(RuntimeError):
+        torch.linalg.lstsq(_nan_matrix(torch), torch.ones(2, 1))
+
+
+def test_eigvals_of_a_non_finite_matrix_without_grad():
+    """linalg.eigvals needs no eigenvectors and no check: without a graph it gives NaN for
+    a matrix with an infinite entry (NumPy's eig raised "Array must not contain infs or
+    NaNs"), and the other matrices of the batch their eigenvalues."""
+    def program(L):
+        A = L.stack([L.eye(2) * 2, L.tensor([[1.0, float("inf")], [0.0, 1.0]])])
+        return L.linalg.eigvals(A).numpy()
+    e, t = program(ember), program(torch)
+    assert e.dtype == t.dtype
+    np.testing.assert_array_equal(e, t)

@@ -235,6 +235,21 @@ class CholeskySolve(Op):
         return gb, gfactor
 
 
+def _check_factor_diagonal(factor, fname):
+    """PyTorch's LinAlgError for a triangular factor with a zero on its diagonal (the
+    inverse does not exist): the first such matrix and diagonal element, 1-based."""
+    diag = to_host(factor._data).diagonal(0, -2, -1)
+    zero = diag == 0
+    if not zero.any():
+        return
+    from .linalg_solvers import LinAlgError
+    index = next(i for i in np.ndindex(diag.shape[:-1]) if zero[i].any())
+    k = int(np.argmax(zero[index])) + 1
+    raise LinAlgError(f"{fname}: {_batch_prefix(index, diag.shape[:-1])}The diagonal element "
+                      f"{k} is zero, the inversion could not be completed because the input "
+                      f"matrix is singular.")
+
+
 @cast_before_checks("cholesky_inverse")
 def cholesky_inverse(input, upper=False, *, out=None):
     """A^-1 from A's Cholesky factor (A = L L^H, or U^H U when upper)."""
@@ -243,6 +258,7 @@ def cholesky_inverse(input, upper=False, *, out=None):
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 "
                            "dimensions.")
     _check_matrix(input, "cholesky_inverse")
+    _check_factor_diagonal(input, "cholesky_inverse")
     return _with_out(cholesky_solve(_eye_like(input).expand(input.shape), input, upper), out)
 
 

@@ -37,8 +37,27 @@ __all__ = ["inverse", "det", "logdet", "slogdet", "cholesky", "svd", "pinverse",
            "qr"]
 
 
-class LinAlgError(RuntimeError):
-    """A matrix the operation needs to be invertible / positive-definite is not."""
+class _LinAlgError(RuntimeError):
+    """A matrix the operation needs to be invertible / positive-definite is not, or LAPACK
+    could not decompose it. PyTorch's class is torch._C._LinAlgError (a RuntimeError),
+    exposed as torch.linalg.LinAlgError; tracebacks print its name, so ember's has it."""
+
+
+_LinAlgError.__module__ = "ember._C"   # (ember._C hands it out, for pickling)
+LinAlgError = _LinAlgError
+
+
+def svd_arrays(xp, a, fname="linalg.svd", **kwargs):
+    """xp.linalg.svd(a, **kwargs), with PyTorch's error where LAPACK fails to converge (a
+    NaN entry: NumPy raised its own LinAlgError, "SVD did not converge")."""
+    try:
+        return xp.linalg.svd(a, **kwargs)
+    except np.linalg.LinAlgError:
+        host = to_host(a)
+        index = _first_failure(host, lambda m: not np.isfinite(m).all())
+        raise LinAlgError(f"{fname}: {_batch_prefix(index, host.shape[:-2])}The algorithm "
+                          f"failed to converge because the input matrix contained non-finite "
+                          f"values.") from None
 
 
 def _return_type(name, fields):
@@ -481,11 +500,15 @@ def _raise_not_pd(a, fname):
 @cast_before_checks("linalg_cholesky")
 def linalg_cholesky(A, *, upper=False, out=None):
     """L with A = L L^H (or U = L^H with A = U^H U when upper=True)."""
-    _check_matrix(A, "linalg.cholesky")
+    return _cholesky(A, upper, "linalg.cholesky")
+
+
+def _cholesky(A, upper, fname):
+    _check_matrix(A, fname)
     if upper:  # the upper triangle of A is the lower triangle of A^H
         a = mH(A)
-        return mH(apply(Cholesky, (a,), (a._data,), "linalg.cholesky", True))
-    return apply(Cholesky, (A,), (A._data,), "linalg.cholesky")
+        return mH(apply(Cholesky, (a,), (a._data,), fname, True))
+    return apply(Cholesky, (A,), (A._data,), fname)
 
 
 class CholeskyEx(Cholesky):
@@ -551,8 +574,9 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
 @writes_out("cholesky")
 @cast_before_checks("cholesky")
 def cholesky(input, upper=False, *, out=None):
-    """torch.cholesky (deprecated): the same factor as linalg.cholesky."""
-    return linalg_cholesky(input, upper=upper)
+    """torch.cholesky (deprecated): the same factor as linalg.cholesky (its errors say
+    "cholesky:")."""
+    return _cholesky(input, upper, "cholesky")
 
 
 # ---------------------------------------------------------------------------- qr
@@ -634,7 +658,7 @@ class Svd(Op):
 
     @staticmethod
     def forward(ctx, a, full_matrices):
-        u, s, vh = ctx.xp.linalg.svd(a, full_matrices=full_matrices)
+        u, s, vh = svd_arrays(ctx.xp, a, full_matrices=full_matrices)
         return col_major(u), s, col_major(vh)   # U and V^H column-major, as LAPACK's
 
     @staticmethod
@@ -691,7 +715,7 @@ class Svdvals(Op):
 
     @staticmethod
     def forward(ctx, a):
-        s = ctx.xp.linalg.svd(a, compute_uv=False)
+        s = svd_arrays(ctx.xp, a, compute_uv=False)
         return finish(s, s.dtype)
 
     @staticmethod
@@ -840,17 +864,35 @@ class Eig(Op):
         return ga.real if ctx.real_input else ga
 
 
+def _eigvals_of_finite(A):
+    """eigvals of A without a graph, NaN for each matrix with a NaN or infinite entry (as
+    PyTorch's LAPACK call gives for most; it refuses none)."""
+    host = to_host(A._data)
+    finite = np.isfinite(host).all(axis=(-2, -1))
+    safe = Tensor._make(like(np.where(finite[..., None, None], host, 0), A._data))
+    w = apply(Eig, (safe,), (safe._data,))[0]
+    w._data[~like(finite, w._data)] = complex("nan+nanj")
+    return w
+
+
 @writes_out("linalg.eig")
 @cast_before_checks("linalg_eig")
 def eig(A, *, out=None):
     """(eigenvalues, eigenvectors), complex, of general square matrices."""
     _check_matrix(A, "linalg.eig")
+    if A.numel() and not bool(np.isfinite(to_host(A._data)).all()):
+        raise RuntimeError("torch.linalg.eig: input tensor should not contain infs or NaNs.")
     return _EigResult(*apply(Eig, (A,), (A._data,)))
 
 
 @writes_out("linalg.eigvals")
 @cast_before_checks("linalg_eigvals")
 def eigvals(A, *, out=None):
+    from ..autograd import grad_mode
+    if (A.numel() and not (A.requires_grad and grad_mode.is_grad_enabled())
+            and not bool(np.isfinite(to_host(A._data)).all())):
+        _check_matrix(A, "linalg.eigvals")
+        return _eigvals_of_finite(A)
     return eig(A)[0]
 
 
@@ -895,7 +937,7 @@ def _pinv_array(a, atol, rtol, hermitian):
         w, v = np.linalg.eigh(a)
         s = np.abs(w)
     else:
-        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        u, s, vh = svd_arrays(np, a, full_matrices=False)
     smax = s.max(axis=-1, keepdims=True)
     tol = np.maximum(atol, rtol * smax)
     keep = s > tol
@@ -984,10 +1026,16 @@ def lstsq(A, B, rcond=None, *, driver=None):
     b = Bm.expand(batch + tuple(Bm.shape[-2:]))
     eps = np.finfo(np.empty(0, dtype=A._data.dtype).real.dtype).eps
     rc = eps * max(A.shape[-2], A.shape[-1]) if rcond is None else rcond
+    if not (bool(np.isfinite(to_host(A._data)).all()) and
+            bool(np.isfinite(to_host(B._data)).all())):
+        # (PyTorch's gelsy fails an internal assert on NaN; NumPy's gelsd raised its own
+        # LinAlgError after LAPACK printed to stderr)
+        raise RuntimeError("torch.linalg.lstsq: the input contains non-finite values (NaN "
+                           "or infinity): the least-squares solution is not defined")
     x = apply(Lstsq, (a, b), (a._data, b._data), rc)
     # rank and singular values are A's own, over A's batch (not the one broadcast with B's)
     if A.numel():
-        s = np.linalg.svd(A._data, compute_uv=False)
+        s = svd_arrays(np, A._data, compute_uv=False)
     else:
         s = like(np.zeros(tuple(A.shape[:-2]) + (0,)), a._data)
     rank = ((s > rc * s.max(axis=-1, keepdims=True)).sum(-1) if s.shape[-1]
@@ -1053,7 +1101,7 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None)
     a = A._data
     if a.size == 0:
         return Tensor._make(like(np.zeros(a.shape[:-2], dtype=np.int64), a))
-    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
+    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else svd_arrays(np, a, compute_uv=False)
     threshold = np.maximum(atol, rtol * s.max(axis=-1, keepdims=True))
     return Tensor._make(as_array((s > threshold).sum(-1), dtype=np.int64))
 
