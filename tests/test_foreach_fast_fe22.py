@@ -305,3 +305,35 @@ def test_subclass_with_torch_function_sees_the_per_element_ops():
     plain = [ember.ones(3)]
     ember._foreach_mul_(plain, 2.0)     # plain tensors, the protocol on: still fast
     assert plain[0].tolist() == [2.0] * 3
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("call", [
+    lambda m, a, b, c: m._foreach_add_(a, b, alpha=-0.013),
+    lambda m, a, b, c: m._foreach_addcmul_(a, b, c, value=0.37),
+    lambda m, a, b, c: m._foreach_addcmul_(a, b, c, [0.1 * k - 2 for k in range(len(a))]),
+    lambda m, a, b, c: m._foreach_lerp_(a, b, 0.1),
+    lambda m, a, b, c: m._foreach_lerp_(a, b, 0.8),
+])
+def test_many_small_tensors_grouped(call, dtype, monkeypatch):
+    """Runs of small tensors are updated through one concatenation (a tensor over the run
+    size in the middle alone, a short run tensor by tensor): torch's bits."""
+    from ember._ops import foreach_arrays
+    runs, flat = [], foreach_arrays._flat
+    monkeypatch.setattr(foreach_arrays, "_flat", lambda ts, *a: runs.append(len(ts)) or
+                        flat(ts, *a))
+    rng = np.random.default_rng(3)
+    sizes = [int(n) for n in rng.integers(0, 3000, 30)] + [40_000, 5, 7] + \
+        [int(n) for n in rng.integers(0, 100, 12)]
+    arrays = [[np.asarray(rng.standard_normal(n), dtype=dtype) for n in sizes]
+              for _ in range(3)]
+    got = []
+    for lib in LIBS:
+        a, b, c = ([lib.from_numpy(x.reshape(-1, 1).copy()) if i % 3 == 0 else
+                    lib.from_numpy(x.copy()) for i, x in enumerate(xs)] for xs in arrays)
+        call(lib, a, b, c)
+        got.append(_bits(a) + [t._version for t in a])
+    _same_bits(got[0][:len(sizes)], got[1][:len(sizes)])
+    assert got[0][len(sizes):] == got[1][len(sizes):]
+    if dtype == np.float32 or "addcmul" not in str(call.__code__.co_names):
+        assert runs and max(runs) >= 10

@@ -117,6 +117,76 @@ def _disjoint(x, y):
     return y is x or (x.base is None and y.base is None) or not np.may_share_memory(x, y)
 
 
+# ---------------------------------------------------------------------------- small tensors
+
+# A list of many small tensors costs a few NumPy calls per tensor in Python overhead: the
+# in-place updates that take several passes (addcmul, lerp, add with alpha) run instead on
+# the concatenation of a run of consecutive tensors of at most _GROUP values in all, then
+# write each tensor's part back (one call per tensor). Elementwise, so the values are the
+# same as tensor by tensor.
+_GROUP = 1 << 15
+_MIN_RUN = 3
+
+
+def _groupable(tensors, operand_lists):
+    """Whether the written tensors' arrays own their memory and are distinct, and no
+    operand is one of them or a view (so reading all operands first, as a concatenation
+    does, reads what one tensor after another would)."""
+    written = set()
+    for t in tensors:
+        a = t._data
+        if a.base is not None or id(a) in written:
+            return False
+        written.add(id(a))
+    for ts in operand_lists:
+        for t in ts:
+            a = t._data
+            if a.base is not None or id(a) in written:
+                return False
+    return True
+
+
+def _runs(tensors):
+    """(lo, hi, grouped) over the list: runs of at least _MIN_RUN consecutive tensors of at
+    most _GROUP values in all (grouped), and the tensors between them (one by one)."""
+    out, lo, total, n = [], 0, 0, len(tensors)
+    i = 0
+    while i < n:
+        size = tensors[i]._data.size
+        if size <= _GROUP and total + size <= _GROUP:
+            total += size
+            i += 1
+            continue
+        if i - lo >= _MIN_RUN:
+            out.append((lo, i, True))
+        else:
+            out.extend((k, k + 1, False) for k in range(lo, i))
+        if size > _GROUP:
+            out.append((i, i + 1, False))
+            i += 1
+        lo, total = i, 0
+    if n - lo >= _MIN_RUN:
+        out.append((lo, n, True))
+    else:
+        out.extend((k, k + 1, False) for k in range(lo, n))
+    return out
+
+
+def _flat(tensors, dtype=None):
+    return np.concatenate([t._data for t in tensors], axis=None, dtype=dtype)
+
+
+def _write_back(tensors, flat):
+    """Each tensor's part of `flat` (their concatenation) into its array; versions bumped."""
+    o = 0
+    for t in tensors:
+        x = t._data
+        n = x.size
+        x[...] = flat[o:o + n].reshape(x.shape) if x.ndim != 1 else flat[o:o + n]
+        o += n
+        t._bump_version()
+
+
 _UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
 
 
@@ -141,7 +211,8 @@ def binary(op, kind, inplace, tensors, operands, alpha):
         if alpha is not None and alpha != 1:
             if op not in ("add", "sub") or _number(alpha, dt) is None:
                 return None
-            return _axpys(tensors, arrays, alpha if op == "add" else -alpha, inplace)
+            return _axpys(tensors, arrays, alpha if op == "add" else -alpha, inplace,
+                          operands)
     else:
         arrays = _numbers(operands, dt)
         if arrays is None:
@@ -157,8 +228,21 @@ def binary(op, kind, inplace, tensors, operands, alpha):
     return True
 
 
-def _axpys(tensors, arrays, alpha, inplace):
+def _axpys(tensors, arrays, alpha, inplace, operands=None):
     """x + alpha * y for each pair, the multiply-add rounded once."""
+    if inplace and len(tensors) >= _MIN_RUN and _groupable(tensors, (operands,)):
+        with np.errstate(all="ignore"):
+            for lo, hi, grouped in _runs(tensors):
+                if grouped:
+                    ts = tensors[lo:hi]
+                    flat = _flat(ts)
+                    axpy_(flat, alpha, _flat(operands[lo:hi]))
+                    _write_back(ts, flat)
+                else:
+                    t = tensors[lo]
+                    axpy_(t._data, alpha, arrays[lo])
+                    t._bump_version()
+        return True
     out = []
     with np.errstate(all="ignore"):
         for t, y in zip(tensors, arrays):
@@ -186,7 +270,35 @@ def ternary(op, inplace, tensors, tensor1, tensor2, values):
     if scalars is None:
         return None
     with np.errstate(all="ignore"):
+        if op == "addcmul" and dt == _F32 and inplace and len(tensors) >= _MIN_RUN and \
+                _groupable(tensors, (tensor1, tensor2)):
+            for lo, hi, grouped in _runs(tensors):
+                if grouped:
+                    _addcmul32_run(tensors[lo:hi], tensor1[lo:hi], tensor2[lo:hi],
+                                   scalars[lo:hi])
+                else:
+                    _ternary(op, True, tensors[lo:hi], tensor1[lo:hi], tensor2[lo:hi],
+                             values[lo:hi], scalars[lo:hi], dt)
+            return True
         return _ternary(op, inplace, tensors, tensor1, tensor2, values, scalars, dt)
+
+
+def _addcmul32_run(tensors, tensor1, tensor2, scalars):
+    """x + (v * t1) * t2 over a run of float32 tensors concatenated: v * t1 rounded to
+    float32, then the multiply-add in float64 (the product exact) rounded once."""
+    p = _flat(tensor1)
+    if all(s == scalars[0] for s in scalars):
+        np.multiply(p, scalars[0], out=p)
+    else:
+        o = 0
+        for t, s in zip(tensor1, scalars):
+            n = t._data.size
+            np.multiply(p[o:o + n], s, out=p[o:o + n])
+            o += n
+    u = p.astype(_F64)
+    u *= _flat(tensor2, _F64)
+    u += _flat(tensors, _F64)
+    _write_back(tensors, u)
 
 
 def _ternary(op, inplace, tensors, tensor1, tensor2, values, scalars, dt):
@@ -231,6 +343,19 @@ def lerp(inplace, tensors, ends, weights):
         return None
     out = []
     with np.errstate(all="ignore"):
+        if inplace and len(tensors) >= _MIN_RUN and _groupable(tensors, (ends,)) and \
+                all(w == weights[0] for w in weights):
+            w = float(weights[0])
+            for lo, hi, grouped in _runs(tensors):
+                if grouped:
+                    ts = tensors[lo:hi]
+                    flat = _flat(ts)
+                    lerp_(flat, _flat(ends[lo:hi]), w)
+                    _write_back(ts, flat)
+                else:
+                    lerp_(tensors[lo]._data, ends[lo]._data, w)
+                    tensors[lo]._bump_version()
+            return True
         for t, e, w in zip(tensors, ends, weights):
             x = t._data if inplace else t._data.copy()
             lerp_(x, e._data, float(w))

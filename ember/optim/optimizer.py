@@ -12,6 +12,7 @@ from ..autograd import grad_mode
 from ..autograd._zero_grad import zero_grads
 from ..autograd.graph import RemovableHandle
 from ..profiler._recorder import ACTIVE as _PROFILER_ACTIVE
+from ._fma import lerp_
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]
@@ -388,19 +389,11 @@ def _step_tensor(state):
 def _lerp_(start, end, weight, scratch=None):
     """start <- start + weight * (end - start), in place, with PyTorch's two-sided formula
     (end - (end - start) * (1 - weight) when |weight| >= 0.5, weight and 1 - weight in
-    start's dtype) and its fused multiply-add (one rounding), so results agree to the bit.
-    `scratch` (an array like `start`) receives the difference instead of a new array."""
-    diff = end - start if scratch is None else array_namespace(start).subtract(end, start,
-                                                                               out=scratch)
-    # (two roundings, where PyTorch's kernel fuses the multiply-add: the optimizers whose
-    # updates run with OpenBLAS at one thread (Adam/AdamW, RMSprop, Adamax, NAdam, RAdam)
-    # use the exact _fma.lerp_; OpenBLAS's axpy threads itself otherwise)
-    if abs(weight) < 0.5:
-        diff *= weight
-        start += diff
-    else:
-        diff *= 1 - weight
-        array_namespace(start).subtract(end, diff, out=start)
+    start's dtype) and its fused multiply-add (one rounding), so results agree to the bit
+    (Muon's momentum, Adafactor's variances, swa_utils' averages: _fma.lerp_, OpenBLAS's
+    axpy or its exact emulation). `scratch` (an array like `start`) receives the difference
+    instead of a new array."""
+    lerp_(start, end, weight, scratch)
 
 
 def _real_view(a):
