@@ -201,9 +201,12 @@ def _check_linear_bias(input, weight, bias):
     """PyTorch's refusals of a bias that does not fit linear's output (NumPy's broadcast
     ValueError leaked). A 1-D bias (any bias of a 2-D input) is expanded to the folded
     (rows, out) output as addmm does; others are added in place to the output."""
-    out = weight.shape[0]
+    out = weight._data.shape[0]
+    bshape = bias._data.shape
+    if len(bshape) == 1 and (bshape[0] == out or bshape[0] == 1):
+        return   # the common case: a bias of the output's features (or one value)
     if input.dim() == 2 or bias.dim() <= 1:
-        rows = int(np.prod(input.shape[:-1])) if input.dim() > 1 else 1
+        rows = math.prod(input._data.shape[:-1]) if input.dim() > 1 else 1
         target = [rows, out]
         if bias.dim() > 2:
             raise RuntimeError(f"expand({bias._type_name()}{{{shape_str(bias.shape)}}}, "

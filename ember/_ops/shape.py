@@ -160,8 +160,14 @@ class UnsafeViewOfClone(UnsafeView):
 
 def _viewable(arr, shape):
     """Whether `arr` can take `shape` without copying (PyTorch's computeStride)."""
-    if type(arr) is np.ndarray and arr.flags.c_contiguous:
-        return True   # (`shape` holds arr's number of elements: _infer_shape checked)
+    if type(arr) is np.ndarray:
+        if arr.flags.c_contiguous:
+            return True   # (`shape` holds arr's number of elements: _infer_shape checked)
+        try:
+            arr.reshape(shape, copy=False)   # (the method: half np.reshape's cost)
+        except ValueError:
+            return False
+        return True
     try:
         np.reshape(arr, shape, copy=False)
     except ValueError:
@@ -219,11 +225,16 @@ def reshape(input, *sizes, shape=None):
         return as_view(out, input, lambda b: b.view(shape))
     if input._requires_grad and (not _GRAD_OFF[0] or _GRAD_STATE.grad):
         # PyTorch's graph of a copying reshape: _unsafe_view(clone(x)) (CloneBackward0)
-        from .conversion import clone
-        from .. import contiguous_format
-        c = clone(input, memory_format=contiguous_format)
+        if not _CLONE:   # (conversion imports this module: bound on the first copy)
+            from .conversion import Clone
+            from .. import contiguous_format
+            _CLONE.extend((Clone, contiguous_format))
+        c = apply(_CLONE[0], (input,), (d,), _CLONE[1])
         return apply(UnsafeViewOfClone, (c,), (c._data,), shape)
     return apply(UnsafeView, (input,), (input._data,), shape)
+
+
+_CLONE = []   # conversion.Clone and ember.contiguous_format, once reshape first copies
 
 
 def _rename(node, name):
