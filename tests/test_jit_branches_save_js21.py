@@ -147,7 +147,8 @@ def test_a_loop_on_a_value_is_refused():
             while x.abs().max() > 1:
                 x = x / 2
             return x
-    with pytest.raises(NotImplementedError, match="more than 8 times"):
+    with pytest.raises(NotImplementedError,
+                       match=r"loops on a traced value at .*while x.abs\(\).max\(\) > 1:"):
         ember.jit.save(Halving(), io.BytesIO())
 
 

@@ -844,9 +844,22 @@ def _refuse_hooks(m):
     spectral_norm/weight_norm/prune hooks set the weight), where torch.jit.trace records
     it."""
     for path, mod in m.named_modules():
+        module = type(mod).__module__ or ""
+        if module.startswith(("ember.ao.nn.quantized", "ember.ao.nn.intrinsic.quantized")):
+            raise NotImplementedError(
+                f"ember.jit.save: module '{path}' ({module}.{type(mod).__name__}) is a "
+                f"quantized module of eager-mode quantization (convert()): ember writes no "
+                f"TorchScript for quantized operators; save its state_dict instead")
         hooks = list(mod._forward_pre_hooks.values()) + list(mod._forward_hooks.values())
+        names = {getattr(h, "__name__", type(h).__name__) for h in hooks}
+        if "_observer_forward_hook" in names:
+            raise NotImplementedError(
+                f"ember.jit.save: module '{path}' ({type(mod).__name__}) carries an observer "
+                f"of eager-mode quantization (prepare()'s forward hook "
+                f"'_observer_forward_hook'), which the saved code would not run; save the "
+                f"float model (before prepare()) instead")
         if hooks:
-            kinds = sorted({getattr(h, "__name__", type(h).__name__) for h in hooks})
+            kinds = sorted(names)
             raise NotImplementedError(
                 f"ember.jit.save: module '{path}' ({type(mod).__name__}) has forward hooks "
                 f"{kinds}, which the saved code would not run (for weight_norm/"

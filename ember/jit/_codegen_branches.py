@@ -56,7 +56,7 @@ def raising_path(tracer, error):
     if any(where.startswith(os.path.join(here, part) + os.sep) for part in ("fx", "jit")):
         return False
     import linecache
-    if not linecache.getline(where, tb.tb_lineno).lstrip().startswith("raise"):
+    if not linecache.getline(where, tb.tb_lineno).lstrip().startswith(("raise", "assert")):
         return False   # an operation the trace cannot run, not the code's own raise
     kind = type(error)
     name = kind.__name__ if kind.__module__ == "builtins" else "RuntimeError"
@@ -73,7 +73,18 @@ class BranchingTracer:
 
     def to_bool(self, obj):
         path = self.__dict__.setdefault("path", [])
+        sites = self.__dict__.setdefault("sites", [])
+        sites.append(_caller_site())
         if len(path) >= MAX_BRANCHES:
+            repeated = [site for site in dict.fromkeys(sites) if sites.count(site) > 1]
+            if repeated and repeated[0] is not None:
+                where, line = repeated[0]
+                raise NotImplementedError(
+                    f"ember.jit.save: the forward loops on a traced value at {where} "
+                    f"({line!r} decided {sites.count(repeated[0])} times in one run): a loop "
+                    f"whose trip count depends on a traced value (a tensor's values or sizes) "
+                    f"has no traced form (write its trip count from constants, or save the "
+                    f"state_dict)")
             raise NotImplementedError(f"ember.jit.save: the forward branches on traced values "
                                       f"more than {MAX_BRANCHES} times in one run (a loop on "
                                       f"a tensor's value?)")
@@ -81,6 +92,25 @@ class BranchingTracer:
         path.append(taken)
         self.create_proxy("call_function", branch, (obj, taken), {})
         return taken
+
+
+def _caller_site():
+    """(file:line, source line) of the innermost frame outside ember.fx, ember.jit and
+    ember's operators: where the forward asked for the bool."""
+    import inspect
+    import linecache
+    import os
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    inside = tuple(os.path.join(here, part) + os.sep for part in ("fx", "jit", "_ops")) + \
+        (os.path.join(here, "_tensor.py"), os.path.join(here, "_torch_function.py"))
+    frame = inspect.currentframe().f_back
+    while frame is not None:
+        where = os.path.abspath(frame.f_code.co_filename)
+        if not where.startswith(inside):
+            line = linecache.getline(where, frame.f_lineno).strip()
+            return f"{os.path.basename(where)}:{frame.f_lineno}", line
+        frame = frame.f_back
+    return None
 
 
 def trace_paths(trace_one):

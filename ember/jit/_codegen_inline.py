@@ -48,7 +48,7 @@ def inline(lines, inputs, prefix):
     return out, result
 
 
-def _constant(name, fn, values, *keys):
+def _constant(name, values, *keys):
     from ..fx.node import Node
     for key in keys:
         if isinstance(values[key], Node):
@@ -57,7 +57,7 @@ def _constant(name, fn, values, *keys):
 
 def _lp_pool(n):
     def lines(writer, name, values):
-        _constant(name, None, values, "norm_type", "kernel_size", "stride", "ceil_mode")
+        _constant(name, values, "norm_type", "kernel_size", "stride", "ceil_mode")
         layer = types.SimpleNamespace(norm_type=values["norm_type"],
                                       kernel_size=values["kernel_size"],
                                       stride=values["stride"], ceil_mode=values["ceil_mode"])
@@ -66,7 +66,7 @@ def _lp_pool(n):
 
 
 def _local_response_norm(writer, name, values):
-    _constant(name, None, values, "size", "alpha", "beta", "k")
+    _constant(name, values, "size", "alpha", "beta", "k")
     layer = types.SimpleNamespace(size=values["size"], alpha=values["alpha"],
                                   beta=values["beta"], k=values["k"])
     return LAYERS["LocalResponseNorm"](layer), {"input": writer.arg(values["input"])}
@@ -83,7 +83,7 @@ def _gaussian_nll_loss(writer, name, values):
     it in one dim (of size 1), as PyTorch's checks."""
     from ..fx.node import Node
     from .._tensor import Tensor
-    _constant(name, None, values, "full", "eps", "reduction")
+    _constant(name, values, "full", "eps", "reduction")
     if not isinstance(values["var"], (Node, Tensor)):
         raise NotImplementedError("ember.jit.save: F.gaussian_nll_loss with a number var")
     import math
