@@ -18,6 +18,7 @@ add/mul/div is first cast to the tensor's dtype. Unary ops run the forward of th
 single-tensor op's node on the array; _foreach_norm the forward of linalg.vector_norm's.
 """
 import math
+import threading
 
 import numpy as np
 
@@ -36,6 +37,23 @@ _ndarray = np.ndarray
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _F32_MAX = float(np.finfo(np.float32).max)
 _make = Tensor._make
+_LOCAL = threading.local()
+_KEEP = 1 << 22      # values: a larger scratch array is allocated per call, not kept
+
+
+def _scratch(shape, dt, n):
+    """An array of `shape` (n values) and dtype dt with undefined contents, a view of a
+    buffer this thread keeps between calls (its pages stay mapped: a fresh array of
+    100K values costs its page faults at every call)."""
+    if n > _KEEP:
+        return np.empty(shape, dt)
+    bufs = getattr(_LOCAL, "bufs", None)
+    if bufs is None:
+        bufs = _LOCAL.bufs = {}
+    buf = bufs.get(dt)
+    if buf is None or buf.size < n:
+        buf = bufs[dt] = np.empty(max(n, 1024), dt)
+    return buf[:n].reshape(shape)
 
 
 def plain_dtype(lists, written=()):
@@ -89,11 +107,13 @@ def _number(s, dt):
 
 
 def _numbers(values, dt):
-    out = []
+    """_number of each value (a repeated value converted once), None if one is refused."""
+    out, last, v = [], None, None
     for s in values:
-        v = _number(s, dt)
-        if v is None:
-            return None
+        if s is not last or v is None:
+            v, last = _number(s, dt), s
+            if v is None:
+                return None
         out.append(v)
     return out
 
@@ -353,12 +373,13 @@ def lerp(inplace, tensors, ends, weights):
                     lerp_(flat, _flat(ends[lo:hi]), w)
                     _write_back(ts, flat)
                 else:
-                    lerp_(tensors[lo]._data, ends[lo]._data, w)
+                    x = tensors[lo]._data
+                    lerp_(x, ends[lo]._data, w, _scratch(x.shape, dt, x.size))
                     tensors[lo]._bump_version()
             return True
         for t, e, w in zip(tensors, ends, weights):
             x = t._data if inplace else t._data.copy()
-            lerp_(x, e._data, float(w))
+            lerp_(x, e._data, float(w), _scratch(x.shape, dt, x.size))
             if inplace:
                 t._bump_version()
             else:
@@ -409,7 +430,8 @@ def norm(tensors, ord, dtype):
     by its node's forward, as 0-dim tensors; None where the fast path does not apply."""
     if dtype is not None or type(ord) not in (int, float) or not ord > 0:
         return None
-    if plain_dtype((tensors,)) is None:
+    dt = plain_dtype((tensors,))
+    if dt is None:
         return None
     if not _NORM:
         import ember   # (the node of the function linalg.vector_norm, wherever it lives)
@@ -421,5 +443,11 @@ def norm(tensors, ord, dtype):
         x = t._data
         if ord == math.inf and x.size == 0:
             return None
-        out.append(_make(forward(_Ctx(), x, ord, tuple(range(x.ndim)), False)))
+        dims = tuple(range(x.ndim))
+        if ord == 2.0 and x.flags.c_contiguous:
+            # (the forward's sqrt(sum(|x| * |x|)): the squares into scratch, no |x|)
+            sq = np.multiply(x, x, out=_scratch(x.shape, dt, x.size))
+            out.append(_make(np.asarray(np.sqrt(np.sum(sq, axis=dims)), dt)))
+        else:
+            out.append(_make(forward(_Ctx(), x, ord, dims, False)))
     return tuple(out)
