@@ -1,5 +1,6 @@
-"""float64 lerp and linspace by ember/_ops/_fma_float64.py's blocked fused multiply-add,
-bit for bit against torch (whose kernels are compiled with FMA contraction): scalar,
+"""float64 lerp and linspace by ember/_ops/_fma_float64.py's blocked fused multiply-add
+(and number-weight lerps by BLAS's axpy where fma_arrays found it fused), bit for bit
+against torch (whose kernels are compiled with FMA contraction): scalar,
 0-dim and tensor weights on both sides of |w| = 0.5, sizes around the block, values over
 many magnitudes, infinities and NaNs (their blocks take the whole-array form), operands
 large enough that the splits overflow; the thread pool's runs give the same bits; small,
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember._ops import _fma_float64, pointwise_more
+from ember._ops import _fma_float64, fma_arrays, pointwise_more
 from tests.pool_splits import counted_splits
 
 torch = pytest.importorskip("torch")
@@ -22,7 +23,8 @@ def _same_bits(got, want):
     assert got.dtype == want.dtype and got.shape == want.shape
     nan = np.isnan(want)
     assert np.array_equal(np.isnan(got), nan)
-    assert np.array_equal(got[~nan].view(np.uint64), want[~nan].view(np.uint64))
+    bits = np.uint64 if want.dtype.itemsize == 8 else np.uint32
+    assert np.array_equal(got[~nan].view(bits), want[~nan].view(bits))
 
 
 def _operands(n, seed):
@@ -43,6 +45,8 @@ def _both(a, b, w):
 
 @pytest.fixture
 def counted(monkeypatch):
+    """The blocked kernels' calls, with BLAS's axpy (number weights' first choice) off."""
+    monkeypatch.setattr(fma_arrays, "_blas", lambda dtype: None)
     calls = []
     real_scalar, real_tensor = _fma_float64.lerp_scalar, _fma_float64.lerp_tensor
 
@@ -64,7 +68,8 @@ def counted(monkeypatch):
 def test_lerp_scalar_weight_bitwise(counted, n, w):
     a, b = _operands(n, n)
     _same_bits(*_both(a, b, w))
-    assert counted == ["scalar"]
+    # (a zero coefficient, w = 0 or 1: the plain form is exact)
+    assert counted == ([] if w in (0.0, 1.0) else ["scalar"])
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -123,6 +128,7 @@ def test_lerp_small_broadcast_and_strided_keep_old_path(counted):
 
 
 def test_lerp_pool_runs_same_bits(monkeypatch):
+    monkeypatch.setattr(fma_arrays, "_blas", lambda dtype: None)
     for jobs in counted_splits(monkeypatch, 1 << 14, min_piece=1000):
         a, b = _operands(50_000, 2)
         w = np.random.default_rng(3).uniform(-1, 2, a.size)
@@ -206,3 +212,21 @@ def test_linspace_pool_runs_same_bits(monkeypatch):
         want = torch.linspace(-3.7, 11.3, 70_001, dtype=torch.float64).numpy()
         _same_bits(got, want)
         assert jobs
+
+
+@pytest.mark.parametrize("blas", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("w", [0.3, 0.7, -3.0, 0.0, 1.0, np.inf, -np.inf, np.nan, 1e-45])
+def test_lerp_number_weight_float32_float64_bitwise(monkeypatch, blas, dtype, w):
+    # number weights: BLAS's axpy where fma_arrays found it fused, else the kernels above
+    if blas:
+        assert fma_arrays._blas(np.dtype(dtype)) is not None   # (NumPy's wheel ships it)
+    else:
+        monkeypatch.setattr(fma_arrays, "_blas", lambda dtype: None)
+    a, b = (v.astype(dtype) for v in _operands(9000, 12))
+    a[:6] = [np.inf, -np.inf, np.nan, 0.0, -0.0, 1.0]
+    b[:6] = [1.0, -np.inf, 2.0, -0.0, np.inf, np.nan]
+    a[6:] = np.clip(a[6:], -1e30, 1e30)
+    b[6:] = np.clip(b[6:], -1e30, 1e30)
+    with np.errstate(all="ignore"):
+        _same_bits(*_both(a, b, w))

@@ -17,7 +17,7 @@ from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply, _DISPATCH
-from . import _fma_float64, narrow_dtypes
+from . import _fma_float64, fma_arrays, narrow_dtypes
 from ._util import cast, c_type_name, check_scalar_fits, dtype_name
 from .pointwise_operands import (binary_operands, float_operands, check_broadcast, is_number,
                                  number_input, _out, _scalars, _either, conj_if_complex,
@@ -589,13 +589,27 @@ def _lerp_array(a, b, w):
     product exactly in float64 (the sum rounded to float32 there is the FMA's result but
     where it lies on a float32 half-way point, ~2**-29 of the cases), float64 an
     error-free product and sum (_fma64; large same-shape arrays by _fma_float64's blocks,
-    with the same bits); half dtypes arrive here as float32, as in PyTorch's kernel.
+    with the same bits). Large same-shape float32/float64 arrays with a number weight go
+    by OpenBLAS's axpy where fma_arrays found it fused: one rounding in every case.
+    Half dtypes arrive here as float32, as in PyTorch's kernel.
     Complex and CuPy operands take the plain formula (two roundings)."""
     dt = a.dtype
     if not is_array(w):
         w = dt.type(w)
     if type(a) is not _ndarray or dt.kind != "f" or b.dtype != dt or w.dtype != dt:
         return np.where(np.abs(w) < 0.5, a + w * (b - a), b - (b - a) * (dt.type(1) - w))
+    if not is_array(w) or w.ndim == 0:
+        coeff, base = (w, a) if abs(w) < 0.5 else (w - dt.type(1), b)
+        if coeff == 0:   # (0 * d is exact: the plain form is the FMA's, -0.0 included)
+            return base + coeff * np.subtract(b, a)
+    if a.size >= _FMA_BLOCKED_MIN and a.shape == b.shape and a.flags.c_contiguous and \
+            b.flags.c_contiguous and (not is_array(w) or w.ndim == 0) and \
+            fma_arrays._blas(dt) is not None:
+        # a number weight: the base copied, then BLAS's axpy adds coeff * (b - a) with one
+        # rounding (its kernels are FMAs, checked against the emulation at first use)
+        out = base.copy()
+        fma_arrays.axpy_(out, coeff[()] if is_array(coeff) else coeff, np.subtract(b, a))
+        return out
     if dt == np.float64 and a.size >= _FMA_BLOCKED_MIN and a.shape == b.shape and \
             a.flags.c_contiguous and b.flags.c_contiguous:
         r = None
