@@ -173,6 +173,16 @@ def test_fast_path_taken_and_versions_bumped(method, call, monkeypatch):
     assert sum(changed) == len(a) and set(changed) == {0, 1}
 
 
+@pytest.mark.parametrize("ord", [2, 1, 3.5, float("inf")])
+def test_norm_fast_path_taken(ord, monkeypatch):
+    xs = _lists(ember, np.float32, 1)[0]
+    xs = xs[:3] + xs[4:]
+    want = [ember.linalg.vector_norm(x, ord) for x in xs]
+    ember._foreach_norm(xs[:1])
+    monkeypatch.setattr(ember.linalg, "vector_norm", _boom)
+    _same_bits(_bits(ember._foreach_norm(xs, ord)), _bits(want))
+
+
 def test_version_matches_torch():
     out = []
     for lib in LIBS:

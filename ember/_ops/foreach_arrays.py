@@ -435,7 +435,10 @@ def norm(tensors, ord, dtype):
         return None
     if not _NORM:
         import ember   # (the node of the function linalg.vector_norm, wherever it lives)
-        _NORM.append(getattr(ember.linalg.vector_norm, "__globals__", {}).get("VectorNorm"))
+        fn = ember.linalg.vector_norm
+        while hasattr(fn, "__wrapped__"):
+            fn = fn.__wrapped__
+        _NORM.append(getattr(fn, "__globals__", {}).get("VectorNorm"))
     if _NORM[0] is None:
         return None
     forward, ord, out = _NORM[0].forward, float(ord), []
