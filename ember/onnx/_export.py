@@ -151,6 +151,7 @@ def export_model(model, args, kwargs, *, input_names, output_names, opset_versio
                 else:
                     env[node.name] = g.add_input(spec.target, array.dtype, array.shape,
                                                  weight=True)
+                g.tensor_values[id(ep.state_dict[spec.target])] = env[node.name]
             elif spec.kind in (InputKind.CONSTANT_TENSOR,):
                 value = g.add_initializer(spec.target, _host(ep.constants[spec.target]))
                 g.folded[value.name] = g.initializers[value.name]

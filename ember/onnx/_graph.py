@@ -72,6 +72,7 @@ class GraphBuilder:
         # packed sequences (_ops/packing.py): the padded data's value name -> its lengths
         self.packed = {}
         self.deferred = {}          # value name -> function writing the node that makes it
+        self.tensor_values = {}     # id(parameter or buffer) -> its Value (cond's branches)
         self._names = set()
         self._consts = {}
         self.hint = "v"             # base of fresh names: the fx node being translated
