@@ -105,6 +105,13 @@ CALLS = {
     "nll_loss_none": lambda m, F, x, w, b, y, t, mods: F.nll_loss(y, t, reduction="none"),
     "nll_loss_ignore": lambda m, F, x, w, b, y, t, mods:
         F.nll_loss(y, t, ignore_index=0, reduction="sum"),
+    "cross_entropy": lambda m, F, x, w, b, y, t, mods: F.cross_entropy(y, t),
+    "cross_entropy_of_indexed": lambda m, F, x, w, b, y, t, mods:
+        F.cross_entropy(x[:, :, 0, 0], t),
+    "index_items": lambda m, F, x, w, b, y, t, mods: x[0, 1:, None, ::2],
+    "index_two_ints": lambda m, F, x, w, b, y, t, mods: x[:, :, 0, -1],
+    "index_none_then_int": lambda m, F, x, w, b, y, t, mods: x[:, None, 0],
+    "index_ellipsis": lambda m, F, x, w, b, y, t, mods: x[1, ..., 0],
 }
 
 # forward only: the backward formulas differ (ember's own ops run them)
@@ -114,7 +121,7 @@ NO_BACKWARD = {"conv_transpose2d", "max_pool2d", "max_pool2d_stride", "max_pool2
                "narrow", "stack", "layer_norm", "layer_norm_2d", "layer_norm_module",
                "batch_norm_eval", "mse_loss", "mse_loss_sum", "binary_cross_entropy",
                "binary_cross_entropy_none", "nll_loss", "nll_loss_none", "nll_loss_ignore",
-               "conv1d", "conv2d_groups"}   # (narrow's backward: ember's own ops)
+               "conv1d", "conv2d_groups", "cross_entropy", "cross_entropy_of_indexed"}   # (narrow's backward: ember's own ops)
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))

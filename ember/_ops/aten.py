@@ -318,6 +318,23 @@ def _nll_rule(inputs, arrays, params):
     return ("nll_loss2d_forward" if arrays[0].ndim == 4 else "nll_loss_forward", "default")
 
 
+def _index_backward_rule(inputs, arrays, params):
+    """The gradient of one basic view item (Index's backward) is PyTorch's
+    ``select_backward``/``slice_backward``/``squeeze.dim``; else ember's index_put."""
+    key = params[1] if len(params) > 1 else ()
+    items = key if type(key) is tuple else (key,)
+    acting = [k for k in items if not (k is Ellipsis or k == slice(None))]
+    if len(acting) == 1 and not hasattr(acting[0], "shape"):
+        k = acting[0]
+        if k is None:
+            return ("squeeze", "dim")
+        if type(k) is int:
+            return ("select_backward", "default")
+        if type(k) is slice:
+            return ("slice_backward", "default")
+    return ("index_put", "default")
+
+
 def _fixed(packet, overload="default"):
     return lambda inputs, arrays, params: (packet, overload)
 
@@ -359,7 +376,7 @@ _RULES = {
     "Index": _index_rule, "Transpose": _transpose_rule, "Einsum": _einsum_rule,
     "Softmax": _fixed("_softmax"), "LogSoftmax": _fixed("_log_softmax"),
     "DetachCopy": _fixed("detach"),
-    "Normalize": _normalize_rule, "PointwiseLoss": _pointwise_loss_rule, "NllLoss": _nll_rule,
+    "IndexPutZeros": _index_backward_rule, "Normalize": _normalize_rule, "PointwiseLoss": _pointwise_loss_rule, "NllLoss": _nll_rule,
 }
 
 _STATIC = {}   # op class -> its one overload, for classes without a rule

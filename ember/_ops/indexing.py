@@ -24,6 +24,7 @@ from .._backend import ARRAY_TYPES, CUDA_ON, array_namespace, as_array, like, uf
 from .. import _dtype
 from .._tensor import Tensor
 from .._user_warning import warn_at_caller
+from . import _base
 from ._base import Op, apply
 from ._layout import row_major   # gathers give new row-major tensors, as PyTorch's
 from ._out_overlap import refuses_out_overlap
@@ -296,10 +297,36 @@ def _basic_view(t, basic, name):
 def getitem(self, key):
     """self[key]: a view for basic keys, a copy when the key holds advanced indices."""
     basic, adv, name = parse_key(self._data.shape, key)
+    if adv is None and _base._DISPATCH[0] is not None:
+        steps = _basic_steps(basic)
+        if steps is not None:   # a dispatch handler sees PyTorch's one view op per item
+            view = self
+            for step in steps:
+                view = getitem(view, step)
+            return view
     view = self if _is_trivial(basic) and adv is not None else _basic_view(self, basic, name)
     if adv is None:
         return view
     return apply(Index, (view,), (view._data,), _key_to_device(adv, view._data))
+
+
+def _basic_steps(basic):
+    """A basic key doing more than one thing (``x[:, :, 0, 0]``) as the keys of one item
+    each that PyTorch applies in turn (two ``select``s), or None."""
+    items = list(basic)
+    while items and items[-1] is Ellipsis:
+        items.pop()
+    if Ellipsis in items:
+        return None
+    steps, dim = [], 0
+    for k in items:
+        if type(k) is slice and k == slice(None):
+            dim += 1
+            continue
+        steps.append((slice(None),) * dim + (k,))
+        if type(k) is not int:
+            dim += 1
+    return steps if len(steps) > 1 else None
 
 
 class IndexPut(Op):

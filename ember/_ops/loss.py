@@ -467,7 +467,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         _check_class_target(input, target, weight)
     if (input.dim() == 2 and target.dim() == 1 and label_smoothing <= 0 and input.shape[0]
             and input.dtype.is_floating_point and input.dtype.itemsize >= 4
-            and not target.dtype.is_floating_point):   # (target checked above)
+            and not target.dtype.is_floating_point   # (target checked above)
+            and not grad_mode.DISPATCH_ON[0]):   # (dispatch handlers see PyTorch's two ops)
         t, w = _class_targets(input, target, weight, ignore_index)
         return apply(CrossEntropy, (input,), (input._data, t, w, ignore_index, reduction))
     from .activation import log_softmax   # (only this slower path needs it)

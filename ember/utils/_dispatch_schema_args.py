@@ -99,17 +99,46 @@ def _back_to_copy(params, arrays, args, kwargs):
             None if device is None else _device(device))
 
 
-def _show_index(operands, params, overload):
-    """x[0] as ``select.int(x, 0, 0)``, x[:, 1:] as ``slice.Tensor(x, 1, 1, 2**63 - 1)``:
-    a key with one item that does something (others whole slices, no Ellipsis before)."""
-    if overload not in ("int", "Tensor") or not params:
-        return None
-    key = params[0]
+def _acting_item(key):
+    """(dim, item) of a basic key with one item that does something (the others whole
+    slices, no Ellipsis before it), or None."""
     items = key if type(key) is tuple else (key,)
     acting = [i for i, k in enumerate(items) if not (k is Ellipsis or k == slice(None))]
     if len(acting) != 1 or Ellipsis in items[:acting[0]]:
         return None
-    dim, k = acting[0], items[acting[0]]
+    return acting[0], items[acting[0]]
+
+
+def _show_index_backward(operands, params, overload):
+    """The gradient of one view item as PyTorch's ``select_backward(grad, sizes, dim,
+    index)``, ``slice_backward(grad, sizes, dim, start, end, step)`` or ``squeeze.dim``."""
+    shape, key = params[:2]
+    acted = _acting_item(key)
+    if acted is None:
+        return None
+    dim, k = acted
+    if k is None:
+        return (dim,), {}
+    if type(k) is int:
+        return ([*shape], dim, k), {}
+    if type(k) is slice:
+        start, stop, step = k.indices(shape[dim])
+        return ([*shape], dim, 0 if k.start is None else k.start,
+                2 ** 63 - 1 if k.stop is None else k.stop, step), {}
+    return None
+
+
+def _show_index(operands, params, overload):
+    """x[0] as ``select.int(x, 0, 0)``, x[:, 1:] as ``slice.Tensor(x, 1, 1, 2**63 - 1)``:
+    a key with one item that does something (others whole slices, no Ellipsis before)."""
+    if overload not in ("int", "Tensor", "default") or not params:
+        return None
+    acted = _acting_item(params[0])
+    if acted is None:
+        return None
+    dim, k = acted
+    if overload == "default" and k is None:   # (x[:, None]: unsqueeze)
+        return (dim,), {}
     if overload == "int" and type(k) is int:
         return (dim, k), {}
     if overload == "Tensor" and type(k) is slice:
@@ -122,7 +151,7 @@ def _show_index(operands, params, overload):
 
 _FORMS = {
     **_dispatch_schema_nn.FORMS,
-    "Index": (_show_index, None),
+    "Index": (_show_index, None), "IndexPutZeros": (_show_index_backward, None),
     "Add": (_show_alpha, _back_alpha), "Sub": (_show_alpha, _back_alpha),
     "Sum": (_show_sum, None), "Mean": (_show_dims, None),
     "SelectDim": (_show_select_dim, None), "SelectAll": (_show_select_all, None),
