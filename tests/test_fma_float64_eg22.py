@@ -230,3 +230,27 @@ def test_lerp_number_weight_float32_float64_bitwise(monkeypatch, blas, dtype, w)
     b[6:] = np.clip(b[6:], -1e30, 1e30)
     with np.errstate(all="ignore"):
         _same_bits(*_both(a, b, w))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("bounds", BOUNDS[:4] + [(-3e38, 3e38), (1e-40, 3e-38), (7.25, 7.25),
+                                                 (123456.789, -0.001), (-np.inf, 1.0)])
+@pytest.mark.parametrize("steps", [2, 3, 1000, 16_384, 16_385, 32_769, 100_001])
+def test_linspace_float32_bitwise(bounds, steps):
+    with np.errstate(invalid="ignore"):   # (torch's own inf - inf)
+        want = torch.linspace(*bounds, steps, dtype=torch.float32).numpy()
+    _same_bits(ember.linspace(*bounds, steps, dtype=ember.float32).numpy(), want)
+
+
+def test_linspace_float32_rounded_index_path(monkeypatch):
+    # past 2**24 steps the index is rounded to float32 first (exact below: the same bits)
+    monkeypatch.setattr(_fma_float64, "F32_INDEX_EXACT", 100)
+    _same_bits(ember.linspace(-3.7, 11.3, 40_001, dtype=ember.float32).numpy(),
+               torch.linspace(-3.7, 11.3, 40_001, dtype=torch.float32).numpy())
+
+
+def test_linspace_float32_pool_runs_same_bits(monkeypatch):
+    for jobs in counted_splits(monkeypatch, 1 << 14, min_piece=1000):
+        _same_bits(ember.linspace(-3.7, 11.3, 70_001).numpy(),
+                   torch.linspace(-3.7, 11.3, 70_001).numpy())
+        assert jobs

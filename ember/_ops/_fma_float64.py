@@ -1,4 +1,5 @@
-"""Fused multiply-adds of float64 NumPy arrays in blocks: lerp's and linspace's kernels.
+"""Fused multiply-adds of float64 NumPy arrays in blocks: lerp's and linspace's kernels
+(float32 linspace's too: its FMAs are exact products and one float64 sum).
 
 PyTorch's CPU kernels of lerp and linspace are compiled with FMA contraction: each value
 is fma(c, d, z), the exact c * d + z rounded once. NumPy has no fma, so the product is
@@ -37,6 +38,7 @@ _SPLITTER = 134217729.0                  # 2**27 + 1: Veltkamp's constant for fl
 _TOP26 = np.uint64(0xFFFFFFFFF8000000)   # sign, exponent and the top 25 stored bits
 SPLIT_MAX = 2.0 ** 995                   # |c| below this: c * _SPLITTER does not overflow
 INDEX_MAX = 1 << 26                      # linspace's index needs no split below this
+F32_INDEX_EXACT = 1 << 24                # float32 holds every index below this
 # 128 KiB per buffer: 1M-element lerps took 6.2 ms (scalar weight) in 16K blocks, 7.1 in 8K,
 # 8.4 in 4K (a ufunc call costs ~1 us), 6.0 in 32K (one thread, load ~6)
 _BLOCK = 1 << 14
@@ -207,4 +209,39 @@ def linspace(start, end, steps):
 
     _blocks(half, side(step, start, 0.0, 1), 12)
     _blocks(steps - half, side(-step, end, float(steps - 1 - half), -1), 12)
+    return out
+
+
+def linspace_float32(start, end, steps):
+    """PyTorch's float32 linspace of numbers start, end (read as float32) and steps >= 2,
+    bit for bit, in blocks: step = (end - start) / (steps - 1) in float32, then
+    start + step * i or end - step * (steps - 1 - i) as one FMA rounded to float32. The
+    float32 step times the index (rounded to float32, as the kernel converts it) is exact
+    in float64, and the float64 sum rounded to float32 is the FMA's value (but for a
+    double rounding where the sum needs more than float64's 53 bits, which spans a float32
+    holds never do)."""
+    f32 = np.float32
+    start32, end32 = f32(start), f32(end)
+    with np.errstate(all="ignore"):   # (bounds near float32's limits: the span is inf)
+        step = float(f32(f32(end32 - start32) / f32(steps - 1)))
+    out = np.empty(steps, f32)
+    half = steps // 2
+    wide = steps > F32_INDEX_EXACT
+
+    def side(c, z, first, sign, offset):
+        def kernel(lo, hi, bufs):
+            d = bufs[0]
+            if sign > 0:
+                np.add(_INDEX[:hi - lo], first + lo, out=d)
+            else:
+                np.subtract(first - lo, _INDEX[:hi - lo], out=d)
+            if wide:
+                d[...] = d.astype(f32)
+            d *= c
+            d += z
+            out[offset + lo:offset + hi] = d
+        return kernel
+
+    _blocks(half, side(step, float(start32), 0.0, 1, 0), 4)
+    _blocks(steps - half, side(-step, float(end32), float(steps - 1 - half), -1, half), 4)
     return out

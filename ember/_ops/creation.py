@@ -12,7 +12,7 @@ from .._backend import as_array
 from .. import _dtype
 from .._device import as_device, factory_device, CPU
 from .._tensor import Tensor, Size
-from . import _logspace_pow
+from . import _fma_float64, _logspace_pow
 from ._layout import like_layout
 from ._util import check_flag, check_scalar_fits, dtype_name
 
@@ -723,7 +723,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
         if steps == 1:
             arr = np.array([start], dtype=np.float64)
         elif dt is _dtype.float32:
-            arr = _linspace_float32(start, end, steps)
+            arr = _fma_float64.linspace_float32(start, end, steps)
         elif dt.is_floating_point and dt is not _dtype.float64:
             return pinned(_finish(_linspace_half(start, end, steps, dt.np), dt, device,
                                   requires_grad, out), pin)
@@ -754,7 +754,6 @@ def _linspace_fma(start, end, steps):
     (end - start) / (steps - 1) in double, the first half fma(step, i, start), the second
     fma(-step, steps - 1 - i, end), each rounded once (the kernel is compiled with FMA
     contraction). Up to _fma_float64.INDEX_MAX steps in that module's blocks."""
-    from . import _fma_float64
     from .pointwise_more import _fma64
     if steps <= _fma_float64.INDEX_MAX and math.isfinite(start) and math.isfinite(end):
         arr = _fma_float64.linspace(start, end, steps)
@@ -786,23 +785,6 @@ def _linspace_half(start, end, steps, np_dt):
         up = r(start + r(step * r(idx[:half])))
         down = r(end - r(step * r((steps - 1) - idx[half:])))
         return np.concatenate([up, down]).astype(np_dt)
-
-
-def _linspace_float32(start, end, steps):
-    """PyTorch's float32 linspace, bit for bit: start, end and the step are float32
-    (step = (end - start) / (steps - 1), each rounded), and each value is one fused
-    multiply-add, start + step * i or end - step * (steps - 1 - i), rounded once to float32
-    (PyTorch's kernel is compiled with FMA contraction). float64 holds the product of two
-    float32 numbers exactly, so the sum in float64 rounded to float32 is the FMA's result
-    (up to a double rounding when the sum needs more than float64's 53 bits; PyTorch's
-    steps never do for spans a float32 holds)."""
-    f32 = np.float32
-    start32, end32 = f32(start), f32(end)
-    step = np.float64(f32(f32(end32 - start32) / f32(steps - 1)))
-    idx = np.arange(steps)
-    up = np.float64(start32) + step * idx.astype(f32).astype(np.float64)
-    down = np.float64(end32) - step * (steps - 1 - idx).astype(f32).astype(np.float64)
-    return np.where(idx < steps // 2, up, down)
 
 
 def _linspace_plain(start, end, steps):
