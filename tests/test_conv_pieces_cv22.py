@@ -44,7 +44,7 @@ def _run(lib, make, x):
                 p.copy_(ember.from_numpy(q.detach().numpy().copy()))
     xt = lib.from_numpy(x.copy()).requires_grad_()
     y = layer(xt)
-    g = np.cos(np.arange(y.numel())).reshape(tuple(y.shape)).astype(np.float32)
+    g = np.cos(np.arange(y.numel())).reshape(tuple(y.shape)).astype(x.dtype)
     y.backward(lib.from_numpy(g))
     return [y.detach().numpy().copy(), xt.grad.numpy().copy()] + \
         [p.grad.numpy().copy() for p in layer.parameters()]
@@ -122,3 +122,63 @@ def test_error_in_a_piece_is_raised(pieces):
         conv_ops._over_batch(np, 8, 1, run)
     # the helper is free again: the next split runs
     assert conv_ops._over_batch(np, 8, 1, lambda a, b: b - a) == [2, 2, 2, 2]
+
+
+# --- the stride-1 input gradient through the shifted GEMMs --------------------------------
+
+# (name, layer maker, input): g with 8+ channels (shifted) or fewer (flat adds); dilation,
+# asymmetric "same" padding, a transposed convolution with output_padding, 1-d and 3-d,
+# float64
+GRAD_CASES = [
+    ("conv2d", lambda L: L.nn.Conv2d(5, 8, 3, padding=1), _f32(3, 5, 9, 11), True),
+    ("conv2d-dilated", lambda L: L.nn.Conv2d(4, 9, 3, padding=2, dilation=2), _f32(2, 4, 8, 7),
+     True),
+    ("conv2d-same-even", lambda L: L.nn.Conv2d(3, 8, 4, padding="same"), _f32(2, 3, 7, 6), True),
+    ("conv2d-nopad", lambda L: L.nn.Conv2d(3, 10, (2, 3)), _f32(2, 3, 6, 7), True),
+    ("conv1d", lambda L: L.nn.Conv1d(3, 12, 5, padding=1), _f32(2, 3, 20), True),
+    ("conv3d", lambda L: L.nn.Conv3d(2, 8, 3, padding=1), _f32(2, 2, 4, 5, 3), True),
+    ("conv_transpose2d-outpad", lambda L: L.nn.ConvTranspose2d(
+        8, 3, 3, padding=1, output_padding=1, dilation=2), _f32(2, 8, 5, 6), True),
+    ("conv2d-float64", lambda L: L.nn.Conv2d(3, 8, 3, padding=1).double(),
+     rng.standard_normal((2, 3, 6, 6)), True),
+    ("conv2d-few", lambda L: L.nn.Conv2d(6, 4, 3, padding=1), _f32(2, 6, 7, 7), False),
+]
+
+
+def _spy(monkeypatch):
+    calls = []
+    real = conv_ops._conv_shifted
+
+    def spy(x, *args):
+        calls.append(x.shape)
+        return real(x, *args)
+    monkeypatch.setattr(conv_ops, "_conv_shifted", spy)
+    return calls
+
+
+@pytest.mark.parametrize("name,make,x,shifted", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
+def test_input_grad_shifted_matches_torch(name, make, x, shifted, monkeypatch):
+    want = _run(torch, make, x)
+    calls = _spy(monkeypatch)
+    got = _run(ember, make, x)
+    tol = 1e-4 if x.dtype == np.float32 else 1e-10
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+    transposed = name.startswith("conv_transpose")
+    # the input gradient (the forward, for a transposed conv) read g, of out_channels
+    # channels, through the shifted GEMMs exactly when it has 8 or more
+    g_channels = x.shape[1] if transposed else want[0].shape[1]
+    assert any(s[1] == g_channels and s[0] == x.shape[0] for s in calls) == shifted
+
+
+def test_input_grad_paths_agree(monkeypatch):
+    """The shifted input gradient and the flat adds it replaces give the same values."""
+    x = _f32(3, 6, 10, 9)
+    first = _run(ember, GRAD_CASES[0][1], x[:, :5])
+    monkeypatch.setattr(conv_ops, "_SHIFTED", [False])
+    calls = _spy(monkeypatch)
+    second = _run(ember, GRAD_CASES[0][1], x[:, :5])
+    assert not calls
+    for a, b in zip(first, second):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

@@ -14,10 +14,11 @@ them and the GEMM that reads them; CuPy takes the whole batch at once.
 With stride 1 and one group (8 channels or more) the forward needs no im2col: it sums
 prod(k) GEMMs, each reading the padded input shifted by one kernel tap, in place through
 BLAS's accumulating gemm (_conv_shifted, ember._backend.cpu_blas).
-With stride 1 the input gradient's columns W^T g are added back into the image in flat
-coordinates, one contiguous add per kernel tap (_input_grad_flat, NumPy, one group), or,
-for groups (and 3-D on CuPy), computed as a convolution (of the padded output gradient
-with the flipped, transposed weight): one more im2col + GEMM and no scatter of the columns.
+With stride 1 the input gradient is a convolution (of the padded output gradient with the
+flipped, transposed weight): shifted GEMMs as above, or one more im2col + GEMM (groups, 3-D
+on CuPy) and no scatter of the columns; below 8 channels of g (NumPy, one group) the
+columns W^T g are added back into the image in flat coordinates, one contiguous add per
+kernel tap (_input_grad_flat).
 On CuPy (1-D and 2-D) each step is one launch, since the host cost of a launch is what a
 training step spends most on: forward = im2col, GEMM, one kernel writing NCHW plus bias;
 backward = g copied once to channel-major (O, N*P), then dw = that times the columns of x
@@ -328,10 +329,12 @@ _cpu_threads = _threads.intra_op_threads
 # out. One gap serves as a row's right and the next row's left padding (_shift_grid):
 # 33x33 positions per 32x32 image instead of 34x34, junk ~6% instead of ~13% (forward
 # ~30.1 -> ~29.0 ms there). A few images share each GEMM (chunks of ~_CHUNK_BYTES / 2).
-# The gradients gain nothing from it (measured): the input gradient already runs as one
-# GEMM plus shifted adds (_input_grad_flat), and the weight gradient's per-tap products,
-# (C, O) results summed over a long inner dimension, ran ~25% slower in OpenBLAS than
-# im2col's one (C prod(k), O) product.
+# The input gradient (a convolution of the padded g with the flipped, transposed weight)
+# runs through it too: against one W^T g GEMM plus shifted adds (_input_grad_flat) it took
+# 6-9% less CPU time (64 -> 64 on 32x32, batch 32, one thread: 31.7 -> 29.6 ms), up to ~28%
+# on small maps (64 -> 16 on 16x16). The weight gradient's per-tap products, (C, O)
+# results summed over a long inner dimension, ran ~25% slower in OpenBLAS than im2col's
+# one (C prod(k), O) product.
 _SHIFTED = [True]   # tests switch it off to compare with the im2col path
 
 
@@ -559,7 +562,9 @@ def _input_grad(xp, g, w, x_shape, stride, padding, dilation, groups, g_cm):
     pads = [(dilation[i] * (k[i] - 1) - p_lo, x_shape[2 + i] + p_lo - out[i])
             for i, (p_lo, _) in enumerate(pad_pairs)]
     if all(s == 1 for s in stride) and all(lo >= 0 and hi >= 0 for lo, hi in pads):
-        if xp is np and groups == 1:
+        # NumPy, one group: as a convolution through the shifted GEMMs where they apply
+        # (g has 8 channels or more), else W^T g added back tap by tap (_input_grad_flat)
+        if xp is np and groups == 1 and not _shifted_ok(g, w, None, stride, 1):
             return _input_grad_flat(g, w, x_shape, pad_pairs, dilation).astype(dt, copy=False)
         flip = (Ellipsis,) + (slice(None, None, -1),) * nd
         wt = w.reshape((groups, og, cg) + k).swapaxes(1, 2).reshape((C, og) + k)[flip]
