@@ -410,3 +410,38 @@ def test_eigvals_of_a_non_finite_matrix_without_grad():
     e, t = program(ember), program(torch)
     assert e.dtype == t.dtype
     np.testing.assert_array_equal(e, t)
+
+
+# ------------------------------------------------------------------ community programs, round 7
+
+def _clip_value_without_grads(L):
+    model = L.nn.Linear(3, 2)
+    model(L.ones(1, 3)).sum().backward()
+    L.optim.SGD(model.parameters(), lr=0.1).zero_grad(set_to_none=True)
+    return L.nn.utils.clip_grad_value_(model.parameters(), 0.1)
+
+
+def test_clip_grad_value_of_parameters_without_gradients():
+    """A gradient-accumulation loop that clips after zero_grad(set_to_none=True): PyTorch's
+    clip_grad_value_ groups the (no) gradients by device and dtype and refuses the empty
+    list with a RuntimeError; ember returned silently."""
+    _same_outcome(_clip_value_without_grads)
+    assert _outcome(ember, _clip_value_without_grads)[0] == "RuntimeError"
+    p = ember.nn.Parameter(ember.ones(2))
+    p.grad = ember.tensor([3.0, -0.05])
+    ember.nn.utils.clip_grad_value_(p, 0.1)
+    assert p.grad.tolist() == pytest.approx([0.1, -0.05])
+
+
+def test_lkj_cholesky_samples_follow_the_lkj_law():
+    """A deliberate difference: PyTorch 2.13's LKJCholesky draws row k's Beta with first
+    concentration k - 1/2 (its offset + 0.5) where the onion method needs k/2, so for
+    dim >= 3 its samples are not LKJ-distributed (with eta = 1 every correlation of a 3x3
+    matrix has variance 1/4; torch's third row gives about 0.30). ember keeps the onion
+    method's k/2: its samples differ from torch's from the third row on, and match the law
+    its log_prob describes."""
+    ember.manual_seed(0)
+    s = ember.distributions.LKJCholesky(3, 1.0).sample((40000,))
+    corr = s @ s.transpose(-1, -2)
+    for i, j in [(1, 0), (2, 0), (2, 1)]:
+        assert abs(float(corr[:, i, j].var()) - 0.25) < 0.01

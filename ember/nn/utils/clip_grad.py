@@ -79,6 +79,13 @@ def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient element into [-clip_value, clip_value]."""
     clip_value = float(clip_value)
-    for g in _grads(parameters):
+    grads = list(_grads(parameters))
+    if not grads:
+        # PyTorch groups the gradients by device and dtype first, which refuses an empty list
+        # (parameters without gradients, e.g. right after zero_grad(set_to_none=True))
+        raise RuntimeError("Expected !nested_tensorlist[0].empty() to be true, but got false.  "
+                           "(Could this error message be improved?  If so, please report an "
+                           "enhancement request to PyTorch.)")
+    for g in grads:
         np.clip(g._data, -clip_value, clip_value, out=g._data)
         g._bump_version()
