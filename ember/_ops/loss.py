@@ -1,6 +1,7 @@
 """Loss ops with fused forward/backward where PyTorch has one node (NllLossBackward0,
 MseLossBackward0, BinaryCrossEntropyBackward0, ...): the node names learners see
 when they print a loss, and numerically stable forms."""
+import math
 import operator
 import warnings
 
@@ -82,7 +83,7 @@ class PointwiseLoss(Op):
     @staticmethod
     def backward(ctx, grad):
         x, t = ctx.saved_tensors
-        n = max(int(np.prod(ctx.shape)), 1)
+        n = max(math.prod(ctx.shape), 1)
         need = ctx.needs_input_grad
         if not grad_mode.backward_on_tensors():
             # no graph of the gradient is built: d l / d x on arrays, scaled in place
