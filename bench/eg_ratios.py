@@ -2,7 +2,7 @@
 the calling thread's CPU time (a loaded machine disturbs it less than wall time).
 
     python -m bench.eg_ratios [--tree /tmp/t0_21] [--repeats 15] [--sizes 1e4,1e6]
-                              [--only fma]   (fma: the float64 lerp/linspace/logspace rows)
+                              [--only fma]   (fma: the lerp/linspace/logspace rows)
 
 Each case alternates ember and torch call by call in one process (the order flips every
 repeat; bench.ew_transcendental's and bench.ew_half's loops) and prints the median time of
@@ -23,14 +23,17 @@ HALF = (("float16", ("add", "mul", "exp", "relu", "tanh", "sqrt")),
 
 
 def _fma_cases(lib, n):
-    """The float64 fused-multiply-add rows (session 22): name -> call on library `lib`."""
+    """The fused-multiply-add rows (session 22): name -> call on library `lib`."""
     import numpy as np
     rng = np.random.default_rng(0)
     a, b, w = (lib.from_numpy(rng.standard_normal(n)) for _ in range(3))
+    a32, b32 = a.float(), b.float()
     f64 = lib.float64
     return {"lerp float64 w=0.3": lambda: lib.lerp(a, b, 0.3),
             "lerp float64 tensor w": lambda: lib.lerp(a, b, w),
+            "lerp float32 w=0.3": lambda: lib.lerp(a32, b32, 0.3),
             "linspace float64": lambda: lib.linspace(-3.0, 7.5, n, dtype=f64),
+            "linspace float32": lambda: lib.linspace(-3.0, 7.5, n),
             "logspace float64": lambda: lib.logspace(-3.0, 7.5, n, dtype=f64)}
 
 
@@ -39,7 +42,7 @@ def main():
     p.add_argument("--tree", default=None, help="import ember from this checkout")
     p.add_argument("--sizes", default="1e4,1e6")
     p.add_argument("--repeats", type=int, default=15)
-    p.add_argument("--only", default=None, help="fma: only the float64 lerp/linspace rows")
+    p.add_argument("--only", default=None, help="fma: only the lerp/linspace/logspace rows")
     args = p.parse_args()
     if args.tree:
         sys.path.insert(0, os.path.abspath(args.tree))
