@@ -44,7 +44,8 @@ def _net(lib, kind="LSTM", batch_first=True, enforce_sorted=False, total_length=
         def __init__(self):
             super().__init__()
             self.rnn = getattr(lib.nn, kind)(3, 4, batch_first=batch_first, **rnn_kw)
-            self.head = lib.nn.Linear(4 * (2 if rnn_kw.get("bidirectional") else 1), 2)
+            features = rnn_kw.get("proj_size") or 4
+            self.head = lib.nn.Linear(features * (2 if rnn_kw.get("bidirectional") else 1), 2)
 
         def forward(self, x, lengths, *hx):
             p = R.pack_padded_sequence(x, lengths, batch_first=batch_first,
@@ -67,11 +68,11 @@ def _twins(**kw):
 
 
 def _inputs(b, steps, lengths, batch_first=True, with_hx=False, layers=1, dirs=1,
-            kind="LSTM"):
+            kind="LSTM", proj=4):
     x = _rng.standard_normal((b, steps, 3) if batch_first else (steps, b, 3)).astype(np.float32)
     feed = {"x": x, "lengths": np.array(lengths, np.int64)}
     if with_hx:
-        feed["h0"] = _rng.standard_normal((layers * dirs, b, 4)).astype(np.float32)
+        feed["h0"] = _rng.standard_normal((layers * dirs, b, proj)).astype(np.float32)
         if kind == "LSTM":
             feed["c0"] = _rng.standard_normal((layers * dirs, b, 4)).astype(np.float32)
     return feed
@@ -90,6 +91,8 @@ CASES = {
     "lstm_bidirectional_2_layers": dict(bidirectional=True, num_layers=2),
     "lstm_hx": dict(with_hx=True),
     "lstm_total_length_padding_value": dict(total_length=7, padding_value=-1.5),
+    "lstm_proj_bidirectional": dict(proj_size=2, bidirectional=True),
+    "lstm_proj_hx_2_layers": dict(proj_size=2, num_layers=2, with_hx=True),
     "gru_bidirectional": dict(kind="GRU", bidirectional=True),
     "gru_hx": dict(kind="GRU", with_hx=True),
     "rnn_relu_2_layers": dict(kind="RNN", nonlinearity="relu", num_layers=2),
@@ -101,7 +104,8 @@ def _inputs_for(kw, b, steps, lengths):
         lengths = sorted(lengths, reverse=True)
     return _inputs(b, steps, lengths, batch_first=kw.get("batch_first", True),
                    with_hx=kw.get("with_hx", False), layers=kw.get("num_layers", 1),
-                   dirs=2 if kw.get("bidirectional") else 1, kind=kw.get("kind", "LSTM"))
+                   dirs=2 if kw.get("bidirectional") else 1, kind=kw.get("kind", "LSTM"),
+                   proj=kw.get("proj_size") or 4)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -226,14 +230,6 @@ def test_ops_on_packed_data_name_the_gap():
     with pytest.raises(ember.onnx.errors.UnsupportedOperatorError,
                        match="relu of a PackedSequence's data"):
         _export(ember, Net().eval(), tuple(ember.tensor(v) for v in feed.values()))
-
-
-def test_projected_lstm_on_packed_sequence_names_the_gap():
-    m = _net(ember, proj_size=2)
-    m.head = nn.Linear(2, 2)
-    feed = _inputs(3, 5, [5, 4, 2])
-    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="PackedSequence"):
-        _export(ember, m, tuple(ember.tensor(v) for v in feed.values()))
 
 
 def test_torch_export_still_refuses_traced_lengths():

@@ -62,9 +62,14 @@ def _gate_rows_pair(g, bias, order, gates):
 @_op("LSTMLayer", "LSTMProjectionLayer")
 def _lstm_layer(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, reverse):
     if w_hr is not None:
+        keep = None
         if batch_sizes is not None:
-            return _unsupported("lstm of a PackedSequence")
-        return _projected_lstm(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse)
+            if x.name not in g.packed:
+                return _unsupported("lstm of a PackedSequence not made by "
+                                    "pack_padded_sequence")
+            keep = _steps_kept(g, x)
+            h0, c0 = (_batch_zeros(g, x, s) if _zeros(g, s) else s for s in (h0, c0))
+        return _projected_lstm(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse, keep)
     # PyTorch's gates i, f, g, o; ONNX's i, o, f, c
     return _recurrent(g, "LSTM", [0, 3, 1, 2], x, [h0, c0], w_ih, w_hh, b_ih, b_hh,
                       batch_sizes, reverse)
@@ -84,11 +89,35 @@ def _rnn_layer(g, x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes, reverse, relu=Fals
                       activations=["Relu" if relu else "Tanh"])
 
 
-def _projected_lstm(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
+def _steps_kept(g, x):
+    """(T, B, 1) bool: whether step t is within sequence b's length (a packed sequence)."""
+    c = lambda v: g.const(np.array(v, np.int64))   # noqa: E731
+    steps = g.op("Gather", g.shape_of(x), c(0), axis=0, dtype=np.int64, shape=())
+    t = g.op("Range", c(0), steps, c(1), dtype=np.int64, shape=(None,))
+    keep = g.op("Less", g.op("Unsqueeze", t, c([1])),
+                g.op("Unsqueeze", g.packed[x.name], c([0])), dtype=np.bool_,
+                shape=(None, None))
+    return g.op("Unsqueeze", keep, c([2]), shape=(None, None, 1))
+
+
+def _batch_zeros(g, x, like):
+    """Zeros (B, size) for the batch of x that runs (hx=None's states were sized by the
+    example's)."""
+    c = lambda v: g.const(np.array(v, np.int64))   # noqa: E731
+    batch = g.op("Gather", g.shape_of(x), c([1]), axis=0, dtype=np.int64, shape=(1,))
+    shape = g.op("Concat", batch, c([like.shape[-1]]), axis=0, shape=(2,))
+    return g.op("ConstantOfShape", shape, value=np.zeros(1, like.dtype), dtype=like.dtype,
+                shape=like.shape)
+
+
+def _projected_lstm(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse, keep=None):
     """LSTM with a projection (proj_size): a Scan over x's time axis whose body is one
     step, PyTorch's formulas: gates = x_t W_ih^T + b_ih + h W_hh^T + b_hh split i, f, g, o;
     c' = sigmoid(f) c + sigmoid(i) tanh(g); h' = (sigmoid(o) tanh(c')) W_hr^T. Any sequence
-    length runs; outputs y (T, B, P) and the final h (B, P) and c (B, H)."""
+    length runs; outputs y (T, B, P) and the final h (B, P) and c (B, H). A packed
+    sequence (`keep`: (T, B, 1) steps within each length) keeps h and c past a sequence's
+    end and writes zeros there, so h and c end at each sequence's last step (and in
+    reverse start at it)."""
     dt = x.dtype
     hidden, proj, size = w_hh.shape[0] // 4, w_hr.shape[0], w_ih.shape[1]
     wi = g.op("Transpose", w_ih, perm=[1, 0])       # (I, 4H)
@@ -111,10 +140,21 @@ def _projected_lstm(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
                      body.op("Mul", body.op("Sigmoid", i), body.op("Tanh", cell)))
     h_next = body.op("MatMul", body.op("Mul", body.op("Sigmoid", o), body.op("Tanh", c_next)),
                      wr)
-    y_t = body.op("Identity", h_next)
+    if keep is not None:
+        k = body.add_input(f"{g.hint}/keep_t", np.bool_, (None, 1))
+        y_t = body.op("Where", k, h_next, g.const(np.zeros((), dt)), dtype=dt)
+        h_next = body.op("Where", k, h_next, h, dtype=dt)
+        c_next = body.op("Where", k, c_next, c, dtype=dt)
+    else:
+        y_t = body.op("Identity", h_next)
     body.outputs = [(h_next, (None, proj)), (c_next, (None, hidden)), (y_t, (None, proj))]
+    scanned = [x] if keep is None else [x, keep]
     direction = [int(bool(reverse))]
-    h_n, c_n, y = g.op("Scan", h0, c0, x, outputs=3, body=Body(body, f"{g.hint}_step"),
-                       num_scan_inputs=1, scan_input_directions=direction,
+    h_n, c_n, y = g.op("Scan", h0, c0, *scanned, outputs=3, body=Body(body, f"{g.hint}_step"),
+                       num_scan_inputs=len(scanned),
+                       scan_input_directions=direction * len(scanned),
                        scan_output_directions=direction)
+    if keep is not None:
+        y.shape = x.shape[:2] + (proj,)
+        g.packed[y.name] = g.packed[x.name]
     return [y, h_n, c_n]
