@@ -104,3 +104,20 @@ def test_probe_rejects_a_wrong_pow():
     assert _logspace_pow._probe(creation._c_pow)
     assert not _logspace_pow._probe(lambda base, x: np.nextafter(creation._c_pow(base, x),
                                                                     np.inf))
+
+
+@pytest.mark.filterwarnings("error")
+def test_logspace_huge_exponents_bitwise():
+    # 256 * x log2(base) far past int32: those elements are refused before the cast
+    for bounds, base in (((-1e7, 1e7), 2.0), ((-3e9, 3e9), 10.0), ((-1e300, 1e300), 1.5)):
+        got = ember.logspace(*bounds, 5001, base, dtype=ember.float64).numpy()
+        want = torch.logspace(*bounds, 5001, base, dtype=torch.float64).numpy()
+        _same_bits(got, want)
+
+
+def test_logspace_pool_runs_same_bits(monkeypatch):
+    from tests.pool_splits import counted_splits
+    for jobs in counted_splits(monkeypatch, 1 << 14, min_piece=1000):
+        _same_bits(ember.logspace(-30, 30, 70_001, 3.3, dtype=ember.float64).numpy(),
+                   torch.logspace(-30, 30, 70_001, 3.3, dtype=torch.float64).numpy())
+        assert jobs
