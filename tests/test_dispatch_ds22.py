@@ -22,7 +22,7 @@ def _plain(value, lib):
     name, lists and tuples kept apart (PyTorch's schema shows int lists as lists)."""
     if isinstance(value, lib.Tensor):
         return ("T", tuple(value.shape), str(value.dtype).split(".")[-1])
-    if isinstance(value, (lib.dtype, lib.memory_format, lib.device)):
+    if isinstance(value, (lib.dtype, lib.memory_format, lib.device, lib.layout)):
         return str(value).split(".")[-1]
     if isinstance(value, list):
         return [_plain(v, lib) for v in value]
@@ -112,6 +112,9 @@ CALLS = {
     "index_two_ints": lambda m, F, x, w, b, y, t, mods: x[:, :, 0, -1],
     "index_none_then_int": lambda m, F, x, w, b, y, t, mods: x[:, None, 0],
     "index_ellipsis": lambda m, F, x, w, b, y, t, mods: x[1, ..., 0],
+    "view_inferred": lambda m, F, x, w, b, y, t, mods: x.view(x.size(0), -1),
+    "reshape_inferred": lambda m, F, x, w, b, y, t, mods: x.reshape(-1, 36),
+    "sum": lambda m, F, x, w, b, y, t, mods: x.sum(),
 }
 
 # forward only: the backward formulas differ (ember's own ops run them)

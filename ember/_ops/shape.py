@@ -18,7 +18,8 @@ import numpy as np
 from .._backend import array_namespace, like, meta_backend, strided_view, ufunc_at, ARRAY_TYPES
 from .. import _dtype
 from .._tensor import Tensor, Size
-from ._base import Op, apply
+from ._base import Op, apply, _DISPATCH
+from . import _schema_note
 from ..autograd import forward_ad
 from ..autograd.forward_ad import ACTIVE as _DUAL
 from ..autograd.grad_mode import STATE as _GRAD_STATE, GRAD_OFF as _GRAD_OFF
@@ -180,13 +181,14 @@ def _view_dtype(self, dtype):
     result is outside the graph."""
     old, new = self._data.itemsize, dtype.np.itemsize
     if old != new:
+        from ._util import dtype_name   # (PyTorch's ScalarType names: Float, Double)
         if self._data.ndim == 0:
-            raise RuntimeError("self.dim() cannot be 0 to view " + self.dtype.name + " as " +
-                               dtype.name + " (different element sizes)")
+            raise RuntimeError(f"self.dim() cannot be 0 to view {dtype_name(self.dtype)} as "
+                               f"{dtype_name(dtype)} (different element sizes)")
         if self._data.shape[-1] * old % new or self.stride(-1) != 1:
             raise RuntimeError(f"self.size(-1) must be divisible by {new // old or 1} to view "
-                               f"{self.dtype.name} as {dtype.name} (different element sizes), but "
-                               f"got {self._data.shape[-1]}")
+                               f"{dtype_name(self.dtype)} as {dtype_name(dtype)} (different "
+                               f"element sizes), but got {self._data.shape[-1]}")
     _dtype.note_narrow(dtype.np)   # complex32/float8: the dispatcher's policy for them
     out = Tensor._make(self._data.view(dtype.np))
     return as_view(out, self, lambda b: b.view(dtype))
@@ -198,11 +200,14 @@ def view(self, *shape, size=None):
         shape = (size,)
     if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
         return _view_dtype(self, shape[0])
-    shape = _infer_shape(_int_list(shape, "view"), self._data.size)
+    given = _int_list(shape, "view")
+    shape = _infer_shape(given, self._data.size)
     if not _viewable(self._data, shape):
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
                            "least one dimension spans across two contiguous subspaces). Use "
                            ".reshape(...) instead.")
+    if _DISPATCH[0] is not None:   # (a dispatch handler sees the sizes as given: -1 kept)
+        _schema_note.note(View, self._data, size=given)
     out = apply(View, (self,), (self._data,), shape)
     return as_view(out, self, lambda b: b.view(shape))
 
@@ -214,10 +219,13 @@ def view_as(self, other):
 def reshape(input, *sizes, shape=None):
     """`input` with a new shape: a view when the strides allow it, else a copy."""
     shape = sizes if shape is None else (shape,)   # reshape(x, shape=(2, 3)) too
-    shape = _infer_shape(_int_list(shape, "reshape"), input._data.size)
+    given = _int_list(shape, "reshape")
+    shape = _infer_shape(given, input._data.size)
     d = input._data
     row_major = type(d) is np.ndarray and d.flags.c_contiguous   # (_viewable's fast case)
     if row_major or _viewable(d, shape):
+        if _DISPATCH[0] is not None:   # (a dispatch handler sees the sizes as given)
+            _schema_note.note(View, d, size=given)
         out = apply(View, (input,), (d,), shape)
         if not row_major and out.grad_fn is not None and type(d) in ARRAY_TYPES and \
                 not input.is_contiguous():   # (type: not a batched array of vmap's)

@@ -862,12 +862,48 @@ def accumulate(leaf, g):
     detached, as PyTorch's AccumulateGrad does: handlers see ``aten.detach``."""
     wrapper = is_wrapper(g)
     if leaf._grad is None:
+        if not wrapper and not is_wrapper(leaf) and _breaks_layout(g, leaf):
+            leaf._grad = _copied_by_layout(leaf, g)
+            return True
         detached = _dispatch_function(_aten().detach.default, (g,), Tensor.detach)
         if wrapper:
             leaf._grad = detached
     elif wrapper:
         leaf._grad = leaf._grad + g
     return wrapper
+
+
+def _breaks_layout(g, leaf):
+    """Whether gradient g does not keep PyTorch's layout contract for a row-major leaf's
+    .grad, which AccumulateGrad then copies: an expanded gradient (a sum's seed, viewed
+    back), stride 0 on a dim of size > 1. (Other layouts of ember's gradient arrays are
+    its own kernels', not PyTorch's: the engine relays them out without a handler.)"""
+    gd, data = g._data, leaf._data
+    return type(gd) is _ndarray and type(data) is _ndarray and data.flags.c_contiguous and \
+        any(st == 0 and n > 1 for st, n in zip(gd.strides, gd.shape))
+
+
+def _copied_by_layout(leaf, g):
+    """A leaf's first gradient copied as PyTorch's AccumulateGrad copies one that breaks the
+    layout contract: ``new_empty_strided`` with the leaf's sizes and strides, then
+    ``copy_``, both seen by the handlers (their answer is the .grad)."""
+    from .. import strided
+
+    def new_empty_strided(t, size, stride, dtype=None, layout=None, device=None):
+        from .._ops.creation import empty_strided
+        return empty_strided(size, stride, dtype=dtype, device=device)
+
+    def copy(dst, src):
+        _DISABLED[0] += 1
+        try:
+            return dst.copy_(src)
+        finally:
+            _DISABLED[0] -= 1
+    aten = _aten()
+    fresh = _dispatch_function(aten.new_empty_strided.default,
+                               (g, [*leaf.shape], [*leaf.stride()]), new_empty_strided,
+                               {"dtype": g.dtype, "layout": strided, "device": g.device})
+    return _dispatch_function(aten.copy_.default, (fresh, g), copy)
 
 
 def dispatch_function(packet, overload, plain, args):
