@@ -90,10 +90,49 @@ def test_cond_is_written_as_torch_writes_it():
     assert not then.initializer
 
 
-def test_while_loop_names_the_gap():
-    class Loop(ember.nn.Module):
-        def forward(self, x):
-            return ember.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * 2),
-                                    (ember.tensor(0), x))[1]
-    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="while_loop"):
-        _export(Loop(), (ember.randn(2),))
+class _Loop(ember.nn.Module):
+    """while_loop whose condition reads a model input the functions close over."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = ember.nn.Linear(2, 2)
+
+    def forward(self, n, x):
+        return ember.while_loop(lambda i, x: i < n.sum(),
+                                lambda i, x: (i + 1, self.fc(x).tanh() + 1),
+                                (ember.zeros((), dtype=ember.int64), x))
+
+
+def test_while_loop_is_a_loop_running_as_eager():
+    """As PyTorch's dynamo exporter (onnxscript 0.7.2: Less then Loop, the body ending with
+    the condition on the new values), for other counts (none too) and batch sizes."""
+    m = _Loop().eval()
+    data = _export(m, (ember.tensor(4), ember.randn(3, 2)), input_names=["n", "x"],
+                   dynamic_axes={"x": {0: "b"}})
+    proto = onnx.load_from_string(data)
+    assert [n.op_type for n in proto.graph.node][-2:] == ["Less", "Loop"]
+    body = next(a.g for a in proto.graph.node[-1].attribute if a.name == "body")
+    assert [n.op_type for n in body.node][-1] == "Less" and len(body.input) == 4
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    for n, b in ((4, 3), (7, 5), (0, 1)):
+        x = _rng.standard_normal((b, 2)).astype(np.float32)
+        got = sess.run(None, {"n": np.array(n), "x": x})
+        want = m(ember.tensor(n), ember.tensor(x))
+        assert int(got[0]) == int(want[0]) == n
+        np.testing.assert_allclose(got[1], want[1].detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_cond_branch_closing_over_a_traced_tensor():
+    """A branch reading a tensor of the model computed outside its operands (PyTorch lifts
+    such tensors as operands): read from the graph, not frozen at its example value."""
+    class Net(ember.nn.Module):
+        def forward(self, x, y):
+            scale = y.mean()
+            return ember.cond(x.sum() > 0, lambda x: x * scale, lambda x: x - scale, (x,))
+    data = _export(Net(), tuple(ember.tensor(a) for a in _inputs(2, 1)), input_names=["x", "y"])
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    for sign in (1, -1):
+        x, y = _inputs(2, sign)
+        got, = sess.run(None, {"x": x, "y": y})
+        np.testing.assert_allclose(got, Net()(ember.tensor(x), ember.tensor(y)).numpy(),
+                                   rtol=1e-6, atol=1e-6)

@@ -379,6 +379,13 @@ class _Tracer(TorchFunctionMode):
                                         {k: self.arg(v) for k, v in kwargs.items()
                                          if not (k == "inplace" and v is False)})
         node.stack_trace = _user_frame()
+        if _name_of(func) in ("cond", "while_loop"):
+            # traced tensors the branch/body functions close over (PyTorch lifts them as
+            # extra operands): the ONNX exporter reads them from the graph
+            captured = {id(t): self.nodes[id(t)] for t in _closure_tensors(args)
+                        if id(t) in self.nodes}
+            if captured:
+                node.meta["captured"] = captured
         inputs_shapes = [self.symbolic_shape(a) for a in _pytree.tree_leaves((args, kwargs))
                          if isinstance(a, Tensor) and id(a) in self.nodes]
         symbols = {s for shape in inputs_shapes for s in shape if isinstance(s, str)}
@@ -530,6 +537,20 @@ def _identifier(path):
     name becomes '_', as PyTorch's (regnet's 'trunk_output.block1.block1-0' ->
     'trunk_output_block1_block1_0')."""
     return re.sub(r"\W", "_", path)
+
+
+def _closure_tensors(args):
+    """The tensors held in the closure cells of the callables among `args`."""
+    found = []
+    for f in args:
+        for cell in getattr(f, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:      # (an empty cell)
+                continue
+            found += [t for t in _pytree.tree_leaves(value) if isinstance(t, Tensor)] \
+                if isinstance(value, (Tensor, list, tuple, dict)) else []
+    return found
 
 
 def _name_of(func):

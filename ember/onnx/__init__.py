@@ -40,12 +40,13 @@ pad_packed_sequence) are the padded tensor and its lengths: the recurrent layers
 them as sequence_lens (_ops/packing.py); pad_packed_sequence keeps max(lengths) steps or
 total_length and puts padding_value past each length, as eager does (PyTorch's
 TorchScript exporter keeps every padded step and ignores both). ``torch.cond`` is an If
-whose branches are subgraphs (_ops/control_flow.py); dynamo=True writes IR version 10, as
-PyTorch 2.13's dynamo exporter, dynamo=False the version its opset came with (9 for 20).
+whose branches are subgraphs, ``torch.while_loop`` a Loop (_ops/control_flow.py: the
+functions are traced when the model is written; tensors they close over are read from the
+graph). dynamo=True writes IR version 10, as PyTorch 2.13's dynamo exporter, dynamo=False
+the version its opset came with (9 for opset 20).
 
-Not built: ``torch.while_loop`` (no Loop translation: UnsupportedOperatorError), Python
-control flow on tensor values (the trace refuses it, as torch.export does; on shapes it
-keeps the branch taken), packed sequences through an LSTM with proj_size, ops on a
+Not built: Python control flow on tensor values (the trace refuses it, as torch.export
+does; on shapes it keeps the branch taken), while_loop carrying Python ints, ops on a
 PackedSequence's data other than the recurrent layers, writes with None beside index
 tensors, trace-only Python functions in
 ``custom_translation_table`` (ONNX Script functions made by ``@onnxscript.script`` are

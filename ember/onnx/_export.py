@@ -137,6 +137,9 @@ def export_model(model, args, kwargs, *, input_names, output_names, opset_versio
     if custom_translation_table:
         from ._custom import table_by_name
         g.custom = table_by_name(custom_translation_table)
+    # values only the functions of a cond/while_loop read (closed over): not dead code
+    g.read_by_functions = {n.name for node in ep.graph.nodes
+                           for n in node.meta.get("captured", {}).values()}
     env = {}
     specs = {s.arg.name: s for s in ep.graph_signature.input_specs}
     n_user = 0
@@ -314,7 +317,8 @@ def _translate_node(g, node, env, opset):
     key, aten = _key(node.target)
     mutates = key.endswith("_") and not key.startswith("_")
     inplace = mutates and key[:-1] in TRANSLATIONS
-    if not node.users and (not mutates or _unread_state(g, node)):
+    if not node.users and node.name not in g.read_by_functions and \
+            (not mutates or _unread_state(g, node)):
         # dead code (sizes the trace computed and dropped; a buffer's update no later op
         # reads, as batch norm's num_batches_tracked += 1 in training mode)
         return None
@@ -353,6 +357,8 @@ def _translate_node(g, node, env, opset):
     g.out_dtype = np.dtype(meta.dtype.np) if hasattr(meta, "dtype") else None
     g.out_shape = tuple(meta.shape) if hasattr(meta, "shape") else None
     g.out_meta = meta
+    g.captured = {k: env[n.name] for k, n in node.meta.get("captured", {}).items()
+                  if isinstance(env.get(n.name), Value)}
     since = len(g.nodes)
     g.data_dependent_sizes = set()
     try:

@@ -73,6 +73,8 @@ class GraphBuilder:
         self.packed = {}
         self.deferred = {}          # value name -> function writing the node that makes it
         self.tensor_values = {}     # id(parameter or buffer) -> its Value (cond's branches)
+        self.captured = {}          # id(tensor) -> Value: those a cond's functions close over
+        self.read_by_functions = set()  # fx nodes only such functions read
         self._names = set()
         self._consts = {}
         self.hint = "v"             # base of fresh names: the fx node being translated
