@@ -320,6 +320,23 @@ def test_subclass_with_torch_function_sees_the_per_element_ops():
     assert plain[0].tolist() == [2.0] * 3
 
 
+def test_fast_path_taken_with_the_protocol_on(monkeypatch):
+    """With the __torch_function__ protocol active (the public functions wrapped), plain
+    tensors still take the fast path, unary ops included (their node found under the
+    wrappers)."""
+    class Marked(ember.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    xs = [ember.tensor([4.0, 9.0]), ember.tensor([16.0])]
+    monkeypatch.setattr(ember.Tensor, "sqrt_", _boom)
+    monkeypatch.setattr(ember.Tensor, "mul_", _boom)
+    ember._foreach_sqrt_(xs)
+    ember._foreach_mul_(xs, 0.5)
+    assert [x.tolist() for x in xs] == [[1.0, 1.5], [2.0]]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("call", [
     lambda m, a, b, c: m._foreach_add_(a, b, alpha=-0.013),

@@ -397,6 +397,9 @@ def unary(fn, inplace, tensors):
     node's forward: True in place, the tuple of results out of place; None where the fast
     path does not apply."""
     node = getattr(fn, "node", None)
+    while node is None and hasattr(fn, "__wrapped__"):   # (a front or dispatcher over it)
+        fn = fn.__wrapped__
+        node = getattr(fn, "node", None)
     if not (isinstance(node, type) and issubclass(node, Unary)):
         return None
     dt = plain_dtype((tensors,), tensors if inplace else ())
