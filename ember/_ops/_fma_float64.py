@@ -36,6 +36,7 @@ _f64 = np.float64
 _u64 = np.uint64
 _SPLITTER = 134217729.0                  # 2**27 + 1: Veltkamp's constant for float64
 _TOP26 = np.uint64(0xFFFFFFFFF8000000)   # sign, exponent and the top 25 stored bits
+_ONE_BITS = np.float64(1.0).view(np.uint64)
 SPLIT_MAX = 2.0 ** 995                   # |c| below this: c * _SPLITTER does not overflow
 INDEX_MAX = 1 << 26                      # linspace's index needs no split below this
 F32_INDEX_EXACT = 1 << 24                # float32 holds every index below this
@@ -141,8 +142,9 @@ def lerp_scalar(a, b, w, slow):
 
 def lerp_tensor(a, b, w, slow):
     """PyTorch's lerp of same-shape C-contiguous float64 arrays with a weight array w: where
-    |w| < 0.5, fma(w, b - a, a), else fma(w - 1, b - a, b), the coefficient and base chosen
-    by bit operations (np.where branches per element and mispredicts on random weights).
+    |w| < 0.5, fma(w, b - a, a), else fma(w - 1, b - a, b): the coefficient w minus 1.0 or
+    0.0 and the base chosen by bit operations from one mask (np.where branches per element
+    and mispredicts on random weights).
     slow(a, b, w): the whole-array form, for the elements with infinities or NaNs."""
     fa, fb, fw = a.reshape(-1), b.reshape(-1), w.reshape(-1)
     out = np.empty(a.shape, _f64)
@@ -150,16 +152,15 @@ def lerp_tensor(a, b, w, slow):
 
     def kernel(lo, hi, bufs):
         x, y, v, r = fa[lo:hi], fb[lo:hi], fw[lo:hi], flat[lo:hi]
-        b0, b1, b2, b3, b4, b5, b6, small = bufs
-        np.less(np.abs(v, out=b0), 0.5, out=small)
-        m = np.negative(small.view(np.uint8), dtype=_u64, out=b1.view(_u64))  # 0 / all ones
-        np.subtract(v, 1.0, out=b0)                              # w - 1
-        cb = np.bitwise_xor(v.view(_u64), b0.view(_u64), out=b2.view(_u64))
-        cb &= m
-        cb ^= b0.view(_u64)                                      # c in b2
+        b0, b1, b2, b3, b4, b5, b6, large = bufs
+        # (a NaN weight takes the first branch here, the second in torch: NaN either way)
+        np.greater_equal(np.abs(v, out=b0), 0.5, out=large)
+        m = np.negative(large.view(np.uint8), dtype=_u64, out=b1.view(_u64))  # 0 / all ones
+        np.bitwise_and(m, _ONE_BITS, out=b2.view(_u64))         # 1.0 where |w| >= 0.5, or 0
+        np.subtract(v, b2, out=b2)                               # c = w or w - 1, in b2
         zb = np.bitwise_xor(x.view(_u64), y.view(_u64), out=b0.view(_u64))
         zb &= m
-        zb ^= y.view(_u64)                                       # the base in b0
+        zb ^= x.view(_u64)                                       # the base (a or b) in b0
         np.multiply(b2, _SPLITTER, out=b1)                       # Veltkamp: ch in b1,
         np.subtract(b1, b2, out=b3)
         b1 -= b3
