@@ -445,3 +445,61 @@ def test_lkj_cholesky_samples_follow_the_lkj_law():
     corr = s @ s.transpose(-1, -2)
     for i, j in [(1, 0), (2, 0), (2, 1)]:
         assert abs(float(corr[:, i, j].var()) - 0.25) < 0.01
+
+
+# ------------------------------------------------------------------ learners' common mistakes
+
+_MISTAKES = {
+    "mm long @ float": lambda L: L.mm(L.ones(2, 2, dtype=L.long), L.ones(2, 2)),
+    "mm half @ float": lambda L: L.mm(L.ones(2, 2, dtype=L.float16), L.ones(2, 2)),
+    "matmul bfloat16 @ long": lambda L: L.ones(2, 2, dtype=L.bfloat16) @ L.ones(2, 2, dtype=L.long),
+    "linear, no bias": lambda L: L.nn.functional.linear(L.ones(2, 2, dtype=L.float64),
+                                                        L.ones(2, 2)),
+    "linear, 3-D, no bias": lambda L: L.nn.functional.linear(L.ones(3, 2, 2, dtype=L.float64),
+                                                             L.ones(2, 2)),
+    "Linear of a double batch": lambda L: L.nn.Linear(2, 2)(L.ones(2, 2, dtype=L.float64)),
+    "Linear of a long batch": lambda L: L.nn.Linear(2, 2)(L.ones(2, 2, dtype=L.long)),
+    "Linear half, no bias": lambda L: L.nn.Linear(2, 2, bias=False)(L.ones(2, 2).half()),
+    "linear, double bias": lambda L: L.nn.functional.linear(L.ones(2, 2), L.ones(2, 2),
+                                                            L.ones(2, dtype=L.float64)),
+    "linear, 3-D, double bias": lambda L: L.nn.functional.linear(
+        L.ones(3, 2, 2), L.ones(2, 2), L.ones(2, dtype=L.float64)),
+    "linear, dtype before shape": lambda L: L.nn.functional.linear(
+        L.ones(2, 3, dtype=L.float64), L.ones(2, 2), L.ones(2)),
+    "linear, shape before dtype": lambda L: L.nn.functional.linear(
+        L.ones(2, 3, dtype=L.float64), L.ones(2, 2)),
+    "addmm self": lambda L: L.addmm(L.ones(2, 2, dtype=L.float64), L.ones(2, 2), L.ones(2, 2)),
+    "addmm mat1": lambda L: L.addmm(L.ones(2, 2), L.ones(2, 2, dtype=L.float64), L.ones(2, 2)),
+    "addmm mat2": lambda L: L.addmm(L.ones(2, 2), L.ones(2, 2), L.ones(2, 2, dtype=L.float64)),
+    "addmm dtype before ndim": lambda L: L.addmm(L.ones(2, 2), L.ones(2, 2, 2),
+                                                 L.ones(2, 2, dtype=L.float64)),
+    "masked_fill mask shape": lambda L: L.randn(2, 3).masked_fill(L.tensor([True, False]), 0.0),
+    "attention mask shape": lambda L: L.randn(2, 4, 4).masked_fill(
+        L.ones(4, 3, dtype=L.bool) == 0, -1e9),
+    "masked_fill long mask, bad shape": lambda L: L.randn(2, 3).masked_fill(L.tensor([1, 0]), 0.0),
+    "masked_fill long mask": lambda L: L.randn(2, 3).masked_fill(L.tensor([[1], [0]]), 0.0),
+    "masked_select mask shape": lambda L: L.randn(2, 3).masked_select(L.tensor([True, False])),
+    "masked_select long mask, bad shape": lambda L: L.randn(2, 3).masked_select(L.tensor([1, 0])),
+    "masked_scatter mask shape": lambda L: L.randn(2, 3).masked_scatter(
+        L.tensor([1, 0]), L.ones(6)),
+    "view float as double": lambda L: L.zeros(3).view(L.float64),
+    "view int8 as int32": lambda L: L.zeros(3, dtype=L.int8).view(L.int32),
+    "view 0-dim": lambda L: L.tensor(1.0).view(L.float64),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_MISTAKES))
+def test_common_mistake_messages(case):
+    """The errors a learner meets first, in PyTorch's words: a dtype mismatch in mm/matmul
+    names C++ types ("long int != float", "c10::Half"); F.linear with a bias checks as
+    addmm does -- dtypes before shapes, the bias ("self") against the weight ("mat2") first
+    -- and without one as matmul does (ember had the two wordings swapped); masked_fill's
+    broadcast error is the generic one naming the mask as tensor a, checked before the
+    mask's dtype; view(dtype) names ScalarTypes (Float, Double)."""
+    e, t = _same_outcome(_MISTAKES[case])
+    assert e[0] != "ok"
+
+
+def test_linear_bias_must_be_a_tensor():
+    e, t = _same_outcome(lambda L: L.nn.functional.linear(L.ones(2, 2), L.ones(2, 2), 3.0))
+    assert e[0] == "TypeError"

@@ -727,12 +727,13 @@ def _mask_on(fname, input, mask, m):
 
 
 def _broadcast(fname, *shapes):
+    """The broadcast shape of (self, mask); PyTorch's message names the mask as tensor a."""
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError:
-        a, b = shapes[0], shapes[1]
-        raise RuntimeError(f"{fname}: shapes {shape_str(a)} and {shape_str(b)} are not "
-                           f"broadcastable") from None
+        from .pointwise_operands import check_broadcast
+        check_broadcast(*reversed(shapes))
+        raise
 
 
 class MaskedFill(Op):
@@ -760,6 +761,8 @@ class MaskedFill(Op):
 
 def masked_fill(input, mask, value):
     """input with the positions where `mask` (broadcast) holds set to `value`."""
+    if isinstance(mask, Tensor):   # (the shapes are checked before the mask's dtype)
+        _broadcast("masked_fill", input._data.shape, mask._data.shape)
     m = _mask_on("masked_fill", input, mask, _mask_array("masked_fill", mask))
     if isinstance(value, Tensor):
         if value._data.ndim:
@@ -834,6 +837,8 @@ class MaskedScatter(Op):
 
 def masked_scatter(input, mask, source):
     """input with the positions where `mask` holds filled from source (row-major order)."""
+    if isinstance(mask, Tensor):   # (the shapes are checked before the mask's dtype)
+        _broadcast("masked_scatter", input._data.shape, mask._data.shape)
     m = _mask_on("masked_scatter", input, mask, _mask_array("masked_scatter", mask))
     if not isinstance(source, Tensor):
         raise TypeError(f"masked_scatter(): argument 'source' must be Tensor, not "

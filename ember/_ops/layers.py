@@ -12,7 +12,7 @@ from .. import _dtype, _sampling
 from .._random import gen_of
 from ._base import VMAP as _VMAP, _DISPATCH, Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
-from ._util import check_same_device, dtype_name, shape_str
+from ._util import c_type_name, check_same_device, shape_str
 from .pointwise_operands import check_broadcast
 from .half_precision import computes_in_float32
 from .random import memory_ordered
@@ -238,6 +238,12 @@ def linear(input, weight, bias=None):
     if input.dim() == 0 or weight.dim() not in (1, 2):
         raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
                            f"{input.dim()}D and {weight.dim()}D")
+    if bias is not None and not isinstance(bias, Tensor):
+        raise TypeError(f"linear(): argument 'bias' (position 3) must be Tensor, not "
+                        f"{type(bias).__name__}")
+    if bias is not None and (bias.dtype is not weight.dtype or input.dtype is not weight.dtype):
+        from .linalg import check_addmm_dtypes   # PyTorch's addmm: dtypes before shapes
+        check_addmm_dtypes(bias, input, weight)
     if weight.dim() == 1 or input.shape[-1] != weight.shape[-1]:
         if weight.dim() == 1:
             if bias is not None and input.dim() > 1:   # (PyTorch's addmm wants a matrix)
@@ -247,10 +253,9 @@ def linear(input, weight, bias=None):
         rows = int(np.prod(input.shape[:-1])) if input.dim() > 1 else 1
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} "
                            f"and {weight.shape[1]}x{weight.shape[0]})")
-    if input.dtype is not weight.dtype or (bias is not None and bias.dtype is not input.dtype):
-        other = weight if input.dtype is not weight.dtype else bias
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
-                           f"{dtype_name(input.dtype)} and {dtype_name(other.dtype)}")
+    if input.dtype is not weight.dtype:   # (no bias: PyTorch's matmul words it)
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{c_type_name(input.dtype)} != {c_type_name(weight.dtype)}")
     if bias is not None:
         _check_linear_bias(input, weight, bias)
         if bias.dim() >= 2 and input.dim() > 2:   # PyTorch adds such a bias to the output

@@ -25,7 +25,7 @@ from .._autocast import cast_before_checks
 from ._base import Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
 from ._util import check_same_device, check_tensor as _require_tensor, dtype_name, shape_str, wrap_dim, \
-    writes_out, write_result
+    writes_out, write_result, c_type_name
 from .conversion import commit_inplace, inplace_source
 
 _ndarray = np.ndarray
@@ -112,9 +112,9 @@ def _check_mm(input, mat2):
     if a[1] != b[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x"
                            f"{input.shape[1]} and {mat2.shape[0]}x{mat2.shape[1]})")
-    if input.dtype is not mat2.dtype:
+    if input.dtype is not mat2.dtype:   # (in C++ type names: long int, c10::Half)
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                           f"{dtype_name(input.dtype).lower()} != {dtype_name(mat2.dtype).lower()}")
+                           f"{c_type_name(input.dtype)} != {c_type_name(mat2.dtype)}")
     check_same_device(input, mat2)
 
 
@@ -605,6 +605,15 @@ def _check_expandable(input, shape):
                                f"{shape_str(t)}.  Tensor sizes: {shape_str(s)}")
 
 
+def check_addmm_dtypes(input, mat1, mat2):
+    """addmm's (and F.linear's with a bias) dtype checks, made before its shape checks:
+    self against mat2, then mat1 against mat2."""
+    for name, t in (("self", input), ("mat1", mat1)):
+        if isinstance(t, Tensor) and isinstance(mat2, Tensor) and t.dtype is not mat2.dtype:
+            raise RuntimeError(f"{name} and mat2 must have the same dtype, but got "
+                               f"{dtype_name(t.dtype)} and {dtype_name(mat2.dtype)}")
+
+
 def _check_add_dtype(input, first):
     if input.dtype is not first.dtype:
         raise RuntimeError(f"self and mat2 must have the same dtype, but got "
@@ -686,6 +695,7 @@ def addmm(input, mat1, mat2, *deprecated, beta=1, alpha=1, out=None):
     _require_tensor(input, "addmm", "input", 1)
     if _AUTOCAST[0]:
         input, mat1, mat2 = autocast_args("addmm", input, mat1, mat2)
+    check_addmm_dtypes(input, mat1, mat2)
     _check_mm(mat1, mat2)
     _no_bool("addmm_impl_cpu_", mat1)
     return _apply_addop(Addmm, input, mat1, mat2, (mat1.shape[0], mat2.shape[1]), beta, alpha)
