@@ -453,7 +453,8 @@ def norm(tensors, ord, dtype):
         if ord == 2.0 and x.flags.c_contiguous:
             # (the forward's sqrt(sum(|x| * |x|)): the squares into scratch, no |x|)
             sq = np.multiply(x, x, out=_scratch(x.shape, dt, x.size))
-            out.append(_make(np.asarray(np.sqrt(np.sum(sq, axis=dims)), dt)))
+            # (np.sum's own reduction, add.reduce, without its Python wrapper)
+            out.append(_make(np.asarray(np.sqrt(np.add.reduce(sq, axis=dims)), dt)))
         else:
             out.append(_make(forward(_Ctx(), x, ord, dims, False)))
     return tuple(out)
