@@ -16,9 +16,13 @@ handler sees the op once as PyTorch's overload (``aten._foreach_add.List`` with
 ``([x1, x2], [y1, y2])``, the arguments at their defaults left out, as PyTorch's schema
 does); the ops it runs below are not seen again (utils/_python_dispatch.dispatch_nested).
 
-ember has no fused multi-tensor kernel: each element runs the ordinary op, so values,
-dtypes, promotion errors and autograd are those of the single-tensor op (maximum/minimum
-with a number run maximum on a full tensor: PyTorch's dtype and half gradient at ties).
+ember has no fused multi-tensor kernel. Lists of float32/float64 CPU tensors with nothing
+for autograd, dispatch or forward AD to record take a fast path on the raw arrays
+(foreach_arrays.py: in place, no Tensor or node built, runs of small tensors concatenated)
+with the single-tensor ops' values; everything else runs the ordinary op per element, so
+values, dtypes, promotion errors and autograd are those of the single-tensor op
+(maximum/minimum with a number run maximum on a full tensor: PyTorch's dtype and half
+gradient at ties).
 Each output's node takes the name of PyTorch's (``ForeachMulBackward1Scalar``,
 `_NODE_NAMES`); PyTorch has one node for all the outputs, ember one per output.
 """
