@@ -883,7 +883,8 @@ def test_save_of_untemplated_module_raises_not_implemented(tmp_path):
             while x.sum() > 0:   # a loop on a value (branches: test_jit_branches_save_js21)
                 x = x - 1
             return x
-    with pytest.raises(NotImplementedError, match="branches on traced values"):
+    with pytest.raises(NotImplementedError,
+                       match=r"loops on a traced value at .*while x.sum\(\) > 0:"):
         ember.jit.save(DataDependent(), str(tmp_path / "m.pt"))
 
 

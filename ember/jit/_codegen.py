@@ -919,6 +919,10 @@ def script_module(m, example_args=None):
 
         failed = None   # the innermost module whose forward the trace could not run
 
+        # buffers are read as the module's attributes (self.tril[:T, :T] with a traced T,
+        # as torch.fx's default), not baked into the code as constants
+        proxy_buffer_attributes = True
+
         refused = set()   # functions whose bodies failed to trace (for every trace)
 
         def __init__(self):
