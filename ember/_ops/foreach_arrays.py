@@ -38,7 +38,7 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _F32_MAX = float(np.finfo(np.float32).max)
 _make = Tensor._make
 _LOCAL = threading.local()
-_KEEP = 1 << 22      # values: a larger scratch array is allocated per call, not kept
+_KEEP = 1 << 20      # values: a larger scratch array is allocated per call, not kept
 
 
 def _scratch(shape, dt, n):
