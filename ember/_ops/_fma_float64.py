@@ -90,6 +90,17 @@ def _sum_round(p, lo, z, out, s, t, u):
     np.add(s, e, out=out)
 
 
+def _fast_sum_round(big, small, lo, out, s, t):
+    """out = s + (e + lo), s + e = big + small exactly, where |big| >= |small| elementwise
+    (Fast2Sum: s = big + small, e = small - (s - big)); one of big, small a float, the other
+    a block (which may be `out`); lo may be `out` too."""
+    np.add(big, small, out=s)
+    e = np.subtract(s, big, out=t)
+    np.subtract(small, e, out=e)
+    e += lo
+    np.add(s, e, out=out)
+
+
 def _product_error(c_hi, c_lo, d, p, lo, dh, dl, t):
     """lo = c d - p exactly (Dekker: ((ch dh - p) + ch dl + cl dh) + cl dl), p = c d rounded,
     c = c_hi + c_lo (numbers or blocks of 26 bits each), d split here by the mask; dh, dl
@@ -200,12 +211,21 @@ def linspace(start, end, steps):
                 np.add(_INDEX[:hi - lo], first + lo, out=d)
             else:
                 np.subtract(first - lo, _INDEX[:hi - lo], out=d)
+            ends = (first + lo, first + hi - 1) if sign > 0 else (first - hi + 1, first - lo)
             np.multiply(d, c, out=r)                             # p
             np.multiply(d, c_hi, out=e)                          # lo = (ch i - p) + cl i
             e -= r
             d *= c_lo
             e += d
-            _sum_round(r, e, z, r, s, t, u)
+            # |p| grows with the index, |c| * index rounded as p is: where |z| bounds every
+            # |p| of the block, or every |p| bounds |z|, Fast2Sum gives two-sum's s and e
+            p_min, p_max = abs(c) * ends[0], abs(c) * ends[1]
+            if abs(z) >= p_max:
+                _fast_sum_round(z, r, e, r, s, t)
+            elif p_min >= abs(z):
+                _fast_sum_round(r, z, e, r, s, t)
+            else:
+                _sum_round(r, e, z, r, s, t, u)
         return kernel
 
     _blocks(half, side(step, start, 0.0, 1), 12)
