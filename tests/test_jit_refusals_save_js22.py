@@ -7,6 +7,7 @@ import io
 import pytest
 
 import ember
+import ember.fx
 
 nn = ember.nn
 
@@ -106,3 +107,22 @@ def test_an_assert_on_a_branch_is_saved_as_a_raise(tmp_path, monkeypatch):
         theirs(torch.ones(2))
     with pytest.raises(ember.jit.Error, match="AssertionError: five dims"):
         back(ember.ones(2))
+
+
+def to_numpy_and_back(x):
+    """A wrapped function whose body leaves the trace (NumPy)."""
+    return ember.tensor(x.numpy() * 2)
+
+
+ember.fx.wrap("to_numpy_and_back")
+
+
+class CallsUntraceable(nn.Module):
+    def forward(self, x):
+        return to_numpy_and_back(x) + 1
+
+
+def test_a_wrapped_function_whose_body_does_not_trace_is_refused_by_name():
+    with pytest.raises(NotImplementedError, match="the wrapped function .*"
+                                                  "to_numpy_and_back: .*Tensor.numpy"):
+        ember.jit.save(CallsUntraceable(), io.BytesIO())

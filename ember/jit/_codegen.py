@@ -15,6 +15,10 @@ ember.jit.load interprets it.
 
 A branch on a traced value (``if x.sum() > 0``, ``if x.dim() == 3``, a ``raise`` on bad
 input) is traced both ways and written as TorchScript's ``if`` (_codegen_branches.py).
+A function registered with torch.fx.wrap (Swin's shifted_window_attention) becomes a
+TorchScript function of its own, one per set of constant arguments, with its branches
+inside (_codegen_functions.py); F functions without an ATen op are written as statements
+(_codegen_inline.py).
 
 Anything outside the tables (a leaf module type, a function, a method) raises
 NotImplementedError naming it: the trace is then saved only with its weights.

@@ -165,7 +165,13 @@ class Subfunctions:
                 exec(f"def root({', '.join(traced)}):\n"
                      f"    return _body(**_constants, "
                      f"{', '.join(f'{n}={n}' for n in traced)})\n", scope)
-                lines = trace_lines(scope["root"])
+                try:
+                    lines = trace_lines(scope["root"])
+                except NotImplementedError as e:
+                    detail = str(e).removeprefix("ember.jit.save: ")
+                    raise NotImplementedError(f"ember.jit.save: the wrapped function "
+                                              f"{body.__module__}.{body.__name__}: "
+                                              f"{detail}") from e
                 short = marker.qualname.rpartition(".")[2]
                 head = ",\n    ".join(f"{n}: {t}" for n, t in zip(traced, types))
                 entry[5] = (f"def {short}({head}):\n" + "".join(f"  {line}\n" for line in lines))
