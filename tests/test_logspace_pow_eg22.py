@@ -96,7 +96,7 @@ def test_certified_values_equal_c_pow():
         x = x[np.abs(x * math.log2(base)) < 1020]
         with np.errstate(all="ignore"):
             vals, ok = _logspace_pow._certified(base, x)
-        assert ok.mean() > 0.85
+        assert ok.mean() > 0.8
         assert np.array_equal(vals[ok], creation._c_pow(base, x[ok]))
 
 

@@ -12,13 +12,18 @@ relative is computed for every element with whole-array passes,
     2**y = 2**(k >> 8) * T[k & 255] * (1 + u),  u = expm1(r ln 2) (degree 6),
 
 T[j] = 2**(j / 256) as a double-double table (decimal, once). With c = T + (T u + T_lo)
-rounded and res = (T - c) + (T u + T_lo), |res| < 0.47 ulp(c) means the exact power is
-at least ~0.025 ulp away from a rounding midpoint, so any pow within 0.52 ulp (glibc's
-bound since 2.28; correctly rounded nearly always) returns c * 2**(k >> 8). The other
-elements (~6%: near midpoints, results below 2**-1022 or overflowing, c outside
-[1, 2)) go to C's pow. The passes run in blocks on _fma_float64's per-thread buffers
-(1M: certified values ~12 ms, C's pow for the rest ~8, one thread, load ~15). A probe at first use compares the certified values with C's pow
-on sampled exponents of a few bases; a libm that disagrees keeps C's pow throughout.
+rounded and res = (T - c) + (T u + T_lo) (c's distance from this value), |res| below
+0.5 ulp(c) less both errors means every value within them rounds to c: this one's error
+is < 0.02 ulp (u's relative error ~4.5 * 2**-53 times T u <= 2**-7.5, two roundings of
+2**-61), and glibc's pow (2.28 on) is within 0.011 ulp before its final rounding plus
+|x ln(base)| * 1.5 * 2**-68 * 2**53 from its log (0.54 ulp in all at the overflow limit;
+its sources, e_pow.c). So `accept` = 0.5 - 0.035 - 4.6e-5 max|x ln(base)| ulp: the
+elements within it are c * 2**(k >> 8), the others (~7% for results up to 1e10, ~13%
+near the overflow limit: near midpoints, results below 2**-1022 or overflowing, c
+outside [1, 2)) go to C's pow. The passes run in blocks on _fma_float64's per-thread
+buffers (1M: certified values ~12 ms, C's pow for the rest ~8, one thread, load ~15). A
+probe at first use compares the certified values with C's pow on sampled exponents of a
+few bases; a libm that disagrees keeps C's pow throughout.
 """
 import math
 from decimal import Decimal, localcontext
@@ -29,9 +34,7 @@ from . import _fma_float64
 
 _f64 = np.float64
 MIN_SIZE = 4096          # smaller arrays go to C's pow whole
-# margin 0.03 ulp: glibc's 0.02 ulp before its rounding, this value's ~0.006 (T u's rounding
-# 2**-60.5, w's 2**-61, the rest ~2**-64: ulp = 2**-52 on [1, 2))
-_ACCEPT = 0.47 * 2.0 ** -52
+_ULP = 2.0 ** -52        # c's ulp on [1, 2)
 _LN2 = math.log(2.0)
 # expm1(t) = t (1 + t (1/2 + t (1/6 + ...))), to t^6 / 720: |t| < ln2 / 256 leaves < 2**-72
 _EXPM1 = tuple(1.0 / math.factorial(n) for n in range(6, 0, -1))
@@ -61,6 +64,13 @@ def _log2(base):
         return hi, float(value - Decimal(hi))
 
 
+def _accept(base, x):
+    """The largest |res| certified for exponents x (see above), in absolute terms on
+    [1, 2)."""
+    reach = float(np.abs(x).max()) * abs(math.log(base)) if x.size else 0.0
+    return (0.465 - 4.6e-5 * reach) * _ULP
+
+
 def _certified(base, x):
     """(values, ok): base ** x for the elements where ok is True, certified as above; in
     blocks of _fma_float64's size (its per-thread buffers), on the thread pool when large
@@ -68,6 +78,7 @@ def _certified(base, x):
     l1, l2 = _log2(base)
     l1_hi, l1_lo = _fma_float64.split(l1)
     hi_t, lo_t = _table()
+    accept = _accept(base, x)
     out = np.empty(x.size, _f64)
     ok = np.empty(x.size, np.bool_)
 
@@ -102,7 +113,7 @@ def _certified(base, x):
         res += w
         np.abs(res, out=res)
         k >>= 8                                                     # the power of two
-        okb &= np.less(res, _ACCEPT, out=flag)
+        okb &= np.less(res, accept, out=flag)
         okb &= np.greater_equal(c, 1.0, out=flag)
         okb &= np.less(c, 2.0, out=flag)
         np.ldexp(c, k, out=out[lo:hi])
