@@ -114,6 +114,9 @@ WRITES = {
     "int_slice_tensor": lambda y, i, j, m: y.__setitem__((0, S(1, 3), i), y[1, :2, :3] + 1),
     "ellipsis_slice_tensor": lambda y, i, j, m: y.__setitem__((Ellipsis, S(0, 2), i), 3.0),
     "slice_then_mask": lambda y, i, j, m: y.__setitem__((S(1, 4), m), 0.0),
+    "none_then_tensor": lambda y, i, j, m: y.__setitem__((None, i), y[0] * 2),
+    "slice_none_tensor": lambda y, i, j, m: y.__setitem__((S(1, 3), None, j), -3.0),
+    "none_and_slices": lambda y, i, j, m: y.__setitem__((None, S(0, 2), Ellipsis, None), 6.0),
     "augmented": lambda y, i, j, m: y.__setitem__((S(1, 3), j), y[1:3, j] + y[0, :2]),
 }
 
@@ -157,9 +160,3 @@ def test_slice_and_tensor_write_runs_where_torchscript_exporters_file_fails():
     with pytest.raises(Exception, match="Reshape"):
         sess.run(None, {i.name: feed[i.name] for i in sess.get_inputs()})
     _check(fn, dynamic=False)
-
-
-def test_write_with_none_and_index_tensor_names_the_gap():
-    fn = _put(lambda y, i, j, m: y.__setitem__((None, S(1, 3), j), 1.0))
-    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="None"):
-        _export(ember, _Fn(fn), tuple(ember.tensor(a) for a in _inputs()))

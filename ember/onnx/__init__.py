@@ -34,8 +34,8 @@ a mask's count is an unknown dim of the output), and writes ``x[key] = v`` are S
 at positions computed in the graph, so they hold under dynamic axes.
 
 An LSTM with proj_size (which ONNX's LSTM lacks) is a Scan whose body is one step.
-Writes mixing index tensors with partial slices (``x[1:3, idx] = v``) write the slices'
-view and scatter it back. Packed sequences (pack_padded_sequence, LSTM/GRU/RNN on them,
+Writes mixing index tensors with partial slices or None (``x[1:3, idx] = v``) write
+the view (Slice, Unsqueeze) and put it back. Packed sequences (pack_padded_sequence, LSTM/GRU/RNN on them,
 pad_packed_sequence) are the padded tensor and its lengths: the recurrent layers take
 them as sequence_lens (_ops/packing.py); pad_packed_sequence keeps max(lengths) steps or
 total_length and puts padding_value past each length, as eager does (PyTorch's
@@ -47,8 +47,7 @@ the version its opset came with (9 for opset 20).
 
 Not built: Python control flow on tensor values (the trace refuses it, as torch.export
 does; on shapes it keeps the branch taken), while_loop carrying Python ints, ops on a
-PackedSequence's data other than the recurrent layers, writes with None beside index
-tensors, trace-only Python functions in
+PackedSequence's data other than the recurrent layers, trace-only Python functions in
 ``custom_translation_table`` (ONNX Script functions made by ``@onnxscript.script`` are
 written as model-local functions: _custom.py).
 ScriptModules export as their module (ember.jit.script/trace return the module itself).

@@ -277,10 +277,10 @@ def _index_put(g, input, key, value, accumulate=False):
     (integer or mask) with ints and full slices elsewhere on their indices (ScatterND)."""
     key = _expand_ellipsis(_key_list(key), input.rank)
     key = [g.const(np.array(k, np.int64)) if isinstance(k, list) else k for k in key]
+    if any(k is None for k in key):
+        return _write_through_none(g, input, key, value, accumulate)
     if not any(isinstance(k, Value) for k in key):
         return _write_basic(g, input, key, value, accumulate)
-    if any(k is None for k in key):
-        return _unsupported("index_put_ (tensor indices mixed with None)")
     if any(isinstance(k, slice) and k != slice(None) for k in key):
         return _write_through_slices(g, input, key, value, accumulate)
     # ints become 0-d indices (PyTorch selects them first: the layout is the view's)
@@ -316,3 +316,21 @@ def _write_through_slices(g, input, key, value, accumulate):
     inner = [slice(None) if isinstance(k, slice) else k for k in key]
     written = _index_put(g, view, inner, value, accumulate)
     return _write_basic(g, input, outer, written, False)
+
+
+def _write_through_none(g, input, key, value, accumulate):
+    """``x[None, idx] = v``: PyTorch writes into the view with the new size-1 dims
+    (x.unsqueeze(...)) at the key with full slices in their place; the written view
+    squeezed back is x."""
+    axes, dim = [], 0
+    for k in key:
+        if k is None:
+            axes.append(dim)
+        dim += k.rank if isinstance(k, Value) and k.dtype == np.bool_ else 1
+    shape = list(input.shape)
+    for a in axes:
+        shape.insert(a, 1)
+    view = g.op("Unsqueeze", input, _c(g, axes), shape=shape)
+    written = _index_put(g, view, [slice(None) if k is None else k for k in key], value,
+                         accumulate)
+    return g.op("Squeeze", written, _c(g, axes), shape=input.shape)
