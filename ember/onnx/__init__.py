@@ -35,11 +35,12 @@ at positions computed in the graph, so they hold under dynamic axes.
 
 An LSTM with proj_size (which ONNX's LSTM lacks) is a Scan whose body is one step.
 Writes mixing index tensors with partial slices or None (``x[1:3, idx] = v``) write
-the view (Slice, Unsqueeze) and put it back. Packed sequences (pack_padded_sequence, LSTM/GRU/RNN on them,
-pad_packed_sequence) are the padded tensor and its lengths: the recurrent layers take
-them as sequence_lens (_ops/packing.py); pad_packed_sequence keeps max(lengths) steps or
-total_length and puts padding_value past each length, as eager does (PyTorch's
-TorchScript exporter keeps every padded step and ignores both). ``torch.cond`` is an If
+the view (Slice, Unsqueeze) and put it back. Packed sequences (pack_padded_sequence,
+LSTM/GRU/RNN on them, pad_packed_sequence) are the padded tensor and its lengths: the
+recurrent layers take them as sequence_lens (_ops/packing.py); pad_packed_sequence keeps
+max(lengths) steps or total_length and puts padding_value past each length, as eager
+does (PyTorch's TorchScript exporter keeps every padded step and ignores both; its dynamo
+exporter refuses packed sequences). ``torch.cond`` is an If
 whose branches are subgraphs, ``torch.while_loop`` a Loop (_ops/control_flow.py: the
 functions are traced when the model is written; tensors they close over are read from the
 graph). dynamo=True writes IR version 10, as PyTorch 2.13's dynamo exporter, dynamo=False
