@@ -43,6 +43,7 @@ import threading
 
 from . import _fronts
 from ._tensor import Tensor, SUBCLASS_HOOKS
+from ._torch_function_forms import FUNCTIONAL_FORMS, as_torch_passes
 
 _STATE = threading.local()   # .off: 0 dispatching, 1 subclasses off, 2 all off
 ACTIVE = [False]
@@ -214,15 +215,21 @@ def _dispatching_operator(func, api):
     return _fronts.mark(public, _fronts.TORCH_FUNCTION)
 
 
-def _dispatching(func, api=None):
+def _dispatching(func, api=None, form=None):
     """`func` with the protocol in front: calls without overriding arguments (or with the
     protocol off) go straight to it. The overrides see `api` as the function called
-    (default: this wrapper; `x + y` is reported as Tensor.add, as PyTorch does)."""
+    (default: this wrapper; `x + y` is reported as Tensor.add, as PyTorch does); `form`:
+    the name of the nn.functional function whose call they see in PyTorch's form
+    (_torch_function_forms: ``mse_loss(x, y, size_average=None, ...)``)."""
     @functools.wraps(func)
     def public(*args, **kwargs):
         if (_MODES_LIVE[0] or _any_overriding(args, kwargs)) and _wanted(args, kwargs):
-            return handle_torch_function(api or public, args + tuple(kwargs.values()), *args,
-                                         **kwargs)
+            relevant = args + tuple(kwargs.values())
+            if form is not None:
+                shown = as_torch_passes(func, form, args, kwargs)
+                if shown is not None:
+                    args, kwargs = shown
+            return handle_torch_function(api or public, relevant, *args, **kwargs)
         return func(*args, **kwargs)
     public._ember_undispatched = func
     return _fronts.mark(public, _fronts.TORCH_FUNCTION)
@@ -335,7 +342,10 @@ def _activate():
     def wrap(f, name, qual):
         w = wrappers.get(f)
         if w is None:
-            w = wrappers.make(f, lambda: _made(("function", id(f)), f, lambda: _dispatching(f)))
+            form = name if name in FUNCTIONAL_FORMS and getattr(functional, name, None) is f \
+                else None
+            w = wrappers.make(f, lambda: _made(("function", id(f)), f,
+                                               lambda: _dispatching(f, form=form)))
             w.__name__, w.__qualname__ = name, qual
         elif name == qual == f.__name__:
             # one function under several names (swapaxes, swapdims, transpose): the

@@ -291,3 +291,64 @@ def test_flop_counter_counts_conv_backward_as_torch():
             conv(x).sum().backward()
         counts.append(counter.get_total_flops())
     assert counts[1] == counts[0]
+
+
+# --------------------------------------------------------------------------------------
+# __torch_function__: PyTorch's Python-level nn.functional functions hand the call over
+# with their leading parameters positional and the others as keywords, defaults filled in
+
+
+def _function_seen(lib, call):
+    if lib is torch:
+        from torch.overrides import TorchFunctionMode
+    else:
+        from ember.overrides import TorchFunctionMode
+    log = []
+
+    class Log(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            log.append((getattr(func, "__name__", str(func)), _plain(args, lib),
+                        _plain(kwargs or {}, lib)))
+            return func(*args, **(kwargs or {}))
+    lib.manual_seed(0)
+    x = lib.randn(2, 3, 6, 6)
+    t = lib.tensor([1, 0])
+    with Log():
+        out = call(lib, lib.nn.functional, x, t)
+    return log, out.reshape(-1).tolist()
+
+
+FUNCTION_CALLS = {
+    "max_pool2d": lambda m, F, x, t: F.max_pool2d(x, 2),
+    "max_pool2d_keywords": lambda m, F, x, t: F.max_pool2d(x, 3, padding=1, ceil_mode=True),
+    "layer_norm": lambda m, F, x, t: F.layer_norm(x, (6,), eps=1e-3),
+    "mse_loss": lambda m, F, x, t: F.mse_loss(x, x * 2, reduction="sum"),
+    "cross_entropy": lambda m, F, x, t: F.cross_entropy(x[:, :, 0, 0], t),
+    "relu": lambda m, F, x, t: F.relu(x),
+    "dropout_eval": lambda m, F, x, t: F.dropout(x, 0.5, False),
+    "softmax": lambda m, F, x, t: F.softmax(x, 1),
+    "gelu": lambda m, F, x, t: F.gelu(x, approximate="tanh"),
+    "conv2d_as_written": lambda m, F, x, t: F.conv2d(x, x[:1, :, :3, :3], padding=1),
+    "avg_pool2d_as_written": lambda m, F, x, t: F.avg_pool2d(x, 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTION_CALLS))
+def test_function_mode_sees_functional_calls_as_torch(name):
+    expected, got = (_function_seen(lib, FUNCTION_CALLS[name]) for lib in (torch, ember))
+    assert got[0] == expected[0]
+    assert got[1] == pytest.approx(expected[1], abs=1e-4)
+
+
+def test_subclass_torch_function_sees_functional_keywords():
+    seen = {}
+    for lib in (torch, ember):
+        class Logged(lib.Tensor):
+            @classmethod
+            def __torch_function__(cls, func, types, args=(), kwargs=None):
+                if getattr(func, "__name__", "") == "mse_loss":
+                    seen[lib.__name__] = sorted(kwargs or {})
+                return super().__torch_function__(func, types, args, kwargs)
+        x = lib.ones(3).as_subclass(Logged)
+        lib.nn.functional.mse_loss(x, lib.zeros(3))
+    assert seen["ember"] == seen["torch"]
