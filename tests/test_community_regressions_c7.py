@@ -503,3 +503,76 @@ def test_common_mistake_messages(case):
 def test_linear_bias_must_be_a_tensor():
     e, t = _same_outcome(lambda L: L.nn.functional.linear(L.ones(2, 2), L.ones(2, 2), 3.0))
     assert e[0] == "TypeError"
+
+
+def _conv_dtype_cases():
+    d, f = "float64", "float32"
+    cases = []
+    for nd in (1, 2):
+        for i, w, b in [(d, f, None), (d, f, f), (d, f, d), (d, d, f), (f, d, None), (f, d, f),
+                        (f, f, d), ("float16", f, f), ("int64", f, None)]:
+            cases.append((nd, False, i, w, b))
+        cases.append((nd, True, d, f, None))
+        cases.append((nd, True, d, f, f))
+    return cases
+
+
+@pytest.mark.parametrize("nd,transposed,i,w,b", _conv_dtype_cases())
+def test_conv_dtype_mismatch_messages(nd, transposed, i, w, b):
+    """A double batch through a float Conv2d: PyTorch's CPU kernels say "Input type
+    (double) and bias type (float) should be the same" (C++ names, the bias checked first)
+    or "expected scalar type Double but found Float"; ember printed the cuDNN wording
+    ("Input type (torch.DoubleTensor) and weight type ...")."""
+    def program(L):
+        F = L.nn.functional
+        fn = (F.conv_transpose1d, F.conv_transpose2d)[nd - 1] if transposed else \
+            (F.conv1d, F.conv2d)[nd - 1]
+        x = L.ones((1, 3) + (5,) * nd, dtype=getattr(L, i))
+        wshape = ((3, 4) if transposed else (4, 3)) + (3,) * nd
+        bias = None if b is None else L.ones(4, dtype=getattr(L, b))
+        return fn(x, L.ones(wshape, dtype=getattr(L, w)), bias)
+    e, t = _same_outcome(program)
+    assert e[0] == "RuntimeError"
+
+
+_SHAPES = {
+    "flatten 0-d start 1": lambda L: L.tensor(1.0).flatten(1),
+    "Flatten of a 0-d": lambda L: L.nn.Flatten()(L.tensor(1.0)),
+    "flatten 0-d end -2": lambda L: L.tensor(1.0).flatten(0, -2),
+    "flatten 0-d": lambda L: L.tensor(1.0).flatten(-1).tolist(),
+    "pad_sequence trailing mismatch": lambda L: L.nn.utils.rnn.pad_sequence(
+        [L.ones(2, 3), L.ones(3, 2)]),
+    "pad_sequence broadcasts": lambda L: L.nn.utils.rnn.pad_sequence(
+        [L.ones(2, 3), L.arange(3.0).view(3, 1)]).tolist(),
+    "pad_sequence first's dtype": lambda L: L.nn.utils.rnn.pad_sequence(
+        [L.ones(2, dtype=L.long), L.ones(3) * 1.5], batch_first=True, padding_value=-1).tolist(),
+    "pad_sequence double second": lambda L: str(L.nn.utils.rnn.pad_sequence(
+        [L.ones(2, 3), L.ones(3, 3, dtype=L.float64)]).dtype).split(".")[-1],
+    "pad_sequence narrower first": lambda L: L.nn.utils.rnn.pad_sequence(
+        [L.ones(2, 1), L.ones(3, 3)]),
+    "pad_sequence empty": lambda L: L.nn.utils.rnn.pad_sequence([]),
+    "pad_sequence bad side": lambda L: L.nn.utils.rnn.pad_sequence([L.ones(2)],
+                                                                   padding_side="middle"),
+    "pad_sequence left": lambda L: L.nn.utils.rnn.pad_sequence(
+        [L.arange(2.0), L.arange(3.0)], padding_side="left", batch_first=True).tolist(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_SHAPES))
+def test_flatten_and_pad_sequence(case):
+    """nn.Flatten on a 0-d tensor is an IndexError in PyTorch (its dims are checked as a
+    1-d tensor's; ember returned shape [1]). pad_sequence copies each sequence into a
+    tensor of the first one's dtype and trailing shape: a trailing size 1 broadcasts, a
+    mismatch is copy_'s error (ember stacked: another message, another dtype)."""
+    e, t = _same_outcome(_SHAPES[case])
+    if e[0] == "ok":
+        assert e[1] == t[1]
+
+
+def test_pad_sequence_graph():
+    a = ember.ones(2, 3, requires_grad=True)
+    b = ember.ones(3, 3, requires_grad=True)
+    out = ember.nn.utils.rnn.pad_sequence([a, b], batch_first=True)
+    assert type(out.grad_fn).__name__ == "CopySlices"
+    (out * ember.arange(3.0)[None, :, None]).sum().backward()
+    assert a.grad[:, 0].tolist() == [0.0, 1.0] and b.grad[:, 0].tolist() == [0.0, 1.0, 2.0]

@@ -754,6 +754,26 @@ def conv_weight_grad(x, g, w_shape, stride, padding, dilation, groups, g_cm=None
                  dilation, groups, g_cm, fmt)
 
 
+def _raise_dtype_mismatch(input, weight, bias, transposed):
+    """PyTorch's CPU kernels' words for operands of different dtypes: a bias unlike the
+    input first (C++ type names), then the weight (ScalarType names); on CUDA, and for a
+    bfloat16 operand (oneDNN's check), the cuDNN-style message naming tensor types."""
+    from ._util import c_type_name, dtype_name
+    special = input.device.type != "cpu" or "bfloat16" in (input.dtype.name, weight.dtype.name)
+    if not special:
+        if not transposed and bias is not None and bias.dtype is not input.dtype:
+            raise RuntimeError(f"Input type ({c_type_name(input.dtype)}) and bias type "
+                               f"({c_type_name(bias.dtype)}) should be the same")
+        other = weight if weight.dtype is not input.dtype else bias
+        raise RuntimeError(f"expected scalar type {dtype_name(input.dtype)} but found "
+                           f"{dtype_name(other.dtype)}")
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(f"Input type ({input._type_name()}) and weight type "
+                           f"({weight._type_name()}) should be the same")
+    raise RuntimeError(f"Input type ({input._type_name()}) and bias type "
+                       f"({bias._type_name()}) should be the same")
+
+
 def _check_conv(nd, input, weight, bias, groups, fname, transposed=False, stride=None,
                 padding=None, dilation=None):
     """PyTorch's checks of a convolution's arguments, in its order (the first failing one
@@ -784,12 +804,8 @@ def _check_conv(nd, input, weight, bias, groups, fname, transposed=False, stride
         raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
                            f"dimension 0, but got weight of size {shape_str(weight.shape)} "
                            f"instead")
-    if input.dtype is not weight.dtype:
-        raise RuntimeError(f"Input type ({input._type_name()}) and weight type "
-                           f"({weight._type_name()}) should be the same")
-    if bias is not None and bias.dtype is not input.dtype:
-        raise RuntimeError(f"Input type ({input._type_name()}) and bias type "
-                           f"({bias._type_name()}) should be the same")
+    if input.dtype is not weight.dtype or (bias is not None and bias.dtype is not input.dtype):
+        _raise_dtype_mismatch(input, weight, bias, transposed)
     c_in = input.shape[-nd - 1]
     if not transposed:
         if weight.shape[0] % groups:

@@ -257,7 +257,8 @@ def reshape_as(self, other):
 def flatten(input, start_dim=0, end_dim=-1):
     """Merge dims start_dim..end_dim into one (a view when possible)."""
     n = input._data.ndim
-    if n == 0:
+    if n == 0:   # (its dims checked as a 1-d tensor's, as PyTorch does)
+        wrap_dim(start_dim, 1), wrap_dim(end_dim, 1)
         return reshape(input, (1,))
     s, e = wrap_dim(start_dim, n), wrap_dim(end_dim, n)
     if s > e:

@@ -132,21 +132,34 @@ pad_packed_sequence = _offered(pad_packed_sequence)
 
 
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
-    from ..._ops.joining import stack, cat
+    """Stack variable-length sequences (L_i, *) into (T, B, *) (or (B, T, *)), padded with
+    `padding_value` on the right (or left). As PyTorch's, the result has the first
+    sequence's dtype and trailing shape; each sequence is copied into its slot (so it
+    broadcasts to that shape, and the graph holds CopySlices nodes)."""
     from ..._ops.creation import full
+    if padding_side not in ("left", "right"):
+        raise RuntimeError(f"Expected padding_side to be one of left or right, but got "
+                           f"{padding_side}.")
     if isinstance(sequences, Tensor):
         sequences = list(sequences.unbind(0))
+    sequences = list(sequences)
+    if not sequences:
+        raise RuntimeError("received an empty list of sequences")
+    first = sequences[0]
+    if first.dim() == 0:
+        raise RuntimeError("ArrayRef: invalid slice, N = 1; size = 0")
     T = max(s.shape[0] for s in sequences)
-    padded = []
-    for s in sequences:
-        extra = T - s.shape[0]
-        if extra:
-            pad = full((extra,) + tuple(s.shape[1:]), padding_value, dtype=s.dtype,
-                       device=s.device)
-            s = cat([s, pad] if padding_side == "right" else [pad, s], 0)
-        padded.append(s)
-    out = stack(padded, 1)
-    return out.transpose(0, 1) if batch_first else out
+    B = len(sequences)
+    shape = (B, T) if batch_first else (T, B)
+    out = full(shape + tuple(first.shape[1:]), padding_value, dtype=first.dtype,
+               device=first.device)
+    for i, s in enumerate(sequences):
+        n = s.shape[0]
+        start = 0 if padding_side == "right" else T - n
+        slot = out.select(0, i).narrow(0, start, n) if batch_first else \
+            out.narrow(0, start, n).select(1, i)
+        slot.copy_(s)
+    return out
 
 
 def pack_sequence(sequences, enforce_sorted=True):
