@@ -352,3 +352,29 @@ def test_subclass_torch_function_sees_functional_keywords():
         x = lib.ones(3).as_subclass(Logged)
         lib.nn.functional.mse_loss(x, lib.zeros(3))
     assert seen["ember"] == seen["torch"]
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect"])
+def test_function_mode_sees_conv_module_as_one_functional_call(padding_mode):
+    """nn.Conv2d calls F.conv2d (after F.pad for another padding mode), as PyTorch's."""
+    logs = []
+    for lib in (torch, ember):
+        if lib is torch:
+            from torch.overrides import TorchFunctionMode
+        else:
+            from ember.overrides import TorchFunctionMode
+        log = []
+
+        class Log(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                log.append((getattr(func, "__name__", str(func)), _plain(args, lib),
+                            _plain(kwargs or {}, lib)))
+                return func(*args, **(kwargs or {}))
+        lib.manual_seed(0)
+        conv = lib.nn.Conv2d(3, 2, 3, padding=1, padding_mode=padding_mode)
+        x = lib.randn(1, 3, 5, 5)
+        with Log():
+            out = conv(x)
+        logs.append((log, out.reshape(-1).tolist()))
+    assert logs[1][0] == logs[0][0]
+    assert logs[1][1] == pytest.approx(logs[0][1], abs=1e-5)

@@ -6,6 +6,7 @@ from ..._ops.conv import convolution, conv_transpose, _tuple
 from ..._ops.padding import pad as _pad
 from .. import init
 from ...autograd import grad_mode
+from ... import _torch_function
 from ..parameter import Parameter, UninitializedParameter
 from .lazy import LazyModuleMixin
 from .module import Module
@@ -97,12 +98,27 @@ class _ConvNd(Module):
         return s.format(**self.__dict__)
 
     def _conv_forward(self, input, weight, bias):
+        if _torch_function.ACTIVE[0] and (_torch_function._MODES_LIVE[0] or
+                                          _torch_function._any_overriding((input,), {})):
+            return self._functional_conv(input, weight, bias)
         if self.padding_mode != "zeros":
             x = _pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return convolution(self._nd, x, weight, bias, self.stride, 0, self.dilation,
                                self.groups)
         return convolution(self._nd, input, weight, bias, self.stride, self.padding,
                            self.dilation, self.groups)
+
+    def _functional_conv(self, input, weight, bias):
+        """The convolution through ``F.conv<n>d``, as PyTorch's module calls it: a
+        __torch_function__ handler sees that one call (and not the checks inside)."""
+        from .. import functional as F
+        conv = getattr(F, f"conv{self._nd}d")
+        if self.padding_mode != "zeros":
+            x = F.pad(input, tuple(self._reversed_padding_repeated_twice),
+                      mode=self.padding_mode)
+            return conv(x, weight, bias, self.stride, (0,) * self._nd, self.dilation,
+                        self.groups)
+        return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
     def forward(self, input):
         return self._conv_forward(input, self.weight, self.bias)
