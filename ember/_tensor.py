@@ -683,7 +683,10 @@ class Tensor:
             return memo[id(self)]
         if self.grad_fn is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
-                               "the deepcopy protocol at the moment.")
+                               "the deepcopy protocol at the moment.  If you were attempting to "
+                               "deepcopy a module, this may be because of a "
+                               "torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
         t = type(self)._make(self._data.copy(), self._requires_grad)
         if type(self) is not Tensor and hasattr(self, "__dict__"):
             import copy

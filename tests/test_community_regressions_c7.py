@@ -576,3 +576,18 @@ def test_pad_sequence_graph():
     assert type(out.grad_fn).__name__ == "CopySlices"
     (out * ember.arange(3.0)[None, :, None]).sum().backward()
     assert a.grad[:, 0].tolist() == [0.0, 1.0] and b.grad[:, 0].tolist() == [0.0, 1.0, 2.0]
+
+
+def _deepcopy_pruned(L):
+    import importlib
+    prune = importlib.import_module(L.__name__ + ".nn.utils.prune")
+    net = L.nn.Sequential(L.nn.Linear(3, 2))
+    prune.l1_unstructured(net[0], "weight", amount=0.5)
+    return L.optim.swa_utils.AveragedModel(net)   # deep-copies the pruned module
+
+
+def test_deepcopy_of_a_non_leaf_message():
+    """AveragedModel of a pruned model (its weight a hook's output) cannot be deep-copied;
+    PyTorch's message goes on to point at weight_norm, which ember's cut short."""
+    e, t = _same_outcome(_deepcopy_pruned)
+    assert e[0] == "RuntimeError"

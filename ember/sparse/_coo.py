@@ -97,7 +97,10 @@ class SparseCooTensor(SparseTensor):
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
-                               "the deepcopy protocol at the moment.")
+                               "the deepcopy protocol at the moment.  If you were attempting to "
+                               "deepcopy a module, this may be because of a "
+                               "torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
         t = new_coo(Tensor._make(self._ix._data.copy()), Tensor._make(self._vals._data.copy()),
                     self.shape, self._coalesced)
         t._requires_grad = self._requires_grad
