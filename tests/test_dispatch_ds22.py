@@ -48,7 +48,8 @@ def _seen(lib, call, grad):
     b = lib.randn(4, requires_grad=grad)
     lib.manual_seed(0)
     mods = {"conv": lib.nn.Conv2d(3, 4, 3, padding=1), "ln": lib.nn.LayerNorm(6),
-            "bn": lib.nn.BatchNorm2d(3).eval(), "pool": lib.nn.MaxPool2d(2),
+            "bn": lib.nn.BatchNorm2d(3).eval(), "bn_train": lib.nn.BatchNorm2d(3),
+            "pool": lib.nn.MaxPool2d(2),
             "avg": lib.nn.AvgPool2d(3, 2, 1)}
     y = lib.randn(2, 3)
     tgt = lib.tensor([1, 0])
@@ -94,6 +95,9 @@ CALLS = {
     # (PyTorch's batch norm first makes an empty reserve tensor, aten.empty.memory_format:
     # ember does not, see _seen_without_reserve)
     "batch_norm_eval": lambda m, F, x, w, b, y, t, mods: mods["bn"](x),
+    "batch_norm_train": lambda m, F, x, w, b, y, t, mods: mods["bn_train"](x),
+    "batch_norm_functional": lambda m, F, x, w, b, y, t, mods:
+        F.batch_norm(x, m.zeros(3), m.ones(3), training=True, momentum=0.3),
     "mse_loss": lambda m, F, x, w, b, y, t, mods: F.mse_loss(x, x.detach() * 2),
     "mse_loss_sum": lambda m, F, x, w, b, y, t, mods:
         F.mse_loss(x, x.detach() * 2, reduction="sum"),
@@ -124,13 +128,14 @@ NO_BACKWARD = {"conv_transpose2d", "max_pool2d", "max_pool2d_stride", "max_pool2
                "narrow", "stack", "layer_norm", "layer_norm_2d", "layer_norm_module",
                "batch_norm_eval", "mse_loss", "mse_loss_sum", "binary_cross_entropy",
                "binary_cross_entropy_none", "nll_loss", "nll_loss_none", "nll_loss_ignore",
-               "conv1d", "conv2d_groups", "cross_entropy", "cross_entropy_of_indexed"}   # (narrow's backward: ember's own ops)
+               "conv1d", "conv2d_groups", "batch_norm_train", "batch_norm_functional",
+               "cross_entropy", "cross_entropy_of_indexed"}
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_forward_ops_seen_as_torch(name):
     expected, got = (_seen(lib, CALLS[name], False) for lib in (torch, ember))
-    if name == "batch_norm_eval":   # (not built: PyTorch's reserve tensor)
+    if name.startswith("batch_norm"):   # (not built: PyTorch's reserve tensor)
         expected = ([e for e in expected[0] if e[0] != "aten.empty.memory_format"],
                     expected[1])
     assert got[0] == expected[0]

@@ -18,6 +18,7 @@ from .._backend import cupy_kernels, cudnn, parallel
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._base import Op, apply
+from . import _schema_note
 from ._layout import in_format, row_major, suggest_format
 from ._util import dtype_name, shape_str
 
@@ -457,6 +458,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if eps < 0.0:
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     _floating_kernel(input, "batch_norm")
+    if _schema_note.live():   # (a dispatch handler sees native_batch_norm's arguments)
+        _schema_note.note(Normalize if training else FrozenNormalize, input,
+                          running_mean=running_mean, running_var=running_var,
+                          momentum=momentum)
     if training:
         run = (running_mean, running_var)
         arrays = [None if t is None else t._data for t in (weight, bias) + run]

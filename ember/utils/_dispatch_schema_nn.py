@@ -301,9 +301,23 @@ def _layer_norm_outs(params, arrays, out):
             _tensor.Tensor._make(np.asarray(rstd, dtype=dt)))
 
 
-def _show_normalize(operands, params, overload):
-    """The layer norm of Normalize (batch, group and instance norm keep ember's form)."""
-    if len(params) < 9 or not _is_layer_norm(params):
+def _batch_norm_outs(params, arrays, out):
+    eps, mean, var = params[1], params[2], params[3]
+    dt = arrays[0].dtype
+    return (out, _tensor.Tensor._make(np.asarray(mean, dtype=dt).reshape(-1)),
+            _tensor.Tensor._make(np.asarray(1 / np.sqrt(var + eps), dtype=dt).reshape(-1)))
+
+
+def _show_normalize(operands, params, overload, given=None):
+    """The layer norm of Normalize, and training-mode batch norm (whose running statistics
+    and momentum F.batch_norm noted); group and instance norm keep ember's form."""
+    if len(params) < 9:
+        return None
+    if given is not None and params[6] is not None and params[7] is None and params[8] \
+            and params[2] is not None:
+        return _shown((given["running_mean"], given["running_var"], True, given["momentum"],
+                       params[1]), {}, outs=_batch_norm_outs)
+    if not _is_layer_norm(params):
         return None
     axes, eps = params[0], params[1]
     x = operands[0]
