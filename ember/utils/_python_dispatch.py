@@ -14,10 +14,12 @@ which apply calls first (one check of a module global otherwise, as the profiler
 op to dispatch, the hook
 
 1. makes the op's node (ctx) and its overload, and the handler's arguments: the op's
-   operands (Tensors; a Python number stays a number) followed by ember's parameters of
-   the op (its forward's non-array arguments, in ember's order: for most common ops
-   PyTorch's order too, e.g. ``mm(a, b)``, ``add(x, y, alpha)``, ``sum(x, dims,
-   keepdim, dtype)``);
+   operands (Tensors; a Python number stays a number) and its parameters in PyTorch's
+   schema form where one is written (utils/_dispatch_schema_args.py and
+   _dispatch_schema_nn.py: ``sum.dim_IntList(x, [0])``, ``convolution(x, w, b, [1, 1],
+   ...)``, ``cat([a, b], 1)``, ``native_layer_norm(x, [6], w, b, eps)`` returning its
+   statistics too), else ember's parameters after the operands (its forward's non-array
+   arguments, in ember's order);
 2. runs the innermost mode's ``__torch_dispatch__`` with that mode taken off the stack
    (ops inside see the modes below it), or, with no mode, the subclasses' (subclasses
    before their bases, then left to right) until one answers other than NotImplemented;
