@@ -44,8 +44,8 @@ for name in {names!r}:
 
 
 def _reshape_nc_grad(lib):
-    """A recorded reshape of a non-contiguous tensor (a copy: CloneBackward0 +
-    ViewBackward0 in PyTorch... as recorded by ember)."""
+    """A recorded reshape of a non-contiguous tensor: a copy, recorded as PyTorch's
+    _unsafe_view(clone(x)) (UnsafeViewBackward0 over CloneBackward0)."""
     x = lib.randn(4, 4, requires_grad=True).t()
     return lambda: x.reshape(16)
 
@@ -60,7 +60,17 @@ def _add_backward(lib):
     return step
 
 
+def _add_grad_kept(lib):
+    """add_4x4_grad while one graph holds the leaves' AccumulateGrad nodes (a graph that
+    dies frees them, as PyTorch's: add_4x4_grad makes two each call)."""
+    a = lib.randn(4, 4, requires_grad=True)
+    b = lib.randn(4, 4, requires_grad=True)
+    keep = a + b
+    return lambda: (keep, a + b)
+
+
 EXTRA = {
+    "add_4x4_grad_kept": _add_grad_kept,
     "reshape_nc_grad": _reshape_nc_grad,
     "add_sum_backward": _add_backward,
 }
