@@ -139,7 +139,7 @@ class Tensor:
             if isinstance(a, Tensor):
                 if a.dtype is not dt:
                     raise TypeError(f"expected {dt} (got {a.dtype})")
-                return a.detach()
+                return a[...]   # an alias, in a's graph (AliasBackward0), as PyTorch's
             if isinstance(a, np.ndarray):   # shares the array's memory, as PyTorch's
                 return creation.legacy_from_numpy(a, dt, device)
             if isinstance(a, (numbers.Number, np.generic)):   # a float, bool, complex...

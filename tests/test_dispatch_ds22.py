@@ -383,3 +383,24 @@ def test_function_mode_sees_conv_module_as_one_functional_call(padding_mode):
         logs.append((log, out.reshape(-1).tolist()))
     assert logs[1][0] == logs[0][0]
     assert logs[1][1] == pytest.approx(logs[0][1], abs=1e-5)
+
+
+def test_legacy_constructor_and_asarray_of_a_tensor_as_torch():
+    """``Tensor(t)`` is an alias in t's graph (``aten.alias``, AliasBackward0);
+    ``asarray(t)`` of a tensor needing no change is t itself (no op)."""
+    results = []
+    for lib in (torch, ember):
+        log = []
+
+        class Log(_mode_class(lib)):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                log.append(str(func))
+                return func(*args, **(kwargs or {}))
+        y = lib.randn(3, requires_grad=True)
+        x = lib.randn(3)
+        with Log():
+            t = lib.Tensor(y)
+            same = lib.asarray(x) is x
+        results.append((log, same, t.requires_grad, type(t.grad_fn).__name__,
+                        t._base is y, t.data_ptr() == y.data_ptr()))
+    assert results[1] == results[0]

@@ -319,7 +319,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
                           "obj.requires_grad instead of False. Pass requires_grad=False "
                           "explicitly to get the old behavior and silence this warning.",
                           UserWarning, stacklevel=2)
-        src = obj if keep else obj.detach()
+        src = obj if keep or not obj.requires_grad else obj.detach()   # (obj itself: no op)
         t = src.to(device=device, dtype=dtype) if (dtype or device) else src
         if copy and t is src:
             t = src.clone()

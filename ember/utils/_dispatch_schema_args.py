@@ -135,7 +135,9 @@ def _show_index(operands, params, overload):
         return None
     acted = _acting_item(params[0])
     if acted is None:
-        return None
+        key = params[0] if type(params[0]) is tuple else (params[0],)
+        trivial = all(k is Ellipsis or k == slice(None) for k in key)
+        return ((), {}) if overload == "default" and trivial else None   # (alias)
     dim, k = acted
     if overload == "default" and k is None:   # (x[:, None]: unsqueeze)
         return (dim,), {}
