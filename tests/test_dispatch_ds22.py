@@ -404,3 +404,23 @@ def test_legacy_constructor_and_asarray_of_a_tensor_as_torch():
         results.append((log, same, t.requires_grad, type(t.grad_fn).__name__,
                         t._base is y, t.data_ptr() == y.data_ptr()))
     assert results[1] == results[0]
+
+
+@pytest.mark.parametrize("name", ["cummax", "cummin"])
+def test_cummax_out_as_torch(name):
+    """cummax/cummin take out=(values, indices), dispatched as ``aten.cummax.out``."""
+    results = []
+    for lib in (torch, ember):
+        log = []
+
+        class Log(_mode_class(lib)):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                if "empty" not in str(func):
+                    log.append((str(func), sorted(kwargs or {})))
+                return func(*args, **(kwargs or {}))
+        x = lib.tensor([[1.0, 3.0, 2.0], [0.0, -1.0, 5.0]])
+        with Log():
+            v, i = lib.empty(0), lib.empty(0, dtype=lib.int64)
+            r = getattr(lib, name)(x, -1, out=(v, i))
+        results.append((log, type(r).__name__, r[0] is v, r[1] is i, v.tolist(), i.tolist()))
+    assert results[1] == results[0]

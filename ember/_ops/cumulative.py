@@ -151,14 +151,15 @@ def _cum_extreme(fname, input, dim, is_max):
     return getattr(return_types, fname)(values, indices)
 
 
-def cummax(input, dim):
-    """(values, indices) of the running maximum along `dim`."""
-    return _cum_extreme("cummax", input, dim, True)
+def cummax(input, dim, *, out=None):
+    """(values, indices) of the running maximum along `dim` (written into the `out=`
+    (values, indices) tensors when given)."""
+    return with_out(_cum_extreme("cummax", input, dim, True), out, "cummax")
 
 
-def cummin(input, dim):
+def cummin(input, dim, *, out=None):
     """(values, indices) of the running minimum along `dim`."""
-    return _cum_extreme("cummin", input, dim, False)
+    return with_out(_cum_extreme("cummin", input, dim, False), out, "cummin")
 
 
 Tensor.cumsum = cumsum
