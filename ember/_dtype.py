@@ -335,12 +335,10 @@ def result_dtype(*operands):
         elif x is None:
             continue
         else:
-            d = scalar_dtype(x)
-            if isinstance(x, np.generic):
-                # NumPy scalars behave like 0-dim tensors
-                zero = d if zero is None else promote_types(zero, d)
-            else:
-                wrapped = d if wrapped is None else promote_types(wrapped, d)
+            # (PyTorch reads a NumPy scalar as the Python number: int64 tensor * np.float64
+            # is float32, uint8 tensor + np.int8 stays uint8)
+            d = scalar_dtype(x.item() if isinstance(x, np.generic) else x)
+            wrapped = d if wrapped is None else promote_types(wrapped, d)
     return _combine(dim, _combine(zero, wrapped))
 
 

@@ -70,6 +70,9 @@ SUBCLASS_HOOKS = []
 class Tensor:
     """A multi-dimensional array with autograd (``torch.Tensor``)."""
     __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "__dict__", "__weakref__")
+    # NumPy defers to the tensor's reflected operators, as for PyTorch's: np.float64(2) * t
+    # is t.__rmul__ (a tensor in the graph), not an ndarray made through __array__
+    __array_priority__ = 1000
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

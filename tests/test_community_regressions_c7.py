@@ -591,3 +591,50 @@ def test_deepcopy_of_a_non_leaf_message():
     PyTorch's message goes on to point at weight_norm, which ember's cut short."""
     e, t = _same_outcome(_deepcopy_pruned)
     assert e[0] == "RuntimeError"
+
+
+# ------------------------------------------------------------------ NumPy scalars
+
+_NP_SCALARS = {
+    "np.float64 * tensor": lambda L: np.float64(2.0) * L.ones(2, 3),
+    "np.float32 + tensor": lambda L: np.float32(2.0) + L.ones(2, 3),
+    "np.int64 - tensor": lambda L: np.int64(3) - L.ones(2, 3),
+    "np.float64 / tensor": lambda L: np.float64(2.0) / L.ones(2, 3),
+    "np.float64 ** tensor": lambda L: np.float64(2.0) ** L.ones(2),
+    "np.float64 > tensor": lambda L: np.float64(2.0) > L.ones(2),
+    "np.sqrt(d) * tensor": lambda L: np.sqrt(np.float64(4.0)) * L.arange(3.0),
+    "long * np.float64": lambda L: L.ones(2, dtype=L.long) * np.float64(0.5),
+    "np.float64 * long": lambda L: np.float64(0.5) * L.ones(2, dtype=L.long),
+    "uint8 + np.int8": lambda L: L.ones(2, dtype=L.uint8) + np.int8(3),
+    "np.int8 + uint8": lambda L: np.int8(3) + L.ones(2, dtype=L.uint8),
+    "int32 + np.int64": lambda L: L.ones(2, dtype=L.int32) + np.int64(2),
+    "half * np.float64": lambda L: L.ones(2, dtype=L.float16) * np.float64(3),
+    "where with np.float64": lambda L: L.where(L.ones(2) > 0, L.ones(2, dtype=L.long),
+                                               np.float64(0.5)),
+    "clamp with np.float64": lambda L: L.clamp(L.ones(2, dtype=L.long), np.float64(0.5)),
+    "result_type": lambda L: L.zeros(1, dtype=L.result_type(L.ones(2, dtype=L.long),
+                                                            np.float64(0.5))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_NP_SCALARS))
+def test_numpy_scalars_are_numbers(case):
+    """Tensor sets __array_priority__ as PyTorch's does, so np.float64(2) * t is
+    t.__rmul__ -- a tensor in the graph -- where ember's came back an ndarray made through
+    __array__ (the gradient silently lost; `scale = np.sqrt(d_k); scale * scores` in an
+    attention block). And a NumPy scalar promotes as the Python number it holds: int64
+    tensor * np.float64(0.5) is float32, uint8 + np.int8 stays uint8 (ember read NumPy
+    scalars as 0-dim tensors)."""
+    e, t = _outcome(ember, _NP_SCALARS[case]), _outcome(torch, _NP_SCALARS[case])
+    assert e[0] == t[0] == "ok"
+    assert type(e[1]).__name__ == type(t[1]).__name__ == "Tensor"
+    assert str(e[1].dtype).split(".")[-1] == str(t[1].dtype).split(".")[-1]
+    np.testing.assert_allclose(e[1].numpy(), t[1].numpy())
+
+
+def test_numpy_scalar_times_a_tensor_keeps_the_graph():
+    x = ember.ones(2, requires_grad=True)
+    y = np.float64(3.0) * x
+    assert isinstance(y, ember.Tensor) and type(y.grad_fn).__name__ == "MulBackward0"
+    y.sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]

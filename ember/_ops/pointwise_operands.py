@@ -127,6 +127,9 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other"),
                 b = narrow_scalar(b, a._data.dtype)
             return (a, None), (a._data, b), _FROM_NP[a._data.dtype]
         if is_number(b):
+            if isinstance(b, np.generic):   # PyTorch reads a NumPy scalar as the number
+                return binary_operands(a, b.item(), fname, exact_scalars, names,
+                                       scalar_in_float32)
             dt = _float_with_scalar(a, b) or _dtype.result_dtype(a, b)
             sb = _scalar_operand(b, dt, exact_scalars, scalar_in_float32)
             if type(sb) is _ndarray and type(a._data) is not _ndarray:
@@ -143,6 +146,8 @@ def binary_operands(a, b, fname, exact_scalars=True, names=("input", "other"),
             a = narrow_scalar(a, b._data.dtype)
         return (None, b), (a, b._data), _FROM_NP[b._data.dtype]
     if is_number(a) and isinstance(b, Tensor):
+        if isinstance(a, np.generic):   # (as above)
+            return binary_operands(a.item(), b, fname, exact_scalars, names, scalar_in_float32)
         dt = _float_with_scalar(b, a) or _dtype.result_dtype(a, b)
         sa = _scalar_operand(a, dt, exact_scalars, scalar_in_float32)
         if type(sa) is _ndarray and type(b._data) is not _ndarray:
