@@ -638,3 +638,31 @@ def test_numpy_scalar_times_a_tensor_keeps_the_graph():
     assert isinstance(y, ember.Tensor) and type(y.grad_fn).__name__ == "MulBackward0"
     y.sum().backward()
     assert x.grad.tolist() == [3.0, 3.0]
+
+
+_LISTS_WITH_TENSORS = {
+    "tensor row after a list row": lambda L: L.tensor([[1, 2], L.tensor([3, 4])]),
+    "double tensor row": lambda L: L.tensor([[1, 2], L.tensor([3.5, 4.0], dtype=L.float64)]),
+    "short tensor row": lambda L: L.tensor([[1, 2], L.tensor([3])]),
+    "0-dim tensors among rows": lambda L: L.tensor([[L.tensor(1.5), 2], L.tensor([3, 4])]),
+    "float tensor first": lambda L: L.tensor([L.tensor([1.5, 2.0]), [3, 4]]),
+    "int tensors first": lambda L: L.tensor([L.tensor([1, 2], dtype=L.int32),
+                                             L.tensor([3, 4], dtype=L.int32)]),
+    "one-element tensors": lambda L: L.tensor([L.tensor(1), L.tensor([2])]),
+    "tensor then list": lambda L: L.tensor([L.tensor([True]), [1]]),
+    "nested one-element": lambda L: L.tensor([[[1]], [L.tensor([2])]]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_LISTS_WITH_TENSORS))
+def test_tensor_of_lists_holding_tensors(case):
+    """torch.tensor([[1, 2], torch.tensor([3, 4])]): a tensor where the first elements put
+    rows is a row (of its own dtype); on the first elements' chain, or where they put
+    numbers, it is a number (one element, or PyTorch's ValueError/TypeError). ember said
+    "not a sequence"."""
+    def program(L):
+        r = _LISTS_WITH_TENSORS[case](L)
+        return str(r.dtype).split(".")[-1], r.tolist()
+    e, t = _same_outcome(program)
+    if e[0] == "ok":
+        assert e[1] == t[1]

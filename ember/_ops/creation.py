@@ -152,6 +152,17 @@ def _scan(seq, level, shape, state):
         return _dtype.int64 if builtins.int in kinds else _dtype.bool
     dt = None
     for x in seq:
+        if isinstance(x, Tensor) and x._data.ndim and state[0] is not None \
+                and state[0] > level + 1:
+            # a tensor where the first elements put sequences is one, of its own dtype
+            # (where they put numbers -- or on the first chain -- it is a number)
+            x = x._cpu_array()
+            state[1] = True
+        elif isinstance(x, Tensor) and x._data.size != 1:
+            if x.dtype.is_floating_point or x.dtype.is_complex:
+                raise ValueError("only one element tensors can be converted to Python scalars")
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
         if isinstance(x, _SEQUENCES) or (isinstance(x, np.ndarray) and x.ndim):
             if state[0] is not None and state[0] <= level + 1:
                 raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an integer")
@@ -180,12 +191,13 @@ def _at_leaf_level(level, state):
         raise TypeError("not a sequence")
 
 
-def _plain(seq):
-    """Nested lists with tensors and numpy scalars replaced by Python numbers."""
+def _plain(seq, depth):
+    """Nested lists with tensors and numpy scalars replaced by Python numbers; `depth`:
+    how many list levels remain above the numbers (a tensor above them is a sequence)."""
     if isinstance(seq, _SEQUENCES) or isinstance(seq, np.ndarray) and seq.ndim:
-        return [_plain(x) for x in seq]
+        return [_plain(x, depth - 1) for x in seq]
     if isinstance(seq, Tensor):
-        return seq.item()
+        return _plain(seq._cpu_array(), depth) if depth > 0 else seq.item()
     if isinstance(seq, np.generic):
         return seq.item()
     return seq
@@ -203,7 +215,7 @@ def _infer(data):
         dt = _scan(data, 0, shape, state) or _dtype.get_default_dtype()
         if state[2] and math.prod(shape):
             _warn_ndarray_list()
-        return (_plain(data) if state[1] else data), dt
+        return (_plain(data, state[0]) if state[1] else data), dt
     return data, _leaf_dtype(data)
 
 
