@@ -666,3 +666,15 @@ def test_tensor_of_lists_holding_tensors(case):
     e, t = _same_outcome(program)
     if e[0] == "ok":
         assert e[1] == t[1]
+
+
+@pytest.mark.parametrize("value", [np.float64(2.0), np.int32(2), np.bool_(True), np.float16(2.0),
+                                   True, 2, 2.5], ids=repr)
+def test_full_of_a_numpy_scalar(value):
+    """torch.full((n,), np.float64(x)) is float32 (the number, not its NumPy dtype), a
+    NumPy int int64, a NumPy bool float32 (PyTorch's parser reads it as a float)."""
+    def program(L):
+        r = L.full((2,), value)
+        return str(r.dtype).split(".")[-1], r.tolist()
+    e, t = _same_outcome(program)
+    assert e[1] == t[1]

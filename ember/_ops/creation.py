@@ -567,8 +567,10 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type(size).__name__}")
     pin = pin_memory_arg("full", pin_memory)
-    if isinstance(fill_value, Tensor):
-        fill_value = fill_value.item()
+    if isinstance(fill_value, np.bool_):
+        fill_value = float(fill_value)   # (PyTorch's parser reads a NumPy bool as a float)
+    elif isinstance(fill_value, (Tensor, np.generic)):
+        fill_value = fill_value.item()   # (a NumPy scalar is read as the Python number)
     if dtype is None and out is None:
         dtype = _dtype.scalar_dtype(fill_value)
     return pinned(_filled("full", (tuple(size),), fill_value, dtype, device, requires_grad, out),
