@@ -122,9 +122,7 @@ CALLS = {
 }
 
 # forward only: the backward formulas differ (ember's own ops run them)
-NO_BACKWARD = {"conv_transpose2d", "max_pool2d", "max_pool2d_stride", "max_pool2d_padding",
-               "max_pool2d_ceil", "max_pool_module", "avg_pool2d", "avg_pool2d_options",
-               "avg_pool2d_divisor", "avg_pool_module", "flatten", "view", "expand", "permute",
+NO_BACKWARD = {"conv_transpose2d", "flatten", "view", "expand", "permute",
                "narrow", "stack", "layer_norm", "layer_norm_2d", "layer_norm_module",
                "batch_norm_eval", "mse_loss", "mse_loss_sum", "binary_cross_entropy",
                "binary_cross_entropy_none", "nll_loss", "nll_loss_none", "nll_loss_ignore",

@@ -409,6 +409,39 @@ def _nll_split(args):
     return (x, t, w, ignore_index, _REDUCTION_NAME[reduction]), ()
 
 
+# --------------------------------------------------------------------------------------
+# the pooling backward ops PyTorch shows: (grad, self, the forward's arguments in full)
+
+def _max_pool_backward(node, grad):
+    args = node.__dict__.get("_dispatched_args")
+    if args is None:
+        return None
+    x, k, s, p, d, ceil_mode = _bind(
+        ("self", "kernel_size", "stride", "padding", "dilation", "ceil_mode"),
+        {"stride": [], "padding": None, "dilation": None, "ceil_mode": False}, args, {})
+    nd = len(k)
+    indices = _tensor.Tensor._make(node.indices)
+    return "max_pool2d_with_indices_backward", (
+        grad, x, [*k], [*s], [0] * nd if p is None else [*p],
+        [1] * nd if d is None else [*d], ceil_mode, indices)
+
+
+def _avg_pool_backward(node, grad):
+    args = node.__dict__.get("_dispatched_args")
+    if args is None:
+        return None
+    x, k, s, p, ceil_mode, count_include_pad, override = _bind(
+        ("self", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+         "divisor_override"),
+        {"stride": [], "padding": None, "ceil_mode": False, "count_include_pad": True,
+         "divisor_override": None}, args, {})
+    return "avg_pool2d_backward", (grad, x, [*k], [*s], [0] * len(k) if p is None else [*p],
+                                   ceil_mode, count_include_pad, override)
+
+
+POOL_BACKWARDS = {"MaxPool": _max_pool_backward, "AvgPool": _avg_pool_backward}
+
+
 FORMS = {
     "Conv": (_show_conv, _back_conv),
     "ConvInputGrad": (_show_conv_transpose, _back_conv_transpose),

@@ -84,6 +84,7 @@ from ..autograd import graph as _graph
 from ..autograd import engine as _engine
 from ..autograd.graph import accumulator_of, save_tensor, _seq
 from ._dispatch_schema_args import shown_params as _shown_params, params_back as _params_back
+from . import _dispatch_schema_nn
 
 __all__ = ["TorchDispatchMode", "_get_current_dispatch_mode",
            "_get_current_dispatch_mode_stack", "_pop_mode_temporarily",
@@ -311,6 +312,12 @@ def _tracked_call_backward(node, grads, anomaly_on):
             out = _conv_backward(node, grads[0], anomaly_on)
             if out is not None:
                 return out
+        if name in _dispatch_schema_nn.POOL_BACKWARDS and grads and grads[0] is not None \
+                and all(g is None for g in grads[1:]) and not _GRAD[0] and _MODES and \
+                not in_backward_of_another(node):
+            out = _pool_backward(node, grads, anomaly_on, name)
+            if out is not None:
+                return out
         return _ENGINE["_call_backward"](node, grads, anomaly_on)
     finally:
         _BACKWARD_NODES.pop()
@@ -373,6 +380,28 @@ def _conv_backward(node, grad, anomaly_on):
 
     out = _dispatch_function(_aten().convolution_backward.default, args, formula)
     return tuple(out)[:len(nf)]
+
+
+def _pool_backward(node, grads, anomaly_on, name):
+    """A pooling's input gradient as PyTorch computes it: one op the handlers see
+    (``max_pool2d_with_indices_backward(grad, self, kernel_size, stride, padding,
+    dilation, ceil_mode, indices)``, ``avg_pool2d_backward(...)``), with the arguments the
+    forward showed; ember's formula runs below it. None when the forward was not
+    dispatched (its arguments were not kept)."""
+    call = _dispatch_schema_nn.POOL_BACKWARDS[name](node, grads[0])
+    if call is None or _dispatch_types(call[1]):
+        return None
+    packet, args = call
+
+    def formula(*a, **k):
+        _DISABLED[0] += 1
+        try:
+            return _ENGINE["_call_backward"](node, (a[0],) + tuple(grads[1:]), anomaly_on)[0]
+        finally:
+            _DISABLED[0] -= 1
+
+    out = _dispatch_function(getattr(_aten(), packet).default, args, formula)
+    return (out,) + (None,) * (len(node.next_functions) - 1)
 
 
 def _unpacking_outputs(node):
@@ -591,6 +620,8 @@ def _hook(cls, inputs, arrays, params, ctx=None):
         args = operands + extra
     pending = _Pending(ctx, cls, func, inputs, arrays, params, args)
     pending.shown, pending.operands = shown, operands
+    if shown is not None and cls._op.__qualname__ in _dispatch_schema_nn.POOL_BACKWARDS:
+        ctx.__dict__["_dispatched_args"] = args   # (its backward shows them, as PyTorch's)
     grad = _GRAD[0]
     _GRAD[0] = False   # handlers run below autograd
     _PENDING.append(pending)
