@@ -115,6 +115,7 @@ class _Writer:
         self.optional = set(optional)   # arguments defaulting to None (branched on)
         self.dropped = set(dropped)     # arguments left out (at their default None)
         self.defaults = {}              # arguments defaulting to a number, bool or str
+        self.own_code = {}              # modules whose forward has code of its own
 
     def arg(self, a):
         from ..fx.node import Node
@@ -206,6 +207,10 @@ class _Writer:
         op, target, args, kwargs = node.op, node.target, node.args, node.kwargs
         if op == "call_module":
             sub = self.gm.get_submodule(target)
+            if sub in self.own_code:   # a branching module: its own traced forward
+                parts = [self.arg(a) for a in args]
+                parts += [f"{k}={self.arg(v)}" for k, v in kwargs.items()]
+                return f"({self.module_path(target)}).forward({', '.join(parts)}, )"
             if _leaf_template(sub) is None:
                 raise NotImplementedError(f"ember.jit.save: no TorchScript template for the "
                                           f"module {type(sub).__name__} ('{target}')")
@@ -696,7 +701,7 @@ def _position(m, name):
     return [p.name for p in _forward_parameters(m)].index(name)
 
 
-def _trace_root(m, tracer_cls, constants):
+def _trace_root(m, tracer_cls, constants, own_code=None):
     """(forward lines, forward argument names, call_module targets) of the root `m`
     traced by `tracer_cls`; tensor constants the code reads are appended to
     `constants`.
@@ -735,9 +740,11 @@ def _trace_root(m, tracer_cls, constants):
                 break
             except _Retrace:
                 continue   # (one more function refused each time)
-        bodies[combo], writers = write_paths(
-            traces, lambda gm, prefix: _Writer(m, gm, constants, prefix, optional, dropped),
-            f"b{i}_" if optional else "")
+        def writer(gm, prefix):
+            w = _Writer(m, gm, constants, prefix, optional, dropped)
+            w.own_code = own_code or {}
+            return w
+        bodies[combo], writers = write_paths(traces, writer, f"b{i}_" if optional else "")
         for gm, _ in traces:
             used |= {n.target for n in gm.graph.nodes if n.op == "call_module"}
         if not any(combo):   # every argument a tensor: the signature's names
@@ -756,6 +763,35 @@ def _trace_root(m, tracer_cls, constants):
         return ([f"if {name} is None:"] + ["  " + x for x in nest(level + 1, combo + (True,))]
                 + ["else:"] + ["  " + x for x in nest(level + 1, combo + (False,))])
     return nest(0, ()), forward_args, used
+
+
+_TOO_MANY = ("more than", "paths through its branches")
+
+
+def _trace_own_forwards(m, tracer_cls, constants, branching, own_code, top=None):
+    """_trace_root of `m`; where its paths are too many because modules inside it branch
+    (a shape test in every block), those modules get forwards of their own, traced
+    alone with their branches inside (as torch.jit.script keeps an ``if`` once per
+    module's method), and `m` is traced again calling them. `own_code` collects
+    {module: (forward lines, forward arguments, paths from `top` of the leaves used)}."""
+    top = m if top is None else top
+    paths = {mod: path for path, mod in top.named_modules()}
+    prefix = f"{paths[m]}." if m is not top else ""
+    inside = {mod for _, mod in m.named_modules()} - {m}
+    while True:
+        try:
+            lines, args, used = _trace_root(m, tracer_cls, constants, own_code)
+            used = {prefix + p for p in used}
+            if m is top:
+                used |= {p for entry in own_code.values() for p in entry[2]}
+            return lines, args, used
+        except NotImplementedError as e:
+            fresh = [b for b in branching if b not in own_code and b in inside]
+            if not any(t in str(e) for t in _TOO_MANY) or not fresh:
+                raise
+        for sub in fresh:
+            own_code[sub] = _trace_own_forwards(sub, tracer_cls, constants, branching,
+                                                own_code, top)
 
 
 def _positional(fn, args, kwargs):
@@ -932,9 +968,15 @@ def script_module(m, example_args=None):
         def __init__(self):
             super().__init__()
             self.inside = set()   # functions whose bodies are being traced into
+            self.modules = []     # the modules whose forwards are being traced through
 
         def is_leaf_module(self, mod, qualified_name):
-            return _leaf_template(mod) is not None
+            return _leaf_template(mod) is not None or mod in own_code
+
+        def to_bool(self, obj):
+            if self.modules and self.modules[-1] is not self.root:
+                branching.add(self.modules[-1])   # (its forward branched)
+            return super().to_bool(obj)
 
         def proxy(self, node):
             return item_assigning_proxy(node, self)
@@ -964,20 +1006,25 @@ def script_module(m, example_args=None):
         def call_module(self, mod, forward, args, kwargs):
             forward = traceable_forward(mod, forward, args, kwargs, self)
             forward = _parametrized_conv_forward(mod, forward, args, kwargs)
+            self.modules.append(mod)
             try:
                 return super().call_module(mod, forward, args, kwargs)
             except Exception:
                 if self.failed is None:
                     self.failed = (self.path_of_module(mod), type(mod).__name__)
                 raise
+            finally:
+                self.modules.pop()
     constants = []
     functions = Subfunctions()
+    branching, own_code = set(), {}
     if _leaf_template(m) is not None:   # a layer saved on its own: its template is forward
         root_lines = _leaf_template(m)(m)
         forward_args = _SIGNATURES.get(type(m).__name__, ["input: Tensor"])
         used = set()
     else:
-        root_lines, forward_args, used = _trace_root(m, TemplateTracer, constants)
+        root_lines, forward_args, used = _trace_own_forwards(m, TemplateTracer, constants,
+                                                             branching, own_code)
 
     def function_lines(fn):
         """The TorchScript body of the function `fn` traced along each of its paths."""
@@ -1003,6 +1050,8 @@ def script_module(m, example_args=None):
         module_name, _, cls_name = qual.rpartition(".")
         if mod is m:
             body, args = root_lines, forward_args
+        elif mod in own_code:
+            body, args = own_code[mod][:2]
         elif path in used:
             body = _leaf_template(mod)(mod)
             args = _SIGNATURES.get(type(mod).__name__, ["input: Tensor"])
