@@ -45,6 +45,7 @@ from ._ops.pointwise import *  # noqa: F401,F403
 from ._ops.pointwise_more import *  # noqa: F401,F403
 from ._ops.reduction import *  # noqa: F401,F403
 from ._ops.reduction import return_types  # noqa: F401
+from ._ops.vector_norms import *  # noqa: F401,F403
 from ._ops.cumulative import *  # noqa: F401,F403
 from ._ops.shape import *  # noqa: F401,F403
 from ._ops.joining import *  # noqa: F401,F403

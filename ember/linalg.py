@@ -1,6 +1,6 @@
 """ember.linalg: PyTorch's torch.linalg namespace (the code lives in ember._ops)."""
 from ._ops.linalg import (matmul, multi_dot, linalg_cross as cross)  # noqa: F401
-from ._ops.reduction import vector_norm, matrix_norm  # noqa: F401
+from ._ops.vector_norms import vector_norm, matrix_norm  # noqa: F401
 from ._ops.linalg_solvers import (  # noqa: F401
     LinAlgError, inv, inv_ex, det, linalg_slogdet as slogdet, solve, solve_ex,
     linalg_cholesky as cholesky, cholesky_ex, linalg_qr as qr, linalg_svd as svd, svdvals,

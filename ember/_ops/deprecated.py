@@ -5,7 +5,7 @@ import warnings
 
 from .._tensor import Tensor
 from ._util import check_tensor
-from .reduction import vector_norm, matrix_norm
+from .vector_norms import vector_norm, matrix_norm
 
 __all__ = ["frobenius_norm", "nuclear_norm", "solve", "lstsq", "symeig", "eig", "matrix_rank"]
 

@@ -1110,7 +1110,7 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None)
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     """linalg.norm: a vector norm (1-D input, or an int dim, or ord=None with dim=None)
     or a matrix norm (2-D input with a matrix ord, or a pair of dims)."""
-    from .reduction import vector_norm, matrix_norm
+    from .vector_norms import vector_norm, matrix_norm
     if isinstance(dim, numbers.Integral):
         dim = (dim,)
     if dim is not None and len(dim) == 2:
@@ -1133,7 +1133,7 @@ def cond(A, p=None, *, out=None):
         s = svdvals(A)
         big, small = s[..., 0], s[..., -1]
         return big / small if p != -2 else small / big
-    from .reduction import matrix_norm
+    from .vector_norms import matrix_norm
     return matrix_norm(A, p) * matrix_norm(inv(A), p)
 
 

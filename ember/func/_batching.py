@@ -740,7 +740,7 @@ def _addmm(cls, arrays, params, size):
 
 def _build_rules():
     from .._ops import shape, reduction, joining, conversion, activation, linalg, layers, \
-        indexing, cumulative
+        indexing, cumulative, vector_norms
     rules = {
         shape.View: _view, shape.UnsafeView: _view, shape.UnsafeViewOfClone: _view,
         shape.Permute: _permute, shape.Transpose: _transpose, shape.Expand: _expand,
@@ -750,7 +750,7 @@ def _build_rules():
         reduction.Mean: _dims_rule(0), reduction.Prod: _dims_rule(0),
         reduction.Logsumexp: _dims_rule(0), reduction.VarMean: _dims_rule(0),
         reduction.Aminmax: _dims_rule(0), reduction.SelectAll: _dims_rule(0),
-        reduction.SelectDim: _dims_rule(0), reduction.VectorNorm: _dims_rule(1),
+        reduction.SelectDim: _dims_rule(0), vector_norms.VectorNorm: _dims_rule(1),
         activation.Softmax: _dims_rule(0), activation.LogSoftmax: _dims_rule(0),
         cumulative.Cumsum: _dims_rule(0),
         joining.Cat: _join, joining.Stack: _join, joining.Narrow: _narrow,

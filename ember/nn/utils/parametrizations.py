@@ -201,7 +201,7 @@ def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization
 def norm_except_dim(v, pow=2, dim=0):
     """||v||_pow over every dim but `dim`, shaped (1, .., v.shape[dim], .., 1); dim=-1: the
     norm of the whole tensor (0-dim)."""
-    from ..._ops.reduction import vector_norm
+    from ..._ops.vector_norms import vector_norm
     if dim == -1:
         return vector_norm(v, pow)
     dims = tuple(d for d in range(v.dim()) if d != dim)
