@@ -129,6 +129,9 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
 
     buffers = {}
     for t, node, g in zip(roots, root_nodes, root_grads):
+        if (g is not None and g.dtype is not t.dtype and not g.dtype.is_complex
+                and not t.dtype.is_complex):
+            g = g.to(t.dtype)   # PyTorch casts a root gradient to its output's dtype first
         buf = buffers.setdefault(node, [None] * _num_outputs(node))
         nr = t._output_nr if t.grad_fn is not None else 0
         buf[nr] = _add(buf[nr], g)
