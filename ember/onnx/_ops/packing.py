@@ -23,7 +23,8 @@ from ._registry import _op, _operand, _reduce
 __all__ = ["PACKED_READERS"]
 
 # the ops that read a packed sequence's data (as the padded tensor it is written as)
-PACKED_READERS = {"operator.getitem", "pad_packed_sequence", "cat", "concat", "concatenate",
+# ("Cat": the op class, when the trace records cat below the public function)
+PACKED_READERS = {"operator.getitem", "pad_packed_sequence", "cat", "concat", "concatenate", "Cat",
                   "LSTMLayer", "LSTMProjectionLayer", "GRULayer", "RNNLayer"}
 
 
