@@ -27,7 +27,8 @@ import time
 
 from . import cpu_blas, parallel
 
-__all__ = ["SMALL_FLOPS", "at_one_thread", "num_threads", "set_num_threads"]
+__all__ = ["SMALL_FLOPS", "at_faster_count", "at_one_thread", "num_threads",
+           "set_num_threads"]
 
 # Per-step products of fewer floating-point operations than this are candidates for one
 # thread. Measured (python -m bench.ls_small_gemm --gemm, float32, two cores, load ~2.2):
@@ -89,6 +90,21 @@ def at_one_thread(fn, *args, flops=0, key=None):
     ctl = None if flops >= SMALL_FLOPS else _controls()
     if ctl is None:
         return fn(*args)
+    return _paced(ctl, fn, args, key)
+
+
+def at_faster_count(fn, *args, key):
+    """fn(*args) at one BLAS thread or at the process's count, whichever the recent calls
+    of `key` ran faster (as at_one_thread with a key, for products of any size). For large
+    single products (linear's 9216 -> 128 at batch 64, ~150 MFLOP): OpenBLAS's two threads
+    take half the time on a free pair of cores, but while another process holds the other
+    core its worker waits for a time slice and the call waits with it (cnn_train at load
+    ~3.7: its two linear forwards took 32-323 ms a step at two threads, 2-3 ms at one)."""
+    ctl = _controls()
+    return fn(*args) if ctl is None else _paced(ctl, fn, args, key)
+
+
+def _paced(ctl, fn, args, key):
     get, put = ctl
     if get() <= 1:
         return fn(*args)

@@ -5,10 +5,10 @@ import math
 import numpy as np
 
 from ..autograd.graph import rename as rename_node, _seq as _node_seq
-from .._backend import DEVICE_CHECKS as _DEVICE_CHECKS, like, sum_over
+from .._backend import DEVICE_CHECKS as _DEVICE_CHECKS, blas_threads, like, sum_over
 from .._tensor import Tensor
 from ..autograd import grad_mode
-from .. import _dtype, _sampling
+from .. import _dtype, _sampling, _threads
 from .._random import gen_of
 from ._base import VMAP as _VMAP, _DISPATCH, Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
@@ -176,10 +176,34 @@ def _forward_2d(x, w, b):
     quiet 2-core machine: slower than OpenBLAS's own two threads -- mlp_train 6.2 -> 7.3 ms,
     mlp_infer_b256 3.4 -> 4.5 ms -- though much faster while another process keeps the
     second core busy, where OpenBLAS's threads stall.)"""
-    out = x.dot(w.T)
+    out = _dot(x, w.T, "fwd")
     if b is not None:
         out += b
     return out
+
+
+# Products of at least this many floating-point operations (2 m k n) run at one BLAS
+# thread or OpenBLAS's own count, whichever recent calls of the same shape ran faster
+# (blas_threads.at_faster_count): on a free pair of cores its two threads win, while
+# another process holds the other core they stall (cnn_train's 9216 -> 128 at batch 64,
+# load ~3.7: the step's two forward products 32-323 ms at two threads, 2-3 ms at one).
+# Below it OpenBLAS keeps small products on one thread anyway, and the switch's few
+# microseconds would be felt. OpenBLAS's result can differ in the last bits between the
+# two counts for some shapes (128x784 @ 784x512, 37x1000 @ 1000x1000), so with
+# deterministic algorithms asked for (ember.use_deterministic_algorithms) the count stays
+# as set, and a run gives the same bits each time.
+_PACED_FLOPS = 4e6
+
+
+def _dot(a, b, kind):
+    """a @ b (2-D ndarrays) by ndarray.dot, a large one at the faster BLAS count."""
+    if type(a) is not np.ndarray or a.ndim != 2 or \
+            2 * a.shape[0] * a.shape[1] * b.shape[1] < _PACED_FLOPS or \
+            _threads.are_deterministic_algorithms_enabled():
+        return a.dot(b)
+    m, k = a.shape
+    n = b.shape[1]
+    return blas_threads.at_faster_count(a.dot, b, key=("linear", kind, m, k, n, a.dtype))
 
 
 def _backward_arrays(g, x, w, need, rows):
@@ -191,8 +215,8 @@ def _backward_arrays(g, x, w, need, rows):
         return None
     O, I = g.shape[-1], (w if w is not None else x).shape[-1]
     g2 = g.reshape(rows, O)
-    gx = Tensor._make(g2.dot(w).reshape(g.shape[:-1] + (I,))) if need[0] else None
-    gw = Tensor._make(g2.T.dot(x.reshape(rows, I))) if need[1] else None
+    gx = Tensor._make(_dot(g2, w, "dx").reshape(g.shape[:-1] + (I,))) if need[0] else None
+    gw = Tensor._make(_dot(g2.T, x.reshape(rows, I), "dw")) if need[1] else None
     gb = Tensor._make(sum_over(g2, (0,))) if need[2] else None
     return gx, gw, gb
 
