@@ -23,8 +23,8 @@ from .. import _fronts
 from .._tensor import Tensor
 from .._ops import _base
 from .._ops.aten import NOT_INPLACE_OPS
-from ._python_dispatch import (_MODES, _DISABLED, is_wrapper, _dispatch_function,
-                               _dispatch_types, _aten, dispatch_inplace)
+from ._dispatch_state import _MODES, _DISABLED, is_wrapper, _dispatch_types
+from ._dispatch_core import _dispatch_function, _aten, dispatch_inplace
 
 
 # --------------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def _back_conv(params, arrays, args, kwargs):
 
 
 def _in_backward():
-    from ._python_dispatch import in_backward
+    from ._dispatch_state import in_backward
     return in_backward()
 
 
