@@ -687,8 +687,11 @@ def install_fronts():
 
 
 def _install():
-    fronts = _fronts.Fronts()   # one front per function, so that the names of one
-    # function (ember.transpose and ember.swapaxes ...) still name one object
+    # one front per function, so that the names of one function (ember.transpose and
+    # ember.swapaxes ...) still name one object; each marked with the layer's rank, by
+    # which the outer layers find the functions beneath it (the __torch_function__
+    # dispatcher must reach joining.cat under ember.cat's front: nn.LSTM's module holds it)
+    fronts = _fronts.Fronts(_fronts.QUANTIZED)
     for space, name, kernel, test in _front_table():
         original = getattr(space, name, None)
         if original is None or getattr(original, "__quantized_front__", False):
