@@ -183,8 +183,10 @@ def test_save_of_an_untemplated_module_and_compilation_unit_raise_not_implemente
     # (archives: tests/test_jit_archive.py)
     class Repeat(ember.nn.Module):
         def forward(self, x):
-            for _ in range(x.size(0)):   # a traced size in range(): untraceable
-                x = x * 2
+            k = 0
+            for _ in range(x.size(0)):   # a Python counter in a loop on a traced size
+                x = x * k
+                k += 1
             return x
     with pytest.raises(NotImplementedError, match="state_dict"):
         ember.jit.save(Repeat(), str(tmp_path / "m.pt"))

@@ -15,6 +15,9 @@ ember.jit.load interprets it.
 
 A branch on a traced value (``if x.sum() > 0``, ``if x.dim() == 3``, a ``raise`` on bad
 input) is traced both ways and written as TorchScript's ``if`` (_codegen_branches.py).
+A loop whose trip count is traced (``for t in range(x.size(0))``, ``while x.norm() > 1``)
+is traced for one iteration and written as TorchScript's ``for``/``while`` with its
+loop-carried locals (_codegen_loops.py).
 A function registered with torch.fx.wrap (Swin's shifted_window_attention) becomes a
 TorchScript function of its own, one per set of constant arguments, with its branches
 inside (_codegen_functions.py); F functions without an ATen op are written as statements
@@ -45,6 +48,8 @@ from ._codegen_functions import (MODULE as _FUNCTIONS_MODULE, SubCall, Subfuncti
                                  item_assigning_proxy)
 from ._codegen_inline import INLINED as _INLINED, inline_call
 from ._codegen_branches import BranchingTracer, raising_path, trace_paths, write_paths
+from ._codegen_loops import (Dead, LoopingTracer, is_marker as is_loop_marker, list_alias,
+                             write_marker as write_loop_marker)
 from ._codegen_transformer import padded_rows_source, traceable_forward, zero_padded_rows
 from ._interp import Interpreter
 from ._script_module import RecursiveScriptModule, ScriptObject
@@ -122,10 +127,22 @@ class _Writer:
         if isinstance(a, _Source):
             return str(a)
         if isinstance(a, Node):
-            return self.names[a]
+            name = self.names[a]
+            if isinstance(name, Dead):
+                raise NotImplementedError(f"ember.jit.save: a value computed in the body of "
+                                          f"the loop at {name.where} is read after the loop "
+                                          f"(only the locals the body rebinds are carried "
+                                          f"out of it)")
+            return name
         if isinstance(a, (list, tuple)) and any(isinstance(x, Node) for x in a):
+            alias = list_alias(self, a)   # a list a loop appended to
+            if alias is not None:
+                return alias
             return "[" + ", ".join(self.arg(x) for x in a) + "]"
         if isinstance(a, Tensor):
+            alias = self.__dict__.get("tensor_alias", {}).get(id(a))
+            if alias is not None:   # a loop-carried value, a constant before the loop
+                return alias
             self.constants.append(a)
             return f"CONSTANTS.c{len(self.constants) - 1}"
         return literal(a)
@@ -178,6 +195,9 @@ class _Writer:
             self.lines.append(f"return {self.output(node.args[0])}")
             return
         self.names[node] = name
+        if is_loop_marker(node):
+            write_loop_marker(self, node, name)
+            return
         if op == "call_function" and getattr(node.target, "__name__", "") == "_assert_is_none":
             self.names[node] = "None"   # (the branch's condition: the argument is None)
             return
@@ -198,6 +218,8 @@ class _Writer:
 
     def output(self, value):
         from ..fx.node import Node
+        if isinstance(value, list) and list_alias(self, value) is not None:
+            return list_alias(self, value)
         if isinstance(value, (tuple, list)) and not isinstance(value, Node):
             inner = ", ".join(self.output(v) for v in value)
             return f"({inner}{',' if len(value) == 1 else ''})"
@@ -953,7 +975,7 @@ def script_module(m, example_args=None):
     from .. import fx
     _refuse_hooks(m)
 
-    class TemplateTracer(BranchingTracer, fx.Tracer):
+    class TemplateTracer(LoopingTracer, BranchingTracer, fx.Tracer):
         """Layers with a template are leaves; every other module, ember.nn's included,
         is traced through into the calls it makes."""
 

@@ -15,7 +15,9 @@ as TorchScript's raise of that exception's type and message: the exception must 
 from a ``raise`` in the module's code (not from ember.fx, and not ember's refusal to
 write something), after the trace took a branch; anything else still stops the save.
 
-Loops on a traced value (``while x.max() > 1:``) would branch without end: a trace that
+A loop whose own test is on a traced value (``while x.max() > 1:``, ``for t in
+range(x.size(0))``) is kept as a loop (_codegen_loops.py); one left by a branch in its
+body (``while True: if x.max() <= 1: break``) would branch without end: a trace that
 meets more than ``MAX_BRANCHES`` branches, or a forward with more than ``MAX_PATHS``
 paths, raises NotImplementedError.
 """
@@ -135,6 +137,11 @@ def _is_branch(node):
     return node.op == "call_function" and node.target is branch
 
 
+def _ends_loop(node):
+    from ._codegen_loops import loop_end
+    return node.op == "call_function" and node.target is loop_end
+
+
 def _is_raise(node):
     return node.op == "call_function" and node.target is raised
 
@@ -160,10 +167,16 @@ def write_paths(traces, make_writer, prefix):
                 w.lines.append(f"ops.prim.RaiseException({literal(message)}, {literal(kind)})")
                 return w.lines
             w.node(nodes[lead][k])
+            # (a loop's end renames the values of its body: every name read again)
+            done = range(k + 1) if _ends_loop(nodes[lead][k]) else (k,)
             for other in members[1:]:
                 # the same node of a trace that took the same decisions so far
-                writers[other].names[nodes[other][k]] = w.names.get(nodes[lead][k])
+                for j in done:
+                    writers[other].names[nodes[other][j]] = w.names.get(nodes[lead][j])
                 writers[other].defaults.update(w.defaults)
+                for key in ("tensor_alias", "list_alias"):
+                    if key in w.__dict__:
+                        writers[other].__dict__[key] = dict(w.__dict__[key])
             k += 1
         lines = w.lines
         if k == len(nodes[lead]):

@@ -1,0 +1,408 @@
+"""Loops on traced values in a forward that ember.jit.save writes as TorchScript loops.
+
+ember.fx records one run of a forward; a loop whose trip count comes from a traced
+value (``for t in range(x.size(0)):``, ``while x.norm() > 1:``) has no trip count the
+trace could unroll. torch.jit.script keeps such a loop (prim::Loop); torch.jit.trace
+unrolls it for the example's count only. ember.jit.save writes code from a trace that
+keeps branches (_codegen_branches.py), so it keeps loops as torch.jit.script does.
+
+The trace runs the loop's body once and brackets it with marker nodes:
+
+- ``for i in range(n)`` with a traced ``n``: while tracing, ``range`` in the globals of
+  the module's code (user code, not ember's) is ``looping_range``, which hands back a
+  range whose first step yields the index as a traced value (the ``loop_begin`` marker)
+  and whose second step ends the loop (the ``loop_end`` marker);
+- ``while cond:`` on a traced value: the first ``bool()`` asked on the while line begins
+  the loop (True), the next one on that line in the same frame ends it (False).
+
+At the end marker the frame's local variables are compared with those at the start:
+a local the body rebinds to a value it computed is carried from one iteration to the
+next (TorchScript's loop-carried value), written ``v = <value before>`` before the loop
+and ``v = <value at the body's end>`` as its last statement; inside the body the value
+from before the loop reads as ``v``, after the loop the body's value does. A list the
+body appends traced values to becomes a TorchScript list appended in the loop. What a
+single traced iteration cannot express is refused naming the loop's line: a Python
+number or other value the body changes (it was traced as a constant), a branch on a
+traced value inside the body, a loop left by ``break`` or ``return``, a value computed
+in the body read after the loop without a local carrying it, two locals holding one
+value that the body updates through only one of them.
+"""
+import builtins
+import inspect
+import linecache
+import os
+import sys
+
+from .._tensor import Tensor
+
+__all__ = ["loop_begin", "loop_end", "LoopingTracer", "looping_range", "write_marker",
+           "is_marker", "Dead"]
+
+
+def loop_begin(*args):
+    """A marker in the traced graph (never run): a loop starts here; for a ``for`` loop
+    the node stands for the index, for a ``while`` loop for its first condition."""
+    raise RuntimeError("loop_begin is a marker of ember.jit.save's trace")
+
+
+def loop_end(*args):
+    """A marker in the traced graph (never run): the loop begun by args[0] ends here."""
+    raise RuntimeError("loop_end is a marker of ember.jit.save's trace")
+
+
+def loop_alias(value):
+    """A marker in the traced graph (never run): `value` as one more local holds it
+    (the code gives it `value`'s name)."""
+    raise RuntimeError("loop_alias is a marker of ember.jit.save's trace")
+
+
+def is_marker(node):
+    return node.op == "call_function" and node.target in (loop_begin, loop_end, loop_alias)
+
+
+_MISSING = object()
+
+
+def _refuse(loop, what):
+    raise NotImplementedError(f"ember.jit.save: the loop at {loop['where']} "
+                              f"({loop['line']!r}) {what}")
+
+
+def _user_frame():
+    """The innermost frame outside ember.fx, ember.jit and ember's operators, with its
+    (file:line, source line)."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    inside = tuple(os.path.join(here, part) + os.sep for part in ("fx", "jit", "_ops")) + \
+        (os.path.join(here, "_tensor.py"), os.path.join(here, "_torch_function.py"))
+    frame = inspect.currentframe().f_back
+    while frame is not None:
+        where = os.path.abspath(frame.f_code.co_filename)
+        if not where.startswith(inside):
+            line = linecache.getline(where, frame.f_lineno).strip()
+            return frame, f"{os.path.basename(where)}:{frame.f_lineno}", line
+        frame = frame.f_back
+    return None, None, None
+
+
+def _simple_while(line):
+    """Whether `line` is a one-line ``while`` whose condition asks for one bool (no
+    and/or, no chained comparison)."""
+    import ast
+    if not line.startswith("while") or not line.endswith(":"):
+        return False
+    try:
+        tree = ast.parse(line + "\n    pass")
+    except SyntaxError:
+        return False
+    test = tree.body[0].test if isinstance(tree.body[0], ast.While) else None
+    if test is None:
+        return False
+    return not any(isinstance(n, ast.BoolOp) or isinstance(n, ast.Compare) and
+                   len(n.ops) > 1 for n in ast.walk(test))
+
+
+def _snapshot(frame):
+    """The frame's locals, and the contents of the lists among them."""
+    values = dict(frame.f_locals)
+    return values, {k: list(v) for k, v in values.items() if type(v) is list}
+
+
+class _Range:
+    """``range(...)`` with a traced bound, as a for statement iterates it under
+    ember.jit.save's trace: one step (the body traced once), then the end."""
+
+    def __init__(self, tracer, args):
+        self.tracer, self.args, self.steps = tracer, args, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.steps += 1
+        frame = sys._getframe(1)
+        if self.steps == 1:
+            where = f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+            line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+            return self.tracer.begin_loop("for", self.args, frame, where, line)
+        if self.steps == 2:
+            self.tracer.end_loop(frame, None)
+        raise StopIteration
+
+    def __len__(self):
+        raise NotImplementedError("ember.jit.save: len() of a range with a traced bound")
+
+
+def looping_range(*args):
+    """``range`` in user code while ember.jit.save traces it: the builtin range, unless a
+    bound is a traced value (then a loop the code keeps, see the module docstring)."""
+    from ..fx.proxy import Proxy
+    proxies = [a for a in args if isinstance(a, Proxy)]
+    if not proxies:
+        return builtins.range(*args)
+    if len(args) == 3 and not isinstance(args[2], Proxy) and args[2] == 0:
+        raise ValueError("range() arg 3 must not be zero")
+    return _Range(proxies[0].tracer, args)
+
+
+class LoopingTracer:
+    """Mixin for the fx Tracer of ember.jit.save (before BranchingTracer): records loops
+    on traced values between loop_begin/loop_end markers."""
+
+    def _patch_globals(self, patcher, fn_globals):
+        super()._patch_globals(patcher, fn_globals)
+        name = fn_globals.get("__name__") or ""
+        if name == "ember" or name.startswith("ember.") or "range" in fn_globals:
+            return   # (ember's own code loops on sizes it knows; a module's own range kept)
+        patcher.setitem(fn_globals, "range", looping_range)
+        inner = fn_globals.get("_fn")   # a saved function's module (function_module)
+        if inspect.isfunction(inner):
+            self._patch_globals(patcher, inner.__globals__)
+
+    def trace(self, root, concrete_args=None):
+        self.loops = []
+        graph = super().trace(root, concrete_args)
+        if self.loops:
+            _refuse(self.loops[-1], "is left before its end (break or return inside it): "
+                                    "ember.jit.save writes loops that run to their end")
+        return graph
+
+    def to_bool(self, obj):
+        loops = self.__dict__.setdefault("loops", [])
+        frame, where, line = _user_frame()
+        if frame is not None and line.startswith("while"):
+            if loops and loops[-1]["frame"] is frame and loops[-1]["where"] == where:
+                self.end_loop(frame, obj)
+                return False
+            if not _simple_while(line):
+                raise NotImplementedError(f"ember.jit.save: the loop at {where} ({line!r}) "
+                                          f"tests several traced values in its condition "
+                                          f"(and/or, a chained comparison): write it as one "
+                                          f"test")
+            self.begin_loop("while", (obj,), frame, where, line)
+            return True
+        if loops:
+            _refuse(loops[-1], f"branches on a traced value in its body (at {where}: "
+                               f"{line!r}): ember.jit.save writes loops whose bodies have no "
+                               f"branch on a traced value")
+        return super().to_bool(obj)
+
+    def begin_loop(self, kind, args, frame, where, line):
+        loops = self.__dict__.setdefault("loops", [])
+        self._separate_twins(frame)
+        before, contents = _snapshot(frame)
+        node = self.create_node("call_function", loop_begin, self.create_arg((kind,) + args),
+                                {})
+        loops.append({"frame": frame, "where": where, "line": line, "begin": node,
+                      "before": before, "contents": contents})
+        return self.proxy(node)
+
+    def _separate_twins(self, frame):
+        """Locals holding one traced value (``out = x`` before ``for ...: out = out +
+        x[i]``) get a node each (a ``loop_alias`` of it), rebound in the frame: the body's
+        reads of each then say which local they read, so one can be carried while the
+        other keeps the value from before the loop."""
+        holders = {}
+        for name, value in frame.f_locals.items():
+            if _traced(value):
+                holders.setdefault(value.node, []).append(name)
+        twins = [(node, names[1:]) for node, names in holders.items() if len(names) > 1]
+        if not twins:
+            return
+        for node, names in twins:
+            for name in names:
+                alias = self.create_node("call_function", loop_alias, (node,), {})
+                frame.f_locals[name] = self.proxy(alias)
+        if sys.version_info < (3, 13):   # (3.13's f_locals writes through)
+            import ctypes
+            ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(0))
+
+    def end_loop(self, frame, cond):
+        from ..fx.proxy import Proxy
+        loop = self.loops.pop()
+        if loop["frame"] is not frame:
+            _refuse(loop, "ends in another function than it began")
+        begin = loop["begin"]
+        nodes = list(self.graph.nodes)
+        body = set(nodes[nodes.index(begin) + 1:])
+        after, contents = _snapshot(frame)
+        before = loop["before"]
+        carried, lists = [], []
+        for name, value in after.items():
+            old = before.get(name, _MISSING)
+            if _traced(value):
+                if value.node is begin or old is _MISSING:
+                    continue   # the index, or a value of the body only
+                if _traced(old) and old.node is value.node:
+                    continue
+                if value.node not in body:
+                    _refuse(loop, f"sets {name!r} to a value from before the loop: ember.jit."
+                                  f"save carries values the body computes")
+                if _traced(old):
+                    pre = old.node
+                elif isinstance(old, Tensor):
+                    pre = old
+                else:
+                    _refuse(loop, f"makes {name!r}, a {type(old).__name__} before it, a "
+                                  f"traced value: a loop-carried value keeps its type")
+                carried.append((name, pre, value.node))
+                continue
+            if old is _MISSING or name in ("self", "__class__"):
+                continue
+            if isinstance(old, Proxy):
+                _refuse(loop, f"makes {name!r}, a traced value before it, a "
+                              f"{type(value).__name__}")
+            if type(old) is list and old is value:
+                lists.append(self._appended(loop, name, loop["contents"][name], value, body))
+                continue
+            if old is value or type(old) is type(value) and \
+                    type(old) in (int, float, bool, str, complex) and old == value:
+                continue
+            _refuse(loop, f"changes the Python value {name!r} ({old!r} -> {value!r}): the "
+                          f"body is traced once, so a Python value it updates was traced as "
+                          f"a constant (make it a tensor, or save the state_dict)")
+        lists = [entry for entry in lists if entry is not None]
+        for name, pre, _ in carried:
+            if not _is_node(pre):
+                continue
+            twins = [k for k, v in after.items() if _traced(v) and v.node is pre
+                     and k != name]
+            if twins:
+                _refuse(loop, f"updates {name!r} while {twins[0]!r} keeps the same value from "
+                              f"before the loop: give the loop its own copy of the value")
+        args = (begin,) if cond is None else (begin, cond)
+        end = self.create_node("call_function", loop_end, self.create_arg(args), {})
+        begin.meta["loop"] = end.meta["loop"] = {
+            "kind": begin.args[0], "carried": carried, "lists": lists, "body": body,
+            "where": loop["where"]}
+
+    def _appended(self, loop, name, old, value, body):
+        """(list name, its elements before the loop, the nodes the body appends) of a
+        list local the body may have appended to (None when unchanged)."""
+        from ..fx.proxy import Proxy
+        if len(value) == len(old) and all(a is b for a, b in zip(old, value)):
+            return None
+        new = value[len(old):]
+        if len(value) < len(old) or any(a is not b for a, b in zip(old, value)) or \
+                not all(isinstance(v, Proxy) and v.node in body for v in new):
+            _refuse(loop, f"changes the list {name!r} other than by appending values it "
+                          f"computes")
+        pre = [v.node if isinstance(v, Proxy) else v for v in old]
+        if not all(_is_node(v) or isinstance(v, Tensor) for v in pre):
+            _refuse(loop, f"appends to the list {name!r}, which holds other values than "
+                          f"tensors before it")
+        return name, pre, [v.node for v in new]
+
+
+def _is_node(a):
+    from ..fx.node import Node
+    return isinstance(a, Node)
+
+
+def _traced(value):
+    """Whether `value` is a Proxy with a node (an attribute proxy not yet used, which
+    would record a getattr on reading its node, counts as a plain value)."""
+    from ..fx.proxy import Attribute, Proxy
+    if isinstance(value, Attribute):
+        return value._node is not None
+    return isinstance(value, Proxy)
+
+
+class Dead(str):
+    """The name of a value computed in a loop's body, which the code after the loop
+    cannot read."""
+
+    where = None
+
+
+# ----------------------------------------------------------------------------- writing
+
+def write_marker(w, node, name):
+    """Write a loop marker node of the writer `w` (_codegen._Writer): a begin opens the
+    loop's lines, an end closes them under its ``for``/``while`` header."""
+    if node.target is loop_alias:
+        w.names[node] = w.names[node.args[0]]
+    elif node.target is loop_begin:
+        _write_begin(w, node, name)
+    else:
+        _write_end(w, node)
+
+
+def _write_begin(w, node, name):
+    info = node.meta["loop"]
+    stack = w.__dict__.setdefault("loop_stack", [])
+    saved = {}
+    renamed = w.__dict__.setdefault("tensor_alias", {})
+    for j, (_, pre, _) in enumerate(info["carried"]):
+        var = f"{name}_c{j}"
+        w.lines.append(f"{var} = {w.arg(pre)}")
+        if _is_node(pre):
+            saved[pre] = w.names[pre]
+            w.names[pre] = var
+        else:
+            renamed[id(pre)] = var
+    for j, (_, pre, _) in enumerate(info["lists"]):
+        var = f"{name}_l{j}"
+        items = ", ".join(w.arg(v) for v in pre)
+        w.lines.append(f"{var} = annotate(List[Tensor], [{items}])")
+    kind = info["kind"]
+    if kind == "for":
+        bounds = [f"int({w.arg(a)})" if _is_node(a) else w.arg(a) for a in node.args[1:]]
+        header = f"for {name} in range({', '.join(bounds)}):"
+    else:
+        w.lines.append(f"{name} = bool({w.arg(node.args[1])})")
+        header = f"while {name}:"
+    w.names[node] = name
+    stack.append((w.lines, header, name, saved))
+    w.lines = []
+
+
+def _write_end(w, node):
+    info = node.meta["loop"]
+    outer, header, name, saved = w.loop_stack.pop()
+    body = w.lines
+    carried = info["carried"]
+    for j, (_, _, new) in enumerate(info["lists"]):
+        for v in new:
+            body.append(f"_ = torch.append({name}_l{j}, {w.arg(v)})")
+    if carried:
+        targets = ", ".join(f"{name}_c{j}" for j in range(len(carried)))
+        values = ", ".join(w.arg(post) for _, _, post in carried)
+        body.append(f"{targets} = {values}" if len(carried) == 1 else
+                    f"{targets} = ({values})")
+    if info["kind"] == "while":
+        body.append(f"{name} = bool({w.arg(node.args[1])})")
+    if not body:
+        body.append("pass")
+    outer.append(header)
+    outer += ["  " + line for line in body]
+    w.lines = outer
+    # after the loop: the body's values read through the carried names, the values
+    # from before it by their own names again; other body values cannot be read
+    for pre, old in saved.items():
+        w.names[pre] = old
+    for _, pre, _ in carried:
+        w.__dict__.get("tensor_alias", {}).pop(id(pre), None)
+    posts = {post: f"{name}_c{j}" for j, (_, _, post) in enumerate(carried)}
+    for n in list(info["body"]) + [node.args[0]]:
+        if n in posts:
+            w.names[n] = posts[n]
+        elif n in w.names and n is not node and not isinstance(w.names[n], Dead):
+            dead = Dead(w.names[n])
+            dead.where = info["where"]
+            w.names[n] = dead
+    aliases = w.__dict__.setdefault("list_alias", {})
+    for j, (_, pre, new) in enumerate(info["lists"]):
+        aliases[_list_key(pre + new)] = f"{name}_l{j}"
+    w.names[node] = "None"
+
+
+def _list_key(items):
+    return tuple(id(v) for v in items)
+
+
+def list_alias(w, items):
+    """The TorchScript list a loop appended `items` (a list argument) to, or None."""
+    aliases = w.__dict__.get("list_alias")
+    if not aliases:
+        return None
+    return aliases.get(_list_key(items))
