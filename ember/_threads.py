@@ -6,7 +6,6 @@ NumPy runs its BLAS/LAPACK kernels on the thread pool of the linked BLAS library
 "interop" pool of PyTorch (parallel independent ops) does not exist here: its size is
 only recorded, so programs that set and read it keep working.
 """
-import functools
 import os
 import warnings
 
@@ -293,6 +292,10 @@ def typename(obj):
     return f"{module}.{qualname}"
 
 
+_COMPILE_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs",
+                  "max-autotune")
+
+
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
             options=None, disable=False):
     """ember has no compiler: a function comes back unchanged, a module wrapped in an
@@ -300,8 +303,21 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
     that prefix) that runs it eagerly. Usable as ``compile(fn)``, ``@compile`` and
     ``@compile(mode=...)``; warns once per process."""
     if model is None:
-        return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
-                                 mode=mode, options=options, disable=disable)
+        def decorate(model):
+            if model is None:
+                raise RuntimeError("Model can't be None")
+            return compile(model, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
+                           mode=mode, options=options, disable=disable)
+        return decorate
+    # PyTorch's checks, in its order: mode and options, the inductor's modes, a callable
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be "
+                           "specified at the same time.")
+    if backend == "inductor" and mode is not None and mode not in _COMPILE_MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: "
+                           f"{', '.join(_COMPILE_MODES)}")
+    if not callable(model):
+        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
     if not disable and not _STATE["compile_warned"]:
         _STATE["compile_warned"] = True
         warnings.warn("ember.compile: ember does not compile; the model runs eagerly, unchanged",

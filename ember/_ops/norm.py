@@ -738,6 +738,55 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     return apply(Embedding, (weight,), (weight._data, idx, padding_idx, scale_grad_by_freq))
 
 
+def _torch_type_str(obj):
+    """str(type(obj)) as PyTorch prints it for its own classes (<class 'torch.Tensor'>)."""
+    return "<class 'torch.Tensor'>" if isinstance(obj, Tensor) else str(type(obj))
+
+
+def _bag_bounds(input, offsets, include_last_offset):
+    """(start, end) of each bag of a 1-D input cut at `offsets`, checked as PyTorch's kernel
+    checks them: integer offsets, the first 0, none past the input's end, none negative,
+    none decreasing."""
+    for t in (input, offsets):
+        if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype is _dtype.bool:
+            raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                               f"following scalar types: Long, Int; but got {t._type_name()} "
+                               f"instead (while checking arguments for embedding_bag)")
+    off = [int(v) for v in offsets.tolist()]
+    n = int(input.shape[0])
+    if include_last_offset and not off:
+        raise RuntimeError("include_last_offset: number of offset should be at least 1")
+    if off and off[0] != 0:
+        raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch "
+                           f"has to start from position 0. However, got {off[0]}\n"
+                           f"[ {offsets._type_name().replace('IntTensor', 'LongTensor')}{{}} ]")
+    if off and off[-1] > n:
+        raise RuntimeError(f"offsets[-1] can not be greater than input's length {n} but got "
+                           f"offsets[-1] of {off[-1]}")
+    if any(v < 0 for v in off):
+        raise IndexError("index out of range in self")
+    if any(b < a for a, b in zip(off, off[1:])):
+        raise RuntimeError("Expected i < index_size to be true, but got false.  (Could this "
+                           "error message be improved?  If so, please report an enhancement "
+                           "request to PyTorch.)")
+    bounds = off if include_last_offset else off + [n]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _check_bag_indices(flat, bags, num_embeddings, mode):
+    """Indices outside [0, num_embeddings) raise PyTorch's RuntimeError (naming the bag),
+    not embedding's IndexError."""
+    idx = flat.tolist()
+    for b, (start, end) in enumerate(bags):
+        for v in idx[start:end]:
+            if not 0 <= v < num_embeddings:
+                if mode == "max":
+                    raise RuntimeError(f"embedding_bag: Expected idx >= 0 && idx < "
+                                       f"num_embeddings but found idx to be {v}")
+                raise RuntimeError(f"Index {b} of input takes value {v} which is not in the "
+                                   f"valid range [0, {num_embeddings})")
+
+
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
                   mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False,
                   padding_idx=None):
@@ -747,26 +796,31 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is "
                          f"not None, then it must have the same shape as the input "
                          f"({input.shape})")
-    if mode not in ("sum", "mean", "max"):
-        raise ValueError("mode has to be one of sum, mean or max")
+    if weight.dim() != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension "
+                         f"{weight.dim()}")
     if input.dim() == 2:
         if offsets is not None:
-            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is "
-                             "a mini-batch of fixed length sequences.")
+            raise ValueError(f"if input is 2D, then offsets has to be None, as input is treated "
+                             f"is a mini-batch of fixed length sequences. However, found "
+                             f"offsets of type {_torch_type_str(offsets)}")
         bags = [(i * input.shape[1], (i + 1) * input.shape[1]) for i in range(input.shape[0])]
         flat = input.reshape(-1)
         psw = per_sample_weights.reshape(-1) if per_sample_weights is not None else None
-    else:
+    elif input.dim() == 1:
         if offsets is None:
             raise ValueError("offsets has to be a 1D Tensor but got None")
-        off = offsets.tolist()
-        if include_last_offset:
-            bounds = off
-        else:
-            bounds = off + [input.shape[0]]
-        bags = list(zip(bounds[:-1], bounds[1:]))
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        bags = _bag_bounds(input, offsets, include_last_offset)
         flat = input
         psw = per_sample_weights
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.dim()}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    _check_bag_indices(flat, bags, weight.shape[0], mode)
     if mode == "max" and scale_grad_by_freq:
         raise ValueError("max mode does not support scaling the gradient by the frequency")
     if mode == "max" and sparse:
@@ -789,7 +843,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         if keep is not None:
             sel = sel[keep[s:e]]
         if len(sel) == 0:
-            outs.append(weight.new_zeros(weight.shape[1]) * 0)
+            outs.append(rows[:0].sum(0))   # an empty bag: zeros, in the graph
             continue
         part = rows[Tensor._make(sel)]
         if mode == "sum":
@@ -797,8 +851,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         elif mode == "mean":
             outs.append(part.mean(0))
         else:
-            outs.append(part.amax(0))
-    out = stack(outs, 0)
+            outs.append(part.max(0).values)   # ties: the first row takes the gradient
+    out = stack(outs, 0) if outs else rows[:0] * 0   # no offsets: no bags
     if out.grad_fn is not None:   # the composite's top node takes torch's name for its kernel
         rename_node(out.grad_fn, "EmbeddingBagBackward0")
     return out
