@@ -31,7 +31,7 @@ import numpy as np
 
 from .._backend import array_namespace, cpu_blas
 
-__all__ = ["axpy_", "fma_", "lerp_"]
+__all__ = ["axpy", "axpy_", "fma_", "lerp_"]
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _address, _CHAR = ctypes.addressof, ctypes.c_char
@@ -130,6 +130,29 @@ def axpy_(y, a, x):
     if not _blas_axpy(y, a, x) and y.size:
         _emulated(y, a, np.broadcast_to(x, y.shape))
     return y
+
+
+def axpy(x, y, a):
+    """x + a * y as a new array, as torch's ``add(x, y, alpha=a)`` (``sub`` with -a) computes
+    on float32/float64 CPU tensors: a rounded to the dtype, the multiply-add rounded once.
+    x and y NumPy arrays of one float32/float64 dtype, broadcast. A copy of x and ?axpy into
+    it: one pass more than NumPy's x + a * y on float64, and on float32 ~8x faster than the
+    float64 round trip it replaces (1M values, one thread)."""
+    if x.shape == y.shape:
+        out = x.copy()
+    else:
+        out = np.empty(np.broadcast_shapes(x.shape, y.shape), x.dtype)
+        out[...] = x
+        y = np.broadcast_to(y, out.shape)
+    dt = out.dtype
+    a = dt.type(a)
+    if a == 0:      # (exact either way; NumPy keeps -0.0 + -0.0 * 0 negative, as torch)
+        with np.errstate(invalid="ignore"):
+            out += a * y
+    elif not _blas_axpy(out, a, y) and out.size:
+        with np.errstate(all="ignore"):
+            _emulated(out, a, y)
+    return out
 
 
 def _blas_axpy(y, a, x):

@@ -30,6 +30,7 @@ from .._dtype import NARROW_SEEN as _NARROW_SEEN
 from ._util import (cast, check_same_device, check_scalar_fits, float_dtype_for, dtype_name,
                     quietly, unsigned_alpha)
 from .conversion import commit_inplace, inplace_source
+from .fma_arrays import axpy as _axpy
 # the operand and array machinery, importable from here as before (other op modules use it)
 from .pointwise_operands import (is_number, number_input, check_broadcast,  # noqa: F401
                                  binary_operands, float_operands, _out, _scalars,
@@ -67,7 +68,7 @@ class Add(Op):
             return opmath(np.add, x, y)
         ctx.alpha = alpha
         alpha = unsigned_alpha(alpha, getattr(y, "dtype", None) or x.dtype)
-        if _float32_host(x, y) and type(y) is _ndarray and isinstance(alpha, (int, float)):
+        if isinstance(alpha, (int, float)) and _fma_host(x, y):
             return _fused_axpy(x, y, alpha)
         alpha = _half_alpha(alpha, x, y)
         return opmath(lambda a, b: a + alpha * b, x, y)
@@ -90,7 +91,7 @@ class Sub(Op):
             return opmath(np.subtract, x, y)
         ctx.alpha = alpha
         alpha = unsigned_alpha(alpha, getattr(y, "dtype", None) or x.dtype)
-        if _float32_host(x, y) and type(y) is _ndarray and isinstance(alpha, (int, float)):
+        if isinstance(alpha, (int, float)) and _fma_host(x, y):
             return _fused_axpy(x, y, -alpha)
         alpha = _half_alpha(alpha, x, y)
         return opmath(lambda a, b: a - alpha * b, x, y)
@@ -431,15 +432,33 @@ def _float32_host(x, y):
     return bool(arrays) and all(a.dtype == np.float32 for a in arrays)
 
 
+def _fma_host(x, y):
+    """Whether add/sub with alpha runs fused (_fused_axpy): float32/float64 NumPy arrays of
+    one dtype, or one such array and a real number."""
+    if type(x) is _ndarray:
+        dt = x.dtype
+        ok = y.dtype == dt if type(y) is _ndarray else isinstance(y, _REAL_NUMBERS)
+    elif type(y) is _ndarray:
+        dt = y.dtype
+        ok = isinstance(x, _REAL_NUMBERS)
+    else:
+        return False
+    return ok and (dt == np.float32 or dt == np.float64)
+
+
+_REAL_NUMBERS = (int, float, np.floating)
+
+
 def _fused_axpy(x, y, alpha):
-    """x + alpha * y on float32 NumPy operands rounded once, as PyTorch's add/sub kernels
-    compute it (a fused multiply-add, alpha cast to float32): the product of two float32
-    numbers is exact in float64, so the float64 sum rounded to float32 is the FMA's result.
-    (p.add_(g, alpha=-lr), the hand-written SGD step of many tutorials, then gives torch's
-    bits; rounding alpha * y first differed by an ulp.)"""
-    f64 = np.float64
-    xx = x.astype(f64) if type(x) is _ndarray else f64(np.float32(x))
-    return (xx + f64(np.float32(alpha)) * y.astype(f64)).astype(np.float32)
+    """x + alpha * y on float32/float64 NumPy operands rounded once, as PyTorch's add/sub
+    kernels compute it (a fused multiply-add, alpha and a number operand cast to the
+    dtype; fma_arrays.axpy). (p.add_(g, alpha=-lr), the hand-written SGD step of many
+    tutorials, then gives torch's bits; rounding alpha * y first differed by an ulp.)"""
+    if type(x) is not _ndarray:
+        x = np.full(y.shape, x, y.dtype)
+    elif type(y) is not _ndarray:
+        y = np.full(x.shape, y, x.dtype)
+    return _axpy(x, y, alpha)
 
 
 def _pow_float32(x, y):
