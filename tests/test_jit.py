@@ -109,7 +109,8 @@ def test_trace_kwargs_and_trace_module():
         ember.jit.trace(lambda x, scale: got.append(scale), example_kwarg_inputs={
             "x": ember.ones(1), "scale": 3})
         assert got == [3]
-        assert ember.jit.trace_module(e, {"forward": ember.tensor(x_np)}) is e
+        traced = ember.jit.trace_module(e, {"forward": ember.tensor(x_np)})
+        assert type(traced).__name__ == "TopLevelTracedModule" and traced._modules["0"] is e[0]
         with pytest.raises(AttributeError):
             ember.jit.trace_module(lambda x: x, {"forward": ember.ones(1)})
 

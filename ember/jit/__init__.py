@@ -76,24 +76,28 @@ def _run_example(func, example_inputs, example_kwarg_inputs):
 def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None,
           check_tolerance=1e-5, strict=True, _force_outplace=False, _module_class=None,
           _compilation_unit=None, example_kwarg_inputs=None, _store_inputs=True):
-    """Run `func` once on `example_inputs` (a tuple of arguments, or one tensor) and
-    return it unchanged; ``is_tracing()`` is True during that run."""
+    """Run `func` once on `example_inputs` (a tuple of arguments, or one tensor); ``is_
+    tracing()`` is True during that run. A module comes back as a TopLevelTracedModule
+    sharing its parameters (as PyTorch's; it runs the module's forward eagerly: _trace.py),
+    a function unchanged."""
     _warn_once("trace")
     _run_example(func, example_inputs, example_kwarg_inputs)
     if builtins.isinstance(func, _Module) and example_kwarg_inputs is None:
         # how many inputs it was traced on: what ember.jit.save gives the saved forward
         from .._tensor import Tensor
         from ._codegen import TRACED_ARITY
+        from ._trace import actual_module
         single = builtins.isinstance(example_inputs, (Tensor, dict))
-        TRACED_ARITY[func] = 1 if single else len(tuple(example_inputs))
-    return func
+        TRACED_ARITY[actual_module(func)] = 1 if single else len(tuple(example_inputs))
+    from ._trace import traced
+    return traced(func)
 
 
 def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None,
                  check_tolerance=1e-5, strict=True, _force_outplace=False, _module_class=None,
                  _compilation_unit=None, example_inputs_is_kwarg=False, _store_inputs=True):
     """Run each method named in `inputs` ({method name: example inputs}) once and
-    return `mod` unchanged."""
+    return `mod` as a TopLevelTracedModule (see ``trace``)."""
     if not builtins.isinstance(mod, _Module):
         raise AttributeError("expected torch.nn.Module as the first argument")
     if not builtins.isinstance(inputs, dict):
@@ -105,7 +109,8 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
             _run_example(method, None, example)
         else:
             _run_example(method, example, None)
-    return mod
+    from ._trace import traced
+    return traced(mod)
 
 
 def is_scripting():

@@ -358,6 +358,8 @@ def save(m, f, _extra_files=None):
     NotImplementedError naming it."""
     if not isinstance(m, RecursiveScriptModule):
         from ._codegen import function_module, script_module
+        from ._trace import actual_module
+        m = actual_module(m)   # (ember.jit.trace's module: the module it traced)
         if inspect.isfunction(m):
             m = function_module(m)   # a scripted function: saved as PyTorch saves one
         if not isinstance(m, _Module):
