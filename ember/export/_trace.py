@@ -392,6 +392,11 @@ class _Tracer(TorchFunctionMode):
         if isinstance(out, Tensor):
             self.sym_dims[id(out)] = self.duck_shape(out, symbols)
             self.bind(out, node)
+            if out._base is not None and args and isinstance(args[0], Tensor) and \
+                    out is not args[0] and (out._base is args[0] or out._base is args[0]._base):
+                # a view of its first argument (x[:2], x.t(), x.view(...)): an in-place op
+                # on it writes into that argument too (the ONNX exporter writes it back)
+                node.meta["view_of_input"] = True
             return out
         node.meta["val"] = tuple(TensorMeta(t.shape, t.dtype, t.device)
                                  if isinstance(t, Tensor) else t for t in leaves)

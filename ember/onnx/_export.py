@@ -382,7 +382,85 @@ def _translate_node(g, node, env, opset):
             result.name = node.name
         if inplace and isinstance(node.args[0], Node):
             env[node.args[0].name] = result
+            _write_back(g, node.args[0], result, env, opset)
     return result
+
+
+# views whose writes go back to their base through a key (x[:2], x.select(1, 0) ...),
+# a reshape, or the inverse permutation
+_RESHAPES = {"view", "reshape", "_unsafe_view", "flatten", "unflatten", "squeeze",
+             "unsqueeze", "view_as", "reshape_as"}
+_PERMUTES = {"transpose", "swapaxes", "swapdims", "t", "permute", "movedim"}
+
+
+def _write_back(g, view, written, env, opset):
+    """An in-place op wrote `written` into `view`, a view of another graph value (the trace
+    marks them): the base gets the write too, and its own base if it is a view, as eager
+    shares the memory (``y[:2].add_(1)`` changes y)."""
+    while isinstance(view, Node) and view.meta.get("view_of_input") and \
+            isinstance(view.args[0], Node):
+        base = view.args[0]
+        old = env.get(base.name)
+        if not isinstance(old, Value):
+            return
+        key, aten = _key(view.target)
+        meta = base.meta.get("val")
+        g.out_dtype = old.dtype
+        g.out_shape = tuple(meta.shape) if hasattr(meta, "shape") else old.shape
+        args = _value(view.args, env)
+        kwargs = _value(view.kwargs, env)
+        try:
+            new = _written_base(g, key, old, written, args[1:], kwargs)
+        except Unsupported as exc:
+            raise UnsupportedOperatorError(str(exc), opset, None) from None
+        if new is None:
+            name = aten.split(".")[1] if aten.startswith("aten.") else aten
+            raise UnsupportedOperatorError(
+                f"aten::{name} (an in-place op writes into this view of another tensor: "
+                f"ember writes such writes back through indexing, narrow, select, "
+                f"reshapes and permutations)", opset, None)
+        new.shape = old.shape
+        env[base.name] = new
+        view, written = base, new
+
+
+def _written_base(g, key, base, written, args, kwargs):
+    """`base` with `written` put where the view (op `key` with `args`) read it, or None."""
+    index_put = TRANSLATIONS["index_put"]
+    if key == "index" or key == "getitem":
+        return index_put(g, base, args[0], written)
+    if key == "select":
+        dim, i = (list(args) + [kwargs.get("dim"), kwargs.get("index")])[:2]
+        dim = dim % base.rank
+        return index_put(g, base, tuple([slice(None)] * dim + [i]), written)
+    if key == "narrow":
+        dim, start, length = args[:3]
+        dim = dim % base.rank
+        return index_put(g, base, tuple([slice(None)] * dim + [slice(start, start + length)]),
+                         written)
+    if key in _RESHAPES:
+        return g.op("Reshape", written, g.shape_of(base))
+    if key in _PERMUTES and base.rank >= 1:
+        perm = _view_permutation(key, base.rank, args, kwargs)
+        if perm is not None:
+            inverse = [perm.index(i) for i in range(base.rank)]
+            return g.op("Transpose", written, perm=inverse)
+    return None
+
+
+def _view_permutation(key, rank, args, kwargs):
+    perm = list(range(rank))
+    if key == "t" and rank == 2:
+        return [1, 0]
+    if key in ("transpose", "swapaxes", "swapdims") and len(args) >= 2:
+        a, b = args[0] % rank, args[1] % rank
+        perm[a], perm[b] = perm[b], perm[a]
+        return perm
+    if key == "permute":
+        dims = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+        dims = dims or kwargs.get("dims")
+        return [d % rank for d in dims] if dims else None
+    return None
 
 
 def _follow_unknown_sizes(g, args, kwargs, result):

@@ -232,8 +232,15 @@ def _pad(g, input, pad, mode="constant", value=None):
 @_op("scaled_dot_product_attention")
 def _sdpa(g, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
           enable_gqa=False):
-    if is_causal or enable_gqa or dropout_p:
-        return _unsupported("scaled_dot_product_attention (is_causal, enable_gqa or dropout_p)")
+    if enable_gqa or dropout_p:
+        return _unsupported("scaled_dot_product_attention (enable_gqa or dropout_p)")
+    if is_causal:
+        # the lower triangle of ones (L, S), as PyTorch's: query i sees keys j <= i
+        size = g.int_list([g.dim(query, query.rank - 2), g.dim(key, key.rank - 2)])
+        ones = g.op("ConstantOfShape", size, value=np.ones(1, np.float32), dtype=np.float32,
+                    shape=(None, None))
+        attn_mask = g.op("Cast", g.op("Trilu", ones, upper=0), to=9, dtype=np.bool_,
+                         shape=(None, None))
     dt = query.dtype
     d = query.shape[-1]
     scale = 1 / math.sqrt(d) if scale is None else scale
@@ -244,7 +251,7 @@ def _sdpa(g, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, 
     if attn_mask is not None:
         if attn_mask.dtype == np.bool_:
             neg = g.const(np.array(-np.inf, dt))
-            scores = g.op("Where", attn_mask, scores, neg)
+            scores = g.op("Where", attn_mask, scores, neg, dtype=dt)
         else:
             scores = g.op("Add", scores, attn_mask)
     return g.op("MatMul", g.op("Softmax", scores, axis=-1), value)
@@ -358,6 +365,23 @@ def _pixel_shuffle(g, input, upscale_factor):
     return g.op("DepthToSpace", input, blocksize=int(upscale_factor), mode="CRD")
 
 
+@_op("pixel_unshuffle")
+def _pixel_unshuffle(g, input, downscale_factor):
+    """(N, C, H*r, W*r) -> (N, C*r*r, H, W), channel c*r*r + i*r + j from (i, j) of each
+    block (PyTorch's order; ONNX SpaceToDepth puts the block position first)."""
+    if input.rank != 4:
+        return _unsupported("pixel_unshuffle (not 4-d)")
+    r = int(downscale_factor)
+    n, c, h, w = (g.dim(input, k) for k in range(4))
+    div = lambda s: s // r if isinstance(s, (int, np.integer)) else g.op(   # noqa: E731
+        "Div", s, g.const(np.int64(r)), shape=())
+    mul = lambda s: s * r * r if isinstance(s, (int, np.integer)) else g.op(   # noqa: E731
+        "Mul", s, g.const(np.int64(r * r)), shape=())
+    x = g.op("Reshape", input, g.int_list([n, c, div(h), r, div(w), r]))
+    x = g.op("Transpose", x, perm=[0, 1, 3, 5, 2, 4])
+    return g.op("Reshape", x, g.int_list([n, mul(c), div(h), div(w)]))
+
+
 @_op("adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d")
 def _adaptive_max_pool(g, input, output_size, return_indices=False):
     if return_indices or any(s != 1 for s in _tuple(output_size, input.rank - 2)):
@@ -406,3 +430,44 @@ def _cosine_similarity(g, x1, x2, dim=1, eps=1e-8):
     n2 = g.op("Max", _reduce(g, "ReduceL2", x2, [d], False), floor)
     dot = _reduce(g, "ReduceSum", g.op("Mul", x1, x2), [d], False)
     return g.op("Div", dot, g.op("Mul", n1, n2))
+
+
+_GRID_MODES = {"bilinear": "linear", "nearest": "nearest", "bicubic": "cubic"}
+
+
+@_op("grid_sample")
+def _grid_sample(g, input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """ONNX GridSample (opset 16: 4-d input; opset 20: any rank, modes renamed)."""
+    if g.opset < 16 or input.rank != 4 and g.opset < 20:
+        return _unsupported(f"grid_sample (a {input.rank}-d input needs opset "
+                            f"{16 if input.rank == 4 else 20}; exporting at {g.opset})")
+    if mode not in _GRID_MODES or padding_mode not in ("zeros", "border", "reflection"):
+        return _unsupported(f"grid_sample (mode={mode!r}, padding_mode={padding_mode!r})")
+    if input.rank != 4 and mode == "bicubic":
+        return _unsupported("grid_sample (bicubic of a 5-d input)")
+    onnx_mode = _GRID_MODES[mode] if g.opset >= 20 else mode
+    return g.op("GridSample", input, g.cast(grid, input.dtype), mode=onnx_mode,
+                padding_mode=padding_mode, align_corners=int(bool(align_corners)))
+
+
+def _grid_coords(n, align_corners):
+    if n <= 1:
+        return np.zeros(max(n, 0))
+    steps = np.linspace(-1.0, 1.0, n)
+    return steps if align_corners else steps * (n - 1) / n
+
+
+@_op("affine_grid")
+def _affine_grid(g, theta, size, align_corners=None):
+    """The base grid of the output's fixed sizes (x, y[, z], 1 per position), a constant,
+    times each theta: (N, positions, k+1) @ theta^T."""
+    size = [int(s) for s in size]
+    spatial = size[2:]
+    if len(spatial) not in (2, 3):
+        return _unsupported(f"affine_grid (size {size})")
+    axes = [_grid_coords(s, bool(align_corners)) for s in spatial[::-1]]   # x, y[, z]
+    mesh = np.meshgrid(*axes[::-1], indexing="ij")[::-1]
+    base = np.stack(list(mesh) + [np.ones(spatial)], axis=-1).reshape(1, -1, len(spatial) + 1)
+    dt = theta.dtype
+    grid = g.op("MatMul", g.const(base.astype(dt)), g.op("Transpose", theta, perm=[0, 2, 1]))
+    return g.op("Reshape", grid, g.int_list([g.dim(theta, 0)] + spatial + [len(spatial)]))

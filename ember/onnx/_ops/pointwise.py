@@ -149,6 +149,10 @@ def _clamp(g, input, min=None, max=None):
     dt = input.dtype
     lo = None if min is None else _operand(g, min, dt)
     hi = None if max is None else _operand(g, max, dt)
+    if any(isinstance(b, Value) and b.shape != () for b in (lo, hi)):
+        # tensor bounds (Clip takes scalars): broadcast Max then Min, as PyTorch's
+        out = input if lo is None else g.op("Max", input, lo)
+        return out if hi is None else g.op("Min", out, hi)
     return g.op("Clip", input, lo, hi)
 
 

@@ -156,3 +156,8 @@ def _sort(g, input, dim=-1, descending=False, stable=None):
     values, indices = _topk_values(g, input, input.shape[d], d, descending)
     indices.dtype = np.dtype(np.int64)
     return [values, indices]
+
+
+@_op("argsort")
+def _argsort(g, input, dim=-1, descending=False, stable=False):
+    return _sort(g, input, dim, descending, stable)[1]

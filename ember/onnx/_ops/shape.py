@@ -332,3 +332,51 @@ def _one_hot(g, tensor, num_classes=-1):
         return _unsupported("one_hot (num_classes=-1: the depth is a value of the input)")
     return g.op("OneHot", tensor, g.const(np.array(num_classes, np.int64)),
                 g.const(np.array([0, 1], np.int64)), axis=-1, dtype=np.int64)
+
+
+@_op("select")
+def _select(g, input, dim, index):
+    return g.op("Gather", input, g.const(np.array(index, np.int64)), axis=_axis(dim, input.rank))
+
+
+@_op("zero")
+def _zero(g, input):
+    return g.op("ConstantOfShape", g.shape_of(input), value=np.zeros(1, input.dtype),
+                dtype=input.dtype)
+
+
+@_op("fill")
+def _fill(g, input, value):
+    return g.op("Expand", _operand(g, value, input.dtype), g.shape_of(input))
+
+
+@_op("movedim", "moveaxis")
+def _movedim(g, input, source, destination):
+    rank = input.rank
+    src = [_axis(d, rank) for d in _tuple(source, 1)]
+    dst = [_axis(d, rank) for d in _tuple(destination, 1)]
+    perm = [None] * rank
+    for s, d in zip(src, dst):
+        perm[d] = s
+    rest = iter(d for d in range(rank) if d not in src)
+    perm = [p if p is not None else next(rest) for p in perm]
+    return g.op("Transpose", input, perm=perm)
+
+
+@_op("diagonal")
+def _diagonal(g, input, offset=0, dim1=0, dim2=1):
+    """The two dims moved last and flattened; the diagonal's positions gathered (the two
+    dims' sizes must be fixed)."""
+    rank = input.rank
+    d1, d2 = _axis(dim1, rank), _axis(dim2, rank)
+    n, m = input.shape[d1], input.shape[d2]
+    if not isinstance(n, (int, np.integer)) or not isinstance(m, (int, np.integer)) or \
+            g.dynamic and any(isinstance(s, str) for s in (n, m)):
+        return _unsupported("diagonal (of dims with sizes known only at run time)")
+    perm = [d for d in range(rank) if d not in (d1, d2)] + [d1, d2]
+    x = g.op("Transpose", input, perm=perm)
+    lead = [g.dim(input, d) for d in perm[:-2]]
+    flat = g.op("Reshape", x, g.int_list(lead + [n * m]))
+    rows = range(max(0, -offset), min(n, m - offset)) if m - offset > 0 else range(0)
+    positions = [r * m + r + offset for r in rows]
+    return g.op("Gather", flat, g.const(np.array(positions, np.int64)), axis=rank - 2)
