@@ -77,7 +77,7 @@ def test_choice_follows_paces(two_blas_threads):
         assert _count_inside(key) == 1
         blas_threads._PACE[key] = [1.0, 1e-3, 1]   # the process's count faster
         assert _count_inside(key) == 2
-        blas_threads._PACE[key] = [1.0, 1e-3, blas_threads.EXPLORE - 1]   # exploring
+        blas_threads._PACE[key] = [1.0, 1e-3, blas_threads.EXPLORE_LARGE - 1]   # exploring
         assert _count_inside(key) == 1
         assert blas_threads.num_threads() == 2   # restored
     finally:

@@ -101,17 +101,17 @@ def at_faster_count(fn, *args, key):
     core its worker waits for a time slice and the call waits with it (cnn_train at load
     ~3.7: its two linear forwards took 32-323 ms a step at two threads, 2-3 ms at one)."""
     ctl = _controls()
-    return fn(*args) if ctl is None else _paced(ctl, fn, args, key)
+    return fn(*args) if ctl is None else _paced(ctl, fn, args, key, EXPLORE_LARGE)
 
 
-def _paced(ctl, fn, args, key):
+def _paced(ctl, fn, args, key, explore=None):
     get, put = ctl
     if get() <= 1:
         return fn(*args)
     if key is not None and key not in _PACE and len(_PACE) >= 256:
         _PACE.clear()   # many shapes (packed batches): forget the old ones
     pace = None if key is None else _PACE.setdefault(key, [None, None, 0])
-    one = True if pace is None else _choose(pace)
+    one = True if pace is None else _choose(pace, explore or EXPLORE)
     if one and not parallel.BUSY.acquire(blocking=False):
         return fn(*args)
     start = _clock()
@@ -136,16 +136,21 @@ def _paced(ctl, fn, args, key):
 
 
 EXPLORE = 8
+# at_faster_count's products are large: each call at the slower count costs ~1 ms on a free
+# pair of cores (mlp_train's 100 MFLOP products at one thread instead of two) or a stall
+# of up to tens of ms under load, so the other count is tried more rarely
+EXPLORE_LARGE = 32
 _PACE = {}   # key -> [pace at one thread, pace at the process's count, calls]
 
 
-def _choose(pace):
-    """Whether this call of `pace`'s work runs at one thread."""
+def _choose(pace, explore=EXPLORE):
+    """Whether this call of `pace`'s work runs at one thread (every `explore`-th call the
+    slower way)."""
     pace[2] += 1
     if pace[0] is None or pace[1] is None:
         return pace[0] is None
     best = pace[0] <= pace[1]
-    return best != (pace[2] % EXPLORE == 0)
+    return best != (pace[2] % explore == 0)
 
 
 def _clock():
