@@ -12,6 +12,7 @@ from .._backend import dot_keep, sum_keep, array_namespace
 from ._util import wrap_dim, cast, float_dtype_for, dtype_name, check_scalar_fits
 from .. import _dtype
 from . import _gelu_float32
+from . import _schema_note
 
 __all__ = ["softmax", "log_softmax"]
 
@@ -115,6 +116,8 @@ def _softmax_input(input, dim, dtype, fname):
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """exp(x) / sum(exp(x)) along `dim`, computed stably."""
     d, dt, arr, low = _softmax_input(input, dim, dtype, "softmax")
+    if dim is not None and dim != d and _schema_note.live():   # (a handler sees dim as given)
+        _schema_note.note(Softmax, arr, dim=dim)
     r = apply(Softmax, (input,), (arr,), d)
     return r.to(dt) if low else r
 
@@ -122,6 +125,8 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """x - logsumexp(x) along `dim`."""
     d, dt, arr, low = _softmax_input(input, dim, dtype, "log_softmax")
+    if dim is not None and dim != d and _schema_note.live():   # (a handler sees dim as given)
+        _schema_note.note(LogSoftmax, arr, dim=dim)
     r = apply(LogSoftmax, (input,), (arr,), d)
     return r.to(dt) if low else r
 

@@ -231,6 +231,11 @@ class Narrow(Op):
     @staticmethod
     def backward(ctx, grad):
         from .creation import zeros
+        from ..autograd import grad_mode
+        if grad_mode.DISPATCH_ON[0]:   # (dispatch handlers see PyTorch's slice_backward)
+            from .indexing import IndexPutZeros
+            key = (slice(None),) * ctx.dim + (slice(ctx.start, ctx.start + grad.shape[ctx.dim]),)
+            return apply(IndexPutZeros, (grad,), (grad._data,), ctx.shape, key)
         before = ctx.start
         after = ctx.shape[ctx.dim] - ctx.start - grad.shape[ctx.dim]
         parts = []

@@ -595,6 +595,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     dt = input.dtype
     if weight is not None:
         _check_weight_shape(input.shape, weight.shape)
+        if grad_mode.DISPATCH_ON[0]:   # (dispatch handlers see PyTorch's weight.expand)
+            weight = weight.expand(input.shape)
     w = np.broadcast_to(cast(weight, dt), x.shape) if weight is not None else None
     return apply(BinaryCrossEntropy, (input, target), (x, cast(target, dt), w, reduction))
 

@@ -12,7 +12,7 @@ from .._ops.aten import public_function
 from ..autograd import grad_mode
 from ..autograd import graph as _graph
 from ..autograd import engine as _engine
-from . import _dispatch_schema_nn
+from ._dispatch_schema_backward import BACKWARDS
 from ._dispatch_state import _MODES, _BACKWARD_NODES, _DISABLED, _dispatch_types, is_wrapper
 from ._dispatch_core import _dispatch_function, _aten
 
@@ -38,10 +38,10 @@ def _tracked_call_backward(node, grads, anomaly_on):
             out = _conv_backward(node, grads[0], anomaly_on)
             if out is not None:
                 return out
-        if name in _dispatch_schema_nn.POOL_BACKWARDS and grads and grads[0] is not None \
+        if name in BACKWARDS and grads and grads[0] is not None \
                 and all(g is None for g in grads[1:]) and not _GRAD[0] and _MODES and \
                 not in_backward_of_another(node):
-            out = _pool_backward(node, grads, anomaly_on, name)
+            out = _one_op_backward(node, grads, anomaly_on, name)
             if out is not None:
                 return out
         return _ENGINE["_call_backward"](node, grads, anomaly_on)
@@ -108,26 +108,35 @@ def _conv_backward(node, grad, anomaly_on):
     return tuple(out)[:len(nf)]
 
 
-def _pool_backward(node, grads, anomaly_on, name):
-    """A pooling's input gradient as PyTorch computes it: one op the handlers see
-    (``max_pool2d_with_indices_backward(grad, self, kernel_size, stride, padding,
-    dilation, ceil_mode, indices)``, ``avg_pool2d_backward(...)``), with the arguments the
-    forward showed; ember's formula runs below it. None when the forward was not
-    dispatched (its arguments were not kept)."""
-    call = _dispatch_schema_nn.POOL_BACKWARDS[name](node, grads[0])
+def _one_op_backward(node, grads, anomaly_on, name):
+    """A node's gradients as PyTorch computes them: one op the handlers see, with the
+    arguments _dispatch_schema_backward builds from what the forward showed
+    (``max_pool2d_with_indices_backward(grad, self, kernel_size, ...)``,
+    ``native_batch_norm_backward(...)`` returning (grad_input, grad_weight, grad_bias)
+    ...); ember's formula runs below it, on the gradient the handler passes. None when the
+    forward was not shown in PyTorch's form (its arguments were not kept)."""
+    call = BACKWARDS[name](node, grads[0])
     if call is None or _dispatch_types(call[1]):
         return None
-    packet, args = call
+    packet, args, outputs = call
+    n = len(node.next_functions)
 
     def formula(*a, **k):
         _DISABLED[0] += 1
         try:
-            return _ENGINE["_call_backward"](node, (a[0],) + tuple(grads[1:]), anomaly_on)[0]
+            got = _ENGINE["_call_backward"](node, (a[0],) + tuple(grads[1:]), anomaly_on)
         finally:
             _DISABLED[0] -= 1
+        if outputs == 1:
+            return got[0]
+        got = tuple(got)[:outputs]
+        return got + (None,) * (outputs - len(got))
 
     out = _dispatch_function(getattr(_aten(), packet).default, args, formula)
-    return (out,) + (None,) * (len(node.next_functions) - 1)
+    if outputs == 1:
+        return (out,) + (None,) * (n - 1)
+    out = tuple(out)[:n]
+    return out + (None,) * (n - len(out))
 
 
 def _unpacking_outputs(node):

@@ -8,15 +8,16 @@ import numpy as np
 
 from .._tensor import Tensor
 from .._ops import _base
-from .._ops.aten import overload_for, public_function, inplace_call
+from .._ops.aten import aten, overload_for, public_function, inplace_call
 from ..autograd import grad_mode, anomaly
 from ..autograd.graph import accumulator_of, save_tensor, _seq
 from ._dispatch_schema_args import shown_params as _shown_params, params_back as _params_back
-from . import _dispatch_schema_nn
+from ._dispatch_schema_backward import BACKWARDS as _BACKWARDS
 from ._dispatch_state import (_MODES, _PENDING, _FUNCTION_PENDING, _DISABLED,
                               _dispatch_types, is_wrapper)
 
 _GRAD = grad_mode.GRAD_ENABLED
+_NATIVE_BATCH_NORM = aten.native_batch_norm.default
 _new_object = object.__new__
 _make = Tensor._make
 _ndarray = np.ndarray
@@ -70,8 +71,13 @@ def _hook(cls, inputs, arrays, params, ctx=None):
         args = operands + extra
     pending = _Pending(ctx, cls, func, inputs, arrays, params, args)
     pending.shown, pending.operands = shown, operands
-    if shown is not None and cls._op.__qualname__ in _dispatch_schema_nn.POOL_BACKWARDS:
-        ctx.__dict__["_dispatched_args"] = args   # (its backward shows them, as PyTorch's)
+    kept = shown is not None and cls._op.__qualname__ in _BACKWARDS
+    if kept:   # (its backward shows them, as PyTorch's: _dispatch_schema_backward)
+        ctx.__dict__["_dispatched_args"] = args
+        ctx.__dict__["_dispatched_func"] = func
+    if func is _NATIVE_BATCH_NORM and shown is not None and \
+            not (_PENDING and _PENDING[-1].ctx is ctx):   # (batch norm's forms, once)
+        _reserve(args[0])
     grad = _GRAD[0]
     _GRAD[0] = False   # handlers run below autograd
     _PENDING.append(pending)
@@ -81,6 +87,8 @@ def _hook(cls, inputs, arrays, params, ctx=None):
         _PENDING.pop()
         _GRAD[0] = grad
     if shown is not None and shown.outs is not None and type(out) in (tuple, list):
+        if kept:   # (native_layer_norm's mean and rstd, nll_loss's total_weight ...)
+            ctx.__dict__["_dispatched_extra"] = tuple(out[1:])
         out = out[0]   # (PyTorch's op returns more, its statistics: ember's op the first)
     if grad and _base._recording(inputs):
         if not ctx.__dict__.get("_dispatch_ran"):
@@ -89,6 +97,20 @@ def _hook(cls, inputs, arrays, params, ctx=None):
             _forward(ctx, cls, arrays, params)
         return _record_outputs(ctx, inputs, out)
     return out
+
+
+def _reserve(x):
+    """PyTorch's batch norm makes an empty reserve tensor before ``native_batch_norm``
+    (its cuDNN kernel's workspace): handlers see ``aten.empty.memory_format([0],
+    dtype=uint8, ...)``; ember's kernel needs none, so the result is dropped."""
+    from .. import uint8, strided
+
+    def empty(size, dtype=None, layout=None, device=None, pin_memory=None,
+              memory_format=None):
+        from .._ops.creation import empty as make
+        return make(size, dtype=dtype, device=device)
+    _dispatch_function(aten.empty.memory_format, ([0],), empty,
+                       {"dtype": uint8, "layout": strided, "device": x.device})
 
 
 def _call_handlers(func, types, args, kwargs):

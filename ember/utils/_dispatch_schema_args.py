@@ -56,8 +56,14 @@ def _back_alpha(params, arrays, args, kwargs):
     return (kwargs.get("alpha", args[0] if args else 1),)
 
 
+def _show_softmax(operands, params, overload, given=None):
+    """``_softmax(x, dim, half_to_float)`` with the dim as the program gave it (-1 kept)."""
+    return (given["dim"] if given else params[0], False), {}
+
+
 def _back_softmax(params, arrays, args, kwargs):
-    return (args[0] if args else kwargs.get("dim", params[0]),)
+    from .._ops._util import wrap_dim
+    return (wrap_dim(args[0] if args else kwargs.get("dim", params[0]), arrays[0].ndim),)
 
 
 def _show_clone(arrays, params, overload):
@@ -157,8 +163,8 @@ _FORMS = {
     "Add": (_show_alpha, _back_alpha), "Sub": (_show_alpha, _back_alpha),
     "Sum": (_show_sum, None), "Mean": (_show_dims, None),
     "SelectDim": (_show_select_dim, None), "SelectAll": (_show_select_all, None),
-    "Softmax": (lambda a, p, o: ((p[0], False), {}), _back_softmax),
-    "LogSoftmax": (lambda a, p, o: ((p[0], False), {}), _back_softmax),
+    "Softmax": (_show_softmax, _back_softmax),
+    "LogSoftmax": (_show_softmax, _back_softmax),
     "Clone": (_show_clone, _back_clone), "Gelu": (_show_gelu, _back_gelu),
     "Pow": (lambda a, p, o: ((), {}), lambda p, a, args, kw: p),   # (ember's own flag)
     "SqueezeDim": (_show_squeeze_dim, _back_squeeze_dim),

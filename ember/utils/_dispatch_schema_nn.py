@@ -373,7 +373,8 @@ def _show_bce(operands, params, overload):
     """ember's BinaryCrossEntropy takes (x, t, w, reduction) as operands."""
     x, t, w, reduction = operands[:4]
     shown = _trimmed((x, t, w, _REDUCTION[reduction]), (_REQUIRED, _REQUIRED, None, 1))
-    return _shown((), {}, place=lambda operands, extra: operands[:2] + shown[2:],
+    n = len(shown)   # (the weight as the handler's operand: a Tensor of ember's array)
+    return _shown((), {}, place=lambda operands, extra: (tuple(operands[:3]) + shown[3:])[:n],
                   split=_bce_split)
 
 

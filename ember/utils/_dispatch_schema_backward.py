@@ -1,0 +1,122 @@
+"""The backward ops PyTorch shows a ``__torch_dispatch__`` handler where its autograd runs
+one ATen kernel for a node's gradient, and ember's node runs a formula of several ops:
+``native_batch_norm_backward``, ``native_layer_norm_backward``, ``nll_loss_backward``,
+``_log_softmax_backward_data``, ``_softmax_backward_data``, ``mse_loss_backward``,
+``binary_cross_entropy_backward`` (and the pools' backward ops, _dispatch_schema_nn).
+
+A form is ``form(node, grad) -> (packet, args, outputs) or None``: the arguments PyTorch's
+backward op receives, built from what the node's forward showed its handler (its
+arguments and its extra outputs, kept on the node by _dispatch_core._hook as
+``_dispatched_args`` / ``_dispatched_extra``), and how many results the op returns (1,
+or 3 for the norms' (grad_input, grad_weight, grad_bias) under their output mask). None
+when the node's forward was not shown in PyTorch's form (group and instance norm, l1
+loss), or the gradient is one PyTorch computes with more ops (a target that requires
+grad): ember's formula's own ops are dispatched then. Used by _dispatch_backward."""
+from ._dispatch_schema_nn import POOL_BACKWARDS, _bind
+
+
+def _kept(node):
+    """(args, extra outputs, overload) the node's forward showed its handler, or None."""
+    args = node.__dict__.get("_dispatched_args")
+    if args is None:
+        return None
+    return args, node.__dict__.get("_dispatched_extra"), node.__dict__.get("_dispatched_func")
+
+
+def _mask(node, n=3):
+    """PyTorch's output_mask: which of the first n inputs need a gradient."""
+    nf = node.next_functions
+    return [i < len(nf) and nf[i][0] is not None for i in range(n)]
+
+
+def _normalize_backward(node, grad):
+    """batch norm (training or eval) and layer norm, as their forward was shown."""
+    kept = _kept(node)
+    if kept is None or kept[1] is None or kept[2] is None:
+        return None
+    args, extra, func = kept
+    x = args[0]
+    name = func.overloadpacket.__name__
+    if name == "native_layer_norm":
+        x, shape, w, b = args[:4]
+        return "native_layer_norm_backward", (grad, x, shape, extra[0], extra[1], w, b,
+                                              _mask(node)), 3
+    if name == "native_batch_norm":
+        x, w, b, rm, rv, training, momentum, eps = _bind(
+            ("input", "weight", "bias", "running_mean", "running_var", "training",
+             "momentum", "eps"), {}, args, {})
+        return "native_batch_norm_backward", (grad, x, w, rm, rv, extra[0], extra[1],
+                                              training, eps, _mask(node)), 3
+    return None
+
+
+def _nll_backward(node, grad):
+    """nll_loss_backward(grad, self, target, weight, reduction, ignore_index, total_weight)
+    (nll_loss2d_backward for a 4-d input)."""
+    kept = _kept(node)
+    if kept is None or not kept[1] or kept[2] is None:
+        return None
+    args, extra, func = kept
+    x, t, w, reduction, ignore_index = args[:5]
+    packet = func.overloadpacket.__name__.replace("_forward", "_backward")
+    return packet, (grad, x, t, w, reduction, ignore_index, extra[0]), 1
+
+
+def _softmax_backward(packet):
+    def form(node, grad):
+        """(grad_output, output, dim, input_dtype): the output the node saved."""
+        kept = _kept(node)
+        if kept is None:
+            return None
+        x, dim = kept[0][:2]
+        out = node.saved_tensors[-1]
+        if out is None or out.dim() == 0:
+            return None
+        return packet, (grad, out, dim, x.dtype), 1
+    return form
+
+
+def _without_target_grad(node):
+    nf = node.next_functions
+    return len(nf) < 2 or nf[1][0] is None
+
+
+def _mse_backward(node, grad):
+    """mse_loss_backward(grad, self, target, reduction) (l1_loss is a composite in
+    PyTorch: its forward is not shown as one op, nor its backward)."""
+    kept = _kept(node)
+    if kept is None or kept[2] is None or kept[2].overloadpacket.__name__ != "mse_loss" or \
+            not _without_target_grad(node):
+        return None
+    x, t, reduction = _bind(("self", "target", "reduction"), {"reduction": 1}, kept[0], {})
+    return "mse_loss_backward", (grad, x, t, reduction), 1
+
+
+def _bce_backward(node, grad):
+    """binary_cross_entropy_backward(grad, self, target, weight, reduction), the reduction
+    left out at its default (mean) as PyTorch's dispatcher passes it."""
+    kept = _kept(node)
+    if kept is None or not _without_target_grad(node):
+        return None
+    x, t, w, reduction = _bind(("self", "target", "weight", "reduction"),
+                               {"weight": None, "reduction": 1}, kept[0], {})
+    args = (grad, x, t, w) + ((reduction,) if reduction != 1 else ())
+    return "binary_cross_entropy_backward", args, 1
+
+
+def _pool(form):
+    def one(node, grad):
+        call = form(node, grad)
+        return None if call is None else call + (1,)
+    return one
+
+
+# op class (__qualname__) -> form
+BACKWARDS = {
+    **{name: _pool(form) for name, form in POOL_BACKWARDS.items()},
+    "Normalize": _normalize_backward, "FrozenNormalize": _normalize_backward,
+    "NllLoss": _nll_backward,
+    "LogSoftmax": _softmax_backward("_log_softmax_backward_data"),
+    "Softmax": _softmax_backward("_softmax_backward_data"),
+    "PointwiseLoss": _mse_backward, "BinaryCrossEntropy": _bce_backward,
+}

@@ -1,0 +1,202 @@
+"""What a logging TorchDispatchMode sees during loss.backward(), against PyTorch: the
+backward ops PyTorch runs as one ATen kernel (native_batch_norm_backward,
+native_layer_norm_backward, nll_loss_backward, _log_softmax_backward_data,
+_softmax_backward_data, mse_loss_backward, binary_cross_entropy_backward, slice_backward
+for narrow) with their arguments, batch norm's empty reserve tensor, and a handler that
+changes a backward op's gradient or answers it with its own result
+(ember/utils/_dispatch_backward.py, _dispatch_schema_backward.py)."""
+import pytest
+import torch
+
+import ember
+
+
+def _mode_class(lib):
+    if lib is torch:
+        from torch.utils._python_dispatch import TorchDispatchMode
+    else:
+        from ember.utils._python_dispatch import TorchDispatchMode
+    return TorchDispatchMode
+
+
+def _plain(value, lib):
+    """A logged value: a Tensor by shape and dtype, dtypes and the like by name."""
+    if isinstance(value, lib.Tensor):
+        return ("T", tuple(value.shape), str(value.dtype).split(".")[-1])
+    if isinstance(value, (lib.dtype, lib.memory_format, lib.device, lib.layout)):
+        return str(value).split(".")[-1]
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v, lib) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v, lib) for k, v in value.items()}
+    return value
+
+
+def _leaves_unordered(log):
+    """The closing run of leaf-gradient detaches sorted (the engines' order of reaching
+    the AccumulateGrad nodes is scheduling, not the ops)."""
+    i = len(log)
+    while i and log[i - 1][0] == "aten.detach.default":
+        i -= 1
+    return log[:i] + sorted(log[i:], key=repr)
+
+
+def _linear_free(m):
+    return m.randn(2, 3), m.tensor([1, 2])
+
+
+MODELS = {
+    "conv_bn_relu": lambda m: (m.nn.Sequential(m.nn.Conv2d(2, 3, 3, padding=1),
+                                               m.nn.BatchNorm2d(3), m.nn.ReLU()),
+                               lambda net, x: net(x).sin().sum(), (2, 2, 5, 5)),
+    "conv_bn_relu_eval": lambda m: (m.nn.Sequential(m.nn.Conv2d(2, 3, 3, padding=1),
+                                                    m.nn.BatchNorm2d(3), m.nn.ReLU()).eval(),
+                                    lambda net, x: net(x).sin().sum(), (2, 2, 5, 5)),
+    "batch_norm_1d_no_affine": lambda m: (m.nn.BatchNorm1d(3, affine=False),
+                                          lambda net, x: net(x).sin().sum(), (4, 3)),
+    "batch_norm_functional": lambda m: (None, lambda net, x: m.nn.functional.batch_norm(
+        x, m.zeros(3), m.ones(3), training=True, momentum=0.3).sin().sum(), (2, 3, 4)),
+    "layer_norm_module": lambda m: (m.nn.LayerNorm(4), lambda net, x: net(x).sin().sum(),
+                                    (2, 3, 4)),
+    "layer_norm_no_affine_2d": lambda m: (None, lambda net, x: m.nn.functional.layer_norm(
+        x, (3, 4), eps=1e-3).sin().sum(), (2, 3, 4)),
+    "layer_norm_softmax": lambda m: (m.nn.LayerNorm(4),
+                                     lambda net, x: (m.softmax(net(x), -1) *
+                                                     m.arange(4.)).sum(), (2, 3, 4)),
+    "softmax": lambda m: (None, lambda net, x: (m.softmax(x, 1) * m.arange(3.)).sum(), (2, 3)),
+    "log_softmax": lambda m: (None, lambda net, x: (m.log_softmax(x, -1) *
+                                                    m.arange(3.)).sum(), (2, 3)),
+    "cross_entropy": lambda m: (None, lambda net, x: m.nn.functional.cross_entropy(
+        x, m.tensor([0, 2, 1, 1])), (4, 3)),
+    "cross_entropy_sum": lambda m: (None, lambda net, x: m.nn.functional.cross_entropy(
+        x, m.tensor([0, 2, 1, 1]), reduction="sum"), (4, 3)),
+    "cross_entropy_2d": lambda m: (None, lambda net, x: m.nn.functional.cross_entropy(
+        x, m.tensor([[[0, 1], [2, 0]], [[1, 1], [2, 2]]])), (2, 3, 2, 2)),
+    "nll_loss_weight_ignore": lambda m: (None, lambda net, x: m.nn.functional.nll_loss(
+        x, m.tensor([0, 1, 2, 0]), m.ones(3) * 2, ignore_index=1, reduction="sum"), (4, 3)),
+    "nll_loss_none": lambda m: (None, lambda net, x: m.nn.functional.nll_loss(
+        x, m.tensor([0, 1, 2, 0]), reduction="none").sum(), (4, 3)),
+    "mse_loss": lambda m: (None, lambda net, x: m.nn.functional.mse_loss(x, x.detach() * 2),
+                           (4, 3)),
+    "mse_loss_none": lambda m: (None, lambda net, x: m.nn.functional.mse_loss(
+        x, x.detach() * 2, reduction="none").sum(), (4, 3)),
+    "bce": lambda m: (None, lambda net, x: m.nn.functional.binary_cross_entropy(
+        x.sigmoid(), x.detach().sigmoid()), (4, 3)),
+    "bce_weight_sum": lambda m: (None, lambda net, x: m.nn.functional.binary_cross_entropy(
+        x.sigmoid(), x.detach().sigmoid(), m.ones(3), reduction="sum"), (4, 3)),
+    "narrow": lambda m: (None, lambda net, x: x.narrow(0, 1, 2).sin().sum(), (4, 3)),
+    "narrow_to_end": lambda m: (None, lambda net, x: x.narrow(1, 1, 2).sin().sum(), (4, 3)),
+}
+
+
+def _log(lib, name, change=None):
+    """(log, loss, input gradient) of model `name` run forward and backward in a mode."""
+    log = []
+
+    class Log(_mode_class(lib)):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            args, kwargs = list(args), dict(kwargs or {})
+            if change is not None:
+                answer = change(lib, func, args, kwargs)
+                if answer is not None:
+                    log.append((str(func), "answered"))
+                    return answer
+            out = func(*args, **kwargs)
+            log.append((str(func), _plain(args, lib), _plain(kwargs, lib), _plain(out, lib)))
+            return out
+    lib.manual_seed(0)
+    net, loss_of, shape = MODELS[name](lib)
+    x = lib.randn(*shape, requires_grad=True)
+    with Log():
+        loss = loss_of(net, x)
+        loss.backward()
+    return _leaves_unordered(log), loss.item(), x.grad.numpy().reshape(-1).tolist()
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_backward_ops_seen_as_torch(name):
+    expected, got = _log(torch, name), _log(ember, name)
+    assert got[0] == expected[0]
+    assert got[1] == pytest.approx(expected[1], rel=1e-5, abs=1e-6)
+    assert got[2] == pytest.approx(expected[2], rel=1e-4, abs=1e-6)
+
+
+def _double_grad_of(packet):
+    def change(lib, func, args, kwargs):
+        if func is getattr(lib.ops.aten, packet).default:
+            args[0] = args[0] * 2
+        return None
+    return change
+
+
+def _answer_zeros(packet):
+    def change(lib, func, args, kwargs):
+        if func is getattr(lib.ops.aten, packet).default:
+            return lib.zeros_like(args[1])
+        return None
+    return change
+
+
+CHANGES = {
+    "layer_norm_grad_doubled": ("layer_norm_module",
+                                _double_grad_of("native_layer_norm_backward")),
+    "batch_norm_grad_doubled": ("batch_norm_functional",
+                                _double_grad_of("native_batch_norm_backward")),
+    "nll_grad_doubled": ("cross_entropy", _double_grad_of("nll_loss_backward")),
+    "log_softmax_grad_doubled": ("cross_entropy",
+                                 _double_grad_of("_log_softmax_backward_data")),
+    "mse_answered": ("mse_loss", _answer_zeros("mse_loss_backward")),
+    "softmax_answered": ("softmax", _answer_zeros("_softmax_backward_data")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHANGES))
+def test_handler_changing_a_backward_op(name):
+    """A handler's change of the gradient it passes on (or its own answer) is the
+    gradient the program gets, as in PyTorch."""
+    model, change = CHANGES[name]
+    expected, got = _log(torch, model, change), _log(ember, model, change)
+    assert got[0] == expected[0]
+    assert got[2] == pytest.approx(expected[2], rel=1e-4, abs=1e-6)
+
+
+def test_create_graph_runs_the_formulas_ops():
+    """With create_graph, the backward's own graph is recorded: ember's formula ops are
+    dispatched (not the one-op form), and the second derivative is torch's."""
+    def run(lib):
+        seen = []
+
+        class Log(_mode_class(lib)):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                seen.append(str(func))
+                return func(*args, **(kwargs or {}))
+        lib.manual_seed(0)
+        x = lib.randn(2, 3, requires_grad=True)
+        with Log():
+            y = lib.nn.functional.layer_norm(x, (3,))
+            g, = lib.autograd.grad((y * y.detach()).sum(), x, create_graph=True)
+        g.sum().backward()
+        return seen, x.grad.numpy().reshape(-1).tolist()
+    (t_seen, t_grad), (e_seen, e_grad) = run(torch), run(ember)
+    assert "aten.native_layer_norm_backward.default" not in e_seen
+    assert e_grad == pytest.approx(t_grad, rel=1e-4, abs=1e-5)
+
+
+def test_batch_norm_reserve_only_once_with_nested_modes():
+    """Two modes: each sees one ``empty`` before native_batch_norm, as PyTorch's."""
+    def run(lib):
+        logs = ([], [])
+
+        def mode(log):
+            class Log(_mode_class(lib)):
+                def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                    log.append(str(func))
+                    return func(*args, **(kwargs or {}))
+            return Log()
+        lib.manual_seed(0)
+        bn = lib.nn.BatchNorm1d(3)
+        x = lib.randn(4, 3)
+        with mode(logs[0]), mode(logs[1]):
+            bn(x)
+        return logs
+    assert run(ember) == run(torch)
