@@ -349,6 +349,10 @@ def test_many_small_tensors_grouped(call, dtype, monkeypatch):
     """Runs of small tensors are updated through one concatenation (a tensor over the run
     size in the middle alone, a short run tensor by tensor): torch's bits."""
     from ember._ops import foreach_arrays
+    # (add_ and lerp_ take one ?axpy call per tensor where OpenBLAS's probed ?axpy is there,
+    # tests/test_foreach_direct_nu23.py; the runs are their path without it)
+    monkeypatch.setattr(foreach_arrays, "axpy_list_", lambda *args: False)
+    monkeypatch.setattr(foreach_arrays, "lerp_list_", lambda *args: False)
     runs, flat = [], foreach_arrays._flat
     monkeypatch.setattr(foreach_arrays, "_flat", lambda ts, *a: runs.append(len(ts)) or
                         flat(ts, *a))

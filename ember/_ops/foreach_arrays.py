@@ -27,7 +27,7 @@ from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.forward_ad import ACTIVE as _DUAL
 from . import _base
-from .fma_arrays import _fma32, axpy_, lerp_
+from .fma_arrays import _fma32, axpy_, axpy_list_, lerp_, lerp_list_
 from .pointwise import Unary
 from .pointwise_more import _addcmul_array
 
@@ -250,6 +250,12 @@ def binary(op, kind, inplace, tensors, operands, alpha):
 
 def _axpys(tensors, arrays, alpha, inplace, operands=None):
     """x + alpha * y for each pair, the multiply-add rounded once."""
+    if inplace:
+        xs = _direct(tensors, arrays)
+        if xs is not None and axpy_list_(xs, alpha, arrays):
+            for t in tensors:
+                t._bump_version()
+            return True
     if inplace and len(tensors) >= _MIN_RUN and _groupable(tensors, (operands,)):
         with np.errstate(all="ignore"):
             for lo, hi, grouped in _runs(tensors):
@@ -273,6 +279,22 @@ def _axpys(tensors, arrays, alpha, inplace, operands=None):
             axpy_(x, alpha, y if _disjoint(x, y) else y.copy())
             t._bump_version()
     return True if inplace else tuple(out)
+
+
+def _direct(tensors, arrays):
+    """The tensors' arrays when axpy_list_ may update them in place with `arrays` (the
+    operands, of the same shapes): all C-contiguous, each operand the array itself or apart
+    from it; else None."""
+    xs = []
+    for t, y in zip(tensors, arrays):
+        x = t._data
+        if not (x.flags.c_contiguous and y.flags.c_contiguous):
+            return None
+        if y is not x and (x.base is not None or y.base is not None) and \
+                np.may_share_memory(x, y):
+            return None
+        xs.append(x)
+    return xs
 
 
 def ternary(op, inplace, tensors, tensor1, tensor2, values):
@@ -363,6 +385,12 @@ def lerp(inplace, tensors, ends, weights):
         return None
     out = []
     with np.errstate(all="ignore"):
+        if inplace and all(w == weights[0] for w in weights):
+            xs = _direct(tensors, [e._data for e in ends])
+            if xs is not None and lerp_list_(xs, [e._data for e in ends], weights[0]):
+                for t in tensors:
+                    t._bump_version()
+                return True
         if inplace and len(tensors) >= _MIN_RUN and _groupable(tensors, (ends,)) and \
                 all(w == weights[0] for w in weights):
             w = float(weights[0])
