@@ -24,6 +24,12 @@ _FROM_NP = _dtype._FROM_NP
 _CUDA_DEVICES = {}   # GPU index -> its device object
 _META = _device_cls("meta")
 _NO_DATA = "Cannot copy out of meta tensor; no data!"
+# NumPy's refusal of np.array(t, copy=False) for a tensor (PyTorch's __array__ takes no copy)
+_NUMPY_NO_COPY = ("Unable to avoid copy while creating an array as requested.\n"
+                  "If using `np.array(obj, copy=False)` replace it with `np.asarray(obj)` to "
+                  "allow a copy when needed (no behavior change in NumPy 1.x).\n"
+                  "For more details, see https://numpy.org/devdocs/numpy_2_0_migration_guide.html"
+                  "#adapting-to-changes-in-the-copy-keyword.")
 
 
 class Size(tuple):
@@ -665,8 +671,26 @@ class Tensor:
         return int(self._data.reshape(()))
 
     def __array__(self, dtype=None, copy=None):
-        a = self._cpu_array()
-        return a if dtype is None else a.astype(dtype)
+        # PyTorch's: self.numpy() (refused for a tensor that requires grad or lies off the
+        # CPU), cast without a copy where none is needed. np.asarray(t) shares t's memory,
+        # np.array(t) copies; copy=False NumPy refuses for a PyTorch tensor (its __array__
+        # takes no copy keyword), so it is refused here with NumPy's words.
+        if copy is False:
+            raise ValueError(_NUMPY_NO_COPY)
+        a = self._numpy_array()
+        if dtype is not None:
+            a = a.astype(dtype, copy=False)
+        if copy and a is self._data:
+            a = a.copy()
+        return a
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        # a NumPy ufunc on tensors (`np.exp(t)`, `t + ndarray` through ndarray's reflected
+        # operator) gives a tensor, as PyTorch's: bool results as uint8, 0-dim as 0-dim
+        from ._ops.creation import from_numpy
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        return from_numpy(np.asarray(array))
 
     def __reduce_ex__(self, proto):
         from ._ops.creation import _rebuild_tensor, _rebuild_as_subclass, subclass_state
@@ -757,6 +781,10 @@ class Tensor:
     def numpy(self, *, force=False):
         if force:
             return self.detach()._cpu_array()
+        return self._numpy_array()
+
+    def _numpy_array(self):
+        """numpy()'s array (and __array__'s), with its refusals; no dispatch front."""
         if self._requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")

@@ -221,35 +221,27 @@ def _backward_arrays(g, x, w, need, rows):
     return gx, gw, gb
 
 
-def _check_linear_bias(input, weight, bias):
-    """PyTorch's refusals of a bias that does not fit linear's output (NumPy's broadcast
-    ValueError leaked). A 1-D bias (any bias of a 2-D input) is expanded to the folded
-    (rows, out) output as addmm does; others are added in place to the output."""
-    out = weight._data.shape[0]
-    bshape = bias._data.shape
-    if len(bshape) == 1 and (bshape[0] == out or bshape[0] == 1):
-        return   # the common case: a bias of the output's features (or one value)
-    if input.dim() == 2 or bias.dim() <= 1:
-        rows = math.prod(input._data.shape[:-1]) if input.dim() > 1 else 1
-        target = [rows, out]
-        if bias.dim() > 2:
-            raise RuntimeError(f"expand({bias._type_name()}{{{shape_str(bias.shape)}}}, "
-                               f"size={target}): the number of sizes provided (2) must be "
-                               f"greater or equal to the number of dimensions in the tensor "
-                               f"({bias.dim()})")
-        for i in range(1, bias.dim() + 1):
-            size = bias.shape[-i]
-            if size != 1 and size != target[-i]:
-                raise RuntimeError(f"The expanded size of the tensor ({target[-i]}) must match "
-                                   f"the existing size ({size}) at non-singleton dimension "
-                                   f"{2 - i}.  Target sizes: {target}.  Tensor sizes: "
-                                   f"{shape_str(bias.shape)}")
-        return
-    shape = list(input.shape[:-1]) + [out]
-    check_broadcast(shape, bias.shape)
-    full = list(np.broadcast_shapes(tuple(shape), tuple(bias.shape)))
-    if full != shape:
-        raise RuntimeError(f"output with shape {shape} doesn't match the broadcast shape {full}")
+def _linear_other_bias(input, weight, bias):
+    """linear with a bias other than a vector of the output's width (or of one value), as
+    PyTorch's: inside the GEMM (addmm, the bias expanded to the (rows, out) product, the
+    result viewed back) for a 2-D input, or a contiguous one with a bias of one dim or of
+    one dim not 1 (a (1, out) bias of a 1-D input); otherwise added in place to the
+    product, so the bias may not widen the output."""
+    from .linalg import addmm
+    shape = bias._data.shape
+    if input.dim() == 2:
+        return addmm(bias, input, weight.t())
+    if input.is_contiguous() and (len(shape) == 1 or sum(s != 1 for s in shape) == 1):
+        lead = tuple(input.shape[:-1])
+        x2 = input.view(math.prod(lead), input.shape[-1])
+        return addmm(bias, x2, weight.t()).view(lead + (weight.shape[0],))
+    out_shape = list(input.shape[:-1]) + [weight.shape[0]]
+    check_broadcast(out_shape, bias.shape)
+    full = list(np.broadcast_shapes(tuple(out_shape), tuple(bias.shape)))
+    if full != out_shape:
+        raise RuntimeError(f"output with shape {out_shape} doesn't match the broadcast shape "
+                           f"{full}")
+    return linear(input, weight) + bias
 
 
 @computes_in_float32   # the product and the bias add rounded once, as PyTorch's addmm
@@ -260,6 +252,9 @@ def linear(input, weight, bias=None):
     if _AUTOCAST[0]:
         input, weight, bias = autocast_args("linear", input, weight, bias)
     if input.dim() == 0 or weight.dim() not in (1, 2):
+        if input.dim() and weight.dim():   # (PyTorch's weight.t())
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                               f"{weight.dim()}D")
         raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
                            f"{input.dim()}D and {weight.dim()}D")
     if bias is not None and not isinstance(bias, Tensor):
@@ -281,9 +276,9 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{c_type_name(input.dtype)} != {c_type_name(weight.dtype)}")
     if bias is not None:
-        _check_linear_bias(input, weight, bias)
-        if bias.dim() >= 2 and input.dim() > 2:   # PyTorch adds such a bias to the output
-            return linear(input, weight) + bias
+        bshape = bias._data.shape
+        if len(bshape) != 1 or (bshape[0] != weight._data.shape[0] and bshape[0] != 1):
+            return _linear_other_bias(input, weight, bias)
     if bias is not None and _DEVICE_CHECKS[0]:
         # PyTorch checks addmm's operands against the input's device
         check_same_device(input, weight, bias)

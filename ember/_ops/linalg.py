@@ -20,6 +20,7 @@ import numpy as np
 from .._backend import as_array, like
 from .. import _dtype
 from .._tensor import Tensor
+from .operator_methods import set_operators
 from .._user_warning import warn_at_caller
 from .._autocast import cast_before_checks
 from ._base import Op, apply
@@ -594,9 +595,9 @@ def _check_expandable(input, shape):
     """PyTorch's message when `input` does not broadcast to the product's shape."""
     s, t = tuple(input.shape), tuple(shape)
     if len(s) > len(t):
-        raise RuntimeError(f"The expanded size of the tensor ({t[0] if t else 0}) must match the "
-                           f"existing size ({s[0]}) at non-singleton dimension 0.  Target sizes: "
-                           f"{shape_str(t)}.  Tensor sizes: {shape_str(s)}")
+        raise RuntimeError(f"expand({input._type_name()}{{{shape_str(s)}}}, size={shape_str(t)}): "
+                           f"the number of sizes provided ({len(t)}) must be greater or equal to "
+                           f"the number of dimensions in the tensor ({len(s)})")
     padded = (1,) * (len(t) - len(s)) + s
     for i, (a, b) in enumerate(zip(padded, t)):
         if a != 1 and a != b:
@@ -1040,8 +1041,9 @@ def chain_matmul(*matrices, out=None):
 
 # ---------------------------------------------------------------------------- methods
 
-Tensor.matmul = Tensor.__matmul__ = matmul
-Tensor.__rmatmul__ = _rmatmul
+Tensor.matmul = matmul
+# (an operand matmul refuses gives NotImplemented: see operator_methods)
+set_operators(Tensor, {"__matmul__": matmul, "__rmatmul__": _rmatmul})
 Tensor.mm = mm
 Tensor.bmm = bmm
 Tensor.mv = mv

@@ -31,6 +31,7 @@ from ._util import (cast, check_same_device, check_scalar_fits, float_dtype_for,
                     quietly, unsigned_alpha)
 from .conversion import commit_inplace, inplace_source
 from .fma_arrays import axpy as _axpy
+from .operator_methods import set_operators
 # the operand and array machinery, importable from here as before (other op modules use it)
 from .pointwise_operands import (is_number, number_input, check_broadcast,  # noqa: F401
                                  binary_operands, float_operands, _out, _scalars,
@@ -1061,13 +1062,21 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 def _operator_eq(self, other):
     if not isinstance(other, Tensor) and not is_number(other):
-        return False
+        if not isinstance(other, _ndarray):
+            return False
+        # PyTorch's == reads a NumPy array as a tensor (its != does not: an array gives
+        # NotImplemented there, and Python's fallback, True); one it cannot read: False
+        try:
+            from .creation import as_tensor
+            other = as_tensor(other)
+        except TypeError:
+            return NotImplemented
     return eq(self, other)
 
 
 def _operator_ne(self, other):
     if not isinstance(other, Tensor) and not is_number(other):
-        return True
+        return NotImplemented if isinstance(other, _ndarray) else True
     return ne(self, other)
 
 
@@ -1156,8 +1165,11 @@ def _commuted(fn):
 
 
 def _rtruediv(self, other):
-    # PyTorch computes `scalar / t` as t.reciprocal() * scalar (grad_fn MulBackward0)
-    return mul(reciprocal(self), other)
+    # PyTorch computes `scalar / t` as t.reciprocal() * scalar (grad_fn MulBackward0), with
+    # the operator: `array / t` is `t.reciprocal() * array`, NumPy's ufunc on its array
+    if isinstance(other, Tensor) or is_number(other):
+        return mul(reciprocal(self), other)
+    return reciprocal(self) * other
 
 
 def _inplace(fn):
@@ -1236,26 +1248,19 @@ for _name, _ufunc in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
                       ("not_equal", np.not_equal)):
     setattr(Tensor, _name + "_", _compare_inplace(_name, _ufunc))
 
-Tensor.__add__ = add
-Tensor.__radd__ = _commuted(add)
-Tensor.__iadd__ = Tensor.add_
-Tensor.__sub__ = sub
-Tensor.__rsub__ = _reflect(sub)
-Tensor.__isub__ = Tensor.sub_
-Tensor.__mul__ = mul
-Tensor.__rmul__ = _commuted(mul)
-Tensor.__imul__ = Tensor.mul_
-Tensor.__truediv__ = Tensor.__div__ = div
-Tensor.__rtruediv__ = Tensor.__rdiv__ = _rtruediv
-Tensor.__itruediv__ = Tensor.__idiv__ = Tensor.div_
-Tensor.__pow__ = pow
-Tensor.__rpow__ = _reflect(pow)
-Tensor.__ipow__ = Tensor.pow_
+# (an operand an op refuses gives NotImplemented: see operator_methods)
+set_operators(Tensor, {
+    "__add__": add, "__radd__": _commuted(add), "__iadd__": Tensor.add_,
+    "__sub__": sub, "__rsub__": _reflect(sub), "__isub__": Tensor.sub_,
+    "__mul__": mul, "__rmul__": _commuted(mul), "__imul__": Tensor.mul_,
+    "__truediv__": div, "__div__": div, "__rtruediv__": _rtruediv, "__rdiv__": _rtruediv,
+    "__itruediv__": Tensor.div_, "__idiv__": Tensor.div_,
+    "__pow__": pow, "__rpow__": _reflect(pow), "__ipow__": Tensor.pow_,
+    "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge})
 Tensor.__neg__ = neg
 Tensor.__pos__ = positive
 Tensor.__abs__ = abs
 Tensor.__eq__, Tensor.__ne__ = _operator_eq, _operator_ne
-Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = lt, le, gt, ge
 Tensor.__hash__ = lambda self: id(self)
 
 # The rest of the family (erf, xlogy, minimum, clamp ...) lives in pointwise_more; it is

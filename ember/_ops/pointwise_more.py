@@ -23,6 +23,7 @@ from .pointwise_operands import (binary_operands, float_operands, check_broadcas
                                  number_input, _out, _scalars, _either, conj_if_complex,
                                  half_of, narrow_scalars)
 from .pointwise_arrays import opmath
+from .operator_methods import set_operators
 from .pointwise import (_inplace, _reflect, _unary_row, _not_for, scalar_first_overload, div,
                         where, _max_tie_keeps_x)
 
@@ -1114,25 +1115,16 @@ def _nan_to_num_inplace(write):
 
 Tensor.nan_to_num_ = _nan_to_num_inplace(Tensor.nan_to_num_)
 
-Tensor.__floordiv__ = floor_divide
-Tensor.__rfloordiv__ = _reflect(floor_divide)
-Tensor.__ifloordiv__ = Tensor.floor_divide_
-Tensor.__mod__ = remainder
-Tensor.__rmod__ = _reflect(remainder)
-Tensor.__imod__ = Tensor.remainder_
-Tensor.__and__ = bitwise_and
-Tensor.__rand__ = _reflect(bitwise_and)
-Tensor.__iand__ = Tensor.bitwise_and_
-Tensor.__or__ = bitwise_or
-Tensor.__ror__ = _reflect(bitwise_or)
-Tensor.__ior__ = Tensor.bitwise_or_
-Tensor.__xor__ = bitwise_xor
-Tensor.__rxor__ = _reflect(bitwise_xor)
-Tensor.__ixor__ = Tensor.bitwise_xor_
+# (an operand an op refuses gives NotImplemented: see operator_methods)
+set_operators(Tensor, {
+    "__floordiv__": floor_divide, "__rfloordiv__": _reflect(floor_divide),
+    "__ifloordiv__": Tensor.floor_divide_,
+    "__mod__": remainder, "__rmod__": _reflect(remainder), "__imod__": Tensor.remainder_,
+    "__and__": bitwise_and, "__rand__": _reflect(bitwise_and), "__iand__": Tensor.bitwise_and_,
+    "__or__": bitwise_or, "__ror__": _reflect(bitwise_or), "__ior__": Tensor.bitwise_or_,
+    "__xor__": bitwise_xor, "__rxor__": _reflect(bitwise_xor), "__ixor__": Tensor.bitwise_xor_,
+    "__lshift__": bitwise_left_shift, "__rlshift__": _reflect(bitwise_left_shift),
+    "__ilshift__": Tensor.bitwise_left_shift_,
+    "__rshift__": bitwise_right_shift, "__rrshift__": _reflect(bitwise_right_shift),
+    "__irshift__": Tensor.bitwise_right_shift_})
 Tensor.__invert__ = _invert
-Tensor.__lshift__ = bitwise_left_shift
-Tensor.__rlshift__ = _reflect(bitwise_left_shift)
-Tensor.__ilshift__ = Tensor.bitwise_left_shift_
-Tensor.__rshift__ = bitwise_right_shift
-Tensor.__rrshift__ = _reflect(bitwise_right_shift)
-Tensor.__irshift__ = Tensor.bitwise_right_shift_
