@@ -129,3 +129,56 @@ def test_compile_argument_checks(case):
     object, so the mistake surfaced later as "'int' object is not callable")."""
     program = _COMPILE_CASES[case]
     assert _outcome(ember, program) == _outcome(torch, program)
+
+
+# ------------------------------------------------------------------ sizes that are not ints
+
+_SIZE_ERRORS = {
+    # torch.zeros(n / 2, 3): a true division makes a float size, the most common of these
+    "float first of several": lambda L: L.zeros(4 / 2, 3),
+    "float later": lambda L: L.ones(2, 3 / 1),
+    "float third": lambda L: L.zeros(2, 3, 4.0),
+    "str later": lambda L: L.ones(2, "3"),
+    "None later": lambda L: L.empty(3, None),
+    "tuple later": lambda L: L.zeros(3, (2,)),
+    "NumPy float later": lambda L: L.zeros(3, np.float32(2.0)),
+    "NumPy float first": lambda L: L.zeros(np.float64(2.0), 3),
+    "float tensor later": lambda L: L.zeros(3, L.tensor(2.0)),
+    "a lone float": lambda L: L.zeros(2.5),
+    "a lone str": lambda L: L.zeros("a"),
+    "float first in a tuple": lambda L: L.zeros((2.5, 3)),
+    "float later in a tuple": lambda L: L.zeros((2, 2.5)),
+    "float later in a list": lambda L: L.full([2, 2.0], 1.0),
+    "float first in a list": lambda L: L.zeros([2.0]),
+    "keyword tuple, float first": lambda L: L.zeros(size=(2.5,)),
+    "keyword list, float first": lambda L: L.zeros(size=[2.0]),
+    "keyword tuple, str later": lambda L: L.zeros(size=(2, "a")),
+    "keyword float": lambda L: L.zeros(size=2.5),
+    "randn float first of several": lambda L: L.randn(4 / 2, 3),
+    "rand a lone float": lambda L: L.rand(2.0),
+    "randn float later": lambda L: L.randn(2, 2.0),
+    "rand float first in a tuple": lambda L: L.rand((2.0,)),
+    "randn keyword tuple": lambda L: L.randn(size=(2.0,)),
+    "an int tensor is a size": lambda L: L.zeros(3, L.tensor(2)).shape,
+}
+
+
+@pytest.mark.parametrize("case", list(_SIZE_ERRORS))
+def test_factory_size_type_errors_as_torch(case):
+    """PyTorch's argument parser words a size that is not ints by where it is: 'failed to
+    unpack the object at pos 2' for a later element, 'takes 1 positional argument but 2 were
+    given' (rand/randn: the invalid combination of arguments) for a bad first of several,
+    '(position 1) ... at pos 0' inside a tuple, '... not tuple' given by keyword; ember said
+    'must be tuple of ints, but found element of type float' in every case."""
+    program = _SIZE_ERRORS[case]
+    assert _outcome(ember, program) == _outcome(torch, program)
+
+
+@pytest.mark.parametrize("size", [(1, 1, 4, 4), (1, 1, 2, 3, 4)])
+def test_affine_grid_shape_message_prints_the_size(size):
+    """affine_grid's refusal of a theta of the wrong shape prints theta.size() (torch.Size([1,
+    3, 3])), as the spatial transformer tutorial's users see it; ember printed a list."""
+    def program(L):
+        return L.nn.functional.affine_grid(L.randn(1, 3, 3 if len(size) == 4 else 5), size,
+                                           align_corners=False)
+    assert _outcome(ember, program) == _outcome(torch, program)

@@ -424,20 +424,66 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     return _finish(arr, dtype, None, requires_grad)
 
 
+class _KeywordSize(tuple):
+    """The size given as ``size=`` (PyTorch's parser words its errors differently then)."""
+
+
+_FACTORY_KW = ("Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, "
+               "torch.device device = None, bool pin_memory = False, bool requires_grad = False")
+# the factories whose parser has several signatures: a bad first size lists them all
+_OVERLOADS = {name: (f" * (tuple of ints size, *, torch.Generator generator, {_FACTORY_KW})\n"
+                     f" * (tuple of ints size, *, {_FACTORY_KW})\n") for name in ("rand", "randn")}
+
+
+def _parser_type_name(v):
+    """The type name PyTorch's argument parser prints (a NumPy scalar is numpy.float32)."""
+    t = type(v)
+    if isinstance(v, Tensor):
+        return "Tensor"
+    module = t.__module__
+    return t.__name__ if module == "builtins" else f"{module.split('.')[0]}.{t.__name__}"
+
+
+def _size_type_error(fname, given, i, value):
+    """PyTorch's TypeError for a size whose element `i` (`value`) is not an int; `given` the
+    size arguments as passed (varargs, one sequence, or a _KeywordSize)."""
+    keyword = isinstance(given, _KeywordSize)
+    seq = len(given) == 1 and isinstance(given[0], (tuple, list, Size))
+    if i > 0 or (len(given) > 1 and keyword):
+        return TypeError(f"{fname}(): argument 'size' failed to unpack the object at pos {i + 1} "
+                         f"with error \"type must be tuple of ints,but got "
+                         f"{_parser_type_name(value)}\"")
+    if len(given) > 1:
+        if fname in _OVERLOADS:
+            got = ", ".join(_parser_type_name(a) for a in given)
+            return TypeError(f"{fname}() received an invalid combination of arguments - got "
+                             f"({got}), but expected one of:\n{_OVERLOADS[fname]}")
+        return TypeError(f"{fname}() takes 1 positional argument but {len(given)} were given")
+    whole = given[0]
+    if keyword:
+        return TypeError(f"{fname}(): argument 'size' must be tuple of ints, not "
+                         f"{_parser_type_name(whole)}")
+    if seq:
+        return TypeError(f"{fname}(): argument 'size' (position 1) must be tuple of ints, but "
+                         f"found element of type {_parser_type_name(value)} at pos 0")
+    return TypeError(f"{fname}(): argument 'size' (position 1) must be tuple of ints, not "
+                     f"{_parser_type_name(value)}")
+
+
 def _shape(size, fname):
     """A shape tuple from size arguments given as varargs, a tuple, a list or a Size."""
+    given = size
     if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
         size = tuple(size[0])
     out = []
-    for s in size:
+    for i, s in enumerate(size):
         if type(s) is int and s >= 0:   # the common case, without the ABC check below
             out.append(s)
             continue
         if isinstance(s, Tensor) and s._data.ndim == 0 and s.dtype._category == 1:
             s = s.item()
         if not isinstance(s, numbers.Integral) or isinstance(s, builtins.bool):
-            raise TypeError(f"{fname}(): argument 'size' must be tuple of ints, but found element "
-                            f"of type {type(s).__name__}")
+            raise _size_type_error(fname, given, i, s)
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
                                f"{list(size)}")
@@ -451,7 +497,7 @@ def _size_args(fname, args, size, parser_message=False):
     if size is not None:
         if args:
             raise TypeError(f"{fname}() got multiple values for argument 'size'")
-        return (size,)
+        return _KeywordSize((size,))
     if not args:
         if parser_message:
             raise TypeError(f"{fname}() received an invalid combination of arguments - got (), "

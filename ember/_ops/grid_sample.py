@@ -52,12 +52,12 @@ def affine_grid(theta, size, align_corners=None):
     if len(size) == 4:
         if theta.dim() != 3 or tuple(theta.shape[-2:]) != (2, 3):
             raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size "
-                             f"{size}. Got {shape_str(theta.shape)}.")
+                             f"{size}. Got {theta.shape}.")
         spatial = size[2:]
     elif len(size) == 5:
         if theta.dim() != 3 or tuple(theta.shape[-2:]) != (3, 4):
             raise ValueError(f"Expected a batch of 3D affine matrices of shape Nx3x4 for size "
-                             f"{size}. Got {shape_str(theta.shape)}.")
+                             f"{size}. Got {theta.shape}.")
         spatial = size[2:]
     else:
         raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D "
