@@ -48,6 +48,8 @@ from ._codegen_functions import (MODULE as _FUNCTIONS_MODULE, SubCall, Subfuncti
                                  item_assigning_proxy)
 from ._codegen_inline import INLINED as _INLINED, inline_call
 from ._codegen_branches import BranchingTracer, raising_path, trace_paths, write_paths
+from ._codegen_packed import (FIELDS as _PACKED_FIELDS, is_packed, packed_function,
+                              packed_method, recurrent, write_call as write_packed_call)
 from ._codegen_loops import (Dead, LoopingTracer, is_marker as is_loop_marker, list_alias,
                              write_marker as write_loop_marker)
 from ._codegen_transformer import padded_rows_source, traceable_forward, zero_padded_rows
@@ -236,6 +238,9 @@ class _Writer:
             if _leaf_template(sub) is None:
                 raise NotImplementedError(f"ember.jit.save: no TorchScript template for the "
                                           f"module {type(sub).__name__} ('{target}')")
+            method = "forward"
+            if recurrent(sub) and args and is_packed(args[0], self.gm):
+                method = "forward_packed"   # (a packed batch: _codegen_packed.py)
             # (a tuple argument, an LSTM's (h, c), is a TorchScript tuple, not a list)
             parts = [self.output(a) if isinstance(a, tuple) else self.arg(a) for a in args]
             if kwargs:
@@ -246,7 +251,7 @@ class _Writer:
                                               f"keyword arguments {unknown}")
                 parts += [f"{k}={self.output(v) if isinstance(v, tuple) else self.arg(v)}"
                           for k, v in kwargs.items()]
-            return f"({self.module_path(target)}).forward({', '.join(parts)}, )"
+            return f"({self.module_path(target)}).{method}({', '.join(parts)}, )"
         if op == "get_attr":
             value = self.root
             for part in target.split("."):
@@ -357,6 +362,10 @@ class _Writer:
             return f"torch.mul(torch.reciprocal({self.arg(args[1])}), {self.arg(args[0])})"
         if fn in _OPERATORS:
             return self.call(f"torch.{_OPERATORS[fn]}", args, kwargs)
+        if fn is getattr and args[1] in _PACKED_FIELDS and is_packed(args[0], self.gm):
+            return f"({self.arg(args[0])})[{_PACKED_FIELDS.index(args[1])}]"
+        if packed_function(fn) is not None:
+            return write_packed_call(self, packed_function(fn), fn, args, kwargs)
         if fn is getattr and args[1] in _ATTRIBUTES:
             return _ATTRIBUTES[args[1]].format(self.arg(args[0]))
         if fn is operator.getitem:
@@ -437,7 +446,7 @@ class _Writer:
                                           f"{reduction!r}")
             values["reduction"] = _REDUCTIONS[reduction]
         if name in _INLINED:
-            return inline_call(self, name, values)
+            return inline_call(self, name, dict(values, return_indices=indices))
         if name == "gelu":
             approximate = values["approximate"]
             return self.call("torch.gelu", [values["input"]],
@@ -640,6 +649,8 @@ def _class_source(qualname, cls_name, m, forward_lines, forward_args, child_type
         sig = ",\n    ".join([f"self: {qualname}"] + params)
         lines.append(f"  def forward({sig}):")
         lines += [f"    {line}" for line in forward_lines]
+        if recurrent(m) and _leaf_template(m) is not None:
+            lines += packed_method(m, qualname)   # (called on packed batches)
     return "\n".join(lines) + "\n"
 
 
@@ -848,6 +859,8 @@ def _writable(fn):
     """Whether _Writer.function has a form for calls of `fn` (the same tests)."""
     if fn in _OPERATORS or fn in (getattr, operator.getitem, operator.truediv,
                                   operator.setitem, zero_padded_rows) or isinstance(fn, SubCall):
+        return True
+    if packed_function(fn) is not None:
         return True
     module = getattr(fn, "__module__", "") or ""
     name = getattr(fn, "__name__", "")

@@ -2,7 +2,8 @@
 
 Some functions of ``torch.nn.functional`` have no ATen op of their own: ``lp_pool1d/2d/3d``,
 ``local_response_norm`` and ``gaussian_nll_loss`` are Python over other ops, with checks
-on the input's shape (torch.jit.script inlines them as calls of scripted helpers). Their
+on the input's shape (``embedding_bag`` and ``fractional_max_pool2d/3d`` check and prepare
+their inputs in Python around their ATen op) (torch.jit.script inlines them as calls of scripted helpers). Their
 bodies do not trace with ember.fx (they test shapes and values in Python), so the graph
 keeps the call, and the writer (_codegen._Writer.functional) emits its statements here:
 the layer templates of _codegen_layers.py where the function has a layer (LPPool,
@@ -131,10 +132,117 @@ def _gaussian_nll_loss(writer, name, values):
     return lines, inputs
 
 
+def _fractional_max_pool(n, indices=False):
+    """F.fractional_max_pool{n}d (and its _with_indices form): the FractionalMaxPool{n}d
+    template with the call's settings; given _random_samples are read from the call,
+    else drawn per call."""
+    def lines(writer, name, values):
+        if indices:
+            values = dict(values, return_indices=True)
+        _constant(name, values, "kernel_size", "output_size", "output_ratio")
+        if values["output_size"] is None and values["output_ratio"] is None:
+            raise ValueError(f"fractional_max_pool{n}d requires specifying either an "
+                             f"output_size or an output_ratio")
+        ratio = values["output_ratio"]
+        if ratio is not None and not isinstance(ratio, (list, tuple)):
+            ratio = (ratio,) * n
+        samples = values["_random_samples"]
+        layer = types.SimpleNamespace(kernel_size=values["kernel_size"],
+                                      output_size=values["output_size"], output_ratio=ratio,
+                                      return_indices=values["return_indices"],
+                                      _random_samples=samples)
+        template = [line.replace("self._random_samples", "random_samples")
+                    for line in LAYERS[f"FractionalMaxPool{n}d"](layer)]
+        inputs = {"input": writer.arg(values["input"])}
+        if samples is not None:
+            inputs["random_samples"] = writer.arg(samples)
+        return template, inputs
+    return lines
+
+
+_BAG_MODES = {"sum": 0, "mean": 1, "max": 2}
+_NOT_1D = ('ops.prim.RaiseException(torch.format("input has to be 1D or 2D Tensor, but got '
+           'Tensor of dimension {}", torch.dim(input)), "builtins.ValueError")')
+
+
+def _embedding_bag(writer, name, values):
+    """F.embedding_bag as ATen's embedding_bag (its first output) after F's checks of
+    the input's rank against the offsets given or not (ValueError as PyTorch's), a 2-D
+    input flattened into bags of equal length, rows renormed first with max_norm and a
+    negative padding_idx counted from the end."""
+    _constant(name, values, "max_norm", "norm_type", "scale_grad_by_freq", "mode", "sparse",
+              "include_last_offset", "padding_idx")
+    mode = values["mode"]
+    if mode not in _BAG_MODES:
+        raise ValueError("mode has to be one of sum, mean or max")
+    offsets, weights = values["offsets"], values["per_sample_weights"]
+    if weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' (got "
+                                  f"mode='{mode}'). Please open a feature request on GitHub.")
+    inputs = {"input": writer.arg(values["input"]), "weight": writer.arg(values["weight"])}
+    if offsets is None:
+        lines = ["if torch.ne(torch.dim(input), 2):",
+                 "  if torch.eq(torch.dim(input), 1):",
+                 '    ops.prim.RaiseException("offsets has to be a 1D Tensor but got None", '
+                 '"builtins.ValueError")',
+                 "  else:",
+                 f"    {_NOT_1D}",
+                 "else:",
+                 "  pass",
+                 "offsets0 = torch.arange(0, torch.numel(input), torch.size(input, 1), "
+                 "dtype=ops.prim.dtype(input), layout=None, device=ops.prim.device(input))",
+                 "input0 = torch.reshape(input, [-1])"]
+        if weights is not None:
+            lines.append("weights0 = torch.reshape(per_sample_weights, [-1])")
+    else:
+        inputs["offsets"] = writer.arg(offsets)
+        lines = ["if torch.eq(torch.dim(input), 2):",
+                 '  ops.prim.RaiseException("if input is 2D, then offsets has to be None, as '
+                 'input is treated is a mini-batch of fixed length sequences. However, found '
+                 "offsets of type <class 'torch.Tensor'>\", \"builtins.ValueError\")",
+                 "else:",
+                 "  if torch.ne(torch.dim(input), 1):",
+                 f"    {_NOT_1D}",
+                 "  else:",
+                 "    pass",
+                 "if torch.ne(torch.dim(offsets), 1):",
+                 '  ops.prim.RaiseException("offsets has to be a 1D Tensor", '
+                 '"builtins.ValueError")',
+                 "else:",
+                 "  pass",
+                 "offsets0 = offsets",
+                 "input0 = input"]
+        if weights is not None:
+            lines.append("weights0 = per_sample_weights")
+    if weights is not None:
+        inputs["per_sample_weights"] = writer.arg(weights)
+    else:
+        lines.append("weights0 = None")
+    if values["max_norm"] is not None:   # (no gradient recorded, as F's no_grad renorm)
+        lines.append(f"renormed = torch.embedding_renorm_(torch.detach(weight), input0, "
+                     f"{literal(float(values['max_norm']))}, "
+                     f"{literal(float(values['norm_type']))})")
+    pad = values["padding_idx"]
+    pad = "None" if pad is None else str(int(pad)) if pad >= 0 else \
+        f"torch.add(torch.size(weight, 0), {int(pad)})"
+    lines += [f"bag = torch.embedding_bag(weight, input0, offsets0, "
+              f"{literal(bool(values['scale_grad_by_freq']))}, {_BAG_MODES[mode]}, "
+              f"{literal(bool(values['sparse']))}, weights0, "
+              f"{literal(bool(values['include_last_offset']))}, {pad})",
+              "return (bag)[0]"]
+    return lines, inputs
+
+
 # F.<name> -> lines(writer, name, bound values) -> (template lines, {name: source})
 INLINED = {"lp_pool1d": _lp_pool(1), "lp_pool2d": _lp_pool(2), "lp_pool3d": _lp_pool(3),
            "local_response_norm": _local_response_norm,
-           "gaussian_nll_loss": _gaussian_nll_loss}
+           "gaussian_nll_loss": _gaussian_nll_loss,
+           "fractional_max_pool2d": _fractional_max_pool(2),
+           "fractional_max_pool3d": _fractional_max_pool(3),
+           "fractional_max_pool2d_with_indices": _fractional_max_pool(2, True),
+           "fractional_max_pool3d_with_indices": _fractional_max_pool(3, True),
+           "embedding_bag": _embedding_bag}
 
 
 def inline_call(writer, name, values):

@@ -212,7 +212,20 @@ FUNCTIONAL = {
                             {"alpha": 1e-4, "beta": 0.75, "k": 1.0}),
     "gaussian_nll_loss": ("", ("input", "target", "var", "full", "eps", "reduction"),
                           {"full": False, "eps": 1e-6, "reduction": "mean"}),
+    "embedding_bag": ("", ("input", "weight", "offsets", "max_norm", "norm_type",
+                           "scale_grad_by_freq", "mode", "sparse", "per_sample_weights",
+                           "include_last_offset", "padding_idx"),
+                      {"offsets": None, "max_norm": None, "norm_type": 2,
+                       "scale_grad_by_freq": False, "mode": "mean", "sparse": False,
+                       "per_sample_weights": None, "include_last_offset": False,
+                       "padding_idx": None}),
 }
+for _n, _suffix in ((2, ""), (3, ""), (2, "_with_indices"), (3, "_with_indices")):
+    FUNCTIONAL[f"fractional_max_pool{_n}d{_suffix}"] = (
+        "", ("input", "kernel_size", "output_size", "output_ratio", "return_indices",
+             "_random_samples"),
+        {"output_size": None, "output_ratio": None, "return_indices": False,
+         "_random_samples": None})
 for _n in (1, 2, 3):
     FUNCTIONAL[f"lp_pool{_n}d"] = ("", ("input", "norm_type", "kernel_size", "stride",
                                         "ceil_mode"), {"stride": None, "ceil_mode": False})

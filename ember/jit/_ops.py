@@ -607,6 +607,22 @@ def _vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
     return _ember().linalg.vector_norm(x, ord, dim, keepdim, dtype=scalar_type(dtype))
 
 
+def _pack_padded_sequence(input, lengths, batch_first):
+    """aten::_pack_padded_sequence: (data, batch_sizes) of sequences sorted by decreasing
+    length (ember's pack_padded_sequence raises for unsorted lengths, as ATen's)."""
+    from ..nn.utils.rnn import pack_padded_sequence
+    packed = pack_padded_sequence(input, lengths, batch_first, enforce_sorted=True)
+    return packed.data, packed.batch_sizes
+
+
+def _pad_packed_sequence(data, batch_sizes, batch_first, padding_value, total_length):
+    """aten::_pad_packed_sequence: (padded, lengths) of a packed batch in sorted order,
+    padded to total_length steps."""
+    from ..nn.utils.rnn import PackedSequence, pad_packed_sequence
+    return pad_packed_sequence(PackedSequence(data, batch_sizes), batch_first,
+                               float(padding_value), int(total_length))
+
+
 def _is_floating_point(x):
     return x.is_floating_point()
 
@@ -718,6 +734,8 @@ _SPECIAL = {
     "tensor": _tensor, "copy_": _copy_, "copy": _copy,
     "_weight_norm": _weight_norm, "dict": _dict, "update": _dict_method("update"), "setdefault": _dict_method("setdefault"),
     "popitem": _dict_method("popitem"), "contiguous": _contiguous,
+    "_pack_padded_sequence": _pack_padded_sequence,
+    "_pad_packed_sequence": _pad_packed_sequence,
     "softmax": _softmax_like("softmax"), "log_softmax": _softmax_like("log_softmax"),
     "sum": _reduce("sum"), "mean": _reduce("mean"), "einsum": _einsum, "expand": _expand,
     "max_pool2d": _max_pool(2), "max_pool3d": _max_pool(3), "max_pool1d": _max_pool(1),
