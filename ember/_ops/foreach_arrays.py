@@ -23,6 +23,7 @@ import threading
 import numpy as np
 
 from .. import _torch_function
+from .._backend import array_namespace
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.forward_ad import ACTIVE as _DUAL
@@ -56,9 +57,10 @@ def _scratch(shape, dt, n):
     return buf[:n].reshape(shape)
 
 
-def plain_dtype(lists, written=()):
+def plain_dtype(lists, written=(), cupy=False):
     """The dtype (float32 or float64) of every tensor in the lists of `lists` when the fast
-    path may take them, else None. `written`: the tensors an in-place op writes."""
+    path may take them, else None. `written`: the tensors an in-place op writes. `cupy`:
+    CuPy arrays are taken too, all of one device (the caller then computes with `_xp`)."""
     if _base._DISPATCH[0] is not None or _DUAL[0]:
         return None
     tf = _torch_function.ACTIVE[0]
@@ -66,10 +68,15 @@ def plain_dtype(lists, written=()):
         return None
     grad = grad_mode.GRAD_ENABLED[0]
     dt = None
+    kind = _ndarray
+    if cupy and lists and lists[0]:
+        kind = type(lists[0][0]._data)
+        if kind is not _ndarray and not _cupy_array(lists[0][0]._data, lists):
+            return None
     for ts in lists:
         for t in ts:
             a = t._data
-            if type(a) is not _ndarray or (grad and t._requires_grad):
+            if type(a) is not kind or (grad and t._requires_grad):
                 return None
             if tf and type(t) is not Tensor and _torch_function._takes_part(type(t)):
                 return None
@@ -81,12 +88,31 @@ def plain_dtype(lists, written=()):
                 return None
     for t in written:
         a = t._data
-        if t._inference or not a.flags.writeable or (0 in a.strides and _expanded(a)):
+        if t._inference or not getattr(a.flags, "writeable", True) or \
+                (0 in a.strides and _expanded(a)):
             return None     # (the per-element path raises)
         if grad and (t._creation_meta is not None or
                      (t._base is not None and t._base._requires_grad)):
             return None
     return dt
+
+
+def _cupy_array(a, lists):
+    """Whether `a` is a CuPy array and every array of `lists` lies on its device."""
+    if not type(a).__module__.startswith("cupy"):
+        return False
+    device = a.device
+    for ts in lists:
+        for t in ts:
+            d = t._data
+            if type(d) is not type(a) or d.device != device:
+                return False
+    return True
+
+
+def _xp(a):
+    """The array module of a fast-path array (NumPy, or CuPy where plain_dtype took it)."""
+    return np if type(a) is _ndarray else array_namespace(a)
 
 
 def _expanded(a):
@@ -221,11 +247,14 @@ def binary(op, kind, inplace, tensors, operands, alpha):
     if kind == "List":
         if not _same_shapes(tensors, operands):
             return None
-        dt = plain_dtype((tensors, operands), tensors if inplace else ())
+        dt = plain_dtype((tensors, operands), tensors if inplace else (), cupy=True)
     else:
-        dt = plain_dtype((tensors,), tensors if inplace else ())
+        dt = plain_dtype((tensors,), tensors if inplace else (), cupy=True)
     if dt is None or (not inplace and not _contiguous(tensors)):
         return None
+    if tensors and type(tensors[0]._data) is not _ndarray:
+        return _binary_xp(ufunc, _xp(tensors[0]._data), kind, inplace, tensors, operands,
+                          alpha, op, dt)
     if kind == "List":
         arrays = [o._data for o in operands]
         if alpha is not None and alpha != 1:
@@ -245,6 +274,35 @@ def binary(op, kind, inplace, tensors, operands, alpha):
             x = t._data
             ufunc(x, o, out=x)
             t._bump_version()
+    return True
+
+
+def _binary_xp(ufunc, xp, kind, inplace, tensors, operands, alpha, op, dt):
+    """binary's loop on CuPy arrays (its module `xp`): the ufunc of each pair, in place or
+    into a new array; add/sub with alpha as x + alpha * y (CuPy has no fused form: the
+    single-tensor ops' values)."""
+    ufunc = getattr(xp, ufunc.__name__)
+    if kind == "List":
+        arrays = [o._data for o in operands]
+        if alpha is not None and alpha != 1:
+            a = _number(alpha, dt)
+            if op not in ("add", "sub") or a is None:
+                return None
+            arrays = [y * (a if op == "add" else -a) for y in arrays]
+            ufunc = xp.add
+    else:
+        arrays = _numbers(operands, dt)
+        if arrays is None:
+            return None
+    if not inplace:
+        return tuple(_make(ufunc(t._data, o, out=xp.empty(t._data.shape, dt)))
+                     for t, o in zip(tensors, arrays))
+    for t, o in zip(tensors, arrays):
+        x = t._data
+        if type(o) is type(x) and o is not x and xp.may_share_memory(x, o):
+            o = o.copy()
+        ufunc(x, o, out=x)
+        t._bump_version()
     return True
 
 
@@ -379,11 +437,23 @@ def lerp(inplace, tensors, ends, weights):
     n = len(tensors)
     if len(ends) != n or len(weights) != n or not _same_shapes(tensors, ends):
         return None
-    dt = plain_dtype((tensors, ends), tensors if inplace else ())
+    dt = plain_dtype((tensors, ends), tensors if inplace else (), cupy=True)
     if dt is None or (not inplace and not _contiguous(tensors)) or \
             _numbers(weights, dt) is None:
         return None
     out = []
+    if tensors and type(tensors[0]._data) is not _ndarray:
+        # CuPy: lerp_'s formula per tensor (its plain form there, the single-tensor op's)
+        for t, e, w in zip(tensors, ends, weights):
+            x = t._data if inplace else t._data.copy()
+            y = e._data
+            lerp_(x, y.copy() if y is not x and _xp(x).may_share_memory(x, y) else y,
+                  float(w))
+            if inplace:
+                t._bump_version()
+            else:
+                out.append(_make(x))
+        return True if inplace else tuple(out)
     with np.errstate(all="ignore"):
         if inplace and all(w == weights[0] for w in weights):
             xs = _direct(tensors, [e._data for e in ends])
@@ -461,7 +531,7 @@ def norm(tensors, ord, dtype):
     by its node's forward, as 0-dim tensors; None where the fast path does not apply."""
     if dtype is not None or type(ord) not in (int, float) or not ord > 0:
         return None
-    dt = plain_dtype((tensors,))
+    dt = plain_dtype((tensors,), cupy=True)
     if dt is None:
         return None
     if not _NORM:
@@ -478,7 +548,11 @@ def norm(tensors, ord, dtype):
         if ord == math.inf and x.size == 0:
             return None
         dims = tuple(range(x.ndim))
-        if ord == 2.0 and x.flags.c_contiguous:
+        if type(x) is not _ndarray:
+            ctx = _Ctx()
+            ctx.xp = _xp(x)
+            out.append(_make(forward(ctx, x, ord, dims, False)))
+        elif ord == 2.0 and x.flags.c_contiguous:
             # (the forward's sqrt(sum(|x| * |x|)): the squares into scratch, no |x|)
             sq = np.multiply(x, x, out=_scratch(x.shape, dt, x.size))
             # (np.sum's own reduction, add.reduce, without its Python wrapper)
