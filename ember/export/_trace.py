@@ -350,11 +350,12 @@ class _Tracer(TorchFunctionMode):
         shape = self.symbolic_shape(t)
         if dim is not None:   # x.size(dim)
             s = shape[dim]
-            return SymInt(size, self, symbol=s) if isinstance(s, str) else size
-        if not any(isinstance(s, str) for s in shape):
+            return SymInt(size, self, symbol=s) if isinstance(s, str) else \
+                s if isinstance(s, SymInt) else size
+        if not any(isinstance(s, (str, SymInt)) for s in shape):
             return size
-        return type(size)(SymInt(v, self, symbol=s) if isinstance(s, str) else v
-                          for v, s in zip(size, shape))
+        return type(size)(SymInt(v, self, symbol=s) if isinstance(s, str) else
+                          s if isinstance(s, SymInt) else v for v, s in zip(size, shape))
 
     def record(self, func, args, kwargs):
         out = func(*_plain_numbers(args), **_plain_numbers(kwargs))
@@ -388,7 +389,8 @@ class _Tracer(TorchFunctionMode):
                 node.meta["captured"] = captured
         inputs_shapes = [self.symbolic_shape(a) for a in _pytree.tree_leaves((args, kwargs))
                          if isinstance(a, Tensor) and id(a) in self.nodes]
-        symbols = {s for shape in inputs_shapes for s in shape if isinstance(s, str)}
+        symbols = {s for shape in inputs_shapes for s in shape if isinstance(s, (str, SymInt))}
+        symbols |= {a for a in _pytree.tree_leaves((args, kwargs)) if _sized_by(a)}
         if isinstance(out, Tensor):
             self.sym_dims[id(out)] = self.duck_shape(out, symbols)
             self.bind(out, node)
@@ -414,7 +416,7 @@ class _Tracer(TorchFunctionMode):
         itself (`OpReplay`), named by its ATen overload."""
         n = pending.n
         symbols = {x for a in args[:n] if isinstance(a, Tensor) and id(a) in self.nodes
-                   for x in self.symbolic_shape(a) if isinstance(x, str)}
+                   for x in self.symbolic_shape(a) if isinstance(x, (str, SymInt))}
         public = _public_form(pending.cls, args, pending)
         if public is not None:
             fn, fargs = public
@@ -446,9 +448,14 @@ class _Tracer(TorchFunctionMode):
                     self.bind(item, getitem)
 
     def duck_shape(self, t, symbols):
+        """t's shape with the dims equal to a symbol's example value taken to be that
+        symbol, and those equal to a size computed from symbols (an input's ``2 * s0``
+        dim, or a SymInt argument: ``x.reshape(B * n, -1)``) taken to be that SymInt, so
+        that reading them (``x.size(0)``) stays in the graph."""
         if not symbols:
             return tuple(t.shape)
-        by_value = {self.symbols[s][2]: s for s in symbols}
+        by_value = {int(s): s for s in symbols if isinstance(s, SymInt) and int(s) > 1}
+        by_value.update({self.symbols[s][2]: s for s in symbols if isinstance(s, str)})
         return tuple(by_value.get(v, v) for v in t.shape)
 
 
@@ -494,6 +501,12 @@ class _OpRecorder(TorchDispatchMode):
             # (recorded as the op class runs: its arguments in ember's order)
             self.tracer.record_op(func, pending, _python_dispatch.ember_args(pending), out)
         return out
+
+
+def _sized_by(a):
+    """Whether argument `a` is a size computed in the graph (not read from a tensor)."""
+    return isinstance(a, SymInt) and not a._unbacked and \
+        (a._node is not None or a._symbol is not None)
 
 
 def _plain_numbers(tree):

@@ -225,7 +225,8 @@ def _pad(g, input, pad, mode="constant", value=None):
     if onnx_mode == "wrap" and g.opset < 19:
         return _unsupported("pad (circular, before opset 19)")
     fill = g.const(np.array(0 if value is None else value, dtype=input.dtype))
-    return g.op("Pad", input, g.const(np.array(begins + ends, np.int64)),
+    # (amounts may be traced sizes: swin's F.pad(x, (0, 0, 0, W % 2, ...)))
+    return g.op("Pad", input, g.int_list(begins + ends),
                 fill if onnx_mode == "constant" else None, mode=onnx_mode)
 
 

@@ -191,7 +191,7 @@ def _getitem(g, seq, i):
 
 
 _PY_OPS = {operator.add: "Add", operator.sub: "Sub", operator.mul: "Mul",
-           operator.floordiv: "Div", operator.truediv: "Div"}
+           operator.floordiv: "Div", operator.truediv: "Div", operator.mod: "Mod"}
 
 
 def python_op(g, fn, a, b):
