@@ -645,6 +645,8 @@ def _foreach_clone(self, *, memory_format=None):
 def _copy_elements(self, src, non_blocking=False):
     tensors, sources = _tensor_list(self), _tensor_list(src, 2)
     _same_length(tensors, sources)
+    if _fast.copy(tensors, sources):
+        return
     for t, s in zip(tensors, sources):
         t.copy_(s, non_blocking=non_blocking)
 
@@ -657,7 +659,10 @@ def _foreach_copy_(self, src, non_blocking=False):
 
 
 def _zero_elements(self):
-    for t in _tensor_list(self):
+    tensors = _tensor_list(self)
+    if _fast.zero(tensors):
+        return
+    for t in tensors:
         t.zero_()
 
 

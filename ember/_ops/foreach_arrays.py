@@ -32,7 +32,7 @@ from .fma_arrays import _fma32, axpy_, axpy_list_, lerp_, lerp_list_
 from .pointwise import Unary
 from .pointwise_more import _addcmul_array
 
-__all__ = ["plain_dtype", "binary", "ternary", "lerp", "unary", "norm"]
+__all__ = ["plain_dtype", "binary", "ternary", "lerp", "unary", "norm", "zero", "copy"]
 
 _ndarray = np.ndarray
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -241,8 +241,14 @@ def binary(op, kind, inplace, tensors, operands, alpha):
     for the Scalar and ScalarList overloads, tensors for List; x + alpha * o for add and
     sub): True in place, the tuple of results out of place; None where the fast path does
     not apply."""
+    if op in _EXTREMA:
+        return _extrema(op, kind, inplace, tensors, operands) if alpha is None else None
     ufunc = _UFUNCS.get(op)
-    if ufunc is None or kind == "Tensor" or len(operands) != len(tensors):
+    if kind == "Tensor" and alpha is None:
+        operands = _tensor_as_numbers(operands)
+        kind = "Scalar"
+    if ufunc is None or kind == "Tensor" or operands is None or \
+            len(operands) != len(tensors):
         return None
     if kind == "List":
         if not _same_shapes(tensors, operands):
@@ -274,6 +280,92 @@ def binary(op, kind, inplace, tensors, operands, alpha):
             x = t._data
             ufunc(x, o, out=x)
             t._bump_version()
+    return True
+
+
+def _tensor_as_numbers(operands):
+    """The .Tensor overload's one 0-dim tensor (operands: it repeated) as the number it
+    holds, which torch's kernels read as they read a Scalar (cast to the list's dtype);
+    None where it is not a plain real NumPy 0-dim tensor or records a graph."""
+    if not operands:
+        return operands
+    o = operands[0]
+    if not isinstance(o, Tensor) or type(o._data) is not _ndarray or o._data.ndim != 0 or \
+            o._data.dtype.kind not in "fi" or \
+            (o._requires_grad and grad_mode.GRAD_ENABLED[0]):
+        return None
+    return [o._data.item()] * len(operands)
+
+
+# the comparisons: torch's result is x where x and o tie (its sign of zero) and NaN where
+# either is NaN; NumPy's maximum/minimum may give o's zero, so o is copied in only where
+# it wins (or is NaN)
+_EXTREMA = {"clamp_min": np.greater, "maximum": np.greater,
+            "clamp_max": np.less, "minimum": np.less}
+
+
+def _extrema(op, kind, inplace, tensors, operands):
+    """clamp_min/clamp_max/maximum/minimum of each tensor with its operand (a number, one
+    per tensor, or a tensor of its shape), NumPy arrays only; None where the fast path does
+    not apply."""
+    if kind == "Tensor" or len(operands) != len(tensors):
+        return None
+    if kind == "List":
+        if not _same_shapes(tensors, operands):
+            return None
+        dt = plain_dtype((tensors, operands), tensors if inplace else ())
+    else:
+        dt = plain_dtype((tensors,), tensors if inplace else ())
+    if dt is None or (not inplace and not _contiguous(tensors)):
+        return None
+    if kind == "List":
+        arrays = [o._data for o in operands]
+    else:
+        arrays = _numbers(operands, dt)
+        if arrays is None:
+            return None
+    wins, out = _EXTREMA[op], []
+    with np.errstate(all="ignore"):
+        for t, o in zip(tensors, arrays):
+            x = t._data
+            if type(o) is _ndarray and o is not x and np.may_share_memory(x, o):
+                o = o.copy()
+            mask = wins(o, x)
+            if type(o) is _ndarray:
+                mask |= np.isnan(o)
+            y = x if inplace else x.copy()
+            np.copyto(y, o, where=mask)
+            if inplace:
+                t._bump_version()
+            else:
+                out.append(_make(y))
+    return True if inplace else tuple(out)
+
+
+def zero(tensors):
+    """x.zero_() for each float32/float64 tensor (NumPy or CuPy): True; None where the fast
+    path does not apply."""
+    if plain_dtype((tensors,), tensors, cupy=True) is None:
+        return None
+    for t in tensors:
+        t._data.fill(0)
+        t._bump_version()
+    return True
+
+
+def copy(tensors, sources):
+    """x.copy_(s) for each pair of one float dtype, shape and device (NumPy or CuPy): True;
+    None where the fast path does not apply (a cast, a broadcast, another device)."""
+    if len(sources) != len(tensors) or not _same_shapes(tensors, sources):
+        return None
+    if plain_dtype((tensors, sources), tensors, cupy=True) is None:
+        return None
+    if not tensors:
+        return True
+    copyto = _xp(tensors[0]._data).copyto     # (overlapping memory: copied through a buffer)
+    for t, s in zip(tensors, sources):
+        copyto(t._data, s._data)
+        t._bump_version()
     return True
 
 
