@@ -258,3 +258,71 @@ def test_linear_1d_input_row_bias_matches_values():
     for e, t in zip(got[ember], got[torch]):
         assert e.shape == t.shape
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------ convolution bias dtypes
+
+def _conv_t_program(nd, n=1, c_in=2, length=4, k=2, xd="float32", bd="float64", batched=True,
+                    **kw):
+    def program(L):
+        groups = kw.get("groups", 1)
+        x = L.ones(((n,) if batched else ()) + (c_in,) + (length,) * nd, dtype=getattr(L, xd))
+        w = L.ones((c_in, 3) + (k,) * nd, dtype=getattr(L, xd)) / 10
+        b = L.ones(3 * groups, dtype=getattr(L, bd))
+        return getattr(L.nn.functional, f"conv_transpose{nd}d")(x, w, b, **kw)
+    return program
+
+
+# PyTorch's native CPU kernels (1-D, 2-D) add a bias of any real dtype, the result in the
+# input's; where it picks oneDNN (float32: groups > 1, a batch of more than one, large
+# kernels or inputs), for bfloat16 and complex inputs, and in 3-D, the dtypes must agree
+_CONV_T_CASES = {
+    "base": {}, "groups 2": dict(c_in=4, groups=2), "stride 2": dict(stride=2),
+    "dilation 2": dict(dilation=2), "batch 8": dict(n=8), "kernel 5": dict(k=5),
+    "large input": dict(c_in=8, length=64), "unbatched": dict(batched=False),
+    "float64 + float32 bias": dict(xd="float64", bd="float32"),
+    "float64 + float32 bias, batch 2": dict(xd="float64", bd="float32", n=2),
+    "float16 + float32 bias": dict(xd="float16", bd="float32"),
+    "float32 + int64 bias": dict(bd="int64"), "float32 + bool bias": dict(bd="bool"),
+    "float32 + bool bias, batch 2": dict(bd="bool", n=2),
+    "float32 + bfloat16 bias": dict(bd="bfloat16"),
+    "float32 + complex bias": dict(bd="complex64"),
+    "bfloat16 + float32 bias": dict(xd="bfloat16", bd="float32"),
+    "complex + float32 bias": dict(xd="complex64", bd="float32"),
+}
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("case", list(_CONV_T_CASES))
+def test_conv_transpose_bias_dtype(case, nd):
+    kw = dict(_CONV_T_CASES[case])
+    if nd == 3 and kw.get("length") == 64:
+        kw["length"] = 16
+    program = _conv_t_program(nd, **kw)
+    _close(_outcome(ember, lambda L: program(L).numpy()),
+           _outcome(torch, lambda L: program(L).numpy()))
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_conv_bias_dtype_refused(nd):
+    _same(lambda L: getattr(L.nn.functional, f"conv{nd}d")(
+        L.ones((1, 2) + (4,) * nd), L.ones((3, 2) + (2,) * nd), L.ones(3, dtype=L.float64)))
+
+
+def test_conv_transpose_bias_of_another_dtype_grads():
+    def program(L):
+        x = L.ones(1, 2, 4, requires_grad=True)
+        w = (L.ones(2, 3, 2) / 10).requires_grad_()
+        b = L.full((3,), 0.5, dtype=L.float64, requires_grad=True)
+        y = L.nn.functional.conv_transpose1d(x, w, b)
+        (y * y).sum().backward()
+        return tuple(t.detach().numpy() for t in (y, x.grad, w.grad, b.grad))
+    _close(_outcome(ember, program), _outcome(torch, program))
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("kw", [dict(stride=0), dict(dilation=0), dict(padding=-1)], ids=str)
+def test_conv_transpose_geometry_errors(nd, kw):
+    """(ember leaked ValueError / ZeroDivisionError, and ran a negative padding)"""
+    _same(lambda L: getattr(L.nn.functional, f"conv_transpose{nd}d")(
+        L.ones((1, 2) + (4,) * nd), L.ones((2, 3) + (2,) * nd), L.ones(3), **kw))

@@ -41,7 +41,7 @@ from .._user_warning import warn_at_caller
 from ._base import Op, apply
 from ._layout import in_format, suggest_format
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
-from ._util import shape_str
+from ._util import dtype_name, shape_str
 
 __all__ = []
 
@@ -774,6 +774,49 @@ def _raise_dtype_mismatch(input, weight, bias, transposed):
                        f"({bias._type_name()}) should be the same")
 
 
+def _onednn_transposed(nd, x, weight, groups, stride, dilation):
+    """Whether PyTorch's CPU transposed convolution of these float32 operands runs on oneDNN
+    (its use_mkldnn heuristic, on the operands a 1-D one views as 2-D); there a bias must
+    have the input's dtype, while the native kernels add a bias of any real dtype."""
+    n = x.shape[0] if x.dim() == nd + 2 else 1
+    shape = ((n,) + tuple(x.shape[-nd - 1:]))
+    w = tuple(weight.shape)
+    if nd == 1:
+        shape, w = shape[:2] + (1,) + shape[2:], w[:2] + (1,) + w[2:]
+    stride, dilation = _tuple(stride, nd, "stride"), _tuple(dilation, nd, "dilation")
+    if not (any(v != 1 for v in stride) or any(v != 1 for v in dilation) or n >= 16 or
+            w[-1] != 1 or w[-2] != 1 or _threads.get_num_threads() > 1):
+        return False
+    return groups > 1 or (w[-1] > 3 and w[-2] > 3) or n > 1 or math.prod(shape[:4]) > 20480
+
+
+def _cpu_type_name(t):
+    """A tensor type as PyTorch's oneDNN checks name it: torch.FloatTensor, CPUBFloat16Type."""
+    if t.dtype.is_complex or t.dtype.name in ("bfloat16", "bool"):
+        return f"CPU{dtype_name(t.dtype)}Type"
+    return t._type_name()
+
+
+def _transposed_bias_dtype(nd, input, weight, bias, groups, stride, dilation):
+    """A CPU transposed convolution's bias of a dtype other than the (real) input's: None
+    where PyTorch's native kernel adds it (the result in the input's dtype), else raised
+    as PyTorch refuses it."""
+    real = not input.dtype.is_complex
+    if real and input.dtype.name != "bfloat16" and (
+            input.dtype.name != "float32" or
+            not _onednn_transposed(nd, input, weight, groups, stride, dilation)):
+        if nd == 3:   # (slow_conv_transpose3d casts nothing)
+            raise RuntimeError(f"expected scalar type {dtype_name(input.dtype)} but found "
+                               f"{dtype_name(bias.dtype)}")
+        if bias.dtype.is_complex:
+            raise RuntimeError(f"result type {dtype_name(bias.dtype)} can't be cast to the "
+                               f"desired output type {dtype_name(input.dtype)}")
+        return
+    tail = " or input should be a MKLDNN tensor and bias is a dense tensor" if real else ""
+    raise RuntimeError(f"Input type ({_cpu_type_name(input)}) and bias type "
+                       f"({_cpu_type_name(bias)}) should be the same{tail}")
+
+
 def _check_conv(nd, input, weight, bias, groups, fname, transposed=False, stride=None,
                 padding=None, dilation=None):
     """PyTorch's checks of a convolution's arguments, in its order (the first failing one
@@ -799,13 +842,21 @@ def _check_conv(nd, input, weight, bias, groups, fname, transposed=False, stride
     if stride is not None and any(s <= 0 for s in stride):
         raise RuntimeError("non-positive stride is not supported")
     if dilation is not None and any(d <= 0 for d in dilation):
+        if transposed:   # (the slow kernels' words: a 1-D convolution's as 2-D)
+            sizes = ((1,) + tuple(dilation)) if nd == 1 else tuple(dilation)
+            names = ("depth", "height", "width")[-len(sizes):]
+            raise RuntimeError("dilation should be greater than zero, but got " + ", ".join(
+                f"dilation_{n}: {v}" for n, v in zip(names, sizes)))
         raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
     if not transposed and weight.shape[0] < groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
                            f"dimension 0, but got weight of size {shape_str(weight.shape)} "
                            f"instead")
     if input.dtype is not weight.dtype or (bias is not None and bias.dtype is not input.dtype):
-        _raise_dtype_mismatch(input, weight, bias, transposed)
+        if transposed and input.dtype is weight.dtype and input.device.type == "cpu":
+            _transposed_bias_dtype(nd, input, weight, bias, groups, stride, dilation)
+        else:
+            _raise_dtype_mismatch(input, weight, bias, transposed)
     c_in = input.shape[-nd - 1]
     if not transposed:
         if weight.shape[0] % groups:
@@ -893,7 +944,9 @@ def conv_transpose(nd, input, weight, bias=None, stride=1, padding=0, output_pad
     fname = f"conv_transpose{nd}d"
     if _AUTOCAST[0]:
         input, weight, bias = autocast_args(fname, input, weight, bias)
-    _check_conv(nd, input, weight, bias, groups, fname, transposed=True)
+    _check_conv(nd, input, weight, bias, groups, fname, transposed=True,
+                stride=_tuple(stride, nd, "stride"), padding=_tuple(padding, nd, "padding"),
+                dilation=_tuple(dilation, nd, "dilation"))
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     stride = _tuple(stride, nd, "stride")
@@ -920,5 +973,7 @@ def conv_transpose(nd, input, weight, bias=None, stride=1, padding=0, output_pad
     if y.grad_fn is not None:
         rename_node(y.grad_fn, "ConvolutionBackward0")
     if bias is not None:
+        if bias.dtype is not y.dtype:   # (PyTorch's native kernels: the input's dtype)
+            bias = bias.to(y.dtype)
         y = y + bias.reshape((1, -1) + (1,) * nd)
     return y.squeeze(0) if unbatched else y
