@@ -184,6 +184,65 @@ def test_affine_grid_shape_message_prints_the_size(size):
     assert _outcome(ember, program) == _outcome(torch, program)
 
 
+# ------------------------------------------------------------------ causal attention with a mask
+
+def _sdpa_causal_and_mask(L, shapes, mask, dtype="float32", **kw):
+    rng = np.random.RandomState(1)
+    q, k, v = (L.tensor(rng.randn(*s).astype(dtype), requires_grad=True) for s in shapes[:3])
+    m = (L.tensor(rng.randn(*shapes[3]).astype(dtype)) if mask == "float"
+         else L.tensor(rng.rand(*shapes[3]) > 0.3))
+    out = L.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=m, is_causal=True,
+                                                       **kw)
+    out.sum().backward()
+    return out.detach().numpy(), q.grad.numpy(), k.grad.numpy(), v.grad.numpy()
+
+
+@pytest.mark.parametrize("shapes, kw", [
+    (((1, 2, 3, 4), (1, 2, 3, 4), (1, 2, 3, 4), (3, 3)), {}),
+    (((1, 2, 3, 4), (1, 2, 5, 4), (1, 2, 5, 4), (3, 5)), {}),        # L < S: top-left causal
+    (((2, 2, 5, 4), (2, 2, 3, 4), (2, 2, 3, 4), (2, 1, 5, 3)), {}),  # L > S
+    (((1, 2, 3, 4), (1, 2, 3, 4), (1, 2, 3, 4), (3, 3)), {"scale": 0.3}),
+    (((1, 4, 3, 4), (1, 2, 3, 4), (1, 2, 3, 4), (1, 1, 3, 3)), {"enable_gqa": True}),
+])
+@pytest.mark.parametrize("mask", ["float", "bool"])
+def test_sdpa_causal_with_a_mask_on_the_flash_kernel(shapes, kw, mask):
+    """PyTorch's CPU flash kernel (4-D q, k, v of one head size, no dropout) takes is_causal
+    together with an attn_mask (a padding mask, an ALiBi bias) and applies both; ember
+    refused them as only the math kernel does."""
+    e = _sdpa_causal_and_mask(ember, shapes, mask, **kw)
+    t = _sdpa_causal_and_mask(torch, shapes, mask, **kw)
+    for a, b in zip(e, t):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+_SDPA_ERRORS = {
+    "causal and mask, 3-D": lambda L: L.nn.functional.scaled_dot_product_attention(
+        L.ones(2, 3, 4), L.ones(2, 3, 4), L.ones(2, 3, 4), attn_mask=L.zeros(3, 3),
+        is_causal=True),
+    "causal and mask, value head size": lambda L: L.nn.functional.scaled_dot_product_attention(
+        L.ones(1, 2, 3, 4), L.ones(1, 2, 3, 4), L.ones(1, 2, 3, 5), attn_mask=L.zeros(3, 3),
+        is_causal=True),
+    "causal and mask, dropout": lambda L: L.nn.functional.scaled_dot_product_attention(
+        L.ones(1, 2, 3, 4), L.ones(1, 2, 3, 4), L.ones(1, 2, 3, 4), attn_mask=L.zeros(3, 3),
+        is_causal=True, dropout_p=0.5),
+    "integer mask": lambda L: L.nn.functional.scaled_dot_product_attention(
+        L.ones(1, 2, 3, 4), L.ones(1, 2, 3, 4), L.ones(1, 2, 3, 4),
+        attn_mask=L.zeros(3, 3, dtype=L.long)),
+    "dtypes differ": lambda L: L.nn.functional.scaled_dot_product_attention(
+        L.ones(1, 2, 3, 4), L.ones(1, 2, 3, 4, dtype=L.float64), L.ones(1, 2, 3, 4)),
+    "1-D": lambda L: L.nn.functional.scaled_dot_product_attention(L.ones(4), L.ones(2, 4),
+                                                                  L.ones(2, 4)),
+}
+
+
+@pytest.mark.parametrize("case", list(_SDPA_ERRORS))
+def test_sdpa_messages(case):
+    """The math kernel's refusal, and the dtype and rank checks in PyTorch's words (C++ type
+    names: 'long int', 'double')."""
+    program = _SDPA_ERRORS[case]
+    assert _outcome(ember, program) == _outcome(torch, program)
+
+
 # ------------------------------------------------------------------ program cores
 # Each takes the library L and returns numbers, shapes and strings to compare; written as
 # the tutorials write them (long lines included).

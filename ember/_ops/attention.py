@@ -22,7 +22,7 @@ from .layers import dropout, linear
 from .padding import pad
 from .pointwise import where
 from ._base import Op, apply
-from ._util import dtype_name, shape_str
+from ._util import c_type_name, dtype_name, shape_str
 from .pointwise_operands import check_broadcast
 from .half_precision import computes_in_float32
 
@@ -57,16 +57,16 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                             f"not {type(t).__name__}")
     if not (query.dtype == key.dtype == value.dtype):
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got "
-                           f"query.dtype: {dtype_name(query.dtype)} key.dtype: "
-                           f"{dtype_name(key.dtype)} and value.dtype: {dtype_name(value.dtype)} "
-                           f"instead.")
+                           f"query.dtype: {c_type_name(query.dtype)} key.dtype: "
+                           f"{c_type_name(key.dtype)} and value.dtype: "
+                           f"{c_type_name(value.dtype)} instead.")
     if not query.dtype.is_floating_point:
         raise RuntimeError(f"scaled_dot_product_attention: expected a floating point query, "
                            f"got {dtype_name(query.dtype)}")
     if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
-        raise RuntimeError(f"scaled_dot_product_attention: query, key and value must have at "
-                           f"least 2 dimensions, got {query.dim()}, {key.dim()} and "
-                           f"{value.dim()}")
+        raise RuntimeError(f"Expected query, key, and value to all be  at least 2 dimensional, "
+                           f"but got query.dim: {query.dim()} key.dim: {key.dim()} and "
+                           f"value.dim: {value.dim()} instead.")
     if query.shape[-1] != key.shape[-1]:
         raise RuntimeError(f"Expected query and key to have the same last dimension, got "
                            f"query {shape_str(query.shape)} and key {shape_str(key.shape)}")
@@ -84,7 +84,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         value = value.repeat_interleave(hq // hv, -3)
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    if is_causal and attn_mask is not None:
+    flash = _cpu_kernel(query, key, value, dropout_p) == "flash"
+    if is_causal and attn_mask is not None and not flash:
+        # (PyTorch's CPU flash kernel takes both, the mask and the causal one together; its
+        # math kernel refuses them)
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
                            "set when is_causal=True")
     if attn_mask is not None and isinstance(attn_mask, Tensor):
@@ -102,18 +105,21 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             raise RuntimeError(f"output with shape {scores} doesn't match the broadcast shape "
                                f"{full}")
     bias = None
-    if is_causal:
-        bias = _neg_inf_bias(np.tril(np.ones((L, S), dtype=bool)), query.dtype, query._data)
-    elif attn_mask is not None:
+    causal = np.tril(np.ones((L, S), dtype=bool)) if is_causal else None
+    if attn_mask is not None:
         if attn_mask.dtype is _dtype.bool:
-            bias = _neg_inf_bias(attn_mask._data, query.dtype)
+            allowed = attn_mask._data if causal is None else attn_mask._data & like(causal,
+                                                                                  query._data)
+            bias = _neg_inf_bias(allowed, query.dtype)
         elif attn_mask.dtype == query.dtype:
-            bias = attn_mask
+            bias = attn_mask if causal is None else \
+                attn_mask + _neg_inf_bias(causal, query.dtype, query._data)
         else:
             raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query "
-                               f"dtype, but got attn_mask.dtype: {dtype_name(attn_mask.dtype)} "
-                               f"and  query.dtype: {dtype_name(query.dtype)} instead.")
-    flash = _cpu_kernel(query, key, value, dropout_p) == "flash"
+                               f"dtype, but got attn_mask.dtype: {c_type_name(attn_mask.dtype)} "
+                               f"and  query.dtype: {c_type_name(query.dtype)} instead.")
+    elif causal is not None:
+        bias = _neg_inf_bias(causal, query.dtype, query._data)
     if dropout_p == 0.0 and _fusable(query, key, value, bias):
         out = apply(Attention, (query, key, value, bias),
                     (query._data, key._data, value._data,
