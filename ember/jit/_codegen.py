@@ -373,7 +373,8 @@ class _Writer:
         if fn is zero_padded_rows:
             return padded_rows_source(self, args)
         if isinstance(fn, SubCall):   # a wrapped function, saved as a function of its own
-            return self.call(fn.qualname, args, {})
+            parts = [self.output(a) if isinstance(a, tuple) else self.arg(a) for a in args]
+            return f"{fn.qualname}({', '.join(parts)})"
         module = getattr(fn, "__module__", "") or ""
         name = getattr(fn, "__name__", "")
         if module.startswith("ember") and name in _FUNCTIONAL and _is(F, name, fn):
@@ -1070,8 +1071,10 @@ def script_module(m, example_args=None):
                 break
             except _Retrace:
                 continue
-        return write_paths(traces, lambda gm, prefix: _Writer(Module(), gm, constants, prefix),
-                           "")[0]
+        lines = write_paths(traces, lambda gm, prefix: _Writer(Module(), gm, constants,
+                                                               prefix), "")[0]
+        outputs = [n.args[0] for t, _ in traces for n in t.graph.nodes if n.op == "output"]
+        return lines, outputs[0] if outputs else None
     function_source = functions.write(function_lines)
 
     # one class per module instance (each has its own constants baked into its code)

@@ -101,12 +101,33 @@ def _value_type(node):
     return "Tensor"
 
 
+class _Result:
+    """The type of what the saved function `marker` returns (item `index` of it)."""
+
+    def __init__(self, marker, index):
+        self.marker, self.index = marker, index
+
+    def __repr__(self):
+        return f"_Result({self.marker.qualname}, {self.index})"
+
+
+def _returned_type(value):
+    """("Tuple", [types]) for a function's traced output that is a tuple, else Tensor (or
+    int for a size)."""
+    if isinstance(value, (tuple, list)):
+        return ("Tuple", [_returned_type(v) for v in value])
+    if hasattr(value, "op"):
+        return _value_type(value) or "Tensor"
+    return "Tensor"
+
+
 class Subfunctions:
     """The TorchScript functions one save needs, by (function, constants)."""
 
     def __init__(self):
         self.entries = {}   # key -> [marker, body, constants, traced names, types, source]
         self.order = []
+        self.returns = {}   # qualname -> the type its function returns (once written)
 
     def request(self, tracer, target, args, kwargs):
         """A Proxy of the call of `target` as a call of its TorchScript function, or None
@@ -125,13 +146,14 @@ class Subfunctions:
             return None
         constants, traced, types, key = {}, [], [], [body]
         for name, value in bound.arguments.items():
-            if _is_proxy(value):
-                kind = _value_type(value.node)
+            if _is_proxy(value) or type(value) is tuple and value and \
+                    all(_is_proxy(v) for v in value):
+                kind = self._type(value)
                 if kind is None:
                     return None
                 traced.append(name)
                 types.append(kind)
-                key.append((name, kind))
+                key.append((name, repr(kind)))
                 continue
             if _holds_proxy(value) or isinstance(value, Tensor):
                 return None
@@ -150,6 +172,36 @@ class Subfunctions:
         return tracer.create_proxy("call_function", marker,
                                    tuple(bound.arguments[n] for n in traced), {})
 
+    def _type(self, value):
+        """The TorchScript type of a traced argument: a tuple of traced values is a
+        Tuple; the result of another saved function is typed by what it returns
+        (a _Result, resolved when that function is written)."""
+        if type(value) is tuple:
+            kinds = [self._type(v) for v in value]
+            return None if None in kinds else ("Tuple", kinds)
+        node = value.node
+        if node.op == "call_function" and isinstance(node.target, SubCall):
+            return _Result(node.target, None)
+        if node.op == "call_function" and node.target is operator.getitem and \
+                isinstance(node.args[1], int) and hasattr(node.args[0], "op") and \
+                isinstance(node.args[0].target, SubCall):
+            return _Result(node.args[0].target, node.args[1])
+        return _value_type(node)
+
+    def _render(self, kind):
+        if isinstance(kind, str):
+            return kind
+        if isinstance(kind, _Result):
+            returned = self.returns.get(kind.marker.qualname, "Tensor")
+            if kind.index is None:
+                return self._render(returned)
+            if isinstance(returned, tuple):
+                return self._render(returned[1][kind.index])
+            return "Tensor"
+        if isinstance(kind, tuple):
+            return "Tuple[" + ", ".join(self._render(k) for k in kind[1]) + "]"
+        return kind
+
     def pending(self):
         return [k for k in self.order if self.entries[k][5] is None]
 
@@ -166,13 +218,14 @@ class Subfunctions:
                      f"    return _body(**_constants, "
                      f"{', '.join(f'{n}={n}' for n in traced)})\n", scope)
                 try:
-                    lines = trace_lines(scope["root"])
+                    lines, returned = trace_lines(scope["root"])
                 except NotImplementedError as e:
                     detail = str(e).removeprefix("ember.jit.save: ")
                     raise NotImplementedError(f"ember.jit.save: the wrapped function "
                                               f"{body.__module__}.{body.__name__}: "
                                               f"{detail}") from e
+                self.returns[marker.qualname] = _returned_type(returned)
                 short = marker.qualname.rpartition(".")[2]
-                head = ",\n    ".join(f"{n}: {t}" for n, t in zip(traced, types))
+                head = ",\n    ".join(f"{n}: {self._render(t)}" for n, t in zip(traced, types))
                 entry[5] = (f"def {short}({head}):\n" + "".join(f"  {line}\n" for line in lines))
         return "".join(self.entries[k][5] for k in self.order)
