@@ -200,3 +200,68 @@ def test_batch_norm_reserve_only_once_with_nested_modes():
             bn(x)
         return logs
     assert run(ember) == run(torch)
+
+
+GROUP_NORM = {
+    "group_norm_module": lambda m: (m.nn.GroupNorm(2, 4), lambda net, x: net(x).sin().sum(),
+                                    (2, 4, 3)),
+    "group_norm_no_affine_4d": lambda m: (None, lambda net, x: m.nn.functional.group_norm(
+        x, 3, eps=1e-3).sin().sum(), (2, 6, 2, 2)),
+    "group_norm_contiguous_grad": lambda m: (m.nn.GroupNorm(1, 2), lambda net, x:
+                                             (net(x) * net(x).detach()).sum(), (3, 2, 2)),
+}
+MODELS.update(GROUP_NORM)
+
+
+@pytest.mark.parametrize("name", sorted(GROUP_NORM))
+def test_group_norm_seen_as_torch(name):
+    """native_group_norm(x, w, b, N, C, HxW, group, eps) -> (out, mean, rstd), the saved
+    statistics' detaches, and native_group_norm_backward after them."""
+    expected, got = _log(torch, name), _log(ember, name)
+    assert got[0] == expected[0]
+    assert got[2] == pytest.approx(expected[2], rel=1e-4, abs=1e-6)
+
+
+POOLS_1D = {
+    "max_pool1d": lambda m: (None, lambda net, x: m.nn.functional.max_pool1d(x, 2).sin().sum(),
+                             (2, 3, 8)),
+    "max_pool1d_indices_options": lambda m: (None, lambda net, x: m.nn.functional.max_pool1d(
+        x, 3, 2, 1, return_indices=True)[0].sin().sum(), (2, 3, 9)),
+    "max_pool1d_module": lambda m: (m.nn.MaxPool1d(2), lambda net, x: net(x).sin().sum(),
+                                    (2, 3, 8)),
+    "avg_pool1d": lambda m: (None, lambda net, x: m.nn.functional.avg_pool1d(x, 2).sin().sum(),
+                             (2, 3, 8)),
+    "avg_pool1d_options": lambda m: (None, lambda net, x: m.nn.functional.avg_pool1d(
+        x, 3, 2, 1, ceil_mode=True, count_include_pad=False).sin().sum(), (2, 3, 9)),
+    "unsqueeze_squeeze_negative": lambda m: (None, lambda net, x: x.unsqueeze(-2).sin()
+                                             .squeeze(-2).sum(), (2, 3)),
+}
+MODELS.update(POOLS_1D)
+
+
+@pytest.mark.parametrize("name", sorted(POOLS_1D))
+def test_1d_pools_seen_as_torch(name):
+    """A 1-d pool as PyTorch runs it: unsqueeze(x, -2), the 2-d pool, squeeze.dim(-2);
+    backward unsqueeze(grad, 2), the 2-d pool's backward op, squeeze.dim(-2)."""
+    expected, got = _log(torch, name), _log(ember, name)
+    assert got[0] == expected[0]
+    assert got[2] == pytest.approx(expected[2], rel=1e-4, abs=1e-6)
+
+
+def test_t_shows_no_dims():
+    """x.t() is ``aten.t.default(x)``; a handler calling it on another tensor gets its
+    transpose."""
+    def run(lib):
+        seen = []
+
+        class Log(_mode_class(lib)):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                if func is lib.ops.aten.t.default:
+                    seen.append(_plain(args, lib))
+                    return func(args[0] * 2)
+                return func(*args, **(kwargs or {}))
+        x = lib.arange(6.).reshape(2, 3)
+        with Log():
+            y = x.t()
+        return seen, y.tolist()
+    assert run(ember) == run(torch)

@@ -302,6 +302,9 @@ def _normalize_rule(inputs, arrays, params):
     ``native_layer_norm``."""
     if len(params) > 8 and params[6] is None and params[7] is None and not params[8]:
         return ("native_layer_norm", "default")
+    if len(params) > 8 and params[7] is not None and len(params[7]) == 4 and \
+            tuple(params[0]) == (2, 3):   # (group norm's x viewed as (N, G, C/G, S))
+        return ("native_group_norm", "default")
     return ("native_batch_norm", "default")
 
 

@@ -306,6 +306,12 @@ def max_pool(nd, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     if nd == 1 and not return_indices:
         _check_max_pool1d_args(input, k[0], s[0], p[0], d[0], ceil_mode)
     _check_pool_args(nd, "max", input, x, k, s, p, d, ceil_mode)
+    if nd == 1 and not unbatched and _schema_note.live():
+        # (a dispatch handler sees PyTorch's 1-d pool: a 2-d one on x.unsqueeze(-2))
+        vals, idx = max_pool(2, input.unsqueeze(-2), (1,) + k, (1,) + s, (0,) + p,
+                             (1,) + d, ceil_mode, True)
+        vals, idx = vals.squeeze(-2), idx.squeeze(-2)
+        return (vals, idx) if return_indices else vals
     if _schema_note.live():   # (a dispatch handler sees the stride as given: None or not)
         _schema_note.note(MaxPool, x._data, stride=_stride_or_kernel(stride, None))
     vals, idx = apply(MaxPool, (x,), (x._data, k, s, p, d, ceil_mode))
@@ -494,6 +500,9 @@ def avg_pool(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
     _check_pool_args(nd, "avg", input, x, k, s, p, (1,) * nd, ceil_mode)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
+    if nd == 1 and not unbatched and _schema_note.live():   # (as max_pool's)
+        return avg_pool(2, input.unsqueeze(-2), (1,) + k, (1,) + s, (0,) + p, ceil_mode,
+                        count_include_pad, divisor_override).squeeze(-2)
     sp = x.shape[2:]
     out = tuple(_pool_out(sp[i], k[i], s[i], p[i], 1, ceil_mode) for i in range(nd))
     # the divisors are counted on the host: move them to x's device

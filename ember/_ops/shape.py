@@ -554,6 +554,17 @@ class Squeeze(Op):
 class SqueezeDim(Squeeze):
     _name = "SqueezeBackward1"
 
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return Squeeze.forward(ctx, x, dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if _DISPATCH[0] is not None and len(ctx.dims) == 1:
+            return grad.unsqueeze(ctx.dims[0])   # (a dispatch handler sees PyTorch's op)
+        return grad.reshape(ctx.in_shape)
+
 
 class SqueezeDims(Squeeze):
     _name = "SqueezeBackward2"
@@ -569,6 +580,8 @@ def squeeze(input, dim=None):
     else:
         cls, ds = SqueezeDim, [wrap_dim(dim, len(shape))]
     dims = tuple(sorted({d for d in ds if len(shape) and shape[d] == 1}))
+    if cls is SqueezeDim and dim != ds[0] and _schema_note.live():   # (the dim as given)
+        _schema_note.note(SqueezeDim, input._data, dim=dim)
     out = apply(cls, (input,), (input._data,), dims)
     return as_view(out, input, lambda b: b.squeeze(dim))
 
@@ -587,12 +600,18 @@ class Unsqueeze(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.squeeze(ctx.dim)
+        # (PyTorch's node keeps the dim as given: a dispatch handler sees squeeze.dim(-2))
+        return grad.squeeze(ctx.__dict__.get("dim_given", ctx.dim))
 
 
 def unsqueeze(input, dim):
     d = wrap_dim(dim, input._data.ndim + 1)
+    given = dim != d and _schema_note.live()
+    if given:   # (a dispatch handler sees the dim as given)
+        _schema_note.note(Unsqueeze, input._data, dim=dim)
     out = apply(Unsqueeze, (input,), (input._data,), d)
+    if given and out.grad_fn is not None:
+        out.grad_fn.dim_given = dim
     return as_view(out, input, lambda b: b.unsqueeze(d))
 
 

@@ -115,7 +115,7 @@ def _one_op_backward(node, grads, anomaly_on, name):
     ``native_batch_norm_backward(...)`` returning (grad_input, grad_weight, grad_bias)
     ...); ember's formula runs below it, on the gradient the handler passes. None when the
     forward was not shown in PyTorch's form (its arguments were not kept)."""
-    call = BACKWARDS[name](node, grads[0])
+    call = BACKWARDS[name](node, grads[0], _dispatch_function)
     if call is None or _dispatch_types(call[1]):
         return None
     packet, args, outputs = call

@@ -18,6 +18,7 @@ from ._dispatch_state import (_MODES, _PENDING, _FUNCTION_PENDING, _DISABLED,
 
 _GRAD = grad_mode.GRAD_ENABLED
 _NATIVE_BATCH_NORM = aten.native_batch_norm.default
+_NATIVE_GROUP_NORM = aten.native_group_norm.default
 _new_object = object.__new__
 _make = Tensor._make
 _ndarray = np.ndarray
@@ -91,6 +92,9 @@ def _hook(cls, inputs, arrays, params, ctx=None):
             ctx.__dict__["_dispatched_extra"] = tuple(out[1:])
         out = out[0]   # (PyTorch's op returns more, its statistics: ember's op the first)
     if grad and _base._recording(inputs):
+        if func is _NATIVE_GROUP_NORM and kept:   # (PyTorch's node saves mean and rstd)
+            for t in ctx.__dict__.get("_dispatched_extra", ()):
+                _dispatch_function(aten.detach.default, (t,), Tensor.detach)
         if not ctx.__dict__.get("_dispatch_ran"):
             # the handler made its result without running the op: run forward for what
             # backward reads from ctx

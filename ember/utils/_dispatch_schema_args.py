@@ -56,6 +56,17 @@ def _back_alpha(params, arrays, args, kwargs):
     return (kwargs.get("alpha", args[0] if args else 1),)
 
 
+def _show_t(operands, params, overload):
+    """``t(x)``: PyTorch's t takes no dims (ember's op keeps the two it swaps); a
+    transpose shown as ``transpose.int`` keeps them."""
+    return ((), {}) if overload == "default" else None
+
+
+def _back_t(params, arrays, args, kwargs):
+    return (0, 1 if arrays[0].ndim == 2 else 0) if not args and not kwargs else \
+        tuple(args) + tuple(kwargs.values())
+
+
 def _show_softmax(operands, params, overload, given=None):
     """``_softmax(x, dim, half_to_float)`` with the dim as the program gave it (-1 kept)."""
     return (given["dim"] if given else params[0], False), {}
@@ -82,8 +93,19 @@ def _back_gelu(params, arrays, args, kwargs):
     return (kwargs.get("approximate", "none"),)
 
 
-def _show_squeeze_dim(arrays, params, overload):
+def _show_squeeze_dim(arrays, params, overload, given=None):
+    if given:   # (the dim as the program gave it: -2 kept)
+        return (given["dim"],), {}
     return ((params[0][0],), {}) if len(params[0]) == 1 else None
+
+
+def _show_unsqueeze(arrays, params, overload, given=None):
+    return (given["dim"] if given else params[0],), {}
+
+
+def _back_unsqueeze(params, arrays, args, kwargs):
+    from .._ops._util import wrap_dim
+    return (wrap_dim(args[0] if args else kwargs["dim"], arrays[0].ndim + 1),)
 
 
 def _back_squeeze_dim(params, arrays, args, kwargs):
@@ -163,11 +185,13 @@ _FORMS = {
     "Add": (_show_alpha, _back_alpha), "Sub": (_show_alpha, _back_alpha),
     "Sum": (_show_sum, None), "Mean": (_show_dims, None),
     "SelectDim": (_show_select_dim, None), "SelectAll": (_show_select_all, None),
+    "TransposeT": (_show_t, _back_t), "Transpose": (_show_t, _back_t),
     "Softmax": (_show_softmax, _back_softmax),
     "LogSoftmax": (_show_softmax, _back_softmax),
     "Clone": (_show_clone, _back_clone), "Gelu": (_show_gelu, _back_gelu),
     "Pow": (lambda a, p, o: ((), {}), lambda p, a, args, kw: p),   # (ember's own flag)
     "SqueezeDim": (_show_squeeze_dim, _back_squeeze_dim),
+    "Unsqueeze": (_show_unsqueeze, _back_unsqueeze),
     "ToCopy": (_show_to_copy, _back_to_copy),
 }
 

@@ -1,17 +1,20 @@
 """The backward ops PyTorch shows a ``__torch_dispatch__`` handler where its autograd runs
 one ATen kernel for a node's gradient, and ember's node runs a formula of several ops:
-``native_batch_norm_backward``, ``native_layer_norm_backward``, ``nll_loss_backward``,
-``_log_softmax_backward_data``, ``_softmax_backward_data``, ``mse_loss_backward``,
-``binary_cross_entropy_backward`` (and the pools' backward ops, _dispatch_schema_nn).
+``native_batch_norm_backward``, ``native_layer_norm_backward``,
+``native_group_norm_backward``, ``nll_loss_backward``, ``_log_softmax_backward_data``,
+``_softmax_backward_data``, ``mse_loss_backward``, ``binary_cross_entropy_backward`` (and
+the pools' backward ops, _dispatch_schema_nn).
 
-A form is ``form(node, grad) -> (packet, args, outputs) or None``: the arguments PyTorch's
-backward op receives, built from what the node's forward showed its handler (its
+A form is ``form(node, grad, dispatch) -> (packet, args, outputs) or None``: the arguments
+PyTorch's backward op receives, built from what the node's forward showed its handler (its
 arguments and its extra outputs, kept on the node by _dispatch_core._hook as
-``_dispatched_args`` / ``_dispatched_extra``), and how many results the op returns (1,
-or 3 for the norms' (grad_input, grad_weight, grad_bias) under their output mask). None
-when the node's forward was not shown in PyTorch's form (group and instance norm, l1
-loss), or the gradient is one PyTorch computes with more ops (a target that requires
-grad): ember's formula's own ops are dispatched then. Used by _dispatch_backward."""
+``_dispatched_args`` / ``_dispatched_extra``), and how many results the op returns (1, or
+3 for the norms' (grad_input, grad_weight, grad_bias) under their output mask). None when
+the node's forward was not shown in PyTorch's form (instance norm, l1 loss), or the
+gradient is one PyTorch computes with more ops (a target that requires grad): ember's
+formula's own ops are dispatched then. `dispatch` is _dispatch_core._dispatch_function,
+for the ops PyTorch runs before the kernel (group norm's detaches and clone). Used by
+_dispatch_backward."""
 from ._dispatch_schema_nn import POOL_BACKWARDS, _bind
 
 
@@ -29,7 +32,7 @@ def _mask(node, n=3):
     return [i < len(nf) and nf[i][0] is not None for i in range(n)]
 
 
-def _normalize_backward(node, grad):
+def _normalize_backward(node, grad, dispatch):
     """batch norm (training or eval) and layer norm, as their forward was shown."""
     kept = _kept(node)
     if kept is None or kept[1] is None or kept[2] is None:
@@ -37,6 +40,8 @@ def _normalize_backward(node, grad):
     args, extra, func = kept
     x = args[0]
     name = func.overloadpacket.__name__
+    if name == "native_group_norm":
+        return _group_norm_backward(node, grad, dispatch)
     if name == "native_layer_norm":
         x, shape, w, b = args[:4]
         return "native_layer_norm_backward", (grad, x, shape, extra[0], extra[1], w, b,
@@ -50,7 +55,32 @@ def _normalize_backward(node, grad):
     return None
 
 
-def _nll_backward(node, grad):
+def _group_norm_backward(node, grad, dispatch):
+    """native_group_norm_backward(grad, input, mean, rstd, weight, N, C, HxW, group,
+    output_mask), after the ``detach`` of the saved mean and rstd as they are unpacked
+    and a contiguous ``clone`` of a gradient that is not (as PyTorch's formula)."""
+    kept = _kept(node)
+    if kept is None or not kept[1] or kept[2] is None:
+        return None
+    args, extra, func = kept
+    x, w, b, N, C, HxW, group, eps = args[:8]
+    from .._tensor import Tensor
+    from .._ops.aten import aten
+    for t in extra:
+        dispatch(aten.detach.default, (t,), Tensor.detach)
+    if not grad.is_contiguous():
+        from .. import contiguous_format
+        grad = dispatch(aten.clone.default, (grad,), _clone,
+                        {"memory_format": contiguous_format})
+    return "native_group_norm_backward", (grad, x, extra[0], extra[1], w, N, C, HxW, group,
+                                          _mask(node)), 3
+
+
+def _clone(t, memory_format=None):
+    return t.clone(memory_format=memory_format)
+
+
+def _nll_backward(node, grad, dispatch):
     """nll_loss_backward(grad, self, target, weight, reduction, ignore_index, total_weight)
     (nll_loss2d_backward for a 4-d input)."""
     kept = _kept(node)
@@ -63,7 +93,7 @@ def _nll_backward(node, grad):
 
 
 def _softmax_backward(packet):
-    def form(node, grad):
+    def form(node, grad, dispatch):
         """(grad_output, output, dim, input_dtype): the output the node saved."""
         kept = _kept(node)
         if kept is None:
@@ -81,7 +111,7 @@ def _without_target_grad(node):
     return len(nf) < 2 or nf[1][0] is None
 
 
-def _mse_backward(node, grad):
+def _mse_backward(node, grad, dispatch):
     """mse_loss_backward(grad, self, target, reduction) (l1_loss is a composite in
     PyTorch: its forward is not shown as one op, nor its backward)."""
     kept = _kept(node)
@@ -92,7 +122,7 @@ def _mse_backward(node, grad):
     return "mse_loss_backward", (grad, x, t, reduction), 1
 
 
-def _bce_backward(node, grad):
+def _bce_backward(node, grad, dispatch):
     """binary_cross_entropy_backward(grad, self, target, weight, reduction), the reduction
     left out at its default (mean) as PyTorch's dispatcher passes it."""
     kept = _kept(node)
@@ -105,7 +135,7 @@ def _bce_backward(node, grad):
 
 
 def _pool(form):
-    def one(node, grad):
+    def one(node, grad, dispatch):
         call = form(node, grad)
         return None if call is None else call + (1,)
     return one

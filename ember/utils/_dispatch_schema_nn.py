@@ -309,14 +309,18 @@ def _batch_norm_outs(params, arrays, out):
 
 
 def _show_normalize(operands, params, overload, given=None):
-    """The layer norm of Normalize, and training-mode batch norm (whose running statistics
-    and momentum F.batch_norm noted); group and instance norm keep ember's form."""
+    """The layer norm of Normalize, training-mode batch norm (whose running statistics
+    and momentum F.batch_norm noted) and group norm (``native_group_norm(x, w, b, N, C,
+    HxW, group, eps)``); instance norm keeps ember's form."""
     if len(params) < 9:
         return None
     if given is not None and params[6] is not None and params[7] is None and params[8] \
             and params[2] is not None:
         return _shown((given["running_mean"], given["running_var"], True, given["momentum"],
                        params[1]), {}, outs=_batch_norm_outs)
+    if overload == "default" and _is_group_norm(params):
+        N, G, per_group, S = params[7]
+        return _shown((N, G * per_group, S, G, params[1]), {}, outs=_group_norm_outs)
     if not _is_layer_norm(params):
         return None
     axes, eps = params[0], params[1]
@@ -324,6 +328,21 @@ def _show_normalize(operands, params, overload, given=None):
     shape = [int(x.shape[a]) for a in axes]
     return _shown((shape, eps), {}, place=_layer_norm_place, split=_layer_norm_split,
                   outs=_layer_norm_outs)
+
+
+def _is_group_norm(params):
+    axes, pshape, xshape = params[0], params[6], params[7]
+    return xshape is not None and len(xshape) == 4 and tuple(axes) == (2, 3) and \
+        pshape is not None and tuple(pshape) == (1, xshape[1], xshape[2], 1)
+
+
+def _group_norm_outs(params, arrays, out):
+    """native_group_norm's (out, mean, rstd), the statistics as (N, G)."""
+    eps, mean, var, xshape = params[1], params[2], params[3], params[7]
+    dt = arrays[0].dtype
+    n_g = tuple(xshape[:2])
+    return (out, _tensor.Tensor._make(np.asarray(mean, dtype=dt).reshape(n_g)),
+            _tensor.Tensor._make(np.asarray(1 / np.sqrt(var + eps), dtype=dt).reshape(n_g)))
 
 
 def _frozen_outs(params, arrays, out):
