@@ -179,11 +179,19 @@ class LBFGS(Optimizer):
         for p in self._params:
             data = p._data
             if data.dtype.kind == "c":
-                data = data.reshape(-1).view(data.real.dtype)
-            part = update[offset:offset + data.size].reshape(data.shape)
-            axpy_(data, step_size, part)
+                # (its real view; a copy where p is not contiguous, written back after)
+                flat = data.reshape(-1).view(data.real.dtype)
+                part = update[offset:offset + flat.size]
+                axpy_(flat, step_size, part)
+                if not np.shares_memory(flat, data) if type(data) is np.ndarray else \
+                        not data.flags.c_contiguous:
+                    data[...] = flat.view(data.dtype).reshape(data.shape)
+                size = flat.size
+            else:
+                size = data.size
+                axpy_(data, step_size, update[offset:offset + size].reshape(data.shape))
             p._bump_version()
-            offset += data.size
+            offset += size
 
     def _clone_param(self):
         return [p._data.copy() for p in self._params]
