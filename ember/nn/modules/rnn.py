@@ -18,7 +18,7 @@ from ..._tensor import Tensor
 from .. import init
 from .. import functional as F
 from ..parameter import Parameter
-from ..utils.rnn import PackedSequence
+from ..utils.rnn import PackedSequence, check_packed_rows
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -233,6 +233,7 @@ class RNNBase(Module):
         real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
         if packed:
             x, batch_sizes = input.data, input.batch_sizes._data.tolist()
+            check_packed_rows(x, batch_sizes, "rnn")
             B = int(batch_sizes[0])
             unbatched = False
             if hx is not None and input.sorted_indices is not None:

@@ -1,5 +1,6 @@
 """PackedSequence and the pad/pack helpers (torch.nn.utils.rnn)."""
 import functools
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -55,39 +56,84 @@ def invert_permutation(perm):
 
 
 def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+    """Pack the padded (T, B, *) (or (B, T, *)) `input` whose sequences have `lengths`.
+
+    As PyTorch's: enforce_sorted=False first sorts the lengths and selects the batch in that
+    order (index_select, so there too only the lengths given count); the packing then
+    checks the lengths (1-D, one a sequence, positive, decreasing) and takes each step's
+    rows up to the input's length -- a length past it is not refused: its batch_sizes
+    entries stay, with no rows for them in `data` (PyTorch reads no further either)."""
     from ..._ops.joining import cat
-    from ..._ops.creation import tensor
-    lengths_np = as_array(lengths.tolist() if isinstance(lengths, Tensor) else lengths,
-                            dtype=np.int64)
-    batch_size = input.shape[0 if batch_first else 1] if input.dim() > 1 else None
-    if batch_size is not None and lengths_np.shape[0] != batch_size:
+    from ..._ops.creation import as_tensor
+    from ..._ops.sorting import sort
+    from ... import _dtype
+    if not isinstance(lengths, Tensor):
+        lengths = as_tensor(lengths, dtype=_dtype.int64)
+    if enforce_sorted:
+        sorted_indices = None
+    else:
+        lengths, sorted_indices = sort(lengths, descending=True)
+        # on the input's device, as torch's (batch_sizes stays on the CPU)
+        sorted_indices = Tensor._make(like(sorted_indices._data, input._data))
+        input = input.index_select(0 if batch_first else 1, sorted_indices)
+    if lengths.dim() != 1:
+        raise RuntimeError(f"'lengths' argument should be a 1D CPU int64 tensor, but got "
+                           f"{lengths.dim()}D {lengths.device.type} "
+                           f"{_dtype_word(lengths.dtype)} tensor")
+    x = input.transpose(0, 1) if batch_first else input   # (T, B, *)
+    batch_size = x.shape[1] if x.dim() > 1 else x.size(1)
+    if x.numel() == 0:
+        raise RuntimeError("Cannot pack empty tensors.")
+    lengths_np = np.asarray(lengths.tolist(), dtype=np.int64)
+    if lengths_np.shape[0] != batch_size:
         raise RuntimeError(f"Expected `len(lengths)` to be equal to batch_size, but got "
                            f"{lengths_np.shape[0]} (batch_size={batch_size})")
-    if enforce_sorted:
-        if np.any(np.diff(lengths_np) > 0):
-            raise RuntimeError("`lengths` array must be sorted in decreasing order when "
-                               "`enforce_sorted` is True. You can pass `enforce_sorted=False` "
-                               "to pack_padded_sequence and/or pack_sequence to sidestep this "
-                               "requirement if you do not need ONNX exportability.")
-        sorted_indices = None
-        order = np.arange(len(lengths_np))
-    else:
-        order = np.argsort(-lengths_np, kind="stable")
-        # on the input's device, as torch's (batch_sizes stays on the CPU)
-        sorted_indices = Tensor._make(like(order.astype(np.int64), input._data))
-    if np.any(lengths_np <= 0):
+    if lengths_np[-1] <= 0:
         raise RuntimeError("Length of all samples has to be greater than 0, but found an element "
                            "in 'lengths' that is <= 0")
-    x = input.transpose(0, 1) if batch_first else input   # (T, B, *)
-    if sorted_indices is not None:
-        x = x[:, sorted_indices]
-    sl = lengths_np[order]
-    T = int(sl[0])
-    if T > x.shape[0]:
-        raise RuntimeError(f"Expected sequence length to be larger than or equal to {T}")
-    batch_sizes = np.array([(sl > t).sum() for t in range(T)], dtype=np.int64)
-    data = cat([x[t, :int(batch_sizes[t])] for t in range(T)], 0)
+    if np.any(np.diff(lengths_np) > 0):
+        raise RuntimeError("`lengths` array must be sorted in decreasing order when "
+                           "`enforce_sorted` is True. You can pass `enforce_sorted=False` "
+                           "to pack_padded_sequence and/or pack_sequence to sidestep this "
+                           "requirement if you do not need ONNX exportability.")
+    batch_sizes = np.array([(lengths_np > t).sum() for t in range(int(lengths_np[0]))],
+                           dtype=np.int64)
+    data = cat([x[t, :int(batch_sizes[t])] for t in range(min(len(batch_sizes), x.shape[0]))],
+               0)
     return PackedSequence(data, Tensor._make(batch_sizes), sorted_indices)
+
+
+def check_packed_rows(data, batch_sizes, reader):
+    """PyTorch's refusal of a PackedSequence with fewer rows of data than its batch_sizes
+    count (what pack_padded_sequence gives for lengths past the input's): as its unpacking
+    (`reader` "pad": a run of steps of one batch size viewed) or its RNNs (one step's rows
+    narrowed) meet it."""
+    rows = data.shape[0]
+    sizes = [int(b) for b in batch_sizes]
+    if sum(sizes) <= rows:
+        return
+    offset, t = 0, 0
+    while t < len(sizes):
+        bs = sizes[t]
+        n = 1
+        if reader == "pad":
+            while t + n < len(sizes) and sizes[t + n] == bs:
+                n += 1
+        if offset + n * bs > rows:
+            if reader != "pad":
+                raise RuntimeError(f"start ({offset}) + length ({bs}) exceeds dimension size "
+                                   f"({rows}).")
+            have = max(0, rows - offset) * math.prod(data.shape[1:])
+            raise RuntimeError(f"shape '{[n, bs] + list(data.shape[1:])}' is invalid for input "
+                               f"of size {have}")
+        offset += n * bs
+        t += n
+
+
+def _dtype_word(dt):
+    """A dtype as PyTorch's C++ checks name it (Long, Float ...)."""
+    from ..._ops._util import dtype_name
+    return dtype_name(dt)
 
 
 def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
@@ -103,6 +149,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
                              f"sequence length being {T}")
     steps, offset = [], 0
     tail = data.shape[1:]
+    check_packed_rows(data, batch_sizes, "pad")
     for t in range(T):
         bs = int(batch_sizes[t])
         row = data[offset:offset + bs]
