@@ -265,3 +265,44 @@ def test_t_shows_no_dims():
             y = x.t()
         return seen, y.tolist()
     assert run(ember) == run(torch)
+
+
+OPTIMIZERS = {
+    "SGD": dict(lr=0.1), "SGD momentum": dict(lr=0.1, momentum=0.9, weight_decay=0.01),
+    "Adam": dict(lr=0.01), "AdamW": dict(lr=0.01, amsgrad=True),
+    "RMSprop": dict(lr=0.01), "RMSprop centered momentum": dict(lr=0.01, centered=True,
+                                                                momentum=0.5),
+    "Adagrad": dict(lr=0.1, weight_decay=0.1), "Adadelta": dict(lr=0.5),
+}
+
+
+def _step_ops(lib, case):
+    """The ops a mode sees in an optimizer's second step (the first makes its state), and
+    the parameter after it."""
+    seen = []
+
+    class Log(_mode_class(lib)):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.namespace == "aten":   # (PyTorch's record_function ops: profiler.*)
+                seen.append((str(func), _plain(args, lib), _plain(kwargs or {}, lib)))
+            return func(*args, **(kwargs or {}))
+    lib.manual_seed(0)
+    p = lib.nn.Parameter(lib.randn(2, 3))
+    opt = getattr(lib.optim, case.split()[0])([p], **OPTIMIZERS[case])
+    for i in range(2):
+        p.grad = lib.full((2, 3), 0.5 * (i + 1))
+        if i:
+            with Log():
+                opt.step()
+        else:
+            opt.step()
+    return seen, p.detach().numpy().reshape(-1).tolist()
+
+
+@pytest.mark.parametrize("case", sorted(OPTIMIZERS))
+def test_optimizer_step_ops_seen_as_torch(case):
+    """An optimizer step run while a mode is entered takes its op-by-op single-tensor form
+    (as a profiled step): the mode sees PyTorch's ops, and the values are PyTorch's."""
+    expected, got = _step_ops(torch, case), _step_ops(ember, case)
+    assert got[0] == expected[0]
+    assert got[1] == pytest.approx(expected[1], rel=1e-5, abs=1e-6)

@@ -28,7 +28,7 @@ CASES = {
     "Adagrad": ("Adagrad", dict(lr=0.1)),
 }
 LISTED = ("SGD", "SGD maximize", "SGD momentum", "SGD nesterov, decay", "Adam", "Adam amsgrad, decay",
-          "Adam maximize, decoupled decay", "AdamW", "AdamW amsgrad")
+          "Adam maximize, decoupled decay", "AdamW", "AdamW amsgrad", "RMSprop", "Adagrad")
 # (state set-up and copies: not update steps)
 _SKIP = ("aten::zero_", "aten::detach_", "aten::copy_", "aten::fill_", "aten::unsqueeze_")
 

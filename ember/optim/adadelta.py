@@ -39,7 +39,8 @@ class Adadelta(Optimizer):
         for group in self.param_groups:
             if group["differentiable"]:
                 for p in differentiable_params(group, "Adadelta"):
-                    _adadelta_differentiable(p, _state_of(self.state[p], p), group)
+                    _adadelta_differentiable(p, _state_of(self.state[p], p), group,
+                                             listing=self._listing)
                 continue
             lr, rho, eps, wd = _to_scalar(group["lr"]), group["rho"], group["eps"], \
                 group["weight_decay"]
@@ -76,7 +77,7 @@ def _state_of(state, p):
     return state
 
 
-def _adadelta_differentiable(p, state, group):
+def _adadelta_differentiable(p, state, group, listing=False):
     """One Adadelta step of `p` as Tensor ops that autograd records (differentiable=True),
     in place on p and its averages: the formula of the class docstring."""
     lr, rho, eps, wd = hyper(group["lr"]), group["rho"], group["eps"], group["weight_decay"]
@@ -87,6 +88,9 @@ def _adadelta_differentiable(p, state, group):
     v, u = state["square_avg"], state["acc_delta"]
     v.mul_(rho).addcmul_(g, g, value=1 - rho)
     std = v.add(eps).sqrt_()
-    delta = u.add(eps).sqrt_().clone().div_(std).mul_(g)
+    delta = u.add(eps).sqrt_()
+    if not listing:   # (PyTorch's single-tensor update divides in place: a listed step)
+        delta = delta.clone()
+    delta = delta.div_(std).mul_(g)
     u.mul_(rho).addcmul_(delta, delta, value=1 - rho)
     p.add_(delta, alpha=number(-lr, "add_", "'alpha'"))

@@ -45,7 +45,7 @@ class Adagrad(Optimizer):
                     state = self.state[p]
                     if len(state) == 0:     # a parameter of a group added after construction
                         _init_state(state, p, self.defaults)
-                    _adagrad_differentiable(p, state, group)
+                    _adagrad_differentiable(p, state, group, listing=self._listing)
                 continue
             lr = _to_scalar(group["lr"])
             todo = []
@@ -76,10 +76,11 @@ def _init_state(state, p, options):
                                              else v))
 
 
-def _adagrad_differentiable(p, state, group):
+def _adagrad_differentiable(p, state, group, listing=False):
     """One Adagrad step of `p` as Tensor ops that autograd records (differentiable=True), in
     place on p and its accumulator, so that they are functions of the old ones and of
-    p.grad: the formula of the class docstring."""
+    p.grad: the formula of the class docstring. `listing`: as RMSprop's (PyTorch's
+    single-tensor update adds eps in place)."""
     lr, wd = hyper(group["lr"]), group["weight_decay"]
     g = -p._grad if group["maximize"] else p._grad
     state["step"] += 1
@@ -89,7 +90,8 @@ def _adagrad_differentiable(p, state, group):
     clr = lr / (1 + (step - 1) * group["lr_decay"])
     s = state["sum"]
     s.addcmul_(g, g, value=1)
-    p.addcdiv_(g, s.sqrt() + group["eps"], value=number(-clr, "addcdiv_", "'value'"))
+    std = s.sqrt().add_(group["eps"]) if listing else s.sqrt() + group["eps"]
+    p.addcdiv_(g, std, value=number(-clr, "addcdiv_", "'value'"))
 
 
 def _sparse_adagrad(p, s, clr, group):

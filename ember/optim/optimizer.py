@@ -198,9 +198,11 @@ class Optimizer:
         """`_hooked_step`, listed by a recording profiler as PyTorch's
         ``Optimizer.step#<class>.step`` block."""
         rec = _PROFILER_ACTIVE[0]
-        if rec is None:
+        if rec is None and not (grad_mode.DISPATCH_ON[0] and _dispatch_mode_entered()):
             return self._hooked_step(update, closure, closure_to_update)
-        event = rec.begin(f"Optimizer.step#{type(self).__name__}.step", "user_annotation")
+        # (a TorchDispatchMode sees the op-by-op update's ops as a profiler lists them)
+        event = None if rec is None else \
+            rec.begin(f"Optimizer.step#{type(self).__name__}.step", "user_annotation")
         switched = self._op_by_op_groups()
         self._listing = bool(switched)
         try:
@@ -209,7 +211,8 @@ class Optimizer:
             self._listing = False
             for group in switched:
                 group["differentiable"] = False
-            rec.end(event)
+            if event is not None:
+                rec.end(event)
 
     _listing = False   # (a profiled step whose groups update op by op: _op_by_op_groups)
 
@@ -218,9 +221,14 @@ class Optimizer:
     # for bit: p.add_(grad, alpha=-lr) rounds once where the array update rounds twice),
     # Adam/AdamW with float hyper-parameters (adam._adam_listed: PyTorch's formulas; its
     # values differ from the array update's in the last bit at some elements, and from
-    # PyTorch's no more often). The others keep the array update and list no op.
+    # PyTorch's no more often); RMSprop, Adagrad and Adadelta (their differentiable forms
+    # with eps added and the step divided in place, as PyTorch's single-tensor update).
+    # The others keep the array update and list no op. A step run while a
+    # TorchDispatchMode is entered takes the same forms, so the mode sees those ops.
     _OP_BY_OP = {"SGD": lambda group: True,
-                 "Adam": lambda group: _plain_adam(group), "AdamW": lambda group: _plain_adam(group)}
+                 "Adam": lambda group: _plain_adam(group), "AdamW": lambda group: _plain_adam(group),
+                 "RMSprop": lambda group: _float_lr(group), "Adagrad": lambda group: _float_lr(group),
+                 "Adadelta": lambda group: _float_lr(group)}
 
     def _op_by_op_groups(self):
         """While a profiler records, the groups that update through Tensor ops, which it
@@ -471,6 +479,18 @@ def check_fused(fused, foreach, differentiable):
 # the optimizers whose step has a Tensor-op form that autograd records (differentiable=True)
 DIFFERENTIABLE_OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
                              "NAdam", "RAdam", "ASGD", "Rprop")
+
+
+def _float_lr(group):
+    return not group.get("capturable") and not isinstance(group["lr"], Tensor)
+
+
+def _dispatch_mode_entered():
+    """Whether a TorchDispatchMode is entered in this thread (ember/utils/_dispatch_state,
+    loaded with the protocol)."""
+    import sys
+    state = sys.modules.get("ember.utils._dispatch_state")
+    return state is not None and bool(state._MODES)
 
 
 def _plain_adam(group):

@@ -41,7 +41,8 @@ class RMSprop(Optimizer):
         for group in self.param_groups:
             if group["differentiable"]:
                 for p in differentiable_params(group, "RMSprop"):
-                    _rmsprop_differentiable(p, _state_of(self.state[p], p, group), group)
+                    _rmsprop_differentiable(p, _state_of(self.state[p], p, group), group,
+                                            listing=self._listing)
                 continue
             lr = _to_scalar(group["lr"])
             todo = []
@@ -69,10 +70,11 @@ def _state_of(state, p, group):
     return state
 
 
-def _rmsprop_differentiable(p, state, group):
+def _rmsprop_differentiable(p, state, group, listing=False):
     """One RMSprop step of `p` as Tensor ops that autograd records (differentiable=True), in
     place on p and its averages, so that they are functions of the old ones and of p.grad:
-    the formula of the class docstring."""
+    the formula of the class docstring. `listing`: a profiled or dispatched step, which
+    runs PyTorch's single-tensor update (eps added in place) under no_grad."""
     lr, wd, alpha, momentum = hyper(group["lr"]), group["weight_decay"], group["alpha"], \
         group["momentum"]
     g = -p._grad if group["maximize"] else p._grad
@@ -87,7 +89,7 @@ def _rmsprop_differentiable(p, state, group):
         avg = v.addcmul(ga, ga, value=-1).sqrt_()
     else:
         avg = v.sqrt()
-    avg = avg.add(group["eps"])
+    avg = avg.add_(group["eps"]) if listing else avg.add(group["eps"])
     if momentum > 0:
         buf = state["momentum_buffer"]
         buf.mul_(momentum).addcdiv_(g, avg)

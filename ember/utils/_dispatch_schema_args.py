@@ -67,6 +67,22 @@ def _back_t(params, arrays, args, kwargs):
         tuple(args) + tuple(kwargs.values())
 
 
+def _show_value(operands, params, overload):
+    """addcmul/addcdiv: ``value`` is keyword-only in PyTorch's schema, shown when not 1."""
+    return (), ({"value": params[0]} if not _same_value(params[0], 1) else {})
+
+
+def _same_value(a, b):
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _back_value(params, arrays, args, kwargs):
+    return (kwargs.get("value", args[0] if args else 1),)
+
+
 def _show_softmax(operands, params, overload, given=None):
     """``_softmax(x, dim, half_to_float)`` with the dim as the program gave it (-1 kept)."""
     return (given["dim"] if given else params[0], False), {}
@@ -185,6 +201,7 @@ _FORMS = {
     "Add": (_show_alpha, _back_alpha), "Sub": (_show_alpha, _back_alpha),
     "Sum": (_show_sum, None), "Mean": (_show_dims, None),
     "SelectDim": (_show_select_dim, None), "SelectAll": (_show_select_all, None),
+    "Addcmul": (_show_value, _back_value), "Addcdiv": (_show_value, _back_value),
     "TransposeT": (_show_t, _back_t), "Transpose": (_show_t, _back_t),
     "Softmax": (_show_softmax, _back_softmax),
     "LogSoftmax": (_show_softmax, _back_softmax),
