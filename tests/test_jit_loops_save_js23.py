@@ -66,7 +66,34 @@ def models(lib):
                 x = x / 2
             return x
 
-    return {"Elman": Elman, "Unrolled": Unrolled, "Halving": Halving}
+    class CellState(nn.Module):   # an (h, c) tuple carried whole
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.LSTMCell(3, 4)
+
+        def forward(self, x):
+            state = (x.new_zeros(x.size(1), 4), x.new_zeros(x.size(1), 4))
+            for t in range(x.size(0)):
+                state = self.cell(x[t], state)
+            return state[0], state[1]
+
+    class Greedy(nn.Module):   # a decoder looping an int argument's count of steps
+        def __init__(self):
+            super().__init__()
+            self.emb, self.cell, self.out = nn.Embedding(5, 4), nn.GRUCell(4, 4), \
+                nn.Linear(4, 5)
+
+        def forward(self, h, steps: int = 3):
+            token = h.new_zeros(h.size(0), dtype=lib.long)
+            tokens = []
+            for _ in range(steps):
+                h = self.cell(self.emb(token), h)
+                token = self.out(h).argmax(-1)
+                tokens.append(token)
+            return lib.stack(tokens, 1), h
+
+    return {"Elman": Elman, "Unrolled": Unrolled, "Halving": Halving,
+            "CellState": CellState, "Greedy": Greedy}
 
 
 EMBER, TORCH = models(ember), models(torch)
@@ -98,6 +125,27 @@ def test_for_over_a_traced_size_matches_torchs_model_at_other_lengths(name, shap
             expected = outputs(torch_model(to_torch(x)))
         for got, want in zip(outputs(theirs(to_torch(x))), expected):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_tuple_state_and_an_int_count_match_torchs_models():
+    ours, torch_model = pair("CellState")
+    theirs, back = save_and_load(ours)
+    assert "prim::Loop" in str(theirs.graph)
+    for shape in ((2, 2, 3), (5, 1, 3)):
+        x = ember.randn(*shape)
+        check(ours, theirs, back, x)
+        with torch.no_grad():
+            same = zip(outputs(theirs(to_torch(x))), outputs(torch_model(to_torch(x))))
+        for got, want in same:
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    ours, torch_model = pair("Greedy")
+    theirs, back = save_and_load(ours)
+    for args in ((ember.randn(2, 4),), (ember.randn(2, 4), 6), (ember.randn(3, 4), 1)):
+        check(ours, theirs, back, *args)
+        with torch.no_grad():
+            want = outputs(torch_model(*map(to_torch, args)))
+        for got, expected in zip(outputs(theirs(*map(to_torch, args))), want):
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_while_on_a_value_matches_torchs_model_for_other_trip_counts():
@@ -163,6 +211,16 @@ class Twins(nn.Module):   # two locals hold one value; the body updates one
         return out
 
 
+class Rebuilt(nn.Module):   # a tuple rebuilt by the body, its items held before by others
+    def forward(self, x):
+        a, b = x * 1, x * 2
+        state = (a, b)
+        for _ in range(x.size(0)):
+            h, c = state
+            state = (h * 0.5 + c, c - h)
+        return state[1] + state[0] + a
+
+
 class Inner(nn.Module):   # a loop in a submodule the trace goes through
     def __init__(self):
         super().__init__()
@@ -197,6 +255,7 @@ class Branchy(nn.Module):   # branches before and after a loop
     (Nested(), [(ember.randn(2, 3),), (ember.randn(4, 1),), (ember.randn(1, 5),)]),
     (Swap(), [(ember.randn(1),), (ember.randn(4),)]),
     (Twins(), [(ember.randn(3),), (ember.randn(1),)]),
+    (Rebuilt(), [(ember.randn(3),), (ember.randn(1),)]),
     (Branchy().eval(), [(ember.randn(2, 3),), (-ember.ones(4, 3),), (ember.ones(1, 3),)]),
 ], ids=lambda v: type(v).__name__ if isinstance(v, nn.Module) else "")
 def test_loops_keep_their_trip_counts(model, cases):
@@ -252,6 +311,15 @@ class ReadAfter(nn.Module):
         return x + y
 
 
+class Previous(nn.Module):   # a body local holding the carried value of its iteration
+    def forward(self, x):
+        h = x * 1
+        for _ in range(x.size(0)):
+            previous = h
+            h = h * 2
+        return previous
+
+
 class TwoTests(nn.Module):
     def forward(self, x):
         while x.sum() > 0 and x.max() > 1:
@@ -275,6 +343,7 @@ class ListChanged(nn.Module):
     (ReadAfter(), r"computed in the body of the loop at test_jit_loops_save_js23.py:\d+ is "
                   r"read after the loop"),
     (TwoTests(), r"tests several traced values in its condition"),
+    (Previous(), r"in the body of the loop at test_jit_loops_save_js23.py:\d+ is read after"),
     (ListChanged(), r"changes the list 'outs' other than by appending"),
 ], ids=lambda v: type(v).__name__ if isinstance(v, nn.Module) else "")
 def test_what_one_traced_iteration_cannot_express_is_refused(model, match):

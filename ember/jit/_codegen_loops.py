@@ -19,13 +19,17 @@ At the end marker the frame's local variables are compared with those at the sta
 a local the body rebinds to a value it computed is carried from one iteration to the
 next (TorchScript's loop-carried value), written ``v = <value before>`` before the loop
 and ``v = <value at the body's end>`` as its last statement; inside the body the value
-from before the loop reads as ``v``, after the loop the body's value does. A list the
-body appends traced values to becomes a TorchScript list appended in the loop. What a
+from before the loop reads as ``v``, after the loop the body's value does. A tuple of
+traced values (an LSTMCell's (h, c) state) is carried whole, its items read as ``v[k]``.
+Locals that hold one value when the loop begins (``out = x``) are given a node each (the
+frame's locals rebound), so the body's reads say which one they read. A list the
+body appends traced values to becomes a TorchScript list appended in the loop (``len()``
+of such a list after the loop is the traced count: not detected). What a
 single traced iteration cannot express is refused naming the loop's line: a Python
 number or other value the body changes (it was traced as a constant), a branch on a
 traced value inside the body, a loop left by ``break`` or ``return``, a value computed
-in the body read after the loop without a local carrying it, two locals holding one
-value that the body updates through only one of them.
+in the body read after the loop without a local carrying it (a body local holding an
+iteration's carried value included).
 """
 import builtins
 import inspect
@@ -202,16 +206,29 @@ class LoopingTracer:
         reads of each then say which local they read, so one can be carried while the
         other keeps the value from before the loop."""
         holders = {}
-        for name, value in frame.f_locals.items():
+        values = frame.f_locals
+        for name, value in values.items():
             if _traced(value):
-                holders.setdefault(value.node, []).append(name)
-        twins = [(node, names[1:]) for node, names in holders.items() if len(names) > 1]
+                holders.setdefault(value.node, []).append((name, None))
+            elif _tuple_of_values(value):   # (and the items of a tuple: an (h, c) state)
+                for k, item in enumerate(value):
+                    if _traced(item):
+                        holders.setdefault(item.node, []).append((name, k))
+        twins = [(node, places[1:]) for node, places in holders.items() if len(places) > 1]
         if not twins:
             return
-        for node, names in twins:
-            for name in names:
-                alias = self.create_node("call_function", loop_alias, (node,), {})
-                frame.f_locals[name] = self.proxy(alias)
+        rebound = {}
+        for node, places in twins:
+            for name, k in places:
+                alias = self.proxy(self.create_node("call_function", loop_alias, (node,), {}))
+                if k is None:
+                    rebound[name] = alias
+                else:
+                    items = list(rebound.get(name, values[name]))
+                    items[k] = alias
+                    rebound[name] = tuple(items)
+        for name, value in rebound.items():
+            frame.f_locals[name] = value
         if sys.version_info < (3, 13):   # (3.13's f_locals writes through)
             import ctypes
             ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(0))
@@ -241,6 +258,8 @@ class LoopingTracer:
                     pre = old.node
                 elif isinstance(old, Tensor):
                     pre = old
+                elif _tuple_of_values(old):
+                    pre = _tuple_pre(loop, name, old)   # (an (h, c) state)
                 else:
                     _refuse(loop, f"makes {name!r}, a {type(old).__name__} before it, a "
                                   f"traced value: a loop-carried value keeps its type")
@@ -254,6 +273,21 @@ class LoopingTracer:
             if type(old) is list and old is value:
                 lists.append(self._appended(loop, name, loop["contents"][name], value, body))
                 continue
+            if old is not value and _tuple_of_values(old) and type(value) is tuple and \
+                    len(value) == len(old):   # a tuple of traced values rebuilt by the body
+                pre = _tuple_pre(loop, name, old)
+                post = []
+                for k, item in enumerate(value):
+                    if _traced(item) and item.node in body:
+                        post.append(item.node)
+                    elif item is old[k]:
+                        post.append(pre[k])
+                    else:
+                        _refuse(loop, f"rebuilds the tuple {name!r} from values from before "
+                                      f"the loop: ember.jit.save carries values the body "
+                                      f"computes")
+                carried.append((name, pre, tuple(post)))
+                continue
             if old is value or type(old) is type(value) and \
                     type(old) in (int, float, bool, str, complex) and old == value:
                 continue
@@ -262,10 +296,17 @@ class LoopingTracer:
                           f"a constant (make it a tensor, or save the state_dict)")
         lists = [entry for entry in lists if entry is not None]
         for name, pre, _ in carried:
+            if isinstance(pre, tuple):   # its items must be read through it alone
+                held = [k for k, v in after.items() if k != name and k in before and any(
+                    _traced(x) and x.node in pre for x in (v if type(v) is tuple else (v,)))]
+                if held:
+                    _refuse(loop, f"updates {name!r} while {held[0]!r} keeps an item of its "
+                                  f"value from before the loop: give the loop its own copy")
+                continue
             if not _is_node(pre):
                 continue
             twins = [k for k, v in after.items() if _traced(v) and v.node is pre
-                     and k != name]
+                     and k != name and k in before]
             if twins:
                 _refuse(loop, f"updates {name!r} while {twins[0]!r} keeps the same value from "
                               f"before the loop: give the loop its own copy of the value")
@@ -296,6 +337,20 @@ class LoopingTracer:
 def _is_node(a):
     from ..fx.node import Node
     return isinstance(a, Node)
+
+
+def _tuple_of_values(value):
+    return type(value) is tuple and bool(value) and \
+        all(_traced(v) or isinstance(v, Tensor) for v in value)
+
+
+def _tuple_pre(loop, name, old):
+    """The nodes (or tensors) of a tuple carried through a loop, each once."""
+    pre = tuple(v.node if _traced(v) else v for v in old)
+    if len({id(v) for v in pre}) < len(pre):
+        _refuse(loop, f"carries {name!r}, a tuple holding one value twice before it: give "
+                      f"each item its own copy")
+    return pre
 
 
 def _traced(value):
@@ -334,6 +389,15 @@ def _write_begin(w, node, name):
     renamed = w.__dict__.setdefault("tensor_alias", {})
     for j, (_, pre, _) in enumerate(info["carried"]):
         var = f"{name}_c{j}"
+        if isinstance(pre, tuple):   # a tuple carried whole; its items read through it
+            w.lines.append(f"{var} = {w.output(pre)}")
+            for k, item in enumerate(pre):
+                if _is_node(item):
+                    saved.setdefault(item, w.names[item])
+                    w.names[item] = f"({var})[{k}]"
+                else:
+                    renamed[id(item)] = f"({var})[{k}]"
+            continue
         w.lines.append(f"{var} = {w.arg(pre)}")
         if _is_node(pre):
             saved[pre] = w.names[pre]
@@ -366,7 +430,8 @@ def _write_end(w, node):
             body.append(f"_ = torch.append({name}_l{j}, {w.arg(v)})")
     if carried:
         targets = ", ".join(f"{name}_c{j}" for j in range(len(carried)))
-        values = ", ".join(w.arg(post) for _, _, post in carried)
+        values = ", ".join(w.output(post) if isinstance(post, tuple) else w.arg(post)
+                           for _, _, post in carried)
         body.append(f"{targets} = {values}" if len(carried) == 1 else
                     f"{targets} = ({values})")
     if info["kind"] == "while":
@@ -376,13 +441,24 @@ def _write_end(w, node):
     outer.append(header)
     outer += ["  " + line for line in body]
     w.lines = outer
-    # after the loop: the body's values read through the carried names, the values
-    # from before it by their own names again; other body values cannot be read
+    # after the loop: the body's values read through the carried names; other body
+    # values, and the carried values from before it, cannot be read
     for pre, old in saved.items():
-        w.names[pre] = old
+        # (every local that held the value from before the loop holds its own node, so
+        # what reads this one after the loop is a body's local, of some iteration)
+        dead = Dead(old)
+        dead.where = info["where"]
+        w.names[pre] = dead
     for _, pre, _ in carried:
-        w.__dict__.get("tensor_alias", {}).pop(id(pre), None)
-    posts = {post: f"{name}_c{j}" for j, (_, _, post) in enumerate(carried)}
+        for item in pre if isinstance(pre, tuple) else (pre,):
+            w.__dict__.get("tensor_alias", {}).pop(id(item), None)
+    posts = {}
+    for j, (_, _, post) in enumerate(carried):
+        if isinstance(post, tuple):   # the body's items read through the carried tuple
+            posts.update({item: f"({name}_c{j})[{k}]" for k, item in enumerate(post)
+                          if item in info["body"]})
+        else:
+            posts[post] = f"{name}_c{j}"
     for n in list(info["body"]) + [node.args[0]]:
         if n in posts:
             w.names[n] = posts[n]
