@@ -134,3 +134,17 @@ def test_a_traced_module_traces_with_fx_and_exports_to_onnx():
     buf = io.BytesIO()
     ember.onnx.export(e, (x,), buf)
     assert len(buf.getvalue()) > 0
+
+
+def test_pickling_is_refused_and_deepcopy_copies():
+    import copy
+    ours, _, e, t = traced_pair()
+    for lib, traced in ((ember, e), (torch, t)):
+        with pytest.raises(RuntimeError, match="Tried to serialize object __torch__.*Net "
+                                               "which does not have a __getstate__"):
+            lib.save(traced, io.BytesIO())
+    twin = copy.deepcopy(e)
+    assert type(twin).__name__ == "TopLevelTracedModule"
+    assert twin.fc.weight is not ours.fc.weight
+    x = ember.randn(2, 2)
+    np.testing.assert_allclose(twin(x).detach().numpy(), e(x).detach().numpy())

@@ -58,6 +58,21 @@ class TracedModule(ScriptModule):
         self.__dict__["_actual_module"].train(mode)
         return super().train(mode)
 
+    def __reduce_ex__(self, protocol):
+        # (PyTorch's ScriptModules cannot be pickled: torch.save of one raises this)
+        kind = type(self.__dict__["_actual_module"])
+        module = kind.__module__
+        module = "" if module == "__main__" else "torch" + module[len("ember"):] + "." \
+            if module == "ember" or module.startswith("ember.") else module + "."
+        raise RuntimeError(f"Tried to serialize object __torch__.{module}{kind.__name__} "
+                           f"which does not have a __getstate__ method defined!")
+
+    def __deepcopy__(self, memo):
+        import copy
+        out = traced(copy.deepcopy(self.__dict__["_actual_module"], memo))
+        object.__setattr__(out, "training", self.training)
+        return out
+
     @property
     def original_name(self):
         return type(self.__dict__["_actual_module"]).__name__
