@@ -61,7 +61,11 @@ class Generator:
         self._float_normal = None   # PyTorch's float normal cache (kept for the state layout)
 
     def manual_seed(self, seed):
-        seed = int(seed)
+        # a Python int only, as PyTorch's binding takes (torch.manual_seed converts first)
+        if type(seed) is bool or not isinstance(seed, int):
+            if isinstance(seed, np.integer):
+                raise TypeError("an integer is required")
+            raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
         if seed < -0x8000_0000_0000_0000 or seed > 0xFFFF_FFFF_FFFF_FFFF:
             raise ValueError("Overflow when unpacking long long")
         self._reseed(seed & 0xFFFF_FFFF_FFFF_FFFF)
@@ -180,6 +184,7 @@ def gen_of(generator):
 
 def manual_seed(seed):
     """Seed the default generator (and CUDA's, when present); returns it."""
+    seed = int(seed)
     default_generator.manual_seed(seed)
     try:
         from . import cuda

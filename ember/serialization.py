@@ -82,6 +82,10 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
             else "ember"
     if format not in ("ember", "torch", "safetensors"):
         raise ValueError(f"unknown format {format!r}: expected 'ember', 'torch' or 'safetensors'")
+    if _is_path(f) and isinstance(os.fspath(f), str):
+        parent = os.fspath(f).rpartition("/")[0]   # as written, as PyTorch's writer names it
+        if parent and not os.path.isdir(parent):
+            raise RuntimeError(f"Parent directory {parent} does not exist.")
     if format == "ember":
         from . import _object_pickle
         if _object_pickle.is_plain(obj):

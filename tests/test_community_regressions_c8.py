@@ -243,6 +243,81 @@ def test_sdpa_messages(case):
     assert _outcome(ember, program) == _outcome(torch, program)
 
 
+# ------------------------------------------------------------------ common mistakes' messages
+
+def _vector_to_parameters(L, n):
+    m = L.nn.Linear(2, 2)
+    v = L.arange(float(n))
+    L.nn.utils.vector_to_parameters(v, m.parameters())
+    v[0] = 100.0   # the parameters are views of the vector, as in PyTorch
+    return m.weight.tolist(), m.bias.tolist(), m.weight.is_leaf, m.weight.requires_grad
+
+
+_MISTAKES = {
+    "smooth_l1_loss negative beta": lambda L: L.nn.functional.smooth_l1_loss(
+        L.zeros(2), L.ones(2), beta=-1.0),
+    "SmoothL1Loss negative beta": lambda L: L.nn.SmoothL1Loss(beta=-0.5)(L.zeros(2), L.ones(2)),
+    "vector_to_parameters": lambda L: _vector_to_parameters(L, 6),
+    "vector_to_parameters, a longer vector": lambda L: _vector_to_parameters(L, 9),
+    "vector_to_parameters, too short": lambda L: _vector_to_parameters(L, 3),
+    "vector_to_parameters, float64": lambda L: str(L.nn.utils.vector_to_parameters(
+        L.ones(6, dtype=L.float64), L.nn.Linear(2, 2).parameters())),
+    "save into a missing directory": lambda L: L.save(L.ones(1), "/nonexistent_dir_c8/a.pt"),
+    "save into a missing relative directory": lambda L: L.save({"a": 1}, "no_such_c8/b/c.pt"),
+    "Generator seed str": lambda L: L.Generator().manual_seed("a"),
+    "Generator seed float": lambda L: L.Generator().manual_seed(1.5),
+    "Generator seed None": lambda L: L.Generator().manual_seed(None),
+    "Generator seed bool": lambda L: L.Generator().manual_seed(True),
+    "Generator seed tensor": lambda L: L.Generator().manual_seed(L.tensor(3)),
+    "Generator seed NumPy int": lambda L: L.Generator().manual_seed(np.int64(3)),
+    "Generator seed too large": lambda L: L.Generator().manual_seed(2 ** 64),
+    "Generator seed -1": lambda L: L.Generator().manual_seed(-1).initial_seed(),
+    "manual_seed str": lambda L: L.manual_seed("a"),
+    "manual_seed numeric str": lambda L: L.manual_seed("3").initial_seed(),
+    "manual_seed float": lambda L: L.manual_seed(2.7).initial_seed(),
+    "manual_seed NumPy int": lambda L: L.manual_seed(np.int64(5)).initial_seed(),
+    "stft n_fft too large": lambda L: L.stft(L.ones(4), 8, return_complex=True, center=False),
+    "stft window size": lambda L: L.stft(L.ones(40), 8, window=L.ones(9, dtype=L.float64),
+                                         return_complex=True),
+    "stft float64, onesided": lambda L: L.stft(L.ones(2, 4, dtype=L.float64), 8,
+                                               window=L.ones(8, dtype=L.float64),
+                                               return_complex=True, center=False,
+                                               onesided=True),
+    "istft window shape": lambda L: L.istft(L.ones(5, 3, dtype=L.complex64), 8,
+                                            window=L.ones(7)),
+    "fftfreq float n": lambda L: L.fft.fftfreq(8 / 2),
+    "rfftfreq float n": lambda L: L.fft.rfftfreq(4.0),
+    "fftfreq bool n": lambda L: L.fft.fftfreq(True),
+    "fftfreq str d": lambda L: L.fft.fftfreq(4, d="a"),
+    "fftfreq negative n": lambda L: L.fft.fftfreq(-1),
+    "fftfreq 0": lambda L: L.fft.fftfreq(0).tolist(),
+    "rfftfreq 0": lambda L: str(L.fft.rfftfreq(0).tolist()),
+    "fftfreq int tensor n": lambda L: L.fft.fftfreq(L.tensor(4), d=0.5).tolist(),
+    "affine_grid batch": lambda L: L.nn.functional.affine_grid(L.zeros(2, 2, 3), (1, 1, 2, 2),
+                                                               align_corners=False),
+    "affine_grid batch 3-D": lambda L: L.nn.functional.affine_grid(
+        L.zeros(1, 3, 4), (3, 1, 2, 2, 2), align_corners=False),
+}
+
+
+@pytest.mark.parametrize("case", list(_MISTAKES))
+def test_common_mistakes_as_torch(case, tmp_path, monkeypatch):
+    """Mistakes from tutorials' issue threads: a negative smooth-L1 beta (PyTorch refuses
+    it), a flat vector too short for the parameters (NumPy's reshape ValueError leaked; the
+    parameters were copies, not views of the vector), saving into a directory not made yet
+    (FileNotFoundError naming a temporary file), seeding a Generator with a str or a float
+    (int()'s ValueError, or a silent truncation), a float n for fftfreq, stft's messages
+    naming the call as PyTorch does, a theta batch that is not the size's."""
+    monkeypatch.chdir(tmp_path)
+    program = _MISTAKES[case]
+    states = ember.get_rng_state(), torch.get_rng_state()   # manual_seed cases reseed
+    try:
+        assert _outcome(ember, program) == _outcome(torch, program)
+    finally:
+        ember.set_rng_state(states[0])
+        torch.set_rng_state(states[1])
+
+
 # ------------------------------------------------------------------ program cores
 # Each takes the library L and returns numbers, shapes and strings to compare; written as
 # the tutorials write them (long lines included).

@@ -334,12 +334,33 @@ def ihfftn(input, s=None, dim=None, norm=None):
 
 def fftfreq(n, d=1.0, *, dtype=None, layout=None, device=None, requires_grad=False):
     """Sample frequencies [0, 1, ..., n/2 - 1, -n/2, ..., -1] / (d n)."""
-    return _freq(np.fft.fftfreq(n, d), dtype, device, requires_grad)
+    n, d = _freq_args("fft_fftfreq", n, d)
+    return _freq(np.fft.fftfreq(n, d) if n else np.empty(0), dtype, device, requires_grad)
 
 
 def rfftfreq(n, d=1.0, *, dtype=None, layout=None, device=None, requires_grad=False):
     """Sample frequencies [0, 1, ..., n/2] / (d n) of rfft."""
-    return _freq(np.fft.rfftfreq(n, d), dtype, device, requires_grad)
+    n, d = _freq_args("fft_rfftfreq", n, d)
+    # (n = 0: PyTorch's one value 0 * 1 / (0 * d), a NaN)
+    return _freq(np.fft.rfftfreq(n, d) if n else np.array([np.nan]), dtype, device,
+                 requires_grad)
+
+
+def _freq_args(fname, n, d):
+    """n and d checked as PyTorch's argument parser checks them (an int n: a float n / 2
+    is a TypeError, not NumPy's ValueError; a negative n: the factories' RuntimeError)."""
+    if isinstance(n, Tensor) and n.dim() == 0 and not n.dtype.is_floating_point:
+        n = n.item()
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{fname}(): argument 'n' (position 1) must be int, not "
+                        f"{type(n).__name__}")
+    if isinstance(d, Tensor) and d.dim() == 0:
+        d = d.item()
+    if isinstance(d, bool) or not isinstance(d, numbers.Real):
+        raise TypeError(f"{fname}(): argument 'd' must be float, not {type(d).__name__}")
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    return int(n), float(d)
 
 
 def _freq(values, dtype, device, requires_grad):

@@ -64,9 +64,10 @@ def affine_grid(theta, size, align_corners=None):
                                   f"affine transforms, respectively. Got size {size}.")
     if min(size) <= 0:
         raise ValueError(f"Expected non-zero, positive output size. Got {size}")
-    if theta.shape[0] != size[0]:
-        raise ValueError(f"Expected theta batch size {theta.shape[0]} to match size[0] "
-                         f"{size[0]}")
+    if theta.shape[0] != size[0]:   # PyTorch's batched matmul of the base grid and theta
+        k = theta.shape[-1]
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{size[0]}, {k}] but got: [{theta.shape[0]}, {k}].")
     dt = theta._data.dtype
     # coordinates in (x, y[, z]) order: x runs over the last spatial dim
     axes = [_base_coords(n, align_corners, dt) for n in reversed(spatial)]

@@ -43,9 +43,18 @@ _REAL_OUTPUT_DEPRECATED = (
 def _describe(fname, input, **args):
     """The call as PyTorch names it in its messages: stft(DoubleTensor[28], n_fft=8, ...)."""
     shape = ", ".join(str(s) for s in input.shape)
-    parts = [f"{k}={'None' if v is None else (list(v.shape) if isinstance(v, Tensor) else v)}"
-             for k, v in args.items()]
-    return f"{fname}({input.dtype}[{shape}], {', '.join(parts)})"
+
+    def value(v):
+        if isinstance(v, Tensor):
+            return f"{v._type_name()}{{{list(v.shape)}}}"
+        return int(v) if isinstance(v, bool) else v   # C++ prints bools as 0 / 1
+    parts = [f"{k}={value(v)}" for k, v in args.items()]
+    if input.dtype.is_complex:   # PyTorch prints the legacy type of a complex input
+        part = "Float" if input.dtype == _dtype.complex64 else "Double"
+        name = f"{'CUDA' if input.is_cuda else 'CPU'}Complex{part}Type"
+    else:
+        name = input._type_name()
+    return f"{fname}({name}[{shape}], {', '.join(parts)})"
 
 
 def _real_dtype(dt):

@@ -24,6 +24,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if _AUTOCAST[0]:
         input, target = autocast_args("smooth_l1_loss", input, target)
     _loss.reduction_enum(reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     if beta != 0:   # beta 0 is l1_loss, which PyTorch computes for integers too
         _no_integer_loss_kernel(input, target, "smooth_l1_cpu")
     d = (input - target).abs()

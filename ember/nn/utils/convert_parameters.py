@@ -13,6 +13,7 @@ def vector_to_parameters(vec, parameters):
     pointer = 0
     for p in parameters:
         n = p.numel()
-        p._data = vec._data[pointer:pointer + n].reshape(p.shape).astype(p._data.dtype)
-        p._bump_version()
+        # as PyTorch: each parameter becomes a view of `vec` (writes to it show), of its dtype;
+        # a vector too short raises view's RuntimeError
+        p.data = vec[pointer:pointer + n].view_as(p).data
         pointer += n
