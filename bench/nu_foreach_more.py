@@ -1,6 +1,6 @@
 """_foreach_* ops outside fe_foreach's set, ember against torch side by side (one thread,
 alternating, median of CPU time per call): zero_, copy_, clamp_min_ (number), maximum_
-(list), mul_ (.Tensor: a 0-dim tensor), on 10 and 100 float32 tensors of 1K values.
+(list), mul_ (.Tensor: a 0-dim tensor), pow (a number), on 10 and 100 float32 tensors of 1K values.
 
     python -m bench.nu_foreach_more [--repeats 9]
 """
@@ -18,6 +18,7 @@ CASES = {
     "clamp_min_": lambda L, a, b: L._foreach_clamp_min_(a, 0.1),
     "maximum_": lambda L, a, b: L._foreach_maximum_(a, b),
     "mul_tensor": lambda L, a, b: L._foreach_mul_(a, L.ones(()) * 0.999),
+    "pow_2": lambda L, a, b: L._foreach_pow(a, 2.0),
 }
 
 

@@ -1,6 +1,6 @@
 """More _foreach_* ops on the fast path (ember/_ops/foreach_arrays.py): zero_, copy_,
-clamp_min/clamp_max/maximum/minimum (a number, numbers, a list; in place and not) and the
-.Tensor overload of add/sub/mul/div (one 0-dim tensor): torch's bits, signed zeros and NaNs
+clamp_min/clamp_max/maximum/minimum (a number, numbers, a list; in place and not), the
+.Tensor overload of add/sub/mul/div (one 0-dim tensor) and pow with numbers: torch's bits, signed zeros and NaNs
 included, each version bumped once, and no per-tensor op run."""
 import numpy as np
 import pytest
@@ -51,6 +51,13 @@ CALLS = {
     "div_tensor_int": lambda m, a, b: m._foreach_div(a, m.tensor(3)),
     "sub_tensor": lambda m, a, b: m._foreach_sub_(a, m.tensor(-1.25)),
 }
+POWS = {
+    "pow_2": lambda m, a: m._foreach_pow(a, 2.0),
+    "pow_3_": lambda m, a: m._foreach_pow_(a, 3),
+    "pow_half": lambda m, a: m._foreach_pow(a, 0.5),
+    "pow_list_": lambda m, a: m._foreach_pow_(a, [-2, -0.5, 1, 2.5, 1.0]),
+    "pow_one": lambda m, a: m._foreach_pow(a, 1),
+}
 PER_TENSOR = ["zero_", "copy_", "clamp_min", "clamp_min_", "clamp_max", "clamp_max_",
               "maximum", "minimum", "mul", "mul_", "div", "div_", "sub", "sub_", "add",
               "add_"]
@@ -76,6 +83,31 @@ def test_fast_path_bits_like_torch(name, dtype, monkeypatch):
     assert got[1][0] == got[0][0]
     assert [d.split(".")[-1] for d in got[1][1]] == [d.split(".")[-1] for d in got[0][1]]
     assert got[1][2] == got[0][2]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("name", list(POWS))
+def test_fast_pow_is_the_single_ops(name, dtype, monkeypatch):
+    """pow with numbers by Pow's forward: the bits of ember's pow tensor by tensor (which
+    is within an ulp of torch's: its SLEEF pow is not always correctly rounded), no
+    per-tensor op run."""
+    a, = _lists(ember, dtype, count=1)
+    exponents = {"pow_2": [2.0] * 5, "pow_3_": [3] * 5, "pow_half": [0.5] * 5,
+                 "pow_list_": [-2, -0.5, 1, 2.5, 1.0], "pow_one": [1] * 5}[name]
+    want = [ember.pow(t, e).numpy() for t, e in zip(a, exponents)]
+    tw = [torch.pow(torch.from_numpy(t.numpy()), e).numpy() for t, e in zip(a, exponents)]
+    monkeypatch.setattr(ember.Tensor, "pow", _boom)
+    monkeypatch.setattr(ember.Tensor, "pow_", _boom)
+    monkeypatch.setattr(ember, "pow", _boom)
+    versions = [t._version for t in a]
+    out = POWS[name](ember, a)
+    inplace = name.endswith("_")
+    res = a if inplace else out
+    assert [_bits(r.numpy()) for r in res] == [_bits(w) for w in want]
+    assert [t._version - v for t, v in zip(a, versions)] == [1 if inplace else 0] * 5
+    for r, w in zip(res, tw):
+        finite = np.isfinite(w) & (w != 0)
+        np.testing.assert_allclose(r.numpy()[finite], w[finite], rtol=2 * np.finfo(dtype).eps)
 
 
 def test_fallbacks_like_torch():

@@ -477,6 +477,10 @@ def _pow_elements(kind, inplace):
             exponents = _scalar_list(tensors, exponent)
         else:
             exponents = [exponent] * len(tensors)
+        if kind != "List":
+            done = _fast.pow_scalar(inplace, tensors, exponents)
+            if done is not None:
+                return None if inplace else done
         if inplace:
             for t, e in zip(tensors, exponents):
                 t.pow_(e)

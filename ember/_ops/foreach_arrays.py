@@ -32,7 +32,8 @@ from .fma_arrays import _fma32, axpy_, axpy_list_, lerp_, lerp_list_
 from .pointwise import Unary
 from .pointwise_more import _addcmul_array
 
-__all__ = ["plain_dtype", "binary", "ternary", "lerp", "unary", "norm", "zero", "copy"]
+__all__ = ["plain_dtype", "binary", "ternary", "lerp", "unary", "norm", "zero", "copy",
+           "pow_scalar"]
 
 _ndarray = np.ndarray
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -604,6 +605,33 @@ def unary(fn, inplace, tensors):
             return None if not out and not inplace else _unexpected(fn)
         if inplace:
             np.copyto(t._data, r)
+            t._bump_version()
+        else:
+            out.append(_make(r))
+    return True if inplace else tuple(out)
+
+
+def pow_scalar(inplace, tensors, exponents):
+    """x ** e for each tensor and its number e (the Scalar and ScalarList overloads), by
+    Pow's forward (torch's special cases of 2, 3, -2, 0.5 ...; e == 1 a copy, as pow()):
+    True in place, the tuple of results out of place; None where the fast path does not
+    apply."""
+    if len(exponents) != len(tensors):
+        return None
+    dt = plain_dtype((tensors,), tensors if inplace else ())
+    if dt is None or _numbers(exponents, dt) is None:
+        return None
+    from .pointwise import Pow
+    forward, out = Pow.forward, []
+    for t, e in zip(tensors, exponents):
+        x = t._data
+        r = x.copy() if e == 1 else forward(_Ctx(), x, e, False)
+        if type(r) is not _ndarray:    # (a 0-dim input's NumPy scalar)
+            r = np.asarray(r)
+        if r.dtype != dt or r.shape != x.shape:     # (nothing written before the first)
+            return None if t is tensors[0] else _unexpected(Pow)
+        if inplace:
+            np.copyto(x, r)
             t._bump_version()
         else:
             out.append(_make(r))
