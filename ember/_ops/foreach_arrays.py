@@ -3,7 +3,8 @@ tensor on the raw arrays, in place where the op is in place, with no Tensor buil
 node recorded.
 
 It applies where nothing but the values can be observed: CPU (NumPy) float32 or float64
-tensors of one dtype, the operands of the same shape as the tensors they pair with, plain
+tensors of one dtype (CUDA ones of one device for binary, lerp, norm, zero_ and copy_,
+computed with CuPy's ufuncs: the single-tensor CUDA ops' values), the operands of the same shape as the tensors they pair with, plain
 Python numbers (finite, not bool), no gradient to record (grad mode off or no tensor
 requiring grad, and no written tensor that autograd's in-place checks would refuse), and no
 __torch_function__/__torch_dispatch__ protocol or forward-mode AD live. Anything else
@@ -14,8 +15,10 @@ The values are those of the single-tensor ops, which are PyTorch's CPU kernels' 
 bit where those round once: add/sub with alpha, lerp with a number weight and addcmul are
 a fused multiply-add (fma_arrays.axpy_, lerp_: OpenBLAS's axpy or its exact emulation;
 pointwise_more._addcmul_array), addcdiv is (value * t1) / t2 then the sum, the scalar of
-add/mul/div is first cast to the tensor's dtype. Unary ops run the forward of the
-single-tensor op's node on the array; _foreach_norm the forward of linalg.vector_norm's.
+add/mul/div (or the number a 0-dim tensor operand holds) is first cast to the tensor's
+dtype, clamp/maximum/minimum keep x where x and o tie (torch's sign of zero). Unary ops
+and pow with numbers run the forward of the single-tensor op's node on the array;
+_foreach_norm the forward of linalg.vector_norm's.
 """
 import math
 import threading
