@@ -37,7 +37,7 @@ from .pointwise_operands import (is_number, number_input, check_broadcast,  # no
                                  binary_operands, float_operands, _out, _scalars,
                                  _either, conj_if_complex, narrow_scalar, narrow_scalars,
                                  half_of)
-from .pointwise_arrays import opmath, pieces, split_ufunc, fused_backward  # noqa: F401
+from .pointwise_arrays import opmath, pieces, split_ufunc, fused_backward, grad_times  # noqa: F401
 from . import pointwise_half as _half
 
 __all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
@@ -165,8 +165,8 @@ class Mul(Op):
     def backward(ctx, grad):
         y, x = ctx.saved_tensors
         sx, sy = ctx.scalars
-        gx = grad * conj_if_complex(_either(y, sy)) if ctx.needs_input_grad[0] else None
-        gy = grad * conj_if_complex(_either(x, sx)) if ctx.needs_input_grad[1] else None
+        gx = grad_times(grad, _either(y, sy)) if ctx.needs_input_grad[0] else None
+        gy = grad_times(grad, _either(x, sx)) if ctx.needs_input_grad[1] else None
         return gx, gy
 
 

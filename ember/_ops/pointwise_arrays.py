@@ -21,6 +21,9 @@ from .._tensor import Tensor
 from ..autograd import grad_mode
 from ._util import quietly, quiet_run
 from . import pointwise_half as _half
+from ._layout import iter_layout
+from ._base import _PROFILER
+from .pointwise_operands import conj_if_complex as _conj_if_complex
 
 _ndarray = np.ndarray
 _LOW_PRECISION = (np.dtype(np.float16), _dtype.bfloat16.np)
@@ -303,16 +306,77 @@ def _best_of_three(fn, x):
     return best
 
 
+def _on_arrays():
+    """Whether a backward formula may run on arrays: no graph of the gradients is recorded
+    (grad_mode.backward_on_tensors) and no profiler records ops (its events list the
+    formula's ops, as PyTorch's list the kernels its backward runs)."""
+    return not _PROFILER[0] and not grad_mode.backward_on_tensors()
+
+
+def add_grads(a, b):
+    """a + b, two gradients arriving for one output of a node (the backward engine's sum).
+    Without a graph of the gradients (grad_mode.backward_on_tensors), two float32/float64
+    NumPy arrays of one shape and dtype are added on arrays (not while the profiler
+    records: _on_arrays): the op's bits and layout, without its dispatch (an LSTM cell's
+    state gets two each step)."""
+    da, db = a._data, b._data
+    if type(da) is _ndarray and type(db) is _ndarray and da.dtype is db.dtype and \
+            da.dtype.kind == "f" and da.itemsize >= 4 and da.shape == db.shape and \
+            type(a) is Tensor and type(b) is Tensor and _on_arrays():
+        return _array_result(quietly(np.add, da, db), (da, db))
+    return a + b
+
+
+def grad_times(grad, v):
+    """grad * conj(v), a product's input gradient (v: the other factor, a Tensor or a
+    Python number). Without a graph of the gradients (grad_mode.backward_on_tensors), a
+    float32/float64 NumPy gradient times an array of its dtype or a Python float or int runs
+    on arrays (not while the profiler records: _on_arrays): the op's bits and layout
+    without its dispatch; anything else runs the op."""
+    gd = grad._data
+    if type(gd) is _ndarray and gd.dtype.kind == "f" and gd.itemsize >= 4 and \
+            type(grad) is Tensor:
+        tv = type(v)
+        if tv is Tensor:
+            vd = v._data
+            if type(vd) is _ndarray and vd.dtype is gd.dtype and \
+                    _on_arrays():
+                return _array_result(quietly(np.multiply, gd, vd), (gd, vd))
+        elif (tv is float or tv is int) and _on_arrays():
+            return _array_result(quietly(np.multiply, gd, v), (gd, v))
+    return grad * _conj_if_complex(v)
+
+
+def _array_result(r, operands):
+    """A ufunc's result on `operands` as the op would give it: a Tensor laid out as
+    iter_layout lays it out (a NumPy scalar, from 0-dim operands, as a 0-dim array)."""
+    if type(r) is not _ndarray:
+        return Tensor._make(np.asarray(r))
+    return Tensor._make(iter_layout(r, operands))
+
+
 def fused_backward(kernel, g, out, composed):
     """kernel(g_run, out_run, result_run) over blocks of large same-shape C-contiguous
-    float32/float64 NumPy arrays g and out (parallel.runs: on the pool when worth it) as a
-    Tensor, when backward runs on arrays (no create_graph); otherwise composed(), the same
-    formula in ember ops. The kernels call only exact IEEE operations."""
+    float32/float64 NumPy arrays g and out (parallel.runs: on the pool when worth it), or
+    once over small ones (not while the profiler records), as a Tensor, when backward
+    runs on arrays (no create_graph);
+    otherwise composed(), the same formula in ember ops. The kernels call only exact IEEE
+    operations, in composed()'s order: the same bits."""
     gd, od = g._data, out._data
-    if type(gd) is _ndarray and gd.size >= BLOCKED_MIN and \
-            not grad_mode.backward_on_tensors():
-        r = _parallel.runs(kernel, (gd, od), 4, blocked=True)
-        if r is not None:
+    if type(gd) is _ndarray and not grad_mode.backward_on_tensors():
+        if gd.size >= BLOCKED_MIN:
+            r = _parallel.runs(kernel, (gd, od), 4, blocked=True)
+            if r is not None:
+                return Tensor._make(r)
+        elif type(od) is _ndarray and gd.dtype is od.dtype and gd.dtype.kind == "f" and \
+                gd.itemsize >= 4 and gd.shape == od.shape and od.flags.c_contiguous and \
+                (gd.flags.c_contiguous or not any(gd.strides)) and type(g) is Tensor and \
+                not _PROFILER[0]:
+            # small: the kernel once, whole, into a row-major result (the layout composed()
+            # gives these operands: one expanded from a single value, the gradient of a
+            # sum, has no say), one call where composed() makes three ops
+            r = np.empty(gd.shape, gd.dtype)
+            quietly(kernel, gd, od, r)
             return Tensor._make(r)
     return composed()
 

@@ -253,7 +253,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, capture=None, ac
                     if buf is None:
                         buf = buffers[fn] = [None] * fn.__dict__.get("_num_outputs", 1)
                     prev = buf[nr]
-                    buf[nr] = g if prev is None else prev + g
+                    buf[nr] = g if prev is None else _sum_grads(prev, g)
                 d = deps[fn] - 1
                 deps[fn] = d
                 if d == 0:
@@ -312,6 +312,15 @@ def _call_backward(node, grads, anomaly):
             raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                                f"(expected {n_in}, got {len(r)})")
     return r
+
+
+def _sum_grads(a, b):
+    """a + b, two gradients arriving for one output of a node (pointwise_arrays.add_grads:
+    on arrays where no graph of the gradients is recorded), imported on the first call and
+    bound here in this function's place (the op modules import this one)."""
+    global _sum_grads
+    from .._ops.pointwise_arrays import add_grads as _sum_grads
+    return _sum_grads(a, b)
 
 
 def _materialize(node, grads):
