@@ -986,6 +986,156 @@ def _misc_ops(L):
     return out
 
 
+def _lora(L):
+    nn, F = L.nn, L.nn.functional
+    L.manual_seed(31)
+    class LoRALinear(nn.Module):
+        def __init__(s, base, r=2, alpha=4):
+            super().__init__()
+            s.base = base
+            for p in s.base.parameters():
+                p.requires_grad_(False)
+            s.A = nn.Parameter(L.randn(r, base.in_features) * 0.01)
+            s.B = nn.Parameter(L.zeros(base.out_features, r))
+            s.scaling = alpha / r
+        def forward(s, x):
+            return s.base(x) + (x @ s.A.T @ s.B.T) * s.scaling
+    model = nn.Sequential(nn.Linear(6, 8), nn.GELU(), nn.Linear(8, 3))
+    model[0] = LoRALinear(model[0]); model[2] = LoRALinear(model[2])
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    opt = L.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    sched = L.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / 3))
+    x = L.randn(10, 6); y = L.randint(0, 3, (10,))
+    out = [trainable]
+    for _ in range(5):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+        out.append(loss.item()); out.append(sched.get_last_lr()[0])
+    with L.no_grad():
+        for i in (0, 2):
+            m = model[i]
+            m.base.weight += (m.B @ m.A) * m.scaling
+            model[i] = m.base
+    out.append(F.cross_entropy(model(x), y).item())
+    out.append(sum(p.numel() for p in model.parameters()))
+    out.append(list(model.state_dict().keys()))
+    # parametrize-based LoRA
+    import importlib
+    P = importlib.import_module(L.__name__ + ".nn.utils.parametrize")
+    class Delta(nn.Module):
+        def __init__(s, shape):
+            super().__init__(); s.A = nn.Parameter(L.ones(shape[0], 1) * 0.1); s.B = nn.Parameter(L.ones(1, shape[1]) * 0.2)
+        def forward(s, W):
+            return W + s.A @ s.B
+    lin = nn.Linear(3, 2)
+    P.register_parametrization(lin, "weight", Delta(lin.weight.shape))
+    out.append(lin(L.ones(1, 3)).tolist()); out.append(sorted(lin.state_dict().keys()))
+    lin(L.ones(1, 3)).sum().backward()
+    out.append(lin.parametrizations.weight[0].A.grad.tolist())
+    out.append(lin.parametrizations.weight.original.grad.tolist())
+    P.remove_parametrizations(lin, "weight", leave_parametrized=True)
+    out.append(sorted(lin.state_dict().keys())); out.append(lin.weight.sum().item())
+    return out
+
+def _bilstm_packed(L):
+    nn, F = L.nn, L.nn.functional
+    U = L.nn.utils.rnn
+    L.manual_seed(32)
+    emb = nn.Embedding(10, 4, padding_idx=0)
+    lstm = nn.LSTM(4, 5, num_layers=2, bidirectional=True, batch_first=True, dropout=0.0)
+    fc = nn.Linear(10, 2)
+    seqs = [L.tensor([3, 4, 5, 6]), L.tensor([1, 2]), L.tensor([7, 8, 9])]
+    lengths = L.tensor([len(s) for s in seqs])
+    padded = U.pad_sequence(seqs, batch_first=True)
+    packed = U.pack_padded_sequence(emb(padded), lengths, batch_first=True, enforce_sorted=False)
+    out_p, (h, c) = lstm(packed)
+    out, out_lens = U.pad_packed_sequence(out_p, batch_first=True, total_length=5)
+    feat = L.cat([h[-2], h[-1]], dim=1)
+    logits = fc(feat)
+    loss = F.cross_entropy(logits, L.tensor([0, 1, 1]))
+    loss.backward()
+    r = [out.shape, out_lens.tolist(), packed.batch_sizes.tolist(), packed.sorted_indices.tolist(),
+         loss.item(), emb.weight.grad[0].tolist(), lstm.weight_hh_l1_reverse.grad.abs().sum().item()]
+    # mean-pool over the valid positions
+    mask = (L.arange(5)[None, :] < out_lens[:, None]).unsqueeze(-1)
+    r.append(((out * mask).sum(1) / out_lens[:, None]).sum().item())
+    # packed sequence helpers
+    ps = U.pack_sequence([L.ones(3, 1), L.ones(2, 1) * 2], enforce_sorted=True)
+    r.append(ps.data.flatten().tolist())
+    r.append([t.tolist() for t in U.unpad_sequence(padded, lengths, batch_first=True)])
+    r.append([t.flatten().tolist() for t in U.unpack_sequence(ps)])
+    gru = nn.GRU(4, 3, batch_first=True)
+    o, hn = gru(U.pack_padded_sequence(emb(padded), lengths, batch_first=True, enforce_sorted=False))
+    r.append(hn.sum().item()); r.append(type(o).__name__)
+    return r
+
+def _grad_accum_amp(L):
+    nn, F = L.nn, L.nn.functional
+    L.manual_seed(33)
+    model = nn.Sequential(nn.Linear(4, 16), nn.LayerNorm(16), nn.SiLU(), nn.Linear(16, 1))
+    opt = L.optim.Adam(model.parameters(), lr=1e-2)
+    scaler = L.amp.GradScaler("cpu", enabled=False)
+    data = [(L.randn(3, 4), L.randn(3, 1)) for _ in range(4)]
+    accum = 2
+    out = []
+    for i, (xb, yb) in enumerate(data):
+        with L.autocast(device_type="cpu", dtype=L.bfloat16):
+            pred = model(xb)
+            loss = F.mse_loss(pred.float(), yb) / accum
+        out.append(str(pred.dtype))
+        scaler.scale(loss).backward()
+        if (i + 1) % accum == 0:
+            scaler.unscale_(opt)
+            gn = nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            scaler.step(opt); scaler.update(); opt.zero_grad(set_to_none=True)
+            out.append(round(gn.item(), 2))
+        out.append(round(loss.item(), 3))
+    with L.autocast("cpu"):
+        y = model(L.ones(1, 4))
+    out.append(str(y.dtype))
+    with L.autocast(device_type="cpu", enabled=False):
+        out.append(str(model(L.ones(1, 4)).dtype))
+    out.append(L.is_autocast_enabled("cpu"))
+    out.append(str(L.get_autocast_dtype("cpu")))
+    return out
+
+def _hooks_and_inspect(L):
+    nn = L.nn
+    L.manual_seed(34)
+    m = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+    acts, grads = {}, {}
+    def fwd(name):
+        def hook(mod, inp, out):
+            acts[name] = out.detach().shape
+        return hook
+    def bwd(name):
+        def hook(mod, gin, gout):
+            grads[name] = [None if g is None else tuple(g.shape) for g in gout]
+        return hook
+    hs = [m[0].register_forward_hook(fwd("conv")), m[3].register_full_backward_hook(bwd("fc")),
+          m.register_forward_pre_hook(lambda mod, args: (args[0] * 2,))]
+    y = m(L.ones(2, 1, 6, 6)); y.sum().backward()
+    out = [acts, grads, y.sum().item()]
+    for h in hs:
+        h.remove()
+    out.append(m(L.ones(2, 1, 6, 6)).sum().item())
+    out.append([n for n, _ in m.named_modules()])
+    out.append([(n, tuple(b.shape)) for n, b in m.named_buffers()])
+    out.append(str(m))
+    out.append(repr(m[0].weight.shape)); out.append(m[3].extra_repr())
+    out.append(sum(p.numel() for p in m.parameters() if p.requires_grad))
+    m.apply(lambda mod: nn.init.zeros_(mod.bias) if getattr(mod, "bias", None) is not None else None)
+    out.append(m[0].bias.tolist())
+    out.append([type(c).__name__ for c in m.children()])
+    m.requires_grad_(False); out.append(any(p.requires_grad for p in m.parameters()))
+    out.append(m.training); m.eval(); out.append(m[1].training)
+    m2 = m.to(L.float64); out.append(str(m2[0].weight.dtype)); out.append(m2 is m)
+    out.append(str(m.half()[0].weight.dtype))
+    out.append(m.get_submodule("3").in_features)
+    out.append(m.get_parameter("0.weight").shape)
+    return out
+
+
 def _flat(x):
     if isinstance(x, dict):
         return _flat(sorted(x.items(), key=lambda kv: str(kv[0])))
@@ -1001,7 +1151,8 @@ def _same(a, b, rtol):
 
 
 _PROGRAMS = [_nanogpt, _makemore, _unet, _losses, _mixup, _ema, _compile, _loader,
-             _state_loading, _einsum_reshape, _fft_filter, _policy_grad, _stn, _misc_ops]
+             _state_loading, _einsum_reshape, _fft_filter, _policy_grad, _stn, _misc_ops,
+             _lora, _bilstm_packed, _grad_accum_amp, _hooks_and_inspect]
 
 
 @pytest.mark.parametrize("program", _PROGRAMS, ids=lambda f: f.__name__.strip("_"))
