@@ -81,3 +81,39 @@ def test_pad_by_the_remainder_of_dynamic_sizes():
         want = t(torch.tensor(x)).numpy()
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def _collides(lib):
+    class Collides(lib.nn.Module):
+        """Sizes that equal the example batch (2) without following it: a 4x4 map pooled
+        to 2x2, shuffled by channel groups of 2 as shufflenet does, then pooled to 3x3 by
+        vgg's adaptive average pool (windows computed from the map's sizes)."""
+        def __init__(self):
+            super().__init__()
+            self.conv = lib.nn.Conv2d(3, 4, 3, padding=1)
+            self.pool = lib.nn.AdaptiveAvgPool2d(3)
+
+        def forward(self, x):
+            x = lib.nn.functional.max_pool2d(self.conv(x), 2)       # (B, 4, 2, 2)
+            b, c, h, w = x.size()
+            x = x.view(b, 2, c // 2, h, w).transpose(1, 2).reshape(b, c, h, w)
+            return self.pool(x).flatten(1)
+    return Collides().eval()
+
+
+def test_sizes_that_only_equal_the_example_batch_are_traced_again():
+    e, t = _collides(ember), _collides(torch)
+    e.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    sess = _export(e, ember.tensor(x), {0: "batch"})
+    ep = ember.export.export(e, (ember.tensor(x),),
+                             dynamic_shapes={"x": {0: ember.export.Dim("batch")}})
+    for b in (2, 3, 1, 4):
+        xb = rng.standard_normal((b, 3, 4, 4)).astype(np.float32)
+        with torch.no_grad():
+            want = t(torch.tensor(xb)).numpy()
+        np.testing.assert_allclose(sess.run(None, {"x": xb})[0], want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(ep.module()(ember.tensor(xb)).detach().numpy(), want,
+                                   rtol=1e-5, atol=1e-6)
+    assert [str(d) for d in ep.graph_signature.user_inputs] == ["x"]

@@ -38,20 +38,8 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False,
                         f"{type(args)}")
     kwargs = dict(kwargs or {})
     dynamic, named_dims = _dynamic_leaves(mod, args, kwargs, dynamic_shapes)
-    tr = trace_module(mod, args, kwargs, dynamic)
-
-    # symbols shared through one Dim (one name): one symbol
+    tr, rename, ranges = _trace_refined(mod, args, kwargs, dynamic, named_dims)
     graph = tr.graph
-    ranges = {}
-    rename = {}
-    for symbol, (_, _, _) in tr.symbols.items():
-        leaf, dim = _symbol_source(tr, symbol)
-        lo, hi, name = dynamic[leaf][dim]
-        if name is not None and name in named_dims:
-            rename[symbol] = named_dims[name].setdefault("symbol", symbol)
-        ranges.setdefault(rename.get(symbol, symbol), (lo, hi))
-    if rename:
-        _rename_symbols(graph, rename)
 
     input_specs = []
     state_dict = {}
@@ -73,13 +61,6 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False,
         input_specs.append(InputSpec(InputKind.CONSTANT_TENSOR,
                                      TensorArgument(tr.node_map[node].name), target))
         constants[target] = value
-
-    if tr.symbols:      # sizes that only equal a dynamic dim's example are static
-        from ._refine_dims import refine_dims
-        state = {tr.node_map[node]: (_lookup(mod, target, kind), kind == "PARAMETER")
-                 for kind, node, target, _ in tr.specs}
-        state.update({tr.node_map[node]: (value, False) for node, value in tr.constants})
-        refine_dims(graph, tr, rename, ranges, state)
 
     guards = []
     for i, x in enumerate(tr.input_leaves):
@@ -111,6 +92,73 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=False,
     return ExportedProgram(Module(), graph, signature, state_dict, ranges, call_graph,
                            (tuple(args), kwargs), constants, call_spec=call_spec,
                            guards=guards, arg_names=arg_names)
+
+
+def _trace_refined(mod, args, kwargs, dynamic, named_dims):
+    """The trace with its dims refined (_refine_dims.py): (TraceResult, trace symbol ->
+    program symbol, program symbol -> (min, max)).
+
+    The trace takes a dim equal to a dynamic dim's example size for that dim (duck
+    sizing), so a size that only happens to equal it (shufflenet's 2x2 maps at example
+    batch 2: ``x.view(batchsize, groups, c, height, width)``) is recorded as the batch,
+    and the graph fails at other sizes. When the refining run at other sizes fails, the
+    program is traced again with the dynamic dims at those other sizes (the example's
+    entries repeated); that trace is kept if it runs at other sizes, else the first."""
+    tr, rename, ranges, ok = _trace_once(mod, args, kwargs, dynamic, named_dims)
+    if ok is not False:
+        return tr, rename, ranges
+    from ._refine_dims import resized_example, at_example_sizes
+    other = resized_example(args, kwargs, dynamic)
+    if other is None:
+        return tr, rename, ranges
+    kept = {name: dict(entry) for name, entry in named_dims.items()}
+    for entry in named_dims.values():
+        entry.pop("symbol", None)
+    try:
+        again = _trace_once(mod, other[0], other[1], dynamic, named_dims)
+        ok = again[3] is not False and at_example_sizes(
+            again[0].graph, again[0], _state(mod, again[0]), tr.input_leaves)
+    except Exception:   # noqa: BLE001 -- a program that only runs at its example sizes
+        ok = False
+    if not ok:
+        for name, entry in kept.items():
+            named_dims[name].clear()
+            named_dims[name].update(entry)
+        return tr, rename, ranges
+    again[0].input_leaves = tr.input_leaves      # (the program's own example inputs)
+    return again[:3]
+
+
+def _state(mod, tr):
+    state = {tr.node_map[node]: (_lookup(mod, target, kind), kind == "PARAMETER")
+             for kind, node, target, _ in tr.specs}
+    state.update({tr.node_map[node]: (value, False) for node, value in tr.constants})
+    return state
+
+
+def _trace_once(mod, args, kwargs, dynamic, named_dims):
+    """Trace, name the symbols of shared Dims as one, and refine the dims; the last item:
+    False when the graph did not run at other sizes."""
+    tr = trace_module(mod, args, kwargs, dynamic)
+
+    # symbols shared through one Dim (one name): one symbol
+    graph = tr.graph
+    ranges = {}
+    rename = {}
+    for symbol, (_, _, _) in tr.symbols.items():
+        leaf, dim = _symbol_source(tr, symbol)
+        lo, hi, name = dynamic[leaf][dim]
+        if name is not None and name in named_dims:
+            rename[symbol] = named_dims[name].setdefault("symbol", symbol)
+        ranges.setdefault(rename.get(symbol, symbol), (lo, hi))
+    if rename:
+        _rename_symbols(graph, rename)
+
+    ok = None
+    if tr.symbols:      # sizes that only equal a dynamic dim's example are static
+        from ._refine_dims import refine_dims
+        ok = refine_dims(graph, tr, rename, ranges, _state(mod, tr))
+    return tr, rename, ranges, ok
 
 
 def _lookup(mod, target, kind):
