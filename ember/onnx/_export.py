@@ -325,8 +325,9 @@ def _translate_node(g, node, env, opset):
     args = _value(node.args, env)
     kwargs = _value(node.kwargs, env)
     meta = node.meta.get("val")
+    lengths = None   # (an op computing a packed sequence's rows: its result is packed)
     if g.packed or g.deferred:
-        _packed_reads(g, key, aten, args, kwargs, opset)
+        lengths = _packed_reads(g, key, aten, args, kwargs, opset)
     folded = _fold(g, node, key, args, kwargs, meta)
     if folded is not None:
         if mutates and isinstance(node.args[0], Node):
@@ -366,6 +367,11 @@ def _translate_node(g, node, env, opset):
     except Unsupported as exc:
         raise UnsupportedOperatorError(str(exc), opset, None) from None
     _follow_unknown_sizes(g, args, kwargs, result)
+    if lengths is not None and isinstance(result, Value):
+        g.packed[result.name] = lengths
+        if hasattr(meta, "shape"):      # padded: (T, B) in place of the packed rows
+            result.shape = (None, None) + tuple(g.sizes.get(d) if isinstance(d, str) else d
+                                                for d in meta.shape[1:])
     if isinstance(result, Value):
         if hasattr(meta, "shape") and result.name not in g.packed:
             # the sizes the example gave (dynamic ones too; a packed sequence's data is
@@ -482,17 +488,21 @@ def _follow_unknown_sizes(g, args, kwargs, result):
 def _packed_reads(g, key, aten, args, kwargs, opset):
     """A node reading a packed sequence's data: only the ops of _ops/packing.py's
     PACKED_READERS write it; values made only when read (its batch sizes) are made now."""
-    from ._ops.packing import PACKED_READERS
+    from ._ops.packing import PACKED_READERS, row_wise
     values = []
     _collect(args, values)
     _collect(kwargs, values)
+    if row_wise(key, args, kwargs, g.packed):
+        g.materialize([v for v in values if v.name not in g.packed])
+        return next(g.packed[v.name] for v in values if v.name in g.packed)
     if key not in PACKED_READERS or key == "operator.getitem" and isinstance(args[0], Value):
         if any(v.name in g.packed for v in values):
             name = aten.split(".")[1] if aten.startswith("aten.") else aten
             raise UnsupportedOperatorError(
                 f"aten::{name} of a PackedSequence's data (ONNX export writes a packed "
-                f"sequence as its padded tensor: only recurrent layers, cat of their "
-                f"outputs and pad_packed_sequence read it)", opset, None)
+                f"sequence as its padded tensor: recurrent layers, cat of their outputs, "
+                f"ops on each row (linear, activations, dropout, layer_norm ...) and "
+                f"pad_packed_sequence read it)", opset, None)
         g.materialize(values)
 
 

@@ -13,19 +13,52 @@ step) is computed only where some op reads it.
 pad_packed_sequence puts padding_value past each length and keeps max(lengths) steps, or
 total_length, as eager does (PyTorch's TorchScript exporter keeps all T steps of the
 padded input; its outputs differ from eager where max(lengths) < T). The output's time
-size is then known only when the model runs. Other ops on a PackedSequence's data raise.
+size is then known only when the model runs. Ops computing each row of the data on its own
+(ROW_WISE: linear, activations, dropout, layer_norm, embedding, arithmetic with per-feature
+operands) give packed data of the same lengths; other ops on a PackedSequence's data raise.
 """
 import numpy as np
 
 from .._graph import Value
 from ._registry import _op, _operand, _reduce
 
-__all__ = ["PACKED_READERS"]
+__all__ = ["PACKED_READERS", "ROW_WISE", "row_wise"]
 
 # the ops that read a packed sequence's data (as the padded tensor it is written as)
 # ("Cat": the op class, when the trace records cat below the public function)
 PACKED_READERS = {"operator.getitem", "pad_packed_sequence", "cat", "concat", "concatenate", "Cat",
                   "LSTMLayer", "LSTMProjectionLayer", "GRULayer", "RNNLayer"}
+
+# ops that compute each row of a packed sequence's data (N, *) on its own: on the padded
+# tensor (T, B, *) they compute the same rows (and something harmless past each length),
+# so their result is packed data with the same lengths (``PackedSequence(self.fc(p.data),
+# p.batch_sizes, ...)``); other operands must broadcast along the feature dims only
+ROW_WISE = {"linear", "relu", "relu_", "tanh", "sigmoid", "gelu", "silu", "elu", "selu",
+            "leaky_relu", "hardtanh", "relu6", "softplus", "mish", "hardswish", "dropout",
+            "alpha_dropout", "layer_norm", "embedding", "add", "sub", "mul", "div", "neg",
+            "exp", "log", "abs", "sqrt", "pow", "clamp", "softmax", "log_softmax"}
+
+
+def row_wise(key, args, kwargs, packed):
+    """Whether the op `key` on these arguments computes the packed data's rows on their own:
+    a ROW_WISE op whose other tensors are at most 1-d (broadcast along the features) or
+    packed data of the same lengths, and softmax over the last dim."""
+    if key not in ROW_WISE:
+        return False
+    if key in ("softmax", "log_softmax"):
+        dim = args[1] if len(args) > 1 else kwargs.get("dim")
+        return dim == -1
+    first = None
+    for a in list(args) + list(kwargs.values()):
+        if not isinstance(a, Value):
+            continue
+        if a.name in packed:
+            if first is not None and packed[a.name] is not packed[first]:
+                return False
+            first = first or a.name
+        elif key not in ("linear", "layer_norm", "embedding") and a.rank > 1:
+            return False
+    return first is not None
 
 
 def _c(g, v):
