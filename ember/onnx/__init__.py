@@ -44,13 +44,24 @@ exporter refuses packed sequences). ``torch.cond`` is an If
 whose branches are subgraphs, ``torch.while_loop`` a Loop (_ops/control_flow.py: the
 functions are traced when the model is written; tensors they close over are read from the
 graph). dynamo=True writes IR version 10, as PyTorch 2.13's dynamo exporter, dynamo=False
-the version its opset came with (9 for opset 20).
+the version its opset came with (9 for opset 20). Ops computing each row of a
+PackedSequence's data (linear, activations, dropout, layer_norm, embedding, per-feature
+arithmetic) keep it packed. Scatters, index_add/copy/fill/select, masked_select and
+embedding_bag are ScatterElements/Gather (_ops/scatter.py; scatter_reduce's
+include_self=False and "mean" too, which PyTorch's TorchScript exporter refuses).
+An in-place op on a view (``y[:2].add_(1)``, ``y.t()[0].mul_(2)``) writes into its base
+through indexing, select, narrow, reshapes and permutations; on another view it raises.
+Under dynamic axes, a size the trace took for a dynamic dim only because it equalled its
+example (shufflenet's 2x2 maps at batch 2) is found by running the graph at other sizes,
+and the model is traced again there (ember/export/_export.py).
 
 Not built: Python control flow on tensor values (the trace refuses it, as torch.export
-does; on shapes it keeps the branch taken), while_loop carrying Python ints, ops on a
-PackedSequence's data other than the recurrent layers, trace-only Python functions in
+does; on shapes it keeps the branch taken), while_loop carrying Python ints, other ops on
+a PackedSequence's data (those mixing its rows), trace-only Python functions in
 ``custom_translation_table`` (ONNX Script functions made by ``@onnxscript.script`` are
-written as model-local functions: _custom.py).
+written as model-local functions: _custom.py), antialiased or 'area'/'nearest-exact'
+interpolate, cumprod/cummax/logcumsumexp, kthvalue/median, bucketize, cdist, linalg,
+fft and the losses (cross_entropy, mse_loss ...: exported models are inference graphs).
 ScriptModules export as their module (ember.jit.script returns the module itself;
 ember.jit.trace's TopLevelTracedModule is traced through into it).
 """
