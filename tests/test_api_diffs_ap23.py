@@ -369,3 +369,30 @@ def test_packed_sequence_with_missing_rows_refused_downstream():
 
 def test_empty_pack_refused():
     _same(lambda L: L.nn.utils.rnn.pack_padded_sequence(L.ones(0, 3), L.tensor([1, 1, 1])))
+
+
+# ------------------------------------------------------------------ messages
+
+_MESSAGE_CASES = {
+    # in place, PyTorch names self as tensor a (out of place, the mask)
+    "masked_fill_ rows": lambda L: L.zeros(2, 3).masked_fill_(L.ones(4, 3, dtype=L.bool), 1.0),
+    "masked_fill_ cols": lambda L: L.zeros(2, 3).masked_fill_(L.ones(3, 2, dtype=L.bool), 1.0),
+    "masked_fill_ wider": lambda L: L.zeros(2, 3).masked_fill_(L.ones(2, 1, 3, dtype=L.bool), 1.0),
+    "masked_fill rows": lambda L: L.zeros(2, 3).masked_fill(L.ones(4, 3, dtype=L.bool), 1.0),
+    "masked_fill_ ok": lambda L: L.zeros(2, 3).masked_fill_(L.ones(3, dtype=L.bool), 1.0),
+    # a factory filling out= resizes it first: a negative size is its numel overflow
+    "zeros out": lambda L: L.zeros(-1, out=L.empty(0)),
+    "ones out": lambda L: L.ones(3, -2, out=L.empty(0)),
+    "full out": lambda L: L.full((-1,), 1.0, out=L.empty(0)),
+    "rand out": lambda L: L.rand(-1, out=L.empty(0)),
+    "randn out": lambda L: L.randn(-1, out=L.empty(0)),
+    "empty out": lambda L: L.empty(-1, out=L.empty(0)),
+    "zeros meta out": lambda L: L.zeros(-1, out=L.empty(0, device="meta")),
+    "zeros": lambda L: L.zeros(-1),
+    "ones": lambda L: L.ones(-1),
+}
+
+
+@pytest.mark.parametrize("case", list(_MESSAGE_CASES))
+def test_messages(case):
+    _same(_MESSAGE_CASES[case])

@@ -491,6 +491,17 @@ def _shape(size, fname):
     return tuple(out)
 
 
+def out_shape(size, fname, out):
+    """_shape for a factory that fills `out` (zeros, ones, full, rand ...): PyTorch resizes
+    out first, so a negative size is its resize's numel overflow."""
+    try:
+        return _shape(size, fname)
+    except RuntimeError:
+        if out is not None and out.device.type != "meta":
+            raise RuntimeError("numel: integer multiplication overflow") from None
+        raise
+
+
 def _size_args(fname, args, size, parser_message=False):
     """The size of a factory called as f(2, 3), f((2, 3)) or f(size=(2, 3)), as varargs;
     PyTorch's TypeError when it is missing or given twice."""
@@ -513,7 +524,7 @@ def _filled(fname, size, value, dtype, device, requires_grad, out=None, zeros_wo
     dt = _dtype_arg(dtype, fname) or (out.dtype if out is not None else
                                       _dtype.get_default_dtype())
     try:
-        shape = _shape(size, fname)
+        shape = _shape(size, fname) if value is None else out_shape(size, fname, out)
     except RuntimeError:   # a negative size
         # torch.zeros checks its sizes itself, in its own words (meta tensors, out= and
         # Tensor.new_zeros take the generic path)

@@ -969,6 +969,10 @@ def _inplace_from(fn):
 
     def method(self, *args, **kwargs):
         from .conversion import commit_inplace, inplace_source
+        if fn is masked_fill:   # (in place PyTorch names self as tensor a, the mask b)
+            mask = args[0] if args else kwargs.get("mask")
+            if isinstance(mask, Tensor) and self._data.shape != mask._data.shape:
+                _broadcast("masked_fill_", mask._data.shape, self._data.shape)
         result = fn(inplace_source(self, args), *args, **kwargs)
         if fills:
             _warn_expanded(self, fn.__name__ + "_")

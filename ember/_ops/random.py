@@ -23,6 +23,7 @@ from ._util import check_flag, dtype_name, c_type_name
 from .conversion import commit_inplace
 from .._device import factory_device
 from .creation import (_not_implemented_for, _size_args, _dtype_arg, _shape, _alloc, _finish,
+                       out_shape,
                        _to_device, _write_out, empty_like, zeros_like, pin_memory_arg, pinned)
 
 __all__ = ["rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like",
@@ -89,7 +90,7 @@ def _float_samples(name, kernel, sample, args, size, generator, out, dtype, devi
         raise _not_implemented_for(kernel, dt)
     if _on_meta(device, out):
         return _alloc(_shape(size, name), None, dt, device, requires_grad, out)
-    arr = sample(gen_of(generator), _shape(size, name), dt)
+    arr = sample(gen_of(generator), out_shape(size, name, out), dt)
     return _finish(arr, dt, device, requires_grad, out)
 
 
