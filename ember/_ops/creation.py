@@ -71,6 +71,10 @@ def _write_out(out, result):
     if not isinstance(out, Tensor):
         raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
     arr = result._data
+    if type(arr) is np.ndarray and type(out._data) is not np.ndarray:
+        # made on the host (linspace, arange ...): written on out's device, as PyTorch's
+        # out= variants write there (a CUDA out took the host array as its own data)
+        arr = _to_device(arr, out.device)
     if arr.dtype != out._data.dtype:
         arr = arr.astype(out._data.dtype)
     if out._data.shape == arr.shape:

@@ -234,13 +234,16 @@ def _normalize_backward_fused(ctx, grad, x, w):
             c1, c2 = (k * invstd * invstd) * (sgc / -n), k * (sg / -n)
             if S:
                 k, c1, c2 = _row(k, S), _row(c1, S), _row(c2, S)
-            if xc.shape == gv.shape and xc.ndim and xc.flags.c_contiguous and \
+            if type(xc) is np.ndarray and type(gv) is np.ndarray and \
+                    xc.shape == gv.shape and xc.ndim and xc.flags.c_contiguous and \
                     xc.dtype == np.result_type(gv, k) and \
                     all(p.ndim == xc.ndim and p.shape[0] == 1 for p in (k, c1, c2)):
                 # dx = xc c1 + g k + c2 in xc's own buffer, a few rows at a time: g k goes
                 # through a scratch block that stays in cache, and no fresh array of x's
                 # size is written (resnet_train's (32, 64, 32, 32): 2.8 -> 2.3 ms for
-                # these passes and the sums, one thread; the same bits as xc c1 into g k)
+                # these passes and the sums, one thread; the same bits as xc c1 into g k).
+                # NumPy only (the scratch is np.empty): CuPy without the channel kernels
+                # (a channels-last or huge x) takes the whole-array passes below.
                 row = xc[:1].nbytes
                 block = max(1, min(xc.shape[0], _BLOCK_BYTES // max(row, 1)))
 
