@@ -396,3 +396,25 @@ _MESSAGE_CASES = {
 @pytest.mark.parametrize("case", list(_MESSAGE_CASES))
 def test_messages(case):
     _same(_MESSAGE_CASES[case])
+
+
+# ------------------------------------------------------------------ torch.Size
+
+_SIZE_CASES = {
+    "radd": lambda L: (4,) + L.Size([2, 3]),
+    "add": lambda L: L.Size([2, 3]) + (4,),
+    "mul": lambda L: L.Size([2, 3]) * 2,
+    "rmul": lambda L: 2 * L.Size([2, 3]),
+    "mul 0": lambda L: L.Size([2, 3]) * 0,
+    "mul float": lambda L: L.Size([2, 3]) * 2.0,
+    "rmul float": lambda L: 2.0 * L.Size([2, 3]),
+    "slice": lambda L: L.Size([2, 3, 4])[1:],
+}
+
+
+@pytest.mark.parametrize("case", list(_SIZE_CASES))
+def test_size_operators(case):
+    def program(L):
+        r = _SIZE_CASES[case](L)
+        return type(r).__name__, tuple(r)
+    _same(program)
