@@ -590,11 +590,11 @@ def _input_grad(xp, g, w, x_shape, stride, padding, dilation, groups, g_cm):
     gx = xp.zeros((C, N) + padded, dtype=g.dtype)
     for n0, n1 in chunks:
         nb = n1 - n0
-        g2 = np.moveaxis(g[n0:n0 + nb], 1, 0).reshape(O, -1)
+        g2 = xp.moveaxis(g[n0:n0 + nb], 1, 0).reshape(O, -1)
         dcols = dcols_buf[:, :nb * per_sample]
         with cupy_kernels.tf32("conv", xp):
             for gi in range(groups):
-                np.matmul(w2[gi * og:(gi + 1) * og].T, g2[gi * og:(gi + 1) * og],
+                xp.matmul(w2[gi * og:(gi + 1) * og].T, g2[gi * og:(gi + 1) * og],
                           out=dcols[gi * cg * kk:(gi + 1) * cg * kk])
         dcols = dcols.reshape((C,) + tuple(k) + (nb,) + tuple(out))
         for offs in product(*[range(n) for n in k]):
@@ -602,7 +602,7 @@ def _input_grad(xp, g, w, x_shape, stride, padding, dilation, groups, g_cm):
                              stride[i]) for i, o in enumerate(offs))
             gx[(slice(None), slice(n0, n0 + nb)) + sl] += dcols[(slice(None),) + offs]
     crop = tuple(slice(lo, lo + x_shape[2 + i]) for i, (lo, _) in enumerate(pad_pairs))
-    gx = np.moveaxis(gx[(slice(None), slice(None)) + crop], 0, 1)
+    gx = xp.moveaxis(gx[(slice(None), slice(None)) + crop], 0, 1)
     return xp.ascontiguousarray(gx).astype(dt, copy=False)
 
 
