@@ -270,3 +270,34 @@ def test_space_into_meta_out_stays_meta(fn, args):
         out = ember.empty(n, device="meta")
         assert getattr(ember, fn)(*args, out=out) is out
         assert out.device.type == "meta" and tuple(out.shape) == (5,)
+
+
+@cuda_only
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", ["lerp-number", "lerp-tensor", "add-alpha", "sub-alpha"])
+def test_fused_multiply_adds_on_cuda(monkeypatch, dtype, case):
+    """lerp and add/sub with alpha round once on the CPU (fma_arrays' BLAS axpy,
+    _fma_float64's blocks: NumPy only); CUDA takes the plain formulas (CuPy's arithmetic,
+    two roundings): within an ulp or two of the CPU's values."""
+    from ember._ops import _fma_float64, fma_arrays
+    from ember._ops import pointwise as pointwise_ops
+    rng = np.random.default_rng(4)
+    a, b, w = (rng.standard_normal(5000).astype(dtype) for _ in range(3))
+    op = {"lerp-number": lambda x, y, z: ember.lerp(x, y, 0.3),
+          "lerp-tensor": lambda x, y, z: ember.lerp(x, y, z),
+          "add-alpha": lambda x, y, z: ember.add(x, y, alpha=0.7),
+          "sub-alpha": lambda x, y, z: ember.sub(x, y, alpha=1.3)}[case]
+    want = op(*(ember.from_numpy(v) for v in (a, b, w))).numpy()
+    calls = []
+    with monkeypatch.context() as m:
+        for mod, name in [(fma_arrays, "axpy_"), (fma_arrays, "axpy"),
+                          (_fma_float64, "lerp_scalar"), (_fma_float64, "lerp_tensor"),
+                          (pointwise_ops, "_axpy")]:
+            def boom(*args, _name=name, **kwargs):
+                calls.append(_name)
+                raise AssertionError(f"{_name} ran on CUDA arrays")
+            m.setattr(mod, name, boom)
+        got = op(*(ember.from_numpy(v).cuda() for v in (a, b, w)))
+    assert calls == [] and got.device.type == "cuda"
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(got.cpu().numpy(), want, rtol=4 * eps, atol=4 * eps)
