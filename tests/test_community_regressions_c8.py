@@ -318,6 +318,53 @@ def test_common_mistakes_as_torch(case, tmp_path, monkeypatch):
         torch.set_rng_state(states[1])
 
 
+# ------------------------------------------------------------------ shape lists that are not ints
+
+_SHAPE_LISTS = {
+    # x.view(b, c * h / 2): a true division in a shape
+    "reshape, float later": lambda L: L.ones(2, 2).reshape(1, 4.0),
+    "reshape, float later in a tuple": lambda L: L.ones(2, 2).reshape((1, 4.0)),
+    "reshape, float first of several": lambda L: L.ones(2, 2).reshape(4.0, 1),
+    "reshape, float first in a tuple": lambda L: L.ones(2, 2).reshape((4.0, 1)),
+    "reshape, a lone float": lambda L: L.ones(2, 2).reshape(4.0),
+    "reshape, a str": lambda L: L.ones(2, 2).reshape("a"),
+    "expand, float later": lambda L: L.ones(2, 2).expand(2, 2.0),
+    "expand, float first": lambda L: L.ones(2, 2).expand(2.0, 2),
+    "repeat, float later": lambda L: L.ones(2, 2).repeat(2, 2.0),
+    "repeat, float first in a tuple": lambda L: L.ones(2, 2).repeat((2.0, 2)),
+    "permute, float later": lambda L: L.ones(2, 2).permute(0, 1.0),
+    "permute, float first": lambda L: L.ones(2, 2).permute(0.0, 1),
+    "flip, a lone float": lambda L: L.ones(2, 2).flip(0.0),
+    "flip, float later": lambda L: L.ones(2, 2).flip((0, 1.0)),
+    "tile, float first in a tuple": lambda L: L.ones(2, 2).tile((2.0,)),
+    "tile, float later": lambda L: L.ones(2, 2).tile(2, 2.0),
+    "view, a lone float": lambda L: L.ones(2, 2).view(4.0),
+    "view, float in a tuple": lambda L: L.ones(2, 2).view((4.0,)),
+    "view, float first in a list": lambda L: L.ones(2, 2).view([4.0, 1]),
+    "view, float first of several": lambda L: L.ones(2, 2).view(2.0, 2),
+    "view, float later": lambda L: L.ones(2, 2).view(1, 4.0),
+    "unflatten, float": lambda L: L.ones(2, 2).unflatten(1, (2.0, 1)),
+    "Tensor.tile(2, 2)": lambda L: L.ones(2, 2).tile(2, 2).shape,
+    "Tensor.tile(2)": lambda L: L.ones(2, 2).tile(2).shape,
+    "Tensor.tile(dims=)": lambda L: L.ones(2, 2).tile(dims=(2,)).shape,
+    "Tensor.tile(Size)": lambda L: L.ones(2, 2).tile(L.ones(1, 3).shape).shape,
+    "Tensor.tile()": lambda L: L.ones(2, 2).tile(),
+    "torch.tile(x, 2)": lambda L: L.tile(L.ones(2, 2), 2),
+    "torch.tile(x, list)": lambda L: L.tile(L.ones(2, 2), [2, 1, 1]).shape,
+}
+
+
+@pytest.mark.parametrize("case", list(_SHAPE_LISTS))
+def test_shape_list_errors_and_tile_as_torch(case):
+    """The methods' parser words a non-int shape element by where it is, naming the
+    argument (reshape's 'shape', repeat's 'repeats', permute/flip/tile's 'dims'); ember
+    named 'size' everywhere with one wording. Tensor.tile takes varargs as PyTorch's method
+    (x.tile(2, 2) was a TypeError), torch.tile a list only."""
+    program = _SHAPE_LISTS[case]
+    e, t = _outcome(ember, program), _outcome(torch, program)
+    assert e[0] == t[0] and str(e[1]).replace("ember", "torch") == str(t[1]), (e, t)
+
+
 # ------------------------------------------------------------------ program cores
 # Each takes the library L and returns numbers, shapes and strings to compare; written as
 # the tutorials write them (long lines included).

@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 
 from .._backend import array_namespace, like
-from .._tensor import Tensor
+from .._tensor import Size, Tensor
 from ._base import Op, apply
 from ._layout import iter_layout, row_major
 from ._util import wrap_dim, dtype_name
@@ -56,6 +56,9 @@ def repeat(self, *sizes, repeats=None):
 
 def tile(input, dims):
     """repeat, with `dims` padded by leading 1s to input.dim()."""
+    if not isinstance(dims, (tuple, list, Size)):   # torch.tile(x, 2): the parser refuses
+        raise TypeError(f"tile(): argument 'dims' (position 2) must be tuple of ints, not "
+                        f"{type(dims).__name__}")
     dims = _int_list((dims,), "tile")
     return repeat(input, (1,) * (input.dim() - len(dims)) + dims)
 
@@ -342,7 +345,23 @@ def diagflat(input, offset=0):
 
 
 Tensor.repeat = repeat
-Tensor.tile = tile
+
+
+def _tensor_tile(self, *dims, **kwargs):
+    """Tensor.tile(2, 3), Tensor.tile((2, 3)) and Tensor.tile(dims=...), as PyTorch's method
+    takes each."""
+    if not dims and "dims" in kwargs:
+        dims = (kwargs.pop("dims"),)
+    if kwargs:
+        raise TypeError(f"tile() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    if not dims:
+        raise TypeError('tile() missing 1 required positional arguments: "dims"')
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list, Size)):
+        dims = dims[0]
+    return tile(self, tuple(dims))
+
+
+Tensor.tile = _tensor_tile
 Tensor.repeat_interleave = repeat_interleave
 Tensor.flip = _flip_method
 Tensor.fliplr = fliplr

@@ -64,6 +64,7 @@ def as_view(out, src, view_fn):
 
 def _int_list(args, fname):
     """`f(2, 3)`, `f((2, 3))`, `f([2, 3])`, `f(Size)` -> (2, 3)."""
+    given = args
     if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
         args = tuple(args[0])
     for a in args:   # the common case, Python ints (a bool is no int here): as they are
@@ -72,14 +73,54 @@ def _int_list(args, fname):
     else:
         return tuple(args)
     out = []
-    for a in args:
+    for i, a in enumerate(args):
         if isinstance(a, Tensor):
             a = a.item() if a.numel() == 1 and not a.is_floating_point() else a
         if not isinstance(a, numbers.Integral) or isinstance(a, bool):
-            raise TypeError(f"{fname}(): argument 'size' must be tuple of ints, but found element "
-                            f"of type {type(a).__name__}")
+            raise _int_list_error(fname, given, i, a)
         out.append(int(a))
     return tuple(out)
+
+
+# the argument each method's parser names (and its position after self)
+_LIST_ARGUMENTS = {"reshape": ("shape", 1), "repeat": ("repeats", 1), "permute": ("dims", 1),
+                   "flip": ("dims", 1), "tile": ("dims", 1), "unflatten": ("sizes", 2)}
+
+
+def _int_list_error(fname, given, i, value):
+    """PyTorch's parser TypeError for element `i` (`value`) of a size list that is not an
+    int, worded by where it is (as the factories' sizes: see creation._size_type_error)."""
+    from .creation import _parser_type_name
+    name, position = _LIST_ARGUMENTS.get(fname, ("size", 1))
+    if fname == "view" and i == 0:
+        got = ", ".join(_parser_type_name(a) for a in given)
+        why = ""
+        if len(given) == 1:   # one argument: the parser says why neither signature took it
+            a = given[0]
+            if isinstance(a, (tuple, list)):
+                names = [_parser_type_name(v) for v in a]
+                if isinstance(a, list):
+                    a = f"list of [{', '.join(names)}]"
+                else:
+                    a = f"tuple of ({', '.join(names)}{',' if len(names) == 1 else ''})"
+            else:
+                a = _parser_type_name(a)
+            why = (f"\n      didn't match because some of the arguments have invalid types: "
+                   f"(!{a}!)")
+        return TypeError(f"view() received an invalid combination of arguments - got ({got}), "
+                         f"but expected one of:\n * (torch.dtype dtype){why}\n"
+                         f" * (tuple of ints size){why}\n")
+    if i > 0:
+        return TypeError(f"{fname}(): argument '{name}' failed to unpack the object at pos "
+                         f"{i + 1} with error \"type must be tuple of ints,but got "
+                         f"{_parser_type_name(value)}\"")
+    if len(given) > 1:
+        return TypeError(f"{fname}() takes 1 positional argument but {len(given)} were given")
+    if isinstance(given[0], (tuple, list, Size)):
+        return TypeError(f"{fname}(): argument '{name}' (position {position}) must be tuple of "
+                         f"ints, but found element of type {_parser_type_name(value)} at pos 0")
+    return TypeError(f"{fname}(): argument '{name}' (position {position}) must be tuple of "
+                     f"ints, not {_parser_type_name(value)}")
 
 
 def _infer_shape(shape, numel):
