@@ -408,6 +408,20 @@ class _Tracer(TorchFunctionMode):
                     getitem = self.graph.call_function(op_for(operator.getitem), (node, i))
                     self.sym_dims[id(item)] = self.duck_shape(item, symbols)
                     self.bind(item, getitem)
+            if _name_of(func) == "while_loop" and isinstance(out, tuple):
+                out = type(out)(self.loop_int(node, i, item) for i, item in enumerate(out))
+        return out
+
+    def loop_int(self, node, i, item):
+        """A Python int a while_loop returns (its carried counter): a traced number read
+        from the loop's result (unbacked, as the iteration count depends on the data), so
+        that the program's uses of it are recorded, not baked in."""
+        if not isinstance(item, int) or isinstance(item, bool) or isinstance(item, SymInt):
+            return item
+        getitem = self.graph.call_function(op_for(operator.getitem), (node, i))
+        getitem.meta["val"] = item
+        out = SymInt(item, self, node=getitem)
+        out._unbacked = True
         return out
 
     def record_op(self, func, pending, args, out):

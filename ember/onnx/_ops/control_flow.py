@@ -62,8 +62,14 @@ def _while_loop(g, cond_fn, body_fn, carried_inputs):
     condition computed once before the loop, then in the body after body_fn; the carried
     values are the Loop's state."""
     carried = list(carried_inputs)
-    if not all(isinstance(v, Value) for v in carried):
-        return _unsupported("while_loop (carried values other than tensors)")
+    for i, v in enumerate(carried):
+        if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            # a Python int carried (a counter): an int64 0-d tensor of the Loop's state,
+            # as PyTorch's exporter carries SymInts
+            carried[i] = g.const(np.array(int(v), np.int64))
+        elif not isinstance(v, Value):
+            return _unsupported(f"while_loop (a carried {type(v).__name__}: tensors and "
+                                f"ints are carried)")
     hint = g.hint
     captured = dict(g.captured)
     first, = _write(g, g, _traced(g, cond_fn, carried), carried, captured) or [None]
