@@ -117,3 +117,24 @@ def test_sizes_that_only_equal_the_example_batch_are_traced_again():
         np.testing.assert_allclose(ep.module()(ember.tensor(xb)).detach().numpy(), want,
                                    rtol=1e-5, atol=1e-6)
     assert [str(d) for d in ep.graph_signature.user_inputs] == ["x"]
+
+
+def test_shufflenet_at_example_batch_two_runs_at_other_batches_as_torchvision():
+    """torchvision's shufflenet_v2 on 64x64 images ends in 2x2 maps: at example batch 2
+    its channel shuffle's x.view(batchsize, groups, c, height, width) was recorded reading
+    the batch for height and width, and the file failed at batch 3."""
+    from tests.vision._tv import tv
+    torchvision = tv()
+    from ember.vision.models import shufflenet_v2_x0_5
+    torch.manual_seed(0)
+    t = torchvision.models.shufflenet_v2_x0_5(num_classes=10).eval()
+    e = shufflenet_v2_x0_5(num_classes=10).eval()
+    e.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 64, 64)).astype(np.float32)
+    sess = _export(e, ember.tensor(x), {0: "batch"})
+    for b in (2, 3):
+        xb = rng.standard_normal((b, 3, 64, 64)).astype(np.float32)
+        with torch.no_grad():
+            want = t(torch.tensor(xb)).numpy()
+        np.testing.assert_allclose(sess.run(None, {"x": xb})[0], want, rtol=1e-4, atol=1e-5)
