@@ -41,7 +41,8 @@ recurrent layers take them as sequence_lens (_ops/packing.py); pad_packed_sequen
 max(lengths) steps or total_length and puts padding_value past each length, as eager
 does (PyTorch's TorchScript exporter keeps every padded step and ignores both; its dynamo
 exporter refuses packed sequences). ``torch.cond`` is an If
-whose branches are subgraphs, ``torch.while_loop`` a Loop (_ops/control_flow.py: the
+whose branches are subgraphs, ``torch.while_loop`` a Loop carrying tensors and ints
+(_ops/control_flow.py: the
 functions are traced when the model is written; tensors they close over are read from the
 graph). dynamo=True writes IR version 10, as PyTorch 2.13's dynamo exporter, dynamo=False
 the version its opset came with (9 for opset 20). Ops computing each row of a
@@ -56,7 +57,7 @@ example (shufflenet's 2x2 maps at batch 2) is found by running the graph at othe
 and the model is traced again there (ember/export/_export.py).
 
 Not built: Python control flow on tensor values (the trace refuses it, as torch.export
-does; on shapes it keeps the branch taken), while_loop carrying Python ints, other ops on
+does; on shapes it keeps the branch taken), other ops on
 a PackedSequence's data (those mixing its rows), trace-only Python functions in
 ``custom_translation_table`` (ONNX Script functions made by ``@onnxscript.script`` are
 written as model-local functions: _custom.py), antialiased or 'area'/'nearest-exact'
