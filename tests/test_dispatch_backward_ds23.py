@@ -306,3 +306,53 @@ def test_optimizer_step_ops_seen_as_torch(case):
     expected, got = _step_ops(torch, case), _step_ops(ember, case)
     assert got[0] == expected[0]
     assert got[1] == pytest.approx(expected[1], rel=1e-5, abs=1e-6)
+
+
+LINEARS = {
+    "linear_cross_entropy": lambda m: (m.nn.Linear(3, 4), lambda net, x:
+                                       m.nn.functional.cross_entropy(net(x), m.tensor([1, 3])),
+                                       (2, 3)),
+    "mlp_no_bias_last": lambda m: (m.nn.Sequential(m.nn.Linear(3, 5), m.nn.ReLU(),
+                                                   m.nn.Linear(5, 4), m.nn.Tanh(),
+                                                   m.nn.Linear(4, 2, bias=False)),
+                                   lambda net, x: m.nn.functional.cross_entropy(
+                                       net(x), m.tensor([1, 0, 1])), (3, 3)),
+    "linear_layer_norm_softmax": lambda m: (m.nn.Sequential(m.nn.Linear(4, 4),
+                                                            m.nn.LayerNorm(4)),
+                                            lambda net, x: (m.softmax(net(x), -1) *
+                                                            m.arange(4.)).sum(), (3, 4)),
+}
+MODELS.update(LINEARS)
+
+
+def _tail_unordered(log):
+    """The closing run of leaf detaches and TBackward0's ``t`` ops as a multiset: the
+    engines reach the leaves' AccumulateGrad nodes in their own order."""
+    i = len(log)
+    while i and log[i - 1][0] in ("aten.detach.default", "aten.t.default"):
+        i -= 1
+    return log[:i] + sorted(log[i:], key=repr)
+
+
+@pytest.mark.parametrize("name", sorted(LINEARS))
+def test_linear_seen_as_torch(name):
+    """F.linear of a matrix: ``t(W)`` then ``addmm(b, x, W^T)`` (``mm`` without bias);
+    backward as AddmmBackward0/MmBackward0 (t, mm, t; sum.dim_IntList and view for the
+    bias) and TBackward0's ``t``, with the values of PyTorch."""
+    expected, got = _log(torch, name), _log(ember, name)
+    assert _tail_unordered(got[0]) == _tail_unordered(expected[0])
+    assert got[1] == pytest.approx(expected[1], rel=1e-5, abs=1e-6)
+    assert got[2] == pytest.approx(expected[2], rel=1e-4, abs=1e-6)
+
+
+def test_handler_passing_its_own_transposed_weight():
+    """A handler giving addmm another W^T (here 2 * W^T) gets that product, as in
+    PyTorch; the weight's gradient follows the program's graph."""
+    def change(lib, func, args, kwargs):
+        if func is lib.ops.aten.addmm.default:
+            args[2] = args[2] * 2
+        return None
+    expected = _log(torch, "linear_cross_entropy", change)
+    got = _log(ember, "linear_cross_entropy", change)
+    assert got[1] == pytest.approx(expected[1], rel=1e-5)
+    assert got[2] == pytest.approx(expected[2], rel=1e-4, abs=1e-6)

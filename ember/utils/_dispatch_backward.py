@@ -12,7 +12,7 @@ from .._ops.aten import public_function
 from ..autograd import grad_mode
 from ..autograd import graph as _graph
 from ..autograd import engine as _engine
-from ._dispatch_schema_backward import BACKWARDS
+from ._dispatch_schema_backward import BACKWARDS, LINEARS
 from ._dispatch_state import _MODES, _BACKWARD_NODES, _DISABLED, _dispatch_types, is_wrapper
 from ._dispatch_core import _dispatch_function, _aten
 
@@ -36,6 +36,11 @@ def _tracked_call_backward(node, grads, anomaly_on):
         if name == "Conv" and len(grads) == 1 and grads[0] is not None and not _GRAD[0] \
                 and not in_backward_of_another(node):
             out = _conv_backward(node, grads[0], anomaly_on)
+            if out is not None:
+                return out
+        if name in LINEARS and len(grads) == 1 and grads[0] is not None and not _GRAD[0] \
+                and _MODES and not in_backward_of_another(node):
+            out = _linear_backward(node, grads[0], name)
             if out is not None:
                 return out
         if name in BACKWARDS and grads and grads[0] is not None \
@@ -139,6 +144,40 @@ def _one_op_backward(node, grads, anomaly_on, name):
     return out + (None,) * (n - len(out))
 
 
+def _linear_backward(node, grad, name):
+    """A 2-d F.linear's gradients as PyTorch's AddmmBackward0 (MmBackward0) computes them,
+    op by op through the handlers: x's as ``t(W^T)`` then ``mm(grad, W)``; W^T's as
+    ``t(grad)``, ``mm(grad^T, x)``, ``t`` (before x's for mm, after for addmm); the bias's as ``sum.dim_IntList(grad, [0],
+    True)`` and ``view``. The ``t`` of PyTorch's TBackward0 node, which hands W^T's
+    gradient on to W, is shown when W's gradient is accumulated (`accumulate`). None when
+    the forward was not shown in PyTorch's form (a batched input)."""
+    args = node.__dict__.get("_dispatched_args")
+    wt = args[-1] if args else None
+    if wt is None or "_linear_weight" not in wt.__dict__ or \
+            _dispatch_types((grad,) + tuple(args)):
+        return None
+    nf = node.next_functions
+    offset = 1 if name == "LinearBias" else 0
+    need_x, need_w = nf[offset][0] is not None, nf[offset + 1][0] is not None
+    x = args[-2]
+    gx = gw = None
+    if need_x and offset:   # (AddmmBackward0 computes mat1's gradient first)
+        gx = grad.mm(wt.t())
+    if need_w:
+        gwt = grad.t().mm(x).t()
+        gw = Tensor._make(gwt._data.T)   # (W's layout, shown as TBackward0's t later)
+        gw.__dict__["_shown_t_of"] = gwt
+    if need_x and not offset:   # (MmBackward0 mat2's first)
+        gx = grad.mm(wt.t())
+    if not offset:
+        return gx, gw
+    gb = None
+    if nf[0][0] is not None:
+        b = args[0]
+        gb = grad.sum(0, keepdim=True).view(b.shape)
+    return gb, gx, gw
+
+
 def _unpacking_outputs(node):
     """PyTorch's backward unpacks a saved output as a detached alias: handlers see a
     ``detach`` for each before the node's formula runs."""
@@ -181,6 +220,10 @@ def accumulate(leaf, g):
     True when done here (a wrapper gradient: stored, or added, without writing into a
     wrapper's data), False when the engine goes on as usual. A leaf's first gradient is
     detached, as PyTorch's AccumulateGrad does: handlers see ``aten.detach``."""
+    shown_t = g.__dict__.get("_shown_t_of")
+    if shown_t is not None:   # (PyTorch's TBackward0 between linear's node and W: its t)
+        del g.__dict__["_shown_t_of"]
+        g = _dispatch_function(_aten().t.default, (shown_t,), Tensor.t)
     wrapper = is_wrapper(g)
     if leaf._grad is None:
         if not wrapper and not is_wrapper(leaf) and _breaks_layout(g, leaf):

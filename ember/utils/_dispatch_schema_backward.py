@@ -141,6 +141,10 @@ def _pool(form):
     return one
 
 
+# linear's ops, whose backward _dispatch_backward shows as PyTorch's AddmmBackward0 and
+# TBackward0 (several ops): their forward's arguments are kept as the forms' are
+LINEARS = ("Linear", "LinearBias")
+
 # op class (__qualname__) -> form
 BACKWARDS = {
     **{name: _pool(form) for name, form in POOL_BACKWARDS.items()},

@@ -430,6 +430,36 @@ def _nll_split(args):
 
 
 # --------------------------------------------------------------------------------------
+# linear: PyTorch's F.linear of a matrix is ``t(W)`` then ``addmm(b, x, W^T)`` (``mm(x,
+# W^T)`` without bias); ember's Linear ops take W itself. The form dispatches the ``t``
+# (its result is the operand the handler sees) and reads W back from a handler's call.
+
+def _show_linear(operands, params, overload):
+    x, w = operands[-2], operands[-1]
+    if getattr(x, "ndim", 0) != 2 or getattr(w, "ndim", 0) != 2 or \
+            not isinstance(w, _tensor.Tensor):
+        return None   # (a batched input: ember's own form)
+    return _shown((), {}, place=_linear_place, split=_linear_split)
+
+
+def _linear_place(operands, extra):
+    from ..autograd import grad_mode
+    w = operands[-1]
+    with grad_mode.no_grad():
+        wt = w.t()   # (a handler sees aten.t.default(W), as PyTorch's F.linear)
+    wt.__dict__["_linear_weight"] = w
+    return tuple(operands[:-1]) + (wt,) + tuple(extra)
+
+
+def _linear_split(args):
+    wt = args[-1]
+    w = wt.__dict__.get("_linear_weight") if isinstance(wt, _tensor.Tensor) else None
+    if w is None:
+        w = wt.t()   # (a handler's own W^T)
+    return tuple(args[:-1]) + (w,), ()
+
+
+# --------------------------------------------------------------------------------------
 # the pooling backward ops PyTorch shows: (grad, self, the forward's arguments in full)
 
 def _max_pool_backward(node, grad):
@@ -476,4 +506,5 @@ FORMS = {
     "FrozenNormalize": (_show_frozen_normalize, _back_frozen_normalize),
     "PointwiseLoss": (_show_pointwise_loss, _back_pointwise_loss),
     "BinaryCrossEntropy": (_show_bce, None), "NllLoss": (_show_nll, None),
+    "Linear": (_show_linear, None), "LinearBias": (_show_linear, None),
 }

@@ -231,6 +231,9 @@ def _aten_arguments(name, packet, args, out):
     """(operands in PyTorch's order for `packet`, output) for ember op class `name`'s
     handler arguments `args` and result `out`; None when ember's order already is
     PyTorch's."""
+    if name in ("Linear", "LinearBias") and isinstance(args[-1], Tensor) and \
+            "_linear_weight" in args[-1].__dict__:
+        return None   # (a matrix input's W^T, as PyTorch's: _dispatch_schema_nn's linear)
     if name == "Linear":          # mm(x, W^T)
         x, w = _shape(args[0]), _shape(args[1])
         return ((_rows(x), x[-1]), (w[1], w[0])), out
