@@ -10,6 +10,8 @@ expanded tensor). Elementwise ops, which read each element before writing it, al
 """
 import functools
 
+import numpy as np
+
 from .._backend.meta_backend import MetaArray
 from .._tensor import Tensor
 from ._util import c_type_name
@@ -68,6 +70,51 @@ def check_out_overlap(out, inputs):
             (o0, o1), (a0, a1) = _span(o), _span(a)
             if o0 < a1 and a0 < o1:
                 raise RuntimeError(PARTIAL)
+
+
+def check_partial_overlap(written, t, full_ok=True):
+    """PyTorch's assert_no_partial_overlap for an in-place op writing `written` while it
+    reads tensor `t`: refuse when both are dense and their memory spans overlap without
+    being the same elements in the same layout (x[1:].copy_(x[:-1]), x.add_(x.t())). The
+    same tensor, or a view of the very same elements (x.mul_(x.view_as(x))), is allowed
+    unless `full_ok` is False (index_put_'s values: PyTorch's assert_no_overlap); layouts
+    too hard to tell (strided, expanded) are let through, as in PyTorch. Callers come here
+    only when `t` shares `written`'s version counter (views of one base share it), so the
+    common path costs them one identity test."""
+    if t is written:
+        if not full_ok:
+            _refuse(written, t)
+        return
+    o, a = written._data, t._data
+    if type(a) is not type(o):
+        return
+    if type(o) is np.ndarray and not np.may_share_memory(o, a):   # disjoint bounds: no overlap
+        return
+    if not (_has_memory(o) and _has_memory(a)):
+        return
+    if not (_dense(o) and _dense(a)):
+        return
+    (o0, o1), (a0, a1) = _span(o), _span(a)
+    if o0 == a0 and o1 == a1:
+        # the very same elements when the layouts agree (PyTorch compares the strides;
+        # size-1 dims' strides are arbitrary in NumPy, so only their count is compared)
+        if full_ok and o.ndim == a.ndim and _strides(o) == _strides(a):
+            return
+        _refuse(written, t)
+    if o0 < a1 and a0 < o1:
+        _refuse(written, t)
+
+
+def _strides(a):
+    return tuple(st for n, st in zip(a.shape, a.strides) if n != 1)
+
+
+def _refuse(written, t):
+    # PyTorch's autograd refuses an in-place write into a leaf (or its view) before the
+    # kernel looks at the memory
+    from .conversion import check_inplace
+    check_inplace(written, written._requires_grad or t._requires_grad)
+    raise RuntimeError(PARTIAL)
 
 
 def refuses_out_overlap(fn):

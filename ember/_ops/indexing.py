@@ -27,7 +27,7 @@ from .._user_warning import warn_at_caller
 from . import _base
 from ._base import Op, apply
 from ._layout import row_major   # gathers give new row-major tensors, as PyTorch's
-from ._out_overlap import refuses_out_overlap
+from ._out_overlap import check_partial_overlap, refuses_out_overlap
 from . import narrow_dtypes
 from ._util import (cast, c_type_name, check_scalar_fits, dtype_name, shape_str, wrap_dim,
                     writes_out, unsigned_alpha)
@@ -414,6 +414,9 @@ def setitem(self, key, value):
         raise TypeError(f"can't assign a {type(value).__name__} to a {self._type_name()}")
     _refuse_byte_mask_fill(key if isinstance(key, tuple) else (key,), value)
     basic, adv, name = parse_key(self._data.shape, key)
+    aliased = value is self or (isinstance(value, Tensor) and self._vc is not None
+                                and value._vc is self._vc)
+    written_from = value
     value = _value_tensor(value, self)
     # as PyTorch, the value's leading size-1 dims go first: x[0] = v of shape (1, n) fills a
     # row of n
@@ -423,6 +426,8 @@ def setitem(self, key, value):
     if lead:
         value = value.reshape(value.shape[lead:])
     view = self if _is_trivial(basic) and adv is not None else _basic_view(self, basic, name)
+    if aliased:   # PyTorch writes view.copy_(value), or view.index_put_(adv, value)
+        check_partial_overlap(view, written_from, full_ok=adv is None)
     if adv is None:
         _check_expands(value, view._data.shape)
         _index_put_into(view, (Ellipsis,), value, False)
@@ -476,6 +481,8 @@ def _check_put_values(self, values):
 def index_put_(self, indices, values, accumulate=False):
     """self[indices] = values (or += when accumulate, duplicates adding up), in place."""
     _check_put_values(self, values)
+    if values is self or (self._vc is not None and values._vc is self._vc):
+        check_partial_overlap(self, values, full_ok=False)
     if not accumulate:
         _refuse_byte_mask_fill(indices, values)
     key = _index_put_key(self, indices)
