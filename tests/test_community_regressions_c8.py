@@ -365,6 +365,42 @@ def test_shape_list_errors_and_tile_as_torch(case):
     assert e[0] == t[0] and str(e[1]).replace("ember", "torch") == str(t[1]), (e, t)
 
 
+# ------------------------------------------------------------------ dropout of integers, grad()
+
+_MORE_MISTAKES = {
+    "dropout of a long tensor": lambda L: L.nn.functional.dropout(L.ones(3, dtype=L.long)),
+    "Dropout of uint8 images": lambda L: L.nn.Dropout()(L.ones(3, dtype=L.uint8)),
+    "dropout of bools": lambda L: L.nn.functional.dropout(L.ones(3, dtype=L.bool)),
+    "dropout p=0 of longs": lambda L: L.nn.functional.dropout(L.ones(3, dtype=L.long),
+                                                              p=0.0).tolist(),
+    "dropout p=1 of ints": lambda L: L.nn.functional.dropout(L.ones(3, dtype=L.int32),
+                                                             p=1.0).tolist(),
+    "dropout in eval of longs": lambda L: L.nn.functional.dropout(
+        L.ones(3, dtype=L.long), training=False).tolist(),
+    "dropout2d of longs": lambda L: L.nn.functional.dropout2d(L.ones(1, 2, 2, 2,
+                                                                     dtype=L.long)),
+    "dropout2d p=1 of longs": lambda L: L.nn.functional.dropout2d(
+        L.ones(1, 2, 2, 2, dtype=L.long), p=1.0).tolist(),
+    "dropout1d of int8": lambda L: L.nn.functional.dropout1d(L.ones(1, 2, 2, dtype=L.int8)),
+    "grad with no inputs": lambda L: L.autograd.grad(
+        (L.ones(2, requires_grad=True) * 2).sum(), []),
+    "grad of a vector with no inputs": lambda L: L.autograd.grad(
+        L.ones(2, requires_grad=True) * 2, ()),
+    "grad with no inputs, allow_unused": lambda L: L.autograd.grad(
+        (L.ones(2, requires_grad=True) * 2).sum(), [], allow_unused=True),
+    "grad of no outputs": lambda L: L.autograd.grad([], [L.ones(2, requires_grad=True)]),
+}
+
+
+@pytest.mark.parametrize("case", list(_MORE_MISTAKES))
+def test_dropout_of_integers_and_grad_without_inputs(case):
+    """Dropout of an integer tensor in training cannot hold the 1 / (1 - p) scale: PyTorch
+    refuses it (ember returned 0/2-valued integers); autograd.grad with an empty inputs list
+    is PyTorch's RuntimeError (ember returned an empty tuple)."""
+    program = _MORE_MISTAKES[case]
+    assert _outcome(ember, program) == _outcome(torch, program)
+
+
 # ------------------------------------------------------------------ program cores
 # Each takes the library L and returns numbers, shapes and strings to compare; written as
 # the tutorials write them (long lines included).

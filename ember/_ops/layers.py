@@ -12,7 +12,7 @@ from .. import _dtype, _sampling, _threads
 from .._random import gen_of
 from ._base import VMAP as _VMAP, _DISPATCH, Op, apply
 from .._autocast import AUTOCAST as _AUTOCAST, autocast_args
-from ._util import c_type_name, check_same_device, shape_str
+from ._util import c_type_name, check_same_device, dtype_name, shape_str
 from .pointwise_operands import check_broadcast
 from .half_precision import computes_in_float32
 from .random import memory_ordered
@@ -356,6 +356,10 @@ def dropout(input, p=0.5, training=True, inplace=False):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
+    if p < 1.0 and not (input.dtype.is_floating_point or input.dtype.is_complex):
+        # the mask scaled by 1 / (1 - p) is a float, as PyTorch's in-place multiply refuses
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{dtype_name(input.dtype)}")
     if p == 1.0:
         mask = np.zeros(input.shape, dtype=bool)
         scale = 0.0
@@ -386,6 +390,9 @@ def feature_dropout(input, p, training, inplace, batched=True):
         return input
     if input.dim() < (2 if batched else 1):
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    if p < 1.0 and not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{dtype_name(input.dtype)}")
     kept = 2 if batched else 1
     shape = input.shape[:kept] + (1,) * (input.dim() - kept)
     # drawn on the host (ember's generator), moved to the input's device

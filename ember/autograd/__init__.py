@@ -155,6 +155,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         inputs = (inputs,)
     outputs = _stand_ins(_as_tuple(outputs))
     asked = _as_tuple(inputs)
+    if not asked:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     inputs = _stand_ins(asked)
     grad_outputs = _stand_ins(_as_tuple(grad_outputs))
     if retain_graph is None:
