@@ -356,3 +356,32 @@ def test_handler_passing_its_own_transposed_weight():
     got = _log(ember, "linear_cross_entropy", change)
     assert got[1] == pytest.approx(expected[1], rel=1e-5)
     assert got[2] == pytest.approx(expected[2], rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("call", ["addmm", "addmm_beta_alpha", "baddbmm_alpha",
+                                  "addcmul_value"])
+def test_keyword_only_scalars_as_torch(call):
+    """beta/alpha of addmm and baddbmm, value of addcmul: keyword-only in PyTorch's schema,
+    shown as keywords when not 1; a handler changing one is honoured."""
+    calls = {
+        "addmm": lambda m, x: m.addmm(x, x, x),
+        "addmm_beta_alpha": lambda m, x: m.addmm(x, x, x, beta=0.5, alpha=2),
+        "baddbmm_alpha": lambda m, x: m.baddbmm(x[None], x[None], x[None], alpha=3),
+        "addcmul_value": lambda m, x: m.addcmul(x, x, x, value=-2),
+    }
+
+    def run(lib):
+        seen = []
+
+        class Log(_mode_class(lib)):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                kwargs = dict(kwargs or {})
+                seen.append((str(func), _plain(args, lib), _plain(kwargs, lib)))
+                if "alpha" in kwargs:
+                    kwargs["alpha"] = 1
+                return func(*args, **kwargs)
+        x = lib.arange(4.).reshape(2, 2)
+        with Log():
+            out = calls[call](lib, x)
+        return seen, out.tolist()
+    assert run(ember) == run(torch)

@@ -83,6 +83,24 @@ def _back_value(params, arrays, args, kwargs):
     return (kwargs.get("value", args[0] if args else 1),)
 
 
+def _show_beta_alpha(operands, params, overload):
+    """addmm/baddbmm: ``beta`` and ``alpha`` are keyword-only in PyTorch's schema, shown
+    when not 1."""
+    beta, alpha = params[:2]
+    kwargs = {}
+    if not _same_value(beta, 1):
+        kwargs["beta"] = beta
+    if not _same_value(alpha, 1):
+        kwargs["alpha"] = alpha
+    return (), kwargs
+
+
+def _back_beta_alpha(params, arrays, args, kwargs):
+    beta = kwargs.get("beta", args[0] if args else 1)
+    alpha = kwargs.get("alpha", args[1] if len(args) > 1 else 1)
+    return (beta, alpha) + tuple(params[2:])
+
+
 def _show_softmax(operands, params, overload, given=None):
     """``_softmax(x, dim, half_to_float)`` with the dim as the program gave it (-1 kept)."""
     return (given["dim"] if given else params[0], False), {}
@@ -201,6 +219,8 @@ _FORMS = {
     "Add": (_show_alpha, _back_alpha), "Sub": (_show_alpha, _back_alpha),
     "Sum": (_show_sum, None), "Mean": (_show_dims, None),
     "SelectDim": (_show_select_dim, None), "SelectAll": (_show_select_all, None),
+    "Addmm": (_show_beta_alpha, _back_beta_alpha),
+    "Baddbmm": (_show_beta_alpha, _back_beta_alpha),
     "Addcmul": (_show_value, _back_value), "Addcdiv": (_show_value, _back_value),
     "TransposeT": (_show_t, _back_t), "Transpose": (_show_t, _back_t),
     "Softmax": (_show_softmax, _back_softmax),
