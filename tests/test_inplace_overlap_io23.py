@@ -32,6 +32,10 @@ def _leaf(L):
     return L.arange(8., requires_grad=True)
 
 
+def _i3(L):
+    return L.tensor([1, 2, 3])
+
+
 def _then(t, _):
     return t
 
@@ -88,6 +92,25 @@ CASES = {
                                             b.index_put_((L.arange(8),), b)),
     "masked_fill_value_disjoint": lambda L: _then(b := _row(L),
                                                   b[1:].masked_fill_(b[1:] > 3, b[0])),
+    # index_copy_ / index_add_ / scatter_ family / put_: any overlap of a source or index
+    "index_copy_partial": lambda L: _then(b := L.arange(8.), b.index_copy_(0, _i3(L), b[:3])),
+    "index_copy_inside": lambda L: _then(b := L.arange(8.), b.index_copy_(0, _i3(L), b[5:])),
+    "index_copy_self": lambda L: _then(b := L.arange(8.), b.index_copy_(0, L.arange(8), b)),
+    "index_copy_other": lambda L: _then(b := L.arange(8.),
+                                        b.index_copy_(0, _i3(L), L.ones(3))),
+    "index_add_inside": lambda L: _then(b := L.arange(8.), b.index_add_(0, _i3(L), b[5:])),
+    "index_add_self": lambda L: _then(b := L.arange(8.), b.index_add_(0, L.arange(8), b)),
+    "index_reduce_inside": lambda L: _then(b := L.arange(8.),
+                                           b.index_reduce_(0, _i3(L), b[5:], "prod")),
+    "scatter_inside": lambda L: _then(b := L.arange(8.), b.scatter_(0, _i3(L), b[5:])),
+    "scatter_self": lambda L: _then(b := L.arange(8.), b.scatter_(0, L.arange(8), b)),
+    "scatter_add_inside": lambda L: _then(b := L.arange(8.), b.scatter_add_(0, _i3(L), b[5:])),
+    "scatter_reduce_inside": lambda L: _then(b := L.arange(8.),
+                                             b.scatter_reduce_(0, _i3(L), b[5:], "sum")),
+    "scatter_index_alias": lambda L: _then(b := L.arange(8), b.scatter_(0, b[:3], 1)),
+    "put_inside": lambda L: _then(b := L.arange(8.), b.put_(_i3(L), b[5:])),
+    "masked_scatter_inside": lambda L: _then(b := L.arange(8.), b.masked_scatter_(b > 5, b)),
+    "index_fill_value_inside": lambda L: _then(b := L.arange(8.), b.index_fill_(0, _i3(L), b[5])),
     # an expanded written tensor
     "expand_add_": lambda L: L.zeros(4).expand(3, 4).add_(1),
     "expand_copy_": lambda L: L.zeros(4).expand(3, 4).copy_(L.ones(3, 4)),

@@ -973,9 +973,17 @@ def _inplace_from(fn):
     # masked_fill_/index_fill_ write one value per position: PyTorch lets them write into an
     # expanded tensor (with a deprecation warning); the others refuse one
     fills = fn.__name__ in ("masked_fill", "index_fill")
+    # the others but masked_scatter_ refuse a source or index sharing any memory with self,
+    # the same elements included (PyTorch's assert_no_overlap)
+    refuses_overlap = not fills and fn.__name__ != "masked_scatter"
 
     def method(self, *args, **kwargs):
         from .conversion import commit_inplace, inplace_source
+        if refuses_overlap:
+            vc = self._vc
+            for a in (*args, *kwargs.values()):
+                if isinstance(a, Tensor) and (a is self or (vc is not None and a._vc is vc)):
+                    check_partial_overlap(self, a, full_ok=False)
         if fn is masked_fill:   # (in place PyTorch names self as tensor a, the mask b)
             mask = args[0] if args else kwargs.get("mask")
             if isinstance(mask, Tensor) and self._data.shape != mask._data.shape:
