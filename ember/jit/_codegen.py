@@ -51,7 +51,7 @@ from ._codegen_branches import BranchingTracer, raising_path, trace_paths, write
 from ._codegen_packed import (FIELDS as _PACKED_FIELDS, is_packed, packed_function,
                               packed_method, recurrent, write_call as write_packed_call)
 from ._codegen_loops import (Dead, LoopingTracer, is_marker as is_loop_marker, list_alias,
-                             write_marker as write_loop_marker)
+                             write_list_read, write_marker as write_loop_marker)
 from ._codegen_transformer import padded_rows_source, traceable_forward, zero_padded_rows
 from ._interp import Interpreter
 from ._script_module import RecursiveScriptModule, ScriptObject
@@ -356,6 +356,9 @@ class _Writer:
                          {"dtype": values.get("dtype")})
 
     def function(self, fn, args, kwargs):
+        read = write_list_read(self, fn, args)   # len(l), l[k] of a list a loop built
+        if read is not None:
+            return read
         if fn is operator.truediv and not isinstance(args[0], Tensor) and \
                 not _is_node(args[0]) and _is_node(args[1]):
             # a number over a tensor: TorchScript has no div(Scalar, Tensor)
