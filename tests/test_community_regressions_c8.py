@@ -401,6 +401,23 @@ def test_dropout_of_integers_and_grad_without_inputs(case):
     assert _outcome(ember, program) == _outcome(torch, program)
 
 
+_PAD_CASES = [((3,), (1, 1), "replicate"), ((3,), (1, 1), "reflect"),
+              ((2, 3), (1, 1, 1, 1), "reflect"), ((1, 2, 3, 4, 5, 6), (1, 1), "circular"),
+              ((2, 3, 4), (1, 1, 1, 1, 1, 1), "replicate"), ((1, 1, 2, 2, 2), (1,) * 8,
+                                                            "replicate"),
+              ((1, 2, 3), (1, 1), "reflect")]
+
+
+@pytest.mark.parametrize("shape, pad, mode", _PAD_CASES)
+def test_non_constant_padding_of_unsupported_ranks(shape, pad, mode):
+    """Reflect/replicate/circular padding of an input the padding does not fit: PyTorch's
+    NotImplementedError lists the supported combinations; ember's named others, and padded
+    four dims of a 5-D input where PyTorch refuses."""
+    def program(L):
+        return list(L.nn.functional.pad(L.ones(*shape), pad, mode=mode).shape)
+    assert _outcome(ember, program) == _outcome(torch, program)
+
+
 # ------------------------------------------------------------------ program cores
 # Each takes the library L and returns numbers, shapes and strings to compare; written as
 # the tutorials write them (long lines included).

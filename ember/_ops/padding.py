@@ -104,10 +104,13 @@ def pad(input, pad, mode="constant", value=None):
     if value:
         raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument")
     lead = input.dim() - npad
-    if lead not in (1, 2):
-        raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
-                                  f"supported for now (got input of size "
-                                  f"{shape_str(input.shape)} with {mode} padding of {npad} dims)")
+    if lead not in (1, 2) or npad > 3:
+        raise NotImplementedError(
+            f"Padding size {2 * npad} is not supported for {input.dim()}D input tensor.\n"
+            f"Supported combinations for non-constant padding:\n"
+            f"  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            f"  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            f"  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
     # reflect/replicate read edge values: every dim but a leading batch one must hold some
     # (NumPy's pad would leak a ValueError for an empty channel or spatial dim)
     if mode in ("reflect", "replicate") and 0 in input.shape[lead - 1:]:
