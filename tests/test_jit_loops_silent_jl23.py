@@ -101,7 +101,17 @@ class ReadOnlyList(nn.Module):   # a list the body only reads keeps working
         return h + ws[0]
 
 
-ROUND_TRIPS = [Len, LenInShape, Last, First, SecondLoop, LenAroundLoop, ReadOnlyList]
+class Extended(nn.Module):   # extend / += in the body append too; a negative index after
+    def forward(self, x):
+        outs = [x[0] * 0]
+        for t in range(x.size(0)):
+            outs.extend([x[t] * 2])
+            outs += [x[t] - 1]
+        return ember.stack(outs), outs[-3]
+
+
+ROUND_TRIPS = [Len, LenInShape, Last, First, SecondLoop, LenAroundLoop, ReadOnlyList,
+               Extended]
 
 
 @pytest.mark.parametrize("cls", ROUND_TRIPS, ids=lambda c: c.__name__)
@@ -161,6 +171,21 @@ class Summed(nn.Module):
         for t in range(x.size(0)):
             outs.append(x[t] * 2)
         return sum(outs)
+
+
+class Enumerated(nn.Module):
+    def forward(self, x):
+        outs = []
+        for t in range(x.size(0)):
+            outs.append(x[t] * 2)
+        return ember.stack([o * i for i, o in enumerate(outs)])
+
+
+class IndexAfter(nn.Module):   # the loop's index read after it
+    def forward(self, x):
+        for t in range(x.size(0)):
+            x = x + 1
+        return x * t
 
 
 class Copied(nn.Module):
@@ -281,6 +306,8 @@ REFUSED = [
     (Iterate, r"read after the loop by iterating it \(at test_jit_loops_silent_jl23.py:\d+\)"),
     (Summed, r"read after the loop by iterating it"),
     (Copied, r"read after the loop by iterating it"),
+    (Enumerated, r"read after the loop by iterating it"),
+    (IndexAfter, r"computed in the body of the loop at .*:\d+ is read after the loop"),
     (Reversed, r"read after the loop by indexing it"),
     (AppendAfter, r"read after the loop by append\(\)"),
     (Concatenated, r"_Leaked|read after the loop past the list"),

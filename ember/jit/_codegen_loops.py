@@ -534,7 +534,8 @@ class _LoopList(list):
 
 def _guarded(method, what):
     def guarded(self, *args, **kwargs):
-        self._use(sys._getframe(1), what)   # (ember's own reads: the loop's values)
+        if self.state == "after" or method not in ("extend", "__iadd__"):
+            self._use(sys._getframe(1), what)   # (ember's own reads: the loop's values)
         return getattr(list, method)(self.items if self.state == "after" else self, *args,
                                      **kwargs)
     guarded.__name__ = method
