@@ -418,6 +418,19 @@ def test_non_constant_padding_of_unsupported_ranks(shape, pad, mode):
     assert _outcome(ember, program) == _outcome(torch, program)
 
 
+@pytest.mark.parametrize("equation, shapes", [
+    ("...i,...i->...", [(2, 3), (4, 3)]), ("...i,...i->...", [(5, 2, 3), (4, 3)]),
+    ("i...,i...->...", [(3, 2), (3, 4)]), ("...ij,...jk", [(2, 2, 3), (3, 3, 4)]),
+    ("bi...,bi...->b", [(2, 3, 4, 5), (2, 3, 4, 6)]), ("... i, ... i", [(2, 3), (4, 3)]),
+    ("ij,jk", [(2, 3), (4, 5)]), ("...i,...i", [(1, 3), (4, 3)])])
+def test_einsum_ellipsis_sizes_that_do_not_broadcast(equation, shapes):
+    """Batched einsum over '...' with batch sizes that do not broadcast: PyTorch names the
+    operand's dim under the ellipsis; ember named the internal letter standing for it."""
+    def program(L):
+        return list(L.einsum(equation, *[L.ones(s) for s in shapes]).shape)
+    assert _outcome(ember, program) == _outcome(torch, program)
+
+
 # ------------------------------------------------------------------ program cores
 # Each takes the library L and returns numbers, shapes and strings to compare; written as
 # the tutorials write them (long lines included).

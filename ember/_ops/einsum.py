@@ -158,8 +158,14 @@ def einsum(equation, *operands):
     in_labels, out_labels = _parse_einsum(equation, operands)
     sizes = {}
     for i, (labels, op) in enumerate(zip(in_labels, operands)):
-        for label, n in zip(labels, op.shape):
+        for d, (label, n) in enumerate(zip(labels, op.shape)):
             seen = sizes.get(label)
+            if seen is not None and n != seen and n != 1 and seen != 1 and \
+                    label not in equation:   # a dim under '...': PyTorch's words (sic)
+                raise RuntimeError(f"einsum(): dimension {d} covered by ellipsis in operand "
+                                   f"{i}has size {n} which does not broadcast with previously "
+                                   f"seen ellipsis with size {seen} for the respective "
+                                   f"dimension")
             if seen is not None and n != seen and n != 1 and seen != 1:
                 raise RuntimeError(f"einsum(): subscript {label} has size {n} for operand {i} which "
                                    f"does not broadcast with previously seen size {seen}")
