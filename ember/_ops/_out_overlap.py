@@ -6,7 +6,12 @@ index_select, masked_select, take, cat, kthvalue) would read values they have al
 overwritten, so PyTorch refuses an `out=` that shares memory with an input (its
 assert_no_overlap), and one whose own elements overlap (assert_no_internal_overlap, an
 expanded tensor). Elementwise ops, which read each element before writing it, allow an
-`out=` that is exactly an input; they do not use this module.
+`out=` that is exactly an input (their `out=` is not checked here yet: PyTorch refuses a
+partial overlap there too).
+
+In-place ops (add_, copy_, setitem, index_put_, scatter_ ...) use check_partial_overlap
+on the operands that share the written tensor's memory: PyTorch refuses an operand that
+overlaps it partially (and, for the indexed writes, at all).
 """
 import functools
 
