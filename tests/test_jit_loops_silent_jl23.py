@@ -284,6 +284,36 @@ class AttributeCounter(nn.Module):
         return x * self.steps
 
 
+class AttributeList(nn.Module):   # a list attribute of self appended to
+    def forward(self, x):
+        self.history = []
+        h = x[0] * 0
+        for t in range(x.size(0)):
+            h = h + x[t]
+            self.history.append(h)
+        return ember.stack(self.history)
+
+
+class ListInDict(nn.Module):
+    def forward(self, x):
+        d = {"outs": []}
+        h = x[0] * 0
+        for t in range(x.size(0)):
+            h = h + x[t]
+            d["outs"].append(h)
+        return ember.stack(d["outs"])
+
+
+class ListInList(nn.Module):
+    def forward(self, x):
+        groups = [[]]
+        h = x[0] * 0
+        for t in range(x.size(0)):
+            h = h + x[t]
+            groups[0].append(h)
+        return ember.stack(groups[0])
+
+
 class ItemSum(nn.Module):   # a Python float summed from .item()s
     def forward(self, x):
         s = 0.0
@@ -316,9 +346,12 @@ REFUSED = [
     (LenInBody, r"appends to the list 'outs' and reads it in its body"),
     (StackInBody, r"appends to the list 'outs' and reads it in its body"),
     (Shared, r"appends to the list 'outs', which another local or object holds too"),
-    (DictCounter, r"changes the dict 'store' \(key 'n'\)"),
-    (DictFirst, r"changes the dict 'store' \(key 'first'\)"),
-    (AttributeCounter, r"changes the attribute self.steps"),
+    (DictCounter, r"changes store\['n'\]: the body is traced once"),
+    (DictFirst, r"changes store\['first'\]"),
+    (AttributeCounter, r"changes self.steps: the body is traced once"),
+    (AttributeList, r"changes self.history\[0\]"),
+    (ListInDict, r"changes d\['outs'\]\[0\]"),
+    (ListInList, r"changes groups\[0\]\[0\]"),
     (ItemSum, r"makes 's', a float before it, a traced value"),
     (Nested, r"list 'outs'"),
 ]

@@ -51,7 +51,8 @@ from ._codegen_branches import BranchingTracer, raising_path, trace_paths, write
 from ._codegen_packed import (FIELDS as _PACKED_FIELDS, is_packed, packed_function,
                               packed_method, recurrent, write_call as write_packed_call)
 from ._codegen_loops import (Dead, LoopingTracer, is_marker as is_loop_marker, list_alias,
-                             write_list_read, write_marker as write_loop_marker)
+                             write_marker as write_loop_marker)
+from ._codegen_loop_reads import write_list_read
 from ._codegen_transformer import padded_rows_source, traceable_forward, zero_padded_rows
 from ._interp import Interpreter
 from ._script_module import RecursiveScriptModule, ScriptObject

@@ -1,0 +1,324 @@
+"""What a traced loop builds, read by the code after it and by its body (ember.jit.save).
+
+_codegen_loops.py traces a loop's body once. A list local the body appends to is a
+TorchScript list in the code, but the Python list holds one iteration's values, so no
+Python read of it may reach the code: when the loop begins, each list local of traced
+values is rebound to a _LoopList copy (a list held elsewhere too, by another local or an
+attribute, keeps its object, and the loop may not append to it). In the body it records
+what reads it; at the end a list the body appended to and read is refused (``outs[-1] *
+2``, ``len(outs)`` or ``torch.stack(outs)`` there would read one iteration's list).
+After the loop it stands for the TorchScript list: passed to an ember function
+(torch.stack, torch.cat, returned) it is that list, ``len(outs)`` (``len`` in the
+module's globals while tracing, as ``range``) and ``outs[k]`` for an int or traced k are
+written ``len(l)``/``l[k]``, and every other use (iterating, slicing, ``+``, ``sum()``,
+``tuple()``, appending again) is refused naming the line; its own items are placeholders
+refusing any use, for the reads that bypass its methods (``[x] + outs``).
+
+The containers reachable from the frame's locals and from ``self``'s public attributes
+are compared before and after the body: one it changed (a counter in a dict or on
+``self``, a list inside a dict) holds one iteration's value, and is refused.
+"""
+import builtins
+import inspect
+import os
+import sys
+
+from .._tensor import Tensor
+from ._codegen_loops import _MISSING, _refuse, _traced, _user_frame, list_alias
+
+__all__ = ["write_list_read", "looping_len"]
+
+
+def _watch_lists(frame, loop):
+    """Rebind the frame's list locals of traced values to a _LoopList copy each, which
+    records what reads them while the loop's body runs (a list the body appends to and
+    reads has no single value the trace could give). A list other objects hold too
+    (another local, an attribute) keeps its object: the loop may not append to it."""
+    import gc
+    values = frame.f_locals
+    rebound = {}
+    for name in list(values):
+        lst = values[name]
+        if not isinstance(lst, list):
+            continue
+        if type(lst) is _LoopList:
+            if lst.state == "body":   # (an outer loop's list: this loop watches it too)
+                lst.loops.append(loop)
+            continue
+        if not all(_traced(v) or isinstance(v, Tensor) for v in lst):
+            continue
+        alone = True   # (no generator expressions here: their cells would hold lst)
+        for r in gc.get_referrers(lst):
+            if not (r is frame or r is values or inspect.isframe(r) and os.path.abspath(
+                    r.f_code.co_filename) == os.path.abspath(__file__)):
+                alone = False
+        for other, v in values.items():
+            if v is lst and other != name:
+                alone = False
+        if not alone:
+            loop["shared"].add(name)
+            continue
+        guard = _LoopList(lst)
+        guard.state, guard.name, guard.loops, guard.original = "body", name, [loop], lst
+        rebound[name] = guard
+        del lst
+    _rebind(frame, rebound)
+
+
+def _rebind(frame, rebound):
+    if not rebound:
+        return
+    for name, value in rebound.items():
+        frame.f_locals[name] = value
+    if sys.version_info < (3, 13):   # (3.13's f_locals writes through)
+        import ctypes
+        ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(0))
+
+
+def _settle_lists(tracer, loop, after, lists):
+    """At a loop's end: refuse a list it appended to that the body read or that is held
+    elsewhere; such a list reads after the loop only as a whole (torch.stack/cat, len(),
+    an item by index: TorchScript's list); the others get their objects back."""
+    appended = {name for name, _, _ in lists}
+    for name in appended & loop["shared"]:
+        _refuse(loop, f"appends to the list {name!r}, which another local or object holds "
+                      f"too: ember.jit.save cannot follow its reads (give the loop a list "
+                      f"of its own)")
+    rebound = {}
+    for name, value in after.items():
+        if type(value) is not _LoopList or loop not in value.loops:
+            continue
+        value.loops.remove(loop)
+        if name in appended:
+            read = loop["reads"].get(name)
+            if read is not None:
+                _refuse(loop, f"appends to the list {name!r} and reads it in its body (at "
+                              f"{read}): ember.jit.save traced one iteration, so what the "
+                              f"read gives at other iterations is unknown")
+            value.state, value.tracer, value.where = "after", tracer, loop["where"]
+            value.items = list.copy(value)
+            list.__init__(value, [_Leaked(loop, name)] * len(value))
+        elif not value.loops and value.state == "body":
+            rebound[name] = value.original   # (unchanged: the list object itself again)
+    _rebind(loop["frame"], rebound)
+
+
+def _state(values):
+    """The containers reachable from a frame's locals and the public attributes of its
+    ``self`` (dicts, lists and tuples, three deep), each with a shallow copy: what a body
+    may change besides its locals (a list local itself is the loop's to append to)."""
+    found = []
+    seen = set()
+
+    def walk(path, value, depth):
+        if type(value) not in (list, dict, tuple) or id(value) in seen or depth > 3:
+            return
+        seen.add(id(value))
+        items = list(value.items()) if type(value) is dict else list(enumerate(value))
+        if depth or type(value) is dict:
+            found.append((path, value, list(items)))
+        for key, item in items:
+            walk(f"{path}[{key!r}]", item, depth + 1)
+
+    for name, value in values.items():
+        walk(name, value, 0)
+    me = values.get("self")
+    if me is not None and isinstance(getattr(me, "__dict__", None), dict):
+        public = {k: v for k, v in vars(me).items() if not k.startswith("_")}
+        found.append(("self.", public, list(public.items())))
+        for key, value in public.items():
+            walk(f"self.{key}", value, 1)
+    return found
+
+
+def _check_state(loop, after):
+    """Refuse a body that changed a container other than a list local it appends to (a
+    dict local, an attribute of ``self``, a list inside a dict or a list): it was traced
+    once, so what it stored there is one iteration's value (a counter, the first item,
+    a list of one item)."""
+    for path, value, old in loop["state"]:
+        if path == "self.":
+            me = after.get("self")
+            value = {k: v for k, v in vars(me).items() if not k.startswith("_")}
+            path = "the attributes of self"
+        new = list(value.items()) if type(value) is dict else list(enumerate(value))
+        changed = [k for k, v in new if dict(old).get(k, _MISSING) is not v] + \
+            [k for k, _ in old if k not in dict(new)]
+        if changed:
+            what = f"self.{changed[0]}" if path == "the attributes of self" else \
+                f"{path}[{changed[0]!r}]"
+            _refuse(loop, f"changes {what}: the body is traced once, so what it stores "
+                          f"there is one iteration's value (carry it in a local tensor, or "
+                          f"append to a list local)")
+
+
+def _outside_ember(frame):
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    return not os.path.abspath(frame.f_code.co_filename).startswith(here)
+
+
+class _LoopList(list):
+    """A list local while (state "body") and after ("after") a loop under ember.jit.save's
+    trace. In a body its reads by the user's code are recorded; after a loop that
+    appended to it, it stands for the TorchScript list the loop builds: passed to an
+    ember function (torch.stack, torch.cat) it is that list, ``len()`` of it and an
+    item by index are read from it in the code, any other use is refused (the Python
+    list holds the one traced iteration's values, never the right count)."""
+
+    state, name, loops, original, tracer, where, items = "body", "", (), None, None, "", ()
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        def plain(a):
+            if type(a) is _LoopList:
+                return list.copy(a) if a.state == "body" else list(a.items)
+            if type(a) in (list, tuple):
+                return type(a)(plain(b) for b in a)
+            return a
+        for a in list(args) + list((kwargs or {}).values()):
+            _LoopList._read(a, None, "pass it to " + getattr(func, "__name__", "a function"),
+                            whole=True)
+        return func(*plain(tuple(args)), **{k: plain(v) for k, v in (kwargs or {}).items()})
+
+    @staticmethod
+    def _read(a, frame, what, whole=False):
+        for b in (a if type(a) in (list, tuple) else (a,)):
+            if type(b) is _LoopList:
+                b._use(frame, what, whole)
+
+    def _use(self, frame, what, whole=False):
+        """Note (in a body) or refuse (after the loop) a read by the user's code (frame)
+        or by an ember function (frame None, `whole`: the list as it is)."""
+        if self.state == "body":
+            if frame is None or _outside_ember(frame):
+                f = frame or _user_frame()[0]
+                where = f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno}" if f else "?"
+                for loop in self.loops:
+                    loop["reads"].setdefault(self.name, where)
+            return False
+        if whole or frame is not None and not _outside_ember(frame):
+            return False
+        raise NotImplementedError(
+            f"ember.jit.save: the list {self.name!r} the loop at {self.where} appended to is "
+            f"read after the loop by {what} (at {os.path.basename(frame.f_code.co_filename)}:"
+            f"{frame.f_lineno}): the trace holds one iteration's values; pass the list to "
+            f"torch.stack/torch.cat, or read len() or one item of it")
+
+    def __getitem__(self, index):
+        frame = sys._getframe(1)
+        if self.state == "after" and _outside_ember(frame) and (
+                type(index) is int or _traced(index)):
+            return self.tracer.create_proxy("call_function", _list_item,
+                                            (list(self.items), index), {})
+        self._use(frame, "indexing it")
+        return list.__getitem__(self.items if self.state == "after" else self, index)
+
+    def __len__(self):
+        self._use(sys._getframe(1), "len()")
+        return list.__len__(self.items if self.state == "after" else self)
+
+    def length(self):
+        return self.tracer.create_proxy("call_function", loop_len, (list(self.items),), {})
+
+
+def _guarded(method, what):
+    def guarded(self, *args, **kwargs):
+        if self.state == "after" or method not in ("extend", "__iadd__"):
+            self._use(sys._getframe(1), what)   # (ember's own reads: the loop's values)
+        return getattr(list, method)(self.items if self.state == "after" else self, *args,
+                                     **kwargs)
+    guarded.__name__ = method
+    return guarded
+
+
+for _method, _what in (("__iter__", "iterating it"), ("__reversed__", "reversed()"),
+                       ("__contains__", "'in'"), ("__add__", "'+'"), ("__mul__", "'*'"),
+                       ("__rmul__", "'*'"), ("__iadd__", "'+='"), ("__imul__", "'*='"),
+                       ("__eq__", "comparing it"), ("__ne__", "comparing it"),
+                       ("__lt__", "comparing it"), ("__le__", "comparing it"),
+                       ("__gt__", "comparing it"), ("__ge__", "comparing it"),
+                       ("__setitem__", "an item assignment"), ("__delitem__", "del"),
+                       ("append", "append()"), ("extend", "extend()"),
+                       ("insert", "insert()"), ("pop", "pop()"), ("remove", "remove()"),
+                       ("clear", "clear()"), ("index", "index()"), ("count", "count()"),
+                       ("copy", "copy()"), ("sort", "sort()"), ("reverse", "reverse()")):
+    setattr(_LoopList, _method, _guarded(_method, _what))
+_LoopList.__hash__ = None
+
+
+def _body_append(self, value):
+    if self.state == "after" and _outside_ember(sys._getframe(1)):
+        self._use(sys._getframe(1), "append()")
+    list.append(self, value)
+
+
+_LoopList.append = _body_append
+
+
+class _Leaked:
+    """An item of a loop's appended list read past the guard (``[x] + outs``): any use
+    is refused."""
+
+    def __init__(self, loop, name):
+        self.message = (f"ember.jit.save: an item of the list {name!r} the loop at "
+                        f"{loop['where']} appended to is read after the loop past the list "
+                        f"(the trace holds one iteration's values): pass the list itself to "
+                        f"torch.stack/torch.cat")
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        for a in list(args) + list((kwargs or {}).values()):
+            for b in (a if type(a) in (list, tuple) else (a,)):
+                if type(b) is _Leaked:
+                    raise NotImplementedError(b.message)
+        raise NotImplementedError("ember.jit.save: an item of a loop's list read after it")
+
+    def __getattr__(self, name):
+        raise NotImplementedError(self.__dict__["message"])
+
+
+def _refusing(name):
+    def refuse(self, *args):
+        raise NotImplementedError(self.message)
+    refuse.__name__ = name
+    return refuse
+
+
+for _method in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+                "__truediv__", "__rtruediv__", "__matmul__", "__rmatmul__", "__neg__",
+                "__bool__", "__len__", "__iter__", "__index__", "__int__", "__float__",
+                "__getitem__", "__pow__"):
+    setattr(_Leaked, _method, _refusing(_method))
+
+
+def loop_len(items):
+    """``len()`` of a list a loop appended to, in the traced graph (written ``len(l)``)."""
+    return builtins.len(items)
+
+
+def _list_item(items, index):
+    """An item of a list a loop appended to, in the traced graph (written ``l[k]``)."""
+    return items[index]
+
+
+def write_list_read(w, fn, args):
+    """The source of a loop_len/_list_item node for the writer `w`, or None for other
+    functions."""
+    if fn is not loop_len and fn is not _list_item:
+        return None
+    alias = list_alias(w, args[0])
+    if alias is None:
+        raise NotImplementedError("ember.jit.save: a list a loop appended to is read after "
+                                  "the loop where its code cannot name it")
+    return f"len({alias})" if fn is loop_len else f"{alias}[{w.arg(args[1])}]"
+
+
+def looping_len(obj):
+    """``len`` in user code while ember.jit.save traces it: of a list a traced loop
+    appended to, the list's length in the code; else the builtin len."""
+    if type(obj) is _LoopList and obj.state == "after":
+        return obj.length()
+    if type(obj) is _LoopList:
+        obj._use(sys._getframe(1), "len()")
+        return list.__len__(obj)
+    return builtins.len(obj)
