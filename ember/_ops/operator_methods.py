@@ -21,6 +21,10 @@ def operator_method(fn, name):
     method.__name__ = name
     method.__qualname__ = "Tensor." + name
     method.__doc__ = getattr(fn, "__doc__", None)
+    # the function it calls, for a profiler timing that function's bindings (`a @ b` is an
+    # aten::matmul event, `t += x` an aten::add_ one, as when the operator was the function)
+    method.__wrapped__ = fn
+    method._operator_method = True
     return method
 
 

@@ -251,7 +251,11 @@ def _plan(active):
 
     def match(f):
         name = names.get(f)
-        return name if name is not None else names.get(_own_code(f))
+        if name is None:
+            name = names.get(_own_code(f))
+        if name is None and getattr(f, "_operator_method", False):   # (operator_methods)
+            name = match(f.__wrapped__)
+        return name
 
     spaces = _fronts.ember_spaces() + [Tensor] + [o for o in owners if o is not Tensor]
     return _fronts.Fronts(_fronts.PROFILER).cover(
