@@ -123,12 +123,21 @@ def _state(values):
     for name, value in values.items():
         walk(name, value, 0)
     me = values.get("self")
-    if me is not None and isinstance(getattr(me, "__dict__", None), dict):
-        public = {k: v for k, v in vars(me).items() if not k.startswith("_")}
-        found.append(("self.", public, list(public.items())))
+    if me is None or not isinstance(getattr(me, "__dict__", None), dict):
+        return found
+    from ..nn import Module
+    owners = [("self", me)] + ([(f"self.{q}", m) for q, m in me.named_modules() if q]
+                               if isinstance(me, Module) else [])
+    for prefix, owner in owners:   # (the attributes of self and of its submodules)
+        public = _public(owner)
+        found.append((prefix + ".", owner, list(public.items())))
         for key, value in public.items():
-            walk(f"self.{key}", value, 1)
+            walk(f"{prefix}.{key}", value, 1)
     return found
+
+
+def _public(owner):
+    return {k: v for k, v in vars(owner).items() if not k.startswith("_")}
 
 
 def _check_state(loop, after):
@@ -137,16 +146,14 @@ def _check_state(loop, after):
     once, so what it stored there is one iteration's value (a counter, the first item,
     a list of one item)."""
     for path, value, old in loop["state"]:
-        if path == "self.":
-            me = after.get("self")
-            value = {k: v for k, v in vars(me).items() if not k.startswith("_")}
-            path = "the attributes of self"
+        attrs = path.endswith(".")   # (an object's public attributes)
+        if attrs:
+            value = _public(value)
         new = list(value.items()) if type(value) is dict else list(enumerate(value))
         changed = [k for k, v in new if dict(old).get(k, _MISSING) is not v] + \
             [k for k, _ in old if k not in dict(new)]
         if changed:
-            what = f"self.{changed[0]}" if path == "the attributes of self" else \
-                f"{path}[{changed[0]!r}]"
+            what = f"{path}{changed[0]}" if attrs else f"{path}[{changed[0]!r}]"
             _refuse(loop, f"changes {what}: the body is traced once, so what it stores "
                           f"there is one iteration's value (carry it in a local tensor, or "
                           f"append to a list local)")
@@ -255,26 +262,50 @@ def _body_append(self, value):
 _LoopList.append = _body_append
 
 
-class _Leaked:
-    """An item of a loop's appended list read past the guard (``[x] + outs``): any use
-    is refused."""
+def _leaked_class():
+    from ..fx.proxy import Proxy
 
-    def __init__(self, loop, name):
-        self.message = (f"ember.jit.save: an item of the list {name!r} the loop at "
-                        f"{loop['where']} appended to is read after the loop past the list "
-                        f"(the trace holds one iteration's values): pass the list itself to "
-                        f"torch.stack/torch.cat")
+    class _Leaked(Proxy):
+        """An item of a loop's appended list read past the guard (``[x] + outs``): any
+        use is refused (a Proxy subclass, so that an ember call taking it with other
+        traced values asks it first)."""
 
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        for a in list(args) + list((kwargs or {}).values()):
-            for b in (a if type(a) in (list, tuple) else (a,)):
-                if type(b) is _Leaked:
-                    raise NotImplementedError(b.message)
-        raise NotImplementedError("ember.jit.save: an item of a loop's list read after it")
+        def __init__(self, loop, name):
+            self.__dict__["message"] = _leaked_message(loop, name)
 
-    def __getattr__(self, name):
-        raise NotImplementedError(self.__dict__["message"])
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            for a in list(args) + list((kwargs or {}).values()):
+                for b in (a if type(a) in (list, tuple) else (a,)):
+                    if type(b) is cls:
+                        raise NotImplementedError(b.message)
+            raise NotImplementedError("ember.jit.save: an item of a loop's list read after it")
+
+        def __getattr__(self, name):
+            raise NotImplementedError(self.__dict__["message"])
+
+    for method in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+                   "__truediv__", "__rtruediv__", "__matmul__", "__rmatmul__", "__neg__",
+                   "__bool__", "__len__", "__iter__", "__index__", "__int__", "__float__",
+                   "__getitem__", "__pow__"):
+        setattr(_Leaked, method, _refusing(method))
+    return _Leaked
+
+
+def _Leaked(loop, name):
+    global _LEAKED
+    if _LEAKED is None:
+        _LEAKED = _leaked_class()
+    return _LEAKED(loop, name)
+
+
+_LEAKED = None
+
+
+def _leaked_message(loop, name):
+    return (f"ember.jit.save: an item of the list {name!r} the loop at {loop['where']} "
+            f"appended to is read after the loop past the list (the trace holds one "
+            f"iteration's values): pass the list itself to torch.stack/torch.cat")
 
 
 def _refusing(name):
@@ -282,13 +313,6 @@ def _refusing(name):
         raise NotImplementedError(self.message)
     refuse.__name__ = name
     return refuse
-
-
-for _method in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
-                "__truediv__", "__rtruediv__", "__matmul__", "__rmatmul__", "__neg__",
-                "__bool__", "__len__", "__iter__", "__index__", "__int__", "__float__",
-                "__getitem__", "__pow__"):
-    setattr(_Leaked, _method, _refusing(_method))
 
 
 def loop_len(items):
