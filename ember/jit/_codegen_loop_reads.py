@@ -14,8 +14,8 @@ written ``len(l)``/``l[k]``, and every other use (iterating, slicing, ``+``, ``s
 ``tuple()``, appending again) is refused naming the line; its own items are placeholders
 refusing any use, for the reads that bypass its methods (``[x] + outs``).
 
-The containers reachable from the frame's locals and from ``self``'s public attributes
-are compared before and after the body: one it changed (a counter in a dict or on
+The containers reachable from the frame's locals and from the public attributes of
+``self`` and its submodules are compared before and after the body: one it changed (a counter in a dict or on
 ``self``, a list inside a dict) holds one iteration's value, and is refused.
 """
 import builtins

@@ -37,7 +37,7 @@ attribute of ``self``, a list inside a dict or a list, three deep: a counter
 a traced value inside the body, a loop left by ``break`` or ``return``, a value computed
 in the body read after the loop without a local carrying it (a body local holding an
 iteration's carried value included). Not watched: attributes of objects other than
-``self`` (a submodule's, a global's).
+``self`` and its submodules (a global's).
 """
 import builtins
 import inspect
