@@ -110,8 +110,32 @@ class Extended(nn.Module):   # extend / += in the body append too; a negative in
         return ember.stack(outs), outs[-3]
 
 
+class ConstantFirst(nn.Module):   # the list holds a constant tensor before the loop
+    def forward(self, x):
+        outs = [ember.ones(3)]
+        h = x[0] * 0
+        for t in range(x.size(0)):
+            h = h + x[t]
+            outs.append(h)
+        return ember.stack(outs), len(outs) * h, outs[0] + outs[-1]
+
+
+class ParameterFirst(nn.Module):   # ... or a parameter
+    def __init__(self):
+        super().__init__()
+        self.h0 = nn.Parameter(ember.randn(3))
+
+    def forward(self, x):
+        outs = [self.h0]
+        h = x[0] * 0
+        for t in range(x.size(0)):
+            h = h + x[t]
+            outs.append(h)
+        return ember.stack(outs), outs[0] * len(outs)
+
+
 ROUND_TRIPS = [Len, LenInShape, Last, First, SecondLoop, LenAroundLoop, ReadOnlyList,
-               Extended]
+               Extended, ConstantFirst, ParameterFirst]
 
 
 @pytest.mark.parametrize("cls", ROUND_TRIPS, ids=lambda c: c.__name__)

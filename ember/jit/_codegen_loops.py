@@ -487,12 +487,24 @@ def _write_end(w, node):
             w.names[n] = dead
     aliases = w.__dict__.setdefault("list_alias", {})
     for j, (_, pre, new) in enumerate(info["lists"]):
-        aliases[_list_key(pre + new)] = f"{name}_l{j}"
+        aliases[_list_key(w, pre + new)] = f"{name}_l{j}"
     w.names[node] = "None"
 
 
-def _list_key(items):
-    return tuple(id(v) for v in items)
+def _list_key(w, items):
+    """The items' identities; a tensor held by the module (a get_attr node in a call's
+    arguments, the tensor itself in the list before the loop) as the tensor's."""
+    key = []
+    for v in items:
+        if _is_node(v) and v.op == "get_attr":
+            for held in (w.gm, w.root):
+                for part in v.target.split("."):
+                    held = getattr(held, part, None)
+                if isinstance(held, Tensor):
+                    v = held
+                    break
+        key.append(id(v))
+    return tuple(key)
 
 
 def list_alias(w, items):
@@ -500,4 +512,4 @@ def list_alias(w, items):
     aliases = w.__dict__.get("list_alias")
     if not aliases:
         return None
-    return aliases.get(_list_key(items))
+    return aliases.get(_list_key(w, items))
