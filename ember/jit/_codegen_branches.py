@@ -98,21 +98,10 @@ class BranchingTracer:
 
 def _caller_site():
     """(file:line, source line) of the innermost frame outside ember.fx, ember.jit and
-    ember's operators: where the forward asked for the bool."""
-    import inspect
-    import linecache
-    import os
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    inside = tuple(os.path.join(here, part) + os.sep for part in ("fx", "jit", "_ops")) + \
-        (os.path.join(here, "_tensor.py"), os.path.join(here, "_torch_function.py"))
-    frame = inspect.currentframe().f_back
-    while frame is not None:
-        where = os.path.abspath(frame.f_code.co_filename)
-        if not where.startswith(inside):
-            line = linecache.getline(where, frame.f_lineno).strip()
-            return f"{os.path.basename(where)}:{frame.f_lineno}", line
-        frame = frame.f_back
-    return None
+    ember's operators: where the forward asked for the bool; None if there is none."""
+    from ._codegen_loops import _user_frame
+    _, where, line = _user_frame()
+    return None if where is None else (where, line)
 
 
 def trace_paths(trace_one):
