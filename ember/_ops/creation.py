@@ -620,6 +620,13 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     return t
 
 
+def _check_fill_value(fname, value):
+    """PyTorch's parser refusal of a fill value that is no number (or tensor)."""
+    if not isinstance(value, (int, float, complex, np.number, np.bool_, Tensor)):
+        raise TypeError(f"{fname}(): argument 'fill_value' (position 2) must be Number, not "
+                        f"{_parser_type_name(value)}")
+
+
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False):
     """A tensor of shape `size` filled with `fill_value`; the dtype follows the value
@@ -628,6 +635,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type(size).__name__}")
     pin = pin_memory_arg("full", pin_memory)
+    _check_fill_value("full", fill_value)
     if isinstance(fill_value, np.bool_):
         fill_value = float(fill_value)   # (PyTorch's parser reads a NumPy bool as a float)
     elif isinstance(fill_value, (Tensor, np.generic)):
@@ -675,6 +683,7 @@ def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fal
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None, pin_memory=False):
     pin = pin_memory_arg("full_like", pin_memory)
+    _check_fill_value("full_like", fill_value)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     return pinned(_like("full_like", input, fill_value, dtype, device, requires_grad,
@@ -1015,8 +1024,15 @@ def _new_factory(name, factory, args, dtype, device, requires_grad, layout, pin_
     """self.new_<name>(*args): the factory's tensor with self's dtype and device unless
     given; `pin_memory` checked under the method's name, as PyTorch's parser does."""
     pin = pin_memory_arg(name, pin_memory)
-    return factory(*args, dtype=dtype, device=device, requires_grad=requires_grad,
-                   layout=layout, pin_memory=pin)
+    try:
+        return factory(*args, dtype=dtype, device=device, requires_grad=requires_grad,
+                       layout=layout, pin_memory=pin)
+    except TypeError as e:   # the parser's messages name the method (zeros() -> new_zeros())
+        base = name[len("new_"):] + "()"
+        message = str(e)
+        if not message.startswith(base):
+            raise
+        raise TypeError("new_" + message) from None
 
 
 def _zeros_of_new_zeros(*args, dtype, device, requires_grad, layout, pin_memory):

@@ -25,7 +25,7 @@ from ..autograd import grad_mode, forward_ad
 from ._base import Op, apply
 from .cumulative import logcumsumexp   # (a scan: it lives with the scans)
 from ._util import wrap_dim, dtype_name, check_tensor, with_out as _with_out, \
-    check_tensor as _require_tensor
+    check_tensor as _require_tensor, check_scalar_fits
 from .conversion import commit_inplace, inplace_source, check_inplace
 from .rearrange import tril, triu
 from .reduction import _return_type
@@ -230,6 +230,12 @@ def _fill_value(value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value.dim()} dimensions.")
         return value, value._data
+    if not isinstance(value, (int, float, complex, np.number, np.bool_)):
+        # PyTorch's parser (NumPy's ValueError for a string leaked)
+        name = type(value).__name__
+        why = f"      didn't match because some of the arguments have invalid types: (!{name}!)\n"
+        raise TypeError(f"fill_() received an invalid combination of arguments - got ({name}), "
+                        f"but expected one of:\n * (Tensor value)\n{why} * (Number value)\n{why}")
     return None, value
 
 
@@ -237,6 +243,11 @@ def fill(input, value):
     """A tensor like input filled with value (a number or a 0-dim tensor)."""
     _require_tensor(input, "fill")
     value_tensor, v = _fill_value(value)
+    if value_tensor is None and not (input._data.size == 1 and input.dtype.itemsize == 2
+                                     and input.dtype.is_floating_point):
+        # PyTorch's checked conversion (1j into a float tensor, 2**40 into float16, 1e39 into
+        # complex64: RuntimeError); a one-element float16/bfloat16 fill is unchecked there
+        check_scalar_fits(v, input.dtype)
     out = apply(Fill, (input, value_tensor), (input._data, v))
     if value_tensor is not None and out.grad_fn is not None:
         rename_node(out.grad_fn, "FillBackward1")
