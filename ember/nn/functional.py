@@ -51,7 +51,8 @@ from .._ops.padding import pad  # noqa: F401
 
 # ---------------------------------------------------------------------------- normalization
 from .._ops.norm import (batch_norm, layer_norm, group_norm, instance_norm, rms_norm,  # noqa
-                         local_response_norm, embedding, embedding_bag)
+                         local_response_norm)
+from .._ops.embedding import embedding, embedding_bag  # noqa
 
 
 # ---------------------------------------------------------------------------- attention

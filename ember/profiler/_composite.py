@@ -68,7 +68,7 @@ COMPOSITES = [
     ("ember._ops.norm", "layer_norm", "aten::layer_norm"),
     ("ember._ops.norm", "group_norm", "aten::group_norm"),
     ("ember._ops.loss", "l1_loss", "aten::l1_loss"),
-    ("ember._ops.norm", "embedding", "aten::embedding"),
+    ("ember._ops.embedding", "embedding", "aten::embedding"),
     ("ember._ops.activation", "softmax", "aten::softmax"),
     ("ember._ops.activation", "log_softmax", "aten::log_softmax"),
     ("ember._tensor", "Tensor.softmax", "aten::softmax"),

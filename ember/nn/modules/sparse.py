@@ -1,5 +1,5 @@
 """Embedding and EmbeddingBag."""
-from ..._ops import norm as N
+from ..._ops import embedding as N
 from ..._ops.creation import empty
 from .. import init
 from ..parameter import Parameter
